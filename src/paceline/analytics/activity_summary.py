@@ -1,0 +1,117 @@
+"""Who did how much, and how much of it was selling: the first look at a period.
+
+Selling is decided in SQL from kind and Ask under the current configuration (the seeds'
+rule), and everything is aggregated in the database: Python receives one row per rep.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, and_, case, func, literal, select
+
+from paceline.calendar import BusinessCalendar, Period, PeriodKind
+from paceline.config import Settings
+from paceline.store.models import Activity, Rep, Team
+
+
+@dataclass(frozen=True)
+class RepActivity:
+    rep: str
+    team: str | None
+    role: str
+    activities: int
+    selling: int
+    non_selling: int
+    with_ask: int
+    engaged: int
+    logged_minutes: float
+    selling_minutes: float
+
+    @property
+    def selling_share_of_time(self) -> float | None:
+        return self.selling_minutes / self.logged_minutes if self.logged_minutes else None
+
+
+@dataclass(frozen=True)
+class ActivitySummary:
+    period: Period
+    as_of: dt.date
+    business_days_elapsed: int
+    business_days_total: int
+    reps: list[RepActivity]
+
+    @property
+    def total_activities(self) -> int:
+        return sum(r.activities for r in self.reps)
+
+    @property
+    def total_selling(self) -> int:
+        return sum(r.selling for r in self.reps)
+
+
+def selling_condition(settings: Settings):  # type: ignore[no-untyped-def]
+    """SQL for the seeds' rule: a selling-eligible kind, with an Ask when the rule needs one."""
+    kinds = sorted(settings.selling_kinds)
+    if not kinds:
+        return literal(False)
+    eligible = Activity.kind.in_(kinds)
+    return and_(eligible, Activity.has_ask) if settings.selling.require_ask else eligible
+
+
+def activity_summary(
+    engine: Engine,
+    settings: Settings,
+    period_kind: PeriodKind = "week",
+    as_of: dt.date | None = None,
+) -> ActivitySummary:
+    calendar = BusinessCalendar(settings.calendar)
+    as_of = as_of or calendar.today()
+    period = calendar.period(period_kind, as_of)
+    selling = selling_condition(settings)
+    minutes = func.coalesce(Activity.duration_min, 0.0)
+    counts = (
+        select(
+            Activity.rep_id,
+            func.count().label("activities"),
+            func.sum(case((selling, 1), else_=0)).label("selling"),
+            func.sum(case((Activity.has_ask, 1), else_=0)).label("with_ask"),
+            func.sum(case((Activity.engaged, 1), else_=0)).label("engaged"),
+            func.sum(minutes).label("logged_minutes"),
+            func.sum(case((selling, minutes), else_=0.0)).label("selling_minutes"),
+        )
+        .where(Activity.local_date >= period.start, Activity.local_date <= as_of)
+        .group_by(Activity.rep_id)
+        .subquery()
+    )
+    query = (
+        select(Rep.name, Team.name, Rep.role, counts)
+        .join(counts, counts.c.rep_id == Rep.id)
+        .outerjoin(Team, Team.id == Rep.team_id)
+        .order_by(counts.c.activities.desc(), Rep.name)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    reps = [
+        RepActivity(
+            rep=r[0],
+            team=r[1],
+            role=r[2],
+            activities=int(r.activities),
+            selling=int(r.selling),
+            non_selling=int(r.activities - r.selling),
+            with_ask=int(r.with_ask),
+            engaged=int(r.engaged),
+            logged_minutes=float(r.logged_minutes),
+            selling_minutes=float(r.selling_minutes),
+        )
+        for r in rows
+    ]
+    return ActivitySummary(
+        period=period,
+        as_of=as_of,
+        business_days_elapsed=calendar.business_days(period.start, as_of + dt.timedelta(days=1)),
+        business_days_total=calendar.business_days(period.start, period.end),
+        reps=reps,
+    )

@@ -1,0 +1,104 @@
+"""Business calendar: periods, business days and the local day an activity counts on.
+
+Pacing is measured in *business* days (configured work days minus holidays), and an activity
+counts on the day it happened in the company's time zone, not in UTC: a 7 pm call in New York
+is that day's call even though it is already tomorrow in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from paceline.config import CalendarSettings
+
+PeriodKind = Literal["day", "week", "month", "quarter", "year"]
+PERIOD_KINDS: tuple[PeriodKind, ...] = ("day", "week", "month", "quarter", "year")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open date range [start, end) with its kind, e.g. the week of 2026-11-23."""
+
+    kind: PeriodKind
+    start: dt.date
+    end: dt.date
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.end - dt.timedelta(days=1)
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, dt.date) and self.start <= day < self.end
+
+    @property
+    def label(self) -> str:
+        if self.kind == "day":
+            return self.start.isoformat()
+        if self.kind == "week":
+            year, week, _ = self.start.isocalendar()
+            return f"{year}-W{week:02d}"
+        if self.kind == "month":
+            return self.start.strftime("%Y-%m")
+        return f"{self.kind} {self.start.isoformat()}..{self.last_day.isoformat()}"
+
+
+class BusinessCalendar:
+    """Answers calendar questions under one configuration."""
+
+    def __init__(self, settings: CalendarSettings) -> None:
+        self.settings = settings
+        self.zone = settings.zone
+        weekmask = [1 if i in settings.work_weekdays else 0 for i in range(7)]
+        self._busdays = np.busdaycalendar(
+            weekmask=weekmask,
+            holidays=np.array(sorted(settings.holiday_set), dtype="datetime64[D]"),
+        )
+
+    def local_date(self, moment_utc: dt.datetime) -> dt.date:
+        """The business-local date of a UTC instant (naive datetimes are taken as UTC)."""
+        if moment_utc.tzinfo is None:
+            moment_utc = moment_utc.replace(tzinfo=dt.UTC)
+        return moment_utc.astimezone(self.zone).date()
+
+    def today(self) -> dt.date:
+        return dt.datetime.now(self.zone).date()
+
+    def is_business_day(self, day: dt.date) -> bool:
+        return bool(np.is_busday(np.datetime64(day, "D"), busdaycal=self._busdays))
+
+    def business_days(self, start: dt.date, end: dt.date) -> int:
+        """Business days in [start, end)."""
+        if end <= start:
+            return 0
+        return int(
+            np.busday_count(
+                np.datetime64(start, "D"), np.datetime64(end, "D"), busdaycal=self._busdays
+            )
+        )
+
+    def period(self, kind: PeriodKind, day: dt.date) -> Period:
+        """The period of the given kind that contains `day` (quarters and years are fiscal)."""
+        if kind == "day":
+            return Period(kind, day, day + dt.timedelta(days=1))
+        if kind == "week":
+            start = day - dt.timedelta(days=day.weekday())
+            return Period(kind, start, start + dt.timedelta(days=7))
+        if kind == "month":
+            start = day.replace(day=1)
+            return Period(kind, start, _add_months(start, 1))
+        months = 3 if kind == "quarter" else 12
+        offset = (day.month - self.settings.fiscal_year_start_month) % months
+        start = _add_months(day.replace(day=1), -offset)
+        return Period(kind, start, _add_months(start, months))
+
+    def previous(self, period: Period) -> Period:
+        return self.period(period.kind, period.start - dt.timedelta(days=1))
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + (day.month - 1) + months
+    return dt.date(index // 12, index % 12 + 1, 1)

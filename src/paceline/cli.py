@@ -1,0 +1,500 @@
+"""The `paceline` command line: a thin face over ingest and analytics.
+
+Commands print Rich tables for people and, with --json, the same result objects as JSON for
+scripts. Errors a user can fix (bad input, bad configuration, a database not set up) print
+one clear message and exit with status 1; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from paceline import __version__
+from paceline.analytics.activity_summary import ActivitySummary, activity_summary
+from paceline.analytics.roster import list_reps
+from paceline.calendar import PeriodKind
+from paceline.config import (
+    CONFIG_FILE_NAME,
+    ConfigError,
+    Settings,
+    default_config_text,
+    load_settings,
+    resolve_database_url,
+)
+from paceline.ingest.csvfile import ImportFileError
+from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
+from paceline.ingest.manual import ActivityInput, InputError, add_rep, log_activity
+from paceline.ingest.mapping import ENTITIES, Entity, MappingError, load_mapping
+from paceline.serialize import dumps
+from paceline.store.engine import DatabaseUrlError, make_engine
+from paceline.store.maintenance import clear_all, data_sources, has_schema, table_counts
+from paceline.store.migrate import is_up_to_date, upgrade
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Paceline: are we doing enough of the right sales activities to hit the number?",
+)
+import_app = typer.Typer(no_args_is_help=True, help="Load CSV files (generic or mapped).")
+rep_app = typer.Typer(no_args_is_help=True, help="Manage reps.")
+app.add_typer(import_app, name="import")
+app.add_typer(rep_app, name="rep")
+
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+class NotReady(RuntimeError):
+    """The database is missing or at an older schema."""
+
+
+USER_ERRORS = (
+    ConfigError,
+    InputError,
+    ImportFileError,
+    MappingError,
+    DatabaseUrlError,
+    NotReady,
+)
+
+
+@dataclass
+class Context:
+    """Global options, with settings and engine made on first use."""
+
+    db: str | None = None
+    config: Path | None = None
+    _settings: Settings | None = None
+    _engines: dict[str, Engine] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+    @property
+    def url(self) -> str:
+        return resolve_database_url(self.settings, self.db)
+
+    def engine(self, migrate: bool = False) -> Engine:
+        if self.url not in self._engines:
+            self._engines[self.url] = make_engine(self.url)
+        engine = self._engines[self.url]
+        if migrate:
+            upgrade(engine)
+        elif not has_schema(engine):
+            raise NotReady(f"no Paceline database at {_shown(self.url)}: run `paceline init`")
+        elif not is_up_to_date(engine):
+            raise NotReady(f"the database at {_shown(self.url)} needs `paceline init` to upgrade")
+        return engine
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _ctx(ctx: typer.Context) -> Context:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Context)
+    return obj
+
+
+def handles_errors(fn: F) -> F:
+    """Turn the errors a user can fix into one red line and exit status 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except USER_ERRORS as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+        except OperationalError as exc:
+            err.print(f"[bold red]database error:[/] {exc.orig}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"paceline {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        help="Database URL (sqlite:///file.db or postgresql://...); "
+        "default: $PACELINE_DB, then paceline.toml.",
+    ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="Configuration file; default: $PACELINE_CONFIG, then ./paceline.toml.",
+    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+) -> None:
+    ctx.obj = Context(db=db, config=config)
+
+
+# --- init -----------------------------------------------------------------------------------
+
+
+@app.command()
+@handles_errors
+def init(
+    ctx: typer.Context,
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing paceline.toml."),
+) -> None:
+    """Write a commented paceline.toml with the defaults and create the database."""
+    c = _ctx(ctx)
+    target = c.config or Path(CONFIG_FILE_NAME)
+    if target.exists() and not force:
+        out.print(f"{target} exists; keeping it (use --force to overwrite)")
+    else:
+        text = default_config_text()
+        if c.db:
+            text = text.replace('url = "sqlite:///paceline.db"', f"url = {json.dumps(c.db)}", 1)
+        target.write_text(text, "utf-8")
+        out.print(f"wrote {target}")
+    c.config = target
+    c.engine(migrate=True)
+    out.print(f"database ready at {_shown(c.url)}")
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+@app.command()
+@handles_errors
+def demo(
+    ctx: typer.Context,
+    seed: int = typer.Option(7, help="Random seed; the same seed builds the same organisation."),
+    reps: int = typer.Option(30, min=12, max=2000, help="Number of reps."),
+    months: int = typer.Option(15, min=3, max=60, help="Months of history up to today."),
+    today: dt.datetime | None = typer.Option(
+        None, formats=["%Y-%m-%d"], help="Pretend today is this date."
+    ),
+    truth: Path | None = typer.Option(None, help="Where to write the planted ground truth (JSON)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Build a realistic demo organisation (replacing an earlier demo) and show this week."""
+    from paceline.demo import build_demo
+
+    c = _ctx(ctx)
+    engine = c.engine(migrate=True)
+    counts = table_counts(engine)
+    if counts["rep"] or counts["activity"]:
+        foreign = data_sources(engine) - {"demo"}
+        if foreign:
+            raise InputError(
+                "db",
+                f"the database holds non-demo data (sources: {', '.join(sorted(foreign))}); "
+                "point --db at another database for the demo",
+            )
+        clear_all(engine)
+    truth_path = truth or _truth_path_for(c.url)
+    with out.status("building the demo organisation..."):
+        summary = build_demo(
+            engine,
+            c.settings,
+            seed=seed,
+            reps=reps,
+            months=months,
+            today=today.date() if today else None,
+            truth_path=truth_path,
+        )
+    week = activity_summary(engine, c.settings, "week", as_of=summary.last_day)
+    if as_json:
+        out.print_json(dumps({"demo": summary, "week": week}))
+        return
+    out.print(
+        f"[bold]Demo organisation[/] in {_shown(c.url)}: {summary.reps} reps in "
+        f"{len(summary.teams)} teams ({', '.join(summary.teams)}), "
+        f"{summary.first_day} .. {summary.last_day}"
+    )
+    out.print(
+        f"{summary.activities:,} activities; {summary.deals:,} deals "
+        f"({summary.deals_won:,} won, {summary.deals_lost:,} lost, {summary.deals_open:,} open)"
+    )
+    if summary.truth_path:
+        out.print(f"planted ground truth: {summary.truth_path}")
+    _print_activity_summary(week)
+
+
+def _truth_path_for(url: str) -> Path:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        db_path = Path(parsed.database or "")
+        return db_path.with_name(db_path.stem + ".truth.json")
+    return Path("paceline-demo.truth.json")
+
+
+# --- summary / reps -------------------------------------------------------------------------
+
+
+@app.command()
+@handles_errors
+def summary(
+    ctx: typer.Context,
+    period: str = typer.Option("week", help="day, week, month, quarter or year."),
+    as_of: dt.datetime | None = typer.Option(None, "--as-of", formats=["%Y-%m-%d"]),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Activities per rep in the period to date: selling vs non-selling, asks, time."""
+    if period not in ("day", "week", "month", "quarter", "year"):
+        raise InputError("--period", f"must be day, week, month, quarter or year, not {period!r}")
+    c = _ctx(ctx)
+    kind: PeriodKind = period  # type: ignore[assignment]
+    result = activity_summary(c.engine(), c.settings, kind, as_of.date() if as_of else None)
+    if as_json:
+        out.print_json(dumps(result))
+    else:
+        _print_activity_summary(result)
+
+
+def _print_activity_summary(result: ActivitySummary) -> None:
+    title = (
+        f"{result.period.kind.capitalize()} {result.period.label} to {result.as_of} "
+        f"(business day {result.business_days_elapsed} of {result.business_days_total})"
+    )
+    table = Table(title=title, title_justify="left")
+    for name in ("rep", "team", "role"):
+        table.add_column(name)
+    for name in ("activities", "selling", "non-selling", "with ask", "engaged", "selling time"):
+        table.add_column(name, justify="right")
+    for r in result.reps:
+        share = r.selling_share_of_time
+        table.add_row(
+            r.rep,
+            r.team or "",
+            r.role,
+            f"{r.activities:,}",
+            f"{r.selling:,}",
+            f"{r.non_selling:,}",
+            f"{r.with_ask:,}",
+            f"{r.engaged:,}",
+            "" if share is None else f"{share:.0%}",
+        )
+    table.add_section()
+    table.add_row(
+        "all reps",
+        "",
+        "",
+        f"{result.total_activities:,}",
+        f"{result.total_selling:,}",
+        f"{result.total_activities - result.total_selling:,}",
+    )
+    out.print(table)
+    if not result.reps:
+        out.print("no activities in this period yet")
+
+
+@rep_app.command("list")
+@handles_errors
+def rep_list(
+    ctx: typer.Context,
+    team: str | None = typer.Option(None, help="Only this team."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List reps with their team, role and manager."""
+    reps = list_reps(_ctx(ctx).engine(), team)
+    if as_json:
+        out.print_json(dumps(reps))
+        return
+    table = Table("rep", "role", "team", "manager", "start date")
+    for r in reps:
+        table.add_row(r.name, r.role, r.team or "", r.manager or "", str(r.start_date or ""))
+    out.print(table)
+
+
+@rep_app.command("add")
+@handles_errors
+def rep_add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help='Full name, e.g. "Ana Ruiz".'),
+    role: str = typer.Option("ae", help="Role from the configuration (sdr, ae, field, ...)."),
+    team: str | None = typer.Option(None, help="Team name (created if new)."),
+    manager: str | None = typer.Option(None, help="Manager's name (an existing rep)."),
+    start: dt.datetime | None = typer.Option(None, formats=["%Y-%m-%d"], help="Start date."),
+    email: str | None = typer.Option(None),
+) -> None:
+    """Add a rep."""
+    c = _ctx(ctx)
+    rep_id = add_rep(
+        c.engine(), c.settings, name, role, team, manager, start.date() if start else None, email
+    )
+    out.print(f"added rep {name} (id {rep_id})")
+
+
+# --- log ------------------------------------------------------------------------------------
+
+
+@app.command()
+@handles_errors
+def log(
+    ctx: typer.Context,
+    kind: str = typer.Argument(..., help="Activity kind, e.g. call, meeting, email, proposal."),
+    rep: str = typer.Option(..., "--rep", help="Who did it."),
+    account: str | None = typer.Option(None, help="Account (created if new)."),
+    ask: bool = typer.Option(False, "--ask", help="The rep put an Ask in front of the prospect."),
+    outcome: str | None = typer.Option(None, help="Outcome, e.g. meeting_set, conversation."),
+    at: dt.datetime | None = typer.Option(
+        None,
+        formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"],
+        help="When (local business time); default now.",
+    ),
+    minutes: float | None = typer.Option(None, min=0, help="Duration in minutes."),
+    contact: str | None = typer.Option(None, help="Contact person (created if new)."),
+    notes: str | None = typer.Option(None),
+    engaged: bool | None = typer.Option(
+        None, "--engaged/--not-engaged", help="Client acted at our request (default: from outcome)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Log one activity in one line."""
+    c = _ctx(ctx)
+    logged = log_activity(
+        c.engine(),
+        c.settings,
+        ActivityInput(
+            rep=rep,
+            kind=kind,
+            occurred_at=at,
+            account=account,
+            contact=contact,
+            outcome=outcome,
+            has_ask=ask,
+            engaged=engaged,
+            duration_min=minutes,
+            notes=notes,
+        ),
+    )
+    if as_json:
+        out.print_json(dumps(logged))
+        return
+    selling = "selling" if logged.selling else "non-selling"
+    out.print(
+        f"logged {logged.kind} #{logged.id} for {logged.rep} on {logged.local_date} "
+        f"({selling}{', ' + logged.outcome if logged.outcome else ''})"
+    )
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+def _import_command(entity: Entity) -> Callable[..., None]:
+    @handles_errors
+    def command(
+        ctx: typer.Context,
+        file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+        mapping: Path | None = typer.Option(
+            None, "--mapping", exists=True, dir_okay=False, help="Mapping file (TOML)."
+        ),
+        source: str | None = typer.Option(
+            None, help="Source system name; with the row id it makes re-import safe."
+        ),
+        timezone: str | None = typer.Option(None, help="Zone of timestamps without an offset."),
+        delimiter: str | None = typer.Option(None, help="Field delimiter (default ',')."),
+        encoding: str | None = typer.Option(None, help="File encoding (default UTF-8)."),
+        no_new_reps: bool = typer.Option(
+            False, "--no-new-reps", help="Reject rows naming an unknown rep instead of creating it."
+        ),
+        errors: Path | None = typer.Option(None, help="Where to write rejected rows (CSV)."),
+        batch_size: int = typer.Option(10_000, min=1, max=1_000_000),
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        c = _ctx(ctx)
+        options = ImportOptions(
+            source=source,
+            timezone=timezone,
+            delimiter=delimiter,
+            encoding=encoding,
+            allow_new_reps=not no_new_reps,
+            errors_path=errors,
+            batch_size=batch_size,
+        )
+        loaded = load_mapping(mapping) if mapping else None
+        engine = c.engine()
+        if as_json:
+            result = import_csv(engine, c.settings, file, entity, loaded, options)
+            out.print_json(dumps(result))
+            return
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(f"importing {file.name}", total=file.stat().st_size)
+            result = import_csv(
+                engine,
+                c.settings,
+                file,
+                entity,
+                loaded,
+                options,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        _print_import_result(result)
+
+    command.__doc__ = f"Import {entity} from a CSV file (generic columns or --mapping)."
+    return command
+
+
+for _entity in ENTITIES:
+    import_app.command(_entity)(_import_command(_entity))
+
+
+def _print_import_result(r: ImportResult) -> None:
+    table = Table(title=f"{r.file} -> {r.entity} (source {r.source!r})", title_justify="left")
+    names = ("read", "inserted", "updated", "unchanged", "duplicate", "skipped", "rejected")
+    for name in names:
+        table.add_column(name, justify="right")
+    table.add_row(*(f"{getattr(r, n):,}" for n in names))
+    out.print(table)
+    out.print(f"{r.read:,} rows in {r.seconds:.2f} s ({r.rows_per_second:,.0f} rows/s)")
+    if r.new_reps:
+        shown = ", ".join(r.new_reps[:10]) + (" ..." if len(r.new_reps) > 10 else "")
+        out.print(f"new reps created: {len(r.new_reps)} ({shown})")
+    if r.new_accounts or r.new_contacts:
+        out.print(f"new accounts: {r.new_accounts:,}; new contacts: {r.new_contacts:,}")
+    for note, count in r.notes.items():
+        out.print(f"note: {note}: {count:,}")
+    if r.errors_file:
+        out.print(f"[yellow]{r.rejected:,} rows rejected[/]; every one is in {r.errors_file}")
+        for line, field_name, reason in r.first_errors[:5]:
+            out.print(
+                f"  line {line}: {field_name + ': ' if field_name else ''}{reason}", highlight=False
+            )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,351 @@
+"""Settings: `paceline.toml` loaded into validated, typed objects.
+
+Configuration is data, not code: every rule a company may want to change (kinds, the Ask rule,
+metrics, roles, funnel, calendar) is declared here and validated up front, so a typo fails at
+start-up with the key's path instead of silently counting the wrong thing later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+CONFIG_FILE_NAME = "paceline.toml"
+DEFAULT_DB_URL = "sqlite:///paceline.db"
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DealStatus = Literal["open", "won", "lost"]
+DEFAULT_WORK_DAYS: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the offending key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Strict):
+    url: str = DEFAULT_DB_URL
+
+
+class CalendarSettings(_Strict):
+    timezone: str = "UTC"
+    work_days: list[Weekday] = Field(default_factory=DEFAULT_WORK_DAYS.copy)
+    holidays: list[dt.date] = Field(default_factory=list)
+    fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @field_validator("work_days")
+    @classmethod
+    def _some_work_days(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one work day is needed")
+        if len(set(value)) != len(value):
+            raise ValueError("work days are listed twice")
+        return value
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def work_weekdays(self) -> frozenset[int]:
+        """Python weekday numbers (Monday = 0) that are work days."""
+        return frozenset(WEEKDAYS.index(d) for d in self.work_days)
+
+    @cached_property
+    def holiday_set(self) -> frozenset[dt.date]:
+        return frozenset(self.holidays)
+
+
+class SellingSettings(_Strict):
+    require_ask: bool = True
+
+
+class KindSettings(_Strict):
+    name: Name
+    label: str = ""
+    selling: bool = False
+
+
+class OutcomeSettings(_Strict):
+    name: Name
+    label: str = ""
+    connected: bool = False
+    engaged: bool = False
+
+
+class MetricSettings(_Strict):
+    """A metric: count or sum of matching activities or deals, or a ratio of two metrics."""
+
+    name: Name
+    label: str = ""
+    aggregate: Literal["count", "sum", "distinct_count", "ratio"]
+    source: Literal["activities", "deals"] | None = None
+    field: Literal["duration_min", "amount", "account_id", "contact_id", "deal_id"] | None = None
+    date: Literal["occurred_at", "created_at", "closed_at"] | None = None
+    kinds: list[Name] | None = None
+    outcomes: list[Name] | None = None
+    selling: bool | None = None
+    has_ask: bool | None = None
+    engaged: bool | None = None
+    connected: bool | None = None
+    decision_maker: bool | None = None
+    seniority: list[Name] | None = None
+    status: DealStatus | None = None
+    numerator: Name | None = None
+    denominator: Name | None = None
+    min_denominator: int = Field(default=0, ge=0)
+    higher_is_better: bool = True
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if self.aggregate == "ratio":
+            if not (self.numerator and self.denominator):
+                raise ValueError("a ratio metric needs `numerator` and `denominator`")
+            if self.source is not None:
+                raise ValueError("a ratio metric takes no `source`; its parts have one")
+            return self
+        if self.source is None:
+            raise ValueError("`source` must be 'activities' or 'deals'")
+        if self.aggregate in ("sum", "distinct_count") and self.field is None:
+            raise ValueError(f"a {self.aggregate} metric needs `field`")
+        activity_only = (
+            "kinds",
+            "outcomes",
+            "selling",
+            "has_ask",
+            "engaged",
+            "connected",
+            "decision_maker",
+            "seniority",
+        )
+        if self.source == "deals":
+            used = [f for f in activity_only if getattr(self, f) is not None]
+            if used:
+                raise ValueError(f"deal metrics cannot filter on {', '.join(used)}")
+            if self.date is None:
+                raise ValueError("a deal metric needs `date` ('created_at' or 'closed_at')")
+            if self.field not in (None, "amount"):
+                raise ValueError("deal metrics can only sum `amount`")
+        else:
+            if self.status is not None:
+                raise ValueError("activity metrics cannot filter on `status`")
+            if self.date not in (None, "occurred_at"):
+                raise ValueError("activity metrics are dated by `occurred_at`")
+            if self.field == "amount":
+                raise ValueError("activities have no `amount`")
+        return self
+
+
+class RoleSettings(_Strict):
+    name: Name
+    label: str = ""
+    key_metrics: list[Name] = Field(default_factory=list)
+
+
+class FunnelSettings(_Strict):
+    steps: list[Name] = Field(default_factory=list)
+
+
+class StageSettings(_Strict):
+    name: Name
+    label: str = ""
+    status: DealStatus = "open"
+    probability: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class PacingSettings(_Strict):
+    ahead: float = Field(default=1.10, gt=0)
+    behind: float = Field(default=0.90, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.behind > self.ahead:
+            raise ValueError("`behind` must not be above `ahead`")
+        return self
+
+
+class Settings(_Strict):
+    """The whole validated configuration."""
+
+    database: DatabaseSettings = DatabaseSettings()
+    calendar: CalendarSettings = CalendarSettings()
+    selling: SellingSettings = SellingSettings()
+    kinds: list[KindSettings]
+    outcomes: list[OutcomeSettings]
+    metrics: list[MetricSettings]
+    roles: list[RoleSettings]
+    funnel: FunnelSettings = FunnelSettings()
+    stages: list[StageSettings] = Field(default_factory=list)
+    pacing: PacingSettings = PacingSettings()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Self:
+        for field_name in ("kinds", "outcomes", "metrics", "roles", "stages"):
+            names = [item.name for item in getattr(self, field_name)]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"{field_name}: {', '.join(twice)} defined twice")
+        kinds = {k.name for k in self.kinds}
+        outcomes = {o.name for o in self.outcomes}
+        metrics = {m.name for m in self.metrics}
+        for m in self.metrics:
+            _check_known(f"metrics.{m.name}.kinds", m.kinds or [], kinds, "kind")
+            _check_known(f"metrics.{m.name}.outcomes", m.outcomes or [], outcomes, "outcome")
+            for part in (m.numerator, m.denominator):
+                if part is not None and part not in metrics:
+                    raise ValueError(f"metrics.{m.name}: unknown metric {part!r}")
+                if part == m.name:
+                    raise ValueError(f"metrics.{m.name}: a ratio cannot refer to itself")
+        for r in self.roles:
+            _check_known(f"roles.{r.name}.key_metrics", r.key_metrics, metrics, "metric")
+        _check_known("funnel.steps", self.funnel.steps, metrics, "metric")
+        return self
+
+    # Look-ups used on hot paths (import, logging), computed once.
+    @cached_property
+    def kind_names(self) -> frozenset[str]:
+        return frozenset(k.name for k in self.kinds)
+
+    @cached_property
+    def selling_kinds(self) -> frozenset[str]:
+        return frozenset(k.name for k in self.kinds if k.selling)
+
+    @cached_property
+    def outcome_names(self) -> frozenset[str]:
+        return frozenset(o.name for o in self.outcomes)
+
+    @cached_property
+    def engaged_outcomes(self) -> frozenset[str]:
+        return frozenset(o.name for o in self.outcomes if o.engaged)
+
+    @cached_property
+    def connected_outcomes(self) -> frozenset[str]:
+        return frozenset(o.name for o in self.outcomes if o.connected)
+
+    @cached_property
+    def role_names(self) -> frozenset[str]:
+        return frozenset(r.name for r in self.roles)
+
+    @cached_property
+    def stage_status(self) -> dict[str, DealStatus]:
+        return {s.name: s.status for s in self.stages}
+
+    def metric(self, name: str) -> MetricSettings:
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        raise KeyError(f"unknown metric {name!r}; known: {', '.join(m.name for m in self.metrics)}")
+
+    def role(self, name: str) -> RoleSettings:
+        for r in self.roles:
+            if r.name == name:
+                return r
+        raise KeyError(f"unknown role {name!r}; known: {', '.join(sorted(self.role_names))}")
+
+    def is_selling(self, kind: str, has_ask: bool) -> bool:
+        """The seeds' rule: selling-eligible contact counts only when it carries an Ask."""
+        return kind in self.selling_kinds and (has_ask or not self.selling.require_ask)
+
+
+def _check_known(where: str, used: list[str], known: set[str], what: str) -> None:
+    unknown = [u for u in used if u not in known]
+    if unknown:
+        raise ValueError(f"{where}: unknown {what} {', '.join(map(repr, unknown))}")
+
+
+def default_config_text() -> str:
+    """The commented default `paceline.toml` shipped with the package."""
+    return resources.files("paceline.defaults").joinpath(CONFIG_FILE_NAME).read_text("utf-8")
+
+
+def parse_settings(text: str, origin: str = CONFIG_FILE_NAME) -> Settings:
+    """Parse and validate TOML text; errors name the file and the key path."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(origin, exc, data)) from exc
+
+
+def _describe_validation_error(origin: str, exc: ValidationError, data: object) -> str:
+    lines = [f"{origin}: invalid configuration"]
+    for err in exc.errors():
+        lines.append(f"  {_key_path(err['loc'], data)}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def _key_path(loc: tuple[int | str, ...], data: object) -> str:
+    """Render a pydantic location as a TOML key path, naming list items by their `name`."""
+    parts: list[str] = []
+    node = data
+    for step in loc:
+        if isinstance(step, int) and isinstance(node, list) and step < len(node):
+            node = node[step]
+            label = node.get("name") if isinstance(node, dict) else None
+            parts[-1] = f"{parts[-1]}[{label!r}]" if label else f"{parts[-1]}[{step}]"
+        else:
+            parts.append(str(step))
+            node = node.get(step) if isinstance(node, dict) else None
+    return ".".join(parts) or "(top level)"
+
+
+def find_config_file(explicit: str | Path | None = None) -> Path | None:
+    """Explicit path, then $PACELINE_CONFIG, then ./paceline.toml; None means built-in defaults."""
+    candidate = explicit or os.environ.get("PACELINE_CONFIG")
+    if candidate:
+        path = Path(candidate)
+        if not path.is_file():
+            raise ConfigError(f"configuration file {path} does not exist")
+        return path
+    local = Path.cwd() / CONFIG_FILE_NAME
+    return local if local.is_file() else None
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Load the configuration a command should run with."""
+    found = find_config_file(path)
+    if found is None:
+        return parse_settings(default_config_text(), origin="built-in defaults")
+    return parse_settings(found.read_text("utf-8"), origin=str(found))
+
+
+def default_settings() -> Settings:
+    return parse_settings(default_config_text(), origin="built-in defaults")
+
+
+def resolve_database_url(settings: Settings, explicit: str | None = None) -> str:
+    """--db wins, then $PACELINE_DB, then the configuration file."""
+    return explicit or os.environ.get("PACELINE_DB") or settings.database.url

@@ -1,0 +1,121 @@
+"""Opening a CSV file safely: encoding, delimiter and header checked before any row is used.
+
+Rows are streamed (constant memory whatever the file size). Bytes that are not valid in the
+file's encoding do not abort the import: the affected row is rejected with its line number,
+and every other row still gets in.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+csv.field_size_limit(10 * 1024 * 1024)
+CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
+SNIFF_BYTES = 64 * 1024
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (nothing was written)."""
+
+
+@dataclass
+class CsvFile:
+    """An open CSV file: its header and a stream of (line number, row)."""
+
+    path: Path
+    header: list[str]
+    header_line: str
+    delimiter: str
+    size: int
+    _binary: BinaryIO
+    _reader: Iterator[list[str]]
+    _csv: csv.Reader  # type: ignore[name-defined]
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """Data rows with the line each starts on (the header is line 1); blank lines skipped."""
+        last_line = self._csv.line_num
+        for row in self._reader:
+            start = last_line + 1
+            last_line = self._csv.line_num
+            if row:
+                yield start, row
+
+    def bytes_read(self) -> int:
+        return self._binary.tell()
+
+    def close(self) -> None:
+        self._binary.close()
+
+
+def open_csv(path: Path, encoding: str, delimiter: str) -> CsvFile:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ImportFileError(f"unknown encoding {encoding!r}") from None
+    try:
+        binary = path.open("rb")
+    except OSError as exc:
+        raise ImportFileError(f"cannot open {path}: {exc.strerror or exc}") from exc
+    header_line = _first_line(binary.read(SNIFF_BYTES), encoding, path)
+    binary.seek(0)
+    text = io.TextIOWrapper(binary, encoding=encoding, errors="surrogateescape", newline="")
+    reader = csv.reader(text, delimiter=delimiter, strict=False)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        binary.close()
+        raise ImportFileError(f"{path.name} is empty: no header line") from None
+    except csv.Error as exc:
+        binary.close()
+        raise ImportFileError(f"{path.name}: cannot read the header: {exc}") from None
+    return CsvFile(
+        path, header, header_line, delimiter, path.stat().st_size, binary, reader, reader
+    )
+
+
+def bad_bytes(row: list[str]) -> bool:
+    """True when a row holds bytes that were not valid in the file's encoding."""
+    joined = "".join(row)
+    if joined.isascii():
+        return False
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def guess_delimiter(header_line: str, wanted: list[str], current: str) -> str | None:
+    """Another delimiter under which the header has the wanted columns, if there is one."""
+    for candidate in CANDIDATE_DELIMITERS:
+        if candidate == current:
+            continue
+        columns = {c.strip() for c in next(csv.reader([header_line], delimiter=candidate))}
+        if wanted and all(w in columns for w in wanted):
+            return candidate
+    return None
+
+
+def _first_line(head: bytes, encoding: str, path: Path) -> str:
+    """The header line as text, after checking the file really is in `encoding`."""
+    name = codecs.lookup(encoding).name
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and "16" not in name:
+        raise ImportFileError(
+            f"{path.name} is UTF-16 encoded; re-save it as UTF-8 or pass --encoding utf-16"
+        )
+    if b"\x00" in head and "16" not in name and "32" not in name:
+        raise ImportFileError(f"{path.name} contains NUL bytes: it is not a {encoding} text file")
+    first_line = head.split(b"\n", 1)[0]
+    try:
+        return first_line.decode(encoding).lstrip("\ufeff").rstrip("\r")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"{path.name}: the header is not valid {encoding} ({exc.reason} at byte "
+            f"{exc.start}); pass --encoding (for example cp1252 or latin-1)"
+        ) from None

@@ -1,0 +1,349 @@
+"""What each importable entity's fields are, and how a CSV row becomes a checked record.
+
+A `RowReader` is compiled once per file from the mapping and the header: per field, where the
+raw text comes from and how it is parsed. Per row it then only indexes, maps and parses. The
+entity's `finish_*` function applies the rules that span fields (a won deal needs a close
+date, an engaged outcome makes the activity engaged) and the configuration (known kinds).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from paceline.config import Settings
+from paceline.ingest.fields import (
+    FieldError,
+    Parser,
+    make_date_parser,
+    make_timestamp_parser,
+    parse_bool,
+    parse_float,
+    parse_money,
+    parse_text,
+)
+from paceline.ingest.mapping import ColumnSpec, Entity, Mapping
+
+FieldKind = Literal["text", "bool", "number", "money", "date", "timestamp"]
+Record = dict[str, Any]
+UNIT_TO_MINUTES = {"minutes": 1.0, "seconds": 1 / 60, "hours": 60.0}
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    kind: FieldKind
+    required: bool = False
+    help: str = ""
+
+
+ENTITY_FIELDS: dict[Entity, tuple[FieldDef, ...]] = {
+    "activities": (
+        FieldDef("external_id", "text", help="id in the source system; makes re-import safe"),
+        FieldDef("rep", "text", True, "rep name (created if new, unless --no-new-reps)"),
+        FieldDef("kind", "text", True, "activity kind from the configuration, e.g. call"),
+        FieldDef("occurred_at", "timestamp", True, "when; ISO 8601, offset optional"),
+        FieldDef("duration_min", "number", help="minutes, 0 or more"),
+        FieldDef("outcome", "text", help="outcome from the configuration, e.g. meeting_set"),
+        FieldDef("has_ask", "bool", help="yes if the rep put an Ask in front of the prospect"),
+        FieldDef("engaged", "bool", help="yes if the client acted at our request"),
+        FieldDef("account", "text", help="account name (created if new)"),
+        FieldDef("account_ref", "text", help="account id in the same source system"),
+        FieldDef("contact", "text", help="contact name at the account (created if new)"),
+        FieldDef("deal_ref", "text", help="deal id in the same source system"),
+        FieldDef("notes", "text"),
+    ),
+    "deals": (
+        FieldDef("external_id", "text", True, "id in the source system"),
+        FieldDef("name", "text", True),
+        FieldDef("rep", "text", True, "owner's name (created if new, unless --no-new-reps)"),
+        FieldDef("amount", "money", True, 'e.g. 22700 or "$22,700.00"'),
+        FieldDef("stage", "text", True, "stage name; its status comes from the configuration"),
+        FieldDef("status", "text", help="open, won or lost (overrides the stage's status)"),
+        FieldDef("created_at", "timestamp", True),
+        FieldDef("closed_at", "timestamp", help="required for won and lost deals"),
+        FieldDef("expected_close", "date", help="expected close date of an open deal"),
+        FieldDef("account", "text", help="account name (created if new)"),
+        FieldDef("account_ref", "text", help="account id in the same source system"),
+        FieldDef("stage_changed_at", "timestamp", help="when the current stage was entered"),
+    ),
+    "reps": (
+        FieldDef("name", "text", True),
+        FieldDef("external_id", "text"),
+        FieldDef("email", "text"),
+        FieldDef("role", "text", help="role from the configuration, e.g. sdr, ae, field"),
+        FieldDef("team", "text", help="team name (created if new)"),
+        FieldDef("manager", "text", help="manager's rep name"),
+        FieldDef("start_date", "date"),
+        FieldDef("capacity", "number", help="share of a full quota, e.g. 0.5 while ramping"),
+    ),
+    "accounts": (
+        FieldDef("name", "text", True),
+        FieldDef("external_id", "text"),
+        FieldDef("industry", "text"),
+        FieldDef("account_type", "text"),
+        FieldDef("owner", "text", help="owning rep's name"),
+    ),
+}
+
+
+def field_names(entity: Entity) -> list[str]:
+    return [f.name for f in ENTITY_FIELDS[entity]]
+
+
+def required_fields(entity: Entity) -> list[str]:
+    return [f.name for f in ENTITY_FIELDS[entity] if f.required]
+
+
+def slug(text: str) -> str:
+    """'Closed Won' -> 'closed_won': how stage, kind and outcome names are compared."""
+    return _SLUG.sub("_", text.strip().lower()).strip("_")
+
+
+def content_hash(values: tuple[object, ...]) -> str:
+    return hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
+
+
+class RowReader:
+    """Turns one CSV row (a list of strings) into parsed field values."""
+
+    def __init__(self, entity: Entity, mapping: Mapping, header: list[str], zone: ZoneInfo) -> None:
+        self.entity = entity
+        self.header = header
+        index = {name: i for i, name in enumerate(header)}
+        known = {f.name: f for f in ENTITY_FIELDS[entity]}
+        specs = mapping.specs()
+        unknown = sorted(set(specs) - set(known))
+        if unknown:
+            raise FieldError(f"unknown field(s) for {entity}: {', '.join(unknown)}")
+        self.missing_columns = sorted(
+            {c for spec in specs.values() for c in spec.source_columns if c not in index}
+        )
+        self.missing_fields = [f for f in required_fields(entity) if f not in specs]
+        parsers = _parsers(mapping, zone)
+        self._steps = [
+            (name, _getter(spec, index), _scaled(parsers[known[name].kind], spec))
+            for name, spec in specs.items()
+            if not self.missing_columns
+        ]
+        self._required = [f for f in required_fields(entity) if f in specs]
+        self._skip = [
+            (index[col], set(values)) for col, values in mapping.skip.items() if col in index
+        ]
+        self.missing_columns += sorted(c for c in mapping.skip if c not in index)
+
+    def should_skip(self, row: list[str]) -> bool:
+        return any(row[i] in values for i, values in self._skip)
+
+    def read(self, row: list[str]) -> dict[str, object]:
+        values: dict[str, object] = {}
+        for name, get, parse in self._steps:
+            raw = get(row)
+            if raw is None or raw == "":
+                values[name] = None
+                continue
+            try:
+                values[name] = parse(raw)
+            except FieldError as exc:
+                exc.field = name
+                raise
+        for name in self._required:
+            if values.get(name) is None:
+                raise FieldError("required value is empty", name)
+        return values
+
+
+def _parsers(mapping: Mapping, zone: ZoneInfo) -> dict[FieldKind, Parser]:
+    return {
+        "text": parse_text,
+        "bool": parse_bool,
+        "number": parse_float,
+        "money": parse_money,
+        "date": make_date_parser(mapping.date_formats),
+        "timestamp": make_timestamp_parser(mapping.date_formats, zone),
+    }
+
+
+def _getter(spec: ColumnSpec, index: dict[str, int]) -> Callable[[list[str]], str | None]:
+    """Raw text for a field: from a column, several columns, or a constant; then mapped."""
+    if spec.value is not None:
+        constant = spec.value
+        return lambda _row: constant
+    if spec.columns is not None:
+        positions = [index[c] for c in spec.columns]
+
+        def joined(row: list[str]) -> str | None:
+            parts = [row[i].strip() for i in positions]
+            return "|".join(parts) if any(parts) else None
+
+        base: Callable[[list[str]], str | None] = joined
+    else:
+        position = index[spec.column or ""]
+        base = lambda row: row[position]  # noqa: E731 - the hot path wants no extra frame
+    if not (spec.map or spec.otherwise is not None or spec.default is not None):
+        return base
+    table, otherwise, default = spec.map, spec.otherwise, spec.default
+
+    def mapped(row: list[str]) -> str | None:
+        raw = base(row)
+        key = raw.strip() if raw else ""
+        if key in table:
+            return table[key]
+        if key == "":
+            return default if default is not None else otherwise
+        return otherwise if otherwise is not None else raw
+
+    return mapped
+
+
+def _scaled(parse: Parser, spec: ColumnSpec) -> Parser:
+    if spec.unit is None or spec.unit == "minutes":
+        return parse
+    factor = UNIT_TO_MINUTES[spec.unit]
+    return lambda raw: float(parse(raw)) * factor  # type: ignore[arg-type]
+
+
+# --- per-entity rules ------------------------------------------------------------------------
+
+
+def finish_activity(values: dict[str, object], settings: Settings) -> Record:
+    kind = slug(str(values["kind"]))
+    if kind not in settings.kind_names:
+        raise FieldError(f"unknown kind {values['kind']!r}{_known(settings.kind_names)}", "kind")
+    outcome = slug(str(values["outcome"])) if values.get("outcome") else None
+    if outcome is not None and outcome not in settings.outcome_names:
+        raise FieldError(
+            f"unknown outcome {values['outcome']!r}{_known(settings.outcome_names)}", "outcome"
+        )
+    duration = values.get("duration_min")
+    if duration is not None and float(duration) < 0:  # type: ignore[arg-type]
+        raise FieldError(f"duration cannot be negative: {duration}", "duration_min")
+    occurred_utc, occurred_local = _moment(values["occurred_at"])
+    engaged = values.get("engaged")
+    record: Record = {
+        "rep": values["rep"],
+        "kind": kind,
+        "occurred_at": occurred_utc,
+        "local_date": occurred_local.date(),
+        "duration_min": duration,
+        "outcome": outcome,
+        "has_ask": bool(values.get("has_ask") or False),
+        "engaged": (outcome in settings.engaged_outcomes) if engaged is None else engaged,
+        "account": values.get("account"),
+        "account_ref": values.get("account_ref"),
+        "contact": values.get("contact"),
+        "deal_ref": values.get("deal_ref"),
+        "notes": values.get("notes"),
+    }
+    record["row_hash"] = content_hash(tuple(record.values()))
+    record["external_id"] = values.get("external_id") or f"h:{record['row_hash']}"
+    return record
+
+
+def finish_deal(values: dict[str, object], settings: Settings) -> Record:
+    stage = slug(str(values["stage"]))
+    if not stage:
+        raise FieldError("stage is empty after normalising", "stage")
+    status = slug(str(values["status"])) if values.get("status") else None
+    status = status or settings.stage_status.get(stage, "open")
+    if status not in ("open", "won", "lost"):
+        raise FieldError(f"status must be open, won or lost, not {values['status']!r}", "status")
+    amount = values["amount"]
+    assert isinstance(amount, Decimal)
+    if amount < 0:
+        raise FieldError(f"amount cannot be negative: {amount}", "amount")
+    created_utc = _moment(values["created_at"])[0]
+    closed_utc = _utc(values.get("closed_at"))
+    if status == "open":
+        closed_utc = None
+    elif closed_utc is None:
+        raise FieldError(f"a {status} deal needs closed_at", "closed_at")
+    elif closed_utc < created_utc:
+        raise FieldError("closed_at is before created_at", "closed_at")
+    record: Record = {
+        "name": values["name"],
+        "rep": values["rep"],
+        "amount": amount.quantize(Decimal("0.01")),
+        "stage": stage,
+        "status": status,
+        "created_at": created_utc,
+        "closed_at": closed_utc,
+        "expected_close": values.get("expected_close"),
+        "account": values.get("account"),
+        "account_ref": values.get("account_ref"),
+    }
+    record["row_hash"] = content_hash(tuple(record.values()))
+    record["external_id"] = values["external_id"]
+    record["stage_changed_at"] = _utc(values.get("stage_changed_at"))
+    return record
+
+
+def finish_rep(values: dict[str, object], settings: Settings) -> Record:
+    role = slug(str(values["role"])) if values.get("role") else default_role(settings)
+    if role not in settings.role_names:
+        raise FieldError(f"unknown role {values['role']!r}{_known(settings.role_names)}", "role")
+    capacity = values.get("capacity")
+    if capacity is not None and not 0 < float(capacity) <= 2:  # type: ignore[arg-type]
+        raise FieldError(f"capacity must be above 0 and at most 2, not {capacity}", "capacity")
+    record: Record = {
+        "name": values["name"],
+        "email": values.get("email"),
+        "role": role,
+        "team": values.get("team"),
+        "manager": values.get("manager"),
+        "start_date": values.get("start_date"),
+        "capacity": 1.0 if capacity is None else capacity,
+    }
+    record["row_hash"] = content_hash(tuple(record.values()))
+    record["external_id"] = values.get("external_id")
+    return record
+
+
+def finish_account(values: dict[str, object], settings: Settings) -> Record:
+    record: Record = {
+        "name": values["name"],
+        "industry": values.get("industry"),
+        "account_type": values.get("account_type"),
+        "owner": values.get("owner"),
+    }
+    record["row_hash"] = content_hash(tuple(record.values()))
+    record["external_id"] = values.get("external_id")
+    return record
+
+
+FINISHERS: dict[Entity, Callable[[dict[str, object], Settings], Record]] = {
+    "activities": finish_activity,
+    "deals": finish_deal,
+    "reps": finish_rep,
+    "accounts": finish_account,
+}
+
+
+def default_role(settings: Settings) -> str:
+    """New reps get the AE role when the configuration has one, else the first role."""
+    return "ae" if "ae" in settings.role_names else settings.roles[0].name
+
+
+def _moment(value: object) -> tuple[dt.datetime, dt.datetime]:
+    """A parsed timestamp: (UTC, business-local), both naive."""
+    assert isinstance(value, tuple) and len(value) == 2
+    utc, local = value
+    assert isinstance(utc, dt.datetime) and isinstance(local, dt.datetime)
+    return utc, local
+
+
+def _utc(value: object) -> dt.datetime | None:
+    return None if value is None else _moment(value)[0]
+
+
+def _known(names: frozenset[str]) -> str:
+    listed = sorted(names)
+    more = f", ... ({len(listed)} in all)" if len(listed) > 12 else ""
+    return f" (known: {', '.join(listed[:12])}{more})"

@@ -1,0 +1,130 @@
+"""Parsers for the values found in CSV files: timestamps, dates, money, numbers, booleans.
+
+Each parser takes the raw text and returns a value or raises `FieldError` with a reason a
+person can act on ("not a date: '31/02/2021'"). They are built once per import (formats,
+time zone) and then called per cell, so they avoid work that does not depend on the cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+Parser = Callable[[str], object]
+
+TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "x"})
+FALSE_WORDS = frozenset({"0", "false", "f", "no", "n"})
+_MONEY_JUNK = re.compile(r"[\s$€£¥,_]|USD|EUR|GBP")
+_MONEY_SUFFIX = {"k": Decimal(1_000), "m": Decimal(1_000_000)}
+
+
+class FieldError(ValueError):
+    """A value that cannot be used, with the field it belongs to (filled in by the caller)."""
+
+    def __init__(self, reason: str, field: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+def parse_text(raw: str) -> str:
+    return raw.strip()
+
+
+def parse_bool(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise FieldError(f"not a yes/no value: {raw!r}")
+
+
+def parse_float(raw: str) -> float:
+    try:
+        value = float(raw.replace(",", "") if "," in raw else raw)
+    except ValueError:
+        raise FieldError(f"not a number: {raw!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise FieldError(f"not a finite number: {raw!r}")
+    return value
+
+
+def parse_money(raw: str) -> Decimal:
+    """Money as exported by CRMs: "$22,700.00", "1 117,10", "$342.09K", "(150.00)"."""
+    text = raw.strip()
+    negative = text.startswith("(") and text.endswith(")")
+    text = _MONEY_JUNK.sub("", text.strip("()"))
+    scale = _MONEY_SUFFIX.get(text[-1:].lower()) if text else None
+    if scale is not None:
+        text = text[:-1]
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise FieldError(f"not an amount of money: {raw!r}") from None
+    if not value.is_finite():
+        raise FieldError(f"not an amount of money: {raw!r}")
+    value = value * scale if scale is not None else value
+    return -value if negative else value
+
+
+def make_date_parser(formats: Sequence[str]) -> Callable[[str], dt.date]:
+    """Dates in ISO 8601 first, then each configured strptime format in turn."""
+
+    def parse(raw: str) -> dt.date:
+        text = raw.strip()
+        try:
+            return dt.date.fromisoformat(text[:10]) if len(text) >= 10 else _fail(text)
+        except ValueError:
+            pass
+        for fmt in formats:
+            try:
+                return dt.datetime.strptime(text, fmt).date()
+            except ValueError:
+                continue
+        raise FieldError(f"not a date: {raw!r}" + _formats_hint(formats))
+
+    return parse
+
+
+def make_timestamp_parser(
+    formats: Sequence[str], zone: ZoneInfo
+) -> Callable[[str], tuple[dt.datetime, dt.datetime]]:
+    """Timestamps -> (UTC naive, zone-local naive).
+
+    A timestamp without an offset is read as local time in `zone` (the file's time zone);
+    one with an offset is converted. Both forms are returned because the store keeps UTC and
+    the business-local day.
+    """
+    utc = dt.UTC
+
+    def localise(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        aware = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+        return aware.astimezone(utc).replace(tzinfo=None), aware.replace(tzinfo=None)
+
+    def parse(raw: str) -> tuple[dt.datetime, dt.datetime]:
+        text = raw.strip()
+        try:
+            return localise(dt.datetime.fromisoformat(text))
+        except ValueError:
+            pass
+        for fmt in formats:
+            try:
+                return localise(dt.datetime.strptime(text, fmt))
+            except ValueError:
+                continue
+        raise FieldError(f"not a date and time: {raw!r}" + _formats_hint(formats))
+
+    return parse
+
+
+def _fail(text: str) -> dt.date:
+    raise ValueError(text)
+
+
+def _formats_hint(formats: Sequence[str]) -> str:
+    tried = ", ".join(["ISO 8601", *formats])
+    return f" (tried {tried})"

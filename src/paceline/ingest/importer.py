@@ -1,0 +1,697 @@
+"""CSV import: stream, check, resolve and upsert, accounting for every input row.
+
+Guarantees (DESIGN.md, "nothing lost, nothing doubled"):
+- Idempotent: a record is identified by (source, external id); re-importing a file inserts
+  nothing, a changed row updates its record (a deal that changed stage gains a history row).
+- Every row is accounted for: read = inserted + updated + unchanged + duplicate + skipped +
+  rejected. Rejected rows go to an errors CSV with line number, field and reason.
+- Nothing is half-written: file-level problems (encoding, delimiter, missing columns) stop
+  the import before anything is written, and each batch is one transaction, so an
+  interruption leaves whole batches only and a re-run completes the file without doubling.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+
+from paceline.config import Settings
+from paceline.ingest.csvfile import CsvFile, ImportFileError, bad_bytes, guess_delimiter, open_csv
+from paceline.ingest.entities import (
+    FINISHERS,
+    Record,
+    RowReader,
+    default_role,
+    field_names,
+    required_fields,
+)
+from paceline.ingest.fields import FieldError
+from paceline.ingest.mapping import Entity, Mapping, generic_mapping
+from paceline.ingest.resolve import (
+    AccountResolver,
+    ContactResolver,
+    RepResolver,
+    TeamResolver,
+    chunks,
+    deal_resolver,
+    name_key,
+)
+from paceline.store.models import Account, Activity, Deal, DealStageHistory, ImportRun, Rep, utcnow
+
+DEFAULT_BATCH_SIZE = 10_000
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportResult:
+    """What an import did, row by row accounted for."""
+
+    entity: str
+    source: str
+    file: str
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    new_reps: list[str] = field(default_factory=list)
+    new_accounts: int = 0
+    new_contacts: int = 0
+    notes: dict[str, int] = field(default_factory=dict)
+    errors_file: str | None = None
+    first_errors: list[tuple[int, str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    import_run_id: int | None = None
+
+    @property
+    def accounted(self) -> int:
+        return (
+            self.inserted
+            + self.updated
+            + self.unchanged
+            + self.duplicate
+            + self.skipped
+            + self.rejected
+        )
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class Pending:
+    line: int
+    record: Record
+    raw: list[str]
+
+
+@dataclass
+class ImportOptions:
+    source: str | None = None
+    timezone: str | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
+    allow_new_reps: bool = True
+    errors_path: Path | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+
+class ErrorSink:
+    """Rejected rows, written to a CSV as they occur (the file is created on the first one)."""
+
+    def __init__(self, path: Path, header: list[str]) -> None:
+        self.path = path
+        self.header = header
+        self._handle: TextIO | None = None
+        self._writer: Any = None
+        self.count = 0
+        self.first: list[tuple[int, str, str]] = []
+
+    def reject(self, line: int, field_name: str, reason: str, raw: list[str]) -> None:
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("w", encoding="utf-8", newline="", errors="replace")
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(["line", "field", "reason", *self.header])
+        self._writer.writerow([line, field_name, reason, *_printable(raw)])
+        self.count += 1
+        if len(self.first) < 20:
+            self.first.append((line, field_name, reason))
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def import_csv(
+    engine: Engine,
+    settings: Settings,
+    path: Path,
+    entity: Entity,
+    mapping: Mapping | None = None,
+    options: ImportOptions | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import one CSV file of `entity` records; see the module docstring for guarantees."""
+    options = options or ImportOptions()
+    started = time.perf_counter()
+    encoding = options.encoding or (mapping.encoding if mapping else "utf-8-sig")
+    delimiter = options.delimiter or (mapping.delimiter if mapping else ",")
+    csv_file = open_csv(path, encoding, delimiter)
+    try:
+        if mapping is None:
+            mapping = generic_mapping(entity, csv_file.header, field_names(entity))
+        elif mapping.entity != entity:
+            raise ImportFileError(f"the mapping is for {mapping.entity}, not {entity}")
+        source = options.source or mapping.source
+        reader = _row_reader(entity, mapping, csv_file, _zone(options, mapping, settings))
+        errors_path = options.errors_path or Path.cwd() / f"{path.stem}.errors.csv"
+        sink = ErrorSink(errors_path, csv_file.header)
+        result = ImportResult(entity=entity, source=source, file=str(path))
+        try:
+            _run(engine, settings, csv_file, reader, sink, result, options, progress)
+        finally:
+            sink.close()
+        result.errors_file = str(errors_path) if sink.count else None
+        result.first_errors = sink.first
+    finally:
+        csv_file.close()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _zone(options: ImportOptions, mapping: Mapping, settings: Settings) -> ZoneInfo:
+    name = options.timezone or mapping.timezone or settings.calendar.timezone
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImportFileError(f"unknown time zone {name!r}") from None
+
+
+def _row_reader(entity: Entity, mapping: Mapping, csv_file: CsvFile, zone: ZoneInfo) -> RowReader:
+    try:
+        reader = RowReader(entity, mapping, csv_file.header, zone)
+    except FieldError as exc:
+        raise ImportFileError(str(exc)) from None
+    if reader.missing_fields:
+        raise ImportFileError(
+            f"{csv_file.path.name}: missing required column(s) for {entity}: "
+            f"{', '.join(reader.missing_fields)}{_header_hint(csv_file, entity)}"
+        )
+    if reader.missing_columns:
+        raise ImportFileError(
+            f"{csv_file.path.name}: the mapping names column(s) the file does not have: "
+            f"{', '.join(reader.missing_columns)}{_header_hint(csv_file, entity)}"
+        )
+    return reader
+
+
+def _header_hint(csv_file: CsvFile, entity: Entity) -> str:
+    wanted = required_fields(entity)
+    other = guess_delimiter(csv_file.header_line, wanted, csv_file.delimiter)
+    if other is None and len(csv_file.header) == 1:
+        other = guess_delimiter(csv_file.header_line, [], csv_file.delimiter)
+    if other is not None:
+        return (
+            f"; the file seems to be delimited by {other!r}, not {csv_file.delimiter!r}: "
+            "pass --delimiter"
+        )
+    shown = ", ".join(csv_file.header[:15])
+    return f" (the file's columns: {shown}{', ...' if len(csv_file.header) > 15 else ''})"
+
+
+def _run(
+    engine: Engine,
+    settings: Settings,
+    csv_file: CsvFile,
+    reader: RowReader,
+    sink: ErrorSink,
+    result: ImportResult,
+    options: ImportOptions,
+    progress: Progress | None,
+) -> None:
+    writer = WRITERS[reader.entity](engine, settings, result, options, sink)
+    finish = FINISHERS[reader.entity]
+    width = len(csv_file.header)
+    pending: list[Pending] = []
+    try:
+        for line, row in csv_file.rows():
+            result.read += 1
+            if len(row) != width:
+                sink.reject(line, "", f"expected {width} fields, found {len(row)}", row)
+                continue
+            if bad_bytes(row):
+                sink.reject(line, "", "bytes that are not valid in the file's encoding", row)
+                continue
+            if reader.should_skip(row):
+                result.skipped += 1
+                continue
+            try:
+                pending.append(Pending(line, finish(reader.read(row), settings), row))
+            except FieldError as exc:
+                sink.reject(line, exc.field, exc.reason, row)
+                continue
+            if len(pending) >= options.batch_size:
+                writer.write(pending)
+                pending = []
+                if progress:
+                    progress(csv_file.bytes_read(), csv_file.size)
+        if pending:
+            writer.write(pending)
+        writer.finish("done")
+    except BaseException:
+        writer.finish("failed")
+        raise
+    finally:
+        result.rejected = sink.count
+        if progress:
+            progress(csv_file.size, csv_file.size)
+
+
+class Writer:
+    """Writes batches of one entity; subclasses know the table and its references."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        result: ImportResult,
+        options: ImportOptions,
+        sink: ErrorSink,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.result = result
+        self.options = options
+        self.sink = sink
+        self.source = result.source
+        with engine.begin() as conn:
+            self.reps = RepResolver(conn, default_role(settings))
+            self.run_id = conn.execute(
+                insert(ImportRun)
+                .values(entity=result.entity, source=self.source, file_name=result.file)
+                .returning(ImportRun.id)
+            ).scalar_one()
+        result.import_run_id = self.run_id
+
+    def write(self, batch: list[Pending]) -> None:
+        with self.engine.begin() as conn:
+            self.write_batch(conn, batch)
+
+    def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
+        raise NotImplementedError
+
+    def finish(self, status: str) -> None:
+        r = self.result
+        r.new_reps = list(self.reps.created)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(ImportRun)
+                .where(ImportRun.id == self.run_id)
+                .values(
+                    finished_at=utcnow(),
+                    rows_read=r.read,
+                    inserted=r.inserted,
+                    updated=r.updated,
+                    unchanged=r.unchanged,
+                    duplicate=r.duplicate,
+                    skipped=r.skipped,
+                    rejected=self.sink.count,
+                    status=status,
+                )
+            )
+
+    def note(self, text: str, count: int = 1) -> None:
+        self.result.notes[text] = self.result.notes.get(text, 0) + count
+
+    # -- shared steps --------------------------------------------------------------------------
+
+    def resolve_reps(
+        self, conn: Connection, batch: list[Pending], key: str = "rep"
+    ) -> list[Pending]:
+        """Attach rep ids; unknown reps are created, or their rows rejected with --no-new-reps."""
+        unknown = {
+            p.record[key] for p in batch if p.record[key] and self.reps.known(p.record[key]) is None
+        }
+        if unknown and self.options.allow_new_reps:
+            self.reps.create(conn, unknown, self.source)
+        kept = []
+        for p in batch:
+            name = p.record[key]
+            rep_id = self.reps.known(name) if name else None
+            if name and rep_id is None:
+                self.sink.reject(p.line, key, f"unknown rep {name!r} (--no-new-reps)", p.raw)
+                continue
+            p.record[f"{key}_id"] = rep_id
+            kept.append(p)
+        return kept
+
+    def count_repeat(self, p: Pending, stored_hash: str) -> None:
+        """A row whose id this very import already wrote, in an earlier batch."""
+        if stored_hash == p.record["row_hash"]:
+            self.result.duplicate += 1
+            return
+        reason = f"id {p.record['external_id']!r} appears earlier in this file with other values"
+        self.sink.reject(p.line, "external_id", reason, p.raw)
+
+    def dedupe_in_batch(self, batch: list[Pending]) -> list[Pending]:
+        """Keep the first row per external id; identical repeats are duplicates."""
+        first: dict[str, Pending] = {}
+        for p in batch:
+            ext = p.record["external_id"]
+            seen = first.get(ext)
+            if seen is None:
+                first[ext] = p
+            elif seen.record["row_hash"] == p.record["row_hash"]:
+                self.result.duplicate += 1
+            else:
+                self.sink.reject(
+                    p.line,
+                    "external_id",
+                    f"id {ext!r} appears again with different values (first at line {seen.line})",
+                    p.raw,
+                )
+        return list(first.values())
+
+
+class ActivityWriter(Writer):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.accounts = AccountResolver(self.source)
+        self.contacts = ContactResolver(self.source)
+        self.deals = deal_resolver(self.source)
+        with self.engine.connect() as conn:
+            self.max_id_before = conn.execute(select(func.max(Activity.id))).scalar() or 0
+
+    def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
+        batch = self.dedupe_in_batch(self.resolve_reps(conn, batch))
+        self._resolve_accounts(conn, batch)
+        self._resolve_deals(conn, batch)
+        existing = _existing(conn, Activity, self.source, [p.record["external_id"] for p in batch])
+        inserts, updates = [], []
+        for p in batch:
+            row = _activity_row(p.record, self.source)
+            found = existing.get(p.record["external_id"])
+            if found is None:
+                inserts.append(row)
+            elif found[0] > self.max_id_before:
+                self.count_repeat(p, found[1])
+            elif found[1] == row["row_hash"]:
+                self.result.unchanged += 1
+            else:
+                row["_id"] = found[0]
+                updates.append(row)
+        if inserts:
+            conn.execute(insert(Activity), inserts)
+        if updates:
+            _update_rows(conn, Activity, updates)
+        self.result.inserted += len(inserts)
+        self.result.updated += len(updates)
+        self.result.new_accounts = self.accounts.created
+        self.result.new_contacts = self.contacts.created
+
+    def _resolve_accounts(self, conn: Connection, batch: list[Pending]) -> None:
+        _resolve_account_ids(conn, self.accounts, batch)
+        pairs = [
+            (p.record["account_id"], p.record["contact"]) for p in batch if p.record["contact"]
+        ]
+        if pairs:
+            self.contacts.resolve(conn, pairs)
+        for p in batch:
+            r = p.record
+            r["contact_id"] = (
+                self.contacts.get(r["account_id"], r["contact"]) if r["contact"] else None
+            )
+
+    def _resolve_deals(self, conn: Connection, batch: list[Pending]) -> None:
+        refs = [p.record["deal_ref"] for p in batch if p.record["deal_ref"]]
+        known = self.deals.resolve(conn, refs) if refs else {}
+        for p in batch:
+            ref = p.record["deal_ref"]
+            p.record["deal_id"] = known.get(ref) if ref else None
+            if ref and p.record["deal_id"] is None:
+                self.note("deal_ref not found in this source (left empty)")
+
+
+class DealWriter(Writer):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.accounts = AccountResolver(self.source)
+        with self.engine.connect() as conn:
+            self.max_id_before = conn.execute(select(func.max(Deal.id))).scalar() or 0
+
+    def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
+        batch = self.dedupe_in_batch(self.resolve_reps(conn, batch))
+        _resolve_account_ids(conn, self.accounts, batch)
+        existing = _existing(
+            conn,
+            Deal,
+            self.source,
+            [p.record["external_id"] for p in batch],
+            Deal.stage,
+            Deal.status,
+        )
+        inserts, updates, history = [], [], []
+        for p in batch:
+            r = p.record
+            row = _deal_row(r, self.source)
+            found = existing.get(r["external_id"])
+            if found is None:
+                inserts.append((row, r))
+                continue
+            deal_id, old_hash, old_stage, old_status = found
+            if deal_id > self.max_id_before:
+                self.count_repeat(p, old_hash)
+            elif old_hash == row["row_hash"]:
+                self.result.unchanged += 1
+            else:
+                row["_id"] = deal_id
+                updates.append(row)
+                if (old_stage, old_status) != (r["stage"], r["status"]):
+                    history.append(_history_row(deal_id, r, _stage_entered_at(r)))
+        if inserts:
+            ids = (
+                conn.execute(
+                    insert(Deal).returning(Deal.id, sort_by_parameter_order=True),
+                    [row for row, _ in inserts],
+                )
+                .scalars()
+                .all()
+            )
+            history += [
+                _history_row(deal_id, r, r["closed_at"] or r["created_at"])
+                for deal_id, (_, r) in zip(ids, inserts, strict=True)
+            ]
+        if updates:
+            _update_rows(conn, Deal, updates)
+        if history:
+            conn.execute(insert(DealStageHistory), history)
+        self.result.inserted += len(inserts)
+        self.result.updated += len(updates)
+        self.result.new_accounts = self.accounts.created
+
+
+class RepWriter(Writer):
+    """Reps are few: matched by name, inserted or updated field by field."""
+
+    FIELDS = ("email", "role", "start_date", "capacity", "team_id", "manager_id", "external_id")
+
+    def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
+        teams = TeamResolver(conn)
+        in_file = {name_key(p.record["name"]) for p in batch}
+        managers = {p.record["manager"] for p in batch if p.record["manager"]}
+        # A manager named before their own row (or not at all) is created as a plain rep.
+        self.reps.create(
+            conn,
+            [m for m in managers if name_key(m) not in in_file and not self.reps.known(m)],
+            self.source,
+        )
+        for p in batch:
+            r = p.record
+            rep_id = self.reps.known(r["name"])
+            if rep_id is None:
+                self.reps.create(conn, [r["name"]], self.source)
+                self.reps.created.pop()  # counted as inserted, not as a side effect
+                rep_id = self.reps.known(r["name"])
+                self.result.inserted += 1
+                new = True
+            else:
+                new = False
+            if r["manager"] and self.reps.known(r["manager"]) is None:
+                self.reps.create(conn, [r["manager"]], self.source)
+            values = {
+                "email": r["email"],
+                "role": r["role"],
+                "start_date": r["start_date"],
+                "capacity": r["capacity"],
+                "external_id": r["external_id"],
+                "team_id": teams.resolve(conn, r["team"]) if r["team"] else None,
+                "manager_id": self.reps.known(r["manager"]) if r["manager"] else None,
+            }
+            current = conn.execute(
+                select(*(getattr(Rep, f) for f in self.FIELDS)).where(Rep.id == rep_id)
+            ).one()
+            if dict(zip(self.FIELDS, current, strict=True)) == values:
+                self.result.unchanged += 0 if new else 1
+                continue
+            conn.execute(update(Rep).where(Rep.id == rep_id).values(**values))
+            self.result.updated += 0 if new else 1
+
+
+class AccountWriter(Writer):
+    """Accounts by source id when the file has one (filling placeholders), else by name."""
+
+    FIELDS = ("name", "industry", "account_type", "owner_id")
+
+    def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
+        batch = self.dedupe_accounts(batch)
+        owners = {p.record["owner"] for p in batch if p.record["owner"]}
+        unknown = [o for o in owners if self.reps.known(o) is None]
+        if unknown and self.options.allow_new_reps:
+            self.reps.create(conn, unknown, self.source)
+        for p in batch:
+            r = p.record
+            values = {
+                "name": " ".join(r["name"].split()),
+                "industry": r["industry"],
+                "account_type": r["account_type"],
+                "owner_id": self.reps.known(r["owner"]) if r["owner"] else None,
+            }
+            match = (
+                (Account.source == self.source) & (Account.external_id == r["external_id"])
+                if r["external_id"]
+                else Account.name == values["name"]
+            )
+            current = conn.execute(
+                select(Account.id, *(getattr(Account, f) for f in self.FIELDS))
+                .where(match)
+                .limit(1)
+            ).first()
+            if current is None:
+                conn.execute(
+                    insert(Account).values(
+                        **values, source=self.source, external_id=r["external_id"]
+                    )
+                )
+                self.result.inserted += 1
+            elif dict(zip(self.FIELDS, current[1:], strict=True)) == values:
+                self.result.unchanged += 1
+            else:
+                conn.execute(update(Account).where(Account.id == current[0]).values(**values))
+                self.result.updated += 1
+
+    def dedupe_accounts(self, batch: list[Pending]) -> list[Pending]:
+        for p in batch:
+            p.record["external_id"] = (
+                p.record["external_id"] or f"name:{name_key(p.record['name'])}"
+            )
+        kept = self.dedupe_in_batch(batch)
+        for p in kept:
+            if p.record["external_id"].startswith("name:"):
+                p.record["external_id"] = None
+        return kept
+
+
+WRITERS: dict[Entity, type[Writer]] = {
+    "activities": ActivityWriter,
+    "deals": DealWriter,
+    "reps": RepWriter,
+    "accounts": AccountWriter,
+}
+
+
+# --- row building and SQL helpers ------------------------------------------------------------
+
+
+def _existing(
+    conn: Connection, model: Any, source: str, external_ids: list[str], *extra: Any
+) -> dict[str, tuple[Any, ...]]:
+    """external id -> (id, row_hash, *extra) for rows of this source already stored."""
+    found: dict[str, tuple[Any, ...]] = {}
+    for chunk in chunks(external_ids):
+        query = select(model.external_id, model.id, model.row_hash, *extra).where(
+            model.source == source, model.external_id.in_(chunk)
+        )
+        for ext, *rest in conn.execute(query):
+            found[ext] = tuple(rest)
+    return found
+
+
+def _update_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> None:
+    columns = [k for k in rows[0] if k != "_id"]
+    statement = (
+        update(model.__table__)
+        .where(model.__table__.c.id == bindparam("_id"))
+        .values({c: bindparam(c) for c in columns})
+    )
+    conn.execute(statement, rows)
+
+
+def _activity_row(r: Record, source: str) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "rep_id": r["rep_id"],
+        "account_id": r["account_id"],
+        "contact_id": r["contact_id"],
+        "deal_id": r["deal_id"],
+        "kind": r["kind"],
+        "occurred_at": r["occurred_at"],
+        "local_date": r["local_date"],
+        "duration_min": r["duration_min"],
+        "outcome": r["outcome"],
+        "has_ask": r["has_ask"],
+        "engaged": r["engaged"],
+        "notes": r["notes"],
+        "source": source,
+        "external_id": r["external_id"],
+        "row_hash": r["row_hash"],
+        "updated_at": now,
+    }
+
+
+def _deal_row(r: Record, source: str) -> dict[str, Any]:
+    return {
+        "rep_id": r["rep_id"],
+        "account_id": r["account_id"],
+        "name": r["name"],
+        "amount": r["amount"],
+        "stage": r["stage"],
+        "status": r["status"],
+        "created_at": r["created_at"],
+        "closed_at": r["closed_at"],
+        "expected_close": r["expected_close"],
+        "source": source,
+        "external_id": r["external_id"],
+        "row_hash": r["row_hash"],
+        "updated_at": utcnow(),
+    }
+
+
+def _history_row(deal_id: int, r: Record, entered_at: dt.datetime) -> dict[str, Any]:
+    return {
+        "deal_id": deal_id,
+        "stage": r["stage"],
+        "status": r["status"],
+        "amount": r["amount"],
+        "entered_at": entered_at,
+    }
+
+
+def _stage_entered_at(r: Record) -> dt.datetime:
+    """When a changed stage was entered: as stated, else the close date, else now."""
+    moment = r["stage_changed_at"] or r["closed_at"] or utcnow()
+    assert isinstance(moment, dt.datetime)
+    return moment
+
+
+def _resolve_account_ids(conn: Connection, accounts: AccountResolver, batch: list[Pending]) -> None:
+    names = accounts.resolve_names(
+        conn, [p.record["account"] for p in batch if p.record["account"]]
+    )
+    refs = accounts.resolve_refs(
+        conn, [p.record["account_ref"] for p in batch if p.record["account_ref"]]
+    )
+    for p in batch:
+        r = p.record
+        r["account_id"] = (
+            refs[r["account_ref"]]
+            if r["account_ref"]
+            else names[name_key(r["account"])]
+            if r["account"]
+            else None
+        )
+
+
+def _printable(raw: list[str]) -> list[str]:
+    return [v.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for v in raw]

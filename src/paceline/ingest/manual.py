@@ -1,0 +1,184 @@
+"""Hand-entered records: one activity logged in seconds, one rep added.
+
+These share the import's rules (`finish_activity`), so a logged activity and an imported one
+are checked identically. Unknown reps are refused here, unlike in imports: a typo at the
+keyboard should not create a new colleague.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, insert, select
+
+from paceline.calendar import BusinessCalendar
+from paceline.config import Settings
+from paceline.ingest.entities import finish_activity, slug
+from paceline.ingest.fields import FieldError
+from paceline.ingest.resolve import AccountResolver, ContactResolver, TeamResolver, name_key
+from paceline.store.models import Activity, Rep, utcnow
+
+MANUAL_SOURCE = "manual"
+
+
+class InputError(ValueError):
+    """Input a person typed that cannot be used; `field` says which."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ActivityInput:
+    rep: str
+    kind: str
+    occurred_at: dt.datetime | None = None  # naive = business-local time; default now
+    account: str | None = None
+    contact: str | None = None
+    outcome: str | None = None
+    has_ask: bool = False
+    engaged: bool | None = None
+    duration_min: float | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class LoggedActivity:
+    id: int
+    rep: str
+    kind: str
+    occurred_at: dt.datetime
+    local_date: dt.date
+    outcome: str | None
+    has_ask: bool
+    engaged: bool
+    selling: bool
+    account: str | None
+
+
+def log_activity(engine: Engine, settings: Settings, entry: ActivityInput) -> LoggedActivity:
+    """Validate and store one activity; raises InputError naming the field on bad input."""
+    calendar = BusinessCalendar(settings.calendar)
+    moment = entry.occurred_at or dt.datetime.now(calendar.zone)
+    aware = moment.replace(tzinfo=calendar.zone) if moment.tzinfo is None else moment
+    local = aware.astimezone(calendar.zone).replace(tzinfo=None)
+    utc = aware.astimezone(dt.UTC).replace(tzinfo=None)
+    try:
+        record = finish_activity(
+            {
+                "rep": entry.rep,
+                "kind": entry.kind,
+                "occurred_at": (utc, local),
+                "outcome": entry.outcome,
+                "has_ask": entry.has_ask,
+                "engaged": entry.engaged,
+                "duration_min": entry.duration_min,
+                "notes": entry.notes,
+            },
+            settings,
+        )
+    except FieldError as exc:
+        raise InputError(exc.field, exc.reason) from None
+    with engine.begin() as conn:
+        rep_id = _existing_rep(conn, entry.rep)
+        conn.execute(select(Rep.name).where(Rep.id == rep_id)).scalar_one()
+        account_id = contact_id = None
+        if entry.account:
+            account_id = AccountResolver(MANUAL_SOURCE).resolve_names(conn, [entry.account])[
+                name_key(entry.account)
+            ]
+        if entry.contact:
+            contacts = ContactResolver(MANUAL_SOURCE)
+            contacts.resolve(conn, [(account_id, entry.contact)])
+            contact_id = contacts.get(account_id, entry.contact)
+        activity_id = conn.execute(
+            insert(Activity)
+            .values(
+                rep_id=rep_id,
+                account_id=account_id,
+                contact_id=contact_id,
+                kind=record["kind"],
+                occurred_at=utc,
+                local_date=local.date(),
+                duration_min=record["duration_min"],
+                outcome=record["outcome"],
+                has_ask=record["has_ask"],
+                engaged=record["engaged"],
+                notes=record["notes"],
+                source=MANUAL_SOURCE,
+                updated_at=utcnow(),
+            )
+            .returning(Activity.id)
+        ).scalar_one()
+    return LoggedActivity(
+        id=activity_id,
+        rep=entry.rep,
+        kind=record["kind"],
+        occurred_at=utc,
+        local_date=local.date(),
+        outcome=record["outcome"],
+        has_ask=record["has_ask"],
+        engaged=record["engaged"],
+        selling=settings.is_selling(record["kind"], record["has_ask"]),
+        account=entry.account,
+    )
+
+
+def add_rep(
+    engine: Engine,
+    settings: Settings,
+    name: str,
+    role: str,
+    team: str | None = None,
+    manager: str | None = None,
+    start_date: dt.date | None = None,
+    email: str | None = None,
+) -> int:
+    clean = " ".join(name.split())
+    if not clean:
+        raise InputError("name", "a rep needs a name")
+    role = slug(role)
+    if role not in settings.role_names:
+        raise InputError(
+            "role", f"unknown role {role!r} (known: {', '.join(sorted(settings.role_names))})"
+        )
+    with engine.begin() as conn:
+        if _find_rep(conn, clean) is not None:
+            raise InputError("name", f"a rep named {clean!r} already exists")
+        manager_id = _existing_rep(conn, manager) if manager else None
+        team_id = TeamResolver(conn).resolve(conn, team) if team else None
+        return int(
+            conn.execute(
+                insert(Rep)
+                .values(
+                    name=clean,
+                    role=role,
+                    team_id=team_id,
+                    manager_id=manager_id,
+                    start_date=start_date,
+                    email=email,
+                    source=MANUAL_SOURCE,
+                )
+                .returning(Rep.id)
+            ).scalar_one()
+        )
+
+
+def _find_rep(conn: object, name: str) -> int | None:
+    rows = conn.execute(select(Rep.id, Rep.name)).all()  # type: ignore[attr-defined]
+    wanted = name_key(name)
+    return next((rep_id for rep_id, n in rows if name_key(n) == wanted), None)
+
+
+def _existing_rep(conn: object, name: str) -> int:
+    rep_id = _find_rep(conn, name)
+    if rep_id is not None:
+        return rep_id
+    names = [n for (n,) in conn.execute(select(Rep.name))]  # type: ignore[attr-defined]
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    raise InputError("rep", f"no rep named {name!r}{hint} (add one with `paceline rep add`)")

@@ -1,0 +1,177 @@
+"""Resolving names and source ids to row ids, a batch at a time, creating what is new.
+
+Imports refer to reps, accounts, contacts and deals by name or by the source system's id.
+Resolvers keep what they have seen in memory and ask the database once per batch for the
+rest, so a million-row file costs a few thousand look-ups, not a million.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, FromClause, insert, select
+
+from paceline.store.models import Account, Contact, Deal, Rep, Team
+
+LOOKUP_CHUNK = 2_000
+
+
+def chunks(items: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def name_key(name: str) -> str:
+    """Names match case- and space-insensitively: 'ana  ruiz' is 'Ana Ruiz'."""
+    return " ".join(name.split()).casefold()
+
+
+class RepResolver:
+    """Rep names -> ids. Reps are few, so all are loaded up front."""
+
+    def __init__(self, conn: Connection, default_role: str) -> None:
+        self.default_role = default_role
+        self.created: list[str] = []
+        rows = conn.execute(select(Rep.id, Rep.name)).all()
+        self._ids = {name_key(name): rep_id for rep_id, name in rows}
+
+    def known(self, name: str) -> int | None:
+        return self._ids.get(name_key(name))
+
+    def create(self, conn: Connection, names: Iterable[str], source: str) -> None:
+        fresh: dict[str, str] = {}
+        for name in names:
+            key = name_key(name)
+            if key not in self._ids and key not in fresh:
+                fresh[key] = " ".join(name.split())
+        if not fresh:
+            return
+        rows = [{"name": n, "role": self.default_role, "source": source} for n in fresh.values()]
+        conn.execute(insert(Rep), rows)
+        for rep_id, name in conn.execute(
+            select(Rep.id, Rep.name).where(Rep.name.in_(list(fresh.values())))
+        ):
+            self._ids[name_key(name)] = rep_id
+        self.created.extend(fresh.values())
+
+
+class TeamResolver:
+    def __init__(self, conn: Connection) -> None:
+        self._ids = {name_key(n): i for i, n in conn.execute(select(Team.id, Team.name))}
+
+    def resolve(self, conn: Connection, name: str) -> int:
+        key = name_key(name)
+        if key not in self._ids:
+            self._ids[key] = conn.execute(
+                insert(Team).values(name=" ".join(name.split())).returning(Team.id)
+            ).scalar_one()
+        return self._ids[key]
+
+
+class SourceIdResolver:
+    """(source, external id) -> row id for one table, optionally creating placeholders."""
+
+    def __init__(self, table: FromClause, source: str) -> None:
+        self.table = table
+        self.source = source
+        self._ids: dict[str, int] = {}
+
+    def resolve(self, conn: Connection, refs: Iterable[str]) -> dict[str, int]:
+        wanted = sorted({r for r in refs if r not in self._ids})
+        c = self.table.c
+        for chunk in chunks(wanted):
+            query = select(c.external_id, c.id).where(
+                c.source == self.source, c.external_id.in_(chunk)
+            )
+            self._ids.update({ext: row_id for ext, row_id in conn.execute(query)})
+        return self._ids
+
+    def remember(self, ref: str, row_id: int) -> None:
+        self._ids[ref] = row_id
+
+
+class AccountResolver:
+    """Accounts by name, or by the source system's id (placeholders until their import)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.by_ref = SourceIdResolver(Account.__table__, source)
+        self._by_name: dict[str, int] = {}
+        self.created = 0
+
+    def resolve_names(self, conn: Connection, names: Iterable[str]) -> dict[str, int]:
+        wanted = {name_key(n): " ".join(n.split()) for n in names}
+        missing = [k for k in wanted if k not in self._by_name]
+        for chunk in chunks([wanted[k] for k in missing]):
+            for account_id, name in conn.execute(
+                select(Account.id, Account.name).where(Account.name.in_(chunk)).order_by(Account.id)
+            ):
+                self._by_name.setdefault(name_key(name), account_id)
+        new = [wanted[k] for k in missing if k not in self._by_name]
+        if new:
+            self._insert(conn, [{"name": n, "source": self.source} for n in new])
+            for chunk in chunks(new):
+                for account_id, name in conn.execute(
+                    select(Account.id, Account.name).where(
+                        Account.name.in_(chunk), Account.source == self.source
+                    )
+                ):
+                    self._by_name.setdefault(name_key(name), account_id)
+        return {k: self._by_name[k] for k in wanted}
+
+    def resolve_refs(self, conn: Connection, refs: Iterable[str]) -> dict[str, int]:
+        refs = set(refs)
+        known = self.by_ref.resolve(conn, refs)
+        new = sorted(r for r in refs if r not in known)
+        if new:
+            self._insert(
+                conn,
+                [
+                    {"name": f"{self.source} account {r}", "source": self.source, "external_id": r}
+                    for r in new
+                ],
+            )
+            known = self.by_ref.resolve(conn, new)
+        return known
+
+    def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        conn.execute(insert(Account), rows)
+        self.created += len(rows)
+
+
+class ContactResolver:
+    """Contacts by (account, name), created when new."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._ids: dict[tuple[int | None, str], int] = {}
+        self.created = 0
+
+    def resolve(self, conn: Connection, pairs: Iterable[tuple[int | None, str]]) -> None:
+        for account_id, name in set(pairs):
+            key = (account_id, name_key(name))
+            if key in self._ids:
+                continue
+            query = select(Contact.id).where(Contact.name == " ".join(name.split()))
+            query = query.where(
+                Contact.account_id.is_(None)
+                if account_id is None
+                else Contact.account_id == account_id
+            )
+            found = conn.execute(query.limit(1)).scalar()
+            if found is None:
+                found = conn.execute(
+                    insert(Contact)
+                    .values(account_id=account_id, name=" ".join(name.split()), source=self.source)
+                    .returning(Contact.id)
+                ).scalar_one()
+                self.created += 1
+            self._ids[key] = found
+
+    def get(self, account_id: int | None, name: str) -> int:
+        return self._ids[(account_id, name_key(name))]
+
+
+def deal_resolver(source: str) -> SourceIdResolver:
+    return SourceIdResolver(Deal.__table__, source)

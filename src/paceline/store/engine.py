@@ -1,0 +1,62 @@
+"""Engines and sessions for SQLite (embedded default) and PostgreSQL (psycopg 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class DatabaseUrlError(ValueError):
+    """A --db / PACELINE_DB value Paceline cannot use."""
+
+
+def normalise_url(url: str) -> str:
+    """Accept the URLs people type (postgres://, postgresql://) and pick the psycopg 3 driver."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # SQLAlchemy raises ArgumentError with a terse message
+        raise DatabaseUrlError(f"not a database URL: {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend in ("postgres", "postgresql"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if backend == "sqlite":
+        return url
+    raise DatabaseUrlError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine configured for concurrent use: WAL and a busy timeout on SQLite."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+        )
+        event.listen(engine, "connect", _configure_sqlite_connection)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

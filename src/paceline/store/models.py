@@ -1,0 +1,227 @@
+"""The tables. Everything else reads and writes through these.
+
+Choices worth knowing:
+- Timestamps are stored in UTC (naive); `activity.local_date` is the business-local day the
+  activity counts on, written once at ingest, so per-rep-per-day aggregation is a plain
+  GROUP BY on an indexed column on both SQLite and PostgreSQL, with no time-zone maths in SQL.
+- Whether an activity is *selling* is not stored: it follows from kind and Ask under the
+  current configuration, so changing the configuration never leaves stale flags behind.
+- Imported rows carry (source, external_id), unique, which makes every import idempotent,
+  and a `row_hash` of their imported fields, so a re-import detects changed rows without
+  comparing column by column.
+- Deal stage changes are rows in `deal_stage_history`, never overwritten text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY is the fast rowid.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Team(Base):
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Rep(Base):
+    __tablename__ = "rep"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(64), default="ae")
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    capacity: Mapped[float] = mapped_column(Float, default=1.0)
+    source: Mapped[str] = mapped_column(String(64), default="manual")
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+
+class Account(Base):
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    industry: Mapped[str | None] = mapped_column(String(200))
+    account_type: Mapped[str | None] = mapped_column(String(64))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
+    source: Mapped[str] = mapped_column(String(64), default="manual")
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+
+class Contact(Base):
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str | None] = mapped_column(String(200))
+    seniority: Mapped[str | None] = mapped_column(String(32))
+    is_decision_maker: Mapped[bool] = mapped_column(Boolean, default=False)
+    email: Mapped[str | None] = mapped_column(String(320))
+    source: Mapped[str] = mapped_column(String(64), default="manual")
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+
+class Deal(Base):
+    __tablename__ = "deal"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    amount: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal(0))
+    stage: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(8))  # open / won / lost
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    expected_close: Mapped[dt.date | None] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(64), default="manual")
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    row_hash: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_deal_rep_status", "rep_id", "status"),
+        Index("ix_deal_rep_created", "rep_id", "created_at"),
+        Index("ix_deal_status_closed", "status", "closed_at"),
+    )
+
+
+class DealStageHistory(Base):
+    """One row per stage a deal entered, with when; the funnel and time-in-stage read this."""
+
+    __tablename__ = "deal_stage_history"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    entered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_deal_stage_history_deal_entered", "deal_id", "entered_at"),)
+
+
+class Activity(Base):
+    __tablename__ = "activity"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"))
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deal.id"))
+    kind: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    duration_min: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    has_ask: Mapped[bool] = mapped_column(Boolean, default=False)
+    engaged: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(64), default="manual")
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    row_hash: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        # Per-rep-per-day aggregation: range on the day, grouped by rep and kind.
+        Index("ix_activity_rep_day_kind", "rep_id", "local_date", "kind"),
+        Index("ix_activity_day", "local_date"),
+        Index("ix_activity_account", "account_id"),
+        Index("ix_activity_deal", "deal_id"),
+    )
+
+
+class Target(Base):
+    """A rep's target for one metric over one period; team targets are the sum of their reps'."""
+
+    __tablename__ = "target"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id"))
+    metric: Mapped[str] = mapped_column(String(64))
+    period_kind: Mapped[str] = mapped_column(String(8))
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    value: Mapped[float] = mapped_column(Float)
+    origin: Mapped[str] = mapped_column(String(16), default="manual")  # manual / plan
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("rep_id", "metric", "period_kind", "period_start"),
+        Index("ix_target_period", "period_kind", "period_start"),
+    )
+
+
+class ImportRun(Base):
+    """One import, with its row accounting: an audit trail of what came in and when."""
+
+    __tablename__ = "import_run"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(1000))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="running")

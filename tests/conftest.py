@@ -1,0 +1,106 @@
+"""Shared fixtures: every storage test runs on SQLite *and* on a real PostgreSQL server.
+
+PostgreSQL: a database named for this test session is created on the server at
+$PACELINE_TEST_PG (default postgresql://postgres@127.0.0.1:5432/test) and dropped afterwards;
+each test gets a fresh schema inside it. When no server answers, the PostgreSQL variants are
+skipped with that reason (and only then).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, event, text
+from sqlalchemy.engine import make_url
+
+from paceline.config import Settings, default_settings
+from paceline.store.engine import make_engine
+from paceline.store.migrate import upgrade
+
+PG_ADMIN_URL = os.environ.get("PACELINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ZOHO_EXPORT = SHARED_DATA / "zoho_crm_export"
+
+
+def _pg_conninfo(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_database(worker_id: str) -> Iterator[str]:
+    """A throw-away PostgreSQL database for this test session (one per xdist worker)."""
+    admin = _pg_conninfo(PG_ADMIN_URL)
+    try:
+        conn = psycopg.connect(admin, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL}: {exc}".strip())
+    name = f"paceline_test_{uuid.uuid4().hex[:10]}_{worker_id}"
+    with conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    database_url = request.getfixturevalue("pg_database")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    @event.listens_for(engine, "connect")
+    def _use_schema(dbapi_connection: psycopg.Connection, _record: object) -> None:
+        with dbapi_connection.cursor() as cur:
+            cur.execute(f'SET search_path TO "{schema}"')
+        dbapi_connection.commit()
+
+    engine.dispose()  # reconnect so every pooled connection gets the search_path
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with make_engine(database_url).begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url_and_engine(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[str, Engine]]:
+    """An empty, migrated database of each kind: (dialect, engine)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'paceline.db'}")
+        upgrade(engine)
+        yield "sqlite", engine
+        engine.dispose()
+    else:
+        for engine in _postgres_engine(request):
+            upgrade(engine)
+            yield "postgresql", engine
+
+
+@pytest.fixture
+def engine(db_url_and_engine: tuple[str, Engine]) -> Engine:
+    return db_url_and_engine[1]
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """SQLite only, for tests about the embedded default itself."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'paceline.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return default_settings()
