@@ -150,12 +150,14 @@ def import_csv(
     delimiter = options.delimiter or (mapping.delimiter if mapping else ",")
     csv_file = open_csv(path, encoding, delimiter)
     try:
+        generic = mapping is None
         if mapping is None:
             mapping = generic_mapping(entity, csv_file.header, field_names(entity))
         elif mapping.entity != entity:
             raise ImportFileError(f"the mapping is for {mapping.entity}, not {entity}")
         source = options.source or mapping.source
-        reader = _row_reader(entity, mapping, csv_file, _zone(options, mapping, settings))
+        zone = _zone(options, mapping, settings)
+        reader = _row_reader(entity, mapping, csv_file, zone, generic)
         errors_path = options.errors_path or Path.cwd() / f"{path.stem}.errors.csv"
         sink = ErrorSink(errors_path, csv_file.header)
         result = ImportResult(entity=entity, source=source, file=str(path))
@@ -179,11 +181,18 @@ def _zone(options: ImportOptions, mapping: Mapping, settings: Settings) -> ZoneI
         raise ImportFileError(f"unknown time zone {name!r}") from None
 
 
-def _row_reader(entity: Entity, mapping: Mapping, csv_file: CsvFile, zone: ZoneInfo) -> RowReader:
+def _row_reader(
+    entity: Entity, mapping: Mapping, csv_file: CsvFile, zone: ZoneInfo, generic: bool
+) -> RowReader:
     try:
         reader = RowReader(entity, mapping, csv_file.header, zone)
     except FieldError as exc:
         raise ImportFileError(str(exc)) from None
+    if reader.missing_fields and not generic:
+        raise ImportFileError(
+            f"the mapping gives no column for required field(s) of {entity}: "
+            f"{', '.join(reader.missing_fields)}"
+        )
     if reader.missing_fields:
         raise ImportFileError(
             f"{csv_file.path.name}: missing required column(s) for {entity}: "

@@ -1,0 +1,88 @@
+"""Configuration: the shipped defaults are valid, and mistakes are named by key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paceline.config import (
+    ConfigError,
+    default_config_text,
+    load_settings,
+    parse_settings,
+    resolve_database_url,
+)
+
+
+def test_defaults_follow_the_seeds() -> None:
+    s = parse_settings(default_config_text())
+    assert {"call", "meeting", "email", "proposal", "networking_event"} <= s.selling_kinds
+    assert {"admin", "crm_update", "research", "travel", "order_chasing"}.isdisjoint(
+        s.selling_kinds
+    )
+    assert s.is_selling("call", has_ask=True)
+    assert not s.is_selling("call", has_ask=False)  # no Ask, no selling
+    assert not s.is_selling("admin", has_ask=True)
+    assert s.role("sdr").key_metrics == ["conversations", "meetings_set", "opportunities_created"]
+    assert "meetings_set" in s.funnel.steps and "meetings_held" in s.funnel.steps
+    assert s.stage_status["closed_won"] == "won"
+
+
+def _with(replace: str, by: str) -> str:
+    text = default_config_text()
+    assert replace in text
+    return text.replace(replace, by, 1)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('timezone = "America/New_York"', 'timezone = "Mars/Olympus"', "calendar.timezone"),
+        ('work_days = ["mon"', 'work_days = ["funday"', "calendar.work_days"),
+        ('key_metrics = ["conversations"', 'key_metrics = ["chats"', "roles.sdr.key_metrics"),
+        ('kinds = ["call"]', 'kinds = ["carrier_pigeon"]', "metrics.calls.kinds"),
+        ('numerator = "conversations"', 'numerator = "nope"', "unknown metric 'nope'"),
+        ('aggregate = "sum"\nfield = "amount"', 'aggregate = "sum"', "needs `field`"),
+        ("behind = 0.90", "behind = 1.50", "`behind` must not be above `ahead`"),
+        ('name = "call"\nlabel', 'name = "Call Me"\nlabel', "kinds['Call Me'].name"),
+        ("[pacing]", "[pacing]\nspeed = 3", "pacing.speed"),
+        ('steps = ["calls"', 'steps = ["smoke_signals"', "funnel.steps"),
+        ('name = "email"', 'name = "call"', "kinds: call defined twice"),
+    ],
+)
+def test_mistakes_are_named(old: str, new: str, message: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        parse_settings(_with(old, new), origin="paceline.toml")
+    assert message in str(excinfo.value)
+
+
+def test_deal_metrics_cannot_filter_on_activity_fields() -> None:
+    bad = _with(
+        'date = "closed_at"\nstatus = "won"', 'date = "closed_at"\nstatus = "won"\nkinds = ["call"]'
+    )
+    with pytest.raises(ConfigError, match="deal metrics cannot filter on kinds"):
+        parse_settings(bad)
+
+
+def test_not_toml() -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        parse_settings("[calendar\n")
+
+
+def test_loading_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PACELINE_CONFIG", raising=False)
+    monkeypatch.delenv("PACELINE_DB", raising=False)
+    assert load_settings().calendar.timezone == "America/New_York"  # built-in defaults
+    (tmp_path / "paceline.toml").write_text(
+        _with('timezone = "America/New_York"', 'timezone = "Europe/Paris"')
+    )
+    settings = load_settings()
+    assert settings.calendar.timezone == "Europe/Paris"
+    assert resolve_database_url(settings) == "sqlite:///paceline.db"
+    monkeypatch.setenv("PACELINE_DB", "sqlite:///env.db")
+    assert resolve_database_url(settings) == "sqlite:///env.db"
+    assert resolve_database_url(settings, "sqlite:///flag.db") == "sqlite:///flag.db"
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "missing.toml")
