@@ -9,6 +9,7 @@ date, an engaged outcome makes the activity engaged) and the configuration (know
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -102,6 +103,7 @@ def required_fields(entity: Entity) -> list[str]:
     return [f.name for f in ENTITY_FIELDS[entity] if f.required]
 
 
+@functools.lru_cache(maxsize=4096)
 def slug(text: str) -> str:
     """'Closed Won' -> 'closed_won': how stage, kind and outcome names are compared."""
     return _SLUG.sub("_", text.strip().lower()).strip("_")
@@ -138,6 +140,10 @@ class RowReader:
             (index[col], set(values)) for col, values in mapping.skip.items() if col in index
         ]
         self.missing_columns += sorted(c for c in mapping.skip if c not in index)
+
+    @property
+    def has_skip_rules(self) -> bool:
+        return bool(self._skip)
 
     def should_skip(self, row: list[str]) -> bool:
         return any(row[i] in values for i, values in self._skip)

@@ -44,6 +44,7 @@ from paceline.ingest.resolve import (
     deal_resolver,
     name_key,
 )
+from paceline.store.bulk import insert_rows
 from paceline.store.models import Account, Activity, Deal, DealStageHistory, ImportRun, Rep, utcnow
 
 DEFAULT_BATCH_SIZE = 10_000
@@ -233,6 +234,7 @@ def _run(
     writer = WRITERS[reader.entity](engine, settings, result, options, sink)
     finish = FINISHERS[reader.entity]
     width = len(csv_file.header)
+    skips = reader.has_skip_rules
     pending: list[Pending] = []
     try:
         for line, row in csv_file.rows():
@@ -243,7 +245,7 @@ def _run(
             if bad_bytes(row):
                 sink.reject(line, "", "bytes that are not valid in the file's encoding", row)
                 continue
-            if reader.should_skip(row):
+            if skips and reader.should_skip(row):
                 result.skipped += 1
                 continue
             try:
@@ -326,23 +328,21 @@ class Writer:
 
     # -- shared steps --------------------------------------------------------------------------
 
-    def resolve_reps(
-        self, conn: Connection, batch: list[Pending], key: str = "rep"
-    ) -> list[Pending]:
+    def resolve_reps(self, conn: Connection, batch: list[Pending]) -> list[Pending]:
         """Attach rep ids; unknown reps are created, or their rows rejected with --no-new-reps."""
-        unknown = {
-            p.record[key] for p in batch if p.record[key] and self.reps.known(p.record[key]) is None
-        }
+        ids = {name: self.reps.known(name) for name in {p.record["rep"] for p in batch}}
+        unknown = [name for name, rep_id in ids.items() if rep_id is None]
         if unknown and self.options.allow_new_reps:
             self.reps.create(conn, unknown, self.source)
+            ids.update({name: self.reps.known(name) for name in unknown})
         kept = []
         for p in batch:
-            name = p.record[key]
-            rep_id = self.reps.known(name) if name else None
-            if name and rep_id is None:
-                self.sink.reject(p.line, key, f"unknown rep {name!r} (--no-new-reps)", p.raw)
+            rep_id = ids[p.record["rep"]]
+            if rep_id is None:
+                reason = f"unknown rep {p.record['rep']!r} (--no-new-reps)"
+                self.sink.reject(p.line, "rep", reason, p.raw)
                 continue
-            p.record[f"{key}_id"] = rep_id
+            p.record["rep_id"] = rep_id
             kept.append(p)
         return kept
 
@@ -388,21 +388,23 @@ class ActivityWriter(Writer):
         self._resolve_accounts(conn, batch)
         self._resolve_deals(conn, batch)
         existing = _existing(conn, Activity, self.source, [p.record["external_id"] for p in batch])
-        inserts, updates = [], []
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[dict[str, Any]] = []
+        now = utcnow()
         for p in batch:
-            row = _activity_row(p.record, self.source)
+            row = _activity_row(p.record, self.source, now)
             found = existing.get(p.record["external_id"])
             if found is None:
                 inserts.append(row)
             elif found[0] > self.max_id_before:
                 self.count_repeat(p, found[1])
-            elif found[1] == row["row_hash"]:
+            elif found[1] == p.record["row_hash"]:
                 self.result.unchanged += 1
             else:
-                row["_id"] = found[0]
-                updates.append(row)
-        if inserts:
-            conn.execute(insert(Activity), inserts)
+                updates.append({"_id": found[0], **dict(zip(ACTIVITY_COLUMNS, row, strict=True))})
+        # Rows sorted like the main index go into its B-tree with far fewer page touches.
+        inserts.sort(key=_rep_day_order)
+        insert_rows(conn, Activity.__table__, ACTIVITY_COLUMNS, inserts)  # type: ignore[arg-type]
         if updates:
             _update_rows(conn, Activity, updates)
         self.result.inserted += len(inserts)
@@ -627,26 +629,51 @@ def _update_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> No
     conn.execute(statement, rows)
 
 
-def _activity_row(r: Record, source: str) -> dict[str, Any]:
-    now = utcnow()
-    return {
-        "rep_id": r["rep_id"],
-        "account_id": r["account_id"],
-        "contact_id": r["contact_id"],
-        "deal_id": r["deal_id"],
-        "kind": r["kind"],
-        "occurred_at": r["occurred_at"],
-        "local_date": r["local_date"],
-        "duration_min": r["duration_min"],
-        "outcome": r["outcome"],
-        "has_ask": r["has_ask"],
-        "engaged": r["engaged"],
-        "notes": r["notes"],
-        "source": source,
-        "external_id": r["external_id"],
-        "row_hash": r["row_hash"],
-        "updated_at": now,
-    }
+ACTIVITY_COLUMNS = (
+    "rep_id",
+    "account_id",
+    "contact_id",
+    "deal_id",
+    "kind",
+    "occurred_at",
+    "local_date",
+    "duration_min",
+    "outcome",
+    "has_ask",
+    "engaged",
+    "notes",
+    "source",
+    "external_id",
+    "row_hash",
+    "created_at",
+    "updated_at",
+)
+
+
+def _activity_row(r: Record, source: str, now: dt.datetime) -> tuple[Any, ...]:
+    return (
+        r["rep_id"],
+        r["account_id"],
+        r["contact_id"],
+        r["deal_id"],
+        r["kind"],
+        r["occurred_at"],
+        r["local_date"],
+        r["duration_min"],
+        r["outcome"],
+        r["has_ask"],
+        r["engaged"],
+        r["notes"],
+        source,
+        r["external_id"],
+        r["row_hash"],
+        now,
+        now,
+    )
+
+
+def _rep_day_order(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return row[0], row[6], row[4]
 
 
 def _deal_row(r: Record, source: str) -> dict[str, Any]:
@@ -685,9 +712,9 @@ def _stage_entered_at(r: Record) -> dt.datetime:
 
 
 def _resolve_account_ids(conn: Connection, accounts: AccountResolver, batch: list[Pending]) -> None:
-    names = accounts.resolve_names(
-        conn, [p.record["account"] for p in batch if p.record["account"]]
-    )
+    names = {p.record["account"] for p in batch if p.record["account"]}
+    by_key = accounts.resolve_names(conn, names)
+    by_name = {name: by_key[name_key(name)] for name in names}
     refs = accounts.resolve_refs(
         conn, [p.record["account_ref"] for p in batch if p.record["account_ref"]]
     )
@@ -696,7 +723,7 @@ def _resolve_account_ids(conn: Connection, accounts: AccountResolver, batch: lis
         r["account_id"] = (
             refs[r["account_ref"]]
             if r["account_ref"]
-            else names[name_key(r["account"])]
+            else by_name[r["account"]]
             if r["account"]
             else None
         )

@@ -1,0 +1,80 @@
+"""Bulk inserts at driver speed, for imports of millions of rows.
+
+SQLAlchemy's executemany runs a Python type processor per value and builds a parameter dict
+per row; at a million rows that costs more than the database's own work. Here rows arrive
+as tuples already in column order: on SQLite they are converted with one small function per
+column and handed to the driver's `executemany`; on PostgreSQL they are streamed with `COPY`.
+Both run on the caller's connection, inside its transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Boolean, Connection, Date, DateTime, Numeric, Table
+
+Converter = Callable[[Any], Any] | None
+
+
+def _sqlite_datetime(value: dt.datetime | None) -> str | None:
+    # The exact text SQLAlchemy's SQLite DateTime type writes, so comparisons stay consistent.
+    return None if value is None else value.isoformat(" ", "microseconds")
+
+
+def _sqlite_date(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _sqlite_bool(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _sqlite_decimal(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _sqlite_converter(column_type: Any) -> Converter:
+    if isinstance(column_type, DateTime):
+        return _sqlite_datetime
+    if isinstance(column_type, Date):
+        return _sqlite_date
+    if isinstance(column_type, Boolean):
+        return _sqlite_bool
+    if isinstance(column_type, Numeric) and column_type.asdecimal:
+        return _sqlite_decimal
+    return None
+
+
+def insert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert `rows` (tuples in `columns` order) into `table` on the caller's transaction."""
+    if not rows:
+        return
+    driver = conn.connection.driver_connection
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        statement = f"COPY {table.name} ({names}) FROM STDIN"
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+        return
+    converters = [_sqlite_converter(table.c[name].type) for name in columns]
+    active = [(i, f) for i, f in enumerate(converters) if f is not None]
+    if active:
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, convert in active:
+                values[i] = convert(values[i])
+            converted.append(values)
+        rows = converted  # type: ignore[assignment]
+    placeholders = ", ".join("?" * len(columns))
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", rows)
+    finally:
+        cursor.close()
