@@ -99,11 +99,13 @@ def make_timestamp_parser(
     one with an offset is converted. Both forms are returned because the store keeps UTC and
     the business-local day.
     """
-    utc = dt.UTC
+    to_utc = local_to_utc(zone)
 
     def localise(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-        aware = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
-        return aware.astimezone(utc).replace(tzinfo=None), aware.replace(tzinfo=None)
+        if moment.tzinfo is None:
+            return to_utc(moment), moment
+        local = moment.astimezone(zone).replace(tzinfo=None)
+        return moment.astimezone(dt.UTC).replace(tzinfo=None), local
 
     def parse(raw: str) -> tuple[dt.datetime, dt.datetime]:
         text = raw.strip()
@@ -119,6 +121,34 @@ def make_timestamp_parser(
         raise FieldError(f"not a date and time: {raw!r}" + _formats_hint(formats))
 
     return parse
+
+
+def local_to_utc(zone: ZoneInfo) -> Callable[[dt.datetime], dt.datetime]:
+    """Naive local time in `zone` -> naive UTC, as zoneinfo computes it (fold=0), but fast.
+
+    Time-zone arithmetic costs microseconds per value, which dominates a large import. The
+    UTC offset is constant within almost every local hour, so it is computed once per hour
+    and reused; an hour in which the offset changes is left to zoneinfo, value by value.
+    """
+    offsets: dict[int, dt.timedelta | None] = {}
+    last_second = dt.timedelta(minutes=59, seconds=59, microseconds=999_999)
+
+    def offset_for_hour(moment: dt.datetime) -> dt.timedelta | None:
+        start = moment.replace(minute=0, second=0, microsecond=0, tzinfo=zone)
+        first, last = start.utcoffset(), (start + last_second).utcoffset()
+        return first if first == last else None
+
+    def convert(moment: dt.datetime) -> dt.datetime:
+        key = moment.toordinal() * 24 + moment.hour
+        try:
+            offset = offsets[key]
+        except KeyError:
+            offset = offsets[key] = offset_for_hour(moment)
+        if offset is None:
+            return moment.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
+        return moment - offset
+
+    return convert
 
 
 def _fail(text: str) -> dt.date:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 00:53:41.458111
+Create Date: 2026-11-23
 """
 
 from __future__ import annotations
@@ -200,8 +200,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("activity", schema=None) as batch_op:
         batch_op.create_index("ix_activity_account", ["account_id"], unique=False)
-        batch_op.create_index("ix_activity_day", ["local_date"], unique=False)
-        batch_op.create_index("ix_activity_deal", ["deal_id"], unique=False)
+        batch_op.create_index(
+            "ix_activity_deal",
+            ["deal_id"],
+            unique=False,
+            sqlite_where=sa.text("deal_id IS NOT NULL"),
+            postgresql_where=sa.text("deal_id IS NOT NULL"),
+        )
         batch_op.create_index(
             "ix_activity_rep_day_kind", ["rep_id", "local_date", "kind"], unique=False
         )
@@ -238,8 +243,11 @@ def downgrade() -> None:
     op.drop_table("deal_stage_history")
     with op.batch_alter_table("activity", schema=None) as batch_op:
         batch_op.drop_index("ix_activity_rep_day_kind")
-        batch_op.drop_index("ix_activity_deal")
-        batch_op.drop_index("ix_activity_day")
+        batch_op.drop_index(
+            "ix_activity_deal",
+            sqlite_where=sa.text("deal_id IS NOT NULL"),
+            postgresql_where=sa.text("deal_id IS NOT NULL"),
+        )
         batch_op.drop_index("ix_activity_account")
 
     op.drop_table("activity")

@@ -1,0 +1,99 @@
+"""Value parsers: money, booleans, dates, and the fast local->UTC conversion."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paceline.ingest.fields import (
+    FieldError,
+    local_to_utc,
+    make_date_parser,
+    make_timestamp_parser,
+    parse_bool,
+    parse_money,
+)
+
+ZONES = ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    moment=st.datetimes(min_value=dt.datetime(2019, 1, 1), max_value=dt.datetime(2030, 12, 31)),
+)
+def test_cached_conversion_equals_zoneinfo(zone: str, moment: dt.datetime) -> None:
+    tz = ZoneInfo(zone)
+    expected = moment.replace(tzinfo=tz).astimezone(dt.UTC).replace(tzinfo=None)
+    convert = local_to_utc(tz)
+    assert convert(moment) == expected
+    assert convert(moment) == expected  # and again from the cache
+
+
+@pytest.mark.parametrize(
+    ("local", "utc"),
+    [
+        # New York, spring forward 2026-03-08 02:00 -> 03:00; the gap hour reads as EST (fold 0).
+        (dt.datetime(2026, 3, 8, 1, 59), dt.datetime(2026, 3, 8, 6, 59)),
+        (dt.datetime(2026, 3, 8, 2, 30), dt.datetime(2026, 3, 8, 7, 30)),
+        (dt.datetime(2026, 3, 8, 3, 0), dt.datetime(2026, 3, 8, 7, 0)),
+        # Fall back 2026-11-01 02:00 -> 01:00; the repeated hour reads as EDT (fold 0).
+        (dt.datetime(2026, 11, 1, 1, 30), dt.datetime(2026, 11, 1, 5, 30)),
+        (dt.datetime(2026, 11, 1, 2, 0), dt.datetime(2026, 11, 1, 7, 0)),
+    ],
+)
+def test_dst_edges_in_new_york(local: dt.datetime, utc: dt.datetime) -> None:
+    assert local_to_utc(ZoneInfo("America/New_York"))(local) == utc
+
+
+def test_timestamps_with_offsets_and_formats() -> None:
+    parse = make_timestamp_parser(["%d %b, %Y %H:%M:%S"], ZoneInfo("America/New_York"))
+    assert parse("2026-11-20T22:30:00-05:00") == (
+        dt.datetime(2026, 11, 21, 3, 30),
+        dt.datetime(2026, 11, 20, 22, 30),
+    )
+    assert parse("2026-11-20T15:00:00Z")[1] == dt.datetime(2026, 11, 20, 10, 0)
+    assert parse("15 Apr, 2021 00:02:00")[0] == dt.datetime(2021, 4, 15, 4, 2)
+    with pytest.raises(FieldError, match="tried ISO 8601, %d %b, %Y %H:%M:%S"):
+        parse("tomorrow")
+
+
+def test_dates() -> None:
+    parse = make_date_parser(["%d/%m/%Y"])
+    assert parse("2026-11-20") == parse("20/11/2026") == dt.date(2026, 11, 20)
+    assert parse("2026-11-20 10:00:00") == dt.date(2026, 11, 20)
+    with pytest.raises(FieldError):
+        parse("31/02/2026")
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("$22,700.00", Decimal("22700.00")),
+        ("22700", Decimal(22700)),
+        ("$342.09K", Decimal("342090.00")),
+        ("$1.5M", Decimal("1500000.0")),
+        ("(150.00)", Decimal("-150.00")),
+        ("€ 99", Decimal(99)),
+    ],
+)
+def test_money(raw: str, value: Decimal) -> None:
+    assert parse_money(raw) == value
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "$", "NaN", "1,2,3.4.5"])
+def test_bad_money(raw: str) -> None:
+    with pytest.raises(FieldError, match="not an amount of money"):
+        parse_money(raw)
+
+
+def test_booleans() -> None:
+    assert [parse_bool(v) for v in ("yes", "Y", "1", "TRUE", "x")] == [True] * 5
+    assert [parse_bool(v) for v in ("no", "N", "0", "false")] == [False] * 4
+    with pytest.raises(FieldError, match="not a yes/no value"):
+        parse_bool("maybe")
