@@ -1,0 +1,77 @@
+"""Driver-level bulk inserts store exactly what SQLAlchemy's own inserts store."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine, insert, select, text
+
+from paceline.store.bulk import insert_rows
+from paceline.store.models import Activity, Rep
+
+COLUMNS = (
+    "rep_id",
+    "kind",
+    "occurred_at",
+    "local_date",
+    "duration_min",
+    "has_ask",
+    "engaged",
+    "source",
+    "external_id",
+    "created_at",
+    "updated_at",
+)
+
+
+def _row(external_id: str, moment: dt.datetime) -> tuple[object, ...]:
+    return (1, "call", moment, moment.date(), 2.5, True, False, "bulk", external_id, moment, moment)
+
+
+def test_bulk_rows_match_orm_rows(engine: Engine) -> None:
+    moments = [dt.datetime(2026, 11, 20, 15, 0), dt.datetime(2026, 11, 20, 15, 0, 0, 123456)]
+    with engine.begin() as conn:
+        conn.execute(insert(Rep).values(id=1, name="Ana Ruiz", role="ae", source="test"))
+        conn.execute(
+            insert(Activity),
+            [dict(zip(COLUMNS, _row(f"core{i}", m), strict=True)) for i, m in enumerate(moments)],
+        )
+        insert_rows(
+            conn,
+            Activity.__table__,
+            COLUMNS,  # type: ignore[arg-type]
+            [_row(f"bulk{i}", m) for i, m in enumerate(moments)],
+        )
+    with engine.connect() as conn:
+        raw = {
+            r[0]: tuple(r[1:])
+            for r in conn.execute(
+                text(
+                    "SELECT external_id, occurred_at, local_date, has_ask, engaged, "
+                    "duration_min FROM activity"
+                )
+            )
+        }
+        typed = conn.execute(
+            select(Activity.external_id, Activity.occurred_at, Activity.local_date)
+            .where(Activity.occurred_at >= moments[1])
+            .order_by(Activity.external_id)
+        ).all()
+    for i in range(len(moments)):
+        assert raw[f"bulk{i}"] == raw[f"core{i}"]  # byte-identical storage on both dialects
+    assert [r.external_id for r in typed] == ["bulk1", "core1"]  # comparisons agree
+    assert typed[0].occurred_at == moments[1] and typed[0].local_date == moments[1].date()
+
+
+def test_bulk_insert_joins_the_callers_transaction(engine: Engine) -> None:
+    moment = dt.datetime(2026, 11, 20, 15, 0)
+    with engine.begin() as conn:
+        conn.execute(insert(Rep).values(id=1, name="Ana Ruiz", role="ae", source="test"))
+    try:
+        with engine.begin() as conn:
+            insert_rows(conn, Activity.__table__, COLUMNS, [_row("x", moment)])  # type: ignore[arg-type]
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM activity")).scalar() == 0
