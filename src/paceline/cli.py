@@ -166,20 +166,27 @@ def main_options(
 def init(
     ctx: typer.Context,
     force: bool = typer.Option(False, "--force", help="Overwrite an existing paceline.toml."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Write a commented paceline.toml with the defaults and create the database."""
     c = _ctx(ctx)
     target = c.config or Path(CONFIG_FILE_NAME)
-    if target.exists() and not force:
-        out.print(f"{target} exists; keeping it (use --force to overwrite)")
-    else:
+    wrote = force or not target.exists()
+    if wrote:
         text = default_config_text()
         if c.db:
             text = text.replace('url = "sqlite:///paceline.db"', f"url = {json.dumps(c.db)}", 1)
         target.write_text(text, "utf-8")
-        out.print(f"wrote {target}")
     c.config = target
     c.engine(migrate=True)
+    if as_json:
+        out.print_json(
+            dumps({"config": target, "config_written": wrote, "database": _shown(c.url)})
+        )
+        return
+    out.print(
+        f"wrote {target}" if wrote else f"{target} exists; keeping it (use --force to overwrite)"
+    )
     out.print(f"database ready at {_shown(c.url)}")
 
 
@@ -339,12 +346,16 @@ def rep_add(
     manager: str | None = typer.Option(None, help="Manager's name (an existing rep)."),
     start: dt.datetime | None = typer.Option(None, formats=["%Y-%m-%d"], help="Start date."),
     email: str | None = typer.Option(None),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Add a rep."""
     c = _ctx(ctx)
     rep_id = add_rep(
         c.engine(), c.settings, name, role, team, manager, start.date() if start else None, email
     )
+    if as_json:
+        out.print_json(dumps({"id": rep_id, "name": name, "role": role, "team": team}))
+        return
     out.print(f"added rep {name} (id {rep_id})")
 
 
