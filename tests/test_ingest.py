@@ -479,3 +479,35 @@ def test_mapping_for_another_entity_or_unknown_field(
             Mapping(entity="activities", columns={"rep": "rep"}),
         )
     assert count(engine, Activity) == 0
+
+
+def test_large_import_keeps_postgres_on_the_unique_index(
+    db_url_and_engine: tuple[str, Engine], settings: Settings, tmp_path: Path
+) -> None:
+    """A plan regression test: the existing-id look-up must stay an index probe as the table grows.
+
+    Without fresh statistics PostgreSQL scans every row of the source per batch (quadratic).
+    """
+    dialect, engine = db_url_and_engine
+    if dialect != "postgresql":
+        pytest.skip("PostgreSQL planner behaviour")
+    rows = [
+        f"p{i},Rep {i % 50},call,2026-11-{1 + i % 28:02d}T10:00:00,1,,yes,,\n"
+        for i in range(45_000)
+    ]
+    path = write(tmp_path / "grow.csv", ACTIVITY_HEADER + "\n" + "".join(rows))
+    assert run(engine, settings, path, batch_size=5_000).inserted == 45_000
+    ids = ", ".join(f"'p{i}'" for i in range(0, 45_000, 450))  # 100 ids: a batch in a big table
+    with engine.connect() as conn:
+        estimated = conn.exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE relname = 'activity'"
+            " AND relnamespace = current_schema()::regnamespace"
+        ).scalar()
+        plan = "\n".join(
+            conn.exec_driver_sql(
+                f"EXPLAIN SELECT id FROM activity WHERE source = 'csv' AND external_id IN ({ids})"
+            ).scalars()
+        )
+    assert estimated is not None and estimated >= 20_000  # statistics follow the growth
+    assert "uq_activity_source_external_id" in plan
+    assert "((external_id)::text = ANY" in plan.split("Index Cond:", 1)[1]
