@@ -88,6 +88,14 @@ def db_url_and_engine(
 
 
 @pytest.fixture
+def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """PostgreSQL only, for tests about its planner or server behaviour."""
+    for engine in _postgres_engine(request):
+        upgrade(engine)
+        yield engine
+
+
+@pytest.fixture
 def engine(db_url_and_engine: tuple[str, Engine]) -> Engine:
     return db_url_and_engine[1]
 

@@ -482,15 +482,13 @@ def test_mapping_for_another_entity_or_unknown_field(
 
 
 def test_large_import_keeps_postgres_on_the_unique_index(
-    db_url_and_engine: tuple[str, Engine], settings: Settings, tmp_path: Path
+    pg_engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
     """A plan regression test: the existing-id look-up must stay an index probe as the table grows.
 
     Without fresh statistics PostgreSQL scans every row of the source per batch (quadratic).
     """
-    dialect, engine = db_url_and_engine
-    if dialect != "postgresql":
-        pytest.skip("PostgreSQL planner behaviour")
+    engine = pg_engine
     rows = [
         f"p{i},Rep {i % 50},call,2026-11-{1 + i % 28:02d}T10:00:00,1,,yes,,\n"
         for i in range(45_000)
