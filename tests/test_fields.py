@@ -17,6 +17,7 @@ from paceline.ingest.fields import (
     make_timestamp_parser,
     parse_bool,
     parse_money,
+    utc_to_local,
 )
 
 ZONES = ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
@@ -33,6 +34,29 @@ def test_cached_conversion_equals_zoneinfo(zone: str, moment: dt.datetime) -> No
     convert = local_to_utc(tz)
     assert convert(moment) == expected
     assert convert(moment) == expected  # and again from the cache
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    moment=st.datetimes(min_value=dt.datetime(2019, 1, 1), max_value=dt.datetime(2030, 12, 31)),
+)
+def test_cached_utc_to_local_equals_zoneinfo(zone: str, moment: dt.datetime) -> None:
+    tz = ZoneInfo(zone)
+    expected = moment.replace(tzinfo=dt.UTC).astimezone(tz).replace(tzinfo=None)
+    convert = utc_to_local(tz)
+    assert convert(moment) == expected
+    assert convert(moment) == expected
+
+
+def test_business_day_is_taken_in_the_business_zone() -> None:
+    parse = make_timestamp_parser([], ZoneInfo("UTC"), ZoneInfo("America/New_York"))
+    # 00:03 UTC on the 23rd is 20:03 EDT on the 22nd: it counts on the 22nd.
+    assert parse("2021-03-23 00:03:00") == (
+        dt.datetime(2021, 3, 23, 0, 3),
+        dt.datetime(2021, 3, 22, 20, 3),
+    )
+    assert parse("2021-03-23T09:00:00+09:00")[1] == dt.datetime(2021, 3, 22, 20, 0)
 
 
 @pytest.mark.parametrize(

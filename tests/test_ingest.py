@@ -436,6 +436,24 @@ Status = ["Cancelled"]
     assert rows[1][3:5] == (False, "done")
 
 
+def test_file_time_zone_differs_from_the_calendar(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    text = (
+        "rep,kind,occurred_at\nAna Ruiz,call,2026-11-21 02:30:00\nAna Ruiz,call,2026-11-21 06:00\n"
+    )
+    run(engine, settings, write(tmp_path / "utc.csv", text), timezone="UTC")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Activity.occurred_at, Activity.local_date).order_by(Activity.occurred_at)
+        ).all()
+    # Read as UTC; counted on the New York day: 21:30 EST on the 20th, then 01:00 on the 21st.
+    assert [tuple(r) for r in rows] == [
+        (dt.datetime(2026, 11, 21, 2, 30), dt.date(2026, 11, 20)),
+        (dt.datetime(2026, 11, 21, 6, 0), dt.date(2026, 11, 21)),
+    ]
+
+
 def test_bad_mapping_files_name_the_key(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match="entity"):
         load_mapping(write(tmp_path / "a.toml", 'entity = "widgets"\n'))

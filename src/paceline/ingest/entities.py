@@ -116,7 +116,14 @@ def content_hash(values: tuple[object, ...]) -> str:
 class RowReader:
     """Turns one CSV row (a list of strings) into parsed field values."""
 
-    def __init__(self, entity: Entity, mapping: Mapping, header: list[str], zone: ZoneInfo) -> None:
+    def __init__(
+        self,
+        entity: Entity,
+        mapping: Mapping,
+        header: list[str],
+        zone: ZoneInfo,
+        business_zone: ZoneInfo | None = None,
+    ) -> None:
         self.entity = entity
         self.header = header
         index = {name: i for i, name in enumerate(header)}
@@ -129,7 +136,7 @@ class RowReader:
             {c for spec in specs.values() for c in spec.source_columns if c not in index}
         )
         self.missing_fields = [f for f in required_fields(entity) if f not in specs]
-        parsers = _parsers(mapping, zone)
+        parsers = _parsers(mapping, zone, business_zone or zone)
         self._steps = [
             (name, _getter(spec, index), _scaled(parsers[known[name].kind], spec))
             for name, spec in specs.items()
@@ -166,14 +173,14 @@ class RowReader:
         return values
 
 
-def _parsers(mapping: Mapping, zone: ZoneInfo) -> dict[FieldKind, Parser]:
+def _parsers(mapping: Mapping, zone: ZoneInfo, business_zone: ZoneInfo) -> dict[FieldKind, Parser]:
     return {
         "text": parse_text,
         "bool": parse_bool,
         "number": parse_float,
         "money": parse_money,
         "date": make_date_parser(mapping.date_formats),
-        "timestamp": make_timestamp_parser(mapping.date_formats, zone),
+        "timestamp": make_timestamp_parser(mapping.date_formats, zone, business_zone),
     }
 
 

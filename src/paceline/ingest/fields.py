@@ -91,21 +91,25 @@ def make_date_parser(formats: Sequence[str]) -> Callable[[str], dt.date]:
 
 
 def make_timestamp_parser(
-    formats: Sequence[str], zone: ZoneInfo
+    formats: Sequence[str], file_zone: ZoneInfo, business_zone: ZoneInfo | None = None
 ) -> Callable[[str], tuple[dt.datetime, dt.datetime]]:
-    """Timestamps -> (UTC naive, zone-local naive).
+    """Timestamps -> (UTC naive, business-local naive).
 
-    A timestamp without an offset is read as local time in `zone` (the file's time zone);
-    one with an offset is converted. Both forms are returned because the store keeps UTC and
-    the business-local day.
+    A timestamp without an offset is read as local time in `file_zone` (the zone the file was
+    written in); one with an offset is converted. The second value is the same instant in
+    `business_zone` (the calendar's, default `file_zone`): the day an activity counts on.
     """
-    to_utc = local_to_utc(zone)
+    to_utc = local_to_utc(file_zone)
+    business = business_zone or file_zone
+    to_business = utc_to_local(business)
+    same_zone = business.key == file_zone.key
 
     def localise(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
         if moment.tzinfo is None:
-            return to_utc(moment), moment
-        local = moment.astimezone(zone).replace(tzinfo=None)
-        return moment.astimezone(dt.UTC).replace(tzinfo=None), local
+            utc = to_utc(moment)
+            return utc, moment if same_zone else to_business(utc)
+        utc = moment.astimezone(dt.UTC).replace(tzinfo=None)
+        return utc, to_business(utc)
 
     def parse(raw: str) -> tuple[dt.datetime, dt.datetime]:
         text = raw.strip()
@@ -147,6 +151,30 @@ def local_to_utc(zone: ZoneInfo) -> Callable[[dt.datetime], dt.datetime]:
         if offset is None:
             return moment.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
         return moment - offset
+
+    return convert
+
+
+def utc_to_local(zone: ZoneInfo) -> Callable[[dt.datetime], dt.datetime]:
+    """Naive UTC -> naive local time in `zone`, with the offset cached per UTC hour."""
+    offsets: dict[int, dt.timedelta | None] = {}
+    last_second = dt.timedelta(minutes=59, seconds=59, microseconds=999_999)
+
+    def offset_for_hour(moment: dt.datetime) -> dt.timedelta | None:
+        start = moment.replace(minute=0, second=0, microsecond=0, tzinfo=dt.UTC)
+        first = start.astimezone(zone).utcoffset()
+        last = (start + last_second).astimezone(zone).utcoffset()
+        return first if first == last else None
+
+    def convert(moment: dt.datetime) -> dt.datetime:
+        key = moment.toordinal() * 24 + moment.hour
+        try:
+            offset = offsets[key]
+        except KeyError:
+            offset = offsets[key] = offset_for_hour(moment)
+        if offset is None:
+            return moment.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
+        return moment + offset
 
     return convert
 

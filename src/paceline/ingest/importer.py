@@ -159,7 +159,7 @@ def import_csv(
             raise ImportFileError(f"the mapping is for {mapping.entity}, not {entity}")
         source = options.source or mapping.source
         zone = _zone(options, mapping, settings)
-        reader = _row_reader(entity, mapping, csv_file, zone, generic)
+        reader = _row_reader(entity, mapping, csv_file, zone, settings.calendar.zone, generic)
         errors_path = options.errors_path or Path.cwd() / f"{path.stem}.errors.csv"
         sink = ErrorSink(errors_path, csv_file.header)
         result = ImportResult(entity=entity, source=source, file=str(path))
@@ -184,10 +184,16 @@ def _zone(options: ImportOptions, mapping: Mapping, settings: Settings) -> ZoneI
 
 
 def _row_reader(
-    entity: Entity, mapping: Mapping, csv_file: CsvFile, zone: ZoneInfo, generic: bool
+    entity: Entity,
+    mapping: Mapping,
+    csv_file: CsvFile,
+    zone: ZoneInfo,
+    business_zone: ZoneInfo,
+    generic: bool,
 ) -> RowReader:
+    """The row reader: timestamps read in the file's zone, days counted in the calendar's."""
     try:
-        reader = RowReader(entity, mapping, csv_file.header, zone)
+        reader = RowReader(entity, mapping, csv_file.header, zone, business_zone)
     except FieldError as exc:
         raise ImportFileError(str(exc)) from None
     if reader.missing_fields and not generic:
