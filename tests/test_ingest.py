@@ -18,7 +18,16 @@ from paceline.config import Settings
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import Mapping, MappingError, load_mapping
-from paceline.store.models import Account, Activity, Contact, Deal, DealStageHistory, ImportRun, Rep
+from paceline.store.models import (
+    Account,
+    Activity,
+    Contact,
+    Deal,
+    DealStageHistory,
+    ImportRun,
+    ImportSeen,
+    Rep,
+)
 
 ACTIVITY_HEADER = "external_id,rep,kind,occurred_at,duration_min,outcome,has_ask,account,notes"
 
@@ -243,6 +252,33 @@ def test_duplicates_across_batches(engine: Engine, settings: Settings, tmp_path:
     result = run(engine, settings, path, batch_size=2)
     assert (result.read, result.inserted, result.duplicate) == (7, 3, 4)
     assert count(engine, Activity) == 3
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 100])
+def test_reimport_counts_do_not_depend_on_the_batch_size(
+    engine: Engine, settings: Settings, tmp_path: Path, batch_size: int
+) -> None:
+    first = f"{ACTIVITY_HEADER}\na1,Ana Ruiz,call,2026-11-20T10:00:00,1,,yes,Acme,\n"
+    run(engine, settings, write(tmp_path / "one.csv", first))
+    # a1 is stored; the file repeats it (same), then repeats it changed; a2 is new, repeated.
+    rows = [
+        "a1,Ana Ruiz,call,2026-11-20T10:00:00,1,,yes,Acme,",
+        "a2,Ana Ruiz,email,2026-11-20T11:00:00,1,,yes,Acme,",
+        "a1,Ana Ruiz,call,2026-11-20T10:00:00,1,,yes,Acme,",
+        "a2,Ana Ruiz,email,2026-11-20T11:00:00,1,,yes,Acme,",
+        "a1,Ana Ruiz,meeting,2026-11-20T10:00:00,1,,yes,Acme,",
+    ]
+    path = write(tmp_path / "again.csv", "\n".join([ACTIVITY_HEADER, *rows]) + "\n")
+    result = run(engine, settings, path, batch_size=batch_size)
+    counts = (result.inserted, result.unchanged, result.duplicate, result.rejected)
+    assert counts == (1, 1, 2, 1)
+    assert error_rows(result)[0]["line"] == "6"
+    with engine.connect() as conn:
+        assert (
+            conn.execute(select(Activity.kind).where(Activity.external_id == "a1")).scalar()
+            == "call"
+        )
+        assert conn.execute(select(func.count()).select_from(ImportSeen)).scalar() == 0
 
 
 def test_interrupted_import_leaves_whole_batches_and_resumes(

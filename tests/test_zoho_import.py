@@ -437,11 +437,6 @@ def test_calls_count_on_their_business_local_day(
     assert stored == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="importer bug: on a re-import, a repeat of a row from an earlier batch counts as "
-    "unchanged (not duplicate), so the figures depend on the batch size",
-)
 def test_reimported_task_repeats_are_duplicates_whatever_the_batch_size(
     engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from paceline.config import Settings
 from paceline.ingest.csvfile import CsvFile, ImportFileError, bad_bytes, guess_delimiter, open_csv
@@ -45,7 +45,16 @@ from paceline.ingest.resolve import (
     name_key,
 )
 from paceline.store.bulk import insert_rows
-from paceline.store.models import Account, Activity, Deal, DealStageHistory, ImportRun, Rep, utcnow
+from paceline.store.models import (
+    Account,
+    Activity,
+    Deal,
+    DealStageHistory,
+    ImportRun,
+    ImportSeen,
+    Rep,
+    utcnow,
+)
 
 DEFAULT_BATCH_SIZE = 10_000
 MIN_ROWS_BEFORE_ANALYZE = 20_000
@@ -305,6 +314,7 @@ class Writer:
         result.import_run_id = self.run_id
 
     table: Any = None  # the table whose statistics a large import must keep current
+    max_id_before = 0  # rows with a higher id were written by this import
 
     def write(self, batch: list[Pending]) -> None:
         with self.engine.begin() as conn:
@@ -335,6 +345,7 @@ class Writer:
         r = self.result
         r.new_reps = list(self.reps.created)
         with self.engine.begin() as conn:
+            conn.execute(delete(ImportSeen).where(ImportSeen.run_id == self.run_id))
             conn.execute(
                 update(ImportRun)
                 .where(ImportRun.id == self.run_id)
@@ -373,6 +384,25 @@ class Writer:
             p.record["rep_id"] = rep_id
             kept.append(p)
         return kept
+
+    def matched_before(self, conn: Connection, existing: dict[str, tuple[Any, ...]]) -> set[str]:
+        """Stored records (from before this import) that an earlier batch already matched.
+
+        The rest of this batch's matches are recorded, so a later repeat is caught too.
+        """
+        stored = [ext for ext, found in existing.items() if found[0] <= self.max_id_before]
+        seen: set[str] = set()
+        for chunk in chunks(stored):
+            seen.update(
+                conn.execute(
+                    select(ImportSeen.external_id).where(
+                        ImportSeen.run_id == self.run_id, ImportSeen.external_id.in_(chunk)
+                    )
+                ).scalars()
+            )
+        fresh = [(self.run_id, ext) for ext in stored if ext not in seen]
+        insert_rows(conn, ImportSeen.__table__, ("run_id", "external_id"), fresh)  # type: ignore[arg-type]
+        return seen
 
     def count_repeat(self, p: Pending, stored_hash: str) -> None:
         """A row whose id this very import already wrote, in an earlier batch."""
@@ -418,6 +448,7 @@ class ActivityWriter(Writer):
         self._resolve_accounts(conn, batch)
         self._resolve_deals(conn, batch)
         existing = _existing(conn, Activity, self.source, [p.record["external_id"] for p in batch])
+        repeats = self.matched_before(conn, existing)
         inserts: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
         now = utcnow()
@@ -426,7 +457,7 @@ class ActivityWriter(Writer):
             found = existing.get(p.record["external_id"])
             if found is None:
                 inserts.append(row)
-            elif found[0] > self.max_id_before:
+            elif found[0] > self.max_id_before or p.record["external_id"] in repeats:
                 self.count_repeat(p, found[1])
             elif found[1] == p.record["row_hash"]:
                 self.result.unchanged += 1
@@ -485,6 +516,7 @@ class DealWriter(Writer):
             Deal.stage,
             Deal.status,
         )
+        repeats = self.matched_before(conn, existing)
         inserts, updates, history = [], [], []
         for p in batch:
             r = p.record
@@ -494,7 +526,7 @@ class DealWriter(Writer):
                 inserts.append((row, r))
                 continue
             deal_id, old_hash, old_stage, old_status = found
-            if deal_id > self.max_id_before:
+            if deal_id > self.max_id_before or r["external_id"] in repeats:
                 self.count_repeat(p, old_hash)
             elif old_hash == row["row_hash"]:
                 self.result.unchanged += 1

@@ -231,3 +231,20 @@ class ImportRun(Base):
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="running")
+
+
+class ImportSeen(Base):
+    """Ids of already-stored records an import has matched so far; emptied when it ends.
+
+    Lets a re-import tell a row repeated later in the same file (a duplicate) from the first
+    match of a stored record, in constant memory whatever the file's size.
+    """
+
+    __tablename__ = "import_seen"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("import_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)

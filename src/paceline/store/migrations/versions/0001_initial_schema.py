@@ -45,6 +45,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_team_name")),
     )
     op.create_table(
+        "import_seen",
+        sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("external_id", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["import_run.id"],
+            name=op.f("fk_import_seen_run_id_import_run"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("run_id", "external_id", name=op.f("pk_import_seen")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
         "rep",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -274,6 +287,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_rep_team_id"))
 
     op.drop_table("rep")
+    op.drop_table("import_seen")
     op.drop_table("team")
     op.drop_table("import_run")
     # ### end Alembic commands ###
