@@ -615,6 +615,9 @@ class AccountWriter(Writer):
         unknown = [o for o in owners if self.reps.known(o) is None]
         if unknown and self.options.allow_new_reps:
             self.reps.create(conn, unknown, self.source)
+        stored = self._stored(conn, batch)
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for p in batch:
             r = p.record
             values = {
@@ -623,28 +626,35 @@ class AccountWriter(Writer):
                 "account_type": r["account_type"],
                 "owner_id": self.reps.known(r["owner"]) if r["owner"] else None,
             }
-            match = (
-                (Account.source == self.source) & (Account.external_id == r["external_id"])
-                if r["external_id"]
-                else Account.name == values["name"]
-            )
-            current = conn.execute(
-                select(Account.id, *(getattr(Account, f) for f in self.FIELDS))
-                .where(match)
-                .limit(1)
-            ).first()
+            current = stored.get(r["external_id"] or ("name", values["name"]))
             if current is None:
-                conn.execute(
-                    insert(Account).values(
-                        **values, source=self.source, external_id=r["external_id"]
-                    )
-                )
-                self.result.inserted += 1
+                inserts.append({**values, "source": self.source, "external_id": r["external_id"]})
             elif dict(zip(self.FIELDS, current[1:], strict=True)) == values:
                 self.result.unchanged += 1
             else:
-                conn.execute(update(Account).where(Account.id == current[0]).values(**values))
-                self.result.updated += 1
+                updates.append({"_id": current[0], **values})
+        if inserts:
+            conn.execute(insert(Account), inserts)
+        if updates:
+            _update_rows(conn, Account, updates)
+        self.result.inserted += len(inserts)
+        self.result.updated += len(updates)
+
+    def _stored(self, conn: Connection, batch: list[Pending]) -> dict[Any, tuple[Any, ...]]:
+        """Stored accounts for this batch, keyed by source id, or by ("name", name)."""
+        columns = (Account.id, *(getattr(Account, f) for f in self.FIELDS))
+        refs = [p.record["external_id"] for p in batch if p.record["external_id"]]
+        names = [" ".join(p.record["name"].split()) for p in batch if not p.record["external_id"]]
+        stored: dict[Any, tuple[Any, ...]] = {}
+        for chunk in chunks(refs):
+            query = select(Account.external_id, *columns).where(
+                Account.source == self.source, Account.external_id.in_(chunk)
+            )
+            stored.update({row[0]: tuple(row[1:]) for row in conn.execute(query)})
+        for chunk in chunks(names):
+            query = select(*columns).where(Account.name.in_(chunk)).order_by(Account.id.desc())
+            stored.update({("name", row.name): tuple(row) for row in conn.execute(query)})
+        return stored
 
     def dedupe_accounts(self, batch: list[Pending]) -> list[Pending]:
         for p in batch:
