@@ -56,6 +56,8 @@ app.add_typer(rep_app, name="rep")
 
 out = Console()
 err = Console(stderr=True)
+if not out.is_terminal:  # logs and pipes: wide enough for the tables, never 80-column wraps
+    out.width = max(out.width, 132)
 F = TypeVar("F", bound=Callable[..., Any])
 JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
 
