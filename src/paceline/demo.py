@@ -36,6 +36,7 @@ from sqlalchemy import Connection, Engine, insert
 
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
+from paceline.store.bulk import insert_rows
 from paceline.store.models import (
     Account,
     Activity,
@@ -1255,18 +1256,19 @@ def _insert_returning_ids(
 
 
 def _insert(conn: Connection, model: type[Base], rows: Iterator[dict[str, Any]]) -> int:
-    batch: list[dict[str, Any]] = []
+    """Bulk-insert rows that all carry the same keys, at driver speed (see store.bulk)."""
+    batch: list[tuple[Any, ...]] = []
+    columns: tuple[str, ...] = ()
     count = 0
     for row in rows:
-        batch.append(row)
+        columns = columns or tuple(row)
+        batch.append(tuple(row.values()))
         if len(batch) == INSERT_BATCH:
-            conn.execute(insert(model), batch)
+            insert_rows(conn, model.__table__, columns, batch)  # type: ignore[arg-type]
             count += len(batch)
             batch = []
-    if batch:
-        conn.execute(insert(model), batch)
-        count += len(batch)
-    return count
+    insert_rows(conn, model.__table__, columns, batch)  # type: ignore[arg-type]
+    return count + len(batch)
 
 
 def _write(engine: Engine, org: Org, tl: Timeline, settings: Settings) -> int:
