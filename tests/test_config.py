@@ -24,7 +24,8 @@ def test_defaults_follow_the_seeds() -> None:
     assert s.is_selling("call", has_ask=True)
     assert not s.is_selling("call", has_ask=False)  # no Ask, no selling
     assert not s.is_selling("admin", has_ask=True)
-    assert s.role("sdr").key_metrics == ["conversations", "meetings_set", "opportunities_created"]
+    assert s.role("sdr").key_metrics == ["conversations", "meetings_set", "opportunities_sourced"]
+    assert s.metric("opportunities_sourced").credit == "sourced_by"
     assert "meetings_set" in s.funnel.steps and "meetings_held" in s.funnel.steps
     assert s.stage_status["closed_won"] == "won"
 
@@ -62,6 +63,12 @@ def test_deal_metrics_cannot_filter_on_activity_fields() -> None:
         'date = "closed_at"\nstatus = "won"', 'date = "closed_at"\nstatus = "won"\nkinds = ["call"]'
     )
     with pytest.raises(ConfigError, match="deal metrics cannot filter on kinds"):
+        parse_settings(bad)
+
+
+def test_only_deal_metrics_credit_the_sourcer() -> None:
+    bad = _with('kinds = ["call"]\n', 'kinds = ["call"]\ncredit = "sourced_by"\n')
+    with pytest.raises(ConfigError, match="only deal metrics can credit"):
         parse_settings(bad)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 from sqlalchemy import ColumnElement, Engine, and_, case, func, select
+from sqlalchemy.orm import aliased
 
 from conftest import _postgres_engine
 from paceline.calendar import BusinessCalendar
@@ -302,6 +303,30 @@ def test_pipeline_flows_in_and_out_every_week(demo: Built) -> None:
     full_weeks = set(range((TODAY - start).days // 7))
     assert len(full_weeks - weeks(created)) <= 1
     assert len(full_weeks - weeks(closed)) <= 1
+
+
+def test_sdrs_source_opportunities_that_their_teams_aes_own(demo: Built) -> None:
+    """The SDR key metric `opportunities_sourced` has something to count."""
+    owner, sourcer = aliased(Rep), aliased(Rep)
+    query = (
+        select(sourcer.name, sourcer.role, sourcer.team_id, owner.role, owner.team_id)
+        .select_from(Deal)
+        .join(owner, owner.id == Deal.rep_id)
+        .join(sourcer, sourcer.id == Deal.sourced_by_id)
+    )
+    with demo.engine.connect() as conn:
+        rows = conn.execute(query).all()
+        unsourced = conn.execute(
+            select(func.count()).select_from(Deal).where(Deal.sourced_by_id.is_(None))
+        ).scalar()
+    assert unsourced == 0
+    by_sdrs = [r for r in rows if r[1] == "sdr"]
+    assert by_sdrs, "no deal was sourced by an SDR"
+    assert all(r[3] == "ae" and r[2] == r[4] for r in by_sdrs)  # handed to their team's AEs
+    sdrs = set(_reps_of(demo, "sdr").values())
+    sourcing = {r[0] for r in by_sdrs}
+    assert len(sourcing) >= len(sdrs) - 1  # every SDR but perhaps the new hire
+    assert {r[0] for r in rows if r[1] != "sdr"} <= set(_reps_of(demo, "ae", "field").values())
 
 
 def test_deal_activities_reference_their_deal(demo: Built) -> None:

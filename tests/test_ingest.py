@@ -349,6 +349,26 @@ def test_deal_import_and_stage_history(engine: Engine, settings: Settings, tmp_p
     assert count(engine, Deal) == 3
 
 
+def test_deals_credit_the_rep_who_sourced_them(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    text = """external_id,name,rep,sourced_by,amount,stage,created_at
+d1,Acme,Ana Ruiz,Sam Ito,1000,prospect,2026-11-02
+d2,Globex,Ana Ruiz,,1000,prospect,2026-11-03
+"""
+    path = write(tmp_path / "sourced.csv", text)
+    assert run(engine, settings, path, "deals", allow_new_reps=False).rejected == 2
+    result = run(engine, settings, path, "deals")
+    assert (result.inserted, sorted(result.new_reps)) == (2, ["Ana Ruiz", "Sam Ito"])
+    with engine.connect() as conn:
+        rows = dict(
+            conn.execute(
+                select(Deal.external_id, Rep.name).outerjoin(Rep, Rep.id == Deal.sourced_by_id)
+            ).all()
+        )
+    assert rows == {"d1": "Sam Ito", "d2": None}
+
+
 def test_bad_deals(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     text = """external_id,name,rep,amount,stage,status,created_at,closed_at
 d1,A,Ana Ruiz,-5,prospect,,2026-09-01,

@@ -121,6 +121,7 @@ class MetricSettings(_Strict):
     decision_maker: bool | None = None
     seniority: list[Name] | None = None
     status: DealStatus | None = None
+    credit: Literal["owner", "sourced_by"] = "owner"
     numerator: Name | None = None
     denominator: Name | None = None
     min_denominator: int = Field(default=0, ge=0)
@@ -156,6 +157,8 @@ class MetricSettings(_Strict):
                 raise ValueError("a deal metric needs `date` ('created_at' or 'closed_at')")
             if self.field not in (None, "amount"):
                 raise ValueError("deal metrics can only sum `amount`")
+        elif self.credit != "owner":
+            raise ValueError("only deal metrics can credit `sourced_by`")
         else:
             if self.status is not None:
                 raise ValueError("activity metrics cannot filter on `status`")

@@ -676,6 +676,7 @@ class MeetingSets:
     account: IntArray
     contact: IntArray
     show: FloatArray
+    setter: IntArray  # the rep who set each meeting: who sourced the opportunity it opens
 
 
 def _calls(rng: Rng, p: RepProfile, level: FloatArray, book: Book, out: Activities) -> MeetingSets:
@@ -714,7 +715,7 @@ def _calls(rng: Rng, p: RepProfile, level: FloatArray, book: Book, out: Activiti
     )
     sets = np.flatnonzero(is_set)
     show = np.full(len(sets), p.show_rate or 0.0)
-    return MeetingSets(day[sets], account[sets], contact[sets], show)
+    return MeetingSets(day[sets], account[sets], contact[sets], show, np.full(len(show), p.index))
 
 
 def _messages(
@@ -844,6 +845,7 @@ class DealDraft:
     expected_close: dt.date
     history: list[tuple[str, dt.datetime]] = field(default_factory=list)
     status: str = "open"
+    sourced_by: int | None = None
 
 
 @dataclass(frozen=True)
@@ -856,6 +858,7 @@ class Meetings:
     contact: IntArray
     held: BoolArray
     kind: IntArray
+    setter: IntArray
 
 
 @dataclass
@@ -977,6 +980,7 @@ def _open_deal(closer: Closer, meetings: Meetings, i: int, deals: DealBook) -> i
         created_at=created,
         expected_close=created.date() + dt.timedelta(days=round(cycle)),
         history=[(closer.plan.open[0], created)],
+        sourced_by=int(meetings.setter[i]),
     )
     deals.deals.append(deal)
     _run_deal(closer, deal, day)
@@ -1075,6 +1079,7 @@ def _book_meetings(
         np.concatenate([fed.account, own.account]),
         np.concatenate([fed.contact, own.contact]),
         np.concatenate([fed.show, own.show]),
+        np.concatenate([fed.setter, own.setter]),
     )
     day, happens = _schedule(rng, sets, working_days, tl.n - 1)
     cancelled = tl.current_month[np.minimum(day, tl.n - 1)] & (
@@ -1095,6 +1100,7 @@ def _book_meetings(
         contact=sets.contact[order],
         held=held[order],
         kind=kind[order],
+        setter=sets.setter[order],
     )
 
 
@@ -1142,7 +1148,7 @@ class Org:
 
 def _empty_sets() -> MeetingSets:
     empty = np.array([], dtype=np.int64)
-    return MeetingSets(empty, empty, empty, np.array([], dtype=float))
+    return MeetingSets(empty, empty, empty, np.array([], dtype=float), empty)
 
 
 def _simulate(
@@ -1200,7 +1206,13 @@ def _hand_over(
     for h, a in enumerate(hosts):
         mine = host == h
         fed[a.index].append(
-            MeetingSets(sets.day[mine], sets.account[mine], sets.contact[mine], sets.show[mine])
+            MeetingSets(
+                sets.day[mine],
+                sets.account[mine],
+                sets.contact[mine],
+                sets.show[mine],
+                sets.setter[mine],
+            )
         )
 
 
@@ -1212,6 +1224,7 @@ def _merge(parts: Sequence[MeetingSets]) -> MeetingSets:
         np.concatenate([s.account for s in parts]),
         np.concatenate([s.contact for s in parts]),
         np.concatenate([s.show for s in parts]),
+        np.concatenate([s.setter for s in parts]),
     )
 
 
@@ -1374,6 +1387,7 @@ def _deal_row(d: DealDraft, rep_id: IntArray, account_id: IntArray) -> dict[str,
     stage, last_moved = d.history[-1]
     return {
         "rep_id": int(rep_id[d.rep]),
+        "sourced_by_id": None if d.sourced_by is None else int(rep_id[d.sourced_by]),
         "account_id": int(account_id[d.account]),
         "name": d.name,
         "amount": d.amount,

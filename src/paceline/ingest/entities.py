@@ -65,6 +65,7 @@ ENTITY_FIELDS: dict[Entity, tuple[FieldDef, ...]] = {
         FieldDef("external_id", "text", True, "id in the source system"),
         FieldDef("name", "text", True),
         FieldDef("rep", "text", True, "owner's name (created if new, unless --no-new-reps)"),
+        FieldDef("sourced_by", "text", help="rep who sourced it, e.g. the SDR (created if new)"),
         FieldDef("amount", "money", True, 'e.g. 22700 or "$22,700.00"'),
         FieldDef("stage", "text", True, "stage name; its status comes from the configuration"),
         FieldDef("status", "text", help="open, won or lost (overrides the stage's status)"),
@@ -283,6 +284,7 @@ def finish_deal(values: dict[str, object], settings: Settings) -> Record:
     record: Record = {
         "name": values["name"],
         "rep": values["rep"],
+        "sourced_by": values.get("sourced_by"),
         "amount": amount.quantize(Decimal("0.01")),
         "stage": stage,
         "status": status,

@@ -367,21 +367,26 @@ class Writer:
 
     # -- shared steps --------------------------------------------------------------------------
 
-    def resolve_reps(self, conn: Connection, batch: list[Pending]) -> list[Pending]:
-        """Attach rep ids; unknown reps are created, or their rows rejected with --no-new-reps."""
-        ids = {name: self.reps.known(name) for name in {p.record["rep"] for p in batch}}
+    def resolve_reps(
+        self, conn: Connection, batch: list[Pending], keys: tuple[str, ...] = ("rep",)
+    ) -> list[Pending]:
+        """Attach rep ids (`rep` -> `rep_id`, ...); unknown reps are created, or their rows
+        rejected with --no-new-reps."""
+        names = {p.record[k] for p in batch for k in keys if p.record[k]}
+        ids = {name: self.reps.known(name) for name in names}
         unknown = [name for name, rep_id in ids.items() if rep_id is None]
         if unknown and self.options.allow_new_reps:
             self.reps.create(conn, unknown, self.source)
             ids.update({name: self.reps.known(name) for name in unknown})
         kept = []
         for p in batch:
-            rep_id = ids[p.record["rep"]]
-            if rep_id is None:
-                reason = f"unknown rep {p.record['rep']!r} (--no-new-reps)"
-                self.sink.reject(p.line, "rep", reason, p.raw)
+            missing = [k for k in keys if p.record[k] and ids[p.record[k]] is None]
+            if missing:
+                reason = f"unknown rep {p.record[missing[0]]!r} (--no-new-reps)"
+                self.sink.reject(p.line, missing[0], reason, p.raw)
                 continue
-            p.record["rep_id"] = rep_id
+            for k in keys:
+                p.record[f"{k}_id"] = ids[p.record[k]] if p.record[k] else None
             kept.append(p)
         return kept
 
@@ -506,7 +511,7 @@ class DealWriter(Writer):
             self.max_id_before = conn.execute(select(func.max(Deal.id))).scalar() or 0
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
-        batch = self.dedupe_in_batch(self.resolve_reps(conn, batch))
+        batch = self.dedupe_in_batch(self.resolve_reps(conn, batch, ("rep", "sourced_by")))
         _resolve_account_ids(conn, self.accounts, batch)
         existing = _existing(
             conn,
@@ -753,6 +758,7 @@ def _rep_day_order(row: tuple[Any, ...]) -> tuple[Any, ...]:
 def _deal_row(r: Record, source: str) -> dict[str, Any]:
     return {
         "rep_id": r["rep_id"],
+        "sourced_by_id": r["sourced_by_id"],
         "account_id": r["account_id"],
         "name": r["name"],
         "amount": r["amount"],

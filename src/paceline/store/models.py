@@ -119,6 +119,8 @@ class Deal(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id"))
+    # Who sourced the opportunity (e.g. the SDR who set the meeting); the owner works it.
+    sourced_by_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     name: Mapped[str] = mapped_column(String(300))
     amount: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal(0))
@@ -136,6 +138,7 @@ class Deal(Base):
         UniqueConstraint("source", "external_id"),
         Index("ix_deal_rep_status", "rep_id", "status"),
         Index("ix_deal_rep_created", "rep_id", "created_at"),
+        Index("ix_deal_sourced_created", "sourced_by_id", "created_at"),
         Index("ix_deal_status_closed", "status", "closed_at"),
     )
 

@@ -150,6 +150,9 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("rep_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
+            "sourced_by_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
             "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
         sa.Column("name", sa.String(length=300), nullable=False),
@@ -167,6 +170,9 @@ def upgrade() -> None:
             ["account_id"], ["account.id"], name=op.f("fk_deal_account_id_account")
         ),
         sa.ForeignKeyConstraint(["rep_id"], ["rep.id"], name=op.f("fk_deal_rep_id_rep")),
+        sa.ForeignKeyConstraint(
+            ["sourced_by_id"], ["rep.id"], name=op.f("fk_deal_sourced_by_id_rep")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deal")),
         sa.UniqueConstraint("source", "external_id", name=op.f("uq_deal_source_external_id")),
     )
@@ -174,6 +180,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_deal_account_id"), ["account_id"], unique=False)
         batch_op.create_index("ix_deal_rep_created", ["rep_id", "created_at"], unique=False)
         batch_op.create_index("ix_deal_rep_status", ["rep_id", "status"], unique=False)
+        batch_op.create_index(
+            "ix_deal_sourced_created", ["sourced_by_id", "created_at"], unique=False
+        )
         batch_op.create_index("ix_deal_status_closed", ["status", "closed_at"], unique=False)
 
     op.create_table(
@@ -266,6 +275,7 @@ def downgrade() -> None:
     op.drop_table("activity")
     with op.batch_alter_table("deal", schema=None) as batch_op:
         batch_op.drop_index("ix_deal_status_closed")
+        batch_op.drop_index("ix_deal_sourced_created")
         batch_op.drop_index("ix_deal_rep_status")
         batch_op.drop_index("ix_deal_rep_created")
         batch_op.drop_index(batch_op.f("ix_deal_account_id"))
