@@ -44,7 +44,7 @@ from paceline.ingest.resolve import (
     deal_resolver,
     name_key,
 )
-from paceline.store.bulk import insert_rows
+from paceline.store.bulk import insert_new_keys, insert_rows
 from paceline.store.models import (
     Account,
     Activity,
@@ -393,21 +393,15 @@ class Writer:
     def matched_before(self, conn: Connection, existing: dict[str, tuple[Any, ...]]) -> set[str]:
         """Stored records (from before this import) that an earlier batch already matched.
 
-        The rest of this batch's matches are recorded, so a later repeat is caught too.
+        One INSERT ... ON CONFLICT DO NOTHING RETURNING records this batch's matches and says
+        which were new; the conflict check always uses the primary key, whatever the planner
+        thinks of the table (a SELECT planned while the table was empty took 5 s a batch on
+        PostgreSQL: a 200k-row re-import ran at 387 rows/s).
         """
         stored = [ext for ext, found in existing.items() if found[0] <= self.max_id_before]
-        seen: set[str] = set()
-        for chunk in chunks(stored):
-            seen.update(
-                conn.execute(
-                    select(ImportSeen.external_id).where(
-                        ImportSeen.run_id == self.run_id, ImportSeen.external_id.in_(chunk)
-                    )
-                ).scalars()
-            )
-        fresh = [(self.run_id, ext) for ext in stored if ext not in seen]
-        insert_rows(conn, ImportSeen.__table__, ("run_id", "external_id"), fresh)  # type: ignore[arg-type]
-        return seen
+        table = ImportSeen.__table__
+        fresh = insert_new_keys(conn, table, ("run_id", self.run_id), "external_id", stored)  # type: ignore[arg-type]
+        return {ext for ext in stored if ext not in fresh}
 
     def count_repeat(self, p: Pending, stored_hash: str) -> None:
         """A row whose id this very import already wrote, in an earlier batch."""

@@ -10,6 +10,7 @@ Both run on the caller's connection, inside its transaction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -78,3 +79,26 @@ def insert_rows(
         cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", rows)
     finally:
         cursor.close()
+
+
+def insert_new_keys(
+    conn: Connection, table: Table, scope: tuple[str, Any], key_column: str, keys: Sequence[str]
+) -> set[str]:
+    """Insert (scope value, key) rows for `keys` not stored yet; return the keys that were new.
+
+    One statement, the keys as a single JSON (SQLite) or array (PostgreSQL) parameter, and
+    ON CONFLICT on the primary key: no per-row round trip, and no plan that depends on how
+    large the planner last believed the table to be.
+    """
+    if not keys:
+        return set()
+    scope_column, scope_value = scope
+    head = f"INSERT INTO {table.name} ({scope_column}, {key_column}) "
+    tail = " ON CONFLICT DO NOTHING RETURNING " + key_column
+    if conn.dialect.name == "postgresql":
+        sql = head + "SELECT %(scope)s, k FROM unnest(%(keys)s::varchar[]) AS k" + tail
+        params: Any = {"scope": scope_value, "keys": list(keys)}
+    else:  # the WHERE is SQLite's rule for an upsert on INSERT ... SELECT
+        sql = head + "SELECT ?, value FROM json_each(?) WHERE true" + tail
+        params = (scope_value, json.dumps(list(keys)))
+    return {row[0] for row in conn.exec_driver_sql(sql, params)}
