@@ -1,6 +1,7 @@
 # Every target bootstraps .venv itself, so a fresh clone needs only Python 3.11+ and make.
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
-	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && { echo $$p; break; }; done)
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+	&& { echo $$p; break; }; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
@@ -34,7 +35,6 @@ test: lint typecheck
 	$(BIN)/pytest -n 2
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet duckdb pyarrow
 	$(BIN)/python benchmarks/run.py
 
 clean:
