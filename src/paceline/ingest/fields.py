@@ -128,53 +128,47 @@ def make_timestamp_parser(
 
 
 def local_to_utc(zone: ZoneInfo) -> Callable[[dt.datetime], dt.datetime]:
-    """Naive local time in `zone` -> naive UTC, as zoneinfo computes it (fold=0), but fast.
-
-    Time-zone arithmetic costs microseconds per value, which dominates a large import. The
-    UTC offset is constant within almost every local hour, so it is computed once per hour
-    and reused; an hour in which the offset changes is left to zoneinfo, value by value.
-    """
-    offsets: dict[int, dt.timedelta | None] = {}
-    last_second = dt.timedelta(minutes=59, seconds=59, microseconds=999_999)
-
-    def offset_for_hour(moment: dt.datetime) -> dt.timedelta | None:
-        start = moment.replace(minute=0, second=0, microsecond=0, tzinfo=zone)
-        first, last = start.utcoffset(), (start + last_second).utcoffset()
-        return first if first == last else None
-
-    def convert(moment: dt.datetime) -> dt.datetime:
-        key = moment.toordinal() * 24 + moment.hour
-        try:
-            offset = offsets[key]
-        except KeyError:
-            offset = offsets[key] = offset_for_hour(moment)
-        if offset is None:
-            return moment.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
-        return moment - offset
-
-    return convert
+    """Naive local time in `zone` -> naive UTC, as zoneinfo computes it (fold=0), but fast."""
+    return _shift_cached_per_hour(
+        lambda moment: moment.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
+    )
 
 
 def utc_to_local(zone: ZoneInfo) -> Callable[[dt.datetime], dt.datetime]:
-    """Naive UTC -> naive local time in `zone`, with the offset cached per UTC hour."""
-    offsets: dict[int, dt.timedelta | None] = {}
-    last_second = dt.timedelta(minutes=59, seconds=59, microseconds=999_999)
+    """Naive UTC -> naive local time in `zone`, as zoneinfo computes it, but fast."""
+    return _shift_cached_per_hour(
+        lambda moment: moment.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
+    )
 
-    def offset_for_hour(moment: dt.datetime) -> dt.timedelta | None:
-        start = moment.replace(minute=0, second=0, microsecond=0, tzinfo=dt.UTC)
-        first = start.astimezone(zone).utcoffset()
-        last = (start + last_second).astimezone(zone).utcoffset()
+
+_LAST_MICROSECOND = dt.timedelta(minutes=59, seconds=59, microseconds=999_999)
+
+
+def _shift_cached_per_hour(
+    exact: Callable[[dt.datetime], dt.datetime],
+) -> Callable[[dt.datetime], dt.datetime]:
+    """Speed up a time-zone conversion, which only ever shifts a time by an offset.
+
+    Time-zone arithmetic costs microseconds per value, which dominates a large import. The
+    offset is constant within almost every hour, so it is computed once per hour of input and
+    reused; an hour in which it changes (at its first and last microsecond) is left to the
+    exact conversion, value by value.
+    """
+    shifts: dict[int, dt.timedelta | None] = {}
+
+    def shift_for_hour(moment: dt.datetime) -> dt.timedelta | None:
+        start = moment.replace(minute=0, second=0, microsecond=0)
+        end = start + _LAST_MICROSECOND
+        first, last = exact(start) - start, exact(end) - end
         return first if first == last else None
 
     def convert(moment: dt.datetime) -> dt.datetime:
         key = moment.toordinal() * 24 + moment.hour
         try:
-            offset = offsets[key]
+            shift = shifts[key]
         except KeyError:
-            offset = offsets[key] = offset_for_hour(moment)
-        if offset is None:
-            return moment.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
-        return moment + offset
+            shift = shifts[key] = shift_for_hour(moment)
+        return exact(moment) if shift is None else moment + shift
 
     return convert
 
