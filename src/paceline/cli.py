@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -132,7 +132,7 @@ def handles_errors(fn: F) -> F:
             err.print(f"[bold red]database error:[/] {exc.orig}", highlight=False)
             raise typer.Exit(1) from None
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 def _version(value: bool) -> None:
@@ -275,7 +275,7 @@ def summary(
     if period not in ("day", "week", "month", "quarter", "year"):
         raise InputError("--period", f"must be day, week, month, quarter or year, not {period!r}")
     c = _ctx(ctx)
-    kind: PeriodKind = period  # type: ignore[assignment]
+    kind = cast(PeriodKind, period)
     result = activity_summary(c.engine(), c.settings, kind, as_of.date() if as_of else None)
     if as_json:
         out.print_json(dumps(result))

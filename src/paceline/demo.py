@@ -1277,10 +1277,10 @@ def _insert(conn: Connection, model: type[Base], rows: Iterator[dict[str, Any]])
         columns = columns or tuple(row)
         batch.append(tuple(row.values()))
         if len(batch) == INSERT_BATCH:
-            insert_rows(conn, model.__table__, columns, batch)  # type: ignore[arg-type]
+            insert_rows(conn, model.__table__, columns, batch)
             count += len(batch)
             batch = []
-    insert_rows(conn, model.__table__, columns, batch)  # type: ignore[arg-type]
+    insert_rows(conn, model.__table__, columns, batch)
     return count + len(batch)
 
 

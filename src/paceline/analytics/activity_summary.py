@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Engine, and_, case, false, func, select
 
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import Settings
@@ -51,11 +51,11 @@ class ActivitySummary:
         return sum(r.selling for r in self.reps)
 
 
-def selling_condition(settings: Settings):  # type: ignore[no-untyped-def]
+def selling_condition(settings: Settings) -> ColumnElement[bool]:
     """SQL for the seeds' rule: a selling-eligible kind, with an Ask when the rule needs one."""
     kinds = sorted(settings.selling_kinds)
     if not kinds:
-        return literal(False)
+        return false()
     eligible = Activity.kind.in_(kinds)
     return and_(eligible, Activity.has_ask) if settings.selling.require_ask else eligible
 

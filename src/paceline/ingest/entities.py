@@ -221,7 +221,7 @@ def _scaled(parse: Parser, spec: ColumnSpec) -> Parser:
     if spec.unit is None or spec.unit == "minutes":
         return parse
     factor = UNIT_TO_MINUTES[spec.unit]
-    return lambda raw: float(parse(raw)) * factor  # type: ignore[arg-type]
+    return lambda raw: _number(parse(raw)) * factor
 
 
 # --- per-entity rules ------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def finish_activity(values: dict[str, object], settings: Settings) -> Record:
             f"unknown outcome {values['outcome']!r}{_known(settings.outcome_names)}", "outcome"
         )
     duration = values.get("duration_min")
-    if duration is not None and float(duration) < 0:  # type: ignore[arg-type]
+    if duration is not None and _number(duration) < 0:
         raise FieldError(f"duration cannot be negative: {duration}", "duration_min")
     occurred_utc, occurred_local = _moment(values["occurred_at"])
     engaged = values.get("engaged")
@@ -305,7 +305,7 @@ def finish_rep(values: dict[str, object], settings: Settings) -> Record:
     if role not in settings.role_names:
         raise FieldError(f"unknown role {values['role']!r}{_known(settings.role_names)}", "role")
     capacity = values.get("capacity")
-    if capacity is not None and not 0 < float(capacity) <= 2:  # type: ignore[arg-type]
+    if capacity is not None and not 0 < _number(capacity) <= 2:
         raise FieldError(f"capacity must be above 0 and at most 2, not {capacity}", "capacity")
     record: Record = {
         "name": values["name"],
@@ -344,6 +344,11 @@ FINISHERS: dict[Entity, Callable[[dict[str, object], Settings], Record]] = {
 def default_role(settings: Settings) -> str:
     """New reps get the AE role when the configuration has one, else the first role."""
     return "ae" if "ae" in settings.role_names else settings.roles[0].name
+
+
+def _number(value: object) -> float:
+    assert isinstance(value, float)
+    return value
 
 
 def _moment(value: object) -> tuple[dt.datetime, dt.datetime]:

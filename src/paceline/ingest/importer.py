@@ -400,7 +400,7 @@ class Writer:
         """
         stored = [ext for ext, found in existing.items() if found[0] <= self.max_id_before]
         table = ImportSeen.__table__
-        fresh = insert_new_keys(conn, table, ("run_id", self.run_id), "external_id", stored)  # type: ignore[arg-type]
+        fresh = insert_new_keys(conn, table, ("run_id", self.run_id), "external_id", stored)
         return {ext for ext in stored if ext not in fresh}
 
     def count_repeat(self, p: Pending, stored_hash: str) -> None:
@@ -464,7 +464,7 @@ class ActivityWriter(Writer):
                 updates.append({"_id": found[0], **dict(zip(ACTIVITY_COLUMNS, row, strict=True))})
         # Rows sorted like the main index go into its B-tree with far fewer page touches.
         inserts.sort(key=_rep_day_order)
-        insert_rows(conn, Activity.__table__, ACTIVITY_COLUMNS, inserts)  # type: ignore[arg-type]
+        insert_rows(conn, Activity.__table__, ACTIVITY_COLUMNS, inserts)
         if updates:
             _update_rows(conn, Activity, updates)
         self.result.inserted += len(inserts)

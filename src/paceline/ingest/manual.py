@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
@@ -168,17 +168,17 @@ def add_rep(
         )
 
 
-def _find_rep(conn: object, name: str) -> int | None:
-    rows = conn.execute(select(Rep.id, Rep.name)).all()  # type: ignore[attr-defined]
+def _find_rep(conn: Connection, name: str) -> int | None:
+    rows = conn.execute(select(Rep.id, Rep.name)).all()
     wanted = name_key(name)
     return next((rep_id for rep_id, n in rows if name_key(n) == wanted), None)
 
 
-def _existing_rep(conn: object, name: str) -> int:
+def _existing_rep(conn: Connection, name: str) -> int:
     rep_id = _find_rep(conn, name)
     if rep_id is not None:
         return rep_id
-    names = [n for (n,) in conn.execute(select(Rep.name))]  # type: ignore[attr-defined]
+    names = [n for (n,) in conn.execute(select(Rep.name))]
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
     raise InputError("rep", f"no rep named {name!r}{hint} (add one with `paceline rep add`)")

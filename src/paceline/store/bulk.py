@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Date, DateTime, Numeric, Table
+from sqlalchemy import Boolean, Connection, Date, DateTime, FromClause, Numeric, Table
 
 Converter = Callable[[Any], Any] | None
 
@@ -50,39 +50,47 @@ def _sqlite_converter(column_type: Any) -> Converter:
 
 
 def insert_rows(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    conn: Connection, table: FromClause, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
     """Insert `rows` (tuples in `columns` order) into `table` on the caller's transaction."""
     if not rows:
         return
+    assert isinstance(table, Table)
     driver = conn.connection.driver_connection
+    assert driver is not None
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
         statement = f"COPY {table.name} ({names}) FROM STDIN"
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
         return
     converters = [_sqlite_converter(table.c[name].type) for name in columns]
     active = [(i, f) for i, f in enumerate(converters) if f is not None]
+    converted: Sequence[Sequence[Any]] = rows
     if active:
-        converted = []
-        for row in rows:
-            values = list(row)
-            for i, convert in active:
-                values[i] = convert(values[i])
-            converted.append(values)
-        rows = converted  # type: ignore[assignment]
+        converted = [_converted(row, active) for row in rows]
     placeholders = ", ".join("?" * len(columns))
-    cursor = driver.cursor()  # type: ignore[union-attr]
+    cursor = driver.cursor()
     try:
-        cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", rows)
+        cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", converted)
     finally:
         cursor.close()
 
 
+def _converted(row: tuple[Any, ...], active: list[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
+    values = list(row)
+    for i, convert in active:
+        values[i] = convert(values[i])
+    return values
+
+
 def insert_new_keys(
-    conn: Connection, table: Table, scope: tuple[str, Any], key_column: str, keys: Sequence[str]
+    conn: Connection,
+    table: FromClause,
+    scope: tuple[str, Any],
+    key_column: str,
+    keys: Sequence[str],
 ) -> set[str]:
     """Insert (scope value, key) rows for `keys` not stored yet; return the keys that were new.
 
@@ -92,6 +100,7 @@ def insert_new_keys(
     """
     if not keys:
         return set()
+    assert isinstance(table, Table)
     scope_column, scope_value = scope
     head = f"INSERT INTO {table.name} ({scope_column}, {key_column}) "
     tail = " ON CONFLICT DO NOTHING RETURNING " + key_column
