@@ -1,0 +1,104 @@
+"""The books of an import: what came in, what happened to each row, what was rejected.
+
+Shared by the importer (which reads and checks rows) and the writers (which store them), so
+both sides count into the same result and reject into the same errors file.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from paceline.ingest.entities import Record
+
+DEFAULT_BATCH_SIZE = 10_000
+
+
+@dataclass
+class ImportResult:
+    """What an import did, row by row accounted for."""
+
+    entity: str
+    source: str
+    file: str
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    new_reps: list[str] = field(default_factory=list)
+    new_accounts: int = 0
+    new_contacts: int = 0
+    notes: dict[str, int] = field(default_factory=dict)
+    errors_file: str | None = None
+    first_errors: list[tuple[int, str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    import_run_id: int | None = None
+
+    @property
+    def accounted(self) -> int:
+        return (
+            self.inserted
+            + self.updated
+            + self.unchanged
+            + self.duplicate
+            + self.skipped
+            + self.rejected
+        )
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class Pending:
+    line: int
+    record: Record
+    raw: list[str]
+
+
+@dataclass
+class ImportOptions:
+    source: str | None = None
+    timezone: str | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
+    allow_new_reps: bool = True
+    errors_path: Path | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+
+class ErrorSink:
+    """Rejected rows, written to a CSV as they occur (the file is created on the first one)."""
+
+    def __init__(self, path: Path, header: list[str]) -> None:
+        self.path = path
+        self.header = header
+        self._handle: TextIO | None = None
+        self._writer: Any = None
+        self.count = 0
+        self.first: list[tuple[int, str, str]] = []
+
+    def reject(self, line: int, field_name: str, reason: str, raw: list[str]) -> None:
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("w", encoding="utf-8", newline="", errors="replace")
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(["line", "field", "reason", *self.header])
+        self._writer.writerow([line, field_name, reason, *printable(raw)])
+        self.count += 1
+        if len(self.first) < 20:
+            self.first.append((line, field_name, reason))
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def printable(raw: list[str]) -> list[str]:
+    return [v.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for v in raw]
