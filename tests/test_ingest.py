@@ -419,6 +419,50 @@ Bad Role,wizard,East,,,
     assert name == "Acme Corp"
 
 
+def test_contacts_import_with_seniority_and_refs_from_activities(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    acts = (
+        "external_id,rep,kind,occurred_at,outcome,account_ref,contact_ref\n"
+        "a1,Ana Ruiz,call,2026-11-20T10:00:00,conversation,17,c1\n"
+        "a2,Ana Ruiz,call,2026-11-20T11:00:00,conversation,17,c2\n"
+    )
+    first = run(engine, settings, write(tmp_path / "a.csv", acts))
+    assert (first.inserted, first.new_contacts) == (2, 2)  # placeholders for c1 and c2
+    contacts = """external_id,name,account_ref,title,seniority,decision_maker
+c1,Jo Smith,17,VP Sales,VP,yes
+c2,Lee Wong,17,Analyst,staff,no
+c3,Kim Park,18,CFO,C-Level,yes
+c4,Bad Flag,18,,,perhaps
+"""
+    path = write(tmp_path / "contacts.csv", contacts)
+    result = run(engine, settings, path, "contacts")
+    assert (result.inserted, result.updated, result.rejected) == (1, 2, 1)
+    assert error_rows(result)[0]["field"] == "decision_maker"
+    assert run(engine, settings, path, "contacts").unchanged == 3
+    with engine.connect() as conn:
+        vp_calls = conn.execute(
+            select(Activity.external_id, Contact.name)
+            .join(Contact, Contact.id == Activity.contact_id)
+            .where(Contact.seniority.in_(["vp", "c_level"]), Contact.is_decision_maker)
+        ).all()
+        accounts = conn.execute(select(func.count()).select_from(Account)).scalar()
+    assert [tuple(r) for r in vp_calls] == [("a1", "Jo Smith")]
+    assert accounts == 2  # 17 and 18, each once
+    assert count(engine, Contact) == 3
+
+
+def test_contacts_without_ids_match_on_account_and_name(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    text = "name,account,seniority\nJo Smith,Acme,vp\nJo Smith,Globex,staff\nJo Smith,Acme,vp\n"
+    result = run(engine, settings, write(tmp_path / "c.csv", text), "contacts")
+    assert (result.inserted, result.duplicate) == (2, 1)
+    changed = text.replace("Globex,staff", "Globex,director")
+    again = run(engine, settings, write(tmp_path / "c.csv", changed), "contacts")
+    assert (again.updated, again.unchanged, again.duplicate) == (1, 1, 1)
+
+
 def test_contacts_are_created_under_their_account(
     engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:

@@ -22,7 +22,7 @@ from conftest import ZOHO_EXPORT
 from paceline.config import Settings
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import Entity, load_mapping
-from paceline.store.models import Account, Activity, Deal, DealStageHistory, Rep
+from paceline.store.models import Account, Activity, Contact, Deal, DealStageHistory, Rep
 
 pytestmark = pytest.mark.skipif(
     not ZOHO_EXPORT.is_dir(), reason=f"the Zoho CRM export is not at {ZOHO_EXPORT}"
@@ -36,6 +36,7 @@ ASK_PURPOSES = {"Prospecting", "Demo", "Negotiation"}
 IMPORTS: tuple[tuple[str, Entity, str], ...] = (
     ("Users", "reps", "users"),
     ("Accounts", "accounts", "accounts"),
+    ("Contacts", "contacts", "contacts"),
     ("Calls", "activities", "calls"),
     ("Events", "activities", "events"),
     ("Tasks", "activities", "tasks"),
@@ -218,6 +219,14 @@ def test_zoho_export_imports_completely_and_idempotently(
         )
         for a in named
     }
+
+    # Contacts: one per CONTACTID, each under its account.
+    contact_rows = read_export("Contacts")
+    result = run_import(engine, settings, "Contacts", "contacts", "contacts", tmp_path)
+    assert result.inserted == len({c["CONTACTID"] for c in contact_rows}) == len(contact_rows)
+    assert result.new_accounts == len(
+        {c["Account Id"] for c in contact_rows} - {a["ACCOUNTID"] for a in named}
+    )
 
     # Calls: one activity per TASKID, reps and accounts resolved.
     before = count(engine, Account)
@@ -415,6 +424,30 @@ def test_accounts_imported_after_calls_fill_the_placeholders(
     assert {ext: name for ext, (ref, name) in linked.items() if ref in filled} == {
         c["TASKID"]: accounts[c["ACCOUNTID"]] for c in calls if c["ACCOUNTID"] in filled
     }
+
+
+def test_calls_link_their_contacts_imported_in_either_order(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    contacts = {c["CONTACTID"]: tidy(c["Last Name"]) for c in read_export("Contacts")}
+    calls = read_export("Calls")
+    expected = {c["TASKID"]: contacts[c["CONTACTID"]] for c in calls if c["CONTACTID"]}
+
+    run_import(engine, settings, "Calls", "activities", "calls", tmp_path)
+    result = run_import(engine, settings, "Contacts", "contacts", "contacts", tmp_path)
+    referenced = {c["CONTACTID"] for c in calls if c["CONTACTID"]}
+    assert result.updated == len(referenced)  # the placeholders got their names
+    assert result.inserted == len(contacts) - len(referenced)
+    assert count(engine, Contact) == len(contacts)
+    with engine.connect() as conn:
+        linked = dict(
+            conn.execute(
+                select(Activity.external_id, Contact.name)
+                .join(Contact, Contact.id == Activity.contact_id)
+                .where(Activity.external_id.in_(list(expected)))
+            ).all()
+        )
+    assert linked == expected
 
 
 # --- importer issues found with this export (src/paceline/ingest; reported, not fixed here) ---

@@ -58,6 +58,7 @@ ENTITY_FIELDS: dict[Entity, tuple[FieldDef, ...]] = {
         FieldDef("account", "text", help="account name (created if new)"),
         FieldDef("account_ref", "text", help="account id in the same source system"),
         FieldDef("contact", "text", help="contact name at the account (created if new)"),
+        FieldDef("contact_ref", "text", help="contact id in the same source system"),
         FieldDef("deal_ref", "text", help="deal id in the same source system"),
         FieldDef("notes", "text"),
     ),
@@ -92,6 +93,16 @@ ENTITY_FIELDS: dict[Entity, tuple[FieldDef, ...]] = {
         FieldDef("industry", "text"),
         FieldDef("account_type", "text"),
         FieldDef("owner", "text", help="owning rep's name"),
+    ),
+    "contacts": (
+        FieldDef("name", "text", True),
+        FieldDef("external_id", "text", help="id in the source system"),
+        FieldDef("account", "text", help="account name (created if new)"),
+        FieldDef("account_ref", "text", help="account id in the same source system"),
+        FieldDef("title", "text"),
+        FieldDef("seniority", "text", help="e.g. staff, manager, director, vp, c_level"),
+        FieldDef("decision_maker", "bool", help="yes if they can decide the purchase"),
+        FieldDef("email", "text"),
     ),
 }
 
@@ -253,6 +264,7 @@ def finish_activity(values: dict[str, object], settings: Settings) -> Record:
         "account": values.get("account"),
         "account_ref": values.get("account_ref"),
         "contact": values.get("contact"),
+        "contact_ref": values.get("contact_ref"),
         "deal_ref": values.get("deal_ref"),
         "notes": values.get("notes"),
     }
@@ -333,11 +345,28 @@ def finish_account(values: dict[str, object], settings: Settings) -> Record:
     return record
 
 
+def finish_contact(values: dict[str, object], settings: Settings) -> Record:
+    seniority = slug(str(values["seniority"])) if values.get("seniority") else None
+    record: Record = {
+        "name": " ".join(str(values["name"]).split()),
+        "account": values.get("account"),
+        "account_ref": values.get("account_ref"),
+        "title": values.get("title"),
+        "seniority": seniority,
+        "is_decision_maker": bool(values.get("decision_maker") or False),
+        "email": values.get("email"),
+    }
+    record["row_hash"] = content_hash(tuple(record.values()))
+    record["external_id"] = values.get("external_id")
+    return record
+
+
 FINISHERS: dict[Entity, Callable[[dict[str, object], Settings], Record]] = {
     "activities": finish_activity,
     "deals": finish_deal,
     "reps": finish_rep,
     "accounts": finish_account,
+    "contacts": finish_contact,
 }
 
 

@@ -14,8 +14,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-Entity = Literal["activities", "deals", "reps", "accounts"]
-ENTITIES: tuple[Entity, ...] = ("activities", "deals", "reps", "accounts")
+Entity = Literal["activities", "deals", "reps", "accounts", "contacts"]
+ENTITIES: tuple[Entity, ...] = ("activities", "deals", "reps", "accounts", "contacts")
 
 
 class MappingError(ValueError):

@@ -141,12 +141,35 @@ class AccountResolver:
 
 
 class ContactResolver:
-    """Contacts by (account, name), created when new."""
+    """Contacts by (account, name), or by the source system's id; created when new."""
 
     def __init__(self, source: str) -> None:
         self.source = source
         self._ids: dict[tuple[int | None, str], int] = {}
+        self.by_ref = SourceIdResolver(Contact.__table__, source)
         self.created = 0
+
+    def resolve_refs(self, conn: Connection, refs: dict[str, int | None]) -> dict[str, int]:
+        """Contact ids for source ids (ref -> its account); unknown ones become placeholders
+        that a later `import contacts` from the same source fills in."""
+        known = self.by_ref.resolve(conn, refs)
+        new = sorted(r for r in refs if r not in known)
+        if new:
+            conn.execute(
+                insert(Contact),
+                [
+                    {
+                        "name": f"{self.source} contact {r}",
+                        "account_id": refs[r],
+                        "source": self.source,
+                        "external_id": r,
+                    }
+                    for r in new
+                ],
+            )
+            self.created += len(new)
+            known = self.by_ref.resolve(conn, new)
+        return known
 
     def resolve(self, conn: Connection, pairs: Iterable[tuple[int | None, str]]) -> None:
         for account_id, name in set(pairs):

@@ -29,6 +29,7 @@ from paceline.store.bulk import insert_new_keys, insert_rows
 from paceline.store.models import (
     Account,
     Activity,
+    Contact,
     Deal,
     DealStageHistory,
     ImportRun,
@@ -233,10 +234,20 @@ class ActivityWriter(Writer):
         ]
         if pairs:
             self.contacts.resolve(conn, pairs)
+        refs = {
+            p.record["contact_ref"]: p.record["account_id"]
+            for p in batch
+            if p.record["contact_ref"]
+        }
+        by_ref = self.contacts.resolve_refs(conn, refs) if refs else {}
         for p in batch:
             r = p.record
             r["contact_id"] = (
-                self.contacts.get(r["account_id"], r["contact"]) if r["contact"] else None
+                by_ref[r["contact_ref"]]
+                if r["contact_ref"]
+                else self.contacts.get(r["account_id"], r["contact"])
+                if r["contact"]
+                else None
             )
 
     def _resolve_deals(self, conn: Connection, batch: list[Pending]) -> None:
@@ -421,11 +432,76 @@ class AccountWriter(Writer):
         return kept
 
 
+class ContactWriter(Writer):
+    """Contacts by source id when the file has one (filling placeholders), else by account
+    and name."""
+
+    FIELDS = ("name", "account_id", "title", "seniority", "is_decision_maker", "email")
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.accounts = AccountResolver(self.source)
+
+    def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
+        for p in batch:  # a contact without an id is known by its account and name
+            r = p.record
+            r["_key"] = r["external_id"] or f"name:{r['account'] or r['account_ref']}:{r['name']}"
+        batch = self.dedupe_in_batch([_keyed(p) for p in batch])
+        _resolve_account_ids(conn, self.accounts, batch)
+        stored = self._stored(conn, batch)
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for p in batch:
+            r = p.record
+            values = {f: r[f] for f in self.FIELDS}
+            ext = r["source_id"]
+            current = stored.get(ext or ("name", r["account_id"], r["name"]))
+            if current is None:
+                inserts.append({**values, "source": self.source, "external_id": ext})
+            elif dict(zip(self.FIELDS, current[1:], strict=True)) == values:
+                self.result.unchanged += 1
+            else:
+                updates.append({"_id": current[0], **values})
+        if inserts:
+            conn.execute(insert(Contact), inserts)
+        if updates:
+            _update_rows(conn, Contact, updates)
+        self.result.inserted += len(inserts)
+        self.result.updated += len(updates)
+        self.result.new_accounts = self.accounts.created
+
+    def _stored(self, conn: Connection, batch: list[Pending]) -> dict[Any, tuple[Any, ...]]:
+        """Stored contacts for this batch: by source id, or by ("name", account id, name)."""
+        columns = (Contact.id, *(getattr(Contact, f) for f in self.FIELDS))
+        refs = [p.record["source_id"] for p in batch if p.record["source_id"]]
+        names = [p.record["name"] for p in batch if not p.record["source_id"]]
+        stored: dict[Any, tuple[Any, ...]] = {}
+        for chunk in chunks(refs):
+            query = select(Contact.external_id, *columns).where(
+                Contact.source == self.source, Contact.external_id.in_(chunk)
+            )
+            stored.update({row[0]: tuple(row[1:]) for row in conn.execute(query)})
+        for chunk in chunks(names):
+            query = select(*columns).where(Contact.name.in_(chunk)).order_by(Contact.id.desc())
+            stored.update(
+                {("name", row.account_id, row.name): tuple(row) for row in conn.execute(query)}
+            )
+        return stored
+
+
+def _keyed(p: Pending) -> Pending:
+    """Dedupe contacts on their id, or on account and name when the file has no id."""
+    p.record["source_id"] = p.record["external_id"]
+    p.record["external_id"] = p.record.pop("_key")
+    return p
+
+
 WRITERS: dict[Entity, type[Writer]] = {
     "activities": ActivityWriter,
     "deals": DealWriter,
     "reps": RepWriter,
     "accounts": AccountWriter,
+    "contacts": ContactWriter,
 }
 
 
