@@ -121,8 +121,16 @@ def slug(text: str) -> str:
     return _SLUG.sub("_", text.strip().lower()).strip("_")
 
 
-def content_hash(values: tuple[object, ...]) -> str:
-    return hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
+def content_hash(record: Record) -> str:
+    """A record's fingerprint: detects changed rows on re-import, and keys rows without ids.
+
+    It must not move between Paceline versions, or every re-import after an upgrade would
+    count each row as updated (and rows keyed by content would be doubled). So it hashes
+    (field, value) pairs in name order and leaves out empty fields: a new optional field
+    changes nothing for records that do not use it. New fields must default to None.
+    """
+    pairs = sorted((name, value) for name, value in record.items() if value is not None)
+    return hashlib.blake2b(repr(pairs).encode(), digest_size=16).hexdigest()
 
 
 class RowReader:
@@ -268,7 +276,7 @@ def finish_activity(values: dict[str, object], settings: Settings) -> Record:
         "deal_ref": values.get("deal_ref"),
         "notes": values.get("notes"),
     }
-    record["row_hash"] = content_hash(tuple(record.values()))
+    record["row_hash"] = content_hash(record)
     record["external_id"] = values.get("external_id") or f"h:{record['row_hash']}"
     return record
 
@@ -306,7 +314,7 @@ def finish_deal(values: dict[str, object], settings: Settings) -> Record:
         "account": values.get("account"),
         "account_ref": values.get("account_ref"),
     }
-    record["row_hash"] = content_hash(tuple(record.values()))
+    record["row_hash"] = content_hash(record)
     record["external_id"] = values["external_id"]
     record["stage_changed_at"] = _utc(values.get("stage_changed_at"))
     return record
@@ -328,7 +336,7 @@ def finish_rep(values: dict[str, object], settings: Settings) -> Record:
         "start_date": values.get("start_date"),
         "capacity": 1.0 if capacity is None else capacity,
     }
-    record["row_hash"] = content_hash(tuple(record.values()))
+    record["row_hash"] = content_hash(record)
     record["external_id"] = values.get("external_id")
     return record
 
@@ -340,7 +348,7 @@ def finish_account(values: dict[str, object], settings: Settings) -> Record:
         "account_type": values.get("account_type"),
         "owner": values.get("owner"),
     }
-    record["row_hash"] = content_hash(tuple(record.values()))
+    record["row_hash"] = content_hash(record)
     record["external_id"] = values.get("external_id")
     return record
 
@@ -356,7 +364,7 @@ def finish_contact(values: dict[str, object], settings: Settings) -> Record:
         "is_decision_maker": bool(values.get("decision_maker") or False),
         "email": values.get("email"),
     }
-    record["row_hash"] = content_hash(tuple(record.values()))
+    record["row_hash"] = content_hash(record)
     record["external_id"] = values.get("external_id")
     return record
 
