@@ -158,6 +158,31 @@ class Writer:
         fresh = insert_new_keys(conn, table, ("run_id", self.run_id), "external_id", stored)
         return {ext for ext in stored if ext not in fresh}
 
+    def store_field_by_field(
+        self,
+        conn: Connection,
+        model: Any,
+        fields: tuple[str, ...],
+        items: list[tuple[dict[str, Any], tuple[Any, ...] | None, str | None]],
+    ) -> None:
+        """(values, stored row or None, external id) -> insert new, update changed, count the
+        rest unchanged: for the small tables compared field by field rather than by hash."""
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for values, current, external_id in items:
+            if current is None:
+                inserts.append({**values, "source": self.source, "external_id": external_id})
+            elif dict(zip(fields, current[1:], strict=True)) == values:
+                self.result.unchanged += 1
+            else:
+                updates.append({"_id": current[0], **values})
+        if inserts:
+            conn.execute(insert(model), inserts)
+        if updates:
+            _update_rows(conn, model, updates)
+        self.result.inserted += len(inserts)
+        self.result.updated += len(updates)
+
     def count_repeat(self, p: Pending, stored_hash: str) -> None:
         """A row whose id this very import already wrote, in an earlier batch."""
         if stored_hash == p.record["row_hash"]:
@@ -380,8 +405,7 @@ class AccountWriter(Writer):
         if unknown and self.options.allow_new_reps:
             self.reps.create(conn, unknown, self.source)
         stored = self._stored(conn, batch)
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
+        items = []
         for p in batch:
             r = p.record
             values = {
@@ -391,18 +415,8 @@ class AccountWriter(Writer):
                 "owner_id": self.reps.known(r["owner"]) if r["owner"] else None,
             }
             current = stored.get(r["external_id"] or ("name", values["name"]))
-            if current is None:
-                inserts.append({**values, "source": self.source, "external_id": r["external_id"]})
-            elif dict(zip(self.FIELDS, current[1:], strict=True)) == values:
-                self.result.unchanged += 1
-            else:
-                updates.append({"_id": current[0], **values})
-        if inserts:
-            conn.execute(insert(Account), inserts)
-        if updates:
-            _update_rows(conn, Account, updates)
-        self.result.inserted += len(inserts)
-        self.result.updated += len(updates)
+            items.append((values, current, r["external_id"]))
+        self.store_field_by_field(conn, Account, self.FIELDS, items)
 
     def _stored(self, conn: Connection, batch: list[Pending]) -> dict[Any, tuple[Any, ...]]:
         """Stored accounts for this batch, keyed by source id, or by ("name", name)."""
@@ -449,25 +463,13 @@ class ContactWriter(Writer):
         batch = self.dedupe_in_batch([_keyed(p) for p in batch])
         _resolve_account_ids(conn, self.accounts, batch)
         stored = self._stored(conn, batch)
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
+        items = []
         for p in batch:
             r = p.record
-            values = {f: r[f] for f in self.FIELDS}
             ext = r["source_id"]
             current = stored.get(ext or ("name", r["account_id"], r["name"]))
-            if current is None:
-                inserts.append({**values, "source": self.source, "external_id": ext})
-            elif dict(zip(self.FIELDS, current[1:], strict=True)) == values:
-                self.result.unchanged += 1
-            else:
-                updates.append({"_id": current[0], **values})
-        if inserts:
-            conn.execute(insert(Contact), inserts)
-        if updates:
-            _update_rows(conn, Contact, updates)
-        self.result.inserted += len(inserts)
-        self.result.updated += len(updates)
+            items.append(({f: r[f] for f in self.FIELDS}, current, ext))
+        self.store_field_by_field(conn, Contact, self.FIELDS, items)
         self.result.new_accounts = self.accounts.created
 
     def _stored(self, conn: Connection, batch: list[Pending]) -> dict[Any, tuple[Any, ...]]:
