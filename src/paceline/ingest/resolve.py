@@ -172,25 +172,29 @@ class ContactResolver:
         return known
 
     def resolve(self, conn: Connection, pairs: Iterable[tuple[int | None, str]]) -> None:
-        for account_id, name in set(pairs):
-            key = (account_id, name_key(name))
-            if key in self._ids:
-                continue
-            query = select(Contact.id).where(Contact.name == " ".join(name.split()))
-            query = query.where(
-                Contact.account_id.is_(None)
-                if account_id is None
-                else Contact.account_id == account_id
+        """Look up (account, name) pairs a batch at a time; create the missing in one insert."""
+        wanted = {
+            (account_id, name_key(name)): (account_id, " ".join(name.split()))
+            for account_id, name in pairs
+            if (account_id, name_key(name)) not in self._ids
+        }
+        names = sorted({name for _, name in wanted.values()})
+        for chunk in chunks(names):
+            query = select(Contact.id, Contact.account_id, Contact.name).where(
+                Contact.name.in_(chunk)
             )
-            found = conn.execute(query.limit(1)).scalar()
-            if found is None:
-                found = conn.execute(
-                    insert(Contact)
-                    .values(account_id=account_id, name=" ".join(name.split()), source=self.source)
-                    .returning(Contact.id)
-                ).scalar_one()
-                self.created += 1
-            self._ids[key] = found
+            for contact_id, account_id, name in conn.execute(query.order_by(Contact.id.desc())):
+                if (account_id, name_key(name)) in wanted:  # descending: the oldest one wins
+                    self._ids[(account_id, name_key(name))] = contact_id
+        new = [pair for key, pair in wanted.items() if key not in self._ids]
+        if not new:
+            return
+        rows = [{"account_id": a, "name": n, "source": self.source} for a, n in new]
+        statement = insert(Contact).returning(Contact.id, sort_by_parameter_order=True)
+        ids = conn.execute(statement, rows).scalars().all()
+        for (account_id, name), contact_id in zip(new, ids, strict=True):
+            self._ids[(account_id, name_key(name))] = contact_id
+        self.created += len(new)
 
     def get(self, account_id: int | None, name: str) -> int:
         return self._ids[(account_id, name_key(name))]
