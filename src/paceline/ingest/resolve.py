@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, FromClause, insert, select
+from sqlalchemy import Connection, FromClause, Table, insert, select
 
 from paceline.store.models import Account, Contact, Deal, Rep, Team
 
@@ -87,8 +87,28 @@ class SourceIdResolver:
             self._ids.update({ext: row_id for ext, row_id in conn.execute(query)})
         return self._ids
 
-    def remember(self, ref: str, row_id: int) -> None:
-        self._ids[ref] = row_id
+    def resolve_or_hold(
+        self, conn: Connection, refs: dict[str, dict[str, Any]], kind: str
+    ) -> tuple[dict[str, int], int]:
+        """Ids for source ids, inserting a placeholder row ("zoho account 17") for each one
+        not stored yet, with the given extra values; a later import of that entity from the
+        same source fills it in. Returns the ids and how many placeholders were made."""
+        known = self.resolve(conn, refs)
+        new = sorted(r for r in refs if r not in known)
+        if not new:
+            return known, 0
+        rows = [
+            {
+                "name": f"{self.source} {kind} {r}",
+                "source": self.source,
+                "external_id": r,
+                **refs[r],
+            }
+            for r in new
+        ]
+        assert isinstance(self.table, Table)
+        conn.execute(insert(self.table), rows)
+        return self.resolve(conn, new), len(new)
 
 
 class AccountResolver:
@@ -121,18 +141,8 @@ class AccountResolver:
         return {k: self._by_name[k] for k in wanted}
 
     def resolve_refs(self, conn: Connection, refs: Iterable[str]) -> dict[str, int]:
-        refs = set(refs)
-        known = self.by_ref.resolve(conn, refs)
-        new = sorted(r for r in refs if r not in known)
-        if new:
-            self._insert(
-                conn,
-                [
-                    {"name": f"{self.source} account {r}", "source": self.source, "external_id": r}
-                    for r in new
-                ],
-            )
-            known = self.by_ref.resolve(conn, new)
+        known, made = self.by_ref.resolve_or_hold(conn, {r: {} for r in refs}, "account")
+        self.created += made
         return known
 
     def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -150,25 +160,10 @@ class ContactResolver:
         self.created = 0
 
     def resolve_refs(self, conn: Connection, refs: dict[str, int | None]) -> dict[str, int]:
-        """Contact ids for source ids (ref -> its account); unknown ones become placeholders
-        that a later `import contacts` from the same source fills in."""
-        known = self.by_ref.resolve(conn, refs)
-        new = sorted(r for r in refs if r not in known)
-        if new:
-            conn.execute(
-                insert(Contact),
-                [
-                    {
-                        "name": f"{self.source} contact {r}",
-                        "account_id": refs[r],
-                        "source": self.source,
-                        "external_id": r,
-                    }
-                    for r in new
-                ],
-            )
-            self.created += len(new)
-            known = self.by_ref.resolve(conn, new)
+        """Contact ids for source ids (ref -> its account), placeholders for unknown ones."""
+        held = {ref: {"account_id": account_id} for ref, account_id in refs.items()}
+        known, made = self.by_ref.resolve_or_hold(conn, held, "contact")
+        self.created += made
         return known
 
     def resolve(self, conn: Connection, pairs: Iterable[tuple[int | None, str]]) -> None:
