@@ -8,6 +8,7 @@ as duplicates (or rejected when their values differ), whatever the batch size.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
@@ -420,19 +421,15 @@ class AccountWriter(Writer):
 
     def _stored(self, conn: Connection, batch: list[Pending]) -> dict[Any, tuple[Any, ...]]:
         """Stored accounts for this batch, keyed by source id, or by ("name", name)."""
-        columns = (Account.id, *(getattr(Account, f) for f in self.FIELDS))
-        refs = [p.record["external_id"] for p in batch if p.record["external_id"]]
-        names = [" ".join(p.record["name"].split()) for p in batch if not p.record["external_id"]]
-        stored: dict[Any, tuple[Any, ...]] = {}
-        for chunk in chunks(refs):
-            query = select(Account.external_id, *columns).where(
-                Account.source == self.source, Account.external_id.in_(chunk)
-            )
-            stored.update({row[0]: tuple(row[1:]) for row in conn.execute(query)})
-        for chunk in chunks(names):
-            query = select(*columns).where(Account.name.in_(chunk)).order_by(Account.id.desc())
-            stored.update({("name", row.name): tuple(row) for row in conn.execute(query)})
-        return stored
+        return _stored_rows(
+            conn,
+            Account,
+            self.FIELDS,
+            self.source,
+            [p.record["external_id"] for p in batch if p.record["external_id"]],
+            [" ".join(p.record["name"].split()) for p in batch if not p.record["external_id"]],
+            lambda row: ("name", row.name),
+        )
 
     def dedupe_accounts(self, batch: list[Pending]) -> list[Pending]:
         for p in batch:
@@ -474,21 +471,15 @@ class ContactWriter(Writer):
 
     def _stored(self, conn: Connection, batch: list[Pending]) -> dict[Any, tuple[Any, ...]]:
         """Stored contacts for this batch: by source id, or by ("name", account id, name)."""
-        columns = (Contact.id, *(getattr(Contact, f) for f in self.FIELDS))
-        refs = [p.record["source_id"] for p in batch if p.record["source_id"]]
-        names = [p.record["name"] for p in batch if not p.record["source_id"]]
-        stored: dict[Any, tuple[Any, ...]] = {}
-        for chunk in chunks(refs):
-            query = select(Contact.external_id, *columns).where(
-                Contact.source == self.source, Contact.external_id.in_(chunk)
-            )
-            stored.update({row[0]: tuple(row[1:]) for row in conn.execute(query)})
-        for chunk in chunks(names):
-            query = select(*columns).where(Contact.name.in_(chunk)).order_by(Contact.id.desc())
-            stored.update(
-                {("name", row.account_id, row.name): tuple(row) for row in conn.execute(query)}
-            )
-        return stored
+        return _stored_rows(
+            conn,
+            Contact,
+            self.FIELDS,
+            self.source,
+            [p.record["source_id"] for p in batch if p.record["source_id"]],
+            [p.record["name"] for p in batch if not p.record["source_id"]],
+            lambda row: ("name", row.account_id, row.name),
+        )
 
 
 def _keyed(p: Pending) -> Pending:
@@ -522,6 +513,30 @@ def _existing(
         for ext, *rest in conn.execute(query):
             found[ext] = tuple(rest)
     return found
+
+
+def _stored_rows(
+    conn: Connection,
+    model: Any,
+    fields: tuple[str, ...],
+    source: str,
+    refs: list[str],
+    names: list[str],
+    name_key_of: Callable[[Any], tuple[Any, ...]],
+) -> dict[Any, tuple[Any, ...]]:
+    """(id, *fields) of stored rows: by source id for `refs`, by `name_key_of` for `names`
+    (the oldest row wins when several share a name)."""
+    columns = (model.id, *(getattr(model, f) for f in fields))
+    stored: dict[Any, tuple[Any, ...]] = {}
+    for chunk in chunks(refs):
+        query = select(model.external_id, *columns).where(
+            model.source == source, model.external_id.in_(chunk)
+        )
+        stored.update({row[0]: tuple(row[1:]) for row in conn.execute(query)})
+    for chunk in chunks(names):
+        query = select(*columns).where(model.name.in_(chunk)).order_by(model.id.desc())
+        stored.update({name_key_of(row): tuple(row) for row in conn.execute(query)})
+    return stored
 
 
 def _update_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> None:
