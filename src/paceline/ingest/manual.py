@@ -15,9 +15,15 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.ingest.entities import finish_activity, slug
+from paceline.ingest.entities import default_role, finish_activity, slug
 from paceline.ingest.fields import FieldError
-from paceline.ingest.resolve import AccountResolver, ContactResolver, TeamResolver, name_key
+from paceline.ingest.resolve import (
+    AccountResolver,
+    ContactResolver,
+    RepResolver,
+    TeamResolver,
+    name_key,
+)
 from paceline.store.models import Activity, Rep, utcnow
 
 MANUAL_SOURCE = "manual"
@@ -84,7 +90,7 @@ def log_activity(engine: Engine, settings: Settings, entry: ActivityInput) -> Lo
     except FieldError as exc:
         raise InputError(exc.field, exc.reason) from None
     with engine.begin() as conn:
-        rep_id = _existing_rep(conn, entry.rep)
+        rep_id = _existing_rep(conn, RepResolver(conn, default_role(settings)), entry.rep)
         conn.execute(select(Rep.name).where(Rep.id == rep_id)).scalar_one()
         account_id = contact_id = None
         if entry.account:
@@ -147,9 +153,10 @@ def add_rep(
             "role", f"unknown role {role!r} (known: {', '.join(sorted(settings.role_names))})"
         )
     with engine.begin() as conn:
-        if _find_rep(conn, clean) is not None:
+        reps = RepResolver(conn, default_role(settings))
+        if reps.known(clean) is not None:
             raise InputError("name", f"a rep named {clean!r} already exists")
-        manager_id = _existing_rep(conn, manager) if manager else None
+        manager_id = _existing_rep(conn, reps, manager) if manager else None
         team_id = TeamResolver(conn).resolve(conn, team) if team else None
         return int(
             conn.execute(
@@ -168,14 +175,9 @@ def add_rep(
         )
 
 
-def _find_rep(conn: Connection, name: str) -> int | None:
-    rows = conn.execute(select(Rep.id, Rep.name)).all()
-    wanted = name_key(name)
-    return next((rep_id for rep_id, n in rows if name_key(n) == wanted), None)
-
-
-def _existing_rep(conn: Connection, name: str) -> int:
-    rep_id = _find_rep(conn, name)
+def _existing_rep(conn: Connection, reps: RepResolver, name: str) -> int:
+    """The rep of that name, or an error suggesting the closest names (no rep is created)."""
+    rep_id = reps.known(name)
     if rep_id is not None:
         return rep_id
     names = [n for (n,) in conn.execute(select(Rep.name))]
