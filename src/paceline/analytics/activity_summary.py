@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Engine, and_, case, false, func, select
+from sqlalchemy import Engine, case, func, select
 
+from paceline.analytics.metric_sql import selling_condition
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import Settings
 from paceline.store.models import Activity, Rep, Team
@@ -49,15 +50,6 @@ class ActivitySummary:
     @property
     def total_selling(self) -> int:
         return sum(r.selling for r in self.reps)
-
-
-def selling_condition(settings: Settings) -> ColumnElement[bool]:
-    """SQL for the seeds' rule: a selling-eligible kind, with an Ask when the rule needs one."""
-    kinds = sorted(settings.selling_kinds)
-    if not kinds:
-        return false()
-    eligible = Activity.kind.in_(kinds)
-    return and_(eligible, Activity.has_ask) if settings.selling.require_ask else eligible
 
 
 def activity_summary(

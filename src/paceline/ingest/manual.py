@@ -90,7 +90,7 @@ def log_activity(engine: Engine, settings: Settings, entry: ActivityInput) -> Lo
     except FieldError as exc:
         raise InputError(exc.field, exc.reason) from None
     with engine.begin() as conn:
-        rep_id = _existing_rep(conn, RepResolver(conn, default_role(settings)), entry.rep)
+        rep_id = existing_rep_id(conn, RepResolver(conn, default_role(settings)), entry.rep)
         conn.execute(select(Rep.name).where(Rep.id == rep_id)).scalar_one()
         account_id = contact_id = None
         if entry.account:
@@ -156,7 +156,7 @@ def add_rep(
         reps = RepResolver(conn, default_role(settings))
         if reps.known(clean) is not None:
             raise InputError("name", f"a rep named {clean!r} already exists")
-        manager_id = _existing_rep(conn, reps, manager) if manager else None
+        manager_id = existing_rep_id(conn, reps, manager) if manager else None
         team_id = TeamResolver(conn).resolve(conn, team) if team else None
         return int(
             conn.execute(
@@ -175,7 +175,7 @@ def add_rep(
         )
 
 
-def _existing_rep(conn: Connection, reps: RepResolver, name: str) -> int:
+def existing_rep_id(conn: Connection, reps: RepResolver, name: str) -> int:
     """The rep of that name, or an error suggesting the closest names (no rep is created)."""
     rep_id = reps.known(name)
     if rep_id is not None:

@@ -251,3 +251,60 @@ class ImportSeen(Base):
     external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
 
     __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class MetricDay(Base):
+    """Each activity metric's value per rep and business day: the rollup analytics read.
+
+    Scorecards and leaderboards sum a handful of these rows per rep instead of scanning every
+    activity of the period, so their cost follows reps x days, not history. The rows are
+    derived data: `rollup_dirty` (filled by database triggers on every activity write) says
+    which rep-days to recompute, and `rollup_state` says which metric definitions built them.
+    """
+
+    __tablename__ = "metric_day"
+
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    local_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    rep_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    value: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        Index("ix_metric_day_rep_day", "rep_id", "local_date"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class RollupDirty(Base):
+    """A rep-day whose activities changed since `metric_day` was last brought up to date.
+
+    Written by triggers, never by Python, so no write path (import, API, a manual SQL fix) can
+    forget it. The id is renewed on every new change, which lets a refresh delete exactly the
+    marks it has processed while writers keep adding new ones.
+    """
+
+    __tablename__ = "rollup_dirty"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    rep_id: Mapped[int] = mapped_column(Id)
+    local_date: Mapped[dt.date] = mapped_column(Date)
+
+    __table_args__ = (UniqueConstraint("rep_id", "local_date"),)
+
+
+class RollupDirtyContact(Base):
+    """A contact whose seniority or decision-maker flag changed: its activities' days are stale."""
+
+    __tablename__ = "rollup_dirty_contact"
+
+    contact_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+
+
+class RollupState(Base):
+    """Fingerprint of the metric definitions `metric_day` was built with (one row)."""
+
+    __tablename__ = "rollup_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    built_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -35,6 +35,7 @@ from paceline.config import (
     load_settings,
     resolve_database_url,
 )
+from paceline.errors import UserInputError
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.manual import ActivityInput, InputError, add_rep, log_activity
@@ -73,6 +74,7 @@ USER_ERRORS = (
     MappingError,
     DatabaseUrlError,
     NotReady,
+    UserInputError,
 )
 
 
@@ -503,6 +505,11 @@ def _print_import_result(r: ImportResult) -> None:
             out.print(
                 f"  line {line}: {field_name + ': ' if field_name else ''}{reason}", highlight=False
             )
+
+
+# Commands of later capabilities live in their own modules and register on `app` on import.
+from paceline.cli import plan_commands as _plan_commands  # noqa: E402, F401
+from paceline.cli import track_commands as _track_commands  # noqa: E402, F401
 
 
 def main() -> None:

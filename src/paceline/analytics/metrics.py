@@ -1,0 +1,216 @@
+"""The metric engine: configured metrics per rep over a range of business-local days.
+
+Every analysis (scorecard, leaderboard, alerts, plan) asks this module for numbers, so a
+metric means the same thing on every page. Where each number comes from:
+- counts and sums of activities: the `metric_day` rollup (see `rollup`);
+- distinct counts of activities: the activities themselves, through the rep/day index;
+- deal metrics: the deals, dated by creation or close in the business time zone and credited
+  to the owner or to whoever sourced the deal;
+- ratios: computed from their two parts' totals, and withheld (None) below the metric's
+  minimum denominator, so one lucky call is not a 100% connect rate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Select, func, select
+
+from paceline.analytics.metric_sql import (
+    activity_filter,
+    deal_credit_column,
+    deal_date_column,
+    deal_filter,
+    is_additive_activity_metric,
+    needs_contact,
+)
+from paceline.config import MetricSettings, Settings
+from paceline.store.models import Activity, Contact, Deal, MetricDay
+
+
+@dataclass(frozen=True)
+class MetricTotals:
+    """Totals of base metrics per rep over [start, end); a missing entry is zero."""
+
+    start: dt.date
+    end: dt.date
+    values: dict[int, dict[str, float]] = field(default_factory=dict)
+
+    def get(self, rep_id: int, metric: str) -> float:
+        return self.values.get(rep_id, {}).get(metric, 0.0)
+
+
+def base_metrics(settings: Settings, names: Iterable[str]) -> list[str]:
+    """The non-ratio metrics needed to evaluate `names` (ratios expand to their parts)."""
+    needed: list[str] = []
+
+    def visit(name: str) -> None:
+        metric = settings.metric(name)
+        if metric.aggregate == "ratio":
+            visit(metric.numerator or "")
+            visit(metric.denominator or "")
+        elif name not in needed:
+            needed.append(name)
+
+    for name in names:
+        visit(name)
+    return needed
+
+
+def metric_value(
+    settings: Settings, totals: MetricTotals, rep_ids: Iterable[int], name: str
+) -> float:
+    """A metric summed over reps (a team); ratios are the ratio of the summed parts."""
+    metric = settings.metric(name)
+    if metric.aggregate != "ratio":
+        return sum(totals.get(r, name) for r in rep_ids)
+    ids = list(rep_ids)
+    numerator = metric_value(settings, totals, ids, metric.numerator or "")
+    denominator = metric_value(settings, totals, ids, metric.denominator or "")
+    return numerator / denominator if denominator else 0.0
+
+
+def ratio_parts(
+    settings: Settings, totals: MetricTotals, rep_ids: Iterable[int], name: str
+) -> tuple[float, float]:
+    metric = settings.metric(name)
+    ids = list(rep_ids)
+    return (
+        metric_value(settings, totals, ids, metric.numerator or ""),
+        metric_value(settings, totals, ids, metric.denominator or ""),
+    )
+
+
+def meets_minimum(
+    settings: Settings, totals: MetricTotals, rep_ids: Iterable[int], name: str
+) -> bool:
+    """Whether a ratio has enough volume behind it to be ranked or alerted on."""
+    metric = settings.metric(name)
+    if metric.aggregate != "ratio":
+        return True
+    _, denominator = ratio_parts(settings, totals, rep_ids, name)
+    return denominator > 0 and denominator >= metric.min_denominator
+
+
+def metric_totals(
+    conn: Connection,
+    settings: Settings,
+    names: Iterable[str],
+    start: dt.date,
+    end: dt.date,
+    rep_ids: Collection[int] | None = None,
+) -> MetricTotals:
+    """Totals per rep of the base metrics behind `names`, over local days [start, end).
+
+    Call `ensure_rollup` before (analyses do it once per request, not per metric).
+    """
+    values: dict[int, dict[str, float]] = defaultdict(dict)
+    metrics = [settings.metric(n) for n in base_metrics(settings, names)]
+    rolled = [m.name for m in metrics if is_additive_activity_metric(m)]
+    if rolled:
+        for rep_id, name, value in conn.execute(_rollup_totals(rolled, start, end, rep_ids)):
+            values[rep_id][name] = float(value)
+    for metric in metrics:
+        if is_additive_activity_metric(metric):
+            continue
+        query = (
+            _distinct_totals(settings, metric, start, end)
+            if metric.source == "activities"
+            else _deal_totals(settings, metric, start, end)
+        )
+        for rep_id, value in conn.execute(_for_reps(query, metric, rep_ids)):
+            values[int(rep_id)][metric.name] = float(value or 0)
+    return MetricTotals(start, end, dict(values))
+
+
+def _rollup_totals(
+    metrics: list[str], start: dt.date, end: dt.date, rep_ids: Collection[int] | None
+) -> Select[int, str, float]:
+    query = (
+        select(MetricDay.rep_id, MetricDay.metric, func.sum(MetricDay.value))
+        .where(
+            MetricDay.metric.in_(metrics),
+            MetricDay.local_date >= start,
+            MetricDay.local_date < end,
+        )
+        .group_by(MetricDay.rep_id, MetricDay.metric)
+    )
+    if rep_ids is not None:
+        query = query.where(MetricDay.rep_id.in_(list(rep_ids)))
+    return query
+
+
+def _distinct_totals(
+    settings: Settings, metric: MetricSettings, start: dt.date, end: dt.date
+) -> Select[int, int]:
+    column = getattr(Activity, metric.field or "account_id")
+    query = select(Activity.rep_id, func.count(column.distinct())).where(
+        Activity.local_date >= start,
+        Activity.local_date < end,
+        activity_filter(settings, metric),
+    )
+    if needs_contact(metric):
+        query = query.outerjoin(Contact, Contact.id == Activity.contact_id)
+    return query.group_by(Activity.rep_id)
+
+
+def _deal_totals(
+    settings: Settings, metric: MetricSettings, start: dt.date, end: dt.date
+) -> Select[int | None, Any]:
+    credit = deal_credit_column(metric)
+    dated = deal_date_column(metric)
+    measure = func.sum(Deal.amount) if metric.aggregate == "sum" else func.count()
+    first, after = utc_bounds(settings, start, end)
+    return (
+        select(credit, measure)
+        .where(credit.is_not(None), dated >= first, dated < after, deal_filter(metric))
+        .group_by(credit)
+    )
+
+
+def _for_reps(
+    query: Select[int | None, Any] | Select[int, int],
+    metric: MetricSettings,
+    rep_ids: Collection[int] | None,
+) -> Select[int | None, Any] | Select[int, int]:
+    if rep_ids is None:
+        return query
+    column = deal_credit_column(metric) if metric.source == "deals" else Activity.rep_id
+    return query.where(column.in_(list(rep_ids)))
+
+
+def utc_bounds(settings: Settings, start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Local days [start, end) in the business time zone as naive UTC instants."""
+    zone = settings.calendar.zone
+
+    def midnight(day: dt.date) -> dt.datetime:
+        local = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+        return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+    return midnight(start), midnight(end)
+
+
+def last_active_days(
+    conn: Connection,
+    metric: str,
+    since: dt.date,
+    until: dt.date,
+    rep_ids: Collection[int] | None = None,
+) -> dict[int, dt.date]:
+    """Each rep's last day in [since, until] with a non-zero value of a rolled-up metric."""
+    query = (
+        select(MetricDay.rep_id, func.max(MetricDay.local_date))
+        .where(
+            MetricDay.metric == metric,
+            MetricDay.local_date >= since,
+            MetricDay.local_date <= until,
+        )
+        .group_by(MetricDay.rep_id)
+    )
+    if rep_ids is not None:
+        query = query.where(MetricDay.rep_id.in_(list(rep_ids)))
+    return {int(rep_id): day for rep_id, day in conn.execute(query)}

@@ -1,0 +1,197 @@
+"""Keeps `metric_day` (each activity metric per rep and business day) up to date.
+
+Why a rollup: a month's scorecards for a thousand reps would otherwise scan every activity
+of the month (hundreds of thousands of rows) on every page view; from the rollup they read a
+few rows per rep-day, however long the history grows. Why maintained this way:
+- database triggers mark each changed rep-day in `rollup_dirty`, so no write path can forget;
+- analyses call `ensure_rollup` first, which recomputes only the marked rep-days, in SQL, in
+  one transaction; with nothing marked it costs one indexed look-up;
+- the rows depend on the metric definitions in the configuration, so their fingerprint is
+  stored, and a changed definition rebuilds the whole rollup once.
+Counts and sums add up across days; distinct counts do not, and are read from activities.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from paceline.analytics.metric_sql import (
+    activity_case,
+    is_additive_activity_metric,
+    needs_contact,
+)
+from paceline.config import MetricSettings, Settings
+from paceline.store.models import (
+    Activity,
+    Contact,
+    MetricDay,
+    RollupDirty,
+    RollupDirtyContact,
+    RollupState,
+)
+
+# Arbitrary constant naming Paceline's rollup lock among PostgreSQL advisory locks.
+_PG_LOCK_KEY = 7_061_636_501
+
+
+@dataclass(frozen=True)
+class RollupRefresh:
+    """What a refresh did: nothing, some rep-days, or a full rebuild."""
+
+    rebuilt: bool
+    rep_days: int
+
+
+def rolled_up_metrics(settings: Settings) -> list[MetricSettings]:
+    return [m for m in settings.metrics if is_additive_activity_metric(m)]
+
+
+def fingerprint(settings: Settings) -> str:
+    """Hash of everything the rollup's numbers depend on in the configuration."""
+    parts = {
+        "metrics": [m.model_dump(mode="json") for m in rolled_up_metrics(settings)],
+        "selling_kinds": sorted(settings.selling_kinds),
+        "require_ask": settings.selling.require_ask,
+        "connected": sorted(settings.connected_outcomes),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def ensure_rollup(engine: Engine, settings: Settings) -> RollupRefresh:
+    """Bring `metric_day` up to date with activities and configuration (cheap when it is)."""
+    wanted = fingerprint(settings)
+    with engine.connect() as conn:
+        current = _stored_fingerprint(conn) == wanted and not _anything_marked(conn)
+    if current:
+        return RollupRefresh(rebuilt=False, rep_days=0)
+    with engine.begin() as conn:
+        _take_lock(conn)
+        if _stored_fingerprint(conn) != wanted:
+            return _rebuild(conn, settings, wanted)
+        return _refresh_marked(conn, settings)
+
+
+def _stored_fingerprint(conn: Connection) -> str | None:
+    return conn.scalar(select(RollupState.fingerprint).where(RollupState.id == 1))
+
+
+def _anything_marked(conn: Connection) -> bool:
+    return any(
+        conn.execute(select(column).limit(1)).first() is not None
+        for column in (RollupDirty.id, RollupDirtyContact.contact_id)
+    )
+
+
+def _take_lock(conn: Connection) -> None:
+    """One refresher at a time; on SQLite, take the write lock before reading anything."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+    else:
+        conn.execute(text("DELETE FROM rollup_state WHERE 0"))
+
+
+def _rebuild(conn: Connection, settings: Settings, wanted: str) -> RollupRefresh:
+    high_mark = conn.scalar(select(func.max(RollupDirty.id)))
+    conn.execute(delete(MetricDay))
+    conn.execute(delete(RollupDirtyContact))
+    _recompute(conn, settings, scope=None)
+    if high_mark is not None:
+        conn.execute(delete(RollupDirty).where(RollupDirty.id <= high_mark))
+    conn.execute(delete(RollupState))
+    conn.execute(insert(RollupState).values(id=1, fingerprint=wanted))
+    return RollupRefresh(rebuilt=True, rep_days=0)
+
+
+def _refresh_marked(conn: Connection, settings: Settings) -> RollupRefresh:
+    _mark_days_of_changed_contacts(conn)
+    high_mark = conn.scalar(select(func.max(RollupDirty.id)))
+    if high_mark is None:
+        return RollupRefresh(rebuilt=False, rep_days=0)
+    scope = select(RollupDirty.rep_id, RollupDirty.local_date).where(RollupDirty.id <= high_mark)
+    rep_days = conn.scalar(select(func.count()).select_from(scope.subquery())) or 0
+    conn.execute(delete(MetricDay).where(tuple_(MetricDay.rep_id, MetricDay.local_date).in_(scope)))
+    _recompute(conn, settings, scope=scope)
+    conn.execute(delete(RollupDirty).where(RollupDirty.id <= high_mark))
+    return RollupRefresh(rebuilt=False, rep_days=int(rep_days))
+
+
+def _mark_days_of_changed_contacts(conn: Connection) -> None:
+    changed = select(RollupDirtyContact.contact_id)
+    if conn.execute(changed.limit(1)).first() is None:
+        return
+    days = (
+        select(Activity.rep_id, Activity.local_date)
+        .where(Activity.contact_id.in_(changed))
+        .distinct()
+    )
+    conn.execute(_insert_ignoring_conflicts(conn).from_select(["rep_id", "local_date"], days))
+    conn.execute(delete(RollupDirtyContact))
+
+
+def _insert_ignoring_conflicts(conn: Connection) -> Insert:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(RollupDirty).on_conflict_do_nothing()
+    return sqlite.insert(RollupDirty).on_conflict_do_nothing()
+
+
+def _recompute(conn: Connection, settings: Settings, scope: Select[int, dt.date] | None) -> None:
+    if rolled_up_metrics(settings):
+        conn.execute(_rollup_insert(settings, scope))
+
+
+def _rollup_insert(settings: Settings, scope: Select[int, dt.date] | None) -> Insert:
+    """INSERT … SELECT of every rolled-up metric for the rep-days in `scope` (None: all).
+
+    One pass over the activities computes every metric side by side (a materialised CTE);
+    a UNION ALL then turns the wide rows into one row per metric, keeping non-zero values.
+    """
+    metrics = rolled_up_metrics(settings)
+    wide_query = select(
+        Activity.rep_id,
+        Activity.local_date,
+        *(func.sum(activity_case(settings, m)).label(f"m{i}") for i, m in enumerate(metrics)),
+    ).select_from(Activity)
+    if any(needs_contact(m) for m in metrics):
+        wide_query = wide_query.outerjoin(Contact, Contact.id == Activity.contact_id)
+    if scope is not None:
+        marked = scope.subquery()
+        wide_query = wide_query.join(
+            marked,
+            and_(marked.c.rep_id == Activity.rep_id, marked.c.local_date == Activity.local_date),
+        )
+    wide = (
+        wide_query.group_by(Activity.rep_id, Activity.local_date)
+        .cte("wide")
+        .prefix_with("MATERIALIZED")
+    )
+    long_rows = [
+        select(
+            literal(m.name).label("metric"),
+            wide.c.local_date,
+            wide.c.rep_id,
+            wide.c[f"m{i}"].label("value"),
+        ).where(wide.c[f"m{i}"] != 0)
+        for i, m in enumerate(metrics)
+    ]
+    columns = ["metric", "local_date", "rep_id", "value"]
+    return insert(MetricDay).from_select(columns, union_all(*long_rows))

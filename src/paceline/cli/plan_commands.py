@@ -1,0 +1,3 @@
+"""CLI commands: plan."""
+
+from __future__ import annotations

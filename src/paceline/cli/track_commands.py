@@ -1,0 +1,3 @@
+"""CLI commands: track."""
+
+from __future__ import annotations
