@@ -33,6 +33,7 @@ Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DealStatus = Literal["open", "won", "lost"]
+MetricSource = Literal["activities", "deals"]
 DEFAULT_WORK_DAYS: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
 
 
@@ -197,6 +198,49 @@ class PacingSettings(_Strict):
         return self
 
 
+class PlanSettings(_Strict):
+    """How plans measure missing rates and weigh reps."""
+
+    # Rates not given on the command line are measured over this many trailing months.
+    history_months: int = Field(default=6, ge=1, le=60)
+    # A new hire's share of a full target in their first months of tenure; 1.0 afterwards.
+    ramp: list[Annotated[float, Field(gt=0, le=1)]] = Field(
+        default_factory=lambda: [0.25, 0.5, 0.75]
+    )
+
+
+class BehindPaceRule(_Strict):
+    enabled: bool = True
+    # Alert when actual is more than this share below expected-to-date...
+    by_more_than: float = Field(default=0.25, gt=0, lt=1)
+    # ...and a shortfall that large would happen by chance at target pace less often than this
+    # (Poisson, counts only): a quiet morning for a one-meeting-a-week metric is not news.
+    max_chance: float = Field(default=0.05, gt=0, le=1)
+
+
+class NoSellingRule(_Strict):
+    enabled: bool = True
+    business_days: int = Field(default=3, ge=1)
+
+
+class ZeroMetricRule(_Strict):
+    enabled: bool = True
+    # A key metric at zero is alerted once zero is this unlikely at target pace.
+    max_chance: float = Field(default=0.05, gt=0, le=1)
+
+
+class AlertSettings(_Strict):
+    """The rules `paceline alerts` evaluates."""
+
+    period: Literal["week", "month", "quarter"] = "month"
+    # Key metrics from these sources are alerted on; results (deals) are lagging and noisy
+    # within a period, so by default only activities are.
+    sources: list[MetricSource] = Field(default_factory=lambda: list[MetricSource](["activities"]))
+    behind_pace: BehindPaceRule = BehindPaceRule()
+    no_selling: NoSellingRule = NoSellingRule()
+    zero_key_metric: ZeroMetricRule = ZeroMetricRule()
+
+
 class Settings(_Strict):
     """The whole validated configuration."""
 
@@ -210,6 +254,8 @@ class Settings(_Strict):
     funnel: FunnelSettings = FunnelSettings()
     stages: list[StageSettings] = Field(default_factory=list)
     pacing: PacingSettings = PacingSettings()
+    plan: PlanSettings = PlanSettings()
+    alerts: AlertSettings = AlertSettings()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
