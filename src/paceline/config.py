@@ -211,22 +211,25 @@ class PlanSettings(_Strict):
 
 class BehindPaceRule(_Strict):
     enabled: bool = True
-    # Alert when actual is more than this share below expected-to-date...
+    # Alert when a rep's key metrics together are more than this share below expected-to-date...
     by_more_than: float = Field(default=0.25, gt=0, lt=1)
     # ...and a shortfall that large would happen by chance at target pace less often than this
-    # (Poisson, counts only): a quiet morning for a one-meeting-a-week metric is not news.
-    max_chance: float = Field(default=0.05, gt=0, le=1)
+    # (Poisson on the pooled counts). 0.001 per rep keeps a 30-rep report free of false alarms
+    # about 97% of the time: a manager who gets false alarms stops reading them.
+    max_chance: float = Field(default=0.001, gt=0, le=1)
 
 
 class NoSellingRule(_Strict):
     enabled: bool = True
     business_days: int = Field(default=3, ge=1)
+    # The metric that counts selling activity (an activity count metric).
+    metric: Name = "selling_activities"
 
 
 class ZeroMetricRule(_Strict):
     enabled: bool = True
     # A key metric at zero is alerted once zero is this unlikely at target pace.
-    max_chance: float = Field(default=0.05, gt=0, le=1)
+    max_chance: float = Field(default=0.01, gt=0, le=1)
 
 
 class AlertSettings(_Strict):
@@ -278,6 +281,7 @@ class Settings(_Strict):
         for r in self.roles:
             _check_known(f"roles.{r.name}.key_metrics", r.key_metrics, metrics, "metric")
         _check_known("funnel.steps", self.funnel.steps, metrics, "metric")
+        _check_known("alerts.no_selling.metric", [self.alerts.no_selling.metric], metrics, "metric")
         return self
 
     # Look-ups used on hot paths (import, logging), computed once.

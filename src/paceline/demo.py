@@ -32,8 +32,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine, insert, select
 
+from paceline.analytics.metrics import metric_totals
+from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.targets import TargetRow, save_targets
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
 from paceline.store.bulk import insert_rows
@@ -209,6 +212,7 @@ class DemoSummary:
     deals_won: int
     deals_lost: int
     deals_open: int
+    targets: int
     truth_path: Path | None
 
 
@@ -1510,6 +1514,7 @@ def build_demo(
     roster = _plan_roster(rng, reps, first_day, today)
     org = _simulate(rng, settings, roster, tl, average_deal_size)
     activities = _write(engine, org, tl, settings)
+    targets = save_run_rate_targets(engine, settings, today)
     if truth_path is not None:
         _write_truth(truth_path, org.roster, seed, first_day, today, average_deal_size)
     statuses = [d.status for d in org.deals.deals]
@@ -1523,8 +1528,45 @@ def build_demo(
         deals_won=statuses.count("won"),
         deals_lost=statuses.count("lost"),
         deals_open=statuses.count("open"),
+        targets=targets,
         truth_path=truth_path,
     )
+
+
+def save_run_rate_targets(engine: Engine, settings: Settings, today: dt.date) -> int:
+    """Monthly targets for every rep's key metrics: their own run rate of the last 3 months.
+
+    A demo needs targets for scorecards to mean something. Each rep's daily rate over the
+    three full months before this one, times each month's business days, is their target for
+    the months around today, so pacing shows exactly the planted gaps (the two reps behind),
+    not differences in talent, which the diagnosis finds instead.
+    """
+    calendar = BusinessCalendar(settings.calendar)
+    this_month = calendar.period("month", today)
+    since = months_before(this_month.start, 3)
+    months = [
+        calendar.period("month", months_before(this_month.start, k)) for k in range(3, -3, -1)
+    ]
+    key_metrics = {r.name: r.key_metrics for r in settings.roles}
+    ensure_rollup(engine, settings)
+    rows: list[TargetRow] = []
+    with engine.begin() as conn:
+        reps = conn.execute(select(Rep.id, Rep.role, Rep.start_date)).all()
+        wanted = sorted({m for ms in key_metrics.values() for m in ms})
+        totals = metric_totals(conn, settings, wanted, since, this_month.start)
+        for rep_id, role, start in reps:
+            worked = calendar.business_days(max(since, start or since), this_month.start)
+            if not worked:
+                continue
+            for metric in key_metrics.get(role, []):
+                daily = totals.get(rep_id, metric) / worked
+                rows.extend(
+                    TargetRow(rep_id, metric, "month", m.start, round(daily * days, 2), "demo")
+                    for m in months
+                    if (days := calendar.business_days(m.start, m.end))
+                )
+        save_targets(conn, rows)
+    return len(rows)
 
 
 def _write_truth(

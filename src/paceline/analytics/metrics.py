@@ -214,3 +214,16 @@ def last_active_days(
     if rep_ids is not None:
         query = query.where(MetricDay.rep_id.in_(list(rep_ids)))
     return {int(rep_id): day for rep_id, day in conn.execute(query)}
+
+
+def daily_values(
+    conn: Connection, metric: str, first: dt.date, last: dt.date, rep_id: int
+) -> dict[dt.date, float]:
+    """One rep's per-day values of a rolled-up metric over [first, last] (empty for others)."""
+    query = select(MetricDay.local_date, MetricDay.value).where(
+        MetricDay.metric == metric,
+        MetricDay.rep_id == rep_id,
+        MetricDay.local_date >= first,
+        MetricDay.local_date <= last,
+    )
+    return {day: float(value) for day, value in conn.execute(query)}

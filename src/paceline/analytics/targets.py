@@ -107,55 +107,67 @@ def period_targets(
     metrics: Collection[str],
     rep_ids: Collection[int] | None = None,
 ) -> dict[tuple[int, str], float]:
-    """Each (rep, metric)'s target for `period`: stored exactly, else prorated from longer ones.
+    """Each (rep, metric)'s target for `period`, exact or derived by business days.
 
-    For each rep and metric the shortest stored kind whose targets cover every business day of
-    the period is used, each stored target contributing its share of business days.
+    Preference, most specific first: a target stored for exactly this period; else shorter
+    stored periods that together cover every business day (three months make a quarter);
+    else the shortest longer period (a year's share of a month). Each stored target
+    contributes its business-day share of the overlap.
     """
     if not metrics:
         return {}
-    query = select(Target).where(
+    query = select(
+        Target.rep_id, Target.metric, Target.period_kind, Target.period_start, Target.value
+    ).where(
         Target.metric.in_(list(metrics)),
         Target.period_start < period.end,
         Target.period_start > period.start - dt.timedelta(days=366),
-        Target.period_kind.in_(_kinds_from(period.kind)),
     )
     if rep_ids is not None:
         query = query.where(Target.rep_id.in_(list(rep_ids)))
-    stored: dict[tuple[int, str, str], list[Target]] = defaultdict(list)
-    for target in conn.execute(query).scalars():
-        stored[(target.rep_id, target.metric, target.period_kind)].append(target)
+    stored: dict[tuple[int, str], dict[str, list[tuple[dt.date, float]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for rep_id, metric, kind, start, value in conn.execute(query):
+        stored[(rep_id, metric)][kind].append((start, value))
     result: dict[tuple[int, str], float] = {}
-    for kind in reversed(_kinds_from(period.kind)):  # longest first; shorter kinds overwrite
-        for (rep_id, metric, stored_kind), targets in stored.items():
-            if stored_kind != kind:
+    for key, by_kind in stored.items():
+        for kind in _preference(period.kind):
+            if kind not in by_kind:
                 continue
-            value = _prorated(calendar, period, kind, targets)
-            if value is not None:
-                result[(rep_id, metric)] = value
+            derived = _prorated(calendar, period, kind, by_kind[kind])
+            if derived is not None:
+                result[key] = derived
+                break
     return result
 
 
-def _kinds_from(kind: PeriodKind) -> list[PeriodKind]:
-    """The period kinds at least as long as `kind` (a week reads weeks, months, quarters...)."""
-    return list(TARGET_KINDS[TARGET_KINDS.index(kind) :]) if kind in TARGET_KINDS else []
+def _preference(kind: PeriodKind) -> list[PeriodKind]:
+    """Kinds to derive a `kind` target from: itself, shorter ones, then longer ones."""
+    if kind not in TARGET_KINDS:
+        return list(TARGET_KINDS)
+    at = TARGET_KINDS.index(kind)
+    return [kind, *reversed(TARGET_KINDS[:at]), *TARGET_KINDS[at + 1 :]]
 
 
 def _prorated(
-    calendar: BusinessCalendar, period: Period, kind: PeriodKind, targets: list[Target]
+    calendar: BusinessCalendar,
+    period: Period,
+    kind: PeriodKind,
+    targets: list[tuple[dt.date, float]],
 ) -> float | None:
     """The business-day share of `targets` falling in `period`, or None if they leave gaps."""
     covered = 0
     total = 0.0
-    for target in targets:
-        source = calendar.period(kind, target.period_start)
+    for source_start, value in targets:
+        source = calendar.period(kind, source_start)
         start, end = max(source.start, period.start), min(source.end, period.end)
         if start >= end:
             continue
         overlap = calendar.business_days(start, end)
         days = calendar.business_days(source.start, source.end)
         covered += overlap
-        total += target.value * overlap / days if days else 0.0
+        total += value * overlap / days if days else 0.0
     needed = calendar.business_days(period.start, period.end)
     if covered < needed or (needed == 0 and covered == 0 and not targets):
         return None

@@ -1,3 +1,256 @@
-"""CLI commands: track."""
+"""CLI commands for tracking: scorecard, leaderboard, alerts.
+
+Each prints the analysis's result object: as Rich tables for people, as JSON with --json. No
+arithmetic happens here beyond formatting.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import cast
+
+import typer
+from rich.table import Table
+
+from paceline.analytics.alerts import Alert, AlertReport, alerts
+from paceline.analytics.leaderboard import Leaderboard, leaderboard
+from paceline.analytics.pacing import Status
+from paceline.analytics.scorecard import (
+    MetricLine,
+    Scorecard,
+    TeamScorecard,
+    rep_scorecard,
+    team_scorecards,
+)
+from paceline.calendar import BusinessCalendar, PeriodKind
+from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
+from paceline.errors import UserInputError
+from paceline.serialize import dumps
+
+STATUS_STYLE: dict[Status, str] = {
+    "ahead": "bold green",
+    "on_pace": "green",
+    "behind": "bold red",
+    "no_target": "dim",
+}
+STATUS_TEXT: dict[Status, str] = {
+    "ahead": "ahead",
+    "on_pace": "on pace",
+    "behind": "behind",
+    "no_target": "no target",
+}
+AS_OF_OPTION = typer.Option(
+    None, "--as-of", formats=["%Y-%m-%d"], help="Evaluate as of this day (default: today)."
+)
+
+
+def _day(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
+
+
+def _period(value: str, allowed: tuple[str, ...]) -> PeriodKind:
+    if value not in allowed:
+        raise UserInputError(f"--period: must be {', '.join(allowed)}, not {value!r}")
+    return cast(PeriodKind, value)
+
+
+@app.command()
+@handles_errors
+def scorecard(
+    ctx: typer.Context,
+    rep: str | None = typer.Option(None, "--rep", help="The rep's name."),
+    team: str | None = typer.Option(None, "--team", help="Every rep of a team, and its total."),
+    everyone: bool = typer.Option(False, "--all", help="Every rep, and the total."),
+    period: str = typer.Option("month", help="week, month, quarter or year."),
+    as_of: dt.datetime | None = AS_OF_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Each key metric against target: expected-to-date, pace, projection, run rate needed."""
+    if (rep is not None) + (team is not None) + everyone != 1:
+        raise UserInputError("give exactly one of --rep NAME, --team NAME or --all")
+    c = _ctx(ctx)
+    kind = _period(period, ("week", "month", "quarter", "year"))
+    if rep is not None:
+        day = _day(as_of) or BusinessCalendar(c.settings.calendar).today()
+        card = rep_scorecard(c.engine(), c.settings, rep, kind, day)
+        out.print_json(dumps(card)) if as_json else _print_scorecard(card)
+        return
+    result = team_scorecards(c.engine(), c.settings, kind, _day(as_of), team)
+    out.print_json(dumps(result)) if as_json else _print_team(result)
+
+
+def _print_scorecard(card: Scorecard) -> None:
+    title = (
+        f"{card.rep} ({card.role}{', ' + card.team if card.team else ''}): "
+        f"{card.period.kind} {card.period.label} as of {card.as_of}, business day "
+        f"{card.business_days_elapsed} of {card.business_days_total} "
+        f"({card.business_days_remaining} left)"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    for name in ("actual", "target", "expected", "pace", "projected", "needed/day"):
+        table.add_column(name, justify="right")
+    table.add_column("status")
+    for line in card.lines:
+        table.add_row(line.label, *_pace_cells(line))
+    out.print(table)
+    if card.measured_from > card.period.start:
+        out.print(f"joined {card.measured_from}: target and expectations are pro rata")
+    if not card.lines:
+        out.print(f"the {card.role} role has no key metrics to pace")
+
+
+def _print_team(result: TeamScorecard) -> None:
+    who = f"team {result.team}" if result.team else "all reps"
+    title = (
+        f"{who}: {result.period.kind} {result.period.label} as of {result.as_of}, "
+        f"business day {result.business_days_elapsed} of {result.business_days_total}"
+    )
+    table = Table(title=title, title_justify="left")
+    for name in ("rep", "role", "metric"):
+        table.add_column(name)
+    for name in ("actual", "target", "expected", "pace", "projected", "needed/day"):
+        table.add_column(name, justify="right")
+    table.add_column("status")
+    for card in result.reps:
+        for i, line in enumerate(card.lines):
+            first = i == 0
+            table.add_row(
+                card.rep if first else "",
+                card.role if first else "",
+                line.label,
+                *_pace_cells(line),
+            )
+        table.add_section()
+    for i, line in enumerate(result.total):
+        table.add_row("total" if i == 0 else "", "", line.label, *_pace_cells(line))
+    out.print(table)
+    if not result.reps:
+        out.print("no reps with key metrics in this period")
+
+
+def _pace_cells(line: MetricLine) -> list[str]:
+    p = line.pace
+    fmt = _ratio if line.is_ratio else _number
+    return [
+        fmt(p.actual),
+        fmt(p.target),
+        fmt(p.expected_to_date),
+        "" if p.pace is None else f"{p.pace:.0%}",
+        fmt(p.projected),
+        "" if p.needed_per_day is None else f"{p.needed_per_day:,.1f}",
+        f"[{STATUS_STYLE[p.status]}]{STATUS_TEXT[p.status]}[/]",
+    ]
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:,.1f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
+@app.command("leaderboard")
+@handles_errors
+def leaderboard_command(
+    ctx: typer.Context,
+    metric: str = typer.Argument(..., help="The metric to rank on, e.g. conversations."),
+    period: str = typer.Option("month", help="day, week, month, quarter or year."),
+    team: str | None = typer.Option(None, "--team", help="Only this team."),
+    role: str | None = typer.Option(None, "--role", help="Only this role."),
+    as_of: dt.datetime | None = AS_OF_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Stack ranking on one metric, with each rep's move since the previous period."""
+    c = _ctx(ctx)
+    kind = _period(period, ("day", "week", "month", "quarter", "year"))
+    board = leaderboard(c.engine(), c.settings, metric, kind, _day(as_of), team, role)
+    out.print_json(dumps(board)) if as_json else _print_leaderboard(board)
+
+
+def _print_leaderboard(board: Leaderboard) -> None:
+    scope = f" — team {board.team}" if board.team else ""
+    title = (
+        f"{board.label}: {board.period.kind} {board.period.label} to {board.as_of}{scope} "
+        f"(change against {board.previous_period.label})"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("rank", justify="right")
+    table.add_column("rep")
+    table.add_column("team")
+    table.add_column(board.label, justify="right")
+    if board.is_ratio:
+        table.add_column("of", justify="right")
+    table.add_column("last period", justify="right")
+    table.add_column("move", justify="right")
+    fmt = _ratio if board.is_ratio else _number
+    for row in board.rows:
+        cells = [str(row.rank) if row.rank else "-", row.rep, row.team or "", fmt(row.value)]
+        if board.is_ratio:
+            cells.append(_number(row.denominator))
+        previous = f"#{row.previous_rank}" if row.previous_rank else "-"
+        cells += [previous, _move(row.rank_change)]
+        table.add_row(*cells)
+    out.print(table)
+    if board.is_ratio and any(r.rank is None for r in board.rows):
+        out.print(f"unranked: fewer than {board.min_volume} in the denominator this period")
+
+
+def _move(change: int | None) -> str:
+    if change is None:
+        return ""
+    if change > 0:
+        return f"[green]▲{change}[/]"
+    if change < 0:
+        return f"[red]▼{-change}[/]"
+    return "="
+
+
+@app.command("alerts")
+@handles_errors
+def alerts_command(
+    ctx: typer.Context,
+    team: str | None = typer.Option(None, "--team", help="Only this team."),
+    as_of: dt.datetime | None = AS_OF_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Who is behind, idle or at zero on a key metric: what, by how much, since when."""
+    c = _ctx(ctx)
+    report = alerts(c.engine(), c.settings, _day(as_of), team)
+    out.print_json(dumps(report)) if as_json else _print_alerts(report)
+
+
+def _print_alerts(report: AlertReport) -> None:
+    title = f"Alerts as of {report.as_of} ({report.period_label})"
+    if not report.alerts:
+        out.print(f"{title}: none. Rules: " + "; ".join(report.rules.values()))
+        return
+    table = Table(title=title, title_justify="left")
+    for name in ("rep", "team", "alert", "metric"):
+        table.add_column(name)
+    for name in ("actual", "expected", "behind by", "since"):
+        table.add_column(name, justify="right")
+    for alert in report.alerts:
+        table.add_row(
+            alert.rep,
+            alert.team or "",
+            _alert_text(alert),
+            alert.metric_label or "",
+            _number(alert.actual),
+            _number(alert.expected),
+            "" if alert.shortfall is None else f"{alert.shortfall:.0%}",
+            "" if alert.since is None else alert.since.isoformat(),
+        )
+    out.print(table)
+    out.print("Rules: " + "; ".join(f"{k}: {v}" for k, v in report.rules.items()))
+
+
+def _alert_text(alert: Alert) -> str:
+    if alert.rule == "no_selling":
+        return f"[bold red]no selling for {alert.business_days} business days[/]"
+    if alert.rule == "zero_key_metric":
+        return "[bold red]at zero[/]"
+    return "[red]behind pace[/]"

@@ -1,0 +1,279 @@
+"""Alerts: who needs a manager's attention now, for what, by how much, and since when.
+
+Three rules from the configuration, evaluated on the same scorecards everyone sees:
+- behind pace: a key metric more than X% below expected-to-date, *and* a shortfall that large
+  is unlikely by chance at target pace (Poisson, for counts). Small numbers are noisy: one
+  quiet morning for a metric expected three times a week is not news, and a manager who gets
+  false alarms stops reading them;
+- no selling activity for N business days (getting ready to sell is not selling);
+- a key metric at zero while zero is unlikely at target pace: multiplication by zero is zero,
+  whatever the other metrics say.
+By default only activity metrics are alerted on: deal results lag activities and are too few
+within a month to pace reliably (configurable with `alerts.sources`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from scipy.stats import poisson
+from sqlalchemy import Connection, Engine
+
+from paceline.analytics.metrics import daily_values, last_active_days
+from paceline.analytics.scorecard import MetricLine, Scorecard, TeamScorecard, team_scorecards
+from paceline.calendar import BusinessCalendar
+from paceline.config import Settings
+
+Rule = Literal["behind_pace", "no_selling", "zero_key_metric"]
+LOOKBACK_DAYS = 366  # how far back "since when" looks for a last non-zero day
+
+
+@dataclass(frozen=True)
+class Alert:
+    rep: str
+    team: str | None
+    rule: Rule
+    metric: str | None
+    metric_label: str | None
+    actual: float | None
+    expected: float | None
+    shortfall: float | None  # share below expected-to-date (0.55 = 55% behind)
+    chance: float | None  # probability of a result this low at target pace
+    since: dt.date | None  # first day of the condition (None: before the look-back)
+    business_days: int | None  # for no-selling: business days without selling
+
+
+@dataclass(frozen=True)
+class AlertReport:
+    as_of: dt.date
+    period_label: str
+    rules: dict[str, str]  # rule -> its configured meaning, for the reader
+    alerts: list[Alert]
+
+    @property
+    def reps(self) -> list[str]:
+        return sorted({a.rep for a in self.alerts})
+
+
+def alerts(
+    engine: Engine, settings: Settings, as_of: dt.date | None = None, team: str | None = None
+) -> AlertReport:
+    calendar = BusinessCalendar(settings.calendar)
+    as_of = as_of or calendar.today()
+    config = settings.alerts
+    cards = team_scorecards(engine, settings, config.period, as_of, team)
+    found: list[Alert] = []
+    pace_alerts = [
+        (card, line, chance)
+        for card in cards.reps
+        for line, chance in _alerted_lines(settings, card)
+    ]
+    with engine.connect() as conn:
+        found += _with_since(conn, settings, calendar, cards, pace_alerts)
+        if config.no_selling.enabled:
+            found += _no_selling(conn, settings, calendar, cards, as_of)
+    return AlertReport(
+        as_of=as_of,
+        period_label=cards.period.label,
+        rules=_rule_texts(settings),
+        alerts=sorted(found, key=lambda a: (a.rep, a.rule, a.metric or "")),
+    )
+
+
+def _rule_texts(settings: Settings) -> dict[str, str]:
+    config = settings.alerts
+    texts: dict[str, str] = {}
+    if config.behind_pace.enabled:
+        texts["behind_pace"] = (
+            f"a key metric more than {config.behind_pace.by_more_than:.0%} below expected-to-date"
+            f" this {config.period}, with under {_percent(config.behind_pace.max_chance)} chance of"
+            " that at target pace"
+        )
+    if config.no_selling.enabled:
+        texts["no_selling"] = (
+            f"no {config.no_selling.metric} for {config.no_selling.business_days}"
+            " business days or more"
+        )
+    if config.zero_key_metric.enabled:
+        texts["zero_key_metric"] = (
+            f"a key metric at zero with under {_percent(config.zero_key_metric.max_chance)} chance"
+            " of that at target pace"
+        )
+    return texts
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:g}%"
+
+
+def shortfall_chance(actual: float, expected: float, is_count: bool) -> float | None:
+    """P(a result at most this low | target pace), for counts; None when it cannot be said."""
+    if not is_count or expected <= 0:
+        return None
+    return float(poisson.cdf(int(actual), expected))
+
+
+def _alerted_lines(settings: Settings, card: Scorecard) -> list[tuple[MetricLine, float | None]]:
+    """The key metrics to alert on for one rep: at zero, or behind within a behind rep.
+
+    Behind pace is decided for the rep's key metrics together (their counts pooled), then the
+    metrics more than X% behind are named. Pooling is what makes low-volume roles testable at
+    all: a field rep's three metrics of a dozen a month each are too few to judge one by one,
+    while testing each metric of every rep separately multiplies false alarms.
+    """
+    config = settings.alerts
+    lines = [
+        line
+        for line in card.lines
+        if not line.is_ratio
+        and settings.metric(line.metric).source in config.sources
+        and line.pace.expected_to_date
+    ]
+    zeros = [line for line in lines if _zero_unlikely(settings, line)]
+    alerted = [(line, _zero_chance(settings, line)) for line in zeros]
+    chance = rep_behind_chance(settings, lines) if config.behind_pace.enabled else None
+    if chance is not None:
+        rest = [line for line in lines if line not in zeros]
+        behind = [line for line in rest if _shortfall(line) > config.behind_pace.by_more_than]
+        if not behind and rest:
+            behind = [max(rest, key=_shortfall)]
+        alerted += [(line, chance) for line in behind]
+    return alerted
+
+
+def rep_behind_chance(settings: Settings, lines: list[MetricLine]) -> float | None:
+    """The chance of the rep's pooled shortfall at target pace, when it counts as behind."""
+    rule = settings.alerts.behind_pace
+    counts = [line for line in lines if settings.metric(line.metric).aggregate == "count"]
+    actual = sum(line.pace.actual for line in counts)
+    expected = sum(line.pace.expected_to_date or 0.0 for line in counts)
+    if not expected or actual >= (1 - rule.by_more_than) * expected:
+        return None
+    chance = shortfall_chance(actual, expected, is_count=True)
+    return chance if chance is not None and chance < rule.max_chance else None
+
+
+def _zero_chance(settings: Settings, line: MetricLine) -> float | None:
+    is_count = settings.metric(line.metric).aggregate == "count"
+    return shortfall_chance(0, line.pace.expected_to_date or 0.0, is_count)
+
+
+def _zero_unlikely(settings: Settings, line: MetricLine) -> bool:
+    if line.pace.actual != 0:
+        return False
+    chance = _zero_chance(settings, line)
+    return chance is None or chance < settings.alerts.zero_key_metric.max_chance
+
+
+def _shortfall(line: MetricLine) -> float:
+    expected = line.pace.expected_to_date or 0.0
+    return 1 - line.pace.actual / expected if expected else 0.0
+
+
+def _with_since(
+    conn: Connection,
+    settings: Settings,
+    calendar: BusinessCalendar,
+    cards: TeamScorecard,
+    alerted: list[tuple[Scorecard, MetricLine, float | None]],
+) -> list[Alert]:
+    """Date each pace alert: since the rep last was on pace (or last did any of it)."""
+    result: list[Alert] = []
+    for card, line, chance in alerted:
+        p = line.pace
+        expected = p.expected_to_date or 0.0
+        if p.actual == 0:
+            since = _day_after_last_nonzero(conn, line.metric, card)
+            rule: Rule = "zero_key_metric"
+        else:
+            since = _behind_since(conn, settings, calendar, card, line)
+            rule = "behind_pace"
+        result.append(
+            Alert(
+                rep=card.rep,
+                team=card.team,
+                rule=rule,
+                metric=line.metric,
+                metric_label=line.label,
+                actual=p.actual,
+                expected=expected,
+                shortfall=1 - p.actual / expected if expected else None,
+                chance=chance,
+                since=since,
+                business_days=None,
+            )
+        )
+    return result
+
+
+def _day_after_last_nonzero(conn: Connection, metric: str, card: Scorecard) -> dt.date | None:
+    since = card.as_of - dt.timedelta(days=LOOKBACK_DAYS)
+    last = last_active_days(conn, metric, since, card.as_of, [card.rep_id]).get(card.rep_id)
+    return last + dt.timedelta(days=1) if last else None
+
+
+def _behind_since(
+    conn: Connection,
+    settings: Settings,
+    calendar: BusinessCalendar,
+    card: Scorecard,
+    line: MetricLine,
+) -> dt.date:
+    """The first business day after the last one on which the rep was not behind this period."""
+    period = card.period
+    target = line.pace.target or 0.0
+    days = daily_values(conn, line.metric, period.start, card.as_of, card.rep_id)
+    threshold = 1 - settings.alerts.behind_pace.by_more_than
+    total_days = card.business_days_total or 1
+    cumulative = 0.0
+    elapsed = 0
+    since = period.start
+    day = period.start
+    while day <= card.as_of:
+        cumulative += days.get(day, 0.0)
+        if calendar.is_business_day(day):
+            elapsed += 1
+            expected = target * elapsed / total_days
+            if expected and cumulative >= threshold * expected:
+                since = day + dt.timedelta(days=1)
+        day += dt.timedelta(days=1)
+    return since
+
+
+def _no_selling(
+    conn: Connection,
+    settings: Settings,
+    calendar: BusinessCalendar,
+    cards: TeamScorecard,
+    as_of: dt.date,
+) -> list[Alert]:
+    rule = settings.alerts.no_selling
+    reps = {card.rep_id: card for card in cards.reps}
+    lookback = as_of - dt.timedelta(days=LOOKBACK_DAYS)
+    last = last_active_days(conn, rule.metric, lookback, as_of, list(reps))
+    found: list[Alert] = []
+    for rep_id, card in reps.items():
+        last_day = last.get(rep_id)
+        start = last_day + dt.timedelta(days=1) if last_day else None
+        counted_from = start or lookback
+        counted_from = max(counted_from, card.measured_from)  # a new hire's first days count
+        idle = calendar.business_days(counted_from, as_of + dt.timedelta(days=1))
+        if idle >= rule.business_days:
+            found.append(
+                Alert(
+                    rep=card.rep,
+                    team=card.team,
+                    rule="no_selling",
+                    metric=rule.metric,
+                    metric_label=settings.metric(rule.metric).label or rule.metric,
+                    actual=0.0,
+                    expected=None,
+                    shortfall=None,
+                    chance=None,
+                    since=start,
+                    business_days=idle,
+                )
+            )
+    return found

@@ -1,0 +1,135 @@
+"""Pacing arithmetic: where a rep should be by now, in business days.
+
+Kept apart from the database so every rule can be checked by hand:
+- the period a rep is measured over starts on the later of the period's start and the rep's
+  start date (a rep who joins mid-month is expected to do the month's work pro rata);
+- the as-of day counts as elapsed ("by the end of today"); weekends and holidays never do;
+- expected-to-date = target x elapsed business days / the period's business days;
+- projected = actual / elapsed x the rep's business days in the period (the current run rate
+  carried to the end);
+- needed per day = what is left of the (prorated) target / remaining business days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from paceline.calendar import BusinessCalendar, Period
+from paceline.config import PacingSettings
+
+Status = Literal["ahead", "on_pace", "behind", "no_target"]
+STATUS_ORDER: dict[Status, int] = {"behind": 0, "on_pace": 1, "ahead": 2, "no_target": 3}
+
+
+@dataclass(frozen=True)
+class Window:
+    """The business days a rep is measured over in a period, as of a day."""
+
+    period: Period
+    as_of: dt.date
+    start: dt.date  # the period start, or the rep's start date when later
+    total: int  # the rep's business days in the period
+    elapsed: int  # of those, up to and including the as-of day
+    period_total: int  # business days in the whole period
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.elapsed
+
+    @property
+    def data_end(self) -> dt.date:
+        """Exclusive end of the activity range counted so far."""
+        return min(self.as_of + dt.timedelta(days=1), self.period.end)
+
+
+def window(
+    calendar: BusinessCalendar, period: Period, as_of: dt.date, rep_start: dt.date | None = None
+) -> Window:
+    start = max(period.start, rep_start) if rep_start else period.start
+    start = min(start, period.end)
+    through = min(as_of + dt.timedelta(days=1), period.end)
+    return Window(
+        period=period,
+        as_of=as_of,
+        start=start,
+        total=calendar.business_days(start, period.end),
+        elapsed=calendar.business_days(start, max(start, through)),
+        period_total=calendar.business_days(period.start, period.end),
+    )
+
+
+@dataclass(frozen=True)
+class Pace:
+    """One metric's position against its target in a window."""
+
+    actual: float
+    target: float | None  # the rep's share of the period target (prorated for late starters)
+    expected_to_date: float | None
+    pace: float | None  # actual / expected-to-date
+    projected: float | None
+    needed_per_day: float | None
+    status: Status
+
+
+def pace(
+    w: Window,
+    actual: float,
+    period_target: float | None,
+    thresholds: PacingSettings,
+    higher_is_better: bool = True,
+) -> Pace:
+    """Pace of a cumulative metric (a count or a sum) against a target for the whole period."""
+    projected = actual * w.total / w.elapsed if w.elapsed else None
+    if period_target is None:
+        return Pace(actual, None, None, None, projected, None, "no_target")
+    share = w.total / w.period_total if w.period_total else 0.0
+    target = period_target * share
+    expected = period_target * w.elapsed / w.period_total if w.period_total else 0.0
+    ratio = actual / expected if expected else None
+    left = max(target - actual, 0.0) if higher_is_better else 0.0
+    needed = left / w.remaining if w.remaining else None
+    return Pace(
+        actual=actual,
+        target=target,
+        expected_to_date=expected,
+        pace=ratio,
+        projected=projected,
+        needed_per_day=needed,
+        status=status(actual, expected, thresholds, higher_is_better),
+    )
+
+
+def level_pace(
+    actual: float, target: float | None, thresholds: PacingSettings, higher_is_better: bool = True
+) -> Pace:
+    """Pace of a rate (a ratio metric): compared with its target level, not accumulated."""
+    if target is None:
+        return Pace(actual, None, None, None, actual, None, "no_target")
+    ratio = actual / target if target else None
+    return Pace(
+        actual,
+        target,
+        target,
+        ratio,
+        actual,
+        None,
+        status(actual, target, thresholds, higher_is_better),
+    )
+
+
+def status(
+    actual: float, expected: float, thresholds: PacingSettings, higher_is_better: bool = True
+) -> Status:
+    """Ahead / on pace / behind by the configured thresholds; nothing expected yet is on pace."""
+    if expected <= 0:
+        return "on_pace"
+    ratio = (
+        actual / expected if higher_is_better else (expected / actual if actual else float("inf"))
+    )
+    if ratio >= thresholds.ahead:
+        return "ahead"
+    if ratio < thresholds.behind:
+        return "behind"
+    return "on_pace"

@@ -1,0 +1,277 @@
+"""Scorecards: each key metric of a rep's role against target, paced in business days.
+
+One function serves one rep, a team, or everyone: it reads the roster, the targets and the
+metric totals for the period in three queries, whatever the number of reps, so a thousand
+scorecards cost about what one does. The arithmetic lives in `pacing`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, Select, or_, select
+
+from paceline.analytics.metrics import MetricTotals, metric_totals, metric_value
+from paceline.analytics.pacing import (
+    STATUS_ORDER,
+    Pace,
+    Status,
+    Window,
+    level_pace,
+    pace,
+    window,
+)
+from paceline.analytics.pacing import status as pace_status
+from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.targets import period_targets
+from paceline.calendar import BusinessCalendar, Period, PeriodKind
+from paceline.config import Settings
+from paceline.errors import UserInputError
+from paceline.ingest.resolve import name_key
+from paceline.store.models import Rep, Team
+
+SCORECARD_PERIODS: tuple[PeriodKind, ...] = ("week", "month", "quarter", "year")
+
+
+@dataclass(frozen=True)
+class RosterRep:
+    id: int
+    name: str
+    role: str
+    team: str | None
+    start_date: dt.date | None
+
+
+@dataclass(frozen=True)
+class MetricLine:
+    metric: str
+    label: str
+    is_ratio: bool
+    pace: Pace
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    rep: str
+    rep_id: int
+    team: str | None
+    role: str
+    period: Period
+    as_of: dt.date
+    business_days_total: int
+    business_days_elapsed: int
+    business_days_remaining: int
+    measured_from: dt.date  # the period start, or the rep's start date when later
+    lines: list[MetricLine]
+
+    @property
+    def status(self) -> Status:
+        """The worst status of any metric with a target."""
+        statuses = [line.pace.status for line in self.lines] or ["no_target"]
+        return min(statuses, key=STATUS_ORDER.__getitem__)
+
+
+@dataclass(frozen=True)
+class TeamScorecard:
+    team: str | None  # None: everyone
+    period: Period
+    as_of: dt.date
+    business_days_total: int
+    business_days_elapsed: int
+    reps: list[Scorecard]
+    total: list[MetricLine]
+
+
+def rep_scorecard(
+    engine: Engine, settings: Settings, rep: str, period_kind: PeriodKind, as_of: dt.date
+) -> Scorecard:
+    """One rep's scorecard; an unknown name is an error suggesting close names."""
+    with engine.connect() as conn:
+        roster = _roster(conn)
+    matches = [r for r in roster if name_key(r.name) == name_key(rep)]
+    if not matches:
+        close = difflib.get_close_matches(rep, [r.name for r in roster], n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        raise UserInputError(f"rep: no rep named {rep!r}{hint}")
+    return _scorecards(engine, settings, matches, period_kind, as_of)[0]
+
+
+def team_scorecards(
+    engine: Engine,
+    settings: Settings,
+    period_kind: PeriodKind = "month",
+    as_of: dt.date | None = None,
+    team: str | None = None,
+) -> TeamScorecard:
+    """Every paced rep's scorecard (of a team, or everyone) and the team total per metric."""
+    calendar = BusinessCalendar(settings.calendar)
+    as_of = as_of or calendar.today()
+    period = _period(calendar, period_kind, as_of)
+    with engine.connect() as conn:
+        reps = active_paced_reps(conn, settings, period, team)
+    cards = _scorecards(engine, settings, reps, period_kind, as_of)
+    whole = window(calendar, period, as_of)
+    return TeamScorecard(
+        team=team,
+        period=period,
+        as_of=as_of,
+        business_days_total=whole.total,
+        business_days_elapsed=whole.elapsed,
+        reps=sorted(cards, key=lambda c: (STATUS_ORDER[c.status], c.rep)),
+        total=_team_total(settings, cards, whole),
+    )
+
+
+def active_paced_reps(
+    conn: Connection, settings: Settings, period: Period, team: str | None = None
+) -> list[RosterRep]:
+    """Reps working during the period whose role has key metrics (managers have none)."""
+    paced_roles = {r.name for r in settings.roles if r.key_metrics}
+    if team is not None:
+        teams = [name for (name,) in conn.execute(select(Team.name))]
+        if not any(name_key(t) == name_key(team) for t in teams):
+            close = difflib.get_close_matches(team, teams, n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise UserInputError(f"team: no team named {team!r}{hint}")
+    query = (
+        _roster_query()
+        .where(Rep.role.in_(sorted(paced_roles)))
+        .where(or_(Rep.start_date.is_(None), Rep.start_date < period.end))
+        .where(or_(Rep.end_date.is_(None), Rep.end_date >= period.start))
+    )
+    reps = [RosterRep(*row) for row in conn.execute(query)]
+    if team is not None:
+        reps = [r for r in reps if r.team and name_key(r.team) == name_key(team)]
+    return reps
+
+
+def _roster_query() -> Select[int, str, str, str | None, dt.date | None]:
+    return (
+        select(Rep.id, Rep.name, Rep.role, Team.name, Rep.start_date)
+        .outerjoin(Team, Team.id == Rep.team_id)
+        .order_by(Rep.name)
+    )
+
+
+def _roster(conn: Connection) -> list[RosterRep]:
+    return [RosterRep(*row) for row in conn.execute(_roster_query())]
+
+
+def _period(calendar: BusinessCalendar, kind: PeriodKind, as_of: dt.date) -> Period:
+    if kind not in SCORECARD_PERIODS:
+        raise UserInputError(f"period: use one of {', '.join(SCORECARD_PERIODS)}")
+    return calendar.period(kind, as_of)
+
+
+def _scorecards(
+    engine: Engine,
+    settings: Settings,
+    reps: list[RosterRep],
+    period_kind: PeriodKind,
+    as_of: dt.date,
+) -> list[Scorecard]:
+    calendar = BusinessCalendar(settings.calendar)
+    period = _period(calendar, period_kind, as_of)
+    key_metrics = {r.name: r.key_metrics for r in settings.roles}
+    wanted = sorted({m for r in reps for m in key_metrics.get(r.role, [])})
+    ensure_rollup(engine, settings)
+    end = min(as_of + dt.timedelta(days=1), period.end)
+    rep_ids = [r.id for r in reps]
+    with engine.connect() as conn:
+        totals = metric_totals(conn, settings, wanted, period.start, end, rep_ids)
+        targets = period_targets(conn, calendar, period, wanted, rep_ids)
+    return [
+        _scorecard(
+            settings, calendar, rep, period, as_of, key_metrics.get(rep.role, []), totals, targets
+        )
+        for rep in reps
+    ]
+
+
+def _scorecard(
+    settings: Settings,
+    calendar: BusinessCalendar,
+    rep: RosterRep,
+    period: Period,
+    as_of: dt.date,
+    metrics: list[str],
+    totals: MetricTotals,
+    targets: dict[tuple[int, str], float],
+) -> Scorecard:
+    w = window(calendar, period, as_of, rep.start_date)
+    lines = [
+        _line(
+            settings,
+            w,
+            name,
+            metric_value(settings, totals, [rep.id], name),
+            targets.get((rep.id, name)),
+        )
+        for name in metrics
+    ]
+    return Scorecard(
+        rep=rep.name,
+        rep_id=rep.id,
+        team=rep.team,
+        role=rep.role,
+        period=period,
+        as_of=as_of,
+        business_days_total=w.total,
+        business_days_elapsed=w.elapsed,
+        business_days_remaining=w.remaining,
+        measured_from=w.start,
+        lines=lines,
+    )
+
+
+def _line(
+    settings: Settings, w: Window, name: str, actual: float, target: float | None
+) -> MetricLine:
+    metric = settings.metric(name)
+    is_ratio = metric.aggregate == "ratio"
+    thresholds = settings.pacing
+    measured = (
+        level_pace(actual, target, thresholds, metric.higher_is_better)
+        if is_ratio
+        else pace(w, actual, target, thresholds, metric.higher_is_better)
+    )
+    return MetricLine(name, metric.label or name, is_ratio, measured)
+
+
+def _team_total(settings: Settings, cards: list[Scorecard], whole: Window) -> list[MetricLine]:
+    """Per metric: reps' actuals, targets and expectations added up; the team paced as one."""
+    lines: list[MetricLine] = []
+    names = list(dict.fromkeys(line.metric for card in cards for line in card.lines))
+    for name in names:
+        parts = [line.pace for card in cards for line in card.lines if line.metric == name]
+        metric = settings.metric(name)
+        if metric.aggregate == "ratio":
+            continue  # a team's ratio is not the sum of its reps' ratios
+        actual = sum(p.actual for p in parts)
+        with_target = [p for p in parts if p.target is not None]
+        target = sum(p.target or 0.0 for p in with_target) if with_target else None
+        expected = sum(p.expected_to_date or 0.0 for p in with_target) if with_target else None
+        projected = sum(p.projected or 0.0 for p in parts) if whole.elapsed else None
+        needed = (
+            max((target or 0.0) - actual, 0.0) / whole.remaining
+            if target is not None and whole.remaining
+            else None
+        )
+        state: Status = (
+            "no_target"
+            if expected is None
+            else pace_status(actual, expected, settings.pacing, metric.higher_is_better)
+        )
+        total_pace = Pace(
+            actual=actual,
+            target=target,
+            expected_to_date=expected,
+            pace=actual / expected if expected else None,
+            projected=projected,
+            needed_per_day=needed,
+            status=state,
+        )
+        lines.append(MetricLine(name, metric.label or name, False, total_pace))
+    return lines
