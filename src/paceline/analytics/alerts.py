@@ -258,7 +258,8 @@ def _no_selling(
         last_day = last.get(rep_id)
         start = last_day + dt.timedelta(days=1) if last_day else None
         counted_from = start or lookback
-        counted_from = max(counted_from, card.measured_from)  # a new hire's first days count
+        if card.measured_from > cards.period.start:  # joined this period: idle from day one
+            counted_from = max(counted_from, card.measured_from)
         idle = calendar.business_days(counted_from, as_of + dt.timedelta(days=1))
         if idle >= rule.business_days:
             found.append(

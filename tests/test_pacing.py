@@ -1,0 +1,123 @@
+"""Pacing arithmetic against hand-computed cases on a known calendar.
+
+November 2026 (New York): 21 weekdays, minus Thanksgiving (Thu 26) and the day after (Fri 27)
+= 19 business days. Business days by date: 2-6, 9-13, 16-20, 23-25, 30.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from paceline.analytics.pacing import pace, status, window
+from paceline.calendar import BusinessCalendar
+from paceline.config import CalendarSettings, PacingSettings
+
+CAL = BusinessCalendar(
+    CalendarSettings(
+        timezone="America/New_York",
+        holidays=[dt.date(2026, 11, 26), dt.date(2026, 11, 27)],
+    )
+)
+NOV = CAL.period("month", dt.date(2026, 11, 1))
+THRESHOLDS = PacingSettings(ahead=1.10, behind=0.90)
+
+
+def test_mid_week_mid_month() -> None:
+    w = window(CAL, NOV, dt.date(2026, 11, 18))  # Wednesday
+    assert (w.period_total, w.total, w.elapsed, w.remaining) == (19, 19, 13, 6)
+    p = pace(w, actual=100, period_target=190, thresholds=THRESHOLDS)
+    assert p.expected_to_date == pytest.approx(130)  # 190 x 13/19
+    assert p.pace == pytest.approx(100 / 130)
+    assert p.projected == pytest.approx(100 * 19 / 13)
+    assert p.needed_per_day == pytest.approx((190 - 100) / 6)
+    assert p.status == "behind"
+
+
+def test_a_holiday_inside_the_period_is_not_a_business_day() -> None:
+    week = CAL.period("week", dt.date(2026, 11, 25))  # Mon 23 .. Sun 29; Thu and Fri off
+    w = window(CAL, week, dt.date(2026, 11, 24))
+    assert (w.total, w.elapsed, w.remaining) == (3, 2, 1)
+    p = pace(w, actual=20, period_target=30, thresholds=THRESHOLDS)
+    assert p.expected_to_date == pytest.approx(20)
+    assert p.status == "on_pace"
+    assert p.needed_per_day == pytest.approx(10)
+    on_holiday = window(CAL, week, dt.date(2026, 11, 26))
+    assert (on_holiday.elapsed, on_holiday.remaining) == (3, 0)
+    assert pace(on_holiday, 20, 30, THRESHOLDS).needed_per_day is None  # no day left
+
+
+def test_before_and_on_the_first_business_day() -> None:
+    sunday = window(CAL, NOV, dt.date(2026, 11, 1))
+    assert sunday.elapsed == 0
+    p = pace(sunday, actual=0, period_target=190, thresholds=THRESHOLDS)
+    assert p.expected_to_date == 0 and p.pace is None and p.projected is None
+    assert p.status == "on_pace"  # nothing was expected yet
+    assert p.needed_per_day == pytest.approx(10)
+    monday = window(CAL, NOV, dt.date(2026, 11, 2))
+    p = pace(monday, actual=12, period_target=190, thresholds=THRESHOLDS)
+    assert p.expected_to_date == pytest.approx(10)
+    assert p.projected == pytest.approx(12 * 19)
+    assert p.status == "ahead"
+
+
+def test_on_the_last_business_day() -> None:
+    w = window(CAL, NOV, dt.date(2026, 11, 30))
+    assert (w.elapsed, w.remaining) == (19, 0)
+    p = pace(w, actual=171, period_target=190, thresholds=THRESHOLDS)
+    assert p.expected_to_date == pytest.approx(190)
+    assert p.projected == pytest.approx(171)
+    assert p.pace == pytest.approx(0.9)
+    assert p.status == "on_pace"  # exactly at the `behind` threshold is not behind
+    assert p.needed_per_day is None
+
+
+def test_a_rep_who_joined_mid_period_is_paced_pro_rata() -> None:
+    w = window(CAL, NOV, dt.date(2026, 11, 18), rep_start=dt.date(2026, 11, 16))
+    # Available: 16-20, 23-25, 30 = 9 business days; elapsed 16, 17, 18 = 3.
+    assert (w.start, w.total, w.elapsed, w.remaining) == (dt.date(2026, 11, 16), 9, 3, 6)
+    p = pace(w, actual=30, period_target=190, thresholds=THRESHOLDS)
+    assert p.target == pytest.approx(90)  # 190 x 9/19
+    assert p.expected_to_date == pytest.approx(30)  # 190 x 3/19
+    assert p.projected == pytest.approx(90)
+    assert p.needed_per_day == pytest.approx(10)
+    assert p.status == "on_pace"
+
+
+def test_a_rep_starting_after_the_as_of_day_owes_nothing_yet() -> None:
+    w = window(CAL, NOV, dt.date(2026, 11, 18), rep_start=dt.date(2026, 11, 23))
+    assert (w.total, w.elapsed) == (4, 0)
+    assert pace(w, 0, 190, THRESHOLDS).expected_to_date == 0
+
+
+def test_a_weekend_as_of_day_counts_like_the_friday_before() -> None:
+    saturday = window(CAL, NOV, dt.date(2026, 11, 21))
+    friday = window(CAL, NOV, dt.date(2026, 11, 20))
+    assert saturday.elapsed == friday.elapsed == 15
+    assert pace(saturday, 140, 190, THRESHOLDS) == pace(friday, 140, 190, THRESHOLDS)
+    assert saturday.data_end == dt.date(2026, 11, 22)  # Saturday's logged work counts too
+
+
+def test_without_a_target_there_is_no_pace_but_a_projection() -> None:
+    p = pace(window(CAL, NOV, dt.date(2026, 11, 18)), 26, None, THRESHOLDS)
+    assert p.status == "no_target" and p.expected_to_date is None
+    assert p.projected == pytest.approx(26 * 19 / 13)
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "higher_is_better", "want"),
+    [
+        (110, 100, True, "ahead"),
+        (109, 100, True, "on_pace"),
+        (90, 100, True, "on_pace"),
+        (89, 100, True, "behind"),
+        (80, 100, False, "ahead"),  # fewer is better: 100/80 = 1.25
+        (120, 100, False, "behind"),  # 100/120 = 0.83
+        (0, 100, False, "ahead"),
+    ],
+)
+def test_status_thresholds(
+    actual: float, expected: float, higher_is_better: bool, want: str
+) -> None:
+    assert status(actual, expected, THRESHOLDS, higher_is_better) == want

@@ -1,0 +1,241 @@
+"""Scorecards, leaderboards and alerts on a small hand-built team, on SQLite and PostgreSQL.
+
+The data (November 2026, as of Wednesday the 18th: business day 13 of 19):
+- Ana (SDR, East): 12 conversation calls and 2 meeting-set calls, all with an Ask, on
+  Nov 2-13 (last on Friday 13th), and 8 unanswered calls; in October 5 conversations.
+- Ben (SDR, East): 5 conversation calls with an Ask on Nov 16-17.
+- Cy (AE, East): one meeting held (with an Ask) on Friday Oct 30; nothing in November.
+- Dee (SDR, West): 14 conversation calls with an Ask on Nov 3; 20 on Oct 20.
+- Max (manager, East): internal work only; managers have no key metrics.
+Targets for November: Ana conversations 190 and meetings set 3; Ben conversations 19;
+Cy meetings held 19.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert, select
+from typer.testing import CliRunner
+
+from paceline.analytics.alerts import alerts
+from paceline.analytics.leaderboard import competition_ranks, leaderboard
+from paceline.analytics.scorecard import rep_scorecard, team_scorecards
+from paceline.analytics.targets import TargetRow, save_targets
+from paceline.cli import app
+from paceline.config import Settings
+from paceline.errors import UserInputError
+from paceline.ingest.manual import add_rep
+from paceline.store.engine import make_engine
+from paceline.store.migrate import upgrade
+from paceline.store.models import Activity, Rep
+
+AS_OF = dt.date(2026, 11, 18)
+NOV = dt.date(2026, 11, 1)
+
+
+def _calls(
+    rep_id: int, day: dt.date, n: int, outcome: str, ask: bool = True, kind: str = "call"
+) -> list[dict[str, Any]]:
+    moment = dt.datetime.combine(day, dt.time(17, 0))  # noon in New York, as UTC
+    return [
+        {
+            "rep_id": rep_id,
+            "kind": kind,
+            "occurred_at": moment,
+            "local_date": day,
+            "outcome": outcome,
+            "has_ask": ask,
+            "engaged": False,
+            "source": "test",
+        }
+        for _ in range(n)
+    ]
+
+
+def build_team(engine: Engine, settings: Settings) -> dict[str, int]:
+    upgrade(engine)
+    ids = {
+        "Ana": add_rep(engine, settings, "Ana", "sdr", team="East"),
+        "Ben": add_rep(engine, settings, "Ben", "sdr", team="East"),
+        "Cy": add_rep(engine, settings, "Cy", "ae", team="East"),
+        "Dee": add_rep(engine, settings, "Dee", "sdr", team="West"),
+        "Max": add_rep(engine, settings, "Max", "manager", team="East"),
+    }
+    rows: list[dict[str, Any]] = []
+    ana_days = [2, 3, 4, 5, 6, 9, 10, 11, 12, 13]
+    for day in ana_days:
+        rows += _calls(ids["Ana"], dt.date(2026, 11, day), 1, "conversation")
+    rows += _calls(ids["Ana"], dt.date(2026, 11, 13), 2, "conversation")
+    rows += _calls(ids["Ana"], dt.date(2026, 11, 12), 2, "meeting_set")
+    rows += _calls(ids["Ana"], dt.date(2026, 11, 4), 8, "no_answer", ask=False)
+    rows += _calls(ids["Ana"], dt.date(2026, 10, 15), 5, "conversation")
+    rows += _calls(ids["Ben"], dt.date(2026, 11, 16), 3, "conversation")
+    rows += _calls(ids["Ben"], dt.date(2026, 11, 17), 2, "conversation")
+    rows += _calls(ids["Cy"], dt.date(2026, 10, 30), 1, "held", kind="meeting")
+    rows += _calls(ids["Dee"], dt.date(2026, 11, 3), 14, "conversation")
+    rows += _calls(ids["Dee"], dt.date(2026, 10, 20), 20, "conversation")
+    rows += _calls(ids["Max"], dt.date(2026, 11, 2), 1, "done", ask=False, kind="internal_meeting")
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(
+            conn,
+            [
+                TargetRow(ids["Ana"], "conversations", "month", NOV, 190),
+                TargetRow(ids["Ana"], "meetings_set", "month", NOV, 3),
+                TargetRow(ids["Ben"], "conversations", "month", NOV, 19),
+                TargetRow(ids["Cy"], "meetings_held", "month", NOV, 19),
+            ],
+        )
+    return ids
+
+
+@pytest.fixture
+def team(engine: Engine, settings: Settings) -> Engine:
+    build_team(engine, settings)
+    return engine
+
+
+def test_rep_scorecard_by_hand(team: Engine, settings: Settings) -> None:
+    card = rep_scorecard(team, settings, "ana", "month", AS_OF)
+    assert (card.business_days_total, card.business_days_elapsed) == (19, 13)
+    lines = {line.metric: line.pace for line in card.lines}
+    assert list(lines) == ["conversations", "meetings_set", "opportunities_sourced"]
+    conv = lines["conversations"]
+    assert conv.actual == 14  # 12 conversations + 2 meeting-set calls (connected)
+    assert conv.target == 190
+    assert conv.expected_to_date == pytest.approx(130)
+    assert conv.pace == pytest.approx(14 / 130)
+    assert conv.projected == pytest.approx(14 * 19 / 13)
+    assert conv.needed_per_day == pytest.approx(176 / 6)
+    assert conv.status == "behind"
+    assert lines["meetings_set"].actual == 2
+    assert lines["meetings_set"].expected_to_date == pytest.approx(3 * 13 / 19)
+    assert lines["meetings_set"].status == "on_pace"
+    assert lines["opportunities_sourced"].status == "no_target"
+    assert card.status == "behind"
+
+
+def test_unknown_rep_suggests_a_name(team: Engine, settings: Settings) -> None:
+    with pytest.raises(UserInputError, match="did you mean 'Ana'"):
+        rep_scorecard(team, settings, "Anna", "month", AS_OF)
+
+
+def test_team_scorecard_and_total(team: Engine, settings: Settings) -> None:
+    result = team_scorecards(team, settings, "month", AS_OF, team="east")
+    assert [c.rep for c in result.reps] == ["Ana", "Ben", "Cy"]  # behind first; no manager
+    total = {line.metric: line.pace for line in result.total}
+    assert total["conversations"].actual == 19
+    assert total["conversations"].target == 209
+    assert total["conversations"].expected_to_date == pytest.approx(209 * 13 / 19)
+    assert total["meetings_held"].actual == 0
+    assert total["meetings_held"].target == 19
+    with pytest.raises(UserInputError, match="no team named 'Eest'"):
+        team_scorecards(team, settings, "month", AS_OF, team="Eest")
+
+
+def test_leaderboard_ties_and_moves(team: Engine, settings: Settings) -> None:
+    board = leaderboard(team, settings, "conversations", "month", AS_OF)
+    ranks = {r.rep: (r.rank, r.value, r.previous_rank, r.rank_change) for r in board.rows}
+    # October (whole month): Dee 20, Ana 5, Cy 1 (a held meeting is a conversation), Ben 0.
+    assert ranks == {
+        "Ana": (1, 14, 2, 1),
+        "Dee": (1, 14, 1, 0),
+        "Ben": (3, 5, 4, 1),
+        "Cy": (4, 0, 3, -1),
+    }
+    assert [r.rep for r in board.rows] == ["Ana", "Dee", "Ben", "Cy"]
+    west = leaderboard(team, settings, "conversations", "month", AS_OF, team="West")
+    assert [(r.rep, r.rank) for r in west.rows] == [("Dee", 1)]
+
+
+def test_ratio_leaderboard_needs_minimum_volume(team: Engine, settings: Settings) -> None:
+    board = leaderboard(team, settings, "connect_rate", "month", AS_OF)
+    rows = {r.rep: r for r in board.rows}
+    assert rows["Ana"].rank == 1 and rows["Ana"].value == pytest.approx(14 / 22)
+    assert (rows["Ana"].numerator, rows["Ana"].denominator) == (14, 22)
+    # Dee's 14 of 14 and Ben's 5 of 5 are 100%, but fewer than 20 calls: unranked, listed last.
+    assert rows["Dee"].rank is None and rows["Dee"].value == 1.0
+    assert rows["Ben"].rank is None
+    assert board.rows[0].rep == "Ana"
+
+
+def test_competition_ranks() -> None:
+    assert competition_ranks([5, 9, 9, 1, 5]) == [3, 1, 1, 5, 3]
+    assert competition_ranks([5, 9, 9, 1], higher_is_better=False) == [2, 3, 3, 1]
+    assert competition_ranks([]) == []
+
+
+def test_alerts_by_hand(team: Engine, settings: Settings) -> None:
+    report = alerts(team, settings, AS_OF)
+    found = {(a.rep, a.rule, a.metric) for a in report.alerts}
+    assert found == {
+        ("Ana", "behind_pace", "conversations"),
+        ("Ana", "no_selling", "selling_activities"),
+        ("Cy", "zero_key_metric", "meetings_held"),
+        ("Cy", "no_selling", "selling_activities"),
+        ("Dee", "no_selling", "selling_activities"),
+    }
+    # Ben is 62% behind on conversations (5 of 13 expected), but 5 or fewer happens 1.1% of
+    # the time at target pace: too likely to be chance for the 0.1% rule.
+    by_key = {(a.rep, a.rule): a for a in report.alerts}
+    ana = by_key[("Ana", "behind_pace")]
+    assert ana.actual == 14 and ana.expected == pytest.approx(130)
+    assert ana.shortfall == pytest.approx(1 - 14 / 130)
+    assert ana.since == NOV  # never on pace this month
+    assert by_key[("Ana", "no_selling")].since == dt.date(2026, 11, 14)
+    assert by_key[("Ana", "no_selling")].business_days == 3  # Mon 16 - Wed 18
+    assert by_key[("Dee", "no_selling")].business_days == 11
+    assert by_key[("Cy", "no_selling")].since == dt.date(2026, 10, 31)
+    assert by_key[("Cy", "no_selling")].business_days == 13
+    zero = by_key[("Cy", "zero_key_metric")]
+    assert zero.since == dt.date(2026, 10, 31)
+    assert zero.chance == pytest.approx(2.26e-6, rel=0.01)  # e^-13
+
+
+def test_alerts_follow_new_activity(team: Engine, settings: Settings) -> None:
+    """The rollup picks up writes: a selling call today clears Ana's no-selling alert."""
+    with team.begin() as conn:
+        ana = conn.scalar(select(Rep.id).where(Rep.name == "Ana"))
+        assert ana is not None
+        conn.execute(insert(Activity), _calls(ana, AS_OF, 1, "conversation"))
+    report = alerts(team, settings, AS_OF)
+    assert ("Ana", "no_selling") not in {(a.rep, a.rule) for a in report.alerts}
+
+
+def test_cli_tracking_commands(tmp_path: Any, settings: Settings) -> None:
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    build_team(make_engine(url), settings)
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(app, ["--db", url, *args])
+
+    shown = run("scorecard", "--rep", "Ana", "--as-of", "2026-11-18")
+    assert shown.exit_code == 0, shown.output
+    assert "Conversations" in shown.output and "behind" in shown.output
+    data = json.loads(run("scorecard", "--team", "East", "--as-of", "2026-11-18", "--json").output)
+    assert [c["rep"] for c in data["reps"]] == ["Ana", "Ben", "Cy"]
+    assert data["reps"][0]["status"] == "behind"
+    board = json.loads(
+        run("leaderboard", "conversations", "--as-of", "2026-11-18", "--json").output
+    )
+    assert [(r["rep"], r["rank"], r["rank_change"]) for r in board["rows"]][:2] == [
+        ("Ana", 1, 1),
+        ("Dee", 1, 0),
+    ]
+    report = json.loads(run("alerts", "--as-of", "2026-11-18", "--json").output)
+    assert {a["rep"] for a in report["alerts"]} == {"Ana", "Cy", "Dee"}
+    assert "no selling for 11 business days" in run("alerts", "--as-of", "2026-11-18").output
+    for bad, message in [
+        (("scorecard", "--rep", "Zed"), "no rep named 'Zed'"),
+        (("scorecard",), "exactly one of"),
+        (("scorecard", "--all", "--period", "fortnight"), "--period"),
+        (("leaderboard", "nonsense"), "unknown metric 'nonsense'"),
+    ]:
+        result = run(*bad)
+        assert result.exit_code == 1, result.output
+        assert message in result.output
