@@ -87,9 +87,10 @@ def _rule_texts(settings: Settings) -> dict[str, str]:
     texts: dict[str, str] = {}
     if config.behind_pace.enabled:
         texts["behind_pace"] = (
-            f"a key metric more than {config.behind_pace.by_more_than:.0%} below expected-to-date"
-            f" this {config.period}, with under {_percent(config.behind_pace.max_chance)} chance of"
-            " that at target pace"
+            f"a rep's key metrics together more than {config.behind_pace.by_more_than:.0%}"
+            f" below expected-to-date this {config.period}, with under"
+            f" {_percent(config.behind_pace.max_chance)} chance of that at target pace"
+            " (each metric that far behind is listed)"
         )
     if config.no_selling.enabled:
         texts["no_selling"] = (

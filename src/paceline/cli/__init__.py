@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,9 +237,13 @@ def demo(
             today=today.date() if today else None,
             truth_path=truth_path,
         )
+    from paceline.analytics.alerts import alerts
+    from paceline.cli.track_commands import print_alerts
+
     week = activity_summary(engine, c.settings, "week", as_of=summary.last_day)
+    report = alerts(engine, c.settings, summary.last_day)
     if as_json:
-        out.print_json(dumps({"demo": summary, "week": week}))
+        out.print_json(dumps({"demo": summary, "week": week, "alerts": report}))
         return
     out.print(
         f"[bold]Demo organisation[/] in {_shown(c.url)}: {summary.reps} reps in "
@@ -251,7 +256,18 @@ def demo(
     )
     if summary.truth_path:
         out.print(f"planted ground truth: {summary.truth_path}")
+    out.print(f"targets: {summary.targets:,} monthly targets (each rep's own recent run rate)")
     _print_activity_summary(week)
+    print_alerts(report)
+    db = f"--db {c.url} " if c.db else ""
+    out.print(
+        "\n[bold]Try:[/]\n"
+        f"  paceline {db}scorecard --team East\n"
+        f"  paceline {db}scorecard --rep {shlex.quote(report.reps[0] if report.reps else 'NAME')}"
+        "\n"
+        f"  paceline {db}leaderboard conversations --period week\n"
+        f"  paceline {db}plan --revenue 70000000 --deal-size 35000 --from-history"
+    )
 
 
 def _truth_path_for(url: str) -> Path:

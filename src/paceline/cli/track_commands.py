@@ -220,10 +220,10 @@ def alerts_command(
     """Who is behind, idle or at zero on a key metric: what, by how much, since when."""
     c = _ctx(ctx)
     report = alerts(c.engine(), c.settings, _day(as_of), team)
-    out.print_json(dumps(report)) if as_json else _print_alerts(report)
+    out.print_json(dumps(report)) if as_json else print_alerts(report)
 
 
-def _print_alerts(report: AlertReport) -> None:
+def print_alerts(report: AlertReport) -> None:
     title = f"Alerts as of {report.as_of} ({report.period_label})"
     if not report.alerts:
         out.print(f"{title}: none. Rules: " + "; ".join(report.rules.values()))
