@@ -267,6 +267,7 @@ def demo(
         "\n"
         f"  paceline {db}leaderboard conversations --period week\n"
         f"  paceline {db}plan --revenue 70000000 --deal-size 35000 --from-history"
+        " --rate meetings_set:meetings_held=0.8"
     )
 
 

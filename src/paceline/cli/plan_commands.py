@@ -1,3 +1,356 @@
-"""CLI commands: plan."""
+"""CLI commands: `plan` (revenue goal → activity targets) and `target set` / `target list`.
+
+A thin face over `paceline.analytics.plan`: it turns options into a `PlanInput`, asks the
+database only for what the options need (weights without --reps, history with
+--from-history, storage with --save), and prints the result as tables or --json.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+
+import typer
+from rich.table import Table
+
+from paceline.analytics.plan import (
+    Plan,
+    PlanInput,
+    SavedTargets,
+    StepTarget,
+    TargetList,
+    build_plan,
+    list_targets,
+    measure_rates,
+    parse_amount,
+    parse_rate,
+    plan_period,
+    plan_weights,
+    round_up,
+    save_plan_targets,
+)
+from paceline.analytics.targets import TARGET_KINDS, set_target
+from paceline.calendar import BusinessCalendar, PeriodKind
+from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
+from paceline.errors import UserInputError
+from paceline.serialize import dumps
+
+target_app = typer.Typer(no_args_is_help=True, help="Set, override and list targets.")
+app.add_typer(target_app, name="target")
+
+DATE_FORMATS = ["%Y-%m-%d"]
+SPLITS = ("year", "quarter", "month", "week", "day")
+
+
+@app.command()
+@handles_errors
+def plan(
+    ctx: typer.Context,
+    revenue: str = typer.Option(
+        ..., "--revenue", help="Revenue goal for the year, e.g. 70000000 or 70M."
+    ),
+    deal_size: str = typer.Option(..., "--deal-size", help="Average deal size, e.g. 35000 or 35k."),
+    rate: list[str] | None = typer.Option(
+        None,
+        "--rate",
+        help="Conversion between two consecutive funnel steps, upper:lower=rate, e.g. "
+        "proposal:deal=0.25 or proposal:deal=25%. Repeat for each step.",
+    ),
+    reps: int | None = typer.Option(
+        None, "--reps", help="Plan for this many equal reps instead of the reps in the database."
+    ),
+    role: str | None = typer.Option(None, help="Only reps of this role (weights and history)."),
+    team: str | None = typer.Option(None, help="Only reps of this team (weights and history)."),
+    year: int | None = typer.Option(
+        None, help="Fiscal year starting in this calendar year; default: the current one."
+    ),
+    from_history: bool = typer.Option(
+        False, "--from-history", help="Measure every rate not given from recent history."
+    ),
+    history_months: int | None = typer.Option(
+        None, min=1, max=60, help="Months of history to measure rates on (default: paceline.toml)."
+    ),
+    as_of: dt.datetime | None = typer.Option(
+        None, "--as-of", formats=DATE_FORMATS, help="History ends the day before this date."
+    ),
+    by_month: bool = typer.Option(
+        False, "--by-month", help="Also show each month of the year (by business days)."
+    ),
+    save: bool = typer.Option(
+        False, "--save", help="Store each rep's yearly targets (scaled by their weight)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Reverse-engineer a revenue goal into activity targets per period and per rep."""
+    c = _ctx(ctx)
+    settings = c.settings
+    calendar = BusinessCalendar(settings.calendar)
+    given = tuple(parse_rate(text) for text in rate or [])
+    revenue_value = parse_amount("revenue", revenue)
+    deal_size_value = parse_amount("deal size", deal_size)
+    if save and reps is not None:
+        raise UserInputError("--save: targets are saved for the reps in the database; drop --reps")
+    period = plan_period(calendar, year)
+    weights = () if reps is not None else plan_weights(c.engine(), settings, period, role, team)
+    measured = None
+    if from_history:
+        measured = measure_rates(
+            c.engine(),
+            settings,
+            as_of.date() if as_of else calendar.today(),
+            role,
+            team,
+            history_months,
+        )
+    result = build_plan(
+        settings,
+        calendar,
+        PlanInput(revenue_value, deal_size_value, given, year, reps, weights),
+        measured,
+    )
+    saved = save_plan_targets(c.engine(), result) if save else None
+    if as_json:
+        out.print_json(dumps({"plan": result, "saved": saved}))
+        return
+    _print_plan(result)
+    if by_month:
+        _print_months(result)
+    if saved:
+        _print_saved(saved)
+
+
+def _number(value: float) -> str:
+    return f"{round_up(value):,}"
+
+
+def _percent(rate: float) -> str:
+    """25%, 12.5%, 18.25%: as many decimals as the rate has, up to two."""
+    return f"{rate * 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def _weight(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _print_plan(p: Plan) -> None:
+    reps = f"{p.headcount:,} reps"
+    if p.reps and abs(p.total_weight - p.headcount) > 1e-9:
+        reps += f" ({_weight(p.total_weight)} full-weight)"
+    out.print(
+        f"[bold]Plan for fiscal year {p.year}[/] ({p.period.start}..{p.period.last_day}): "
+        f"{p.business_days} business days, {reps}",
+        highlight=False,
+    )
+    deals = p.steps[-1]
+    note = "" if p.deals_exact == deals.total.year else f" (rounded up from {p.deals_exact:,.2f})"
+    out.print(
+        f"{p.revenue:,.0f} revenue ÷ {p.deal_size:,.0f} average deal = "
+        f"{deals.total_rounded.year:,} {deals.metric}{note}",
+        highlight=False,
+    )
+    cascade = (p.revenue_target, *reversed(p.steps))
+    team = Table(
+        title="Targets for the team (counts rounded up; quarter and month are averages, "
+        f"week = {p.work_days_per_week} business days)",
+        title_justify="left",
+    )
+    team.add_column("step")
+    team.add_column("from the step below", justify="right")
+    for name in SPLITS:
+        team.add_column(name, justify="right")
+    for step in cascade:
+        team.add_row(step.metric, _rate_cell(step), *_cells(step, per_rep=False))
+    out.print(team)
+    rep = Table(
+        title=f"Targets per full-weight rep (the team counts {_weight(p.total_weight)})",
+        title_justify="left",
+    )
+    rep.add_column("step")
+    for name in SPLITS:
+        rep.add_column(name, justify="right")
+    for step in cascade:
+        rep.add_row(step.metric, *_cells(step, per_rep=True))
+    out.print(rep)
+    _print_rates(p)
+    _print_weights(p)
+
+
+def _rate_cell(step: StepTarget) -> str:
+    """How a step follows from the one below: ÷ its conversion rate."""
+    if step.rate is None:
+        return "÷ deal size" if step.unit == "count" else ""
+    return f"÷ {_percent(step.rate.rate)}"
+
+
+def _cells(step: StepTarget, per_rep: bool) -> list[str]:
+    split = step.per_rep_rounded if per_rep else step.total_rounded
+    return [f"{getattr(split, name):,}" for name in SPLITS]
+
+
+def _print_rates(p: Plan) -> None:
+    if not p.rates:
+        return
+    table = Table(title="Conversion rates", title_justify="left")
+    table.add_column("step")
+    table.add_column("rate", justify="right")
+    table.add_column("source")
+    table.add_column("history", justify="right")
+    for r in p.rates:
+        history = ""
+        if r.measured is not None and r.measured.rate is not None:
+            history = (
+                f"{_percent(r.measured.rate)} = {r.measured.numerator:,.0f} / "
+                f"{r.measured.denominator:,.0f}"
+            )
+        elif r.measured is not None:
+            history = f"no {r.upper}"
+        table.add_row(f"{r.upper} → {r.lower}", _percent(r.rate), r.source, history)
+    out.print(table)
+    if p.history is not None:
+        h = p.history
+        measured = len(p.measured)
+        out.print(
+            f"history: {h.scope}, {h.reps:,} reps with activity; "
+            f"{measured} of {len(p.rates)} rates measured from it, "
+            f"{len(p.rates) - measured} given",
+            highlight=False,
+        )
+    else:
+        out.print("all rates given (add --from-history to compare with history)", highlight=False)
+
+
+def _print_weights(p: Plan) -> None:
+    partial = [r for r in p.reps if r.weight < 1 - 1e-9 or r.weight > 1 + 1e-9]
+    if not partial:
+        return
+    table = Table(
+        title="Reps below full weight (their targets are scaled)",
+        title_justify="left",
+    )
+    for name in ("rep", "role", "team"):
+        table.add_column(name)
+    for name in ("capacity", "ramp", "weight"):
+        table.add_column(name, justify="right")
+    for r in partial:
+        table.add_row(
+            r.name, r.role, r.team or "", f"{r.capacity:.2f}", f"{r.ramp:.2f}", f"{r.weight:.2f}"
+        )
+    out.print(table)
+
+
+def _print_months(p: Plan) -> None:
+    table = Table(
+        title="Each month of the year (team, shared by business days, rounded up)",
+        title_justify="left",
+    )
+    table.add_column("month")
+    table.add_column("days", justify="right")
+    metrics = [s.metric for s in reversed(p.steps)]
+    for name in ("revenue", *metrics):
+        table.add_column(name, justify="right")
+    for m in p.months:
+        table.add_row(
+            m.period.label,
+            str(m.business_days),
+            *(_number(m.totals[name]) for name in ("revenue", *metrics)),
+        )
+    out.print(table)
+
+
+def _print_saved(saved: SavedTargets) -> None:
+    out.print(
+        f"saved {saved.targets:,} yearly targets ({len(saved.metrics)} metrics x "
+        f"{saved.reps:,} reps) for {saved.period.start}..{saved.period.last_day}",
+        highlight=False,
+    )
+
+
+# --- target ---------------------------------------------------------------------------------
+
+
+def _period_kind(period: str | None) -> PeriodKind | None:
+    if period is None:
+        return None
+    if period not in TARGET_KINDS:
+        raise UserInputError(f"--period: must be {', '.join(TARGET_KINDS)}, not {period!r}")
+    return period
+
+
+@target_app.command("set")
+@handles_errors
+def target_set(
+    ctx: typer.Context,
+    value: float = typer.Argument(..., help="The target for the whole period."),
+    rep: str = typer.Option(..., "--rep", help="Whose target."),
+    metric: str = typer.Option(..., "--metric", help="Metric name, e.g. proposals."),
+    period: str = typer.Option("month", help="week, month, quarter or year."),
+    date: dt.datetime | None = typer.Option(
+        None, formats=DATE_FORMATS, help="Any day in the period; default today."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Set or override one rep's target for one metric and period."""
+    c = _ctx(ctx)
+    kind = _period_kind(period)
+    assert kind is not None
+    day = date.date() if date else BusinessCalendar(c.settings.calendar).today()
+    result = set_target(c.engine(), c.settings, rep, metric, kind, day, value)
+    if as_json:
+        out.print_json(dumps(result))
+        return
+    out.print(
+        f"target set: {result.rep}, {result.metric} {result.value:,g} for the {kind} "
+        f"{result.period.start}..{result.period.last_day}",
+        highlight=False,
+    )
+
+
+@target_app.command("list")
+@handles_errors
+def target_list(
+    ctx: typer.Context,
+    rep: str | None = typer.Option(None, "--rep", help="Only this rep."),
+    period: str | None = typer.Option(
+        None,
+        help="Show the targets in force for this week, month, quarter or year "
+        "(prorated from longer ones); without it, the stored targets.",
+    ),
+    date: dt.datetime | None = typer.Option(
+        None, formats=DATE_FORMATS, help="The period containing this day (default today)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List targets: as stored, or as scorecards see them for one period."""
+    c = _ctx(ctx)
+    result = list_targets(
+        c.engine(), c.settings, rep, _period_kind(period), date.date() if date else None
+    )
+    if as_json:
+        out.print_json(dumps(result))
+        return
+    _print_targets(result)
+
+
+def _print_targets(result: TargetList) -> None:
+    if result.period is None:
+        title = "Stored targets"
+    else:
+        p = result.period
+        title = f"Targets for the {p.kind} {p.start}..{p.last_day}"
+    table = Table(title=title, title_justify="left")
+    for name in ("rep", "metric", "period", "from", "to"):
+        table.add_column(name)
+    table.add_column("target", justify="right")
+    table.add_column("origin")
+    for e in result.entries:
+        table.add_row(
+            e.rep,
+            e.metric,
+            e.period.kind,
+            str(e.period.start),
+            str(e.period.last_day),
+            f"{e.value:,.2f}".rstrip("0").rstrip("."),
+            e.origin,
+        )
+    out.print(table)
+    if not result.entries:
+        out.print("no targets (save a plan with `paceline plan --save`, or `paceline target set`)")

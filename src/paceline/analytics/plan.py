@@ -1,0 +1,856 @@
+"""Plan: reverse-engineer a revenue goal into activity targets per period and per rep.
+
+The seeds' cascade: revenue ÷ average deal size = deals; deals ÷ proposal→deal rate =
+proposals; and so on up the configured funnel to the first step (calls). Each figure is then
+split over the plan year (year, average quarter, month, week and business day, the last two
+from the business calendar) and over the reps.
+
+Choices worth knowing:
+- Rates are conversions between *consecutive* funnel steps (upper → lower). A rate outside
+  (0, 1] or a step skipped is refused with a message naming the step: 2,000 meetings cannot
+  yield 8,000 proposals, and a plan built on such input would set targets nobody can meet.
+- Rates not given are measured from history (the trailing months, per role or team) as
+  total(lower) ÷ total(upper), and the plan keeps the counts it measured them from, so a
+  manager can see whether "22%" rests on 9 proposals or 9,000.
+- Counts are rounded **up** for display (you cannot make 0.4 of a call, and rounding down
+  would plan to miss), but the exact values are kept and carried up the cascade: rounding at
+  each step and feeding the rounded number on would inflate the top of a six-step funnel for
+  no reason. Only deals are whole from the start, because the revenue needs whole deals.
+- Per-rep figures are for one full-weight rep; a rep's weight is capacity x the share of the
+  plan year they work at full pace (start and end dates, ramp-up of new hires), so the team's
+  targets are shared out in proportion and a half-time or ramping rep carries less.
+- Everything here is pure or reads aggregates: `build_plan` takes measured rates and weights
+  as inputs, so the API and the web plan builder compute exactly what the CLI prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Literal, cast
+
+from sqlalchemy import ColumnElement, Connection, Engine, select
+
+from paceline.analytics.metrics import metric_totals
+from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.targets import TARGET_KINDS, TargetRow, period_targets, save_targets
+from paceline.calendar import BusinessCalendar, Period, PeriodKind
+from paceline.config import Settings
+from paceline.errors import UserInputError
+from paceline.ingest.entities import default_role
+from paceline.ingest.manual import existing_rep_id
+from paceline.ingest.resolve import RepResolver
+from paceline.store.models import Rep, Target, Team
+
+RateSource = Literal["given", "measured"]
+PLAN_ORIGIN = "plan"
+REVENUE_METRIC = "revenue"
+_NAME_PART = re.compile(r"[^a-z0-9]+")
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def round_up(value: float) -> int:
+    """The smallest whole number at or above `value`, ignoring float noise.
+
+    7 / 0.7 is 10.000000000000002 in floating point; a plan asking for 11 would be wrong.
+    """
+    return math.ceil(round(value, 6))
+
+
+def shift_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later (or earlier), clamped to the month's end (Jan 31 → Feb 28)."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    next_month = dt.date(year + (month == 12), month % 12 + 1, 1)
+    last = (next_month - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+def parse_amount(field_name: str, text: str) -> float:
+    """A money amount as people type it: 70000000, 70,000,000, $70M, 35k, 1.2b."""
+    cleaned = text.strip().replace(",", "").replace("_", "").replace("$", "").lower()
+    scale = {"k": 1e3, "m": 1e6, "mm": 1e6, "b": 1e9, "bn": 1e9}
+    match = re.fullmatch(r"([-+]?\d+(?:\.\d*)?|[-+]?\.\d+)\s*(k|mm|m|bn|b)?", cleaned)
+    if not match:
+        raise UserInputError(f"{field_name}: not an amount: {text!r} (e.g. 70000000, 70M, 35k)")
+    return float(match.group(1)) * scale.get(match.group(2) or "", 1.0)
+
+
+def plan_period(calendar: BusinessCalendar, year: int | None = None) -> Period:
+    """The fiscal year planned: the one *starting* in `year`, or the current one."""
+    if year is None:
+        return calendar.period("year", calendar.today())
+    if not 1900 <= year <= 2999:
+        raise UserInputError(f"year: {year} is not a plausible plan year")
+    start = dt.date(year, calendar.settings.fiscal_year_start_month, 1)
+    return calendar.period("year", start)
+
+
+# --- funnel steps and rates -----------------------------------------------------------------
+
+
+def funnel_steps(settings: Settings) -> tuple[str, ...]:
+    """The configured funnel, top to bottom, checked to be something a plan can count."""
+    steps = tuple(settings.funnel.steps)
+    if not steps:
+        raise UserInputError("funnel: no steps configured (set [funnel] steps in paceline.toml)")
+    if len(set(steps)) != len(steps):
+        raise UserInputError("funnel: a step is listed twice in [funnel] steps")
+    for name in steps:
+        if settings.metric(name).aggregate == "ratio":
+            raise UserInputError(
+                f"funnel step {name}: is a ratio metric; funnel steps must be counts"
+            )
+    return steps
+
+
+def resolve_step(steps: Sequence[str], name: str) -> str:
+    """A funnel step from what a person typed: its name, a prefix, or a singular.
+
+    Word by word: "proposal" → proposals, "deal" → deals_won, "meeting_held" and "held" →
+    meetings_held; "meeting" is ambiguous when both meetings_set and meetings_held are steps,
+    and says so.
+    """
+    typed = _NAME_PART.sub("_", name.strip().lower()).strip("_")
+    if not typed:
+        raise UserInputError(f"step: empty step name (funnel: {' → '.join(steps)})")
+    if typed in steps:
+        return typed
+    words = typed.split("_")
+    matches = [s for s in steps if _words_match(words, s.split("_"))]
+    if not matches:  # one distinctive word: "won", "held"
+        matches = [s for s in steps if len(words) == 1 and _words_match(words, s.split("_")[1:])]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise UserInputError(f"step {name!r}: ambiguous, could be {' or '.join(matches)}")
+    close = difflib.get_close_matches(typed, steps, n=2, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    raise UserInputError(f"step {name!r}: not a funnel step{hint} (funnel: {' → '.join(steps)})")
+
+
+def _words_match(typed: list[str], words: list[str]) -> bool:
+    """Each typed word starts the step's word in its place, plurals forgiven."""
+    if not words or len(typed) > len(words):
+        return False
+    return all(
+        w.startswith(t) or (t.endswith("s") and w.startswith(t[:-1]))
+        for t, w in zip(typed, words, strict=False)
+    )
+
+
+@dataclass(frozen=True)
+class GivenRate:
+    """A conversion rate a person gave, names as typed (resolved by `build_plan`)."""
+
+    upper: str
+    lower: str
+    rate: float
+
+
+def parse_rate(text: str) -> GivenRate:
+    """`upper:lower=rate`, the rate as a fraction (0.25) or a percentage (25%)."""
+    pair, sep, value = text.partition("=")
+    upper, colon, lower = pair.partition(":")
+    if not (sep and colon and upper.strip() and lower.strip() and value.strip()):
+        raise UserInputError(
+            f"rate {text!r}: write it as upper:lower=rate, e.g. proposals:deals_won=0.25"
+        )
+    raw = value.strip()
+    percent = raw.endswith("%")
+    try:
+        number = float(raw.rstrip("%").strip())
+    except ValueError:
+        raise UserInputError(f"rate {pair.strip()}: {raw!r} is not a number") from None
+    return GivenRate(upper.strip(), lower.strip(), number / 100 if percent else number)
+
+
+def _check_rate(upper: str, lower: str, rate: float) -> None:
+    if math.isfinite(rate) and 0 < rate <= 1:
+        return
+    shown = f"{rate:g}"
+    hint = ""
+    if math.isfinite(rate) and rate > 1:
+        hint = f"; above 1 means more {lower} than {upper}, which the funnel cannot give"
+        if 5 <= rate <= 100:
+            hint += f" (for a percentage write {shown}%)"
+    elif rate == 0:
+        hint = f"; at 0 no {upper} ever leads to {lower}"
+    raise UserInputError(f"rate {upper}→{lower}: must be above 0 and at most 1 (got {shown}){hint}")
+
+
+# --- history ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeasuredRate:
+    """One step's conversion in history: numerator (lower step) ÷ denominator (upper step)."""
+
+    upper: str
+    lower: str
+    rate: float | None  # None: nothing to divide by
+    numerator: float
+    denominator: float
+
+
+@dataclass(frozen=True)
+class MeasuredRates:
+    """Every funnel step's rate over one window of history, with who it was measured on."""
+
+    start: dt.date
+    end: dt.date  # exclusive
+    months: int
+    role: str | None
+    team: str | None
+    reps: int  # reps with any funnel activity in the window
+    rates: tuple[MeasuredRate, ...]
+
+    def get(self, upper: str, lower: str) -> MeasuredRate | None:
+        for rate in self.rates:
+            if (rate.upper, rate.lower) == (upper, lower):
+                return rate
+        return None
+
+    @property
+    def scope(self) -> str:
+        """The window and the reps, as a person reads it."""
+        who = [f"role {self.role}" if self.role else "", f"team {self.team}" if self.team else ""]
+        shown = ", ".join(w for w in who if w) or "all reps"
+        return f"{self.start}..{self.end - dt.timedelta(days=1)}, {shown}"
+
+
+def measure_rates(
+    engine: Engine,
+    settings: Settings,
+    as_of: dt.date,
+    role: str | None = None,
+    team: str | None = None,
+    months: int | None = None,
+) -> MeasuredRates:
+    """Each funnel step's conversion over the `months` before `as_of`, for a role or team.
+
+    Totals come from the metric engine (SQL aggregates per rep), so a rate means exactly what
+    the scorecard's counts mean. Both steps are counted in the same window rather than followed
+    deal by deal: with a sales cycle of weeks, the window's length (months) is what keeps the
+    two counts comparable, and it needs no link between a call and the deal it led to.
+    Without role or team, reps whose role carries no key metrics (managers) are left out, as
+    they are from plans.
+    """
+    steps = funnel_steps(settings)
+    window = months or settings.plan.history_months
+    if window < 1:
+        raise UserInputError(f"history months: must be at least 1 (got {window})")
+    start, end = shift_months(as_of, -window), as_of
+    ensure_rollup(engine, settings)
+    with engine.connect() as conn:
+        rep_ids = _selected_rep_ids(conn, settings, role, team)
+        totals = metric_totals(conn, settings, steps, start, end, rep_ids)
+    summed = {s: sum(v.get(s, 0.0) for v in totals.values.values()) for s in steps}
+    active = sum(1 for v in totals.values.values() if any(v.get(s) for s in steps))
+    rates = tuple(
+        MeasuredRate(
+            upper,
+            lower,
+            summed[lower] / summed[upper] if summed[upper] else None,
+            summed[lower],
+            summed[upper],
+        )
+        for upper, lower in pairwise(steps)
+    )
+    return MeasuredRates(start, end, window, role, team, active, rates)
+
+
+def _quota_roles(settings: Settings) -> list[str]:
+    """Roles that carry targets: those with key metrics (not, by default, managers)."""
+    return [r.name for r in settings.roles if r.key_metrics]
+
+
+def _rep_filter(
+    conn: Connection, settings: Settings, role: str | None, team: str | None
+) -> list[ColumnElement[bool]]:
+    """Conditions on Rep for a role and team (checked to exist); no role: quota roles only."""
+    conditions: list[ColumnElement[bool]] = []
+    if role is not None:
+        if role not in settings.role_names:
+            known = ", ".join(sorted(settings.role_names))
+            raise UserInputError(f"role: unknown role {role!r} (known: {known})")
+        conditions.append(Rep.role == role)
+    elif not_quota := sorted(settings.role_names - set(_quota_roles(settings))):
+        conditions.append(Rep.role.not_in(not_quota))
+    if team is not None:
+        team_id = conn.scalar(select(Team.id).where(Team.name == team))
+        if team_id is None:
+            names = [n for (n,) in conn.execute(select(Team.name).order_by(Team.name))]
+            close = difflib.get_close_matches(team, names, n=2, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise UserInputError(f"team: no team named {team!r}{hint}")
+        conditions.append(Rep.team_id == team_id)
+    return conditions
+
+
+def _selected_rep_ids(
+    conn: Connection, settings: Settings, role: str | None, team: str | None
+) -> list[int] | None:
+    conditions = _rep_filter(conn, settings, role, team)
+    if not conditions:
+        return None
+    ids = [int(i) for (i,) in conn.execute(select(Rep.id).where(*conditions))]
+    if not ids:
+        raise UserInputError(f"reps: nobody is {_describe_scope(role, team)}")
+    return ids
+
+
+def _describe_scope(role: str | None, team: str | None) -> str:
+    parts = [f"in role {role}" if role else "", f"in team {team}" if team else ""]
+    return " and ".join(p for p in parts if p) or "a quota-carrying rep"
+
+
+# --- weights ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepWeight:
+    """A rep's share of the plan, relative to one full-time, fully ramped rep (1.0)."""
+
+    rep_id: int | None
+    name: str
+    role: str
+    team: str | None
+    capacity: float
+    # Share of the plan year's business days worked at full pace: 1.0 for a rep there all year
+    # and past ramp-up; less for new hires (ramp), late starters and leavers.
+    ramp: float
+    weight: float  # capacity x ramp
+
+
+def ramp_share(
+    calendar: BusinessCalendar,
+    period: Period,
+    start_date: dt.date | None,
+    end_date: dt.date | None,
+    ramp: Sequence[float],
+) -> float:
+    """Average share of a full target over the period's business days (see `RepWeight.ramp`).
+
+    A rep in month k of tenure works at ramp[k-1] of a full target, and at 1.0 after the ramp;
+    days before the start date or after the end date count 0. Business days weigh the months,
+    so a ramping month with holidays weighs a little less.
+    """
+    total = calendar.business_days(period.start, period.end)
+    if total == 0:
+        return 0.0
+    stop = min(period.end, end_date + dt.timedelta(days=1)) if end_date else period.end
+    if start_date is None:
+        segments = [(period.start, stop, 1.0)]
+    else:
+        segments = [
+            (shift_months(start_date, k), shift_months(start_date, k + 1), share)
+            for k, share in enumerate(ramp)
+        ]
+        segments.append((shift_months(start_date, len(ramp)), stop, 1.0))
+    worked = 0.0
+    for first, after, share in segments:
+        first, after = max(first, period.start), min(after, stop)
+        worked += calendar.business_days(first, after) * share
+    return worked / total
+
+
+def plan_weights(
+    engine: Engine,
+    settings: Settings,
+    period: Period,
+    role: str | None = None,
+    team: str | None = None,
+) -> tuple[RepWeight, ...]:
+    """The reps working in the plan period (optionally one role or team), with their weights.
+
+    Without a role, reps whose role has no key metrics (managers) carry no quota and are left
+    out; name such a role explicitly to plan for it. Reps with zero weight (capacity 0, or not
+    working in the period) are left out too.
+    """
+    calendar = BusinessCalendar(settings.calendar)
+    with engine.connect() as conn:
+        conditions = _rep_filter(conn, settings, role, team)
+        query = (
+            select(
+                Rep.id, Rep.name, Rep.role, Team.name, Rep.capacity, Rep.start_date, Rep.end_date
+            )
+            .outerjoin(Team, Team.id == Rep.team_id)
+            .where(
+                *conditions,
+                (Rep.start_date.is_(None)) | (Rep.start_date < period.end),
+                (Rep.end_date.is_(None)) | (Rep.end_date >= period.start),
+            )
+            .order_by(Team.name, Rep.role, Rep.name)
+        )
+        rows = conn.execute(query).all()
+    weights = []
+    for rep_id, name, rep_role, team_name, capacity, start, end in rows:
+        capacity = 1.0 if capacity is None else float(capacity)
+        share = ramp_share(calendar, period, start, end, settings.plan.ramp)
+        if capacity * share > 0:
+            weights.append(
+                RepWeight(int(rep_id), name, rep_role, team_name, capacity, share, capacity * share)
+            )
+    if not weights:
+        raise UserInputError(
+            f"reps: nobody {_describe_scope(role, team)} works in {period.start}..{period.last_day}"
+            " (add reps, or plan for a head count)"
+        )
+    return tuple(weights)
+
+
+# --- the plan --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    """What the planner is asked: the goal, the rates known, and who carries the plan.
+
+    Give either `headcount` (that many equal, full-weight reps) or `reps` (from
+    `plan_weights`). Rates name steps as typed ("proposal:deal"); `build_plan` resolves them.
+    """
+
+    revenue: float
+    deal_size: float
+    rates: tuple[GivenRate, ...] = ()
+    year: int | None = None
+    headcount: int | None = None
+    reps: tuple[RepWeight, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepRate:
+    """The conversion used between two consecutive steps, and where it came from."""
+
+    upper: str
+    lower: str
+    rate: float
+    source: RateSource
+    measured: MeasuredRate | None  # history's figure, also when the rate was given
+
+
+@dataclass(frozen=True)
+class Split:
+    """One yearly figure per kind of period: the year, and the average quarter, month, full
+    work week and business day of the plan year."""
+
+    year: float
+    quarter: float
+    month: float
+    week: float
+    day: float
+
+
+@dataclass(frozen=True)
+class RoundedSplit:
+    """A `Split` rounded up to whole units."""
+
+    year: int
+    quarter: int
+    month: int
+    week: int
+    day: int
+
+
+@dataclass(frozen=True)
+class StepTarget:
+    """One metric's plan: for the team and for one full-weight rep, exact and rounded up."""
+
+    metric: str
+    label: str
+    unit: Literal["count", "currency"]
+    rate: StepRate | None  # conversion from this step to the next one down
+    total: Split
+    total_rounded: RoundedSplit
+    per_rep: Split
+    per_rep_rounded: RoundedSplit
+
+
+@dataclass(frozen=True)
+class PeriodPlan:
+    """One actual quarter or month of the plan year: its share of the year by business days."""
+
+    period: Period
+    business_days: int
+    totals: dict[str, float] = field(default_factory=dict)  # metric → team target (exact)
+    per_rep: dict[str, float] = field(default_factory=dict)  # metric → full-weight rep
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The reverse-engineered plan: the cascade, its rates, its reps and its periods."""
+
+    year: int
+    period: Period
+    business_days: int
+    work_days_per_week: int
+    revenue: float
+    deal_size: float
+    deals_exact: float  # revenue ÷ deal size before rounding up to whole deals
+    funnel: tuple[str, ...]  # top to bottom
+    rates: tuple[StepRate, ...]  # top to bottom
+    history: MeasuredRates | None
+    headcount: int
+    total_weight: float
+    reps: tuple[RepWeight, ...]  # empty when planned for a head count
+    revenue_target: StepTarget
+    steps: tuple[StepTarget, ...]  # top to bottom
+    quarters: tuple[PeriodPlan, ...]
+    months: tuple[PeriodPlan, ...]
+
+    def step(self, metric: str) -> StepTarget:
+        if metric == REVENUE_METRIC:
+            return self.revenue_target
+        for target in self.steps:
+            if target.metric == metric:
+                return target
+        raise KeyError(metric)
+
+    @property
+    def measured(self) -> tuple[StepRate, ...]:
+        return tuple(r for r in self.rates if r.source == "measured")
+
+
+def build_plan(
+    settings: Settings,
+    calendar: BusinessCalendar,
+    inputs: PlanInput,
+    measured: MeasuredRates | None = None,
+) -> Plan:
+    """Reverse-engineer `inputs` into targets; rates not given come from `measured`.
+
+    Raises UserInputError naming the field or step for any input that cannot make a plan.
+    """
+    if not math.isfinite(inputs.revenue) or inputs.revenue < 0:
+        raise UserInputError(f"revenue: cannot be below zero (got {inputs.revenue:,.2f})")
+    if not math.isfinite(inputs.deal_size) or inputs.deal_size <= 0:
+        raise UserInputError(f"deal size: must be above 0 (got {inputs.deal_size:,.2f})")
+    headcount, total_weight = _team_size(inputs)
+    steps = funnel_steps(settings)
+    rates = _rates(steps, inputs.rates, measured)
+    period = plan_period(calendar, inputs.year)
+    business_days = calendar.business_days(period.start, period.end)
+    if business_days == 0:
+        raise UserInputError(
+            f"year: no business days in {period.start}..{period.last_day} (check [calendar])"
+        )
+    work_days = len(settings.calendar.work_days)
+
+    deals_exact = inputs.revenue / inputs.deal_size
+    counts: dict[str, float] = {steps[-1]: float(round_up(deals_exact))}
+    for rate in reversed(rates):
+        counts[rate.upper] = counts[rate.lower] / rate.rate
+    rate_below = {r.upper: r for r in rates}
+
+    def target(metric: str, value: float, unit: Literal["count", "currency"]) -> StepTarget:
+        total = _split(value, business_days, work_days)
+        per_rep = _split(value / total_weight, business_days, work_days)
+        return StepTarget(
+            metric=metric,
+            label=settings.metric(metric).label or metric,
+            unit=unit,
+            rate=rate_below.get(metric),
+            total=total,
+            total_rounded=_rounded(total),
+            per_rep=per_rep,
+            per_rep_rounded=_rounded(per_rep),
+        )
+
+    yearly = {**{s: counts[s] for s in steps}, REVENUE_METRIC: inputs.revenue}
+    return Plan(
+        year=period.start.year,
+        period=period,
+        business_days=business_days,
+        work_days_per_week=work_days,
+        revenue=inputs.revenue,
+        deal_size=inputs.deal_size,
+        deals_exact=deals_exact,
+        funnel=steps,
+        rates=rates,
+        history=measured,
+        headcount=headcount,
+        total_weight=total_weight,
+        reps=inputs.reps,
+        revenue_target=target(REVENUE_METRIC, inputs.revenue, "currency"),
+        steps=tuple(target(s, counts[s], "count") for s in steps),
+        quarters=_schedule(calendar, period, "quarter", yearly, business_days, total_weight),
+        months=_schedule(calendar, period, "month", yearly, business_days, total_weight),
+    )
+
+
+def _team_size(inputs: PlanInput) -> tuple[int, float]:
+    if inputs.headcount is not None and inputs.reps:
+        raise UserInputError("reps: give a head count or the reps, not both")
+    if inputs.headcount is not None:
+        if inputs.headcount < 1:
+            raise UserInputError(f"reps: need at least one rep (got {inputs.headcount})")
+        return inputs.headcount, float(inputs.headcount)
+    if not inputs.reps:
+        raise UserInputError("reps: no reps to carry the plan (give a head count)")
+    weight = sum(r.weight for r in inputs.reps)
+    if weight <= 0:
+        raise UserInputError("reps: the reps' weights add up to zero (capacity or dates)")
+    return len(inputs.reps), weight
+
+
+def _rates(
+    steps: tuple[str, ...], given: Sequence[GivenRate], measured: MeasuredRates | None
+) -> tuple[StepRate, ...]:
+    chain = " → ".join(steps)
+    by_pair: dict[tuple[str, str], float] = {}
+    for g in given:
+        upper, lower = resolve_step(steps, g.upper), resolve_step(steps, g.lower)
+        name = f"rate {upper}→{lower}"
+        i, j = steps.index(upper), steps.index(lower)
+        if i == j:
+            raise UserInputError(f"{name}: a step cannot convert into itself (funnel: {chain})")
+        if i > j:
+            raise UserInputError(
+                f"{name}: {lower} comes before {upper} in the funnel; "
+                f"write the upper step first: {lower}:{upper} (funnel: {chain})"
+            )
+        if j > i + 1:
+            between = ", ".join(steps[i + 1 : j])
+            pairs = ", ".join(
+                f"{a}:{b}" for a, b in zip(steps[i:j], steps[i + 1 : j + 1], strict=True)
+            )
+            raise UserInputError(
+                f"{name}: not consecutive steps, {between} comes between; "
+                f"give one rate per step ({pairs})"
+            )
+        if (upper, lower) in by_pair:
+            raise UserInputError(f"{name}: given twice")
+        _check_rate(upper, lower, g.rate)
+        by_pair[(upper, lower)] = g.rate
+
+    rates = []
+    for upper, lower in pairwise(steps):
+        history = measured.get(upper, lower) if measured else None
+        if (upper, lower) in by_pair:
+            rates.append(StepRate(upper, lower, by_pair[(upper, lower)], "given", history))
+            continue
+        name = f"rate {upper}→{lower}"
+        if measured is None:
+            raise UserInputError(
+                f"{name}: missing; give it ({upper}:{lower}=R) or measure it from history"
+            )
+        if history is None or history.rate is None:
+            raise UserInputError(
+                f"{name}: cannot be measured, no {upper} in history ({measured.scope}); "
+                f"give it ({upper}:{lower}=R)"
+            )
+        if history.rate <= 0 or history.rate > 1:
+            counts = (
+                f"{history.numerator:,.0f} {lower} / {history.denominator:,.0f} {upper}, "
+                f"{measured.scope}"
+            )
+            problem = (
+                f"0 ({counts}): no {upper} led to {lower}"
+                if history.rate <= 0
+                else f"{history.rate:.3g} ({counts}), above 1: these steps do not nest in the data"
+            )
+            raise UserInputError(f"{name}: measured {problem}; give it ({upper}:{lower}=R)")
+        rates.append(StepRate(upper, lower, history.rate, "measured", history))
+    return tuple(rates)
+
+
+def _split(value: float, business_days: int, work_days: int) -> Split:
+    return Split(
+        year=value,
+        quarter=value / 4,
+        month=value / 12,
+        week=value * work_days / business_days,
+        day=value / business_days,
+    )
+
+
+def _rounded(split: Split) -> RoundedSplit:
+    return RoundedSplit(
+        round_up(split.year),
+        round_up(split.quarter),
+        round_up(split.month),
+        round_up(split.week),
+        round_up(split.day),
+    )
+
+
+def _schedule(
+    calendar: BusinessCalendar,
+    year: Period,
+    kind: PeriodKind,
+    yearly: dict[str, float],
+    business_days: int,
+    total_weight: float,
+) -> tuple[PeriodPlan, ...]:
+    """Each quarter or month of the year, with the yearly targets shared by business days.
+
+    The same proration `period_targets` applies to saved yearly targets, so these are the
+    figures the scorecards will show.
+    """
+    periods = []
+    day = year.start
+    while day < year.end:
+        period = calendar.period(kind, day)
+        days = calendar.business_days(period.start, period.end)
+        share = days / business_days
+        periods.append(
+            PeriodPlan(
+                period,
+                days,
+                {m: v * share for m, v in yearly.items()},
+                {m: v * share / total_weight for m, v in yearly.items()},
+            )
+        )
+        day = period.end
+    return tuple(periods)
+
+
+# --- saving and listing targets --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavedTargets:
+    """What `save_plan_targets` stored."""
+
+    period: Period
+    reps: int
+    metrics: tuple[str, ...]
+    targets: int
+
+
+def save_plan_targets(engine: Engine, plan: Plan, origin: str = PLAN_ORIGIN) -> SavedTargets:
+    """Store each rep's yearly targets (full-weight figure x the rep's weight) for the plan.
+
+    Yearly targets are stored once and prorated to any shorter period when read; a target set
+    for a shorter period (a manager's override) keeps winning over them. The exact values are
+    stored, not the rounded ones, so the reps' targets add up to the team's plan.
+    """
+    if not plan.reps or any(r.rep_id is None for r in plan.reps):
+        raise UserInputError(
+            "save: the plan is for a head count, not for reps in the database; "
+            "plan without a head count to save per-rep targets"
+        )
+    targets = (*plan.steps, plan.revenue_target)
+    rows = [
+        TargetRow(
+            rep_id=rep.rep_id,
+            metric=t.metric,
+            period_kind="year",
+            period_start=plan.period.start,
+            value=t.per_rep.year * rep.weight,
+            origin=origin,
+        )
+        for rep in plan.reps
+        if rep.rep_id is not None
+        for t in targets
+    ]
+    with engine.begin() as conn:
+        count = save_targets(conn, rows)
+    return SavedTargets(plan.period, len(plan.reps), tuple(t.metric for t in targets), count)
+
+
+@dataclass(frozen=True)
+class TargetEntry:
+    """A target as a person reads it: whose, what, for when, how much, and where it came from."""
+
+    rep_id: int
+    rep: str
+    metric: str
+    period: Period
+    value: float
+    origin: str  # manual / plan, or "prorated" when derived from a longer period's target
+
+
+@dataclass(frozen=True)
+class TargetList:
+    """Stored targets (period None), or the targets in force for one period."""
+
+    period: Period | None
+    entries: tuple[TargetEntry, ...]
+
+
+def list_targets(
+    engine: Engine,
+    settings: Settings,
+    rep: str | None = None,
+    period_kind: PeriodKind | None = None,
+    day: dt.date | None = None,
+) -> TargetList:
+    """Without `period_kind`: the stored targets (those covering `day`, if given).
+
+    With it: each rep's target per metric for the period of that kind containing `day`
+    (default today), as scorecards see it: set for that period, or prorated from a longer one.
+    """
+    calendar = BusinessCalendar(settings.calendar)
+    if period_kind is not None and period_kind not in TARGET_KINDS:
+        raise UserInputError(f"period: targets are kept per {', '.join(TARGET_KINDS)}")
+    with engine.connect() as conn:
+        rep_id = (
+            existing_rep_id(conn, RepResolver(conn, default_role(settings)), rep) if rep else None
+        )
+        if period_kind is None:
+            return TargetList(None, _stored_targets(conn, calendar, rep_id, day))
+        period = calendar.period(period_kind, day or calendar.today())
+        return TargetList(period, _targets_in_force(conn, calendar, period, rep_id))
+
+
+def _stored_targets(
+    conn: Connection, calendar: BusinessCalendar, rep_id: int | None, day: dt.date | None
+) -> tuple[TargetEntry, ...]:
+    query = select(
+        Target.rep_id,
+        Rep.name,
+        Target.metric,
+        Target.period_kind,
+        Target.period_start,
+        Target.value,
+        Target.origin,
+    ).join(Rep, Rep.id == Target.rep_id)
+    if rep_id is not None:
+        query = query.where(Target.rep_id == rep_id)
+    if day is not None:
+        query = query.where(
+            Target.period_start <= day, Target.period_start > day - dt.timedelta(days=366)
+        )
+    entries = []
+    for target_rep, name, metric, kind, start, value, origin in conn.execute(query):
+        period = calendar.period(cast(PeriodKind, kind), start)
+        if day is not None and day not in period:
+            continue
+        entries.append(TargetEntry(target_rep, name, metric, period, value, origin))
+    order = {k: i for i, k in enumerate(reversed(TARGET_KINDS))}
+    entries.sort(key=lambda e: (e.rep, e.metric, order.get(e.period.kind, 0), e.period.start))
+    return tuple(entries)
+
+
+def _targets_in_force(
+    conn: Connection, calendar: BusinessCalendar, period: Period, rep_id: int | None
+) -> tuple[TargetEntry, ...]:
+    scope = [Target.rep_id == rep_id] if rep_id is not None else []
+    metrics = [m for (m,) in conn.execute(select(Target.metric).where(*scope).distinct())]
+    values = period_targets(conn, calendar, period, metrics, None if rep_id is None else [rep_id])
+    exact = {
+        (r, m): origin
+        for r, m, origin in conn.execute(
+            select(Target.rep_id, Target.metric, Target.origin).where(
+                *scope, Target.period_kind == period.kind, Target.period_start == period.start
+            )
+        )
+    }
+    ids = sorted({r for r, _ in values})
+    names = {i: n for i, n in conn.execute(select(Rep.id, Rep.name).where(Rep.id.in_(ids)))}
+    entries = [
+        TargetEntry(r, names[r], m, period, v, exact.get((r, m), "prorated"))
+        for (r, m), v in values.items()
+    ]
+    entries.sort(key=lambda e: (e.rep, e.metric))
+    return tuple(entries)
