@@ -20,20 +20,23 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     Connection,
+    Date,
     Engine,
     Insert,
+    Integer,
     Select,
     and_,
+    column,
     delete,
     func,
     insert,
     literal,
     select,
+    table,
     text,
     tuple_,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from paceline.analytics.metric_sql import (
     activity_case,
@@ -111,12 +114,11 @@ def _take_lock(conn: Connection) -> None:
 
 
 def _rebuild(conn: Connection, settings: Settings, wanted: str) -> RollupRefresh:
-    high_mark = conn.scalar(select(func.max(RollupDirty.id)))
+    _freeze_marks(conn)
     conn.execute(delete(MetricDay))
     conn.execute(delete(RollupDirtyContact))
     _recompute(conn, settings, scope=None)
-    if high_mark is not None:
-        conn.execute(delete(RollupDirty).where(RollupDirty.id <= high_mark))
+    _delete_frozen_marks(conn)
     conn.execute(delete(RollupState))
     conn.execute(insert(RollupState).values(id=1, fingerprint=wanted))
     return RollupRefresh(rebuilt=True, rep_days=0)
@@ -124,15 +126,54 @@ def _rebuild(conn: Connection, settings: Settings, wanted: str) -> RollupRefresh
 
 def _refresh_marked(conn: Connection, settings: Settings) -> RollupRefresh:
     _mark_days_of_changed_contacts(conn)
-    high_mark = conn.scalar(select(func.max(RollupDirty.id)))
-    if high_mark is None:
-        return RollupRefresh(rebuilt=False, rep_days=0)
-    scope = select(RollupDirty.rep_id, RollupDirty.local_date).where(RollupDirty.id <= high_mark)
+    _freeze_marks(conn)
+    scope = select(_FROZEN.c.rep_id, _FROZEN.c.local_date).distinct()
     rep_days = conn.scalar(select(func.count()).select_from(scope.subquery())) or 0
-    conn.execute(delete(MetricDay).where(tuple_(MetricDay.rep_id, MetricDay.local_date).in_(scope)))
-    _recompute(conn, settings, scope=scope)
-    conn.execute(delete(RollupDirty).where(RollupDirty.id <= high_mark))
+    if rep_days:
+        conn.execute(
+            delete(MetricDay).where(tuple_(MetricDay.rep_id, MetricDay.local_date).in_(scope))
+        )
+        _recompute(conn, settings, scope=scope)
+    _delete_frozen_marks(conn)
     return RollupRefresh(rebuilt=False, rep_days=int(rep_days))
+
+
+# The marks a refresh covers, copied when it starts. Not `id <= max(id)` read at the start: on
+# PostgreSQL a mark's id is drawn when it is written, not when it commits, so a mark committed
+# while the refresh runs can carry a lower id than that maximum, and would be deleted unseen.
+_FROZEN = table(
+    "rollup_frozen",
+    column("id", Integer()),
+    column("rep_id", Integer()),
+    column("local_date", Date()),
+)
+
+
+def _freeze_marks(conn: Connection) -> None:
+    """Copy the marks this refresh covers (marks repeat: one per written row on SQLite).
+
+    SQLite: the refresh holds the write lock from its first statement, so no mark can arrive
+    meanwhile and the distinct rep-days are enough. PostgreSQL: writers run concurrently, so
+    the ids are kept and exactly those marks are deleted at the end.
+    """
+    if conn.dialect.name == "postgresql":
+        copy = (
+            "CREATE TEMPORARY TABLE rollup_frozen ON COMMIT DROP AS SELECT id, rep_id, local_date"
+        )
+    else:
+        copy = (
+            "CREATE TEMPORARY TABLE rollup_frozen AS SELECT DISTINCT NULL AS id, rep_id, local_date"
+        )
+    conn.execute(text(f"{copy} FROM rollup_dirty"))
+
+
+def _delete_frozen_marks(conn: Connection) -> None:
+    """Delete the covered marks; marks written since stay for the next refresh."""
+    if conn.dialect.name == "postgresql":  # the temporary table goes at commit
+        conn.execute(delete(RollupDirty).where(RollupDirty.id.in_(select(_FROZEN.c.id))))
+    else:
+        conn.execute(delete(RollupDirty))
+        conn.execute(text("DROP TABLE temp.rollup_frozen"))
 
 
 def _mark_days_of_changed_contacts(conn: Connection) -> None:
@@ -144,14 +185,8 @@ def _mark_days_of_changed_contacts(conn: Connection) -> None:
         .where(Activity.contact_id.in_(changed))
         .distinct()
     )
-    conn.execute(_insert_ignoring_conflicts(conn).from_select(["rep_id", "local_date"], days))
+    conn.execute(insert(RollupDirty).from_select(["rep_id", "local_date"], days))
     conn.execute(delete(RollupDirtyContact))
-
-
-def _insert_ignoring_conflicts(conn: Connection) -> Insert:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(RollupDirty).on_conflict_do_nothing()
-    return sqlite.insert(RollupDirty).on_conflict_do_nothing()
 
 
 def _recompute(conn: Connection, settings: Settings, scope: Select[int, dt.date] | None) -> None:

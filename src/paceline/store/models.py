@@ -279,8 +279,10 @@ class RollupDirty(Base):
     """A rep-day whose activities changed since `metric_day` was last brought up to date.
 
     Written by triggers, never by Python, so no write path (import, API, a manual SQL fix) can
-    forget it. The id is renewed on every new change, which lets a refresh delete exactly the
-    marks it has processed while writers keep adding new ones.
+    forget it. Append-only on purpose: a unique (rep, day) key made every imported row probe
+    an index and slowed SQLite imports by half (measured); duplicates cost nothing, since a
+    refresh reads the distinct rep-days of the marks up to the newest id it saw and deletes
+    exactly those marks, leaving later ones for the next refresh.
     """
 
     __tablename__ = "rollup_dirty"
@@ -288,8 +290,6 @@ class RollupDirty(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     rep_id: Mapped[int] = mapped_column(Id)
     local_date: Mapped[dt.date] = mapped_column(Date)
-
-    __table_args__ = (UniqueConstraint("rep_id", "local_date"),)
 
 
 class RollupDirtyContact(Base):
