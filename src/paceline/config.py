@@ -158,6 +158,8 @@ class MetricSettings(_Strict):
                 raise ValueError("a deal metric needs `date` ('created_at' or 'closed_at')")
             if self.field not in (None, "amount"):
                 raise ValueError("deal metrics can only sum `amount`")
+            if self.aggregate == "distinct_count":
+                raise ValueError("deal metrics count deals or sum `amount`; no distinct_count")
         elif self.credit != "owner":
             raise ValueError("only deal metrics can credit `sourced_by`")
         else:

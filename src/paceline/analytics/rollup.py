@@ -72,7 +72,10 @@ def rolled_up_metrics(settings: Settings) -> list[MetricSettings]:
 def fingerprint(settings: Settings) -> str:
     """Hash of everything the rollup's numbers depend on in the configuration."""
     parts = {
-        "metrics": [m.model_dump(mode="json") for m in rolled_up_metrics(settings)],
+        "metrics": [
+            m.model_dump(mode="json", exclude={"label", "higher_is_better", "min_denominator"})
+            for m in rolled_up_metrics(settings)
+        ],
         "selling_kinds": sorted(settings.selling_kinds),
         "require_ask": settings.selling.require_ask,
         "connected": sorted(settings.connected_outcomes),
@@ -177,16 +180,20 @@ def _delete_frozen_marks(conn: Connection) -> None:
 
 
 def _mark_days_of_changed_contacts(conn: Connection) -> None:
-    changed = select(RollupDirtyContact.contact_id)
-    if conn.execute(changed.limit(1)).first() is None:
-        return
-    days = (
-        select(Activity.rep_id, Activity.local_date)
-        .where(Activity.contact_id.in_(changed))
-        .distinct()
-    )
-    conn.execute(insert(RollupDirty).from_select(["rep_id", "local_date"], days))
-    conn.execute(delete(RollupDirtyContact))
+    """Turn contact marks into rep-day marks for those contacts' activities.
+
+    DELETE … RETURNING claims exactly the marks committed so far; one committed later stays
+    for the next refresh, so no change is lost to a concurrent writer.
+    """
+    claimed = conn.execute(delete(RollupDirtyContact).returning(RollupDirtyContact.contact_id))
+    contacts = sorted({contact_id for (contact_id,) in claimed})
+    for start in range(0, len(contacts), 10_000):
+        days = (
+            select(Activity.rep_id, Activity.local_date)
+            .where(Activity.contact_id.in_(contacts[start : start + 10_000]))
+            .distinct()
+        )
+        conn.execute(insert(RollupDirty).from_select(["rep_id", "local_date"], days))
 
 
 def _recompute(conn: Connection, settings: Settings, scope: Select[int, dt.date] | None) -> None:

@@ -10,6 +10,7 @@ manager can override one month without touching the plan.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -91,6 +92,8 @@ def set_target(
         raise UserInputError(f"metric: {exc.args[0]}") from None
     if metric_settings.aggregate == "ratio":
         raise UserInputError(f"metric: {metric!r} is a ratio; set targets on its parts")
+    if not math.isfinite(value):
+        raise UserInputError(f"value: a target must be a finite number (got {value})")
     if value < 0:
         raise UserInputError(f"value: a target cannot be negative (got {value})")
     period = BusinessCalendar(settings.calendar).period(period_kind, day)
@@ -161,6 +164,8 @@ def _prorated(
     total = 0.0
     for source_start, value in targets:
         source = calendar.period(kind, source_start)
+        if source == period:  # stored for exactly this period: as stored, even without days
+            return value
         start, end = max(source.start, period.start), min(source.end, period.end)
         if start >= end:
             continue

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
+from paceline.errors import UserInputError
 from paceline.ingest.entities import default_role, finish_activity, slug
 from paceline.ingest.fields import FieldError
 from paceline.ingest.resolve import (
@@ -29,7 +30,7 @@ from paceline.store.models import Activity, Rep, utcnow
 MANUAL_SOURCE = "manual"
 
 
-class InputError(ValueError):
+class InputError(UserInputError):
     """Input a person typed that cannot be used; `field` says which."""
 
     def __init__(self, field: str, reason: str) -> None:

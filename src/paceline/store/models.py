@@ -293,11 +293,15 @@ class RollupDirty(Base):
 
 
 class RollupDirtyContact(Base):
-    """A contact whose seniority or decision-maker flag changed: its activities' days are stale."""
+    """A contact whose seniority or decision-maker flag changed: its activities' days are stale.
+
+    Append-only like `rollup_dirty`; a refresh claims the marks with DELETE … RETURNING.
+    """
 
     __tablename__ = "rollup_dirty_contact"
 
-    contact_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(Id)
 
 
 class RollupState(Base):

@@ -37,7 +37,7 @@ SQLITE_TRIGGERS = [
     """CREATE TRIGGER contact_rollup_update AFTER UPDATE OF seniority, is_decision_maker ON contact
     WHEN OLD.seniority IS NOT NEW.seniority OR OLD.is_decision_maker IS NOT NEW.is_decision_maker
     BEGIN
-        INSERT OR IGNORE INTO rollup_dirty_contact (contact_id) VALUES (NEW.id);
+        INSERT INTO rollup_dirty_contact (contact_id) VALUES (NEW.id);
     END""",
 ]
 
@@ -66,8 +66,7 @@ POSTGRES_TRIGGERS = [
         INSERT INTO rollup_dirty_contact (contact_id)
         SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
         WHERE o.seniority IS DISTINCT FROM n.seniority
-           OR o.is_decision_maker IS DISTINCT FROM n.is_decision_maker
-        ON CONFLICT DO NOTHING;
+           OR o.is_decision_maker IS DISTINCT FROM n.is_decision_maker;
         RETURN NULL;
     END $$""",
     """CREATE TRIGGER contact_rollup_update AFTER UPDATE ON contact
@@ -96,8 +95,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "rollup_dirty_contact",
-        sa.Column("contact_id", Id, autoincrement=False, nullable=False),
-        sa.PrimaryKeyConstraint("contact_id", name=op.f("pk_rollup_dirty_contact")),
+        sa.Column("id", Id, nullable=False),
+        sa.Column("contact_id", Id, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rollup_dirty_contact")),
     )
     op.create_table(
         "rollup_state",
