@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from paceline.calendar import PERIOD_KINDS, BusinessCalendar, Period, PeriodKind
@@ -27,6 +27,13 @@ from paceline.ingest.resolve import RepResolver
 from paceline.store.models import Target
 
 TARGET_KINDS: tuple[PeriodKind, ...] = tuple(k for k in PERIOD_KINDS if k != "day")
+# The longest period of each kind: a stored target starting earlier cannot overlap.
+_LONGEST: dict[str, dt.timedelta] = {
+    "week": dt.timedelta(days=7),
+    "month": dt.timedelta(days=31),
+    "quarter": dt.timedelta(days=92),
+    "year": dt.timedelta(days=366),
+}
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,12 @@ def period_targets(
     ).where(
         Target.metric.in_(list(metrics)),
         Target.period_start < period.end,
-        Target.period_start > period.start - dt.timedelta(days=366),
+        or_(
+            *(
+                and_(Target.period_kind == kind, Target.period_start > period.start - span)
+                for kind, span in _LONGEST.items()
+            )
+        ),
     )
     if rep_ids is not None:
         query = query.where(Target.rep_id.in_(list(rep_ids)))
