@@ -1,0 +1,1 @@
+"""The HTTP faces: the JSON API under /api/v1 and the web pages share one application."""

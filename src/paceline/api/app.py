@@ -1,0 +1,69 @@
+"""The FastAPI application: API routers under /api/v1, web pages at /, one error policy.
+
+Errors a user can fix become 422 with a body naming the field (FastAPI's own validation
+errors already look like this; `UserInputError` from the analyses is mapped to the same
+shape), so a client handles one format.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from paceline import __version__
+from paceline.api.deps import AppState
+from paceline.config import Settings
+from paceline.errors import UserInputError
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings, engine: Engine) -> FastAPI:
+    app = FastAPI(
+        title="Paceline",
+        version=__version__,
+        description="Sales activity management: plans, scorecards, leaderboards, alerts.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.paceline = AppState(settings=settings, engine=engine)
+    app.add_exception_handler(UserInputError, _user_input_error)
+    for router in _routers("paceline.api.routers"):
+        app.include_router(router, prefix=API_PREFIX)
+    _mount_web(app)
+    return app
+
+
+async def _user_input_error(_request: Request, exc: Exception) -> JSONResponse:
+    message = str(exc)
+    field, _, reason = message.partition(": ")
+    detail = [{"loc": ["body", field] if reason else ["body"], "msg": reason or message}]
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+def _routers(package: str) -> list[APIRouter]:
+    """Every module of the package that defines `router` (one module per resource)."""
+    try:
+        root = importlib.import_module(package)
+    except ModuleNotFoundError:
+        return []
+    found = []
+    for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package}.{info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, APIRouter):
+            found.append(router)
+    return found
+
+
+def _mount_web(app: FastAPI) -> None:
+    try:
+        web = importlib.import_module("paceline.web.pages")
+    except ModuleNotFoundError:
+        return
+    web.mount(app)

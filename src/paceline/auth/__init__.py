@@ -1,0 +1,1 @@
+"""Who may do what: accounts, passwords, sessions, API tokens and the role rules."""

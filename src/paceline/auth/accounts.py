@@ -1,0 +1,355 @@
+"""User accounts, logins with a rate limit, browser sessions and personal API tokens.
+
+Secrets never rest in the database in the clear: passwords as Argon2 hashes, session and API
+tokens as SHA-256 digests of 256-bit random values (a digest is enough for a random token,
+and keeps every request's check cheap). Login failures are counted per user name and per
+address over a window, so guessing is slowed whichever one an attacker varies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from paceline.auth.access import ROLES, Principal, Role
+from paceline.auth.passwords import (
+    DUMMY_HASH,
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from paceline.errors import UserInputError
+from paceline.ingest.resolve import name_key
+from paceline.store.models import ApiToken, AppUser, LoginAttempt, Rep, Team, WebSession, utcnow
+
+SESSION_LIFETIME = dt.timedelta(hours=12)
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDRESS = 20
+TOKEN_PREFIX = "pl_"
+
+
+class LoginRefused(Exception):
+    """Wrong user name or password (deliberately not saying which)."""
+
+
+class TooManyAttempts(Exception):
+    """Too many failed logins recently; `retry_after` seconds until the window clears."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    username: str
+    role: Role
+    rep: str | None
+    team: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A freshly created token: the only time its secret is shown."""
+
+    id: int
+    name: str
+    token: str
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    name: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+def add_user(
+    engine: Engine,
+    username: str,
+    password: str,
+    role: str,
+    rep: str | None = None,
+    team: str | None = None,
+) -> UserInfo:
+    """Create a user; a rep user is linked to a rep, a manager to a team (or their rep's)."""
+    username = username.strip()
+    if not username:
+        raise UserInputError("username: a user needs a name")
+    if role not in ROLES:
+        raise UserInputError(f"role: must be one of {', '.join(ROLES)}, not {role!r}")
+    _check_password(password)
+    with engine.begin() as conn:
+        if conn.scalar(select(AppUser.id).where(func.lower(AppUser.username) == username.lower())):
+            raise UserInputError(f"username: {username!r} is taken")
+        rep_id, rep_team = _find_rep(conn, rep) if rep else (None, None)
+        team_id = _find_team(conn, team) if team else rep_team
+        if role == "rep" and rep_id is None:
+            raise UserInputError("rep: a user with the rep role must be linked to a rep (--rep)")
+        if role == "manager" and team_id is None:
+            raise UserInputError("team: a manager needs a team (--team, or a --rep in one)")
+        user_id = conn.execute(
+            insert(AppUser)
+            .values(
+                username=username,
+                password_hash=hash_password(password),
+                role=role,
+                rep_id=rep_id,
+                team_id=team_id,
+                active=True,
+                created_at=utcnow(),
+            )
+            .returning(AppUser.id)
+        ).scalar_one()
+    return _user_info(engine, int(user_id))
+
+
+def set_password(engine: Engine, username: str, password: str) -> None:
+    """Change a password; every open session of the user ends."""
+    _check_password(password)
+    with engine.begin() as conn:
+        user_id = _user_id(conn, username)
+        conn.execute(
+            update(AppUser)
+            .where(AppUser.id == user_id)
+            .values(password_hash=hash_password(password))
+        )
+        conn.execute(delete(WebSession).where(WebSession.user_id == user_id))
+
+
+def list_users(engine: Engine) -> list[UserInfo]:
+    with engine.connect() as conn:
+        ids = conn.scalars(select(AppUser.id).order_by(AppUser.username)).all()
+    return [_user_info(engine, int(i)) for i in ids]
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserInputError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def _user_id(conn: Connection, username: str) -> int:
+    found = conn.scalar(select(AppUser.id).where(func.lower(AppUser.username) == username.lower()))
+    if found is None:
+        raise UserInputError(f"username: no user named {username!r}")
+    return int(found)
+
+
+def _find_rep(conn: Connection, name: str) -> tuple[int, int | None]:
+    for rep_id, rep_name, team_id in conn.execute(select(Rep.id, Rep.name, Rep.team_id)):
+        if name_key(rep_name) == name_key(name):
+            return int(rep_id), team_id
+    raise UserInputError(f"rep: no rep named {name!r}")
+
+
+def _find_team(conn: Connection, name: str) -> int:
+    for team_id, team_name in conn.execute(select(Team.id, Team.name)):
+        if name_key(team_name) == name_key(name):
+            return int(team_id)
+    raise UserInputError(f"team: no team named {name!r}")
+
+
+def _user_info(engine: Engine, user_id: int) -> UserInfo:
+    query = (
+        select(AppUser.id, AppUser.username, AppUser.role, Rep.name, Team.name, AppUser.active)
+        .outerjoin(Rep, Rep.id == AppUser.rep_id)
+        .outerjoin(Team, Team.id == AppUser.team_id)
+        .where(AppUser.id == user_id)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).one()
+    return UserInfo(int(row[0]), row[1], cast(Role, row[2]), row[3], row[4], bool(row[5]))
+
+
+def principal_of(conn: Connection, user_id: int) -> Principal | None:
+    row = conn.execute(
+        select(
+            AppUser.username, AppUser.role, AppUser.rep_id, AppUser.team_id, AppUser.active
+        ).where(AppUser.id == user_id)
+    ).first()
+    if row is None or not row.active:
+        return None
+    return Principal(user_id, row.username, row.role, row.rep_id, row.team_id)
+
+
+# --- logging in -----------------------------------------------------------------------------
+
+
+def authenticate(engine: Engine, username: str, password: str, address: str) -> Principal:
+    """Check a login; refuse early when the user name or address failed too often lately."""
+    now = utcnow()
+    with engine.begin() as conn:
+        _refuse_if_limited(conn, username, address, now)
+        row = conn.execute(
+            select(AppUser.id, AppUser.password_hash, AppUser.active).where(
+                func.lower(AppUser.username) == username.strip().lower()
+            )
+        ).first()
+        ok = verify_password(row.password_hash if row else DUMMY_HASH, password)
+        if not (row and ok and row.active):
+            conn.execute(
+                insert(LoginAttempt).values(
+                    username=username.strip().lower()[:120], address=address[:64], at=now
+                )
+            )
+            raise LoginRefused("wrong user name or password")
+        if needs_rehash(row.password_hash):
+            conn.execute(
+                update(AppUser)
+                .where(AppUser.id == row.id)
+                .values(password_hash=hash_password(password))
+            )
+        conn.execute(
+            delete(LoginAttempt).where(LoginAttempt.username == username.strip().lower()[:120])
+        )
+        principal = principal_of(conn, int(row.id))
+    assert principal is not None
+    return principal
+
+
+def _refuse_if_limited(conn: Connection, username: str, address: str, now: dt.datetime) -> None:
+    since = now - FAILURE_WINDOW
+    conn.execute(delete(LoginAttempt).where(LoginAttempt.at < since))
+    recent = select(func.count(), func.min(LoginAttempt.at)).where(LoginAttempt.at >= since)
+    by_user = conn.execute(
+        recent.where(LoginAttempt.username == username.strip().lower()[:120])
+    ).one()
+    by_address = conn.execute(recent.where(LoginAttempt.address == address[:64])).one()
+    checks = ((by_user, MAX_FAILURES_PER_USER), (by_address, MAX_FAILURES_PER_ADDRESS))
+    for (count, oldest), limit in checks:
+        if count >= limit:
+            retry = int((oldest + FAILURE_WINDOW - now).total_seconds()) + 1
+            raise TooManyAttempts(max(retry, 1))
+
+
+# --- browser sessions -----------------------------------------------------------------------
+
+
+def start_session(engine: Engine, user_id: int) -> tuple[str, str]:
+    """A new session: (cookie token, CSRF token). Only the cookie token's digest is stored."""
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(delete(WebSession).where(WebSession.expires_at < now))
+        conn.execute(
+            insert(WebSession).values(
+                user_id=user_id,
+                token_hash=digest(token),
+                csrf_token=csrf,
+                created_at=now,
+                expires_at=now + SESSION_LIFETIME,
+            )
+        )
+    return token, csrf
+
+
+def session_principal(engine: Engine, token: str) -> tuple[Principal, str] | None:
+    """The user and CSRF token of a live session, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(WebSession.user_id, WebSession.csrf_token).where(
+                WebSession.token_hash == digest(token), WebSession.expires_at > utcnow()
+            )
+        ).first()
+        if row is None:
+            return None
+        principal = principal_of(conn, int(row.user_id))
+    return (principal, row.csrf_token) if principal else None
+
+
+def end_session(engine: Engine, token: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(WebSession).where(WebSession.token_hash == digest(token)))
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+def create_token(engine: Engine, username: str, name: str) -> NewToken:
+    if not name.strip():
+        raise UserInputError("name: a token needs a name (what it is for)")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        user_id = _user_id(conn, username)
+        token_id = conn.execute(
+            insert(ApiToken)
+            .values(
+                user_id=user_id, name=name.strip(), token_hash=digest(token), created_at=utcnow()
+            )
+            .returning(ApiToken.id)
+        ).scalar_one()
+    return NewToken(int(token_id), name.strip(), token)
+
+
+def list_tokens(engine: Engine, username: str) -> list[TokenInfo]:
+    with engine.connect() as conn:
+        user_id = _user_id(conn, username)
+        rows = conn.execute(
+            select(
+                ApiToken.id,
+                ApiToken.name,
+                ApiToken.created_at,
+                ApiToken.last_used_at,
+                ApiToken.revoked_at,
+            )
+            .where(ApiToken.user_id == user_id)
+            .order_by(ApiToken.id)
+        ).all()
+    return [TokenInfo(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def revoke_token(engine: Engine, username: str, token_id: int) -> None:
+    """Revoke one of the user's tokens; it stops working at once."""
+    with engine.begin() as conn:
+        user_id = _user_id(conn, username)
+        done = conn.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == token_id, ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)
+            )
+            .values(revoked_at=utcnow())
+        )
+        if done.rowcount == 0:
+            raise UserInputError(f"token: {username!r} has no active token {token_id}")
+
+
+def token_principal(engine: Engine, token: str) -> Principal | None:
+    """The user of a live API token (and note when it was last used), or None."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    with engine.begin() as conn:
+        row = conn.execute(
+            select(ApiToken.id, ApiToken.user_id, ApiToken.last_used_at).where(
+                ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None)
+            )
+        ).first()
+        if row is None:
+            return None
+        now = utcnow()
+        if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
+            conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        return principal_of(conn, int(row.user_id))
+
+
+def has_users(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.scalar(select(AppUser.id).limit(1)) is not None
