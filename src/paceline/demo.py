@@ -1533,6 +1533,44 @@ def build_demo(
     )
 
 
+DEMO_PASSWORD = "paceline-demo"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    role: str
+    who: str
+
+
+def create_demo_users(engine: Engine, truth: dict[str, object] | None = None) -> list[DemoLogin]:
+    """Logins for trying the web application: an admin, East's manager and one East rep.
+
+    The rep is one of the reps planted as behind when there is one in East, so the first
+    page a demo visitor sees has something to say.
+    """
+    from paceline.auth.accounts import add_user
+
+    with engine.connect() as conn:
+        east = conn.execute(
+            select(Rep.name, Rep.role).join(Team, Team.id == Rep.team_id).where(Team.name == "East")
+        ).all()
+    manager = next(name for name, role in east if role == "manager")
+    planted = (truth or {}).get("planted", {})
+    behind = planted.get("behind_this_month", []) if isinstance(planted, dict) else []
+    sellers = [name for name, role in east if role != "manager"]
+    rep = next((name for name in sellers if name in behind), sellers[0])
+    add_user(engine, "admin", DEMO_PASSWORD, "admin")
+    add_user(engine, "manager", DEMO_PASSWORD, "manager", rep=manager)
+    add_user(engine, "rep", DEMO_PASSWORD, "rep", rep=rep)
+    return [
+        DemoLogin("admin", DEMO_PASSWORD, "admin", "everything"),
+        DemoLogin("manager", DEMO_PASSWORD, "manager", f"{manager}, team East"),
+        DemoLogin("rep", DEMO_PASSWORD, "rep", f"{rep}, team East"),
+    ]
+
+
 def save_run_rate_targets(engine: Engine, settings: Settings, today: dt.date) -> int:
     """Monthly targets for every rep's key metrics: their own run rate of the last 3 months.
 

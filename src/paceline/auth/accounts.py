@@ -194,44 +194,42 @@ def principal_of(conn: Connection, user_id: int) -> Principal | None:
 
 
 def authenticate(engine: Engine, username: str, password: str, address: str) -> Principal:
-    """Check a login; refuse early when the user name or address failed too often lately."""
+    """Check a login; refuse early when the user name or address failed too often lately.
+
+    A failure is recorded in its own committed transaction: it must count even though the
+    login is refused.
+    """
     now = utcnow()
+    key = username.strip().lower()[:120]
     with engine.begin() as conn:
-        _refuse_if_limited(conn, username, address, now)
+        _refuse_if_limited(conn, key, address, now)
         row = conn.execute(
             select(AppUser.id, AppUser.password_hash, AppUser.active).where(
-                func.lower(AppUser.username) == username.strip().lower()
+                func.lower(AppUser.username) == key
             )
         ).first()
         ok = verify_password(row.password_hash if row else DUMMY_HASH, password)
-        if not (row and ok and row.active):
-            conn.execute(
-                insert(LoginAttempt).values(
-                    username=username.strip().lower()[:120], address=address[:64], at=now
+        if row and ok and row.active:
+            if needs_rehash(row.password_hash):
+                conn.execute(
+                    update(AppUser)
+                    .where(AppUser.id == row.id)
+                    .values(password_hash=hash_password(password))
                 )
-            )
-            raise LoginRefused("wrong user name or password")
-        if needs_rehash(row.password_hash):
-            conn.execute(
-                update(AppUser)
-                .where(AppUser.id == row.id)
-                .values(password_hash=hash_password(password))
-            )
-        conn.execute(
-            delete(LoginAttempt).where(LoginAttempt.username == username.strip().lower()[:120])
-        )
-        principal = principal_of(conn, int(row.id))
-    assert principal is not None
-    return principal
+            conn.execute(delete(LoginAttempt).where(LoginAttempt.username == key))
+            principal = principal_of(conn, int(row.id))
+            assert principal is not None
+            return principal
+    with engine.begin() as conn:
+        conn.execute(insert(LoginAttempt).values(username=key, address=address[:64], at=now))
+    raise LoginRefused("wrong user name or password")
 
 
 def _refuse_if_limited(conn: Connection, username: str, address: str, now: dt.datetime) -> None:
     since = now - FAILURE_WINDOW
     conn.execute(delete(LoginAttempt).where(LoginAttempt.at < since))
     recent = select(func.count(), func.min(LoginAttempt.at)).where(LoginAttempt.at >= since)
-    by_user = conn.execute(
-        recent.where(LoginAttempt.username == username.strip().lower()[:120])
-    ).one()
+    by_user = conn.execute(recent.where(LoginAttempt.username == username)).one()
     by_address = conn.execute(recent.where(LoginAttempt.address == address[:64])).one()
     checks = ((by_user, MAX_FAILURES_PER_USER), (by_address, MAX_FAILURES_PER_ADDRESS))
     for (count, oldest), limit in checks:

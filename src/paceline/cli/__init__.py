@@ -212,7 +212,7 @@ def demo(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Build a realistic demo organisation (replacing an earlier demo) and show this week."""
-    from paceline.demo import build_demo
+    from paceline.demo import build_demo, create_demo_users
 
     c = _ctx(ctx)
     engine = c.engine(migrate=True)
@@ -240,10 +240,12 @@ def demo(
     from paceline.analytics.alerts import alerts
     from paceline.cli.track_commands import print_alerts
 
+    truth_data = json.loads(truth_path.read_text("utf-8")) if truth_path.is_file() else None
+    logins = create_demo_users(engine, truth_data)
     week = activity_summary(engine, c.settings, "week", as_of=summary.last_day)
     report = alerts(engine, c.settings, summary.last_day)
     if as_json:
-        out.print_json(dumps({"demo": summary, "week": week, "alerts": report}))
+        out.print_json(dumps({"demo": summary, "week": week, "alerts": report, "logins": logins}))
         return
     out.print(
         f"[bold]Demo organisation[/] in {_shown(c.url)}: {summary.reps} reps in "
@@ -259,6 +261,9 @@ def demo(
     out.print(f"targets: {summary.targets:,} monthly targets (each rep's own recent run rate)")
     _print_activity_summary(week)
     print_alerts(report)
+    out.print("\n[bold]Web logins[/] (after `paceline serve`):")
+    for login in logins:
+        out.print(f"  {login.username} / {login.password}  ({login.role}: {login.who})")
     db = f"--db {c.url} " if c.db else ""
     out.print(
         "\n[bold]Try:[/]\n"
@@ -527,6 +532,7 @@ def _print_import_result(r: ImportResult) -> None:
 # Commands of later capabilities live in their own modules and register on `app` on import.
 from paceline.cli import plan_commands as _plan_commands  # noqa: E402, F401
 from paceline.cli import track_commands as _track_commands  # noqa: E402, F401
+from paceline.cli import web_commands as _web_commands  # noqa: E402, F401
 
 
 def main() -> None:

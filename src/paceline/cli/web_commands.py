@@ -1,0 +1,151 @@
+"""CLI commands for the web faces: serve, users and API tokens."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from paceline.auth.access import ROLES
+from paceline.auth.accounts import (
+    add_user,
+    create_token,
+    list_tokens,
+    list_users,
+    revoke_token,
+    set_password,
+)
+from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
+from paceline.errors import UserInputError
+from paceline.serialize import dumps
+
+user_app = typer.Typer(no_args_is_help=True, help="Manage users who log in to the web and API.")
+token_app = typer.Typer(no_args_is_help=True, help="Personal API tokens.")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+
+def _password(given: str | None) -> str:
+    if given:
+        return given
+    first = typer.prompt("password", hide_input=True)
+    if typer.prompt("again", hide_input=True) != first:
+        raise UserInputError("password: the two entries differ")
+    return str(first)
+
+
+@app.command()
+@handles_errors
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port."),
+) -> None:
+    """Run the web application and the JSON API (/api/v1, docs at /api/v1/docs)."""
+    import uvicorn
+
+    from paceline.api.app import create_app
+
+    c = _ctx(ctx)
+    application = create_app(c.settings, c.engine())
+    out.print(f"Paceline at [bold]http://{host}:{port}/[/] (API docs: /api/v1/docs); Ctrl-C stops")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@user_app.command("add")
+@handles_errors
+def user_add(
+    ctx: typer.Context,
+    username: str = typer.Argument(..., help="Login name."),
+    role: str = typer.Option(..., help=f"One of {', '.join(ROLES)}."),
+    rep: str | None = typer.Option(None, help="The rep this user is (needed for the rep role)."),
+    team: str | None = typer.Option(None, help="A manager's team (default: their rep's team)."),
+    password: str | None = typer.Option(
+        None, help="Password (prompted for when not given; at least 10 characters)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Create a user who can log in."""
+    c = _ctx(ctx)
+    user = add_user(c.engine(), username, _password(password), role, rep, team)
+    if as_json:
+        out.print_json(dumps(user))
+    else:
+        scope = f" (rep {user.rep})" if user.rep else ""
+        scope += f" (team {user.team})" if user.team else ""
+        out.print(f"user {user.username!r} created as {user.role}{scope}")
+
+
+@user_app.command("passwd")
+@handles_errors
+def user_passwd(
+    ctx: typer.Context,
+    username: str = typer.Argument(...),
+    password: str | None = typer.Option(None, help="New password (prompted for when not given)."),
+) -> None:
+    """Change a user's password (their open sessions end)."""
+    c = _ctx(ctx)
+    set_password(c.engine(), username, _password(password))
+    out.print(f"password of {username!r} changed; their sessions were ended")
+
+
+@user_app.command("list")
+@handles_errors
+def user_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Users, their role and scope."""
+    users = list_users(_ctx(ctx).engine())
+    if as_json:
+        out.print_json(dumps(users))
+        return
+    table = Table()
+    for name in ("user", "role", "rep", "team", "active"):
+        table.add_column(name)
+    for u in users:
+        table.add_row(u.username, u.role, u.rep or "", u.team or "", "yes" if u.active else "no")
+    out.print(table)
+
+
+@token_app.command("create")
+@handles_errors
+def token_create(
+    ctx: typer.Context,
+    username: str = typer.Argument(..., help="Whose token."),
+    name: str = typer.Option(..., help="What it is for, e.g. 'CRM sync'."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Create a personal API token; it is shown this once only."""
+    token = create_token(_ctx(ctx).engine(), username, name)
+    if as_json:
+        out.print_json(dumps(token))
+    else:
+        out.print(f"token {token.id} ({token.name}): [bold]{token.token}[/]")
+        out.print("store it now: only its hash is kept. Use: Authorization: Bearer <token>")
+
+
+@token_app.command("list")
+@handles_errors
+def token_list(ctx: typer.Context, username: str, as_json: bool = JSON_OPTION) -> None:
+    """A user's tokens (never their secrets)."""
+    tokens = list_tokens(_ctx(ctx).engine(), username)
+    if as_json:
+        out.print_json(dumps(tokens))
+        return
+    table = Table()
+    for name in ("id", "name", "created", "last used", "revoked"):
+        table.add_column(name)
+    for t in tokens:
+        table.add_row(
+            str(t.id),
+            t.name,
+            f"{t.created_at:%Y-%m-%d %H:%M}",
+            f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "",
+            f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "",
+        )
+    out.print(table)
+
+
+@token_app.command("revoke")
+@handles_errors
+def token_revoke(ctx: typer.Context, username: str, token_id: int) -> None:
+    """Revoke a token: it stops working at once."""
+    revoke_token(_ctx(ctx).engine(), username, token_id)
+    out.print(f"token {token_id} of {username!r} revoked")
