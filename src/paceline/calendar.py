@@ -53,6 +53,7 @@ class BusinessCalendar:
         self.settings = settings
         self.zone = settings.zone
         weekmask = [1 if i in settings.work_weekdays else 0 for i in range(7)]
+        self._counted: dict[tuple[dt.date, dt.date], int] = {}
         self._busdays = np.busdaycalendar(
             weekmask=weekmask,
             holidays=np.array(sorted(settings.holiday_set), dtype="datetime64[D]"),
@@ -71,14 +72,23 @@ class BusinessCalendar:
         return bool(np.is_busday(np.datetime64(day, "D"), busdaycal=self._busdays))
 
     def business_days(self, start: dt.date, end: dt.date) -> int:
-        """Business days in [start, end)."""
+        """Business days in [start, end).
+
+        Remembered per range: a thousand scorecards ask about the same few ranges, and each
+        NumPy call costs about ten microseconds.
+        """
         if end <= start:
             return 0
-        return int(
-            np.busday_count(
-                np.datetime64(start, "D"), np.datetime64(end, "D"), busdaycal=self._busdays
+        key = (start, end)
+        counted = self._counted.get(key)
+        if counted is None:
+            counted = int(
+                np.busday_count(
+                    np.datetime64(start, "D"), np.datetime64(end, "D"), busdaycal=self._busdays
+                )
             )
-        )
+            self._counted[key] = counted
+        return counted
 
     def period(self, kind: PeriodKind, day: dt.date) -> Period:
         """The period of the given kind that contains `day` (quarters and years are fiscal)."""

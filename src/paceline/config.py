@@ -315,10 +315,14 @@ class Settings(_Strict):
     def stage_status(self) -> dict[str, DealStatus]:
         return {s.name: s.status for s in self.stages}
 
+    @cached_property
+    def _metrics_by_name(self) -> dict[str, MetricSettings]:
+        return {m.name: m for m in self.metrics}
+
     def metric(self, name: str) -> MetricSettings:
-        for m in self.metrics:
-            if m.name == name:
-                return m
+        found = self._metrics_by_name.get(name)
+        if found is not None:
+            return found
         raise KeyError(f"unknown metric {name!r}; known: {', '.join(m.name for m in self.metrics)}")
 
     def role(self, name: str) -> RoleSettings:

@@ -13,6 +13,7 @@ metric means the same thing on every page. Where each number comes from:
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ def metric_value(
     """A metric summed over reps (a team); ratios are the ratio of the summed parts."""
     metric = settings.metric(name)
     if metric.aggregate != "ratio":
-        return sum(totals.get(r, name) for r in rep_ids)
+        return math.fsum(totals.get(r, name) for r in rep_ids)
     ids = list(rep_ids)
     numerator = metric_value(settings, totals, ids, metric.numerator or "")
     denominator = metric_value(settings, totals, ids, metric.denominator or "")

@@ -146,8 +146,15 @@ def period_targets(
     for rep_id, metric, kind, start, value in conn.execute(query):
         stored[(rep_id, metric)][kind].append((start, value))
     result: dict[tuple[int, str], float] = {}
+    preference = _preference(period.kind)
     for key, by_kind in stored.items():
-        for kind in _preference(period.kind):
+        exact = next(
+            (v for start, v in by_kind.get(period.kind, []) if start == period.start), None
+        )
+        if exact is not None:  # the common case, answered without calendar arithmetic
+            result[key] = exact
+            continue
+        for kind in preference:
             if kind not in by_kind:
                 continue
             derived = _prorated(calendar, period, kind, by_kind[kind])
