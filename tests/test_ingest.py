@@ -627,3 +627,23 @@ def test_large_import_keeps_postgres_on_the_unique_index(
     assert estimated is not None and estimated >= 20_000  # statistics follow the growth
     assert "uq_activity_source_external_id" in plan
     assert "((external_id)::text = ANY" in plan.split("Index Cond:", 1)[1]
+
+
+def test_account_names_match_case_insensitively(engine: Engine, settings: Settings) -> None:
+    """'Zeta Widgets Inc' and 'zeta  widgets INC' are one account, whichever came first."""
+    from paceline.ingest.manual import ActivityInput, add_rep, log_activity
+    from paceline.store.migrate import upgrade
+    from paceline.store.models import Account
+
+    upgrade(engine)
+    add_rep(engine, settings, "Ana Ruiz", "sdr")
+    for name in ("Zeta Widgets Inc", "zeta  widgets INC"):
+        log_activity(
+            engine,
+            settings,
+            ActivityInput(
+                rep="Ana Ruiz", kind="call", account=name, occurred_at=dt.datetime(2026, 11, 2, 10)
+            ),
+        )
+    with engine.connect() as conn:
+        assert conn.execute(select(Account.name)).scalars().all() == ["Zeta Widgets Inc"]

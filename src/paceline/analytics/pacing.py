@@ -82,8 +82,8 @@ def pace(
 ) -> Pace:
     """Pace of a cumulative metric (a count or a sum) against a target for the whole period."""
     projected = actual * w.total / w.elapsed if w.elapsed else None
-    if period_target is None:
-        return Pace(actual, None, None, None, projected, None, "no_target")
+    if period_target is None or period_target <= 0:  # a zero target asks for nothing to pace
+        return Pace(actual, period_target, None, None, projected, None, "no_target")
     share = w.total / w.period_total if w.period_total else 0.0
     target = period_target * share
     expected = period_target * w.elapsed / w.period_total if w.period_total else 0.0

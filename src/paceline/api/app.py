@@ -10,8 +10,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from paceline import __version__
@@ -28,9 +31,10 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         version=__version__,
         description="Sales activity management: plans, scorecards, leaderboards, alerts.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served below from the installed swagger-ui-bundle: no CDN
         redoc_url=None,
     )
+    _mount_docs(app)
     app.state.paceline = AppState(settings=settings, engine=engine)
     app.add_exception_handler(UserInputError, _user_input_error)
     for router in _routers("paceline.api.routers"):
@@ -59,6 +63,22 @@ def _routers(package: str) -> list[APIRouter]:
         if isinstance(router, APIRouter):
             found.append(router)
     return found
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """Swagger UI at /api/v1/docs with its files from the installed package, not a CDN."""
+    assets = f"{API_PREFIX}/docs-assets"
+    app.mount(assets, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{API_PREFIX}/openapi.json",
+            title="Paceline API",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon-32x32.png",
+        )
 
 
 def _mount_web(app: FastAPI) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, FromClause, Table, insert, select
+from sqlalchemy import Connection, FromClause, Table, func, insert, select
 
 from paceline.store.models import Account, Contact, Deal, Rep, Team
 
@@ -123,9 +123,12 @@ class AccountResolver:
     def resolve_names(self, conn: Connection, names: Iterable[str]) -> dict[str, int]:
         wanted = {name_key(n): " ".join(n.split()) for n in names}
         missing = [k for k in wanted if k not in self._by_name]
-        for chunk in chunks([wanted[k] for k in missing]):
+        for chunk in chunks([wanted[k].lower() for k in missing]):
+            # Case-insensitively, as names are keyed: "Acme Inc" and "ACME inc" are one account.
             for account_id, name in conn.execute(
-                select(Account.id, Account.name).where(Account.name.in_(chunk)).order_by(Account.id)
+                select(Account.id, Account.name)
+                .where(func.lower(Account.name).in_(chunk))
+                .order_by(Account.id)
             ):
                 self._by_name.setdefault(name_key(name), account_id)
         new = [wanted[k] for k in missing if k not in self._by_name]
