@@ -254,3 +254,10 @@ def test_cli_users_and_tokens(tmp_path: Path, settings: Settings) -> None:
         input="long password 1\nother\n",
     )
     assert mismatch.exit_code == 1 and "the two entries differ" in mismatch.output
+
+
+def test_non_ascii_user_names_fold_like_python(people: Engine) -> None:
+    add_user(people, "Élodie", PASSWORD, "admin")
+    assert authenticate(people, "élodie", PASSWORD, "x").username == "Élodie"
+    with pytest.raises(UserInputError, match="taken"):
+        add_user(people, "ÉLODIE", PASSWORD, "admin")

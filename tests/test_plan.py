@@ -128,6 +128,14 @@ def test_seeds_worked_example(settings: Settings) -> None:
     assert plan.revenue_target.per_rep.year == pytest.approx(700_000)
 
 
+def test_counts_that_overflow_are_refused_naming_the_step(settings: Settings) -> None:
+    two_steps = variant(settings, funnel={"steps": ["proposals", "deals_won"]})
+    with pytest.raises(UserInputError, match="rate proposals→deals_won: gives proposals beyond"):
+        plan_of(two_steps, PlanInput(70e6, 35e3, rates("proposals:deals_won=1e-300"), 2026, 1))
+    with pytest.raises(UserInputError, match="revenue ÷ deal size: gives deals_won beyond"):
+        plan_of(two_steps, PlanInput(1e300, 0.01, rates("proposals:deals_won=0.5"), 2026, 1))
+
+
 def test_seeds_inconsistent_step_is_refused(settings: Settings) -> None:
     """The seed goes on to 'that requires 2,000 meetings' for 8,000 proposals: a rate of 4."""
     with pytest.raises(UserInputError) as caught:

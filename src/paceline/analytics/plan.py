@@ -56,6 +56,15 @@ _NAME_PART = re.compile(r"[^a-z0-9]+")
 # --- small helpers ---------------------------------------------------------------------------
 
 
+MAX_COUNT = 1e15  # beyond any real sales plan, and within exact float integers
+
+
+def _check_usable(step: str, value: float, cause: str) -> None:
+    """Refuse a cascade whose counts overflow: a tiny rate or a vast goal is a typo."""
+    if not math.isfinite(value) or value > MAX_COUNT:
+        raise UserInputError(f"{cause}: gives {step} beyond {MAX_COUNT:,.0f}; check the numbers")
+
+
 def round_up(value: float) -> int:
     """The smallest whole number at or above `value`, ignoring float noise.
 
@@ -546,9 +555,11 @@ def build_plan(
     work_days = len(settings.calendar.work_days)
 
     deals_exact = inputs.revenue / inputs.deal_size
+    _check_usable(steps[-1], deals_exact, "revenue ÷ deal size")
     counts: dict[str, float] = {steps[-1]: float(round_up(deals_exact))}
     for rate in reversed(rates):
         counts[rate.upper] = counts[rate.lower] / rate.rate
+        _check_usable(rate.upper, counts[rate.upper], f"rate {rate.upper}→{rate.lower}")
     rate_below = {r.upper: r for r in rates}
 
     def target(metric: str, value: float, unit: Literal["count", "currency"]) -> StepTarget:

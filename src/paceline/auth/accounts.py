@@ -98,7 +98,7 @@ def add_user(
         raise UserInputError(f"role: must be one of {', '.join(ROLES)}, not {role!r}")
     _check_password(password)
     with engine.begin() as conn:
-        if conn.scalar(select(AppUser.id).where(func.lower(AppUser.username) == username.lower())):
+        if conn.scalar(select(AppUser.id).where(AppUser.username_key == name_key(username))):
             raise UserInputError(f"username: {username!r} is taken")
         rep_id, rep_team = _find_rep(conn, rep) if rep else (None, None)
         team_id = _find_team(conn, team) if team else rep_team
@@ -110,6 +110,7 @@ def add_user(
             insert(AppUser)
             .values(
                 username=username,
+                username_key=name_key(username),
                 password_hash=hash_password(password),
                 role=role,
                 rep_id=rep_id,
@@ -147,7 +148,7 @@ def _check_password(password: str) -> None:
 
 
 def _user_id(conn: Connection, username: str) -> int:
-    found = conn.scalar(select(AppUser.id).where(func.lower(AppUser.username) == username.lower()))
+    found = conn.scalar(select(AppUser.id).where(AppUser.username_key == name_key(username)))
     if found is None:
         raise UserInputError(f"username: no user named {username!r}")
     return int(found)
@@ -200,12 +201,12 @@ def authenticate(engine: Engine, username: str, password: str, address: str) -> 
     login is refused.
     """
     now = utcnow()
-    key = username.strip().lower()[:120]
+    key = name_key(username)[:120]
     with engine.begin() as conn:
         _refuse_if_limited(conn, key, address, now)
         row = conn.execute(
             select(AppUser.id, AppUser.password_hash, AppUser.active).where(
-                func.lower(AppUser.username) == key
+                AppUser.username_key == name_key(username)
             )
         ).first()
         ok = verify_password(row.password_hash if row else DUMMY_HASH, password)

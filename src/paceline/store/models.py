@@ -325,6 +325,8 @@ class AppUser(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     username: Mapped[str] = mapped_column(String(120), unique=True)
+    # Case-folded in Python: SQLite's lower() folds only ASCII, so 'Élodie' needs this.
+    username_key: Mapped[str] = mapped_column(String(120), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))  # admin / manager / rep
     rep_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))

@@ -23,6 +23,7 @@ def upgrade() -> None:
         "app_user",
         sa.Column("id", Id, nullable=False),
         sa.Column("username", sa.String(length=120), nullable=False),
+        sa.Column("username_key", sa.String(length=120), nullable=False),
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("rep_id", Id, nullable=True),
@@ -33,6 +34,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["team_id"], ["team.id"], name=op.f("fk_app_user_team_id_team")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_app_user")),
         sa.UniqueConstraint("username", name=op.f("uq_app_user_username")),
+        sa.UniqueConstraint("username_key", name=op.f("uq_app_user_username_key")),
     )
     op.create_table(
         "api_token",
