@@ -1,0 +1,239 @@
+"""What the API routers share: input types, scopes, name look-ups and the refusal policy.
+
+Refusals, the same in every router:
+- 401: no credentials, or an unknown or revoked API token.
+- 404: a record addressed by id in the path (an activity, deal, rep or token) that does not
+  exist *or* that the caller may not see: both answers are identical, so ids cannot be probed
+  for what other teams have.
+- 403: anything else the caller's role does not allow: an action (a rep setting targets,
+  saving a plan, listing users) or a rep or team named in a query or body that is outside the
+  caller's reach. Names of reps and teams are not secret inside a company (leaderboards show
+  them); their records are.
+- 422: input that cannot be used, with `detail` a list of `{loc, msg, type}` whose `loc` names
+  the field (`["body", "kind"]`, `["query", "as_of"]`), as FastAPI's own validation errors do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, Literal, NoReturn, overload
+
+from fastapi import Depends, HTTPException, Path, status
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
+from pydantic import AfterValidator, BaseModel, StringConstraints
+from sqlalchemy import Engine
+
+from paceline.auth.access import Principal
+from paceline.calendar import BusinessCalendar
+from paceline.errors import UserInputError
+from paceline.ingest.resolve import name_key
+from paceline.serialize import to_jsonable
+from paceline.store.records import RepRef, Scope, team_ids
+
+Location = Literal["body", "query", "path"]
+MAX_ID = 2**63 - 1
+MAX_PAGE = 500
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2999, 12, 31)
+
+
+# Documents the bearer token in the OpenAPI description; `deps.api_caller` does the checking
+# (and also accepts the browser's session cookie).
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="A personal API token (create one with POST /tokens or `paceline token`).",
+)
+AUTH = [Depends(_bearer)]
+
+
+# --- input types -----------------------------------------------------------------------------
+
+
+def clean_text(value: str) -> str:
+    """Text any database stores: no NUL characters, no lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+def _plausible_day(value: dt.date) -> dt.date:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"must be between {EARLIEST} and {LATEST}")
+    return value
+
+
+def _plausible_moment(value: dt.datetime) -> dt.datetime:
+    _plausible_day(value.date())
+    return value
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(clean_text),
+]
+LongName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(clean_text),
+]
+Label = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(clean_text),
+]
+Notes = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(clean_text)]
+ExternalId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(clean_text),
+]
+Day = Annotated[dt.date, AfterValidator(_plausible_day)]
+Moment = Annotated[dt.datetime, AfterValidator(_plausible_moment)]
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def invalid(location: Location, field: str, message: str) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors."""
+    loc: list[str] = [location, field] if field else [location]
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        detail=[{"type": "value_error", "loc": loc, "msg": message}],
+    )
+
+
+@contextmanager
+def input_errors(location: Location) -> Iterator[None]:
+    """UserInputError ("field: reason") from an analysis -> 422 naming the field where it was.
+
+    The application maps it to a body error; analyses read query parameters too.
+    """
+    try:
+        yield
+    except UserInputError as exc:
+        field, _, reason = str(exc).partition(": ")
+        raise (
+            invalid(location, field, reason) if reason else invalid(location, "", field)
+        ) from None
+
+
+def refuse(what: str) -> NoReturn:
+    raise HTTPException(status.HTTP_403_FORBIDDEN, f"not allowed: {what}")
+
+
+def missing(what: str) -> NoReturn:
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"not found: {what}")
+
+
+def result(value: Any, status_code: int = 200) -> JSONResponse:
+    """An analysis's result object, as the CLI's --json prints it."""
+    return JSONResponse(to_jsonable(value), status_code=status_code)
+
+
+# --- who may see what ------------------------------------------------------------------------
+
+
+def scope_of(principal: Principal) -> Scope:
+    """The records a principal may read (and write: the rules are the same)."""
+    if principal.is_admin:
+        return Scope(everyone=True)
+    if principal.role == "manager":
+        return Scope(team_id=principal.team_id) if principal.team_id is not None else Scope()
+    return Scope(rep_id=principal.rep_id) if principal.rep_id is not None else Scope()
+
+
+class RepNotFound(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def find_rep(reps: dict[str, RepRef], principal: Principal, name: str) -> RepRef:
+    """The rep of that name; unknown names suggest close names among those the caller sees."""
+    found = reps.get(name_key(name))
+    if found is not None:
+        return found
+    visible = [r.name for r in reps.values() if principal.can_read_rep(r.id, r.team_id)]
+    close = difflib.get_close_matches(name, visible, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    raise RepNotFound(f"no rep named {name!r}{hint}")
+
+
+def readable_rep(
+    reps: dict[str, RepRef], principal: Principal, name: str, location: Location, field: str
+) -> RepRef:
+    """A rep named in a request whose records the caller may read: 422 unknown, 403 not theirs."""
+    try:
+        rep = find_rep(reps, principal, name)
+    except RepNotFound as exc:
+        raise invalid(location, field, exc.message) from None
+    if not principal.can_read_rep(rep.id, rep.team_id):
+        refuse(f"the records of rep {rep.name!r}")
+    return rep
+
+
+def own_rep(reps: dict[str, RepRef], principal: Principal) -> RepRef | None:
+    return next((r for r in reps.values() if r.id == principal.rep_id), None)
+
+
+def find_team(
+    engine: Engine, name: str, location: Location, field: str = "team"
+) -> tuple[int, str]:
+    """(id, name) of a team named in a request; 422 naming the field when there is none."""
+    teams = team_ids(engine)
+    found = teams.get(name_key(name))
+    if found is None:
+        names = [n for _, n in teams.values()]
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        raise invalid(location, field, f"no team named {name!r}{hint}")
+    return found
+
+
+# --- time ------------------------------------------------------------------------------------
+
+
+def local_and_utc(
+    calendar: BusinessCalendar, moment: dt.datetime | None
+) -> tuple[dt.datetime, dt.datetime]:
+    """(UTC, business-local), both naive, for a moment given with an offset or in local time.
+
+    Without an offset a time is business-local, as a person logging a call means it; no
+    moment at all means now.
+    """
+    moment = moment or dt.datetime.now(calendar.zone)
+    aware = moment.replace(tzinfo=calendar.zone) if moment.tzinfo is None else moment
+    local = aware.astimezone(calendar.zone).replace(tzinfo=None)
+    utc = aware.astimezone(dt.UTC).replace(tzinfo=None)
+    return utc, local
+
+
+@overload
+def as_utc(moment: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
+def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """A stored (naive UTC) moment, marked as UTC for output."""
+    return None if moment is None else moment.replace(tzinfo=dt.UTC)
+
+
+def picker(body: BaseModel) -> Callable[[str, Any], Any]:
+    """For a PATCH: a field's new value when the body gives it (null included), else `old`."""
+    given = body.model_fields_set
+
+    def pick(name: str, old: Any) -> Any:
+        return getattr(body, name) if name in given else old
+
+    return pick

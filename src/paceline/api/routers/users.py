@@ -1,0 +1,71 @@
+"""User accounts: admins only (list, create). Everyone else is refused with 403."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, status
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.exc import IntegrityError
+
+from paceline.api.deps import ApiCaller, State
+from paceline.api.routers._common import AUTH, Name, clean_text, invalid, refuse
+from paceline.auth.access import Principal
+from paceline.auth.accounts import UserInfo, add_user, list_users
+
+Username = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
+    AfterValidator(clean_text),
+]
+router = APIRouter(prefix="/users", tags=["users"], dependencies=AUTH)
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Username
+    password: str = Field(min_length=1, max_length=1000, description="At least 10 characters.")
+    role: Literal["admin", "manager", "rep"]
+    rep: Name | None = Field(None, description="The rep this user is (required for a rep).")
+    team: Name | None = Field(None, description="The team a manager manages (or their rep's).")
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    role: str
+    rep: str | None
+    team: str | None
+    active: bool
+
+
+def _admin(caller: Principal) -> None:
+    if not caller.can_administer:
+        refuse("user accounts (admins only)")
+
+
+def out(u: UserInfo) -> UserOut:
+    return UserOut(
+        id=u.id, username=u.username, role=u.role, rep=u.rep, team=u.team, active=u.active
+    )
+
+
+@router.get("", response_model=list[UserOut], summary="List users (admins)")
+def list_(state: State, caller: ApiCaller) -> list[UserOut]:
+    _admin(caller)
+    return [out(u) for u in list_users(state.engine)]
+
+
+@router.post(
+    "", response_model=UserOut, status_code=status.HTTP_201_CREATED, summary="Add a user (admins)"
+)
+def create(body: UserIn, state: State, caller: ApiCaller) -> UserOut:
+    _admin(caller)
+    try:
+        made = add_user(state.engine, body.username, body.password, body.role, body.rep, body.team)
+    except IntegrityError:
+        # The name check in add_user compares with SQL lower(), which on SQLite folds only
+        # ASCII; a name differing in non-ASCII case (or a concurrent twin) lands here.
+        raise invalid("body", "username", f"{body.username!r} is taken") from None
+    return out(made)

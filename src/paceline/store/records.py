@@ -1,0 +1,728 @@
+"""Single records for the API: reps, teams, activities and deals read, written and deleted.
+
+The faces decide who may do what and validate what was sent; this module only runs the SQL.
+Every list and look-up takes a `Scope` (everyone, one team's reps, or one rep), so a query
+never returns a record its caller may not see, and a count or page is computed in the
+database, whatever the table's size.
+
+Writes choices worth knowing:
+- Activities and deals written here carry `source = "api"`; a client may give its own
+  `external_id`, which makes a retried POST harmless: the same (source, external_id) is
+  stored once (ON CONFLICT DO NOTHING), and the retry is told the stored id.
+- A batch is one transaction: the valid items of a bulk request are stored together.
+- Deleting a deal keeps its activities (they are history) and unlinks them from it; its stage
+  history goes with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    delete,
+    false,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+
+from paceline.ingest.resolve import AccountResolver, ContactResolver, chunks, name_key
+from paceline.store.models import (
+    Account,
+    Activity,
+    Contact,
+    Deal,
+    DealStageHistory,
+    Rep,
+    Team,
+    utcnow,
+)
+
+API_SOURCE = "api"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose records a caller may touch: everyone, the reps of one team, or one rep.
+
+    Neither a team nor a rep (and not everyone) matches nothing.
+    """
+
+    everyone: bool = False
+    team_id: int | None = None
+    rep_id: int | None = None
+
+    def reps(self) -> ColumnElement[bool]:
+        """A condition on `Rep` (joined in the query)."""
+        if self.everyone:
+            return true()
+        if self.rep_id is not None:
+            return Rep.id == self.rep_id
+        if self.team_id is not None:
+            return Rep.team_id == self.team_id
+        return false()
+
+
+# --- reps and teams --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepRef:
+    """A rep as the rules need it: who, and in which team."""
+
+    id: int
+    name: str
+    team_id: int | None
+    team: str | None
+
+
+@dataclass(frozen=True)
+class RepRecord:
+    id: int
+    name: str
+    email: str | None
+    role: str
+    team_id: int | None
+    team: str | None
+    manager_id: int | None
+    manager: str | None
+    start_date: dt.date | None
+    end_date: dt.date | None
+    capacity: float
+    source: str
+    external_id: str | None
+
+
+@dataclass(frozen=True)
+class TeamRecord:
+    id: int
+    name: str
+    reps: int
+
+
+def rep_refs(engine: Engine) -> dict[str, RepRef]:
+    """Every rep by name key (names match case- and space-insensitively). Reps are few."""
+    query = select(Rep.id, Rep.name, Rep.team_id, Team.name).outerjoin(Team, Team.id == Rep.team_id)
+    with engine.connect() as conn:
+        return {name_key(row[1]): RepRef(int(row[0]), *row[1:]) for row in conn.execute(query)}
+
+
+def rep_ref(engine: Engine, rep_id: int) -> RepRef | None:
+    query = (
+        select(Rep.id, Rep.name, Rep.team_id, Team.name)
+        .outerjoin(Team, Team.id == Rep.team_id)
+        .where(Rep.id == rep_id)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else RepRef(int(row[0]), row[1], row[2], row[3])
+
+
+def team_ids(engine: Engine) -> dict[str, tuple[int, str]]:
+    """Every team by name key: (id, name)."""
+    with engine.connect() as conn:
+        return {name_key(n): (int(i), n) for i, n in conn.execute(select(Team.id, Team.name))}
+
+
+def team_name(engine: Engine, team_id: int) -> str | None:
+    with engine.connect() as conn:
+        found = conn.scalar(select(Team.name).where(Team.id == team_id))
+    return None if found is None else str(found)
+
+
+def _rep_query() -> Select[*tuple[Any, ...]]:
+    manager = aliased(Rep)
+    return (
+        select(
+            Rep.id,
+            Rep.name,
+            Rep.email,
+            Rep.role,
+            Rep.team_id,
+            Team.name,
+            Rep.manager_id,
+            manager.name,
+            Rep.start_date,
+            Rep.end_date,
+            Rep.capacity,
+            Rep.source,
+            Rep.external_id,
+        )
+        .outerjoin(Team, Team.id == Rep.team_id)
+        .outerjoin(manager, manager.id == Rep.manager_id)
+    )
+
+
+def list_reps(
+    engine: Engine, scope: Scope, team_id: int | None = None, role: str | None = None
+) -> list[RepRecord]:
+    query = _rep_query().where(scope.reps()).order_by(Rep.name)
+    if team_id is not None:
+        query = query.where(Rep.team_id == team_id)
+    if role is not None:
+        query = query.where(Rep.role == role)
+    with engine.connect() as conn:
+        return [_rep_record(row) for row in conn.execute(query)]
+
+
+def get_rep(engine: Engine, scope: Scope, rep_id: int) -> RepRecord | None:
+    with engine.connect() as conn:
+        row = conn.execute(_rep_query().where(Rep.id == rep_id, scope.reps())).first()
+    return None if row is None else _rep_record(row)
+
+
+def _rep_record(row: Sequence[Any]) -> RepRecord:
+    values = list(row)
+    values[10] = 1.0 if values[10] is None else float(values[10])
+    return RepRecord(*values)
+
+
+def list_teams(engine: Engine, everyone: bool, team_id: int | None) -> list[TeamRecord]:
+    """Teams with their head count: all of them, or the one given."""
+    counts = (
+        select(Rep.team_id, func.count().label("n"))
+        .where(Rep.team_id.is_not(None))
+        .group_by(Rep.team_id)
+        .subquery()
+    )
+    query = (
+        select(Team.id, Team.name, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.team_id == Team.id)
+        .order_by(Team.name)
+    )
+    if not everyone:
+        query = query.where(Team.id == team_id) if team_id is not None else query.where(false())
+    with engine.connect() as conn:
+        return [TeamRecord(int(i), n, int(c)) for i, n, c in conn.execute(query)]
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def _page(
+    conn: Connection, query: Select[*tuple[Any, ...]], limit: int, offset: int
+) -> tuple[int, Sequence[Any]]:
+    total = conn.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = conn.execute(query.limit(limit).offset(offset)).all()
+    return int(total or 0), rows
+
+
+# --- activities ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    id: int
+    rep_id: int
+    rep: str
+    team_id: int | None
+    team: str | None
+    kind: str
+    occurred_at: dt.datetime  # UTC, naive
+    local_date: dt.date
+    duration_min: float | None
+    outcome: str | None
+    has_ask: bool
+    engaged: bool
+    notes: str | None
+    account_id: int | None
+    account: str | None
+    contact_id: int | None
+    contact: str | None
+    deal_id: int | None
+    source: str
+    external_id: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ActivityFilter:
+    rep_id: int | None = None
+    team_id: int | None = None
+    kind: str | None = None
+    start: dt.date | None = None  # local day, inclusive
+    end: dt.date | None = None  # local day, inclusive
+
+
+@dataclass(frozen=True)
+class NewActivity:
+    """A checked activity to store. Account and contact by id, or by name (found or made)."""
+
+    rep_id: int
+    kind: str
+    occurred_at: dt.datetime  # UTC, naive
+    local_date: dt.date
+    duration_min: float | None
+    outcome: str | None
+    has_ask: bool
+    engaged: bool
+    notes: str | None
+    account_id: int | None = None
+    account: str | None = None
+    contact_id: int | None = None
+    contact: str | None = None
+    deal_id: int | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One stored item: its id, and whether it was already there (same external id)."""
+
+    id: int
+    duplicate: bool = False
+
+
+def _activity_query() -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            Activity.id,
+            Activity.rep_id,
+            Rep.name,
+            Rep.team_id,
+            Team.name,
+            Activity.kind,
+            Activity.occurred_at,
+            Activity.local_date,
+            Activity.duration_min,
+            Activity.outcome,
+            Activity.has_ask,
+            Activity.engaged,
+            Activity.notes,
+            Activity.account_id,
+            Account.name,
+            Activity.contact_id,
+            Contact.name,
+            Activity.deal_id,
+            Activity.source,
+            Activity.external_id,
+            Activity.created_at,
+            Activity.updated_at,
+        )
+        .join(Rep, Rep.id == Activity.rep_id)
+        .outerjoin(Team, Team.id == Rep.team_id)
+        .outerjoin(Account, Account.id == Activity.account_id)
+        .outerjoin(Contact, Contact.id == Activity.contact_id)
+    )
+
+
+def _activity_record(row: Sequence[Any]) -> ActivityRecord:
+    values = list(row)
+    values[10], values[11] = bool(values[10]), bool(values[11])
+    return ActivityRecord(*values)
+
+
+def list_activities(
+    engine: Engine, scope: Scope, where: ActivityFilter, limit: int, offset: int
+) -> Page[ActivityRecord]:
+    """A page of activities, newest first, and how many match in all."""
+    query = _activity_query().where(scope.reps())
+    if where.rep_id is not None:
+        query = query.where(Activity.rep_id == where.rep_id)
+    if where.team_id is not None:
+        query = query.where(Rep.team_id == where.team_id)
+    if where.kind is not None:
+        query = query.where(Activity.kind == where.kind)
+    if where.start is not None:
+        query = query.where(Activity.local_date >= where.start)
+    if where.end is not None:
+        query = query.where(Activity.local_date <= where.end)
+    query = query.order_by(Activity.occurred_at.desc(), Activity.id.desc())
+    with engine.connect() as conn:
+        total, rows = _page(conn, query, limit, offset)
+    return Page([_activity_record(r) for r in rows], total, limit, offset)
+
+
+def get_activity(engine: Engine, scope: Scope, activity_id: int) -> ActivityRecord | None:
+    query = _activity_query().where(Activity.id == activity_id, scope.reps())
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else _activity_record(row)
+
+
+def insert_activities(engine: Engine, items: Sequence[NewActivity]) -> list[Stored]:
+    """Store checked activities in one transaction; returns each one's id, in order."""
+    if not items:
+        return []
+    now = utcnow()
+    with engine.begin() as conn:
+        accounts, contacts = _resolve_names(conn, items)
+        rows = [
+            {
+                "rep_id": a.rep_id,
+                "account_id": accounts.get(a, a.account_id),
+                "contact_id": contacts.get(a, a.contact_id),
+                "deal_id": a.deal_id,
+                "kind": a.kind,
+                "occurred_at": a.occurred_at,
+                "local_date": a.local_date,
+                "duration_min": a.duration_min,
+                "outcome": a.outcome,
+                "has_ask": a.has_ask,
+                "engaged": a.engaged,
+                "notes": a.notes,
+                "source": API_SOURCE,
+                "external_id": a.external_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for a in items
+        ]
+        return _insert_rows(conn, Activity, rows)
+
+
+def replace_activity(engine: Engine, activity_id: int, item: NewActivity) -> bool:
+    """Overwrite an activity with checked values; False when it no longer exists."""
+    with engine.begin() as conn:
+        accounts, contacts = _resolve_names(conn, [item])
+        done = conn.execute(
+            update(Activity)
+            .where(Activity.id == activity_id)
+            .values(
+                rep_id=item.rep_id,
+                account_id=accounts.get(item, item.account_id),
+                contact_id=contacts.get(item, item.contact_id),
+                kind=item.kind,
+                occurred_at=item.occurred_at,
+                local_date=item.local_date,
+                duration_min=item.duration_min,
+                outcome=item.outcome,
+                has_ask=item.has_ask,
+                engaged=item.engaged,
+                notes=item.notes,
+                updated_at=utcnow(),
+            )
+        )
+    return done.rowcount > 0
+
+
+def delete_activity(engine: Engine, activity_id: int) -> bool:
+    with engine.begin() as conn:
+        done = conn.execute(delete(Activity).where(Activity.id == activity_id))
+    return done.rowcount > 0
+
+
+@dataclass
+class _Names:
+    """Ids found for the account and contact names of items (keyed by item identity)."""
+
+    ids: dict[int, int | None] = field(default_factory=dict)
+
+    def get(self, item: object, fallback: int | None) -> int | None:
+        return self.ids.get(id(item), fallback)
+
+
+def _resolve_names(conn: Connection, items: Sequence[NewActivity]) -> tuple[_Names, _Names]:
+    """Accounts by name, then contacts by (account, name): found, or created, as imports do."""
+    accounts, contacts = _Names(), _Names()
+    account_names = {a.account for a in items if a.account}
+    if account_names:
+        by_key = AccountResolver(API_SOURCE).resolve_names(conn, account_names)
+        for a in items:
+            if a.account:
+                accounts.ids[id(a)] = by_key[name_key(a.account)]
+    pairs = [(accounts.get(a, a.account_id), a.contact) for a in items if a.contact]
+    if pairs:
+        resolver = ContactResolver(API_SOURCE)
+        resolver.resolve(conn, pairs)
+        for a in items:
+            if a.contact:
+                contacts.ids[id(a)] = resolver.get(accounts.get(a, a.account_id), a.contact)
+    return accounts, contacts
+
+
+def _insert_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> list[Stored]:
+    """Insert rows, returning ids in order; a row whose external id is stored is not doubled."""
+    table = model.__table__
+    result: list[Stored | None] = [None] * len(rows)
+    plain = [i for i, r in enumerate(rows) if r["external_id"] is None]
+    if plain:
+        ids = (
+            conn.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                [rows[i] for i in plain],
+            )
+            .scalars()
+            .all()
+        )
+        for i, row_id in zip(plain, ids, strict=True):
+            result[i] = Stored(int(row_id))
+    keyed = [i for i, r in enumerate(rows) if r["external_id"] is not None]
+    if keyed:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(table)
+            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+            .returning(table.c.id, table.c.external_id)
+        )
+        fresh = {ext: int(i) for i, ext in conn.execute(statement, [rows[i] for i in keyed])}
+        # The rest were stored before (or earlier in this batch): answer with their ids.
+        taken = [rows[i]["external_id"] for i in keyed if rows[i]["external_id"] not in fresh]
+        stored: dict[str, int] = {}
+        for chunk in chunks(sorted(set(taken))):
+            query = select(table.c.external_id, table.c.id).where(
+                table.c.source == API_SOURCE, table.c.external_id.in_(chunk)
+            )
+            stored.update({ext: int(i) for ext, i in conn.execute(query)})
+        for i in keyed:
+            ext = rows[i]["external_id"]
+            if ext in fresh:
+                stored[ext] = fresh.pop(ext)
+                result[i] = Stored(stored[ext])
+            else:
+                result[i] = Stored(stored[ext], duplicate=True)
+    return [s for s in result if s is not None]
+
+
+# --- deals -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DealRecord:
+    id: int
+    rep_id: int
+    rep: str
+    team_id: int | None
+    team: str | None
+    sourced_by_id: int | None
+    sourced_by: str | None
+    account_id: int | None
+    account: str | None
+    name: str
+    amount: Decimal
+    stage: str
+    status: str
+    created_at: dt.datetime
+    closed_at: dt.datetime | None
+    expected_close: dt.date | None
+    source: str
+    external_id: str | None
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class DealFilter:
+    rep_id: int | None = None
+    team_id: int | None = None
+    status: str | None = None
+    stage: str | None = None
+    start: dt.datetime | None = None  # created at or after (UTC)
+    end: dt.datetime | None = None  # created before (UTC)
+
+
+@dataclass(frozen=True)
+class NewDeal:
+    """A checked deal to store; the account by id, or by name (found or made)."""
+
+    rep_id: int
+    name: str
+    amount: Decimal
+    stage: str
+    status: str
+    created_at: dt.datetime  # UTC, naive
+    closed_at: dt.datetime | None
+    expected_close: dt.date | None
+    sourced_by_id: int | None = None
+    account_id: int | None = None
+    account: str | None = None
+    external_id: str | None = None
+
+
+def _deal_query() -> Select[*tuple[Any, ...]]:
+    sourced = aliased(Rep)
+    return (
+        select(
+            Deal.id,
+            Deal.rep_id,
+            Rep.name,
+            Rep.team_id,
+            Team.name,
+            Deal.sourced_by_id,
+            sourced.name,
+            Deal.account_id,
+            Account.name,
+            Deal.name,
+            Deal.amount,
+            Deal.stage,
+            Deal.status,
+            Deal.created_at,
+            Deal.closed_at,
+            Deal.expected_close,
+            Deal.source,
+            Deal.external_id,
+            Deal.updated_at,
+        )
+        .join(Rep, Rep.id == Deal.rep_id)
+        .outerjoin(Team, Team.id == Rep.team_id)
+        .outerjoin(sourced, sourced.id == Deal.sourced_by_id)
+        .outerjoin(Account, Account.id == Deal.account_id)
+    )
+
+
+def _deal_record(row: Sequence[Any]) -> DealRecord:
+    values = list(row)
+    values[10] = Decimal(values[10]) if values[10] is not None else Decimal(0)
+    return DealRecord(*values)
+
+
+def list_deals(
+    engine: Engine, scope: Scope, where: DealFilter, limit: int, offset: int
+) -> Page[DealRecord]:
+    """A page of deals, newest first, and how many match in all."""
+    query = _deal_query().where(scope.reps())
+    if where.rep_id is not None:
+        query = query.where(Deal.rep_id == where.rep_id)
+    if where.team_id is not None:
+        query = query.where(Rep.team_id == where.team_id)
+    if where.status is not None:
+        query = query.where(Deal.status == where.status)
+    if where.stage is not None:
+        query = query.where(Deal.stage == where.stage)
+    if where.start is not None:
+        query = query.where(Deal.created_at >= where.start)
+    if where.end is not None:
+        query = query.where(Deal.created_at < where.end)
+    query = query.order_by(Deal.created_at.desc(), Deal.id.desc())
+    with engine.connect() as conn:
+        total, rows = _page(conn, query, limit, offset)
+    return Page([_deal_record(r) for r in rows], total, limit, offset)
+
+
+def get_deal(engine: Engine, scope: Scope, deal_id: int) -> DealRecord | None:
+    with engine.connect() as conn:
+        row = conn.execute(_deal_query().where(Deal.id == deal_id, scope.reps())).first()
+    return None if row is None else _deal_record(row)
+
+
+def deal_in_scope(engine: Engine, scope: Scope, deal_id: int) -> bool:
+    """Whether the deal exists and is one the scope may link an activity to."""
+    query = select(Deal.id).join(Rep, Rep.id == Deal.rep_id).where(Deal.id == deal_id, scope.reps())
+    with engine.connect() as conn:
+        return conn.scalar(query) is not None
+
+
+def insert_deals(engine: Engine, items: Sequence[NewDeal]) -> list[Stored]:
+    """Store checked deals in one transaction, each with its first stage-history row."""
+    if not items:
+        return []
+    now = utcnow()
+    with engine.begin() as conn:
+        accounts = _resolve_accounts(conn, items)
+        rows = [
+            {
+                "rep_id": d.rep_id,
+                "sourced_by_id": d.sourced_by_id,
+                "account_id": accounts.get(d, d.account_id),
+                "name": d.name,
+                "amount": d.amount,
+                "stage": d.stage,
+                "status": d.status,
+                "created_at": d.created_at,
+                "closed_at": d.closed_at,
+                "expected_close": d.expected_close,
+                "source": API_SOURCE,
+                "external_id": d.external_id,
+                "updated_at": now,
+            }
+            for d in items
+        ]
+        stored = _insert_rows(conn, Deal, rows)
+        history = [
+            {
+                "deal_id": s.id,
+                "stage": d.stage,
+                "status": d.status,
+                "amount": d.amount,
+                "entered_at": d.closed_at or d.created_at,
+            }
+            for s, d in zip(stored, items, strict=True)
+            if not s.duplicate
+        ]
+        if history:
+            conn.execute(insert(DealStageHistory), history)
+    return stored
+
+
+def replace_deal(
+    engine: Engine, deal_id: int, item: NewDeal, stage_entered_at: dt.datetime
+) -> bool:
+    """Overwrite a deal with checked values; a new stage or status is a stage-history row."""
+    with engine.begin() as conn:
+        before = conn.execute(
+            select(Deal.stage, Deal.status).where(Deal.id == deal_id).with_for_update()
+        ).first()
+        if before is None:
+            return False
+        accounts = _resolve_accounts(conn, [item])
+        conn.execute(
+            update(Deal)
+            .where(Deal.id == deal_id)
+            .values(
+                rep_id=item.rep_id,
+                sourced_by_id=item.sourced_by_id,
+                account_id=accounts.get(item, item.account_id),
+                name=item.name,
+                amount=item.amount,
+                stage=item.stage,
+                status=item.status,
+                created_at=item.created_at,
+                closed_at=item.closed_at,
+                expected_close=item.expected_close,
+                updated_at=utcnow(),
+            )
+        )
+        if (before.stage, before.status) != (item.stage, item.status):
+            conn.execute(
+                insert(DealStageHistory).values(
+                    deal_id=deal_id,
+                    stage=item.stage,
+                    status=item.status,
+                    amount=item.amount,
+                    entered_at=stage_entered_at,
+                )
+            )
+    return True
+
+
+def delete_deal(engine: Engine, deal_id: int) -> bool:
+    """Delete a deal and its stage history; its activities stay, unlinked."""
+    with engine.begin() as conn:
+        conn.execute(update(Activity).where(Activity.deal_id == deal_id).values(deal_id=None))
+        conn.execute(delete(DealStageHistory).where(DealStageHistory.deal_id == deal_id))
+        done = conn.execute(delete(Deal).where(Deal.id == deal_id))
+    return done.rowcount > 0
+
+
+def _resolve_accounts(conn: Connection, items: Sequence[NewDeal]) -> _Names:
+    accounts = _Names()
+    names = {d.account for d in items if d.account}
+    if names:
+        by_key = AccountResolver(API_SOURCE).resolve_names(conn, names)
+        for d in items:
+            if d.account:
+                accounts.ids[id(d)] = by_key[name_key(d.account)]
+    return accounts
