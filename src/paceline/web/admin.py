@@ -1,0 +1,507 @@
+"""Pages for planning and running the system: plan builder, CSV import, users, API tokens."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from paceline.analytics.plan import (
+    Plan,
+    PlanInput,
+    SavedTargets,
+    build_plan,
+    funnel_steps,
+    measure_rates,
+    parse_amount,
+    parse_rate,
+    plan_period,
+    plan_weights,
+    save_plan_targets,
+)
+from paceline.api.deps import AppState, Caller, app_state
+from paceline.auth.access import ROLES
+from paceline.auth.accounts import (
+    add_user as add_app_user,
+)
+from paceline.auth.accounts import (
+    create_token,
+    list_tokens,
+    list_users,
+    revoke_token,
+)
+from paceline.calendar import BusinessCalendar
+from paceline.errors import UserInputError
+from paceline.ingest.csvfile import ImportFileError
+from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
+from paceline.ingest.mapping import ENTITIES, Mapping, MappingError, load_mapping
+from paceline.web import queries
+from paceline.web.common import PageError, User, check_csrf, not_found, refused, render
+from paceline.web.state import WebState
+
+router = APIRouter(include_in_schema=False)
+
+MAPPINGS_ENV = "PACELINE_MAPPINGS"
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+# --- plan builder ---------------------------------------------------------------------------
+
+
+def _planner(caller: Caller) -> None:
+    if caller.principal.role == "rep":
+        raise refused("build plans (plans are for managers and admins)")
+
+
+def _steps(state: AppState) -> list[tuple[str, str]]:
+    return list(pairwise(funnel_steps(state.settings)))
+
+
+@router.get("/plan")
+def plan_page(request: Request, caller: User) -> Response:
+    _planner(caller)
+    state = app_state(request)
+    pairs = _steps(state)
+    values: dict[str, Any] = {
+        "revenue": "",
+        "deal_size": "",
+        "year": "",
+        "team": "",
+        "role": "",
+        "headcount": "",
+        "from_history": True,
+        "history_months": "",
+        "rates": [""] * len(pairs),
+    }
+    return _plan_form(request, caller, values)
+
+
+def _plan_form(
+    request: Request,
+    caller: Caller,
+    values: dict[str, Any],
+    plan: Plan | None = None,
+    saved: SavedTargets | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    state = app_state(request)
+    principal = caller.principal
+    own_team = queries.team_by_id(state.engine, principal.team_id)
+    return render(
+        request,
+        "plan.html",
+        caller,
+        {
+            "active": "plan",
+            "values": values,
+            "pairs": _steps(state),
+            "plan": plan,
+            "saved": saved,
+            "error": error,
+            "teams": queries.teams(state.engine) if principal.is_admin else [],
+            "own_team": own_team.name if own_team else None,
+            "roles": [r for r in state.settings.roles if r.key_metrics],
+            "cascade": (plan.revenue_target, *reversed(plan.steps)) if plan else (),
+        },
+        status=status,
+    )
+
+
+def _optional_int(name: str, text: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise UserInputError(f"{name}: {text!r} is not a whole number") from None
+
+
+@router.post("/plan")
+def plan_post(
+    request: Request,
+    caller: User,
+    csrf: Annotated[str, Form()] = "",
+    revenue: Annotated[str, Form()] = "",
+    deal_size: Annotated[str, Form()] = "",
+    year: Annotated[str, Form()] = "",
+    team: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    headcount: Annotated[str, Form()] = "",
+    from_history: Annotated[str, Form()] = "",
+    history_months: Annotated[str, Form()] = "",
+    rate: Annotated[list[str] | None, Form()] = None,
+    action: Annotated[str, Form()] = "build",
+) -> Response:
+    _planner(caller)
+    check_csrf(caller, csrf)
+    state = app_state(request)
+    pairs = _steps(state)
+    rates = list(rate or [])
+    rates += [""] * (len(pairs) - len(rates))
+    values: dict[str, Any] = {
+        "revenue": revenue,
+        "deal_size": deal_size,
+        "year": year,
+        "team": team,
+        "role": role,
+        "headcount": headcount,
+        "from_history": bool(from_history),
+        "history_months": history_months,
+        "rates": rates[: len(pairs)],
+    }
+    principal = caller.principal
+    if principal.is_admin:
+        team_name = team or None
+        if team_name and queries.team_by_name(state.engine, team_name) is None:
+            raise not_found(f"team named {team_name!r}")
+    else:
+        own = queries.team_by_id(state.engine, principal.team_id)
+        if own is None:
+            raise refused("build plans (your account has no team)")
+        team_name = own.name
+    try:
+        plan = _build(state, values, pairs, team_name, role or None)
+        saved = None
+        if action == "save":
+            if not all(principal.can_set_targets(_team_id(state, w.team)) for w in plan.reps):
+                raise refused("set targets for reps outside your team")
+            saved = save_plan_targets(state.engine, plan)
+    except UserInputError as exc:
+        return _plan_form(request, caller, values, error=str(exc), status=422)
+    return _plan_form(request, caller, values, plan=plan, saved=saved)
+
+
+def _team_id(state: AppState, name: str | None) -> int | None:
+    found = queries.team_by_name(state.engine, name) if name else None
+    return found.id if found else None
+
+
+def _build(
+    state: AppState,
+    values: dict[str, Any],
+    pairs: list[tuple[str, str]],
+    team: str | None,
+    role: str | None,
+) -> Plan:
+    settings = state.settings
+    calendar = BusinessCalendar(settings.calendar)
+    if not str(values["revenue"]).strip():
+        raise UserInputError("revenue: give the revenue goal for the year, e.g. 70M")
+    if not str(values["deal_size"]).strip():
+        raise UserInputError("deal size: give the average deal size, e.g. 35k")
+    given = tuple(
+        parse_rate(f"{upper}:{lower}={text.strip()}")
+        for (upper, lower), text in zip(pairs, values["rates"], strict=True)
+        if text.strip()
+    )
+    year = _optional_int("year", values["year"])
+    headcount = _optional_int("reps", values["headcount"])
+    months = _optional_int("history months", values["history_months"])
+    period = plan_period(calendar, year)
+    weights = (
+        () if headcount is not None else plan_weights(state.engine, settings, period, role, team)
+    )
+    measured = (
+        measure_rates(state.engine, settings, calendar.today(), role, team, months)
+        if values["from_history"]
+        else None
+    )
+    inputs = PlanInput(
+        parse_amount("revenue", values["revenue"]),
+        parse_amount("deal size", values["deal_size"]),
+        given,
+        year,
+        headcount,
+        weights,
+    )
+    return build_plan(settings, calendar, inputs, measured)
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MappingChoice:
+    key: str  # "<dir index>:<relative path>"
+    label: str
+    path: Path
+
+
+def mapping_dirs() -> list[Path]:
+    """Where mapping files can be picked from: $PACELINE_MAPPINGS, or ./mappings and
+    ./examples/mappings of the directory the server runs in."""
+    configured = os.environ.get(MAPPINGS_ENV)
+    if configured:
+        return [Path(p) for p in configured.split(os.pathsep) if p]
+    return [Path.cwd() / "mappings", Path.cwd() / "examples" / "mappings"]
+
+
+def mapping_choices() -> list[MappingChoice]:
+    choices = []
+    for index, folder in enumerate(mapping_dirs()):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.toml")):
+            relative = path.relative_to(folder).as_posix()
+            choices.append(MappingChoice(f"{index}:{relative}", relative, path))
+    return choices
+
+
+def _picked_mapping(key: str) -> Mapping:
+    for choice in mapping_choices():
+        if choice.key == key:
+            return load_mapping(choice.path)
+    raise MappingError(f"mapping: no mapping file {key.partition(':')[2]!r} to pick")
+
+
+def _admin(caller: Caller, what: str) -> None:
+    if not caller.principal.can_administer:
+        raise refused(what)
+
+
+def _web(request: Request) -> WebState:
+    web = request.app.state.web
+    assert isinstance(web, WebState)
+    return web
+
+
+def _import_form(
+    request: Request,
+    caller: Caller,
+    values: dict[str, Any],
+    result: ImportResult | None = None,
+    errors_url: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "import.html",
+        caller,
+        {
+            "active": "import",
+            "entities": ENTITIES,
+            "mappings": mapping_choices(),
+            "values": values,
+            "result": result,
+            "errors_url": errors_url,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@router.get("/import")
+def import_page(request: Request, caller: User) -> Response:
+    _admin(caller, "import files (imports are for admins)")
+    values = {"entity": "activities", "mapping": "", "source": "", "allow_new_reps": True}
+    return _import_form(request, caller, values)
+
+
+@router.post("/import")
+def import_post(
+    request: Request,
+    caller: User,
+    file: Annotated[UploadFile, File()],
+    csrf: Annotated[str, Form()] = "",
+    entity: Annotated[str, Form()] = "activities",
+    mapping: Annotated[str, Form()] = "",
+    mapping_file: Annotated[UploadFile | None, File()] = None,
+    source: Annotated[str, Form()] = "",
+    allow_new_reps: Annotated[str, Form()] = "",
+) -> Response:
+    _admin(caller, "import files (imports are for admins)")
+    check_csrf(caller, csrf)
+    values = {
+        "entity": entity,
+        "mapping": mapping,
+        "source": source,
+        "allow_new_reps": bool(allow_new_reps),
+    }
+    chosen = next((e for e in ENTITIES if e == entity), None)
+    if chosen is None:
+        error = f"entity: unknown {entity!r}"
+        return _import_form(request, caller, values, error=error, status=422)
+    files = _web(request).imports
+    folder = files.workspace()
+    name = SAFE_NAME.sub("_", Path(file.filename or "upload.csv").name) or "upload.csv"
+    upload = folder / name
+    try:
+        with upload.open("wb") as out:
+            shutil.copyfileobj(file.file, out)
+        if upload.stat().st_size == 0:
+            raise ImportFileError(f"{name}: the file is empty (choose a CSV file to upload)")
+        loaded = _mapping(folder, mapping, mapping_file)
+        options = ImportOptions(
+            source=source.strip() or None,
+            allow_new_reps=bool(allow_new_reps),
+            errors_path=folder / f"{upload.stem}.errors.csv",
+        )
+        state = app_state(request)
+        result = import_csv(state.engine, state.settings, upload, chosen, loaded, options)
+    except (ImportFileError, MappingError, UserInputError) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        return _import_form(request, caller, values, error=str(exc), status=422)
+    finally:
+        upload.unlink(missing_ok=True)
+    errors_url = None
+    if result.errors_file:
+        token = files.offer(Path(result.errors_file), f"{upload.stem}.errors.csv")
+        errors_url = f"/import/errors/{token}"
+    result.file = name  # show the uploaded file's name, not the server's temporary path
+    return _import_form(request, caller, values, result=result, errors_url=errors_url)
+
+
+def _mapping(folder: Path, picked: str, uploaded: UploadFile | None) -> Mapping | None:
+    if uploaded is not None and uploaded.filename:
+        path = folder / "mapping.toml"
+        with path.open("wb") as out:
+            shutil.copyfileobj(uploaded.file, out)
+        if path.stat().st_size:
+            return load_mapping(path)
+    if picked:
+        return _picked_mapping(picked)
+    return None
+
+
+@router.get("/import/errors/{token}")
+def import_errors(request: Request, caller: User, token: str) -> Response:
+    _admin(caller, "download import errors")
+    found = _web(request).imports.get(token)
+    if found is None:
+        raise not_found("errors file here (it may have expired; import the file again)")
+    path, name = found
+    return FileResponse(path, media_type="text/csv", filename=name)
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+def _users_form(
+    request: Request,
+    caller: Caller,
+    values: dict[str, str],
+    error: str | None = None,
+    added: str | None = None,
+    status: int = 200,
+) -> Response:
+    state = app_state(request)
+    return render(
+        request,
+        "users.html",
+        caller,
+        {
+            "active": "users",
+            "users": list_users(state.engine),
+            "roles": ROLES,
+            "reps": queries.all_reps(state.engine),
+            "teams": queries.teams(state.engine),
+            "values": values,
+            "error": error,
+            "added": added,
+        },
+        status=status,
+    )
+
+
+@router.get("/users")
+def users_page(request: Request, caller: User, added: str | None = None) -> Response:
+    _admin(caller, "manage users (that page is for admins)")
+    values = {"username": "", "role": "rep", "rep": "", "team": ""}
+    return _users_form(request, caller, values, added=added)
+
+
+@router.post("/users")
+def users_post(
+    request: Request,
+    caller: User,
+    csrf: Annotated[str, Form()] = "",
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "rep",
+    rep: Annotated[str, Form()] = "",
+    team: Annotated[str, Form()] = "",
+) -> Response:
+    _admin(caller, "manage users (that page is for admins)")
+    check_csrf(caller, csrf)
+    values = {"username": username, "role": role, "rep": rep, "team": team}
+    try:
+        user = add_app_user(
+            app_state(request).engine, username, password, role, rep or None, team or None
+        )
+    except UserInputError as exc:
+        return _users_form(request, caller, values, error=str(exc), status=422)
+    return RedirectResponse(f"/users?added={user.username}", status_code=303)
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+def _tokens_page(
+    request: Request,
+    caller: Caller,
+    new_token: str | None = None,
+    new_name: str | None = None,
+    error: str | None = None,
+    revoked: int | None = None,
+    status: int = 200,
+) -> Response:
+    state = app_state(request)
+    return render(
+        request,
+        "tokens.html",
+        caller,
+        {
+            "active": "tokens",
+            "tokens": list_tokens(state.engine, caller.principal.username),
+            "new_token": new_token,
+            "new_name": new_name,
+            "error": error,
+            "revoked": revoked,
+        },
+        status=status,
+    )
+
+
+@router.get("/tokens")
+def tokens_page(request: Request, caller: User, revoked: int | None = None) -> Response:
+    return _tokens_page(request, caller, revoked=revoked)
+
+
+@router.post("/tokens")
+def tokens_post(
+    request: Request,
+    caller: User,
+    csrf: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(caller, csrf)
+    try:
+        made = create_token(app_state(request).engine, caller.principal.username, name)
+    except UserInputError as exc:
+        return _tokens_page(request, caller, error=str(exc), status=422)
+    return _tokens_page(request, caller, new_token=made.token, new_name=made.name)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def tokens_revoke(
+    request: Request,
+    caller: User,
+    token_id: int,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(caller, csrf)
+    try:
+        revoke_token(app_state(request).engine, caller.principal.username, token_id)
+    except UserInputError as exc:
+        raise PageError(404, "No such token", str(exc)) from None
+    return RedirectResponse(f"/tokens?revoked={token_id}", status_code=303)

@@ -1,0 +1,288 @@
+"""What every page shares: who is asking, CSRF checks, rendering, and number formatting.
+
+Pages need a browser session (the `paceline_session` cookie); without one a page redirects
+to the login form. Every form that writes carries the session's CSRF token in a hidden
+`csrf` field, checked here in constant time; a wrong or missing token is a 403 page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from paceline.analytics.pacing import Pace
+from paceline.api.deps import AppState, Caller, optional_caller
+from paceline.auth.access import Principal
+from paceline.calendar import PERIOD_KINDS, PeriodKind
+from paceline.config import Settings
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = Jinja2Templates(directory=HERE / "templates")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+DASH = "\u2013"  # shown for a number that does not exist (no target, nothing to divide)
+
+STATUS_LABELS = {
+    "ahead": "Ahead",
+    "on_pace": "On pace",
+    "behind": "Behind",
+    "no_target": "No target",
+}
+
+
+class PageError(Exception):
+    """Ends a page request with an HTML error page (403 refusals, 404s, bad input)."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.title = title
+        self.message = message
+        self.headers = headers or {}
+
+
+class LoginRequired(Exception):
+    """No browser session: the page redirects to the login form and back."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def refused(what: str) -> PageError:
+    return PageError(403, "Not allowed", f"You are not allowed to {what}.")
+
+
+def not_found(what: str) -> PageError:
+    return PageError(404, "Not found", f"There is no {what}.")
+
+
+def page_caller(
+    request: Request, caller: Annotated[Caller | None, Depends(optional_caller)]
+) -> Caller:
+    """The logged-in user of a page; pages are for browser sessions only."""
+    if caller is None or caller.csrf_token is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    return caller
+
+
+User = Annotated[Caller, Depends(page_caller)]
+
+
+def check_csrf(caller: Caller, sent: str | None) -> None:
+    expected = caller.csrf_token or ""
+    if not expected or not hmac.compare_digest((sent or "").encode(), expected.encode()):
+        raise PageError(
+            403,
+            "Form expired",
+            "The form was missing its security token or it did not match your session. "
+            "Reload the page and try again.",
+        )
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths are followed after a login (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def login_url(next_url: str) -> str:
+    return "/login" + (f"?next={quote(next_url, safe='')}" if next_url not in ("", "/") else "")
+
+
+# --- navigation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str
+    href: str
+
+
+def navigation(principal: Principal) -> list[NavItem]:
+    items: list[NavItem] = []
+    if principal.rep_id is not None and principal.role == "rep":
+        items.append(NavItem("scorecard", "My scorecard", "/scorecard"))
+    if principal.role != "rep":
+        items.append(NavItem("team", "Team", "/team"))
+    items.append(NavItem("leaderboard", "Leaderboard", "/leaderboard"))
+    if principal.role != "rep":
+        items.append(NavItem("plan", "Plan", "/plan"))
+    items.append(NavItem("log", "Log activity", "/log"))
+    items.append(NavItem("activities", "Activities", "/activities"))
+    if principal.can_administer:
+        items.append(NavItem("import", "Import", "/import"))
+        items.append(NavItem("users", "Users", "/users"))
+    items.append(NavItem("tokens", "API tokens", "/tokens"))
+    return items
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def render(
+    request: Request,
+    template: str,
+    caller: Caller | None,
+    context: dict[str, Any] | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    state: AppState = request.app.state.paceline
+    data: dict[str, Any] = {
+        "user": caller.principal if caller else None,
+        "csrf": caller.csrf_token if caller else None,
+        "nav": navigation(caller.principal) if caller else [],
+        "active": "",
+        "units": metric_units(state.settings),
+        "labels": metric_labels(state.settings),
+        "zone": state.settings.calendar.zone,
+    }
+    data.update(context or {})
+    response = TEMPLATES.TemplateResponse(request, template, data, status_code=status)
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def metric_units(settings: Settings) -> dict[str, str]:
+    units = {}
+    for m in settings.metrics:
+        if m.aggregate == "ratio":
+            units[m.name] = "ratio"
+        elif m.field == "amount":
+            units[m.name] = "currency"
+        elif m.field == "duration_min":
+            units[m.name] = "minutes"
+        else:
+            units[m.name] = "count"
+    return units
+
+
+def metric_labels(settings: Settings) -> dict[str, str]:
+    return {m.name: m.label or m.name for m in settings.metrics}
+
+
+def parse_period(text: str | None, default: PeriodKind, allowed: tuple[str, ...]) -> PeriodKind:
+    if text in allowed:
+        for kind in PERIOD_KINDS:
+            if kind == text:
+                return kind
+    return default
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise PageError(
+            422, "Not a date", f"{text!r} is not a date; write it as YYYY-MM-DD."
+        ) from None
+
+
+# --- formatting (Jinja filters) -------------------------------------------------------------
+
+
+def fmt_number(value: float | None, digits: int | None = None) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return DASH
+    if digits is not None:
+        return f"{value:,.{digits}f}"
+    if float(value).is_integer() or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def fmt_metric(value: float | None, unit: str | None) -> str:
+    if value is None:
+        return DASH
+    if unit == "ratio":
+        return f"{value * 100:.0f}%"
+    if unit == "currency":
+        return fmt_money(value)
+    return fmt_number(value)
+
+
+def fmt_money(value: float | None) -> str:
+    if value is None:
+        return DASH
+    size = abs(value)
+    if size >= 1e6:
+        return f"{value / 1e6:,.2f}M".replace(".00M", "M")
+    if size >= 1e4:
+        return f"{value / 1e3:,.1f}k".replace(".0k", "k")
+    return f"{value:,.0f}"
+
+
+def fmt_percent(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return DASH
+    return f"{value * 100:.{digits}f}%"
+
+
+def fmt_status(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " "))
+
+
+def fmt_when(moment: dt.datetime | None, zone: Any) -> str:
+    """A stored UTC time in the business time zone."""
+    if moment is None:
+        return ""
+    local = moment.replace(tzinfo=dt.UTC).astimezone(zone)
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def pace_bar(p: Pace) -> dict[str, float] | None:
+    """Positions (percent of the bar) of actual, expected-to-date and target."""
+    if p.target is None:
+        return None
+    scale = max(p.target, p.actual, p.expected_to_date or 0.0)
+    if scale <= 0:
+        return {"actual": 0.0, "expected": 0.0, "target": 100.0}
+    return {
+        "actual": round(100 * p.actual / scale, 1),
+        "expected": round(100 * (p.expected_to_date or 0.0) / scale, 1),
+        "target": round(100 * p.target / scale, 1),
+    }
+
+
+TEMPLATES.env.filters.update(
+    number=fmt_number,
+    metric=fmt_metric,
+    money=fmt_money,
+    percent=fmt_percent,
+    status_label=fmt_status,
+)
+TEMPLATES.env.globals.update(pace_bar=pace_bar, when=fmt_when)

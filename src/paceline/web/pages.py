@@ -1,0 +1,230 @@
+"""The web pages: `mount(app)` adds them, their static files and their error pages.
+
+Pages are thin: each route checks who may see it, calls one analysis or ingest function and
+renders its typed result with a Jinja2 template. Charts are drawn by plotly.js, served from
+the installed `plotly` package (the machine may have no internet; nothing comes from a CDN).
+
+Logging in: the form carries a pre-session CSRF token (double-submit: a random cookie and
+the same value in the form), failed attempts are rate-limited by `authenticate`, and a
+successful login sets the `paceline_session` cookie HttpOnly, SameSite=Lax and, over https,
+Secure. Every later form carries the session's own CSRF token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import importlib.util
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import HTMLResponse
+from starlette.types import Scope
+
+from paceline.api.deps import SESSION_COOKIE, Caller, State, app_state, optional_caller
+from paceline.auth.accounts import (
+    SESSION_LIFETIME,
+    LoginRefused,
+    TooManyAttempts,
+    authenticate,
+    end_session,
+    start_session,
+)
+from paceline.web import admin, dashboards, work
+from paceline.web.common import (
+    HERE,
+    LoginRequired,
+    PageError,
+    User,
+    check_csrf,
+    login_url,
+    render,
+    safe_next,
+)
+from paceline.web.state import WebState
+
+LOGIN_CSRF_COOKIE = "paceline_login_csrf"
+
+
+def _plotly_dir() -> Path:
+    """plotly.js as the installed Python `plotly` package ships it (not imported: slow)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the plotly package is not installed; the pages need its plotly.js")
+    return Path(spec.origin).resolve().parent / "package_data"
+
+
+router = APIRouter(include_in_schema=False)
+
+
+def mount(app: FastAPI) -> None:
+    """Add the pages to the application made by `paceline.api.app.create_app`."""
+    app.state.web = WebState()
+    app.add_exception_handler(PageError, _page_error)
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/vendor/plotly", _PlotlyFiles(directory=_plotly_dir()), name="plotly")
+    app.include_router(router)
+    for module in (dashboards, work, admin):
+        app.include_router(module.router)
+
+
+class _PlotlyFiles(StaticFiles):
+    """plotly.min.js only, from the installed package (not its data sets or templates)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if path != "plotly.min.js":
+            return Response("not found", status_code=404)
+        response = await super().get_response(path, scope)
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        return response
+
+
+def _page_error(request: Request, exc: Exception) -> Response:
+    """An HTML error page (sync: Starlette runs it in a thread, it reads the session)."""
+    assert isinstance(exc, PageError)
+    caller = _caller_or_none(request)
+    return render(
+        request,
+        "error.html",
+        caller,
+        {"title": exc.title, "message": exc.message},
+        status=exc.status,
+        headers=exc.headers,
+    )
+
+
+async def _login_required(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(login_url(exc.next_url), status_code=303)
+
+
+def _caller_or_none(request: Request) -> Caller | None:
+    try:
+        caller = optional_caller(request, app_state(request))
+    except HTTPException:  # a bad API token: no page user
+        return None
+    return caller if caller is not None and caller.csrf_token is not None else None
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+# --- logging in and out ---------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:
+    caller = _caller_or_none(request)
+    if caller is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _login_form(request, safe_next(next))
+
+
+def _login_form(
+    request: Request,
+    next_url: str,
+    error: str | None = None,
+    status: int = 200,
+    username: str = "",
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        None,
+        {"login_csrf": token, "next": next_url, "error": error, "username": username},
+        status=status,
+        headers=headers,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/login",
+    )
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    state: State,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
+        return _login_form(
+            request,
+            safe_next(next),
+            "The login form expired. Please try again.",
+            status=403,
+            username=username,
+        )
+    address = request.client.host if request.client else "unknown"
+    try:
+        principal = authenticate(state.engine, username, password, address)
+    except TooManyAttempts as exc:
+        minutes = max(1, round(exc.retry_after / 60))
+        return _login_form(
+            request,
+            safe_next(next),
+            f"Too many failed logins. Try again in about {minutes} minute"
+            f"{'s' if minutes != 1 else ''}.",
+            status=429,
+            username=username,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    except LoginRefused:
+        return _login_form(
+            request,
+            safe_next(next),
+            "Wrong user name or password.",
+            status=401,
+            username=username,
+        )
+    cookie, _csrf = start_session(state.engine, principal.user_id)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, state: State, caller: User, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    check_csrf(caller, csrf)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        end_session(state.engine, cookie)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/")
+def home(caller: User) -> Response:
+    principal = caller.principal
+    if principal.role == "rep" and principal.rep_id is not None:
+        return RedirectResponse("/scorecard", status_code=303)
+    return RedirectResponse("/team", status_code=303)
