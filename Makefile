@@ -5,14 +5,17 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.installed-bench-stamp
 DEMO_DB ?= demo.db
+PORT    ?= 8000
 
 .PHONY: help demo test lint typecheck bench clean
 
 help:
-	@echo "make demo   - set up .venv and build the demo organisation into $(DEMO_DB) (SQLite)"
+	@echo "make demo   - set up .venv, build the demo organisation into $(DEMO_DB) (SQLite) and serve it"
 	@echo "make test   - set up .venv and run lint, type checks and the whole test suite"
-	@echo "make bench  - run the benchmarks (heavy; not part of make test)"
+	@echo "make bench  - run the benchmarks (heavy; not part of make test); options in BENCH_ARGS,"
+	@echo "              e.g. make bench BENCH_ARGS='--only tracking --scales 100k,1M --no-postgres'"
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Paceline needs Python 3.11 or newer on PATH" >&2; exit 1; }
@@ -23,6 +26,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/paceline --db sqlite:///$(DEMO_DB) demo
+	$(BIN)/paceline --db sqlite:///$(DEMO_DB) serve --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -34,8 +38,14 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest -n 2
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+# The benchmarks compare against DuckDB over Parquet: the `bench` extra, installed only here
+# so that `make test` never needs it.
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DB) $(DEMO_DB)-* *.truth.json

@@ -78,18 +78,35 @@ def run(args: argparse.Namespace) -> int:
 
 def _paceline(database: Path, *args: str) -> str:
     command = [sys.executable, "-m", "paceline.cli", "--db", f"sqlite:///{database}", *args]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(args)} failed: {done.stderr or done.stdout}")
     return done.stdout
 
 
 def _demo_database() -> Path:
-    """The default demo organisation (30 reps, 15 months), built once and reused."""
+    """The default demo organisation (30 reps, 15 months), built once and reused while its
+    schema is current."""
     WORK.mkdir(parents=True, exist_ok=True)
     database = WORK / "demo.db"
+    if database.exists() and not _is_current(database):
+        for stale in WORK.glob("demo.*"):
+            stale.unlink()
     if not database.exists():
         print("building the demo organisation...", flush=True)
         _paceline(database, "demo", "--today", AS_OF.isoformat(), "--json")
     return database
+
+
+def _is_current(database: Path) -> bool:
+    from paceline.store.engine import make_engine
+    from paceline.store.migrate import is_up_to_date
+
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        return is_up_to_date(engine)
+    finally:
+        engine.dispose()
 
 
 def _admin_token(database: Path) -> str:

@@ -6,7 +6,10 @@ Each benchmark is a module in this folder listed in BENCHMARKS. A module provide
 non-zero when something went wrong). ``args.rows`` is the one shared option: the data size,
 ``None`` for the module's default. To add a benchmark, write such a module and list it here.
 
-Usage: ``python benchmarks/run.py [--only NAME ...] [--rows N] [module options]``.
+Usage: ``python benchmarks/run.py [--only NAME ...] [--rows N] [module options]``, e.g.
+``python benchmarks/run.py --only tracking --scales 100k,1M --no-postgres`` for a quick run.
+All modules' options share one parser, so an option two modules both want (``--no-postgres``)
+is added by whichever comes first and read by both.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS: tuple[str, ...] = ("import_throughput",)
+BENCHMARKS: tuple[str, ...] = ("import_throughput", "tracking", "http_load")
 
 
 def load(name: str) -> ModuleType:
