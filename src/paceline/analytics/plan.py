@@ -26,7 +26,6 @@ Choices worth knowing:
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 import re
 from collections.abc import Sequence
@@ -41,7 +40,7 @@ from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.targets import TARGET_KINDS, TargetRow, period_targets, save_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import Settings
-from paceline.errors import UserInputError
+from paceline.errors import UserInputError, did_you_mean
 from paceline.ingest.entities import default_role
 from paceline.ingest.manual import existing_rep_id
 from paceline.ingest.resolve import RepResolver
@@ -141,8 +140,7 @@ def resolve_step(steps: Sequence[str], name: str) -> str:
         return matches[0]
     if matches:
         raise UserInputError(f"step {name!r}: ambiguous, could be {' or '.join(matches)}")
-    close = difflib.get_close_matches(typed, steps, n=2, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    hint = did_you_mean(typed, steps, n=2, quoted=False)
     raise UserInputError(f"step {name!r}: not a funnel step{hint} (funnel: {' → '.join(steps)})")
 
 
@@ -298,8 +296,7 @@ def _rep_filter(
         team_id = conn.scalar(select(Team.id).where(Team.name == team))
         if team_id is None:
             names = [n for (n,) in conn.execute(select(Team.name).order_by(Team.name))]
-            close = difflib.get_close_matches(team, names, n=2, cutoff=0.6)
-            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            hint = did_you_mean(team, names, n=2)
             raise UserInputError(f"team: no team named {team!r}{hint}")
         conditions.append(Rep.team_id == team_id)
     return conditions

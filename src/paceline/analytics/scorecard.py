@@ -8,7 +8,6 @@ scorecards cost about what one does. The arithmetic lives in `pacing`.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, Select, or_, select
@@ -28,7 +27,7 @@ from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import Settings
-from paceline.errors import UserInputError
+from paceline.errors import UserInputError, did_you_mean
 from paceline.ingest.resolve import name_key
 from paceline.store.models import Rep, Team
 
@@ -93,8 +92,7 @@ def rep_scorecard(
         roster = _roster(conn)
     matches = [r for r in roster if name_key(r.name) == name_key(rep)]
     if not matches:
-        close = difflib.get_close_matches(rep, [r.name for r in roster], n=3, cutoff=0.6)
-        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        hint = did_you_mean(rep, (r.name for r in roster))
         raise UserInputError(f"rep: no rep named {rep!r}{hint}")
     return _scorecards(engine, settings, matches, period_kind, as_of)[0]
 
@@ -133,8 +131,7 @@ def active_paced_reps(
     if team is not None:
         teams = [name for (name,) in conn.execute(select(Team.name))]
         if not any(name_key(t) == name_key(team) for t in teams):
-            close = difflib.get_close_matches(team, teams, n=3, cutoff=0.6)
-            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            hint = did_you_mean(team, teams)
             raise UserInputError(f"team: no team named {team!r}{hint}")
     query = (
         _roster_query()

@@ -8,14 +8,13 @@ keyboard should not create a new colleague.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, insert, select
 
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.errors import UserInputError
+from paceline.errors import UserInputError, did_you_mean
 from paceline.ingest.entities import default_role, finish_activity, slug
 from paceline.ingest.fields import FieldError
 from paceline.ingest.resolve import (
@@ -182,6 +181,5 @@ def existing_rep_id(conn: Connection, reps: RepResolver, name: str) -> int:
     if rep_id is not None:
         return rep_id
     names = [n for (n,) in conn.execute(select(Rep.name))]
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    hint = did_you_mean(name, names)
     raise InputError("rep", f"no rep named {name!r}{hint} (add one with `paceline rep add`)")

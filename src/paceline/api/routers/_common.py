@@ -16,7 +16,6 @@ Refusals, the same in every router:
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal, NoReturn, overload
@@ -29,7 +28,7 @@ from sqlalchemy import Engine
 
 from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar
-from paceline.errors import UserInputError
+from paceline.errors import UserInputError, did_you_mean
 from paceline.ingest.resolve import name_key
 from paceline.serialize import to_jsonable
 from paceline.store.records import RepRef, Scope, team_ids
@@ -166,9 +165,7 @@ def find_rep(reps: dict[str, RepRef], principal: Principal, name: str) -> RepRef
     if found is not None:
         return found
     visible = [r.name for r in reps.values() if principal.can_read_rep(r.id, r.team_id)]
-    close = difflib.get_close_matches(name, visible, n=3, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-    raise RepNotFound(f"no rep named {name!r}{hint}")
+    raise RepNotFound(f"no rep named {name!r}{did_you_mean(name, visible)}")
 
 
 def readable_rep(
@@ -196,8 +193,7 @@ def find_team(
     found = teams.get(name_key(name))
     if found is None:
         names = [n for _, n in teams.values()]
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        hint = did_you_mean(name, names)
         raise invalid(location, field, f"no team named {name!r}{hint}")
     return found
 
