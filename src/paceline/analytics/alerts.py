@@ -58,12 +58,24 @@ class AlertReport:
 
 
 def alerts(
-    engine: Engine, settings: Settings, as_of: dt.date | None = None, team: str | None = None
+    engine: Engine,
+    settings: Settings,
+    as_of: dt.date | None = None,
+    team: str | None = None,
+    scorecards: TeamScorecard | None = None,
 ) -> AlertReport:
+    """Evaluate the rules; `scorecards` already made for the same team, day and alert period
+    (a team page has them) are reused instead of computed again."""
     calendar = BusinessCalendar(settings.calendar)
     as_of = as_of or calendar.today()
     config = settings.alerts
-    cards = team_scorecards(engine, settings, config.period, as_of, team)
+    cards = scorecards
+    if cards is None or (cards.period.kind, cards.as_of, cards.team) != (
+        config.period,
+        as_of,
+        team,
+    ):
+        cards = team_scorecards(engine, settings, config.period, as_of, team)
     found: list[Alert] = []
     pace_alerts = [
         (card, line, chance)

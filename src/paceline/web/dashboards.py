@@ -149,7 +149,7 @@ def team_page(
     kind = parse_period(period, "month", SCORECARD_PERIODS)
     day = parse_date(as_of) or _today(state.settings)
     cards = team_scorecards(state.engine, state.settings, kind, day, name)
-    report = alerts(state.engine, state.settings, day, name)
+    report = alerts(state.engine, state.settings, day, name, scorecards=cards)
     by_rep: dict[str, list[Alert]] = {}
     for alert in report.alerts:
         by_rep.setdefault(alert.rep, []).append(alert)
