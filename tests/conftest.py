@@ -8,10 +8,13 @@ skipped with that reason (and only then).
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -19,6 +22,7 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 
 from paceline.config import Settings, default_settings
+from paceline.demo import build_demo
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 
@@ -112,3 +116,24 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return default_settings()
+
+
+DEMO_TODAY = dt.date(2026, 11, 18)
+
+
+@pytest.fixture(scope="session")
+def demo_org(
+    tmp_path_factory: pytest.TempPathFactory, settings: Settings
+) -> Iterator[tuple[Engine, dict[str, Any]]]:
+    """The full demo organisation (seed 7, today 2026-11-18) on SQLite, built once per worker.
+
+    Diagnosis tests check that each planted truth (`truth["planted"]`) is found; they only
+    read, so they share one build (about 35 s).
+    """
+    folder = tmp_path_factory.mktemp("demo_org")
+    engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
+    upgrade(engine)
+    truth_path = folder / "truth.json"
+    build_demo(engine, settings, seed=7, today=DEMO_TODAY, truth_path=truth_path)
+    yield engine, dict(json.loads(truth_path.read_text("utf-8")))
+    engine.dispose()

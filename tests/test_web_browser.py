@@ -288,3 +288,48 @@ def test_other_pages_for_review(page: Page) -> None:
     shot(page, "12-tokens")
     page.goto("/users")
     shot(page, "13-users")
+
+
+@pytest.mark.parametrize(
+    ("path", "charts"),
+    [
+        ("/funnel", ["funnel-chart", "conversion-chart"]),
+        ("/equation", []),  # the team's table; a rep's waterfall is below
+        ("/quality", ["quality-chart"]),
+        ("/when", ["when-chart"]),
+        ("/flow", ["flow-chart"]),
+        ("/stalled", []),
+    ],
+)
+def test_diagnosis_pages_draw_their_charts(page: Page, path: str, charts: list[str]) -> None:
+    """Each analysis page of the manager's team draws its Plotly charts (no CSP error)."""
+    log_in(page, "manager", f"{path}?period=90d")
+    for chart in charts:
+        drawn = page.get_by_test_id(chart)
+        expect(drawn).to_have_attribute("data-rendered", "true")
+        assert drawn.locator("svg").count() >= 1
+    shot(page, f"diagnose{path.replace('/', '-')}")
+
+
+def test_manager_reads_a_reps_brief(page: Page, site: Site) -> None:
+    """From the team's diagnosis to one rep's brief, with its charts and coaching."""
+    log_in(page, "manager", "/diagnose?period=90d")
+    table = page.get_by_test_id("team-diagnosis")
+    expect(table).to_be_visible()
+    shot(page, "diagnose-team")
+    table.get_by_role("link", name=site.rep).click()
+    expect(page.get_by_role("heading", name=f"Diagnosis: {site.rep}")).to_be_visible()
+    expect(page.get_by_test_id("diagnose-funnel-chart")).to_have_attribute("data-rendered", "true")
+    expect(page.get_by_role("heading", name="Coaching")).to_be_visible()
+    shot(page, "diagnose-brief")
+    page.goto("/equation?period=90d")
+    rows = page.get_by_test_id("equation-table").locator("tbody tr")
+    texts = [rows.nth(i).inner_text() for i in range(rows.count())]
+    closer = next(t for t in texts if "applicable" not in t and "zero" not in t)
+    rows.nth(texts.index(closer)).get_by_role("link").click()
+    expect(page.get_by_test_id("equation-chart")).to_have_attribute("data-rendered", "true")
+    shot(page, "diagnose-equation-rep")
+    page.goto(f"/diagnose?period=90d&rep={site.rep}")
+    page.get_by_role("link", name="Funnel", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/funnel\?.*rep="))
+    expect(page.get_by_test_id("funnel-chart")).to_have_attribute("data-rendered", "true")

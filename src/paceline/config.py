@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
+from collections.abc import Set as AbstractSet
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -246,6 +247,65 @@ class AlertSettings(_Strict):
     zero_key_metric: ZeroMetricRule = ZeroMetricRule()
 
 
+class StalledSettings(_Strict):
+    """An open deal is stalled after this long without selling activity, or in one stage."""
+
+    # Business days since the last selling activity on the deal (or its account, when the
+    # activity names no deal).
+    business_days: int = Field(default=10, ge=1)
+    # Longer in its current stage than this share of the team's finished stays in that stage.
+    stage_percentile: float = Field(default=0.90, gt=0, lt=1)
+    # Stays needed before a stage's percentile is trusted.
+    min_stage_samples: int = Field(default=10, ge=1)
+
+
+class QualitySettings(_Strict):
+    """Busy versus productive: the benchmarks a rep's time and activity are read against."""
+
+    # Share of logged time in selling activity a productive rep reaches (the seeds' 33%).
+    selling_share_benchmark: float = Field(default=0.33, gt=0, lt=1)
+    # High volume: at least this multiple of the peers' median selling activities...
+    high_volume_ratio: float = Field(default=1.5, gt=1)
+    # ...while engagement per selling activity is at most this share of the peers' median.
+    low_engagement_ratio: float = Field(default=0.5, gt=0, lt=1)
+
+
+class DiagnoseSettings(_Strict):
+    # Default stretch a diagnosis reads: week, month, quarter, year (to date) or "<N>d".
+    window: str = Field(default="180d", pattern=r"^(week|month|quarter|year|\d{1,4}d)$")
+    # A rep's step or rate is called weak only when a gap this unlikely by chance
+    # (one-sided p-value against the peers' rate) is seen; smaller samples are "too few".
+    significance: float = Field(default=0.01, gt=0, lt=0.5)
+    stalled: StalledSettings = StalledSettings()
+    quality: QualitySettings = QualitySettings()
+
+
+class CoachingRule(_Strict):
+    """One row of the coaching table: a finding (and a volume that is fine) -> advice.
+
+    `weak_step` names two metrics: the rep converts `from` into `to` significantly worse than
+    peers. `flag` names a busy-versus-productive flag (`low_selling_time`,
+    `high_volume_low_engagement`). `volume_ok`, when given, must be on target (or, with no
+    target, at least the peers' median): the rep does enough of it, so volume is not the cause.
+    """
+
+    name: Name
+    label: str = ""
+    weak_step: list[Name] | None = Field(default=None, min_length=2, max_length=2)
+    flag: Literal["low_selling_time", "high_volume_low_engagement"] | None = None
+    volume_ok: Name | None = None
+    # Roles the rule applies to (default: every role). AEs hold the meetings SDRs set, so
+    # meetings held per meeting set says nothing about an AE's confirmation habits.
+    roles: list[Name] | None = None
+    advice: str
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> Self:
+        if (self.weak_step is None) == (self.flag is None):
+            raise ValueError(f"coaching.{self.name}: give exactly one of weak_step or flag")
+        return self
+
+
 class Settings(_Strict):
     """The whole validated configuration."""
 
@@ -261,6 +321,8 @@ class Settings(_Strict):
     pacing: PacingSettings = PacingSettings()
     plan: PlanSettings = PlanSettings()
     alerts: AlertSettings = AlertSettings()
+    diagnose: DiagnoseSettings = DiagnoseSettings()
+    coaching: list[CoachingRule] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
@@ -284,6 +346,10 @@ class Settings(_Strict):
             _check_known(f"roles.{r.name}.key_metrics", r.key_metrics, metrics, "metric")
         _check_known("funnel.steps", self.funnel.steps, metrics, "metric")
         _check_known("alerts.no_selling.metric", [self.alerts.no_selling.metric], metrics, "metric")
+        for rule in self.coaching:
+            used = [*(rule.weak_step or []), *([rule.volume_ok] if rule.volume_ok else [])]
+            _check_known(f"coaching.{rule.name}", used, metrics, "metric")
+            _check_known(f"coaching.{rule.name}.roles", rule.roles or [], self.role_names, "role")
         return self
 
     # Look-ups used on hot paths (import, logging), computed once.
@@ -336,7 +402,7 @@ class Settings(_Strict):
         return kind in self.selling_kinds and (has_ask or not self.selling.require_ask)
 
 
-def _check_known(where: str, used: list[str], known: set[str], what: str) -> None:
+def _check_known(where: str, used: list[str], known: AbstractSet[str], what: str) -> None:
     unknown = [u for u in used if u not in known]
     if unknown:
         raise ValueError(f"{where}: unknown {what} {', '.join(map(repr, unknown))}")

@@ -67,6 +67,10 @@ INSERT_BATCH = 50_000
 KNEE = 8.0
 SLOPE_BELOW = 0.35
 SLOPE_ABOVE = 0.01
+# The planted weak closer wins a fifth as often per proposal as the other AEs: about 25 wins
+# short a year, enough for a half-year diagnosis to tell it from bad luck (a third was not:
+# an AE sends only ~20 proposals a quarter).
+WEAK_WIN_DIVISOR = 5.0
 BEHIND_PACE = 0.45  # month-to-date activity of the two reps behind, against their normal rate
 NEW_HIRE_DAYS = 42
 RAMP_WEEKS = 8
@@ -372,7 +376,10 @@ def _plant(rng: Rng, people: list[RepProfile], today: dt.date) -> Roster:
         sdrs[2].index: {"pace_this_month": BEHIND_PACE},
         sdrs[-1].index: {"start_date": start, "ramping": True},
         aes[0].index: {"name": "Ana Ruiz", "weekly_meetings": float(rng.uniform(9.0, 12.0))},
-        aes[1].index: {"win_rate": team_win / 3, "weekly_meetings": float(rng.uniform(9.0, 12.0))},
+        aes[1].index: {
+            "win_rate": team_win / WEAK_WIN_DIVISOR,
+            "weekly_meetings": float(rng.uniform(9.0, 12.0)),
+        },
         fields[1].index: {"selling_share": 0.15, "volume_factor": 0.4, "busy_work": True},
         fields[0].index: {"pace_this_month": BEHIND_PACE},
     }

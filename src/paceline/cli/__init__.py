@@ -530,7 +530,11 @@ def _print_import_result(r: ImportResult) -> None:
 
 
 # Commands of later capabilities live in their own modules and register on `app` on import.
+from paceline.cli import diagnose_commands as _diagnose_commands  # noqa: E402, F401
+from paceline.cli import funnel_commands as _funnel_commands  # noqa: E402, F401
+from paceline.cli import pipeline_commands as _pipeline_commands  # noqa: E402, F401
 from paceline.cli import plan_commands as _plan_commands  # noqa: E402, F401
+from paceline.cli import quality_commands as _quality_commands  # noqa: E402, F401
 from paceline.cli import track_commands as _track_commands  # noqa: E402, F401
 from paceline.cli import web_commands as _web_commands  # noqa: E402, F401
 

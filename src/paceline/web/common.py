@@ -134,6 +134,7 @@ def navigation(principal: Principal) -> list[NavItem]:
     if principal.role != "rep":
         items.append(NavItem("team", "Team", "/team"))
     items.append(NavItem("leaderboard", "Leaderboard", "/leaderboard"))
+    items.append(NavItem("diagnose", "Diagnose", "/diagnose"))
     if principal.role != "rep":
         items.append(NavItem("plan", "Plan", "/plan"))
     items.append(NavItem("log", "Log activity", "/log"))

@@ -33,7 +33,15 @@ from paceline.auth.accounts import (
     end_session,
     start_session,
 )
-from paceline.web import admin, dashboards, work
+from paceline.web import (
+    admin,
+    dashboards,
+    diagnose_pages,
+    funnel_pages,
+    pipeline_pages,
+    quality_pages,
+    work,
+)
 from paceline.web.common import (
     HERE,
     LoginRequired,
@@ -68,7 +76,15 @@ def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.mount("/vendor/plotly", _PlotlyFiles(directory=_plotly_dir()), name="plotly")
     app.include_router(router)
-    for module in (dashboards, work, admin):
+    for module in (
+        dashboards,
+        diagnose_pages,
+        funnel_pages,
+        pipeline_pages,
+        quality_pages,
+        work,
+        admin,
+    ):
         app.include_router(module.router)
 
 

@@ -1,4 +1,5 @@
-"""What the API routers share: input types, scopes, name look-ups and the refusal policy.
+"""What the API routers share: input types, scopes, name look-ups, the refusal policy, and
+the query and subject rules every diagnosis follows.
 
 Refusals, the same in every router:
 - 401: no credentials, or an unknown or revoked API token.
@@ -18,20 +19,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NoReturn, overload
 
-from fastapi import Depends, HTTPException, Path, status
+from fastapi import Depends, HTTPException, Path, Query, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from pydantic import AfterValidator, BaseModel, StringConstraints
 from sqlalchemy import Engine
 
+from paceline.analytics.window import Window, diagnosis_window
+from paceline.api.deps import AppState
 from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar
+from paceline.config import Settings
 from paceline.errors import UserInputError, did_you_mean
 from paceline.ingest.resolve import name_key
 from paceline.serialize import to_jsonable
-from paceline.store.records import RepRef, Scope, team_ids
+from paceline.store.records import RepRef, Scope, rep_refs, team_ids, team_name
 
 Location = Literal["body", "query", "path"]
 MAX_ID = 2**63 - 1
@@ -196,6 +201,129 @@ def find_team(
         hint = did_you_mean(name, names)
         raise invalid(location, field, f"no team named {name!r}{hint}")
     return found
+
+
+# --- diagnoses ------------------------------------------------------------------------------
+
+RepQuery = Annotated[
+    Name | None, Query(description="One rep (name), beside their peers; a rep's default: themself.")
+]
+TeamQuery = Annotated[
+    Name | None, Query(description="One team (name); default: your own (an admin: everyone).")
+]
+PeriodQuery = Annotated[
+    Label | None,
+    Query(
+        description="week, month, quarter, year (to date) or trailing days such as 90d; "
+        "default: the configured diagnosis window."
+    ),
+]
+AsOf = Annotated[Day | None, Query(description="The last day read (default: today).")]
+Analysis = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The query of a diagnosis: whom it is about and the window it reads, as given."""
+
+    rep: str | None = None
+    team: str | None = None
+    period: str | None = None
+    as_of: dt.date | None = None
+
+
+def _subject_and_window(
+    rep: RepQuery = None, team: TeamQuery = None, period: PeriodQuery = None, as_of: AsOf = None
+) -> Asked:
+    return Asked(rep, team, period, as_of)
+
+
+def _rep_and_window(rep: RepQuery = None, period: PeriodQuery = None, as_of: AsOf = None) -> Asked:
+    return Asked(rep=rep, period=period, as_of=as_of)
+
+
+def _team_and_window(
+    team: TeamQuery = None, period: PeriodQuery = None, as_of: AsOf = None
+) -> Asked:
+    return Asked(team=team, period=period, as_of=as_of)
+
+
+# One dependency per shape of query, so each endpoint publishes exactly the parameters it reads.
+SubjectAsked = Annotated[Asked, Depends(_subject_and_window)]
+RepAsked = Annotated[Asked, Depends(_rep_and_window)]
+TeamAsked = Annotated[Asked, Depends(_team_and_window)]
+
+
+def diagnosis_subject(
+    engine: Engine,
+    caller: Principal,
+    rep: str | None,
+    team: str | None,
+    what: str,
+    *,
+    rep_in_team: bool = False,
+) -> tuple[str | None, str | None]:
+    """(rep, team) a diagnosis reads, by stored name, once the caller may see it.
+
+    A rep reads only themself (nothing given means themself); a manager a rep of their team
+    or the team (nothing given: their team); an admin anyone, any team, or everyone (None,
+    None). Both given is a 422, unless `rep_in_team`: analyses that look the rep up among
+    the team's reps take both. An unknown name is a 422; out of reach a 403.
+    """
+    if rep is not None and team is not None and not rep_in_team:
+        raise invalid("query", "team", "give a rep or a team, not both")
+    chosen = _readable_team(engine, caller, team, what) if team is not None else None
+    if rep is not None:
+        return readable_rep(rep_refs(engine), caller, rep, "query", "rep").name, chosen
+    if chosen is not None or caller.is_admin:
+        return None, chosen
+    return _own_subject(engine, caller, what)
+
+
+def _readable_team(engine: Engine, caller: Principal, team: str, what: str) -> str:
+    """A team's stored name; a rep may not read a team's diagnosis, a manager only their own."""
+    team_id, name = find_team(engine, team, "query")
+    if caller.role == "rep" or not caller.can_read_team(team_id):
+        refuse(f"the {what} of team {name!r}")
+    return name
+
+
+def _own_subject(engine: Engine, caller: Principal, what: str) -> tuple[str | None, str | None]:
+    """Nothing asked: a rep means themself, a manager their team."""
+    if caller.role == "rep":
+        mine = own_rep(rep_refs(engine), caller)
+        if mine is None:
+            raise invalid("query", "rep", "required (your account is linked to no rep)")
+        return mine.name, None
+    own = team_name(engine, caller.team_id) if caller.team_id is not None else None
+    if own is None:
+        refuse(f"the {what}: you manage no team")
+    return None, own
+
+
+def query_window(settings: Settings, period: str | None, as_of: dt.date | None) -> Window:
+    """The window a diagnosis reads; a period it cannot read is a 422 naming `period`."""
+    with input_errors("query"):
+        return diagnosis_window(settings, period or settings.diagnose.window, as_of)
+
+
+def diagnosis_result(
+    state: AppState,
+    caller: Principal,
+    asked: Asked,
+    analysis: Analysis,
+    what: str,
+    *,
+    rep_in_team: bool = False,
+) -> JSONResponse:
+    """`analysis(engine, settings, window, rep=, team=)` for what the caller asked and may
+    read, answered as the CLI's --json prints it."""
+    rep, team = diagnosis_subject(
+        state.engine, caller, asked.rep, asked.team, what, rep_in_team=rep_in_team
+    )
+    window = query_window(state.settings, asked.period, asked.as_of)
+    with input_errors("query"):
+        return result(analysis(state.engine, state.settings, window, rep=rep, team=team))
 
 
 # --- time ------------------------------------------------------------------------------------

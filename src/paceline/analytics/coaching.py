@@ -1,0 +1,188 @@
+"""Coaching hints: the configured rule table turns a rep's diagnosis into advice.
+
+The seeds' point is that the fix depends on *where* the funnel breaks: a rep whose proposals
+are on target but rarely close needs proposal coaching, not more activity; a rep who makes
+the calls but books no meetings needs help with targeting. So a rule fires only when
+
+- its finding holds: the rep turns `from` into `to` worse than their peers *and* a gap that
+  large is unlikely by chance (`diagnose.significance`), or a busy-versus-productive flag is
+  raised; and
+- its volume, when the rule names one, is fine: the rep is not behind on it by more than the
+  alerts' `behind_pace.by_more_than` (25%) against the target over the window, or against the
+  peers' median without a target, so the shortfall is skill, not effort.
+
+Every rule is reported, fired or not, with the reason, so a manager can see that "no hint"
+means "checked and fine" or "too few to tell", never "not looked at".
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from sqlalchemy import Connection
+
+from paceline.analytics.compare import RateComparison, compare_rates
+from paceline.analytics.metrics import MetricTotals, metric_value
+from paceline.analytics.scorecard import RosterRep
+from paceline.analytics.targets import period_targets
+from paceline.analytics.window import Window
+from paceline.calendar import BusinessCalendar, Period
+from paceline.config import CoachingRule, Settings
+
+RuleStatus = Literal[
+    "hint", "not_weak", "too_few", "volume_low", "no_flag", "no_data", "not_for_role"
+]
+
+
+@dataclass(frozen=True)
+class VolumeCheck:
+    """Whether the rep does enough of `metric` for a conversion problem to be about skill."""
+
+    metric: str
+    actual: float
+    reference: float | None  # the target over the window, or the peers' median
+    basis: Literal["target", "peers", "none"]
+    ok: bool
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """One rule of the table applied to the rep: fired (`hint`) or why not."""
+
+    rule: str
+    label: str
+    status: RuleStatus
+    advice: str
+    step: list[str] | None = None
+    comparison: RateComparison | None = None
+    flag: str | None = None
+    volume: VolumeCheck | None = None
+
+    @property
+    def fired(self) -> bool:
+        return self.status == "hint"
+
+
+@dataclass(frozen=True)
+class Coaching:
+    rep: str
+    role: str
+    team: str | None
+    window: Window
+    peers: int  # how many reps the comparisons pool
+    checks: list[RuleCheck]
+
+    @property
+    def hints(self) -> list[RuleCheck]:
+        """The fired rules, strongest evidence first (smallest p-value; flags first)."""
+        return sorted((c for c in self.checks if c.fired), key=_strength)
+
+
+def _strength(check: RuleCheck) -> float:
+    if check.comparison is None or check.comparison.p_value is None:
+        return -1.0
+    return check.comparison.p_value
+
+
+def coaching_metrics(settings: Settings) -> list[str]:
+    """Every metric the rule table reads, so callers fetch all totals in one pass."""
+    names: list[str] = []
+    for rule in settings.coaching:
+        for name in [*(rule.weak_step or []), *([rule.volume_ok] if rule.volume_ok else [])]:
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def coach(
+    conn: Connection,
+    settings: Settings,
+    window: Window,
+    rep: RosterRep,
+    peers: Sequence[RosterRep],
+    totals: MetricTotals,
+    flags: Collection[str],
+) -> Coaching:
+    """Apply the rule table to one rep, given totals for the rep and peers and their flags.
+
+    `totals` must cover `coaching_metrics(settings)` for the rep and every peer.
+    """
+    targets = _window_targets(conn, settings, window, rep)
+    checks = [
+        _check(settings, rule, rep, peers, totals, flags, targets) for rule in settings.coaching
+    ]
+    return Coaching(rep.name, rep.role, rep.team, window, len(peers), checks)
+
+
+def _check(
+    settings: Settings,
+    rule: CoachingRule,
+    rep: RosterRep,
+    peers: Sequence[RosterRep],
+    totals: MetricTotals,
+    flags: Collection[str],
+    targets: dict[str, float],
+) -> RuleCheck:
+    base = RuleCheck(rule.name, rule.label or rule.name, "no_data", rule.advice)
+    if rule.roles is not None and rep.role not in rule.roles:
+        return replace(base, status="not_for_role")
+    if rule.flag is not None:
+        status: RuleStatus = "hint" if rule.flag in flags else "no_flag"
+        return replace(base, status=status, flag=rule.flag)
+    source, outcome = rule.weak_step or ["", ""]
+    peer_ids = [p.id for p in peers]
+    comparison = compare_rates(
+        totals.get(rep.id, source),
+        totals.get(rep.id, outcome),
+        metric_value(settings, totals, peer_ids, source),
+        metric_value(settings, totals, peer_ids, outcome),
+    )
+    found = replace(base, step=[source, outcome], comparison=comparison)
+    if comparison.p_value is None:
+        return found
+    if not comparison.is_below(settings.diagnose.significance):
+        below = (comparison.relative or 0.0) < 1.0
+        return replace(found, status="too_few" if below else "not_weak")
+    if rule.volume_ok is None:
+        return replace(found, status="hint")
+    volume = _volume(settings, rule.volume_ok, rep, peers, totals, targets)
+    return replace(found, status="hint" if volume.ok else "volume_low", volume=volume)
+
+
+def _volume(
+    settings: Settings,
+    metric: str,
+    rep: RosterRep,
+    peers: Sequence[RosterRep],
+    totals: MetricTotals,
+    targets: dict[str, float],
+) -> VolumeCheck:
+    actual = totals.get(rep.id, metric)
+    floor = 1.0 - settings.alerts.behind_pace.by_more_than
+    target = targets.get(metric)
+    if target:
+        return VolumeCheck(metric, actual, target, "target", actual >= floor * target)
+    if not peers:
+        return VolumeCheck(metric, actual, None, "none", actual > 0)
+    median = statistics.median(totals.get(p.id, metric) for p in peers)
+    return VolumeCheck(metric, actual, median, "peers", actual >= floor * median)
+
+
+def _window_targets(
+    conn: Connection, settings: Settings, window: Window, rep: RosterRep
+) -> dict[str, float]:
+    """The rep's targets for the window's days, summed from stored targets by business days.
+
+    The window is passed as a quarter-kind period so that stored months (and weeks) covering
+    it are added up, each by its business-day share; without full cover there is no target.
+    """
+    volumes = [r.volume_ok for r in settings.coaching if r.volume_ok]
+    if not volumes:
+        return {}
+    calendar = BusinessCalendar(settings.calendar)
+    span = Period("quarter", window.start, window.end)
+    found = period_targets(conn, calendar, span, volumes, [rep.id])
+    return {metric: value for (_, metric), value in found.items()}

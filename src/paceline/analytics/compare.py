@@ -1,0 +1,66 @@
+"""Is a rep's rate really below their peers', or is the sample just small?
+
+A conversion such as meetings set per conversation is compared as a ratio of two counts, and
+the counts can exceed each other (a meeting set can be held twice), so a binomial test on
+"successes out of trials" does not fit. Instead each count is treated as Poisson with a mean
+proportional to its exposure (the step before), and the exact conditional test for two
+Poisson rates is used: given the combined count, the rep's share is binomial with the rep's
+share of the exposure. The one-sided p-value is the chance of a share this low if the rep
+converted at the peers' rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scipy.stats import binom
+
+
+@dataclass(frozen=True)
+class RateComparison:
+    """The rep's `to/from` rate beside the peers' pooled rate, with the evidence for a gap."""
+
+    rep_from: float
+    rep_to: float
+    peer_from: float
+    peer_to: float
+    p_value: float | None  # None: nothing to test (no exposure on one side)
+
+    @property
+    def rep_rate(self) -> float | None:
+        return self.rep_to / self.rep_from if self.rep_from else None
+
+    @property
+    def peer_rate(self) -> float | None:
+        return self.peer_to / self.peer_from if self.peer_from else None
+
+    @property
+    def relative(self) -> float | None:
+        """The rep's rate as a share of the peers' (0.5 = half the peers' rate)."""
+        rep, peer = self.rep_rate, self.peer_rate
+        if rep is None or not peer:
+            return None
+        return rep / peer
+
+    def is_below(self, significance: float) -> bool:
+        """Below the peers, and not plausibly by chance at `significance`."""
+        return self.p_value is not None and self.p_value < significance
+
+
+def compare_rates(
+    rep_from: float, rep_to: float, peer_from: float, peer_to: float
+) -> RateComparison:
+    """Compare the rep's rate `rep_to / rep_from` with the peers' `peer_to / peer_from`."""
+    return RateComparison(
+        rep_from, rep_to, peer_from, peer_to, _p_below(rep_from, rep_to, peer_from, peer_to)
+    )
+
+
+def _p_below(rep_from: float, rep_to: float, peer_from: float, peer_to: float) -> float | None:
+    if rep_from <= 0 or peer_from <= 0:
+        return None
+    total = round(rep_to + peer_to)
+    if total == 0:
+        return None  # nobody converted anything: no evidence either way
+    share = rep_from / (rep_from + peer_from)
+    return float(binom.cdf(round(rep_to), total, share))

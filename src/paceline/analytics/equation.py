@@ -1,0 +1,282 @@
+"""The revenue equation: why a rep's revenue is what it is, one factor at a time.
+
+Revenue is decomposed *exactly* as
+
+    revenue = prospects x (selling activities / prospect) x (wins / selling activity)
+              x (revenue / win)
+
+where prospects are the distinct accounts the rep had selling activity with (an Ask in front
+of them) in the window, selling activities all the rep's selling activities, wins the deals
+the rep owns that closed won in the window, and revenue their amount. Each factor is read
+against a reference: the median of that factor over the rep's comparison group (the rep and
+their peers), so one giant win or one idle colleague cannot move it much. The reference
+revenue is the product of the reference factors, and because logarithms turn the product
+into a sum, the rep's gap `ln(revenue / reference revenue)` splits exactly into one
+contribution per factor, `ln(factor / reference)`: the most negative is what holds the rep
+back. A factor at zero (no prospects, no selling, no wins) makes revenue zero; there is no
+logarithm of zero, so that factor is named instead of faking a number.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, func, select
+
+from paceline.analytics.metric_sql import selling_condition
+from paceline.analytics.metrics import metric_totals
+from paceline.analytics.peers import compared_ids, diagnosis_scope, peers_of
+from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.scorecard import RosterRep
+from paceline.analytics.window import Window
+from paceline.config import Settings
+from paceline.store.models import Activity
+
+# (name, label) of each factor, in the equation's order.
+FACTORS: tuple[tuple[str, str], ...] = (
+    ("prospects", "Prospects"),
+    ("activities_per_prospect", "Selling activities per prospect"),
+    ("wins_per_activity", "Wins per selling activity"),
+    ("revenue_per_win", "Revenue per win"),
+)
+SELLING_METRIC = "selling_activities"
+WINS_METRIC = "deals_won"
+REVENUE_METRIC = "revenue"
+
+FactorValues = tuple[float | None, float | None, float | None, float | None]
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One factor of a rep's equation beside the comparison group's median."""
+
+    name: str
+    label: str
+    value: float | None  # None: undefined (revenue per win without wins)
+    reference: float | None  # median over the comparison group's defined values
+    contribution: float | None  # ln(value / reference); None when any factor is zero
+
+    @property
+    def relative(self) -> float | None:
+        """The rep's factor as a multiple of the reference (0.5 = half)."""
+        if self.value is None or not self.reference:
+            return None
+        return self.value / self.reference
+
+
+@dataclass(frozen=True)
+class RepEquation:
+    """One rep's revenue, its four factors, and the gap to the comparison group."""
+
+    rep: str
+    rep_id: int
+    role: str
+    team: str | None
+    peers: list[str]  # whom the reference is the median of, besides the rep
+    prospects: int
+    selling_activities: int
+    wins: int
+    revenue: float
+    factors: list[Factor]
+    reference_revenue: float | None
+    gap: float | None  # ln(revenue / reference revenue); None when revenue is 0 (-infinity)
+    holding_back: str | None  # the factor with the most negative contribution, or at zero
+    zero_factor: str | None  # the first factor at zero, in equation order
+    applicable: bool  # False for roles that close no deals (everyone at zero wins)
+    reason: str | None  # why not applicable, or why there is no gap
+
+    @property
+    def relative_revenue(self) -> float | None:
+        """Revenue as a multiple of the reference revenue (exp of the gap)."""
+        return None if self.gap is None else math.exp(self.gap)
+
+
+@dataclass(frozen=True)
+class EquationReport:
+    window: Window
+    team: str | None
+    rep: str | None
+    reps: list[RepEquation]
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """A gap and its per-factor parts, which add up to it."""
+
+    gap: float
+    contributions: tuple[float, ...]
+
+
+def equation_factors(
+    prospects: float, activities: float, wins: float, revenue: float
+) -> FactorValues:
+    """The four factors; a ratio with nothing below it is undefined (None), not zero.
+
+    With every count positive their product is `revenue` (up to rounding).
+    """
+    return (
+        float(prospects),
+        activities / prospects if prospects > 0 else None,
+        wins / activities if activities > 0 else None,
+        revenue / wins if wins > 0 else None,
+    )
+
+
+def decompose(
+    revenue: float, factors: Sequence[float], references: Sequence[float]
+) -> Decomposition:
+    """Split `ln(revenue / prod(references))` into `ln(factor / reference)` per factor.
+
+    Every number must be positive and `revenue` the product of `factors`; then the
+    contributions sum to the gap exactly (in exact arithmetic; to rounding in floats).
+    """
+    if revenue <= 0 or min(*factors, *references) <= 0:
+        raise ValueError("decompose needs positive revenue, factors and references")
+    gap = math.log(revenue / math.prod(references))
+    parts = tuple(math.log(v / r) for v, r in zip(factors, references, strict=True))
+    return Decomposition(gap, parts)
+
+
+def revenue_equation(
+    engine: Engine,
+    settings: Settings,
+    window: Window,
+    *,
+    team: str | None = None,
+    rep: str | None = None,
+) -> EquationReport:
+    """Every rep in scope (a team, one rep, or everyone), each against their peers."""
+    ensure_rollup(engine, settings)
+    with engine.connect() as conn:
+        scope, everyone = diagnosis_scope(conn, settings, window, team, rep)
+        counts = _counts(conn, settings, window, compared_ids(scope, everyone))
+    reps = [_rep_equation(r, peers_of(r, everyone), counts) for r in scope]
+    return EquationReport(window, team, rep, reps)
+
+
+Counts = dict[int, tuple[int, int, int, float]]  # rep id -> (prospects, selling, wins, revenue)
+
+
+def _counts(conn: Connection, settings: Settings, window: Window, rep_ids: list[int]) -> Counts:
+    metrics = [SELLING_METRIC, WINS_METRIC, REVENUE_METRIC]
+    totals = metric_totals(conn, settings, metrics, window.start, window.end, rep_ids)
+    prospects = _prospects(conn, settings, window, rep_ids)
+    return {
+        rep_id: (
+            prospects.get(rep_id, 0),
+            round(totals.get(rep_id, SELLING_METRIC)),
+            round(totals.get(rep_id, WINS_METRIC)),
+            totals.get(rep_id, REVENUE_METRIC),
+        )
+        for rep_id in rep_ids
+    }
+
+
+def _prospects(
+    conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
+) -> dict[int, int]:
+    """Distinct accounts each rep had selling activity with in the window."""
+    if not rep_ids:
+        return {}
+    query = (
+        select(Activity.rep_id, func.count(Activity.account_id.distinct()))
+        .where(
+            Activity.rep_id.in_(rep_ids),
+            Activity.local_date >= window.start,
+            Activity.local_date < window.end,
+            selling_condition(settings),
+        )
+        .group_by(Activity.rep_id)
+    )
+    return {int(rep_id): int(n) for rep_id, n in conn.execute(query)}
+
+
+def _rep_equation(rep: RosterRep, peers: list[RosterRep], counts: Counts) -> RepEquation:
+    prospects, selling, wins, revenue = counts[rep.id]
+    values = equation_factors(prospects, selling, wins, revenue)
+    group = [values, *(equation_factors(*counts[p.id]) for p in peers)]
+    references = [_median([g[i] for g in group]) for i in range(len(FACTORS))]
+    applicable = any(counts[r.id][2] > 0 for r in (rep, *peers))
+    verdict = _verdict(values, references, revenue) if applicable else _NOT_APPLICABLE
+    return RepEquation(
+        rep=rep.name,
+        rep_id=rep.id,
+        role=rep.role,
+        team=rep.team,
+        peers=[p.name for p in peers],
+        prospects=prospects,
+        selling_activities=selling,
+        wins=wins,
+        revenue=revenue,
+        factors=_factors(values, references, verdict.contributions),
+        reference_revenue=verdict.reference_revenue,
+        gap=verdict.gap,
+        holding_back=verdict.zero_factor or _most_negative(verdict.contributions),
+        zero_factor=verdict.zero_factor,
+        applicable=applicable,
+        reason=verdict.reason,
+    )
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    reference_revenue: float | None
+    gap: float | None
+    contributions: tuple[float, ...] | None
+    zero_factor: str | None
+    reason: str | None
+
+
+_NOT_APPLICABLE = _Verdict(
+    None,
+    None,
+    None,
+    None,
+    "nobody in the comparison group won a deal in this window: deals credit their owner, so "
+    "revenue is not this role's result (SDRs source deals; they do not close them)",
+)
+
+
+def _verdict(values: FactorValues, references: list[float | None], revenue: float) -> _Verdict:
+    zero = next((FACTORS[i][0] for i, v in enumerate(values) if v is None or v <= 0), None)
+    refs = [r for r in references if r is not None and r > 0]
+    if len(refs) < len(FACTORS):
+        reason = (
+            "the typical rep of the comparison group has a factor at zero in this window "
+            "(most won nothing): read a longer window"
+        )
+        return _Verdict(None, None, None, zero, reason)
+    reference_revenue = math.prod(refs)
+    if zero is not None:
+        # Revenue without logged selling (won deals, no prospects) still has a gap.
+        gap = math.log(revenue / reference_revenue) if revenue > 0 else None
+        reason = f"{zero} is zero: there is no logarithm of zero, so no gap to split"
+        return _Verdict(reference_revenue, gap, None, zero, reason)
+    parts = decompose(revenue, [v or 0.0 for v in values], refs)
+    return _Verdict(reference_revenue, parts.gap, parts.contributions, None, None)
+
+
+def _factors(
+    values: FactorValues,
+    references: list[float | None],
+    contributions: tuple[float, ...] | None,
+) -> list[Factor]:
+    return [
+        Factor(name, label, values[i], references[i], contributions[i] if contributions else None)
+        for i, (name, label) in enumerate(FACTORS)
+    ]
+
+
+def _most_negative(contributions: tuple[float, ...] | None) -> str | None:
+    if not contributions:
+        return None
+    i = min(range(len(contributions)), key=contributions.__getitem__)
+    return FACTORS[i][0] if contributions[i] < 0 else None
+
+
+def _median(values: Sequence[float | None]) -> float | None:
+    defined = [v for v in values if v is not None]
+    return float(statistics.median(defined)) if defined else None

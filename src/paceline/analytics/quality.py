@@ -1,0 +1,351 @@
+"""Busy versus productive: is the rep's time selling, and does their selling land?
+
+Per rep over the window: the share of logged time spent in selling activity (against the
+seeds' 33% benchmark), the activity mix, connect rate (conversations per call), ask rate
+(share of selling-eligible activities with an Ask), engagement rate (selling activities the
+client acted on at our request, per selling activity) and decision-maker share of
+conversations. Two flags, named exactly as the coaching rules read them:
+
+- `low_selling_time`: the selling share is below the benchmark, *significantly*. Minutes are
+  not counts (one long meeting is not sixty independent minutes), so no Poisson test fits.
+  Instead each day the rep logged work is one observation of (selling minutes, logged
+  minutes), and the share is the ratio estimator sum(selling) / sum(logged); its standard
+  error comes from the day-to-day scatter of `selling - share x logged` (the survey-sampling
+  linearisation, days as clusters), and a one-sided t-test with days - 1 degrees of freedom
+  asks whether days like these could average the benchmark. On the demo (seed 7, as of
+  2026-11-18, 90 days) the planted field rep's share is 0.19 with p about 2e-17, and every
+  other rep is at 0.335 or above with p > 0.65; over the week, 14 and 30 days, month,
+  quarter, 180 and 365 days no unplanted rep comes below p = 0.25, while the planted rep is
+  flagged in every window of two weeks or more (in a 3-day week p = 0.06: too few days).
+- `high_volume_low_engagement` (the "1,000 calls and no connects" rep), read against the
+  team, not a fixed number: at least `high_volume_ratio` x the peers' median selling
+  activities, an engagement rate at most `low_engagement_ratio` x the peers' median, and a gap
+  in engagement too large for chance (the exact Poisson-rate test of `compare`, engaged per
+  selling activity against the peers pooled, p < significance).
+Ratios with nothing to divide by are None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from scipy.stats import t as student_t
+from sqlalchemy import Connection, Engine, and_, case, func, select
+
+from paceline.analytics.compare import RateComparison, compare_rates
+from paceline.analytics.metric_sql import selling_condition
+from paceline.analytics.metrics import MetricTotals, metric_totals
+from paceline.analytics.peers import compared_ids, diagnosis_scope, peers_of
+from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.scorecard import RosterRep
+from paceline.analytics.window import Window
+from paceline.config import Settings
+from paceline.store.models import Activity, MetricDay
+
+LOW_SELLING_TIME = "low_selling_time"
+HIGH_VOLUME_LOW_ENGAGEMENT = "high_volume_low_engagement"
+METRICS = (
+    "logged_minutes",
+    "selling_minutes",
+    "selling_activities",
+    "calls",
+    "conversations",
+    "dm_conversations",
+)
+
+
+@dataclass(frozen=True)
+class ShareTest:
+    """A selling share measured over days, and the evidence that it is below a benchmark."""
+
+    selling_minutes: float
+    logged_minutes: float
+    days: int  # days with logged minutes
+    benchmark: float
+    std_error: float | None  # None: fewer than two days
+    p_value: float | None  # one-sided: a share this low if the days averaged the benchmark
+
+    @property
+    def share(self) -> float | None:
+        return self.selling_minutes / self.logged_minutes if self.logged_minutes > 0 else None
+
+    def is_below(self, significance: float) -> bool:
+        share = self.share
+        return (
+            share is not None
+            and share < self.benchmark
+            and self.p_value is not None
+            and self.p_value < significance
+        )
+
+
+@dataclass(frozen=True)
+class RepQuality:
+    """One rep's time and activity quality beside their peers."""
+
+    rep: str
+    rep_id: int
+    role: str
+    team: str | None
+    peers: list[str]
+    logged_minutes: float
+    selling_minutes: float
+    selling_time: ShareTest
+    activity_mix: dict[str, int]  # activities per kind, most frequent first
+    calls: int
+    conversations: int
+    dm_conversations: int
+    selling_eligible: int  # activities of a kind that can be selling
+    asks: int  # of those, with an Ask
+    selling_activities: int
+    engaged_selling: int  # selling activities the client acted on at our request
+    peer_median_selling_activities: float | None
+    peer_median_engagement_rate: float | None
+    engagement_vs_peers: RateComparison | None
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def activities(self) -> int:
+        return sum(self.activity_mix.values())
+
+    @property
+    def selling_share(self) -> float | None:
+        return _ratio(self.selling_minutes, self.logged_minutes)
+
+    @property
+    def connect_rate(self) -> float | None:
+        return _ratio(self.conversations, self.calls)
+
+    @property
+    def ask_rate(self) -> float | None:
+        return _ratio(self.asks, self.selling_eligible)
+
+    @property
+    def engagement_rate(self) -> float | None:
+        return _ratio(self.engaged_selling, self.selling_activities)
+
+    @property
+    def decision_maker_share(self) -> float | None:
+        return _ratio(self.dm_conversations, self.conversations)
+
+    @property
+    def volume_vs_peers(self) -> float | None:
+        """Selling activities as a multiple of the peers' median."""
+        median = self.peer_median_selling_activities
+        return self.selling_activities / median if median else None
+
+    @property
+    def engagement_vs_peer_median(self) -> float | None:
+        rate, median = self.engagement_rate, self.peer_median_engagement_rate
+        return rate / median if rate is not None and median else None
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    window: Window
+    team: str | None
+    rep: str | None
+    selling_share_benchmark: float
+    high_volume_ratio: float
+    low_engagement_ratio: float
+    significance: float
+    reps: list[RepQuality]
+
+
+def share_test(days: Sequence[tuple[float, float]], benchmark: float) -> ShareTest:
+    """Test a selling share over days of (selling minutes, logged minutes) against a benchmark.
+
+    The share is sum(selling) / sum(logged); with n days its variance is estimated as
+    n / (n - 1) x sum((selling_d - share x logged_d)^2) / sum(logged)^2, and
+    t = (share - benchmark) / standard error is read on Student's t with n - 1 degrees of
+    freedom (one-sided, lower tail). Days without logged minutes carry no information.
+    """
+    worked = [(s, lg) for s, lg in days if lg > 0]
+    selling = math.fsum(s for s, _ in worked)
+    logged = math.fsum(lg for _, lg in worked)
+    n = len(worked)
+    if n < 2:
+        return ShareTest(selling, logged, n, benchmark, None, None)
+    share = selling / logged
+    scatter = math.fsum((s - share * lg) ** 2 for s, lg in worked)
+    error = math.sqrt(n / (n - 1) * scatter) / logged
+    if error == 0:
+        p = 0.0 if share < benchmark else 1.0
+    else:
+        p = float(student_t.cdf((share - benchmark) / error, n - 1))
+    return ShareTest(selling, logged, n, benchmark, error, p)
+
+
+def busy_vs_productive(
+    engine: Engine,
+    settings: Settings,
+    window: Window,
+    *,
+    team: str | None = None,
+    rep: str | None = None,
+) -> QualityReport:
+    """Every rep in scope (a team, one rep, or everyone), each against their peers."""
+    ensure_rollup(engine, settings)
+    with engine.connect() as conn:
+        scope, everyone = diagnosis_scope(conn, settings, window, team, rep)
+        ids = compared_ids(scope, everyone)
+        totals = metric_totals(conn, settings, METRICS, window.start, window.end, ids)
+        kinds = _kind_counts(conn, settings, window, ids)
+        days = _minutes_by_day(conn, settings, window, [r.id for r in scope])
+    q = settings.diagnose.quality
+    reps = [
+        _rep_quality(settings, r, peers_of(r, everyone), totals, kinds, days.get(r.id, []))
+        for r in scope
+    ]
+    return QualityReport(
+        window,
+        team,
+        rep,
+        q.selling_share_benchmark,
+        q.high_volume_ratio,
+        q.low_engagement_ratio,
+        settings.diagnose.significance,
+        reps,
+    )
+
+
+@dataclass
+class _KindCounts:
+    """Per rep: activities per kind, asks on selling-eligible kinds, engaged selling."""
+
+    mix: dict[str, int] = field(default_factory=dict)
+    asks: int = 0
+    eligible: int = 0
+    engaged_selling: int = 0
+
+
+def _kind_counts(
+    conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
+) -> dict[int, _KindCounts]:
+    found: dict[int, _KindCounts] = defaultdict(_KindCounts)
+    if not rep_ids:
+        return found
+    engaged = and_(selling_condition(settings), Activity.engaged.is_(True))
+    query = (
+        select(
+            Activity.rep_id,
+            Activity.kind,
+            func.count(),
+            func.sum(case((Activity.has_ask.is_(True), 1), else_=0)),
+            func.sum(case((engaged, 1), else_=0)),
+        )
+        .where(
+            Activity.rep_id.in_(rep_ids),
+            Activity.local_date >= window.start,
+            Activity.local_date < window.end,
+        )
+        .group_by(Activity.rep_id, Activity.kind)
+    )
+    for rep_id, kind, count, asks, engaged_count in conn.execute(query):
+        counts = found[int(rep_id)]
+        counts.mix[kind] = int(count)
+        counts.engaged_selling += int(engaged_count or 0)
+        if kind in settings.selling_kinds:
+            counts.eligible += int(count)
+            counts.asks += int(asks or 0)
+    return found
+
+
+def _minutes_by_day(
+    conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
+) -> dict[int, list[tuple[float, float]]]:
+    """Each rep's (selling minutes, logged minutes) per day worked, from the daily rollup."""
+    if not rep_ids:
+        return {}
+    selling, logged = "selling_minutes", "logged_minutes"
+    query = select(MetricDay.rep_id, MetricDay.local_date, MetricDay.metric, MetricDay.value).where(
+        MetricDay.rep_id.in_(rep_ids),
+        MetricDay.metric.in_([selling, logged]),
+        MetricDay.local_date >= window.start,
+        MetricDay.local_date < window.end,
+    )
+    per_day: dict[int, dict[dt.date, list[float]]] = defaultdict(
+        lambda: defaultdict(lambda: [0.0, 0.0])
+    )
+    for rep_id, day, metric, value in conn.execute(query):
+        per_day[int(rep_id)][day][0 if metric == selling else 1] += float(value)
+    return {rep: [(s, lg) for s, lg in days.values()] for rep, days in per_day.items()}
+
+
+def _rep_quality(
+    settings: Settings,
+    rep: RosterRep,
+    peers: list[RosterRep],
+    totals: MetricTotals,
+    kinds: dict[int, _KindCounts],
+    days: list[tuple[float, float]],
+) -> RepQuality:
+    q = settings.diagnose.quality
+    own = kinds.get(rep.id, _KindCounts())
+
+    def total(rep_id: int, metric: str) -> int:
+        return round(totals.get(rep_id, metric))
+
+    selling = total(rep.id, "selling_activities")
+    peer_selling = [total(p.id, "selling_activities") for p in peers]
+    peer_engaged = [kinds.get(p.id, _KindCounts()).engaged_selling for p in peers]
+    peer_rates = [e / s for e, s in zip(peer_engaged, peer_selling, strict=True) if s > 0]
+    comparison = (
+        compare_rates(selling, own.engaged_selling, sum(peer_selling), sum(peer_engaged))
+        if peers
+        else None
+    )
+    result = RepQuality(
+        rep=rep.name,
+        rep_id=rep.id,
+        role=rep.role,
+        team=rep.team,
+        peers=[p.name for p in peers],
+        logged_minutes=totals.get(rep.id, "logged_minutes"),
+        selling_minutes=totals.get(rep.id, "selling_minutes"),
+        selling_time=share_test(days, q.selling_share_benchmark),
+        activity_mix=dict(sorted(own.mix.items(), key=lambda kv: (-kv[1], kv[0]))),
+        calls=total(rep.id, "calls"),
+        conversations=total(rep.id, "conversations"),
+        dm_conversations=total(rep.id, "dm_conversations"),
+        selling_eligible=own.eligible,
+        asks=own.asks,
+        selling_activities=selling,
+        engaged_selling=own.engaged_selling,
+        peer_median_selling_activities=_median(peer_selling),
+        peer_median_engagement_rate=_median(peer_rates),
+        engagement_vs_peers=comparison,
+    )
+    return replace(result, flags=_flags(settings, result))
+
+
+def _flags(settings: Settings, r: RepQuality) -> list[str]:
+    q = settings.diagnose.quality
+    significance = settings.diagnose.significance
+    flags: list[str] = []
+    if r.selling_time.is_below(significance):
+        flags.append(LOW_SELLING_TIME)
+    volume, engagement = r.volume_vs_peers, r.engagement_vs_peer_median
+    if (
+        volume is not None
+        and volume >= q.high_volume_ratio
+        and engagement is not None
+        and engagement <= q.low_engagement_ratio
+        and r.engagement_vs_peers is not None
+        and r.engagement_vs_peers.is_below(significance)
+    ):
+        flags.append(HIGH_VOLUME_LOW_ENGAGEMENT)
+    return flags
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return float(statistics.median(values)) if values else None

@@ -1,0 +1,190 @@
+"""When to sell: activity volume and what it achieves by local weekday and hour.
+
+Calls reach people at some hours more than others; a heatmap of connect rate (and of
+engagement per selling activity) by weekday x hour shows when to put the calling blocks.
+Hours are *business-local* (the configured time zone), while activities store naive UTC
+instants, and the offset between the two changes with daylight saving time. So the database
+groups the activities by UTC hour (date + hour: a few thousand buckets at most, never the
+rows themselves), and each bucket is turned into its local weekday and hour here, with the
+offset in force on that day. Zones whose offset is not a whole number of hours (India,
++05:30) have each UTC hour counted in the local hour it starts in.
+
+A rate from a handful of calls is noise, so a cell's rates are withheld (None) below
+`MIN_RATE_VOLUME` calls (or selling activities). The best hours are ranked by the lower end
+of the 95% Wilson interval of their connect rate, not the rate itself: 25 connects in 130
+calls (19%) is weaker evidence of a good hour than 209 in 1,348 (16%), and ranking by the
+bare rate would crown whichever thin cell was luckiest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, and_, case, func, select
+
+from paceline.analytics.metric_sql import activity_filter, selling_condition
+from paceline.analytics.peers import diagnosis_scope
+from paceline.analytics.window import Window
+from paceline.config import Settings
+from paceline.store.models import Activity
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Fewer calls (or selling activities) than this in a cell: its rate is not shown.
+MIN_RATE_VOLUME = 20
+BEST_COUNT = 5
+WILSON_Z = 1.96
+CALLS_METRIC = "calls"  # what counts as a call (its filters), as on every other page
+# Hours with at least this share of all activity make up the working hours shown in grids.
+WORKING_HOUR_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class WhenCell:
+    """One local weekday (0 = Monday) and hour (0-23), over the whole window."""
+
+    weekday: int
+    hour: int
+    activities: int
+    calls: int
+    conversations: int  # calls that connected
+    selling: int  # selling activities
+    engaged: int  # selling activities the client acted on at our request
+
+    @property
+    def day_name(self) -> str:
+        return WEEKDAY_NAMES[self.weekday]
+
+    @property
+    def connect_rate(self) -> float | None:
+        """Connected calls per call; None below MIN_RATE_VOLUME calls."""
+        return self.conversations / self.calls if self.calls >= MIN_RATE_VOLUME else None
+
+    @property
+    def engagement_rate(self) -> float | None:
+        """Engaged per selling activity; None below MIN_RATE_VOLUME selling activities."""
+        return self.engaged / self.selling if self.selling >= MIN_RATE_VOLUME else None
+
+
+@dataclass(frozen=True)
+class WhenToSell:
+    window: Window
+    team: str | None
+    rep: str | None
+    timezone: str
+    min_volume: int
+    cells: list[WhenCell]  # cells with any activity, by weekday then hour
+    best: list[WhenCell]  # highest connect rate among cells with enough calls, best first
+
+    @property
+    def working_hours(self) -> list[int]:
+        """The local hours from the first to the last holding 1%+ of all activity."""
+        total = sum(c.activities for c in self.cells)
+        by_hour: dict[int, int] = defaultdict(int)
+        for c in self.cells:
+            by_hour[c.hour] += c.activities
+        busy = [h for h, n in by_hour.items() if total and n >= WORKING_HOUR_SHARE * total]
+        return list(range(min(busy), max(busy) + 1)) if busy else []
+
+    @property
+    def calls(self) -> int:
+        return sum(c.calls for c in self.cells)
+
+    @property
+    def conversations(self) -> int:
+        return sum(c.conversations for c in self.cells)
+
+    def cell(self, weekday: int, hour: int) -> WhenCell | None:
+        return next((c for c in self.cells if (c.weekday, c.hour) == (weekday, hour)), None)
+
+
+def when_to_sell(
+    engine: Engine,
+    settings: Settings,
+    window: Window,
+    *,
+    team: str | None = None,
+    rep: str | None = None,
+) -> WhenToSell:
+    """Volume and rates by local weekday x hour for a team, one rep, or everyone."""
+    with engine.connect() as conn:
+        scope, _ = diagnosis_scope(conn, settings, window, team, rep)
+        buckets = _utc_buckets(conn, settings, window, [r.id for r in scope])
+    cells = local_cells(buckets, settings.calendar.zone)
+    rated = [c for c in cells if c.connect_rate is not None]
+    best = sorted(rated, key=lambda c: -_lower_bound(c.conversations, c.calls))[:BEST_COUNT]
+    return WhenToSell(window, team, rep, settings.calendar.timezone, MIN_RATE_VOLUME, cells, best)
+
+
+Bucket = tuple[dt.datetime, int, int, int, int, int]  # UTC hour, then the five counts
+
+
+def local_cells(buckets: Iterable[Bucket], zone: dt.tzinfo) -> list[WhenCell]:
+    """Add UTC-hour buckets into local weekday x hour cells (DST-correct, per bucket)."""
+    sums: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for hour, *counts in buckets:
+        local = hour.replace(tzinfo=dt.UTC).astimezone(zone)
+        cell = sums[(local.weekday(), local.hour)]
+        for i, n in enumerate(counts):
+            cell[i] += n
+    return [WhenCell(day, hour, *counts) for (day, hour), counts in sorted(sums.items())]
+
+
+def _lower_bound(successes: int, trials: int, z: float = WILSON_Z) -> float:
+    """The lower end of the Wilson score interval for successes / trials."""
+    if trials <= 0:
+        return 0.0
+    p = successes / trials
+    centre = p + z * z / (2 * trials)
+    spread = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    return (centre - spread) / (1 + z * z / trials)
+
+
+def _utc_buckets(
+    conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
+) -> list[Bucket]:
+    if not rep_ids:
+        return []
+    hour = _utc_hour(conn)
+    selling = selling_condition(settings)
+    connected = Activity.outcome.in_(sorted(settings.connected_outcomes))
+    is_call = activity_filter(settings, settings.metric(CALLS_METRIC))
+    query = (
+        select(
+            hour.label("hour"),
+            func.count(),
+            _count_if(is_call),
+            _count_if(and_(is_call, connected)),
+            _count_if(selling),
+            _count_if(and_(selling, Activity.engaged.is_(True))),
+        )
+        .where(
+            Activity.rep_id.in_(rep_ids),
+            Activity.local_date >= window.start,
+            Activity.local_date < window.end,
+        )
+        .group_by(hour)
+    )
+    return [
+        (_as_datetime(at), int(n), int(c or 0), int(cc or 0), int(s or 0), int(e or 0))
+        for at, n, c, cc, s, e in conn.execute(query)
+    ]
+
+
+def _utc_hour(conn: Connection) -> ColumnElement[Any]:
+    """The UTC hour an activity falls in: text on SQLite, a timestamp on PostgreSQL."""
+    if conn.dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H:00:00", Activity.occurred_at)
+    return func.date_trunc("hour", Activity.occurred_at)
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _as_datetime(value: str | dt.datetime) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)

@@ -1,0 +1,66 @@
+"""What the diagnosis commands share: their options, the window those name, and the command
+that runs one analysis.
+
+`funnel`, `equation`, `quality`, `when`, `flow`, `stalled` and `diagnose` all ask about a rep,
+a team or everyone over a window ending on an as-of day; declaring the options once keeps their
+names, formats and defaults the same in every command.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+from paceline.analytics.window import Window, diagnosis_window
+from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
+from paceline.config import Settings
+from paceline.serialize import dumps
+
+REP_OPTION = typer.Option(None, "--rep", help="One rep (by name), beside their peers.")
+TEAM_OPTION = typer.Option(None, "--team", help="One team's reps (default: everyone).")
+PERIOD_OPTION = typer.Option(
+    None,
+    "--period",
+    help="week, month, quarter, year (to date) or trailing days such as 90d "
+    "(default: the configured diagnosis window).",
+)
+AS_OF_OPTION = typer.Option(
+    None, "--as-of", formats=["%Y-%m-%d"], help="The last day read (default: today)."
+)
+
+Analysis = Callable[..., Any]
+
+
+def as_of_day(as_of: dt.datetime | None) -> dt.date | None:
+    """--as-of as a day (Typer parses dates into datetimes); None means today."""
+    return as_of.date() if as_of else None
+
+
+def option_window(settings: Settings, period: str | None, as_of: dt.datetime | None) -> Window:
+    """The window --period and --as-of name; no --period: the configured diagnosis window."""
+    return diagnosis_window(settings, period or settings.diagnose.window, as_of_day(as_of))
+
+
+def analysis_command(
+    name: str, analysis: Analysis, show: Callable[[Any], None], summary: str
+) -> None:
+    """Register `paceline NAME`: `analysis(engine, settings, window, rep=, team=)` over the
+    options above, printed by `show` for people or as JSON with --json."""
+
+    @app.command(name, help=summary)
+    @handles_errors
+    def command(
+        ctx: typer.Context,
+        rep: str | None = REP_OPTION,
+        team: str | None = TEAM_OPTION,
+        period: str | None = PERIOD_OPTION,
+        as_of: dt.datetime | None = AS_OF_OPTION,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        c = _ctx(ctx)
+        window = option_window(c.settings, period, as_of)
+        found = analysis(c.engine(), c.settings, window, rep=rep, team=team)
+        out.print_json(dumps(found)) if as_json else show(found)

@@ -1,0 +1,142 @@
+"""Plain-language sentences for diagnosis results, shared by the CLI and the web pages.
+
+Analyses return numbers; a manager reads sentences. Writing them once here keeps the terminal
+and the browser saying the same thing in the same words.
+"""
+
+from __future__ import annotations
+
+from paceline.analytics.coaching import RuleCheck
+from paceline.analytics.diagnose import Finding, RepDiagnosis
+from paceline.config import Settings
+
+FLAG_TEXT = {
+    "low_selling_time": "Busy, not productive: too little of the logged time is selling",
+    "high_volume_low_engagement": "High volume, low engagement: many touches, few prospects act",
+}
+FACTOR_TEXT = {
+    "prospects": "prospects worked",
+    "activities_per_prospect": "selling activities per prospect",
+    "wins_per_activity": "wins per selling activity",
+    "revenue_per_win": "revenue per win",
+}
+ALERT_TEXT = {
+    "behind_pace": "Behind pace",
+    "no_selling": "No selling activity",
+    "zero_key_metric": "Still at zero",
+}
+
+
+def rate(value: float | None) -> str:
+    """A conversion: a percentage up to 100%, "2.4 per" above (meetings held per set)."""
+    if value is None:
+        return "—"
+    if value > 1:
+        return f"{value:.2f} per"
+    return f"{value:.1%}" if value < 0.1 else f"{value:.0%}"
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    if abs(value) < 1:
+        return f"{value:.2g}"
+    return f"{value:,.2f}"
+
+
+def p_text(p: float | None) -> str:
+    if p is None:
+        return ""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def metric_label(settings: Settings, name: str) -> str:
+    try:
+        metric = settings.metric(name)
+    except KeyError:
+        return name.replace("_", " ")
+    return (metric.label or name).lower()
+
+
+def step_label(settings: Settings, step: str) -> str:
+    source, _, target = step.partition("->")
+    return f"{metric_label(settings, source)} → {metric_label(settings, target)}"
+
+
+def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) -> str:
+    """One finding as a sentence with its evidence."""
+    f = finding
+    if f.kind == "alert":
+        alert = next(
+            (a for a in diagnosis.alerts if a.rule == f.subject and a.metric == f.metric), None
+        )
+        what = ALERT_TEXT.get(f.subject, f.subject)
+        metric = f" on {alert.metric_label.lower()}" if alert and alert.metric_label else ""
+        numbers = f": {number(f.value)} against {number(f.reference)} expected by now"
+        return what + metric + (numbers if f.value is not None and f.reference else "")
+    if f.kind == "weak_step":
+        return (
+            f"Weak step {step_label(settings, f.subject)}: {rate(f.value)} against peers'"
+            f" {rate(f.reference)} ({p_text(f.p_value)})"
+        )
+    if f.kind == "too_few":
+        source = metric_label(settings, f.subject.partition("->")[0])
+        return (
+            f"{step_label(settings, f.subject)} looks low ({rate(f.value)} against peers'"
+            f" {rate(f.reference)}), but {f.count or 0} {source} are too few to tell"
+        )
+    if f.kind == "holding_back":
+        return (
+            f"Revenue equation: {FACTOR_TEXT.get(f.subject, f.subject)} holds the rep back"
+            f" ({number(f.value)} against the peers' median {number(f.reference)})"
+        )
+    if f.kind == "zero_factor":
+        return f"Revenue equation: no {FACTOR_TEXT.get(f.subject, f.subject)}, so no revenue"
+    if f.kind == "flag":
+        return _flag_text(diagnosis, f.subject)
+    return (
+        f"{f.count} stalled deal{'s' if f.count != 1 else ''} worth {number(f.value)}"
+        f" of {number(f.reference)} open"
+    )
+
+
+def _flag_text(diagnosis: RepDiagnosis, flag: str) -> str:
+    text = FLAG_TEXT.get(flag, flag.replace("_", " "))
+    quality = diagnosis.quality
+    if quality is None:
+        return text
+    if flag == "low_selling_time" and quality.logged_minutes:
+        share = quality.selling_minutes / quality.logged_minutes
+        return f"{text} ({share:.0%} against the {quality.selling_time.benchmark:.0%} benchmark)"
+    if flag == "high_volume_low_engagement" and quality.selling_activities:
+        engaged = quality.engaged_selling / quality.selling_activities
+        return (
+            f"{text} ({quality.selling_activities:,} selling activities, {engaged:.1%} engaged;"
+            f" peers' median {rate(quality.peer_median_engagement_rate)})"
+        )
+    return text
+
+
+def evidence_text(settings: Settings, check: RuleCheck) -> str:
+    """Why a coaching rule fired (or did not), in one line."""
+    if check.flag is not None:
+        return FLAG_TEXT.get(check.flag, check.flag)
+    comparison = check.comparison
+    if check.step is None or comparison is None:
+        return ""
+    text = (
+        f"{step_label(settings, '->'.join(check.step))}: {rate(comparison.rep_rate)} against"
+        f" peers' {rate(comparison.peer_rate)}"
+    )
+    if comparison.p_value is not None:
+        text += f" ({p_text(comparison.p_value)})"
+    volume = check.volume
+    if volume is not None and volume.reference is not None:
+        basis = "target" if volume.basis == "target" else "peers' median"
+        text += (
+            f"; {metric_label(settings, volume.metric)} {number(volume.actual)} against"
+            f" {basis} {number(volume.reference)}"
+        )
+    return text

@@ -1,0 +1,482 @@
+"""The revenue equation: hand-computed cases on SQLite and PostgreSQL, a property test, the
+demo's planted weak closer, and the CLI, API and page.
+
+The hand-built team (window "30d" as of 2026-11-18: local days 2026-10-20..2026-11-18):
+- East AEs, each compared with the other three (a team of four):
+  Ana  10 selling calls over 5 accounts, 2 wins (10k + 30k)          P=5 S/P=2 W/S=0.2    R/W=20k
+  Ben  12 selling calls over 4 accounts, 1 win (20k)                  P=4 S/P=3 W/S=1/12   R/W=20k
+  Cy    6 selling calls over 6 accounts, no deals                     P=6 S/P=1 W/S=0      R/W=-
+  Dee   8 selling calls over 2 accounts, 1 giant win (1M, an outlier)  P=2 S/P=4 W/S=1/8    R/W=1M
+  Medians: P 4.5, S/P 2.5, W/S (1/12 + 1/8)/2 = 5/48, R/W 20k (the 1M win does not move it);
+  reference revenue 4.5 x 2.5 x 5/48 x 20,000 = 23,437.5.
+- Not counted: Ana's calls without an Ask (a 6th account), her selling call before the window,
+  her win closed before the window and her lost deal.
+- Eve (AE, West: too few West AEs, so compared with all four East AEs): nothing in the window.
+- Sam (SDR, East, the only SDR): 3 selling calls; he sourced one of Ana's wins, which
+  credits Ana (the owner); no SDR wins anything, so his equation is not applicable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import count
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import Engine, insert, select
+from typer.testing import CliRunner
+
+from paceline.analytics.equation import (
+    FACTORS,
+    decompose,
+    equation_factors,
+    revenue_equation,
+)
+from paceline.analytics.window import diagnosis_window
+from paceline.api.app import create_app
+from paceline.api.deps import SESSION_COOKIE
+from paceline.auth.accounts import create_token, start_session
+from paceline.cli import app as cli_app
+from paceline.config import Settings
+from paceline.errors import UserInputError
+from paceline.ingest.manual import add_rep
+from paceline.store.engine import make_engine
+from paceline.store.migrate import upgrade
+from paceline.store.models import Account, Activity, AppUser, Deal, Rep, utcnow
+
+AS_OF = dt.date(2026, 11, 18)
+NEW_YORK_NOON = dt.time(17, 0)  # 12:00 in New York in November (EST), as naive UTC
+_external = count(1)
+
+
+# --- helpers shared by the diagnosis test files ----------------------------------------------
+
+
+def activity(
+    rep_id: int,
+    day: dt.date,
+    *,
+    kind: str = "call",
+    outcome: str | None = "no_answer",
+    ask: bool = True,
+    engaged: bool = False,
+    account_id: int | None = None,
+    contact_id: int | None = None,
+    minutes: float | None = None,
+    at: dt.time = NEW_YORK_NOON,
+) -> dict[str, Any]:
+    """An activity row on a local day (at noon New York time unless `at` says otherwise)."""
+    return {
+        "rep_id": rep_id,
+        "kind": kind,
+        "occurred_at": dt.datetime.combine(day, at),
+        "local_date": day,
+        "outcome": outcome,
+        "has_ask": ask,
+        "engaged": engaged,
+        "account_id": account_id,
+        "contact_id": contact_id,
+        "duration_min": minutes,
+        "source": "test",
+        "external_id": f"a{next(_external)}",
+    }
+
+
+def accounts(engine: Engine, n: int, prefix: str) -> list[int]:
+    with engine.begin() as conn:
+        return [
+            int(conn.scalar(insert(Account).values(name=f"{prefix} {i}").returning(Account.id)))
+            for i in range(n)
+        ]
+
+
+def deal(
+    rep_id: int,
+    account_id: int | None,
+    amount: int,
+    closed: dt.date,
+    status: str = "won",
+    sourced_by: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "rep_id": rep_id,
+        "sourced_by_id": sourced_by,
+        "account_id": account_id,
+        "name": f"deal {next(_external)}",
+        "amount": Decimal(amount),
+        "stage": "closed_won" if status == "won" else "closed_lost",
+        "status": status,
+        "created_at": dt.datetime(2026, 9, 1, 15),
+        "closed_at": dt.datetime.combine(closed, NEW_YORK_NOON),
+        "source": "test",
+        "external_id": f"d{next(_external)}",
+    }
+
+
+def add_users(engine: Engine, users: dict[str, tuple[str, str | None]]) -> dict[str, int]:
+    """Users {name: (role, rep name)} without a password anyone can use; returns their ids."""
+    ids: dict[str, int] = {}
+    with engine.begin() as conn:
+        for username, (role, rep) in users.items():
+            rep_id = team_id = None
+            if rep is not None:
+                rep_id, team_id = conn.execute(
+                    select(Rep.id, Rep.team_id).where(Rep.name == rep)
+                ).one()
+            ids[username] = int(
+                conn.execute(
+                    insert(AppUser)
+                    .values(
+                        username=username,
+                        username_key=username.casefold(),
+                        password_hash="!unusable",
+                        role=role,
+                        rep_id=rep_id,
+                        team_id=team_id,
+                        active=True,
+                        created_at=utcnow(),
+                    )
+                    .returning(AppUser.id)
+                ).scalar_one()
+            )
+    return ids
+
+
+@dataclass
+class Site:
+    """The application over a database, with a session cookie and API token per user."""
+
+    client: TestClient
+    sessions: dict[str, str]
+    tokens: dict[str, str]
+
+    def page(self, user: str, path: str, **params: str) -> Any:
+        self.client.cookies.clear()
+        self.client.cookies.set(SESSION_COOKIE, self.sessions[user])
+        return self.client.get(path, params=params)
+
+    def api(self, user: str, path: str, **params: str) -> Any:
+        self.client.cookies.clear()
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        return self.client.get("/api/v1" + path, params=params, headers=headers)
+
+
+def make_site(engine: Engine, settings: Settings, users: dict[str, tuple[str, str | None]]) -> Site:
+    """The application with the given users, each with a session and an API token."""
+    ids = add_users(engine, users)
+    sessions = {u: start_session(engine, i)[0] for u, i in ids.items()}
+    tokens = {u: create_token(engine, u, "tests").token for u in ids}
+    return Site(TestClient(create_app(settings, engine)), sessions, tokens)
+
+
+# --- the hand-built team ---------------------------------------------------------------------
+
+
+def build_team(engine: Engine, settings: Settings) -> dict[str, int]:
+    upgrade(engine)
+    reps = {
+        name: add_rep(engine, settings, name, role, team=team)
+        for name, role, team in [
+            ("Ana", "ae", "East"),
+            ("Ben", "ae", "East"),
+            ("Cy", "ae", "East"),
+            ("Dee", "ae", "East"),
+            ("Eve", "ae", "West"),
+            ("Sam", "sdr", "East"),
+        ]
+    }
+    accts = accounts(engine, 20, "Account")
+    day = dt.date(2026, 11, 10)
+    rows: list[dict[str, Any]] = []
+
+    def selling(rep: str, per_account: int, account_ids: list[int]) -> None:
+        for a in account_ids:
+            rows.extend(activity(reps[rep], day, account_id=a) for _ in range(per_account))
+
+    selling("Ana", 2, accts[0:5])
+    selling("Ben", 3, accts[5:9])
+    selling("Cy", 1, accts[9:15])
+    selling("Dee", 4, accts[15:17])
+    selling("Sam", 3, accts[17:18])
+    rows += [activity(reps["Ana"], day, ask=False, account_id=accts[19]) for _ in range(3)]
+    rows.append(activity(reps["Ana"], dt.date(2026, 10, 1), account_id=accts[18]))
+    rows.append(activity(reps["Eve"], dt.date(2026, 9, 1), account_id=accts[18]))
+    deals = [
+        deal(reps["Ana"], accts[0], 10_000, day, sourced_by=reps["Sam"]),
+        deal(reps["Ana"], accts[1], 30_000, day),
+        deal(reps["Ana"], accts[2], 50_000, dt.date(2026, 10, 5)),  # before the window
+        deal(reps["Ana"], accts[3], 70_000, day, status="lost"),
+        deal(reps["Ben"], accts[5], 20_000, day),
+        deal(reps["Dee"], accts[15], 1_000_000, day),
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        conn.execute(insert(Deal), deals)
+    return reps
+
+
+@pytest.fixture
+def built(engine: Engine, settings: Settings) -> Engine:
+    build_team(engine, settings)
+    return engine
+
+
+def window(settings: Settings, spec: str = "30d", as_of: dt.date = AS_OF) -> Any:
+    return diagnosis_window(settings, spec, as_of)
+
+
+def by_rep(built: Engine, settings: Settings, **scope: Any) -> dict[str, Any]:
+    report = revenue_equation(built, settings, window(settings), **scope)
+    return {eq.rep: eq for eq in report.reps}
+
+
+REFERENCES = [4.5, 2.5, 5 / 48, 20_000.0]
+REFERENCE_REVENUE = 4.5 * 2.5 * 5 / 48 * 20_000  # 23,437.5
+
+
+def factors_of(eq: Any) -> dict[str, Any]:
+    return {f.name: f for f in eq.factors}
+
+
+def test_equation_by_hand(built: Engine, settings: Settings) -> None:
+    eqs = by_rep(built, settings, team="East")
+    assert list(eqs) == ["Ana", "Ben", "Cy", "Dee", "Sam"]
+    ana = eqs["Ana"]
+    assert (ana.prospects, ana.selling_activities, ana.wins, ana.revenue) == (5, 10, 2, 40_000)
+    assert ana.peers == ["Ben", "Cy", "Dee"]
+    assert [f.name for f in ana.factors] == [
+        "prospects",
+        "activities_per_prospect",
+        "wins_per_activity",
+        "revenue_per_win",
+    ]
+    assert [f.value for f in ana.factors] == pytest.approx([5, 2, 0.2, 20_000])
+    assert [f.reference for f in ana.factors] == pytest.approx(REFERENCES)
+    assert ana.reference_revenue == pytest.approx(23_437.5)
+    assert ana.gap == pytest.approx(math.log(40_000 / 23_437.5))
+    expected = [math.log(5 / 4.5), math.log(2 / 2.5), math.log(0.2 * 48 / 5), 0.0]
+    assert [f.contribution for f in ana.factors] == pytest.approx(expected, abs=1e-12)
+    assert ana.holding_back == "activities_per_prospect"  # the only factor below reference
+    assert ana.zero_factor is None and ana.applicable and ana.reason is None
+    assert ana.relative_revenue == pytest.approx(40_000 / 23_437.5)
+
+    ben = eqs["Ben"]
+    assert [f.value for f in ben.factors] == pytest.approx([4, 3, 1 / 12, 20_000])
+    ben_parts = [math.log(4 / 4.5), math.log(3 / 2.5), math.log(0.8), 0.0]
+    assert [f.contribution for f in ben.factors] == pytest.approx(ben_parts, abs=1e-12)
+    assert ben.gap == pytest.approx(math.log(20_000 / 23_437.5))
+    assert sum(ben_parts) == pytest.approx(ben.gap)
+    assert ben.holding_back == "wins_per_activity"
+
+
+def test_a_rep_with_no_deals_is_held_back_by_the_zero_factor(
+    built: Engine, settings: Settings
+) -> None:
+    cy = by_rep(built, settings, rep="cy")["Cy"]
+    assert (cy.prospects, cy.selling_activities, cy.wins, cy.revenue) == (6, 6, 0, 0)
+    assert [f.value for f in cy.factors] == [6, 1, 0, None]
+    assert cy.zero_factor == "wins_per_activity" and cy.holding_back == "wins_per_activity"
+    assert cy.gap is None  # ln(0) is -infinity: not faked
+    assert all(f.contribution is None for f in cy.factors)
+    assert cy.reference_revenue == pytest.approx(REFERENCE_REVENUE)  # the peers are unchanged
+    assert cy.applicable
+
+
+def test_one_giant_win_does_not_move_the_medians(built: Engine, settings: Settings) -> None:
+    eqs = by_rep(built, settings, team="East")
+    dee = eqs["Dee"]
+    assert dee.revenue == 1_000_000
+    # Revenue per win: median of 20k, 20k and 1M is 20k (a mean would be 346,667).
+    assert factors_of(dee)["revenue_per_win"].reference == pytest.approx(20_000)
+    assert factors_of(dee)["revenue_per_win"].contribution == pytest.approx(math.log(50))
+    assert dee.holding_back == "prospects"
+    assert dee.gap == pytest.approx(math.log(1_000_000 / REFERENCE_REVENUE))
+    for eq in eqs.values():
+        if eq.applicable:
+            assert eq.reference_revenue == pytest.approx(REFERENCE_REVENUE)
+
+
+def test_no_prospects_is_a_zero_factor_and_sdrs_are_not_applicable(
+    built: Engine, settings: Settings
+) -> None:
+    eqs = by_rep(built, settings)
+    eve = eqs["Eve"]
+    assert eve.peers == ["Ana", "Ben", "Cy", "Dee"]  # West has no other AE: organisation-wide
+    assert eve.prospects == 0 and eve.selling_activities == 0
+    assert eve.zero_factor == "prospects" and eve.holding_back == "prospects"
+    assert [f.value for f in eve.factors] == [0, None, None, None]
+    # Eve's group is five AEs: prospects 0, 5, 4, 6, 2 -> median 4.
+    assert factors_of(eve)["prospects"].reference == 4
+    assert eve.gap is None and all(f.contribution is None for f in eve.factors)
+
+    sam = eqs["Sam"]
+    assert not sam.applicable and sam.reason and "won a deal" in sam.reason
+    assert (sam.prospects, sam.selling_activities, sam.wins, sam.revenue) == (1, 3, 0, 0)
+    assert sam.gap is None and sam.holding_back is None and sam.zero_factor is None
+    assert all(f.contribution is None for f in sam.factors)
+
+
+def test_empty_window(built: Engine, settings: Settings) -> None:
+    report = revenue_equation(built, settings, window(settings, "30d", dt.date(2026, 6, 30)))
+    assert {eq.rep for eq in report.reps} == {"Ana", "Ben", "Cy", "Dee", "Eve", "Sam"}
+    for eq in report.reps:
+        assert (eq.prospects, eq.selling_activities, eq.wins, eq.revenue) == (0, 0, 0, 0)
+        assert not eq.applicable and eq.gap is None
+
+
+def test_bad_scope_is_a_clear_error(built: Engine, settings: Settings) -> None:
+    with pytest.raises(UserInputError, match=r"^rep: no selling rep named 'Zed'"):
+        revenue_equation(built, settings, window(settings), rep="Zed")
+    with pytest.raises(UserInputError, match=r"^team: no team named 'Esat'.*East"):
+        revenue_equation(built, settings, window(settings), team="Esat")
+    with pytest.raises(UserInputError, match=r"^rep: "):  # Eve is not in East
+        revenue_equation(built, settings, window(settings), team="East", rep="Eve")
+    with pytest.raises(UserInputError, match=r"^period: "):
+        window(settings, "fortnight")
+
+
+# --- the pure decomposition ------------------------------------------------------------------
+
+
+def test_decompose_by_hand() -> None:
+    parts = decompose(10_000.0, [10, 5, 0.1, 2_000], [8, 5, 0.2, 1_000])
+    assert parts.gap == pytest.approx(math.log(10_000 / 8_000))
+    assert parts.contributions == pytest.approx([math.log(1.25), 0.0, math.log(0.5), math.log(2)])
+    with pytest.raises(ValueError):
+        decompose(0.0, [0, 5, 0.1, 2_000], [8, 5, 0.2, 1_000])
+    assert equation_factors(5, 10, 2, 40_000) == (5.0, 2.0, 0.2, 20_000.0)
+    assert equation_factors(0, 0, 0, 0) == (0.0, None, None, None)
+    assert equation_factors(3, 6, 0, 0) == (3.0, 2.0, 0.0, None)
+
+
+positive = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False, allow_infinity=False)
+counts = st.integers(min_value=1, max_value=100_000)
+
+
+@given(
+    prospects=counts,
+    extra=st.integers(min_value=0, max_value=100_000),
+    wins=counts,
+    revenue=st.floats(min_value=1.0, max_value=1e10),
+    references=st.lists(positive, min_size=4, max_size=4),
+)
+def test_contributions_add_up_to_the_gap(
+    prospects: int, extra: int, wins: int, revenue: float, references: list[float]
+) -> None:
+    activities = prospects + extra  # each prospect had at least one selling activity
+    factors = equation_factors(prospects, activities, wins, revenue)
+    values = [float(v or 0.0) for v in factors]
+    assert math.prod(values) == pytest.approx(revenue, rel=1e-9)
+    parts = decompose(revenue, values, references)
+    assert len(parts.contributions) == len(FACTORS)
+    assert math.fsum(parts.contributions) == pytest.approx(parts.gap, abs=1e-9)
+    assert parts.gap == pytest.approx(math.log(revenue / math.prod(references)), abs=1e-9)
+
+
+@given(references=st.lists(positive, min_size=4, max_size=4))
+def test_a_rep_equal_to_the_reference_has_no_gap(references: list[float]) -> None:
+    parts = decompose(math.prod(references), references, references)
+    assert parts.gap == pytest.approx(0.0, abs=1e-9)
+    assert parts.contributions == pytest.approx([0.0] * 4, abs=1e-12)
+
+
+# --- the demo --------------------------------------------------------------------------------
+
+
+def test_demo_weak_closer_is_held_back_by_wins_per_activity(
+    demo_org: tuple[Engine, dict[str, Any]], settings: Settings
+) -> None:
+    """Read over 180 days (the default diagnosis window).
+
+    Over 90 days the demo's planted closer has 5 wins against 6 to 11 for the other AEs: too
+    few deals for the planted win rate to dominate (wins per activity -0.08 there, behind
+    activities per prospect at -0.21); from about 120 days on it holds the rep back.
+    """
+    engine, truth = demo_org
+    planted = truth["planted"]
+    w = diagnosis_window(settings, "180d", dt.date(2026, 11, 18))
+    report = revenue_equation(engine, settings, w)
+    eqs = {eq.rep: eq for eq in report.reps}
+    weak = eqs[planted["weak_proposal_to_win"]]
+    assert weak.applicable and weak.zero_factor is None
+    assert weak.holding_back == "wins_per_activity"
+    assert factors_of(weak)["wins_per_activity"].contribution < -0.3
+    assert sum(f.contribution for f in weak.factors) == pytest.approx(weak.gap)
+    # SDRs close nothing (deals credit their owner): not applicable; AEs and field reps are.
+    roles = {eq.role: eq.applicable for eq in report.reps}
+    assert roles == {"sdr": False, "ae": True, "field": True}
+
+
+# --- faces -----------------------------------------------------------------------------------
+
+
+def test_cli_equation(tmp_path: Any, settings: Settings) -> None:
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    build_team(make_engine(url), settings)
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(cli_app, ["--db", url, *args])
+
+    base = ("--period", "30d", "--as-of", "2026-11-18")
+    data = json.loads(run("equation", "--team", "East", *base, "--json").output)
+    assert [r["rep"] for r in data["reps"]] == ["Ana", "Ben", "Cy", "Dee", "Sam"]
+    assert data["reps"][0]["gap"] == pytest.approx(math.log(40_000 / 23_437.5))
+    assert data["reps"][0]["factors"][1]["contribution"] == pytest.approx(math.log(0.8))
+    assert data["reps"][2]["zero_factor"] == "wins_per_activity"
+    assert data["reps"][2]["gap"] is None
+    shown = run("equation", "--rep", "Ben", *base)
+    assert shown.exit_code == 0, shown.output
+    assert "Wins per selling activity" in shown.output
+    assert "holding back: wins_per_activity" in shown.output
+    team_table = run("equation", *base)
+    assert team_table.exit_code == 0 and "n/a" in team_table.output
+    bad = run("equation", "--rep", "Zed", *base)
+    assert bad.exit_code == 1 and "no selling rep named 'Zed'" in bad.output
+    bad = run("equation", "--period", "fortnight")
+    assert bad.exit_code == 1 and "period" in bad.output
+
+
+@pytest.fixture
+def site(built: Engine, settings: Settings) -> Iterator[Site]:
+    users = {"root": ("admin", None), "ana": ("rep", "Ana"), "eve": ("rep", "Eve")}
+    made = make_site(built, settings, users)
+    with made.client:
+        yield made
+
+
+def test_equation_api_and_page(site: Site) -> None:
+    params = {"period": "30d", "as_of": "2026-11-18"}
+    reply = site.api("root", "/equation", team="East", **params)
+    assert reply.status_code == 200, reply.text
+    assert [r["rep"] for r in reply.json()["reps"]] == ["Ana", "Ben", "Cy", "Dee", "Sam"]
+    mine = site.api("ana", "/equation", **params)  # a rep without `rep`: themself
+    assert mine.status_code == 200 and [r["rep"] for r in mine.json()["reps"]] == ["Ana"]
+    assert site.api("ana", "/equation", rep="Ben", **params).status_code == 403
+    assert site.api("ana", "/equation", team="East", **params).status_code == 403
+    bad = site.api("root", "/equation", period="fortnight")
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "period"]
+    unknown = site.api("root", "/equation", rep="Zed", **params)
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["query", "rep"]
+
+    page = site.page("root", "/equation", rep="Ben", **params)
+    assert page.status_code == 200
+    assert 'data-figure="equation-figure"' in page.text and '"type": "waterfall"' in page.text
+    assert "holding back" in page.text
+    table = site.page("root", "/equation", **params)
+    assert table.status_code == 200 and 'data-testid="equation-table"' in table.text
+    assert site.page("ana", "/equation", rep="Ben", **params).status_code == 403
+    assert site.page("eve", "/equation", team="East", **params).status_code == 403
+    zero = site.page("root", "/equation", rep="Cy", **params)
+    assert zero.status_code == 200 and "Wins per selling activity is zero" in zero.text
+    assert 'data-figure="equation-figure"' not in zero.text  # nothing to split
+    empty = site.page("ana", "/equation", period="30d", as_of="2026-06-30")
+    assert empty.status_code == 200 and "Not applicable" in empty.text
