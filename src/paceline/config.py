@@ -276,6 +276,9 @@ class DiagnoseSettings(_Strict):
     # A rep's step or rate is called weak only when a gap this unlikely by chance
     # (one-sided p-value against the peers' rate) is seen; smaller samples are "too few".
     significance: float = Field(default=0.01, gt=0, lt=0.5)
+    # ...and only when the rep's rate is at least this far below the peers' (0.2: 20% below):
+    # with thousands of calls, a one-point gap is significant but not worth coaching.
+    min_gap: float = Field(default=0.2, ge=0, lt=1)
     stalled: StalledSettings = StalledSettings()
     quality: QualitySettings = QualitySettings()
 

@@ -143,9 +143,10 @@ def _check(
     found = replace(base, step=[source, outcome], comparison=comparison)
     if comparison.p_value is None:
         return found
-    if not comparison.is_below(settings.diagnose.significance):
-        below = (comparison.relative or 0.0) < 1.0
-        return replace(found, status="too_few" if below else "not_weak")
+    min_gap = settings.diagnose.min_gap
+    if not comparison.is_below(settings.diagnose.significance, min_gap):
+        far_below = (comparison.relative or 0.0) <= 1.0 - min_gap
+        return replace(found, status="too_few" if far_below else "not_weak")
     if rule.volume_ok is None:
         return replace(found, status="hint")
     volume = _volume(settings, rule.volume_ok, rep, peers, totals, targets)

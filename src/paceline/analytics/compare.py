@@ -42,9 +42,19 @@ class RateComparison:
             return None
         return rep / peer
 
-    def is_below(self, significance: float) -> bool:
-        """Below the peers, and not plausibly by chance at `significance`."""
-        return self.p_value is not None and self.p_value < significance
+    def is_below(self, significance: float, min_gap: float = 0.0) -> bool:
+        """At least `min_gap` below the peers' rate, and not plausibly by chance.
+
+        Both are needed: with thousands of calls a 1-point gap is "significant" but not worth
+        a coaching conversation; with four proposals a big gap can still be luck.
+        """
+        relative = self.relative
+        return (
+            self.p_value is not None
+            and self.p_value < significance
+            and relative is not None
+            and relative <= 1.0 - min_gap
+        )
 
 
 def compare_rates(

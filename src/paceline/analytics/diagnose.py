@@ -197,7 +197,7 @@ def _rep_diagnosis(
             Finding("alert", a.rule, a.actual, a.expected, a.chance, metric=a.metric)
             for a in rep_alerts
         ),
-        *_funnel_findings(steps, settings),
+        *_funnel_findings(steps),
         *_equation_findings(equation),
         *(Finding("flag", flag) for flag in (quality.flags if quality else [])),
         *_stalled_findings(stalled),
@@ -219,17 +219,11 @@ def _rep_diagnosis(
     )
 
 
-def _funnel_findings(steps: Funnel, settings: Settings) -> list[Finding]:
-    """Significant gaps; else a big-looking gap on too small a sample, said to be small.
-
-    "Big-looking" is the alerts' own bar for behind: more than `by_more_than` (25%) below.
-    """
+def _funnel_findings(steps: Funnel) -> list[Finding]:
+    """Weak steps; else a big-looking gap on too small a sample, said to be small."""
     found = [_step_finding("weak_step", step) for step in steps.weak_steps]
     weakest = steps.weakest
-    if found or weakest is None or weakest.verdict != "too_few" or weakest.comparison is None:
-        return found
-    relative = weakest.comparison.relative
-    if relative is not None and relative < 1 - settings.alerts.behind_pace.by_more_than:
+    if not found and weakest is not None and weakest.verdict == "too_few":
         found.append(_step_finding("too_few", weakest))
     return found
 

@@ -460,6 +460,7 @@ def _assemble(
                 timings[i - 1] if i else (_NO_TIMING, _NO_TIMING),
                 compared,
                 significance,
+                settings.diagnose.min_gap,
             )
         )
     ranked = sorted(
@@ -485,6 +486,7 @@ def _step(
     timing: tuple[_Timing, _Timing],
     compared: bool,
     significance: float,
+    min_gap: float,
 ) -> FunnelStep:
     count, peer_count = counts[metric.name]
     before, peer_before = counts[previous.name] if previous else (0.0, 0.0)
@@ -493,7 +495,7 @@ def _step(
     )
     if comparison is not None and comparison.p_value is None:
         comparison = None  # nothing to test: no exposure on a side, or nobody converted
-    verdict = _verdict(comparison, significance)
+    verdict = _verdict(comparison, significance, min_gap)
     return FunnelStep(
         metric=metric.name,
         label=metric.label or metric.name,
@@ -512,13 +514,16 @@ def _step(
     )
 
 
-def _verdict(comparison: RateComparison | None, significance: float) -> Verdict | None:
+def _verdict(
+    comparison: RateComparison | None, significance: float, min_gap: float
+) -> Verdict | None:
+    """weak: far enough below and significant; too_few: far enough below, small sample."""
     if comparison is None:
         return None
     relative = comparison.relative
-    if relative is None or relative >= 1.0:
+    if relative is None or relative > 1.0 - min_gap:
         return "none"
-    return "weak" if comparison.is_below(significance) else "too_few"
+    return "weak" if comparison.is_below(significance, min_gap) else "too_few"
 
 
 def _ratio(part: float, whole: float) -> float | None:

@@ -75,7 +75,7 @@ def gap_sentence(result: Funnel) -> str:
             f"too few to tell ({_p(weakest.p_value)})."
         )
     else:
-        sentence = f"No step below the peers; the closest is {text}."
+        sentence = f"No step is far below the peers; the lowest is {text}."
     others = [s for s in result.weak_steps if s is not weakest]
     if others:
         listed = "; ".join(f"{_step_name(result, s)} ({_p(s.p_value)})" for s in others)

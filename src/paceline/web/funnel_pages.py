@@ -60,7 +60,7 @@ def gap_sentence(result: Funnel) -> str:
             f"Biggest gap: {text}, but only {sample} {before}: too few to tell "
             f"({_p(weakest.p_value)})."
         )
-    return f"No step is below the peers; the closest is {text}."
+    return f"No step is far below the peers; the lowest is {text}."
 
 
 def _pair(result: Funnel, step: FunnelStep) -> str:
