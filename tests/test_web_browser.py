@@ -333,3 +333,26 @@ def test_manager_reads_a_reps_brief(page: Page, site: Site) -> None:
     page.get_by_role("link", name="Funnel", exact=True).click()
     expect(page).to_have_url(re.compile(r"/funnel\?.*rep="))
     expect(page.get_by_test_id("funnel-chart")).to_have_attribute("data-rendered", "true")
+
+
+def test_tipping_point_page_draws_the_curve(page: Page) -> None:
+    """The manager's tipping point page: scatter, fitted curve and interval (or a refusal)."""
+    log_in(page, "manager", "/tipping")
+    summary = page.get_by_test_id("tipping-summary").or_(page.get_by_test_id("tipping-refusal"))
+    expect(summary.first).to_be_visible()
+    chart = page.get_by_test_id("tipping-chart")
+    expect(chart).to_have_attribute("data-rendered", "true")
+    assert chart.locator("svg").count() >= 1
+    shot(page, "insight-tipping")
+
+
+def test_forecast_page_draws_its_fan_and_backtest(page: Page) -> None:
+    """The admin's forecast: the fan chart against target, then the backtest on demand."""
+    log_in(page, "admin", "/forecast")
+    expect(page.get_by_test_id("p50")).to_be_visible()
+    chart = page.get_by_test_id("forecast-chart")
+    expect(chart).to_have_attribute("data-rendered", "true")
+    shot(page, "insight-forecast")
+    page.get_by_test_id("run-backtest").click()
+    expect(page.get_by_test_id("backtest-scores")).to_be_visible()
+    shot(page, "insight-backtest")

@@ -283,6 +283,40 @@ class DiagnoseSettings(_Strict):
     quality: QualitySettings = QualitySettings()
 
 
+class TippingSettings(_Strict):
+    """`paceline tipping`: the weekly activity level where returns start to diminish."""
+
+    # Fewer rep-weeks than this and the estimate is refused as unsupported.
+    min_rep_weeks: int = Field(default=80, ge=10)
+    # Bootstrap resamples (of reps, keeping each rep's weeks together) for the intervals.
+    bootstrap: int = Field(default=400, ge=50, le=100_000)
+    confidence: float = Field(default=0.90, gt=0.5, lt=1)
+    # The outcome is read this many weeks after the activity; None: measured, 0..max_lag_weeks.
+    lag_weeks: int | None = Field(default=None, ge=0, le=26)
+    max_lag_weeks: int = Field(default=4, ge=0, le=26)
+    # Weeks of history read (ending with the last full week before the as-of day).
+    history_weeks: int = Field(default=52, ge=4, le=520)
+    seed: int = 20261123
+
+
+class ForecastSettings(_Strict):
+    """`paceline forecast`: revenue won in a period, simulated from pipeline and activity."""
+
+    runs: int = Field(default=5000, ge=100, le=1_000_000)
+    seed: int = 20261123
+    # History the stage conversions, times to close and deal sizes are learnt from.
+    history_months: int = Field(default=12, ge=1, le=120)
+    # The run-rate baseline and the activity run rate read this many trailing days.
+    run_rate_days: int = Field(default=90, ge=7, le=730)
+    # `--backtest`: this many past periods are replayed.
+    backtest_periods: int = Field(default=6, ge=1, le=60)
+
+
+class InsightSettings(_Strict):
+    tipping: TippingSettings = TippingSettings()
+    forecast: ForecastSettings = ForecastSettings()
+
+
 class CoachingRule(_Strict):
     """One row of the coaching table: a finding (and a volume that is fine) -> advice.
 
@@ -326,6 +360,7 @@ class Settings(_Strict):
     alerts: AlertSettings = AlertSettings()
     diagnose: DiagnoseSettings = DiagnoseSettings()
     coaching: list[CoachingRule] = Field(default_factory=list)
+    insight: InsightSettings = InsightSettings()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:

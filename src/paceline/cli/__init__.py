@@ -272,7 +272,10 @@ def demo(
         "\n"
         f"  paceline {db}leaderboard conversations --period week\n"
         f"  paceline {db}plan --revenue 70000000 --deal-size 35000 --from-history"
-        " --rate meetings_set:meetings_held=0.8"
+        " --rate meetings_set:meetings_held=0.8\n"
+        f"  paceline {db}diagnose --team West\n"
+        f"  paceline {db}tipping meetings_held\n"
+        f"  paceline {db}forecast --period quarter"
     )
 
 
@@ -531,10 +534,12 @@ def _print_import_result(r: ImportResult) -> None:
 
 # Commands of later capabilities live in their own modules and register on `app` on import.
 from paceline.cli import diagnose_commands as _diagnose_commands  # noqa: E402, F401
+from paceline.cli import forecast_commands as _forecast_commands  # noqa: E402, F401
 from paceline.cli import funnel_commands as _funnel_commands  # noqa: E402, F401
 from paceline.cli import pipeline_commands as _pipeline_commands  # noqa: E402, F401
 from paceline.cli import plan_commands as _plan_commands  # noqa: E402, F401
 from paceline.cli import quality_commands as _quality_commands  # noqa: E402, F401
+from paceline.cli import tipping_commands as _tipping_commands  # noqa: E402, F401
 from paceline.cli import track_commands as _track_commands  # noqa: E402, F401
 from paceline.cli import web_commands as _web_commands  # noqa: E402, F401
 

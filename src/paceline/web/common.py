@@ -136,6 +136,9 @@ def navigation(principal: Principal) -> list[NavItem]:
     items.append(NavItem("leaderboard", "Leaderboard", "/leaderboard"))
     items.append(NavItem("diagnose", "Diagnose", "/diagnose"))
     if principal.role != "rep":
+        items.append(NavItem("forecast", "Forecast", "/forecast"))
+        items.append(NavItem("tipping", "Tipping point", "/tipping"))
+    if principal.role != "rep":
         items.append(NavItem("plan", "Plan", "/plan"))
     items.append(NavItem("log", "Log activity", "/log"))
     items.append(NavItem("activities", "Activities", "/activities"))

@@ -37,9 +37,11 @@ from paceline.web import (
     admin,
     dashboards,
     diagnose_pages,
+    forecast_pages,
     funnel_pages,
     pipeline_pages,
     quality_pages,
+    tipping_pages,
     work,
 )
 from paceline.web.common import (
@@ -79,9 +81,11 @@ def mount(app: FastAPI) -> None:
     for module in (
         dashboards,
         diagnose_pages,
+        forecast_pages,
         funnel_pages,
         pipeline_pages,
         quality_pages,
+        tipping_pages,
         work,
         admin,
     ):

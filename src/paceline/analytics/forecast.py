@@ -1,0 +1,901 @@
+"""The activity-driven forecast: revenue won in a period, as a distribution.
+
+Revenue won by the end of the period = what is already won (known) + open deals that will be
+won in time + deals not created yet that will be created *and* won in time. Each part is
+learnt from the team's own history as known at the cut-off (`pipeline_history`):
+
+- **Open pipeline.** An open deal in stage s for d days is won by the period's end with the
+  chance that history's deals still in s after d days were won within the days left
+  (Aalen-Johansen on the landmark set, censoring young deals honestly). A stage with few such
+  stays borrows strength from all stages pooled: its estimate counts as many deals as it has,
+  the pooled one as `PRIOR_STAYS` (a stage with 3 stays is mostly the pool, one with 300 is
+  its own). A deal of unknown stage is read by its age from creation. A deal that has been in
+  its stage longer than any deal of the history gets the pooled chance, and none when even
+  the pool has never seen a deal that old still open: Paceline does not invent one.
+- **Deals not created yet.** New opportunities per business day come from activity when the
+  history shows how activity turns into opportunities: the funnel step that feeds
+  opportunities (the narrowest activity step of `[funnel] steps` that still outnumbers the
+  opportunities created; on the demo, meetings set) times its measured conversion, shifted
+  by its measured lag (the median days from the last such activity on the account to the
+  opportunity: on the demo a week, the time from setting a meeting to holding it). Its
+  volume is the reps' targeted volume for the period where they have a target for it
+  ("activity plan"), else their trailing `run_rate_days` run rate ("activity run rate").
+  Without activity data it is the trailing run rate of opportunities created
+  ("opportunity run rate"). A deal created on a day is won in time with history's chance of
+  a win within the days left after creation; its amount is drawn from history's won amounts.
+- **Simulation.** `runs` Monte Carlo runs with `numpy.random.default_rng(seed)`: each open
+  deal is won (or not) on a day drawn from its own curve; won new deals per day are Poisson
+  (the thinning of Poisson arrivals by their chance of a win on that day, the same
+  distribution as drawing every new deal and its outcome, for a fraction of the cost).
+  P10/P50/P90, the mean and the chance of reaching the revenue target are read from the
+  runs; the fan (quantiles of revenue won to date, day by day) from the first `CHUNK` runs.
+
+Known limits: the model assumes the future converts like the last `history_months`; stage
+probabilities come from the deals' stage history, so a CRM export without it (one row per
+deal) leaves only age to go on; amounts of open deals are taken as they stand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Connection, Engine, func, select
+
+from paceline.analytics.metric_sql import activity_filter, needs_contact
+from paceline.analytics.metrics import MetricTotals, metric_totals, utc_bounds
+from paceline.analytics.pipeline_history import (
+    SECONDS_PER_DAY,
+    ForecastScope,
+    KnownDeal,
+    Snapshot,
+    Spells,
+    WinCurve,
+    creation_spells,
+    deals_created,
+    forecast_scope,
+    pooled,
+    snapshot,
+    stage_history_usable,
+    stage_spells,
+    won_deals,
+)
+from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.targets import period_targets
+from paceline.calendar import BusinessCalendar, Period, PeriodKind
+from paceline.config import MetricSettings, Settings
+from paceline.errors import UserInputError
+from paceline.store.models import Activity, Contact, Deal, MetricDay
+
+FloatArray = NDArray[np.float64]
+NewDealSource = Literal["activity_plan", "activity_run_rate", "opportunity_run_rate"]
+FORECAST_PERIODS: tuple[PeriodKind, ...] = ("month", "quarter", "year")
+PRIOR_STAYS = 10.0  # the pooled estimate's weight, in deals, beside a stage's own
+CHUNK = 4000  # runs simulated at once; the fan is read from the first chunk
+QUANTILES = (0.1, 0.5, 0.9)
+MAX_RUNS = 1_000_000
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
+REVENUE_METRIC = "revenue"
+OPPORTUNITIES = "opportunities"
+UNKNOWN_STAGE_LABEL = "Stage not recorded (read by age)"
+BY_AGE_LABEL = "Every open deal, read by age (the stage history is a snapshot)"
+
+
+# --- the result -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DealChance:
+    """One open deal: its chance of being won by the period's end."""
+
+    deal_id: int
+    name: str
+    rep_id: int
+    stage: str | None  # None: not recorded at the cut-off (read by age)
+    days_in_stage: float
+    age_days: float
+    amount: float
+    win_probability: float
+    crm_probability: float | None  # the configured stage probability (the CRM's view)
+
+    @property
+    def expected(self) -> float:
+        return self.amount * self.win_probability
+
+
+@dataclass(frozen=True)
+class StageRates:
+    """What history says about one stage, and the open deals in it now."""
+
+    stage: str | None
+    label: str
+    history_stays: int  # stays in the stage by deals of the history
+    history_wins: int  # ...of deals won since (by the cut-off)
+    win_rate: float | None  # chance a deal entering the stage is won (Aalen-Johansen)
+    median_days_to_win: float | None  # half the wins came within this many days of entering
+    open_deals: int
+    open_value: float
+    expected_value: float  # sum of amount x chance of a win by the period's end
+    crm_probability: float | None
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """One step of the measured chain to opportunities, over the history."""
+
+    metric: str
+    label: str
+    count: float
+    conversion: float | None  # per unit of the step before
+
+
+@dataclass(frozen=True)
+class NewDeals:
+    """How many deals not created yet are expected, and why."""
+
+    source: NewDealSource
+    driver: str | None  # the activity metric opportunities are driven by
+    driver_label: str | None
+    chain: list[ChainStep]  # the funnel over the history, ending with opportunities
+    conversion: float | None  # opportunities per driver activity, over the history
+    lag_days: int  # activity today -> opportunity this many days later
+    driver_per_day: float | None  # driver activity expected per business day ahead
+    planned_reps: int  # reps whose driver volume is their target (the rest: run rate)
+    opportunity_run_rate: float  # opportunities created per business day, trailing
+    expected_deals: float  # new deals expected by the period's end
+    expected_wins: float  # ...and won by then
+    average_won_amount: float | None
+    expected_revenue: float
+
+    @property
+    def opportunities_per_day(self) -> float | None:
+        """What the forecast assumes: the driver's volume x its conversion."""
+        if self.driver_per_day is None or self.conversion is None:
+            return None
+        return self.driver_per_day * self.conversion
+
+
+@dataclass(frozen=True)
+class FanPoint:
+    """Quantiles of revenue won in the period by the end of `day`."""
+
+    day: dt.date
+    p10: float
+    p50: float
+    p90: float
+
+
+@dataclass(frozen=True)
+class DayAmount:
+    day: dt.date
+    amount: float  # revenue won in the period by the end of the day
+
+
+@dataclass(frozen=True)
+class Forecast:
+    period: Period
+    as_of: dt.date
+    team: str | None
+    rep: str | None
+    runs: int
+    seed: int
+    revenue_metric: str | None  # the metric the target is read on
+    target: float | None  # the scope's revenue target for the period (None: none stored)
+    won_so_far: float
+    expected_open: float
+    expected_new: float
+    mean: float
+    p10: float
+    p50: float
+    p90: float
+    probability_of_target: float | None
+    history_start: dt.date  # local day: history is [history_start, as_of]
+    history_deals: int  # deals watched in the history (open at some time in it)
+    history_wins: int  # deals won in the history
+    by_stage: bool  # open deals read by stage (False: by age; no usable stage history)
+    days_left: int  # calendar days after the as-of day to the period's end
+    business_days_left: int
+    new_deals: NewDeals
+    stages: list[StageRates]
+    open_deals: list[DealChance]  # largest expected value first
+    won_by_day: list[DayAmount]  # the period so far
+    fan: list[FanPoint]  # from the as-of day to the period's last day
+
+    @property
+    def open_value(self) -> float:
+        return sum(d.amount for d in self.open_deals)
+
+    @property
+    def gap_to_target(self) -> float | None:
+        """What the median outcome misses the target by (negative: beats it)."""
+        return None if self.target is None else self.target - self.p50
+
+
+# --- the analysis ---------------------------------------------------------------------------
+
+
+def forecast(
+    engine: Engine,
+    settings: Settings,
+    period_kind: str = "quarter",
+    as_of: dt.date | None = None,
+    *,
+    team: str | None = None,
+    rep: str | None = None,
+    runs: int | None = None,
+    seed: int | None = None,
+) -> Forecast:
+    """Revenue won in the period (of `period_kind`) containing `as_of`, as a distribution,
+    from what was known at the end of `as_of` (default: today)."""
+    kind = check_period_kind(period_kind)
+    runs, seed = check_runs(settings, runs, seed)
+    calendar = BusinessCalendar(settings.calendar)
+    day = check_day(as_of or calendar.today())
+    period = calendar.period(kind, day)
+    ensure_rollup(engine, settings)
+    with engine.connect() as conn:
+        scope = forecast_scope(conn, team, rep)
+        inputs = prepare(conn, settings, scope, day, period, use_plan=True)
+        return simulate(inputs, runs, seed)
+
+
+def check_period_kind(period_kind: str) -> PeriodKind:
+    for kind in FORECAST_PERIODS:
+        if kind == period_kind:
+            return kind
+    raise UserInputError(
+        f"period: {period_kind!r} cannot be forecast; use {', '.join(FORECAST_PERIODS)}"
+    )
+
+
+def check_day(day: dt.date) -> dt.date:
+    """An as-of day whose history and period the calendar can hold."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise UserInputError(f"as_of: must be between {FIRST_DAY} and {LAST_DAY} (got {day})")
+    return day
+
+
+def check_runs(settings: Settings, runs: int | None, seed: int | None) -> tuple[int, int]:
+    runs = settings.insight.forecast.runs if runs is None else runs
+    seed = settings.insight.forecast.seed if seed is None else seed
+    if not 100 <= runs <= MAX_RUNS:
+        raise UserInputError(f"runs: must be 100 to {MAX_RUNS:,} (got {runs})")
+    if seed < 0:
+        raise UserInputError(f"seed: must be zero or more (got {seed})")
+    return runs, seed
+
+
+# --- inputs: everything known at the cut-off ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenChance:
+    """An open deal's curves: `primary` with probability `weight`, else `fallback`."""
+
+    deal: KnownDeal
+    stage: str | None  # as known at the cut-off (None: not recorded)
+    elapsed: float  # on the curves' clock: days in its stage, or its age when read by age
+    in_stage: float  # days in its stage (its age when the stage is unknown)
+    age: float
+    primary: WinCurve | None
+    weight: float
+    fallback: WinCurve | None
+    probability: float  # of a win by the period's end
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a forecast simulates, all as known at the cut-off."""
+
+    settings: Settings
+    scope: ForecastScope
+    period: Period
+    as_of: dt.date
+    snap: Snapshot
+    history_start: dt.date
+    days_left: int
+    business_days_left: int
+    won_so_far: float
+    won_by_day: list[DayAmount]
+    by_stage: bool
+    chances: list[OpenChance]
+    stage_stays: dict[str, Spells]
+    creation: Spells
+    new_per_day: FloatArray  # expected new deals created on each day left
+    new_wins_per_day: FloatArray  # expected new deals won on each day left
+    won_amounts: FloatArray
+    new_deals: NewDeals
+    revenue_metric: str | None
+    target: float | None
+
+
+def prepare(
+    conn: Connection,
+    settings: Settings,
+    scope: ForecastScope,
+    as_of: dt.date,
+    period: Period,
+    *,
+    use_plan: bool,
+) -> Inputs:
+    """Read and learn everything a forecast of `period` at the end of `as_of` needs.
+
+    `use_plan`: read the reps' activity targets for the period (a backtest does not: stored
+    targets carry no date telling when they were set, so they might be hindsight).
+    """
+    calendar = BusinessCalendar(settings.calendar)
+    rules = settings.insight.forecast
+    first_left = as_of + dt.timedelta(days=1)
+    cutoff = _midnight(settings, first_left)
+    history_start = _months_before(first_left, rules.history_months)
+    snap = snapshot(conn, scope, cutoff, _midnight(settings, history_start))
+    days_left = max((period.end - first_left).days, 0)
+    stays = stage_spells(snap)
+    creation = creation_spells(snap)
+    by_stage = stage_history_usable(snap)
+    chances = _chances(snap, stays if by_stage else None, creation, days_left)
+    won = _won_by_day(conn, settings, calendar, scope, period, as_of, cutoff)
+    new_per_day, new_deals = _new_deals(
+        conn, settings, calendar, scope, snap, as_of, period, history_start, use_plan
+    )
+    amounts = np.array(snap.won_amounts, dtype=np.float64)
+    wins_per_day = _wins_per_day(new_per_day, creation.curve())
+    average = float(amounts.mean()) if amounts.size else None
+    new_deals = _with_expectations(new_deals, new_per_day, wins_per_day, average)
+    metric = revenue_metric(settings)
+    return Inputs(
+        settings=settings,
+        scope=scope,
+        period=period,
+        as_of=as_of,
+        snap=snap,
+        history_start=history_start,
+        days_left=days_left,
+        business_days_left=calendar.business_days(first_left, max(period.end, first_left)),
+        won_so_far=won[-1].amount if won else 0.0,
+        won_by_day=won,
+        by_stage=by_stage,
+        chances=chances,
+        stage_stays=stays,
+        creation=creation,
+        new_per_day=new_per_day,
+        new_wins_per_day=wins_per_day,
+        won_amounts=amounts,
+        new_deals=new_deals,
+        revenue_metric=metric.name if metric else None,
+        target=_target(conn, calendar, scope, period, metric),
+    )
+
+
+def _midnight(settings: Settings, day: dt.date) -> dt.datetime:
+    """The start of a business-local day (the end of the day before), naive UTC."""
+    return utc_bounds(settings, day, day)[0]
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+def _days(start: dt.datetime, end: dt.datetime) -> float:
+    return max((end - start).total_seconds() / SECONDS_PER_DAY, 0.0)
+
+
+def _chances(
+    snap: Snapshot, stays: dict[str, Spells] | None, creation: Spells, days_left: int
+) -> list[OpenChance]:
+    """Each open deal's curves and its chance of a win within `days_left` days; by stage and
+    days in it (`stays` per stage), or by age alone (`stays` None, or the stage unknown)."""
+    pool = pooled(list(stays.values())) if stays is not None else None
+    found = []
+    for deal in snap.open_deals:
+        stage = deal.stage
+        age = _days(deal.created_at, snap.cutoff)
+        in_stage = _days(deal.stage_since, snap.cutoff)
+        primary: WinCurve | None
+        fallback: WinCurve | None
+        if stays is None or pool is None or stage is None:
+            elapsed, primary, weight, fallback = age, creation.curve(age), 1.0, None
+        else:
+            elapsed = in_stage
+            own = stays.get(stage)
+            primary = own.curve(elapsed) if own is not None else None
+            size = primary.size if primary is not None else 0
+            weight = size / (size + PRIOR_STAYS)
+            fallback = pool.curve(elapsed)
+        horizon = elapsed + days_left
+        probability = 0.0
+        if primary is not None and weight > 0:
+            probability += weight * float(primary.won_by(horizon))
+        if fallback is not None and weight < 1:
+            probability += (1 - weight) * float(fallback.won_by(horizon))
+        found.append(
+            OpenChance(deal, stage, elapsed, in_stage, age, primary, weight, fallback, probability)
+        )
+    return found
+
+
+def _wins_per_day(new_per_day: FloatArray, curve: WinCurve) -> FloatArray:
+    """Expected new deals won on each day left: deals created on day j (at midday) won on
+    day k with history's chance of a win between k - j - 0.5 and k - j + 0.5 days in."""
+    days = len(new_per_day)
+    if days == 0:
+        return np.zeros(0)
+    edges = curve.won_by(np.arange(days, dtype=np.float64) + 0.5)
+    per_day = np.diff(np.concatenate([[0.0], edges]))
+    return np.asarray(np.convolve(new_per_day, per_day)[:days], dtype=np.float64)
+
+
+def _won_by_day(
+    conn: Connection,
+    settings: Settings,
+    calendar: BusinessCalendar,
+    scope: ForecastScope,
+    period: Period,
+    as_of: dt.date,
+    cutoff: dt.datetime,
+) -> list[DayAmount]:
+    """Revenue won in the period, cumulated by local day, up to the as-of day."""
+    start = _midnight(settings, period.start)
+    if cutoff <= start:
+        return []
+    by_day: dict[dt.date, float] = defaultdict(float)
+    for closed, amount in won_deals(conn, scope, start, cutoff):
+        by_day[calendar.local_date(closed)] += amount
+    total, found = 0.0, []
+    day = period.start
+    while day <= as_of and day < period.end:
+        total += by_day.get(day, 0.0)
+        found.append(DayAmount(day, total))
+        day += dt.timedelta(days=1)
+    return found
+
+
+def revenue_metric(settings: Settings) -> MetricSettings | None:
+    """The metric revenue targets are stored on: `revenue`, else any sum of won amounts."""
+    candidates = [
+        m
+        for m in settings.metrics
+        if m.source == "deals" and m.aggregate == "sum" and m.status == "won"
+    ]
+    named = [m for m in candidates if m.name == REVENUE_METRIC]
+    return next(iter(named or candidates), None)
+
+
+def _target(
+    conn: Connection,
+    calendar: BusinessCalendar,
+    scope: ForecastScope,
+    period: Period,
+    metric: MetricSettings | None,
+) -> float | None:
+    if metric is None:
+        return None
+    targets = period_targets(conn, calendar, period, [metric.name], scope.rep_ids)
+    return sum(targets.values()) if targets else None
+
+
+# --- deals not created yet ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Volume:
+    per_day: float
+    planned_reps: int
+
+
+def _new_deals(
+    conn: Connection,
+    settings: Settings,
+    calendar: BusinessCalendar,
+    scope: ForecastScope,
+    snap: Snapshot,
+    as_of: dt.date,
+    period: Period,
+    history_start: dt.date,
+    use_plan: bool,
+) -> tuple[FloatArray, NewDeals]:
+    """Expected new deals on each day left, and how they were worked out."""
+    rules = settings.insight.forecast
+    first_left = as_of + dt.timedelta(days=1)
+    days = [
+        first_left + dt.timedelta(days=k) for k in range(max((period.end - first_left).days, 0))
+    ]
+    open_days = np.array([calendar.is_business_day(d) for d in days], dtype=np.float64)
+    run_start = first_left - dt.timedelta(days=rules.run_rate_days)
+    run_days = calendar.business_days(run_start, first_left)
+    created = deals_created(conn, scope, _midnight(settings, run_start), snap.cutoff)
+    opportunity_rate = created / run_days if run_days else 0.0
+    opportunities = len(snap.created)
+    steps = _activity_steps(settings)
+    totals = metric_totals(
+        conn, settings, [m.name for m in steps], history_start, first_left, scope.rep_ids
+    )
+    counts = {m.name: _summed(totals, m.name, scope) for m in steps}
+    driver = _driver(steps, counts, opportunities)
+    base = NewDeals(
+        source="opportunity_run_rate",
+        driver=None,
+        driver_label=None,
+        chain=_chain(settings, steps, counts, driver, opportunities),
+        conversion=None,
+        lag_days=0,
+        driver_per_day=None,
+        planned_reps=0,
+        opportunity_run_rate=opportunity_rate,
+        expected_deals=0.0,
+        expected_wins=0.0,
+        average_won_amount=None,
+        expected_revenue=0.0,
+    )
+    if driver is None:
+        return opportunity_rate * open_days, base
+    conversion = opportunities / counts[driver.name]
+    volume = _driver_volume(
+        conn, settings, calendar, scope, driver, run_start, first_left, period, use_plan
+    )
+    lag = _lag_days(conn, settings, scope, driver, snap)
+    known = _daily_driver(conn, scope, driver, first_left - dt.timedelta(days=lag), first_left)
+    per_day = np.zeros(len(days))
+    for k, day in enumerate(days):
+        origin = day - dt.timedelta(days=lag)
+        if origin < first_left:
+            per_day[k] = conversion * known.get(origin, 0.0)
+        elif calendar.is_business_day(origin):
+            per_day[k] = conversion * volume.per_day
+    source: NewDealSource = "activity_plan" if volume.planned_reps else "activity_run_rate"
+    return per_day, NewDeals(
+        source=source,
+        driver=driver.name,
+        driver_label=driver.label or driver.name,
+        chain=base.chain,
+        conversion=conversion,
+        lag_days=lag,
+        driver_per_day=volume.per_day,
+        planned_reps=volume.planned_reps,
+        opportunity_run_rate=opportunity_rate,
+        expected_deals=0.0,
+        expected_wins=0.0,
+        average_won_amount=None,
+        expected_revenue=0.0,
+    )
+
+
+def _with_expectations(
+    base: NewDeals, per_day: FloatArray, wins: FloatArray, average: float | None
+) -> NewDeals:
+    expected_wins = float(wins.sum())
+    return NewDeals(
+        source=base.source,
+        driver=base.driver,
+        driver_label=base.driver_label,
+        chain=base.chain,
+        conversion=base.conversion,
+        lag_days=base.lag_days,
+        driver_per_day=base.driver_per_day,
+        planned_reps=base.planned_reps,
+        opportunity_run_rate=base.opportunity_run_rate,
+        expected_deals=float(per_day.sum()),
+        expected_wins=expected_wins,
+        average_won_amount=average,
+        expected_revenue=expected_wins * (average or 0.0),
+    )
+
+
+def _activity_steps(settings: Settings) -> list[MetricSettings]:
+    """The funnel's activity counts, in funnel order: the candidates to drive opportunities."""
+    steps = [settings.metric(name) for name in settings.funnel.steps]
+    return [m for m in steps if m.source == "activities" and m.aggregate == "count"]
+
+
+def _summed(totals: MetricTotals, metric: str, scope: ForecastScope) -> float:
+    reps = scope.rep_ids if scope.rep_ids is not None else list(totals.values)
+    return sum(totals.get(r, metric) for r in reps)
+
+
+def _driver(
+    steps: Sequence[MetricSettings], counts: dict[str, float], opportunities: int
+) -> MetricSettings | None:
+    """The narrowest activity step that still outnumbers the opportunities created: the step
+    that feeds them (meetings held in the default funnel). The later step wins a tie."""
+    if opportunities <= 0:
+        return None
+    feeding = [
+        (counts[m.name], -i, m) for i, m in enumerate(steps) if counts[m.name] >= opportunities
+    ]
+    return min(feeding, key=lambda f: (f[0], f[1]))[2] if feeding else None
+
+
+def _chain(
+    settings: Settings,
+    steps: Sequence[MetricSettings],
+    counts: dict[str, float],
+    driver: MetricSettings | None,
+    opportunities: int,
+) -> list[ChainStep]:
+    """The funnel over the history, from its top to the driver, then opportunities."""
+    if driver is None:
+        return []
+    chain: list[ChainStep] = []
+    previous: float | None = None
+    for metric in steps[: list(steps).index(driver) + 1]:
+        count = counts[metric.name]
+        conversion = count / previous if previous else None
+        chain.append(ChainStep(metric.name, metric.label or metric.name, count, conversion))
+        previous = count
+    conversion = opportunities / previous if previous else None
+    label = "Opportunities created"
+    chain.append(ChainStep(OPPORTUNITIES, label, float(opportunities), conversion))
+    return chain
+
+
+def _driver_volume(
+    conn: Connection,
+    settings: Settings,
+    calendar: BusinessCalendar,
+    scope: ForecastScope,
+    driver: MetricSettings,
+    run_start: dt.date,
+    first_left: dt.date,
+    period: Period,
+    use_plan: bool,
+) -> _Volume:
+    """Driver activity expected per business day: each rep's target share where they have
+    one for the period, else their trailing run rate."""
+    run_days = calendar.business_days(run_start, first_left)
+    totals = metric_totals(conn, settings, [driver.name], run_start, first_left, scope.rep_ids)
+    rates = {r: totals.get(r, driver.name) / run_days for r in totals.values} if run_days else {}
+    planned: dict[int, float] = {}
+    period_days = calendar.business_days(period.start, period.end)
+    if use_plan and period_days:
+        targets = period_targets(conn, calendar, period, [driver.name], scope.rep_ids)
+        planned = {rep: value / period_days for (rep, _), value in targets.items()}
+    reps = set(rates) | set(planned)
+    per_day = sum(planned.get(r, rates.get(r, 0.0)) for r in reps)
+    return _Volume(per_day, len(planned))
+
+
+def _lag_days(
+    conn: Connection,
+    settings: Settings,
+    scope: ForecastScope,
+    driver: MetricSettings,
+    snap: Snapshot,
+) -> int:
+    """Median whole days from the last driver activity on an account (by anyone) to an
+    opportunity created there, over the history's opportunities; 0 when none can be paired.
+
+    The accounts' driver activities of the history come back sorted and are paired with the
+    opportunities here: a correlated "latest activity before" per deal was ten times slower.
+    """
+    deals = select(Deal.account_id).where(
+        Deal.created_at >= snap.history_start,
+        Deal.created_at < snap.cutoff,
+        Deal.account_id.is_not(None),
+        scope.owned(),
+    )
+    created: dict[int, list[dt.datetime]] = defaultdict(list)
+    for account, moment in conn.execute(deals.add_columns(Deal.created_at)):
+        if account is not None:
+            created[account].append(moment)
+    events = (
+        select(Activity.account_id, Activity.occurred_at)
+        .where(
+            Activity.account_id.in_(deals.distinct()),
+            Activity.occurred_at >= snap.history_start,
+            Activity.occurred_at < snap.cutoff,
+            activity_filter(settings, driver),
+        )
+        .order_by(Activity.account_id, Activity.occurred_at)
+    )
+    if needs_contact(driver):
+        events = events.outerjoin(Contact, Contact.id == Activity.contact_id)
+    seen: dict[int, list[dt.datetime]] = defaultdict(list)
+    for account, moment in conn.execute(events):
+        if account is not None:
+            seen[account].append(moment)
+    gaps = []
+    for account, moments in created.items():
+        before = seen.get(account, [])
+        for moment in moments:
+            at = bisect_right(before, moment)
+            if at:
+                gaps.append(_days(before[at - 1], moment))
+    return round(float(np.median(gaps))) if gaps else 0
+
+
+def _daily_driver(
+    conn: Connection, scope: ForecastScope, driver: MetricSettings, start: dt.date, end: dt.date
+) -> dict[dt.date, float]:
+    """The scope's driver activity per local day in [start, end) (already done: known)."""
+    if end <= start:
+        return {}
+    query = (
+        select(MetricDay.local_date, func.sum(MetricDay.value))
+        .where(
+            MetricDay.metric == driver.name,
+            MetricDay.local_date >= start,
+            MetricDay.local_date < end,
+            scope.owned(MetricDay.rep_id),
+        )
+        .group_by(MetricDay.local_date)
+    )
+    return {day: float(value or 0) for day, value in conn.execute(query)}
+
+
+# --- simulation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    totals: FloatArray  # revenue won in the period, per run
+    fan: FloatArray  # (3, days): P10/P50/P90 of revenue won by the end of each day left
+
+
+def run_simulation(inputs: Inputs, runs: int, seed: int) -> Outcome:
+    """The Monte Carlo runs, `CHUNK` at a time (memory stays small for any `runs`)."""
+    rng = np.random.default_rng(seed)
+    days = inputs.days_left
+    totals: list[FloatArray] = []
+    fan = np.zeros((len(QUANTILES), days))
+    for start in range(0, runs, CHUNK):
+        size = min(CHUNK, runs - start)
+        by_day = _revenue_by_day(rng, inputs, size)
+        totals.append(inputs.won_so_far + by_day.sum(axis=1))
+        if start == 0 and days:
+            so_far = inputs.won_so_far + np.cumsum(by_day, axis=1)
+            fan = np.quantile(so_far, QUANTILES, axis=0)
+    return Outcome(np.concatenate(totals), np.asarray(fan, dtype=np.float64))
+
+
+def _revenue_by_day(rng: np.random.Generator, inputs: Inputs, size: int) -> FloatArray:
+    """(runs, days) revenue won on each day left, open deals then new deals."""
+    days = inputs.days_left
+    by_day = np.zeros((size, days))
+    if days == 0:
+        return by_day
+    for chance in inputs.chances:
+        if chance.probability <= 0:
+            continue
+        day = _win_days(rng, chance, size)
+        hit = np.flatnonzero(day < days)
+        np.add.at(by_day, (hit, day[hit].astype(np.int64)), chance.deal.amount)
+    expected = inputs.new_wins_per_day
+    if inputs.won_amounts.size and expected.sum() > 0:
+        wins = rng.poisson(expected, size=(size, days))
+        amounts = rng.choice(inputs.won_amounts, size=int(wins.sum()))
+        cells = np.repeat(np.arange(size * days), wins.ravel())
+        by_day += np.bincount(cells, weights=amounts, minlength=size * days).reshape(size, days)
+    return by_day
+
+
+def _win_days(rng: np.random.Generator, chance: OpenChance, size: int) -> FloatArray:
+    """Days after the cut-off each run wins the deal on (inf: not won)."""
+    u = 1.0 - rng.random(size)
+    primary = rng.random(size) < chance.weight
+    when = np.full(size, np.inf)
+    if chance.primary is not None:
+        when[primary] = chance.primary.win_time(u[primary])
+    if chance.fallback is not None:
+        when[~primary] = chance.fallback.win_time(u[~primary])
+    return np.floor(np.maximum(when - chance.elapsed, 0.0))
+
+
+def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
+    """The forecast: the runs read as quantiles, with the parts and the reasons."""
+    outcome = run_simulation(inputs, runs, seed)
+    p10, p50, p90 = (float(q) for q in np.quantile(outcome.totals, QUANTILES))
+    target = inputs.target
+    reach = float(np.mean(outcome.totals >= target)) if target is not None else None
+    chances = sorted(
+        (_deal_chance(inputs.settings, c) for c in inputs.chances),
+        key=lambda d: (-d.expected, -d.amount, d.deal_id),
+    )
+    return Forecast(
+        period=inputs.period,
+        as_of=inputs.as_of,
+        team=inputs.scope.team,
+        rep=inputs.scope.rep,
+        runs=runs,
+        seed=seed,
+        revenue_metric=inputs.revenue_metric,
+        target=target,
+        won_so_far=inputs.won_so_far,
+        expected_open=sum(d.expected for d in chances),
+        expected_new=inputs.new_deals.expected_revenue,
+        mean=float(outcome.totals.mean()),
+        p10=p10,
+        p50=p50,
+        p90=p90,
+        probability_of_target=reach,
+        history_start=inputs.history_start,
+        history_deals=len(inputs.snap.history),
+        history_wins=len(inputs.snap.won_amounts),
+        by_stage=inputs.by_stage,
+        days_left=inputs.days_left,
+        business_days_left=inputs.business_days_left,
+        new_deals=inputs.new_deals,
+        stages=_stage_rates(inputs),
+        open_deals=chances,
+        won_by_day=inputs.won_by_day,
+        fan=_fan(inputs, outcome.fan),
+    )
+
+
+def _deal_chance(settings: Settings, chance: OpenChance) -> DealChance:
+    crm = {s.name: s.probability for s in settings.stages}
+    return DealChance(
+        deal_id=chance.deal.deal_id,
+        name=chance.deal.name,
+        rep_id=chance.deal.rep_id,
+        stage=chance.stage,
+        days_in_stage=chance.in_stage,
+        age_days=chance.age,
+        amount=chance.deal.amount,
+        win_probability=chance.probability,
+        crm_probability=crm.get(chance.stage) if chance.stage is not None else None,
+    )
+
+
+def _fan(inputs: Inputs, quantiles: FloatArray) -> list[FanPoint]:
+    start = inputs.won_so_far
+    points = [FanPoint(inputs.as_of, start, start, start)]
+    for k in range(inputs.days_left):
+        day = inputs.as_of + dt.timedelta(days=k + 1)
+        points.append(
+            FanPoint(day, float(quantiles[0, k]), float(quantiles[1, k]), float(quantiles[2, k]))
+        )
+    return points
+
+
+def _stage_rates(inputs: Inputs) -> list[StageRates]:
+    """One row per open stage with history or open deals (configured order), and one for
+    open deals of unknown stage; a single row when deals are read by age alone."""
+    if not inputs.by_stage:
+        return [_stage_row(None, BY_AGE_LABEL, inputs.creation, inputs.chances, None)]
+    settings = inputs.settings
+    order = {s.name: i for i, s in enumerate(settings.stages)}
+    labels = {s.name: s.label or s.name for s in settings.stages}
+    crm = {s.name: s.probability for s in settings.stages}
+    grouped: dict[str | None, list[OpenChance]] = defaultdict(list)
+    for chance in inputs.chances:
+        grouped[chance.stage].append(chance)
+    names = set(inputs.stage_stays) | {s for s in grouped if s is not None}
+    rows = []
+    for name in sorted(names, key=lambda n: (order.get(n, len(order)), n)):
+        stays = inputs.stage_stays.get(name)
+        rows.append(_stage_row(name, labels.get(name, name), stays, grouped[name], crm.get(name)))
+    if grouped.get(None):
+        rows.append(_stage_row(None, UNKNOWN_STAGE_LABEL, inputs.creation, grouped[None], None))
+    return rows
+
+
+def _stage_row(
+    stage: str | None,
+    label: str,
+    stays: Spells | None,
+    chances: list[OpenChance],
+    crm: float | None,
+) -> StageRates:
+    curve = stays.curve() if stays is not None and stays.count else None
+    return StageRates(
+        stage=stage,
+        label=label,
+        history_stays=stays.count if stays is not None else 0,
+        history_wins=stays.wins if stays is not None else 0,
+        win_rate=curve.ever if curve is not None else None,
+        median_days_to_win=curve.median_days_to_win() if curve is not None else None,
+        open_deals=len(chances),
+        open_value=sum(c.deal.amount for c in chances),
+        expected_value=sum(c.deal.amount * c.probability for c in chances),
+        crm_probability=crm,
+    )

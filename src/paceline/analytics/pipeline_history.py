@@ -1,0 +1,509 @@
+"""Deals as they were known at a cut-off instant, and what the history known then teaches.
+
+A forecast is only as honest as what it reads. Everything here is read "as known at" a
+cut-off instant (the end of the as-of day in the business time zone), so the forecast for a
+past day and the backtest that replays past quarters see exactly what a manager saw then:
+- a deal exists if it was created before the cut-off;
+- it is open at the cut-off unless it closed before it (a deal won later was open then);
+- its stage is the one of its latest stage-history entry before the cut-off. A deal whose
+  history starts later is taken to have been in its first recorded stage since it was created
+  (that is all anyone knows), unless that stage is a closed one: imports of CRM snapshots
+  record only the final stage of a closed deal, so its open stage before the close is unknown
+  (None) and only its age is used. A deal with no history at all is in its current stage when
+  it is still open, otherwise unknown. Its amount comes from the same entry when there is one;
+- deals closed without a close date cannot be placed in time and are left out.
+
+History for learning is the last `history_months` of experience before the cut-off: every
+deal open at some time in that window (created in it, or created earlier and still open when
+it began), watched only inside it, with outcomes as known at the cut-off (a deal that closed
+after the cut-off is still open there: censored). Watching older deals only from the window's
+start (left truncation) matters where deals take longer than the window to close: a team that
+wins deals after 400 days has no deal *created* in the last year that old, but plenty that
+*were* that old during it.
+
+What history teaches, per state (an open stage, or "open" since creation for new deals and
+deals of unknown stage): for a deal that has been in the state for `d` days, the chance of
+being won within the next `h` days. It is estimated on the *landmark* set, the stays still in
+that state `d` days after entering it, with the Aalen-Johansen estimator: the cumulative
+incidence of a win, with losing as the competing outcome, deals still open at the cut-off
+censored there and deals entering the window late counted from then on. So a deal open for a
+month is compared with deals that were also still in that stage after a month, not with
+fresh ones, and young deals count for as long as they were watched, neither as losses nor
+dropped. When the stage history is only a snapshot (`stage_history_usable`), every deal is
+read by its age instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute
+
+from paceline.errors import UserInputError, did_you_mean
+from paceline.ingest.resolve import name_key
+from paceline.store.models import Deal, DealStageHistory, Rep, Team
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+SECONDS_PER_DAY = 86_400.0
+OPEN = "open"
+MIN_STAGED_SHARE = 0.5  # of closed deals with an open stage recorded, to read stages at all
+
+
+# --- whose deals ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForecastScope:
+    """Whose deals a forecast reads: one rep's, a team's (its reps now), or everyone's."""
+
+    rep_ids: list[int] | None  # None: every deal
+    team: str | None
+    rep: str | None
+
+    def owned(self, column: InstrumentedAttribute[Any] = Deal.rep_id) -> ColumnElement[bool]:
+        return true() if self.rep_ids is None else column.in_(self.rep_ids)
+
+    @property
+    def label(self) -> str:
+        if self.rep:
+            return self.rep
+        return f"team {self.team}" if self.team else "everyone"
+
+
+def forecast_scope(conn: Connection, team: str | None, rep: str | None) -> ForecastScope:
+    """The scope for `team` and/or `rep` by name (case and spacing as typed do not matter).
+
+    A team means the reps in it now, whether or not they sell today: their past deals are the
+    team's history. With both, the rep must be in the team. Unknown names are errors naming
+    the field, with close names suggested.
+    """
+    rows = conn.execute(
+        select(Rep.id, Rep.name, Team.name).outerjoin(Team, Team.id == Rep.team_id)
+    ).all()
+    team_name = None
+    if team is not None:
+        teams = [name for (name,) in conn.execute(select(Team.name))]
+        team_name = next((t for t in teams if name_key(t) == name_key(team)), None)
+        if team_name is None:
+            raise UserInputError(f"team: no team named {team!r}{did_you_mean(team, teams)}")
+    if rep is not None:
+        found = next((r for r in rows if name_key(r[1]) == name_key(rep)), None)
+        if found is None:
+            hint = did_you_mean(rep, [r[1] for r in rows])
+            raise UserInputError(f"rep: no rep named {rep!r}{hint}")
+        if team_name is not None and found[2] != team_name:
+            raise UserInputError(f"rep: {found[1]} is not in team {team_name}")
+        return ForecastScope([int(found[0])], found[2], found[1])
+    if team_name is not None:
+        return ForecastScope([int(i) for i, _, t in rows if t == team_name], team_name, None)
+    return ForecastScope(None, None, None)
+
+
+# --- deals as known at the cut-off ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageEntry:
+    stage: str
+    status: str  # open / won / lost
+    entered_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class KnownDeal:
+    """A deal as known at the cut-off."""
+
+    deal_id: int
+    name: str
+    rep_id: int
+    amount: float  # as known at the cut-off
+    created_at: dt.datetime
+    expected_close: dt.date | None
+    status: str  # as known at the cut-off: open unless closed before it
+    closed_at: dt.datetime | None  # set only when closed before the cut-off
+    entries: tuple[StageEntry, ...]  # the stage path known at the cut-off, oldest first
+
+    @property
+    def stage(self) -> str | None:
+        """The open stage it is in (if open at the cut-off); None when not known."""
+        if self.status != OPEN or not self.entries or self.entries[-1].status != OPEN:
+            return None
+        return self.entries[-1].stage
+
+    @property
+    def stage_since(self) -> dt.datetime:
+        """When it entered its current stage (its creation when the stage is not known)."""
+        if self.stage is None:
+            return self.created_at
+        return self.entries[-1].entered_at
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The scope's deals at a cut-off: those open then, and those open at some time in the
+    history window before it (what the forecast learns from)."""
+
+    cutoff: dt.datetime  # naive UTC
+    history_start: dt.datetime  # naive UTC
+    deals: list[KnownDeal]
+
+    @property
+    def open_deals(self) -> list[KnownDeal]:
+        return [d for d in self.deals if d.status == OPEN]
+
+    @property
+    def history(self) -> list[KnownDeal]:
+        """Every deal watched in the history window (all of the snapshot's deals)."""
+        return self.deals
+
+    @property
+    def created(self) -> list[KnownDeal]:
+        """The deals created in the history window."""
+        return [d for d in self.deals if d.created_at >= self.history_start]
+
+    @property
+    def won_amounts(self) -> list[float]:
+        """Amounts of the deals won in the history window."""
+        start = self.history_start
+        return [
+            d.amount for d in self.deals if d.status == "won" and (d.closed_at or start) >= start
+        ]
+
+
+@dataclass(frozen=True)
+class _Row:
+    deal_id: int
+    name: str
+    rep_id: int
+    amount: float
+    stage: str
+    status: str
+    created_at: dt.datetime
+    closed_at: dt.datetime | None
+    expected_close: dt.date | None
+
+
+def snapshot(
+    conn: Connection, scope: ForecastScope, cutoff: dt.datetime, history_start: dt.datetime
+) -> Snapshot:
+    """The deals open at some time in [history_start, cutoff), as known at `cutoff`.
+
+    Two queries: the deals, then their stage history. Entries after the cut-off are read only
+    for a deal with none before it (its first stage, see the module's notes).
+    """
+    placed = or_(Deal.status == OPEN, Deal.closed_at.is_not(None))
+    wanted = and_(
+        Deal.created_at < cutoff,
+        placed,
+        or_(
+            Deal.created_at >= history_start,
+            Deal.status == OPEN,
+            Deal.closed_at >= history_start,
+        ),
+        scope.owned(),
+    )
+    query = select(
+        Deal.id,
+        Deal.name,
+        Deal.rep_id,
+        Deal.amount,
+        Deal.stage,
+        Deal.status,
+        Deal.created_at,
+        Deal.closed_at,
+        Deal.expected_close,
+    ).where(wanted)
+    rows = [
+        _Row(int(i), n, int(r), float(a or 0), s, st, c, cl, e)
+        for i, n, r, a, s, st, c, cl, e in conn.execute(query.order_by(Deal.id))
+    ]
+    history = (
+        select(
+            DealStageHistory.deal_id,
+            DealStageHistory.stage,
+            DealStageHistory.status,
+            DealStageHistory.amount,
+            DealStageHistory.entered_at,
+        )
+        .where(DealStageHistory.deal_id.in_(select(Deal.id).where(wanted)))
+        .order_by(DealStageHistory.deal_id, DealStageHistory.entered_at, DealStageHistory.id)
+    )
+    entries: dict[int, list[tuple[str, str, float, dt.datetime]]] = defaultdict(list)
+    for deal_id, stage, status, amount, entered in conn.execute(history):
+        entries[int(deal_id)].append((stage, status, float(amount or 0), entered))
+    deals = [_as_known(row, entries.get(row.deal_id, []), cutoff) for row in rows]
+    return Snapshot(cutoff, history_start, deals)
+
+
+def _as_known(
+    row: _Row, entries: list[tuple[str, str, float, dt.datetime]], cutoff: dt.datetime
+) -> KnownDeal:
+    closed = row.closed_at is not None and row.closed_at < cutoff and row.status != OPEN
+    known = [e for e in entries if e[3] < cutoff]
+    if known:
+        path = [StageEntry(s, st, at) for s, st, _, at in known]
+        amount = known[-1][2]
+    elif entries:  # recorded only later: its first recorded stage, since creation
+        stage, status, amount, _ = entries[0]
+        path = [StageEntry(stage, status, row.created_at)] if status == OPEN else []
+    else:
+        amount = row.amount
+        path = [StageEntry(row.stage, OPEN, row.created_at)] if row.status == OPEN else []
+    if closed and (not path or path[-1].status == OPEN):
+        # The close itself, when the history does not record it.
+        assert row.closed_at is not None
+        path.append(StageEntry(row.stage, row.status, row.closed_at))
+    return KnownDeal(
+        deal_id=row.deal_id,
+        name=row.name,
+        rep_id=row.rep_id,
+        amount=amount,
+        created_at=row.created_at,
+        expected_close=row.expected_close,
+        status=row.status if closed else OPEN,
+        closed_at=row.closed_at if closed else None,
+        entries=tuple(path),
+    )
+
+
+# --- revenue --------------------------------------------------------------------------------
+
+
+def won_deals(
+    conn: Connection, scope: ForecastScope, start: dt.datetime, end: dt.datetime
+) -> list[tuple[dt.datetime, float]]:
+    """(closed_at, amount) of the scope's deals won in [start, end), as the revenue metric
+    counts them (the deal's amount, credited to its owner)."""
+    query = select(Deal.closed_at, Deal.amount).where(
+        Deal.status == "won", Deal.closed_at >= start, Deal.closed_at < end, scope.owned()
+    )
+    return [
+        (closed, float(amount or 0)) for closed, amount in conn.execute(query) if closed is not None
+    ]
+
+
+def revenue_won(
+    conn: Connection, scope: ForecastScope, start: dt.datetime, end: dt.datetime
+) -> float:
+    query = select(func.coalesce(func.sum(Deal.amount), 0)).where(
+        Deal.status == "won", Deal.closed_at >= start, Deal.closed_at < end, scope.owned()
+    )
+    return float(conn.execute(query).scalar_one() or 0)
+
+
+def deals_created(
+    conn: Connection, scope: ForecastScope, start: dt.datetime, end: dt.datetime
+) -> int:
+    query = select(func.count()).where(
+        Deal.created_at >= start, Deal.created_at < end, scope.owned()
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def first_deal_created(
+    conn: Connection, scope: ForecastScope, before: dt.datetime
+) -> dt.datetime | None:
+    """When the scope's first deal before `before` was created (None: none)."""
+    query = select(func.min(Deal.created_at)).where(Deal.created_at < before, scope.owned())
+    found: dt.datetime | None = conn.execute(query).scalar_one()
+    return found
+
+
+# --- what history teaches -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spells:
+    """Stays in one state, as known at the cut-off, in days from entering the state, sorted
+    by `end` (every curve needs that order, and a landmark subset keeps it).
+
+    `entry`: when the stay was first watched (0, or later when the state was entered before
+    the history window). `stay`: until the deal left the state (moved stage or closed) or,
+    still in it, the cut-off. `end`: until the deal closed or, still open, the cut-off.
+    `won` / `closed`: how it ended at `end` (neither: censored at the cut-off).
+    """
+
+    entry: FloatArray
+    stay: FloatArray
+    end: FloatArray
+    won: BoolArray
+    closed: BoolArray
+
+    @property
+    def count(self) -> int:
+        return len(self.stay)
+
+    @property
+    def wins(self) -> int:
+        return int(self.won.sum())
+
+    def curve(self, after: float = 0.0) -> WinCurve:
+        """The chance of a win over time for a deal still in the state `after` days in: the
+        landmark set (stays longer than `after`), each watched from `after` or its entry."""
+        keep = self.stay > after if after > 0 else np.ones(self.count, dtype=np.bool_)
+        entry = np.maximum(self.entry[keep], after)
+        return win_curve(entry, self.end[keep], self.won[keep], self.closed[keep], after)
+
+
+Spell = tuple[float, float, float, bool, bool]  # entry, stay, end, won, closed
+
+
+def spells(items: Sequence[Spell]) -> Spells:
+    """Spells from tuples; stays never watched (closed before the window) are dropped."""
+    kept = [item for item in items if item[2] > item[0]]
+    if not kept:
+        empty = np.zeros(0)
+        none = empty.astype(np.bool_)
+        return Spells(empty, empty, empty, none, none)
+    entry, stay, end, won, closed = (np.array(column) for column in zip(*kept, strict=True))
+    order = np.argsort(end, kind="stable")
+    return Spells(
+        entry[order].astype(np.float64),
+        stay[order].astype(np.float64),
+        end[order].astype(np.float64),
+        won[order].astype(np.bool_),
+        closed[order].astype(np.bool_),
+    )
+
+
+def _days(start: dt.datetime, end: dt.datetime) -> float:
+    return max((end - start).total_seconds() / SECONDS_PER_DAY, 0.0)
+
+
+def creation_spells(snap: Snapshot) -> Spells:
+    """Each deal watched in the history window, from its creation to its close (or the
+    cut-off)."""
+    items = []
+    for d in snap.history:
+        length = _days(d.created_at, d.closed_at or snap.cutoff)
+        entry = _days(d.created_at, snap.history_start)
+        items.append((entry, length, length, d.status == "won", d.status != OPEN))
+    return spells(items)
+
+
+def stage_spells(snap: Snapshot) -> dict[str, Spells]:
+    """Each watched deal's stays in each open stage it entered, per stage."""
+    items: dict[str, list[Spell]] = defaultdict(list)
+    for d in snap.history:
+        end = d.closed_at or snap.cutoff
+        for i, entry in enumerate(d.entries):
+            if entry.status != OPEN:
+                continue
+            left = d.entries[i + 1].entered_at if i + 1 < len(d.entries) else end
+            if left <= snap.history_start:
+                continue  # left the stage before the window: not watched
+            items[entry.stage].append(
+                (
+                    _days(entry.entered_at, snap.history_start),
+                    _days(entry.entered_at, left),
+                    _days(entry.entered_at, end),
+                    d.status == "won",
+                    d.status != OPEN,
+                )
+            )
+    return {stage: spells(found) for stage, found in items.items()}
+
+
+def stage_history_usable(snap: Snapshot) -> bool:
+    """Whether the stage history is a history, not a snapshot.
+
+    A CRM export without stage history records an open stage only for deals still open (a
+    closed deal gets its final stage alone), which would make every open stage look hopeless:
+    none of "its" deals was ever won. So stages are read only when at least half the deals
+    closed in the window have an open stage recorded before their close; otherwise every
+    deal is read by its age.
+    """
+    closed = [d for d in snap.created if d.status != OPEN]
+    if not closed:
+        return True
+    staged = sum(1 for d in closed if any(e.status == OPEN for e in d.entries))
+    return staged >= MIN_STAGED_SHARE * len(closed)
+
+
+def pooled(groups: Sequence[Spells]) -> Spells:
+    """Stays of several states as one (for stages with too few stays of their own)."""
+    if not groups:
+        return spells([])
+    end = np.concatenate([g.end for g in groups])
+    order = np.argsort(end, kind="stable")
+    return Spells(
+        np.concatenate([g.entry for g in groups])[order],
+        np.concatenate([g.stay for g in groups])[order],
+        end[order],
+        np.concatenate([g.won for g in groups])[order],
+        np.concatenate([g.closed for g in groups])[order],
+    )
+
+
+@dataclass(frozen=True)
+class WinCurve:
+    """The Aalen-Johansen cumulative incidence of a win, over days since entering the state.
+
+    `times`: the days at which watched deals closed; `incidence`: the chance of having been
+    won by then; `survival`: the chance of still being open just after. `size`: the deals
+    watched from the start of the curve (the landmark's own evidence, which decides how far
+    it is trusted beside the pooled one).
+    """
+
+    times: FloatArray
+    incidence: FloatArray
+    survival: FloatArray
+    size: int
+
+    def won_by(self, days: FloatArray | float) -> FloatArray:
+        """The chance of a win by `days` after entering the state (vectorised)."""
+        at = np.searchsorted(self.times, np.asarray(days, dtype=np.float64), side="right") - 1
+        padded = np.concatenate([[0.0], self.incidence])
+        return np.asarray(padded[at + 1], dtype=np.float64)
+
+    @property
+    def ever(self) -> float:
+        """The chance of a win within the longest stretch the history watched."""
+        return float(self.incidence[-1]) if len(self.incidence) else 0.0
+
+    def win_time(self, u: FloatArray) -> FloatArray:
+        """Inverse sampling: for uniforms in (0, 1], the day of the win (inf: never won)."""
+        at = np.searchsorted(self.incidence, u, side="left")
+        padded = np.concatenate([self.times, [np.inf]])
+        return np.asarray(padded[at], dtype=np.float64)
+
+    def median_days_to_win(self) -> float | None:
+        """Half of the eventual wins have happened by this many days."""
+        if self.ever <= 0:
+            return None
+        at = int(np.searchsorted(self.incidence, self.ever / 2, side="left"))
+        return float(self.times[at])
+
+
+def win_curve(
+    entry: FloatArray, end: FloatArray, won: BoolArray, closed: BoolArray, start: float = 0.0
+) -> WinCurve:
+    """Aalen-Johansen with late entry, over deals sorted by `end`, from `start` days in:
+    S(t) = prod(1 - closed / at risk), CIF(t) = sum S(t-) x wins / at risk, where a deal is at
+    risk at t when entry < t <= end (censored deals are at risk at their censoring time: they
+    were still open then, not after it)."""
+    n = len(end)
+    if n == 0:
+        empty = np.zeros(0)
+        return WinCurve(empty, empty, empty, 0)
+    first = np.flatnonzero(np.concatenate([[True], end[1:] != end[:-1]]))
+    times = end[first]
+    at_risk = (np.searchsorted(np.sort(entry), times, side="left") - first).astype(np.float64)
+    wins = np.add.reduceat(won.astype(np.float64), first)
+    closes = np.add.reduceat(closed.astype(np.float64), first)
+    hazard = np.divide(closes, at_risk, out=np.zeros_like(closes), where=at_risk > 0)
+    share = np.divide(wins, at_risk, out=np.zeros_like(wins), where=at_risk > 0)
+    survival = np.asarray(np.cumprod(1.0 - hazard), dtype=np.float64)
+    before = np.concatenate([[1.0], survival[:-1]])
+    incidence = np.asarray(np.cumsum(before * share), dtype=np.float64)
+    events = closes > 0
+    watched = int(np.count_nonzero(entry <= start))
+    return WinCurve(times[events], incidence[events], survival[events], watched)

@@ -1,0 +1,98 @@
+"""The tipping point: `GET /tipping`, as `paceline tipping METRIC ... --json`.
+
+Who may: the estimate pools many rep-weeks and names no rep, so anyone may read it for their
+own team (a rep, a manager; nothing given means that team); an admin reads any team's or
+everyone's (nothing given). Another team is a 403, an unknown one a 422 naming `team`, as are
+unknown or ratio metrics (`metric`, `outcome`) and roles (`role`). Data that cannot support an
+estimate is not an error: the answer says `supported: false` and why.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from paceline.analytics.tipping import MAX_LAG, tipping_point
+from paceline.api.deps import ApiCaller, State
+from paceline.api.routers._common import (
+    AUTH,
+    Day,
+    Label,
+    Name,
+    find_team,
+    input_errors,
+    refuse,
+    result,
+)
+from paceline.auth.access import Principal
+from paceline.store.records import team_name
+
+router = APIRouter(tags=["analyses"], dependencies=AUTH)
+
+MetricQuery = Annotated[Label, Query(description="The activity metric, e.g. meetings_held.")]
+OutcomeQuery = Annotated[Label, Query(description="The result metric that follows the activity.")]
+TeamQuery = Annotated[
+    Name | None, Query(description="A team (name); default: your own (an admin: everyone).")
+]
+RoleQuery = Annotated[
+    list[Label] | None,
+    Query(
+        description="Only reps of these roles (repeat the parameter); default: the roles "
+        "that do the activity and get the outcome."
+    ),
+]
+LagQuery = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=MAX_LAG,
+        description="Weeks from the activity to the outcome; default: configured or measured.",
+    ),
+]
+AsOf = Annotated[Day | None, Query(description="History ends the week before this day.")]
+
+
+@router.get("/tipping", summary="The weekly activity level past which returns diminish")
+def tipping_(
+    state: State,
+    caller: ApiCaller,
+    metric: MetricQuery,
+    outcome: OutcomeQuery = "opportunities_created",
+    team: TeamQuery = None,
+    role: RoleQuery = None,
+    lag: LagQuery = None,
+    as_of: AsOf = None,
+) -> JSONResponse:
+    """The tipping point of `metric` for `outcome` with its bootstrap interval, the marginal
+    returns below and above it, the rep-weeks behind it, the recommended weekly target and the
+    scatter of rep-weeks (pooled, without names); or `supported: false` and the reason."""
+    chosen = _team(state, caller, team)
+    with input_errors("query"):
+        found = tipping_point(
+            state.engine,
+            state.settings,
+            metric,
+            outcome=outcome,
+            team=chosen,
+            roles=role or None,
+            lag_weeks=lag,
+            as_of=as_of,
+        )
+    return result(found)
+
+
+def _team(state: State, caller: Principal, team: str | None) -> str | None:
+    """The team read, by stored name, once the caller may; None (everyone) for admins only."""
+    if team is not None:
+        team_id, name = find_team(state.engine, team, "query")
+        if not caller.can_read_team(team_id):
+            refuse(f"the tipping point of team {name!r}")
+        return name
+    if caller.is_admin:
+        return None
+    own = team_name(state.engine, caller.team_id) if caller.team_id is not None else None
+    if own is None:
+        refuse("a tipping point: your account belongs to no team")
+    return own

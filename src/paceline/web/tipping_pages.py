@@ -1,0 +1,149 @@
+"""The tipping-point page: pick an activity and an outcome, see the scatter of rep-weeks, the
+fitted hinge and the tipping point with its interval, and the weekly target it suggests.
+
+Who sees what is the API's rule: the estimate pools rep-weeks without names, so a rep or a
+manager sees their own team's; an admin any team's or everyone's. Another team is refused
+(403), an unknown one not found (404); input the analysis cannot use (a ratio metric, a lag
+out of range) is shown on the page (422). Data that cannot support an estimate is a normal
+page saying why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import Engine
+
+from paceline.analytics.tipping import MAX_LAG, TippingPoint, tipping_point
+from paceline.api.deps import app_state
+from paceline.auth.access import Principal
+from paceline.config import Settings
+from paceline.errors import UserInputError
+from paceline.web import queries
+from paceline.web.charts import figure_json
+from paceline.web.common import PageError, User, not_found, parse_date, refused, render
+from paceline.web.tipping_charts import tipping_figure
+
+router = APIRouter(include_in_schema=False)
+
+DEFAULT_METRIC = "meetings_held"
+DEFAULT_OUTCOME = "opportunities_created"
+
+
+@dataclass(frozen=True)
+class TippingRequest:
+    """What the page was asked for; team None means everyone (admins only)."""
+
+    metric: str
+    outcome: str
+    team: str | None
+    lag: str  # "" = the configured or measured lag
+    as_of: str
+
+    def query(self, **changes: str) -> str:
+        params = {
+            "metric": self.metric,
+            "outcome": self.outcome,
+            "team": self.team or "",
+            "lag": self.lag,
+            "as_of": self.as_of,
+            **changes,
+        }
+        return urlencode({k: v for k, v in params.items() if v})
+
+
+@router.get("/tipping")
+def tipping_page(
+    request: Request,
+    caller: User,
+    metric: str | None = None,
+    outcome: str | None = None,
+    team: str | None = None,
+    lag: str | None = None,
+    as_of: str | None = None,
+) -> Response:
+    state = app_state(request)
+    settings: Settings = state.settings
+    principal = caller.principal
+    chosen_team = _team(state.engine, principal, team or None)
+    wanted = TippingRequest(
+        (metric or _default(settings, DEFAULT_METRIC, "activities")).strip(),
+        (outcome or _default(settings, DEFAULT_OUTCOME, "deals")).strip(),
+        chosen_team,
+        (lag or "").strip(),
+        as_of or "",
+    )
+    result: TippingPoint | None = None
+    error: str | None = None
+    try:
+        result = tipping_point(
+            state.engine,
+            settings,
+            wanted.metric,
+            outcome=wanted.outcome,
+            team=chosen_team,
+            lag_weeks=_lag(wanted.lag),
+            as_of=parse_date(as_of),
+        )
+    except UserInputError as exc:
+        error = str(exc)
+    figure = tipping_figure(result) if result else None
+    return render(
+        request,
+        "tipping.html",
+        caller,
+        {
+            "active": "tipping",
+            "result": result,
+            "error": error,
+            "wanted": wanted,
+            "figure": figure_json(figure) if figure else None,
+            "metrics": _metric_choices(settings),
+            "lags": [str(n) for n in range(settings.insight.tipping.max_lag_weeks + 1)],
+            "teams": queries.teams(state.engine) if principal.is_admin else [],
+        },
+        status=422 if error else 200,
+    )
+
+
+def _team(engine: Engine, principal: Principal, team: str | None) -> str | None:
+    """The team shown, once the user may see it; nothing asked: their own (admins: all)."""
+    if team is not None:
+        chosen = queries.team_by_name(engine, team)
+        if chosen is None:
+            raise not_found(f"team named {team!r}")
+        if not principal.can_read_team(chosen.id):
+            raise refused(f"see the tipping point of team {chosen.name}")
+        return chosen.name
+    if principal.is_admin:
+        return None
+    own = queries.team_by_id(engine, principal.team_id)
+    if own is None:
+        raise refused("see a tipping point (your account belongs to no team)")
+    return own.name
+
+
+def _lag(text: str) -> int | None:
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise PageError(
+            422, "Not a lag", f"{text!r} is not a number of weeks (0 to {MAX_LAG})."
+        ) from None
+    return value
+
+
+def _default(settings: Settings, name: str, source: str) -> str:
+    """The usual metric when configured, else the first count of that source."""
+    names = [m.name for m in settings.metrics if m.aggregate != "ratio" and m.source == source]
+    return name if name in names else (names[0] if names else name)
+
+
+def _metric_choices(settings: Settings) -> list[tuple[str, str]]:
+    """(name, label) of every metric the analysis accepts (ratios are not)."""
+    return [(m.name, m.label or m.name) for m in settings.metrics if m.aggregate != "ratio"]
