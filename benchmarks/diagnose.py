@@ -1,4 +1,4 @@
-"""Diagnosis read path: a whole team's diagnosis on the tracking benchmark's data.
+"""Diagnosis and insight read paths: a whole team's diagnosis, tipping point and forecast.
 
 The question: can a manager open the diagnosis of a ~200-rep team (every rep's funnel against
 peers, revenue equation, busy-versus-productive, stalled deals, coaching, this month's alerts)
@@ -14,6 +14,8 @@ the tracking benchmark's day, each case is timed warm (one warm-up, then the med
 - `team diagnosis`: `diagnose_team` for the team (what `paceline diagnose --team` runs);
 - `rep brief`: `diagnose_rep` for one SDR (the heaviest funnel) with the median days;
 - each analysis alone for the team: funnel, equation, quality, when-to-sell, stalled, flow;
+- insight for the team: the tipping point of meetings held, the quarter's forecast (5,000
+  Monte Carlo runs) and a 6-month backtest;
 - the baseline: `team_scorecards` for the month, the page a manager already reads. The
   ratio column is each case against it.
 
@@ -38,21 +40,25 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tracking  # the data, its cache and its loaders
+from paceline.analytics.backtest import backtest
 from paceline.analytics.diagnose import diagnose_rep, diagnose_team
 from paceline.analytics.equation import revenue_equation
 from paceline.analytics.flow import pipeline_flow
+from paceline.analytics.forecast import forecast
 from paceline.analytics.funnel import funnel
 from paceline.analytics.quality import busy_vs_productive
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import team_scorecards
 from paceline.analytics.stalled import stalled_deals
 from paceline.analytics.timing import when_to_sell
+from paceline.analytics.tipping import tipping_point
 from paceline.analytics.window import Window, diagnosis_window
 from paceline.config import Settings, default_settings
 from paceline.store.engine import make_engine
 
 NAME = "diagnose"
 TEAM = "Inside East"
+TIPPING = "meetings_held"
 DEFAULT_SCALES = (1_000_000, 10_000_000)
 DEFAULT_RUNS = 3
 BASELINE = "team scorecards (baseline)"
@@ -72,6 +78,12 @@ def cases(engine: Any, settings: Settings, window: Window, sdr: str) -> list[Cas
         ("when to sell", lambda: when_to_sell(engine, settings, window, team=TEAM)),
         ("stalled deals", lambda: stalled_deals(engine, settings, as_of, team=TEAM)),
         ("pipeline flow", lambda: pipeline_flow(engine, settings, window, team=TEAM)),
+        ("tipping point", lambda: tipping_point(engine, settings, TIPPING, team=TEAM, as_of=as_of)),
+        ("forecast (quarter)", lambda: forecast(engine, settings, "quarter", as_of, team=TEAM)),
+        (
+            "backtest (6 months)",
+            lambda: backtest(engine, settings, "month", team=TEAM, periods=6, as_of=as_of),
+        ),
         (BASELINE, lambda: team_scorecards(engine, settings, "month", as_of, TEAM)),
     ]
 
