@@ -31,7 +31,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Connection, Engine, case, exists, func, select
 
 from paceline.analytics.metric_sql import deal_credit_column, selling_condition
-from paceline.analytics.metrics import utc_bounds
+from paceline.analytics.metrics import revenue_metric, utc_bounds
 from paceline.analytics.stalled import DealScope, deal_scope
 from paceline.analytics.targets import period_targets
 from paceline.analytics.window import Window
@@ -39,7 +39,6 @@ from paceline.calendar import BusinessCalendar, Period
 from paceline.config import MetricSettings, Settings
 from paceline.store.models import Activity, Deal, Rep
 
-REVENUE_METRIC = "revenue"
 WEEK = dt.timedelta(days=7)
 
 
@@ -145,7 +144,7 @@ def pipeline_flow(
     weeks = _weeks(window)
     bounds = [_utc(settings, weeks[0].start), *(_utc(settings, w.end) for w in weeks)]
     quarters = [calendar.period("quarter", w.last_day) for w in weeks]
-    revenue = _revenue_metric(settings)
+    revenue = revenue_metric(settings)
     with engine.connect() as conn:
         scope = deal_scope(conn, settings, window, team, rep)
         deals = _deal_buckets(conn, scope, bounds)
@@ -332,22 +331,6 @@ def _by_scope_reps(scope: DealScope, column: Any) -> ColumnElement[bool]:
 
 
 # --- coverage -------------------------------------------------------------------------------
-
-
-def _revenue_metric(settings: Settings) -> MetricSettings | None:
-    """The metric revenue targets are stored on: `revenue`, else any sum of won deal amounts."""
-
-    def is_revenue(m: MetricSettings) -> bool:
-        return (
-            m.source == "deals"
-            and m.aggregate == "sum"
-            and m.status == "won"
-            and m.date == "closed_at"
-        )
-
-    candidates = [m for m in settings.metrics if is_revenue(m)]
-    named = [m for m in candidates if m.name == REVENUE_METRIC]
-    return next(iter(named or candidates), None)
 
 
 def _won_in_quarter(

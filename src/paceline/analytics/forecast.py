@@ -41,7 +41,7 @@ import datetime as dt
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -49,7 +49,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, func, select
 
 from paceline.analytics.metric_sql import activity_filter, needs_contact
-from paceline.analytics.metrics import MetricTotals, metric_totals, utc_bounds
+from paceline.analytics.metrics import MetricTotals, metric_totals, revenue_metric, utc_bounds
 from paceline.analytics.pipeline_history import (
     SECONDS_PER_DAY,
     ForecastScope,
@@ -81,7 +81,6 @@ CHUNK = 4000  # runs simulated at once; the fan is read from the first chunk
 QUANTILES = (0.1, 0.5, 0.9)
 MAX_RUNS = 1_000_000
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
-REVENUE_METRIC = "revenue"
 OPPORTUNITIES = "opportunities"
 UNKNOWN_STAGE_LABEL = "Stage not recorded (read by age)"
 BY_AGE_LABEL = "Every open deal, read by age (the stage history is a snapshot)"
@@ -460,17 +459,6 @@ def _won_by_day(
     return found
 
 
-def revenue_metric(settings: Settings) -> MetricSettings | None:
-    """The metric revenue targets are stored on: `revenue`, else any sum of won amounts."""
-    candidates = [
-        m
-        for m in settings.metrics
-        if m.source == "deals" and m.aggregate == "sum" and m.status == "won"
-    ]
-    named = [m for m in candidates if m.name == REVENUE_METRIC]
-    return next(iter(named or candidates), None)
-
-
 def _target(
     conn: Connection,
     calendar: BusinessCalendar,
@@ -574,16 +562,8 @@ def _with_expectations(
     base: NewDeals, per_day: FloatArray, wins: FloatArray, average: float | None
 ) -> NewDeals:
     expected_wins = float(wins.sum())
-    return NewDeals(
-        source=base.source,
-        driver=base.driver,
-        driver_label=base.driver_label,
-        chain=base.chain,
-        conversion=base.conversion,
-        lag_days=base.lag_days,
-        driver_per_day=base.driver_per_day,
-        planned_reps=base.planned_reps,
-        opportunity_run_rate=base.opportunity_run_rate,
+    return replace(
+        base,
         expected_deals=float(per_day.sum()),
         expected_wins=expected_wins,
         average_won_amount=average,

@@ -45,6 +45,26 @@ class MetricTotals:
         return self.values.get(rep_id, {}).get(metric, 0.0)
 
 
+REVENUE_METRIC = "revenue"
+
+
+def revenue_metric(settings: Settings) -> MetricSettings | None:
+    """The metric revenue is won and targeted on: `revenue`, else any sum of won deal amounts
+    dated by their close (a period's revenue is what closed in it)."""
+
+    def is_revenue(m: MetricSettings) -> bool:
+        return (
+            m.source == "deals"
+            and m.aggregate == "sum"
+            and m.status == "won"
+            and m.date == "closed_at"
+        )
+
+    candidates = [m for m in settings.metrics if is_revenue(m)]
+    named = [m for m in candidates if m.name == REVENUE_METRIC]
+    return next(iter(named or candidates), None)
+
+
 def base_metrics(settings: Settings, names: Iterable[str]) -> list[str]:
     """The non-ratio metrics needed to evaluate `names` (ratios expand to their parts)."""
     needed: list[str] = []
