@@ -254,6 +254,24 @@ RepAsked = Annotated[Asked, Depends(_rep_and_window)]
 TeamAsked = Annotated[Asked, Depends(_team_and_window)]
 
 
+def team_in_reach(engine: Engine, caller: Principal, team: str | None, what: str) -> str | None:
+    """The team asked about, by its stored name; None (everyone) only for an admin.
+
+    A manager or rep without `team` means their own; naming another team is refused.
+    """
+    if team is not None:
+        team_id, name = find_team(engine, team, "query")
+        if not caller.can_read_team(team_id):
+            refuse(f"{what} of team {name!r}")
+        return name
+    if caller.is_admin:
+        return None
+    own = team_name(engine, caller.team_id) if caller.team_id is not None else None
+    if own is None:
+        refuse(f"{what}: you are in no team")
+    return own
+
+
 def diagnosis_subject(
     engine: Engine,
     caller: Principal,

@@ -46,10 +46,10 @@ from paceline.api.routers._common import (
     readable_rep,
     refuse,
     result,
+    team_in_reach,
 )
-from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar
-from paceline.store.records import rep_refs, team_name
+from paceline.store.records import rep_refs
 
 router = APIRouter(tags=["analyses"], dependencies=AUTH)
 ScorecardPeriod = Literal["week", "month", "quarter", "year"]
@@ -61,24 +61,6 @@ MIN_RATE = 1e-6
 
 def _today(state: State) -> dt.date:
     return BusinessCalendar(state.settings.calendar).today()
-
-
-def _team_in_reach(state: State, caller: Principal, team: str | None, what: str) -> str | None:
-    """The team asked about, by its stored name; None (everyone) only for an admin.
-
-    A manager or rep without `team` means their own; naming another team is refused.
-    """
-    if team is not None:
-        team_id, name = find_team(state.engine, team, "query")
-        if not caller.can_read_team(team_id):
-            refuse(f"{what} of team {name!r}")
-        return name
-    if caller.is_admin:
-        return None
-    own = team_name(state.engine, caller.team_id) if caller.team_id is not None else None
-    if own is None:
-        refuse(f"{what}: you are in no team")
-    return own
 
 
 @router.get("/scorecard", summary="A rep's scorecard")
@@ -115,7 +97,7 @@ def team_scorecard(
     """As `paceline scorecard --team NAME --json` (an admin without `team`: `--all`)."""
     if caller.role == "rep":
         refuse("team scorecards (ask for your own with /scorecard)")
-    name = _team_in_reach(state, caller, team, "the scorecards")
+    name = team_in_reach(state.engine, caller, team, "the scorecards")
     with input_errors("query"):
         found = team_scorecards(state.engine, state.settings, period, as_of, name)
     return result(found)
@@ -132,7 +114,7 @@ def leaderboard_(
     as_of: AsOf = None,
 ) -> JSONResponse:
     """As `paceline leaderboard METRIC --json`: ranks, values and moves since last period."""
-    name = _team_in_reach(state, caller, team, "the leaderboard")
+    name = team_in_reach(state.engine, caller, team, "the leaderboard")
     with input_errors("query"):
         board = leaderboard(state.engine, state.settings, metric, period, as_of, name, role)
     return result(board)
@@ -143,7 +125,7 @@ def alerts_(
     state: State, caller: ApiCaller, team: TeamQuery = None, as_of: AsOf = None
 ) -> JSONResponse:
     """As `paceline alerts --json`. A rep gets only the alerts about themself."""
-    name = _team_in_reach(state, caller, team, "the alerts")
+    name = team_in_reach(state.engine, caller, team, "the alerts")
     with input_errors("query"):
         report = alerts(state.engine, state.settings, as_of, name)
     if caller.role == "rep":
@@ -193,7 +175,7 @@ class PlanRequest(BaseModel):
 @router.post("/plan", summary="Build a plan: revenue goal → activity targets")
 def plan(body: PlanRequest, state: State, caller: ApiCaller) -> JSONResponse:
     """As `paceline plan ... --json`: `{"plan": ..., "saved": ...}`."""
-    team = _team_in_reach(state, caller, body.team, "a plan")
+    team = team_in_reach(state.engine, caller, body.team, "a plan")
     if body.save:
         team_id = find_team(state.engine, team, "body")[0] if team is not None else None
         if not (caller.is_admin or caller.can_set_targets(team_id)):

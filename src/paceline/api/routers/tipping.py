@@ -21,13 +21,10 @@ from paceline.api.routers._common import (
     Day,
     Label,
     Name,
-    find_team,
     input_errors,
-    refuse,
     result,
+    team_in_reach,
 )
-from paceline.auth.access import Principal
-from paceline.store.records import team_name
 
 router = APIRouter(tags=["analyses"], dependencies=AUTH)
 
@@ -68,7 +65,7 @@ def tipping_(
     """The tipping point of `metric` for `outcome` with its bootstrap interval, the marginal
     returns below and above it, the rep-weeks behind it, the recommended weekly target and the
     scatter of rep-weeks (pooled, without names); or `supported: false` and the reason."""
-    chosen = _team(state, caller, team)
+    chosen = team_in_reach(state.engine, caller, team, "the tipping point")
     with input_errors("query"):
         found = tipping_point(
             state.engine,
@@ -81,18 +78,3 @@ def tipping_(
             as_of=as_of,
         )
     return result(found)
-
-
-def _team(state: State, caller: Principal, team: str | None) -> str | None:
-    """The team read, by stored name, once the caller may; None (everyone) for admins only."""
-    if team is not None:
-        team_id, name = find_team(state.engine, team, "query")
-        if not caller.can_read_team(team_id):
-            refuse(f"the tipping point of team {name!r}")
-        return name
-    if caller.is_admin:
-        return None
-    own = team_name(state.engine, caller.team_id) if caller.team_id is not None else None
-    if own is None:
-        refuse("a tipping point: your account belongs to no team")
-    return own
