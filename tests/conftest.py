@@ -1,5 +1,10 @@
 """Shared fixtures: every storage test runs on SQLite *and* on a real PostgreSQL server.
 
+The clock: every test runs with Paceline's clock set to `TEST_TODAY` (2026-11-18 unless
+$PACELINE_TEST_TODAY says otherwise), so no test depends on the day it is run. Tests marked
+`dated` build their data relative to that day and must pass on any day: `make test` runs them
+again at a month's first business day, a Saturday, the Monday after a DST change and year end.
+
 PostgreSQL: a database named for this test session is created on the server at
 $PACELINE_TEST_PG (default postgresql://postgres@127.0.0.1:5432/test) and dropped afterwards;
 each test gets a fresh schema inside it. When no server answers, the PostgreSQL variants are
@@ -21,6 +26,7 @@ import pytest
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 
+from paceline import clock
 from paceline.config import Settings, default_settings
 from paceline.demo import build_demo
 from paceline.store.engine import make_engine
@@ -29,6 +35,22 @@ from paceline.store.migrate import upgrade
 PG_ADMIN_URL = os.environ.get("PACELINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ZOHO_EXPORT = SHARED_DATA / "zoho_crm_export"
+
+
+TEST_TODAY = dt.date.fromisoformat(os.environ.get("PACELINE_TEST_TODAY", "2026-11-18"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fixed_clock() -> Iterator[dt.date]:
+    """Paceline's clock set to TEST_TODAY for the whole session, session fixtures included."""
+    with clock.frozen(TEST_TODAY):
+        yield TEST_TODAY
+
+
+@pytest.fixture(scope="session")
+def today() -> dt.date:
+    """The day dated tests build their organisation up to and look at."""
+    return TEST_TODAY
 
 
 def _pg_conninfo(url: str) -> str:

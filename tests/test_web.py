@@ -1,7 +1,8 @@
 """The web pages, server side: who may see what, CSRF, cookies, rate limits, and each form.
 
-One small demo organisation (12 reps, 3 months up to today) is built per test session and
-copied for each test, so tests that write cannot disturb each other.
+One small demo organisation (12 reps, 3 months up to the test day) is built per test session
+and copied for each test, so tests that write cannot disturb each other. The pages read the
+clock, which the tests set (see conftest), so this module runs at several days (`dated`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Target
 
+pytestmark = pytest.mark.dated
 PASSWORD = "correct-horse-battery"
 
 
@@ -49,11 +51,11 @@ class Org:
 
 
 @pytest.fixture(scope="session")
-def org(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Org:
+def org(tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date) -> Org:
     path = tmp_path_factory.mktemp("web") / "demo.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    build_demo(engine, settings, seed=7, reps=12, months=3)
+    build_demo(engine, settings, seed=7, reps=12, months=3, today=today)
     reps = list_reps(engine)
     east = [r for r in reps if r.team == "East" and r.role == "sdr"]
     west = next(r for r in reps if r.team == "West" and r.role == "sdr")
@@ -460,14 +462,14 @@ def _first_activity_id(html: str) -> int:
     return int(found.group(1))
 
 
-def test_activity_list_is_scoped_and_filtered(client: TestClient, org: Org) -> None:
+def test_activity_list_is_scoped_and_filtered(client: TestClient, org: Org, today: dt.date) -> None:
     login(client, "rep")
     page = client.get("/activities?kind=call").text
     rows = re.findall(r'<tr data-id="\d+">(.*?)</tr>', page, re.S)
     assert rows
     assert all(org.east_rep in row and "<td>call</td>" in row for row in rows)
     assert client.get(f"/activities?rep={org.west_rep_id}").status_code == 403
-    day = dt.date.today().isoformat()
+    day = today.isoformat()
     narrowed = client.get(f"/activities?start={day}&end={day}").text
     assert "matching" in narrowed
 

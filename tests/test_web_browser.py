@@ -12,6 +12,7 @@ skipped with that reason.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import socket
@@ -74,11 +75,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Site]:
+def site(
+    tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date
+) -> Iterator[Site]:
     path = tmp_path_factory.mktemp("browser") / "paceline.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    build_demo(engine, settings, seed=7, reps=12, months=3)
+    build_demo(engine, settings, seed=7, reps=12, months=3, today=today)
     reps = list_reps(engine)
     rep = next(r for r in reps if r.team == "East" and r.role == "sdr")
     manager = next(r for r in reps if r.team == "East" and r.role == "manager")

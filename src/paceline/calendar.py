@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from paceline import clock
 from paceline.config import CalendarSettings
 
 PeriodKind = Literal["day", "week", "month", "quarter", "year"]
@@ -66,7 +67,7 @@ class BusinessCalendar:
         return moment_utc.astimezone(self.zone).date()
 
     def today(self) -> dt.date:
-        return dt.datetime.now(self.zone).date()
+        return clock.today(self.zone)
 
     def is_business_day(self, day: dt.date) -> bool:
         return bool(np.is_busday(np.datetime64(day, "D"), busdaycal=self._busdays))

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from paceline import __version__
+from paceline import __version__, clock
 from paceline.analytics.activity_summary import ActivitySummary, activity_summary
 from paceline.analytics.roster import list_reps
 from paceline.calendar import PeriodKind
@@ -158,8 +158,19 @@ def main_options(
         "--config",
         help="Configuration file; default: $PACELINE_CONFIG, then ./paceline.toml.",
     ),
+    today: str | None = typer.Option(
+        None,
+        "--today",
+        envvar=clock.ENV_VAR,
+        help="Run as of this date (YYYY-MM-DD) or instant (ISO date and time): what 'today' "
+        "and 'now' mean for every command, e.g. to look at the organisation as it stood then.",
+    ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
 ) -> None:
+    try:
+        clock.set_today(today)
+    except clock.ClockError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--today") from None
     ctx.obj = Context(db=db, config=config)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from paceline import clock
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
 from paceline.errors import UserInputError, did_you_mean
@@ -69,7 +70,7 @@ class LoggedActivity:
 def log_activity(engine: Engine, settings: Settings, entry: ActivityInput) -> LoggedActivity:
     """Validate and store one activity; raises InputError naming the field on bad input."""
     calendar = BusinessCalendar(settings.calendar)
-    moment = entry.occurred_at or dt.datetime.now(calendar.zone)
+    moment = entry.occurred_at or clock.now(calendar.zone)
     aware = moment.replace(tzinfo=calendar.zone) if moment.tzinfo is None else moment
     local = aware.astimezone(calendar.zone).replace(tzinfo=None)
     utc = aware.astimezone(dt.UTC).replace(tzinfo=None)

@@ -35,6 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from paceline import clock
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -48,7 +50,8 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    """Timestamps for rows come from the one clock, so a set clock dates them too."""
+    return clock.utcnow()
 
 
 class Base(DeclarativeBase):

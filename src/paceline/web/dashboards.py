@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Engine
 
+from paceline import clock
 from paceline.analytics.alerts import Alert, alerts
 from paceline.analytics.leaderboard import LEADERBOARD_PERIODS, Leaderboard, leaderboard
 from paceline.analytics.pacing import STATUS_ORDER
@@ -297,6 +298,6 @@ def leaderboard_tv(
             "wanted": wanted,
             "figure": figure_json(figure),
             "refresh": min(max(refresh, 10), 3600),
-            "now": dt.datetime.now(settings.calendar.zone).strftime("%H:%M"),
+            "now": clock.now(settings.calendar.zone).strftime("%H:%M"),
         },
     )

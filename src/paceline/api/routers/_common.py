@@ -28,6 +28,7 @@ from fastapi.security import HTTPBearer
 from pydantic import AfterValidator, BaseModel, StringConstraints
 from sqlalchemy import Engine
 
+from paceline import clock
 from paceline.analytics.window import Window, diagnosis_window
 from paceline.api.deps import AppState
 from paceline.auth.access import Principal
@@ -355,7 +356,7 @@ def local_and_utc(
     Without an offset a time is business-local, as a person logging a call means it; no
     moment at all means now.
     """
-    moment = moment or dt.datetime.now(calendar.zone)
+    moment = moment or clock.now(calendar.zone)
     aware = moment.replace(tzinfo=calendar.zone) if moment.tzinfo is None else moment
     local = aware.astimezone(calendar.zone).replace(tzinfo=None)
     utc = aware.astimezone(dt.UTC).replace(tzinfo=None)
