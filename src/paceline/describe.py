@@ -110,10 +110,10 @@ def _flag_text(diagnosis: RepDiagnosis, flag: str) -> str:
     if flag == "low_selling_time" and quality.logged_minutes:
         share = quality.selling_minutes / quality.logged_minutes
         return f"{text} ({share:.0%} against the {quality.selling_time.benchmark:.0%} benchmark)"
-    if flag == "high_volume_low_engagement" and quality.selling_activities:
-        engaged = quality.engaged_selling / quality.selling_activities
+    if flag == "high_volume_low_engagement" and quality.attempts:
+        engaged = quality.engaged / quality.attempts
         return (
-            f"{text} ({quality.selling_activities:,} selling activities, {engaged:.1%} engaged;"
+            f"{text} ({quality.attempts:,} outreach attempts, {engaged:.1%} engaged;"
             f" peers' median {rate(quality.peer_median_engagement_rate)})"
         )
     return text
