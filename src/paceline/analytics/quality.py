@@ -5,7 +5,8 @@ seeds' 33% benchmark), the activity mix, connect rate (connected calls per call)
 (share of outreach attempts with an Ask), engagement rate (attempts the client acted on at our
 request, per attempt) and decision-maker share of conversations. An outreach attempt is any
 activity of a selling-eligible kind, Ask or not: many CRMs record an Ask only on the calls
-that connected, so unanswered dials are attempts but not selling activities. Two flags, named exactly as the coaching rules read them:
+that connected, so unanswered dials are attempts but not selling activities. Two flags, named
+exactly as the coaching rules read them:
 
 - `low_selling_time`: the selling share is below the benchmark, *significantly*. Minutes are
   not counts (one long meeting is not sixty independent minutes), so no Poisson test fits.
