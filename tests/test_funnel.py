@@ -265,9 +265,10 @@ def test_small_sample_is_too_few_to_tell(org: Engine, settings: Settings) -> Non
     result = funnel(org, settings, month(settings), rep="Dee")
     assert result.compared_with == ["Eve"]
     s = steps_of(result)
-    # No calls on either side: conversations cannot be compared; no meeting set on either
-    # side: meetings held cannot either.
-    assert (s["conversations"].count, s["conversations"].peer_count) == (5, 5)
+    # No calls on either side: no conversations (a meeting held is not a connected call; the
+    # old definition counted Dee's and Eve's five meetings held each as conversations), and
+    # nothing to compare; no meeting set on either side: meetings held cannot either.
+    assert (s["conversations"].count, s["conversations"].peer_count) == (0, 0)
     assert s["conversations"].verdict is None and s["conversations"].conversion is None
     assert s["meetings_set"].verdict is None
     assert s["meetings_held"].verdict is None

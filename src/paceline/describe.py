@@ -92,6 +92,8 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
             f"Revenue equation: {FACTOR_TEXT.get(f.subject, f.subject)} holds the rep back"
             f" ({number(f.value)} against the peers' median {number(f.reference)})"
         )
+    if f.kind == "missing_data":
+        return _missing_text(f)
     if f.kind == "zero_factor":
         return f"Revenue equation: no {FACTOR_TEXT.get(f.subject, f.subject)}, so no revenue"
     if f.kind == "flag":
@@ -99,6 +101,21 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
     return (
         f"{f.count} stalled deal{'s' if f.count != 1 else ''} worth {number(f.value)}"
         f" of {number(f.reference)} open"
+    )
+
+
+def _missing_text(f: Finding) -> str:
+    """Which data is missing, and what the deals still show."""
+    wins = f.count or 0
+    shown = (
+        f"the deals show {number(f.value)} won in {wins} deal{'s' if wins != 1 else ''}"
+        f" ({number((f.value or 0) / wins)} per win)"
+        if wins
+        else "no deal won either"
+    )
+    return (
+        f"No {f.subject} logged in this window: prospects and selling activity are unknown,"
+        f" not zero; {shown}"
     )
 
 

@@ -87,6 +87,9 @@ def _print_equation(d: RepDiagnosis) -> None:
     e = d.equation
     if e is None:
         return
+    if e.missing:
+        out.print(f"Revenue equation: {e.reason}")
+        return
     if not e.applicable:
         out.print(f"Revenue equation: not applicable ({e.reason})")
         return

@@ -95,6 +95,8 @@ def _factor_cell(eq: RepEquation, i: int) -> str:
 
 
 def _holding(eq: RepEquation) -> str:
+    if eq.missing:
+        return f"[yellow]unknown: no {eq.missing} logged[/]"
     if not eq.applicable:
         return "[dim]n/a: the role closes no deals[/]"
     if eq.zero_factor:
