@@ -46,6 +46,23 @@ def number(value: float | None) -> str:
     return f"{value:,.2f}"
 
 
+def metric_text(value: float | None, unit: str) -> str:
+    """A metric's figure in its unit: 17.0%, 2,866 (money), 2.40 (a plain ratio), 45 min."""
+    if value is None:
+        return ""
+    if unit == "percent":
+        return f"{value:.1%}"
+    if unit == "currency":
+        return f"{value:,.0f}"
+    if unit == "ratio":
+        return f"{value:,.2f}"
+    if unit == "minutes":
+        return f"{number(value)} min"
+    if unit == "days":
+        return f"{value:,.1f} d"
+    return number(value)
+
+
 def p_text(p: float | None) -> str:
     if p is None:
         return ""
