@@ -56,11 +56,13 @@ def metric_text(value: float | None, unit: str) -> str:
         return f"{value:,.0f}"
     if unit == "ratio":
         return f"{value:,.2f}"
+    whole = abs(value) >= 100 or float(value).is_integer()
+    amount = f"{value:,.0f}" if whole else f"{value:,.1f}"
     if unit == "minutes":
-        return f"{number(value)} min"
+        return f"{amount} min"
     if unit == "days":
         return f"{value:,.1f} d"
-    return number(value)
+    return amount
 
 
 def p_text(p: float | None) -> str:

@@ -187,7 +187,8 @@ def _print_leaderboard(board: Leaderboard) -> None:
     table.add_column("last period", justify="right")
     table.add_column("move", justify="right")
     for row in board.rows:
-        value = metric_text(row.value, board.unit)
+        nothing_to_divide = board.is_ratio and not row.denominator
+        value = "-" if nothing_to_divide else metric_text(row.value, board.unit)
         cells = [str(row.rank) if row.rank else "-", row.rep, row.team or "", value]
         if board.is_ratio:
             cells.append(_number(row.denominator))
