@@ -20,6 +20,14 @@ FACTOR_TEXT = {
     "wins_per_activity": "wins per selling activity",
     "revenue_per_win": "revenue per win",
 }
+RULE_STATUS_TEXT = {
+    "hint": "fires",
+    "not_weak": "checked: not weak",
+    "too_few": "looks low, but too few to tell",
+    "no_flag": "checked: not flagged",
+    "no_data": "nothing to compare in this window",
+    "not_for_role": "not for this role",
+}
 ALERT_TEXT = {
     "behind_pace": "Behind pace",
     "no_selling": "No selling activity",
@@ -175,4 +183,14 @@ def evidence_text(settings: Settings, check: RuleCheck) -> str:
             f"; {metric_label(settings, volume.metric)} {number(volume.actual)} against"
             f" {basis} {number(volume.reference)}"
         )
+        if check.volume_short:
+            text += f": short on {metric_label(settings, volume.metric)} as well"
     return text
+
+
+def rule_verdict_text(settings: Settings, check: RuleCheck) -> str:
+    """A rule that did not fire, with its verdict and the evidence behind it."""
+    verdict = RULE_STATUS_TEXT.get(check.status, check.status.replace("_", " "))
+    says_more = check.flag is None and check.status not in ("no_data", "not_for_role")
+    evidence = evidence_text(settings, check) if says_more else ""
+    return f"{check.label}: {verdict}" + (f" ({evidence})" if evidence else "")
