@@ -327,8 +327,8 @@ class CoachingRule(_Strict):
 
     `weak_step` names two metrics: the rep converts `from` into `to` significantly worse than
     peers. `flag` names a busy-versus-productive flag (`low_selling_time`,
-    `high_volume_low_engagement`). `volume_ok`, when given, must be on target (or, with no
-    target, at least the peers' median): the rep does enough of it, so volume is not the cause.
+    `high_volume_low_engagement`). `volume_ok`, when given, is checked against target (or, with
+    no target, the peers' median); a shortfall is said beside the hint, never instead of it.
     """
 
     name: Name
