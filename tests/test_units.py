@@ -29,6 +29,7 @@ from paceline.describe import metric_text
 from paceline.store.engine import make_engine
 from paceline.store.models import Deal
 from paceline.web.common import fmt_metric
+from test_equation import make_site
 from test_tracking import AS_OF, build_team
 
 AVERAGE_DEAL = """
@@ -166,3 +167,20 @@ def test_cli_prints_by_unit_and_pooled_totals(tmp_path: Path, units_settings: Se
     assert "63.6%" in rates and "80.5%" in rates  # Ana 14/22; everyone pooled 33/41
     team = run("scorecard", "--team", "East", "--as-of", "2026-11-18")
     assert "70.4%" in team  # East's pooled connect rate in the total
+
+
+def test_leaderboard_page_prints_money_and_the_pooled_total(
+    engine: Engine, units_settings: Settings
+) -> None:
+    ids = build_team(engine, units_settings)
+    add_wins(engine, ids["Ana"])
+    site = make_site(engine, units_settings, {"root": ("admin", None)})
+    with site.client:
+        params = {"period": "month", "as_of": "2026-11-18"}
+        money = site.page("root", "/leaderboard", metric="average_deal", **params)
+        assert money.status_code == 200
+        table = money.text.split('class="compact board-table"', 1)[1].split("</table>", 1)[0]
+        assert "2,866" in table and "%" not in table  # before: "286620%"
+        rates = site.page("root", "/leaderboard", metric="connect_rate", **params).text
+        total = rates.split('data-testid="board-total"', 1)[1].split("</tr>", 1)[0]
+        assert "80%" in total and "33 / 41" in total  # everyone pooled
