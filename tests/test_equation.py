@@ -494,6 +494,22 @@ def test_diagnosis_of_a_rep_without_activities(built: Engine, settings: Settings
     )
 
 
+def test_pages_of_a_rep_without_activities(built: Engine, settings: Settings) -> None:
+    add_deals_only_reps(built, settings)
+    site = make_site(built, settings, {"root": ("admin", None)})
+    with site.client:
+        params = {"period": "30d", "as_of": "2026-11-18", "rep": "Rosa"}
+        equation = site.page("root", "/equation", **params)
+        assert equation.status_code == 200
+        note = equation.text.split('data-testid="equation-note">', 1)[1].split("</p>", 1)[0]
+        assert note.startswith("No activities logged in this window") and "194k" in note
+        assert "prospects at zero" not in equation.text
+        brief = site.page("root", "/diagnose", **params)
+        assert brief.status_code == 200
+        assert "the deals show 194,000 won in 5 deals (38,800 per win)" in brief.text
+        assert "no prospects worked" not in brief.text
+
+
 # --- faces -----------------------------------------------------------------------------------
 
 
