@@ -494,6 +494,38 @@ def test_diagnosis_of_a_rep_without_activities(built: Engine, settings: Settings
     )
 
 
+def test_selling_without_accounts_and_wins_without_selling(
+    built: Engine, settings: Settings
+) -> None:
+    """Uma (AE, East): 3 selling calls naming no account and a 12,000 win: prospects unknown.
+    Pat (AE, East): admin only, and an 8,000 win: no prospects, yet revenue."""
+    uma = add_rep(built, settings, "Uma", "ae", team="East")
+    pat = add_rep(built, settings, "Pat", "ae", team="East")
+    day = dt.date(2026, 11, 12)
+    with built.begin() as conn:
+        conn.execute(insert(Activity), [activity(uma, day) for _ in range(3)])
+        conn.execute(insert(Activity), [activity(pat, day, kind="admin", ask=False)])
+        conn.execute(insert(Deal), [deal(uma, None, 12_000, day), deal(pat, None, 8_000, day)])
+    eqs = by_rep(built, settings, team="East")
+    assert eqs["Uma"].missing == "accounts" and eqs["Uma"].holding_back is None
+    assert [f.value for f in eqs["Uma"].factors] == [None, None, pytest.approx(1 / 3), 12_000]
+    assert eqs["Pat"].missing is None and eqs["Pat"].zero_factor == "prospects"
+    texts = {}
+    for name in ("Uma", "Pat"):
+        brief = diagnose_rep(built, settings, window(settings), name)
+        found = next(f for f in brief.findings if f.kind in ("missing_data", "zero_factor"))
+        texts[name] = finding_text(settings, brief, found)
+    assert texts["Uma"] == (
+        "The selling activities in this window name no account: prospects are unknown, not"
+        " zero; the deals show 12,000 won in 1 deal (12,000 per win)"
+    )
+    # Before: "no prospects worked, so no revenue" beside 8,000 won.
+    assert texts["Pat"] == (
+        "Revenue equation: no prospects worked in this window, yet 8,000 won: the equation"
+        " cannot split it"
+    )
+
+
 def test_pages_of_a_rep_without_activities(built: Engine, settings: Settings) -> None:
     add_deals_only_reps(built, settings)
     site = make_site(built, settings, {"root": ("admin", None)})

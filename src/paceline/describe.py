@@ -28,6 +28,12 @@ RULE_STATUS_TEXT = {
     "no_data": "nothing to compare in this window",
     "not_for_role": "not for this role",
 }
+MISSING_TEXT = {
+    "activities": "No activities logged in this window: prospects and selling activity are"
+    " unknown, not zero",
+    "accounts": "The selling activities in this window name no account: prospects are unknown,"
+    " not zero",
+}
 ALERT_TEXT = {
     "behind_pace": "Behind pace",
     "no_selling": "No selling activity",
@@ -122,7 +128,14 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
     if f.kind == "missing_data":
         return _missing_text(f)
     if f.kind == "zero_factor":
-        return f"Revenue equation: no {FACTOR_TEXT.get(f.subject, f.subject)}, so no revenue"
+        factor = FACTOR_TEXT.get(f.subject, f.subject)
+        revenue = diagnosis.equation.revenue if diagnosis.equation else 0.0
+        if revenue > 0:  # deals won without the logged selling behind them
+            return (
+                f"Revenue equation: no {factor} in this window, yet {number(revenue)} won:"
+                " the equation cannot split it"
+            )
+        return f"Revenue equation: no {factor}, so no revenue"
     if f.kind == "flag":
         return _flag_text(diagnosis, f.subject)
     return (
@@ -140,10 +153,8 @@ def _missing_text(f: Finding) -> str:
         if wins
         else "no deal won either"
     )
-    return (
-        f"No {f.subject} logged in this window: prospects and selling activity are unknown,"
-        f" not zero; {shown}"
-    )
+    what = MISSING_TEXT.get(f.subject, f"No {f.subject} logged in this window")
+    return f"{what}; {shown}"
 
 
 def _flag_text(diagnosis: RepDiagnosis, flag: str) -> str:

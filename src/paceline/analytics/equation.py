@@ -21,7 +21,8 @@ kept elsewhere) has not "worked no prospects": their prospects and selling are *
 equation says so (`missing = "activities"`), leaves the first three factors undefined, and
 still reports what the deals show (wins, revenue, revenue per win); such reps are left out of
 the medians of the factors they have no data for, so a deals-only team is not all "held back
-by prospects".
+by prospects". Likewise a rep whose selling activities name no account at all (a CRM that
+logs calls without the company) has unknown prospects (`missing = "accounts"`), not zero.
 """
 
 from __future__ import annotations
@@ -94,7 +95,9 @@ class RepEquation:
     zero_factor: str | None  # the first factor at zero, in equation order
     applicable: bool  # False for roles that close no deals (everyone at zero wins)
     reason: str | None  # why not applicable, or why there is no gap
-    missing: str | None = None  # "activities": none logged in the window, so factors unknown
+    # "activities": none logged in the window; "accounts": selling logged, but naming no
+    # account. Either way the factors that need them are unknown, not zero.
+    missing: str | None = None
 
     @property
     def relative_revenue(self) -> float | None:
@@ -176,10 +179,21 @@ class _Counts:
     logged: int
 
     @property
+    def missing(self) -> str | None:
+        """The data the factors need and the rep's records lack, if any."""
+        if not self.logged:
+            return "activities"
+        return "accounts" if self.selling and not self.prospects else None
+
+    @property
     def values(self) -> FactorValues:
-        """The factors; without any activity logged the first three are unknown (None)."""
+        """The factors; those that need missing data are unknown (None), not zero."""
         values = equation_factors(self.prospects, self.selling, self.wins, self.revenue)
-        return values if self.logged else (None, None, None, values[3])
+        if self.missing == "activities":
+            return (None, None, None, values[3])
+        if self.missing == "accounts":
+            return (None, None, values[2], values[3])
+        return values
 
 
 Counts = dict[int, _Counts]
@@ -227,8 +241,10 @@ def _rep_equation(rep: RosterRep, peers: list[RosterRep], counts: Counts) -> Rep
     group = [values, *(counts[p.id].values for p in peers)]
     references = [_median([g[i] for g in group]) for i in range(len(FACTORS))]
     applicable = any(counts[r.id].wins > 0 for r in (rep, *peers))
-    if not own.logged:
-        verdict = _no_activities(wins)
+    # Nothing logged is worth saying for any role; accounts only where revenue is the result.
+    missing = own.missing if applicable or own.missing == "activities" else None
+    if missing is not None:
+        verdict = _missing_data(missing, wins)
     else:
         verdict = _verdict(values, references, revenue) if applicable else _NOT_APPLICABLE
     return RepEquation(
@@ -248,17 +264,22 @@ def _rep_equation(rep: RosterRep, peers: list[RosterRep], counts: Counts) -> Rep
         zero_factor=verdict.zero_factor,
         applicable=applicable,
         reason=verdict.reason,
-        missing=None if own.logged else "activities",
+        missing=missing,
     )
 
 
-def _no_activities(wins: int) -> _Verdict:
-    """No activity logged: say which data is missing and what the deals still show."""
+_MISSING = {
+    "activities": "no activities logged in this window: prospects and selling activity are "
+    "unknown (not zero)",
+    "accounts": "the selling activities logged in this window name no account: prospects "
+    "are unknown (not zero)",
+}
+
+
+def _missing_data(missing: str, wins: int) -> _Verdict:
+    """Say which data is missing and what the deals still show."""
     deals = "wins, revenue and revenue per win come from the deals" if wins else "no deal won"
-    reason = (
-        "no activities logged in this window: prospects and selling activity are unknown "
-        f"(not zero), so revenue cannot be split into factors; {deals}"
-    )
+    reason = f"{_MISSING[missing]}, so revenue cannot be split into factors; {deals}"
     return _Verdict(None, None, None, None, reason)
 
 
