@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert
+from typer.testing import CliRunner
 
 from paceline.analytics.coaching import Coaching, coach, coaching_metrics
 from paceline.analytics.compare import compare_rates
@@ -28,11 +31,14 @@ from paceline.analytics.peers import diagnosis_reps, find_rep, peers_of
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.targets import TargetRow, save_targets
 from paceline.analytics.window import diagnosis_window
+from paceline.cli import app as cli_app
 from paceline.config import Settings
+from paceline.describe import evidence_text
 from paceline.errors import UserInputError
 from paceline.ingest.manual import add_rep
+from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
-from paceline.store.models import Activity
+from paceline.store.models import Activity, Deal
 
 AS_OF = dt.date(2026, 11, 18)
 NOV = dt.date(2026, 11, 1)
@@ -121,7 +127,7 @@ def test_weak_conversion_with_enough_volume_gets_targeting_advice(
     assert [h.rule for h in report.hints] == ["targeting"]
 
 
-def test_too_little_volume_is_not_a_skill_problem(engine: Engine, settings: Settings) -> None:
+def test_short_volume_does_not_hide_a_weak_conversion(engine: Engine, settings: Settings) -> None:
     _build(engine, settings)
     report = _coach(engine, settings, "Ben")
     targeting = next(c for c in report.checks if c.rule == "targeting")
@@ -130,8 +136,96 @@ def test_too_little_volume_is_not_a_skill_problem(engine: Engine, settings: Sett
     assert targeting.comparison.p_value == pytest.approx((8 / 9) ** 62)
     assert targeting.volume is not None
     assert targeting.volume.reference == 200  # the peers' median calls
-    assert targeting.status == "volume_low"  # 100 < 75% of 200
-    assert report.hints == []
+    # 100 < 75% of 200: short on calls too. Before, that hid the hint ("volume_low"); a rate
+    # per call does not drop because there are fewer calls, so both are said.
+    assert targeting.status == "hint" and targeting.volume_short
+    assert [h.rule for h in report.hints] == ["targeting"]
+    text = evidence_text(settings, targeting)
+    assert text.endswith("calls 100 against peers' median 200: short on calls as well")
+
+
+CLOSERS = {"Kim": (60, 4), "Lou": (120, 34), "Mel": (120, 34), "Ned": (120, 34)}
+
+
+def _build_closers(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Four AEs (North) over Nov 2-13: proposals sent and deals won from them.
+
+    Kim closes 4 of 60 (7%) where each peer closes 34 of 120 (28%): a weak close rate, and
+    fewer proposals than peers who hold far more meetings (60 < 75% of 120).
+    """
+    upgrade(engine)
+    ids = {name: add_rep(engine, settings, name, "ae", team="North") for name in CLOSERS}
+    days = [dt.date(2026, 11, d) for d in (2, 3, 4, 5, 6, 9, 10, 11, 12, 13)]
+    activities, deals = [], []
+    for name, (proposals, wins) in CLOSERS.items():
+        for i in range(proposals):
+            day = days[i % len(days)]
+            activities.append(
+                {
+                    "rep_id": ids[name],
+                    "kind": "proposal",
+                    "occurred_at": dt.datetime.combine(day, dt.time(16, 0)),
+                    "local_date": day,
+                    "outcome": "sent",
+                    "has_ask": True,
+                    "engaged": False,
+                    "source": "test",
+                }
+            )
+        deals += [
+            {
+                "rep_id": ids[name],
+                "name": f"{name} win {i}",
+                "amount": Decimal(10_000),
+                "stage": "closed_won",
+                "status": "won",
+                "created_at": dt.datetime(2026, 10, 1, 16),
+                "closed_at": dt.datetime.combine(days[i % len(days)], dt.time(20, 0)),
+                "source": "test",
+            }
+            for i in range(wins)
+        ]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), activities)
+        conn.execute(insert(Deal), deals)
+    return ids
+
+
+def test_a_weak_close_rate_is_said_beside_a_short_proposal_count(
+    engine: Engine, settings: Settings
+) -> None:
+    _build_closers(engine, settings)
+    report = _coach(engine, settings, "Kim")
+    proposal = next(c for c in report.checks if c.rule == "proposal_coaching")
+    comparison = proposal.comparison
+    assert comparison is not None
+    assert (comparison.rep_rate, comparison.peer_rate) == (
+        pytest.approx(4 / 60),
+        pytest.approx(102 / 360),
+    )
+    # 106 wins in all; Kim's share of the proposals is 60/420.
+    assert comparison.p_value == pytest.approx(_binom_cdf(4, 106, 60 / 420))
+    assert comparison.p_value < 0.001
+    assert proposal.volume is not None and proposal.volume.reference == 120
+    assert proposal.status == "hint" and proposal.volume_short  # before: hidden, "volume_low"
+    assert "proposal_coaching" in [h.rule for h in report.hints]
+    assert _coach(engine, settings, "Lou").hints == []
+
+
+def test_text_brief_lists_every_rule_with_its_verdict(tmp_path: Path, settings: Settings) -> None:
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    _build(make_engine(url), settings)
+    args = ["--db", url, "diagnose", "--rep", "Ben", "--period", "month", "--as-of", "2026-11-18"]
+    shown = CliRunner().invoke(cli_app, args)
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert "Targeting and ideal-customer coaching: Plenty of calls" in text
+    assert "short on calls as well" in text
+    assert "- List quality and call timing: checked: not weak (calls → conversations: 20%" in text
+    assert "- Proposal coaching: nothing to compare in this window -" in text
+    assert "- Meeting confirmation habits: not for this role" in text
+    assert "- Time management: checked: not flagged" in text
+    assert "- Quality over volume: checked: not flagged" in text
 
 
 def test_a_target_decides_whether_volume_is_enough(engine: Engine, settings: Settings) -> None:

@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, insert, select
 from typer.testing import CliRunner
 
+from paceline.analytics.diagnose import diagnose_rep
 from paceline.analytics.equation import (
     FACTORS,
     decompose,
@@ -46,6 +47,7 @@ from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.cli import app as cli_app
 from paceline.config import Settings
+from paceline.describe import finding_text
 from paceline.errors import UserInputError
 from paceline.ingest.manual import add_rep
 from paceline.store.engine import make_engine
@@ -311,10 +313,11 @@ def test_no_prospects_is_a_zero_factor_and_sdrs_are_not_applicable(
     eve = eqs["Eve"]
     assert eve.peers == ["Ana", "Ben", "Cy", "Dee"]  # West has no other AE: organisation-wide
     assert eve.prospects == 0 and eve.selling_activities == 0
-    assert eve.zero_factor == "prospects" and eve.holding_back == "prospects"
-    assert [f.value for f in eve.factors] == [0, None, None, None]
-    # Eve's group is five AEs: prospects 0, 5, 4, 6, 2 -> median 4.
-    assert factors_of(eve)["prospects"].reference == 4
+    # Nothing logged in the window: her prospects are unknown, not zero.
+    assert eve.missing == "activities" and eve.zero_factor is None and eve.holding_back is None
+    assert [f.value for f in eve.factors] == [None, None, None, None]
+    # The reference is the median of the four who logged activity: 5, 4, 6, 2 -> 4.5.
+    assert factors_of(eve)["prospects"].reference == 4.5
     assert eve.gap is None and all(f.contribution is None for f in eve.factors)
 
     sam = eqs["Sam"]
@@ -415,6 +418,130 @@ def test_demo_weak_closer_is_held_back_by_wins_per_activity(
     assert roles == {"sdr": False, "ae": True, "field": True}
 
 
+# --- deals without activities ----------------------------------------------------------------
+
+
+ROSA_DEALS = (30_000, 40_000, 38_000, 46_000, 40_000)  # 194,000 from 5 wins: 38,800 per win
+
+
+def add_deals_only_reps(engine: Engine, settings: Settings) -> None:
+    """Rosa (AE, East): five won deals in the window and no activity logged at all (a CRM
+    export of deals only). Pat (AE, East): admin logged, no selling: prospects really zero."""
+    rosa = add_rep(engine, settings, "Rosa", "ae", team="East")
+    pat = add_rep(engine, settings, "Pat", "ae", team="East")
+    day = dt.date(2026, 11, 12)
+    with engine.begin() as conn:
+        conn.execute(insert(Deal), [deal(rosa, None, amount, day) for amount in ROSA_DEALS])
+        conn.execute(insert(Activity), [activity(pat, day, kind="admin", ask=False)])
+
+
+def test_deals_without_activities_say_what_is_missing(built: Engine, settings: Settings) -> None:
+    add_deals_only_reps(built, settings)
+    eqs = by_rep(built, settings, team="East")
+    rosa = eqs["Rosa"]
+    assert (rosa.wins, rosa.revenue) == (5, 194_000)
+    assert rosa.missing == "activities"
+    assert rosa.reason is not None and rosa.reason.startswith("no activities logged")
+    # Before: prospects 0, "held back by prospects", "no prospects worked, so no revenue".
+    assert rosa.zero_factor is None and rosa.holding_back is None and rosa.gap is None
+    assert [f.value for f in rosa.factors] == [None, None, None, pytest.approx(38_800)]
+    # Her peers: Ana, Ben, Cy, Dee and Pat (prospects 0: he logged work, none of it selling).
+    assert factors_of(rosa)["prospects"].reference == 4  # 5, 4, 6, 2, 0; Rosa unknown
+    # Revenue per win over Rosa 38.8k, Ana 20k, Ben 20k, Dee 1M (Cy and Pat won nothing).
+    assert factors_of(rosa)["revenue_per_win"].reference == pytest.approx(29_400)
+    pat = eqs["Pat"]
+    assert pat.missing is None and pat.zero_factor == "prospects"
+
+
+def test_a_deals_only_team_is_not_all_held_back_by_prospects(
+    engine: Engine, settings: Settings
+) -> None:
+    upgrade(engine)
+    day = dt.date(2026, 11, 12)
+    deals = []
+    for name, amounts in (("Ada", (10_000, 30_000)), ("Bo", (20_000,)), ("Cal", (5_000,) * 4)):
+        rep = add_rep(engine, settings, name, "ae", team="North")
+        deals += [deal(rep, None, amount, day) for amount in amounts]
+    with engine.begin() as conn:
+        conn.execute(insert(Deal), deals)
+    eqs = by_rep(engine, settings)
+    assert {eq.rep: eq.holding_back for eq in eqs.values()} == {
+        "Ada": None,
+        "Bo": None,
+        "Cal": None,
+    }
+    assert all(eq.missing == "activities" for eq in eqs.values())
+    # What the deals show is still there: revenue per win 20k, 20k, 5k (median 20k).
+    assert [factors_of(eqs[n])["revenue_per_win"].value for n in ("Ada", "Bo", "Cal")] == [
+        20_000,
+        20_000,
+        5_000,
+    ]
+    assert factors_of(eqs["Cal"])["revenue_per_win"].reference == 20_000
+
+
+def test_diagnosis_of_a_rep_without_activities(built: Engine, settings: Settings) -> None:
+    add_deals_only_reps(built, settings)
+    brief = diagnose_rep(built, settings, window(settings), "Rosa")
+    kinds = {(f.kind, f.subject) for f in brief.findings}
+    assert ("missing_data", "activities") in kinds
+    assert not {k for k in kinds if k[0] in ("zero_factor", "holding_back")}
+    found = next(f for f in brief.findings if f.kind == "missing_data")
+    assert (found.value, found.count) == (194_000, 5)
+    assert finding_text(settings, brief, found) == (
+        "No activities logged in this window: prospects and selling activity are unknown, not"
+        " zero; the deals show 194,000 won in 5 deals (38,800 per win)"
+    )
+
+
+def test_selling_without_accounts_and_wins_without_selling(
+    built: Engine, settings: Settings
+) -> None:
+    """Uma (AE, East): 3 selling calls naming no account and a 12,000 win: prospects unknown.
+    Pat (AE, East): admin only, and an 8,000 win: no prospects, yet revenue."""
+    uma = add_rep(built, settings, "Uma", "ae", team="East")
+    pat = add_rep(built, settings, "Pat", "ae", team="East")
+    day = dt.date(2026, 11, 12)
+    with built.begin() as conn:
+        conn.execute(insert(Activity), [activity(uma, day) for _ in range(3)])
+        conn.execute(insert(Activity), [activity(pat, day, kind="admin", ask=False)])
+        conn.execute(insert(Deal), [deal(uma, None, 12_000, day), deal(pat, None, 8_000, day)])
+    eqs = by_rep(built, settings, team="East")
+    assert eqs["Uma"].missing == "accounts" and eqs["Uma"].holding_back is None
+    assert [f.value for f in eqs["Uma"].factors] == [None, None, pytest.approx(1 / 3), 12_000]
+    assert eqs["Pat"].missing is None and eqs["Pat"].zero_factor == "prospects"
+    texts = {}
+    for name in ("Uma", "Pat"):
+        brief = diagnose_rep(built, settings, window(settings), name)
+        found = next(f for f in brief.findings if f.kind in ("missing_data", "zero_factor"))
+        texts[name] = finding_text(settings, brief, found)
+    assert texts["Uma"] == (
+        "The selling activities in this window name no account: prospects are unknown, not"
+        " zero; the deals show 12,000 won in 1 deal (12,000 per win)"
+    )
+    # Before: "no prospects worked, so no revenue" beside 8,000 won.
+    assert texts["Pat"] == (
+        "Revenue equation: no prospects worked in this window, yet 8,000 won: the equation"
+        " cannot split it"
+    )
+
+
+def test_pages_of_a_rep_without_activities(built: Engine, settings: Settings) -> None:
+    add_deals_only_reps(built, settings)
+    site = make_site(built, settings, {"root": ("admin", None)})
+    with site.client:
+        params = {"period": "30d", "as_of": "2026-11-18", "rep": "Rosa"}
+        equation = site.page("root", "/equation", **params)
+        assert equation.status_code == 200
+        note = equation.text.split('data-testid="equation-note">', 1)[1].split("</p>", 1)[0]
+        assert note.startswith("No activities logged in this window") and "194k" in note
+        assert "prospects at zero" not in equation.text
+        brief = site.page("root", "/diagnose", **params)
+        assert brief.status_code == 200
+        assert "the deals show 194,000 won in 5 deals (38,800 per win)" in brief.text
+        assert "no prospects worked" not in brief.text
+
+
 # --- faces -----------------------------------------------------------------------------------
 
 
@@ -479,4 +606,4 @@ def test_equation_api_and_page(site: Site) -> None:
     assert zero.status_code == 200 and "Wins per selling activity is zero" in zero.text
     assert 'data-figure="equation-figure"' not in zero.text  # nothing to split
     empty = site.page("ana", "/equation", period="30d", as_of="2026-06-30")
-    assert empty.status_code == 200 and "Not applicable" in empty.text
+    assert empty.status_code == 200 and "No activities logged in this window" in empty.text

@@ -265,9 +265,10 @@ def test_small_sample_is_too_few_to_tell(org: Engine, settings: Settings) -> Non
     result = funnel(org, settings, month(settings), rep="Dee")
     assert result.compared_with == ["Eve"]
     s = steps_of(result)
-    # No calls on either side: conversations cannot be compared; no meeting set on either
-    # side: meetings held cannot either.
-    assert (s["conversations"].count, s["conversations"].peer_count) == (5, 5)
+    # No calls on either side: no conversations (a meeting held is not a connected call; the
+    # old definition counted Dee's and Eve's five meetings held each as conversations), and
+    # nothing to compare; no meeting set on either side: meetings held cannot either.
+    assert (s["conversations"].count, s["conversations"].peer_count) == (0, 0)
     assert s["conversations"].verdict is None and s["conversations"].conversion is None
     assert s["meetings_set"].verdict is None
     assert s["meetings_held"].verdict is None
@@ -290,20 +291,22 @@ def test_team_beside_the_same_roles_outside_it(org: Engine, settings: Settings) 
     assert sorted(result.reps) == ["Ana", "Ben", "Dee"]  # not Max: managers do not sell
     assert sorted(result.compared_with) == ["Cy", "Eve"]
     s = steps_of(result)
+    # Conversations are connected calls: Ana 12 + Ben 8 against Cy's 10 (Dee's and Eve's
+    # five meetings held each are not conversations; the old definition made it 25 and 15).
     assert {m: (x.count, x.peer_count) for m, x in s.items()} == {
         "calls": (30, 10),
-        "conversations": (25, 15),
+        "conversations": (20, 10),
         "meetings_set": (6, 6),
         "meetings_held": (5, 5),
         "proposals": (4, 4),
         "deals_won": (0, 2),
     }
-    conv = s["conversations"]  # 25/30 vs 15/10; share 30/40 of 40 converted
-    assert conv.relative == pytest.approx((25 / 30) / 1.5)
-    assert conv.p_value == pytest.approx(binom_cdf(25, 40, 0.75))
-    sets = s["meetings_set"]  # 6/25 vs 6/15; share 25/40 of 12
-    assert sets.relative == pytest.approx(0.6)
-    assert sets.p_value == pytest.approx(binom_cdf(6, 12, 25 / 40))
+    conv = s["conversations"]  # 20/30 vs 10/10; share 30/40 of 30 converted
+    assert conv.relative == pytest.approx(20 / 30)
+    assert conv.p_value == pytest.approx(binom_cdf(20, 30, 0.75))
+    sets = s["meetings_set"]  # 6/20 vs 6/10; share 20/30 of 12
+    assert sets.relative == pytest.approx(0.5)
+    assert sets.p_value == pytest.approx(binom_cdf(6, 12, 20 / 30))
     assert s["meetings_held"].p_value == pytest.approx(binom_cdf(5, 10, 0.5))
     assert result.weakest is not None and result.weakest.metric == "deals_won"
     assert result.weakest.verdict == "too_few"
@@ -323,8 +326,10 @@ def test_everyone_has_no_comparison(org: Engine, settings: Settings) -> None:
         [],
     )
     s = steps_of(result)
-    assert [x.count for x in s.values()] == [40, 40, 12, 10, 8, 2]  # Max's call not counted
-    assert [x.conversion for x in s.values()] == [None, 1.0, 0.3, 10 / 12, 0.8, 0.25]
+    # Max's call not counted; 30 of the 40 calls connected (the 10 meetings held are not
+    # conversations: the old definition read 40 of 40, a 100% connect rate).
+    assert [x.count for x in s.values()] == [40, 30, 12, 10, 8, 2]
+    assert [x.conversion for x in s.values()] == [None, 0.75, 0.4, 10 / 12, 0.8, 0.25]
     assert all(x.peer_count is None and x.comparison is None for x in s.values())
     assert all(x.verdict is None and x.peer_median_days is None for x in s.values())
     assert result.weakest is None and result.weak_steps == []
@@ -409,7 +414,7 @@ def test_cli_funnel(tmp_path: Path, settings: Settings) -> None:
     assert "too few to tell" in dee.output
     data = json.loads(run("--team", "East", "--period", "month", "--json").output)
     assert (data["subject"], data["weakest"]["metric"]) == ("East", "deals_won")
-    assert [s["count"] for s in data["steps"]] == [30, 25, 6, 5, 4, 0]
+    assert [s["count"] for s in data["steps"]] == [30, 20, 6, 5, 4, 0]  # Dee's meetings: not calls
     assert "No comparison group" in run("--period", "month").output
     for bad, message in [
         (("--rep", "Ana", "--team", "East"), "not both"),

@@ -358,13 +358,13 @@ def test_activity_metrics_over_the_whole_range(
     assert table(org, result, ACTIVITY_METRICS) == expect(
         ACTIVITY_METRICS,
         # selling: 1 3 7 8 13 19 (2, 14, 23 lack an Ask; 4 is admin); calls: 1 2 13 19 23;
-        # conversations: 1 7 13 19; dm: 1 7 (Vera); vp: 1 7 (Vera) 13 19 (Carl, c_level);
-        # held: 7 14; f2f: 7; proposals: 8.
-        ana=[10, 6, 5, 4, 2, 4, 0, 2, 1, 1, 108, 186],
+        # conversations (connected calls; the meeting held 7 is not one): 1 13 19; dm: 1
+        # (Vera); vp: 1 (Vera) 13 19 (Carl, c_level); held: 7 14; f2f: 7; proposals: 8.
+        ana=[10, 6, 5, 3, 1, 3, 0, 2, 1, 1, 108, 186],
         # selling: 5 10 15 22 (6, 9, 16 lack an Ask); calls: 5 6 9 15 22; conversations:
-        # 5 9 10 15 22; dm: 9 (Mona) 15 22 (Vera); vp: 5 10 (Carl) 15 22; set: 5 15; held: 10;
-        # logged: 16 has no duration.
-        ben=[7, 4, 5, 5, 3, 4, 2, 1, 0, 0, 50, 57],
+        # 5 9 15 22 (not the video meeting 10); dm: 9 (Mona) 15 22 (Vera); vp: 5 (Carl) 15 22;
+        # set: 5 15; held: 10; logged: 16 has no duration.
+        ben=[7, 4, 5, 4, 3, 3, 2, 1, 0, 0, 50, 57],
         # selling: 12 17 20 (18 is a crm_update with an Ask: not selling); calls: 12 21;
         # conversations: 12 (Ivan: no seniority, not a DM); 17 is a no-show.
         cai=[6, 3, 2, 1, 0, 0, 0, 0, 0, 1, 37, 100],
@@ -399,7 +399,7 @@ def test_local_day_edges_and_end_exclusive(shared: tuple[Engine, Org], settings:
     # at 23:30 local counts here although it is the 31st in UTC.
     friday = totals(engine, settings, names, D(2026, 10, 30), D(2026, 11, 2))
     assert table(org, friday, names) == expect(
-        names, ana=[2, 2, 0, 1, 80], ben=[2, 1, 1, 2, 36], cai=[2, 1, 1, 1, 57]
+        names, ana=[2, 2, 0, 0, 80], ben=[2, 1, 1, 1, 36], cai=[2, 1, 1, 1, 57]
     )
     # Monday 2 November only: activity 16 (23:30 local, 3 Nov in UTC) is Ben's.
     monday = totals(engine, settings, names, D(2026, 11, 2), D(2026, 11, 3))
@@ -500,11 +500,11 @@ def test_rep_filter(shared: tuple[Engine, Org], settings: Settings) -> None:
     assert some.get(org.reps["ana"], "opportunities_sourced") == 1
     assert some.get(org.reps["ben"], "opportunities_sourced") == 0
     assert totals(engine, settings, names, *WHOLE, rep_ids=[]).values == {}
-    # A team is the sum of its reps: 10 + 7 + 6 activities, 4 + 4 + 0 vp conversations.
+    # A team is the sum of its reps: 10 + 7 + 6 activities, 3 + 3 + 0 vp conversations.
     team = list(org.reps.values())
     whole = totals(engine, settings, ACTIVITY_METRICS, *WHOLE)
     assert metric_value(settings, whole, team, "activities") == 23
-    assert metric_value(settings, whole, team, "vp_conversations") == 8
+    assert metric_value(settings, whole, team, "vp_conversations") == 6
 
 
 def test_ratios_and_minimum_denominator(shared: tuple[Engine, Org], settings: Settings) -> None:
@@ -516,11 +516,11 @@ def test_ratios_and_minimum_denominator(shared: tuple[Engine, Org], settings: Se
     # Ratios are not stored: their parts are.
     assert "connect_rate" not in result.values[ana] and "calls" in result.values[ana]
     # connect_rate = conversations / calls, minimum 20 calls.
-    assert ratio_parts(custom, result, [ana], "connect_rate") == (4.0, 5.0)
-    assert metric_value(custom, result, [ana], "connect_rate") == pytest.approx(0.8)
+    assert ratio_parts(custom, result, [ana], "connect_rate") == (3.0, 5.0)
+    assert metric_value(custom, result, [ana], "connect_rate") == pytest.approx(0.6)
     assert not meets_minimum(custom, result, [ana], "connect_rate")
-    # The team: (4 + 5 + 1) / (5 + 5 + 2) = 10/12, still below 20 calls.
-    assert metric_value(custom, result, [ana, ben, cai], "connect_rate") == pytest.approx(10 / 12)
+    # The team: (3 + 4 + 1) / (5 + 5 + 2) = 8/12, still below 20 calls.
+    assert metric_value(custom, result, [ana, ben, cai], "connect_rate") == pytest.approx(8 / 12)
     assert not meets_minimum(custom, result, [ana, ben, cai], "connect_rate")
     # The same ratio with a minimum of 5: Ana's 5 calls are just enough, Cai's 2 are not.
     assert meets_minimum(custom, result, [ana], "conversations_per_call")
@@ -592,7 +592,7 @@ def test_insert_is_picked_up(engine: Engine, settings: Settings, org: Org) -> No
     assert ensure_rollup(engine, settings) == RollupRefresh(rebuilt=False, rep_days=1)
     names = ["activities", "selling_activities", "calls", "conversations", "selling_minutes"]
     whole = totals(engine, settings, names, *WHOLE)
-    assert table(org, whole, names)["ana"] == dict(zip(names, [11, 7, 6, 5, 111], strict=True))
+    assert table(org, whole, names)["ana"] == dict(zip(names, [11, 7, 6, 4, 111], strict=True))
     # It counts on the 3rd (19 and the new one), not on the 4th (only 23).
     tuesday = totals(engine, settings, ["calls"], D(2026, 11, 3), D(2026, 11, 4))
     assert tuesday.get(org.reps["ana"], "calls") == 2
@@ -633,8 +633,8 @@ def test_update_of_rep_and_day_fixes_both_rep_days(
     result = totals(engine, settings, names, *WHOLE)
     assert table(org, result, names) == expect(
         names,
-        ana=[9, 5, 4, 3, 1, 3, 98, 176],
-        ben=[7, 4, 5, 5, 3, 4, 50, 57],
+        ana=[9, 5, 4, 2, 0, 2, 98, 176],
+        ben=[7, 4, 5, 4, 3, 3, 50, 57],
         cai=[7, 4, 3, 2, 1, 1, 47, 110],
     )
     old_day = totals(engine, settings, ["activities"], D(2026, 10, 29), D(2026, 10, 30))
@@ -649,7 +649,7 @@ def test_delete_is_picked_up(engine: Engine, settings: Settings, org: Org) -> No
     assert ensure_rollup(engine, settings) == RollupRefresh(rebuilt=False, rep_days=1)
     names = ["calls", "conversations", "vp_conversations", "selling_minutes"]
     result = totals(engine, settings, names, *WHOLE)
-    assert table(org, result, names)["ana"] == dict(zip(names, [4, 3, 3, 99], strict=True))
+    assert table(org, result, names)["ana"] == dict(zip(names, [4, 2, 2, 99], strict=True))
     # Ana's 3 Nov had only activity 19: nothing is left stored for that day.
     with engine.connect() as conn:
         left = conn.scalar(
@@ -670,7 +670,8 @@ def test_contact_changes_are_picked_up(engine: Engine, settings: Settings, org: 
         )
     assert ensure_rollup(engine, settings) == RollupRefresh(rebuilt=False, rep_days=5)
     result = totals(engine, settings, names, *WHOLE)
-    assert table(org, result, names) == expect(names, ana=[2, 2], ben=[2, 3], cai=[0, 0])
+    # Calls only: Ana vp 1 (Vera), dm 1; Ben vp 15 22 (Vera), dm 9 15 22.
+    assert table(org, result, names) == expect(names, ana=[1, 1], ben=[2, 3], cai=[0, 0])
     # Ivan becomes a decision maker: Ana 29 Oct (3), Cai 30 Oct (12), Cai 2 Nov (17).
     with engine.begin() as conn:
         conn.execute(
@@ -680,7 +681,7 @@ def test_contact_changes_are_picked_up(engine: Engine, settings: Settings, org: 
     result = totals(engine, settings, names, *WHOLE)
     assert table(org, result, names) == expect(
         names,
-        ana=[2, 2],
+        ana=[1, 1],  # 3 is an email with Ivan, not a conversation
         ben=[2, 3],
         cai=[0, 1],  # 12 is Cai's call with Ivan
     )
@@ -711,7 +712,7 @@ def test_bulk_insert_is_picked_up(engine: Engine, settings: Settings, org: Org) 
     result = totals(engine, settings, names, *WHOLE)
     assert table(org, result, names)["ben"] == {
         "calls": 8,
-        "conversations": 8,
+        "conversations": 7,  # 5 9 15 22 and the three new ones
         "selling_minutes": 57.5,
     }
 

@@ -111,25 +111,21 @@ def test_quality_by_hand(built: Engine, settings: Settings) -> None:
     ana = reps["Ana"]
     assert ana.peers == ["Ben", "Cy", "Dee"]
     assert (ana.calls, ana.conversations, ana.dm_conversations) == (71, 1, 1)
-    assert (ana.selling_eligible, ana.asks, ana.selling_activities, ana.engaged_selling) == (
-        71,
-        61,
-        61,
-        1,
-    )
+    assert (ana.attempts, ana.asks, ana.selling_activities, ana.engaged) == (71, 61, 61, 1)
     assert ana.activity_mix == {"call": 71}
     assert ana.connect_rate == pytest.approx(1 / 71)
     assert ana.ask_rate == pytest.approx(61 / 71)
-    assert ana.engagement_rate == pytest.approx(1 / 61)
+    assert ana.engagement_rate == pytest.approx(1 / 71)  # per outreach attempt
     assert ana.decision_maker_share == 1.0
-    assert ana.peer_median_selling_activities == 20  # Ben 20, Cy 20, Dee 24
-    assert ana.peer_median_engagement_rate == pytest.approx(0.25)  # 0.25, 0.25, 0.25
-    assert ana.volume_vs_peers == pytest.approx(61 / 20)
+    assert ana.peer_median_attempts == 21  # Ben 20, Cy 21 (one call without an Ask), Dee 24
+    # Ben 5/20, Cy 6/21, Dee 6/24
+    assert ana.peer_median_engagement_rate == pytest.approx(0.25)
+    assert ana.volume_vs_peers == pytest.approx(71 / 21)
     cmp = ana.engagement_vs_peers
     assert cmp is not None
-    assert (cmp.rep_from, cmp.rep_to, cmp.peer_from, cmp.peer_to) == (61, 1, 64, 16)
-    # Exact Poisson-rate test: 17 engaged in all, Ana's share of exposure 61/125.
-    assert cmp.p_value == pytest.approx(binom.cdf(1, 17, 61 / 125))
+    assert (cmp.rep_from, cmp.rep_to, cmp.peer_from, cmp.peer_to) == (71, 1, 65, 17)
+    # Exact Poisson-rate test: 18 engaged in all, Ana's share of exposure 71/136.
+    assert cmp.p_value == pytest.approx(binom.cdf(1, 18, 71 / 136))
     assert ana.flags == [HIGH_VOLUME_LOW_ENGAGEMENT]
 
     dee = reps["Dee"]
@@ -139,7 +135,7 @@ def test_quality_by_hand(built: Engine, settings: Settings) -> None:
 
     cy = reps["Cy"]
     assert cy.activity_mix == {"call": 21, "admin": 2}
-    assert (cy.selling_activities, cy.engaged_selling, cy.conversations) == (20, 5, 6)
+    assert (cy.selling_activities, cy.attempts, cy.engaged, cy.conversations) == (20, 21, 6, 6)
     assert cy.ask_rate == pytest.approx(20 / 21)
     assert cy.selling_share == pytest.approx(60 / 200)
     assert cy.flags == []  # below 33%, but two days this different prove nothing
@@ -234,7 +230,7 @@ def test_cli_quality(tmp_path: Any, settings: Settings) -> None:
         "Cy": [],
         "Dee": [],
     }
-    assert data["reps"][0]["engagement_rate"] == pytest.approx(1 / 61)
+    assert data["reps"][0]["engagement_rate"] == pytest.approx(1 / 71)
     assert data["selling_share_benchmark"] == 0.33
     shown = run("quality", *base)
     assert shown.exit_code == 0, shown.output
@@ -274,3 +270,72 @@ def test_quality_api_and_page(site: Site) -> None:
     assert site.page("zed", "/quality", rep="Ben", **params).status_code == 403
     bad = site.page("root", "/quality", period="fortnight")
     assert bad.status_code == 422 and "not a period" in bad.text
+
+
+def build_dialer_floor(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Four SDRs on a floor whose CRM logs an Ask only on the calls that connected.
+
+    - Dial (the dialer): 1,000 calls, 20 connected (2%) with an Ask, 4 of them meetings set;
+      980 unanswered dials without an Ask.
+    - Eve 300 calls, 51 connected, 12 set; Fay 320, 54, 13; Gus 280, 48, 11 (about 17%).
+    - Mo (AE, another role, so nobody's peer): 100 calls, 17 connected, and 22 video meetings
+      held: 17% connect rate (the old `conversations`, which counted the meetings held, read
+      39/100).
+    """
+    upgrade(engine)
+    reps = {
+        n: add_rep(engine, settings, n, "sdr", team="Floor") for n in ("Dial", "Eve", "Fay", "Gus")
+    }
+    reps["Mo"] = add_rep(engine, settings, "Mo", "ae", team="Floor")
+    day = DAYS[0]
+    rows: list[dict[str, Any]] = []
+    for name, calls, connected, meetings in (
+        ("Dial", 1_000, 20, 4),
+        ("Eve", 300, 51, 12),
+        ("Fay", 320, 54, 13),
+        ("Gus", 280, 48, 11),
+    ):
+        rep = reps[name]
+        rows += [activity(rep, day, outcome="meeting_set", engaged=True) for _ in range(meetings)]
+        rows += [activity(rep, day, outcome="not_interested") for _ in range(connected - meetings)]
+        rows += [activity(rep, day, ask=False) for _ in range(calls - connected)]
+    mo = reps["Mo"]
+    rows += [activity(mo, day, outcome="conversation") for _ in range(17)]
+    rows += [activity(mo, day, ask=False) for _ in range(83)]
+    rows += [
+        activity(mo, day, kind="video_meeting", outcome="held", engaged=True) for _ in range(22)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return reps
+
+
+def test_dialer_is_flagged_where_only_connected_calls_carry_an_ask(
+    engine: Engine, settings: Settings
+) -> None:
+    build_dialer_floor(engine, settings)
+    reps = quality(engine, settings)
+    dial = reps["Dial"]
+    assert (dial.calls, dial.conversations, dial.connect_rate) == (1_000, 20, 0.02)
+    # Counted in selling activities (Ask only), the dialer looked *quieter* than the floor:
+    # 20 against a median of 51, each connect as engaging as anyone's (4/20 vs 12/51).
+    assert (dial.selling_activities, dial.attempts, dial.engaged) == (20, 1_000, 4)
+    assert dial.peer_median_attempts == 300  # Eve 300, Fay 320, Gus 280
+    assert dial.volume_vs_peers == pytest.approx(1_000 / 300)
+    assert dial.engagement_rate == pytest.approx(0.004)
+    assert dial.peer_median_engagement_rate == pytest.approx(0.04)  # 12/300 (13/320, 11/280)
+    cmp = dial.engagement_vs_peers
+    assert cmp is not None and (cmp.peer_from, cmp.peer_to) == (900, 36)
+    assert cmp.p_value == pytest.approx(binom.cdf(4, 40, 1_000 / 1_900))
+    assert dial.flags == [HIGH_VOLUME_LOW_ENGAGEMENT]
+    for ordinary in ("Eve", "Fay", "Gus"):
+        assert reps[ordinary].flags == []
+    assert reps["Eve"].volume_vs_peers == pytest.approx(300 / 320)  # Dial 1,000, Fay, Gus
+
+
+def test_connect_rate_is_connected_calls_per_call(engine: Engine, settings: Settings) -> None:
+    build_dialer_floor(engine, settings)
+    mo = quality(engine, settings, rep="Mo")["Mo"]
+    assert (mo.calls, mo.conversations) == (100, 17)
+    assert mo.connect_rate == pytest.approx(0.17)  # not (17 + 22) / 100 = 39%
+    assert all((r.connect_rate or 0) <= 1 for r in quality(engine, settings).values())

@@ -75,6 +75,14 @@ aggregate = "distinct_count"
 field = "account_id"
 kinds = ["meeting", "video_meeting", "discovery_meeting"]
 outcomes = ["held"]
+
+[[metrics]]
+name = "live_touches"
+label = "Connected calls and meetings held"
+source = "activities"
+aggregate = "count"
+kinds = ["call", "video_meeting", "meeting"]
+connected = true
 """
 
 
@@ -400,9 +408,10 @@ def test_other_metrics_roles_and_outcomes(weeks_org: tuple[Engine, Settings]) ->
     sdr = tipping_point(engine, settings, "meetings_held", roles=["sdr"], lag_weeks=0, as_of=AS_OF)
     assert (sdr.roles, sdr.roles_given, sdr.rep_weeks) == (["sdr"], True, 4)
     assert sdr.reason == "no meetings held logged in the weeks read"
-    # Conversations: Cy (the SDR) has the most but gets no opportunities, so the SDR role is
-    # left out by default. An AE's meeting held is a conversation, a discovery meeting is not.
-    talk = tipping_point(engine, settings, "conversations", lag_weeks=0, as_of=AS_OF)
+    # Live touches (connected calls and meetings held; `conversations` is calls only): Cy
+    # (the SDR) has the most but gets no opportunities, so the SDR role is left out by
+    # default. An AE's meeting held counts, a discovery meeting does not.
+    talk = tipping_point(engine, settings, "live_touches", lag_weeks=0, as_of=AS_OF)
     assert talk.roles == ["ae"]
     assert points(talk) == [(0, 1, 1), (2, 1, 1), (3, 0, 1), (3, 2, 1), (4, 1, 1), (6, 2, 1)]
     east = tipping_point(engine, settings, "meetings_held", team="east", lag_weeks=0, as_of=AS_OF)

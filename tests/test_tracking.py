@@ -140,11 +140,12 @@ def test_team_scorecard_and_total(team: Engine, settings: Settings) -> None:
 def test_leaderboard_ties_and_moves(team: Engine, settings: Settings) -> None:
     board = leaderboard(team, settings, "conversations", "month", AS_OF)
     ranks = {r.rep: (r.rank, r.value, r.previous_rank, r.rank_change) for r in board.rows}
-    # October (whole month): Dee 20, Ana 5, Cy 1 (a held meeting is a conversation), Ben 0.
+    # October (whole month): Dee 20, Ana 5, Ben and Cy 0 (a held meeting is not a
+    # conversation: conversations are connected calls), tied third.
     assert ranks == {
         "Ana": (1, 14, 2, 1),
         "Dee": (1, 14, 1, 0),
-        "Ben": (3, 5, 4, 1),
+        "Ben": (3, 5, 3, 0),
         "Cy": (4, 0, 3, -1),
     }
     assert [r.rep for r in board.rows] == ["Ana", "Dee", "Ben", "Cy"]

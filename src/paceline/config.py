@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from functools import cached_property
 from importlib import resources
@@ -35,6 +36,9 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DealStatus = Literal["open", "won", "lost"]
 MetricSource = Literal["activities", "deals"]
+# What a metric's number is, so every face prints it right: a count, money, a percentage (a
+# share: 0.17 is 17%), a plain ratio ("2.4 per"), minutes or days.
+Unit = Literal["count", "currency", "percent", "ratio", "minutes", "days"]
 DEFAULT_WORK_DAYS: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
 
 
@@ -128,6 +132,7 @@ class MetricSettings(_Strict):
     denominator: Name | None = None
     min_denominator: int = Field(default=0, ge=0)
     higher_is_better: bool = True
+    unit: Unit | None = None  # None: from the aggregate and field (see Settings.metric_unit)
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
@@ -322,8 +327,8 @@ class CoachingRule(_Strict):
 
     `weak_step` names two metrics: the rep converts `from` into `to` significantly worse than
     peers. `flag` names a busy-versus-productive flag (`low_selling_time`,
-    `high_volume_low_engagement`). `volume_ok`, when given, must be on target (or, with no
-    target, at least the peers' median): the rep does enough of it, so volume is not the cause.
+    `high_volume_low_engagement`). `volume_ok`, when given, is checked against target (or, with
+    no target, the peers' median); a shortfall is said beside the hint, never instead of it.
     """
 
     name: Name
@@ -429,6 +434,28 @@ class Settings(_Strict):
             return found
         raise KeyError(f"unknown metric {name!r}; known: {', '.join(m.name for m in self.metrics)}")
 
+    @cached_property
+    def _metric_units(self) -> dict[str, Unit]:
+        units: dict[str, Unit] = {}
+
+        def unit_of(name: str) -> Unit:
+            if name not in units:
+                metric = self.metric(name)
+                units[name] = "ratio"  # a placeholder while its parts are looked up
+                units[name] = metric.unit or _natural_unit(metric, unit_of)
+            return units[name]
+
+        for m in self.metrics:
+            unit_of(m.name)
+        return units
+
+    def metric_unit(self, name: str) -> Unit:
+        """The metric's configured unit, else its natural one: sums of `amount` are currency,
+        of `duration_min` minutes, counts counts; a ratio of money or minutes per something
+        is money or minutes, of like over like a percentage, anything else a plain ratio."""
+        self.metric(name)  # unknown names are a KeyError naming the known ones
+        return self._metric_units[name]
+
     def role(self, name: str) -> RoleSettings:
         for r in self.roles:
             if r.name == name:
@@ -438,6 +465,20 @@ class Settings(_Strict):
     def is_selling(self, kind: str, has_ask: bool) -> bool:
         """The seeds' rule: selling-eligible contact counts only when it carries an Ask."""
         return kind in self.selling_kinds and (has_ask or not self.selling.require_ask)
+
+
+def _natural_unit(metric: MetricSettings, unit_of: Callable[[str], Unit]) -> Unit:
+    """The unit a metric has when the configuration does not say (existing files load)."""
+    if metric.aggregate != "ratio":
+        if metric.field == "amount":
+            return "currency"
+        return "minutes" if metric.field == "duration_min" else "count"
+    top, bottom = unit_of(metric.numerator or ""), unit_of(metric.denominator or "")
+    if top == bottom:
+        return "percent"  # like over like: connect rate, win rate, selling share
+    if top in ("currency", "minutes", "days") and bottom == "count":
+        return top  # average deal size, minutes per call
+    return "ratio"
 
 
 def _check_known(where: str, used: list[str], known: AbstractSet[str], what: str) -> None:

@@ -20,6 +20,20 @@ FACTOR_TEXT = {
     "wins_per_activity": "wins per selling activity",
     "revenue_per_win": "revenue per win",
 }
+RULE_STATUS_TEXT = {
+    "hint": "fires",
+    "not_weak": "checked: not weak",
+    "too_few": "looks low, but too few to tell",
+    "no_flag": "checked: not flagged",
+    "no_data": "nothing to compare in this window",
+    "not_for_role": "not for this role",
+}
+MISSING_TEXT = {
+    "activities": "No activities logged in this window: prospects and selling activity are"
+    " unknown, not zero",
+    "accounts": "The selling activities in this window name no account: prospects are unknown,"
+    " not zero",
+}
 ALERT_TEXT = {
     "behind_pace": "Behind pace",
     "no_selling": "No selling activity",
@@ -44,6 +58,25 @@ def number(value: float | None) -> str:
     if abs(value) < 1:
         return f"{value:.2g}"
     return f"{value:,.2f}"
+
+
+def metric_text(value: float | None, unit: str) -> str:
+    """A metric's figure in its unit: 17.0%, 2,866 (money), 2.40 (a plain ratio), 45 min."""
+    if value is None:
+        return ""
+    if unit == "percent":
+        return f"{value:.1%}"
+    if unit == "currency":
+        return f"{value:,.0f}"
+    if unit == "ratio":
+        return f"{value:,.2f}"
+    whole = abs(value) >= 100 or float(value).is_integer()
+    amount = f"{value:,.0f}" if whole else f"{value:,.1f}"
+    if unit == "minutes":
+        return f"{amount} min"
+    if unit == "days":
+        return f"{value:,.1f} d"
+    return amount
 
 
 def p_text(p: float | None) -> str:
@@ -92,14 +125,36 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
             f"Revenue equation: {FACTOR_TEXT.get(f.subject, f.subject)} holds the rep back"
             f" ({number(f.value)} against the peers' median {number(f.reference)})"
         )
+    if f.kind == "missing_data":
+        return _missing_text(f)
     if f.kind == "zero_factor":
-        return f"Revenue equation: no {FACTOR_TEXT.get(f.subject, f.subject)}, so no revenue"
+        factor = FACTOR_TEXT.get(f.subject, f.subject)
+        revenue = diagnosis.equation.revenue if diagnosis.equation else 0.0
+        if revenue > 0:  # deals won without the logged selling behind them
+            return (
+                f"Revenue equation: no {factor} in this window, yet {number(revenue)} won:"
+                " the equation cannot split it"
+            )
+        return f"Revenue equation: no {factor}, so no revenue"
     if f.kind == "flag":
         return _flag_text(diagnosis, f.subject)
     return (
         f"{f.count} stalled deal{'s' if f.count != 1 else ''} worth {number(f.value)}"
         f" of {number(f.reference)} open"
     )
+
+
+def _missing_text(f: Finding) -> str:
+    """Which data is missing, and what the deals still show."""
+    wins = f.count or 0
+    shown = (
+        f"the deals show {number(f.value)} won in {wins} deal{'s' if wins != 1 else ''}"
+        f" ({number((f.value or 0) / wins)} per win)"
+        if wins
+        else "no deal won either"
+    )
+    what = MISSING_TEXT.get(f.subject, f"No {f.subject} logged in this window")
+    return f"{what}; {shown}"
 
 
 def _flag_text(diagnosis: RepDiagnosis, flag: str) -> str:
@@ -110,10 +165,10 @@ def _flag_text(diagnosis: RepDiagnosis, flag: str) -> str:
     if flag == "low_selling_time" and quality.logged_minutes:
         share = quality.selling_minutes / quality.logged_minutes
         return f"{text} ({share:.0%} against the {quality.selling_time.benchmark:.0%} benchmark)"
-    if flag == "high_volume_low_engagement" and quality.selling_activities:
-        engaged = quality.engaged_selling / quality.selling_activities
+    if flag == "high_volume_low_engagement" and quality.attempts:
+        engaged = quality.engaged / quality.attempts
         return (
-            f"{text} ({quality.selling_activities:,} selling activities, {engaged:.1%} engaged;"
+            f"{text} ({quality.attempts:,} outreach attempts, {engaged:.1%} engaged;"
             f" peers' median {rate(quality.peer_median_engagement_rate)})"
         )
     return text
@@ -139,4 +194,14 @@ def evidence_text(settings: Settings, check: RuleCheck) -> str:
             f"; {metric_label(settings, volume.metric)} {number(volume.actual)} against"
             f" {basis} {number(volume.reference)}"
         )
+        if check.volume_short:
+            text += f": short on {metric_label(settings, volume.metric)} as well"
     return text
+
+
+def rule_verdict_text(settings: Settings, check: RuleCheck) -> str:
+    """A rule that did not fire, with its verdict and the evidence behind it."""
+    verdict = RULE_STATUS_TEXT.get(check.status, check.status.replace("_", " "))
+    says_more = check.flag is None and check.status not in ("no_data", "not_for_role")
+    evidence = evidence_text(settings, check) if says_more else ""
+    return f"{check.label}: {verdict}" + (f" ({evidence})" if evidence else "")

@@ -6,10 +6,14 @@ the calls but books no meetings needs help with targeting. So a rule fires only 
 
 - its finding holds: the rep turns `from` into `to` worse than their peers *and* a gap that
   large is unlikely by chance (`diagnose.significance`), or a busy-versus-productive flag is
-  raised; and
-- its volume, when the rule names one, is fine: the rep is not behind on it by more than the
-  alerts' `behind_pace.by_more_than` (25%) against the target over the window, or against the
-  peers' median without a target, so the shortfall is skill, not effort.
+  raised.
+
+A rule that names a volume (`volume_ok`) also checks it: is the rep behind on it by more than
+the alerts' `behind_pace.by_more_than` (25%) against the target over the window, or against
+the peers' median without a target? A short volume does not hide a weak conversion: a close
+rate of 7% against 28% is a skill problem however many proposals go out (a rate per proposal
+does not fall because there are fewer proposals). The hint fires and says both
+(`volume.ok` false): the conversion to coach, and the volume that is short as well.
 
 Every rule is reported, fired or not, with the reason, so a manager can see that "no hint"
 means "checked and fine" or "too few to tell", never "not looked at".
@@ -32,9 +36,7 @@ from paceline.analytics.window import Window
 from paceline.calendar import BusinessCalendar, Period
 from paceline.config import CoachingRule, Settings
 
-RuleStatus = Literal[
-    "hint", "not_weak", "too_few", "volume_low", "no_flag", "no_data", "not_for_role"
-]
+RuleStatus = Literal["hint", "not_weak", "too_few", "no_flag", "no_data", "not_for_role"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,11 @@ class RuleCheck:
     @property
     def fired(self) -> bool:
         return self.status == "hint"
+
+    @property
+    def volume_short(self) -> bool:
+        """The rule's volume is short as well (said beside the hint, never instead of it)."""
+        return self.volume is not None and not self.volume.ok
 
 
 @dataclass(frozen=True)
@@ -150,7 +157,7 @@ def _check(
     if rule.volume_ok is None:
         return replace(found, status="hint")
     volume = _volume(settings, rule.volume_ok, rep, peers, totals, targets)
-    return replace(found, status="hint" if volume.ok else "volume_low", volume=volume)
+    return replace(found, status="hint", volume=volume)
 
 
 def _volume(

@@ -35,7 +35,14 @@ from paceline.analytics.window import Window
 from paceline.config import Settings
 
 FindingKind = Literal[
-    "alert", "weak_step", "too_few", "holding_back", "zero_factor", "flag", "stalled"
+    "alert",
+    "weak_step",
+    "too_few",
+    "holding_back",
+    "zero_factor",
+    "missing_data",
+    "flag",
+    "stalled",
 ]
 
 
@@ -44,7 +51,7 @@ class Finding:
     """One thing worth saying first, with the numbers behind it (the faces word it)."""
 
     kind: FindingKind
-    subject: str  # an alert rule, a step "from->to", an equation factor, a flag
+    subject: str  # an alert rule, a step "from->to", an equation factor, a flag, missing data
     value: float | None = None  # the rep's figure
     reference: float | None = None  # the peers' (or the benchmark's) figure
     p_value: float | None = None
@@ -241,6 +248,10 @@ def _step_finding(kind: FindingKind, step: FunnelStep) -> Finding:
 
 
 def _equation_findings(equation: RepEquation | None) -> list[Finding]:
+    """What the revenue equation says; without activities, that they are missing, with the
+    revenue (value) and wins (count) the deals still show."""
+    if equation is not None and equation.missing is not None:
+        return [Finding("missing_data", equation.missing, equation.revenue, count=equation.wins)]
     if equation is None or not equation.applicable:
         return []
     if equation.zero_factor is not None:

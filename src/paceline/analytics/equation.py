@@ -15,6 +15,14 @@ into a sum, the rep's gap `ln(revenue / reference revenue)` splits exactly into 
 contribution per factor, `ln(factor / reference)`: the most negative is what holds the rep
 back. A factor at zero (no prospects, no selling, no wins) makes revenue zero; there is no
 logarithm of zero, so that factor is named instead of faking a number.
+
+A rep with no activity logged at all in the window (a CRM export of deals only, or activity
+kept elsewhere) has not "worked no prospects": their prospects and selling are *unknown*. The
+equation says so (`missing = "activities"`), leaves the first three factors undefined, and
+still reports what the deals show (wins, revenue, revenue per win); such reps are left out of
+the medians of the factors they have no data for, so a deals-only team is not all "held back
+by prospects". Likewise a rep whose selling activities name no account at all (a CRM that
+logs calls without the company) has unknown prospects (`missing = "accounts"`), not zero.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, case, func, select
 
 from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.metrics import metric_totals
@@ -87,6 +95,9 @@ class RepEquation:
     zero_factor: str | None  # the first factor at zero, in equation order
     applicable: bool  # False for roles that close no deals (everyone at zero wins)
     reason: str | None  # why not applicable, or why there is no gap
+    # "activities": none logged in the window; "accounts": selling logged, but naming no
+    # account. Either way the factors that need them are unknown, not zero.
+    missing: str | None = None
 
     @property
     def relative_revenue(self) -> float | None:
@@ -157,50 +168,85 @@ def revenue_equation(
     return EquationReport(window, team, rep, reps)
 
 
-Counts = dict[int, tuple[int, int, int, float]]  # rep id -> (prospects, selling, wins, revenue)
+@dataclass(frozen=True)
+class _Counts:
+    """One rep's figures over the window; `logged` counts every activity, selling or not."""
+
+    prospects: int
+    selling: int
+    wins: int
+    revenue: float
+    logged: int
+
+    @property
+    def missing(self) -> str | None:
+        """The data the factors need and the rep's records lack, if any."""
+        if not self.logged:
+            return "activities"
+        return "accounts" if self.selling and not self.prospects else None
+
+    @property
+    def values(self) -> FactorValues:
+        """The factors; those that need missing data are unknown (None), not zero."""
+        values = equation_factors(self.prospects, self.selling, self.wins, self.revenue)
+        if self.missing == "activities":
+            return (None, None, None, values[3])
+        if self.missing == "accounts":
+            return (None, None, values[2], values[3])
+        return values
+
+
+Counts = dict[int, _Counts]
 
 
 def _counts(conn: Connection, settings: Settings, window: Window, rep_ids: list[int]) -> Counts:
     metrics = [SELLING_METRIC, WINS_METRIC, REVENUE_METRIC]
     totals = metric_totals(conn, settings, metrics, window.start, window.end, rep_ids)
-    prospects = _prospects(conn, settings, window, rep_ids)
+    activity = _activity_counts(conn, settings, window, rep_ids)
     return {
-        rep_id: (
-            prospects.get(rep_id, 0),
+        rep_id: _Counts(
+            activity.get(rep_id, (0, 0))[0],
             round(totals.get(rep_id, SELLING_METRIC)),
             round(totals.get(rep_id, WINS_METRIC)),
             totals.get(rep_id, REVENUE_METRIC),
+            activity.get(rep_id, (0, 0))[1],
         )
         for rep_id in rep_ids
     }
 
 
-def _prospects(
+def _activity_counts(
     conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
-) -> dict[int, int]:
-    """Distinct accounts each rep had selling activity with in the window."""
+) -> dict[int, tuple[int, int]]:
+    """Per rep: (distinct accounts with selling activity, activities logged of any kind)."""
     if not rep_ids:
         return {}
+    selling_account = case((selling_condition(settings), Activity.account_id))
     query = (
-        select(Activity.rep_id, func.count(Activity.account_id.distinct()))
+        select(Activity.rep_id, func.count(selling_account.distinct()), func.count())
         .where(
             Activity.rep_id.in_(rep_ids),
             Activity.local_date >= window.start,
             Activity.local_date < window.end,
-            selling_condition(settings),
         )
         .group_by(Activity.rep_id)
     )
-    return {int(rep_id): int(n) for rep_id, n in conn.execute(query)}
+    return {int(rep_id): (int(n), int(logged)) for rep_id, n, logged in conn.execute(query)}
 
 
 def _rep_equation(rep: RosterRep, peers: list[RosterRep], counts: Counts) -> RepEquation:
-    prospects, selling, wins, revenue = counts[rep.id]
-    values = equation_factors(prospects, selling, wins, revenue)
-    group = [values, *(equation_factors(*counts[p.id]) for p in peers)]
+    own = counts[rep.id]
+    prospects, selling, wins, revenue = own.prospects, own.selling, own.wins, own.revenue
+    values = own.values
+    group = [values, *(counts[p.id].values for p in peers)]
     references = [_median([g[i] for g in group]) for i in range(len(FACTORS))]
-    applicable = any(counts[r.id][2] > 0 for r in (rep, *peers))
-    verdict = _verdict(values, references, revenue) if applicable else _NOT_APPLICABLE
+    applicable = any(counts[r.id].wins > 0 for r in (rep, *peers))
+    # Nothing logged is worth saying for any role; accounts only where revenue is the result.
+    missing = own.missing if applicable or own.missing == "activities" else None
+    if missing is not None:
+        verdict = _missing_data(missing, wins)
+    else:
+        verdict = _verdict(values, references, revenue) if applicable else _NOT_APPLICABLE
     return RepEquation(
         rep=rep.name,
         rep_id=rep.id,
@@ -218,7 +264,23 @@ def _rep_equation(rep: RosterRep, peers: list[RosterRep], counts: Counts) -> Rep
         zero_factor=verdict.zero_factor,
         applicable=applicable,
         reason=verdict.reason,
+        missing=missing,
     )
+
+
+_MISSING = {
+    "activities": "no activities logged in this window: prospects and selling activity are "
+    "unknown (not zero)",
+    "accounts": "the selling activities logged in this window name no account: prospects "
+    "are unknown (not zero)",
+}
+
+
+def _missing_data(missing: str, wins: int) -> _Verdict:
+    """Say which data is missing and what the deals still show."""
+    deals = "wins, revenue and revenue per win come from the deals" if wins else "no deal won"
+    reason = f"{_MISSING[missing]}, so revenue cannot be split into factors; {deals}"
+    return _Verdict(None, None, None, None, reason)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from paceline.analytics.metrics import (
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep, active_paced_reps
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
-from paceline.config import MetricSettings, Settings
+from paceline.config import MetricSettings, Settings, Unit
 from paceline.errors import UserInputError
 
 LEADERBOARD_PERIODS: tuple[PeriodKind, ...] = ("day", "week", "month", "quarter", "year")
@@ -61,6 +61,12 @@ class Leaderboard:
     as_of: dt.date
     team: str | None
     rows: list[LeaderboardRow]
+    unit: Unit = "count"  # how faces print the values (a ratio may be money per deal)
+    # Everyone on the board together: a sum, or for a ratio the pooled ratio (summed
+    # numerators over summed denominators); None when a ratio has nothing to divide by.
+    total: float | None = None
+    total_numerator: float | None = None
+    total_denominator: float | None = None
 
 
 def leaderboard(
@@ -92,6 +98,7 @@ def leaderboard(
         now = metric_totals(conn, settings, [metric], period.start, end, ids)
         before = metric_totals(conn, settings, [metric], previous.start, previous.end, ids)
     current_rows = _ranked(settings, definition, reps, now)
+    total, parts = _total(settings, definition, [r.id for r in reps], now)
     previous_ranks = {row.rep: row for row in _ranked(settings, definition, reps, before)}
     rows = [
         LeaderboardRow(
@@ -118,7 +125,21 @@ def leaderboard(
         as_of=as_of,
         team=team,
         rows=rows,
+        unit=settings.metric_unit(metric),
+        total=total,
+        total_numerator=parts[0],
+        total_denominator=parts[1],
     )
+
+
+def _total(
+    settings: Settings, metric: MetricSettings, rep_ids: list[int], totals: MetricTotals
+) -> tuple[float | None, tuple[float | None, float | None]]:
+    """The board's total and, for a ratio, its pooled parts."""
+    if metric.aggregate != "ratio":
+        return metric_value(settings, totals, rep_ids, metric.name), (None, None)
+    numerator, denominator = ratio_parts(settings, totals, rep_ids, metric.name)
+    return (numerator / denominator if denominator else None), (numerator, denominator)
 
 
 def competition_ranks(values: list[float], higher_is_better: bool = True) -> list[int]:

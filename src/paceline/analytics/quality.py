@@ -1,10 +1,12 @@
 """Busy versus productive: is the rep's time selling, and does their selling land?
 
 Per rep over the window: the share of logged time spent in selling activity (against the
-seeds' 33% benchmark), the activity mix, connect rate (conversations per call), ask rate
-(share of selling-eligible activities with an Ask), engagement rate (selling activities the
-client acted on at our request, per selling activity) and decision-maker share of
-conversations. Two flags, named exactly as the coaching rules read them:
+seeds' 33% benchmark), the activity mix, connect rate (connected calls per call), ask rate
+(share of outreach attempts with an Ask), engagement rate (attempts the client acted on at our
+request, per attempt) and decision-maker share of conversations. An outreach attempt is any
+activity of a selling-eligible kind, Ask or not: many CRMs record an Ask only on the calls
+that connected, so unanswered dials are attempts but not selling activities. Two flags, named
+exactly as the coaching rules read them:
 
 - `low_selling_time`: the selling share is below the benchmark, *significantly*. Minutes are
   not counts (one long meeting is not sixty independent minutes), so no Poisson test fits.
@@ -18,10 +20,13 @@ conversations. Two flags, named exactly as the coaching rules read them:
   quarter, 180 and 365 days no unplanted rep comes below p = 0.25, while the planted rep is
   flagged in every window of two weeks or more (in a 3-day week p = 0.06: too few days).
 - `high_volume_low_engagement` (the "1,000 calls and no connects" rep), read against the
-  team, not a fixed number: at least `high_volume_ratio` x the peers' median selling
-  activities, an engagement rate at most `low_engagement_ratio` x the peers' median, and a gap
+  team, not a fixed number: at least `high_volume_ratio` x the peers' median outreach
+  attempts, an engagement rate at most `low_engagement_ratio` x the peers' median, and a gap
   in engagement too large for chance (the exact Poisson-rate test of `compare`, engaged per
-  selling activity against the peers pooled, p < significance).
+  attempt against the peers pooled, p < significance). Volume and engagement are both read
+  per attempt, not per selling activity: where unanswered dials carry no Ask, counting only
+  selling activities would read 17,000 dials with 2% connects as *low* volume, each
+  connected call as engaging as anyone's.
 Ratios with nothing to divide by are None.
 """
 
@@ -35,10 +40,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from scipy.stats import t as student_t
-from sqlalchemy import Connection, Engine, and_, case, func, select
+from sqlalchemy import Connection, Engine, case, func, select
 
 from paceline.analytics.compare import RateComparison, compare_rates
-from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.metrics import MetricTotals, metric_totals
 from paceline.analytics.peers import compared_ids, diagnosis_scope, peers_of
 from paceline.analytics.rollup import ensure_rollup
@@ -100,11 +104,11 @@ class RepQuality:
     calls: int
     conversations: int
     dm_conversations: int
-    selling_eligible: int  # activities of a kind that can be selling
+    attempts: int  # outreach attempts: activities of a kind that can be selling, Ask or not
     asks: int  # of those, with an Ask
     selling_activities: int
-    engaged_selling: int  # selling activities the client acted on at our request
-    peer_median_selling_activities: float | None
+    engaged: int  # attempts the client acted on at our request (an engaged outcome)
+    peer_median_attempts: float | None
     peer_median_engagement_rate: float | None
     engagement_vs_peers: RateComparison | None
     flags: list[str] = field(default_factory=list)
@@ -123,11 +127,12 @@ class RepQuality:
 
     @property
     def ask_rate(self) -> float | None:
-        return _ratio(self.asks, self.selling_eligible)
+        return _ratio(self.asks, self.attempts)
 
     @property
     def engagement_rate(self) -> float | None:
-        return _ratio(self.engaged_selling, self.selling_activities)
+        """Engaged per outreach attempt."""
+        return _ratio(self.engaged, self.attempts)
 
     @property
     def decision_maker_share(self) -> float | None:
@@ -135,9 +140,9 @@ class RepQuality:
 
     @property
     def volume_vs_peers(self) -> float | None:
-        """Selling activities as a multiple of the peers' median."""
-        median = self.peer_median_selling_activities
-        return self.selling_activities / median if median else None
+        """Outreach attempts as a multiple of the peers' median."""
+        median = self.peer_median_attempts
+        return self.attempts / median if median else None
 
     @property
     def engagement_vs_peer_median(self) -> float | None:
@@ -216,12 +221,12 @@ def busy_vs_productive(
 
 @dataclass
 class _KindCounts:
-    """Per rep: activities per kind, asks on selling-eligible kinds, engaged selling."""
+    """Per rep: activities per kind, and outreach attempts with their asks and engagement."""
 
     mix: dict[str, int] = field(default_factory=dict)
     asks: int = 0
-    eligible: int = 0
-    engaged_selling: int = 0
+    attempts: int = 0
+    engaged: int = 0
 
 
 def _kind_counts(
@@ -230,14 +235,13 @@ def _kind_counts(
     found: dict[int, _KindCounts] = defaultdict(_KindCounts)
     if not rep_ids:
         return found
-    engaged = and_(selling_condition(settings), Activity.engaged.is_(True))
     query = (
         select(
             Activity.rep_id,
             Activity.kind,
             func.count(),
             func.sum(case((Activity.has_ask.is_(True), 1), else_=0)),
-            func.sum(case((engaged, 1), else_=0)),
+            func.sum(case((Activity.engaged.is_(True), 1), else_=0)),
         )
         .where(
             Activity.rep_id.in_(rep_ids),
@@ -249,10 +253,10 @@ def _kind_counts(
     for rep_id, kind, count, asks, engaged_count in conn.execute(query):
         counts = found[int(rep_id)]
         counts.mix[kind] = int(count)
-        counts.engaged_selling += int(engaged_count or 0)
         if kind in settings.selling_kinds:
-            counts.eligible += int(count)
+            counts.attempts += int(count)
             counts.asks += int(asks or 0)
+            counts.engaged += int(engaged_count or 0)
     return found
 
 
@@ -291,12 +295,13 @@ def _rep_quality(
     def total(rep_id: int, metric: str) -> int:
         return round(totals.get(rep_id, metric))
 
-    selling = total(rep.id, "selling_activities")
-    peer_selling = [total(p.id, "selling_activities") for p in peers]
-    peer_engaged = [kinds.get(p.id, _KindCounts()).engaged_selling for p in peers]
-    peer_rates = [e / s for e, s in zip(peer_engaged, peer_selling, strict=True) if s > 0]
+    peer_counts = [kinds.get(p.id, _KindCounts()) for p in peers]
+    peer_attempts = [c.attempts for c in peer_counts]
+    peer_rates = [c.engaged / c.attempts for c in peer_counts if c.attempts > 0]
     comparison = (
-        compare_rates(selling, own.engaged_selling, sum(peer_selling), sum(peer_engaged))
+        compare_rates(
+            own.attempts, own.engaged, sum(peer_attempts), sum(c.engaged for c in peer_counts)
+        )
         if peers
         else None
     )
@@ -313,11 +318,11 @@ def _rep_quality(
         calls=total(rep.id, "calls"),
         conversations=total(rep.id, "conversations"),
         dm_conversations=total(rep.id, "dm_conversations"),
-        selling_eligible=own.eligible,
+        attempts=own.attempts,
         asks=own.asks,
-        selling_activities=selling,
-        engaged_selling=own.engaged_selling,
-        peer_median_selling_activities=_median(peer_selling),
+        selling_activities=total(rep.id, "selling_activities"),
+        engaged=own.engaged,
+        peer_median_attempts=_median(peer_attempts),
         peer_median_engagement_rate=_median(peer_rates),
         engagement_vs_peers=comparison,
     )

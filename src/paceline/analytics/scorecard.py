@@ -26,7 +26,7 @@ from paceline.analytics.pacing import status as pace_status
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
-from paceline.config import Settings
+from paceline.config import Settings, Unit
 from paceline.errors import UserInputError, did_you_mean
 from paceline.ingest.resolve import name_key
 from paceline.store.models import Rep, Team
@@ -50,6 +50,7 @@ class MetricLine:
     label: str
     is_ratio: bool
     pace: Pace
+    unit: Unit = "count"  # how faces print the figures (a ratio may be money per deal)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def rep_scorecard(
     if not matches:
         hint = did_you_mean(rep, (r.name for r in roster))
         raise UserInputError(f"rep: no rep named {rep!r}{hint}")
-    return _scorecards(engine, settings, matches, period_kind, as_of)[0]
+    return _scorecards(engine, settings, matches, period_kind, as_of)[0][0]
 
 
 def team_scorecards(
@@ -110,7 +111,7 @@ def team_scorecards(
     period = _period(calendar, period_kind, as_of)
     with engine.connect() as conn:
         reps = active_paced_reps(conn, settings, period, team)
-    cards = _scorecards(engine, settings, reps, period_kind, as_of)
+    cards, totals = _scorecards(engine, settings, reps, period_kind, as_of)
     whole = window(calendar, period, as_of)
     return TeamScorecard(
         team=team,
@@ -119,7 +120,7 @@ def team_scorecards(
         business_days_total=whole.total,
         business_days_elapsed=whole.elapsed,
         reps=sorted(cards, key=lambda c: (STATUS_ORDER[c.status], c.rep)),
-        total=_team_total(settings, cards, whole),
+        total=_team_total(settings, cards, whole, totals),
     )
 
 
@@ -169,7 +170,8 @@ def _scorecards(
     reps: list[RosterRep],
     period_kind: PeriodKind,
     as_of: dt.date,
-) -> list[Scorecard]:
+) -> tuple[list[Scorecard], MetricTotals]:
+    """The reps' scorecards, and the totals behind them (team totals pool ratios from them)."""
     calendar = BusinessCalendar(settings.calendar)
     period = _period(calendar, period_kind, as_of)
     key_metrics = {r.name: r.key_metrics for r in settings.roles}
@@ -181,12 +183,13 @@ def _scorecards(
     with engine.connect() as conn:
         totals = metric_totals(conn, settings, wanted, period.start, end, rep_ids)
         targets = period_targets(conn, calendar, period, wanted, rep_ids)
-    return [
+    cards = [
         _scorecard(
             settings, calendar, rep, period, as_of, key_metrics.get(rep.role, []), totals, targets
         )
         for rep in reps
     ]
+    return cards, totals
 
 
 def _scorecard(
@@ -236,18 +239,27 @@ def _line(
         if is_ratio
         else pace(w, actual, target, thresholds, metric.higher_is_better)
     )
-    return MetricLine(name, metric.label or name, is_ratio, measured)
+    return MetricLine(name, metric.label or name, is_ratio, measured, settings.metric_unit(name))
 
 
-def _team_total(settings: Settings, cards: list[Scorecard], whole: Window) -> list[MetricLine]:
-    """Per metric: reps' actuals, targets and expectations added up; the team paced as one."""
+def _team_total(
+    settings: Settings, cards: list[Scorecard], whole: Window, totals: MetricTotals
+) -> list[MetricLine]:
+    """Per metric: reps' actuals, targets and expectations added up; the team paced as one.
+
+    A ratio is pooled (the team's summed numerator over its summed denominator), never the
+    sum or mean of the reps' ratios; it has no team target to pace against.
+    """
     lines: list[MetricLine] = []
     names = list(dict.fromkeys(line.metric for card in cards for line in card.lines))
     for name in names:
         parts = [line.pace for card in cards for line in card.lines if line.metric == name]
         metric = settings.metric(name)
         if metric.aggregate == "ratio":
-            continue  # a team's ratio is not the sum of its reps' ratios
+            ids = [c.rep_id for c in cards if any(line.metric == name for line in c.lines)]
+            pooled = level_pace(metric_value(settings, totals, ids, name), None, settings.pacing)
+            lines.append(_total_line(settings, name, pooled))
+            continue
         actual = sum(p.actual for p in parts)
         with_target = [p for p in parts if p.target is not None]
         target = sum(p.target or 0.0 for p in with_target) if with_target else None
@@ -272,5 +284,11 @@ def _team_total(settings: Settings, cards: list[Scorecard], whole: Window) -> li
             needed_per_day=needed,
             status=state,
         )
-        lines.append(MetricLine(name, metric.label or name, False, total_pace))
+        lines.append(_total_line(settings, name, total_pace))
     return lines
+
+
+def _total_line(settings: Settings, name: str, total: Pace) -> MetricLine:
+    metric = settings.metric(name)
+    is_ratio = metric.aggregate == "ratio"
+    return MetricLine(name, metric.label or name, is_ratio, total, settings.metric_unit(name))

@@ -16,7 +16,14 @@ from paceline.analytics.diagnose import RepDiagnosis, TeamDiagnosis, diagnose_re
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.diagnosis_options import AS_OF_OPTION, PERIOD_OPTION, option_window
 from paceline.config import Settings
-from paceline.describe import evidence_text, finding_text, number, p_text, rate
+from paceline.describe import (
+    evidence_text,
+    finding_text,
+    number,
+    p_text,
+    rate,
+    rule_verdict_text,
+)
 from paceline.errors import UserInputError
 from paceline.serialize import dumps
 
@@ -60,6 +67,8 @@ def print_brief(settings: Settings, d: RepDiagnosis) -> None:
         out.print(f"    [dim]{evidence_text(settings, check)}[/]", highlight=False)
     if not d.coaching.hints:
         out.print("  no rule of the coaching table fires")
+    for check in (c for c in d.coaching.checks if not c.fired):
+        out.print(f"  [dim]- {rule_verdict_text(settings, check)}[/]", highlight=False)
     _print_funnel(settings, d)
     _print_equation(d)
 
@@ -86,6 +95,9 @@ def _print_funnel(settings: Settings, d: RepDiagnosis) -> None:
 def _print_equation(d: RepDiagnosis) -> None:
     e = d.equation
     if e is None:
+        return
+    if e.missing:
+        out.print(f"Revenue equation: {e.reason}")
         return
     if not e.applicable:
         out.print(f"Revenue equation: not applicable ({e.reason})")

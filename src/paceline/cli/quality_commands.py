@@ -95,6 +95,8 @@ def _factor_cell(eq: RepEquation, i: int) -> str:
 
 
 def _holding(eq: RepEquation) -> str:
+    if eq.missing:
+        return f"[yellow]unknown: no {eq.missing} logged[/]"
     if not eq.applicable:
         return "[dim]n/a: the role closes no deals[/]"
     if eq.zero_factor:
@@ -110,7 +112,7 @@ def print_quality(report: QualityReport) -> None:
     table = Table(title=title, title_justify="left")
     table.add_column("rep")
     table.add_column("role")
-    for name in ("selling", "hours", "selling acts", "vs peers"):
+    for name in ("selling", "hours", "attempts", "vs peers"):
         table.add_column(name, justify="right")
     for name in ("connect", "ask", "engaged", "vs peers", "DM share"):
         table.add_column(name, justify="right")
@@ -122,7 +124,7 @@ def print_quality(report: QualityReport) -> None:
             r.role,
             f"[bold red]{share}[/]" if LOW_SELLING_TIME in r.flags else share,
             f"{r.logged_minutes / 60:,.0f}",
-            f"{r.selling_activities:,}",
+            f"{r.attempts:,}",
             _times(r.volume_vs_peers),
             _pct(r.connect_rate),
             _pct(r.ask_rate),
@@ -136,7 +138,8 @@ def print_quality(report: QualityReport) -> None:
         out.print("no selling reps in this window")
     out.print(
         "selling: share of logged time in selling activity; vs peers: multiple of the peers' "
-        "median; engaged: client actions at our request per selling activity"
+        "median; attempts: outreach activities, Ask or not; engaged: client actions at our request "
+        "per attempt"
     )
     if len(report.reps) == 1:
         mix = report.reps[0].activity_mix
@@ -160,7 +163,7 @@ def flag_reason(report: QualityReport, r: RepQuality, flag: str) -> str:
     if flag == HIGH_VOLUME_LOW_ENGAGEMENT:
         cmp = r.engagement_vs_peers
         return (
-            f"{r.selling_activities:,} selling activities ({_times(r.volume_vs_peers)} the "
+            f"{r.attempts:,} outreach attempts ({_times(r.volume_vs_peers)} the "
             f"peers' median) but {_pct(r.engagement_rate, 1)} engaged "
             f"({_times(r.engagement_vs_peer_median)} the peers' median; "
             f"p = {_p(cmp.p_value if cmp else None)})"

@@ -24,6 +24,7 @@ from paceline.analytics.scorecard import (
 )
 from paceline.calendar import BusinessCalendar, PeriodKind
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
+from paceline.describe import metric_text
 from paceline.errors import UserInputError
 from paceline.serialize import dumps
 
@@ -131,7 +132,10 @@ def _print_team(result: TeamScorecard) -> None:
 
 def _pace_cells(line: MetricLine) -> list[str]:
     p = line.pace
-    fmt = _ratio if line.is_ratio else _number
+
+    def fmt(value: float | None) -> str:
+        return metric_text(value, line.unit)
+
     return [
         fmt(p.actual),
         fmt(p.target),
@@ -147,10 +151,6 @@ def _number(value: float | None) -> str:
     if value is None:
         return ""
     return f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:,.1f}"
-
-
-def _ratio(value: float | None) -> str:
-    return "" if value is None else f"{value:.1%}"
 
 
 @app.command("leaderboard")
@@ -186,14 +186,20 @@ def _print_leaderboard(board: Leaderboard) -> None:
         table.add_column("of", justify="right")
     table.add_column("last period", justify="right")
     table.add_column("move", justify="right")
-    fmt = _ratio if board.is_ratio else _number
     for row in board.rows:
-        cells = [str(row.rank) if row.rank else "-", row.rep, row.team or "", fmt(row.value)]
+        nothing_to_divide = board.is_ratio and not row.denominator
+        value = "-" if nothing_to_divide else metric_text(row.value, board.unit)
+        cells = [str(row.rank) if row.rank else "-", row.rep, row.team or "", value]
         if board.is_ratio:
             cells.append(_number(row.denominator))
         previous = f"#{row.previous_rank}" if row.previous_rank else "-"
         cells += [previous, _move(row.rank_change)]
         table.add_row(*cells)
+    table.add_section()
+    total = ["", "total", "", metric_text(board.total, board.unit)]
+    if board.is_ratio:
+        total.append(_number(board.total_denominator))
+    table.add_row(*total, "", "")
     out.print(table)
     if board.is_ratio and any(r.rank is None for r in board.rows):
         out.print(f"unranked: fewer than {board.min_volume} in the denominator this period")

@@ -23,7 +23,7 @@ GOLD = "#d4a017"
 def leaderboard_figure(board: Leaderboard, unit: str, tv: bool = False) -> dict[str, Any]:
     """Reps as horizontal bars, the leader on top; unranked (too little volume) greyed out."""
     rows = list(reversed(board.rows))  # Plotly draws the first category at the bottom
-    values = [r.value * 100 if unit == "ratio" else r.value for r in rows]
+    values = [r.value * 100 if unit == "percent" else r.value for r in rows]
     text = [_label(r.value, unit) for r in rows]
     colours = [MUTED if r.rank is None else (GOLD if r.rank == 1 else NEUTRAL) for r in rows]
     names = [f"{r.rank or DASH}. {r.rep}" for r in rows]
@@ -51,7 +51,9 @@ def leaderboard_figure(board: Leaderboard, unit: str, tv: bool = False) -> dict[
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "rgba(0,0,0,0)",
             "xaxis": {
-                "title": {"text": "" if tv else board.label + (" (%)" if unit == "ratio" else "")},
+                "title": {
+                    "text": "" if tv else board.label + (" (%)" if unit == "percent" else "")
+                },
                 "gridcolor": "#4b5563" if tv else "#e4e7eb",
                 "zeroline": False,
                 "rangemode": "tozero",
@@ -64,8 +66,10 @@ def leaderboard_figure(board: Leaderboard, unit: str, tv: bool = False) -> dict[
 
 
 def _label(value: float, unit: str) -> str:
-    if unit == "ratio":
+    if unit == "percent":
         return f"{value * 100:.0f}%"
+    if unit == "ratio":
+        return f"{value:,.2f}"
     if float(value).is_integer() or abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:,.1f}"

@@ -180,17 +180,8 @@ def render(
 
 
 def metric_units(settings: Settings) -> dict[str, str]:
-    units = {}
-    for m in settings.metrics:
-        if m.aggregate == "ratio":
-            units[m.name] = "ratio"
-        elif m.field == "amount":
-            units[m.name] = "currency"
-        elif m.field == "duration_min":
-            units[m.name] = "minutes"
-        else:
-            units[m.name] = "count"
-    return units
+    """Each metric's unit (configured, or natural from its definition), for `fmt_metric`."""
+    return {m.name: settings.metric_unit(m.name) for m in settings.metrics}
 
 
 def metric_labels(settings: Settings) -> dict[str, str]:
@@ -232,10 +223,16 @@ def fmt_number(value: float | None, digits: int | None = None) -> str:
 def fmt_metric(value: float | None, unit: str | None) -> str:
     if value is None:
         return DASH
-    if unit == "ratio":
+    if unit == "percent":
         return f"{value * 100:.0f}%"
     if unit == "currency":
         return fmt_money(value)
+    if unit == "ratio":
+        return f"{value:,.2f}"
+    if unit == "minutes":
+        return f"{fmt_number(value)} min"
+    if unit == "days":
+        return f"{value:,.1f} d"
     return fmt_number(value)
 
 
