@@ -66,6 +66,7 @@ from paceline.analytics.pipeline_history import (
     stage_spells,
     won_deals,
 )
+from paceline.analytics.rate_uncertainty import Uncertainty, draw_factors, learnt_uncertainty
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
@@ -99,7 +100,8 @@ class DealChance:
     stage: str | None  # None: not recorded at the cut-off (read by age)
     days_in_stage: float
     age_days: float
-    amount: float
+    amount: float  # as recorded, or the average won deal's when not recorded
+    amount_recorded: bool  # False: the CRM left it empty; valued from the won deals' sizes
     win_probability: float
     crm_probability: float | None  # the configured stage probability (the CRM's view)
 
@@ -197,6 +199,8 @@ class Forecast:
     history_start: dt.date  # local day: history is [history_start, as_of]
     history_deals: int  # deals watched in the history (open at some time in it)
     history_wins: int  # deals won in the history
+    open_without_amount: int  # open deals the CRM records no amount for (valued from wins)
+    history_without_amount: int  # ...and deals of the history, open or lost, without one
     by_stage: bool  # open deals read by stage (False: by age; no usable stage history)
     days_left: int  # calendar days after the as-of day to the period's end
     business_days_left: int
@@ -286,6 +290,7 @@ class OpenChance:
     weight: float
     fallback: WinCurve | None
     probability: float  # of a win by the period's end
+    value: float  # its amount, or the average won amount when it has none recorded
 
 
 @dataclass(frozen=True)
@@ -309,6 +314,7 @@ class Inputs:
     new_per_day: FloatArray  # expected new deals created on each day left
     new_wins_per_day: FloatArray  # expected new deals won on each day left
     won_amounts: FloatArray
+    uncertainty: Uncertainty
     new_deals: NewDeals
     revenue_metric: str | None
     target: float | None
@@ -338,14 +344,14 @@ def prepare(
     stays = stage_spells(snap)
     creation = creation_spells(snap)
     by_stage = stage_history_usable(snap)
-    chances = _chances(snap, stays if by_stage else None, creation, days_left)
+    amounts = np.array(snap.won_amounts, dtype=np.float64)
+    average = float(amounts.mean()) if amounts.size else None
+    chances = _chances(snap, stays if by_stage else None, creation, days_left, average or 0.0)
     won = _won_by_day(conn, settings, calendar, scope, period, as_of, cutoff)
     new_per_day, new_deals = _new_deals(
         conn, settings, calendar, scope, snap, as_of, period, history_start, use_plan
     )
-    amounts = np.array(snap.won_amounts, dtype=np.float64)
     wins_per_day = _wins_per_day(new_per_day, creation.curve())
-    average = float(amounts.mean()) if amounts.size else None
     new_deals = _with_expectations(new_deals, new_per_day, wins_per_day, average)
     metric = revenue_metric(settings)
     return Inputs(
@@ -366,10 +372,20 @@ def prepare(
         new_per_day=new_per_day,
         new_wins_per_day=wins_per_day,
         won_amounts=amounts,
+        uncertainty=learnt_uncertainty(snap, _rate_evidence(snap, new_deals, rules.run_rate_days)),
         new_deals=new_deals,
         revenue_metric=metric.name if metric else None,
         target=_target(conn, calendar, scope, period, metric),
     )
+
+
+def _rate_evidence(snap: Snapshot, new_deals: NewDeals, run_rate_days: int) -> int:
+    """The deals the new-deal rate rests on: those of the trailing window for a run rate of
+    opportunities, every one of the history for a conversion of activity."""
+    if new_deals.source != "opportunity_run_rate":
+        return len(snap.created)
+    since = snap.cutoff - dt.timedelta(days=run_rate_days)
+    return sum(1 for d in snap.created if d.created_at >= since)
 
 
 def _midnight(settings: Settings, day: dt.date) -> dt.datetime:
@@ -390,10 +406,15 @@ def _days(start: dt.datetime, end: dt.datetime) -> float:
 
 
 def _chances(
-    snap: Snapshot, stays: dict[str, Spells] | None, creation: Spells, days_left: int
+    snap: Snapshot,
+    stays: dict[str, Spells] | None,
+    creation: Spells,
+    days_left: int,
+    average_won: float,
 ) -> list[OpenChance]:
     """Each open deal's curves and its chance of a win within `days_left` days; by stage and
-    days in it (`stays` per stage), or by age alone (`stays` None, or the stage unknown)."""
+    days in it (`stays` per stage), or by age alone (`stays` None, or the stage unknown). A
+    deal without an amount is valued at `average_won` (the simulation draws won sizes)."""
     pool = pooled(list(stays.values())) if stays is not None else None
     found = []
     for deal in snap.open_deals:
@@ -417,8 +438,11 @@ def _chances(
             probability += weight * float(primary.won_by(horizon))
         if fallback is not None and weight < 1:
             probability += (1 - weight) * float(fallback.won_by(horizon))
+        value = deal.amount if deal.amount_known else average_won
         found.append(
-            OpenChance(deal, stage, elapsed, in_stage, age, primary, weight, fallback, probability)
+            OpenChance(
+                deal, stage, elapsed, in_stage, age, primary, weight, fallback, probability, value
+            )
         )
     return found
 
@@ -738,29 +762,42 @@ def run_simulation(inputs: Inputs, runs: int, seed: int) -> Outcome:
 
 
 def _revenue_by_day(rng: np.random.Generator, inputs: Inputs, size: int) -> FloatArray:
-    """(runs, days) revenue won on each day left, open deals then new deals."""
+    """(runs, days) revenue won on each day left, open deals then new deals. Each run first
+    draws its own rates (`RunFactors`): the runs spread by what the rates might be, not only
+    by chance at known rates."""
     days = inputs.days_left
     by_day = np.zeros((size, days))
     if days == 0:
         return by_day
+    factors = draw_factors(rng, inputs.uncertainty, size)
+    sizes = inputs.won_amounts
     for chance in inputs.chances:
         if chance.probability <= 0:
             continue
-        day = _win_days(rng, chance, size)
+        day = _win_days(rng, chance, size, factors.win)
         hit = np.flatnonzero(day < days)
-        np.add.at(by_day, (hit, day[hit].astype(np.int64)), chance.deal.amount)
+        amount: FloatArray | float = chance.deal.amount
+        if not chance.deal.amount_known:
+            if not sizes.size:
+                continue
+            amount = rng.choice(sizes, size=hit.size) * factors.size[hit]
+        np.add.at(by_day, (hit, day[hit].astype(np.int64)), amount)
     expected = inputs.new_wins_per_day
-    if inputs.won_amounts.size and expected.sum() > 0:
-        wins = rng.poisson(expected, size=(size, days))
-        amounts = rng.choice(inputs.won_amounts, size=int(wins.sum()))
+    if sizes.size and expected.sum() > 0:
+        rates = np.outer(factors.creation * factors.win, expected)
+        wins = rng.poisson(rates)
         cells = np.repeat(np.arange(size * days), wins.ravel())
+        amounts = rng.choice(sizes, size=cells.size) * factors.size[cells // days]
         by_day += np.bincount(cells, weights=amounts, minlength=size * days).reshape(size, days)
     return by_day
 
 
-def _win_days(rng: np.random.Generator, chance: OpenChance, size: int) -> FloatArray:
-    """Days after the cut-off each run wins the deal on (inf: not won)."""
-    u = 1.0 - rng.random(size)
+def _win_days(
+    rng: np.random.Generator, chance: OpenChance, size: int, scale: FloatArray
+) -> FloatArray:
+    """Days after the cut-off each run wins the deal on (inf: not won). A run's win-chance
+    factor `scale` stretches the deal's curve: u / scale above the curve's top is a loss."""
+    u = (1.0 - rng.random(size)) / scale
     primary = rng.random(size) < chance.weight
     when = np.full(size, np.inf)
     if chance.primary is not None:
@@ -799,7 +836,9 @@ def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
         probability_of_target=reach,
         history_start=inputs.history_start,
         history_deals=len(inputs.snap.history),
-        history_wins=len(inputs.snap.won_amounts),
+        history_wins=len(inputs.snap.won),
+        open_without_amount=sum(1 for c in inputs.chances if not c.deal.amount_known),
+        history_without_amount=sum(1 for d in inputs.snap.history if not d.amount_known),
         by_stage=inputs.by_stage,
         days_left=inputs.days_left,
         business_days_left=inputs.business_days_left,
@@ -820,7 +859,8 @@ def _deal_chance(settings: Settings, chance: OpenChance) -> DealChance:
         stage=chance.stage,
         days_in_stage=chance.in_stage,
         age_days=chance.age,
-        amount=chance.deal.amount,
+        amount=chance.value,
+        amount_recorded=chance.deal.amount_known,
         win_probability=chance.probability,
         crm_probability=crm.get(chance.stage) if chance.stage is not None else None,
     )
@@ -875,7 +915,7 @@ def _stage_row(
         win_rate=curve.ever if curve is not None else None,
         median_days_to_win=curve.median_days_to_win() if curve is not None else None,
         open_deals=len(chances),
-        open_value=sum(c.deal.amount for c in chances),
-        expected_value=sum(c.deal.amount * c.probability for c in chances),
+        open_value=sum(c.value for c in chances),
+        expected_value=sum(c.value * c.probability for c in chances),
         crm_probability=crm,
     )
