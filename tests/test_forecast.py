@@ -574,6 +574,35 @@ def test_the_parts_by_hand(engine: Engine, settings: Settings) -> None:
     assert other.mean != result.mean
 
 
+def test_open_deals_without_an_amount_are_valued_from_the_wins(
+    engine: Engine, settings: Settings
+) -> None:
+    """Cy's history: ten deals in proposal from creation (June 1-10), all won two days later,
+    at 10,000 and 30,000 in turn (average 20,000). Open on July 5: X and Y, in proposal since
+    July 4, with no amount (exported as 0, as many CRMs leave open deals). Every deal still in
+    proposal after a day and a half was won: each is won for sure, worth a won deal's size.
+    Expected from them: 2 x 20,000; in every run at least 2 x 10,000 (read as zero, they
+    added nothing)."""
+    cy = east_and_west(engine, settings)["Cy"]
+    for i in range(10):
+        amount = 10_000 if i % 2 else 30_000
+        created, closed = at(6, 1 + i), at(6, 3 + i)
+        put_deal(engine, cy, f"won {i}", amount, created, status="won", stage="closed_won",
+                 closed=closed, history=[("proposal", created, amount),
+                 ("closed_won", closed, amount)])  # fmt: skip
+    for name in ("X", "Y"):
+        put_deal(engine, cy, name, 0, at(7, 4), stage="proposal",
+                 history=[("proposal", at(7, 4), 0)])  # fmt: skip
+    result = forecast(engine, settings, "month", dt.date(2026, 7, 5), rep="Cy", runs=2000)
+    assert (result.open_without_amount, result.history_without_amount) == (2, 2)
+    chances = {d.name: d for d in result.open_deals}
+    for name in ("X", "Y"):
+        assert chances[name].win_probability == 1.0
+        assert (chances[name].amount, chances[name].amount_recorded) == (20_000, False)
+    assert result.expected_open == 40_000
+    assert result.won_so_far == 0 and result.p10 >= 20_000
+
+
 # --- deals not created yet: activity, by hand ---------------------------------------------------
 
 
