@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, insert
 
-from paceline.analytics.backtest import Backtest, backtest
+from paceline.analytics.backtest import METHODS, Backtest, backtest
 from paceline.analytics.metrics import utc_bounds
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings, default_settings
@@ -194,13 +194,12 @@ class Pooled:
 
 def pooled(results: Sequence[Backtest]) -> Pooled:
     rows = [r for b in results for r in b.rows]
-    actual = sum(r.actual for r in rows)
     wape: dict[str, float | None] = {}
-    for method in ("paceline", "weighted_pipeline", "run_rate"):
-        usable = [r for r in rows if r.forecast_of(method) is not None]  # type: ignore[arg-type]
-        total = sum(r.actual for r in usable)
-        error = sum(abs((r.forecast_of(method) or 0.0) - r.actual) for r in usable)  # type: ignore[arg-type]
-        wape[method] = error / total if usable and total else None
+    for method, _ in METHODS:
+        made = [(r, f) for r in rows if (f := r.forecast_of(method)) is not None]
+        total = sum(r.actual for r, _ in made)
+        error = sum(abs(f - r.actual) for r, f in made)
+        wape[method] = error / total if total else None
     covered = sum(1 for r in rows if r.covered)
     return Pooled(len(rows), covered / len(rows) if rows else 0.0, wape)
 

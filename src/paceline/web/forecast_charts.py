@@ -51,8 +51,9 @@ def fan_figure(f: Forecast) -> dict[str, Any]:
 
 
 def backtest_figure(b: Backtest) -> dict[str, Any]:
-    """Per past period: the actual, Paceline's P50 with its P10-P90, and the two baselines."""
-    periods = [r.period.label for r in b.rows]
+    """Per past forecast (a period at its start or middle): the actual, Paceline's P50 with its
+    P10-P90, and the two baselines (a gap where one was unavailable)."""
+    periods = [f"{r.period.label} {r.point}" for r in b.rows]
     data = [
         {
             "type": "scatter",
@@ -95,7 +96,7 @@ def _line(
     }
 
 
-def _markers(name: str, x: list[str], y: list[float], colour: str) -> dict[str, Any]:
+def _markers(name: str, x: list[str], y: list[float | None], colour: str) -> dict[str, Any]:
     return {
         "type": "scatter",
         "mode": "markers",
