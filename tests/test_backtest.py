@@ -330,7 +330,8 @@ def test_demo_backtest(
     today = dt.date.fromisoformat(truth["today"])
     result = backtest(engine, settings, "month", periods=6, as_of=today)
     months = [dt.date(2026, m, 1) for m in range(5, 11)]
-    assert [r.period.start for r in result.rows] == months and not result.skipped
+    points = [(m, p) for m in months for p in ("start", "middle")]
+    assert [(r.period.start, r.point) for r in result.rows] == points and not result.skipped
     with engine.connect() as conn:
         for row in result.rows:
             start, end = utc_bounds(settings, row.period.start, row.period.end)
@@ -345,9 +346,11 @@ def test_demo_backtest(
         assert scores[method].wape is not None and scores[method].bias is not None
     assert scores["paceline"].wape < scores["weighted_pipeline"].wape
     assert scores["paceline"].coverage is not None and scores["paceline"].coverage >= 0.5
-    # The quarters: the demo's 15 months leave three with 90 days of deals before them.
+    # The quarters: the demo's 15 months leave three with 90 days of deals before their
+    # start; the middles of the three before them are still too early.
     quarters = backtest(engine, settings, "quarter", as_of=today, runs=1000)
-    assert len(quarters.rows) == 3 and len(quarters.skipped) == 3
+    assert len(quarters.rows) == 6 and len(quarters.skipped) == 6
+    assert {s.reason for s in quarters.skipped} == {"less than 90 days of deals before the cut-off"}
     # The command prints the table and the scores of all three methods.
     monkeypatch.setattr(cli_out, "width", 200)
     url = engine.url.render_as_string(hide_password=False)
