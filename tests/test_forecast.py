@@ -603,6 +603,40 @@ def test_open_deals_without_an_amount_are_valued_from_the_wins(
     assert result.won_so_far == 0 and result.p10 >= 20_000
 
 
+def test_a_target_covering_some_reps_is_read_against_their_revenue(
+    engine: Engine, settings: Settings
+) -> None:
+    """July: only Ana has a revenue target (10,000). Ana won 2,000 on July 2, Ben (no
+    target) 30,000. Both deals were created in January 2025, so nothing new is expected
+    (no deal created in the trailing 90 days) and nothing is open: Ana ends July at 2,000.
+    Read against everyone's 32,000 the target looked certain (100%); against Ana's own
+    revenue it is out of reach (0%), and Ben's 30,000 is reported as revenue no target
+    covers."""
+    reps = east_and_west(engine, settings)
+    for name, amount in (("Ana", 2_000), ("Ben", 30_000)):
+        put_deal(engine, reps[name], f"{name} won", amount, at(1, 6, 2025), status="won",
+                 stage="closed_won", closed=at(7, 2),
+                 history=[("proposal", at(1, 6, 2025), amount),
+                          ("closed_won", at(7, 2), amount)])  # fmt: skip
+    with engine.begin() as conn:
+        save_targets(
+            conn, [TargetRow(reps["Ana"], "revenue", "month", dt.date(2026, 7, 1), 10_000)]
+        )
+    for scope in ({"team": "East"}, {}):
+        result = forecast(engine, settings, "month", dt.date(2026, 7, 5), runs=500, **scope)
+        assert (result.won_so_far, result.p50, result.target) == (32_000, 32_000, 10_000)
+        assert (result.target_reps, result.untargeted_reps) == (1, ["Ben"])
+        assert (result.targeted_won_so_far, result.targeted_p50) == (2_000, 2_000)
+        assert result.untargeted_won_so_far == 30_000
+        assert result.probability_of_target == 0.0
+        assert result.gap_to_target == 8_000
+    # Ana alone: her target covers every deal of the scope; read as before.
+    ana = forecast(engine, settings, "month", dt.date(2026, 7, 5), rep="Ana", runs=500)
+    assert (ana.untargeted_reps, ana.targeted_won_so_far, ana.probability_of_target) == (
+        [], 2_000, 0.0
+    )  # fmt: skip
+
+
 # --- deals not created yet: activity, by hand ---------------------------------------------------
 
 

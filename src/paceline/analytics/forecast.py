@@ -72,7 +72,7 @@ from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import MetricSettings, Settings
 from paceline.errors import UserInputError
-from paceline.store.models import Activity, Contact, Deal, MetricDay
+from paceline.store.models import Activity, Contact, Deal, MetricDay, Rep
 
 FloatArray = NDArray[np.float64]
 NewDealSource = Literal["activity_plan", "activity_run_rate", "opportunity_run_rate"]
@@ -188,6 +188,10 @@ class Forecast:
     seed: int
     revenue_metric: str | None  # the metric the target is read on
     target: float | None  # the scope's revenue target for the period (None: none stored)
+    target_reps: int  # reps the target covers (their targets summed)
+    untargeted_reps: list[str]  # reps of the scope with deals but no target, by name
+    targeted_won_so_far: float | None  # won so far by the reps the target covers
+    targeted_p50: float | None  # the median of their revenue: what the target is read against
     won_so_far: float
     expected_open: float
     expected_new: float
@@ -195,7 +199,7 @@ class Forecast:
     p10: float
     p50: float
     p90: float
-    probability_of_target: float | None
+    probability_of_target: float | None  # of *their* revenue reaching it (like with like)
     history_start: dt.date  # local day: history is [history_start, as_of]
     history_deals: int  # deals watched in the history (open at some time in it)
     history_wins: int  # deals won in the history
@@ -216,8 +220,17 @@ class Forecast:
 
     @property
     def gap_to_target(self) -> float | None:
-        """What the median outcome misses the target by (negative: beats it)."""
-        return None if self.target is None else self.target - self.p50
+        """What the covered reps' median outcome misses the target by (negative: beats it)."""
+        if self.target is None or self.targeted_p50 is None:
+            return None
+        return self.target - self.targeted_p50
+
+    @property
+    def untargeted_won_so_far(self) -> float | None:
+        """Won so far by reps without a target: revenue no target covers."""
+        if self.targeted_won_so_far is None:
+            return None
+        return self.won_so_far - self.targeted_won_so_far
 
 
 # --- the analysis ---------------------------------------------------------------------------
@@ -245,7 +258,24 @@ def forecast(
     with engine.connect() as conn:
         scope = forecast_scope(conn, team, rep)
         inputs = prepare(conn, settings, scope, day, period, use_plan=True)
-        return simulate(inputs, runs, seed)
+        return _against_target(conn, inputs, simulate(inputs, runs, seed))
+
+
+def _against_target(conn: Connection, inputs: Inputs, result: Forecast) -> Forecast:
+    """Compare like with like: when the target covers only some of the reps with deals,
+    the chance of reaching it is read on those reps' own forecast (their deals, their
+    new-deal rate), not on everyone's revenue."""
+    if inputs.target is None or not result.untargeted_reps:
+        return result
+    covered = ForecastScope(sorted(inputs.target_by_rep), inputs.scope.team, inputs.scope.rep)
+    theirs = prepare(conn, inputs.settings, covered, inputs.as_of, inputs.period, use_plan=True)
+    totals = run_simulation(theirs, result.runs, result.seed).totals
+    return replace(
+        result,
+        targeted_won_so_far=theirs.won_so_far,
+        targeted_p50=float(np.quantile(totals, 0.5)),
+        probability_of_target=float(np.mean(totals >= inputs.target)),
+    )
 
 
 def check_period_kind(period_kind: str) -> PeriodKind:
@@ -318,6 +348,8 @@ class Inputs:
     new_deals: NewDeals
     revenue_metric: str | None
     target: float | None
+    target_by_rep: dict[int, float]  # the reps the target covers, and each one's share
+    untargeted_reps: list[str]  # reps with deals in the snapshot but no target, by name
 
 
 def prepare(
@@ -354,6 +386,7 @@ def prepare(
     wins_per_day = _wins_per_day(new_per_day, creation.curve())
     new_deals = _with_expectations(new_deals, new_per_day, wins_per_day, average)
     metric = revenue_metric(settings)
+    by_rep = _target_by_rep(conn, calendar, scope, period, metric)
     return Inputs(
         settings=settings,
         scope=scope,
@@ -375,7 +408,11 @@ def prepare(
         uncertainty=learnt_uncertainty(snap, _rate_evidence(snap, new_deals, rules.run_rate_days)),
         new_deals=new_deals,
         revenue_metric=metric.name if metric else None,
-        target=_target(conn, calendar, scope, period, metric),
+        target=sum(by_rep.values()) if by_rep else None,
+        target_by_rep=by_rep,
+        untargeted_reps=_rep_names(conn, {d.rep_id for d in snap.deals} - set(by_rep))
+        if by_rep
+        else [],
     )
 
 
@@ -483,17 +520,25 @@ def _won_by_day(
     return found
 
 
-def _target(
+def _target_by_rep(
     conn: Connection,
     calendar: BusinessCalendar,
     scope: ForecastScope,
     period: Period,
     metric: MetricSettings | None,
-) -> float | None:
+) -> dict[int, float]:
+    """The scope's reps with a revenue target for the period, and theirs."""
     if metric is None:
-        return None
+        return {}
     targets = period_targets(conn, calendar, period, [metric.name], scope.rep_ids)
-    return sum(targets.values()) if targets else None
+    return {rep: value for (rep, _), value in targets.items()}
+
+
+def _rep_names(conn: Connection, rep_ids: set[int]) -> list[str]:
+    if not rep_ids:
+        return []
+    query = select(Rep.name).where(Rep.id.in_(sorted(rep_ids))).order_by(Rep.name)
+    return [name for (name,) in conn.execute(query)]
 
 
 # --- deals not created yet ------------------------------------------------------------------
@@ -808,11 +853,16 @@ def _win_days(
 
 
 def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
-    """The forecast: the runs read as quantiles, with the parts and the reasons."""
+    """The forecast: the runs read as quantiles, with the parts and the reasons. When the
+    target covers only some of the reps, the figures read against it are left None here
+    (`forecast` fills them from those reps' own simulation)."""
     outcome = run_simulation(inputs, runs, seed)
     p10, p50, p90 = (float(q) for q in np.quantile(outcome.totals, QUANTILES))
     target = inputs.target
-    reach = float(np.mean(outcome.totals >= target)) if target is not None else None
+    covers_all = not inputs.untargeted_reps
+    reach = None
+    if target is not None and covers_all:
+        reach = float(np.mean(outcome.totals >= target))
     chances = sorted(
         (_deal_chance(inputs.settings, c) for c in inputs.chances),
         key=lambda d: (-d.expected, -d.amount, d.deal_id),
@@ -826,6 +876,10 @@ def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
         seed=seed,
         revenue_metric=inputs.revenue_metric,
         target=target,
+        target_reps=len(inputs.target_by_rep),
+        untargeted_reps=inputs.untargeted_reps,
+        targeted_won_so_far=inputs.won_so_far if covers_all else None,
+        targeted_p50=p50 if covers_all else None,
         won_so_far=inputs.won_so_far,
         expected_open=sum(d.expected for d in chances),
         expected_new=inputs.new_deals.expected_revenue,

@@ -103,6 +103,14 @@ def print_forecast(f: Forecast) -> None:
             f"Target {money(f.target)} ({f.revenue_metric}): [{style}]{chance:.0%} chance[/] "
             "of reaching it."
         )
+        if f.untargeted_reps:
+            out.print(
+                f"[yellow]The target covers {f.target_reps} rep(s)[/]: the chance is read on "
+                f"their revenue alone ({money(f.targeted_won_so_far or 0.0)} won so far, P50 "
+                f"{money(f.targeted_p50 or 0.0)}). No target for "
+                f"{', '.join(f.untargeted_reps)}: {money(f.untargeted_won_so_far or 0.0)} won "
+                "so far is revenue no target covers."
+            )
     parts = Table(title="Where it comes from (expected values)", title_justify="left")
     parts.add_column("part")
     parts.add_column("revenue", justify="right")
