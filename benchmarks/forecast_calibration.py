@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, insert
 
-from paceline.analytics.backtest import METHODS, Backtest, backtest
+from paceline.analytics.backtest import METHODS, POINTS, Backtest, backtest
 from paceline.analytics.metrics import utc_bounds
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings, default_settings
@@ -189,6 +189,7 @@ class Pooled:
 
     rows: int
     coverage: float
+    coverage_by_point: dict[str, float | None]  # at the periods' start, in their middle
     wape: dict[str, float | None]
 
 
@@ -201,7 +202,11 @@ def pooled(results: Sequence[Backtest]) -> Pooled:
         error = sum(abs(f - r.actual) for r, f in made)
         wape[method] = error / total if total else None
     covered = sum(1 for r in rows if r.covered)
-    return Pooled(len(rows), covered / len(rows) if rows else 0.0, wape)
+    by_point: dict[str, float | None] = {}
+    for point in POINTS:
+        at = [r for r in rows if r.point == point]
+        by_point[point] = sum(1 for r in at if r.covered) / len(at) if at else None
+    return Pooled(len(rows), covered / len(rows) if rows else 0.0, by_point, wape)
 
 
 def run_worlds(worlds: Sequence[Dynamics], seeds: Sequence[int], periods: int, runs: int,
@@ -226,7 +231,8 @@ def _fmt(value: float | None) -> str:
 
 def table(found: Sequence[tuple[Dynamics, int, Backtest]]) -> str:
     lines = [
-        f"{'world':<18}{'rows':>6}{'P10-P90 coverage':>18}{'WAPE P50':>10}"
+        f"{'world':<18}{'rows':>6}{'P10-P90 coverage':>18}{'at start':>10}{'in middle':>11}"
+        f"{'WAPE P50':>10}"
         f"{'WAPE run rate':>15}{'WAPE weighted':>15}"
     ]
     names = list(dict.fromkeys(d.name for d, _, _ in found))
@@ -234,7 +240,9 @@ def table(found: Sequence[tuple[Dynamics, int, Backtest]]) -> str:
     for name, results in [*groups, ("pooled", [b for _, _, b in found])]:
         p = pooled(results)
         lines.append(
-            f"{name:<18}{p.rows:>6}{_fmt(p.coverage):>18}{_fmt(p.wape['paceline']):>10}"
+            f"{name:<18}{p.rows:>6}{_fmt(p.coverage):>18}"
+            f"{_fmt(p.coverage_by_point['start']):>10}{_fmt(p.coverage_by_point['middle']):>11}"
+            f"{_fmt(p.wape['paceline']):>10}"
             f"{_fmt(p.wape['run_rate']):>15}{_fmt(p.wape['weighted_pipeline']):>15}"
         )
     return "\n".join(lines)

@@ -38,8 +38,8 @@ def forecast_command(
     run_backtest: bool = typer.Option(
         False,
         "--backtest",
-        help="Replay the last complete periods: forecast each from its start, against the "
-        "weighted pipeline and the run rate.",
+        help="Replay the last complete periods: forecast each at its start and in its middle, "
+        "against the weighted pipeline and the run rate.",
     ),
     periods: int | None = typer.Option(
         None, "--periods", help="With --backtest: how many periods (default: backtest_periods)."
