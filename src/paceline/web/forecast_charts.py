@@ -42,7 +42,9 @@ def fan_figure(f: Forecast) -> dict[str, Any]:
                 {"color": INK, "width": 3},
             )
         )
-    if f.target is not None:
+    if f.target is not None and not f.untargeted_reps:
+        # A target covering only some reps is not drawn against everyone's revenue: the
+        # page reads it against their own forecast instead.
         first = f.won_by_day[0].day.isoformat() if f.won_by_day else days[0]
         data.append(
             _line("Target", [first, days[-1]], [f.target, f.target], {"color": GOLD, "width": 2})
