@@ -29,10 +29,17 @@ learnt from the team's own history as known at the cut-off (`pipeline_history`):
   distribution as drawing every new deal and its outcome, for a fraction of the cost).
   P10/P50/P90, the mean and the chance of reaching the revenue target are read from the
   runs; the fan (quantiles of revenue won to date, day by day) from the first `CHUNK` runs.
+  Each run first draws its own creation rate, win chance and average deal size
+  (`rate_uncertainty`): the interval carries the estimation error of the learnt rates.
+- **Amounts.** An open deal whose CRM left the amount empty (imported as 0) is counted
+  (`open_without_amount`) and, when won in a run, worth a won deal's size drawn from history.
+- **The target, like with like.** When the revenue target covers only some of the reps with
+  deals, the chance of reaching it is read on those reps' own forecast (`_against_target`),
+  and the others are named as revenue no target covers.
 
 Known limits: the model assumes the future converts like the last `history_months`; stage
 probabilities come from the deals' stage history, so a CRM export without it (one row per
-deal) leaves only age to go on; amounts of open deals are taken as they stand.
+deal) leaves only age to go on; amounts recorded for open deals are taken as they stand.
 """
 
 from __future__ import annotations
