@@ -18,12 +18,13 @@ thing the model takes as steady:
   them): only won deals say what they were worth.
 
 Each world has two years of deals up to its as-of day; the backtest replays its last
-`--periods` months, forecasting each at the start and in the middle of the month (what
+`--calibration-periods` months, forecasting each at the start and in the middle of the month (what
 `paceline forecast --backtest` does), and the table pools the rows over worlds: P10-P90
 coverage and the WAPE of Paceline's P50 against the baselines.
 
 Run it through ``benchmarks/run.py --only forecast_calibration`` or directly:
-``python benchmarks/forecast_calibration.py`` (``--quick`` for fewer, smaller worlds).
+``python benchmarks/forecast_calibration.py --calibration-seeds 3`` (the README's figures).
+`tests/test_backtest.py` runs a light version on three small worlds.
 """
 
 from __future__ import annotations
