@@ -331,7 +331,7 @@ def test_demo_backtest(
     weights the late stages); its interval holds most months."""
     engine, truth = demo_org
     today = dt.date.fromisoformat(truth["today"])
-    result = backtest(engine, settings, "month", periods=6, as_of=today)
+    result = backtest(engine, settings, "month", periods=6, as_of=today, runs=2000)
     months = [dt.date(2026, m, 1) for m in range(5, 11)]
     points = [(m, p) for m in months for p in ("start", "middle")]
     assert [(r.period.start, r.point) for r in result.rows] == points and not result.skipped
@@ -360,7 +360,7 @@ def test_demo_backtest(
     printed = CliRunner().invoke(
         cli_app,
         ["--db", url, "forecast", "--backtest", "--period", "month", "--periods", "6",
-         "--as-of", today.isoformat()],
+         "--as-of", today.isoformat(), "--runs", "2000"],
     )  # fmt: skip
     assert printed.exit_code == 0, printed.output
     for score in result.scores:
