@@ -23,7 +23,13 @@ from pathlib import Path
 from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS: tuple[str, ...] = ("import_throughput", "tracking", "diagnose", "http_load")
+BENCHMARKS: tuple[str, ...] = (
+    "import_throughput",
+    "tracking",
+    "diagnose",
+    "http_load",
+    "forecast_calibration",
+)
 
 
 def load(name: str) -> ModuleType:

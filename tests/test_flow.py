@@ -45,7 +45,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, delete, func, or_, select
 from typer.testing import CliRunner
 
 from paceline.analytics.flow import CountValue, FlowReport, pipeline_flow
@@ -58,7 +58,7 @@ from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.errors import UserInputError
-from paceline.store.models import Deal
+from paceline.store.models import Deal, Rep, Target
 from test_api import quick_user
 from test_stalled import account, activity, at, deal, login, people
 
@@ -190,6 +190,33 @@ def test_everyone_and_one_rep(team: Engine) -> None:
     cy = flow(team, rep="Cy")
     assert all(w.created == w.open_pipeline == cv(0, 0) for w in cy.weeks)
     assert all(w.quarter_target is None and w.coverage is None for w in cy.weeks)
+
+
+def test_a_target_covering_some_reps_is_read_against_their_revenue_only(team: Engine) -> None:
+    """Only Ben keeps his Q4 target (50,000). Against everyone's revenue (38,000 won, 68,000
+    open in W47) it would look 76% done and covered 5.7 times; Ben has won nothing and his
+    one open deal is worth 0: 50,000 left, coverage 0. What the others won and hold open is
+    reported apart, as revenue without a target."""
+    reps = people_ids(team)
+    with team.begin() as conn:
+        conn.execute(delete(Target).where(Target.rep_id.in_([reps["Ana"], reps["Dee"]])))
+    for report, won_elsewhere, open_elsewhere in (
+        (flow(team), 38_000, 68_000),
+        (flow(team, team="East"), 26_000, 18_000),
+    ):
+        w47 = report.weeks[2]
+        assert (w47.quarter_target, w47.target_reps) == (50_000, 1)
+        assert (w47.targeted_won, w47.targeted_open) == (0, 0)
+        assert (w47.remaining_target, w47.coverage) == (50_000, 0.0)
+        assert (w47.untargeted_won, w47.untargeted_open) == (won_elsewhere, open_elsewhere)
+    # Every owner covered: nothing is apart.
+    ben = flow(team, rep="Ben").weeks[2]
+    assert (ben.untargeted_won, ben.untargeted_open, ben.target_reps) == (0, 0, 1)
+
+
+def people_ids(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {name: rep_id for rep_id, name in conn.execute(select(Rep.id, Rep.name))}
 
 
 def test_quarter_boundary_and_derived_targets(engine: Engine) -> None:

@@ -31,7 +31,7 @@ from typer.testing import CliRunner
 from conftest import ZOHO_EXPORT
 from helpers import api_tokens, bearer
 from paceline.analytics.backtest import backtest
-from paceline.analytics.forecast import forecast
+from paceline.analytics.forecast import forecast, prepare
 from paceline.analytics.metrics import utc_bounds
 from paceline.analytics.pipeline_history import (
     creation_spells,
@@ -40,6 +40,7 @@ from paceline.analytics.pipeline_history import (
     stage_spells,
     win_curve,
 )
+from paceline.analytics.rate_uncertainty import draw_factors
 from paceline.analytics.stalled import day_end_utc
 from paceline.analytics.targets import TargetRow, save_targets
 from paceline.api.app import create_app
@@ -574,6 +575,93 @@ def test_the_parts_by_hand(engine: Engine, settings: Settings) -> None:
     assert other.mean != result.mean
 
 
+def test_each_run_draws_its_rates_with_their_estimation_error(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ben's history (above): 12 closes in the window, 6 won (the five, W): the share won,
+    1/2, has relative variance (1 - p) / (p n) = 1/12. Won sizes: five of 4,000 and 3,000:
+    mean 23,000 / 6, sample variance 1,000,000 / 6, so cv^2 / n = 1,000,000 / 6 / (23,000 /
+    6)^2 / 6. No deal was created in the trailing 90 days: the creation rate rests on
+    nothing, and its factor's variance is capped at 1. Drawn factors have mean 1 and that
+    variance."""
+    build_negotiations(engine, settings)
+    with engine.connect() as conn:
+        scope = forecast_scope(conn, None, "Ben")
+        calendar = BusinessCalendar(settings.calendar)
+        inputs = prepare(conn, settings, scope, AUG_14, calendar.period("quarter", AUG_14),
+                         use_plan=True)  # fmt: skip
+    spread = inputs.uncertainty
+    assert spread.win == pytest.approx(1 / 12)
+    assert spread.size == pytest.approx(1_000_000 / 6 / (23_000 / 6) ** 2 / 6)
+    assert spread.creation == 1.0
+    factors = draw_factors(np.random.default_rng(1), spread, 200_000)
+    assert factors.win.mean() == pytest.approx(1, abs=0.005)
+    assert factors.win.var() == pytest.approx(1 / 12, rel=0.03)
+
+
+def test_open_deals_without_an_amount_are_valued_from_the_wins(
+    engine: Engine, settings: Settings
+) -> None:
+    """Cy's history: ten deals in proposal from creation (June 1-10), all won two days later,
+    at 10,000 and 30,000 in turn (average 20,000). Open on July 5: X and Y, in proposal since
+    July 4, with no amount (exported as 0, as many CRMs leave open deals). Every deal still in
+    proposal after a day and a half was won: each is won for sure, worth a won deal's size.
+    Expected from them: 2 x 20,000; in every run at least 2 x 10,000 (read as zero, they
+    added nothing)."""
+    cy = east_and_west(engine, settings)["Cy"]
+    for i in range(10):
+        amount = 10_000 if i % 2 else 30_000
+        created, closed = at(6, 1 + i), at(6, 3 + i)
+        put_deal(engine, cy, f"won {i}", amount, created, status="won", stage="closed_won",
+                 closed=closed, history=[("proposal", created, amount),
+                 ("closed_won", closed, amount)])  # fmt: skip
+    for name in ("X", "Y"):
+        put_deal(engine, cy, name, 0, at(7, 4), stage="proposal",
+                 history=[("proposal", at(7, 4), 0)])  # fmt: skip
+    result = forecast(engine, settings, "month", dt.date(2026, 7, 5), rep="Cy", runs=2000)
+    assert (result.open_without_amount, result.history_without_amount) == (2, 2)
+    chances = {d.name: d for d in result.open_deals}
+    for name in ("X", "Y"):
+        assert chances[name].win_probability == 1.0
+        assert (chances[name].amount, chances[name].amount_recorded) == (20_000, False)
+    assert result.expected_open == 40_000
+    assert result.won_so_far == 0 and result.p10 >= 20_000
+
+
+def test_a_target_covering_some_reps_is_read_against_their_revenue(
+    engine: Engine, settings: Settings
+) -> None:
+    """July: only Ana has a revenue target (10,000). Ana won 2,000 on July 2, Ben (no
+    target) 30,000. Both deals were created in January 2025, so nothing new is expected
+    (no deal created in the trailing 90 days) and nothing is open: Ana ends July at 2,000.
+    Read against everyone's 32,000 the target looked certain (100%); against Ana's own
+    revenue it is out of reach (0%), and Ben's 30,000 is reported as revenue no target
+    covers."""
+    reps = east_and_west(engine, settings)
+    for name, amount in (("Ana", 2_000), ("Ben", 30_000)):
+        put_deal(engine, reps[name], f"{name} won", amount, at(1, 6, 2025), status="won",
+                 stage="closed_won", closed=at(7, 2),
+                 history=[("proposal", at(1, 6, 2025), amount),
+                          ("closed_won", at(7, 2), amount)])  # fmt: skip
+    with engine.begin() as conn:
+        save_targets(
+            conn, [TargetRow(reps["Ana"], "revenue", "month", dt.date(2026, 7, 1), 10_000)]
+        )
+    for scope in ({"team": "East"}, {}):
+        result = forecast(engine, settings, "month", dt.date(2026, 7, 5), runs=500, **scope)
+        assert (result.won_so_far, result.p50, result.target) == (32_000, 32_000, 10_000)
+        assert (result.target_reps, result.untargeted_reps) == (1, ["Ben"])
+        assert (result.targeted_won_so_far, result.targeted_p50) == (2_000, 2_000)
+        assert result.untargeted_won_so_far == 30_000
+        assert result.probability_of_target == 0.0
+        assert result.gap_to_target == 8_000
+    # Ana alone: her target covers every deal of the scope; read as before.
+    ana = forecast(engine, settings, "month", dt.date(2026, 7, 5), rep="Ana", runs=500)
+    assert (ana.untargeted_reps, ana.targeted_won_so_far, ana.probability_of_target) == (
+        [], 2_000, 0.0
+    )  # fmt: skip
+
+
 # --- deals not created yet: activity, by hand ---------------------------------------------------
 
 
@@ -783,15 +871,25 @@ def test_zoho_import_forecast_and_backtest(
     assert result.won_so_far <= result.p10 <= result.p50 <= result.p90
     assert all(np.isfinite([result.p10, result.p50, result.p90, result.mean]))
     replay = backtest(sqlite_engine, settings, "month", periods=6, as_of=as_of, runs=500)
-    assert [r.period.start for r in replay.rows] == [dt.date(2020, m, 1) for m in range(10, 13)] + [
-        dt.date(2021, m, 1) for m in (1, 2, 3)
+    months = [dt.date(2020, m, 1) for m in range(10, 13)] + [dt.date(2021, m, 1) for m in (1, 2, 3)]
+    assert [(r.period.start, r.point) for r in replay.rows] == [
+        (m, p) for m in months for p in ("start", "middle")
     ]
     for row in replay.rows:
         assert row.p10 <= row.p50 <= row.p90 and row.actual > 0
     scores = {s.method: s for s in replay.scores}
     assert set(scores) == {"paceline", "weighted_pipeline", "run_rate"}
-    assert all(s.wape is not None and np.isfinite(s.wape) for s in scores.values())
+    assert all(
+        scores[m].wape is not None and np.isfinite(scores[m].wape or 0)
+        for m in ("paceline", "run_rate")
+    )
     assert scores["paceline"].coverage is not None
+    # No stage history: the stages deals were in at a cut-off are unknown, so the weighted
+    # pipeline (which would read ~0) is unavailable, said so, and not compared.
+    weighted = scores["weighted_pipeline"]
+    assert (weighted.forecasts, weighted.wape) == (0, None)
+    assert weighted.unavailable is not None and "no stage history" in weighted.unavailable
+    assert replay.best in ("paceline", "run_rate")
 
 
 # --- faces -----------------------------------------------------------------------------------

@@ -1,27 +1,32 @@
 """The forecast's backtest: replay past periods, forecast each from what was known then.
 
-For each of the last `backtest_periods` complete periods, the cut-off is the start of the
-period (the end of the day before): the forecast a manager makes on day one, the hardest one,
-since nothing of the period is known yet (a mid-period forecast has part of its answer
-already won). Each cut-off's forecast reads only what `pipeline_history.snapshot` and the
-activity totals up to the day before return, so a deal, stage change, win or activity dated
-later cannot move it. Stored targets are not read (they carry no date telling when they
+For each of the last `backtest_periods` complete periods, the forecast is made twice: at its
+start (the end of the day before; the hardest, since nothing of the period is known yet) and
+in its middle (the end of the day before its middle day: how forecasts are read in practice,
+with part of the answer already won). Each forecast reads only what `pipeline_history.snapshot`
+and the activity totals up to its cut-off return, so a deal, stage change, win or activity
+dated later cannot move it. Stored targets are not read (they carry no date telling when they
 were set), so new deals come from the activity run rate, not the plan.
 
-Paceline's P50 is scored beside two baselines:
+Paceline's P50 is scored beside two baselines, each adding what is already won in the period:
 - **weighted pipeline**, the CRM's forecast: every deal open at the cut-off and due by the
   period's end (its expected close date in or before the period, or none given), at its
   amount times the configured probability of the stage it was in then (lost deals count
   zero; a stage without a configured probability counts zero). Expected close dates have no
-  history, so the current one is used;
-- **run rate**: revenue won per day over the `run_rate_days` before the cut-off, times the
-  period's days.
+  history, so the current one is used. It needs the stages deals were in at the cut-off:
+  without stage history (an export of one row per deal) a deal open then but closed since
+  has only its final stage, and the baseline would silently read ~0, so it is marked
+  unavailable for that cut-off, with the reason;
+- **run rate**: revenue won per day over the `run_rate_days` (business-local days, so a
+  daylight-saving change inside the window loses nothing) before the cut-off, times the
+  period's days left.
 
-Scores, over all periods: WAPE = sum |forecast - actual| / sum actual, bias = sum (forecast
-- actual) / sum actual, and for Paceline the coverage: the share of periods whose actual
-revenue fell inside its P10-P90 interval (80% when the interval is honest). A cut-off with
-less than `run_rate_days` of deals before it is skipped (listed): no method has a history
-to stand on there.
+Scores, over all forecasts a method could make: WAPE = sum |forecast - actual| / sum actual,
+bias = sum (forecast - actual) / sum actual, and for Paceline the coverage: the share of
+forecasts whose actual revenue fell inside its P10-P90 interval (80% when the interval is
+honest). A cut-off is skipped, with its reason, when no method has a history to stand on:
+less than `run_rate_days` of deals before it, or no deal won before it (nothing to learn a
+win rate or a deal size from; every forecast would be zero).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, select
 
 from paceline.analytics.forecast import (
     Inputs,
@@ -42,6 +47,7 @@ from paceline.analytics.forecast import (
 )
 from paceline.analytics.metrics import utc_bounds
 from paceline.analytics.pipeline_history import (
+    ForecastScope,
     first_deal_created,
     forecast_scope,
     revenue_won,
@@ -50,31 +56,43 @@ from paceline.analytics.rollup import ensure_rollup
 from paceline.calendar import BusinessCalendar, Period
 from paceline.config import Settings
 from paceline.errors import UserInputError
+from paceline.store.models import Deal
 
 Method = Literal["paceline", "weighted_pipeline", "run_rate"]
+Point = Literal["start", "middle"]
 METHODS: tuple[tuple[Method, str], ...] = (
     ("paceline", "Paceline (P50)"),
     ("weighted_pipeline", "Weighted pipeline (CRM stage probabilities)"),
     ("run_rate", "Trailing run rate"),
 )
+POINTS: tuple[Point, ...] = ("start", "middle")
 MAX_PERIODS = 60
+MAX_UNKNOWN_STAGE = 0.5  # share of the open value with no stage known: no weighted pipeline
+NO_STAGES = (
+    "no stage history: the stages deals were in at the cut-off are not known for "
+    "{share:.0%} of the open value (deals closed since show only their final stage)"
+)
 
 
 @dataclass(frozen=True)
 class BacktestRow:
-    """One past period, forecast at its start."""
+    """One past period, forecast at its start or in its middle."""
 
     period: Period
-    cutoff: dt.date  # the last day known: the day before the period
+    point: Point  # where in the period the forecast was made
+    cutoff: dt.date  # the last day known
     actual: float  # revenue won in the period
+    won_at_cutoff: float  # ...of which already won by the cut-off
     p10: float
     p50: float
     p90: float
     mean: float
-    weighted_pipeline: float
+    weighted_pipeline: float | None  # None: unavailable (see `weighted_pipeline_note`)
+    weighted_pipeline_note: str | None
     run_rate: float
     open_deals: int  # at the cut-off
     open_value: float
+    open_without_amount: int
     history_deals: int
     new_deals_source: str
 
@@ -83,21 +101,37 @@ class BacktestRow:
         """The actual fell inside Paceline's P10-P90 interval."""
         return self.p10 <= self.actual <= self.p90
 
-    def forecast_of(self, method: Method) -> float:
+    def forecast_of(self, method: Method) -> float | None:
         if method == "paceline":
             return self.p50
         return self.weighted_pipeline if method == "weighted_pipeline" else self.run_rate
 
 
 @dataclass(frozen=True)
+class SkippedCutoff:
+    """A cut-off no forecast was scored at, and why."""
+
+    period: Period
+    point: Point
+    cutoff: dt.date
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.period.label} ({self.point}): {self.reason}"
+
+
+@dataclass(frozen=True)
 class MethodScore:
     method: Method
     label: str
-    forecast: float  # summed over the periods
+    forecasts: int  # rows the method could forecast
+    forecast: float  # summed over them
     actual: float
-    wape: float | None  # None when nothing was won in any period
+    wape: float | None  # None when nothing was won in them, or none was made
     bias: float | None
     coverage: float | None  # Paceline only: share of actuals inside P10-P90
+    unavailable: str | None  # why some (or every) row has no forecast of this method
 
 
 @dataclass(frozen=True)
@@ -108,14 +142,15 @@ class Backtest:
     rep: str | None
     runs: int
     seed: int
-    rows: list[BacktestRow]  # oldest first
-    skipped: list[Period]  # too little history before their cut-off
+    rows: list[BacktestRow]  # oldest first; the start before the middle of a period
+    skipped: list[SkippedCutoff]
     scores: list[MethodScore]
 
     @property
     def best(self) -> Method | None:
-        """The method with the lowest WAPE."""
-        scored = [s for s in self.scores if s.wape is not None]
+        """The method with the lowest WAPE among those scored on every row (a method scored
+        on fewer rows is not compared: like with like)."""
+        scored = [s for s in self.scores if s.wape is not None and s.forecasts == len(self.rows)]
         return min(scored, key=lambda s: s.wape or 0.0).method if scored else None
 
 
@@ -130,8 +165,10 @@ def backtest(
     as_of: dt.date | None = None,
     runs: int | None = None,
     seed: int | None = None,
+    points: tuple[Point, ...] = POINTS,
 ) -> Backtest:
-    """Forecast each of the last `periods` complete periods before `as_of` from its start."""
+    """Forecast each of the last `periods` complete periods before `as_of` from its start
+    and from its middle (`points`)."""
     kind = check_period_kind(period_kind)
     runs, seed = check_runs(settings, runs, seed)
     count = settings.insight.forecast.backtest_periods if periods is None else periods
@@ -140,39 +177,19 @@ def backtest(
     calendar = BusinessCalendar(settings.calendar)
     day = check_day(as_of or calendar.today())
     past = _complete_periods(calendar, calendar.period(kind, day + dt.timedelta(days=1)), count)
-    rules = settings.insight.forecast
     ensure_rollup(engine, settings)
     rows: list[BacktestRow] = []
-    skipped: list[Period] = []
+    skipped: list[SkippedCutoff] = []
     with engine.connect() as conn:
         scope = forecast_scope(conn, team, rep)
         for period in past:
-            cutoff_day = period.start - dt.timedelta(days=1)
-            start, end = utc_bounds(settings, period.start, period.end)
-            first = first_deal_created(conn, scope, start)
-            if first is None or first > start - dt.timedelta(days=rules.run_rate_days):
-                skipped.append(period)
-                continue
-            inputs = prepare(conn, settings, scope, cutoff_day, period, use_plan=False)
-            result = simulate(inputs, runs, seed)
-            recent = revenue_won(conn, scope, start - dt.timedelta(days=rules.run_rate_days), start)
-            rows.append(
-                BacktestRow(
-                    period=period,
-                    cutoff=cutoff_day,
-                    actual=revenue_won(conn, scope, start, end),
-                    p10=result.p10,
-                    p50=result.p50,
-                    p90=result.p90,
-                    mean=result.mean,
-                    weighted_pipeline=weighted_pipeline(settings, inputs),
-                    run_rate=recent / rules.run_rate_days * (period.end - period.start).days,
-                    open_deals=len(inputs.chances),
-                    open_value=sum(c.deal.amount for c in inputs.chances),
-                    history_deals=result.history_deals,
-                    new_deals_source=result.new_deals.source,
-                )
-            )
+            for point in points:
+                cutoff_day = cutoff_of(period, point)
+                reason = _skip_reason(conn, settings, scope, cutoff_day)
+                if reason is not None:
+                    skipped.append(SkippedCutoff(period, point, cutoff_day, reason))
+                    continue
+                rows.append(_row(conn, settings, scope, period, point, cutoff_day, runs, seed))
     return Backtest(
         period_kind=kind,
         as_of=day,
@@ -186,6 +203,84 @@ def backtest(
     )
 
 
+def cutoff_of(period: Period, point: Point) -> dt.date:
+    """The last day known: the day before the period, or before its middle day."""
+    if point == "start":
+        return period.start - dt.timedelta(days=1)
+    return period.start + dt.timedelta(days=(period.end - period.start).days // 2 - 1)
+
+
+def _skip_reason(
+    conn: Connection, settings: Settings, scope: ForecastScope, cutoff_day: dt.date
+) -> str | None:
+    """Why no forecast made at the end of `cutoff_day` can be scored, or None."""
+    days = settings.insight.forecast.run_rate_days
+    first_left = cutoff_day + dt.timedelta(days=1)
+    cutoff = _midnight(settings, first_left)
+    first = first_deal_created(conn, scope, cutoff)
+    if first is None or first > _midnight(settings, first_left - dt.timedelta(days=days)):
+        return f"less than {days} days of deals before the cut-off"
+    won = (
+        select(Deal.id).where(Deal.status == "won", Deal.closed_at < cutoff, scope.owned()).limit(1)
+    )
+    if conn.execute(won).first() is None:
+        return "no deal won before the cut-off: no win rate or deal size to learn from"
+    return None
+
+
+def _row(
+    conn: Connection,
+    settings: Settings,
+    scope: ForecastScope,
+    period: Period,
+    point: Point,
+    cutoff_day: dt.date,
+    runs: int,
+    seed: int,
+) -> BacktestRow:
+    first_left = cutoff_day + dt.timedelta(days=1)
+    inputs = prepare(conn, settings, scope, cutoff_day, period, use_plan=False)
+    result = simulate(inputs, runs, seed)
+    start, end = _midnight(settings, period.start), _midnight(settings, period.end)
+    weighted, note = weighted_pipeline(settings, inputs)
+    return BacktestRow(
+        period=period,
+        point=point,
+        cutoff=cutoff_day,
+        actual=revenue_won(conn, scope, start, end),
+        won_at_cutoff=inputs.won_so_far,
+        p10=result.p10,
+        p50=result.p50,
+        p90=result.p90,
+        mean=result.mean,
+        weighted_pipeline=None if weighted is None else inputs.won_so_far + weighted,
+        weighted_pipeline_note=note,
+        run_rate=inputs.won_so_far + run_rate(conn, settings, scope, first_left, period.end),
+        open_deals=len(inputs.chances),
+        open_value=sum(c.value for c in inputs.chances),
+        open_without_amount=result.open_without_amount,
+        history_deals=result.history_deals,
+        new_deals_source=result.new_deals.source,
+    )
+
+
+def _midnight(settings: Settings, day: dt.date) -> dt.datetime:
+    return utc_bounds(settings, day, day)[0]
+
+
+def run_rate(
+    conn: Connection, settings: Settings, scope: ForecastScope, first_left: dt.date, end: dt.date
+) -> float:
+    """Revenue won per day over the `run_rate_days` local days before `first_left`, times the
+    days from `first_left` to `end`. The window is counted in local days (each read from its
+    own midnight), so a window across the end of daylight saving time is neither an hour
+    short nor long."""
+    days = settings.insight.forecast.run_rate_days
+    since = _midnight(settings, first_left - dt.timedelta(days=days))
+    recent = revenue_won(conn, scope, since, _midnight(settings, first_left))
+    return recent / days * (end - first_left).days
+
+
 def _complete_periods(calendar: BusinessCalendar, current: Period, count: int) -> list[Period]:
     """The `count` periods before `current`, oldest first."""
     found = []
@@ -196,9 +291,15 @@ def _complete_periods(calendar: BusinessCalendar, current: Period, count: int) -
     return list(reversed(found))
 
 
-def weighted_pipeline(settings: Settings, inputs: Inputs) -> float:
+def weighted_pipeline(settings: Settings, inputs: Inputs) -> tuple[float | None, str | None]:
     """The CRM's forecast at the cut-off: open deals due by the period's end, at amount x
-    the configured probability of their stage then."""
+    the configured probability of their stage then; None (with the reason) when the stages
+    of most of the open value at the cut-off are not known."""
+    unknown = sum(c.deal.amount for c in inputs.chances if c.stage is None)
+    total_value = sum(c.deal.amount for c in inputs.chances)
+    if not inputs.by_stage or (total_value and unknown > MAX_UNKNOWN_STAGE * total_value):
+        share = unknown / total_value if total_value else 1.0
+        return None, NO_STAGES.format(share=share)
     probability = {s.name: s.probability for s in settings.stages}
     total = 0.0
     for chance in inputs.chances:
@@ -206,22 +307,29 @@ def weighted_pipeline(settings: Settings, inputs: Inputs) -> float:
         if due is not None and due >= inputs.period.end:
             continue
         total += chance.deal.amount * probability.get(chance.stage or "", 0.0)
-    return total
+    return total, None
 
 
 def _score(method: Method, label: str, rows: list[BacktestRow]) -> MethodScore:
-    actual = sum(r.actual for r in rows)
-    forecast = sum(r.forecast_of(method) for r in rows)
-    error = sum(abs(r.forecast_of(method) - r.actual) for r in rows)
+    made = [(r, f) for r in rows if (f := r.forecast_of(method)) is not None]
+    actual = sum(r.actual for r, _ in made)
+    forecast = sum(f for _, f in made)
+    error = sum(abs(f - r.actual) for r, f in made)
     coverage = None
     if method == "paceline" and rows:
         coverage = sum(1 for r in rows if r.covered) / len(rows)
+    notes = [r.weighted_pipeline_note for r in rows if r.forecast_of(method) is None]
+    unavailable = None
+    if notes:
+        unavailable = f"unavailable at {len(notes)} of {len(rows)} cut-offs: {notes[0]}"
     return MethodScore(
         method=method,
         label=label,
+        forecasts=len(made),
         forecast=forecast,
         actual=actual,
         wape=error / actual if actual else None,
         bias=(forecast - actual) / actual if actual else None,
         coverage=coverage,
+        unavailable=unavailable,
     )

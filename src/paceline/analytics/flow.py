@@ -13,7 +13,9 @@ days) this reports
 - open pipeline at the week's end (deals created before and not closed by then), and its
   coverage: open value / what is left of the quarter's revenue target after the revenue won
   in the quarter so far. Below 1 the pipeline cannot reach the target even if every deal
-  closes.
+  closes. Like with like: when only some reps have a target, only *their* pipeline and wins
+  are read against it; the rest (`untargeted_open`, `untargeted_won`) is reported apart, as
+  revenue no target covers, never as progress towards someone else's target.
 
 Weeks are whole ISO weeks overlapping the window; the last is cut at the end of the as-of day
 so nothing later is ever read. Every count is bucketed in the database (a CASE over per-week
@@ -25,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, Engine, case, exists, func, select
@@ -72,6 +74,19 @@ class FlowWeek:
     quarter_start: dt.date  # the quarter containing the week's last day
     quarter_target: float | None  # the scope's revenue target for that quarter
     won_in_quarter: float  # revenue won in that quarter up to the week's end
+    target_reps: int  # reps the quarter's target covers (0: no target)
+    targeted_open: float  # open value at the week's end of the reps the target covers
+    targeted_won: float  # ...and their revenue won in the quarter so far
+
+    @property
+    def untargeted_open(self) -> float:
+        """Open value of reps without a target for the quarter (0 when there is no target)."""
+        return self.open_pipeline.value - self.targeted_open if self.target_reps else 0.0
+
+    @property
+    def untargeted_won(self) -> float:
+        """Revenue won in the quarter by reps without a target (0 when there is no target)."""
+        return self.won_in_quarter - self.targeted_won if self.target_reps else 0.0
 
     @property
     def lost_total(self) -> CountValue:
@@ -87,18 +102,19 @@ class FlowWeek:
 
     @property
     def remaining_target(self) -> float | None:
+        """The target less what the reps it covers have won (not what anyone has won)."""
         if self.quarter_target is None:
             return None
-        return self.quarter_target - self.won_in_quarter
+        return self.quarter_target - self.targeted_won
 
     @property
     def coverage(self) -> float | None:
-        """Open value per unit of target still to win; None without a target or when the
-        quarter's target is already met."""
+        """The covered reps' open value per unit of their target still to win; None without
+        a target or when the quarter's target is already met."""
         left = self.remaining_target
         if left is None or left <= 0:
             return None
-        return self.open_pipeline.value / left
+        return self.targeted_open / left
 
 
 @dataclass(frozen=True)
@@ -151,23 +167,31 @@ def pipeline_flow(
         prospects = _prospects(conn, settings, scope, weeks)
         won_so_far = _won_in_quarter(conn, settings, scope, revenue, quarters, bounds[1:])
         targets = _targets(conn, calendar, scope, revenue, quarters)
+        covered = _covered(conn, settings, scope, revenue, quarters, bounds, targets)
     lost_stages = _lost_stages(settings, deals)
-    rows = [
-        FlowWeek(
-            label=week.label,
-            start=week.start,
-            end=week.end,
-            prospects_in=prospects.get(i, 0),
-            created=_created(deals, i),
-            won=_closed(deals, i, "won"),
-            lost={stage: _closed(deals, i, "lost", stage) for stage in lost_stages},
-            open_pipeline=_open_after(deals, i),
-            quarter_start=quarters[i].start,
-            quarter_target=targets.get(quarters[i].start),
-            won_in_quarter=won_so_far[i],
+    rows = []
+    for i, week in enumerate(weeks):
+        target = targets.get(quarters[i].start)
+        open_pipeline = _open_after(deals, i)
+        targeted_open, targeted_won = covered.get(i, (open_pipeline.value, won_so_far[i]))
+        rows.append(
+            FlowWeek(
+                label=week.label,
+                start=week.start,
+                end=week.end,
+                prospects_in=prospects.get(i, 0),
+                created=_created(deals, i),
+                won=_closed(deals, i, "won"),
+                lost={stage: _closed(deals, i, "lost", stage) for stage in lost_stages},
+                open_pipeline=open_pipeline,
+                quarter_start=quarters[i].start,
+                quarter_target=target.total if target else None,
+                won_in_quarter=won_so_far[i],
+                target_reps=len(target.reps) if target else 0,
+                targeted_open=targeted_open,
+                targeted_won=targeted_won,
+            )
         )
-        for i, week in enumerate(weeks)
-    ]
     return FlowReport(
         window=window,
         team=scope.team,
@@ -369,20 +393,58 @@ def _won_in_quarter(
     return result
 
 
+@dataclass(frozen=True)
+class _Target:
+    total: float
+    reps: frozenset[int]  # the reps it covers
+
+
 def _targets(
     conn: Connection,
     calendar: BusinessCalendar,
     scope: DealScope,
     metric: MetricSettings | None,
     quarters: list[Period],
-) -> dict[dt.date, float]:
-    """The scope's revenue target per quarter (derived from any stored periods); absent when
-    no rep in scope has one."""
+) -> dict[dt.date, _Target]:
+    """The scope's revenue target per quarter (derived from any stored periods) and the reps
+    it covers; absent when no rep in scope has one."""
     if metric is None:
         return {}
-    found: dict[dt.date, float] = {}
+    found: dict[dt.date, _Target] = {}
     for quarter in dict.fromkeys(quarters):
         targets = period_targets(conn, calendar, quarter, [metric.name], scope.rep_ids)
         if targets:
-            found[quarter.start] = sum(targets.values())
+            reps = frozenset(rep for rep, _ in targets)
+            found[quarter.start] = _Target(sum(targets.values()), reps)
     return found
+
+
+def _covered(
+    conn: Connection,
+    settings: Settings,
+    scope: DealScope,
+    metric: MetricSettings | None,
+    quarters: list[Period],
+    bounds: list[dt.datetime],
+    targets: dict[dt.date, _Target],
+) -> dict[int, tuple[float, float]]:
+    """Per week whose quarter's target covers only some of the scope's deal owners: the open
+    value and the revenue won in the quarter of the reps it covers. Weeks whose target covers
+    every owner are left out (the scope's own figures are theirs)."""
+    owners = _owners(conn, scope, bounds[-1])
+    found: dict[int, tuple[float, float]] = {}
+    for reps in {t.reps for t in targets.values() if not owners <= t.reps}:
+        narrowed = replace(scope, rep_ids=sorted(reps))
+        deals = _deal_buckets(conn, narrowed, bounds)
+        won = _won_in_quarter(conn, settings, narrowed, metric, quarters, bounds[1:])
+        for i, quarter in enumerate(quarters):
+            target = targets.get(quarter.start)
+            if target is not None and target.reps == reps:
+                found[i] = (_open_after(deals, i).value, won[i])
+    return found
+
+
+def _owners(conn: Connection, scope: DealScope, before: dt.datetime) -> frozenset[int]:
+    """The reps owning the scope's deals created before `before`."""
+    query = select(Deal.rep_id).where(Deal.created_at < before, scope.owned()).distinct()
+    return frozenset(int(rep) for (rep,) in conn.execute(query) if rep is not None)

@@ -29,10 +29,17 @@ learnt from the team's own history as known at the cut-off (`pipeline_history`):
   distribution as drawing every new deal and its outcome, for a fraction of the cost).
   P10/P50/P90, the mean and the chance of reaching the revenue target are read from the
   runs; the fan (quantiles of revenue won to date, day by day) from the first `CHUNK` runs.
+  Each run first draws its own creation rate, win chance and average deal size
+  (`rate_uncertainty`): the interval carries the estimation error of the learnt rates.
+- **Amounts.** An open deal whose CRM left the amount empty (imported as 0) is counted
+  (`open_without_amount`) and, when won in a run, worth a won deal's size drawn from history.
+- **The target, like with like.** When the revenue target covers only some of the reps with
+  deals, the chance of reaching it is read on those reps' own forecast (`_against_target`),
+  and the others are named as revenue no target covers.
 
 Known limits: the model assumes the future converts like the last `history_months`; stage
 probabilities come from the deals' stage history, so a CRM export without it (one row per
-deal) leaves only age to go on; amounts of open deals are taken as they stand.
+deal) leaves only age to go on; amounts recorded for open deals are taken as they stand.
 """
 
 from __future__ import annotations
@@ -66,12 +73,13 @@ from paceline.analytics.pipeline_history import (
     stage_spells,
     won_deals,
 )
+from paceline.analytics.rate_uncertainty import Uncertainty, draw_factors, learnt_uncertainty
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import MetricSettings, Settings
 from paceline.errors import UserInputError
-from paceline.store.models import Activity, Contact, Deal, MetricDay
+from paceline.store.models import Activity, Contact, Deal, MetricDay, Rep
 
 FloatArray = NDArray[np.float64]
 NewDealSource = Literal["activity_plan", "activity_run_rate", "opportunity_run_rate"]
@@ -99,7 +107,8 @@ class DealChance:
     stage: str | None  # None: not recorded at the cut-off (read by age)
     days_in_stage: float
     age_days: float
-    amount: float
+    amount: float  # as recorded, or the average won deal's when not recorded
+    amount_recorded: bool  # False: the CRM left it empty; valued from the won deals' sizes
     win_probability: float
     crm_probability: float | None  # the configured stage probability (the CRM's view)
 
@@ -186,6 +195,10 @@ class Forecast:
     seed: int
     revenue_metric: str | None  # the metric the target is read on
     target: float | None  # the scope's revenue target for the period (None: none stored)
+    target_reps: int  # reps the target covers (their targets summed)
+    untargeted_reps: list[str]  # reps of the scope with deals but no target, by name
+    targeted_won_so_far: float | None  # won so far by the reps the target covers
+    targeted_p50: float | None  # the median of their revenue: what the target is read against
     won_so_far: float
     expected_open: float
     expected_new: float
@@ -193,10 +206,12 @@ class Forecast:
     p10: float
     p50: float
     p90: float
-    probability_of_target: float | None
+    probability_of_target: float | None  # of *their* revenue reaching it (like with like)
     history_start: dt.date  # local day: history is [history_start, as_of]
     history_deals: int  # deals watched in the history (open at some time in it)
     history_wins: int  # deals won in the history
+    open_without_amount: int  # open deals the CRM records no amount for (valued from wins)
+    history_without_amount: int  # ...and deals of the history, open or lost, without one
     by_stage: bool  # open deals read by stage (False: by age; no usable stage history)
     days_left: int  # calendar days after the as-of day to the period's end
     business_days_left: int
@@ -212,8 +227,17 @@ class Forecast:
 
     @property
     def gap_to_target(self) -> float | None:
-        """What the median outcome misses the target by (negative: beats it)."""
-        return None if self.target is None else self.target - self.p50
+        """What the covered reps' median outcome misses the target by (negative: beats it)."""
+        if self.target is None or self.targeted_p50 is None:
+            return None
+        return self.target - self.targeted_p50
+
+    @property
+    def untargeted_won_so_far(self) -> float | None:
+        """Won so far by reps without a target: revenue no target covers."""
+        if self.targeted_won_so_far is None:
+            return None
+        return self.won_so_far - self.targeted_won_so_far
 
 
 # --- the analysis ---------------------------------------------------------------------------
@@ -241,7 +265,24 @@ def forecast(
     with engine.connect() as conn:
         scope = forecast_scope(conn, team, rep)
         inputs = prepare(conn, settings, scope, day, period, use_plan=True)
-        return simulate(inputs, runs, seed)
+        return _against_target(conn, inputs, simulate(inputs, runs, seed))
+
+
+def _against_target(conn: Connection, inputs: Inputs, result: Forecast) -> Forecast:
+    """Compare like with like: when the target covers only some of the reps with deals,
+    the chance of reaching it is read on those reps' own forecast (their deals, their
+    new-deal rate), not on everyone's revenue."""
+    if inputs.target is None or not result.untargeted_reps:
+        return result
+    covered = ForecastScope(sorted(inputs.target_by_rep), inputs.scope.team, inputs.scope.rep)
+    theirs = prepare(conn, inputs.settings, covered, inputs.as_of, inputs.period, use_plan=True)
+    totals = run_simulation(theirs, result.runs, result.seed).totals
+    return replace(
+        result,
+        targeted_won_so_far=theirs.won_so_far,
+        targeted_p50=float(np.quantile(totals, 0.5)),
+        probability_of_target=float(np.mean(totals >= inputs.target)),
+    )
 
 
 def check_period_kind(period_kind: str) -> PeriodKind:
@@ -286,6 +327,7 @@ class OpenChance:
     weight: float
     fallback: WinCurve | None
     probability: float  # of a win by the period's end
+    value: float  # its amount, or the average won amount when it has none recorded
 
 
 @dataclass(frozen=True)
@@ -309,9 +351,12 @@ class Inputs:
     new_per_day: FloatArray  # expected new deals created on each day left
     new_wins_per_day: FloatArray  # expected new deals won on each day left
     won_amounts: FloatArray
+    uncertainty: Uncertainty
     new_deals: NewDeals
     revenue_metric: str | None
     target: float | None
+    target_by_rep: dict[int, float]  # the reps the target covers, and each one's share
+    untargeted_reps: list[str]  # reps with deals in the snapshot but no target, by name
 
 
 def prepare(
@@ -338,16 +383,17 @@ def prepare(
     stays = stage_spells(snap)
     creation = creation_spells(snap)
     by_stage = stage_history_usable(snap)
-    chances = _chances(snap, stays if by_stage else None, creation, days_left)
+    amounts = np.array(snap.won_amounts, dtype=np.float64)
+    average = float(amounts.mean()) if amounts.size else None
+    chances = _chances(snap, stays if by_stage else None, creation, days_left, average or 0.0)
     won = _won_by_day(conn, settings, calendar, scope, period, as_of, cutoff)
     new_per_day, new_deals = _new_deals(
         conn, settings, calendar, scope, snap, as_of, period, history_start, use_plan
     )
-    amounts = np.array(snap.won_amounts, dtype=np.float64)
     wins_per_day = _wins_per_day(new_per_day, creation.curve())
-    average = float(amounts.mean()) if amounts.size else None
     new_deals = _with_expectations(new_deals, new_per_day, wins_per_day, average)
     metric = revenue_metric(settings)
+    by_rep = _target_by_rep(conn, calendar, scope, period, metric)
     return Inputs(
         settings=settings,
         scope=scope,
@@ -366,10 +412,24 @@ def prepare(
         new_per_day=new_per_day,
         new_wins_per_day=wins_per_day,
         won_amounts=amounts,
+        uncertainty=learnt_uncertainty(snap, _rate_evidence(snap, new_deals, rules.run_rate_days)),
         new_deals=new_deals,
         revenue_metric=metric.name if metric else None,
-        target=_target(conn, calendar, scope, period, metric),
+        target=sum(by_rep.values()) if by_rep else None,
+        target_by_rep=by_rep,
+        untargeted_reps=_rep_names(conn, {d.rep_id for d in snap.deals} - set(by_rep))
+        if by_rep
+        else [],
     )
+
+
+def _rate_evidence(snap: Snapshot, new_deals: NewDeals, run_rate_days: int) -> int:
+    """The deals the new-deal rate rests on: those of the trailing window for a run rate of
+    opportunities, every one of the history for a conversion of activity."""
+    if new_deals.source != "opportunity_run_rate":
+        return len(snap.created)
+    since = snap.cutoff - dt.timedelta(days=run_rate_days)
+    return sum(1 for d in snap.created if d.created_at >= since)
 
 
 def _midnight(settings: Settings, day: dt.date) -> dt.datetime:
@@ -390,10 +450,15 @@ def _days(start: dt.datetime, end: dt.datetime) -> float:
 
 
 def _chances(
-    snap: Snapshot, stays: dict[str, Spells] | None, creation: Spells, days_left: int
+    snap: Snapshot,
+    stays: dict[str, Spells] | None,
+    creation: Spells,
+    days_left: int,
+    average_won: float,
 ) -> list[OpenChance]:
     """Each open deal's curves and its chance of a win within `days_left` days; by stage and
-    days in it (`stays` per stage), or by age alone (`stays` None, or the stage unknown)."""
+    days in it (`stays` per stage), or by age alone (`stays` None, or the stage unknown). A
+    deal without an amount is valued at `average_won` (the simulation draws won sizes)."""
     pool = pooled(list(stays.values())) if stays is not None else None
     found = []
     for deal in snap.open_deals:
@@ -417,8 +482,11 @@ def _chances(
             probability += weight * float(primary.won_by(horizon))
         if fallback is not None and weight < 1:
             probability += (1 - weight) * float(fallback.won_by(horizon))
+        value = deal.amount if deal.amount_known else average_won
         found.append(
-            OpenChance(deal, stage, elapsed, in_stage, age, primary, weight, fallback, probability)
+            OpenChance(
+                deal, stage, elapsed, in_stage, age, primary, weight, fallback, probability, value
+            )
         )
     return found
 
@@ -459,17 +527,25 @@ def _won_by_day(
     return found
 
 
-def _target(
+def _target_by_rep(
     conn: Connection,
     calendar: BusinessCalendar,
     scope: ForecastScope,
     period: Period,
     metric: MetricSettings | None,
-) -> float | None:
+) -> dict[int, float]:
+    """The scope's reps with a revenue target for the period, and theirs."""
     if metric is None:
-        return None
+        return {}
     targets = period_targets(conn, calendar, period, [metric.name], scope.rep_ids)
-    return sum(targets.values()) if targets else None
+    return {rep: value for (rep, _), value in targets.items()}
+
+
+def _rep_names(conn: Connection, rep_ids: set[int]) -> list[str]:
+    if not rep_ids:
+        return []
+    query = select(Rep.name).where(Rep.id.in_(sorted(rep_ids))).order_by(Rep.name)
+    return [name for (name,) in conn.execute(query)]
 
 
 # --- deals not created yet ------------------------------------------------------------------
@@ -738,29 +814,42 @@ def run_simulation(inputs: Inputs, runs: int, seed: int) -> Outcome:
 
 
 def _revenue_by_day(rng: np.random.Generator, inputs: Inputs, size: int) -> FloatArray:
-    """(runs, days) revenue won on each day left, open deals then new deals."""
+    """(runs, days) revenue won on each day left, open deals then new deals. Each run first
+    draws its own rates (`RunFactors`): the runs spread by what the rates might be, not only
+    by chance at known rates."""
     days = inputs.days_left
     by_day = np.zeros((size, days))
     if days == 0:
         return by_day
+    factors = draw_factors(rng, inputs.uncertainty, size)
+    sizes = inputs.won_amounts
     for chance in inputs.chances:
         if chance.probability <= 0:
             continue
-        day = _win_days(rng, chance, size)
+        day = _win_days(rng, chance, size, factors.win)
         hit = np.flatnonzero(day < days)
-        np.add.at(by_day, (hit, day[hit].astype(np.int64)), chance.deal.amount)
+        amount: FloatArray | float = chance.deal.amount
+        if not chance.deal.amount_known:
+            if not sizes.size:
+                continue
+            amount = rng.choice(sizes, size=hit.size) * factors.size[hit]
+        np.add.at(by_day, (hit, day[hit].astype(np.int64)), amount)
     expected = inputs.new_wins_per_day
-    if inputs.won_amounts.size and expected.sum() > 0:
-        wins = rng.poisson(expected, size=(size, days))
-        amounts = rng.choice(inputs.won_amounts, size=int(wins.sum()))
+    if sizes.size and expected.sum() > 0:
+        rates = np.outer(factors.creation * factors.win, expected)
+        wins = rng.poisson(rates)
         cells = np.repeat(np.arange(size * days), wins.ravel())
+        amounts = rng.choice(sizes, size=cells.size) * factors.size[cells // days]
         by_day += np.bincount(cells, weights=amounts, minlength=size * days).reshape(size, days)
     return by_day
 
 
-def _win_days(rng: np.random.Generator, chance: OpenChance, size: int) -> FloatArray:
-    """Days after the cut-off each run wins the deal on (inf: not won)."""
-    u = 1.0 - rng.random(size)
+def _win_days(
+    rng: np.random.Generator, chance: OpenChance, size: int, scale: FloatArray
+) -> FloatArray:
+    """Days after the cut-off each run wins the deal on (inf: not won). A run's win-chance
+    factor `scale` stretches the deal's curve: u / scale above the curve's top is a loss."""
+    u = (1.0 - rng.random(size)) / scale
     primary = rng.random(size) < chance.weight
     when = np.full(size, np.inf)
     if chance.primary is not None:
@@ -771,11 +860,16 @@ def _win_days(rng: np.random.Generator, chance: OpenChance, size: int) -> FloatA
 
 
 def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
-    """The forecast: the runs read as quantiles, with the parts and the reasons."""
+    """The forecast: the runs read as quantiles, with the parts and the reasons. When the
+    target covers only some of the reps, the figures read against it are left None here
+    (`forecast` fills them from those reps' own simulation)."""
     outcome = run_simulation(inputs, runs, seed)
     p10, p50, p90 = (float(q) for q in np.quantile(outcome.totals, QUANTILES))
     target = inputs.target
-    reach = float(np.mean(outcome.totals >= target)) if target is not None else None
+    covers_all = not inputs.untargeted_reps
+    reach = None
+    if target is not None and covers_all:
+        reach = float(np.mean(outcome.totals >= target))
     chances = sorted(
         (_deal_chance(inputs.settings, c) for c in inputs.chances),
         key=lambda d: (-d.expected, -d.amount, d.deal_id),
@@ -789,6 +883,10 @@ def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
         seed=seed,
         revenue_metric=inputs.revenue_metric,
         target=target,
+        target_reps=len(inputs.target_by_rep),
+        untargeted_reps=inputs.untargeted_reps,
+        targeted_won_so_far=inputs.won_so_far if covers_all else None,
+        targeted_p50=p50 if covers_all else None,
         won_so_far=inputs.won_so_far,
         expected_open=sum(d.expected for d in chances),
         expected_new=inputs.new_deals.expected_revenue,
@@ -799,7 +897,9 @@ def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
         probability_of_target=reach,
         history_start=inputs.history_start,
         history_deals=len(inputs.snap.history),
-        history_wins=len(inputs.snap.won_amounts),
+        history_wins=len(inputs.snap.won),
+        open_without_amount=sum(1 for c in inputs.chances if not c.deal.amount_known),
+        history_without_amount=sum(1 for d in inputs.snap.history if not d.amount_known),
         by_stage=inputs.by_stage,
         days_left=inputs.days_left,
         business_days_left=inputs.business_days_left,
@@ -820,7 +920,8 @@ def _deal_chance(settings: Settings, chance: OpenChance) -> DealChance:
         stage=chance.stage,
         days_in_stage=chance.in_stage,
         age_days=chance.age,
-        amount=chance.deal.amount,
+        amount=chance.value,
+        amount_recorded=chance.deal.amount_known,
         win_probability=chance.probability,
         crm_probability=crm.get(chance.stage) if chance.stage is not None else None,
     )
@@ -875,7 +976,7 @@ def _stage_row(
         win_rate=curve.ever if curve is not None else None,
         median_days_to_win=curve.median_days_to_win() if curve is not None else None,
         open_deals=len(chances),
-        open_value=sum(c.deal.amount for c in chances),
-        expected_value=sum(c.deal.amount * c.probability for c in chances),
+        open_value=sum(c.value for c in chances),
+        expected_value=sum(c.value * c.probability for c in chances),
         crm_probability=crm,
     )

@@ -124,12 +124,19 @@ class KnownDeal:
     deal_id: int
     name: str
     rep_id: int
-    amount: float  # as known at the cut-off
+    amount: float  # as known at the cut-off; 0 when not recorded (see `amount_known`)
     created_at: dt.datetime
     expected_close: dt.date | None
     status: str  # as known at the cut-off: open unless closed before it
     closed_at: dt.datetime | None  # set only when closed before the cut-off
     entries: tuple[StageEntry, ...]  # the stage path known at the cut-off, oldest first
+
+    @property
+    def amount_known(self) -> bool:
+        """Whether the CRM recorded what the deal is worth. Many leave the amount of open and
+        lost deals empty (imported as 0): a deal worth nothing is not a deal, so 0 reads as
+        "not recorded", never as a deal that would bring no revenue."""
+        return self.amount > 0
 
     @property
     def stage(self) -> str | None:
@@ -170,12 +177,16 @@ class Snapshot:
         return [d for d in self.deals if d.created_at >= self.history_start]
 
     @property
-    def won_amounts(self) -> list[float]:
-        """Amounts of the deals won in the history window."""
+    def won(self) -> list[KnownDeal]:
+        """The deals won in the history window."""
         start = self.history_start
-        return [
-            d.amount for d in self.deals if d.status == "won" and (d.closed_at or start) >= start
-        ]
+        return [d for d in self.deals if d.status == "won" and (d.closed_at or start) >= start]
+
+    @property
+    def won_amounts(self) -> list[float]:
+        """Amounts of the deals won in the history window (those with an amount recorded):
+        what a deal won in future is worth, and a deal without an amount is valued at."""
+        return [d.amount for d in self.won if d.amount_known]
 
 
 @dataclass(frozen=True)

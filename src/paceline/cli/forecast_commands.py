@@ -38,8 +38,8 @@ def forecast_command(
     run_backtest: bool = typer.Option(
         False,
         "--backtest",
-        help="Replay the last complete periods: forecast each from its start, against the "
-        "weighted pipeline and the run rate.",
+        help="Replay the last complete periods: forecast each at its start and in its middle, "
+        "against the weighted pipeline and the run rate.",
     ),
     periods: int | None = typer.Option(
         None, "--periods", help="With --backtest: how many periods (default: backtest_periods)."
@@ -103,6 +103,14 @@ def print_forecast(f: Forecast) -> None:
             f"Target {money(f.target)} ({f.revenue_metric}): [{style}]{chance:.0%} chance[/] "
             "of reaching it."
         )
+        if f.untargeted_reps:
+            out.print(
+                f"[yellow]The target covers {f.target_reps} rep(s)[/]: the chance is read on "
+                f"their revenue alone ({money(f.targeted_won_so_far or 0.0)} won so far, P50 "
+                f"{money(f.targeted_p50 or 0.0)}). No target for "
+                f"{', '.join(f.untargeted_reps)}: {money(f.untargeted_won_so_far or 0.0)} won "
+                "so far is revenue no target covers."
+            )
     parts = Table(title="Where it comes from (expected values)", title_justify="left")
     parts.add_column("part")
     parts.add_column("revenue", justify="right")
@@ -123,6 +131,13 @@ def print_forecast(f: Forecast) -> None:
         f"Learnt from {f.history_deals:,} deals watched since {f.history_start} "
         f"({f.history_wins:,} won); open deals read {basis}."
     )
+    if f.open_without_amount:
+        average = f.new_deals.average_won_amount
+        valued = f"at {money(average)} on average" if average is not None else "(none won yet)"
+        out.print(
+            f"[yellow]{f.open_without_amount} of {len(f.open_deals)} open deals have no amount "
+            f"recorded[/]: each is valued from the sizes of the deals won {valued}, not as zero."
+        )
 
 
 def new_deals_text(n: NewDeals) -> str:
@@ -201,49 +216,52 @@ def _print_deals(f: Forecast) -> None:
 
 def print_backtest(b: Backtest) -> None:
     title = (
-        f"Backtest — {_who(b.team, b.rep)}: each {b.period_kind} forecast at its start "
-        f"({b.runs:,} runs, seed {b.seed})"
+        f"Backtest — {_who(b.team, b.rep)}: each {b.period_kind} forecast at its start and in "
+        f"its middle ({b.runs:,} runs, seed {b.seed})"
     )
     if not b.rows:
         out.print(f"{title}: no period has enough history before it.")
     else:
         table = Table(title=title, title_justify="left")
         table.add_column("period")
+        table.add_column("forecast at")
         for name in ("actual", "Paceline P50", "P10 - P90", "inside", "weighted pipeline"):
             table.add_column(name, justify="right")
         table.add_column("run rate", justify="right")
         for r in b.rows:
             table.add_row(
                 r.period.label,
+                f"{r.point} (end of {r.cutoff})",
                 money(r.actual),
                 money(r.p50),
                 f"{money(r.p10)} - {money(r.p90)}",
                 "yes" if r.covered else "[red]no[/]",
-                money(r.weighted_pipeline),
+                "n/a" if r.weighted_pipeline is None else money(r.weighted_pipeline),
                 money(r.run_rate),
             )
         out.print(table)
-    scores = Table(title="Scores over the periods", title_justify="left")
+    scores = Table(title="Scores over the forecasts", title_justify="left")
     scores.add_column("method")
-    for name in ("WAPE", "bias", "P10-P90 coverage"):
+    for name in ("forecasts", "WAPE", "bias", "P10-P90 coverage"):
         scores.add_column(name, justify="right")
     for s in b.scores:
         scores.add_row(
             s.label,
+            str(s.forecasts),
             _percent(s.wape, 1),
             "" if s.bias is None else f"{s.bias * 100:+.1f}%",
             _percent(s.coverage),
         )
     out.print(scores)
+    for s in b.scores:
+        if s.unavailable:
+            out.print(f"{s.label}: {s.unavailable}; not compared.")
     if b.skipped:
-        out.print(
-            "Skipped (too little history before the cut-off): "
-            + ", ".join(p.label for p in b.skipped)
-        )
+        out.print("Skipped: " + "; ".join(skip.label for skip in b.skipped))
     out.print(
         "WAPE = sum |forecast - actual| / sum actual; bias = sum (forecast - actual) / sum "
-        "actual; coverage: share of periods whose actual fell inside Paceline's P10-P90 "
-        "(80% when honest). Weighted pipeline: open deals due by the period's end x the "
-        "configured stage probability; run rate: revenue won per day over the trailing "
-        "run_rate_days x the period's days."
+        "actual; coverage: share of forecasts whose actual fell inside Paceline's P10-P90 "
+        "(80% when honest). Weighted pipeline: won so far + open deals due by the period's "
+        "end x the configured stage probability; run rate: won so far + revenue won per day "
+        "over the trailing run_rate_days x the days left."
     )

@@ -181,6 +181,13 @@ def print_flow(report: FlowReport) -> None:
         + (f" ({report.revenue_metric})" if report.revenue_metric else " (no revenue metric)")
         + "; blank without a target or once it is met."
     )
+    last = report.weeks[-1] if report.weeks else None
+    if last is not None and (last.untargeted_won or last.untargeted_open):
+        out.print(
+            f"[yellow]The quarter's target covers {last.target_reps} rep(s)[/]: only their "
+            f"revenue and pipeline are read against it. Without a target: "
+            f"{money(last.untargeted_won)} won and {money(last.untargeted_open)} open."
+        )
 
 
 def _week_label(week: FlowWeek) -> str:

@@ -42,7 +42,9 @@ def fan_figure(f: Forecast) -> dict[str, Any]:
                 {"color": INK, "width": 3},
             )
         )
-    if f.target is not None:
+    if f.target is not None and not f.untargeted_reps:
+        # A target covering only some reps is not drawn against everyone's revenue: the
+        # page reads it against their own forecast instead.
         first = f.won_by_day[0].day.isoformat() if f.won_by_day else days[0]
         data.append(
             _line("Target", [first, days[-1]], [f.target, f.target], {"color": GOLD, "width": 2})
@@ -51,8 +53,9 @@ def fan_figure(f: Forecast) -> dict[str, Any]:
 
 
 def backtest_figure(b: Backtest) -> dict[str, Any]:
-    """Per past period: the actual, Paceline's P50 with its P10-P90, and the two baselines."""
-    periods = [r.period.label for r in b.rows]
+    """Per past forecast (a period at its start or middle): the actual, Paceline's P50 with its
+    P10-P90, and the two baselines (a gap where one was unavailable)."""
+    periods = [f"{r.period.label} {r.point}" for r in b.rows]
     data = [
         {
             "type": "scatter",
@@ -95,7 +98,7 @@ def _line(
     }
 
 
-def _markers(name: str, x: list[str], y: list[float], colour: str) -> dict[str, Any]:
+def _markers(name: str, x: list[str], y: list[float | None], colour: str) -> dict[str, Any]:
     return {
         "type": "scatter",
         "mode": "markers",

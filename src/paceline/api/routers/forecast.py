@@ -106,9 +106,11 @@ def get_backtest(
     runs: RunsQuery = None,
     seed: SeedQuery = None,
 ) -> JSONResponse:
-    """Each of the last complete periods before `as_of` forecast from its start with only
-    what was known then, beside the weighted pipeline and the run rate, with WAPE, bias and
-    coverage (as `paceline forecast --backtest --json`)."""
+    """Each of the last complete periods before `as_of` forecast at its start and in its
+    middle with only what was known then, beside the weighted pipeline (null where the stage
+    history cannot give it, with the reason) and the run rate, with WAPE, bias and coverage;
+    cut-offs without a history to stand on are listed with the reason (as
+    `paceline forecast --backtest --json`)."""
     rep_, team_ = _subject(state, caller, rep, team)
     with input_errors("query"):
         found = backtest(
