@@ -526,6 +526,11 @@ def _print_import_result(r: ImportResult) -> None:
         out.print(f"note: {note}: {count:,}")
     if r.errors_file:
         out.print(f"[yellow]{r.rejected:,} rows rejected[/]; every one is in {r.errors_file}")
+        for field_name, reason, rows in r.rejected_by_reason[:10]:
+            out.print(
+                f"  {rows:,} row(s): {field_name + ': ' if field_name else ''}{reason}",
+                highlight=False,
+            )
         for line, field_name, reason in r.first_errors[:5]:
             out.print(
                 f"  line {line}: {field_name + ': ' if field_name else ''}{reason}", highlight=False

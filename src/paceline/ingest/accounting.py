@@ -7,6 +7,7 @@ both sides count into the same result and reject into the same errors file.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -14,6 +15,7 @@ from typing import Any, TextIO
 from paceline.ingest.entities import Record
 
 DEFAULT_BATCH_SIZE = 10_000
+MAX_REASONS = 1_000  # distinct rejection reasons counted one by one; the rest are lumped
 
 
 @dataclass
@@ -36,6 +38,9 @@ class ImportResult:
     notes: dict[str, int] = field(default_factory=dict)
     errors_file: str | None = None
     first_errors: list[tuple[int, str, str]] = field(default_factory=list)
+    # (field, reason, rows): the commonest reasons, so a summary can say "283 rows: unknown
+    # stage 'Initial Offer'" instead of showing five lines out of thousands.
+    rejected_by_reason: list[tuple[str, str, int]] = field(default_factory=list)
     seconds: float = 0.0
     import_run_id: int | None = None
 
@@ -83,6 +88,7 @@ class ErrorSink:
         self._writer: Any = None
         self.count = 0
         self.first: list[tuple[int, str, str]] = []
+        self.reasons: Counter[tuple[str, str]] = Counter()
 
     def reject(self, line: int, field_name: str, reason: str, raw: list[str]) -> None:
         if self._writer is None:
@@ -94,6 +100,14 @@ class ErrorSink:
         self.count += 1
         if len(self.first) < 20:
             self.first.append((line, field_name, reason))
+        key = (field_name, reason)
+        if key in self.reasons or len(self.reasons) < MAX_REASONS:
+            self.reasons[key] += 1
+        else:
+            self.reasons[(field_name, "other reasons")] += 1
+
+    def by_reason(self, limit: int = 20) -> list[tuple[str, str, int]]:
+        return [(f, reason, n) for (f, reason), n in self.reasons.most_common(limit)]
 
     def close(self) -> None:
         if self._handle is not None:

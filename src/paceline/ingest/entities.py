@@ -19,6 +19,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from paceline.config import Settings
+from paceline.errors import did_you_mean
 from paceline.ingest.fields import (
     FieldError,
     Parser,
@@ -157,8 +158,18 @@ class RowReader:
         )
         self.missing_fields = [f for f in required_fields(entity) if f not in specs]
         parsers = _parsers(mapping, zone, business_zone or zone)
+        dates_only = make_timestamp_parser(mapping.date_formats, zone, business_zone, True)
         self._steps = [
-            (name, _getter(spec, index), _scaled(parsers[known[name].kind], spec))
+            (
+                name,
+                _getter(spec, index),
+                _scaled(
+                    dates_only
+                    if spec.date_only and known[name].kind == "timestamp"
+                    else parsers[known[name].kind],
+                    spec,
+                ),
+            )
             for name, spec in specs.items()
             if not self.missing_columns
         ]
@@ -285,21 +296,24 @@ def finish_deal(values: dict[str, object], settings: Settings) -> Record:
     stage = slug(str(values["stage"]))
     if not stage:
         raise FieldError("stage is empty after normalising", "stage")
+    if stage not in settings.stage_status:
+        raise FieldError(unknown_stage(str(values["stage"]), settings), "stage")
     status = slug(str(values["status"])) if values.get("status") else None
-    status = status or settings.stage_status.get(stage, "open")
+    status = status or settings.stage_status[stage]
     if status not in ("open", "won", "lost"):
         raise FieldError(f"status must be open, won or lost, not {values['status']!r}", "status")
     amount = values["amount"]
     assert isinstance(amount, Decimal)
     if amount < 0:
         raise FieldError(f"amount cannot be negative: {amount}", "amount")
-    created_utc = _moment(values["created_at"])[0]
-    closed_utc = _utc(values.get("closed_at"))
+    created_utc, created_local = _moment(values["created_at"])
+    closed = values.get("closed_at")
+    closed_utc = _utc(closed)
     if status == "open":
         closed_utc = None
-    elif closed_utc is None:
+    elif closed is None:
         raise FieldError(f"a {status} deal needs closed_at", "closed_at")
-    elif closed_utc < created_utc:
+    elif _closed_before_created(_moment(closed), (created_utc, created_local)):
         raise FieldError("closed_at is before created_at", "closed_at")
     record: Record = {
         "name": values["name"],
@@ -318,6 +332,38 @@ def finish_deal(values: dict[str, object], settings: Settings) -> Record:
     record["external_id"] = values["external_id"]
     record["stage_changed_at"] = _utc(values.get("stage_changed_at"))
     return record
+
+
+def unknown_stage(raw: str, settings: Settings) -> str:
+    """Why a stage is refused: a deal in a stage the configuration lacks has no status, and
+    guessing "open" once turned a whole export of won deals into open ones with no revenue."""
+    stages = [s.name for s in settings.stages]
+    if not stages:
+        return f"unknown stage {raw!r}: the configuration defines no [[stages]]"
+    word = slug(raw)
+    # "Won" is closest to closed_won by meaning, not by spelling: a stage containing the
+    # word is the better guess.
+    containing = [s for s in stages if word and word in s.split("_")]
+    hint = (
+        (did_you_mean(word, containing, n=len(containing), cutoff=0.0) if containing else "")
+        or did_you_mean(word, stages)
+        or f" (known: {', '.join(stages)})"
+    )
+    return (
+        f"unknown stage {raw!r}{hint}; add it to [[stages]] in the configuration or map it "
+        "to a known stage in the mapping file"
+    )
+
+
+def _closed_before_created(
+    closed: tuple[dt.datetime, dt.datetime], created: tuple[dt.datetime, dt.datetime]
+) -> bool:
+    """A close at local midnight is a close *date*: it may fall on the day the deal was
+    created at a later hour, so it is compared by date; a close with a time, by instant."""
+    (closed_utc, closed_local), (created_utc, created_local) = closed, created
+    if closed_local.time() == dt.time():
+        return closed_local.date() < created_local.date()
+    return closed_utc < created_utc
 
 
 def finish_rep(values: dict[str, object], settings: Settings) -> Record:

@@ -70,6 +70,7 @@ def import_csv(
             sink.close()
         result.errors_file = str(errors_path) if sink.count else None
         result.first_errors = sink.first
+        result.rejected_by_reason = sink.by_reason()
     finally:
         csv_file.close()
     result.seconds = time.perf_counter() - started

