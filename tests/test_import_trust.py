@@ -101,7 +101,9 @@ rep = "rep"
 amount = "amount"
 created_at = "created_at"
 closed_at = "closed_at"
-stage = { column = "stage", map = { "Won" = "closed_won", "Lost" = "closed_lost", "Negotiaton" = "negotiation" } }
+[columns.stage]
+column = "stage"
+map = { "Won" = "closed_won", "Lost" = "closed_lost", "Negotiaton" = "negotiation" }
 """,
     )
     path = write(tmp_path / "deals.csv", PIPELINE)
@@ -155,3 +157,91 @@ def test_date_only_values_stay_on_their_date_whatever_the_mapping_zone(
         "d4": dt.datetime(2017, 6, 1, 2, 0),  # a time in UTC stays that instant
     }
     assert created == dt.datetime(2017, 2, 20, 5, 0)
+
+
+# --- reps files ------------------------------------------------------------------------------
+
+FULL_REPS = """name,external_id,email,role,team,manager,start_date,capacity
+Mia Chen,u1,mia@example.com,manager,East,,2024-01-15,
+Ana Ruiz,u2,ana@example.com,sdr,East,Mia Chen,2025-03-01,0.5
+"""
+
+
+def stored_reps(engine: Engine) -> dict[str, tuple[object, ...]]:
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(Rep.id, Rep.name)).all())
+        teams = dict(conn.execute(select(Team.id, Team.name)).all())
+        rows = conn.execute(
+            select(
+                Rep.name,
+                Rep.external_id,
+                Rep.email,
+                Rep.role,
+                Rep.team_id,
+                Rep.manager_id,
+                Rep.start_date,
+                Rep.capacity,
+            )
+        ).all()
+    return {
+        r.name: (
+            r.external_id,
+            r.email,
+            r.role,
+            teams.get(r.team_id),
+            names.get(r.manager_id),
+            r.start_date,
+            r.capacity,
+        )
+        for r in rows
+    }
+
+
+def test_a_partial_reps_file_leaves_absent_fields_alone(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A `name,team` file moves Ana to West and touches nothing else. Before, it wiped both
+    reps' e-mail, external id, start date and Ana's manager, reset her capacity to 1 and
+    turned both roles into the default "ae"."""
+    run(engine, settings, write(tmp_path / "full.csv", FULL_REPS), "reps")
+    partial = "name,team\nMia Chen,East\nAna Ruiz,West\n"
+    result = run(engine, settings, write(tmp_path / "partial.csv", partial), "reps")
+    assert (result.inserted, result.updated, result.unchanged) == (0, 1, 1)
+    mia_start, ana_start = dt.date(2024, 1, 15), dt.date(2025, 3, 1)
+    assert stored_reps(engine) == {
+        "Mia Chen": ("u1", "mia@example.com", "manager", "East", None, mia_start, 1.0),
+        "Ana Ruiz": ("u2", "ana@example.com", "sdr", "West", "Mia Chen", ana_start, 0.5),
+    }
+
+
+def test_an_empty_role_cell_keeps_the_role_and_a_new_rep_gets_defaults(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    run(engine, settings, write(tmp_path / "full.csv", FULL_REPS), "reps")
+    text = "name,role,email\nMia Chen,,\nSam Ito,,sam@example.com\n"
+    result = run(engine, settings, write(tmp_path / "roles.csv", text), "reps")
+    assert (result.inserted, result.updated) == (1, 1)
+    reps = stored_reps(engine)
+    assert reps["Mia Chen"][1:3] == (None, "manager")  # an empty e-mail cell clears it
+    assert reps["Sam Ito"] == (None, "sam@example.com", "ae", None, None, None, 1.0)
+
+
+def test_repeated_rows_in_a_reps_file_are_duplicates(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Before, the second "Ana Ruiz" row was counted "unchanged" (and a third with another
+    e-mail silently overwrote the first)."""
+    text = (
+        "name,email\n"
+        "Ana Ruiz,ana@example.com\n"
+        "Ben Ode,ben@example.com\n"
+        "Ana Ruiz,ana@example.com\n"
+        "ana  ruiz,ana@example.com\n"
+        "Ana Ruiz,other@example.com\n"
+    )
+    result = run(engine, settings, write(tmp_path / "reps.csv", text), "reps", batch_size=2)
+    assert (result.inserted, result.unchanged, result.duplicate, result.rejected) == (2, 0, 2, 1)
+    assert [(r["line"], r["field"]) for r in error_rows(result)] == [("6", "name")]
+    assert stored_reps(engine)["Ana Ruiz"][1] == "ana@example.com"
+    again = run(engine, settings, tmp_path / "reps.csv", "reps")
+    assert (again.unchanged, again.duplicate, again.rejected) == (2, 2, 1)

@@ -384,7 +384,16 @@ def finish_rep(values: dict[str, object], settings: Settings) -> Record:
     }
     record["row_hash"] = content_hash(record)
     record["external_id"] = values.get("external_id")
+    record["given"] = rep_fields_given(values)
     return record
+
+
+def rep_fields_given(values: dict[str, object]) -> tuple[str, ...]:
+    """The rep fields this row sets: those whose column the file has. A column absent from
+    the file leaves a stored rep's field alone (a name,team file once wiped e-mails, start
+    dates and managers); an empty role or capacity is no role or capacity, so it does too."""
+    given = {name for name in values if name != "name"}
+    return tuple(sorted(given - {f for f in ("role", "capacity") if values.get(f) is None}))
 
 
 def finish_account(values: dict[str, object], settings: Settings) -> Record:

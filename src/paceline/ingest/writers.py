@@ -348,12 +348,23 @@ class DealWriter(Writer):
 
 
 class RepWriter(Writer):
-    """Reps are few: matched by name, inserted or updated field by field."""
+    """Reps are few: matched by name, inserted or updated field by field.
+
+    Only the fields the file gives are written to an existing rep (see `rep_fields_given`);
+    a name seen earlier in this import is a duplicate when its values are the same.
+    """
 
     FIELDS = ("email", "role", "start_date", "capacity", "team_id", "manager_id", "external_id")
+    # record field that gives each stored field
+    GIVEN_BY = {"team_id": "team", "manager_id": "manager"}
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.seen: dict[str, tuple[int, object]] = {}  # name key -> (first line, values)
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         teams = TeamResolver(conn)
+        batch = self._first_of_each_name(batch)
         in_file = {name_key(p.record["name"]) for p in batch}
         managers = {p.record["manager"] for p in batch if p.record["manager"]}
         # A manager named before their own row (or not at all) is created as a plain rep.
@@ -365,14 +376,12 @@ class RepWriter(Writer):
         for p in batch:
             r = p.record
             rep_id = self.reps.known(r["name"])
+            new = rep_id is None
             if rep_id is None:
                 self.reps.create(conn, [r["name"]], self.source)
                 self.reps.created.pop()  # counted as inserted, not as a side effect
                 rep_id = self.reps.known(r["name"])
                 self.result.inserted += 1
-                new = True
-            else:
-                new = False
             if r["manager"] and self.reps.known(r["manager"]) is None:
                 self.reps.create(conn, [r["manager"]], self.source)
             values = {
@@ -384,14 +393,37 @@ class RepWriter(Writer):
                 "team_id": teams.resolve(conn, r["team"]) if r["team"] else None,
                 "manager_id": self.reps.known(r["manager"]) if r["manager"] else None,
             }
+            if not new:
+                values = {f: v for f, v in values.items() if self.GIVEN_BY.get(f, f) in r["given"]}
             current = conn.execute(
                 select(*(getattr(Rep, f) for f in self.FIELDS)).where(Rep.id == rep_id)
             ).one()
-            if dict(zip(self.FIELDS, current, strict=True)) == values:
+            stored = dict(zip(self.FIELDS, current, strict=True))
+            if all(stored[f] == v for f, v in values.items()):
                 self.result.unchanged += 0 if new else 1
                 continue
             conn.execute(update(Rep).where(Rep.id == rep_id).values(**values))
             self.result.updated += 0 if new else 1
+
+    def _first_of_each_name(self, batch: list[Pending]) -> list[Pending]:
+        """Rows of a name not seen before in this import; a repeat with the same values is
+        a duplicate, one with other values is rejected (which one is meant is unknowable)."""
+        kept = []
+        for p in batch:
+            key = name_key(p.record["name"])
+            seen = self.seen.get(key)
+            values = sorted(
+                (f, repr(v)) for f, v in p.record.items() if f not in ("name", "row_hash")
+            )
+            if seen is None:
+                self.seen[key] = (p.line, values)
+                kept.append(p)
+            elif seen[1] == values:
+                self.result.duplicate += 1
+            else:
+                reason = f"rep {p.record['name']!r} appears again with different values "
+                self.sink.reject(p.line, "name", reason + f"(first at line {seen[0]})", p.raw)
+        return kept
 
 
 class AccountWriter(Writer):
