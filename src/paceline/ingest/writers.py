@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
@@ -356,7 +356,7 @@ class RepWriter(Writer):
 
     FIELDS = ("email", "role", "start_date", "capacity", "team_id", "manager_id", "external_id")
     # record field that gives each stored field
-    GIVEN_BY = {"team_id": "team", "manager_id": "manager"}
+    GIVEN_BY: ClassVar[dict[str, str]] = {"team_id": "team", "manager_id": "manager"}
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
