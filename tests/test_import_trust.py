@@ -245,3 +245,43 @@ def test_repeated_rows_in_a_reps_file_are_duplicates(
     assert stored_reps(engine)["Ana Ruiz"][1] == "ana@example.com"
     again = run(engine, settings, tmp_path / "reps.csv", "reps")
     assert (again.unchanged, again.duplicate, again.rejected) == (2, 2, 1)
+
+
+# --- an import that rejects (too many) rows fails ---------------------------------------------
+
+
+def cli(workdir: Path, *args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from paceline.cli import app
+
+    db = f"sqlite:///{workdir / 'p.db'}"
+    result = CliRunner().invoke(app, ["--db", db, *args], env={"COLUMNS": "250"})
+    return result.exit_code, result.output
+
+
+def test_an_import_rejecting_every_row_exits_non_zero(tmp_path: Path) -> None:
+    """Every row has a stage this configuration does not know: before, exit status 0."""
+    assert cli(tmp_path, "init")[0] == 0
+    text = PIPELINE.replace("negotiation", "Negotiaton")
+    path = write(tmp_path / "deals.csv", text)
+    code, output = cli(tmp_path, "import", "deals", str(path))
+    assert code == 1, output
+    assert "import failed: every row was rejected (5 of 5)" in output
+    assert "2 row(s): stage: unknown stage 'Won'; did you mean 'closed_won'?" in output
+    code, output = cli(tmp_path, "import", "deals", str(path), "--json")
+    assert code == 1 and '"rejected": 5' in output
+
+
+def test_max_rejected_as_rows_or_share(tmp_path: Path) -> None:
+    """PIPELINE has 4 rows of 5 rejected (80%)."""
+    assert cli(tmp_path, "init")[0] == 0
+    path = write(tmp_path / "deals.csv", PIPELINE)
+    assert cli(tmp_path, "import", "deals", str(path))[0] == 0
+    for limit, code in [("4", 0), ("3", 1), ("80%", 0), ("79.9%", 1), ("0", 1)]:
+        got, output = cli(tmp_path, "import", "deals", str(path), "--max-rejected", limit)
+        assert got == code, (limit, output)
+        if code:
+            assert f"more than --max-rejected {limit} allows" in output
+    code, output = cli(tmp_path, "import", "deals", str(path), "--max-rejected", "lots")
+    assert code == 2 and "--max-rejected" in output

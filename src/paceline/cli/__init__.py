@@ -37,6 +37,7 @@ from paceline.config import (
     resolve_database_url,
 )
 from paceline.errors import UserInputError
+from paceline.ingest.accounting import RejectLimit, import_failure
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.manual import ActivityInput, InputError, add_rep, log_activity
@@ -463,9 +464,19 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         ),
         errors: Path | None = typer.Option(None, help="Where to write rejected rows (CSV)."),
         batch_size: int = typer.Option(10_000, min=1, max=1_000_000),
+        max_rejected: str | None = typer.Option(
+            None,
+            "--max-rejected",
+            help="Fail (exit 1) when more rows than this are rejected: N rows or P% of the "
+            "rows read. An import that rejects every row always fails.",
+        ),
         as_json: bool = JSON_OPTION,
     ) -> None:
         c = _ctx(ctx)
+        try:
+            limit = RejectLimit.parse(max_rejected) if max_rejected is not None else None
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--max-rejected") from None
         options = ImportOptions(
             source=source,
             timezone=timezone,
@@ -480,6 +491,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         if as_json:
             result = import_csv(engine, c.settings, file, entity, loaded, options)
             out.print_json(dumps(result))
+            _fail_if_too_many_rejected(result, limit)
             return
         with Progress(
             "[progress.description]{task.description}",
@@ -500,6 +512,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         _print_import_result(result)
+        _fail_if_too_many_rejected(result, limit)
 
     command.__doc__ = f"Import {entity} from a CSV file (generic columns or --mapping)."
     return command
@@ -507,6 +520,13 @@ def _import_command(entity: Entity) -> Callable[..., None]:
 
 for _entity in ENTITIES:
     import_app.command(_entity)(_import_command(_entity))
+
+
+def _fail_if_too_many_rejected(result: ImportResult, limit: RejectLimit | None) -> None:
+    failure = import_failure(result, limit)
+    if failure is not None:
+        err.print(f"[bold red]import failed:[/] {failure}", highlight=False)
+        raise typer.Exit(1)
 
 
 def _print_import_result(r: ImportResult) -> None:

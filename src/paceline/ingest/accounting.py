@@ -60,6 +60,58 @@ class ImportResult:
         return self.read / self.seconds if self.seconds > 0 else 0.0
 
 
+@dataclass(frozen=True)
+class RejectLimit:
+    """How many rejected rows an import may have and still succeed: a count or a share."""
+
+    text: str
+    rows: int | None = None
+    share: float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> RejectLimit:
+        """'25' (rows) or '2%' / '2.5%' (of the rows read); a ValueError names the problem."""
+        value = text.strip()
+        try:
+            if value.endswith("%"):
+                share = float(value[:-1]) / 100
+                if not 0 <= share <= 1:
+                    raise ValueError
+                return cls(value, share=share)
+            rows = int(value)
+            if rows < 0:
+                raise ValueError
+            return cls(value, rows=rows)
+        except ValueError:
+            raise ValueError(
+                f"--max-rejected must be a number of rows (e.g. 10) or a percentage of the "
+                f"rows read (e.g. 2%), not {text!r}"
+            ) from None
+
+    def exceeded_by(self, result: ImportResult) -> bool:
+        if self.rows is not None:
+            return result.rejected > self.rows
+        return result.rejected > (self.share or 0.0) * result.read
+
+
+def import_failure(result: ImportResult, limit: RejectLimit | None = None) -> str | None:
+    """Why an import that ran to its end still failed, or None.
+
+    An import that rejects every row (a wrong mapping, the wrong file) must not look like a
+    success to a script: it and one over `--max-rejected` fail with a reason. The rows that
+    were accepted stay stored either way (each batch is committed).
+    """
+    accepted = result.inserted + result.updated + result.unchanged + result.duplicate
+    if result.rejected and not accepted:
+        return f"every row was rejected ({result.rejected:,} of {result.read:,})"
+    if limit is not None and limit.exceeded_by(result):
+        return (
+            f"{result.rejected:,} of {result.read:,} rows were rejected, more than "
+            f"--max-rejected {limit.text} allows"
+        )
+    return None
+
+
 @dataclass
 class Pending:
     line: int
