@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 from paceline.config import Settings
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import Entity, Mapping, load_mapping
-from paceline.store.models import Deal, Rep, Team
+from paceline.store.models import Activity, Deal, Rep, Team
 
 
 def write(path: Path, text: str) -> Path:
@@ -285,3 +285,58 @@ def test_max_rejected_as_rows_or_share(tmp_path: Path) -> None:
             assert f"more than --max-rejected {limit} allows" in output
     code, output = cli(tmp_path, "import", "deals", str(path), "--max-rejected", "lots")
     assert code == 2 and "--max-rejected" in output
+
+
+# --- one bad value rejects its row; nothing aborts ----------------------------------------------
+
+FIELD_LIMIT = 10 * 1024 * 1024  # the csv module's field size limit set by the importer
+
+
+def test_impossible_values_reject_their_row_and_the_import_goes_on(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Before: the year-9999 row raised OverflowError, the 10 MB field csv.Error, the NUL byte
+    and the 5,000-character account a DataError on PostgreSQL, each after the first batch
+    was committed (the web import answered 500)."""
+    header = "external_id,rep,kind,occurred_at,account,notes\n"
+    rows = [
+        "a1,Ana Ruiz,call,2026-03-02T10:00:00,Acme,first\n",
+        "a2,Ana Ruiz,call,9999-12-31T23:30:00,Acme,\n",
+        f'a3,Ana Ruiz,call,2026-03-02T11:00:00,Acme,"{"x" * (FIELD_LIMIT + 1)}"\n',
+        "a4,Ana Ruiz,call,2026-03-02T12:00:00,Acme,nul \x00 byte\n",
+        f"a5,Ana Ruiz,call,2026-03-02T13:00:00,{'A' * 5000},\n",
+        "a6,Ana Ruiz,call,0201-03-02T13:00:00,Acme,\n",
+        "a7,Ana Ruiz,call,2026-03-02T14:00:00,Acme,last\n",
+    ]
+    path = tmp_path / "acts.csv"
+    path.write_text(header + "".join(rows), encoding="utf-8")
+    result = run(engine, settings, path, "activities", batch_size=1)
+    assert (result.read, result.inserted, result.rejected) == (7, 2, 5)
+    errors = {(r["line"], r["field"]): r["reason"] for r in error_rows(result)}
+    assert set(errors) == {
+        ("3", "occurred_at"),
+        ("4", ""),
+        ("5", "notes"),
+        ("6", "account"),
+        ("7", "occurred_at"),
+    }
+    assert errors[("3", "occurred_at")].startswith("year out of range")
+    assert "field larger than field limit" in errors[("4", "")]
+    assert "NUL byte" in errors[("5", "notes")]
+    assert errors[("6", "account")] == "too long: 5,000 characters (at most 300)"
+    with engine.connect() as conn:
+        stored = set(conn.execute(select(Activity.external_id)).scalars())
+    assert stored == {"a1", "a7"}
+
+
+def test_an_amount_beyond_the_column_rejects_its_deal(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    text = (
+        "external_id,name,rep,amount,stage,created_at\n"
+        "d1,Big,Ana Ruiz,1e30,prospect,2026-03-02T10:00:00\n"
+        "d2,Fine,Ana Ruiz,100,prospect,2026-03-02T10:00:00\n"
+    )
+    result = run(engine, settings, write(tmp_path / "d.csv", text), "deals")
+    assert (result.inserted, result.rejected) == (1, 1)
+    assert error_rows(result)[0]["field"] == "amount"

@@ -544,6 +544,8 @@ def _print_import_result(r: ImportResult) -> None:
         out.print(f"new accounts: {r.new_accounts:,}; new contacts: {r.new_contacts:,}")
     for note, count in r.notes.items():
         out.print(f"note: {note}: {count:,}")
+    for warning in r.warnings:
+        out.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if r.errors_file:
         out.print(f"[yellow]{r.rejected:,} rows rejected[/]; every one is in {r.errors_file}")
         for field_name, reason, rows in r.rejected_by_reason[:10]:

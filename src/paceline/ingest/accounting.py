@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from paceline.ingest.entities import Record
 
 DEFAULT_BATCH_SIZE = 10_000
+MAX_WARNINGS = 20
 MAX_REASONS = 1_000  # distinct rejection reasons counted one by one; the rest are lumped
 
 
@@ -43,6 +44,12 @@ class ImportResult:
     rejected_by_reason: list[tuple[str, str, int]] = field(default_factory=list)
     seconds: float = 0.0
     import_run_id: int | None = None
+    # Problems with the file as a whole that rows alone do not show (an unbalanced quote).
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, text: str) -> None:
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(text)
 
     @property
     def accounted(self) -> int:

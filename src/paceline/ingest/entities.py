@@ -24,6 +24,7 @@ from paceline.ingest.fields import (
     FieldError,
     Parser,
     make_date_parser,
+    make_text_parser,
     make_timestamp_parser,
     parse_bool,
     parse_float,
@@ -108,6 +109,26 @@ ENTITY_FIELDS: dict[Entity, tuple[FieldDef, ...]] = {
 }
 
 
+MAX_AMOUNT = Decimal(10) ** 14  # what the amount column (16 digits, 2 of them cents) holds
+# Longest text each field may hold (the narrowest database column it is stored in).
+DEFAULT_TEXT_LIMIT = 200
+TEXT_LIMITS: dict[str, int] = {
+    "notes": 65_536,
+    "email": 320,
+    "account": 300,
+    "contact": 300,
+    "account_type": 64,
+    "seniority": 32,
+}
+WIDE_NAMES: frozenset[Entity] = frozenset({"deals", "accounts", "contacts"})  # name up to 300
+
+
+def text_limit(entity: Entity, field_name: str) -> int:
+    if field_name == "name" and entity in WIDE_NAMES:
+        return 300
+    return TEXT_LIMITS.get(field_name, DEFAULT_TEXT_LIMIT)
+
+
 def field_names(entity: Entity) -> list[str]:
     return [f.name for f in ENTITY_FIELDS[entity]]
 
@@ -163,12 +184,7 @@ class RowReader:
             (
                 name,
                 _getter(spec, index),
-                _scaled(
-                    dates_only
-                    if spec.date_only and known[name].kind == "timestamp"
-                    else parsers[known[name].kind],
-                    spec,
-                ),
+                _scaled(_parser(entity, known[name], spec, parsers, dates_only), spec),
             )
             for name, spec in specs.items()
             if not self.missing_columns
@@ -213,6 +229,20 @@ def _parsers(mapping: Mapping, zone: ZoneInfo, business_zone: ZoneInfo) -> dict[
         "date": make_date_parser(mapping.date_formats),
         "timestamp": make_timestamp_parser(mapping.date_formats, zone, business_zone),
     }
+
+
+def _parser(
+    entity: Entity,
+    field_def: FieldDef,
+    spec: ColumnSpec,
+    parsers: dict[FieldKind, Parser],
+    dates_only: Parser,
+) -> Parser:
+    if field_def.kind == "text":
+        return make_text_parser(text_limit(entity, field_def.name))
+    if field_def.kind == "timestamp" and spec.date_only:
+        return dates_only
+    return parsers[field_def.kind]
 
 
 def _getter(spec: ColumnSpec, index: dict[str, int]) -> Callable[[list[str]], str | None]:
@@ -306,6 +336,8 @@ def finish_deal(values: dict[str, object], settings: Settings) -> Record:
     assert isinstance(amount, Decimal)
     if amount < 0:
         raise FieldError(f"amount cannot be negative: {amount}", "amount")
+    if amount >= MAX_AMOUNT:
+        raise FieldError(f"amount too large: {amount} (at most {MAX_AMOUNT - 1:,})", "amount")
     created_utc, created_local = _moment(values["created_at"])
     closed = values.get("closed_at")
     closed_utc = _utc(closed)

@@ -31,7 +31,22 @@ class FieldError(ValueError):
 
 
 def parse_text(raw: str) -> str:
+    if "\x00" in raw:
+        raise FieldError("contains a NUL byte (\\x00), which no text column can store")
     return raw.strip()
+
+
+def make_text_parser(max_length: int) -> Callable[[str], str]:
+    """Text of at most `max_length` characters: what the column can hold (a 10 MB field
+    once reached the database and aborted the import there)."""
+
+    def parse(raw: str) -> str:
+        text = parse_text(raw)
+        if len(text) > max_length:
+            raise FieldError(f"too long: {len(text):,} characters (at most {max_length:,})")
+        return text
+
+    return parse
 
 
 def parse_bool(raw: str) -> bool:
@@ -90,7 +105,7 @@ def make_date_parser(formats: Sequence[str]) -> Callable[[str], dt.date]:
     def parse_in_range(raw: str) -> dt.date:
         day = parse(raw)
         if not MIN_YEAR <= day.year <= MAX_YEAR:
-            raise FieldError(f"year out of range {MIN_YEAR}-{MAX_YEAR}: {raw!r}")
+            raise FieldError(_out_of_range(raw))
         return day
 
     return parse_in_range
@@ -162,10 +177,10 @@ def make_timestamp_parser(
         text = raw.strip()
         try:
             utc, local = parse_text(text, raw)
-        except OverflowError:
-            raise FieldError(f"date out of range: {raw!r}") from None
+        except OverflowError:  # a shift by the zone left the years Python can count
+            raise FieldError(_out_of_range(raw)) from None
         if not MIN_YEAR <= local.year <= MAX_YEAR or not MIN_YEAR <= utc.year <= MAX_YEAR:
-            raise FieldError(f"year out of range {MIN_YEAR}-{MAX_YEAR}: {raw!r}")
+            raise FieldError(_out_of_range(raw))
         return utc, local
 
     return parse
@@ -215,6 +230,10 @@ def _shift_cached_per_hour(
         return exact(moment) if shift is None else moment + shift
 
     return convert
+
+
+def _out_of_range(raw: str) -> str:
+    return f"year out of range {MIN_YEAR}-{MAX_YEAR}: {raw!r}"
 
 
 def _fail(text: str) -> dt.date:

@@ -146,8 +146,12 @@ def _run(
     skips = reader.has_skip_rules
     pending: list[Pending] = []
     try:
-        for line, row in csv_file.rows():
+        for line, row, problem in csv_file.rows():
             result.read += 1
+            if problem is not None:
+                sink.reject(line, "", problem, row)
+                result.warn(f"line {line}: {problem}")
+                continue
             if len(row) != width:
                 sink.reject(line, "", f"expected {width} fields, found {len(row)}", row)
                 continue
