@@ -340,3 +340,51 @@ def test_an_amount_beyond_the_column_rejects_its_deal(
     result = run(engine, settings, write(tmp_path / "d.csv", text), "deals")
     assert (result.inserted, result.rejected) == (1, 1)
     assert error_rows(result)[0]["field"] == "amount"
+
+
+# --- a stray quote -----------------------------------------------------------------------------
+
+
+def stray_quote_file(path: Path, swallowed: int) -> Path:
+    """Row a1's notes open a quote that is never closed: the reader takes every following
+    line into those notes up to the next quote, which row a{swallowed + 1}'s notes hold, as
+    in the export where one unbalanced quote hid 26 rows in one row's notes."""
+    lines = ["external_id,rep,kind,occurred_at,notes"]
+    lines.append("a0,Ana Ruiz,call,2026-03-02T09:00:00,fine")
+    lines.append('a1,Ana Ruiz,call,2026-03-02T10:00:00,"24 inch screen')
+    for n in range(2, 1 + swallowed):
+        lines.append(f"a{n},Ana Ruiz,call,2026-03-02T10:{n:02d}:00,note {n}")
+    lines.append(f'a{1 + swallowed},Ana Ruiz,call,2026-03-02T11:00:00,"quoted"')
+    lines.append(f"a{2 + swallowed},Ana Ruiz,call,2026-03-02T12:00:00,after")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_stray_quote_is_reported_by_line_not_swallowed(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Before: 29 rows read as 3 and all 3 inserted, exit 0, "every row is accounted for":
+    26 calls vanished into a1's notes without a word."""
+    path = stray_quote_file(tmp_path / "acts.csv", swallowed=26)
+    result = run(engine, settings, path, "activities")
+    # Lines: header 1, a0 on 2, the stray quote (a1) on 3, 26 swallowed rows a2-a27 on 4-29
+    # (a27 holds the next quote), a28 on 30. The record from line 3 runs to line 29.
+    assert (result.read, result.inserted, result.rejected) == (3, 2, 1)
+    [error] = error_rows(result)
+    assert (error["line"], error["field"]) == ("3", "")
+    assert error["reason"].startswith(
+        "a quoted field runs over lines 3-29 and 26 of them read as rows of their own"
+    )
+    assert result.warnings == [f"line 3: {error['reason']}"]
+
+
+def test_notes_with_line_breaks_are_still_fine(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    text = (
+        "external_id,rep,kind,occurred_at,notes\n"
+        'a1,Ana Ruiz,call,2026-03-02T10:00:00,"line one\nline two, with a comma\nline three"\n'
+        "a2,Ana Ruiz,call,2026-03-02T11:00:00,plain\n"
+    )
+    result = run(engine, settings, write(tmp_path / "acts.csv", text), "activities")
+    assert (result.inserted, result.rejected, result.warnings) == (2, 0, [])
