@@ -13,12 +13,16 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+import pytest
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import DataError
 
 from paceline.config import Settings
+from paceline.ingest.accounting import Pending
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import Entity, Mapping, load_mapping
-from paceline.store.models import Activity, Deal, Rep, Team
+from paceline.ingest.writers import ActivityWriter
+from paceline.store.models import Account, Activity, Deal, Rep, Team
 
 
 def write(path: Path, text: str) -> Path:
@@ -388,3 +392,37 @@ def test_notes_with_line_breaks_are_still_fine(
     )
     result = run(engine, settings, write(tmp_path / "acts.csv", text), "activities")
     assert (result.inserted, result.rejected, result.warnings) == (2, 0, [])
+
+
+def test_a_row_the_database_refuses_is_rejected_and_the_rest_is_written(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refusal no check foresaw (here planted: any batch holding the "poison" row fails
+    after its writes) costs that row only. The batch is rolled back and its rows retried one
+    by one; the repeat of a1 rejected in the refused batch is reported once, not twice, and
+    the account only the refused row named is neither stored nor counted."""
+    original = ActivityWriter.write_batch
+
+    def refusing(self: ActivityWriter, conn: Connection, batch: list[Pending]) -> None:
+        original(self, conn, batch)
+        if any(p.record["notes"] == "poison" for p in batch):
+            raise DataError("INSERT", {}, Exception("value refused by the database"))
+
+    monkeypatch.setattr(ActivityWriter, "write_batch", refusing)
+    text = (
+        "external_id,rep,kind,occurred_at,account,notes\n"
+        "a1,Ana Ruiz,call,2026-03-02T10:00:00,Acme,\n"
+        "a1,Ana Ruiz,call,2026-03-02T10:30:00,Acme,other values\n"
+        "a2,Ana Ruiz,call,2026-03-02T11:00:00,Poison Inc,poison\n"
+        "a3,Ben Ode,call,2026-03-02T12:00:00,Globex,\n"
+    )
+    result = run(engine, settings, write(tmp_path / "acts.csv", text), "activities")
+    assert (result.read, result.inserted, result.rejected) == (4, 2, 2)
+    assert [(r["line"], r["field"], r["reason"]) for r in error_rows(result)] == [
+        ("3", "external_id", "id 'a1' appears earlier in this file with other values"),
+        ("4", "", "the database refused this row: value refused by the database"),
+    ]
+    assert (result.new_accounts, sorted(result.new_reps)) == (2, ["Ana Ruiz", "Ben Ode"])
+    with engine.connect() as conn:
+        assert set(conn.execute(select(Account.name)).scalars()) == {"Acme", "Globex"}
+        assert set(conn.execute(select(Activity.external_id)).scalars()) == {"a1", "a3"}

@@ -165,6 +165,27 @@ class ErrorSink:
         else:
             self.reasons[(field_name, "other reasons")] += 1
 
+    def mark(self) -> tuple[int, int, list[tuple[int, str, str]], Counter[tuple[str, str]]]:
+        """Where the sink stands, so rows rejected in a rolled-back batch can be taken back."""
+        if self._handle is not None:
+            self._handle.flush()
+        position = self._handle.tell() if self._handle is not None else -1
+        return position, self.count, list(self.first), Counter(self.reasons)
+
+    def rollback(
+        self, mark: tuple[int, int, list[tuple[int, str, str]], Counter[tuple[str, str]]]
+    ) -> None:
+        position, self.count, self.first, self.reasons = mark
+        if self._handle is None:
+            return
+        if position < 0:  # the file was created after the mark
+            self._handle.close()
+            self._handle = self._writer = None
+            self.path.unlink(missing_ok=True)
+            return
+        self._handle.seek(position)
+        self._handle.truncate()
+
     def by_reason(self, limit: int = 20) -> list[tuple[str, str, int]]:
         return [(f, reason, n) for (f, reason), n in self.reasons.most_common(limit)]
 

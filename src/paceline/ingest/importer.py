@@ -167,12 +167,12 @@ def _run(
                 sink.reject(line, exc.field, exc.reason, row)
                 continue
             if len(pending) >= options.batch_size:
-                writer.write(pending)
+                writer.write_or_isolate(pending)
                 pending = []
                 if progress:
                     progress(csv_file.bytes_read(), csv_file.size)
         if pending:
-            writer.write(pending)
+            writer.write_or_isolate(pending)
         writer.finish("done")
     except BaseException:
         writer.finish("failed")

@@ -7,11 +7,14 @@ as duplicates (or rejected when their values differ), whatever the batch size.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import fields as dc_fields
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import DataError, IntegrityError
 
 from paceline.config import Settings
 from paceline.ingest.accounting import ErrorSink, ImportOptions, ImportResult, Pending
@@ -40,6 +43,14 @@ from paceline.store.models import (
 )
 
 MIN_ROWS_BEFORE_ANALYZE = 20_000
+# What the database (or its driver) raises for one bad row; a lost connection is not one.
+ROW_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
+
+
+def _brief(exc: BaseException) -> str:
+    """The first line of a database error, without SQLAlchemy's statement and parameters."""
+    origin = getattr(exc, "orig", None) or exc
+    return (str(origin).strip().splitlines() or [type(origin).__name__])[0][:300]
 
 
 class Writer:
@@ -96,6 +107,49 @@ class Writer:
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         raise NotImplementedError
+
+    def write_or_isolate(self, batch: list[Pending]) -> None:
+        """Write a batch; if the database refuses it, find the rows it refuses and reject them.
+
+        Checks before the database should leave nothing for it to refuse, but a value no
+        check foresaw must cost its row, not the import: earlier batches are committed, so
+        an abort would leave a half-imported file and a traceback. The refused batch is rolled
+        back, the writer's memory of it undone, and its rows written one at a time.
+        """
+        saved = self.checkpoint()
+        try:
+            self.write(batch)
+            return
+        except ROW_ERRORS:
+            self.rollback(saved)
+        for p in batch:
+            saved = self.checkpoint()
+            try:
+                self.write([p])
+            except ROW_ERRORS as exc:
+                self.rollback(saved)
+                self.sink.reject(p.line, "", f"the database refused this row: {_brief(exc)}", p.raw)
+
+    def checkpoint(self) -> dict[str, Any]:
+        """What a rolled-back transaction must not leave behind: counts and small state."""
+        r = self.result
+        return {
+            "result": {f.name: copy.copy(getattr(r, f.name)) for f in dc_fields(r)},
+            "sink": self.sink.mark(),
+            "new_reps": list(self.reps.created),
+            "analysed_at": self._analysed_at,
+        }
+
+    def rollback(self, saved: dict[str, Any]) -> None:
+        """Undo what a refused transaction did to this writer; id caches are rebuilt, as
+        they may hold ids of rows the rollback removed."""
+        for name, value in saved["result"].items():
+            setattr(self.result, name, value)
+        self.sink.rollback(saved["sink"])
+        self._analysed_at = saved["analysed_at"]
+        with self.engine.connect() as conn:
+            self.reps = RepResolver(conn, default_role(self.settings))
+        self.reps.created = saved["new_reps"]
 
     def finish(self, status: str) -> None:
         r = self.result
@@ -223,6 +277,18 @@ class ActivityWriter(Writer):
         with self.engine.connect() as conn:
             self.max_id_before = conn.execute(select(func.max(Activity.id))).scalar() or 0
 
+    def checkpoint(self) -> dict[str, Any]:
+        made = {"accounts": self.accounts.created, "contacts": self.contacts.created}
+        return {**super().checkpoint(), "made": made}
+
+    def rollback(self, saved: dict[str, Any]) -> None:
+        super().rollback(saved)
+        self.accounts = AccountResolver(self.source)
+        self.contacts = ContactResolver(self.source)
+        self.deals = deal_resolver(self.source)
+        self.accounts.created = saved["made"]["accounts"]
+        self.contacts.created = saved["made"]["contacts"]
+
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch))
         self._resolve_accounts(conn, batch)
@@ -295,6 +361,14 @@ class DealWriter(Writer):
         with self.engine.connect() as conn:
             self.max_id_before = conn.execute(select(func.max(Deal.id))).scalar() or 0
 
+    def checkpoint(self) -> dict[str, Any]:
+        return {**super().checkpoint(), "accounts_made": self.accounts.created}
+
+    def rollback(self, saved: dict[str, Any]) -> None:
+        super().rollback(saved)
+        self.accounts = AccountResolver(self.source)
+        self.accounts.created = saved["accounts_made"]
+
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch, ("rep", "sourced_by")))
         _resolve_account_ids(conn, self.accounts, batch)
@@ -361,6 +435,13 @@ class RepWriter(Writer):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.seen: dict[str, tuple[int, object]] = {}  # name key -> (first line, values)
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {**super().checkpoint(), "seen": dict(self.seen)}
+
+    def rollback(self, saved: dict[str, Any]) -> None:
+        super().rollback(saved)
+        self.seen = saved["seen"]
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         teams = TeamResolver(conn)
@@ -484,6 +565,14 @@ class ContactWriter(Writer):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.accounts = AccountResolver(self.source)
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {**super().checkpoint(), "accounts_made": self.accounts.created}
+
+    def rollback(self, saved: dict[str, Any]) -> None:
+        super().rollback(saved)
+        self.accounts = AccountResolver(self.source)
+        self.accounts.created = saved["accounts_made"]
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         for p in batch:  # a contact without an id is known by its account and name
