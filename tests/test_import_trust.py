@@ -426,3 +426,76 @@ def test_a_row_the_database_refuses_is_rejected_and_the_rest_is_written(
     with engine.connect() as conn:
         assert set(conn.execute(select(Account.name)).scalars()) == {"Acme", "Globex"}
         assert set(conn.execute(select(Activity.external_id)).scalars()) == {"a1", "a3"}
+
+
+# --- contradictory activities (one rule for every write) ----------------------------------------
+
+NOW = dt.datetime(2026, 3, 10, 15, 0)  # naive UTC: the fixed "now" of these tests
+
+
+def test_contradictory_activities_are_rejected_with_the_field_named(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Before, all seven rows were stored: a1 as a non-selling but engaged call, an admin
+    task that set a meeting, a call dated next year and a 100,000-minute call among them."""
+    text = (
+        "external_id,rep,kind,occurred_at,duration_min,outcome,has_ask\n"
+        "a1,Ana Ruiz,call,2026-03-09T10:00:00,5,meeting set,\n"  # implies the Ask
+        "a2,Ana Ruiz,admin,2026-03-09T11:00:00,5,meeting set,\n"  # admin sets no meeting
+        "a3,Ana Ruiz,call,2027-03-09T10:00:00,5,,yes\n"  # next year
+        "a4,Ana Ruiz,call,2026-03-09T12:00:00,100000,,yes\n"  # 69 days long
+        "a5,Ana Ruiz,call,2026-03-09T13:00:00,5,meeting_set,no\n"  # says no Ask
+        "a6,Ana Ruiz,email,2026-03-09T14:00:00,,held,yes\n"  # an e-mail held no meeting
+        "a7,Ana Ruiz,call,2026-03-11T09:00:00,5,voicemail,\n"  # tomorrow: within the margin
+    )
+    path = write(tmp_path / "acts.csv", text)
+    result = run(engine, settings, path, "activities", now=NOW)
+    assert (result.inserted, result.rejected) == (2, 5)
+    assert {r["line"]: r["field"] for r in error_rows(result)} == {
+        "3": "outcome",
+        "4": "occurred_at",
+        "5": "duration_min",
+        "6": "has_ask",
+        "7": "outcome",
+    }
+    with engine.connect() as conn:
+        stored = {
+            r.external_id: (r.has_ask, r.engaged)
+            for r in conn.execute(select(Activity.external_id, Activity.has_ask, Activity.engaged))
+        }
+    assert stored == {"a1": (True, True), "a7": (False, False)}
+    assert settings.is_selling("call", stored["a1"][0])
+
+
+def test_the_same_rule_guards_log_and_the_api(engine: Engine, settings: Settings) -> None:
+    from paceline.ingest.manual import ActivityInput, InputError, add_rep, log_activity
+
+    add_rep(engine, settings, "Ana Ruiz", "sdr")
+    now = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
+    logged = log_activity(
+        engine, settings, ActivityInput("Ana Ruiz", "call", outcome="meeting_set"), now=now
+    )
+    assert (logged.has_ask, logged.selling, logged.engaged) == (True, True, True)
+    refused = [
+        (ActivityInput("Ana Ruiz", "admin", outcome="meeting_set"), "outcome"),
+        (ActivityInput("Ana Ruiz", "call", occurred_at=dt.datetime(2027, 3, 9)), "occurred_at"),
+        (ActivityInput("Ana Ruiz", "call", duration_min=100_000), "duration_min"),
+    ]
+    for entry, field_name in refused:
+        with pytest.raises(InputError) as caught:
+            log_activity(engine, settings, entry, now=now)
+        assert caught.value.field == field_name
+
+
+def test_limits_come_from_the_configuration(engine: Engine, tmp_path: Path) -> None:
+    from paceline.config import default_config_text, parse_settings
+
+    text = default_config_text().replace("max_future_days = 1", "max_future_days = 366")
+    lenient = parse_settings(text.replace("max_duration_min = 1440", "max_duration_min = 3000"))
+    rows = (
+        "external_id,rep,kind,occurred_at,duration_min\n"
+        "a1,Ana Ruiz,call,2027-03-09T10:00:00,5\n"
+        "a2,Ana Ruiz,travel,2026-03-09T10:00:00,2880\n"
+    )
+    result = run(engine, lenient, write(tmp_path / "a.csv", rows), "activities", now=NOW)
+    assert (result.inserted, result.rejected) == (2, 0)

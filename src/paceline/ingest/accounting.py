@@ -7,6 +7,7 @@ both sides count into the same result and reject into the same errors file.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,7 @@ class ImportOptions:
     allow_new_reps: bool = True
     errors_path: Path | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
+    now: dt.datetime | None = None  # naive UTC that "in the future" is measured from
 
 
 class ErrorSink:

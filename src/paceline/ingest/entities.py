@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from paceline.config import Settings
 from paceline.errors import did_you_mean
 from paceline.ingest.fields import (
+    MIN_YEAR,
     FieldError,
     Parser,
     make_date_parser,
@@ -32,6 +33,7 @@ from paceline.ingest.fields import (
     parse_text,
 )
 from paceline.ingest.mapping import ColumnSpec, Entity, Mapping
+from paceline.store.models import utcnow
 
 FieldKind = Literal["text", "bool", "number", "money", "date", "timestamp"]
 Record = dict[str, Any]
@@ -287,7 +289,11 @@ def _scaled(parse: Parser, spec: ColumnSpec) -> Parser:
 # --- per-entity rules ------------------------------------------------------------------------
 
 
-def finish_activity(values: dict[str, object], settings: Settings) -> Record:
+def finish_activity(
+    values: dict[str, object], settings: Settings, now: dt.datetime | None = None
+) -> Record:
+    """A checked activity record. `now` (naive UTC; default: the time of the call) is what
+    "in the future" is measured against; tests and imports pass a fixed one."""
     kind = slug(str(values["kind"]))
     if kind not in settings.kind_names:
         raise FieldError(f"unknown kind {values['kind']!r}{_known(settings.kind_names)}", "kind")
@@ -300,6 +306,11 @@ def finish_activity(values: dict[str, object], settings: Settings) -> Record:
     if duration is not None and _number(duration) < 0:
         raise FieldError(f"duration cannot be negative: {duration}", "duration_min")
     occurred_utc, occurred_local = _moment(values["occurred_at"])
+    check_activity(
+        PlannedActivity(kind, outcome, duration, occurred_utc),
+        settings,
+        utcnow() if now is None else now,
+    )
     engaged = values.get("engaged")
     record: Record = {
         "rep": values["rep"],
@@ -308,7 +319,7 @@ def finish_activity(values: dict[str, object], settings: Settings) -> Record:
         "local_date": occurred_local.date(),
         "duration_min": duration,
         "outcome": outcome,
-        "has_ask": bool(values.get("has_ask") or False),
+        "has_ask": _has_ask(values.get("has_ask"), outcome, settings),
         "engaged": (outcome in settings.engaged_outcomes) if engaged is None else engaged,
         "account": values.get("account"),
         "account_ref": values.get("account_ref"),
@@ -320,6 +331,61 @@ def finish_activity(values: dict[str, object], settings: Settings) -> Record:
     record["row_hash"] = content_hash(record)
     record["external_id"] = values.get("external_id") or f"h:{record['row_hash']}"
     return record
+
+
+@dataclass(frozen=True)
+class PlannedActivity:
+    """The parts of an activity the plausibility rules look at."""
+
+    kind: str
+    outcome: str | None
+    duration_min: object
+    occurred_utc: dt.datetime
+
+
+def check_activity(activity: PlannedActivity, settings: Settings, now: dt.datetime) -> None:
+    """Refuse an activity that cannot have happened as stated, naming the field.
+
+    One rule for every write (import, `log`, the API, the web form). An outcome must fit the
+    kind (an admin task does not set a meeting); a duration or a date beyond the configured
+    limits is a typo ("100000" minutes, next year instead of this one). `now` is naive UTC.
+    """
+    rules = settings.activities
+    outcome = settings.outcome(activity.outcome) if activity.outcome else None
+    if outcome is not None and outcome.kinds is not None and activity.kind not in outcome.kinds:
+        raise FieldError(
+            f"outcome {outcome.name!r} does not fit kind {activity.kind!r} "
+            f"(it fits: {', '.join(outcome.kinds)})",
+            "outcome",
+        )
+    duration = activity.duration_min
+    if duration is not None and _number(duration) > rules.max_duration_min:
+        raise FieldError(
+            f"duration of {_number(duration):,g} minutes is longer than the "
+            f"{rules.max_duration_min:,g} allowed ([activities] max_duration_min)",
+            "duration_min",
+        )
+    latest = now + dt.timedelta(days=rules.max_future_days)
+    if activity.occurred_utc > latest:
+        days = (activity.occurred_utc - now).total_seconds() / 86_400
+        raise FieldError(
+            f"occurred_at is {days:,.1f} days in the future; at most "
+            f"{rules.max_future_days} allowed ([activities] max_future_days)",
+            "occurred_at",
+        )
+    if activity.occurred_utc.year < MIN_YEAR:
+        raise FieldError(f"occurred_at is before {MIN_YEAR}", "occurred_at")
+
+
+def _has_ask(given: object, outcome: str | None, settings: Settings) -> bool:
+    """An outcome only an Ask produces (a meeting set) implies the Ask; a row that says
+    "no Ask" with it contradicts itself and is refused rather than silently flipped.
+    False from a form or the API is "not ticked", so the faces pass None for it."""
+    if outcome is None or outcome not in settings.ask_outcomes:
+        return bool(given or False)
+    if given is False:
+        raise FieldError(f"outcome {outcome!r} implies an Ask, but has_ask says no", "has_ask")
+    return True
 
 
 def finish_deal(values: dict[str, object], settings: Settings) -> Record:
@@ -471,8 +537,8 @@ def default_role(settings: Settings) -> str:
 
 
 def _number(value: object) -> float:
-    assert isinstance(value, float)
-    return value
+    assert isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value)
 
 
 def _moment(value: object) -> tuple[dt.datetime, dt.datetime]:

@@ -12,6 +12,7 @@ Guarantees (DESIGN.md, "nothing lost, nothing doubled"):
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,10 +29,17 @@ from paceline.ingest.accounting import (
     Pending,
 )
 from paceline.ingest.csvfile import CsvFile, ImportFileError, bad_bytes, guess_delimiter, open_csv
-from paceline.ingest.entities import FINISHERS, RowReader, field_names, required_fields
+from paceline.ingest.entities import (
+    FINISHERS,
+    RowReader,
+    field_names,
+    finish_activity,
+    required_fields,
+)
 from paceline.ingest.fields import FieldError
 from paceline.ingest.mapping import Entity, Mapping, generic_mapping
 from paceline.ingest.writers import WRITERS
+from paceline.store.models import utcnow
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ImportOptions", "ImportResult", "import_csv"]
 Progress = Callable[[int, int], None]
@@ -142,6 +150,8 @@ def _run(
 ) -> None:
     writer = WRITERS[reader.entity](engine, settings, result, options, sink)
     finish = FINISHERS[reader.entity]
+    if reader.entity == "activities":  # "in the future" is measured from the import's start
+        finish = functools.partial(finish_activity, now=options.now or utcnow())
     width = len(csv_file.header)
     skips = reader.has_skip_rules
     pending: list[Pending] = []

@@ -264,7 +264,7 @@ def _new_activity(ctx: Context, item: ActivityIn) -> NewActivity:
         {
             "kind": item.kind,
             "outcome": item.outcome,
-            "has_ask": item.has_ask,
+            "has_ask": item.has_ask or None,  # false is the default: "not said"
             "engaged": item.engaged,
             "duration_min": item.duration_min,
             "notes": item.notes,
@@ -489,7 +489,7 @@ def patch(
             {
                 "kind": pick("kind", current.kind),
                 "outcome": pick("outcome", current.outcome),
-                "has_ask": pick("has_ask", current.has_ask),
+                "has_ask": pick("has_ask", current.has_ask) or None,
                 "engaged": engaged,
                 "duration_min": pick("duration_min", current.duration_min),
                 "notes": pick("notes", current.notes),
