@@ -264,8 +264,11 @@ def cli(workdir: Path, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_an_import_rejecting_every_row_exits_non_zero(tmp_path: Path) -> None:
+def test_an_import_rejecting_every_row_exits_non_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every row has a stage this configuration does not know: before, exit status 0."""
+    monkeypatch.chdir(tmp_path)  # the errors file goes to the working directory
     assert cli(tmp_path, "init")[0] == 0
     text = PIPELINE.replace("negotiation", "Negotiaton")
     path = write(tmp_path / "deals.csv", text)
@@ -277,8 +280,9 @@ def test_an_import_rejecting_every_row_exits_non_zero(tmp_path: Path) -> None:
     assert code == 1 and '"rejected": 5' in output
 
 
-def test_max_rejected_as_rows_or_share(tmp_path: Path) -> None:
+def test_max_rejected_as_rows_or_share(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """PIPELINE has 4 rows of 5 rejected (80%)."""
+    monkeypatch.chdir(tmp_path)
     assert cli(tmp_path, "init")[0] == 0
     path = write(tmp_path / "deals.csv", PIPELINE)
     assert cli(tmp_path, "import", "deals", str(path))[0] == 0
