@@ -503,3 +503,17 @@ def test_limits_come_from_the_configuration(engine: Engine, tmp_path: Path) -> N
     )
     result = run(engine, lenient, write(tmp_path / "a.csv", rows), "activities", now=NOW)
     assert (result.inserted, result.rejected) == (2, 0)
+
+
+def test_a_nul_byte_near_the_top_rejects_its_row_not_the_file(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Before, one NUL byte in the first 64 KB refused the whole file as "not a text file"."""
+    text = (
+        "external_id,rep,kind,occurred_at,notes\n"
+        "a1,Ana Ruiz,call,2026-03-02T10:00:00,nul \x00 byte\n"
+        "a2,Ana Ruiz,call,2026-03-02T11:00:00,fine\n"
+    )
+    result = run(engine, settings, write(tmp_path / "acts.csv", text), "activities")
+    assert (result.inserted, result.rejected) == (1, 1)
+    assert [(r["line"], r["field"]) for r in error_rows(result)] == [("2", "notes")]
