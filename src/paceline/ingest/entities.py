@@ -115,7 +115,7 @@ MAX_AMOUNT = Decimal(10) ** 14  # what the amount column (16 digits, 2 of them c
 # Longest text each field may hold (the narrowest database column it is stored in).
 DEFAULT_TEXT_LIMIT = 200
 TEXT_LIMITS: dict[str, int] = {
-    "notes": 65_536,
+    "notes": 1_000_000,
     "email": 320,
     "account": 300,
     "contact": 300,
