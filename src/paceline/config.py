@@ -425,11 +425,9 @@ class Settings(_Strict):
         return frozenset(o.name for o in self.outcomes if o.implies_ask)
 
     @cached_property
-    def _outcomes_by_name(self) -> dict[str, OutcomeSettings]:
-        return {o.name: o for o in self.outcomes}
-
-    def outcome(self, name: str) -> OutcomeSettings:
-        return self._outcomes_by_name[name]
+    def outcome_kinds(self) -> dict[str, tuple[str, ...]]:
+        """Outcome -> the kinds it fits, for outcomes limited to some kinds."""
+        return {o.name: tuple(o.kinds) for o in self.outcomes if o.kinds is not None}
 
     @cached_property
     def engaged_outcomes(self) -> frozenset[str]:

@@ -307,9 +307,7 @@ def finish_activity(
         raise FieldError(f"duration cannot be negative: {duration}", "duration_min")
     occurred_utc, occurred_local = _moment(values["occurred_at"])
     check_activity(
-        PlannedActivity(kind, outcome, duration, occurred_utc),
-        settings,
-        utcnow() if now is None else now,
+        kind, outcome, duration, occurred_utc, settings, utcnow() if now is None else now
     )
     engaged = values.get("engaged")
     record: Record = {
@@ -333,17 +331,14 @@ def finish_activity(
     return record
 
 
-@dataclass(frozen=True)
-class PlannedActivity:
-    """The parts of an activity the plausibility rules look at."""
-
-    kind: str
-    outcome: str | None
-    duration_min: object
-    occurred_utc: dt.datetime
-
-
-def check_activity(activity: PlannedActivity, settings: Settings, now: dt.datetime) -> None:
+def check_activity(
+    kind: str,
+    outcome: str | None,
+    duration: object,
+    occurred_utc: dt.datetime,
+    settings: Settings,
+    now: dt.datetime,
+) -> None:
     """Refuse an activity that cannot have happened as stated, naming the field.
 
     One rule for every write (import, `log`, the API, the web form). An outcome must fit the
@@ -351,29 +346,26 @@ def check_activity(activity: PlannedActivity, settings: Settings, now: dt.dateti
     limits is a typo ("100000" minutes, next year instead of this one). `now` is naive UTC.
     """
     rules = settings.activities
-    outcome = settings.outcome(activity.outcome) if activity.outcome else None
-    if outcome is not None and outcome.kinds is not None and activity.kind not in outcome.kinds:
+    fits = settings.outcome_kinds.get(outcome) if outcome else None
+    if fits is not None and kind not in fits:
         raise FieldError(
-            f"outcome {outcome.name!r} does not fit kind {activity.kind!r} "
-            f"(it fits: {', '.join(outcome.kinds)})",
+            f"outcome {outcome!r} does not fit kind {kind!r} (it fits: {', '.join(fits)})",
             "outcome",
         )
-    duration = activity.duration_min
+    # Reasons without the value, so the summary counts them as one (the row has the value).
     if duration is not None and _number(duration) > rules.max_duration_min:
         raise FieldError(
-            f"duration of {_number(duration):,g} minutes is longer than the "
-            f"{rules.max_duration_min:,g} allowed ([activities] max_duration_min)",
+            f"duration longer than {rules.max_duration_min:,g} minutes "
+            "([activities] max_duration_min)",
             "duration_min",
         )
-    latest = now + dt.timedelta(days=rules.max_future_days)
-    if activity.occurred_utc > latest:
-        days = (activity.occurred_utc - now).total_seconds() / 86_400
+    if occurred_utc > now + dt.timedelta(days=rules.max_future_days):
         raise FieldError(
-            f"occurred_at is {days:,.1f} days in the future; at most "
-            f"{rules.max_future_days} allowed ([activities] max_future_days)",
+            f"occurred_at more than {rules.max_future_days} day(s) in the future "
+            f"(after {now:%Y-%m-%d %H:%M} UTC; [activities] max_future_days)",
             "occurred_at",
         )
-    if activity.occurred_utc.year < MIN_YEAR:
+    if occurred_utc.year < MIN_YEAR:
         raise FieldError(f"occurred_at is before {MIN_YEAR}", "occurred_at")
 
 

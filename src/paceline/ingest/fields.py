@@ -41,10 +41,10 @@ def make_text_parser(max_length: int) -> Callable[[str], str]:
     once reached the database and aborted the import there)."""
 
     def parse(raw: str) -> str:
-        text = parse_text(raw)
+        text = raw.strip()
         if len(text) > max_length:
             raise FieldError(f"too long: {len(text):,} characters (at most {max_length:,})")
-        return text
+        return parse_text(text) if "\x00" in text else text
 
     return parse
 
