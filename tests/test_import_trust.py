@@ -471,7 +471,7 @@ def test_contradictory_activities_are_rejected_with_the_field_named(
     assert settings.is_selling("call", stored["a1"][0])
 
 
-def test_the_same_rule_guards_log_and_the_api(engine: Engine, settings: Settings) -> None:
+def test_the_same_rule_guards_manual_logging(engine: Engine, settings: Settings) -> None:
     from paceline.ingest.manual import ActivityInput, InputError, add_rep, log_activity
 
     add_rep(engine, settings, "Ana Ruiz", "sdr")
