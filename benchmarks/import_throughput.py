@@ -54,6 +54,7 @@ REPS = 200
 ACCOUNTS = 20_000
 FIRST_DAY = dt.date(2025, 10, 1)
 DAYS = 456  # 15 months: 2025-10-01 .. 2026-12-30
+IMPORTED_AT = dt.datetime(2027, 1, 1)  # naive UTC "now" of the import, after the last row
 CHUNK = 50_000
 FLOOR_BATCH = 10_000
 FLOOR = "floor (csv+sqlite3)"
@@ -170,7 +171,6 @@ def generate_csv(path: Path, rows: int, seed: int = SEED) -> dict[str, Any]:
     accounts = _unique_names(rng, [ACCOUNT_WORDS, [" "], ACCOUNT_NOUNS, ACCOUNT_SUFFIXES], ACCOUNTS)
     kinds = [k.name for k in settings.kinds]
     selling = np.array([k.selling for k in settings.kinds])
-    outcomes_all = [o.name for o in settings.outcomes]
     kind_weights = np.array([KIND_WEIGHT.get(k, 2) for k in kinds], dtype=float)
     kind_weights /= kind_weights.sum()
     # Accounts are worked unevenly: a Zipf-like popularity over the 20,000.
@@ -183,7 +183,12 @@ def generate_csv(path: Path, rows: int, seed: int = SEED) -> dict[str, Any]:
         [d for d in range(DAYS) if (FIRST_DAY + dt.timedelta(d)).weekday() < 5], dtype=np.int64
     )
     epoch0 = np.datetime64(FIRST_DAY.isoformat(), "s")
-    outcome_lists = [KIND_OUTCOMES.get(k, outcomes_all) for k in kinds]
+    # Only outcomes that fit the kind, and an Ask wherever the outcome implies one: the
+    # importer rejects contradictory rows, and a benchmark row must be a valid row.
+    outcome_lists = [
+        KIND_OUTCOMES.get(k, [o.name for o in settings.outcomes if o.kinds is None or k in o.kinds])
+        for k in kinds
+    ]
 
     written = 0
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -216,6 +221,7 @@ def generate_csv(path: Path, rows: int, seed: int = SEED) -> dict[str, Any]:
                     if customer_facing and outcome_pick[i] < 0.97
                     else ""
                 )
+                ask[i] = ask[i] and customer_facing
                 writer.writerow(
                     (
                         f"ACT-{written + i + 1:08d}",
@@ -224,7 +230,7 @@ def generate_csv(path: Path, rows: int, seed: int = SEED) -> dict[str, Any]:
                         stamps[i],
                         f"{minutes[i] * KIND_MINUTES.get(kind, 10):.1f}",
                         outcome,
-                        ("yes" if ask[i] else "no") if customer_facing else "no",
+                        "yes" if ask[i] or outcome in settings.ask_outcomes else "no",
                         "",
                         accounts[account_ix[i]] if customer_facing else "",
                         "",
@@ -276,7 +282,8 @@ def _import(url: str, csv_path: Path, work: Path, migrate: bool) -> dict[str, An
         if migrate:
             upgrade(engine)
         rss_before = _peak_rss_mb()
-        options = ImportOptions(errors_path=work / "errors.csv")
+        # The file runs to the end of 2026: "now" is fixed after it, whatever the clock says.
+        options = ImportOptions(errors_path=work / "errors.csv", now=IMPORTED_AT)
         result = import_csv(engine, settings, csv_path, "activities", options=options)
     finally:
         engine.dispose()

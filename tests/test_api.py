@@ -341,6 +341,21 @@ def test_activity_validation_errors_name_the_field(api: Api) -> None:
         )
 
 
+def test_contradictory_activities_are_422_with_the_field_named(api: Api) -> None:
+    """The rule imports and `log` share: an outcome must fit the kind, a duration must be
+    plausible; an outcome that implies an Ask records the Ask."""
+    body = {"kind": "call", "occurred_at": "2026-11-18T10:00:00"}
+    assert fields(
+        api.post("ana", "/activities", {**body, "kind": "admin", "outcome": "meeting_set"})
+    ) == [("body", "outcome")]
+    assert fields(api.post("ana", "/activities", {**body, "duration_min": 100_000})) == [
+        ("body", "duration_min")
+    ]
+    made = api.post("ana", "/activities", {**body, "outcome": "meeting_set"})
+    assert made.status_code == 201, made.text
+    assert (made.json()["has_ask"], made.json()["engaged"]) == (True, True)
+
+
 def test_malformed_requests_are_422(api: Api) -> None:
     broken = api.call(
         "ana",

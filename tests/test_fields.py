@@ -121,3 +121,27 @@ def test_booleans() -> None:
     assert [parse_bool(v) for v in ("no", "N", "0", "false")] == [False] * 4
     with pytest.raises(FieldError, match="not a yes/no value"):
         parse_bool("maybe")
+
+
+def test_values_without_a_time_are_calendar_dates_in_the_business_zone() -> None:
+    """A file in UTC, a calendar in New York: "03/01/2017" is 1 March in New York (05:00
+    UTC), not UTC midnight (28 February, 19:00 in New York)."""
+    utc, new_york = ZoneInfo("UTC"), ZoneInfo("America/New_York")
+    parse = make_timestamp_parser(["%m/%d/%Y", "%m/%d/%Y %H:%M"], utc, new_york)
+    march_first = (dt.datetime(2017, 3, 1, 5, 0), dt.datetime(2017, 3, 1))
+    assert parse("2017-03-01") == march_first
+    assert parse("03/01/2017") == march_first
+    # With a time, the value is an instant in the file's zone, as before.
+    assert parse("03/01/2017 02:00") == (
+        dt.datetime(2017, 3, 1, 2, 0),
+        dt.datetime(2017, 2, 28, 21, 0),
+    )
+    dates_only = make_timestamp_parser(["%d %b, %Y %H:%M:%S"], utc, new_york, date_only=True)
+    assert dates_only("01 Mar, 2017 00:03:00") == march_first
+
+
+@pytest.mark.parametrize("raw", ["9999-12-31T23:30:00", "0201-03-02T10:00:00", "1899-12-31"])
+def test_years_outside_the_plausible_range_are_refused(raw: str) -> None:
+    parse = make_timestamp_parser([], ZoneInfo("America/New_York"))
+    with pytest.raises(FieldError, match="year out of range"):
+        parse(raw)

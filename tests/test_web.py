@@ -675,6 +675,20 @@ def test_import_with_a_picked_mapping(
     assert "no mapping file" in outside.text
 
 
+def test_an_import_rejecting_every_row_says_it_failed(client: TestClient, org: Org) -> None:
+    csrf = login(client, "admin")
+    data = f"rep,kind,occurred_at\n{org.east_rep},séance,2025-01-06 12:00\n".encode()
+    reply = client.post(
+        "/import",
+        data={"csrf": csrf, "entity": "activities"},
+        files={"file": ("bad.csv", data, "text/csv")},
+    )
+    assert reply.status_code == 200, reply.text
+    assert 'data-testid="import-failed"' in reply.text
+    assert "Import failed: every row was rejected (1 of 1)." in reply.text
+    assert 'data-testid="rejected-by-reason"' in reply.text
+
+
 def test_import_explains_an_unusable_file(client: TestClient) -> None:
     csrf = login(client, "admin")
     reply = client.post(

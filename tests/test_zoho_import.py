@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from conftest import ZOHO_EXPORT
+from paceline.analytics.metrics import metric_totals
 from paceline.config import Settings
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import Entity, load_mapping
@@ -397,13 +398,13 @@ def check_changed_stages(
             .order_by(DealStageHistory.deal_id, DealStageHistory.entered_at)
         ).all()
     assert len(deals) == len(changed)
-    assert {(d.status, d.stage, d.closed_at) for d in deals} == {
-        ("won", "closed_won", zoho_time(closing))
-    }
+    # The closing date is a calendar date: the start of 30 June in New York, 04:00 UTC.
+    closed_at = dt.datetime(2021, 6, 30, 4, 0)
+    assert {(d.status, d.stage, d.closed_at) for d in deals} == {("won", "closed_won", closed_at)}
     per_deal = Counter(s.deal_id for s in stages)
     assert set(per_deal.values()) == {2}
     last = {s.deal_id: (s.stage, s.entered_at) for s in stages}  # ordered: the later one wins
-    assert set(last.values()) == {("closed_won", zoho_time(closing))}
+    assert set(last.values()) == {("closed_won", closed_at)}
 
 
 def test_accounts_imported_after_calls_fill_the_placeholders(
@@ -487,3 +488,67 @@ def test_reimported_task_repeats_are_duplicates_whatever_the_batch_size(
         )
         assert result.inserted + result.unchanged == distinct
         assert result.duplicate == len(tasks) - distinct
+
+
+# --- dates are calendar dates; every stage is a configured one ---------------------------------
+
+
+def test_monthly_won_revenue_matches_a_hand_count_by_closing_date(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Revenue per month as the revenue metric reports it equals the sum of the Closed Won
+    amounts by the month printed in "Closing Date". Read as UTC midnight in a New York
+    calendar, deals of the 1st fell into the previous month (16 of 19 months were wrong)."""
+    hand: Counter[tuple[int, int]] = Counter()
+    for p in read_export("Potentials"):
+        if p["Stage"] == "Closed Won":
+            day = zoho_time(p["Closing Date"]).date()
+            hand[(day.year, day.month)] += money(p["Amount"])  # type: ignore[assignment]
+    assert settings.calendar.timezone == "America/New_York"
+    run_import(engine, settings, "Users", "reps", "users", tmp_path)
+    result = run_import(engine, settings, "Potentials", "deals", "potentials", tmp_path)
+    assert result.rejected == 0
+    measured = {}
+    with engine.connect() as conn:
+        for year, month in hand:
+            start = dt.date(year, month, 1)
+            end = dt.date(year + month // 12, month % 12 + 1, 1)
+            totals = metric_totals(conn, settings, ["revenue"], start, end)
+            measured[(year, month)] = round(
+                sum(values.get("revenue", 0.0) for values in totals.values.values()), 2
+            )
+    assert measured == {key: float(total) for key, total in hand.items()}
+
+
+def test_every_zoho_stage_maps_to_a_configured_stage(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """ "Initial Offer" is not a default stage: the mapping names it (-> proposal), so no
+    potential is rejected and none is left in a stage the configuration does not know."""
+    stages = Counter(p["Stage"] for p in read_export("Potentials"))
+    result = run_import(engine, settings, "Potentials", "deals", "potentials", tmp_path)
+    assert result.rejected == 0
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(Deal.stage, func.count()).group_by(Deal.stage)).all())
+    assert stored == {
+        "prospect": stages["Prospect"],
+        "qualification": stages["Qualification"],
+        "needs_analysis": stages["Needs Analysis"],
+        "proposal": stages["Initial Offer"] + stages["Proposal/Price Quote"],
+        "negotiation": stages["Negotiation/Review"],
+        "closed_won": stages["Closed Won"],
+        "closed_lost": stages["Closed Lost"],
+    }
+
+
+def test_completed_tasks_count_on_their_due_date(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Due dates ("16 Apr, 2021 00:02:00") are dates: a task counts on the date written."""
+    due = {
+        zoho_time(t["Due Date"]).date() for t in read_export("Tasks") if t["Status"] == "Completed"
+    }
+    run_import(engine, settings, "Tasks", "activities", "tasks", tmp_path)
+    with engine.connect() as conn:
+        stored = set(conn.execute(select(Activity.local_date).distinct()).scalars())
+    assert stored == due

@@ -107,6 +107,20 @@ class OutcomeSettings(_Strict):
     label: str = ""
     connected: bool = False
     engaged: bool = False
+    # The kinds of activity this outcome can follow (None: any); an admin task cannot set a
+    # meeting. `implies_ask`: the outcome exists only because the rep asked (a meeting set),
+    # so an activity with it has an Ask.
+    kinds: list[Name] | None = None
+    implies_ask: bool = False
+
+
+class ActivityRules(_Strict):
+    """Limits on what an activity can plausibly be, checked on every write."""
+
+    # Days after now an activity may be dated (a logged call at 23:00 in another zone,
+    # a meeting logged the evening before): beyond that it is a typo for another year.
+    max_future_days: int = Field(default=1, ge=0, le=366)
+    max_duration_min: float = Field(default=24 * 60, gt=0, le=7 * 24 * 60)
 
 
 class MetricSettings(_Strict):
@@ -354,6 +368,7 @@ class Settings(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     calendar: CalendarSettings = CalendarSettings()
     selling: SellingSettings = SellingSettings()
+    activities: ActivityRules = ActivityRules()
     kinds: list[KindSettings]
     outcomes: list[OutcomeSettings]
     metrics: list[MetricSettings]
@@ -377,6 +392,8 @@ class Settings(_Strict):
         kinds = {k.name for k in self.kinds}
         outcomes = {o.name for o in self.outcomes}
         metrics = {m.name for m in self.metrics}
+        for o in self.outcomes:
+            _check_known(f"outcomes.{o.name}.kinds", o.kinds or [], kinds, "kind")
         for m in self.metrics:
             _check_known(f"metrics.{m.name}.kinds", m.kinds or [], kinds, "kind")
             _check_known(f"metrics.{m.name}.outcomes", m.outcomes or [], outcomes, "outcome")
@@ -407,6 +424,15 @@ class Settings(_Strict):
     @cached_property
     def outcome_names(self) -> frozenset[str]:
         return frozenset(o.name for o in self.outcomes)
+
+    @cached_property
+    def ask_outcomes(self) -> frozenset[str]:
+        return frozenset(o.name for o in self.outcomes if o.implies_ask)
+
+    @cached_property
+    def outcome_kinds(self) -> dict[str, tuple[str, ...]]:
+        """Outcome -> the kinds it fits, for outcomes limited to some kinds."""
+        return {o.name: tuple(o.kinds) for o in self.outcomes if o.kinds is not None}
 
     @cached_property
     def engaged_outcomes(self) -> frozenset[str]:

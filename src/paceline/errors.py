@@ -14,12 +14,14 @@ class UserInputError(ValueError):
     """Input that cannot be used; the message names the field or step and the reason."""
 
 
-def did_you_mean(typed: str, known: Iterable[str], n: int = 3, quoted: bool = True) -> str:
+def did_you_mean(
+    typed: str, known: Iterable[str], n: int = 3, quoted: bool = True, cutoff: float = 0.6
+) -> str:
     """'; did you mean 'Ana Ruiz'?' for the closest known names, or '' when none is close.
 
     One wording for every "unknown name" error, whichever face or analysis raises it.
     """
-    close = difflib.get_close_matches(typed, list(known), n=n, cutoff=0.6)
+    close = difflib.get_close_matches(typed, list(known), n=n, cutoff=cutoff)
     if not close:
         return ""
     shown = map(repr, close) if quoted else close

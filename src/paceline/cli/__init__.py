@@ -37,6 +37,7 @@ from paceline.config import (
     resolve_database_url,
 )
 from paceline.errors import UserInputError
+from paceline.ingest.accounting import RejectLimit, import_failure
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.manual import ActivityInput, InputError, add_rep, log_activity
@@ -474,9 +475,19 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         ),
         errors: Path | None = typer.Option(None, help="Where to write rejected rows (CSV)."),
         batch_size: int = typer.Option(10_000, min=1, max=1_000_000),
+        max_rejected: str | None = typer.Option(
+            None,
+            "--max-rejected",
+            help="Fail (exit 1) when more rows than this are rejected: N rows or P% of the "
+            "rows read. An import that rejects every row always fails.",
+        ),
         as_json: bool = JSON_OPTION,
     ) -> None:
         c = _ctx(ctx)
+        try:
+            limit = RejectLimit.parse(max_rejected) if max_rejected is not None else None
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--max-rejected") from None
         options = ImportOptions(
             source=source,
             timezone=timezone,
@@ -491,6 +502,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         if as_json:
             result = import_csv(engine, c.settings, file, entity, loaded, options)
             out.print_json(dumps(result))
+            _fail_if_too_many_rejected(result, limit)
             return
         with Progress(
             "[progress.description]{task.description}",
@@ -511,6 +523,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         _print_import_result(result)
+        _fail_if_too_many_rejected(result, limit)
 
     command.__doc__ = f"Import {entity} from a CSV file (generic columns or --mapping)."
     return command
@@ -518,6 +531,13 @@ def _import_command(entity: Entity) -> Callable[..., None]:
 
 for _entity in ENTITIES:
     import_app.command(_entity)(_import_command(_entity))
+
+
+def _fail_if_too_many_rejected(result: ImportResult, limit: RejectLimit | None) -> None:
+    failure = import_failure(result, limit)
+    if failure is not None:
+        err.print(f"[bold red]import failed:[/] {failure}", highlight=False)
+        raise typer.Exit(1)
 
 
 def _print_import_result(r: ImportResult) -> None:
@@ -535,8 +555,15 @@ def _print_import_result(r: ImportResult) -> None:
         out.print(f"new accounts: {r.new_accounts:,}; new contacts: {r.new_contacts:,}")
     for note, count in r.notes.items():
         out.print(f"note: {note}: {count:,}")
+    for warning in r.warnings:
+        out.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if r.errors_file:
         out.print(f"[yellow]{r.rejected:,} rows rejected[/]; every one is in {r.errors_file}")
+        for field_name, reason, rows in r.rejected_by_reason[:10]:
+            out.print(
+                f"  {rows:,} row(s): {field_name + ': ' if field_name else ''}{reason}",
+                highlight=False,
+            )
         for line, field_name, reason in r.first_errors[:5]:
             out.print(
                 f"  line {line}: {field_name + ': ' if field_name else ''}{reason}", highlight=False

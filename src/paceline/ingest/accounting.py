@@ -7,6 +7,8 @@ both sides count into the same result and reject into the same errors file.
 from __future__ import annotations
 
 import csv
+import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -14,6 +16,8 @@ from typing import Any, TextIO
 from paceline.ingest.entities import Record
 
 DEFAULT_BATCH_SIZE = 10_000
+MAX_WARNINGS = 20
+MAX_REASONS = 1_000  # distinct rejection reasons counted one by one; the rest are lumped
 
 
 @dataclass
@@ -36,8 +40,17 @@ class ImportResult:
     notes: dict[str, int] = field(default_factory=dict)
     errors_file: str | None = None
     first_errors: list[tuple[int, str, str]] = field(default_factory=list)
+    # (field, reason, rows): the commonest reasons, so a summary can say "283 rows: unknown
+    # stage 'Initial Offer'" instead of showing five lines out of thousands.
+    rejected_by_reason: list[tuple[str, str, int]] = field(default_factory=list)
     seconds: float = 0.0
     import_run_id: int | None = None
+    # Problems with the file as a whole that rows alone do not show (an unbalanced quote).
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, text: str) -> None:
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(text)
 
     @property
     def accounted(self) -> int:
@@ -53,6 +66,58 @@ class ImportResult:
     @property
     def rows_per_second(self) -> float:
         return self.read / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class RejectLimit:
+    """How many rejected rows an import may have and still succeed: a count or a share."""
+
+    text: str
+    rows: int | None = None
+    share: float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> RejectLimit:
+        """'25' (rows) or '2%' / '2.5%' (of the rows read); a ValueError names the problem."""
+        value = text.strip()
+        try:
+            if value.endswith("%"):
+                share = float(value[:-1]) / 100
+                if not 0 <= share <= 1:
+                    raise ValueError
+                return cls(value, share=share)
+            rows = int(value)
+            if rows < 0:
+                raise ValueError
+            return cls(value, rows=rows)
+        except ValueError:
+            raise ValueError(
+                f"--max-rejected must be a number of rows (e.g. 10) or a percentage of the "
+                f"rows read (e.g. 2%), not {text!r}"
+            ) from None
+
+    def exceeded_by(self, result: ImportResult) -> bool:
+        if self.rows is not None:
+            return result.rejected > self.rows
+        return result.rejected > (self.share or 0.0) * result.read
+
+
+def import_failure(result: ImportResult, limit: RejectLimit | None = None) -> str | None:
+    """Why an import that ran to its end still failed, or None.
+
+    An import that rejects every row (a wrong mapping, the wrong file) must not look like a
+    success to a script: it and one over `--max-rejected` fail with a reason. The rows that
+    were accepted stay stored either way (each batch is committed).
+    """
+    accepted = result.inserted + result.updated + result.unchanged + result.duplicate
+    if result.rejected and not accepted:
+        return f"every row was rejected ({result.rejected:,} of {result.read:,})"
+    if limit is not None and limit.exceeded_by(result):
+        return (
+            f"{result.rejected:,} of {result.read:,} rows were rejected, more than "
+            f"--max-rejected {limit.text} allows"
+        )
+    return None
 
 
 @dataclass
@@ -71,6 +136,7 @@ class ImportOptions:
     allow_new_reps: bool = True
     errors_path: Path | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
+    now: dt.datetime | None = None  # naive UTC that "in the future" is measured from
 
 
 class ErrorSink:
@@ -83,6 +149,7 @@ class ErrorSink:
         self._writer: Any = None
         self.count = 0
         self.first: list[tuple[int, str, str]] = []
+        self.reasons: Counter[tuple[str, str]] = Counter()
 
     def reject(self, line: int, field_name: str, reason: str, raw: list[str]) -> None:
         if self._writer is None:
@@ -94,6 +161,35 @@ class ErrorSink:
         self.count += 1
         if len(self.first) < 20:
             self.first.append((line, field_name, reason))
+        key = (field_name, reason)
+        if key in self.reasons or len(self.reasons) < MAX_REASONS:
+            self.reasons[key] += 1
+        else:
+            self.reasons[(field_name, "other reasons")] += 1
+
+    def mark(self) -> tuple[int, int, list[tuple[int, str, str]], Counter[tuple[str, str]]]:
+        """Where the sink stands, so rows rejected in a rolled-back batch can be taken back."""
+        if self._handle is not None:
+            self._handle.flush()
+        position = self._handle.tell() if self._handle is not None else -1
+        return position, self.count, list(self.first), Counter(self.reasons)
+
+    def rollback(
+        self, mark: tuple[int, int, list[tuple[int, str, str]], Counter[tuple[str, str]]]
+    ) -> None:
+        position, self.count, self.first, self.reasons = mark
+        if self._handle is None:
+            return
+        if position < 0:  # the file was created after the mark
+            self._handle.close()
+            self._handle = self._writer = None
+            self.path.unlink(missing_ok=True)
+            return
+        self._handle.seek(position)
+        self._handle.truncate()
+
+    def by_reason(self, limit: int = 20) -> list[tuple[str, str, int]]:
+        return [(f, reason, n) for (f, reason), n in self.reasons.most_common(limit)]
 
     def close(self) -> None:
         if self._handle is not None:

@@ -37,20 +37,67 @@ class CsvFile:
     _reader: Iterator[list[str]]
     _csv: csv.Reader  # type: ignore[name-defined]
 
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """Data rows with the line each starts on (the header is line 1); blank lines skipped."""
+    def rows(self) -> Iterator[tuple[int, list[str], str | None]]:
+        """Data rows with the line each starts on (the header is line 1) and, for a record
+        that cannot be trusted, why; blank lines skipped.
+
+        A record the csv module cannot read (a field over the size limit) is reported, not
+        raised, and reading goes on at the next line. A record whose quoted field swallowed
+        whole lines that look like rows (one stray quote once hid 26 rows in one row's notes)
+        is reported with the lines it spans.
+        """
         last_line = self._csv.line_num
-        for row in self._reader:
+        width = len(self.header)
+        while True:
             start = last_line + 1
+            try:
+                row = next(self._reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                last_line = self._csv.line_num
+                yield start, [], f"cannot read this record: {exc}"
+                continue
             last_line = self._csv.line_num
-            if row:
-                yield start, row
+            if not row:
+                continue
+            yield start, row, implausible_lines(row, start, last_line, width, self.delimiter)
 
     def bytes_read(self) -> int:
         return self._binary.tell()
 
     def close(self) -> None:
         self._binary.close()
+
+
+MAX_LINES_PER_RECORD = 50
+
+
+def implausible_lines(
+    row: list[str], start: int, end: int, width: int, delimiter: str
+) -> str | None:
+    """Why a record spanning several physical lines is probably a stray quote, or None.
+
+    Notes legitimately hold line breaks; rows do not hide inside them. A multi-line field
+    is suspect when lines inside it read as complete rows of this file on their own, or when
+    one record runs over more than MAX_LINES_PER_RECORD lines.
+    """
+    if end == start:
+        return None
+    row_like = 0
+    if width >= 3:
+        for field_text in row:
+            for inner in field_text.splitlines()[1:]:
+                if len(next(csv.reader([inner], delimiter=delimiter), [])) == width:
+                    row_like += 1
+    if not row_like and end - start + 1 <= MAX_LINES_PER_RECORD:
+        return None
+    what = f"{row_like} of them read as rows of their own" if row_like else "too many"
+    return (
+        f"a quoted field runs over lines {start}-{end} and {what}: probably an unbalanced "
+        "quote that swallowed the rows after it; fix the quote and import again (the lines "
+        "inside were not imported)"
+    )
 
 
 def open_csv(path: Path, encoding: str, delimiter: str) -> CsvFile:
@@ -109,7 +156,9 @@ def _first_line(head: bytes, encoding: str, path: Path) -> str:
         raise ImportFileError(
             f"{path.name} is UTF-16 encoded; re-save it as UTF-8 or pass --encoding utf-16"
         )
-    if b"\x00" in head and "16" not in name and "32" not in name:
+    # UTF-16 or binary data is full of NUL bytes; a stray one in a text file only costs the
+    # row it is in (the row check rejects it), not the whole file.
+    if head.count(b"\x00") > max(1, len(head) // 100) and "16" not in name and "32" not in name:
         raise ImportFileError(f"{path.name} contains NUL bytes: it is not a {encoding} text file")
     first_line = head.split(b"\n", 1)[0]
     try:

@@ -19,10 +19,13 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from paceline.config import Settings
+from paceline.errors import did_you_mean
 from paceline.ingest.fields import (
+    MIN_YEAR,
     FieldError,
     Parser,
     make_date_parser,
+    make_text_parser,
     make_timestamp_parser,
     parse_bool,
     parse_float,
@@ -30,6 +33,7 @@ from paceline.ingest.fields import (
     parse_text,
 )
 from paceline.ingest.mapping import ColumnSpec, Entity, Mapping
+from paceline.store.models import utcnow
 
 FieldKind = Literal["text", "bool", "number", "money", "date", "timestamp"]
 Record = dict[str, Any]
@@ -107,6 +111,26 @@ ENTITY_FIELDS: dict[Entity, tuple[FieldDef, ...]] = {
 }
 
 
+MAX_AMOUNT = Decimal(10) ** 14  # what the amount column (16 digits, 2 of them cents) holds
+# Longest text each field may hold (the narrowest database column it is stored in).
+DEFAULT_TEXT_LIMIT = 200
+TEXT_LIMITS: dict[str, int] = {
+    "notes": 1_000_000,
+    "email": 320,
+    "account": 300,
+    "contact": 300,
+    "account_type": 64,
+    "seniority": 32,
+}
+WIDE_NAMES: frozenset[Entity] = frozenset({"deals", "accounts", "contacts"})  # name up to 300
+
+
+def text_limit(entity: Entity, field_name: str) -> int:
+    if field_name == "name" and entity in WIDE_NAMES:
+        return 300
+    return TEXT_LIMITS.get(field_name, DEFAULT_TEXT_LIMIT)
+
+
 def field_names(entity: Entity) -> list[str]:
     return [f.name for f in ENTITY_FIELDS[entity]]
 
@@ -157,8 +181,13 @@ class RowReader:
         )
         self.missing_fields = [f for f in required_fields(entity) if f not in specs]
         parsers = _parsers(mapping, zone, business_zone or zone)
+        dates_only = make_timestamp_parser(mapping.date_formats, zone, business_zone, True)
         self._steps = [
-            (name, _getter(spec, index), _scaled(parsers[known[name].kind], spec))
+            (
+                name,
+                _getter(spec, index),
+                _scaled(_parser(entity, known[name], spec, parsers, dates_only), spec),
+            )
             for name, spec in specs.items()
             if not self.missing_columns
         ]
@@ -204,6 +233,20 @@ def _parsers(mapping: Mapping, zone: ZoneInfo, business_zone: ZoneInfo) -> dict[
     }
 
 
+def _parser(
+    entity: Entity,
+    field_def: FieldDef,
+    spec: ColumnSpec,
+    parsers: dict[FieldKind, Parser],
+    dates_only: Parser,
+) -> Parser:
+    if field_def.kind == "text":
+        return make_text_parser(text_limit(entity, field_def.name))
+    if field_def.kind == "timestamp" and spec.date_only:
+        return dates_only
+    return parsers[field_def.kind]
+
+
 def _getter(spec: ColumnSpec, index: dict[str, int]) -> Callable[[list[str]], str | None]:
     """Raw text for a field: from a column, several columns, or a constant; then mapped."""
     if spec.value is not None:
@@ -246,7 +289,11 @@ def _scaled(parse: Parser, spec: ColumnSpec) -> Parser:
 # --- per-entity rules ------------------------------------------------------------------------
 
 
-def finish_activity(values: dict[str, object], settings: Settings) -> Record:
+def finish_activity(
+    values: dict[str, object], settings: Settings, now: dt.datetime | None = None
+) -> Record:
+    """A checked activity record. `now` (naive UTC; default: the time of the call) is what
+    "in the future" is measured against; tests and imports pass a fixed one."""
     kind = slug(str(values["kind"]))
     if kind not in settings.kind_names:
         raise FieldError(f"unknown kind {values['kind']!r}{_known(settings.kind_names)}", "kind")
@@ -259,6 +306,9 @@ def finish_activity(values: dict[str, object], settings: Settings) -> Record:
     if duration is not None and _number(duration) < 0:
         raise FieldError(f"duration cannot be negative: {duration}", "duration_min")
     occurred_utc, occurred_local = _moment(values["occurred_at"])
+    check_activity(
+        kind, outcome, duration, occurred_utc, settings, utcnow() if now is None else now
+    )
     engaged = values.get("engaged")
     record: Record = {
         "rep": values["rep"],
@@ -267,7 +317,7 @@ def finish_activity(values: dict[str, object], settings: Settings) -> Record:
         "local_date": occurred_local.date(),
         "duration_min": duration,
         "outcome": outcome,
-        "has_ask": bool(values.get("has_ask") or False),
+        "has_ask": _has_ask(values.get("has_ask"), outcome, settings),
         "engaged": (outcome in settings.engaged_outcomes) if engaged is None else engaged,
         "account": values.get("account"),
         "account_ref": values.get("account_ref"),
@@ -281,25 +331,79 @@ def finish_activity(values: dict[str, object], settings: Settings) -> Record:
     return record
 
 
+def check_activity(
+    kind: str,
+    outcome: str | None,
+    duration: object,
+    occurred_utc: dt.datetime,
+    settings: Settings,
+    now: dt.datetime,
+) -> None:
+    """Refuse an activity that cannot have happened as stated, naming the field.
+
+    One rule for every write (import, `log`, the API, the web form). An outcome must fit the
+    kind (an admin task does not set a meeting); a duration or a date beyond the configured
+    limits is a typo ("100000" minutes, next year instead of this one). `now` is naive UTC.
+    """
+    rules = settings.activities
+    fits = settings.outcome_kinds.get(outcome) if outcome else None
+    if fits is not None and kind not in fits:
+        raise FieldError(
+            f"outcome {outcome!r} does not fit kind {kind!r} (it fits: {', '.join(fits)})",
+            "outcome",
+        )
+    # Reasons without the value, so the summary counts them as one (the row has the value).
+    if duration is not None and _number(duration) > rules.max_duration_min:
+        raise FieldError(
+            f"duration longer than {rules.max_duration_min:,g} minutes "
+            "([activities] max_duration_min)",
+            "duration_min",
+        )
+    if occurred_utc > now + dt.timedelta(days=rules.max_future_days):
+        raise FieldError(
+            f"occurred_at more than {rules.max_future_days} day(s) in the future "
+            f"(after {now:%Y-%m-%d %H:%M} UTC; [activities] max_future_days)",
+            "occurred_at",
+        )
+    if occurred_utc.year < MIN_YEAR:
+        raise FieldError(f"occurred_at is before {MIN_YEAR}", "occurred_at")
+
+
+def _has_ask(given: object, outcome: str | None, settings: Settings) -> bool:
+    """An outcome only an Ask produces (a meeting set) implies the Ask; a row that says
+    "no Ask" with it contradicts itself and is refused rather than silently flipped.
+    False from a form or the API is "not ticked", so the faces pass None for it."""
+    if outcome is None or outcome not in settings.ask_outcomes:
+        return bool(given or False)
+    if given is False:
+        raise FieldError(f"outcome {outcome!r} implies an Ask, but has_ask says no", "has_ask")
+    return True
+
+
 def finish_deal(values: dict[str, object], settings: Settings) -> Record:
     stage = slug(str(values["stage"]))
     if not stage:
         raise FieldError("stage is empty after normalising", "stage")
+    if stage not in settings.stage_status:
+        raise FieldError(unknown_stage(str(values["stage"]), settings), "stage")
     status = slug(str(values["status"])) if values.get("status") else None
-    status = status or settings.stage_status.get(stage, "open")
+    status = status or settings.stage_status[stage]
     if status not in ("open", "won", "lost"):
         raise FieldError(f"status must be open, won or lost, not {values['status']!r}", "status")
     amount = values["amount"]
     assert isinstance(amount, Decimal)
     if amount < 0:
         raise FieldError(f"amount cannot be negative: {amount}", "amount")
-    created_utc = _moment(values["created_at"])[0]
-    closed_utc = _utc(values.get("closed_at"))
+    if amount >= MAX_AMOUNT:
+        raise FieldError(f"amount too large: {amount} (at most {MAX_AMOUNT - 1:,})", "amount")
+    created_utc, created_local = _moment(values["created_at"])
+    closed = values.get("closed_at")
+    closed_utc = _utc(closed)
     if status == "open":
         closed_utc = None
-    elif closed_utc is None:
+    elif closed is None:
         raise FieldError(f"a {status} deal needs closed_at", "closed_at")
-    elif closed_utc < created_utc:
+    elif _closed_before_created(_moment(closed), (created_utc, created_local)):
         raise FieldError("closed_at is before created_at", "closed_at")
     record: Record = {
         "name": values["name"],
@@ -320,6 +424,38 @@ def finish_deal(values: dict[str, object], settings: Settings) -> Record:
     return record
 
 
+def unknown_stage(raw: str, settings: Settings) -> str:
+    """Why a stage is refused: a deal in a stage the configuration lacks has no status, and
+    guessing "open" once turned a whole export of won deals into open ones with no revenue."""
+    stages = [s.name for s in settings.stages]
+    if not stages:
+        return f"unknown stage {raw!r}: the configuration defines no [[stages]]"
+    word = slug(raw)
+    # "Won" is closest to closed_won by meaning, not by spelling: a stage containing the
+    # word is the better guess.
+    containing = [s for s in stages if word and word in s.split("_")]
+    hint = (
+        (did_you_mean(word, containing, n=len(containing), cutoff=0.0) if containing else "")
+        or did_you_mean(word, stages)
+        or f" (known: {', '.join(stages)})"
+    )
+    return (
+        f"unknown stage {raw!r}{hint}; add it to [[stages]] in the configuration or map it "
+        "to a known stage in the mapping file"
+    )
+
+
+def _closed_before_created(
+    closed: tuple[dt.datetime, dt.datetime], created: tuple[dt.datetime, dt.datetime]
+) -> bool:
+    """A close at local midnight is a close *date*: it may fall on the day the deal was
+    created at a later hour, so it is compared by date; a close with a time, by instant."""
+    (closed_utc, closed_local), (created_utc, created_local) = closed, created
+    if closed_local.time() == dt.time():
+        return closed_local.date() < created_local.date()
+    return closed_utc < created_utc
+
+
 def finish_rep(values: dict[str, object], settings: Settings) -> Record:
     role = slug(str(values["role"])) if values.get("role") else default_role(settings)
     if role not in settings.role_names:
@@ -338,7 +474,16 @@ def finish_rep(values: dict[str, object], settings: Settings) -> Record:
     }
     record["row_hash"] = content_hash(record)
     record["external_id"] = values.get("external_id")
+    record["given"] = rep_fields_given(values)
     return record
+
+
+def rep_fields_given(values: dict[str, object]) -> tuple[str, ...]:
+    """The rep fields this row sets: those whose column the file has. A column absent from
+    the file leaves a stored rep's field alone (a name,team file once wiped e-mails, start
+    dates and managers); an empty role or capacity is no role or capacity, so it does too."""
+    given = {name for name in values if name != "name"}
+    return tuple(sorted(given - {f for f in ("role", "capacity") if values.get(f) is None}))
 
 
 def finish_account(values: dict[str, object], settings: Settings) -> Record:
@@ -384,8 +529,8 @@ def default_role(settings: Settings) -> str:
 
 
 def _number(value: object) -> float:
-    assert isinstance(value, float)
-    return value
+    assert isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value)
 
 
 def _moment(value: object) -> tuple[dt.datetime, dt.datetime]:

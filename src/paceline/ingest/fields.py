@@ -31,7 +31,22 @@ class FieldError(ValueError):
 
 
 def parse_text(raw: str) -> str:
+    if "\x00" in raw:
+        raise FieldError("contains a NUL byte (\\x00), which no text column can store")
     return raw.strip()
+
+
+def make_text_parser(max_length: int) -> Callable[[str], str]:
+    """Text of at most `max_length` characters: what the column can hold (a 10 MB field
+    once reached the database and aborted the import there)."""
+
+    def parse(raw: str) -> str:
+        text = raw.strip()
+        if len(text) > max_length:
+            raise FieldError(f"too long: {len(text):,} characters (at most {max_length:,})")
+        return parse_text(text) if "\x00" in text else text
+
+    return parse
 
 
 def parse_bool(raw: str) -> bool:
@@ -87,42 +102,86 @@ def make_date_parser(formats: Sequence[str]) -> Callable[[str], dt.date]:
                 continue
         raise FieldError(f"not a date: {raw!r}" + _formats_hint(formats))
 
-    return parse
+    def parse_in_range(raw: str) -> dt.date:
+        day = parse(raw)
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise FieldError(_out_of_range(raw))
+        return day
+
+    return parse_in_range
+
+
+_TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%f", "%p", "%X", "%c", "%z", "%T", "%R")
+# Instants outside these years are typing errors ("0201", "9999"), not history: storing one
+# breaks date arithmetic (and PostgreSQL refuses some), so its row is rejected instead.
+MIN_YEAR, MAX_YEAR = 1900, 2200
 
 
 def make_timestamp_parser(
-    formats: Sequence[str], file_zone: ZoneInfo, business_zone: ZoneInfo | None = None
+    formats: Sequence[str],
+    file_zone: ZoneInfo,
+    business_zone: ZoneInfo | None = None,
+    date_only: bool = False,
 ) -> Callable[[str], tuple[dt.datetime, dt.datetime]]:
     """Timestamps -> (UTC naive, business-local naive).
 
     A timestamp without an offset is read as local time in `file_zone` (the zone the file was
     written in); one with an offset is converted. The second value is the same instant in
     `business_zone` (the calendar's, default `file_zone`): the day an activity counts on.
+
+    A value without a time ("2017-03-01") is a calendar date, not an instant: it is the start
+    of that day in the business zone whatever `file_zone` says, so it counts on the very date
+    written. Shifting it by the file's zone moved month-start deals into the previous month.
+    With `date_only`, every value is read that way and any time part is ignored (for columns
+    such as Zoho's "Closing Date", a date printed with a meaningless time).
     """
     to_utc = local_to_utc(file_zone)
     business = business_zone or file_zone
     to_business = utc_to_local(business)
+    business_to_utc = local_to_utc(business)
     same_zone = business.key == file_zone.key
+    dated_formats = {f for f in formats if not any(d in f for d in _TIME_DIRECTIVES)}
+
+    def calendar_date(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        local = dt.datetime(day.year, day.month, day.day)
+        return business_to_utc(local), local
 
     def localise(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        if date_only:
+            return calendar_date(moment.date())
         if moment.tzinfo is None:
             utc = to_utc(moment)
             return utc, moment if same_zone else to_business(utc)
         utc = moment.astimezone(dt.UTC).replace(tzinfo=None)
         return utc, to_business(utc)
 
-    def parse(raw: str) -> tuple[dt.datetime, dt.datetime]:
-        text = raw.strip()
+    def parse_text(text: str, raw: str) -> tuple[dt.datetime, dt.datetime]:
+        if len(text) == 10:
+            try:
+                return calendar_date(dt.date.fromisoformat(text))
+            except ValueError:
+                pass
         try:
             return localise(dt.datetime.fromisoformat(text))
         except ValueError:
             pass
         for fmt in formats:
             try:
-                return localise(dt.datetime.strptime(text, fmt))
+                moment = dt.datetime.strptime(text, fmt)
             except ValueError:
                 continue
+            return calendar_date(moment.date()) if fmt in dated_formats else localise(moment)
         raise FieldError(f"not a date and time: {raw!r}" + _formats_hint(formats))
+
+    def parse(raw: str) -> tuple[dt.datetime, dt.datetime]:
+        text = raw.strip()
+        try:
+            utc, local = parse_text(text, raw)
+        except OverflowError:  # a shift by the zone left the years Python can count
+            raise FieldError(_out_of_range(raw)) from None
+        if not MIN_YEAR <= local.year <= MAX_YEAR or not MIN_YEAR <= utc.year <= MAX_YEAR:
+            raise FieldError(_out_of_range(raw))
+        return utc, local
 
     return parse
 
@@ -171,6 +230,10 @@ def _shift_cached_per_hour(
         return exact(moment) if shift is None else moment + shift
 
     return convert
+
+
+def _out_of_range(raw: str) -> str:
+    return f"year out of range {MIN_YEAR}-{MAX_YEAR}: {raw!r}"
 
 
 def _fail(text: str) -> dt.date:

@@ -12,6 +12,7 @@ Guarantees (DESIGN.md, "nothing lost, nothing doubled"):
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,10 +29,17 @@ from paceline.ingest.accounting import (
     Pending,
 )
 from paceline.ingest.csvfile import CsvFile, ImportFileError, bad_bytes, guess_delimiter, open_csv
-from paceline.ingest.entities import FINISHERS, RowReader, field_names, required_fields
+from paceline.ingest.entities import (
+    FINISHERS,
+    RowReader,
+    field_names,
+    finish_activity,
+    required_fields,
+)
 from paceline.ingest.fields import FieldError
 from paceline.ingest.mapping import Entity, Mapping, generic_mapping
 from paceline.ingest.writers import WRITERS
+from paceline.store.models import utcnow
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ImportOptions", "ImportResult", "import_csv"]
 Progress = Callable[[int, int], None]
@@ -70,6 +78,7 @@ def import_csv(
             sink.close()
         result.errors_file = str(errors_path) if sink.count else None
         result.first_errors = sink.first
+        result.rejected_by_reason = sink.by_reason()
     finally:
         csv_file.close()
     result.seconds = time.perf_counter() - started
@@ -141,12 +150,18 @@ def _run(
 ) -> None:
     writer = WRITERS[reader.entity](engine, settings, result, options, sink)
     finish = FINISHERS[reader.entity]
+    if reader.entity == "activities":  # "in the future" is measured from the import's start
+        finish = functools.partial(finish_activity, now=options.now or utcnow())
     width = len(csv_file.header)
     skips = reader.has_skip_rules
     pending: list[Pending] = []
     try:
-        for line, row in csv_file.rows():
+        for line, row, problem in csv_file.rows():
             result.read += 1
+            if problem is not None:
+                sink.reject(line, "", problem, row)
+                result.warn(f"line {line}: {problem}")
+                continue
             if len(row) != width:
                 sink.reject(line, "", f"expected {width} fields, found {len(row)}", row)
                 continue
@@ -162,12 +177,12 @@ def _run(
                 sink.reject(line, exc.field, exc.reason, row)
                 continue
             if len(pending) >= options.batch_size:
-                writer.write(pending)
+                writer.write_or_isolate(pending)
                 pending = []
                 if progress:
                     progress(csv_file.bytes_read(), csv_file.size)
         if pending:
-            writer.write(pending)
+            writer.write_or_isolate(pending)
         writer.finish("done")
     except BaseException:
         writer.finish("failed")

@@ -67,10 +67,17 @@ class LoggedActivity:
     account: str | None
 
 
-def log_activity(engine: Engine, settings: Settings, entry: ActivityInput) -> LoggedActivity:
-    """Validate and store one activity; raises InputError naming the field on bad input."""
+def log_activity(
+    engine: Engine, settings: Settings, entry: ActivityInput, now: dt.datetime | None = None
+) -> LoggedActivity:
+    """Validate and store one activity; raises InputError naming the field on bad input.
+
+    `now` (aware, or naive UTC; default: the clock) is the default time of the activity and
+    what "in the future" is measured from.
+    """
     calendar = BusinessCalendar(settings.calendar)
-    moment = entry.occurred_at or clock.now(calendar.zone)
+    current = clock.now(dt.UTC) if now is None else _aware_utc(now)
+    moment = entry.occurred_at or current.astimezone(calendar.zone)
     aware = moment.replace(tzinfo=calendar.zone) if moment.tzinfo is None else moment
     local = aware.astimezone(calendar.zone).replace(tzinfo=None)
     utc = aware.astimezone(dt.UTC).replace(tzinfo=None)
@@ -81,12 +88,13 @@ def log_activity(engine: Engine, settings: Settings, entry: ActivityInput) -> Lo
                 "kind": entry.kind,
                 "occurred_at": (utc, local),
                 "outcome": entry.outcome,
-                "has_ask": entry.has_ask,
+                "has_ask": entry.has_ask or None,  # unticked is "not said", not "no Ask"
                 "engaged": entry.engaged,
                 "duration_min": entry.duration_min,
                 "notes": entry.notes,
             },
             settings,
+            now=current.replace(tzinfo=None),
         )
     except FieldError as exc:
         raise InputError(exc.field, exc.reason) from None
@@ -133,6 +141,11 @@ def log_activity(engine: Engine, settings: Settings, entry: ActivityInput) -> Lo
         selling=settings.is_selling(record["kind"], record["has_ask"]),
         account=entry.account,
     )
+
+
+def _aware_utc(moment: dt.datetime) -> dt.datetime:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(dt.UTC)
 
 
 def add_rep(

@@ -34,6 +34,9 @@ class ColumnSpec(BaseModel):
     otherwise: str | None = None
     default: str | None = None
     unit: Literal["minutes", "seconds", "hours"] | None = None
+    # The column holds calendar dates (any time printed with them is ignored): the value
+    # counts on the date written, whatever the file's time zone.
+    date_only: bool = False
 
     @model_validator(mode="after")
     def _one_origin(self) -> Self:

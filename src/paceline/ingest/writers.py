@@ -7,11 +7,14 @@ as duplicates (or rejected when their values differ), whatever the batch size.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from dataclasses import fields as dc_fields
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import DataError, IntegrityError
 
 from paceline.config import Settings
 from paceline.ingest.accounting import ErrorSink, ImportOptions, ImportResult, Pending
@@ -40,6 +43,14 @@ from paceline.store.models import (
 )
 
 MIN_ROWS_BEFORE_ANALYZE = 20_000
+# What the database (or its driver) raises for one bad row; a lost connection is not one.
+ROW_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
+
+
+def _brief(exc: BaseException) -> str:
+    """The first line of a database error, without SQLAlchemy's statement and parameters."""
+    origin = getattr(exc, "orig", None) or exc
+    return (str(origin).strip().splitlines() or [type(origin).__name__])[0][:300]
 
 
 class Writer:
@@ -96,6 +107,49 @@ class Writer:
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         raise NotImplementedError
+
+    def write_or_isolate(self, batch: list[Pending]) -> None:
+        """Write a batch; if the database refuses it, find the rows it refuses and reject them.
+
+        Checks before the database should leave nothing for it to refuse, but a value no
+        check foresaw must cost its row, not the import: earlier batches are committed, so
+        an abort would leave a half-imported file and a traceback. The refused batch is rolled
+        back, the writer's memory of it undone, and its rows written one at a time.
+        """
+        saved = self.checkpoint()
+        try:
+            self.write(batch)
+            return
+        except ROW_ERRORS:
+            self.rollback(saved)
+        for p in batch:
+            saved = self.checkpoint()
+            try:
+                self.write([p])
+            except ROW_ERRORS as exc:
+                self.rollback(saved)
+                self.sink.reject(p.line, "", f"the database refused this row: {_brief(exc)}", p.raw)
+
+    def checkpoint(self) -> dict[str, Any]:
+        """What a rolled-back transaction must not leave behind: counts and small state."""
+        r = self.result
+        return {
+            "result": {f.name: copy.copy(getattr(r, f.name)) for f in dc_fields(r)},
+            "sink": self.sink.mark(),
+            "new_reps": list(self.reps.created),
+            "analysed_at": self._analysed_at,
+        }
+
+    def rollback(self, saved: dict[str, Any]) -> None:
+        """Undo what a refused transaction did to this writer; id caches are rebuilt, as
+        they may hold ids of rows the rollback removed."""
+        for name, value in saved["result"].items():
+            setattr(self.result, name, value)
+        self.sink.rollback(saved["sink"])
+        self._analysed_at = saved["analysed_at"]
+        with self.engine.connect() as conn:
+            self.reps = RepResolver(conn, default_role(self.settings))
+        self.reps.created = saved["new_reps"]
 
     def finish(self, status: str) -> None:
         r = self.result
@@ -223,6 +277,18 @@ class ActivityWriter(Writer):
         with self.engine.connect() as conn:
             self.max_id_before = conn.execute(select(func.max(Activity.id))).scalar() or 0
 
+    def checkpoint(self) -> dict[str, Any]:
+        made = {"accounts": self.accounts.created, "contacts": self.contacts.created}
+        return {**super().checkpoint(), "made": made}
+
+    def rollback(self, saved: dict[str, Any]) -> None:
+        super().rollback(saved)
+        self.accounts = AccountResolver(self.source)
+        self.contacts = ContactResolver(self.source)
+        self.deals = deal_resolver(self.source)
+        self.accounts.created = saved["made"]["accounts"]
+        self.contacts.created = saved["made"]["contacts"]
+
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch))
         self._resolve_accounts(conn, batch)
@@ -295,6 +361,14 @@ class DealWriter(Writer):
         with self.engine.connect() as conn:
             self.max_id_before = conn.execute(select(func.max(Deal.id))).scalar() or 0
 
+    def checkpoint(self) -> dict[str, Any]:
+        return {**super().checkpoint(), "accounts_made": self.accounts.created}
+
+    def rollback(self, saved: dict[str, Any]) -> None:
+        super().rollback(saved)
+        self.accounts = AccountResolver(self.source)
+        self.accounts.created = saved["accounts_made"]
+
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch, ("rep", "sourced_by")))
         _resolve_account_ids(conn, self.accounts, batch)
@@ -348,12 +422,30 @@ class DealWriter(Writer):
 
 
 class RepWriter(Writer):
-    """Reps are few: matched by name, inserted or updated field by field."""
+    """Reps are few: matched by name, inserted or updated field by field.
+
+    Only the fields the file gives are written to an existing rep (see `rep_fields_given`);
+    a name seen earlier in this import is a duplicate when its values are the same.
+    """
 
     FIELDS = ("email", "role", "start_date", "capacity", "team_id", "manager_id", "external_id")
+    # record field that gives each stored field
+    GIVEN_BY: ClassVar[dict[str, str]] = {"team_id": "team", "manager_id": "manager"}
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.seen: dict[str, tuple[int, object]] = {}  # name key -> (first line, values)
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {**super().checkpoint(), "seen": dict(self.seen)}
+
+    def rollback(self, saved: dict[str, Any]) -> None:
+        super().rollback(saved)
+        self.seen = saved["seen"]
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         teams = TeamResolver(conn)
+        batch = self._first_of_each_name(batch)
         in_file = {name_key(p.record["name"]) for p in batch}
         managers = {p.record["manager"] for p in batch if p.record["manager"]}
         # A manager named before their own row (or not at all) is created as a plain rep.
@@ -365,14 +457,12 @@ class RepWriter(Writer):
         for p in batch:
             r = p.record
             rep_id = self.reps.known(r["name"])
+            new = rep_id is None
             if rep_id is None:
                 self.reps.create(conn, [r["name"]], self.source)
                 self.reps.created.pop()  # counted as inserted, not as a side effect
                 rep_id = self.reps.known(r["name"])
                 self.result.inserted += 1
-                new = True
-            else:
-                new = False
             if r["manager"] and self.reps.known(r["manager"]) is None:
                 self.reps.create(conn, [r["manager"]], self.source)
             values = {
@@ -384,14 +474,37 @@ class RepWriter(Writer):
                 "team_id": teams.resolve(conn, r["team"]) if r["team"] else None,
                 "manager_id": self.reps.known(r["manager"]) if r["manager"] else None,
             }
+            if not new:
+                values = {f: v for f, v in values.items() if self.GIVEN_BY.get(f, f) in r["given"]}
             current = conn.execute(
                 select(*(getattr(Rep, f) for f in self.FIELDS)).where(Rep.id == rep_id)
             ).one()
-            if dict(zip(self.FIELDS, current, strict=True)) == values:
+            stored = dict(zip(self.FIELDS, current, strict=True))
+            if all(stored[f] == v for f, v in values.items()):
                 self.result.unchanged += 0 if new else 1
                 continue
             conn.execute(update(Rep).where(Rep.id == rep_id).values(**values))
             self.result.updated += 0 if new else 1
+
+    def _first_of_each_name(self, batch: list[Pending]) -> list[Pending]:
+        """Rows of a name not seen before in this import; a repeat with the same values is
+        a duplicate, one with other values is rejected (which one is meant is unknowable)."""
+        kept = []
+        for p in batch:
+            key = name_key(p.record["name"])
+            seen = self.seen.get(key)
+            values = sorted(
+                (f, repr(v)) for f, v in p.record.items() if f not in ("name", "row_hash")
+            )
+            if seen is None:
+                self.seen[key] = (p.line, values)
+                kept.append(p)
+            elif seen[1] == values:
+                self.result.duplicate += 1
+            else:
+                reason = f"rep {p.record['name']!r} appears again with different values "
+                self.sink.reject(p.line, "name", reason + f"(first at line {seen[0]})", p.raw)
+        return kept
 
 
 class AccountWriter(Writer):
@@ -452,6 +565,14 @@ class ContactWriter(Writer):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.accounts = AccountResolver(self.source)
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {**super().checkpoint(), "accounts_made": self.accounts.created}
+
+    def rollback(self, saved: dict[str, Any]) -> None:
+        super().rollback(saved)
+        self.accounts = AccountResolver(self.source)
+        self.accounts.created = saved["accounts_made"]
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         for p in batch:  # a contact without an id is known by its account and name

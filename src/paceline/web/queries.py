@@ -180,7 +180,7 @@ def update_activity(
                 "kind": edit.kind,
                 "occurred_at": (utc, local),
                 "outcome": edit.outcome,
-                "has_ask": edit.has_ask,
+                "has_ask": edit.has_ask or None,  # an unticked box is "not said"
                 "engaged": None,
                 "duration_min": edit.duration_min,
                 "notes": edit.notes,

@@ -1,8 +1,9 @@
 """Activities: log, list, read, correct and delete; and log many at once.
 
 An activity is checked by the same rules as a logged or imported one (`finish_activity`):
-known kind and outcome, a duration of 0 or more, `engaged` following from the outcome unless
-given. A time without an offset is business-local; the business-local day it counts on is
+known kind and outcome, an outcome that fits the kind, a duration of 0 or more within the
+configured maximum, a date not beyond the configured days ahead, `engaged` following from the
+outcome unless given, and `has_ask` set by an outcome that implies an Ask. A time without an offset is business-local; the business-local day it counts on is
 recomputed whenever the time changes. Who may: a rep their own activities, a manager their
 team's, an admin everyone's (see `_common` for the refusal policy).
 
@@ -264,7 +265,7 @@ def _new_activity(ctx: Context, item: ActivityIn) -> NewActivity:
         {
             "kind": item.kind,
             "outcome": item.outcome,
-            "has_ask": item.has_ask,
+            "has_ask": item.has_ask or None,  # false is the default: "not said"
             "engaged": item.engaged,
             "duration_min": item.duration_min,
             "notes": item.notes,
@@ -489,7 +490,7 @@ def patch(
             {
                 "kind": pick("kind", current.kind),
                 "outcome": pick("outcome", current.outcome),
-                "has_ask": pick("has_ask", current.has_ask),
+                "has_ask": pick("has_ask", current.has_ask) or None,
                 "engaged": engaged,
                 "duration_min": pick("duration_min", current.duration_min),
                 "notes": pick("notes", current.notes),
