@@ -3,8 +3,9 @@
 An activity is checked by the same rules as a logged or imported one (`finish_activity`):
 known kind and outcome, an outcome that fits the kind, a duration of 0 or more within the
 configured maximum, a date not beyond the configured days ahead, `engaged` following from the
-outcome unless given, and `has_ask` set by an outcome that implies an Ask. A time without an offset is business-local; the business-local day it counts on is
-recomputed whenever the time changes. Who may: a rep their own activities, a manager their
+outcome unless given, and `has_ask` set by an outcome that implies an Ask. A time without an
+offset is business-local; the business-local day it counts on is recomputed whenever the time
+changes. Who may: a rep their own activities, a manager their
 team's, an admin everyone's (see `_common` for the refusal policy).
 
 Bulk: every item is checked on its own and answered in `results` (same order, with its
