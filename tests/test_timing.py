@@ -191,10 +191,13 @@ def test_cli_when(tmp_path: Any, settings: Settings) -> None:
     data = json.loads(run("when", "--rep", "Ana", *base, "--json").output)
     wed = next(c for c in data["cells"] if (c["weekday"], c["hour"]) == (WED, 10))
     assert wed["connect_rate"] == pytest.approx(0.2) and wed["day_name"] == "Wed"
+    assert wed["attempts"] == 25 and wed["engagement_rate"] == pytest.approx(2 / 25)
     assert data["min_volume"] == MIN_RATE_VOLUME
     shown = run("when", "--team", "East", *base)
     assert shown.exit_code == 0, shown.output
     assert "20% / 25" in shown.output and "best hours to call: Wed 10:00 20% of 25" in shown.output
+    assert "(8% engaged of 25 attempts)" in shown.output
+    assert "per outreach attempt" in shown.output
     bad = run("when", "--period", "0d")
     assert bad.exit_code == 1 and "trailing days must be" in bad.output
 
@@ -211,7 +214,10 @@ def test_when_api_and_page(site: Site) -> None:
     params = {"period": "30d", "as_of": "2026-11-18"}
     reply = site.api("root", "/when", team="East", **params)
     assert reply.status_code == 200, reply.text
-    assert reply.json()["best"][0]["connect_rate"] == pytest.approx(0.2)
+    best = reply.json()["best"][0]
+    assert best["connect_rate"] == pytest.approx(0.2)
+    assert (best["attempts"], best["engaged"]) == (25, 2)
+    assert best["engagement_rate"] == pytest.approx(0.08)
     mine = site.api("ben", "/when", **params)
     assert mine.status_code == 200 and mine.json()["rep"] == "Ben"
     assert site.api("ben", "/when", rep="Ana", **params).status_code == 403
@@ -219,6 +225,8 @@ def test_when_api_and_page(site: Site) -> None:
     page = site.page("root", "/when", **params)
     assert page.status_code == 200
     assert 'data-figure="when-figure"' in page.text and '"type": "heatmap"' in page.text
+    assert "Engaged / attempts" in page.text and '8% <span class="of">of 25</span>' in page.text
+    assert "outreach attempts" in page.text  # the heatmap's hover
     assert site.page("ben", "/when", rep="Ana", **params).status_code == 403
     assert site.page("ben", "/when", team="East", **params).status_code == 403
 
