@@ -269,9 +269,9 @@ class QualitySettings(_Strict):
 
     # Share of logged time in selling activity a productive rep reaches (the seeds' 33%).
     selling_share_benchmark: float = Field(default=0.33, gt=0, lt=1)
-    # High volume: at least this multiple of the peers' median selling activities...
+    # High volume: at least this multiple of the peers' median outreach attempts...
     high_volume_ratio: float = Field(default=1.5, gt=1)
-    # ...while engagement per selling activity is at most this share of the peers' median.
+    # ...while engagement per attempt is at most this share of the peers' median.
     low_engagement_ratio: float = Field(default=0.5, gt=0, lt=1)
 
 
