@@ -93,3 +93,66 @@ def test_loading_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_database_url(settings, "sqlite:///flag.db") == "sqlite:///flag.db"
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "missing.toml")
+
+
+def _with_ratios(*ratios: tuple[str, str, str]) -> str:
+    """The defaults plus ratio metrics given as (name, numerator, denominator)."""
+    extra = "".join(
+        f'\n[[metrics]]\nname = "{name}"\naggregate = "ratio"\n'
+        f'numerator = "{numerator}"\ndenominator = "{denominator}"\n'
+        for name, numerator, denominator in ratios
+    )
+    return default_config_text() + extra
+
+
+@pytest.mark.parametrize(
+    ("ratios", "cycle"),
+    [
+        # a's denominator is b, b's numerator is a
+        (
+            [("ratio_a", "calls", "ratio_b"), ("ratio_b", "ratio_a", "calls")],
+            "ratio_a -> ratio_b -> ratio_a",
+        ),
+        # a -> b -> c -> a, through numerators and denominators alike
+        (
+            [
+                ("ratio_a", "ratio_b", "calls"),
+                ("ratio_b", "calls", "ratio_c"),
+                ("ratio_c", "ratio_a", "conversations"),
+            ],
+            "ratio_a -> ratio_b -> ratio_c -> ratio_a",
+        ),
+        # a cycle reached only through a ratio outside it: the message names just the cycle
+        (
+            [
+                ("ratio_top", "ratio_a", "calls"),
+                ("ratio_a", "ratio_b", "calls"),
+                ("ratio_b", "calls", "ratio_a"),
+            ],
+            "ratio_a -> ratio_b -> ratio_a",
+        ),
+    ],
+)
+def test_ratio_cycles_are_rejected(ratios: list[tuple[str, str, str]], cycle: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        parse_settings(_with_ratios(*ratios), origin="paceline.toml")
+    message = str(excinfo.value)
+    assert "cycle" in message and cycle in message
+    assert "ratio_top" not in message
+
+
+def test_a_ratio_referring_to_itself_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"metrics\.ratio_a: a ratio cannot refer to itself"):
+        parse_settings(_with_ratios(("ratio_a", "ratio_a", "calls")))
+
+
+def test_ratios_sharing_parts_are_not_a_cycle() -> None:
+    """A diamond (two ratios over the same ratio, a ratio of ratios) is fine."""
+    settings = parse_settings(
+        _with_ratios(
+            ("ratio_a", "connect_rate", "calls"),
+            ("ratio_b", "connect_rate", "ratio_a"),
+            ("ratio_c", "ratio_a", "ratio_b"),
+        )
+    )
+    assert settings.metric("ratio_c").denominator == "ratio_b"

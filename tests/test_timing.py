@@ -57,7 +57,7 @@ def build_team(engine: Engine, settings: Settings) -> dict[str, int]:
         # Tuesday 03:30 UTC is still Monday 22:30 in New York.
         at_utc(ana, dt.datetime(2026, 11, 3, 3, 30), dt.date(2026, 11, 2), kind="admin", ask=False),
     ]
-    # Wednesday 10:00-11:00 EST (15:xx UTC): 25 calls, 5 connect, 15 selling, 2 engaged.
+    # Wednesday 10:00-11:00 EST (15:xx UTC): 25 calls, 5 connect, 15 with an Ask, 2 engaged.
     wed_10 = dt.datetime(2026, 11, 4, 15, 5)
     rows += [at_utc(ana, wed_10, dt.date(2026, 11, 4), ask=i < 10) for i in range(20)]
     rows += [at_utc(ana, wed_10, dt.date(2026, 11, 4), outcome="conversation") for _ in range(3)]
@@ -104,7 +104,7 @@ def test_cells_in_local_time_across_the_dst_change(built: Engine, settings: Sett
     assert cells[(SUN, 1)].activities == 2  # the hour that happens twice
     assert cells[(MON, 22)].activities == 1  # a UTC Tuesday that is a local Monday
     assert cells[(MON, 9)].calls == 1 and cells[(MON, 9)].conversations == 1
-    assert cells[(SAT, 19)].calls == 0 and cells[(SAT, 19)].selling == 1
+    assert cells[(SAT, 19)].calls == 0 and cells[(SAT, 19)].attempts == 1
     assert result.timezone == "America/New_York"
 
 
@@ -112,18 +112,19 @@ def test_rates_need_volume(built: Engine, settings: Settings) -> None:
     result = when_to_sell(built, settings, window(settings), rep="Ana")
     wed = result.cell(WED, 10)
     assert wed is not None
-    assert (wed.activities, wed.calls, wed.conversations, wed.selling, wed.engaged) == (
+    assert (wed.activities, wed.calls, wed.conversations, wed.attempts, wed.engaged) == (
         25,
         25,
         5,
-        15,
+        25,  # every call is an outreach attempt, the 10 without an Ask too
         2,
     )
     assert wed.connect_rate == pytest.approx(5 / 25)
-    assert wed.engagement_rate is None  # 15 selling activities: below the minimum of 20
+    assert wed.engagement_rate == pytest.approx(2 / 25)  # per attempt (15 selling: too few)
     thu = result.cell(THU, 14)
     assert thu is not None and thu.calls == 19 == MIN_RATE_VOLUME - 1
     assert thu.connect_rate is None  # 19 of 19 connected, but 19 calls prove little
+    assert thu.attempts == 19 and thu.engagement_rate is None
     assert result.best == [wed]  # the only cell with enough calls
     assert result.calls == 25 + 19 + 3 and result.conversations == 5 + 19 + 1
     assert result.working_hours == list(range(1, 23))  # every hour from 01:00 to 22:00 has 1%+
@@ -190,10 +191,13 @@ def test_cli_when(tmp_path: Any, settings: Settings) -> None:
     data = json.loads(run("when", "--rep", "Ana", *base, "--json").output)
     wed = next(c for c in data["cells"] if (c["weekday"], c["hour"]) == (WED, 10))
     assert wed["connect_rate"] == pytest.approx(0.2) and wed["day_name"] == "Wed"
+    assert wed["attempts"] == 25 and wed["engagement_rate"] == pytest.approx(2 / 25)
     assert data["min_volume"] == MIN_RATE_VOLUME
     shown = run("when", "--team", "East", *base)
     assert shown.exit_code == 0, shown.output
     assert "20% / 25" in shown.output and "best hours to call: Wed 10:00 20% of 25" in shown.output
+    assert "(8% engaged of 25 attempts)" in shown.output
+    assert "per outreach attempt" in shown.output
     bad = run("when", "--period", "0d")
     assert bad.exit_code == 1 and "trailing days must be" in bad.output
 
@@ -210,7 +214,10 @@ def test_when_api_and_page(site: Site) -> None:
     params = {"period": "30d", "as_of": "2026-11-18"}
     reply = site.api("root", "/when", team="East", **params)
     assert reply.status_code == 200, reply.text
-    assert reply.json()["best"][0]["connect_rate"] == pytest.approx(0.2)
+    best = reply.json()["best"][0]
+    assert best["connect_rate"] == pytest.approx(0.2)
+    assert (best["attempts"], best["engaged"]) == (25, 2)
+    assert best["engagement_rate"] == pytest.approx(0.08)
     mine = site.api("ben", "/when", **params)
     assert mine.status_code == 200 and mine.json()["rep"] == "Ben"
     assert site.api("ben", "/when", rep="Ana", **params).status_code == 403
@@ -218,5 +225,57 @@ def test_when_api_and_page(site: Site) -> None:
     page = site.page("root", "/when", **params)
     assert page.status_code == 200
     assert 'data-figure="when-figure"' in page.text and '"type": "heatmap"' in page.text
+    assert "Engaged / attempts" in page.text and '8% <span class="of">of 25</span>' in page.text
+    assert "outreach attempts" in page.text  # the heatmap's hover
     assert site.page("ben", "/when", rep="Ana", **params).status_code == 403
     assert site.page("ben", "/when", team="East", **params).status_code == 403
+
+
+def build_ask_on_connects_only(engine: Engine, settings: Settings) -> None:
+    """A CRM that records an Ask only on calls that connected: unanswered dials carry none.
+
+    Tue 09:00 EST (14:00 UTC), the dialing hour: 200 calls, 20 connected (with an Ask), 6 of
+    those engaged (a meeting set), 180 unanswered without an Ask.
+    Tue 14:00 EST (19:00 UTC), a quieter hour: 40 calls, 20 connected (with an Ask), 6 engaged,
+    20 unanswered without an Ask; 10 emails without an Ask; 5 admin tasks (not outreach).
+    Per selling activity (Ask-qualified) both hours read 6 / 20 = 30% engaged. Per outreach
+    attempt (any selling kind, Ask or not): 6 / 200 = 3% and 6 / (40 + 10) = 12%.
+    """
+    upgrade(engine)
+    ana = add_rep(engine, settings, "Ana", "sdr", team="East")
+    day = dt.date(2026, 11, 3)
+
+    def hour_of_calls(at: dt.datetime, calls: int, connected: int, engaged: int) -> list[Any]:
+        rows = [at_utc(ana, at, day, outcome="meeting_set", engaged=True) for _ in range(engaged)]
+        rows += [at_utc(ana, at, day, outcome="conversation") for _ in range(connected - engaged)]
+        rows += [
+            at_utc(ana, at, day, outcome="no_answer", ask=False) for _ in range(calls - connected)
+        ]
+        return rows
+
+    dialing, quiet = dt.datetime(2026, 11, 3, 14, 5), dt.datetime(2026, 11, 3, 19, 5)
+    rows = hour_of_calls(dialing, 200, 20, 6) + hour_of_calls(quiet, 40, 20, 6)
+    rows += [at_utc(ana, quiet, day, kind="email", outcome=None, ask=False) for _ in range(10)]
+    rows += [at_utc(ana, quiet, day, kind="admin", outcome=None, ask=False) for _ in range(5)]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+
+
+def test_engagement_is_per_outreach_attempt(engine: Engine, settings: Settings) -> None:
+    """Unanswered dials without an Ask still count in the engagement rate's denominator."""
+    build_ask_on_connects_only(engine, settings)
+    result = when_to_sell(engine, settings, window(settings), rep="Ana")
+    dialing, quiet = result.cell(TUE, 9), result.cell(TUE, 14)
+    assert dialing is not None and quiet is not None
+    assert (dialing.activities, dialing.calls, dialing.attempts, dialing.engaged) == (
+        200,
+        200,
+        200,
+        6,
+    )
+    assert dialing.engagement_rate == pytest.approx(6 / 200)  # 3%, not 6 / 20 = 30%
+    assert dialing.connect_rate == pytest.approx(20 / 200)
+    assert (quiet.activities, quiet.calls, quiet.attempts, quiet.engaged) == (55, 40, 50, 6)
+    assert quiet.engagement_rate == pytest.approx(6 / 50)  # 12%: emails are attempts, admin not
+    assert quiet.connect_rate == pytest.approx(20 / 40)  # connect rate stays per call
+    assert result.attempts == 250 and result.engaged == 12

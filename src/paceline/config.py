@@ -283,9 +283,9 @@ class QualitySettings(_Strict):
 
     # Share of logged time in selling activity a productive rep reaches (the seeds' 33%).
     selling_share_benchmark: float = Field(default=0.33, gt=0, lt=1)
-    # High volume: at least this multiple of the peers' median selling activities...
+    # High volume: at least this multiple of the peers' median outreach attempts...
     high_volume_ratio: float = Field(default=1.5, gt=1)
-    # ...while engagement per selling activity is at most this share of the peers' median.
+    # ...while engagement per attempt is at most this share of the peers' median.
     low_engagement_ratio: float = Field(default=0.5, gt=0, lt=1)
 
 
@@ -402,6 +402,12 @@ class Settings(_Strict):
                     raise ValueError(f"metrics.{m.name}: unknown metric {part!r}")
                 if part == m.name:
                     raise ValueError(f"metrics.{m.name}: a ratio cannot refer to itself")
+        cycle = _ratio_cycle(self.metrics)
+        if cycle:
+            raise ValueError(
+                f"metrics: ratios refer to each other in a cycle ({' -> '.join(cycle)}), "
+                "so none of them can be computed"
+            )
         for r in self.roles:
             _check_known(f"roles.{r.name}.key_metrics", r.key_metrics, metrics, "metric")
         _check_known("funnel.steps", self.funnel.steps, metrics, "metric")
@@ -511,6 +517,37 @@ def _check_known(where: str, used: list[str], known: AbstractSet[str], what: str
     unknown = [u for u in used if u not in known]
     if unknown:
         raise ValueError(f"{where}: unknown {what} {', '.join(map(repr, unknown))}")
+
+
+def _ratio_cycle(metrics: list[MetricSettings]) -> list[str] | None:
+    """The first cycle of ratios through their numerators and denominators, e.g. [a, b, a].
+
+    A ratio is evaluated by evaluating its parts, so a cycle would recurse for ever; it must
+    fail at start-up, naming the metrics, rather than when a page first asks for one."""
+    parts = {
+        m.name: [p for p in (m.numerator, m.denominator) if p is not None]
+        for m in metrics
+        if m.aggregate == "ratio"
+    }
+    done: set[str] = set()
+
+    def walk(name: str, path: list[str]) -> list[str] | None:
+        if name in path:
+            return [*path[path.index(name) :], name]
+        if name in done or name not in parts:
+            return None
+        for part in parts[name]:
+            found = walk(part, [*path, name])
+            if found:
+                return found
+        done.add(name)
+        return None
+
+    for name in parts:
+        found = walk(name, [])
+        if found:
+            return found
+    return None
 
 
 def default_config_text() -> str:

@@ -16,12 +16,20 @@ from paceline.config import MetricSettings, Settings
 from paceline.store.models import Activity, Contact, Deal
 
 
+def outreach_condition(settings: Settings) -> ColumnElement[bool]:
+    """An outreach attempt: an activity of a selling-eligible kind, Ask or not.
+
+    Rates of what outreach achieves are read per attempt, because many CRMs record an Ask
+    only on the calls that connected: unanswered dials are attempts but not selling."""
+    kinds = sorted(settings.selling_kinds)
+    return Activity.kind.in_(kinds) if kinds else false()
+
+
 def selling_condition(settings: Settings) -> ColumnElement[bool]:
     """The seeds' rule: a selling-eligible kind, with an Ask when the rule needs one."""
-    kinds = sorted(settings.selling_kinds)
-    if not kinds:
+    if not settings.selling_kinds:
         return false()
-    eligible = Activity.kind.in_(kinds)
+    eligible = outreach_condition(settings)
     return and_(eligible, Activity.has_ask) if settings.selling.require_ask else eligible
 
 

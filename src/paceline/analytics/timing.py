@@ -1,7 +1,12 @@
 """When to sell: activity volume and what it achieves by local weekday and hour.
 
-Calls reach people at some hours more than others; a heatmap of connect rate (and of
-engagement per selling activity) by weekday x hour shows when to put the calling blocks.
+Calls reach people at some hours more than others; a heatmap of connect rate (connected
+calls per call, and of engagement per outreach attempt) by weekday x hour shows when to put
+the calling blocks. Volume and engagement are read per outreach attempt (any activity of a
+selling-eligible kind, Ask or not), as busy-vs-productive reads them: many CRMs record an Ask
+only on the calls that connected, and counting only selling activities would leave an hour's
+unanswered dials out of its denominator, so the hours spent dialing would look as engaging as
+any (20 connects in 200 dials, 6 meetings set: 6 / 20 = 30% instead of 6 / 200 = 3%).
 Hours are *business-local* (the configured time zone), while activities store naive UTC
 instants, and the offset between the two changes with daylight saving time. So the database
 groups the activities by UTC hour (date + hour: a few thousand buckets at most, never the
@@ -10,7 +15,7 @@ offset in force on that day. Zones whose offset is not a whole number of hours (
 +05:30) have each UTC hour counted in the local hour it starts in.
 
 A rate from a handful of calls is noise, so a cell's rates are withheld (None) below
-`MIN_RATE_VOLUME` calls (or selling activities). The best hours are ranked by the lower end
+`MIN_RATE_VOLUME` calls (or outreach attempts). The best hours are ranked by the lower end
 of the 95% Wilson interval of their connect rate, not the rate itself: 25 connects in 130
 calls (19%) is weaker evidence of a good hour than 209 in 1,348 (16%), and ranking by the
 bare rate would crown whichever thin cell was luckiest.
@@ -27,14 +32,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, case, func, select
 
-from paceline.analytics.metric_sql import activity_filter, selling_condition
+from paceline.analytics.metric_sql import activity_filter, outreach_condition
 from paceline.analytics.peers import diagnosis_scope
 from paceline.analytics.window import Window
 from paceline.config import Settings
 from paceline.store.models import Activity
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-# Fewer calls (or selling activities) than this in a cell: its rate is not shown.
+# Fewer calls (or outreach attempts) than this in a cell: its rate is not shown.
 MIN_RATE_VOLUME = 20
 BEST_COUNT = 5
 WILSON_Z = 1.96
@@ -52,8 +57,8 @@ class WhenCell:
     activities: int
     calls: int
     conversations: int  # calls that connected
-    selling: int  # selling activities
-    engaged: int  # selling activities the client acted on at our request
+    attempts: int  # outreach attempts: activities of a selling-eligible kind, Ask or not
+    engaged: int  # attempts the client acted on at our request (an engaged outcome)
 
     @property
     def day_name(self) -> str:
@@ -66,8 +71,8 @@ class WhenCell:
 
     @property
     def engagement_rate(self) -> float | None:
-        """Engaged per selling activity; None below MIN_RATE_VOLUME selling activities."""
-        return self.engaged / self.selling if self.selling >= MIN_RATE_VOLUME else None
+        """Engaged per outreach attempt; None below MIN_RATE_VOLUME attempts."""
+        return self.engaged / self.attempts if self.attempts >= MIN_RATE_VOLUME else None
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,14 @@ class WhenToSell:
     @property
     def conversations(self) -> int:
         return sum(c.conversations for c in self.cells)
+
+    @property
+    def attempts(self) -> int:
+        return sum(c.attempts for c in self.cells)
+
+    @property
+    def engaged(self) -> int:
+        return sum(c.engaged for c in self.cells)
 
     def cell(self, weekday: int, hour: int) -> WhenCell | None:
         return next((c for c in self.cells if (c.weekday, c.hour) == (weekday, hour)), None)
@@ -150,7 +163,7 @@ def _utc_buckets(
     if not rep_ids:
         return []
     hour = _utc_hour(conn)
-    selling = selling_condition(settings)
+    outreach = outreach_condition(settings)
     connected = Activity.outcome.in_(sorted(settings.connected_outcomes))
     is_call = activity_filter(settings, settings.metric(CALLS_METRIC))
     query = (
@@ -159,8 +172,8 @@ def _utc_buckets(
             func.count(),
             _count_if(is_call),
             _count_if(and_(is_call, connected)),
-            _count_if(selling),
-            _count_if(and_(selling, Activity.engaged.is_(True))),
+            _count_if(outreach),
+            _count_if(and_(outreach, Activity.engaged.is_(True))),
         )
         .where(
             Activity.rep_id.in_(rep_ids),
@@ -170,8 +183,8 @@ def _utc_buckets(
         .group_by(hour)
     )
     return [
-        (_as_datetime(at), int(n), int(c or 0), int(cc or 0), int(s or 0), int(e or 0))
-        for at, n, c, cc, s, e in conn.execute(query)
+        (_as_datetime(at), int(n), int(c or 0), int(cc or 0), int(a or 0), int(e or 0))
+        for at, n, c, cc, a, e in conn.execute(query)
     ]
 
 

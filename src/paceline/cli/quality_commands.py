@@ -16,7 +16,7 @@ from paceline.analytics.quality import (
     RepQuality,
     busy_vs_productive,
 )
-from paceline.analytics.timing import WEEKDAY_NAMES, WhenToSell, when_to_sell
+from paceline.analytics.timing import WEEKDAY_NAMES, WhenCell, WhenToSell, when_to_sell
 from paceline.analytics.window import Window
 from paceline.cli import out
 from paceline.cli.diagnosis_options import analysis_command
@@ -200,9 +200,20 @@ def print_when(result: WhenToSell) -> None:
         return
     out.print(f"rates need at least {result.min_volume} calls; '-' marks fewer")
     best = ", ".join(
-        f"{c.day_name} {c.hour:02d}:00 {_pct(c.connect_rate)} of {c.calls:,}" for c in result.best
+        f"{c.day_name} {c.hour:02d}:00 {_pct(c.connect_rate)} of {c.calls:,}"
+        f" ({_engaged_per_attempt(c)})"
+        for c in result.best
     )
     out.print(f"best hours to call: {best or 'not enough calls to tell'}")
+    out.print(
+        "engaged: client actions at our request per outreach attempt (an activity of a selling "
+        "kind, Ask or not)"
+    )
+
+
+def _engaged_per_attempt(cell: WhenCell) -> str:
+    rate = "-" if cell.engagement_rate is None else _pct(cell.engagement_rate)
+    return f"{rate} engaged of {cell.attempts:,} attempts"
 
 
 # --- formatting ---------------------------------------------------------------------------------
@@ -266,5 +277,6 @@ analysis_command(
     "when",
     when_to_sell,
     print_when,
-    "When to sell: connect rate and call volume by local weekday and hour.",
+    "When to sell: connect rate per call and engagement per outreach attempt by local weekday"
+    " and hour.",
 )

@@ -161,6 +161,7 @@ def when_heatmap(result: WhenToSell) -> dict[str, Any]:
                     cell.conversations if cell else 0,
                     cell.activities if cell else 0,
                     DASH if engaged is None else f"{100 * engaged:.0f}%",
+                    cell.attempts if cell else 0,
                 ]
             )
         z.append(row)
@@ -179,7 +180,7 @@ def when_heatmap(result: WhenToSell) -> dict[str, Any]:
                 "hovertemplate": (
                     "%{y} %{x}<br>connect rate %{z:.1f}%<br>%{customdata[1]} connected of "
                     "%{customdata[0]} calls<br>%{customdata[2]} activities, "
-                    "%{customdata[3]} engaged<extra></extra>"
+                    "%{customdata[3]} engaged of %{customdata[4]} outreach attempts<extra></extra>"
                 ),
             }
         ],

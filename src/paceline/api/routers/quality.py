@@ -44,6 +44,7 @@ def quality(state: State, caller: ApiCaller, asked: SubjectAsked) -> JSONRespons
 
 @router.get("/when", summary="When to sell: rates by local weekday and hour")
 def when(state: State, caller: ApiCaller, asked: SubjectAsked) -> JSONResponse:
-    """Activity volume, connect rate and engagement rate by business-local weekday x hour,
-    and the best hours to call (as `paceline when --json`)."""
+    """Activity volume, connect rate (per call) and engagement rate (per outreach attempt:
+    `attempts`, any selling-kind activity, Ask or not) by business-local weekday x hour, and
+    the best hours to call (as `paceline when --json`)."""
     return diagnosis_result(state, caller, asked, when_to_sell, "call hours", rep_in_team=True)
