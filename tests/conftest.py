@@ -1,6 +1,6 @@
 """Shared fixtures: every storage test runs on SQLite *and* on a real PostgreSQL server.
 
-The clock: every test runs with Paceline's clock set to `TEST_TODAY` (2026-11-18 unless
+The clock: every test runs with Paceline's clock set to `TEST_TODAY` (2026-12-07 unless
 $PACELINE_TEST_TODAY says otherwise), so no test depends on the day it is run. Tests marked
 `dated` build their data relative to that day and must pass on any day: `make test` runs them
 again at a month's first business day, a Saturday, the Monday after a DST change and year end.
@@ -37,7 +37,7 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ZOHO_EXPORT = SHARED_DATA / "zoho_crm_export"
 
 
-TEST_TODAY = dt.date.fromisoformat(os.environ.get("PACELINE_TEST_TODAY", "2026-11-18"))
+TEST_TODAY = dt.date.fromisoformat(os.environ.get("PACELINE_TEST_TODAY", "2026-12-07"))
 
 
 @pytest.fixture(scope="session", autouse=True)
