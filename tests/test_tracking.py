@@ -239,3 +239,22 @@ def test_cli_tracking_commands(tmp_path: Any, settings: Settings) -> None:
         result = run(*bad)
         assert result.exit_code == 1, result.output
         assert message in result.output
+
+
+def test_no_selling_counts_only_days_since_the_rep_started(
+    team: Engine, settings: Settings
+) -> None:
+    """A rep idle since they started is idle for their business days, not the year before.
+
+    Eve started on Sunday Nov 1 (the month's first day, so her measured window is the whole
+    month): Nov 2-18 is 13 business days. Fay started Thursday Oct 29, last period: Oct 29-30
+    plus 13 is 15. Gil starts on Monday Nov 23, after the as-of day: nothing to say yet.
+    """
+    add_rep(team, settings, "Eve", "sdr", team="West", start_date=NOV)
+    add_rep(team, settings, "Fay", "sdr", team="West", start_date=dt.date(2026, 10, 29))
+    add_rep(team, settings, "Gil", "sdr", team="West", start_date=dt.date(2026, 11, 23))
+    report = alerts(team, settings, AS_OF)
+    idle = {a.rep: a for a in report.alerts if a.rule == "no_selling"}
+    assert idle["Eve"].business_days == 13 and idle["Eve"].since == NOV
+    assert idle["Fay"].business_days == 15 and idle["Fay"].since == dt.date(2026, 10, 29)
+    assert "Gil" not in {a.rep for a in report.alerts}

@@ -270,10 +270,9 @@ def _no_selling(
     for rep_id, card in reps.items():
         last_day = last.get(rep_id)
         start = last_day + dt.timedelta(days=1) if last_day else None
-        counted_from = start or lookback
-        if card.measured_from > cards.period.start:  # joined this period: idle from day one
-            counted_from = max(counted_from, card.measured_from)
-        idle = calendar.business_days(counted_from, as_of + dt.timedelta(days=1))
+        if card.start_date and (start is None or start < card.start_date):
+            start = card.start_date  # days before a rep started are not days without selling
+        idle = calendar.business_days(start or lookback, as_of + dt.timedelta(days=1))
         if idle >= rule.business_days:
             found.append(
                 Alert(

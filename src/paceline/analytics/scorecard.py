@@ -64,6 +64,7 @@ class Scorecard:
     business_days_elapsed: int
     business_days_remaining: int
     measured_from: dt.date  # the period start, or the rep's start date when later
+    start_date: dt.date | None  # the rep's start date, if known (idle days count from it)
     lines: list[MetricLine]
 
     @property
@@ -221,6 +222,7 @@ def _scorecard(
         business_days_elapsed=w.elapsed,
         business_days_remaining=w.remaining,
         measured_from=w.start,
+        start_date=rep.start_date,
         lines=lines,
     )
 
