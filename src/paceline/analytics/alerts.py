@@ -18,10 +18,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy.stats import poisson
 from sqlalchemy import Connection, Engine
 
 from paceline.analytics.metrics import daily_values, last_active_days
+from paceline.analytics.pacing import pooled_shortfall_chance
+from paceline.analytics.pacing import shortfall_chance as pacing_chance
 from paceline.analytics.scorecard import MetricLine, Scorecard, TeamScorecard, team_scorecards
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
@@ -125,7 +126,7 @@ def shortfall_chance(actual: float, expected: float, is_count: bool) -> float | 
     """P(a result at most this low | target pace), for counts; None when it cannot be said."""
     if not is_count or expected <= 0:
         return None
-    return float(poisson.cdf(int(actual), expected))
+    return pacing_chance(actual, expected)
 
 
 def _alerted_lines(settings: Settings, card: Scorecard) -> list[tuple[MetricLine, float | None]]:
@@ -159,12 +160,8 @@ def _alerted_lines(settings: Settings, card: Scorecard) -> list[tuple[MetricLine
 def rep_behind_chance(settings: Settings, lines: list[MetricLine]) -> float | None:
     """The chance of the rep's pooled shortfall at target pace, when it counts as behind."""
     rule = settings.alerts.behind_pace
-    counts = [line for line in lines if settings.metric(line.metric).aggregate == "count"]
-    actual = sum(line.pace.actual for line in counts)
-    expected = sum(line.pace.expected_to_date or 0.0 for line in counts)
-    if not expected or actual >= (1 - rule.by_more_than) * expected:
-        return None
-    chance = shortfall_chance(actual, expected, is_count=True)
+    counts = [line.pace for line in lines if settings.metric(line.metric).aggregate == "count"]
+    chance = pooled_shortfall_chance(counts, rule.by_more_than)
     return chance if chance is not None and chance < rule.max_chance else None
 
 

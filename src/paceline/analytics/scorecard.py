@@ -8,7 +8,7 @@ scorecards cost about what one does. The arithmetic lives in `pacing`.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, Engine, Select, or_, select
 
@@ -20,6 +20,7 @@ from paceline.analytics.pacing import (
     Window,
     level_pace,
     pace,
+    pooled_shortfall_chance,
     window,
 )
 from paceline.analytics.pacing import status as pace_status
@@ -211,6 +212,7 @@ def _scorecard(
         )
         for name in metrics
     ]
+    lines = _behind_together(settings, lines)
     return Scorecard(
         rep=rep.name,
         rep_id=rep.id,
@@ -236,9 +238,47 @@ def _line(
     measured = (
         level_pace(actual, target, thresholds, metric.higher_is_better)
         if is_ratio
-        else pace(w, actual, target, thresholds, metric.higher_is_better)
+        else pace(
+            w, actual, target, thresholds, metric.higher_is_better, _max_chance(settings, name)
+        )
     )
     return MetricLine(name, metric.label or name, is_ratio, measured)
+
+
+def _max_chance(settings: Settings, name: str) -> float | None:
+    """The alerts' chance bar for counts; sums and ratios have no count model to test."""
+    counted = settings.metric(name).aggregate in ("count", "distinct_count")
+    return settings.alerts.behind_pace.max_chance if counted else None
+
+
+def pooled_lines(settings: Settings, lines: list[MetricLine]) -> list[MetricLine]:
+    """The lines the behind-pace test pools: counts from the alerted sources, with a target."""
+    return [
+        line
+        for line in lines
+        if settings.metric(line.metric).aggregate == "count"
+        and settings.metric(line.metric).source in settings.alerts.sources
+        and line.pace.expected_to_date
+    ]
+
+
+def _behind_together(settings: Settings, lines: list[MetricLine]) -> list[MetricLine]:
+    """Short metrics of a rep whose pooled counts pass the alerts' test are behind, not unclear.
+
+    The same judgement as the behind-pace alert, so a rep alerted as behind is never shown as
+    "too few to tell" on every metric."""
+    rule = settings.alerts.behind_pace
+    chance = pooled_shortfall_chance(
+        [line.pace for line in pooled_lines(settings, lines)], rule.by_more_than
+    )
+    if chance is None or chance >= rule.max_chance:
+        return lines
+    return [
+        replace(line, pace=replace(line.pace, status="behind"))
+        if line.pace.status == "unclear"
+        else line
+        for line in lines
+    ]
 
 
 def _team_total(settings: Settings, cards: list[Scorecard], whole: Window) -> list[MetricLine]:
@@ -263,7 +303,13 @@ def _team_total(settings: Settings, cards: list[Scorecard], whole: Window) -> li
         state: Status = (
             "no_target"
             if expected is None
-            else pace_status(actual, expected, settings.pacing, metric.higher_is_better)
+            else pace_status(
+                actual,
+                expected,
+                settings.pacing,
+                metric.higher_is_better,
+                _max_chance(settings, name),
+            )
         )
         total_pace = Pace(
             actual=actual,

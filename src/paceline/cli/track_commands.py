@@ -31,12 +31,14 @@ STATUS_STYLE: dict[Status, str] = {
     "ahead": "bold green",
     "on_pace": "green",
     "behind": "bold red",
+    "unclear": "yellow",
     "no_target": "dim",
 }
 STATUS_TEXT: dict[Status, str] = {
     "ahead": "ahead",
     "on_pace": "on pace",
     "behind": "behind",
+    "unclear": "too few to tell",
     "no_target": "no target",
 }
 AS_OF_OPTION = typer.Option(
