@@ -269,3 +269,28 @@ def test_no_selling_counts_only_days_since_the_rep_started(
     assert idle["Eve"].business_days == 13 and idle["Eve"].since == NOV
     assert idle["Fay"].business_days == 15 and idle["Fay"].since == dt.date(2026, 10, 29)
     assert "Gil" not in {a.rep for a in report.alerts}
+
+
+def test_a_short_sum_is_behind_only_when_the_reps_counts_are(
+    team: Engine, settings: Settings
+) -> None:
+    """Revenue has no count model: $0 of 50,000 x 13/19 expected is 'too few to tell' for Hal
+    (no other target), but 'behind' for Cy, whose meetings held are 0 of 13 (P = e^-13)."""
+    hal = add_rep(team, settings, "Hal", "ae", team="West")
+    with team.begin() as conn:
+        cy = conn.scalar(select(Rep.id).where(Rep.name == "Cy"))
+        assert cy is not None
+        save_targets(
+            conn,
+            [
+                TargetRow(hal, "revenue", "month", NOV, 50_000),
+                TargetRow(cy, "revenue", "month", NOV, 50_000),
+            ],
+        )
+    cards = {c.rep: c for c in team_scorecards(team, settings, "month", AS_OF).reps}
+    revenue = {
+        name: {ln.metric: ln.pace for ln in cards[name].lines}["revenue"] for name in ("Hal", "Cy")
+    }
+    assert revenue["Hal"].expected_to_date == pytest.approx(50_000 * 13 / 19)
+    assert (revenue["Hal"].status, cards["Hal"].status) == ("unclear", "unclear")
+    assert (revenue["Cy"].status, cards["Cy"].status) == ("behind", "behind")

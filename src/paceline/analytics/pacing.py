@@ -11,8 +11,8 @@ Kept apart from the database so every rule can be checked by hand:
 - "behind" is a claim, so for counts it needs evidence: short of the threshold *and* a
   shortfall that large unlikely by chance at target pace (Poisson, the test the alerts use).
   Short but within chance is "unclear" (too few to tell): on business day 4 nobody is behind
-  on a metric expected 0.3 times so far. Sums (revenue) have no count model and keep the
-  threshold alone.
+  on a metric expected 0.3 times so far. Sums (revenue) have no count model: the scorecard
+  calls a short sum behind only when the rep's counts are (see `scorecard._behind_together`).
 """
 
 from __future__ import annotations

@@ -242,6 +242,8 @@ def _line(
             w, actual, target, thresholds, metric.higher_is_better, _max_chance(settings, name)
         )
     )
+    if metric.aggregate == "sum" and measured.status == "behind":
+        measured = replace(measured, status="unclear")  # no count model: see _behind_together
     return MetricLine(name, metric.label or name, is_ratio, measured)
 
 
@@ -266,7 +268,9 @@ def _behind_together(settings: Settings, lines: list[MetricLine]) -> list[Metric
     """Short metrics of a rep whose pooled counts pass the alerts' test are behind, not unclear.
 
     The same judgement as the behind-pace alert, so a rep alerted as behind is never shown as
-    "too few to tell" on every metric."""
+    "too few to tell" on every metric. A short sum (revenue) is behind only this way: a sum of
+    a few lumpy deals has no count model to test by itself (0 of $13k expected on business
+    day 4 is most likely just no deal closed yet)."""
     rule = settings.alerts.behind_pace
     chance = pooled_shortfall_chance(
         [line.pace for line in pooled_lines(settings, lines)], rule.by_more_than
