@@ -24,6 +24,8 @@ from typer.testing import CliRunner
 from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import competition_ranks, leaderboard
 from paceline.analytics.scorecard import rep_scorecard, team_scorecards
+from paceline.analytics.stretch import alert_stretch
+from paceline.calendar import BusinessCalendar
 from paceline.analytics.targets import TargetRow, save_targets
 from paceline.cli import app
 from paceline.config import Settings
@@ -175,8 +177,15 @@ def test_competition_ranks() -> None:
     assert competition_ranks([]) == []
 
 
+def _reading_the_month_from(settings: Settings, business_days: int) -> Settings:
+    rules = settings.alerts.model_copy(update={"min_business_days": business_days})
+    return settings.model_copy(update={"alerts": rules})
+
+
 def test_alerts_by_hand(team: Engine, settings: Settings) -> None:
-    report = alerts(team, settings, AS_OF)
+    """Month to date: Nov 18 is business day 13, and the month is read from 13 days on."""
+    report = alerts(team, _reading_the_month_from(settings, 13), AS_OF)
+    assert not report.stretch.trailing and report.stretch.start == NOV
     found = {(a.rep, a.rule, a.metric) for a in report.alerts}
     assert found == {
         ("Ana", "behind_pace", "conversations"),
@@ -294,3 +303,79 @@ def test_a_short_sum_is_behind_only_when_the_reps_counts_are(
     assert revenue["Hal"].expected_to_date == pytest.approx(50_000 * 13 / 19)
     assert (revenue["Hal"].status, cards["Hal"].status) == ("unclear", "unclear")
     assert (revenue["Cy"].status, cards["Cy"].status) == ("behind", "behind")
+
+
+@pytest.mark.parametrize(
+    ("as_of", "start", "end", "business_days", "trailing"),
+    [
+        # Tue Dec 1 is business day 1: the last 15 are Dec 1, Nov 30, 23-25, 16-20, 9-13 (the
+        # 26th and 27th are holidays).
+        (dt.date(2026, 12, 1), dt.date(2026, 11, 9), dt.date(2026, 12, 2), 15, True),
+        # Saturday Dec 5: through Friday the 4th, back to Nov 12.
+        (dt.date(2026, 12, 5), dt.date(2026, 11, 12), dt.date(2026, 12, 6), 15, True),
+        # Mon Jan 4 2027 (the 1st a holiday): Jan 4, Dec 28-31, 21-24 (not the 25th), 14-18,
+        # and Friday Dec 11.
+        (dt.date(2027, 1, 4), dt.date(2026, 12, 11), dt.date(2027, 1, 5), 15, True),
+        # Mon Dec 21 is business day 15: the month to date.
+        (dt.date(2026, 12, 21), dt.date(2026, 12, 1), dt.date(2026, 12, 22), 15, False),
+    ],
+)
+def test_alert_stretch_reaches_back_while_the_month_is_young(
+    settings: Settings,
+    as_of: dt.date,
+    start: dt.date,
+    end: dt.date,
+    business_days: int,
+    trailing: bool,
+) -> None:
+    calendar = BusinessCalendar(settings.calendar)
+    stretch = alert_stretch(calendar, calendar.period("month", as_of), as_of, 15)
+    assert (stretch.start, stretch.end, stretch.business_days, stretch.trailing) == (
+        start,
+        end,
+        business_days,
+        trailing,
+    )
+
+
+def test_early_in_the_month_alerts_read_the_trailing_stretch(
+    engine: Engine, settings: Settings
+) -> None:
+    """Wed Dec 2 is business day 2. Ivy (targets 190 conversations in November's 19 business
+    days and 220 in December's 22: 10 a day) has held 4 a day since Nov 10. December alone,
+    8 of 20 expected, is P = 0.2%: not alerted. The 15 business days from Nov 10 (13 in
+    November, 2 in December) expect 150 and hold 60: behind pace, 60% short. Kit does 10 a
+    day and is not alerted; neither is anybody idle (both called on Dec 2)."""
+    upgrade(engine)
+    day = dt.date(2026, 12, 2)
+    ivy = add_rep(engine, settings, "Ivy", "sdr", team="East")
+    kit = add_rep(engine, settings, "Kit", "sdr", team="East")
+    calendar = BusinessCalendar(settings.calendar)
+    rows: list[dict[str, Any]] = []
+    d = dt.date(2026, 11, 2)
+    while d <= day:
+        if calendar.is_business_day(d):
+            rows += _calls(ivy, d, 4 if d >= dt.date(2026, 11, 10) else 10, "conversation")
+            rows += _calls(kit, d, 10, "conversation")
+        d += dt.timedelta(days=1)
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(
+            conn,
+            [
+                TargetRow(rep, "conversations", "month", start, value)
+                for rep in (ivy, kit)
+                for start, value in ((NOV, 190), (dt.date(2026, 12, 1), 220))
+            ],
+        )
+    month_only = alerts(engine, _reading_the_month_from(settings, 1), day)
+    assert month_only.alerts == []
+    report = alerts(engine, settings, day)
+    assert report.stretch.trailing and report.stretch.start == dt.date(2026, 11, 10)
+    assert [(a.rep, a.rule, a.metric) for a in report.alerts] == [
+        ("Ivy", "behind_pace", "conversations")
+    ]
+    alert = report.alerts[0]
+    assert (alert.actual, alert.expected) == (60, pytest.approx(150))
+    assert alert.shortfall == pytest.approx(0.6)
+    assert alert.since == dt.date(2026, 11, 10) and alert.trailing_days == 15
