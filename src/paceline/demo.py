@@ -72,7 +72,7 @@ SLOPE_ABOVE = 0.01
 # short a year, enough for a half-year diagnosis to tell it from bad luck (a third was not:
 # an AE sends only ~20 proposals a quarter).
 WEAK_WIN_DIVISOR = 5.0
-BEHIND_PACE = 0.45  # recent activity of the two reps behind (see `recent_start`), against normal
+BEHIND_PACE = 0.35  # recent activity of the two reps behind (see `recent_start`), against normal
 NEW_HIRE_DAYS = 42
 RAMP_WEEKS = 8
 
@@ -500,15 +500,21 @@ def _intensity(rng: Rng, p: RepProfile, tl: Timeline) -> FloatArray:
     """How much of a normal day this rep works on each day (0 = not working).
 
     The recent stretch is rescaled to the rep's previous three-month average times their pace
-    (1, or 0.45 for the two planted reps), so that a pacing check sees only the planted gap.
+    (1, or `BEHIND_PACE` for the two planted reps), so that a pacing check sees only the planted
+    gap. A new hire still ramping has no normal to rescale to; their recent stretch only loses
+    the season (a new hire's first Christmas would otherwise read as falling behind).
     """
     noise = rng.lognormal(0.0, 0.12, tl.n)
     active = tl.days >= np.datetime64(p.start_date, "D")
     working = tl.business & active & _not_on_leave(rng, tl)
-    level = np.where(working, tl.rhythm * noise, 0.0) * _ramp(p, tl)
+    ramp = _ramp(p, tl)
+    level = np.where(working, tl.rhythm * noise, 0.0) * ramp
     normal = tl.trailing & tl.business & active
     now = tl.current_month & tl.business & active
-    if p.ramping or not normal.any() or not now.any():
+    if p.ramping:
+        level[now] = (tl.fresh_rhythm * noise * ramp)[now]
+        return level
+    if not normal.any() or not now.any():
         return level
     fresh = tl.fresh_rhythm[now] * noise[now]
     level[now] = fresh * (level[normal].mean() * p.pace_this_month / fresh.mean())
