@@ -33,7 +33,7 @@ from paceline.ingest.resolve import name_key
 from paceline.store.models import Rep, Team
 
 SCORECARD_PERIODS: tuple[PeriodKind, ...] = ("week", "month", "quarter", "year")
-_IN_LIST_LIMIT = 200
+IN_LIST_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def _scorecards(
     ensure_rollup(engine, settings)
     end = min(as_of + dt.timedelta(days=1), period.end)
     # A long IN list costs more than reading everyone's rows and ignoring the others.
-    rep_ids = [r.id for r in reps] if len(reps) <= _IN_LIST_LIMIT else None
+    rep_ids = [r.id for r in reps] if len(reps) <= IN_LIST_LIMIT else None
     with engine.connect() as conn:
         totals = metric_totals(conn, settings, wanted, period.start, end, rep_ids)
         targets = period_targets(conn, calendar, period, wanted, rep_ids)

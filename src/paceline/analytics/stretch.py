@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from paceline.analytics.metrics import metric_totals, metric_value
 from paceline.analytics.pacing import Pace
 from paceline.analytics.pacing import status as pace_status
-from paceline.analytics.scorecard import MetricLine, Scorecard
+from paceline.analytics.scorecard import IN_LIST_LIMIT, MetricLine, Scorecard
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import Settings
@@ -60,7 +60,7 @@ def daily_rates(
     kind: PeriodKind,
     stretch: Stretch,
     metrics: list[str],
-    rep_ids: list[int],
+    rep_ids: list[int] | None,
 ) -> Rates:
     """Each rep's and metric's target per business day, for every period the stretch touches."""
     rates: Rates = {}
@@ -93,7 +93,8 @@ def stretch_cards(
     """The reps' scorecards re-read over the stretch: actual and expected for each count
     and sum key metric (ratios are not alerted on), measured from the rep's start date."""
     metrics = sorted({line.metric for card in cards for line in card.lines if not line.is_ratio})
-    rep_ids = [card.rep_id for card in cards]
+    # A long IN list costs more than reading everyone's rows and ignoring the others.
+    rep_ids = [card.rep_id for card in cards] if len(cards) <= IN_LIST_LIMIT else None
     totals = metric_totals(conn, settings, metrics, stretch.start, stretch.end, rep_ids)
     rates = daily_rates(conn, calendar, settings.alerts.period, stretch, metrics, rep_ids)
     result: list[Scorecard] = []
@@ -120,7 +121,9 @@ def stretch_cards(
 
 def _line(settings: Settings, line: MetricLine, actual: float, expected: float) -> MetricLine:
     metric = settings.metric(line.metric)
-    state = pace_status(actual, expected, settings.pacing, metric.higher_is_better)
+    counted = metric.aggregate in ("count", "distinct_count")
+    max_chance = settings.alerts.behind_pace.max_chance if counted else None
+    state = pace_status(actual, expected, settings.pacing, metric.higher_is_better, max_chance)
     pace = Pace(
         actual=actual,
         target=None,
