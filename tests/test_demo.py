@@ -29,7 +29,7 @@ from sqlalchemy.orm import aliased
 from conftest import _postgres_engine
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.demo import MIN_REPS, DemoSummary, build_demo, role_mix
+from paceline.demo import MIN_REPS, DemoSummary, build_demo, recent_start, role_mix
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Deal, DealStageHistory, Rep, Team
@@ -463,11 +463,13 @@ def _activity_per_business_day(
 
 
 def test_two_reps_are_behind_this_month_and_nobody_else(demo: Built, settings: Settings) -> None:
+    """Nov 18 is business day 13, so the alerts read the last 15 business days, from Thursday
+    Oct 29: the planted reps are behind from then, against the three months before."""
     calendar = BusinessCalendar(settings.calendar)
-    month = calendar.period("month", TODAY)
-    trailing_start = calendar.previous(calendar.previous(calendar.previous(month))).start
-    now = _activity_per_business_day(demo, calendar, month.start, TODAY + dt.timedelta(1))
-    before = _activity_per_business_day(demo, calendar, trailing_start, month.start)
+    recent = dt.date(2026, 10, 29)
+    assert recent_start(settings, TODAY) == recent
+    now = _activity_per_business_day(demo, calendar, recent, TODAY + dt.timedelta(1))
+    before = _activity_per_business_day(demo, calendar, dt.date(2026, 7, 29), recent)
     behind = {demo.rep_ids()[name] for name in demo.truth["planted"]["behind_this_month"]}
     new_hire = demo.planted_id("new_hire")
     for rid in _reps_of(demo, "sdr", "ae", "field"):

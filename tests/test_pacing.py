@@ -10,7 +10,13 @@ import datetime as dt
 
 import pytest
 
-from paceline.analytics.pacing import pace, status, window
+from paceline.analytics.pacing import (
+    pace,
+    pooled_shortfall_chance,
+    shortfall_chance,
+    status,
+    window,
+)
 from paceline.calendar import BusinessCalendar
 from paceline.config import CalendarSettings, PacingSettings
 
@@ -121,3 +127,48 @@ def test_status_thresholds(
     actual: float, expected: float, higher_is_better: bool, want: str
 ) -> None:
     assert status(actual, expected, THRESHOLDS, higher_is_better) == want
+
+
+def test_zero_of_a_fraction_expected_is_too_few_to_tell_not_behind() -> None:
+    """Business day 4 of 19 (Thu Nov 5), a metric targeted 1.425 a month: 0.3 expected so far.
+
+    At 0 the threshold alone says behind; zero happens e^-0.3 = 74% of the time at target pace.
+    """
+    w = window(CAL, NOV, dt.date(2026, 11, 5))
+    assert w.elapsed == 4
+    p = pace(w, actual=0, period_target=1.425, thresholds=THRESHOLDS, max_chance=0.001)
+    assert p.expected_to_date == pytest.approx(0.3)
+    assert p.status == "unclear"
+    assert pace(w, 0, 1.425, THRESHOLDS).status == "behind"  # the threshold alone
+    assert shortfall_chance(0, 0.3) == pytest.approx(0.7408, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "higher_is_better", "chance", "want"),
+    [
+        (5, 13, True, 0.010734, "unclear"),  # 62% short, but 1.1% likely at target pace
+        (100, 130, True, 0.0036752, "unclear"),  # 23% short, 0.37%: not past the 0.1% bar
+        (14, 130, True, 1.76e-38, "behind"),
+        (20, 10, False, 0.0034543, "unclear"),  # fewer is better: P(X >= 20 | 10)
+        (25, 10, False, 4.6949e-05, "behind"),
+        (95, 100, True, None, "on_pace"),  # within the threshold: no test needed
+    ],
+)
+def test_behind_needs_the_alerts_chance_test(
+    actual: float, expected: float, higher_is_better: bool, chance: float | None, want: str
+) -> None:
+    if chance is not None:
+        assert shortfall_chance(actual, expected, higher_is_better) == pytest.approx(
+            chance, rel=1e-3
+        )
+    assert status(actual, expected, THRESHOLDS, higher_is_better, max_chance=0.001) == want
+
+
+def test_pooled_chance_tests_a_reps_counts_together() -> None:
+    """Three metrics of 3.4 expected each, 1 + 1 + 0 done: alone none is unlikely
+    (P(X <= 1 | 3.4) = 15%), together 2 of 10.2 is P = 0.235%."""
+    w = window(CAL, NOV, dt.date(2026, 11, 18))
+    paces = [pace(w, a, 3.4 * 19 / 13, THRESHOLDS, max_chance=0.001) for a in (1, 1, 0)]
+    assert [p.status for p in paces] == ["unclear", "unclear", "unclear"]
+    assert pooled_shortfall_chance(paces, 0.25) == pytest.approx(0.0023499, rel=1e-3)
+    assert pooled_shortfall_chance(paces[:1] * 0, 0.25) is None

@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
 from conftest import _postgres_engine
+from paceline import cli as cli_module
 from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import leaderboard
 from paceline.analytics.scorecard import team_scorecards
+from paceline.cli import app
 from paceline.config import Settings
 from paceline.demo import build_demo
 from paceline.serialize import to_jsonable
@@ -122,3 +125,50 @@ def _rounded(value: Any) -> Any:
     if isinstance(value, list):
         return [_rounded(v) for v in value]
     return value
+
+
+# Days a demo may be built on: a month's first business day and the day before it, a
+# weekend, the Mondays after the autumn and spring clock changes, the last day of a year and
+# the first business day of the next (Friday Jan 1 is a holiday).
+AWKWARD_DAYS = [
+    dt.date(2026, 12, 1),
+    dt.date(2026, 11, 30),
+    dt.date(2026, 12, 5),
+    dt.date(2026, 12, 6),
+    dt.date(2026, 11, 2),
+    dt.date(2026, 3, 9),
+    dt.date(2026, 12, 31),
+    dt.date(2027, 1, 4),
+]
+TINY = {"seed": 11, "reps": 12, "months": 4}
+
+
+@pytest.mark.parametrize("today", AWKWARD_DAYS, ids=str)
+def test_the_planted_reps_are_alerted_whatever_day_the_demo_is_built(
+    tmp_path: Path, settings: Settings, today: dt.date
+) -> None:
+    """Before, a demo built on the 1st showed no alerts at all (nothing can be told from one
+    business day), and on the 5th of December only one of the two planted reps."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    truth = _build(engine, settings, tmp_path, {**TINY, "today": today})
+    report = alerts(engine, settings, today)
+    assert report.reps == sorted(truth["planted"]["behind_this_month"])
+    engine.dispose()
+
+
+@pytest.mark.parametrize("today", ["2026-12-01", "2027-01-04"])
+def test_paceline_demo_lists_both_planted_reps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, today: str
+) -> None:
+    monkeypatch.setattr(cli_module.out, "width", 250)  # whole names on one line
+    truth = tmp_path / "truth.json"
+    args = ["--db", f"sqlite:///{tmp_path / 'demo.db'}", "demo", "--today", today]
+    args += ["--seed", "11", "--reps", "12", "--months", "4", "--truth", str(truth)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    planted = json.loads(truth.read_text("utf-8"))["planted"]["behind_this_month"]
+    shown = result.output.split("Alerts as of", 1)[1].split("Web logins", 1)[0]
+    assert "read the last 15 business days" in shown
+    rows = [line for line in shown.splitlines() if line.startswith("│")]  # the table's rows
+    assert {name for name in planted if any(name in row for row in rows)} == set(planted)
+    assert all(any(name in row for name in planted) for row in rows)

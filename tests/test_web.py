@@ -15,22 +15,26 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, func, select, text
 
+from paceline.analytics.pacing import Status
 from paceline.analytics.roster import list_reps
 from paceline.analytics.scorecard import rep_scorecard
 from paceline.api.app import create_app
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import MAX_FAILURES_PER_USER, add_user, start_session
 from paceline.calendar import BusinessCalendar
+from paceline.cli.track_commands import STATUS_TEXT
 from paceline.config import Settings
 from paceline.demo import build_demo
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Target
+from paceline.web.common import STATUS_LABELS
 
 pytestmark = pytest.mark.dated
 PASSWORD = "correct-horse-battery"
@@ -330,6 +334,19 @@ def test_team_page_lists_alerted_reps_first(client: TestClient) -> None:
     flags = ["has-alert" in row for row in body.split("<tr")[1:]]
     assert flags == sorted(flags, reverse=True)
     assert any(flags), "the demo plants reps who are behind"
+
+
+def test_status_badges_say_every_status_in_words(client: TestClient) -> None:
+    """'Too few to tell' (short, but chance could explain it) is a status of its own, shown
+    in words on the page and in the legend, never as a raw code."""
+    assert set(get_args(Status)) == set(STATUS_LABELS) == set(STATUS_TEXT)
+    login(client, "admin")
+    page = client.get("/team").text
+    badges = re.findall(r'<span class="badge status-(\w+)">([^<]+)</span>', page)
+    assert ("unclear", "Too few to tell") in badges  # the legend at least
+    for code, words in badges:
+        if code in STATUS_LABELS and not words.isdigit():  # digits: a count of alerts
+            assert words == STATUS_LABELS[code]
 
 
 def test_team_page_query_count_does_not_grow_with_reps(client: TestClient, db: Engine) -> None:

@@ -258,6 +258,9 @@ class AlertSettings(_Strict):
     """The rules `paceline alerts` evaluates."""
 
     period: Literal["week", "month", "quarter"] = "month"
+    # Behind pace and zero read the period to date, or the trailing this-many business days
+    # while the period is younger: a few days of a field rep's activity cannot show a shortfall.
+    min_business_days: int = Field(default=15, ge=1, le=260)
     # Key metrics from these sources are alerted on; results (deals) are lagging and noisy
     # within a period, so by default only activities are.
     sources: list[MetricSource] = Field(default_factory=lambda: list[MetricSource](["activities"]))

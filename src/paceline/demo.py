@@ -36,6 +36,7 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.stretch import alert_stretch
 from paceline.analytics.targets import TargetRow, save_targets
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
@@ -71,7 +72,7 @@ SLOPE_ABOVE = 0.01
 # short a year, enough for a half-year diagnosis to tell it from bad luck (a third was not:
 # an AE sends only ~20 proposals a quarter).
 WEAK_WIN_DIVISOR = 5.0
-BEHIND_PACE = 0.45  # month-to-date activity of the two reps behind, against their normal rate
+BEHIND_PACE = 0.35  # recent activity of the two reps behind (see `recent_start`), against normal
 NEW_HIRE_DAYS = 42
 RAMP_WEEKS = 8
 
@@ -433,8 +434,8 @@ class Timeline:
     rhythm: FloatArray  # weekday x season: Friday lighter, December dip
     fresh_rhythm: FloatArray  # weekday only: the current month runs at normal pace
     utc_offset_min: FloatArray
-    current_month: BoolArray
-    trailing: BoolArray  # the three full months before the current one
+    current_month: BoolArray  # the recent stretch (see `recent_start`), not only this month
+    trailing: BoolArray  # the three months before the recent stretch
     week: IntArray  # Monday-based week number from the first day
 
     @property
@@ -469,8 +470,8 @@ def _timeline(settings: Settings, first_day: dt.date, today: dt.date) -> Timelin
     offsets = [
         dt.datetime.combine(d, dt.time(12), zone).utcoffset() or dt.timedelta() for d in dates
     ]
-    month_start = today.replace(day=1)
-    trailing_start = months_before(month_start, 3)
+    recent = recent_start(settings, today)
+    trailing_start = months_before(recent, 3)
     day_numbers = np.arange(len(dates))
     return Timeline(
         first_day=first_day,
@@ -480,8 +481,8 @@ def _timeline(settings: Settings, first_day: dt.date, today: dt.date) -> Timelin
         rhythm=weekday_factor * season,
         fresh_rhythm=weekday_factor,
         utc_offset_min=np.array([o.total_seconds() / 60 for o in offsets]),
-        current_month=np.array([d >= month_start for d in dates]),
-        trailing=np.array([trailing_start <= d < month_start for d in dates]),
+        current_month=np.array([d >= recent for d in dates]),
+        trailing=np.array([trailing_start <= d < recent for d in dates]),
         week=(day_numbers + first_day.weekday()) // 7,
     )
 
@@ -498,16 +499,22 @@ def _season(day: dt.date) -> float:
 def _intensity(rng: Rng, p: RepProfile, tl: Timeline) -> FloatArray:
     """How much of a normal day this rep works on each day (0 = not working).
 
-    The current month is rescaled to the rep's trailing three-month average times their pace
-    (1, or 0.45 for the two planted reps), so that a pacing check sees only the planted gap.
+    The recent stretch is rescaled to the rep's previous three-month average times their pace
+    (1, or `BEHIND_PACE` for the two planted reps), so that a pacing check sees only the planted
+    gap. A new hire still ramping has no normal to rescale to; their recent stretch only loses
+    the season (a new hire's first Christmas would otherwise read as falling behind).
     """
     noise = rng.lognormal(0.0, 0.12, tl.n)
     active = tl.days >= np.datetime64(p.start_date, "D")
     working = tl.business & active & _not_on_leave(rng, tl)
-    level = np.where(working, tl.rhythm * noise, 0.0) * _ramp(p, tl)
+    ramp = _ramp(p, tl)
+    level = np.where(working, tl.rhythm * noise, 0.0) * ramp
     normal = tl.trailing & tl.business & active
     now = tl.current_month & tl.business & active
-    if p.ramping or not normal.any() or not now.any():
+    if p.ramping:
+        level[now] = (tl.fresh_rhythm * noise * ramp)[now]
+        return level
+    if not normal.any() or not now.any():
         return level
     fresh = tl.fresh_rhythm[now] * noise[now]
     level[now] = fresh * (level[normal].mean() * p.pace_this_month / fresh.mean())
@@ -515,7 +522,7 @@ def _intensity(rng: Rng, p: RepProfile, tl: Timeline) -> FloatArray:
 
 
 def _not_on_leave(rng: Rng, tl: Timeline) -> BoolArray:
-    """Two weeks of holiday a year and a few sick days; nobody is away in the current month."""
+    """Two weeks of holiday a year and a few sick days; nobody is away in the recent stretch."""
     present = rng.random(tl.n) > 0.02
     for _ in range(max(1, round(2 * tl.n / 365))):
         start = int(rng.integers(0, tl.n))
@@ -1173,6 +1180,9 @@ def _simulate(
     for p in roster.by_role("sdr"):
         sets = _prospect(rng, p, level[p.index], tl, book, logs[p.index])
         _hand_over(rng, sets, roster.by_role("ae"), p.team, fed)
+        if p.pace_this_month < 1:
+            covered = _covered_by_the_aes(rng, p, level[p.index], tl, book)
+            _hand_over(rng, covered, roster.by_role("ae"), p.team, fed, book_own=True)
     deals = DealBook()
     plan = StagePlan.from_settings(settings)
     people = list(roster.people)
@@ -1205,10 +1215,28 @@ def _prospect(
     return sets
 
 
+def _covered_by_the_aes(
+    rng: Rng, p: RepProfile, level: FloatArray, tl: Timeline, book: Book
+) -> MeetingSets:
+    """The meetings an SDR planted behind does not set lately, their AEs book themselves.
+
+    Otherwise the gap spreads: the AEs the SDR feeds hold fewer meetings and send fewer
+    proposals, and are behind too, while only the SDR was planted behind. The AEs' booking
+    calls are not logged (an AE's calls are not among their key metrics)."""
+    missing = np.where(tl.current_month, level * (1 / p.pace_this_month - 1), 0.0)
+    return _calls(rng, p, missing, book, Activities(p.index))
+
+
 def _hand_over(
-    rng: Rng, sets: MeetingSets, aes: list[RepProfile], team: str, fed: dict[int, list[MeetingSets]]
+    rng: Rng,
+    sets: MeetingSets,
+    aes: list[RepProfile],
+    team: str,
+    fed: dict[int, list[MeetingSets]],
+    book_own: bool = False,
 ) -> None:
-    """An SDR's meetings go to the AEs of the same team, busier AEs taking more."""
+    """An SDR's meetings go to the AEs of the same team, busier AEs taking more (`book_own`:
+    each AE set the meetings they get, and sources what they open)."""
     hosts = [a for a in aes if a.team == team]
     if not hosts or not len(sets.day):
         return
@@ -1222,7 +1250,7 @@ def _hand_over(
                 sets.account[mine],
                 sets.contact[mine],
                 sets.show[mine],
-                sets.setter[mine],
+                np.full(int(mine.sum()), a.index) if book_own else sets.setter[mine],
             )
         )
 
@@ -1578,17 +1606,30 @@ def create_demo_users(engine: Engine, truth: dict[str, object] | None = None) ->
     ]
 
 
+def recent_start(settings: Settings, today: dt.date) -> dt.date:
+    """The first day of the recent stretch: the current month, or the stretch the alerts read
+    when that starts earlier (the trailing `[alerts] min_business_days` while the month is
+    young). Everyone works it at their normal pace, except the two reps planted behind, so
+    the alerts and scorecards find exactly those two on any day the demo is built."""
+    calendar = BusinessCalendar(settings.calendar)
+    month = calendar.period("month", today)
+    period = calendar.period(settings.alerts.period, today)
+    stretch = alert_stretch(calendar, period, today, settings.alerts.min_business_days)
+    return min(month.start, stretch.start)
+
+
 def save_run_rate_targets(engine: Engine, settings: Settings, today: dt.date) -> int:
     """Monthly targets for every rep's key metrics: their own run rate of the last 3 months.
 
     A demo needs targets for scorecards to mean something. Each rep's daily rate over the
-    three full months before this one, times each month's business days, is their target for
-    the months around today, so pacing shows exactly the planted gaps (the two reps behind),
-    not differences in talent, which the diagnosis finds instead.
+    three months before the recent stretch (`recent_start`), times each month's business
+    days, is their target for the months around today, so pacing shows exactly the planted
+    gaps (the two reps behind), not differences in talent, which the diagnosis finds instead.
     """
     calendar = BusinessCalendar(settings.calendar)
     this_month = calendar.period("month", today)
-    since = months_before(this_month.start, 3)
+    recent = recent_start(settings, today)
+    since = months_before(recent, 3)
     months = [
         calendar.period("month", months_before(this_month.start, k)) for k in range(3, -3, -1)
     ]
@@ -1598,9 +1639,9 @@ def save_run_rate_targets(engine: Engine, settings: Settings, today: dt.date) ->
     with engine.begin() as conn:
         reps = conn.execute(select(Rep.id, Rep.role, Rep.start_date)).all()
         wanted = sorted({m for ms in key_metrics.values() for m in ms})
-        totals = metric_totals(conn, settings, wanted, since, this_month.start)
+        totals = metric_totals(conn, settings, wanted, since, recent)
         for rep_id, role, start in reps:
-            worked = calendar.business_days(max(since, start or since), this_month.start)
+            worked = calendar.business_days(max(since, start or since), recent)
             if not worked:
                 continue
             for metric in key_metrics.get(role, []):

@@ -107,7 +107,9 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
         )
         what = ALERT_TEXT.get(f.subject, f.subject)
         metric = f" on {alert.metric_label.lower()}" if alert and alert.metric_label else ""
-        numbers = f": {number(f.value)} against {number(f.reference)} expected by now"
+        days = alert.trailing_days if alert else None
+        when = f"over the last {days} business days" if days else "by now"
+        numbers = f": {number(f.value)} against {number(f.reference)} expected {when}"
         return what + metric + (numbers if f.value is not None and f.reference else "")
     if f.kind == "weak_step":
         return (

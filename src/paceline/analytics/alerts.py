@@ -8,6 +8,9 @@ Three rules from the configuration, evaluated on the same scorecards everyone se
 - no selling activity for N business days (getting ready to sell is not selling);
 - a key metric at zero while zero is unlikely at target pace: multiplication by zero is zero,
   whatever the other metrics say.
+Behind pace and zero read the alert period to date, or, while the period is younger than
+`min_business_days`, the trailing `min_business_days` business days (see `stretch`), so that
+a rep can be told behind on the first day of a month, and the alert says which.
 By default only activity metrics are alerted on: deal results lag activities and are too few
 within a month to pace reliably (configurable with `alerts.sources`).
 """
@@ -18,12 +21,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy.stats import poisson
 from sqlalchemy import Connection, Engine
 
 from paceline.analytics.metrics import daily_values, last_active_days
+from paceline.analytics.pacing import pooled_shortfall_chance
+from paceline.analytics.pacing import shortfall_chance as pacing_chance
 from paceline.analytics.scorecard import MetricLine, Scorecard, TeamScorecard, team_scorecards
-from paceline.calendar import BusinessCalendar
+from paceline.analytics.stretch import Stretch, alert_stretch, expected_between, stretch_cards
+from paceline.calendar import BusinessCalendar, Period
 from paceline.config import Settings
 
 Rule = Literal["behind_pace", "no_selling", "zero_key_metric"]
@@ -43,6 +48,9 @@ class Alert:
     chance: float | None  # probability of a result this low at target pace
     since: dt.date | None  # first day of the condition (None: before the look-back)
     business_days: int | None  # for no-selling: business days without selling
+    # Behind pace / zero: the business days read when that was a trailing stretch reaching
+    # before the period (the period was too young to tell); None: the period to date.
+    trailing_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class AlertReport:
     period_label: str
     rules: dict[str, str]  # rule -> its configured meaning, for the reader
     alerts: list[Alert]
+    stretch: Stretch  # the days behind pace and zero were read over
 
     @property
     def reps(self) -> list[str]:
@@ -76,14 +85,20 @@ def alerts(
         team,
     ):
         cards = team_scorecards(engine, settings, config.period, as_of, team)
+    stretch = alert_stretch(calendar, cards.period, as_of, config.min_business_days)
     found: list[Alert] = []
-    pace_alerts = [
-        (card, line, chance)
-        for card in cards.reps
-        for line, chance in _alerted_lines(settings, card)
-    ]
     with engine.connect() as conn:
-        found += _with_since(conn, settings, calendar, cards, pace_alerts)
+        if stretch.trailing:
+            paced, rates = stretch_cards(conn, settings, calendar, cards.reps, stretch)
+        else:
+            paced, rates = cards.reps, _period_rates(cards.reps)
+        pace_alerts = [
+            (card, line, chance)
+            for card in paced
+            for line, chance in _alerted_lines(settings, card)
+        ]
+        threshold = 1 - config.behind_pace.by_more_than
+        found += _with_since(conn, calendar, stretch, rates, pace_alerts, threshold)
         if config.no_selling.enabled:
             found += _no_selling(conn, settings, calendar, cards, as_of)
     return AlertReport(
@@ -91,7 +106,19 @@ def alerts(
         period_label=cards.period.label,
         rules=_rule_texts(settings),
         alerts=sorted(found, key=lambda a: (a.rep, a.rule, a.metric or "")),
+        stretch=stretch,
     )
+
+
+def _period_rates(cards: list[Scorecard]) -> dict[tuple[int, str], list[tuple[Period, float]]]:
+    """Each line's target per business day of the period, as the scorecard prorated it."""
+    return {
+        (card.rep_id, line.metric): [
+            (card.period, (line.pace.target or 0.0) / (card.business_days_total or 1))
+        ]
+        for card in cards
+        for line in card.lines
+    }
 
 
 def _rule_texts(settings: Settings) -> dict[str, str]:
@@ -100,7 +127,9 @@ def _rule_texts(settings: Settings) -> dict[str, str]:
     if config.behind_pace.enabled:
         texts["behind_pace"] = (
             f"a rep's key metrics together more than {config.behind_pace.by_more_than:.0%}"
-            f" below expected-to-date this {config.period}, with under"
+            f" below expected-to-date this {config.period} (while the {config.period} is under"
+            f" {config.min_business_days} business days old: over the last"
+            f" {config.min_business_days} business days), with under"
             f" {_percent(config.behind_pace.max_chance)} chance of that at target pace"
             " (each metric that far behind is listed)"
         )
@@ -125,7 +154,7 @@ def shortfall_chance(actual: float, expected: float, is_count: bool) -> float | 
     """P(a result at most this low | target pace), for counts; None when it cannot be said."""
     if not is_count or expected <= 0:
         return None
-    return float(poisson.cdf(int(actual), expected))
+    return pacing_chance(actual, expected)
 
 
 def _alerted_lines(settings: Settings, card: Scorecard) -> list[tuple[MetricLine, float | None]]:
@@ -159,12 +188,8 @@ def _alerted_lines(settings: Settings, card: Scorecard) -> list[tuple[MetricLine
 def rep_behind_chance(settings: Settings, lines: list[MetricLine]) -> float | None:
     """The chance of the rep's pooled shortfall at target pace, when it counts as behind."""
     rule = settings.alerts.behind_pace
-    counts = [line for line in lines if settings.metric(line.metric).aggregate == "count"]
-    actual = sum(line.pace.actual for line in counts)
-    expected = sum(line.pace.expected_to_date or 0.0 for line in counts)
-    if not expected or actual >= (1 - rule.by_more_than) * expected:
-        return None
-    chance = shortfall_chance(actual, expected, is_count=True)
+    counts = [line.pace for line in lines if settings.metric(line.metric).aggregate == "count"]
+    chance = pooled_shortfall_chance(counts, rule.by_more_than)
     return chance if chance is not None and chance < rule.max_chance else None
 
 
@@ -187,10 +212,11 @@ def _shortfall(line: MetricLine) -> float:
 
 def _with_since(
     conn: Connection,
-    settings: Settings,
     calendar: BusinessCalendar,
-    cards: TeamScorecard,
+    stretch: Stretch,
+    rates: dict[tuple[int, str], list[tuple[Period, float]]],
     alerted: list[tuple[Scorecard, MetricLine, float | None]],
+    threshold: float,
 ) -> list[Alert]:
     """Date each pace alert: since the rep last was on pace (or last did any of it)."""
     result: list[Alert] = []
@@ -201,7 +227,8 @@ def _with_since(
             since = _day_after_last_nonzero(conn, line.metric, card)
             rule: Rule = "zero_key_metric"
         else:
-            since = _behind_since(conn, settings, calendar, card, line)
+            rate = rates.get((card.rep_id, line.metric), [])
+            since = _behind_since(conn, calendar, card, line.metric, rate, threshold)
             rule = "behind_pace"
         result.append(
             Alert(
@@ -216,6 +243,7 @@ def _with_since(
                 chance=chance,
                 since=since,
                 business_days=None,
+                trailing_days=card.business_days_elapsed if stretch.trailing else None,
             )
         )
     return result
@@ -229,26 +257,23 @@ def _day_after_last_nonzero(conn: Connection, metric: str, card: Scorecard) -> d
 
 def _behind_since(
     conn: Connection,
-    settings: Settings,
     calendar: BusinessCalendar,
     card: Scorecard,
-    line: MetricLine,
+    metric: str,
+    rates: list[tuple[Period, float]],
+    threshold: float,
 ) -> dt.date:
-    """The first business day after the last one on which the rep was not behind this period."""
-    period = card.period
-    target = line.pace.target or 0.0
-    days = daily_values(conn, line.metric, period.start, card.as_of, card.rep_id)
-    threshold = 1 - settings.alerts.behind_pace.by_more_than
-    total_days = card.business_days_total or 1
+    """The first business day after the last one on which the rep was not behind, walking the
+    days read (from `card.measured_from`), each day expected at its own period's rate."""
+    start = card.measured_from
+    days = daily_values(conn, metric, start, card.as_of, card.rep_id)
     cumulative = 0.0
-    elapsed = 0
-    since = period.start
-    day = period.start
+    since = start
+    day = start
     while day <= card.as_of:
         cumulative += days.get(day, 0.0)
         if calendar.is_business_day(day):
-            elapsed += 1
-            expected = target * elapsed / total_days
+            expected = expected_between(calendar, rates, start, day + dt.timedelta(days=1))
             if expected and cumulative >= threshold * expected:
                 since = day + dt.timedelta(days=1)
         day += dt.timedelta(days=1)
@@ -270,10 +295,9 @@ def _no_selling(
     for rep_id, card in reps.items():
         last_day = last.get(rep_id)
         start = last_day + dt.timedelta(days=1) if last_day else None
-        counted_from = start or lookback
-        if card.measured_from > cards.period.start:  # joined this period: idle from day one
-            counted_from = max(counted_from, card.measured_from)
-        idle = calendar.business_days(counted_from, as_of + dt.timedelta(days=1))
+        if card.start_date and (start is None or start < card.start_date):
+            start = card.start_date  # days before a rep started are not days without selling
+        idle = calendar.business_days(start or lookback, as_of + dt.timedelta(days=1))
         if idle >= rule.business_days:
             found.append(
                 Alert(

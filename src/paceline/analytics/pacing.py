@@ -7,20 +7,34 @@ Kept apart from the database so every rule can be checked by hand:
 - expected-to-date = target x elapsed business days / the period's business days;
 - projected = actual / elapsed x the rep's business days in the period (the current run rate
   carried to the end);
-- needed per day = what is left of the (prorated) target / remaining business days.
+- needed per day = what is left of the (prorated) target / remaining business days;
+- "behind" is a claim, so for counts it needs evidence: short of the threshold *and* a
+  shortfall that large unlikely by chance at target pace (Poisson, the test the alerts use).
+  Short but within chance is "unclear" (too few to tell): on business day 4 nobody is behind
+  on a metric expected 0.3 times so far. Sums (revenue) have no count model: the scorecard
+  calls a short sum behind only when the rep's counts are (see `scorecard._behind_together`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Literal
+
+from scipy.stats import poisson
 
 from paceline.calendar import BusinessCalendar, Period
 from paceline.config import PacingSettings
 
-Status = Literal["ahead", "on_pace", "behind", "no_target"]
-STATUS_ORDER: dict[Status, int] = {"behind": 0, "on_pace": 1, "ahead": 2, "no_target": 3}
+Status = Literal["ahead", "on_pace", "unclear", "behind", "no_target"]
+STATUS_ORDER: dict[Status, int] = {
+    "behind": 0,
+    "unclear": 1,
+    "on_pace": 2,
+    "ahead": 3,
+    "no_target": 4,
+}
 
 
 @dataclass(frozen=True)
@@ -79,8 +93,12 @@ def pace(
     period_target: float | None,
     thresholds: PacingSettings,
     higher_is_better: bool = True,
+    max_chance: float | None = None,
 ) -> Pace:
-    """Pace of a cumulative metric (a count or a sum) against a target for the whole period."""
+    """Pace of a cumulative metric (a count or a sum) against a target for the whole period.
+
+    `max_chance` (counts only): a shortfall is "behind" only when at most this likely at
+    target pace; None judges by the thresholds alone."""
     projected = actual * w.total / w.elapsed if w.elapsed else None
     if period_target is None or period_target <= 0:  # a zero target asks for nothing to pace
         return Pace(actual, period_target, None, None, projected, None, "no_target")
@@ -97,7 +115,7 @@ def pace(
         pace=ratio,
         projected=projected,
         needed_per_day=needed,
-        status=status(actual, expected, thresholds, higher_is_better),
+        status=status(actual, expected, thresholds, higher_is_better, max_chance),
     )
 
 
@@ -120,9 +138,16 @@ def level_pace(
 
 
 def status(
-    actual: float, expected: float, thresholds: PacingSettings, higher_is_better: bool = True
+    actual: float,
+    expected: float,
+    thresholds: PacingSettings,
+    higher_is_better: bool = True,
+    max_chance: float | None = None,
 ) -> Status:
-    """Ahead / on pace / behind by the configured thresholds; nothing expected yet is on pace."""
+    """Ahead / on pace / behind by the configured thresholds; nothing expected yet is on pace.
+
+    With `max_chance`, a shortfall past the threshold that chance at target pace explains at
+    least that often is "unclear" rather than "behind"."""
     if expected <= 0:
         return "on_pace"
     ratio = (
@@ -131,5 +156,32 @@ def status(
     if ratio >= thresholds.ahead:
         return "ahead"
     if ratio < thresholds.behind:
-        return "behind"
+        if max_chance is None:
+            return "behind"
+        chance = shortfall_chance(actual, expected, higher_is_better)
+        return "behind" if chance < max_chance else "unclear"
     return "on_pace"
+
+
+def shortfall_chance(actual: float, expected: float, higher_is_better: bool = True) -> float:
+    """P(a count at least this far off | target pace): Poisson with mean `expected`.
+
+    Higher-is-better: P(X <= actual); lower-is-better: P(X >= actual)."""
+    if expected <= 0:
+        return 1.0
+    if higher_is_better:
+        return float(poisson.cdf(math.floor(actual), expected))
+    return float(poisson.sf(math.ceil(actual) - 1, expected))
+
+
+def pooled_shortfall_chance(paces: list[Pace], by_more_than: float) -> float | None:
+    """Chance of a rep's counts together falling this short at target pace, when they are
+    more than `by_more_than` below expected-to-date (None: not that far behind).
+
+    Pooling is what makes low-volume roles testable at all: a field rep's three metrics of a
+    dozen a month each are too few to judge one by one."""
+    actual = sum(p.actual for p in paces)
+    expected = sum(p.expected_to_date or 0.0 for p in paces)
+    if not expected or actual >= (1 - by_more_than) * expected:
+        return None
+    return shortfall_chance(actual, expected)

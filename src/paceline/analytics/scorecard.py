@@ -8,7 +8,7 @@ scorecards cost about what one does. The arithmetic lives in `pacing`.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, Engine, Select, or_, select
 
@@ -20,6 +20,7 @@ from paceline.analytics.pacing import (
     Window,
     level_pace,
     pace,
+    pooled_shortfall_chance,
     window,
 )
 from paceline.analytics.pacing import status as pace_status
@@ -32,7 +33,7 @@ from paceline.ingest.resolve import name_key
 from paceline.store.models import Rep, Team
 
 SCORECARD_PERIODS: tuple[PeriodKind, ...] = ("week", "month", "quarter", "year")
-_IN_LIST_LIMIT = 200
+IN_LIST_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Scorecard:
     business_days_elapsed: int
     business_days_remaining: int
     measured_from: dt.date  # the period start, or the rep's start date when later
+    start_date: dt.date | None  # the rep's start date, if known (idle days count from it)
     lines: list[MetricLine]
 
     @property
@@ -179,7 +181,7 @@ def _scorecards(
     ensure_rollup(engine, settings)
     end = min(as_of + dt.timedelta(days=1), period.end)
     # A long IN list costs more than reading everyone's rows and ignoring the others.
-    rep_ids = [r.id for r in reps] if len(reps) <= _IN_LIST_LIMIT else None
+    rep_ids = [r.id for r in reps] if len(reps) <= IN_LIST_LIMIT else None
     with engine.connect() as conn:
         totals = metric_totals(conn, settings, wanted, period.start, end, rep_ids)
         targets = period_targets(conn, calendar, period, wanted, rep_ids)
@@ -213,6 +215,7 @@ def _scorecard(
         )
         for name in metrics
     ]
+    lines = _behind_together(settings, lines)
     return Scorecard(
         rep=rep.name,
         rep_id=rep.id,
@@ -224,6 +227,7 @@ def _scorecard(
         business_days_elapsed=w.elapsed,
         business_days_remaining=w.remaining,
         measured_from=w.start,
+        start_date=rep.start_date,
         lines=lines,
     )
 
@@ -237,9 +241,51 @@ def _line(
     measured = (
         level_pace(actual, target, thresholds, metric.higher_is_better)
         if is_ratio
-        else pace(w, actual, target, thresholds, metric.higher_is_better)
+        else pace(
+            w, actual, target, thresholds, metric.higher_is_better, _max_chance(settings, name)
+        )
     )
+    if metric.aggregate == "sum" and measured.status == "behind":
+        measured = replace(measured, status="unclear")  # no count model: see _behind_together
     return MetricLine(name, metric.label or name, is_ratio, measured, settings.metric_unit(name))
+
+
+def _max_chance(settings: Settings, name: str) -> float | None:
+    """The alerts' chance bar for counts; sums and ratios have no count model to test."""
+    counted = settings.metric(name).aggregate in ("count", "distinct_count")
+    return settings.alerts.behind_pace.max_chance if counted else None
+
+
+def pooled_lines(settings: Settings, lines: list[MetricLine]) -> list[MetricLine]:
+    """The lines the behind-pace test pools: counts from the alerted sources, with a target."""
+    return [
+        line
+        for line in lines
+        if settings.metric(line.metric).aggregate == "count"
+        and settings.metric(line.metric).source in settings.alerts.sources
+        and line.pace.expected_to_date
+    ]
+
+
+def _behind_together(settings: Settings, lines: list[MetricLine]) -> list[MetricLine]:
+    """Short metrics of a rep whose pooled counts pass the alerts' test are behind, not unclear.
+
+    The same judgement as the behind-pace alert, so a rep alerted as behind is never shown as
+    "too few to tell" on every metric. A short sum (revenue) is behind only this way: a sum of
+    a few lumpy deals has no count model to test by itself (0 of $13k expected on business
+    day 4 is most likely just no deal closed yet)."""
+    rule = settings.alerts.behind_pace
+    chance = pooled_shortfall_chance(
+        [line.pace for line in pooled_lines(settings, lines)], rule.by_more_than
+    )
+    if chance is None or chance >= rule.max_chance:
+        return lines
+    return [
+        replace(line, pace=replace(line.pace, status="behind"))
+        if line.pace.status == "unclear"
+        else line
+        for line in lines
+    ]
 
 
 def _team_total(
@@ -273,7 +319,13 @@ def _team_total(
         state: Status = (
             "no_target"
             if expected is None
-            else pace_status(actual, expected, settings.pacing, metric.higher_is_better)
+            else pace_status(
+                actual,
+                expected,
+                settings.pacing,
+                metric.higher_is_better,
+                _max_chance(settings, name),
+            )
         )
         total_pace = Pace(
             actual=actual,

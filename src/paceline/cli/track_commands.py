@@ -32,12 +32,14 @@ STATUS_STYLE: dict[Status, str] = {
     "ahead": "bold green",
     "on_pace": "green",
     "behind": "bold red",
+    "unclear": "yellow",
     "no_target": "dim",
 }
 STATUS_TEXT: dict[Status, str] = {
     "ahead": "ahead",
     "on_pace": "on pace",
     "behind": "behind",
+    "unclear": "too few to tell",
     "no_target": "no target",
 }
 AS_OF_OPTION = typer.Option(
@@ -231,6 +233,12 @@ def alerts_command(
 
 def print_alerts(report: AlertReport) -> None:
     title = f"Alerts as of {report.as_of} ({report.period_label})"
+    stretch = report.stretch
+    if stretch.trailing:
+        title += (
+            f"; behind pace and zero read the last {stretch.business_days} business days,"
+            f" {stretch.start} to {stretch.end - dt.timedelta(days=1)}: too few yet this period"
+        )
     if not report.alerts:
         out.print(f"{title}: none. Rules: " + "; ".join(report.rules.values()))
         return
@@ -257,6 +265,7 @@ def print_alerts(report: AlertReport) -> None:
 def _alert_text(alert: Alert) -> str:
     if alert.rule == "no_selling":
         return f"[bold red]no selling for {alert.business_days} business days[/]"
+    over = f" (last {alert.trailing_days} business days)" if alert.trailing_days else ""
     if alert.rule == "zero_key_metric":
-        return "[bold red]at zero[/]"
-    return "[red]behind pace[/]"
+        return f"[bold red]at zero{over}[/]"
+    return f"[red]behind pace{over}[/]"

@@ -45,6 +45,7 @@ STATUS_LABELS = {
     "ahead": "Ahead",
     "on_pace": "On pace",
     "behind": "Behind",
+    "unclear": "Too few to tell",
     "no_target": "No target",
 }
 

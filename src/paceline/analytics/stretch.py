@@ -1,0 +1,136 @@
+"""The stretch of days the behind-pace and zero alerts read, and each rep's pace over it.
+
+Month-to-date is the natural stretch, but not on its first days: on business day 1 a field rep
+is expected a handful of activities, and no shortfall that small can be told from chance, so
+nobody could ever be alerted before mid-month. While the alert period is younger than
+`[alerts] min_business_days`, the alerts read the trailing `min_business_days` business days
+instead, reaching back into the previous period(s). Each day is expected at the daily rate of
+its own period's target (target / business days of that period), as pacing prorates anyway.
+The stretch is therefore always at least `min_business_days` long, and says so in the alert.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from sqlalchemy import Connection
+
+from paceline.analytics.metrics import metric_totals, metric_value
+from paceline.analytics.pacing import Pace
+from paceline.analytics.pacing import status as pace_status
+from paceline.analytics.scorecard import IN_LIST_LIMIT, MetricLine, Scorecard
+from paceline.analytics.targets import period_targets
+from paceline.calendar import BusinessCalendar, Period, PeriodKind
+from paceline.config import Settings
+
+Rates = dict[tuple[int, str], list[tuple[Period, float]]]  # (rep, metric) -> per-period rate
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """Local days [start, end) the pace alerts read; `trailing` when it starts before the
+    alert period (the period was too young)."""
+
+    start: dt.date
+    end: dt.date
+    business_days: int
+    trailing: bool
+
+
+def alert_stretch(
+    calendar: BusinessCalendar, period: Period, as_of: dt.date, min_business_days: int
+) -> Stretch:
+    """The period to date, or the trailing `min_business_days` business days when longer."""
+    end = min(as_of + dt.timedelta(days=1), period.end)
+    elapsed = calendar.business_days(period.start, end)
+    if elapsed >= min_business_days:
+        return Stretch(period.start, end, elapsed, trailing=False)
+    start = end
+    counted = 0
+    while counted < min_business_days:
+        start -= dt.timedelta(days=1)
+        counted += calendar.is_business_day(start)
+    return Stretch(start, end, counted, trailing=True)
+
+
+def daily_rates(
+    conn: Connection,
+    calendar: BusinessCalendar,
+    kind: PeriodKind,
+    stretch: Stretch,
+    metrics: list[str],
+    rep_ids: list[int] | None,
+) -> Rates:
+    """Each rep's and metric's target per business day, for every period the stretch touches."""
+    rates: Rates = {}
+    period = calendar.period(kind, stretch.start)
+    while period.start < stretch.end:
+        days = calendar.business_days(period.start, period.end)
+        for key, value in period_targets(conn, calendar, period, metrics, rep_ids).items():
+            if days:
+                rates.setdefault(key, []).append((period, value / days))
+        period = calendar.period(kind, period.end)
+    return rates
+
+
+def expected_between(
+    calendar: BusinessCalendar, rates: list[tuple[Period, float]], start: dt.date, end: dt.date
+) -> float:
+    """What the rates expect over the business days of [start, end)."""
+    return sum(
+        rate * calendar.business_days(max(p.start, start), min(p.end, end)) for p, rate in rates
+    )
+
+
+def stretch_cards(
+    conn: Connection,
+    settings: Settings,
+    calendar: BusinessCalendar,
+    cards: list[Scorecard],
+    stretch: Stretch,
+) -> tuple[list[Scorecard], Rates]:
+    """The reps' scorecards re-read over the stretch: actual and expected for each count
+    and sum key metric (ratios are not alerted on), measured from the rep's start date."""
+    metrics = sorted({line.metric for card in cards for line in card.lines if not line.is_ratio})
+    # A long IN list costs more than reading everyone's rows and ignoring the others.
+    rep_ids = [card.rep_id for card in cards] if len(cards) <= IN_LIST_LIMIT else None
+    totals = metric_totals(conn, settings, metrics, stretch.start, stretch.end, rep_ids)
+    rates = daily_rates(conn, calendar, settings.alerts.period, stretch, metrics, rep_ids)
+    result: list[Scorecard] = []
+    for card in cards:
+        start = max(stretch.start, card.start_date or stretch.start)
+        lines = [
+            _line(
+                settings,
+                line,
+                metric_value(settings, totals, [card.rep_id], line.metric),
+                expected_between(
+                    calendar, rates.get((card.rep_id, line.metric), []), start, stretch.end
+                ),
+            )
+            for line in card.lines
+            if not line.is_ratio
+        ]
+        elapsed = calendar.business_days(start, stretch.end)
+        result.append(
+            replace(card, lines=lines, measured_from=start, business_days_elapsed=elapsed)
+        )
+    return result, rates
+
+
+def _line(settings: Settings, line: MetricLine, actual: float, expected: float) -> MetricLine:
+    metric = settings.metric(line.metric)
+    counted = metric.aggregate in ("count", "distinct_count")
+    max_chance = settings.alerts.behind_pace.max_chance if counted else None
+    state = pace_status(actual, expected, settings.pacing, metric.higher_is_better, max_chance)
+    pace = Pace(
+        actual=actual,
+        target=None,
+        expected_to_date=expected or None,
+        pace=actual / expected if expected else None,
+        projected=None,
+        needed_per_day=None,
+        status=state if expected else "no_target",
+    )
+    return replace(line, pace=pace)
