@@ -1,7 +1,8 @@
 """The documentation keeps up with the code.
 
-Every command and option of the `paceline` CLI, every configuration key and every environment
-variable the code reads is named in docs/, and configuration.md names no key that is gone.
+Every command and option of the `paceline` CLI, every configuration key, every endpoint of
+the JSON API and every environment variable the code reads is named in docs/, and
+configuration.md names no key that is gone.
 The lists come from the code itself (the Typer app, the pydantic settings models, the source
 text), so a new command, option or key fails here, by name, until it is documented. Links
 between the documents point at files and headings that exist, inside the repository.
@@ -20,13 +21,16 @@ import pytest
 import typer
 from pydantic import BaseModel
 
+from paceline.api.app import API_PREFIX, create_app
 from paceline.cli import app
-from paceline.config import Settings
+from paceline.config import Settings, default_settings
+from paceline.store.engine import make_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 CLI_DOC = DOCS / "cli.md"
 CONFIG_DOC = DOCS / "configuration.md"
+API_DOC = DOCS / "web-and-api.md"
 README = ROOT / "README.md"
 MARKDOWN_FILES = sorted(
     [README, ROOT / "CHANGELOG.md", ROOT / "benchmarks" / "README.md", *DOCS.glob("*.md")]
@@ -196,6 +200,38 @@ def test_configuration_reference_names_no_unknown_key() -> None:
     assert documented, "no key table found in docs/configuration.md"
     unknown = sorted(set(documented) - set(KEYS))
     assert unknown == [], f"docs/configuration.md documents keys the settings lack: {unknown}"
+
+
+# --- API endpoints --------------------------------------------------------------------------
+
+
+PATH_ID = re.compile(r"\{\w+\}")
+
+
+def _endpoints() -> list[str]:
+    """ "GET /activities/{id}" for every operation of the OpenAPI description (path ids as
+    `{id}`, the /api/v1 prefix dropped, as web-and-api.md writes them)."""
+    paths = create_app(default_settings(), make_engine("sqlite://")).openapi()["paths"]
+    return sorted(
+        f"{method.upper()} {PATH_ID.sub('{id}', path.removeprefix(API_PREFIX))}"
+        for path, operations in paths.items()
+        for method in operations
+    )
+
+
+def _documented_endpoints() -> set[str]:
+    """Operations written as `GET /deals` or `GET/PATCH/DELETE /deals/{id}` in the API page."""
+    found = set()
+    for methods, path in re.findall(
+        r"`([A-Z]+(?:/[A-Z]+)*) (/[^`\s?]*)", API_DOC.read_text("utf-8")
+    ):
+        found |= {f"{method} {path}" for method in methods.split("/")}
+    return found
+
+
+@pytest.mark.parametrize("endpoint", _endpoints())
+def test_api_endpoint_is_documented(endpoint: str) -> None:
+    assert endpoint in _documented_endpoints(), f"`{endpoint}` is not in docs/web-and-api.md"
 
 
 # --- environment variables ------------------------------------------------------------------
