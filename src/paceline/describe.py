@@ -79,6 +79,16 @@ def metric_text(value: float | None, unit: str) -> str:
     return amount
 
 
+NO_DATA = "-"  # a measured figure that does not exist: a ratio with nothing to divide by
+
+
+def measured_text(value: float | None, unit: str) -> str:
+    """A measured figure (an actual, a leaderboard value) in its unit, a dash when there is
+    none: unlike a blank (no target asked for), the dash says "nothing to measure", and
+    unlike 0% it is not a number nobody measured."""
+    return NO_DATA if value is None else metric_text(value, unit)
+
+
 def p_text(p: float | None) -> str:
     if p is None:
         return ""

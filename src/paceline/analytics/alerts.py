@@ -207,7 +207,7 @@ def _zero_unlikely(settings: Settings, line: MetricLine) -> bool:
 
 def _shortfall(line: MetricLine) -> float:
     expected = line.pace.expected_to_date or 0.0
-    return 1 - line.pace.actual / expected if expected else 0.0
+    return 1 - line.pace.accumulated() / expected if expected else 0.0
 
 
 def _with_since(
@@ -239,7 +239,7 @@ def _with_since(
                 metric_label=line.label,
                 actual=p.actual,
                 expected=expected,
-                shortfall=1 - p.actual / expected if expected else None,
+                shortfall=1 - p.accumulated() / expected if expected else None,
                 chance=chance,
                 since=since,
                 business_days=None,
