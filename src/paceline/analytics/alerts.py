@@ -134,8 +134,9 @@ def _rule_texts(settings: Settings) -> dict[str, str]:
             " (each metric that far behind is listed)"
         )
     if config.no_selling.enabled:
+        idle = settings.metric(config.no_selling.metric)
         texts["no_selling"] = (
-            f"no {config.no_selling.metric} for {config.no_selling.business_days}"
+            f"no {(idle.label or idle.name).lower()} for {config.no_selling.business_days}"
             " business days or more"
         )
     if config.zero_key_metric.enabled:
