@@ -6,8 +6,9 @@ metric means the same thing on every page. Where each number comes from:
 - distinct counts of activities: the activities themselves, through the rep/day index;
 - deal metrics: the deals, dated by creation or close in the business time zone and credited
   to the owner or to whoever sourced the deal;
-- ratios: computed from their two parts' totals, and withheld (None) below the metric's
-  minimum denominator, so one lucky call is not a 100% connect rate.
+- ratios: computed from their two parts' totals; None (no data, never 0%) when there is
+  nothing to divide by, and below the metric's minimum denominator shown but not ranked
+  (`meets_minimum`), so one lucky call is not a 100% connect rate.
 """
 
 from __future__ import annotations
