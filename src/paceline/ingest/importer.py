@@ -187,9 +187,15 @@ def _run(
         result.rejected = sink.count
         writer.finish(import_failure(result, options.max_rejected))
     except BaseException as exc:
-        writer.finish(f"stopped by an error: {type(exc).__name__}: {exc}".strip())
+        writer.finish(_stopped_by(exc))
         raise
     finally:
         result.rejected = sink.count
         if progress:
             progress(csv_file.size, csv_file.size)
+
+
+def _stopped_by(exc: BaseException) -> str:
+    """Why an interrupted import failed, for its record (Ctrl-C has no message of its own)."""
+    detail = str(exc).strip()
+    return f"stopped by an error: {type(exc).__name__}" + (f": {detail}" if detail else "")
