@@ -307,7 +307,10 @@ def test_interrupted_import_leaves_whole_batches_and_resumes(
         )
     assert count(engine, Activity) == 40  # two whole batches, nothing of the third
     with engine.connect() as conn:
-        assert conn.execute(select(ImportRun.status)).scalar() == "failed"
+        assert conn.execute(select(ImportRun.status, ImportRun.failure)).one() == (
+            "failed",
+            "stopped by an error: KeyboardInterrupt",
+        )
     resumed = run(engine, settings, path, batch_size=20)
     assert (resumed.inserted, resumed.unchanged) == (10, 40)
     assert count(engine, Activity) == 50

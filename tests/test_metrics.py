@@ -529,8 +529,9 @@ def test_ratios_and_minimum_denominator(shared: tuple[Engine, Org], settings: Se
     # show_rate = held / set (minimum 5): Ben 1 of 2.
     assert metric_value(custom, result, [ben], "show_rate") == pytest.approx(0.5)
     assert not meets_minimum(custom, result, [ben], "show_rate")
-    # No meetings set: the ratio is 0 and never meets a minimum, even a minimum of 0.
-    assert metric_value(custom, result, [cai], "held_per_set") == 0.0
+    # No meetings set: the ratio is no data (None, not 0%) and never meets a minimum, even a
+    # minimum of 0.
+    assert metric_value(custom, result, [cai], "held_per_set") is None
     assert not meets_minimum(custom, result, [cai], "held_per_set")
     assert meets_minimum(custom, result, [ben], "held_per_set")
     # win_rate mixes a deal metric with a rolled-up one: Ana won d1 and d2, sent 1 proposal.

@@ -6,6 +6,7 @@ and the browser saying the same thing in the same words.
 
 from __future__ import annotations
 
+from paceline.analytics.alerts import Alert
 from paceline.analytics.coaching import RuleCheck
 from paceline.analytics.diagnose import Finding, RepDiagnosis
 from paceline.config import Settings
@@ -79,6 +80,16 @@ def metric_text(value: float | None, unit: str) -> str:
     return amount
 
 
+NO_DATA = "-"  # a measured figure that does not exist: a ratio with nothing to divide by
+
+
+def measured_text(value: float | None, unit: str) -> str:
+    """A measured figure (an actual, a leaderboard value) in its unit, a dash when there is
+    none: unlike a blank (no target asked for), the dash says "nothing to measure", and
+    unlike 0% it is not a number nobody measured."""
+    return NO_DATA if value is None else metric_text(value, unit)
+
+
 def p_text(p: float | None) -> str:
     if p is None:
         return ""
@@ -98,6 +109,14 @@ def step_label(settings: Settings, step: str) -> str:
     return f"{metric_label(settings, source)} → {metric_label(settings, target)}"
 
 
+def no_selling_text(alert: Alert) -> str:
+    """The idle alert as the team page words it: how long, and since when (its metric is
+    selling activity itself, so naming it again would read "no selling activity on selling
+    activities")."""
+    since = f" (since {alert.since.isoformat()})" if alert.since else ""
+    return f"{ALERT_TEXT['no_selling']} for {alert.business_days} business days{since}"
+
+
 def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) -> str:
     """One finding as a sentence with its evidence."""
     f = finding
@@ -105,6 +124,8 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
         alert = next(
             (a for a in diagnosis.alerts if a.rule == f.subject and a.metric == f.metric), None
         )
+        if alert is not None and alert.rule == "no_selling":
+            return no_selling_text(alert)
         what = ALERT_TEXT.get(f.subject, f.subject)
         metric = f" on {alert.metric_label.lower()}" if alert and alert.metric_label else ""
         days = alert.trailing_days if alert else None

@@ -134,8 +134,9 @@ def _rule_texts(settings: Settings) -> dict[str, str]:
             " (each metric that far behind is listed)"
         )
     if config.no_selling.enabled:
+        idle = settings.metric(config.no_selling.metric)
         texts["no_selling"] = (
-            f"no {config.no_selling.metric} for {config.no_selling.business_days}"
+            f"no {(idle.label or idle.name).lower()} for {config.no_selling.business_days}"
             " business days or more"
         )
     if config.zero_key_metric.enabled:
@@ -207,7 +208,7 @@ def _zero_unlikely(settings: Settings, line: MetricLine) -> bool:
 
 def _shortfall(line: MetricLine) -> float:
     expected = line.pace.expected_to_date or 0.0
-    return 1 - line.pace.actual / expected if expected else 0.0
+    return 1 - line.pace.accumulated() / expected if expected else 0.0
 
 
 def _with_since(
@@ -239,7 +240,7 @@ def _with_since(
                 metric_label=line.label,
                 actual=p.actual,
                 expected=expected,
-                shortfall=1 - p.actual / expected if expected else None,
+                shortfall=1 - p.accumulated() / expected if expected else None,
                 chance=chance,
                 since=since,
                 business_days=None,

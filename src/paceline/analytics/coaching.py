@@ -29,7 +29,7 @@ from typing import Literal
 from sqlalchemy import Connection
 
 from paceline.analytics.compare import RateComparison, compare_rates
-from paceline.analytics.metrics import MetricTotals, metric_value
+from paceline.analytics.metrics import MetricTotals, base_value
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.targets import period_targets
 from paceline.analytics.window import Window
@@ -144,8 +144,8 @@ def _check(
     comparison = compare_rates(
         totals.get(rep.id, source),
         totals.get(rep.id, outcome),
-        metric_value(settings, totals, peer_ids, source),
-        metric_value(settings, totals, peer_ids, outcome),
+        base_value(totals, peer_ids, source),
+        base_value(totals, peer_ids, outcome),
     )
     found = replace(base, step=[source, outcome], comparison=comparison)
     if comparison.p_value is None:

@@ -35,7 +35,7 @@ class LeaderboardRow:
     rep: str
     team: str | None
     role: str
-    value: float
+    value: float | None  # None: a ratio with nothing to divide by (no data, not zero)
     numerator: float | None  # ratio metrics: the parts, so a reader sees the volume
     denominator: float | None
     previous_rank: int | None
@@ -136,10 +136,12 @@ def _total(
     settings: Settings, metric: MetricSettings, rep_ids: list[int], totals: MetricTotals
 ) -> tuple[float | None, tuple[float | None, float | None]]:
     """The board's total and, for a ratio, its pooled parts."""
-    if metric.aggregate != "ratio":
-        return metric_value(settings, totals, rep_ids, metric.name), (None, None)
-    numerator, denominator = ratio_parts(settings, totals, rep_ids, metric.name)
-    return (numerator / denominator if denominator else None), (numerator, denominator)
+    parts = (
+        ratio_parts(settings, totals, rep_ids, metric.name)
+        if metric.aggregate == "ratio"
+        else (None, None)
+    )
+    return metric_value(settings, totals, rep_ids, metric.name), parts
 
 
 def competition_ranks(values: list[float], higher_is_better: bool = True) -> list[int]:
@@ -167,11 +169,16 @@ def _ranked(
 ) -> list[LeaderboardRow]:
     is_ratio = metric.aggregate == "ratio"
     values = {r.id: metric_value(settings, totals, [r.id], metric.name) for r in reps}
-    qualified = [r for r in reps if meets_minimum(settings, totals, [r.id], metric.name)]
+    ranked = {
+        r.id: value
+        for r in reps
+        if (value := values[r.id]) is not None
+        and meets_minimum(settings, totals, [r.id], metric.name)
+    }
     ranks = dict(
         zip(
-            [r.id for r in qualified],
-            competition_ranks([values[r.id] for r in qualified], metric.higher_is_better),
+            ranked,
+            competition_ranks(list(ranked.values()), metric.higher_is_better),
             strict=True,
         )
     )

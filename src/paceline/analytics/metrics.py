@@ -6,8 +6,9 @@ metric means the same thing on every page. Where each number comes from:
 - distinct counts of activities: the activities themselves, through the rep/day index;
 - deal metrics: the deals, dated by creation or close in the business time zone and credited
   to the owner or to whoever sourced the deal;
-- ratios: computed from their two parts' totals, and withheld (None) below the metric's
-  minimum denominator, so one lucky call is not a 100% connect rate.
+- ratios: computed from their two parts' totals; None (no data, never 0%) when there is
+  nothing to divide by, and below the metric's minimum denominator shown but not ranked
+  (`meets_minimum`), so one lucky call is not a 100% connect rate.
 """
 
 from __future__ import annotations
@@ -84,20 +85,30 @@ def base_metrics(settings: Settings, names: Iterable[str]) -> list[str]:
 
 def metric_value(
     settings: Settings, totals: MetricTotals, rep_ids: Iterable[int], name: str
-) -> float:
-    """A metric summed over reps (a team); ratios are the ratio of the summed parts."""
+) -> float | None:
+    """A metric summed over reps (a team); ratios are the ratio of the summed parts.
+
+    None is a ratio with nothing to divide by (no calls, no connect rate): 0% there would be
+    a silently wrong number, so the faces print a dash instead."""
     metric = settings.metric(name)
     if metric.aggregate != "ratio":
-        return math.fsum(totals.get(r, name) for r in rep_ids)
-    ids = list(rep_ids)
-    numerator = metric_value(settings, totals, ids, metric.numerator or "")
-    denominator = metric_value(settings, totals, ids, metric.denominator or "")
-    return numerator / denominator if denominator else 0.0
+        return base_value(totals, rep_ids, name)
+    numerator, denominator = ratio_parts(settings, totals, rep_ids, name)
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
+
+
+def base_value(totals: MetricTotals, rep_ids: Iterable[int], name: str) -> float:
+    """A count or sum over reps (a team): never missing, zero when nothing happened."""
+    return math.fsum(totals.get(r, name) for r in rep_ids)
 
 
 def ratio_parts(
     settings: Settings, totals: MetricTotals, rep_ids: Iterable[int], name: str
-) -> tuple[float, float]:
+) -> tuple[float | None, float | None]:
+    """A ratio's summed numerator and denominator (None: a part that is itself a ratio of
+    nothing)."""
     metric = settings.metric(name)
     ids = list(rep_ids)
     return (
@@ -114,7 +125,7 @@ def meets_minimum(
     if metric.aggregate != "ratio":
         return True
     _, denominator = ratio_parts(settings, totals, rep_ids, name)
-    return denominator > 0 and denominator >= metric.min_denominator
+    return denominator is not None and denominator > 0 and denominator >= metric.min_denominator
 
 
 def metric_totals(

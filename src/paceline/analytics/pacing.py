@@ -78,13 +78,21 @@ def window(
 class Pace:
     """One metric's position against its target in a window."""
 
-    actual: float
+    actual: float | None  # None: a ratio with nothing to divide by (no data, not zero)
     target: float | None  # the rep's share of the period target (prorated for late starters)
     expected_to_date: float | None
     pace: float | None  # actual / expected-to-date
     projected: float | None
     needed_per_day: float | None
     status: Status
+
+    def accumulated(self) -> float:
+        """The actual of a count or sum, which always has one (only a rate can have none).
+
+        A method, not a property: the JSON of a result carries its properties."""
+        if self.actual is None:
+            raise ValueError("a rate with nothing to divide by has no accumulated actual")
+        return self.actual
 
 
 def pace(
@@ -120,11 +128,19 @@ def pace(
 
 
 def level_pace(
-    actual: float, target: float | None, thresholds: PacingSettings, higher_is_better: bool = True
+    actual: float | None,
+    target: float | None,
+    thresholds: PacingSettings,
+    higher_is_better: bool = True,
 ) -> Pace:
-    """Pace of a rate (a ratio metric): compared with its target level, not accumulated."""
+    """Pace of a rate (a ratio metric): compared with its target level, not accumulated.
+
+    A rate with nothing to divide by (None) is no reading at all: against a target it is
+    "unclear" (too few to tell), never 0% and behind."""
     if target is None:
         return Pace(actual, None, None, None, actual, None, "no_target")
+    if actual is None:
+        return Pace(None, target, target, None, None, None, "unclear")
     ratio = actual / target if target else None
     return Pace(
         actual,
@@ -180,7 +196,7 @@ def pooled_shortfall_chance(paces: list[Pace], by_more_than: float) -> float | N
 
     Pooling is what makes low-volume roles testable at all: a field rep's three metrics of a
     dozen a month each are too few to judge one by one."""
-    actual = sum(p.actual for p in paces)
+    actual = sum(p.accumulated() for p in paces)
     expected = sum(p.expected_to_date or 0.0 for p in paces)
     if not expected or actual >= (1 - by_more_than) * expected:
         return None

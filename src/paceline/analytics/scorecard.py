@@ -233,14 +233,15 @@ def _scorecard(
 
 
 def _line(
-    settings: Settings, w: Window, name: str, actual: float, target: float | None
+    settings: Settings, w: Window, name: str, actual: float | None, target: float | None
 ) -> MetricLine:
+    """A metric's line; `actual` is None only for a ratio with nothing to divide by."""
     metric = settings.metric(name)
     is_ratio = metric.aggregate == "ratio"
     thresholds = settings.pacing
     measured = (
         level_pace(actual, target, thresholds, metric.higher_is_better)
-        if is_ratio
+        if is_ratio or actual is None
         else pace(
             w, actual, target, thresholds, metric.higher_is_better, _max_chance(settings, name)
         )
@@ -306,7 +307,7 @@ def _team_total(
             pooled = level_pace(metric_value(settings, totals, ids, name), None, settings.pacing)
             lines.append(_total_line(settings, name, pooled))
             continue
-        actual = sum(p.actual for p in parts)
+        actual = sum(p.accumulated() for p in parts)
         with_target = [p for p in parts if p.target is not None]
         target = sum(p.target or 0.0 for p in with_target) if with_target else None
         expected = sum(p.expected_to_date or 0.0 for p in with_target) if with_target else None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection
 
-from paceline.analytics.metrics import metric_totals, metric_value
+from paceline.analytics.metrics import base_value, metric_totals
 from paceline.analytics.pacing import Pace
 from paceline.analytics.pacing import status as pace_status
 from paceline.analytics.scorecard import IN_LIST_LIMIT, MetricLine, Scorecard
@@ -104,7 +104,7 @@ def stretch_cards(
             _line(
                 settings,
                 line,
-                metric_value(settings, totals, [card.rep_id], line.metric),
+                base_value(totals, [card.rep_id], line.metric),
                 expected_between(
                     calendar, rates.get((card.rep_id, line.metric), []), start, stretch.end
                 ),

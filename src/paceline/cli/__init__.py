@@ -37,7 +37,7 @@ from paceline.config import (
     resolve_database_url,
 )
 from paceline.errors import UserInputError
-from paceline.ingest.accounting import RejectLimit, import_failure
+from paceline.ingest.accounting import RejectLimit
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.manual import ActivityInput, InputError, add_rep, log_activity
@@ -496,13 +496,14 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             allow_new_reps=not no_new_reps,
             errors_path=errors,
             batch_size=batch_size,
+            max_rejected=limit,
         )
         loaded = load_mapping(mapping) if mapping else None
         engine = c.engine()
         if as_json:
             result = import_csv(engine, c.settings, file, entity, loaded, options)
             out.print_json(dumps(result))
-            _fail_if_too_many_rejected(result, limit)
+            _fail_if_failed(result)
             return
         with Progress(
             "[progress.description]{task.description}",
@@ -523,7 +524,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         _print_import_result(result)
-        _fail_if_too_many_rejected(result, limit)
+        _fail_if_failed(result)
 
     command.__doc__ = f"Import {entity} from a CSV file (generic columns or --mapping)."
     return command
@@ -533,10 +534,10 @@ for _entity in ENTITIES:
     import_app.command(_entity)(_import_command(_entity))
 
 
-def _fail_if_too_many_rejected(result: ImportResult, limit: RejectLimit | None) -> None:
-    failure = import_failure(result, limit)
-    if failure is not None:
-        err.print(f"[bold red]import failed:[/] {failure}", highlight=False)
+def _fail_if_failed(result: ImportResult) -> None:
+    """Exit 1 with the reason the import recorded (every row rejected, or too many)."""
+    if result.failure is not None:
+        err.print(f"[bold red]import failed:[/] {result.failure}", highlight=False)
         raise typer.Exit(1)
 
 

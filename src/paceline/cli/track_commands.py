@@ -24,7 +24,7 @@ from paceline.analytics.scorecard import (
 )
 from paceline.calendar import BusinessCalendar, PeriodKind
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
-from paceline.describe import metric_text
+from paceline.describe import measured_text, metric_text
 from paceline.errors import UserInputError
 from paceline.serialize import dumps
 
@@ -139,7 +139,7 @@ def _pace_cells(line: MetricLine) -> list[str]:
         return metric_text(value, line.unit)
 
     return [
-        fmt(p.actual),
+        measured_text(p.actual, line.unit),
         fmt(p.target),
         fmt(p.expected_to_date),
         "" if p.pace is None else f"{p.pace:.0%}",
@@ -189,8 +189,7 @@ def _print_leaderboard(board: Leaderboard) -> None:
     table.add_column("last period", justify="right")
     table.add_column("move", justify="right")
     for row in board.rows:
-        nothing_to_divide = board.is_ratio and not row.denominator
-        value = "-" if nothing_to_divide else metric_text(row.value, board.unit)
+        value = measured_text(row.value, board.unit)
         cells = [str(row.rank) if row.rank else "-", row.rep, row.team or "", value]
         if board.is_ratio:
             cells.append(_number(row.denominator))
@@ -198,7 +197,7 @@ def _print_leaderboard(board: Leaderboard) -> None:
         cells += [previous, _move(row.rank_change)]
         table.add_row(*cells)
     table.add_section()
-    total = ["", "total", "", metric_text(board.total, board.unit)]
+    total = ["", "total", "", measured_text(board.total, board.unit)]
     if board.is_ratio:
         total.append(_number(board.total_denominator))
     table.add_row(*total, "", "")

@@ -45,6 +45,10 @@ class ImportResult:
     rejected_by_reason: list[tuple[str, str, int]] = field(default_factory=list)
     seconds: float = 0.0
     import_run_id: int | None = None
+    # How the import ended, as its `import_run` records it: "done", or "failed" with the
+    # reason (every row rejected, more than --max-rejected, or stopped by an error).
+    status: str = "running"
+    failure: str | None = None
     # Problems with the file as a whole that rows alone do not show (an unbalanced quote).
     warnings: list[str] = field(default_factory=list)
 
@@ -137,6 +141,7 @@ class ImportOptions:
     errors_path: Path | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
     now: dt.datetime | None = None  # naive UTC that "in the future" is measured from
+    max_rejected: RejectLimit | None = None  # more rejected rows than this fail the import
 
 
 class ErrorSink:

@@ -27,6 +27,7 @@ from paceline.ingest.accounting import (
     ImportOptions,
     ImportResult,
     Pending,
+    import_failure,
 )
 from paceline.ingest.csvfile import CsvFile, ImportFileError, bad_bytes, guess_delimiter, open_csv
 from paceline.ingest.entities import (
@@ -183,11 +184,18 @@ def _run(
                     progress(csv_file.bytes_read(), csv_file.size)
         if pending:
             writer.write_or_isolate(pending)
-        writer.finish("done")
-    except BaseException:
-        writer.finish("failed")
+        result.rejected = sink.count
+        writer.finish(import_failure(result, options.max_rejected))
+    except BaseException as exc:
+        writer.finish(_stopped_by(exc))
         raise
     finally:
         result.rejected = sink.count
         if progress:
             progress(csv_file.size, csv_file.size)
+
+
+def _stopped_by(exc: BaseException) -> str:
+    """Why an interrupted import failed, for its record (Ctrl-C has no message of its own)."""
+    detail = str(exc).strip()
+    return f"stopped by an error: {type(exc).__name__}" + (f": {detail}" if detail else "")

@@ -89,13 +89,54 @@ def load_mapping(path: Path) -> Mapping:
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"{path}: not valid TOML: {exc}") from exc
     try:
-        return Mapping.model_validate(data)
+        mapping = Mapping.model_validate(data)
     except ValidationError as exc:
         details = "\n".join(
             f"  {'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
             for err in exc.errors()
         )
         raise MappingError(f"{path}: invalid mapping file\n{details}") from exc
+    problems = misplaced_date_only(mapping)
+    if problems:
+        details = "\n".join(f"  {problem}" for problem in problems)
+        raise MappingError(f"{path}: invalid mapping file\n{details}")
+    return mapping
+
+
+def misplaced_date_only(mapping: Mapping) -> list[str]:
+    """`date_only = true` on a field that is not a timestamp, one sentence each.
+
+    It would be silently ignored there, and whoever wrote it believed it changed how the
+    column is read; so the file is refused rather than imported under a wrong belief.
+    Fields the entity does not have are left to the import's unknown-field error."""
+    from paceline.ingest.entities import ENTITY_FIELDS  # entities builds on this module
+
+    kinds = {f.name: f.kind for f in ENTITY_FIELDS[mapping.entity]}
+    stamped = [name for name, kind in kinds.items() if kind == "timestamp"]
+    allowed = (
+        f"only for the {mapping.entity} timestamp fields ({', '.join(stamped)})"
+        if stamped
+        else f"for timestamp fields, and {mapping.entity} have none"
+    )
+    problems = []
+    for name, spec in mapping.columns.items():
+        kind = kinds.get(name)
+        if not isinstance(spec, ColumnSpec) or not spec.date_only or kind in (None, "timestamp"):
+            continue
+        read_as = "already read as a calendar date" if kind == "date" else "not a date at all"
+        problems.append(
+            f"columns.{name}: date_only = true on {_origin(spec)}, but {name} is a "
+            f"{kind} field ({read_as}); date_only is {allowed}: remove it"
+        )
+    return problems
+
+
+def _origin(spec: ColumnSpec) -> str:
+    """Where a field's value comes from, as a mapping's author would name it."""
+    if spec.value is not None:
+        return f"the constant {spec.value!r}"
+    columns = spec.source_columns
+    return ("column " if len(columns) == 1 else "columns ") + ", ".join(map(repr, columns))
 
 
 def generic_mapping(entity: Entity, header: list[str], fields: list[str]) -> Mapping:

@@ -43,6 +43,7 @@ from paceline.store.models import (
 )
 
 MIN_ROWS_BEFORE_ANALYZE = 20_000
+FAILURE_LENGTH = 1000  # import_run.failure's width
 # What the database (or its driver) raises for one bad row; a lost connection is not one.
 ROW_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
 
@@ -151,9 +152,12 @@ class Writer:
             self.reps = RepResolver(conn, default_role(self.settings))
         self.reps.created = saved["new_reps"]
 
-    def finish(self, status: str) -> None:
+    def finish(self, failure: str | None = None) -> None:
+        """Record how the import ended: "done", or "failed" and why (None: it succeeded)."""
         r = self.result
         r.new_reps = list(self.reps.created)
+        r.status = "done" if failure is None else "failed"
+        r.failure = failure
         with self.engine.begin() as conn:
             conn.execute(delete(ImportSeen).where(ImportSeen.run_id == self.run_id))
             conn.execute(
@@ -168,7 +172,8 @@ class Writer:
                     duplicate=r.duplicate,
                     skipped=r.skipped,
                     rejected=self.sink.count,
-                    status=status,
+                    status=r.status,
+                    failure=failure[:FAILURE_LENGTH] if failure else None,
                 )
             )
 

@@ -236,7 +236,8 @@ class ImportRun(Base):
     duplicate: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[str] = mapped_column(String(16), default="running")  # done / failed
+    failure: Mapped[str | None] = mapped_column(String(1000))  # why a failed import failed
 
 
 class ImportSeen(Base):

@@ -39,7 +39,6 @@ from paceline.auth.accounts import (
 )
 from paceline.calendar import BusinessCalendar
 from paceline.errors import UserInputError
-from paceline.ingest.accounting import import_failure
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import ENTITIES, Mapping, MappingError, load_mapping
@@ -296,7 +295,7 @@ def _import_form(
             "result": result,
             "errors_url": errors_url,
             "error": error,
-            "failure": import_failure(result) if result is not None else None,
+            "failure": result.failure if result is not None else None,
         },
         status=status,
     )

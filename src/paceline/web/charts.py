@@ -23,7 +23,8 @@ GOLD = "#d4a017"
 def leaderboard_figure(board: Leaderboard, unit: str, tv: bool = False) -> dict[str, Any]:
     """Reps as horizontal bars, the leader on top; unranked (too little volume) greyed out."""
     rows = list(reversed(board.rows))  # Plotly draws the first category at the bottom
-    values = [r.value * 100 if unit == "percent" else r.value for r in rows]
+    # A ratio of nothing (None) draws no bar and reads as a dash, never as a bar at zero.
+    values = [r.value * 100 if unit == "percent" and r.value is not None else r.value for r in rows]
     text = [_label(r.value, unit) for r in rows]
     colours = [MUTED if r.rank is None else (GOLD if r.rank == 1 else NEUTRAL) for r in rows]
     names = [f"{r.rank or DASH}. {r.rep}" for r in rows]
@@ -65,7 +66,9 @@ def leaderboard_figure(board: Leaderboard, unit: str, tv: bool = False) -> dict[
     }
 
 
-def _label(value: float, unit: str) -> str:
+def _label(value: float | None, unit: str) -> str:
+    if value is None:
+        return DASH
     if unit == "percent":
         return f"{value * 100:.0f}%"
     if unit == "ratio":

@@ -267,8 +267,9 @@ def fmt_when(moment: dt.datetime | None, zone: Any) -> str:
 
 
 def pace_bar(p: Pace) -> dict[str, float] | None:
-    """Positions (percent of the bar) of actual, expected-to-date and target."""
-    if p.target is None:
+    """Positions (percent of the bar) of actual, expected-to-date and target (None: no bar,
+    for want of a target or, for a rate with nothing to divide by, of an actual)."""
+    if p.target is None or p.actual is None:
         return None
     scale = max(p.target, p.actual, p.expected_to_date or 0.0)
     if scale <= 0:
