@@ -8,8 +8,8 @@ clock, which the tests set (see conftest), so this module runs at several days (
 from __future__ import annotations
 
 import csv
-import html
 import datetime as dt
+import html
 import io
 import re
 import shutil
@@ -557,9 +557,10 @@ def test_editing_only_the_notes_keeps_every_other_field(
     account = re.search(r'name="account" value="([^"]*)"', form)
     assert account
     minutes = "" if before["duration_min"] is None else f"{before['duration_min']:g}"
+    shown = html.unescape(account.group(1))
     saved = client.post(
         f"/activities/{activity_id}/edit",
-        data={"csrf": csrf, "kind": "call", "outcome": "", "account": html.unescape(account.group(1)),
+        data={"csrf": csrf, "kind": "call", "outcome": "", "account": shown,
               "minutes": minutes, "when": when.group(1), "notes": "called back later"},
         follow_redirects=False,
     )  # fmt: skip
@@ -578,13 +579,17 @@ def test_editing_only_the_notes_keeps_every_other_field(
 def test_an_unknown_rep_in_a_query_is_not_found_on_both_faces(client: TestClient) -> None:
     """One answer for a rep named in a query who does not exist: 404, on the pages and in the
     API alike (the API names the parameter); a bad value in a body stays a 422."""
-    login(client, "admin")
+    csrf = login(client, "admin")
     assert client.get("/diagnose", params={"rep": "Nobody"}).status_code == 404
     for path in ("/api/v1/activities", "/api/v1/scorecard", "/api/v1/diagnosis"):
         reply = client.get(path, params={"rep": "Nobody"})
         assert reply.status_code == 404, (path, reply.text)
         assert reply.json()["detail"][0]["loc"] == ["query", "rep"], path
-    body = client.post("/api/v1/activities", json={"rep": "Nobody", "kind": "call"})
+    body = client.post(
+        "/api/v1/activities",
+        json={"rep": "Nobody", "kind": "call"},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert body.status_code == 422 and body.json()["detail"][0]["loc"] == ["body", "rep"]
 
 
