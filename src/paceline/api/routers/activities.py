@@ -1,6 +1,7 @@
 """Activities: log, list, read, correct and delete; and log many at once.
 
-An activity is checked by the same rules as a logged or imported one (`finish_activity`):
+Every write goes through `paceline.services.activities`, as the CLI's `log` and the pages'
+forms do, and is checked by the rules an imported activity passes (`finish_activity`):
 known kind and outcome, an outcome that fits the kind, a duration of 0 or more within the
 configured maximum, a date not beyond the configured days ahead, `engaged` following from the
 outcome unless given, and `has_ask` set by an outcome that implies an Ask. A time without an
