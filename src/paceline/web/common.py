@@ -22,9 +22,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from paceline.analytics.pacing import Pace
-from paceline.api.deps import AppState, Caller, optional_caller
 from paceline.auth.access import Principal
 from paceline.calendar import PERIOD_KINDS, PeriodKind
+from paceline.callers import AppState, Caller, optional_caller
 from paceline.config import Settings
 from paceline.errors import Forbidden, NotFound
 

@@ -21,9 +21,9 @@ from paceline.analytics.scorecard import (
     rep_scorecard,
     team_scorecards,
 )
-from paceline.api.deps import Caller, app_state
 from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar
+from paceline.callers import Caller, app_state
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.store.records import ActivityFilter

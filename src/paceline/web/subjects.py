@@ -21,8 +21,8 @@ from sqlalchemy import Engine
 
 from paceline import access
 from paceline.analytics.window import diagnosis_window
-from paceline.api.deps import AppState, Caller, app_state
 from paceline.auth.access import Principal
+from paceline.callers import AppState, Caller, app_state
 from paceline.config import Settings
 from paceline.errors import InputError, UserInputError
 from paceline.web import queries

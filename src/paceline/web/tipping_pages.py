@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 
 from paceline import access
 from paceline.analytics.tipping import MAX_LAG, TippingPoint, tipping_point
-from paceline.api.deps import app_state
 from paceline.auth.access import Principal
+from paceline.callers import app_state
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.web import queries

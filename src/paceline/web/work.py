@@ -18,8 +18,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from paceline.analytics.scorecard import Scorecard, rep_scorecard
-from paceline.api.deps import AppState, Caller, app_state
 from paceline.calendar import BusinessCalendar
+from paceline.callers import AppState, Caller, app_state
 from paceline.config import Settings
 from paceline.errors import InputError, UserInputError
 from paceline.services import activities
