@@ -161,10 +161,11 @@ def domain_errors(location: Location) -> Iterator[None]:
     try:
         yield
     except NotFound as exc:
-        if location == "body" and exc.field not in PATH_FIELDS:
+        if exc.field in PATH_FIELDS:  # a record by id, whatever else was asked
+            missing(exc.what)
+        if location == "body":
             raise invalid(location, exc.field, exc.message) from None
-        where = "path" if exc.field in PATH_FIELDS else location
-        loc = [where, exc.field] if exc.field else [where]
+        loc = [location, exc.field] if exc.field else [location]
         detail = [{"type": "not_found", "loc": loc, "msg": exc.message}]
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=detail) from None
     except Forbidden as exc:
