@@ -115,6 +115,12 @@ def fields(response: Response) -> list[tuple[Any, ...]]:
     return [tuple(e["loc"]) for e in response.json()["detail"]]
 
 
+def not_found(response: Response) -> list[tuple[Any, ...]]:
+    """The `loc` of each 404 error (a rep or team named in a query that does not exist)."""
+    assert response.status_code == 404, response.text
+    return [tuple(e["loc"]) for e in response.json()["detail"]]
+
+
 # --- activities ------------------------------------------------------------------------------
 
 
@@ -230,10 +236,10 @@ def test_activity_list_filters_and_pages(api: Api) -> None:
         ({"from": "2026-13-01"}, "from"),
         ({"to": "0001-01-01"}, "to"),
         ({"kind": "telepathy"}, "kind"),
-        ({"rep": "Zed"}, "rep"),
-        ({"team": "North"}, "team"),
     ]:
         assert ("query", field) in fields(api.get("root", "/activities", params=bad)), bad
+    for unknown, field in [({"rep": "Zed"}, "rep"), ({"team": "North"}, "team")]:
+        assert not_found(api.get("root", "/activities", params=unknown)) == [("query", field)]
 
 
 def test_bulk_stores_the_valid_items_and_answers_each(api: Api) -> None:
@@ -667,11 +673,9 @@ def test_plan_save_and_errors(api: Api, settings: Settings) -> None:
 
 def test_analysis_query_errors_name_the_parameter(api: Api) -> None:
     for path, params, field in [
-        ("/scorecard", {"rep": "Zed"}, "rep"),
         ("/scorecard", {"period": "fortnight"}, "period"),
         ("/scorecard", {"as_of": "2026-02-30"}, "as_of"),
         ("/scorecard", {"as_of": "9999-12-31"}, "as_of"),
-        ("/scorecard/team", {"team": "North"}, "team"),
         ("/leaderboard", {}, "metric"),
         ("/leaderboard", {"metric": "nonsense"}, "metric"),
         ("/leaderboard", {"metric": "calls", "role": "ceo"}, "role"),
@@ -680,6 +684,11 @@ def test_analysis_query_errors_name_the_parameter(api: Api) -> None:
         response = api.get("root", path, params=params)
         assert ("query", field) in fields(response), (path, params, response.text)
     assert fields(api.get("root", "/scorecard")) == [("query", "rep")]  # root is no rep
+    for path, params, field in [
+        ("/scorecard", {"rep": "Zed"}, "rep"),
+        ("/scorecard/team", {"team": "North"}, "team"),
+    ]:  # a name that does not exist: 404, as on the pages
+        assert not_found(api.get("root", path, params=params)) == [("query", field)], path
 
 
 # --- tokens and users ------------------------------------------------------------------------

@@ -592,7 +592,7 @@ def test_equation_api_and_page(site: Site) -> None:
     bad = site.api("root", "/equation", period="fortnight")
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "period"]
     unknown = site.api("root", "/equation", rep="Zed", **params)
-    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["query", "rep"]
+    assert unknown.status_code == 404 and unknown.json()["detail"][0]["loc"] == ["query", "rep"]
 
     page = site.page("root", "/equation", rep="Ben", **params)
     assert page.status_code == 200

@@ -374,7 +374,7 @@ def test_api_scopes(faces: tuple[Engine, TestClient, dict[str, str]]) -> None:
     bad = _api(client, tokens["root"], period="fortnight")
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "period"]
     unknown = _api(client, tokens["root"], team="North")
-    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["query", "team"]
+    assert unknown.status_code == 404 and unknown.json()["detail"][0]["loc"] == ["query", "team"]
 
 
 def test_page_draws_the_flow_chart(faces: tuple[Engine, TestClient, dict[str, str]]) -> None:

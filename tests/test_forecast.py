@@ -958,14 +958,14 @@ def test_api_scopes(faces: tuple[Engine, TestClient, dict[str, str]]) -> None:
     assert [s["method"] for s in replay.json()["scores"]] == [
         "paceline", "weighted_pipeline", "run_rate"
     ]  # fmt: skip
-    for params, loc in (
-        ({"period": "week"}, ["query", "period"]),
-        ({"runs": 5}, ["query", "runs"]),
-        ({"team": "North"}, ["query", "team"]),
-        ({"rep": "Zed"}, ["query", "rep"]),
+    for params, loc, code in (
+        ({"period": "week"}, ["query", "period"], 422),
+        ({"runs": 5}, ["query", "runs"], 422),
+        ({"team": "North"}, ["query", "team"], 404),  # names that do not exist: not found
+        ({"rep": "Zed"}, ["query", "rep"], 404),
     ):
         bad = _api(client, tokens["root"], **params)
-        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == loc, params
+        assert bad.status_code == code and bad.json()["detail"][0]["loc"] == loc, params
 
 
 def test_page_draws_the_fan_and_the_backtest(

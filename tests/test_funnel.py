@@ -487,8 +487,9 @@ def test_api_funnel_and_its_access_rules(org: Engine, settings: Settings) -> Non
         assert get("max", "team=West").status_code == 403
         assert get("root", "").json()["subject_kind"] == "everyone"
         assert get("root", "team=West").json()["compared_with"] == ["Ana", "Ben", "Dee"]
+        unknown = get("root", "rep=Zed")  # a name that does not exist: not found
+        assert unknown.status_code == 404 and unknown.json()["detail"][0]["loc"] == ["query", "rep"]
         for query, loc in [
-            ("rep=Zed", ["query", "rep"]),
             ("period=fortnight", ["query", "period"]),
             ("rep=Ana&team=East", ["query", "team"]),
             ("rep=Max", ["query", "rep"]),  # a manager is not a selling rep

@@ -34,7 +34,8 @@ from paceline.analytics.metrics import (
 )
 from paceline.analytics.rollup import RollupRefresh, ensure_rollup
 from paceline.config import Settings
-from paceline.ingest.manual import ActivityInput, log_activity
+from paceline.services.activities import Entry as ActivityInput
+from paceline.services.activities import log_activity
 from paceline.store.bulk import insert_rows
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade

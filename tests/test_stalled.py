@@ -459,7 +459,7 @@ def test_api_scopes(faces: tuple[World, TestClient, dict[str, str]]) -> None:
     everyone = _api(client, tokens["root"], "/stalled", as_of=day).json()
     assert (everyone["team"], everyone["open_deals"]) == (None, 6)
     unknown = _api(client, tokens["root"], "/stalled", rep="Zed")
-    assert unknown.status_code == 422
+    assert unknown.status_code == 404  # a name that does not exist: not found, as on the page
     assert unknown.json()["detail"][0]["loc"] == ["query", "rep"]
     bad_day = _api(client, tokens["root"], "/stalled", as_of="2026-13-01")
     assert bad_day.status_code == 422

@@ -571,7 +571,6 @@ def test_api_tipping_and_its_access_rules(engine: Engine) -> None:
             ("metric=nope", ["query", "metric"]),
             ("outcome=nope", ["query", "outcome"]),
             ("role=boss", ["query", "role"]),
-            ("team=Nowhere", ["query", "team"]),
             ("lag=27", ["query", "lag"]),
             ("lag=soon", ["query", "lag"]),
             ("as_of=yesterday", ["query", "as_of"]),
@@ -579,6 +578,9 @@ def test_api_tipping_and_its_access_rules(engine: Engine) -> None:
             reply = get("root", query)
             assert reply.status_code == 422, (query, reply.text)
             assert reply.json()["detail"][0]["loc"] == loc, query
+        nowhere = get("root", "team=Nowhere")  # a name that does not exist: not found
+        assert nowhere.status_code == 404
+        assert nowhere.json()["detail"][0]["loc"] == ["query", "team"]
         assert client.get("/api/v1/tipping?metric=meetings_held").status_code == 401
         missing = client.get("/api/v1/tipping", headers=bearer(tokens["root"]))
         assert missing.status_code == 422 and missing.json()["detail"][0]["loc"] == [

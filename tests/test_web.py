@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import re
 import shutil
@@ -530,6 +531,66 @@ def test_edit_delete_and_undo(client: TestClient, db: Engine, org: Org) -> None:
         assert dict(back._mapping) == columns  # exactly as it was, id and all
     again = client.post("/activities/undo", data={"csrf": csrf, "token": token.group(1)})
     assert again.status_code == 410
+
+
+def test_editing_only_the_notes_keeps_every_other_field(
+    client: TestClient, db: Engine, org: Org
+) -> None:
+    """The edit form sends every field back; an engaged call with no outcome (engaged was
+    said, not implied) must stay engaged when only its notes change, as the API's PATCH does."""
+    with db.begin() as conn:
+        activity_id = conn.scalar(
+            select(Activity.id).where(Activity.rep_id == org.east_rep_id).limit(1)
+        )
+        conn.execute(
+            Activity.__table__.update()
+            .where(Activity.id == activity_id)
+            .values(kind="call", outcome=None, engaged=True, has_ask=False, notes="old")
+        )
+        before = dict(
+            conn.execute(select(Activity).where(Activity.id == activity_id)).one()._mapping
+        )
+    csrf = login(client, "rep")
+    form = client.get(f"/activities/{activity_id}/edit").text
+    when = re.search(r'name="when" type="datetime-local" value="([^"]+)"', form)
+    assert when
+    account = re.search(r'name="account" value="([^"]*)"', form)
+    assert account
+    minutes = "" if before["duration_min"] is None else f"{before['duration_min']:g}"
+    shown = html.unescape(account.group(1))
+    saved = client.post(
+        f"/activities/{activity_id}/edit",
+        data={"csrf": csrf, "kind": "call", "outcome": "", "account": shown,
+              "minutes": minutes, "when": when.group(1), "notes": "called back later"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    with db.connect() as conn:
+        after = dict(
+            conn.execute(select(Activity).where(Activity.id == activity_id)).one()._mapping
+        )
+    assert after["notes"] == "called back later"
+    assert after["engaged"] is True
+    unchanged = ("kind", "outcome", "has_ask", "occurred_at", "local_date", "account_id",
+                 "contact_id", "duration_min", "rep_id", "source", "external_id")  # fmt: skip
+    assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
+
+
+def test_an_unknown_rep_in_a_query_is_not_found_on_both_faces(client: TestClient) -> None:
+    """One answer for a rep named in a query who does not exist: 404, on the pages and in the
+    API alike (the API names the parameter); a bad value in a body stays a 422."""
+    csrf = login(client, "admin")
+    assert client.get("/diagnose", params={"rep": "Nobody"}).status_code == 404
+    for path in ("/api/v1/activities", "/api/v1/scorecard", "/api/v1/diagnosis"):
+        reply = client.get(path, params={"rep": "Nobody"})
+        assert reply.status_code == 404, (path, reply.text)
+        assert reply.json()["detail"][0]["loc"] == ["query", "rep"], path
+    body = client.post(
+        "/api/v1/activities",
+        json={"rep": "Nobody", "kind": "call"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert body.status_code == 422 and body.json()["detail"][0]["loc"] == ["body", "rep"]
 
 
 def test_undo_belongs_to_whoever_deleted(client: TestClient) -> None:

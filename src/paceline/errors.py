@@ -26,3 +26,33 @@ def did_you_mean(
         return ""
     shown = map(repr, close) if quoted else close
     return f"; did you mean {' or '.join(shown)}?"
+
+
+class InputError(UserInputError):
+    """Input a person typed that cannot be used; `field` says which."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class NotFound(Exception):
+    """A rep, team or record that does not exist (or, for a record by id, that the caller may
+    not see: both answers are the same, so ids cannot be probed). `field` names the query or
+    path parameter that named it, when one did. Faces: 404."""
+
+    def __init__(self, what: str, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.what = what
+        self.message = message
+        self.field = field
+
+
+class Forbidden(Exception):
+    """Something that exists but is out of the caller's reach; `what` completes "not allowed:
+    ..." (the API) and "You are not allowed to ..." (the pages). Faces: 403."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"not allowed: {what}")
+        self.what = what

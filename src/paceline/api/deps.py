@@ -1,93 +1,14 @@
-"""Request dependencies shared by the API and the web pages: settings, engine, who is asking.
+"""The request dependencies the routers use: `paceline.callers`, shared with the web pages."""
 
-Two ways to be someone: a personal API token (`Authorization: Bearer pl_...`), for other
-systems; or the browser's session cookie, for pages (and the pages' own calls to the API,
-which must then send the session's CSRF token in `X-CSRF-Token` on anything that writes).
-"""
-
-from __future__ import annotations
-
-import hmac
-from dataclasses import dataclass
-from typing import Annotated
-
-from fastapi import Depends, HTTPException, Request, status
-from sqlalchemy import Engine
-
-from paceline.auth.access import Principal
-from paceline.auth.accounts import session_principal, token_principal
-from paceline.config import Settings
-
-SESSION_COOKIE = "paceline_session"
-CSRF_HEADER = "X-CSRF-Token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-@dataclass(frozen=True)
-class AppState:
-    settings: Settings
-    engine: Engine
-
-
-def app_state(request: Request) -> AppState:
-    state = request.app.state.paceline
-    assert isinstance(state, AppState)
-    return state
-
-
-State = Annotated[AppState, Depends(app_state)]
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The principal and, for a browser session, its CSRF token."""
-
-    principal: Principal
-    csrf_token: str | None
-
-
-def optional_caller(request: Request, state: State) -> Caller | None:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        principal = token_principal(state.engine, header[7:].strip())
-        if principal is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "invalid or revoked API token",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return Caller(principal, None)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        found = session_principal(state.engine, cookie)
-        if found is not None:
-            return Caller(*found)
-    return None
-
-
-def api_caller(
-    request: Request, caller: Annotated[Caller | None, Depends(optional_caller)]
-) -> Principal:
-    """The API's caller; a browser session must prove CSRF on every write."""
-    if caller is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "log in or send an API token (Authorization: Bearer ...)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if caller.csrf_token is not None and request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(sent, caller.csrf_token):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
-    return caller.principal
-
-
-ApiCaller = Annotated[Principal, Depends(api_caller)]
-
-
-def forbidden(what: str) -> HTTPException:
-    return HTTPException(status.HTTP_403_FORBIDDEN, f"not allowed: {what}")
-
-
-def not_found(what: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"not found: {what}")
+from paceline.callers import CSRF_HEADER as CSRF_HEADER
+from paceline.callers import SAFE_METHODS as SAFE_METHODS
+from paceline.callers import SESSION_COOKIE as SESSION_COOKIE
+from paceline.callers import ApiCaller as ApiCaller
+from paceline.callers import AppState as AppState
+from paceline.callers import Caller as Caller
+from paceline.callers import State as State
+from paceline.callers import api_caller as api_caller
+from paceline.callers import app_state as app_state
+from paceline.callers import forbidden as forbidden
+from paceline.callers import not_found as not_found
+from paceline.callers import optional_caller as optional_caller

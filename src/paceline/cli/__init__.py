@@ -40,9 +40,10 @@ from paceline.errors import UserInputError
 from paceline.ingest.accounting import RejectLimit
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
-from paceline.ingest.manual import ActivityInput, InputError, add_rep, log_activity
+from paceline.ingest.manual import InputError, add_rep
 from paceline.ingest.mapping import ENTITIES, Entity, MappingError, load_mapping
 from paceline.serialize import dumps
+from paceline.services.activities import Entry, log_activity
 from paceline.store.engine import DatabaseUrlError, make_engine
 from paceline.store.maintenance import clear_all, data_sources, has_schema, table_counts
 from paceline.store.migrate import is_up_to_date, upgrade
@@ -430,7 +431,7 @@ def log(
     logged = log_activity(
         c.engine(),
         c.settings,
-        ActivityInput(
+        Entry(
             rep=rep,
             kind=kind,
             occurred_at=at,

@@ -36,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from paceline.ingest.resolve import AccountResolver, ContactResolver, chunks, name_key
@@ -287,6 +288,7 @@ class NewActivity:
     contact: str | None = None
     deal_id: int | None = None
     external_id: str | None = None
+    source: str = API_SOURCE  # "manual" for the CLI's `log` and the web form
 
 
 @dataclass(frozen=True)
@@ -385,7 +387,7 @@ def insert_activities(engine: Engine, items: Sequence[NewActivity]) -> list[Stor
                 "has_ask": a.has_ask,
                 "engaged": a.engaged,
                 "notes": a.notes,
-                "source": API_SOURCE,
+                "source": a.source,
                 "external_id": a.external_id,
                 "created_at": now,
                 "updated_at": now,
@@ -420,10 +422,27 @@ def replace_activity(engine: Engine, activity_id: int, item: NewActivity) -> boo
     return done.rowcount > 0
 
 
-def delete_activity(engine: Engine, activity_id: int) -> bool:
+def take_activity(engine: Engine, activity_id: int) -> dict[str, Any] | None:
+    """Delete an activity and return every column, to put it back exactly (`restore_activity`);
+    None when it no longer exists."""
+    columns = list(Activity.__table__.columns)
     with engine.begin() as conn:
-        done = conn.execute(delete(Activity).where(Activity.id == activity_id))
-    return done.rowcount > 0
+        row = conn.execute(select(*columns).where(Activity.id == activity_id)).first()
+        if row is None:
+            return None
+        conn.execute(delete(Activity).where(Activity.id == activity_id))
+    return dict(row._mapping)
+
+
+def restore_activity(engine: Engine, stash: dict[str, Any]) -> bool:
+    """Put a taken activity back, with its id, source and external id; False when an activity
+    with the same id or source record exists again."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(Activity).values(**stash))
+    except IntegrityError:
+        return False
+    return True
 
 
 @dataclass
@@ -441,13 +460,13 @@ def _resolve_names(conn: Connection, items: Sequence[NewActivity]) -> tuple[_Nam
     accounts, contacts = _Names(), _Names()
     account_names = {a.account for a in items if a.account}
     if account_names:
-        by_key = AccountResolver(API_SOURCE).resolve_names(conn, account_names)
+        by_key = AccountResolver(items[0].source).resolve_names(conn, account_names)
         for a in items:
             if a.account:
                 accounts.ids[id(a)] = by_key[name_key(a.account)]
     pairs = [(accounts.get(a, a.account_id), a.contact) for a in items if a.contact]
     if pairs:
-        resolver = ContactResolver(API_SOURCE)
+        resolver = ContactResolver(items[0].source)
         resolver.resolve(conn, pairs)
         for a in items:
             if a.contact:

@@ -26,7 +26,6 @@ from paceline.analytics.plan import (
     plan_weights,
     save_plan_targets,
 )
-from paceline.api.deps import AppState, Caller, app_state
 from paceline.auth.access import ROLES
 from paceline.auth.accounts import (
     add_user as add_app_user,
@@ -38,6 +37,7 @@ from paceline.auth.accounts import (
     revoke_token,
 )
 from paceline.calendar import BusinessCalendar
+from paceline.callers import AppState, Caller, app_state
 from paceline.errors import UserInputError
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,10 +22,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from paceline.analytics.pacing import Pace
-from paceline.api.deps import AppState, Caller, optional_caller
 from paceline.auth.access import Principal
 from paceline.calendar import PERIOD_KINDS, PeriodKind
+from paceline.callers import AppState, Caller, optional_caller
 from paceline.config import Settings
+from paceline.errors import Forbidden, NotFound
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
@@ -81,6 +84,18 @@ def refused(what: str) -> PageError:
 
 def not_found(what: str) -> PageError:
     return PageError(404, "Not found", f"There is no {what}.")
+
+
+@contextmanager
+def page_errors() -> Iterator[None]:
+    """The access policy's answers (`paceline.access`) as pages: not found 404, out of reach
+    403. (`InputError` is left to the form, which shows it at its field.)"""
+    try:
+        yield
+    except NotFound as exc:
+        raise not_found(exc.what) from None
+    except Forbidden as exc:
+        raise refused(exc.what) from None
 
 
 def page_caller(

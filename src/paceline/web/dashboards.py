@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Engine
 
-from paceline import clock
+from paceline import access, clock
 from paceline.analytics.alerts import Alert, alerts
 from paceline.analytics.leaderboard import LEADERBOARD_PERIODS, Leaderboard, leaderboard
 from paceline.analytics.pacing import STATUS_ORDER
@@ -21,9 +21,9 @@ from paceline.analytics.scorecard import (
     rep_scorecard,
     team_scorecards,
 )
-from paceline.api.deps import Caller, app_state
 from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar
+from paceline.callers import Caller, app_state
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.store.records import ActivityFilter
@@ -34,6 +34,7 @@ from paceline.web.common import (
     User,
     metric_units,
     not_found,
+    page_errors,
     parse_date,
     parse_period,
     refused,
@@ -121,17 +122,8 @@ class TeamRow:
 
 def _team_scope(engine: Engine, principal: Principal, team: str | None) -> str | None:
     """The team a page shows: a manager's or rep's own; an admin's choice (None: everyone)."""
-    found = queries.team_by_name(engine, team) if team else None
-    if team and found is None:
-        raise not_found(f"team named {team!r}")
-    if principal.is_admin:
-        return found.name if found else None
-    own = queries.team_by_id(engine, principal.team_id)
-    if own is None:
-        raise refused("see team pages (your account has no team)")
-    if found is not None and found.id != own.id:
-        raise refused(f"see team {found.name}")
-    return own.name
+    with page_errors():
+        return access.team_in_reach(engine, principal, team, "team pages")
 
 
 @router.get("/team")

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from paceline.analytics.diagnose import RepDiagnosis, TeamDiagnosis, diagnose_rep, diagnose_team
 from paceline.analytics.window import Window
-from paceline.api.deps import app_state
+from paceline.callers import app_state
 from paceline.config import Settings
 from paceline.describe import evidence_text, finding_text
 from paceline.web.charts import figure_json

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from paceline.analytics.backtest import Backtest
 from paceline.analytics.backtest import backtest as replay_periods
 from paceline.analytics.forecast import FORECAST_PERIODS, Forecast, forecast
-from paceline.api.deps import app_state
+from paceline.callers import app_state
 from paceline.errors import UserInputError
 from paceline.web.charts import figure_json
 from paceline.web.common import User, parse_date, refused, render

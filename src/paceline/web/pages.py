@@ -24,7 +24,6 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse
 from starlette.types import Scope
 
-from paceline.api.deps import SESSION_COOKIE, Caller, State, app_state, optional_caller
 from paceline.auth.accounts import (
     SESSION_LIFETIME,
     LoginRefused,
@@ -33,6 +32,7 @@ from paceline.auth.accounts import (
     end_session,
     start_session,
 )
+from paceline.callers import SESSION_COOKIE, Caller, State, app_state, optional_caller
 from paceline.web import (
     admin,
     dashboards,

@@ -13,8 +13,8 @@ from fastapi.responses import Response
 
 from paceline.analytics.flow import pipeline_flow
 from paceline.analytics.stalled import StalledReport, stalled_deals
-from paceline.api.deps import app_state
 from paceline.calendar import BusinessCalendar
+from paceline.callers import app_state
 from paceline.errors import UserInputError
 from paceline.web.common import User, parse_date
 from paceline.web.pipeline_charts import flow_figure

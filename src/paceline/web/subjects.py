@@ -1,10 +1,10 @@
 """What every diagnosis page shares: whom it is about, what its filters offer, how it runs.
 
-Whom a page is about follows the API's rule (`api.routers._common.diagnosis_subject`): a rep
-sees only themself (nothing asked means themself); a manager a rep of their team or the team
-(nothing asked: their team); an admin anyone, any team, or everyone. Unknown names are not
-found (404), names out of reach refused (403), so the pages cannot be used to probe other
-teams. Input the analysis cannot use (a period it cannot read, a rep not selling in the
+Whom a page is about is the access policy's answer (`paceline.access.diagnosis_subject`), as
+in the API: a rep sees only themself (nothing asked means themself); a manager a rep of their
+team or the team (nothing asked: their team); an admin anyone, any team, or everyone. Unknown
+names are not found (404), names out of reach refused (403), so the pages cannot be used to
+probe other teams. Input the analysis cannot use (a period it cannot read, a rep not selling in the
 window) is shown on the page itself (422), with the filters to correct it.
 """
 
@@ -19,15 +19,15 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
+from paceline import access
 from paceline.analytics.window import diagnosis_window
-from paceline.api.deps import AppState, Caller, app_state
 from paceline.auth.access import Principal
+from paceline.callers import AppState, Caller, app_state
 from paceline.config import Settings
-from paceline.errors import UserInputError
-from paceline.ingest.resolve import name_key
+from paceline.errors import InputError, UserInputError
 from paceline.web import queries
 from paceline.web.charts import figure_json
-from paceline.web.common import not_found, parse_date, refused, render
+from paceline.web.common import page_errors, parse_date, refused, render
 
 Analysis = Callable[..., Any]
 Chart = Callable[[Any], dict[str, Any] | None]
@@ -47,48 +47,13 @@ def page_subject(
 ) -> tuple[str | None, str | None]:
     """(rep, team) by stored name; (None, None) means everyone. A rep wins over a team, unless
     `rep_in_team`: pages whose analysis looks the rep up among the team's reps keep both."""
-    if rep is not None:
-        name = _readable_rep(engine, principal, rep, what)
-        in_team = _readable_team(engine, principal, team, what) if rep_in_team and team else None
-        return name, in_team
-    if team is not None:
-        return None, _readable_team(engine, principal, team, what)
-    return _own_subject(engine, principal, what)
-
-
-def _readable_rep(engine: Engine, principal: Principal, rep: str, what: str) -> str:
-    key = name_key(rep)
-    found = next((r for r in queries.all_reps(engine) if name_key(r.name) == key), None)
-    if found is None:
-        raise not_found(f"rep named {rep!r}")
-    if not principal.can_read_rep(found.id, found.team_id):
-        raise refused(f"see the {what} of {found.name}")
-    return found.name
-
-
-def _readable_team(engine: Engine, principal: Principal, team: str, what: str) -> str:
-    """A team's stored name; a rep may not see a team's diagnosis, a manager only their own."""
-    chosen = queries.team_by_name(engine, team)
-    if chosen is None:
-        raise not_found(f"team named {team!r}")
-    if principal.role == "rep" or not principal.can_read_team(chosen.id):
-        raise refused(f"see the {what} of team {chosen.name}")
-    return chosen.name
-
-
-def _own_subject(engine: Engine, principal: Principal, what: str) -> tuple[str | None, str | None]:
-    """Nothing asked: an admin sees everyone, a rep themself, a manager their team."""
-    if principal.is_admin:
-        return None, None
-    if principal.role == "rep":
-        mine = queries.rep_ref(engine, principal.rep_id) if principal.rep_id is not None else None
-        if mine is None:
-            raise refused(f"see the {what} (your account is linked to no rep)")
-        return mine.name, None
-    own = queries.team_by_id(engine, principal.team_id)
-    if own is None:
-        raise refused(f"see the {what} (your account has no team)")
-    return None, own.name
+    if rep is not None and not rep_in_team:
+        team = None
+    try:
+        with page_errors():
+            return access.diagnosis_subject(engine, principal, rep, team, what)
+    except InputError as exc:  # an account linked to no rep asking for its own: refused
+        raise refused(f"see the {what} ({exc.reason})") from None
 
 
 # --- what was asked, and what the filters offer ---------------------------------------------

@@ -17,14 +17,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
+from paceline import access
 from paceline.analytics.tipping import MAX_LAG, TippingPoint, tipping_point
-from paceline.api.deps import app_state
 from paceline.auth.access import Principal
+from paceline.callers import app_state
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.web import queries
 from paceline.web.charts import figure_json
-from paceline.web.common import PageError, User, not_found, parse_date, refused, render
+from paceline.web.common import PageError, User, page_errors, parse_date, render
 from paceline.web.tipping_charts import tipping_figure
 
 router = APIRouter(include_in_schema=False)
@@ -111,19 +112,8 @@ def tipping_page(
 
 def _team(engine: Engine, principal: Principal, team: str | None) -> str | None:
     """The team shown, once the user may see it; nothing asked: their own (admins: all)."""
-    if team is not None:
-        chosen = queries.team_by_name(engine, team)
-        if chosen is None:
-            raise not_found(f"team named {team!r}")
-        if not principal.can_read_team(chosen.id):
-            raise refused(f"see the tipping point of team {chosen.name}")
-        return chosen.name
-    if principal.is_admin:
-        return None
-    own = queries.team_by_id(engine, principal.team_id)
-    if own is None:
-        raise refused("see a tipping point (your account belongs to no team)")
-    return own.name
+    with page_errors():
+        return access.team_in_reach(engine, principal, team, "tipping point")
 
 
 def _lag(text: str) -> int | None:

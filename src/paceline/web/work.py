@@ -18,18 +18,19 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from paceline.analytics.scorecard import Scorecard, rep_scorecard
-from paceline.api.deps import AppState, Caller, app_state
 from paceline.calendar import BusinessCalendar
+from paceline.callers import AppState, Caller, app_state
 from paceline.config import Settings
-from paceline.errors import UserInputError
-from paceline.ingest.manual import ActivityInput, InputError, log_activity
+from paceline.errors import InputError, UserInputError
+from paceline.services import activities
+from paceline.services.activities import Entry, Writer
 from paceline.store.records import ActivityFilter, ActivityRecord
 from paceline.web import queries
 from paceline.web.common import (
     PageError,
     User,
     check_csrf,
-    not_found,
+    page_errors,
     parse_date,
     refused,
     render,
@@ -188,23 +189,20 @@ def log_post(
     if target is None:
         error = InputError("rep", "choose whose activity this is")
         return _log_form(request, caller, values, error, status=422)
-    if not caller.principal.can_write_for_rep(target.id, target.team_id):
-        raise refused(f"log activities for {target.name}")
+    writer = _writer(state, caller)
     try:
-        logged = log_activity(
-            state.engine,
-            state.settings,
-            ActivityInput(
-                rep=target.name,
-                kind=kind,
-                occurred_at=parse_when(when),
-                account=account.strip() or None,
-                outcome=outcome or None,
-                has_ask=bool(ask),
-                duration_min=parse_minutes(minutes),
-                notes=notes.strip() or None,
-            ),
+        entry = Entry(
+            rep=target.name,
+            kind=kind,
+            occurred_at=parse_when(when),
+            account=account.strip() or None,
+            outcome=outcome or None,
+            has_ask=bool(ask),
+            duration_min=parse_minutes(minutes),
+            notes=notes.strip() or None,
         )
+        with page_errors():
+            logged = activities.create(writer, entry, activities.MANUAL_SOURCE)
     except InputError as exc:
         return _log_form(request, caller, values, exc, status=422)
     response = RedirectResponse(f"/log?{urlencode({'done': logged.id})}", status_code=303)
@@ -291,14 +289,14 @@ def activities_page(
     )
 
 
+def _writer(state: AppState, caller: Caller) -> Writer:
+    return Writer.of(state.engine, state.settings, caller.principal)
+
+
 def _activity_for_writing(state: AppState, caller: Caller, activity_id: int) -> ActivityRecord:
     """An activity the user may change; others' are "not found", as in the API (no probing)."""
-    found = queries.readable_activity(state.engine, caller.principal, activity_id)
-    if found is None:
-        raise not_found(f"activity {activity_id} that you can see")
-    if not caller.principal.can_write_for_rep(found.rep_id, found.team_id):
-        raise refused(f"change {found.rep}'s activities")
-    return found
+    with page_errors():
+        return activities.changeable(_writer(state, caller), activity_id)
 
 
 def _local_input(settings: Settings, moment: dt.datetime) -> str:
@@ -351,6 +349,35 @@ def _edit_form(
     )
 
 
+def _changes(settings: Settings, found: ActivityRecord, values: dict[str, Any]) -> dict[str, Any]:
+    """The fields the form changes. The form sends every field back; a field sent as it was
+    shown is not a change, so what the form does not show (engaged, the contact, seconds of
+    the time) is kept."""
+    moment = parse_when(values["when"])
+    if moment is None:
+        raise InputError("occurred_at", "when did it happen?")
+    typed = {
+        "kind": values["kind"],
+        "outcome": values["outcome"] or None,
+        "account": values["account"].strip() or None,
+        "has_ask": values["ask"],
+        "duration_min": parse_minutes(values["minutes"]),
+        "notes": values["notes"].strip() or None,
+    }
+    shown = {
+        "kind": found.kind,
+        "outcome": found.outcome,
+        "account": found.account,
+        "has_ask": found.has_ask,
+        "duration_min": found.duration_min,
+        "notes": found.notes,
+    }
+    changes = {name: value for name, value in typed.items() if value != shown[name]}
+    if values["when"].strip() != _local_input(settings, found.occurred_at):
+        changes["occurred_at"] = moment
+    return changes
+
+
 @router.post("/activities/{activity_id}/edit")
 def edit_post(
     request: Request,
@@ -379,23 +406,9 @@ def edit_post(
         "notes": notes,
     }
     try:
-        moment = parse_when(when)
-        if moment is None:
-            raise InputError("occurred_at", "when did it happen?")
-        queries.update_activity(
-            state.engine,
-            state.settings,
-            activity_id,
-            queries.ActivityEdit(
-                kind=kind,
-                occurred_at=moment,
-                account=account.strip() or None,
-                outcome=outcome or None,
-                has_ask=bool(ask),
-                duration_min=parse_minutes(minutes),
-                notes=notes.strip() or None,
-            ),
-        )
+        changes = _changes(state.settings, found, values)
+        with page_errors():
+            activities.edit(_writer(state, caller), activity_id, changes)
     except InputError as exc:
         return _edit_form(request, caller, found, values, _back(back), exc, status=422)
     return RedirectResponse(_with(_back(back), saved=activity_id), status_code=303)
@@ -411,8 +424,8 @@ def delete_post(
 ) -> Response:
     check_csrf(caller, csrf)
     state = app_state(request)
-    _activity_for_writing(state, caller, activity_id)
-    stash = queries.delete_activity(state.engine, activity_id)
+    with page_errors():
+        stash = activities.delete(_writer(state, caller), activity_id)
     token = _web(request).undo.put(caller.principal.user_id, stash)
     return RedirectResponse(_with(_back(back), deleted=token), status_code=303)
 
@@ -430,11 +443,9 @@ def undo_post(
     stash = _web(request).undo.take(caller.principal.user_id, token)
     if stash is None:
         raise PageError(410, "Too late to undo", "This undo has expired or was already used.")
-    rep = queries.rep_ref(state.engine, int(stash["rep_id"]))
-    if rep is None or not caller.principal.can_write_for_rep(rep.id, rep.team_id):
-        raise refused("restore this activity")
     try:
-        restored = queries.restore_activity(state.engine, stash)
+        with page_errors():
+            restored = activities.undo(_writer(state, caller), stash)
     except UserInputError as exc:
         raise PageError(409, "Cannot undo", str(exc)) from None
     return RedirectResponse(_with(_back(back), restored=restored), status_code=303)

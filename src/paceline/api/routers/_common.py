@@ -6,12 +6,15 @@ Refusals, the same in every router:
 - 404: a record addressed by id in the path (an activity, deal, rep or token) that does not
   exist *or* that the caller may not see: both answers are identical, so ids cannot be probed
   for what other teams have.
+- 404 too: a rep or team named in a query that does not exist, with `detail` naming the
+  parameter (`loc` `["query", "rep"]`), as on the web pages. The policy is `paceline.access`.
 - 403: anything else the caller's role does not allow: an action (a rep setting targets,
   saving a plan, listing users) or a rep or team named in a query or body that is outside the
   caller's reach. Names of reps and teams are not secret inside a company (leaderboards show
   them); their records are.
-- 422: input that cannot be used, with `detail` a list of `{loc, msg, type}` whose `loc` names
-  the field (`["body", "kind"]`, `["query", "as_of"]`), as FastAPI's own validation errors do.
+- 422: input that cannot be used (an unknown rep or team named in a body included), with
+  `detail` a list of `{loc, msg, type}` whose `loc` names the field (`["body", "kind"]`,
+  `["query", "as_of"]`), as FastAPI's own validation errors do.
 """
 
 from __future__ import annotations
@@ -28,22 +31,22 @@ from fastapi.security import HTTPBearer
 from pydantic import AfterValidator, BaseModel, StringConstraints
 from sqlalchemy import Engine
 
-from paceline import clock
+from paceline import access, clock
 from paceline.analytics.window import Window, diagnosis_window
 from paceline.api.deps import AppState
 from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.errors import UserInputError, did_you_mean
-from paceline.ingest.resolve import name_key
+from paceline.errors import Forbidden, InputError, NotFound, UserInputError
 from paceline.serialize import to_jsonable
-from paceline.store.records import RepRef, Scope, rep_refs, team_ids, team_name
+from paceline.store.records import RepRef
 
 Location = Literal["body", "query", "path"]
 MAX_ID = 2**63 - 1
 MAX_PAGE = 500
 EARLIEST = dt.date(1900, 1, 1)
 LATEST = dt.date(2999, 12, 31)
+PATH_FIELDS = frozenset({"activity_id"})  # a record by id: not found is 404 whatever asked
 
 
 # Documents the bearer token in the OpenAPI description; `deps.api_caller` does the checking
@@ -147,61 +150,62 @@ def result(value: Any, status_code: int = 200) -> JSONResponse:
     return JSONResponse(to_jsonable(value), status_code=status_code)
 
 
-# --- who may see what ------------------------------------------------------------------------
+# --- who may see what: `paceline.access`, translated -----------------------------------------
 
 
-def scope_of(principal: Principal) -> Scope:
-    """The records a principal may read (and write: the rules are the same)."""
-    if principal.is_admin:
-        return Scope(everyone=True)
-    if principal.role == "manager":
-        return Scope(team_id=principal.team_id) if principal.team_id is not None else Scope()
-    return Scope(rep_id=principal.rep_id) if principal.rep_id is not None else Scope()
+@contextmanager
+def domain_errors(location: Location) -> Iterator[None]:
+    """The access policy's answers as HTTP: not found 404 (a name in a body is a value to
+    store, so there an unknown one is 422), forbidden 403, unusable input 422; each 404 and
+    422 names the parameter, as FastAPI's own validation errors do."""
+    try:
+        yield
+    except NotFound as exc:
+        if exc.field in PATH_FIELDS:  # a record by id, whatever else was asked
+            missing(exc.what)
+        if location == "body":
+            raise invalid(location, exc.field, exc.message) from None
+        loc = [location, exc.field] if exc.field else [location]
+        detail = [{"type": "not_found", "loc": loc, "msg": exc.message}]
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=detail) from None
+    except Forbidden as exc:
+        refuse(exc.what)
+    except InputError as exc:
+        raise invalid(location, exc.field, exc.reason) from None
 
 
-class RepNotFound(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+scope_of = access.scope_of
+own_rep = access.own_rep
 
 
-def find_rep(reps: dict[str, RepRef], principal: Principal, name: str) -> RepRef:
-    """The rep of that name; unknown names suggest close names among those the caller sees."""
-    found = reps.get(name_key(name))
-    if found is not None:
-        return found
-    visible = [r.name for r in reps.values() if principal.can_read_rep(r.id, r.team_id)]
-    raise RepNotFound(f"no rep named {name!r}{did_you_mean(name, visible)}")
+def find_rep(
+    reps: dict[str, RepRef], principal: Principal, name: str, field: str = "rep"
+) -> RepRef:
+    """The rep of a name given in a body (unknown: 422 naming the field)."""
+    with domain_errors("body"):
+        return access.find_rep(reps, principal, name, field)
+
+
+def writable_rep(reps: dict[str, RepRef], principal: Principal, name: str | None) -> RepRef:
+    """The rep a record in a body is for (`access.writable_rep`)."""
+    with domain_errors("body"):
+        return access.writable_rep(reps, principal, name)
 
 
 def readable_rep(
     reps: dict[str, RepRef], principal: Principal, name: str, location: Location, field: str
 ) -> RepRef:
-    """A rep named in a request whose records the caller may read: 422 unknown, 403 not theirs."""
-    try:
-        rep = find_rep(reps, principal, name)
-    except RepNotFound as exc:
-        raise invalid(location, field, exc.message) from None
-    if not principal.can_read_rep(rep.id, rep.team_id):
-        refuse(f"the records of rep {rep.name!r}")
-    return rep
-
-
-def own_rep(reps: dict[str, RepRef], principal: Principal) -> RepRef | None:
-    return next((r for r in reps.values() if r.id == principal.rep_id), None)
+    """A rep named in a request whose records the caller may read."""
+    with domain_errors(location):
+        return access.readable_rep(reps, principal, name, field=field)
 
 
 def find_team(
     engine: Engine, name: str, location: Location, field: str = "team"
 ) -> tuple[int, str]:
-    """(id, name) of a team named in a request; 422 naming the field when there is none."""
-    teams = team_ids(engine)
-    found = teams.get(name_key(name))
-    if found is None:
-        names = [n for _, n in teams.values()]
-        hint = did_you_mean(name, names)
-        raise invalid(location, field, f"no team named {name!r}{hint}")
-    return found
+    """(id, name) of a team named in a request."""
+    with domain_errors(location):
+        return access.find_team(engine, name, field)
 
 
 # --- diagnoses ------------------------------------------------------------------------------
@@ -256,21 +260,9 @@ TeamAsked = Annotated[Asked, Depends(_team_and_window)]
 
 
 def team_in_reach(engine: Engine, caller: Principal, team: str | None, what: str) -> str | None:
-    """The team asked about, by its stored name; None (everyone) only for an admin.
-
-    A manager or rep without `team` means their own; naming another team is refused.
-    """
-    if team is not None:
-        team_id, name = find_team(engine, team, "query")
-        if not caller.can_read_team(team_id):
-            refuse(f"{what} of team {name!r}")
-        return name
-    if caller.is_admin:
-        return None
-    own = team_name(engine, caller.team_id) if caller.team_id is not None else None
-    if own is None:
-        refuse(f"{what}: you are in no team")
-    return own
+    """The team asked about, by its stored name; None (everyone) only for an admin."""
+    with domain_errors("query"):
+        return access.team_in_reach(engine, caller, team, what)
 
 
 def diagnosis_subject(
@@ -282,42 +274,12 @@ def diagnosis_subject(
     *,
     rep_in_team: bool = False,
 ) -> tuple[str | None, str | None]:
-    """(rep, team) a diagnosis reads, by stored name, once the caller may see it.
-
-    A rep reads only themself (nothing given means themself); a manager a rep of their team
-    or the team (nothing given: their team); an admin anyone, any team, or everyone (None,
-    None). Both given is a 422, unless `rep_in_team`: analyses that look the rep up among
-    the team's reps take both. An unknown name is a 422; out of reach a 403.
-    """
+    """(rep, team) a diagnosis reads (`access.diagnosis_subject`). Both given is a 422,
+    unless `rep_in_team`: analyses that look the rep up among the team's reps take both."""
     if rep is not None and team is not None and not rep_in_team:
         raise invalid("query", "team", "give a rep or a team, not both")
-    chosen = _readable_team(engine, caller, team, what) if team is not None else None
-    if rep is not None:
-        return readable_rep(rep_refs(engine), caller, rep, "query", "rep").name, chosen
-    if chosen is not None or caller.is_admin:
-        return None, chosen
-    return _own_subject(engine, caller, what)
-
-
-def _readable_team(engine: Engine, caller: Principal, team: str, what: str) -> str:
-    """A team's stored name; a rep may not read a team's diagnosis, a manager only their own."""
-    team_id, name = find_team(engine, team, "query")
-    if caller.role == "rep" or not caller.can_read_team(team_id):
-        refuse(f"the {what} of team {name!r}")
-    return name
-
-
-def _own_subject(engine: Engine, caller: Principal, what: str) -> tuple[str | None, str | None]:
-    """Nothing asked: a rep means themself, a manager their team."""
-    if caller.role == "rep":
-        mine = own_rep(rep_refs(engine), caller)
-        if mine is None:
-            raise invalid("query", "rep", "required (your account is linked to no rep)")
-        return mine.name, None
-    own = team_name(engine, caller.team_id) if caller.team_id is not None else None
-    if own is None:
-        refuse(f"the {what}: you manage no team")
-    return None, own
+    with domain_errors("query"):
+        return access.diagnosis_subject(engine, caller, rep, team, what)
 
 
 def query_window(settings: Settings, period: str | None, as_of: dt.date | None) -> Window:

@@ -1,6 +1,7 @@
 """Activities: log, list, read, correct and delete; and log many at once.
 
-An activity is checked by the same rules as a logged or imported one (`finish_activity`):
+Every write goes through `paceline.services.activities`, as the CLI's `log` and the pages'
+forms do, and is checked by the rules an imported activity passes (`finish_activity`):
 known kind and outcome, an outcome that fits the kind, a duration of 0 or more within the
 configured maximum, a date not beyond the configured days ahead, `engaged` following from the
 outcome unless given, and `has_ask` set by an outcome that implies an Ask. A time without an
@@ -18,12 +19,10 @@ out of the caller's reach is refused with 409 (without saying whose it is).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, WithJsonSchema
-from sqlalchemy import Engine
 
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
@@ -37,37 +36,28 @@ from paceline.api.routers._common import (
     Name,
     Notes,
     RecordId,
-    RepNotFound,
     as_utc,
-    find_rep,
+    domain_errors,
     find_team,
     invalid,
-    local_and_utc,
-    missing,
-    own_rep,
-    picker,
     readable_rep,
     refuse,
     scope_of,
 )
 from paceline.auth.access import Principal
-from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.ingest.entities import finish_activity, slug
-from paceline.ingest.fields import FieldError
+from paceline.errors import Forbidden, InputError
+from paceline.ingest.entities import slug
+from paceline.services import activities
+from paceline.services.activities import Entry, Writer
 from paceline.store.records import (
     ActivityFilter,
     ActivityRecord,
     NewActivity,
-    RepRef,
     Stored,
-    deal_in_scope,
-    delete_activity,
     get_activity,
-    insert_activities,
     list_activities,
     rep_refs,
-    replace_activity,
 )
 
 TAKEN = "external_id: already used by a record you cannot see; use another id"
@@ -190,111 +180,24 @@ class ActivityBulk(BaseModel):
     ] = Field(min_length=1, max_length=MAX_BULK)
 
 
-# --- checking one item -----------------------------------------------------------------------
+# --- the service, translated ------------------------------------------------------------------
 
 
-class Refused(Exception):
-    """An item that cannot be stored: its status (403/422), field and reason."""
-
-    def __init__(self, status_code: int, field: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.field = field
-        self.message = message
+def _writer(state: State, caller: Principal) -> Writer:
+    return Writer.of(state.engine, state.settings, caller)
 
 
-@dataclass
-class Context:
-    """What checking items needs, looked up once per request."""
-
-    engine: Engine
-    settings: Settings
-    calendar: BusinessCalendar
-    principal: Principal
-    reps: dict[str, RepRef]
-
-    @classmethod
-    def of(cls, state: State, principal: Principal) -> Context:
-        settings = state.settings
-        return cls(
-            state.engine,
-            settings,
-            BusinessCalendar(settings.calendar),
-            principal,
-            rep_refs(state.engine),
-        )
-
-    def writable_rep(self, name: str | None) -> RepRef:
-        if name is None:
-            mine = own_rep(self.reps, self.principal)
-            if mine is None:
-                raise Refused(422, "rep", "required (you are not a rep yourself)")
-            return mine
-        try:
-            rep = find_rep(self.reps, self.principal, name)
-        except RepNotFound as exc:
-            raise Refused(422, "rep", exc.message) from None
-        if not self.principal.can_write_for_rep(rep.id, rep.team_id):
-            raise Refused(403, "rep", f"not allowed: activities of rep {rep.name!r}")
-        return rep
-
-    def check_deal(self, deal_id: int | None) -> None:
-        if deal_id is not None and not deal_in_scope(
-            self.engine, scope_of(self.principal), deal_id
-        ):
-            raise Refused(422, "deal_id", f"no deal {deal_id}")
+def _entry(item: ActivityIn) -> Entry:
+    return Entry(**item.model_dump())
 
 
-def _checked(
-    ctx: Context,
-    rep: RepRef,
-    values: dict[str, Any],
-    moment: tuple[dt.datetime, dt.datetime],
-) -> dict[str, Any]:
-    try:
-        return finish_activity({**values, "rep": rep.name, "occurred_at": moment}, ctx.settings)
-    except FieldError as exc:
-        raise Refused(422, exc.field, exc.reason) from None
-
-
-def _new_activity(ctx: Context, item: ActivityIn) -> NewActivity:
-    rep = ctx.writable_rep(item.rep)
-    moment = local_and_utc(ctx.calendar, item.occurred_at)
-    record = _checked(
-        ctx,
-        rep,
-        {
-            "kind": item.kind,
-            "outcome": item.outcome,
-            "has_ask": item.has_ask or None,  # false is the default: "not said"
-            "engaged": item.engaged,
-            "duration_min": item.duration_min,
-            "notes": item.notes,
-        },
-        moment,
-    )
-    ctx.check_deal(item.deal_id)
-    return NewActivity(
-        rep_id=rep.id,
-        kind=record["kind"],
-        occurred_at=record["occurred_at"],
-        local_date=record["local_date"],
-        duration_min=record["duration_min"],
-        outcome=record["outcome"],
-        has_ask=record["has_ask"],
-        engaged=record["engaged"],
-        notes=record["notes"],
-        account=item.account,
-        contact=item.contact,
-        deal_id=item.deal_id,
-        external_id=item.external_id,
-    )
-
-
-def _raise(exc: Refused) -> HTTPException:
-    if exc.status_code == 403:
-        return HTTPException(status.HTTP_403_FORBIDDEN, exc.message)
-    return invalid("body", exc.field, exc.message)
+def _item_error(exc: InputError | Forbidden) -> BulkItemResult:
+    """What one refused item of a bulk request is answered."""
+    if isinstance(exc, Forbidden):
+        error = ItemError(loc=["rep"], msg=f"not allowed: {exc.what}", type="forbidden")
+        return BulkItemResult(index=0, ok=False, status=403, errors=[error])
+    error = ItemError(loc=[exc.field], msg=exc.reason, type="value_error")
+    return BulkItemResult(index=0, ok=False, status=422, errors=[error])
 
 
 def out(settings: Settings, a: ActivityRecord) -> ActivityOut:
@@ -325,10 +228,8 @@ def out(settings: Settings, a: ActivityRecord) -> ActivityOut:
 
 
 def _fetch(state: State, principal: Principal, activity_id: int) -> ActivityRecord:
-    found = get_activity(state.engine, scope_of(principal), activity_id)
-    if found is None:
-        missing(f"activity {activity_id}")
-    return found
+    with domain_errors("path"):
+        return activities.readable(_writer(state, principal), activity_id)
 
 
 # --- endpoints -------------------------------------------------------------------------------
@@ -355,7 +256,7 @@ def list_(
     if team is not None:
         team_id = find_team(state.engine, team, "query")[0]
         if not caller.is_admin and team_id != caller.team_id:
-            refuse(f"the activities of team {team!r}")
+            refuse(f"the activities of team {team!r}")  # not `may_see_team`: a rep's team
     kind_name = None if kind is None else slug(kind)
     if kind_name is not None and kind_name not in state.settings.kind_names:
         raise invalid("query", "kind", f"unknown kind {kind!r}")
@@ -385,12 +286,8 @@ def list_(
     },
 )
 def create(body: ActivityIn, state: State, caller: ApiCaller, response: Response) -> ActivityOut:
-    ctx = Context.of(state, caller)
-    try:
-        item = _new_activity(ctx, body)
-    except Refused as exc:
-        raise _raise(exc) from None
-    (stored,) = insert_activities(state.engine, [item])
+    with domain_errors("body"):
+        stored = activities.create(_writer(state, caller), _entry(body))
     found = get_activity(state.engine, scope_of(caller), stored.id)
     if found is None:  # the external id belongs to a record out of the caller's reach
         raise HTTPException(status.HTTP_409_CONFLICT, TAKEN)
@@ -404,14 +301,14 @@ def bulk(body: ActivityBulk, state: State, caller: ApiCaller) -> BulkResult:
     """Each item is checked on its own; the valid ones are stored (together) even when
     others fail. `results` answers every item, in order, with what it alone would have been
     answered: its id, or the fields that are wrong."""
-    ctx = Context.of(state, caller)
+    writer = _writer(state, caller)
     adapter = TypeAdapter(ActivityIn)
     results: list[BulkItemResult] = []
     accepted: list[tuple[int, NewActivity]] = []
     for index, raw in enumerate(body.items):
         try:
             parsed = adapter.validate_python(raw)
-            accepted.append((index, _new_activity(ctx, parsed)))
+            accepted.append((index, activities.check_new(writer, _entry(parsed))))
         except ValidationError as exc:
             errors = [
                 ItemError(
@@ -422,17 +319,9 @@ def bulk(body: ActivityBulk, state: State, caller: ApiCaller) -> BulkResult:
                 for e in exc.errors()
             ]
             results.append(BulkItemResult(index=index, ok=False, status=422, errors=errors))
-        except Refused as exc:
-            kind = "forbidden" if exc.status_code == 403 else "value_error"
-            results.append(
-                BulkItemResult(
-                    index=index,
-                    ok=False,
-                    status=exc.status_code,
-                    errors=[ItemError(loc=[exc.field], msg=exc.message, type=kind)],
-                )
-            )
-    stored: list[Stored] = insert_activities(state.engine, [a for _, a in accepted])
+        except (InputError, Forbidden) as exc:
+            results.append(_item_error(exc).model_copy(update={"index": index}))
+    stored: list[Stored] = activities.store(writer, [a for _, a in accepted])
     scope = scope_of(caller)
     for (index, _), s in zip(accepted, stored, strict=True):
         if s.duplicate and get_activity(state.engine, scope, s.id) is None:
@@ -468,60 +357,11 @@ def patch(
 ) -> ActivityOut:
     """Change the fields given; the activity is checked again as a whole, and its local day
     follows its time."""
-    current = _fetch(state, caller, activity_id)
-    given = body.model_fields_set
-    for required in ("rep", "kind", "occurred_at", "has_ask"):
-        if required in given and getattr(body, required) is None:
-            raise invalid("body", required, "cannot be null")
-    ctx = Context.of(state, caller)
-    try:
-        rep = ctx.writable_rep(body.rep) if "rep" in given else _current_rep(ctx, current)
-        if "occurred_at" in given:
-            moment = local_and_utc(ctx.calendar, body.occurred_at)
-        else:
-            moment = (current.occurred_at, dt.datetime.combine(current.local_date, dt.time()))
-        if "engaged" in given:
-            engaged = body.engaged
-        else:
-            engaged = None if "outcome" in given else current.engaged
-        pick = picker(body)
-        record = _checked(
-            ctx,
-            rep,
-            {
-                "kind": pick("kind", current.kind),
-                "outcome": pick("outcome", current.outcome),
-                "has_ask": pick("has_ask", current.has_ask) or None,
-                "engaged": engaged,
-                "duration_min": pick("duration_min", current.duration_min),
-                "notes": pick("notes", current.notes),
-            },
-            moment,
-        )
-        deal_id = pick("deal_id", current.deal_id)
-        if "deal_id" in given:
-            ctx.check_deal(deal_id)
-    except Refused as exc:
-        raise _raise(exc) from None
-    item = NewActivity(
-        rep_id=rep.id,
-        kind=record["kind"],
-        occurred_at=record["occurred_at"],
-        local_date=record["local_date"],
-        duration_min=record["duration_min"],
-        outcome=record["outcome"],
-        has_ask=record["has_ask"],
-        engaged=record["engaged"],
-        notes=record["notes"],
-        account_id=None if "account" in given else current.account_id,
-        account=body.account if "account" in given else None,
-        contact_id=None if "contact" in given else current.contact_id,
-        contact=body.contact if "contact" in given else None,
-        deal_id=deal_id,
-    )
-    if not replace_activity(state.engine, activity_id, item):
-        missing(f"activity {activity_id}")
-    return out(state.settings, _fetch(state, caller, activity_id))
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    with domain_errors("body"):
+        _fetch(state, caller, activity_id)  # out of reach: 404 (path), before any body check
+        found = activities.edit(_writer(state, caller), activity_id, changes)
+    return out(state.settings, found)
 
 
 @router.delete(
@@ -530,15 +370,7 @@ def patch(
 def remove(activity_id: RecordId, state: State, caller: ApiCaller) -> Response:
     """For activities logged by mistake: an activity that happened is history; correct it
     with PATCH instead."""
-    current = _fetch(state, caller, activity_id)
-    if not caller.can_write_for_rep(current.rep_id, current.team_id):
-        refuse(f"activity {activity_id}")
-    if not delete_activity(state.engine, activity_id):
-        missing(f"activity {activity_id}")
+    _fetch(state, caller, activity_id)
+    with domain_errors("path"):
+        activities.delete(_writer(state, caller), activity_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-def _current_rep(ctx: Context, current: ActivityRecord) -> RepRef:
-    if not ctx.principal.can_write_for_rep(current.rep_id, current.team_id):
-        raise Refused(403, "rep", f"not allowed: activities of rep {current.rep!r}")
-    return RepRef(current.rep_id, current.rep, current.team_id, current.team)

@@ -37,18 +37,17 @@ from paceline.api.routers._common import (
     Moment,
     Name,
     RecordId,
-    RepNotFound,
     as_utc,
     find_rep,
     find_team,
     invalid,
     local_and_utc,
     missing,
-    own_rep,
     picker,
     readable_rep,
     refuse,
     scope_of,
+    writable_rep,
 )
 from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar
@@ -166,27 +165,13 @@ def out(d: DealRecord) -> DealOut:
 
 
 def _owner(reps: dict[str, RepRef], caller: Principal, name: str | None) -> RepRef:
-    if name is None:
-        mine = own_rep(reps, caller)
-        if mine is None:
-            raise invalid("body", "rep", "required (you are not a rep yourself)")
-        return mine
-    try:
-        rep = find_rep(reps, caller, name)
-    except RepNotFound as exc:
-        raise invalid("body", "rep", exc.message) from None
-    if not caller.can_write_for_rep(rep.id, rep.team_id):
-        refuse(f"deals of rep {rep.name!r}")
-    return rep
+    return writable_rep(reps, caller, name)
 
 
 def _sourcer(reps: dict[str, RepRef], caller: Principal, name: str | None) -> int | None:
     if name is None:
         return None
-    try:
-        rep = find_rep(reps, caller, name)
-    except RepNotFound as exc:
-        raise invalid("body", "sourced_by", exc.message) from None
+    rep = find_rep(reps, caller, name, "sourced_by")
     same_team = caller.team_id is not None and rep.team_id == caller.team_id
     if not (caller.is_admin or rep.id == caller.rep_id or same_team):
         refuse(f"crediting rep {rep.name!r} (not in your team)")

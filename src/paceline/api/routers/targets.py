@@ -22,10 +22,8 @@ from paceline.api.routers._common import (
     Day,
     Label,
     Name,
-    RepNotFound,
     find_rep,
     input_errors,
-    invalid,
     readable_rep,
     refuse,
     result,
@@ -77,10 +75,7 @@ def put(body: TargetIn, state: State, caller: ApiCaller) -> JSONResponse:
     """Set, or override, a target; a target set for a period wins over one derived from a
     longer period's."""
     reps = rep_refs(state.engine)
-    try:
-        rep = find_rep(reps, caller, body.rep)
-    except RepNotFound as exc:
-        raise invalid("body", "rep", exc.message) from None
+    rep = find_rep(reps, caller, body.rep)
     if not caller.can_set_targets(rep.team_id):
         refuse(f"setting targets for rep {rep.name!r}")
     day: dt.date = body.date or BusinessCalendar(state.settings.calendar).today()
