@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, Engine, Select, or_, select
 
+from paceline.analytics.dispersion import POOLED, Dispersions, HistoryRep, read_dispersions
 from paceline.analytics.metrics import MetricTotals, metric_totals, metric_value
 from paceline.analytics.pacing import (
     STATUS_ORDER,
@@ -52,6 +53,9 @@ class MetricLine:
     is_ratio: bool
     pace: Pace
     unit: Unit = "count"  # how faces print the figures (a ratio may be money per deal)
+    # Variance / mean of the rep's daily count before the period (1: Poisson); the chance
+    # behind "behind" is judged with it (see analytics/dispersion).
+    dispersion: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class Scorecard:
     measured_from: dt.date  # the period start, or the rep's start date when later
     start_date: dt.date | None  # the rep's start date, if known (idle days count from it)
     lines: list[MetricLine]
+    dispersion: float = 1.0  # of the pooled key counts the behind-pace test reads
 
     @property
     def status(self) -> Status:
@@ -182,12 +187,20 @@ def _scorecards(
     end = min(as_of + dt.timedelta(days=1), period.end)
     # A long IN list costs more than reading everyone's rows and ignoring the others.
     rep_ids = [r.id for r in reps] if len(reps) <= IN_LIST_LIMIT else None
+    history = [HistoryRep(r.id, r.role, r.start_date) for r in reps]
     with engine.connect() as conn:
         totals = metric_totals(conn, settings, wanted, period.start, end, rep_ids)
         targets = period_targets(conn, calendar, period, wanted, rep_ids)
+        spread = read_dispersions(conn, settings, calendar, history, period.start, rep_ids)
     cards = [
         _scorecard(
-            settings, calendar, rep, period, as_of, key_metrics.get(rep.role, []), totals, targets
+            settings,
+            calendar,
+            rep,
+            period,
+            as_of,
+            key_metrics.get(rep.role, []),
+            (totals, targets, spread),
         )
         for rep in reps
     ]
@@ -201,9 +214,9 @@ def _scorecard(
     period: Period,
     as_of: dt.date,
     metrics: list[str],
-    totals: MetricTotals,
-    targets: dict[tuple[int, str], float],
+    read: tuple[MetricTotals, dict[tuple[int, str], float], Dispersions],
 ) -> Scorecard:
+    totals, targets, spread = read
     w = window(calendar, period, as_of, rep.start_date)
     lines = [
         _line(
@@ -212,10 +225,11 @@ def _scorecard(
             name,
             metric_value(settings, totals, [rep.id], name),
             targets.get((rep.id, name)),
+            spread.of(rep.id, name),
         )
         for name in metrics
     ]
-    lines = _behind_together(settings, lines)
+    lines = _behind_together(settings, lines, spread.of(rep.id, POOLED))
     return Scorecard(
         rep=rep.name,
         rep_id=rep.id,
@@ -229,11 +243,17 @@ def _scorecard(
         measured_from=w.start,
         start_date=rep.start_date,
         lines=lines,
+        dispersion=spread.of(rep.id, POOLED),
     )
 
 
 def _line(
-    settings: Settings, w: Window, name: str, actual: float, target: float | None
+    settings: Settings,
+    w: Window,
+    name: str,
+    actual: float,
+    target: float | None,
+    dispersion: float = 1.0,
 ) -> MetricLine:
     metric = settings.metric(name)
     is_ratio = metric.aggregate == "ratio"
@@ -242,12 +262,19 @@ def _line(
         level_pace(actual, target, thresholds, metric.higher_is_better)
         if is_ratio
         else pace(
-            w, actual, target, thresholds, metric.higher_is_better, _max_chance(settings, name)
+            w,
+            actual,
+            target,
+            thresholds,
+            metric.higher_is_better,
+            _max_chance(settings, name),
+            dispersion,
         )
     )
     if metric.aggregate == "sum" and measured.status == "behind":
         measured = replace(measured, status="unclear")  # no count model: see _behind_together
-    return MetricLine(name, metric.label or name, is_ratio, measured, settings.metric_unit(name))
+    unit = settings.metric_unit(name)
+    return MetricLine(name, metric.label or name, is_ratio, measured, unit, dispersion)
 
 
 def _max_chance(settings: Settings, name: str) -> float | None:
@@ -267,7 +294,9 @@ def pooled_lines(settings: Settings, lines: list[MetricLine]) -> list[MetricLine
     ]
 
 
-def _behind_together(settings: Settings, lines: list[MetricLine]) -> list[MetricLine]:
+def _behind_together(
+    settings: Settings, lines: list[MetricLine], dispersion: float = 1.0
+) -> list[MetricLine]:
     """Short metrics of a rep whose pooled counts pass the alerts' test are behind, not unclear.
 
     The same judgement as the behind-pace alert, so a rep alerted as behind is never shown as
@@ -276,7 +305,7 @@ def _behind_together(settings: Settings, lines: list[MetricLine]) -> list[Metric
     day 4 is most likely just no deal closed yet)."""
     rule = settings.alerts.behind_pace
     chance = pooled_shortfall_chance(
-        [line.pace for line in pooled_lines(settings, lines)], rule.by_more_than
+        [line.pace for line in pooled_lines(settings, lines)], rule.by_more_than, dispersion
     )
     if chance is None or chance >= rule.max_chance:
         return lines
@@ -299,7 +328,8 @@ def _team_total(
     lines: list[MetricLine] = []
     names = list(dict.fromkeys(line.metric for card in cards for line in card.lines))
     for name in names:
-        parts = [line.pace for card in cards for line in card.lines if line.metric == name]
+        rep_lines = [line for card in cards for line in card.lines if line.metric == name]
+        parts = [line.pace for line in rep_lines]
         metric = settings.metric(name)
         if metric.aggregate == "ratio":
             ids = [c.rep_id for c in cards if any(line.metric == name for line in c.lines)]
@@ -325,6 +355,7 @@ def _team_total(
                 settings.pacing,
                 metric.higher_is_better,
                 _max_chance(settings, name),
+                _team_dispersion(rep_lines),
             )
         )
         total_pace = Pace(
@@ -338,6 +369,14 @@ def _team_total(
         )
         lines.append(_total_line(settings, name, total_pace))
     return lines
+
+
+def _team_dispersion(lines: list[MetricLine]) -> float:
+    """A team total's dispersion: its variance (the reps' dispersion x expected, added up, the
+    reps being independent) over its mean."""
+    expected = sum(line.pace.expected_to_date or 0.0 for line in lines)
+    spread = sum(line.dispersion * (line.pace.expected_to_date or 0.0) for line in lines)
+    return spread / expected if expected else 1.0
 
 
 def _total_line(settings: Settings, name: str, total: Pace) -> MetricLine:
