@@ -9,6 +9,8 @@ So each rep's dispersion (variance / mean of the daily count) is measured on the
 days of a history window *before* the period judged (a rep's shortfall this month must not
 excuse itself), zero days included:
 - per key metric, and for the key counts the behind-pace test pools, added up per day;
+- from the rep's start date or first recorded key activity in the window, whichever is later:
+  the days before may be days before the rep's data was imported, not days of no work;
 - shrunk toward the role's pooled estimate with the weight of `dispersion_prior_days` days,
   so a new hire with a week of history is judged by the role's clustering, not their own luck;
 - never below 1: a steadier-than-Poisson history does not make a shortfall more damning.
@@ -21,6 +23,7 @@ family over a period (see `pacing.shortfall_chance`).
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -58,16 +61,10 @@ def index_of_dispersion(sums: DaySums) -> float | None:
 
 
 def role_dispersion(reps: Sequence[DaySums]) -> float:
-    """The role's dispersion: each rep's squared deviations scaled by their own mean, pooled
-    over the role's degrees of freedom (a busy rep and a quiet one weigh by days, not volume);
-    at least 1."""
-    scaled = 0.0
-    freedom = 0
-    for sums in reps:
-        if sums.days >= 2 and sums.total > 0:
-            scaled += sums.squared_deviations / (sums.total / sums.days)
-            freedom += sums.days - 1
-    return max(scaled / freedom, 1.0) if freedom else 1.0
+    """The role's dispersion: the median of its reps' own (a rep back from two weeks' leave
+    must not make the whole role look clustered); 1 when no rep can tell; at least 1."""
+    own = [d for d in (index_of_dispersion(sums) for sums in reps) if d is not None]
+    return max(statistics.median(own), 1.0) if own else 1.0
 
 
 def shrunk_dispersion(sums: DaySums, role: float, prior_days: int) -> float:
@@ -127,15 +124,21 @@ def read_dispersions(
     if history == 0 or not reps:
         return POISSON
     start, off_days = _history(calendar, before, history)
-    days = {
-        rep.id: calendar.business_days(max(start, rep.start_date or start), before) for rep in reps
-    }
-    sums: dict[tuple[int, str], DaySums] = {}
     metrics = sorted(
         {m for role in {r.role for r in reps} for m in _rolled_key_counts(settings, role)}
     )
-    query = _metric_sums(metrics, start, before, off_days, rep_ids)
-    for rep_id, metric, total, squares in conn.execute(query):
+    rows = list(conn.execute(_metric_sums(metrics, start, before, off_days, rep_ids)))
+    first: dict[int, dt.date] = {}
+    for rep_id, _, seen, _, _ in rows:
+        first[rep_id] = min(seen, first.get(rep_id, seen))
+    days = {
+        rep.id: calendar.business_days(
+            max(start, rep.start_date or start, first.get(rep.id, before)), before
+        )
+        for rep in reps
+    }
+    sums: dict[tuple[int, str], DaySums] = {}
+    for rep_id, metric, _, total, squares in rows:
         if rep_id in days:
             sums[(rep_id, metric)] = DaySums(days[rep_id], float(total), float(squares))
     for role in sorted({r.role for r in reps}):
@@ -203,11 +206,12 @@ def _metric_sums(
     end: dt.date,
     off_days: list[dt.date],
     rep_ids: list[int] | None,
-) -> Select[int, str, float, float]:
+) -> Select[int, str, dt.date, float, float]:
     query = (
         select(
             MetricDay.rep_id,
             MetricDay.metric,
+            func.min(MetricDay.local_date),
             func.sum(MetricDay.value),
             func.sum(MetricDay.value * MetricDay.value),
         )
