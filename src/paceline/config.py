@@ -213,8 +213,8 @@ class PacingSettings(_Strict):
     ahead: float = Field(default=1.10, gt=0)
     behind: float = Field(default=0.90, gt=0)
     # The chance tests measure how clustered each rep's daily counts are over this many
-    # business days before the period (0: Poisson, no clustering), shrunk toward the role's
-    # clustering with the weight of this many days of history (see analytics/dispersion).
+    # business days before the stretch judged (0: Poisson, no clustering), shrunk toward the
+    # role's median with the weight of this many days of history (see analytics/dispersion).
     dispersion_history_days: int = Field(default=60, ge=0, le=520)
     dispersion_prior_days: int = Field(default=20, ge=0)
 

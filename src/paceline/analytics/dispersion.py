@@ -6,14 +6,19 @@ meetings come in clumps, a week off happens. Judged as Poisson, a clustered rep'
 slow fortnight looks like a one-in-a-thousand event and the manager gets a false alarm.
 
 So each rep's dispersion (variance / mean of the daily count) is measured on the business
-days of a history window *before* the period judged (a rep's shortfall this month must not
-excuse itself), zero days included:
+days of the `dispersion_history_days` before the stretch judged (a shortfall must not excuse
+itself), zero days included:
 - per key metric, and for the key counts the behind-pace test pools, added up per day;
 - from the rep's start date or first recorded key activity in the window, whichever is later:
-  the days before may be days before the rep's data was imported, not days of no work;
-- shrunk toward the role's pooled estimate with the weight of `dispersion_prior_days` days,
-  so a new hire with a week of history is judged by the role's clustering, not their own luck;
+  the days before may be before the rep's data was imported, not days of no work;
+- shrunk toward the median of the role's reps with the weight of `dispersion_prior_days`
+  days, so a new hire with a week of history is judged by the role's clustering, not their
+  own luck, and one rep back from leave does not make the whole role look clustered;
 - never below 1: a steadier-than-Poisson history does not make a shortfall more damning.
+
+What daily counts cannot see: clustering across days (a rate that drifts from month to month)
+makes a month's total vary more than its days suggest, and a weekday rhythm makes days vary
+more than a month's total. Weekly sums were tried and are noisier over a quarter's history.
 
 A count with mean m and dispersion d > 1 is then negative binomial with size m / (d - 1) and
 success probability 1 / d: variance d x m, and daily counts so modelled add up to the same
@@ -26,55 +31,54 @@ import datetime as dt
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, case, false, func, or_, select
 
 from paceline.analytics.metric_sql import is_additive_activity_metric
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.store.models import MetricDay
+from paceline.store.models import MetricDay, Rep
 
-POOLED = "*"  # the key of a rep's pooled key counts among the per-metric sums
+POOLED = "*"  # the key of a rep's pooled key counts among the per-metric dispersions
 
 
 @dataclass(frozen=True)
-class DaySums:
-    """A daily count over `days` business days: its sum and its sum of squares."""
+class Sums:
+    """A count observed over `n` equal stretches (days or blocks): its sum and sum of squares."""
 
-    days: int
+    n: int
     total: float
     squares: float
 
     @property
     def squared_deviations(self) -> float:
-        """Sum over the days of (count - mean)^2, the zero days included."""
-        return max(self.squares - self.total**2 / self.days, 0.0) if self.days else 0.0
+        """Sum over the stretches of (count - mean)^2, the empty ones included."""
+        return max(self.squares - self.total**2 / self.n, 0.0) if self.n else 0.0
 
 
-def index_of_dispersion(sums: DaySums) -> float | None:
-    """Sample variance / mean of the daily count; None when nothing can be told (fewer than
-    two days, or no activity at all)."""
-    if sums.days < 2 or sums.total <= 0:
+def index_of_dispersion(sums: Sums) -> float | None:
+    """Sample variance / mean of the count; None when nothing can be told (fewer than two
+    stretches, or no activity at all)."""
+    if sums.n < 2 or sums.total <= 0:
         return None
-    mean = sums.total / sums.days
-    return sums.squared_deviations / (sums.days - 1) / mean
+    return sums.squared_deviations / (sums.n - 1) / (sums.total / sums.n)
 
 
-def role_dispersion(reps: Sequence[DaySums]) -> float:
-    """The role's dispersion: the median of its reps' own (a rep back from two weeks' leave
-    must not make the whole role look clustered); 1 when no rep can tell; at least 1."""
+def role_dispersion(reps: Sequence[Sums]) -> float:
+    """The role's dispersion: the median of its reps' own; 1 when no rep can tell; at least 1."""
     own = [d for d in (index_of_dispersion(sums) for sums in reps) if d is not None]
     return max(statistics.median(own), 1.0) if own else 1.0
 
 
-def shrunk_dispersion(sums: DaySums, role: float, prior_days: int) -> float:
-    """The rep's own dispersion weighed by their days of history against the role's weighed by
-    `prior_days`; at least 1."""
+def shrunk_dispersion(sums: Sums, role: float, prior: float) -> float:
+    """The rep's own dispersion weighed by their degrees of freedom (stretches - 1) against
+    the role's weighed by `prior` stretches; at least 1."""
     own = index_of_dispersion(sums)
     if own is None:
         return max(role, 1.0)
-    weight = sums.days - 1
-    return max((weight * own + prior_days * role) / (weight + prior_days), 1.0)
+    weight = sums.n - 1
+    return max((weight * own + prior * role) / (weight + prior), 1.0)
 
 
 @dataclass(frozen=True)
@@ -117,59 +121,41 @@ def read_dispersions(
     before: dt.date,
     rep_ids: list[int] | None,
 ) -> Dispersions:
-    """The reps' dispersions over the `pacing.dispersion_history_days` business days before
-    `before`: one grouped query for the per-metric sums, one per role for the pooled ones.
-    `rep_ids` None reads everyone (cheaper than a long IN list)."""
+    """The reps' dispersions over the history before `before`, in one grouped query (a row per
+    rep). `rep_ids` None reads everyone (cheaper than a long IN list)."""
     history = settings.pacing.dispersion_history_days
     if history == 0 or not reps:
         return POISSON
-    start, off_days = _history(calendar, before, history)
-    metrics = sorted(
-        {m for role in {r.role for r in reps} for m in _rolled_key_counts(settings, role)}
-    )
-    rows = list(conn.execute(_metric_sums(metrics, start, before, off_days, rep_ids)))
-    first: dict[int, dt.date] = {}
-    for rep_id, _, seen, _, _ in rows:
-        first[rep_id] = min(seen, first.get(rep_id, seen))
-    days = {
-        rep.id: calendar.business_days(
-            max(start, rep.start_date or start, first.get(rep.id, before)), before
-        )
-        for rep in reps
-    }
-    sums: dict[tuple[int, str], DaySums] = {}
-    for rep_id, metric, _, total, squares in rows:
-        if rep_id in days:
-            sums[(rep_id, metric)] = DaySums(days[rep_id], float(total), float(squares))
-    for role in sorted({r.role for r in reps}):
-        pooled = pooled_metrics(settings, role)
-        members = {r.id for r in reps if r.role == role}
-        if pooled:
-            for rep_id, total, squares in conn.execute(
-                _pooled_sums(pooled, start, before, off_days, rep_ids)
-            ):
-                if rep_id in members:
-                    sums[(rep_id, POOLED)] = DaySums(days[rep_id], float(total), float(squares))
-    return _shrunk(settings, reps, days, sums, metrics)
+    start, off_days = history_days(calendar, before, history)
+    roles = sorted({r.role for r in reps})
+    metrics = sorted({m for role in roles for m in _rolled_key_counts(settings, role)})
+    pooled = {role: pooled_metrics(settings, role) for role in roles}
+    names = [*metrics, POOLED]
+    read: dict[int, tuple[dt.date, list[float]]] = {}
+    for rep_id, first, *columns in conn.execute(
+        _day_sums(metrics, pooled, start, before, off_days, rep_ids)
+    ):
+        read[rep_id] = (first, [float(v or 0.0) for v in columns])
+    sums: dict[tuple[int, str], Sums] = {}
+    for rep in reps:
+        first, columns = read.get(rep.id, (before, [0.0] * 2 * len(names)))
+        days = calendar.business_days(max(start, rep.start_date or start, first), before)
+        for i, name in enumerate(names):
+            sums[(rep.id, name)] = Sums(days, columns[2 * i], columns[2 * i + 1])
+    return _shrunk(reps, sums, names, settings.pacing.dispersion_prior_days)
 
 
 def _shrunk(
-    settings: Settings,
-    reps: Sequence[HistoryRep],
-    days: dict[int, int],
-    sums: dict[tuple[int, str], DaySums],
-    metrics: list[str],
+    reps: Sequence[HistoryRep], sums: dict[tuple[int, str], Sums], names: list[str], prior: float
 ) -> Dispersions:
-    """Each rep's sums (zero sums for no activity) shrunk toward their role's estimate."""
-    prior = settings.pacing.dispersion_prior_days
+    """Each rep's sums shrunk toward their role's median."""
     values: dict[tuple[int, str], float] = {}
     for role in sorted({r.role for r in reps}):
         members = [r.id for r in reps if r.role == role]
-        for metric in [POOLED, *metrics]:
-            own = {i: sums.get((i, metric), DaySums(days[i], 0.0, 0.0)) for i in members}
-            estimate = role_dispersion(list(own.values()))
-            for rep_id, rep_sums in own.items():
-                values[(rep_id, metric)] = shrunk_dispersion(rep_sums, estimate, prior)
+        for name in names:
+            estimate = role_dispersion([sums[(i, name)] for i in members])
+            for rep_id in members:
+                values[(rep_id, name)] = shrunk_dispersion(sums[(rep_id, name)], estimate, prior)
     return Dispersions(values)
 
 
@@ -183,11 +169,11 @@ def _rolled_key_counts(settings: Settings, role: str) -> list[str]:
     ]
 
 
-def _history(
+def history_days(
     calendar: BusinessCalendar, before: dt.date, business_days: int
 ) -> tuple[dt.date, list[dt.date]]:
     """The first day of the `business_days` business days before `before`, and the days in
-    between that are not business days (left out of the sums: no count is expected on them)."""
+    between that are not business days (left out: no count is expected on them)."""
     start = before
     counted = 0
     off: list[dt.date] = []
@@ -200,47 +186,34 @@ def _history(
     return start, off
 
 
-def _metric_sums(
+def _day_sums(
     metrics: list[str],
+    pooled: dict[str, list[str]],
     start: dt.date,
     end: dt.date,
     off_days: list[dt.date],
     rep_ids: list[int] | None,
-) -> Select[int, str, dt.date, float, float]:
-    query = (
-        select(
-            MetricDay.rep_id,
-            MetricDay.metric,
-            func.min(MetricDay.local_date),
-            func.sum(MetricDay.value),
-            func.sum(MetricDay.value * MetricDay.value),
-        )
-        .where(
-            MetricDay.metric.in_(metrics),
-            MetricDay.local_date >= start,
-            MetricDay.local_date < end,
-            MetricDay.local_date.not_in(off_days),
-        )
-        .group_by(MetricDay.rep_id, MetricDay.metric)
+) -> Select[Any]:
+    """Per rep: the first day with activity, then the sum and the sum of squares of each
+    metric's daily count and of the pooled daily count (the pool depends on the rep's role)."""
+    in_pool = or_(
+        false(),
+        *[
+            and_(Rep.role == role, MetricDay.metric.in_(names))
+            for role, names in pooled.items()
+            if names
+        ],
     )
-    if rep_ids is not None:
-        query = query.where(MetricDay.rep_id.in_(rep_ids))
-    return query
-
-
-def _pooled_sums(
-    metrics: list[str],
-    start: dt.date,
-    end: dt.date,
-    off_days: list[dt.date],
-    rep_ids: list[int] | None,
-) -> Select[int, float, float]:
-    """Per rep: the sum and the sum of squares of the metrics' daily total."""
+    per_metric = [
+        func.sum(case((MetricDay.metric == name, MetricDay.value), else_=0.0)).label(f"m{i}")
+        for i, name in enumerate(metrics)
+    ]
+    pool = func.sum(case((in_pool, MetricDay.value), else_=0.0)).label("pool")
     daily = (
         select(
-            MetricDay.rep_id.label("rep_id"),
-            func.sum(MetricDay.value).label("total"),
+            MetricDay.rep_id.label("rep_id"), MetricDay.local_date.label("day"), *per_metric, pool
         )
+        .join(Rep, Rep.id == MetricDay.rep_id)
         .where(
             MetricDay.metric.in_(metrics),
             MetricDay.local_date >= start,
@@ -252,6 +225,7 @@ def _pooled_sums(
     if rep_ids is not None:
         daily = daily.where(MetricDay.rep_id.in_(rep_ids))
     day = daily.subquery()
-    return select(
-        day.c.rep_id, func.sum(day.c.total), func.sum(day.c.total * day.c.total)
-    ).group_by(day.c.rep_id)
+    columns: list[ColumnElement[Any]] = []
+    for column in [*(day.c[f"m{i}"] for i in range(len(metrics))), day.c.pool]:
+        columns += [func.sum(column), func.sum(column * column)]
+    return select(day.c.rep_id, func.min(day.c.day), *columns).group_by(day.c.rep_id)
