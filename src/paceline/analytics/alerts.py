@@ -179,7 +179,9 @@ def _alerted_lines(settings: Settings, card: Scorecard) -> list[tuple[MetricLine
     zeros = [line for line in lines if _zero_unlikely(settings, line)]
     alerted = [(line, _zero_chance(settings, line)) for line in zeros]
     chance = (
-        rep_behind_chance(settings, lines, card.dispersion) if config.behind_pace.enabled else None
+        rep_behind_chance(settings, lines, card.dispersion or 1.0)
+        if config.behind_pace.enabled
+        else None
     )
     if chance is not None:
         rest = [line for line in lines if line not in zeros]
@@ -203,7 +205,7 @@ def rep_behind_chance(
 
 def _zero_chance(settings: Settings, line: MetricLine) -> float | None:
     is_count = settings.metric(line.metric).aggregate == "count"
-    return shortfall_chance(0, line.pace.expected_to_date or 0.0, is_count, line.dispersion)
+    return shortfall_chance(0, line.pace.expected_to_date or 0.0, is_count, line.dispersion or 1.0)
 
 
 def _zero_unlikely(settings: Settings, line: MetricLine) -> bool:

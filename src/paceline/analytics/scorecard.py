@@ -8,11 +8,18 @@ scorecards cost about what one does. The arithmetic lives in `pacing`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, Engine, Select, or_, select
 
-from paceline.analytics.dispersion import POOLED, Dispersions, HistoryRep, read_dispersions
+from paceline.analytics.dispersion import (
+    POISSON,
+    POOLED,
+    Dispersions,
+    HistoryRep,
+    suspects_dispersions,
+)
 from paceline.analytics.metrics import MetricTotals, metric_totals, metric_value
 from paceline.analytics.pacing import (
     STATUS_ORDER,
@@ -53,9 +60,10 @@ class MetricLine:
     is_ratio: bool
     pace: Pace
     unit: Unit = "count"  # how faces print the figures (a ratio may be money per deal)
-    # Variance / mean of the rep's daily count before the period (1: Poisson); the chance
-    # behind "behind" is judged with it (see analytics/dispersion).
-    dispersion: float = 1.0
+    # Variance / mean of the rep's daily count before the period; the chance behind "behind"
+    # is judged with it (see analytics/dispersion). None: not read, Poisson (the rep is not
+    # short enough for a wider spread to change anything).
+    dispersion: float | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,7 @@ class Scorecard:
     measured_from: dt.date  # the period start, or the rep's start date when later
     start_date: dt.date | None  # the rep's start date, if known (idle days count from it)
     lines: list[MetricLine]
-    dispersion: float = 1.0  # of the pooled key counts the behind-pace test reads
+    dispersion: float | None = None  # of the pooled key counts the behind-pace test reads
 
     @property
     def status(self) -> Status:
@@ -187,23 +195,25 @@ def _scorecards(
     end = min(as_of + dt.timedelta(days=1), period.end)
     # A long IN list costs more than reading everyone's rows and ignoring the others.
     rep_ids = [r.id for r in reps] if len(reps) <= IN_LIST_LIMIT else None
-    history = [HistoryRep(r.id, r.role, r.start_date) for r in reps]
     with engine.connect() as conn:
         totals = metric_totals(conn, settings, wanted, period.start, end, rep_ids)
         targets = period_targets(conn, calendar, period, wanted, rep_ids)
-        spread = read_dispersions(conn, settings, calendar, history, period.start, rep_ids)
-    cards = [
-        _scorecard(
-            settings,
-            calendar,
-            rep,
-            period,
-            as_of,
-            key_metrics.get(rep.role, []),
-            (totals, targets, spread),
-        )
-        for rep in reps
-    ]
+
+        def cards_for(group: list[RosterRep], spread: Dispersions) -> list[Scorecard]:
+            metrics = key_metrics
+            read = (totals, targets, spread)
+            return [
+                _scorecard(settings, calendar, r, period, as_of, metrics.get(r.role, []), read)
+                for r in group
+            ]
+
+        cards = cards_for(reps, POISSON)
+        suspects = {c.rep_id for c in cards if needs_dispersion(settings, c.lines)}
+        if suspects:
+            history = [HistoryRep(r.id, r.role, r.start_date) for r in reps]
+            spread = suspects_dispersions(conn, settings, calendar, history, suspects, period.start)
+            again = {c.rep_id: c for c in cards_for([r for r in reps if r.id in suspects], spread)}
+            cards = [again.get(c.rep_id, c) for c in cards]
     return cards, totals
 
 
@@ -253,7 +263,7 @@ def _line(
     name: str,
     actual: float,
     target: float | None,
-    dispersion: float = 1.0,
+    dispersion: float | None = None,
 ) -> MetricLine:
     metric = settings.metric(name)
     is_ratio = metric.aggregate == "ratio"
@@ -268,7 +278,7 @@ def _line(
             thresholds,
             metric.higher_is_better,
             _max_chance(settings, name),
-            dispersion,
+            dispersion or 1.0,
         )
     )
     if metric.aggregate == "sum" and measured.status == "behind":
@@ -295,7 +305,7 @@ def pooled_lines(settings: Settings, lines: list[MetricLine]) -> list[MetricLine
 
 
 def _behind_together(
-    settings: Settings, lines: list[MetricLine], dispersion: float = 1.0
+    settings: Settings, lines: list[MetricLine], dispersion: float | None = None
 ) -> list[MetricLine]:
     """Short metrics of a rep whose pooled counts pass the alerts' test are behind, not unclear.
 
@@ -305,7 +315,7 @@ def _behind_together(
     day 4 is most likely just no deal closed yet)."""
     rule = settings.alerts.behind_pace
     chance = pooled_shortfall_chance(
-        [line.pace for line in pooled_lines(settings, lines)], rule.by_more_than, dispersion
+        [line.pace for line in pooled_lines(settings, lines)], rule.by_more_than, dispersion or 1.0
     )
     if chance is None or chance >= rule.max_chance:
         return lines
@@ -315,6 +325,30 @@ def _behind_together(
         else line
         for line in lines
     ]
+
+
+def needs_dispersion(settings: Settings, lines: list[MetricLine]) -> bool:
+    """Whether the rep's clustering could change a verdict on these lines (judged as Poisson):
+    a count called behind, a count at zero that the zero alert would flag, or pooled counts
+    behind together.
+    A wider spread only makes a shortfall likelier, so nothing else can change."""
+    counted = [
+        line
+        for line in lines
+        if settings.metric(line.metric).aggregate in ("count", "distinct_count")
+    ]
+    if any(line.pace.status == "behind" for line in counted):
+        return True
+    zero_bar = settings.alerts.zero_key_metric.max_chance  # Poisson P(0) is e^-expected
+    if any(
+        line.pace.actual == 0 and math.exp(-(line.pace.expected_to_date or 0.0)) < zero_bar
+        for line in counted
+    ):
+        return True
+    rule = settings.alerts.behind_pace
+    pooled = [line.pace for line in pooled_lines(settings, lines)]
+    chance = pooled_shortfall_chance(pooled, rule.by_more_than)
+    return chance is not None and chance < rule.max_chance
 
 
 def _team_total(
@@ -375,7 +409,7 @@ def _team_dispersion(lines: list[MetricLine]) -> float:
     """A team total's dispersion: its variance (the reps' dispersion x expected, added up, the
     reps being independent) over its mean."""
     expected = sum(line.pace.expected_to_date or 0.0 for line in lines)
-    spread = sum(line.dispersion * (line.pace.expected_to_date or 0.0) for line in lines)
+    spread = sum((line.dispersion or 1.0) * (line.pace.expected_to_date or 0.0) for line in lines)
     return spread / expected if expected else 1.0
 
 
