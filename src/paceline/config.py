@@ -212,6 +212,11 @@ class StageSettings(_Strict):
 class PacingSettings(_Strict):
     ahead: float = Field(default=1.10, gt=0)
     behind: float = Field(default=0.90, gt=0)
+    # The chance tests measure how clustered each rep's daily counts are over this many
+    # business days before the stretch judged (0: Poisson, no clustering), shrunk toward the
+    # role's median with the weight of this many days of history (see analytics/dispersion).
+    dispersion_history_days: int = Field(default=60, ge=0, le=520)
+    dispersion_prior_days: int = Field(default=20, ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -236,8 +241,9 @@ class BehindPaceRule(_Strict):
     # Alert when a rep's key metrics together are more than this share below expected-to-date...
     by_more_than: float = Field(default=0.25, gt=0, lt=1)
     # ...and a shortfall that large would happen by chance at target pace less often than this
-    # (Poisson on the pooled counts). 0.001 per rep keeps a 30-rep report free of false alarms
-    # about 97% of the time: a manager who gets false alarms stops reading them.
+    # (pooled counts, as clustered as the rep's history: see PacingSettings). 0.001 per rep
+    # keeps a 30-rep report free of false alarms about 97% of the time: a manager who gets
+    # false alarms stops reading them.
     max_chance: float = Field(default=0.001, gt=0, le=1)
 
 

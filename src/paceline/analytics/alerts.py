@@ -2,9 +2,10 @@
 
 Three rules from the configuration, evaluated on the same scorecards everyone sees:
 - behind pace: a key metric more than X% below expected-to-date, *and* a shortfall that large
-  is unlikely by chance at target pace (Poisson, for counts). Small numbers are noisy: one
-  quiet morning for a metric expected three times a week is not news, and a manager who gets
-  false alarms stops reading them;
+  is unlikely by chance at target pace (for counts: Poisson widened by how clustered the
+  rep's days were before, see `dispersion`). Small numbers are noisy: one quiet morning for a
+  metric expected three times a week is not news, a rep who books calls in blocks has slow
+  weeks, and a manager who gets false alarms stops reading them;
 - no selling activity for N business days (getting ready to sell is not selling);
 - a key metric at zero while zero is unlikely at target pace: multiplication by zero is zero,
   whatever the other metrics say.
@@ -151,11 +152,13 @@ def _percent(share: float) -> str:
     return f"{share * 100:g}%"
 
 
-def shortfall_chance(actual: float, expected: float, is_count: bool) -> float | None:
+def shortfall_chance(
+    actual: float, expected: float, is_count: bool, dispersion: float = 1.0
+) -> float | None:
     """P(a result at most this low | target pace), for counts; None when it cannot be said."""
     if not is_count or expected <= 0:
         return None
-    return pacing_chance(actual, expected)
+    return pacing_chance(actual, expected, dispersion=dispersion)
 
 
 def _alerted_lines(settings: Settings, card: Scorecard) -> list[tuple[MetricLine, float | None]]:
@@ -176,7 +179,11 @@ def _alerted_lines(settings: Settings, card: Scorecard) -> list[tuple[MetricLine
     ]
     zeros = [line for line in lines if _zero_unlikely(settings, line)]
     alerted = [(line, _zero_chance(settings, line)) for line in zeros]
-    chance = rep_behind_chance(settings, lines) if config.behind_pace.enabled else None
+    chance = (
+        rep_behind_chance(settings, lines, card.dispersion or 1.0)
+        if config.behind_pace.enabled
+        else None
+    )
     if chance is not None:
         rest = [line for line in lines if line not in zeros]
         behind = [line for line in rest if _shortfall(line) > config.behind_pace.by_more_than]
@@ -186,17 +193,20 @@ def _alerted_lines(settings: Settings, card: Scorecard) -> list[tuple[MetricLine
     return alerted
 
 
-def rep_behind_chance(settings: Settings, lines: list[MetricLine]) -> float | None:
-    """The chance of the rep's pooled shortfall at target pace, when it counts as behind."""
+def rep_behind_chance(
+    settings: Settings, lines: list[MetricLine], dispersion: float = 1.0
+) -> float | None:
+    """The chance of the rep's pooled shortfall at target pace, when it counts as behind;
+    `dispersion`: of the rep's pooled daily count."""
     rule = settings.alerts.behind_pace
     counts = [line.pace for line in lines if settings.metric(line.metric).aggregate == "count"]
-    chance = pooled_shortfall_chance(counts, rule.by_more_than)
+    chance = pooled_shortfall_chance(counts, rule.by_more_than, dispersion)
     return chance if chance is not None and chance < rule.max_chance else None
 
 
 def _zero_chance(settings: Settings, line: MetricLine) -> float | None:
     is_count = settings.metric(line.metric).aggregate == "count"
-    return shortfall_chance(0, line.pace.expected_to_date or 0.0, is_count)
+    return shortfall_chance(0, line.pace.expected_to_date or 0.0, is_count, line.dispersion or 1.0)
 
 
 def _zero_unlikely(settings: Settings, line: MetricLine) -> bool:

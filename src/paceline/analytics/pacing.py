@@ -9,7 +9,8 @@ Kept apart from the database so every rule can be checked by hand:
   carried to the end);
 - needed per day = what is left of the (prorated) target / remaining business days;
 - "behind" is a claim, so for counts it needs evidence: short of the threshold *and* a
-  shortfall that large unlikely by chance at target pace (Poisson, the test the alerts use).
+  shortfall that large unlikely by chance at target pace (the test the alerts use: Poisson
+  widened by the rep's measured clustering, negative binomial; see `dispersion`).
   Short but within chance is "unclear" (too few to tell): on business day 4 nobody is behind
   on a metric expected 0.3 times so far. Sums (revenue) have no count model: the scorecard
   calls a short sum behind only when the rep's counts are (see `scorecard._behind_together`).
@@ -22,7 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy.stats import poisson
+from scipy.stats import nbinom, poisson
 
 from paceline.calendar import BusinessCalendar, Period
 from paceline.config import PacingSettings
@@ -102,11 +103,13 @@ def pace(
     thresholds: PacingSettings,
     higher_is_better: bool = True,
     max_chance: float | None = None,
+    dispersion: float = 1.0,
 ) -> Pace:
     """Pace of a cumulative metric (a count or a sum) against a target for the whole period.
 
     `max_chance` (counts only): a shortfall is "behind" only when at most this likely at
-    target pace; None judges by the thresholds alone."""
+    target pace, for a count `dispersion` times as variable as Poisson; None judges by the
+    thresholds alone."""
     projected = actual * w.total / w.elapsed if w.elapsed else None
     if period_target is None or period_target <= 0:  # a zero target asks for nothing to pace
         return Pace(actual, period_target, None, None, projected, None, "no_target")
@@ -123,7 +126,7 @@ def pace(
         pace=ratio,
         projected=projected,
         needed_per_day=needed,
-        status=status(actual, expected, thresholds, higher_is_better, max_chance),
+        status=status(actual, expected, thresholds, higher_is_better, max_chance, dispersion),
     )
 
 
@@ -159,6 +162,7 @@ def status(
     thresholds: PacingSettings,
     higher_is_better: bool = True,
     max_chance: float | None = None,
+    dispersion: float = 1.0,
 ) -> Status:
     """Ahead / on pace / behind by the configured thresholds; nothing expected yet is on pace.
 
@@ -174,25 +178,38 @@ def status(
     if ratio < thresholds.behind:
         if max_chance is None:
             return "behind"
-        chance = shortfall_chance(actual, expected, higher_is_better)
+        chance = shortfall_chance(actual, expected, higher_is_better, dispersion)
         return "behind" if chance < max_chance else "unclear"
     return "on_pace"
 
 
-def shortfall_chance(actual: float, expected: float, higher_is_better: bool = True) -> float:
-    """P(a count at least this far off | target pace): Poisson with mean `expected`.
+def shortfall_chance(
+    actual: float, expected: float, higher_is_better: bool = True, dispersion: float = 1.0
+) -> float:
+    """P(a count at least this far off | target pace): a count with mean `expected` and
+    variance `dispersion` x `expected`.
 
-    Higher-is-better: P(X <= actual); lower-is-better: P(X >= actual)."""
+    Dispersion 1 is Poisson. Above 1 (clustered activity) it is negative binomial with size
+    expected / (dispersion - 1) and success probability 1 / dispersion: a sum of independent
+    days of that family (same probability) stays in it, so a rep's daily clustering carries
+    over to the period. Higher-is-better: P(X <= actual); lower-is-better: P(X >= actual)."""
     if expected <= 0:
         return 1.0
+    low, high = math.floor(actual), math.ceil(actual) - 1
+    if dispersion <= 1.0:
+        return float(poisson.cdf(low, expected) if higher_is_better else poisson.sf(high, expected))
+    size, success = expected / (dispersion - 1.0), 1.0 / dispersion
     if higher_is_better:
-        return float(poisson.cdf(math.floor(actual), expected))
-    return float(poisson.sf(math.ceil(actual) - 1, expected))
+        return float(nbinom.cdf(low, size, success))
+    return float(nbinom.sf(high, size, success))
 
 
-def pooled_shortfall_chance(paces: list[Pace], by_more_than: float) -> float | None:
+def pooled_shortfall_chance(
+    paces: list[Pace], by_more_than: float, dispersion: float = 1.0
+) -> float | None:
     """Chance of a rep's counts together falling this short at target pace, when they are
-    more than `by_more_than` below expected-to-date (None: not that far behind).
+    more than `by_more_than` below expected-to-date (None: not that far behind); `dispersion`
+    is that of the pooled daily count.
 
     Pooling is what makes low-volume roles testable at all: a field rep's three metrics of a
     dozen a month each are too few to judge one by one."""
@@ -200,4 +217,4 @@ def pooled_shortfall_chance(paces: list[Pace], by_more_than: float) -> float | N
     expected = sum(p.expected_to_date or 0.0 for p in paces)
     if not expected or actual >= (1 - by_more_than) * expected:
         return None
-    return shortfall_chance(actual, expected)
+    return shortfall_chance(actual, expected, dispersion=dispersion)

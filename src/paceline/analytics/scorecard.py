@@ -8,10 +8,18 @@ scorecards cost about what one does. The arithmetic lives in `pacing`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, Engine, Select, or_, select
 
+from paceline.analytics.dispersion import (
+    POISSON,
+    POOLED,
+    Dispersions,
+    HistoryRep,
+    suspects_dispersions,
+)
 from paceline.analytics.metrics import MetricTotals, metric_totals, metric_value
 from paceline.analytics.pacing import (
     STATUS_ORDER,
@@ -52,6 +60,10 @@ class MetricLine:
     is_ratio: bool
     pace: Pace
     unit: Unit = "count"  # how faces print the figures (a ratio may be money per deal)
+    # Variance / mean of the rep's daily count before the period; the chance behind "behind"
+    # is judged with it (see analytics/dispersion). None: not read, Poisson (the rep is not
+    # short enough for a wider spread to change anything).
+    dispersion: float | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,7 @@ class Scorecard:
     measured_from: dt.date  # the period start, or the rep's start date when later
     start_date: dt.date | None  # the rep's start date, if known (idle days count from it)
     lines: list[MetricLine]
+    dispersion: float | None = None  # of the pooled key counts the behind-pace test reads
 
     @property
     def status(self) -> Status:
@@ -185,12 +198,22 @@ def _scorecards(
     with engine.connect() as conn:
         totals = metric_totals(conn, settings, wanted, period.start, end, rep_ids)
         targets = period_targets(conn, calendar, period, wanted, rep_ids)
-    cards = [
-        _scorecard(
-            settings, calendar, rep, period, as_of, key_metrics.get(rep.role, []), totals, targets
-        )
-        for rep in reps
-    ]
+
+        def cards_for(group: list[RosterRep], spread: Dispersions) -> list[Scorecard]:
+            metrics = key_metrics
+            read = (totals, targets, spread)
+            return [
+                _scorecard(settings, calendar, r, period, as_of, metrics.get(r.role, []), read)
+                for r in group
+            ]
+
+        cards = cards_for(reps, POISSON)
+        suspects = {c.rep_id for c in cards if needs_dispersion(settings, c.lines)}
+        if suspects:
+            history = [HistoryRep(r.id, r.role, r.start_date) for r in reps]
+            spread = suspects_dispersions(conn, settings, calendar, history, suspects, period.start)
+            again = {c.rep_id: c for c in cards_for([r for r in reps if r.id in suspects], spread)}
+            cards = [again.get(c.rep_id, c) for c in cards]
     return cards, totals
 
 
@@ -201,9 +224,9 @@ def _scorecard(
     period: Period,
     as_of: dt.date,
     metrics: list[str],
-    totals: MetricTotals,
-    targets: dict[tuple[int, str], float],
+    read: tuple[MetricTotals, dict[tuple[int, str], float], Dispersions],
 ) -> Scorecard:
+    totals, targets, spread = read
     w = window(calendar, period, as_of, rep.start_date)
     lines = [
         _line(
@@ -212,10 +235,11 @@ def _scorecard(
             name,
             metric_value(settings, totals, [rep.id], name),
             targets.get((rep.id, name)),
+            spread.of(rep.id, name),
         )
         for name in metrics
     ]
-    lines = _behind_together(settings, lines)
+    lines = _behind_together(settings, lines, spread.of(rep.id, POOLED))
     return Scorecard(
         rep=rep.name,
         rep_id=rep.id,
@@ -229,11 +253,17 @@ def _scorecard(
         measured_from=w.start,
         start_date=rep.start_date,
         lines=lines,
+        dispersion=spread.of(rep.id, POOLED),
     )
 
 
 def _line(
-    settings: Settings, w: Window, name: str, actual: float | None, target: float | None
+    settings: Settings,
+    w: Window,
+    name: str,
+    actual: float | None,
+    target: float | None,
+    dispersion: float | None = None,
 ) -> MetricLine:
     """A metric's line; `actual` is None only for a ratio with nothing to divide by."""
     metric = settings.metric(name)
@@ -243,12 +273,19 @@ def _line(
         level_pace(actual, target, thresholds, metric.higher_is_better)
         if is_ratio or actual is None
         else pace(
-            w, actual, target, thresholds, metric.higher_is_better, _max_chance(settings, name)
+            w,
+            actual,
+            target,
+            thresholds,
+            metric.higher_is_better,
+            _max_chance(settings, name),
+            dispersion or 1.0,
         )
     )
     if metric.aggregate == "sum" and measured.status == "behind":
         measured = replace(measured, status="unclear")  # no count model: see _behind_together
-    return MetricLine(name, metric.label or name, is_ratio, measured, settings.metric_unit(name))
+    unit = settings.metric_unit(name)
+    return MetricLine(name, metric.label or name, is_ratio, measured, unit, dispersion)
 
 
 def _max_chance(settings: Settings, name: str) -> float | None:
@@ -268,7 +305,9 @@ def pooled_lines(settings: Settings, lines: list[MetricLine]) -> list[MetricLine
     ]
 
 
-def _behind_together(settings: Settings, lines: list[MetricLine]) -> list[MetricLine]:
+def _behind_together(
+    settings: Settings, lines: list[MetricLine], dispersion: float | None = None
+) -> list[MetricLine]:
     """Short metrics of a rep whose pooled counts pass the alerts' test are behind, not unclear.
 
     The same judgement as the behind-pace alert, so a rep alerted as behind is never shown as
@@ -277,7 +316,7 @@ def _behind_together(settings: Settings, lines: list[MetricLine]) -> list[Metric
     day 4 is most likely just no deal closed yet)."""
     rule = settings.alerts.behind_pace
     chance = pooled_shortfall_chance(
-        [line.pace for line in pooled_lines(settings, lines)], rule.by_more_than
+        [line.pace for line in pooled_lines(settings, lines)], rule.by_more_than, dispersion or 1.0
     )
     if chance is None or chance >= rule.max_chance:
         return lines
@@ -287,6 +326,30 @@ def _behind_together(settings: Settings, lines: list[MetricLine]) -> list[Metric
         else line
         for line in lines
     ]
+
+
+def needs_dispersion(settings: Settings, lines: list[MetricLine]) -> bool:
+    """Whether the rep's clustering could change a verdict on these lines (judged as Poisson):
+    a count called behind, a count at zero that the zero alert would flag, or pooled counts
+    behind together.
+    A wider spread only makes a shortfall likelier, so nothing else can change."""
+    counted = [
+        line
+        for line in lines
+        if settings.metric(line.metric).aggregate in ("count", "distinct_count")
+    ]
+    if any(line.pace.status == "behind" for line in counted):
+        return True
+    zero_bar = settings.alerts.zero_key_metric.max_chance  # Poisson P(0) is e^-expected
+    if any(
+        line.pace.actual == 0 and math.exp(-(line.pace.expected_to_date or 0.0)) < zero_bar
+        for line in counted
+    ):
+        return True
+    rule = settings.alerts.behind_pace
+    pooled = [line.pace for line in pooled_lines(settings, lines)]
+    chance = pooled_shortfall_chance(pooled, rule.by_more_than)
+    return chance is not None and chance < rule.max_chance
 
 
 def _team_total(
@@ -300,7 +363,8 @@ def _team_total(
     lines: list[MetricLine] = []
     names = list(dict.fromkeys(line.metric for card in cards for line in card.lines))
     for name in names:
-        parts = [line.pace for card in cards for line in card.lines if line.metric == name]
+        rep_lines = [line for card in cards for line in card.lines if line.metric == name]
+        parts = [line.pace for line in rep_lines]
         metric = settings.metric(name)
         if metric.aggregate == "ratio":
             ids = [c.rep_id for c in cards if any(line.metric == name for line in c.lines)]
@@ -326,6 +390,7 @@ def _team_total(
                 settings.pacing,
                 metric.higher_is_better,
                 _max_chance(settings, name),
+                _team_dispersion(rep_lines),
             )
         )
         total_pace = Pace(
@@ -339,6 +404,14 @@ def _team_total(
         )
         lines.append(_total_line(settings, name, total_pace))
     return lines
+
+
+def _team_dispersion(lines: list[MetricLine]) -> float:
+    """A team total's dispersion: its variance (the reps' dispersion x expected, added up, the
+    reps being independent) over its mean."""
+    expected = sum(line.pace.expected_to_date or 0.0 for line in lines)
+    spread = sum((line.dispersion or 1.0) * (line.pace.expected_to_date or 0.0) for line in lines)
+    return spread / expected if expected else 1.0
 
 
 def _total_line(settings: Settings, name: str, total: Pace) -> MetricLine:

@@ -7,6 +7,8 @@ nobody could ever be alerted before mid-month. While the alert period is younger
 instead, reaching back into the previous period(s). Each day is expected at the daily rate of
 its own period's target (target / business days of that period), as pacing prorates anyway.
 The stretch is therefore always at least `min_business_days` long, and says so in the alert.
+The reps' clustering is then measured before the stretch, not before the period: a stretch
+reaching into last month must not be judged by a history that contains it.
 """
 
 from __future__ import annotations
@@ -16,10 +18,17 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection
 
+from paceline.analytics.dispersion import (
+    POISSON,
+    POOLED,
+    Dispersions,
+    HistoryRep,
+    suspects_dispersions,
+)
 from paceline.analytics.metrics import base_value, metric_totals
 from paceline.analytics.pacing import Pace
 from paceline.analytics.pacing import status as pace_status
-from paceline.analytics.scorecard import IN_LIST_LIMIT, MetricLine, Scorecard
+from paceline.analytics.scorecard import IN_LIST_LIMIT, MetricLine, Scorecard, needs_dispersion
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import Settings
@@ -97,8 +106,8 @@ def stretch_cards(
     rep_ids = [card.rep_id for card in cards] if len(cards) <= IN_LIST_LIMIT else None
     totals = metric_totals(conn, settings, metrics, stretch.start, stretch.end, rep_ids)
     rates = daily_rates(conn, calendar, settings.alerts.period, stretch, metrics, rep_ids)
-    result: list[Scorecard] = []
-    for card in cards:
+
+    def reread(card: Scorecard, spread: Dispersions) -> Scorecard:
         start = max(stretch.start, card.start_date or stretch.start)
         lines = [
             _line(
@@ -108,22 +117,40 @@ def stretch_cards(
                 expected_between(
                     calendar, rates.get((card.rep_id, line.metric), []), start, stretch.end
                 ),
+                spread.of(card.rep_id, line.metric),
             )
             for line in card.lines
             if not line.is_ratio
         ]
-        elapsed = calendar.business_days(start, stretch.end)
-        result.append(
-            replace(card, lines=lines, measured_from=start, business_days_elapsed=elapsed)
+        return replace(
+            card,
+            lines=lines,
+            measured_from=start,
+            business_days_elapsed=calendar.business_days(start, stretch.end),
+            dispersion=spread.of(card.rep_id, POOLED),
         )
+
+    result = [reread(card, POISSON) for card in cards]
+    suspects = {c.rep_id for c in result if needs_dispersion(settings, c.lines)}
+    if suspects:
+        history = [HistoryRep(c.rep_id, c.role, c.start_date) for c in cards]
+        spread = suspects_dispersions(conn, settings, calendar, history, suspects, stretch.start)
+        result = [
+            reread(c, spread) if c.rep_id in suspects else r
+            for c, r in zip(cards, result, strict=True)
+        ]
     return result, rates
 
 
-def _line(settings: Settings, line: MetricLine, actual: float, expected: float) -> MetricLine:
+def _line(
+    settings: Settings, line: MetricLine, actual: float, expected: float, dispersion: float | None
+) -> MetricLine:
     metric = settings.metric(line.metric)
     counted = metric.aggregate in ("count", "distinct_count")
     max_chance = settings.alerts.behind_pace.max_chance if counted else None
-    state = pace_status(actual, expected, settings.pacing, metric.higher_is_better, max_chance)
+    state = pace_status(
+        actual, expected, settings.pacing, metric.higher_is_better, max_chance, dispersion or 1.0
+    )
     pace = Pace(
         actual=actual,
         target=None,
@@ -133,4 +160,4 @@ def _line(settings: Settings, line: MetricLine, actual: float, expected: float) 
         needed_per_day=None,
         status=state if expected else "no_target",
     )
-    return replace(line, pace=pace)
+    return replace(line, pace=pace, dispersion=dispersion)

@@ -1,0 +1,265 @@
+"""Overdispersion: how much more a rep's daily counts vary than a Poisson count would.
+
+The behind-pace test asks how likely a shortfall is at target pace. A Poisson count has its
+variance equal to its mean, but real activity is clustered: calls are made in blocks,
+meetings come in clumps, a week off happens. Judged as Poisson, a clustered rep's ordinary
+slow fortnight looks like a one-in-a-thousand event and the manager gets a false alarm.
+
+So each rep's dispersion (variance / mean of the daily count) is measured on the business
+days of the `dispersion_history_days` before the stretch judged (a shortfall must not excuse
+itself), zero days included:
+- per key metric, and for the key counts the behind-pace test pools, added up per day;
+- from the rep's start date or first recorded key activity in the window, whichever is later:
+  the days before may be before the rep's data was imported, not days of no work;
+- shrunk toward the median of the role's reps with the weight of `dispersion_prior_days`
+  days, so a new hire with a week of history is judged by the role's clustering, not their
+  own luck, and one rep back from leave does not make the whole role look clustered;
+- never below 1: a steadier-than-Poisson history does not make a shortfall more damning.
+
+What daily counts cannot see: clustering across days (a rate that drifts from month to month)
+makes a month's total vary more than its days suggest, and a weekday rhythm makes days vary
+more than a month's total. Weekly sums were tried and are noisier over a quarter's history.
+
+A count with mean m and dispersion d > 1 is then negative binomial with size m / (d - 1) and
+success probability 1 / d: variance d x m, and daily counts so modelled add up to the same
+family over a period (see `pacing.shortfall_chance`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, case, false, func, or_, select
+
+from paceline.analytics.metric_sql import is_additive_activity_metric
+from paceline.calendar import BusinessCalendar
+from paceline.config import Settings
+from paceline.store.models import MetricDay, Rep
+
+POOLED = "*"  # the key of a rep's pooled key counts among the per-metric dispersions
+
+
+@dataclass(frozen=True)
+class Sums:
+    """A count observed over `n` equal stretches (days or blocks): its sum and sum of squares."""
+
+    n: int
+    total: float
+    squares: float
+
+    @property
+    def squared_deviations(self) -> float:
+        """Sum over the stretches of (count - mean)^2, the empty ones included."""
+        return max(self.squares - self.total**2 / self.n, 0.0) if self.n else 0.0
+
+
+def index_of_dispersion(sums: Sums) -> float | None:
+    """Sample variance / mean of the count; None when nothing can be told (fewer than two
+    stretches, or no activity at all)."""
+    if sums.n < 2 or sums.total <= 0:
+        return None
+    return sums.squared_deviations / (sums.n - 1) / (sums.total / sums.n)
+
+
+def role_dispersion(reps: Sequence[Sums]) -> float:
+    """The role's dispersion: the median of its reps' own; 1 when no rep can tell; at least 1."""
+    own = [d for d in (index_of_dispersion(sums) for sums in reps) if d is not None]
+    return max(statistics.median(own), 1.0) if own else 1.0
+
+
+def shrunk_dispersion(sums: Sums, role: float, prior: float) -> float:
+    """The rep's own dispersion weighed by their degrees of freedom (stretches - 1) against
+    the role's weighed by `prior` stretches; at least 1."""
+    own = index_of_dispersion(sums)
+    if own is None:
+        return max(role, 1.0)
+    weight = sums.n - 1
+    return max((weight * own + prior * role) / (weight + prior), 1.0)
+
+
+@dataclass(frozen=True)
+class HistoryRep:
+    id: int
+    role: str
+    start_date: dt.date | None
+
+
+@dataclass(frozen=True)
+class Dispersions:
+    """Each rep's dispersion per key metric and for their pooled key counts (POOLED)."""
+
+    values: dict[tuple[int, str], float]
+
+    def of(self, rep_id: int, metric: str = POOLED) -> float | None:
+        """None: not read (Poisson is used; see `suspects_dispersions`)."""
+        return self.values.get((rep_id, metric))
+
+
+POISSON = Dispersions({})
+
+
+ROLE_SAMPLE = 30  # role-mates read beside the suspects, for the role's median
+IN_LIST_LIMIT = 200  # beyond this many reps, everyone's history is read and the rest ignored
+
+
+def suspects_dispersions(
+    conn: Connection,
+    settings: Settings,
+    calendar: BusinessCalendar,
+    reps: Sequence[HistoryRep],
+    suspects: set[int],
+    before: dt.date,
+) -> Dispersions:
+    """Dispersions of the `suspects`, the reps whose verdict clustering could change.
+
+    A wider spread only makes a shortfall likelier, so a rep whom Poisson does not call behind
+    needs no history: most reps are not short at all, and a thousand scorecards stay about as
+    fast as without it. Beside the suspects, up to ROLE_SAMPLE of each suspect role's other
+    reps (the lowest ids, so the same every time) are read for the role's median."""
+    if not suspects:
+        return POISSON
+    readers = [r for r in reps if r.id in suspects]
+    for role in sorted({r.role for r in readers}):
+        mates = sorted((r for r in reps if r.role == role and r.id not in suspects), key=_id)
+        readers += mates[:ROLE_SAMPLE]
+    ids = [r.id for r in readers]
+    wanted = ids if len(ids) <= IN_LIST_LIMIT else None
+    return read_dispersions(conn, settings, calendar, readers, before, wanted)
+
+
+def _id(rep: HistoryRep) -> int:
+    return rep.id
+
+
+def pooled_metrics(settings: Settings, role: str) -> list[str]:
+    """A role's key counts the behind-pace test pools (rolled-up activity counts alerted on)."""
+    names = next((r.key_metrics for r in settings.roles if r.name == role), [])
+    return [
+        name
+        for name in names
+        if settings.metric(name).aggregate == "count"
+        and settings.metric(name).source in settings.alerts.sources
+        and is_additive_activity_metric(settings.metric(name))
+    ]
+
+
+def read_dispersions(
+    conn: Connection,
+    settings: Settings,
+    calendar: BusinessCalendar,
+    reps: Sequence[HistoryRep],
+    before: dt.date,
+    rep_ids: list[int] | None,
+) -> Dispersions:
+    """The reps' dispersions over the history before `before`, in one grouped query (a row per
+    rep). `rep_ids` None reads everyone (cheaper than a long IN list)."""
+    history = settings.pacing.dispersion_history_days
+    if history == 0 or not reps:
+        return POISSON
+    start, off_days = history_days(calendar, before, history)
+    roles = sorted({r.role for r in reps})
+    metrics = sorted({m for role in roles for m in _rolled_key_counts(settings, role)})
+    pooled = {role: pooled_metrics(settings, role) for role in roles}
+    names = [*metrics, POOLED]
+    read: dict[int, tuple[dt.date, list[float]]] = {}
+    for rep_id, first, *columns in conn.execute(
+        _day_sums(metrics, pooled, start, before, off_days, rep_ids)
+    ):
+        read[rep_id] = (first, [float(v or 0.0) for v in columns])
+    sums: dict[tuple[int, str], Sums] = {}
+    for rep in reps:
+        first, columns = read.get(rep.id, (before, [0.0] * 2 * len(names)))
+        days = calendar.business_days(max(start, rep.start_date or start, first), before)
+        for i, name in enumerate(names):
+            sums[(rep.id, name)] = Sums(days, columns[2 * i], columns[2 * i + 1])
+    return _shrunk(reps, sums, names, settings.pacing.dispersion_prior_days)
+
+
+def _shrunk(
+    reps: Sequence[HistoryRep], sums: dict[tuple[int, str], Sums], names: list[str], prior: float
+) -> Dispersions:
+    """Each rep's sums shrunk toward their role's median."""
+    values: dict[tuple[int, str], float] = {}
+    for role in sorted({r.role for r in reps}):
+        members = [r.id for r in reps if r.role == role]
+        for name in names:
+            estimate = role_dispersion([sums[(i, name)] for i in members])
+            for rep_id in members:
+                values[(rep_id, name)] = shrunk_dispersion(sums[(rep_id, name)], estimate, prior)
+    return Dispersions(values)
+
+
+def _rolled_key_counts(settings: Settings, role: str) -> list[str]:
+    names = next((r.key_metrics for r in settings.roles if r.name == role), [])
+    return [
+        n
+        for n in names
+        if settings.metric(n).aggregate == "count"
+        and is_additive_activity_metric(settings.metric(n))
+    ]
+
+
+def history_days(
+    calendar: BusinessCalendar, before: dt.date, business_days: int
+) -> tuple[dt.date, list[dt.date]]:
+    """The first day of the `business_days` business days before `before`, and the days in
+    between that are not business days (left out: no count is expected on them)."""
+    start = before
+    counted = 0
+    off: list[dt.date] = []
+    while counted < business_days:
+        start -= dt.timedelta(days=1)
+        if calendar.is_business_day(start):
+            counted += 1
+        else:
+            off.append(start)
+    return start, off
+
+
+def _day_sums(
+    metrics: list[str],
+    pooled: dict[str, list[str]],
+    start: dt.date,
+    end: dt.date,
+    off_days: list[dt.date],
+    rep_ids: list[int] | None,
+) -> Select[Any]:
+    """Per rep: the first day with activity, then the sum and the sum of squares of each
+    metric's daily count and of the pooled daily count (the pool depends on the rep's role)."""
+    in_pool = or_(
+        false(),
+        *[
+            and_(Rep.role == role, MetricDay.metric.in_(names))
+            for role, names in pooled.items()
+            if names
+        ],
+    )
+    per_metric = [
+        func.sum(case((MetricDay.metric == name, MetricDay.value), else_=0.0)).label(f"m{i}")
+        for i, name in enumerate(metrics)
+    ]
+    pool = func.sum(case((in_pool, MetricDay.value), else_=0.0)).label("pool")
+    daily = (
+        select(
+            MetricDay.rep_id.label("rep_id"), MetricDay.local_date.label("day"), *per_metric, pool
+        )
+        .join(Rep, Rep.id == MetricDay.rep_id)
+        .where(
+            MetricDay.metric.in_(metrics),
+            MetricDay.local_date >= start,
+            MetricDay.local_date < end,
+            MetricDay.local_date.not_in(off_days),
+        )
+        .group_by(MetricDay.rep_id, MetricDay.local_date)
+    )
+    if rep_ids is not None:
+        daily = daily.where(MetricDay.rep_id.in_(rep_ids))
+    day = daily.subquery()
+    columns: list[ColumnElement[Any]] = []
+    for column in [*(day.c[f"m{i}"] for i in range(len(metrics))), day.c.pool]:
+        columns += [func.sum(column), func.sum(column * column)]
+    return select(day.c.rep_id, func.min(day.c.day), *columns).group_by(day.c.rep_id)

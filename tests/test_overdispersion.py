@@ -1,0 +1,153 @@
+"""Clustered activity is not a shortfall: the behind-pace test allows for overdispersion.
+
+Hand-checked: the negative-binomial tail against scipy's, parameterised here from the mean and
+variance by hand; the dispersion of a hand-built daily series. Planted: a rep who works in
+bursts and one who works steadily, the same monthly volume, both at 60% of expected-to-date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from scipy.stats import nbinom, poisson
+from sqlalchemy import Engine, insert
+
+from paceline.analytics.alerts import alerts
+from paceline.analytics.dispersion import (
+    Sums,
+    history_days,
+    index_of_dispersion,
+    role_dispersion,
+    shrunk_dispersion,
+)
+from paceline.analytics.pacing import shortfall_chance
+from paceline.analytics.scorecard import team_scorecards
+from paceline.analytics.targets import TargetRow, save_targets
+from paceline.calendar import BusinessCalendar
+from paceline.config import Settings
+from paceline.ingest.manual import add_rep
+from paceline.store.migrate import upgrade
+from paceline.store.models import Activity
+
+AS_OF = dt.date(2026, 11, 18)  # business day 13 of November's 19
+NOV = dt.date(2026, 11, 1)
+
+
+def test_negative_binomial_tail_is_scipys_for_the_mean_and_variance() -> None:
+    """Mean 44, dispersion 2.5: variance 110. A negative binomial with that mean and variance
+    has p = mean / variance = 0.4 and n = mean^2 / (variance - mean) = 1936 / 66."""
+    n, p = 1936 / 66, 0.4
+    assert shortfall_chance(17, 44, dispersion=2.5) == pytest.approx(nbinom.cdf(17, n, p))
+    assert shortfall_chance(60, 44, False, dispersion=2.5) == pytest.approx(nbinom.sf(59, n, p))
+    # Zero of mean 2 at dispersion 2: n = 4 / 2 = 2, p = 1/2, P(0) = (1/2)^2.
+    assert shortfall_chance(0, 2, dispersion=2.0) == pytest.approx(0.25)
+    # Wider than Poisson: the shortfall is less damning; dispersion 1 is Poisson itself.
+    assert shortfall_chance(17, 44, dispersion=2.5) > 100 * poisson.cdf(17, 44)
+    assert shortfall_chance(17, 44, dispersion=1.0) == pytest.approx(poisson.cdf(17, 44))
+
+
+def test_dispersion_of_a_hand_built_series() -> None:
+    """Counts 0 0 4 0 6 2 0 0 0 0: total 12, mean 1.2, squares 16 + 36 + 4 = 56; squared
+    deviations 56 - 12^2/10 = 41.6; sample variance 41.6 / 9 = 4.6222; / mean = 3.85185."""
+    series = [0, 0, 4, 0, 6, 2, 0, 0, 0, 0]
+    sums = Sums(len(series), float(sum(series)), float(sum(x * x for x in series)))
+    assert index_of_dispersion(sums) == pytest.approx(41.6 / 9 / 1.2)
+    # Steady 3 each time: variance 0, below Poisson; never below 1 once shrunk.
+    steady = Sums(10, 30.0, 90.0)
+    assert index_of_dispersion(steady) == 0.0
+    assert shrunk_dispersion(steady, 1.0, 4) == 1.0
+    # 9 degrees of freedom of 3.85185 against 4 prior blocks of the role's 1.5.
+    assert shrunk_dispersion(sums, 1.5, 4) == pytest.approx((9 * 3.851852 + 4 * 1.5) / 13)
+    assert index_of_dispersion(Sums(10, 0.0, 0.0)) is None  # no activity: cannot tell
+    assert shrunk_dispersion(Sums(1, 5.0, 25.0), 2.0, 4) == 2.0  # one block: the role's
+    # The role: the median of the reps who can tell (3.85 and 0), at least 1.
+    assert role_dispersion([sums, steady, Sums(10, 0.0, 0.0)]) == pytest.approx(3.851852 / 2)
+
+
+def test_history_is_business_days_before_the_period(settings: Settings) -> None:
+    """The 5 business days before Tue Dec 1 2026: Mon Nov 30, Nov 25, 24, 23 (26-27 are
+    Thanksgiving holidays) and Fri Nov 20; the weekends and holidays between are left out."""
+    calendar = BusinessCalendar(settings.calendar)
+    start, off = history_days(calendar, dt.date(2026, 12, 1), 5)
+    assert start == dt.date(2026, 11, 20)
+    assert sorted(off) == [dt.date(2026, 11, d) for d in (21, 22, 26, 27, 28, 29)]
+
+
+def _conversations(rep_id: int, day: dt.date, n: int) -> list[dict[str, Any]]:
+    moment = dt.datetime.combine(day, dt.time(17, 0))
+    return [
+        {
+            "rep_id": rep_id,
+            "kind": "call",
+            "occurred_at": moment,
+            "local_date": day,
+            "outcome": "conversation",
+            "has_ask": True,
+            "engaged": False,
+            "source": "test",
+        }
+        for _ in range(n)
+    ]
+
+
+HISTORY_START = dt.date(2026, 8, 7)  # the 60 business days before November start on Fri Aug 7
+CLUSTERED_NOVEMBER = {dt.date(2026, 11, 9), dt.date(2026, 11, 10), dt.date(2026, 11, 16)}
+
+
+def _build_rep(engine: Engine, settings: Settings, clustered: bool) -> None:
+    """One SDR with 600 conversations in the 60 business days before November (10 a day; the
+    November target, 190 in 19 business days, is 10 a day too): 10 every day, or in clumps of
+    whole weeks, 40 a day in the 1st, 6th and 10th of the twelve weeks and none in the others
+    (a campaign, a week off). November to the 18th: 78 of 130 expected (60%), 6 every day, or
+    26 on each of Nov 9, 10 and 16 (so never three business days idle)."""
+    upgrade(engine)
+    rep = add_rep(engine, settings, "Rep", "sdr", team="East")
+    calendar = BusinessCalendar(settings.calendar)
+    rows: list[dict[str, Any]] = []
+    day, index = HISTORY_START, 0
+    while day <= AS_OF:
+        if calendar.is_business_day(day):
+            if day < NOV:
+                busy = index // 5 in (0, 5, 9)
+                count = (40 if busy else 0) if clustered else 10
+                index += 1
+            else:
+                count = (26 if day in CLUSTERED_NOVEMBER else 0) if clustered else 6
+            rows += _conversations(rep, day, count)
+        day += dt.timedelta(days=1)
+    assert index == 60
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(conn, [TargetRow(rep, "conversations", "month", NOV, 190)])
+
+
+def _month_to_date(settings: Settings, history_days: int = 60) -> Settings:
+    rules = settings.alerts.model_copy(update={"min_business_days": 13})
+    pacing = settings.pacing.model_copy(update={"dispersion_history_days": history_days})
+    return settings.model_copy(update={"alerts": rules, "pacing": pacing})
+
+
+@pytest.mark.parametrize("clustered", [False, True], ids=["steady", "clustered"])
+def test_a_clustered_rep_at_60_percent_is_not_alerted_a_steady_one_is(
+    engine: Engine, settings: Settings, clustered: bool
+) -> None:
+    """Poisson calls both behind: 78 or fewer of 130 expected is P = 3e-6. The clustered rep's
+    days (40 on 15 days, 0 on 45: mean 10, squared deviations 15 x 40^2 - 600^2 / 60 = 18000,
+    variance 18000 / 59) vary 30.5 times their mean, so a 60% month is ordinary for them;
+    the steady rep never missed a day (variance 0: Poisson), so it is not."""
+    _build_rep(engine, settings, clustered)
+    poisson_only = alerts(engine, _month_to_date(settings, history_days=0), AS_OF)
+    assert [(a.rep, a.rule) for a in poisson_only.alerts] == [("Rep", "behind_pace")]
+    report = alerts(engine, _month_to_date(settings), AS_OF)
+    behind = [(a.rep, a.actual, a.expected) for a in report.alerts if a.rule == "behind_pace"]
+    card = team_scorecards(engine, _month_to_date(settings), "month", AS_OF).reps[0]
+    if clustered:
+        assert behind == []
+        assert card.dispersion == pytest.approx(18000 / 59 / 10)
+        assert card.status == "unclear"
+    else:
+        assert behind == [("Rep", 78, pytest.approx(130))]
+        assert card.dispersion == 1.0
+        assert card.status == "behind"
