@@ -39,7 +39,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from paceline.ingest.resolve import AccountResolver, ContactResolver, chunks, name_key
 from paceline.store.models import (
     Account,
     Activity,
@@ -50,6 +49,7 @@ from paceline.store.models import (
     Team,
     utcnow,
 )
+from paceline.store.names import AccountResolver, ContactResolver, chunks, name_key
 
 API_SOURCE = "api"
 

@@ -17,8 +17,8 @@ from sqlalchemy import Engine, func, select
 
 from paceline.access import scope_of
 from paceline.auth.access import Principal
-from paceline.ingest.resolve import name_key
 from paceline.store.models import Account, Activity, Rep, Team, utcnow
+from paceline.store.names import name_key
 from paceline.store.records import (
     ActivityFilter,
     ActivityRecord,
