@@ -62,9 +62,9 @@ from paceline.analytics.leaderboard import Leaderboard, leaderboard
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import TeamScorecard, team_scorecards
-from paceline.analytics.targets import TargetRow, save_targets
 from paceline.calendar import BusinessCalendar
 from paceline.config import MetricSettings, Settings, default_settings
+from paceline.services.targets import TargetRow, save_targets
 from paceline.store.bulk import insert_rows
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade

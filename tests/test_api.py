@@ -20,11 +20,11 @@ from httpx import Response
 from sqlalchemy import Engine, func, insert, select
 from typer.testing import CliRunner
 
-from paceline.api.app import create_app
 from paceline.auth.accounts import create_token
 from paceline.auth.passwords import hash_password
 from paceline.cli import app as cli_app
 from paceline.config import Settings
+from paceline.server import create_app
 from paceline.store.models import Activity, AppUser, Deal, DealStageHistory, Rep, utcnow
 from test_tracking import AS_OF, build_team
 

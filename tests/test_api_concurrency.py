@@ -22,9 +22,9 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 
-from paceline.api.app import create_app
 from paceline.auth.accounts import create_token
 from paceline.config import Settings
+from paceline.server import create_app
 from paceline.store.models import Activity
 from test_api import quick_user
 from test_tracking import build_team

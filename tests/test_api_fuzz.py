@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 
-from paceline.api.app import create_app
 from paceline.auth.accounts import add_user, create_token
 from paceline.config import Settings
+from paceline.server import create_app
 from paceline.store.engine import make_engine
 from test_tracking import build_team
 

@@ -29,13 +29,13 @@ from paceline.analytics.compare import compare_rates
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.peers import diagnosis_reps, find_rep, peers_of
 from paceline.analytics.rollup import ensure_rollup
-from paceline.analytics.targets import TargetRow, save_targets
 from paceline.analytics.window import diagnosis_window
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.describe import evidence_text
 from paceline.errors import UserInputError
 from paceline.ingest.manual import add_rep
+from paceline.services.targets import TargetRow, save_targets
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Deal

@@ -21,9 +21,10 @@ import pytest
 import typer
 from pydantic import BaseModel
 
-from paceline.api.app import API_PREFIX, create_app
+from paceline.api.app import API_PREFIX
 from paceline.cli import app
 from paceline.config import Settings, default_settings
+from paceline.server import create_app
 from paceline.store.engine import make_engine
 
 ROOT = Path(__file__).resolve().parents[1]

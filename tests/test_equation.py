@@ -42,7 +42,6 @@ from paceline.analytics.equation import (
     revenue_equation,
 )
 from paceline.analytics.window import diagnosis_window
-from paceline.api.app import create_app
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.cli import app as cli_app
@@ -50,6 +49,7 @@ from paceline.config import Settings
 from paceline.describe import finding_text
 from paceline.errors import UserInputError
 from paceline.ingest.manual import add_rep
+from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Account, Activity, AppUser, Deal, Rep, utcnow

@@ -50,14 +50,14 @@ from typer.testing import CliRunner
 
 from paceline.analytics.flow import CountValue, FlowReport, pipeline_flow
 from paceline.analytics.stalled import day_end_utc
-from paceline.analytics.targets import TargetRow, save_targets
 from paceline.analytics.window import diagnosis_window
-from paceline.api.app import create_app
 from paceline.auth.accounts import create_token
 from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.errors import UserInputError
+from paceline.server import create_app
+from paceline.services.targets import TargetRow, save_targets
 from paceline.store.models import Deal, Rep, Target
 from test_api import quick_user
 from test_stalled import account, activity, at, deal, login, people

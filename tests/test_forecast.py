@@ -42,14 +42,14 @@ from paceline.analytics.pipeline_history import (
 )
 from paceline.analytics.rate_uncertainty import draw_factors
 from paceline.analytics.stalled import day_end_utc
-from paceline.analytics.targets import TargetRow, save_targets
-from paceline.api.app import create_app
 from paceline.calendar import BusinessCalendar
 from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.ingest.manual import add_rep
+from paceline.server import create_app
+from paceline.services.targets import TargetRow, save_targets
 from paceline.store.models import Account, Activity, Deal, DealStageHistory, Target
 from test_stalled import login
 from test_zoho_import import money, read_export, run_import, zoho_time

@@ -48,7 +48,6 @@ from conftest import DEMO_TODAY
 from paceline.analytics.funnel import Funnel, FunnelStep, funnel
 from paceline.analytics.peers import diagnosis_reps, peers_of
 from paceline.analytics.window import Window, diagnosis_window
-from paceline.api.app import create_app
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.auth.passwords import hash_password
@@ -56,6 +55,7 @@ from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.ingest.manual import add_rep
+from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Account, Activity, AppUser, Deal, Rep, utcnow

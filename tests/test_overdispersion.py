@@ -24,10 +24,10 @@ from paceline.analytics.dispersion import (
 )
 from paceline.analytics.pacing import shortfall_chance
 from paceline.analytics.scorecard import team_scorecards
-from paceline.analytics.targets import TargetRow, save_targets
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
 from paceline.ingest.manual import add_rep
+from paceline.services.targets import TargetRow, save_targets
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity
 

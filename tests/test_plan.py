@@ -30,15 +30,15 @@ from paceline.analytics.plan import (
     ramp_share,
     resolve_step,
     round_up,
-    save_plan_targets,
     shift_months,
 )
-from paceline.analytics.targets import period_targets, set_target
+from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar
 from paceline.cli import app
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.ingest.manual import add_rep
+from paceline.services.targets import save_plan_targets, set_target
 from paceline.store.models import Activity, Deal, Rep
 
 D = dt.date

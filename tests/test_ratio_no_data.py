@@ -25,11 +25,11 @@ from helpers import api_tokens, bearer
 from paceline.analytics.leaderboard import leaderboard
 from paceline.analytics.pacing import level_pace
 from paceline.analytics.scorecard import rep_scorecard, team_scorecards
-from paceline.api.app import create_app
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import start_session
 from paceline.cli import app
 from paceline.config import Settings, default_config_text
+from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.web.common import DASH
 from test_funnel import quick_user

@@ -53,7 +53,6 @@ from typer.testing import CliRunner
 
 from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.stalled import StalledReport, stalled_deals
-from paceline.api.app import create_app
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.cli import app as cli_app
@@ -61,6 +60,7 @@ from paceline.cli import out as cli_out
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.errors import UserInputError
 from paceline.ingest.manual import add_rep
+from paceline.server import create_app
 from paceline.store.migrate import upgrade
 from paceline.store.models import Account, Activity, AppUser, Deal, DealStageHistory
 from test_api import quick_user

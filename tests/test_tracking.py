@@ -25,12 +25,12 @@ from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import competition_ranks, leaderboard
 from paceline.analytics.scorecard import rep_scorecard, team_scorecards
 from paceline.analytics.stretch import alert_stretch
-from paceline.analytics.targets import TargetRow, save_targets
 from paceline.calendar import BusinessCalendar
 from paceline.cli import app
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.ingest.manual import add_rep
+from paceline.services.targets import TargetRow, save_targets
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Rep

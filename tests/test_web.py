@@ -25,13 +25,13 @@ from sqlalchemy import Engine, event, func, select, text
 from paceline.analytics.pacing import Status
 from paceline.analytics.roster import list_reps
 from paceline.analytics.scorecard import rep_scorecard
-from paceline.api.app import create_app
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import MAX_FAILURES_PER_USER, add_user, start_session
 from paceline.calendar import BusinessCalendar
 from paceline.cli.track_commands import STATUS_TEXT
 from paceline.config import Settings
 from paceline.demo import build_demo
+from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Target

@@ -26,10 +26,10 @@ import pytest
 import uvicorn
 
 from paceline.analytics.roster import list_reps
-from paceline.api.app import create_app
 from paceline.auth.accounts import add_user
 from paceline.config import Settings
 from paceline.demo import build_demo
+from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 

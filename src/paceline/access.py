@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from paceline.auth.access import Principal
 from paceline.errors import Forbidden, InputError, NotFound, did_you_mean
-from paceline.ingest.resolve import name_key
+from paceline.store.names import name_key
 from paceline.store.records import RepRef, Scope, rep_refs, team_ids, team_name
 
 Reps = dict[str, RepRef]  # every rep by name key, as `store.records.rep_refs` returns them

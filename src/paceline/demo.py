@@ -37,9 +37,9 @@ from sqlalchemy import Connection, Engine, insert, select
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.stretch import alert_stretch
-from paceline.analytics.targets import TargetRow, save_targets
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
+from paceline.services.targets import TargetRow, save_targets
 from paceline.store.bulk import insert_rows
 from paceline.store.models import (
     Account,

@@ -16,7 +16,7 @@ from paceline.analytics.window import Window
 from paceline.calendar import Period
 from paceline.config import Settings
 from paceline.errors import UserInputError, did_you_mean
-from paceline.ingest.resolve import name_key
+from paceline.store.names import name_key
 
 MIN_TEAM_PEERS = 3
 

@@ -47,8 +47,8 @@ from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from paceline.errors import UserInputError, did_you_mean
-from paceline.ingest.resolve import name_key
 from paceline.store.models import Deal, DealStageHistory, Rep, Team
+from paceline.store.names import name_key
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]

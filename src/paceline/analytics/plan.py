@@ -37,14 +37,12 @@ from sqlalchemy import ColumnElement, Connection, Engine, select
 
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.rollup import ensure_rollup
-from paceline.analytics.targets import TARGET_KINDS, TargetRow, period_targets, save_targets
+from paceline.analytics.targets import TARGET_KINDS, period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import Settings
 from paceline.errors import UserInputError, did_you_mean
-from paceline.ingest.entities import default_role
-from paceline.ingest.manual import existing_rep_id
-from paceline.ingest.resolve import RepResolver
 from paceline.store.models import Rep, Target, Team
+from paceline.store.names import RepResolver, default_role, existing_rep_id
 
 RateSource = Literal["given", "measured"]
 PLAN_ORIGIN = "plan"
@@ -722,48 +720,7 @@ def _schedule(
     return tuple(periods)
 
 
-# --- saving and listing targets --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SavedTargets:
-    """What `save_plan_targets` stored."""
-
-    period: Period
-    reps: int
-    metrics: tuple[str, ...]
-    targets: int
-
-
-def save_plan_targets(engine: Engine, plan: Plan, origin: str = PLAN_ORIGIN) -> SavedTargets:
-    """Store each rep's yearly targets (full-weight figure x the rep's weight) for the plan.
-
-    Yearly targets are stored once and prorated to any shorter period when read; a target set
-    for a shorter period (a manager's override) keeps winning over them. The exact values are
-    stored, not the rounded ones, so the reps' targets add up to the team's plan.
-    """
-    if not plan.reps or any(r.rep_id is None for r in plan.reps):
-        raise UserInputError(
-            "save: the plan is for a head count, not for reps in the database; "
-            "plan without a head count to save per-rep targets"
-        )
-    targets = (*plan.steps, plan.revenue_target)
-    rows = [
-        TargetRow(
-            rep_id=rep.rep_id,
-            metric=t.metric,
-            period_kind="year",
-            period_start=plan.period.start,
-            value=t.per_rep.year * rep.weight,
-            origin=origin,
-        )
-        for rep in plan.reps
-        if rep.rep_id is not None
-        for t in targets
-    ]
-    with engine.begin() as conn:
-        count = save_targets(conn, rows)
-    return SavedTargets(plan.period, len(plan.reps), tuple(t.metric for t in targets), count)
+# --- listing targets (saving them: paceline.services.targets) ------------------------------
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,8 @@ from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import Settings, Unit
 from paceline.errors import UserInputError, did_you_mean
-from paceline.ingest.resolve import name_key
 from paceline.store.models import Rep, Team
+from paceline.store.names import name_key
 
 SCORECARD_PERIODS: tuple[PeriodKind, ...] = ("week", "month", "quarter", "year")
 IN_LIST_LIMIT = 200

@@ -34,8 +34,8 @@ from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window, diagnosis_window
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.ingest.resolve import name_key
 from paceline.store.models import Account, Activity, Deal, DealStageHistory, Rep, Team
+from paceline.store.names import name_key
 
 Reason = Literal["no_selling_activity", "long_in_stage"]
 NO_SELLING: Reason = "no_selling_activity"

@@ -5,25 +5,20 @@ store every slice, a period's target is derived from the stored targets that cov
 proportion to business days: a month with 21 of the year's 250 business days carries 21/250 of
 the yearly target. A target stored for exactly that period wins over any derivation, so a
 manager can override one month without touching the plan.
+
+This module only reads; storing targets (a plan's, or one set by hand) is
+`paceline.services.targets`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection
 
-from sqlalchemy import Connection, Engine, and_, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, and_, or_, select
 
 from paceline.calendar import PERIOD_KINDS, BusinessCalendar, Period, PeriodKind
-from paceline.config import Settings
-from paceline.errors import UserInputError
-from paceline.ingest.entities import default_role
-from paceline.ingest.manual import existing_rep_id
-from paceline.ingest.resolve import RepResolver
 from paceline.store.models import Target
 
 TARGET_KINDS: tuple[PeriodKind, ...] = tuple(k for k in PERIOD_KINDS if k != "day")
@@ -34,80 +29,6 @@ _LONGEST: dict[str, dt.timedelta] = {
     "quarter": dt.timedelta(days=92),
     "year": dt.timedelta(days=366),
 }
-
-
-@dataclass(frozen=True)
-class TargetRow:
-    rep_id: int
-    metric: str
-    period_kind: PeriodKind
-    period_start: dt.date
-    value: float
-    origin: str = "manual"
-
-
-@dataclass(frozen=True)
-class SetTarget:
-    """What `set_target` stored, for the face to confirm."""
-
-    rep: str
-    metric: str
-    period: Period
-    value: float
-
-
-def save_targets(conn: Connection, rows: Iterable[TargetRow]) -> int:
-    """Insert or replace targets (same rep, metric and period); returns how many."""
-    payload = [
-        {
-            "rep_id": r.rep_id,
-            "metric": r.metric,
-            "period_kind": r.period_kind,
-            "period_start": r.period_start,
-            "value": r.value,
-            "origin": r.origin,
-        }
-        for r in rows
-    ]
-    if not payload:
-        return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Target)
-    statement = statement.on_conflict_do_update(
-        index_elements=["rep_id", "metric", "period_kind", "period_start"],
-        set_={"value": statement.excluded.value, "origin": statement.excluded.origin},
-    )
-    conn.execute(statement, payload)
-    return len(payload)
-
-
-def set_target(
-    engine: Engine,
-    settings: Settings,
-    rep: str,
-    metric: str,
-    period_kind: PeriodKind,
-    day: dt.date,
-    value: float,
-) -> SetTarget:
-    """Set (or override) one rep's target for the period of `period_kind` containing `day`."""
-    if period_kind not in TARGET_KINDS:
-        raise UserInputError(f"period: targets are set per {', '.join(TARGET_KINDS)}")
-    try:
-        metric_settings = settings.metric(metric)
-    except KeyError as exc:
-        raise UserInputError(f"metric: {exc.args[0]}") from None
-    if metric_settings.aggregate == "ratio":
-        raise UserInputError(f"metric: {metric!r} is a ratio; set targets on its parts")
-    if not math.isfinite(value):
-        raise UserInputError(f"value: a target must be a finite number (got {value})")
-    if value < 0:
-        raise UserInputError(f"value: a target cannot be negative (got {value})")
-    period = BusinessCalendar(settings.calendar).period(period_kind, day)
-    with engine.begin() as conn:
-        rep_id = existing_rep_id(conn, RepResolver(conn, default_role(settings)), rep)
-        save_targets(conn, [TargetRow(rep_id, metric, period_kind, period.start, value)])
-    return SetTarget(rep=rep, metric=metric, period=period, value=value)
 
 
 def period_targets(

@@ -1,4 +1,6 @@
-"""The FastAPI application: API routers under /api/v1, web pages at /, one error policy.
+"""The JSON API's FastAPI application: routers under /api/v1, one error policy.
+
+`paceline.server.create_app` adds the web pages to it; the API does not know them.
 
 Errors a user can fix become 422 with a body naming the field (FastAPI's own validation
 errors already look like this; `UserInputError` from the analyses is mapped to the same
@@ -25,7 +27,7 @@ from paceline.errors import UserInputError
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings, engine: Engine) -> FastAPI:
+def create_api(settings: Settings, engine: Engine) -> FastAPI:
     app = FastAPI(
         title="Paceline",
         version=__version__,
@@ -39,7 +41,6 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.add_exception_handler(UserInputError, _user_input_error)
     for router in _routers("paceline.api.routers"):
         app.include_router(router, prefix=API_PREFIX)
-    _mount_web(app)
     return app
 
 
@@ -79,11 +80,3 @@ def _mount_docs(app: FastAPI) -> None:
             swagger_css_url=f"{assets}/swagger-ui.css",
             swagger_favicon_url=f"{assets}/favicon-32x32.png",
         )
-
-
-def _mount_web(app: FastAPI) -> None:
-    try:
-        web = importlib.import_module("paceline.web.pages")
-    except ModuleNotFoundError:
-        return
-    web.mount(app)

@@ -25,8 +25,8 @@ from paceline.auth.passwords import (
     verify_password,
 )
 from paceline.errors import UserInputError
-from paceline.ingest.resolve import name_key
 from paceline.store.models import ApiToken, AppUser, LoginAttempt, Rep, Team, WebSession, utcnow
+from paceline.store.names import name_key
 
 SESSION_LIFETIME = dt.timedelta(hours=12)
 FAILURE_WINDOW = dt.timedelta(minutes=15)

@@ -15,7 +15,6 @@ from rich.table import Table
 from paceline.analytics.plan import (
     Plan,
     PlanInput,
-    SavedTargets,
     StepTarget,
     TargetList,
     build_plan,
@@ -26,13 +25,13 @@ from paceline.analytics.plan import (
     plan_period,
     plan_weights,
     round_up,
-    save_plan_targets,
 )
-from paceline.analytics.targets import TARGET_KINDS, set_target
+from paceline.analytics.targets import TARGET_KINDS
 from paceline.calendar import BusinessCalendar, PeriodKind
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.errors import UserInputError
 from paceline.serialize import dumps
+from paceline.services.targets import SavedTargets, save_plan_targets, set_target
 
 target_app = typer.Typer(no_args_is_help=True, help="Set, override and list targets.")
 app.add_typer(target_app, name="target")

@@ -43,7 +43,7 @@ def serve(
     """Run the web application and the JSON API (/api/v1, docs at /api/v1/docs)."""
     import uvicorn
 
-    from paceline.api.app import create_app
+    from paceline.server import create_app
 
     c = _ctx(ctx)
     application = create_app(c.settings, c.engine())

@@ -34,6 +34,7 @@ from paceline.ingest.fields import (
 )
 from paceline.ingest.mapping import ColumnSpec, Entity, Mapping
 from paceline.store.models import utcnow
+from paceline.store.names import default_role
 
 FieldKind = Literal["text", "bool", "number", "money", "date", "timestamp"]
 Record = dict[str, Any]
@@ -521,11 +522,6 @@ FINISHERS: dict[Entity, Callable[[dict[str, object], Settings], Record]] = {
     "accounts": finish_account,
     "contacts": finish_contact,
 }
-
-
-def default_role(settings: Settings) -> str:
-    """New reps get the AE role when the configuration has one, else the first role."""
-    return "ae" if "ae" in settings.role_names else settings.roles[0].name
 
 
 def _number(value: object) -> float:

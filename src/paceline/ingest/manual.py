@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Engine, insert
 
 from paceline.config import Settings
 from paceline.errors import InputError as InputError  # re-exported: faces catch it here
-from paceline.errors import did_you_mean
-from paceline.ingest.entities import default_role, slug
-from paceline.ingest.resolve import (
-    RepResolver,
-    TeamResolver,
-)
+from paceline.ingest.entities import slug
 from paceline.store.models import Rep
+from paceline.store.names import RepResolver, TeamResolver, default_role, existing_rep_id
 
 MANUAL_SOURCE = "manual"
 
@@ -62,13 +58,3 @@ def add_rep(
                 .returning(Rep.id)
             ).scalar_one()
         )
-
-
-def existing_rep_id(conn: Connection, reps: RepResolver, name: str) -> int:
-    """The rep of that name, or an error suggesting the closest names (no rep is created)."""
-    rep_id = reps.known(name)
-    if rep_id is not None:
-        return rep_id
-    names = [n for (n,) in conn.execute(select(Rep.name))]
-    hint = did_you_mean(name, names)
-    raise InputError("rep", f"no rep named {name!r}{hint} (add one with `paceline rep add`)")

@@ -18,17 +18,8 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from paceline.config import Settings
 from paceline.ingest.accounting import ErrorSink, ImportOptions, ImportResult, Pending
-from paceline.ingest.entities import Record, default_role
+from paceline.ingest.entities import Record
 from paceline.ingest.mapping import Entity
-from paceline.ingest.resolve import (
-    AccountResolver,
-    ContactResolver,
-    RepResolver,
-    TeamResolver,
-    chunks,
-    deal_resolver,
-    name_key,
-)
 from paceline.store.bulk import insert_new_keys, insert_rows
 from paceline.store.models import (
     Account,
@@ -40,6 +31,16 @@ from paceline.store.models import (
     ImportSeen,
     Rep,
     utcnow,
+)
+from paceline.store.names import (
+    AccountResolver,
+    ContactResolver,
+    RepResolver,
+    TeamResolver,
+    chunks,
+    deal_resolver,
+    default_role,
+    name_key,
 )
 
 MIN_ROWS_BEFORE_ANALYZE = 20_000

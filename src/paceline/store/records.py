@@ -39,7 +39,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from paceline.ingest.resolve import AccountResolver, ContactResolver, chunks, name_key
 from paceline.store.models import (
     Account,
     Activity,
@@ -50,6 +49,7 @@ from paceline.store.models import (
     Team,
     utcnow,
 )
+from paceline.store.names import AccountResolver, ContactResolver, chunks, name_key
 
 API_SOURCE = "api"
 
@@ -207,6 +207,75 @@ def list_teams(engine: Engine, everyone: bool, team_id: int | None) -> list[Team
         query = query.where(Team.id == team_id) if team_id is not None else query.where(false())
     with engine.connect() as conn:
         return [TeamRecord(int(i), n, int(c)) for i, n, c in conn.execute(query)]
+
+
+# --- reps and teams for the pages' pickers ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepListing:
+    """A rep as a picker or a heading shows it: who, which role, which team."""
+
+    id: int
+    name: str
+    role: str
+    team_id: int | None
+    team: str | None
+
+
+@dataclass(frozen=True)
+class TeamRef:
+    id: int
+    name: str
+
+
+def _listing_query() -> Select[*tuple[Any, ...]]:
+    return (
+        select(Rep.id, Rep.name, Rep.role, Rep.team_id, Team.name)
+        .outerjoin(Team, Team.id == Rep.team_id)
+        .order_by(Rep.name)
+    )
+
+
+def rep_listing(engine: Engine, rep_id: int) -> RepListing | None:
+    with engine.connect() as conn:
+        row = conn.execute(_listing_query().where(Rep.id == rep_id)).first()
+    return RepListing(*row) if row else None
+
+
+def rep_listings(engine: Engine) -> list[RepListing]:
+    """Every rep, by name: the caller filters by what its user may read."""
+    with engine.connect() as conn:
+        return [RepListing(*row) for row in conn.execute(_listing_query())]
+
+
+def team_refs(engine: Engine) -> list[TeamRef]:
+    """Every team, by name."""
+    with engine.connect() as conn:
+        query = select(Team.id, Team.name).order_by(Team.name)
+        return [TeamRef(*row) for row in conn.execute(query)]
+
+
+def team_ref(engine: Engine, team_id: int) -> TeamRef | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(Team.id, Team.name).where(Team.id == team_id)).first()
+    return TeamRef(*row) if row else None
+
+
+def recent_accounts(engine: Engine, rep_id: int, limit: int, days: int) -> list[str]:
+    """Names of the accounts the rep touched in the last `days` days, most recent first."""
+    last = func.max(Activity.occurred_at)
+    query = (
+        select(Account.name, last)
+        .join(Activity, Activity.account_id == Account.id)
+        .where(Activity.rep_id == rep_id)
+        .where(Activity.occurred_at >= utcnow() - dt.timedelta(days=days))
+        .group_by(Account.name)
+        .order_by(last.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [name for name, _ in conn.execute(query)]
 
 
 # --- pages -----------------------------------------------------------------------------------

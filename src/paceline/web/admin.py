@@ -16,7 +16,6 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from paceline.analytics.plan import (
     Plan,
     PlanInput,
-    SavedTargets,
     build_plan,
     funnel_steps,
     measure_rates,
@@ -24,7 +23,6 @@ from paceline.analytics.plan import (
     parse_rate,
     plan_period,
     plan_weights,
-    save_plan_targets,
 )
 from paceline.auth.access import ROLES
 from paceline.auth.accounts import (
@@ -42,6 +40,7 @@ from paceline.errors import UserInputError
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import ENTITIES, Mapping, MappingError, load_mapping
+from paceline.services.targets import SavedTargets, save_plan_targets
 from paceline.web import queries
 from paceline.web.common import PageError, User, check_csrf, not_found, refused, render
 from paceline.web.state import WebState

@@ -71,7 +71,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def mount(app: FastAPI) -> None:
-    """Add the pages to the application made by `paceline.api.app.create_app`."""
+    """Add the pages to the API's application (`paceline.server.create_app` does)."""
     app.state.web = WebState()
     app.add_exception_handler(PageError, _page_error)
     app.add_exception_handler(LoginRequired, _login_required)

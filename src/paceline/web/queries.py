@@ -1,66 +1,38 @@
-"""The few reads and writes the pages need beyond the analyses, ingest and `store.records`.
+"""The few reads the pages need beyond the analyses, as the pages want them.
 
-Reps and teams by id, and the activity list (through `store.records`, in the user's scope
-as `paceline.access` draws it). Route functions and templates never hold SQL; this module is
-the pages' door to the tables for reading, and it knows nothing of HTTP. Writes of an
-activity: `paceline.services.activities`.
+Reps and teams by id, and the activity list, in the user's scope as `paceline.access` draws
+it. The SQL is in `paceline.store.records`: route functions, templates and this module hold
+none (the import-linter contract in pyproject.toml keeps the faces off the tables). This
+module knows nothing of HTTP. Writes of an activity: `paceline.services.activities`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from paceline.access import scope_of
 from paceline.auth.access import Principal
-from paceline.ingest.resolve import name_key
-from paceline.store.models import Account, Activity, Rep, Team, utcnow
-from paceline.store.records import (
-    ActivityFilter,
-    ActivityRecord,
-    get_activity,
-    list_activities,
-)
+from paceline.store import records
+from paceline.store.names import name_key
+from paceline.store.records import ActivityFilter, ActivityRecord, TeamRef
+from paceline.store.records import RepListing as RepRef
+
+__all__ = ["ActivityPage", "RepRef", "TeamRef"]
+
+RECENT_DAYS = 90  # the quick-add form suggests accounts touched this recently
 
 # --- people ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RepRef:
-    id: int
-    name: str
-    role: str
-    team_id: int | None
-    team: str | None
-
-
-@dataclass(frozen=True)
-class TeamRef:
-    id: int
-    name: str
-
-
-def _rep_query() -> Any:
-    return (
-        select(Rep.id, Rep.name, Rep.role, Rep.team_id, Team.name)
-        .outerjoin(Team, Team.id == Rep.team_id)
-        .order_by(Rep.name)
-    )
-
-
 def rep_ref(engine: Engine, rep_id: int) -> RepRef | None:
-    with engine.connect() as conn:
-        row = conn.execute(_rep_query().where(Rep.id == rep_id)).first()
-    return RepRef(*row) if row else None
+    return records.rep_listing(engine, rep_id)
 
 
 def all_reps(engine: Engine) -> list[RepRef]:
-    with engine.connect() as conn:
-        return [RepRef(*row) for row in conn.execute(_rep_query())]
+    return records.rep_listings(engine)
 
 
 def visible_reps(engine: Engine, principal: Principal) -> list[RepRef]:
@@ -69,18 +41,11 @@ def visible_reps(engine: Engine, principal: Principal) -> list[RepRef]:
 
 
 def teams(engine: Engine) -> list[TeamRef]:
-    with engine.connect() as conn:
-        return [
-            TeamRef(*row) for row in conn.execute(select(Team.id, Team.name).order_by(Team.name))
-        ]
+    return records.team_refs(engine)
 
 
 def team_by_id(engine: Engine, team_id: int | None) -> TeamRef | None:
-    if team_id is None:
-        return None
-    with engine.connect() as conn:
-        row = conn.execute(select(Team.id, Team.name).where(Team.id == team_id)).first()
-    return TeamRef(*row) if row else None
+    return None if team_id is None else records.team_ref(engine, team_id)
 
 
 def team_by_name(engine: Engine, name: str) -> TeamRef | None:
@@ -110,29 +75,20 @@ def activity_page(
 ) -> ActivityPage:
     """Activities the user may read, newest first, one page."""
     page = max(1, page)
-    found = list_activities(engine, scope_of(principal), wanted, per_page, (page - 1) * per_page)
+    found = records.list_activities(
+        engine, scope_of(principal), wanted, per_page, (page - 1) * per_page
+    )
     return ActivityPage(found.items, found.total, page, per_page)
 
 
 def readable_activity(
     engine: Engine, principal: Principal, activity_id: int
 ) -> ActivityRecord | None:
-    return get_activity(engine, scope_of(principal), activity_id)
+    return records.get_activity(engine, scope_of(principal), activity_id)
 
 
 def recent_accounts(engine: Engine, rep_id: int | None, limit: int = 30) -> list[str]:
     """Accounts the rep touched most recently, for the quick-add form's suggestions."""
     if rep_id is None:
         return []
-    last = func.max(Activity.occurred_at)
-    query = (
-        select(Account.name, last)
-        .join(Activity, Activity.account_id == Account.id)
-        .where(Activity.rep_id == rep_id)
-        .where(Activity.occurred_at >= utcnow() - dt.timedelta(days=90))
-        .group_by(Account.name)
-        .order_by(last.desc())
-        .limit(limit)
-    )
-    with engine.connect() as conn:
-        return [name for name, _ in conn.execute(query)]
+    return records.recent_accounts(engine, rep_id, limit, RECENT_DAYS)

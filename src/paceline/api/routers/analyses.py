@@ -30,7 +30,6 @@ from paceline.analytics.plan import (
     measure_rates,
     plan_period,
     plan_weights,
-    save_plan_targets,
 )
 from paceline.analytics.scorecard import rep_scorecard, team_scorecards
 from paceline.api.deps import ApiCaller, State
@@ -49,6 +48,7 @@ from paceline.api.routers._common import (
     team_in_reach,
 )
 from paceline.calendar import BusinessCalendar
+from paceline.services.targets import save_plan_targets
 from paceline.store.records import rep_refs
 
 router = APIRouter(tags=["analyses"], dependencies=AUTH)

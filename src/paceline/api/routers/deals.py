@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from paceline import clock
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
@@ -53,7 +54,6 @@ from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar
 from paceline.ingest.entities import finish_deal, slug
 from paceline.ingest.fields import FieldError
-from paceline.store.models import utcnow
 from paceline.store.records import (
     DealFilter,
     DealRecord,
@@ -343,7 +343,7 @@ def patch(deal_id: RecordId, body: DealPatch, state: State, caller: ApiCaller) -
     if "closed_at" not in given and current.closed_at is not None:
         closed = (current.closed_at, current.closed_at)
     if closed is None and status_now in ("won", "lost") and "closed_at" not in given:
-        now = utcnow()
+        now = clock.utcnow()
         closed = (now, now)
     created = (
         local_and_utc(calendar, body.created_at)
@@ -373,7 +373,7 @@ def patch(deal_id: RecordId, body: DealPatch, state: State, caller: ApiCaller) -
         account_id=None if "account" in given else current.account_id,
         account=body.account if "account" in given else None,
     )
-    entered = record["stage_changed_at"] or record["closed_at"] or utcnow()
+    entered = record["stage_changed_at"] or record["closed_at"] or clock.utcnow()
     if not replace_deal(state.engine, deal_id, deal, entered):
         missing(f"deal {deal_id}")
     return out(_fetch(state, caller, deal_id))

@@ -15,7 +15,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from paceline.analytics.plan import list_targets
-from paceline.analytics.targets import set_target
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
@@ -29,6 +28,7 @@ from paceline.api.routers._common import (
     result,
 )
 from paceline.calendar import BusinessCalendar
+from paceline.services.targets import set_target
 from paceline.store.records import rep_refs
 
 router = APIRouter(prefix="/targets", tags=["targets"], dependencies=AUTH)

@@ -3,6 +3,9 @@
 Imports refer to reps, accounts, contacts and deals by name or by the source system's id.
 Resolvers keep what they have seen in memory and ask the database once per batch for the
 rest, so a million-row file costs a few thousand look-ups, not a million.
+
+They live in the store layer, not in ingest, because the analyses, the access policy and the
+record queries match names the same way an import does (`name_key`): one rule, below them all.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, FromClause, Table, func, insert, select
 
+from paceline.config import Settings
+from paceline.errors import InputError, did_you_mean
 from paceline.store.models import Account, Contact, Deal, Rep, Team
 
 LOOKUP_CHUNK = 2_000
@@ -200,3 +205,18 @@ class ContactResolver:
 
 def deal_resolver(source: str) -> SourceIdResolver:
     return SourceIdResolver(Deal.__table__, source)
+
+
+def default_role(settings: Settings) -> str:
+    """New reps get the AE role when the configuration has one, else the first role."""
+    return "ae" if "ae" in settings.role_names else settings.roles[0].name
+
+
+def existing_rep_id(conn: Connection, reps: RepResolver, name: str) -> int:
+    """The rep of that name, or an error suggesting the closest names (no rep is created)."""
+    rep_id = reps.known(name)
+    if rep_id is not None:
+        return rep_id
+    names = [n for (n,) in conn.execute(select(Rep.name))]
+    hint = did_you_mean(name, names)
+    raise InputError("rep", f"no rep named {name!r}{hint} (add one with `paceline rep add`)")

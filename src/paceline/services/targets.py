@@ -1,0 +1,141 @@
+"""Every write of a target, for every face: a plan's yearly targets, or one set by hand.
+
+The CLI (`plan --save`, `target set`), the API, the admin page and the demo call this module,
+and nothing else writes the targets table; the analyses only read it
+(`paceline.analytics.targets`, `paceline.analytics.plan.list_targets`). Errors are domain
+errors each face translates: `UserInputError` naming the field (CLI: message and exit 1;
+API: 422; page: the form again), and `InputError` for an unknown rep.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.dialects import postgresql, sqlite
+
+from paceline.analytics.plan import PLAN_ORIGIN, Plan
+from paceline.analytics.targets import TARGET_KINDS
+from paceline.calendar import BusinessCalendar, Period, PeriodKind
+from paceline.config import Settings
+from paceline.errors import UserInputError
+from paceline.store.models import Target
+from paceline.store.names import RepResolver, default_role, existing_rep_id
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    rep_id: int
+    metric: str
+    period_kind: PeriodKind
+    period_start: dt.date
+    value: float
+    origin: str = "manual"
+
+
+@dataclass(frozen=True)
+class SetTarget:
+    """What `set_target` stored, for the face to confirm."""
+
+    rep: str
+    metric: str
+    period: Period
+    value: float
+
+
+def save_targets(conn: Connection, rows: Iterable[TargetRow]) -> int:
+    """Insert or replace targets (same rep, metric and period); returns how many."""
+    payload = [
+        {
+            "rep_id": r.rep_id,
+            "metric": r.metric,
+            "period_kind": r.period_kind,
+            "period_start": r.period_start,
+            "value": r.value,
+            "origin": r.origin,
+        }
+        for r in rows
+    ]
+    if not payload:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Target)
+    statement = statement.on_conflict_do_update(
+        index_elements=["rep_id", "metric", "period_kind", "period_start"],
+        set_={"value": statement.excluded.value, "origin": statement.excluded.origin},
+    )
+    conn.execute(statement, payload)
+    return len(payload)
+
+
+def set_target(
+    engine: Engine,
+    settings: Settings,
+    rep: str,
+    metric: str,
+    period_kind: PeriodKind,
+    day: dt.date,
+    value: float,
+) -> SetTarget:
+    """Set (or override) one rep's target for the period of `period_kind` containing `day`."""
+    if period_kind not in TARGET_KINDS:
+        raise UserInputError(f"period: targets are set per {', '.join(TARGET_KINDS)}")
+    try:
+        metric_settings = settings.metric(metric)
+    except KeyError as exc:
+        raise UserInputError(f"metric: {exc.args[0]}") from None
+    if metric_settings.aggregate == "ratio":
+        raise UserInputError(f"metric: {metric!r} is a ratio; set targets on its parts")
+    if not math.isfinite(value):
+        raise UserInputError(f"value: a target must be a finite number (got {value})")
+    if value < 0:
+        raise UserInputError(f"value: a target cannot be negative (got {value})")
+    period = BusinessCalendar(settings.calendar).period(period_kind, day)
+    with engine.begin() as conn:
+        rep_id = existing_rep_id(conn, RepResolver(conn, default_role(settings)), rep)
+        save_targets(conn, [TargetRow(rep_id, metric, period_kind, period.start, value)])
+    return SetTarget(rep=rep, metric=metric, period=period, value=value)
+
+
+@dataclass(frozen=True)
+class SavedTargets:
+    """What `save_plan_targets` stored."""
+
+    period: Period
+    reps: int
+    metrics: tuple[str, ...]
+    targets: int
+
+
+def save_plan_targets(engine: Engine, plan: Plan, origin: str = PLAN_ORIGIN) -> SavedTargets:
+    """Store each rep's yearly targets (full-weight figure x the rep's weight) for the plan.
+
+    Yearly targets are stored once and prorated to any shorter period when read; a target set
+    for a shorter period (a manager's override) keeps winning over them. The exact values are
+    stored, not the rounded ones, so the reps' targets add up to the team's plan.
+    """
+    if not plan.reps or any(r.rep_id is None for r in plan.reps):
+        raise UserInputError(
+            "save: the plan is for a head count, not for reps in the database; "
+            "plan without a head count to save per-rep targets"
+        )
+    targets = (*plan.steps, plan.revenue_target)
+    rows = [
+        TargetRow(
+            rep_id=rep.rep_id,
+            metric=t.metric,
+            period_kind="year",
+            period_start=plan.period.start,
+            value=t.per_rep.year * rep.weight,
+            origin=origin,
+        )
+        for rep in plan.reps
+        if rep.rep_id is not None
+        for t in targets
+    ]
+    with engine.begin() as conn:
+        count = save_targets(conn, rows)
+    return SavedTargets(plan.period, len(plan.reps), tuple(t.metric for t in targets), count)
