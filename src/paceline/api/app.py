@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from paceline import __version__
+from paceline import __version__, plugins
 from paceline.api.deps import AppState
 from paceline.config import Settings
 from paceline.errors import UserInputError
@@ -39,6 +39,8 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.add_exception_handler(UserInputError, _user_input_error)
     for router in _routers("paceline.api.routers"):
         app.include_router(router, prefix=API_PREFIX)
+    for router in plugins.routers():  # plugins' pages, at the paths they declare
+        app.include_router(router)
     _mount_web(app)
     return app
 
