@@ -4,7 +4,8 @@ The plugin below is written into a temporary folder as a package with a `*.dist-
 holding `entry_points.txt` (group `paceline`), and that folder is put on sys.path, so
 `importlib.metadata` finds it exactly as it finds a pip-installed plugin. It adds:
 - an import source "jsonl" (one JSON object per line, keys as the generic column names);
-- an alert channel "file" (one JSON line per alert, appended to $EXAMPLE_ALERTS_FILE);
+- an alert channel "file" (one JSON line per alert, appended to the file that its own
+  settings table, `[plugins.file] path`, names);
 - a command `paceline hello` and a page GET /plugin/hello.
 
 The hand-built team (November 2026, as of Wednesday the 18th): Ana (SDR) made a
@@ -33,7 +34,7 @@ from paceline import hookimpl, plugins
 from paceline.api.app import create_app
 from paceline.calendar import BusinessCalendar
 from paceline.cli import app
-from paceline.config import Settings
+from paceline.config import Settings, default_config_text
 from paceline.errors import UserInputError
 from paceline.ingest.csv_source import open_csv_table
 from paceline.ingest.importer import ImportOptions, import_file
@@ -50,7 +51,6 @@ PLUGIN_SOURCE = '''
 """An example Paceline plugin: a JSON lines import source and a file alert channel."""
 
 import json
-import os
 from pathlib import Path
 
 import typer
@@ -94,7 +94,7 @@ class JsonLines(RowTable):
 
 
 def _append_alerts(report, settings):
-    with Path(os.environ["EXAMPLE_ALERTS_FILE"]).open("a", encoding="utf-8") as out:
+    with Path(settings.plugins["file"]["path"]).open("a", encoding="utf-8") as out:
         for alert in report.alerts:
             line = {
                 "rep": alert.rep,
@@ -237,8 +237,9 @@ def test_a_plugin_source_imports_through_the_same_pipeline(
     assert (again.inserted, again.unchanged, again.rejected) == (0, 3, 1)
 
 
-def _cli(url: str, *args: str) -> Any:
-    return CliRunner().invoke(app, ["--db", url, *args])
+def _cli(url: str, *args: str, config: Path | None = None) -> Any:
+    chosen = ["--config", str(config)] if config else []
+    return CliRunner().invoke(app, ["--db", url, *chosen, *args])
 
 
 def test_cli_imports_with_a_plugin_source_and_names_the_known_ones(
@@ -292,23 +293,26 @@ def _call(rep_id: int, day: dt.date) -> dict[str, Any]:
 
 
 def test_alerts_go_through_a_plugin_channel(
-    installed: pluggy.PluginManager,
-    tmp_path: Path,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
+    installed: pluggy.PluginManager, tmp_path: Path, settings: Settings
 ) -> None:
+    """The channel gets the report and its own settings table from paceline.toml."""
     url = f"sqlite:///{tmp_path / 'team.db'}"
     _team(url, settings)
     sink = tmp_path / "alerts.jsonl"
-    monkeypatch.setenv("EXAMPLE_ALERTS_FILE", str(sink))
-    sent = _cli(url, "alerts", "--as-of", "2026-11-18", "--channel", "file")
+    config = tmp_path / "paceline.toml"
+    config.write_text(
+        default_config_text() + f"\n[plugins.file]\npath = {json.dumps(str(sink))}\n", "utf-8"
+    )
+    sent = _cli(url, "alerts", "--as-of", "2026-11-18", "--channel", "file", config=config)
     assert sent.exit_code == 0, sent.output
     assert "sent 1 alert(s) for 1 rep(s) through file" in sent.output
     received = [json.loads(line) for line in sink.read_text("utf-8").splitlines()]
     assert received == [
         {"rep": "Bo", "rule": "no_selling", "since": "2026-10-31", "business_days": 13}
     ]
-    printed = _cli(url, "alerts", "--as-of", "2026-11-18")  # console stays the default
+    printed = _cli(
+        url, "alerts", "--as-of", "2026-11-18", config=config
+    )  # console stays the default
     assert "no selling for 13 business days" in printed.output and "Ana" not in printed.output
     assert len(sink.read_text("utf-8").splitlines()) == 1  # the console run sent nothing
     unknown = _cli(url, "alerts", "--channel", "pager")
