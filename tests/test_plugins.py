@@ -331,6 +331,28 @@ def test_a_plugin_adds_a_command_and_a_page(
     assert page.status_code == 200 and page.json() == {"hello": "from a plugin"}
 
 
+def test_plugins_command_lists_what_each_plugin_adds(installed: pluggy.PluginManager) -> None:
+    listed = CliRunner().invoke(app, ["plugins", "--json"])
+    assert listed.exit_code == 0, listed.output
+    by_name = {p["name"]: p for p in json.loads(listed.output)}
+    assert by_name["example"] == {
+        "name": "example",
+        "package": "paceline-example-plugin",
+        "version": "0.1",
+        "hooks": [
+            "register_alert_channels",
+            "register_commands",
+            "register_import_sources",
+            "register_routes",
+        ],
+        "import_sources": ["jsonl"],
+        "alert_channels": ["file"],
+    }
+    assert by_name["paceline.ingest.csv_source"]["package"] is None
+    assert by_name["paceline.ingest.csv_source"]["import_sources"] == ["csv"]
+    assert by_name["paceline.cli.console_channel"]["alert_channels"] == ["console"]
+
+
 def test_two_plugins_cannot_claim_one_name(installed: pluggy.PluginManager) -> None:
     class Twin:
         @staticmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pluggy
@@ -99,6 +100,48 @@ def add_commands(cli: typer.Typer) -> None:
 def routers() -> list[Any]:
     """Every FastAPI router the plugins provide, in registration order."""
     return [router for found in manager().hook.register_routes() for router in found or []]
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One registered plugin, for `paceline plugins`: what it adds and where it came from."""
+
+    name: str
+    package: str | None  # the distribution an entry-point plugin came from; None: built in
+    version: str | None
+    hooks: list[str]
+    import_sources: list[str]
+    alert_channels: list[str]
+
+
+def installed() -> list[PluginInfo]:
+    """Every registered plugin, the built-ins first, with the names it provides."""
+    plugin_manager = manager()
+    packages = {
+        id(plugin): (dist.project_name, dist.version)
+        for plugin, dist in plugin_manager.list_plugin_distinfo()
+    }
+    found = []
+    for name, plugin in plugin_manager.list_name_plugin():
+        hooks = sorted(caller.name for caller in plugin_manager.get_hookcallers(plugin) or [])
+        package, version = packages.get(id(plugin), (None, None))
+        found.append(
+            PluginInfo(
+                name=name,
+                package=package,
+                version=version,
+                hooks=hooks,
+                import_sources=_provided(plugin, hooks, "register_import_sources"),
+                alert_channels=_provided(plugin, hooks, "register_alert_channels"),
+            )
+        )
+    return found
+
+
+def _provided(plugin: object, hooks: list[str], hook: str) -> list[str]:
+    if hook not in hooks:
+        return []
+    return sorted(item.name for item in getattr(plugin, hook)() or [])
 
 
 def _by_name(what: str, results: list[list[N] | None]) -> dict[str, N]:

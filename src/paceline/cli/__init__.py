@@ -589,6 +589,7 @@ from paceline.cli import forecast_commands as _forecast_commands  # noqa: E402, 
 from paceline.cli import funnel_commands as _funnel_commands  # noqa: E402, F401
 from paceline.cli import pipeline_commands as _pipeline_commands  # noqa: E402, F401
 from paceline.cli import plan_commands as _plan_commands  # noqa: E402, F401
+from paceline.cli import plugin_commands as _plugin_commands  # noqa: E402, F401
 from paceline.cli import quality_commands as _quality_commands  # noqa: E402, F401
 from paceline.cli import tipping_commands as _tipping_commands  # noqa: E402, F401
 from paceline.cli import track_commands as _track_commands  # noqa: E402, F401
