@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -350,7 +353,26 @@ def test_plugins_command_lists_what_each_plugin_adds(installed: pluggy.PluginMan
     }
     assert by_name["paceline.ingest.csv_source"]["package"] is None
     assert by_name["paceline.ingest.csv_source"]["import_sources"] == ["csv"]
-    assert by_name["paceline.cli.console_channel"]["alert_channels"] == ["console"]
+    assert by_name["paceline.console_channel"]["alert_channels"] == ["console"]
+
+
+def test_the_web_application_loads_the_built_ins_without_the_command_line() -> None:
+    """The console channel prints to paceline.terminal, so serving the pages never imports
+    the CLI (in a fresh interpreter: this one has imported it already)."""
+    code = (
+        "import sys\n"
+        "from paceline import plugins\n"
+        "from paceline.api.app import create_app\n"
+        "from paceline.config import default_settings\n"
+        "from paceline.store.engine import make_engine\n"
+        "create_app(default_settings(), make_engine('sqlite://'))\n"
+        "print(sorted(plugins.alert_channels()), 'paceline.cli' in sys.modules)\n"
+    )
+    env = {**os.environ, plugins.LOAD_ENV_VAR: ""}
+    ran = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert ran.stdout.strip() == "['console'] False"
 
 
 def test_two_plugins_cannot_claim_one_name(installed: pluggy.PluginManager) -> None:

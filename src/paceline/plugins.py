@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 # Built-in features registered through the same hooks a plugin uses.
 DEFAULT_PLUGINS = (
     "paceline.ingest.csv_source",
-    "paceline.cli.console_channel",
+    "paceline.console_channel",
 )
 LOAD_ENV_VAR = "PACELINE_LOAD_PLUGINS"
 

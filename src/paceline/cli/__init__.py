@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import Engine
@@ -47,6 +46,8 @@ from paceline.services.activities import Entry, log_activity
 from paceline.store.engine import DatabaseUrlError, make_engine
 from paceline.store.maintenance import clear_all, data_sources, has_schema, table_counts
 from paceline.store.migrate import is_up_to_date, upgrade
+from paceline.terminal import err as err  # re-exported: the command modules print here
+from paceline.terminal import out as out
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -60,10 +61,6 @@ rep_app = typer.Typer(no_args_is_help=True, help="Manage reps.")
 app.add_typer(import_app, name="import")
 app.add_typer(rep_app, name="rep")
 
-out = Console()
-err = Console(stderr=True)
-if not out.is_terminal:  # logs and pipes: wide enough for the tables, never 80-column wraps
-    out.width = max(out.width, 132)
 F = TypeVar("F", bound=Callable[..., Any])
 JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
 
@@ -253,7 +250,7 @@ def demo(
             truth_path=truth_path,
         )
     from paceline.analytics.alerts import alerts
-    from paceline.cli.console_channel import print_alerts
+    from paceline.console_channel import print_alerts
 
     truth_data = json.loads(truth_path.read_text("utf-8")) if truth_path.is_file() else None
     logins = create_demo_users(engine, truth_data)

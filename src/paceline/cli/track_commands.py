@@ -28,6 +28,7 @@ from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.describe import measured_text, metric_text
 from paceline.errors import UserInputError
 from paceline.serialize import dumps
+from paceline.terminal import number_cell as _number
 
 STATUS_STYLE: dict[Status, str] = {
     "ahead": "bold green",
@@ -148,12 +149,6 @@ def _pace_cells(line: MetricLine) -> list[str]:
         "" if p.needed_per_day is None else f"{p.needed_per_day:,.1f}",
         f"[{STATUS_STYLE[p.status]}]{STATUS_TEXT[p.status]}[/]",
     ]
-
-
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:,.1f}"
 
 
 @app.command("leaderboard")

@@ -1,5 +1,8 @@
 """The built-in alert channel "console": the alert table `paceline alerts` prints.
 
+It prints to `paceline.terminal` rather than living in the CLI package, so the web
+application can load the built-in plugins without importing the command line.
+
 It is registered through the same hook as any plugin's channel (`register_alert_channels`);
 the alerts command has no special case for it beyond making it the default.
 """
@@ -12,10 +15,9 @@ from rich.table import Table
 
 from paceline.analytics.alerts import Alert, AlertReport
 from paceline.channels import AlertChannel
-from paceline.cli import out
-from paceline.cli.track_commands import _number
 from paceline.config import Settings
 from paceline.hookspecs import hookimpl
+from paceline.terminal import number_cell, out
 
 NAME = "console"
 
@@ -43,8 +45,8 @@ def print_alerts(report: AlertReport, _settings: Settings | None = None) -> None
             alert.team or "",
             _alert_text(alert),
             alert.metric_label or "",
-            _number(alert.actual),
-            _number(alert.expected),
+            number_cell(alert.actual),
+            number_cell(alert.expected),
             "" if alert.shortfall is None else f"{alert.shortfall:.0%}",
             "" if alert.since is None else alert.since.isoformat(),
         )
