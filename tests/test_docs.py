@@ -1,7 +1,8 @@
 """The documentation keeps up with the code.
 
 Every command and option of the `paceline` CLI, every configuration key, every endpoint of
-the JSON API and every environment variable the code reads is named in docs/, and
+the JSON API, every plugin hook and every environment variable the code reads is named in
+docs/, and
 configuration.md names no key that is gone.
 The lists come from the code itself (the Typer app, the pydantic settings models, the source
 text), so a new command, option or key fails here, by name, until it is documented. Links
@@ -21,6 +22,7 @@ import pytest
 import typer
 from pydantic import BaseModel
 
+from paceline import hookspecs
 from paceline.api.app import API_PREFIX
 from paceline.cli import app
 from paceline.config import Settings, default_settings
@@ -32,6 +34,7 @@ DOCS = ROOT / "docs"
 CLI_DOC = DOCS / "cli.md"
 CONFIG_DOC = DOCS / "configuration.md"
 API_DOC = DOCS / "web-and-api.md"
+PLUGINS_DOC = DOCS / "plugins.md"
 README = ROOT / "README.md"
 MARKDOWN_FILES = sorted(
     [README, ROOT / "CHANGELOG.md", ROOT / "benchmarks" / "README.md", *DOCS.glob("*.md")]
@@ -233,6 +236,27 @@ def _documented_endpoints() -> set[str]:
 @pytest.mark.parametrize("endpoint", _endpoints())
 def test_api_endpoint_is_documented(endpoint: str) -> None:
     assert endpoint in _documented_endpoints(), f"`{endpoint}` is not in docs/web-and-api.md"
+
+
+# --- plugin hooks ---------------------------------------------------------------------------
+
+
+HOOKS = sorted(
+    name
+    for name, value in vars(hookspecs).items()
+    if callable(value) and hasattr(value, f"{hookspecs.PROJECT}_spec")
+)
+
+
+def test_the_hook_list_is_not_empty() -> None:
+    """A guard on the helper: the marker attribute pluggy sets is the one looked for."""
+    assert {"register_import_sources", "register_alert_channels"} <= set(HOOKS)
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_plugin_hook_is_documented(hook: str) -> None:
+    headings = re.findall(r"^#+ (.*)$", PLUGINS_DOC.read_text("utf-8"), flags=re.MULTILINE)
+    assert f"`{hook}`" in headings, f"hook `{hook}` has no heading in docs/plugins.md"
 
 
 # --- environment variables ------------------------------------------------------------------

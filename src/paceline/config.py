@@ -15,7 +15,7 @@ from collections.abc import Set as AbstractSet
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -390,6 +390,8 @@ class Settings(_Strict):
     diagnose: DiagnoseSettings = DiagnoseSettings()
     coaching: list[CoachingRule] = Field(default_factory=list)
     insight: InsightSettings = InsightSettings()
+    # Installed plugins' own settings, a table each (`[plugins.slack]`): the plugin checks them.
+    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:

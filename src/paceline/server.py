@@ -11,13 +11,19 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from paceline import plugins
 from paceline.api.app import create_api
 from paceline.config import Settings
 from paceline.web.pages import mount as mount_pages
 
 
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
-    """The API under /api/v1 and the pages at /, sharing one state and one error policy."""
+    """The API under /api/v1, plugins' pages, then the pages at /: one state, one error policy.
+
+    Plugins' routers come before the built-in pages so a plugin's path is never shadowed.
+    """
     app = create_api(settings, engine)
+    for router in plugins.routers():  # plugins' pages, at the paths they declare
+        app.include_router(router)
     mount_pages(app)
     return app

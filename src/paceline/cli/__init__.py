@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from paceline import __version__, clock
+from paceline import __version__, clock, plugins
 from paceline.analytics.activity_summary import ActivitySummary, activity_summary
 from paceline.analytics.roster import list_reps
 from paceline.calendar import PeriodKind
@@ -39,7 +38,7 @@ from paceline.config import (
 from paceline.errors import UserInputError
 from paceline.ingest.accounting import RejectLimit
 from paceline.ingest.csvfile import ImportFileError
-from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
+from paceline.ingest.importer import ImportOptions, ImportResult, import_file
 from paceline.ingest.manual import InputError, add_rep
 from paceline.ingest.mapping import ENTITIES, Entity, MappingError, load_mapping
 from paceline.serialize import dumps
@@ -47,21 +46,21 @@ from paceline.services.activities import Entry, log_activity
 from paceline.store.engine import DatabaseUrlError, make_engine
 from paceline.store.maintenance import clear_all, data_sources, has_schema, table_counts
 from paceline.store.migrate import is_up_to_date, upgrade
+from paceline.terminal import err as err  # re-exported: the command modules print here
+from paceline.terminal import out as out
 
 app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Paceline: are we doing enough of the right sales activities to hit the number?",
 )
-import_app = typer.Typer(no_args_is_help=True, help="Load CSV files (generic or mapped).")
+import_app = typer.Typer(
+    no_args_is_help=True, help="Load CSV files (generic or mapped) or any import source's input."
+)
 rep_app = typer.Typer(no_args_is_help=True, help="Manage reps.")
 app.add_typer(import_app, name="import")
 app.add_typer(rep_app, name="rep")
 
-out = Console()
-err = Console(stderr=True)
-if not out.is_terminal:  # logs and pipes: wide enough for the tables, never 80-column wraps
-    out.width = max(out.width, 132)
 F = TypeVar("F", bound=Callable[..., Any])
 JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
 
@@ -251,7 +250,7 @@ def demo(
             truth_path=truth_path,
         )
     from paceline.analytics.alerts import alerts
-    from paceline.cli.track_commands import print_alerts
+    from paceline.console_channel import print_alerts
 
     truth_data = json.loads(truth_path.read_text("utf-8")) if truth_path.is_file() else None
     logins = create_demo_users(engine, truth_data)
@@ -468,6 +467,11 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         source: str | None = typer.Option(
             None, help="Source system name; with the row id it makes re-import safe."
         ),
+        reader_name: str = typer.Option(
+            "csv",
+            "--from",
+            help="The import source that reads FILE: csv, or one a plugin adds.",
+        ),
         timezone: str | None = typer.Option(None, help="Zone of timestamps without an offset."),
         delimiter: str | None = typer.Option(None, help="Field delimiter (default ',')."),
         encoding: str | None = typer.Option(None, help="File encoding (default UTF-8)."),
@@ -485,6 +489,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         as_json: bool = JSON_OPTION,
     ) -> None:
         c = _ctx(ctx)
+        reader = plugins.import_source(reader_name)
         try:
             limit = RejectLimit.parse(max_rejected) if max_rejected is not None else None
         except ValueError as exc:
@@ -502,7 +507,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         loaded = load_mapping(mapping) if mapping else None
         engine = c.engine()
         if as_json:
-            result = import_csv(engine, c.settings, file, entity, loaded, options)
+            result = import_file(engine, c.settings, file, entity, loaded, options, None, reader)
             out.print_json(dumps(result))
             _fail_if_failed(result)
             return
@@ -515,7 +520,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             transient=True,
         ) as bar:
             task = bar.add_task(f"importing {file.name}", total=file.stat().st_size)
-            result = import_csv(
+            result = import_file(
                 engine,
                 c.settings,
                 file,
@@ -523,11 +528,14 @@ def _import_command(entity: Entity) -> Callable[..., None]:
                 loaded,
                 options,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                reader=reader,
             )
         _print_import_result(result)
         _fail_if_failed(result)
 
-    command.__doc__ = f"Import {entity} from a CSV file (generic columns or --mapping)."
+    command.__doc__ = (
+        f"Import {entity} from a CSV file (generic columns or --mapping) or another source."
+    )
     return command
 
 
@@ -578,10 +586,13 @@ from paceline.cli import forecast_commands as _forecast_commands  # noqa: E402, 
 from paceline.cli import funnel_commands as _funnel_commands  # noqa: E402, F401
 from paceline.cli import pipeline_commands as _pipeline_commands  # noqa: E402, F401
 from paceline.cli import plan_commands as _plan_commands  # noqa: E402, F401
+from paceline.cli import plugin_commands as _plugin_commands  # noqa: E402, F401
 from paceline.cli import quality_commands as _quality_commands  # noqa: E402, F401
 from paceline.cli import tipping_commands as _tipping_commands  # noqa: E402, F401
 from paceline.cli import track_commands as _track_commands  # noqa: E402, F401
 from paceline.cli import web_commands as _web_commands  # noqa: E402, F401
+
+plugins.add_commands(app)  # installed plugins' commands, after the built-in ones
 
 
 def main() -> None:

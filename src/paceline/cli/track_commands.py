@@ -1,4 +1,4 @@
-"""CLI commands for tracking: scorecard, leaderboard, alerts.
+"""CLI commands for tracking: scorecard, leaderboard, alerts (printed by a channel).
 
 Each prints the analysis's result object: as Rich tables for people, as JSON with --json. No
 arithmetic happens here beyond formatting.
@@ -12,7 +12,8 @@ from typing import cast
 import typer
 from rich.table import Table
 
-from paceline.analytics.alerts import Alert, AlertReport, alerts
+from paceline import plugins
+from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import Leaderboard, leaderboard
 from paceline.analytics.pacing import Status
 from paceline.analytics.scorecard import (
@@ -27,6 +28,7 @@ from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.describe import measured_text, metric_text
 from paceline.errors import UserInputError
 from paceline.serialize import dumps
+from paceline.terminal import number_cell as _number
 
 STATUS_STYLE: dict[Status, str] = {
     "ahead": "bold green",
@@ -149,12 +151,6 @@ def _pace_cells(line: MetricLine) -> list[str]:
     ]
 
 
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:,.1f}"
-
-
 @app.command("leaderboard")
 @handles_errors
 def leaderboard_command(
@@ -222,49 +218,24 @@ def alerts_command(
     ctx: typer.Context,
     team: str | None = typer.Option(None, "--team", help="Only this team."),
     as_of: dt.datetime | None = AS_OF_OPTION,
+    channel: str = typer.Option(
+        "console",
+        "--channel",
+        help="Where the alerts go: console (printed here) or a plugin's channel.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Who is behind, idle or at zero on a key metric: what, by how much, since when."""
     c = _ctx(ctx)
+    chosen = plugins.alert_channel(channel)  # an unknown channel fails before any work
     report = alerts(c.engine(), c.settings, _day(as_of), team)
-    out.print_json(dumps(report)) if as_json else print_alerts(report)
-
-
-def print_alerts(report: AlertReport) -> None:
-    title = f"Alerts as of {report.as_of} ({report.period_label})"
-    stretch = report.stretch
-    if stretch.trailing:
-        title += (
-            f"; behind pace and zero read the last {stretch.business_days} business days,"
-            f" {stretch.start} to {stretch.end - dt.timedelta(days=1)}: too few yet this period"
+    printed_here = chosen.name == "console"
+    if not (printed_here and as_json):  # on the console, --json replaces the table
+        chosen.deliver(report, c.settings)
+    if as_json:
+        out.print_json(dumps(report))
+    elif not printed_here:
+        out.print(
+            f"sent {len(report.alerts)} alert(s) for {len(report.reps)} rep(s) "
+            f"through {chosen.name}"
         )
-    if not report.alerts:
-        out.print(f"{title}: none. Rules: " + "; ".join(report.rules.values()))
-        return
-    table = Table(title=title, title_justify="left")
-    for name in ("rep", "team", "alert", "metric"):
-        table.add_column(name)
-    for name in ("actual", "expected", "behind by", "since"):
-        table.add_column(name, justify="right")
-    for alert in report.alerts:
-        table.add_row(
-            alert.rep,
-            alert.team or "",
-            _alert_text(alert),
-            alert.metric_label or "",
-            _number(alert.actual),
-            _number(alert.expected),
-            "" if alert.shortfall is None else f"{alert.shortfall:.0%}",
-            "" if alert.since is None else alert.since.isoformat(),
-        )
-    out.print(table)
-    out.print("Rules: " + "; ".join(f"{k}: {v}" for k, v in report.rules.items()))
-
-
-def _alert_text(alert: Alert) -> str:
-    if alert.rule == "no_selling":
-        return f"[bold red]no selling for {alert.business_days} business days[/]"
-    over = f" (last {alert.trailing_days} business days)" if alert.trailing_days else ""
-    if alert.rule == "zero_key_metric":
-        return f"[bold red]at zero{over}[/]"
-    return f"[red]behind pace{over}[/]"

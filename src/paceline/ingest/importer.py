@@ -1,4 +1,4 @@
-"""CSV import: stream, check, resolve and upsert, accounting for every input row.
+"""Import (CSV or any import source): stream, check, resolve and upsert, accounting for every row.
 
 Guarantees (DESIGN.md, "nothing lost, nothing doubled"):
 - Idempotent: a record is identified by (source, external id); re-importing a file inserts
@@ -29,7 +29,8 @@ from paceline.ingest.accounting import (
     Pending,
     import_failure,
 )
-from paceline.ingest.csvfile import CsvFile, ImportFileError, bad_bytes, guess_delimiter, open_csv
+from paceline.ingest.csv_source import CSV_SOURCE
+from paceline.ingest.csvfile import ImportFileError, bad_bytes
 from paceline.ingest.entities import (
     FINISHERS,
     RowReader,
@@ -39,10 +40,11 @@ from paceline.ingest.entities import (
 )
 from paceline.ingest.fields import FieldError
 from paceline.ingest.mapping import Entity, Mapping, generic_mapping
+from paceline.ingest.sources import ImportSource, ReadOptions, RowTable
 from paceline.ingest.writers import WRITERS
 from paceline.store.models import utcnow
 
-__all__ = ["DEFAULT_BATCH_SIZE", "ImportOptions", "ImportResult", "import_csv"]
+__all__ = ["DEFAULT_BATCH_SIZE", "ImportOptions", "ImportResult", "import_csv", "import_file"]
 Progress = Callable[[int, int], None]
 
 
@@ -56,32 +58,49 @@ def import_csv(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Import one CSV file of `entity` records; see the module docstring for guarantees."""
+    return import_file(engine, settings, path, entity, mapping, options, progress, CSV_SOURCE)
+
+
+def import_file(
+    engine: Engine,
+    settings: Settings,
+    path: Path,
+    entity: Entity,
+    mapping: Mapping | None = None,
+    options: ImportOptions | None = None,
+    progress: Progress | None = None,
+    reader: ImportSource = CSV_SOURCE,
+) -> ImportResult:
+    """Import one input of `entity` records read by the import source `reader`; whatever
+    reads it, the same mapping, checks, accounting and batches apply."""
     options = options or ImportOptions()
     started = time.perf_counter()
-    encoding = options.encoding or (mapping.encoding if mapping else "utf-8-sig")
-    delimiter = options.delimiter or (mapping.delimiter if mapping else ",")
-    csv_file = open_csv(path, encoding, delimiter)
+    read_options = ReadOptions(
+        encoding=options.encoding or (mapping.encoding if mapping else "utf-8-sig"),
+        delimiter=options.delimiter or (mapping.delimiter if mapping else ","),
+    )
+    table = reader.open(path, read_options)
     try:
         generic = mapping is None
         if mapping is None:
-            mapping = generic_mapping(entity, csv_file.header, field_names(entity))
+            mapping = generic_mapping(entity, table.header, field_names(entity))
         elif mapping.entity != entity:
             raise ImportFileError(f"the mapping is for {mapping.entity}, not {entity}")
         source = options.source or mapping.source
         zone = _zone(options, mapping, settings)
-        reader = _row_reader(entity, mapping, csv_file, zone, settings.calendar.zone, generic)
+        row_reader = _row_reader(entity, mapping, table, zone, settings.calendar.zone, generic)
         errors_path = options.errors_path or Path.cwd() / f"{path.stem}.errors.csv"
-        sink = ErrorSink(errors_path, csv_file.header)
+        sink = ErrorSink(errors_path, table.header)
         result = ImportResult(entity=entity, source=source, file=str(path))
         try:
-            _run(engine, settings, csv_file, reader, sink, result, options, progress)
+            _run(engine, settings, table, row_reader, sink, result, options, progress)
         finally:
             sink.close()
         result.errors_file = str(errors_path) if sink.count else None
         result.first_errors = sink.first
         result.rejected_by_reason = sink.by_reason()
     finally:
-        csv_file.close()
+        table.close()
     result.seconds = time.perf_counter() - started
     return result
 
@@ -97,14 +116,14 @@ def _zone(options: ImportOptions, mapping: Mapping, settings: Settings) -> ZoneI
 def _row_reader(
     entity: Entity,
     mapping: Mapping,
-    csv_file: CsvFile,
+    table: RowTable,
     zone: ZoneInfo,
     business_zone: ZoneInfo,
     generic: bool,
 ) -> RowReader:
     """The row reader: timestamps read in the file's zone, days counted in the calendar's."""
     try:
-        reader = RowReader(entity, mapping, csv_file.header, zone, business_zone)
+        reader = RowReader(entity, mapping, table.header, zone, business_zone)
     except FieldError as exc:
         raise ImportFileError(str(exc)) from None
     if reader.missing_fields and not generic:
@@ -114,35 +133,21 @@ def _row_reader(
         )
     if reader.missing_fields:
         raise ImportFileError(
-            f"{csv_file.path.name}: missing required column(s) for {entity}: "
-            f"{', '.join(reader.missing_fields)}{_header_hint(csv_file, entity)}"
+            f"{table.name}: missing required column(s) for {entity}: "
+            f"{', '.join(reader.missing_fields)}{table.header_hint(required_fields(entity))}"
         )
     if reader.missing_columns:
         raise ImportFileError(
-            f"{csv_file.path.name}: the mapping names column(s) the file does not have: "
-            f"{', '.join(reader.missing_columns)}{_header_hint(csv_file, entity)}"
+            f"{table.name}: the mapping names column(s) the file does not have: "
+            f"{', '.join(reader.missing_columns)}{table.header_hint(required_fields(entity))}"
         )
     return reader
-
-
-def _header_hint(csv_file: CsvFile, entity: Entity) -> str:
-    wanted = required_fields(entity)
-    other = guess_delimiter(csv_file.header_line, wanted, csv_file.delimiter)
-    if other is None and len(csv_file.header) == 1:
-        other = guess_delimiter(csv_file.header_line, [], csv_file.delimiter)
-    if other is not None:
-        return (
-            f"; the file seems to be delimited by {other!r}, not {csv_file.delimiter!r}: "
-            "pass --delimiter"
-        )
-    shown = ", ".join(csv_file.header[:15])
-    return f" (the file's columns: {shown}{', ...' if len(csv_file.header) > 15 else ''})"
 
 
 def _run(
     engine: Engine,
     settings: Settings,
-    csv_file: CsvFile,
+    table: RowTable,
     reader: RowReader,
     sink: ErrorSink,
     result: ImportResult,
@@ -153,11 +158,11 @@ def _run(
     finish = FINISHERS[reader.entity]
     if reader.entity == "activities":  # "in the future" is measured from the import's start
         finish = functools.partial(finish_activity, now=options.now or utcnow())
-    width = len(csv_file.header)
+    width = len(table.header)
     skips = reader.has_skip_rules
     pending: list[Pending] = []
     try:
-        for line, row, problem in csv_file.rows():
+        for line, row, problem in table.rows():
             result.read += 1
             if problem is not None:
                 sink.reject(line, "", problem, row)
@@ -181,7 +186,7 @@ def _run(
                 writer.write_or_isolate(pending)
                 pending = []
                 if progress:
-                    progress(csv_file.bytes_read(), csv_file.size)
+                    progress(*table.progress())
         if pending:
             writer.write_or_isolate(pending)
         result.rejected = sink.count
@@ -192,7 +197,8 @@ def _run(
     finally:
         result.rejected = sink.count
         if progress:
-            progress(csv_file.size, csv_file.size)
+            total = table.progress()[1]
+            progress(total, total)
 
 
 def _stopped_by(exc: BaseException) -> str:

@@ -1,0 +1,30 @@
+"""`paceline plugins`: which plugins are registered and what each adds."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from paceline import plugins
+from paceline.cli import JSON_OPTION, app, handles_errors, out
+from paceline.serialize import dumps
+
+
+@app.command("plugins")
+@handles_errors
+def plugins_command(as_json: bool = JSON_OPTION) -> None:
+    """List the plugins (built-in and installed) with their import sources and channels."""
+    found = plugins.installed()
+    if as_json:
+        out.print_json(dumps(found))
+        return
+    table = Table("plugin", "package", "import sources", "alert channels", "hooks")
+    for info in found:
+        package = f"{info.package} {info.version}" if info.package else "built in"
+        table.add_row(
+            info.name,
+            package,
+            ", ".join(info.import_sources),
+            ", ".join(info.alert_channels),
+            ", ".join(info.hooks),
+        )
+    out.print(table)

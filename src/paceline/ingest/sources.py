@@ -1,0 +1,65 @@
+"""Import sources: what reads an input into named columns before the import maps it.
+
+The import is one pipeline (map columns to fields, check every value, resolve names, write
+in batches, account for every row); only the reading differs between a CSV file, a JSON
+lines export or a CRM's API. A source turns its input into a `RowTable` (a header and rows of
+text values) and the pipeline does the rest, so a source never has to re-implement the
+guarantees of DESIGN.md ("nothing lost, nothing doubled").
+
+Sources come from plugins (`register_import_sources`); CSV is the built-in one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# (line or record number, the values in header order, why the record cannot be trusted)
+Row = tuple[int, list[str], str | None]
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the user said about reading the input (a source ignores what it does not use)."""
+
+    encoding: str = "utf-8-sig"
+    delimiter: str = ","
+
+
+class RowTable:
+    """One opened input: a header and a stream of rows with the same number of values.
+
+    Subclasses give `rows()`; the defaults below suit a source that cannot tell progress or
+    guess why columns are missing. A row with a different number of values than the header
+    is rejected by the import, with its number, like a ragged CSV line.
+    """
+
+    def __init__(self, name: str, header: list[str]) -> None:
+        self.name = name  # how messages name the input, e.g. the file name
+        self.header = header
+
+    def rows(self) -> Iterator[Row]:
+        raise NotImplementedError
+
+    def progress(self) -> tuple[int, int]:
+        """(done, total) in any unit, for a progress bar; (0, 0) when unknown."""
+        return (0, 0)
+
+    def header_hint(self, wanted: list[str]) -> str:
+        """Appended to "missing required column(s)": help to find the right columns."""
+        shown = ", ".join(self.header[:15])
+        return f" (the input's columns: {shown}{', ...' if len(self.header) > 15 else ''})"
+
+    def close(self) -> None:
+        """Release the input; called once, also after an error."""
+
+
+@dataclass(frozen=True)
+class ImportSource:
+    """A named reader of one kind of input: `open(path, options)` returns its RowTable, or
+    raises `ImportFileError` (nothing is written then) when the input as a whole is bad."""
+
+    name: str
+    description: str
+    open: Callable[[Path, ReadOptions], RowTable]
