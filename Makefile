@@ -9,11 +9,12 @@ BENCH_STAMP := $(VENV)/.installed-bench-stamp
 DEMO_DB ?= demo.db
 PORT    ?= 8000
 
-.PHONY: help demo test lint typecheck bench clean
+.PHONY: help demo test test-fast lint typecheck bench clean
 
 help:
 	@echo "make demo   - set up .venv, build the demo organisation into $(DEMO_DB) (SQLite) and serve it"
 	@echo "make test   - set up .venv and run lint, type checks and the whole test suite"
+	@echo "make test-fast - the edit-test loop: SQLite only, no full demo, no browser (under a minute)"
 	@echo "make bench  - run the benchmarks (heavy; not part of make test); options in BENCH_ARGS,"
 	@echo "              e.g. make bench BENCH_ARGS='--only tracking --scales 100k,1M --no-postgres'"
 
@@ -47,6 +48,10 @@ test: lint typecheck
 		PACELINE_TEST_TODAY=$$day $(BIN)/pytest -n 2 -q -m dated || exit 1; \
 	done
 	$(BIN)/pytest -n 2
+
+# The edit-test loop: SQLite only, without the full demo builds and the browser.
+test-fast: $(STAMP)
+	PACELINE_TEST_FAST=1 $(BIN)/pytest -n 2 -q
 
 # The benchmarks compare against DuckDB over Parquet: the `bench` extra, installed only here
 # so that `make test` never needs it.

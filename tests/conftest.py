@@ -37,6 +37,37 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ZOHO_EXPORT = SHARED_DATA / "zoho_crm_export"
 
 
+# `make test-fast` (PACELINE_TEST_FAST=1): the edit-test loop. SQLite only, and without the
+# tests that build the full demo, drive the browser, fuzz or race; `make test` runs everything.
+FAST = os.environ.get("PACELINE_TEST_FAST") == "1"
+HEAVY_MODULES = {
+    "test_web_browser.py",
+    "test_tracking_demo.py",
+    "test_demo.py",
+    "test_api_fuzz.py",
+    "test_api_concurrency.py",
+}
+HEAVY_FIXTURES = {"pg_engine", "pg_database", "demo_org"}
+
+
+def _left_out_of_the_fast_loop(item: pytest.Item) -> bool:
+    if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("db_url_and_engine") == "postgresql":
+        return True
+    return item.path.name in HEAVY_MODULES
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not FAST:
+        return
+    left_out = [item for item in items if _left_out_of_the_fast_loop(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not _left_out_of_the_fast_loop(item)]
+
+
 TEST_TODAY = dt.date.fromisoformat(os.environ.get("PACELINE_TEST_TODAY", "2026-12-07"))
 
 
