@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
-from paceline.calendar import BusinessCalendar
+from paceline.calendar import BusinessCalendar, local_midnight_utc, shift_months
 from paceline.config import CalendarSettings
 
 D = dt.date
@@ -55,3 +56,21 @@ def test_local_date_uses_the_business_time_zone() -> None:
     assert cal.local_date(dt.datetime(2026, 11, 21, 3, 30)) == D(2026, 11, 20)
     assert cal.local_date(dt.datetime(2026, 7, 1, 3, 59)) == D(2026, 6, 30)  # EDT, UTC-4
     assert cal.local_date(dt.datetime(2026, 7, 1, 4, 0)) == D(2026, 7, 1)
+
+
+def test_one_month_arithmetic_clamps_to_the_month_end() -> None:
+    """Hand-checked: the look-backs of plans, the demo and the forecast all use this."""
+    assert shift_months(dt.date(2026, 3, 31), -1) == dt.date(2026, 2, 28)
+    assert shift_months(dt.date(2024, 3, 31), -1) == dt.date(2024, 2, 29)  # leap year
+    assert shift_months(dt.date(2026, 1, 15), -13) == dt.date(2024, 12, 15)
+    assert shift_months(dt.date(2026, 11, 30), 1) == dt.date(2026, 12, 30)
+    assert shift_months(dt.date(2026, 12, 31), 2) == dt.date(2027, 2, 28)
+    assert shift_months(dt.date(2026, 12, 1), 0) == dt.date(2026, 12, 1)
+
+
+def test_local_midnight_in_utc_across_daylight_saving() -> None:
+    new_york = ZoneInfo("America/New_York")
+    assert local_midnight_utc(new_york, dt.date(2026, 11, 1)) == dt.datetime(2026, 11, 1, 4)
+    assert local_midnight_utc(new_york, dt.date(2026, 11, 2)) == dt.datetime(2026, 11, 2, 5)
+    assert local_midnight_utc(new_york, dt.date(2026, 3, 8)) == dt.datetime(2026, 3, 8, 5)
+    assert local_midnight_utc(new_york, dt.date(2026, 3, 9)) == dt.datetime(2026, 3, 9, 4)

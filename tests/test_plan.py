@@ -30,10 +30,9 @@ from paceline.analytics.plan import (
     ramp_share,
     resolve_step,
     round_up,
-    shift_months,
 )
 from paceline.analytics.targets import period_targets
-from paceline.calendar import BusinessCalendar
+from paceline.calendar import BusinessCalendar, shift_months
 from paceline.cli import app
 from paceline.config import Settings
 from paceline.errors import UserInputError

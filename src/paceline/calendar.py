@@ -110,6 +110,29 @@ class BusinessCalendar:
         return self.period(period.kind, period.start - dt.timedelta(days=1))
 
 
+def shift_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later (or earlier), clamped to the month's end (Jan 31 -> Feb 28).
+
+    The one month arithmetic: plans, the demo's history and the forecast's look-back all
+    count months this way, so they agree on where "three months ago" starts.
+    """
+    year, month_index = divmod(day.year * 12 + (day.month - 1) + months, 12)
+    first = dt.date(year, month_index + 1, 1)
+    following = dt.date(year + (month_index == 11), (month_index + 1) % 12 + 1, 1)
+    last = (following - dt.timedelta(days=1)).day
+    return first.replace(day=min(day.day, last))
+
+
 def _add_months(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + (day.month - 1) + months
-    return dt.date(index // 12, index % 12 + 1, 1)
+    """The first of the month `months` after `day`'s month."""
+    return shift_months(day.replace(day=1), months)
+
+
+def local_midnight_utc(zone: dt.tzinfo, day: dt.date) -> dt.datetime:
+    """The instant a business-local day starts, as naive UTC (how the store keeps times).
+
+    Midnight exists on every day in the zones Paceline supports' DST rules (changes happen at
+    night, not at 00:00), and `zoneinfo` resolves it either way.
+    """
+    local = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)

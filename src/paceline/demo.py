@@ -37,7 +37,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.stretch import alert_stretch
-from paceline.calendar import BusinessCalendar
+from paceline.calendar import BusinessCalendar, shift_months
 from paceline.config import Settings
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.bulk import insert_rows
@@ -416,11 +416,7 @@ def _plant(rng: Rng, people: list[RepProfile], today: dt.date) -> Roster:
 
 def months_before(day: dt.date, months: int) -> dt.date:
     """The same day `months` earlier, clipped to the end of a shorter month."""
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    month += 1
-    next_month = dt.date(year + month // 12, month % 12 + 1, 1)
-    return dt.date(year, month, min(day.day, (next_month - dt.timedelta(1)).day))
+    return shift_months(day, -months)
 
 
 @dataclass(frozen=True)

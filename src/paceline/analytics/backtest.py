@@ -45,7 +45,6 @@ from paceline.analytics.forecast import (
     prepare,
     simulate,
 )
-from paceline.analytics.metrics import utc_bounds
 from paceline.analytics.pipeline_history import (
     ForecastScope,
     first_deal_created,
@@ -53,7 +52,7 @@ from paceline.analytics.pipeline_history import (
     revenue_won,
 )
 from paceline.analytics.rollup import ensure_rollup
-from paceline.calendar import BusinessCalendar, Period
+from paceline.calendar import BusinessCalendar, Period, local_midnight_utc
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.store.models import Deal
@@ -265,7 +264,7 @@ def _row(
 
 
 def _midnight(settings: Settings, day: dt.date) -> dt.datetime:
-    return utc_bounds(settings, day, day)[0]
+    return local_midnight_utc(settings.calendar.zone, day)
 
 
 def run_rate(

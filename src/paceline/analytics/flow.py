@@ -33,11 +33,11 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Connection, Engine, case, exists, func, select
 
 from paceline.analytics.metric_sql import deal_credit_column, selling_condition
-from paceline.analytics.metrics import revenue_metric, utc_bounds
+from paceline.analytics.metrics import revenue_metric
 from paceline.analytics.stalled import DealScope, deal_scope
 from paceline.analytics.targets import period_targets
 from paceline.analytics.window import Window
-from paceline.calendar import BusinessCalendar, Period
+from paceline.calendar import BusinessCalendar, Period, local_midnight_utc
 from paceline.config import MetricSettings, Settings
 from paceline.store.models import Activity, Deal, Rep
 
@@ -214,7 +214,7 @@ def _weeks(window: Window) -> list[Period]:
 
 
 def _utc(settings: Settings, day: dt.date) -> dt.datetime:
-    return utc_bounds(settings, day, day)[0]
+    return local_midnight_utc(settings.calendar.zone, day)
 
 
 def _bucket(column: Any, bounds: Sequence[object]) -> ColumnElement[int]:

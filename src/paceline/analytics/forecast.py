@@ -56,7 +56,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, func, select
 
 from paceline.analytics.metric_sql import activity_filter, needs_contact
-from paceline.analytics.metrics import MetricTotals, metric_totals, revenue_metric, utc_bounds
+from paceline.analytics.metrics import MetricTotals, metric_totals, revenue_metric
 from paceline.analytics.pipeline_history import (
     SECONDS_PER_DAY,
     ForecastScope,
@@ -76,7 +76,7 @@ from paceline.analytics.pipeline_history import (
 from paceline.analytics.rate_uncertainty import Uncertainty, draw_factors, learnt_uncertainty
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.targets import period_targets
-from paceline.calendar import BusinessCalendar, Period, PeriodKind
+from paceline.calendar import BusinessCalendar, Period, PeriodKind, local_midnight_utc, shift_months
 from paceline.config import MetricSettings, Settings
 from paceline.errors import UserInputError
 from paceline.store.models import Activity, Contact, Deal, MetricDay, Rep
@@ -377,7 +377,7 @@ def prepare(
     rules = settings.insight.forecast
     first_left = as_of + dt.timedelta(days=1)
     cutoff = _midnight(settings, first_left)
-    history_start = _months_before(first_left, rules.history_months)
+    history_start = shift_months(first_left, -rules.history_months)
     snap = snapshot(conn, scope, cutoff, _midnight(settings, history_start))
     days_left = max((period.end - first_left).days, 0)
     stays = stage_spells(snap)
@@ -434,15 +434,7 @@ def _rate_evidence(snap: Snapshot, new_deals: NewDeals, run_rate_days: int) -> i
 
 def _midnight(settings: Settings, day: dt.date) -> dt.datetime:
     """The start of a business-local day (the end of the day before), naive UTC."""
-    return utc_bounds(settings, day, day)[0]
-
-
-def _months_before(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    month += 1
-    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
-    return dt.date(year, month, min(day.day, last))
+    return local_midnight_utc(settings.calendar.zone, day)
 
 
 def _days(start: dt.datetime, end: dt.datetime) -> float:

@@ -30,6 +30,7 @@ from paceline.analytics.metric_sql import (
     is_additive_activity_metric,
     needs_contact,
 )
+from paceline.calendar import local_midnight_utc
 from paceline.config import MetricSettings, Settings
 from paceline.store.models import Activity, Contact, Deal, MetricDay
 
@@ -218,12 +219,7 @@ def _for_reps(
 def utc_bounds(settings: Settings, start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """Local days [start, end) in the business time zone as naive UTC instants."""
     zone = settings.calendar.zone
-
-    def midnight(day: dt.date) -> dt.datetime:
-        local = dt.datetime.combine(day, dt.time(), tzinfo=zone)
-        return local.astimezone(dt.UTC).replace(tzinfo=None)
-
-    return midnight(start), midnight(end)
+    return local_midnight_utc(zone, start), local_midnight_utc(zone, end)
 
 
 def last_active_days(

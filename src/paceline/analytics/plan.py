@@ -38,7 +38,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, select
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.targets import TARGET_KINDS, period_targets
-from paceline.calendar import BusinessCalendar, Period, PeriodKind
+from paceline.calendar import BusinessCalendar, Period, PeriodKind, shift_months
 from paceline.config import Settings
 from paceline.errors import UserInputError, did_you_mean
 from paceline.store.models import Rep, Target, Team
@@ -68,16 +68,6 @@ def round_up(value: float) -> int:
     7 / 0.7 is 10.000000000000002 in floating point; a plan asking for 11 would be wrong.
     """
     return math.ceil(round(value, 6))
-
-
-def shift_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` later (or earlier), clamped to the month's end (Jan 31 → Feb 28)."""
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    month += 1
-    next_month = dt.date(year + (month == 12), month % 12 + 1, 1)
-    last = (next_month - dt.timedelta(days=1)).day
-    return dt.date(year, month, min(day.day, last))
 
 
 def parse_amount(field_name: str, text: str) -> float:
