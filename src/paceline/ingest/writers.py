@@ -272,28 +272,41 @@ class Writer:
         return list(first.values())
 
 
-class ActivityWriter(Writer):
-    table = Activity.__table__
+class AccountMakingWriter(Writer):
+    """A writer that creates accounts named in its rows: a refused batch must forget the
+    accounts it made, or a retry row by row would count them as made twice."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.accounts = AccountResolver(self.source)
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {**super().checkpoint(), "accounts_made": self.accounts.created}
+
+    def rollback(self, saved: dict[str, Any]) -> None:
+        super().rollback(saved)
+        self.accounts = AccountResolver(self.source)
+        self.accounts.created = saved["accounts_made"]
+
+
+class ActivityWriter(AccountMakingWriter):
+    table = Activity.__table__
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self.contacts = ContactResolver(self.source)
         self.deals = deal_resolver(self.source)
         with self.engine.connect() as conn:
             self.max_id_before = conn.execute(select(func.max(Activity.id))).scalar() or 0
 
     def checkpoint(self) -> dict[str, Any]:
-        made = {"accounts": self.accounts.created, "contacts": self.contacts.created}
-        return {**super().checkpoint(), "made": made}
+        return {**super().checkpoint(), "contacts_made": self.contacts.created}
 
     def rollback(self, saved: dict[str, Any]) -> None:
         super().rollback(saved)
-        self.accounts = AccountResolver(self.source)
         self.contacts = ContactResolver(self.source)
         self.deals = deal_resolver(self.source)
-        self.accounts.created = saved["made"]["accounts"]
-        self.contacts.created = saved["made"]["contacts"]
+        self.contacts.created = saved["contacts_made"]
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch))
@@ -358,22 +371,13 @@ class ActivityWriter(Writer):
                 self.note("deal_ref not found in this source (left empty)")
 
 
-class DealWriter(Writer):
+class DealWriter(AccountMakingWriter):
     table = Deal.__table__
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.accounts = AccountResolver(self.source)
         with self.engine.connect() as conn:
             self.max_id_before = conn.execute(select(func.max(Deal.id))).scalar() or 0
-
-    def checkpoint(self) -> dict[str, Any]:
-        return {**super().checkpoint(), "accounts_made": self.accounts.created}
-
-    def rollback(self, saved: dict[str, Any]) -> None:
-        super().rollback(saved)
-        self.accounts = AccountResolver(self.source)
-        self.accounts.created = saved["accounts_made"]
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch, ("rep", "sourced_by")))
@@ -562,23 +566,11 @@ class AccountWriter(Writer):
         return kept
 
 
-class ContactWriter(Writer):
+class ContactWriter(AccountMakingWriter):
     """Contacts by source id when the file has one (filling placeholders), else by account
     and name."""
 
     FIELDS = ("name", "account_id", "title", "seniority", "is_decision_maker", "email")
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.accounts = AccountResolver(self.source)
-
-    def checkpoint(self) -> dict[str, Any]:
-        return {**super().checkpoint(), "accounts_made": self.accounts.created}
-
-    def rollback(self, saved: dict[str, Any]) -> None:
-        super().rollback(saved)
-        self.accounts = AccountResolver(self.source)
-        self.accounts.created = saved["accounts_made"]
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         for p in batch:  # a contact without an id is known by its account and name
