@@ -86,6 +86,19 @@ def test_reps_matrix(engine: Engine, org: dict[str, int]) -> None:
     assert found == MATRIX
 
 
+def test_a_rep_by_id_answers_as_by_name(engine: Engine, org: dict[str, int]) -> None:
+    """Pages and the API address reps by id (`/reps/{id}`): the same verdicts as by name,
+    an unknown id included (it was 403 on the pages and 404 in the API for one out of reach)."""
+    ids = {**org, "Zed": max(org.values()) + 100}
+    found = {}
+    for role, principal in callers(engine, org).items():
+        for relation, name in WHO[role].items():
+            if name is not None:
+                see = outcome(lambda: access.rep_by_id(engine, principal, ids[name], "x"))  # noqa: B023
+                found[role, relation] = see
+    assert found == {key: verdicts[0] for key, verdicts in MATRIX.items()}
+
+
 def test_an_unknown_rep_names_its_field_and_suggests_only_reps_in_reach(
     engine: Engine, org: dict[str, int]
 ) -> None:

@@ -123,9 +123,9 @@ MATRIX = [
         403,
     ),
     # reps and teams
-    *row("GET", "/reps/{ana_rep}", None, 200, 200, 200, 404),
-    *row("GET", "/reps/{ben_rep}", None, 200, 200, 404, 404),
-    *row("GET", "/reps/{dee_rep}", None, 200, 404, 404, 200),
+    *row("GET", "/reps/{ana_rep}", None, 200, 200, 200, 403),
+    *row("GET", "/reps/{ben_rep}", None, 200, 200, 403, 403),
+    *row("GET", "/reps/{dee_rep}", None, 200, 403, 403, 200),
     *row("GET", "/reps", None, 200, 200, 200, 200),
     *row("GET", "/reps?team=East", None, 200, 200, 200, 403),
     *row("GET", "/teams", None, 200, 200, 200, 200),

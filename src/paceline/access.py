@@ -13,7 +13,8 @@ each face translates the same way:
   no rep asking for "my" records), naming the field.
 
 Records addressed by id (an activity, a deal) are read through `scope_of`, so one out of
-reach is "not found", exactly like one that does not exist: ids cannot be probed.
+reach is "not found", exactly like one that does not exist: ids cannot be probed. A rep
+addressed by id is the exception (`rep_by_id`): out of reach is 403 on every face.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import Engine
 from paceline.auth.access import Principal
 from paceline.errors import Forbidden, InputError, NotFound, did_you_mean
 from paceline.store.names import name_key
-from paceline.store.records import RepRef, Scope, rep_refs, team_ids, team_name
+from paceline.store.records import RepRef, Scope, rep_ref, rep_refs, team_ids, team_name
 
 Reps = dict[str, RepRef]  # every rep by name key, as `store.records.rep_refs` returns them
 
@@ -73,6 +74,20 @@ def find_rep(reps: Reps, principal: Principal, name: str, field: str = "rep") ->
     visible = [r.name for r in reps.values() if may_see_rep(principal, r)]
     message = f"no rep named {name!r}{did_you_mean(name, visible)}"
     raise NotFound(f"rep named {name!r}", message, field)
+
+
+def rep_by_id(engine: Engine, principal: Principal, rep_id: int, what: str) -> RepRef:
+    """A rep addressed by id (a page or API path): unknown NotFound, out of reach Forbidden.
+
+    Unlike an activity or a deal, a rep is not hidden behind "not found": reps' names are
+    shown on leaderboards, so saying that one exists reveals nothing, and a manager following
+    a link to another team's rep learns why it does not open."""
+    rep = rep_ref(engine, rep_id)
+    if rep is None:
+        raise NotFound(f"rep {rep_id}", f"no rep with id {rep_id}", "rep_id")
+    if not may_see_rep(principal, rep):
+        raise Forbidden(f"see the {what} of rep {rep.name!r}")
+    return rep
 
 
 def readable_rep(

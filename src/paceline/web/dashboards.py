@@ -33,7 +33,6 @@ from paceline.web.common import (
     PageError,
     User,
     metric_units,
-    not_found,
     page_errors,
     parse_date,
     parse_period,
@@ -69,11 +68,8 @@ def rep_page(
     as_of: str | None = None,
 ) -> Response:
     state = app_state(request)
-    rep = queries.rep_ref(state.engine, rep_id)
-    if rep is None:
-        raise not_found(f"rep with id {rep_id}")
-    if not caller.principal.can_read_rep(rep.id, rep.team_id):
-        raise refused(f"see the scorecard of {rep.name}")
+    with page_errors():
+        rep = access.rep_by_id(state.engine, caller.principal, rep_id, "scorecard")
     kind = parse_period(period, "month", SCORECARD_PERIODS)
     day = parse_date(as_of) or _today(state.settings)
     card = rep_scorecard(state.engine, state.settings, rep.name, kind, day)

@@ -46,7 +46,9 @@ MAX_ID = 2**63 - 1
 MAX_PAGE = 500
 EARLIEST = dt.date(1900, 1, 1)
 LATEST = dt.date(2999, 12, 31)
-PATH_FIELDS = frozenset({"activity_id"})  # a record by id: not found is 404 whatever asked
+PATH_FIELDS = frozenset(
+    {"activity_id", "rep_id"}
+)  # a record by id: not found is 404 whatever asked
 
 
 # Documents the bearer token in the OpenAPI description; `deps.api_caller` does the checking

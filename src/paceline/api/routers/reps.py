@@ -1,7 +1,8 @@
 """Reps: the people whose activities are tracked, as far as the caller may see them.
 
-An admin sees every rep, a manager their team's, a rep themself; a rep outside that answers
-404, like one that does not exist, and naming another team 403 (see `_common`).
+An admin sees every rep, a manager their team's, a rep themself. A rep out of reach answers
+403 and one that does not exist 404, as on the pages (`paceline.access.rep_by_id`); naming
+another team is 403 too.
 """
 
 from __future__ import annotations
@@ -12,18 +13,20 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from paceline.access import rep_by_id
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
     Label,
     Name,
     RecordId,
+    domain_errors,
     find_team,
     missing,
     refuse,
     scope_of,
 )
-from paceline.store.records import RepRecord, get_rep, list_reps
+from paceline.store.records import RepRecord, Scope, get_rep, list_reps
 
 router = APIRouter(prefix="/reps", tags=["reps"], dependencies=AUTH)
 
@@ -64,7 +67,9 @@ def list_(
 
 @router.get("/{rep_id}", response_model=RepOut, summary="One rep")
 def read(rep_id: RecordId, state: State, caller: ApiCaller) -> RepOut:
-    found = get_rep(state.engine, scope_of(caller), rep_id)
-    if found is None:
+    with domain_errors("path"):
+        rep_by_id(state.engine, caller, rep_id, "record")
+    found = get_rep(state.engine, Scope(everyone=True), rep_id)
+    if found is None:  # deleted in between
         missing(f"rep {rep_id}")
     return out(found)
