@@ -34,6 +34,7 @@ from sqlalchemy import Engine, insert, select
 from typer.testing import CliRunner
 
 from paceline import hookimpl, plugins
+from paceline.auth.accounts import add_user, create_token
 from paceline.calendar import BusinessCalendar
 from paceline.cli import app
 from paceline.config import Settings, default_config_text
@@ -60,6 +61,7 @@ import typer
 from fastapi import APIRouter
 
 from paceline import hookimpl
+from paceline.callers import ApiCaller
 from paceline.channels import AlertChannel
 from paceline.ingest.sources import ImportSource, RowTable
 
@@ -130,8 +132,8 @@ router = APIRouter()
 
 
 @router.get("/plugin/hello")
-def hello_page():
-    return {"hello": "from a plugin"}
+def hello_page(caller: ApiCaller):
+    return {"hello": caller.username}
 
 
 @hookimpl
@@ -323,21 +325,28 @@ def test_alerts_go_through_a_plugin_channel(
     assert "--channel: no alert channel called 'pager'; known: console, file" in unknown.output
 
 
-def test_a_plugin_adds_a_command_and_a_page(
-    installed: pluggy.PluginManager, settings: Settings
+def test_a_plugin_adds_a_command_and_a_page_for_signed_in_callers_only(
+    installed: pluggy.PluginManager, settings: Settings, tmp_path: Path
 ) -> None:
     said = CliRunner().invoke(app, ["hello", "--name", "Ana"])
     assert said.exit_code == 0, said.output
     assert said.output.strip() == "hello, Ana, from a plugin"
-    client = TestClient(create_app(settings, make_engine("sqlite://")))
-    page = client.get("/plugin/hello")
-    assert page.status_code == 200 and page.json() == {"hello": "from a plugin"}
+    engine = make_engine(f"sqlite:///{tmp_path / 'plugin.db'}")
+    upgrade(engine)
+    add_user(engine, "root", "a long enough password", "admin")
+    token = create_token(engine, "root", "plugin test").token
+    client = TestClient(create_app(settings, engine))
+    assert client.get("/plugin/hello").status_code == 401  # a plugin page is not public
+    page = client.get("/plugin/hello", headers={"Authorization": f"Bearer {token}"})
+    assert page.status_code == 200 and page.json() == {"hello": "root"}
 
 
 def test_plugins_command_lists_what_each_plugin_adds(installed: pluggy.PluginManager) -> None:
     listed = CliRunner().invoke(app, ["plugins", "--json"])
     assert listed.exit_code == 0, listed.output
-    by_name = {p["name"]: p for p in json.loads(listed.output)}
+    listing = json.loads(listed.output)
+    assert listing["failures"] == []
+    by_name = {p["name"]: p for p in listing["plugins"]}
     assert by_name["example"] == {
         "name": "example",
         "package": "paceline-example-plugin",
@@ -385,3 +394,55 @@ def test_two_plugins_cannot_claim_one_name(installed: pluggy.PluginManager) -> N
     installed.register(Twin(), name="twin")
     with pytest.raises(UserInputError, match="two plugins provide the import source 'jsonl'"):
         plugins.import_sources()
+
+
+def _broken_site(folder: Path) -> Path:
+    """Two broken plugins beside the working one: one whose module raises on import, one
+    whose import-source hook raises."""
+    folder.mkdir()
+    (folder / "paceline_broken_import.py").write_text("raise RuntimeError('boom')\n", "utf-8")
+    (folder / "paceline_broken_hook.py").write_text(
+        "from paceline import hookimpl\n\n"
+        "@hookimpl\n"
+        "def register_import_sources():\n"
+        "    raise KeyError('no such setting')\n",
+        "utf-8",
+    )
+    info = folder / "paceline_broken-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: paceline-broken\nVersion: 0.1\n", "utf-8"
+    )
+    (info / "entry_points.txt").write_text(
+        "[paceline]\nbroken_import = paceline_broken_import\nbroken_hook = paceline_broken_hook\n",
+        "utf-8",
+    )
+    return folder
+
+
+def test_a_broken_plugin_is_set_aside_and_named_not_fatal(
+    plugin_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    """Before, a plugin whose module failed to import (or whose hook raised) stopped every
+    command, `paceline import` included."""
+    monkeypatch.syspath_prepend(str(plugin_folder))
+    monkeypatch.syspath_prepend(str(_broken_site(tmp_path / "site")))
+    monkeypatch.delenv(plugins.LOAD_ENV_VAR, raising=False)
+    monkeypatch.setattr(plugins, "_manager", plugins.make_plugin_manager())
+    assert sorted(plugins.import_sources()) == ["csv", "jsonl"]  # the others still answer
+    assert {(f.plugin, f.stage, f.error) for f in plugins.failures()} == {
+        ("broken_import", "load", "RuntimeError: boom"),
+        ("broken_hook", "register_import_sources", "KeyError: 'no such setting'"),
+    }
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    _team(url, settings)
+    ran = _cli(url, "alerts", "--as-of", "2026-11-18")
+    assert ran.exit_code == 0, ran.output
+    assert "plugin 'broken_import' set aside (load): RuntimeError: boom" in ran.output
+    assert "no selling for 13 business days" in ran.output  # and the command did its work
+    listed = CliRunner().invoke(app, ["plugins", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert {f["plugin"] for f in json.loads(listed.stdout)["failures"]} == {
+        "broken_import",
+        "broken_hook",
+    }

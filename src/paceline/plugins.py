@@ -4,12 +4,18 @@ Faces ask this module for what plugins provide (import sources, alert channels, 
 routes) by name, so a face never lists the built-ins itself. Setting PACELINE_LOAD_PLUGINS
 to a comma-separated list of entry-point names loads only those (empty: none), for a
 deployment that wants to pin what runs, or to rule out a misbehaving plugin.
+
+A plugin that fails (its module does not import, or one of its hooks raises) is set aside
+and reported (`failures()`, `paceline plugins`, a warning from the CLI), never allowed to take
+every command down with it: a broken Slack channel must not stop `paceline import`.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -40,19 +46,64 @@ class _Named(Protocol):
 N = TypeVar("N", bound=_Named)
 
 
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin set aside: which, when (`load` or the hook that raised) and why."""
+
+    plugin: str
+    stage: str
+    error: str
+
+
+_failures: dict[tuple[str, str], PluginFailure] = {}
+_packages: dict[str, tuple[str, str]] = {}  # entry-point plugin -> (distribution, version)
+
+
 def make_plugin_manager() -> pluggy.PluginManager:
     """A manager with the built-ins and the installed plugins (as the environment allows)."""
+    _failures.clear()
+    _packages.clear()
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     for name in DEFAULT_PLUGINS:
         manager.register(importlib.import_module(name), name=name)
     wanted = os.environ.get(LOAD_ENV_VAR)
-    if wanted is None:
-        manager.load_setuptools_entrypoints(hookspecs.PROJECT)
-    else:
-        for name in filter(None, (n.strip() for n in wanted.split(","))):
-            manager.load_setuptools_entrypoints(hookspecs.PROJECT, name=name)
+    only = None if wanted is None else {n.strip() for n in wanted.split(",") if n.strip()}
+    for entry in importlib.metadata.entry_points(group=hookspecs.PROJECT):
+        if (only is None or entry.name in only) and manager.get_plugin(entry.name) is None:
+            _load(manager, entry)
     return manager
+
+
+def _load(manager: pluggy.PluginManager, entry: importlib.metadata.EntryPoint) -> None:
+    try:
+        manager.register(entry.load(), name=entry.name)
+    except Exception as exc:  # any error of someone else's code: set the plugin aside
+        _fail(entry.name, "load", exc)
+        return
+    if entry.dist is not None:
+        _packages[entry.name] = (entry.dist.name, entry.dist.version)
+
+
+def _fail(plugin: str, stage: str, exc: BaseException) -> None:
+    _failures[plugin, stage] = PluginFailure(plugin, stage, f"{type(exc).__name__}: {exc}")
+
+
+def failures() -> list[PluginFailure]:
+    """The plugins set aside so far in this process (loading happens on first use)."""
+    manager()
+    return list(_failures.values())
+
+
+def _results(hook: str, **kwargs: Any) -> Iterator[Any]:
+    """Each plugin's answer to `hook`, one plugin at a time: one that raises is reported
+    and skipped, the others still answer (pluggy alone would stop at the first error)."""
+    caller = getattr(manager().hook, hook)
+    for impl in reversed(caller.get_hookimpls()):  # the order pluggy calls them in
+        try:
+            yield impl.function(**{name: kwargs[name] for name in impl.argnames})
+        except Exception as exc:  # any error of someone else's code: skip this plugin
+            _fail(impl.plugin_name, hook, exc)
 
 
 _manager: pluggy.PluginManager | None = None
@@ -74,12 +125,12 @@ def use(plugin_manager: pluggy.PluginManager | None) -> None:
 
 def import_sources() -> dict[str, ImportSource]:
     """Every import source by name; a plugin cannot silently replace another's name."""
-    return _by_name("import source", manager().hook.register_import_sources())
+    return _by_name("import source", list(_results("register_import_sources")))
 
 
 def alert_channels() -> dict[str, AlertChannel]:
     """Every alert channel by name; a plugin cannot silently replace another's name."""
-    return _by_name("alert channel", manager().hook.register_alert_channels())
+    return _by_name("alert channel", list(_results("register_alert_channels")))
 
 
 def import_source(name: str) -> ImportSource:
@@ -94,12 +145,13 @@ def alert_channel(name: str) -> AlertChannel:
 
 def add_commands(cli: typer.Typer) -> None:
     """Let every plugin add its commands to the command line."""
-    manager().hook.register_commands(cli=cli)
+    for _ in _results("register_commands", cli=cli):
+        pass
 
 
 def routers() -> list[Any]:
     """Every FastAPI router the plugins provide, in registration order."""
-    return [router for found in manager().hook.register_routes() for router in found or []]
+    return [router for found in _results("register_routes") for router in found or []]
 
 
 @dataclass(frozen=True)
@@ -117,14 +169,10 @@ class PluginInfo:
 def installed() -> list[PluginInfo]:
     """Every registered plugin, the built-ins first, with the names it provides."""
     plugin_manager = manager()
-    packages = {
-        id(plugin): (dist.project_name, dist.version)
-        for plugin, dist in plugin_manager.list_plugin_distinfo()
-    }
     found = []
     for name, plugin in plugin_manager.list_name_plugin():
         hooks = sorted(caller.name for caller in plugin_manager.get_hookcallers(plugin) or [])
-        package, version = packages.get(id(plugin), (None, None))
+        package, version = _packages.get(name, (None, None))
         found.append(
             PluginInfo(
                 name=name,
@@ -141,7 +189,10 @@ def installed() -> list[PluginInfo]:
 def _provided(plugin: object, hooks: list[str], hook: str) -> list[str]:
     if hook not in hooks:
         return []
-    return sorted(item.name for item in getattr(plugin, hook)() or [])
+    try:
+        return sorted(item.name for item in getattr(plugin, hook)() or [])
+    except Exception:  # reported by `failures()` when the faces asked it
+        return []
 
 
 def _by_name(what: str, results: list[list[N] | None]) -> dict[str, N]:

@@ -8,11 +8,12 @@ their client from here too.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from paceline import plugins
 from paceline.api.app import create_api
+from paceline.callers import api_caller
 from paceline.config import Settings
 from paceline.web.pages import mount as mount_pages
 
@@ -21,9 +22,13 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     """The API under /api/v1, plugins' pages, then the pages at /: one state, one error policy.
 
     Plugins' routers come before the built-in pages so a plugin's path is never shadowed.
+    Every plugin route needs a signed-in caller (a session or an API token; a browser session
+    proves CSRF on writes), so a plugin cannot publish data by forgetting a check; what the
+    caller may see it asks `paceline.access`, as the built-in faces do.
     """
     app = create_api(settings, engine)
+    signed_in = [Depends(api_caller)]
     for router in plugins.routers():  # plugins' pages, at the paths they declare
-        app.include_router(router)
+        app.include_router(router, dependencies=signed_in)
     mount_pages(app)
     return app

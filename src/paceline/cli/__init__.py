@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import Engine
@@ -173,6 +174,12 @@ def main_options(
     except clock.ClockError as exc:
         raise typer.BadParameter(str(exc), param_hint="--today") from None
     ctx.obj = Context(db=db, config=config)
+    for failed in plugins.failures():  # a broken plugin is set aside, never fatal: say so
+        err.print(
+            f"[yellow]warning:[/] plugin {failed.plugin!r} set aside ({failed.stage}): "
+            f"{escape(failed.error)}",
+            highlight=False,
+        )
 
 
 # --- init -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from paceline import plugins
@@ -14,8 +15,10 @@ from paceline.serialize import dumps
 def plugins_command(as_json: bool = JSON_OPTION) -> None:
     """List the plugins (built-in and installed) with their import sources and channels."""
     found = plugins.installed()
+    plugins.import_sources(), plugins.alert_channels(), plugins.routers()  # ask every hook
+    failed = plugins.failures()
     if as_json:
-        out.print_json(dumps(found))
+        out.print_json(dumps({"plugins": found, "failures": failed}))
         return
     table = Table("plugin", "package", "import sources", "alert channels", "hooks")
     for info in found:
@@ -28,3 +31,8 @@ def plugins_command(as_json: bool = JSON_OPTION) -> None:
             ", ".join(info.hooks),
         )
     out.print(table)
+    for failure in failed:
+        out.print(
+            f"set aside: {failure.plugin} ({failure.stage}): {escape(failure.error)}",
+            highlight=False,
+        )
