@@ -121,6 +121,13 @@ def test_figures_print_in_their_unit() -> None:
     assert fmt_metric(2_866.2, "currency") == "2,866"
     assert fmt_metric(0.17, "percent") == "17%"
     assert fmt_metric(2.4, "ratio") == "2.40"
+    # the compact form is the same formatter's (pages and reports), by hand:
+    assert metric_text(28_740, "currency", compact=True) == "28.7k"
+    assert metric_text(1_250_000, "currency", compact=True) == "1.25M"
+    assert metric_text(0.125, "percent", compact=True) == "12%"  # half to even, as Python does
+    assert metric_text(7.25, "minutes", compact=True) == "7.2 min"
+    assert fmt_metric(28_740, "currency") == "28.7k"
+    assert fmt_metric(None, "currency") == "\u2013"
 
 
 def test_average_deal_is_money_on_the_leaderboard(engine: Engine, units_settings: Settings) -> None:

@@ -61,23 +61,41 @@ def number(value: float | None) -> str:
     return f"{value:,.2f}"
 
 
-def metric_text(value: float | None, unit: str) -> str:
-    """A metric's figure in its unit: 17.0%, 2,866 (money), 2.40 (a plain ratio), 45 min."""
+def metric_text(value: float | None, unit: str | None, *, compact: bool = False) -> str:
+    """A metric's figure in its unit: 17.0%, 2,866 (money), 2.40 (a plain ratio), 45 min.
+
+    `compact` is the pages' and reports' form, where a figure shares a cell with a bar or a
+    badge: whole percents (17%) and money in thousands and millions (28.7k, 1.25M). Both forms
+    live here so a figure never reads one way in the terminal and another on a page by
+    accident of two formatters."""
     if value is None:
         return ""
     if unit == "percent":
-        return f"{value:.1%}"
+        return f"{value:.0%}" if compact else f"{value:.1%}"
     if unit == "currency":
-        return f"{value:,.0f}"
+        return money_text(value) if compact else f"{value:,.0f}"
     if unit == "ratio":
         return f"{value:,.2f}"
-    whole = abs(value) >= 100 or float(value).is_integer()
-    amount = f"{value:,.0f}" if whole else f"{value:,.1f}"
-    if unit == "minutes":
-        return f"{amount} min"
     if unit == "days":
         return f"{value:,.1f} d"
-    return amount
+    amount = count_text(value)
+    return f"{amount} min" if unit == "minutes" else amount
+
+
+def count_text(value: float) -> str:
+    """A count or an average of counts: whole when large or whole, else one decimal."""
+    whole = abs(value) >= 100 or float(value).is_integer()
+    return f"{value:,.0f}" if whole else f"{value:,.1f}"
+
+
+def money_text(value: float) -> str:
+    """Money at a glance: 2,866; 28.7k; 1.25M (exact amounts: `metric_text`)."""
+    size = abs(value)
+    if size >= 1e6:
+        return f"{value / 1e6:,.2f}M".replace(".00M", "M")
+    if size >= 1e4:
+        return f"{value / 1e3:,.1f}k".replace(".0k", "k")
+    return f"{value:,.0f}"
 
 
 NO_DATA = "-"  # a measured figure that does not exist: a ratio with nothing to divide by

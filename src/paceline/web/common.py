@@ -26,6 +26,7 @@ from paceline.auth.access import Principal
 from paceline.calendar import PERIOD_KINDS, PeriodKind
 from paceline.callers import AppState, Caller, optional_caller
 from paceline.config import Settings
+from paceline.describe import count_text, metric_text, money_text
 from paceline.errors import Forbidden, NotFound
 
 HERE = Path(__file__).resolve().parent
@@ -231,36 +232,16 @@ def fmt_number(value: float | None, digits: int | None = None) -> str:
         return DASH
     if digits is not None:
         return f"{value:,.{digits}f}"
-    if float(value).is_integer() or abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:,.1f}"
+    return count_text(value)
 
 
 def fmt_metric(value: float | None, unit: str | None) -> str:
-    if value is None:
-        return DASH
-    if unit == "percent":
-        return f"{value * 100:.0f}%"
-    if unit == "currency":
-        return fmt_money(value)
-    if unit == "ratio":
-        return f"{value:,.2f}"
-    if unit == "minutes":
-        return f"{fmt_number(value)} min"
-    if unit == "days":
-        return f"{value:,.1f} d"
-    return fmt_number(value)
+    """A figure in its unit as the pages show it: `describe.metric_text`, compact."""
+    return DASH if value is None else metric_text(value, unit, compact=True)
 
 
 def fmt_money(value: float | None) -> str:
-    if value is None:
-        return DASH
-    size = abs(value)
-    if size >= 1e6:
-        return f"{value / 1e6:,.2f}M".replace(".00M", "M")
-    if size >= 1e4:
-        return f"{value / 1e3:,.1f}k".replace(".0k", "k")
-    return f"{value:,.0f}"
+    return DASH if value is None else money_text(value)
 
 
 def fmt_percent(value: float | None, digits: int = 0) -> str:
