@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 
-import swagger_ui_bundle  # type: ignore[import-untyped]
+import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -33,7 +34,7 @@ def create_api(settings: Settings, engine: Engine) -> FastAPI:
         version=__version__,
         description="Sales activity management: plans, scorecards, leaderboards, alerts.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=None,  # served below from the installed swagger-ui-bundle: no CDN
+        docs_url=None,  # served below from the installed fastapi-offline files: no CDN
         redoc_url=None,
     )
     _mount_docs(app)
@@ -66,10 +67,15 @@ def _routers(package: str) -> list[APIRouter]:
     return found
 
 
+# Swagger UI 5 (it reads OpenAPI 3.1, which FastAPI writes; Swagger UI 4 answered "Unable to
+# render this definition"), as the `fastapi-offline` wheel ships it: no CDN at run time.
+SWAGGER_UI_FILES = Path(fastapi_offline.__file__).parent / "static"
+
+
 def _mount_docs(app: FastAPI) -> None:
     """Swagger UI at /api/v1/docs with its files from the installed package, not a CDN."""
     assets = f"{API_PREFIX}/docs-assets"
-    app.mount(assets, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+    app.mount(assets, StaticFiles(directory=SWAGGER_UI_FILES), name="docs-assets")
 
     @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -78,5 +84,5 @@ def _mount_docs(app: FastAPI) -> None:
             title="Paceline API",
             swagger_js_url=f"{assets}/swagger-ui-bundle.js",
             swagger_css_url=f"{assets}/swagger-ui.css",
-            swagger_favicon_url=f"{assets}/favicon-32x32.png",
+            swagger_favicon_url=f"{assets}/favicon.png",
         )
