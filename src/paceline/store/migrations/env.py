@@ -1,15 +1,18 @@
-"""Alembic environment: runs against the engine Paceline hands over in config.attributes."""
+"""Alembic environment: runs on the connection (and in the transaction) `paceline.store.migrate`
+hands over in config.attributes, so an upgrade commits or rolls back as one."""
 
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from paceline.store.models import Base
 
 engine: Engine = context.config.attributes["engine"]
+given: Connection | None = context.config.attributes.get("connection")
 
-with engine.begin() as connection:
+
+def run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
@@ -17,3 +20,10 @@ with engine.begin() as connection:
         compare_type=True,
     )
     context.run_migrations()
+
+
+if given is not None:
+    run(given)
+else:  # alembic driven without paceline.store.migrate.upgrade (e.g. downgrade in a test)
+    with engine.begin() as connection:
+        run(connection)
