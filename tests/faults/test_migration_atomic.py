@@ -31,7 +31,7 @@ def test_a_migration_failing_halfway_changes_nothing(
 ) -> None:
     command.downgrade(alembic_config(engine), "0002")
     with engine.begin() as conn:  # data written before the upgrade must survive its failure
-        conn.execute(text("INSERT INTO team (name, created_at) VALUES ('East', '2026-12-01 09:00:00')"))
+        conn.execute(text("INSERT INTO team (name, created_at) VALUES ('East', '2026-12-01')"))
     tables = set(inspect(engine).get_table_names())
     assert "app_user" not in tables
 
