@@ -100,10 +100,14 @@ class Context:
     def url(self) -> str:
         return resolve_database_url(self.settings, self.db)
 
-    def engine(self, migrate: bool = False) -> Engine:
+    def engine(self, migrate: bool = False, *, checked: bool = True) -> Engine:
+        """The database's engine; unless `checked=False` (a restore into an empty database),
+        one that is missing or behind is refused with what to run."""
         if self.url not in self._engines:
             self._engines[self.url] = make_engine(self.url)
         engine = self._engines[self.url]
+        if not checked:
+            return engine
         if migrate:
             upgrade(engine)
         elif not has_schema(engine):
@@ -588,6 +592,7 @@ def _print_import_result(r: ImportResult) -> None:
 
 
 # Commands of later capabilities live in their own modules and register on `app` on import.
+from paceline.cli import backup_commands as _backup_commands  # noqa: E402, F401
 from paceline.cli import diagnose_commands as _diagnose_commands  # noqa: E402, F401
 from paceline.cli import forecast_commands as _forecast_commands  # noqa: E402, F401
 from paceline.cli import funnel_commands as _funnel_commands  # noqa: E402, F401
