@@ -8,6 +8,9 @@ their client from here too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
@@ -32,3 +35,12 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         app.include_router(router, dependencies=signed_in)
     mount_pages(app)
     return app
+
+
+def proxy_options(trusted_proxies: Sequence[str]) -> dict[str, Any]:
+    """uvicorn's proxy settings: believe `X-Forwarded-For`/`-Proto` only from the proxies the
+    deployment names. uvicorn believes 127.0.0.1 by default, so any local process could claim
+    any address and step around the per-address login limit."""
+    if not trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(trusted_proxies)}

@@ -9,6 +9,7 @@ from paceline.auth.access import ROLES
 from paceline.auth.accounts import (
     add_user,
     create_token,
+    lift_lockout,
     list_tokens,
     list_users,
     revoke_token,
@@ -39,16 +40,24 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="Port."),
+    trusted_proxy: list[str] = typer.Option(
+        [],
+        "--trusted-proxy",
+        help="Address of a reverse proxy whose X-Forwarded-For/-Proto headers to believe "
+        "(repeatable; default: none).",
+    ),
 ) -> None:
     """Run the web application and the JSON API (/api/v1, docs at /api/v1/docs)."""
     import uvicorn
 
-    from paceline.server import create_app
+    from paceline.server import create_app, proxy_options
 
     c = _ctx(ctx)
     application = create_app(c.settings, c.engine())
     out.print(f"Paceline at [bold]http://{host}:{port}/[/] (API docs: /api/v1/docs); Ctrl-C stops")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        application, host=host, port=port, log_level="warning", **proxy_options(trusted_proxy)
+    )
 
 
 @user_app.command("add")
@@ -149,3 +158,12 @@ def token_revoke(ctx: typer.Context, username: str, token_id: int) -> None:
     """Revoke a token: it stops working at once."""
     revoke_token(_ctx(ctx).engine(), username, token_id)
     out.print(f"token {token_id} of {username!r} revoked")
+
+
+@user_app.command("unlock")
+@handles_errors
+def user_unlock(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
+    """Lift a login lockout now (after too many failed logins every password is refused for
+    15 minutes, the right one too)."""
+    forgotten = lift_lockout(_ctx(ctx).engine(), username)
+    out.print(f"{username!r} may log in again ({forgotten} recent failed login(s) forgotten)")

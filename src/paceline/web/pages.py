@@ -197,11 +197,17 @@ def login(
         principal = authenticate(state.engine, username, password, address)
     except TooManyAttempts as exc:
         minutes = max(1, round(exc.retry_after / 60))
+        when = f"about {minutes} minute{'s' if minutes != 1 else ''}"
+        message = (
+            f"Too many failed logins for this user. Every password, the right one too, is "
+            f"refused for {when}; an administrator can lift the lock now."
+            if exc.user_locked
+            else f"Too many failed logins. Try again in {when}."
+        )
         return _login_form(
             request,
             safe_next(next),
-            f"Too many failed logins. Try again in about {minutes} minute"
-            f"{'s' if minutes != 1 else ''}.",
+            message,
             status=429,
             username=username,
             headers={"Retry-After": str(exc.retry_after)},

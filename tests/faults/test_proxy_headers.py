@@ -1,0 +1,83 @@
+"""X-Forwarded-For is believed only from a configured proxy.
+
+As seen: uvicorn believes the header from 127.0.0.1 by default, so a local client sending a
+new X-Forwarded-For with each guess stepped around the per-address login limit.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from paceline.config import Settings
+from paceline.server import create_app, proxy_options
+from paceline.store.engine import make_engine
+from paceline.store.migrate import upgrade
+from paceline.store.models import LoginAttempt
+
+pytestmark = pytest.mark.faults
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serving(settings: Settings, db: Path, trusted: list[str]) -> Iterator[str]:
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings, engine),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        **proxy_options(trusted),
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()
+
+
+def _recorded_address(settings: Settings, db: Path, trusted: list[str]) -> str:
+    """Fail one login sending X-Forwarded-For: 203.0.113.9; the address the limit counted."""
+    for url in _serving(settings, db, trusted):
+        with httpx.Client(base_url=url) as client:
+            form = client.get("/login")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+            assert csrf is not None
+            refused = client.post(
+                "/login",
+                data={"username": "nobody", "password": "wrong password", "csrf": csrf[1]},
+                headers={"X-Forwarded-For": "203.0.113.9"},
+            )
+            assert refused.status_code == 401
+    with make_engine(f"sqlite:///{db}").connect() as conn:
+        return str(conn.execute(select(LoginAttempt.address)).scalar_one())
+
+
+def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
+    settings: Settings, tmp_path: Path
+) -> None:
+    assert _recorded_address(settings, tmp_path / "a.db", []) == "127.0.0.1"
+    assert _recorded_address(settings, tmp_path / "b.db", ["127.0.0.1"]) == "203.0.113.9"
