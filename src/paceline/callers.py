@@ -16,6 +16,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paceline.auth.access import Principal
 from paceline.auth.accounts import session_principal, token_principal
@@ -94,3 +95,42 @@ def forbidden(what: str) -> HTTPException:
 
 def not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"not found: {what}")
+
+
+# --- headers every response carries -----------------------------------------------------------
+
+BASELINE_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+)
+# Data is never a document to run: a JSON or text answer opened in a browser runs nothing.
+DATA_POLICY = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+
+
+class SecurityHeaders:
+    """Adds the baseline security headers to every response, the API's JSON, static files
+    and errors included (the pages set their own, stricter, Content-Security-Policy, which
+    is kept). Plain ASGI rather than a Starlette `BaseHTTPMiddleware`: it costs a header
+    merge per response, not a task per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(n, v) for n, v in BASELINE_HEADERS if n not in present]
+                content_type = dict(headers).get(b"content-type", b"")
+                if DATA_POLICY[0] not in present and not content_type.startswith(b"text/html"):
+                    headers.append(DATA_POLICY)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

@@ -617,7 +617,20 @@ def load_settings(path: str | Path | None = None) -> Settings:
     found = find_config_file(path)
     if found is None:
         return parse_settings(default_config_text(), origin="built-in defaults")
-    return parse_settings(found.read_text("utf-8"), origin=str(found))
+    return parse_settings(_config_text(found), origin=str(found))
+
+
+def _config_text(path: Path) -> str:
+    """The file's text; TOML is UTF-8 by definition, so anything else is named, with where."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: line {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); TOML files are "
+            "UTF-8: save it as UTF-8 in your editor"
+        ) from None
 
 
 def default_settings() -> Settings:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
+import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pluggy
@@ -55,14 +56,24 @@ class PluginFailure:
     error: str
 
 
-_failures: dict[tuple[str, str], PluginFailure] = {}
-_packages: dict[str, tuple[str, str]] = {}  # entry-point plugin -> (distribution, version)
+@dataclass
+class _Record:
+    """What a manager's loading learnt: failures, and where entry-point plugins came from."""
+
+    failures: dict[tuple[str, str], PluginFailure] = field(default_factory=dict)
+    packages: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+# Kept per manager, so a manager a test swaps in never leaves its failures to the next one.
+_records: weakref.WeakKeyDictionary[pluggy.PluginManager, _Record] = weakref.WeakKeyDictionary()
+
+
+def _record(plugin_manager: pluggy.PluginManager) -> _Record:
+    return _records.setdefault(plugin_manager, _Record())
 
 
 def make_plugin_manager() -> pluggy.PluginManager:
     """A manager with the built-ins and the installed plugins (as the environment allows)."""
-    _failures.clear()
-    _packages.clear()
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     for name in DEFAULT_PLUGINS:
@@ -79,31 +90,32 @@ def _load(manager: pluggy.PluginManager, entry: importlib.metadata.EntryPoint) -
     try:
         manager.register(entry.load(), name=entry.name)
     except Exception as exc:  # any error of someone else's code: set the plugin aside
-        _fail(entry.name, "load", exc)
+        _fail(manager, entry.name, "load", exc)
         return
     if entry.dist is not None:
-        _packages[entry.name] = (entry.dist.name, entry.dist.version)
+        _record(manager).packages[entry.name] = (entry.dist.name, entry.dist.version)
 
 
-def _fail(plugin: str, stage: str, exc: BaseException) -> None:
-    _failures[plugin, stage] = PluginFailure(plugin, stage, f"{type(exc).__name__}: {exc}")
+def _fail(plugin_manager: pluggy.PluginManager, plugin: str, stage: str, exc: Exception) -> None:
+    failure = PluginFailure(plugin, stage, f"{type(exc).__name__}: {exc}")
+    _record(plugin_manager).failures[plugin, stage] = failure
 
 
 def failures() -> list[PluginFailure]:
-    """The plugins set aside so far in this process (loading happens on first use)."""
-    manager()
-    return list(_failures.values())
+    """The plugins set aside so far by this process's manager (loading happens on first use)."""
+    return list(_record(manager()).failures.values())
 
 
 def _results(hook: str, **kwargs: Any) -> Iterator[Any]:
     """Each plugin's answer to `hook`, one plugin at a time: one that raises is reported
     and skipped, the others still answer (pluggy alone would stop at the first error)."""
-    caller = getattr(manager().hook, hook)
+    plugin_manager = manager()
+    caller = getattr(plugin_manager.hook, hook)
     for impl in reversed(caller.get_hookimpls()):  # the order pluggy calls them in
         try:
             yield impl.function(**{name: kwargs[name] for name in impl.argnames})
         except Exception as exc:  # any error of someone else's code: skip this plugin
-            _fail(impl.plugin_name, hook, exc)
+            _fail(plugin_manager, impl.plugin_name, hook, exc)
 
 
 _manager: pluggy.PluginManager | None = None
@@ -172,7 +184,7 @@ def installed() -> list[PluginInfo]:
     found = []
     for name, plugin in plugin_manager.list_name_plugin():
         hooks = sorted(caller.name for caller in plugin_manager.get_hookcallers(plugin) or [])
-        package, version = _packages.get(name, (None, None))
+        package, version = _record(plugin_manager).packages.get(name, (None, None))
         found.append(
             PluginInfo(
                 name=name,

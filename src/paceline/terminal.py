@@ -9,7 +9,9 @@ from __future__ import annotations
 from rich.console import Console
 
 out = Console()
-err = Console(stderr=True)
+# Errors are one line each, whatever the width: a log or `grep` must see the whole message
+# (the terminal itself wraps long lines for the eye).
+err = Console(stderr=True, soft_wrap=True)
 if not out.is_terminal:  # logs and pipes: wide enough for the tables, never 80-column wraps
     out.width = max(out.width, 132)
 

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from paceline import __version__
 from paceline.api.deps import AppState
+from paceline.callers import SecurityHeaders
 from paceline.config import Settings
 from paceline.errors import UserInputError
 
@@ -39,6 +40,7 @@ def create_api(settings: Settings, engine: Engine) -> FastAPI:
     )
     _mount_docs(app)
     app.state.paceline = AppState(settings=settings, engine=engine)
+    app.add_middleware(SecurityHeaders)
     app.add_exception_handler(UserInputError, _user_input_error)
     for router in _routers("paceline.api.routers"):
         app.include_router(router, prefix=API_PREFIX)

@@ -27,6 +27,7 @@ from paceline.auth.passwords import (
 from paceline.errors import UserInputError
 from paceline.store.models import ApiToken, AppUser, LoginAttempt, Rep, Team, WebSession, utcnow
 from paceline.store.names import name_key
+from paceline.store.records import storable_id
 
 SESSION_LIFETIME = dt.timedelta(hours=12)
 FAILURE_WINDOW = dt.timedelta(minutes=15)
@@ -351,6 +352,8 @@ def revoke_token(engine: Engine, username: str, token_id: int) -> None:
     """Revoke one of the user's tokens; it stops working at once."""
     with engine.begin() as conn:
         user_id = _user_id(conn, username)
+        if not storable_id(token_id):
+            raise UserInputError(f"token: {username!r} has no active token {token_id}")
         done = conn.execute(
             update(ApiToken)
             .where(

@@ -140,6 +140,10 @@ def handles_errors(fn: F) -> F:
         except OperationalError as exc:
             err.print(f"[bold red]database error:[/] {exc.orig}", highlight=False)
             raise typer.Exit(1) from None
+        except OSError as exc:  # a file that cannot be read or written: say which, and why
+            where = f"{exc.filename}: " if exc.filename else ""
+            err.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False)
+            raise typer.Exit(1) from None
 
     return cast(F, wrapper)
 
@@ -204,6 +208,7 @@ def init(
         text = default_config_text()
         if c.db:
             text = text.replace('url = "sqlite:///paceline.db"', f"url = {json.dumps(c.db)}", 1)
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, "utf-8")
     c.config = target
     c.engine(migrate=True)

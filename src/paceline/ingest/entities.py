@@ -158,6 +158,21 @@ def content_hash(record: Record) -> str:
     return hashlib.blake2b(repr(pairs).encode(), digest_size=16).hexdigest()
 
 
+def _refuse_repeated_columns(header: list[str], used: set[str]) -> None:
+    """A column read by the mapping that appears twice: which one is meant is unknowable, and
+    taking either would change rows silently (an unused repeated column does no harm)."""
+    positions: dict[str, list[int]] = {}
+    for number, name in enumerate(header, start=1):
+        if name in used:
+            positions.setdefault(name, []).append(number)
+    repeated = {name: where for name, where in positions.items() if len(where) > 1}
+    if repeated:
+        said = "; ".join(
+            f"{name!r} is columns {', '.join(map(str, where))}" for name, where in repeated.items()
+        )
+        raise FieldError(f"the header repeats a column the import reads: {said}")
+
+
 class RowReader:
     """Turns one CSV row (a list of strings) into parsed field values."""
 
@@ -177,9 +192,9 @@ class RowReader:
         unknown = sorted(set(specs) - set(known))
         if unknown:
             raise FieldError(f"unknown field(s) for {entity}: {', '.join(unknown)}")
-        self.missing_columns = sorted(
-            {c for spec in specs.values() for c in spec.source_columns if c not in index}
-        )
+        used = {c for spec in specs.values() for c in spec.source_columns}
+        _refuse_repeated_columns(header, used)
+        self.missing_columns = sorted(c for c in used if c not in index)
         self.missing_fields = [f for f in required_fields(entity) if f not in specs]
         parsers = _parsers(mapping, zone, business_zone or zone)
         dates_only = make_timestamp_parser(mapping.date_formats, zone, business_zone, True)

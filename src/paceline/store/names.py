@@ -10,6 +10,7 @@ record queries match names the same way an import does (`name_key`): one rule, b
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -28,8 +29,15 @@ def chunks(items: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[
 
 
 def name_key(name: str) -> str:
-    """Names match case- and space-insensitively: 'ana  ruiz' is 'Ana Ruiz'."""
-    return " ".join(name.split()).casefold()
+    """Names match case- and space-insensitively: 'ana  ruiz' is 'Ana Ruiz'; and as they look,
+    not as they were typed: 'José' with a combining accent (NFD, as macOS files write it) or
+    in full-width letters is 'José' (NFKC), so one person never becomes two reps."""
+    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
+def clean_name(name: str) -> str:
+    """A name as stored: single spaces, composed accents (NFC), the person's own letters."""
+    return " ".join(unicodedata.normalize("NFC", name).split())
 
 
 class RepResolver:
@@ -49,7 +57,7 @@ class RepResolver:
         for name in names:
             key = name_key(name)
             if key not in self._ids and key not in fresh:
-                fresh[key] = " ".join(name.split())
+                fresh[key] = clean_name(name)
         if not fresh:
             return
         rows = [{"name": n, "role": self.default_role, "source": source} for n in fresh.values()]
@@ -69,7 +77,7 @@ class TeamResolver:
         key = name_key(name)
         if key not in self._ids:
             self._ids[key] = conn.execute(
-                insert(Team).values(name=" ".join(name.split())).returning(Team.id)
+                insert(Team).values(name=clean_name(name)).returning(Team.id)
             ).scalar_one()
         return self._ids[key]
 
@@ -126,7 +134,7 @@ class AccountResolver:
         self.created = 0
 
     def resolve_names(self, conn: Connection, names: Iterable[str]) -> dict[str, int]:
-        wanted = {name_key(n): " ".join(n.split()) for n in names}
+        wanted = {name_key(n): clean_name(n) for n in names}
         missing = [k for k in wanted if k not in self._by_name]
         for chunk in chunks([wanted[k].lower() for k in missing]):
             # Case-insensitively, as names are keyed: "Acme Inc" and "ACME inc" are one account.
@@ -177,7 +185,7 @@ class ContactResolver:
     def resolve(self, conn: Connection, pairs: Iterable[tuple[int | None, str]]) -> None:
         """Look up (account, name) pairs a batch at a time; create the missing in one insert."""
         wanted = {
-            (account_id, name_key(name)): (account_id, " ".join(name.split()))
+            (account_id, name_key(name)): (account_id, clean_name(name))
             for account_id, name in pairs
             if (account_id, name_key(name)) not in self._ids
         }

@@ -120,7 +120,18 @@ def rep_refs(engine: Engine) -> dict[str, RepRef]:
         return {name_key(row[1]): RepRef(int(row[0]), *row[1:]) for row in conn.execute(query)}
 
 
+MAX_ID = 2**63 - 1  # the largest id either database can hold
+
+
+def storable_id(record_id: int) -> bool:
+    """Whether an id could name a row: one out of range (from a URL) is simply not found,
+    never an overflow error from the driver."""
+    return 1 <= record_id <= MAX_ID
+
+
 def rep_ref(engine: Engine, rep_id: int) -> RepRef | None:
+    if not storable_id(rep_id):
+        return None
     query = (
         select(Rep.id, Rep.name, Rep.team_id, Team.name)
         .outerjoin(Team, Team.id == Rep.team_id)
@@ -179,6 +190,8 @@ def list_reps(
 
 
 def get_rep(engine: Engine, scope: Scope, rep_id: int) -> RepRecord | None:
+    if not storable_id(rep_id):
+        return None
     with engine.connect() as conn:
         row = conn.execute(_rep_query().where(Rep.id == rep_id, scope.reps())).first()
     return None if row is None else _rep_record(row)
@@ -429,6 +442,8 @@ def list_activities(
 
 
 def get_activity(engine: Engine, scope: Scope, activity_id: int) -> ActivityRecord | None:
+    if not storable_id(activity_id):
+        return None
     query = _activity_query().where(Activity.id == activity_id, scope.reps())
     with engine.connect() as conn:
         row = conn.execute(query).first()
@@ -701,6 +716,8 @@ def list_deals(
 
 
 def get_deal(engine: Engine, scope: Scope, deal_id: int) -> DealRecord | None:
+    if not storable_id(deal_id):
+        return None
     with engine.connect() as conn:
         row = conn.execute(_deal_query().where(Deal.id == deal_id, scope.reps())).first()
     return None if row is None else _deal_record(row)

@@ -20,7 +20,7 @@ Refusals, the same in every router:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NoReturn, overload
@@ -37,7 +37,8 @@ from paceline.api.deps import AppState
 from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.errors import Forbidden, InputError, NotFound, UserInputError
+from paceline.errors import Forbidden, InputError, NotFound, UserInputError, did_you_mean
+from paceline.ingest.entities import slug
 from paceline.serialize import to_jsonable
 from paceline.store.records import RepRef
 
@@ -109,10 +110,23 @@ ExternalId = Annotated[
 ]
 Day = Annotated[dt.date, AfterValidator(_plausible_day)]
 Moment = Annotated[dt.datetime, AfterValidator(_plausible_moment)]
-RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
+# No upper bound here: an id no row can have is "not found" (404), as the store answers it.
+RecordId = Annotated[int, Path(ge=1)]
 
 
 # --- errors ----------------------------------------------------------------------------------
+
+
+def known_value(value: str, known: Iterable[str], field: str) -> str:
+    """A filter value that must be one of the configured names (a stage, a role), in the
+    stored spelling; anything else is a 422 naming the field and the close names, never an
+    empty answer that looks like "nothing there"."""
+    wanted = slug(value)
+    names = sorted(known)
+    if wanted not in names:
+        hint = did_you_mean(value, names)
+        raise invalid("query", field, f"unknown {field} {value!r}{hint}")
+    return wanted
 
 
 def invalid(location: Location, field: str, message: str) -> HTTPException:

@@ -42,6 +42,7 @@ from paceline.api.routers._common import (
     find_rep,
     find_team,
     invalid,
+    known_value,
     local_and_utc,
     missing,
     picker,
@@ -241,6 +242,7 @@ def list_(
         if not caller.is_admin and team_id != caller.team_id:
             refuse(f"the deals of team {team!r}")
     calendar = BusinessCalendar(state.settings.calendar)
+    stage_names = [s.name for s in state.settings.stages]
 
     def utc_midnight(day: dt.date) -> dt.datetime:
         return local_and_utc(calendar, dt.datetime.combine(day, dt.time()))[0]
@@ -252,7 +254,7 @@ def list_(
             rep_id=rep_id,
             team_id=team_id,
             status=status_,
-            stage=None if stage is None else slug(stage),
+            stage=None if stage is None else known_value(stage, stage_names, "stage"),
             start=None if start is None else utc_midnight(start),
             end=None if end is None else utc_midnight(end + dt.timedelta(days=1)),
         ),

@@ -22,6 +22,7 @@ from paceline.api.routers._common import (
     RecordId,
     domain_errors,
     find_team,
+    known_value,
     missing,
     refuse,
     scope_of,
@@ -62,6 +63,8 @@ def list_(
     team_id = None if team is None else find_team(state.engine, team, "query")[0]
     if team_id is not None and not caller.can_read_team(team_id):
         refuse(f"the reps of team {team!r}")
+    if role is not None:
+        role = known_value(role, state.settings.role_names, "role")
     return [out(r) for r in list_reps(state.engine, scope_of(caller), team_id, role)]
 
 
