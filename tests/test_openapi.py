@@ -340,6 +340,7 @@ def test_every_answer_of_the_small_team_fits_its_schema(small: Api, settings: Se
         response = call(small, user, method, route, given)
         assert response.status_code == 200, (route, response.text)
         assert schema_errors(spec, response, method, route) == [], route
+    plan = next(given for _, _, route, given in asked if route == "/plan")
     writes = [
         ("PUT", "/targets", {"rep": "Ana", "metric": "calls", "value": 5}, 200),
         ("POST", "/activities", {"rep": "Ana", "kind": "call", "external_id": "x1"}, 201),
@@ -352,11 +353,13 @@ def test_every_answer_of_the_small_team_fits_its_schema(small: Api, settings: Se
         ),
         ("POST", "/activities/bulk", {"items": [{"kind": "call", "rep": "Ben"}, {}]}, 200),
         ("POST", "/tokens", {"name": "schema"}, 201),
+        ("POST", "/plan", {**plan, "team": "East", "save": True}, 200),
     ]
     for method, route, body, status in writes:
         response = small.call("root", method, route, json=body)
         assert response.status_code == status, (route, response.text)
         assert schema_errors(spec, response, method, route) == [], route
+    assert response.json()["saved"]["reps"] >= 1  # the last: a plan whose targets were stored
     exercised = {(m, r) for _, m, r, _ in asked} | {(m, r) for m, r, _, _ in writes}
     published = {
         (method.upper(), path.removeprefix(API))
