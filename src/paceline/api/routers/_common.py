@@ -162,7 +162,11 @@ def missing(what: str) -> NoReturn:
 
 
 def result(value: Any, status_code: int = 200) -> JSONResponse:
-    """An analysis's result object, as the CLI's --json prints it."""
+    """An analysis's result object, as the CLI's --json prints it.
+
+    A response, so FastAPI neither checks nor re-serialises it (Pydantic would write a float
+    that holds 3 as 3.0): the route's `response_model=json_model(ResultType)` only publishes
+    the shape, and tests/test_openapi.py checks real answers against it."""
     return JSONResponse(to_jsonable(value), status_code=status_code)
 
 

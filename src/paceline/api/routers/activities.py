@@ -281,7 +281,10 @@ def list_(
     status_code=status.HTTP_201_CREATED,
     summary="Log one activity",
     responses={
-        200: {"description": "Already stored under this external_id (not doubled)."},
+        200: {
+            "model": ActivityOut,
+            "description": "Already stored under this external_id (not doubled).",
+        },
         409: {"description": "The external_id is taken by a record out of your reach."},
     },
 )

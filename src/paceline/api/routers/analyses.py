@@ -21,17 +21,23 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from paceline.analytics.alerts import alerts
-from paceline.analytics.leaderboard import leaderboard
+from paceline.analytics.alerts import AlertReport, alerts
+from paceline.analytics.leaderboard import Leaderboard, leaderboard
 from paceline.analytics.plan import (
     GivenRate,
+    Plan,
     PlanInput,
     build_plan,
     measure_rates,
     plan_period,
     plan_weights,
 )
-from paceline.analytics.scorecard import rep_scorecard, team_scorecards
+from paceline.analytics.scorecard import (
+    Scorecard,
+    TeamScorecard,
+    rep_scorecard,
+    team_scorecards,
+)
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
@@ -48,7 +54,8 @@ from paceline.api.routers._common import (
     team_in_reach,
 )
 from paceline.calendar import BusinessCalendar
-from paceline.services.targets import save_plan_targets
+from paceline.serialize import json_model
+from paceline.services.targets import SavedTargets, save_plan_targets
 from paceline.store.records import rep_refs
 
 router = APIRouter(tags=["analyses"], dependencies=AUTH)
@@ -63,7 +70,7 @@ def _today(state: State) -> dt.date:
     return BusinessCalendar(state.settings.calendar).today()
 
 
-@router.get("/scorecard", summary="A rep's scorecard")
+@router.get("/scorecard", response_model=json_model(Scorecard), summary="A rep's scorecard")
 def scorecard(
     state: State,
     caller: ApiCaller,
@@ -86,7 +93,11 @@ def scorecard(
     return result(card)
 
 
-@router.get("/scorecard/team", summary="Every rep's scorecard of a team, and its total")
+@router.get(
+    "/scorecard/team",
+    response_model=json_model(TeamScorecard),
+    summary="Every rep's scorecard of a team, and its total",
+)
 def team_scorecard(
     state: State,
     caller: ApiCaller,
@@ -103,7 +114,9 @@ def team_scorecard(
     return result(found)
 
 
-@router.get("/leaderboard", summary="Stack ranking on one metric")
+@router.get(
+    "/leaderboard", response_model=json_model(Leaderboard), summary="Stack ranking on one metric"
+)
 def leaderboard_(
     state: State,
     caller: ApiCaller,
@@ -120,7 +133,9 @@ def leaderboard_(
     return result(board)
 
 
-@router.get("/alerts", summary="Who is behind, idle or at zero")
+@router.get(
+    "/alerts", response_model=json_model(AlertReport), summary="Who is behind, idle or at zero"
+)
 def alerts_(
     state: State, caller: ApiCaller, team: TeamQuery = None, as_of: AsOf = None
 ) -> JSONResponse:
@@ -172,7 +187,19 @@ class PlanRequest(BaseModel):
     save: bool = Field(False, description="Store each rep's yearly targets (managers, admins).")
 
 
-@router.post("/plan", summary="Build a plan: revenue goal → activity targets")
+@dataclasses.dataclass(frozen=True)
+class PlanAnswer:
+    """The plan, and the targets it stored (null unless `save`), as `paceline plan --json`."""
+
+    plan: Plan
+    saved: SavedTargets | None
+
+
+@router.post(
+    "/plan",
+    response_model=json_model(PlanAnswer),
+    summary="Build a plan: revenue goal → activity targets",
+)
 def plan(body: PlanRequest, state: State, caller: ApiCaller) -> JSONResponse:
     """As `paceline plan ... --json`: `{"plan": ..., "saved": ...}`."""
     team = team_in_reach(state.engine, caller, body.team, "a plan")
@@ -211,4 +238,4 @@ def plan(body: PlanRequest, state: State, caller: ApiCaller) -> JSONResponse:
             measured,
         )
         saved = save_plan_targets(state.engine, built) if body.save else None
-    return result({"plan": built, "saved": saved})
+    return result(PlanAnswer(built, saved))

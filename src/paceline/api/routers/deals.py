@@ -272,7 +272,10 @@ def list_(
     status_code=status.HTTP_201_CREATED,
     summary="Create a deal",
     responses={
-        200: {"description": "Already stored under this external_id (not doubled)."},
+        200: {
+            "model": DealOut,
+            "description": "Already stored under this external_id (not doubled).",
+        },
         409: {"description": "The external_id is taken by a record out of your reach."},
     },
 )

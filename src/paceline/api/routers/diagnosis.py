@@ -15,7 +15,14 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
-from paceline.analytics.diagnose import TeamDiagnosis, diagnose_rep, diagnose_team, rep_coaching
+from paceline.analytics.coaching import Coaching
+from paceline.analytics.diagnose import (
+    RepDiagnosis,
+    TeamDiagnosis,
+    diagnose_rep,
+    diagnose_team,
+    rep_coaching,
+)
 from paceline.analytics.window import Window
 from paceline.api.deps import ApiCaller, AppState, State
 from paceline.api.routers._common import (
@@ -33,13 +40,18 @@ from paceline.api.routers._common import (
 )
 from paceline.auth.access import Principal
 from paceline.config import Settings
+from paceline.serialize import json_model
 
 router = APIRouter(tags=["analyses"], dependencies=AUTH)
 
 OneRepAnalysis = Callable[[Engine, Settings, Window, str], Any]
 
 
-@router.get("/diagnosis", summary="One rep's diagnosis: what to read before a one-on-one")
+@router.get(
+    "/diagnosis",
+    response_model=json_model(RepDiagnosis),
+    summary="One rep's diagnosis: what to read before a one-on-one",
+)
 def diagnosis(state: State, caller: ApiCaller, asked: RepAsked) -> JSONResponse:
     """Findings (alerts, weak funnel steps, the revenue factor holding the rep back, busy
     versus productive flags, stalled deals), the coaching rules' verdicts, and every analysis
@@ -47,7 +59,11 @@ def diagnosis(state: State, caller: ApiCaller, asked: RepAsked) -> JSONResponse:
     return _about_one_rep(state, caller, asked, diagnose_rep, "diagnosis")
 
 
-@router.get("/diagnosis/team", summary="Every selling rep of a team, diagnosed")
+@router.get(
+    "/diagnosis/team",
+    response_model=json_model(TeamDiagnosis),
+    summary="Every selling rep of a team, diagnosed",
+)
 def team_diagnosis(state: State, caller: ApiCaller, asked: TeamAsked) -> JSONResponse:
     """Each rep's diagnosis, as `/diagnosis` gives it for one (not for reps)."""
     if caller.role == "rep":
@@ -55,7 +71,11 @@ def team_diagnosis(state: State, caller: ApiCaller, asked: TeamAsked) -> JSONRes
     return diagnosis_result(state, caller, asked, _team_diagnosis, "diagnosis")
 
 
-@router.get("/coaching", summary="The coaching rules applied to one rep")
+@router.get(
+    "/coaching",
+    response_model=json_model(Coaching),
+    summary="The coaching rules applied to one rep",
+)
 def coaching(state: State, caller: ApiCaller, asked: RepAsked) -> JSONResponse:
     """Every rule of the configured coaching table with its verdict (`hint` when it fires)
     and the evidence: the rep's and peers' conversion with its p-value, the volume check."""

@@ -18,8 +18,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from paceline.analytics.backtest import backtest
-from paceline.analytics.forecast import forecast
+from paceline.analytics.backtest import Backtest, backtest
+from paceline.analytics.forecast import Forecast, forecast
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
@@ -32,6 +32,7 @@ from paceline.api.routers._common import (
     result,
 )
 from paceline.auth.access import Principal
+from paceline.serialize import json_model
 
 router = APIRouter(tags=["forecast"], dependencies=AUTH)
 
@@ -65,7 +66,11 @@ def _subject(
     return diagnosis_subject(state.engine, caller, rep, team, "forecast", rep_in_team=True)
 
 
-@router.get("/forecast", summary="Revenue forecast for the period, as a distribution")
+@router.get(
+    "/forecast",
+    response_model=json_model(Forecast),
+    summary="Revenue forecast for the period, as a distribution",
+)
 def get_forecast(
     state: State,
     caller: ApiCaller,
@@ -94,7 +99,11 @@ def get_forecast(
     return result(found)
 
 
-@router.get("/forecast/backtest", summary="The forecast replayed on past periods")
+@router.get(
+    "/forecast/backtest",
+    response_model=json_model(Backtest),
+    summary="The forecast replayed on past periods",
+)
 def get_backtest(
     state: State,
     caller: ApiCaller,

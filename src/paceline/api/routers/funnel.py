@@ -12,14 +12,19 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from paceline.analytics.funnel import funnel
+from paceline.analytics.funnel import Funnel, funnel
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import AUTH, SubjectAsked, diagnosis_result
+from paceline.serialize import json_model
 
 router = APIRouter(tags=["analyses"], dependencies=AUTH)
 
 
-@router.get("/funnel", summary="A rep's or team's funnel beside their peers")
+@router.get(
+    "/funnel",
+    response_model=json_model(Funnel),
+    summary="A rep's or team's funnel beside their peers",
+)
 def funnel_(state: State, caller: ApiCaller, asked: SubjectAsked) -> JSONResponse:
     """Each funnel step's count, conversion and median days from the step before, for the
     subject and their peers, and the weakest step with its p-value and verdict."""

@@ -14,8 +14,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from paceline.analytics.flow import pipeline_flow
-from paceline.analytics.stalled import stalled_deals
+from paceline.analytics.flow import FlowReport, pipeline_flow
+from paceline.analytics.stalled import StalledReport, stalled_deals
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
@@ -29,11 +29,12 @@ from paceline.api.routers._common import (
     result,
 )
 from paceline.calendar import BusinessCalendar
+from paceline.serialize import json_model
 
 router = APIRouter(tags=["pipeline"], dependencies=AUTH)
 
 
-@router.get("/stalled", summary="Stalled deals, per rep")
+@router.get("/stalled", response_model=json_model(StalledReport), summary="Stalled deals, per rep")
 def stalled(
     state: State,
     caller: ApiCaller,
@@ -52,7 +53,9 @@ def stalled(
     return result(report)
 
 
-@router.get("/flow", summary="Weekly pipeline flow and coverage")
+@router.get(
+    "/flow", response_model=json_model(FlowReport), summary="Weekly pipeline flow and coverage"
+)
 def flow(state: State, caller: ApiCaller, asked: SubjectAsked) -> JSONResponse:
     """Per ISO week: prospects and opportunities in, won and lost out, net change, open
     pipeline and coverage of the quarter's remaining revenue target (as `paceline flow

@@ -13,16 +13,21 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from paceline.analytics.equation import revenue_equation
-from paceline.analytics.quality import busy_vs_productive
-from paceline.analytics.timing import when_to_sell
+from paceline.analytics.equation import EquationReport, revenue_equation
+from paceline.analytics.quality import QualityReport, busy_vs_productive
+from paceline.analytics.timing import WhenToSell, when_to_sell
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import AUTH, SubjectAsked, diagnosis_result
+from paceline.serialize import json_model
 
 router = APIRouter(tags=["diagnosis"], dependencies=AUTH)
 
 
-@router.get("/equation", summary="The revenue equation, factor by factor against peers")
+@router.get(
+    "/equation",
+    response_model=json_model(EquationReport),
+    summary="The revenue equation, factor by factor against peers",
+)
 def equation(state: State, caller: ApiCaller, asked: SubjectAsked) -> JSONResponse:
     """Revenue = prospects x selling activities per prospect x wins per selling activity x
     revenue per win, each against the peers' median, with each factor's log contribution to
@@ -32,7 +37,11 @@ def equation(state: State, caller: ApiCaller, asked: SubjectAsked) -> JSONRespon
     )
 
 
-@router.get("/quality", summary="Busy vs productive: selling time and engagement")
+@router.get(
+    "/quality",
+    response_model=json_model(QualityReport),
+    summary="Busy vs productive: selling time and engagement",
+)
 def quality(state: State, caller: ApiCaller, asked: SubjectAsked) -> JSONResponse:
     """Selling share of logged time, activity mix, connect, ask and engagement rates,
     decision-maker share, and the `low_selling_time` and `high_volume_low_engagement` flags
@@ -42,7 +51,11 @@ def quality(state: State, caller: ApiCaller, asked: SubjectAsked) -> JSONRespons
     )
 
 
-@router.get("/when", summary="When to sell: rates by local weekday and hour")
+@router.get(
+    "/when",
+    response_model=json_model(WhenToSell),
+    summary="When to sell: rates by local weekday and hour",
+)
 def when(state: State, caller: ApiCaller, asked: SubjectAsked) -> JSONResponse:
     """Activity volume, connect rate (per call) and engagement rate (per outreach attempt:
     `attempts`, any selling-kind activity, Ask or not) by business-local weekday x hour, and

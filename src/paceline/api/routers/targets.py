@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from paceline.analytics.plan import list_targets
+from paceline.analytics.plan import TargetList, list_targets
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
@@ -28,7 +28,8 @@ from paceline.api.routers._common import (
     result,
 )
 from paceline.calendar import BusinessCalendar
-from paceline.services.targets import set_target
+from paceline.serialize import json_model
+from paceline.services.targets import SetTarget, set_target
 from paceline.store.records import rep_refs
 
 router = APIRouter(prefix="/targets", tags=["targets"], dependencies=AUTH)
@@ -45,7 +46,7 @@ class TargetIn(BaseModel):
     value: float = Field(ge=0, le=1e12, allow_inf_nan=False, description="For the whole period.")
 
 
-@router.get("", summary="List targets")
+@router.get("", response_model=json_model(TargetList), summary="List targets")
 def list_(
     state: State,
     caller: ApiCaller,
@@ -70,7 +71,11 @@ def list_(
     return result(dataclasses.replace(found, entries=visible))
 
 
-@router.put("", summary="Set one rep's target for one metric and period")
+@router.put(
+    "",
+    response_model=json_model(SetTarget),
+    summary="Set one rep's target for one metric and period",
+)
 def put(body: TargetIn, state: State, caller: ApiCaller) -> JSONResponse:
     """Set, or override, a target; a target set for a period wins over one derived from a
     longer period's."""

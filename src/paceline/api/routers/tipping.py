@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from paceline.analytics.tipping import MAX_LAG, tipping_point
+from paceline.analytics.tipping import MAX_LAG, TippingPoint, tipping_point
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
@@ -25,6 +25,7 @@ from paceline.api.routers._common import (
     result,
     team_in_reach,
 )
+from paceline.serialize import json_model
 
 router = APIRouter(tags=["analyses"], dependencies=AUTH)
 
@@ -51,7 +52,11 @@ LagQuery = Annotated[
 AsOf = Annotated[Day | None, Query(description="History ends the week before this day.")]
 
 
-@router.get("/tipping", summary="The weekly activity level past which returns diminish")
+@router.get(
+    "/tipping",
+    response_model=json_model(TippingPoint),
+    summary="The weekly activity level past which returns diminish",
+)
 def tipping_(
     state: State,
     caller: ApiCaller,
