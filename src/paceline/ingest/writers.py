@@ -652,9 +652,11 @@ class StageHistoryWriter(Writer):
             and stage == deals[deal_id][0]
             and entered in deals[deal_id][1:3]
         ]
+        replaced = set(guessed)
         timeline: dict[int, list[tuple[dt.datetime, str]]] = defaultdict(list)
-        for deal_id, stage, entered in stored:
-            timeline[deal_id].append((entered, stage))
+        for (deal_id, stage, entered), (row_id, _, _) in stored.items():
+            if row_id not in replaced:
+                timeline[deal_id].append((entered, stage))
         for p in batch:
             timeline[p.record["deal_id"]].append((p.record["entered_at"], p.record["stage"]))
         inserts, updates = [], []

@@ -502,6 +502,8 @@ class SalesforceTable(RowTable):
             derived["paceline:manager"] = self._managers.get(manager, "") if manager else ""
         else:
             derived.update(DERIVERS[obj.name](values, self._present))
+        if derived.get("paceline:skip"):
+            problem = None  # a row the mapping leaves out (an open task) needs no owner
         return derived, problem
 
 
