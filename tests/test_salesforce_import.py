@@ -627,3 +627,27 @@ def test_the_folder_command_prints_one_summary(
     )  # fmt: skip
     assert one.exit_code == 0, one.output
     assert json.loads(one.output)["unchanged"] == truth.kept["Task"]
+
+
+def test_the_reader_picks_the_shipped_mapping_by_file_name(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """`paceline import activities Task.csv --from salesforce`, no --mapping: Task.csv is a
+    Task export, read with salesforce:Task (a 15-character OwnerId still finds its user)."""
+    _write(tmp_path / "User.csv", "Id,FirstName,LastName", "0055g0000000001AAA,Ana,Ruiz")
+    path = _write(
+        tmp_path / "Task.csv",
+        "Id,OwnerId,TaskSubtype,Status,ActivityDate,CallDurationInSeconds,CallDisposition",
+        "00T5g0000000001EAA,0055g0000000001,Call,Completed,2026-11-02,125,Left Voicemail",
+    )
+    result = run(engine, settings, path, None, tmp_path, entity="activities")
+    assert counts(result) == (1, 1, 0, 0, 0, 0, 0)
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Rep.name, Activity.kind, Activity.duration_min, Activity.outcome).join(
+                Rep, Rep.id == Activity.rep_id
+            )
+        ).one()
+    assert tuple(row) == ("Ana Ruiz", "call", pytest.approx(125 / 60), "voicemail")
+    with pytest.raises(ImportFileError, match="the mapping is for activities, not deals"):
+        run(engine, settings, path, None, tmp_path, entity="deals")

@@ -54,6 +54,8 @@ def id18(raw: str) -> str:
     record". A tree export's `@AccountRef1` reference becomes `AccountRef1`, the record's
     referenceId. Anything else (a placeholder id of a hand-made file) is kept as it is.
     """
+    if len(raw) == 18 and not raw.startswith("000"):  # the common case, as the API writes it
+        return raw
     text = raw.strip()
     if text.startswith("@"):
         return text[1:]
@@ -70,6 +72,8 @@ def id18(raw: str) -> str:
 
 def points_at(ref: str) -> str | None:
     """What an 18-character id or tree reference names: account, contact, deal, lead, user."""
+    if len(ref) == 18 and ref[:3] in _PREFIXES:
+        return _PREFIXES[ref[:3]]
     for prefix, kind in _REF_PREFIXES.items():
         if ref.startswith(prefix):
             return kind
