@@ -486,10 +486,11 @@ def test_history_of_an_unknown_deal_and_an_unknown_stage_is_refused(
         (3, "stage"),
         (2, "deal_ref"),
     ]
-    assert (
-        "no deal with id '0065g0000000042AAA' from source 'salesforce'"
-        in (result.first_errors[1][2])
+    assert result.first_errors[1][2].startswith(
+        "no deal with this deal_ref from source 'salesforce' (import the deals first"
     )
+    errors = (tmp_path / "OpportunityHistory.errors.csv").read_text("utf-8")
+    assert "0065g0000000042AAA" in errors.splitlines()[2]  # the row, with its id
 
 
 # --- the generated org, end to end ------------------------------------------------------------

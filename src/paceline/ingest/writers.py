@@ -703,9 +703,10 @@ class StageHistoryWriter(Writer):
         for p in batch:
             deal_id = known.get(p.record["deal_ref"])
             if deal_id is None:
+                # Without the id, so the summary counts these as one reason (the row has it).
                 reason = (
-                    f"no deal with id {p.record['deal_ref']!r} from source {self.source!r}: "
-                    "import the deals first"
+                    f"no deal with this deal_ref from source {self.source!r} (import the "
+                    "deals first; a deal that was rejected has no history either)"
                 )
                 self.sink.reject(p.line, "deal_ref", reason, p.raw)
                 continue
