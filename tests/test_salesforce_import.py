@@ -31,7 +31,9 @@ from paceline.cli import app as cli_app
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.ingest.accounting import ImportOptions, ImportResult
 from paceline.ingest.crm.salesforce import (
+    OBJECTS,
     REFERENCE,
+    SKIP_REASONS,
     CsvExportTable,
     Owners,
     id18,
@@ -182,6 +184,14 @@ def test_shipped_mappings_are_named_crm_colon_object(tmp_path: Path) -> None:
     assert (task.entity, task.source, task.reader) == ("activities", "salesforce", "salesforce")
     with pytest.raises(MappingError, match=r"not a shipped mapping \(shipped: .*salesforce:Task"):
         resolve_mapping("salesforce:Lead")
+    for name, sobject in OBJECTS.items():  # each object's mapping is for its entity
+        assert resolve_mapping(f"salesforce:{name}").entity == sobject.entity
+    skipped = {
+        value
+        for name in ("Task", "Event")
+        for value in resolve_mapping(f"salesforce:{name}").skip["paceline:skip"]
+    }
+    assert skipped == set(SKIP_REASONS)  # every reason the reader gives is skipped somewhere
     own = tmp_path / "mine.toml"
     own.write_text('entity = "reps"\n[columns]\nname = "Full Name"\n')
     assert resolve_mapping(str(own)).entity == "reps"
@@ -572,7 +582,8 @@ def _check_history_and_links(engine: Engine, settings: Settings, truth: Truth) -
             ).all()
         )
         scope = forecast_scope(conn, None, None)
-        snap = snapshot(conn, scope, dt.datetime(2026, 11, 1), dt.datetime(2025, 11, 1))
+        cutoff = dt.datetime(2026, 6, 1)
+        snap = snapshot(conn, scope, cutoff, dt.datetime(2025, 6, 1))
     slug = {label: re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_") for label, *_ in PICKLIST}
     assert {ext: stored[ids[ext]] for ext in truth.paths} == {
         ext: [(slug[label], moment) for label, moment in path] for ext, path in truth.paths.items()
@@ -585,8 +596,19 @@ def _check_history_and_links(engine: Engine, settings: Settings, truth: Truth) -
     # Tasks linked by WhatId (half of them written in the 15-character form) reach their deal.
     assert links == truth.task_deal
     assert len(links) > 300
-    # The forecast reads real stage history, not a snapshot of current stages.
+    # The forecast reads real stage history, not a snapshot of current stages: as known on
+    # June 1, each deal created by then is in the last stage it had entered before it (None
+    # for one already closed then).
     assert stage_history_usable(snap)
+    external = {deal_id: ext for ext, deal_id in ids.items()}
+    known = {external[d.deal_id]: d.stage for d in snap.deals}
+    expected = {}
+    for ext, path in truth.paths.items():
+        before = [label for label, moment in path if moment < cutoff]
+        if before:
+            expected[ext] = None if before[-1].startswith("Closed") else slug[before[-1]]
+    assert {ext: known.get(ext, "missing") for ext in expected} == expected
+    assert 40 < len(expected) < len(truth.paths)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Account)).scalar_one() == 40
 
