@@ -38,10 +38,11 @@ from paceline.config import (
 )
 from paceline.errors import UserInputError
 from paceline.ingest.accounting import RejectLimit
+from paceline.ingest.crm.shipped import resolve_mapping
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_file
 from paceline.ingest.manual import InputError, add_rep
-from paceline.ingest.mapping import ENTITIES, Entity, MappingError, load_mapping
+from paceline.ingest.mapping import ENTITIES, Entity, MappingError
 from paceline.serialize import dumps
 from paceline.services.activities import Entry, log_activity
 from paceline.store.engine import DatabaseUrlError, make_engine
@@ -477,16 +478,19 @@ def _import_command(entity: Entity) -> Callable[..., None]:
     def command(
         ctx: typer.Context,
         file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
-        mapping: Path | None = typer.Option(
-            None, "--mapping", exists=True, dir_okay=False, help="Mapping file (TOML)."
+        mapping: str | None = typer.Option(
+            None,
+            "--mapping",
+            help="Mapping file (TOML), or a shipped mapping such as salesforce:Task.",
         ),
         source: str | None = typer.Option(
             None, help="Source system name; with the row id it makes re-import safe."
         ),
-        reader_name: str = typer.Option(
-            "csv",
+        reader_name: str | None = typer.Option(
+            None,
             "--from",
-            help="The import source that reads FILE: csv, or one a plugin adds.",
+            help="The import source that reads FILE: csv (default, unless the mapping names "
+            "its reader), salesforce, sfdx-tree, or one a plugin adds.",
         ),
         timezone: str | None = typer.Option(None, help="Zone of timestamps without an offset."),
         delimiter: str | None = typer.Option(None, help="Field delimiter (default ',')."),
@@ -505,7 +509,8 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         as_json: bool = JSON_OPTION,
     ) -> None:
         c = _ctx(ctx)
-        reader = plugins.import_source(reader_name)
+        loaded = resolve_mapping(mapping) if mapping else None
+        reader = plugins.import_source(reader_name or (loaded and loaded.reader) or "csv")
         try:
             limit = RejectLimit.parse(max_rejected) if max_rejected is not None else None
         except ValueError as exc:
@@ -520,7 +525,6 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             batch_size=batch_size,
             max_rejected=limit,
         )
-        loaded = load_mapping(mapping) if mapping else None
         engine = c.engine()
         if as_json:
             result = import_file(engine, c.settings, file, entity, loaded, options, None, reader)
@@ -589,10 +593,13 @@ def _print_import_result(r: ImportResult) -> None:
             out.print(
                 f"  {rows:,} row(s): {field_name + ': ' if field_name else ''}{reason}",
                 highlight=False,
+                markup=False,  # reasons quote "[[stages]]", which Rich would eat as a tag
             )
         for line, field_name, reason in r.first_errors[:5]:
             out.print(
-                f"  line {line}: {field_name + ': ' if field_name else ''}{reason}", highlight=False
+                f"  line {line}: {field_name + ': ' if field_name else ''}{reason}",
+                highlight=False,
+                markup=False,
             )
 
 
@@ -605,6 +612,7 @@ from paceline.cli import pipeline_commands as _pipeline_commands  # noqa: E402, 
 from paceline.cli import plan_commands as _plan_commands  # noqa: E402, F401
 from paceline.cli import plugin_commands as _plugin_commands  # noqa: E402, F401
 from paceline.cli import quality_commands as _quality_commands  # noqa: E402, F401
+from paceline.cli import salesforce_commands as _salesforce_commands  # noqa: E402, F401
 from paceline.cli import tipping_commands as _tipping_commands  # noqa: E402, F401
 from paceline.cli import track_commands as _track_commands  # noqa: E402, F401
 from paceline.cli import web_commands as _web_commands  # noqa: E402, F401

@@ -109,6 +109,14 @@ ENTITY_FIELDS: dict[Entity, tuple[FieldDef, ...]] = {
         FieldDef("decision_maker", "bool", help="yes if they can decide the purchase"),
         FieldDef("email", "text"),
     ),
+    "stage_history": (
+        FieldDef("deal_ref", "text", True, "the deal's id in the same source system"),
+        FieldDef("stage", "text", True, "the stage the deal entered"),
+        FieldDef("entered_at", "timestamp", True, "when it entered the stage"),
+        FieldDef("status", "text", help="open, won or lost (overrides the stage's status)"),
+        FieldDef("amount", "money", help="the deal's amount then (default: its amount now)"),
+        FieldDef("external_id", "text", help="id of the history row in the source system"),
+    ),
 }
 
 
@@ -530,12 +538,42 @@ def finish_contact(values: dict[str, object], settings: Settings) -> Record:
     return record
 
 
+def finish_stage_history(values: dict[str, object], settings: Settings) -> Record:
+    """A checked stage-history entry: a known stage, a status, a plausible amount.
+
+    An entry has no id of its own in the store: it is known by (deal, stage, entered_at),
+    which the writer matches on, so a re-import of the same history changes nothing."""
+    stage = slug(str(values["stage"]))
+    if stage not in settings.stage_status:
+        raise FieldError(unknown_stage(str(values["stage"]), settings), "stage")
+    status = slug(str(values["status"])) if values.get("status") else settings.stage_status[stage]
+    if status not in ("open", "won", "lost"):
+        raise FieldError(f"status must be open, won or lost, not {values['status']!r}", "status")
+    amount = values.get("amount")
+    if amount is not None:
+        assert isinstance(amount, Decimal)
+        if not 0 <= amount < MAX_AMOUNT:
+            raise FieldError(f"amount out of range: {amount}", "amount")
+        amount = amount.quantize(Decimal("0.01"))
+    record: Record = {
+        "deal_ref": values["deal_ref"],
+        "stage": stage,
+        "status": status,
+        "amount": amount,
+        "entered_at": _utc(values["entered_at"]),
+    }
+    record["row_hash"] = content_hash(record)
+    record["external_id"] = values.get("external_id")
+    return record
+
+
 FINISHERS: dict[Entity, Callable[[dict[str, object], Settings], Record]] = {
     "activities": finish_activity,
     "deals": finish_deal,
     "reps": finish_rep,
     "accounts": finish_account,
     "contacts": finish_contact,
+    "stage_history": finish_stage_history,
 }
 
 

@@ -81,6 +81,7 @@ def import_file(
     )
     table = reader.open(path, read_options)
     try:
+        mapping = mapping or table.default_mapping()
         generic = mapping is None
         if mapping is None:
             mapping = generic_mapping(entity, table.header, field_names(entity))

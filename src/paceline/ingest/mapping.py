@@ -14,8 +14,15 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-Entity = Literal["activities", "deals", "reps", "accounts", "contacts"]
-ENTITIES: tuple[Entity, ...] = ("activities", "deals", "reps", "accounts", "contacts")
+Entity = Literal["activities", "deals", "reps", "accounts", "contacts", "stage_history"]
+ENTITIES: tuple[Entity, ...] = (
+    "activities",
+    "deals",
+    "reps",
+    "accounts",
+    "contacts",
+    "stage_history",
+)
 
 
 class MappingError(ValueError):
@@ -59,6 +66,9 @@ class Mapping(BaseModel):
 
     entity: Entity
     source: str = Field(default="csv", min_length=1, max_length=64)
+    # The import source that reads this mapping's files when --from does not name one: a
+    # mapping written against a CRM reader's columns is useless with any other reader.
+    reader: str | None = Field(default=None, min_length=1, max_length=64)
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     encoding: str = "utf-8-sig"
     timezone: str | None = None

@@ -14,6 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from paceline.ingest.mapping import Mapping
 
 # (line or record number, the values in header order, why the record cannot be trusted)
 Row = tuple[int, list[str], str | None]
@@ -50,6 +54,11 @@ class RowTable:
         """Appended to "missing required column(s)": help to find the right columns."""
         shown = ", ".join(self.header[:15])
         return f" (the input's columns: {shown}{', ...' if len(self.header) > 15 else ''})"
+
+    def default_mapping(self) -> Mapping | None:
+        """The mapping this input is read with when the user names none (a CRM reader knows
+        its layout); None: the generic columns."""
+        return None
 
     def close(self) -> None:
         """Release the input; called once, also after an error."""

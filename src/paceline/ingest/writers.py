@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import fields as dc_fields
 from typing import Any, ClassVar
@@ -608,12 +609,173 @@ def _keyed(p: Pending) -> Pending:
     return p
 
 
+class StageHistoryWriter(Writer):
+    """Recorded stage history of deals imported from the same source (Salesforce's
+    OpportunityHistory): one `deal_stage_history` row per stage a deal entered.
+
+    The history table keeps no source ids, so an entry is known by (deal, stage, entered_at):
+    a re-import matches every entry and changes nothing, a changed amount or status updates
+    it. An entry that repeats the stage of the deal's entry before it records an amount or
+    date change, not a stage change, and is skipped (the forecast reads stays in a stage).
+    The entry the deal import had to guess when it first stored the deal (its stage then,
+    dated at its creation or close) is replaced once the recorded history arrives.
+    """
+
+    table = DealStageHistory.__table__
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.deals = deal_resolver(self.source)
+        # (deal id, stage, entered_at) -> (first line, row hash): repeats in this import
+        self.seen: dict[tuple[int, str, dt.datetime], tuple[int, str]] = {}
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {**super().checkpoint(), "seen": dict(self.seen)}
+
+    def rollback(self, saved: dict[str, Any]) -> None:
+        super().rollback(saved)
+        self.deals = deal_resolver(self.source)
+        self.seen = saved["seen"]
+
+    def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
+        batch = self._first_of_each_entry(self._with_deals(conn, batch))
+        if not batch:
+            return
+        deal_ids = sorted({p.record["deal_id"] for p in batch})
+        deals = _deal_facts(conn, deal_ids)
+        stored = _stored_history(conn, deal_ids)
+        keys = {_entry_key(p.record) for p in batch}
+        guessed = [
+            row_id
+            for (deal_id, stage, entered), (row_id, _, _) in stored.items()
+            if (deal_id, stage, entered) not in keys
+            and stage == deals[deal_id][0]
+            and entered in deals[deal_id][1:3]
+        ]
+        replaced = set(guessed)
+        timeline: dict[int, list[tuple[dt.datetime, str]]] = defaultdict(list)
+        for (deal_id, stage, entered), (row_id, _, _) in stored.items():
+            if row_id not in replaced:
+                timeline[deal_id].append((entered, stage))
+        for p in batch:
+            timeline[p.record["deal_id"]].append((p.record["entered_at"], p.record["stage"]))
+        inserts, updates = [], []
+        for p in batch:
+            r = p.record
+            amount = r["amount"]
+            if amount is None:
+                amount = deals[r["deal_id"]][3]
+                self.note("stage history amount empty: the deal's current amount used")
+            found = stored.get(_entry_key(r))
+            if found is not None:
+                if (found[1], found[2]) == (r["status"], amount):
+                    self.result.unchanged += 1
+                else:
+                    updates.append({"_id": found[0], "status": r["status"], "amount": amount})
+            elif _previous_stage(timeline[r["deal_id"]], r["entered_at"]) == r["stage"]:
+                self.result.skipped += 1
+                self.note("stage history rows that repeat the stage before them (skipped)")
+            else:
+                inserts.append(
+                    {
+                        "deal_id": r["deal_id"],
+                        "stage": r["stage"],
+                        "status": r["status"],
+                        "amount": amount,
+                        "entered_at": r["entered_at"],
+                    }
+                )
+        if guessed:
+            conn.execute(delete(DealStageHistory).where(DealStageHistory.id.in_(guessed)))
+            self.note("guessed stage entries replaced by the recorded history", len(guessed))
+        if inserts:
+            conn.execute(insert(DealStageHistory), inserts)
+        if updates:
+            _update_rows(conn, DealStageHistory, updates)
+        self.result.inserted += len(inserts)
+        self.result.updated += len(updates)
+
+    def _with_deals(self, conn: Connection, batch: list[Pending]) -> list[Pending]:
+        """Attach deal ids; an entry for a deal this source never sent is rejected (it has
+        nothing to belong to, and a placeholder deal would invent an amount and an owner)."""
+        known = self.deals.resolve(conn, [p.record["deal_ref"] for p in batch])
+        kept = []
+        for p in batch:
+            deal_id = known.get(p.record["deal_ref"])
+            if deal_id is None:
+                # Without the id, so the summary counts these as one reason (the row has it).
+                reason = (
+                    f"no deal with this deal_ref from source {self.source!r} (import the "
+                    "deals first; a deal that was rejected has no history either)"
+                )
+                self.sink.reject(p.line, "deal_ref", reason, p.raw)
+                continue
+            p.record["deal_id"] = deal_id
+            kept.append(p)
+        return kept
+
+    def _first_of_each_entry(self, batch: list[Pending]) -> list[Pending]:
+        kept = []
+        for p in batch:
+            key = _entry_key(p.record)
+            seen = self.seen.get(key)
+            if seen is None:
+                self.seen[key] = (p.line, p.record["row_hash"])
+                kept.append(p)
+            elif seen[1] == p.record["row_hash"]:
+                self.result.duplicate += 1
+            else:
+                reason = f"the same stage entry appears earlier with other values (line {seen[0]})"
+                self.sink.reject(p.line, "stage", reason, p.raw)
+        return kept
+
+
+def _entry_key(r: Record) -> tuple[int, str, dt.datetime]:
+    return r["deal_id"], r["stage"], r["entered_at"]
+
+
+def _previous_stage(timeline: list[tuple[dt.datetime, str]], entered: dt.datetime) -> str | None:
+    """The stage of the latest entry strictly before `entered`, if any."""
+    before = [entry for entry in timeline if entry[0] < entered]
+    return max(before)[1] if before else None
+
+
+def _deal_facts(
+    conn: Connection, deal_ids: list[int]
+) -> dict[int, tuple[str, dt.datetime, dt.datetime | None, Any]]:
+    """deal id -> (stage, created_at, closed_at, amount)."""
+    facts: dict[int, tuple[str, dt.datetime, dt.datetime | None, Any]] = {}
+    for chunk in chunks(deal_ids):
+        query = select(Deal.id, Deal.stage, Deal.created_at, Deal.closed_at, Deal.amount)
+        for deal_id, stage, created, closed, amount in conn.execute(
+            query.where(Deal.id.in_(chunk))
+        ):
+            facts[deal_id] = (stage, created, closed, amount)
+    return facts
+
+
+def _stored_history(
+    conn: Connection, deal_ids: list[int]
+) -> dict[tuple[int, str, dt.datetime], tuple[int, str, Any]]:
+    """(deal id, stage, entered_at) -> (row id, status, amount) of the stored entries."""
+    stored: dict[tuple[int, str, dt.datetime], tuple[int, str, Any]] = {}
+    h = DealStageHistory
+    for chunk in chunks(deal_ids):
+        query = select(h.deal_id, h.stage, h.entered_at, h.id, h.status, h.amount)
+        for deal_id, stage, entered, row_id, status, amount in conn.execute(
+            query.where(h.deal_id.in_(chunk))
+        ):
+            stored[(deal_id, stage, entered)] = (row_id, status, amount)
+    return stored
+
+
 WRITERS: dict[Entity, type[Writer]] = {
     "activities": ActivityWriter,
     "deals": DealWriter,
     "reps": RepWriter,
     "accounts": AccountWriter,
     "contacts": ContactWriter,
+    "stage_history": StageHistoryWriter,
 }
 
 

@@ -1,0 +1,105 @@
+"""`paceline import salesforce DIR`: a whole Salesforce export folder in one command.
+
+The work is `paceline.ingest.crm.salesforce_folder.import_folder`; this prints one table
+row per object file and the folder's totals, or the result as JSON.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from paceline.cli import (
+    JSON_OPTION,
+    _ctx,
+    _print_import_result,
+    err,
+    handles_errors,
+    import_app,
+    out,
+)
+from paceline.ingest.accounting import ImportOptions, RejectLimit
+from paceline.ingest.crm.salesforce_folder import COUNTS, FolderImport, import_folder
+from paceline.serialize import dumps
+
+
+@import_app.command("salesforce")
+@handles_errors
+def import_salesforce(
+    ctx: typer.Context,
+    folder: Path = typer.Argument(..., exists=True, file_okay=False, readable=True),
+    source: str | None = typer.Option(
+        None, help="Source system name (default salesforce); with the ids it makes re-import safe."
+    ),
+    no_new_reps: bool = typer.Option(
+        False, "--no-new-reps", help="Reject rows naming an unknown rep instead of creating it."
+    ),
+    errors_dir: Path | None = typer.Option(
+        None, "--errors-dir", file_okay=False, help="Where to write OBJECT.errors.csv files."
+    ),
+    batch_size: int = typer.Option(10_000, min=1, max=1_000_000),
+    max_rejected: str | None = typer.Option(
+        None,
+        "--max-rejected",
+        help="Fail (exit 1) when a file rejects more rows than this: N rows or P% of its rows.",
+    ),
+    verbose: bool = typer.Option(False, "--verbose", help="Print each file's full result."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import a Salesforce export folder (User, Account, Contact, Opportunity,
+    OpportunityHistory, Task, Event; CSV or SFDX tree JSON) in dependency order."""
+    c = _ctx(ctx)
+    try:
+        limit = RejectLimit.parse(max_rejected) if max_rejected is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--max-rejected") from None
+    options = ImportOptions(
+        source=source,
+        allow_new_reps=not no_new_reps,
+        batch_size=batch_size,
+        max_rejected=limit,
+    )
+    done = import_folder(
+        c.engine(),
+        c.settings,
+        folder,
+        options,
+        errors_dir,
+        on_file=None if as_json else lambda obj, path: err.print(f"importing {path.name} ..."),
+    )
+    if as_json:
+        out.print_json(dumps(done))
+    else:
+        _print_folder(done, verbose)
+    if done.failed:
+        failure = done.results[-1][1].failure
+        err.print(f"[bold red]import failed at {done.stopped_after}:[/]", end=" ")
+        err.print(failure, highlight=False, markup=False)
+        raise typer.Exit(1)
+
+
+def _print_folder(done: FolderImport, verbose: bool) -> None:
+    table = Table(title=f"{done.folder} -> Paceline (Salesforce)", title_justify="left")
+    table.add_column("object")
+    for name in COUNTS:
+        table.add_column(name, justify="right")
+    table.add_column("errors file")
+    for obj, r in done.results:
+        table.add_row(obj, *(f"{getattr(r, n):,}" for n in COUNTS), r.errors_file or "")
+    totals = done.totals
+    table.add_row("total", *(f"{totals[n]:,}" for n in COUNTS), "")
+    out.print(table)
+    if done.absent:
+        out.print(f"no file for: {', '.join(done.absent)}")
+    for obj, r in done.results:
+        if verbose:
+            _print_import_result(r)
+            continue
+        for note, count in r.notes.items():
+            out.print(f"{obj}: note: {note}: {count:,}")
+        for field_name, reason, rows in r.rejected_by_reason[:5]:
+            prefix = f"{field_name}: " if field_name else ""
+            line = f"{obj}: {rows:,} row(s) rejected: {prefix}{reason}"
+            out.print(line, highlight=False, markup=False)
