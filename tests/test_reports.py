@@ -24,10 +24,12 @@ created Nov 16, a selling call on it Nov 17): not stalled.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import subprocess
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -327,3 +329,44 @@ def test_report_downloads_follow_the_access_policy(sqlite_org: Engine, client: T
     assert client.get(f"/reps/{ana}/report.pdf", params=week).status_code == 403
     assert client.get(f"/teams/{east}/report.pdf", params=week).status_code == 403
     assert client.get("/reps/99999/report.pdf").status_code == 404
+
+
+def test_api_reports(sqlite_org: Engine, client: TestClient) -> None:
+    from paceline.auth.accounts import create_token
+
+    def get(user: str, path: str, **params: str) -> Any:
+        token = create_token(sqlite_org, user, "tests").token
+        headers = {"Authorization": f"Bearer {token}"}
+        return client.get(f"/api/v1/reports/{path}", params=params, headers=headers)
+
+    week = "2026-11-16"
+    own = get("ana", "rep", week=week)  # no rep named: the caller's own report
+    assert own.status_code == 200
+    body = own.json()
+    assert (body["rep"], body["week"]["start"]) == ("Ana Ruiz", "2026-11-16")
+    # The suite's clock (2026-12-07) is past week W47: the whole week is read, to Sunday the
+    # 22nd, against the whole week before: Ana's 4 + 5 (Thu 19) = 9 against 1 + 1 + 3 = 5.
+    assert body["as_of"] == "2026-11-22"
+    proposals = next(c for c in body["changes"] if c["metric"] == "proposals")
+    assert (proposals["current"], proposals["previous"], proposals["change"]) == (9, 5, 4)
+    assert [d["name"] for d in body["stalled"]] == ["Acme expansion"]
+    assert get("ana", "rep", rep="Ben Cole", week=week).status_code == 403
+    assert get("ana", "team", week=week).status_code == 403
+    assert get("ana", "rep", rep="Nobody", week=week).status_code == 404
+    assert get("ana", "rep", week="2027-01-04").status_code == 422  # not started yet
+    pdf = get("max", "team", week=week, format="pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert get("wes", "team", team="East", week=week).status_code == 403
+    html = get("max", "rep", rep="Ben Cole", week=week, format="html")
+    assert html.status_code == 200 and "Ben Cole: weekly one-on-one" in html.text
+
+
+def test_cli_json(sqlite_org: Engine) -> None:
+    url = str(sqlite_org.url)
+    args = ["--db", url, "--today", "2026-11-18", "report", "team", "East", "--json"]
+    with cli_out.capture() as captured:
+        result = CliRunner().invoke(cli_app, [*args, "--week", "2026-11-16"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(captured.get())
+    proposals = next(c for c in data["changes"] if c["metric"] == "proposals")
+    assert (data["team"], proposals["current"], proposals["previous"]) == ("East", 5, 3)

@@ -80,7 +80,7 @@ def _report(
     if as_json:
         out.print_json(dumps(report))
     elif pdf is None and html is None:
-        out.print(report_text(c.settings, report), highlight=False, markup=False)
+        out.print(report_text(c.settings, report), highlight=False, markup=False, soft_wrap=True)
     else:
         _say_written(report, [p for p in (html, pdf) if p is not None])
 
