@@ -158,6 +158,10 @@ def test_team_and_leaderboard_exports(world: tuple[Engine, TestClient, dict[str,
     rows = _csv(client, "/team/export.csv", period="week", as_of="2026-11-18")
     proposals = {r["rep"]: float(r["actual"]) for r in rows if r["metric"] == "proposals"}
     assert proposals == {"Ana Ruiz": 4, "Ben Cole": 1, "Team total": 5}
+    page = client.get("/team", params={"period": "week", "as_of": "2026-11-18"}).text
+    assert "/team/export.csv?period=week&amp;team=East&amp;as_of=2026-11-18" in page
+    team_total = page[page.index("Team total") :]
+    assert '<span class="big">5</span>' in team_total  # proposals: the page says 5 too
     board = _csv(
         client, "/leaderboard/export.csv", metric="proposals", period="week", as_of="2026-11-18"
     )
@@ -191,3 +195,16 @@ def test_diagnosis_and_forecast_exports(world: tuple[Engine, TestClient, dict[st
         assert {d["deal"] for d in deals} == {"Acme expansion", "Fresh start"}
     else:
         assert response.status_code == 422
+
+
+def test_too_many_activities_are_refused_not_cut_short(
+    world: tuple[Engine, TestClient, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paceline.web import report_pages
+
+    engine, client, ids = world
+    login(client, engine, "max")
+    monkeypatch.setattr(report_pages, "EXPORT_ROWS", 1)
+    response = client.get("/activities/export.csv", params={"rep": str(ids["ana"])})
+    assert response.status_code == 422
+    assert "a download holds up to 1" in response.text
