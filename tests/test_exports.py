@@ -10,12 +10,14 @@ import csv
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Iterator
 from xml.etree import ElementTree
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
 
+from paceline import clock
 from paceline.reports.export import Sheet, csv_bytes, export_bytes, neutralise, xlsx_bytes
 from paceline.server import create_app
 from paceline.store.engine import make_engine
@@ -26,7 +28,16 @@ from test_funnel import quick_user
 from test_reports import SETTINGS, build
 from test_stalled import login
 
+SUITE_DAY = dt.date(2026, 12, 7)  # the day the pages run as
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+
+
+@pytest.fixture(autouse=True)
+def suite_day() -> Iterator[None]:
+    """Fixed dates whatever day the suite runs as (PACELINE_TEST_TODAY), and the clock put
+    back after each test: `--today` in a CLI test sets it for the whole process."""
+    with clock.frozen(SUITE_DAY):
+        yield
 
 
 @pytest.mark.parametrize(

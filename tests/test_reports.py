@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import re
 import subprocess
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
+from paceline import clock
 from paceline.analytics.report import rep_report, report_day, team_report
 from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
@@ -57,7 +59,16 @@ from test_funnel import quick_user
 from test_stalled import login
 
 AS_OF = dt.date(2026, 11, 18)
+SUITE_DAY = dt.date(2026, 12, 7)  # the day the faces' tests run as (a Monday)
 SETTINGS = default_settings()
+
+
+@pytest.fixture(autouse=True)
+def suite_day() -> Iterator[None]:
+    """Fixed dates whatever day the suite runs as (PACELINE_TEST_TODAY), and the clock put
+    back after each test: `--today` in a CLI test sets it for the whole process."""
+    with clock.frozen(SUITE_DAY):
+        yield
 
 
 def nov(day: int) -> dt.date:
