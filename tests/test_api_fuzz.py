@@ -78,6 +78,8 @@ OPERATIONS = [
     ("GET", "/api/v1/tipping"),
     ("GET", "/api/v1/forecast"),
     ("GET", "/api/v1/forecast/backtest"),
+    ("GET", "/api/v1/reports/rep"),
+    ("GET", "/api/v1/reports/team"),
     ("GET", "/api/v1/tokens"),
     ("POST", "/api/v1/tokens"),
     ("DELETE", "/api/v1/tokens/{token_id}"),

@@ -161,6 +161,7 @@ def team_page(
             "report": report,
             "rep_ids": {c.rep: c.rep_id for c in cards.reps},
             "team": name,
+            "team_ref": queries.team_by_name(state.engine, name) if name else None,
             "teams": queries.teams(state.engine) if principal.is_admin else [],
             "periods": PAGE_PERIODS,
             "period": kind,

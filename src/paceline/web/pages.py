@@ -41,6 +41,7 @@ from paceline.web import (
     funnel_pages,
     pipeline_pages,
     quality_pages,
+    report_pages,
     tipping_pages,
     work,
 )
@@ -79,6 +80,7 @@ def mount(app: FastAPI) -> None:
     app.mount("/vendor/plotly", _PlotlyFiles(directory=_plotly_dir()), name="plotly")
     app.include_router(router)
     for module in (
+        report_pages,  # before the pages whose paths it extends (/reps/{id}/report.pdf)
         dashboards,
         diagnose_pages,
         forecast_pages,
