@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 from paceline import plugins
 from paceline.api.app import create_api
 from paceline.callers import api_caller
-from paceline.config import Settings
+from paceline.config import Settings, load_settings, resolve_database_url
+from paceline.store.engine import make_engine
 from paceline.web.pages import mount as mount_pages
 
 
@@ -35,6 +36,15 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         app.include_router(router, dependencies=signed_in)
     mount_pages(app)
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The application for each worker process of `paceline serve --workers N`: uvicorn
+    starts workers from an import string, so they find the database and configuration where
+    `serve` left them for them, in PACELINE_DB and PACELINE_CONFIG (PACELINE_TODAY, when
+    set, reaches the clock the same way)."""
+    settings = load_settings()
+    return create_app(settings, make_engine(resolve_database_url(settings)))
 
 
 def proxy_options(trusted_proxies: Sequence[str]) -> dict[str, Any]:

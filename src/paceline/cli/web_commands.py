@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 from rich.table import Table
 
@@ -40,6 +42,13 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="Port."),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=64,
+        help="Worker processes (production: about one per core; each has its own pool).",
+    ),
     trusted_proxy: list[str] = typer.Option(
         [],
         "--trusted-proxy",
@@ -53,10 +62,20 @@ def serve(
     from paceline.server import create_app, proxy_options
 
     c = _ctx(ctx)
-    application = create_app(c.settings, c.engine())
-    out.print(f"Paceline at [bold]http://{host}:{port}/[/] (API docs: /api/v1/docs); Ctrl-C stops")
+    engine = c.engine()  # refuses a database that is missing or behind, before any worker
+    options = {"host": host, "port": port, "log_level": "warning", **proxy_options(trusted_proxy)}
+    out.print(
+        f"Paceline at [bold]http://{host}:{port}/[/] (API docs: /api/v1/docs), "
+        f"{workers} worker process{'es' if workers > 1 else ''}; Ctrl-C stops"
+    )
+    if workers == 1:
+        uvicorn.run(create_app(c.settings, engine), **options)
+        return
+    os.environ["PACELINE_DB"] = c.url  # what each worker's create_app_from_environment reads
+    if c.config is not None:
+        os.environ["PACELINE_CONFIG"] = str(c.config.resolve())
     uvicorn.run(
-        application, host=host, port=port, log_level="warning", **proxy_options(trusted_proxy)
+        "paceline.server:create_app_from_environment", factory=True, workers=workers, **options
     )
 
 

@@ -1,0 +1,64 @@
+"""`paceline serve --workers 2`: worker processes that each find the database and answer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from paceline.store.engine import make_engine
+from paceline.store.migrate import upgrade
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return [int(p) for p in found.stdout.split()]
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_answers_from_both(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    upgrade(make_engine(url))
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "paceline.cli", "--db", url, "serve", "--workers", "2"]
+        + ["--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PACELINE_DB": ""},  # the workers must get the URL from serve
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        answer = None
+        while time.monotonic() < deadline:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                time.sleep(0.3)
+        assert answer is not None and answer.status_code == 200
+        assert len(_children(server.pid)) >= 2  # the supervisor's two workers
+        for _ in range(20):  # every worker reads the same database
+            assert httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json").status_code == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
