@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 # Built-in features registered through the same hooks a plugin uses.
 DEFAULT_PLUGINS = (
     "paceline.ingest.csv_source",
+    "paceline.ingest.crm.hubspot",
+    "paceline.ingest.crm.pipedrive",
     "paceline.console_channel",
 )
 LOAD_ENV_VAR = "PACELINE_LOAD_PLUGINS"

@@ -37,6 +37,8 @@ from paceline.config import (
 )
 from paceline.errors import UserInputError
 from paceline.ingest.accounting import RejectLimit
+from paceline.ingest.crm.jsonrows import stages_toml
+from paceline.ingest.crm.shipped import PIPELINE_READERS, mapping_path
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_file
 from paceline.ingest.manual import InputError, add_rep
@@ -461,16 +463,32 @@ def _import_command(entity: Entity) -> Callable[..., None]:
     def command(
         ctx: typer.Context,
         file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
-        mapping: Path | None = typer.Option(
-            None, "--mapping", exists=True, dir_okay=False, help="Mapping file (TOML)."
+        mapping: str | None = typer.Option(
+            None,
+            "--mapping",
+            help="Mapping file (TOML), or a shipped mapping by name, e.g. hubspot:deals.",
         ),
         source: str | None = typer.Option(
             None, help="Source system name; with the row id it makes re-import safe."
         ),
-        reader_name: str = typer.Option(
-            "csv",
+        reader_name: str | None = typer.Option(
+            None,
             "--from",
-            help="The import source that reads FILE: csv, or one a plugin adds.",
+            help="The import source that reads FILE: csv (the default, unless the mapping "
+            "names its reader), hubspot-json, pipedrive-json, or one a plugin adds.",
+        ),
+        pipelines: Path | None = typer.Option(
+            None,
+            exists=True,
+            dir_okay=False,
+            help="The CRM's pipeline definition (HubSpot deal pipelines, Pipedrive stages): "
+            "names each stage and says which are won or lost.",
+        ),
+        owners: Path | None = typer.Option(
+            None,
+            exists=True,
+            dir_okay=False,
+            help="The CRM's owners or users list: names the owner ids of FILE.",
         ),
         timezone: str | None = typer.Option(None, help="Zone of timestamps without an offset."),
         delimiter: str | None = typer.Option(None, help="Field delimiter (default ',')."),
@@ -489,7 +507,8 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         as_json: bool = JSON_OPTION,
     ) -> None:
         c = _ctx(ctx)
-        reader = plugins.import_source(reader_name)
+        loaded = load_mapping(mapping_path(mapping)) if mapping else None
+        reader = plugins.import_source(reader_name or (loaded and loaded.reader) or "csv")
         try:
             limit = RejectLimit.parse(max_rejected) if max_rejected is not None else None
         except ValueError as exc:
@@ -503,8 +522,9 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             errors_path=errors,
             batch_size=batch_size,
             max_rejected=limit,
+            pipelines=pipelines,
+            owners=owners,
         )
-        loaded = load_mapping(mapping) if mapping else None
         engine = c.engine()
         if as_json:
             result = import_file(engine, c.settings, file, entity, loaded, options, None, reader)
@@ -543,6 +563,31 @@ for _entity in ENTITIES:
     import_app.command(_entity)(_import_command(_entity))
 
 
+@import_app.command("stages")
+@handles_errors
+def import_stages(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    reader_name: str = typer.Option(
+        ..., "--from", help=f"Whose pipeline definition FILE is: {', '.join(PIPELINE_READERS)}."
+    ),
+) -> None:
+    """Print the [[stages]] entries a CRM's pipeline definition needs, to paste into the
+    configuration (stages it already has are left out); writes nothing."""
+    if reader_name not in PIPELINE_READERS:
+        raise typer.BadParameter(
+            f"no pipeline reader for {reader_name!r}; known: {', '.join(PIPELINE_READERS)}",
+            param_hint="--from",
+        )
+    stages = PIPELINE_READERS[reader_name](file)
+    configured = [s.name for s in _ctx(ctx).settings.stages]
+    text = stages_toml(stages, configured)
+    if not text:
+        err.print(f"every stage of {file.name} is already configured", highlight=False)
+        return
+    out.print(text, highlight=False, markup=False, end="")
+
+
 def _fail_if_failed(result: ImportResult) -> None:
     """Exit 1 with the reason the import recorded (every row rejected, or too many)."""
     if result.failure is not None:
@@ -573,10 +618,13 @@ def _print_import_result(r: ImportResult) -> None:
             out.print(
                 f"  {rows:,} row(s): {field_name + ': ' if field_name else ''}{reason}",
                 highlight=False,
+                markup=False,  # a reason quotes data and says "[[stages]]": not markup
             )
         for line, field_name, reason in r.first_errors[:5]:
             out.print(
-                f"  line {line}: {field_name + ': ' if field_name else ''}{reason}", highlight=False
+                f"  line {line}: {field_name + ': ' if field_name else ''}{reason}",
+                highlight=False,
+                markup=False,
             )
 
 

@@ -33,7 +33,7 @@ class ColumnSpec(BaseModel):
     map: dict[str, str] = Field(default_factory=dict)
     otherwise: str | None = None
     default: str | None = None
-    unit: Literal["minutes", "seconds", "hours"] | None = None
+    unit: Literal["minutes", "seconds", "milliseconds", "hours"] | None = None
     # The column holds calendar dates (any time printed with them is ignored): the value
     # counts on the date written, whatever the file's time zone.
     date_only: bool = False
@@ -59,6 +59,9 @@ class Mapping(BaseModel):
 
     entity: Entity
     source: str = Field(default="csv", min_length=1, max_length=64)
+    # The import source that reads the input (`--from`), when the mapping is for one layout
+    # only, e.g. "hubspot-json"; `--from` given on the command line wins.
+    reader: str | None = Field(default=None, min_length=1, max_length=64)
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     encoding: str = "utf-8-sig"
     timezone: str | None = None

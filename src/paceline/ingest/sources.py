@@ -25,6 +25,10 @@ class ReadOptions:
 
     encoding: str = "utf-8-sig"
     delimiter: str = ","
+    # A CRM export's companions: its pipeline definition (stage ids -> labels and won/lost)
+    # and its owners or users list (owner ids -> names). Sources that need neither ignore them.
+    pipelines: Path | None = None
+    owners: Path | None = None
 
 
 class RowTable:
