@@ -536,7 +536,6 @@ def per_rep(engine: Engine, *where: Any) -> Counter[str]:
     return Counter({name: count for name, count in rows})
 
 
-@pytest.mark.slow
 def test_a_generated_portal_imports_end_to_end_with_the_planted_counts(
     engine: Engine, tmp_path: Path
 ) -> None:
