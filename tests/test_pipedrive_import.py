@@ -469,3 +469,40 @@ def test_a_generated_company_imports_end_to_end_with_the_planted_counts(
     }
     assert lost == planted.lost
     assert won_at == planted.won_at[1]  # won_time, a UTC "YYYY-MM-DD HH:MM:SS"
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def cli(workdir: Path, *args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from paceline.cli import app
+
+    db = f"sqlite:///{workdir / 'p.db'}"
+    result = CliRunner().invoke(app, ["--db", db, *args], env={"COLUMNS": "250"})
+    return result.exit_code, result.output
+
+
+def test_the_command_line_walk_through_stages_then_deals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/pipedrive.md's steps: the shipped mapping by name picks its reader, the refused
+    stages say "[[stages]]", `import stages` prints what to paste, then every deal imports."""
+    monkeypatch.chdir(tmp_path)
+    assert cli(tmp_path, "init")[0] == 0
+    deals = ["import", "deals", str(SAMPLES / "deals.test.json"), "--mapping", "pipedrive:deals"]
+    code, output = cli(tmp_path, *deals, "--pipelines", str(STAGES))
+    assert code == 1, output  # every stage is unknown to the default configuration
+    assert "add it to [[stages]] in the configuration" in output
+    code, printed = cli(tmp_path, "import", "stages", str(STAGES), "--from", "pipedrive-json")
+    assert code == 0 and printed.count("[[stages]]") == 8
+    config = tmp_path / "paceline.toml"
+    config.write_text(config.read_text("utf-8") + "\n" + printed, "utf-8")
+    code, output = cli(tmp_path, *deals, "--pipelines", str(STAGES), "--json")
+    assert code == 0, output
+    assert '"inserted": 8' in output and '"source": "pipedrive"' in output
+    code, output = cli(tmp_path, "import", "stages", str(STAGES), "--from", "pipedrive-json")
+    assert code == 0 and "every stage of stages.test.json is already configured" in output
+    code, output = cli(tmp_path, "import", "stages", str(STAGES), "--from", "csv")
+    assert code == 2 and "no pipeline reader for 'csv'" in output
