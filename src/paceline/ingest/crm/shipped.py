@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from paceline.ingest.crm import close
 from paceline.ingest.crm.hubspot import read_pipelines
 from paceline.ingest.crm.jsonrows import CrmStage
 from paceline.ingest.crm.pipedrive import read_stages
@@ -22,6 +23,7 @@ MAPPINGS_DIR = Path(__file__).parent / "mappings"
 PIPELINE_READERS: dict[str, Callable[[Path], list[CrmStage]]] = {
     "hubspot-json": read_pipelines,
     "pipedrive-json": read_stages,
+    "close-json": close.read_pipelines,
 }
 
 
