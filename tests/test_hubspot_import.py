@@ -704,3 +704,33 @@ def test_hubspots_deal_export_csv_imports_with_the_csv_mapping(
         "16823740002": ("qualified_to_buy", "open", None),
         "16823740003": ("closed_lost", "lost", local_midnight(dt.date(2026, 3, 2))),
     }
+
+
+def test_companies_import_whatever_their_owner_as_an_account_needs_none(
+    engine: Engine, tmp_path: Path
+) -> None:
+    companies = write_json(
+        tmp_path / "companies.json",
+        {
+            "results": [
+                {
+                    "id": "301",
+                    "properties": {
+                        "hs_object_id": "301",
+                        "name": "Acme",
+                        "hubspot_owner_id": "555",
+                    },
+                },
+                {
+                    "id": "302",
+                    "properties": {
+                        "hs_object_id": "302",
+                        "name": "Globex",
+                        "hubspot_owner_id": None,
+                    },
+                },
+            ]
+        },
+    )
+    result = run(engine, hubspot_settings(), companies, "accounts", "hubspot:companies", tmp_path)
+    assert (result.inserted, result.rejected) == (2, 0)

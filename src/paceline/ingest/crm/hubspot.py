@@ -45,6 +45,7 @@ from paceline.ingest.sources import ImportSource, ReadOptions, RowTable
 # Columns whose values are instants (converted from epoch milliseconds when given so).
 _TIME_COLUMN = re.compile(r"(date|time|timestamp|At)$")
 # Associations a shipped mapping reads: always present (empty when a record has none).
+ENGAGEMENT_PREFIXES = ("hs_call_", "hs_meeting_", "hs_email_", "hs_task_")
 ASSOCIATIONS = ("associations.companies", "associations.contacts", "associations.deals")
 
 
@@ -145,13 +146,15 @@ def open_hubspot(path: Path, options: ReadOptions) -> RowTable:
     stages = by_id(read_pipelines(options.pipelines) if options.pipelines else DEFAULT_PIPELINE)
     where = options.pipelines.name if options.pipelines else "HubSpot's default pipeline"
     owners = read_owners(options.owners) if options.owners else None
+    owned = _needs_owner(columns)
     rows = []
     for flat in records:
         problems = []
         if "dealstage" in columns:
             problems.append(_add_stage(flat, stages, where))
         if "hubspot_owner_id" in columns:
-            problems.append(_add_owner(flat, owners))
+            problem = _add_owner(flat, owners)
+            problems.append(problem if owned else None)
         if "hs_meeting_start_time" in columns:
             flat["meeting_duration_min"] = _minutes_between(
                 flat.get("hs_meeting_start_time", ""), flat.get("hs_meeting_end_time", "")
@@ -160,6 +163,14 @@ def open_hubspot(path: Path, options: ReadOptions) -> RowTable:
             flat["full_name"] = owner_name(flat)
         rows.append(FlatRecord(flat, "; ".join(p for p in problems if p) or None))
     return JsonTable(path.name, rows, always=ASSOCIATIONS, hint=DERIVED_HINT)
+
+
+def _needs_owner(columns: set[str]) -> bool:
+    """Deals and engagements count for their owner, so an owner that cannot be named rejects
+    them; companies and contacts keep their rows (their owner is optional)."""
+    return "dealstage" in columns or any(
+        c == "hs_timestamp" or c.startswith(ENGAGEMENT_PREFIXES) for c in columns
+    )
 
 
 def _add_stage(flat: Flat, stages: dict[str, CrmStage], where: str) -> str | None:
