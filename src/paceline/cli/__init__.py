@@ -38,7 +38,7 @@ from paceline.config import (
 from paceline.errors import UserInputError
 from paceline.ingest.accounting import RejectLimit
 from paceline.ingest.crm.jsonrows import stages_toml
-from paceline.ingest.crm.shipped import PIPELINE_READERS, mapping_path
+from paceline.ingest.crm.shipped import mapping_path
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_file
 from paceline.ingest.manual import InputError, add_rep
@@ -569,17 +569,22 @@ def import_stages(
     ctx: typer.Context,
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     reader_name: str = typer.Option(
-        ..., "--from", help=f"Whose pipeline definition FILE is: {', '.join(PIPELINE_READERS)}."
+        ...,
+        "--from",
+        help="The import source whose pipeline definition FILE is, e.g. hubspot-json.",
     ),
 ) -> None:
     """Print the [[stages]] entries a CRM's pipeline definition needs, to paste into the
     configuration (stages it already has are left out); writes nothing."""
-    if reader_name not in PIPELINE_READERS:
+    source = plugins.import_source(reader_name)
+    if source.stages is None:
+        readers = sorted(n for n, s in plugins.import_sources().items() if s.stages)
         raise typer.BadParameter(
-            f"no pipeline reader for {reader_name!r}; known: {', '.join(PIPELINE_READERS)}",
+            f"the import source {reader_name!r} reads no pipeline definition; "
+            f"these do: {', '.join(readers)}",
             param_hint="--from",
         )
-    stages = PIPELINE_READERS[reader_name](file)
+    stages = source.stages(file)
     configured = [s.name for s in _ctx(ctx).settings.stages]
     text = stages_toml(stages, configured)
     if not text:

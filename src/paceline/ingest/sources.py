@@ -14,6 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from paceline.ingest.crm.jsonrows import CrmStage
 
 # (line or record number, the values in header order, why the record cannot be trusted)
 Row = tuple[int, list[str], str | None]
@@ -62,8 +66,11 @@ class RowTable:
 @dataclass(frozen=True)
 class ImportSource:
     """A named reader of one kind of input: `open(path, options)` returns its RowTable, or
-    raises `ImportFileError` (nothing is written then) when the input as a whole is bad."""
+    raises `ImportFileError` (nothing is written then) when the input as a whole is bad.
+    `stages(path)` reads the system's pipeline definition into stages, for a CRM source."""
 
     name: str
     description: str
     open: Callable[[Path, ReadOptions], RowTable]
+    # Reads the CRM's pipeline definition (for `paceline import stages`), if it has one.
+    stages: Callable[[Path], list[CrmStage]] | None = None

@@ -110,6 +110,7 @@ CLOSE_JSON = ImportSource(
     name="close-json",
     description="Close API responses (opportunities, activities, users).",
     open=open_close,
+    stages=read_pipelines,
 )
 
 

@@ -217,6 +217,7 @@ HUBSPOT_JSON = ImportSource(
     description="HubSpot CRM v3 API responses (deals, calls, meetings, emails, tasks, owners); "
     "--pipelines and --owners name stages and owners.",
     open=open_hubspot,
+    stages=read_pipelines,
 )
 
 

@@ -151,6 +151,7 @@ PIPEDRIVE_JSON = ImportSource(
     name="pipedrive-json",
     description="Pipedrive API responses (deals, activities, users); --pipelines names stages.",
     open=open_pipedrive,
+    stages=read_stages,
 )
 
 

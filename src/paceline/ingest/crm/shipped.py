@@ -1,5 +1,4 @@
-"""Mappings that ship inside the package, by short name (`hubspot:deals`), and the readers
-of each source's pipeline definition (for `paceline import stages`).
+"""Mappings that ship inside the package, by short name (`hubspot:deals`).
 
 A user of a supported CRM should not have to find or copy a mapping file: `--mapping
 hubspot:deals` names `mappings/hubspot/deals.toml` in this package. A path to a file that
@@ -8,23 +7,11 @@ exists always wins, so a file called "hubspot:deals" in the working directory is
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from paceline.ingest.crm import close
-from paceline.ingest.crm.hubspot import read_pipelines
-from paceline.ingest.crm.jsonrows import CrmStage
-from paceline.ingest.crm.pipedrive import read_stages
 from paceline.ingest.mapping import MappingError
 
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
-
-# Import source -> how it reads its CRM's pipeline definition (stage ids, labels, statuses).
-PIPELINE_READERS: dict[str, Callable[[Path], list[CrmStage]]] = {
-    "hubspot-json": read_pipelines,
-    "pipedrive-json": read_stages,
-    "close-json": close.read_pipelines,
-}
 
 
 def shipped_mappings() -> list[str]:
