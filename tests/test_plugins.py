@@ -187,7 +187,13 @@ ACTIVITY_LINES = [
 
 def test_the_plugin_is_found_through_its_entry_point(installed: pluggy.PluginManager) -> None:
     assert installed.get_plugin("example") is not None
-    assert sorted(plugins.import_sources()) == ["csv", "jsonl"]
+    assert sorted(plugins.import_sources()) == [
+        "close-json",
+        "csv",
+        "hubspot-json",
+        "jsonl",
+        "pipedrive-json",
+    ]
     assert sorted(plugins.alert_channels()) == ["console", "file"]
     # the built-ins are plugins like any other, registered under their module names
     assert set(plugins.DEFAULT_PLUGINS) <= {name for name, _ in installed.list_name_plugin()}
@@ -261,7 +267,9 @@ def test_cli_imports_with_a_plugin_source_and_names_the_known_ones(
     assert (figures["read"], figures["unchanged"], figures["rejected"]) == (4, 3, 1)
     unknown = _cli(url, "import", "activities", str(path), "--from", "xml")
     assert unknown.exit_code == 1
-    assert "--from: no import source called 'xml'; known: csv, jsonl" in unknown.output
+    known = "close-json, csv, hubspot-json, jsonl, pipedrive-json"
+    said = " ".join(unknown.output.split())  # the console wraps long errors
+    assert f"--from: no import source called 'xml'; known: {known}" in said
     # the CSV reader stays the default: the JSON file is no CSV with the generic columns
     as_csv = _cli(url, "import", "activities", str(path))
     assert as_csv.exit_code == 1 and "missing required column(s)" in as_csv.output
