@@ -621,6 +621,11 @@ def test_a_generated_portal_imports_end_to_end_with_the_planted_counts(
     # An hs_timestamp in epoch milliseconds lands on the same UTC instant.
     assert epoch_call == planted.epoch_call[1]
     assert won_deal == ("won", local_midnight(planted.won_deal[1]))
+    # A second run of the same file changes nothing.
+    again = run(
+        engine, settings, folder / "calls.json", "activities", "hubspot:calls", tmp_path, **opts
+    )
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, sum(planted.calls.values()))
 
 
 def test_hubspots_deal_export_csv_imports_with_the_csv_mapping(
