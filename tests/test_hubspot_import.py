@@ -739,3 +739,42 @@ def test_companies_import_whatever_their_owner_as_an_account_needs_none(
     )
     result = run(engine, hubspot_settings(), companies, "accounts", "hubspot:companies", tmp_path)
     assert (result.inserted, result.rejected) == (2, 0)
+
+
+def test_a_whole_export_folder_imports_in_one_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/hubspot.md's short way: `import stages`, paste, `import folder`."""
+    from typer.testing import CliRunner
+
+    from paceline.cli import app
+
+    def cli(*args: str) -> tuple[int, str]:
+        got = CliRunner().invoke(app, ["--db", f"sqlite:///{tmp_path / 'p.db'}", *args])
+        return got.exit_code, got.output
+
+    export = tmp_path / "export"
+    export.mkdir()
+    planted = generate_portal(export)
+    monkeypatch.chdir(tmp_path)
+    assert cli("init")[0] == 0
+    code, stages = cli("import", "stages", str(export / "pipelines.json"), "--from", "hubspot-json")
+    assert code == 0
+    config = tmp_path / "paceline.toml"
+    config.write_text(config.read_text("utf-8") + "\n" + stages, "utf-8")
+    code, output = cli("import", "folder", str(export), "--crm", "hubspot", "--json")
+    assert code == 0, output
+    results = {Path(r["file"]).name: r for r in json.loads(output)}
+    assert list(results) == [
+        "owners.json",
+        "deals.json",
+        "calls.json",
+        "meetings.json",
+        "emails.json",
+    ]
+    assert results["calls.json"]["inserted"] == sum(planted.calls.values())
+    assert results["calls.json"]["skipped"] == planted.skipped["calls"]
+    assert results["deals.json"]["inserted"] == 300
+    (export / "pipelines.json").unlink()
+    code, output = cli("import", "folder", str(export), "--crm", "hubspot")
+    assert code == 1 and "deals.json needs pipelines.json" in " ".join(output.split())

@@ -38,7 +38,7 @@ from paceline.config import (
 from paceline.errors import UserInputError
 from paceline.ingest.accounting import RejectLimit
 from paceline.ingest.crm.jsonrows import stages_toml
-from paceline.ingest.crm.shipped import mapping_path
+from paceline.ingest.crm.shipped import FOLDERS, folder_steps, mapping_path
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_file
 from paceline.ingest.manual import InputError, add_rep
@@ -561,6 +561,43 @@ def _import_command(entity: Entity) -> Callable[..., None]:
 
 for _entity in ENTITIES:
     import_app.command(_entity)(_import_command(_entity))
+
+
+@import_app.command("folder")
+@handles_errors
+def import_folder(
+    ctx: typer.Context,
+    folder: Path = typer.Argument(..., exists=True, file_okay=False),
+    crm: str = typer.Option(..., help=f"Whose export the folder is: {', '.join(FOLDERS)}."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import a CRM's export folder (its JSON files by their usual names) with the shipped
+    mappings, in the order that lets links resolve: reps, accounts, deals, activities."""
+    c = _ctx(ctx)
+    engine = c.engine()
+    results = []
+    for step, path in folder_steps(crm, folder):
+        loaded = load_mapping(mapping_path(step.mapping))
+        companions = {
+            name: folder / file
+            for name, file in (("pipelines", step.pipelines), ("owners", step.owners))
+            if file and (folder / file).is_file()
+        }
+        options = ImportOptions(
+            pipelines=companions.get("pipelines"), owners=companions.get("owners")
+        )
+        reader = plugins.import_source(loaded.reader or "csv")
+        result = import_file(engine, c.settings, path, step.entity, loaded, options, None, reader)
+        results.append(result)
+        if not as_json:
+            _print_import_result(result)
+    if as_json:
+        out.print_json(dumps(results))
+    failed = [r for r in results if r.failure is not None]
+    for result in failed:
+        err.print(f"[bold red]{result.file}: import failed:[/] {result.failure}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
 
 
 @import_app.command("stages")
