@@ -16,6 +16,8 @@ import pytest
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 
+SERVE = [sys.executable, "-m", "paceline.cli"]
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -34,8 +36,7 @@ def test_serve_with_two_workers_answers_from_both(tmp_path: Path) -> None:
     upgrade(make_engine(url))
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "paceline.cli", "--db", url, "serve", "--workers", "2"]
-        + ["--port", str(port)],
+        [*SERVE, "--db", url, "serve", "--workers", "2", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 DEFAULT_PLUGINS = (
     "paceline.ingest.csv_source",
     "paceline.ingest.crm.salesforce",
+    "paceline.ingest.crm.hubspot",
+    "paceline.ingest.crm.pipedrive",
+    "paceline.ingest.crm.close",
     "paceline.console_channel",
 )
 LOAD_ENV_VAR = "PACELINE_LOAD_PLUGINS"

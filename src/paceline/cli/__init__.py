@@ -38,7 +38,8 @@ from paceline.config import (
 )
 from paceline.errors import UserInputError
 from paceline.ingest.accounting import RejectLimit
-from paceline.ingest.crm.shipped import resolve_mapping
+from paceline.ingest.crm.jsonrows import stages_toml
+from paceline.ingest.crm.shipped import FOLDERS, folder_steps, resolve_mapping
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_file
 from paceline.ingest.manual import InputError, add_rep
@@ -481,7 +482,8 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         mapping: str | None = typer.Option(
             None,
             "--mapping",
-            help="Mapping file (TOML), or a shipped mapping such as salesforce:Task.",
+            help="Mapping file (TOML), or a shipped mapping by name, e.g. salesforce:Task or "
+            "hubspot:deals.",
         ),
         source: str | None = typer.Option(
             None, help="Source system name; with the row id it makes re-import safe."
@@ -489,8 +491,22 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         reader_name: str | None = typer.Option(
             None,
             "--from",
-            help="The import source that reads FILE: csv (default, unless the mapping names "
-            "its reader), salesforce, sfdx-tree, or one a plugin adds.",
+            help="The import source that reads FILE: csv (the default, unless the mapping "
+            "names its reader), salesforce, sfdx-tree, hubspot-json, pipedrive-json, "
+            "close-json, or one a plugin adds.",
+        ),
+        pipelines: Path | None = typer.Option(
+            None,
+            exists=True,
+            dir_okay=False,
+            help="The CRM's pipeline definition (HubSpot deal pipelines, Pipedrive stages): "
+            "names each stage and says which are won or lost.",
+        ),
+        owners: Path | None = typer.Option(
+            None,
+            exists=True,
+            dir_okay=False,
+            help="The CRM's owners or users list: names the owner ids of FILE.",
         ),
         timezone: str | None = typer.Option(None, help="Zone of timestamps without an offset."),
         delimiter: str | None = typer.Option(None, help="Field delimiter (default ',')."),
@@ -524,6 +540,8 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             errors_path=errors,
             batch_size=batch_size,
             max_rejected=limit,
+            pipelines=pipelines,
+            owners=owners,
         )
         engine = c.engine()
         if as_json:
@@ -561,6 +579,73 @@ def _import_command(entity: Entity) -> Callable[..., None]:
 
 for _entity in ENTITIES:
     import_app.command(_entity)(_import_command(_entity))
+
+
+@import_app.command("folder")
+@handles_errors
+def import_folder(
+    ctx: typer.Context,
+    folder: Path = typer.Argument(..., exists=True, file_okay=False),
+    crm: str = typer.Option(..., help=f"Whose export the folder is: {', '.join(FOLDERS)}."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import a CRM's export folder (its JSON files by their usual names) with the shipped
+    mappings, in the order that lets links resolve: reps, accounts, deals, activities."""
+    c = _ctx(ctx)
+    engine = c.engine()
+    results = []
+    for step, path in folder_steps(crm, folder):
+        loaded = resolve_mapping(step.mapping)
+        companions = {
+            name: folder / file
+            for name, file in (("pipelines", step.pipelines), ("owners", step.owners))
+            if file and (folder / file).is_file()
+        }
+        options = ImportOptions(
+            pipelines=companions.get("pipelines"), owners=companions.get("owners")
+        )
+        reader = plugins.import_source(loaded.reader or "csv")
+        result = import_file(engine, c.settings, path, step.entity, loaded, options, None, reader)
+        results.append(result)
+        if not as_json:
+            _print_import_result(result)
+    if as_json:
+        out.print_json(dumps(results))
+    failed = [r for r in results if r.failure is not None]
+    for result in failed:
+        err.print(f"[bold red]{result.file}: import failed:[/] {result.failure}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@import_app.command("stages")
+@handles_errors
+def import_stages(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    reader_name: str = typer.Option(
+        ...,
+        "--from",
+        help="The import source whose pipeline definition FILE is, e.g. hubspot-json.",
+    ),
+) -> None:
+    """Print the [[stages]] entries a CRM's pipeline definition needs, to paste into the
+    configuration (stages it already has are left out); writes nothing."""
+    source = plugins.import_source(reader_name)
+    if source.stages is None:
+        readers = sorted(n for n, s in plugins.import_sources().items() if s.stages)
+        raise typer.BadParameter(
+            f"the import source {reader_name!r} reads no pipeline definition; "
+            f"these do: {', '.join(readers)}",
+            param_hint="--from",
+        )
+    stages = source.stages(file)
+    configured = [s.name for s in _ctx(ctx).settings.stages]
+    text = stages_toml(stages, configured)
+    if not text:
+        err.print(f"every stage of {file.name} is already configured", highlight=False)
+        return
+    out.print(text, highlight=False, markup=False, end="")
 
 
 def _fail_if_failed(result: ImportResult) -> None:

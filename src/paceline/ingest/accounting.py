@@ -142,6 +142,9 @@ class ImportOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     now: dt.datetime | None = None  # naive UTC that "in the future" is measured from
     max_rejected: RejectLimit | None = None  # more rejected rows than this fail the import
+    # The CRM's own pipeline definition and owners (users) lists, for sources that read them.
+    pipelines: Path | None = None
+    owners: Path | None = None
 
 
 class ErrorSink:

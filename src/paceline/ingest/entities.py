@@ -38,7 +38,7 @@ from paceline.store.names import default_role
 
 FieldKind = Literal["text", "bool", "number", "money", "date", "timestamp"]
 Record = dict[str, Any]
-UNIT_TO_MINUTES = {"minutes": 1.0, "seconds": 1 / 60, "hours": 60.0}
+UNIT_TO_MINUTES = {"minutes": 1.0, "seconds": 1 / 60, "milliseconds": 1 / 60_000, "hours": 60.0}
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 

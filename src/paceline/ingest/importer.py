@@ -78,6 +78,8 @@ def import_file(
     read_options = ReadOptions(
         encoding=options.encoding or (mapping.encoding if mapping else "utf-8-sig"),
         delimiter=options.delimiter or (mapping.delimiter if mapping else ","),
+        pipelines=options.pipelines,
+        owners=options.owners,
     )
     table = reader.open(path, read_options)
     try:

@@ -40,7 +40,7 @@ class ColumnSpec(BaseModel):
     map: dict[str, str] = Field(default_factory=dict)
     otherwise: str | None = None
     default: str | None = None
-    unit: Literal["minutes", "seconds", "hours"] | None = None
+    unit: Literal["minutes", "seconds", "milliseconds", "hours"] | None = None
     # The column holds calendar dates (any time printed with them is ignored): the value
     # counts on the date written, whatever the file's time zone.
     date_only: bool = False

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from paceline.ingest.crm.jsonrows import CrmStage
     from paceline.ingest.mapping import Mapping
 
 # (line or record number, the values in header order, why the record cannot be trusted)
@@ -29,6 +30,10 @@ class ReadOptions:
 
     encoding: str = "utf-8-sig"
     delimiter: str = ","
+    # A CRM export's companions: its pipeline definition (stage ids -> labels and won/lost)
+    # and its owners or users list (owner ids -> names). Sources that need neither ignore them.
+    pipelines: Path | None = None
+    owners: Path | None = None
 
 
 class RowTable:
@@ -67,8 +72,11 @@ class RowTable:
 @dataclass(frozen=True)
 class ImportSource:
     """A named reader of one kind of input: `open(path, options)` returns its RowTable, or
-    raises `ImportFileError` (nothing is written then) when the input as a whole is bad."""
+    raises `ImportFileError` (nothing is written then) when the input as a whole is bad.
+    `stages(path)` reads the system's pipeline definition into stages, for a CRM source."""
 
     name: str
     description: str
     open: Callable[[Path, ReadOptions], RowTable]
+    # Reads the CRM's pipeline definition (for `paceline import stages`), if it has one.
+    stages: Callable[[Path], list[CrmStage]] | None = None
