@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 DEFAULT_PLUGINS = (
     "paceline.ingest.csv_source",
     "paceline.console_channel",
+    "paceline.channels.email",
+    "paceline.channels.webhooks",
 )
 LOAD_ENV_VAR = "PACELINE_LOAD_PLUGINS"
 
