@@ -25,7 +25,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from paceline.analytics.alerts import Alert, AlertReport
-from paceline.channels import AlertChannel, AlertMessage, DeliveryError, Recipient, Sender, redact
+from paceline.channels import (
+    AlertChannel,
+    AlertMessage,
+    DeliveryError,
+    Recipient,
+    Sender,
+    merged_by_address,
+    redact,
+)
 from paceline.config import Settings
 from paceline.store import deliveries
 from paceline.store.deliveries import Key
@@ -70,7 +78,9 @@ def deliver_once_per_change(
     sender = channel.sender(settings)
     people = [_recipient(p) for p in deliveries.people(engine, report.as_of)]
     run = DeliveryRun(channel.name)
-    for recipient in sender.recipients(people):
+    # One recipient per address, whatever the sender returns: two would share one delivery
+    # state and clear each other's alerts.
+    for recipient in merged_by_address(sender.recipients(people)):
         _deliver_to(engine, channel.name, sender, recipient, report, now, sleep, run)
     return run
 

@@ -28,7 +28,6 @@ from paceline.channels import (
     DeliveryError,
     DeliverySettings,
     Recipient,
-    merged_by_address,
     plugin_settings,
     secret_from_env,
     wording,
@@ -97,7 +96,7 @@ class EmailSender:
         roles = {wanted[audience] for audience in self.config.to}
         chosen = [p for p in people if p.role in roles]
         chosen += [Recipient(address, role="everyone") for address in self.config.also_to]
-        return merged_by_address(chosen)
+        return chosen
 
     def send(self, message: AlertMessage) -> None:
         config = self.config
