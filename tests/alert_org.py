@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 
 from paceline.analytics.alerts import Alert, AlertReport, Rule
 from paceline.analytics.stretch import Stretch
-from test_funnel import quick_user
 from paceline.config import Settings
 from paceline.ingest.manual import add_rep
+from test_funnel import quick_user
 
 AS_OF = dt.date(2026, 12, 7)
 RULES = {"no_selling": "no selling activities for 3 business days or more"}

@@ -58,9 +58,7 @@ def _channel(sender: Recording) -> AlertChannel:
 
 
 def _received(sender: Recording) -> dict[str, list[tuple[str, str]]]:
-    return {
-        m.recipient.address: [(a.rep, a.rule) for a in m.alerts] for m in sender.sent
-    }
+    return {m.recipient.address: [(a.rep, a.rule) for a in m.alerts] for m in sender.sent}
 
 
 @pytest.fixture
@@ -164,7 +162,12 @@ def test_a_delivery_that_always_fails_is_recorded_and_retried_next_run(
     )
     assert retried.messages == 1 and [a.rep for a in sender.sent[0].alerts] == ["Ana"]
     [record] = delivery_log(org)
-    assert (record.status, record.attempts, record.error, record.sent_at) == ("sent", 4, None, later)
+    assert (record.status, record.attempts, record.error, record.sent_at) == (
+        "sent",
+        4,
+        None,
+        later,
+    )
     assert delivery_log(org, failed=True) == []
 
 
@@ -224,9 +227,7 @@ def _message() -> AlertMessage:
     return AlertMessage(Recipient("x@example.com"), AS_OF, "2026-12", [ANA_BEHIND], NOW)
 
 
-def test_the_log_command_lists_what_went_where(
-    tmp_path: Path, settings: Settings
-) -> None:
+def test_the_log_command_lists_what_went_where(tmp_path: Path, settings: Settings) -> None:
     from paceline.store.engine import make_engine
     from paceline.store.migrate import upgrade
 
@@ -264,3 +265,51 @@ def test_the_log_command_lists_what_went_where(
 
 def _no_wait(_seconds: float) -> None:
     """The backoff's sleep, skipped."""
+
+
+def test_the_deliveries_page_is_for_admins_and_shows_failures(
+    org: Engine, settings: Settings
+) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from paceline.server import create_app
+    from test_funnel import PASSWORD, quick_user
+
+    quick_user(org, "root", "admin")
+    quick_user(org, "ana", "rep", "Ana")
+    down = Recording(fail=["HTTP 503 from chat.example.com"] * 3)
+    down.recipients = lambda people: [Recipient("chat.example.com")]  # type: ignore[method-assign]
+    deliver_once_per_change(org, settings, _channel(down), report([BEN_IDLE]), NOW, _no_wait)
+    deliver_once_per_change(org, settings, _channel(Recording()), report([ANA_BEHIND]), NOW)
+
+    with TestClient(create_app(settings, org)) as client:
+
+        def log_in(username: str) -> None:
+            client.cookies.clear()
+            form = client.get("/login").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+            assert csrf is not None
+            reply = client.post(
+                "/login",
+                data={"username": username, "password": PASSWORD, "csrf": csrf.group(1)},
+                follow_redirects=False,
+            )
+            assert reply.status_code == 303, reply.text
+
+        log_in("ana")
+        assert client.get("/deliveries").status_code == 403
+        assert 'href="/deliveries"' not in client.get("/scorecard").text
+        log_in("root")
+        page = client.get("/deliveries")
+        assert page.status_code == 200
+        assert 'href="/deliveries"' in page.text
+        rows = re.findall(r'<tr data-status="(\w+)">(.*?)</tr>', page.text, re.S)
+        assert sorted(status for status, _row in rows) == ["failed", "sent", "sent"]
+        [failed] = [row for status, row in rows if status == "failed"]
+        assert "chat.example.com" in failed and "HTTP 503 from chat.example.com" in failed
+        assert "Ben" in failed and "no selling (selling_activities)" in failed
+        only = client.get("/deliveries", params={"failed": "true"}).text
+        assert len(re.findall(r"<tr data-status=", only)) == 1
+        assert "ana@example.com" not in only

@@ -8,6 +8,7 @@ The organisation (`alert_org`): Ana and Ben (East) and their manager Max have ad
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import json
@@ -37,8 +38,6 @@ from paceline.store.deliveries import delivery_log
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity
-
-import datetime as dt
 
 NOW = dt.datetime(2026, 12, 7, 7, 0)
 LOGIN, PASSWORD = "paceline", "correct horse battery staple"
@@ -187,7 +186,7 @@ def test_each_person_gets_their_alerts_over_starttls(
     )
     assert "Rules: no selling activities for 3 business days or more" in text
     page = html.get_content()
-    assert "<td style=\"padding:4px 8px\">Ana</td>" in page
+    assert '<td style="padding:4px 8px">Ana</td>' in page
     assert "Conversations behind pace (14 of 130 expected, 90% behind)" in page
     max_text = mails["max@example.com"].get_body(("plain",))
     assert max_text is not None
@@ -293,9 +292,7 @@ def test_settings_errors_name_the_key_and_the_variable(
     monkeypatch.delenv("PACELINE_SMTP_PASSWORD", raising=False)
     login = settings.model_copy(
         update={
-            "plugins": {
-                "email": {"host": "mail", "from_address": "a@example.com", "username": "u"}
-            }
+            "plugins": {"email": {"host": "mail", "from_address": "a@example.com", "username": "u"}}
         }
     )
     with pytest.raises(UserInputError, match="set the environment variable PACELINE_SMTP_PASSWORD"):

@@ -189,7 +189,10 @@ def test_teams_gets_an_adaptive_card_through_workflows(
     assert "@type" not in payload and "sections" not in payload  # not a MessageCard
     assert [b["type"] for b in card["body"]] == ["TextBlock", "TextBlock", "FactSet", "TextBlock"]
     assert card["body"][2]["facts"] == [
-        {"title": "Dee (West)", "value": "no selling activity for 5 business days, since 2026-11-30"}
+        {
+            "title": "Dee (West)",
+            "value": "no selling activity for 5 business days, since 2026-11-30",
+        }
     ]
     assert [r.recipient for r in delivery_log(org)] == ["sales-leads"]
 
@@ -269,9 +272,7 @@ def test_a_receiver_that_is_down_is_tried_again_next_run(
     monkeypatch.setenv("PACELINE_SLACK_WEBHOOK_URL", receiver.url(SLACK_PATH))
     channel = plugins.alert_channel("slack")
     waits: list[float] = []
-    first = deliver_once_per_change(
-        org, settings, channel, report([DEE_IDLE]), NOW, waits.append
-    )
+    first = deliver_once_per_change(org, settings, channel, report([DEE_IDLE]), NOW, waits.append)
     assert len(receiver.requests) == 3 and waits == [2.0, 4.0]  # default: 2 retries from 2 s
     assert first.failed[0].error == "127.0.0.1: HTTP 503 invalid_token"
     [failed] = delivery_log(org, failed=True)
@@ -279,7 +280,9 @@ def test_a_receiver_that_is_down_is_tried_again_next_run(
 
     receiver.default = 200
     later = NOW + dt.timedelta(hours=1)
-    second = deliver_once_per_change(org, settings, channel, report([DEE_IDLE]), later, waits.append)
+    second = deliver_once_per_change(
+        org, settings, channel, report([DEE_IDLE]), later, waits.append
+    )
     assert second.messages == 1 and len(receiver.requests) == 4
     assert delivery_log(org, failed=True) == []
     third = deliver_once_per_change(org, settings, channel, report([DEE_IDLE]), later, waits.append)
