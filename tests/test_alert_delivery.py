@@ -313,3 +313,22 @@ def test_the_deliveries_page_is_for_admins_and_shows_failures(
         only = client.get("/deliveries", params={"failed": "true"}).text
         assert len(re.findall(r"<tr data-status=", only)) == 1
         assert "ana@example.com" not in only
+
+
+def test_a_run_for_one_team_leaves_the_other_teams_alerts_standing(
+    org: Engine, settings: Settings
+) -> None:
+    """`paceline alerts --team West --channel ...` reads West only: East's delivered alerts
+    are not "cleared" by their absence, so the next full run does not send them again."""
+    sender = Recording()
+    channel = _channel(sender)
+    deliver_once_per_change(org, settings, channel, report([ANA_BEHIND, DEE_IDLE]), NOW)
+    assert len(sender.sent) == 2  # ana@, max@ (Dee has no address)
+    west = deliver_once_per_change(
+        org, settings, channel, report([DEE_IDLE]), NOW, _no_wait, team="west"
+    )
+    assert west.cleared == 0
+    full = deliver_once_per_change(org, settings, channel, report([ANA_BEHIND, DEE_IDLE]), NOW)
+    assert full.messages == 0 and len(sender.sent) == 2
+    east = deliver_once_per_change(org, settings, channel, report([]), NOW, _no_wait, team="East")
+    assert east.cleared == 2  # East read, and Ana's alert is gone: at ana@ and at max@

@@ -219,7 +219,7 @@ def test_implicit_tls_and_only_managers(
         security="ssl",
         password_env="SMTP_SECRET",
         to=["managers"],
-        also_to=["revops@example.com"],
+        also_to=["RevOps <revops@example.com>"],
     )
     run = deliver_once_per_change(
         org,
@@ -234,6 +234,7 @@ def test_implicit_tls_and_only_managers(
     assert sorted(mails) == ["max@example.com", "revops@example.com"]
     revops = mails["revops@example.com"].get_body(("plain",))
     assert revops is not None and "Dee (West)" in revops.get_content()  # every alert
+    assert mails["revops@example.com"]["To"] == "RevOps <revops@example.com>"
 
 
 def test_a_refused_login_is_logged_without_the_password(

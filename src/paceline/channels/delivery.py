@@ -71,17 +71,27 @@ def deliver_once_per_change(
     report: AlertReport,
     now: dt.datetime,
     sleep: Sleep = time.sleep,
+    team: str | None = None,
 ) -> DeliveryRun:
-    """Send `report`'s news through `channel` to each of its recipients (see the module)."""
+    """Send `report`'s news through `channel` to each of its recipients (see the module).
+    `team`: the report covers only that team, so only its reps' alerts can have cleared."""
     if channel.sender is None:
         raise ValueError(f"the {channel.name} channel does not deliver once per change")
     sender = channel.sender(settings)
     people = [_recipient(p) for p in deliveries.people(engine, report.as_of)]
     run = DeliveryRun(channel.name)
+    standing = deliveries.standing(engine, channel.name)
+    if team is not None:
+        covered = deliveries.team_reps(engine, team)
+        standing = {
+            address: {key: row for key, row in rows.items() if key[0] in covered}
+            for address, rows in standing.items()
+        }
     # One recipient per address, whatever the sender returns: two would share one delivery
     # state and clear each other's alerts.
     for recipient in merged_by_address(sender.recipients(people)):
-        _deliver_to(engine, channel.name, sender, recipient, report, now, sleep, run)
+        rows = standing.get(recipient.address, {})
+        _deliver_to(engine, channel.name, sender, recipient, rows, report, now, sleep, run)
     return run
 
 
@@ -98,13 +108,13 @@ def _deliver_to(
     channel: str,
     sender: Sender,
     recipient: Recipient,
+    rows: dict[Key, deliveries.Standing],
     report: AlertReport,
     now: dt.datetime,
     sleep: Sleep,
     run: DeliveryRun,
 ) -> None:
     current = {alert_key(a, report.period_label): a for a in report.alerts if recipient.wants(a)}
-    rows = deliveries.standing(engine, channel, recipient.address)
     gone = [row.id for key, row in rows.items() if key not in current]
     deliveries.clear(engine, gone, now)
     run.cleared += sum(

@@ -95,7 +95,9 @@ class EmailSender:
         wanted = {"reps": "rep", "managers": "manager"}
         roles = {wanted[audience] for audience in self.config.to}
         chosen = [p for p in people if p.role in roles]
-        chosen += [Recipient(address, role="everyone") for address in self.config.also_to]
+        for written in self.config.also_to:
+            name, address = email.utils.parseaddr(written)
+            chosen.append(Recipient(address, name or None, "everyone"))
         return chosen
 
     def send(self, message: AlertMessage) -> None:

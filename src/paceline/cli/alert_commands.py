@@ -48,10 +48,13 @@ def alerts_command(
         return
     c = _ctx(ctx)
     chosen = plugins.alert_channel(channel)  # an unknown channel fails before any work
-    sender_config = chosen.sender(c.settings) if chosen.sender else None  # and its settings
+    if chosen.sender is not None:
+        chosen.sender(c.settings)  # and one that cannot work (its settings, secrets) too
     report = alerts(c.engine(), c.settings, as_of.date() if as_of else None, team)
-    if sender_config is not None:
-        run = deliver_once_per_change(c.engine(), c.settings, chosen, report, clock.utcnow())
+    if chosen.sender is not None:
+        run = deliver_once_per_change(
+            c.engine(), c.settings, chosen, report, clock.utcnow(), team=team
+        )
         if as_json:
             out.print_json(dumps({"report": report, "delivery": run}))
         else:

@@ -10,10 +10,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from paceline.store.models import AlertDelivery, AppUser, Rep, Team
+from paceline.store.names import name_key
 
 Key = tuple[str, str, str, str]  # (rep, metric, rule, period): an alert's identity
 ERROR_LENGTH = 1000
@@ -58,6 +59,15 @@ def people(engine: Engine, as_of: dt.date) -> list[Person]:
     return found
 
 
+def team_reps(engine: Engine, team: str) -> set[str]:
+    """The names of the reps of one team, named in any case and spacing (a run for one team
+    leaves the other teams' rows be)."""
+    wanted = name_key(team)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Rep.name, Team.name).join(Team, Team.id == Rep.team_id))
+        return {rep for rep, team_name in rows if name_key(team_name) == wanted}
+
+
 @dataclass(frozen=True)
 class Standing:
     """An active delivery row: the alert was there at the last run for this recipient."""
@@ -67,27 +77,18 @@ class Standing:
     status: str  # pending / sent / failed
 
 
-def standing(engine: Engine, channel: str, recipient: str) -> dict[Key, Standing]:
-    """The recipient's active rows on this channel, by alert identity."""
+def standing(engine: Engine, channel: str) -> dict[str, dict[Key, Standing]]:
+    """The channel's active rows, by recipient and alert identity (one query per run)."""
+    table = AlertDelivery.__table__.c
+    query = select(
+        table.id, table.recipient, table.rep, table.metric, table.rule, table.period, table.status
+    ).where(table.channel == channel, table.active.is_(True))
+    found: dict[str, dict[Key, Standing]] = {}
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                AlertDelivery.id,
-                AlertDelivery.rep,
-                AlertDelivery.metric,
-                AlertDelivery.rule,
-                AlertDelivery.period,
-                AlertDelivery.status,
-            ).where(
-                AlertDelivery.channel == channel,
-                AlertDelivery.recipient == recipient,
-                AlertDelivery.active.is_(True),
-            )
-        )
-        return {
-            (rep, metric, rule, period): Standing(id_, (rep, metric, rule, period), status)
-            for id_, rep, metric, rule, period, status in rows
-        }
+        for id_, recipient, rep, metric, rule, period, status in conn.execute(query):
+            key = (rep, metric, rule, period)
+            found.setdefault(recipient, {})[key] = Standing(id_, key, status)
+    return found
 
 
 def claim(
@@ -98,12 +99,13 @@ def claim(
     as_of: dt.date,
     now: dt.datetime,
 ) -> dict[Key, int]:
-    """Open a pending row per new alert, before anything is sent; an identity another run
-    claimed first (the unique index on active rows refuses a second) is left to that run."""
-    claimed: dict[Key, int] = {}
-    for key in keys:
-        rep, metric, rule, period = key
-        row = {
+    """Open a pending row per new alert, before anything is sent, in one statement; an
+    identity another run claimed first (the unique index on active rows refuses a second)
+    is skipped (ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike) and left to it."""
+    if not keys:
+        return {}
+    rows = [
+        {
             "channel": channel,
             "recipient": recipient,
             "rep": rep,
@@ -116,14 +118,19 @@ def claim(
             "attempts": 0,
             "found_at": now,
         }
-        try:
-            with engine.begin() as conn:
-                new_id = conn.scalar(insert(AlertDelivery).values(row).returning(AlertDelivery.id))
-        except IntegrityError:
-            continue
-        assert new_id is not None
-        claimed[key] = new_id
-    return claimed
+        for rep, metric, rule, period in keys
+    ]
+    table = AlertDelivery.__table__.c
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(AlertDelivery)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(table.id, table.rep, table.metric, table.rule, table.period)
+    )
+    with engine.begin() as conn:
+        inserted = conn.execute(statement).all()
+    return {(rep, metric, rule, period): id_ for id_, rep, metric, rule, period in inserted}
 
 
 def record_attempts(
