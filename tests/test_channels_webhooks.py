@@ -309,3 +309,20 @@ def test_nothing_is_sent_without_the_url_and_the_error_names_the_variable(
     refused = CliRunner().invoke(app, ["--db", url, "alerts", "--channel", "slack"])
     assert refused.exit_code == 1
     assert "set the environment variable PACELINE_SLACK_WEBHOOK_URL" in refused.output
+
+
+def test_a_long_slack_message_stays_within_fifty_blocks() -> None:
+    """Slack refuses more than 50 blocks: 2 at the top, 45 alerts, a count of the other 5,
+    the rules."""
+    from paceline.channels import AlertMessage, Recipient
+    from paceline.channels.webhooks import slack_payload
+
+    many = [alert(f"Rep {i:02d}", "East", "no_selling") for i in range(50)]
+    message = AlertMessage(
+        Recipient("chat"), dt.date(2026, 12, 7), "2026-12", many, NOW, rules={"x": "y"}
+    )
+    blocks = slack_payload(message)["blocks"]
+    assert len(blocks) == 49
+    assert blocks[46]["text"]["text"].startswith("*Rep 44 (East)*")
+    assert blocks[47]["text"]["text"] == "…and 5 more alerts."
+    assert blocks[48]["type"] == "context"
