@@ -198,7 +198,14 @@ def test_the_plugin_is_found_through_its_entry_point(installed: pluggy.PluginMan
         "salesforce",
         "sfdx-tree",
     ]
-    assert sorted(plugins.alert_channels()) == ["console", "file"]
+    assert sorted(plugins.alert_channels()) == [
+        "console",
+        "email",
+        "file",
+        "slack",
+        "teams",
+        "webhook",
+    ]  # the built-ins, and the plugin's
     # the built-ins are plugins like any other, registered under their module names
     assert set(plugins.DEFAULT_PLUGINS) <= {name for name, _ in installed.list_name_plugin()}
 
@@ -332,7 +339,9 @@ def test_alerts_go_through_a_plugin_channel(
     assert len(sink.read_text("utf-8").splitlines()) == 1  # the console run sent nothing
     unknown = _cli(url, "alerts", "--channel", "pager")
     assert unknown.exit_code == 1
-    assert "--channel: no alert channel called 'pager'; known: console, file" in unknown.output
+    assert (
+        "--channel: no alert channel called 'pager'; known: console, email, file" in unknown.output
+    )
 
 
 def test_a_plugin_adds_a_command_and_a_page_for_signed_in_callers_only(
@@ -391,7 +400,7 @@ def test_the_web_application_loads_the_built_ins_without_the_command_line() -> N
     ran = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
-    assert ran.stdout.strip() == "['console'] False"
+    assert ran.stdout.strip() == "['console', 'email', 'slack', 'teams', 'webhook'] False"
 
 
 def test_two_plugins_cannot_claim_one_name(installed: pluggy.PluginManager) -> None:

@@ -39,6 +39,8 @@ DEFAULT_PLUGINS = (
     "paceline.ingest.crm.pipedrive",
     "paceline.ingest.crm.close",
     "paceline.console_channel",
+    "paceline.channels.email",
+    "paceline.channels.webhooks",
 )
 LOAD_ENV_VAR = "PACELINE_LOAD_PLUGINS"
 

@@ -1,4 +1,4 @@
-"""CLI commands for tracking: scorecard, leaderboard, alerts (printed by a channel).
+"""CLI commands for tracking: scorecard and leaderboard (alerts: `alert_commands`).
 
 Each prints the analysis's result object: as Rich tables for people, as JSON with --json. No
 arithmetic happens here beyond formatting.
@@ -12,8 +12,6 @@ from typing import cast
 import typer
 from rich.table import Table
 
-from paceline import plugins
-from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import Leaderboard, leaderboard
 from paceline.analytics.pacing import Status
 from paceline.analytics.scorecard import (
@@ -210,32 +208,3 @@ def _move(change: int | None) -> str:
     if change < 0:
         return f"[red]▼{-change}[/]"
     return "="
-
-
-@app.command("alerts")
-@handles_errors
-def alerts_command(
-    ctx: typer.Context,
-    team: str | None = typer.Option(None, "--team", help="Only this team."),
-    as_of: dt.datetime | None = AS_OF_OPTION,
-    channel: str = typer.Option(
-        "console",
-        "--channel",
-        help="Where the alerts go: console (printed here) or a plugin's channel.",
-    ),
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Who is behind, idle or at zero on a key metric: what, by how much, since when."""
-    c = _ctx(ctx)
-    chosen = plugins.alert_channel(channel)  # an unknown channel fails before any work
-    report = alerts(c.engine(), c.settings, _day(as_of), team)
-    printed_here = chosen.name == "console"
-    if not (printed_here and as_json):  # on the console, --json replaces the table
-        chosen.deliver(report, c.settings)
-    if as_json:
-        out.print_json(dumps(report))
-    elif not printed_here:
-        out.print(
-            f"sent {len(report.alerts)} alert(s) for {len(report.reps)} rep(s) "
-            f"through {chosen.name}"
-        )

@@ -380,3 +380,51 @@ class LoginAttempt(Base):
         Index("ix_login_attempt_username_at", "username", "at"),
         Index("ix_login_attempt_address_at", "address", "at"),
     )
+
+
+class AlertDelivery(Base):
+    """One alert delivered (or being delivered) to one recipient through one channel.
+
+    An alert's identity is (rep, metric, rule, period): the same shortfall seen again the next
+    day is the same alert. While it stands, its row is `active` and the alert is not sent
+    again; when a run no longer finds it, the row is closed (`cleared_at`), so an alert that
+    returns opens a new row and is sent again. The partial unique index allows one active row
+    per identity and recipient, which also keeps two runs at once from both sending it: the
+    row is claimed (inserted as `pending`) before the message goes out. Failed rows stay
+    active and are retried by the next run. The rows are the delivery log.
+    """
+
+    __tablename__ = "alert_delivery"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(320))
+    rep: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(String(64))  # "" when the rule names none
+    rule: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(64))  # the alert period's label, e.g. 2026-12
+    as_of: Mapped[dt.date] = mapped_column(Date)  # the day the alert was first found
+    status: Mapped[str] = mapped_column(String(16))  # pending / sent / failed
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(1000))  # why the last attempt failed
+    found_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index(
+            "uq_alert_delivery_active",
+            "channel",
+            "recipient",
+            "rep",
+            "metric",
+            "rule",
+            "period",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+        Index("ix_alert_delivery_channel_found", "channel", "found_at"),
+    )

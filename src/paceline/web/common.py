@@ -162,6 +162,7 @@ def navigation(principal: Principal) -> list[NavItem]:
     if principal.can_administer:
         items.append(NavItem("import", "Import", "/import"))
         items.append(NavItem("users", "Users", "/users"))
+        items.append(NavItem("deliveries", "Deliveries", "/deliveries"))
     items.append(NavItem("tokens", "API tokens", "/tokens"))
     return items
 

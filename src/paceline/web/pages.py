@@ -36,6 +36,7 @@ from paceline.callers import SESSION_COOKIE, Caller, State, app_state, optional_
 from paceline.web import (
     admin,
     dashboards,
+    delivery_pages,
     diagnose_pages,
     forecast_pages,
     funnel_pages,
@@ -90,6 +91,7 @@ def mount(app: FastAPI) -> None:
         tipping_pages,
         work,
         admin,
+        delivery_pages,
     ):
         app.include_router(module.router)
 
