@@ -311,6 +311,8 @@ def requests(settings: Settings, day: dt.date) -> list[tuple[str, str, str, dict
         ("root", "GET", "/forecast", {"runs": 200, "seed": 1, **on}),
         ("root", "GET", "/forecast/backtest", {"runs": 200, "seed": 1, "periods": 2, **on}),
         ("root", "GET", "/tipping", {"metric": "calls", **on}),
+        ("max", "GET", "/reports/rep", {"rep": "Ana", "week": on["as_of"]}),
+        ("root", "GET", "/reports/team", {"team": "East", "week": on["as_of"]}),
         ("root", "GET", "/activities", {"limit": 3}),
         ("root", "GET", "/deals", {"limit": 3}),
         ("root", "GET", "/reps", {}),

@@ -9,12 +9,12 @@ Refusals follow `_common`.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from paceline.analytics.report import rep_report, report_day, team_report
+from paceline.analytics.report import RepReport, TeamReport, rep_report, report_day, team_report
 from paceline.api.deps import ApiCaller, AppState, State
 from paceline.api.routers._common import (
     AUTH,
@@ -28,6 +28,7 @@ from paceline.api.routers._common import (
 )
 from paceline.calendar import BusinessCalendar
 from paceline.reports.render import Report, report_html, report_pdf
+from paceline.serialize import json_model
 
 router = APIRouter(prefix="/reports", tags=["analyses"], dependencies=AUTH)
 
@@ -36,9 +37,23 @@ WeekQuery = Annotated[
     Day | None, Query(description="Any day of the week to report on (default: last week).")
 ]
 FormatQuery = Annotated[ReportFormat, Query(description="json (default), html or pdf.")]
+# format=html and format=pdf answer the rendered report instead of the JSON.
+RENDERED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "text/html": {"schema": {"type": "string"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+        }
+    }
+}
 
 
-@router.get("/rep", summary="A rep's weekly one-on-one report")
+@router.get(
+    "/rep",
+    response_model=json_model(RepReport),
+    responses=RENDERED,
+    summary="A rep's weekly one-on-one report",
+)
 def rep(
     state: State,
     caller: ApiCaller,
@@ -56,7 +71,12 @@ def rep(
         return _send(state, rep_report(state.engine, state.settings, name, day), format)
 
 
-@router.get("/team", summary="A team's weekly report")
+@router.get(
+    "/team",
+    response_model=json_model(TeamReport),
+    responses=RENDERED,
+    summary="A team's weekly report",
+)
 def team(
     state: State,
     caller: ApiCaller,
