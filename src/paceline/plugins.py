@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pluggy
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 # Built-in features registered through the same hooks a plugin uses.
 DEFAULT_PLUGINS = (
     "paceline.ingest.csv_source",
+    "paceline.ingest.xlsx_source",
     "paceline.console_channel",
 )
 LOAD_ENV_VAR = "PACELINE_LOAD_PLUGINS"
@@ -85,6 +87,19 @@ def alert_channels() -> dict[str, AlertChannel]:
 def import_source(name: str) -> ImportSource:
     """The import source called `name`, or an error listing the known ones."""
     return _named("import source", "--from", name, import_sources())
+
+
+def import_source_for(path: Path, name: str | None = None) -> ImportSource:
+    """The import source `name`, or without one the source that reads files ending like
+    `path` (a spreadsheet for .xlsx), or CSV for any other file."""
+    if name is not None:
+        return import_source(name)
+    sources = import_sources()
+    suffix = path.suffix.lower()
+    for source in sources.values():
+        if suffix and suffix in source.extensions:
+            return source
+    return import_source("csv")
 
 
 def alert_channel(name: str) -> AlertChannel:

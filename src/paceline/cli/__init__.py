@@ -467,10 +467,14 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         source: str | None = typer.Option(
             None, help="Source system name; with the row id it makes re-import safe."
         ),
-        reader_name: str = typer.Option(
-            "csv",
+        reader_name: str | None = typer.Option(
+            None,
             "--from",
-            help="The import source that reads FILE: csv, or one a plugin adds.",
+            help="The import source that reads FILE: csv, xlsx, or one a plugin adds "
+            "(default: by the file's extension, .xlsx/.xls/.ods -> xlsx, else csv).",
+        ),
+        sheet: str | None = typer.Option(
+            None, help="A spreadsheet's sheet, by name or 1-based number (default: the first)."
         ),
         timezone: str | None = typer.Option(None, help="Zone of timestamps without an offset."),
         delimiter: str | None = typer.Option(None, help="Field delimiter (default ',')."),
@@ -489,7 +493,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         as_json: bool = JSON_OPTION,
     ) -> None:
         c = _ctx(ctx)
-        reader = plugins.import_source(reader_name)
+        reader = plugins.import_source_for(file, reader_name)
         try:
             limit = RejectLimit.parse(max_rejected) if max_rejected is not None else None
         except ValueError as exc:
@@ -503,6 +507,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             errors_path=errors,
             batch_size=batch_size,
             max_rejected=limit,
+            sheet=sheet,
         )
         loaded = load_mapping(mapping) if mapping else None
         engine = c.engine()

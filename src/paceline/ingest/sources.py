@@ -25,6 +25,10 @@ class ReadOptions:
 
     encoding: str = "utf-8-sig"
     delimiter: str = ","
+    sheet: str | None = None  # a spreadsheet's sheet, by name or 1-based number
+    # The columns the mapping reads: a source that must find its header row (a spreadsheet
+    # with title rows above it) looks for them.
+    columns: tuple[str, ...] = ()
 
 
 class RowTable:
@@ -51,6 +55,10 @@ class RowTable:
         shown = ", ".join(self.header[:15])
         return f" (the input's columns: {shown}{', ...' if len(self.header) > 15 else ''})"
 
+    def locate(self, line: int, column: int) -> str | None:
+        """Where a value is, for an error (a spreadsheet's "Calls!B7"); None: the line says it."""
+        return None
+
     def close(self) -> None:
         """Release the input; called once, also after an error."""
 
@@ -63,3 +71,6 @@ class ImportSource:
     name: str
     description: str
     open: Callable[[Path, ReadOptions], RowTable]
+    # File name endings this source reads (".xlsx"): the import picks it for such a file
+    # when no --from is given.
+    extensions: tuple[str, ...] = ()
