@@ -589,6 +589,7 @@ def _print_import_result(r: ImportResult) -> None:
 from paceline.cli import diagnose_commands as _diagnose_commands  # noqa: E402, F401
 from paceline.cli import forecast_commands as _forecast_commands  # noqa: E402, F401
 from paceline.cli import funnel_commands as _funnel_commands  # noqa: E402, F401
+from paceline.cli import import_commands as _import_commands  # noqa: E402, F401
 from paceline.cli import pipeline_commands as _pipeline_commands  # noqa: E402, F401
 from paceline.cli import plan_commands as _plan_commands  # noqa: E402, F401
 from paceline.cli import plugin_commands as _plugin_commands  # noqa: E402, F401

@@ -177,7 +177,8 @@ def _run(
             result.read += 1
             if problem is not None:
                 sink.reject(line, "", problem, row)
-                result.warn(f"line {line}: {problem}")
+                if table.problems_are_warnings:
+                    result.warn(f"line {line}: {problem}")
                 continue
             if len(row) != width:
                 sink.reject(line, "", f"expected {width} fields, found {len(row)}", row)

@@ -39,6 +39,11 @@ class RowTable:
     is rejected by the import, with its number, like a ragged CSV line.
     """
 
+    # A row's problem (the third value of a Row) is also a warning about the whole input:
+    # true for a CSV file (an unbalanced quote); a source whose rows are records of their
+    # own says False.
+    problems_are_warnings = True
+
     def __init__(self, name: str, header: list[str]) -> None:
         self.name = name  # how messages name the input, e.g. the file name
         self.header = header
