@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from paceline import plugins
 from paceline.cli import (
     JSON_OPTION,
     _ctx,
@@ -23,6 +24,7 @@ from paceline.cli import (
 )
 from paceline.ingest.accounting import ImportOptions, RejectLimit
 from paceline.ingest.calendar_ics import import_calendar
+from paceline.ingest.detect import detect
 from paceline.serialize import dumps
 
 
@@ -79,3 +81,60 @@ def calendar_command(
     else:
         _print_import_result(result)
     _fail_if_failed(result)
+
+
+@import_app.command("detect")
+@handles_errors
+def detect_command(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    sheet: str | None = typer.Option(
+        None, help="A spreadsheet's sheet, by name or 1-based number (default: the first)."
+    ),
+    reader_name: str | None = typer.Option(
+        None, "--from", help="The import source that reads FILE (default: by its extension)."
+    ),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        help="Where to write a starting mapping for an unknown layout "
+        "(default: ./<file>.mapping.toml).",
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing starting mapping."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Recognise a file's layout (a shipped or example mapping, or the generic columns) and
+    print the import command; for an unknown layout, write a starting mapping to edit."""
+    c = _ctx(ctx)
+    source = plugins.import_source_for(file, reader_name)
+    found = detect(file, source, c.settings, sheet, output, force, reader_name is not None)
+    if as_json:
+        out.print_json(dumps(found))
+        return
+    shown = ", ".join(h for h in found.header if h.strip())
+    out.print(f"{file.name}: {len(found.header)} columns ({shown})", highlight=False)
+    if found.known:
+        what = f"the mapping {found.mapping}" if found.mapping else "the generic columns"
+        out.print(f"recognised: {found.entity}, read with {what}", highlight=False)
+    else:
+        closest = next(iter(found.fits), None)
+        if closest is not None:
+            out.print(
+                f"no known layout fits; the closest is {closest['mapping']} "
+                f"({closest['entity']}), which lacks: {', '.join(map(str, closest['missing']))}",  # type: ignore[call-overload]
+                highlight=False,
+            )
+        else:
+            out.print("no known layout shares a column with it", highlight=False)
+        if found.written:
+            out.print(f"wrote a starting mapping for {found.entity}: {found.written}")
+        else:
+            out.print(f"kept the existing {found.mapping} (--force replaces it)")
+        if found.missing_fields:
+            out.print(
+                f"[yellow]edit it first:[/] no column found for the required "
+                f"{', '.join(found.missing_fields)}",
+                highlight=False,
+            )
+        out.print("check every guess in it, then import with:")
+    out.print(f"  {found.command}", highlight=False, soft_wrap=True)
