@@ -61,9 +61,7 @@ def test_every_mapped_zoho_file_is_recognised(name: str, settings: Settings) -> 
     assert found.known and found.written is None
     assert found.entity == entity
     assert found.mapping is not None and Path(found.mapping).resolve() == ZOHO / mapping
-    assert found.command == (
-        f"paceline import {entity} {path} --mapping {found.mapping}"
-    )
+    assert found.command == (f"paceline import {entity} {path} --mapping {found.mapping}")
 
 
 @pytest.mark.skipif(not ZOHO_EXPORT.is_dir(), reason=f"no Zoho export at {ZOHO_EXPORT}")

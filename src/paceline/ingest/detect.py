@@ -282,10 +282,10 @@ def guess_fields(entity: Entity, header: list[str]) -> Guess:
             taken.add(best[2])
             guess.score += best[0] * (2 if name in required_fields(entity) else 1)
     first = next((c for c in header if c.strip()), "")
-    if "external_id" in SYNONYMS[entity] and "external_id" not in guess.columns:
-        if first not in taken and words(first).replace(" ", "").endswith("id"):
-            guess.columns["external_id"] = first  # exports put the record's id first
-            taken.add(first)
+    id_like = first not in taken and words(first).replace(" ", "").endswith("id")
+    if "external_id" in SYNONYMS[entity] and "external_id" not in guess.columns and id_like:
+        guess.columns["external_id"] = first  # exports put the record's id first
+        taken.add(first)
     duration = guess.columns.get("duration_min")
     if duration is not None:
         said = f" {words(duration)} "
