@@ -187,7 +187,7 @@ ACTIVITY_LINES = [
 
 def test_the_plugin_is_found_through_its_entry_point(installed: pluggy.PluginManager) -> None:
     assert installed.get_plugin("example") is not None
-    assert sorted(plugins.import_sources()) == ["csv", "jsonl"]
+    assert sorted(plugins.import_sources()) == ["csv", "jsonl", "xlsx"]
     assert sorted(plugins.alert_channels()) == ["console", "file"]
     # the built-ins are plugins like any other, registered under their module names
     assert set(plugins.DEFAULT_PLUGINS) <= {name for name, _ in installed.list_name_plugin()}
