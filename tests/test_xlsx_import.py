@@ -8,6 +8,7 @@ calendar's zone, EST, UTC-5) is 15:30 UTC; a date cell counts on that date.
 from __future__ import annotations
 
 import csv
+import re
 import datetime as dt
 import json
 from decimal import Decimal
@@ -240,3 +241,34 @@ def test_not_a_spreadsheet_is_refused(engine: Engine, settings: Settings, tmp_pa
     path.write_text("rep,kind,occurred_at\n")
     with pytest.raises(ImportFileError, match="cannot read it as a spreadsheet"):
         run(engine, settings, path, "activities", None)
+
+
+def test_the_web_import_page_takes_a_spreadsheet(
+    sqlite_engine: Engine, settings: Settings, workbook: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from paceline.api.deps import SESSION_COOKIE
+    from paceline.auth.accounts import add_user, start_session
+    from paceline.server import create_app
+
+    admin = add_user(sqlite_engine, "admin", "correct-horse-battery", "admin")
+    cookie, csrf = start_session(sqlite_engine, admin.id)
+    with TestClient(create_app(settings, sqlite_engine)) as client:
+        client.cookies.set(SESSION_COOKIE, cookie)
+        page = client.get("/import")
+        assert ".xlsx" in page.text and 'name="sheet"' in page.text
+        reply = client.post(
+            "/import",
+            data={"csrf": csrf, "entity": "deals", "sheet": "Deals", "allow_new_reps": "yes"},
+            files={"file": ("export.xlsx", workbook.read_bytes(), "application/octet-stream")},
+        )
+        assert reply.status_code == 200, reply.text
+        counts = dict(re.findall(r'data-count="(\w+)">([\d,]+)<', reply.text))
+        assert (counts["read"], counts["inserted"]) == ("1", "1")
+        wrong = client.post(
+            "/import",
+            data={"csrf": csrf, "entity": "deals", "sheet": "Nope"},
+            files={"file": ("export.xlsx", workbook.read_bytes(), "application/octet-stream")},
+        )
+        assert wrong.status_code == 422 and "no sheet" in wrong.text

@@ -27,7 +27,7 @@ row.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,28 +42,46 @@ SAFE_INTEGER = 2**53  # above this, a float no longer holds every integer exactl
 
 def cell_text(value: Any) -> str:
     """The text a CSV export would hold for one typed cell (see the module docstring)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < SAFE_INTEGER:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        spec = "seconds" if value.microsecond == 0 else "milliseconds"
-        return value.replace(tzinfo=None).isoformat(timespec=spec)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        return value.isoformat(timespec="seconds")
-    if isinstance(value, dt.timedelta):
-        seconds = round(value.total_seconds())
-        sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
-        return f"{sign}{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    convert = _CONVERTERS.get(type(value))
+    return convert(value) if convert is not None else _other_text(value)
+
+
+def _float_text(value: float) -> str:
+    if value.is_integer() and abs(value) < SAFE_INTEGER:
+        return str(int(value))
+    return repr(value)
+
+
+def _datetime_text(value: dt.datetime) -> str:
+    spec = "seconds" if value.microsecond == 0 else "milliseconds"
+    return value.replace(tzinfo=None).isoformat(timespec=spec)
+
+
+def _duration_text(value: dt.timedelta) -> str:
+    seconds = round(value.total_seconds())
+    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+    return f"{sign}{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _other_text(value: Any) -> str:
+    """Subclasses of the types above, and anything else a reader may hand over."""
+    for kind in (bool, str, float, int, dt.datetime, dt.date, dt.time, dt.timedelta):
+        if isinstance(value, kind):
+            return _CONVERTERS[kind](value)
     return "" if value is None else str(value)
+
+
+# By exact type: a dictionary look-up per cell (a sheet has millions of them).
+_CONVERTERS: dict[type, Callable[[Any], str]] = {
+    str: lambda value: value,
+    float: _float_text,
+    bool: lambda value: "TRUE" if value else "FALSE",
+    int: str,
+    dt.datetime: _datetime_text,
+    dt.date: dt.date.isoformat,
+    dt.time: lambda value: value.isoformat(timespec="seconds"),
+    dt.timedelta: _duration_text,
+}
 
 
 def column_letter(index: int) -> str:
@@ -89,12 +107,12 @@ class SheetTable(RowTable):
         wanted: tuple[str, ...],
     ) -> None:
         first_row, self.first_column = origin
-        texts = [[cell_text(v) for v in row] for row in cells]
-        at = find_header(texts, wanted)
-        header = [h.strip() for h in texts[at]] if texts else []
+        head = [[cell_text(v) for v in row] for row in cells[:HEADER_SEARCH_ROWS]]
+        at = find_header(head, wanted)
+        header = [h.strip() for h in head[at]] if head else []
         super().__init__(f"{file_name} (sheet {sheet!r})", header)
         self.sheet = sheet
-        self._rows = texts[at + 1 :]
+        self._rows = cells[at + 1 :]  # typed cells, turned into text row by row
         self._first_data_row = first_row + at + 2  # 1-based, as the spreadsheet numbers rows
         self._fill_merged(merged, first_row + at + 1)
         self._done = 0
@@ -112,15 +130,21 @@ class SheetTable(RowTable):
                     continue
                 value = self._rows[first][column]
                 for row in self._rows[first + 1 : bottom - (self._first_data_row - 1) + 1]:
-                    row[column] = value
+                    if column < len(row):
+                        row[column] = value
 
     def rows(self) -> Iterator[Row]:
         width = len(self.header)
-        for offset, row in enumerate(self._rows):
+        converters = _CONVERTERS
+        for offset, cells in enumerate(self._rows):
             self._done = offset + 1
+            row = [
+                convert(v) if (convert := converters.get(type(v))) else _other_text(v)
+                for v in cells[:width]
+            ]
             if not any(value.strip() for value in row):
                 continue  # an empty row, like a blank line in a CSV file
-            yield self._first_data_row + offset, row[:width], None
+            yield self._first_data_row + offset, row, None
 
     def progress(self) -> tuple[int, int]:
         return (self._done, len(self._rows))
