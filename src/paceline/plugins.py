@@ -96,6 +96,11 @@ def import_source_for(path: Path, name: str | None = None) -> ImportSource:
         return import_source(name)
     sources = import_sources()
     suffix = path.suffix.lower()
+    if suffix == ".ics":
+        raise UserInputError(
+            f"{path.name} is a calendar file: import its meetings with "
+            f"`paceline import calendar {path.name}`"
+        )
     for source in sources.values():
         if suffix and suffix in source.extensions:
             return source
