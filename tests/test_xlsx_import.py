@@ -8,9 +8,9 @@ calendar's zone, EST, UTC-5) is 15:30 UTC; a date cell counts on that date.
 from __future__ import annotations
 
 import csv
-import re
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
