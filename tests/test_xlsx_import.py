@@ -272,3 +272,64 @@ def test_the_web_import_page_takes_a_spreadsheet(
             files={"file": ("export.xlsx", workbook.read_bytes(), "application/octet-stream")},
         )
         assert wrong.status_code == 422 and "no sheet" in wrong.text
+
+
+ODS_CELL = (
+    '<table:table-cell office:value-type="{kind}" {value}><text:p>{text}</text:p>'
+    "</table:table-cell>"
+)
+
+
+def write_ods(path: Path, rows: list[list[tuple[str, str, str]]]) -> None:
+    """A minimal OpenDocument spreadsheet, written by hand: (type, value attribute, text)."""
+    import zipfile
+
+    body = "".join(
+        "<table:table-row>"
+        + "".join(ODS_CELL.format(kind=k, value=v, text=t) for k, v, t in row)
+        + "</table:table-row>"
+        for row in rows
+    )
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} '
+        'office:version="1.2"><office:body><office:spreadsheet>'
+        f'<table:table table:name="Calls">{body}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest='
+        '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" manifest:media-type='
+        '"application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>'
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", manifest)
+        archive.writestr("content.xml", content)
+
+
+def test_an_opendocument_spreadsheet(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "calls.ods"
+    text = [("string", "", name) for name in ("external_id", "rep", "kind", "occurred_at")]
+    write_ods(
+        path,
+        [
+            text,
+            [
+                ("float", 'office:value="42"', "42"),
+                ("string", "", "Ana Ruiz"),
+                ("string", "", "call"),
+                ("date", 'office:date-value="2026-11-20T10:30:00"', "20/11/2026 10:30"),
+            ],
+        ],
+    )
+    result = run(engine, settings, path, "activities", None)
+    assert (result.read, result.inserted) == (1, 1)  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        got = conn.execute(select(Activity.external_id, Activity.occurred_at)).one()
+    assert tuple(got) == ("42", dt.datetime(2026, 11, 20, 15, 30))  # 10:30 EST
