@@ -113,7 +113,8 @@ def _read_columns(entity: Entity, mapping: Mapping | None) -> tuple[str, ...]:
     if mapping is None:
         return tuple(required_fields(entity))
     specs = mapping.specs().values()
-    return tuple(dict.fromkeys([c for spec in specs for c in spec.source_columns]))
+    read = [c for spec in specs for c in spec.source_columns]
+    return tuple(dict.fromkeys([*read, *mapping.skip]))
 
 
 def _zone(options: ImportOptions, mapping: Mapping, settings: Settings) -> ZoneInfo:
