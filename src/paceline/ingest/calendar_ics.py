@@ -241,7 +241,7 @@ class CalendarTable(RowTable):
         people = [p for p in people if _is_person(event, p)]
         values["organizer"] = organizer.email if organizer else ""
         values["attendees"] = " ".join(f"{p.email}:{p.status.lower()}" for p in people)
-        skip = self._skip(event, start, finish, cancelled)
+        skip = self._skip(event, start, finish, cancelled, zone)
         if skip:
             values["skip"] = skip
             return [values[c] for c in COLUMNS], None
@@ -252,10 +252,7 @@ class CalendarTable(RowTable):
         if rep is None:
             values["skip"] = DECLINED if why == DECLINED else ""
             return [values[c] for c in COLUMNS], None if why == DECLINED else why
-        others = [p for p in people if p.status != "DECLINED" and self.directory.reps.get(
-            p.email) != rep]  # fmt: skip
-        if organizer is not None and self.directory.reps.get(organizer.email) != rep:
-            others.insert(0, organizer)
+        others = self._others(rep, organizer, people)
         if not others:
             values["skip"] = ALONE
             return [values[c] for c in COLUMNS], None
@@ -274,14 +271,24 @@ class CalendarTable(RowTable):
             values["contact"], values["account"] = self._account(external)
         return [values[c] for c in COLUMNS], None
 
-    def _skip(self, event: Any, start: object, finish: object, cancelled: bool) -> str:
+    def _others(self, rep: str, organizer: Person | None, people: list[Person]) -> list[Person]:
+        """Everyone in the meeting besides the rep, leaving out who declined."""
+        reps = self.directory.reps
+        others = [p for p in people if p.status != "DECLINED" and reps.get(p.email) != rep]
+        if organizer is not None and reps.get(organizer.email) != rep:
+            others.insert(0, organizer)
+        return others
+
+    def _skip(
+        self, event: Any, start: object, finish: object, cancelled: bool, zone: ZoneInfo
+    ) -> str:
         if cancelled or str(event.get("STATUS", "")).upper() == "CANCELLED":
             return CANCELLED
         if str(event.get("CLASS", "")).upper() in ("PRIVATE", "CONFIDENTIAL"):
             return PRIVATE
         if not isinstance(start, dt.datetime) or not isinstance(finish, dt.datetime):
             return ALL_DAY
-        if _utc(finish, self.zone) > self.rules.now:
+        if _utc(finish, zone) > self.rules.now:
             return NOT_OVER
         return ""
 
