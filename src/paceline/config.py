@@ -340,6 +340,24 @@ class ForecastSettings(_Strict):
     backtest_periods: int = Field(default=6, ge=1, le=60)
 
 
+class MeetingSettings(_Strict):
+    """`paceline import calendar`: how calendar events become activities.
+
+    A meeting with someone outside the company is `kind` (`video_kind` when the invitation
+    carries a video link) with `outcome`; one whose attendees are all from
+    `internal_domains` is `internal_kind` (non-selling). With no internal domains given, the
+    domains of the reps' e-mail addresses are the company's.
+    """
+
+    internal_domains: list[Annotated[str, StringConstraints(to_lower=True, min_length=1)]] = Field(
+        default_factory=list
+    )
+    kind: Name = "meeting"
+    video_kind: Name = "video_meeting"
+    internal_kind: Name = "internal_meeting"
+    outcome: Name | None = "held"
+
+
 class InsightSettings(_Strict):
     tipping: TippingSettings = TippingSettings()
     forecast: ForecastSettings = ForecastSettings()
@@ -390,6 +408,7 @@ class Settings(_Strict):
     diagnose: DiagnoseSettings = DiagnoseSettings()
     coaching: list[CoachingRule] = Field(default_factory=list)
     insight: InsightSettings = InsightSettings()
+    meetings: MeetingSettings = MeetingSettings()
     # Installed plugins' own settings, a table each (`[plugins.slack]`): the plugin checks them.
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -18,6 +18,7 @@ import os
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pluggy
@@ -38,6 +39,7 @@ DEFAULT_PLUGINS = (
     "paceline.ingest.crm.hubspot",
     "paceline.ingest.crm.pipedrive",
     "paceline.ingest.crm.close",
+    "paceline.ingest.xlsx_source",
     "paceline.console_channel",
     "paceline.channels.email",
     "paceline.channels.webhooks",
@@ -154,6 +156,24 @@ def alert_channels() -> dict[str, AlertChannel]:
 def import_source(name: str) -> ImportSource:
     """The import source called `name`, or an error listing the known ones."""
     return _named("import source", "--from", name, import_sources())
+
+
+def import_source_for(path: Path, name: str | None = None) -> ImportSource:
+    """The import source `name`, or without one the source that reads files ending like
+    `path` (a spreadsheet for .xlsx), or CSV for any other file."""
+    if name is not None:
+        return import_source(name)
+    sources = import_sources()
+    suffix = path.suffix.lower()
+    if suffix == ".ics":
+        raise UserInputError(
+            f"{path.name} is a calendar file: import its meetings with "
+            f"`paceline import calendar {path.name}`"
+        )
+    for source in sources.values():
+        if suffix and suffix in source.extensions:
+            return source
+    return import_source("csv")
 
 
 def alert_channel(name: str) -> AlertChannel:

@@ -491,9 +491,9 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         reader_name: str | None = typer.Option(
             None,
             "--from",
-            help="The import source that reads FILE: csv (the default, unless the mapping "
-            "names its reader), salesforce, sfdx-tree, hubspot-json, pipedrive-json, "
-            "close-json, or one a plugin adds.",
+            help="The import source that reads FILE: csv, xlsx, salesforce, sfdx-tree, "
+            "hubspot-json, pipedrive-json, close-json, or one a plugin adds (default: the "
+            "mapping's reader, else by the file's extension: .xlsx/.xls/.ods -> xlsx, else csv).",
         ),
         pipelines: Path | None = typer.Option(
             None,
@@ -507,6 +507,9 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             exists=True,
             dir_okay=False,
             help="The CRM's owners or users list: names the owner ids of FILE.",
+        ),
+        sheet: str | None = typer.Option(
+            None, help="A spreadsheet's sheet, by name or 1-based number (default: the first)."
         ),
         timezone: str | None = typer.Option(None, help="Zone of timestamps without an offset."),
         delimiter: str | None = typer.Option(None, help="Field delimiter (default ',')."),
@@ -526,7 +529,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
     ) -> None:
         c = _ctx(ctx)
         loaded = resolve_mapping(mapping) if mapping else None
-        reader = plugins.import_source(reader_name or (loaded and loaded.reader) or "csv")
+        reader = plugins.import_source_for(file, reader_name or (loaded and loaded.reader) or None)
         try:
             limit = RejectLimit.parse(max_rejected) if max_rejected is not None else None
         except ValueError as exc:
@@ -542,6 +545,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             max_rejected=limit,
             pipelines=pipelines,
             owners=owners,
+            sheet=sheet,
         )
         engine = c.engine()
         if as_json:
@@ -694,6 +698,7 @@ from paceline.cli import backup_commands as _backup_commands  # noqa: E402, F401
 from paceline.cli import diagnose_commands as _diagnose_commands  # noqa: E402, F401
 from paceline.cli import forecast_commands as _forecast_commands  # noqa: E402, F401
 from paceline.cli import funnel_commands as _funnel_commands  # noqa: E402, F401
+from paceline.cli import import_commands as _import_commands  # noqa: E402, F401
 from paceline.cli import pipeline_commands as _pipeline_commands  # noqa: E402, F401
 from paceline.cli import plan_commands as _plan_commands  # noqa: E402, F401
 from paceline.cli import plugin_commands as _plugin_commands  # noqa: E402, F401

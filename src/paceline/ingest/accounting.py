@@ -145,30 +145,37 @@ class ImportOptions:
     # The CRM's own pipeline definition and owners (users) lists, for sources that read them.
     pipelines: Path | None = None
     owners: Path | None = None
+    sheet: str | None = None  # a spreadsheet's sheet (name or 1-based number)
 
 
 class ErrorSink:
     """Rejected rows, written to a CSV as they occur (the file is created on the first one)."""
 
-    def __init__(self, path: Path, header: list[str]) -> None:
+    def __init__(self, path: Path, header: list[str], cells: bool = False) -> None:
         self.path = path
         self.header = header
+        self.cells = cells  # a spreadsheet's rows: each rejection also names its cell
         self._handle: TextIO | None = None
         self._writer: Any = None
         self.count = 0
         self.first: list[tuple[int, str, str]] = []
         self.reasons: Counter[tuple[str, str]] = Counter()
 
-    def reject(self, line: int, field_name: str, reason: str, raw: list[str]) -> None:
+    def reject(
+        self, line: int, field_name: str, reason: str, raw: list[str], cell: str | None = None
+    ) -> None:
+        """Record one rejected row; `cell` ("Calls!B7") names the value in a spreadsheet."""
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self.path.open("w", encoding="utf-8", newline="", errors="replace")
             self._writer = csv.writer(self._handle)
-            self._writer.writerow(["line", "field", "reason", *self.header])
-        self._writer.writerow([line, field_name, reason, *printable(raw)])
+            where = ["line", "cell"] if self.cells else ["line"]
+            self._writer.writerow([*where, "field", "reason", *self.header])
+        where_values: list[object] = [line, cell or ""] if self.cells else [line]
+        self._writer.writerow([*where_values, field_name, reason, *printable(raw)])
         self.count += 1
         if len(self.first) < 20:
-            self.first.append((line, field_name, reason))
+            self.first.append((line, f"{field_name} ({cell})" if cell else field_name, reason))
         key = (field_name, reason)
         if key in self.reasons or len(self.reasons) < MAX_REASONS:
             self.reasons[key] += 1

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from paceline.hookspecs import hookimpl
-from paceline.ingest.csvfile import CsvFile, guess_delimiter, open_csv
+from paceline.ingest.csvfile import CsvFile, ImportFileError, guess_delimiter, open_csv
 from paceline.ingest.sources import ImportSource, ReadOptions, Row, RowTable
 
 
@@ -46,6 +46,8 @@ class CsvTable(RowTable):
 
 
 def open_csv_table(path: Path, options: ReadOptions) -> RowTable:
+    if options.sheet is not None:
+        raise ImportFileError(f"--sheet: {path.name} is read as CSV text, which has no sheets")
     return CsvTable(open_csv(path, options.encoding, options.delimiter))
 
 
@@ -53,6 +55,7 @@ CSV_SOURCE = ImportSource(
     name="csv",
     description="Delimited text (CSV) with the generic columns or a --mapping file.",
     open=open_csv_table,
+    extensions=(".csv", ".tsv", ".txt"),
 )
 
 

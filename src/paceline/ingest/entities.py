@@ -204,6 +204,12 @@ class RowReader:
         _refuse_repeated_columns(header, used)
         self.missing_columns = sorted(c for c in used if c not in index)
         self.missing_fields = [f for f in required_fields(entity) if f not in specs]
+        # The column each field reads first, so an error can name the cell it came from.
+        self._columns = {
+            name: index[spec.source_columns[0]]
+            for name, spec in specs.items()
+            if spec.source_columns and spec.source_columns[0] in index
+        }
         parsers = _parsers(mapping, zone, business_zone or zone)
         dates_only = make_timestamp_parser(mapping.date_formats, zone, business_zone, True)
         self._steps = [
@@ -220,6 +226,10 @@ class RowReader:
             (index[col], set(values)) for col, values in mapping.skip.items() if col in index
         ]
         self.missing_columns += sorted(c for c in mapping.skip if c not in index)
+
+    def column_of(self, field_name: str) -> int | None:
+        """The position of the (first) column `field_name` is read from, if any."""
+        return self._columns.get(field_name)
 
     @property
     def has_skip_rules(self) -> bool:

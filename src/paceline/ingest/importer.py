@@ -80,6 +80,8 @@ def import_file(
         delimiter=options.delimiter or (mapping.delimiter if mapping else ","),
         pipelines=options.pipelines,
         owners=options.owners,
+        sheet=options.sheet,
+        columns=_read_columns(entity, mapping),
     )
     table = reader.open(path, read_options)
     try:
@@ -93,7 +95,8 @@ def import_file(
         zone = _zone(options, mapping, settings)
         row_reader = _row_reader(entity, mapping, table, zone, settings.calendar.zone, generic)
         errors_path = options.errors_path or Path.cwd() / f"{path.stem}.errors.csv"
-        sink = ErrorSink(errors_path, table.header)
+        located = table.locate(0, 0) is not None
+        sink = ErrorSink(errors_path, table.header, cells=located)
         result = ImportResult(entity=entity, source=source, file=str(path))
         try:
             _run(engine, settings, table, row_reader, sink, result, options, progress)
@@ -106,6 +109,15 @@ def import_file(
         table.close()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _read_columns(entity: Entity, mapping: Mapping | None) -> tuple[str, ...]:
+    """The columns the import will read: the mapping's, or the generic required ones."""
+    if mapping is None:
+        return tuple(required_fields(entity))
+    specs = mapping.specs().values()
+    read = [c for spec in specs for c in spec.source_columns]
+    return tuple(dict.fromkeys([*read, *mapping.skip]))
 
 
 def _zone(options: ImportOptions, mapping: Mapping, settings: Settings) -> ZoneInfo:
@@ -169,7 +181,8 @@ def _run(
             result.read += 1
             if problem is not None:
                 sink.reject(line, "", problem, row)
-                result.warn(f"line {line}: {problem}")
+                if table.problems_are_warnings:
+                    result.warn(f"line {line}: {problem}")
                 continue
             if len(row) != width:
                 sink.reject(line, "", f"expected {width} fields, found {len(row)}", row)
@@ -183,7 +196,9 @@ def _run(
             try:
                 pending.append(Pending(line, finish(reader.read(row), settings), row))
             except FieldError as exc:
-                sink.reject(line, exc.field, exc.reason, row)
+                column = reader.column_of(exc.field)
+                cell = table.locate(line, column) if column is not None else None
+                sink.reject(line, exc.field, exc.reason, row, cell)
                 continue
             if len(pending) >= options.batch_size:
                 writer.write_or_isolate(pending)

@@ -34,6 +34,10 @@ class ReadOptions:
     # and its owners or users list (owner ids -> names). Sources that need neither ignore them.
     pipelines: Path | None = None
     owners: Path | None = None
+    sheet: str | None = None  # a spreadsheet's sheet, by name or 1-based number
+    # The columns the mapping reads: a source that must find its header row (a spreadsheet
+    # with title rows above it) looks for them.
+    columns: tuple[str, ...] = ()
 
 
 class RowTable:
@@ -43,6 +47,11 @@ class RowTable:
     guess why columns are missing. A row with a different number of values than the header
     is rejected by the import, with its number, like a ragged CSV line.
     """
+
+    # A row's problem (the third value of a Row) is also a warning about the whole input:
+    # true for a CSV file (an unbalanced quote); a source whose rows are records of their
+    # own says False.
+    problems_are_warnings = True
 
     def __init__(self, name: str, header: list[str]) -> None:
         self.name = name  # how messages name the input, e.g. the file name
@@ -63,6 +72,9 @@ class RowTable:
     def default_mapping(self) -> Mapping | None:
         """The mapping this input is read with when the user names none (a CRM reader knows
         its layout); None: the generic columns."""
+
+    def locate(self, line: int, column: int) -> str | None:
+        """Where a value is, for an error (a spreadsheet's "Calls!B7"); None: the line says it."""
         return None
 
     def close(self) -> None:
@@ -80,3 +92,6 @@ class ImportSource:
     open: Callable[[Path, ReadOptions], RowTable]
     # Reads the CRM's pipeline definition (for `paceline import stages`), if it has one.
     stages: Callable[[Path], list[CrmStage]] | None = None
+    # File name endings this source reads (".xlsx"): the import picks it for such a file
+    # when no --from is given.
+    extensions: tuple[str, ...] = ()

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from paceline import plugins
 from paceline.analytics.plan import (
     Plan,
     PlanInput,
@@ -38,7 +39,7 @@ from paceline.calendar import BusinessCalendar
 from paceline.callers import AppState, Caller, app_state
 from paceline.errors import UserInputError
 from paceline.ingest.csvfile import ImportFileError
-from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
+from paceline.ingest.importer import ImportOptions, ImportResult, import_file
 from paceline.ingest.mapping import ENTITIES, Mapping, MappingError, load_mapping
 from paceline.services.targets import SavedTargets, save_plan_targets
 from paceline.web import queries
@@ -303,7 +304,13 @@ def _import_form(
 @router.get("/import")
 def import_page(request: Request, caller: User) -> Response:
     _admin(caller, "import files (imports are for admins)")
-    values = {"entity": "activities", "mapping": "", "source": "", "allow_new_reps": True}
+    values = {
+        "entity": "activities",
+        "mapping": "",
+        "source": "",
+        "sheet": "",
+        "allow_new_reps": True,
+    }
     return _import_form(request, caller, values)
 
 
@@ -317,6 +324,7 @@ def import_post(
     mapping: Annotated[str, Form()] = "",
     mapping_file: Annotated[UploadFile | None, File()] = None,
     source: Annotated[str, Form()] = "",
+    sheet: Annotated[str, Form()] = "",
     allow_new_reps: Annotated[str, Form()] = "",
 ) -> Response:
     _admin(caller, "import files (imports are for admins)")
@@ -325,6 +333,7 @@ def import_post(
         "entity": entity,
         "mapping": mapping,
         "source": source,
+        "sheet": sheet,
         "allow_new_reps": bool(allow_new_reps),
     }
     chosen = next((e for e in ENTITIES if e == entity), None)
@@ -339,15 +348,19 @@ def import_post(
         with upload.open("wb") as out:
             shutil.copyfileobj(file.file, out)
         if upload.stat().st_size == 0:
-            raise ImportFileError(f"{name}: the file is empty (choose a CSV file to upload)")
+            raise ImportFileError(f"{name}: the file is empty (choose a file to upload)")
         loaded = _mapping(folder, mapping, mapping_file)
         options = ImportOptions(
             source=source.strip() or None,
             allow_new_reps=bool(allow_new_reps),
             errors_path=folder / f"{upload.stem}.errors.csv",
+            sheet=sheet.strip() or None,
         )
         state = app_state(request)
-        result = import_csv(state.engine, state.settings, upload, chosen, loaded, options)
+        reader = plugins.import_source_for(upload)  # a spreadsheet by its extension, else CSV
+        result = import_file(
+            state.engine, state.settings, upload, chosen, loaded, options, reader=reader
+        )
     except (ImportFileError, MappingError, UserInputError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return _import_form(request, caller, values, error=str(exc), status=422)

@@ -1,0 +1,418 @@
+"""Meetings from .ics files: hand-written calendars in the shapes Outlook and Google export,
+every expected meeting worked out by hand below (times, counts, skips), never read back
+from the importer.
+
+The business calendar is New York's (the default configuration). The import runs as of
+2026-12-07 12:00 UTC. Daylight saving time ended on 1 November 2026 in the US (first Sunday
+of November) and on 25 October 2026 in Europe (last Sunday of October).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from typer.testing import CliRunner
+
+from paceline.analytics.metrics import metric_totals
+from paceline.analytics.rollup import ensure_rollup
+from paceline.cli import app
+from paceline.config import Settings
+from paceline.ingest.accounting import ImportOptions, ImportResult
+from paceline.ingest.calendar_ics import import_calendar
+from paceline.ingest.csvfile import ImportFileError
+from paceline.ingest.importer import import_csv
+from paceline.store.models import Account, Activity, Contact, Rep
+
+NOW = dt.datetime(2026, 12, 7, 12, 0)
+
+PACIFIC = """\
+BEGIN:VTIMEZONE
+TZID:Pacific Standard Time
+BEGIN:STANDARD
+DTSTART:16011104T020000
+RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11
+TZOFFSETFROM:-0700
+TZOFFSETTO:-0800
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:16010311T020000
+RRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3
+TZOFFSETFROM:-0800
+TZOFFSETTO:-0700
+END:DAYLIGHT
+END:VTIMEZONE
+"""
+
+# An Outlook/Exchange export: Windows zone names, one with its VTIMEZONE, one without.
+OUTLOOK = f"""\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN
+METHOD:PUBLISH
+{PACIFIC}\
+BEGIN:VEVENT
+UID:weekly-acme
+SUMMARY:Acme weekly
+DTSTART;TZID=Pacific Standard Time:20261020T100000
+DTEND;TZID=Pacific Standard Time:20261020T103000
+RRULE:FREQ=WEEKLY;COUNT=6
+EXDATE;TZID=Pacific Standard Time:20261027T100000
+ORGANIZER;CN=Ana Ruiz:mailto:ana@paceline.test
+ATTENDEE;CN=Bob Acme;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+ATTENDEE;CN=Room 4;CUTYPE=ROOM;PARTSTAT=ACCEPTED:mailto:room4@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:weekly-acme
+RECURRENCE-ID;TZID=Pacific Standard Time:20261110T100000
+SUMMARY:Acme weekly (moved)
+DTSTART;TZID=Pacific Standard Time:20261110T140000
+DTEND;TZID=Pacific Standard Time:20261110T150000
+ORGANIZER;CN=Ana Ruiz:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+END:VEVENT
+BEGIN:VEVENT
+UID:weekly-acme
+RECURRENCE-ID;TZID=Pacific Standard Time:20261117T100000
+STATUS:CANCELLED
+SUMMARY:Canceled: Acme weekly
+DTSTART;TZID=Pacific Standard Time:20261117T100000
+DTEND;TZID=Pacific Standard Time:20261117T103000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+END:VEVENT
+BEGIN:VEVENT
+UID:initech-demo
+SUMMARY:Initech demo
+DTSTART;TZID=W. Europe Standard Time:20261105T100000
+DURATION:PT45M
+DESCRIPTION:Join: https://teams.microsoft.com/l/meetup-join/abc
+ORGANIZER:mailto:peter@initech.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:ben@paceline.test
+ATTENDEE;PARTSTAT=DECLINED:mailto:ana@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:pipeline-review
+SUMMARY:Pipeline review
+DTSTART:20261112T150000Z
+DTEND:20261112T160000Z
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:ben@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:offsite
+SUMMARY:Offsite
+DTSTART;VALUE=DATE:20261113
+DTEND;VALUE=DATE:20261114
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE:mailto:bob@acme.test
+END:VEVENT
+BEGIN:VEVENT
+UID:doctor
+CLASS:PRIVATE
+SUMMARY:Private appointment
+DTSTART:20261116T140000Z
+DTEND:20261116T150000Z
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE:mailto:front-desk@clinic.test
+END:VEVENT
+BEGIN:VEVENT
+UID:declined-pitch
+SUMMARY:Vendor pitch
+DTSTART:20261118T140000Z
+DTEND:20261118T150000Z
+ORGANIZER:mailto:peter@initech.test
+ATTENDEE;PARTSTAT=DECLINED:mailto:ana@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:future-call
+SUMMARY:Next week
+DTSTART:20261210T140000Z
+DTEND:20261210T150000Z
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE:mailto:bob@acme.test
+END:VEVENT
+BEGIN:VEVENT
+UID:strangers
+SUMMARY:Someone else's meeting
+DTSTART:20261119T140000Z
+DTEND:20261119T150000Z
+ORGANIZER:mailto:x@elsewhere.test
+ATTENDEE:mailto:y@elsewhere.test
+END:VEVENT
+BEGIN:VEVENT
+UID:running-now
+SUMMARY:Still going
+DTSTART:20261207T113000Z
+DTEND:20261207T123000Z
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE:mailto:bob@acme.test
+END:VEVENT
+BEGIN:VEVENT
+UID:focus
+SUMMARY:Focus time
+DTSTART:20261120T140000Z
+DTEND:20261120T160000Z
+ORGANIZER:mailto:ana@paceline.test
+END:VEVENT
+END:VCALENDAR
+"""
+
+# A Google Calendar export of Ben's calendar: floating times in X-WR-TIMEZONE, IANA zones.
+GOOGLE = """\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Google Inc//Google Calendar 70.9054//EN
+X-WR-CALNAME:ben@paceline.test
+X-WR-TIMEZONE:Europe/London
+BEGIN:VEVENT
+UID:london-intro@google.com
+SUMMARY:Intro with Initech UK
+DTSTART:20261102T090000
+DTEND:20261102T093000
+ORGANIZER:mailto:sam@initech.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:sam@initech.test
+X-GOOGLE-CONFERENCE:https://meet.google.com/abc-defg-hij
+END:VEVENT
+BEGIN:VEVENT
+UID:monday-acme@google.com
+SUMMARY:Monday check-in
+DTSTART;TZID=America/New_York:20261026T090000
+DTEND;TZID=America/New_York:20261026T092000
+RRULE:FREQ=WEEKLY;UNTIL=20261109T235959Z
+ORGANIZER:mailto:ben@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:ben@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:pipeline-review
+SUMMARY:Pipeline review
+DTSTART:20261112T150000Z
+DTEND:20261112T160000Z
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:ben@paceline.test
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def ics(text: str) -> bytes:
+    """iCalendar lines end in CRLF."""
+    return textwrap.dedent(text).replace("\n", "\r\n").encode()
+
+
+@pytest.fixture
+def people(engine: Engine, settings: Settings, tmp_path: Path) -> Engine:
+    """Two reps with e-mails; Acme and Initech, each with one contact with an e-mail."""
+    reps = tmp_path / "reps.csv"
+    reps.write_text("name,email\nAna Ruiz,ana@paceline.test\nBen Ode,Ben@Paceline.test\n")
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(
+        "name,account,email\nBob Acme,Acme Corp,bob@acme.test\n"
+        "Peter Gibbons,Initech,peter@initech.test\n"
+    )
+    options = ImportOptions(errors_path=tmp_path / "setup.errors.csv")
+    assert import_csv(engine, settings, reps, "reps", options=options).inserted == 2
+    assert import_csv(engine, settings, contacts, "contacts", options=options).inserted == 2
+    return engine
+
+
+@pytest.fixture
+def calendars(tmp_path: Path) -> Path:
+    folder = tmp_path / "calendars"
+    folder.mkdir()
+    (folder / "outlook.ics").write_bytes(ics(OUTLOOK))
+    (folder / "google.ics").write_bytes(ics(GOOGLE))
+    return folder
+
+
+def run(engine: Engine, settings: Settings, path: Path, **kw: object) -> ImportResult:
+    options = ImportOptions(now=NOW, errors_path=path.parent / "calendar.errors.csv")
+    return import_calendar(engine, settings, path, options, **kw)  # type: ignore[arg-type]
+
+
+def meetings(engine: Engine) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                Activity.external_id,
+                Rep.name,
+                Activity.kind,
+                Activity.outcome,
+                Activity.occurred_at,
+                Activity.local_date,
+                Activity.duration_min,
+                Account.name,
+                Contact.name,
+            )
+            .join(Rep, Activity.rep_id == Rep.id)
+            .outerjoin(Account, Activity.account_id == Account.id)
+            .outerjoin(Contact, Activity.contact_id == Contact.id)
+            .order_by(Activity.occurred_at)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+D = dt.datetime
+EXPECTED = [
+    # Acme weekly, 10:00 Pacific: PDT (UTC-7) before 1 November, PST (UTC-8) after.
+    ("weekly-acme|20261020T170000Z", "Ana Ruiz", "meeting", "held", D(2026, 10, 20, 17, 0),
+     dt.date(2026, 10, 20), 30.0, "Acme Corp", "Bob Acme"),
+    # Monday check-in, 09:00 New York: EDT (UTC-4) on 26 October, EST (UTC-5) after.
+    ("monday-acme@google.com|20261026T130000Z", "Ben Ode", "meeting", "held",
+     D(2026, 10, 26, 13, 0), dt.date(2026, 10, 26), 20.0, "Acme Corp", "Bob Acme"),
+    # 27 October is an EXDATE. Floating 09:00 in London (GMT after 25 October) = 09:00 UTC;
+    # Ben owns the calendar; sam@initech.test is no contact, but initech.test is Initech's.
+    ("london-intro@google.com", "Ben Ode", "video_meeting", "held", D(2026, 11, 2, 9, 0),
+     dt.date(2026, 11, 2), 30.0, "Initech", None),
+    ("monday-acme@google.com|20261102T140000Z", "Ben Ode", "meeting", "held",
+     D(2026, 11, 2, 14, 0), dt.date(2026, 11, 2), 20.0, "Acme Corp", "Bob Acme"),
+    ("weekly-acme|20261103T180000Z", "Ana Ruiz", "meeting", "held", D(2026, 11, 3, 18, 0),
+     dt.date(2026, 11, 3), 30.0, "Acme Corp", "Bob Acme"),
+    # 10:00 in Berlin (CET, UTC+1) = 09:00 UTC; a Teams link; Ben attends, Ana declined.
+    ("initech-demo", "Ben Ode", "video_meeting", "held", D(2026, 11, 5, 9, 0),
+     dt.date(2026, 11, 5), 45.0, "Initech", "Peter Gibbons"),
+    ("monday-acme@google.com|20261109T140000Z", "Ben Ode", "meeting", "held",
+     D(2026, 11, 9, 14, 0), dt.date(2026, 11, 9), 20.0, "Acme Corp", "Bob Acme"),
+    # The instance of 10 November moved from 10:00 to 14:00-15:00 PST: 22:00 UTC, an hour.
+    ("weekly-acme|20261110T180000Z", "Ana Ruiz", "meeting", "held", D(2026, 11, 10, 22, 0),
+     dt.date(2026, 11, 10), 60.0, "Acme Corp", "Bob Acme"),
+    # Only colleagues: an internal meeting, no outcome.
+    ("pipeline-review", "Ana Ruiz", "internal_meeting", None, D(2026, 11, 12, 15, 0),
+     dt.date(2026, 11, 12), 60.0, None, None),
+    # 17 November was cancelled; 24 November is the sixth and last.
+    ("weekly-acme|20261124T180000Z", "Ana Ruiz", "meeting", "held", D(2026, 11, 24, 18, 0),
+     dt.date(2026, 11, 24), 30.0, "Acme Corp", "Bob Acme"),
+]  # fmt: skip
+
+
+def test_a_folder_of_calendars(people: Engine, settings: Settings, calendars: Path) -> None:
+    result = run(people, settings, calendars)
+    # google.ics: 1 + 3 + 1 (pipeline-review again: a duplicate of the same meeting);
+    # outlook.ics: 5 weekly-acme (EXDATE gone) + demo + review + all-day + private + declined
+    # + strangers + running-now + focus = 13. The future call is not read.
+    assert result.read == 18
+    assert (result.inserted, result.duplicate, result.skipped, result.rejected) == (10, 1, 6, 1)
+    assert result.notes == {
+        "skipped, cancelled": 1,
+        "skipped, all-day event": 1,
+        "skipped, private event": 1,
+        "skipped, declined by the rep": 1,
+        "skipped, not over yet": 1,
+        "skipped, nobody else invited": 1,
+    }
+    assert meetings(people) == EXPECTED
+    assert result.errors_file is not None
+    errors = Path(result.errors_file).read_text()
+    assert "strangers" in errors and "x@elsewhere.test, y@elsewhere.test" in errors
+    again = run(people, settings, calendars)
+    assert (again.read, again.inserted, again.unchanged, again.duplicate) == (18, 0, 10, 1)
+    assert meetings(people) == EXPECTED
+
+
+def test_a_moved_instance_updates_its_meeting(
+    people: Engine, settings: Settings, calendars: Path
+) -> None:
+    outlook = calendars / "outlook.ics"
+    run(people, settings, outlook)
+    outlook.write_bytes(ics(OUTLOOK.replace("20261110T140000", "20261110T150000")))
+    result = run(people, settings, outlook)
+    assert (result.inserted, result.updated, result.unchanged) == (0, 1, 5)
+    moved = [m for m in meetings(people) if m[0] == "weekly-acme|20261110T180000Z"]
+    assert moved[0][4] == D(2026, 11, 10, 23, 0)  # 15:00 PST
+
+
+def test_since_and_owner_and_internal_domains(
+    people: Engine, settings: Settings, calendars: Path
+) -> None:
+    # From 10 November on, and acme.test declared internal: Acme meetings become internal.
+    result = run(
+        people,
+        settings,
+        calendars / "outlook.ics",
+        since=D(2026, 11, 10, 5, 0),
+        internal_domains=["paceline.test", "acme.test"],
+    )
+    kinds = {m[0]: m[2] for m in meetings(people)}
+    assert kinds == {
+        "weekly-acme|20261110T180000Z": "internal_meeting",
+        "pipeline-review": "internal_meeting",
+        "weekly-acme|20261124T180000Z": "internal_meeting",
+    }
+    assert result.rejected == 1  # strangers: still nobody's
+    with pytest.raises(ImportFileError, match="--rep: no rep named 'Nobody'"):
+        run(people, settings, calendars, owner="Nobody")
+
+
+def test_the_owner_takes_meetings_no_rep_is_named_in(
+    people: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "cal.ics"
+    path.write_bytes(ics(OUTLOOK))
+    result = run(people, settings, path, owner="ben ode")
+    assert result.rejected == 0  # the strangers' meeting is Ben's now
+    assert ("strangers", "Ben Ode") in {(m[0], m[1]) for m in meetings(people)}
+
+
+def test_meetings_show_up_in_the_scorecard_metrics(
+    people: Engine, settings: Settings, calendars: Path
+) -> None:
+    run(people, settings, calendars)
+    ensure_rollup(people, settings)
+    with people.connect() as conn:
+        ids = dict(conn.execute(select(Rep.name, Rep.id)).all())
+        totals = metric_totals(
+            conn, settings, ["meetings_held", "face_to_face_meetings"],
+            dt.date(2026, 11, 1), dt.date(2026, 12, 1),
+        )  # fmt: skip
+    # November: Ana 3 Acme meetings (3rd, 10th, 24th); Ben 2 Monday check-ins + 2 video.
+    assert totals.get(ids["Ana Ruiz"], "meetings_held") == 3
+    assert totals.get(ids["Ben Ode"], "meetings_held") == 4
+    assert totals.get(ids["Ben Ode"], "face_to_face_meetings") == 2
+
+
+def test_bad_calendar_files_are_refused_whole(
+    people: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.ics"
+    bad.write_text("this is not a calendar\n")
+    with pytest.raises(ImportFileError, match=r"bad\.ics"):
+        run(people, settings, bad)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ImportFileError, match=r"no \.ics files"):
+        run(people, settings, empty)
+    with people.connect() as conn:
+        assert conn.execute(select(Activity.id)).first() is None
+
+
+def test_the_calendar_command(
+    calendars: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for var in ("PACELINE_DB", "PACELINE_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    (tmp_path / "reps.csv").write_text("name,email\nAna Ruiz,ana@paceline.test\n")
+    assert runner.invoke(app, ["import", "reps", str(tmp_path / "reps.csv")]).exit_code == 0
+    reply = runner.invoke(
+        app,
+        ["--today", "2026-12-07T12:00:00", "import", "calendar", str(calendars / "outlook.ics"),
+         "--since", "2026-11-01", "--internal-domain", "paceline.test", "--json"],
+    )  # fmt: skip
+    assert reply.exit_code == 0, reply.output
+    result = json.loads(reply.output)
+    # From 1 November: weekly-acme 3 Nov, 10 Nov, 24 Nov held (17 Nov cancelled). The demo
+    # has no rep Ben here, so the Initech demo is Ana's declined one; pipeline-review has
+    # only Ben (not a rep here) as the other participant, and Ana organised it.
+    assert result["inserted"] == 4
+    assert result["notes"]["skipped, cancelled"] == 1
+    reply = runner.invoke(app, ["import", "calendar", str(calendars), "--since", "someday"])
+    assert reply.exit_code == 2 and "not a date" in reply.output
+    reply = runner.invoke(app, ["import", "activities", str(calendars / "google.ics")])
+    assert reply.exit_code == 1 and "calendar google.ics`" in " ".join(reply.output.split())
