@@ -223,10 +223,12 @@ def test_who_may_add_and_edit_reps(engine: Engine, settings: Settings, org: dict
     with pytest.raises(Forbidden):
         reps.create(engine, settings, ana, RepEntry("Olu", "sdr", team="East"))
     assert counts(engine) == before
-    # Their team's reps they edit; another team's they do not even see; none they move out.
+    # Their team's reps they edit; not another team's; none they move out.
     assert reps.edit(engine, settings, max_, org["Ben"], {"role": "field"}).role == "field"
-    with pytest.raises(NotFound):
+    with pytest.raises(Forbidden, match="edit rep 'Dee'"):
         reps.edit(engine, settings, max_, org["Dee"], {"role": "field"})
+    with pytest.raises(NotFound):
+        reps.edit(engine, settings, max_, 10_000, {"role": "field"})
     for leaving in ({"team": "West"}, {"team": None}):
         with pytest.raises(Forbidden, match="move rep 'Ben' out of your team"):
             reps.edit(engine, settings, max_, org["Ben"], leaving)
@@ -329,11 +331,11 @@ def test_post_reps_role_matrix(
         ("max", "Max", {"email": "d@x.io"}, 200),  # a manager is a rep of their team too
         ("max", "Ben", {"team": "West"}, 403),  # not out of their team
         ("max", "Ben", {"team": None}, 403),
-        ("max", "Dee", {"email": "d@x.io"}, 404),  # another team's: not even seen
-        ("wes", "Ben", {"email": "d@x.io"}, 404),
+        ("max", "Dee", {"email": "d@x.io"}, 403),  # another team's
+        ("wes", "Ben", {"email": "d@x.io"}, 403),
         ("wes", "Dee", {"email": "d@x.io"}, 200),
         ("ana", "Ana", {"email": "d@x.io"}, 403),  # herself: seen, not edited
-        ("ana", "Ben", {"email": "d@x.io"}, 404),
+        ("ana", "Ben", {"email": "d@x.io"}, 403),
     ],
 )
 def test_patch_reps_role_matrix(
@@ -349,8 +351,8 @@ def test_patch_reps_role_matrix(
         assert reply.json()[field] == value and after[field] == value
     else:
         assert after == before
-    if status == 404:
-        assert reply.json()["detail"] == f"not found: rep {ids[rep]}"
+    if status == 403:
+        assert reply.json()["detail"].startswith("not allowed: ")
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ The rules:
 - an email that looks like one; a rep is not their own manager.
 Who may (`access.may_manage_roster`): an admin any rep; a manager the reps of their own team
 (a rep they add goes to it when no team is given), and may not move one out of it; a rep
-nobody. A rep out of the caller's sight is not found, like a missing one.
+nobody. A rep by id that exists but is out of reach is Forbidden, not "not found": reps'
+names are not secret (leaderboards show them), as for a rep by id on every face.
 """
 
 from __future__ import annotations
@@ -109,11 +110,13 @@ def add_rep(
 # --- edit ------------------------------------------------------------------------------------
 
 
-def readable(engine: Engine, principal: Principal, rep_id: int) -> RepRecord:
-    """A rep the caller may see; one out of sight is not found, as a missing one is."""
-    found = records.get_rep(engine, access.scope_of(principal), rep_id)
+def _existing(engine: Engine, rep_id: int) -> RepRecord:
+    """The rep of that id, whoever asks: reps are not hidden behind "not found" (their names
+    are on leaderboards), so one out of reach is Forbidden by the roster rule, as a rep by id
+    is on every face (`access`)."""
+    found = records.get_rep(engine, EVERYONE, rep_id)
     if found is None:
-        raise NotFound(f"rep {rep_id}", f"no rep {rep_id}", "rep_id")
+        raise NotFound(f"rep {rep_id}", f"no rep with id {rep_id}", "rep_id")
     return found
 
 
@@ -121,7 +124,7 @@ def edit(
     engine: Engine, settings: Settings, principal: Principal, rep_id: int, changes: dict[str, Any]
 ) -> RepRecord:
     """Change the fields given (None clears an optional one); the rest keep their value."""
-    current = readable(engine, principal, rep_id)
+    current = _existing(engine, rep_id)
     access.require_roster(principal, current.team_id, f"edit rep {current.name!r}")
     unknown = set(changes) - EDITABLE
     if unknown:

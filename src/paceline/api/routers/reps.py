@@ -7,8 +7,9 @@ An admin sees every rep, a manager their team's, a rep themself; a rep outside t
 Writes go through `paceline.services.reps`, as the CLI's `rep add` and `rep edit` do: an
 admin adds and edits any rep; a manager adds reps to their own team (the default when no
 team is given) and edits its reps, but may not move one out of it (403); a rep neither
-(403). An unknown role, team or manager, a name another rep has, or an email that is not one
-is a 422 naming the field, and nothing is written. No team is created here: add teams with
+(403). Editing a rep out of one's reach is 403 too (an unknown id: 404). An unknown role,
+team or manager, a name another rep has, or an email that is not one is a 422 naming the
+field, and nothing is written. No team is created here: add teams with
 an import or `paceline rep add`.
 """
 
