@@ -10,17 +10,21 @@ import ast
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import Engine, func, select
 
 from paceline.access import OPERATOR
 from paceline.auth.access import Principal
-from paceline.auth.accounts import authenticate, list_tokens, token_principal
+from paceline.auth.accounts import authenticate, create_token, list_tokens, token_principal
 from paceline.config import Settings
 from paceline.errors import Forbidden, InputError, NotFound
+from paceline.server import create_app
 from paceline.services import users
 from paceline.services.reps import add_rep
 from paceline.store.migrate import upgrade
 from paceline.store.models import ApiToken, AppUser
+from test_api import quick_user
 
 PASSWORD = "correct horse battery"
 FACES = Path(__file__).resolve().parents[1] / "src" / "paceline"
@@ -112,6 +116,37 @@ def test_tokens_are_their_owners(engine: Engine, people: dict[str, Principal]) -
     with pytest.raises(NotFound):
         users.revoke_token(engine, ana, "ana", made.id)
     assert [t.revoked_at is not None for t in list_tokens(engine, "ana")] == [True]
+
+
+# --- the API's translation -------------------------------------------------------------------
+
+
+def test_the_api_answers_the_services_errors(sqlite_engine: Engine, settings: Settings) -> None:
+    engine = sqlite_engine
+    upgrade(engine)
+    add_rep(engine, settings, "Ana", "ae", team="East")
+    quick_user(engine, "root", "admin")
+    quick_user(engine, "ana", "rep", rep="Ana")
+    tokens = {u: create_token(engine, u, "tests") for u in ("root", "ana")}
+
+    def call(user: str, method: str, path: str, body: object = None) -> Response:
+        headers = {"Authorization": f"Bearer {tokens[user].token}"}
+        return client.request(method, f"/api/v1{path}", json=body, headers=headers)
+
+    with TestClient(create_app(settings, engine)) as client:
+        new = {"username": "eve", "password": PASSWORD, "role": "admin"}
+        refused = call("ana", "POST", "/users", new)
+        assert refused.status_code == 403
+        assert refused.json()["detail"] == "not allowed: user accounts (admins only)"
+        taken = call("root", "POST", "/users", new | {"username": "ANA"})
+        assert taken.status_code == 422 and taken.json()["detail"][0]["loc"] == ["body", "username"]
+        assert user_count(engine) == 2
+        # Root's token, asked by Ana: not found, like one that does not exist.
+        for token_id in (tokens["root"].id, 999):
+            gone = call("ana", "DELETE", f"/tokens/{token_id}")
+            assert gone.status_code == 404
+            assert gone.json()["detail"] == f"not found: active token {token_id}"
+        assert call("root", "GET", "/tokens").json()[0]["revoked_at"] is None
 
 
 # --- no face writes ----------------------------------------------------------------------------

@@ -46,9 +46,8 @@ MAX_ID = 2**63 - 1
 MAX_PAGE = 500
 EARLIEST = dt.date(1900, 1, 1)
 LATEST = dt.date(2999, 12, 31)
-PATH_FIELDS = frozenset(
-    {"activity_id", "deal_id", "rep_id"}
-)  # a record by id: not found is 404 whatever asked
+# A record by id in the path: not found is 404 "not found: <what>", whatever else was asked.
+PATH_FIELDS = frozenset({"activity_id", "deal_id", "rep_id", "token_id"})
 
 
 # Documents the bearer token in the OpenAPI description; `deps.api_caller` does the checking
