@@ -48,7 +48,7 @@ from paceline.analytics.backtest import METHODS, POINTS, Backtest, backtest
 from paceline.analytics.metrics import utc_bounds
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings, default_settings
-from paceline.ingest.manual import add_rep
+from paceline.services.reps import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Deal, DealStageHistory

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from paceline.analytics.alerts import Alert, AlertReport, Rule
 from paceline.analytics.stretch import Stretch
 from paceline.config import Settings
-from paceline.ingest.manual import add_rep
+from paceline.services.reps import add_rep
 from test_funnel import quick_user
 
 AS_OF = dt.date(2026, 12, 7)

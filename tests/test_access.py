@@ -18,8 +18,8 @@ from paceline import access
 from paceline.auth.access import Principal
 from paceline.config import Settings
 from paceline.errors import Forbidden, InputError, NotFound
-from paceline.ingest.manual import add_rep
 from paceline.services.activities import Entry, Writer, create
+from paceline.services.reps import add_rep
 from paceline.store.migrate import upgrade
 from paceline.store.records import ActivityFilter, list_activities, rep_refs
 

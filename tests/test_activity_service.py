@@ -15,9 +15,9 @@ from sqlalchemy import Engine, select
 from paceline.auth.access import Principal
 from paceline.config import Settings
 from paceline.errors import Forbidden, InputError, NotFound, UserInputError
-from paceline.ingest.manual import add_rep
 from paceline.services import activities
 from paceline.services.activities import Entry, Writer
+from paceline.services.reps import add_rep
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity
 

@@ -58,6 +58,8 @@ OPERATIONS = [
     ("DELETE", "/api/v1/deals/{deal_id}"),
     ("GET", "/api/v1/reps"),
     ("GET", "/api/v1/reps/{rep_id}"),
+    ("POST", "/api/v1/reps"),
+    ("PATCH", "/api/v1/reps/{rep_id}"),
     ("GET", "/api/v1/teams"),
     ("GET", "/api/v1/targets"),
     ("PUT", "/api/v1/targets"),

@@ -31,7 +31,7 @@ from paceline.auth.passwords import hash_password, verify_password
 from paceline.cli import app
 from paceline.config import Settings
 from paceline.errors import UserInputError
-from paceline.ingest.manual import add_rep
+from paceline.services.reps import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import ApiToken, AppUser, WebSession

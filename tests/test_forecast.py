@@ -47,8 +47,8 @@ from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings
 from paceline.errors import UserInputError
-from paceline.ingest.manual import add_rep
 from paceline.server import create_app
+from paceline.services.reps import add_rep
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.models import Account, Activity, Deal, DealStageHistory, Target
 from test_stalled import login

@@ -54,8 +54,8 @@ from paceline.auth.passwords import hash_password
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.errors import UserInputError
-from paceline.ingest.manual import add_rep
 from paceline.server import create_app
+from paceline.services.reps import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Account, Activity, AppUser, Deal, Rep, utcnow

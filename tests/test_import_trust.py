@@ -472,9 +472,10 @@ def test_contradictory_activities_are_rejected_with_the_field_named(
 
 
 def test_the_same_rule_guards_manual_logging(engine: Engine, settings: Settings) -> None:
-    from paceline.ingest.manual import InputError, add_rep
+    from paceline.errors import InputError
     from paceline.services.activities import Entry as ActivityInput
     from paceline.services.activities import log_activity
+    from paceline.services.reps import add_rep
 
     add_rep(engine, settings, "Ana Ruiz", "sdr")
     now = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)

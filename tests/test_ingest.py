@@ -634,9 +634,9 @@ def test_large_import_keeps_postgres_on_the_unique_index(
 
 def test_account_names_match_case_insensitively(engine: Engine, settings: Settings) -> None:
     """'Zeta Widgets Inc' and 'zeta  widgets INC' are one account, whichever came first."""
-    from paceline.ingest.manual import add_rep
     from paceline.services.activities import Entry as ActivityInput
     from paceline.services.activities import log_activity
+    from paceline.services.reps import add_rep
     from paceline.store.migrate import upgrade
     from paceline.store.models import Account
 

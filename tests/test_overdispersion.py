@@ -26,7 +26,7 @@ from paceline.analytics.pacing import shortfall_chance
 from paceline.analytics.scorecard import team_scorecards
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.ingest.manual import add_rep
+from paceline.services.reps import add_rep
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity

@@ -36,7 +36,7 @@ from paceline.calendar import BusinessCalendar, shift_months
 from paceline.cli import app
 from paceline.config import Settings
 from paceline.errors import UserInputError
-from paceline.ingest.manual import add_rep
+from paceline.services.reps import add_rep
 from paceline.services.targets import save_plan_targets, set_target
 from paceline.store.models import Activity, Deal, Rep
 

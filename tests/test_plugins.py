@@ -41,9 +41,9 @@ from paceline.config import Settings, default_config_text
 from paceline.errors import UserInputError
 from paceline.ingest.csv_source import open_csv_table
 from paceline.ingest.importer import ImportOptions, import_file
-from paceline.ingest.manual import add_rep
 from paceline.ingest.sources import ImportSource
 from paceline.server import create_app
+from paceline.services.reps import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Rep

@@ -43,7 +43,6 @@ from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings, default_settings
 from paceline.errors import UserInputError
-from paceline.ingest.manual import add_rep
 from paceline.reports.render import (
     report_html,
     report_message,
@@ -51,6 +50,7 @@ from paceline.reports.render import (
     weekly_message,
 )
 from paceline.server import create_app
+from paceline.services.reps import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Deal, Target

@@ -59,8 +59,8 @@ from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.errors import UserInputError
-from paceline.ingest.manual import add_rep
 from paceline.server import create_app
+from paceline.services.reps import add_rep
 from paceline.store.migrate import upgrade
 from paceline.store.models import Account, Activity, AppUser, Deal, DealStageHistory
 from test_api import quick_user

@@ -23,8 +23,8 @@ from sqlalchemy import Engine, delete, func, select, text
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import CalendarSettings, Settings
-from paceline.errors import UserInputError
-from paceline.ingest.manual import InputError, add_rep
+from paceline.errors import InputError, UserInputError
+from paceline.services.reps import add_rep
 from paceline.services.targets import SetTarget, TargetRow, save_targets, set_target
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade

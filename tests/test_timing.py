@@ -23,7 +23,7 @@ from paceline.analytics.window import diagnosis_window
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.errors import UserInputError
-from paceline.ingest.manual import add_rep
+from paceline.services.reps import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity

@@ -52,9 +52,9 @@ from paceline.analytics.tipping import (
 from paceline.cli import app as cli_app
 from paceline.config import Settings, TippingSettings, default_config_text, parse_settings
 from paceline.errors import UserInputError
-from paceline.ingest.manual import add_rep
 from paceline.serialize import to_jsonable
 from paceline.server import create_app
+from paceline.services.reps import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Account, Activity, Deal, Rep

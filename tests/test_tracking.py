@@ -29,7 +29,7 @@ from paceline.calendar import BusinessCalendar
 from paceline.cli import app
 from paceline.config import Settings
 from paceline.errors import UserInputError
-from paceline.ingest.manual import add_rep
+from paceline.services.reps import add_rep
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade

@@ -28,6 +28,10 @@ from paceline.store.records import RepRef, Scope, rep_ref, rep_refs, team_ids, t
 
 Reps = dict[str, RepRef]  # every rep by name key, as `store.records.rep_refs` returns them
 
+# The operator at the command line: whoever can run `paceline` against the database may
+# write for any rep and any user, as an admin may.
+OPERATOR = Principal(user_id=0, username="cli", role="admin", rep_id=None, team_id=None)
+
 
 def scope_of(principal: Principal) -> Scope:
     """The records a principal may read, and change: the rules are the same."""
@@ -121,6 +125,43 @@ def require_change(principal: Principal, rep: RepRef) -> None:
     """Forbidden unless the caller may change the rep's records."""
     if not may_change_rep(principal, rep):
         raise Forbidden(f"change the records of rep {rep.name!r}")
+
+
+def creditable_rep(
+    reps: Reps, principal: Principal, name: str, field: str = "sourced_by"
+) -> RepRef:
+    """A rep credited with a record (who sourced a deal): the caller themself, a rep of the
+    caller's team, or (an admin) anyone. Unknown: InputError naming the field."""
+    try:
+        rep = find_rep(reps, principal, name, field)
+    except NotFound as exc:
+        raise InputError(field, exc.message) from None
+    same_team = principal.team_id is not None and rep.team_id == principal.team_id
+    if not (principal.is_admin or rep.id == principal.rep_id or same_team):
+        raise Forbidden(f"crediting rep {rep.name!r} (not in your team)")
+    return rep
+
+
+# --- the roster: adding and editing reps ------------------------------------------------------
+
+
+def may_manage_roster(principal: Principal, team_id: int | None) -> bool:
+    """Adding a rep to a team, or editing a rep of it: an admin any team (or none); a manager
+    their own team only; a rep never."""
+    if principal.is_admin:
+        return True
+    return (
+        principal.role == "manager"
+        and principal.team_id is not None
+        and team_id == principal.team_id
+    )
+
+
+def require_roster(principal: Principal, team_id: int | None, what: str) -> None:
+    """Forbidden unless the caller may add or keep reps in that team; `what` completes "not
+    allowed: ..."."""
+    if not may_manage_roster(principal, team_id):
+        raise Forbidden(what)
 
 
 # --- teams -----------------------------------------------------------------------------------

@@ -1581,7 +1581,8 @@ def create_demo_users(engine: Engine, truth: dict[str, object] | None = None) ->
     The rep is one of the reps planted as behind when there is one in East, so the first
     page a demo visitor sees has something to say.
     """
-    from paceline.auth.accounts import add_user
+    from paceline.access import OPERATOR
+    from paceline.services.users import add_user
 
     with engine.connect() as conn:
         east = conn.execute(
@@ -1592,9 +1593,9 @@ def create_demo_users(engine: Engine, truth: dict[str, object] | None = None) ->
     behind = planted.get("behind_this_month", []) if isinstance(planted, dict) else []
     sellers = [name for name, role in east if role != "manager"]
     rep = next((name for name in sellers if name in behind), sellers[0])
-    add_user(engine, "admin", DEMO_PASSWORD, "admin")
-    add_user(engine, "manager", DEMO_PASSWORD, "manager", rep=manager)
-    add_user(engine, "rep", DEMO_PASSWORD, "rep", rep=rep)
+    add_user(engine, OPERATOR, "admin", DEMO_PASSWORD, "admin")
+    add_user(engine, OPERATOR, "manager", DEMO_PASSWORD, "manager", rep=manager)
+    add_user(engine, OPERATOR, "rep", DEMO_PASSWORD, "rep", rep=rep)
     return [
         DemoLogin("admin", DEMO_PASSWORD, "admin", "everything"),
         DemoLogin("manager", DEMO_PASSWORD, "manager", f"{manager}, team East"),

@@ -56,3 +56,14 @@ class Forbidden(Exception):
     def __init__(self, what: str) -> None:
         super().__init__(f"not allowed: {what}")
         self.what = what
+
+
+class Conflict(Exception):
+    """A write that clashes with a record the caller may not see (an external id already
+    used out of their reach): retrying cannot help, and saying whose it is would leak it.
+    `field` names the value to change. Faces: 409."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason

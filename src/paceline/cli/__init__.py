@@ -36,16 +36,16 @@ from paceline.config import (
     load_settings,
     resolve_database_url,
 )
-from paceline.errors import UserInputError
+from paceline.errors import Forbidden, InputError, NotFound, UserInputError
 from paceline.ingest.accounting import RejectLimit
 from paceline.ingest.crm.jsonrows import stages_toml
 from paceline.ingest.crm.shipped import FOLDERS, folder_steps, resolve_mapping
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_file
-from paceline.ingest.manual import InputError, add_rep
 from paceline.ingest.mapping import ENTITIES, Entity, MappingError
 from paceline.serialize import dumps
 from paceline.services.activities import Entry, log_activity
+from paceline.services.reps import add_rep, edit_rep
 from paceline.store.engine import DatabaseUrlError, make_engine
 from paceline.store.maintenance import clear_all, data_sources, has_schema, table_counts
 from paceline.store.migrate import is_up_to_date, upgrade
@@ -80,6 +80,8 @@ USER_ERRORS = (
     DatabaseUrlError,
     NotReady,
     UserInputError,
+    NotFound,
+    Forbidden,
 )
 
 
@@ -416,6 +418,41 @@ def rep_add(
         out.print_json(dumps({"id": rep_id, "name": name, "role": role, "team": team}))
         return
     out.print(f"added rep {name} (id {rep_id})")
+
+
+@rep_app.command("edit")
+@handles_errors
+def rep_edit(
+    ctx: typer.Context,
+    rep: str = typer.Argument(..., help="The rep's current name."),
+    new_name: str | None = typer.Option(None, "--name", help="A new name."),
+    role: str | None = typer.Option(None, help="A role from the configuration."),
+    team: str | None = typer.Option(None, help="Move to this team (an existing one)."),
+    manager: str | None = typer.Option(None, help="Manager's name (an existing rep)."),
+    start: dt.datetime | None = typer.Option(None, formats=["%Y-%m-%d"], help="Start date."),
+    email: str | None = typer.Option(None),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Rename a rep, move them to another team, or change their role, manager, email or
+    start date; options left out keep their value."""
+    c = _ctx(ctx)
+    given = {
+        "name": new_name,
+        "role": role,
+        "team": team,
+        "manager": manager,
+        "start_date": start.date() if start else None,
+        "email": email,
+    }
+    changes = {field: value for field, value in given.items() if value is not None}
+    if not changes:
+        raise InputError("rep edit", "nothing to change (give --name, --role, --team, ...)")
+    found = edit_rep(c.engine(), c.settings, rep, changes)
+    if as_json:
+        out.print_json(dumps(found))
+        return
+    team_text = f", team {found.team}" if found.team else ""
+    out.print(f"rep {found.name} (id {found.id}): {found.role}{team_text}")
 
 
 # --- log ------------------------------------------------------------------------------------

@@ -7,19 +7,13 @@ import os
 import typer
 from rich.table import Table
 
+from paceline.access import OPERATOR
 from paceline.auth.access import ROLES
-from paceline.auth.accounts import (
-    add_user,
-    create_token,
-    lift_lockout,
-    list_tokens,
-    list_users,
-    revoke_token,
-    set_password,
-)
+from paceline.auth.accounts import lift_lockout, list_tokens, list_users
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.errors import UserInputError
 from paceline.serialize import dumps
+from paceline.services import users
 
 user_app = typer.Typer(no_args_is_help=True, help="Manage users who log in to the web and API.")
 token_app = typer.Typer(no_args_is_help=True, help="Personal API tokens.")
@@ -94,7 +88,7 @@ def user_add(
 ) -> None:
     """Create a user who can log in."""
     c = _ctx(ctx)
-    user = add_user(c.engine(), username, _password(password), role, rep, team)
+    user = users.add_user(c.engine(), OPERATOR, username, _password(password), role, rep, team)
     if as_json:
         out.print_json(dumps(user))
     else:
@@ -112,7 +106,7 @@ def user_passwd(
 ) -> None:
     """Change a user's password (their open sessions end)."""
     c = _ctx(ctx)
-    set_password(c.engine(), username, _password(password))
+    users.set_password(c.engine(), OPERATOR, username, _password(password))
     out.print(f"password of {username!r} changed; their sessions were ended")
 
 
@@ -141,7 +135,7 @@ def token_create(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a personal API token; it is shown this once only."""
-    token = create_token(_ctx(ctx).engine(), username, name)
+    token = users.create_token(_ctx(ctx).engine(), OPERATOR, username, name)
     if as_json:
         out.print_json(dumps(token))
     else:
@@ -175,7 +169,7 @@ def token_list(ctx: typer.Context, username: str, as_json: bool = JSON_OPTION) -
 @handles_errors
 def token_revoke(ctx: typer.Context, username: str, token_id: int) -> None:
     """Revoke a token: it stops working at once."""
-    revoke_token(_ctx(ctx).engine(), username, token_id)
+    users.revoke_token(_ctx(ctx).engine(), OPERATOR, username, token_id)
     out.print(f"token {token_id} of {username!r} revoked")
 
 

@@ -38,9 +38,7 @@ EDITABLE = frozenset(
 )  # fmt: skip
 NOT_NULL = ("rep", "kind", "occurred_at", "has_ask")
 
-# The operator at the command line: whoever can run `paceline log` against the database may
-# write for any rep, as an admin may.
-OPERATOR = Principal(user_id=0, username="cli", role="admin", rep_id=None, team_id=None)
+OPERATOR = access.OPERATOR  # the command line's `log` writes as an admin would
 
 
 @dataclass(frozen=True)
@@ -73,6 +71,16 @@ class Writer:
             return clock.now(dt.UTC)
         moment = self.now if self.now.tzinfo else self.now.replace(tzinfo=dt.UTC)
         return moment.astimezone(dt.UTC)
+
+    def moment(self, moment: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
+        """(UTC, business-local), both naive. Without an offset a time is business-local, as
+        a person entering a call or a deal means it; no time at all is now."""
+        zone = self.calendar.zone
+        moment = moment or self.current().astimezone(zone)
+        aware = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+        local = aware.astimezone(zone).replace(tzinfo=None)
+        utc = aware.astimezone(dt.UTC).replace(tzinfo=None)
+        return utc, local
 
 
 @dataclass(frozen=True)
@@ -242,14 +250,7 @@ def _checked(
 
 
 def _moment(writer: Writer, moment: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
-    """(UTC, business-local), both naive. Without an offset a time is business-local, as a
-    person logging a call means it; no time at all is now."""
-    zone = writer.calendar.zone
-    moment = moment or writer.current().astimezone(zone)
-    aware = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
-    local = aware.astimezone(zone).replace(tzinfo=None)
-    utc = aware.astimezone(dt.UTC).replace(tzinfo=None)
-    return utc, local
+    return writer.moment(moment)
 
 
 def _check_deal(writer: Writer, deal_id: int | None) -> None:

@@ -26,21 +26,14 @@ from paceline.analytics.plan import (
     plan_weights,
 )
 from paceline.auth.access import ROLES
-from paceline.auth.accounts import (
-    add_user as add_app_user,
-)
-from paceline.auth.accounts import (
-    create_token,
-    list_tokens,
-    list_users,
-    revoke_token,
-)
+from paceline.auth.accounts import list_tokens, list_users
 from paceline.calendar import BusinessCalendar
 from paceline.callers import AppState, Caller, app_state
-from paceline.errors import UserInputError
+from paceline.errors import NotFound, UserInputError
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_file
 from paceline.ingest.mapping import ENTITIES, Mapping, MappingError, load_mapping
+from paceline.services import users
 from paceline.services.targets import SavedTargets, save_plan_targets
 from paceline.web import queries
 from paceline.web.common import PageError, User, check_csrf, not_found, refused, render
@@ -448,8 +441,14 @@ def users_post(
     check_csrf(caller, csrf)
     values = {"username": username, "role": role, "rep": rep, "team": team}
     try:
-        user = add_app_user(
-            app_state(request).engine, username, password, role, rep or None, team or None
+        user = users.add_user(
+            app_state(request).engine,
+            caller.principal,
+            username,
+            password,
+            role,
+            rep or None,
+            team or None,
         )
     except UserInputError as exc:
         return _users_form(request, caller, values, error=str(exc), status=422)
@@ -499,7 +498,8 @@ def tokens_post(
 ) -> Response:
     check_csrf(caller, csrf)
     try:
-        made = create_token(app_state(request).engine, caller.principal.username, name)
+        engine, principal = app_state(request).engine, caller.principal
+        made = users.create_token(engine, principal, principal.username, name)
     except UserInputError as exc:
         return _tokens_page(request, caller, error=str(exc), status=422)
     return _tokens_page(request, caller, new_token=made.token, new_name=made.name)
@@ -514,7 +514,8 @@ def tokens_revoke(
 ) -> Response:
     check_csrf(caller, csrf)
     try:
-        revoke_token(app_state(request).engine, caller.principal.username, token_id)
-    except UserInputError as exc:
+        engine, principal = app_state(request).engine, caller.principal
+        users.revoke_token(engine, principal, principal.username, token_id)
+    except NotFound as exc:
         raise PageError(404, "No such token", str(exc)) from None
     return RedirectResponse(f"/tokens?revoked={token_id}", status_code=303)

@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal, NoReturn, overload
 from fastapi import Depends, HTTPException, Path, Query, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
-from pydantic import AfterValidator, BaseModel, StringConstraints
+from pydantic import AfterValidator, StringConstraints
 from sqlalchemy import Engine
 
 from paceline import access, clock
@@ -37,7 +37,14 @@ from paceline.api.deps import AppState
 from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.errors import Forbidden, InputError, NotFound, UserInputError, did_you_mean
+from paceline.errors import (
+    Conflict,
+    Forbidden,
+    InputError,
+    NotFound,
+    UserInputError,
+    did_you_mean,
+)
 from paceline.ingest.entities import slug
 from paceline.serialize import to_jsonable
 from paceline.store.records import RepRef
@@ -47,9 +54,8 @@ MAX_ID = 2**63 - 1
 MAX_PAGE = 500
 EARLIEST = dt.date(1900, 1, 1)
 LATEST = dt.date(2999, 12, 31)
-PATH_FIELDS = frozenset(
-    {"activity_id", "rep_id"}
-)  # a record by id: not found is 404 whatever asked
+# A record by id in the path: not found is 404 "not found: <what>", whatever else was asked.
+PATH_FIELDS = frozenset({"activity_id", "deal_id", "rep_id", "token_id"})
 
 
 # Documents the bearer token in the OpenAPI description; `deps.api_caller` does the checking
@@ -175,9 +181,10 @@ def result(value: Any, status_code: int = 200) -> JSONResponse:
 
 @contextmanager
 def domain_errors(location: Location) -> Iterator[None]:
-    """The access policy's answers as HTTP: not found 404 (a name in a body is a value to
-    store, so there an unknown one is 422), forbidden 403, unusable input 422; each 404 and
-    422 names the parameter, as FastAPI's own validation errors do."""
+    """The access policy's and the services' answers as HTTP: not found 404 (a name in a body
+    is a value to store, so there an unknown one is 422), forbidden 403, a clash with a record
+    out of reach 409, unusable input 422; each 404 and 422 names the parameter, as FastAPI's
+    own validation errors do."""
     try:
         yield
     except NotFound as exc:
@@ -190,6 +197,8 @@ def domain_errors(location: Location) -> Iterator[None]:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=detail) from None
     except Forbidden as exc:
         refuse(exc.what)
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except InputError as exc:
         raise invalid(location, exc.field, exc.reason) from None
 
@@ -204,12 +213,6 @@ def find_rep(
     """The rep of a name given in a body (unknown: 422 naming the field)."""
     with domain_errors("body"):
         return access.find_rep(reps, principal, name, field)
-
-
-def writable_rep(reps: dict[str, RepRef], principal: Principal, name: str | None) -> RepRef:
-    """The rep a record in a body is for (`access.writable_rep`)."""
-    with domain_errors("body"):
-        return access.writable_rep(reps, principal, name)
 
 
 def readable_rep(
@@ -352,13 +355,3 @@ def as_utc(moment: None) -> None: ...
 def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
     """A stored (naive UTC) moment, marked as UTC for output."""
     return None if moment is None else moment.replace(tzinfo=dt.UTC)
-
-
-def picker(body: BaseModel) -> Callable[[str, Any], Any]:
-    """For a PATCH: a field's new value when the body gives it (null included), else `old`."""
-    given = body.model_fields_set
-
-    def pick(name: str, old: Any) -> Any:
-        return getattr(body, name) if name in given else old
-
-    return pick

@@ -1,8 +1,17 @@
-"""Reps: the people whose activities are tracked, as far as the caller may see them.
+"""Reps: the people whose activities are tracked, as far as the caller may see them; adding
+and editing them.
 
 An admin sees every rep, a manager their team's, a rep themself. A rep out of reach answers
 403 and one that does not exist 404, as on the pages (`paceline.access.rep_by_id`); naming
 another team is 403 too.
+
+Writes go through `paceline.services.reps`, as the CLI's `rep add` and `rep edit` do: an
+admin adds and edits any rep; a manager adds reps to their own team (the default when no
+team is given) and edits its reps, but may not move one out of it (403); a rep neither
+(403). Editing a rep out of one's reach is 403 too (an unknown id: 404). An unknown role,
+team or manager, a name another rep has, or an email that is not one is a 422 naming the
+field, and nothing is written. No team is created here: add teams with
+an import or `paceline rep add`.
 """
 
 from __future__ import annotations
@@ -10,16 +19,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, Query, status
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from paceline.access import rep_by_id
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
+    Day,
     Label,
     Name,
     RecordId,
+    clean_text,
     domain_errors,
     find_team,
     known_value,
@@ -27,9 +38,44 @@ from paceline.api.routers._common import (
     refuse,
     scope_of,
 )
-from paceline.store.records import RepRecord, Scope, get_rep, list_reps
+from paceline.services import reps
+from paceline.services.reps import RepEntry
+from paceline.store.records import API_SOURCE, RepRecord, Scope, get_rep, list_reps
 
 router = APIRouter(prefix="/reps", tags=["reps"], dependencies=AUTH)
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=320),
+    AfterValidator(clean_text),
+]
+
+
+class RepIn(BaseModel):
+    """A rep to add."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name = Field(description="Full name, unique among reps (case and spacing ignored).")
+    role: Label = Field(description="A role from the configuration, e.g. ae or sdr.")
+    team: Name | None = Field(
+        None, description="An existing team; a manager's default (and only choice): their own."
+    )
+    manager: Name | None = Field(None, description="The manager's name (an existing rep).")
+    start_date: Day | None = None
+    email: Email | None = None
+
+
+class RepPatch(BaseModel):
+    """Fields to change; those left out keep their value, null clears an optional one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    role: Label | None = None
+    team: Name | None = Field(None, description="Move to this existing team (admins).")
+    manager: Name | None = None
+    start_date: Day | None = None
+    email: Email | None = None
 
 
 class RepOut(BaseModel):
@@ -76,3 +122,27 @@ def read(rep_id: RecordId, state: State, caller: ApiCaller) -> RepOut:
     if found is None:  # deleted in between
         missing(f"rep {rep_id}")
     return out(found)
+
+
+@router.post(
+    "",
+    response_model=RepOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a rep (admins; managers to their own team)",
+)
+def create(body: RepIn, state: State, caller: ApiCaller) -> RepOut:
+    with domain_errors("body"):
+        made = reps.create(
+            state.engine, state.settings, caller, RepEntry(**body.model_dump()), source=API_SOURCE
+        )
+    return out(made)
+
+
+@router.patch(
+    "/{rep_id}", response_model=RepOut, summary="Edit a rep (admins; managers their team's)"
+)
+def patch(rep_id: RecordId, body: RepPatch, state: State, caller: ApiCaller) -> RepOut:
+    """Rename, move to another team, or change role, manager, start date or email."""
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    with domain_errors("body"):
+        return out(reps.edit(state.engine, state.settings, caller, rep_id, changes))

@@ -2,6 +2,7 @@
 
 Tokens are stored as SHA-256 digests only; a revoked token stops working at once (401) and
 stays listed, with when it was revoked. Another user's token answers 404 (see `_common`).
+Writes go through `paceline.services.users`, as the CLI's and the pages' do.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from fastapi import APIRouter, Response, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from paceline.api.deps import ApiCaller, State
-from paceline.api.routers._common import AUTH, RecordId, as_utc, clean_text, missing
-from paceline.auth.accounts import create_token, list_tokens, revoke_token
-from paceline.errors import UserInputError
+from paceline.api.routers._common import AUTH, RecordId, as_utc, clean_text, domain_errors
+from paceline.auth.accounts import list_tokens
+from paceline.services import users
 
 router = APIRouter(prefix="/tokens", tags=["tokens"], dependencies=AUTH)
 
@@ -65,14 +66,13 @@ def list_(state: State, caller: ApiCaller) -> list[TokenOut]:
     summary="Create an API token",
 )
 def create(body: TokenIn, state: State, caller: ApiCaller) -> NewTokenOut:
-    made = create_token(state.engine, caller.username, body.name)
+    with domain_errors("body"):
+        made = users.create_token(state.engine, caller, caller.username, body.name)
     return NewTokenOut(id=made.id, name=made.name, token=made.token)
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke an API token")
 def revoke(token_id: RecordId, state: State, caller: ApiCaller) -> Response:
-    try:
-        revoke_token(state.engine, caller.username, token_id)
-    except UserInputError:
-        missing(f"active token {token_id}")
+    with domain_errors("path"):
+        users.revoke_token(state.engine, caller, caller.username, token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,4 +1,5 @@
-"""User accounts: admins only (list, create). Everyone else is refused with 403."""
+"""User accounts: admins only (list, create through `paceline.services.users`). Everyone
+else is refused with 403."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy.exc import IntegrityError
 
 from paceline.api.deps import ApiCaller, State
-from paceline.api.routers._common import AUTH, Name, clean_text, invalid, refuse
+from paceline.api.routers._common import AUTH, Name, clean_text, domain_errors, refuse
 from paceline.auth.access import Principal
-from paceline.auth.accounts import UserInfo, add_user, list_users
+from paceline.auth.accounts import UserInfo, list_users
+from paceline.services import users
 
 Username = Annotated[
     str,
@@ -61,11 +62,8 @@ def list_(state: State, caller: ApiCaller) -> list[UserOut]:
     "", response_model=UserOut, status_code=status.HTTP_201_CREATED, summary="Add a user (admins)"
 )
 def create(body: UserIn, state: State, caller: ApiCaller) -> UserOut:
-    _admin(caller)
-    try:
-        made = add_user(state.engine, body.username, body.password, body.role, body.rep, body.team)
-    except IntegrityError:
-        # The name check in add_user compares with SQL lower(), which on SQLite folds only
-        # ASCII; a name differing in non-ASCII case (or a concurrent twin) lands here.
-        raise invalid("body", "username", f"{body.username!r} is taken") from None
+    with domain_errors("body"):
+        made = users.add_user(
+            state.engine, caller, body.username, body.password, body.role, body.rep, body.team
+        )
     return out(made)

@@ -1,0 +1,89 @@
+"""Every write of a user account and an API token, for every face.
+
+The CLI (`user add`, `user passwd`, `token create|revoke`), the API (`POST /users`,
+`POST /tokens`, `DELETE /tokens/{id}`), the admin pages and the demo call this module. The
+storage of credentials (Argon2 hashes, token digests) stays in `paceline.auth.accounts`,
+which also keeps what is not a write by a person: logging in, sessions and reading a token;
+this module adds who may, and one shape of error for every face:
+
+- `Forbidden`: accounts are an admin's to make; a password or a token is its owner's (or an
+  admin's; the command line's operator is one);
+- `InputError` naming the field: a name taken (also one that differs only in non-ASCII case,
+  which the database's unique key catches), a short password, an unknown rep or team;
+- `NotFound`: a token that is not the user's, or no longer active (ids cannot be probed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from paceline.auth import accounts
+from paceline.auth.access import Principal
+from paceline.auth.accounts import NewToken, UserInfo
+from paceline.errors import Forbidden, InputError, NotFound, UserInputError
+
+
+@contextmanager
+def _field_errors() -> Iterator[None]:
+    """auth's "field: reason" errors as InputError naming the field."""
+    try:
+        yield
+    except InputError:
+        raise
+    except UserInputError as exc:
+        field, _, reason = str(exc).partition(": ")
+        raise (InputError(field, reason) if reason else InputError("input", field)) from None
+
+
+def _require_owner(principal: Principal, username: str, what: str) -> None:
+    if not (principal.can_administer or principal.username == username):
+        raise Forbidden(f"{what} of user {username!r}")
+
+
+def add_user(
+    engine: Engine,
+    principal: Principal,
+    username: str,
+    password: str,
+    role: str,
+    rep: str | None = None,
+    team: str | None = None,
+) -> UserInfo:
+    """Create a user who can log in (admins only); a rep user is linked to a rep, a manager
+    to a team (or their rep's)."""
+    if not principal.can_administer:
+        raise Forbidden("user accounts (admins only)")
+    try:
+        with _field_errors():
+            return accounts.add_user(engine, username, password, role, rep, team)
+    except IntegrityError:
+        # add_user's own check compares with SQL lower(), which on SQLite folds only ASCII: a
+        # name differing in non-ASCII case (or a concurrent twin) lands on the unique key.
+        raise InputError("username", f"{username.strip()!r} is taken") from None
+
+
+def set_password(engine: Engine, principal: Principal, username: str, password: str) -> None:
+    """Change a password (its owner, or an admin); every open session of the user ends."""
+    _require_owner(principal, username, "change the password")
+    with _field_errors():
+        accounts.set_password(engine, username, password)
+
+
+def create_token(engine: Engine, principal: Principal, username: str, name: str) -> NewToken:
+    """A new personal API token (its owner, or an admin); its secret is shown only now."""
+    _require_owner(principal, username, "create a token")
+    with _field_errors():
+        return accounts.create_token(engine, username, name)
+
+
+def revoke_token(engine: Engine, principal: Principal, username: str, token_id: int) -> None:
+    """Revoke one of the user's active tokens; it stops working at once."""
+    _require_owner(principal, username, "revoke a token")
+    try:
+        accounts.revoke_token(engine, username, token_id)
+    except UserInputError as exc:
+        raise NotFound(f"active token {token_id}", str(exc), "token_id") from None
