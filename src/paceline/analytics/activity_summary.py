@@ -1,5 +1,8 @@
 """Who did how much, and how much of it was selling: the first look at a period.
 
+Every selling rep working in the period is listed, those who logged nothing last (with
+zeros): leaving them out hid exactly the rep a manager needed to see.
+
 Selling is decided in SQL from kind and Ask under the current configuration (the seeds'
 rule), and everything is aggregated in the database: Python receives one row per rep.
 """
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, case, func, select
 
 from paceline.analytics.metric_sql import selling_condition
+from paceline.analytics.scorecard import active_paced_reps
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import Settings
 from paceline.store.models import Activity, Rep, Team
@@ -78,18 +82,19 @@ def activity_summary(
         .subquery()
     )
     query = (
-        select(Rep.name, Team.name, Rep.role, counts)
+        select(Rep.id, Rep.name, Team.name, Rep.role, counts)
         .join(counts, counts.c.rep_id == Rep.id)
         .outerjoin(Team, Team.id == Rep.team_id)
         .order_by(counts.c.activities.desc(), Rep.name)
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
+        roster = active_paced_reps(conn, settings, Period(period.kind, period.start, as_of))
     reps = [
         RepActivity(
-            rep=r[0],
-            team=r[1],
-            role=r[2],
+            rep=r[1],
+            team=r[2],
+            role=r[3],
             activities=int(r.activities),
             selling=int(r.selling),
             non_selling=int(r.activities - r.selling),
@@ -100,6 +105,10 @@ def activity_summary(
         )
         for r in rows
     ]
+    # A selling rep who logged nothing is the first one a manager wants to see, not a gap.
+    logged = {int(r[0]) for r in rows}
+    idle = sorted((r for r in roster if r.id not in logged), key=lambda r: r.name)
+    reps += [RepActivity(r.name, r.team, r.role, 0, 0, 0, 0, 0, 0.0, 0.0) for r in idle]
     return ActivitySummary(
         period=period,
         as_of=as_of,
