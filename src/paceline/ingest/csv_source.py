@@ -36,7 +36,7 @@ class CsvTable(RowTable):
         if other is not None:
             return (
                 f"; the file seems to be delimited by {other!r}, not {csv_file.delimiter!r}: "
-                "pass --delimiter"
+                "choose that delimiter (--delimiter, or the Import page's Delimiter field)"
             )
         shown = ", ".join(csv_file.header[:15])
         return f" (the file's columns: {shown}{', ...' if len(csv_file.header) > 15 else ''})"

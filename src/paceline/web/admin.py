@@ -267,6 +267,10 @@ def _web(request: Request) -> WebState:
     return web
 
 
+# The delimiters the Import page offers (value sent, label shown); "" is the mapping's or comma.
+DELIMITERS = (("", "default"), (",", "comma ,"), (";", "semicolon ;"), ("\t", "tab"), ("|", "pipe |"))
+
+
 def _import_form(
     request: Request,
     caller: Caller,
@@ -283,6 +287,7 @@ def _import_form(
         {
             "active": "import",
             "entities": ENTITIES,
+            "delimiters": DELIMITERS,
             "mappings": mapping_choices(),
             "values": values,
             "result": result,
@@ -302,6 +307,7 @@ def import_page(request: Request, caller: User) -> Response:
         "mapping": "",
         "source": "",
         "sheet": "",
+        "delimiter": "",
         "allow_new_reps": True,
     }
     return _import_form(request, caller, values)
@@ -318,6 +324,7 @@ def import_post(
     mapping_file: Annotated[UploadFile | None, File()] = None,
     source: Annotated[str, Form()] = "",
     sheet: Annotated[str, Form()] = "",
+    delimiter: Annotated[str, Form()] = "",
     allow_new_reps: Annotated[str, Form()] = "",
 ) -> Response:
     _admin(caller, "import files (imports are for admins)")
@@ -327,11 +334,15 @@ def import_post(
         "mapping": mapping,
         "source": source,
         "sheet": sheet,
+        "delimiter": delimiter,
         "allow_new_reps": bool(allow_new_reps),
     }
     chosen = next((e for e in ENTITIES if e == entity), None)
     if chosen is None:
         error = f"entity: unknown {entity!r}"
+        return _import_form(request, caller, values, error=error, status=422)
+    if delimiter not in dict(DELIMITERS):
+        error = f"delimiter: one of comma, semicolon, tab or |, not {delimiter!r}"
         return _import_form(request, caller, values, error=error, status=422)
     files = _web(request).imports
     folder = files.workspace()
@@ -348,6 +359,7 @@ def import_post(
             allow_new_reps=bool(allow_new_reps),
             errors_path=folder / f"{upload.stem}.errors.csv",
             sheet=sheet.strip() or None,
+            delimiter=delimiter or None,
         )
         state = app_state(request)
         reader = plugins.import_source_for(upload)  # a spreadsheet by its extension, else CSV

@@ -1,0 +1,65 @@
+"""The web Import page takes a delimiter: its error used to say "pass --delimiter", an option
+the page did not have."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from paceline.auth.accounts import add_user
+from paceline.config import Settings
+from paceline.server import create_app
+from paceline.store.engine import make_engine
+from paceline.store.migrate import upgrade
+from paceline.store.models import Activity
+
+PASSWORD = "correct-horse-battery"
+SEMICOLONS = b"rep;kind;occurred_at\nAna Ruiz;call;2026-11-16T10:00\nAna Ruiz;email;2026-11-17\n"
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None
+    return found[1]
+
+
+def test_a_semicolon_file_imports_once_its_delimiter_is_chosen(
+    tmp_path: Path, settings: Settings
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    upgrade(engine)
+    add_user(engine, "root", PASSWORD, "admin")
+    client = TestClient(create_app(settings, engine))
+    login = client.get("/login")
+    client.post(
+        "/login", data={"username": "root", "password": PASSWORD, "csrf": _csrf(login.text)}
+    )
+    page = client.get("/import")
+    assert page.status_code == 200 and 'name="delimiter"' in page.text
+    csrf = _csrf(page.text)
+
+    def upload(delimiter: str) -> str:
+        answer = client.post(
+            "/import",
+            data={
+                "csrf": csrf,
+                "entity": "activities",
+                "delimiter": delimiter,
+                "allow_new_reps": "1",
+            },
+            files={"file": ("calls.csv", SEMICOLONS, "text/csv")},
+        )
+        return answer.text
+
+    refused = upload("")
+    assert "seems to be delimited by &#39;;&#39;" in refused
+    assert "Delimiter field" in refused and "pass --delimiter" not in refused
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Activity)).scalar() == 0
+    upload(";")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Activity)).scalar() == 2
+    assert "delimiter: one of" in upload("x")
