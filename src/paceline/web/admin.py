@@ -268,7 +268,13 @@ def _web(request: Request) -> WebState:
 
 
 # The delimiters the Import page offers (value sent, label shown); "" is the mapping's or comma.
-DELIMITERS = (("", "default"), (",", "comma ,"), (";", "semicolon ;"), ("\t", "tab"), ("|", "pipe |"))
+DELIMITERS = (
+    ("", "default"),
+    (",", "comma ,"),
+    (";", "semicolon ;"),
+    ("\t", "tab"),
+    ("|", "pipe |"),
+)
 
 
 def _import_form(
