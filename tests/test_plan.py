@@ -779,3 +779,36 @@ def test_cli_plan_save_and_targets(workdir: Path) -> None:
     assert code == 1 and "--period: must be week, month, quarter, year" in output
     code, output = cli(*SEEDS_ARGS, "--save")
     assert code == 1 and "--save: targets are saved for the reps in the database" in output
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("70MM", 70_000_000),  # finance's million
+        ("70 million", 70_000_000),
+        ("70mio", 70_000_000),
+        ("€70M", 70_000_000),
+        ("1.2bn", 1_200_000_000),
+        ("70,000,000", 70_000_000),
+        ("2,500k", 2_500_000),
+        ("70 000 000", 70_000_000),
+        (".5M", 500_000),
+    ],
+)
+def test_money_is_read_as_a_person_writes_it(typed: str, value: float) -> None:
+    assert parse_amount("revenue", typed) == value
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("70,5M", "not a thousands separator"),  # 70.5M in Europe, 705M in the US: refused
+        ("70.000.000", "not an amount"),
+        ("70mil", "unknown scale 'mil'"),
+        ("1,00", "not a thousands separator"),
+        ("seventy", "not an amount"),
+    ],
+)
+def test_money_that_reads_two_ways_is_refused(typed: str, reason: str) -> None:
+    with pytest.raises(UserInputError, match=reason):
+        parse_amount("revenue", typed)

@@ -70,14 +70,49 @@ def round_up(value: float) -> int:
     return math.ceil(round(value, 6))
 
 
+SCALES = {
+    "k": 1e3,
+    "thousand": 1e3,
+    "m": 1e6,
+    "mm": 1e6,
+    "mn": 1e6,
+    "mio": 1e6,
+    "million": 1e6,
+    "millions": 1e6,
+    "b": 1e9,
+    "bn": 1e9,
+    "billion": 1e9,
+}
+_AMOUNT = re.compile(r"([-+]?)(\d[\d,]*(?:\.\d*)?|\.\d+)\s*([a-z]*)")
+
+
 def parse_amount(field_name: str, text: str) -> float:
-    """A money amount as people type it: 70000000, 70,000,000, $70M, 35k, 1.2b."""
-    cleaned = text.strip().replace(",", "").replace("_", "").replace("$", "").lower()
-    scale = {"k": 1e3, "m": 1e6, "mm": 1e6, "b": 1e9, "bn": 1e9}
-    match = re.fullmatch(r"([-+]?\d+(?:\.\d*)?|[-+]?\.\d+)\s*(k|mm|m|bn|b)?", cleaned)
+    """A money amount as people type it: 70000000, 70,000,000, $70M, 70MM, 70 million, 35k,
+    1.2bn, €70M.
+
+    What could be read two ways is refused rather than guessed: a comma that is not a
+    thousands separator ("70,5M" is 70.5M in much of Europe and 705M in the US), a dot used
+    for thousands ("70.000.000"), or a word that is no scale ("70mil").
+    """
+    cleaned = text.strip().lower().replace("_", "").replace(" ", "")
+    cleaned = cleaned.lstrip("$€£").replace("usd", "").replace("eur", "").replace("gbp", "")
+    example = "(e.g. 70000000, 70,000,000, 70M, 70MM, 35k)"
+    match = _AMOUNT.fullmatch(cleaned)
     if not match:
-        raise UserInputError(f"{field_name}: not an amount: {text!r} (e.g. 70000000, 70M, 35k)")
-    return float(match.group(1)) * scale.get(match.group(2) or "", 1.0)
+        raise UserInputError(f"{field_name}: not an amount: {text!r} {example}")
+    sign, digits, suffix = match.groups()
+    whole = digits.split(".")[0]
+    if "," in whole and not re.fullmatch(r"\d{1,3}(,\d{3})+", whole):
+        raise UserInputError(
+            f"{field_name}: {text!r}: a comma here is not a thousands separator; write a "
+            f"decimal with a dot (70.5M) {example}"
+        )
+    if suffix not in SCALES and suffix != "":
+        raise UserInputError(
+            f"{field_name}: {text!r}: unknown scale {suffix!r}; use k, M (or MM), bn {example}"
+        )
+    value = float(digits.replace(",", "")) * SCALES.get(suffix, 1.0)
+    return -value if sign == "-" else value
 
 
 def plan_period(calendar: BusinessCalendar, year: int | None = None) -> Period:
