@@ -1,105 +1,27 @@
 """The JSON API under /api/v1, on SQLite and PostgreSQL: every endpoint, validation errors,
 pagination, bulk results and token revocation.
 
-The data is `test_tracking`'s small team (East: Ana, Ben, Cy and their manager Max; West:
-Dee), with users root (admin), max (manager of East), ana and dee (reps).
+The data is the small tracking team (`factories.build_tracking_team`) (East: Ana, Ben, Cy and
+their manager Max; West: Dee), with users root (admin), max (manager of East), ana and dee
+(reps).
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from paceline.auth.accounts import create_token
-from paceline.auth.passwords import hash_password
+from factories import AS_OF, PASSWORD, Api, make_api
 from paceline.cli import app as cli_app
 from paceline.config import Settings
-from paceline.server import create_app
-from paceline.store.models import Activity, AppUser, Deal, DealStageHistory, Rep, utcnow
-from test_tracking import AS_OF, build_team
-
-PASSWORD = "correct horse battery"
-API = "/api/v1"
-
-
-@dataclass
-class Api:
-    """The application on a database, and a token per user."""
-
-    engine: Engine
-    client: TestClient
-    tokens: dict[str, str]
-    reps: dict[str, int]
-
-    def call(self, user: str | None, method: str, path: str, **kwargs: Any) -> Response:
-        headers = dict(kwargs.pop("headers", {}))
-        if user is not None:
-            headers["Authorization"] = f"Bearer {self.tokens[user]}"
-        return self.client.request(method, API + path, headers=headers, **kwargs)
-
-    def get(self, user: str | None, path: str, **kwargs: Any) -> Response:
-        return self.call(user, "GET", path, **kwargs)
-
-    def post(self, user: str | None, path: str, body: Any, **kwargs: Any) -> Response:
-        return self.call(user, "POST", path, json=body, **kwargs)
-
-    def patch(self, user: str | None, path: str, body: Any) -> Response:
-        return self.call(user, "PATCH", path, json=body)
-
-    def delete(self, user: str | None, path: str) -> Response:
-        return self.call(user, "DELETE", path)
-
-    def activity_ids(self, rep: str) -> list[int]:
-        with self.engine.connect() as conn:
-            ids = conn.scalars(
-                select(Activity.id).where(Activity.rep_id == self.reps[rep]).order_by(Activity.id)
-            )
-            return [int(i) for i in ids]
-
-
-@functools.cache
-def password_hash() -> str:
-    return hash_password(PASSWORD)
-
-
-def quick_user(engine: Engine, username: str, role: str, rep: str | None = None) -> None:
-    """A user as `add_user` makes one, without an Argon2 hash per user (0.2 s each)."""
-    with engine.begin() as conn:
-        rep_id, team_id = (None, None)
-        if rep is not None:
-            rep_id, team_id = conn.execute(select(Rep.id, Rep.team_id).where(Rep.name == rep)).one()
-        conn.execute(
-            insert(AppUser).values(
-                username=username,
-                username_key=username.casefold(),
-                password_hash=password_hash(),
-                role=role,
-                rep_id=rep_id,
-                team_id=team_id,
-                active=True,
-                created_at=utcnow(),
-            )
-        )
-
-
-def make_api(engine: Engine, settings: Settings) -> Api:
-    reps = build_team(engine, settings)
-    quick_user(engine, "root", "admin")
-    quick_user(engine, "max", "manager", rep="Max")
-    quick_user(engine, "ana", "rep", rep="Ana")
-    quick_user(engine, "dee", "rep", rep="Dee")
-    tokens = {u: create_token(engine, u, "tests").token for u in ("root", "max", "ana", "dee")}
-    return Api(engine, TestClient(create_app(settings, engine)), tokens, reps)
+from paceline.store.models import Activity, Deal, DealStageHistory
 
 
 @pytest.fixture

@@ -22,12 +22,11 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 
+from factories import build_tracking_team, quick_user
 from paceline.auth.accounts import create_token
 from paceline.config import Settings
 from paceline.server import create_app
 from paceline.store.models import Activity
-from test_api import quick_user
-from test_tracking import build_team
 
 CLIENTS = 8
 PER_CLIENT = 1_000
@@ -38,7 +37,7 @@ REPS = ("Ana", "Ben", "Cy", "Dee", "Max")
 
 @pytest.fixture
 def server(engine: Engine, settings: Settings) -> Iterator[tuple[str, list[str]]]:
-    build_team(engine, settings)
+    build_tracking_team(engine, settings)
     quick_user(engine, "root", "admin")
     tokens = [create_token(engine, "root", f"client {n}").token for n in range(CLIENTS)]
     with serve(create_app(settings, engine)) as url:

@@ -2,8 +2,9 @@
 
 Schemathesis generates requests from the published schema for every /api/v1 operation (valid
 ones, and invalid ones that break the schema on purpose) and sends them, as an admin, to the
-application on a SQLite database holding the small team of `test_tracking`. Any response of
-500 or above fails. Bounded per operation so the whole run stays under a minute.
+application on a SQLite database holding the small tracking team
+(`factories.build_tracking_team`). Any response of 500 or above fails. Bounded per operation so
+the whole run stays under a minute.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 
+from factories import API_OPERATIONS, build_tracking_team
 from paceline.auth.accounts import add_user, create_token
 from paceline.config import Settings
 from paceline.server import create_app
 from paceline.store.engine import make_engine
-from test_tracking import build_team
 
 PASSWORD = "correct horse battery"
 EXAMPLES = 40
@@ -34,7 +35,7 @@ DAYS = ["2026-11-18", "2026-10-01"]
 @pytest.fixture(scope="module")
 def fuzz_target(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> dict[str, Any]:
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'paceline.db'}")
-    build_team(engine, settings)
+    build_tracking_team(engine, settings)
     add_user(engine, "root", PASSWORD, "admin")
     add_user(engine, "ana", PASSWORD, "rep", rep="Ana")
     # Spare tokens first, so the generated small ids revoke those rather than the one in use.
@@ -42,48 +43,6 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory, settings: Settings) ->
         create_token(engine, "root", f"spare {n}")
     token = create_token(engine, "root", "fuzzing")
     return {"app": create_app(settings, engine), "token": token.token, "token_id": token.id}
-
-
-OPERATIONS = [
-    ("GET", "/api/v1/activities"),
-    ("POST", "/api/v1/activities"),
-    ("POST", "/api/v1/activities/bulk"),
-    ("GET", "/api/v1/activities/{activity_id}"),
-    ("PATCH", "/api/v1/activities/{activity_id}"),
-    ("DELETE", "/api/v1/activities/{activity_id}"),
-    ("GET", "/api/v1/deals"),
-    ("POST", "/api/v1/deals"),
-    ("GET", "/api/v1/deals/{deal_id}"),
-    ("PATCH", "/api/v1/deals/{deal_id}"),
-    ("DELETE", "/api/v1/deals/{deal_id}"),
-    ("GET", "/api/v1/reps"),
-    ("GET", "/api/v1/reps/{rep_id}"),
-    ("GET", "/api/v1/teams"),
-    ("GET", "/api/v1/targets"),
-    ("PUT", "/api/v1/targets"),
-    ("GET", "/api/v1/scorecard"),
-    ("GET", "/api/v1/scorecard/team"),
-    ("GET", "/api/v1/leaderboard"),
-    ("GET", "/api/v1/alerts"),
-    ("POST", "/api/v1/plan"),
-    ("GET", "/api/v1/funnel"),
-    ("GET", "/api/v1/equation"),
-    ("GET", "/api/v1/quality"),
-    ("GET", "/api/v1/when"),
-    ("GET", "/api/v1/stalled"),
-    ("GET", "/api/v1/flow"),
-    ("GET", "/api/v1/diagnosis"),
-    ("GET", "/api/v1/diagnosis/team"),
-    ("GET", "/api/v1/coaching"),
-    ("GET", "/api/v1/tipping"),
-    ("GET", "/api/v1/forecast"),
-    ("GET", "/api/v1/forecast/backtest"),
-    ("GET", "/api/v1/tokens"),
-    ("POST", "/api/v1/tokens"),
-    ("DELETE", "/api/v1/tokens/{token_id}"),
-    ("GET", "/api/v1/users"),
-    ("POST", "/api/v1/users"),
-]
 
 
 @pytest.fixture(scope="module")
@@ -140,10 +99,10 @@ def test_every_operation_is_fuzzed(api_schema: Any) -> None:
         for op in api_schema.get_all_operations()
         if op.ok().path.startswith("/api/v1/")
     }
-    assert published == set(OPERATIONS)
+    assert published == set(API_OPERATIONS)
 
 
-@pytest.mark.parametrize(("method", "path"), OPERATIONS)
+@pytest.mark.parametrize(("method", "path"), API_OPERATIONS)
 def test_no_server_errors(
     method: str, path: str, api_schema: Any, fuzz_target: dict[str, Any], settings: Settings
 ) -> None:

@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from factories import API_OPERATIONS, Api, make_api, quick_user
 from paceline.api.deps import CSRF_HEADER, SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.config import default_settings
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import AppUser
-from test_api import Api, make_api, quick_user
-from test_api_fuzz import OPERATIONS
 
 USERS = ("root", "max", "ana", "dee")
 
@@ -242,7 +241,7 @@ def test_who_may_delete(world: tuple[Api, dict[str, int]], kind: str) -> None:
 def test_credentials(world: tuple[Api, dict[str, int]]) -> None:
     api, _ = world
     # No credentials, or bad ones: 401 on every operation.
-    for method, path in OPERATIONS:
+    for method, path in API_OPERATIONS:
         url = path.replace("/api/v1", "").format(activity_id=1, deal_id=1, rep_id=1, token_id=1)
         for headers in ({}, {"Authorization": "Bearer pl_not-a-token"}):
             response = api.call(None, method, url, json={}, headers=headers)

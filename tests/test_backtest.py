@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, func, insert, select, update
 from typer.testing import CliRunner
 
+from factories import at, east_and_west, make_world, put_deal, write_world
 from paceline.analytics.backtest import Backtest, BacktestRow, backtest
 from paceline.analytics.metrics import utc_bounds
 from paceline.cli import app as cli_app
@@ -25,7 +26,6 @@ from paceline.cli import out as cli_out
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.store.models import Activity, Deal, DealStageHistory, Rep
-from test_forecast import at, east_and_west, make_world, put_deal, write_world
 
 JUNE_30 = dt.date(2026, 6, 30)
 

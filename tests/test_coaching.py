@@ -18,12 +18,12 @@ import datetime as dt
 import math
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
+from factories import AS_OF, NOV, build_coaching_team
 from paceline.analytics.coaching import Coaching, coach, coaching_metrics
 from paceline.analytics.compare import compare_rates
 from paceline.analytics.metrics import metric_totals
@@ -40,49 +40,9 @@ from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Deal
 
-AS_OF = dt.date(2026, 11, 18)
-NOV = dt.date(2026, 11, 1)
-MIX = {  # rep -> (calls, meeting-set calls among them)
-    "Ana": (200, 2),
-    "Ben": (100, 0),
-    "Cy": (200, 20),
-    "Dee": (200, 20),
-    "Eve": (200, 20),
-}
-
 
 def _binom_cdf(k: int, n: int, p: float) -> float:
     return math.fsum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
-
-
-def _rows(rep_id: int, calls: int, meetings: int) -> list[dict[str, Any]]:
-    """`calls` calls over Nov 2-13: `meetings` set a meeting, a fifth connect, the rest not."""
-    conversations = calls // 5 - meetings
-    outcomes = ["meeting_set"] * meetings + ["conversation"] * conversations
-    outcomes += ["no_answer"] * (calls - len(outcomes))
-    days = [dt.date(2026, 11, d) for d in (2, 3, 4, 5, 6, 9, 10, 11, 12, 13)]
-    return [
-        {
-            "rep_id": rep_id,
-            "kind": "call",
-            "occurred_at": dt.datetime.combine(days[i % len(days)], dt.time(16, 0)),
-            "local_date": days[i % len(days)],
-            "outcome": outcome,
-            "has_ask": True,
-            "engaged": outcome == "meeting_set",
-            "source": "test",
-        }
-        for i, outcome in enumerate(outcomes)
-    ]
-
-
-def _build(engine: Engine, settings: Settings) -> dict[str, int]:
-    upgrade(engine)
-    ids = {name: add_rep(engine, settings, name, "sdr", team="East") for name in MIX}
-    rows = [row for name, (c, m) in MIX.items() for row in _rows(ids[name], c, m)]
-    with engine.begin() as conn:
-        conn.execute(insert(Activity), rows)
-    return ids
 
 
 def _coach(engine: Engine, settings: Settings, name: str, flags: tuple[str, ...] = ()) -> Coaching:
@@ -102,7 +62,7 @@ def _status(report: Coaching) -> dict[str, str]:
 def test_weak_conversion_with_enough_volume_gets_targeting_advice(
     engine: Engine, settings: Settings
 ) -> None:
-    _build(engine, settings)
+    build_coaching_team(engine, settings)
     report = _coach(engine, settings, "ana")
     assert report.peers == 4
     targeting = next(c for c in report.checks if c.rule == "targeting")
@@ -128,7 +88,7 @@ def test_weak_conversion_with_enough_volume_gets_targeting_advice(
 
 
 def test_short_volume_does_not_hide_a_weak_conversion(engine: Engine, settings: Settings) -> None:
-    _build(engine, settings)
+    build_coaching_team(engine, settings)
     report = _coach(engine, settings, "Ben")
     targeting = next(c for c in report.checks if c.rule == "targeting")
     assert targeting.comparison is not None
@@ -214,7 +174,7 @@ def test_a_weak_close_rate_is_said_beside_a_short_proposal_count(
 
 def test_text_brief_lists_every_rule_with_its_verdict(tmp_path: Path, settings: Settings) -> None:
     url = f"sqlite:///{tmp_path / 'team.db'}"
-    _build(make_engine(url), settings)
+    build_coaching_team(make_engine(url), settings)
     args = ["--db", url, "diagnose", "--rep", "Ben", "--period", "month", "--as-of", "2026-11-18"]
     shown = CliRunner().invoke(cli_app, args)
     assert shown.exit_code == 0, shown.output
@@ -229,7 +189,7 @@ def test_text_brief_lists_every_rule_with_its_verdict(tmp_path: Path, settings: 
 
 
 def test_a_target_decides_whether_volume_is_enough(engine: Engine, settings: Settings) -> None:
-    ids = _build(engine, settings)
+    ids = build_coaching_team(engine, settings)
     with engine.begin() as conn:
         save_targets(conn, [TargetRow(ids["Ben"], "calls", "month", NOV, 120)])
     targeting = next(c for c in _coach(engine, settings, "Ben").checks if c.rule == "targeting")
@@ -243,7 +203,7 @@ def test_a_target_decides_whether_volume_is_enough(engine: Engine, settings: Set
 def test_ordinary_rep_gets_no_advice_and_flags_fire_their_rule(
     engine: Engine, settings: Settings
 ) -> None:
-    _build(engine, settings)
+    build_coaching_team(engine, settings)
     assert _coach(engine, settings, "Cy").hints == []
     flagged = _coach(engine, settings, "Cy", flags=("low_selling_time",))
     assert [h.rule for h in flagged.hints] == ["time_management"]
@@ -251,7 +211,7 @@ def test_ordinary_rep_gets_no_advice_and_flags_fire_their_rule(
 
 
 def test_empty_window_has_nothing_to_compare(engine: Engine, settings: Settings) -> None:
-    _build(engine, settings)
+    build_coaching_team(engine, settings)
     window = diagnosis_window(settings, "week", dt.date(2026, 12, 9))
     with engine.connect() as conn:
         reps = diagnosis_reps(conn, settings, window)
@@ -262,7 +222,7 @@ def test_empty_window_has_nothing_to_compare(engine: Engine, settings: Settings)
 
 
 def test_unknown_rep_and_team_are_clear_errors(engine: Engine, settings: Settings) -> None:
-    _build(engine, settings)
+    build_coaching_team(engine, settings)
     window = diagnosis_window(settings, "month", AS_OF)
     with engine.connect() as conn:
         reps = diagnosis_reps(conn, settings, window)

@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import ColumnElement, Engine, and_, case, func, select
 from sqlalchemy.orm import aliased
 
-from conftest import _postgres_engine
+from factories import postgres_engine
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
 from paceline.demo import MIN_REPS, DemoSummary, build_demo, recent_start, role_mix
@@ -91,7 +91,7 @@ def demo(
     elif request.param == "sqlite":
         yield from _sqlite_build(tmp_path_factory, settings, SMALL)
     else:
-        for engine in _postgres_engine(request):
+        for engine in postgres_engine(request):
             yield _build(engine, settings, tmp_path_factory.mktemp("demo_pg"), SMALL)
 
 

@@ -2,7 +2,7 @@
 
 The demo (seed 7, today 2026-11-18) plants one broken step in four reps; over the last year
 the diagnosis must name each one's weak spot and give the coaching meant for it. The hand-
-built team of `test_coaching` checks the assembly on both databases.
+built coaching team (`factories.build_coaching_team`) checks the assembly on both databases.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from factories import AS_OF, Org, build_coaching_team, demo_login
 from paceline.analytics.diagnose import RepDiagnosis, diagnose_rep, diagnose_team, rep_coaching
 from paceline.analytics.funnel import funnel
 from paceline.analytics.window import diagnosis_window
@@ -23,9 +24,6 @@ from paceline.cli import app
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.serialize import to_jsonable
-from test_coaching import AS_OF as HAND_AS_OF
-from test_coaching import _build
-from test_web import Org, client, db, login, org  # noqa: F401 (fixtures)
 
 TODAY = dt.date(2026, 11, 18)
 
@@ -161,8 +159,8 @@ def test_cli_brief_and_json(
 
 
 def test_hand_built_team_diagnosis(engine: Engine, settings: Settings) -> None:
-    _build(engine, settings)
-    window = diagnosis_window(settings, "month", HAND_AS_OF)
+    build_coaching_team(engine, settings)
+    window = diagnosis_window(settings, "month", AS_OF)
     team = diagnose_team(engine, settings, window, "East")
     assert [d.rep for d in team.reps] == ["Ana", "Ben", "Cy", "Dee", "Eve"]
     ana = next(d for d in team.reps if d.rep == "Ana")
@@ -181,8 +179,8 @@ def test_hand_built_team_diagnosis(engine: Engine, settings: Settings) -> None:
 # --- API and pages (the small web demo of test_web) ------------------------------------------
 
 
-def test_api_diagnosis_follows_the_role_rules(client: TestClient, org: Org) -> None:  # noqa: F811
-    login(client, "rep")
+def test_api_diagnosis_follows_the_role_rules(client: TestClient, org: Org) -> None:
+    demo_login(client, "rep")
     own = client.get("/api/v1/diagnosis")
     assert own.status_code == 200, own.text
     assert own.json()["rep"] == org.east_rep
@@ -192,25 +190,25 @@ def test_api_diagnosis_follows_the_role_rules(client: TestClient, org: Org) -> N
     bad = client.get("/api/v1/diagnosis", params={"period": "fortnight"})
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["query", "period"]
-    login(client, "manager")
+    demo_login(client, "manager")
     team = client.get("/api/v1/diagnosis/team")
     assert team.status_code == 200
     assert team.json()["team"] == "East"
     assert client.get("/api/v1/diagnosis/team", params={"team": "West"}).status_code == 403
     assert client.get("/api/v1/diagnosis").status_code == 422  # a manager names the rep
-    login(client, "admin")
+    demo_login(client, "admin")
     assert client.get("/api/v1/diagnosis", params={"rep": org.west_rep}).status_code == 200
 
 
-def test_diagnose_pages(client: TestClient, org: Org) -> None:  # noqa: F811
-    login(client, "rep")
+def test_diagnose_pages(client: TestClient, org: Org) -> None:
+    demo_login(client, "rep")
     own = client.get("/diagnose")
     assert own.status_code == 200
     assert f"Diagnosis: {org.east_rep}" in own.text
     assert 'data-testid="findings"' in own.text or "Nothing stands out" in own.text
     assert client.get("/diagnose", params={"rep": org.west_rep}).status_code == 403
     assert client.get("/diagnose", params={"rep": "Nobody"}).status_code == 404
-    login(client, "manager")
+    demo_login(client, "manager")
     team = client.get("/diagnose")
     assert team.status_code == 200
     assert 'data-testid="team-diagnosis"' in team.text

@@ -22,18 +22,24 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from itertools import count
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
+from factories import (
+    AS_OF,
+    NEW_YORK_NOON,
+    Site,
+    accounts,
+    activity_row,
+    make_site,
+)
 from paceline.analytics.diagnose import diagnose_rep
 from paceline.analytics.equation import (
     FACTORS,
@@ -42,62 +48,19 @@ from paceline.analytics.equation import (
     revenue_equation,
 )
 from paceline.analytics.window import diagnosis_window
-from paceline.api.deps import SESSION_COOKIE
-from paceline.auth.accounts import create_token, start_session
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.describe import finding_text
 from paceline.errors import UserInputError
 from paceline.ingest.manual import add_rep
-from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
-from paceline.store.models import Account, Activity, AppUser, Deal, Rep, utcnow
+from paceline.store.models import Activity, Deal
 
-AS_OF = dt.date(2026, 11, 18)
-NEW_YORK_NOON = dt.time(17, 0)  # 12:00 in New York in November (EST), as naive UTC
 _external = count(1)
 
 
 # --- helpers shared by the diagnosis test files ----------------------------------------------
-
-
-def activity(
-    rep_id: int,
-    day: dt.date,
-    *,
-    kind: str = "call",
-    outcome: str | None = "no_answer",
-    ask: bool = True,
-    engaged: bool = False,
-    account_id: int | None = None,
-    contact_id: int | None = None,
-    minutes: float | None = None,
-    at: dt.time = NEW_YORK_NOON,
-) -> dict[str, Any]:
-    """An activity row on a local day (at noon New York time unless `at` says otherwise)."""
-    return {
-        "rep_id": rep_id,
-        "kind": kind,
-        "occurred_at": dt.datetime.combine(day, at),
-        "local_date": day,
-        "outcome": outcome,
-        "has_ask": ask,
-        "engaged": engaged,
-        "account_id": account_id,
-        "contact_id": contact_id,
-        "duration_min": minutes,
-        "source": "test",
-        "external_id": f"a{next(_external)}",
-    }
-
-
-def accounts(engine: Engine, n: int, prefix: str) -> list[int]:
-    with engine.begin() as conn:
-        return [
-            int(conn.scalar(insert(Account).values(name=f"{prefix} {i}").returning(Account.id)))
-            for i in range(n)
-        ]
 
 
 def deal(
@@ -123,62 +86,6 @@ def deal(
     }
 
 
-def add_users(engine: Engine, users: dict[str, tuple[str, str | None]]) -> dict[str, int]:
-    """Users {name: (role, rep name)} without a password anyone can use; returns their ids."""
-    ids: dict[str, int] = {}
-    with engine.begin() as conn:
-        for username, (role, rep) in users.items():
-            rep_id = team_id = None
-            if rep is not None:
-                rep_id, team_id = conn.execute(
-                    select(Rep.id, Rep.team_id).where(Rep.name == rep)
-                ).one()
-            ids[username] = int(
-                conn.execute(
-                    insert(AppUser)
-                    .values(
-                        username=username,
-                        username_key=username.casefold(),
-                        password_hash="!unusable",
-                        role=role,
-                        rep_id=rep_id,
-                        team_id=team_id,
-                        active=True,
-                        created_at=utcnow(),
-                    )
-                    .returning(AppUser.id)
-                ).scalar_one()
-            )
-    return ids
-
-
-@dataclass
-class Site:
-    """The application over a database, with a session cookie and API token per user."""
-
-    client: TestClient
-    sessions: dict[str, str]
-    tokens: dict[str, str]
-
-    def page(self, user: str, path: str, **params: str) -> Any:
-        self.client.cookies.clear()
-        self.client.cookies.set(SESSION_COOKIE, self.sessions[user])
-        return self.client.get(path, params=params)
-
-    def api(self, user: str, path: str, **params: str) -> Any:
-        self.client.cookies.clear()
-        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
-        return self.client.get("/api/v1" + path, params=params, headers=headers)
-
-
-def make_site(engine: Engine, settings: Settings, users: dict[str, tuple[str, str | None]]) -> Site:
-    """The application with the given users, each with a session and an API token."""
-    ids = add_users(engine, users)
-    sessions = {u: start_session(engine, i)[0] for u, i in ids.items()}
-    tokens = {u: create_token(engine, u, "tests").token for u in ids}
-    return Site(TestClient(create_app(settings, engine)), sessions, tokens)
-
-
 # --- the hand-built team ---------------------------------------------------------------------
 
 
@@ -201,16 +108,16 @@ def build_team(engine: Engine, settings: Settings) -> dict[str, int]:
 
     def selling(rep: str, per_account: int, account_ids: list[int]) -> None:
         for a in account_ids:
-            rows.extend(activity(reps[rep], day, account_id=a) for _ in range(per_account))
+            rows.extend(activity_row(reps[rep], day, account_id=a) for _ in range(per_account))
 
     selling("Ana", 2, accts[0:5])
     selling("Ben", 3, accts[5:9])
     selling("Cy", 1, accts[9:15])
     selling("Dee", 4, accts[15:17])
     selling("Sam", 3, accts[17:18])
-    rows += [activity(reps["Ana"], day, ask=False, account_id=accts[19]) for _ in range(3)]
-    rows.append(activity(reps["Ana"], dt.date(2026, 10, 1), account_id=accts[18]))
-    rows.append(activity(reps["Eve"], dt.date(2026, 9, 1), account_id=accts[18]))
+    rows += [activity_row(reps["Ana"], day, ask=False, account_id=accts[19]) for _ in range(3)]
+    rows.append(activity_row(reps["Ana"], dt.date(2026, 10, 1), account_id=accts[18]))
+    rows.append(activity_row(reps["Eve"], dt.date(2026, 9, 1), account_id=accts[18]))
     deals = [
         deal(reps["Ana"], accts[0], 10_000, day, sourced_by=reps["Sam"]),
         deal(reps["Ana"], accts[1], 30_000, day),
@@ -432,7 +339,7 @@ def add_deals_only_reps(engine: Engine, settings: Settings) -> None:
     day = dt.date(2026, 11, 12)
     with engine.begin() as conn:
         conn.execute(insert(Deal), [deal(rosa, None, amount, day) for amount in ROSA_DEALS])
-        conn.execute(insert(Activity), [activity(pat, day, kind="admin", ask=False)])
+        conn.execute(insert(Activity), [activity_row(pat, day, kind="admin", ask=False)])
 
 
 def test_deals_without_activities_say_what_is_missing(built: Engine, settings: Settings) -> None:
@@ -503,8 +410,8 @@ def test_selling_without_accounts_and_wins_without_selling(
     pat = add_rep(built, settings, "Pat", "ae", team="East")
     day = dt.date(2026, 11, 12)
     with built.begin() as conn:
-        conn.execute(insert(Activity), [activity(uma, day) for _ in range(3)])
-        conn.execute(insert(Activity), [activity(pat, day, kind="admin", ask=False)])
+        conn.execute(insert(Activity), [activity_row(uma, day) for _ in range(3)])
+        conn.execute(insert(Activity), [activity_row(pat, day, kind="admin", ask=False)])
         conn.execute(insert(Deal), [deal(uma, None, 12_000, day), deal(pat, None, 8_000, day)])
     eqs = by_rep(built, settings, team="East")
     assert eqs["Uma"].missing == "accounts" and eqs["Uma"].holding_back is None

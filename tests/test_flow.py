@@ -48,6 +48,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, func, or_, select
 from typer.testing import CliRunner
 
+from factories import account, at, east_and_west, login, put_activity, put_deal, quick_user
 from paceline.analytics.flow import CountValue, FlowReport, pipeline_flow
 from paceline.analytics.stalled import day_end_utc
 from paceline.analytics.window import diagnosis_window
@@ -59,8 +60,6 @@ from paceline.errors import UserInputError
 from paceline.server import create_app
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.models import Deal, Rep, Target
-from test_api import quick_user
-from test_stalled import account, activity, at, deal, login, people
 
 AS_OF = dt.date(2026, 11, 18)
 Q4 = dt.date(2026, 10, 1)
@@ -72,35 +71,45 @@ SETTINGS = parse_settings(CONFIG)
 
 
 def build(engine: Engine) -> dict[str, int]:
-    reps = people(engine, SETTINGS)
+    reps = east_and_west(engine, SETTINGS)
     ana, ben, dee = reps["Ana"], reps["Ben"], reps["Dee"]
-    deal(engine, ana, "d1", 10_000, at(10, 20))
-    deal(engine, ana, "d2", 20_000, at(11, 3), status="won", stage="closed_won", closed=at(11, 12))
-    deal(engine, ana, "d3", 5_000, dt.datetime(2026, 11, 9, 3))
-    deal(
+    put_deal(engine, ana, "d1", 10_000, at(10, 20))
+    put_deal(
+        engine, ana, "d2", 20_000, at(11, 3), status="won", stage="closed_won", closed=at(11, 12)
+    )
+    put_deal(engine, ana, "d3", 5_000, dt.datetime(2026, 11, 9, 3))
+    put_deal(
         engine, ben, "d4", 8_000, at(11, 10), status="lost", stage="closed_lost", closed=at(11, 17)
     )
-    deal(engine, ben, "d5", 4_000, at(10, 1), status="lost", stage="disqualified", closed=at(11, 4))
-    deal(engine, ben, "d6", 0, at(11, 17))
-    deal(engine, ana, "d7", 99_999, at(11, 20))
-    deal(engine, ana, "d8", 3_000, at(11, 2), status="won", stage="closed_won", closed=at(11, 25))
-    deal(engine, dee, "d9", 50_000, at(11, 10))
-    deal(engine, ana, "d10", 6_000, at(10, 1), status="won", stage="closed_won", closed=at(10, 15))
-    deal(engine, dee, "d11", 12_000, at(9, 1), status="won", stage="closed_won", closed=at(10, 20))
+    put_deal(
+        engine, ben, "d5", 4_000, at(10, 1), status="lost", stage="disqualified", closed=at(11, 4)
+    )
+    put_deal(engine, ben, "d6", 0, at(11, 17))
+    put_deal(engine, ana, "d7", 99_999, at(11, 20))
+    put_deal(
+        engine, ana, "d8", 3_000, at(11, 2), status="won", stage="closed_won", closed=at(11, 25)
+    )
+    put_deal(engine, dee, "d9", 50_000, at(11, 10))
+    put_deal(
+        engine, ana, "d10", 6_000, at(10, 1), status="won", stage="closed_won", closed=at(10, 15)
+    )
+    put_deal(
+        engine, dee, "d11", 12_000, at(9, 1), status="won", stage="closed_won", closed=at(10, 20)
+    )
     p = {n: account(engine, f"P{n}") for n in range(1, 8)}
-    activity(engine, ana, at(10, 1), account_id=p[1])
-    activity(engine, ana, at(11, 3), account_id=p[1])
-    activity(engine, ana, at(11, 4), account_id=p[2])
-    activity(engine, ana, at(11, 10), account_id=p[2])
-    activity(
+    put_activity(engine, ana, at(10, 1), account_id=p[1])
+    put_activity(engine, ana, at(11, 3), account_id=p[1])
+    put_activity(engine, ana, at(11, 4), account_id=p[2])
+    put_activity(engine, ana, at(11, 10), account_id=p[2])
+    put_activity(
         engine, ana, dt.datetime(2026, 11, 9, 4), account_id=p[7], local_date=dt.date(2026, 11, 8)
     )
-    activity(engine, dee, at(10, 5), account_id=p[5])
-    activity(engine, ana, at(11, 11), account_id=p[5])
-    activity(engine, ben, at(11, 16), account_id=p[3])
-    activity(engine, ben, at(11, 10), account_id=p[4], ask=False)
-    activity(engine, ben, at(11, 17), account_id=p[4])
-    activity(engine, ana, at(11, 20), account_id=p[6])
+    put_activity(engine, dee, at(10, 5), account_id=p[5])
+    put_activity(engine, ana, at(11, 11), account_id=p[5])
+    put_activity(engine, ben, at(11, 16), account_id=p[3])
+    put_activity(engine, ben, at(11, 10), account_id=p[4], ask=False)
+    put_activity(engine, ben, at(11, 17), account_id=p[4])
+    put_activity(engine, ana, at(11, 20), account_id=p[6])
     with engine.begin() as conn:
         save_targets(
             conn,
@@ -261,7 +270,7 @@ def test_empty_window_gives_zero_weeks(team: Engine) -> None:
 
 
 def test_empty_database(sqlite_engine: Engine) -> None:
-    people(sqlite_engine, SETTINGS)
+    east_and_west(sqlite_engine, SETTINGS)
     report = flow(sqlite_engine, "quarter")
     assert len(report.weeks) == 8  # Oct 1 - Nov 18: the weeks of Sep 28 to Nov 16
     assert report.created == report.won == cv(0, 0) and report.prospects_in == 0

@@ -17,8 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +26,24 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, insert, select
 from typer.testing import CliRunner
 
-from conftest import ZOHO_EXPORT
-from helpers import api_tokens, bearer
+from factories import (
+    ZOHO_EXPORT,
+    Truth,
+    World,
+    api_tokens,
+    at,
+    bearer,
+    business_days,
+    east_and_west,
+    login,
+    make_world,
+    money,
+    put_deal,
+    read_export,
+    run_import,
+    write_world,
+    zoho_time,
+)
 from paceline.analytics.backtest import backtest
 from paceline.analytics.forecast import forecast, prepare
 from paceline.analytics.metrics import utc_bounds
@@ -47,152 +61,14 @@ from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings
 from paceline.errors import UserInputError
-from paceline.ingest.manual import add_rep
 from paceline.server import create_app
 from paceline.services.targets import TargetRow, save_targets
-from paceline.store.models import Account, Activity, Deal, DealStageHistory, Target
-from test_stalled import login
-from test_zoho_import import money, read_export, run_import, zoho_time
+from paceline.store.models import Account, Activity, Deal, Target
 
 NY = "America/New_York"
 
 
 # --- generated worlds with known rates -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Truth:
-    """The process deals follow: known stages, chances, stays, volume and sizes."""
-
-    stages: tuple[str, ...] = ("prospect", "qualification", "proposal")
-    advance: tuple[float, ...] = (0.7, 0.6, 0.5)  # a win is 0.7 x 0.6 x 0.5 = 21%
-    stay_days: tuple[float, ...] = (6.0, 10.0, 8.0)  # means of exponential stays
-    per_day: float = 3.0  # deals created per business day
-    amount: float = 10_000.0  # median (log-normal, sigma 0.5)
-
-
-@dataclass
-class Draft:
-    deal_id: int
-    created: float  # days since the world's origin (UTC)
-    amount: float
-    entries: list[tuple[str, str, float]] = field(default_factory=list)  # stage, status, at
-    stage: int = 0  # index of the stage it is in (when open)
-
-    @property
-    def status(self) -> str:
-        return self.entries[-1][1]
-
-
-@dataclass
-class World:
-    """Deals of one rep up to a cut-off (as the database holds them), and the truth."""
-
-    truth: Truth
-    settings: Settings
-    origin: dt.datetime  # UTC instant of day 0
-    cutoff: float  # days since the origin: the end of the as-of day
-    as_of: dt.date
-    deals: list[Draft]
-
-    def moment(self, days: float) -> dt.datetime:
-        return self.origin + dt.timedelta(days=days)
-
-    def days(self, moment: dt.datetime) -> float:
-        return (moment - self.origin).total_seconds() / 86_400
-
-
-def business_days(settings: Settings, first: dt.date, end: dt.date) -> list[dt.date]:
-    calendar = BusinessCalendar(settings.calendar)
-    days = [first + dt.timedelta(days=k) for k in range((end - first).days)]
-    return [d for d in days if calendar.is_business_day(d)]
-
-
-def creation_times(
-    rng: np.random.Generator, world_origin: dt.datetime, settings: Settings, days: list[dt.date],
-    per_day: float,
-) -> list[float]:  # fmt: skip
-    """Deals created on business days, Poisson many a day, between 9:00 and 17:00 local."""
-    times = []
-    for day in days:
-        start = utc_bounds(settings, day, day)[0]
-        for _ in range(int(rng.poisson(per_day))):
-            moment = start + dt.timedelta(hours=float(rng.uniform(9, 17)))
-            times.append((moment - world_origin).total_seconds() / 86_400)
-    return times
-
-
-def walk(rng: np.random.Generator, truth: Truth, draft: Draft, until: float) -> None:
-    """Move a deal through the stages from where it is, recording what happens before
-    `until` (exponential stays: where it stands at `until` is all its future depends on)."""
-    at = draft.entries[-1][2] if draft.entries else draft.created
-    if not draft.entries:
-        draft.entries.append((truth.stages[0], "open", at))
-    while draft.status == "open":
-        at += float(rng.exponential(truth.stay_days[draft.stage]))
-        if at >= until:
-            return
-        if rng.random() >= truth.advance[draft.stage]:
-            draft.entries.append(("closed_lost", "lost", at))
-        elif draft.stage + 1 == len(truth.stages):
-            draft.entries.append(("closed_won", "won", at))
-        else:
-            draft.stage += 1
-            draft.entries.append((truth.stages[draft.stage], "open", at))
-
-
-def make_world(
-    settings: Settings, seed: int, as_of: dt.date, months: int = 12, first_id: int = 1
-) -> World:
-    truth = Truth()
-    rng = np.random.default_rng(seed)
-    first = dt.date(as_of.year - months // 12, as_of.month, 1) + dt.timedelta(days=1)
-    origin = utc_bounds(settings, first, first)[0]
-    cutoff = (day_end_utc(settings, as_of) - origin).total_seconds() / 86_400
-    days = business_days(settings, first, as_of + dt.timedelta(days=1))
-    deals = []
-    for i, created in enumerate(creation_times(rng, origin, settings, days, truth.per_day)):
-        amount = round(truth.amount * float(rng.lognormal(0, 0.5)), -1)
-        draft = Draft(first_id + i, created, amount)
-        walk(rng, truth, draft, cutoff)
-        deals.append(draft)
-    return World(truth, settings, origin, cutoff, as_of, deals)
-
-
-def write_world(engine: Engine, world: World, rep: str = "Ana") -> int:
-    """The world's deals (as known at its cut-off) for one AE of team East."""
-    rep_id = add_rep(engine, world.settings, rep, "ae", team="East")
-    deals, history = [], []
-    for d in world.deals:
-        stage, status, last = d.entries[-1]
-        deals.append(
-            {
-                "id": d.deal_id,
-                "rep_id": rep_id,
-                "name": f"deal {d.deal_id}",
-                "amount": Decimal(str(d.amount)),
-                "stage": stage,
-                "status": status,
-                "created_at": world.moment(d.created),
-                "closed_at": world.moment(last) if status != "open" else None,
-                "source": "test",
-                "external_id": str(d.deal_id),
-            }
-        )
-        history += [
-            {
-                "deal_id": d.deal_id,
-                "stage": s,
-                "status": st,
-                "amount": Decimal(str(d.amount)),
-                "entered_at": world.moment(at),
-            }
-            for s, st, at in d.entries
-        ]
-    with engine.begin() as conn:
-        conn.execute(insert(Deal), deals)
-        conn.execute(insert(DealStageHistory), history)
-    return rep_id
 
 
 def simulate_truth(
@@ -302,69 +178,8 @@ CUTOFF = dt.datetime(2026, 7, 1, 4)  # the end of that day, UTC
 WINDOW = dt.datetime(2025, 7, 1, 4)  # twelve months earlier: the history's start
 
 
-def at(month: int, day: int, year: int = 2026, hour: int = 17) -> dt.datetime:
-    return dt.datetime(year, month, day, hour)
-
-
 def days(start: dt.datetime, end: dt.datetime) -> float:
     return (end - start).total_seconds() / 86_400
-
-
-def put_deal(
-    engine: Engine,
-    rep_id: int,
-    name: str,
-    amount: float,
-    created: dt.datetime,
-    *,
-    status: str = "open",
-    stage: str = "prospect",
-    closed: dt.datetime | None = None,
-    expected_close: dt.date | None = None,
-    history: list[tuple[str, dt.datetime, float]] | None = None,
-    account_id: int | None = None,
-) -> int:
-    statuses = {"closed_won": "won", "closed_lost": "lost"}
-    with engine.begin() as conn:
-        deal_id = int(
-            conn.execute(
-                insert(Deal)
-                .values(
-                    rep_id=rep_id,
-                    account_id=account_id,
-                    name=name,
-                    amount=Decimal(str(amount)),
-                    stage=stage,
-                    status=status,
-                    created_at=created,
-                    closed_at=closed,
-                    expected_close=expected_close,
-                    source="test",
-                )
-                .returning(Deal.id)
-            ).scalar_one()
-        )
-        for entered_stage, entered, value in history or []:
-            conn.execute(
-                insert(DealStageHistory).values(
-                    deal_id=deal_id,
-                    stage=entered_stage,
-                    status=statuses.get(entered_stage, "open"),
-                    amount=Decimal(str(value)),
-                    entered_at=entered,
-                )
-            )
-    return deal_id
-
-
-def east_and_west(engine: Engine, settings: Settings) -> dict[str, int]:
-    return {
-        "Ana": add_rep(engine, settings, "Ana", "ae", team="East"),
-        "Ben": add_rep(engine, settings, "Ben", "ae", team="East"),
-        "Cy": add_rep(engine, settings, "Cy", "ae", team="East"),
-        "Dee": add_rep(engine, settings, "Dee", "ae", team="West"),
-        "Max": add_rep(engine, settings, "Max", "manager", team="East"),
-    }
 
 
 def build_as_of(engine: Engine, settings: Settings) -> dict[str, int]:

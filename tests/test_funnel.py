@@ -29,7 +29,6 @@ Eve. Team East (Ana, Ben, Dee) is compared with the same roles outside it (Cy, E
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import math
 import re
@@ -44,13 +43,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, insert, select
 from typer.testing import CliRunner
 
-from conftest import DEMO_TODAY
+from factories import DEMO_TODAY, quick_user
 from paceline.analytics.funnel import Funnel, FunnelStep, funnel
 from paceline.analytics.peers import diagnosis_reps, peers_of
 from paceline.analytics.window import Window, diagnosis_window
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
-from paceline.auth.passwords import hash_password
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.errors import UserInputError
@@ -58,7 +56,7 @@ from paceline.ingest.manual import add_rep
 from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
-from paceline.store.models import Account, Activity, AppUser, Deal, Rep, utcnow
+from paceline.store.models import Account, Activity, Deal, Rep
 
 AS_OF = dt.date(2026, 11, 18)
 NY = ZoneInfo("America/New_York")
@@ -427,35 +425,6 @@ def test_cli_funnel(tmp_path: Path, settings: Settings) -> None:
 
 
 # --- the API and the page ----------------------------------------------------------------------
-
-
-@functools.cache
-def password_hash() -> str:
-    return hash_password(PASSWORD)
-
-
-def quick_user(engine: Engine, username: str, role: str, rep: str | None = None) -> int:
-    """A user as `add_user` makes one, with one shared Argon2 hash (0.2 s each otherwise)."""
-    with engine.begin() as conn:
-        rep_id, team_id = (None, None)
-        if rep is not None:
-            rep_id, team_id = conn.execute(select(Rep.id, Rep.team_id).where(Rep.name == rep)).one()
-        return int(
-            conn.execute(
-                insert(AppUser)
-                .values(
-                    username=username,
-                    username_key=username.casefold(),
-                    password_hash=password_hash(),
-                    role=role,
-                    rep_id=rep_id,
-                    team_id=team_id,
-                    active=True,
-                    created_at=utcnow(),
-                )
-                .returning(AppUser.id)
-            ).scalar_one()
-        )
 
 
 USERS = {"root": ("admin", None), "max": ("manager", "Max"), "ana": ("rep", "Ana")}

@@ -2,7 +2,7 @@
 
 Before, `import_run` said "done" for a file whose every row was rejected, or for one over
 `--max-rejected`, while the command exited 1: the audit trail contradicted the command.
-The file is `test_import_trust.PIPELINE`: five deals, four of them with a stage this
+The file is `factories.PIPELINE`: five deals, four of them with a stage this
 configuration does not know (rejected), one stored. Storage on SQLite and PostgreSQL.
 """
 
@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, insert, select
 
+from factories import PIPELINE, cli_in, write
 from paceline.config import Settings
 from paceline.ingest.accounting import RejectLimit
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.store.migrate import upgrade
 from paceline.store.models import Deal, ImportRun
-from test_import_trust import PIPELINE, cli, write
 
 EVERY_ROW_BAD = PIPELINE.replace("negotiation", "Negotiaton")  # the fifth row too
 
@@ -71,9 +71,9 @@ def test_cli_json_and_exit_say_the_same_as_the_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the errors file goes to the working directory
-    assert cli(tmp_path, "init")[0] == 0
+    assert cli_in(tmp_path, "init")[0] == 0
     path = write(tmp_path / "deals.csv", PIPELINE)
-    code, output = cli(tmp_path, "import", "deals", str(path), "--max-rejected", "20%", "--json")
+    code, output = cli_in(tmp_path, "import", "deals", str(path), "--max-rejected", "20%", "--json")
     reason = "4 of 5 rows were rejected, more than --max-rejected 20% allows"
     assert code == 1 and f"import failed: {reason}" in output
     shown = json.loads(output[: output.rindex("}") + 1])

@@ -17,17 +17,13 @@ import pytest
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DataError
 
+from factories import PIPELINE, cli_in, write
 from paceline.config import Settings
 from paceline.ingest.accounting import Pending
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import Entity, Mapping, load_mapping
 from paceline.ingest.writers import ActivityWriter
 from paceline.store.models import Account, Activity, Deal, Rep, Team
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def run(
@@ -51,14 +47,6 @@ def error_rows(result: ImportResult) -> list[dict[str, str]]:
 
 
 # --- stages the configuration does not know --------------------------------------------------
-
-PIPELINE = """external_id,name,rep,amount,stage,created_at,closed_at
-p1,Acme renewal,Ana Ruiz,1000,Won,2026-03-02T10:00:00,2026-03-20T10:00:00
-p2,Globex pilot,Ana Ruiz,2000,Won,2026-03-03T10:00:00,2026-03-21T10:00:00
-p3,Initech,Ben Ode,500,Lost,2026-03-04T10:00:00,2026-03-22T10:00:00
-p4,Umbrella,Ben Ode,700,Negotiaton,2026-03-05T10:00:00,
-p5,Hooli,Ben Ode,900,negotiation,2026-03-06T10:00:00,
-"""
 
 
 def test_unknown_stages_are_rejected_and_counted_with_a_suggestion(
@@ -254,44 +242,34 @@ def test_repeated_rows_in_a_reps_file_are_duplicates(
 # --- an import that rejects (too many) rows fails ---------------------------------------------
 
 
-def cli(workdir: Path, *args: str) -> tuple[int, str]:
-    from typer.testing import CliRunner
-
-    from paceline.cli import app
-
-    db = f"sqlite:///{workdir / 'p.db'}"
-    result = CliRunner().invoke(app, ["--db", db, *args], env={"COLUMNS": "250"})
-    return result.exit_code, result.output
-
-
 def test_an_import_rejecting_every_row_exits_non_zero(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every row has a stage this configuration does not know: before, exit status 0."""
     monkeypatch.chdir(tmp_path)  # the errors file goes to the working directory
-    assert cli(tmp_path, "init")[0] == 0
+    assert cli_in(tmp_path, "init")[0] == 0
     text = PIPELINE.replace("negotiation", "Negotiaton")
     path = write(tmp_path / "deals.csv", text)
-    code, output = cli(tmp_path, "import", "deals", str(path))
+    code, output = cli_in(tmp_path, "import", "deals", str(path))
     assert code == 1, output
     assert "import failed: every row was rejected (5 of 5)" in output
     assert "2 row(s): stage: unknown stage 'Won'; did you mean 'closed_won'?" in output
-    code, output = cli(tmp_path, "import", "deals", str(path), "--json")
+    code, output = cli_in(tmp_path, "import", "deals", str(path), "--json")
     assert code == 1 and '"rejected": 5' in output
 
 
 def test_max_rejected_as_rows_or_share(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """PIPELINE has 4 rows of 5 rejected (80%)."""
     monkeypatch.chdir(tmp_path)
-    assert cli(tmp_path, "init")[0] == 0
+    assert cli_in(tmp_path, "init")[0] == 0
     path = write(tmp_path / "deals.csv", PIPELINE)
-    assert cli(tmp_path, "import", "deals", str(path))[0] == 0
+    assert cli_in(tmp_path, "import", "deals", str(path))[0] == 0
     for limit, code in [("4", 0), ("3", 1), ("80%", 0), ("79.9%", 1), ("0", 1)]:
-        got, output = cli(tmp_path, "import", "deals", str(path), "--max-rejected", limit)
+        got, output = cli_in(tmp_path, "import", "deals", str(path), "--max-rejected", limit)
         assert got == code, (limit, output)
         if code:
             assert f"more than --max-rejected {limit} allows" in output
-    code, output = cli(tmp_path, "import", "deals", str(path), "--max-rejected", "lots")
+    code, output = cli_in(tmp_path, "import", "deals", str(path), "--max-rejected", "lots")
     assert code == 2 and "--max-rejected" in output
 
 

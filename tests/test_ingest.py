@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
+from factories import count_rows, write
 from paceline.config import Settings
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
@@ -32,21 +33,11 @@ from paceline.store.models import (
 ACTIVITY_HEADER = "external_id,rep,kind,occurred_at,duration_min,outcome,has_ask,account,notes"
 
 
-def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
-    path.write_text(text, encoding=encoding)
-    return path
-
-
 def run(
     engine: Engine, settings: Settings, path: Path, entity: str = "activities", **options: object
 ) -> ImportResult:
     opts = ImportOptions(errors_path=path.with_suffix(".errors.csv"), **options)  # type: ignore[arg-type]
     return import_csv(engine, settings, path, entity, options=opts)  # type: ignore[arg-type]
-
-
-def count(engine: Engine, model: type) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
 
 
 def error_rows(result: ImportResult) -> list[dict[str, str]]:
@@ -109,15 +100,15 @@ def test_reimport_inserts_nothing_and_changed_row_updates(
     run(engine, settings, path)
     again = run(engine, settings, path)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 4)
-    assert count(engine, Activity) == 4
-    assert count(engine, Rep) == 2 and count(engine, Account) == 2
+    assert count_rows(engine, Activity) == 4
+    assert count_rows(engine, Rep) == 2 and count_rows(engine, Account) == 2
     write(path, GOOD_ACTIVITIES.replace("a3,Ben Ode,email,", "a3,Ben Ode,social_message,"))
     changed = run(engine, settings, path)
     assert (changed.inserted, changed.updated, changed.unchanged) == (0, 1, 3)
     with engine.connect() as conn:
         kind = conn.execute(select(Activity.kind).where(Activity.external_id == "a3")).scalar()
     assert kind == "social_message"
-    assert count(engine, Activity) == 4
+    assert count_rows(engine, Activity) == 4
 
 
 def test_rows_without_ids_are_keyed_by_content(
@@ -133,7 +124,7 @@ Ana Ruiz,call,2026-11-20T11:00:00,yes
     assert (first.inserted, first.duplicate) == (2, 1)
     second = run(engine, settings, path)
     assert (second.inserted, second.unchanged, second.duplicate) == (0, 2, 1)
-    assert count(engine, Activity) == 2
+    assert count_rows(engine, Activity) == 2
 
 
 BAD_ACTIVITIES = f"""{ACTIVITY_HEADER}
@@ -189,14 +180,19 @@ def test_missing_required_column_writes_nothing(
     path = write(tmp_path / "cols.csv", "external_id,rep,occurred_at\na1,Ana Ruiz,2026-11-20\n")
     with pytest.raises(ImportFileError, match=r"missing required column.*kind"):
         run(engine, settings, path)
-    assert count(engine, Activity) == count(engine, Rep) == count(engine, ImportRun) == 0
+    assert (
+        count_rows(engine, Activity)
+        == count_rows(engine, Rep)
+        == count_rows(engine, ImportRun)
+        == 0
+    )
 
 
 def test_wrong_delimiter_is_named(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     path = write(tmp_path / "semi.csv", GOOD_ACTIVITIES.replace(",", ";"))
     with pytest.raises(ImportFileError, match="delimited by ';'"):
         run(engine, settings, path)
-    assert count(engine, Activity) == 0
+    assert count_rows(engine, Activity) == 0
     result = run(engine, settings, path, delimiter=";")
     assert (result.inserted, result.rejected) == (4, 0)  # the quoted notes field stays whole
 
@@ -251,7 +247,7 @@ def test_duplicates_across_batches(engine: Engine, settings: Settings, tmp_path:
     path = write(tmp_path / "b.csv", "\n".join([ACTIVITY_HEADER, *rows]) + "\n")
     result = run(engine, settings, path, batch_size=2)
     assert (result.read, result.inserted, result.duplicate) == (7, 3, 4)
-    assert count(engine, Activity) == 3
+    assert count_rows(engine, Activity) == 3
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 100])
@@ -305,7 +301,7 @@ def test_interrupted_import_leaves_whole_batches_and_resumes(
             options=ImportOptions(batch_size=20, errors_path=tmp_path / "e.csv"),
             progress=stop_after_two_batches,
         )
-    assert count(engine, Activity) == 40  # two whole batches, nothing of the third
+    assert count_rows(engine, Activity) == 40  # two whole batches, nothing of the third
     with engine.connect() as conn:
         assert conn.execute(select(ImportRun.status, ImportRun.failure)).one() == (
             "failed",
@@ -313,7 +309,7 @@ def test_interrupted_import_leaves_whole_batches_and_resumes(
         )
     resumed = run(engine, settings, path, batch_size=20)
     assert (resumed.inserted, resumed.unchanged) == (10, 40)
-    assert count(engine, Activity) == 50
+    assert count_rows(engine, Activity) == 50
 
 
 DEALS = """external_id,name,rep,amount,stage,created_at,closed_at,account
@@ -333,9 +329,9 @@ def test_deal_import_and_stage_history(engine: Engine, settings: Settings, tmp_p
     assert deals["d1"].closed_at is None
     assert (deals["d2"].stage, deals["d2"].status) == ("closed_won", "won")
     assert deals["d3"].status == "lost" and deals["d3"].amount == Decimal("1200.50")
-    assert count(engine, DealStageHistory) == 3
+    assert count_rows(engine, DealStageHistory) == 3
     assert run(engine, settings, path, "deals").unchanged == 3
-    assert count(engine, DealStageHistory) == 3
+    assert count_rows(engine, DealStageHistory) == 3
 
     moved = DEALS.replace("negotiation,2026-09-01,,", "Closed Won,2026-09-01,2026-11-20,")
     second = run(engine, settings, write(path, moved), "deals")
@@ -349,7 +345,7 @@ def test_deal_import_and_stage_history(engine: Engine, settings: Settings, tmp_p
         ).all()
     assert (d1.status, d1.closed_at) == ("won", dt.datetime(2026, 11, 20, 5, 0))
     assert [h.stage for h in history] == ["negotiation", "closed_won"]
-    assert count(engine, Deal) == 3
+    assert count_rows(engine, Deal) == 3
 
 
 def test_deals_credit_the_rep_who_sourced_them(
@@ -452,7 +448,7 @@ c4,Bad Flag,18,,,perhaps
         accounts = conn.execute(select(func.count()).select_from(Account)).scalar()
     assert [tuple(r) for r in vp_calls] == [("a1", "Jo Smith")]
     assert accounts == 2  # 17 and 18, each once
-    assert count(engine, Contact) == 3
+    assert count_rows(engine, Contact) == 3
 
 
 def test_contacts_without_ids_match_on_account_and_name(
@@ -476,7 +472,7 @@ Ana Ruiz,call,2026-11-20T12:00:00,Globex,Jo Smith
 """
     result = run(engine, settings, write(tmp_path / "c.csv", text))
     assert (result.inserted, result.new_contacts) == (3, 2)
-    assert count(engine, Contact) == 2
+    assert count_rows(engine, Contact) == 2
 
 
 def test_mapping_file_with_constants_maps_units_and_skips(
@@ -599,7 +595,7 @@ def test_mapping_for_another_entity_or_unknown_field(
             "activities",
             Mapping(entity="activities", columns={"rep": "rep"}),
         )
-    assert count(engine, Activity) == 0
+    assert count_rows(engine, Activity) == 0
 
 
 def test_large_import_keeps_postgres_on_the_unique_index(

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from factories import write
 from paceline.cli import app
 from paceline.ingest.mapping import MappingError, load_mapping
 from paceline.store.engine import make_engine
@@ -28,11 +29,6 @@ rep = "Owner"
 stage = "Stage"
 created_at = { column = "Created", date_only = true }
 """
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def refusal(path: Path) -> str:

@@ -29,6 +29,7 @@ from scipy.stats import t as student_t
 from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
+from factories import AS_OF, Site, accounts, activity_row, make_site
 from paceline.analytics.quality import (
     HIGH_VOLUME_LOW_ENGAGEMENT,
     LOW_SELLING_TIME,
@@ -43,7 +44,6 @@ from paceline.ingest.manual import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Contact
-from test_equation import AS_OF, Site, accounts, activity, make_site
 
 DAYS = [dt.date(2026, 11, d) for d in (9, 10, 11, 12, 13)]
 
@@ -65,24 +65,27 @@ def build_team(engine: Engine, settings: Settings) -> dict[str, int]:
     day = DAYS[0]
     rows: list[dict[str, Any]] = []
     ana, ben, cy, dee = (reps[n] for n in ("Ana", "Ben", "Cy", "Dee"))
-    rows += [activity(ana, day, minutes=1) for _ in range(60)]
-    rows.append(activity(ana, day, outcome="meeting_set", engaged=True, contact_id=dm, minutes=1))
-    rows += [activity(ana, day, ask=False, minutes=1) for _ in range(10)]
+    rows += [activity_row(ana, day, minutes=1) for _ in range(60)]
+    rows.append(
+        activity_row(ana, day, outcome="meeting_set", engaged=True, contact_id=dm, minutes=1)
+    )
+    rows += [activity_row(ana, day, ask=False, minutes=1) for _ in range(10)]
     for d, admin in zip(DAYS, (160, 200, 240, 200, 200), strict=True):
-        rows += [activity(ben, d, minutes=10) for _ in range(3)]
-        rows.append(activity(ben, d, outcome="meeting_set", engaged=True, minutes=10))
-        rows.append(activity(ben, d, kind="admin", outcome="done", ask=False, minutes=admin))
-    rows += [activity(cy, DAYS[0], minutes=0.5) for _ in range(10)]
-    rows += [activity(cy, DAYS[1], minutes=5.5) for _ in range(5)]
+        rows += [activity_row(ben, d, minutes=10) for _ in range(3)]
+        rows.append(activity_row(ben, d, outcome="meeting_set", engaged=True, minutes=10))
+        rows.append(activity_row(ben, d, kind="admin", outcome="done", ask=False, minutes=admin))
+    rows += [activity_row(cy, DAYS[0], minutes=0.5) for _ in range(10)]
+    rows += [activity_row(cy, DAYS[1], minutes=5.5) for _ in range(5)]
     rows += [
-        activity(cy, DAYS[1], outcome="meeting_set", engaged=True, minutes=5.5) for _ in range(5)
+        activity_row(cy, DAYS[1], outcome="meeting_set", engaged=True, minutes=5.5)
+        for _ in range(5)
     ]
-    rows.append(activity(cy, DAYS[0], kind="admin", outcome="done", ask=False, minutes=95))
-    rows.append(activity(cy, DAYS[1], kind="admin", outcome="done", ask=False, minutes=45))
-    rows.append(activity(cy, DAYS[1], outcome="meeting_set", engaged=True, ask=False))
-    rows += [activity(dee, day, minutes=30) for _ in range(18)]
+    rows.append(activity_row(cy, DAYS[0], kind="admin", outcome="done", ask=False, minutes=95))
+    rows.append(activity_row(cy, DAYS[1], kind="admin", outcome="done", ask=False, minutes=45))
+    rows.append(activity_row(cy, DAYS[1], outcome="meeting_set", engaged=True, ask=False))
+    rows += [activity_row(dee, day, minutes=30) for _ in range(18)]
     rows += [
-        activity(dee, day, outcome="meeting_set", engaged=True, minutes=30, contact_id=c)
+        activity_row(dee, day, outcome="meeting_set", engaged=True, minutes=30, contact_id=c)
         for c in (dm, dm, dm, None, None, None)
     ]
     with engine.begin() as conn:
@@ -296,14 +299,18 @@ def build_dialer_floor(engine: Engine, settings: Settings) -> dict[str, int]:
         ("Gus", 280, 48, 11),
     ):
         rep = reps[name]
-        rows += [activity(rep, day, outcome="meeting_set", engaged=True) for _ in range(meetings)]
-        rows += [activity(rep, day, outcome="not_interested") for _ in range(connected - meetings)]
-        rows += [activity(rep, day, ask=False) for _ in range(calls - connected)]
+        rows += [
+            activity_row(rep, day, outcome="meeting_set", engaged=True) for _ in range(meetings)
+        ]
+        rows += [
+            activity_row(rep, day, outcome="not_interested") for _ in range(connected - meetings)
+        ]
+        rows += [activity_row(rep, day, ask=False) for _ in range(calls - connected)]
     mo = reps["Mo"]
-    rows += [activity(mo, day, outcome="conversation") for _ in range(17)]
-    rows += [activity(mo, day, ask=False) for _ in range(83)]
+    rows += [activity_row(mo, day, outcome="conversation") for _ in range(17)]
+    rows += [activity_row(mo, day, ask=False) for _ in range(83)]
     rows += [
-        activity(mo, day, kind="video_meeting", outcome="held", engaged=True) for _ in range(22)
+        activity_row(mo, day, kind="video_meeting", outcome="held", engaged=True) for _ in range(22)
     ]
     with engine.begin() as conn:
         conn.execute(insert(Activity), rows)

@@ -42,28 +42,24 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, Select, and_, func, insert, or_, select
+from sqlalchemy import Engine, Select, and_, func, or_, select
 from typer.testing import CliRunner
 
+from factories import account, at, east_and_west, login, put_activity, put_deal, quick_user
 from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.stalled import StalledReport, stalled_deals
-from paceline.api.deps import SESSION_COOKIE
-from paceline.auth.accounts import create_token, start_session
+from paceline.auth.accounts import create_token
 from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.errors import UserInputError
-from paceline.ingest.manual import add_rep
 from paceline.server import create_app
-from paceline.store.migrate import upgrade
-from paceline.store.models import Account, Activity, AppUser, Deal, DealStageHistory
-from test_api import quick_user
+from paceline.store.models import Activity, Deal
 
 AS_OF = dt.date(2026, 12, 2)
 CONFIG = default_config_text().replace("min_stage_samples = 10", "min_stage_samples = 5")
@@ -72,103 +68,7 @@ EAST_BAR = 9.2
 EVERYONE_BAR = 100.0
 
 
-def at(month: int, day: int, hour: int = 17) -> dt.datetime:
-    return dt.datetime(2026, month, day, hour)
-
-
 # --- building data (used by test_flow too) ---------------------------------------------------
-
-
-def account(engine: Engine, name: str) -> int:
-    with engine.begin() as conn:
-        return int(conn.execute(insert(Account).values(name=name).returning(Account.id)).scalar())
-
-
-def deal(
-    engine: Engine,
-    rep_id: int,
-    name: str,
-    amount: float,
-    created: dt.datetime,
-    *,
-    status: str = "open",
-    stage: str | None = None,
-    closed: dt.datetime | None = None,
-    account_id: int | None = None,
-    history: list[tuple[str, dt.datetime]] | None = None,
-) -> int:
-    """A deal; its stage is the last history entry's (or `stage`, or prospect)."""
-    history = history or []
-    final = stage or (history[-1][0] if history else "prospect")
-    with engine.begin() as conn:
-        deal_id = int(
-            conn.execute(
-                insert(Deal)
-                .values(
-                    rep_id=rep_id,
-                    account_id=account_id,
-                    name=name,
-                    amount=Decimal(str(amount)),
-                    stage=final,
-                    status=status,
-                    created_at=created,
-                    closed_at=closed,
-                    source="test",
-                )
-                .returning(Deal.id)
-            ).scalar()
-        )
-        statuses = {"closed_won": "won", "closed_lost": "lost", "disqualified": "lost"}
-        for entered_stage, entered in history:
-            conn.execute(
-                insert(DealStageHistory).values(
-                    deal_id=deal_id,
-                    stage=entered_stage,
-                    status=statuses.get(entered_stage, "open"),
-                    amount=Decimal(str(amount)),
-                    entered_at=entered,
-                )
-            )
-    return deal_id
-
-
-def activity(
-    engine: Engine,
-    rep_id: int,
-    moment: dt.datetime,
-    *,
-    deal_id: int | None = None,
-    account_id: int | None = None,
-    kind: str = "call",
-    ask: bool = True,
-    local_date: dt.date | None = None,
-) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            insert(Activity).values(
-                rep_id=rep_id,
-                deal_id=deal_id,
-                account_id=account_id,
-                kind=kind,
-                occurred_at=moment,
-                local_date=local_date or moment.date(),
-                outcome="conversation",
-                has_ask=ask,
-                engaged=False,
-                source="test",
-            )
-        )
-
-
-def people(engine: Engine, settings: Settings) -> dict[str, int]:
-    upgrade(engine)
-    return {
-        "Ana": add_rep(engine, settings, "Ana", "ae", team="East"),
-        "Ben": add_rep(engine, settings, "Ben", "ae", team="East"),
-        "Cy": add_rep(engine, settings, "Cy", "ae", team="East"),
-        "Dee": add_rep(engine, settings, "Dee", "ae", team="West"),
-        "Max": add_rep(engine, settings, "Max", "manager", team="East"),
-    }
 
 
 @dataclass(frozen=True)
@@ -179,39 +79,39 @@ class World:
 
 
 def build(engine: Engine) -> World:
-    reps = people(engine, SETTINGS)
+    reps = east_and_west(engine, SETTINGS)
     ana, ben, dee = reps["Ana"], reps["Ben"], reps["Dee"]
     for n, days in enumerate((2, 4, 6, 8, 10)):
         start = at(9, 1 + n)
-        deal(engine, ben, f"East stay {days}", 1000, at(8, 20), status="lost", closed=start
+        put_deal(engine, ben, f"East stay {days}", 1000, at(8, 20), status="lost", closed=start
              + dt.timedelta(days=days), history=[("qualification", start),
              ("closed_lost", start + dt.timedelta(days=days))])  # fmt: skip
-        deal(engine, dee, f"West stay {n}", 1000, at(6, 1), status="won", closed=at(9, 9),
+        put_deal(engine, dee, f"West stay {n}", 1000, at(6, 1), status="won", closed=at(9, 9),
              history=[("qualification", at(6, 1)), ("closed_won", at(9, 9))])  # fmt: skip
     acme, beta, gamma, delta = (account(engine, n) for n in ("Acme", "Beta", "Gamma", "Delta"))
     ids = {
-        "A": deal(engine, ana, "Acme renewal", 50_000, at(11, 2), account_id=acme,
+        "A": put_deal(engine, ana, "Acme renewal", 50_000, at(11, 2), account_id=acme,
                   history=[("prospect", at(11, 2)), ("qualification", at(11, 9))]),
-        "B": deal(engine, ana, "Beta platform", 20_000, at(11, 12), account_id=beta,
+        "B": put_deal(engine, ana, "Beta platform", 20_000, at(11, 12), account_id=beta,
                   history=[("prospect", at(11, 12)), ("qualification", at(11, 25))]),
-        "C": deal(engine, ben, "Gamma pilot", 0, at(11, 10), account_id=gamma),
-        "D": deal(engine, ben, "Delta upgrade", 10_000, at(11, 3), account_id=delta,
+        "C": put_deal(engine, ben, "Gamma pilot", 0, at(11, 10), account_id=gamma),
+        "D": put_deal(engine, ben, "Delta upgrade", 10_000, at(11, 3), account_id=delta,
                   history=[("prospect", at(11, 3)), ("qualification", at(11, 6)),
                            ("proposal", at(12, 10))]),
-        "E": deal(engine, dee, "Echo", 5_000, at(11, 30)),
-        "F": deal(engine, ana, "Foxtrot", 9_000, at(10, 1), status="won", closed=at(11, 20),
+        "E": put_deal(engine, dee, "Echo", 5_000, at(11, 30)),
+        "F": put_deal(engine, ana, "Foxtrot", 9_000, at(10, 1), status="won", closed=at(11, 20),
                   history=[("negotiation", at(11, 1)), ("closed_won", at(11, 20))]),
-        "G": deal(engine, ana, "Golf", 7_000, at(11, 20), status="won", closed=at(12, 10),
+        "G": put_deal(engine, ana, "Golf", 7_000, at(11, 20), status="won", closed=at(12, 10),
                   history=[("qualification", at(11, 30)), ("closed_won", at(12, 10))]),
     }  # fmt: skip
-    activity(engine, ana, at(11, 20), deal_id=ids["A"], account_id=acme)
-    activity(engine, ana, at(11, 16), account_id=beta)
-    activity(engine, ben, at(11, 30), account_id=beta)  # not the owner
-    activity(engine, ana, at(11, 30), deal_id=ids["B"], account_id=beta, ask=False)
-    activity(engine, ana, at(12, 1), deal_id=ids["B"], account_id=beta, kind="admin")
-    activity(engine, ben, at(11, 13), deal_id=ids["D"], account_id=delta)
-    activity(engine, ben, at(12, 5), deal_id=ids["D"], account_id=delta)  # after the as-of day
-    activity(engine, ana, at(12, 1), deal_id=ids["G"])
+    put_activity(engine, ana, at(11, 20), deal_id=ids["A"], account_id=acme)
+    put_activity(engine, ana, at(11, 16), account_id=beta)
+    put_activity(engine, ben, at(11, 30), account_id=beta)  # not the owner
+    put_activity(engine, ana, at(11, 30), deal_id=ids["B"], account_id=beta, ask=False)
+    put_activity(engine, ana, at(12, 1), deal_id=ids["B"], account_id=beta, kind="admin")
+    put_activity(engine, ben, at(11, 13), deal_id=ids["D"], account_id=delta)
+    put_activity(engine, ben, at(12, 5), deal_id=ids["D"], account_id=delta)  # after the as-of day
+    put_activity(engine, ana, at(12, 1), deal_id=ids["G"])
     return World(engine, reps, ids)
 
 
@@ -327,7 +227,7 @@ def test_later_data_is_ignored(world: World) -> None:
 
 
 def test_empty_scope_and_empty_database(engine: Engine) -> None:
-    people(engine, SETTINGS)
+    east_and_west(engine, SETTINGS)
     report = stalled_deals(engine, SETTINGS, AS_OF)
     assert (report.open_deals, report.deals, report.by_rep, report.stages) == (0, [], [], [])
     assert (report.count, report.value) == (0, 0)
@@ -463,14 +363,6 @@ def test_api_scopes(faces: tuple[World, TestClient, dict[str, str]]) -> None:
     assert unknown.json()["detail"][0]["loc"] == ["query", "rep"]
     bad_day = _api(client, tokens["root"], "/stalled", as_of="2026-13-01")
     assert bad_day.status_code == 422
-
-
-def login(client: TestClient, engine: Engine, username: str) -> None:
-    with engine.connect() as conn:
-        user_id = conn.scalar(select(AppUser.id).where(AppUser.username == username))
-    cookie, _ = start_session(engine, int(user_id or 0))
-    client.cookies.clear()
-    client.cookies.set(SESSION_COOKIE, cookie)
 
 
 def test_page(faces: tuple[World, TestClient, dict[str, str]]) -> None:

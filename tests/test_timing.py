@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
+from factories import AS_OF, Site, activity_row, make_site
 from paceline.analytics.timing import MIN_RATE_VOLUME, local_cells, when_to_sell
 from paceline.analytics.window import diagnosis_window
 from paceline.cli import app as cli_app
@@ -27,14 +28,13 @@ from paceline.ingest.manual import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity
-from test_equation import AS_OF, Site, activity, make_site
 
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
 
 
 def at_utc(rep_id: int, moment: dt.datetime, local_day: dt.date, **fields: Any) -> dict[str, Any]:
     """An activity at a UTC moment (naive), counted on its New York day."""
-    row = activity(rep_id, local_day, **fields)
+    row = activity_row(rep_id, local_day, **fields)
     row["occurred_at"] = moment
     return row
 

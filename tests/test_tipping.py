@@ -39,8 +39,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, insert, select, update
 from typer.testing import CliRunner
 
-from conftest import DEMO_TODAY, ZOHO_EXPORT
-from helpers import add_users, api_tokens, bearer
+from factories import (
+    DEMO_TODAY,
+    ZOHO_EXPORT,
+    ZOHO_IMPORTS,
+    add_users,
+    api_tokens,
+    bearer,
+    login,
+    run_import,
+)
 from paceline.analytics.tipping import (
     RepWeeks,
     TippingPoint,
@@ -58,8 +66,6 @@ from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Account, Activity, Deal, Rep
-from test_stalled import login
-from test_zoho_import import IMPORTS, run_import
 
 NY = ZoneInfo("America/New_York")
 AS_OF = dt.date(2026, 11, 18)
@@ -763,7 +769,7 @@ def zoho(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterat
     url = f"sqlite:///{folder / 'zoho.db'}"
     engine = make_engine(url)
     upgrade(engine)
-    for stem, entity, mapping in IMPORTS:
+    for stem, entity, mapping in ZOHO_IMPORTS:
         run_import(engine, settings, stem, entity, mapping, folder)
     engine.dispose()
     yield url

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import Engine, insert, select
 from typer.testing import CliRunner
 
+from factories import AS_OF, NOV, build_tracking_team, calls_on
 from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import competition_ranks, leaderboard
 from paceline.analytics.scorecard import rep_scorecard, team_scorecards
@@ -35,69 +36,10 @@ from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Rep
 
-AS_OF = dt.date(2026, 11, 18)
-NOV = dt.date(2026, 11, 1)
-
-
-def _calls(
-    rep_id: int, day: dt.date, n: int, outcome: str, ask: bool = True, kind: str = "call"
-) -> list[dict[str, Any]]:
-    moment = dt.datetime.combine(day, dt.time(17, 0))  # noon in New York, as UTC
-    return [
-        {
-            "rep_id": rep_id,
-            "kind": kind,
-            "occurred_at": moment,
-            "local_date": day,
-            "outcome": outcome,
-            "has_ask": ask,
-            "engaged": False,
-            "source": "test",
-        }
-        for _ in range(n)
-    ]
-
-
-def build_team(engine: Engine, settings: Settings) -> dict[str, int]:
-    upgrade(engine)
-    ids = {
-        "Ana": add_rep(engine, settings, "Ana", "sdr", team="East"),
-        "Ben": add_rep(engine, settings, "Ben", "sdr", team="East"),
-        "Cy": add_rep(engine, settings, "Cy", "ae", team="East"),
-        "Dee": add_rep(engine, settings, "Dee", "sdr", team="West"),
-        "Max": add_rep(engine, settings, "Max", "manager", team="East"),
-    }
-    rows: list[dict[str, Any]] = []
-    ana_days = [2, 3, 4, 5, 6, 9, 10, 11, 12, 13]
-    for day in ana_days:
-        rows += _calls(ids["Ana"], dt.date(2026, 11, day), 1, "conversation")
-    rows += _calls(ids["Ana"], dt.date(2026, 11, 13), 2, "conversation")
-    rows += _calls(ids["Ana"], dt.date(2026, 11, 12), 2, "meeting_set")
-    rows += _calls(ids["Ana"], dt.date(2026, 11, 4), 8, "no_answer", ask=False)
-    rows += _calls(ids["Ana"], dt.date(2026, 10, 15), 5, "conversation")
-    rows += _calls(ids["Ben"], dt.date(2026, 11, 16), 3, "conversation")
-    rows += _calls(ids["Ben"], dt.date(2026, 11, 17), 2, "conversation")
-    rows += _calls(ids["Cy"], dt.date(2026, 10, 30), 1, "held", kind="meeting")
-    rows += _calls(ids["Dee"], dt.date(2026, 11, 3), 14, "conversation")
-    rows += _calls(ids["Dee"], dt.date(2026, 10, 20), 20, "conversation")
-    rows += _calls(ids["Max"], dt.date(2026, 11, 2), 1, "done", ask=False, kind="internal_meeting")
-    with engine.begin() as conn:
-        conn.execute(insert(Activity), rows)
-        save_targets(
-            conn,
-            [
-                TargetRow(ids["Ana"], "conversations", "month", NOV, 190),
-                TargetRow(ids["Ana"], "meetings_set", "month", NOV, 3),
-                TargetRow(ids["Ben"], "conversations", "month", NOV, 19),
-                TargetRow(ids["Cy"], "meetings_held", "month", NOV, 19),
-            ],
-        )
-    return ids
-
 
 @pytest.fixture
 def team(engine: Engine, settings: Settings) -> Engine:
-    build_team(engine, settings)
+    build_tracking_team(engine, settings)
     return engine
 
 
@@ -217,14 +159,14 @@ def test_alerts_follow_new_activity(team: Engine, settings: Settings) -> None:
     with team.begin() as conn:
         ana = conn.scalar(select(Rep.id).where(Rep.name == "Ana"))
         assert ana is not None
-        conn.execute(insert(Activity), _calls(ana, AS_OF, 1, "conversation"))
+        conn.execute(insert(Activity), calls_on(ana, AS_OF, 1, "conversation"))
     report = alerts(team, settings, AS_OF)
     assert ("Ana", "no_selling") not in {(a.rep, a.rule) for a in report.alerts}
 
 
 def test_cli_tracking_commands(tmp_path: Any, settings: Settings) -> None:
     url = f"sqlite:///{tmp_path / 'team.db'}"
-    build_team(make_engine(url), settings)
+    build_tracking_team(make_engine(url), settings)
     runner = CliRunner()
 
     def run(*args: str) -> Any:
@@ -356,8 +298,8 @@ def test_early_in_the_month_alerts_read_the_trailing_stretch(
     d = dt.date(2026, 11, 2)
     while d <= day:
         if calendar.is_business_day(d):
-            rows += _calls(ivy, d, 4 if d >= dt.date(2026, 11, 10) else 10, "conversation")
-            rows += _calls(kit, d, 10, "conversation")
+            rows += calls_on(ivy, d, 4 if d >= dt.date(2026, 11, 10) else 10, "conversation")
+            rows += calls_on(kit, d, 10, "conversation")
         d += dt.timedelta(days=1)
     with engine.begin() as conn:
         conn.execute(insert(Activity), rows)

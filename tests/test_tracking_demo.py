@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from conftest import _postgres_engine
+from factories import postgres_engine
 from paceline import cli as cli_module
 from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import leaderboard
@@ -55,7 +55,7 @@ def small_pair(
     folder = tmp_path_factory.mktemp("tracking_pair")
     lite = make_engine(f"sqlite:///{folder / 'demo.db'}")
     truth = _build(lite, settings, folder, SMALL)
-    for pg in _postgres_engine(request):
+    for pg in postgres_engine(request):
         _build(pg, settings, tmp_path_factory.mktemp("tracking_pair_pg"), SMALL)
         yield lite, pg, truth
     lite.dispose()

@@ -12,115 +12,28 @@ import datetime as dt
 import html
 import io
 import re
-import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import Engine, event, func, select
 
+from factories import WEB_PASSWORD, Org, csrf_of, demo_login
 from paceline.analytics.pacing import Status
-from paceline.analytics.roster import list_reps
 from paceline.analytics.scorecard import rep_scorecard
-from paceline.api.deps import SESSION_COOKIE
-from paceline.auth.accounts import MAX_FAILURES_PER_USER, add_user, start_session
+from paceline.auth.accounts import MAX_FAILURES_PER_USER
 from paceline.calendar import BusinessCalendar
 from paceline.cli.track_commands import STATUS_TEXT
 from paceline.config import Settings
-from paceline.demo import build_demo
 from paceline.server import create_app
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Target
 from paceline.web.common import STATUS_LABELS
 
 pytestmark = pytest.mark.dated
-PASSWORD = "correct-horse-battery"
 
 
-@dataclass(frozen=True)
-class Org:
-    """The demo organisation's people the tests log in as or look at."""
-
-    path: Path
-    east_rep: str  # the `rep` user
-    east_rep_id: int
-    east_teammate_id: int
-    east_manager: str  # the `manager` user
-    west_rep_id: int
-    west_rep: str
-    sessions: dict[str, tuple[str, str]]  # user name -> (session cookie, CSRF token)
-
-
-@pytest.fixture(scope="session")
-def org(tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date) -> Org:
-    path = tmp_path_factory.mktemp("web") / "demo.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    # Four months: the alerts judge a shortfall by each rep's clustering over the 60 business
-    # days before the stretch read; three months leave under 50 (one week off then weighs on
-    # the estimate enough that a planted rep at 45% of normal is not told from chance).
-    build_demo(engine, settings, seed=7, reps=12, months=4, today=today)
-    reps = list_reps(engine)
-    east = [r for r in reps if r.team == "East" and r.role == "sdr"]
-    west = next(r for r in reps if r.team == "West" and r.role == "sdr")
-    manager = next(r for r in reps if r.team == "East" and r.role == "manager")
-    west_manager = next(r for r in reps if r.team == "West" and r.role == "manager")
-    users = [
-        add_user(engine, "admin", PASSWORD, "admin"),
-        add_user(engine, "manager", PASSWORD, "manager", rep=manager.name),
-        add_user(engine, "westmanager", PASSWORD, "manager", rep=west_manager.name),
-        add_user(engine, "rep", PASSWORD, "rep", rep=east[0].name),
-        add_user(engine, "westrep", PASSWORD, "rep", rep=west.name),
-    ]
-    # Sessions made once and copied with the database: the login form is tested on its own,
-    # and each Argon2 check costs a third of a second.
-    sessions = {user.username: start_session(engine, user.id) for user in users}
-    with engine.begin() as conn:
-        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-    engine.dispose()
-    return Org(
-        path, east[0].name, east[0].id, east[1].id, manager.name, west.id, west.name, sessions
-    )
-
-
-@pytest.fixture
-def db(org: Org, tmp_path: Path) -> Iterator[Engine]:
-    """A private copy of the demo database for one test."""
-    copy = tmp_path / "web.db"
-    shutil.copyfile(org.path, copy)
-    engine = make_engine(f"sqlite:///{copy}")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def client(db: Engine, settings: Settings, org: Org) -> Iterator[TestClient]:
-    app = create_app(settings, db)
-    app.state.test_org = org
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
-
-
-def login(client: TestClient, username: str) -> str:
-    """Be logged in as one of the demo users; returns the session's CSRF token."""
-    org: Org = client.app.state.test_org  # type: ignore[attr-defined]
-    cookie, csrf = org.sessions[username]
-    client.cookies.clear()
-    client.cookies.set(SESSION_COOKIE, cookie)
-    return csrf
-
-
-def login_with_form(client: TestClient, username: str, password: str = PASSWORD) -> str:
+def login_with_form(client: TestClient, username: str, password: str = WEB_PASSWORD) -> str:
     """Log in through the form; returns the session's CSRF token (from the next page)."""
     client.cookies.clear()
     form = client.get("/login")
@@ -155,7 +68,7 @@ def test_pages_send_you_to_log_in_and_back(client: TestClient) -> None:
         "/login",
         data={
             "username": "manager",
-            "password": PASSWORD,
+            "password": WEB_PASSWORD,
             "csrf": csrf_of(form.text),
             "next": "/team?period=week",
         },
@@ -168,7 +81,7 @@ def test_session_cookie_flags(client: TestClient) -> None:
     form = client.get("/login")
     reply = client.post(
         "/login",
-        data={"username": "rep", "password": PASSWORD, "csrf": csrf_of(form.text)},
+        data={"username": "rep", "password": WEB_PASSWORD, "csrf": csrf_of(form.text)},
         follow_redirects=False,
     )
     cookie = next(
@@ -186,7 +99,7 @@ def test_session_cookie_is_secure_over_https(db: Engine, settings: Settings) -> 
         form = secure.get("/login")
         reply = secure.post(
             "/login",
-            data={"username": "rep", "password": PASSWORD, "csrf": csrf_of(form.text)},
+            data={"username": "rep", "password": WEB_PASSWORD, "csrf": csrf_of(form.text)},
             follow_redirects=False,
         )
     cookie = next(
@@ -197,11 +110,11 @@ def test_session_cookie_is_secure_over_https(db: Engine, settings: Settings) -> 
 
 def test_login_form_needs_its_csrf_token(client: TestClient) -> None:
     client.get("/login")
-    reply = client.post("/login", data={"username": "rep", "password": PASSWORD, "csrf": "x"})
+    reply = client.post("/login", data={"username": "rep", "password": WEB_PASSWORD, "csrf": "x"})
     assert reply.status_code == 403
     assert "paceline_session" not in reply.cookies
     client.cookies.clear()  # no double-submit cookie at all
-    reply = client.post("/login", data={"username": "rep", "password": PASSWORD, "csrf": "x"})
+    reply = client.post("/login", data={"username": "rep", "password": WEB_PASSWORD, "csrf": "x"})
     assert reply.status_code == 403
 
 
@@ -216,7 +129,7 @@ def test_wrong_password_then_rate_limit(client: TestClient) -> None:
         assert "Wrong user name or password" in reply.text
     form = client.get("/login")
     reply = client.post(
-        "/login", data={"username": "rep", "password": PASSWORD, "csrf": csrf_of(form.text)}
+        "/login", data={"username": "rep", "password": WEB_PASSWORD, "csrf": csrf_of(form.text)}
     )
     assert reply.status_code == 429
     assert int(reply.headers["Retry-After"]) > 0
@@ -231,7 +144,7 @@ def test_next_never_leaves_the_site(client: TestClient) -> None:
         "/login",
         data={
             "username": "rep",
-            "password": PASSWORD,
+            "password": WEB_PASSWORD,
             "csrf": csrf_of(form.text),
             "next": "https://evil.example/",
         },
@@ -273,7 +186,7 @@ ALLOWED = {
 
 @pytest.mark.parametrize("role", ["rep", "manager", "admin"])
 def test_each_page_renders_for_the_right_roles(client: TestClient, role: str) -> None:
-    login(client, role)
+    demo_login(client, role)
     for page in PAGES:
         reply = client.get(page)
         expected = 200 if page in ALLOWED[role] else 403
@@ -284,18 +197,18 @@ def test_each_page_renders_for_the_right_roles(client: TestClient, role: str) ->
 
 
 def test_navigation_follows_the_role(client: TestClient) -> None:
-    login(client, "rep")
+    demo_login(client, "rep")
     page = client.get("/leaderboard").text
     assert 'href="/scorecard"' in page
     assert 'href="/team"' not in page
     assert 'href="/import"' not in page
-    login(client, "admin")
+    demo_login(client, "admin")
     page = client.get("/leaderboard").text
     assert 'href="/import"' in page and 'href="/users"' in page and 'href="/team"' in page
 
 
 def test_rep_sees_own_scorecard_and_is_refused_others(client: TestClient, org: Org) -> None:
-    login(client, "rep")
+    demo_login(client, "rep")
     own = client.get("/scorecard")
     assert own.status_code == 200
     assert "My scorecard" in own.text and org.east_rep in own.text
@@ -309,7 +222,7 @@ def test_rep_sees_own_scorecard_and_is_refused_others(client: TestClient, org: O
 
 
 def test_manager_sees_own_team_only(client: TestClient, org: Org) -> None:
-    login(client, "manager")
+    demo_login(client, "manager")
     team = client.get("/team")
     assert team.status_code == 200
     assert "Team East" in team.text and org.east_rep in team.text
@@ -322,7 +235,7 @@ def test_manager_sees_own_team_only(client: TestClient, org: Org) -> None:
 
 
 def test_admin_sees_every_team(client: TestClient, org: Org) -> None:
-    login(client, "admin")
+    demo_login(client, "admin")
     everyone = client.get("/team")
     assert "All teams" in everyone.text
     assert org.east_rep in everyone.text and org.west_rep in everyone.text
@@ -332,7 +245,7 @@ def test_admin_sees_every_team(client: TestClient, org: Org) -> None:
 
 
 def test_team_page_lists_alerted_reps_first(client: TestClient) -> None:
-    login(client, "admin")
+    demo_login(client, "admin")
     page = client.get("/team").text
     body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     flags = ["has-alert" in row for row in body.split("<tr")[1:]]
@@ -344,7 +257,7 @@ def test_status_badges_say_every_status_in_words(client: TestClient) -> None:
     """'Too few to tell' (short, but chance could explain it) is a status of its own, shown
     in words on the page and in the legend, never as a raw code."""
     assert set(get_args(Status)) == set(STATUS_LABELS) == set(STATUS_TEXT)
-    login(client, "admin")
+    demo_login(client, "admin")
     page = client.get("/team").text
     badges = re.findall(r'<span class="badge status-(\w+)">([^<]+)</span>', page)
     assert ("unclear", "Too few to tell") in badges  # the legend at least
@@ -354,7 +267,7 @@ def test_status_badges_say_every_status_in_words(client: TestClient) -> None:
 
 
 def test_team_page_query_count_does_not_grow_with_reps(client: TestClient, db: Engine) -> None:
-    login(client, "admin")
+    demo_login(client, "admin")
     client.get("/team")  # warm the rollup
     statements: list[str] = []
 
@@ -374,7 +287,7 @@ def test_team_page_query_count_does_not_grow_with_reps(client: TestClient, db: E
 
 
 def test_period_switch(client: TestClient) -> None:
-    login(client, "rep")
+    demo_login(client, "rep")
     week = client.get("/scorecard?period=week").text
     quarter = client.get("/scorecard?period=quarter").text
     assert "Week " in week and "Quarter " in quarter
@@ -385,7 +298,7 @@ def test_period_switch(client: TestClient) -> None:
 
 
 def test_leaderboard_and_tv_view(client: TestClient) -> None:
-    login(client, "rep")
+    demo_login(client, "rep")
     board = client.get("/leaderboard?metric=conversations&period=month")
     assert board.status_code == 200
     assert 'id="leaderboard-figure"' in board.text
@@ -400,7 +313,7 @@ def test_leaderboard_and_tv_view(client: TestClient) -> None:
 
 
 def test_leaderboard_reports_bad_input(client: TestClient) -> None:
-    login(client, "admin")
+    demo_login(client, "admin")
     reply = client.get("/leaderboard?metric=conversations&role=astronaut")
     assert reply.status_code == 422
     assert "unknown role" in reply.text
@@ -421,7 +334,7 @@ def test_plotly_is_served_locally(client: TestClient) -> None:
 def test_logging_an_activity_moves_the_scorecard(
     client: TestClient, db: Engine, settings: Settings, org: Org
 ) -> None:
-    csrf = login(client, "rep")
+    csrf = demo_login(client, "rep")
     today = BusinessCalendar(settings.calendar).today()
     before = rep_scorecard(db, settings, org.east_rep, "week", today)
     shown = cell(client.get("/scorecard?period=week").text, "meetings_set")
@@ -449,7 +362,7 @@ def test_logging_an_activity_moves_the_scorecard(
 
 
 def test_log_form_names_the_bad_field(client: TestClient) -> None:
-    csrf = login(client, "rep")
+    csrf = demo_login(client, "rep")
     reply = client.post("/log", data={"csrf": csrf, "kind": "telepathy"})
     assert reply.status_code == 422
     assert "kind: unknown kind" in reply.text
@@ -459,7 +372,7 @@ def test_log_form_names_the_bad_field(client: TestClient) -> None:
 
 
 def test_log_needs_csrf(client: TestClient, db: Engine) -> None:
-    login(client, "rep")
+    demo_login(client, "rep")
     with db.connect() as conn:
         before = conn.scalar(select(func.count()).select_from(Activity))
     assert client.post("/log", data={"kind": "call"}).status_code == 403
@@ -469,7 +382,7 @@ def test_log_needs_csrf(client: TestClient, db: Engine) -> None:
 
 
 def test_rep_cannot_log_for_someone_else(client: TestClient, org: Org) -> None:
-    csrf = login(client, "rep")
+    csrf = demo_login(client, "rep")
     reply = client.post("/log", data={"csrf": csrf, "rep": org.west_rep_id, "kind": "call"})
     assert reply.status_code == 403
 
@@ -484,7 +397,7 @@ def _first_activity_id(html: str) -> int:
 
 
 def test_activity_list_is_scoped_and_filtered(client: TestClient, org: Org, today: dt.date) -> None:
-    login(client, "rep")
+    demo_login(client, "rep")
     page = client.get("/activities?kind=call").text
     rows = re.findall(r'<tr data-id="\d+">(.*?)</tr>', page, re.S)
     assert rows
@@ -496,7 +409,7 @@ def test_activity_list_is_scoped_and_filtered(client: TestClient, org: Org, toda
 
 
 def test_edit_delete_and_undo(client: TestClient, db: Engine, org: Org) -> None:
-    csrf = login(client, "rep")
+    csrf = demo_login(client, "rep")
     activity_id = _first_activity_id(client.get("/activities").text)
     form = client.get(f"/activities/{activity_id}/edit")
     assert form.status_code == 200
@@ -553,7 +466,7 @@ def test_editing_only_the_notes_keeps_every_other_field(
         before = dict(
             conn.execute(select(Activity).where(Activity.id == activity_id)).one()._mapping
         )
-    csrf = login(client, "rep")
+    csrf = demo_login(client, "rep")
     form = client.get(f"/activities/{activity_id}/edit").text
     when = re.search(r'name="when" type="datetime-local" value="([^"]+)"', form)
     assert when
@@ -582,7 +495,7 @@ def test_editing_only_the_notes_keeps_every_other_field(
 def test_an_unknown_rep_in_a_query_is_not_found_on_both_faces(client: TestClient) -> None:
     """One answer for a rep named in a query who does not exist: 404, on the pages and in the
     API alike (the API names the parameter); a bad value in a body stays a 422."""
-    csrf = login(client, "admin")
+    csrf = demo_login(client, "admin")
     assert client.get("/diagnose", params={"rep": "Nobody"}).status_code == 404
     for path in ("/api/v1/activities", "/api/v1/scorecard", "/api/v1/diagnosis"):
         reply = client.get(path, params={"rep": "Nobody"})
@@ -597,12 +510,12 @@ def test_an_unknown_rep_in_a_query_is_not_found_on_both_faces(client: TestClient
 
 
 def test_undo_belongs_to_whoever_deleted(client: TestClient) -> None:
-    csrf = login(client, "admin")
+    csrf = demo_login(client, "admin")
     activity_id = _first_activity_id(client.get("/activities").text)
     deleted = client.post(f"/activities/{activity_id}/delete", data={"csrf": csrf})
     token = re.search(r'name="token" value="([^"]+)"', deleted.text)
     assert token
-    other = login(client, "manager")
+    other = demo_login(client, "manager")
     reply = client.post("/activities/undo", data={"csrf": other, "token": token.group(1)})
     assert reply.status_code == 410
 
@@ -614,7 +527,7 @@ def test_cannot_edit_or_delete_other_reps_activities(
         west_activity = conn.scalar(
             select(Activity.id).where(Activity.rep_id == org.west_rep_id).limit(1)
         )
-    csrf = login(client, "manager")  # East's manager
+    csrf = demo_login(client, "manager")  # East's manager
     # Another team's record is "not found", as in the API: ids cannot be probed.
     assert client.get(f"/activities/{west_activity}/edit").status_code == 404
     reply = client.post(f"/activities/{west_activity}/delete", data={"csrf": csrf})
@@ -627,7 +540,7 @@ def test_cannot_edit_or_delete_other_reps_activities(
 
 
 def test_plan_builder_cascade_and_save(client: TestClient, db: Engine) -> None:
-    csrf = login(client, "manager")
+    csrf = demo_login(client, "manager")
     form = {
         "csrf": csrf,
         "revenue": "2M",
@@ -649,7 +562,7 @@ def test_plan_builder_cascade_and_save(client: TestClient, db: Engine) -> None:
 
 
 def test_plan_builder_explains_impossible_rates(client: TestClient) -> None:
-    csrf = login(client, "admin")
+    csrf = demo_login(client, "admin")
     reply = client.post(
         "/plan",
         data={"csrf": csrf, "revenue": "70M", "deal_size": "35k", "rate": ["150%"] * 5},
@@ -659,7 +572,7 @@ def test_plan_builder_explains_impossible_rates(client: TestClient) -> None:
 
 
 def test_plan_builder_is_not_for_reps(client: TestClient) -> None:
-    csrf = login(client, "rep")
+    csrf = demo_login(client, "rep")
     assert client.post("/plan", data={"csrf": csrf, "revenue": "1M"}).status_code == 403
 
 
@@ -677,7 +590,7 @@ def _activities_csv(rep: str) -> bytes:
 
 
 def test_import_reports_row_accounting_and_errors_file(client: TestClient, org: Org) -> None:
-    csrf = login(client, "admin")
+    csrf = demo_login(client, "admin")
     reply = client.post(
         "/import",
         data={"csrf": csrf, "entity": "activities", "source": "webtest"},
@@ -704,7 +617,7 @@ def test_import_reports_row_accounting_and_errors_file(client: TestClient, org: 
 
 
 def test_import_with_an_uploaded_mapping(client: TestClient, org: Org) -> None:
-    csrf = login(client, "admin")
+    csrf = demo_login(client, "admin")
     data = f"Who,What,When\n{org.east_rep},call,2025-01-07 09:30\n".encode()
     mapping = (
         b'entity = "activities"\nsource = "dialer"\n'
@@ -734,7 +647,7 @@ def test_import_with_a_picked_mapping(
         '[columns]\nrep = "Who"\nkind = "What"\noccurred_at = "When"\n'
     )
     monkeypatch.setenv("PACELINE_MAPPINGS", str(folder))
-    csrf = login(client, "admin")
+    csrf = demo_login(client, "admin")
     assert (
         '<option value="0:dialer/calls.toml">dialer/calls.toml</option>'
         in client.get("/import").text
@@ -757,7 +670,7 @@ def test_import_with_a_picked_mapping(
 
 
 def test_an_import_rejecting_every_row_says_it_failed(client: TestClient, org: Org) -> None:
-    csrf = login(client, "admin")
+    csrf = demo_login(client, "admin")
     data = f"rep,kind,occurred_at\n{org.east_rep},séance,2025-01-06 12:00\n".encode()
     reply = client.post(
         "/import",
@@ -771,7 +684,7 @@ def test_an_import_rejecting_every_row_says_it_failed(client: TestClient, org: O
 
 
 def test_import_explains_an_unusable_file(client: TestClient) -> None:
-    csrf = login(client, "admin")
+    csrf = demo_login(client, "admin")
     reply = client.post(
         "/import",
         data={"csrf": csrf, "entity": "activities"},
@@ -782,7 +695,7 @@ def test_import_explains_an_unusable_file(client: TestClient) -> None:
 
 
 def test_import_is_for_admins(client: TestClient, org: Org) -> None:
-    csrf = login(client, "manager")
+    csrf = demo_login(client, "manager")
     reply = client.post(
         "/import",
         data={"csrf": csrf, "entity": "activities"},
@@ -796,7 +709,7 @@ def test_import_is_for_admins(client: TestClient, org: Org) -> None:
 
 
 def test_tokens_are_shown_once_and_revocable(client: TestClient) -> None:
-    csrf = login(client, "rep")
+    csrf = demo_login(client, "rep")
     made = client.post("/tokens", data={"csrf": csrf, "name": "calendar sync"})
     token = re.search(r'value="(pl_[^"]+)"', made.text)
     assert token
@@ -810,7 +723,7 @@ def test_tokens_are_shown_once_and_revocable(client: TestClient) -> None:
 
 
 def test_admin_adds_users(client: TestClient, org: Org) -> None:
-    csrf = login(client, "admin")
+    csrf = demo_login(client, "admin")
     reply = client.post(
         "/users",
         data={
@@ -827,7 +740,7 @@ def test_admin_adds_users(client: TestClient, org: Org) -> None:
         data={
             "csrf": csrf,
             "username": "newrep",
-            "password": PASSWORD,
+            "password": WEB_PASSWORD,
             "role": "rep",
             "rep": org.west_rep,
         },

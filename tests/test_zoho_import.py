@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,123 +17,45 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select
 
-from conftest import ZOHO_EXPORT
+from factories import (
+    ZOHO_EXPORT,
+    ZOHO_IMPORTS,
+    ZOHO_MAPPINGS,
+    CsvRow,
+    count_rows,
+    errors_file_rows,
+    money,
+    read_export,
+    run_import,
+    zoho_time,
+)
 from paceline.analytics.metrics import metric_totals
 from paceline.config import Settings
-from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
-from paceline.ingest.mapping import Entity, load_mapping
+from paceline.ingest.importer import ImportOptions, import_csv
+from paceline.ingest.mapping import load_mapping
 from paceline.store.models import Account, Activity, Contact, Deal, DealStageHistory, Rep
 
 pytestmark = pytest.mark.skipif(
     not ZOHO_EXPORT.is_dir(), reason=f"the Zoho CRM export is not at {ZOHO_EXPORT}"
 )
 
-MAPPINGS = Path(__file__).resolve().parents[1] / "examples" / "mappings" / "zoho"
 SOURCE = "zoho"
-ZOHO_DATE = "%d %b, %Y %H:%M:%S"  # "15 Apr, 2021 00:02:00"
 ASK_PURPOSES = {"Prospecting", "Demo", "Negotiation"}
-# file stem, entity, mapping stem: in the order the README gives
-IMPORTS: tuple[tuple[str, Entity, str], ...] = (
-    ("Users", "reps", "users"),
-    ("Accounts", "accounts", "accounts"),
-    ("Contacts", "contacts", "contacts"),
-    ("Calls", "activities", "calls"),
-    ("Events", "activities", "events"),
-    ("Tasks", "activities", "tasks"),
-    ("Potentials", "deals", "potentials"),
-)
 
 
 # --- the export, read independently ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CsvRow:
-    line: int  # line the row starts on; the header is line 1
-    values: dict[str, str]
-
-    def __getitem__(self, column: str) -> str:
-        return self.values[column]
-
-
-def read_export(stem: str, folder: Path = ZOHO_EXPORT) -> list[CsvRow]:
-    with (folder / f"{stem}.csv").open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader)
-        rows, last = [], reader.line_num
-        for row in reader:
-            start, last = last + 1, reader.line_num
-            if row:
-                rows.append(CsvRow(start, dict(zip(header, row, strict=True))))
-        return rows
 
 
 def tidy(name: str) -> str:
     return " ".join(name.split())
 
 
-def money(text: str) -> Decimal:
-    return Decimal(text.replace("$", "").replace(",", ""))
-
-
-def zoho_time(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, ZOHO_DATE)
-
-
 # --- running imports and reading the database ---------------------------------------------------
-
-
-def run_import(
-    engine: Engine,
-    settings: Settings,
-    stem: str,
-    entity: Entity,
-    mapping: str,
-    out: Path,
-    folder: Path = ZOHO_EXPORT,
-    tag: str = "",
-) -> ImportResult:
-    errors = out / f"{stem}{tag}.errors.csv"
-    result = import_csv(
-        engine,
-        settings,
-        folder / f"{stem}.csv",
-        entity,
-        mapping=load_mapping(MAPPINGS / f"{mapping}.toml"),
-        options=ImportOptions(errors_path=errors),
-    )
-    assert result.read == len(read_export(stem, folder)), stem
-    assert result.accounted == result.read, stem
-    check_errors_file(result, errors)
-    return result
-
-
-def check_errors_file(result: ImportResult, errors: Path) -> None:
-    """Every rejected row, and only those, is in the errors CSV with a line and a reason."""
-    if result.rejected == 0:
-        assert result.errors_file is None
-        assert not errors.exists()
-        return
-    rows = error_rows(errors)
-    assert len(rows) == result.rejected
-    for row in rows:
-        assert int(row["line"]) >= 2
-        assert row["reason"].strip()
-
-
-def error_rows(errors: Path) -> list[dict[str, str]]:
-    with errors.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def count(engine: Engine, model: type) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
 
 
 def db_counts(engine: Engine) -> dict[str, int]:
     return {
-        model.__name__: count(engine, model)
+        model.__name__: count_rows(engine, model)
         for model in (Rep, Account, Activity, Deal, DealStageHistory)
     }
 
@@ -154,8 +75,8 @@ def activity_accounts(engine: Engine, external_ids: set[str]) -> dict[str, tuple
 
 
 def test_mappings_load_and_name_only_columns_of_the_export() -> None:
-    for stem, entity, mapping_stem in IMPORTS:
-        mapping = load_mapping(MAPPINGS / f"{mapping_stem}.toml")
+    for stem, entity, mapping_stem in ZOHO_IMPORTS:
+        mapping = load_mapping(ZOHO_MAPPINGS / f"{mapping_stem}.toml")
         assert mapping.entity == entity
         assert mapping.source == SOURCE
         assert mapping.timezone == "UTC"
@@ -191,12 +112,12 @@ def test_zoho_export_imports_completely_and_idempotently(
     result = run_import(engine, settings, "Accounts", "accounts", "accounts", tmp_path)
     assert result.inserted == len({a["ACCOUNTID"] for a in named}) == len(named)
     assert result.rejected == len(nameless)
-    rejects = error_rows(tmp_path / "Accounts.errors.csv")
+    rejects = errors_file_rows(tmp_path / "Accounts.errors.csv")
     assert [(int(r["line"]), r["field"], r["reason"]) for r in rejects] == [
         (a.line, "name", "required value is empty") for a in nameless
     ]
     assert [r["ACCOUNTID"] for r in rejects] == [a["ACCOUNTID"] for a in nameless]
-    assert count(engine, Account) == result.inserted
+    assert count_rows(engine, Account) == result.inserted
     assert result.new_reps == []  # every owner is a user
     with engine.connect() as conn:
         stored = {
@@ -230,10 +151,10 @@ def test_zoho_export_imports_completely_and_idempotently(
     )
 
     # Calls: one activity per TASKID, reps and accounts resolved.
-    before = count(engine, Account)
+    before = count_rows(engine, Account)
     result = run_import(engine, settings, "Calls", "activities", "calls", tmp_path)
     assert result.inserted == len({c["TASKID"] for c in calls}) == len(calls)
-    assert count(engine, Activity) == result.inserted
+    assert count_rows(engine, Activity) == result.inserted
     assert result.new_reps == []  # users were imported first
     with engine.connect() as conn:
         per_rep = dict(
@@ -263,7 +184,7 @@ def test_zoho_export_imports_completely_and_idempotently(
     call_refs = {c["ACCOUNTID"] for c in calls if c["ACCOUNTID"]}
     unknown_refs = call_refs - known_accounts.keys()
     assert result.new_accounts == len(unknown_refs)  # placeholders for ids not in Accounts.csv
-    assert count(engine, Account) == before + len(unknown_refs)
+    assert count_rows(engine, Account) == before + len(unknown_refs)
     linked = activity_accounts(engine, {c["TASKID"] for c in calls})
     expected = {
         c["TASKID"]: (
@@ -277,10 +198,10 @@ def test_zoho_export_imports_completely_and_idempotently(
     assert any(ref in known_accounts for ref, _ in linked.values())
 
     # Events: one held meeting per EVENTID.
-    activities_before = count(engine, Activity)
+    activities_before = count_rows(engine, Activity)
     result = run_import(engine, settings, "Events", "activities", "events", tmp_path)
     assert result.inserted == len({e["EVENTID"] for e in events}) == len(events)
-    assert count(engine, Activity) == activities_before + result.inserted
+    assert count_rows(engine, Activity) == activities_before + result.inserted
     with engine.connect() as conn:
         meetings = conn.execute(
             select(func.count()).where(
@@ -299,13 +220,13 @@ def test_zoho_export_imports_completely_and_idempotently(
     completed = [t for t in tasks if t["Status"] == "Completed"]
     distinct = {tuple(t.values.values()) for t in completed}
     assert len(completed) - len(distinct) > 2000  # the export repeats about 2,067 rows
-    activities_before = count(engine, Activity)
+    activities_before = count_rows(engine, Activity)
     result = run_import(engine, settings, "Tasks", "activities", "tasks", tmp_path)
     assert result.skipped == len(tasks) - len(completed)
     assert result.inserted == len(distinct)
     assert result.duplicate == len(completed) - len(distinct)
     assert result.rejected == 0
-    assert count(engine, Activity) == activities_before + result.inserted
+    assert count_rows(engine, Activity) == activities_before + result.inserted
     with engine.connect() as conn:
         follow_ups = conn.execute(
             select(func.count()).where(
@@ -317,7 +238,7 @@ def test_zoho_export_imports_completely_and_idempotently(
     # Potentials: one deal per LEADID, status from the stage, amounts to the cent.
     result = run_import(engine, settings, "Potentials", "deals", "potentials", tmp_path)
     assert result.inserted == len({p["LEADID"] for p in potentials}) == len(potentials)
-    assert count(engine, Deal) == result.inserted
+    assert count_rows(engine, Deal) == result.inserted
     stages = Counter(p["Stage"] for p in potentials)
     with engine.connect() as conn:
         statuses = dict(conn.execute(select(Deal.status, func.count()).group_by(Deal.status)).all())
@@ -341,7 +262,7 @@ def test_zoho_export_imports_completely_and_idempotently(
 
     # Re-import of every file: nothing inserted, nothing doubled.
     counts = db_counts(engine)
-    for stem, entity, mapping_stem in IMPORTS:
+    for stem, entity, mapping_stem in ZOHO_IMPORTS:
         again = run_import(engine, settings, stem, entity, mapping_stem, tmp_path, tag=".again")
         assert (again.inserted, again.updated) == (0, 0), stem
         assert again.new_reps == [] and again.new_accounts == 0, stem
@@ -379,13 +300,13 @@ def check_changed_stages(
             if row["LEADID"] in changed:
                 row["Stage"], row["Closing Date"] = "Closed Won", closing
             writer.writerow(row)
-    history_before = count(engine, DealStageHistory)
+    history_before = count_rows(engine, DealStageHistory)
     result = run_import(
         engine, settings, "Potentials", "deals", "potentials", tmp_path, folder=folder
     )
     assert (result.inserted, result.updated) == (0, len(changed))
     assert result.unchanged == len(potentials) - len(changed)
-    assert count(engine, DealStageHistory) == history_before + len(changed)
+    assert count_rows(engine, DealStageHistory) == history_before + len(changed)
     with engine.connect() as conn:
         deals = conn.execute(
             select(Deal.id, Deal.status, Deal.stage, Deal.closed_at).where(
@@ -415,12 +336,12 @@ def test_accounts_imported_after_calls_fill_the_placeholders(
     refs = {c["ACCOUNTID"] for c in calls if c["ACCOUNTID"]}
 
     result = run_import(engine, settings, "Calls", "activities", "calls", tmp_path)
-    assert result.new_accounts == len(refs) == count(engine, Account)
+    assert result.new_accounts == len(refs) == count_rows(engine, Account)
     result = run_import(engine, settings, "Accounts", "accounts", "accounts", tmp_path)
     filled = {r for r in refs if accounts.get(r)}
     assert result.updated == len(filled)  # placeholders got their real names
     assert result.inserted == sum(1 for ref, name in accounts.items() if name and ref not in refs)
-    assert count(engine, Account) == result.inserted + len(refs)
+    assert count_rows(engine, Account) == result.inserted + len(refs)
     linked = activity_accounts(engine, {c["TASKID"] for c in calls})
     assert {ext: name for ext, (ref, name) in linked.items() if ref in filled} == {
         c["TASKID"]: accounts[c["ACCOUNTID"]] for c in calls if c["ACCOUNTID"] in filled
@@ -439,7 +360,7 @@ def test_calls_link_their_contacts_imported_in_either_order(
     referenced = {c["CONTACTID"] for c in calls if c["CONTACTID"]}
     assert result.updated == len(referenced)  # the placeholders got their names
     assert result.inserted == len(contacts) - len(referenced)
-    assert count(engine, Contact) == len(contacts)
+    assert count_rows(engine, Contact) == len(contacts)
     with engine.connect() as conn:
         linked = dict(
             conn.execute(
@@ -476,7 +397,7 @@ def test_reimported_task_repeats_are_duplicates_whatever_the_batch_size(
 ) -> None:
     tasks = [t for t in read_export("Tasks") if t["Status"] == "Completed"]
     distinct = len({tuple(t.values.values()) for t in tasks})
-    mapping = load_mapping(MAPPINGS / "tasks.toml")
+    mapping = load_mapping(ZOHO_MAPPINGS / "tasks.toml")
     for attempt in range(2):
         result = import_csv(
             engine,
