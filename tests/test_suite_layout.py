@@ -67,3 +67,14 @@ def test_the_check_catches_a_test_file_import(tmp_path: Path, source: str, caugh
     target.write_text(source, encoding="utf-8")
     found = [m for m in _imported_modules(target) if _is_test_module(m)]
     assert bool(found) is caught
+
+
+def test_test_folders_mirror_the_packages() -> None:
+    """Each folder of tests/ is named for a package of src/paceline (tests/analytics/ ...)."""
+    folders = {
+        p.name
+        for p in TESTS.iterdir()
+        if p.is_dir() and p.name not in {"__pycache__", "screenshots"}
+    }
+    packages = {p.name for p in SRC.iterdir() if (p / "__init__.py").is_file()}
+    assert folders and folders <= packages, folders - packages

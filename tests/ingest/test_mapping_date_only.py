@@ -20,7 +20,7 @@ from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Deal, ImportRun
 
-EXAMPLES = Path(__file__).parent.parent / "examples" / "mappings"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mappings"
 DEALS_HEAD = """entity = "deals"
 [columns]
 external_id = "ID"

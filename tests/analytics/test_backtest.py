@@ -375,7 +375,7 @@ def test_demo_backtest(
 
 def _calibration_module() -> Any:
     """The benchmark's world generator (benchmarks/forecast_calibration.py), by path."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "forecast_calibration.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "forecast_calibration.py"
     spec = importlib.util.spec_from_file_location("forecast_calibration", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
