@@ -9,12 +9,14 @@ PostgreSQL: a database named for this test session is created on the server at
 $PACELINE_TEST_PG (default postgresql://postgres@127.0.0.1:5432/test) and dropped afterwards;
 each test gets a fresh schema inside it. When no server answers, the PostgreSQL variants are
 skipped with that reason (and only then).
+
+Demo organisations: each build (seed, size, day) is made once per test run, whichever xdist
+worker asks first, and every fixture copies it (`factories.shared_demo`, `shared_pg_demo`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import uuid
@@ -25,16 +27,22 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from factories import (
-    DEMO_TODAY,
     PG_ADMIN_URL,
+    RUN_ID,
     WEB_PASSWORD,
     Org,
+    built_once,
+    drop_templates,
     pg_conninfo,
     postgres_engine,
+    settings_key,
+    shared_demo,
+    sqlite_copy,
+    sqlite_file_closed,
 )
 from paceline import clock
 from paceline.analytics.roster import list_reps
@@ -65,6 +73,24 @@ def _left_out_of_the_fast_loop(item: pytest.Item) -> bool:
     if callspec is not None and callspec.params.get("db_url_and_engine") == "postgresql":
         return True
     return item.path.name in HEAVY_MODULES
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One id for this test run, shared by its xdist workers: it names the run's template
+    databases (`factories.shared_pg_demo`), which the run drops when it ends."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        run = str(workerinput["testrunuid"])
+    else:
+        run = getattr(config.option, "testrunuid", None) or uuid.uuid4().hex
+        if hasattr(config.option, "testrunuid"):
+            config.option.testrunuid = run  # the workers are handed this one
+    os.environ[RUN_ID] = run[:12]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller, once every worker is done
+        drop_templates(os.environ[RUN_ID])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -157,26 +183,23 @@ def settings() -> Settings:
 def demo_org(
     tmp_path_factory: pytest.TempPathFactory, settings: Settings
 ) -> Iterator[tuple[Engine, dict[str, Any]]]:
-    """The full demo organisation (seed 7, today 2026-11-18) on SQLite, built once per worker.
+    """The full demo organisation (seed 7, today 2026-11-18) on SQLite: built once per test
+    run (`factories.shared_demo`), and copied once per worker.
 
     Diagnosis tests check that each planted truth (`truth["planted"]`) is found; they only
-    read, so they share one build (about 35 s).
+    read, so they share one copy.
     """
-    folder = tmp_path_factory.mktemp("demo_org")
-    engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
-    upgrade(engine)
-    truth_path = folder / "truth.json"
-    build_demo(engine, settings, seed=7, today=DEMO_TODAY, truth_path=truth_path)
-    yield engine, dict(json.loads(truth_path.read_text("utf-8")))
+    built = shared_demo(tmp_path_factory, settings)
+    engine = sqlite_copy(built.path, tmp_path_factory.mktemp("demo_org"))
+    yield engine, built.truth
     engine.dispose()
 
 
 # --- the web organisation: a small demo with five users, copied for each test --------------
 
 
-@pytest.fixture(scope="session")
-def org(tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date) -> Org:
-    path = tmp_path_factory.mktemp("web") / "demo.db"
+def _build_web_org(folder: Path, settings: Settings, today: dt.date) -> Org:
+    path = folder / "demo.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     # Four months: the alerts judge a shortfall by each rep's clustering over the 60 business
@@ -198,12 +221,18 @@ def org(tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.
     # Sessions made once and copied with the database: the login form is tested on its own,
     # and each Argon2 check costs a third of a second.
     sessions = {user.username: start_session(engine, user.id) for user in users}
-    with engine.begin() as conn:
-        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-    engine.dispose()
+    sqlite_file_closed(engine)
     return Org(
         path, east[0].name, east[0].id, east[1].id, manager.name, west.id, west.name, sessions
     )
+
+
+@pytest.fixture(scope="session")
+def org(tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date) -> Org:
+    """The web organisation, built once per test run; `db` copies its file for each test."""
+    key = f"web-org-{today.isoformat()}-{settings_key(settings)}"
+    _, built = built_once(tmp_path_factory, key, lambda f: _build_web_org(f, settings, today))
+    return built
 
 
 @pytest.fixture

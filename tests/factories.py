@@ -14,20 +14,25 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import hashlib
+import json
 import os
+import pickle
 import re
+import shutil
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from filelock import FileLock
 from httpx import Response
 from sqlalchemy import Engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
@@ -39,6 +44,7 @@ from paceline.auth.accounts import create_token, start_session
 from paceline.auth.passwords import hash_password
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
+from paceline.demo import DemoSummary, build_demo
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.manual import add_rep
 from paceline.ingest.mapping import Entity, load_mapping
@@ -60,6 +66,7 @@ NOV = dt.date(2026, 11, 1)
 DEMO_TODAY = dt.date(2026, 11, 18)
 NEW_YORK_NOON = dt.time(17, 0)  # 12:00 in New York in November (EST), as naive UTC
 _external = count(1)
+T = TypeVar("T")
 
 
 # --- databases -------------------------------------------------------------------------------
@@ -846,3 +853,168 @@ def demo_login(client: TestClient, username: str) -> str:
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, cookie)
     return csrf
+
+
+# --- built once per test run, copied by each fixture ----------------------------------------
+# The demo organisation takes half a minute to build at full size. Every fixture that needs a
+# given build (same seed, size, day and settings) gets it from one build per test run: the
+# first xdist worker to ask builds it under a file lock in the run's shared temporary folder
+# (the pytest-xdist pattern), the others wait for it, and each fixture then copies the SQLite
+# file, so a test that writes changes only its own copy.
+
+
+def _run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder of this test run that every xdist worker shares."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, key: str, build: Callable[[Path], T]
+) -> tuple[Path, T]:
+    """`build(folder)` run once per test run, by whichever worker asks first; the folder it
+    wrote into and what it returned (pickled). A build that fails is tried again by the next
+    fixture that asks, and fails that one too."""
+    root = _run_folder(tmp_path_factory) / "built-once"
+    root.mkdir(exist_ok=True)
+    folder, done = root / key, root / f"{key}.pickle"
+    with FileLock(str(root / f"{key}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            result = build(folder)
+            partial = done.with_suffix(".partial")
+            partial.write_bytes(pickle.dumps(result))
+            partial.replace(done)
+    return folder, pickle.loads(done.read_bytes())
+
+
+def settings_key(settings: Settings) -> str:
+    """A short fingerprint of the settings, part of a build's key."""
+    return hashlib.sha256(settings.model_dump_json().encode()).hexdigest()[:10]
+
+
+def sqlite_file_closed(engine: Engine) -> None:
+    """Fold the write-ahead log into the file and close it, so a plain copy is complete."""
+    with engine.begin() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
+
+
+@dataclass(frozen=True)
+class DemoBuild:
+    """A demo organisation built once: its SQLite file (copy it, never open it) and truth."""
+
+    path: Path
+    summary: DemoSummary
+    truth: dict[str, Any]
+
+
+def shared_demo(
+    tmp_path_factory: pytest.TempPathFactory,
+    settings: Settings,
+    *,
+    seed: int = 7,
+    reps: int = 30,
+    months: int = 15,
+    today: dt.date = DEMO_TODAY,
+) -> DemoBuild:
+    """`build_demo` with these arguments into SQLite, once per test run."""
+    key = f"demo-s{seed}-r{reps}-m{months}-{today.isoformat()}-{settings_key(settings)}"
+
+    def build(folder: Path) -> tuple[DemoSummary, dict[str, Any]]:
+        engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
+        upgrade(engine)
+        truth_path = folder / "truth.json"
+        summary = build_demo(
+            engine, settings, seed=seed, reps=reps, months=months, today=today,
+            truth_path=truth_path,
+        )  # fmt: skip
+        sqlite_file_closed(engine)
+        return summary, dict(json.loads(truth_path.read_text("utf-8")))
+
+    folder, (summary, truth) = built_once(tmp_path_factory, key, build)
+    return DemoBuild(folder / "demo.db", summary, truth)
+
+
+def sqlite_copy(path: Path, folder: Path) -> Engine:
+    """An engine on a private copy of the SQLite file at `path`, made in `folder`."""
+    copy = folder / path.name
+    shutil.copyfile(path, copy)
+    return make_engine(f"sqlite:///{copy}")
+
+
+# PostgreSQL: a build made once per test run into a template database, which each fixture
+# copies with CREATE DATABASE ... TEMPLATE. The templates carry the run's id (set by
+# conftest.py for the run and its workers) and are dropped when the run ends.
+RUN_ID = "PACELINE_TEST_RUN"
+TEMPLATE_PREFIX = "paceline_tpl_"
+
+
+def _admin() -> psycopg.Connection:
+    return psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True, connect_timeout=3)
+
+
+def pg_url(database: str) -> str:
+    return make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def shared_pg_demo(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    settings: Settings,
+    *,
+    seed: int,
+    reps: int,
+    months: int,
+    today: dt.date,
+) -> tuple[str, DemoSummary, dict[str, Any]]:
+    """`build_demo` with these arguments into a PostgreSQL template database, once per test
+    run: (the template's name, the summary, the truth). Skipped when no server answers."""
+    request.getfixturevalue("pg_database")
+    key = f"pg-demo-s{seed}-r{reps}-m{months}-{today.isoformat()}-{settings_key(settings)}"
+
+    def build(folder: Path) -> tuple[str, DemoSummary, dict[str, Any]]:
+        name = f"{TEMPLATE_PREFIX}{os.environ[RUN_ID]}_{uuid.uuid4().hex[:8]}"
+        with _admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        engine = make_engine(pg_url(name))
+        upgrade(engine)
+        truth_path = folder / "truth.json"
+        summary = build_demo(
+            engine, settings, seed=seed, reps=reps, months=months, today=today,
+            truth_path=truth_path,
+        )  # fmt: skip
+        engine.dispose()  # a template may have no open connections
+        return name, summary, dict(json.loads(truth_path.read_text("utf-8")))
+
+    return built_once(tmp_path_factory, key, build)[1]
+
+
+def pg_copy(template: str) -> Iterator[Engine]:
+    """An engine on a fresh database copied from `template`, dropped afterwards."""
+    name = f"paceline_test_{uuid.uuid4().hex[:10]}"
+    with _admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    engine = make_engine(pg_url(name))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with _admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def drop_templates(run: str) -> None:
+    """Drop the template databases this test run made (none when no server answers)."""
+    try:
+        conn = _admin()
+    except psycopg.OperationalError:
+        return
+    with conn:
+        pattern = f"{TEMPLATE_PREFIX}{run}\\_%"
+        names = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", [pattern]
+        ).fetchall()
+        for (name,) in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

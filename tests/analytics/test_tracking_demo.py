@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from factories import postgres_engine
+from factories import pg_copy, shared_demo, shared_pg_demo, sqlite_copy
 from paceline import cli as cli_module
 from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import leaderboard
@@ -41,9 +41,10 @@ def _build(
 def full_demo(
     tmp_path_factory: pytest.TempPathFactory, settings: Settings
 ) -> Iterator[tuple[Engine, dict[str, Any]]]:
-    folder = tmp_path_factory.mktemp("tracking_demo")
-    engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
-    yield engine, _build(engine, settings, folder, {"seed": 7, "today": TODAY})
+    """The default organisation (seed 7), built once per test run; a copy for this module."""
+    built = shared_demo(tmp_path_factory, settings, seed=7, today=TODAY)
+    engine = sqlite_copy(built.path, tmp_path_factory.mktemp("tracking_demo"))
+    yield engine, built.truth
     engine.dispose()
 
 
@@ -51,13 +52,12 @@ def full_demo(
 def small_pair(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, settings: Settings
 ) -> Iterator[tuple[Engine, Engine, dict[str, Any]]]:
-    """The same small demo built on SQLite and on PostgreSQL."""
-    folder = tmp_path_factory.mktemp("tracking_pair")
-    lite = make_engine(f"sqlite:///{folder / 'demo.db'}")
-    truth = _build(lite, settings, folder, SMALL)
-    for pg in postgres_engine(request):
-        _build(pg, settings, tmp_path_factory.mktemp("tracking_pair_pg"), SMALL)
-        yield lite, pg, truth
+    """The same small demo built on SQLite and on PostgreSQL (each once per test run, copied)."""
+    built = shared_demo(tmp_path_factory, settings, **SMALL)
+    lite = sqlite_copy(built.path, tmp_path_factory.mktemp("tracking_pair"))
+    template, _, _ = shared_pg_demo(request, tmp_path_factory, settings, **SMALL)
+    for pg in pg_copy(template):
+        yield lite, pg, built.truth
     lite.dispose()
 
 

@@ -25,13 +25,11 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from factories import shared_demo, sqlite_copy
 from paceline.analytics.roster import list_reps
 from paceline.auth.accounts import add_user
 from paceline.config import Settings
-from paceline.demo import build_demo
 from paceline.server import create_app
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -78,10 +76,8 @@ def _free_port() -> int:
 def site(
     tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date
 ) -> Iterator[Site]:
-    path = tmp_path_factory.mktemp("browser") / "paceline.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    build_demo(engine, settings, seed=7, reps=12, months=3, today=today)
+    built = shared_demo(tmp_path_factory, settings, seed=7, reps=12, months=3, today=today)
+    engine = sqlite_copy(built.path, tmp_path_factory.mktemp("browser"))
     reps = list_reps(engine)
     rep = next(r for r in reps if r.team == "East" and r.role == "sdr")
     manager = next(r for r in reps if r.team == "East" and r.role == "manager")
