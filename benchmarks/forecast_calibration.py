@@ -24,7 +24,7 @@ coverage and the WAPE of Paceline's P50 against the baselines.
 
 Run it through ``benchmarks/run.py --only forecast_calibration`` or directly:
 ``python benchmarks/forecast_calibration.py --calibration-seeds 3`` (the README's figures).
-`tests/test_backtest.py` runs a light version on three small worlds.
+`tests/analytics/test_backtest.py` runs a light version on three small worlds.
 """
 
 from __future__ import annotations

@@ -12,11 +12,11 @@ import datetime as dt
 
 from sqlalchemy import Engine
 
+from factories import quick_user
 from paceline.analytics.alerts import Alert, AlertReport, Rule
 from paceline.analytics.stretch import Stretch
 from paceline.config import Settings
 from paceline.services.reps import add_rep
-from test_funnel import quick_user
 
 AS_OF = dt.date(2026, 12, 7)
 RULES = {"no_selling": "no selling activities for 3 business days or more"}

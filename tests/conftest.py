@@ -9,13 +9,16 @@ PostgreSQL: a database named for this test session is created on the server at
 $PACELINE_TEST_PG (default postgresql://postgres@127.0.0.1:5432/test) and dropped afterwards;
 each test gets a fresh schema inside it. When no server answers, the PostgreSQL variants are
 skipped with that reason (and only then).
+
+Demo organisations: each build (seed, size, day) is made once per test run, whichever xdist
+worker asks first, and every fixture copies it (`factories.shared_demo`, `shared_pg_demo`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,19 +26,32 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, event, text
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from factories import (
+    PG_ADMIN_URL,
+    RUN_ID,
+    WEB_PASSWORD,
+    Org,
+    built_once,
+    drop_templates,
+    pg_conninfo,
+    postgres_engine,
+    settings_key,
+    shared_demo,
+    sqlite_copy,
+    sqlite_file_closed,
+)
 from paceline import clock
+from paceline.analytics.roster import list_reps
+from paceline.auth.accounts import add_user, start_session
 from paceline.config import Settings, default_settings
 from paceline.demo import build_demo
+from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
-
-PG_ADMIN_URL = os.environ.get("PACELINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-ZOHO_EXPORT = SHARED_DATA / "zoho_crm_export"
-
 
 # `make test-fast` (PACELINE_TEST_FAST=1): the edit-test loop. SQLite only, and without the
 # tests that build the full demo, drive the browser, fuzz or race; `make test` runs everything.
@@ -57,6 +73,24 @@ def _left_out_of_the_fast_loop(item: pytest.Item) -> bool:
     if callspec is not None and callspec.params.get("db_url_and_engine") == "postgresql":
         return True
     return item.path.name in HEAVY_MODULES
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One id for this test run, shared by its xdist workers: it names the run's template
+    databases (`factories.shared_pg_demo`), which the run drops when it ends."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        run = str(workerinput["testrunuid"])
+    else:
+        run = getattr(config.option, "testrunuid", None) or uuid.uuid4().hex
+        if hasattr(config.option, "testrunuid"):
+            config.option.testrunuid = run  # the workers are handed this one
+    os.environ[RUN_ID] = run[:12]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller, once every worker is done
+        drop_templates(os.environ[RUN_ID])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -84,14 +118,10 @@ def today() -> dt.date:
     return TEST_TODAY
 
 
-def _pg_conninfo(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
 def pg_database(worker_id: str) -> Iterator[str]:
     """A throw-away PostgreSQL database for this test session (one per xdist worker)."""
-    admin = _pg_conninfo(PG_ADMIN_URL)
+    admin = pg_conninfo(PG_ADMIN_URL)
     try:
         conn = psycopg.connect(admin, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
@@ -106,28 +136,6 @@ def pg_database(worker_id: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    database_url = request.getfixturevalue("pg_database")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = make_engine(database_url)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-    @event.listens_for(engine, "connect")
-    def _use_schema(dbapi_connection: psycopg.Connection, _record: object) -> None:
-        with dbapi_connection.cursor() as cur:
-            cur.execute(f'SET search_path TO "{schema}"')
-        dbapi_connection.commit()
-
-    engine.dispose()  # reconnect so every pooled connection gets the search_path
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with make_engine(database_url).begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url_and_engine(
     request: pytest.FixtureRequest, tmp_path: Path
@@ -139,7 +147,7 @@ def db_url_and_engine(
         yield "sqlite", engine
         engine.dispose()
     else:
-        for engine in _postgres_engine(request):
+        for engine in postgres_engine(request):
             upgrade(engine)
             yield "postgresql", engine
 
@@ -147,7 +155,7 @@ def db_url_and_engine(
 @pytest.fixture
 def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """PostgreSQL only, for tests about its planner or server behaviour."""
-    for engine in _postgres_engine(request):
+    for engine in postgres_engine(request):
         upgrade(engine)
         yield engine
 
@@ -171,22 +179,76 @@ def settings() -> Settings:
     return default_settings()
 
 
-DEMO_TODAY = dt.date(2026, 11, 18)
-
-
 @pytest.fixture(scope="session")
 def demo_org(
     tmp_path_factory: pytest.TempPathFactory, settings: Settings
 ) -> Iterator[tuple[Engine, dict[str, Any]]]:
-    """The full demo organisation (seed 7, today 2026-11-18) on SQLite, built once per worker.
+    """The full demo organisation (seed 7, today 2026-11-18) on SQLite: built once per test
+    run (`factories.shared_demo`), and copied once per worker.
 
     Diagnosis tests check that each planted truth (`truth["planted"]`) is found; they only
-    read, so they share one build (about 35 s).
+    read, so they share one copy.
     """
-    folder = tmp_path_factory.mktemp("demo_org")
-    engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
-    upgrade(engine)
-    truth_path = folder / "truth.json"
-    build_demo(engine, settings, seed=7, today=DEMO_TODAY, truth_path=truth_path)
-    yield engine, dict(json.loads(truth_path.read_text("utf-8")))
+    built = shared_demo(tmp_path_factory, settings)
+    engine = sqlite_copy(built.path, tmp_path_factory.mktemp("demo_org"))
+    yield engine, built.truth
     engine.dispose()
+
+
+# --- the web organisation: a small demo with five users, copied for each test --------------
+
+
+def _build_web_org(folder: Path, settings: Settings, today: dt.date) -> Org:
+    path = folder / "demo.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    # Four months: the alerts judge a shortfall by each rep's clustering over the 60 business
+    # days before the stretch read; three months leave under 50 (one week off then weighs on
+    # the estimate enough that a planted rep at 45% of normal is not told from chance).
+    build_demo(engine, settings, seed=7, reps=12, months=4, today=today)
+    reps = list_reps(engine)
+    east = [r for r in reps if r.team == "East" and r.role == "sdr"]
+    west = next(r for r in reps if r.team == "West" and r.role == "sdr")
+    manager = next(r for r in reps if r.team == "East" and r.role == "manager")
+    west_manager = next(r for r in reps if r.team == "West" and r.role == "manager")
+    users = [
+        add_user(engine, "admin", WEB_PASSWORD, "admin"),
+        add_user(engine, "manager", WEB_PASSWORD, "manager", rep=manager.name),
+        add_user(engine, "westmanager", WEB_PASSWORD, "manager", rep=west_manager.name),
+        add_user(engine, "rep", WEB_PASSWORD, "rep", rep=east[0].name),
+        add_user(engine, "westrep", WEB_PASSWORD, "rep", rep=west.name),
+    ]
+    # Sessions made once and copied with the database: the login form is tested on its own,
+    # and each Argon2 check costs a third of a second.
+    sessions = {user.username: start_session(engine, user.id) for user in users}
+    sqlite_file_closed(engine)
+    return Org(
+        path, east[0].name, east[0].id, east[1].id, manager.name, west.id, west.name, sessions
+    )
+
+
+@pytest.fixture(scope="session")
+def org(tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date) -> Org:
+    """The web organisation, built once per test run; `db` copies its file for each test."""
+    key = f"web-org-{today.isoformat()}-{settings_key(settings)}"
+    _, built = built_once(tmp_path_factory, key, lambda f: _build_web_org(f, settings, today))
+    return built
+
+
+@pytest.fixture
+def db(org: Org, tmp_path: Path) -> Iterator[Engine]:
+    """A private copy of the web organisation's database for one test."""
+    copy = tmp_path / "web.db"
+    shutil.copyfile(org.path, copy)
+    engine = make_engine(f"sqlite:///{copy}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def client(db: Engine, settings: Settings, org: Org) -> Iterator[TestClient]:
+    """The application on `db`; `demo_login(client, user)` logs in as one of `org`'s users."""
+    app = create_app(settings, db)
+    app.state.test_org = org
+    with TestClient(app) as test_client:
+        yield test_client

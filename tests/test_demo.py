@@ -12,8 +12,6 @@ with ten times the data.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ import pytest
 from sqlalchemy import ColumnElement, Engine, and_, case, func, select
 from sqlalchemy.orm import aliased
 
-from conftest import _postgres_engine
+from factories import pg_copy, shared_demo, shared_pg_demo, sqlite_copy
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
 from paceline.demo import MIN_REPS, DemoSummary, build_demo, recent_start, role_mix
@@ -45,7 +43,6 @@ class Built:
     engine: Engine
     summary: DemoSummary
     truth: dict[str, Any]
-    seconds: float
 
     def rep_ids(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -55,21 +52,13 @@ class Built:
         return self.rep_ids()[self.truth["planted"][key]]
 
 
-def _build(engine: Engine, settings: Settings, truth_dir: Path, size: dict[str, Any]) -> Built:
-    upgrade(engine)
-    truth_path = truth_dir / "truth.json"
-    started = time.perf_counter()
-    summary = build_demo(engine, settings, truth_path=truth_path, **size)
-    seconds = time.perf_counter() - started
-    return Built(engine, summary, json.loads(truth_path.read_text("utf-8")), seconds)
-
-
 def _sqlite_build(
     tmp_path_factory: pytest.TempPathFactory, settings: Settings, size: dict[str, Any]
 ) -> Iterator[Built]:
-    folder = tmp_path_factory.mktemp("demo")
-    engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
-    yield _build(engine, settings, folder, size)
+    """A private copy of the build with this size, made once per test run."""
+    built = shared_demo(tmp_path_factory, settings, **size)
+    engine = sqlite_copy(built.path, tmp_path_factory.mktemp("demo"))
+    yield Built(engine, built.summary, built.truth)
     engine.dispose()
 
 
@@ -91,8 +80,9 @@ def demo(
     elif request.param == "sqlite":
         yield from _sqlite_build(tmp_path_factory, settings, SMALL)
     else:
-        for engine in _postgres_engine(request):
-            yield _build(engine, settings, tmp_path_factory.mktemp("demo_pg"), SMALL)
+        template, summary, truth = shared_pg_demo(request, tmp_path_factory, settings, **SMALL)
+        for engine in pg_copy(template):
+            yield Built(engine, summary, truth)
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -565,15 +555,18 @@ def _fresh_sqlite(folder: Path) -> Engine:
 
 
 def test_same_seed_same_data_other_seed_other_data(
-    sqlite_engine: Engine, settings: Settings, tmp_path: Path
+    tmp_path_factory: pytest.TempPathFactory, settings: Settings, tmp_path: Path
 ) -> None:
-    engines = [sqlite_engine, _fresh_sqlite(tmp_path / "again"), _fresh_sqlite(tmp_path / "other")]
-    for engine, seed in zip(engines, (7, 7, 8), strict=True):
+    """The small build this run's tests share (seed 7) against two fresh ones: seed 7 again
+    and seed 8."""
+    shared = sqlite_copy(shared_demo(tmp_path_factory, settings, **SMALL).path, tmp_path)
+    engines = [shared, _fresh_sqlite(tmp_path / "again"), _fresh_sqlite(tmp_path / "other")]
+    for engine, seed in zip(engines[1:], (7, 8), strict=True):
         build_demo(engine, settings, **{**SMALL, "seed": seed})  # type: ignore[arg-type]
     first, again, other = (_fingerprint(e) for e in engines)
     assert first == again
     assert first[0] != other[0] and first[1] != other[1]
-    for engine in engines[1:]:
+    for engine in engines:
         engine.dispose()
 
 

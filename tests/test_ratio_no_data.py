@@ -1,8 +1,8 @@
 """A ratio with nothing to divide by is "no data", never 0%: analyses, CLI, API and web.
 
-The hand-built team of `test_tracking` (November 2026, as of Wednesday the 18th), with the
-rates made key metrics: SDRs are paced on their connect rate, AEs on meetings held per
-meeting set. By hand:
+The hand-built tracking team (`factories.build_tracking_team`) (November 2026, as of Wednesday
+the 18th), with the rates made key metrics: SDRs are paced on their connect rate, AEs on
+meetings held per meeting set. By hand:
 - Cy (AE, East) set no meeting in November: held per set is 0 / 0, no data (it read 0%);
 - East's only AE is Cy, so East's pooled held per set is 0 / 0 too (it read 0%);
 - East's connect rate pools Ana's 14 conversations of 22 calls and Ben's 5 of 5: 19 / 27;
@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from helpers import api_tokens, bearer
+from factories import AS_OF, api_tokens, bearer, build_tracking_team, quick_user
 from paceline.analytics.leaderboard import leaderboard
 from paceline.analytics.pacing import level_pace
 from paceline.analytics.scorecard import rep_scorecard, team_scorecards
@@ -32,8 +32,6 @@ from paceline.config import Settings, default_config_text
 from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.web.common import DASH
-from test_funnel import quick_user
-from test_tracking import AS_OF, build_team
 
 SDR_METRICS = 'key_metrics = ["conversations", "meetings_set", "opportunities_sourced"'
 AE_METRICS = 'key_metrics = ["meetings_held", "proposals", "deals_won", "revenue"'
@@ -61,7 +59,7 @@ def rates_config_text() -> str:
 
 @pytest.fixture
 def rated(engine: Engine, settings: Settings) -> tuple[Engine, Settings]:
-    build_team(engine, settings)
+    build_tracking_team(engine, settings)
     return engine, rates_as_key_metrics(settings)
 
 
@@ -112,7 +110,7 @@ def _cells(output: str, label: str) -> list[str]:
 
 def test_cli_prints_a_dash_and_json_null(tmp_path: Path, settings: Settings) -> None:
     url = f"sqlite:///{tmp_path / 'team.db'}"
-    build_team(make_engine(url), settings)
+    build_tracking_team(make_engine(url), settings)
     config = tmp_path / "paceline.toml"
     config.write_text(rates_config_text())
     runner = CliRunner()

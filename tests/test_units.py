@@ -1,7 +1,8 @@
 """Metric units: every metric prints in its own unit, and team totals pool ratios.
 
-The hand-built team is `test_tracking`'s (November 2026, as of the 18th), with won deals added
-for an average-deal-size ratio (revenue / deals won) that used to print as a percentage:
+The hand-built team is the tracking team (`factories.build_tracking_team`) (November 2026, as
+of the 18th), with won deals added for an average-deal-size ratio (revenue / deals won) that
+used to print as a percentage:
 - Ana (SDR, East): 22 calls, 14 connected. Two won deals: 2,000.00 and 3,732.40, so an
   average deal of 2,866.20 (it printed as "286620.0%").
 - Ben (SDR, East): 5 calls, 5 connected. Dee (SDR, West): 14 calls, 14 connected.
@@ -21,6 +22,7 @@ import pytest
 from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
+from factories import AS_OF, build_tracking_team, make_site
 from paceline.analytics.leaderboard import leaderboard
 from paceline.analytics.scorecard import team_scorecards
 from paceline.cli import app
@@ -29,8 +31,6 @@ from paceline.describe import metric_text
 from paceline.store.engine import make_engine
 from paceline.store.models import Deal
 from paceline.web.common import fmt_metric
-from test_equation import make_site
-from test_tracking import AS_OF, build_team
 
 AVERAGE_DEAL = """
 [[metrics]]
@@ -131,7 +131,7 @@ def test_figures_print_in_their_unit() -> None:
 
 
 def test_average_deal_is_money_on_the_leaderboard(engine: Engine, units_settings: Settings) -> None:
-    ids = build_team(engine, units_settings)
+    ids = build_tracking_team(engine, units_settings)
     add_wins(engine, ids["Ana"])
     board = leaderboard(engine, units_settings, "average_deal", "month", AS_OF)
     assert board.unit == "currency"
@@ -141,7 +141,7 @@ def test_average_deal_is_money_on_the_leaderboard(engine: Engine, units_settings
 
 
 def test_team_totals_pool_ratios(engine: Engine, units_settings: Settings) -> None:
-    build_team(engine, units_settings)
+    build_tracking_team(engine, units_settings)
     east = team_scorecards(engine, units_settings, "month", AS_OF, team="East")
     total = {line.metric: line for line in east.total}
     rate = total["connect_rate"]  # before: left out of the total
@@ -157,7 +157,7 @@ def test_team_totals_pool_ratios(engine: Engine, units_settings: Settings) -> No
 def test_cli_prints_by_unit_and_pooled_totals(tmp_path: Path, units_settings: Settings) -> None:
     url = f"sqlite:///{tmp_path / 'team.db'}"
     engine = make_engine(url)
-    ids = build_team(engine, units_settings)
+    ids = build_tracking_team(engine, units_settings)
     add_wins(engine, ids["Ana"])
     config = tmp_path / "paceline.toml"
     config.write_text(config_text(), "utf-8")
@@ -179,7 +179,7 @@ def test_cli_prints_by_unit_and_pooled_totals(tmp_path: Path, units_settings: Se
 def test_leaderboard_page_prints_money_and_the_pooled_total(
     engine: Engine, units_settings: Settings
 ) -> None:
-    ids = build_team(engine, units_settings)
+    ids = build_tracking_team(engine, units_settings)
     add_wins(engine, ids["Ana"])
     site = make_site(engine, units_settings, {"root": ("admin", None)})
     with site.client:

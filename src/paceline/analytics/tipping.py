@@ -37,7 +37,7 @@ the intervals come from a cluster bootstrap: reps are resampled with replacement
 rep's weeks together, the hinge is refitted on each resample, and the percentile interval at
 `confidence` is reported for k, b1 and b2. Seeded from the configuration: the same data always
 gives the same interval. On simulated data with a planted knee (40 reps x 40 weeks) the 90%
-interval holds the knee in about 93% of seeds (tests/test_tipping.py).
+interval holds the knee in about 93% of seeds (tests/analytics/test_tipping.py).
 
 The lag, when not configured, is measured: the lag in 0..max_lag_weeks whose hinge explains
 the most variance, compared on the same activity weeks for every lag. Picking the best of

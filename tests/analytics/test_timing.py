@@ -1,0 +1,281 @@
+"""When to sell: local weekday x hour cells across a daylight-saving change, on SQLite and
+PostgreSQL, the volume rules for rates and best hours, and the CLI, API and page.
+
+New York left daylight saving time on Sunday 2026-11-01 at 02:00 EDT (06:00 UTC): before,
+local = UTC - 4; after, UTC - 5. So the same local hour is a different UTC hour on each side,
+and 01:00-02:00 local happens twice that Sunday.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, insert
+from typer.testing import CliRunner
+
+from factories import AS_OF, Site, activity_row, make_site
+from paceline.analytics.timing import MIN_RATE_VOLUME, local_cells, when_to_sell
+from paceline.analytics.window import diagnosis_window
+from paceline.cli import app as cli_app
+from paceline.config import Settings
+from paceline.errors import UserInputError
+from paceline.services.reps import add_rep
+from paceline.store.engine import make_engine
+from paceline.store.migrate import upgrade
+from paceline.store.models import Activity
+
+MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
+
+
+def at_utc(rep_id: int, moment: dt.datetime, local_day: dt.date, **fields: Any) -> dict[str, Any]:
+    """An activity at a UTC moment (naive), counted on its New York day."""
+    row = activity_row(rep_id, local_day, **fields)
+    row["occurred_at"] = moment
+    return row
+
+
+def build_team(engine: Engine, settings: Settings) -> dict[str, int]:
+    upgrade(engine)
+    ana = add_rep(engine, settings, "Ana", "sdr", team="East")
+    ben = add_rep(engine, settings, "Ben", "sdr", team="West")
+    rows = [
+        # Friday before the change: 13:10 UTC is 09:10 EDT.
+        at_utc(ana, dt.datetime(2026, 10, 30, 13, 10), dt.date(2026, 10, 30)),
+        # Saturday evening: 23:30 UTC is 19:30 EDT, still Saturday in New York.
+        at_utc(ana, dt.datetime(2026, 10, 31, 23, 30), dt.date(2026, 10, 31), kind="email"),
+        # Sunday 01:30 local, twice: 05:30 UTC (EDT) and 06:30 UTC (EST).
+        at_utc(ana, dt.datetime(2026, 11, 1, 5, 30), dt.date(2026, 11, 1), kind="email"),
+        at_utc(ana, dt.datetime(2026, 11, 1, 6, 30), dt.date(2026, 11, 1), kind="email"),
+        # Monday after: 14:20 UTC is 09:20 EST, 13:59 UTC is 08:59 EST.
+        at_utc(ana, dt.datetime(2026, 11, 2, 14, 20), dt.date(2026, 11, 2), outcome="conversation"),
+        at_utc(ana, dt.datetime(2026, 11, 2, 13, 59), dt.date(2026, 11, 2)),
+        # Tuesday 03:30 UTC is still Monday 22:30 in New York.
+        at_utc(ana, dt.datetime(2026, 11, 3, 3, 30), dt.date(2026, 11, 2), kind="admin", ask=False),
+    ]
+    # Wednesday 10:00-11:00 EST (15:xx UTC): 25 calls, 5 connect, 15 with an Ask, 2 engaged.
+    wed_10 = dt.datetime(2026, 11, 4, 15, 5)
+    rows += [at_utc(ana, wed_10, dt.date(2026, 11, 4), ask=i < 10) for i in range(20)]
+    rows += [at_utc(ana, wed_10, dt.date(2026, 11, 4), outcome="conversation") for _ in range(3)]
+    rows += [
+        at_utc(ana, wed_10, dt.date(2026, 11, 4), outcome="meeting_set", engaged=True)
+        for _ in range(2)
+    ]
+    # Thursday 14:00 EST: 19 calls, all connected: too few calls for a rate.
+    thu_14 = dt.datetime(2026, 11, 5, 19, 0)
+    rows += [at_utc(ana, thu_14, dt.date(2026, 11, 5), outcome="conversation") for _ in range(19)]
+    # Ben (another team): Thursday 11:00 EST, one call.
+    rows.append(at_utc(ben, dt.datetime(2026, 11, 5, 16, 0), dt.date(2026, 11, 5)))
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return {"Ana": ana, "Ben": ben}
+
+
+@pytest.fixture
+def built(engine: Engine, settings: Settings) -> Engine:
+    build_team(engine, settings)
+    return engine
+
+
+def window(settings: Settings, spec: str = "30d", as_of: dt.date = AS_OF) -> Any:
+    return diagnosis_window(settings, spec, as_of)
+
+
+def test_cells_in_local_time_across_the_dst_change(built: Engine, settings: Settings) -> None:
+    result = when_to_sell(built, settings, window(settings), team="East")
+    cells = {(c.weekday, c.hour): c for c in result.cells}
+    assert sorted(cells) == [
+        (MON, 8),
+        (MON, 9),
+        (MON, 22),
+        (WED, 10),
+        (THU, 14),
+        (FRI, 9),
+        (SAT, 19),
+        (SUN, 1),
+    ]
+    assert cells[(FRI, 9)].activities == 1  # 13:10 UTC in EDT
+    assert cells[(MON, 9)].activities == 1  # 14:20 UTC in EST: the same local hour
+    assert cells[(MON, 8)].activities == 1
+    assert cells[(SUN, 1)].activities == 2  # the hour that happens twice
+    assert cells[(MON, 22)].activities == 1  # a UTC Tuesday that is a local Monday
+    assert cells[(MON, 9)].calls == 1 and cells[(MON, 9)].conversations == 1
+    assert cells[(SAT, 19)].calls == 0 and cells[(SAT, 19)].attempts == 1
+    assert result.timezone == "America/New_York"
+
+
+def test_rates_need_volume(built: Engine, settings: Settings) -> None:
+    result = when_to_sell(built, settings, window(settings), rep="Ana")
+    wed = result.cell(WED, 10)
+    assert wed is not None
+    assert (wed.activities, wed.calls, wed.conversations, wed.attempts, wed.engaged) == (
+        25,
+        25,
+        5,
+        25,  # every call is an outreach attempt, the 10 without an Ask too
+        2,
+    )
+    assert wed.connect_rate == pytest.approx(5 / 25)
+    assert wed.engagement_rate == pytest.approx(2 / 25)  # per attempt (15 selling: too few)
+    thu = result.cell(THU, 14)
+    assert thu is not None and thu.calls == 19 == MIN_RATE_VOLUME - 1
+    assert thu.connect_rate is None  # 19 of 19 connected, but 19 calls prove little
+    assert thu.attempts == 19 and thu.engagement_rate is None
+    assert result.best == [wed]  # the only cell with enough calls
+    assert result.calls == 25 + 19 + 3 and result.conversations == 5 + 19 + 1
+    assert result.working_hours == list(range(1, 23))  # every hour from 01:00 to 22:00 has 1%+
+
+
+def test_local_cells_add_utc_buckets() -> None:
+    """Buckets (UTC hour, activities, calls, connected, selling, engaged) become local cells."""
+    zone = ZoneInfo("America/New_York")
+    buckets = [
+        (dt.datetime(2026, 11, 2, 15, 0), 20, 20, 8, 0, 0),  # Mon 10:00 EST: 8 of 20
+        (dt.datetime(2026, 11, 3, 15, 0), 100, 100, 33, 0, 0),  # Tue 10:00 EST: 33 of 100
+        (dt.datetime(2026, 11, 4, 15, 0), 19, 19, 19, 0, 0),  # Wed: too few calls
+    ]
+    cells = local_cells(buckets, zone)
+    assert [(c.weekday, c.hour, c.calls) for c in cells] == [
+        (MON, 10, 20),
+        (TUE, 10, 100),
+        (WED, 10, 19),
+    ]
+    assert cells[0].connect_rate == pytest.approx(0.4) and cells[2].connect_rate is None
+
+
+def test_best_hours_weigh_volume(sqlite_engine: Engine, settings: Settings) -> None:
+    """A thin cell at 40% ranks below a thick one at 33%: the 95% interval's low end decides."""
+    upgrade(sqlite_engine)
+    ana = add_rep(sqlite_engine, settings, "Ana", "sdr", team="East")
+    mon = dt.datetime(2026, 11, 2, 15, 0)  # 10:00 EST
+    tue = dt.datetime(2026, 11, 3, 15, 0)
+    rows = [
+        at_utc(ana, mon, dt.date(2026, 11, 2), outcome="conversation" if i < 8 else "no_answer")
+        for i in range(20)
+    ]
+    rows += [
+        at_utc(ana, tue, dt.date(2026, 11, 3), outcome="conversation" if i < 33 else "no_answer")
+        for i in range(100)
+    ]
+    with sqlite_engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    result = when_to_sell(sqlite_engine, settings, window(settings))
+    assert [(c.day_name, c.hour, c.connect_rate) for c in result.best] == [
+        ("Tue", 10, pytest.approx(0.33)),
+        ("Mon", 10, pytest.approx(0.40)),
+    ]
+
+
+def test_empty_window_and_errors(built: Engine, settings: Settings) -> None:
+    result = when_to_sell(built, settings, window(settings, "week", dt.date(2026, 6, 30)))
+    assert result.cells == [] and result.best == [] and result.working_hours == []
+    other = when_to_sell(built, settings, window(settings), team="West")
+    assert [(c.weekday, c.hour, c.calls) for c in other.cells] == [(THU, 11, 1)]
+    with pytest.raises(UserInputError, match=r"^rep: no selling rep named 'Zed'"):
+        when_to_sell(built, settings, window(settings), rep="Zed")
+
+
+def test_cli_when(tmp_path: Any, settings: Settings) -> None:
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    build_team(make_engine(url), settings)
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(cli_app, ["--db", url, *args])
+
+    base = ("--period", "30d", "--as-of", "2026-11-18")
+    data = json.loads(run("when", "--rep", "Ana", *base, "--json").output)
+    wed = next(c for c in data["cells"] if (c["weekday"], c["hour"]) == (WED, 10))
+    assert wed["connect_rate"] == pytest.approx(0.2) and wed["day_name"] == "Wed"
+    assert wed["attempts"] == 25 and wed["engagement_rate"] == pytest.approx(2 / 25)
+    assert data["min_volume"] == MIN_RATE_VOLUME
+    shown = run("when", "--team", "East", *base)
+    assert shown.exit_code == 0, shown.output
+    assert "20% / 25" in shown.output and "best hours to call: Wed 10:00 20% of 25" in shown.output
+    assert "(8% engaged of 25 attempts)" in shown.output
+    assert "per outreach attempt" in shown.output
+    bad = run("when", "--period", "0d")
+    assert bad.exit_code == 1 and "trailing days must be" in bad.output
+
+
+@pytest.fixture
+def site(built: Engine, settings: Settings) -> Iterator[Site]:
+    users = {"root": ("admin", None), "ana": ("rep", "Ana"), "ben": ("rep", "Ben")}
+    made = make_site(built, settings, users)
+    with made.client:
+        yield made
+
+
+def test_when_api_and_page(site: Site) -> None:
+    params = {"period": "30d", "as_of": "2026-11-18"}
+    reply = site.api("root", "/when", team="East", **params)
+    assert reply.status_code == 200, reply.text
+    best = reply.json()["best"][0]
+    assert best["connect_rate"] == pytest.approx(0.2)
+    assert (best["attempts"], best["engaged"]) == (25, 2)
+    assert best["engagement_rate"] == pytest.approx(0.08)
+    mine = site.api("ben", "/when", **params)
+    assert mine.status_code == 200 and mine.json()["rep"] == "Ben"
+    assert site.api("ben", "/when", rep="Ana", **params).status_code == 403
+
+    page = site.page("root", "/when", **params)
+    assert page.status_code == 200
+    assert 'data-figure="when-figure"' in page.text and '"type": "heatmap"' in page.text
+    assert "Engaged / attempts" in page.text and '8% <span class="of">of 25</span>' in page.text
+    assert "outreach attempts" in page.text  # the heatmap's hover
+    assert site.page("ben", "/when", rep="Ana", **params).status_code == 403
+    assert site.page("ben", "/when", team="East", **params).status_code == 403
+
+
+def build_ask_on_connects_only(engine: Engine, settings: Settings) -> None:
+    """A CRM that records an Ask only on calls that connected: unanswered dials carry none.
+
+    Tue 09:00 EST (14:00 UTC), the dialing hour: 200 calls, 20 connected (with an Ask), 6 of
+    those engaged (a meeting set), 180 unanswered without an Ask.
+    Tue 14:00 EST (19:00 UTC), a quieter hour: 40 calls, 20 connected (with an Ask), 6 engaged,
+    20 unanswered without an Ask; 10 emails without an Ask; 5 admin tasks (not outreach).
+    Per selling activity (Ask-qualified) both hours read 6 / 20 = 30% engaged. Per outreach
+    attempt (any selling kind, Ask or not): 6 / 200 = 3% and 6 / (40 + 10) = 12%.
+    """
+    upgrade(engine)
+    ana = add_rep(engine, settings, "Ana", "sdr", team="East")
+    day = dt.date(2026, 11, 3)
+
+    def hour_of_calls(at: dt.datetime, calls: int, connected: int, engaged: int) -> list[Any]:
+        rows = [at_utc(ana, at, day, outcome="meeting_set", engaged=True) for _ in range(engaged)]
+        rows += [at_utc(ana, at, day, outcome="conversation") for _ in range(connected - engaged)]
+        rows += [
+            at_utc(ana, at, day, outcome="no_answer", ask=False) for _ in range(calls - connected)
+        ]
+        return rows
+
+    dialing, quiet = dt.datetime(2026, 11, 3, 14, 5), dt.datetime(2026, 11, 3, 19, 5)
+    rows = hour_of_calls(dialing, 200, 20, 6) + hour_of_calls(quiet, 40, 20, 6)
+    rows += [at_utc(ana, quiet, day, kind="email", outcome=None, ask=False) for _ in range(10)]
+    rows += [at_utc(ana, quiet, day, kind="admin", outcome=None, ask=False) for _ in range(5)]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+
+
+def test_engagement_is_per_outreach_attempt(engine: Engine, settings: Settings) -> None:
+    """Unanswered dials without an Ask still count in the engagement rate's denominator."""
+    build_ask_on_connects_only(engine, settings)
+    result = when_to_sell(engine, settings, window(settings), rep="Ana")
+    dialing, quiet = result.cell(TUE, 9), result.cell(TUE, 14)
+    assert dialing is not None and quiet is not None
+    assert (dialing.activities, dialing.calls, dialing.attempts, dialing.engaged) == (
+        200,
+        200,
+        200,
+        6,
+    )
+    assert dialing.engagement_rate == pytest.approx(6 / 200)  # 3%, not 6 / 20 = 30%
+    assert dialing.connect_rate == pytest.approx(20 / 200)
+    assert (quiet.activities, quiet.calls, quiet.attempts, quiet.engaged) == (55, 40, 50, 6)
+    assert quiet.engagement_rate == pytest.approx(6 / 50)  # 12%: emails are attempts, admin not
+    assert quiet.connect_rate == pytest.approx(20 / 40)  # connect rate stays per call
+    assert result.attempts == 250 and result.engaged == 12

@@ -1,0 +1,1024 @@
+"""The builders the tests share: users, hand-built teams, rows, deals, worlds, imports, the app.
+
+Every test file imports what it needs from here (`from factories import ...`), never from
+another test file (`tests/test_suite_layout.py` fails when one does). A builder moves here when
+a second test file needs it; one that a single file uses stays in that file, next to the
+hand-computed figures that depend on it.
+
+Each builder writes what its docstring says and nothing else, so the figures the tests expect
+can be counted by hand from it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import hashlib
+import json
+import os
+import pickle
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import count
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from filelock import FileLock
+from httpx import Response
+from sqlalchemy import Engine, event, func, insert, select, text
+from sqlalchemy.engine import make_url
+
+from paceline.analytics.metrics import utc_bounds
+from paceline.analytics.stalled import day_end_utc
+from paceline.api.deps import SESSION_COOKIE
+from paceline.auth.accounts import create_token, start_session
+from paceline.auth.passwords import hash_password
+from paceline.calendar import BusinessCalendar
+from paceline.config import Settings
+from paceline.demo import DemoSummary, build_demo
+from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
+from paceline.ingest.mapping import Entity, load_mapping
+from paceline.server import create_app
+from paceline.services.reps import add_rep
+from paceline.services.targets import TargetRow, save_targets
+from paceline.store.engine import make_engine
+from paceline.store.migrate import upgrade
+from paceline.store.models import Account, Activity, AppUser, Deal, DealStageHistory, Rep, utcnow
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+ZOHO_EXPORT = SHARED_DATA / "zoho_crm_export"
+PG_ADMIN_URL = os.environ.get("PACELINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+# The day the hand-built teams are read on: Wednesday 18 November 2026, business day 13 of 19.
+AS_OF = dt.date(2026, 11, 18)
+NOV = dt.date(2026, 11, 1)
+# The day the full demo organisation (seed 7) is built up to: a Wednesday, mid-month.
+DEMO_TODAY = dt.date(2026, 11, 18)
+NEW_YORK_NOON = dt.time(17, 0)  # 12:00 in New York in November (EST), as naive UTC
+_external = count(1)
+T = TypeVar("T")
+
+
+# --- databases -------------------------------------------------------------------------------
+
+
+def pg_conninfo(url: str) -> str:
+    """A SQLAlchemy URL as psycopg's connection string."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """An engine on a fresh schema of this worker's test database, dropped afterwards."""
+    database_url = request.getfixturevalue("pg_database")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    @event.listens_for(engine, "connect")
+    def _use_schema(dbapi_connection: psycopg.Connection, _record: object) -> None:
+        with dbapi_connection.cursor() as cur:
+            cur.execute(f'SET search_path TO "{schema}"')
+        dbapi_connection.commit()
+
+    engine.dispose()  # reconnect so every pooled connection gets the search_path
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with make_engine(database_url).begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def count_rows(engine: Engine, model: type) -> int:
+    """How many rows `model`'s table holds."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+# --- users -----------------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+# username -> (role, the rep the account is linked to)
+Users = Mapping[str, tuple[str, str | None]]
+
+
+@functools.cache
+def password_hash() -> str:
+    """One Argon2 hash of PASSWORD for every quick user (0.2 s each otherwise)."""
+    return hash_password(PASSWORD)
+
+
+def quick_user(engine: Engine, username: str, role: str, rep: str | None = None) -> int:
+    """A user as `add_user` makes one (password PASSWORD), with the one shared hash."""
+    return _insert_user(engine, username, role, rep, password_hash())
+
+
+def _insert_user(engine: Engine, username: str, role: str, rep: str | None, hashed: str) -> int:
+    with engine.begin() as conn:
+        rep_id, team_id = (None, None)
+        if rep is not None:
+            rep_id, team_id = conn.execute(select(Rep.id, Rep.team_id).where(Rep.name == rep)).one()
+        return int(
+            conn.execute(
+                insert(AppUser)
+                .values(
+                    username=username,
+                    username_key=username.casefold(),
+                    password_hash=hashed,
+                    role=role,
+                    rep_id=rep_id,
+                    team_id=team_id,
+                    active=True,
+                    created_at=utcnow(),
+                )
+                .returning(AppUser.id)
+            ).scalar_one()
+        )
+
+
+def add_users(engine: Engine, users: Users) -> None:
+    """Every user of `users`, linked to their rep (and through it to the rep's team)."""
+    for username, (role, rep) in users.items():
+        quick_user(engine, username, role, rep)
+
+
+def users_without_password(engine: Engine, users: Users) -> dict[str, int]:
+    """Users nobody can log in as with a password (sessions and tokens only); their ids."""
+    return {
+        username: _insert_user(engine, username, role, rep, "!unusable")
+        for username, (role, rep) in users.items()
+    }
+
+
+def api_tokens(engine: Engine, users: Users) -> dict[str, str]:
+    """Adds `users` and returns an API token per username, for tests that call as each role."""
+    add_users(engine, users)
+    return {username: create_token(engine, username, "tests").token for username in users}
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The header an API token is sent in."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login(client: TestClient, engine: Engine, username: str) -> None:
+    """Log `client` in as `username` with a fresh session cookie (no password check)."""
+    with engine.connect() as conn:
+        user_id = conn.scalar(select(AppUser.id).where(AppUser.username == username))
+    cookie, _ = start_session(engine, int(user_id or 0))
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, cookie)
+
+
+# --- the application -------------------------------------------------------------------------
+
+
+@dataclass
+class Site:
+    """The application over a database, with a session cookie and API token per user."""
+
+    client: TestClient
+    sessions: dict[str, str]
+    tokens: dict[str, str]
+
+    def page(self, user: str, path: str, **params: str) -> Any:
+        self.client.cookies.clear()
+        self.client.cookies.set(SESSION_COOKIE, self.sessions[user])
+        return self.client.get(path, params=params)
+
+    def api(self, user: str, path: str, **params: str) -> Any:
+        self.client.cookies.clear()
+        return self.client.get("/api/v1" + path, params=params, headers=bearer(self.tokens[user]))
+
+
+def make_site(engine: Engine, settings: Settings, users: Users) -> Site:
+    """The application with the given users, each with a session and an API token."""
+    ids = users_without_password(engine, users)
+    sessions = {u: start_session(engine, i)[0] for u, i in ids.items()}
+    tokens = {u: create_token(engine, u, "tests").token for u in ids}
+    return Site(TestClient(create_app(settings, engine)), sessions, tokens)
+
+
+API = "/api/v1"
+
+
+@dataclass
+class Api:
+    """The application on the tracking team, and a token per user."""
+
+    engine: Engine
+    client: TestClient
+    tokens: dict[str, str]
+    reps: dict[str, int]
+
+    def call(self, user: str | None, method: str, path: str, **kwargs: Any) -> Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if user is not None:
+            headers.update(bearer(self.tokens[user]))
+        return self.client.request(method, API + path, headers=headers, **kwargs)
+
+    def get(self, user: str | None, path: str, **kwargs: Any) -> Response:
+        return self.call(user, "GET", path, **kwargs)
+
+    def post(self, user: str | None, path: str, body: Any, **kwargs: Any) -> Response:
+        return self.call(user, "POST", path, json=body, **kwargs)
+
+    def patch(self, user: str | None, path: str, body: Any) -> Response:
+        return self.call(user, "PATCH", path, json=body)
+
+    def delete(self, user: str | None, path: str) -> Response:
+        return self.call(user, "DELETE", path)
+
+    def activity_ids(self, rep: str) -> list[int]:
+        with self.engine.connect() as conn:
+            ids = conn.scalars(
+                select(Activity.id).where(Activity.rep_id == self.reps[rep]).order_by(Activity.id)
+            )
+            return [int(i) for i in ids]
+
+
+def make_api(engine: Engine, settings: Settings) -> Api:
+    """The tracking team with users root (admin), max (East's manager), ana and dee (reps)."""
+    reps = build_tracking_team(engine, settings)
+    users = {"root": ("admin", None), "max": ("manager", "Max"), "ana": ("rep", "Ana")}
+    users["dee"] = ("rep", "Dee")
+    tokens = api_tokens(engine, users)
+    return Api(engine, TestClient(create_app(settings, engine)), tokens, reps)
+
+
+# Every operation of the API, as (method, path): the fuzzing covers each, the role matrix too.
+API_OPERATIONS = [
+    ("GET", "/api/v1/activities"),
+    ("POST", "/api/v1/activities"),
+    ("POST", "/api/v1/activities/bulk"),
+    ("GET", "/api/v1/activities/{activity_id}"),
+    ("PATCH", "/api/v1/activities/{activity_id}"),
+    ("DELETE", "/api/v1/activities/{activity_id}"),
+    ("GET", "/api/v1/deals"),
+    ("POST", "/api/v1/deals"),
+    ("GET", "/api/v1/deals/{deal_id}"),
+    ("PATCH", "/api/v1/deals/{deal_id}"),
+    ("DELETE", "/api/v1/deals/{deal_id}"),
+    ("GET", "/api/v1/reps"),
+    ("GET", "/api/v1/reps/{rep_id}"),
+    ("POST", "/api/v1/reps"),
+    ("PATCH", "/api/v1/reps/{rep_id}"),
+    ("GET", "/api/v1/teams"),
+    ("GET", "/api/v1/targets"),
+    ("PUT", "/api/v1/targets"),
+    ("GET", "/api/v1/scorecard"),
+    ("GET", "/api/v1/scorecard/team"),
+    ("GET", "/api/v1/leaderboard"),
+    ("GET", "/api/v1/alerts"),
+    ("POST", "/api/v1/plan"),
+    ("GET", "/api/v1/funnel"),
+    ("GET", "/api/v1/equation"),
+    ("GET", "/api/v1/quality"),
+    ("GET", "/api/v1/when"),
+    ("GET", "/api/v1/stalled"),
+    ("GET", "/api/v1/flow"),
+    ("GET", "/api/v1/diagnosis"),
+    ("GET", "/api/v1/diagnosis/team"),
+    ("GET", "/api/v1/coaching"),
+    ("GET", "/api/v1/tipping"),
+    ("GET", "/api/v1/forecast"),
+    ("GET", "/api/v1/forecast/backtest"),
+    ("GET", "/api/v1/reports/rep"),
+    ("GET", "/api/v1/reports/team"),
+    ("GET", "/api/v1/tokens"),
+    ("POST", "/api/v1/tokens"),
+    ("DELETE", "/api/v1/tokens/{token_id}"),
+    ("GET", "/api/v1/users"),
+    ("POST", "/api/v1/users"),
+]
+
+
+# --- rows ------------------------------------------------------------------------------------
+
+
+def activity_row(
+    rep_id: int,
+    day: dt.date,
+    *,
+    kind: str = "call",
+    outcome: str | None = "no_answer",
+    ask: bool = True,
+    engaged: bool = False,
+    account_id: int | None = None,
+    contact_id: int | None = None,
+    minutes: float | None = None,
+    at: dt.time = NEW_YORK_NOON,
+) -> dict[str, Any]:
+    """An activity row on a local day (at noon New York time unless `at` says otherwise)."""
+    return {
+        "rep_id": rep_id,
+        "kind": kind,
+        "occurred_at": dt.datetime.combine(day, at),
+        "local_date": day,
+        "outcome": outcome,
+        "has_ask": ask,
+        "engaged": engaged,
+        "account_id": account_id,
+        "contact_id": contact_id,
+        "duration_min": minutes,
+        "source": "test",
+        "external_id": f"a{next(_external)}",
+    }
+
+
+def accounts(engine: Engine, n: int, prefix: str) -> list[int]:
+    """`n` accounts named "`prefix` 0" ... ; their ids in that order."""
+    with engine.begin() as conn:
+        return [
+            int(conn.scalar(insert(Account).values(name=f"{prefix} {i}").returning(Account.id)))
+            for i in range(n)
+        ]
+
+
+def account(engine: Engine, name: str) -> int:
+    with engine.begin() as conn:
+        return int(conn.execute(insert(Account).values(name=name).returning(Account.id)).scalar())
+
+
+def at(month: int, day: int, year: int = 2026, hour: int = 17) -> dt.datetime:
+    """A naive UTC moment: 17:00 UTC is noon in New York in winter, 1 pm in summer."""
+    return dt.datetime(year, month, day, hour)
+
+
+def put_activity(
+    engine: Engine,
+    rep_id: int,
+    moment: dt.datetime,
+    *,
+    deal_id: int | None = None,
+    account_id: int | None = None,
+    kind: str = "call",
+    ask: bool = True,
+    local_date: dt.date | None = None,
+) -> None:
+    """One conversation (selling when `ask`), counted on `local_date` or the UTC day."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Activity).values(
+                rep_id=rep_id,
+                deal_id=deal_id,
+                account_id=account_id,
+                kind=kind,
+                occurred_at=moment,
+                local_date=local_date or moment.date(),
+                outcome="conversation",
+                has_ask=ask,
+                engaged=False,
+                source="test",
+            )
+        )
+
+
+# A stage entry: (stage, entered at) at the deal's amount, or (stage, entered at, amount then).
+StageEntry = tuple[str, dt.datetime] | tuple[str, dt.datetime, float]
+
+
+def put_deal(
+    engine: Engine,
+    rep_id: int,
+    name: str,
+    amount: float,
+    created: dt.datetime,
+    *,
+    status: str = "open",
+    stage: str | None = None,
+    closed: dt.datetime | None = None,
+    expected_close: dt.date | None = None,
+    account_id: int | None = None,
+    history: Sequence[StageEntry] | None = None,
+) -> int:
+    """A deal and its stage history; its stage is `stage`, else the last entry's, else
+    prospect."""
+    history = list(history or [])
+    final = stage or (history[-1][0] if history else "prospect")
+    statuses = {"closed_won": "won", "closed_lost": "lost", "disqualified": "lost"}
+    with engine.begin() as conn:
+        deal_id = int(
+            conn.execute(
+                insert(Deal)
+                .values(
+                    rep_id=rep_id,
+                    account_id=account_id,
+                    name=name,
+                    amount=Decimal(str(amount)),
+                    stage=final,
+                    status=status,
+                    created_at=created,
+                    closed_at=closed,
+                    expected_close=expected_close,
+                    source="test",
+                )
+                .returning(Deal.id)
+            ).scalar_one()
+        )
+        for entry in history:
+            value = entry[2] if len(entry) == 3 else amount
+            conn.execute(
+                insert(DealStageHistory).values(
+                    deal_id=deal_id,
+                    stage=entry[0],
+                    status=statuses.get(entry[0], "open"),
+                    amount=Decimal(str(value)),
+                    entered_at=entry[1],
+                )
+            )
+    return deal_id
+
+
+# --- hand-built teams ------------------------------------------------------------------------
+
+
+def east_and_west(engine: Engine, settings: Settings) -> dict[str, int]:
+    """AEs Ana, Ben and Cy and their manager Max in East; AE Dee in West. No activity."""
+    return {
+        "Ana": add_rep(engine, settings, "Ana", "ae", team="East"),
+        "Ben": add_rep(engine, settings, "Ben", "ae", team="East"),
+        "Cy": add_rep(engine, settings, "Cy", "ae", team="East"),
+        "Dee": add_rep(engine, settings, "Dee", "ae", team="West"),
+        "Max": add_rep(engine, settings, "Max", "manager", team="East"),
+    }
+
+
+def calls_on(
+    rep_id: int, day: dt.date, n: int, outcome: str, ask: bool = True, kind: str = "call"
+) -> list[dict[str, Any]]:
+    """`n` activity rows (calls unless `kind` says) at noon New York time on a local day."""
+    moment = dt.datetime.combine(day, dt.time(17, 0))  # noon in New York, as UTC
+    return [
+        {
+            "rep_id": rep_id,
+            "kind": kind,
+            "occurred_at": moment,
+            "local_date": day,
+            "outcome": outcome,
+            "has_ask": ask,
+            "engaged": False,
+            "source": "test",
+        }
+        for _ in range(n)
+    ]
+
+
+def build_tracking_team(engine: Engine, settings: Settings) -> dict[str, int]:
+    """The small team the tracking tests count by hand (November 2026, as of the 18th):
+
+    - Ana (SDR, East): 12 conversation calls and 2 meeting-set calls, all with an Ask, on
+      Nov 2-13 (last on Friday 13th), and 8 unanswered calls; in October 5 conversations.
+    - Ben (SDR, East): 5 conversation calls with an Ask on Nov 16-17.
+    - Cy (AE, East): one meeting held (with an Ask) on Friday Oct 30; nothing in November.
+    - Dee (SDR, West): 14 conversation calls with an Ask on Nov 3; 20 on Oct 20.
+    - Max (manager, East): internal work only; managers have no key metrics.
+    Targets for November: Ana conversations 190 and meetings set 3; Ben conversations 19;
+    Cy meetings held 19. Returns the reps' ids by name.
+    """
+    upgrade(engine)
+    ids = {
+        "Ana": add_rep(engine, settings, "Ana", "sdr", team="East"),
+        "Ben": add_rep(engine, settings, "Ben", "sdr", team="East"),
+        "Cy": add_rep(engine, settings, "Cy", "ae", team="East"),
+        "Dee": add_rep(engine, settings, "Dee", "sdr", team="West"),
+        "Max": add_rep(engine, settings, "Max", "manager", team="East"),
+    }
+    rows: list[dict[str, Any]] = []
+    ana_days = [2, 3, 4, 5, 6, 9, 10, 11, 12, 13]
+    for day in ana_days:
+        rows += calls_on(ids["Ana"], dt.date(2026, 11, day), 1, "conversation")
+    rows += calls_on(ids["Ana"], dt.date(2026, 11, 13), 2, "conversation")
+    rows += calls_on(ids["Ana"], dt.date(2026, 11, 12), 2, "meeting_set")
+    rows += calls_on(ids["Ana"], dt.date(2026, 11, 4), 8, "no_answer", ask=False)
+    rows += calls_on(ids["Ana"], dt.date(2026, 10, 15), 5, "conversation")
+    rows += calls_on(ids["Ben"], dt.date(2026, 11, 16), 3, "conversation")
+    rows += calls_on(ids["Ben"], dt.date(2026, 11, 17), 2, "conversation")
+    rows += calls_on(ids["Cy"], dt.date(2026, 10, 30), 1, "held", kind="meeting")
+    rows += calls_on(ids["Dee"], dt.date(2026, 11, 3), 14, "conversation")
+    rows += calls_on(ids["Dee"], dt.date(2026, 10, 20), 20, "conversation")
+    rows += calls_on(
+        ids["Max"], dt.date(2026, 11, 2), 1, "done", ask=False, kind="internal_meeting"
+    )
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(
+            conn,
+            [
+                TargetRow(ids["Ana"], "conversations", "month", NOV, 190),
+                TargetRow(ids["Ana"], "meetings_set", "month", NOV, 3),
+                TargetRow(ids["Ben"], "conversations", "month", NOV, 19),
+                TargetRow(ids["Cy"], "meetings_held", "month", NOV, 19),
+            ],
+        )
+    return ids
+
+
+# rep -> (calls, meeting-set calls among them), Nov 2-13 2026: the coaching team
+COACHING_MIX = {
+    "Ana": (200, 2),
+    "Ben": (100, 0),
+    "Cy": (200, 20),
+    "Dee": (200, 20),
+    "Eve": (200, 20),
+}
+
+
+def _coaching_rows(rep_id: int, calls: int, meetings: int) -> list[dict[str, Any]]:
+    """`calls` calls over Nov 2-13: `meetings` set a meeting, a fifth connect, the rest not."""
+    conversations = calls // 5 - meetings
+    outcomes = ["meeting_set"] * meetings + ["conversation"] * conversations
+    outcomes += ["no_answer"] * (calls - len(outcomes))
+    days = [dt.date(2026, 11, d) for d in (2, 3, 4, 5, 6, 9, 10, 11, 12, 13)]
+    return [
+        {
+            "rep_id": rep_id,
+            "kind": "call",
+            "occurred_at": dt.datetime.combine(days[i % len(days)], dt.time(16, 0)),
+            "local_date": days[i % len(days)],
+            "outcome": outcome,
+            "has_ask": True,
+            "engaged": outcome == "meeting_set",
+            "source": "test",
+        }
+        for i, outcome in enumerate(outcomes)
+    ]
+
+
+def build_coaching_team(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Five East SDRs calling as COACHING_MIX says; the reps' ids by name."""
+    upgrade(engine)
+    ids = {name: add_rep(engine, settings, name, "sdr", team="East") for name in COACHING_MIX}
+    rows = [row for name, (c, m) in COACHING_MIX.items() for row in _coaching_rows(ids[name], c, m)]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return ids
+
+
+# --- generated worlds with known rates (the forecast and the backtest) -----------------------
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The process deals follow: known stages, chances, stays, volume and sizes."""
+
+    stages: tuple[str, ...] = ("prospect", "qualification", "proposal")
+    advance: tuple[float, ...] = (0.7, 0.6, 0.5)  # a win is 0.7 x 0.6 x 0.5 = 21%
+    stay_days: tuple[float, ...] = (6.0, 10.0, 8.0)  # means of exponential stays
+    per_day: float = 3.0  # deals created per business day
+    amount: float = 10_000.0  # median (log-normal, sigma 0.5)
+
+
+@dataclass
+class Draft:
+    deal_id: int
+    created: float  # days since the world's origin (UTC)
+    amount: float
+    entries: list[tuple[str, str, float]] = field(default_factory=list)  # stage, status, at
+    stage: int = 0  # index of the stage it is in (when open)
+
+    @property
+    def status(self) -> str:
+        return self.entries[-1][1]
+
+
+@dataclass
+class World:
+    """Deals of one rep up to a cut-off (as the database holds them), and the truth."""
+
+    truth: Truth
+    settings: Settings
+    origin: dt.datetime  # UTC instant of day 0
+    cutoff: float  # days since the origin: the end of the as-of day
+    as_of: dt.date
+    deals: list[Draft]
+
+    def moment(self, days: float) -> dt.datetime:
+        return self.origin + dt.timedelta(days=days)
+
+    def days(self, moment: dt.datetime) -> float:
+        return (moment - self.origin).total_seconds() / 86_400
+
+
+def business_days(settings: Settings, first: dt.date, end: dt.date) -> list[dt.date]:
+    calendar = BusinessCalendar(settings.calendar)
+    days = [first + dt.timedelta(days=k) for k in range((end - first).days)]
+    return [d for d in days if calendar.is_business_day(d)]
+
+
+def creation_times(
+    rng: np.random.Generator, world_origin: dt.datetime, settings: Settings, days: list[dt.date],
+    per_day: float,
+) -> list[float]:  # fmt: skip
+    """Deals created on business days, Poisson many a day, between 9:00 and 17:00 local."""
+    times = []
+    for day in days:
+        start = utc_bounds(settings, day, day)[0]
+        for _ in range(int(rng.poisson(per_day))):
+            moment = start + dt.timedelta(hours=float(rng.uniform(9, 17)))
+            times.append((moment - world_origin).total_seconds() / 86_400)
+    return times
+
+
+def walk(rng: np.random.Generator, truth: Truth, draft: Draft, until: float) -> None:
+    """Move a deal through the stages from where it is, recording what happens before
+    `until` (exponential stays: where it stands at `until` is all its future depends on)."""
+    at = draft.entries[-1][2] if draft.entries else draft.created
+    if not draft.entries:
+        draft.entries.append((truth.stages[0], "open", at))
+    while draft.status == "open":
+        at += float(rng.exponential(truth.stay_days[draft.stage]))
+        if at >= until:
+            return
+        if rng.random() >= truth.advance[draft.stage]:
+            draft.entries.append(("closed_lost", "lost", at))
+        elif draft.stage + 1 == len(truth.stages):
+            draft.entries.append(("closed_won", "won", at))
+        else:
+            draft.stage += 1
+            draft.entries.append((truth.stages[draft.stage], "open", at))
+
+
+def make_world(
+    settings: Settings, seed: int, as_of: dt.date, months: int = 12, first_id: int = 1
+) -> World:
+    truth = Truth()
+    rng = np.random.default_rng(seed)
+    first = dt.date(as_of.year - months // 12, as_of.month, 1) + dt.timedelta(days=1)
+    origin = utc_bounds(settings, first, first)[0]
+    cutoff = (day_end_utc(settings, as_of) - origin).total_seconds() / 86_400
+    days = business_days(settings, first, as_of + dt.timedelta(days=1))
+    deals = []
+    for i, created in enumerate(creation_times(rng, origin, settings, days, truth.per_day)):
+        amount = round(truth.amount * float(rng.lognormal(0, 0.5)), -1)
+        draft = Draft(first_id + i, created, amount)
+        walk(rng, truth, draft, cutoff)
+        deals.append(draft)
+    return World(truth, settings, origin, cutoff, as_of, deals)
+
+
+def write_world(engine: Engine, world: World, rep: str = "Ana") -> int:
+    """The world's deals (as known at its cut-off) for one AE of team East."""
+    rep_id = add_rep(engine, world.settings, rep, "ae", team="East")
+    deals, history = [], []
+    for d in world.deals:
+        stage, status, last = d.entries[-1]
+        deals.append(
+            {
+                "id": d.deal_id,
+                "rep_id": rep_id,
+                "name": f"deal {d.deal_id}",
+                "amount": Decimal(str(d.amount)),
+                "stage": stage,
+                "status": status,
+                "created_at": world.moment(d.created),
+                "closed_at": world.moment(last) if status != "open" else None,
+                "source": "test",
+                "external_id": str(d.deal_id),
+            }
+        )
+        history += [
+            {
+                "deal_id": d.deal_id,
+                "stage": s,
+                "status": st,
+                "amount": Decimal(str(d.amount)),
+                "entered_at": world.moment(at),
+            }
+            for s, st, at in d.entries
+        ]
+    with engine.begin() as conn:
+        conn.execute(insert(Deal), deals)
+        conn.execute(insert(DealStageHistory), history)
+    return rep_id
+
+
+# --- CSV files and imports -------------------------------------------------------------------
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    """`text` written to `path`; the path."""
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def cli_in(workdir: Path, *args: str) -> tuple[int, str]:
+    """`paceline --db sqlite:///<workdir>/p.db ARGS` at 250 columns: (exit code, output)."""
+    from typer.testing import CliRunner
+
+    from paceline.cli import app
+
+    db = f"sqlite:///{workdir / 'p.db'}"
+    result = CliRunner().invoke(app, ["--db", db, *args], env={"COLUMNS": "250"})
+    return result.exit_code, result.output
+
+
+# Five deals in a generic CSV, one with a misspelt stage ("Negotiaton").
+PIPELINE = """external_id,name,rep,amount,stage,created_at,closed_at
+p1,Acme renewal,Ana Ruiz,1000,Won,2026-03-02T10:00:00,2026-03-20T10:00:00
+p2,Globex pilot,Ana Ruiz,2000,Won,2026-03-03T10:00:00,2026-03-21T10:00:00
+p3,Initech,Ben Ode,500,Lost,2026-03-04T10:00:00,2026-03-22T10:00:00
+p4,Umbrella,Ben Ode,700,Negotiaton,2026-03-05T10:00:00,
+p5,Hooli,Ben Ode,900,negotiation,2026-03-06T10:00:00,
+"""
+
+
+# --- the Zoho CRM export ---------------------------------------------------------------------
+
+ZOHO_MAPPINGS = REPO / "examples" / "mappings" / "zoho"
+ZOHO_DATE = "%d %b, %Y %H:%M:%S"  # "15 Apr, 2021 00:02:00"
+# file stem, entity, mapping stem: in the order the README gives
+ZOHO_IMPORTS: tuple[tuple[str, Entity, str], ...] = (
+    ("Users", "reps", "users"),
+    ("Accounts", "accounts", "accounts"),
+    ("Contacts", "contacts", "contacts"),
+    ("Calls", "activities", "calls"),
+    ("Events", "activities", "events"),
+    ("Tasks", "activities", "tasks"),
+    ("Potentials", "deals", "potentials"),
+)
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int  # line the row starts on; the header is line 1
+    values: dict[str, str]
+
+    def __getitem__(self, column: str) -> str:
+        return self.values[column]
+
+
+def read_export(stem: str, folder: Path = ZOHO_EXPORT) -> list[CsvRow]:
+    """The rows of one file of the export, read with the csv module (not the importer)."""
+    with (folder / f"{stem}.csv").open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        rows, last = [], reader.line_num
+        for row in reader:
+            start, last = last + 1, reader.line_num
+            if row:
+                rows.append(CsvRow(start, dict(zip(header, row, strict=True))))
+        return rows
+
+
+def money(text: str) -> Decimal:
+    return Decimal(text.replace("$", "").replace(",", ""))
+
+
+def zoho_time(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, ZOHO_DATE)
+
+
+def run_import(
+    engine: Engine,
+    settings: Settings,
+    stem: str,
+    entity: Entity,
+    mapping: str,
+    out: Path,
+    folder: Path = ZOHO_EXPORT,
+    tag: str = "",
+) -> ImportResult:
+    """One file of the export imported with its mapping; every row accounted for, and every
+    rejected row (only those) in the errors file."""
+    errors = out / f"{stem}{tag}.errors.csv"
+    result = import_csv(
+        engine,
+        settings,
+        folder / f"{stem}.csv",
+        entity,
+        mapping=load_mapping(ZOHO_MAPPINGS / f"{mapping}.toml"),
+        options=ImportOptions(errors_path=errors),
+    )
+    assert result.read == len(read_export(stem, folder)), stem
+    assert result.accounted == result.read, stem
+    check_errors_file(result, errors)
+    return result
+
+
+def check_errors_file(result: ImportResult, errors: Path) -> None:
+    """Every rejected row, and only those, is in the errors CSV with a line and a reason."""
+    if result.rejected == 0:
+        assert result.errors_file is None
+        assert not errors.exists()
+        return
+    rows = errors_file_rows(errors)
+    assert len(rows) == result.rejected
+    for row in rows:
+        assert int(row["line"]) >= 2
+        assert row["reason"].strip()
+
+
+def errors_file_rows(errors: Path) -> list[dict[str, str]]:
+    with errors.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+# --- the web organisation (a small demo with users and sessions) ----------------------------
+
+WEB_PASSWORD = "correct-horse-battery"
+
+
+@dataclass(frozen=True)
+class Org:
+    """The demo organisation's people the tests log in as or look at."""
+
+    path: Path
+    east_rep: str  # the `rep` user
+    east_rep_id: int
+    east_teammate_id: int
+    east_manager: str  # the `manager` user
+    west_rep_id: int
+    west_rep: str
+    sessions: dict[str, tuple[str, str]]  # user name -> (session cookie, CSRF token)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+def demo_login(client: TestClient, username: str) -> str:
+    """Be logged in as one of the web organisation's users; returns the session's CSRF token."""
+    org: Org = client.app.state.test_org  # type: ignore[attr-defined]
+    cookie, csrf = org.sessions[username]
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, cookie)
+    return csrf
+
+
+# --- built once per test run, copied by each fixture ----------------------------------------
+# The demo organisation takes half a minute to build at full size. Every fixture that needs a
+# given build (same seed, size, day and settings) gets it from one build per test run: the
+# first xdist worker to ask builds it under a file lock in the run's shared temporary folder
+# (the pytest-xdist pattern), the others wait for it, and each fixture then copies the SQLite
+# file, so a test that writes changes only its own copy.
+
+
+def _run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder of this test run that every xdist worker shares."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, key: str, build: Callable[[Path], T]
+) -> tuple[Path, T]:
+    """`build(folder)` run once per test run, by whichever worker asks first; the folder it
+    wrote into and what it returned (pickled). A build that fails is tried again by the next
+    fixture that asks, and fails that one too."""
+    root = _run_folder(tmp_path_factory) / "built-once"
+    root.mkdir(exist_ok=True)
+    folder, done = root / key, root / f"{key}.pickle"
+    with FileLock(str(root / f"{key}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            result = build(folder)
+            partial = done.with_suffix(".partial")
+            partial.write_bytes(pickle.dumps(result))
+            partial.replace(done)
+    return folder, pickle.loads(done.read_bytes())
+
+
+def settings_key(settings: Settings) -> str:
+    """A short fingerprint of the settings, part of a build's key."""
+    return hashlib.sha256(settings.model_dump_json().encode()).hexdigest()[:10]
+
+
+def sqlite_file_closed(engine: Engine) -> None:
+    """Fold the write-ahead log into the file and close it, so a plain copy is complete."""
+    with engine.begin() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
+
+
+@dataclass(frozen=True)
+class DemoBuild:
+    """A demo organisation built once: its SQLite file (copy it, never open it) and truth."""
+
+    path: Path
+    summary: DemoSummary
+    truth: dict[str, Any]
+
+
+def shared_demo(
+    tmp_path_factory: pytest.TempPathFactory,
+    settings: Settings,
+    *,
+    seed: int = 7,
+    reps: int = 30,
+    months: int = 15,
+    today: dt.date = DEMO_TODAY,
+) -> DemoBuild:
+    """`build_demo` with these arguments into SQLite, once per test run."""
+    key = f"demo-s{seed}-r{reps}-m{months}-{today.isoformat()}-{settings_key(settings)}"
+
+    def build(folder: Path) -> tuple[DemoSummary, dict[str, Any]]:
+        engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
+        upgrade(engine)
+        truth_path = folder / "truth.json"
+        summary = build_demo(
+            engine, settings, seed=seed, reps=reps, months=months, today=today,
+            truth_path=truth_path,
+        )  # fmt: skip
+        sqlite_file_closed(engine)
+        return summary, dict(json.loads(truth_path.read_text("utf-8")))
+
+    folder, (summary, truth) = built_once(tmp_path_factory, key, build)
+    return DemoBuild(folder / "demo.db", summary, truth)
+
+
+def sqlite_copy(path: Path, folder: Path) -> Engine:
+    """An engine on a private copy of the SQLite file at `path`, made in `folder`."""
+    copy = folder / path.name
+    shutil.copyfile(path, copy)
+    return make_engine(f"sqlite:///{copy}")
+
+
+# PostgreSQL: a build made once per test run into a template database, which each fixture
+# copies with CREATE DATABASE ... TEMPLATE. The templates carry the run's id (set by
+# conftest.py for the run and its workers) and are dropped when the run ends.
+RUN_ID = "PACELINE_TEST_RUN"
+TEMPLATE_PREFIX = "paceline_tpl_"
+
+
+def _admin() -> psycopg.Connection:
+    return psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True, connect_timeout=3)
+
+
+def pg_url(database: str) -> str:
+    return make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def shared_pg_demo(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    settings: Settings,
+    *,
+    seed: int,
+    reps: int,
+    months: int,
+    today: dt.date,
+) -> tuple[str, DemoSummary, dict[str, Any]]:
+    """`build_demo` with these arguments into a PostgreSQL template database, once per test
+    run: (the template's name, the summary, the truth). Skipped when no server answers."""
+    request.getfixturevalue("pg_database")
+    key = f"pg-demo-s{seed}-r{reps}-m{months}-{today.isoformat()}-{settings_key(settings)}"
+
+    def build(folder: Path) -> tuple[str, DemoSummary, dict[str, Any]]:
+        name = f"{TEMPLATE_PREFIX}{os.environ[RUN_ID]}_{uuid.uuid4().hex[:8]}"
+        with _admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        engine = make_engine(pg_url(name))
+        upgrade(engine)
+        truth_path = folder / "truth.json"
+        summary = build_demo(
+            engine, settings, seed=seed, reps=reps, months=months, today=today,
+            truth_path=truth_path,
+        )  # fmt: skip
+        engine.dispose()  # a template may have no open connections
+        return name, summary, dict(json.loads(truth_path.read_text("utf-8")))
+
+    return built_once(tmp_path_factory, key, build)[1]
+
+
+def pg_copy(template: str) -> Iterator[Engine]:
+    """An engine on a fresh database copied from `template`, dropped afterwards."""
+    name = f"paceline_test_{uuid.uuid4().hex[:10]}"
+    with _admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    engine = make_engine(pg_url(name))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with _admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def drop_templates(run: str) -> None:
+    """Drop the template databases this test run made (none when no server answers)."""
+    try:
+        conn = _admin()
+    except psycopg.OperationalError:
+        return
+    with conn:
+        pattern = f"{TEMPLATE_PREFIX}{run}\\_%"
+        names = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", [pattern]
+        ).fetchall()
+        for (name,) in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,676 @@
+"""Salesforce exports: the real sample files, a generated org in the same layout, awkward rows.
+
+The real files (shared/data/crm_samples/salesforce, see PROVENANCE.md there) are demo-org
+extracts: sparse, one owner, mostly open tasks and bulk-loaded deals. Their expected figures
+below were counted by hand from the files (the comments say how); the field values checked
+are read off the file's lines. Volume and the analyses are tested on `salesforce_org`, a
+generated org whose planted truth is counted while the files are written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import cast
+
+import pytest
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from paceline import plugins
+from paceline.analytics.funnel import funnel
+from paceline.analytics.metrics import metric_totals
+from paceline.analytics.pipeline_history import forecast_scope, snapshot, stage_history_usable
+from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.window import Window
+from paceline.cli import app as cli_app
+from paceline.config import Settings, default_config_text, parse_settings
+from paceline.ingest.accounting import ImportOptions, ImportResult
+from paceline.ingest.crm.salesforce import (
+    OBJECTS,
+    REFERENCE,
+    SKIP_REASONS,
+    CsvExportTable,
+    Owners,
+    id18,
+    object_named,
+    raw_records,
+)
+from paceline.ingest.crm.salesforce_folder import import_folder
+from paceline.ingest.crm.shipped import resolve_mapping, shipped_mappings
+from paceline.ingest.csvfile import ImportFileError
+from paceline.ingest.importer import import_file
+from paceline.ingest.mapping import Entity, MappingError
+from paceline.ingest.sources import ReadOptions
+from paceline.store.models import Account, Activity, Contact, Deal, DealStageHistory, Rep
+from salesforce_org import PICKLIST, REPS, Truth, generate_org
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "crm_samples" / "salesforce"
+ORMDEMO = SAMPLES / "sfdc-assets-ormdemo"
+WORKSHOP = SAMPLES / "sfdc-assets-data-cloud-workshop"
+DATA_EXPORT = SAMPLES / "elastic-dbt-duckdb-dataexport"
+TREE = SAMPLES / "sfdc-assets-event-monitoring-demo"
+HACKATHON = SAMPLES / "stomita-tdx2025-hackathon"
+needs_samples = pytest.mark.skipif(
+    not SAMPLES.is_dir(), reason=f"the Salesforce sample exports are not at {SAMPLES}"
+)
+NOW = dt.datetime(2026, 12, 7, 12)  # "in the future" is measured from here
+
+
+def _without_stages(text: str) -> str:
+    kept, in_stage = [], False
+    for line in text.splitlines():
+        if line.startswith("[[stages]]"):
+            in_stage = True
+            continue
+        if in_stage and (line.startswith("[") or line.startswith("# ---")):
+            in_stage = False
+        if not in_stage:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+# The [[stages]] block docs/salesforce.md tells a user to add for the standard picklist.
+STANDARD_STAGES = """
+[[stages]]
+name = "prospecting"
+probability = 0.1
+
+[[stages]]
+name = "qualification"
+probability = 0.1
+
+[[stages]]
+name = "needs_analysis"
+probability = 0.2
+
+[[stages]]
+name = "value_proposition"
+probability = 0.5
+
+[[stages]]
+name = "id_decision_makers"
+probability = 0.6
+
+[[stages]]
+name = "perception_analysis"
+probability = 0.7
+
+[[stages]]
+name = "proposal_price_quote"
+probability = 0.75
+
+[[stages]]
+name = "negotiation_review"
+probability = 0.9
+
+[[stages]]
+name = "closed_won"
+status = "won"
+probability = 1
+
+[[stages]]
+name = "closed_lost"
+status = "lost"
+probability = 0
+"""
+
+
+@pytest.fixture(scope="module")
+def sf_settings() -> Settings:
+    """The default configuration with Salesforce's standard stage picklist as its stages."""
+    return parse_settings(_without_stages(default_config_text()) + "\n" + STANDARD_STAGES)
+
+
+def run(
+    engine: Engine,
+    settings: Settings,
+    path: Path,
+    obj: str | None,
+    tmp_path: Path,
+    reader: str = "salesforce",
+    **options: object,
+) -> ImportResult:
+    """Import one file as `paceline import ENTITY FILE --mapping salesforce:OBJ` does."""
+    mapping = resolve_mapping(f"salesforce:{obj}") if obj else None
+    entity = cast(Entity, mapping.entity if mapping else options.pop("entity"))
+    errors = tmp_path / f"{path.stem}.errors.csv"
+    opts = ImportOptions(errors_path=errors, now=NOW, **options)  # type: ignore[arg-type]
+    reader_source = plugins.import_source(reader)
+    return import_file(engine, settings, path, entity, mapping, opts, None, reader_source)
+
+
+def counts(r: ImportResult) -> tuple[int, ...]:
+    return (r.read, r.inserted, r.updated, r.unchanged, r.duplicate, r.skipped, r.rejected)
+
+
+def reasons(r: ImportResult) -> dict[str, int]:
+    return {f"{field}: {reason}": rows for field, reason, rows in r.rejected_by_reason}
+
+
+# --- ids, names, mappings ---------------------------------------------------------------------
+
+
+def test_15_character_ids_gain_the_checksum_salesforce_gives() -> None:
+    """Pairs read off the real exports: the 18-character id Salesforce wrote, and its first
+    15 characters (what a report prints)."""
+    assert id18("0051U000003DQo8") == "0051U000003DQo8QAG"
+    assert id18("006Ec00000AieKF") == "006Ec00000AieKFIAZ"
+    assert id18("006Hp000015Yh8C") == "006Hp000015Yh8CIAS"
+    assert id18("0051U000003DQo8QAG") == "0051U000003DQo8QAG"  # already 18
+    assert id18("000000000000000AAA") == ""  # Data Export's "no record"
+    assert id18("@AccountRef1") == "AccountRef1"  # a tree export's reference
+    assert id18("0060000000000001") == "0060000000000001"  # a made-up id is kept
+
+
+def test_files_are_recognised_by_object_name() -> None:
+    assert object_named("Task.csv") == "Task"
+    assert object_named("opportunity.csv") == "Opportunity"
+    assert object_named("Opportunitys.json") == "Opportunity"
+    assert object_named("timeline-Events.json") == "Event"
+    assert object_named("OpportunityHistory.csv") == "OpportunityHistory"
+    assert object_named("notes.csv") is None
+
+
+def test_shipped_mappings_are_named_crm_colon_object(tmp_path: Path) -> None:
+    assert shipped_mappings()["salesforce"] == sorted(
+        ["User", "Account", "Contact", "Opportunity", "OpportunityHistory", "Task", "Event"]
+    )
+    task = resolve_mapping("salesforce:task")  # case does not matter
+    assert (task.entity, task.source, task.reader) == ("activities", "salesforce", "salesforce")
+    with pytest.raises(MappingError, match=r"not a shipped mapping \(shipped: .*salesforce:Task"):
+        resolve_mapping("salesforce:Lead")
+    for name, sobject in OBJECTS.items():  # each object's mapping is for its entity
+        assert resolve_mapping(f"salesforce:{name}").entity == sobject.entity
+    skipped = {
+        value
+        for name in ("Task", "Event")
+        for value in resolve_mapping(f"salesforce:{name}").skip["paceline:skip"]
+    }
+    assert skipped == set(SKIP_REASONS)  # every reason the reader gives is skipped somewhere
+    own = tmp_path / "mine.toml"
+    own.write_text('entity = "reps"\n[columns]\nname = "Full Name"\n')
+    assert resolve_mapping(str(own)).entity == "reps"
+
+
+# --- the real files ----------------------------------------------------------------------------
+
+
+@needs_samples
+def test_ormdemo_tasks_only_the_completed_one_is_an_activity(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Task.csv: 158 rows; IsClosed is 1 on one row only (line 146, Status Completed, "Send
+    Letter", ActivityDate 2021-01-05, TaskSubtype Task, no Type); the 157 others are open
+    to-dos. There is no User export, so its owner is a rep named by the OwnerId."""
+    first = run(engine, settings, ORMDEMO / "Task.csv", "Task", tmp_path)
+    assert counts(first) == (158, 1, 0, 0, 0, 157, 0)
+    again = run(engine, settings, ORMDEMO / "Task.csv", "Task", tmp_path)
+    assert counts(again) == (158, 0, 0, 1, 0, 157, 0)
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Activity.kind, Activity.occurred_at, Activity.local_date, Rep.name)
+            .join(Rep, Rep.id == Activity.rep_id)
+            .where(Activity.external_id == "00T1U00002H5QeXUAV")
+        ).one()
+    # A calendar date counts on that day: midnight in New York, 05:00 UTC in January.
+    assert row == ("admin", dt.datetime(2021, 1, 5, 5), dt.date(2021, 1, 5),
+                   "salesforce user 0051U000003DQo8QAG")  # fmt: skip
+
+
+@needs_samples
+def test_workshop_opportunities_with_their_offsets_and_refusals(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Opportunity.csv (50 rows), with the default stages. StageName counts: Qualification 9,
+    Negotiation 9 (both default stages), Discovery 9 and Proposal/Quote 8 (not), Closed Won
+    12 and Closed Lost 3. Every closed one has CloseDate in 2023 and CreatedDate
+    2024-01-22 (the org was bulk-loaded): closed before created, refused. So 18 in, 32 out.
+    Read with --timezone America/New_York: "+0000" timestamps must not move."""
+    result = run(
+        engine, settings, WORKSHOP / "Opportunity.csv", "Opportunity", tmp_path,
+        timezone="America/New_York",
+    )  # fmt: skip
+    assert counts(result) == (50, 18, 0, 0, 0, 0, 32)
+    assert reasons(result) == {
+        "closed_at: closed_at is before created_at": 15,
+        "stage: unknown stage 'Discovery' (known: prospect, qualification, needs_analysis, "
+        "proposal, negotiation, closed_won, closed_lost); add it to [[stages]] in the "
+        "configuration or map it to a known stage in the mapping file": 9,
+        "stage: unknown stage 'Proposal/Quote'; did you mean 'proposal'?; add it to "
+        "[[stages]] in the configuration or map it to a known stage in the mapping file": 8,
+    }
+    with engine.connect() as conn:
+        deal = conn.execute(
+            select(Deal.name, Deal.stage, Deal.status, Deal.amount, Deal.created_at,
+                   Deal.expected_close).where(Deal.external_id == "006Ec00000AieKFIAZ")
+        ).one()  # fmt: skip
+    # Line 2: Qualification, 1124741.15, CloseDate 2024-11-10, 2024-01-22T16:14:25.000+0000.
+    assert deal == (
+        "Patterson-Hansen - Merchant Services - November 2024", "qualification", "open",
+        Decimal("1124741.15"), dt.datetime(2024, 1, 22, 16, 14, 25), dt.date(2024, 11, 10),
+    )  # fmt: skip
+
+
+@needs_samples
+def test_a_won_row_reads_as_won_on_its_close_date() -> None:
+    """Line 3 of the workshop's Opportunity.csv: 006Ec00000AieKGIAZ, Closed Won, IsWon 1,
+    CloseDate 2023-06-17. IsClosed is empty on the open rows (false, as Data Loader
+    writes it): they read as open, not as unknown."""
+    table = CsvExportTable(WORKSHOP / "Opportunity.csv", ReadOptions(), Owners(None))
+    try:
+        rows = {row[0]: dict(zip(table.header, row, strict=True)) for _, row, _ in table.rows()}
+    finally:
+        table.close()
+    won = rows["006Ec00000AieKGIAZ"]
+    assert (won["paceline:status"], won["CloseDate"], won["IsWon"]) == ("won", "2023-06-17", "1")
+    assert rows["006Ec00000AieKFIAZ"]["paceline:status"] == "open"
+    lost = rows["006Ec00000AieKaIAJ"]  # Closed Lost: IsClosed 1, IsWon empty
+    assert lost["paceline:status"] == "lost"
+    assert sum(r["paceline:status"] == "won" for r in rows.values()) == 12
+
+
+@needs_samples
+def test_workshop_tasks_are_all_open_to_dos(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Task.csv: 75 rows, every Status "Not Started" (IsClosed empty): no activity yet."""
+    assert counts(run(engine, settings, WORKSHOP / "Task.csv", "Task", tmp_path)) == (
+        75, 0, 0, 0, 0, 75, 0,
+    )  # fmt: skip
+
+
+@needs_samples
+def test_data_export_with_its_stage_history(
+    engine: Engine, sf_settings: Settings, tmp_path: Path
+) -> None:
+    """The weekly Data Export: 0/1 booleans, "2023-10-28 20:45:25" times (UTC), dates
+    printed "2023-09-06 00:00:00". opportunity.csv: 31 rows, 18 Closed Won (CloseDate before
+    the load's CreatedDate: refused), 13 open in the standard stages. OpportunityHistory.csv:
+    2 rows per opportunity, both at the load instant with the same stage and amount: for the
+    13 open deals, the first is the entry the deal import already made (unchanged), the second
+    a duplicate; the 36 rows of refused deals have no deal to belong to."""
+    deals = run(engine, sf_settings, DATA_EXPORT / "opportunity.csv", "Opportunity", tmp_path)
+    assert counts(deals) == (31, 13, 0, 0, 0, 0, 18)
+    history = run(
+        engine, sf_settings, DATA_EXPORT / "OpportunityHistory.csv", "OpportunityHistory",
+        tmp_path,
+    )  # fmt: skip
+    assert counts(history) == (62, 0, 0, 13, 13, 0, 36)
+    assert counts(run(engine, sf_settings, DATA_EXPORT / "OpportunityHistory.csv",
+                      "OpportunityHistory", tmp_path)) == (62, 0, 0, 13, 13, 0, 36)  # fmt: skip
+    with engine.connect() as conn:
+        deal = conn.execute(
+            select(Deal.id, Deal.name, Deal.stage, Deal.amount, Deal.created_at,
+                   Deal.expected_close).where(Deal.external_id == "006Hp000015Yh7kIAC")
+        ).one()  # fmt: skip
+        entries = conn.execute(
+            select(DealStageHistory.stage, DealStageHistory.entered_at).where(
+                DealStageHistory.deal_id == deal.id
+            )
+        ).all()
+    assert tuple(deal)[1:] == (
+        "Dickenson Mobile Generators",
+        "qualification",
+        Decimal(15000),
+        dt.datetime(2023, 10, 28, 20, 45, 25),
+        dt.date(2023, 9, 6),
+    )
+    assert entries == [("qualification", dt.datetime(2023, 10, 28, 20, 45, 25))]
+
+
+@needs_samples
+def test_exports_without_owner_or_creation_are_refused_whole(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """The tree export's query (Opportunities-Export.soql) selects OwnerId, but the tree
+    file has no OwnerId and no CreatedDate (278 records); the hackathon files have neither
+    either. Deals need both: the file is refused before anything is written."""
+    with pytest.raises(ImportFileError, match=r"needs the column\(s\) CreatedDate, OwnerId"):
+        run(engine, settings, TREE / "Opportunitys.json", "Opportunity", tmp_path, "sfdx-tree")
+    with pytest.raises(ImportFileError, match=r"needs the column\(s\) CreatedDate, OwnerId"):
+        run(engine, settings, HACKATHON / "Opportunity.csv", "Opportunity", tmp_path)
+    with pytest.raises(ImportFileError, match=r"Task export needs the column\(s\) OwnerId"):
+        run(engine, settings, HACKATHON / "Task.csv", "Task", tmp_path)
+    with pytest.raises(ImportFileError, match=r"Event export needs the column\(s\) OwnerId"):
+        run(engine, settings, ORMDEMO / "timeline-Events.json", None, tmp_path, "sfdx-tree",
+            entity="activities")  # fmt: skip
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Deal)).scalar_one() == 0
+
+
+@needs_samples
+def test_tree_exports_read_every_record() -> None:
+    """Opportunitys.json holds 278 records (`grep -c referenceId`), the ormDemo timeline
+    files 9 events and 17 tasks (PROVENANCE.md). Each record's referenceId stands in for the
+    Id a tree export leaves out; numbers (Amount 3000) read as their text. None has OwnerId,
+    so none can be imported as such (see the test above)."""
+    read = ReadOptions()
+    for path, records in ((ORMDEMO / "timeline-Events.json", 9),
+                          (ORMDEMO / "timeline-Tasks.json", 17),
+                          (TREE / "Opportunitys.json", 278)):  # fmt: skip
+        rows = list(raw_records(path, read))
+        assert len(rows) == records
+    assert (TREE / "Opportunitys.json").read_text("utf-8").count('"referenceId"') == 278
+    first = rows[0]  # "Roseburg Sound Products Co-45K", Closed Won, 3000, 2020-04-02
+    assert (first[REFERENCE], first["Name"], first["StageName"], first["Amount"],
+            first["CloseDate"]) == ("OpportunityRef1", "Roseburg Sound Products Co-45K",
+                                    "Closed Won", "3000", "2020-04-02")  # fmt: skip
+    task = next(raw_records(ORMDEMO / "timeline-Tasks.json", read))
+    assert (task[REFERENCE], task["WhoId"], task["ActivityDate"]) == (
+        "TaskRef1", "@ContactRef1", "2021-02-28",
+    )  # fmt: skip
+    assert id18(task["WhoId"]) == "ContactRef1"
+
+
+# --- a tree export with owners -----------------------------------------------------------------
+
+
+def test_tree_layout_imports_with_its_users(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A tree export folder with Users.json: events link owner and contact by reference."""
+    folder = tmp_path / "tree"
+    folder.mkdir()
+
+    def tree(name: str, kind: str, records: list[dict[str, object]]) -> None:
+        body = [{"attributes": {"type": kind, "referenceId": f"{kind}Ref{i}"}, **r}
+                for i, r in enumerate(records, start=1)]  # fmt: skip
+        (folder / name).write_text(json.dumps({"records": body}))
+
+    tree("Users.json", "User", [{"Id": "0055g0000000001AAA", "FirstName": "Ana",
+                                  "LastName": "Ruiz", "IsActive": True}])  # fmt: skip
+    tree("Contacts.json", "Contact", [{"FirstName": "Bo", "LastName": "Chen"}])
+    tree("Events.json", "Event", [
+        {"OwnerId": "0055g0000000001AAA", "WhoId": "@ContactRef1", "Subject": "Demo",
+         "ActivityDateTime": "2026-11-03T15:00:00.000+0000", "DurationInMinutes": 45},
+        {"OwnerId": "0055g0000000001AAA", "Subject": "Holiday", "IsAllDayEvent": True,
+         "ActivityDate": "2026-11-04", "DurationInMinutes": 1440},
+    ])  # fmt: skip
+    done = import_folder(engine, settings, folder, ImportOptions(now=NOW), tmp_path)
+    assert [(obj, counts(r)) for obj, r in done.results] == [
+        ("User", (1, 1, 0, 0, 0, 0, 0)),
+        ("Contact", (1, 1, 0, 0, 0, 0, 0)),
+        ("Event", (2, 1, 0, 0, 0, 1, 0)),
+    ]
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Rep.name, Activity.kind, Activity.duration_min, Activity.occurred_at,
+                   Contact.name)
+            .join(Rep, Rep.id == Activity.rep_id).join(Contact, Contact.id == Activity.contact_id)
+        ).one()  # fmt: skip
+    assert tuple(row) == ("Ana Ruiz", "meeting", 45.0, dt.datetime(2026, 11, 3, 15), "Bo Chen")
+
+
+# --- awkward rows --------------------------------------------------------------------------------
+
+
+def _write(path: Path, header: str, *lines: str) -> Path:
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_awkward_rows_are_refused_by_name(
+    engine: Engine, sf_settings: Settings, tmp_path: Path
+) -> None:
+    """An OwnerId missing from User.csv, a stage the configuration lacks, an open deal
+    without an Amount (the store keeps no deal without one: refused, never stored as 0), a
+    queue as owner; the good rows beside them get in."""
+    folder = tmp_path / "org"
+    folder.mkdir()
+    _write(folder / "User.csv", "Id,Name", "0055g0000000001AAA,Ana Ruiz")
+    _write(
+        folder / "Opportunity.csv",
+        "Id,Name,StageName,Amount,CloseDate,CreatedDate,OwnerId,IsClosed,IsWon",
+        "0065g0000000001AAA,Good,Closed Won,5000,2026-03-10,2026-02-01T10:00:00.000+0000,"
+        "0055g0000000001AAA,true,true",
+        "0065g0000000002AAA,Nobody,Prospecting,100,2026-05-01,2026-02-01T10:00:00.000+0000,"
+        "0055g0000000009AAA,false,false",
+        "0065g0000000003AAA,Odd stage,Discovery,100,2026-05-01,2026-02-01T10:00:00.000+0000,"
+        "0055g0000000001AAA,false,false",
+        "0065g0000000004AAA,No amount,Qualification,,2026-05-01,2026-02-01T10:00:00.000+0000,"
+        "0055g0000000001AAA,false,false",
+        "0065g0000000005AAA,Queued,Qualification,10,2026-05-01,2026-02-01T10:00:00.000+0000,"
+        "00G5g0000000001AAA,false,false",
+    )
+    done = import_folder(engine, sf_settings, folder, ImportOptions(now=NOW), tmp_path)
+    result = dict(done.results)["Opportunity"]
+    assert counts(result) == (5, 1, 0, 0, 0, 0, 4)
+    found = {line: (field, reason) for line, field, reason in result.first_errors}
+    assert found[3] == (
+        "",
+        "OwnerId '0055g0000000009AAA' is not a user in User.csv: export that user with the "
+        "others (rows are never credited to a made-up rep)",
+    )
+    assert found[4][0] == "stage" and "unknown stage 'Discovery'" in found[4][1]
+    assert found[5] == ("amount", "required value is empty")
+    assert found[6] == ("", "OwnerId '00G5g0000000001AAA' is a queue, not a user: assign "
+                        "the record first")  # fmt: skip
+    errors = (tmp_path / "Opportunity.errors.csv").read_text("utf-8")
+    assert "No amount" in errors and "Good" not in errors
+    with engine.connect() as conn:
+        won = conn.execute(select(Deal.status, Deal.closed_at, Deal.amount, Rep.name)
+                           .join(Rep, Rep.id == Deal.rep_id)).one()  # fmt: skip
+        assert conn.execute(select(func.count()).select_from(Rep)).scalar_one() == 1
+    # IsWon true: won, on its CloseDate (a calendar date: New York midnight, on daylight
+    # time since March 8, so 04:00 UTC).
+    assert tuple(won) == ("won", dt.datetime(2026, 3, 10, 4), Decimal(5000), "Ana Ruiz")
+
+
+def test_a_picklist_the_configuration_lacks_stops_the_folder_before_any_write(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "org"
+    generate_org(folder, tasks=50, events=10)
+    with pytest.raises(ImportFileError) as caught:
+        import_folder(engine, settings, folder, ImportOptions(now=NOW), tmp_path)
+    message = str(caught.value)
+    assert "Prospecting, Value Proposition, Id. Decision Makers" in message
+    assert '[[stages]]\nname = "id_decision_makers"\nprobability = 0.6' in message
+    assert '[[stages]]\nname = "closed_won"\nstatus = "won"\nprobability = 1' in message
+    # The block it prints is the configuration the test's sf_settings use.
+    printed = message[message.index("\n\n[[stages]]") :].strip()
+    assert parse_settings(_without_stages(default_config_text()) + "\n" + printed).stages == (
+        parse_settings(_without_stages(default_config_text()) + STANDARD_STAGES).stages
+    )
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Rep)).scalar_one() == 0
+
+
+def test_history_of_an_unknown_deal_and_an_unknown_stage_is_refused(
+    engine: Engine, sf_settings: Settings, tmp_path: Path
+) -> None:
+    path = _write(
+        tmp_path / "OpportunityHistory.csv",
+        "Id,OpportunityId,StageName,Amount,CreatedDate",
+        "0085g0000000001AAA,0065g0000000042AAA,Prospecting,10,2026-01-02T10:00:00.000+0000",
+        "0085g0000000002AAA,0065g0000000042AAA,Initial Offer,10,2026-01-05T10:00:00.000+0000",
+    )
+    result = run(engine, sf_settings, path, "OpportunityHistory", tmp_path)
+    assert counts(result) == (2, 0, 0, 0, 0, 0, 2)
+    assert [(line, field) for line, field, _ in result.first_errors] == [
+        (3, "stage"),
+        (2, "deal_ref"),
+    ]
+    assert result.first_errors[1][2].startswith(
+        "no deal with this deal_ref from source 'salesforce' (import the deals first"
+    )
+    errors = (tmp_path / "OpportunityHistory.errors.csv").read_text("utf-8")
+    assert "0065g0000000042AAA" in errors.splitlines()[2]  # the row, with its id
+
+
+# --- the generated org, end to end ------------------------------------------------------------
+
+
+def test_generated_org_end_to_end(engine: Engine, sf_settings: Settings, tmp_path: Path) -> None:
+    """~5,000 tasks, 500 events, 150 opportunities with shuffled history; every row is
+    accounted for as the generator planted it, a re-run changes nothing, and the funnel, the
+    metric totals behind the scorecards and the stage history agree with the planted truth."""
+    folder = tmp_path / "org"
+    truth = generate_org(folder, seed=11)
+    done = import_folder(engine, sf_settings, folder, ImportOptions(now=NOW), tmp_path)
+    assert not done.failed and done.absent == []
+    for obj, result in done.results:
+        assert result.read == truth.file_rows[obj], obj
+        assert result.skipped == truth.skipped[obj], obj
+        assert result.rejected == truth.rejected[obj], obj
+        assert result.inserted + result.unchanged == truth.kept[obj], obj
+        assert result.accounted == result.read, obj
+    again = import_folder(engine, sf_settings, folder, ImportOptions(now=NOW), tmp_path)
+    for obj, result in again.results:
+        assert (result.inserted, result.updated) == (0, 0), obj
+        assert result.unchanged == truth.kept[obj], obj
+
+    start, end = dt.date(2026, 1, 1), dt.date(2026, 11, 1)
+    everyone = funnel(engine, sf_settings, Window("custom", start, end), timing=False)
+    planted = {
+        "calls": sum(truth.calls.values()),
+        "conversations": sum(truth.conversations.values()),
+        "meetings_set": sum(truth.meetings_set.values()),
+        "deals_won": sum(truth.won.values()),
+    }
+    assert {m: everyone.step(m).count for m in planted} == planted  # type: ignore[union-attr]
+
+    # One rep's March, as the scorecard's metric engine totals it.
+    rep = REPS[2]
+    march = (dt.date(2026, 3, 1), dt.date(2026, 4, 1))
+
+    def in_march(planted: Counter[tuple[str, dt.date]]) -> int:
+        return sum(n for (r, d), n in planted.items() if r == rep and march[0] <= d < march[1])
+
+    names = ["calls", "conversations", "meetings_set", "revenue"]
+    ensure_rollup(engine, sf_settings)
+    with engine.connect() as conn:
+        rep_id = conn.execute(select(Rep.id).where(Rep.name == rep)).scalar_one()
+        totals = metric_totals(conn, sf_settings, names, *march, [rep_id])
+    got = {n: totals.get(rep_id, n) for n in names}
+    assert got == {
+        "calls": in_march(truth.calls),
+        "conversations": in_march(truth.conversations),
+        "meetings_set": in_march(truth.meetings_set),
+        "revenue": in_march(truth.won_amount),
+    }
+    _check_history_and_links(engine, sf_settings, truth)
+
+
+def _check_history_and_links(engine: Engine, settings: Settings, truth: Truth) -> None:
+    with engine.connect() as conn:
+        ids = dict(conn.execute(select(Deal.external_id, Deal.id)).all())
+        stored: dict[int, list[tuple[str, dt.datetime]]] = {}
+        for deal_id, stage, entered in conn.execute(
+            select(
+                DealStageHistory.deal_id, DealStageHistory.stage, DealStageHistory.entered_at
+            ).order_by(DealStageHistory.deal_id, DealStageHistory.entered_at)
+        ):
+            stored.setdefault(deal_id, []).append((stage, entered))
+        seconds = dict(
+            conn.execute(
+                select(Activity.external_id, Activity.duration_min).where(
+                    Activity.external_id.in_(list(truth.call_seconds)[:200])
+                )
+            ).all()
+        )
+        links = dict(
+            conn.execute(
+                select(Activity.external_id, Deal.external_id).join(
+                    Deal, Deal.id == Activity.deal_id
+                )
+            ).all()
+        )
+        scope = forecast_scope(conn, None, None)
+        cutoff = dt.datetime(2026, 6, 1)
+        snap = snapshot(conn, scope, cutoff, dt.datetime(2025, 6, 1))
+    slug = {label: re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_") for label, *_ in PICKLIST}
+    assert {ext: stored[ids[ext]] for ext in truth.paths} == {
+        ext: [(slug[label], moment) for label, moment in path] for ext, path in truth.paths.items()
+    }
+    # A call's duration is its CallDurationInSeconds, in minutes.
+    assert seconds == {
+        k: pytest.approx(v / 60) for k, v in truth.call_seconds.items() if k in seconds
+    }
+    assert len(seconds) == 200
+    # Tasks linked by WhatId (half of them written in the 15-character form) reach their deal.
+    assert links == truth.task_deal
+    assert len(links) > 300
+    # The forecast reads real stage history, not a snapshot of current stages: as known on
+    # June 1, each deal created by then is in the last stage it had entered before it (None
+    # for one already closed then).
+    assert stage_history_usable(snap)
+    external = {deal_id: ext for ext, deal_id in ids.items()}
+    known = {external[d.deal_id]: d.stage for d in snap.deals}
+    expected = {}
+    for ext, path in truth.paths.items():
+        before = [label for label, moment in path if moment < cutoff]
+        if before:
+            expected[ext] = None if before[-1].startswith("Closed") else slug[before[-1]]
+    assert {ext: known.get(ext, "missing") for ext in expected} == expected
+    assert 40 < len(expected) < len(truth.paths)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Account)).scalar_one() == 40
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+def test_the_folder_command_prints_one_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`paceline import salesforce DIR --json`, then one file again with --mapping
+    salesforce:Task (the shipped name; its reader, salesforce, chosen by the mapping)."""
+    folder = tmp_path / "org"
+    truth = generate_org(folder, tasks=300, events=40)
+    monkeypatch.chdir(tmp_path)
+    for var in ("PACELINE_DB", "PACELINE_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "paceline.toml").write_text(
+        _without_stages(default_config_text()) + "\n" + STANDARD_STAGES
+    )
+    runner = CliRunner()
+    db = ["--db", f"sqlite:///{tmp_path / 'p.db'}"]
+    assert runner.invoke(cli_app, [*db, "init"]).exit_code == 0
+    result = runner.invoke(
+        cli_app,
+        [*db, "import", "salesforce", str(folder), "--json", "--errors-dir", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [obj for obj, _ in data["results"]] == [
+        "User", "Account", "Contact", "Opportunity", "OpportunityHistory", "Task", "Event",
+    ]  # fmt: skip
+    assert data["totals"]["read"] == sum(truth.file_rows.values())
+    assert data["totals"]["rejected"] == sum(truth.rejected.values())
+    one = runner.invoke(
+        cli_app,
+        [*db, "import", "activities", str(folder / "Task.csv"), "--mapping", "salesforce:Task",
+         "--json"],
+    )  # fmt: skip
+    assert one.exit_code == 0, one.output
+    assert json.loads(one.output)["unchanged"] == truth.kept["Task"]
+
+
+def test_the_reader_picks_the_shipped_mapping_by_file_name(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """`paceline import activities Task.csv --from salesforce`, no --mapping: Task.csv is a
+    Task export, read with salesforce:Task (a 15-character OwnerId still finds its user)."""
+    _write(tmp_path / "User.csv", "Id,FirstName,LastName", "0055g0000000001AAA,Ana,Ruiz")
+    path = _write(
+        tmp_path / "Task.csv",
+        "Id,OwnerId,TaskSubtype,Status,ActivityDate,CallDurationInSeconds,CallDisposition",
+        "00T5g0000000001EAA,0055g0000000001,Call,Completed,2026-11-02,125,Left Voicemail",
+    )
+    result = run(engine, settings, path, None, tmp_path, entity="activities")
+    assert counts(result) == (1, 1, 0, 0, 0, 0, 0)
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Rep.name, Activity.kind, Activity.duration_min, Activity.outcome).join(
+                Rep, Rep.id == Activity.rep_id
+            )
+        ).one()
+    assert tuple(row) == ("Ana Ruiz", "call", pytest.approx(125 / 60), "voicemail")
+    with pytest.raises(ImportFileError, match="the mapping is for activities, not deals"):
+        run(engine, settings, path, None, tmp_path, entity="deals")

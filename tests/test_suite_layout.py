@@ -1,0 +1,81 @@
+"""The test suite's own layout: builders shared through `factories`, never test file to test file.
+
+A test file that imports another one runs that file's module-level code (and drags its fixtures
+along) and breaks when the other file moves; the shared builders live in `tests/factories.py`
+and the shared fixtures in `tests/conftest.py`.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+SRC = TESTS.parent / "src" / "paceline"
+
+
+def _test_files() -> list[Path]:
+    return sorted(p for p in TESTS.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module `path` imports, anywhere in the file (functions included)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _is_test_module(module: str) -> bool:
+    last = module.rsplit(".", 1)[-1]
+    return last.startswith("test_") or last in {"conftest", "helpers"}
+
+
+def offending_imports(files: list[Path]) -> list[str]:
+    """`file: module` for each import of a test module (or conftest) by a file under tests/."""
+    return [
+        f"{path.relative_to(TESTS)}: {module}"
+        for path in files
+        for module in sorted(_imported_modules(path))
+        if _is_test_module(module)
+    ]
+
+
+def test_no_test_file_imports_another() -> None:
+    assert offending_imports(_test_files()) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "caught"),
+    [
+        ("from test_funnel import quick_user\n", True),
+        ("def f():\n    import test_web\n", True),
+        ("from conftest import ZOHO_EXPORT\n", True),
+        ("from tests.analytics.test_funnel import quick_user\n", True),
+        ("from factories import quick_user\nimport pytest\n", False),
+        ("from paceline.analytics import funnel\n", False),
+    ],
+)
+def test_the_check_catches_a_test_file_import(tmp_path: Path, source: str, caught: bool) -> None:
+    """The check itself, on planted files: it would fail the suite on each of these imports."""
+    target = tmp_path / "test_planted.py"
+    target.write_text(source, encoding="utf-8")
+    found = [m for m in _imported_modules(target) if _is_test_module(m)]
+    assert bool(found) is caught
+
+
+def test_test_folders_mirror_the_packages() -> None:
+    """Each folder of tests/ is named for a package of src/paceline (tests/analytics/ ...),
+    except tests/faults/: the fault-injection suite (marked `faults`), which crosses them."""
+    folders = {
+        p.name
+        for p in TESTS.iterdir()
+        if p.is_dir() and p.name not in {"__pycache__", "screenshots", "faults"}
+    }
+    packages = {p.name for p in SRC.iterdir() if (p / "__init__.py").is_file()}
+    assert folders and folders <= packages, folders - packages
