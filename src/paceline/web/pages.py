@@ -39,6 +39,7 @@ from paceline.web import (
     diagnose_pages,
     forecast_pages,
     funnel_pages,
+    kiosk_pages,
     pipeline_pages,
     quality_pages,
     tipping_pages,
@@ -88,6 +89,7 @@ def mount(app: FastAPI) -> None:
         tipping_pages,
         work,
         admin,
+        kiosk_pages,
     ):
         app.include_router(module.router)
 
