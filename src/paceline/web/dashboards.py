@@ -60,6 +60,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_PERIODS = ("week", "month", "quarter")
 DEFAULT_METRIC = "meetings_set"
 TV_REFRESH_DEFAULT = 60
+TV_WINS_SHOWN = 4  # the banner's newest wins; the rest are counted, their lines lit
 
 
 # --- my scorecard / a rep's scorecard ---------------------------------------------------------
@@ -350,7 +351,8 @@ def tv_response(
             "wanted": wanted,
             "page": page,
             "by_title": BY_TITLES[board.by],
-            "wins": shown_wins(wins, settings.calendar.zone),
+            "wins": shown_wins(wins, settings.calendar.zone, TV_WINS_SHOWN),
+            "more_wins": max(len(wins) - TV_WINS_SHOWN, 0),
             "refresh": refresh,
             "refresh_content": refresh_content,
             "kiosk": caller is None,
