@@ -196,3 +196,32 @@ def test_kiosk_commands(tmp_path: Any, settings: Settings) -> None:
     assert run("revoke", "1").exit_code == 0
     again = run("revoke", "1")
     assert again.exit_code == 1 and "no active link 1" in again.output
+
+
+def test_api_ranks_as_the_cli_does(engine: Engine, site: tuple[TestClient, dict[str, Any]]) -> None:
+    client, _ = site
+    token = create_token(engine, "admin", "t").token
+    bearer = {"Authorization": f"Bearer {token}"}
+    params = {"metric": "conversations", "period": "month", "as_of": "2026-11-18"}
+    improved = client.get(
+        "/api/v1/leaderboard", params={**params, "by": "improved"}, headers=bearer
+    ).json()
+    assert (improved["comparable_start"], improved["comparable_end"]) == (
+        "2026-10-01",
+        "2026-10-20",
+    )
+    assert [(r["rep"], r["rank"], r["change"]) for r in improved["rows"]] == [
+        ("Ben", 1, 2.0),
+        ("Ana", 2, 1.0),
+        ("Eve", None, None),  # nothing in the comparable stretch: apart
+        ("Wes", None, None),  # West's SDR (an admin sees every team): nothing at all
+        ("Dan", 1, 2.0),
+        ("Cy", 2, 0.0),
+    ]
+    together = client.get(
+        "/api/v1/leaderboard", params={**params, "by": "target", "role": "all"}, headers=bearer
+    ).json()
+    assert together["groups"] == ["all"]
+    assert [r["rep"] for r in together["rows"] if r["rank"] == 1] == ["Ben", "Cy"]
+    bad = client.get("/api/v1/leaderboard", params={**params, "by": "luck"}, headers=bearer)
+    assert bad.status_code == 422
