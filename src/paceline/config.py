@@ -260,6 +260,14 @@ class ZeroMetricRule(_Strict):
     max_chance: float = Field(default=0.01, gt=0, le=1)
 
 
+class LeaderboardSettings(_Strict):
+    """The leaderboard pages: how many reps a TV page shows, and which wins it celebrates."""
+
+    tv_top: int = Field(default=10, ge=3, le=40)
+    celebrate: list[Name] = Field(default_factory=lambda: ["meetings_set", "deals_won"])
+    celebrate_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
+
 class AlertSettings(_Strict):
     """The rules `paceline alerts` evaluates."""
 
@@ -405,6 +413,7 @@ class Settings(_Strict):
     pacing: PacingSettings = PacingSettings()
     plan: PlanSettings = PlanSettings()
     alerts: AlertSettings = AlertSettings()
+    leaderboard: LeaderboardSettings = LeaderboardSettings()
     diagnose: DiagnoseSettings = DiagnoseSettings()
     coaching: list[CoachingRule] = Field(default_factory=list)
     insight: InsightSettings = InsightSettings()
@@ -442,11 +451,29 @@ class Settings(_Strict):
             _check_known(f"roles.{r.name}.key_metrics", r.key_metrics, metrics, "metric")
         _check_known("funnel.steps", self.funnel.steps, metrics, "metric")
         _check_known("alerts.no_selling.metric", [self.alerts.no_selling.metric], metrics, "metric")
+        self._check_celebrations()
         for rule in self.coaching:
             used = [*(rule.weak_step or []), *([rule.volume_ok] if rule.volume_ok else [])]
             _check_known(f"coaching.{rule.name}", used, metrics, "metric")
             _check_known(f"coaching.{rule.name}.roles", rule.roles or [], self.role_names, "role")
         return self
+
+    def _check_celebrations(self) -> None:
+        """Wins to celebrate must be counts; the defaults are skipped where a configuration
+        lacks them (a small test configuration), a written list never is."""
+        counts = {m.name for m in self.metrics if m.aggregate == "count"}
+        written = "celebrate" in self.leaderboard.model_fields_set
+        for name in self.leaderboard.celebrate:
+            if written and name not in counts:
+                raise ValueError(
+                    f"leaderboard.celebrate: {name!r} is not a count metric (a win is counted)"
+                )
+
+    @property
+    def celebrated_metrics(self) -> list[str]:
+        """The wins the TV board celebrates, those of them this configuration defines."""
+        counts = {m.name for m in self.metrics if m.aggregate == "count"}
+        return [name for name in self.leaderboard.celebrate if name in counts]
 
     # Look-ups used on hot paths (import, logging), computed once.
     @cached_property

@@ -96,7 +96,7 @@ def test_leaderboard_ties_and_moves(team: Engine, settings: Settings) -> None:
         "Ana": (1, 14, 2, 1),
         "Dee": (1, 14, 1, 0),
         "Ben": (3, 5, 3, 0),
-        "Cy": (4, 0, 3, -1),
+        "Cy": (1, 0, 1, 0),  # the only AE: each role is ranked on its own board
     }
     assert [r.rep for r in board.rows] == ["Ana", "Dee", "Ben", "Cy"]
     west = leaderboard(team, settings, "conversations", "month", AS_OF, team="West")

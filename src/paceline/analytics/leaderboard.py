@@ -1,18 +1,46 @@
-"""Stack ranking: reps ordered by one metric for a period, with the move since last period.
+"""Stack ranking: reps ordered by one metric for a period, fairly.
 
-Ties share a rank (1, 2, 2, 4: "competition" ranking, so nobody is pushed below a rep they
-equal). Ratio metrics rank only reps with enough volume behind the ratio (the metric's
-`min_denominator`): one lucky call is not a 100% connect rate. Those below the minimum are
-listed after the ranked reps, unranked, so nobody silently disappears from the board.
+Fair by default, because a board that ranks an SDR's calls against an AE's is noise:
+- Reps are ranked **within their role** (each role its own board, in the configuration's role
+  order); `role="all"` ranks everyone together (sensible with `by="target"`), a role name
+  shows only that role.
+- `by` chooses what the rank is on (`score`):
+  - `count`: the metric's value for the period to date (the classic board);
+  - `target`: the value as a share of the rep's own expected-to-date (pacing's
+    `expected_to_date`: target x elapsed business days ÷ the period's business days, prorated
+    for late starters; for a ratio its target level). A rep with no target (or a zero one)
+    is listed apart (`standing="no_target"`), never 0% nor an error;
+  - `improved`: the change against the **comparable** stretch of the previous period: its
+    first k business days through the k-th inclusive, where k is the business days of this
+    period up to and including the as-of day; the change is (now - then) ÷ then, reversed
+    for lower-is-better metrics. A rep with nothing then (0 or no reading) is listed apart
+    (`standing="no_history"`), never first by an infinite improvement.
+- Ties share a rank (1, 2, 2, 4: "competition" ranking). Ratio metrics rank only reps with
+  enough volume behind the ratio (the metric's `min_denominator`, in both stretches for
+  `improved`): one lucky call is not a 100% connect rate. Whoever is not ranked is listed
+  after the ranked reps of their group, with the reason, so nobody silently disappears.
+
+Every row also carries the rep's target-to-date and share of it, whatever the ranking, so a
+rep who is first on calls this week sees, on the same row, that he is at 26% of his month.
+`recent_wins` lists what landed in the last minutes, for the TV board to celebrate.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, select
 
+from paceline.analytics.metric_sql import (
+    activity_filter,
+    deal_credit_column,
+    deal_date_column,
+    deal_filter,
+    needs_contact,
+)
 from paceline.analytics.metrics import (
     MetricTotals,
     meets_minimum,
@@ -20,26 +48,41 @@ from paceline.analytics.metrics import (
     metric_value,
     ratio_parts,
 )
+from paceline.analytics.pacing import Pace, level_pace, pace, window
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep, active_paced_reps
+from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import MetricSettings, Settings, Unit
 from paceline.errors import UserInputError
+from paceline.store.models import Activity, Contact, Rep
 
 LEADERBOARD_PERIODS: tuple[PeriodKind, ...] = ("day", "week", "month", "quarter", "year")
+RankBy = Literal["count", "target", "improved"]
+RANK_BY: tuple[RankBy, ...] = ("count", "target", "improved")
+ALL_ROLES = "all"  # rank every role together
+Standing = Literal["ranked", "low_volume", "no_value", "no_target", "no_history"]
 
 
 @dataclass(frozen=True)
 class LeaderboardRow:
-    rank: int | None  # None: below the minimum volume for a ratio
+    rank: int | None  # None: not ranked, `standing` says why
     rep: str
     team: str | None
     role: str
     value: float | None  # None: a ratio with nothing to divide by (no data, not zero)
     numerator: float | None  # ratio metrics: the parts, so a reader sees the volume
     denominator: float | None
-    previous_rank: int | None
+    previous_rank: int | None  # `by="count"` only: the rank over the whole previous period
     previous_value: float | None
+    rep_id: int = 0
+    group: str = ""  # the board the row is ranked on: its role, or "all"
+    score: float | None = None  # what the rank is on: value, share of target or change
+    standing: Standing = "ranked"
+    target_to_date: float | None = None  # pacing's expected-to-date (a ratio: its target)
+    of_target: float | None = None  # value ÷ target_to_date
+    comparable_value: float | None = None  # `by="improved"`: the value over the comparable days
+    change: float | None = None  # `by="improved"`: (now - then) ÷ then, + is better
 
     @property
     def rank_change(self) -> int | None:
@@ -67,6 +110,27 @@ class Leaderboard:
     total: float | None = None
     total_numerator: float | None = None
     total_denominator: float | None = None
+    by: RankBy = "count"
+    role: str | None = None  # as asked: None each role apart, "all" together, or one role
+    groups: tuple[str, ...] = ()  # the boards, in order (roles, or ("all",))
+    business_days_elapsed: int = 0  # of the period, through the as-of day
+    comparable_start: dt.date | None = None  # `by="improved"`: the previous period's
+    comparable_end: dt.date | None = None  # first business days compared against [start, end)
+
+    def group_rows(self, group: str) -> list[LeaderboardRow]:
+        """The rows of one board, in rank order."""
+        return [r for r in self.rows if r.group == group]
+
+
+@dataclass(frozen=True)
+class Win:
+    """Something worth cheering that landed lately: a meeting set, a deal won."""
+
+    rep: str
+    rep_id: int
+    metric: str
+    label: str
+    at: dt.datetime  # UTC
 
 
 def leaderboard(
@@ -77,43 +141,36 @@ def leaderboard(
     as_of: dt.date | None = None,
     team: str | None = None,
     role: str | None = None,
+    by: RankBy = "count",
 ) -> Leaderboard:
-    """Rank reps on `metric` for the period to date; rank changes against the whole last one."""
+    """Rank reps on `metric` for the period to date, each role apart unless asked otherwise."""
     definition = _metric(settings, metric)
-    if period_kind not in LEADERBOARD_PERIODS:
-        raise UserInputError(f"period: use one of {', '.join(LEADERBOARD_PERIODS)}")
-    if role is not None and role not in settings.role_names:
-        raise UserInputError(
-            f"role: unknown role {role!r}; known: {', '.join(sorted(settings.role_names))}"
-        )
+    _check(settings, period_kind, role, by)
     calendar = BusinessCalendar(settings.calendar)
     as_of = as_of or calendar.today()
     period = calendar.period(period_kind, as_of)
     previous = calendar.previous(period)
+    end = min(as_of + dt.timedelta(days=1), period.end)
+    elapsed = calendar.business_days(period.start, end)
+    comparable = comparable_stretch(calendar, previous, elapsed)
     ensure_rollup(engine, settings)
     with engine.connect() as conn:
         reps = _eligible(active_paced_reps(conn, settings, period, team), role)
         ids = [r.id for r in reps] if len(reps) <= 200 else None  # a long IN list costs more
-        end = min(as_of + dt.timedelta(days=1), period.end)
         now = metric_totals(conn, settings, [metric], period.start, end, ids)
         before = metric_totals(conn, settings, [metric], previous.start, previous.end, ids)
-    current_rows = _ranked(settings, definition, reps, now)
-    total, parts = _total(settings, definition, [r.id for r in reps], now)
-    previous_ranks = {row.rep: row for row in _ranked(settings, definition, reps, before)}
-    rows = [
-        LeaderboardRow(
-            rank=row.rank,
-            rep=row.rep,
-            team=row.team,
-            role=row.role,
-            value=row.value,
-            numerator=row.numerator,
-            denominator=row.denominator,
-            previous_rank=previous_ranks[row.rep].rank,
-            previous_value=previous_ranks[row.rep].value,
+        then = (
+            metric_totals(conn, settings, [metric], comparable[0], comparable[1], ids)
+            if by == "improved"
+            else None
         )
-        for row in current_rows
-    ]
+        targets = period_targets(conn, calendar, period, [metric], ids)
+    context = _Context(settings, definition, calendar, period, as_of, targets)
+    rows = _ranked(context, by, reps, role, now, then)
+    if by == "count":
+        earlier = {r.rep_id: r for r in _ranked(context, by, reps, role, before, None)}
+        rows = [_with_previous(row, earlier[row.rep_id]) for row in rows]
+    total, parts = _total(settings, definition, [r.id for r in reps], now)
     return Leaderboard(
         metric=metric,
         label=definition.label or metric,
@@ -129,7 +186,41 @@ def leaderboard(
         total=total,
         total_numerator=parts[0],
         total_denominator=parts[1],
+        by=by,
+        role=role,
+        groups=_groups(settings, role, rows),
+        business_days_elapsed=elapsed,
+        comparable_start=comparable[0] if by == "improved" else None,
+        comparable_end=comparable[1] if by == "improved" else None,
     )
+
+
+def comparable_stretch(
+    calendar: BusinessCalendar, previous: Period, business_days: int
+) -> tuple[dt.date, dt.date]:
+    """[start, end) of `previous` through its `business_days`-th business day (all of it when
+    it has fewer; empty for none)."""
+    if business_days <= 0:
+        return previous.start, previous.start
+    seen = 0
+    day = previous.start
+    while day < previous.end:
+        if calendar.is_business_day(day):
+            seen += 1
+            if seen == business_days:
+                return previous.start, day + dt.timedelta(days=1)
+        day += dt.timedelta(days=1)
+    return previous.start, previous.end
+
+
+def _check(settings: Settings, period_kind: str, role: str | None, by: str) -> None:
+    if period_kind not in LEADERBOARD_PERIODS:
+        raise UserInputError(f"period: use one of {', '.join(LEADERBOARD_PERIODS)}")
+    if by not in RANK_BY:
+        raise UserInputError(f"by: use one of {', '.join(RANK_BY)}, not {by!r}")
+    if role is not None and role != ALL_ROLES and role not in settings.role_names:
+        known = ", ".join(sorted(settings.role_names))
+        raise UserInputError(f"role: unknown role {role!r}; known: {known} (or {ALL_ROLES})")
 
 
 def _total(
@@ -161,43 +252,203 @@ def _metric(settings: Settings, name: str) -> MetricSettings:
 
 
 def _eligible(reps: list[RosterRep], role: str | None) -> list[RosterRep]:
-    return [r for r in reps if role is None or r.role == role]
+    return [r for r in reps if role in (None, ALL_ROLES) or r.role == role]
+
+
+def _group_of(rep: RosterRep, role: str | None) -> str:
+    return ALL_ROLES if role == ALL_ROLES else rep.role
+
+
+def _groups(settings: Settings, role: str | None, rows: list[LeaderboardRow]) -> tuple[str, ...]:
+    present = {r.group for r in rows}
+    if role == ALL_ROLES:
+        return (ALL_ROLES,) if present else ()
+    ordered = [r.name for r in settings.roles if r.name in present]
+    return tuple(ordered + sorted(present - set(ordered)))
+
+
+@dataclass(frozen=True)
+class _Context:
+    settings: Settings
+    metric: MetricSettings
+    calendar: BusinessCalendar
+    period: Period
+    as_of: dt.date
+    targets: dict[tuple[int, str], float]
+
+    def pace(self, rep: RosterRep, value: float | None) -> Pace:
+        """The scorecard's pacing of this metric for the rep (expected-to-date, share)."""
+        target = self.targets.get((rep.id, self.metric.name))
+        thresholds, better = self.settings.pacing, self.metric.higher_is_better
+        if self.metric.aggregate == "ratio" or value is None:
+            return level_pace(value, target, thresholds, better)
+        w = window(self.calendar, self.period, self.as_of, rep.start_date)
+        return pace(w, value, target, thresholds, better)
+
+
+def _row(
+    c: _Context,
+    by: RankBy,
+    rep: RosterRep,
+    group: str,
+    now: MetricTotals,
+    then: MetricTotals | None,
+) -> LeaderboardRow:
+    """A rep's row before ranking: the score the rank is on, or why there is none."""
+    name = c.metric.name
+    value = metric_value(c.settings, now, [rep.id], name)
+    numerator, denominator = (
+        ratio_parts(c.settings, now, [rep.id], name)
+        if c.metric.aggregate == "ratio"
+        else (None, None)
+    )
+    measured = c.pace(rep, value)
+    has_target = measured.status != "no_target" and bool(measured.expected_to_date)
+    standing: Standing = "ranked"
+    if value is None:
+        standing = "no_value"
+    elif not meets_minimum(c.settings, now, [rep.id], name):
+        standing = "low_volume"
+    score: float | None = value
+    earlier: float | None = None
+    change: float | None = None
+    if by == "target":
+        score = measured.pace if has_target else None
+        if standing == "ranked" and score is None:
+            standing = "no_target"
+    elif by == "improved" and then is not None:
+        earlier = metric_value(c.settings, then, [rep.id], name)
+        change = _change(value, earlier, c.metric.higher_is_better)
+        if not meets_minimum(c.settings, then, [rep.id], name):
+            change = None
+        score = change
+        if standing == "ranked" and score is None:
+            standing = "no_history"
+    return LeaderboardRow(
+        rank=None,
+        rep=rep.name,
+        team=rep.team,
+        role=rep.role,
+        value=value,
+        numerator=numerator,
+        denominator=denominator,
+        previous_rank=None,
+        previous_value=None,
+        rep_id=rep.id,
+        group=group,
+        score=score if standing == "ranked" else None,
+        standing=standing,
+        target_to_date=measured.expected_to_date if has_target else None,
+        of_target=measured.pace if has_target else None,
+        comparable_value=earlier,
+        change=change,
+    )
+
+
+def _change(now: float | None, then: float | None, higher_is_better: bool) -> float | None:
+    """(now - then) ÷ then, turned round when lower is better; None with nothing then."""
+    if now is None or then is None or then <= 0:
+        return None
+    change = (now - then) / then
+    return change if higher_is_better else -change
+
+
+STANDING_ORDER: dict[Standing, int] = {
+    "ranked": 0,
+    "low_volume": 1,
+    "no_target": 2,
+    "no_history": 3,
+    "no_value": 4,
+}
 
 
 def _ranked(
-    settings: Settings, metric: MetricSettings, reps: list[RosterRep], totals: MetricTotals
+    c: _Context,
+    by: RankBy,
+    reps: list[RosterRep],
+    role: str | None,
+    now: MetricTotals,
+    then: MetricTotals | None,
 ) -> list[LeaderboardRow]:
-    is_ratio = metric.aggregate == "ratio"
-    values = {r.id: metric_value(settings, totals, [r.id], metric.name) for r in reps}
-    ranked = {
-        r.id: value
-        for r in reps
-        if (value := values[r.id]) is not None
-        and meets_minimum(settings, totals, [r.id], metric.name)
-    }
-    ranks = dict(
-        zip(
-            ranked,
-            competition_ranks(list(ranked.values()), metric.higher_is_better),
-            strict=True,
-        )
+    rows = [_row(c, by, rep, _group_of(rep, role), now, then) for rep in reps]
+    better = c.metric.higher_is_better if by != "improved" else True
+    ranks: dict[int, int] = {}
+    for group in {r.group for r in rows}:
+        scored = [r for r in rows if r.group == group and r.score is not None]
+        ranked = competition_ranks([r.score for r in scored if r.score is not None], better)
+        ranks.update(zip([r.rep_id for r in scored], ranked, strict=True))
+    order = {name: i for i, name in enumerate(r.name for r in c.settings.roles)}
+    rows = [_replace_rank(r, ranks.get(r.rep_id)) for r in rows]
+    key: Callable[[LeaderboardRow], tuple[int, str, int, int, str]] = lambda r: (  # noqa: E731
+        order.get(r.group, len(order)),
+        r.group,
+        STANDING_ORDER[r.standing],
+        r.rank or 0,
+        r.rep,
     )
-    rows = []
-    for rep in reps:
-        numerator, denominator = (
-            ratio_parts(settings, totals, [rep.id], metric.name) if is_ratio else (None, None)
+    return sorted(rows, key=key)
+
+
+def _replace_rank(row: LeaderboardRow, rank: int | None) -> LeaderboardRow:
+    return _copy(row, rank=rank)
+
+
+def _with_previous(row: LeaderboardRow, earlier: LeaderboardRow) -> LeaderboardRow:
+    return _copy(row, previous_rank=earlier.rank, previous_value=earlier.value)
+
+
+def _copy(row: LeaderboardRow, **changes: object) -> LeaderboardRow:
+    return replace(row, **changes)  # type: ignore[arg-type]
+
+
+def recent_wins(
+    engine: Engine,
+    settings: Settings,
+    metrics: list[str],
+    since: dt.datetime,
+    rep_ids: list[int],
+) -> list[Win]:
+    """What the reps landed since `since` (UTC) on the given count metrics, newest first."""
+    naive = since.astimezone(dt.UTC).replace(tzinfo=None) if since.tzinfo else since
+    wins: list[Win] = []
+    if not rep_ids:
+        return wins
+    with engine.connect() as conn:
+        for name in metrics:
+            definition = _metric(settings, name)
+            label = definition.label or name
+            for rep_id, rep, at in _recent(conn, settings, definition, naive, rep_ids):
+                wins.append(Win(rep, rep_id, name, label, at))
+    return sorted(wins, key=lambda w: (w.at, w.rep), reverse=True)
+
+
+def _recent(
+    conn: Connection,
+    settings: Settings,
+    metric: MetricSettings,
+    since: dt.datetime,
+    rep_ids: list[int],
+) -> list[tuple[int, str, dt.datetime]]:
+    if metric.aggregate != "count":
+        raise UserInputError(f"metric: {metric.name!r} is not a count of wins to celebrate")
+    if metric.source == "deals":
+        credit, moment = deal_credit_column(metric), deal_date_column(metric)
+        query = (
+            select(Rep.id, Rep.name, moment)
+            .join(Rep, Rep.id == credit)
+            .where(deal_filter(metric), moment >= since, credit.in_(rep_ids))
         )
-        rows.append(
-            LeaderboardRow(
-                rank=ranks.get(rep.id),
-                rep=rep.name,
-                team=rep.team,
-                role=rep.role,
-                value=values[rep.id],
-                numerator=numerator,
-                denominator=denominator,
-                previous_rank=None,
-                previous_value=None,
+    else:
+        query = (
+            select(Rep.id, Rep.name, Activity.occurred_at)
+            .join(Rep, Rep.id == Activity.rep_id)
+            .where(
+                activity_filter(settings, metric),
+                Activity.occurred_at >= since,
+                Activity.rep_id.in_(rep_ids),
             )
         )
-    return sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, r.rep))
+        if needs_contact(metric):
+            query = query.outerjoin(Contact, Contact.id == Activity.contact_id)
+    query = query.order_by(Rep.id).limit(50)
+    return [(int(i), str(n), at) for i, n, at in conn.execute(query) if at is not None]

@@ -12,7 +12,7 @@ from typing import cast
 import typer
 from rich.table import Table
 
-from paceline.analytics.leaderboard import Leaderboard, leaderboard
+from paceline.analytics.leaderboard import RANK_BY, Leaderboard, LeaderboardRow, leaderboard
 from paceline.analytics.pacing import Status
 from paceline.analytics.scorecard import (
     MetricLine,
@@ -156,23 +156,62 @@ def leaderboard_command(
     metric: str = typer.Argument(..., help="The metric to rank on, e.g. conversations."),
     period: str = typer.Option("month", help="day, week, month, quarter or year."),
     team: str | None = typer.Option(None, "--team", help="Only this team."),
-    role: str | None = typer.Option(None, "--role", help="Only this role."),
+    role: str | None = typer.Option(
+        None, "--role", help="Only this role; 'all': every role ranked together."
+    ),
+    by: str = typer.Option(
+        "count", "--by", help="Rank on count, target (% of own target) or improved."
+    ),
     as_of: dt.datetime | None = AS_OF_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Stack ranking on one metric, with each rep's move since the previous period."""
+    """Stack ranking on one metric, each role on its own board, with each rep's move."""
     c = _ctx(ctx)
     kind = _period(period, ("day", "week", "month", "quarter", "year"))
-    board = leaderboard(c.engine(), c.settings, metric, kind, _day(as_of), team, role)
+    if by not in RANK_BY:
+        raise UserInputError(f"--by: must be {', '.join(RANK_BY)}, not {by!r}")
+    board = leaderboard(c.engine(), c.settings, metric, kind, _day(as_of), team, role, by)
     out.print_json(dumps(board)) if as_json else _print_leaderboard(board)
+
+
+BY_TEXT = {"count": "", "target": " by % of own target", "improved": " by most improved"}
+STANDING_TEXT = {
+    "low_volume": "too little volume",
+    "no_target": "no target",
+    "no_history": "nothing last time",
+    "no_value": "no data",
+    "ranked": "",
+}
 
 
 def _print_leaderboard(board: Leaderboard) -> None:
     scope = f" — team {board.team}" if board.team else ""
-    title = (
-        f"{board.label}: {board.period.kind} {board.period.label} to {board.as_of}{scope} "
-        f"(change against {board.previous_period.label})"
+    versus = (
+        f"against {board.comparable_start} to {board.comparable_end - dt.timedelta(days=1)}"
+        if board.comparable_start and board.comparable_end
+        else f"change against {board.previous_period.label}"
     )
+    for group in board.groups:
+        title = (
+            f"{board.label}{BY_TEXT[board.by]}: {board.period.kind} {board.period.label} "
+            f"to {board.as_of}{scope} — {_group_title(group)} ({versus})"
+        )
+        _print_group(board, board.group_rows(group), title)
+    if not board.groups:
+        out.print(f"{board.label}: nobody to rank{scope}")
+        return
+    table = Table(show_header=False, box=None)
+    table.add_row("total", measured_text(board.total, board.unit))
+    out.print(table)
+    if board.is_ratio and any(r.standing == "low_volume" for r in board.rows):
+        out.print(f"unranked: fewer than {board.min_volume} in the denominator this period")
+
+
+def _group_title(group: str) -> str:
+    return "every role together" if group == "all" else f"role {group}"
+
+
+def _print_group(board: Leaderboard, rows: list[LeaderboardRow], title: str) -> None:
     table = Table(title=title, title_justify="left")
     table.add_column("rank", justify="right")
     table.add_column("rep")
@@ -180,24 +219,30 @@ def _print_leaderboard(board: Leaderboard) -> None:
     table.add_column(board.label, justify="right")
     if board.is_ratio:
         table.add_column("of", justify="right")
-    table.add_column("last period", justify="right")
-    table.add_column("move", justify="right")
-    for row in board.rows:
-        value = measured_text(row.value, board.unit)
-        cells = [str(row.rank) if row.rank else "-", row.rep, row.team or "", value]
+    table.add_column("to date", justify="right")
+    table.add_column("of target", justify="right")
+    if board.by == "improved":
+        table.add_column("then", justify="right")
+        table.add_column("change", justify="right")
+    else:
+        table.add_column("last period", justify="right")
+        table.add_column("move", justify="right")
+    for row in rows:
+        rank = str(row.rank) if row.rank else "-"
+        cells = [rank, row.rep, row.team or "", measured_text(row.value, board.unit)]
         if board.is_ratio:
             cells.append(_number(row.denominator))
-        previous = f"#{row.previous_rank}" if row.previous_rank else "-"
-        cells += [previous, _move(row.rank_change)]
+        cells.append(metric_text(row.target_to_date, board.unit))
+        cells.append("" if row.of_target is None else f"{row.of_target:.0%}")
+        if board.by == "improved":
+            cells.append(metric_text(row.comparable_value, board.unit))
+            change = STANDING_TEXT[row.standing] if row.change is None else f"{row.change:+.0%}"
+            cells.append(change)
+        else:
+            previous = f"#{row.previous_rank}" if row.previous_rank else "-"
+            cells += [previous, _move(row.rank_change) or STANDING_TEXT[row.standing]]
         table.add_row(*cells)
-    table.add_section()
-    total = ["", "total", "", measured_text(board.total, board.unit)]
-    if board.is_ratio:
-        total.append(_number(board.total_denominator))
-    table.add_row(*total, "", "")
     out.print(table)
-    if board.is_ratio and any(r.rank is None for r in board.rows):
-        out.print(f"unranked: fewer than {board.min_volume} in the denominator this period")
 
 
 def _move(change: int | None) -> str:

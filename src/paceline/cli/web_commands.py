@@ -1,4 +1,4 @@
-"""CLI commands for the web faces: serve, users and API tokens."""
+"""CLI commands for the web faces: serve, users, API tokens and wall-screen (kiosk) links."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rich.table import Table
 from paceline.access import OPERATOR
 from paceline.auth.access import ROLES
 from paceline.auth.accounts import lift_lockout, list_tokens, list_users
+from paceline.auth.kiosks import create_kiosk_link, list_kiosk_links, revoke_kiosk_link
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.errors import UserInputError
 from paceline.serialize import dumps
@@ -19,6 +20,10 @@ user_app = typer.Typer(no_args_is_help=True, help="Manage users who log in to th
 token_app = typer.Typer(no_args_is_help=True, help="Personal API tokens.")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+kiosk_app = typer.Typer(
+    no_args_is_help=True, help="Wall-screen links: read-only URLs to one team's TV board."
+)
+app.add_typer(kiosk_app, name="kiosk")
 
 
 def _password(given: str | None) -> str:
@@ -180,3 +185,53 @@ def user_unlock(ctx: typer.Context, username: str = typer.Argument(...)) -> None
     15 minutes, the right one too)."""
     forgotten = lift_lockout(_ctx(ctx).engine(), username)
     out.print(f"{username!r} may log in again ({forgotten} recent failed login(s) forgotten)")
+
+
+@kiosk_app.command("create")
+@handles_errors
+def kiosk_create(
+    ctx: typer.Context,
+    team: str = typer.Option(..., "--team", help="The team whose TV board the link shows."),
+    name: str = typer.Option("wall screen", "--name", help="Which screen, e.g. 'sales floor'."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Create a wall-screen link; its URL is shown this once only."""
+    link = create_kiosk_link(_ctx(ctx).engine(), team, name)
+    if as_json:
+        out.print_json(
+            dumps({"id": link.id, "team": link.team, "name": link.name, "path": link.path})
+        )
+        return
+    out.print(f"kiosk link {link.id} ({link.name}, team {link.team}): [bold]{link.path}[/]")
+    out.print("append it to the server's address; store it now: only its hash is kept")
+
+
+@kiosk_app.command("list")
+@handles_errors
+def kiosk_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Every wall-screen link (never their secrets)."""
+    links = list_kiosk_links(_ctx(ctx).engine())
+    if as_json:
+        out.print_json(dumps(links))
+        return
+    table = Table()
+    for column in ("id", "team", "name", "created", "last used", "revoked"):
+        table.add_column(column)
+    for k in links:
+        table.add_row(
+            str(k.id),
+            k.team,
+            k.name,
+            f"{k.created_at:%Y-%m-%d %H:%M}",
+            f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "",
+            f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
+        )
+    out.print(table)
+
+
+@kiosk_app.command("revoke")
+@handles_errors
+def kiosk_revoke(ctx: typer.Context, link_id: int) -> None:
+    """Revoke a wall-screen link: its screen is refused at its next refresh."""
+    revoke_kiosk_link(_ctx(ctx).engine(), link_id)
+    out.print(f"kiosk link {link_id} revoked")

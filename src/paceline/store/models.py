@@ -353,6 +353,24 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class KioskLink(Base):
+    """A wall screen's read-only link to one team's TV board: only its SHA-256 is stored.
+
+    It is not a session (it never expires with one) and opens nothing but that board; a
+    revoked link stays for the record."""
+
+    __tablename__ = "kiosk_link"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 class WebSession(Base):
     """A browser session: the cookie carries a random token, stored here only as its hash."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from paceline.analytics.leaderboard import Leaderboard
+from paceline.analytics.leaderboard import Leaderboard, LeaderboardRow
 from paceline.web.common import DASH
 
 AHEAD = "#1a7f37"
@@ -20,16 +20,26 @@ MUTED = "#9aa5b1"
 GOLD = "#d4a017"
 
 
-def leaderboard_figure(board: Leaderboard, unit: str, tv: bool = False) -> dict[str, Any]:
-    """Reps as horizontal bars, the leader on top; unranked (too little volume) greyed out."""
-    rows = list(reversed(board.rows))  # Plotly draws the first category at the bottom
-    # A ratio of nothing (None) draws no bar and reads as a dash, never as a bar at zero.
-    values = [r.value * 100 if unit == "percent" and r.value is not None else r.value for r in rows]
-    text = [_label(r.value, unit) for r in rows]
-    colours = [MUTED if r.rank is None else (GOLD if r.rank == 1 else NEUTRAL) for r in rows]
-    names = [f"{r.rank or DASH}. {r.rep}" for r in rows]
-    font = 28 if tv else 13
-    dark = "#f3f4f6" if tv else "#1f2933"
+def leaderboard_figure(
+    board: Leaderboard, unit: str, rows: list[LeaderboardRow] | None = None
+) -> dict[str, Any]:
+    """One board's ranked reps as horizontal bars of what they are ranked on, the leader on
+    top; unranked reps (too little volume, no target...) are left to the table."""
+    shown = [r for r in (board.rows if rows is None else rows) if r.rank is not None]
+    shown.reverse()  # Plotly draws the first category at the bottom
+    share = board.by != "count"
+    values = [_bar_value(board, r, unit) for r in shown]
+    text = [
+        (f"{r.score:.0%}" if board.by == "target" else f"{r.score:+.0%}")
+        if share and r.score is not None
+        else _label(r.value, unit)
+        for r in shown
+    ]
+    colours = [GOLD if r.rank == 1 else NEUTRAL for r in shown]
+    names = [f"{r.rank}. {r.rep}" for r in shown]
+    title = {"target": "% of own target to date", "improved": "change (%)"}.get(
+        board.by, board.label + (" (%)" if unit == "percent" else "")
+    )
     return {
         "data": [
             {
@@ -38,32 +48,38 @@ def leaderboard_figure(board: Leaderboard, unit: str, tv: bool = False) -> dict[
                 "x": values,
                 "y": names,
                 "text": text,
-                "textposition": "auto",
+                "textposition": "outside",
+                "textangle": 0,
                 "marker": {"color": colours},
                 "hovertemplate": "%{y}: %{text}<extra></extra>",
                 "cliponaxis": False,
             }
         ],
         "layout": {
-            "margin": {"l": 10, "r": 30, "t": 10, "b": 40},
-            # The TV view fills its screen-sized container; the page chart grows with its rows.
-            **({} if tv else {"height": max(220, 32 * len(rows) + 80)}),
-            "font": {"size": font, "color": dark},
+            "margin": {"l": 10, "r": 60, "t": 10, "b": 40},
+            "height": max(160, 32 * len(shown) + 80),
+            "font": {"size": 13, "color": "#1f2933"},
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "rgba(0,0,0,0)",
             "xaxis": {
-                "title": {
-                    "text": "" if tv else board.label + (" (%)" if unit == "percent" else "")
-                },
-                "gridcolor": "#4b5563" if tv else "#e4e7eb",
-                "zeroline": False,
-                "rangemode": "tozero",
+                "title": {"text": title},
+                "gridcolor": "#e4e7eb",
+                "zeroline": board.by == "improved",
+                **({} if board.by == "improved" else {"rangemode": "tozero"}),
             },
-            "yaxis": {"automargin": True},
+            "yaxis": {"automargin": True, "dtick": 1},
             "showlegend": False,
             "bargap": 0.25,
         },
     }
+
+
+def _bar_value(board: Leaderboard, row: LeaderboardRow, unit: str) -> float | None:
+    if board.by != "count":
+        return None if row.score is None else row.score * 100
+    if unit == "percent" and row.value is not None:
+        return row.value * 100
+    return row.value
 
 
 def _label(value: float | None, unit: str) -> str:

@@ -159,6 +159,8 @@ def navigation(principal: Principal) -> list[NavItem]:
         items.append(NavItem("plan", "Plan", "/plan"))
     items.append(NavItem("log", "Log activity", "/log"))
     items.append(NavItem("activities", "Activities", "/activities"))
+    if principal.role != "rep":
+        items.append(NavItem("kiosks", "Wall screens", "/kiosks"))
     if principal.can_administer:
         items.append(NavItem("import", "Import", "/import"))
         items.append(NavItem("users", "Users", "/users"))

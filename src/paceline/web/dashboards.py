@@ -12,7 +12,14 @@ from sqlalchemy import Engine
 
 from paceline import access, clock
 from paceline.analytics.alerts import Alert, alerts
-from paceline.analytics.leaderboard import LEADERBOARD_PERIODS, Leaderboard, leaderboard
+from paceline.analytics.leaderboard import (
+    LEADERBOARD_PERIODS,
+    RANK_BY,
+    Leaderboard,
+    RankBy,
+    leaderboard,
+    recent_wins,
+)
 from paceline.analytics.pacing import STATUS_ORDER
 from paceline.analytics.scorecard import (
     SCORECARD_PERIODS,
@@ -28,6 +35,14 @@ from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.store.records import ActivityFilter
 from paceline.web import queries
+from paceline.web.boards import (
+    BY_TITLES,
+    STANDING_NOTES,
+    group_title,
+    score_text,
+    shown_wins,
+    tv_pages,
+)
 from paceline.web.charts import figure_json, leaderboard_figure
 from paceline.web.common import (
     PageError,
@@ -45,6 +60,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_PERIODS = ("week", "month", "quarter")
 DEFAULT_METRIC = "meetings_set"
 TV_REFRESH_DEFAULT = 60
+TV_WINS_SHOWN = 4  # the banner's newest wins; the rest are counted, their lines lit
 
 
 # --- my scorecard / a rep's scorecard ---------------------------------------------------------
@@ -190,6 +206,7 @@ class BoardRequest:
     team: str | None
     role: str | None
     as_of: str
+    by: str = "count"
 
     def query(self, **extra: str) -> str:
         params = {
@@ -197,32 +214,39 @@ class BoardRequest:
             "period": self.period,
             "team": self.team or "",
             "role": self.role or "",
+            "by": "" if self.by == "count" else self.by,
             "as_of": self.as_of,
             **extra,
         }
         return urlencode({k: v for k, v in params.items() if v})
 
 
-def _board(
-    request: Request,
-    caller: Caller,
-    metric: str | None,
-    period: str,
-    team: str | None,
-    role: str | None,
-    as_of: str | None,
+@dataclass(frozen=True)
+class BoardAsk:
+    """What a board page was asked for, as the query string gave it."""
+
+    metric: str | None = None
+    period: str = "week"
+    role: str | None = None
+    as_of: str | None = None
+    by: str = "count"
+
+
+def board_for(
+    request: Request, team: str | None, ask: BoardAsk
 ) -> tuple[BoardRequest, Leaderboard | None, str | None]:
+    """The board of `team` (already in the asker's reach; None: everyone)."""
     state = app_state(request)
     settings: Settings = state.settings
-    name = _team_scope(state.engine, caller.principal, team)
     known = {m.name for m in settings.metrics}
-    chosen = metric if metric in known else None
+    chosen = ask.metric if ask.metric in known else None
     chosen = chosen or (DEFAULT_METRIC if DEFAULT_METRIC in known else settings.metrics[0].name)
-    kind = parse_period(period, "week", LEADERBOARD_PERIODS)
-    wanted = BoardRequest(chosen, kind, name, role or None, as_of or "")
-    day = parse_date(as_of) or _today(state.settings)
+    kind = parse_period(ask.period, "week", LEADERBOARD_PERIODS)
+    by: RankBy = next((b for b in RANK_BY if b == ask.by), "count")
+    wanted = BoardRequest(chosen, kind, team, ask.role or None, ask.as_of or "", by)
+    day = parse_date(ask.as_of) or _today(state.settings)
     try:
-        board = leaderboard(state.engine, settings, chosen, kind, day, name, role or None)
+        board = leaderboard(state.engine, settings, chosen, kind, day, team, ask.role or None, by)
     except UserInputError as exc:
         return wanted, None, str(exc)
     return wanted, board, None
@@ -237,12 +261,20 @@ def leaderboard_page(
     team: str | None = None,
     role: str | None = None,
     as_of: str | None = None,
+    by: str = "count",
 ) -> Response:
     state = app_state(request)
     settings: Settings = state.settings
-    wanted, board, error = _board(request, caller, metric, period, team, role, as_of)
-    units = metric_units(settings)
-    figure = figure_json(leaderboard_figure(board, units[board.metric])) if board else None
+    name = _team_scope(state.engine, caller.principal, team)
+    ask = BoardAsk(metric, period, role, as_of, by)
+    wanted, board, error = board_for(request, name, ask)
+    figures = []
+    if board:
+        unit = metric_units(settings)[board.metric]
+        for group in board.groups:
+            rows = board.group_rows(group)
+            figure = figure_json(leaderboard_figure(board, unit, rows))
+            figures.append((group, group_title(settings, group), rows, figure))
     return render(
         request,
         "leaderboard.html",
@@ -252,13 +284,81 @@ def leaderboard_page(
             "board": board,
             "error": error,
             "wanted": wanted,
-            "figure": figure,
+            "figures": figures,
+            "you": caller.principal.rep_id,
+            "score_text": score_text,
+            "notes": STANDING_NOTES,
             "metrics": settings.metrics,
             "roles": [r for r in settings.roles if r.key_metrics],
             "periods": LEADERBOARD_PERIODS,
+            "rank_by": RANK_BY,
             "teams": queries.teams(state.engine) if caller.principal.is_admin else [],
         },
         status=422 if error else 200,
+    )
+
+
+@dataclass(frozen=True)
+class TvAsk:
+    """The TV board's own settings from the query string."""
+
+    refresh: int = TV_REFRESH_DEFAULT
+    top: int | None = None
+    page: int = 1
+
+
+def tv_response(
+    request: Request,
+    caller: Caller | None,
+    team: str | None,
+    ask: BoardAsk,
+    tv: TvAsk,
+    base: str,
+) -> Response:
+    """The TV board (for a session, or a kiosk link: `caller` None, no way off the page)."""
+    state = app_state(request)
+    settings: Settings = state.settings
+    wanted, board, error = board_for(request, team, ask)
+    if board is None:
+        raise PageError(422, "Cannot show this leaderboard", error or "")
+    top = min(max(tv.top or settings.leaderboard.tv_top, 3), 40)
+    now = clock.now(settings.calendar.zone)
+    since = now - dt.timedelta(minutes=settings.leaderboard.celebrate_minutes)
+    with page_errors():
+        wins = recent_wins(
+            state.engine,
+            settings,
+            settings.celebrated_metrics,
+            since,
+            [r.rep_id for r in board.rows],
+        )
+    you = caller.principal.rep_id if caller else None
+    pages = tv_pages(settings, board, top, you, wins)
+    page = pages[(max(tv.page, 1) - 1) % len(pages)]
+    refresh = min(max(tv.refresh, 10), 3600)
+    following = page.number % page.count + 1
+    extra = {"refresh": str(refresh), "page": str(following)}
+    if tv.top:
+        extra["top"] = str(top)
+    refresh_content = (
+        f"{refresh};url={base}?{wanted.query(**extra)}" if page.count > 1 else str(refresh)
+    )
+    return render(
+        request,
+        "tv.html",
+        caller,
+        {
+            "board": board,
+            "wanted": wanted,
+            "page": page,
+            "by_title": BY_TITLES[board.by],
+            "wins": shown_wins(wins, settings.calendar.zone, TV_WINS_SHOWN),
+            "more_wins": max(len(wins) - TV_WINS_SHOWN, 0),
+            "refresh": refresh,
+            "refresh_content": refresh_content,
+            "kiosk": caller is None,
+            "now": now.strftime("%H:%M"),
+        },
     )
 
 
@@ -271,22 +371,11 @@ def leaderboard_tv(
     team: str | None = None,
     role: str | None = None,
     as_of: str | None = None,
+    by: str = "count",
     refresh: int = TV_REFRESH_DEFAULT,
+    top: int | None = None,
+    page: int = 1,
 ) -> Response:
-    settings = app_state(request).settings
-    wanted, board, error = _board(request, caller, metric, period, team, role, as_of)
-    if board is None:
-        raise PageError(422, "Cannot show this leaderboard", error or "")
-    figure = leaderboard_figure(board, metric_units(settings)[board.metric], tv=True)
-    return render(
-        request,
-        "tv.html",
-        caller,
-        {
-            "board": board,
-            "wanted": wanted,
-            "figure": figure_json(figure),
-            "refresh": min(max(refresh, 10), 3600),
-            "now": clock.now(settings.calendar.zone).strftime("%H:%M"),
-        },
-    )
+    name = _team_scope(app_state(request).engine, caller.principal, team)
+    ask = BoardAsk(metric, period, role, as_of, by)
+    return tv_response(request, caller, name, ask, TvAsk(refresh, top, page), "/leaderboard/tv")

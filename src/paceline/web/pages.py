@@ -40,6 +40,7 @@ from paceline.web import (
     diagnose_pages,
     forecast_pages,
     funnel_pages,
+    kiosk_pages,
     pipeline_pages,
     quality_pages,
     report_pages,
@@ -92,6 +93,7 @@ def mount(app: FastAPI) -> None:
         work,
         admin,
         delivery_pages,
+        kiosk_pages,
     ):
         app.include_router(module.router)
 

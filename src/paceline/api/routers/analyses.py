@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from paceline.analytics.alerts import AlertReport, alerts
-from paceline.analytics.leaderboard import Leaderboard, leaderboard
+from paceline.analytics.leaderboard import Leaderboard, RankBy, leaderboard
 from paceline.analytics.plan import (
     GivenRate,
     Plan,
@@ -123,13 +123,20 @@ def leaderboard_(
     metric: Annotated[Label, Query(description="The metric to rank on, e.g. conversations.")],
     period: LeaderboardPeriod = "month",
     team: TeamQuery = None,
-    role: Annotated[Label | None, Query(description="Only this role.")] = None,
+    role: Annotated[
+        Label | None,
+        Query(description="Only this role; `all`: every role ranked together."),
+    ] = None,
+    by: Annotated[
+        RankBy,
+        Query(description="Rank on count, target (% of own target to date) or improved."),
+    ] = "count",
     as_of: AsOf = None,
 ) -> JSONResponse:
-    """As `paceline leaderboard METRIC --json`: ranks, values and moves since last period."""
+    """As `paceline leaderboard METRIC --json`: ranks within each role, values and moves."""
     name = team_in_reach(state.engine, caller, team, "the leaderboard")
     with input_errors("query"):
-        board = leaderboard(state.engine, state.settings, metric, period, as_of, name, role)
+        board = leaderboard(state.engine, state.settings, metric, period, as_of, name, role, by)
     return result(board)
 
 
