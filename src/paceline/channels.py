@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from paceline.analytics.alerts import AlertReport
-from paceline.config import Settings
+if TYPE_CHECKING:  # named for the hints only: loading the plugins must not load the analyses
+    from paceline.analytics.alerts import AlertReport
+    from paceline.config import Settings
 
-Deliver = Callable[[AlertReport, Settings], None]
+Deliver = Callable[["AlertReport", "Settings"], None]
 
 
 @dataclass(frozen=True)

@@ -11,45 +11,28 @@ import datetime as dt
 import functools
 import json
 import shlex
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from paceline import __version__, clock, plugins
-from paceline.analytics.activity_summary import ActivitySummary, activity_summary
-from paceline.analytics.roster import list_reps
-from paceline.calendar import PeriodKind
-from paceline.config import (
-    CONFIG_FILE_NAME,
-    ConfigError,
-    Settings,
-    default_config_text,
-    load_settings,
-    resolve_database_url,
-)
 from paceline.errors import UserInputError
-from paceline.ingest.accounting import RejectLimit
-from paceline.ingest.crm.shipped import resolve_mapping
-from paceline.ingest.csvfile import ImportFileError
-from paceline.ingest.importer import ImportOptions, ImportResult, import_file
-from paceline.ingest.manual import InputError, add_rep
-from paceline.ingest.mapping import ENTITIES, Entity, MappingError
-from paceline.serialize import dumps
-from paceline.services.activities import Entry, log_activity
-from paceline.store.engine import DatabaseUrlError, make_engine
-from paceline.store.maintenance import clear_all, data_sources, has_schema, table_counts
-from paceline.store.migrate import is_up_to_date, upgrade
 from paceline.terminal import err as err  # re-exported: the command modules print here
 from paceline.terminal import out as out
+
+if TYPE_CHECKING:  # the libraries behind a command load when it runs, not on every start
+    from sqlalchemy import Engine
+
+    from paceline.analytics.activity_summary import ActivitySummary
+    from paceline.config import Settings
+    from paceline.ingest.importer import ImportResult
+    from paceline.ingest.sources import Entity
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -71,15 +54,32 @@ class NotReady(RuntimeError):
     """The database is missing or at an older schema."""
 
 
-USER_ERRORS = (
-    ConfigError,
-    InputError,
-    ImportFileError,
-    MappingError,
-    DatabaseUrlError,
-    NotReady,
-    UserInputError,
+# The errors a user can fix, by the module that defines them. A module that was never
+# imported cannot have raised its error, so recognising one costs no import at start-up.
+USER_ERRORS: tuple[tuple[str, str], ...] = (
+    ("paceline.config", "ConfigError"),
+    ("paceline.ingest.csvfile", "ImportFileError"),
+    ("paceline.ingest.mapping", "MappingError"),
+    ("paceline.store.engine", "DatabaseUrlError"),
 )
+
+
+def _loaded_class(module: str, name: str) -> type[BaseException] | None:
+    """The class `module.name` if that module has been imported, else None."""
+    loaded = sys.modules.get(module)
+    found = getattr(loaded, name, None) if loaded is not None else None
+    return found if isinstance(found, type) and issubclass(found, BaseException) else None
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Whether `exc` is one of the errors a user can fix (bad input, configuration, URL)."""
+    if isinstance(exc, UserInputError | NotReady):  # InputError is a UserInputError
+        return True
+    for module, name in USER_ERRORS:
+        cls = _loaded_class(module, name)
+        if cls is not None and isinstance(exc, cls):
+            return True
+    return False
 
 
 @dataclass
@@ -94,16 +94,24 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from paceline.config import load_settings
+
             self._settings = load_settings(self.config)
         return self._settings
 
     @property
     def url(self) -> str:
+        from paceline.config import resolve_database_url
+
         return resolve_database_url(self.settings, self.db)
 
     def engine(self, migrate: bool = False, *, checked: bool = True) -> Engine:
         """The database's engine; unless `checked=False` (a restore into an empty database),
         one that is missing or behind is refused with what to run."""
+        from paceline.store.engine import make_engine
+        from paceline.store.maintenance import has_schema
+        from paceline.store.migrate import is_up_to_date, upgrade
+
         if self.url not in self._engines:
             self._engines[self.url] = make_engine(self.url)
         engine = self._engines[self.url]
@@ -119,6 +127,8 @@ class Context:
 
 
 def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -135,16 +145,20 @@ def handles_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except USER_ERRORS as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(1) from None
-        except OperationalError as exc:
-            err.print(f"[bold red]database error:[/] {exc.orig}", highlight=False)
-            raise typer.Exit(1) from None
-        except OSError as exc:  # a file that cannot be read or written: say which, and why
-            where = f"{exc.filename}: " if exc.filename else ""
-            err.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False)
-            raise typer.Exit(1) from None
+        except Exception as exc:
+            if is_user_error(exc):
+                err.print(f"[bold red]error:[/] {exc}", highlight=False)
+                raise typer.Exit(1) from None
+            operational = _loaded_class("sqlalchemy.exc", "OperationalError")
+            if operational is not None and isinstance(exc, operational):
+                orig = getattr(exc, "orig", exc)
+                err.print(f"[bold red]database error:[/] {orig}", highlight=False)
+                raise typer.Exit(1) from None
+            if isinstance(exc, OSError):  # a file that cannot be read or written: say which, why
+                where = f"{exc.filename}: " if exc.filename else ""
+                err.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False)
+                raise typer.Exit(1) from None
+            raise
 
     return cast(F, wrapper)
 
@@ -202,6 +216,9 @@ def init(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write a commented paceline.toml with the defaults and create the database."""
+    from paceline.config import CONFIG_FILE_NAME, default_config_text
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     target = c.config or Path(CONFIG_FILE_NAME)
     wrote = force or not target.exists()
@@ -241,7 +258,11 @@ def demo(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Build a realistic demo organisation (replacing an earlier demo) and show this week."""
+    from paceline.analytics.activity_summary import activity_summary
     from paceline.demo import build_demo, create_demo_users
+    from paceline.errors import InputError
+    from paceline.serialize import dumps
+    from paceline.store.maintenance import clear_all, data_sources, table_counts
 
     c = _ctx(ctx)
     engine = c.engine(migrate=True)
@@ -309,6 +330,8 @@ def demo(
 
 
 def _truth_path_for(url: str) -> Path:
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         db_path = Path(parsed.database or "")
@@ -328,6 +351,11 @@ def summary(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Activities per rep in the period to date: selling vs non-selling, asks, time."""
+    from paceline.analytics.activity_summary import activity_summary
+    from paceline.calendar import PeriodKind
+    from paceline.errors import InputError
+    from paceline.serialize import dumps
+
     if period not in ("day", "week", "month", "quarter", "year"):
         raise InputError("--period", f"must be day, week, month, quarter or year, not {period!r}")
     c = _ctx(ctx)
@@ -384,6 +412,9 @@ def rep_list(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List reps with their team, role and manager."""
+    from paceline.analytics.roster import list_reps
+    from paceline.serialize import dumps
+
     reps = list_reps(_ctx(ctx).engine(), team)
     if as_json:
         out.print_json(dumps(reps))
@@ -407,6 +438,9 @@ def rep_add(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Add a rep."""
+    from paceline.ingest.manual import add_rep
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     rep_id = add_rep(
         c.engine(), c.settings, name, role, team, manager, start.date() if start else None, email
@@ -443,6 +477,9 @@ def log(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Log one activity in one line."""
+    from paceline.serialize import dumps
+    from paceline.services.activities import Entry, log_activity
+
     c = _ctx(ctx)
     logged = log_activity(
         c.engine(),
@@ -508,6 +545,13 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         ),
         as_json: bool = JSON_OPTION,
     ) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+        from paceline.ingest.accounting import RejectLimit
+        from paceline.ingest.crm.shipped import resolve_mapping
+        from paceline.ingest.importer import ImportOptions, import_file
+        from paceline.serialize import dumps
+
         c = _ctx(ctx)
         loaded = resolve_mapping(mapping) if mapping else None
         reader = plugins.import_source(reader_name or (loaded and loaded.reader) or "csv")
@@ -558,6 +602,8 @@ def _import_command(entity: Entity) -> Callable[..., None]:
     )
     return command
 
+
+from paceline.ingest.sources import ENTITIES  # noqa: E402  (the import commands, one per entity)
 
 for _entity in ENTITIES:
     import_app.command(_entity)(_import_command(_entity))

@@ -8,30 +8,18 @@ database only for what the options need (weights without --reps, history with
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from paceline.analytics.plan import (
-    Plan,
-    PlanInput,
-    StepTarget,
-    TargetList,
-    build_plan,
-    list_targets,
-    measure_rates,
-    parse_amount,
-    parse_rate,
-    plan_period,
-    plan_weights,
-    round_up,
-)
-from paceline.analytics.targets import TARGET_KINDS
-from paceline.calendar import BusinessCalendar, PeriodKind
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.errors import UserInputError
-from paceline.serialize import dumps
-from paceline.services.targets import SavedTargets, save_plan_targets, set_target
+
+if TYPE_CHECKING:  # the analyses and services load when a command runs
+    from paceline.analytics.plan import Plan, StepTarget, TargetList
+    from paceline.calendar import PeriodKind
+    from paceline.services.targets import SavedTargets
 
 target_app = typer.Typer(no_args_is_help=True, help="Set, override and list targets.")
 app.add_typer(target_app, name="target")
@@ -80,6 +68,19 @@ def plan(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Reverse-engineer a revenue goal into activity targets per period and per rep."""
+    from paceline.analytics.plan import (
+        PlanInput,
+        build_plan,
+        measure_rates,
+        parse_amount,
+        parse_rate,
+        plan_period,
+        plan_weights,
+    )
+    from paceline.calendar import BusinessCalendar
+    from paceline.serialize import dumps
+    from paceline.services.targets import save_plan_targets
+
     c = _ctx(ctx)
     settings = c.settings
     calendar = BusinessCalendar(settings.calendar)
@@ -118,6 +119,8 @@ def plan(
 
 
 def _number(value: float) -> str:
+    from paceline.analytics.plan import round_up
+
     return f"{round_up(value):,}"
 
 
@@ -267,6 +270,8 @@ def _print_saved(saved: SavedTargets) -> None:
 
 
 def _period_kind(period: str | None) -> PeriodKind | None:
+    from paceline.analytics.targets import TARGET_KINDS
+
     if period is None:
         return None
     if period not in TARGET_KINDS:
@@ -288,6 +293,10 @@ def target_set(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Set or override one rep's target for one metric and period."""
+    from paceline.calendar import BusinessCalendar
+    from paceline.serialize import dumps
+    from paceline.services.targets import set_target
+
     c = _ctx(ctx)
     kind = _period_kind(period)
     assert kind is not None
@@ -319,6 +328,9 @@ def target_list(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List targets: as stored, or as scorecards see them for one period."""
+    from paceline.analytics.plan import list_targets
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     result = list_targets(
         c.engine(), c.settings, rep, _period_kind(period), date.date() if date else None

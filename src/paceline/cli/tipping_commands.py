@@ -8,14 +8,16 @@ estimate. No arithmetic here beyond formatting: the analysis computed every numb
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from paceline.analytics.tipping import Interval, TippingPoint, tipping_point
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
-from paceline.serialize import dumps
+
+if TYPE_CHECKING:  # the analysis (NumPy, SciPy) loads when the command runs
+    from paceline.analytics.tipping import Interval, TippingPoint
 
 DASH = "\u2013"
 
@@ -50,6 +52,9 @@ def tipping_command(
 ) -> None:
     """The weekly level of an activity below which results suffer and above which returns
     diminish, with its interval and a recommended weekly target."""
+    from paceline.analytics.tipping import tipping_point
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     result = tipping_point(
         c.engine(),

@@ -7,28 +7,22 @@ arithmetic happens here beyond formatting.
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import typer
 from rich.table import Table
 
 from paceline import plugins
-from paceline.analytics.alerts import alerts
-from paceline.analytics.leaderboard import Leaderboard, leaderboard
-from paceline.analytics.pacing import Status
-from paceline.analytics.scorecard import (
-    MetricLine,
-    Scorecard,
-    TeamScorecard,
-    rep_scorecard,
-    team_scorecards,
-)
-from paceline.calendar import BusinessCalendar, PeriodKind
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.describe import measured_text, metric_text
 from paceline.errors import UserInputError
-from paceline.serialize import dumps
 from paceline.terminal import number_cell as _number
+
+if TYPE_CHECKING:  # the analyses (SciPy) load when a command runs
+    from paceline.analytics.leaderboard import Leaderboard
+    from paceline.analytics.pacing import Status
+    from paceline.analytics.scorecard import MetricLine, Scorecard, TeamScorecard
+    from paceline.calendar import PeriodKind
 
 STATUS_STYLE: dict[Status, str] = {
     "ahead": "bold green",
@@ -56,7 +50,7 @@ def _day(value: dt.datetime | None) -> dt.date | None:
 def _period(value: str, allowed: tuple[str, ...]) -> PeriodKind:
     if value not in allowed:
         raise UserInputError(f"--period: must be {', '.join(allowed)}, not {value!r}")
-    return cast(PeriodKind, value)
+    return cast("PeriodKind", value)
 
 
 @app.command()
@@ -71,6 +65,10 @@ def scorecard(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Each key metric against target: expected-to-date, pace, projection, run rate needed."""
+    from paceline.analytics.scorecard import rep_scorecard, team_scorecards
+    from paceline.calendar import BusinessCalendar
+    from paceline.serialize import dumps
+
     if (rep is not None) + (team is not None) + everyone != 1:
         raise UserInputError("give exactly one of --rep NAME, --team NAME or --all")
     c = _ctx(ctx)
@@ -163,6 +161,9 @@ def leaderboard_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Stack ranking on one metric, with each rep's move since the previous period."""
+    from paceline.analytics.leaderboard import leaderboard
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     kind = _period(period, ("day", "week", "month", "quarter", "year"))
     board = leaderboard(c.engine(), c.settings, metric, kind, _day(as_of), team, role)
@@ -226,6 +227,9 @@ def alerts_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Who is behind, idle or at zero on a key metric: what, by how much, since when."""
+    from paceline.analytics.alerts import alerts
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     chosen = plugins.alert_channel(channel)  # an unknown channel fails before any work
     report = alerts(c.engine(), c.settings, _day(as_of), team)

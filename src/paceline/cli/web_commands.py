@@ -6,18 +6,8 @@ import typer
 from rich.table import Table
 
 from paceline.auth.access import ROLES
-from paceline.auth.accounts import (
-    add_user,
-    create_token,
-    lift_lockout,
-    list_tokens,
-    list_users,
-    revoke_token,
-    set_password,
-)
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.errors import UserInputError
-from paceline.serialize import dumps
 
 user_app = typer.Typer(no_args_is_help=True, help="Manage users who log in to the web and API.")
 token_app = typer.Typer(no_args_is_help=True, help="Personal API tokens.")
@@ -74,6 +64,9 @@ def user_add(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a user who can log in."""
+    from paceline.auth.accounts import add_user
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     user = add_user(c.engine(), username, _password(password), role, rep, team)
     if as_json:
@@ -92,6 +85,8 @@ def user_passwd(
     password: str | None = typer.Option(None, help="New password (prompted for when not given)."),
 ) -> None:
     """Change a user's password (their open sessions end)."""
+    from paceline.auth.accounts import set_password
+
     c = _ctx(ctx)
     set_password(c.engine(), username, _password(password))
     out.print(f"password of {username!r} changed; their sessions were ended")
@@ -101,6 +96,9 @@ def user_passwd(
 @handles_errors
 def user_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Users, their role and scope."""
+    from paceline.auth.accounts import list_users
+    from paceline.serialize import dumps
+
     users = list_users(_ctx(ctx).engine())
     if as_json:
         out.print_json(dumps(users))
@@ -122,6 +120,9 @@ def token_create(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a personal API token; it is shown this once only."""
+    from paceline.auth.accounts import create_token
+    from paceline.serialize import dumps
+
     token = create_token(_ctx(ctx).engine(), username, name)
     if as_json:
         out.print_json(dumps(token))
@@ -134,6 +135,9 @@ def token_create(
 @handles_errors
 def token_list(ctx: typer.Context, username: str, as_json: bool = JSON_OPTION) -> None:
     """A user's tokens (never their secrets)."""
+    from paceline.auth.accounts import list_tokens
+    from paceline.serialize import dumps
+
     tokens = list_tokens(_ctx(ctx).engine(), username)
     if as_json:
         out.print_json(dumps(tokens))
@@ -156,6 +160,8 @@ def token_list(ctx: typer.Context, username: str, as_json: bool = JSON_OPTION) -
 @handles_errors
 def token_revoke(ctx: typer.Context, username: str, token_id: int) -> None:
     """Revoke a token: it stops working at once."""
+    from paceline.auth.accounts import revoke_token
+
     revoke_token(_ctx(ctx).engine(), username, token_id)
     out.print(f"token {token_id} of {username!r} revoked")
 
@@ -165,5 +171,7 @@ def token_revoke(ctx: typer.Context, username: str, token_id: int) -> None:
 def user_unlock(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
     """Lift a login lockout now (after too many failed logins every password is refused for
     15 minutes, the right one too)."""
+    from paceline.auth.accounts import lift_lockout
+
     forgotten = lift_lockout(_ctx(ctx).engine(), username)
     out.print(f"{username!r} may log in again ({forgotten} recent failed login(s) forgotten)")
