@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import typer
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from paceline import __version__, clock, plugins
-from paceline.errors import UserInputError
+from paceline.cli.dates import DAY_METAVAR, MOMENT_METAVAR, parse_day, parse_moment
+from paceline.errors import UserInputError, did_you_mean
 from paceline.terminal import err as err  # re-exported: the command modules print here
 from paceline.terminal import out as out
 
@@ -34,7 +36,25 @@ if TYPE_CHECKING:  # the libraries behind a command load when it runs, not on ev
     from paceline.ingest.importer import ImportResult
     from paceline.ingest.sources import Entity
 
+REP_ENV_VAR = "PACELINE_REP"  # whom `log` logs for without --rep
+
+
+class RootGroup(TyperGroup):
+    """The `paceline` command group. A usage error (an unknown option, a bad or missing option
+    value) exits with status 1, like every other error a user can fix, as the README
+    promises, instead of Click's 2; a script can still tell success (0) from failure."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except SystemExit as exc:
+            if exc.code == 2:  # Click's UsageError and its kin (BadParameter, NoSuchOption...)
+                raise SystemExit(1) from None
+            raise
+
+
 app = typer.Typer(
+    cls=RootGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Paceline: are we doing enough of the right sales activities to hit the number?",
@@ -47,7 +67,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(rep_app, name="rep")
 
 F = TypeVar("F", bound=Callable[..., Any])
-JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
+JSON_OPTION = typer.Option(False, "--json", "-j", help="Print the result as JSON.")
 
 
 class NotReady(RuntimeError):
@@ -146,8 +166,8 @@ def handles_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            if is_user_error(exc):
-                err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            if is_user_error(exc):  # escaped: "[cli]" or a name in brackets is not markup
+                err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
                 raise typer.Exit(1) from None
             operational = _loaded_class("sqlalchemy.exc", "OperationalError")
             if operational is not None and isinstance(exc, operational):
@@ -252,7 +272,7 @@ def demo(
     reps: int = typer.Option(30, min=12, max=2000, help="Number of reps."),
     months: int = typer.Option(15, min=3, max=60, help="Months of history up to today."),
     today: dt.datetime | None = typer.Option(
-        None, formats=["%Y-%m-%d"], help="Pretend today is this date."
+        None, parser=parse_day, metavar=DAY_METAVAR, help="Pretend today is this date."
     ),
     truth: Path | None = typer.Option(None, help="Where to write the planted ground truth (JSON)."),
     as_json: bool = JSON_OPTION,
@@ -346,8 +366,10 @@ def _truth_path_for(url: str) -> Path:
 @handles_errors
 def summary(
     ctx: typer.Context,
-    period: str = typer.Option("week", help="day, week, month, quarter or year."),
-    as_of: dt.datetime | None = typer.Option(None, "--as-of", formats=["%Y-%m-%d"]),
+    period: str = typer.Option("week", "--period", "-p", help="day, week, month, quarter or year."),
+    as_of: dt.datetime | None = typer.Option(
+        None, "--as-of", parser=parse_day, metavar=DAY_METAVAR
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Activities per rep in the period to date: selling vs non-selling, asks, time."""
@@ -356,8 +378,10 @@ def summary(
     from paceline.errors import InputError
     from paceline.serialize import dumps
 
-    if period not in ("day", "week", "month", "quarter", "year"):
-        raise InputError("--period", f"must be day, week, month, quarter or year, not {period!r}")
+    periods = ("day", "week", "month", "quarter", "year")
+    if period not in periods:
+        hint = did_you_mean(period, periods)
+        raise InputError("--period", f"must be {', '.join(periods)}, not {period!r}{hint}")
     c = _ctx(ctx)
     kind = cast(PeriodKind, period)
     result = activity_summary(c.engine(), c.settings, kind, as_of.date() if as_of else None)
@@ -408,7 +432,7 @@ def _print_activity_summary(result: ActivitySummary) -> None:
 @handles_errors
 def rep_list(
     ctx: typer.Context,
-    team: str | None = typer.Option(None, help="Only this team."),
+    team: str | None = typer.Option(None, "--team", "-t", help="Only this team."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List reps with their team, role and manager."""
@@ -431,9 +455,11 @@ def rep_add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help='Full name, e.g. "Ana Ruiz".'),
     role: str = typer.Option("ae", help="Role from the configuration (sdr, ae, field, ...)."),
-    team: str | None = typer.Option(None, help="Team name (created if new)."),
+    team: str | None = typer.Option(None, "--team", "-t", help="Team name (created if new)."),
     manager: str | None = typer.Option(None, help="Manager's name (an existing rep)."),
-    start: dt.datetime | None = typer.Option(None, formats=["%Y-%m-%d"], help="Start date."),
+    start: dt.datetime | None = typer.Option(
+        None, parser=parse_day, metavar=DAY_METAVAR, help="Start date."
+    ),
     email: str | None = typer.Option(None),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -459,13 +485,23 @@ def rep_add(
 def log(
     ctx: typer.Context,
     kind: str = typer.Argument(..., help="Activity kind, e.g. call, meeting, email, proposal."),
-    rep: str = typer.Option(..., "--rep", help="Who did it."),
+    rep: str | None = typer.Option(
+        None,
+        "--rep",
+        "-r",
+        envvar=REP_ENV_VAR,
+        show_envvar=True,
+        help="Who did it (default: $PACELINE_REP, then [cli] default_rep in paceline.toml).",
+    ),
     account: str | None = typer.Option(None, help="Account (created if new)."),
     ask: bool = typer.Option(False, "--ask", help="The rep put an Ask in front of the prospect."),
-    outcome: str | None = typer.Option(None, help="Outcome, e.g. meeting_set, conversation."),
+    outcome: str | None = typer.Option(
+        None, "--outcome", "-o", help="Outcome, e.g. meeting_set, conversation."
+    ),
     at: dt.datetime | None = typer.Option(
         None,
-        formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"],
+        parser=parse_moment,
+        metavar=MOMENT_METAVAR,
         help="When (local business time); default now.",
     ),
     minutes: float | None = typer.Option(None, min=0, help="Duration in minutes."),
@@ -481,11 +517,17 @@ def log(
     from paceline.services.activities import Entry, log_activity
 
     c = _ctx(ctx)
+    who = rep or c.settings.cli.default_rep
+    if not who:
+        raise UserInputError(
+            "--rep: whose activity is it? Give --rep NAME, or set $PACELINE_REP or "
+            "default_rep under [cli] in paceline.toml"
+        )
     logged = log_activity(
         c.engine(),
         c.settings,
         Entry(
-            rep=rep,
+            rep=who,
             kind=kind,
             occurred_at=at,
             account=account,

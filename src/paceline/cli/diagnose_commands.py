@@ -34,8 +34,10 @@ if TYPE_CHECKING:
 @handles_errors
 def diagnose(
     ctx: typer.Context,
-    rep: str | None = typer.Option(None, "--rep", help="The rep's name: their full brief."),
-    team: str | None = typer.Option(None, "--team", help="Every rep of a team, one line each."),
+    rep: str | None = typer.Option(None, "--rep", "-r", help="The rep's name: their full brief."),
+    team: str | None = typer.Option(
+        None, "--team", "-t", help="Every rep of a team, one line each."
+    ),
     period: str | None = PERIOD_OPTION,
     as_of: dt.datetime | None = AS_OF_OPTION,
     as_json: bool = JSON_OPTION,

@@ -16,21 +16,27 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
+from paceline.cli.dates import DAY_METAVAR, parse_day
 
 if TYPE_CHECKING:
     from paceline.analytics.window import Window
     from paceline.config import Settings
 
-REP_OPTION = typer.Option(None, "--rep", help="One rep (by name), beside their peers.")
-TEAM_OPTION = typer.Option(None, "--team", help="One team's reps (default: everyone).")
+REP_OPTION = typer.Option(None, "--rep", "-r", help="One rep (by name), beside their peers.")
+TEAM_OPTION = typer.Option(None, "--team", "-t", help="One team's reps (default: everyone).")
 PERIOD_OPTION = typer.Option(
     None,
     "--period",
+    "-p",
     help="week, month, quarter, year (to date) or trailing days such as 90d "
     "(default: the configured diagnosis window).",
 )
 AS_OF_OPTION = typer.Option(
-    None, "--as-of", formats=["%Y-%m-%d"], help="The last day read (default: today)."
+    None,
+    "--as-of",
+    parser=parse_day,
+    metavar=DAY_METAVAR,
+    help="The last day read (default: today).",
 )
 
 Analysis = Callable[..., Any]

@@ -27,10 +27,12 @@ TOP_DEALS = 10
 @handles_errors
 def forecast_command(
     ctx: typer.Context,
-    period: str = typer.Option("quarter", "--period", help="month, quarter or year."),
+    period: str = typer.Option("quarter", "--period", "-p", help="month, quarter or year."),
     as_of: dt.datetime | None = AS_OF_OPTION,
-    team: str | None = typer.Option(None, "--team", help="Only this team (default: everyone)."),
-    rep: str | None = typer.Option(None, "--rep", help="Only this rep's deals."),
+    team: str | None = typer.Option(
+        None, "--team", "-t", help="Only this team (default: everyone)."
+    ),
+    rep: str | None = typer.Option(None, "--rep", "-r", help="Only this rep's deals."),
     runs: int | None = typer.Option(
         None, "--runs", help="Monte Carlo runs (default: insight.forecast.runs)."
     ),

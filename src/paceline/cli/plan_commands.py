@@ -14,7 +14,8 @@ import typer
 from rich.table import Table
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
-from paceline.errors import UserInputError
+from paceline.cli.dates import DAY_METAVAR, parse_day
+from paceline.errors import UserInputError, did_you_mean
 
 if TYPE_CHECKING:  # the analyses and services load when a command runs
     from paceline.analytics.plan import Plan, StepTarget, TargetList
@@ -24,7 +25,6 @@ if TYPE_CHECKING:  # the analyses and services load when a command runs
 target_app = typer.Typer(no_args_is_help=True, help="Set, override and list targets.")
 app.add_typer(target_app, name="target")
 
-DATE_FORMATS = ["%Y-%m-%d"]
 SPLITS = ("year", "quarter", "month", "week", "day")
 
 
@@ -46,7 +46,9 @@ def plan(
         None, "--reps", help="Plan for this many equal reps instead of the reps in the database."
     ),
     role: str | None = typer.Option(None, help="Only reps of this role (weights and history)."),
-    team: str | None = typer.Option(None, help="Only reps of this team (weights and history)."),
+    team: str | None = typer.Option(
+        None, "--team", "-t", help="Only reps of this team (weights and history)."
+    ),
     year: int | None = typer.Option(
         None, help="Fiscal year starting in this calendar year; default: the current one."
     ),
@@ -57,7 +59,11 @@ def plan(
         None, min=1, max=60, help="Months of history to measure rates on (default: paceline.toml)."
     ),
     as_of: dt.datetime | None = typer.Option(
-        None, "--as-of", formats=DATE_FORMATS, help="History ends the day before this date."
+        None,
+        "--as-of",
+        parser=parse_day,
+        metavar=DAY_METAVAR,
+        help="History ends the day before this date.",
     ),
     by_month: bool = typer.Option(
         False, "--by-month", help="Also show each month of the year (by business days)."
@@ -275,7 +281,8 @@ def _period_kind(period: str | None) -> PeriodKind | None:
     if period is None:
         return None
     if period not in TARGET_KINDS:
-        raise UserInputError(f"--period: must be {', '.join(TARGET_KINDS)}, not {period!r}")
+        hint = did_you_mean(period, TARGET_KINDS)
+        raise UserInputError(f"--period: must be {', '.join(TARGET_KINDS)}, not {period!r}{hint}")
     return period
 
 
@@ -284,11 +291,11 @@ def _period_kind(period: str | None) -> PeriodKind | None:
 def target_set(
     ctx: typer.Context,
     value: float = typer.Argument(..., help="The target for the whole period."),
-    rep: str = typer.Option(..., "--rep", help="Whose target."),
+    rep: str = typer.Option(..., "--rep", "-r", help="Whose target."),
     metric: str = typer.Option(..., "--metric", help="Metric name, e.g. proposals."),
-    period: str = typer.Option("month", help="week, month, quarter or year."),
+    period: str = typer.Option("month", "--period", "-p", help="week, month, quarter or year."),
     date: dt.datetime | None = typer.Option(
-        None, formats=DATE_FORMATS, help="Any day in the period; default today."
+        None, parser=parse_day, metavar=DAY_METAVAR, help="Any day in the period; default today."
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -316,14 +323,19 @@ def target_set(
 @handles_errors
 def target_list(
     ctx: typer.Context,
-    rep: str | None = typer.Option(None, "--rep", help="Only this rep."),
+    rep: str | None = typer.Option(None, "--rep", "-r", help="Only this rep."),
     period: str | None = typer.Option(
         None,
+        "--period",
+        "-p",
         help="Show the targets in force for this week, month, quarter or year "
         "(prorated from longer ones); without it, the stored targets.",
     ),
     date: dt.datetime | None = typer.Option(
-        None, formats=DATE_FORMATS, help="The period containing this day (default today)."
+        None,
+        parser=parse_day,
+        metavar=DAY_METAVAR,
+        help="The period containing this day (default today).",
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
+from paceline.cli.dates import DAY_METAVAR, parse_day
 from paceline.cli.diagnosis_options import as_of_day
 from paceline.errors import UserInputError
 
@@ -27,7 +28,8 @@ app.add_typer(report_app, name="report")
 WEEK_OPTION = typer.Option(
     None,
     "--week",
-    formats=["%Y-%m-%d"],
+    parser=parse_day,
+    metavar=DAY_METAVAR,
     help="Any day of the week to report on (default: last week).",
 )
 PDF_OPTION = typer.Option(None, "--pdf", help="Write the report as PDF to this file.")

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
+from paceline.cli.dates import DAY_METAVAR, parse_day
 
 if TYPE_CHECKING:  # the analysis (NumPy, SciPy) loads when the command runs
     from paceline.analytics.tipping import Interval, TippingPoint
@@ -30,7 +31,9 @@ def tipping_command(
     outcome: str = typer.Option(
         "opportunities_created", "--outcome", help="The result metric that follows it."
     ),
-    team: str | None = typer.Option(None, "--team", help="One team's reps (default: everyone)."),
+    team: str | None = typer.Option(
+        None, "--team", "-t", help="One team's reps (default: everyone)."
+    ),
     role: list[str] | None = typer.Option(
         None,
         "--role",
@@ -46,7 +49,11 @@ def tipping_command(
         "or measured).",
     ),
     as_of: dt.datetime | None = typer.Option(
-        None, "--as-of", formats=["%Y-%m-%d"], help="History ends the week before this day."
+        None,
+        "--as-of",
+        parser=parse_day,
+        metavar=DAY_METAVAR,
+        help="History ends the week before this day.",
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:

@@ -14,8 +14,9 @@ from rich.table import Table
 
 from paceline import plugins
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
+from paceline.cli.dates import DAY_METAVAR, parse_day
 from paceline.describe import measured_text, metric_text
-from paceline.errors import UserInputError
+from paceline.errors import UserInputError, did_you_mean
 from paceline.terminal import number_cell as _number
 
 if TYPE_CHECKING:  # the analyses (SciPy) load when a command runs
@@ -39,7 +40,11 @@ STATUS_TEXT: dict[Status, str] = {
     "no_target": "no target",
 }
 AS_OF_OPTION = typer.Option(
-    None, "--as-of", formats=["%Y-%m-%d"], help="Evaluate as of this day (default: today)."
+    None,
+    "--as-of",
+    parser=parse_day,
+    metavar=DAY_METAVAR,
+    help="Evaluate as of this day (default: today).",
 )
 
 
@@ -49,7 +54,8 @@ def _day(value: dt.datetime | None) -> dt.date | None:
 
 def _period(value: str, allowed: tuple[str, ...]) -> PeriodKind:
     if value not in allowed:
-        raise UserInputError(f"--period: must be {', '.join(allowed)}, not {value!r}")
+        hint = did_you_mean(value, allowed)
+        raise UserInputError(f"--period: must be {', '.join(allowed)}, not {value!r}{hint}")
     return cast("PeriodKind", value)
 
 
@@ -57,10 +63,12 @@ def _period(value: str, allowed: tuple[str, ...]) -> PeriodKind:
 @handles_errors
 def scorecard(
     ctx: typer.Context,
-    rep: str | None = typer.Option(None, "--rep", help="The rep's name."),
-    team: str | None = typer.Option(None, "--team", help="Every rep of a team, and its total."),
+    rep: str | None = typer.Option(None, "--rep", "-r", help="The rep's name."),
+    team: str | None = typer.Option(
+        None, "--team", "-t", help="Every rep of a team, and its total."
+    ),
     everyone: bool = typer.Option(False, "--all", help="Every rep, and the total."),
-    period: str = typer.Option("month", help="week, month, quarter or year."),
+    period: str = typer.Option("month", "--period", "-p", help="week, month, quarter or year."),
     as_of: dt.datetime | None = AS_OF_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -154,8 +162,10 @@ def _pace_cells(line: MetricLine) -> list[str]:
 def leaderboard_command(
     ctx: typer.Context,
     metric: str = typer.Argument(..., help="The metric to rank on, e.g. conversations."),
-    period: str = typer.Option("month", help="day, week, month, quarter or year."),
-    team: str | None = typer.Option(None, "--team", help="Only this team."),
+    period: str = typer.Option(
+        "month", "--period", "-p", help="day, week, month, quarter or year."
+    ),
+    team: str | None = typer.Option(None, "--team", "-t", help="Only this team."),
     role: str | None = typer.Option(None, "--role", help="Only this role."),
     as_of: dt.datetime | None = AS_OF_OPTION,
     as_json: bool = JSON_OPTION,
@@ -217,7 +227,7 @@ def _move(change: int | None) -> str:
 @handles_errors
 def alerts_command(
     ctx: typer.Context,
-    team: str | None = typer.Option(None, "--team", help="Only this team."),
+    team: str | None = typer.Option(None, "--team", "-t", help="Only this team."),
     as_of: dt.datetime | None = AS_OF_OPTION,
     channel: str = typer.Option(
         "console",

@@ -57,7 +57,9 @@ def user_add(
     username: str = typer.Argument(..., help="Login name."),
     role: str = typer.Option(..., help=f"One of {', '.join(ROLES)}."),
     rep: str | None = typer.Option(None, help="The rep this user is (needed for the rep role)."),
-    team: str | None = typer.Option(None, help="A manager's team (default: their rep's team)."),
+    team: str | None = typer.Option(
+        None, "--team", "-t", help="A manager's team (default: their rep's team)."
+    ),
     password: str | None = typer.Option(
         None, help="Password (prompted for when not given; at least 10 characters)."
     ),
