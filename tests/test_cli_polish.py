@@ -78,6 +78,15 @@ def test_a_day_that_does_not_exist_is_refused_with_the_reason(workdir: Path) -> 
     assert code == 1 and "2026-06-31: June 2026 has 30 days" in output
 
 
+def test_the_global_today_option_says_why_too(workdir: Path) -> None:
+    code, output = cli("--today", "2026-02-29", "summary")
+    assert code == 1 and "2026-02-29: February 2026 has 28 days" in output
+    code, output = cli("--today", "2026-09-31T10:00", "summary")
+    assert code == 1 and "2026-09-31T10:00: September 2026 has 30 days" in output
+    code, output = cli("--today", "soon", "summary")  # not a date at all: the general rule
+    assert code == 1 and "must be YYYY-MM-DD or an" in output
+
+
 def test_log_at_names_the_wrong_part_of_a_date_and_time(team: Path) -> None:
     code, output = cli("log", "call", "-r", "Ana Ruiz", "--at", "2026-12-01 25:00")
     assert code == 1 and "2026-12-01 25:00: there is no hour 25" in output

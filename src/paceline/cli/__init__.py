@@ -23,7 +23,13 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from paceline import __version__, clock, plugins
-from paceline.cli.dates import DAY_METAVAR, MOMENT_METAVAR, parse_day, parse_moment
+from paceline.cli.dates import (
+    DAY_METAVAR,
+    MOMENT_METAVAR,
+    leading_date_problem,
+    parse_day,
+    parse_moment,
+)
 from paceline.errors import UserInputError, did_you_mean
 from paceline.terminal import err as err  # re-exported: the command modules print here
 from paceline.terminal import out as out
@@ -215,7 +221,8 @@ def main_options(
     try:
         clock.set_today(today)
     except clock.ClockError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--today") from None
+        problem = leading_date_problem(today or "")  # "2026-02-30: February 2026 has 28 days"
+        raise typer.BadParameter(problem or str(exc), param_hint="--today") from None
     ctx.obj = Context(db=db, config=config)
     for failed in plugins.failures():  # a broken plugin is set aside, never fatal: say so
         err.print(

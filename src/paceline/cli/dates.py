@@ -37,6 +37,16 @@ def date_problem(text: str) -> str | None:
     return None
 
 
+def leading_date_problem(text: str) -> str | None:
+    """What is wrong with the YYYY-MM-DD at the start of `text` (a date or an ISO instant such
+    as `--today 2026-02-30T10:00`), or None when it has no such start or that day exists."""
+    found = re.match(r"\d{4}-\d{1,2}-\d{1,2}", text.strip())
+    if found is None:
+        return None
+    problem = date_problem(found.group(0))
+    return None if problem is None else problem.replace(found.group(0), text.strip(), 1)
+
+
 def parse_day(value: str | dt.datetime) -> dt.datetime:
     """A `--as-of`-style option: YYYY-MM-DD, refused with the reason it is not a day."""
     if isinstance(value, dt.datetime):
