@@ -222,7 +222,8 @@ def main_options(
         clock.set_today(today)
     except clock.ClockError as exc:
         problem = leading_date_problem(today or "")  # "2026-02-30: February 2026 has 28 days"
-        raise typer.BadParameter(problem or str(exc), param_hint="--today") from None
+        said = f"{problem} (a day is YYYY-MM-DD)" if problem else str(exc)
+        raise typer.BadParameter(said, param_hint="--today") from None
     ctx.obj = Context(db=db, config=config)
     for failed in plugins.failures():  # a broken plugin is set aside, never fatal: say so
         err.print(

@@ -137,6 +137,8 @@ def _who(team: str | None, rep: str | None) -> str:
 
 
 def print_flow(report: FlowReport) -> None:
+    from paceline.analytics.flow import CountValue
+
     title = (
         f"Pipeline flow — {_who(report.team, report.rep)}, {report.window.label} "
         f"({report.window.spec}), by ISO week"
