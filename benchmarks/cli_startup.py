@@ -30,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+GNU_TIME = Path("/usr/bin/time")
 TARGET_SECONDS = 0.3  # the issue's goal for --help and log, wall time on an idle machine
 
 
@@ -40,7 +41,7 @@ class Timing:
     runs: int
     wall_median_s: float
     cpu_median_s: float
-    max_rss_mib: float
+    max_rss_mib: float | None  # None without GNU time
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,25 +67,29 @@ def _env(src: Path, pycache: Path) -> dict[str, str]:
     return env
 
 
-def _run_once(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
-    """(wall s, CPU s, peak RSS MiB) of one child process, from its own resource usage."""
-    with tempfile.TemporaryFile() as output:
-        started = time.perf_counter()
-        child = subprocess.Popen(
-            [sys.executable, "-m", "paceline.cli", *args],
-            env=env,
-            cwd=cwd,
-            stdout=output,
-            stderr=output,
-        )
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode != 0:
-            output.seek(0)
-            said = output.read().decode("utf-8", "replace")[-500:]
-            raise RuntimeError(f"paceline {' '.join(args)} failed: {said}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # KiB on Linux
+def _run_once(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float | None]:
+    """(wall s, CPU s, peak RSS MiB or None) of one child process.
+
+    The CPU time is the child's own (`os.wait4`, descendants included). Its peak memory is
+    read by GNU time when there is one: a child started straight from this process reports
+    this process's peak instead, which it inherits until it executes Python."""
+    command = [sys.executable, "-m", "paceline.cli", *args]
+    with tempfile.TemporaryDirectory() as scratch:
+        peak_file = Path(scratch) / "peak"
+        if GNU_TIME.is_file():
+            command = [str(GNU_TIME), "-f", "%M", "-o", str(peak_file), *command]
+        with (Path(scratch) / "output").open("w+b") as output:
+            started = time.perf_counter()
+            child = subprocess.Popen(command, env=env, cwd=cwd, stdout=output, stderr=output)
+            _, status, usage = os.wait4(child.pid, 0)
+            wall = time.perf_counter() - started
+            child.returncode = os.waitstatus_to_exitcode(status)
+            if child.returncode != 0:
+                output.seek(0)
+                said = output.read().decode("utf-8", "replace")[-500:]
+                raise RuntimeError(f"paceline {' '.join(args)} failed: {said}")
+        peak = int(peak_file.read_text().split()[-1]) / 1024 if peak_file.is_file() else None
+    return wall, usage.ru_utime + usage.ru_stime, peak
 
 
 def _measure(tree: str, src: Path, command: str, args: list[str], runs: int, work: Path) -> Timing:
@@ -97,7 +102,7 @@ def _measure(tree: str, src: Path, command: str, args: list[str], runs: int, wor
         runs=runs,
         wall_median_s=round(statistics.median(s[0] for s in samples), 3),
         cpu_median_s=round(statistics.median(s[1] for s in samples), 3),
-        max_rss_mib=round(max(s[2] for s in samples), 1),
+        max_rss_mib=max((round(s[2], 1) for s in samples if s[2] is not None), default=None),
     )
 
 
@@ -111,14 +116,19 @@ def _extract(revision: str, into: Path) -> Path:
 
 
 def _prepare_database(src: Path, work: Path) -> str:
-    """A SQLite database with one rep, made with the current tree, for `log` to write to."""
+    """A SQLite database with one rep, made with the current tree, for `log` to write to.
+
+    Set up in a folder of its own: `init` writes a paceline.toml there, which the measured
+    commands (run in `work`) must not read, an older tree rejecting newer keys."""
     url = f"sqlite:///{work / 'bench.db'}"
     env = _env(src, work / "pycache-setup")
+    setup = work / "setup"
+    setup.mkdir()
     for args in (["--db", url, "init"], ["--db", url, "rep", "add", "Ana Ruiz", "--role", "sdr"]):
         subprocess.run(
             [sys.executable, "-m", "paceline.cli", *args],
             env=env,
-            cwd=work,
+            cwd=setup,
             check=True,
             capture_output=True,
         )
@@ -150,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     for t in timings:
         print(
             f"{t.tree:<24} {t.command:<8} {t.wall_median_s:>8.3f} {t.cpu_median_s:>8.3f} "
-            f"{t.max_rss_mib:>9.1f}"
+            f"{'n/a' if t.max_rss_mib is None else f'{t.max_rss_mib:.1f}':>9}"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "cli_startup.json").write_text(
