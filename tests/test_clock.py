@@ -104,7 +104,7 @@ def test_today_option_dates_what_the_cli_logs_and_reports(
 
 def test_a_bad_today_option_is_refused_by_name(tmp_path: Path) -> None:
     code, output = _cli(tmp_path, "--today", "2026-13-01", "summary")
-    assert code == 2
+    assert code == 1  # a usage error exits with 1, as every user error does
     assert "--today" in output and "YYYY-MM-DD" in output
 
 

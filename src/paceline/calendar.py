@@ -8,13 +8,15 @@ is that day's call even though it is already tomorrow in UTC.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
-from typing import Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Literal
 
 from paceline import clock
 from paceline.config import CalendarSettings
+
+if TYPE_CHECKING:
+    import numpy as np
 
 PeriodKind = Literal["day", "week", "month", "quarter", "year"]
 PERIOD_KINDS: tuple[PeriodKind, ...] = ("day", "week", "month", "quarter", "year")
@@ -54,10 +56,18 @@ class BusinessCalendar:
         self.settings = settings
         self.zone = settings.zone
         weekmask = [1 if i in settings.work_weekdays else 0 for i in range(7)]
+        self._weekmask = weekmask
         self._counted: dict[tuple[dt.date, dt.date], int] = {}
-        self._busdays = np.busdaycalendar(
-            weekmask=weekmask,
-            holidays=np.array(sorted(settings.holiday_set), dtype="datetime64[D]"),
+
+    @functools.cached_property
+    def _busdays(self) -> np.busdaycalendar:
+        """NumPy's business-day calendar, made (and NumPy imported) on the first question
+        about business days: logging an activity only needs the zone."""
+        import numpy as np
+
+        return np.busdaycalendar(
+            weekmask=self._weekmask,
+            holidays=np.array(sorted(self.settings.holiday_set), dtype="datetime64[D]"),
         )
 
     def local_date(self, moment_utc: dt.datetime) -> dt.date:
@@ -70,6 +80,8 @@ class BusinessCalendar:
         return clock.today(self.zone)
 
     def is_business_day(self, day: dt.date) -> bool:
+        import numpy as np
+
         return bool(np.is_busday(np.datetime64(day, "D"), busdaycal=self._busdays))
 
     def business_days(self, start: dt.date, end: dt.date) -> int:
@@ -83,6 +95,8 @@ class BusinessCalendar:
         key = (start, end)
         counted = self._counted.get(key)
         if counted is None:
+            import numpy as np
+
             counted = int(
                 np.busday_count(
                     np.datetime64(start, "D"), np.datetime64(end, "D"), busdaycal=self._busdays

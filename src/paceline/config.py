@@ -54,6 +54,11 @@ class DatabaseSettings(_Strict):
     url: str = DEFAULT_DB_URL
 
 
+class CliSettings(_Strict):
+    # Whom `paceline log` logs for without --rep (after $PACELINE_REP): a rep's own machine.
+    default_rep: str | None = None
+
+
 class CalendarSettings(_Strict):
     timezone: str = "UTC"
     work_days: list[Weekday] = Field(default_factory=DEFAULT_WORK_DAYS.copy)
@@ -418,6 +423,7 @@ class Settings(_Strict):
     coaching: list[CoachingRule] = Field(default_factory=list)
     insight: InsightSettings = InsightSettings()
     meetings: MeetingSettings = MeetingSettings()
+    cli: CliSettings = CliSettings()
     # Installed plugins' own settings, a table each (`[plugins.slack]`): the plugin checks them.
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

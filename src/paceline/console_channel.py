@@ -10,14 +10,17 @@ the alerts command has no special case for it beyond making it the default.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from paceline.analytics.alerts import Alert, AlertReport
 from paceline.channels import AlertChannel
-from paceline.config import Settings
 from paceline.hookspecs import hookimpl
 from paceline.terminal import number_cell, out
+
+if TYPE_CHECKING:  # named for the hints only: every command loads this plugin at start-up
+    from paceline.analytics.alerts import Alert, AlertReport
+    from paceline.config import Settings
 
 NAME = "console"
 

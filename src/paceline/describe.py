@@ -6,10 +6,13 @@ and the browser saying the same thing in the same words.
 
 from __future__ import annotations
 
-from paceline.analytics.alerts import Alert
-from paceline.analytics.coaching import RuleCheck
-from paceline.analytics.diagnose import Finding, RepDiagnosis
-from paceline.config import Settings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for the hints only: the faces import these words without the analyses
+    from paceline.analytics.alerts import Alert
+    from paceline.analytics.coaching import RuleCheck
+    from paceline.analytics.diagnose import Finding, RepDiagnosis
+    from paceline.config import Settings
 
 FLAG_TEXT = {
     "low_selling_time": "Busy, not productive: too little of the logged time is selling",

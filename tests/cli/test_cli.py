@@ -124,7 +124,7 @@ def test_import_prints_accounting_and_errors(workdir: Path) -> None:
     code, output = cli("import", "deals", str(data))
     assert code == 1 and "missing required column" in output
     code, output = cli("import", "activities", str(workdir / "nope.csv"))
-    assert code == 2 and "Invalid value for 'file'" in output  # click's own usage error
+    assert code == 1 and "Invalid value for 'file'" in output  # a usage error: 1, not 2
 
 
 def test_bad_configuration_is_reported(workdir: Path) -> None:

@@ -413,6 +413,6 @@ def test_the_calendar_command(
     assert result["inserted"] == 4
     assert result["notes"]["skipped, cancelled"] == 1
     reply = runner.invoke(app, ["import", "calendar", str(calendars), "--since", "someday"])
-    assert reply.exit_code == 2 and "not a date" in reply.output
+    assert reply.exit_code == 1 and "not a date" in reply.output
     reply = runner.invoke(app, ["import", "activities", str(calendars / "google.ics")])
     assert reply.exit_code == 1 and "calendar google.ics`" in " ".join(reply.output.split())

@@ -505,4 +505,4 @@ def test_the_command_line_walk_through_stages_then_deals(
     code, output = cli(tmp_path, "import", "stages", str(STAGES), "--from", "pipedrive-json")
     assert code == 0 and "every stage of stages.test.json is already configured" in output
     code, output = cli(tmp_path, "import", "stages", str(STAGES), "--from", "csv")
-    assert code == 2 and "the import source 'csv' reads no pipeline definition" in output
+    assert code == 1 and "the import source 'csv' reads no pipeline definition" in output

@@ -78,7 +78,7 @@ from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind, local_midnight_utc, shift_months
 from paceline.config import MetricSettings, Settings
-from paceline.errors import UserInputError
+from paceline.errors import UserInputError, did_you_mean
 from paceline.store.models import Activity, Contact, Deal, MetricDay, Rep
 
 FloatArray = NDArray[np.float64]
@@ -289,8 +289,10 @@ def check_period_kind(period_kind: str) -> PeriodKind:
     for kind in FORECAST_PERIODS:
         if kind == period_kind:
             return kind
+    hint = did_you_mean(period_kind, FORECAST_PERIODS)
     raise UserInputError(
-        f"period: {period_kind!r} cannot be forecast; use {', '.join(FORECAST_PERIODS)}"
+        f"period: {period_kind!r} cannot be forecast{hint + ' Use' if hint else '; use'} "
+        f"{', '.join(FORECAST_PERIODS)}"
     )
 
 

@@ -54,7 +54,7 @@ from paceline.analytics.scorecard import RosterRep, active_paced_reps
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import MetricSettings, Settings, Unit
-from paceline.errors import UserInputError
+from paceline.errors import UserInputError, did_you_mean
 from paceline.store.models import Activity, Contact, Rep
 
 LEADERBOARD_PERIODS: tuple[PeriodKind, ...] = ("day", "week", "month", "quarter", "year")
@@ -248,7 +248,9 @@ def _metric(settings: Settings, name: str) -> MetricSettings:
     try:
         return settings.metric(name)
     except KeyError as exc:
-        raise UserInputError(f"metric: {exc.args[0]}") from None
+        hint = did_you_mean(name, (m.name for m in settings.metrics))
+        said = f"unknown metric {name!r}{hint}" if hint else exc.args[0]
+        raise UserInputError(f"metric: {said}") from None
 
 
 def _eligible(reps: list[RosterRep], role: str | None) -> list[RosterRep]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.errors import UserInputError
+from paceline.errors import UserInputError, did_you_mean
 
 PERIOD_WORDS = ("week", "month", "quarter", "year")
 TRAILING = re.compile(r"^(\d{1,4})d$")
@@ -41,6 +41,11 @@ class Window:
         return f"{self.start.isoformat()}..{self.as_of.isoformat()}"
 
 
+def _then_use(hint: str) -> str:
+    """'; use ' after a plain refusal, or '; did you mean 'month'? Use ' after a suggestion."""
+    return f"{hint} Use " if hint else "; use "
+
+
 def diagnosis_window(settings: Settings, spec: str, as_of: dt.date | None = None) -> Window:
     """Parse `spec` ("week", "month", "quarter", "year" to date, or "Nd") ending on `as_of`."""
     calendar = BusinessCalendar(settings.calendar)
@@ -52,8 +57,8 @@ def diagnosis_window(settings: Settings, spec: str, as_of: dt.date | None = None
     match = TRAILING.match(text)
     if match is None:
         raise UserInputError(
-            f"period: {spec!r} is not a period; use {', '.join(PERIOD_WORDS)} (to date)"
-            " or a number of trailing days such as 90d"
+            f"period: {spec!r} is not a period{_then_use(did_you_mean(text, PERIOD_WORDS))}"
+            f"{', '.join(PERIOD_WORDS)} (to date) or a number of trailing days such as 90d"
         )
     days = int(match.group(1))
     if not 1 <= days <= MAX_TRAILING_DAYS:

@@ -18,8 +18,8 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from paceline.auth.access import ROLES, Principal, Role
 from paceline.auth.passwords import (
-    DUMMY_HASH,
     MIN_PASSWORD_LENGTH,
+    dummy_hash,
     hash_password,
     needs_rehash,
     verify_password,
@@ -217,7 +217,7 @@ def authenticate(engine: Engine, username: str, password: str, address: str) -> 
                 AppUser.username_key == name_key(username)
             )
         ).first()
-        ok = verify_password(row.password_hash if row else DUMMY_HASH, password)
+        ok = verify_password(row.password_hash if row else dummy_hash(), password)
         if row and ok and row.active:
             if needs_rehash(row.password_hash):
                 conn.execute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -24,6 +26,10 @@ def needs_rehash(stored_hash: str) -> bool:
     return _HASHER.check_needs_rehash(stored_hash)
 
 
-# A valid hash of a random password: verifying against it when the user does not exist costs
-# the same time as a real check, so response times do not reveal which user names exist.
-DUMMY_HASH = _HASHER.hash("paceline-no-such-user-placeholder")
+@functools.cache
+def dummy_hash() -> str:
+    """A valid hash of a random password: verifying against it when the user does not exist
+    costs the same time as a real check, so response times do not reveal which user names
+    exist. Made on first use, not at import: hashing costs a fraction of a second of CPU that
+    every command and test importing this module would otherwise pay."""
+    return _HASHER.hash("paceline-no-such-user-placeholder")

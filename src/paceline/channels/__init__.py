@@ -21,15 +21,17 @@ import datetime as dt
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from paceline.analytics.alerts import Alert, AlertReport
 from paceline.config import Settings
 from paceline.errors import UserInputError
 
-Deliver = Callable[[AlertReport, Settings], None]
+if TYPE_CHECKING:  # hints only: loading the plugins must not load the analyses (SciPy)
+    from paceline.analytics.alerts import Alert, AlertReport
+
+Deliver = Callable[["AlertReport", Settings], None]
 Audience = Literal["people", "destination"]
 
 

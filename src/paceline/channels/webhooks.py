@@ -23,13 +23,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import Field
 from standardwebhooks.webhooks import Webhook
 
-from paceline.analytics.alerts import Alert
 from paceline.channels import (
     AlertChannel,
     AlertMessage,
@@ -44,6 +43,9 @@ from paceline.channels import (
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.hookspecs import hookimpl
+
+if TYPE_CHECKING:  # hints only: loading the channels must not load the analyses (SciPy)
+    from paceline.analytics.alerts import Alert
 
 SLACK_MAX_BLOCKS = 50  # Slack refuses a message with more
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"

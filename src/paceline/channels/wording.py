@@ -3,8 +3,12 @@ webhook say the same thing in the same words."""
 
 from __future__ import annotations
 
-from paceline.analytics.alerts import Alert
+from typing import TYPE_CHECKING
+
 from paceline.channels import AlertMessage
+
+if TYPE_CHECKING:  # hints only: loading the channels must not load the analyses (SciPy)
+    from paceline.analytics.alerts import Alert
 
 RULE_WORDS = {
     "behind_pace": "behind pace",

@@ -11,48 +11,56 @@ import datetime as dt
 import functools
 import json
 import shlex
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from typer.core import TyperGroup
 
 from paceline import __version__, clock, plugins
-from paceline.analytics.activity_summary import ActivitySummary, activity_summary
-from paceline.analytics.roster import list_reps
-from paceline.calendar import PeriodKind
-from paceline.config import (
-    CONFIG_FILE_NAME,
-    ConfigError,
-    Settings,
-    default_config_text,
-    load_settings,
-    resolve_database_url,
+from paceline.cli.dates import (
+    DAY_METAVAR,
+    MOMENT_METAVAR,
+    leading_date_problem,
+    parse_day,
+    parse_moment,
 )
-from paceline.errors import Forbidden, InputError, NotFound, UserInputError
-from paceline.ingest.accounting import RejectLimit
-from paceline.ingest.crm.jsonrows import stages_toml
-from paceline.ingest.crm.shipped import FOLDERS, folder_steps, resolve_mapping
-from paceline.ingest.csvfile import ImportFileError
-from paceline.ingest.importer import ImportOptions, ImportResult, import_file
-from paceline.ingest.mapping import ENTITIES, Entity, MappingError
-from paceline.serialize import dumps
-from paceline.services.activities import Entry, log_activity
-from paceline.services.reps import add_rep, edit_rep
-from paceline.store.engine import DatabaseUrlError, make_engine
-from paceline.store.maintenance import clear_all, data_sources, has_schema, table_counts
-from paceline.store.migrate import is_up_to_date, upgrade
+from paceline.errors import Forbidden, NotFound, UserInputError, did_you_mean
 from paceline.terminal import err as err  # re-exported: the command modules print here
 from paceline.terminal import out as out
 
+if TYPE_CHECKING:  # the libraries behind a command load when it runs, not on every start
+    from sqlalchemy import Engine
+
+    from paceline.analytics.activity_summary import ActivitySummary
+    from paceline.config import Settings
+    from paceline.ingest.importer import ImportResult
+    from paceline.ingest.sources import Entity
+
+REP_ENV_VAR = "PACELINE_REP"  # whom `log` logs for without --rep
+
+
+class RootGroup(TyperGroup):
+    """The `paceline` command group. A usage error (an unknown option, a bad or missing option
+    value) exits with status 1, like every other error a user can fix, as the README
+    promises, instead of Click's 2; a script can still tell success (0) from failure."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except SystemExit as exc:
+            if exc.code == 2:  # Click's UsageError and its kin (BadParameter, NoSuchOption...)
+                raise SystemExit(1) from None
+            raise
+
+
 app = typer.Typer(
+    cls=RootGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Paceline: are we doing enough of the right sales activities to hit the number?",
@@ -65,24 +73,39 @@ app.add_typer(import_app, name="import")
 app.add_typer(rep_app, name="rep")
 
 F = TypeVar("F", bound=Callable[..., Any])
-JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
+JSON_OPTION = typer.Option(False, "--json", "-j", help="Print the result as JSON.")
 
 
 class NotReady(RuntimeError):
     """The database is missing or at an older schema."""
 
 
-USER_ERRORS = (
-    ConfigError,
-    InputError,
-    ImportFileError,
-    MappingError,
-    DatabaseUrlError,
-    NotReady,
-    UserInputError,
-    NotFound,
-    Forbidden,
+# The errors a user can fix, by the module that defines them. A module that was never
+# imported cannot have raised its error, so recognising one costs no import at start-up.
+USER_ERRORS: tuple[tuple[str, str], ...] = (
+    ("paceline.config", "ConfigError"),
+    ("paceline.ingest.csvfile", "ImportFileError"),
+    ("paceline.ingest.mapping", "MappingError"),
+    ("paceline.store.engine", "DatabaseUrlError"),
 )
+
+
+def _loaded_class(module: str, name: str) -> type[BaseException] | None:
+    """The class `module.name` if that module has been imported, else None."""
+    loaded = sys.modules.get(module)
+    found = getattr(loaded, name, None) if loaded is not None else None
+    return found if isinstance(found, type) and issubclass(found, BaseException) else None
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Whether `exc` is one of the errors a user can fix (bad input, configuration, URL)."""
+    if isinstance(exc, UserInputError | NotReady | NotFound | Forbidden):  # InputError too
+        return True
+    for module, name in USER_ERRORS:
+        cls = _loaded_class(module, name)
+        if cls is not None and isinstance(exc, cls):
+            return True
+    return False
 
 
 @dataclass
@@ -97,16 +120,24 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from paceline.config import load_settings
+
             self._settings = load_settings(self.config)
         return self._settings
 
     @property
     def url(self) -> str:
+        from paceline.config import resolve_database_url
+
         return resolve_database_url(self.settings, self.db)
 
     def engine(self, migrate: bool = False, *, checked: bool = True) -> Engine:
         """The database's engine; unless `checked=False` (a restore into an empty database),
         one that is missing or behind is refused with what to run."""
+        from paceline.store.engine import make_engine
+        from paceline.store.maintenance import has_schema
+        from paceline.store.migrate import is_up_to_date, upgrade
+
         if self.url not in self._engines:
             self._engines[self.url] = make_engine(self.url)
         engine = self._engines[self.url]
@@ -122,6 +153,8 @@ class Context:
 
 
 def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -138,16 +171,20 @@ def handles_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except USER_ERRORS as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(1) from None
-        except OperationalError as exc:
-            err.print(f"[bold red]database error:[/] {exc.orig}", highlight=False)
-            raise typer.Exit(1) from None
-        except OSError as exc:  # a file that cannot be read or written: say which, and why
-            where = f"{exc.filename}: " if exc.filename else ""
-            err.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False)
-            raise typer.Exit(1) from None
+        except Exception as exc:
+            if is_user_error(exc):  # escaped: "[cli]" or a name in brackets is not markup
+                err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+                raise typer.Exit(1) from None
+            operational = _loaded_class("sqlalchemy.exc", "OperationalError")
+            if operational is not None and isinstance(exc, operational):
+                orig = getattr(exc, "orig", exc)
+                err.print(f"[bold red]database error:[/] {orig}", highlight=False)
+                raise typer.Exit(1) from None
+            if isinstance(exc, OSError):  # a file that cannot be read or written: say which, why
+                where = f"{exc.filename}: " if exc.filename else ""
+                err.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False)
+                raise typer.Exit(1) from None
+            raise
 
     return cast(F, wrapper)
 
@@ -184,7 +221,9 @@ def main_options(
     try:
         clock.set_today(today)
     except clock.ClockError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--today") from None
+        problem = leading_date_problem(today or "")  # "2026-02-30: February 2026 has 28 days"
+        said = f"{problem} (a day is YYYY-MM-DD)" if problem else str(exc)
+        raise typer.BadParameter(said, param_hint="--today") from None
     ctx.obj = Context(db=db, config=config)
     for failed in plugins.failures():  # a broken plugin is set aside, never fatal: say so
         err.print(
@@ -205,6 +244,9 @@ def init(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write a commented paceline.toml with the defaults and create the database."""
+    from paceline.config import CONFIG_FILE_NAME, default_config_text
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     target = c.config or Path(CONFIG_FILE_NAME)
     wrote = force or not target.exists()
@@ -238,13 +280,17 @@ def demo(
     reps: int = typer.Option(30, min=12, max=2000, help="Number of reps."),
     months: int = typer.Option(15, min=3, max=60, help="Months of history up to today."),
     today: dt.datetime | None = typer.Option(
-        None, formats=["%Y-%m-%d"], help="Pretend today is this date."
+        None, parser=parse_day, metavar=DAY_METAVAR, help="Pretend today is this date."
     ),
     truth: Path | None = typer.Option(None, help="Where to write the planted ground truth (JSON)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Build a realistic demo organisation (replacing an earlier demo) and show this week."""
+    from paceline.analytics.activity_summary import activity_summary
     from paceline.demo import build_demo, create_demo_users
+    from paceline.errors import InputError
+    from paceline.serialize import dumps
+    from paceline.store.maintenance import clear_all, data_sources, table_counts
 
     c = _ctx(ctx)
     engine = c.engine(migrate=True)
@@ -312,6 +358,8 @@ def demo(
 
 
 def _truth_path_for(url: str) -> Path:
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         db_path = Path(parsed.database or "")
@@ -326,13 +374,22 @@ def _truth_path_for(url: str) -> Path:
 @handles_errors
 def summary(
     ctx: typer.Context,
-    period: str = typer.Option("week", help="day, week, month, quarter or year."),
-    as_of: dt.datetime | None = typer.Option(None, "--as-of", formats=["%Y-%m-%d"]),
+    period: str = typer.Option("week", "--period", "-p", help="day, week, month, quarter or year."),
+    as_of: dt.datetime | None = typer.Option(
+        None, "--as-of", parser=parse_day, metavar=DAY_METAVAR
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Activities per rep in the period to date: selling vs non-selling, asks, time."""
-    if period not in ("day", "week", "month", "quarter", "year"):
-        raise InputError("--period", f"must be day, week, month, quarter or year, not {period!r}")
+    from paceline.analytics.activity_summary import activity_summary
+    from paceline.calendar import PeriodKind
+    from paceline.errors import InputError
+    from paceline.serialize import dumps
+
+    periods = ("day", "week", "month", "quarter", "year")
+    if period not in periods:
+        hint = did_you_mean(period, periods)
+        raise InputError("--period", f"must be {', '.join(periods)}, not {period!r}{hint}")
     c = _ctx(ctx)
     kind = cast(PeriodKind, period)
     result = activity_summary(c.engine(), c.settings, kind, as_of.date() if as_of else None)
@@ -383,10 +440,13 @@ def _print_activity_summary(result: ActivitySummary) -> None:
 @handles_errors
 def rep_list(
     ctx: typer.Context,
-    team: str | None = typer.Option(None, help="Only this team."),
+    team: str | None = typer.Option(None, "--team", "-t", help="Only this team."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List reps with their team, role and manager."""
+    from paceline.analytics.roster import list_reps
+    from paceline.serialize import dumps
+
     reps = list_reps(_ctx(ctx).engine(), team)
     if as_json:
         out.print_json(dumps(reps))
@@ -403,13 +463,18 @@ def rep_add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help='Full name, e.g. "Ana Ruiz".'),
     role: str = typer.Option("ae", help="Role from the configuration (sdr, ae, field, ...)."),
-    team: str | None = typer.Option(None, help="Team name (created if new)."),
+    team: str | None = typer.Option(None, "--team", "-t", help="Team name (created if new)."),
     manager: str | None = typer.Option(None, help="Manager's name (an existing rep)."),
-    start: dt.datetime | None = typer.Option(None, formats=["%Y-%m-%d"], help="Start date."),
+    start: dt.datetime | None = typer.Option(
+        None, parser=parse_day, metavar=DAY_METAVAR, help="Start date."
+    ),
     email: str | None = typer.Option(None),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Add a rep."""
+    from paceline.serialize import dumps
+    from paceline.services.reps import add_rep
+
     c = _ctx(ctx)
     rep_id = add_rep(
         c.engine(), c.settings, name, role, team, manager, start.date() if start else None, email
@@ -427,14 +492,22 @@ def rep_edit(
     rep: str = typer.Argument(..., help="The rep's current name."),
     new_name: str | None = typer.Option(None, "--name", help="A new name."),
     role: str | None = typer.Option(None, help="A role from the configuration."),
-    team: str | None = typer.Option(None, help="Move to this team (an existing one)."),
+    team: str | None = typer.Option(
+        None, "--team", "-t", help="Move to this team (an existing one)."
+    ),
     manager: str | None = typer.Option(None, help="Manager's name (an existing rep)."),
-    start: dt.datetime | None = typer.Option(None, formats=["%Y-%m-%d"], help="Start date."),
+    start: dt.datetime | None = typer.Option(
+        None, parser=parse_day, metavar=DAY_METAVAR, help="Start date."
+    ),
     email: str | None = typer.Option(None),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Rename a rep, move them to another team, or change their role, manager, email or
     start date; options left out keep their value."""
+    from paceline.errors import InputError
+    from paceline.serialize import dumps
+    from paceline.services.reps import edit_rep
+
     c = _ctx(ctx)
     given = {
         "name": new_name,
@@ -463,13 +536,23 @@ def rep_edit(
 def log(
     ctx: typer.Context,
     kind: str = typer.Argument(..., help="Activity kind, e.g. call, meeting, email, proposal."),
-    rep: str = typer.Option(..., "--rep", help="Who did it."),
+    rep: str | None = typer.Option(
+        None,
+        "--rep",
+        "-r",
+        envvar=REP_ENV_VAR,
+        show_envvar=True,
+        help="Who did it (default: $PACELINE_REP, then [cli] default_rep in paceline.toml).",
+    ),
     account: str | None = typer.Option(None, help="Account (created if new)."),
     ask: bool = typer.Option(False, "--ask", help="The rep put an Ask in front of the prospect."),
-    outcome: str | None = typer.Option(None, help="Outcome, e.g. meeting_set, conversation."),
+    outcome: str | None = typer.Option(
+        None, "--outcome", "-o", help="Outcome, e.g. meeting_set, conversation."
+    ),
     at: dt.datetime | None = typer.Option(
         None,
-        formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"],
+        parser=parse_moment,
+        metavar=MOMENT_METAVAR,
         help="When (local business time); default now.",
     ),
     minutes: float | None = typer.Option(None, min=0, help="Duration in minutes."),
@@ -481,12 +564,21 @@ def log(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Log one activity in one line."""
+    from paceline.serialize import dumps
+    from paceline.services.activities import Entry, log_activity
+
     c = _ctx(ctx)
+    who = rep or c.settings.cli.default_rep
+    if not who:
+        raise UserInputError(
+            "--rep: whose activity is it? Give --rep NAME, or set $PACELINE_REP or "
+            "default_rep under [cli] in paceline.toml"
+        )
     logged = log_activity(
         c.engine(),
         c.settings,
         Entry(
-            rep=rep,
+            rep=who,
             kind=kind,
             occurred_at=at,
             account=account,
@@ -564,6 +656,13 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         ),
         as_json: bool = JSON_OPTION,
     ) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+        from paceline.ingest.accounting import RejectLimit
+        from paceline.ingest.crm.shipped import resolve_mapping
+        from paceline.ingest.importer import ImportOptions, import_file
+        from paceline.serialize import dumps
+
         c = _ctx(ctx)
         loaded = resolve_mapping(mapping) if mapping else None
         reader = plugins.import_source_for(file, reader_name or (loaded and loaded.reader) or None)
@@ -618,6 +717,8 @@ def _import_command(entity: Entity) -> Callable[..., None]:
     return command
 
 
+from paceline.ingest.sources import ENTITIES  # noqa: E402  (the import commands, one per entity)
+
 for _entity in ENTITIES:
     import_app.command(_entity)(_import_command(_entity))
 
@@ -627,11 +728,15 @@ for _entity in ENTITIES:
 def import_folder(
     ctx: typer.Context,
     folder: Path = typer.Argument(..., exists=True, file_okay=False),
-    crm: str = typer.Option(..., help=f"Whose export the folder is: {', '.join(FOLDERS)}."),
+    crm: str = typer.Option(..., help="Whose export the folder is: hubspot, pipedrive or close."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import a CRM's export folder (its JSON files by their usual names) with the shipped
     mappings, in the order that lets links resolve: reps, accounts, deals, activities."""
+    from paceline.ingest.crm.shipped import folder_steps, resolve_mapping
+    from paceline.ingest.importer import ImportOptions, import_file
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     engine = c.engine()
     results = []
@@ -672,6 +777,8 @@ def import_stages(
 ) -> None:
     """Print the [[stages]] entries a CRM's pipeline definition needs, to paste into the
     configuration (stages it already has are left out); writes nothing."""
+    from paceline.ingest.crm.jsonrows import stages_toml
+
     source = plugins.import_source(reader_name)
     if source.stages is None:
         readers = sorted(n for n, s in plugins.import_sources().items() if s.stages)

@@ -8,16 +8,16 @@ A channel with a `deliver` function (the console) gets the whole report every ru
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from paceline import clock, plugins
-from paceline.analytics.alerts import alerts
-from paceline.channels.delivery import deliver_once_per_change
 from paceline.cli import JSON_OPTION, _ctx, app, err, handles_errors, out
-from paceline.serialize import dumps
-from paceline.store.deliveries import DeliveryRecord, delivery_log
+
+if TYPE_CHECKING:  # the analyses and the store load when a command runs
+    from paceline.store.deliveries import DeliveryRecord
 
 alerts_app = typer.Typer(
     help="Who is behind, idle or at zero on a key metric: what, by how much, since when."
@@ -44,6 +44,10 @@ def alerts_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Who is behind, idle or at zero on a key metric: what, by how much, since when."""
+    from paceline.analytics.alerts import alerts
+    from paceline.channels.delivery import deliver_once_per_change
+    from paceline.serialize import dumps
+
     if ctx.invoked_subcommand is not None:
         return
     c = _ctx(ctx)
@@ -91,6 +95,9 @@ def log_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """What each channel sent to whom and when, and what failed and why (newest first)."""
+    from paceline.serialize import dumps
+    from paceline.store.deliveries import delivery_log
+
     c = _ctx(ctx)
     records = delivery_log(c.engine(), channel, failed, limit)
     if as_json:

@@ -8,13 +8,14 @@ with a leftover WAL is corrupt; these go through SQLite's backup API and pg_dump
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from paceline.cli import JSON_OPTION, Context, app, handles_errors, out
-from paceline.serialize import dumps
-from paceline.store.backup import BackupInfo, backup, restore
-from paceline.store.migrate import is_up_to_date
+
+if TYPE_CHECKING:
+    from paceline.store.backup import BackupInfo
 
 
 def _said(verb: str, info: BackupInfo) -> str:
@@ -30,6 +31,9 @@ def backup_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write a consistent copy of the database while it stays in use."""
+    from paceline.serialize import dumps
+    from paceline.store.backup import backup
+
     c: Context = ctx.obj
     info = backup(c.engine(), file)
     if as_json:
@@ -49,6 +53,10 @@ def restore_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Replace the database's contents with a backup's, all or nothing."""
+    from paceline.serialize import dumps
+    from paceline.store.backup import restore
+    from paceline.store.migrate import is_up_to_date
+
     c: Context = ctx.obj
     info = restore(c.engine(checked=False), file, replace=replace)
     if as_json:

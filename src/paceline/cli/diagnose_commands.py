@@ -8,14 +8,13 @@ them, then the funnel and the revenue equation behind it all.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from paceline.analytics.diagnose import RepDiagnosis, TeamDiagnosis, diagnose_rep, diagnose_team
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.diagnosis_options import AS_OF_OPTION, PERIOD_OPTION, option_window
-from paceline.config import Settings
 from paceline.describe import (
     evidence_text,
     finding_text,
@@ -25,20 +24,28 @@ from paceline.describe import (
     rule_verdict_text,
 )
 from paceline.errors import UserInputError
-from paceline.serialize import dumps
+
+if TYPE_CHECKING:
+    from paceline.analytics.diagnose import RepDiagnosis, TeamDiagnosis
+    from paceline.config import Settings
 
 
 @app.command()
 @handles_errors
 def diagnose(
     ctx: typer.Context,
-    rep: str | None = typer.Option(None, "--rep", help="The rep's name: their full brief."),
-    team: str | None = typer.Option(None, "--team", help="Every rep of a team, one line each."),
+    rep: str | None = typer.Option(None, "--rep", "-r", help="The rep's name: their full brief."),
+    team: str | None = typer.Option(
+        None, "--team", "-t", help="Every rep of a team, one line each."
+    ),
     period: str | None = PERIOD_OPTION,
     as_of: dt.datetime | None = AS_OF_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Why a rep is where they are: funnel, equation, quality, stalled deals and coaching."""
+    from paceline.analytics.diagnose import diagnose_rep, diagnose_team
+    from paceline.serialize import dumps
+
     if rep is not None and team is not None:
         raise UserInputError("give --rep NAME or --team NAME, not both")
     c = _ctx(ctx)

@@ -7,16 +7,18 @@ with --json. No arithmetic here beyond formatting.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from paceline.analytics.backtest import Backtest, backtest
-from paceline.analytics.forecast import Forecast, NewDeals, forecast
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.pipeline_commands import money
 from paceline.cli.track_commands import AS_OF_OPTION
-from paceline.serialize import dumps
+
+if TYPE_CHECKING:  # the analyses (NumPy) load when the command runs
+    from paceline.analytics.backtest import Backtest
+    from paceline.analytics.forecast import Forecast, NewDeals
 
 TOP_DEALS = 10
 
@@ -25,10 +27,12 @@ TOP_DEALS = 10
 @handles_errors
 def forecast_command(
     ctx: typer.Context,
-    period: str = typer.Option("quarter", "--period", help="month, quarter or year."),
+    period: str = typer.Option("quarter", "--period", "-p", help="month, quarter or year."),
     as_of: dt.datetime | None = AS_OF_OPTION,
-    team: str | None = typer.Option(None, "--team", help="Only this team (default: everyone)."),
-    rep: str | None = typer.Option(None, "--rep", help="Only this rep's deals."),
+    team: str | None = typer.Option(
+        None, "--team", "-t", help="Only this team (default: everyone)."
+    ),
+    rep: str | None = typer.Option(None, "--rep", "-r", help="Only this rep's deals."),
     runs: int | None = typer.Option(
         None, "--runs", help="Monte Carlo runs (default: insight.forecast.runs)."
     ),
@@ -48,6 +52,10 @@ def forecast_command(
 ) -> None:
     """Revenue won by the period's end as P10/P50/P90 and the chance of reaching the target,
     from the open pipeline and from deals not created yet (driven by activity)."""
+    from paceline.analytics.backtest import backtest
+    from paceline.analytics.forecast import forecast
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     day = as_of.date() if as_of else None
     if run_backtest:

@@ -7,11 +7,15 @@ or says the sample is too small to tell. No arithmetic here beyond formatting.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 
-from paceline.analytics.funnel import Funnel, FunnelStep, funnel
 from paceline.cli import out
 from paceline.cli.diagnosis_options import analysis_command
+
+if TYPE_CHECKING:  # the analysis loads when the command runs (analysis_command)
+    from paceline.analytics.funnel import Funnel, FunnelStep
 
 DASH = "\u2013"  # a number that does not exist (nothing to divide, no account)
 VERDICT_STYLE = {"weak": "bold red", "too_few": "yellow", "none": "green"}
@@ -129,7 +133,7 @@ def _days(value: float | None, accounts: int) -> str:
 
 analysis_command(
     "funnel",
-    funnel,
+    "paceline.analytics.funnel:funnel",
     print_funnel,
     "Each funnel step's count, conversion and days to the next, and the biggest gap.",
 )

@@ -22,10 +22,6 @@ from paceline.cli import (
     import_app,
     out,
 )
-from paceline.ingest.accounting import ImportOptions, RejectLimit
-from paceline.ingest.calendar_ics import import_calendar
-from paceline.ingest.detect import detect
-from paceline.serialize import dumps
 
 
 @import_app.command("calendar")
@@ -60,6 +56,10 @@ def calendar_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import meetings from iCalendar files (Google Calendar, Outlook, CalDAV exports)."""
+    from paceline.ingest.accounting import ImportOptions, RejectLimit
+    from paceline.ingest.calendar_ics import import_calendar
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     try:
         limit = RejectLimit.parse(max_rejected) if max_rejected is not None else None
@@ -105,6 +105,9 @@ def detect_command(
 ) -> None:
     """Recognise a file's layout (a shipped or example mapping, or the generic columns) and
     print the import command; for an unknown layout, write a starting mapping to edit."""
+    from paceline.ingest.detect import detect
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     source = plugins.import_source_for(file, reader_name)
     found = detect(file, source, c.settings, sheet, output, force, reader_name is not None)

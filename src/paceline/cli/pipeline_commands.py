@@ -7,19 +7,11 @@ arithmetic here beyond formatting.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from paceline.analytics.flow import CountValue, FlowReport, FlowWeek, pipeline_flow
-from paceline.analytics.stalled import (
-    LONG_IN_STAGE,
-    NO_SELLING,
-    StalledDeal,
-    StalledReport,
-    stalled_deals,
-)
-from paceline.calendar import BusinessCalendar
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.diagnosis_options import (
     AS_OF_OPTION,
@@ -28,7 +20,10 @@ from paceline.cli.diagnosis_options import (
     analysis_command,
     as_of_day,
 )
-from paceline.serialize import dumps
+
+if TYPE_CHECKING:  # the analyses load when their command runs
+    from paceline.analytics.flow import CountValue, FlowReport, FlowWeek
+    from paceline.analytics.stalled import StalledDeal, StalledReport
 
 
 def money(value: float | None) -> str:
@@ -56,6 +51,10 @@ def stalled_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Open deals with no selling activity for a while, or in their stage longer than usual."""
+    from paceline.analytics.stalled import stalled_deals
+    from paceline.calendar import BusinessCalendar
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     day = as_of_day(as_of) or BusinessCalendar(c.settings.calendar).today()
     report = stalled_deals(c.engine(), c.settings, day, team=team, rep=rep)
@@ -100,6 +99,8 @@ def print_stalled(report: StalledReport) -> None:
 
 def reason_text(deal: StalledDeal) -> list[str]:
     """Each reason in words, with the numbers behind it."""
+    from paceline.analytics.stalled import LONG_IN_STAGE, NO_SELLING
+
     words: list[str] = []
     if NO_SELLING in deal.reasons:
         never = "" if deal.last_selling_day else f" (none since created {deal.created_on})"
@@ -136,6 +137,8 @@ def _who(team: str | None, rep: str | None) -> str:
 
 
 def print_flow(report: FlowReport) -> None:
+    from paceline.analytics.flow import CountValue
+
     title = (
         f"Pipeline flow — {_who(report.team, report.rep)}, {report.window.label} "
         f"({report.window.spec}), by ISO week"
@@ -215,7 +218,7 @@ def _coverage(week: FlowWeek) -> str:
 
 analysis_command(
     "flow",
-    pipeline_flow,
+    "paceline.analytics.flow:pipeline_flow",
     print_flow,
     "Per week: prospects and opportunities in, won and lost out, net change, open pipeline "
     "and its coverage of the quarter's remaining revenue target.",

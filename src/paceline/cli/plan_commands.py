@@ -8,35 +8,23 @@ database only for what the options need (weights without --reps, history with
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from paceline.analytics.plan import (
-    Plan,
-    PlanInput,
-    StepTarget,
-    TargetList,
-    build_plan,
-    list_targets,
-    measure_rates,
-    parse_amount,
-    parse_rate,
-    plan_period,
-    plan_weights,
-    round_up,
-)
-from paceline.analytics.targets import TARGET_KINDS
-from paceline.calendar import BusinessCalendar, PeriodKind
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
-from paceline.errors import UserInputError
-from paceline.serialize import dumps
-from paceline.services.targets import SavedTargets, save_plan_targets, set_target
+from paceline.cli.dates import DAY_METAVAR, parse_day
+from paceline.errors import UserInputError, did_you_mean
+
+if TYPE_CHECKING:  # the analyses and services load when a command runs
+    from paceline.analytics.plan import Plan, StepTarget, TargetList
+    from paceline.calendar import PeriodKind
+    from paceline.services.targets import SavedTargets
 
 target_app = typer.Typer(no_args_is_help=True, help="Set, override and list targets.")
 app.add_typer(target_app, name="target")
 
-DATE_FORMATS = ["%Y-%m-%d"]
 SPLITS = ("year", "quarter", "month", "week", "day")
 
 
@@ -58,7 +46,9 @@ def plan(
         None, "--reps", help="Plan for this many equal reps instead of the reps in the database."
     ),
     role: str | None = typer.Option(None, help="Only reps of this role (weights and history)."),
-    team: str | None = typer.Option(None, help="Only reps of this team (weights and history)."),
+    team: str | None = typer.Option(
+        None, "--team", "-t", help="Only reps of this team (weights and history)."
+    ),
     year: int | None = typer.Option(
         None, help="Fiscal year starting in this calendar year; default: the current one."
     ),
@@ -69,7 +59,11 @@ def plan(
         None, min=1, max=60, help="Months of history to measure rates on (default: paceline.toml)."
     ),
     as_of: dt.datetime | None = typer.Option(
-        None, "--as-of", formats=DATE_FORMATS, help="History ends the day before this date."
+        None,
+        "--as-of",
+        parser=parse_day,
+        metavar=DAY_METAVAR,
+        help="History ends the day before this date.",
     ),
     by_month: bool = typer.Option(
         False, "--by-month", help="Also show each month of the year (by business days)."
@@ -80,6 +74,19 @@ def plan(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Reverse-engineer a revenue goal into activity targets per period and per rep."""
+    from paceline.analytics.plan import (
+        PlanInput,
+        build_plan,
+        measure_rates,
+        parse_amount,
+        parse_rate,
+        plan_period,
+        plan_weights,
+    )
+    from paceline.calendar import BusinessCalendar
+    from paceline.serialize import dumps
+    from paceline.services.targets import save_plan_targets
+
     c = _ctx(ctx)
     settings = c.settings
     calendar = BusinessCalendar(settings.calendar)
@@ -118,6 +125,8 @@ def plan(
 
 
 def _number(value: float) -> str:
+    from paceline.analytics.plan import round_up
+
     return f"{round_up(value):,}"
 
 
@@ -267,10 +276,13 @@ def _print_saved(saved: SavedTargets) -> None:
 
 
 def _period_kind(period: str | None) -> PeriodKind | None:
+    from paceline.analytics.targets import TARGET_KINDS
+
     if period is None:
         return None
     if period not in TARGET_KINDS:
-        raise UserInputError(f"--period: must be {', '.join(TARGET_KINDS)}, not {period!r}")
+        hint = did_you_mean(period, TARGET_KINDS)
+        raise UserInputError(f"--period: must be {', '.join(TARGET_KINDS)}, not {period!r}{hint}")
     return period
 
 
@@ -279,15 +291,19 @@ def _period_kind(period: str | None) -> PeriodKind | None:
 def target_set(
     ctx: typer.Context,
     value: float = typer.Argument(..., help="The target for the whole period."),
-    rep: str = typer.Option(..., "--rep", help="Whose target."),
+    rep: str = typer.Option(..., "--rep", "-r", help="Whose target."),
     metric: str = typer.Option(..., "--metric", help="Metric name, e.g. proposals."),
-    period: str = typer.Option("month", help="week, month, quarter or year."),
+    period: str = typer.Option("month", "--period", "-p", help="week, month, quarter or year."),
     date: dt.datetime | None = typer.Option(
-        None, formats=DATE_FORMATS, help="Any day in the period; default today."
+        None, parser=parse_day, metavar=DAY_METAVAR, help="Any day in the period; default today."
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Set or override one rep's target for one metric and period."""
+    from paceline.calendar import BusinessCalendar
+    from paceline.serialize import dumps
+    from paceline.services.targets import set_target
+
     c = _ctx(ctx)
     kind = _period_kind(period)
     assert kind is not None
@@ -307,18 +323,26 @@ def target_set(
 @handles_errors
 def target_list(
     ctx: typer.Context,
-    rep: str | None = typer.Option(None, "--rep", help="Only this rep."),
+    rep: str | None = typer.Option(None, "--rep", "-r", help="Only this rep."),
     period: str | None = typer.Option(
         None,
+        "--period",
+        "-p",
         help="Show the targets in force for this week, month, quarter or year "
         "(prorated from longer ones); without it, the stored targets.",
     ),
     date: dt.datetime | None = typer.Option(
-        None, formats=DATE_FORMATS, help="The period containing this day (default today)."
+        None,
+        parser=parse_day,
+        metavar=DAY_METAVAR,
+        help="The period containing this day (default today).",
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List targets: as stored, or as scorecards see them for one period."""
+    from paceline.analytics.plan import list_targets
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     result = list_targets(
         c.engine(), c.settings, rep, _period_kind(period), date.date() if date else None

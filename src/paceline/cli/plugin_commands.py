@@ -7,13 +7,14 @@ from rich.table import Table
 
 from paceline import plugins
 from paceline.cli import JSON_OPTION, app, handles_errors, out
-from paceline.serialize import dumps
 
 
 @app.command("plugins")
 @handles_errors
 def plugins_command(as_json: bool = JSON_OPTION) -> None:
     """List the plugins (built-in and installed) with their import sources and channels."""
+    from paceline.serialize import dumps
+
     found = plugins.installed()
     plugins.import_sources(), plugins.alert_channels(), plugins.routers()  # ask every hook
     failed = plugins.failures()

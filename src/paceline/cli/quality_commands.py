@@ -6,20 +6,18 @@ arithmetic happens here beyond formatting.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 
-from paceline.analytics.equation import EquationReport, RepEquation, revenue_equation
-from paceline.analytics.quality import (
-    HIGH_VOLUME_LOW_ENGAGEMENT,
-    LOW_SELLING_TIME,
-    QualityReport,
-    RepQuality,
-    busy_vs_productive,
-)
-from paceline.analytics.timing import WEEKDAY_NAMES, WhenCell, WhenToSell, when_to_sell
-from paceline.analytics.window import Window
 from paceline.cli import out
 from paceline.cli.diagnosis_options import analysis_command
+
+if TYPE_CHECKING:  # the analyses load when their command runs (analysis_command)
+    from paceline.analytics.equation import EquationReport, RepEquation
+    from paceline.analytics.quality import QualityReport, RepQuality
+    from paceline.analytics.timing import WhenCell, WhenToSell
+    from paceline.analytics.window import Window
 
 
 def _scope(window: Window, team: str | None, rep: str | None) -> str:
@@ -108,6 +106,8 @@ def _holding(eq: RepEquation) -> str:
 
 
 def print_quality(report: QualityReport) -> None:
+    from paceline.analytics.quality import LOW_SELLING_TIME
+
     title = f"Busy vs productive: {_scope(report.window, report.team, report.rep)}"
     table = Table(title=title, title_justify="left")
     table.add_column("rep")
@@ -153,6 +153,8 @@ def print_quality(report: QualityReport) -> None:
 
 def flag_reason(report: QualityReport, r: RepQuality, flag: str) -> str:
     """Why a flag was raised, with its numbers."""
+    from paceline.analytics.quality import HIGH_VOLUME_LOW_ENGAGEMENT, LOW_SELLING_TIME
+
     if flag == LOW_SELLING_TIME:
         test = r.selling_time
         return (
@@ -175,6 +177,8 @@ def flag_reason(report: QualityReport, r: RepQuality, flag: str) -> str:
 
 
 def print_when(result: WhenToSell) -> None:
+    from paceline.analytics.timing import WEEKDAY_NAMES
+
     title = (
         f"When to sell: {_scope(result.window, result.team, result.rep)} "
         f"(local time, {result.timezone}): connect rate / calls"
@@ -261,21 +265,21 @@ def _p(value: float | None) -> str:
 
 analysis_command(
     "equation",
-    revenue_equation,
+    "paceline.analytics.equation:revenue_equation",
     print_equation,
     "Revenue = prospects x activities/prospect x wins/activity x revenue/win, vs peers.",
 )
 
 analysis_command(
     "quality",
-    busy_vs_productive,
+    "paceline.analytics.quality:busy_vs_productive",
     print_quality,
     "Busy vs productive: selling time share, activity mix, connect, ask and engagement rates.",
 )
 
 analysis_command(
     "when",
-    when_to_sell,
+    "paceline.analytics.timing:when_to_sell",
     print_when,
     "When to sell: connect rate per call and engagement per outreach attempt by local weekday"
     " and hour.",

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from paceline.calendar import BusinessCalendar
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
+from paceline.cli.dates import DAY_METAVAR, parse_day
 from paceline.cli.diagnosis_options import as_of_day
 from paceline.errors import UserInputError
-from paceline.reports.render import Report, report_html, report_pdf, report_text, weekly_report
-from paceline.serialize import dumps
+
+if TYPE_CHECKING:  # the reports (Jinja2, WeasyPrint) load when a report is asked for
+    from paceline.reports.render import Report
 
 report_app = typer.Typer(no_args_is_help=True, help="The weekly reports, as text, HTML or PDF.")
 app.add_typer(report_app, name="report")
@@ -26,7 +28,8 @@ app.add_typer(report_app, name="report")
 WEEK_OPTION = typer.Option(
     None,
     "--week",
-    formats=["%Y-%m-%d"],
+    parser=parse_day,
+    metavar=DAY_METAVAR,
     help="Any day of the week to report on (default: last week).",
 )
 PDF_OPTION = typer.Option(None, "--pdf", help="Write the report as PDF to this file.")
@@ -70,6 +73,10 @@ def _report(
     html: Path | None,
     as_json: bool,
 ) -> None:
+    from paceline.calendar import BusinessCalendar
+    from paceline.reports.render import report_html, report_pdf, report_text, weekly_report
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     today = BusinessCalendar(c.settings.calendar).today()
     report = weekly_report(c.engine(), c.settings, kind, name, as_of_day(week), today)

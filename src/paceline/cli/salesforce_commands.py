@@ -7,6 +7,7 @@ row per object file and the folder's totals, or the result as JSON.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -20,9 +21,9 @@ from paceline.cli import (
     import_app,
     out,
 )
-from paceline.ingest.accounting import ImportOptions, RejectLimit
-from paceline.ingest.crm.salesforce_folder import COUNTS, FolderImport, import_folder
-from paceline.serialize import dumps
+
+if TYPE_CHECKING:  # the importer loads when the command runs
+    from paceline.ingest.crm.salesforce_folder import FolderImport
 
 
 @import_app.command("salesforce")
@@ -50,6 +51,10 @@ def import_salesforce(
 ) -> None:
     """Import a Salesforce export folder (User, Account, Contact, Opportunity,
     OpportunityHistory, Task, Event; CSV or SFDX tree JSON) in dependency order."""
+    from paceline.ingest.accounting import ImportOptions, RejectLimit
+    from paceline.ingest.crm.salesforce_folder import import_folder
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     try:
         limit = RejectLimit.parse(max_rejected) if max_rejected is not None else None
@@ -81,6 +86,8 @@ def import_salesforce(
 
 
 def _print_folder(done: FolderImport, verbose: bool) -> None:
+    from paceline.ingest.crm.salesforce_folder import COUNTS
+
     table = Table(title=f"{done.folder} -> Paceline (Salesforce)", title_justify="left")
     table.add_column("object")
     for name in COUNTS:

@@ -8,14 +8,17 @@ estimate. No arithmetic here beyond formatting: the analysis computed every numb
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from paceline.analytics.tipping import Interval, TippingPoint, tipping_point
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
-from paceline.serialize import dumps
+from paceline.cli.dates import DAY_METAVAR, parse_day
+
+if TYPE_CHECKING:  # the analysis (NumPy, SciPy) loads when the command runs
+    from paceline.analytics.tipping import Interval, TippingPoint
 
 DASH = "\u2013"
 
@@ -28,7 +31,9 @@ def tipping_command(
     outcome: str = typer.Option(
         "opportunities_created", "--outcome", help="The result metric that follows it."
     ),
-    team: str | None = typer.Option(None, "--team", help="One team's reps (default: everyone)."),
+    team: str | None = typer.Option(
+        None, "--team", "-t", help="One team's reps (default: everyone)."
+    ),
     role: list[str] | None = typer.Option(
         None,
         "--role",
@@ -44,12 +49,19 @@ def tipping_command(
         "or measured).",
     ),
     as_of: dt.datetime | None = typer.Option(
-        None, "--as-of", formats=["%Y-%m-%d"], help="History ends the week before this day."
+        None,
+        "--as-of",
+        parser=parse_day,
+        metavar=DAY_METAVAR,
+        help="History ends the week before this day.",
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The weekly level of an activity below which results suffer and above which returns
     diminish, with its interval and a recommended weekly target."""
+    from paceline.analytics.tipping import tipping_point
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     result = tipping_point(
         c.engine(),

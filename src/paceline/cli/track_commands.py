@@ -7,26 +7,22 @@ arithmetic happens here beyond formatting.
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import typer
 from rich.table import Table
 
-from paceline.analytics.leaderboard import RANK_BY, Leaderboard, LeaderboardRow, leaderboard
-from paceline.analytics.pacing import Status
-from paceline.analytics.scorecard import (
-    MetricLine,
-    Scorecard,
-    TeamScorecard,
-    rep_scorecard,
-    team_scorecards,
-)
-from paceline.calendar import BusinessCalendar, PeriodKind
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
+from paceline.cli.dates import DAY_METAVAR, parse_day
 from paceline.describe import measured_text, metric_text
-from paceline.errors import UserInputError
-from paceline.serialize import dumps
+from paceline.errors import UserInputError, did_you_mean
 from paceline.terminal import number_cell as _number
+
+if TYPE_CHECKING:  # the analyses (SciPy) load when a command runs
+    from paceline.analytics.leaderboard import Leaderboard, LeaderboardRow
+    from paceline.analytics.pacing import Status
+    from paceline.analytics.scorecard import MetricLine, Scorecard, TeamScorecard
+    from paceline.calendar import PeriodKind
 
 STATUS_STYLE: dict[Status, str] = {
     "ahead": "bold green",
@@ -43,7 +39,11 @@ STATUS_TEXT: dict[Status, str] = {
     "no_target": "no target",
 }
 AS_OF_OPTION = typer.Option(
-    None, "--as-of", formats=["%Y-%m-%d"], help="Evaluate as of this day (default: today)."
+    None,
+    "--as-of",
+    parser=parse_day,
+    metavar=DAY_METAVAR,
+    help="Evaluate as of this day (default: today).",
 )
 
 
@@ -53,22 +53,29 @@ def _day(value: dt.datetime | None) -> dt.date | None:
 
 def _period(value: str, allowed: tuple[str, ...]) -> PeriodKind:
     if value not in allowed:
-        raise UserInputError(f"--period: must be {', '.join(allowed)}, not {value!r}")
-    return cast(PeriodKind, value)
+        hint = did_you_mean(value, allowed)
+        raise UserInputError(f"--period: must be {', '.join(allowed)}, not {value!r}{hint}")
+    return cast("PeriodKind", value)
 
 
 @app.command()
 @handles_errors
 def scorecard(
     ctx: typer.Context,
-    rep: str | None = typer.Option(None, "--rep", help="The rep's name."),
-    team: str | None = typer.Option(None, "--team", help="Every rep of a team, and its total."),
+    rep: str | None = typer.Option(None, "--rep", "-r", help="The rep's name."),
+    team: str | None = typer.Option(
+        None, "--team", "-t", help="Every rep of a team, and its total."
+    ),
     everyone: bool = typer.Option(False, "--all", help="Every rep, and the total."),
-    period: str = typer.Option("month", help="week, month, quarter or year."),
+    period: str = typer.Option("month", "--period", "-p", help="week, month, quarter or year."),
     as_of: dt.datetime | None = AS_OF_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Each key metric against target: expected-to-date, pace, projection, run rate needed."""
+    from paceline.analytics.scorecard import rep_scorecard, team_scorecards
+    from paceline.calendar import BusinessCalendar
+    from paceline.serialize import dumps
+
     if (rep is not None) + (team is not None) + everyone != 1:
         raise UserInputError("give exactly one of --rep NAME, --team NAME or --all")
     c = _ctx(ctx)
@@ -154,8 +161,10 @@ def _pace_cells(line: MetricLine) -> list[str]:
 def leaderboard_command(
     ctx: typer.Context,
     metric: str = typer.Argument(..., help="The metric to rank on, e.g. conversations."),
-    period: str = typer.Option("month", help="day, week, month, quarter or year."),
-    team: str | None = typer.Option(None, "--team", help="Only this team."),
+    period: str = typer.Option(
+        "month", "--period", "-p", help="day, week, month, quarter or year."
+    ),
+    team: str | None = typer.Option(None, "--team", "-t", help="Only this team."),
     role: str | None = typer.Option(
         None, "--role", help="Only this role; 'all': every role ranked together."
     ),
@@ -166,6 +175,9 @@ def leaderboard_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Stack ranking on one metric, each role on its own board, with each rep's move."""
+    from paceline.analytics.leaderboard import RANK_BY, leaderboard
+    from paceline.serialize import dumps
+
     c = _ctx(ctx)
     kind = _period(period, ("day", "week", "month", "quarter", "year"))
     if by not in RANK_BY:

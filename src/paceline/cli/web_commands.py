@@ -7,14 +7,9 @@ import os
 import typer
 from rich.table import Table
 
-from paceline.access import OPERATOR
 from paceline.auth.access import ROLES
-from paceline.auth.accounts import lift_lockout, list_tokens, list_users
-from paceline.auth.kiosks import create_kiosk_link, list_kiosk_links, revoke_kiosk_link
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.errors import UserInputError
-from paceline.serialize import dumps
-from paceline.services import users
 
 user_app = typer.Typer(no_args_is_help=True, help="Manage users who log in to the web and API.")
 token_app = typer.Typer(no_args_is_help=True, help="Personal API tokens.")
@@ -85,13 +80,19 @@ def user_add(
     username: str = typer.Argument(..., help="Login name."),
     role: str = typer.Option(..., help=f"One of {', '.join(ROLES)}."),
     rep: str | None = typer.Option(None, help="The rep this user is (needed for the rep role)."),
-    team: str | None = typer.Option(None, help="A manager's team (default: their rep's team)."),
+    team: str | None = typer.Option(
+        None, "--team", "-t", help="A manager's team (default: their rep's team)."
+    ),
     password: str | None = typer.Option(
         None, help="Password (prompted for when not given; at least 10 characters)."
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a user who can log in."""
+    from paceline.access import OPERATOR
+    from paceline.serialize import dumps
+    from paceline.services import users
+
     c = _ctx(ctx)
     user = users.add_user(c.engine(), OPERATOR, username, _password(password), role, rep, team)
     if as_json:
@@ -110,6 +111,9 @@ def user_passwd(
     password: str | None = typer.Option(None, help="New password (prompted for when not given)."),
 ) -> None:
     """Change a user's password (their open sessions end)."""
+    from paceline.access import OPERATOR
+    from paceline.services import users
+
     c = _ctx(ctx)
     users.set_password(c.engine(), OPERATOR, username, _password(password))
     out.print(f"password of {username!r} changed; their sessions were ended")
@@ -119,6 +123,9 @@ def user_passwd(
 @handles_errors
 def user_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Users, their role and scope."""
+    from paceline.auth.accounts import list_users
+    from paceline.serialize import dumps
+
     users = list_users(_ctx(ctx).engine())
     if as_json:
         out.print_json(dumps(users))
@@ -140,6 +147,10 @@ def token_create(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a personal API token; it is shown this once only."""
+    from paceline.access import OPERATOR
+    from paceline.serialize import dumps
+    from paceline.services import users
+
     token = users.create_token(_ctx(ctx).engine(), OPERATOR, username, name)
     if as_json:
         out.print_json(dumps(token))
@@ -152,6 +163,9 @@ def token_create(
 @handles_errors
 def token_list(ctx: typer.Context, username: str, as_json: bool = JSON_OPTION) -> None:
     """A user's tokens (never their secrets)."""
+    from paceline.auth.accounts import list_tokens
+    from paceline.serialize import dumps
+
     tokens = list_tokens(_ctx(ctx).engine(), username)
     if as_json:
         out.print_json(dumps(tokens))
@@ -174,6 +188,9 @@ def token_list(ctx: typer.Context, username: str, as_json: bool = JSON_OPTION) -
 @handles_errors
 def token_revoke(ctx: typer.Context, username: str, token_id: int) -> None:
     """Revoke a token: it stops working at once."""
+    from paceline.access import OPERATOR
+    from paceline.services import users
+
     users.revoke_token(_ctx(ctx).engine(), OPERATOR, username, token_id)
     out.print(f"token {token_id} of {username!r} revoked")
 
@@ -183,6 +200,8 @@ def token_revoke(ctx: typer.Context, username: str, token_id: int) -> None:
 def user_unlock(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
     """Lift a login lockout now (after too many failed logins every password is refused for
     15 minutes, the right one too)."""
+    from paceline.auth.accounts import lift_lockout
+
     forgotten = lift_lockout(_ctx(ctx).engine(), username)
     out.print(f"{username!r} may log in again ({forgotten} recent failed login(s) forgotten)")
 
@@ -196,6 +215,9 @@ def kiosk_create(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a wall-screen link; its URL is shown this once only."""
+    from paceline.auth.kiosks import create_kiosk_link
+    from paceline.serialize import dumps
+
     link = create_kiosk_link(_ctx(ctx).engine(), team, name)
     if as_json:
         out.print_json(
@@ -210,6 +232,9 @@ def kiosk_create(
 @handles_errors
 def kiosk_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Every wall-screen link (never their secrets)."""
+    from paceline.auth.kiosks import list_kiosk_links
+    from paceline.serialize import dumps
+
     links = list_kiosk_links(_ctx(ctx).engine())
     if as_json:
         out.print_json(dumps(links))
@@ -233,5 +258,7 @@ def kiosk_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
 @handles_errors
 def kiosk_revoke(ctx: typer.Context, link_id: int) -> None:
     """Revoke a wall-screen link: its screen is refused at its next refresh."""
+    from paceline.auth.kiosks import revoke_kiosk_link
+
     revoke_kiosk_link(_ctx(ctx).engine(), link_id)
     out.print(f"kiosk link {link_id} revoked")

@@ -330,11 +330,16 @@ def finish_activity(
     "in the future" is measured against; tests and imports pass a fixed one."""
     kind = slug(str(values["kind"]))
     if kind not in settings.kind_names:
-        raise FieldError(f"unknown kind {values['kind']!r}{_known(settings.kind_names)}", "kind")
+        hint = did_you_mean(kind, settings.kind_names)
+        raise FieldError(
+            f"unknown kind {values['kind']!r}{hint}{_known(settings.kind_names)}", "kind"
+        )
     outcome = slug(str(values["outcome"])) if values.get("outcome") else None
     if outcome is not None and outcome not in settings.outcome_names:
+        hint = did_you_mean(outcome, settings.outcome_names)
         raise FieldError(
-            f"unknown outcome {values['outcome']!r}{_known(settings.outcome_names)}", "outcome"
+            f"unknown outcome {values['outcome']!r}{hint}{_known(settings.outcome_names)}",
+            "outcome",
         )
     duration = values.get("duration_min")
     if duration is not None and _number(duration) < 0:

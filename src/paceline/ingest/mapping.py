@@ -14,15 +14,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-Entity = Literal["activities", "deals", "reps", "accounts", "contacts", "stage_history"]
-ENTITIES: tuple[Entity, ...] = (
-    "activities",
-    "deals",
-    "reps",
-    "accounts",
-    "contacts",
-    "stage_history",
-)
+from paceline.ingest.sources import ENTITIES as ENTITIES  # defined beside the sources, so
+from paceline.ingest.sources import Entity as Entity  # the CLI lists them without Pydantic
 
 
 class MappingError(ValueError):

@@ -14,11 +14,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from paceline.ingest.crm.jsonrows import CrmStage
     from paceline.ingest.mapping import Mapping
+
+# What an import loads: one `paceline import` command each (re-exported by `ingest.mapping`).
+Entity = Literal["activities", "deals", "reps", "accounts", "contacts", "stage_history"]
+ENTITIES: tuple[Entity, ...] = (
+    "activities",
+    "deals",
+    "reps",
+    "accounts",
+    "contacts",
+    "stage_history",
+)
 
 # (line or record number, the values in header order, why the record cannot be trusted)
 Row = tuple[int, list[str], str | None]

@@ -21,7 +21,7 @@ from paceline.analytics.plan import PLAN_ORIGIN, Plan
 from paceline.analytics.targets import TARGET_KINDS
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import Settings
-from paceline.errors import UserInputError
+from paceline.errors import UserInputError, did_you_mean
 from paceline.store.models import Target
 from paceline.store.names import RepResolver, default_role, existing_rep_id
 
@@ -86,7 +86,9 @@ def set_target(
     try:
         metric_settings = settings.metric(metric)
     except KeyError as exc:
-        raise UserInputError(f"metric: {exc.args[0]}") from None
+        hint = did_you_mean(metric, (m.name for m in settings.metrics))
+        said = f"unknown metric {metric!r}{hint}" if hint else exc.args[0]
+        raise UserInputError(f"metric: {said}") from None
     if metric_settings.aggregate == "ratio":
         raise UserInputError(f"metric: {metric!r} is a ratio; set targets on its parts")
     if not math.isfinite(value):

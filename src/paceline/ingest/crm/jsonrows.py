@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from paceline.ingest.csvfile import ImportFileError
-from paceline.ingest.entities import slug
 from paceline.ingest.sources import Row, RowTable
 
 Flat = dict[str, str]
@@ -209,6 +208,8 @@ class CrmStage:
 
     @property
     def name(self) -> str:
+        from paceline.ingest.entities import slug  # the tables' module: loaded when used
+
         return slug(self.label)
 
 

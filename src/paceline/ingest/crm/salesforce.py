@@ -24,13 +24,15 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paceline.hookspecs import hookimpl
 from paceline.ingest.csvfile import ImportFileError, open_csv
 from paceline.ingest.fields import FALSE_WORDS, TRUE_WORDS
-from paceline.ingest.mapping import Mapping
 from paceline.ingest.sources import ImportSource, ReadOptions, Row, RowTable
+
+if TYPE_CHECKING:  # for the hint only: every command loads this plugin at start-up
+    from paceline.ingest.mapping import Mapping
 
 SOURCE = "salesforce"
 _CHECKSUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"

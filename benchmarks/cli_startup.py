@@ -1,0 +1,187 @@
+"""CLI start-up: wall and CPU time of `paceline --help` and `paceline log`, before and after.
+
+A command's start-up is mostly imports: the benchmark runs each command in a fresh
+interpreter, as a user does, and reports the median wall time, the CPU time the child used
+(user + system; on a shared, loaded machine the wall time mostly measures the other
+processes) and its peak memory. With `--cli-before REV` it extracts that git revision's
+`src/` (with `git archive`, touching no checkout) and measures it the same way beside the
+current checkout, e.g. `--cli-before 38ec964` (the last commit before lazy imports).
+
+Bytecode is cached under a temporary `PYTHONPYCACHEPREFIX` and each command runs once
+unmeasured first, so both trees are timed from compiled modules, as an installed package is
+(`PYTHONDONTWRITEBYTECODE` would otherwise make Python compile every module on every run).
+
+Usage: `python benchmarks/cli_startup.py [--cli-runs 7] [--cli-before REV]`, or through
+`benchmarks/run.py --only cli_startup`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+GNU_TIME = Path("/usr/bin/time")
+TARGET_SECONDS = 0.3  # the issue's goal for --help and log, wall time on an idle machine
+
+
+@dataclass(frozen=True)
+class Timing:
+    tree: str
+    command: str
+    runs: int
+    wall_median_s: float
+    cpu_median_s: float
+    max_rss_mib: float | None  # None without GNU time
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cli-runs", type=int, default=7, help="cli_startup: runs per command (median)"
+    )
+    parser.add_argument(
+        "--cli-before",
+        default=None,
+        metavar="REV",
+        help="cli_startup: also measure this git revision's src/ (e.g. main or a commit)",
+    )
+
+
+def _env(src: Path, pycache: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    env["PYTHONPATH"] = str(src)
+    env["PACELINE_TODAY"] = "2026-12-07"
+    env.pop("PACELINE_CONFIG", None)
+    env.pop("PACELINE_DB", None)
+    return env
+
+
+def _run_once(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float | None]:
+    """(wall s, CPU s, peak RSS MiB or None) of one child process.
+
+    The CPU time is the child's own (`os.wait4`, descendants included). Its peak memory is
+    read by GNU time when there is one: a child started straight from this process reports
+    this process's peak instead, which it inherits until it executes Python."""
+    command = [sys.executable, "-m", "paceline.cli", *args]
+    with tempfile.TemporaryDirectory() as scratch:
+        peak_file = Path(scratch) / "peak"
+        if GNU_TIME.is_file():
+            command = [str(GNU_TIME), "-f", "%M", "-o", str(peak_file), *command]
+        with (Path(scratch) / "output").open("w+b") as output:
+            started = time.perf_counter()
+            child = subprocess.Popen(command, env=env, cwd=cwd, stdout=output, stderr=output)
+            _, status, usage = os.wait4(child.pid, 0)
+            wall = time.perf_counter() - started
+            child.returncode = os.waitstatus_to_exitcode(status)
+            if child.returncode != 0:
+                output.seek(0)
+                said = output.read().decode("utf-8", "replace")[-500:]
+                raise RuntimeError(f"paceline {' '.join(args)} failed: {said}")
+        peak = int(peak_file.read_text().split()[-1]) / 1024 if peak_file.is_file() else None
+    return wall, usage.ru_utime + usage.ru_stime, peak
+
+
+def _measure(tree: str, src: Path, command: str, args: list[str], runs: int, work: Path) -> Timing:
+    env = _env(src, work / f"pycache-{tree}")
+    _run_once(args, env, work)  # compile and cache the bytecode, warm the page cache
+    samples = [_run_once(args, env, work) for _ in range(runs)]
+    return Timing(
+        tree=tree,
+        command=command,
+        runs=runs,
+        wall_median_s=round(statistics.median(s[0] for s in samples), 3),
+        cpu_median_s=round(statistics.median(s[1] for s in samples), 3),
+        max_rss_mib=max((round(s[2], 1) for s in samples if s[2] is not None), default=None),
+    )
+
+
+def _extract(revision: str, into: Path) -> Path:
+    """`src/` of a git revision, unpacked into `into` with `git archive` (no checkout)."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision, "src"], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into / "src"
+
+
+def _prepare_database(src: Path, work: Path) -> str:
+    """A SQLite database with one rep, made with the current tree, for `log` to write to.
+
+    Set up in a folder of its own: `init` writes a paceline.toml there, which the measured
+    commands (run in `work`) must not read, an older tree rejecting newer keys."""
+    url = f"sqlite:///{work / 'bench.db'}"
+    env = _env(src, work / "pycache-setup")
+    setup = work / "setup"
+    setup.mkdir()
+    for args in (["--db", url, "init"], ["--db", url, "rep", "add", "Ana Ruiz", "--role", "sdr"]):
+        subprocess.run(
+            [sys.executable, "-m", "paceline.cli", *args],
+            env=env,
+            cwd=setup,
+            check=True,
+            capture_output=True,
+        )
+    return url
+
+
+def run(args: argparse.Namespace) -> int:
+    runs = max(1, args.cli_runs)
+    with tempfile.TemporaryDirectory(prefix="paceline-cli-bench-") as tmp:
+        work = Path(tmp)
+        trees = {"current": ROOT / "src"}
+        if args.cli_before:
+            (work / "before").mkdir()
+            trees = {f"before ({args.cli_before})": _extract(args.cli_before, work / "before")}
+            trees["current"] = ROOT / "src"
+        url = _prepare_database(ROOT / "src", work)
+        commands = {
+            "--help": ["--help"],
+            "log": ["--db", url, "log", "call", "--rep", "Ana Ruiz", "--at", "2026-12-07"],
+        }
+        timings = [
+            _measure(tree, src, name, argv, runs, work)
+            for tree, src in trees.items()
+            for name, argv in commands.items()
+        ]
+    load = os.getloadavg()[0]
+    print(f"CLI start-up, median of {runs} runs (load average {load:.1f} on {os.cpu_count()} CPUs)")
+    print(f"{'tree':<24} {'command':<8} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}")
+    for t in timings:
+        print(
+            f"{t.tree:<24} {t.command:<8} {t.wall_median_s:>8.3f} {t.cpu_median_s:>8.3f} "
+            f"{'n/a' if t.max_rss_mib is None else f'{t.max_rss_mib:.1f}':>9}"
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "cli_startup.json").write_text(
+        json.dumps(
+            {"runs": runs, "load_average": load, "timings": [asdict(t) for t in timings]},
+            indent=2,
+        ),
+        "utf-8",
+    )
+    slow = [t for t in timings if t.tree == "current" and t.cpu_median_s > TARGET_SECONDS]
+    for t in slow:
+        print(f"note: {t.command} uses {t.cpu_median_s:.2f} s of CPU, over {TARGET_SECONDS} s")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=None, help=argparse.SUPPRESS)
+    add_arguments(parser)
+    return run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
