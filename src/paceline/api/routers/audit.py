@@ -4,16 +4,18 @@ and tokens, and one entry per import run, newest first, a page at a time."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import AUTH, MAX_PAGE, Name, domain_errors
 from paceline.services import audit
 
 router = APIRouter(prefix="/audit", tags=["audit"], dependencies=AUTH)
+# A changed field's value: what a column holds, as JSON (times and amounts as text).
+FieldValue = str | int | float | bool | None
 EntityName = Literal["activity", "deal", "target", "user", "rep", "token", "import"]
 
 
@@ -26,8 +28,12 @@ class AuditEntryOut(BaseModel):
     entity: str
     entity_id: str | None
     action: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    before: dict[str, FieldValue] | None = Field(
+        description="The changed fields before (none for a creation)."
+    )
+    after: dict[str, FieldValue] | None = Field(
+        description="The changed fields after (none for a deletion)."
+    )
 
 
 class AuditPage(BaseModel):
@@ -66,7 +72,9 @@ def list_(
             offset=offset,
         )
     return AuditPage(
-        items=[AuditEntryOut(**e.__dict__) for e in page.entries],
+        items=[
+            AuditEntryOut(**{**e.__dict__, "at": e.at.replace(tzinfo=dt.UTC)}) for e in page.entries
+        ],
         total=page.total,
         limit=page.limit,
         offset=page.offset,
