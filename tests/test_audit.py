@@ -7,16 +7,21 @@ Hand-built: reps Ana (East) and Zoe (West); users root (admin) and ana (rep Ana)
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
 
+from paceline import cli as cli_module
 from paceline.access import OPERATOR
 from paceline.auth.access import Principal
 from paceline.auth.accounts import authenticate, start_session
 from paceline.callers import SESSION_COOKIE
+from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.errors import Forbidden
 from paceline.server import create_app
@@ -181,3 +186,82 @@ def test_the_audit_page_is_for_admins(app: TestClient, engine: Engine) -> None:
         page = app.get("/audit?entity=user")
         assert page.status_code == status
     assert "root" in page.text and "password_hash" not in page.text
+
+
+# --- the command line and imports (face "cli", "import N"); a SQLite file ----------------
+
+runner = CliRunner()
+CSV = """external_id,rep,kind,occurred_at,duration_min,outcome,has_ask,account
+a1,Ana Ruiz,call,2026-11-20T10:00:00,5,meeting_set,yes,Acme
+a2,Ana Ruiz,email,2026-11-20T10:20:00,,,yes,Acme
+a3,Bo Li,call,2026-11-20T11:00:00,3,,,Initech
+a4,Ana Ruiz,call,not a time,,,,
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for var in ("PACELINE_DB", "PACELINE_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    for console in (cli_module.out, cli_module.err):
+        monkeypatch.setattr(console, "width", 250)
+    return tmp_path
+
+
+def cli(*args: str) -> str:
+    result = runner.invoke(cli_app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_each_command_is_one_entry_and_an_import_one_per_run(workdir: Path) -> None:
+    cli("init")
+    cli("rep", "add", "Ana Ruiz", "--role", "ae", "--team", "East")  # 1 rep create
+    cli("user", "add", "ana", "--role", "rep", "--rep", "Ana Ruiz", "--password", PASSWORD)  # 2
+    cli("token", "create", "ana", "--name", "laptop")  # 3 token create
+    out = cli("user", "deactivate", "ana")  # 4 token revoke, 5 user deactivate
+    assert "deactivated" in out
+    cli("user", "activate", "ana")  # 6
+    assert "1 recent failed" not in cli("user", "unlock", "ana")  # 7 unlock
+    cli("log", "call", "--rep", "Ana Ruiz", "--account", "Acme")  # 8 activity create
+    (workdir / "calls.csv").write_text(CSV)
+    result = runner.invoke(cli_app, ["import", "activities", "calls.csv"])  # 9: one entry
+    assert result.exit_code in (0, 1), result.output
+    entries = json.loads(cli("audit", "--json"))["entries"]
+    got = [(e["actor"], e["face"], e["entity"], e["action"]) for e in reversed(entries)]
+    assert got[:8] == [
+        ("operator", "cli", "rep", "create"),
+        ("operator", "cli", "user", "create"),
+        ("operator", "cli", "token", "create"),
+        ("operator", "cli", "token", "revoke"),
+        ("operator", "cli", "user", "deactivate"),
+        ("operator", "cli", "user", "activate"),
+        ("operator", "cli", "user", "unlock"),
+        ("operator", "cli", "activity", "create"),
+    ]
+    assert len(got) == 9
+    actor, face, entity, action = got[8]
+    run = entries[0]
+    assert (face, entity, action) == ("import", "import", "import")
+    assert actor == f"import {run['entity_id']}"
+    counts = run["after"]
+    # a1-a3 are new (a3 brings the new rep Bo Li), a4 is rejected for its time
+    assert (counts["read"], counts["inserted"], counts["rejected"], counts["new_reps"]) == (
+        4,
+        3,
+        1,
+        1,
+    )
+    only_users = json.loads(cli("audit", "--entity", "user", "--json"))["entries"]
+    assert [e["action"] for e in only_users] == ["unlock", "activate", "deactivate", "create"]
+    none_later = json.loads(cli("audit", "--since", "2999-01-01", "--json"))
+    assert none_later["total"] == 0
+    table = cli("audit", "--user", "operator", "--limit", "2")
+    assert "Audit log (2 of 8)" in table
+
+
+def test_a_bad_since_is_one_line(workdir: Path) -> None:
+    cli("init")
+    result = runner.invoke(cli_app, ["audit", "--since", "last week"])
+    assert result.exit_code == 1 and "--since" in result.output

@@ -81,8 +81,8 @@ def test_a_token_minted_with_a_token_dies_with_it(app: TestClient, engine: Engin
     ana_tokens = app.get(API + "/tokens", headers={"Authorization": f"Bearer {first}"}).json()
     first_id = next(t["id"] for t in ana_tokens if t["name"] == "laptop")
     revoked = users.revoke_token(engine, OPERATOR, "ana", first_id)
-    assert revoked == [first_id, child_id, child_id + 1]
     assert [with_token(app, t) for t in (first, child, grandchild, sibling)] == [401, 401, 401, 200]
+    assert revoked == [first_id, child_id, child_id + 1]
 
 
 def test_revoking_a_child_leaves_its_parent(app: TestClient, engine: Engine) -> None:
@@ -99,8 +99,9 @@ def test_a_password_change_ends_sessions_and_revokes_tokens(
     token, other = token_of(engine, "ana"), token_of(engine, "root")
     session, root_session = session_of(engine, "ana"), session_of(engine, "root")
     assert (with_token(app, token), with_session(app, session)) == (200, 200)
-    assert users.set_password(engine, OPERATOR, "ana", "a new long password") == (1, 1)
+    changed = users.set_password(engine, OPERATOR, "ana", "a new long password")
     assert (with_token(app, token), with_session(app, session)) == (401, 401)
+    assert changed == (1, 1)  # (sessions ended, tokens revoked)
     assert (with_token(app, other), with_session(app, root_session)) == (200, 200)
     fresh = token_of(engine, "ana")  # a token made after the change works
     assert with_token(app, fresh) == 200
@@ -167,3 +168,17 @@ def test_a_rep_moved_to_another_team_loses_the_old_one(
 def test_a_team_beside_a_rep_must_be_the_reps(app: TestClient, engine: Engine) -> None:
     with pytest.raises(InputError, match="team"):
         users.add_user(engine, OPERATOR, "eve", PASSWORD, "manager", rep="Zoe", team="East")
+
+
+def test_the_users_page_deactivates(app: TestClient, engine: Engine) -> None:
+    """The admin's button on the Users page: a form post with the session's CSRF token."""
+    token = token_of(engine, "ana")
+    root = authenticate(engine, "root", PASSWORD, "127.0.0.1")
+    cookie, csrf = start_session(engine, root.user_id)
+    app.cookies.set(SESSION_COOKIE, cookie)
+    forged = app.post("/users/ana/active", data={"csrf": "wrong", "active": "0"})
+    assert forged.status_code == 403 and with_token(app, token) == 200
+    done = app.post("/users/ana/active", data={"csrf": csrf, "active": "0"}, follow_redirects=False)
+    assert done.status_code == 303
+    app.cookies.clear()
+    assert with_token(app, token) == 401
