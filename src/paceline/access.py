@@ -30,7 +30,7 @@ Reps = dict[str, RepRef]  # every rep by name key, as `store.records.rep_refs` r
 
 # The operator at the command line: whoever can run `paceline` against the database may
 # write for any rep and any user, as an admin may.
-OPERATOR = Principal(user_id=0, username="cli", role="admin", rep_id=None, team_id=None)
+OPERATOR = Principal(user_id=0, username="cli", role="admin", rep_id=None, team_id=None, face="cli")
 
 
 def scope_of(principal: Principal) -> Scope:

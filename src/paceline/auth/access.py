@@ -24,6 +24,8 @@ class Principal:
     role: Role
     rep_id: int | None  # the rep record this user is, if any
     team_id: int | None  # the team a manager manages, or a rep belongs to
+    face: str = "api"  # how they came: "cli", "api" or "web" (for the audit log)
+    token_id: int | None = None  # the API token of this request, if it came with one
 
     @property
     def is_admin(self) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
@@ -25,6 +25,8 @@ from paceline.auth.passwords import (
     verify_password,
 )
 from paceline.errors import UserInputError
+from paceline.store import audit
+from paceline.store.audit import Actor
 from paceline.store.models import ApiToken, AppUser, LoginAttempt, Rep, Team, WebSession, utcnow
 from paceline.store.names import name_key
 from paceline.store.records import storable_id
@@ -94,8 +96,11 @@ def add_user(
     role: str,
     rep: str | None = None,
     team: str | None = None,
+    actor: Actor | None = None,
 ) -> UserInfo:
-    """Create a user; a rep user is linked to a rep, a manager to a team (or their rep's)."""
+    """Create a user; a rep user is linked to a rep, a manager to a team (or their rep's).
+    A user linked to a rep has the rep's team, whatever it becomes (`principal_of`), so a
+    different --team beside a --rep is refused rather than silently overridden."""
     username = username.strip()
     if not username:
         raise UserInputError("username: a user needs a name")
@@ -107,6 +112,10 @@ def add_user(
             raise UserInputError(f"username: {username!r} is taken")
         rep_id, rep_team = _find_rep(conn, rep) if rep else (None, None)
         team_id = _find_team(conn, team) if team else rep_team
+        if rep_id is not None and team_id != rep_team:
+            raise UserInputError(
+                "team: a user linked to a rep has the rep's team; leave --team out"
+            )
         if role == "rep" and rep_id is None:
             raise UserInputError("rep: a user with the rep role must be linked to a rep (--rep)")
         if role == "manager" and team_id is None:
@@ -125,11 +134,16 @@ def add_user(
             )
             .returning(AppUser.id)
         ).scalar_one()
+        audit.write_change(conn, actor, AppUser.__table__, "user", int(user_id), "create", None)
     return _user_info(engine, int(user_id))
 
 
-def set_password(engine: Engine, username: str, password: str) -> None:
-    """Change a password; every open session of the user ends."""
+def set_password(
+    engine: Engine, username: str, password: str, actor: Actor | None = None
+) -> tuple[int, int]:
+    """Change a password: every open session of the user ends and every API token of theirs
+    is revoked (whoever knew the old password may have made them). Returns (sessions ended,
+    tokens revoked)."""
     _check_password(password)
     with engine.begin() as conn:
         user_id = _user_id(conn, username)
@@ -138,13 +152,78 @@ def set_password(engine: Engine, username: str, password: str) -> None:
             .where(AppUser.id == user_id)
             .values(password_hash=hash_password(password))
         )
-        conn.execute(delete(WebSession).where(WebSession.user_id == user_id))
+        ended, revoked = _end_everything(conn, user_id, actor)
+        if actor is not None:
+            change = {"password": "changed", "sessions_ended": ended, "tokens_revoked": revoked}
+            audit.write(conn, actor, "user", user_id, "password", None, change)
+    return ended, len(revoked)
+
+
+def set_active(engine: Engine, username: str, active: bool, actor: Actor | None = None) -> bool:
+    """Deactivate (or activate again) a user. Deactivation ends every session and revokes
+    every token at once; activating again brings none of them back. Returns whether anything
+    changed."""
+    with engine.begin() as conn:
+        user_id = _user_id(conn, username)
+        before = audit.snapshot(conn, AppUser.__table__, user_id)
+        done = conn.execute(
+            update(AppUser)
+            .where(AppUser.id == user_id, AppUser.active.is_(not active))
+            .values(active=active)
+        ).rowcount
+        if not active:
+            _end_everything(conn, user_id, actor)
+        action = "activate" if active else "deactivate"
+        if done:
+            audit.write_change(conn, actor, AppUser.__table__, "user", user_id, action, before)
+    return bool(done)
+
+
+def _end_everything(conn: Connection, user_id: int, actor: Actor | None) -> tuple[int, list[int]]:
+    """End a user's sessions and revoke their live tokens: (sessions ended, tokens revoked)."""
+    ended = conn.execute(delete(WebSession).where(WebSession.user_id == user_id)).rowcount
+    live = conn.scalars(
+        select(ApiToken.id).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    ).all()
+    revoked = _revoke(conn, [int(t) for t in live], actor)
+    return int(ended or 0), revoked
+
+
+def _revoke(conn: Connection, token_ids: list[int], actor: Actor | None) -> list[int]:
+    """Revoke tokens and, whoever owns them, every token minted with them (their children,
+    and theirs): the ids revoked, in order."""
+    revoked: list[int] = []
+    todo = list(token_ids)
+    now = utcnow()
+    while todo:
+        token_id = todo.pop(0)
+        before = audit.snapshot(conn, ApiToken.__table__, token_id)
+        done = conn.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+        if done:
+            revoked.append(token_id)
+            audit.write_change(conn, actor, ApiToken.__table__, "token", token_id, "revoke", before)
+        children = conn.scalars(select(ApiToken.id).where(ApiToken.parent_id == token_id))
+        todo.extend(int(c) for c in children if int(c) not in revoked)
+    return revoked
 
 
 def list_users(engine: Engine) -> list[UserInfo]:
     with engine.connect() as conn:
         ids = conn.scalars(select(AppUser.id).order_by(AppUser.username)).all()
     return [_user_info(engine, int(i)) for i in ids]
+
+
+def find_user(engine: Engine, user_id: int) -> UserInfo | None:
+    """A user by id, or None (an id no row can have included)."""
+    if not storable_id(user_id):
+        return None
+    with engine.connect() as conn:
+        found = conn.scalar(select(AppUser.id).where(AppUser.id == user_id))
+    return None if found is None else _user_info(engine, int(found))
 
 
 def _check_password(password: str) -> None:
@@ -186,14 +265,25 @@ def _user_info(engine: Engine, user_id: int) -> UserInfo:
 
 
 def principal_of(conn: Connection, user_id: int) -> Principal | None:
+    """The user as the rules see them now, or None when inactive. Read at every request:
+    a user linked to a rep has the rep's team as it is now (a rep moved to another team
+    loses the old team at once); only a manager with no rep keeps the team stored on them."""
     row = conn.execute(
         select(
-            AppUser.username, AppUser.role, AppUser.rep_id, AppUser.team_id, AppUser.active
-        ).where(AppUser.id == user_id)
+            AppUser.username,
+            AppUser.role,
+            AppUser.rep_id,
+            AppUser.team_id,
+            AppUser.active,
+            Rep.team_id.label("rep_team_id"),
+        )
+        .outerjoin(Rep, Rep.id == AppUser.rep_id)
+        .where(AppUser.id == user_id)
     ).first()
     if row is None or not row.active:
         return None
-    return Principal(user_id, row.username, row.role, row.rep_id, row.team_id)
+    team_id = row.rep_team_id if row.rep_id is not None else row.team_id
+    return Principal(user_id, row.username, row.role, row.rep_id, team_id)
 
 
 # --- logging in -----------------------------------------------------------------------------
@@ -261,14 +351,20 @@ def _take_attempt(engine: Engine, username: str, address: str, now: dt.datetime)
                 raise TooManyAttempts(max(retry, 1), per_user)
 
 
-def lift_lockout(engine: Engine, username: str) -> int:
+def lift_lockout(engine: Engine, username: str, actor: Actor | None = None) -> int:
     """Forget the recent failed logins of a user (an admin's decision after a lockout);
     returns how many were forgotten. An unknown user name is an error."""
     with engine.begin() as conn:
-        _user_id(conn, username)
-        return conn.execute(
-            delete(LoginAttempt).where(LoginAttempt.username == name_key(username)[:120])
-        ).rowcount
+        user_id = _user_id(conn, username)
+        forgotten = int(
+            conn.execute(
+                delete(LoginAttempt).where(LoginAttempt.username == name_key(username)[:120])
+            ).rowcount
+            or 0
+        )
+        if actor is not None:
+            audit.write(conn, actor, "user", user_id, "unlock", None, {"forgotten": forgotten})
+        return forgotten
 
 
 # --- browser sessions -----------------------------------------------------------------------
@@ -315,7 +411,14 @@ def end_session(engine: Engine, token: str) -> None:
 # --- API tokens -----------------------------------------------------------------------------
 
 
-def create_token(engine: Engine, username: str, name: str) -> NewToken:
+def create_token(
+    engine: Engine,
+    username: str,
+    name: str,
+    parent_id: int | None = None,
+    actor: Actor | None = None,
+) -> NewToken:
+    """A new token; `parent_id`: the token it is minted with, whose revocation revokes it."""
     if not name.strip():
         raise UserInputError("name: a token needs a name (what it is for)")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -324,10 +427,15 @@ def create_token(engine: Engine, username: str, name: str) -> NewToken:
         token_id = conn.execute(
             insert(ApiToken)
             .values(
-                user_id=user_id, name=name.strip(), token_hash=digest(token), created_at=utcnow()
+                user_id=user_id,
+                name=name.strip(),
+                token_hash=digest(token),
+                created_at=utcnow(),
+                parent_id=parent_id,
             )
             .returning(ApiToken.id)
         ).scalar_one()
+        audit.write_change(conn, actor, ApiToken.__table__, "token", int(token_id), "create", None)
     return NewToken(int(token_id), name.strip(), token)
 
 
@@ -348,21 +456,23 @@ def list_tokens(engine: Engine, username: str) -> list[TokenInfo]:
     return [TokenInfo(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
 
 
-def revoke_token(engine: Engine, username: str, token_id: int) -> None:
-    """Revoke one of the user's tokens; it stops working at once."""
+def revoke_token(
+    engine: Engine, username: str, token_id: int, actor: Actor | None = None
+) -> list[int]:
+    """Revoke one of the user's tokens and every token minted with it (and with those); all
+    stop working at once. Returns the ids revoked, this one first."""
     with engine.begin() as conn:
         user_id = _user_id(conn, username)
         if not storable_id(token_id):
             raise UserInputError(f"token: {username!r} has no active token {token_id}")
-        done = conn.execute(
-            update(ApiToken)
-            .where(
+        live = conn.scalar(
+            select(ApiToken.id).where(
                 ApiToken.id == token_id, ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)
             )
-            .values(revoked_at=utcnow())
         )
-        if done.rowcount == 0:
+        if live is None:
             raise UserInputError(f"token: {username!r} has no active token {token_id}")
+        return _revoke(conn, [token_id], actor)
 
 
 def token_principal(engine: Engine, token: str) -> Principal | None:
@@ -380,7 +490,8 @@ def token_principal(engine: Engine, token: str) -> Principal | None:
         now = utcnow()
         if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
             conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-        return principal_of(conn, int(row.user_id))
+        principal = principal_of(conn, int(row.user_id))
+        return None if principal is None else replace(principal, token_id=int(row.id))
 
 
 def has_users(engine: Engine) -> bool:

@@ -838,6 +838,7 @@ def _print_import_result(r: ImportResult) -> None:
 
 # Commands of later capabilities live in their own modules and register on `app` on import.
 from paceline.cli import alert_commands as _alert_commands  # noqa: E402, F401
+from paceline.cli import audit_commands as _audit_commands  # noqa: E402, F401
 from paceline.cli import backup_commands as _backup_commands  # noqa: E402, F401
 from paceline.cli import diagnose_commands as _diagnose_commands  # noqa: E402, F401
 from paceline.cli import forecast_commands as _forecast_commands  # noqa: E402, F401

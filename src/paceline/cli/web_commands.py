@@ -110,13 +110,40 @@ def user_passwd(
     username: str = typer.Argument(...),
     password: str | None = typer.Option(None, help="New password (prompted for when not given)."),
 ) -> None:
-    """Change a user's password (their open sessions end)."""
+    """Change a user's password (their open sessions end and their API tokens are revoked)."""
     from paceline.access import OPERATOR
     from paceline.services import users
 
     c = _ctx(ctx)
-    users.set_password(c.engine(), OPERATOR, username, _password(password))
-    out.print(f"password of {username!r} changed; their sessions were ended")
+    ended, revoked = users.set_password(c.engine(), OPERATOR, username, _password(password))
+    out.print(
+        f"password of {username!r} changed; {ended} session(s) ended, "
+        f"{revoked} API token(s) revoked"
+    )
+
+
+@user_app.command("deactivate")
+@handles_errors
+def user_deactivate(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
+    """Deactivate a user: no login from now on; their sessions end and their API tokens are
+    revoked at once."""
+    from paceline.access import OPERATOR
+    from paceline.services import users
+
+    changed = users.set_active(_ctx(ctx).engine(), OPERATOR, username, False)
+    state = "deactivated" if changed else "was already inactive"
+    out.print(f"{username!r} {state}; their sessions ended and their API tokens are revoked")
+
+
+@user_app.command("activate")
+@handles_errors
+def user_activate(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
+    """Let a deactivated user log in again (no old session or token comes back)."""
+    from paceline.access import OPERATOR
+    from paceline.services import users
+
+    changed = users.set_active(_ctx(ctx).engine(), OPERATOR, username, True)
+    out.print(f"{username!r} {'activated' if changed else 'was already active'}")
 
 
 @user_app.command("list")
@@ -200,9 +227,10 @@ def token_revoke(ctx: typer.Context, username: str, token_id: int) -> None:
 def user_unlock(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
     """Lift a login lockout now (after too many failed logins every password is refused for
     15 minutes, the right one too)."""
-    from paceline.auth.accounts import lift_lockout
+    from paceline.access import OPERATOR
+    from paceline.services import users
 
-    forgotten = lift_lockout(_ctx(ctx).engine(), username)
+    forgotten = users.unlock(_ctx(ctx).engine(), OPERATOR, username)
     out.print(f"{username!r} may log in again ({forgotten} recent failed login(s) forgotten)")
 
 

@@ -21,6 +21,8 @@ from paceline.config import Settings
 from paceline.ingest.accounting import ErrorSink, ImportOptions, ImportResult, Pending
 from paceline.ingest.entities import Record
 from paceline.ingest.mapping import Entity
+from paceline.store import audit
+from paceline.store.audit import Actor
 from paceline.store.bulk import insert_new_keys, insert_rows
 from paceline.store.models import (
     Account,
@@ -178,6 +180,23 @@ class Writer:
                     failure=failure[:FAILURE_LENGTH] if failure else None,
                 )
             )
+            # One audit entry per run, with its counts (not one per row).
+            counts = {
+                "entity": r.entity,
+                "source": self.source,
+                "file": r.file,
+                "status": r.status,
+                "read": r.read,
+                "inserted": r.inserted,
+                "updated": r.updated,
+                "unchanged": r.unchanged,
+                "duplicate": r.duplicate,
+                "skipped": r.skipped,
+                "rejected": self.sink.count,
+                "new_reps": len(r.new_reps),
+            }
+            importer = Actor(f"import {self.run_id}", None, "import")
+            audit.write(conn, importer, "import", self.run_id, "import", None, counts)
 
     def note(self, text: str, count: int = 1) -> None:
         self.result.notes[text] = self.result.notes.get(text, 0) + count

@@ -27,6 +27,7 @@ from paceline.config import Settings
 from paceline.errors import InputError, NotFound, UserInputError
 from paceline.ingest.entities import finish_activity
 from paceline.ingest.fields import FieldError
+from paceline.services.audit import actor_of
 from paceline.store import records
 from paceline.store.records import ActivityRecord, NewActivity, RepRef, Stored
 
@@ -130,7 +131,7 @@ def check_new(writer: Writer, entry: Entry, source: str = records.API_SOURCE) ->
 
 def store(writer: Writer, items: list[NewActivity]) -> list[Stored]:
     """Store checked activities together; an external id already stored is not doubled."""
-    return records.insert_activities(writer.engine, items)
+    return records.insert_activities(writer.engine, items, actor_of(writer.principal))
 
 
 def create(writer: Writer, entry: Entry, source: str = records.API_SOURCE) -> Stored:
@@ -168,7 +169,7 @@ def edit(writer: Writer, activity_id: int, changes: dict[str, Any]) -> ActivityR
             raise InputError(required, "cannot be null")
     current = changeable(writer, activity_id)
     item = _merged(writer, current, changes)
-    if not records.replace_activity(writer.engine, activity_id, item):
+    if not records.replace_activity(writer.engine, activity_id, item, actor_of(writer.principal)):
         raise NotFound(f"activity {activity_id}", f"no activity {activity_id}", "activity_id")
     return readable(writer, activity_id)
 
@@ -176,7 +177,7 @@ def edit(writer: Writer, activity_id: int, changes: dict[str, Any]) -> ActivityR
 def delete(writer: Writer, activity_id: int) -> Stash:
     """Delete an activity; returns everything needed to put it back exactly (`undo`)."""
     changeable(writer, activity_id)
-    stash = records.take_activity(writer.engine, activity_id)
+    stash = records.take_activity(writer.engine, activity_id, actor_of(writer.principal))
     if stash is None:
         raise NotFound(f"activity {activity_id}", f"no activity {activity_id}", "activity_id")
     return stash
@@ -188,7 +189,7 @@ def undo(writer: Writer, stash: Stash) -> int:
     if rep is None:
         raise NotFound("rep of this activity", "its rep no longer exists", "rep")
     access.require_change(writer.principal, rep)
-    if not records.restore_activity(writer.engine, stash):
+    if not records.restore_activity(writer.engine, stash, actor_of(writer.principal)):
         raise UserInputError(
             "activity: cannot undo, an activity with the same id or source record exists again"
         )

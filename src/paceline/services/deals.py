@@ -30,6 +30,7 @@ from paceline.errors import Conflict, Forbidden, InputError, NotFound
 from paceline.ingest.entities import finish_deal, slug
 from paceline.ingest.fields import FieldError
 from paceline.services.activities import Writer
+from paceline.services.audit import actor_of
 from paceline.store import records
 from paceline.store.records import DealRecord, NewDeal, RepRef
 
@@ -94,7 +95,7 @@ def create(writer: Writer, entry: DealEntry) -> Created:
     deal = _new_deal(
         record, rep, sourced_by_id, account=entry.account, external_id=entry.external_id
     )
-    (stored,) = records.insert_deals(writer.engine, [deal])
+    (stored,) = records.insert_deals(writer.engine, [deal], actor_of(writer.principal))
     found = records.get_deal(writer.engine, access.scope_of(writer.principal), stored.id)
     if found is None:  # the external id belongs to a deal out of the writer's reach
         raise Conflict("external_id", "already used by a deal you cannot see; use another id")
@@ -148,7 +149,7 @@ def edit(writer: Writer, deal_id: int, changes: dict[str, Any]) -> DealRecord:
         account=changes.get("account"),
     )
     entered = record["stage_changed_at"] or record["closed_at"] or _now(writer)
-    if not records.replace_deal(writer.engine, deal_id, deal, entered):
+    if not records.replace_deal(writer.engine, deal_id, deal, entered, actor_of(writer.principal)):
         raise NotFound(f"deal {deal_id}", f"no deal {deal_id}", "deal_id")
     return readable(writer, deal_id)
 
@@ -156,7 +157,7 @@ def edit(writer: Writer, deal_id: int, changes: dict[str, Any]) -> DealRecord:
 def delete(writer: Writer, deal_id: int) -> None:
     """Delete a deal and its stage history; its activities stay, unlinked."""
     changeable(writer, deal_id)
-    if not records.delete_deal(writer.engine, deal_id):
+    if not records.delete_deal(writer.engine, deal_id, actor_of(writer.principal)):
         raise NotFound(f"deal {deal_id}", f"no deal {deal_id}", "deal_id")
 
 

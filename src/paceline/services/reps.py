@@ -33,7 +33,9 @@ from paceline.auth.access import Principal
 from paceline.config import Settings
 from paceline.errors import Forbidden, InputError, NotFound, did_you_mean
 from paceline.ingest.entities import slug
-from paceline.store import records
+from paceline.services.audit import actor_of
+from paceline.store import audit, records
+from paceline.store.audit import Actor
 from paceline.store.models import Rep
 from paceline.store.names import TeamResolver, name_key
 from paceline.store.records import RepRecord, Scope
@@ -88,7 +90,7 @@ def create(
             team_id, make_team = None, team  # made with the rep, in one transaction
     access.require_roster(principal, team_id, f"add reps to team {team!r}")
     values["team_id"] = team_id
-    rep_id = _write(engine, values, source=source, new_team=make_team)
+    rep_id = _write(engine, values, actor_of(principal), source=source, new_team=make_team)
     return _stored(engine, rep_id)
 
 
@@ -139,7 +141,7 @@ def edit(
         if team_id != current.team_id:
             access.require_roster(principal, team_id, f"move rep {current.name!r} out of your team")
         values["team_id"] = team_id
-    _write(engine, values, rep_id=rep_id)
+    _write(engine, values, actor_of(principal), rep_id=rep_id)
     return _stored(engine, rep_id)
 
 
@@ -233,6 +235,7 @@ def _team_id(engine: Engine, team: str) -> int:
 def _write(
     engine: Engine,
     values: dict[str, Any],
+    actor: Actor,
     rep_id: int | None = None,
     source: str = MANUAL_SOURCE,
     new_team: str | None = None,
@@ -245,9 +248,13 @@ def _write(
                 values = {**values, "team_id": TeamResolver(conn).resolve(conn, new_team)}
             if rep_id is None:
                 statement = insert(Rep).values(**values, source=source).returning(Rep.id)
-                return int(conn.execute(statement).scalar_one())
+                made = int(conn.execute(statement).scalar_one())
+                audit.write_change(conn, actor, Rep.__table__, "rep", made, "create", None)
+                return made
             if values:
+                before = audit.snapshot(conn, Rep.__table__, rep_id)
                 conn.execute(update(Rep).where(Rep.id == rep_id).values(**values))
+                audit.write_change(conn, actor, Rep.__table__, "rep", rep_id, "edit", before)
             return rep_id
     except IntegrityError:
         raise InputError("name", f"a rep named {values.get('name')!r} already exists") from None

@@ -14,14 +14,18 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from paceline.access import OPERATOR
 from paceline.analytics.plan import PLAN_ORIGIN, Plan
 from paceline.analytics.targets import TARGET_KINDS
+from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import Settings
 from paceline.errors import UserInputError, did_you_mean
+from paceline.services.audit import actor_of
+from paceline.store import audit
 from paceline.store.models import Target
 from paceline.store.names import RepResolver, default_role, existing_rep_id
 
@@ -79,6 +83,7 @@ def set_target(
     period_kind: PeriodKind,
     day: dt.date,
     value: float,
+    principal: Principal = OPERATOR,
 ) -> SetTarget:
     """Set (or override) one rep's target for the period of `period_kind` containing `day`."""
     if period_kind not in TARGET_KINDS:
@@ -98,7 +103,28 @@ def set_target(
     period = BusinessCalendar(settings.calendar).period(period_kind, day)
     with engine.begin() as conn:
         rep_id = existing_rep_id(conn, RepResolver(conn, default_role(settings)), rep)
-        save_targets(conn, [TargetRow(rep_id, metric, period_kind, period.start, value)])
+        key = (
+            Target.rep_id == rep_id,
+            Target.metric == metric,
+            Target.period_kind == period_kind,
+            Target.period_start == period.start,
+        )
+        old = conn.execute(select(Target.id, Target.value, Target.origin).where(*key)).first()
+        row = TargetRow(rep_id, metric, period_kind, period.start, value)
+        save_targets(conn, [row])
+        target_id = conn.scalar(select(Target.id).where(*key))
+        before = None if old is None else {"value": old.value, "origin": old.origin}
+        after = {
+            "rep_id": rep_id,
+            "metric": metric,
+            "period_kind": period_kind,
+            "period_start": period.start.isoformat(),
+            "value": value,
+            "origin": row.origin,
+        }
+        if before is not None:
+            after = {k: after[k] for k in before}
+        audit.write(conn, actor_of(principal), "target", target_id, "set", before, after)
     return SetTarget(rep=rep, metric=metric, period=period, value=value)
 
 
@@ -112,7 +138,9 @@ class SavedTargets:
     targets: int
 
 
-def save_plan_targets(engine: Engine, plan: Plan, origin: str = PLAN_ORIGIN) -> SavedTargets:
+def save_plan_targets(
+    engine: Engine, plan: Plan, origin: str = PLAN_ORIGIN, principal: Principal = OPERATOR
+) -> SavedTargets:
     """Store each rep's yearly targets (full-weight figure x the rep's weight) for the plan.
 
     Yearly targets are stored once and prorated to any shorter period when read; a target set
@@ -140,4 +168,11 @@ def save_plan_targets(engine: Engine, plan: Plan, origin: str = PLAN_ORIGIN) -> 
     ]
     with engine.begin() as conn:
         count = save_targets(conn, rows)
+        summary = {
+            "period_start": plan.period.start.isoformat(),
+            "origin": origin,
+            "reps": len(plan.reps),
+            "targets": count,
+        }
+        audit.write(conn, actor_of(principal), "target", None, "save plan", None, summary)
     return SavedTargets(plan.period, len(plan.reps), tuple(t.metric for t in targets), count)

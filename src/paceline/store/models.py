@@ -351,6 +351,8 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The token this one was minted with, if any: revoking a token revokes its children.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))
 
 
 class KioskLink(Base):
@@ -446,3 +448,23 @@ class AlertDelivery(Base):
         ),
         Index("ix_alert_delivery_channel_found", "channel", "found_at"),
     )
+
+
+class AuditEntry(Base):
+    """One change to an activity, deal, target, user, rep or token (or one import run), as
+    written by the service that made it, in the same transaction. `before`/`after` are JSON
+    of the changed fields only; secrets (password hashes, token digests) never appear."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity_at", "entity", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(160))  # a user name, "operator", "import N"
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    face: Mapped[str] = mapped_column(String(16))  # cli / api / web / import
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)

@@ -39,6 +39,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from paceline.store import audit
+from paceline.store.audit import Actor
 from paceline.store.models import (
     Account,
     Activity,
@@ -450,8 +452,11 @@ def get_activity(engine: Engine, scope: Scope, activity_id: int) -> ActivityReco
     return None if row is None else _activity_record(row)
 
 
-def insert_activities(engine: Engine, items: Sequence[NewActivity]) -> list[Stored]:
-    """Store checked activities in one transaction; returns each one's id, in order."""
+def insert_activities(
+    engine: Engine, items: Sequence[NewActivity], actor: Actor | None = None
+) -> list[Stored]:
+    """Store checked activities in one transaction; returns each one's id, in order. Each new
+    one is an audit entry of `actor` (none for one already stored)."""
     if not items:
         return []
     now = utcnow()
@@ -478,12 +483,25 @@ def insert_activities(engine: Engine, items: Sequence[NewActivity]) -> list[Stor
             }
             for a in items
         ]
-        return _insert_rows(conn, Activity, rows)
+        stored = _insert_rows(conn, Activity, rows)
+        _audit_created(conn, actor, Activity, "activity", stored)
+        return stored
 
 
-def replace_activity(engine: Engine, activity_id: int, item: NewActivity) -> bool:
+def _audit_created(
+    conn: Connection, actor: Actor | None, model: Any, entity: str, stored: list[Stored]
+) -> None:
+    for s in stored:
+        if not s.duplicate:
+            audit.write_change(conn, actor, model.__table__, entity, s.id, "create", None)
+
+
+def replace_activity(
+    engine: Engine, activity_id: int, item: NewActivity, actor: Actor | None = None
+) -> bool:
     """Overwrite an activity with checked values; False when it no longer exists."""
     with engine.begin() as conn:
+        before = audit.snapshot(conn, Activity.__table__, activity_id)
         accounts, contacts = _resolve_names(conn, [item])
         done = conn.execute(
             update(Activity)
@@ -503,10 +521,15 @@ def replace_activity(engine: Engine, activity_id: int, item: NewActivity) -> boo
                 updated_at=utcnow(),
             )
         )
+        if done.rowcount:
+            table = Activity.__table__
+            audit.write_change(conn, actor, table, "activity", activity_id, "edit", before)
     return done.rowcount > 0
 
 
-def take_activity(engine: Engine, activity_id: int) -> dict[str, Any] | None:
+def take_activity(
+    engine: Engine, activity_id: int, actor: Actor | None = None
+) -> dict[str, Any] | None:
     """Delete an activity and return every column, to put it back exactly (`restore_activity`);
     None when it no longer exists."""
     columns = list(Activity.__table__.columns)
@@ -514,16 +537,21 @@ def take_activity(engine: Engine, activity_id: int) -> dict[str, Any] | None:
         row = conn.execute(select(*columns).where(Activity.id == activity_id)).first()
         if row is None:
             return None
+        before = audit.snapshot(conn, Activity.__table__, activity_id)
         conn.execute(delete(Activity).where(Activity.id == activity_id))
+        if actor is not None:
+            audit.write(conn, actor, "activity", activity_id, "delete", before, None)
     return dict(row._mapping)
 
 
-def restore_activity(engine: Engine, stash: dict[str, Any]) -> bool:
+def restore_activity(engine: Engine, stash: dict[str, Any], actor: Actor | None = None) -> bool:
     """Put a taken activity back, with its id, source and external id; False when an activity
     with the same id or source record exists again."""
     try:
         with engine.begin() as conn:
             conn.execute(insert(Activity).values(**stash))
+            table = Activity.__table__
+            audit.write_change(conn, actor, table, "activity", int(stash["id"]), "restore", None)
     except IntegrityError:
         return False
     return True
@@ -730,7 +758,9 @@ def deal_in_scope(engine: Engine, scope: Scope, deal_id: int) -> bool:
         return conn.scalar(query) is not None
 
 
-def insert_deals(engine: Engine, items: Sequence[NewDeal]) -> list[Stored]:
+def insert_deals(
+    engine: Engine, items: Sequence[NewDeal], actor: Actor | None = None
+) -> list[Stored]:
     """Store checked deals in one transaction, each with its first stage-history row."""
     if not items:
         return []
@@ -769,11 +799,16 @@ def insert_deals(engine: Engine, items: Sequence[NewDeal]) -> list[Stored]:
         ]
         if history:
             conn.execute(insert(DealStageHistory), history)
+        _audit_created(conn, actor, Deal, "deal", stored)
     return stored
 
 
 def replace_deal(
-    engine: Engine, deal_id: int, item: NewDeal, stage_entered_at: dt.datetime
+    engine: Engine,
+    deal_id: int,
+    item: NewDeal,
+    stage_entered_at: dt.datetime,
+    actor: Actor | None = None,
 ) -> bool:
     """Overwrite a deal with checked values; a new stage or status is a stage-history row."""
     with engine.begin() as conn:
@@ -782,6 +817,7 @@ def replace_deal(
         ).first()
         if before is None:
             return False
+        old = audit.snapshot(conn, Deal.__table__, deal_id)
         accounts = _resolve_accounts(conn, [item])
         conn.execute(
             update(Deal)
@@ -810,15 +846,19 @@ def replace_deal(
                     entered_at=stage_entered_at,
                 )
             )
+        audit.write_change(conn, actor, Deal.__table__, "deal", deal_id, "edit", old)
     return True
 
 
-def delete_deal(engine: Engine, deal_id: int) -> bool:
+def delete_deal(engine: Engine, deal_id: int, actor: Actor | None = None) -> bool:
     """Delete a deal and its stage history; its activities stay, unlinked."""
     with engine.begin() as conn:
+        before = audit.snapshot(conn, Deal.__table__, deal_id)
         conn.execute(update(Activity).where(Activity.deal_id == deal_id).values(deal_id=None))
         conn.execute(delete(DealStageHistory).where(DealStageHistory.deal_id == deal_id))
         done = conn.execute(delete(Deal).where(Deal.id == deal_id))
+        if done.rowcount and actor is not None:
+            audit.write(conn, actor, "deal", deal_id, "delete", before, None)
     return done.rowcount > 0
 
 

@@ -33,8 +33,9 @@ from paceline.errors import NotFound, UserInputError
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_file
 from paceline.ingest.mapping import ENTITIES, Mapping, MappingError, load_mapping
-from paceline.services import users
+from paceline.services import audit, users
 from paceline.services.targets import SavedTargets, save_plan_targets
+from paceline.store.audit import ENTITIES as ENTITY_NAMES
 from paceline.web import queries
 from paceline.web.common import PageError, User, check_csrf, not_found, refused, render
 from paceline.web.state import WebState
@@ -167,7 +168,7 @@ def plan_post(
         if action == "save":
             if not all(principal.can_set_targets(_team_id(state, w.team)) for w in plan.reps):
                 raise refused("set targets for reps outside your team")
-            saved = save_plan_targets(state.engine, plan)
+            saved = save_plan_targets(state.engine, plan, principal=principal)
     except UserInputError as exc:
         return _plan_form(request, caller, values, error=str(exc), status=422)
     return _plan_form(request, caller, values, plan=plan, saved=saved)
@@ -471,6 +472,69 @@ def users_post(
     except UserInputError as exc:
         return _users_form(request, caller, values, error=str(exc), status=422)
     return RedirectResponse(f"/users?added={user.username}", status_code=303)
+
+
+@router.post("/users/{username}/active")
+def users_active(
+    request: Request,
+    caller: User,
+    username: str,
+    csrf: Annotated[str, Form()] = "",
+    active: Annotated[str, Form()] = "",
+) -> Response:
+    """Deactivate (every session and token of theirs ends at once) or activate a user."""
+    _admin(caller, "manage users (that page is for admins)")
+    check_csrf(caller, csrf)
+    values = {"username": "", "role": "rep", "rep": "", "team": ""}
+    try:
+        users.set_active(app_state(request).engine, caller.principal, username, active == "1")
+    except UserInputError as exc:
+        return _users_form(request, caller, values, error=str(exc), status=422)
+    return RedirectResponse("/users", status_code=303)
+
+
+# --- the audit log --------------------------------------------------------------------------
+
+AUDIT_PAGE = 100
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    caller: User,
+    entity: str | None = None,
+    user: str | None = None,
+    page: int = 1,
+) -> Response:
+    """Every change, newest first, a page at a time (admins only)."""
+    _admin(caller, "read the audit log (that page is for admins)")
+    page = max(1, min(page, 10_000_000))
+    try:
+        found = audit.read(
+            app_state(request).engine,
+            caller.principal,
+            entity=entity or None,
+            user=user or None,
+            limit=AUDIT_PAGE,
+            offset=(page - 1) * AUDIT_PAGE,
+        )
+    except UserInputError as exc:
+        raise PageError(422, "Cannot show that", str(exc)) from None
+    return render(
+        request,
+        "audit.html",
+        caller,
+        {
+            "active": "audit",
+            "entries": found.entries,
+            "total": found.total,
+            "page": page,
+            "pages": max(1, -(-found.total // AUDIT_PAGE)),
+            "entity": entity or "",
+            "user": user or "",
+            "entities": ENTITY_NAMES,
+        },
+    )
 
 
 # --- API tokens -----------------------------------------------------------------------------

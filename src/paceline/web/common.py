@@ -12,7 +12,7 @@ import hmac
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -106,7 +106,7 @@ def page_caller(
     if caller is None or caller.csrf_token is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
-    return caller
+    return Caller(replace(caller.principal, face="web"), caller.csrf_token)
 
 
 User = Annotated[Caller, Depends(page_caller)]
@@ -165,6 +165,7 @@ def navigation(principal: Principal) -> list[NavItem]:
         items.append(NavItem("import", "Import", "/import"))
         items.append(NavItem("users", "Users", "/users"))
         items.append(NavItem("deliveries", "Deliveries", "/deliveries"))
+        items.append(NavItem("audit", "Audit", "/audit"))
     items.append(NavItem("tokens", "API tokens", "/tokens"))
     return items
 

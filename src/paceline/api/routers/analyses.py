@@ -244,5 +244,5 @@ def plan(body: PlanRequest, state: State, caller: ApiCaller) -> JSONResponse:
             PlanInput(body.revenue, body.deal_size, given, body.year, body.headcount, weights),
             measured,
         )
-        saved = save_plan_targets(state.engine, built) if body.save else None
+        saved = save_plan_targets(state.engine, built, principal=caller) if body.save else None
     return result(PlanAnswer(built, saved))

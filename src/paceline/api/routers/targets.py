@@ -85,6 +85,13 @@ def put(body: TargetIn, state: State, caller: ApiCaller) -> JSONResponse:
         refuse(f"setting targets for rep {rep.name!r}")
     day: dt.date = body.date or BusinessCalendar(state.settings.calendar).today()
     done = set_target(
-        state.engine, state.settings, rep.name, body.metric, body.period, day, body.value
+        state.engine,
+        state.settings,
+        rep.name,
+        body.metric,
+        body.period,
+        day,
+        body.value,
+        principal=caller,
     )
     return result(done)

@@ -1,17 +1,24 @@
-"""User accounts: admins only (list, create through `paceline.services.users`). Everyone
-else is refused with 403."""
+"""User accounts: admins only (list, create, deactivate and activate through
+`paceline.services.users`). Everyone else is refused with 403."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, HTTPException, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from paceline.api.deps import ApiCaller, State
-from paceline.api.routers._common import AUTH, Name, clean_text, domain_errors, refuse
+from paceline.api.routers._common import (
+    AUTH,
+    Name,
+    RecordId,
+    clean_text,
+    domain_errors,
+    refuse,
+)
 from paceline.auth.access import Principal
-from paceline.auth.accounts import UserInfo, list_users
+from paceline.auth.accounts import UserInfo, find_user, list_users
 from paceline.services import users
 
 Username = Annotated[
@@ -67,3 +74,25 @@ def create(body: UserIn, state: State, caller: ApiCaller) -> UserOut:
             state.engine, caller, body.username, body.password, body.role, body.rep, body.team
         )
     return out(made)
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    active: bool = Field(
+        description="false: deactivate (every session ends and every token is revoked at "
+        "once; no login until activated again); true: activate again."
+    )
+
+
+@router.patch("/{user_id}", response_model=UserOut, summary="Deactivate or activate a user")
+def patch(user_id: RecordId, body: UserPatch, state: State, caller: ApiCaller) -> UserOut:
+    _admin(caller)
+    found = find_user(state.engine, user_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"not found: user {user_id}")
+    with domain_errors("body"):
+        users.set_active(state.engine, caller, found.username, body.active)
+    now = find_user(state.engine, user_id)
+    assert now is not None
+    return out(now)
