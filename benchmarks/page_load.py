@@ -163,15 +163,21 @@ def _report(result: dict[str, Any]) -> str:
     lines = [
         f"Page load in chromium, {result['network']}, median of {result['runs']} runs"
         + (f" ({result['label']})" if result["label"] else ""),
-        f"{'page':<14}{'':6}{'server':>8}{'DOMContentLoaded':>18}{'load':>8}{'drawn':>8}"
+        f"{'page':<13}{'':6}{'server':>9}{'DOMContentLoaded':>18}{'load':>10}{'drawn':>10}"
         f"{'transferred':>13}",
     ]
     for path, by_temperature in result["pages"].items():
         for temperature, f in by_temperature.items():
-            lines.append(
-                f"{path:<14}{temperature:<6}{f['server_ms']:>5.0f} ms{f['dom_ms']:>15.0f} ms{f['load_ms']:>5.0f} ms"
-                f"{f['drawn_ms']:>5.0f} ms{f['transferred'] / 1024:>9,.0f} KiB"
+            times = "".join(
+                f"{f[key]:>{width},.0f} ms"
+                for key, width in (
+                    ("server_ms", 6),
+                    ("dom_ms", 15),
+                    ("load_ms", 7),
+                    ("drawn_ms", 7),
+                )
             )
+            lines.append(f"{path:<13}{temperature:<6}{times}{f['transferred'] / 1024:>9,.0f} KiB")
     return "\n".join(lines)
 
 
