@@ -54,7 +54,9 @@ TIMING = """() => {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runs", type=int, default=3, help="page_load: runs per page (median)")
+    parser.add_argument(
+        "--page-runs", type=int, default=3, help="page_load: runs per page (median)"
+    )
     parser.add_argument(
         "--network", choices=sorted(NETWORKS), default="loopback", help="page_load: connection"
     )
@@ -66,12 +68,12 @@ def run(args: argparse.Namespace) -> int:
 
     database = _demo_database()
     with _server(database) as base:
-        figures = _measure(base, args.runs, NETWORKS[args.network])
+        figures = _measure(base, args.page_runs, NETWORKS[args.network])
     result = {
         "benchmark": "page_load",
         "label": args.label,
         "network": args.network,
-        "runs": args.runs,
+        "runs": args.page_runs,
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "pages": figures,
     }

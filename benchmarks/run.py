@@ -29,6 +29,7 @@ BENCHMARKS: tuple[str, ...] = (
     "diagnose",
     "http_load",
     "forecast_calibration",
+    "page_load",
 )
 
 

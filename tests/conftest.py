@@ -42,6 +42,7 @@ ZOHO_EXPORT = SHARED_DATA / "zoho_crm_export"
 FAST = os.environ.get("PACELINE_TEST_FAST") == "1"
 HEAVY_MODULES = {
     "test_web_browser.py",
+    "test_web_phone.py",
     "test_tracking_demo.py",
     "test_demo.py",
     "test_api_fuzz.py",
