@@ -30,6 +30,7 @@ BENCHMARKS: tuple[str, ...] = (
     "http_load",
     "forecast_calibration",
     "cli_startup",
+    "page_load",
 )
 
 

@@ -59,6 +59,7 @@ FAST = os.environ.get("PACELINE_TEST_FAST") == "1"
 HEAVY_MODULES = {
     "test_web_browser.py",
     "test_board_browser.py",
+    "test_web_phone.py",
     "test_tracking_demo.py",
     "test_demo.py",
     "test_api_fuzz.py",

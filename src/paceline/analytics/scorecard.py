@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Connection, Engine, Select, or_, select
 
@@ -98,6 +98,9 @@ class TeamScorecard:
     business_days_elapsed: int
     reps: list[Scorecard]
     total: list[MetricLine]
+    # The same totals over each role's reps alone (a metric two roles share, like proposals,
+    # is added up per role here, across both in `total`).
+    role_totals: dict[str, list[MetricLine]] = field(default_factory=dict)
 
 
 def rep_scorecard(
@@ -136,6 +139,10 @@ def team_scorecards(
         business_days_elapsed=whole.elapsed,
         reps=sorted(cards, key=lambda c: (STATUS_ORDER[c.status], c.rep)),
         total=_team_total(settings, cards, whole, totals),
+        role_totals={
+            role: _team_total(settings, [c for c in cards if c.role == role], whole, totals)
+            for role in dict.fromkeys(c.role for c in cards)
+        },
     )
 
 

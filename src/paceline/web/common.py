@@ -28,6 +28,7 @@ from paceline.callers import AppState, Caller, optional_caller
 from paceline.config import Settings
 from paceline.describe import count_text, metric_text, money_text
 from paceline.errors import Forbidden, NotFound
+from paceline.web.assets import asset_url
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
@@ -288,4 +289,4 @@ TEMPLATES.env.filters.update(
     percent=fmt_percent,
     status_label=fmt_status,
 )
-TEMPLATES.env.globals.update(pace_bar=pace_bar, when=fmt_when)
+TEMPLATES.env.globals.update(pace_bar=pace_bar, when=fmt_when, asset_url=asset_url)

@@ -25,6 +25,7 @@ from paceline.analytics.scorecard import (
     SCORECARD_PERIODS,
     MetricLine,
     Scorecard,
+    TeamScorecard,
     rep_scorecard,
     team_scorecards,
 )
@@ -163,7 +164,6 @@ def team_page(
         for card in cards.reps
     ]
     rows.sort(key=lambda r: (not r.alerts, r.sort_status, r.card.rep))
-    metrics = _metric_columns(state.settings, cards.reps)
     return render(
         request,
         "team.html",
@@ -172,8 +172,7 @@ def team_page(
             "active": "team",
             "cards": cards,
             "rows": rows,
-            "metrics": metrics,
-            "totals": {line.metric: line for line in cards.total},
+            "groups": _role_groups(state.settings, cards, rows),
             "report": report,
             "rep_ids": {c.rep: c.rep_id for c in cards.reps},
             "team": name,
@@ -186,14 +185,36 @@ def team_page(
     )
 
 
-def _metric_columns(settings: Settings, cards: list[Scorecard]) -> list[str]:
-    """Key metrics of the roles present, in the configuration's role order."""
-    present = {c.role for c in cards}
-    columns: list[str] = []
+@dataclass(frozen=True)
+class RoleGroup:
+    """One role's reps on the team page: its own key metrics as columns, its own totals."""
+
+    role: str
+    label: str
+    metrics: list[str]
+    rows: list[TeamRow]
+    totals: dict[str, MetricLine]
+
+
+def _role_groups(settings: Settings, cards: TeamScorecard, rows: list[TeamRow]) -> list[RoleGroup]:
+    """The rows by role, in the configuration's role order: an SDR's columns (conversations,
+    meetings set) never interleave with an AE's (proposals, revenue), and each table is only as
+    wide as one role's key metrics."""
+    groups = []
     for role in settings.roles:
-        if role.name in present:
-            columns += [m for m in role.key_metrics if m not in columns]
-    return columns
+        members = [r for r in rows if r.card.role == role.name]
+        if not members:
+            continue
+        totals = {line.metric: line for line in cards.role_totals.get(role.name, [])}
+        label = role.label or role.name.replace("_", " ").upper()
+        groups.append(RoleGroup(role.name, label, list(role.key_metrics), members, totals))
+    known = {role.name for role in settings.roles}
+    for name in dict.fromkeys(r.card.role for r in rows if r.card.role not in known):
+        members = [r for r in rows if r.card.role == name]
+        metrics = list(dict.fromkeys(m for r in members for m in r.lines))
+        totals = {line.metric: line for line in cards.role_totals.get(name, [])}
+        groups.append(RoleGroup(name, name, metrics, members, totals))
+    return groups
 
 
 # --- leaderboard ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from paceline.config import Settings
 from paceline.describe import evidence_text, finding_text
 from paceline.web.charts import figure_json
 from paceline.web.common import User
-from paceline.web.funnel_charts import conversion_figure
+from paceline.web.funnel_charts import CAP, conversion_figure
 from paceline.web.quality_charts import equation_waterfall
 from paceline.web.subjects import Asked, DiagnosisPage
 
@@ -55,6 +55,7 @@ def diagnose_page(request: Request, caller: User, asked: Asked) -> Response:
         chart = conversion_figure(brief.funnel)
         waterfall = equation_waterfall(brief.equation) if brief.equation else None
         context["funnel_figure"] = figure_json(chart) if chart else None
+        context["cap"] = CAP
         context["equation_figure"] = figure_json(waterfall) if waterfall else None
     return DIAGNOSE.render(request, caller, context)
 

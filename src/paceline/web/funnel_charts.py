@@ -14,6 +14,14 @@ from paceline.analytics.funnel import Funnel, FunnelStep
 from paceline.web.charts import BEHIND, GOLD, MUTED, NEUTRAL
 
 _VERDICT_COLOUR = {"weak": BEHIND, "too_few": GOLD, "none": NEUTRAL}
+NOT_COMPARED = "#a9c4e8"  # a paler blue: its own legend entry, told apart from "fine"
+CAP = 110.0  # the conversion scale's top when a step goes above it, in percent
+_VERDICT_WORDS = {
+    "weak": "weak step",
+    "too_few": "too few to tell",
+    "none": "fine",
+    None: "not compared",
+}
 _LAYOUT: dict[str, Any] = {
     "font": {"size": 13, "color": "#1f2933"},
     "paper_bgcolor": "rgba(0,0,0,0)",
@@ -34,58 +42,110 @@ def funnel_figure(result: Funnel) -> dict[str, Any]:
                 "marker": {"color": NEUTRAL},
                 "connector": {"line": {"color": MUTED, "width": 1}},
                 "hovertemplate": "%{y}: %{x:,.0f}<extra></extra>",
+                "name": f"{result.subject}: count, and % of the step before",
             }
         ],
         "layout": {
             **_LAYOUT,
-            "height": max(240, 48 * len(steps) + 60),
-            "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+            "height": max(240, 48 * len(steps) + 90),
+            "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
             "yaxis": {"automargin": True},
-            "showlegend": False,
+            "showlegend": True,
+            "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
         },
     }
 
 
 def conversion_figure(result: Funnel) -> dict[str, Any] | None:
-    """Each step's conversion (%) for the subject beside the peers; None with no steps to show."""
+    """Each step's conversion (%) for the subject beside the peers; None with no steps to show.
+
+    A step can convert above 100% (meetings held per meeting set, when a meeting is held
+    twice); drawn to scale, such a bar would flatten the weak step, the one the chart is for,
+    to a sliver. So the scale stops a little above 100%, a bar beyond it is cut there (hatched,
+    its true value written on it), and every bar carries its value as text. The subject's bars
+    are coloured by verdict, one legend entry per verdict shown, beside the peers' grey.
+    """
     shown = [s for s in result.steps if s.previous is not None]
     if not shown:
         return None
     names = [_pair_label(result, s) for s in shown]
-    data: list[dict[str, Any]] = [
-        {
-            "type": "bar",
-            "name": result.subject,
-            "x": names,
-            "y": [_percent(s.conversion) for s in shown],
-            "marker": {"color": [_VERDICT_COLOUR.get(s.verdict or "", NEUTRAL) for s in shown]},
-            "hovertemplate": "%{x}: %{y:.1f}%<extra>" + _escape(result.subject) + "</extra>",
-        }
-    ]
-    if result.compared_with:
+    subject = [_percent(s.conversion) for s in shown]
+    peers = [_percent(s.peer_conversion) for s in shown] if result.compared_with else []
+    values = [v for v in subject + peers if v is not None]
+    cap = CAP if values and max(values) > CAP else None
+    data: list[dict[str, Any]] = []
+    for verdict in ("weak", "too_few", "none", None):
+        picked = [i for i, s in enumerate(shown) if s.verdict == verdict]
+        if not picked:
+            continue
         data.append(
-            {
-                "type": "bar",
-                "name": "peers",
-                "x": names,
-                "y": [_percent(s.peer_conversion) for s in shown],
-                "marker": {"color": MUTED},
-                "hovertemplate": "%{x}: %{y:.1f}%<extra>peers</extra>",
-            }
+            _bars(
+                f"{result.subject}: {_VERDICT_WORDS[verdict]}",
+                [names[i] for i in picked],
+                [subject[i] for i in picked],
+                _VERDICT_COLOUR.get(verdict or "", NOT_COMPARED),
+                cap,
+                "subject",
+                result.subject,
+            )
         )
+    if peers:
+        data.append(_bars("peers", names, peers, MUTED, cap, "peers", "peers"))
+    top = (cap or max(values, default=100.0)) * 1.15 or 100.0
     return {
         "data": data,
         "layout": {
             **_LAYOUT,
             "barmode": "group",
-            "height": 320,
-            "margin": {"l": 50, "r": 10, "t": 10, "b": 90},
-            "yaxis": {"title": {"text": "conversion (%)"}, "rangemode": "tozero"},
-            "xaxis": {"automargin": True},
-            # The subject's bars are coloured by verdict, so a legend swatch would mislead;
-            # the page says what the colours mean.
-            "showlegend": False,
+            "height": 360,
+            "margin": {"l": 50, "r": 10, "t": 40, "b": 90},
+            "yaxis": {
+                "title": {"text": "conversion from the step before"},
+                "range": [0, top],
+                "ticksuffix": "%",
+            },
+            "xaxis": {"automargin": True, "categoryorder": "array", "categoryarray": names},
+            "showlegend": True,
+            "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+            "uniformtext": {"minsize": 11, "mode": "show"},  # values stay legible on thin bars
         },
+    }
+
+
+def _bars(
+    name: str,
+    x: list[str],
+    y: list[float | None],
+    colour: str,
+    cap: float | None,
+    group: str,
+    who: str,
+) -> dict[str, Any]:
+    """One bar trace; with a cap, bars above it are drawn to it, hatched, their value written."""
+    drawn = [None if v is None else (min(v, cap) if cap else v) for v in y]
+    cut = [v is not None and cap is not None and v > cap for v in y]
+    return {
+        "type": "bar",
+        "name": name,
+        "x": x,
+        "y": drawn,
+        "offsetgroup": group,
+        "text": [
+            "" if v is None else f"{v:.0f}%" + (" ▲" if c else "")
+            for v, c in zip(y, cut, strict=True)
+        ],
+        "textposition": "outside",
+        "cliponaxis": False,
+        "customdata": y,
+        "marker": {
+            "color": colour,
+            "pattern": {
+                "shape": ["/" if c else "" for c in cut],
+                "fgcolor": "#ffffff",
+                "fillmode": "overlay",  # the hatch over the bar's colour, not instead of it
+            },
+        },
+        "hovertemplate": "%{x}: %{customdata:.1f}%<extra>" + _escape(who) + "</extra>",
     }
 
 

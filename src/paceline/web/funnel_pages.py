@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from paceline.analytics.funnel import Funnel, FunnelStep, funnel
 from paceline.web.charts import figure_json
 from paceline.web.common import User, fmt_percent
-from paceline.web.funnel_charts import conversion_figure, funnel_figure
+from paceline.web.funnel_charts import CAP, conversion_figure, funnel_figure
 from paceline.web.subjects import Asked, DiagnosisPage
 
 router = APIRouter(include_in_schema=False)
@@ -33,6 +33,7 @@ def funnel_page(request: Request, caller: User, asked: Asked) -> Response:
         "gap": gap_sentence(result) if result else None,
         "funnel_figure": figure_json(funnel_figure(result)) if result else None,
         "conversion_figure": figure_json(chart) if chart else None,
+        "cap": CAP,
     }
     return FUNNEL.render(request, caller, context)
 

@@ -13,16 +13,12 @@ Secure. Every later form carries the session's own CSRF token.
 from __future__ import annotations
 
 import hmac
-import importlib.util
 import secrets
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse
-from starlette.types import Scope
 
 from paceline.auth.accounts import (
     SESSION_LIFETIME,
@@ -47,8 +43,8 @@ from paceline.web import (
     tipping_pages,
     work,
 )
+from paceline.web.assets import PLOTLY, STATIC, AssetFiles, plotly_dir
 from paceline.web.common import (
-    HERE,
     LoginRequired,
     PageError,
     User,
@@ -62,14 +58,6 @@ from paceline.web.state import WebState
 LOGIN_CSRF_COOKIE = "paceline_login_csrf"
 
 
-def _plotly_dir() -> Path:
-    """plotly.js as the installed Python `plotly` package ships it (not imported: slow)."""
-    spec = importlib.util.find_spec("plotly")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the plotly package is not installed; the pages need its plotly.js")
-    return Path(spec.origin).resolve().parent / "package_data"
-
-
 router = APIRouter(include_in_schema=False)
 
 
@@ -78,8 +66,8 @@ def mount(app: FastAPI) -> None:
     app.state.web = WebState()
     app.add_exception_handler(PageError, _page_error)
     app.add_exception_handler(LoginRequired, _login_required)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.mount("/vendor/plotly", _PlotlyFiles(directory=_plotly_dir()), name="plotly")
+    app.mount("/static", AssetFiles(STATIC), name="static")
+    app.mount("/vendor/plotly", AssetFiles(plotly_dir(), only=frozenset({PLOTLY})), name="plotly")
     app.include_router(router)
     for module in (
         report_pages,  # before the pages whose paths it extends (/reps/{id}/report.pdf)
@@ -96,17 +84,6 @@ def mount(app: FastAPI) -> None:
         kiosk_pages,
     ):
         app.include_router(module.router)
-
-
-class _PlotlyFiles(StaticFiles):
-    """plotly.min.js only, from the installed package (not its data sets or templates)."""
-
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        if path != "plotly.min.js":
-            return Response("not found", status_code=404)
-        response = await super().get_response(path, scope)
-        response.headers["Cache-Control"] = "public, max-age=86400"
-        return response
 
 
 def _page_error(request: Request, exc: Exception) -> Response:

@@ -141,6 +141,13 @@ def selling_share_figure(report: QualityReport) -> dict[str, Any]:
     }
 
 
+CONNECT_SCALE = [
+    [0.0, "#d6e6f4"],
+    [0.5, "#6baed6"],
+    [1.0, "#08306b"],
+]  # pale low (never white: a blank cell is), dark high
+
+
 def when_heatmap(result: WhenToSell) -> dict[str, Any]:
     """Connect rate by local weekday (rows) and hour (columns), call volume in the hover."""
     hours = result.working_hours
@@ -166,6 +173,8 @@ def when_heatmap(result: WhenToSell) -> dict[str, Any]:
             )
         z.append(row)
         custom.append(extra)
+    rates = [v for row in z for v in row if v is not None]
+    low, high = (min(rates), max(rates)) if rates else (0.0, 100.0)
     return {
         "data": [
             {
@@ -174,9 +183,17 @@ def when_heatmap(result: WhenToSell) -> dict[str, Any]:
                 "y": [WEEKDAY_NAMES[d] for d in days],
                 "z": z,
                 "customdata": custom,
-                "colorscale": "YlGnBu",
+                # Light is a low connect rate, dark blue a high one, said in so many words:
+                # plotly's named "YlGnBu" runs the other way (dark at the low end), and the
+                # caption promised the opposite of what it drew.
+                "colorscale": CONNECT_SCALE,
                 "hoverongaps": False,
-                "colorbar": {"title": {"text": "connect %"}},
+                "colorbar": {
+                    "title": {"text": "connect rate"},
+                    "ticksuffix": "%",
+                    "tickvals": [low, high],
+                    "ticktext": [f"{low:.0f}% (worse)", f"{high:.0f}% (better)"],
+                },
                 "hovertemplate": (
                     "%{y} %{x}<br>connect rate %{z:.1f}%<br>%{customdata[1]} connected of "
                     "%{customdata[0]} calls<br>%{customdata[2]} activities, "

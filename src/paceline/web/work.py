@@ -149,9 +149,12 @@ def log_page(
     done_id = _int(done)
     if done_id is not None:
         logged = queries.readable_activity(state.engine, caller.principal, done_id)
+    # After a log the next one starts like it: same kind, and the Ask box as it was (a rep
+    # logging a run of calls with an Ask should not have to tick it every time).
     values = {
         "rep_id": rep_id,
         "kind": logged.kind if logged else "call",
+        "ask": logged.has_ask if logged else False,
         "account": unquote(request.cookies.get(LAST_ACCOUNT_COOKIE, "")),
     }
     return _log_form(request, caller, values, done=logged)
