@@ -9,11 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from paceline.access import OPERATOR
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.errors import InputError
-from paceline.serialize import dumps
-from paceline.services import audit
 
 
 def _since(text: str | None) -> dt.datetime | None:
@@ -44,6 +41,10 @@ def audit_log(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Who changed what and when, from which face, with the fields before and after."""
+    from paceline.access import OPERATOR
+    from paceline.serialize import dumps
+    from paceline.services import audit
+
     page = audit.read(
         _ctx(ctx).engine(), OPERATOR, since=_since(since), user=user, entity=entity, limit=limit
     )
