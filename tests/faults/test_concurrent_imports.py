@@ -42,6 +42,7 @@ from typer.testing import CliRunner
 import paceline
 from paceline.cli import app
 from paceline.config import Settings
+from paceline.ingest import writers
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.store.engine import make_engine
@@ -243,6 +244,58 @@ def test_rows_and_names_another_import_wrote_meanwhile_are_not_this_ones(
         assert count(engine, Activity) == 301
         assert [n for n in names(engine, Rep.name) if name_key(n) == "tess ulm"] == ["Tess Ulm"]
         assert [n for n in names(engine, Account.name) if name_key(n) == "zed corp"] == ["Zed Corp"]
+    finally:
+        engine.dispose()
+
+
+def test_a_batch_that_meets_a_row_another_import_committed_after_its_look_up_is_written_again(
+    db_url: str, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The narrowest race, made certain: another import commits row A00003 after this
+    import's batch looked it up (missing) and before it inserts it. On PostgreSQL the insert
+    is refused on the unique key; the batch is written again and finds the row: 9 inserted,
+    1 unchanged, none rejected or duplicate (before, the refused batch was written row by
+    row, or the driver's error escaped and the import crashed). On SQLite the batch holds
+    the write lock from its look-up, so the other writer commits after it instead."""
+    names_first = write_rows(tmp_path / "names.csv", [line(i) for i in range(100, 140)])
+    path = write_rows(tmp_path / "a.csv", [line(i) for i in range(10)])
+    other = write_rows(tmp_path / "other.csv", [line(3)])
+    looked_up = writers._existing
+
+    def look_up_then_race(*args: object, **kwargs: object) -> object:
+        found = looked_up(*args, **kwargs)  # type: ignore[arg-type]
+        if not racing:
+            racing.append(threading.Thread(target=import_other))
+            racing[0].start()
+            racing[0].join(timeout=2)  # PostgreSQL: done; SQLite: waits for the lock
+        return found
+
+    def import_other() -> None:
+        engine = make_engine(db_url)
+        try:
+            results.append(
+                import_csv(engine, settings, other, "activities", options=options(other))
+            )
+        finally:
+            engine.dispose()
+
+    racing: list[threading.Thread] = []
+    results: list[ImportResult] = []
+    engine = make_engine(db_url)
+    try:
+        # Every name is stored first, so the batch takes no lock to create one.
+        import_csv(engine, settings, names_first, "activities", options=options(names_first))
+        monkeypatch.setattr(writers, "_existing", look_up_then_race)
+        r = import_csv(engine, settings, path, "activities", options=options(path))
+        racing[0].join()
+        (o,) = results
+        if db_url.startswith("postgresql"):
+            assert (o.inserted, o.unchanged) == (1, 0)
+            assert (r.read, r.inserted, r.unchanged, r.duplicate, r.rejected) == (10, 9, 1, 0, 0)
+        else:
+            assert (o.inserted, o.unchanged) == (0, 1)
+            assert (r.read, r.inserted, r.unchanged, r.duplicate, r.rejected) == (10, 10, 0, 0, 0)
+        assert count(engine, Activity) == 50
     finally:
         engine.dispose()
 
