@@ -23,7 +23,6 @@ import datetime as dt
 import errno
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -57,7 +56,7 @@ from paceline.store.models import (
     utcnow,
 )
 from paceline.store.names import name_key
-from paceline.store.runs import process_start
+from paceline.store.runs import process_start, this_host
 
 pytestmark = pytest.mark.faults
 PG_ADMIN_URL = os.environ.get("PACELINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -351,7 +350,7 @@ def test_a_killed_import_is_marked_interrupted_by_the_next_and_leaves_no_seen_ro
         assert after.inserted == 10
         status, failure = runs(engine)[killed]
         assert status == "interrupted"
-        assert failure is not None and f"({process.pid} on {socket.gethostname()})" in failure
+        assert failure is not None and f"({process.pid} on {this_host()})" in failure
         assert [s for s, _ in runs(engine).values()].count("running") == 0
         assert _seen(engine) == 0
         assert count(engine, Activity) == 20_010  # whole batches only: nothing lost or doubled
@@ -373,7 +372,7 @@ def test_a_run_is_interrupted_when_its_process_is_gone_here_or_its_heartbeat_sto
     process (gone, or its id reused by a later process: interrupted; alive however quiet:
     running); elsewhere by the heartbeat (quiet for over 10 minutes: interrupted)."""
     now = utcnow()  # the test clock
-    here, me = socket.gethostname(), os.getpid()
+    here, me = this_host(), os.getpid()
     cases: dict[str, tuple[dict[str, object], str]] = {
         "gone here": ({"host": here, "pid": _ended_pid(), "heartbeat_at": now}, "interrupted"),
         "alive here, quiet": (

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+HOLDS_WRITE_LOCK = "paceline.holds_write_lock"  # a SQLite transaction begun IMMEDIATE
 
 
 class DatabaseUrlError(ValueError):
@@ -69,9 +70,15 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     (WAL); other writers wait, up to the busy timeout.
     """
     with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        yield conn
+        if conn.dialect.name != "sqlite":
+            yield conn
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.info[HOLDS_WRITE_LOCK] = True  # see store.names.lock_names
+        try:
+            yield conn
+        finally:
+            conn.info.pop(HOLDS_WRITE_LOCK, None)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

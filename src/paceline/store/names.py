@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from paceline.config import Settings
 from paceline.errors import InputError, did_you_mean
+from paceline.store.engine import HOLDS_WRITE_LOCK
 from paceline.store.models import Account, Contact, Deal, Rep, Team
 
 LOOKUP_CHUNK = 2_000
@@ -46,7 +47,7 @@ def clean_name(name: str) -> str:
 NAMES_LOCK = 0x50_61_63_65  # "Pace"
 
 
-def lock_names(conn: Connection) -> None:
+def lock_names(conn: Connection) -> bool:
     """Serialise creating names with everyone else who creates them, until this transaction
     ends; the caller then looks again for what it found missing, and creates only the rest.
 
@@ -58,13 +59,20 @@ def lock_names(conn: Connection) -> None:
     already writes (a batch holds it from its start, see `write_transaction`): Python's
     sqlite3 driver begins a transaction only before the first write, so the earlier look-up
     ran outside it. Every create below this lock is one, whatever face writes.
+
+    Returns whether what the caller looked up before may be stale: False only in a SQLite
+    transaction that held the write lock from its start, where the look-up was already
+    under it (an import batch, which then spares itself the second look-up).
     """
     if conn.dialect.name == "postgresql":
         conn.execute(select(func.pg_advisory_xact_lock(NAMES_LOCK)))
-        return
+        return True
+    if conn.info.get(HOLDS_WRITE_LOCK):
+        return False
     driver = conn.connection.dbapi_connection
     if driver is not None and not getattr(driver, "in_transaction", True):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+    return True
 
 
 def _insert_ignoring(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[Any]:
@@ -181,9 +189,9 @@ class SourceIdResolver:
         new = sorted(r for r in refs if r not in known)
         if not new:
             return known, 0
-        lock_names(conn)
-        known = self.resolve(conn, new)  # another import may have held them meanwhile
-        new = [r for r in new if r not in known]
+        if lock_names(conn):
+            known = self.resolve(conn, new)  # another import may have held them meanwhile
+            new = [r for r in new if r not in known]
         if not new:
             return known, 0
         rows = [
@@ -214,8 +222,7 @@ class AccountResolver:
         else creates them at the same time: see `lock_names`)."""
         wanted = {name_key(n): clean_name(n) for n in names}
         new = self._look_up(conn, wanted, [k for k in wanted if k not in self._by_name])
-        if new:
-            lock_names(conn)
+        if new and lock_names(conn):
             new = self._look_up(conn, wanted, new)  # another import may have made them
         if new:
             rows = [{"name": wanted[k], "source": self.source} for k in new]
@@ -268,8 +275,7 @@ class ContactResolver:
             if (account_id, name_key(name)) not in self._ids
         }
         new = self._look_up(conn, wanted)
-        if new:
-            lock_names(conn)
+        if new and lock_names(conn):
             new = self._look_up(conn, new)  # another import may have made them meanwhile
         if not new:
             return
