@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,7 +150,12 @@ class ImportOptions:
 
 
 class ErrorSink:
-    """Rejected rows, written to a CSV as they occur (the file is created on the first one)."""
+    """Rejected rows, written to a CSV as they occur (the file is created on the first one).
+
+    A rejected row is never lost: `check_writable` proves the file can be written before
+    the import writes anything, `flush` puts every row on disk before the import records
+    itself done, and a write that fails (a full disk) stops the import, recorded failed.
+    """
 
     def __init__(self, path: Path, header: list[str], cells: bool = False) -> None:
         self.path = path
@@ -160,6 +166,23 @@ class ErrorSink:
         self.count = 0
         self.first: list[tuple[int, str, str]] = []
         self.reasons: Counter[tuple[str, str]] = Counter()
+
+    def check_writable(self) -> None:
+        """Raise OSError (naming the path) unless the errors file can be created or written:
+        a folder that cannot be made or written, a file that is read-only or a folder.
+        The file is left as it was (a probe that created it removes it)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        existed = self.path.exists()
+        with self.path.open("a", encoding="utf-8"):
+            pass
+        if not existed:
+            self.path.unlink(missing_ok=True)
+
+    def flush(self) -> None:
+        """Every rejected row so far on disk (an OSError, e.g. a full disk, if not)."""
+        if self._handle is not None:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
 
     def reject(
         self, line: int, field_name: str, reason: str, raw: list[str], cell: str | None = None

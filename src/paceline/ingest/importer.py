@@ -4,7 +4,14 @@ Guarantees (DESIGN.md, "nothing lost, nothing doubled"):
 - Idempotent: a record is identified by (source, external id); re-importing a file inserts
   nothing, a changed row updates its record (a deal that changed stage gains a history row).
 - Every row is accounted for: read = inserted + updated + unchanged + duplicate + skipped +
-  rejected. Rejected rows go to an errors CSV with line number, field and reason.
+  rejected. Rejected rows go to an errors CSV with line number, field and reason; an errors
+  file that cannot be written stops the import before it writes anything, and a rejected
+  row that cannot be written (a full disk) fails the import: none is ever lost silently.
+- Imports may run at once (several processes, SQLite or PostgreSQL): each creates a rep,
+  team, account or contact only if no one has (see `store.names.lock_names`), and counts
+  against what it did itself; a record another import wrote meanwhile is unchanged or
+  updated, never a duplicate (rows carry the import run that last wrote them).
+- A run whose process died is marked "interrupted" by the next import (`store.runs`).
 - Nothing is half-written: file-level problems (encoding, delimiter, missing columns) stop
   the import before anything is written, and each batch is one transaction, so an
   interruption leaves whole batches only and a re-run completes the file without doubling.
@@ -46,6 +53,7 @@ from paceline.store.models import utcnow
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ImportOptions", "ImportResult", "import_csv", "import_file"]
 Progress = Callable[[int, int], None]
+HEARTBEAT_ROWS = 50_000  # rows read without a batch written before the run says it is alive
 
 
 def import_csv(
@@ -97,6 +105,11 @@ def import_file(
         errors_path = options.errors_path or Path.cwd() / f"{path.stem}.errors.csv"
         located = table.locate(0, 0) is not None
         sink = ErrorSink(errors_path, table.header, cells=located)
+        try:
+            sink.check_writable()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ImportFileError(f"cannot write the errors file {errors_path}: {reason}") from None
         result = ImportResult(entity=entity, source=source, file=str(path))
         try:
             _run(engine, settings, table, row_reader, sink, result, options, progress)
@@ -179,6 +192,8 @@ def _run(
     try:
         for line, row, problem in table.rows():
             result.read += 1
+            if result.read % HEARTBEAT_ROWS == 0 and not pending:
+                writer.beat()
             if problem is not None:
                 sink.reject(line, "", problem, row)
                 if table.problems_are_warnings:
@@ -208,6 +223,7 @@ def _run(
         if pending:
             writer.write_or_isolate(pending)
         result.rejected = sink.count
+        sink.flush()  # every rejected row on disk before the run is recorded done
         writer.finish(import_failure(result, options.max_rejected))
     except BaseException as exc:
         writer.finish(_stopped_by(exc))

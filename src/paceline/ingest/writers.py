@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import fields as dc_fields
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from paceline.config import Settings
 from paceline.ingest.accounting import ErrorSink, ImportOptions, ImportResult, Pending
@@ -24,13 +24,13 @@ from paceline.ingest.mapping import Entity
 from paceline.store import audit
 from paceline.store.audit import Actor
 from paceline.store.bulk import insert_new_keys, insert_rows
+from paceline.store.engine import write_transaction
 from paceline.store.models import (
     Account,
     Activity,
     Contact,
     Deal,
     DealStageHistory,
-    ImportRun,
     ImportSeen,
     Rep,
     utcnow,
@@ -43,13 +43,22 @@ from paceline.store.names import (
     chunks,
     deal_resolver,
     default_role,
+    lock_names,
     name_key,
 )
+from paceline.store.runs import FAILURE_LENGTH, beat, finish_run, start_run, sweep_interrupted
 
 MIN_ROWS_BEFORE_ANALYZE = 20_000
-FAILURE_LENGTH = 1000  # import_run.failure's width
 # What the database (or its driver) raises for one bad row; a lost connection is not one.
 ROW_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
+# PostgreSQL's deadlock_detected and serialization_failure: two imports writing the same
+# records at once, where one of them must start its batch again.
+COLLISIONS = frozenset({"40P01", "40001"})
+COLLISION_ATTEMPTS = 5
+
+
+def _sqlstate(exc: OperationalError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
 
 
 def _brief(exc: BaseException) -> str:
@@ -76,22 +85,39 @@ class Writer:
         self.sink = sink
         self.source = result.source
         self._analysed_at = 0
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
+            # Runs left "running" by a process that died are closed first (see store.runs).
+            sweep_interrupted(conn)
             self.reps = RepResolver(conn, default_role(settings))
-            self.run_id = conn.execute(
-                insert(ImportRun)
-                .values(entity=result.entity, source=self.source, file_name=result.file)
-                .returning(ImportRun.id)
-            ).scalar_one()
+            self.run_id = start_run(conn, result.entity, self.source, result.file)
         result.import_run_id = self.run_id
 
     table: Any = None  # the table whose statistics a large import must keep current
-    max_id_before = 0  # rows with a higher id were written by this import
+    # Whether every batch takes the names lock before it reads (see `write`).
+    locks_every_batch = True
 
     def write(self, batch: list[Pending]) -> None:
-        with self.engine.begin() as conn:
+        """One batch, one transaction, which also says the import is alive (heartbeat).
+
+        On SQLite the transaction holds the write lock from its first read, so what it
+        found stored stays true until it commits (`write_transaction`). On PostgreSQL the
+        writers of small tables (reps, accounts, contacts, deals, stage history) take the
+        names lock before reading, so two imports of them write one batch at a time; the
+        activity writer takes it only when a batch has names to create, and a batch that
+        collides with another import's rows is written again (`write_or_isolate`).
+        """
+        with write_transaction(self.engine) as conn:
             self.keep_statistics_current(conn)
+            if self.locks_every_batch:
+                lock_names(conn)
             self.write_batch(conn, batch)
+            beat(conn, self.run_id)
+
+    def beat(self) -> None:
+        """Say the import is alive when no batch has been written for a while (a long run
+        of rejected or skipped rows)."""
+        with write_transaction(self.engine) as conn:
+            beat(conn, self.run_id)
 
     def keep_statistics_current(self, conn: Connection) -> None:
         """ANALYZE the target table on PostgreSQL each time an import has doubled it.
@@ -120,20 +146,40 @@ class Writer:
         check foresaw must cost its row, not the import: earlier batches are committed, so
         an abort would leave a half-imported file and a traceback. The refused batch is rolled
         back, the writer's memory of it undone, and its rows written one at a time.
+
+        A unique key refused may also mean another import stored the same record after this
+        batch looked (PostgreSQL, where activity batches run side by side): the batch is
+        written once more whole, and then finds that record stored.
         """
-        saved = self.checkpoint()
-        try:
-            self.write(batch)
+        refused = self._attempt(batch)
+        if isinstance(refused, IntegrityError):
+            refused = self._attempt(batch)
+        if refused is None:
             return
-        except ROW_ERRORS:
-            self.rollback(saved)
         for p in batch:
+            refused = self._attempt([p])
+            if refused is not None:
+                reason = f"the database refused this row: {_brief(refused)}"
+                self.sink.reject(p.line, "", reason, p.raw)
+
+    def _attempt(self, batch: list[Pending]) -> Exception | None:
+        """Write `batch` in one transaction: None when it committed, else the row error the
+        database refused it with (everything undone). A deadlock with another import is
+        retried; any other error is raised."""
+        attempt = 1
+        while True:
             saved = self.checkpoint()
             try:
-                self.write([p])
+                self.write(batch)
+                return None
             except ROW_ERRORS as exc:
                 self.rollback(saved)
-                self.sink.reject(p.line, "", f"the database refused this row: {_brief(exc)}", p.raw)
+                return exc
+            except OperationalError as exc:
+                self.rollback(saved)
+                if _sqlstate(exc) not in COLLISIONS or attempt >= COLLISION_ATTEMPTS:
+                    raise
+                attempt += 1
 
     def checkpoint(self) -> dict[str, Any]:
         """What a rolled-back transaction must not leave behind: counts and small state."""
@@ -162,23 +208,21 @@ class Writer:
         r.new_reps = list(self.reps.created)
         r.status = "done" if failure is None else "failed"
         r.failure = failure
-        with self.engine.begin() as conn:
-            conn.execute(delete(ImportSeen).where(ImportSeen.run_id == self.run_id))
-            conn.execute(
-                update(ImportRun)
-                .where(ImportRun.id == self.run_id)
-                .values(
-                    finished_at=utcnow(),
-                    rows_read=r.read,
-                    inserted=r.inserted,
-                    updated=r.updated,
-                    unchanged=r.unchanged,
-                    duplicate=r.duplicate,
-                    skipped=r.skipped,
-                    rejected=self.sink.count,
-                    status=r.status,
-                    failure=failure[:FAILURE_LENGTH] if failure else None,
-                )
+        with write_transaction(self.engine) as conn:
+            finish_run(
+                conn,
+                self.run_id,
+                {
+                    "rows_read": r.read,
+                    "inserted": r.inserted,
+                    "updated": r.updated,
+                    "unchanged": r.unchanged,
+                    "duplicate": r.duplicate,
+                    "skipped": r.skipped,
+                    "rejected": self.sink.count,
+                    "status": r.status,
+                    "failure": failure[:FAILURE_LENGTH] if failure else None,
+                },
             )
             # One audit entry per run, with its counts (not one per row).
             counts = {
@@ -213,7 +257,9 @@ class Writer:
         unknown = [name for name, rep_id in ids.items() if rep_id is None]
         if unknown and self.options.allow_new_reps:
             self.reps.create(conn, unknown, self.source)
-            ids.update({name: self.reps.known(name) for name in unknown})
+        elif unknown:  # another import may have created them since this one began
+            self.reps.reload(conn)
+        ids.update({name: self.reps.known(name) for name in unknown})
         kept = []
         for p in batch:
             missing = [k for k in keys if p.record[k] and ids[p.record[k]] is None]
@@ -227,14 +273,17 @@ class Writer:
         return kept
 
     def matched_before(self, conn: Connection, existing: dict[str, tuple[Any, ...]]) -> set[str]:
-        """Stored records (from before this import) that an earlier batch already matched.
+        """Stored records written by others (an earlier import, or one running at the same
+        time) that an earlier batch of this import already matched.
 
-        One INSERT ... ON CONFLICT DO NOTHING RETURNING records this batch's matches and says
-        which were new; the conflict check always uses the primary key, whatever the planner
-        thinks of the table (a SELECT planned while the table was empty took 5 s a batch on
-        PostgreSQL: a 200k-row re-import ran at 387 rows/s).
+        `existing` maps external ids to stored rows whose last value is the import run that
+        last wrote them: rows this run wrote need no bookkeeping, their run id says so. One
+        INSERT ... ON CONFLICT DO NOTHING RETURNING records this batch's other matches and
+        says which were new; the conflict check always uses the primary key, whatever the
+        planner thinks of the table (a SELECT planned while the table was empty took 5 s a
+        batch on PostgreSQL: a 200k-row re-import ran at 387 rows/s).
         """
-        stored = [ext for ext, found in existing.items() if found[0] <= self.max_id_before]
+        stored = [ext for ext, found in existing.items() if found[-1] != self.run_id]
         table = ImportSeen.__table__
         fresh = insert_new_keys(conn, table, ("run_id", self.run_id), "external_id", stored)
         return {ext for ext in stored if ext not in fresh}
@@ -264,8 +313,12 @@ class Writer:
         self.result.inserted += len(inserts)
         self.result.updated += len(updates)
 
+    def mine(self, found: tuple[Any, ...]) -> bool:
+        """Whether this import wrote the stored row `found` (its last value is the run id)."""
+        return bool(found[-1] == self.run_id)
+
     def count_repeat(self, p: Pending, stored_hash: str) -> None:
-        """A row whose id this very import already wrote, in an earlier batch."""
+        """A row whose id this very import already met, in an earlier batch."""
         if stored_hash == p.record["row_hash"]:
             self.result.duplicate += 1
             return
@@ -311,13 +364,12 @@ class AccountMakingWriter(Writer):
 
 class ActivityWriter(AccountMakingWriter):
     table = Activity.__table__
+    locks_every_batch = False  # only to create names: activity batches run side by side
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.contacts = ContactResolver(self.source)
         self.deals = deal_resolver(self.source)
-        with self.engine.connect() as conn:
-            self.max_id_before = conn.execute(select(func.max(Activity.id))).scalar() or 0
 
     def checkpoint(self) -> dict[str, Any]:
         return {**super().checkpoint(), "contacts_made": self.contacts.created}
@@ -332,17 +384,23 @@ class ActivityWriter(AccountMakingWriter):
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch))
         self._resolve_accounts(conn, batch)
         self._resolve_deals(conn, batch)
-        existing = _existing(conn, Activity, self.source, [p.record["external_id"] for p in batch])
+        existing = _existing(
+            conn,
+            Activity,
+            self.source,
+            [p.record["external_id"] for p in batch],
+            Activity.import_run_id,
+        )
         repeats = self.matched_before(conn, existing)
         inserts: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
         now = utcnow()
         for p in batch:
-            row = _activity_row(p.record, self.source, now)
+            row = _activity_row(p.record, self.source, now, self.run_id)
             found = existing.get(p.record["external_id"])
             if found is None:
                 inserts.append(row)
-            elif found[0] > self.max_id_before or p.record["external_id"] in repeats:
+            elif self.mine(found) or p.record["external_id"] in repeats:
                 self.count_repeat(p, found[1])
             elif found[1] == p.record["row_hash"]:
                 self.result.unchanged += 1
@@ -394,11 +452,6 @@ class ActivityWriter(AccountMakingWriter):
 class DealWriter(AccountMakingWriter):
     table = Deal.__table__
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        with self.engine.connect() as conn:
-            self.max_id_before = conn.execute(select(func.max(Deal.id))).scalar() or 0
-
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch, ("rep", "sourced_by")))
         _resolve_account_ids(conn, self.accounts, batch)
@@ -409,18 +462,19 @@ class DealWriter(AccountMakingWriter):
             [p.record["external_id"] for p in batch],
             Deal.stage,
             Deal.status,
+            Deal.import_run_id,
         )
         repeats = self.matched_before(conn, existing)
         inserts, updates, history = [], [], []
         for p in batch:
             r = p.record
-            row = _deal_row(r, self.source)
+            row = _deal_row(r, self.source, self.run_id)
             found = existing.get(r["external_id"])
             if found is None:
                 inserts.append((row, r))
                 continue
-            deal_id, old_hash, old_stage, old_status = found
-            if deal_id > self.max_id_before or r["external_id"] in repeats:
+            deal_id, old_hash, old_stage, old_status, _ = found
+            if self.mine(found) or r["external_id"] in repeats:
                 self.count_repeat(p, old_hash)
             elif old_hash == row["row_hash"]:
                 self.result.unchanged += 1
@@ -475,6 +529,7 @@ class RepWriter(Writer):
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         teams = TeamResolver(conn)
+        self.reps.reload(conn)  # under the names lock: reps another import made are known
         batch = self._first_of_each_name(batch)
         in_file = {name_key(p.record["name"]) for p in batch}
         managers = {p.record["manager"] for p in batch if p.record["manager"]}
@@ -486,13 +541,13 @@ class RepWriter(Writer):
         )
         for p in batch:
             r = p.record
+            new = False
+            if self.reps.known(r["name"]) is None:
+                new = bool(self.reps.create(conn, [r["name"]], self.source))
+                if new:
+                    self.reps.created.pop()  # counted as inserted, not as a side effect
+                    self.result.inserted += 1
             rep_id = self.reps.known(r["name"])
-            new = rep_id is None
-            if rep_id is None:
-                self.reps.create(conn, [r["name"]], self.source)
-                self.reps.created.pop()  # counted as inserted, not as a side effect
-                rep_id = self.reps.known(r["name"])
-                self.result.inserted += 1
             if r["manager"] and self.reps.known(r["manager"]) is None:
                 self.reps.create(conn, [r["manager"]], self.source)
             values = {
@@ -595,8 +650,12 @@ class ContactWriter(AccountMakingWriter):
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         for p in batch:  # a contact without an id is known by its account and name
             r = p.record
-            r["_key"] = r["external_id"] or f"name:{r['account'] or r['account_ref']}:{r['name']}"
-        batch = self.dedupe_in_batch([_keyed(p) for p in batch])
+            # Kept apart, so that writing the batch again (after a rollback) keys it the same.
+            r.setdefault("source_id", r["external_id"])
+            r["external_id"] = (
+                r["source_id"] or f"name:{r['account'] or r['account_ref']}:{r['name']}"
+            )
+        batch = self.dedupe_in_batch(batch)
         _resolve_account_ids(conn, self.accounts, batch)
         stored = self._stored(conn, batch)
         items = []
@@ -619,13 +678,6 @@ class ContactWriter(AccountMakingWriter):
             [p.record["name"] for p in batch if not p.record["source_id"]],
             lambda row: ("name", row.account_id, row.name),
         )
-
-
-def _keyed(p: Pending) -> Pending:
-    """Dedupe contacts on their id, or on account and name when the file has no id."""
-    p.record["source_id"] = p.record["external_id"]
-    p.record["external_id"] = p.record.pop("_key")
-    return p
 
 
 class StageHistoryWriter(Writer):
@@ -840,6 +892,9 @@ def _stored_rows(
 
 
 def _update_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Update rows by id, in id order: two imports updating the same rows lock them in the
+    same order, so neither waits for the other in a cycle (a deadlock)."""
+    rows = sorted(rows, key=lambda row: row["_id"])
     columns = [k for k in rows[0] if k != "_id"]
     statement = (
         update(model.__table__)
@@ -867,10 +922,11 @@ ACTIVITY_COLUMNS = (
     "row_hash",
     "created_at",
     "updated_at",
+    "import_run_id",
 )
 
 
-def _activity_row(r: Record, source: str, now: dt.datetime) -> tuple[Any, ...]:
+def _activity_row(r: Record, source: str, now: dt.datetime, run_id: int) -> tuple[Any, ...]:
     return (
         r["rep_id"],
         r["account_id"],
@@ -889,14 +945,18 @@ def _activity_row(r: Record, source: str, now: dt.datetime) -> tuple[Any, ...]:
         r["row_hash"],
         now,
         now,
+        run_id,
     )
 
 
 def _rep_day_order(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    return row[0], row[6], row[4]
+    """Rep, day and kind, as the main index; then the external id, so that two imports
+    inserting the same rows insert them in the same order (PostgreSQL then never has each
+    wait for the other's uncommitted rows in a cycle)."""
+    return row[0], row[6], row[4], row[13]
 
 
-def _deal_row(r: Record, source: str) -> dict[str, Any]:
+def _deal_row(r: Record, source: str, run_id: int) -> dict[str, Any]:
     return {
         "rep_id": r["rep_id"],
         "sourced_by_id": r["sourced_by_id"],
@@ -912,6 +972,7 @@ def _deal_row(r: Record, source: str) -> dict[str, Any]:
         "external_id": r["external_id"],
         "row_hash": r["row_hash"],
         "updated_at": utcnow(),
+        "import_run_id": run_id,
     }
 
 

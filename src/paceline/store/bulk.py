@@ -4,7 +4,10 @@ SQLAlchemy's executemany runs a Python type processor per value and builds a par
 per row; at a million rows that costs more than the database's own work. Here rows arrive
 as tuples already in column order: on SQLite they are converted with one small function per
 column and handed to the driver's `executemany`; on PostgreSQL they are streamed with `COPY`.
-Both run on the caller's connection, inside its transaction.
+Both run on the caller's connection, inside its transaction. They talk to the driver
+directly, so the driver's errors are raised as SQLAlchemy's (IntegrityError, DataError,
+OperationalError...), as every other statement's are: a caller tells a refused row or a
+collision with another writer apart the same way whichever statement hit it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Boolean, Connection, Date, DateTime, FromClause, Numeric, Table
+from sqlalchemy.exc import DBAPIError
 
 Converter = Callable[[Any], Any] | None
 
@@ -56,6 +60,18 @@ def insert_rows(
     if not rows:
         return
     assert isinstance(table, Table)
+    driver_error = conn.dialect.loaded_dbapi.Error
+    try:
+        _insert_rows(conn, table, columns, rows)
+    except driver_error as exc:
+        raise DBAPIError.instance(
+            f"INSERT INTO {table.name}", None, exc, driver_error, dialect=conn.dialect
+        ) from exc
+
+
+def _insert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
     driver = conn.connection.driver_connection
     assert driver is not None
     names = ", ".join(columns)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+HOLDS_WRITE_LOCK = "paceline.holds_write_lock"  # a SQLite transaction begun IMMEDIATE
 
 
 class DatabaseUrlError(ValueError):
@@ -53,6 +56,29 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages stay hot during imports
     cursor.close()
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """`engine.begin()` for a transaction that reads, then writes what it found missing.
+
+    On SQLite it holds the database's write lock from its first statement (BEGIN
+    IMMEDIATE). Python's sqlite3 driver runs SELECTs outside any transaction and only
+    BEGINs before the first write, so a check-then-insert there races with another process
+    doing the same: both see the name missing, both insert it. With the lock taken first,
+    what the transaction reads stays true until it commits. Other readers are not blocked
+    (WAL); other writers wait, up to the busy timeout.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name != "sqlite":
+            yield conn
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.info[HOLDS_WRITE_LOCK] = True  # see store.names.lock_names
+        try:
+            yield conn
+        finally:
+            conn.info.pop(HOLDS_WRITE_LOCK, None)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -136,6 +136,8 @@ class Deal(Base):
     external_id: Mapped[str | None] = mapped_column(String(200))
     row_hash: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The import that last wrote the row (see Activity.import_run_id).
+    import_run_id: Mapped[int | None] = mapped_column(Id)
 
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
@@ -182,6 +184,10 @@ class Activity(Base):
     row_hash: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The import that last wrote the row (None: written by hand, the API or the demo), so an
+    # import tells the rows it wrote from those another import wrote meanwhile. No foreign
+    # key: an imported row pays one integer, not a constraint check.
+    import_run_id: Mapped[int | None] = mapped_column(Id)
 
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
@@ -236,8 +242,15 @@ class ImportRun(Base):
     duplicate: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="running")  # done / failed
+    # running / done / failed / interrupted (its process died; found by a later import)
+    status: Mapped[str] = mapped_column(String(16), default="running")
     failure: Mapped[str | None] = mapped_column(String(1000))  # why a failed import failed
+    # Who runs it and when it was last seen alive (each batch), to tell a run whose process
+    # is gone: on the same host by its process, elsewhere by a heartbeat gone quiet.
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    pid_started: Mapped[int | None] = mapped_column(BigInteger)  # the process's start (Linux)
 
 
 class ImportSeen(Base):

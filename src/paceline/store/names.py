@@ -15,9 +15,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, FromClause, Table, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from paceline.config import Settings
 from paceline.errors import InputError, did_you_mean
+from paceline.store.engine import HOLDS_WRITE_LOCK
 from paceline.store.models import Account, Contact, Deal, Rep, Team
 
 LOOKUP_CHUNK = 2_000
@@ -40,45 +43,121 @@ def clean_name(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).split())
 
 
+# The one advisory lock (PostgreSQL) every create-if-missing step of a name takes.
+NAMES_LOCK = 0x50_61_63_65  # "Pace"
+
+
+def lock_names(conn: Connection) -> bool:
+    """Serialise creating names with everyone else who creates them, until this transaction
+    ends; the caller then looks again for what it found missing, and creates only the rest.
+
+    Account and contact names have no unique key (two accounts may share a name), and rep
+    and team names are unique only as typed, not as `name_key` matches them ("Ana Ruiz",
+    "ana  ruiz"): without this, two imports that both find a name missing both create it.
+    PostgreSQL takes a transaction-level advisory lock, only when a batch has names to
+    create. SQLite takes the database's write lock (BEGIN IMMEDIATE) unless the transaction
+    already writes (a batch holds it from its start, see `write_transaction`): Python's
+    sqlite3 driver begins a transaction only before the first write, so the earlier look-up
+    ran outside it. Every create below this lock is one, whatever face writes.
+
+    Returns whether what the caller looked up before may be stale: False only in a SQLite
+    transaction that held the write lock from its start, where the look-up was already
+    under it (an import batch, which then spares itself the second look-up).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(NAMES_LOCK)))
+        return True
+    if conn.info.get(HOLDS_WRITE_LOCK):
+        return False
+    driver = conn.connection.dbapi_connection
+    if driver is not None and not getattr(driver, "in_transaction", True):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    return True
+
+
+def _insert_ignoring(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[Any]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING (id, name): the rows actually inserted.
+    For tables whose name is unique as typed (reps, teams): a name written by a path that
+    does not take `lock_names` (SQL by hand) is then found, not a crash."""
+    make = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    made: list[Any] = []
+    for chunk in chunks(rows, 500):
+        statement = make(table).values(list(chunk)).on_conflict_do_nothing()
+        made += conn.execute(statement.returning(table.c.id, table.c.name)).all()
+    return made
+
+
 class RepResolver:
-    """Rep names -> ids. Reps are few, so all are loaded up front."""
+    """Rep names -> ids. Reps are few, so all are loaded up front (and again before
+    creating one, as another import may have created it meanwhile)."""
 
     def __init__(self, conn: Connection, default_role: str) -> None:
         self.default_role = default_role
         self.created: list[str] = []
-        rows = conn.execute(select(Rep.id, Rep.name)).all()
-        self._ids = {name_key(name): rep_id for rep_id, name in rows}
+        self._ids: dict[str, int] = {}
+        self.reload(conn)
+
+    def reload(self, conn: Connection) -> None:
+        """Every rep's id by name key; of reps whose names match, the oldest."""
+        self._ids = {}
+        for rep_id, name in conn.execute(select(Rep.id, Rep.name).order_by(Rep.id)):
+            self._ids.setdefault(name_key(name), rep_id)
 
     def known(self, name: str) -> int | None:
         return self._ids.get(name_key(name))
 
-    def create(self, conn: Connection, names: Iterable[str], source: str) -> None:
+    def _missing(self, names: Iterable[str]) -> dict[str, str]:
         fresh: dict[str, str] = {}
         for name in names:
             key = name_key(name)
             if key not in self._ids and key not in fresh:
                 fresh[key] = clean_name(name)
+        return fresh
+
+    def create(self, conn: Connection, names: Iterable[str], source: str) -> list[str]:
+        """Create the reps of `names` not stored yet; returns the names this call created
+        (not those another writer created first, which are found instead)."""
+        names = list(names)
+        if not self._missing(names):
+            return []
+        lock_names(conn)
+        self.reload(conn)
+        fresh = self._missing(names)
         if not fresh:
-            return
+            return []
         rows = [{"name": n, "role": self.default_role, "source": source} for n in fresh.values()]
-        conn.execute(insert(Rep), rows)
-        for rep_id, name in conn.execute(
-            select(Rep.id, Rep.name).where(Rep.name.in_(list(fresh.values())))
-        ):
+        made = _insert_ignoring(conn, Rep.__table__, rows)  # type: ignore[arg-type]
+        for rep_id, name in made:
             self._ids[name_key(name)] = rep_id
-        self.created.extend(fresh.values())
+        if len(made) < len(rows):
+            self.reload(conn)
+        created = [name for _, name in made]
+        self.created.extend(created)
+        return created
 
 
 class TeamResolver:
     def __init__(self, conn: Connection) -> None:
-        self._ids = {name_key(n): i for i, n in conn.execute(select(Team.id, Team.name))}
+        self._ids: dict[str, int] = {}
+        self.reload(conn)
+
+    def reload(self, conn: Connection) -> None:
+        self._ids = {}
+        for team_id, name in conn.execute(select(Team.id, Team.name).order_by(Team.id)):
+            self._ids.setdefault(name_key(name), team_id)
 
     def resolve(self, conn: Connection, name: str) -> int:
         key = name_key(name)
         if key not in self._ids:
-            self._ids[key] = conn.execute(
-                insert(Team).values(name=clean_name(name)).returning(Team.id)
-            ).scalar_one()
+            lock_names(conn)
+            self.reload(conn)
+        if key not in self._ids:
+            rows = [{"name": clean_name(name)}]
+            made = _insert_ignoring(conn, Team.__table__, rows)  # type: ignore[arg-type]
+            if made:
+                self._ids[key] = made[0][0]
+            else:
+                self.reload(conn)
         return self._ids[key]
 
 
@@ -110,6 +189,11 @@ class SourceIdResolver:
         new = sorted(r for r in refs if r not in known)
         if not new:
             return known, 0
+        if lock_names(conn):
+            known = self.resolve(conn, new)  # another import may have held them meanwhile
+            new = [r for r in new if r not in known]
+        if not new:
+            return known, 0
         rows = [
             {
                 "name": f"{self.source} {kind} {r}",
@@ -134,9 +218,23 @@ class AccountResolver:
         self.created = 0
 
     def resolve_names(self, conn: Connection, names: Iterable[str]) -> dict[str, int]:
+        """Account ids by name key, creating the accounts not stored yet (once, whoever
+        else creates them at the same time: see `lock_names`)."""
         wanted = {name_key(n): clean_name(n) for n in names}
-        missing = [k for k in wanted if k not in self._by_name]
-        for chunk in chunks([wanted[k].lower() for k in missing]):
+        new = self._look_up(conn, wanted, [k for k in wanted if k not in self._by_name])
+        if new and lock_names(conn):
+            new = self._look_up(conn, wanted, new)  # another import may have made them
+        if new:
+            rows = [{"name": wanted[k], "source": self.source} for k in new]
+            statement = insert(Account).returning(Account.id, sort_by_parameter_order=True)
+            ids = conn.execute(statement, rows).scalars().all()
+            self._by_name.update(zip(new, ids, strict=True))
+            self.created += len(rows)
+        return {k: self._by_name[k] for k in wanted}
+
+    def _look_up(self, conn: Connection, wanted: dict[str, str], keys: list[str]) -> list[str]:
+        """Find stored accounts for `keys`; returns the keys still missing."""
+        for chunk in chunks([wanted[k].lower() for k in keys]):
             # Case-insensitively, as names are keyed: "Acme Inc" and "ACME inc" are one account.
             for account_id, name in conn.execute(
                 select(Account.id, Account.name)
@@ -144,26 +242,12 @@ class AccountResolver:
                 .order_by(Account.id)
             ):
                 self._by_name.setdefault(name_key(name), account_id)
-        new = [wanted[k] for k in missing if k not in self._by_name]
-        if new:
-            self._insert(conn, [{"name": n, "source": self.source} for n in new])
-            for chunk in chunks(new):
-                for account_id, name in conn.execute(
-                    select(Account.id, Account.name).where(
-                        Account.name.in_(chunk), Account.source == self.source
-                    )
-                ):
-                    self._by_name.setdefault(name_key(name), account_id)
-        return {k: self._by_name[k] for k in wanted}
+        return [k for k in keys if k not in self._by_name]
 
     def resolve_refs(self, conn: Connection, refs: Iterable[str]) -> dict[str, int]:
         known, made = self.by_ref.resolve_or_hold(conn, {r: {} for r in refs}, "account")
         self.created += made
         return known
-
-    def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        conn.execute(insert(Account), rows)
-        self.created += len(rows)
 
 
 class ContactResolver:
@@ -183,29 +267,38 @@ class ContactResolver:
         return known
 
     def resolve(self, conn: Connection, pairs: Iterable[tuple[int | None, str]]) -> None:
-        """Look up (account, name) pairs a batch at a time; create the missing in one insert."""
+        """Look up (account, name) pairs a batch at a time; create the missing in one insert
+        (once, whoever else creates them at the same time: see `lock_names`)."""
         wanted = {
             (account_id, name_key(name)): (account_id, clean_name(name))
             for account_id, name in pairs
             if (account_id, name_key(name)) not in self._ids
         }
-        names = sorted({name for _, name in wanted.values()})
+        new = self._look_up(conn, wanted)
+        if new and lock_names(conn):
+            new = self._look_up(conn, new)  # another import may have made them meanwhile
+        if not new:
+            return
+        rows = [{"account_id": a, "name": n, "source": self.source} for a, n in new.values()]
+        statement = insert(Contact).returning(Contact.id, sort_by_parameter_order=True)
+        ids = conn.execute(statement, rows).scalars().all()
+        self._ids.update(zip(new, ids, strict=True))
+        self.created += len(rows)
+
+    def _look_up(
+        self, conn: Connection, wanted: dict[tuple[int | None, str], tuple[int | None, str]]
+    ) -> dict[tuple[int | None, str], tuple[int | None, str]]:
+        """Find stored contacts for `wanted`, as names are keyed (case and spacing ignored);
+        returns those still missing."""
+        names = sorted({name.lower() for _, name in wanted.values()})
         for chunk in chunks(names):
             query = select(Contact.id, Contact.account_id, Contact.name).where(
-                Contact.name.in_(chunk)
+                func.lower(Contact.name).in_(chunk)
             )
             for contact_id, account_id, name in conn.execute(query.order_by(Contact.id.desc())):
                 if (account_id, name_key(name)) in wanted:  # descending: the oldest one wins
                     self._ids[(account_id, name_key(name))] = contact_id
-        new = [pair for key, pair in wanted.items() if key not in self._ids]
-        if not new:
-            return
-        rows = [{"account_id": a, "name": n, "source": self.source} for a, n in new]
-        statement = insert(Contact).returning(Contact.id, sort_by_parameter_order=True)
-        ids = conn.execute(statement, rows).scalars().all()
-        for (account_id, name), contact_id in zip(new, ids, strict=True):
-            self._ids[(account_id, name_key(name))] = contact_id
-        self.created += len(new)
+        return {key: pair for key, pair in wanted.items() if key not in self._ids}
 
     def get(self, account_id: int | None, name: str) -> int:
         return self._ids[(account_id, name_key(name))]
