@@ -108,7 +108,7 @@ class Context:
         """The database's engine; unless `checked=False` (a restore into an empty database),
         one that is missing or behind is refused with what to run."""
         if self.url not in self._engines:
-            self._engines[self.url] = make_engine(self.url)
+            self._engines[self.url] = make_engine(self.url, **self.settings.database.pool())
         engine = self._engines[self.url]
         if not checked:
             return engine
