@@ -11,8 +11,10 @@ and ids do not follow time order.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +127,10 @@ def newest_first(rows: list[tuple[dt.datetime, int, str]]) -> list[int]:
     return [row_id for _, row_id, _ in sorted(rows, key=lambda r: (r[0], r[1]), reverse=True)]
 
 
+def flat(pages: list[list[int]]) -> list[int]:
+    return [i for page in pages for i in page]
+
+
 def walk(org: Org, user: str, path: str, limit: int, **params: Any) -> list[list[int]]:
     """Every page's ids, following `next` until it is null."""
     pages: list[list[int]] = []
@@ -161,14 +167,14 @@ def test_walking_every_page_returns_every_activity_once_in_order(org: Org) -> No
 def test_scoped_and_filtered_walks(org: Org) -> None:
     east = [r for r in org.activities if r[2] in ("Ana", "Ben", "Max")]
     # A manager sees their team's; a rep their own; filters keep the cursor order.
-    assert sum(walk(org, "max", "/activities", limit=3), []) == newest_first(east)
+    assert flat(walk(org, "max", "/activities", limit=3)) == newest_first(east)
     anas = [r for r in org.activities if r[2] == "Ana"]
-    assert sum(walk(org, "ana", "/activities", limit=2), []) == newest_first(anas)
+    assert flat(walk(org, "ana", "/activities", limit=2)) == newest_first(anas)
     wests = [r for r in org.activities if r[2] == "Dee"]
-    assert sum(walk(org, "root", "/activities", limit=3, team="West"), []) == newest_first(wests)
+    assert flat(walk(org, "root", "/activities", limit=3, team="West")) == newest_first(wests)
     day = MOMENTS[2].date()
     on_day = [r for r in org.activities if r[0].date() == day]
-    walked = sum(walk(org, "root", "/activities", limit=3, **{"from": day, "to": day}), [])
+    walked = flat(walk(org, "root", "/activities", limit=3, **{"from": day, "to": day}))
     assert walked == newest_first(on_day) and walked
 
 
@@ -224,8 +230,8 @@ def test_deals_walk_once_in_order(org: Org) -> None:
             rows.append((at, int(deal_id), "Ana" if n % 2 else "Dee"))
     pages = walk(org, "root", "/deals", limit=4)
     assert [len(p) for p in pages] == [4, 4, 4, 3]
-    assert sum(pages, []) == newest_first(rows)
-    assert sum(walk(org, "ana", "/deals", limit=2), []) == newest_first(
+    assert flat(pages) == newest_first(rows)
+    assert flat(walk(org, "ana", "/deals", limit=2)) == newest_first(
         [r for r in rows if r[2] == "Ana"]
     )
     # An activity cursor is not a deal cursor.
@@ -275,14 +281,10 @@ def test_offset_is_bounded_and_kept_for_old_clients(org: Org) -> None:
 
 
 def _page_ids(html: str) -> list[int]:
-    import re
-
     return [int(i) for i in re.findall(r'<tr data-id="(\d+)">', html)]
 
 
 def _link(html: str, rel: str) -> str | None:
-    import re
-
     found = re.search(rf'<a href="(/activities\?[^"]*)" rel="{rel}">', html)
     return None if found is None else found.group(1).replace("&amp;", "&")
 
@@ -304,7 +306,7 @@ def test_the_activities_page_walks_older_and_back_newer(
     while (older := _link(html, "next")) is not None:
         html = org.client.get(older).text
         pages.append(_page_ids(html))
-    assert sum(pages, []) == expected and [len(p) for p in pages] == [10, 10, 10, 10, 1]
+    assert flat(pages) == expected and [len(p) for p in pages] == [10, 10, 10, 10, 1]
     # Back from the last page: Newer shows the page before it, then the first.
     back = _link(html, "prev")
     assert back is not None
@@ -316,7 +318,9 @@ def test_the_activities_page_walks_older_and_back_newer(
 # --- the index --------------------------------------------------------------------------------
 
 
+@contextmanager
 def _statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The statements run on the engine inside the block, with their parameters."""
     seen: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
@@ -344,10 +348,8 @@ def test_the_unfiltered_first_page_is_read_along_the_index_without_a_sort(
         conn.execute(insert(Activity), rows)
         if dialect == "postgresql":
             conn.execute(text("ANALYZE"))
-    for recorded in _statements(engine):
-        page = records.list_activities(
-            engine, Scope(everyone=True), ActivityFilter(), Paging(100)
-        )
+    with _statements(engine) as recorded:
+        page = records.list_activities(engine, Scope(everyone=True), ActivityFilter(), Paging(100))
         assert len(page.items) == 100 and page.total is None
     listing = next(s for s in recorded if "ORDER BY" in s[0])
     explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
@@ -379,9 +381,7 @@ def _tiny_pool(engine: Engine) -> Engine:
     return make_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.1, **extra)
 
 
-def test_an_exhausted_pool_answers_503_with_retry_after(
-    engine: Engine, settings: Settings
-) -> None:
+def test_an_exhausted_pool_answers_503_with_retry_after(engine: Engine, settings: Settings) -> None:
     _build(engine)
     quick_user(engine, "root", "admin")
     token = create_token(engine, "root", "tests").token
@@ -413,9 +413,8 @@ def test_an_exhausted_pool_answers_503_with_retry_after(
 def test_only_saturation_is_busy(engine: Engine, tmp_path: Any) -> None:
     """A database locked beyond its busy timeout (SQLite) or a lock timeout (PostgreSQL) is
     saturation; a missing table is a fault (500)."""
-    with pytest.raises(DBAPIError) as missing:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT * FROM no_such_table"))
+    with pytest.raises(DBAPIError) as missing, engine.connect() as conn:
+        conn.execute(text("SELECT * FROM no_such_table"))
     assert not is_busy(missing.value)
     if engine.dialect.name == "sqlite":
         path = tmp_path / "locked.db"
@@ -424,9 +423,8 @@ def test_only_saturation_is_busy(engine: Engine, tmp_path: Any) -> None:
         holder.execute("BEGIN IMMEDIATE")
         impatient = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.05})
         try:
-            with pytest.raises(OperationalError) as locked:
-                with impatient.begin() as conn:
-                    conn.execute(text("INSERT INTO t VALUES (1)"))
+            with pytest.raises(OperationalError) as locked, impatient.begin() as conn:
+                conn.execute(text("INSERT INTO t VALUES (1)"))
         finally:
             holder.rollback()
             holder.close()
