@@ -13,12 +13,14 @@ cases, each run at every client count:
   external ids are read back from the database: `lost` counts acknowledged writes that are
   not stored (must be 0), `unacked` stored writes whose answer was an error or a timeout.
 
-Errors are every answer other than 200/201 and every client-side failure (a timeout, a
-dropped connection); a healthy run has none. Client and server share the machine's cores, so
-the figures are a floor. `--server-src DIR` serves (and builds the demo) from another
-checkout's `src`, to measure the code before a change on the same machine: run it first,
-then this checkout (its `paceline init` upgrades the same demo database), then
-`--compare FILE` prints the two side by side. See benchmarks/README.md.
+Errors are every answer other than 200/201 and every client-side failure (a timeout after
+60 s, a dropped connection); a healthy run has none. Each case runs on a freshly started
+server, so the backlog of a slow case does not spill into the next. Client and server
+share the machine's cores, so the figures are a floor.
+
+`--server-src DIR` serves (and builds the demo) from another checkout's `src`, to measure the
+code before a change on the same machine: run it first, then this checkout (its `paceline
+init` upgrades the same demo database), then `--compare FILE` prints the two side by side. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ CASES = ("list", "scorecard", "write")
 DEFAULT_CLIENTS = "16,64"
 DEFAULT_SECONDS = 6.0
 WARM_UP_S = 1.0
-CLIENT_TIMEOUT_S = 120.0
+CLIENT_TIMEOUT_S = 60.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -224,8 +226,12 @@ def _serving(server: Server, url: str) -> Iterator[tuple[str, subprocess.Popen[b
         _wait_until_up(base, process)
         yield base, process
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        process.terminate()  # uvicorn waits for requests in flight; a stuck worker is killed
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def _free_port() -> int:
@@ -276,18 +282,20 @@ def _measure(server: Server, url: str, clients: list[int], seconds: float) -> li
     listed = json.loads(server.paceline(url, "rep", "list", "--json"))
     sellers = [r["name"] for r in listed if r["role"] != "manager"]
     figures = []
-    with _serving(server, url) as (base, process):
-        for case, n in itertools.product(CASES, clients):
+    for case, n in itertools.product(CASES, clients):
+        # A fresh server per case: a slow case's backlog never spills into the next one.
+        with _serving(server, url) as (base, process):
             run_id = uuid.uuid4().hex[:10]
             requests = _requests(case, base, sellers, run_id)
             print(f"  {make_url(url).get_backend_name()} {case} x{n}...", flush=True)
             found = _load(requests, token, n, seconds, process.pid)
-            found.update({"name": case, "clients": n})
-            if case == "write":
-                found.update(_accounting(url, run_id, found.pop("acknowledged")))
-            else:
-                found.pop("acknowledged")
-            figures.append(found)
+        found.update({"name": case, "clients": n})
+        if case == "write":
+            found.update(_accounting(url, run_id, found.pop("acknowledged")))
+        else:
+            found.pop("acknowledged")
+        figures.append(found)
+        print(_line(make_url(url).get_backend_name(), found), flush=True)
     return figures
 
 
@@ -427,13 +435,16 @@ def _report(result: dict[str, Any]) -> str:
         f"{'errors':>8}{'RSS MB':>8}  acked/stored/lost",
     ]
     for db, cases in result["databases"].items():
-        for c in cases:
-            lines.append(
-                f"{db:<11}{c['name']:<10}{c['clients']:>8}{c['requests_per_s']:>9,.1f}"
-                f"{c['p50_ms']:>9,.0f}{c['p99_ms']:>9,.0f}{c['errors']:>8}"
-                f"{c['server_rss_mb']:>8}  {_writes(c)}"
-            )
+        lines += [_line(db, c) for c in cases]
     return "\n".join(lines)
+
+
+def _line(db: str, c: dict[str, Any]) -> str:
+    return (
+        f"{db:<11}{c['name']:<10}{c['clients']:>8}{c['requests_per_s']:>9,.1f}"
+        f"{c['p50_ms']:>9,.0f}{c['p99_ms']:>9,.0f}{c['errors']:>8}"
+        f"{c['server_rss_mb']:>8}  {_writes(c)}"
+    )
 
 
 def _side_by_side(before: dict[str, Any], after: dict[str, Any]) -> str:
