@@ -20,7 +20,8 @@ share the machine's cores, so the figures are a floor.
 
 `--server-src DIR` serves (and builds the demo) from another checkout's `src`, to measure the
 code before a change on the same machine: run it first, then this checkout (its `paceline
-init` upgrades the same demo database), then `--compare FILE` prints the two side by side. See benchmarks/README.md.
+init` upgrades the same demo database), then `--compare FILE` prints the two side by side.
+See benchmarks/README.md.
 """
 
 from __future__ import annotations
