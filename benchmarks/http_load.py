@@ -242,7 +242,7 @@ def _free_port() -> int:
 
 
 def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
@@ -252,7 +252,7 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
             httpx.get(f"{base}/api/v1/openapi.json", timeout=2)
             return
         time.sleep(0.3)
-    raise RuntimeError("the server did not start within 60 s")
+    raise RuntimeError("the server did not start within 180 s")
 
 
 def _rss_mb(pid: int) -> float:
