@@ -593,10 +593,13 @@ def _in_team(rep_id: InstrumentedAttribute[int], team_id: int) -> ColumnElement[
 
 
 def list_activities(
-    engine: Engine, scope: Scope, where: ActivityFilter, paging: Paging
+    engine: Engine, scope: Scope, where: ActivityFilter, paging: Paging | int, offset: int = 0
 ) -> Page[ActivityRecord]:
     """A page of activities, newest first ((occurred_at, id) descending, the order of
-    `ix_activity_occurred_id`), and how many match (see `Page`)."""
+    `ix_activity_occurred_id`), and how many match (see `Page`). `paging` may also be a
+    plain limit, with `offset`, as callers wrote it before cursors."""
+    if isinstance(paging, int):
+        paging = Paging(paging, offset)
     conditions = _activity_conditions(scope, where)
     query = _activity_query().where(*conditions)
     counter = select(Activity.id).where(*conditions)
@@ -858,9 +861,13 @@ def _deal_record(row: Sequence[Any]) -> DealRecord:
     return DealRecord(*values)
 
 
-def list_deals(engine: Engine, scope: Scope, where: DealFilter, paging: Paging) -> Page[DealRecord]:
+def list_deals(
+    engine: Engine, scope: Scope, where: DealFilter, paging: Paging | int, offset: int = 0
+) -> Page[DealRecord]:
     """A page of deals, newest first ((created_at, id) descending, the order of
-    `ix_deal_created_id`), and how many match (see `Page`)."""
+    `ix_deal_created_id`), and how many match (see `Page`); `paging` as `list_activities`."""
+    if isinstance(paging, int):
+        paging = Paging(paging, offset)
     conditions: list[ColumnElement[bool]] = []
     if not scope.everyone:
         if scope.rep_id is not None:
