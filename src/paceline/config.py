@@ -50,8 +50,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+POOL_SIZE = 10
+MAX_OVERFLOW = 10
+POOL_TIMEOUT_S = 10.0
+
+
 class DatabaseSettings(_Strict):
     url: str = DEFAULT_DB_URL
+    # Each process's connection pool; when no connection frees up within pool_timeout
+    # seconds the request is answered 503 with Retry-After rather than queued indefinitely.
+    pool_size: int = Field(POOL_SIZE, ge=1, le=1000)
+    max_overflow: int = Field(MAX_OVERFLOW, ge=0, le=1000)
+    pool_timeout: float = Field(POOL_TIMEOUT_S, gt=0, le=600)
+
+    def pool(self) -> dict[str, Any]:
+        """The pool's settings as `store.engine.make_engine` takes them."""
+        return {
+            "pool_size": self.pool_size,
+            "max_overflow": self.max_overflow,
+            "pool_timeout": self.pool_timeout,
+        }
 
 
 class CliSettings(_Strict):

@@ -2,9 +2,10 @@
 
 `paceline.server.create_app` adds the web pages to it; the API does not know them.
 
-Errors a user can fix become 422 with a body naming the field (FastAPI's own validation
-errors already look like this; `UserInputError` from the analyses is mapped to the same
-shape), so a client handles one format.
+A saturated database (the connection pool exhausted, SQLite locked beyond its busy timeout)
+answers 503 with `Retry-After`, never 500. Errors a user can fix become 422 with a body
+naming the field (FastAPI's own validation errors already look like this; `UserInputError`
+from the analyses is mapped to the same shape), so a client handles one format.
 """
 
 from __future__ import annotations
@@ -19,14 +20,21 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from paceline import __version__
 from paceline.api.deps import AppState
 from paceline.callers import SecurityHeaders
 from paceline.config import Settings
 from paceline.errors import UserInputError
+from paceline.store.engine import is_busy
 
 API_PREFIX = "/api/v1"
+# Seconds a client is told to wait when the database is saturated (503): about how long the
+# burst that filled the pool takes to drain.
+RETRY_AFTER_S = 2
+BUSY_ERRORS = (PoolTimeout, OperationalError)
 
 
 def create_api(settings: Settings, engine: Engine) -> FastAPI:
@@ -42,6 +50,8 @@ def create_api(settings: Settings, engine: Engine) -> FastAPI:
     app.state.paceline = AppState(settings=settings, engine=engine)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(UserInputError, _user_input_error)
+    for error in BUSY_ERRORS:
+        app.add_exception_handler(error, busy_error)
     for router in _routers("paceline.api.routers"):
         app.include_router(router, prefix=API_PREFIX)
     return app
@@ -52,6 +62,19 @@ async def _user_input_error(_request: Request, exc: Exception) -> JSONResponse:
     field, _, reason = message.partition(": ")
     detail = [{"loc": ["body", field] if reason else ["body"], "msg": reason or message}]
     return JSONResponse(status_code=422, content={"detail": detail})
+
+
+async def busy_error(_request: Request, exc: Exception) -> JSONResponse:
+    """Saturation (no pooled connection within the pool timeout, a database locked beyond its
+    busy timeout) is 503 with Retry-After: the client did nothing wrong and the same request
+    will succeed shortly. Any other database error stays a 500."""
+    if not is_busy(exc):
+        raise exc
+    return JSONResponse(
+        status_code=503,
+        content={"detail": "the server is busy; retry shortly"},
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def _routers(package: str) -> list[APIRouter]:

@@ -139,7 +139,7 @@ class Context:
         from paceline.store.migrate import is_up_to_date, upgrade
 
         if self.url not in self._engines:
-            self._engines[self.url] = make_engine(self.url)
+            self._engines[self.url] = make_engine(self.url, **self.settings.database.pool())
         engine = self._engines[self.url]
         if not checked:
             return engine

@@ -9,10 +9,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+
+from paceline.config import MAX_OVERFLOW, POOL_SIZE, POOL_TIMEOUT_S
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 HOLDS_WRITE_LOCK = "paceline.holds_write_lock"  # a SQLite transaction begun IMMEDIATE
+# PostgreSQL errors that say "too busy now, the same request may succeed later": too many
+# connections, the server starting or shutting down, a lock or statement timeout, a
+# serialization failure or deadlock.
+RETRYABLE_SQLSTATES = frozenset({"53300", "57P03", "55P03", "57014", "40001", "40P01"})
 
 
 class DatabaseUrlError(ValueError):
@@ -33,19 +41,48 @@ def normalise_url(url: str) -> str:
     raise DatabaseUrlError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine configured for concurrent use: WAL and a busy timeout on SQLite."""
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = POOL_SIZE,
+    max_overflow: int = MAX_OVERFLOW,
+    pool_timeout: float = POOL_TIMEOUT_S,
+    **kwargs: Any,
+) -> Engine:
+    """An engine configured for concurrent use: WAL and a busy timeout on SQLite; a bounded
+    pool whose exhaustion raises `PoolTimeout` after `pool_timeout` seconds (the faces answer
+    it 503, see `is_busy`). An in-memory SQLite database keeps SQLAlchemy's own pool."""
     url = normalise_url(url)
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     if url.startswith("sqlite"):
         database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        in_memory = not database or database == ":memory:" or database.startswith("file::memory")
+        if not in_memory:
+            Path(database or "").parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **({} if in_memory else pool),
+            **kwargs,
         )
         event.listen(engine, "connect", _configure_sqlite_connection)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, **pool, **kwargs)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether a database error means "saturated, try again shortly" rather than a fault: no
+    pooled connection free within the pool timeout, SQLite locked beyond its busy timeout, or
+    one of PostgreSQL's retryable refusals (`RETRYABLE_SQLSTATES`)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in RETRYABLE_SQLSTATES
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database table is locked" in message
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

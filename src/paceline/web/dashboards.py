@@ -92,7 +92,7 @@ def rep_page(
     card = rep_scorecard(state.engine, state.settings, rep.name, kind, day)
     report = alerts(state.engine, state.settings, card.as_of, rep.team)
     recent = queries.activity_page(
-        state.engine, caller.principal, ActivityFilter(rep_id=rep.id), page=1, per_page=8
+        state.engine, caller.principal, ActivityFilter(rep_id=rep.id), per_page=8, count="none"
     )
     own = caller.principal.rep_id == rep.id
     return render(

@@ -100,6 +100,19 @@ def _page_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def busy_page(request: Request, retry_after_s: int) -> Response:
+    """The page a saturated server answers (503, Retry-After), for any user: it names no one,
+    because finding out who is asking would need the database that is busy."""
+    return render(
+        request,
+        "error.html",
+        None,
+        {"title": "Busy", "message": "The server is busy. Try again in a few seconds."},
+        status=503,
+        headers={"Retry-After": str(retry_after_s)},
+    )
+
+
 async def _login_required(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
     return RedirectResponse(login_url(exc.next_url), status_code=303)

@@ -8,7 +8,6 @@ module knows nothing of HTTP. Writes of an activity: `paceline.services.activiti
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -58,27 +57,45 @@ def team_by_name(engine: Engine, name: str) -> TeamRef | None:
 
 @dataclass(frozen=True)
 class ActivityPage:
-    """One page of the activity list, numbered from 1."""
+    """One page of the activity list, newest first, with the cursors of the pages around it.
+
+    `total` is None when more than `COUNT_LIMIT` match (they are not counted on every page).
+    """
 
     rows: list[ActivityRecord]
-    total: int
-    page: int
+    total: int | None
     per_page: int
+    older: str | None = None  # the cursor token of the next (older) page
+    newer: str | None = None  # the cursor token of the page before (newer)
 
     @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+    def count_limit(self) -> int:
+        return records.COUNT_LIMIT
 
 
 def activity_page(
-    engine: Engine, principal: Principal, wanted: ActivityFilter, page: int, per_page: int
+    engine: Engine,
+    principal: Principal,
+    wanted: ActivityFilter,
+    per_page: int,
+    *,
+    older: str | None = None,
+    newer: str | None = None,
+    count: records.Counting = "bounded",
 ) -> ActivityPage:
-    """Activities the user may read, newest first, one page."""
-    page = max(1, page)
-    found = records.list_activities(
-        engine, scope_of(principal), wanted, per_page, (page - 1) * per_page
+    """Activities the user may read, newest first: the first page, or the one after `older`
+    or before `newer` (cursor tokens; `records.CursorError` when they are not)."""
+    after = None if older is None else records.Cursor.parse(older, "a")
+    before = None if newer is None else records.Cursor.parse(newer, "a")
+    paging = records.Paging(per_page, after=after, before=before, count=count)
+    found = records.list_activities(engine, scope_of(principal), wanted, paging)
+    return ActivityPage(
+        found.items,
+        found.total,
+        per_page,
+        None if found.next is None else found.next.token(),
+        None if found.prev is None else found.prev.token(),
     )
-    return ActivityPage(found.items, found.total, page, per_page)
 
 
 def readable_activity(

@@ -24,7 +24,7 @@ from paceline.config import Settings
 from paceline.errors import InputError, UserInputError
 from paceline.services import activities
 from paceline.services.activities import Entry, Writer
-from paceline.store.records import ActivityFilter, ActivityRecord
+from paceline.store.records import ActivityFilter, ActivityRecord, CursorError
 from paceline.web import queries
 from paceline.web.common import (
     PageError,
@@ -252,7 +252,8 @@ def activities_page(
     kind: str | None = None,
     start: str | None = None,
     end: str | None = None,
-    page: int = 1,
+    older: str | None = None,
+    newer: str | None = None,
     deleted: str | None = None,
     restored: str | None = None,
     saved: str | None = None,
@@ -265,14 +266,20 @@ def activities_page(
     wanted = ActivityFilter(
         rep_id=rep_id, kind=kind or None, start=parse_date(start), end=parse_date(end)
     )
-    listing = queries.activity_page(state.engine, caller.principal, wanted, page, PER_PAGE)
+    try:
+        listing = queries.activity_page(
+            state.engine, caller.principal, wanted, PER_PAGE, older=older, newer=newer
+        )
+    except CursorError:
+        raise PageError(422, "Cannot show this page", "The page link is not valid.") from None
     filters = {
         "rep": rep or "",
         "kind": kind or "",
         "start": start or "",
         "end": end or "",
     }
-    here = "/activities?" + urlencode({**{k: v for k, v in filters.items() if v}, "page": page})
+    position = {"older": older} if older else {"newer": newer} if newer else {}
+    here = "/activities?" + urlencode({**{k: v for k, v in filters.items() if v}, **position})
     return render(
         request,
         "activities.html",

@@ -47,7 +47,14 @@ from paceline.errors import (
 )
 from paceline.ingest.entities import slug
 from paceline.serialize import to_jsonable
-from paceline.store.records import RepRef
+from paceline.store.records import (
+    COUNT_LIMIT,
+    MAX_OFFSET,
+    Cursor,
+    CursorError,
+    Paging,
+    RepRef,
+)
 
 Location = Literal["body", "query", "path"]
 MAX_ID = 2**63 - 1
@@ -229,6 +236,54 @@ def find_team(
     """(id, name) of a team named in a request."""
     with domain_errors(location):
         return access.find_team(engine, name, field)
+
+
+# --- lists ---------------------------------------------------------------------------------
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Items per page, at most {MAX_PAGE}.")]
+Offset = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=MAX_OFFSET,
+        description=f"Items to skip (at most {MAX_OFFSET:,}); kept for old clients: page "
+        "with `cursor` instead, which costs the same on every page.",
+    ),
+]
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="Where the page starts: the `next` of the previous answer (with the same "
+        "filters). Leave out for the newest page.",
+    ),
+]
+CountQuery = Annotated[
+    bool,
+    Query(
+        description=f"Count every match exactly. Without it `total` is exact when at most "
+        f"{COUNT_LIMIT:,} match, and null when more do."
+    ),
+]
+TOTAL_DOC = (
+    f"How many match the filters: exact when at most {COUNT_LIMIT:,} match or `count=true` was "
+    "asked; null when more match (counting them all on every page is what made lists slow)."
+)
+NEXT_DOC = "The `cursor` of the next (older) page; null on the last page."
+
+
+def paging(limit: int, offset: int, cursor: str | None, count: bool, list_: str) -> Paging:
+    """The page a list request asks for; a cursor this list did not hand out, or a cursor
+    with an offset, is a 422 naming the parameter."""
+    after = None
+    if cursor is not None:
+        if offset:
+            raise invalid("query", "offset", "give a cursor or an offset, not both")
+        try:
+            after = Cursor.parse(cursor, list_)
+        except CursorError as exc:
+            raise invalid("query", "cursor", str(exc)) from None
+    return Paging(limit, offset, after=after, count="exact" if count else "bounded")
 
 
 # --- diagnoses ------------------------------------------------------------------------------

@@ -28,18 +28,24 @@ from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
     MAX_ID,
-    MAX_PAGE,
+    NEXT_DOC,
+    TOTAL_DOC,
+    CountQuery,
+    CursorQuery,
     Day,
     ExternalId,
     Label,
+    Limit,
     Moment,
     Name,
     Notes,
+    Offset,
     RecordId,
     as_utc,
     domain_errors,
     find_team,
     invalid,
+    paging,
     readable_rep,
     refuse,
     scope_of,
@@ -133,9 +139,10 @@ class ActivityOut(BaseModel):
 
 class ActivityPage(BaseModel):
     items: list[ActivityOut]
-    total: int
+    total: int | None = Field(description=TOTAL_DOC)
     limit: int
     offset: int
+    next: str | None = Field(description=NEXT_DOC)
 
 
 class ItemError(BaseModel):
@@ -246,10 +253,13 @@ def list_(
     end: Annotated[
         Day | None, Query(alias="to", description="To this local day, inclusive.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    cursor: CursorQuery = None,
+    count: CountQuery = False,
 ) -> ActivityPage:
-    """The activities the caller may see (a rep: their own; a manager: their team's)."""
+    """The activities the caller may see (a rep: their own; a manager: their team's), newest
+    first. Page with `cursor`: each answer's `next` is the cursor of the page after it."""
     rep_id = team_id = None
     if rep is not None:
         rep_id = readable_rep(rep_refs(state.engine), caller, rep, "query", "rep").id
@@ -264,14 +274,14 @@ def list_(
         state.engine,
         scope_of(caller),
         ActivityFilter(rep_id, team_id, kind_name, start, end),
-        limit,
-        offset,
+        paging(limit, offset, cursor, count, "a"),
     )
     return ActivityPage(
         items=[out(state.settings, a) for a in page.items],
         total=page.total,
         limit=page.limit,
         offset=page.offset,
+        next=None if page.next is None else page.next.token(),
     )
 
 

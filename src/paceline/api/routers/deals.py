@@ -21,19 +21,25 @@ from pydantic import BaseModel, ConfigDict, Field
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
-    MAX_PAGE,
+    NEXT_DOC,
+    TOTAL_DOC,
+    CountQuery,
+    CursorQuery,
     Day,
     ExternalId,
     Label,
+    Limit,
     LongName,
     Moment,
     Name,
+    Offset,
     RecordId,
     as_utc,
     domain_errors,
     find_team,
     known_value,
     local_and_utc,
+    paging,
     readable_rep,
     refuse,
     scope_of,
@@ -114,9 +120,10 @@ class DealOut(BaseModel):
 
 class DealPage(BaseModel):
     items: list[DealOut]
-    total: int
+    total: int | None = Field(description=TOTAL_DOC)
     limit: int
     offset: int
+    next: str | None = Field(description=NEXT_DOC)
 
 
 def out(d: DealRecord) -> DealOut:
@@ -168,10 +175,13 @@ def list_(
     end: Annotated[
         Day | None, Query(alias="to", description="Created on or before this local day.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    cursor: CursorQuery = None,
+    count: CountQuery = False,
 ) -> DealPage:
-    """The deals the caller may see (a rep: their own; a manager: their team's)."""
+    """The deals the caller may see (a rep: their own; a manager: their team's), newest
+    first. Page with `cursor`: each answer's `next` is the cursor of the page after it."""
     rep_id = team_id = None
     if rep is not None:
         rep_id = readable_rep(rep_refs(state.engine), caller, rep, "query", "rep").id
@@ -196,11 +206,14 @@ def list_(
             start=None if start is None else utc_midnight(start),
             end=None if end is None else utc_midnight(end + dt.timedelta(days=1)),
         ),
-        limit,
-        offset,
+        paging(limit, offset, cursor, count, "d"),
     )
     return DealPage(
-        items=[out(d) for d in page.items], total=page.total, limit=page.limit, offset=page.offset
+        items=[out(d) for d in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        next=None if page.next is None else page.next.token(),
     )
 
 
