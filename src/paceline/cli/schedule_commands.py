@@ -207,8 +207,9 @@ def user_prefs(
         out.print_json(dumps(dataclasses.asdict(pref)))
         return
     quiet_text = f"{pref.quiet_start}-{pref.quiet_end}" if pref.quiet_start else "none"
+    channel_text = pref.channel or "the job's"
     out.print(
         f"{username}: rep digest {'on' if pref.rep_digest else 'off'}, manager digest "
         f"{'on' if pref.manager_digest else 'off'}, alerts {'on' if pref.alerts else 'off'}, "
-        f"channel {pref.channel or "the job's"}, quiet hours {quiet_text}"
+        f"channel {channel_text}, quiet hours {quiet_text}"
     )
