@@ -25,11 +25,11 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from paceline.access import OPERATOR
+from paceline.calendar import BusinessCalendar
 from paceline.cli import app
 from paceline.config import ConfigError, parse_settings
 from paceline.errors import Forbidden, InputError
 from paceline.scheduling import job_statuses, latest_slot, next_slot, quiet_until, run_due, units
-from paceline.calendar import BusinessCalendar
 from paceline.services import preferences
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
@@ -120,9 +120,9 @@ def test_a_scheduler_down_for_a_week_catches_up_once_per_job(
     late = Counter(rcpt for hour, rcpt, _m in inbox.received[before:])
     assert late == Counter(["eve@example.com", "ana@example.com", "ben@example.com",
                             "max@example.com"])  # fmt: skip
-    assert {str(m["Subject"]) for _h, r, m in inbox.received[before:] if r == "ana@example.com"} == {
-        "Your day: Ana, Fri 18 Dec 2026"
-    }
+    assert {
+        str(m["Subject"]) for _h, r, m in inbox.received[before:] if r == "ana@example.com"
+    } == {"Your day: Ana, Fri 18 Dec 2026"}
     assert len(receiver.calls) == 2
     _drive(engine, port, inbox, receiver, dt.datetime(2026, 12, 18, 21), 3)
     assert len(inbox.received) == before + 4
@@ -210,7 +210,10 @@ def test_jobs_are_listed_with_their_last_and_next_runs(
     statuses = {s.name: s for s in job_statuses(engine, settings, MONDAY + dt.timedelta(hours=13))}
     morning = statuses["morning"]
     assert morning.last is not None
-    assert (morning.last.scope, morning.last.scheduled_for) == ("East", dt.datetime(2026, 12, 7, 13))
+    assert (morning.last.scope, morning.last.scheduled_for) == (
+        "East",
+        dt.datetime(2026, 12, 7, 13),
+    )
     assert morning.last.outcome == "1 deferred, 1 sent"
     assert morning.next_run == dt.datetime(2026, 12, 8, 8)  # West, Tuesday 08:00 London
     team = statuses["monday_team"]
@@ -224,7 +227,8 @@ def test_jobs_are_listed_with_their_last_and_next_runs(
 @pytest.mark.parametrize(
     ("jobs", "says"),
     [
-        ('[[jobs]]\nname = "x"\nkind = "digest"\nat = "08:00"\n', "jobs['x'].kind: Input should be 'rep_digest'"),
+        ('[[jobs]]\nname = "x"\nkind = "digest"\nat = "08:00"\n',
+         "jobs['x'].kind: Input should be 'rep_digest'"),
         ('[[jobs]]\nname = "x"\nkind = "rep_digest"\nat = "8am"\n', "jobs['x'].at"),
         ('[[jobs]]\nname = "x"\nkind = "rep_digest"\nat = "08:00"\ndays = "mondays"\n',
          "jobs['x'].days"),
@@ -242,10 +246,11 @@ def test_a_bad_job_is_refused_naming_the_key(jobs: str, says: str) -> None:
 
 
 def test_digests_unit_per_team_alerts_and_imports_once(engine: Engine) -> None:
-    settings = parse_settings(
-        config_text(2525, '[[jobs]]\nname = "a"\nkind = "alerts"\nat = "17:00"\nchannel = "webhook"\n'
-                    + '[[jobs]]\nname = "m"\nkind = "rep_digest"\nat = "08:00"\n')
-    )  # fmt: skip
+    jobs = (
+        '[[jobs]]\nname = "a"\nkind = "alerts"\nat = "17:00"\nchannel = "webhook"\n'
+        '[[jobs]]\nname = "m"\nkind = "rep_digest"\nat = "08:00"\n'
+    )
+    settings = parse_settings(config_text(2525, jobs))
     build_org(engine, settings, with_preferences=False)
     found = sorted((u.job.name, u.scope, str(u.zone)) for u in units(engine, settings))
     assert found == [
@@ -263,7 +268,9 @@ def test_preferences_are_checked_and_kept(engine: Engine) -> None:
     build_org(engine, settings, with_preferences=False)
     now = dt.datetime(2026, 12, 6)
     with pytest.raises(InputError, match="quiet_end: give both or neither"):
-        preferences.set_preferences(engine, OPERATOR, "ben", {"quiet_start": "22:00"}, CHANNELS, now)
+        preferences.set_preferences(
+            engine, OPERATOR, "ben", {"quiet_start": "22:00"}, CHANNELS, now
+        )
     with pytest.raises(InputError, match="quiet_start: '25:00' is not a time"):
         preferences.set_preferences(
             engine, OPERATOR, "ben", {"quiet_start": "25:00", "quiet_end": "07:00"}, CHANNELS, now

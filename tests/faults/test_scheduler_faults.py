@@ -22,16 +22,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from paceline.scheduling import run_due
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
-from paceline.scheduling import run_due
 from schedule_org import Inbox, build_org, config_text, settings_for, smtp_server
 
 pytestmark = pytest.mark.faults
 # The newest run of the job: Monday 13:00 UTC's (its first sight recorded Friday's, skipped).
 LATEST_RUN = text(
-    "SELECT status, attempts FROM job_run WHERE job = 'morning' "
-    "ORDER BY scheduled_for DESC LIMIT 1"
+    "SELECT status, attempts FROM job_run WHERE job = 'morning' ORDER BY scheduled_for DESC LIMIT 1"
 )
 SRC = Path(__file__).resolve().parents[2] / "src"
 JOBS = """

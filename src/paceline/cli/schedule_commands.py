@@ -17,12 +17,12 @@ from types import FrameType
 import typer
 from rich.table import Table
 
-from paceline import clock, plugins
+from paceline import clock
 from paceline.access import OPERATOR
 from paceline.cli import JSON_OPTION, _ctx, app, err, handles_errors, out
 from paceline.cli.web_commands import user_app
 from paceline.errors import UserInputError
-from paceline.scheduling import Outcome, job_statuses, run_due
+from paceline.scheduling import Outcome, job_statuses, personal_channels, run_due
 from paceline.serialize import dumps
 from paceline.services import preferences
 
@@ -157,11 +157,6 @@ def _quiet(value: str | None) -> dict[str, object]:
     if not sep:
         raise UserInputError(f"--quiet: {value!r} is not START-END, e.g. 22:00-07:00")
     return {"quiet_start": start.strip(), "quiet_end": end.strip()}
-
-
-def personal_channels() -> list[str]:
-    """Channels that can carry a person's digest: every channel with a sender."""
-    return sorted(name for name, ch in plugins.alert_channels().items() if ch.sender)
 
 
 @user_app.command("prefs")

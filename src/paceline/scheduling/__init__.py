@@ -510,6 +510,11 @@ def _import(engine: Engine, settings: Settings, job: JobSettings) -> str:
     return "; ".join(parts)
 
 
+def personal_channels() -> list[str]:
+    """Channels a person may choose for their digests: every channel with a sender."""
+    return sorted(name for name, ch in plugins.alert_channels().items() if ch.sender)
+
+
 # --- the jobs page ------------------------------------------------------------------------------
 
 

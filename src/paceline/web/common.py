@@ -163,6 +163,8 @@ def navigation(principal: Principal) -> list[NavItem]:
         items.append(NavItem("import", "Import", "/import"))
         items.append(NavItem("users", "Users", "/users"))
         items.append(NavItem("deliveries", "Deliveries", "/deliveries"))
+        items.append(NavItem("jobs", "Jobs", "/jobs"))
+    items.append(NavItem("preferences", "My deliveries", "/preferences"))
     items.append(NavItem("tokens", "API tokens", "/tokens"))
     return items
 

@@ -43,6 +43,7 @@ from paceline.web import (
     pipeline_pages,
     quality_pages,
     report_pages,
+    schedule_pages,
     tipping_pages,
     work,
 )
@@ -92,6 +93,7 @@ def mount(app: FastAPI) -> None:
         work,
         admin,
         delivery_pages,
+        schedule_pages,
     ):
         app.include_router(module.router)
 
