@@ -105,6 +105,7 @@ class Receiver:
     port: int = 0
     hour: str = ""
     calls: list[Call] = field(default_factory=list)
+    fail_next: int = 0  # answer this many more calls with 500
 
 
 def verified(headers: dict[str, str], body: bytes) -> bool:
@@ -125,7 +126,9 @@ def http_receiver() -> Iterator[Receiver]:
             body = self.rfile.read(length)
             ok = verified(headers, body)
             state.calls.append(Call(state.hour, headers, body, ok))
-            self.send_response(200 if ok else 401)
+            failing = state.fail_next > 0
+            state.fail_next -= 1 if failing else 0
+            self.send_response(500 if failing else 200 if ok else 401)
             self.send_header("Content-Length", "0")
             self.end_headers()
 

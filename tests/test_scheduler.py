@@ -30,7 +30,7 @@ from paceline.cli import app
 from paceline.config import ConfigError, parse_settings
 from paceline.errors import Forbidden, InputError
 from paceline.scheduling import job_statuses, latest_slot, next_slot, quiet_until, run_due, units
-from paceline.services import preferences
+from paceline.services import preferences, users
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.schedule import Preference
@@ -327,3 +327,70 @@ def test_the_cli_runs_what_is_due_lists_jobs_and_sets_preferences(
     bad = runner.invoke(app, ["--db", url, "--config", str(config), "notify", "--due",
                               "--now", "Monday"])  # fmt: skip
     assert bad.exit_code == 1 and "--now: 'Monday' is not an ISO date and time" in bad.output
+
+
+ALERT_JOB = """
+[[jobs]]
+name = "evening_alerts"
+kind = "alerts"
+at = "17:00"
+days = "business"
+"""
+
+
+def test_an_alerts_job_follows_preferences_and_sends_once_per_change(
+    engine: Engine, receivers: tuple[Inbox, int, Receiver]
+) -> None:
+    """The org has no activity at all, so every rep (not the managers) stands on "no selling"
+    (Ana, Ann, Ben, Cy, Dee, Eve). 17:00 New York is 22:00 UTC, 22:00 in London. Ann (a rep
+    added here) turned alerts off; Dee is quiet 21:00-23:00 London time. Expected at 22:00
+    UTC: Ana, Ben and Eve their own, Max East's, Wes West's; Dee hers at 23:00 UTC; nothing
+    on Tuesday (the alerts still stand, and were sent)."""
+    inbox, port, _receiver = receivers
+    settings = settings_for(port, ALERT_JOB)
+    build_org(engine, settings, with_preferences=False)
+    now = dt.datetime(2026, 12, 6)
+    preferences.set_preferences(engine, OPERATOR, "dee", {"quiet_start": "21:00",
+                                "quiet_end": "23:00"}, CHANNELS, now)  # fmt: skip
+    from paceline.services.reps import add_rep
+
+    add_rep(engine, settings, "Ann", "sdr", team="East", email="ann@example.com")
+    users.add_user(engine, OPERATOR, "ann", "long enough password", "rep", "Ann")
+    preferences.set_preferences(engine, OPERATOR, "ann", {"alerts": False}, CHANNELS, now)
+
+    def drive(start: dt.datetime, hours: int) -> None:
+        for at in _hours(start, hours):
+            inbox.hour = at.strftime("%a %H")
+            run_due(engine, settings, at, sleep=lambda _s: None)
+
+    drive(MONDAY, 24 + 24)  # Monday and Tuesday
+    got = sorted((hour, rcpt) for hour, rcpt, _m in inbox.received)
+    assert got == [
+        ("Mon 22", "ana@example.com"), ("Mon 22", "ben@example.com"),
+        ("Mon 22", "eve@example.com"),
+        ("Mon 22", "max@example.com"), ("Mon 22", "wes@example.com"),
+        ("Mon 23", "dee@example.com"),
+    ]  # fmt: skip
+    [max_mail] = [m for _h, r, m in inbox.received if r == "max@example.com"]
+    body = max_mail.get_body(("plain",)).get_content()
+    assert all(name in body for name in ("Ana", "Ann", "Ben", "Cy")) and "Dee" not in body
+
+
+def test_a_failed_digest_is_tried_again_by_the_next_call(
+    engine: Engine, receivers: tuple[Inbox, int, Receiver]
+) -> None:
+    _inbox, port, receiver = receivers
+    settings = settings_for(port)
+    build_org(engine, settings)
+    run_due(engine, settings, MONDAY)
+    receiver.fail_next = 1
+    [outcome] = run_due(engine, settings, MONDAY + dt.timedelta(hours=7), sleep=lambda _s: None)
+    assert (outcome.job, outcome.scope, outcome.status) == ("monday_team", "West", "failed")
+    assert "HTTP 500" in outcome.failed[0]
+    later = run_due(engine, settings, MONDAY + dt.timedelta(hours=8), sleep=lambda _s: None)
+    assert ("monday_team", "retried") in [(o.job, o.status) for o in later]
+    assert [c.verified for c in receiver.calls] == [True, True]
+    ids = {c.headers["webhook-id"] for c in receiver.calls}
+    assert len(ids) == 1  # the same message: a receiver can tell a retry from a new one
+    run_due(engine, settings, MONDAY + dt.timedelta(hours=9))
+    assert len(receiver.calls) == 2

@@ -52,6 +52,7 @@ from paceline.channels import (
 from paceline.channels.delivery import deliver_once_per_change
 from paceline.channels.wording import line as alert_line
 from paceline.config import JobSettings, Settings
+from paceline.errors import UserInputError
 from paceline.ingest.importer import import_file
 from paceline.reports.render import (
     report_html,
@@ -84,7 +85,7 @@ class Outcome:
     job: str
     scope: str
     slot: dt.datetime
-    status: str  # done / failed / skipped / deferred-sent
+    status: str  # done / failed / skipped; deferred, retried: held or failed messages sent
     detail: str = ""
     sent: int = 0
     deferred: int = 0
@@ -224,6 +225,9 @@ def _carry_out(
             outcome.detail = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
             if outcome.failed:
                 outcome.status = "failed"
+    except (UserInputError, DeliveryError) as exc:  # a channel not configured, a bad path
+        outcome.status, outcome.detail = "failed", str(exc)
+        outcome.failed.append(str(exc))
     except Exception as exc:  # recorded on the run, then raised: a bug is not hidden
         schedule.finish_run(engine, run.id, "failed", f"{type(exc).__name__}: {exc}", now)
         raise
@@ -239,9 +243,9 @@ def _send_deferred(
     for item in schedule.items_to_send(engine, now):
         job, scope, slot = schedule.run_of(engine, item.run_id)
         unit = by_key.get((job, scope))
-        if unit is None or not schedule.take_deferred(engine, item.id):
+        if unit is None or not schedule.take_item(engine, item.id, item.status):
             continue
-        outcome = Outcome(job, scope, slot, "deferred-sent")
+        outcome = Outcome(job, scope, slot, "retried" if item.status == "failed" else "deferred")
         _send_item(engine, settings, unit, item, now, sleep, outcome)
         outcomes.append(outcome)
     return outcomes
@@ -296,8 +300,10 @@ def _plan(
     items: list[tuple[str, str, str, str, dt.datetime]] = []
     if unit.job.kind == "alerts":
         items.append(("*", "alerts", unit.job.channel, "pending", now))
-        for member in _alert_people(engine, unit, local_day):
-            until = quiet_until(member.preference, unit.zone, now)
+        chosen = plugins.alert_channel(unit.job.channel)
+        to_people = chosen.sender is not None and chosen.sender(settings).audience == "people"
+        for member in _alert_people(engine, unit, local_day) if to_people else []:
+            until = quiet_until(member.preference, team_zone(settings, member.team), now)
             if until is not None:
                 items.append(
                     (member.address.lower(), "alerts", unit.job.channel, "deferred", until)
@@ -447,7 +453,8 @@ def _send_alerts(
             return r.address.lower() == only
         if member is None:
             return r.role == "everyone"
-        return member.preference.alerts and quiet_until(member.preference, unit.zone, now) is None
+        zone = team_zone(settings, member.team)
+        return member.preference.alerts and quiet_until(member.preference, zone, now) is None
 
     assert channel.sender is not None
     inner = channel.sender

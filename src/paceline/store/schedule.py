@@ -17,6 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from paceline.store.models import AppUser, JobDelivery, JobRun, Rep, Team, UserPreference
 
 OUTCOME_LENGTH = 1000
+MAX_ATTEMPTS = 10  # a failed message is tried again by later calls until it has had this many
+RETRY_AFTER = dt.timedelta(minutes=5)  # ...each at least this long after the last
 
 
 def _insert(engine: Engine):  # type: ignore[no-untyped-def]
@@ -195,7 +197,7 @@ def plan_items(
 
 def items_to_send(engine: Engine, now: dt.datetime, run_id: int | None = None) -> list[Item]:
     """Messages that may go now: pending or failed ones of `run_id`, or (no run) deferred ones
-    whose quiet hours are over, of any run."""
+    whose quiet hours are over and failed ones not yet tried `MAX_ATTEMPTS` times, of any run."""
     c = JobDelivery.__table__.c
     query = select(
         c.id, c.run_id, c.recipient, c.subject, c.channel, c.status, c.not_before
@@ -203,17 +205,22 @@ def items_to_send(engine: Engine, now: dt.datetime, run_id: int | None = None) -
     if run_id is not None:
         query = query.where(c.run_id == run_id, c.status.in_(("pending", "failed")))
     else:
-        query = query.where(c.status == "deferred", c.not_before <= now)
+        query = query.where(
+            or_(
+                and_(c.status == "deferred", c.not_before <= now),
+                and_(c.status == "failed", c.attempts < MAX_ATTEMPTS, c.not_before <= now),
+            )
+        )
     with engine.connect() as conn:
         return [Item(*row) for row in conn.execute(query)]
 
 
-def take_deferred(engine: Engine, item_id: int) -> bool:
-    """Claim a deferred message for sending (only one scheduler wins)."""
+def take_item(engine: Engine, item_id: int, status: str) -> bool:
+    """Claim a deferred or failed message for sending (only one scheduler wins)."""
     with engine.begin() as conn:
         result = conn.execute(
             update(JobDelivery)
-            .where(JobDelivery.id == item_id, JobDelivery.status == "deferred")
+            .where(JobDelivery.id == item_id, JobDelivery.status == status)
             .values(status="pending")
         )
         return result.rowcount == 1
@@ -227,7 +234,9 @@ def record_item(
         "status": "failed" if error else "sent",
         "error": error[:OUTCOME_LENGTH] if error else None,
     }
-    if not error:
+    if error:
+        values["not_before"] = now + RETRY_AFTER  # not again in the same call
+    else:
         values["sent_at"] = now
     with engine.begin() as conn:
         conn.execute(update(JobDelivery).where(JobDelivery.id == item_id).values(values))
