@@ -394,3 +394,39 @@ def test_a_failed_digest_is_tried_again_by_the_next_call(
     assert len(ids) == 1  # the same message: a receiver can tell a retry from a new one
     run_due(engine, settings, MONDAY + dt.timedelta(hours=9))
     assert len(receiver.calls) == 2
+
+
+def test_a_nightly_import_job_imports_the_folder_once_a_night(
+    engine: Engine, tmp_path: Path
+) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "a.csv").write_text(
+        "rep,kind,occurred_at,has_ask\nAna,call,2026-12-07T15:00:00,yes\n"
+        "Ana,call,2026-12-07T16:00:00,no\n",
+        encoding="utf-8",
+    )
+    (folder / "b.csv").write_text(
+        "rep,kind,occurred_at,has_ask\nBen,call,2026-12-07T15:30:00,yes\n"
+        "Ben,call,next Tuesday,yes\n",
+        encoding="utf-8",
+    )
+    jobs = (
+        '[[jobs]]\nname = "nightly"\nkind = "import"\nat = "02:00"\ndays = "daily"\n'
+        f'path = "{folder}"\n'
+    )
+    settings = settings_for(2525, jobs)
+    build_org(engine, settings, with_preferences=False)
+    run_due(engine, settings, MONDAY + dt.timedelta(hours=20))  # first sight
+    # 02:00 New York on Tuesday is 07:00 UTC.
+    assert run_due(engine, settings, dt.datetime(2026, 12, 8, 6, 59)) == []
+    [night] = run_due(engine, settings, dt.datetime(2026, 12, 8, 7))
+    assert night.status == "done"
+    assert night.detail == (
+        "a.csv: 2 new, 0 updated, 0 rejected; b.csv: 1 new, 0 updated, 1 rejected"
+    )
+    assert (folder / "b.errors.csv").exists()  # beside the file, and not read as input:
+    [again] = run_due(engine, settings, dt.datetime(2026, 12, 9, 7))
+    assert again.detail == (
+        "a.csv: 0 new, 0 updated, 0 rejected; b.csv: 0 new, 0 updated, 1 rejected"
+    )

@@ -53,6 +53,7 @@ from paceline.channels.delivery import deliver_once_per_change
 from paceline.channels.wording import line as alert_line
 from paceline.config import JobSettings, Settings
 from paceline.errors import UserInputError
+from paceline.ingest.accounting import ImportOptions
 from paceline.ingest.importer import import_file
 from paceline.reports.render import (
     report_html,
@@ -64,6 +65,7 @@ from paceline.store import schedule
 from paceline.store.schedule import Member, Preference
 
 GRACE = dt.timedelta(hours=1)
+ERRORS_SUFFIX = ".errors.csv"
 LOOKBACK_DAYS = 40  # how far back a slot is looked for (holidays, weekly jobs)
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Sleep = Callable[[float], None]
@@ -504,12 +506,20 @@ class _Filtered:
 def _import(engine: Engine, settings: Settings, job: JobSettings) -> str:
     assert job.path is not None
     path = Path(job.path)
-    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    if path.is_dir():
+        files = sorted(f for f in path.glob("*.csv") if not f.name.endswith(ERRORS_SUFFIX))
+    elif path.exists():
+        files = [path]
+    else:
+        raise UserInputError(f"jobs.{job.name}.path: {path} does not exist")
     if not files:
         return f"no CSV files in {path}"
     parts = []
     for file in files:
-        result = import_file(engine, settings, file, job.entity)
+        # Rejected rows go beside the file, never into the next night's folder listing.
+        errors = file.with_name(file.stem + ERRORS_SUFFIX)
+        options = ImportOptions(errors_path=errors)
+        result = import_file(engine, settings, file, job.entity, options=options)
         parts.append(
             f"{file.name}: {result.inserted} new, {result.updated} updated, "
             f"{result.rejected} rejected"
