@@ -420,6 +420,76 @@ class CoachingRule(_Strict):
         return self
 
 
+JobKind = Literal["rep_digest", "manager_digest", "alerts", "import"]
+JobDays = Literal[
+    "daily", "business", "weekdays", "monday", "tuesday", "wednesday", "thursday", "friday",
+    "saturday", "sunday",
+]  # fmt: skip
+
+
+def _known_zone_name(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+    return value
+
+
+class JobSettings(_Strict):
+    """One `[[jobs]]` entry: what runs, when (local time), and where it is sent.
+
+    `at` is a local time "HH:MM"; digests run in each team's time zone (`[scheduler]
+    team_timezones`, else the calendar's), alerts and imports in `timezone` (default: the
+    calendar's). `days`: "business" follows the business calendar (work days, holidays)."""
+
+    name: Name
+    kind: JobKind
+    at: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    days: JobDays = "business"
+    channel: str = "email"
+    timezone: str | None = None
+    team: str | None = None  # only this team (digests and alerts)
+    path: str | None = None  # import: a file or a folder of files
+    entity: Literal["activities", "deals", "reps", "accounts", "contacts", "stage_history"] = (
+        "activities"  # import: what the files hold
+    )
+    enabled: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _known_zone_name(value)
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> Self:
+        if self.kind == "import" and not self.path:
+            raise ValueError(f"jobs.{self.name}: an import job needs path (a file or folder)")
+        if self.kind != "import" and self.path:
+            raise ValueError(f"jobs.{self.name}: path is for import jobs only")
+        return self
+
+    @property
+    def local_time(self) -> dt.time:
+        hour, minute = self.at.split(":")
+        return dt.time(int(hour), int(minute))
+
+
+class SchedulerSettings(_Strict):
+    """`[scheduler]`: how `paceline scheduler` and `paceline notify --due` behave."""
+
+    # A run not finished within this many minutes is taken to have died and is taken over.
+    lease_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    poll_seconds: int = Field(default=60, ge=1, le=3600)  # how often the scheduler looks
+    team_timezones: dict[str, str] = Field(default_factory=dict)  # team name -> IANA zone
+
+    @field_validator("team_timezones")
+    @classmethod
+    def _zones(cls, value: dict[str, str]) -> dict[str, str]:
+        for zone in value.values():
+            _known_zone_name(zone)
+        return value
+
+
 class Settings(_Strict):
     """The whole validated configuration."""
 
@@ -442,12 +512,14 @@ class Settings(_Strict):
     insight: InsightSettings = InsightSettings()
     meetings: MeetingSettings = MeetingSettings()
     cli: CliSettings = CliSettings()
+    jobs: list[JobSettings] = Field(default_factory=list)
+    scheduler: SchedulerSettings = SchedulerSettings()
     # Installed plugins' own settings, a table each (`[plugins.slack]`): the plugin checks them.
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
-        for field_name in ("kinds", "outcomes", "metrics", "roles", "stages"):
+        for field_name in ("kinds", "outcomes", "metrics", "roles", "stages", "jobs"):
             names = [item.name for item in getattr(self, field_name)]
             twice = sorted({n for n in names if names.count(n) > 1})
             if twice:

@@ -70,6 +70,23 @@ class AlertMessage:
     rules: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Digest:
+    """A scheduled digest for one person or destination: a report already formatted (the
+    scheduler renders it; a channel only carries it). `key` is the same for every retry and
+    every scheduler of one message (a webhook receiver's idempotency key)."""
+
+    kind: str  # rep_digest / manager_digest
+    recipient: Recipient
+    about: str  # the rep or team it is about
+    subject: str
+    html: str
+    text: str
+    now: dt.datetime  # naive UTC
+    key: str
+    attachment: tuple[str, bytes] | None = None  # (file name, PDF)
+
+
 class DeliveryError(Exception):
     """A message that did not get through; the text is recorded in the delivery log, so it
     must never hold a secret (a password, a webhook URL with its token)."""

@@ -27,6 +27,7 @@ from paceline.channels import (
     Audience,
     DeliveryError,
     DeliverySettings,
+    Digest,
     Recipient,
     plugin_settings,
     secret_from_env,
@@ -101,17 +102,20 @@ class EmailSender:
         return chosen
 
     def send(self, message: AlertMessage) -> None:
+        self._send_mail(compose(message, self.config.from_address), message.recipient.address)
+
+    def send_digest(self, digest: Digest) -> None:
+        """A scheduled digest: HTML with a plain-text part, and the PDF attached if any."""
+        self._send_mail(compose_digest(digest, self.config.from_address), digest.recipient.address)
+
+    def _send_mail(self, mail: EmailMessage, to: str) -> None:
         config = self.config
         port = config.port or DEFAULT_PORTS[config.security]
         try:
             with self._connect(port) as smtp:
                 if config.username:
                     smtp.login(config.username, self.password or "")
-                smtp.send_message(
-                    compose(message, config.from_address),
-                    config.from_address,
-                    [message.recipient.address],
-                )
+                smtp.send_message(mail, config.from_address, [to])
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"SMTP {config.host}:{port}: {_reason(exc)}") from None
 
@@ -152,6 +156,23 @@ def compose(message: AlertMessage, sender: str) -> EmailMessage:
     mail["Message-ID"] = f"<{uuid.uuid4().hex}@paceline>"
     mail.set_content(_plain(message))
     mail.add_alternative(_html(message), subtype="html")
+    return mail
+
+
+def compose_digest(digest: Digest, sender: str) -> EmailMessage:
+    """A digest e-mail: text and HTML alternatives, then the PDF report when there is one."""
+    mail = EmailMessage()
+    mail["Subject"] = digest.subject
+    mail["From"] = sender
+    mail["To"] = email.utils.formataddr((digest.recipient.name or "", digest.recipient.address))
+    mail["Date"] = email.utils.format_datetime(digest.now.replace(tzinfo=dt.UTC))
+    mail["Message-ID"] = f"<{digest.key}@paceline>"
+    mail["X-Paceline-Digest"] = digest.kind
+    mail.set_content(digest.text)
+    mail.add_alternative(digest.html, subtype="html")
+    if digest.attachment is not None:
+        filename, data = digest.attachment
+        mail.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
     return mail
 
 

@@ -35,6 +35,7 @@ from paceline.channels import (
     Audience,
     DeliveryError,
     DeliverySettings,
+    Digest,
     Recipient,
     plugin_settings,
     secret_from_env,
@@ -107,6 +108,35 @@ class WebhookSender:
         if self.signing_secret is not None:
             headers |= signature_headers(self.signing_secret, message, body)
         post(self.url, self.label, body, headers, self.config.timeout_seconds)
+
+    def send_digest(self, digest: Digest) -> None:
+        """A scheduled digest as text (Slack, Teams) or signed JSON (the webhook)."""
+        body = json.dumps(digest_payload(self.label, digest), ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.signing_secret is not None:
+            sent = digest.now.replace(tzinfo=dt.UTC)
+            headers |= {
+                "webhook-id": digest.key,
+                "webhook-timestamp": str(int(sent.timestamp())),
+                "webhook-signature": Webhook(self.signing_secret).sign(digest.key, sent, body),
+            }
+        post(self.url, self.label, body, headers, self.config.timeout_seconds)
+
+
+def digest_payload(label: str, digest: Digest) -> dict[str, Any]:
+    """Slack and Teams read `text`; the signed webhook gets the Standard Webhooks envelope."""
+    return {
+        "type": f"paceline.{digest.kind}",
+        "timestamp": digest.now.replace(tzinfo=dt.UTC).isoformat(),
+        "text": f"{digest.subject}\n\n{digest.text}",
+        "data": {
+            "destination": label,
+            "to": digest.recipient.address,
+            "about": digest.about,
+            "subject": digest.subject,
+            "text": digest.text,
+        },
+    }
 
 
 def post(url: str, label: str, body: bytes, headers: dict[str, str], timeout: float) -> None:

@@ -486,3 +486,70 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
+
+
+class JobRun(Base):
+    """One scheduled run of a configured job for one scope (a team, or "" for the whole
+    organisation) at one scheduled instant (naive UTC).
+
+    The unique key (job, scope, scheduled_for) is the claim: a scheduler inserts the row
+    before doing anything, so two schedulers on one database cannot both run the same slot.
+    `lease_until` says until when the claimer is taken to be alive; a `running` row whose
+    lease has passed was left by a scheduler that died, and is taken over by the next."""
+
+    __tablename__ = "job_run"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(200))
+    scheduled_for: Mapped[dt.datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))  # running / done / failed / skipped
+    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    lease_until: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    outcome: Mapped[str | None] = mapped_column(String(1000))
+
+    __table_args__ = (UniqueConstraint("job", "scope", "scheduled_for", name="uq_job_run_slot"),)
+
+
+class JobDelivery(Base):
+    """One person's (or destination's) part of a job run: claimed before it is sent.
+
+    `deferred` rows wait for `not_before` (the end of the recipient's quiet hours); `pending`
+    rows were claimed by a run that may have died before it knew the outcome, and are sent
+    by the run that takes it over."""
+
+    __tablename__ = "job_delivery"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("job_run.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    channel: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(200))  # the rep or team the message is about
+    status: Mapped[str] = mapped_column(String(16))  # pending / deferred / sent / failed
+    not_before: Mapped[dt.datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(1000))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "recipient", "subject", name="uq_job_delivery_item"),
+        Index("ix_job_delivery_status_not_before", "status", "not_before"),
+    )
+
+
+class UserPreference(Base):
+    """What a user wants sent to them: which digests and alerts, through which channel, and
+    quiet hours (local "HH:MM" in their team's zone) inside which nothing is sent."""
+
+    __tablename__ = "user_preference"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    rep_digest: Mapped[bool] = mapped_column(Boolean, default=True)
+    manager_digest: Mapped[bool] = mapped_column(Boolean, default=True)
+    alerts: Mapped[bool] = mapped_column(Boolean, default=True)
+    channel: Mapped[str | None] = mapped_column(String(64))  # None: the job's channel
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)

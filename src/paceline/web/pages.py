@@ -40,6 +40,7 @@ from paceline.web import (
     pipeline_pages,
     quality_pages,
     report_pages,
+    schedule_pages,
     tipping_pages,
     work,
 )
@@ -82,6 +83,7 @@ def mount(app: FastAPI) -> None:
         admin,
         delivery_pages,
         kiosk_pages,
+        schedule_pages,
     ):
         app.include_router(module.router)
 

@@ -1,0 +1,133 @@
+"""A scheduler killed mid-run (SIGKILL) and restarted sends the rest and nothing twice; a
+restart before the dead run's lease has passed leaves it alone.
+
+The SMTP server holds the run's second message (Ben's digest) until the scheduler process is
+killed, then refuses it (451), so the kill falls at a known point: Ana's digest accepted and
+marked sent, Ben's claimed and not delivered. SQLite and PostgreSQL (the processes reach the
+test's schema through the URL's search_path option).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from paceline.scheduling import run_due
+from paceline.store.engine import make_engine
+from paceline.store.migrate import upgrade
+from schedule_org import Inbox, build_org, config_text, settings_for, smtp_server
+
+pytestmark = pytest.mark.faults
+# The newest run of the job: Monday 13:00 UTC's (its first sight recorded Friday's, skipped).
+LATEST_RUN = text(
+    "SELECT status, attempts FROM job_run WHERE job = 'morning' ORDER BY scheduled_for DESC LIMIT 1"
+)
+SRC = Path(__file__).resolve().parents[2] / "src"
+JOBS = """
+[[jobs]]
+name = "morning"
+kind = "rep_digest"
+at = "08:00"
+team = "East"
+"""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL another process can open: a SQLite file, or a fresh schema on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'paceline.db'}"
+        return
+    base = request.getfixturevalue("pg_database")
+    schema = f"s_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _scheduler(url: str, config: Path, now: str, *more: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PACELINE_TODAY": now, "PYTHONPATH": str(SRC)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "paceline.cli", "--db", url, "--config", str(config),
+         "scheduler", "--poll", "1", *more],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def _wait(condition: object, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def _addresses(inbox: Inbox) -> list[str]:
+    return sorted(rcpt for _h, rcpt, _m in inbox.received)
+
+
+def test_a_scheduler_killed_mid_run_and_restarted_sends_the_rest_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    with smtp_server() as (inbox, port):
+        settings = settings_for(port, JOBS)
+        engine = make_engine(database_url)
+        upgrade(engine)
+        build_org(engine, settings, with_preferences=False)
+        run_due(engine, settings, dt.datetime(2026, 12, 7))  # first sight: nothing due
+        config = tmp_path / "paceline.toml"
+        config.write_text(config_text(port, JOBS), encoding="utf-8")
+
+        inbox.hold = 2  # Ben's digest: held, then refused once the process is dead
+        first = _scheduler(database_url, config, "2026-12-07T13:00:00+00:00")
+        try:
+            _wait(inbox.holding.is_set, 120)
+            assert _addresses(inbox) == ["ana@example.com"]
+            first.send_signal(signal.SIGKILL)
+            first.wait(30)
+        finally:
+            if first.poll() is None:
+                first.kill()
+        inbox.release.set()
+        with engine.connect() as conn:
+            status, attempts = conn.execute(LATEST_RUN).one()
+        assert (status, attempts) == ("running", 1)
+
+        # Five minutes on, the dead run's 15-minute lease still holds: nothing is taken over.
+        early = _scheduler(database_url, config, "2026-12-07T13:05:00+00:00", "--once")
+        assert early.wait(120) == 0, early.stdout.read() if early.stdout else ""
+        assert _addresses(inbox) == ["ana@example.com"]
+
+        # Twenty minutes on, the run is taken over: Ben's digest goes, Ana's not again.
+        later = _scheduler(database_url, config, "2026-12-07T13:20:00+00:00", "--once")
+        output = later.communicate(timeout=120)[0]
+        assert later.returncode == 0, output
+        assert _addresses(inbox) == ["ana@example.com", "ben@example.com"]
+        subjects = [str(m["Subject"]) for _h, _r, m in inbox.received]
+        assert subjects == ["Your day: Ana, Mon 07 Dec 2026", "Your day: Ben, Mon 07 Dec 2026"]
+        with engine.connect() as conn:
+            status, attempts = conn.execute(LATEST_RUN).one()
+        assert (status, attempts) == ("done", 2)
+
+        # And again later the same day: nothing more.
+        run_due(engine, settings, dt.datetime(2026, 12, 7, 18))
+        assert len(inbox.received) == 2
+        engine.dispose()
