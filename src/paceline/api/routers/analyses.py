@@ -234,6 +234,7 @@ def plan(body: PlanRequest, state: State, caller: ApiCaller) -> JSONResponse:
                 body.role,
                 team,
                 body.history_months,
+                by_role=body.role is None,
             )
             if body.from_history
             else None
@@ -241,7 +242,15 @@ def plan(body: PlanRequest, state: State, caller: ApiCaller) -> JSONResponse:
         built = build_plan(
             settings,
             calendar,
-            PlanInput(body.revenue, body.deal_size, given, body.year, body.headcount, weights),
+            PlanInput(
+                body.revenue,
+                body.deal_size,
+                given,
+                body.year,
+                body.headcount,
+                weights,
+                body.role if body.headcount is not None else None,
+            ),
             measured,
         )
         saved = save_plan_targets(state.engine, built) if body.save else None
