@@ -623,14 +623,14 @@ def test_save_then_read_prorated_and_override(
     by_metric = {e.metric: e for e in listed.entries}
     assert listed.period == march and len(by_metric) == 4  # an AE's three steps and revenue
     assert (by_metric["proposals"].value, by_metric["proposals"].origin) == (12, "manual")
-    assert by_metric["calls"].origin == "prorated"
+    assert by_metric["deals_won"].origin == "prorated" and "calls" not in by_metric
     stored = list_targets(engine, settings, rep="ana ruiz", day=D(2026, 3, 9))
     kinds = [(e.metric, e.period.kind, e.origin) for e in stored.entries if e.metric == "proposals"]
     assert kinds == [("proposals", "year", "plan"), ("proposals", "month", "manual")]
     assert list_targets(engine, settings, rep="Ana Ruiz", day=D(2027, 3, 9)).entries == ()
 
     # Saving the plan again replaces the yearly targets and leaves the override alone.
-    assert save_plan_targets(engine, plan).targets == 21
+    assert save_plan_targets(engine, plan).targets == 12
     with engine.connect() as conn:
         assert period_targets(conn, cal, march, ["proposals"], [ana])[(ana, "proposals")] == 12
 
