@@ -10,12 +10,14 @@ meetings set, 2 AEs meetings held to deals won (the default `[[roles]] funnel_st
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
-from factories import demo_login
+from factories import DEMO_TODAY, demo_login
 from paceline.analytics.plan import (
     GivenRate,
     MeasuredRate,
@@ -24,6 +26,9 @@ from paceline.analytics.plan import (
     PlanInput,
     RepWeight,
     build_plan,
+    measure_rates,
+    plan_period,
+    plan_weights,
     round_figure,
 )
 from paceline.calendar import BusinessCalendar
@@ -143,8 +148,6 @@ def test_a_hand_over_rate_above_one_is_allowed_only_between_roles(settings: Sett
     def measured(upper: str, lower: str, num: float, den: float) -> MeasuredRate:
         return MeasuredRate(upper, lower, num / den, num, den)
 
-    import datetime as dt
-
     history = MeasuredRates(
         dt.date(2026, 6, 1),
         dt.date(2026, 12, 1),
@@ -184,3 +187,37 @@ def test_the_web_error_speaks_in_field_labels(client: TestClient) -> None:
     assert "“Calls → Conversations”" in page.text
     assert "Measure rates I leave blank from history" in page.text
     assert "=R" not in page.text and "calls:conversations" not in page.text
+
+
+def test_the_default_path_plans_the_full_demo_per_role(
+    demo_org: tuple[Engine, dict[str, Any]], settings: Settings
+) -> None:
+    """The web's default (every quota role, rates from history) on the full demo: it used to
+    fail on meetings held above meetings set, all reps pooled."""
+    engine, _ = demo_org
+    calendar = BusinessCalendar(settings.calendar)
+    period = plan_period(calendar, 2027)
+    weights = plan_weights(engine, settings, period)
+    measured = measure_rates(engine, settings, DEMO_TODAY, by_role=True)
+    plan = build_plan(settings, calendar, PlanInput(2e6, 20e3, (), 2027, reps=weights), measured)
+    hand_over = plan.rates[2]
+    assert (hand_over.upper, hand_over.lower, hand_over.hand_over) == (
+        "meetings_set",
+        "meetings_held",
+        True,
+    )
+    # Counted on the owners: meetings set by SDRs, meetings held by AEs.
+    sdrs = measure_rates(engine, settings, DEMO_TODAY, role="sdr")
+    aes = measure_rates(engine, settings, DEMO_TODAY, role="ae")
+    assert hand_over.measured is not None
+    assert hand_over.measured.denominator == sdrs.rates[2].denominator
+    assert hand_over.measured.numerator == aes.rates[2].numerator
+    # End to end: the SDRs' meetings set x the hand-over rate = the AEs' meetings held.
+    sdr_weight = sum(w.weight for w in weights if w.role == "sdr")
+    ae_weight = sum(w.weight for w in weights if w.role == "ae")
+    sdr_set, ae_held = plan.step("meetings_set"), plan.step("meetings_held")
+    assert sdr_set.per_rep is not None and ae_held.per_rep is not None
+    assert sdr_set.per_rep.year * sdr_weight * hand_over.rate == pytest.approx(
+        ae_held.per_rep.year * ae_weight
+    )
+    assert plan.step("calls").owners == ("sdr",) and plan.step("deals_won").owners == ("ae",)
