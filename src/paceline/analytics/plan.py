@@ -624,8 +624,12 @@ def build_plan(
     steps = funnel_steps(settings)
     configured = step_owners(settings, steps)
     owners = _owners(inputs, steps, configured, total_weight)
-    # Hand-overs: consecutive steps carried by different roles of this plan.
-    boundaries = {(u, lo) for u, lo in pairwise(steps) if owners[u][0] != owners[lo][0]}
+    # Hand-overs: consecutive steps carried by roles of this plan with none in common.
+    boundaries = {
+        (u, lo)
+        for u, lo in pairwise(steps)
+        if owners[u][0] and owners[lo][0] and not set(owners[u][0]) & set(owners[lo][0])
+    }
     rates = _rates(steps, inputs.rates, measured, boundaries)
     period = plan_period(calendar, inputs.year)
     business_days = calendar.business_days(period.start, period.end)

@@ -57,7 +57,9 @@ def plan(
     reps: int | None = typer.Option(
         None, "--reps", help="Plan for this many equal reps instead of the reps in the database."
     ),
-    role: str | None = typer.Option(None, help="Only reps of this role (weights and history)."),
+    role: str | None = typer.Option(
+        None, help="Only reps of this role carry the plan (history: each step on its owners)."
+    ),
     team: str | None = typer.Option(None, help="Only reps of this team (weights and history)."),
     year: int | None = typer.Option(
         None, help="Fiscal year starting in this calendar year; default: the current one."
@@ -96,10 +98,10 @@ def plan(
             c.engine(),
             settings,
             as_of.date() if as_of else calendar.today(),
-            role,
+            None,  # each step on the reps of the role owning it, whoever carries the plan
             team,
             history_months,
-            by_role=role is None,
+            by_role=True,
         )
     result = build_plan(
         settings,

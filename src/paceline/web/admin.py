@@ -206,9 +206,7 @@ def _build(
         () if headcount is not None else plan_weights(state.engine, settings, period, role, team)
     )
     measured = (
-        measure_rates(
-            state.engine, settings, calendar.today(), role, team, months, by_role=role is None
-        )
+        measure_rates(state.engine, settings, calendar.today(), None, team, months, by_role=True)
         if values["from_history"]
         else None
     )

@@ -231,10 +231,10 @@ def plan(body: PlanRequest, state: State, caller: ApiCaller) -> JSONResponse:
                 state.engine,
                 settings,
                 body.as_of or calendar.today(),
-                body.role,
+                None,  # each step on the reps of the role owning it
                 team,
                 body.history_months,
-                by_role=body.role is None,
+                by_role=True,
             )
             if body.from_history
             else None
