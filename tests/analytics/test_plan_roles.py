@@ -11,6 +11,7 @@ meetings set, 2 AEs meetings held to deals won (the default `[[roles]] funnel_st
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -162,10 +163,20 @@ def test_a_hand_over_rate_above_one_is_allowed_only_between_roles(settings: Sett
     plan = build_plan(settings, BusinessCalendar(settings.calendar), inputs, history)
     # 480 meetings held ÷ 1.5 = 320 meetings set for the SDRs.
     assert plan.step("meetings_set").total.year == pytest.approx(320)
-    # Within one role the same figure is refused: held and set both owned by everyone.
-    one_role = PlanInput(1_200_000, 20_000, given, 2026, headcount=5)
-    with pytest.raises(ValueError, match="above 1"):
-        build_plan(settings, BusinessCalendar(settings.calendar), one_role, history)
+    # Within one role (the AEs' proposals → deals won) a rate above 1 is refused.
+    within = MeasuredRates(
+        dt.date(2026, 6, 1),
+        dt.date(2026, 12, 1),
+        6,
+        None,
+        None,
+        5,
+        (measured("proposals", "deals_won", 120, 100),),
+    )
+    others = tuple(r for r in RATES if r.upper != "proposals")
+    inputs = PlanInput(1_200_000, 20_000, others, 2026, reps=TEAM)
+    with pytest.raises(ValueError, match=r"proposals→deals_won: measured 1\.2 .*above 1"):
+        build_plan(settings, BusinessCalendar(settings.calendar), inputs, within)
 
 
 def plan_form(csrf: str, **changes: Any) -> dict[str, Any]:
@@ -221,3 +232,18 @@ def test_the_default_path_plans_the_full_demo_per_role(
         ae_held.per_rep.year * ae_weight
     )
     assert plan.step("calls").owners == ("sdr",) and plan.step("deals_won").owners == ("ae",)
+
+
+def test_an_sdr_plan_on_the_web_gives_sdrs_no_deals(client: TestClient) -> None:
+    csrf = demo_login(client, "admin")
+    page = client.post("/plan", data=plan_form(csrf, role="sdr"))
+    assert page.status_code == 200, page.text[page.text.find("plan-error") :][:400]
+    rows = {
+        metric: row
+        for metric, row in re.findall(r'<tr data-metric="(\w+)">(.*?)</tr>', page.text, re.S)
+    }
+    assert (
+        "not this plan&#39;s reps" in rows["deals_won"]
+        or "not this plan's reps" in rows["deals_won"]
+    )
+    assert "not this plan" not in rows["calls"]

@@ -624,11 +624,12 @@ def build_plan(
     steps = funnel_steps(settings)
     configured = step_owners(settings, steps)
     owners = _owners(inputs, steps, configured, total_weight)
-    # Hand-overs: consecutive steps carried by roles of this plan with none in common.
+    # Hand-overs: consecutive steps owned by roles with none in common (the configuration's,
+    # which history is measured on, whichever roles carry this plan).
     boundaries = {
         (u, lo)
         for u, lo in pairwise(steps)
-        if owners[u][0] and owners[lo][0] and not set(owners[u][0]) & set(owners[lo][0])
+        if u in configured and lo in configured and not configured[u] & configured[lo]
     }
     rates = _rates(steps, inputs.rates, measured, boundaries)
     period = plan_period(calendar, inputs.year)
