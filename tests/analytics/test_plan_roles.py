@@ -10,6 +10,7 @@ meetings set, 2 AEs meetings held to deals won (the default `[[roles]] funnel_st
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from typing import Any
@@ -157,12 +158,18 @@ def test_a_hand_over_rate_above_one_is_allowed_only_between_roles(settings: Sett
         None,
         5,
         (measured("meetings_set", "meetings_held", 1500, 1000),),
+        by_role=True,
     )
     given = tuple(r for r in RATES if r.upper != "meetings_set")
     inputs = PlanInput(1_200_000, 20_000, given, 2026, reps=TEAM)
     plan = build_plan(settings, BusinessCalendar(settings.calendar), inputs, history)
     # 480 meetings held ÷ 1.5 = 320 meetings set for the SDRs.
     assert plan.step("meetings_set").total.year == pytest.approx(320)
+    assert plan.rates[2].hand_over and plan.rates[2].rate == pytest.approx(1.5)
+    # The same figure measured on everyone pooled is a data fault, not a hand-over.
+    pooled = dataclasses.replace(history, by_role=False)
+    with pytest.raises(ValueError, match="above 1: these steps do not nest"):
+        build_plan(settings, BusinessCalendar(settings.calendar), inputs, pooled)
     # Within one role (the AEs' proposals → deals won) a rate above 1 is refused.
     within = MeasuredRates(
         dt.date(2026, 6, 1),
@@ -172,6 +179,7 @@ def test_a_hand_over_rate_above_one_is_allowed_only_between_roles(settings: Sett
         None,
         5,
         (measured("proposals", "deals_won", 120, 100),),
+        by_role=True,
     )
     others = tuple(r for r in RATES if r.upper != "proposals")
     inputs = PlanInput(1_200_000, 20_000, others, 2026, reps=TEAM)

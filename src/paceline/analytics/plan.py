@@ -256,6 +256,9 @@ class MeasuredRates:
     team: str | None
     reps: int  # reps with any funnel activity in the window
     rates: tuple[MeasuredRate, ...]
+    # Each step counted on the reps of the roles owning it (`measure_rates(by_role=True)`):
+    # only then is a hand-over above 1 a fact (AEs book their own) rather than a data fault.
+    by_role: bool = False
 
     def get(self, upper: str, lower: str) -> MeasuredRate | None:
         for rate in self.rates:
@@ -321,7 +324,7 @@ def measure_rates(
         )
         for upper, lower in pairwise(steps)
     )
-    return MeasuredRates(start, end, window, role, team, active, rates)
+    return MeasuredRates(start, end, window, role, team, active, rates, by_role)
 
 
 def step_owners(settings: Settings, steps: Sequence[str]) -> dict[str, frozenset[str]]:
@@ -790,7 +793,7 @@ def _rates(
             raise RateNeeded(
                 upper, lower, f"cannot be measured, no {upper} in history ({measured.scope})"
             )
-        hand_over = (upper, lower) in boundaries and history.rate > 1
+        hand_over = measured.by_role and (upper, lower) in boundaries and history.rate > 1
         if history.rate <= 0 or (history.rate > 1 and not hand_over):
             counts = (
                 f"{history.numerator:,.0f} {lower} / {history.denominator:,.0f} {upper}, "
