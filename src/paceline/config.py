@@ -219,6 +219,9 @@ class RoleSettings(_Strict):
     name: Name
     label: str = ""
     key_metrics: list[Name] = Field(default_factory=list)
+    # The contiguous slice of `[funnel] steps` this role works (plans give its reps targets
+    # for these steps only); None: the span of its key metrics in the funnel.
+    funnel_steps: list[Name] | None = None
 
 
 class FunnelSettings(_Strict):
@@ -546,6 +549,8 @@ class Settings(_Strict):
         for r in self.roles:
             _check_known(f"roles.{r.name}.key_metrics", r.key_metrics, metrics, "metric")
         _check_known("funnel.steps", self.funnel.steps, metrics, "metric")
+        for r in self.roles:
+            self._check_role_funnel(r)
         _check_known("alerts.no_selling.metric", [self.alerts.no_selling.metric], metrics, "metric")
         self._check_celebrations()
         for rule in self.coaching:
@@ -553,6 +558,36 @@ class Settings(_Strict):
             _check_known(f"coaching.{rule.name}", used, metrics, "metric")
             _check_known(f"coaching.{rule.name}.roles", rule.roles or [], self.role_names, "role")
         return self
+
+    def _check_role_funnel(self, role: RoleSettings) -> None:
+        """A role's funnel steps must be metrics, and those in `[funnel] steps` consecutive
+        and in funnel order: a plan hands volume from one role to the next at one boundary.
+        Steps not in the funnel are ignored, so a shorter funnel keeps the roles valid."""
+        if role.funnel_steps is None:
+            return
+        where = f"roles.{role.name}.funnel_steps"
+        _check_known(where, role.funnel_steps, {m.name for m in self.metrics}, "metric")
+        steps = self.funnel.steps
+        owned = [s for s in role.funnel_steps if s in steps]
+        if owned:
+            first = steps.index(owned[0])
+            if steps[first : first + len(owned)] != owned:
+                raise ValueError(
+                    f"{where}: must be consecutive funnel steps in funnel order "
+                    f"(funnel: {', '.join(steps)})"
+                )
+
+    def role_funnel(self, name: str) -> tuple[str, ...]:
+        """The funnel steps a role owns: `funnel_steps` if set, else the span of its key
+        metrics in the funnel (from the highest to the lowest), else none."""
+        role = self.role(name)
+        steps = self.funnel.steps
+        if role.funnel_steps is not None:
+            return tuple(s for s in role.funnel_steps if s in steps)
+        where = [steps.index(m) for m in role.key_metrics if m in steps]
+        if not where:
+            return ()
+        return tuple(steps[min(where) : max(where) + 1])
 
     def _check_celebrations(self) -> None:
         """Wins to celebrate must be counts; the defaults are skipped where a configuration

@@ -600,8 +600,8 @@ def test_save_then_read_prorated_and_override(
     weights = plan_weights(engine, settings, year, role="ae")
     plan = plan_of(settings, PlanInput(3_000_000, 30_000, SEEDS_RATES, 2026, reps=weights))
     saved = save_plan_targets(engine, plan)
-    # Ana, Bo and Cy; six funnel steps and revenue each.
-    assert (saved.reps, saved.targets, saved.metrics[-1]) == (3, 21, "revenue")
+    # Ana, Bo and Cy; the AEs' three funnel steps (meetings held to deals won) and revenue.
+    assert (saved.reps, saved.targets, saved.metrics[-1]) == (3, 12, "revenue")
     full = plan.step("proposals").per_rep.year  # 400 proposals over the AEs' weight
     assert full == pytest.approx(400 / plan.total_weight)
 
@@ -621,16 +621,16 @@ def test_save_then_read_prorated_and_override(
 
     listed = list_targets(engine, settings, rep="Ana Ruiz", period_kind="month", day=D(2026, 3, 9))
     by_metric = {e.metric: e for e in listed.entries}
-    assert listed.period == march and len(by_metric) == 7
+    assert listed.period == march and len(by_metric) == 4  # an AE's three steps and revenue
     assert (by_metric["proposals"].value, by_metric["proposals"].origin) == (12, "manual")
-    assert by_metric["calls"].origin == "prorated"
+    assert by_metric["deals_won"].origin == "prorated" and "calls" not in by_metric
     stored = list_targets(engine, settings, rep="ana ruiz", day=D(2026, 3, 9))
     kinds = [(e.metric, e.period.kind, e.origin) for e in stored.entries if e.metric == "proposals"]
     assert kinds == [("proposals", "year", "plan"), ("proposals", "month", "manual")]
     assert list_targets(engine, settings, rep="Ana Ruiz", day=D(2027, 3, 9)).entries == ()
 
     # Saving the plan again replaces the yearly targets and leaves the override alone.
-    assert save_plan_targets(engine, plan).targets == 21
+    assert save_plan_targets(engine, plan).targets == 12
     with engine.connect() as conn:
         assert period_targets(conn, cal, march, ["proposals"], [ana])[(ana, "proposals")] == 12
 
@@ -699,7 +699,8 @@ def test_cli_plan_prints_the_cascade_without_a_database(workdir: Path) -> None:
     team_row, rep_row = (row[1:] for row in rows if row[0] == "proposals")
     # 8,000 a year; 667 a month; x 5 / 253 = 158.1 a week; / 253 = 31.6 a day.
     assert team_row == ["÷ 25%", "8,000", "2,000", "667", "159", "32"]
-    assert rep_row == ["80", "20", "7", "2", "1"]
+    # 0.316 a day is shown as such, never rounded up to 1: one every 253 / 80 = 3.2 days.
+    assert rep_row == ["every rep", "80", "20", "7", "2", "0.32 (1 every 3.2 days)"]
     assert "calls → conversations" in output and "all rates given" in output
     assert not (workdir / "paceline.db").exists()  # a head-count plan needs no database
 
@@ -752,7 +753,7 @@ def test_cli_plan_save_and_targets(workdir: Path) -> None:
     code, output = cli(*SEEDS_ARGS[:-4], "--year", "2026", "--save")
     assert code == 0, output
     assert "2 reps (1.88 full-weight)" in output  # Bo ramps up: 222.5 / 253 = 0.88
-    assert "Bo Chen" in output and "saved 14 yearly targets (7 metrics x 2 reps)" in output
+    assert "Bo Chen" in output and "saved 8 yearly targets (4 metrics, 2 reps" in output
 
     code, output = cli(
         "target", "set", "12", "--rep", "Ana Ruiz", "--metric", "proposals", "--date", "2026-03-04"

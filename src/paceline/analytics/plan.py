@@ -45,6 +45,8 @@ from paceline.store.models import Rep, Target, Team
 from paceline.store.names import RepResolver, default_role, existing_rep_id
 
 RateSource = Literal["given", "measured"]
+Per = Literal["day", "week", "month", "quarter", "year"]
+PERS: tuple[Per, ...] = ("day", "week", "month", "quarter", "year")
 PLAN_ORIGIN = "plan"
 REVENUE_METRIC = "revenue"
 _NAME_PART = re.compile(r"[^a-z0-9]+")
@@ -217,6 +219,18 @@ def _check_rate(upper: str, lower: str, rate: float) -> None:
     raise UserInputError(f"rate {upper}→{lower}: must be above 0 and at most 1 (got {shown}){hint}")
 
 
+class RateNeeded(UserInputError):
+    """A conversion the plan cannot use or measure: the face says how to give it.
+
+    The message ends in the CLI's syntax (`upper:lower=R`); the web plan builder rewords it
+    for its rate fields with `reason`, the part before that hint.
+    """
+
+    def __init__(self, upper: str, lower: str, reason: str) -> None:
+        super().__init__(f"rate {upper}→{lower}: {reason}; give it ({upper}:{lower}=R)")
+        self.upper, self.lower, self.reason = upper, lower, reason
+
+
 # --- history ---------------------------------------------------------------------------------
 
 
@@ -242,6 +256,9 @@ class MeasuredRates:
     team: str | None
     reps: int  # reps with any funnel activity in the window
     rates: tuple[MeasuredRate, ...]
+    # Each step counted on the reps of the roles owning it (`measure_rates(by_role=True)`):
+    # only then is a hand-over above 1 a fact (AEs book their own) rather than a data fault.
+    by_role: bool = False
 
     def get(self, upper: str, lower: str) -> MeasuredRate | None:
         for rate in self.rates:
@@ -264,6 +281,7 @@ def measure_rates(
     role: str | None = None,
     team: str | None = None,
     months: int | None = None,
+    by_role: bool = False,
 ) -> MeasuredRates:
     """Each funnel step's conversion over the `months` before `as_of`, for a role or team.
 
@@ -272,7 +290,9 @@ def measure_rates(
     deal by deal: with a sales cycle of weeks, the window's length (months) is what keeps the
     two counts comparable, and it needs no link between a call and the deal it led to.
     Without role or team, reps whose role carries no key metrics (managers) are left out, as
-    they are from plans.
+    they are from plans. `by_role`: each step is counted on the reps whose role owns it
+    (`Settings.role_funnel`), so the hand-over rate is the next role's count over the
+    previous role's (meetings held by AEs per meeting set by SDRs).
     """
     steps = funnel_steps(settings)
     window = months or settings.plan.history_months
@@ -283,7 +303,16 @@ def measure_rates(
     with engine.connect() as conn:
         rep_ids = _selected_rep_ids(conn, settings, role, team)
         totals = metric_totals(conn, settings, steps, start, end, rep_ids)
-    summed = {s: sum(v.get(s, 0.0) for v in totals.values.values()) for s in steps}
+        roles = {int(i): r for i, r in conn.execute(select(Rep.id, Rep.role))} if by_role else {}
+    owners = step_owners(settings, steps) if by_role else {}
+    summed = {
+        s: sum(
+            v.get(s, 0.0)
+            for rep_id, v in totals.values.items()
+            if s not in owners or roles.get(rep_id) in owners[s]
+        )
+        for s in steps
+    }
     active = sum(1 for v in totals.values.values() if any(v.get(s) for s in steps))
     rates = tuple(
         MeasuredRate(
@@ -295,7 +324,17 @@ def measure_rates(
         )
         for upper, lower in pairwise(steps)
     )
-    return MeasuredRates(start, end, window, role, team, active, rates)
+    return MeasuredRates(start, end, window, role, team, active, rates, by_role)
+
+
+def step_owners(settings: Settings, steps: Sequence[str]) -> dict[str, frozenset[str]]:
+    """Each funnel step owned by some role → the roles owning it; a step no role owns is left
+    out (every rep carries it)."""
+    owners: dict[str, set[str]] = {}
+    for role in settings.roles:
+        for step in settings.role_funnel(role.name):
+            owners.setdefault(step, set()).add(role.name)
+    return {s: frozenset(owners[s]) for s in steps if s in owners}
 
 
 def _quota_roles(settings: Settings) -> list[str]:
@@ -454,6 +493,7 @@ class PlanInput:
     year: int | None = None
     headcount: int | None = None
     reps: tuple[RepWeight, ...] = ()
+    role: str | None = None  # the role of a head count (reps carry their own)
 
 
 @dataclass(frozen=True)
@@ -465,6 +505,9 @@ class StepRate:
     rate: float
     source: RateSource
     measured: MeasuredRate | None  # history's figure, also when the rate was given
+    # Between two roles' steps (SDRs' meetings set → AEs' meetings held): may exceed 1 when
+    # measured, as the next role also books its own.
+    hand_over: bool = False
 
 
 @dataclass(frozen=True)
@@ -481,18 +524,32 @@ class Split:
 
 @dataclass(frozen=True)
 class RoundedSplit:
-    """A `Split` rounded up to whole units."""
+    """A `Split` rounded up to whole units; a per-rep figure below 1 is not rounded up to 1
+    but up to two decimals (0.12 deals a day, not 1; see `Pace`)."""
 
-    year: int
-    quarter: int
-    month: int
-    week: int
-    day: int
+    year: float
+    quarter: float
+    month: float
+    week: float
+    day: float
+
+
+@dataclass(frozen=True)
+class Pace:
+    """A rep's figure in the shortest period where it reaches one: 3 calls a *day*, but 2.6
+    deals a *month* (`per`), and one every `every_days` business days when a day's figure is
+    below one. Faces show this rather than a per-day figure rounded up to an absurd 1."""
+
+    value: float  # the exact figure per `per`
+    per: Per
+    every_days: float | None  # business days per one unit; None when a day's figure is ≥ 1
 
 
 @dataclass(frozen=True)
 class StepTarget:
-    """One metric's plan: for the team and for one full-weight rep, exact and rounded up."""
+    """One metric's plan: for the team and for one full-weight rep of the roles that own the
+    step, exact and rounded up. `per_rep` is None when no rep of the plan owns the step (an
+    AE plan's calls: the SDRs' step, shown as the team's figure only)."""
 
     metric: str
     label: str
@@ -500,8 +557,11 @@ class StepTarget:
     rate: StepRate | None  # conversion from this step to the next one down
     total: Split
     total_rounded: RoundedSplit
-    per_rep: Split
-    per_rep_rounded: RoundedSplit
+    owners: tuple[str, ...]  # roles carrying the step; () = every rep of the plan
+    per_rep: Split | None
+    per_rep_rounded: RoundedSplit | None
+    pace: Pace | None  # the per-rep figure in the shortest period where it reaches one
+    owner_weight: float  # full-weight reps carrying the step
 
 
 @dataclass(frozen=True)
@@ -565,7 +625,16 @@ def build_plan(
         raise UserInputError(f"deal size: must be above 0 (got {inputs.deal_size:,.2f})")
     headcount, total_weight = _team_size(inputs)
     steps = funnel_steps(settings)
-    rates = _rates(steps, inputs.rates, measured)
+    configured = step_owners(settings, steps)
+    owners = _owners(inputs, steps, configured, total_weight)
+    # Hand-overs: consecutive steps owned by roles with none in common (the configuration's,
+    # which history is measured on, whichever roles carry this plan).
+    boundaries = {
+        (u, lo)
+        for u, lo in pairwise(steps)
+        if u in configured and lo in configured and not configured[u] & configured[lo]
+    }
+    rates = _rates(steps, inputs.rates, measured, boundaries)
     period = plan_period(calendar, inputs.year)
     business_days = calendar.business_days(period.start, period.end)
     if business_days == 0:
@@ -582,9 +651,12 @@ def build_plan(
         _check_usable(rate.upper, counts[rate.upper], f"rate {rate.upper}→{rate.lower}")
     rate_below = {r.upper: r for r in rates}
 
-    def target(metric: str, value: float, unit: Literal["count", "currency"]) -> StepTarget:
+    def target(
+        metric: str, value: float, unit: Literal["count", "currency"], step: str
+    ) -> StepTarget:
         total = _split(value, business_days, work_days)
-        per_rep = _split(value / total_weight, business_days, work_days)
+        roles, weight = owners[step]
+        per_rep = _split(value / weight, business_days, work_days) if weight > 0 else None
         return StepTarget(
             metric=metric,
             label=settings.metric(metric).label or metric,
@@ -592,8 +664,11 @@ def build_plan(
             rate=rate_below.get(metric),
             total=total,
             total_rounded=_rounded(total),
+            owners=roles,
             per_rep=per_rep,
-            per_rep_rounded=_rounded(per_rep),
+            per_rep_rounded=_rounded(per_rep, per_rep=True) if per_rep else None,
+            pace=_pace(per_rep) if per_rep else None,
+            owner_weight=weight,
         )
 
     yearly = {**{s: counts[s] for s in steps}, REVENUE_METRIC: inputs.revenue}
@@ -611,11 +686,39 @@ def build_plan(
         headcount=headcount,
         total_weight=total_weight,
         reps=inputs.reps,
-        revenue_target=target(REVENUE_METRIC, inputs.revenue, "currency"),
-        steps=tuple(target(s, counts[s], "count") for s in steps),
+        revenue_target=target(REVENUE_METRIC, inputs.revenue, "currency", steps[-1]),
+        steps=tuple(target(s, counts[s], "count", s) for s in steps),
         quarters=_schedule(calendar, period, "quarter", yearly, business_days, total_weight),
         months=_schedule(calendar, period, "month", yearly, business_days, total_weight),
     )
+
+
+def _owners(
+    inputs: PlanInput,
+    steps: Sequence[str],
+    configured: dict[str, frozenset[str]],
+    total_weight: float,
+) -> dict[str, tuple[tuple[str, ...], float]]:
+    """Each step → (the plan's roles that own it, their full-weight reps).
+
+    A step no role owns in the configuration, or a head count of no stated role, is carried
+    by every rep of the plan, as is the whole funnel in a configuration without ownership.
+    """
+    planned = {r.role for r in inputs.reps} if inputs.reps else None
+    if inputs.headcount is not None:
+        planned = {inputs.role} if inputs.role else None
+    result: dict[str, tuple[tuple[str, ...], float]] = {}
+    for step in steps:
+        if planned is None or step not in configured:
+            result[step] = ((), total_weight)
+            continue
+        roles = tuple(sorted(configured[step] & planned))
+        if inputs.headcount is not None:
+            weight = total_weight if roles else 0.0
+        else:
+            weight = sum(r.weight for r in inputs.reps if r.role in roles)
+        result[step] = (roles, weight)
+    return result
 
 
 def _team_size(inputs: PlanInput) -> tuple[int, float]:
@@ -634,8 +737,14 @@ def _team_size(inputs: PlanInput) -> tuple[int, float]:
 
 
 def _rates(
-    steps: tuple[str, ...], given: Sequence[GivenRate], measured: MeasuredRates | None
+    steps: tuple[str, ...],
+    given: Sequence[GivenRate],
+    measured: MeasuredRates | None,
+    boundaries: set[tuple[str, str]],
 ) -> tuple[StepRate, ...]:
+    """Each step's rate, given or measured. A measured rate above 1 is allowed only at a
+    hand-over between roles (`boundaries`): AEs hold meetings they booked themselves too, so
+    they may hold more meetings than the SDRs set, and the plan asks the SDRs for fewer."""
     chain = " → ".join(steps)
     by_pair: dict[tuple[str, str], float] = {}
     for g in given:
@@ -667,19 +776,25 @@ def _rates(
     for upper, lower in pairwise(steps):
         history = measured.get(upper, lower) if measured else None
         if (upper, lower) in by_pair:
-            rates.append(StepRate(upper, lower, by_pair[(upper, lower)], "given", history))
+            rates.append(
+                StepRate(
+                    upper,
+                    lower,
+                    by_pair[(upper, lower)],
+                    "given",
+                    history,
+                    (upper, lower) in boundaries,
+                )
+            )
             continue
-        name = f"rate {upper}→{lower}"
         if measured is None:
-            raise UserInputError(
-                f"{name}: missing; give it ({upper}:{lower}=R) or measure it from history"
-            )
+            raise RateNeeded(upper, lower, "missing")
         if history is None or history.rate is None:
-            raise UserInputError(
-                f"{name}: cannot be measured, no {upper} in history ({measured.scope}); "
-                f"give it ({upper}:{lower}=R)"
+            raise RateNeeded(
+                upper, lower, f"cannot be measured, no {upper} in history ({measured.scope})"
             )
-        if history.rate <= 0 or history.rate > 1:
+        hand_over = measured.by_role and (upper, lower) in boundaries and history.rate > 1
+        if history.rate <= 0 or (history.rate > 1 and not hand_over):
             counts = (
                 f"{history.numerator:,.0f} {lower} / {history.denominator:,.0f} {upper}, "
                 f"{measured.scope}"
@@ -689,8 +804,10 @@ def _rates(
                 if history.rate <= 0
                 else f"{history.rate:.3g} ({counts}), above 1: these steps do not nest in the data"
             )
-            raise UserInputError(f"{name}: measured {problem}; give it ({upper}:{lower}=R)")
-        rates.append(StepRate(upper, lower, history.rate, "measured", history))
+            raise RateNeeded(upper, lower, f"measured {problem}")
+        rates.append(
+            StepRate(upper, lower, history.rate, "measured", history, (upper, lower) in boundaries)
+        )
     return tuple(rates)
 
 
@@ -704,14 +821,33 @@ def _split(value: float, business_days: int, work_days: int) -> Split:
     )
 
 
-def _rounded(split: Split) -> RoundedSplit:
+def _rounded(split: Split, per_rep: bool = False) -> RoundedSplit:
+    figure = round_figure if per_rep else round_up
     return RoundedSplit(
-        round_up(split.year),
-        round_up(split.quarter),
-        round_up(split.month),
-        round_up(split.week),
-        round_up(split.day),
+        figure(split.year),
+        figure(split.quarter),
+        figure(split.month),
+        figure(split.week),
+        figure(split.day),
     )
+
+
+def round_figure(value: float) -> float:
+    """Rounded up to a whole number from 1 on; below 1, up to two decimals (0.12, never 1:
+    a rep asked for 1 deal a day when the plan needs one in eight days would be lost)."""
+    if round(value, 6) >= 1:
+        return round_up(value)
+    return math.ceil(round(value * 100, 6)) / 100
+
+
+def _pace(split: Split) -> Pace:
+    """The shortest period in which a rep's figure reaches one (see `Pace`)."""
+    every = 1 / split.day if split.day > 0 and round(split.day, 6) < 1 else None
+    for per in PERS:
+        value = float(getattr(split, per))
+        if round(value, 6) >= 1:
+            return Pace(value, per, every)
+    return Pace(split.year, "year", every)
 
 
 def _schedule(

@@ -45,7 +45,9 @@ def plan(
     reps: int | None = typer.Option(
         None, "--reps", help="Plan for this many equal reps instead of the reps in the database."
     ),
-    role: str | None = typer.Option(None, help="Only reps of this role (weights and history)."),
+    role: str | None = typer.Option(
+        None, help="Only reps of this role carry the plan (history: each step on its owners)."
+    ),
     team: str | None = typer.Option(
         None, "--team", "-t", help="Only reps of this team (weights and history)."
     ),
@@ -103,14 +105,23 @@ def plan(
             c.engine(),
             settings,
             as_of.date() if as_of else calendar.today(),
-            role,
+            None,  # each step on the reps of the role owning it, whoever carries the plan
             team,
             history_months,
+            by_role=True,
         )
     result = build_plan(
         settings,
         calendar,
-        PlanInput(revenue_value, deal_size_value, given, year, reps, weights),
+        PlanInput(
+            revenue_value,
+            deal_size_value,
+            given,
+            year,
+            reps,
+            weights,
+            role if reps is not None else None,
+        ),
         measured,
     )
     saved = save_plan_targets(c.engine(), result) if save else None
@@ -166,17 +177,22 @@ def _print_plan(p: Plan) -> None:
     for name in SPLITS:
         team.add_column(name, justify="right")
     for step in cascade:
-        team.add_row(step.metric, _rate_cell(step), *_cells(step, per_rep=False))
+        team.add_row(step.metric, _rate_cell(step), *_cells(step))
     out.print(team)
     rep = Table(
-        title=f"Targets per full-weight rep (the team counts {_weight(p.total_weight)})",
+        title=f"Targets per full-weight rep of the roles carrying each step (the team counts "
+        f"{_weight(p.total_weight)}; below 1 a day: one every N business days)",
         title_justify="left",
     )
     rep.add_column("step")
+    rep.add_column("carried by")
     for name in SPLITS:
         rep.add_column(name, justify="right")
     for step in cascade:
-        rep.add_row(step.metric, *_cells(step, per_rep=True))
+        if step.per_rep_rounded is None:
+            rep.add_row(step.metric, "not this plan's reps", *([""] * len(SPLITS)))
+            continue
+        rep.add_row(step.metric, ", ".join(step.owners) or "every rep", *_rep_cells(step))
     out.print(rep)
     _print_rates(p)
     _print_weights(p)
@@ -189,9 +205,24 @@ def _rate_cell(step: StepTarget) -> str:
     return f"÷ {_percent(step.rate.rate)}"
 
 
-def _cells(step: StepTarget, per_rep: bool) -> list[str]:
-    split = step.per_rep_rounded if per_rep else step.total_rounded
+def _cells(step: StepTarget) -> list[str]:
+    split = step.total_rounded
     return [f"{getattr(split, name):,}" for name in SPLITS]
+
+
+def _rep_cells(step: StepTarget) -> list[str]:
+    """A rep's figures: whole from 1 up, two decimals below (never rounded up to 1), and a
+    day's figure below one as "0.12 (1 every 8.4 days)"."""
+    split = step.per_rep_rounded
+    assert split is not None
+    cells = [_figure(getattr(split, name)) for name in SPLITS]
+    if step.pace is not None and step.pace.every_days is not None:
+        cells[-1] += f" (1 every {step.pace.every_days:,.1f} days)"
+    return cells
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if value >= 1 or value == 0 else f"{value:.2f}"
 
 
 def _print_rates(p: Plan) -> None:
@@ -211,7 +242,8 @@ def _print_rates(p: Plan) -> None:
             )
         elif r.measured is not None:
             history = f"no {r.upper}"
-        table.add_row(f"{r.upper} → {r.lower}", _percent(r.rate), r.source, history)
+        source = f"{r.source}, hand-over" if r.hand_over else r.source
+        table.add_row(f"{r.upper} → {r.lower}", _percent(r.rate), source, history)
     out.print(table)
     if p.history is not None:
         h = p.history
@@ -266,8 +298,9 @@ def _print_months(p: Plan) -> None:
 
 def _print_saved(saved: SavedTargets) -> None:
     out.print(
-        f"saved {saved.targets:,} yearly targets ({len(saved.metrics)} metrics x "
-        f"{saved.reps:,} reps) for {saved.period.start}..{saved.period.last_day}",
+        f"saved {saved.targets:,} yearly targets ({len(saved.metrics)} metrics, "
+        f"{saved.reps:,} reps, each the steps of their role) for "
+        f"{saved.period.start}..{saved.period.last_day}",
         highlight=False,
     )
 

@@ -141,7 +141,8 @@ class SavedTargets:
 def save_plan_targets(
     engine: Engine, plan: Plan, origin: str = PLAN_ORIGIN, principal: Principal = OPERATOR
 ) -> SavedTargets:
-    """Store each rep's yearly targets (full-weight figure x the rep's weight) for the plan.
+    """Store each rep's yearly targets (full-weight figure x the rep's weight) for the plan,
+    for the steps their role owns.
 
     Yearly targets are stored once and prorated to any shorter period when read; a target set
     for a shorter period (a manager's override) keeps winning over them. The exact values are
@@ -165,6 +166,8 @@ def save_plan_targets(
         for rep in plan.reps
         if rep.rep_id is not None
         for t in targets
+        # A rep gets the steps their role owns only (`StepTarget.owners`; () = everyone).
+        if t.per_rep is not None and (not t.owners or rep.role in t.owners)
     ]
     with engine.begin() as conn:
         count = save_targets(conn, rows)
@@ -175,4 +178,6 @@ def save_plan_targets(
             "targets": count,
         }
         audit.write(conn, actor_of(principal), "target", None, "save plan", None, summary)
-    return SavedTargets(plan.period, len(plan.reps), tuple(t.metric for t in targets), count)
+    saved = {row.metric for row in rows}
+    metrics = tuple(t.metric for t in targets if t.metric in saved)
+    return SavedTargets(plan.period, len(plan.reps), metrics, count)

@@ -17,6 +17,7 @@ from paceline import plugins
 from paceline.analytics.plan import (
     Plan,
     PlanInput,
+    RateNeeded,
     build_plan,
     funnel_steps,
     measure_rates,
@@ -29,6 +30,7 @@ from paceline.auth.access import ROLES
 from paceline.auth.accounts import list_tokens, list_users
 from paceline.calendar import BusinessCalendar
 from paceline.callers import AppState, Caller, app_state
+from paceline.config import Settings
 from paceline.errors import NotFound, UserInputError
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_file
@@ -205,7 +207,7 @@ def _build(
         () if headcount is not None else plan_weights(state.engine, settings, period, role, team)
     )
     measured = (
-        measure_rates(state.engine, settings, calendar.today(), role, team, months)
+        measure_rates(state.engine, settings, calendar.today(), None, team, months, by_role=True)
         if values["from_history"]
         else None
     )
@@ -216,8 +218,27 @@ def _build(
         year,
         headcount,
         weights,
+        role if headcount is not None else None,
     )
-    return build_plan(settings, calendar, inputs, measured)
+    try:
+        return build_plan(settings, calendar, inputs, measured)
+    except RateNeeded as exc:
+        raise UserInputError(_page_reason(settings, exc, bool(values["from_history"]))) from None
+
+
+def _page_reason(settings: Settings, exc: RateNeeded, from_history: bool) -> str:
+    """A rate the plan needs, in the page's words: its field's label, not CLI syntax."""
+
+    def label(metric: str) -> str:
+        return settings.metric(metric).label or metric
+
+    field = f"“{label(exc.upper)} → {label(exc.lower)}”"
+    if exc.reason == "missing" and not from_history:
+        return (
+            f"Conversion rate {field} is blank: fill it in (e.g. 25%), or tick "
+            "“Measure rates I leave blank from history”."
+        )
+    return f"Conversion rate {field}: {exc.reason}. Fill in the {field} rate (e.g. 25%)."
 
 
 # --- import ---------------------------------------------------------------------------------

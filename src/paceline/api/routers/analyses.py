@@ -231,9 +231,10 @@ def plan(body: PlanRequest, state: State, caller: ApiCaller) -> JSONResponse:
                 state.engine,
                 settings,
                 body.as_of or calendar.today(),
-                body.role,
+                None,  # each step on the reps of the role owning it
                 team,
                 body.history_months,
+                by_role=True,
             )
             if body.from_history
             else None
@@ -241,7 +242,15 @@ def plan(body: PlanRequest, state: State, caller: ApiCaller) -> JSONResponse:
         built = build_plan(
             settings,
             calendar,
-            PlanInput(body.revenue, body.deal_size, given, body.year, body.headcount, weights),
+            PlanInput(
+                body.revenue,
+                body.deal_size,
+                given,
+                body.year,
+                body.headcount,
+                weights,
+                body.role if body.headcount is not None else None,
+            ),
             measured,
         )
         saved = save_plan_targets(state.engine, built, principal=caller) if body.save else None
