@@ -296,6 +296,8 @@ API_OPERATIONS = [
     ("GET", "/api/v1/forecast/backtest"),
     ("GET", "/api/v1/reports/rep"),
     ("GET", "/api/v1/reports/team"),
+    ("GET", "/api/v1/audit"),
+    ("PATCH", "/api/v1/users/{user_id}"),
     ("GET", "/api/v1/tokens"),
     ("POST", "/api/v1/tokens"),
     ("DELETE", "/api/v1/tokens/{token_id}"),

@@ -37,7 +37,8 @@ def upgrade() -> None:
     op.create_index(op.f("ix_audit_log_at"), "audit_log", ["at"])
     op.create_index("ix_audit_log_entity_at", "audit_log", ["entity", "at"])
     with op.batch_alter_table("api_token") as batch:
-        batch.add_column(sa.Column("parent_id", sa.Integer(), nullable=True))
+        parent = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # as api_token.id
+        batch.add_column(sa.Column("parent_id", parent, nullable=True))
         batch.create_foreign_key(
             op.f("fk_api_token_parent_id_api_token"), "api_token", ["parent_id"], ["id"]
         )
