@@ -242,7 +242,9 @@ def test_credentials(world: tuple[Api, dict[str, int]]) -> None:
     api, _ = world
     # No credentials, or bad ones: 401 on every operation.
     for method, path in API_OPERATIONS:
-        url = path.replace("/api/v1", "").format(activity_id=1, deal_id=1, rep_id=1, token_id=1)
+        url = path.replace("/api/v1", "").format(
+            activity_id=1, deal_id=1, rep_id=1, token_id=1, user_id=1
+        )
         for headers in ({}, {"Authorization": "Bearer pl_not-a-token"}):
             response = api.call(None, method, url, json={}, headers=headers)
             assert response.status_code == 401, (method, path, headers)

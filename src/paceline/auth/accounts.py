@@ -323,32 +323,38 @@ def authenticate(engine: Engine, username: str, password: str, address: str) -> 
 
 
 def _take_attempt(engine: Engine, username: str, address: str, now: dt.datetime) -> None:
-    """Record this attempt, then let it go on only if it ranks within both limits among the
-    window's attempts (ranked by id: at most `limit` attempts can rank within it, however
-    many race); else forget it and refuse."""
+    """Record this attempt and count it with the window's others in one transaction that no
+    other attempt on the same user name or address can interleave with: SQLite's write lock
+    (taken by the first statement, a write), PostgreSQL's advisory locks on the name and the
+    address (always in that order, so two attempts cannot deadlock). Counting after a commit
+    of its own let attempts that had not yet seen each other's rows all pass. Over a limit,
+    the attempt is forgotten and refused."""
     since = now - FAILURE_WINDOW
+    refused: TooManyAttempts | None = None
     with engine.begin() as conn:
         conn.execute(delete(LoginAttempt).where(LoginAttempt.at < since))
+        if conn.dialect.name == "postgresql":
+            for key in (f"login user {username}", f"login address {address}"):
+                conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
         attempt = conn.execute(
             insert(LoginAttempt)
             .values(username=username, address=address, at=now)
             .returning(LoginAttempt.id)
         ).scalar_one()
-    earlier = select(func.count(), func.min(LoginAttempt.at)).where(
-        LoginAttempt.at >= since, LoginAttempt.id <= attempt
-    )
-    checks = (
-        (LoginAttempt.username == username, MAX_FAILURES_PER_USER, True),
-        (LoginAttempt.address == address, MAX_FAILURES_PER_ADDRESS, False),
-    )
-    with engine.connect() as conn:
+        recent = select(func.count(), func.min(LoginAttempt.at)).where(LoginAttempt.at >= since)
+        checks = (
+            (LoginAttempt.username == username, MAX_FAILURES_PER_USER, True),
+            (LoginAttempt.address == address, MAX_FAILURES_PER_ADDRESS, False),
+        )
         for which, limit, per_user in checks:
-            count, oldest = conn.execute(earlier.where(which)).one()
+            count, oldest = conn.execute(recent.where(which)).one()
             if count > limit:
                 conn.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt))
-                conn.commit()
                 retry = int((oldest + FAILURE_WINDOW - now).total_seconds()) + 1
-                raise TooManyAttempts(max(retry, 1), per_user)
+                refused = TooManyAttempts(max(retry, 1), per_user)
+                break
+    if refused is not None:
+        raise refused
 
 
 def lift_lockout(engine: Engine, username: str, actor: Actor | None = None) -> int:
