@@ -20,6 +20,7 @@ import os
 import pickle
 import re
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -98,6 +99,13 @@ def postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         engine.dispose()
         with make_engine(database_url).begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def free_port() -> int:
+    """A TCP port on loopback nobody listens on now, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def count_rows(engine: Engine, model: type) -> int:

@@ -19,7 +19,6 @@ import email.policy
 import hashlib
 import hmac
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
+from factories import free_port
 from paceline.access import OPERATOR
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.services import preferences, users
@@ -69,12 +69,6 @@ class Inbox:
 
     def to(self, address: str) -> list[tuple[str, str, EmailMessage]]:
         return [r for r in self.received if r[1] == address]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

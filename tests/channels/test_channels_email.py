@@ -13,7 +13,6 @@ import email
 import email.policy
 import json
 import shutil
-import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
 from alert_org import ANA_BEHIND, BEN_IDLE, DEE_IDLE, build_org, report
+from factories import free_port
 from paceline import plugins
 from paceline.channels.delivery import deliver_once_per_change
 from paceline.cli import app
@@ -86,12 +86,6 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert, key
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Server:
     inbox: Inbox
@@ -102,7 +96,7 @@ def _serve(certificate: tuple[Path, Path], mode: str) -> Iterator[Server]:
     cert, key = certificate
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    inbox, port = Inbox(), _free_port()
+    inbox, port = Inbox(), free_port()
     options: dict[str, Any] = {"authenticator": _authenticator, "auth_required": True}
     if mode == "ssl":  # aiosmtpd does not count implicit TLS as TLS for AUTH: it is, though
         options |= {"ssl_context": context, "auth_require_tls": False}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,16 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from factories import free_port
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 
 SERVE = [sys.executable, "-m", "paceline.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _children(pid: int) -> list[int]:
@@ -34,7 +28,7 @@ def _children(pid: int) -> list[int]:
 def test_serve_with_two_workers_answers_from_both(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'served.db'}"
     upgrade(make_engine(url))
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [*SERVE, "--db", url, "serve", "--workers", "2", "--port", str(port)],
         stdout=subprocess.PIPE,

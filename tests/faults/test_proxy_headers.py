@@ -7,7 +7,6 @@ new X-Forwarded-For with each guess stepped around the per-address login limit.
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
+from factories import free_port
 from paceline.config import Settings
 from paceline.server import create_app, proxy_options
 from paceline.store.engine import make_engine
@@ -27,16 +27,10 @@ from paceline.store.models import LoginAttempt
 pytestmark = pytest.mark.faults
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serving(settings: Settings, db: Path, trusted: list[str]) -> Iterator[str]:
     engine = make_engine(f"sqlite:///{db}")
     upgrade(engine)
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(settings, engine),
         host="127.0.0.1",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from factories import free_port
 from paceline.analytics.roster import list_reps
 from paceline.auth.accounts import add_user
 from paceline.config import Settings
@@ -71,12 +71,6 @@ class Site:
     west_rep_id: int
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(
     tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date
@@ -93,7 +87,7 @@ def site(
     add_user(engine, "manager", PASSWORD, "manager", rep=manager.name)
     add_user(engine, "rep", PASSWORD, "rep", rep=rep.name)
 
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning"
     )

@@ -15,7 +15,6 @@ import csv
 import datetime as dt
 import io
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from factories import shared_demo, sqlite_copy
+from factories import free_port, shared_demo, sqlite_copy
 from paceline.analytics.roster import list_reps
 from paceline.auth.accounts import add_user
 from paceline.config import Settings
@@ -66,12 +65,6 @@ class Site:
     west_rep_id: int
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(
     tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date
@@ -86,7 +79,7 @@ def site(
     add_user(engine, "manager", PASSWORD, "manager", rep=manager.name)
     add_user(engine, "rep", PASSWORD, "rep", rep=rep.name)
 
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning"
     )

@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from factories import free_port
 from paceline.analytics.roster import list_reps
 from paceline.auth.accounts import add_user
 from paceline.config import Settings
@@ -79,12 +79,6 @@ class Site:
     ae: str  # an AE of team East: their meetings held outnumber meetings set
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(
     tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date
@@ -101,7 +95,7 @@ def site(
     add_user(engine, "manager", PASSWORD, "manager", rep=manager.name)
     add_user(engine, "rep", PASSWORD, "rep", rep=rep.name)
 
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning"
     )
