@@ -25,6 +25,7 @@ from paceline.store import audit
 from paceline.store.audit import Actor
 from paceline.store.bulk import insert_new_keys, insert_rows
 from paceline.store.engine import write_transaction
+from paceline.store.keys import with_name_key
 from paceline.store.models import (
     Account,
     Activity,
@@ -895,6 +896,8 @@ def _update_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> No
     """Update rows by id, in id order: two imports updating the same rows lock them in the
     same order, so neither waits for the other in a cycle (a deadlock)."""
     rows = sorted(rows, key=lambda row: row["_id"])
+    if "name_key" in model.__table__.c:  # a renamed account or contact: its key follows
+        rows = [with_name_key(row) for row in rows]
     columns = [k for k in rows[0] if k != "_id"]
     statement = (
         update(model.__table__)
