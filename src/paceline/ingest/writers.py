@@ -112,13 +112,26 @@ class Writer:
             if self.locks_every_batch:
                 lock_names(conn)
             self.write_batch(conn, batch)
-            beat(conn, self.run_id)
+            beat(conn, self.run_id, self.counts())
 
     def beat(self) -> None:
         """Say the import is alive when no batch has been written for a while (a long run
         of rejected or skipped rows)."""
         with write_transaction(self.engine) as conn:
-            beat(conn, self.run_id)
+            beat(conn, self.run_id, self.counts())
+
+    def counts(self) -> dict[str, int]:
+        """The run's row accounting so far, as `import_run` records it."""
+        r = self.result
+        return {
+            "rows_read": r.read,
+            "inserted": r.inserted,
+            "updated": r.updated,
+            "unchanged": r.unchanged,
+            "duplicate": r.duplicate,
+            "skipped": r.skipped,
+            "rejected": self.sink.count,
+        }
 
     def keep_statistics_current(self, conn: Connection) -> None:
         """ANALYZE the target table on PostgreSQL each time an import has doubled it.
@@ -214,13 +227,7 @@ class Writer:
                 conn,
                 self.run_id,
                 {
-                    "rows_read": r.read,
-                    "inserted": r.inserted,
-                    "updated": r.updated,
-                    "unchanged": r.unchanged,
-                    "duplicate": r.duplicate,
-                    "skipped": r.skipped,
-                    "rejected": self.sink.count,
+                    **self.counts(),
                     "status": r.status,
                     "failure": failure[:FAILURE_LENGTH] if failure else None,
                 },
