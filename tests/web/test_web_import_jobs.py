@@ -212,6 +212,7 @@ def test_a_too_large_upload_is_refused_before_it_is_read_and_nothing_is_written(
     )
     assert reply.status_code == 413
     assert "File too large" in reply.text
+    assert reply.headers["x-frame-options"] == "DENY"  # a page like any other
     assert "larger than the 0.25 MB an upload may be here" in reply.text
     if how == "with its length":
         assert f"The file is {len(body) / 1024 / 1024:,.1f} MB larger" in reply.text
