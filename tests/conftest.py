@@ -64,6 +64,8 @@ HEAVY_MODULES = {
     "test_demo.py",
     "test_api_fuzz.py",
     "test_api_concurrency.py",
+    "test_web_import_browser.py",
+    "test_server_kill.py",
 }
 HEAVY_FIXTURES = {"pg_engine", "pg_database", "demo_org"}
 

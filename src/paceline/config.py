@@ -493,6 +493,16 @@ class SchedulerSettings(_Strict):
         return value
 
 
+class WebSettings(_Strict):
+    """`[web]`: the pages' limits."""
+
+    # The largest file the Import page takes, in MB (a larger one is refused with 413 before
+    # it is read); bigger files import with `paceline import` on the server.
+    import_max_mb: float = Field(default=200, gt=0, le=100_000)
+    # How long the Import page waits for an import to finish before showing its progress.
+    import_wait_seconds: float = Field(default=5, ge=0, le=300)
+
+
 class Settings(_Strict):
     """The whole validated configuration."""
 
@@ -517,6 +527,7 @@ class Settings(_Strict):
     cli: CliSettings = CliSettings()
     jobs: list[JobSettings] = Field(default_factory=list)
     scheduler: SchedulerSettings = SchedulerSettings()
+    web: WebSettings = WebSettings()
     # Installed plugins' own settings, a table each (`[plugins.slack]`): the plugin checks them.
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

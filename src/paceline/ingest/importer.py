@@ -78,9 +78,12 @@ def import_file(
     options: ImportOptions | None = None,
     progress: Progress | None = None,
     reader: ImportSource = CSV_SOURCE,
+    on_start: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Import one input of `entity` records read by the import source `reader`; whatever
-    reads it, the same mapping, checks, accounting and batches apply."""
+    reads it, the same mapping, checks, accounting and batches apply. `on_start` is told the
+    import run's id once the file has passed its file-level checks and the run is recorded
+    (before the first row is written): the web import answers then, and runs on."""
     options = options or ImportOptions()
     started = time.perf_counter()
     read_options = ReadOptions(
@@ -112,7 +115,7 @@ def import_file(
             raise ImportFileError(f"cannot write the errors file {errors_path}: {reason}") from None
         result = ImportResult(entity=entity, source=source, file=str(path))
         try:
-            _run(engine, settings, table, row_reader, sink, result, options, progress)
+            _run(engine, settings, table, row_reader, sink, result, options, progress, on_start)
         finally:
             sink.close()
         result.errors_file = str(errors_path) if sink.count else None
@@ -181,8 +184,11 @@ def _run(
     result: ImportResult,
     options: ImportOptions,
     progress: Progress | None,
+    on_start: Callable[[int], None] | None = None,
 ) -> None:
     writer = WRITERS[reader.entity](engine, settings, result, options, sink)
+    if on_start is not None:
+        on_start(writer.run_id)
     finish = FINISHERS[reader.entity]
     if reader.entity == "activities":  # "in the future" is measured from the import's start
         finish = functools.partial(finish_activity, now=options.now or utcnow())

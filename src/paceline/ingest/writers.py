@@ -25,6 +25,7 @@ from paceline.store import audit
 from paceline.store.audit import Actor
 from paceline.store.bulk import insert_new_keys, insert_rows
 from paceline.store.engine import write_transaction
+from paceline.store.keys import with_name_key
 from paceline.store.models import (
     Account,
     Activity,
@@ -111,13 +112,26 @@ class Writer:
             if self.locks_every_batch:
                 lock_names(conn)
             self.write_batch(conn, batch)
-            beat(conn, self.run_id)
+            beat(conn, self.run_id, self.counts())
 
     def beat(self) -> None:
         """Say the import is alive when no batch has been written for a while (a long run
         of rejected or skipped rows)."""
         with write_transaction(self.engine) as conn:
-            beat(conn, self.run_id)
+            beat(conn, self.run_id, self.counts())
+
+    def counts(self) -> dict[str, int]:
+        """The run's row accounting so far, as `import_run` records it."""
+        r = self.result
+        return {
+            "rows_read": r.read,
+            "inserted": r.inserted,
+            "updated": r.updated,
+            "unchanged": r.unchanged,
+            "duplicate": r.duplicate,
+            "skipped": r.skipped,
+            "rejected": self.sink.count,
+        }
 
     def keep_statistics_current(self, conn: Connection) -> None:
         """ANALYZE the target table on PostgreSQL each time an import has doubled it.
@@ -213,13 +227,7 @@ class Writer:
                 conn,
                 self.run_id,
                 {
-                    "rows_read": r.read,
-                    "inserted": r.inserted,
-                    "updated": r.updated,
-                    "unchanged": r.unchanged,
-                    "duplicate": r.duplicate,
-                    "skipped": r.skipped,
-                    "rejected": self.sink.count,
+                    **self.counts(),
                     "status": r.status,
                     "failure": failure[:FAILURE_LENGTH] if failure else None,
                 },
@@ -895,6 +903,8 @@ def _update_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> No
     """Update rows by id, in id order: two imports updating the same rows lock them in the
     same order, so neither waits for the other in a cycle (a deadlock)."""
     rows = sorted(rows, key=lambda row: row["_id"])
+    if "name_key" in model.__table__.c:  # a renamed account or contact: its key follows
+        rows = [with_name_key(row) for row in rows]
     columns = [k for k in rows[0] if k != "_id"]
     statement = (
         update(model.__table__)

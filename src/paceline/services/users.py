@@ -73,8 +73,8 @@ def add_user(
                 engine, username, password, role, rep, team, actor_of(principal)
             )
     except IntegrityError:
-        # add_user's own check compares with SQL lower(), which on SQLite folds only ASCII: a
-        # name differing in non-ASCII case (or a concurrent twin) lands on the unique key.
+        # add_user's own check compares username keys; a twin added at the same moment
+        # passes it and lands on the unique key instead.
         raise InputError("username", f"{username.strip()!r} is taken") from None
 
 

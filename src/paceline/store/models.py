@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from paceline import clock
+from paceline.store.keys import KEY_LENGTH, name_key_default
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -90,6 +91,10 @@ class Account(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(300), index=True)
+    # name_key(name), filled on insert; look-ups by name compare it on its index.
+    name_key: Mapped[str] = mapped_column(
+        String(KEY_LENGTH), default=name_key_default, server_default="", index=True
+    )
     industry: Mapped[str | None] = mapped_column(String(200))
     account_type: Mapped[str | None] = mapped_column(String(64))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
@@ -106,6 +111,9 @@ class Contact(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     name: Mapped[str] = mapped_column(String(300))
+    name_key: Mapped[str] = mapped_column(
+        String(KEY_LENGTH), default=name_key_default, server_default="", index=True
+    )
     title: Mapped[str | None] = mapped_column(String(200))
     seniority: Mapped[str | None] = mapped_column(String(32))
     is_decision_maker: Mapped[bool] = mapped_column(Boolean, default=False)

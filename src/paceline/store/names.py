@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from paceline.config import Settings
 from paceline.errors import InputError, did_you_mean
 from paceline.store.engine import HOLDS_WRITE_LOCK
+from paceline.store.keys import name_key as name_key  # re-exported: one rule for all
 from paceline.store.models import Account, Contact, Deal, Rep, Team
 
 LOOKUP_CHUNK = 2_000
@@ -29,13 +30,6 @@ LOOKUP_CHUNK = 2_000
 def chunks(items: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def name_key(name: str) -> str:
-    """Names match case- and space-insensitively: 'ana  ruiz' is 'Ana Ruiz'; and as they look,
-    not as they were typed: 'José' with a combining accent (NFD, as macOS files write it) or
-    in full-width letters is 'José' (NFKC), so one person never becomes two reps."""
-    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
 
 def clean_name(name: str) -> str:
@@ -234,14 +228,14 @@ class AccountResolver:
 
     def _look_up(self, conn: Connection, wanted: dict[str, str], keys: list[str]) -> list[str]:
         """Find stored accounts for `keys`; returns the keys still missing."""
-        for chunk in chunks([wanted[k].lower() for k in keys]):
-            # Case-insensitively, as names are keyed: "Acme Inc" and "ACME inc" are one account.
-            for account_id, name in conn.execute(
-                select(Account.id, Account.name)
-                .where(func.lower(Account.name).in_(chunk))
+        for chunk in chunks(keys):
+            # By the stored key, on its index: "Acme Inc" and "ACME  inc" are one account.
+            for account_id, key in conn.execute(
+                select(Account.id, Account.name_key)
+                .where(Account.name_key.in_(chunk))
                 .order_by(Account.id)
             ):
-                self._by_name.setdefault(name_key(name), account_id)
+                self._by_name.setdefault(key, account_id)
         return [k for k in keys if k not in self._by_name]
 
     def resolve_refs(self, conn: Connection, refs: Iterable[str]) -> dict[str, int]:
@@ -290,14 +284,14 @@ class ContactResolver:
     ) -> dict[tuple[int | None, str], tuple[int | None, str]]:
         """Find stored contacts for `wanted`, as names are keyed (case and spacing ignored);
         returns those still missing."""
-        names = sorted({name.lower() for _, name in wanted.values()})
-        for chunk in chunks(names):
-            query = select(Contact.id, Contact.account_id, Contact.name).where(
-                func.lower(Contact.name).in_(chunk)
+        keys = sorted({key for _, key in wanted})
+        for chunk in chunks(keys):
+            query = select(Contact.id, Contact.account_id, Contact.name_key).where(
+                Contact.name_key.in_(chunk)
             )
-            for contact_id, account_id, name in conn.execute(query.order_by(Contact.id.desc())):
-                if (account_id, name_key(name)) in wanted:  # descending: the oldest one wins
-                    self._ids[(account_id, name_key(name))] = contact_id
+            for contact_id, account_id, key in conn.execute(query.order_by(Contact.id.desc())):
+                if (account_id, key) in wanted:  # descending: the oldest one wins
+                    self._ids[(account_id, key)] = contact_id
         return {key: pair for key, pair in wanted.items() if key not in self._ids}
 
     def get(self, account_id: int | None, name: str) -> int:

@@ -25,8 +25,9 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from paceline.store.models import ImportRun, ImportSeen, utcnow
 
@@ -105,9 +106,12 @@ def start_run(conn: Connection, entity: str, source: str, file_name: str) -> int
     )
 
 
-def beat(conn: Connection, run_id: int) -> None:
-    """The run is alive (one indexed single-row update, in the caller's transaction)."""
-    conn.execute(update(ImportRun).where(ImportRun.id == run_id).values(heartbeat_at=utcnow()))
+def beat(conn: Connection, run_id: int, counts: dict[str, int] | None = None) -> None:
+    """The run is alive (one indexed single-row update, in the caller's transaction), and
+    has got this far (`counts`: rows read, inserted, ..., rejected so far), which the web
+    import's progress page reads while the batch's own rows commit with them."""
+    values: dict[str, object] = {"heartbeat_at": utcnow(), **(counts or {})}
+    conn.execute(update(ImportRun).where(ImportRun.id == run_id).values(**values))
 
 
 def finish_run(conn: Connection, run_id: int, values: dict[str, object]) -> None:
@@ -170,3 +174,53 @@ def _why_gone(
             f"{last_seen:%Y-%m-%d %H:%M:%S} UTC"
         )
     return None
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """An import run as recorded: its counts so far (each batch's commit updates them) or at
+    its end, for the web import's progress page, whichever server process asks."""
+
+    id: int
+    entity: str
+    source: str
+    file_name: str
+    status: str
+    failure: str | None
+    read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    duplicate: int
+    skipped: int
+    rejected: int
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+
+def run_progress(engine: Engine, run_id: int) -> RunProgress | None:
+    """The run `run_id`, or None when there is none."""
+    r = ImportRun
+    query = select(
+        r.id,
+        r.entity,
+        r.source,
+        r.file_name,
+        r.status,
+        r.failure,
+        r.rows_read,
+        r.inserted,
+        r.updated,
+        r.unchanged,
+        r.duplicate,
+        r.skipped,
+        r.rejected,
+    ).where(r.id == run_id)
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    values: list[Any] = list(row)
+    return RunProgress(*values)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -38,8 +39,11 @@ from paceline.ingest.mapping import ENTITIES, Mapping, MappingError, load_mappin
 from paceline.services import audit, users
 from paceline.services.targets import SavedTargets, save_plan_targets
 from paceline.store.audit import ENTITIES as ENTITY_NAMES
+from paceline.store.records import storable_id
+from paceline.store.runs import run_progress
 from paceline.web import queries
 from paceline.web.common import PageError, User, check_csrf, not_found, refused, render
+from paceline.web.import_jobs import ImportJob
 from paceline.web.state import WebState
 
 router = APIRouter(include_in_schema=False)
@@ -372,7 +376,8 @@ def import_post(
     if delimiter not in dict(DELIMITERS):
         error = f"delimiter: one of comma, semicolon, tab or |, not {delimiter!r}"
         return _import_form(request, caller, values, error=error, status=422)
-    files = _web(request).imports
+    web = _web(request)
+    files = web.imports
     folder = files.workspace()
     name = SAFE_NAME.sub("_", Path(file.filename or "upload.csv").name) or "upload.csv"
     upload = folder / name
@@ -382,29 +387,80 @@ def import_post(
         if upload.stat().st_size == 0:
             raise ImportFileError(f"{name}: the file is empty (choose a file to upload)")
         loaded = _mapping(folder, mapping, mapping_file)
-        options = ImportOptions(
-            source=source.strip() or None,
-            allow_new_reps=bool(allow_new_reps),
-            errors_path=folder / f"{upload.stem}.errors.csv",
-            sheet=sheet.strip() or None,
-            delimiter=delimiter or None,
-        )
-        state = app_state(request)
-        reader = plugins.import_source_for(upload)  # a spreadsheet by its extension, else CSV
-        result = import_file(
-            state.engine, state.settings, upload, chosen, loaded, options, reader=reader
-        )
     except (ImportFileError, MappingError, UserInputError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return _import_form(request, caller, values, error=str(exc), status=422)
-    finally:
-        upload.unlink(missing_ok=True)
-    errors_url = None
-    if result.errors_file:
-        token = files.offer(Path(result.errors_file), f"{upload.stem}.errors.csv")
-        errors_url = f"/import/errors/{token}"
-    result.file = name  # show the uploaded file's name, not the server's temporary path
-    return _import_form(request, caller, values, result=result, errors_url=errors_url)
+    options = ImportOptions(
+        source=source.strip() or None,
+        allow_new_reps=bool(allow_new_reps),
+        errors_path=folder / f"{upload.stem}.errors.csv",
+        sheet=sheet.strip() or None,
+        delimiter=delimiter or None,
+    )
+    state = app_state(request)
+    reader = plugins.import_source_for(upload)  # a spreadsheet by its extension, else CSV
+
+    def work(on_start: Callable[[int], None]) -> ImportResult:
+        return import_file(
+            state.engine,
+            state.settings,
+            upload,
+            chosen,
+            loaded,
+            options,
+            reader=reader,
+            on_start=on_start,
+        )
+
+    def finished(job: ImportJob) -> None:
+        if job.result is not None and job.result.errors_file:
+            errors = Path(job.result.errors_file)
+            job.errors_token = files.offer(errors, f"{upload.stem}.errors.csv")
+
+    job = web.jobs.start(work, name, folder, upload, finished)
+    job.started.wait()  # the file-level checks: an unusable file is refused here
+    if job.run_id is None:
+        error = job.error or "the import did not start"
+        return _import_form(request, caller, values, error=error, status=422)
+    job.done.wait(state.settings.web.import_wait_seconds)
+    return RedirectResponse(f"/import/runs/{job.run_id}", status_code=303)
+
+
+@router.get("/import/runs/{run_id}")
+def import_run_page(request: Request, caller: User, run_id: int) -> Response:
+    """One import: its progress while it runs (the page reloads itself), then its report."""
+    _admin(caller, "see imports (imports are for admins)")
+    state = app_state(request)
+    run = run_progress(state.engine, run_id) if storable_id(run_id) else None
+    if run is None:
+        raise not_found("import here")
+    job = _web(request).jobs.get(run_id)
+    values = {
+        "entity": run.entity,
+        "mapping": "",
+        "source": "",
+        "sheet": "",
+        "delimiter": "",
+        "allow_new_reps": True,
+    }
+    if job is not None and job.done.is_set() and job.result is not None:
+        token = job.errors_token
+        errors_url = f"/import/errors/{token}" if token else None
+        return _import_form(request, caller, values, result=job.result, errors_url=errors_url)
+    running = run.status == "running"
+    return render(
+        request,
+        "import_run.html",
+        caller,
+        {
+            "active": "import",
+            "run": run,
+            "running": running,
+            "file_name": job.file_name if job is not None else Path(run.file_name).name,
+            "error": job.error if job is not None and job.done.is_set() else None,
+        },
+        headers={"Refresh": "2"} if running else None,
+    )
 
 
 def _mapping(folder: Path, picked: str, uploaded: UploadFile | None) -> Mapping | None:

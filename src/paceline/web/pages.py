@@ -54,6 +54,7 @@ from paceline.web.common import (
     render,
     safe_next,
 )
+from paceline.web.import_jobs import UploadLimit
 from paceline.web.state import WebState
 
 LOGIN_CSRF_COOKIE = "paceline_login_csrf"
@@ -65,6 +66,7 @@ router = APIRouter(include_in_schema=False)
 def mount(app: FastAPI) -> None:
     """Add the pages to the API's application (`paceline.server.create_app` does)."""
     app.state.web = WebState()
+    app.add_middleware(UploadLimit)  # before the body is read: see web.import_jobs
     app.add_exception_handler(PageError, _page_error)
     app.add_exception_handler(LoginRequired, _login_required)
     app.mount("/static", AssetFiles(STATIC), name="static")

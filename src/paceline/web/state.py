@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from paceline.web.import_jobs import ImportJobs
+
 UNDO_SECONDS = 15 * 60
 IMPORT_FILE_SECONDS = 24 * 3600
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -104,3 +106,4 @@ class ImportFiles:
 class WebState:
     undo: UndoStash = field(default_factory=UndoStash)
     imports: ImportFiles = field(default_factory=ImportFiles)
+    jobs: ImportJobs = field(default_factory=ImportJobs)

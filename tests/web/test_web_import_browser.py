@@ -1,0 +1,137 @@
+"""The web import in a real browser: upload, watch the progress, see the report.
+
+Chromium (Playwright) uploads a 12,001-row file to a uvicorn server running the application
+in a thread of this process. The import is held after its first committed batch (the
+writer's `write`, wrapped), so the browser is certain to see the progress page with exactly
+10,000 rows read and written; released, the page refreshes itself to the report, and the
+errors file downloads with the one bad row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+
+from factories import count_rows, free_port
+from paceline.auth.accounts import add_user
+from paceline.config import Settings, WebSettings
+from paceline.ingest import writers
+from paceline.server import create_app
+from paceline.services.reps import add_rep
+from paceline.store.models import Activity
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+PASSWORD = "correct-horse-battery"
+REP = "Nova Quinn"
+ROWS = 12_000
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does this)",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def site(sqlite_engine: Engine, settings: Settings) -> Iterator[str]:
+    add_rep(sqlite_engine, settings, REP, "ae")
+    add_user(sqlite_engine, "admin", PASSWORD, "admin")
+    quick = settings.model_copy(update={"web": WebSettings(import_wait_seconds=0)})
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(quick, sqlite_engine), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _file() -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["external_id", "rep", "kind", "occurred_at"])
+    for i in range(ROWS):
+        day, minute = divmod(i, 600)
+        when = f"2026-10-{1 + day % 28:02d} {8 + minute // 60:02d}:{minute % 60:02d}"
+        writer.writerow([f"x{i}", REP, "call", when])
+    writer.writerow(["bad", REP, "telepathy", "2026-10-05 09:00"])
+    return out.getvalue().encode()
+
+
+def test_upload_then_progress_then_the_report(
+    site: str, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held, release = threading.Event(), threading.Event()
+    written = writers.Writer.write
+    batches: list[int] = []
+
+    def write(self: writers.Writer, batch: list[Any]) -> None:
+        written(self, batch)
+        batches.append(len(batch))
+        if len(batches) == 1:
+            held.set()
+            assert release.wait(60)
+
+    monkeypatch.setattr(writers.Writer, "write", write)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(base_url=site, accept_downloads=True).new_page()
+            page.set_default_timeout(30_000)
+            page.goto("/import")
+            page.get_by_label("User name").fill("admin")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            expect(page).to_have_url(re.compile(r"/import$"))
+            page.get_by_label("CSV file").set_input_files(
+                {"name": "calls.csv", "mimeType": "text/csv", "buffer": _file()}
+            )
+            page.get_by_role("button", name="Import").click()
+
+            expect(page).to_have_url(re.compile(r"/import/runs/\d+$"))
+            assert held.wait(60)
+            page.reload()  # the page as it stands while the import is held
+            progress = page.get_by_test_id("import-progress")
+            expect(progress).to_contain_text("10,000 rows read, 10,000 written, 0 rejected")
+            expect(page.locator('[data-count="read"]')).to_have_text("10,000")
+            assert count_rows(sqlite_engine, Activity) == 10_000
+
+            release.set()  # the page refreshes itself until the import is done
+            accounting = page.get_by_test_id("accounting")
+            expect(accounting.locator('[data-count="read"]')).to_have_text("12,001")
+            expect(accounting.locator('[data-count="inserted"]')).to_have_text("12,000")
+            expect(accounting.locator('[data-count="rejected"]')).to_have_text("1")
+            expect(page.get_by_text("Every row is accounted for")).to_be_visible()
+            with page.expect_download() as download:
+                page.get_by_test_id("errors-download").click()
+            rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text("utf-8"))))
+            assert rows[1][:2] == [str(ROWS + 2), "kind"]
+        finally:
+            release.set()
+            browser.close()
+    assert count_rows(sqlite_engine, Activity) == ROWS
