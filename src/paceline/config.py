@@ -493,6 +493,18 @@ class SchedulerSettings(_Strict):
         return value
 
 
+class SyncSourceSettings(_Strict):
+    """`[sync.NAME]`: one CRM connector of `paceline sync NAME` (hubspot, pipedrive).
+
+    The token itself is never in the file: `token_env` names the environment variable that
+    holds it (default `PACELINE_HUBSPOT_TOKEN`, `PACELINE_PIPEDRIVE_TOKEN`)."""
+
+    token_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    base_url: str | None = Field(default=None, pattern=r"^https?://")  # another API host
+    page_size: int = Field(default=100, ge=1, le=500)  # records per request
+    errors_dir: str | None = None  # where rejected records go (default: the current folder)
+
+
 class Settings(_Strict):
     """The whole validated configuration."""
 
@@ -517,6 +529,8 @@ class Settings(_Strict):
     cli: CliSettings = CliSettings()
     jobs: list[JobSettings] = Field(default_factory=list)
     scheduler: SchedulerSettings = SchedulerSettings()
+    # Live CRM syncs, a table per connector (`[sync.hubspot]`).
+    sync: dict[str, SyncSourceSettings] = Field(default_factory=dict)
     # Installed plugins' own settings, a table each (`[plugins.slack]`): the plugin checks them.
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
