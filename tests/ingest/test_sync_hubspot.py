@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +251,109 @@ def test_a_second_sync_asks_only_for_changes_and_doubles_nothing(
         "deals": "2026-04-01T09:00:00.000Z",
         "tasks": "2026-04-02T10:00:00.000Z",
     }
+
+
+def test_a_rate_limit_is_waited_out_for_as_long_as_retry_after_says(
+    engine: Engine, tmp_path: Path, token: str
+) -> None:
+    with respx.mock(assert_all_called=False) as mock:
+        fake = FakeHubSpot(mock)
+        limited = httpx.Response(
+            429,
+            headers={"Retry-After": "7"},
+            json={"status": "error", "message": "You have reached your secondly limit."},
+        )
+        fake.failures["/crm/v3/objects/deals"] = [limited, httpx.Response(502)]
+        fake.lists["deals"] = [deals()]
+        result, waits = sync(engine, hubspot_settings(), tmp_path)
+    assert result.status == "done", result.failure
+    # 7 s as told for the 429, then the back-off of a second failed attempt (2 s) for the 502.
+    assert waits == [7.0, 2.0]
+    assert result.waited_seconds == 9.0
+    assert count(engine, Deal) == 8
+
+
+def page_one(fake: FakeHubSpot) -> dict[str, Any]:
+    return {"results": fake.lists["deals"][0], "paging": {"next": {"after": "1"}}}
+
+
+def test_a_500_mid_sync_writes_nothing_and_leaves_the_cursors_where_they_were(
+    engine: Engine, tmp_path: Path, token: str
+) -> None:
+    with respx.mock(assert_all_called=False) as mock:
+        fake = FakeHubSpot(mock)
+        # The first sync fails on the second page of deals, after owners and page one.
+        fake.lists["deals"] = [deals()[:10], deals()[10:]]
+        broken = [httpx.Response(500, json={"message": "internal error"}) for _ in range(6)]
+        fake.failures["/crm/v3/objects/deals"] = [httpx.Response(200, json=page_one(fake))]
+        fake.failures["/crm/v3/objects/deals"] += broken
+        result, waits = sync(engine, hubspot_settings(), tmp_path)
+    assert result.status == "failed"
+    assert result.failure is not None and "HTTP 500" in result.failure
+    assert "after 6 attempts" in result.failure and TOKEN not in result.failure
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0]  # five retries, bounded
+    # Nothing half-written: no rep, no deal, no import run, no cursor.
+    assert (count(engine, Rep), count(engine, Deal), count(engine, ImportRun)) == (0, 0, 0)
+    assert syncs.cursors(engine, "hubspot") == {}
+    (status,) = syncs.statuses(engine, ["hubspot"])
+    assert status.status == "failed" and status.failure == result.failure
+
+
+def test_a_failed_incremental_sync_keeps_the_cursors_of_the_last_good_one(
+    engine: Engine, tmp_path: Path, token: str
+) -> None:
+    with respx.mock(assert_all_called=False) as mock:
+        fake = FakeHubSpot(mock)
+        first_sync(engine, tmp_path, fake)
+        changed = deals()[-1]
+        changed["properties"]["amount"] = "99999"
+        changed["updatedAt"] = "2026-04-01T09:00:00.000Z"
+        fake.searches = {"deals": [changed]}
+        fake.failures["/crm/v3/objects/tasks/search"] = [httpx.Response(503)] * 6
+        result, _ = sync(engine, hubspot_settings(), tmp_path)
+    assert result.status == "failed"
+    assert syncs.cursors(engine, "hubspot") == {"deals": DEALS_MARK, "tasks": TASKS_MARK}
+    with engine.connect() as conn:  # the deal fetched before the failure was not written
+        amount = conn.execute(
+            select(Deal.amount).where(Deal.external_id == "493593663734")
+        ).scalar_one()
+    assert amount == 15000
+
+
+def test_a_refused_token_fails_at_once_without_showing_it(
+    engine: Engine, tmp_path: Path, token: str
+) -> None:
+    with respx.mock(assert_all_called=False) as mock:
+        fake = FakeHubSpot(mock)
+        fake.failures["/crm/v3/owners"] = [
+            httpx.Response(401, json={"message": f"Authentication credentials {TOKEN} invalid"})
+        ]
+        result, waits = sync(engine, hubspot_settings(), tmp_path)
+    assert result.status == "failed" and waits == []  # a 401 is not retried
+    assert result.failure is not None
+    assert "HTTP 401" in result.failure and "refused the token" in result.failure
+    assert TOKEN not in result.failure and "***" in result.failure
+
+
+def test_without_a_token_nothing_is_asked_and_the_variable_is_named(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PACELINE_HUBSPOT_TOKEN", raising=False)
+    with pytest.raises(Exception, match="PACELINE_HUBSPOT_TOKEN"):
+        sync(engine, hubspot_settings(), tmp_path)
+    assert count(engine, SyncRun) == 0
+
+
+def test_the_configuration_names_another_variable_for_the_token(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRM_TOKEN", "other-token")
+    settings = hubspot_settings().model_copy(
+        update={"sync": parse_settings(
+            default_config_text() + '\n[sync.hubspot]\ntoken_env = "CRM_TOKEN"\n', origin="t"
+        ).sync}
+    )  # fmt: skip
+    with respx.mock(assert_all_called=False) as mock:
+        fake = FakeHubSpot(mock)
+        result, _ = sync(engine, settings, tmp_path)
+    assert result.status == "done" and set(fake.headers) == {"Bearer other-token"}

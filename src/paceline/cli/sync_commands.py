@@ -64,9 +64,7 @@ def sync_command(
     from paceline.ingest.sync import run_sync
 
     connector = plugins.sync_connector(source)
-    result = run_sync(
-        c.engine(), c.settings, connector, plugins.import_source, full, errors_dir
-    )
+    result = run_sync(c.engine(), c.settings, connector, plugins.import_source, full, errors_dir)
     if as_json:
         out.print_json(dumps(result))
     else:

@@ -118,17 +118,18 @@ def statuses(engine: Engine, sources: list[str]) -> list[SyncStatus]:
         for source in every:
             status = SyncStatus(source)
             last = conn.execute(
-                select(SyncRun)
+                select(SyncRun.__table__)
                 .where(SyncRun.source == source)
                 .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
                 .limit(1)
-            ).scalar_one_or_none()
+            ).first()
             if last is not None:
-                status.run_id, status.status, status.full = last.id, last.status, last.full
-                status.started_at, status.finished_at = last.started_at, last.finished_at
-                status.failure, status.fetched = last.failure, last.fetched
+                row = last._mapping
+                status.run_id, status.status, status.full = row["id"], row["status"], row["full"]
+                status.started_at, status.finished_at = row["started_at"], row["finished_at"]
+                status.failure, status.fetched = row["failure"], row["fetched"]
                 for name in COUNTS:
-                    setattr(status, name, getattr(last, name))
+                    setattr(status, name, row[name])
             status.last_done_at = conn.execute(
                 select(SyncRun.finished_at)
                 .where(SyncRun.source == source, SyncRun.status == "done")

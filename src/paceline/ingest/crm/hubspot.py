@@ -225,7 +225,10 @@ def is_hubspot(path: Path) -> bool:
     return (
         isinstance(first.get("properties"), dict)
         or ("firstName" in first and "email" in first)
-        or (isinstance(stages, list) and any(isinstance(s, dict) and "metadata" in s for s in stages))
+        or (
+            isinstance(stages, list)
+            and any(isinstance(stage, dict) and "metadata" in stage for stage in stages)
+        )
     )
 
 

@@ -708,6 +708,8 @@ SALESFORCE_SOURCE = ImportSource(
     description="Salesforce Data Loader / Data Export CSV, one file per object (Task.csv, ...).",
     open=open_csv_export,
 )
+
+
 def is_tree_export(path: Path) -> bool:
     """An SFDX tree export: records whose `attributes` name their sObject type."""
     from paceline.ingest.crm.jsonrows import sample_records

@@ -137,9 +137,7 @@ def run_sync(
     token = token_for(connector, settings)
     base_url = (configured.base_url if configured else None) or connector.base_url
     page_size = configured.page_size if configured else 100
-    folder_for_errors = errors_dir or Path(
-        (configured.errors_dir if configured else None) or "."
-    )
+    folder_for_errors = errors_dir or Path((configured.errors_dir if configured else None) or ".")
     before = {} if full else syncs.cursors(engine, connector.name)
     run_id = syncs.start_run(engine, connector.name, full)
     result = SyncResult(connector.name, run_id, full, cursors_before=dict(before))
