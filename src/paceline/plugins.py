@@ -161,7 +161,8 @@ def import_source(name: str) -> ImportSource:
 
 def import_source_for(path: Path, name: str | None = None) -> ImportSource:
     """The import source `name`, or without one the source that reads files ending like
-    `path` (a spreadsheet for .xlsx), or CSV for any other file."""
+    `path` (a spreadsheet for .xlsx; for .json, the CRM source that recognises the file's
+    content), or CSV for any other file (which then says which columns it lacks)."""
     if name is not None:
         return import_source(name)
     sources = import_sources()
@@ -172,17 +173,9 @@ def import_source_for(path: Path, name: str | None = None) -> ImportSource:
             f"`paceline import calendar {path.name}`"
         )
     claiming = [s for s in sources.values() if suffix and suffix in s.extensions]
-    for source in claiming:
-        if len(claiming) == 1 and source.sniff is None:
+    for source in claiming:  # several sources read .json: each says whether it is its file
+        if source.sniff is None or source.sniff(path):
             return source
-        if source.sniff is not None and source.sniff(path):
-            return source
-    if claiming:
-        names = ", ".join(s.name for s in claiming)
-        raise UserInputError(
-            f"{path.name}: none of the import sources for {suffix} files recognises its layout "
-            f"({names}); name the one that reads it with --from"
-        )
     return import_source("csv")
 
 

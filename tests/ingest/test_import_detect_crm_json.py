@@ -17,7 +17,6 @@ from factories import SHARED_DATA
 from paceline import plugins
 from paceline.cli import app
 from paceline.config import Settings
-from paceline.errors import UserInputError
 from paceline.ingest.detect import detect
 
 SAMPLES = SHARED_DATA / "crm_samples"
@@ -95,11 +94,12 @@ def test_hubspot_tasks_without_the_time_and_status_properties_name_the_closest_m
     assert set(closest["missing"]) >= {"hs_timestamp", "hs_task_status"}  # type: ignore[call-overload]
 
 
-def test_a_json_file_no_source_recognises_is_refused_naming_the_option(in_tmp: Path) -> None:
+def test_a_json_file_no_crm_source_recognises_is_left_to_csv_as_before(in_tmp: Path) -> None:
     path = in_tmp / "export.json"
     path.write_text('{"rows": [{"a": 1}]}', "utf-8")
-    with pytest.raises(UserInputError, match="--from"):
-        plugins.import_source_for(path)
+    assert plugins.import_source_for(path).name == "csv"
+    # --from still names any source, whatever the file's content.
+    assert plugins.import_source_for(path, "hubspot-json").name == "hubspot-json"
 
 
 def test_the_command_prints_the_stages_command_for_a_pipeline_definition(in_tmp: Path) -> None:
