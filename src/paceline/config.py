@@ -423,7 +423,7 @@ class CoachingRule(_Strict):
         return self
 
 
-JobKind = Literal["rep_digest", "manager_digest", "alerts", "import"]
+JobKind = Literal["rep_digest", "manager_digest", "alerts", "import", "sync"]
 JobDays = Literal[
     "daily", "business", "weekdays", "monday", "tuesday", "wednesday", "thursday", "friday",
     "saturday", "sunday",
@@ -453,6 +453,8 @@ class JobSettings(_Strict):
     timezone: str | None = None
     team: str | None = None  # only this team (digests and alerts)
     path: str | None = None  # import: a file or a folder of files
+    source: str | None = None  # sync: the CRM connector (`paceline sync SOURCE`)
+    full: bool = False  # sync: fetch everything, not only what changed
     entity: Literal["activities", "deals", "reps", "accounts", "contacts", "stage_history"] = (
         "activities"  # import: what the files hold
     )
@@ -469,6 +471,10 @@ class JobSettings(_Strict):
             raise ValueError(f"jobs.{self.name}: an import job needs path (a file or folder)")
         if self.kind != "import" and self.path:
             raise ValueError(f"jobs.{self.name}: path is for import jobs only")
+        if self.kind == "sync" and not self.source:
+            raise ValueError(f"jobs.{self.name}: a sync job needs source (e.g. hubspot)")
+        if self.kind != "sync" and (self.source or self.full):
+            raise ValueError(f"jobs.{self.name}: source and full are for sync jobs only")
         return self
 
     @property
