@@ -77,7 +77,7 @@ def sync_command(
 def _print_result(result: SyncResult) -> None:
     for done in result.imports:
         _print_import_result(done)
-    how = "full" if result.full else "incremental"
+    how = "full" if result.full else "incremental" if result.cursors_before else "first"
     out.print(
         f"{result.source}: {how} sync {result.status}: {result.fetched:,} records fetched in "
         f"{result.requests:,} requests"
