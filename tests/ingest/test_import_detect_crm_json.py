@@ -110,3 +110,13 @@ def test_the_command_prints_the_stages_command_for_a_pipeline_definition(in_tmp:
     assert "close-json pipeline definition with 5 stage(s)" in done.output
     assert "[[stages]]" in done.output
     assert f"paceline import stages {path} --from close-json" in done.output
+
+
+def test_an_api_answer_no_mapping_reads_is_not_taken_for_generic_columns(
+    settings: Settings, in_tmp: Path
+) -> None:
+    # Pipedrive's GET /v1/pipelines: records with an id and a name, which the generic reps
+    # columns (only `name` required) would "fit". No mapping reads pipelines: it is unknown.
+    path = SAMPLES / "pipedrive" / NANGO / "pipelines.test.json"
+    found = detect(path, plugins.import_source_for(path), settings)
+    assert not found.known and found.mapping != "generic"

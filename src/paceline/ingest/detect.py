@@ -528,7 +528,10 @@ def detect(
     header = table.header
     delimiter = getattr(getattr(table, "csv_file", None), "delimiter", ",")
     found = Detection(str(path), source.name, sheet, header)
-    fits = fit_layouts(header, known_layouts())
+    layouts = known_layouts()
+    if source.sniff is not None:  # an API answer never has Paceline's generic columns
+        layouts = [layout for layout in layouts if layout.path is not None]
+    fits = fit_layouts(header, layouts)
     found.fits = [
         {
             "mapping": f.layout.name,

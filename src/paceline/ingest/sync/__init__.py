@@ -145,7 +145,9 @@ def run_sync(
     failure: str | None = None
     moved: dict[str, str] = {}
     try:
-        with tempfile.TemporaryDirectory(prefix=f"paceline-sync-{connector.name}-") as tmp:
+        # The folder's name says which sync it was, in each import_run's file name.
+        prefix = f"paceline-sync-{connector.name}-run{run_id}-"
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
             staging = Path(tmp)
             try:
                 fetched = connector.fetch(client, dict(before), staging, page_size)
