@@ -1032,3 +1032,7 @@ def drop_templates(run: str) -> None:
         ).fetchall()
         for (name,) in names:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# The CRM sync status (tests/web/test_sync_pages.py covers who may read it).
+API_OPERATIONS.append(("GET", "/api/v1/syncs"))

@@ -423,7 +423,7 @@ class CoachingRule(_Strict):
         return self
 
 
-JobKind = Literal["rep_digest", "manager_digest", "alerts", "import"]
+JobKind = Literal["rep_digest", "manager_digest", "alerts", "import", "sync"]
 JobDays = Literal[
     "daily", "business", "weekdays", "monday", "tuesday", "wednesday", "thursday", "friday",
     "saturday", "sunday",
@@ -453,6 +453,8 @@ class JobSettings(_Strict):
     timezone: str | None = None
     team: str | None = None  # only this team (digests and alerts)
     path: str | None = None  # import: a file or a folder of files
+    source: str | None = None  # sync: the CRM connector (`paceline sync SOURCE`)
+    full: bool = False  # sync: fetch everything, not only what changed
     entity: Literal["activities", "deals", "reps", "accounts", "contacts", "stage_history"] = (
         "activities"  # import: what the files hold
     )
@@ -469,6 +471,10 @@ class JobSettings(_Strict):
             raise ValueError(f"jobs.{self.name}: an import job needs path (a file or folder)")
         if self.kind != "import" and self.path:
             raise ValueError(f"jobs.{self.name}: path is for import jobs only")
+        if self.kind == "sync" and not self.source:
+            raise ValueError(f"jobs.{self.name}: a sync job needs source (e.g. hubspot)")
+        if self.kind != "sync" and (self.source or self.full):
+            raise ValueError(f"jobs.{self.name}: source and full are for sync jobs only")
         return self
 
     @property
@@ -503,6 +509,18 @@ class WebSettings(_Strict):
     import_wait_seconds: float = Field(default=5, ge=0, le=300)
 
 
+class SyncSourceSettings(_Strict):
+    """`[sync.NAME]`: one CRM connector of `paceline sync NAME` (hubspot, pipedrive).
+
+    The token itself is never in the file: `token_env` names the environment variable that
+    holds it (default `PACELINE_HUBSPOT_TOKEN`, `PACELINE_PIPEDRIVE_TOKEN`)."""
+
+    token_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    base_url: str | None = Field(default=None, pattern=r"^https?://")  # another API host
+    page_size: int = Field(default=100, ge=1, le=500)  # records per request
+    errors_dir: str | None = None  # where rejected records go (default: the current folder)
+
+
 class Settings(_Strict):
     """The whole validated configuration."""
 
@@ -528,6 +546,8 @@ class Settings(_Strict):
     jobs: list[JobSettings] = Field(default_factory=list)
     scheduler: SchedulerSettings = SchedulerSettings()
     web: WebSettings = WebSettings()
+    # Live CRM syncs, a table per connector (`[sync.hubspot]`).
+    sync: dict[str, SyncSourceSettings] = Field(default_factory=dict)
     # Installed plugins' own settings, a table each (`[plugins.slack]`): the plugin checks them.
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from paceline.channels import AlertChannel
     from paceline.ingest.sources import ImportSource
+    from paceline.ingest.sync import Connector
 
 # Built-in features registered through the same hooks a plugin uses.
 DEFAULT_PLUGINS = (
@@ -160,7 +161,8 @@ def import_source(name: str) -> ImportSource:
 
 def import_source_for(path: Path, name: str | None = None) -> ImportSource:
     """The import source `name`, or without one the source that reads files ending like
-    `path` (a spreadsheet for .xlsx), or CSV for any other file."""
+    `path` (a spreadsheet for .xlsx; for .json, the CRM source that recognises the file's
+    content), or CSV for any other file (which then says which columns it lacks)."""
     if name is not None:
         return import_source(name)
     sources = import_sources()
@@ -170,10 +172,28 @@ def import_source_for(path: Path, name: str | None = None) -> ImportSource:
             f"{path.name} is a calendar file: import its meetings with "
             f"`paceline import calendar {path.name}`"
         )
-    for source in sources.values():
-        if suffix and suffix in source.extensions:
+    claiming = [s for s in sources.values() if suffix and suffix in s.extensions]
+    for source in claiming:  # several sources read .json: each says whether it is its file
+        if source.sniff is None or source.sniff(path):
             return source
     return import_source("csv")
+
+
+def sync_connectors() -> dict[str, Connector]:
+    """Every live CRM connector by name (`paceline sync NAME`): those the import sources
+    declare, so a plugin's source brings its connector along."""
+    found: dict[str, Connector] = {}
+    for source in import_sources().values():
+        if source.sync is not None:
+            if source.sync.name in found:
+                raise UserInputError(f"two plugins provide the sync connector {source.sync.name!r}")
+            found[source.sync.name] = source.sync
+    return found
+
+
+def sync_connector(name: str) -> Connector:
+    """The connector called `name`, or an error listing the known ones."""
+    return _named("sync connector", "SOURCE", name, sync_connectors())
 
 
 def alert_channel(name: str) -> AlertChannel:

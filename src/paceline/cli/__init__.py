@@ -851,6 +851,7 @@ from paceline.cli import quality_commands as _quality_commands  # noqa: E402, F4
 from paceline.cli import report_commands as _report_commands  # noqa: E402, F401
 from paceline.cli import salesforce_commands as _salesforce_commands  # noqa: E402, F401
 from paceline.cli import schedule_commands as _schedule_commands  # noqa: E402, F401
+from paceline.cli import sync_commands as _sync_commands  # noqa: E402, F401
 from paceline.cli import tipping_commands as _tipping_commands  # noqa: E402, F401
 from paceline.cli import track_commands as _track_commands  # noqa: E402, F401
 from paceline.cli import web_commands as _web_commands  # noqa: E402, F401

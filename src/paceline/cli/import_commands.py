@@ -114,6 +114,16 @@ def detect_command(
     if as_json:
         out.print_json(dumps(found))
         return
+    if found.pipeline_stages is not None:
+        out.print(
+            f"{file.name}: a {found.reader} pipeline definition with "
+            f"{found.pipeline_stages} stage(s); it names deals' stages (--pipelines), and "
+            "prints the [[stages]] the configuration lacks with:",
+            highlight=False,
+            markup=False,
+        )
+        out.print(f"  {found.command}", highlight=False, soft_wrap=True)
+        return
     shown = ", ".join(h for h in found.header if h.strip())
     out.print(f"{file.name}: {len(found.header)} columns ({shown})", highlight=False)
     if found.known:

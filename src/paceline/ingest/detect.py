@@ -480,6 +480,8 @@ class Detection:
     fits: list[dict[str, object]] = field(default_factory=list)
     written: str | None = None  # the starting mapping written, for an unknown layout
     missing_fields: list[str] = field(default_factory=list)
+    # A CRM's pipeline definition (stages, not records): how many stages it defines.
+    pipeline_stages: int | None = None
 
 
 def read_sample(
@@ -518,11 +520,18 @@ def detect(
     """Recognise the file's layout, or write a starting mapping to `output` (default
     `<file>.mapping.toml` beside the current folder) unless one is there (`force` replaces it).
     """
+    if source.stages is not None:
+        pipeline = _pipeline_definition(path, source)
+        if pipeline is not None:
+            return pipeline
     table, rows = read_sample(source, path, sheet)
     header = table.header
     delimiter = getattr(getattr(table, "csv_file", None), "delimiter", ",")
     found = Detection(str(path), source.name, sheet, header)
-    fits = fit_layouts(header, known_layouts())
+    layouts = known_layouts()
+    if source.sniff is not None:  # an API answer never has Paceline's generic columns
+        layouts = [layout for layout in layouts if layout.path is not None]
+    fits = fit_layouts(header, layouts)
     found.fits = [
         {
             "mapping": f.layout.name,
@@ -565,6 +574,24 @@ def detect(
         f"paceline import {guess.entity} {_quoted(str(path))} --mapping "
         f"{_quoted(_shown(target))}{extra}"
     )
+    return found
+
+
+def _pipeline_definition(path: Path, source: ImportSource) -> Detection | None:
+    """A CRM source's pipeline definition (HubSpot's deal pipelines, Pipedrive's stages,
+    Close's pipelines) is no list of records to import but the stages to configure: said
+    so, with the command that prints them. None: the file is not one."""
+    from paceline.ingest.csvfile import ImportFileError
+
+    assert source.stages is not None
+    try:
+        stages = source.stages(path)
+    except (ImportFileError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+    if not stages:
+        return None
+    found = Detection(str(path), source.name, None, [], known=True, pipeline_stages=len(stages))
+    found.command = f"paceline import stages {_quoted(str(path))} --from {source.name}"
     return found
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from paceline.ingest.crm.jsonrows import CrmStage
     from paceline.ingest.mapping import Mapping
+    from paceline.ingest.sync import Connector
 
 # What an import loads: one `paceline import` command each (re-exported by `ingest.mapping`).
 Entity = Literal["activities", "deals", "reps", "accounts", "contacts", "stage_history"]
@@ -104,5 +105,12 @@ class ImportSource:
     # Reads the CRM's pipeline definition (for `paceline import stages`), if it has one.
     stages: Callable[[Path], list[CrmStage]] | None = None
     # File name endings this source reads (".xlsx"): the import picks it for such a file
-    # when no --from is given.
+    # when no --from is given. Several sources may claim one ending (".json"): then each
+    # one's `sniff` says whether a file is its own.
     extensions: tuple[str, ...] = ()
+    # Whether a file is in this source's layout (a CRM's API answer), read cheaply; a source
+    # without one takes every file with its extensions.
+    sniff: Callable[[Path], bool] | None = None
+    # The live connector that pulls this source's records through the CRM's API
+    # (`paceline sync NAME`), when it has one.
+    sync: Connector | None = None

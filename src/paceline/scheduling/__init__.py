@@ -217,6 +217,11 @@ def _carry_out(
     try:
         if unit.job.kind == "import":
             outcome.detail = _import(engine, settings, unit.job)
+        elif unit.job.kind == "sync":
+            outcome.detail, failure = _sync(engine, settings, unit.job)
+            if failure:
+                outcome.status = "failed"
+                outcome.failed.append(failure)
         else:
             if not run.resumed:
                 _plan(engine, settings, unit, run, now)
@@ -525,6 +530,24 @@ def _import(engine: Engine, settings: Settings, job: JobSettings) -> str:
             f"{result.rejected} rejected"
         )
     return "; ".join(parts)
+
+
+def _sync(engine: Engine, settings: Settings, job: JobSettings) -> tuple[str, str | None]:
+    """One `paceline sync SOURCE` (see `paceline.ingest.sync`): what it did, and why it
+    failed when it did (the run is then `failed`; the next run fetches the same changes)."""
+    from paceline.ingest.sync import run_sync
+
+    assert job.source is not None
+    connector = plugins.sync_connector(job.source)
+    result = run_sync(engine, settings, connector, plugins.import_source, job.full)
+    totals = result.totals()
+    detail = (
+        f"{job.source}: {result.fetched} fetched, {totals['inserted']} new, "
+        f"{totals['updated']} updated, {totals['rejected']} rejected"
+    )
+    if result.failure:
+        return f"{detail}; failed: {result.failure}", result.failure
+    return detail, None
 
 
 def personal_channels() -> list[str]:

@@ -561,3 +561,43 @@ class UserPreference(Base):
     quiet_start: Mapped[str | None] = mapped_column(String(5))
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SyncRun(Base):
+    """One `paceline sync` of a CRM: when, how it ended and what its imports counted.
+
+    The rows themselves are accounted for by the `import_run`s the sync's imports record
+    (one per object); this is the summary the sync status shows per source."""
+
+    __tablename__ = "sync_run"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)  # the connector: hubspot ...
+    full: Mapped[bool] = mapped_column(Boolean, default=False)  # ignored the cursors
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running/done/failed
+    failure: Mapped[str | None] = mapped_column(String(1000))
+    fetched: Mapped[int] = mapped_column(Integer, default=0)  # records the API sent
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SyncCursor(Base):
+    """A source's high-water mark per object (HubSpot's calls, Pipedrive's deals): the
+    latest modification time a finished sync fetched. The next sync asks the API only for
+    records changed since; a sync that fails leaves it as it was."""
+
+    __tablename__ = "sync_cursor"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    object: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[str] = mapped_column(String(64))  # in the API's own format
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -168,6 +168,7 @@ def navigation(principal: Principal) -> list[NavItem]:
         items.append(NavItem("deliveries", "Deliveries", "/deliveries"))
         items.append(NavItem("audit", "Audit", "/audit"))
         items.append(NavItem("jobs", "Jobs", "/jobs"))
+        items.append(NavItem("syncs", "Syncs", "/syncs"))
     items.append(NavItem("preferences", "My deliveries", "/preferences"))
     items.append(NavItem("tokens", "API tokens", "/tokens"))
     return items

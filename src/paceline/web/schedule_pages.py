@@ -1,4 +1,5 @@
-"""`/jobs` (admins: each configured job, its last run and outcome, its next time) and
+"""`/jobs` (admins: each configured job, its last run and outcome, its next time), `/syncs`
+(admins: each CRM connector's last sync, rows, errors and cursors) and
 `/preferences` (every user, for themself: which digests and alerts, which channel, quiet
 hours). The web faces of `paceline jobs list` and `paceline user prefs`."""
 
@@ -9,11 +10,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from paceline import clock
+from paceline import clock, plugins
 from paceline.callers import app_state
 from paceline.errors import UserInputError
 from paceline.scheduling import job_statuses, personal_channels
 from paceline.services import preferences
+from paceline.store import syncs
 from paceline.store.schedule import Preference
 from paceline.web.common import User, check_csrf, refused, render
 
@@ -27,6 +29,17 @@ def jobs_page(request: Request, caller: User) -> Response:
     state = app_state(request)
     statuses = job_statuses(state.engine, state.settings, clock.utcnow())
     return render(request, "jobs.html", caller, {"active": "jobs", "jobs": statuses})
+
+
+@router.get("/syncs")
+def syncs_page(request: Request, caller: User) -> Response:
+    """Each CRM connector's last `paceline sync`: when, how it ended, rows, cursors."""
+    if not caller.principal.can_administer:
+        raise refused("see the CRM syncs (that page is for admins)")
+    engine = app_state(request).engine
+    found = syncs.statuses(engine, sorted(plugins.sync_connectors()))
+    jobs = [j for j in app_state(request).settings.jobs if j.kind == "sync"]
+    return render(request, "syncs.html", caller, {"active": "syncs", "syncs": found, "jobs": jobs})
 
 
 def _page(

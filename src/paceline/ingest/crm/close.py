@@ -29,9 +29,11 @@ from paceline.ingest.crm.jsonrows import (
     FlatRecord,
     JsonTable,
     StageStatus,
+    endpoints,
     find_records,
     flatten,
     load_json,
+    sample_records,
 )
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.sources import ImportSource, ReadOptions, RowTable
@@ -106,11 +108,26 @@ def _add_opportunity(flat: Flat) -> str | None:
     return None
 
 
+# Close's object ids carry their type: acti_..., oppo_..., user_..., pipe_..., lead_...
+CLOSE_ID_PREFIXES = ("acti_", "oppo_", "user_", "pipe_", "lead_", "task_", "cont_", "stat_")
+
+
+def is_close(path: Path) -> bool:
+    """A Close answer: records whose ids carry Close's type prefixes."""
+    data, records = sample_records(path)
+    recorded = endpoints(data)
+    if recorded:
+        return any(p.startswith("/v1/") and p.endswith("/") for p in recorded)
+    return any(str(r.get("id", "")).startswith(CLOSE_ID_PREFIXES) for r in records)
+
+
 CLOSE_JSON = ImportSource(
     name="close-json",
     description="Close API responses (opportunities, activities, users).",
     open=open_close,
     stages=read_pipelines,
+    extensions=(".json", ".jsonl"),
+    sniff=is_close,
 )
 
 

@@ -34,13 +34,16 @@ from paceline.ingest.crm.jsonrows import (
     JsonTable,
     StageStatus,
     by_id,
+    endpoints,
     epoch_ms_to_iso,
     find_records,
     flatten,
     load_json,
+    sample_records,
 )
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.sources import ImportSource, ReadOptions, RowTable
+from paceline.ingest.sync.hubspot import HubSpotConnector
 
 # Columns whose values are instants (converted from epoch milliseconds when given so).
 _TIME_COLUMN = re.compile(r"(date|time|timestamp|At)$")
@@ -212,12 +215,32 @@ def _minutes_between(start: str, end: str) -> str:
     return f"{minutes:g}" if minutes >= 0 else ""
 
 
+def is_hubspot(path: Path) -> bool:
+    """A HubSpot v3 answer: records with `properties`, owners, or deal pipelines."""
+    data, records = sample_records(path)
+    if any(p.startswith("/crm/") for p in endpoints(data)):
+        return True
+    first = records[0] if records else {}
+    stages = first.get("stages")
+    return (
+        isinstance(first.get("properties"), dict)
+        or ("firstName" in first and "email" in first)
+        or (
+            isinstance(stages, list)
+            and any(isinstance(stage, dict) and "metadata" in stage for stage in stages)
+        )
+    )
+
+
 HUBSPOT_JSON = ImportSource(
     name="hubspot-json",
     description="HubSpot CRM v3 API responses (deals, calls, meetings, emails, tasks, owners); "
     "--pipelines and --owners name stages and owners.",
     open=open_hubspot,
     stages=read_pipelines,
+    extensions=(".json", ".jsonl"),
+    sniff=is_hubspot,
+    sync=HubSpotConnector(),
 )
 
 

@@ -234,3 +234,27 @@ def stages_toml(stages: Iterable[CrmStage], configured: Iterable[str] = ()) -> s
 
 def by_id(stages: Iterable[CrmStage]) -> dict[str, CrmStage]:
     return {stage.id: stage for stage in stages}
+
+
+# --- recognising a CRM's JSON (import detect, --from chosen by the file) ---------------------
+
+SNIFF_LIMIT = 50_000_000  # bytes: a bigger file is not loaded just to be recognised
+
+
+def sample_records(path: Path, count: int = 5) -> tuple[Any, list[dict[str, Any]]]:
+    """(the parsed document, its first records) when `path` is a JSON list response that
+    can be read; (None, []) otherwise. Never raises: recognising a file is a guess."""
+    try:
+        if path.stat().st_size > SNIFF_LIMIT:
+            return None, []
+        data = load_json(path)
+        return data, find_records(data, path.name)[:count]
+    except (ImportFileError, OSError):
+        return None, []
+
+
+def endpoints(data: Any) -> list[str]:
+    """The GET paths of a recorded test fixture (`{"api": {"get": {path: ...}}}`), else []."""
+    if isinstance(data, dict) and isinstance(data.get("api"), dict):
+        return [str(path) for path in (data["api"].get("get") or {})]
+    return []

@@ -28,12 +28,15 @@ from paceline.ingest.crm.jsonrows import (
     FlatRecord,
     JsonTable,
     by_id,
+    endpoints,
     find_records,
     flatten,
     load_json,
+    sample_records,
 )
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.sources import ImportSource, ReadOptions, RowTable
+from paceline.ingest.sync.pipedrive import PipedriveConnector
 
 DERIVED_HINT = (
     "; stage_name and closed_at are made from a deal's stage_id and status, due_at and "
@@ -147,11 +150,27 @@ def _add_user(flat: Flat, users: dict[str, str], where: Path | None) -> str | No
     return f"user_id {ident} is not in {where.name}"
 
 
+def is_pipedrive(path: Path) -> bool:
+    """A Pipedrive answer: `{"success": ..., "data": ...}`, or records stamped with
+    Pipedrive's `add_time`/`update_time` or `active_flag`."""
+    data, records = sample_records(path)
+    recorded = endpoints(data)
+    if recorded:
+        return any(p.startswith(("/v1/", "/v2/")) and not p.endswith("/") for p in recorded)
+    if isinstance(data, dict) and "success" in data and "data" in data:
+        return True
+    first = records[0] if records else {}
+    return any(key in first for key in ("add_time", "update_time", "active_flag"))
+
+
 PIPEDRIVE_JSON = ImportSource(
     name="pipedrive-json",
     description="Pipedrive API responses (deals, activities, users); --pipelines names stages.",
     open=open_pipedrive,
     stages=read_stages,
+    extensions=(".json", ".jsonl"),
+    sniff=is_pipedrive,
+    sync=PipedriveConnector(),
 )
 
 

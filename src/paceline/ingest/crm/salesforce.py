@@ -708,10 +708,23 @@ SALESFORCE_SOURCE = ImportSource(
     description="Salesforce Data Loader / Data Export CSV, one file per object (Task.csv, ...).",
     open=open_csv_export,
 )
+
+
+def is_tree_export(path: Path) -> bool:
+    """An SFDX tree export: records whose `attributes` name their sObject type."""
+    from paceline.ingest.crm.jsonrows import sample_records
+
+    _data, records = sample_records(path)
+    attributes = records[0].get("attributes") if records else None
+    return isinstance(attributes, dict) and "type" in attributes
+
+
 SFDX_TREE_SOURCE = ImportSource(
     name="sfdx-tree",
     description="Salesforce SFDX tree export JSON (sf data export tree), one file per object.",
     open=open_tree_export,
+    extensions=(".json",),
+    sniff=is_tree_export,
 )
 
 
