@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, case, func, select
 
+from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.peers import compared_ids, diagnosis_scope, peers_of
@@ -221,6 +222,12 @@ def _activity_counts(
     """Per rep: (distinct accounts with selling activity, activities logged of any kind)."""
     if not rep_ids:
         return {}
+    if aggregates.reading():
+        found = aggregates.prospects(conn, window.start, window.end, rep_ids)
+        logged: dict[int, int] = {}
+        for rep_id, _, n, _, _ in aggregates.kind_counts(conn, window.start, window.end, rep_ids):
+            logged[rep_id] = logged.get(rep_id, 0) + n
+        return {r: (found.get(r, 0), n) for r, n in logged.items()}
     selling_account = case((selling_condition(settings), Activity.account_id))
     query = (
         select(Activity.rep_id, func.count(selling_account.distinct()), func.count())

@@ -10,9 +10,10 @@ furthest below is named, with an exact test so that four proposals and no win is
 
 Timing reads the prospects themselves: for every account that reached step k in the window,
 the time from its first step-k event to its first step-(k+1) event at or after it. All of it
-is aggregated in the database, in one query per funnel (each step's events read once by rep
-and day, the first event per account, then an hourly histogram of the gaps), so a 30-rep team
-over 10M activities sends back at most a row per hour of gap and step, never its events.
+is aggregated in the database, in one query per funnel, so a team over 10M activities sends
+back at most a row per hour of gap and step, never its events. The configured funnel's
+activity steps are read from the maintained aggregates (`aggregates`: per prospect and step,
+the first and last event per day), one seek per prospect; other steps from their events.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from paceline.analytics import aggregates
 from paceline.analytics.compare import RateComparison, compare_rates
 from paceline.analytics.metric_sql import (
     activity_filter,
@@ -313,16 +315,39 @@ def _gap_histograms(
 ) -> CompoundSelect[Any]:
     """(pair, side, whole hours, accounts): how many accounts took each gap between steps.
 
-    Each step's events are a CTE read once (both databases materialise a CTE used twice) by
-    rep and day, so the cost follows the window's events, not the accounts' whole history.
+    A pair of steps the aggregates hold (`aggregates.aggregated_steps`: the configured
+    funnel's activity steps) is read from them, one seek per prospect. Any other pair (a deal
+    step, a step passed in by the caller) reads each step's events, a CTE read once (both
+    databases materialise a CTE used twice) by rep and day, so the cost follows the window's
+    events, not the accounts' whole history.
     """
-    steps = [_step_events(settings, window, m, groups, i) for i, m in enumerate(metrics)]
-    return union_all(
-        *(
-            _gap_histogram(dialect, i, earlier, later)
-            for i, (earlier, later) in enumerate(pairwise(steps))
-        )
-    )
+    held = aggregates.aggregated_steps(settings) if aggregates.reading() else {}
+    steps: dict[int, CTE] = {}
+
+    def events(i: int) -> CTE:
+        if i not in steps:
+            steps[i] = _step_events(settings, window, metrics[i], groups, i)
+        return steps[i]
+
+    parts: list[Select[Any]] = []
+    for i, (earlier, later) in enumerate(pairwise(metrics)):
+        if earlier.name in held and later.name in held:
+            parts.append(
+                aggregates.gap_histogram(
+                    settings=settings,
+                    pair=i,
+                    earlier=earlier.name,
+                    later=later,
+                    start=window.start,
+                    end=window.end,
+                    subject_ids=groups.subject_ids,
+                    peer_ids=groups.peer_ids,
+                    days_between=lambda a, b: _days_between(dialect, a, b),
+                )
+            )
+        else:
+            parts.append(_gap_histogram(dialect, i, events(i), events(i + 1)))
+    return union_all(*parts)
 
 
 def _step_events(

@@ -1,0 +1,476 @@
+"""The diagnosis's aggregates: first events per prospect and step, activities per kind.
+
+Why: a team's diagnosis asked the raw activities of the window for distinct prospects, the
+activity mix and, for the funnel's median days, every event of every step; at 10M activities
+that took seconds to half a minute where a scorecard takes 40 ms. These tables hold the same
+facts at the grain the questions need:
+
+- `prospect_day`: per funnel step (and `@selling`, any selling activity), rep, business day
+  and account, the first and last event and how many there were;
+- `prospect_step`: per step, rep and account, the first and last event ever, and whether the
+  key's day cells follow each other in time (`ordered`);
+- `kind_day`: per rep, business day and kind, the activities, Asks and engaged outcomes.
+
+They are keyed by rep-day like `metric_day` and recomputed by `ensure_rollup` from the same
+trigger marks, in the same transaction, so an import, an edit, a delete or a contact's new
+seniority reaches them exactly as it reaches the scorecards.
+
+The readers here answer with the raw definitions' numbers, exactly. The first event of a
+step in a window is the first window cell's first event when the key is ordered (else the
+minimum over its window cells). The first event at or after an instant t is the first cell
+whose last event is at or after t: its first event when that is at or after t, else (the
+cell straddles t, or the key is not ordered) the raw activities of that prospect say.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    and_,
+    case,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    union_all,
+)
+
+from paceline.analytics.metric_sql import activity_filter, needs_contact, selling_condition
+from paceline.config import MetricSettings, Settings
+from paceline.store.models import Activity, Contact, KindDay, ProspectDay, ProspectStep
+
+SELLING = "@selling"  # the prospect_day "step" of any selling activity
+
+AnySelect = Select[*tuple[Any, ...]]
+_DAY = ProspectDay.__table__
+_STEP = ProspectStep.__table__
+
+_READ = ContextVar("paceline_read_aggregates", default=True)
+
+
+def reading() -> bool:
+    """Whether analyses read the aggregates (the default) or the raw activities."""
+    return _READ.get()
+
+
+@contextmanager
+def raw_reads() -> Iterator[None]:
+    """Analyses inside read raw activities, as before the aggregates: the reference the
+    tests and the benchmark hold the aggregates to."""
+    token = _READ.set(False)
+    try:
+        yield
+    finally:
+        _READ.reset(token)
+
+
+def aggregated_steps(settings: Settings) -> dict[str, MetricSettings]:
+    """The funnel steps `prospect_day` holds: the configured ones that count activities."""
+    known = {m.name: m for m in settings.metrics}
+    return {
+        name: known[name]
+        for name in settings.funnel.steps
+        if name in known
+        and known[name].source == "activities"
+        and known[name].aggregate in ("count", "sum")
+    }
+
+
+def fingerprint_parts(settings: Settings) -> dict[str, Any]:
+    """What the aggregates depend on in the configuration (the rollup's fingerprint adds it)."""
+    return {
+        "prospect_steps": [
+            m.model_dump(mode="json", exclude={"label", "higher_is_better", "min_denominator"})
+            for m in aggregated_steps(settings).values()
+        ],
+    }
+
+
+# --- keeping them current -------------------------------------------------------------------
+
+
+def clear(conn: Connection) -> None:
+    for model in (ProspectStep, ProspectDay, KindDay):
+        conn.execute(delete(model))
+
+
+def rebuild(conn: Connection, settings: Settings) -> None:
+    """Every cell and key from scratch (the tables are empty: `clear` ran)."""
+    _insert_cells(conn, settings, scope=None)
+    conn.execute(insert(KindDay).from_select(_KIND_COLUMNS, _kind_rows(scope=None)))
+    conn.execute(insert(ProspectStep).from_select(_STEP_COLUMNS, _key_rows(keys=None)))
+
+
+def refresh(conn: Connection, settings: Settings, scope: AnySelect) -> None:
+    """Recompute the rep-days in `scope` ((rep_id, local_date) rows) and the keys they touch."""
+    in_scope = tuple_(_DAY.c.rep_id, _DAY.c.local_date).in_(scope)
+    conn.execute(
+        text(
+            "CREATE TEMPORARY TABLE prospect_touched "
+            "(metric VARCHAR(64), account_id BIGINT, rep_id BIGINT)"
+        )
+    )
+    touched = select(_DAY.c.metric, _DAY.c.account_id, _DAY.c.rep_id).where(in_scope).distinct()
+    touched_table = _touched_table()
+    columns = ["metric", "account_id", "rep_id"]
+    conn.execute(insert(touched_table).from_select(columns, touched))
+    conn.execute(delete(ProspectDay).where(in_scope))
+    _insert_cells(conn, settings, scope=scope)
+    conn.execute(insert(touched_table).from_select(columns, touched))
+    keys = select(touched_table.c.metric, touched_table.c.account_id, touched_table.c.rep_id)
+    conn.execute(
+        delete(ProspectStep).where(
+            tuple_(ProspectStep.metric, ProspectStep.account_id, ProspectStep.rep_id).in_(keys)
+        )
+    )
+    conn.execute(insert(ProspectStep).from_select(_STEP_COLUMNS, _key_rows(keys=keys)))
+    conn.execute(text("DROP TABLE prospect_touched"))
+    conn.execute(delete(KindDay).where(tuple_(KindDay.rep_id, KindDay.local_date).in_(scope)))
+    conn.execute(insert(KindDay).from_select(_KIND_COLUMNS, _kind_rows(scope=scope)))
+
+
+def _touched_table() -> Any:
+    from sqlalchemy import BigInteger, String, column, table
+
+    return table(
+        "prospect_touched",
+        column("metric", String()),
+        column("account_id", BigInteger()),
+        column("rep_id", BigInteger()),
+    )
+
+
+_CELL_COLUMNS = ["metric", "rep_id", "local_date", "account_id", "first_at", "last_at", "events"]
+_STEP_COLUMNS = [
+    "metric",
+    "rep_id",
+    "account_id",
+    "first_at",
+    "first_date",
+    "last_at",
+    "last_date",
+    "ordered",
+]
+_KIND_COLUMNS = ["rep_id", "local_date", "kind", "activities", "asks", "engaged"]
+
+
+def _insert_cells(conn: Connection, settings: Settings, scope: AnySelect | None) -> None:
+    steps: list[tuple[str, ColumnElement[bool], bool]] = [
+        (name, activity_filter(settings, m), needs_contact(m))
+        for name, m in aggregated_steps(settings).items()
+    ]
+    steps.append((SELLING, selling_condition(settings), False))
+    parts = []
+    for name, condition, contact in steps:
+        query = select(
+            literal(name).label("metric"),
+            Activity.rep_id,
+            Activity.local_date,
+            Activity.account_id,
+            func.min(Activity.occurred_at),
+            func.max(Activity.occurred_at),
+            func.count(),
+        ).select_from(Activity)
+        if contact:
+            query = query.outerjoin(Contact, Contact.id == Activity.contact_id)
+        query = query.where(condition, Activity.account_id.is_not(None))
+        if scope is not None:
+            query = query.where(tuple_(Activity.rep_id, Activity.local_date).in_(scope))
+        parts.append(query.group_by(Activity.rep_id, Activity.local_date, Activity.account_id))
+    conn.execute(insert(ProspectDay).from_select(_CELL_COLUMNS, union_all(*parts)))
+
+
+def _kind_rows(scope: AnySelect | None) -> AnySelect:
+    query = select(
+        Activity.rep_id,
+        Activity.local_date,
+        Activity.kind,
+        func.count(),
+        func.sum(case((Activity.has_ask.is_(True), 1), else_=0)),
+        func.sum(case((Activity.engaged.is_(True), 1), else_=0)),
+    )
+    if scope is not None:
+        query = query.where(tuple_(Activity.rep_id, Activity.local_date).in_(scope))
+    return query.group_by(Activity.rep_id, Activity.local_date, Activity.kind)
+
+
+def _key_rows(keys: AnySelect | None) -> AnySelect:
+    """One row per (step, account, rep) from its day cells; `ordered` when each cell's first
+    event comes after the previous cell's last (a window function over the key's days)."""
+    previous = func.lag(_DAY.c.last_at).over(
+        partition_by=(_DAY.c.metric, _DAY.c.account_id, _DAY.c.rep_id),
+        order_by=_DAY.c.local_date,
+    )
+    cells = select(
+        _DAY.c.metric,
+        _DAY.c.rep_id,
+        _DAY.c.account_id,
+        _DAY.c.first_at,
+        _DAY.c.last_at,
+        _DAY.c.local_date,
+        case((previous >= _DAY.c.first_at, 0), else_=1).label("ok"),
+    )
+    if keys is not None:
+        cells = cells.where(tuple_(_DAY.c.metric, _DAY.c.account_id, _DAY.c.rep_id).in_(keys))
+    c = cells.subquery("cells")
+    return select(
+        c.c.metric,
+        c.c.rep_id,
+        c.c.account_id,
+        func.min(c.c.first_at),
+        func.min(c.c.local_date),
+        func.max(c.c.last_at),
+        func.max(c.c.local_date),
+        case((func.min(c.c.ok) == 1, true()), else_=false()),
+    ).group_by(c.c.metric, c.c.rep_id, c.c.account_id)
+
+
+# --- reading them ---------------------------------------------------------------------------
+
+
+def kind_counts(
+    conn: Connection, start: dt.date, end: dt.date, rep_ids: list[int]
+) -> list[tuple[int, str, int, int, int]]:
+    """(rep_id, kind, activities, asks, engaged) over [start, end)."""
+    if not rep_ids:
+        return []
+    query = (
+        select(
+            KindDay.rep_id,
+            KindDay.kind,
+            func.sum(KindDay.activities),
+            func.sum(KindDay.asks),
+            func.sum(KindDay.engaged),
+        )
+        .where(
+            KindDay.rep_id.in_(rep_ids),
+            KindDay.local_date >= start,
+            KindDay.local_date < end,
+        )
+        .group_by(KindDay.rep_id, KindDay.kind)
+    )
+    return [
+        (int(r), str(k), int(n or 0), int(a or 0), int(e or 0))
+        for r, k, n, a, e in conn.execute(query)
+    ]
+
+
+def prospects(
+    conn: Connection, start: dt.date, end: dt.date, rep_ids: list[int], step: str = SELLING
+) -> dict[int, int]:
+    """Per rep: distinct accounts with an event of `step` in [start, end)."""
+    if not rep_ids:
+        return {}
+    s = _STEP.alias("s")
+    d = _DAY.alias("d")
+    inside = exists().where(
+        d.c.metric == s.c.metric,
+        d.c.account_id == s.c.account_id,
+        d.c.rep_id == s.c.rep_id,
+        d.c.local_date >= start,
+        d.c.local_date < end,
+    )
+    query = (
+        select(s.c.rep_id, func.count())
+        .where(
+            s.c.metric == step,
+            s.c.rep_id.in_(rep_ids),
+            s.c.last_date >= start,
+            s.c.first_date < end,
+            # the first or last day is in the window; else (both outside) look inside
+            or_(s.c.first_date >= start, s.c.last_date < end, inside),
+        )
+        .group_by(s.c.rep_id)
+    )
+    return {int(rep): int(n) for rep, n in conn.execute(query)}
+
+
+def last_days(
+    conn: Connection, step: str, accounts: Any, as_of: dt.date
+) -> dict[tuple[int, int], dt.date]:
+    """Per (account, rep): the last day up to `as_of` with an event of `step`, for the accounts
+    `accounts` (a subquery of account ids)."""
+    s = _STEP.alias("s")
+    d = _DAY.alias("d")
+    latest = (
+        select(d.c.local_date)
+        .where(
+            d.c.metric == s.c.metric,
+            d.c.account_id == s.c.account_id,
+            d.c.rep_id == s.c.rep_id,
+            d.c.local_date <= as_of,
+        )
+        .order_by(d.c.local_date.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    day = case((s.c.last_date <= as_of, s.c.last_date), else_=latest)
+    query = select(s.c.account_id, s.c.rep_id, day).where(
+        s.c.metric == step, s.c.account_id.in_(accounts), s.c.first_date <= as_of
+    )
+    found: dict[tuple[int, int], dt.date] = {}
+    for account, rep, last in conn.execute(query):
+        if last is not None:
+            found[int(account), int(rep)] = last if isinstance(last, dt.date) else _date(last)
+    return found
+
+
+def _date(value: Any) -> dt.date:
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def gap_histogram(
+    *,
+    settings: Settings,
+    pair: int,
+    earlier: str,
+    later: MetricSettings,
+    start: dt.date,
+    end: dt.date,
+    subject_ids: list[int],
+    peer_ids: list[int],
+    days_between: Any,
+) -> AnySelect:
+    """(pair, side, whole hours, accounts) from the aggregates: the raw funnel's histogram.
+
+    Per side (the subject's reps, the peers') and account: t0, the first `earlier` event in
+    the window; t1, the first `later` event in the window at or after t0; the gap in hours.
+    """
+    ids = subject_ids + peer_ids
+
+    def side(rep: ColumnElement[int]) -> ColumnElement[int]:
+        if not peer_ids:
+            return literal_column("0", Integer)
+        return case((rep.in_(subject_ids), 0), else_=1)
+
+    s = _STEP.alias("s_a")
+    d = _DAY.alias("d_a")
+    key = and_(
+        d.c.metric == s.c.metric,
+        d.c.account_id == s.c.account_id,
+        d.c.rep_id == s.c.rep_id,
+        d.c.local_date >= start,
+        d.c.local_date < end,
+    )
+    first_cell = select(d.c.first_at).where(key).order_by(d.c.local_date).limit(1)
+    any_cell = select(func.min(d.c.first_at)).where(key)
+    t = case(
+        (s.c.ordered.is_(True), first_cell.scalar_subquery()),
+        else_=any_cell.scalar_subquery(),
+    )
+    per_rep = (
+        select(side(s.c.rep_id).label("side"), s.c.account_id, t.label("t"))
+        .where(
+            s.c.metric == earlier,
+            s.c.rep_id.in_(ids),
+            s.c.last_date >= start,
+            s.c.first_date < end,
+        )
+        .subquery(f"first_{pair}")
+    )
+    starts = (
+        select(per_rep.c.side, per_rep.c.account_id, func.min(per_rep.c.t).label("t0"))
+        .where(per_rep.c.t.is_not(None))
+        .group_by(per_rep.c.side, per_rep.c.account_id)
+        .subquery(f"started_{pair}")
+    )
+    s2 = _STEP.alias("s_b")
+    d2 = _DAY.alias("d_b")
+    cell = (
+        select(d2.c.first_at)
+        .where(
+            d2.c.metric == s2.c.metric,
+            d2.c.account_id == s2.c.account_id,
+            d2.c.rep_id == s2.c.rep_id,
+            d2.c.last_at >= starts.c.t0,
+            d2.c.local_date >= start,
+            d2.c.local_date < end,
+        )
+        .order_by(d2.c.last_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    candidates = (
+        select(
+            starts.c.side,
+            starts.c.account_id,
+            starts.c.t0,
+            s2.c.rep_id,
+            s2.c.ordered,
+            cell.label("cell_first"),
+        )
+        .select_from(starts)
+        .join(
+            s2,
+            and_(
+                s2.c.metric == later.name,
+                s2.c.account_id == starts.c.account_id,
+                s2.c.last_at >= starts.c.t0,
+                s2.c.last_date >= start,
+                s2.c.first_date < end,
+                s2.c.rep_id.in_(ids),
+                side(s2.c.rep_id) == starts.c.side,
+            ),
+        )
+        .subquery(f"candidates_{pair}")
+    )
+    raw = select(func.min(Activity.occurred_at)).where(
+        Activity.rep_id == candidates.c.rep_id,
+        Activity.account_id == candidates.c.account_id,
+        Activity.local_date >= start,
+        Activity.local_date < end,
+        Activity.occurred_at >= candidates.c.t0,
+        activity_filter(settings, later),
+    )
+    if needs_contact(later):
+        raw = raw.select_from(Activity).outerjoin(Contact, Contact.id == Activity.contact_id)
+    raw_first = raw.scalar_subquery()
+    t1 = case(
+        (candidates.c.ordered.is_(False), raw_first),
+        (candidates.c.cell_first.is_(None), None),
+        (candidates.c.cell_first >= candidates.c.t0, candidates.c.cell_first),
+        else_=raw_first,
+    )
+    reached = (
+        select(
+            candidates.c.side, candidates.c.account_id, candidates.c.t0, func.min(t1).label("t1")
+        )
+        .group_by(candidates.c.side, candidates.c.account_id, candidates.c.t0)
+        .subquery(f"reached_{pair}")
+    )
+    hours = func.round(days_between(reached.c.t0, reached.c.t1) * 24)
+    return (
+        select(
+            literal_column(str(pair), Integer).label("pair"),
+            reached.c.side,
+            hours.label("hours"),
+            func.count().label("accounts"),
+        )
+        .where(reached.c.t1.is_not(None))
+        .group_by(reached.c.side, hours)
+    )
+
+
+def histogram_rows(rows: Any) -> dict[tuple[int, int], list[tuple[float, int]]]:
+    hours: dict[tuple[int, int], list[tuple[float, int]]] = defaultdict(list)
+    for pair, side, bucket, accounts in rows:
+        hours[int(pair), int(side)].append((float(bucket), int(accounts)))
+    return hours
