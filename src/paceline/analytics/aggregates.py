@@ -173,28 +173,48 @@ _KIND_COLUMNS = ["rep_id", "local_date", "kind", "activities", "asks", "engaged"
 
 
 def _insert_cells(conn: Connection, settings: Settings, scope: AnySelect | None) -> None:
+    """INSERT ... SELECT of every step's cells for the rep-days in `scope` (None: all).
+
+    One pass over the activities groups by rep, day and account with each step's first, last
+    and count side by side (a materialised CTE); a UNION ALL then keeps, per step, the
+    accounts that had one, as the rollup does for `metric_day`.
+    """
     steps: list[tuple[str, ColumnElement[bool], bool]] = [
         (name, activity_filter(settings, m), needs_contact(m))
         for name, m in aggregated_steps(settings).items()
     ]
     steps.append((SELLING, selling_condition(settings), False))
-    parts = []
-    for name, condition, contact in steps:
-        query = select(
+    columns: list[Any] = []
+    for i, (_, condition, _) in enumerate(steps):
+        columns += [
+            func.min(case((condition, Activity.occurred_at))).label(f"f{i}"),
+            func.max(case((condition, Activity.occurred_at))).label(f"l{i}"),
+            func.sum(case((condition, 1), else_=0)).label(f"n{i}"),
+        ]
+    query = select(Activity.rep_id, Activity.local_date, Activity.account_id, *columns)
+    query = query.select_from(Activity)
+    if any(contact for _, _, contact in steps):
+        query = query.outerjoin(Contact, Contact.id == Activity.contact_id)
+    query = query.where(Activity.account_id.is_not(None))
+    if scope is not None:
+        query = query.where(tuple_(Activity.rep_id, Activity.local_date).in_(scope))
+    wide = (
+        query.group_by(Activity.rep_id, Activity.local_date, Activity.account_id)
+        .cte("cells_wide")
+        .prefix_with("MATERIALIZED")
+    )
+    parts = [
+        select(
             literal(name).label("metric"),
-            Activity.rep_id,
-            Activity.local_date,
-            Activity.account_id,
-            func.min(Activity.occurred_at),
-            func.max(Activity.occurred_at),
-            func.count(),
-        ).select_from(Activity)
-        if contact:
-            query = query.outerjoin(Contact, Contact.id == Activity.contact_id)
-        query = query.where(condition, Activity.account_id.is_not(None))
-        if scope is not None:
-            query = query.where(tuple_(Activity.rep_id, Activity.local_date).in_(scope))
-        parts.append(query.group_by(Activity.rep_id, Activity.local_date, Activity.account_id))
+            wide.c.rep_id,
+            wide.c.local_date,
+            wide.c.account_id,
+            wide.c[f"f{i}"],
+            wide.c[f"l{i}"],
+            wide.c[f"n{i}"],
+        ).where(wide.c[f"n{i}"] > 0)
+        for i, (name, _, _) in enumerate(steps)
+    ]
     conn.execute(insert(ProspectDay).from_select(_CELL_COLUMNS, union_all(*parts)))
 
 
@@ -337,30 +357,27 @@ def _date(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def gap_histogram(
-    *,
-    settings: Settings,
-    pair: int,
-    earlier: str,
-    later: MetricSettings,
-    start: dt.date,
-    end: dt.date,
-    subject_ids: list[int],
-    peer_ids: list[int],
-    days_between: Any,
-) -> AnySelect:
-    """(pair, side, whole hours, accounts) from the aggregates: the raw funnel's histogram.
+class Sides:
+    """The subject's reps and the comparison group's: which side a rep's events count for."""
 
-    Per side (the subject's reps, the peers') and account: t0, the first `earlier` event in
-    the window; t1, the first `later` event in the window at or after t0; the gap in hours.
-    """
-    ids = subject_ids + peer_ids
+    def __init__(self, subject_ids: list[int], peer_ids: list[int]) -> None:
+        self.subject_ids = subject_ids
+        self.peer_ids = peer_ids
+        self.ids = subject_ids + peer_ids
 
-    def side(rep: ColumnElement[int]) -> ColumnElement[int]:
-        if not peer_ids:
+    def side(self, rep: ColumnElement[int]) -> ColumnElement[int]:
+        if not self.peer_ids:
             return literal_column("0", Integer)
-        return case((rep.in_(subject_ids), 0), else_=1)
+        return case((rep.in_(self.subject_ids), 0), else_=1)
 
+
+def first_events(pair: int, step: str, start: dt.date, end: dt.date, sides: Sides) -> Any:
+    """(side, account_id, t0): per side and account, the first `step` event in the window.
+
+    One seek per prospect key of the side's reps: the key's first window cell when its days
+    are ordered in time, else the minimum over its window cells.
+    """
+    ids, side = sides.ids, sides.side
     s = _STEP.alias("s_a")
     d = _DAY.alias("d_a")
     key = and_(
@@ -379,35 +396,58 @@ def gap_histogram(
     per_rep = (
         select(side(s.c.rep_id).label("side"), s.c.account_id, t.label("t"))
         .where(
-            s.c.metric == earlier,
+            s.c.metric == step,
             s.c.rep_id.in_(ids),
             s.c.last_date >= start,
             s.c.first_date < end,
         )
         .subquery(f"first_{pair}")
     )
-    starts = (
+    # Keys without a window cell give t = NULL, ignored by min(); an all-NULL t0 joins nothing.
+    return (
         select(per_rep.c.side, per_rep.c.account_id, func.min(per_rep.c.t).label("t0"))
-        .where(per_rep.c.t.is_not(None))
         .group_by(per_rep.c.side, per_rep.c.account_id)
         .subquery(f"started_{pair}")
     )
+
+
+def first_after(
+    settings: Settings,
+    pair: int,
+    starts: Any,
+    later: MetricSettings,
+    start: dt.date,
+    end: dt.date,
+    sides: Sides,
+) -> Any:
+    """(side, account_id, t0, t1): per row of `starts`, the side's first `later` event in
+    the window at or after t0 (rows without one are left out, as an inner join would).
+
+    Per prospect key of `later`: the first window cell whose last event is at or after t0;
+    its first event when that is at or after t0; when the cell straddles t0 (or the key's
+    days overlap in time) the activities of that cell (or key) are read.
+    """
+    ids, side = sides.ids, sides.side
     s2 = _STEP.alias("s_b")
-    d2 = _DAY.alias("d_b")
-    cell = (
-        select(d2.c.first_at)
-        .where(
-            d2.c.metric == s2.c.metric,
-            d2.c.account_id == s2.c.account_id,
-            d2.c.rep_id == s2.c.rep_id,
-            d2.c.last_at >= starts.c.t0,
-            d2.c.local_date >= start,
-            d2.c.local_date < end,
+
+    def first_cell_after(column: Any) -> Any:
+        """The first window cell of the `later` key whose last event is at or after t0."""
+        d2 = _DAY.alias()
+        return (
+            select(column(d2))
+            .where(
+                d2.c.metric == s2.c.metric,
+                d2.c.account_id == s2.c.account_id,
+                d2.c.rep_id == s2.c.rep_id,
+                d2.c.last_at >= starts.c.t0,
+                d2.c.local_date >= start,
+                d2.c.local_date < end,
+            )
+            .order_by(d2.c.last_at)
+            .limit(1)
+            .scalar_subquery()
         )
-        .order_by(d2.c.last_at)
-        .limit(1)
-        .scalar_subquery()
-    )
+
     candidates = (
         select(
             starts.c.side,
@@ -415,7 +455,8 @@ def gap_histogram(
             starts.c.t0,
             s2.c.rep_id,
             s2.c.ordered,
-            cell.label("cell_first"),
+            first_cell_after(lambda d: d.c.first_at).label("cell_first"),
+            first_cell_after(lambda d: d.c.local_date).label("cell_day"),
         )
         .select_from(starts)
         .join(
@@ -430,43 +471,45 @@ def gap_histogram(
                 side(s2.c.rep_id) == starts.c.side,
             ),
         )
-        .subquery(f"candidates_{pair}")
+        .cte(f"candidates_{pair}")
+        .prefix_with("MATERIALIZED")
     )
-    raw = select(func.min(Activity.occurred_at)).where(
-        Activity.rep_id == candidates.c.rep_id,
-        Activity.account_id == candidates.c.account_id,
-        Activity.local_date >= start,
-        Activity.local_date < end,
-        Activity.occurred_at >= candidates.c.t0,
-        activity_filter(settings, later),
-    )
-    if needs_contact(later):
-        raw = raw.select_from(Activity).outerjoin(Contact, Contact.id == Activity.contact_id)
-    raw_first = raw.scalar_subquery()
+
+    def raw_first(*where: ColumnElement[bool]) -> Any:
+        """The first `later` event at or after t0 of a candidate, from the activities."""
+        raw = select(func.min(Activity.occurred_at)).where(
+            Activity.rep_id == candidates.c.rep_id,
+            Activity.account_id == candidates.c.account_id,
+            Activity.occurred_at >= candidates.c.t0,
+            activity_filter(settings, later),
+            *where,
+        )
+        if needs_contact(later):
+            raw = raw.select_from(Activity).outerjoin(Contact, Contact.id == Activity.contact_id)
+        return raw.scalar_subquery()
+
     t1 = case(
-        (candidates.c.ordered.is_(False), raw_first),
+        # days that overlap in time: the window's events, the raw way
+        (
+            candidates.c.ordered.is_(False),
+            raw_first(Activity.local_date >= start, Activity.local_date < end),
+        ),
         (candidates.c.cell_first.is_(None), None),
         (candidates.c.cell_first >= candidates.c.t0, candidates.c.cell_first),
-        else_=raw_first,
+        # the cell straddles t0: its own events say which comes first at or after t0
+        else_=raw_first(Activity.local_date == candidates.c.cell_day),
     )
     reached = (
         select(
-            candidates.c.side, candidates.c.account_id, candidates.c.t0, func.min(t1).label("t1")
+            candidates.c.side,
+            candidates.c.account_id,
+            candidates.c.t0,
+            func.min(t1).label("t1"),
         )
         .group_by(candidates.c.side, candidates.c.account_id, candidates.c.t0)
         .subquery(f"reached_{pair}")
     )
-    hours = func.round(days_between(reached.c.t0, reached.c.t1) * 24)
-    return (
-        select(
-            literal_column(str(pair), Integer).label("pair"),
-            reached.c.side,
-            hours.label("hours"),
-            func.count().label("accounts"),
-        )
-        .where(reached.c.t1.is_not(None))
-        .group_by(reached.c.side, hours)
-    )
+    return select(reached).where(reached.c.t1.is_not(None)).subquery(f"reached_after_{pair}")
 
 
 def histogram_rows(rows: Any) -> dict[tuple[int, int], list[tuple[float, int]]]:

@@ -322,6 +322,7 @@ def _gap_histograms(
     events, not the accounts' whole history.
     """
     held = aggregates.aggregated_steps(settings) if aggregates.reading() else {}
+    sides = aggregates.Sides(groups.subject_ids, groups.peer_ids)
     steps: dict[int, CTE] = {}
 
     def events(i: int) -> CTE:
@@ -331,22 +332,17 @@ def _gap_histograms(
 
     parts: list[Select[Any]] = []
     for i, (earlier, later) in enumerate(pairwise(metrics)):
-        if earlier.name in held and later.name in held:
-            parts.append(
-                aggregates.gap_histogram(
-                    settings=settings,
-                    pair=i,
-                    earlier=earlier.name,
-                    later=later,
-                    start=window.start,
-                    end=window.end,
-                    subject_ids=groups.subject_ids,
-                    peer_ids=groups.peer_ids,
-                    days_between=lambda a, b: _days_between(dialect, a, b),
-                )
+        if earlier.name in held:
+            started = aggregates.first_events(i, earlier.name, window.start, window.end, sides)
+        else:
+            started = _started(i, events(i))
+        if later.name in held:
+            reached = aggregates.first_after(
+                settings, i, started, later, window.start, window.end, sides
             )
         else:
-            parts.append(_gap_histogram(dialect, i, events(i), events(i + 1)))
+            reached = _reached(i, started, events(i + 1))
+        parts.append(_histogram(dialect, i, reached))
     return union_all(*parts)
 
 
@@ -362,14 +358,24 @@ def _step_events(
     )
 
 
-def _gap_histogram(dialect: str, pair: int, earlier: CTE, later: CTE) -> Select[Any]:
-    started = (
+def _started(pair: int, earlier: CTE) -> Subquery:
+    """(side, account_id, t0): the first event of a step per side and account, from events."""
+    return (
         select(earlier.c.side, earlier.c.account_id, func.min(earlier.c.at).label("t0"))
         .group_by(earlier.c.side, earlier.c.account_id)
         .subquery(f"started_{pair}")
     )
-    reached = (
-        select(started.c.side, started.c.t0, func.min(later.c.at).label("t1"))
+
+
+def _reached(pair: int, started: Subquery, later: CTE) -> Subquery:
+    """(side, account_id, t0, t1): the first later-step event at or after t0, from events."""
+    return (
+        select(
+            started.c.side,
+            started.c.account_id,
+            started.c.t0,
+            func.min(later.c.at).label("t1"),
+        )
         .join(
             later,
             and_(
@@ -381,6 +387,9 @@ def _gap_histogram(dialect: str, pair: int, earlier: CTE, later: CTE) -> Select[
         .group_by(started.c.side, started.c.account_id, started.c.t0)
         .subquery(f"reached_{pair}")
     )
+
+
+def _histogram(dialect: str, pair: int, reached: Subquery) -> Select[Any]:
     hours = func.round(_days_between(dialect, reached.c.t0, reached.c.t1) * 24)
     return select(
         literal_column(str(pair), Integer).label("pair"),

@@ -310,16 +310,17 @@ class ProspectDay(Base):
 
     __tablename__ = "prospect_day"
 
-    rep_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    local_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    # Primary key in the order readers seek: one prospect's days of one step.
     metric: Mapped[str] = mapped_column(String(64), primary_key=True)
     account_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    rep_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    local_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     first_at: Mapped[dt.datetime] = mapped_column(DateTime)
     last_at: Mapped[dt.datetime] = mapped_column(DateTime)
     events: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (
-        Index("ix_prospect_day_key_day", "metric", "account_id", "rep_id", "local_date"),
+        Index("ix_prospect_day_rep_day", "rep_id", "local_date"),
         Index("ix_prospect_day_key_last", "metric", "account_id", "rep_id", "last_at"),
         {"sqlite_with_rowid": False},
     )

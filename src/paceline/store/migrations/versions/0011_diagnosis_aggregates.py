@@ -29,23 +29,19 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 def upgrade() -> None:
     op.create_table(
         "prospect_day",
-        sa.Column("rep_id", Id, autoincrement=False, nullable=False),
-        sa.Column("local_date", sa.Date(), nullable=False),
         sa.Column("metric", sa.String(length=64), nullable=False),
         sa.Column("account_id", Id, autoincrement=False, nullable=False),
+        sa.Column("rep_id", Id, autoincrement=False, nullable=False),
+        sa.Column("local_date", sa.Date(), nullable=False),
         sa.Column("first_at", sa.DateTime(), nullable=False),
         sa.Column("last_at", sa.DateTime(), nullable=False),
         sa.Column("events", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "rep_id", "local_date", "metric", "account_id", name=op.f("pk_prospect_day")
+            "metric", "account_id", "rep_id", "local_date", name=op.f("pk_prospect_day")
         ),
         sqlite_with_rowid=False,
     )
-    op.create_index(
-        "ix_prospect_day_key_day",
-        "prospect_day",
-        ["metric", "account_id", "rep_id", "local_date"],
-    )
+    op.create_index("ix_prospect_day_rep_day", "prospect_day", ["rep_id", "local_date"])
     op.create_index(
         "ix_prospect_day_key_last",
         "prospect_day",
@@ -83,5 +79,5 @@ def downgrade() -> None:
     op.drop_index("ix_prospect_step_account", table_name="prospect_step")
     op.drop_table("prospect_step")
     op.drop_index("ix_prospect_day_key_last", table_name="prospect_day")
-    op.drop_index("ix_prospect_day_key_day", table_name="prospect_day")
+    op.drop_index("ix_prospect_day_rep_day", table_name="prospect_day")
     op.drop_table("prospect_day")
