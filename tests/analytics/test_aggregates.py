@@ -310,3 +310,34 @@ def test_a_reimport_of_the_same_rows_changes_nothing(engine: Engine, settings: S
         assert conn.scalar(select(func.count()).select_from(Activity)) == len(rows)
     assert analyses(engine, settings) == before
     assert_same_as_raw(engine, settings)
+
+
+def test_a_refresh_that_puts_days_out_of_order(engine: Engine, settings: Settings) -> None:
+    two = with_steps(settings, "calls", "meetings_set")
+    ids = build(engine, two)
+    with engine.begin() as conn:
+        conn.execute(delete(Activity).where(Activity.account_id != ids["acc_Q"]))
+    ensure_rollup(engine, two)  # built: Q's calls are ordered
+    cy, zone = ids["Cy"], ids["acc_Z"]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Activity),
+            [
+                row(cy, at(7, 20), "call", "no_answer", zone, local=dt.date(2026, 11, 8)),
+                row(cy, at(8, 1), "call", "no_answer", zone, local=dt.date(2026, 11, 7)),
+                row(cy, at(10), "call", "meeting_set", zone),
+            ],
+        )
+    ensure_rollup(engine, two)  # refreshed: Z's days arrive out of order
+    with engine.connect() as conn:
+        flags = dict(
+            conn.execute(
+                select(ProspectStep.account_id, ProspectStep.ordered).where(
+                    ProspectStep.metric == "calls"
+                )
+            ).all()
+        )
+    assert flags == {ids["acc_Q"]: True, zone: False}
+    # Q: 2 hours; Z: 69 hours; median 35.5 hours = 1.5 days
+    assert everyone_days(engine, two) == [("meetings_set", 1.5, 2)]
+    assert_same_as_raw(engine, settings)

@@ -120,31 +120,129 @@ def rebuild(conn: Connection, settings: Settings) -> None:
 
 
 def refresh(conn: Connection, settings: Settings, scope: AnySelect) -> None:
-    """Recompute the rep-days in `scope` ((rep_id, local_date) rows) and the keys they touch."""
+    """Recompute the rep-days in `scope` ((rep_id, local_date) rows) and the keys they touch.
+
+    A touched key is summed again from seeks on its first and last day, not from all of its
+    days, so a refresh costs what changed, not the history. Its `ordered` flag stays true when
+    it was and each new day cell comes after the day before it and before the day after it
+    (a day removed from an ordered key leaves it ordered); a key once out of order stays so
+    until a rebuild, and is read the exact, slower way meanwhile.
+    """
     in_scope = tuple_(_DAY.c.rep_id, _DAY.c.local_date).in_(scope)
     conn.execute(
         text(
             "CREATE TEMPORARY TABLE prospect_touched "
-            "(metric VARCHAR(64), account_id BIGINT, rep_id BIGINT)"
+            "(metric VARCHAR(64), account_id BIGINT, rep_id BIGINT, was_ordered INTEGER)"
         )
     )
-    touched = select(_DAY.c.metric, _DAY.c.account_id, _DAY.c.rep_id).where(in_scope).distinct()
-    touched_table = _touched_table()
-    columns = ["metric", "account_id", "rep_id"]
-    conn.execute(insert(touched_table).from_select(columns, touched))
+    touched = _touched_table()
+    columns = ["metric", "account_id", "rep_id", "was_ordered"]
+    conn.execute(insert(touched).from_select(columns, _keys_in(in_scope)))
     conn.execute(delete(ProspectDay).where(in_scope))
     _insert_cells(conn, settings, scope=scope)
-    conn.execute(insert(touched_table).from_select(columns, touched))
-    keys = select(touched_table.c.metric, touched_table.c.account_id, touched_table.c.rep_id)
+    conn.execute(insert(touched).from_select(columns, _keys_in(in_scope)))
+    out_of_order = _out_of_order(in_scope)
+    keys = select(touched.c.metric, touched.c.account_id, touched.c.rep_id)
     conn.execute(
         delete(ProspectStep).where(
             tuple_(ProspectStep.metric, ProspectStep.account_id, ProspectStep.rep_id).in_(keys)
         )
     )
-    conn.execute(insert(ProspectStep).from_select(_STEP_COLUMNS, _key_rows(keys=keys)))
+    conn.execute(
+        insert(ProspectStep).from_select(_STEP_COLUMNS, _touched_key_rows(touched, out_of_order))
+    )
     conn.execute(text("DROP TABLE prospect_touched"))
     conn.execute(delete(KindDay).where(tuple_(KindDay.rep_id, KindDay.local_date).in_(scope)))
     conn.execute(insert(KindDay).from_select(_KIND_COLUMNS, _kind_rows(scope=scope)))
+
+
+def _keys_in(in_scope: ColumnElement[bool]) -> AnySelect:
+    """The keys with a cell in scope, and whether `prospect_step` has them ordered (1/0/NULL)."""
+    cells = select(_DAY.c.metric, _DAY.c.account_id, _DAY.c.rep_id).where(in_scope).distinct()
+    keys = cells.subquery("scoped")
+    flag = (
+        select(case((_STEP.c.ordered.is_(True), 1), else_=0))
+        .where(
+            _STEP.c.metric == keys.c.metric,
+            _STEP.c.account_id == keys.c.account_id,
+            _STEP.c.rep_id == keys.c.rep_id,
+        )
+        .scalar_subquery()
+    )
+    return select(keys.c.metric, keys.c.account_id, keys.c.rep_id, flag)
+
+
+def _out_of_order(in_scope: ColumnElement[bool]) -> AnySelect:
+    """Keys with a cell in scope that does not come strictly between its neighbour days."""
+    c = _DAY.alias("c")
+    n = _DAY.alias("n")
+    same = and_(n.c.metric == c.c.metric, n.c.account_id == c.c.account_id)
+    same = and_(same, n.c.rep_id == c.c.rep_id)
+    before = (
+        select(n.c.last_at)
+        .where(same, n.c.local_date < c.c.local_date)
+        .order_by(n.c.local_date.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    after = (
+        select(n.c.first_at)
+        .where(same, n.c.local_date > c.c.local_date)
+        .order_by(n.c.local_date)
+        .limit(1)
+        .scalar_subquery()
+    )
+    scoped = tuple_(c.c.rep_id, c.c.local_date).in_(
+        select(_DAY.c.rep_id, _DAY.c.local_date).where(in_scope)
+    )
+    return select(c.c.metric, c.c.account_id, c.c.rep_id).where(
+        scoped, or_(before >= c.c.first_at, after <= c.c.last_at)
+    )
+
+
+def _touched_key_rows(touched: Any, out_of_order: AnySelect) -> AnySelect:
+    grouped = (
+        select(
+            touched.c.metric,
+            touched.c.account_id,
+            touched.c.rep_id,
+            func.min(touched.c.was_ordered).label("was"),
+        )
+        .group_by(touched.c.metric, touched.c.account_id, touched.c.rep_id)
+        .subquery("keys")
+    )
+    still = and_(
+        func.coalesce(grouped.c.was, 1) == 1,
+        tuple_(grouped.c.metric, grouped.c.account_id, grouped.c.rep_id).not_in(out_of_order),
+    )
+    k = select(
+        grouped.c.metric,
+        grouped.c.account_id,
+        grouped.c.rep_id,
+        case((still, 1), else_=0).label("ok"),
+    ).subquery("flagged")
+    d = _DAY.alias("d")
+    key = and_(d.c.metric == k.c.metric, d.c.account_id == k.c.account_id)
+    key = and_(key, d.c.rep_id == k.c.rep_id)
+
+    def edge(column: Any, last: bool) -> Any:
+        order = d.c.local_date.desc() if last else d.c.local_date
+        return select(column).where(key).order_by(order).limit(1).scalar_subquery()
+
+    return select(
+        k.c.metric,
+        k.c.rep_id,
+        k.c.account_id,
+        case((k.c.ok == 1, edge(d.c.first_at, False)), else_=_scan(func.min(d.c.first_at), key)),
+        edge(d.c.local_date, False),
+        case((k.c.ok == 1, edge(d.c.last_at, True)), else_=_scan(func.max(d.c.last_at), key)),
+        edge(d.c.local_date, True),
+        case((k.c.ok == 1, true()), else_=false()),
+    ).where(exists().where(key))
+
+
+def _scan(aggregate: Any, key: ColumnElement[bool]) -> Any:
+    return select(aggregate).where(key).scalar_subquery()
 
 
 def _touched_table() -> Any:
@@ -155,6 +253,7 @@ def _touched_table() -> Any:
         column("metric", String()),
         column("account_id", BigInteger()),
         column("rep_id", BigInteger()),
+        column("was_ordered", Integer()),
     )
 
 
