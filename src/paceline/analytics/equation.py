@@ -37,7 +37,7 @@ from sqlalchemy import Connection, Engine, case, func, select
 from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.metrics import metric_totals
-from paceline.analytics.peers import compared_ids, diagnosis_scope, peers_of
+from paceline.analytics.peers import PeerIndex, compared_ids, diagnosis_scope
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window
@@ -165,7 +165,8 @@ def revenue_equation(
     with engine.connect() as conn:
         scope, everyone = diagnosis_scope(conn, settings, window, team, rep)
         counts = _counts(conn, settings, window, compared_ids(scope, everyone))
-    reps = [_rep_equation(r, peers_of(r, everyone), counts) for r in scope]
+    peers = PeerIndex(everyone)
+    reps = [_rep_equation(r, peers(r), counts) for r in scope]
     return EquationReport(window, team, rep, reps)
 
 

@@ -52,7 +52,7 @@ from paceline.analytics.metric_sql import (
     needs_contact,
 )
 from paceline.analytics.metrics import MetricTotals, metric_totals, utc_bounds
-from paceline.analytics.peers import diagnosis_reps, find_rep, peers_of
+from paceline.analytics.peers import PeerIndex, diagnosis_reps, find_rep, peers_of
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window
@@ -195,16 +195,18 @@ def rep_funnels(
     """
     metrics = funnel_metrics(settings)
     ensure_rollup(engine, settings)
-    groups = [_Groups(r.name, "rep", [r], peers_of(r, everyone)) for r in reps]
+    peers = PeerIndex(everyone)
+    groups = [_Groups(r.name, "rep", [r], peers(r)) for r in reps]
     wanted = sorted({i for g in groups for i in (*g.subject_ids, *g.peer_ids)})
     with engine.connect() as conn:
         totals = metric_totals(
             conn, settings, [m.name for m in metrics], window.start, window.end, wanted
         )
     no_timing = [(_NO_TIMING, _NO_TIMING)] * (len(metrics) - 1)
+    columns = _columns(totals, metrics)
     return {
         g.subject_reps[0].id: _assemble(
-            settings, window, metrics, g, _pooled(totals, metrics, g), no_timing
+            settings, window, metrics, g, _pooled(totals, metrics, g, columns), no_timing
         )
         for g in groups
     }
@@ -272,15 +274,31 @@ def _counts(
 
 
 def _pooled(
-    totals: MetricTotals, metrics: list[MetricSettings], groups: _Groups
+    totals: MetricTotals,
+    metrics: list[MetricSettings],
+    groups: _Groups,
+    columns: dict[str, dict[int, float]] | None = None,
 ) -> dict[str, tuple[float, float]]:
-    """Each step's (subject, peers) total, pooled over each group's reps."""
+    """Each step's (subject, peers) total, pooled over each group's reps.
+
+    Each step's values are looked up from one flat dictionary per step (the same numbers,
+    added in the same order, as `totals.get`): a team's 200 funnels add up 120,000 of them.
+    """
+    columns = columns if columns is not None else _columns(totals, metrics)
 
     def pooled(rep_ids: list[int], name: str) -> float:
-        return sum(totals.get(r, name) for r in rep_ids)
+        column = columns[name]
+        return sum(column.get(r, 0.0) for r in rep_ids)
 
     return {
         m.name: (pooled(groups.subject_ids, m.name), pooled(groups.peer_ids, m.name))
+        for m in metrics
+    }
+
+
+def _columns(totals: MetricTotals, metrics: list[MetricSettings]) -> dict[str, dict[int, float]]:
+    return {
+        m.name: {rep: values.get(m.name, 0.0) for rep, values in totals.values.items()}
         for m in metrics
     }
 

@@ -46,7 +46,7 @@ from sqlalchemy import Connection, Engine, case, func, select
 from paceline.analytics import aggregates
 from paceline.analytics.compare import RateComparison, compare_rates
 from paceline.analytics.metrics import MetricTotals, metric_totals
-from paceline.analytics.peers import compared_ids, diagnosis_scope, peers_of
+from paceline.analytics.peers import PeerIndex, compared_ids, diagnosis_scope
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window
@@ -205,10 +205,8 @@ def busy_vs_productive(
         kinds = _kind_counts(conn, settings, window, ids)
         days = _minutes_by_day(conn, settings, window, [r.id for r in scope])
     q = settings.diagnose.quality
-    reps = [
-        _rep_quality(settings, r, peers_of(r, everyone), totals, kinds, days.get(r.id, []))
-        for r in scope
-    ]
+    peers = PeerIndex(everyone)
+    reps = [_rep_quality(settings, r, peers(r), totals, kinds, days.get(r.id, [])) for r in scope]
     return QualityReport(
         window,
         team,
