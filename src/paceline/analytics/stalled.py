@@ -31,6 +31,7 @@ from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.metrics import utc_bounds
 from paceline.analytics.peers import diagnosis_reps, find_rep
+from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window, diagnosis_window
 from paceline.calendar import BusinessCalendar
@@ -207,6 +208,8 @@ def stalled_deals(
     rules = settings.diagnose.stalled
     calendar = BusinessCalendar(settings.calendar)
     end = day_end_utc(settings, as_of)
+    if aggregates.reading():
+        ensure_rollup(engine, settings)  # the last selling day per account comes from them
     with engine.connect() as conn:
         scope = deal_scope(conn, settings, diagnosis_window(settings, "1d", as_of), team, rep)
         deals = _open_deals(conn, scope, end)
