@@ -25,7 +25,6 @@ cell straddles t, or the key is not ordered) the raw activities of that prospect
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -609,10 +608,3 @@ def first_after(
         .subquery(f"reached_{pair}")
     )
     return select(reached).where(reached.c.t1.is_not(None)).subquery(f"reached_after_{pair}")
-
-
-def histogram_rows(rows: Any) -> dict[tuple[int, int], list[tuple[float, int]]]:
-    hours: dict[tuple[int, int], list[tuple[float, int]]] = defaultdict(list)
-    for pair, side, bucket, accounts in rows:
-        hours[int(pair), int(side)].append((float(bucket), int(accounts)))
-    return hours
