@@ -19,6 +19,17 @@ the tracking benchmark's day, each case is timed warm (one warm-up, then the med
 - the baseline: `team_scorecards` for the month, the page a manager already reads. The
   ratio column is each case against it.
 
+The diagnosis reads maintained aggregates (`paceline.analytics.aggregates`: first events per
+prospect and step, activities per kind). The goals (issue 17: team diagnosis <= 1 s, a rep's
+brief <= 0.5 s, the team funnel with median days <= 2 s, a 6-month backtest <= 3 s) are
+printed met / not met with the ratio to the goal, beside the same cases read the raw way
+(`aggregates.raw_reads()`, `--raw-runs` rounds, 0 skips them). Then the values are checked:
+for every rep, account and step, the first and last event and the count in the window from
+the aggregates equal raw SQL compiled independently (`tracking.raw_condition`); per rep, the
+distinct prospects and the activities, Asks and engaged outcomes per kind equal raw SQL; and
+the team funnel, team diagnosis and rep brief equal their raw-path results. A difference is a
+problem: a `PROBLEM:` line and a non-zero exit.
+
 Run it through ``benchmarks/run.py --only diagnose`` (``make bench``) or directly:
 ``python benchmarks/diagnose.py --scales 1M --no-postgres``.
 """
@@ -40,6 +51,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tracking  # the data, its cache and its loaders
+from paceline.analytics import aggregates
 from paceline.analytics.backtest import backtest
 from paceline.analytics.diagnose import diagnose_rep, diagnose_team
 from paceline.analytics.equation import revenue_equation
@@ -65,6 +77,14 @@ BASELINE = "team scorecards (baseline)"
 RESULTS = Path(__file__).resolve().parent / "results" / f"{NAME}.json"
 
 Case = tuple[str, Callable[[], object]]
+# Issue 17's goals at 10M activities, in ms.
+GOALS = {
+    "team diagnosis": 1000.0,
+    "rep brief (one SDR)": 500.0,
+    "funnel (team)": 2000.0,
+    "backtest (6 months)": 3000.0,
+}
+DEFAULT_RAW_RUNS = 1
 
 
 def cases(engine: Any, settings: Settings, window: Window, sdr: str) -> list[Case]:
@@ -88,9 +108,9 @@ def cases(engine: Any, settings: Settings, window: Window, sdr: str) -> list[Cas
     ]
 
 
-def time_cases(named: Sequence[Case], runs: int) -> dict[str, dict[str, float]]:
+def time_cases(named: Sequence[Case], runs: int, warm: bool = True) -> dict[str, dict[str, float]]:
     """Warm each case once, then `runs` round-robin rounds; median and min per case in ms."""
-    for _, read in named:
+    for _, read in named if warm else ():
         read()
     samples: dict[str, list[float]] = {name: [] for name, _ in named}
     for _ in range(runs):
@@ -111,7 +131,7 @@ def first_sdr(engine: Any, settings: Settings, window: Window) -> tuple[str, int
     return sdrs[0], len(report.reps)
 
 
-def measure(scales: Sequence[int], runs: int, with_pg: bool) -> dict[str, Any]:
+def measure(scales: Sequence[int], runs: int, with_pg: bool, raw_runs: int) -> dict[str, Any]:
     settings = default_settings()
     problems: list[str] = []
     if with_pg:
@@ -132,11 +152,27 @@ def measure(scales: Sequence[int], runs: int, with_pg: bool) -> dict[str, Any]:
             ensure_rollup(engine, settings)
             sdr, team_reps = first_sdr(engine, settings, window)
             tracking._log(f"{engine_name} {tracking._scale_label(rows)}: timing {runs} rounds")
-            timings = time_cases(cases(engine, settings, window, sdr), runs)
+            named = cases(engine, settings, window, sdr)
+            timings = time_cases(named, runs)
+            raw: dict[str, dict[str, float]] = {}
+            if raw_runs:
+                tracking._log(f"  the goal cases the raw way, {raw_runs} round(s)")
+                with aggregates.raw_reads():
+                    raw = time_cases([c for c in named if c[0] in GOALS], raw_runs, warm=False)
+            tracking._log("  checking the aggregates against raw SQL")
+            checked, found = cross_check(engine, settings, window, sdr)
+            problems += [f"{engine_name} {tracking._scale_label(rows)}: {p}" for p in found]
         finally:
             engine.dispose()
         results.append(
-            {"rows": rows, "engine": engine_name, "team_reps": team_reps, "cases": timings}
+            {
+                "rows": rows,
+                "engine": engine_name,
+                "team_reps": team_reps,
+                "cases": timings,
+                "raw": raw,
+                "checked_values": checked,
+            }
         )
     return {
         "benchmark": NAME,
@@ -148,6 +184,111 @@ def measure(scales: Sequence[int], runs: int, with_pg: bool) -> dict[str, Any]:
         "results": results,
         "problems": problems,
     }
+
+
+def cross_check(engine: Any, settings: Settings, window: Window, sdr: str) -> tuple[int, list[str]]:
+    """Compare the aggregates with raw SQL: (values compared, differences found)."""
+    from sqlalchemy import text
+
+    steps = {**aggregates.aggregated_steps(settings)}
+    conditions = {name: tracking.raw_condition(settings, m) for name, m in steps.items()}
+    selling = _selling_condition(settings)
+    conditions[aggregates.SELLING] = selling
+    bounds = {"start": window.start, "end": window.end}
+    problems: list[str] = []
+    checked = 0
+    with engine.connect() as conn:
+        columns = ", ".join(
+            f"MIN(CASE WHEN {c} THEN a.occurred_at END), MAX(CASE WHEN {c} THEN a.occurred_at END),"
+            f" SUM(CASE WHEN {c} THEN 1 ELSE 0 END)"
+            for c in conditions.values()
+        )
+        raw_rows = conn.execute(
+            text(
+                f"SELECT a.rep_id, a.account_id, {columns} FROM activity a"
+                " LEFT JOIN contact c ON c.id = a.contact_id"
+                " WHERE a.account_id IS NOT NULL AND a.local_date >= :start"
+                " AND a.local_date < :end GROUP BY a.rep_id, a.account_id"
+            ),
+            bounds,
+        ).all()
+        raw: dict[tuple[str, int, int], tuple[Any, ...]] = {}
+        for r in raw_rows:
+            for i, name in enumerate(conditions):
+                first, last, n = r[2 + 3 * i : 5 + 3 * i]
+                if n:
+                    raw[name, int(r[0]), int(r[1])] = (str(first), str(last), int(n))
+        held = {
+            (str(m), int(rep), int(acc)): (str(first), str(last), int(n))
+            for m, rep, acc, first, last, n in conn.execute(
+                text(
+                    "SELECT metric, rep_id, account_id, MIN(first_at), MAX(last_at),"
+                    " SUM(events) FROM prospect_day WHERE local_date >= :start"
+                    " AND local_date < :end GROUP BY metric, rep_id, account_id"
+                ),
+                bounds,
+            )
+        }
+        checked += len(raw) * 3
+        if held != raw:
+            wrong = sorted(set(held.items()) ^ set(raw.items()))[:3]
+            problems.append(f"first/last/count per rep, account and step differ: {wrong}")
+        reps = [int(r) for (r,) in conn.execute(text("SELECT id FROM rep"))]
+        prospects = aggregates.prospects(conn, window.start, window.end, reps)
+        raw_prospects = {
+            int(rep): int(n)
+            for rep, n in conn.execute(
+                text(
+                    f"SELECT a.rep_id, COUNT(DISTINCT a.account_id) FROM activity a"
+                    f" WHERE {selling} AND a.local_date >= :start AND a.local_date < :end"
+                    " GROUP BY a.rep_id"
+                ),
+                bounds,
+            )
+            if n
+        }
+        checked += len(reps)
+        if prospects != raw_prospects:
+            problems.append("distinct prospects per rep differ")
+        kinds = {
+            (r, k): (n, a, e)
+            for r, k, n, a, e in aggregates.kind_counts(conn, window.start, window.end, reps)
+        }
+        raw_kinds = {
+            (int(r), str(k)): (int(n), int(a), int(e))
+            for r, k, n, a, e in conn.execute(
+                text(
+                    "SELECT a.rep_id, a.kind, COUNT(*),"
+                    " SUM(CASE WHEN a.has_ask THEN 1 ELSE 0 END),"
+                    " SUM(CASE WHEN a.engaged THEN 1 ELSE 0 END) FROM activity a"
+                    " WHERE a.local_date >= :start AND a.local_date < :end"
+                    " GROUP BY a.rep_id, a.kind"
+                ),
+                bounds,
+            )
+        }
+        checked += len(raw_kinds) * 3
+        if kinds != raw_kinds:
+            problems.append("activities, Asks or engaged per rep and kind differ")
+    analyses: dict[str, Callable[[], object]] = {
+        "team funnel": lambda: funnel(engine, settings, window, team=TEAM),
+        "team diagnosis": lambda: diagnose_team(engine, settings, window, TEAM),
+        "rep brief": lambda: diagnose_rep(engine, settings, window, sdr),
+    }
+    for name, read in analyses.items():
+        value = read()
+        with aggregates.raw_reads():
+            expected = read()
+        checked += 1
+        if value != expected:
+            problems.append(f"{name}: the aggregates' result differs from the raw path's")
+    return checked, problems
+
+
+def _selling_condition(settings: Settings) -> str:
+    kinds = ", ".join(f"'{k}'" for k in sorted(settings.selling_kinds)) or "NULL"
+    selling = f"a.kind IN ({kinds})"
+    return f"({selling} AND a.has_ask)" if settings.selling.require_ask else selling
 
 
 def report(figures: dict[str, Any]) -> str:
@@ -170,6 +311,24 @@ def report(figures: dict[str, Any]) -> str:
             ratio = "" if name == BASELINE else f" (x{ms / base:,.0f})"
             cells.append(f"{_seconds(ms)}{ratio}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Goals (issue 17, at 10M; ratio = time / goal, under 1 is met):"]
+    for r in results:
+        label = f"{r['engine']} {tracking._scale_label(r['rows'])}"
+        for name, goal in GOALS.items():
+            ms = r["cases"][name]["median_ms"]
+            verdict = "met    " if ms <= goal else "NOT met"
+            before = r["raw"].get(name)
+            raw = f"; raw path {_seconds(before['median_ms'])}" if before else ""
+            lines.append(
+                f"  {verdict} {label}: {name} <= {_seconds(goal)}: {_seconds(ms)}"
+                f" (x{ms / goal:.2f} of the goal{raw})"
+            )
+    checked = ", ".join(
+        f"{r['checked_values']:,} at {r['engine']} {tracking._scale_label(r['rows'])}"
+        for r in results
+    )
+    if checked and not [p for p in figures["problems"] if not p.startswith("PostgreSQL")]:
+        lines.append(f"Checked: the aggregates equal raw SQL on every value ({checked})")
     growth = _growth(results)
     if growth:
         lines += ["", "Growth 1M -> 10M of the team diagnosis: " + growth]
@@ -201,6 +360,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_RUNS,
         help=f"diagnose: timed rounds after the warm-up (default {DEFAULT_RUNS})",
     )
+    parser.add_argument(
+        "--raw-runs",
+        type=int,
+        default=DEFAULT_RAW_RUNS,
+        help="diagnose: rounds of the goal cases read the raw way (default 1; 0 skips)",
+    )
     with contextlib.suppress(argparse.ArgumentError):
         parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
 
@@ -208,7 +373,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     scales = args.scales or ([args.rows] if args.rows else list(DEFAULT_SCALES))
     started = time.perf_counter()
-    figures = measure(scales, max(1, args.diagnose_runs), not args.no_postgres)
+    figures = measure(
+        scales, max(1, args.diagnose_runs), not args.no_postgres, max(0, args.raw_runs)
+    )
     figures["seconds"] = time.perf_counter() - started
     print(report(figures))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,9 @@ means "checked and fine" or "too few to tell", never "not looked at".
 
 from __future__ import annotations
 
+import functools
 import statistics
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -117,7 +118,8 @@ def coach(
 
     `totals` must cover `coaching_metrics(settings)` for the rep and every peer.
     """
-    targets = _window_targets(conn, settings, window, rep)
+    # Targets only matter to a rule that fires and checks volume: read them then, once.
+    targets = functools.cache(lambda: _window_targets(conn, settings, window, rep))
     checks = [
         _check(settings, rule, rep, peers, totals, flags, targets) for rule in settings.coaching
     ]
@@ -131,7 +133,7 @@ def _check(
     peers: Sequence[RosterRep],
     totals: MetricTotals,
     flags: Collection[str],
-    targets: dict[str, float],
+    targets: Callable[[], dict[str, float]],
 ) -> RuleCheck:
     base = RuleCheck(rule.name, rule.label or rule.name, "no_data", rule.advice)
     if rule.roles is not None and rep.role not in rule.roles:
@@ -156,7 +158,7 @@ def _check(
         return replace(found, status="too_few" if far_below else "not_weak")
     if rule.volume_ok is None:
         return replace(found, status="hint")
-    volume = _volume(settings, rule.volume_ok, rep, peers, totals, targets)
+    volume = _volume(settings, rule.volume_ok, rep, peers, totals, targets())
     return replace(found, status="hint", volume=volume)
 
 

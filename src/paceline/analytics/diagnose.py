@@ -26,7 +26,7 @@ from paceline.analytics.coaching import Coaching, coach, coaching_metrics
 from paceline.analytics.equation import RepEquation, revenue_equation
 from paceline.analytics.funnel import Funnel, FunnelStep, funnel, rep_funnels
 from paceline.analytics.metrics import metric_totals
-from paceline.analytics.peers import diagnosis_reps, find_rep, peers_of
+from paceline.analytics.peers import PeerIndex, diagnosis_reps, find_rep
 from paceline.analytics.quality import RepQuality, busy_vs_productive
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep, Scorecard, TeamScorecard, team_scorecards
@@ -173,13 +173,14 @@ def _coaching(
         totals = metric_totals(
             conn, settings, coaching_metrics(settings), window.start, window.end, ids
         )
+        peers = PeerIndex(everyone)
         return {
             r.id: coach(
                 conn,
                 settings,
                 window,
                 r,
-                peers_of(r, everyone),
+                peers(r),
                 totals,
                 quality_of[r.id].flags if r.id in quality_of else [],
             )

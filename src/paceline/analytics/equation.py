@@ -34,9 +34,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, case, func, select
 
+from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.metrics import metric_totals
-from paceline.analytics.peers import compared_ids, diagnosis_scope, peers_of
+from paceline.analytics.peers import PeerIndex, compared_ids, diagnosis_scope
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window
@@ -164,7 +165,8 @@ def revenue_equation(
     with engine.connect() as conn:
         scope, everyone = diagnosis_scope(conn, settings, window, team, rep)
         counts = _counts(conn, settings, window, compared_ids(scope, everyone))
-    reps = [_rep_equation(r, peers_of(r, everyone), counts) for r in scope]
+    peers = PeerIndex(everyone)
+    reps = [_rep_equation(r, peers(r), counts) for r in scope]
     return EquationReport(window, team, rep, reps)
 
 
@@ -221,6 +223,12 @@ def _activity_counts(
     """Per rep: (distinct accounts with selling activity, activities logged of any kind)."""
     if not rep_ids:
         return {}
+    if aggregates.reading():
+        found = aggregates.prospects(conn, window.start, window.end, rep_ids)
+        logged: dict[int, int] = {}
+        for rep_id, _, n, _, _ in aggregates.kind_counts(conn, window.start, window.end, rep_ids):
+            logged[rep_id] = logged.get(rep_id, 0) + n
+        return {r: (found.get(r, 0), n) for r, n in logged.items()}
     selling_account = case((selling_condition(settings), Activity.account_id))
     query = (
         select(Activity.rep_id, func.count(selling_account.distinct()), func.count())

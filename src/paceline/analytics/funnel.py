@@ -10,9 +10,10 @@ furthest below is named, with an exact test so that four proposals and no win is
 
 Timing reads the prospects themselves: for every account that reached step k in the window,
 the time from its first step-k event to its first step-(k+1) event at or after it. All of it
-is aggregated in the database, in one query per funnel (each step's events read once by rep
-and day, the first event per account, then an hourly histogram of the gaps), so a 30-rep team
-over 10M activities sends back at most a row per hour of gap and step, never its events.
+is aggregated in the database, in one query per funnel, so a team over 10M activities sends
+back at most a row per hour of gap and step, never its events. The configured funnel's
+activity steps are read from the maintained aggregates (`aggregates`: per prospect and step,
+the first and last event per day), one seek per prospect; other steps from their events.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from paceline.analytics import aggregates
 from paceline.analytics.compare import RateComparison, compare_rates
 from paceline.analytics.metric_sql import (
     activity_filter,
@@ -50,7 +52,7 @@ from paceline.analytics.metric_sql import (
     needs_contact,
 )
 from paceline.analytics.metrics import MetricTotals, metric_totals, utc_bounds
-from paceline.analytics.peers import diagnosis_reps, find_rep, peers_of
+from paceline.analytics.peers import PeerIndex, diagnosis_reps, find_rep, peers_of
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window
@@ -193,16 +195,18 @@ def rep_funnels(
     """
     metrics = funnel_metrics(settings)
     ensure_rollup(engine, settings)
-    groups = [_Groups(r.name, "rep", [r], peers_of(r, everyone)) for r in reps]
+    peers = PeerIndex(everyone)
+    groups = [_Groups(r.name, "rep", [r], peers(r)) for r in reps]
     wanted = sorted({i for g in groups for i in (*g.subject_ids, *g.peer_ids)})
     with engine.connect() as conn:
         totals = metric_totals(
             conn, settings, [m.name for m in metrics], window.start, window.end, wanted
         )
     no_timing = [(_NO_TIMING, _NO_TIMING)] * (len(metrics) - 1)
+    columns = _columns(totals, metrics)
     return {
         g.subject_reps[0].id: _assemble(
-            settings, window, metrics, g, _pooled(totals, metrics, g), no_timing
+            settings, window, metrics, g, _pooled(totals, metrics, g, columns), no_timing
         )
         for g in groups
     }
@@ -270,15 +274,31 @@ def _counts(
 
 
 def _pooled(
-    totals: MetricTotals, metrics: list[MetricSettings], groups: _Groups
+    totals: MetricTotals,
+    metrics: list[MetricSettings],
+    groups: _Groups,
+    columns: dict[str, dict[int, float]] | None = None,
 ) -> dict[str, tuple[float, float]]:
-    """Each step's (subject, peers) total, pooled over each group's reps."""
+    """Each step's (subject, peers) total, pooled over each group's reps.
+
+    Each step's values are looked up from one flat dictionary per step (the same numbers,
+    added in the same order, as `totals.get`): a team's 200 funnels add up 120,000 of them.
+    """
+    columns = columns if columns is not None else _columns(totals, metrics)
 
     def pooled(rep_ids: list[int], name: str) -> float:
-        return sum(totals.get(r, name) for r in rep_ids)
+        column = columns[name]
+        return sum(column.get(r, 0.0) for r in rep_ids)
 
     return {
         m.name: (pooled(groups.subject_ids, m.name), pooled(groups.peer_ids, m.name))
+        for m in metrics
+    }
+
+
+def _columns(totals: MetricTotals, metrics: list[MetricSettings]) -> dict[str, dict[int, float]]:
+    return {
+        m.name: {rep: values.get(m.name, 0.0) for rep, values in totals.values.items()}
         for m in metrics
     }
 
@@ -313,16 +333,35 @@ def _gap_histograms(
 ) -> CompoundSelect[Any]:
     """(pair, side, whole hours, accounts): how many accounts took each gap between steps.
 
-    Each step's events are a CTE read once (both databases materialise a CTE used twice) by
-    rep and day, so the cost follows the window's events, not the accounts' whole history.
+    A pair of steps the aggregates hold (`aggregates.aggregated_steps`: the configured
+    funnel's activity steps) is read from them, one seek per prospect. Any other pair (a deal
+    step, a step passed in by the caller) reads each step's events, a CTE read once (both
+    databases materialise a CTE used twice) by rep and day, so the cost follows the window's
+    events, not the accounts' whole history.
     """
-    steps = [_step_events(settings, window, m, groups, i) for i, m in enumerate(metrics)]
-    return union_all(
-        *(
-            _gap_histogram(dialect, i, earlier, later)
-            for i, (earlier, later) in enumerate(pairwise(steps))
-        )
-    )
+    held = aggregates.aggregated_steps(settings) if aggregates.reading() else {}
+    sides = aggregates.Sides(groups.subject_ids, groups.peer_ids)
+    steps: dict[int, CTE] = {}
+
+    def events(i: int) -> CTE:
+        if i not in steps:
+            steps[i] = _step_events(settings, window, metrics[i], groups, i)
+        return steps[i]
+
+    parts: list[Select[Any]] = []
+    for i, (earlier, later) in enumerate(pairwise(metrics)):
+        if earlier.name in held:
+            started = aggregates.first_events(i, earlier.name, window.start, window.end, sides)
+        else:
+            started = _started(i, events(i))
+        if later.name in held:
+            reached = aggregates.first_after(
+                settings, i, started, later, window.start, window.end, sides
+            )
+        else:
+            reached = _reached(i, started, events(i + 1))
+        parts.append(_histogram(dialect, i, reached))
+    return union_all(*parts)
 
 
 def _step_events(
@@ -337,14 +376,24 @@ def _step_events(
     )
 
 
-def _gap_histogram(dialect: str, pair: int, earlier: CTE, later: CTE) -> Select[Any]:
-    started = (
+def _started(pair: int, earlier: CTE) -> Subquery:
+    """(side, account_id, t0): the first event of a step per side and account, from events."""
+    return (
         select(earlier.c.side, earlier.c.account_id, func.min(earlier.c.at).label("t0"))
         .group_by(earlier.c.side, earlier.c.account_id)
         .subquery(f"started_{pair}")
     )
-    reached = (
-        select(started.c.side, started.c.t0, func.min(later.c.at).label("t1"))
+
+
+def _reached(pair: int, started: Subquery, later: CTE) -> Subquery:
+    """(side, account_id, t0, t1): the first later-step event at or after t0, from events."""
+    return (
+        select(
+            started.c.side,
+            started.c.account_id,
+            started.c.t0,
+            func.min(later.c.at).label("t1"),
+        )
         .join(
             later,
             and_(
@@ -356,6 +405,9 @@ def _gap_histogram(dialect: str, pair: int, earlier: CTE, later: CTE) -> Select[
         .group_by(started.c.side, started.c.account_id, started.c.t0)
         .subquery(f"reached_{pair}")
     )
+
+
+def _histogram(dialect: str, pair: int, reached: Subquery) -> Select[Any]:
     hours = func.round(_days_between(dialect, reached.c.t0, reached.c.t1) * 24)
     return select(
         literal_column(str(pair), Integer).label("pair"),

@@ -47,6 +47,24 @@ def peers_of(rep: RosterRep, reps: Sequence[RosterRep]) -> list[RosterRep]:
     return in_team if len(in_team) >= MIN_TEAM_PEERS else same_role
 
 
+class PeerIndex:
+    """`peers_of` for many reps of one roster: the roster is grouped once by role and by
+    role and team, so a 200-rep team's peers cost 200 short scans, not 200 of everyone."""
+
+    def __init__(self, reps: Sequence[RosterRep]) -> None:
+        self._by_role: dict[str, list[RosterRep]] = {}
+        self._by_team: dict[tuple[str, str | None], list[RosterRep]] = {}
+        for r in reps:
+            self._by_role.setdefault(r.role, []).append(r)
+            self._by_team.setdefault((r.role, r.team), []).append(r)
+
+    def __call__(self, rep: RosterRep) -> list[RosterRep]:
+        in_team = [r for r in self._by_team.get((rep.role, rep.team), []) if r.id != rep.id]
+        if len(in_team) >= MIN_TEAM_PEERS:
+            return in_team
+        return [r for r in self._by_role.get(rep.role, []) if r.id != rep.id]
+
+
 def diagnosis_scope(
     conn: Connection,
     settings: Settings,
@@ -73,6 +91,7 @@ def compared_ids(scope: Sequence[RosterRep], everyone: Sequence[RosterRep]) -> l
     whole organisation: on the 10M benchmark, a fifth of the rows.
     """
     wanted = {r.id for r in scope}
+    peers = PeerIndex(everyone)
     for rep in scope:
-        wanted.update(p.id for p in peers_of(rep, everyone))
+        wanted.update(p.id for p in peers(rep))
     return sorted(wanted)

@@ -38,13 +38,15 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from scipy.stats import t as student_t
 from sqlalchemy import Connection, Engine, case, func, select
 
+from paceline.analytics import aggregates
 from paceline.analytics.compare import RateComparison, compare_rates
 from paceline.analytics.metrics import MetricTotals, metric_totals
-from paceline.analytics.peers import compared_ids, diagnosis_scope, peers_of
+from paceline.analytics.peers import PeerIndex, compared_ids, diagnosis_scope
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window
@@ -203,10 +205,8 @@ def busy_vs_productive(
         kinds = _kind_counts(conn, settings, window, ids)
         days = _minutes_by_day(conn, settings, window, [r.id for r in scope])
     q = settings.diagnose.quality
-    reps = [
-        _rep_quality(settings, r, peers_of(r, everyone), totals, kinds, days.get(r.id, []))
-        for r in scope
-    ]
+    peers = PeerIndex(everyone)
+    reps = [_rep_quality(settings, r, peers(r), totals, kinds, days.get(r.id, [])) for r in scope]
     return QualityReport(
         window,
         team,
@@ -235,6 +235,21 @@ def _kind_counts(
     found: dict[int, _KindCounts] = defaultdict(_KindCounts)
     if not rep_ids:
         return found
+    if aggregates.reading():
+        rows = aggregates.kind_counts(conn, window.start, window.end, rep_ids)
+    else:
+        rows = _raw_kind_counts(conn, window, rep_ids)
+    for rep_id, kind, count, asks, engaged_count in rows:
+        counts = found[int(rep_id)]
+        counts.mix[kind] = int(count)
+        if kind in settings.selling_kinds:
+            counts.attempts += int(count)
+            counts.asks += int(asks or 0)
+            counts.engaged += int(engaged_count or 0)
+    return found
+
+
+def _raw_kind_counts(conn: Connection, window: Window, rep_ids: list[int]) -> list[Any]:
     query = (
         select(
             Activity.rep_id,
@@ -250,14 +265,7 @@ def _kind_counts(
         )
         .group_by(Activity.rep_id, Activity.kind)
     )
-    for rep_id, kind, count, asks, engaged_count in conn.execute(query):
-        counts = found[int(rep_id)]
-        counts.mix[kind] = int(count)
-        if kind in settings.selling_kinds:
-            counts.attempts += int(count)
-            counts.asks += int(asks or 0)
-            counts.engaged += int(engaged_count or 0)
-    return found
+    return list(conn.execute(query))
 
 
 def _minutes_by_day(

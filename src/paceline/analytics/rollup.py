@@ -8,7 +8,9 @@ few rows per rep-day, however long the history grows. Why maintained this way:
   one transaction; with nothing marked it costs one indexed look-up;
 - the rows depend on the metric definitions in the configuration, so their fingerprint is
   stored, and a changed definition rebuilds the whole rollup once.
-Counts and sums add up across days; distinct counts do not, and are read from activities.
+Counts and sums add up across days; distinct counts do not: the diagnosis's aggregates
+(`aggregates`: first events per prospect and step, activities per kind) are kept by the same
+marks, in the same transaction, and their configuration is part of the same fingerprint.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import (
     activity_case,
     is_additive_activity_metric,
@@ -78,6 +81,7 @@ def fingerprint(settings: Settings) -> str:
         "selling_kinds": sorted(settings.selling_kinds),
         "require_ask": settings.selling.require_ask,
         "connected": sorted(settings.connected_outcomes),
+        **aggregates.fingerprint_parts(settings),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -119,7 +123,9 @@ def _rebuild(conn: Connection, settings: Settings, wanted: str) -> RollupRefresh
     _freeze_marks(conn)
     conn.execute(delete(MetricDay))
     conn.execute(delete(RollupDirtyContact))
+    aggregates.clear(conn)
     _recompute(conn, settings, scope=None)
+    aggregates.rebuild(conn, settings)
     _delete_frozen_marks(conn)
     conn.execute(delete(RollupState))
     conn.execute(insert(RollupState).values(id=1, fingerprint=wanted))
@@ -136,6 +142,7 @@ def _refresh_marked(conn: Connection, settings: Settings) -> RollupRefresh:
             delete(MetricDay).where(tuple_(MetricDay.rep_id, MetricDay.local_date).in_(scope))
         )
         _recompute(conn, settings, scope=scope)
+        aggregates.refresh(conn, settings, scope)
     _delete_frozen_marks(conn)
     return RollupRefresh(rebuilt=False, rep_days=int(rep_days))
 

@@ -27,9 +27,11 @@ import numpy as np
 from sqlalchemy import ColumnElement, Connection, DateTime, Engine, and_, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
+from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.metrics import utc_bounds
 from paceline.analytics.peers import diagnosis_reps, find_rep
+from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window, diagnosis_window
 from paceline.calendar import BusinessCalendar
@@ -206,6 +208,8 @@ def stalled_deals(
     rules = settings.diagnose.stalled
     calendar = BusinessCalendar(settings.calendar)
     end = day_end_utc(settings, as_of)
+    if aggregates.reading():
+        ensure_rollup(engine, settings)  # the last selling day per account comes from them
     with engine.connect() as conn:
         scope = deal_scope(conn, settings, diagnosis_window(settings, "1d", as_of), team, rep)
         deals = _open_deals(conn, scope, end)
@@ -340,7 +344,11 @@ def _last_selling(
         .group_by(Activity.account_id, Activity.rep_id)
     )
     by_deal = {i: day for i, day in conn.execute(on_deal) if i is not None}
-    by_account = {(a, r): day for a, r, day in conn.execute(on_account) if a is not None}
+    if aggregates.reading():
+        accounts = select(Deal.account_id).where(open_now)
+        by_account = aggregates.last_days(conn, aggregates.SELLING, accounts, as_of)
+    else:
+        by_account = {(a, r): day for a, r, day in conn.execute(on_account) if a is not None}
     last: dict[int, dt.date] = {}
     for d in deals:
         days = [by_deal.get(d.deal_id)]

@@ -305,6 +305,81 @@ class MetricDay(Base):
     )
 
 
+class ProspectDay(Base):
+    """One funnel step's events by one rep on one account and business day: first and last.
+
+    The diagnosis's timing question ("from a prospect's first event of one step to its first
+    event of the next") otherwise reads every event of the window; from these cells it reads
+    one seek per prospect. Keyed by rep-day like `metric_day`, so the same trigger marks in
+    `rollup_dirty` say which cells to recompute, deletes and edits included. `metric` is a
+    funnel step's metric name, or `@selling` for any selling activity (the equation's
+    prospects, the stalled deals' last touch).
+    """
+
+    __tablename__ = "prospect_day"
+
+    # Primary key in the order readers seek: one prospect's days of one step.
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    rep_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    local_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    first_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    events: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_prospect_day_rep_day", "rep_id", "local_date"),
+        Index("ix_prospect_day_key_last", "metric", "account_id", "rep_id", "last_at"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class ProspectStep(Base):
+    """Per step, account and rep: the first and last event ever, summed from `prospect_day`.
+
+    The index of prospects an analysis walks (one row per prospect, not per day). `ordered`
+    says the key's day cells follow each other in time (each day's last event before the next
+    day's first), which lets a reader take the first cell of a range as its earliest event;
+    a key whose days overlap (rows stored with another time zone's dates) is read the slow,
+    exact way.
+    """
+
+    __tablename__ = "prospect_step"
+
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rep_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    account_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    first_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    first_date: Mapped[dt.date] = mapped_column(Date)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_date: Mapped[dt.date] = mapped_column(Date)
+    ordered: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        Index("ix_prospect_step_account", "metric", "account_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class KindDay(Base):
+    """Activities per rep, business day and kind, with their Asks and engaged outcomes.
+
+    Busy-vs-productive's activity mix and outreach attempts, and the equation's "anything
+    logged", read these instead of every activity of the window; kept by the same marks.
+    """
+
+    __tablename__ = "kind_day"
+
+    rep_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    local_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    activities: Mapped[int] = mapped_column(Integer)
+    asks: Mapped[int] = mapped_column(Integer)
+    engaged: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
 class RollupDirty(Base):
     """A rep-day whose activities changed since `metric_day` was last brought up to date.
 

@@ -1,0 +1,343 @@
+"""The diagnosis's aggregates give exactly the raw activities' answers, on awkward data.
+
+Window "month" as of Wednesday 2026-11-18 (local days Nov 1-18, New York, so in November
+17:00 UTC is noon on the same local day). SDRs Ana, Ben, Cy (East) set meetings; AE Dee
+(East) holds them; AE Eve (West) proposes and wins.
+
+Hand-built shapes, each with its figure counted by hand:
+- **straddle**: on account S, Dee holds a meeting on Nov 4 at 14:00 and 21:00 UTC (one day
+  cell spanning 14:00-21:00); Ben sets the meeting at 16:00. Meetings set -> held for
+  everyone: t0 = 16:00, and the first held at or after it is 21:00 (not the cell's first
+  event, 14:00): 5 hours, 0.2 days.
+- **out of order**: on account W, a meeting held Nov 5 before any meeting set, the set on
+  Nov 9 17:00, held again Nov 12 17:00: 3.0 days.
+- **time zones**: account Z's calls were stored with the dates of two zones (the first,
+  Nov 7 20:00 UTC, dated Nov 8 as in Tokyo; the second, Nov 8 01:00 UTC, dated Nov 7 as
+  in New York), so its day cells overlap in time. Calls -> meetings set (the set on Nov 10
+  17:00): from the earlier instant, Nov 7 20:00, 69 hours = 2.9 days (from the first cell
+  by date, Nov 8 01:00, it would be 64 hours = 2.7).
+- **date-only**: account D's call and meeting set carry only a date (local midnight, 05:00
+  UTC) on Nov 6: 0 hours.
+- **same day**: account Q, two calls at 13:00 and 15:00 and the set at 15:00 on Nov 10: 2 hours.
+Then the data changes after a refresh (an outcome edited, a row deleted, a row moved to
+another rep, day and account, a re-import of unchanged rows, a contact's seniority) and
+every analysis is compared again with the raw path (`aggregates.raw_reads`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from paceline.analytics import aggregates
+from paceline.analytics.diagnose import diagnose_rep, diagnose_team
+from paceline.analytics.equation import revenue_equation
+from paceline.analytics.funnel import funnel
+from paceline.analytics.quality import busy_vs_productive
+from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.stalled import stalled_deals
+from paceline.analytics.window import Window, diagnosis_window
+from paceline.config import Settings
+from paceline.services.reps import add_rep
+from paceline.store.migrate import upgrade
+from paceline.store.models import Account, Activity, Contact, Deal, ProspectStep
+
+AS_OF = dt.date(2026, 11, 18)
+
+
+def at(day: int, hour: int = 17, month: int = 11) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour)
+
+
+def row(
+    rep: int,
+    when: dt.datetime,
+    kind: str,
+    outcome: str,
+    account: int | None,
+    local: dt.date | None = None,
+    contact: int | None = None,
+    ask: bool = True,
+) -> dict[str, Any]:
+    """An activity; its local date is New York's (winter: UTC - 5) unless given."""
+    return {
+        "rep_id": rep,
+        "account_id": account,
+        "contact_id": contact,
+        "kind": kind,
+        "occurred_at": when,
+        "local_date": local or (when - dt.timedelta(hours=5)).date(),
+        "outcome": outcome,
+        "has_ask": ask,
+        "engaged": outcome in ("meeting_set", "held"),
+        "duration_min": 10.0,
+        "source": "test",
+        "external_id": f"x{when.isoformat()}-{rep}-{account}-{kind}-{outcome}-{local}",
+    }
+
+
+def build(engine: Engine, settings: Settings) -> dict[str, int]:
+    upgrade(engine)
+    ids = {
+        "Ana": add_rep(engine, settings, "Ana", "sdr", team="East"),
+        "Ben": add_rep(engine, settings, "Ben", "sdr", team="East"),
+        "Cy": add_rep(engine, settings, "Cy", "sdr", team="East"),
+        "Dee": add_rep(engine, settings, "Dee", "ae", team="East"),
+        "Eve": add_rep(engine, settings, "Eve", "ae", team="West"),
+    }
+    ana, ben, cy, dee, eve = (ids[n] for n in ("Ana", "Ben", "Cy", "Dee", "Eve"))
+    with engine.begin() as conn:
+        acc = {
+            n: int(conn.execute(insert(Account).values(name=n).returning(Account.id)).scalar_one())
+            for n in ("S", "W", "Z", "D", "Q", "E1", "E2", "OLD")
+        }
+        ids.update({f"acc_{n}": i for n, i in acc.items()})
+        vp = int(
+            conn.execute(
+                insert(Contact)
+                .values(name="Vera", account_id=acc["Q"], seniority="vp", is_decision_maker=True)
+                .returning(Contact.id)
+            ).scalar_one()
+        )
+        ids["vp"] = vp
+        rows = [
+            # straddle
+            row(dee, at(4, 14), "meeting", "held", acc["S"]),
+            row(dee, at(4, 21), "meeting", "held", acc["S"]),
+            row(ben, at(4, 16), "call", "meeting_set", acc["S"]),
+            # out of order
+            row(dee, at(5), "meeting", "held", acc["W"]),
+            row(ana, at(9), "call", "meeting_set", acc["W"]),
+            row(dee, at(12), "meeting", "held", acc["W"]),
+            # time zones: the dates of two zones on one account
+            row(cy, at(7, 20), "call", "no_answer", acc["Z"], local=dt.date(2026, 11, 8)),
+            row(cy, at(8, 1), "call", "no_answer", acc["Z"], local=dt.date(2026, 11, 7)),
+            row(cy, at(10), "call", "meeting_set", acc["Z"]),
+            # date-only values
+            row(ana, at(6, 5), "call", "no_answer", acc["D"], local=dt.date(2026, 11, 6)),
+            row(ana, at(6, 5), "call", "meeting_set", acc["D"], local=dt.date(2026, 11, 6)),
+            # same day, with a decision maker
+            row(ben, at(10, 13), "call", "no_answer", acc["Q"], contact=vp),
+            row(ben, at(10, 15), "call", "no_answer", acc["Q"], contact=vp),
+            row(ben, at(10, 15), "call", "meeting_set", acc["Q"], contact=vp),
+            # before the window: history the window must not read
+            row(ana, at(20, month=10), "call", "meeting_set", acc["OLD"]),
+            row(ana, at(3), "call", "conversation", acc["OLD"]),
+            # Eve proposes and wins; a meeting without an Ask is not selling
+            row(eve, at(2), "meeting", "held", acc["E1"]),
+            row(eve, at(4), "proposal", "sent", acc["E1"]),
+            row(eve, at(3), "meeting", "held", acc["E2"], ask=False),
+            row(eve, at(5), "proposal", "sent", acc["E2"]),
+            row(eve, at(6), "admin", "done", None, ask=False),
+        ]
+        conn.execute(insert(Activity), rows)
+        conn.execute(
+            insert(Deal),
+            [
+                _deal(eve, acc["E1"], at(1, month=10), "won", at(11)),
+                _deal(eve, acc["E2"], at(7), "open", None),
+                _deal(dee, acc["S"], at(5), "open", None),
+            ],
+        )
+    return ids
+
+
+def _deal(
+    rep: int, account: int, created: dt.datetime, status: str, closed: dt.datetime | None
+) -> dict[str, Any]:
+    return {
+        "rep_id": rep,
+        "account_id": account,
+        "name": f"deal {account}",
+        "amount": 10_000,
+        "stage": {"open": "proposal", "won": "closed_won"}[status],
+        "status": status,
+        "created_at": created,
+        "closed_at": closed,
+        "source": "test",
+    }
+
+
+def with_steps(settings: Settings, *steps: str) -> Settings:
+    return settings.model_copy(
+        update={"funnel": settings.funnel.model_copy(update={"steps": list(steps)})}
+    )
+
+
+def month(settings: Settings) -> Window:
+    return diagnosis_window(settings, "month", AS_OF)
+
+
+def everyone_days(engine: Engine, settings: Settings) -> list[tuple[str, float | None, int]]:
+    result = funnel(engine, settings, month(settings))
+    return [(s.metric, s.median_days, s.median_accounts) for s in result.steps[1:]]
+
+
+# --- hand-computed figures, read from the aggregates ----------------------------------------
+
+
+def test_a_straddling_day_reads_its_own_events(engine: Engine, settings: Settings) -> None:
+    two = with_steps(settings, "meetings_set", "meetings_held")
+    ids = build(engine, two)
+    # only account S has a set and a held at or after it... and W (set Nov 9, held Nov 12)
+    assert everyone_days(engine, two) == [("meetings_held", pytest.approx(1.6), 2)]
+    with engine.begin() as conn:
+        conn.execute(delete(Activity).where(Activity.account_id == ids["acc_W"]))
+    # S alone: 14:00 is before the set at 16:00, so 21:00 answers: 5 hours
+    assert everyone_days(engine, two) == [("meetings_held", 0.2, 1)]
+
+
+def test_out_of_order_steps_count_from_the_first_set(engine: Engine, settings: Settings) -> None:
+    two = with_steps(settings, "meetings_set", "meetings_held")
+    ids = build(engine, two)
+    with engine.begin() as conn:
+        conn.execute(delete(Activity).where(Activity.account_id == ids["acc_S"]))
+    # W: held Nov 5 comes before the set (Nov 9 17:00); the held of Nov 12 17:00 answers
+    assert everyone_days(engine, two) == [("meetings_held", 3.0, 1)]
+
+
+def test_dates_of_two_zones_read_the_earlier_instant(engine: Engine, settings: Settings) -> None:
+    two = with_steps(settings, "calls", "meetings_set")
+    ids = build(engine, two)
+    keep = {ids["acc_Z"]}
+    with engine.begin() as conn:
+        conn.execute(delete(Activity).where(Activity.account_id.not_in(keep)))
+    ensure_rollup(engine, two)
+    with engine.connect() as conn:
+        ordered = conn.scalar(
+            select(ProspectStep.ordered).where(
+                ProspectStep.metric == "calls", ProspectStep.account_id == ids["acc_Z"]
+            )
+        )
+    assert ordered is False  # its day cells overlap in time
+    assert everyone_days(engine, two) == [("meetings_set", 2.9, 1)]
+
+
+def test_date_only_and_same_day_events(engine: Engine, settings: Settings) -> None:
+    two = with_steps(settings, "calls", "meetings_set")
+    ids = build(engine, two)
+    keep = {ids["acc_D"], ids["acc_Q"]}
+    with engine.begin() as conn:
+        conn.execute(delete(Activity).where(Activity.account_id.not_in(keep)))
+    # D: 0 hours; Q: first call 13:00, set 15:00: 2 hours; median of (0, 2) hours = 1 hour
+    assert everyone_days(engine, two) == [("meetings_set", 0.0, 2)]
+
+
+def test_prospects_and_mix_by_hand(engine: Engine, settings: Settings) -> None:
+    ids = build(engine, settings)
+    window = month(settings)
+    eve = next(r for r in revenue_equation(engine, settings, window).reps if r.rep == "Eve")
+    # selling with an account in November: E1 (held, proposal), E2 (proposal; held no Ask)
+    assert (eve.prospects, eve.selling_activities, eve.wins) == (2, 3, 1)
+    quality = {q.rep: q for q in busy_vs_productive(engine, settings, window).reps}
+    assert quality["Eve"].activity_mix == {"meeting": 2, "proposal": 2, "admin": 1}
+    assert quality["Ana"].activity_mix == {"call": 4}  # OLD's October set is outside
+    assert ids["Ana"]
+
+
+# --- the aggregates against the raw path, on every analysis ---------------------------------
+
+
+def analyses(engine: Engine, settings: Settings) -> dict[str, Any]:
+    window = month(settings)
+    wide = diagnosis_window(settings, "90d", AS_OF)
+    found: dict[str, Any] = {
+        "everyone": funnel(engine, settings, window),
+        "everyone 90d": funnel(engine, settings, wide),
+        "team East": funnel(engine, settings, window, team="East"),
+        "equation": revenue_equation(engine, settings, window),
+        "quality": busy_vs_productive(engine, settings, wide),
+        "stalled": stalled_deals(engine, settings, AS_OF),
+        "team diagnosis": diagnose_team(engine, settings, window, "East"),
+    }
+    for rep in ("Ana", "Ben", "Cy", "Dee", "Eve"):
+        found[f"funnel {rep}"] = funnel(engine, settings, window, rep=rep)
+    found["brief Ben"] = diagnose_rep(engine, settings, window, "Ben")
+    return found
+
+
+def assert_same_as_raw(engine: Engine, settings: Settings) -> None:
+    read = analyses(engine, settings)
+    with aggregates.raw_reads():
+        raw = analyses(engine, settings)
+    for name, value in read.items():
+        assert value == raw[name], name
+
+
+def test_every_analysis_equals_the_raw_path(engine: Engine, settings: Settings) -> None:
+    build(engine, settings)
+    assert_same_as_raw(engine, settings)
+
+
+def test_changes_after_a_refresh_reach_the_aggregates(engine: Engine, settings: Settings) -> None:
+    ids = build(engine, settings)
+    assert_same_as_raw(engine, settings)  # refreshed once
+    with engine.begin() as conn:
+        # an edited outcome: Ana's set on W becomes a no-answer
+        conn.execute(
+            update(Activity)
+            .where(Activity.account_id == ids["acc_W"], Activity.outcome == "meeting_set")
+            .values(outcome="no_answer", engaged=False)
+        )
+        # a deleted row: Dee's 21:00 meeting on S
+        conn.execute(delete(Activity).where(Activity.occurred_at == at(4, 21)))
+        # a row moved to another rep, day and account
+        conn.execute(
+            update(Activity)
+            .where(Activity.occurred_at == at(10, 13))
+            .values(rep_id=ids["Ana"], local_date=dt.date(2026, 11, 2), account_id=ids["acc_D"])
+        )
+        # the decision maker is no longer one
+        conn.execute(update(Contact).values(is_decision_maker=False, seniority="staff"))
+    assert_same_as_raw(engine, settings)
+    two = with_steps(settings, "meetings_set", "meetings_held")
+    # S's only held left is 14:00, before the set; W's set is gone: nobody reached "held"
+    assert everyone_days(engine, two) == [("meetings_held", None, 0)]
+
+
+def test_a_reimport_of_the_same_rows_changes_nothing(engine: Engine, settings: Settings) -> None:
+    build(engine, settings)
+    before = analyses(engine, settings)
+    with engine.begin() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(select(Activity))]
+        for r in rows:
+            del r["id"]
+        conn.execute(delete(Activity))
+        conn.execute(insert(Activity), rows[::-1])  # the same rows again, new ids, reversed
+        assert conn.scalar(select(func.count()).select_from(Activity)) == len(rows)
+    assert analyses(engine, settings) == before
+    assert_same_as_raw(engine, settings)
+
+
+def test_a_refresh_that_puts_days_out_of_order(engine: Engine, settings: Settings) -> None:
+    two = with_steps(settings, "calls", "meetings_set")
+    ids = build(engine, two)
+    with engine.begin() as conn:
+        conn.execute(delete(Activity).where(Activity.account_id != ids["acc_Q"]))
+    ensure_rollup(engine, two)  # built: Q's calls are ordered
+    cy, zone = ids["Cy"], ids["acc_Z"]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Activity),
+            [
+                row(cy, at(7, 20), "call", "no_answer", zone, local=dt.date(2026, 11, 8)),
+                row(cy, at(8, 1), "call", "no_answer", zone, local=dt.date(2026, 11, 7)),
+                row(cy, at(10), "call", "meeting_set", zone),
+            ],
+        )
+    ensure_rollup(engine, two)  # refreshed: Z's days arrive out of order
+    with engine.connect() as conn:
+        flags = dict(
+            conn.execute(
+                select(ProspectStep.account_id, ProspectStep.ordered).where(
+                    ProspectStep.metric == "calls"
+                )
+            ).all()
+        )
+    assert flags == {ids["acc_Q"]: True, zone: False}
+    # Q: 2 hours; Z: 69 hours; median 35.5 hours = 1.5 days
+    assert everyone_days(engine, two) == [("meetings_set", 1.5, 2)]
+    assert_same_as_raw(engine, settings)
