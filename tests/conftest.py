@@ -71,18 +71,19 @@ HEAVY_MODULES = {
     "test_api_fuzz.py",
     "test_api_concurrency.py",
 }
-HEAVY_FIXTURES = {"pg_engine", "pg_database", "demo_org"}
+HEAVY_FIXTURES = {"demo_org"}
 
 
 def _left_out_of_the_fast_loop(item: pytest.Item) -> bool:
-    if item.get_closest_marker("slow") is not None:
+    """Marked `slow`, in a heavy module, on the full demo, or on PostgreSQL (a fixture named
+    `pg_...`, or a parameter "postgresql" of any fixture)."""
+    if item.get_closest_marker("slow") is not None or item.path.name in HEAVY_MODULES:
         return True
-    if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if HEAVY_FIXTURES & fixtures or any(name.startswith("pg_") for name in fixtures):
         return True
     callspec = getattr(item, "callspec", None)
-    if callspec is not None and callspec.params.get("db_url_and_engine") == "postgresql":
-        return True
-    return item.path.name in HEAVY_MODULES
+    return callspec is not None and "postgresql" in callspec.params.values()
 
 
 def pytest_configure(config: pytest.Config) -> None:
