@@ -26,9 +26,12 @@ if TYPE_CHECKING:
 def _chromium() -> Iterator[tuple[Browser, asyncio.AbstractEventLoop]]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does this)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     SCREENSHOTS.mkdir(exist_ok=True)
+    # An assertion waits as long as an action does (the contexts' 15 s, not Playwright's 5 s):
+    # a page drawing its Plotly charts on a loaded machine is slow, not wrong.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
