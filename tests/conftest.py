@@ -26,6 +26,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -37,6 +38,8 @@ from factories import (
     Org,
     built_once,
     drop_templates,
+    isolate_working_directory,
+    migrated_sqlite_copy,
     pg_conninfo,
     postgres_engine,
     settings_key,
@@ -46,6 +49,7 @@ from factories import (
 )
 from paceline import clock
 from paceline.analytics.roster import list_reps
+from paceline.auth import passwords
 from paceline.auth.accounts import add_user, start_session
 from paceline.config import Settings, default_settings
 from paceline.demo import build_demo
@@ -54,7 +58,9 @@ from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 
 # `make test-fast` (PACELINE_TEST_FAST=1): the edit-test loop. SQLite only, and without the
-# tests that build the full demo, drive the browser, fuzz or race; `make test` runs everything.
+# tests marked `slow` (the slowest few percent: servers in subprocesses, the scheduler's week,
+# big imports), nor those that build the full demo, drive the browser, fuzz or race;
+# `make test` runs everything.
 FAST = os.environ.get("PACELINE_TEST_FAST") == "1"
 HEAVY_MODULES = {
     "test_web_browser.py",
@@ -67,16 +73,19 @@ HEAVY_MODULES = {
     "test_web_import_browser.py",
     "test_server_kill.py",
 }
-HEAVY_FIXTURES = {"pg_engine", "pg_database", "demo_org"}
+HEAVY_FIXTURES = {"demo_org"}
 
 
 def _left_out_of_the_fast_loop(item: pytest.Item) -> bool:
-    if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
+    """Marked `slow`, in a heavy module, on the full demo, or on PostgreSQL (a fixture named
+    `pg_...`, or a parameter "postgresql" of any fixture)."""
+    if item.get_closest_marker("slow") is not None or item.path.name in HEAVY_MODULES:
+        return True
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if HEAVY_FIXTURES & fixtures or any(name.startswith("pg_") for name in fixtures):
         return True
     callspec = getattr(item, "callspec", None)
-    if callspec is not None and callspec.params.get("db_url_and_engine") == "postgresql":
-        return True
-    return item.path.name in HEAVY_MODULES
+    return callspec is not None and "postgresql" in callspec.params.values()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -117,6 +126,35 @@ def fixed_clock() -> Iterator[dt.date]:
 
 
 @pytest.fixture(scope="session")
+def _cwd_parent(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cwd")
+
+
+@pytest.fixture(autouse=True)
+def isolated_cwd(_cwd_parent: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test starts in an empty working directory of its own, with $PACELINE_CONFIG,
+    $PACELINE_DB and $PACELINE_REP unset: a stray ./paceline.toml where pytest was started (the
+    CLI reads it) or a variable in the shell cannot change what a test sees, and nothing a test
+    writes to a relative path lands in the repository."""
+    return isolate_working_directory(monkeypatch, _cwd_parent)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashing() -> Iterator[PasswordHasher]:
+    """Argon2id at its lowest cost for the whole session (the hashes stay salted Argon2id
+    that only the right password verifies); the real hasher, which it stands in for, is
+    yielded. At RFC 9106's cost each hash or login took a fifth of a second of CPU, paid
+    hundreds of times by fixtures that make users; tests/auth/test_password_cost.py pins
+    the real hasher's cost. Commands run in a subprocess hash at the real cost."""
+    real = passwords._HASHER
+    passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    try:
+        yield real
+    finally:
+        passwords._HASHER = real
+
+
+@pytest.fixture(scope="session")
 def today() -> dt.date:
     """The day dated tests build their organisation up to and look at."""
     return TEST_TODAY
@@ -144,24 +182,21 @@ def pg_database(worker_id: str) -> Iterator[str]:
 def db_url_and_engine(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[str, Engine]]:
-    """An empty, migrated database of each kind: (dialect, engine)."""
+    """An empty, migrated database of each kind: (dialect, engine). Each is a copy of one
+    migrated once per test run (`factories.migrated_sqlite`, `migrated_pg_template`)."""
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'paceline.db'}")
-        upgrade(engine)
+        engine = migrated_sqlite_copy(request.getfixturevalue("tmp_path_factory"), tmp_path)
         yield "sqlite", engine
         engine.dispose()
     else:
         for engine in postgres_engine(request):
-            upgrade(engine)
             yield "postgresql", engine
 
 
 @pytest.fixture
 def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """PostgreSQL only, for tests about its planner or server behaviour."""
-    for engine in postgres_engine(request):
-        upgrade(engine)
-        yield engine
+    yield from postgres_engine(request)
 
 
 @pytest.fixture
@@ -170,10 +205,10 @@ def engine(db_url_and_engine: tuple[str, Engine]) -> Engine:
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    """SQLite only, for tests about the embedded default itself."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'paceline.db'}")
-    upgrade(engine)
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[Engine]:
+    """SQLite only, for tests about the embedded default itself (migrated: a copy of
+    `factories.migrated_sqlite`)."""
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
     yield engine
     engine.dispose()
 

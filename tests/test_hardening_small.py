@@ -155,6 +155,7 @@ def test_a_header_that_repeats_a_column_the_import_reads_is_refused(
         assert conn.execute(select(Activity.id)).all() == []
 
 
+@pytest.mark.slow
 def test_errors_stay_on_one_line_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
     missing = tmp_path / ("a-long-folder-name-" * 6) / "paceline.toml"
     ran = subprocess.run(

@@ -385,6 +385,7 @@ def test_plugins_command_lists_what_each_plugin_adds(installed: pluggy.PluginMan
     assert by_name["paceline.console_channel"]["alert_channels"] == ["console"]
 
 
+@pytest.mark.slow
 def test_the_web_application_loads_the_built_ins_without_the_command_line() -> None:
     """The console channel prints to paceline.terminal, so serving the pages never imports
     the CLI (in a fresh interpreter: this one has imported it already)."""

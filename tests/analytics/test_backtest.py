@@ -384,6 +384,7 @@ def _calibration_module() -> Any:
     return module
 
 
+@pytest.mark.slow
 def test_interval_holds_on_worlds_that_change(settings: Settings) -> None:
     """Three generated worlds (not the demo's generator), each bending what the model takes
     as steady: deal creation growing 80% a year, one deal in twelve at 15x the usual size,

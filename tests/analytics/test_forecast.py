@@ -112,6 +112,7 @@ def _won_at(
     return won
 
 
+@pytest.mark.slow
 def test_forecast_is_unbiased_and_its_interval_holds_80_percent(
     sqlite_engine: Engine, settings: Settings
 ) -> None:
@@ -656,6 +657,7 @@ def test_demo_forecast(demo_org: tuple[Engine, dict[str, Any]], settings: Settin
 
 
 @pytest.mark.skipif(not ZOHO_EXPORT.is_dir(), reason=f"no Zoho export at {ZOHO_EXPORT}")
+@pytest.mark.slow
 def test_zoho_import_forecast_and_backtest(
     sqlite_engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:

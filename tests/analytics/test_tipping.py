@@ -775,6 +775,7 @@ def zoho(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterat
     yield url
 
 
+@pytest.mark.slow
 def test_imported_data_rep_weeks_match_the_tables(zoho: str, settings: Settings) -> None:
     """Rep-weeks worked out here from the imported rows with Python dates: every (rep, ISO
     week) with any activity; x the meetings held in it, y the deals the rep created in it."""
@@ -812,6 +813,7 @@ def test_imported_data_rep_weeks_match_the_tables(zoho: str, settings: Settings)
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_imported_data_through_the_cli(zoho: str) -> None:
     runner = CliRunner()
     shown = runner.invoke(

@@ -313,6 +313,7 @@ def _wait_until(condition: Callable[[], bool], seconds: float) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 def test_a_killed_import_is_marked_interrupted_by_the_next_and_leaves_no_seen_rows(
     db_url: str, settings: Settings, tmp_path: Path
 ) -> None:

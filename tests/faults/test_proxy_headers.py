@@ -70,6 +70,7 @@ def _recorded_address(settings: Settings, db: Path, trusted: list[str]) -> str:
         return str(conn.execute(select(LoginAttempt.address)).scalar_one())
 
 
+@pytest.mark.slow
 def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
     settings: Settings, tmp_path: Path
 ) -> None:

@@ -84,6 +84,7 @@ def _addresses(inbox: Inbox) -> list[str]:
     return sorted(rcpt for _h, rcpt, _m in inbox.received)
 
 
+@pytest.mark.slow
 def test_a_scheduler_killed_mid_run_and_restarted_sends_the_rest_once(
     database_url: str, tmp_path: Path
 ) -> None:

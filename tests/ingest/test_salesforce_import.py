@@ -506,6 +506,7 @@ def test_history_of_an_unknown_deal_and_an_unknown_stage_is_refused(
 # --- the generated org, end to end ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_generated_org_end_to_end(engine: Engine, sf_settings: Settings, tmp_path: Path) -> None:
     """~5,000 tasks, 500 events, 150 opportunities with shuffled history; every row is
     accounted for as the generator planted it, a re-run changes nothing, and the funnel, the

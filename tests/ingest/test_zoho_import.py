@@ -85,6 +85,7 @@ def test_mappings_load_and_name_only_columns_of_the_export() -> None:
         assert named | set(mapping.skip) <= header, stem
 
 
+@pytest.mark.slow
 def test_zoho_export_imports_completely_and_idempotently(
     engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:

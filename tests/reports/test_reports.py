@@ -169,6 +169,7 @@ needs_pdftotext = pytest.mark.skipif(
 
 
 @needs_pdftotext
+@pytest.mark.slow
 def test_rep_pdf_says_the_numbers(sqlite_org: Engine, tmp_path: Path) -> None:
     report = rep_report(sqlite_org, SETTINGS, "Ana Ruiz", AS_OF)
     data = report_pdf(SETTINGS, report)
@@ -187,6 +188,7 @@ def test_rep_pdf_says_the_numbers(sqlite_org: Engine, tmp_path: Path) -> None:
 
 
 @needs_pdftotext
+@pytest.mark.slow
 def test_team_pdf_says_the_numbers(sqlite_org: Engine, tmp_path: Path) -> None:
     report = team_report(sqlite_org, SETTINGS, "East", AS_OF)
     text = pdf_text(report_pdf(SETTINGS, report), tmp_path)

@@ -70,6 +70,7 @@ def _drive(engine: Engine, port: int, inbox: Inbox, receiver: Receiver, start: d
         run_due(engine, settings, now, sleep=lambda _s: None)
 
 
+@pytest.mark.slow
 def test_a_week_of_digests_arrives_once_each_to_the_right_people(
     engine: Engine, receivers: tuple[Inbox, int, Receiver]
 ) -> None:
@@ -106,6 +107,7 @@ def test_a_week_of_digests_arrives_once_each_to_the_right_people(
     assert call["data"]["subject"] == "Team West: weekly report, week 2026-W49"
 
 
+@pytest.mark.slow
 def test_a_scheduler_down_for_a_week_catches_up_once_per_job(
     engine: Engine, receivers: tuple[Inbox, int, Receiver]
 ) -> None:
@@ -128,6 +130,7 @@ def test_a_scheduler_down_for_a_week_catches_up_once_per_job(
     assert len(inbox.received) == before + 4
 
 
+@pytest.mark.slow
 def test_two_schedulers_racing_on_one_database_send_each_digest_once(
     engine: Engine, receivers: tuple[Inbox, int, Receiver]
 ) -> None:
@@ -200,6 +203,7 @@ def test_quiet_hours_wrap_midnight_and_end_at_their_end() -> None:
     assert quiet_until(Preference(), york, dt.datetime(2026, 12, 8, 4)) is None
 
 
+@pytest.mark.slow
 def test_jobs_are_listed_with_their_last_and_next_runs(
     engine: Engine, receivers: tuple[Inbox, int, Receiver]
 ) -> None:
@@ -290,6 +294,7 @@ def test_preferences_are_checked_and_kept(engine: Engine) -> None:
         preferences.set_preferences(engine, dee, "ben", {"alerts": True}, CHANNELS, now)
 
 
+@pytest.mark.slow
 def test_the_cli_runs_what_is_due_lists_jobs_and_sets_preferences(
     tmp_path: Path, receivers: tuple[Inbox, int, Receiver]
 ) -> None:
@@ -338,6 +343,7 @@ days = "business"
 """
 
 
+@pytest.mark.slow
 def test_an_alerts_job_follows_preferences_and_sends_once_per_change(
     engine: Engine, receivers: tuple[Inbox, int, Receiver]
 ) -> None:
@@ -376,6 +382,7 @@ def test_an_alerts_job_follows_preferences_and_sends_once_per_change(
     assert all(name in body for name in ("Ana", "Ann", "Ben", "Cy")) and "Dee" not in body
 
 
+@pytest.mark.slow
 def test_a_failed_digest_is_tried_again_by_the_next_call(
     engine: Engine, receivers: tuple[Inbox, int, Receiver]
 ) -> None:

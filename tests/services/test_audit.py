@@ -215,6 +215,7 @@ def cli(*args: str) -> str:
     return result.output
 
 
+@pytest.mark.slow
 def test_each_command_is_one_entry_and_an_import_one_per_run(workdir: Path) -> None:
     cli("init")
     cli("rep", "add", "Ana Ruiz", "--role", "ae", "--team", "East")  # 1 rep create

@@ -3,119 +3,37 @@
 On the demo with 27 reps (11 SDRs, 9 AEs, 7 field reps, in three teams): every name on each
 TV page is present, horizontal, inside the screen and clear of the others; the leaderboard
 page does not scroll sideways on a phone; the viewer's own row is highlighted. Screenshots go
-to docs/images/. The fixtures are copied from test_web_browser.py, not imported from it.
+to tests/web/screenshots/ (to docs/images/ with PACELINE_DOCS_IMAGES=1). The browser is
+tests/web/conftest.py's; the server and the watched page are tests/browser_org.py's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import uvicorn
+from playwright.sync_api import Browser, Page, expect
 
-from factories import free_port
-from paceline.analytics.roster import list_reps
-from paceline.auth.accounts import add_user
+from browser_org import IMAGES, log_in, seeded_demo, served, unexpected, watched_page
 from paceline.config import Settings
-from paceline.demo import build_demo
-from paceline.server import create_app
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# Screenshots go to docs/images/ only when asked (PACELINE_DOCS_IMAGES=1), to refresh the
-# pictures the docs show; otherwise beside the other browser screenshots, so a test run never
-# leaves the work tree changed.
-SCREENSHOTS = (
-    Path(__file__).resolve().parents[2] / "docs" / "images"
-    if os.environ.get("PACELINE_DOCS_IMAGES") == "1"
-    else Path(__file__).resolve().parent / "screenshots"
-)
-PASSWORD = "correct-horse-battery"
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does this)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import (  # noqa: E402  (only once chromium is known to be there)
-    Browser,
-    ConsoleMessage,
-    Page,
-    expect,
-    sync_playwright,
-)
 
 
 @dataclass(frozen=True)
 class Site:
     url: str
     rep: str  # the `rep` user's rep, an East SDR
-    west_rep_id: int
 
 
 @pytest.fixture(scope="module")
 def site(
     tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date
 ) -> Iterator[Site]:
-    path = tmp_path_factory.mktemp("browser") / "paceline.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    build_demo(engine, settings, seed=7, reps=30, months=2, today=today)  # 27 reps, 3 managers
-    reps = list_reps(engine)
-    rep = next(r for r in reps if r.team == "East" and r.role == "sdr")
-    manager = next(r for r in reps if r.team == "East" and r.role == "manager")
-    west = next(r for r in reps if r.team == "West" and r.role == "sdr")
-    add_user(engine, "admin", PASSWORD, "admin")
-    add_user(engine, "manager", PASSWORD, "manager", rep=manager.name)
-    add_user(engine, "rep", PASSWORD, "rep", rep=rep.name)
-
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield Site(f"http://127.0.0.1:{port}", rep.name, west.id)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
+    demo = seeded_demo(tmp_path_factory, settings, today, reps=30, months=2)  # 27 reps, 3 teams
+    with served(demo.engine, settings) as url:
+        yield Site(url, demo.rep.name)
 
 
 SIZES = {"wide": (1366, 900), "phone": (390, 844)}
@@ -124,38 +42,15 @@ SIZES = {"wide": (1366, 900), "phone": (390, 844)}
 @pytest.fixture(params=sorted(SIZES))
 def page(browser: Browser, site: Site, request: pytest.FixtureRequest) -> Iterator[Page]:
     width, height = SIZES[request.param]
-    context = browser.new_context(
-        base_url=site.url, viewport={"width": width, "height": height}, locale="en-GB"
-    )
-    context.set_default_timeout(15_000)
-    opened = context.new_page()
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(f"console: {message.text}")
-
-    opened.on("console", on_console)
-    opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    yield opened
-    context.close()
-    # Refusals (a wrong password, another team's page) are what some tests ask for.
-    expected = re.compile(r"Failed to load resource: .* status of (401|403)\b")
-    unexpected = [p for p in problems if not expected.search(p)]
-    assert not unexpected, unexpected
+    with watched_page(browser, site.url, {"width": width, "height": height}) as (opened, problems):
+        yield opened
+    left = unexpected(problems)
+    assert not left, left
 
 
 def shot(page: Page, name: str, full_page: bool = True) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
-
-
-def log_in(page: Page, username: str, next_path: str = "/") -> None:
-    page.goto(next_path)
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMAGES / f"{name}.png"), full_page=full_page)
 
 
 def _size(page: Page) -> str:

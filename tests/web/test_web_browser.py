@@ -3,7 +3,9 @@
 A uvicorn server runs the application on 127.0.0.1 (a free port) in a background thread over
 a seeded SQLite file. Each test uses a fresh browser context (no shared cookies), fails on
 any console error or uncaught page error (a Content-Security-Policy violation shows up as
-one), and writes a screenshot of each page it visits to tests/screenshots/ for review.
+one), and writes a screenshot of each page it visits to tests/web/screenshots/ for review.
+The browser (one chromium per worker) is tests/web/conftest.py's; the server and the
+watched page are tests/browser_org.py's.
 
 `.ci/run` installs chromium with apt-get when it is missing; without it these tests are
 skipped with that reason.
@@ -15,47 +17,15 @@ import csv
 import datetime as dt
 import io
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
+from playwright.sync_api import Browser, Page, expect
 
-from factories import free_port, shared_demo, sqlite_copy
-from paceline.analytics.roster import list_reps
-from paceline.auth.accounts import add_user
+from browser_org import PASSWORD, SCREENSHOTS, log_in, seeded_demo, served, unexpected, watched_page
 from paceline.config import Settings
-from paceline.server import create_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
-PASSWORD = "correct-horse-battery"
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does this)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import (  # noqa: E402  (only once chromium is known to be there)
-    Browser,
-    ConsoleMessage,
-    Page,
-    expect,
-    sync_playwright,
-)
 
 
 @dataclass(frozen=True)
@@ -69,81 +39,22 @@ class Site:
 def site(
     tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date
 ) -> Iterator[Site]:
-    built = shared_demo(tmp_path_factory, settings, seed=7, reps=12, months=3, today=today)
-    engine = sqlite_copy(built.path, tmp_path_factory.mktemp("browser"))
-    reps = list_reps(engine)
-    rep = next(r for r in reps if r.team == "East" and r.role == "sdr")
-    manager = next(r for r in reps if r.team == "East" and r.role == "manager")
-    west = next(r for r in reps if r.team == "West" and r.role == "sdr")
-    add_user(engine, "admin", PASSWORD, "admin")
-    add_user(engine, "manager", PASSWORD, "manager", rep=manager.name)
-    add_user(engine, "rep", PASSWORD, "rep", rep=rep.name)
-
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield Site(f"http://127.0.0.1:{port}", rep.name, west.id)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
+    demo = seeded_demo(tmp_path_factory, settings, today, reps=12, months=3)
+    west = next(r for r in demo.reps if r.team == "West" and r.role == "sdr")
+    with served(demo.engine, settings) as url:
+        yield Site(url, demo.rep.name, west.id)
 
 
 @pytest.fixture
 def page(browser: Browser, site: Site) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=site.url, viewport={"width": 1366, "height": 900}, locale="en-GB"
-    )
-    context.set_default_timeout(15_000)
-    opened = context.new_page()
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(f"console: {message.text}")
-
-    opened.on("console", on_console)
-    opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    yield opened
-    context.close()
-    # Refusals (a wrong password, another team's page) are what some tests ask for.
-    expected = re.compile(r"Failed to load resource: .* status of (401|403)\b")
-    unexpected = [p for p in problems if not expected.search(p)]
-    assert not unexpected, unexpected
+    with watched_page(browser, site.url, {"width": 1366, "height": 900}) as (opened, problems):
+        yield opened
+    left = unexpected(problems)
+    assert not left, left
 
 
 def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def log_in(page: Page, username: str, next_path: str = "/") -> None:
-    page.goto(next_path)
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def actual(page: Page, metric: str, scope: str = "") -> float:

@@ -3,73 +3,31 @@
 A rep logs a call and checks pace from a phone, so no page of theirs may scroll sideways;
 a manager reads the team page, grouped by role, without a column cut off; the charts carry a
 legend, keep a weak step visible beside a step above 100%, and say truly which colour is
-better; the site can be installed to a home screen. The fixtures are copied from
-tests/test_web_browser.py (a uvicorn server in a thread over a seeded SQLite demo).
+better; the site can be installed to a home screen. The browser is tests/web/conftest.py's;
+the server (uvicorn in a thread over a copy of the seeded SQLite demo) and the watched page
+are tests/browser_org.py's.
 
-Screenshots of the phone scorecard and the team page go to docs/images/ (looked at by hand
-when they change).
+Screenshots of the phone scorecard and the team page go to docs/images/ with
+PACELINE_DOCS_IMAGES=1 (looked at by hand when they change), to tests/web/screenshots/ otherwise.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import threading
-import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import uvicorn
+from playwright.sync_api import Browser, Locator, Page, expect
 
-from factories import free_port
-from paceline.analytics.roster import list_reps
-from paceline.auth.accounts import add_user
+from browser_org import IMAGES, PASSWORD, seeded_demo, served, watched_page
 from paceline.config import Settings
-from paceline.demo import build_demo
-from paceline.server import create_app
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# Screenshots go to docs/images/ only when asked (PACELINE_DOCS_IMAGES=1), to refresh the
-# pictures the docs show; otherwise beside the other browser screenshots, so a test run never
-# leaves the work tree changed.
-IMAGES = (
-    Path(__file__).resolve().parents[2] / "docs" / "images"
-    if os.environ.get("PACELINE_DOCS_IMAGES") == "1"
-    else Path(__file__).resolve().parent / "screenshots"
-)
-PASSWORD = "correct-horse-battery"
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 900}
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does this)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import (  # noqa: E402  (only once chromium is known to be there)
-    Browser,
-    ConsoleMessage,
-    Locator,
-    Page,
-    expect,
-    sync_playwright,
-)
 
 
 @dataclass(frozen=True)
@@ -83,46 +41,10 @@ class Site:
 def site(
     tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date
 ) -> Iterator[Site]:
-    path = tmp_path_factory.mktemp("phone") / "paceline.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    build_demo(engine, settings, seed=7, reps=12, months=3, today=today)
-    reps = list_reps(engine)
-    rep = next(r for r in reps if r.team == "East" and r.role == "sdr")
-    manager = next(r for r in reps if r.team == "East" and r.role == "manager")
-    ae = next(r for r in reps if r.team == "East" and r.role == "ae")
-    add_user(engine, "admin", PASSWORD, "admin")
-    add_user(engine, "manager", PASSWORD, "manager", rep=manager.name)
-    add_user(engine, "rep", PASSWORD, "rep", rep=rep.name)
-
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield Site(f"http://127.0.0.1:{port}", {r.name: r.role for r in reps}, ae.name)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
+    demo = seeded_demo(tmp_path_factory, settings, today, reps=12, months=3)
+    ae = next(r for r in demo.reps if r.team == "East" and r.role == "ae")
+    with served(demo.engine, settings) as url:
+        yield Site(url, {r.name: r.role for r in demo.reps}, ae.name)
 
 
 Opener = Callable[[dict[str, int], str], Page]
@@ -131,32 +53,24 @@ Opener = Callable[[dict[str, int], str], Page]
 @pytest.fixture
 def open_as(browser: Browser, site: Site) -> Iterator[Opener]:
     """A logged-in page at a viewport size; fails the test on any console or page error."""
-    problems: list[str] = []
-    contexts = []
+    problems: list[list[str]] = []  # what each page opened reported
+    with ExitStack() as pages:
 
-    def opener(viewport: dict[str, int], username: str) -> Page:
-        context = browser.new_context(base_url=site.url, viewport=viewport, locale="en-GB")
-        context.set_default_timeout(20_000)
-        contexts.append(context)
-        page = context.new_page()
+        def opener(viewport: dict[str, int], username: str) -> Page:
+            page, seen = pages.enter_context(
+                watched_page(browser, site.url, viewport, timeout_ms=20_000)
+            )
+            problems.append(seen)
+            page.goto("/login")
+            page.get_by_label("User name").fill(username)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            expect(page).not_to_have_url(re.compile(r"/login"))
+            return page
 
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error":
-                problems.append(f"console: {message.text}")
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-        page.goto("/login")
-        page.get_by_label("User name").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        expect(page).not_to_have_url(re.compile(r"/login"))
-        return page
-
-    yield opener
-    for context in contexts:
-        context.close()
-    assert not problems, problems
+        yield opener
+    reported = [problem for seen in problems for problem in seen]
+    assert not reported, reported
 
 
 def _sideways(page: Page) -> tuple[int, int]:
