@@ -15,21 +15,18 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine, func, select
 
+from access_org import build_org, callers
 from paceline import access
 from paceline.analytics.plan import PlanInput, build_plan, parse_rate, plan_period, plan_weights
 from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
 from paceline.errors import Forbidden, InputError, NotFound
-from paceline.services.reps import add_rep
 from paceline.services.targets import save_plan_targets, set_target
-from paceline.store.migrate import upgrade
 from paceline.store.models import Target
 from paceline.store.records import rep_refs
 
 OK = "ok"
-REPS = [("Ana", "sdr", "East"), ("Ben", "sdr", "East"), ("Max", "manager", "East")]
-REPS += [("Dee", "sdr", "West")]
 RATES = tuple(
     parse_rate(text)
     for text in (
@@ -44,17 +41,7 @@ RATES = tuple(
 
 @pytest.fixture
 def org(engine: Engine, settings: Settings) -> dict[str, int]:
-    upgrade(engine)
-    return {name: add_rep(engine, settings, name, role, team=team) for name, role, team in REPS}
-
-
-def callers(engine: Engine, org: dict[str, int]) -> dict[str, Principal]:
-    east = rep_refs(engine)["ana"].team_id
-    return {
-        "admin": Principal(1, "root", "admin", None, None),
-        "manager": Principal(2, "max", "manager", org["Max"], east),
-        "rep": Principal(3, "ana", "rep", org["Ana"], east),
-    }
+    return build_org(engine, settings)
 
 
 WHO = {
