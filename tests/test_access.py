@@ -14,33 +14,20 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine
 
+from access_org import build_org, callers
 from paceline import access
 from paceline.auth.access import Principal
 from paceline.config import Settings
 from paceline.errors import Forbidden, InputError, NotFound
 from paceline.services.activities import Entry, Writer, create
-from paceline.services.reps import add_rep
-from paceline.store.migrate import upgrade
 from paceline.store.records import ActivityFilter, list_activities, rep_refs
 
 OK = "ok"
-REPS = [("Ana", "sdr", "East"), ("Ben", "sdr", "East"), ("Max", "manager", "East")]
-REPS += [("Dee", "sdr", "West")]
 
 
 @pytest.fixture
 def org(engine: Engine, settings: Settings) -> dict[str, int]:
-    upgrade(engine)
-    return {name: add_rep(engine, settings, name, role, team=team) for name, role, team in REPS}
-
-
-def callers(engine: Engine, org: dict[str, int]) -> dict[str, Principal]:
-    east = rep_refs(engine)["ana"].team_id
-    return {
-        "admin": Principal(1, "root", "admin", None, None),
-        "manager": Principal(2, "max", "manager", org["Max"], east),
-        "rep": Principal(3, "ana", "rep", org["Ana"], east),
-    }
+    return build_org(engine, settings)
 
 
 # Whom each relation means, for each caller (an admin is nobody's teammate: "Ana").

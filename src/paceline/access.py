@@ -142,6 +142,22 @@ def creditable_rep(
     return rep
 
 
+# --- targets: setting them by hand or by saving a plan ----------------------------------------
+
+
+def may_set_targets(principal: Principal, rep: RepRef) -> bool:
+    """Setting a rep's targets (one by hand, or a plan's): an admin anyone's, a manager their
+    own team's reps'; a rep never, not even their own."""
+    return principal.can_set_targets(rep.team_id)
+
+
+def require_set_targets(principal: Principal, rep: RepRef) -> None:
+    """Forbidden unless the caller may set the rep's targets. `services.targets` asks this
+    for every target it writes, so the CLI, the API and the pages refuse alike."""
+    if not may_set_targets(principal, rep):
+        raise Forbidden(f"set targets for rep {rep.name!r}")
+
+
 # --- the roster: adding and editing reps ------------------------------------------------------
 
 

@@ -13,7 +13,6 @@ every command down with it: a broken Slack channel must not stop `paceline impor
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import os
 import weakref
 from collections.abc import Iterator
@@ -27,6 +26,8 @@ from paceline import hookspecs
 from paceline.errors import UserInputError
 
 if TYPE_CHECKING:
+    import importlib.metadata
+
     import typer
 
     from paceline.channels import AlertChannel
@@ -83,6 +84,8 @@ def _record(plugin_manager: pluggy.PluginManager) -> _Record:
 
 def make_plugin_manager() -> pluggy.PluginManager:
     """A manager with the built-ins and the installed plugins (as the environment allows)."""
+    import importlib.metadata  # reading the installed packages' entry points costs a little
+
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     for name in DEFAULT_PLUGINS:
@@ -110,8 +113,11 @@ def _fail(plugin_manager: pluggy.PluginManager, plugin: str, stage: str, exc: Ex
     _record(plugin_manager).failures[plugin, stage] = failure
 
 
-def failures() -> list[PluginFailure]:
-    """The plugins set aside so far by this process's manager (loading happens on first use)."""
+def failures(load: bool = True) -> list[PluginFailure]:
+    """The plugins set aside so far by this process's manager (loading happens on first use;
+    with `load=False`, a process that has not needed its plugins has none set aside)."""
+    if not load and _manager is None:
+        return []
     return list(_record(manager()).failures.values())
 
 

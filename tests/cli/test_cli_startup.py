@@ -46,6 +46,26 @@ NEVER_AT_START = frozenset(
 # What logging one activity may not load: the analyses' and the web's libraries, and Alembic
 # (the schema check reads the migration files' text). SQLAlchemy it needs.
 NEVER_FOR_LOG = NEVER_AT_START - {"sqlalchemy"}
+# Modules `log` loaded before its plugins were made lazy: the plugin manager (for the plugins'
+# commands and its failure warning), and through it every built-in import source and alert
+# channel with their SMTP and HTTP clients. A built-in command needs none of them.
+NEVER_FOR_LOG_MODULES = frozenset(
+    {
+        "pluggy",
+        "paceline.plugins",
+        "paceline.hookspecs",
+        "paceline.console_channel",
+        "paceline.channels",
+        "paceline.channels.email",
+        "paceline.channels.webhooks",
+        "paceline.ingest.csv_source",
+        "paceline.ingest.xlsx_source",
+        "paceline.ingest.crm.salesforce",
+        "paceline.ingest.crm.hubspot",
+        "smtplib",
+        "urllib.request",
+    }
+)
 
 
 def _env() -> dict[str, str]:
@@ -58,6 +78,11 @@ def _env() -> dict[str, str]:
 def imported_by(*args: str) -> set[str]:
     """Top-level names of the packages `python -X importtime ARGS` imported, from the
     importtime report on stderr (one line per module: `import time: self | total | name`)."""
+    return {module.split(".")[0] for module in modules_imported_by(*args)}
+
+
+def modules_imported_by(*args: str) -> set[str]:
+    """Every module (full dotted name) `python -X importtime ARGS` imported."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", *args],
         capture_output=True,
@@ -67,12 +92,12 @@ def imported_by(*args: str) -> set[str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    names = set()
+    names: set[str] = set()
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
             module = line.rsplit("|", 1)[1].strip()
             if module and module != "imported package":
-                names.add(module.split(".")[0])
+                names.add(module)
     assert "paceline" in names, "the importtime report was not read"  # the parser works
     return names
 
@@ -105,6 +130,56 @@ def test_log_loads_no_analysis_web_or_migration_library(rep_db: tuple[str, Engin
     assert loaded & NEVER_FOR_LOG == set()
     with engine.connect() as conn:  # and it did log the call
         assert conn.execute(text("SELECT count(*) FROM activity")).scalar_one() == 1
+
+
+def test_log_loads_no_plugin_source_or_channel(rep_db: tuple[str, Engine]) -> None:
+    url, engine = rep_db
+    loaded = modules_imported_by(
+        "-m", "paceline.cli", "--db", url, "log", "call", "--rep", "Ana Ruiz", "--at", "2026-12-07"
+    )
+    assert loaded & NEVER_FOR_LOG_MODULES == set()
+    assert {"paceline.services.activities", "paceline.config"} <= loaded  # read real output
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM activity")).scalar_one() == 1
+
+
+def test_help_still_lists_an_installed_plugins_commands_and_log_does_not_load_it(
+    rep_db: tuple[str, Engine], tmp_path: Path
+) -> None:
+    """Plugins' commands are added when the command list is needed, not on every start."""
+    site = tmp_path / "site"
+    (site / "startup_plugin-0.1.dist-info").mkdir(parents=True)
+    (site / "startup_plugin.py").write_text(
+        "import typer\n"
+        "from paceline import hookimpl\n\n"
+        "@hookimpl\n"
+        "def register_commands(cli: typer.Typer) -> None:\n"
+        "    @cli.command('hello-startup')\n"
+        "    def hello() -> None:\n"
+        "        print('hello from the plugin')\n",
+        "utf-8",
+    )
+    info = site / "startup_plugin-0.1.dist-info"
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: startup-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[paceline]\nstartup = startup_plugin\n", "utf-8")
+    env = _env()
+    env["PYTHONPATH"] = os.pathsep.join([str(site), env["PYTHONPATH"]])
+    env.pop("PACELINE_LOAD_PLUGINS", None)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "paceline.cli", *args],
+            capture_output=True, text=True, env=env, timeout=120, check=False,
+        )  # fmt: skip
+
+    listed = run("--help")
+    assert listed.returncode == 0 and "hello-startup" in listed.stdout, listed.stderr[-2000:]
+    ran = run("hello-startup")
+    assert ran.returncode == 0 and "hello from the plugin" in ran.stdout, ran.stderr[-2000:]
+    url, _ = rep_db
+    logged = run("--db", url, "log", "call", "--rep", "Ana Ruiz", "--at", "2026-12-07")
+    assert logged.returncode == 0, logged.stderr[-2000:]
+    assert "startup_plugin" not in logged.stderr and "paceline.plugins" not in logged.stderr
 
 
 def test_head_read_from_the_migration_files_is_alembics_head(tmp_path: Path) -> None:

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
+import typer.main
 from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from paceline import __version__, clock, plugins
+from paceline import __version__, clock
 from paceline.cli.dates import (
     DAY_METAVAR,
     MOMENT_METAVAR,
@@ -36,6 +37,7 @@ from paceline.terminal import out as out
 
 if TYPE_CHECKING:  # the libraries behind a command load when it runs, not on every start
     from sqlalchemy import Engine
+    from typer import _click  # the Click that Typer bundles: the types of its groups
 
     from paceline.analytics.activity_summary import ActivitySummary
     from paceline.config import Settings
@@ -48,7 +50,38 @@ REP_ENV_VAR = "PACELINE_REP"  # whom `log` logs for without --rep
 class RootGroup(TyperGroup):
     """The `paceline` command group. A usage error (an unknown option, a bad or missing option
     value) exits with status 1, like every other error a user can fix, as the README
-    promises, instead of Click's 2; a script can still tell success (0) from failure."""
+    promises, instead of Click's 2; a script can still tell success (0) from failure.
+
+    Installed plugins' commands are added when first needed: to list the commands (`--help`)
+    or to run a name that is not a built-in command. Running a built-in command (`log`) never
+    loads the plugins for that, which would import every built-in import source and alert
+    channel (Pydantic models, SMTP, HTTP) on each start; a plugin cannot replace a built-in
+    command."""
+
+    _plugin_commands_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if self._plugin_commands_added:
+            return
+        self._plugin_commands_added = True
+        from paceline import plugins
+
+        scratch = typer.Typer()
+        plugins.add_commands(scratch)
+        if scratch.registered_commands or scratch.registered_groups:
+            for name, command in typer.main.get_group(scratch).commands.items():
+                self.commands.setdefault(name, command)
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None:
+            self._add_plugin_commands()
+            found = super().get_command(ctx, cmd_name)
+        return found
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -145,9 +178,11 @@ class Context:
             return engine
         if migrate:
             upgrade(engine)
+        elif is_up_to_date(engine):  # one cheap query; only a database behind asks why
+            return engine
         elif not has_schema(engine):
             raise NotReady(f"no Paceline database at {_shown(self.url)}: run `paceline init`")
-        elif not is_up_to_date(engine):
+        else:
             raise NotReady(f"the database at {_shown(self.url)} needs `paceline init` to upgrade")
         return engine
 
@@ -225,7 +260,14 @@ def main_options(
         said = f"{problem} (a day is YYYY-MM-DD)" if problem else str(exc)
         raise typer.BadParameter(said, param_hint="--today") from None
     ctx.obj = Context(db=db, config=config)
-    for failed in plugins.failures():  # a broken plugin is set aside, never fatal: say so
+    ctx.call_on_close(_warn_of_plugin_failures)
+
+
+def _warn_of_plugin_failures() -> None:
+    """A broken plugin is set aside, never fatal: say so when the command is done, if this run
+    loaded the plugins (a command that needs none, such as `log`, does not load them)."""
+    loaded = sys.modules.get("paceline.plugins")  # never imported: no plugin was loaded
+    for failed in loaded.failures(load=False) if loaded is not None else []:
         err.print(
             f"[yellow]warning:[/] plugin {failed.plugin!r} set aside ({failed.stage}): "
             f"{escape(failed.error)}",
@@ -658,6 +700,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
     ) -> None:
         from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
+        from paceline import plugins
         from paceline.ingest.accounting import RejectLimit
         from paceline.ingest.crm.shipped import resolve_mapping
         from paceline.ingest.importer import ImportOptions, import_file
@@ -733,6 +776,7 @@ def import_folder(
 ) -> None:
     """Import a CRM's export folder (its JSON files by their usual names) with the shipped
     mappings, in the order that lets links resolve: reps, accounts, deals, activities."""
+    from paceline import plugins
     from paceline.ingest.crm.shipped import folder_steps, resolve_mapping
     from paceline.ingest.importer import ImportOptions, import_file
     from paceline.serialize import dumps
@@ -777,6 +821,7 @@ def import_stages(
 ) -> None:
     """Print the [[stages]] entries a CRM's pipeline definition needs, to paste into the
     configuration (stages it already has are left out); writes nothing."""
+    from paceline import plugins
     from paceline.ingest.crm.jsonrows import stages_toml
 
     source = plugins.import_source(reader_name)
@@ -856,7 +901,7 @@ from paceline.cli import tipping_commands as _tipping_commands  # noqa: E402, F4
 from paceline.cli import track_commands as _track_commands  # noqa: E402, F401
 from paceline.cli import web_commands as _web_commands  # noqa: E402, F401
 
-plugins.add_commands(app)  # installed plugins' commands, after the built-in ones
+# Installed plugins' commands join the built-in ones when first needed (`RootGroup`).
 
 
 def main() -> None:

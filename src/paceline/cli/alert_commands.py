@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from paceline import clock, plugins
+from paceline import clock
 from paceline.cli import JSON_OPTION, _ctx, app, err, handles_errors, out
 
 if TYPE_CHECKING:  # the analyses and the store load when a command runs
@@ -44,6 +44,7 @@ def alerts_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Who is behind, idle or at zero on a key metric: what, by how much, since when."""
+    from paceline import plugins
     from paceline.analytics.alerts import alerts
     from paceline.channels.delivery import deliver_once_per_change
     from paceline.serialize import dumps

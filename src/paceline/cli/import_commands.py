@@ -12,7 +12,6 @@ from pathlib import Path
 
 import typer
 
-from paceline import plugins
 from paceline.cli import (
     JSON_OPTION,
     _ctx,
@@ -105,6 +104,7 @@ def detect_command(
 ) -> None:
     """Recognise a file's layout (a shipped or example mapping, or the generic columns) and
     print the import command; for an unknown layout, write a starting mapping to edit."""
+    from paceline import plugins
     from paceline.ingest.detect import detect
     from paceline.serialize import dumps
 

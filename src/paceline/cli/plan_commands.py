@@ -76,6 +76,7 @@ def plan(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Reverse-engineer a revenue goal into activity targets per period and per rep."""
+    from paceline.access import OPERATOR
     from paceline.analytics.plan import (
         PlanInput,
         build_plan,
@@ -124,7 +125,7 @@ def plan(
         ),
         measured,
     )
-    saved = save_plan_targets(c.engine(), result) if save else None
+    saved = save_plan_targets(c.engine(), result, principal=OPERATOR) if save else None
     if as_json:
         out.print_json(dumps({"plan": result, "saved": saved}))
         return
@@ -333,6 +334,7 @@ def target_set(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Set or override one rep's target for one metric and period."""
+    from paceline.access import OPERATOR
     from paceline.calendar import BusinessCalendar
     from paceline.serialize import dumps
     from paceline.services.targets import set_target
@@ -341,7 +343,8 @@ def target_set(
     kind = _period_kind(period)
     assert kind is not None
     day = date.date() if date else BusinessCalendar(c.settings.calendar).today()
-    result = set_target(c.engine(), c.settings, rep, metric, kind, day, value)
+    # The operator, as the policy (`paceline.access`) sees whoever runs the command line.
+    result = set_target(c.engine(), c.settings, rep, metric, kind, day, value, principal=OPERATOR)
     if as_json:
         out.print_json(dumps(result))
         return

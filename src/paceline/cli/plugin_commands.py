@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from paceline import plugins
 from paceline.cli import JSON_OPTION, app, handles_errors, out
 
 
@@ -13,6 +12,7 @@ from paceline.cli import JSON_OPTION, app, handles_errors, out
 @handles_errors
 def plugins_command(as_json: bool = JSON_OPTION) -> None:
     """List the plugins (built-in and installed) with their import sources and channels."""
+    from paceline import plugins
     from paceline.serialize import dumps
 
     found = plugins.installed()

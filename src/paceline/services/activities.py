@@ -28,6 +28,7 @@ from paceline.errors import InputError, NotFound, UserInputError
 from paceline.ingest.entities import finish_activity
 from paceline.ingest.fields import FieldError
 from paceline.services.audit import actor_of
+from paceline.services.lookup import Lookup, rep_of
 from paceline.store import records
 from paceline.store.records import ActivityRecord, NewActivity, RepRef, Stored
 
@@ -143,19 +144,10 @@ def create(writer: Writer, entry: Entry, source: str = records.API_SOURCE) -> St
 # --- read, edit, delete, undo ----------------------------------------------------------------
 
 
-def readable(writer: Writer, activity_id: int) -> ActivityRecord:
-    """An activity the writer may see; one out of reach is not found, as a missing one is."""
-    found = records.get_activity(writer.engine, access.scope_of(writer.principal), activity_id)
-    if found is None:
-        raise NotFound(f"activity {activity_id}", f"no activity {activity_id}", "activity_id")
-    return found
-
-
-def changeable(writer: Writer, activity_id: int) -> ActivityRecord:
-    """An activity the writer may change (Forbidden when they may only see it)."""
-    found = readable(writer, activity_id)
-    access.require_change(writer.principal, _rep_of(found))
-    return found
+ACTIVITIES = Lookup("activity", records.get_activity)
+# An activity the writer may see (out of reach: not found, as a missing one), or change.
+readable = ACTIVITIES.readable
+changeable = ACTIVITIES.changeable
 
 
 def edit(writer: Writer, activity_id: int, changes: dict[str, Any]) -> ActivityRecord:
@@ -170,7 +162,7 @@ def edit(writer: Writer, activity_id: int, changes: dict[str, Any]) -> ActivityR
     current = changeable(writer, activity_id)
     item = _merged(writer, current, changes)
     if not records.replace_activity(writer.engine, activity_id, item, actor_of(writer.principal)):
-        raise NotFound(f"activity {activity_id}", f"no activity {activity_id}", "activity_id")
+        raise ACTIVITIES.missing(activity_id)
     return readable(writer, activity_id)
 
 
@@ -179,7 +171,7 @@ def delete(writer: Writer, activity_id: int) -> Stash:
     changeable(writer, activity_id)
     stash = records.take_activity(writer.engine, activity_id, actor_of(writer.principal))
     if stash is None:
-        raise NotFound(f"activity {activity_id}", f"no activity {activity_id}", "activity_id")
+        raise ACTIVITIES.missing(activity_id)
     return stash
 
 
@@ -206,7 +198,7 @@ def _merged(writer: Writer, current: ActivityRecord, changes: dict[str, Any]) ->
     if "rep" in changes:
         rep = access.writable_rep(writer.reps, writer.principal, changes["rep"])
     else:
-        rep = _rep_of(current)
+        rep = rep_of(current)
     if "occurred_at" in changes:
         moment = _moment(writer, changes["occurred_at"])
     else:
@@ -258,10 +250,6 @@ def _check_deal(writer: Writer, deal_id: int | None) -> None:
     scope = access.scope_of(writer.principal)
     if deal_id is not None and not records.deal_in_scope(writer.engine, scope, deal_id):
         raise InputError("deal_id", f"no deal {deal_id}")
-
-
-def _rep_of(found: ActivityRecord) -> RepRef:
-    return RepRef(found.rep_id, found.rep, found.team_id, found.team)
 
 
 def _new_activity(record: dict[str, Any], rep: RepRef, **placed: Any) -> NewActivity:

@@ -26,11 +26,12 @@ from decimal import Decimal
 from typing import Any
 
 from paceline import access
-from paceline.errors import Conflict, Forbidden, InputError, NotFound
+from paceline.errors import Conflict, InputError
 from paceline.ingest.entities import finish_deal, slug
 from paceline.ingest.fields import FieldError
 from paceline.services.activities import Writer
 from paceline.services.audit import actor_of
+from paceline.services.lookup import Lookup, rep_of
 from paceline.store import records
 from paceline.store.records import DealRecord, NewDeal, RepRef
 
@@ -105,20 +106,10 @@ def create(writer: Writer, entry: DealEntry) -> Created:
 # --- read, change, delete --------------------------------------------------------------------
 
 
-def readable(writer: Writer, deal_id: int) -> DealRecord:
-    """A deal the writer may see; one out of reach is not found, as a missing one is."""
-    found = records.get_deal(writer.engine, access.scope_of(writer.principal), deal_id)
-    if found is None:
-        raise NotFound(f"deal {deal_id}", f"no deal {deal_id}", "deal_id")
-    return found
-
-
-def changeable(writer: Writer, deal_id: int) -> DealRecord:
-    """A deal the writer may change (Forbidden when they may only see it)."""
-    found = readable(writer, deal_id)
-    if not access.may_change_rep(writer.principal, _rep_of(found)):
-        raise Forbidden(f"deal {deal_id}")
-    return found
+DEALS = Lookup("deal", records.get_deal)
+# A deal the writer may see (out of reach: not found, as a missing one), or change.
+readable = DEALS.readable
+changeable = DEALS.changeable
 
 
 def edit(writer: Writer, deal_id: int, changes: dict[str, Any]) -> DealRecord:
@@ -135,7 +126,7 @@ def edit(writer: Writer, deal_id: int, changes: dict[str, Any]) -> DealRecord:
     if "rep" in changes:
         rep = access.writable_rep(writer.reps, writer.principal, changes["rep"])
     else:
-        rep = _rep_of(current)
+        rep = rep_of(current)
     if "sourced_by" in changes:
         sourced_by_id = _sourcer(writer, changes["sourced_by"])
     else:
@@ -150,7 +141,7 @@ def edit(writer: Writer, deal_id: int, changes: dict[str, Any]) -> DealRecord:
     )
     entered = record["stage_changed_at"] or record["closed_at"] or _now(writer)
     if not records.replace_deal(writer.engine, deal_id, deal, entered, actor_of(writer.principal)):
-        raise NotFound(f"deal {deal_id}", f"no deal {deal_id}", "deal_id")
+        raise DEALS.missing(deal_id)
     return readable(writer, deal_id)
 
 
@@ -158,7 +149,7 @@ def delete(writer: Writer, deal_id: int) -> None:
     """Delete a deal and its stage history; its activities stay, unlinked."""
     changeable(writer, deal_id)
     if not records.delete_deal(writer.engine, deal_id, actor_of(writer.principal)):
-        raise NotFound(f"deal {deal_id}", f"no deal {deal_id}", "deal_id")
+        raise DEALS.missing(deal_id)
 
 
 # --- the rules -------------------------------------------------------------------------------
@@ -225,10 +216,6 @@ def _moment(writer: Writer, value: dt.datetime | None) -> tuple[dt.datetime, dt.
 def _now(writer: Writer) -> dt.datetime:
     """Now, naive UTC, as deals store their times."""
     return writer.current().replace(tzinfo=None)
-
-
-def _rep_of(found: DealRecord) -> RepRef:
-    return RepRef(found.rep_id, found.rep, found.team_id, found.team)
 
 
 def _new_deal(

@@ -4,7 +4,9 @@ The CLI (`plan --save`, `target set`), the API, the admin page and the demo call
 and nothing else writes the targets table; the analyses only read it
 (`paceline.analytics.targets`, `paceline.analytics.plan.list_targets`). Errors are domain
 errors each face translates: `UserInputError` naming the field (CLI: message and exit 1;
-API: 422; page: the form again), and `InputError` for an unknown rep.
+API: 422; page: the form again), `InputError` for an unknown rep, and `Forbidden` (CLI: exit
+1; API and pages: 403) for a rep whose targets the caller may not set: that question is
+asked here, of `paceline.access`, for every target written, not by each face.
 """
 
 from __future__ import annotations
@@ -17,17 +19,18 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from paceline import access
 from paceline.access import OPERATOR
 from paceline.analytics.plan import PLAN_ORIGIN, Plan
 from paceline.analytics.targets import TARGET_KINDS
 from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import Settings
-from paceline.errors import UserInputError, did_you_mean
+from paceline.errors import InputError, NotFound, UserInputError, did_you_mean
 from paceline.services.audit import actor_of
 from paceline.store import audit
 from paceline.store.models import Target
-from paceline.store.names import RepResolver, default_role, existing_rep_id
+from paceline.store.records import RepRef, rep_refs
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,10 @@ def set_target(
     value: float,
     principal: Principal = OPERATOR,
 ) -> SetTarget:
-    """Set (or override) one rep's target for the period of `period_kind` containing `day`."""
+    """Set (or override) one rep's target for the period of `period_kind` containing `day`.
+
+    Who may is asked first: a caller out of reach learns nothing from the other checks."""
+    target_rep = _target_rep(engine, principal, rep)
     if period_kind not in TARGET_KINDS:
         raise UserInputError(f"period: targets are set per {', '.join(TARGET_KINDS)}")
     try:
@@ -102,7 +108,7 @@ def set_target(
         raise UserInputError(f"value: a target cannot be negative (got {value})")
     period = BusinessCalendar(settings.calendar).period(period_kind, day)
     with engine.begin() as conn:
-        rep_id = existing_rep_id(conn, RepResolver(conn, default_role(settings)), rep)
+        rep_id = target_rep.id
         key = (
             Target.rep_id == rep_id,
             Target.metric == metric,
@@ -125,7 +131,21 @@ def set_target(
         if before is not None:
             after = {k: after[k] for k in before}
         audit.write(conn, actor_of(principal), "target", target_id, "set", before, after)
-    return SetTarget(rep=rep, metric=metric, period=period, value=value)
+    return SetTarget(rep=target_rep.name, metric=metric, period=period, value=value)
+
+
+def _target_rep(engine: Engine, principal: Principal, name: str) -> RepRef:
+    """The rep named (any case and spacing), if the caller may set their targets.
+
+    Unknown: an InputError naming the field, suggesting only reps the caller sees (the
+    operator at the command line is also told how to add one)."""
+    try:
+        found = access.find_rep(rep_refs(engine), principal, name)
+    except NotFound as exc:
+        how = " (add one with `paceline rep add`)" if principal.face == "cli" else ""
+        raise InputError("rep", f"{exc.message}{how}") from None
+    access.require_set_targets(principal, found)
+    return found
 
 
 @dataclass(frozen=True)
@@ -153,6 +173,7 @@ def save_plan_targets(
             "save: the plan is for a head count, not for reps in the database; "
             "plan without a head count to save per-rep targets"
         )
+    _require_plan_reps(engine, principal, plan)
     targets = (*plan.steps, plan.revenue_target)
     rows = [
         TargetRow(
@@ -181,3 +202,13 @@ def save_plan_targets(
     saved = {row.metric for row in rows}
     metrics = tuple(t.metric for t in targets if t.metric in saved)
     return SavedTargets(plan.period, len(plan.reps), metrics, count)
+
+
+def _require_plan_reps(engine: Engine, principal: Principal, plan: Plan) -> None:
+    """Forbidden unless the caller may set the targets of every rep of the plan (the first
+    one out of reach is named). A rep gone since the plan was built counts as in no team."""
+    refs = {ref.id: ref for ref in rep_refs(engine).values()}
+    for rep in plan.reps:
+        if rep.rep_id is not None:
+            ref = refs.get(rep.rep_id, RepRef(rep.rep_id, rep.name, None, rep.team))
+            access.require_set_targets(principal, ref)

@@ -44,7 +44,7 @@ from paceline.api.routers._common import (
     Day,
     Label,
     Name,
-    find_team,
+    domain_errors,
     input_errors,
     invalid,
     own_rep,
@@ -210,16 +210,13 @@ class PlanAnswer:
 def plan(body: PlanRequest, state: State, caller: ApiCaller) -> JSONResponse:
     """As `paceline plan ... --json`: `{"plan": ..., "saved": ...}`."""
     team = team_in_reach(state.engine, caller, body.team, "a plan")
-    if body.save:
-        team_id = find_team(state.engine, team, "body")[0] if team is not None else None
-        if not (caller.is_admin or caller.can_set_targets(team_id)):
-            refuse("saving a plan's targets")
-        if body.headcount is not None:
-            raise invalid("body", "save", "targets are saved for stored reps; drop headcount")
+    if body.save and body.headcount is not None:
+        raise invalid("body", "save", "targets are saved for stored reps; drop headcount")
     settings = state.settings
     calendar = BusinessCalendar(settings.calendar)
     given = tuple(GivenRate(r.upper, r.lower, r.rate) for r in body.rates)
-    with input_errors("body"):
+    # Whether the caller may save the plan's targets is `services.targets`' question (403).
+    with input_errors("body"), domain_errors("body"):
         period = plan_period(calendar, body.year)
         weights = (
             ()

@@ -1,5 +1,6 @@
 """Targets: read those of the reps the caller may see; set one (a manager for their team,
-an admin for anyone; reps may not set targets, not even their own).
+an admin for anyone; reps may not set targets, not even their own: `services.targets` asks
+`paceline.access`, and a refusal is 403 here as on every face).
 
 Both answer with the result objects of `paceline target list --json` and `target set --json`.
 """
@@ -21,10 +22,9 @@ from paceline.api.routers._common import (
     Day,
     Label,
     Name,
-    find_rep,
+    domain_errors,
     input_errors,
     readable_rep,
-    refuse,
     result,
 )
 from paceline.calendar import BusinessCalendar
@@ -79,19 +79,16 @@ def list_(
 def put(body: TargetIn, state: State, caller: ApiCaller) -> JSONResponse:
     """Set, or override, a target; a target set for a period wins over one derived from a
     longer period's."""
-    reps = rep_refs(state.engine)
-    rep = find_rep(reps, caller, body.rep)
-    if not caller.can_set_targets(rep.team_id):
-        refuse(f"setting targets for rep {rep.name!r}")
     day: dt.date = body.date or BusinessCalendar(state.settings.calendar).today()
-    done = set_target(
-        state.engine,
-        state.settings,
-        rep.name,
-        body.metric,
-        body.period,
-        day,
-        body.value,
-        principal=caller,
-    )
+    with domain_errors("body"):
+        done = set_target(
+            state.engine,
+            state.settings,
+            body.rep,
+            body.metric,
+            body.period,
+            day,
+            body.value,
+            principal=caller,
+        )
     return result(done)
