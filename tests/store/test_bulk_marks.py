@@ -119,9 +119,8 @@ def test_a_caller_that_commits_after_a_refused_bulk_insert_keeps_the_trigger(
     trigger = _trigger_sql(engine)
     monkeypatch.setattr(bulk, "BULK_MARK_ROWS", 2)
     rows = [*_rows(2, 1, DAY_1, "a"), *_rows(1, 99, DAY_2, "z")]  # the third row is refused
-    with engine.begin() as conn:
-        with pytest.raises(Exception, match="FOREIGN KEY"):
-            insert_rows(conn, Activity.__table__, COLUMNS, rows)  # type: ignore[arg-type]
+    with engine.begin() as conn, pytest.raises(Exception, match="FOREIGN KEY"):
+        insert_rows(conn, Activity.__table__, COLUMNS, rows)  # type: ignore[arg-type]
     assert _trigger_sql(engine) == trigger
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT count(*) FROM activity")).scalar()
