@@ -254,12 +254,18 @@ class Staged:
         self, match: Sequence[tuple[str, Any]], key: str, wanted: Sequence[str]
     ) -> dict[Any, tuple[Any, ...]]:
         """Stored rows that share `key` with a staged row, among those whose columns equal
-        the constants in `match` (e.g. the source): key -> (*wanted columns)."""
+        the constants in `match` (e.g. the source): key -> (*wanted columns).
+
+        One probe of the unique index per staged row, whatever the statistics say: a plain
+        join was planned as a hash join over the whole stored table (a scan of every stored
+        row per batch: quadratic over a large import). The LIMIT 1 (the key is unique) keeps
+        the LATERAL subquery from being flattened into such a join."""
         where = " AND ".join(f"t.{column} = %({column})s" for column, _ in match)
         picked = ", ".join(f"t.{c}" for c in wanted)
         sql = (
-            f"SELECT t.{key}, {picked} FROM {self.name} s JOIN {self.table.name} t "
-            f"ON t.{key} = s.{key} WHERE {where}"
+            f"SELECT s.{key}, {picked} FROM {self.name} s CROSS JOIN LATERAL "
+            f"(SELECT * FROM {self.table.name} t WHERE t.{key} = s.{key} AND {where} "
+            "LIMIT 1) t"
         )
         found = self.conn.exec_driver_sql(sql, dict(match))
         return {row[0]: tuple(row[1:]) for row in found}
