@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select, text
 from factories import count_rows, write
 from paceline.config import Settings
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
+from paceline.ingest.writers import ACTIVITY_COLUMNS
 from paceline.store.bulk import Staged
 from paceline.store.models import Activity
 
@@ -111,3 +112,25 @@ def test_a_failed_batch_leaves_nothing_and_a_rerun_completes(
     resumed = _import(pg_engine, settings, path)
     assert (resumed.inserted, resumed.unchanged) == (6, 4)
     assert count_rows(pg_engine, Activity) == 10
+
+
+def test_matching_a_batch_probes_the_unique_index_whatever_the_statistics(
+    pg_engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A plan regression test: joined plainly, the staged batch was matched by a hash join
+    over every stored activity (a full scan per batch, quadratic over a large import)."""
+    rows = [f"p{i},Rep {i % 7},call,2026-11-02T10:00:00,1,,no,," for i in range(3_000)]
+    _import(pg_engine, settings, write(tmp_path / "p.csv", "\n".join([HEADER, *rows])), 3_000)
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE activity")  # statistics that favour a hash join
+        stored = conn.exec_driver_sql(
+            f"SELECT {', '.join(ACTIVITY_COLUMNS)} FROM activity LIMIT 500"
+        ).all()
+        staged = Staged(conn, Activity.__table__, ACTIVITY_COLUMNS, [tuple(r) for r in stored])
+        wanted = ("id", "row_hash", "import_run_id")
+        sql = staged.matches_sql([("source", "csv")], "external_id", wanted)
+        plan = "\n".join(conn.exec_driver_sql("EXPLAIN " + sql, {"source": "csv"}).scalars())
+        found = staged.matches([("source", "csv")], "external_id", wanted)
+    assert "Hash" not in plan and "Seq Scan on activity" not in plan
+    assert "uq_activity_source_external_id" in plan
+    assert len(found) == 500

@@ -260,15 +260,18 @@ class Staged:
         join was planned as a hash join over the whole stored table (a scan of every stored
         row per batch: quadratic over a large import). The LIMIT 1 (the key is unique) keeps
         the LATERAL subquery from being flattened into such a join."""
+        found = self.conn.exec_driver_sql(self.matches_sql(match, key, wanted), dict(match))
+        return {row[0]: tuple(row[1:]) for row in found}
+
+    def matches_sql(self, match: Sequence[tuple[str, Any]], key: str, wanted: Sequence[str]) -> str:
+        """The statement `matches` runs (its parameters are named after `match`'s columns)."""
         where = " AND ".join(f"t.{column} = %({column})s" for column, _ in match)
         picked = ", ".join(f"t.{c}" for c in wanted)
-        sql = (
+        return (
             f"SELECT s.{key}, {picked} FROM {self.name} s CROSS JOIN LATERAL "
             f"(SELECT * FROM {self.table.name} t WHERE t.{key} = s.{key} AND {where} "
             "LIMIT 1) t"
         )
-        found = self.conn.exec_driver_sql(sql, dict(match))
-        return {row[0]: tuple(row[1:]) for row in found}
 
     def insert(self, positions: Sequence[int] | None, order_by: Sequence[str]) -> int:
         """Insert the staged rows at `positions` (None: all) in `order_by` order; the count."""
