@@ -23,7 +23,7 @@ from paceline.ingest.entities import Record
 from paceline.ingest.mapping import Entity
 from paceline.store import audit
 from paceline.store.audit import Actor
-from paceline.store.bulk import insert_new_keys, insert_rows
+from paceline.store.bulk import Staged, insert_new_keys, insert_rows, stored_by_keys
 from paceline.store.engine import write_transaction
 from paceline.store.keys import with_name_key
 from paceline.store.models import (
@@ -392,6 +392,9 @@ class ActivityWriter(AccountMakingWriter):
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch))
         self._resolve_accounts(conn, batch)
         self._resolve_deals(conn, batch)
+        if conn.dialect.name == "postgresql":
+            self._write_staged(conn, batch)
+            return
         existing = _existing(
             conn,
             Activity,
@@ -419,6 +422,40 @@ class ActivityWriter(AccountMakingWriter):
         insert_rows(conn, Activity.__table__, ACTIVITY_COLUMNS, inserts)
         if updates:
             _update_rows(conn, Activity, updates)
+        self.result.inserted += len(inserts)
+        self.result.updated += len(updates)
+        self.result.new_accounts = self.accounts.created
+        self.result.new_contacts = self.contacts.created
+
+    def _write_staged(self, conn: Connection, batch: list[Pending]) -> None:
+        """PostgreSQL: the batch goes to the server once, by COPY into a staging table; the
+        stored rows it matches come back from one join, and the new and changed rows are
+        written from the staging table by one INSERT ... SELECT and one UPDATE ... FROM.
+        Counting is the same as on SQLite, row by row, from what the join found."""
+        now = utcnow()
+        rows = [_activity_row(p.record, self.source, now, self.run_id) for p in batch]
+        staged = Staged(conn, Activity.__table__, ACTIVITY_COLUMNS, rows)
+        ids = [p.record["external_id"] for p in batch]
+        existing = _existing(
+            conn, Activity, self.source, ids, Activity.import_run_id, staged=staged
+        )
+        repeats = self.matched_before(conn, existing)
+        inserts: list[int] = []
+        updates: list[tuple[int, int]] = []
+        for pos, p in enumerate(batch):
+            found = existing.get(p.record["external_id"])
+            if found is None:
+                inserts.append(pos)
+            elif self.mine(found) or p.record["external_id"] in repeats:
+                self.count_repeat(p, found[1])
+            elif found[1] == p.record["row_hash"]:
+                self.result.unchanged += 1
+            else:
+                updates.append((found[0], pos))
+        if inserts:
+            # Rows sorted like the main index go into its B-tree with fewer page touches.
+            staged.insert(None if len(inserts) == len(batch) else inserts, STAGED_ORDER)
+        staged.update(updates, ACTIVITY_COLUMNS)
         self.result.inserted += len(inserts)
         self.result.updated += len(updates)
         self.result.new_accounts = self.accounts.created
@@ -862,9 +899,23 @@ WRITERS: dict[Entity, type[Writer]] = {
 
 
 def _existing(
-    conn: Connection, model: Any, source: str, external_ids: list[str], *extra: Any
+    conn: Connection,
+    model: Any,
+    source: str,
+    external_ids: list[str],
+    *extra: Any,
+    staged: Staged | None = None,
 ) -> dict[str, tuple[Any, ...]]:
-    """external id -> (id, row_hash, *extra) for rows of this source already stored."""
+    """external id -> (id, row_hash, *extra) for rows of this source already stored: from
+    the batch's staging table when it has one (PostgreSQL), else by the ids themselves, in
+    one statement on SQLite (the ids as one JSON parameter, no statement to compile)."""
+    wanted = ("id", "row_hash", *(column.key for column in extra))
+    if staged is not None:
+        return staged.matches([("source", source)], "external_id", wanted)
+    if conn.dialect.name == "sqlite":
+        return stored_by_keys(
+            conn, model.__table__, ("source", source), "external_id", external_ids, wanted
+        )
     found: dict[str, tuple[Any, ...]] = {}
     for chunk in chunks(external_ids):
         query = select(model.external_id, model.id, model.row_hash, *extra).where(
@@ -959,6 +1010,9 @@ def _activity_row(r: Record, source: str, now: dt.datetime, run_id: int) -> tupl
     )
 
 
+STAGED_ORDER = ("rep_id", "local_date", "kind", "external_id")  # as `_rep_day_order`
+
+
 def _rep_day_order(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """Rep, day and kind, as the main index; then the external id, so that two imports
     inserting the same rows insert them in the same order (PostgreSQL then never has each
@@ -1004,9 +1058,9 @@ def _stage_entered_at(r: Record) -> dt.datetime:
 
 
 def _resolve_account_ids(conn: Connection, accounts: AccountResolver, batch: list[Pending]) -> None:
-    names = {p.record["account"] for p in batch if p.record["account"]}
-    by_key = accounts.resolve_names(conn, names)
-    by_name = {name: by_key[name_key(name)] for name in names}
+    by_name = accounts.ids_by_name(
+        conn, [p.record["account"] for p in batch if p.record["account"]]
+    )
     refs = accounts.resolve_refs(
         conn, [p.record["account_ref"] for p in batch if p.record["account_ref"]]
     )

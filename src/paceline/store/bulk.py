@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -46,11 +47,24 @@ def _sqlite_converter(column_type: Any) -> Converter:
         return _sqlite_datetime
     if isinstance(column_type, Date):
         return _sqlite_date
-    if isinstance(column_type, Boolean):
+    if isinstance(column_type, Boolean):  # also numpy's booleans, which sqlite3 cannot bind
         return _sqlite_bool
     if isinstance(column_type, Numeric) and column_type.asdecimal:
         return _sqlite_decimal
     return None
+
+
+class _Memo(dict[Any, Any]):
+    """A converter that remembers: a batch repeats its days, its "now" and many instants,
+    and a dictionary look-up (from C, through `map`) costs a tenth of an isoformat()."""
+
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.convert(key)
+        return value
 
 
 def insert_rows(
@@ -82,23 +96,66 @@ def _insert_rows(
                 copy.write_row(row)
         return
     converters = [_sqlite_converter(table.c[name].type) for name in columns]
-    active = [(i, f) for i, f in enumerate(converters) if f is not None]
     converted: Sequence[Sequence[Any]] = rows
-    if active:
-        converted = [_converted(row, active) for row in rows]
+    if any(converters):
+        # Column by column, through C-level map and zip: no Python frame per row.
+        values = list(zip(*rows, strict=True))
+        for i, convert in enumerate(converters):
+            if convert is _sqlite_decimal:  # equal decimals may differ in text: 1.0, 1.00
+                values[i] = tuple(map(convert, values[i]))
+            elif convert is not None:
+                values[i] = tuple(map(_Memo(convert).__getitem__, values[i]))
+        converted = list(zip(*values, strict=True))
     placeholders = ", ".join("?" * len(columns))
     cursor = driver.cursor()
     try:
-        cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", converted)
+        with _rollup_marks_in_bulk(driver, table, columns, converted):
+            cursor.executemany(
+                f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", converted
+            )
     finally:
         cursor.close()
 
 
-def _converted(row: tuple[Any, ...], active: list[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
-    values = list(row)
-    for i, convert in active:
-        values[i] = convert(values[i])
-    return values
+# SQLite has only row triggers: the activity insert trigger appends one rollup mark per row,
+# about a third of the cost of inserting an activity (measured). A large insert instead drops
+# it, inserts, writes one mark per distinct (rep, day) and creates the trigger again, all in
+# the caller's transaction: SQLite's schema changes are transactional, the write lock is held
+# throughout, so no other connection ever sees the table without its trigger, and a rollback
+# (or a crash) restores it with everything else.
+BULK_MARK_ROWS = 500
+_MARKED_TABLES = {"activity": ("activity_rollup_insert", "rep_id", "local_date")}
+
+
+@contextmanager
+def _rollup_marks_in_bulk(
+    driver: Any, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> Iterator[None]:
+    marked = _MARKED_TABLES.get(table.name)
+    if marked is None or len(rows) < BULK_MARK_ROWS:
+        yield
+        return
+    trigger, rep_column, day_column = marked
+    found = driver.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,)
+    ).fetchone()
+    if found is None:  # a database without the rollup (before its migration): nothing to mark
+        yield
+        return
+    rep_at, day_at = columns.index(rep_column), columns.index(day_column)
+    if not driver.in_transaction:
+        # Python's sqlite3 opens a transaction only before DML: a DROP TRIGGER issued
+        # outside one would be committed on its own, whatever happens to the insert.
+        driver.execute("BEGIN IMMEDIATE")
+    driver.execute(f"DROP TRIGGER {trigger}")
+    try:
+        yield
+    finally:
+        # Also when the insert failed part-way: a caller that catches the error and commits
+        # keeps the trigger, and marks for rows that may be in (one too many costs nothing).
+        marks = sorted({(row[rep_at], row[day_at]) for row in rows})
+        driver.executemany("INSERT INTO rollup_dirty (rep_id, local_date) VALUES (?, ?)", marks)
+        driver.execute(found[0])
 
 
 def insert_new_keys(
@@ -127,3 +184,123 @@ def insert_new_keys(
         sql = head + "SELECT ?, value FROM json_each(?) WHERE true" + tail
         params = (scope_value, json.dumps(list(keys)))
     return {row[0] for row in conn.exec_driver_sql(sql, params)}
+
+
+def stored_by_keys(
+    conn: Connection,
+    table: FromClause,
+    scope: tuple[str, Any],
+    key_column: str,
+    keys: Sequence[str],
+    wanted: Sequence[str],
+) -> dict[Any, tuple[Any, ...]]:
+    """SQLite: the stored rows of `table` in `scope` whose `key_column` is one of `keys`,
+    as key -> (*wanted columns), in one statement over the keys as one JSON parameter (each
+    key found through the unique index on (scope column, key column))."""
+    if not keys:
+        return {}
+    assert isinstance(table, Table)
+    scope_column, scope_value = scope
+    picked = ", ".join(f"t.{column}" for column in wanted)
+    sql = (
+        f"SELECT t.{key_column}, {picked} FROM json_each(?) AS k "
+        f"CROSS JOIN {table.name} AS t ON t.{scope_column} = ? AND t.{key_column} = k.value"
+    )  # CROSS JOIN: SQLite keeps the keys outside; otherwise it may scan the whole scope
+    found = conn.exec_driver_sql(sql, (json.dumps(list(keys)), scope_value))
+    return {row[0]: tuple(row[1:]) for row in found}
+
+
+class Staged:
+    """A batch of rows `COPY`ed once into a temporary staging table (PostgreSQL), then
+    matched, inserted and updated from there by set-based statements.
+
+    The table holds the rows' positions in the batch (`pos`) next to their columns; it lives
+    for the connection and is emptied at every commit (ON COMMIT DELETE ROWS), so a batch
+    sees only its own rows and a rolled-back batch leaves nothing in it. Statements run on
+    the caller's transaction: the batch stays one transaction, as every other write.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        table: FromClause,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        assert isinstance(table, Table)
+        self.conn = conn
+        self.table = table
+        self.columns = tuple(columns)
+        self.name = f"paceline_stage_{table.name}"
+        names = ", ".join(self.columns)
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        error = conn.dialect.loaded_dbapi.Error
+        try:
+            with driver.cursor() as cursor:
+                cursor.execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS {self.name} ON COMMIT DELETE ROWS AS "
+                    f"SELECT 0::integer AS pos, {names} FROM {table.name} WITH NO DATA"
+                )
+                with cursor.copy(f"COPY {self.name} (pos, {names}) FROM STDIN") as copy:
+                    for pos, row in enumerate(rows):
+                        copy.write_row((pos, *row))
+        except error as exc:
+            raise DBAPIError.instance(
+                f"COPY {self.name}", None, exc, error, dialect=conn.dialect
+            ) from exc
+
+    def matches(
+        self, match: Sequence[tuple[str, Any]], key: str, wanted: Sequence[str]
+    ) -> dict[Any, tuple[Any, ...]]:
+        """Stored rows that share `key` with a staged row, among those whose columns equal
+        the constants in `match` (e.g. the source): key -> (*wanted columns).
+
+        One probe of the unique index per staged row, whatever the statistics say: a plain
+        join was planned as a hash join over the whole stored table (a scan of every stored
+        row per batch: quadratic over a large import). The LIMIT 1 (the key is unique) keeps
+        the LATERAL subquery from being flattened into such a join."""
+        found = self.conn.exec_driver_sql(self.matches_sql(match, key, wanted), dict(match))
+        return {row[0]: tuple(row[1:]) for row in found}
+
+    def matches_sql(self, match: Sequence[tuple[str, Any]], key: str, wanted: Sequence[str]) -> str:
+        """The statement `matches` runs (its parameters are named after `match`'s columns)."""
+        where = " AND ".join(f"t.{column} = %({column})s" for column, _ in match)
+        picked = ", ".join(f"t.{c}" for c in wanted)
+        return (
+            f"SELECT s.{key}, {picked} FROM {self.name} s CROSS JOIN LATERAL "
+            f"(SELECT * FROM {self.table.name} t WHERE t.{key} = s.{key} AND {where} "
+            "LIMIT 1) t"
+        )
+
+    def insert(self, positions: Sequence[int] | None, order_by: Sequence[str]) -> int:
+        """Insert the staged rows at `positions` (None: all) in `order_by` order; the count."""
+        names = ", ".join(self.columns)
+        where = "" if positions is None else " WHERE pos = ANY(%(positions)s)"
+        sql = (
+            f"INSERT INTO {self.table.name} ({names}) SELECT {names} FROM {self.name}{where} "
+            f"ORDER BY {', '.join(order_by)}"
+        )
+        params = {} if positions is None else {"positions": list(positions)}
+        return int(self.conn.exec_driver_sql(sql, params).rowcount)
+
+    def update(self, targets: Sequence[tuple[int, int]], columns: Sequence[str]) -> int:
+        """Set `columns` of stored rows from staged ones: (stored id, staged position) pairs.
+        The rows are locked in id order first, so two imports updating the same rows never
+        wait for each other in a cycle."""
+        if not targets:
+            return 0
+        ids = sorted(target for target, _ in targets)
+        table = self.table.name
+        self.conn.exec_driver_sql(
+            f"SELECT id FROM {table} WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE",
+            {"ids": ids},
+        ).all()
+        assignments = ", ".join(f"{c} = s.{c}" for c in columns)
+        sql = (
+            f"UPDATE {table} t SET {assignments} FROM {self.name} s, "
+            "unnest(%(ids)s::bigint[], %(positions)s::integer[]) AS u(id, pos) "
+            "WHERE t.id = u.id AND s.pos = u.pos"
+        )
+        params = {"ids": [t for t, _ in targets], "positions": [p for _, p in targets]}
+        return int(self.conn.exec_driver_sql(sql, params).rowcount)
