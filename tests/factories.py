@@ -395,15 +395,16 @@ def put_activity(
         )
 
 
-# A stage entry: (stage, entered at) at the deal's amount, or (stage, entered at, amount then).
-StageEntry = tuple[str, dt.datetime] | tuple[str, dt.datetime, float]
+# A stage entry: (stage, entered at) at the deal's amount, or (stage, entered at, amount then);
+# an amount of None is one the CRM left empty (unknown).
+StageEntry = tuple[str, dt.datetime] | tuple[str, dt.datetime, float | None]
 
 
 def put_deal(
     engine: Engine,
     rep_id: int,
     name: str,
-    amount: float,
+    amount: float | None,
     created: dt.datetime,
     *,
     status: str = "open",
@@ -426,7 +427,7 @@ def put_deal(
                     rep_id=rep_id,
                     account_id=account_id,
                     name=name,
-                    amount=Decimal(str(amount)),
+                    amount=None if amount is None else Decimal(str(amount)),
                     stage=final,
                     status=status,
                     created_at=created,
@@ -444,7 +445,7 @@ def put_deal(
                     deal_id=deal_id,
                     stage=entry[0],
                     status=statuses.get(entry[0], "open"),
-                    amount=Decimal(str(value)),
+                    amount=None if value is None else Decimal(str(value)),
                     entered_at=entry[1],
                 )
             )

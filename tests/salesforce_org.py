@@ -9,8 +9,8 @@ meetings set and won deals per rep and day, so tests compare the analyses with t
 never with the importer's own output.
 
 Planted awkward rows: tasks owned by a user missing from User.csv, open deals without an
-Amount, deals in a stage the picklist does not have, OpportunityHistory rows that only
-change the amount (no stage change), open and deleted tasks, all-day events and invitee
+Amount (kept, with the amount unknown), deals in a stage the picklist does not have,
+OpportunityHistory rows that only change the amount (no stage change), open and deleted tasks, all-day events and invitee
 copies, and WhatIds written in the 15-character form of reports.
 """
 
@@ -89,6 +89,8 @@ class Truth:
     paths: dict[str, list[tuple[str, dt.datetime]]] = field(default_factory=dict)
     # kept task id -> the opportunity its WhatId names
     task_deal: dict[str, str] = field(default_factory=dict)
+    # kept opportunities whose Amount is empty (stored as unknown)
+    without_amount: list[str] = field(default_factory=list)
 
 
 def _day(rng: random.Random, start: dt.date = START, end: dt.date = END) -> dt.date:
@@ -188,12 +190,14 @@ def _opportunities(
              "LastStageChangeDate": stamp(path[-1][1])}
         )  # fmt: skip
         truth.file_rows["Opportunity"] += 1
-        kept = stage != "Discovery" and not missing_amount
+        kept = stage != "Discovery"  # a missing Amount is kept as unknown, not refused
         if not kept:
             truth.rejected["Opportunity"] += 1
         else:
             truth.kept["Opportunity"] += 1
             truth.paths[opp_id] = list(path)
+            if missing_amount:
+                truth.without_amount.append(opp_id)
             if fate == "won":
                 key = (truth.users[owner], close)
                 truth.won[key] += 1

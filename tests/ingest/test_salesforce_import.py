@@ -417,9 +417,9 @@ def _write(path: Path, header: str, *lines: str) -> Path:
 def test_awkward_rows_are_refused_by_name(
     engine: Engine, sf_settings: Settings, tmp_path: Path
 ) -> None:
-    """An OwnerId missing from User.csv, a stage the configuration lacks, an open deal
-    without an Amount (the store keeps no deal without one: refused, never stored as 0), a
-    queue as owner; the good rows beside them get in."""
+    """An OwnerId missing from User.csv, a stage the configuration lacks, a queue as owner
+    are refused by name; the good rows beside them get in, and so does an open deal without
+    an Amount, stored with its amount unknown (NULL), never as 0."""
     folder = tmp_path / "org"
     folder.mkdir()
     _write(folder / "User.csv", "Id,Name", "0055g0000000001AAA,Ana Ruiz")
@@ -439,7 +439,7 @@ def test_awkward_rows_are_refused_by_name(
     )
     done = import_folder(engine, sf_settings, folder, ImportOptions(now=NOW), tmp_path)
     result = dict(done.results)["Opportunity"]
-    assert counts(result) == (5, 1, 0, 0, 0, 0, 4)
+    assert counts(result) == (5, 2, 0, 0, 0, 0, 3)
     found = {line: (field, reason) for line, field, reason in result.first_errors}
     assert found[3] == (
         "",
@@ -447,15 +447,18 @@ def test_awkward_rows_are_refused_by_name(
         "others (rows are never credited to a made-up rep)",
     )
     assert found[4][0] == "stage" and "unknown stage 'Discovery'" in found[4][1]
-    assert found[5] == ("amount", "required value is empty")
+    assert 5 not in found
     assert found[6] == ("", "OwnerId '00G5g0000000001AAA' is a queue, not a user: assign "
                         "the record first")  # fmt: skip
     errors = (tmp_path / "Opportunity.errors.csv").read_text("utf-8")
-    assert "No amount" in errors and "Good" not in errors
+    assert "No amount" not in errors and "Good" not in errors
     with engine.connect() as conn:
         won = conn.execute(select(Deal.status, Deal.closed_at, Deal.amount, Rep.name)
-                           .join(Rep, Rep.id == Deal.rep_id)).one()  # fmt: skip
+                           .join(Rep, Rep.id == Deal.rep_id)
+                           .where(Deal.name == "Good")).one()  # fmt: skip
+        unknown = conn.execute(select(Deal.amount).where(Deal.name == "No amount")).scalar_one()
         assert conn.execute(select(func.count()).select_from(Rep)).scalar_one() == 1
+    assert unknown is None
     # IsWon true: won, on its CloseDate (a calendar date: New York midnight, on daylight
     # time since March 8, so 04:00 UTC).
     assert tuple(won) == ("won", dt.datetime(2026, 3, 10, 4), Decimal(5000), "Ana Ruiz")

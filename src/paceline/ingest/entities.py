@@ -48,6 +48,9 @@ class FieldDef:
     kind: FieldKind
     required: bool = False
     help: str = ""
+    # A required field whose column must be there but whose cell may be empty: the value is
+    # then unknown (None), e.g. a deal's amount that the CRM left blank, which is not 0.
+    blank_ok: bool = False
 
 
 ENTITY_FIELDS: dict[Entity, tuple[FieldDef, ...]] = {
@@ -72,7 +75,7 @@ ENTITY_FIELDS: dict[Entity, tuple[FieldDef, ...]] = {
         FieldDef("name", "text", True),
         FieldDef("rep", "text", True, "owner's name (created if new, unless --no-new-reps)"),
         FieldDef("sourced_by", "text", help="rep who sourced it, e.g. the SDR (created if new)"),
-        FieldDef("amount", "money", True, 'e.g. 22700 or "$22,700.00"'),
+        FieldDef("amount", "money", True, 'e.g. 22700 or "$22,700.00"; empty: unknown', True),
         FieldDef("stage", "text", True, "stage name; its status comes from the configuration"),
         FieldDef("status", "text", help="open, won or lost (overrides the stage's status)"),
         FieldDef("created_at", "timestamp", True),
@@ -221,7 +224,8 @@ class RowReader:
             for name, spec in specs.items()
             if not self.missing_columns
         ]
-        self._required = [f for f in required_fields(entity) if f in specs]
+        blank_ok = {f.name for f in ENTITY_FIELDS[entity] if f.blank_ok}
+        self._required = [f for f in required_fields(entity) if f in specs and f not in blank_ok]
         self._skip = [
             (index[col], set(values)) for col, values in mapping.skip.items() if col in index
         ]
@@ -429,11 +433,11 @@ def finish_deal(values: dict[str, object], settings: Settings) -> Record:
     status = status or settings.stage_status[stage]
     if status not in ("open", "won", "lost"):
         raise FieldError(f"status must be open, won or lost, not {values['status']!r}", "status")
-    amount = values["amount"]
-    assert isinstance(amount, Decimal)
-    if amount < 0:
+    amount = values.get("amount")  # None: the source left it empty (unknown, not 0)
+    assert amount is None or isinstance(amount, Decimal)
+    if amount is not None and amount < 0:
         raise FieldError(f"amount cannot be negative: {amount}", "amount")
-    if amount >= MAX_AMOUNT:
+    if amount is not None and amount >= MAX_AMOUNT:
         raise FieldError(f"amount too large: {amount} (at most {MAX_AMOUNT - 1:,})", "amount")
     created_utc, created_local = _moment(values["created_at"])
     closed = values.get("closed_at")
@@ -448,7 +452,7 @@ def finish_deal(values: dict[str, object], settings: Settings) -> Record:
         "name": values["name"],
         "rep": values["rep"],
         "sourced_by": values.get("sourced_by"),
-        "amount": amount.quantize(Decimal("0.01")),
+        "amount": None if amount is None else amount.quantize(Decimal("0.01")),
         "stage": stage,
         "status": status,
         "created_at": created_utc,
