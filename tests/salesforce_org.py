@@ -10,8 +10,9 @@ never with the importer's own output.
 
 Planted awkward rows: tasks owned by a user missing from User.csv, open deals without an
 Amount (kept, with the amount unknown), deals in a stage the picklist does not have,
-OpportunityHistory rows that only change the amount (no stage change), open and deleted tasks, all-day events and invitee
-copies, and WhatIds written in the 15-character form of reports.
+OpportunityHistory rows that only change the amount (no stage change), open and deleted
+tasks, all-day events and invitee copies, and WhatIds written in the 15-character form of
+reports.
 """
 
 from __future__ import annotations
