@@ -12,7 +12,10 @@ past day and the backtest that replays past quarters see exactly what a manager 
   (None) and only its age is used. A deal with no history at all is in its current stage when
   it is still open, otherwise unknown. Its amount comes from the same entry when there is one
   (None when the CRM left it empty: unknown, which is not 0);
-- deals closed without a close date cannot be placed in time and are left out.
+- deals closed without a close date cannot be placed in time and are left out;
+- a deal closed a day or more before it was created (entered in the CRM after it closed) has
+  no known sales cycle: its win counts (revenue, won sizes), but no curve learns from it, so
+  no duration is ever negative (and none is read as a zero-day win).
 
 History for learning is the last `history_months` of experience before the cut-off: every
 deal open at some time in that window (created in it, or created earlier and still open when
@@ -54,6 +57,7 @@ from paceline.store.names import name_key
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 SECONDS_PER_DAY = 86_400.0
+ONE_DAY = dt.timedelta(days=1)
 OPEN = "open"
 MIN_STAGED_SHARE = 0.5  # of closed deals with an open stage recorded, to read stages at all
 
@@ -137,6 +141,15 @@ class KnownDeal:
         """Whether the CRM recorded what the deal is worth. Many leave the amount of open and
         lost deals empty, which is stored as unknown (None); a recorded 0 is a real zero."""
         return self.amount is not None
+
+    @property
+    def entered_after_close(self) -> bool:
+        """Closed a day or more before it was created: entered in the CRM after it closed (a
+        migration, a late entry; the import keeps it and warns). Its sales cycle is unknown,
+        so no curve learns from it (its win still counts as revenue and as a won size). A
+        close *date* on the creation day is midnight before a creation that day: less than a
+        day, a same-day close, kept."""
+        return self.closed_at is not None and self.created_at - self.closed_at >= ONE_DAY
 
     @property
     def stage(self) -> str | None:
@@ -403,6 +416,8 @@ def creation_spells(snap: Snapshot) -> Spells:
     cut-off)."""
     items = []
     for d in snap.history:
+        if d.entered_after_close:
+            continue  # its cycle is unknown (closed before it was entered)
         length = _days(d.created_at, d.closed_at or snap.cutoff)
         entry = _days(d.created_at, snap.history_start)
         items.append((entry, length, length, d.status == "won", d.status != OPEN))
@@ -413,6 +428,8 @@ def stage_spells(snap: Snapshot) -> dict[str, Spells]:
     """Each watched deal's stays in each open stage it entered, per stage."""
     items: dict[str, list[Spell]] = defaultdict(list)
     for d in snap.history:
+        if d.entered_after_close:
+            continue  # its stays are unknown (closed before it was entered)
         end = d.closed_at or snap.cutoff
         for i, entry in enumerate(d.entries):
             if entry.status != OPEN:

@@ -423,7 +423,18 @@ def _has_ask(given: object, outcome: str | None, settings: Settings) -> bool:
     return True
 
 
-def finish_deal(values: dict[str, object], settings: Settings) -> Record:
+# An imported deal whose close comes before its creation (the key the writer counts it by).
+ENTERED_AFTER_CLOSE = "entered_after_close"
+
+
+def finish_deal(values: dict[str, object], settings: Settings, *, imported: bool = False) -> Record:
+    """A checked deal. A close before the creation is refused when a person types it (a
+    typo), but kept when `imported`: CRMs' close dates are typed by people while the
+    creation is the system's timestamp, so a deal entered after it was won (a migration, a
+    late entry) closes "before" it was created. Its close stays as given (revenue lands in
+    the period it was won), its creation too, and the record is flagged
+    (`ENTERED_AFTER_CLOSE`) for the import to count; the analyses leave its unknown sales
+    cycle out (`pipeline_history.KnownDeal.entered_after_close`)."""
     stage = slug(str(values["stage"]))
     if not stage:
         raise FieldError("stage is empty after normalising", "stage")
@@ -442,12 +453,15 @@ def finish_deal(values: dict[str, object], settings: Settings) -> Record:
     created_utc, created_local = _moment(values["created_at"])
     closed = values.get("closed_at")
     closed_utc = _utc(closed)
+    entered_after_close = False
     if status == "open":
         closed_utc = None
     elif closed is None:
         raise FieldError(f"a {status} deal needs closed_at", "closed_at")
     elif _closed_before_created(_moment(closed), (created_utc, created_local)):
-        raise FieldError("closed_at is before created_at", "closed_at")
+        if not imported:
+            raise FieldError("closed_at is before created_at", "closed_at")
+        entered_after_close = True
     record: Record = {
         "name": values["name"],
         "rep": values["rep"],
@@ -464,7 +478,13 @@ def finish_deal(values: dict[str, object], settings: Settings) -> Record:
     record["row_hash"] = content_hash(record)
     record["external_id"] = values["external_id"]
     record["stage_changed_at"] = _utc(values.get("stage_changed_at"))
+    record[ENTERED_AFTER_CLOSE] = entered_after_close
     return record
+
+
+def finish_imported_deal(values: dict[str, object], settings: Settings) -> Record:
+    """`finish_deal` for imports: a close before the creation is kept and flagged."""
+    return finish_deal(values, settings, imported=True)
 
 
 def unknown_stage(raw: str, settings: Settings) -> str:
@@ -588,7 +608,7 @@ def finish_stage_history(values: dict[str, object], settings: Settings) -> Recor
 
 FINISHERS: dict[Entity, Callable[[dict[str, object], Settings], Record]] = {
     "activities": finish_activity,
-    "deals": finish_deal,
+    "deals": finish_imported_deal,
     "reps": finish_rep,
     "accounts": finish_account,
     "contacts": finish_contact,
