@@ -20,9 +20,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from paceline.config import Settings, default_config_text, parse_settings
 
 # Salesforce's standard opportunity stage picklist: label, probability %, closed, won.
 PICKLIST = (
@@ -322,3 +325,23 @@ def _events(
         truth.kept["Event"] += 1
         truth.meetings[(truth.users[owner], day)] += 1
     _write(folder, "Event", list(rows[0]), rows)
+
+
+def picklist_settings() -> Settings:
+    """The default configuration with the generator's stage picklist as its [[stages]]
+    (probability = the picklist's default probability), so its files import as they are."""
+    kept, in_stage = [], False
+    for line in default_config_text().splitlines():
+        if line.startswith("[[stages]]"):
+            in_stage = True
+            continue
+        if in_stage and (line.startswith("[") or line.startswith("# ---")):
+            in_stage = False
+        if not in_stage:
+            kept.append(line)
+    stages = []
+    for label, probability, closed, won in PICKLIST:
+        name = "_".join(re.findall(r"[a-z0-9]+", label.lower()))
+        status = ('status = "won"\n' if won else 'status = "lost"\n') if closed else ""
+        stages.append(f'[[stages]]\nname = "{name}"\n{status}probability = {probability / 100}\n')
+    return parse_settings("\n".join(kept) + "\n\n" + "\n".join(stages))
