@@ -151,7 +151,7 @@ def write(engine: Engine, settings: Settings, deals: Sequence[GeneratedDeal],
     for i, deal in enumerate(deals, start=1):
         stage, status, last = deal.entries[-1]
         blank = missing_amounts and status != "won"
-        amount = Decimal(0) if blank else Decimal(str(deal.amount))
+        amount = None if blank else Decimal(str(deal.amount))  # blank: unknown, not 0
         rows.append(
             {
                 "id": i,

@@ -417,15 +417,16 @@ def put_activity(
         )
 
 
-# A stage entry: (stage, entered at) at the deal's amount, or (stage, entered at, amount then).
-StageEntry = tuple[str, dt.datetime] | tuple[str, dt.datetime, float]
+# A stage entry: (stage, entered at) at the deal's amount, or (stage, entered at, amount then);
+# an amount of None is one the CRM left empty (unknown).
+StageEntry = tuple[str, dt.datetime] | tuple[str, dt.datetime, float | None]
 
 
 def put_deal(
     engine: Engine,
     rep_id: int,
     name: str,
-    amount: float,
+    amount: float | None,
     created: dt.datetime,
     *,
     status: str = "open",
@@ -448,7 +449,7 @@ def put_deal(
                     rep_id=rep_id,
                     account_id=account_id,
                     name=name,
-                    amount=Decimal(str(amount)),
+                    amount=None if amount is None else Decimal(str(amount)),
                     stage=final,
                     status=status,
                     created_at=created,
@@ -466,7 +467,7 @@ def put_deal(
                     deal_id=deal_id,
                     stage=entry[0],
                     status=statuses.get(entry[0], "open"),
-                    amount=Decimal(str(value)),
+                    amount=None if value is None else Decimal(str(value)),
                     entered_at=entry[1],
                 )
             )

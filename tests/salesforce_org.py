@@ -9,9 +9,10 @@ meetings set and won deals per rep and day, so tests compare the analyses with t
 never with the importer's own output.
 
 Planted awkward rows: tasks owned by a user missing from User.csv, open deals without an
-Amount, deals in a stage the picklist does not have, OpportunityHistory rows that only
-change the amount (no stage change), open and deleted tasks, all-day events and invitee
-copies, and WhatIds written in the 15-character form of reports.
+Amount (kept, with the amount unknown), deals in a stage the picklist does not have,
+OpportunityHistory rows that only change the amount (no stage change), open and deleted
+tasks, all-day events and invitee copies, and WhatIds written in the 15-character form of
+reports.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from paceline.config import Settings, default_config_text, parse_settings
 
 # Salesforce's standard opportunity stage picklist: label, probability %, closed, won.
 PICKLIST = (
@@ -89,6 +93,8 @@ class Truth:
     paths: dict[str, list[tuple[str, dt.datetime]]] = field(default_factory=dict)
     # kept task id -> the opportunity its WhatId names
     task_deal: dict[str, str] = field(default_factory=dict)
+    # kept opportunities whose Amount is empty (stored as unknown)
+    without_amount: list[str] = field(default_factory=list)
 
 
 def _day(rng: random.Random, start: dt.date = START, end: dt.date = END) -> dt.date:
@@ -188,12 +194,14 @@ def _opportunities(
              "LastStageChangeDate": stamp(path[-1][1])}
         )  # fmt: skip
         truth.file_rows["Opportunity"] += 1
-        kept = stage != "Discovery" and not missing_amount
+        kept = stage != "Discovery"  # a missing Amount is kept as unknown, not refused
         if not kept:
             truth.rejected["Opportunity"] += 1
         else:
             truth.kept["Opportunity"] += 1
             truth.paths[opp_id] = list(path)
+            if missing_amount:
+                truth.without_amount.append(opp_id)
             if fate == "won":
                 key = (truth.users[owner], close)
                 truth.won[key] += 1
@@ -317,3 +325,23 @@ def _events(
         truth.kept["Event"] += 1
         truth.meetings[(truth.users[owner], day)] += 1
     _write(folder, "Event", list(rows[0]), rows)
+
+
+def picklist_settings() -> Settings:
+    """The default configuration with the generator's stage picklist as its [[stages]]
+    (probability = the picklist's default probability), so its files import as they are."""
+    kept, in_stage = [], False
+    for line in default_config_text().splitlines():
+        if line.startswith("[[stages]]"):
+            in_stage = True
+            continue
+        if in_stage and (line.startswith("[") or line.startswith("# ---")):
+            in_stage = False
+        if not in_stage:
+            kept.append(line)
+    stages = []
+    for label, probability, closed, won in PICKLIST:
+        name = "_".join(re.findall(r"[a-z0-9]+", label.lower()))
+        status = ('status = "won"\n' if won else 'status = "lost"\n') if closed else ""
+        stages.append(f'[[stages]]\nname = "{name}"\n{status}probability = {probability / 100}\n')
+    return parse_settings("\n".join(kept) + "\n\n" + "\n".join(stages))

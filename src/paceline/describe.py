@@ -191,6 +191,14 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
 def _missing_text(f: Finding) -> str:
     """Which data is missing, and what the deals still show."""
     wins = f.count or 0
+    if f.subject == "amounts":
+        unknown = round(f.reference or 0)
+        known = wins - unknown
+        per_win = f" ({number((f.value or 0) / known)} per win with an amount)" if known else ""
+        return (
+            f"{unknown} of {wins} won deals in this window have no amount recorded: revenue"
+            f" {number(f.value)} is the sum of the others, not counting those as zero{per_win}"
+        )
     shown = (
         f"the deals show {number(f.value)} won in {wins} deal{'s' if wins != 1 else ''}"
         f" ({number((f.value or 0) / wins)} per win)"

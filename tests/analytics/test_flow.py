@@ -374,7 +374,10 @@ def test_api_scopes(faces: tuple[Engine, TestClient, dict[str, str]]) -> None:
     _, client, tokens = faces
     day = AS_OF.isoformat()
     mine = _api(client, tokens["ana"], period="14d", as_of=day).json()
-    assert (mine["rep"], mine["created"]) == ("Ana", {"count": 3, "value": 28_000})
+    assert (mine["rep"], mine["created"]) == (
+        "Ana",
+        {"count": 3, "value": 28_000, "without_amount": 0},
+    )
     assert _api(client, tokens["ana"], team="East").status_code == 403
     assert _api(client, tokens["ana"], rep="Ben").status_code == 403
     assert _api(client, tokens["max"], team="West").status_code == 403

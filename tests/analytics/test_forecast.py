@@ -420,7 +420,7 @@ def test_open_deals_without_an_amount_are_valued_from_the_wins(
 ) -> None:
     """Cy's history: ten deals in proposal from creation (June 1-10), all won two days later,
     at 10,000 and 30,000 in turn (average 20,000). Open on July 5: X and Y, in proposal since
-    July 4, with no amount (exported as 0, as many CRMs leave open deals). Every deal still in
+    July 4, with no amount (left empty, as many CRMs leave open deals). Every deal still in
     proposal after a day and a half was won: each is won for sure, worth a won deal's size.
     Expected from them: 2 x 20,000; in every run at least 2 x 10,000 (read as zero, they
     added nothing)."""
@@ -432,8 +432,8 @@ def test_open_deals_without_an_amount_are_valued_from_the_wins(
                  closed=closed, history=[("proposal", created, amount),
                  ("closed_won", closed, amount)])  # fmt: skip
     for name in ("X", "Y"):
-        put_deal(engine, cy, name, 0, at(7, 4), stage="proposal",
-                 history=[("proposal", at(7, 4), 0)])  # fmt: skip
+        put_deal(engine, cy, name, None, at(7, 4), stage="proposal",
+                 history=[("proposal", at(7, 4), None)])  # fmt: skip
     result = forecast(engine, settings, "month", dt.date(2026, 7, 5), rep="Cy", runs=2000)
     assert (result.open_without_amount, result.history_without_amount) == (2, 2)
     chances = {d.name: d for d in result.open_deals}

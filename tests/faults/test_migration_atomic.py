@@ -9,11 +9,10 @@ taken back to 0002, then the first index 0003 creates raises, after its four tab
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from alembic.operations import Operations
 from sqlalchemy import Engine, inspect, text
 
-from paceline.store.migrate import alembic_config, current_revision, head_revision, upgrade
+from paceline.store.migrate import current_revision, downgrade, head_revision, upgrade
 
 pytestmark = pytest.mark.faults
 
@@ -29,7 +28,7 @@ def _fail(*_args: object, **_kwargs: object) -> None:
 def test_a_migration_failing_halfway_changes_nothing(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    command.downgrade(alembic_config(engine), "0002")
+    downgrade(engine, "0002")
     with engine.begin() as conn:  # data written before the upgrade must survive its failure
         conn.execute(text("INSERT INTO team (name, created_at) VALUES ('East', '2026-12-01')"))
     tables = set(inspect(engine).get_table_names())
@@ -56,7 +55,7 @@ def test_a_failed_first_upgrade_leaves_an_empty_database(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """From nothing (as `paceline init` starts): all of 0001-0004 or none of it."""
-    command.downgrade(alembic_config(engine), "base")
+    downgrade(engine, "base")
     assert [t for t in inspect(engine).get_table_names() if t != "alembic_version"] == []
     with monkeypatch.context() as patched:
         patched.setattr(Operations, "create_index", _fail)

@@ -160,7 +160,7 @@ def test_calls_e_mails_and_unknown_types_read_as_the_mapping_says(
     }
 
 
-def test_a_won_opportunity_is_won_on_its_date_and_one_without_value_is_refused(
+def test_a_won_opportunity_is_won_on_its_date_and_one_without_value_has_no_amount(
     engine: Engine, tmp_path: Path
 ) -> None:
     won = {
@@ -179,10 +179,14 @@ def test_a_won_opportunity_is_won_on_its_date_and_one_without_value_is_refused(
     path = tmp_path / "opportunities.json"
     path.write_text(json.dumps({"data": [won, empty]}), "utf-8")
     result = run(engine, path, "deals", "close:opportunities", tmp_path)
-    assert (result.inserted, result.rejected) == (1, 1)
-    assert result.rejected_by_reason[0][:2] == ("amount", "required value is empty")
+    # The one without a value is stored with its amount unknown (NULL), never as 0.
+    assert (result.inserted, result.rejected) == (2, 0)
     with engine.connect() as conn:
-        deal = conn.execute(select(Deal.status, Deal.amount, Deal.closed_at)).one()
+        deal = conn.execute(
+            select(Deal.status, Deal.amount, Deal.closed_at).where(Deal.external_id == "oppo_1")
+        ).one()
+        unknown = conn.execute(select(Deal.amount).where(Deal.external_id == "oppo_2"))
+        assert unknown.scalar_one() is None
     midnight = dt.datetime(2026, 6, 30, tzinfo=ZoneInfo("America/New_York"))
     assert tuple(deal) == (
         "won",

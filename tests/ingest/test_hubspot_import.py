@@ -147,15 +147,14 @@ def test_the_sample_deals_flatten_with_stage_labels_and_are_all_refused_without_
         assert conn.scalar(select(func.count()).select_from(Deal)) == 0
 
 
-def test_the_sample_deals_with_an_owner_import_and_empty_amounts_are_refused_not_zero(
+def test_the_sample_deals_with_an_owner_import_and_empty_amounts_are_unknown_not_zero(
     engine: Engine, tmp_path: Path
 ) -> None:
     """The real records with only hubspot_owner_id filled in (the sandbox left it null).
 
     Counted in the file: 8 deals have a dealstage (7 appointmentscheduled, 1 qualifiedtobuy),
-    8 have neither amount nor stage, 5 have an amount but no stage. The store keeps no empty
-    amount, so an amount-less deal is refused ("amount: required value is empty"), never
-    stored as 0."""
+    8 have neither amount nor stage, 5 have an amount but no stage. An empty amount is stored
+    as unknown (never as 0), so the 13 without a stage are refused for that alone."""
     results = sample_results("deals.test.json")
     for record in results:
         record["properties"]["hubspot_owner_id"] = "101"
@@ -181,10 +180,7 @@ def test_the_sample_deals_with_an_owner_import_and_empty_amounts_are_refused_not
     )
     assert (result.read, result.inserted, result.rejected) == (21, 8, 13)
     reasons = {(f, r): n for f, r, n in result.rejected_by_reason}
-    assert reasons == {
-        ("amount", "required value is empty"): 8,
-        ("stage", "required value is empty"): 5,
-    }
+    assert reasons == {("stage", "required value is empty"): 13}
     with engine.connect() as conn:
         deal = conn.execute(
             select(
@@ -262,7 +258,7 @@ def deal_record(ident: str, stage: str, owner: str, amount: str | None = "1000")
     }
 
 
-def test_an_unknown_owner_a_stage_outside_the_pipeline_and_no_amount_are_refused_with_reasons(
+def test_an_unknown_owner_and_a_stage_outside_the_pipeline_are_refused_no_amount_is_kept(
     engine: Engine, tmp_path: Path
 ) -> None:
     deals = write_json(
@@ -283,16 +279,24 @@ def test_an_unknown_owner_a_stage_outside_the_pipeline_and_no_amount_are_refused
     result = run(
         engine, hubspot_settings(), deals, "deals", "hubspot:deals", tmp_path, owners=owners
     )
-    assert (result.read, result.inserted, result.rejected) == (5, 1, 4)
+    # Deals 4 and 5 have no amount: kept, with the amount unknown (NULL), never 0.
+    assert (result.read, result.inserted, result.rejected) == (5, 3, 2)
     reasons = sorted(f"{f}: {r}" for f, r, _ in result.rejected_by_reason)
     assert reasons == [
         ": dealstage '12345678' is not a stage of HubSpot's default pipeline: pass the portal's "
         "deal pipelines (GET /crm/v3/pipelines/deals) with --pipelines",
         ": hubspot_owner_id 999 is not in the owners list",
-        "amount: required value is empty",
     ]
     with engine.connect() as conn:
-        won = conn.execute(select(Deal.status, Deal.closed_at, Deal.amount)).one()
+        unknown = (
+            conn.execute(select(Deal.amount).where(Deal.external_id.in_(["4", "5"])))
+            .scalars()
+            .all()
+        )
+        won = conn.execute(
+            select(Deal.status, Deal.closed_at, Deal.amount).where(Deal.external_id == "1")
+        ).one()
+    assert unknown == [None, None]
     # closedate "2026-02-27T00:00:00Z" is a calendar date: the deal is won on the 27th in the
     # business zone (America/New_York by default), i.e. at 05:00 UTC.
     assert won == ("won", local_midnight(dt.date(2026, 2, 27)), Decimal(1000))
@@ -697,8 +701,7 @@ def test_hubspots_deal_export_csv_imports_with_the_csv_mapping(
         loaded,
         ImportOptions(errors_path=tmp_path / "e.csv"),
     )
-    assert (result.inserted, result.rejected) == (3, 1)
-    assert result.rejected_by_reason[0][:2] == ("amount", "required value is empty")
+    assert (result.inserted, result.rejected) == (4, 0)  # Umbrella: amount unknown, kept
     with engine.connect() as conn:
         found = {
             r.external_id: (r.stage, r.status, r.closed_at)
@@ -708,6 +711,7 @@ def test_hubspots_deal_export_csv_imports_with_the_csv_mapping(
         "16823740001": ("closed_won", "won", local_midnight(dt.date(2026, 3, 31))),
         "16823740002": ("qualified_to_buy", "open", None),
         "16823740003": ("closed_lost", "lost", local_midnight(dt.date(2026, 3, 2))),
+        "16823740004": ("closed_won", "won", local_midnight(dt.date(2026, 3, 10))),
     }
 
 

@@ -12,10 +12,11 @@ Paceline's P50 is scored beside two baselines, each adding what is already won i
 - **weighted pipeline**, the CRM's forecast: every deal open at the cut-off and due by the
   period's end (its expected close date in or before the period, or none given), at its
   amount times the configured probability of the stage it was in then (lost deals count
-  zero; a stage without a configured probability counts zero). Expected close dates have no
-  history, so the current one is used. It needs the stages deals were in at the cut-off:
-  without stage history (an export of one row per deal) a deal open then but closed since
-  has only its final stage, and the baseline would silently read ~0, so it is marked
+  zero; a stage without a configured probability counts zero; a deal without an amount adds
+  nothing, as in the CRM's own report, and is counted in `open_without_amount`). Expected
+  close dates have no history, so the current one is used. It needs the stages deals were in
+  at the cut-off: without stage history (an export of one row per deal) a deal open then but
+  closed since has only its final stage, and the baseline would silently read ~0, so it is marked
   unavailable for that cut-off, with the reason;
 - **run rate**: revenue won per day over the `run_rate_days` (business-local days, so a
   daylight-saving change inside the window loses nothing) before the cut-off, times the
@@ -80,7 +81,8 @@ class BacktestRow:
     period: Period
     point: Point  # where in the period the forecast was made
     cutoff: dt.date  # the last day known
-    actual: float  # revenue won in the period
+    actual: float  # revenue won in the period, from the won deals with an amount
+    actual_without_amount: int  # deals won in the period with no amount: not in `actual`
     won_at_cutoff: float  # ...of which already won by the cut-off
     p10: float
     p50: float
@@ -242,11 +244,13 @@ def _row(
     result = simulate(inputs, runs, seed)
     start, end = _midnight(settings, period.start), _midnight(settings, period.end)
     weighted, note = weighted_pipeline(settings, inputs)
+    actual, actual_unknown = revenue_won(conn, scope, start, end)
     return BacktestRow(
         period=period,
         point=point,
         cutoff=cutoff_day,
-        actual=revenue_won(conn, scope, start, end),
+        actual=actual,
+        actual_without_amount=actual_unknown,
         won_at_cutoff=inputs.won_so_far,
         p10=result.p10,
         p50=result.p50,
@@ -276,7 +280,7 @@ def run_rate(
     short nor long."""
     days = settings.insight.forecast.run_rate_days
     since = _midnight(settings, first_left - dt.timedelta(days=days))
-    recent = revenue_won(conn, scope, since, _midnight(settings, first_left))
+    recent, _ = revenue_won(conn, scope, since, _midnight(settings, first_left))
     return recent / days * (end - first_left).days
 
 
@@ -294,8 +298,8 @@ def weighted_pipeline(settings: Settings, inputs: Inputs) -> tuple[float | None,
     """The CRM's forecast at the cut-off: open deals due by the period's end, at amount x
     the configured probability of their stage then; None (with the reason) when the stages
     of most of the open value at the cut-off are not known."""
-    unknown = sum(c.deal.amount for c in inputs.chances if c.stage is None)
-    total_value = sum(c.deal.amount for c in inputs.chances)
+    unknown = sum(c.deal.amount or 0.0 for c in inputs.chances if c.stage is None)
+    total_value = sum(c.deal.amount or 0.0 for c in inputs.chances)
     if not inputs.by_stage or (total_value and unknown > MAX_UNKNOWN_STAGE * total_value):
         share = unknown / total_value if total_value else 1.0
         return None, NO_STAGES.format(share=share)
@@ -305,7 +309,8 @@ def weighted_pipeline(settings: Settings, inputs: Inputs) -> tuple[float | None,
         due = chance.deal.expected_close
         if due is not None and due >= inputs.period.end:
             continue
-        total += chance.deal.amount * probability.get(chance.stage or "", 0.0)
+        # No amount: nothing, as the CRM's own weighted pipeline shows it (counted apart).
+        total += (chance.deal.amount or 0.0) * probability.get(chance.stage or "", 0.0)
     return total, None
 
 

@@ -250,7 +250,11 @@ def _step_finding(kind: FindingKind, step: FunnelStep) -> Finding:
 
 def _equation_findings(equation: RepEquation | None) -> list[Finding]:
     """What the revenue equation says; without activities, that they are missing, with the
-    revenue (value) and wins (count) the deals still show."""
+    revenue (value) and wins (count) the deals still show; for missing amounts, how many of
+    the wins have none (reference)."""
+    if equation is not None and equation.missing == "amounts":
+        unknown = float(equation.wins_without_amount)
+        return [Finding("missing_data", "amounts", equation.revenue, unknown, count=equation.wins)]
     if equation is not None and equation.missing is not None:
         return [Finding("missing_data", equation.missing, equation.revenue, count=equation.wins)]
     if equation is None or not equation.applicable:

@@ -23,6 +23,9 @@ still reports what the deals show (wins, revenue, revenue per win); such reps ar
 the medians of the factors they have no data for, so a deals-only team is not all "held back
 by prospects". Likewise a rep whose selling activities name no account at all (a CRM that
 logs calls without the company) has unknown prospects (`missing = "accounts"`), not zero.
+A rep with won deals whose amount the CRM left empty (`missing = "amounts"`) has revenue known
+only in part: revenue per win is read on the wins with an amount, and the gap is not split
+(the sum of the known amounts is not the rep's revenue).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from sqlalchemy import Connection, Engine, case, func, select
 
 from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import selling_condition
-from paceline.analytics.metrics import metric_totals
+from paceline.analytics.metrics import amounts_unknown, metric_totals
 from paceline.analytics.peers import PeerIndex, compared_ids, diagnosis_scope
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
@@ -97,8 +100,10 @@ class RepEquation:
     applicable: bool  # False for roles that close no deals (everyone at zero wins)
     reason: str | None  # why not applicable, or why there is no gap
     # "activities": none logged in the window; "accounts": selling logged, but naming no
-    # account. Either way the factors that need them are unknown, not zero.
+    # account. Either way the factors that need them are unknown, not zero. "amounts": some
+    # wins have no amount recorded, so revenue is known only in part.
     missing: str | None = None
+    wins_without_amount: int = 0  # won deals with no amount: not in revenue
 
     @property
     def relative_revenue(self) -> float | None:
@@ -177,20 +182,27 @@ class _Counts:
     prospects: int
     selling: int
     wins: int
-    revenue: float
+    revenue: float  # of the wins with an amount
     logged: int
+    wins_unknown: int = 0  # wins with no amount recorded
 
     @property
     def missing(self) -> str | None:
         """The data the factors need and the rep's records lack, if any."""
         if not self.logged:
             return "activities"
-        return "accounts" if self.selling and not self.prospects else None
+        if self.selling and not self.prospects:
+            return "accounts"
+        return "amounts" if self.wins_unknown else None
 
     @property
     def values(self) -> FactorValues:
-        """The factors; those that need missing data are unknown (None), not zero."""
+        """The factors; those that need missing data are unknown (None), not zero. Revenue
+        per win is of the wins with an amount."""
         values = equation_factors(self.prospects, self.selling, self.wins, self.revenue)
+        known = self.wins - self.wins_unknown
+        per_win = self.revenue / known if known > 0 else None
+        values = (values[0], values[1], values[2], per_win)
         if self.missing == "activities":
             return (None, None, None, values[3])
         if self.missing == "accounts":
@@ -205,6 +217,7 @@ def _counts(conn: Connection, settings: Settings, window: Window, rep_ids: list[
     metrics = [SELLING_METRIC, WINS_METRIC, REVENUE_METRIC]
     totals = metric_totals(conn, settings, metrics, window.start, window.end, rep_ids)
     activity = _activity_counts(conn, settings, window, rep_ids)
+    unknown = amounts_unknown(conn, settings, REVENUE_METRIC, window.start, window.end, rep_ids)
     return {
         rep_id: _Counts(
             activity.get(rep_id, (0, 0))[0],
@@ -212,6 +225,7 @@ def _counts(conn: Connection, settings: Settings, window: Window, rep_ids: list[
             round(totals.get(rep_id, WINS_METRIC)),
             totals.get(rep_id, REVENUE_METRIC),
             activity.get(rep_id, (0, 0))[1],
+            unknown.get(rep_id, 0),
         )
         for rep_id in rep_ids
     }
@@ -252,7 +266,7 @@ def _rep_equation(rep: RosterRep, peers: list[RosterRep], counts: Counts) -> Rep
     # Nothing logged is worth saying for any role; accounts only where revenue is the result.
     missing = own.missing if applicable or own.missing == "activities" else None
     if missing is not None:
-        verdict = _missing_data(missing, wins)
+        verdict = _missing_data(missing, wins, own.wins_unknown)
     else:
         verdict = _verdict(values, references, revenue) if applicable else _NOT_APPLICABLE
     return RepEquation(
@@ -273,6 +287,7 @@ def _rep_equation(rep: RosterRep, peers: list[RosterRep], counts: Counts) -> Rep
         applicable=applicable,
         reason=verdict.reason,
         missing=missing,
+        wins_without_amount=own.wins_unknown,
     )
 
 
@@ -284,10 +299,18 @@ _MISSING = {
 }
 
 
-def _missing_data(missing: str, wins: int) -> _Verdict:
+def _missing_data(missing: str, wins: int, unknown: int = 0) -> _Verdict:
     """Say which data is missing and what the deals still show."""
     deals = "wins, revenue and revenue per win come from the deals" if wins else "no deal won"
-    reason = f"{_MISSING[missing]}, so revenue cannot be split into factors; {deals}"
+    if missing == "amounts":
+        what = (
+            f"{unknown} of {wins} wins in this window have no amount recorded: revenue is "
+            "the sum of the others (not counting those as zero)"
+        )
+        deals = "revenue per win is of the wins with an amount"
+    else:
+        what = _MISSING[missing]
+    reason = f"{what}, so revenue cannot be split into factors; {deals}"
     return _Verdict(None, None, None, None, reason)
 
 

@@ -10,6 +10,8 @@ days) this reports
 - out: deals won, and deals lost by their closing stage (so "disqualified" and
   "closed_lost" stay apart when the configuration has both);
 - net change: in minus out, in count and value;
+- a deal whose amount the CRM left empty counts in the count but not in the value (unknown,
+  not 0); `without_amount` says how many of the count that is;
 - open pipeline at the week's end (deals created before and not closed by then), and its
   coverage: open value / what is left of the quarter's revenue target after the revenue won
   in the quarter so far. Below 1 the pipeline cannot reach the target even if every deal
@@ -46,16 +48,26 @@ WEEK = dt.timedelta(days=7)
 
 @dataclass(frozen=True)
 class CountValue:
-    """A number of deals and their total amount."""
+    """A number of deals and their total amount; `without_amount` of them have none recorded
+    (unknown: not in `value`, never counted as 0)."""
 
     count: int = 0
     value: float = 0.0
+    without_amount: int = 0
 
     def __add__(self, other: CountValue) -> CountValue:
-        return CountValue(self.count + other.count, self.value + other.value)
+        return CountValue(
+            self.count + other.count,
+            self.value + other.value,
+            self.without_amount + other.without_amount,
+        )
 
     def __sub__(self, other: CountValue) -> CountValue:
-        return CountValue(self.count - other.count, self.value - other.value)
+        return CountValue(
+            self.count - other.count,
+            self.value - other.value,
+            self.without_amount - other.without_amount,
+        )
 
 
 ZERO = CountValue()
@@ -260,6 +272,7 @@ def _deal_buckets(conn: Connection, scope: DealScope, bounds: list[dt.datetime])
         rows.c.stage,
         func.count(),
         func.sum(rows.c.amount),
+        func.count() - func.count(rows.c.amount),
     ).group_by(rows.c.created, rows.c.closed, rows.c.status, rows.c.stage)
     return [
         _Group(
@@ -267,9 +280,9 @@ def _deal_buckets(conn: Connection, scope: DealScope, bounds: list[dt.datetime])
             None if status == "open" else int(closed),
             status,
             stage,
-            CountValue(int(n), float(total or 0)),
+            CountValue(int(n), float(total or 0), int(unknown or 0)),
         )
-        for created, closed, status, stage, n, total in conn.execute(query)
+        for created, closed, status, stage, n, total, unknown in conn.execute(query)
     ]
 
 

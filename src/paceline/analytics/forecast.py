@@ -31,8 +31,10 @@ learnt from the team's own history as known at the cut-off (`pipeline_history`):
   runs; the fan (quantiles of revenue won to date, day by day) from the first `CHUNK` runs.
   Each run first draws its own creation rate, win chance and average deal size
   (`rate_uncertainty`): the interval carries the estimation error of the learnt rates.
-- **Amounts.** An open deal whose CRM left the amount empty (imported as 0) is counted
-  (`open_without_amount`) and, when won in a run, worth a won deal's size drawn from history.
+- **Amounts.** An open deal whose CRM left the amount empty (stored as unknown, not 0) is
+  counted (`open_without_amount`) and, when won in a run, worth a won deal's size drawn from
+  history. A deal won in the period without an amount is not in `won_so_far` (its revenue is
+  unknown) and is counted (`won_without_amount`); a recorded 0 is a real zero.
 - **The target, like with like.** When the revenue target covers only some of the reps with
   deals, the chance of reaching it is read on those reps' own forecast (`_against_target`),
   and the others are named as revenue no target covers.
@@ -211,6 +213,7 @@ class Forecast:
     history_deals: int  # deals watched in the history (open at some time in it)
     history_wins: int  # deals won in the history
     open_without_amount: int  # open deals the CRM records no amount for (valued from wins)
+    won_without_amount: int  # deals won in the period so far without one: not in won_so_far
     history_without_amount: int  # ...and deals of the history, open or lost, without one
     by_stage: bool  # open deals read by stage (False: by age; no usable stage history)
     days_left: int  # calendar days after the as-of day to the period's end
@@ -346,6 +349,7 @@ class Inputs:
     business_days_left: int
     won_so_far: float
     won_by_day: list[DayAmount]
+    won_without_amount: int  # won in the period so far with no amount: not in won_so_far
     by_stage: bool
     chances: list[OpenChance]
     stage_stays: dict[str, Spells]
@@ -388,7 +392,7 @@ def prepare(
     amounts = np.array(snap.won_amounts, dtype=np.float64)
     average = float(amounts.mean()) if amounts.size else None
     chances = _chances(snap, stays if by_stage else None, creation, days_left, average or 0.0)
-    won = _won_by_day(conn, settings, calendar, scope, period, as_of, cutoff)
+    won, won_unknown = _won_by_day(conn, settings, calendar, scope, period, as_of, cutoff)
     new_per_day, new_deals = _new_deals(
         conn, settings, calendar, scope, snap, as_of, period, history_start, use_plan
     )
@@ -407,6 +411,7 @@ def prepare(
         business_days_left=calendar.business_days(first_left, max(period.end, first_left)),
         won_so_far=won[-1].amount if won else 0.0,
         won_by_day=won,
+        won_without_amount=won_unknown,
         by_stage=by_stage,
         chances=chances,
         stage_stays=stays,
@@ -476,7 +481,7 @@ def _chances(
             probability += weight * float(primary.won_by(horizon))
         if fallback is not None and weight < 1:
             probability += (1 - weight) * float(fallback.won_by(horizon))
-        value = deal.amount if deal.amount_known else average_won
+        value = deal.amount if deal.amount is not None else average_won
         found.append(
             OpenChance(
                 deal, stage, elapsed, in_stage, age, primary, weight, fallback, probability, value
@@ -504,13 +509,18 @@ def _won_by_day(
     period: Period,
     as_of: dt.date,
     cutoff: dt.datetime,
-) -> list[DayAmount]:
-    """Revenue won in the period, cumulated by local day, up to the as-of day."""
+) -> tuple[list[DayAmount], int]:
+    """Revenue won in the period, cumulated by local day, up to the as-of day; and how many
+    deals won in it have no amount (left out of the sums: unknown, not 0)."""
     start = _midnight(settings, period.start)
     if cutoff <= start:
-        return []
+        return [], 0
     by_day: dict[dt.date, float] = defaultdict(float)
+    unknown = 0
     for closed, amount in won_deals(conn, scope, start, cutoff):
+        if amount is None:
+            unknown += 1
+            continue
         by_day[calendar.local_date(closed)] += amount
     total, found = 0.0, []
     day = period.start
@@ -518,7 +528,7 @@ def _won_by_day(
         total += by_day.get(day, 0.0)
         found.append(DayAmount(day, total))
         day += dt.timedelta(days=1)
-    return found
+    return found, unknown
 
 
 def _target_by_rep(
@@ -822,8 +832,10 @@ def _revenue_by_day(rng: np.random.Generator, inputs: Inputs, size: int) -> Floa
             continue
         day = _win_days(rng, chance, size, factors.win)
         hit = np.flatnonzero(day < days)
-        amount: FloatArray | float = chance.deal.amount
-        if not chance.deal.amount_known:
+        amount: FloatArray | float
+        if chance.deal.amount is not None:
+            amount = chance.deal.amount
+        else:
             if not sizes.size:
                 continue
             amount = rng.choice(sizes, size=hit.size) * factors.size[hit]
@@ -893,6 +905,7 @@ def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
         history_deals=len(inputs.snap.history),
         history_wins=len(inputs.snap.won),
         open_without_amount=sum(1 for c in inputs.chances if not c.deal.amount_known),
+        won_without_amount=inputs.won_without_amount,
         history_without_amount=sum(1 for d in inputs.snap.history if not d.amount_known),
         by_stage=inputs.by_stage,
         days_left=inputs.days_left,

@@ -6,6 +6,8 @@ metric means the same thing on every page. Where each number comes from:
 - distinct counts of activities: the activities themselves, through the rep/day index;
 - deal metrics: the deals, dated by creation or close in the business time zone and credited
   to the owner or to whoever sourced the deal;
+- sums of deal amounts add the deals with an amount: one the CRM left empty is unknown, not
+  0, and `amounts_unknown` counts those a sum left out, so a face can say so;
 - ratios: computed from their two parts' totals; None (no data, never 0%) when there is
   nothing to divide by, and below the metric's minimum denominator shown but not ranked
   (`meets_minimum`), so one lucky call is not a 100% connect rate.
@@ -203,6 +205,39 @@ def _deal_totals(
         .where(credit.is_not(None), dated >= first, dated < after, deal_filter(metric))
         .group_by(credit)
     )
+
+
+def amounts_unknown(
+    conn: Connection,
+    settings: Settings,
+    name: str,
+    start: dt.date,
+    end: dt.date,
+    rep_ids: Collection[int] | None = None,
+) -> dict[int, int]:
+    """Per rep: the deals a sum of amounts (`name`, a deal metric with aggregate "sum") read
+    over [start, end) and left out because their amount is not recorded. Empty for any other
+    metric."""
+    metric = settings.metric(name)
+    if metric.source != "deals" or metric.aggregate != "sum":
+        return {}
+    credit = deal_credit_column(metric)
+    first, after = utc_bounds(settings, start, end)
+    dated = deal_date_column(metric)
+    query = (
+        select(credit, func.count())
+        .where(
+            credit.is_not(None),
+            dated >= first,
+            dated < after,
+            deal_filter(metric),
+            Deal.amount.is_(None),
+        )
+        .group_by(credit)
+    )
+    if rep_ids is not None:
+        query = query.where(credit.in_(list(rep_ids)))
+    return {int(rep): int(n) for rep, n in conn.execute(query) if rep is not None}
 
 
 def _for_reps(

@@ -10,8 +10,12 @@ past day and the backtest that replays past quarters see exactly what a manager 
   (that is all anyone knows), unless that stage is a closed one: imports of CRM snapshots
   record only the final stage of a closed deal, so its open stage before the close is unknown
   (None) and only its age is used. A deal with no history at all is in its current stage when
-  it is still open, otherwise unknown. Its amount comes from the same entry when there is one;
-- deals closed without a close date cannot be placed in time and are left out.
+  it is still open, otherwise unknown. Its amount comes from the same entry when there is one
+  (None when the CRM left it empty: unknown, which is not 0);
+- deals closed without a close date cannot be placed in time and are left out;
+- a deal closed a day or more before it was created (entered in the CRM after it closed) has
+  no known sales cycle: its win counts (revenue, won sizes), but no curve learns from it, so
+  no duration is ever negative (and none is read as a zero-day win).
 
 History for learning is the last `history_months` of experience before the cut-off: every
 deal open at some time in that window (created in it, or created earlier and still open when
@@ -53,6 +57,7 @@ from paceline.store.names import name_key
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 SECONDS_PER_DAY = 86_400.0
+ONE_DAY = dt.timedelta(days=1)
 OPEN = "open"
 MIN_STAGED_SHARE = 0.5  # of closed deals with an open stage recorded, to read stages at all
 
@@ -124,7 +129,7 @@ class KnownDeal:
     deal_id: int
     name: str
     rep_id: int
-    amount: float  # as known at the cut-off; 0 when not recorded (see `amount_known`)
+    amount: float | None  # as known at the cut-off; None when not recorded (unknown)
     created_at: dt.datetime
     expected_close: dt.date | None
     status: str  # as known at the cut-off: open unless closed before it
@@ -134,9 +139,17 @@ class KnownDeal:
     @property
     def amount_known(self) -> bool:
         """Whether the CRM recorded what the deal is worth. Many leave the amount of open and
-        lost deals empty (imported as 0): a deal worth nothing is not a deal, so 0 reads as
-        "not recorded", never as a deal that would bring no revenue."""
-        return self.amount > 0
+        lost deals empty, which is stored as unknown (None); a recorded 0 is a real zero."""
+        return self.amount is not None
+
+    @property
+    def entered_after_close(self) -> bool:
+        """Closed a day or more before it was created: entered in the CRM after it closed (a
+        migration, a late entry; the import keeps it and warns). Its sales cycle is unknown,
+        so no curve learns from it (its win still counts as revenue and as a won size). A
+        close *date* on the creation day is midnight before a creation that day: less than a
+        day, a same-day close, kept."""
+        return self.closed_at is not None and self.created_at - self.closed_at >= ONE_DAY
 
     @property
     def stage(self) -> str | None:
@@ -186,7 +199,7 @@ class Snapshot:
     def won_amounts(self) -> list[float]:
         """Amounts of the deals won in the history window (those with an amount recorded):
         what a deal won in future is worth, and a deal without an amount is valued at."""
-        return [d.amount for d in self.won if d.amount_known]
+        return [d.amount for d in self.won if d.amount is not None]
 
 
 @dataclass(frozen=True)
@@ -194,7 +207,7 @@ class _Row:
     deal_id: int
     name: str
     rep_id: int
-    amount: float
+    amount: float | None
     stage: str
     status: str
     created_at: dt.datetime
@@ -233,7 +246,7 @@ def snapshot(
         Deal.expected_close,
     ).where(wanted)
     rows = [
-        _Row(int(i), n, int(r), float(a or 0), s, st, c, cl, e)
+        _Row(int(i), n, int(r), _money(a), s, st, c, cl, e)
         for i, n, r, a, s, st, c, cl, e in conn.execute(query.order_by(Deal.id))
     ]
     history = (
@@ -247,15 +260,20 @@ def snapshot(
         .where(DealStageHistory.deal_id.in_(select(Deal.id).where(wanted)))
         .order_by(DealStageHistory.deal_id, DealStageHistory.entered_at, DealStageHistory.id)
     )
-    entries: dict[int, list[tuple[str, str, float, dt.datetime]]] = defaultdict(list)
+    entries: dict[int, list[tuple[str, str, float | None, dt.datetime]]] = defaultdict(list)
     for deal_id, stage, status, amount, entered in conn.execute(history):
-        entries[int(deal_id)].append((stage, status, float(amount or 0), entered))
+        entries[int(deal_id)].append((stage, status, _money(amount), entered))
     deals = [_as_known(row, entries.get(row.deal_id, []), cutoff) for row in rows]
     return Snapshot(cutoff, history_start, deals)
 
 
+def _money(value: object) -> float | None:
+    """A stored amount as a float; None (unknown) stays None, never becomes 0."""
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
 def _as_known(
-    row: _Row, entries: list[tuple[str, str, float, dt.datetime]], cutoff: dt.datetime
+    row: _Row, entries: list[tuple[str, str, float | None, dt.datetime]], cutoff: dt.datetime
 ) -> KnownDeal:
     closed = row.closed_at is not None and row.closed_at < cutoff and row.status != OPEN
     known = [e for e in entries if e[3] < cutoff]
@@ -290,24 +308,28 @@ def _as_known(
 
 def won_deals(
     conn: Connection, scope: ForecastScope, start: dt.datetime, end: dt.datetime
-) -> list[tuple[dt.datetime, float]]:
+) -> list[tuple[dt.datetime, float | None]]:
     """(closed_at, amount) of the scope's deals won in [start, end), as the revenue metric
-    counts them (the deal's amount, credited to its owner)."""
+    counts them (the deal's amount, credited to its owner); None where it is not known."""
     query = select(Deal.closed_at, Deal.amount).where(
         Deal.status == "won", Deal.closed_at >= start, Deal.closed_at < end, scope.owned()
     )
     return [
-        (closed, float(amount or 0)) for closed, amount in conn.execute(query) if closed is not None
+        (closed, _money(amount)) for closed, amount in conn.execute(query) if closed is not None
     ]
 
 
 def revenue_won(
     conn: Connection, scope: ForecastScope, start: dt.datetime, end: dt.datetime
-) -> float:
-    query = select(func.coalesce(func.sum(Deal.amount), 0)).where(
+) -> tuple[float, int]:
+    """Revenue won in [start, end) from the deals with an amount, and how many deals won in
+    it have none (unknown: left out of the sum, never counted as 0)."""
+    query = select(func.coalesce(func.sum(Deal.amount), 0), func.count() - func.count(Deal.amount))
+    query = query.where(
         Deal.status == "won", Deal.closed_at >= start, Deal.closed_at < end, scope.owned()
     )
-    return float(conn.execute(query).scalar_one() or 0)
+    total, unknown = conn.execute(query).one()
+    return float(total or 0), int(unknown or 0)
 
 
 def deals_created(
@@ -394,6 +416,8 @@ def creation_spells(snap: Snapshot) -> Spells:
     cut-off)."""
     items = []
     for d in snap.history:
+        if d.entered_after_close:
+            continue  # its cycle is unknown (closed before it was entered)
         length = _days(d.created_at, d.closed_at or snap.cutoff)
         entry = _days(d.created_at, snap.history_start)
         items.append((entry, length, length, d.status == "won", d.status != OPEN))
@@ -404,6 +428,8 @@ def stage_spells(snap: Snapshot) -> dict[str, Spells]:
     """Each watched deal's stays in each open stage it entered, per stage."""
     items: dict[str, list[Spell]] = defaultdict(list)
     for d in snap.history:
+        if d.entered_after_close:
+            continue  # its stays are unknown (closed before it was entered)
         end = d.closed_at or snap.cutoff
         for i, entry in enumerate(d.entries):
             if entry.status != OPEN:

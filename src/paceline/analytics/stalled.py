@@ -132,7 +132,7 @@ class StalledDeal:
     team: str | None
     account: str | None
     stage: str
-    amount: float
+    amount: float | None  # None: not recorded (unknown, not 0)
     created_on: dt.date  # business-local day
     stage_since: dt.date  # business-local day it entered its current stage
     days_in_stage: float  # to the end of the as-of day
@@ -150,10 +150,12 @@ class RepStalled:
     rep_id: int
     team: str | None
     open_deals: int
-    open_value: float
+    open_value: float  # of the open deals with an amount
     count: int
-    value: float
+    value: float  # of the stalled deals with an amount
     deals: list[StalledDeal] = field(default_factory=list)
+    open_without_amount: int = 0  # open deals with no amount: not in open_value
+    without_amount: int = 0  # stalled deals with no amount: not in value
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,8 @@ class StalledReport:
     stage_percentile: float
     min_stage_samples: int
     open_deals: int
-    open_value: float
+    open_value: float  # of the open deals with an amount
+    open_without_amount: int  # open deals with no amount recorded: not in open_value
     stages: list[StageNorm]
     deals: list[StalledDeal]  # largest first
     by_rep: list[RepStalled]  # owners of open deals, most stalled value first
@@ -176,7 +179,12 @@ class StalledReport:
 
     @property
     def value(self) -> float:
-        return sum(d.amount for d in self.deals)
+        """The stalled deals' value, of those with an amount (see `without_amount`)."""
+        return sum(d.amount for d in self.deals if d.amount is not None)
+
+    @property
+    def without_amount(self) -> int:
+        return sum(1 for d in self.deals if d.amount is None)
 
 
 # --- the analysis ---------------------------------------------------------------------------
@@ -191,7 +199,7 @@ class _OpenDeal:
     team: str | None
     account_id: int | None
     account: str | None
-    amount: float
+    amount: float | None
     stage: str
     created_at: dt.datetime
 
@@ -222,7 +230,11 @@ def stalled_deals(
     judged = [
         _judge(calendar, d, placed[d.deal_id], last_selling.get(d.deal_id), judge) for d in deals
     ]
-    stalled = sorted((s for s in judged if s.reasons), key=lambda s: (-s.amount, s.name))
+    # Largest first; a deal without an amount after those with one (its size is unknown).
+    stalled = sorted(
+        (s for s in judged if s.reasons),
+        key=lambda s: (s.amount is None, -(s.amount or 0.0), s.name),
+    )
     return StalledReport(
         as_of=as_of,
         team=scope.team,
@@ -231,7 +243,8 @@ def stalled_deals(
         stage_percentile=rules.stage_percentile,
         min_stage_samples=rules.min_stage_samples,
         open_deals=len(deals),
-        open_value=sum(d.amount for d in deals),
+        open_value=sum(d.amount for d in deals if d.amount is not None),
+        open_without_amount=sum(1 for d in deals if d.amount is None),
         stages=norms,
         deals=stalled,
         by_rep=_by_rep(scope, deals, stalled),
@@ -259,7 +272,18 @@ def _open_deals(conn: Connection, scope: DealScope, end: dt.datetime) -> list[_O
         .order_by(Deal.id)
     )
     return [
-        _OpenDeal(int(i), n, int(r), rn, tn, a, an, float(amount or 0), stage, created)
+        _OpenDeal(
+            int(i),
+            n,
+            int(r),
+            rn,
+            tn,
+            a,
+            an,
+            None if amount is None else float(amount),
+            stage,
+            created,
+        )
         for i, n, r, rn, tn, a, an, amount, stage, created in conn.execute(query)
     ]
 
@@ -451,9 +475,13 @@ def _by_rep(
         people.setdefault(d.rep_id, (d.rep, d.team))
     open_count: dict[int, int] = defaultdict(int)
     open_value: dict[int, float] = defaultdict(float)
+    open_unknown: dict[int, int] = defaultdict(int)
     for d in deals:
         open_count[d.rep_id] += 1
-        open_value[d.rep_id] += d.amount
+        if d.amount is None:
+            open_unknown[d.rep_id] += 1
+        else:
+            open_value[d.rep_id] += d.amount
     mine: dict[int, list[StalledDeal]] = defaultdict(list)
     for s in stalled:
         mine[s.rep_id].append(s)
@@ -465,8 +493,10 @@ def _by_rep(
             open_deals=open_count[rep_id],
             open_value=open_value[rep_id],
             count=len(mine[rep_id]),
-            value=sum(s.amount for s in mine[rep_id]),
+            value=sum(s.amount for s in mine[rep_id] if s.amount is not None),
             deals=mine[rep_id],
+            open_without_amount=open_unknown[rep_id],
+            without_amount=sum(1 for s in mine[rep_id] if s.amount is None),
         )
         for rep_id, (name, team) in people.items()
     ]

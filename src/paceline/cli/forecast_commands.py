@@ -146,6 +146,11 @@ def print_forecast(f: Forecast) -> None:
             f"[yellow]{f.open_without_amount} of {len(f.open_deals)} open deals have no amount "
             f"recorded[/]: each is valued from the sizes of the deals won {valued}, not as zero."
         )
+    if f.won_without_amount:
+        out.print(
+            f"[yellow]{f.won_without_amount} deal(s) won in the period have no amount "
+            "recorded[/]: not in won so far (unknown, not zero)."
+        )
 
 
 def new_deals_text(n: NewDeals) -> str:
@@ -211,7 +216,7 @@ def _print_deals(f: Forecast) -> None:
             d.name,
             d.stage or "not recorded",
             f"{d.days_in_stage:.0f}",
-            money(d.amount),
+            money(d.amount) + ("" if d.amount_recorded else " (no amount: from wins)"),
             _percent(d.win_probability),
             _percent(d.crm_probability),
             money(d.expected),
@@ -240,7 +245,12 @@ def print_backtest(b: Backtest) -> None:
             table.add_row(
                 r.period.label,
                 f"{r.point} (end of {r.cutoff})",
-                money(r.actual),
+                money(r.actual)
+                + (
+                    f"\n[yellow]+{r.actual_without_amount} no amount[/]"
+                    if r.actual_without_amount
+                    else ""
+                ),
                 money(r.p50),
                 f"{money(r.p10)} - {money(r.p90)}",
                 "yes" if r.covered else "[red]no[/]",
@@ -266,6 +276,12 @@ def print_backtest(b: Backtest) -> None:
             out.print(f"{s.label}: {s.unavailable}; not compared.")
     if b.skipped:
         out.print("Skipped: " + "; ".join(skip.label for skip in b.skipped))
+    unknown = sum(r.actual_without_amount for r in b.rows)
+    if unknown:
+        out.print(
+            f"[yellow]{unknown} won deal(s) in the periods have no amount recorded[/]: the "
+            "actuals are the sums of the others (unknown, not zero)."
+        )
     out.print(
         "WAPE = sum |forecast - actual| / sum actual; bias = sum (forecast - actual) / sum "
         "actual; coverage: share of forecasts whose actual fell inside Paceline's P10-P90 "

@@ -66,6 +66,7 @@ def print_stalled(report: StalledReport) -> None:
     title = (
         f"Stalled deals — {who}, as of {report.as_of}: {report.count} of {report.open_deals} "
         f"open deals, {money(report.value)} of {money(report.open_value)}"
+        + _unknown_text(report.open_without_amount)
     )
     if not report.deals:
         out.print(f"{title}. Nothing is stalled.")
@@ -79,13 +80,15 @@ def print_stalled(report: StalledReport) -> None:
         for row in report.by_rep:
             if not row.deals:
                 continue
-            summary = f"{row.count} of {row.open_deals}, {money(row.value)}"
+            summary = f"{row.count} of {row.open_deals}, {money(row.value)}" + _unknown_text(
+                row.without_amount
+            )
             for i, deal in enumerate(row.deals):
                 table.add_row(
                     f"{row.rep}\n[dim]{summary}[/]" if i == 0 else "",
                     deal.name + (f"\n[dim]{deal.account}[/]" if deal.account else ""),
                     deal.stage,
-                    money(deal.amount),
+                    "—" if deal.amount is None else money(deal.amount),
                     str(deal.last_selling_day) if deal.last_selling_day else "never",
                     "\n".join(reason_text(deal)),
                 )
@@ -95,6 +98,11 @@ def print_stalled(report: StalledReport) -> None:
     if clear and report.deals:
         out.print("Nothing stalled: " + ", ".join(sorted(clear)))
     out.print(_rules(report))
+
+
+def _unknown_text(count: int) -> str:
+    """How many deals a sum left out because their amount is not recorded."""
+    return f" ({count} without an amount, not counted)" if count else ""
 
 
 def reason_text(deal: StalledDeal) -> list[str]:
@@ -199,7 +207,10 @@ def _week_label(week: FlowWeek) -> str:
 
 
 def _count_value(amount: CountValue) -> str:
-    return f"{amount.count} / {money(amount.value)}" if amount.count else "0"
+    if not amount.count:
+        return "0"
+    unknown = f" (+{amount.without_amount} no amount)" if amount.without_amount else ""
+    return f"{amount.count} / {money(amount.value)}{unknown}"
 
 
 def _net(amount: CountValue) -> str:

@@ -48,6 +48,9 @@ class FieldDef:
     kind: FieldKind
     required: bool = False
     help: str = ""
+    # A required field whose column must be there but whose cell may be empty: the value is
+    # then unknown (None), e.g. a deal's amount that the CRM left blank, which is not 0.
+    blank_ok: bool = False
 
 
 ENTITY_FIELDS: dict[Entity, tuple[FieldDef, ...]] = {
@@ -72,7 +75,7 @@ ENTITY_FIELDS: dict[Entity, tuple[FieldDef, ...]] = {
         FieldDef("name", "text", True),
         FieldDef("rep", "text", True, "owner's name (created if new, unless --no-new-reps)"),
         FieldDef("sourced_by", "text", help="rep who sourced it, e.g. the SDR (created if new)"),
-        FieldDef("amount", "money", True, 'e.g. 22700 or "$22,700.00"'),
+        FieldDef("amount", "money", True, 'e.g. 22700 or "$22,700.00"; empty: unknown', True),
         FieldDef("stage", "text", True, "stage name; its status comes from the configuration"),
         FieldDef("status", "text", help="open, won or lost (overrides the stage's status)"),
         FieldDef("created_at", "timestamp", True),
@@ -231,7 +234,8 @@ class RowReader:
             for name, spec in specs.items()
             if not self.missing_columns
         ]
-        self._required = [f for f in required_fields(entity) if f in specs]
+        blank_ok = {f.name for f in ENTITY_FIELDS[entity] if f.blank_ok}
+        self._required = [f for f in required_fields(entity) if f in specs and f not in blank_ok]
         self._skip = [
             (index[col], set(values)) for col, values in mapping.skip.items() if col in index
         ]
@@ -439,7 +443,18 @@ def _has_ask(given: object, outcome: str | None, settings: Settings) -> bool:
     return True
 
 
-def finish_deal(values: dict[str, object], settings: Settings) -> Record:
+# An imported deal whose close comes before its creation (the key the writer counts it by).
+ENTERED_AFTER_CLOSE = "entered_after_close"
+
+
+def finish_deal(values: dict[str, object], settings: Settings, *, imported: bool = False) -> Record:
+    """A checked deal. A close before the creation is refused when a person types it (a
+    typo), but kept when `imported`: CRMs' close dates are typed by people while the
+    creation is the system's timestamp, so a deal entered after it was won (a migration, a
+    late entry) closes "before" it was created. Its close stays as given (revenue lands in
+    the period it was won), its creation too, and the record is flagged
+    (`ENTERED_AFTER_CLOSE`) for the import to count; the analyses leave its unknown sales
+    cycle out (`pipeline_history.KnownDeal.entered_after_close`)."""
     stage = slug(str(values["stage"]))
     if not stage:
         raise FieldError("stage is empty after normalising", "stage")
@@ -449,26 +464,29 @@ def finish_deal(values: dict[str, object], settings: Settings) -> Record:
     status = status or settings.stage_status[stage]
     if status not in ("open", "won", "lost"):
         raise FieldError(f"status must be open, won or lost, not {values['status']!r}", "status")
-    amount = values["amount"]
-    assert isinstance(amount, Decimal)
-    if amount < 0:
+    amount = values.get("amount")  # None: the source left it empty (unknown, not 0)
+    assert amount is None or isinstance(amount, Decimal)
+    if amount is not None and amount < 0:
         raise FieldError(f"amount cannot be negative: {amount}", "amount")
-    if amount >= MAX_AMOUNT:
+    if amount is not None and amount >= MAX_AMOUNT:
         raise FieldError(f"amount too large: {amount} (at most {MAX_AMOUNT - 1:,})", "amount")
     created_utc, created_local = _moment(values["created_at"])
     closed = values.get("closed_at")
     closed_utc = _utc(closed)
+    entered_after_close = False
     if status == "open":
         closed_utc = None
     elif closed is None:
         raise FieldError(f"a {status} deal needs closed_at", "closed_at")
     elif _closed_before_created(_moment(closed), (created_utc, created_local)):
-        raise FieldError("closed_at is before created_at", "closed_at")
+        if not imported:
+            raise FieldError("closed_at is before created_at", "closed_at")
+        entered_after_close = True
     record: Record = {
         "name": values["name"],
         "rep": values["rep"],
         "sourced_by": values.get("sourced_by"),
-        "amount": amount.quantize(Decimal("0.01")),
+        "amount": None if amount is None else amount.quantize(Decimal("0.01")),
         "stage": stage,
         "status": status,
         "created_at": created_utc,
@@ -480,7 +498,13 @@ def finish_deal(values: dict[str, object], settings: Settings) -> Record:
     record["row_hash"] = content_hash(record)
     record["external_id"] = values["external_id"]
     record["stage_changed_at"] = _utc(values.get("stage_changed_at"))
+    record[ENTERED_AFTER_CLOSE] = entered_after_close
     return record
+
+
+def finish_imported_deal(values: dict[str, object], settings: Settings) -> Record:
+    """`finish_deal` for imports: a close before the creation is kept and flagged."""
+    return finish_deal(values, settings, imported=True)
 
 
 def unknown_stage(raw: str, settings: Settings) -> str:
@@ -604,7 +628,7 @@ def finish_stage_history(values: dict[str, object], settings: Settings) -> Recor
 
 FINISHERS: dict[Entity, Callable[[dict[str, object], Settings], Record]] = {
     "activities": finish_activity,
-    "deals": finish_deal,
+    "deals": finish_imported_deal,
     "reps": finish_rep,
     "accounts": finish_account,
     "contacts": finish_contact,

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from paceline.config import Settings
 from paceline.ingest.accounting import ErrorSink, ImportOptions, ImportResult, Pending
-from paceline.ingest.entities import Record
+from paceline.ingest.entities import ENTERED_AFTER_CLOSE, Record
 from paceline.ingest.mapping import Entity
 from paceline.store import audit
 from paceline.store.audit import Actor
@@ -50,6 +50,11 @@ from paceline.store.names import (
 from paceline.store.runs import FAILURE_LENGTH, beat, finish_run, start_run, sweep_interrupted
 
 MIN_ROWS_BEFORE_ANALYZE = 20_000
+# The import report's warning for deals kept although they close before their creation.
+CLOSED_BEFORE_CREATED = (
+    "warning: closed before created (close date before the creation: entered after it "
+    "closed); kept on its close date, its sales cycle unknown"
+)
 # What the database (or its driver) raises for one bad row; a lost connection is not one.
 ROW_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
 # PostgreSQL's deadlock_detected and serialization_failure: two imports writing the same
@@ -511,6 +516,9 @@ class DealWriter(AccountMakingWriter):
         )
         repeats = self.matched_before(conn, existing)
         inserts, updates, history = [], [], []
+        late = sum(1 for p in batch if p.record.get(ENTERED_AFTER_CLOSE))
+        if late:
+            self.note(CLOSED_BEFORE_CREATED, late)
         for p in batch:
             r = p.record
             row = _deal_row(r, self.source, self.run_id)

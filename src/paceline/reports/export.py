@@ -364,6 +364,8 @@ def forecast_sheets(f: Forecast) -> list[Sheet]:
         ["period", f.period.label],
         ["as_of", f.as_of],
         ["won_so_far", f.won_so_far],
+        ["won_without_amount", f.won_without_amount],
+        ["open_without_amount", f.open_without_amount],
         ["expected_open", f.expected_open],
         ["expected_new", f.expected_new],
         ["mean", f.mean],

@@ -307,7 +307,13 @@ def _team_text(settings: Settings, r: TeamReport) -> list[str]:
         out.append(f"  not available: {r.forecast_note}")
     else:
         out.append(
-            f"  {f.period.label}: won so far {_money(f.won_so_far)}; likely"
+            f"  {f.period.label}: won so far {_money(f.won_so_far)}"
+            + (
+                f" (+{f.won_without_amount} won without an amount, not counted)"
+                if f.won_without_amount
+                else ""
+            )
+            + "; likely"
             f" {_money(f.p50)} (P10 {_money(f.p10)}, P90 {_money(f.p90)})"
             + (f"; target {_money(f.target)}" if f.target is not None else "")
             + (

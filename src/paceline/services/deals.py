@@ -3,12 +3,13 @@
 The API calls this module, and nothing else writes a single deal (imports write in bulk
 through `ingest`). A deal is checked by the rules an imported one passes
 (`ingest.entities.finish_deal`): a stage of the configuration, a status that is open, won or
-lost (by default the stage's), an amount of 0 or more, and a close date for a won or lost
-deal, not before its creation. Who may: `paceline.access` (a rep their own deals, a manager
-their team's, an admin everyone's; `sourced_by` the caller, a rep of their team, or for an
-admin anyone). Errors are the domain errors each face translates: `InputError` naming the
-field, `Forbidden`, `NotFound` (a deal out of reach is not found, like a missing one) and
-`Conflict` (an external id already used by a deal the caller cannot see).
+lost (by default the stage's), an amount of 0 or more or none (unknown), and a close date
+for a won or lost deal, not before its creation. Who may: `paceline.access` (a rep their own
+deals, a manager their team's, an admin everyone's; `sourced_by` the caller, a rep of their
+team, or for an admin anyone). Errors are the domain errors each face translates:
+`InputError` naming the field, `Forbidden`, `NotFound` (a deal out of reach is not found,
+like a missing one) and `Conflict` (an external id already used by a deal the caller cannot
+see).
 
 Choices worth knowing:
 - Changing a deal to won or lost without `closed_at` closes it now (creating one needs the
@@ -39,7 +40,7 @@ EDITABLE = frozenset(
     {"rep", "name", "amount", "stage", "status", "created_at", "closed_at", "expected_close",
      "account", "sourced_by", "stage_changed_at"}
 )  # fmt: skip
-NOT_NULL = ("rep", "name", "amount", "stage", "created_at")
+NOT_NULL = ("rep", "name", "stage", "created_at")  # amount may be cleared: unknown
 CLOSED = ("won", "lost")
 
 
@@ -48,7 +49,7 @@ class DealEntry:
     """One deal to create, as a person gave it. No rep: the writer's own."""
 
     name: str
-    amount: Decimal
+    amount: Decimal | None  # None: not known yet (not the same as 0)
     stage: str
     rep: str | None = None
     status: str | None = None  # default: the stage's status from the configuration

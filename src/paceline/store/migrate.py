@@ -7,6 +7,14 @@ upgrade failed on "table ... already exists". The upgrade therefore takes the SQ
 transaction out of the driver's hands and opens it itself (`BEGIN`), as SQLAlchemy documents
 for pysqlite: the whole upgrade, every revision in it, commits or rolls back as one.
 
+SQLite changes a column (say, its NOT NULL) by copying the table and dropping the old one
+(Alembic's batch mode). With foreign keys enforced, that drop is a DELETE: it would cascade
+to the rows that reference the table (every stage-history row of every deal) or fail on
+them. So, as SQLite's own procedure for schema changes says, foreign keys are turned off
+before the transaction (the pragma does nothing inside one), checked with
+`PRAGMA foreign_key_check` before the commit (a violation rolls everything back), and turned
+on again after.
+
 Alembic (with Mako and Pygments) takes a fifth of a second to import, so it is imported only
 to migrate: the check every command makes, `is_up_to_date`, reads the head revision from the
 migration files' text and the current one with one SELECT.
@@ -50,6 +58,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(engine, conn), revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to `revision`, in one transaction as `upgrade` does (for tests and
+    recovery; no command offers it)."""
+    from alembic import command
+
+    with engine.connect() as conn, _transactional_ddl(conn):
+        command.downgrade(alembic_config(engine, conn), revision)
+
+
 @contextmanager
 def _transactional_ddl(conn: Connection) -> Iterator[None]:
     """One transaction around DDL and data alike; committed only if everything succeeded."""
@@ -61,11 +78,20 @@ def _transactional_ddl(conn: Connection) -> Iterator[None]:
     assert driver is not None
     saved = driver.isolation_level
     driver.isolation_level = None  # the driver stops committing
+    driver.execute("PRAGMA foreign_keys=OFF")  # outside the transaction, or it does nothing
     try:
         with conn.begin():
             conn.exec_driver_sql("BEGIN")
             yield
+            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                table, row, parent, _ = broken[0]
+                raise RuntimeError(
+                    f"migration left {len(broken)} broken foreign key(s), e.g. {table} row "
+                    f"{row} -> {parent}; nothing was changed"
+                )
     finally:
+        driver.execute("PRAGMA foreign_keys=ON")
         driver.isolation_level = saved
 
 

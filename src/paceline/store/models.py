@@ -134,7 +134,8 @@ class Deal(Base):
     sourced_by_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     name: Mapped[str] = mapped_column(String(300))
-    amount: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal(0))
+    # None: the CRM left it empty (unknown), which is not the same as a deal worth 0.
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
     stage: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(8))  # open / won / lost
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -167,7 +168,7 @@ class DealStageHistory(Base):
     deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"))
     stage: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(8))
-    amount: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))  # None: not known then
     entered_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_deal_stage_history_deal_entered", "deal_id", "entered_at"),)

@@ -813,7 +813,7 @@ class DealRecord:
     account_id: int | None
     account: str | None
     name: str
-    amount: Decimal
+    amount: Decimal | None  # None: not known
     stage: str
     status: str
     created_at: dt.datetime
@@ -840,7 +840,7 @@ class NewDeal:
 
     rep_id: int
     name: str
-    amount: Decimal
+    amount: Decimal | None  # None: not known
     stage: str
     status: str
     created_at: dt.datetime  # UTC, naive
@@ -885,7 +885,7 @@ def _deal_query() -> Select[*tuple[Any, ...]]:
 
 def _deal_record(row: Sequence[Any]) -> DealRecord:
     values = list(row)
-    values[10] = Decimal(values[10]) if values[10] is not None else Decimal(0)
+    values[10] = Decimal(values[10]) if values[10] is not None else None  # unknown, not 0
     return DealRecord(*values)
 
 

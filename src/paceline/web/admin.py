@@ -266,18 +266,36 @@ def mapping_dirs() -> list[Path]:
     return [Path.cwd() / "mappings", Path.cwd() / "examples" / "mappings"]
 
 
+SHIPPED = "shipped:"  # a choice's key prefix for the mappings Paceline ships (crm:Object)
+
+
 def mapping_choices() -> list[MappingChoice]:
+    """The shipped CRM mappings (as `paceline import --mapping crm:Object` names them), then
+    the mapping files found in `mapping_dirs()`."""
+    from paceline.ingest.crm.shipped import shipped_mapping_path, shipped_names
+
     choices = []
+    for name in shipped_names():
+        path = shipped_mapping_path(name)
+        if path is not None:
+            choices.append(MappingChoice(f"{SHIPPED}{name}", f"{name} (shipped)", path))
     for index, folder in enumerate(mapping_dirs()):
         if not folder.is_dir():
             continue
-        for path in sorted(folder.rglob("*.toml")):
+        for path in sorted(folder.rglob("*.toml")):  # files found in the folders
             relative = path.relative_to(folder).as_posix()
             choices.append(MappingChoice(f"{index}:{relative}", relative, path))
     return choices
 
 
 def _picked_mapping(key: str) -> Mapping:
+    if key.startswith(SHIPPED):
+        from paceline.ingest.crm.shipped import resolve_mapping, shipped_names
+
+        name = key.removeprefix(SHIPPED)
+        if name not in shipped_names():
+            raise MappingError(f"mapping: no shipped mapping {name!r}")
+        return resolve_mapping(name)
     for choice in mapping_choices():
         if choice.key == key:
             return load_mapping(choice.path)
@@ -356,6 +374,8 @@ def import_post(
     entity: Annotated[str, Form()] = "activities",
     mapping: Annotated[str, Form()] = "",
     mapping_file: Annotated[UploadFile | None, File()] = None,
+    pipelines_file: Annotated[UploadFile | None, File()] = None,
+    owners_file: Annotated[UploadFile | None, File()] = None,
     source: Annotated[str, Form()] = "",
     sheet: Annotated[str, Form()] = "",
     delimiter: Annotated[str, Form()] = "",
@@ -389,6 +409,7 @@ def import_post(
         if upload.stat().st_size == 0:
             raise ImportFileError(f"{name}: the file is empty (choose a file to upload)")
         loaded = _mapping(folder, mapping, mapping_file)
+        companions = _companions(folder, pipelines_file, owners_file)
     except (ImportFileError, MappingError, UserInputError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return _import_form(request, caller, values, error=str(exc), status=422)
@@ -398,9 +419,13 @@ def import_post(
         errors_path=folder / f"{upload.stem}.errors.csv",
         sheet=sheet.strip() or None,
         delimiter=delimiter or None,
+        pipelines=companions.get("pipelines"),
+        owners=companions.get("owners"),
     )
     state = app_state(request)
-    reader = plugins.import_source_for(upload)  # a spreadsheet by its extension, else CSV
+    # The mapping's reader when it names one (a CRM's JSON), else by the file's extension
+    # (a spreadsheet), else CSV: as `paceline import` picks it.
+    reader = plugins.import_source_for(upload, (loaded and loaded.reader) or None)
 
     def work(on_start: Callable[[int], None]) -> ImportResult:
         return import_file(
@@ -463,6 +488,23 @@ def import_run_page(request: Request, caller: User, run_id: int) -> Response:
         },
         headers={"Refresh": "2"} if running else None,
     )
+
+
+def _companions(
+    folder: Path, pipelines: UploadFile | None, owners: UploadFile | None
+) -> dict[str, Path]:
+    """The CRM's pipeline definition and owners list uploaded beside a JSON export (what
+    `--pipelines` and `--owners` give the command line), saved into the workspace."""
+    found = {}
+    for key, uploaded in (("pipelines", pipelines), ("owners", owners)):
+        if uploaded is None or not uploaded.filename:
+            continue
+        path = folder / f"{key}.json"
+        with path.open("wb") as out:
+            shutil.copyfileobj(uploaded.file, out)
+        if path.stat().st_size:
+            found[key] = path
+    return found
 
 
 def _mapping(folder: Path, picked: str, uploaded: UploadFile | None) -> Mapping | None:

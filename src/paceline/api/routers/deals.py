@@ -64,7 +64,9 @@ class DealIn(BaseModel):
 
     rep: Name | None = Field(None, description="The owner's name; default: the caller's rep.")
     name: LongName
-    amount: Amount
+    amount: Amount | None = Field(
+        None, description="Omitted or null: not known yet (stored as unknown, never as 0)."
+    )
     stage: Label = Field(description="Stage name; its status comes from the configuration.")
     status: Status | None = Field(None, description="Overrides the stage's status.")
     created_at: Moment | None = Field(None, description="Default: now.")
@@ -107,7 +109,7 @@ class DealOut(BaseModel):
     account_id: int | None
     account: str | None
     name: str
-    amount: float
+    amount: float | None = Field(description="null: not known (the source left it empty).")
     stage: str
     status: str
     created_at: dt.datetime
@@ -137,7 +139,7 @@ def out(d: DealRecord) -> DealOut:
         account_id=d.account_id,
         account=d.account,
         name=d.name,
-        amount=float(d.amount),
+        amount=None if d.amount is None else float(d.amount),
         stage=d.stage,
         status=d.status,
         created_at=as_utc(d.created_at),
