@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from paceline import plugins
 from paceline.cli import JSON_OPTION, _ctx, _print_import_result, app, err, handles_errors, out
 from paceline.errors import UserInputError
 
@@ -46,6 +45,7 @@ def sync_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Pull what changed in a CRM since the last sync through its API and import it."""
+    from paceline import plugins  # the plugin machinery only when a sync runs
     from paceline.serialize import dumps
 
     c = _ctx(ctx)

@@ -31,7 +31,7 @@ def _refuse_enforced_foreign_keys() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite" and bind.exec_driver_sql("PRAGMA foreign_keys").scalar():
         raise RuntimeError(
-            "0011 must run with SQLite foreign keys off (use paceline.store.migrate): "
+            "0014 must run with SQLite foreign keys off (use paceline.store.migrate): "
             "copying the deal table would delete its stage history"
         )
 
