@@ -52,6 +52,7 @@ if not CHROMIUM.exists():
 from playwright.sync_api import (  # noqa: E402  (only once chromium is known to be there)
     Browser,
     ConsoleMessage,
+    Locator,
     Page,
     expect,
     sync_playwright,
@@ -190,3 +191,95 @@ def test_activity_kinds_read_as_the_configuration_labels_them(open_as: Opener) -
     mix = " ".join(page.get_by_test_id("quality-table").locator("tbody td small").all_inner_texts())
     assert "Phone call" in mix, mix
     assert "_" not in mix and "crm update" not in mix, mix
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+CHART_PAGES = [
+    ("weak", "/diagnose?rep={rep}"),
+    ("weak", "/funnel?rep={rep}"),
+    ("ae", "/equation?rep={rep}"),
+    (None, "/quality"),
+    (None, "/when"),
+    (None, "/flow"),
+    (None, "/forecast"),
+    (None, "/leaderboard"),
+    (None, "/tipping"),
+]
+
+
+def _texts(locator: Locator) -> list[str]:
+    """The text of SVG elements (which have no inner text)."""
+    found = locator.evaluate_all("els => els.map(e => e.textContent)")
+    return [str(t).strip() for t in found]
+
+
+@pytest.mark.parametrize(("who", "path"), CHART_PAGES, ids=[p for _, p in CHART_PAGES])
+def test_every_chart_has_a_legend_a_scale_and_a_caption(
+    open_as: Opener, site: Site, who: str | None, path: str
+) -> None:
+    page = open_as(LAPTOP, "admin")
+    rep = {"weak": site.weak, "ae": site.ae}.get(who or "", "")
+    page.goto(path.format(rep=quote(rep)))
+    charts = page.locator("[data-figure]")
+    assert charts.count() >= 1, path
+    for chart in charts.all():
+        expect(chart).to_have_attribute("data-rendered", "true")
+        name = chart.get_attribute("data-figure")
+        legend = _texts(chart.locator(".legend .traces .legendtext"))
+        colourbar = chart.locator(".colorbar").count()
+        assert [t for t in legend if t] or colourbar, f"{path} {name}: no legend"
+        kind = chart.evaluate("el => el._fullData[0].type")
+        if kind != "funnel":  # a funnel's bars carry their own numbers, and it has no axis
+            ticks = _texts(chart.locator(".xtick text, .ytick text"))
+            assert len([t for t in ticks if t]) >= 2, f"{path} {name}: no readable scale"
+            size = chart.evaluate(
+                "el => Math.min(...Array.from(el.querySelectorAll('.xtick text, .ytick text'))"
+                ".map(t => parseFloat(getComputedStyle(t).fontSize)))"
+            )
+            assert size >= 11, f"{path} {name}: ticks at {size}px"
+        caption = chart.evaluate(
+            """el => { let n = el.nextElementSibling;
+                       while (n && n.tagName === 'SCRIPT') n = n.nextElementSibling;
+                       return n && n.tagName === 'P' ? n.textContent : ''; }"""
+        )
+        assert len(caption.strip()) > 40, f"{path} {name}: no caption under the chart"
+
+
+def test_the_revenue_equation_legend_and_caption_match_its_colours(
+    open_as: Opener, site: Site
+) -> None:
+    page = open_as(LAPTOP, "admin")
+    page.goto(f"/equation?rep={quote(site.ae)}")
+    chart = page.get_by_test_id("equation-chart")
+    expect(chart).to_have_attribute("data-rendered", "true")
+    data = chart.evaluate(
+        """el => el._fullData.map(t => [t.type, t.name, t.marker && t.marker.color,
+                 t.increasing && t.increasing.marker.color,
+                 t.decreasing && t.decreasing.marker.color])"""
+    )
+    waterfall = next(t for t in data if t[0] == "waterfall")
+    entries = {t[1]: t[2] for t in data if t[0] == "scatter"}
+    above = next(c for n, c in entries.items() if "above the peers' median" in n)
+    below = next(c for n, c in entries.items() if "below the peers' median" in n)
+    assert waterfall[3] == above and waterfall[4] == below  # the legend says what is drawn
+    assert _green(above) and _red(below)
+    caption = page.get_by_test_id("equation-caption").inner_text()
+    assert "Green bars raise revenue, red bars lower it" in caption
+    legend = _texts(chart.locator(".legend .traces .legendtext"))
+    assert any("raises revenue" in t for t in legend) and any("lowers" in t for t in legend)
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return r, g, b
+
+
+def _green(colour: str) -> bool:
+    r, g, b = _rgb(colour)
+    return g > r and g > b
+
+
+def _red(colour: str) -> bool:
+    r, g, b = _rgb(colour)
+    return r > g and r > b
