@@ -283,3 +283,36 @@ def _green(colour: str) -> bool:
 def _red(colour: str) -> bool:
     r, g, b = _rgb(colour)
     return r > g and r > b
+
+
+# --- the plan builder on a phone --------------------------------------------------------------
+
+
+def _sideways(page: Page) -> tuple[int, int]:
+    width, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    return int(width), int(inner)
+
+
+def test_the_plan_builder_works_on_a_phone_from_the_default_path(open_as: Opener) -> None:
+    """A manager on a phone types the goal and the deal size, leaves every rate to history
+    (the default), builds the plan and reads it, without scrolling sideways."""
+    page = open_as(PHONE, "manager")
+    page.goto("/plan")
+    assert _sideways(page)[0] <= PHONE["width"]
+    expect(page.get_by_label("Measure rates I leave blank from history")).to_be_checked()
+    page.get_by_label("Revenue goal for the year").fill("20M")
+    page.get_by_label("Average deal size").fill("35k")
+    build = page.get_by_role("button", name="Build plan")
+    box = build.bounding_box()
+    assert box is not None and box["height"] >= 40  # a thumb can hit it
+    build.click()
+    expect(page.get_by_test_id("plan-error")).to_have_count(0)
+    plan = page.get_by_test_id("plan")
+    expect(plan).to_be_visible()
+    expect(plan).to_contain_text("deals")
+    cascade = page.get_by_test_id("cascade")
+    expect(cascade.locator('tr[data-metric="deals_won"]')).to_be_visible()
+    width, inner = _sideways(page)
+    assert width <= inner, f"/plan is {width} px wide in a {inner} px window"
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMAGES / "plan-phone.png"), full_page=True)
