@@ -64,9 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from http_load import _demo_database  # the same demo organisation, built once
+    from http_load import WORK as DEMO_DIR
+    from http_load import Server, _prepare  # the same demo organisation, built once
 
-    database = _demo_database()
+    _prepare(Server(None, 1), "sqlite", "")
+    database = DEMO_DIR / "demo.db"
     with _server(database) as base:
         figures = _measure(base, args.page_runs, NETWORKS[args.network])
     result = {

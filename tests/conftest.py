@@ -66,6 +66,7 @@ HEAVY_MODULES = {
     "test_web_browser.py",
     "test_board_browser.py",
     "test_web_phone.py",
+    "test_words_browser.py",
     "test_tracking_demo.py",
     "test_demo.py",
     "test_api_fuzz.py",

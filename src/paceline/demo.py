@@ -1615,8 +1615,33 @@ def recent_start(settings: Settings, today: dt.date) -> dt.date:
     return min(month.start, stretch.start)
 
 
+# Every seller in the demo talks to prospects on the phone (SDRs to set meetings, AEs to work
+# their own pipeline, field reps before their visits), so each of those roles is held to its
+# conversations as well as to its key metrics and funnel steps.
+CONVERSING_ROLES = ("sdr", "ae", "field")
+
+
+def owned_metrics(settings: Settings, role: str) -> list[str]:
+    """The metrics a demo role is given targets for: its key metrics, the funnel steps it
+    owns (`Settings.role_funnel`) and, for a role whose reps call, its conversations. Without
+    those, a leaderboard of conversations ranked by % of own target left the AEs and field
+    reps out (no target), and a plan's funnel step had no target on its owners' scorecards."""
+    known = {m.name for m in settings.metrics}
+    try:
+        role_settings = settings.role(role)
+    except KeyError:
+        return []
+    if not role_settings.key_metrics:
+        return []  # managers: not paced
+    wanted = [*role_settings.key_metrics, *settings.role_funnel(role)]
+    if role in CONVERSING_ROLES:
+        wanted.append("conversations")
+    return [m for m in dict.fromkeys(wanted) if m in known]
+
+
 def save_run_rate_targets(engine: Engine, settings: Settings, today: dt.date) -> int:
-    """Monthly targets for every rep's key metrics: their own run rate of the last 3 months.
+    """Monthly targets for every metric a rep's role owns (`owned_metrics`): their own run
+    rate of the last 3 months.
 
     A demo needs targets for scorecards to mean something. Each rep's daily rate over the
     three months before the recent stretch (`recent_start`), times each month's business
@@ -1630,18 +1655,18 @@ def save_run_rate_targets(engine: Engine, settings: Settings, today: dt.date) ->
     months = [
         calendar.period("month", months_before(this_month.start, k)) for k in range(3, -3, -1)
     ]
-    key_metrics = {r.name: r.key_metrics for r in settings.roles}
+    owned = {r.name: owned_metrics(settings, r.name) for r in settings.roles}
     ensure_rollup(engine, settings)
     rows: list[TargetRow] = []
     with engine.begin() as conn:
         reps = conn.execute(select(Rep.id, Rep.role, Rep.start_date)).all()
-        wanted = sorted({m for ms in key_metrics.values() for m in ms})
+        wanted = sorted({m for ms in owned.values() for m in ms})
         totals = metric_totals(conn, settings, wanted, since, recent)
         for rep_id, role, start in reps:
             worked = calendar.business_days(max(since, start or since), recent)
             if not worked:
                 continue
-            for metric in key_metrics.get(role, []):
+            for metric in owned.get(role, []):
                 daily = totals.get(rep_id, metric) / worked
                 rows.extend(
                     TargetRow(rep_id, metric, "month", m.start, round(daily * days, 2), "demo")

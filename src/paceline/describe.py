@@ -1,7 +1,12 @@
-"""Plain-language sentences for diagnosis results, shared by the CLI and the web pages.
+"""Plain-language sentences for diagnosis results, shared by the CLI, the web pages and the
+reports.
 
-Analyses return numbers; a manager reads sentences. Writing them once here keeps the terminal
-and the browser saying the same thing in the same words.
+Analyses return numbers; a manager reads sentences. Writing them once here keeps the terminal,
+the browser and the reports saying the same thing in the same words. A finding says what a
+sales manager would say ("very unlikely to be chance", labels from the configuration); the
+statistics behind it (p-values, the test, the counts) are worded separately (`finding_stats`,
+`evidence_stats`), so each face can keep them one click away (a "How we know" disclosure on
+the web, `--stats` or `--json` on the CLI) instead of in the sentence.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.alerts import Alert
     from paceline.analytics.coaching import RuleCheck
     from paceline.analytics.diagnose import Finding, RepDiagnosis
+    from paceline.analytics.funnel import FunnelStep
     from paceline.config import Settings
 
 FLAG_TEXT = {
@@ -112,9 +118,61 @@ def measured_text(value: float | None, unit: str) -> str:
 
 
 def p_text(p: float | None) -> str:
+    """A p-value for the statistics view: 0.012, 4.3e-47 (never in a finding's sentence)."""
     if p is None:
         return ""
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    return f"p = {p:.1e}" if p < 0.001 else f"p = {p:.3f}"
+
+
+def chance_text(p: float | None) -> str:
+    """How likely a gap is to be luck, as a manager says it (the p-value is `p_text`).
+
+    The thresholds follow the analyses' own: a weak step or an alert needs under 1%, so
+    "very unlikely to be chance" is what a finding usually says; above 10% the gap is
+    something the rep's numbers could show by luck alone."""
+    if p is None:
+        return "nothing to test"
+    if p < 0.001:
+        return "very unlikely to be chance"
+    if p < 0.01:
+        return "unlikely to be chance"
+    if p < 0.1:
+        return "could be chance"
+    return "quite possibly chance"
+
+
+COMPARISON_TEST = (
+    "exact conditional test of two Poisson rates: the chance of a rate this low if the rep"
+    " converted at the peers' rate"
+)
+
+
+def kind_label(settings: Settings, name: str) -> str:
+    """An activity kind as the configuration labels it ("order_chasing" reads "Chasing orders
+    or invoices"); an unknown name with its underscores as spaces."""
+    kind = next((k for k in settings.kinds if k.name == name), None)
+    return kind.label if kind is not None and kind.label else name.replace("_", " ")
+
+
+def outcome_label(settings: Settings, name: str) -> str:
+    """An outcome as the configuration labels it ("meeting_set" reads "Meeting set")."""
+    outcome = next((o for o in settings.outcomes if o.name == name), None)
+    return outcome.label if outcome is not None and outcome.label else name.replace("_", " ")
+
+
+def factor_label(name: str) -> str:
+    """A factor of the revenue equation in words."""
+    return FACTOR_TEXT.get(name, name.replace("_", " "))
+
+
+def flag_label(name: str) -> str:
+    """A busy-versus-productive flag in words."""
+    return FLAG_TEXT.get(name, name.replace("_", " ")).split(":")[0]
+
+
+def rule_status_text(status: str) -> str:
+    """A coaching rule's verdict in words."""
+    return RULE_STATUS_TEXT.get(status, status.replace("_", " "))
 
 
 def metric_label(settings: Settings, name: str) -> str:
@@ -138,8 +196,27 @@ def no_selling_text(alert: Alert) -> str:
     return f"{ALERT_TEXT['no_selling']} for {alert.business_days} business days{since}"
 
 
+def stage_label(settings: Settings, name: str) -> str:
+    """A deal stage as the configuration labels it, else its name with spaces."""
+    stage = next((st for st in settings.stages if st.name == name), None)
+    return stage.label if stage is not None and stage.label else name.replace("_", " ")
+
+
+def factor_value(name: str, value: float | None) -> str:
+    """A factor of the revenue equation in the unit a manager reads it in: wins per selling
+    activity as a percentage (0.19%, not 0.0019), revenue per win as money."""
+    if value is None:
+        return "—"
+    if name == "wins_per_activity":
+        return f"{value:.2%}" if value < 0.1 else f"{value:.0%}"
+    if name == "revenue_per_win":
+        return money_text(value)
+    return number(value)
+
+
 def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) -> str:
-    """One finding as a sentence with its evidence."""
+    """One finding as a sentence a sales manager would say; the statistics behind it are
+    `finding_stats`."""
     f = finding
     if f.kind == "alert":
         alert = next(
@@ -147,7 +224,7 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
         )
         if alert is not None and alert.rule == "no_selling":
             return no_selling_text(alert)
-        what = ALERT_TEXT.get(f.subject, f.subject)
+        what = ALERT_TEXT.get(f.subject, f.subject.replace("_", " ").capitalize())
         metric = f" on {alert.metric_label.lower()}" if alert and alert.metric_label else ""
         days = alert.trailing_days if alert else None
         when = f"over the last {days} business days" if days else "by now"
@@ -155,37 +232,115 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
         return what + metric + (numbers if f.value is not None and f.reference else "")
     if f.kind == "weak_step":
         return (
-            f"Weak step {step_label(settings, f.subject)}: {rate(f.value)} against peers'"
-            f" {rate(f.reference)} ({p_text(f.p_value)})"
+            f"Weak step {step_label(settings, f.subject)}: {rate(f.value)} against the peers'"
+            f" {rate(f.reference)}, a gap {chance_text(f.p_value)}"
         )
     if f.kind == "too_few":
         source = metric_label(settings, f.subject.partition("->")[0])
         return (
-            f"{step_label(settings, f.subject)} looks low ({rate(f.value)} against peers'"
-            f" {rate(f.reference)}), but {f.count or 0} {source} are too few to tell"
+            f"{_first_upper(step_label(settings, f.subject))} looks low ({rate(f.value)} against"
+            f" the peers' {rate(f.reference)}), but {f.count or 0} {source} are too few to tell"
         )
     if f.kind == "holding_back":
         return (
-            f"Revenue equation: {FACTOR_TEXT.get(f.subject, f.subject)} holds the rep back"
-            f" ({number(f.value)} against the peers' median {number(f.reference)})"
+            f"What holds revenue back most: {factor_label(f.subject)}"
+            f" ({factor_value(f.subject, f.value)} against the peers' median"
+            f" {factor_value(f.subject, f.reference)})"
         )
     if f.kind == "missing_data":
         return _missing_text(f)
     if f.kind == "zero_factor":
-        factor = FACTOR_TEXT.get(f.subject, f.subject)
+        factor = factor_label(f.subject)
         revenue = diagnosis.equation.revenue if diagnosis.equation else 0.0
         if revenue > 0:  # deals won without the logged selling behind them
             return (
-                f"Revenue equation: no {factor} in this window, yet {number(revenue)} won:"
-                " the equation cannot split it"
+                f"No {factor} in this window, yet {number(revenue)} won: the revenue"
+                " equation cannot say which factor holds the rep back"
             )
-        return f"Revenue equation: no {factor}, so no revenue"
+        return f"No {factor} in this window, so no revenue"
     if f.kind == "flag":
         return _flag_text(diagnosis, f.subject)
     return (
         f"{f.count} stalled deal{'s' if f.count != 1 else ''} worth {number(f.value)}"
         f" of {number(f.reference)} open"
     )
+
+
+def finding_stats(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) -> str | None:
+    """The statistics behind a finding ("How we know"): the counts, the test and its
+    p-value, for the reader who wants them; None when the finding is a plain count."""
+    f = finding
+    if f.kind == "alert":
+        if f.subject == "no_selling" or f.p_value is None:
+            return None
+        rules = settings.alerts
+        limit = (
+            rules.zero_key_metric.max_chance
+            if f.subject == "zero_key_metric"
+            else rules.behind_pace.max_chance
+        )
+        return (
+            "Chance of a figure this low if the rep were working at target pace:"
+            f" {p_text(f.p_value)}; the alert needs under p = {limit:g}."
+        )
+    if f.kind in ("weak_step", "too_few"):
+        step = _step_of(diagnosis, f.subject)
+        c = step.comparison if step is not None else None
+        if c is None:
+            return None
+        source, _, target = f.subject.partition("->")
+        counts = (
+            f"{number(c.rep_to)} {metric_label(settings, target)} from {number(c.rep_from)}"
+            f" {metric_label(settings, source)}, against the peers' {number(c.peer_to)} from"
+            f" {number(c.peer_from)}"
+        )
+        return (
+            f"{counts}. {_first_upper(COMPARISON_TEST)}: {p_text(c.p_value)}; a step is weak"
+            f" under p = {settings.diagnose.significance:g}."
+        )
+    if f.kind == "holding_back" and diagnosis.equation is not None:
+        e = diagnosis.equation
+        parts = ", ".join(
+            f"{factor_label(x.name)} {_signed_log(x.contribution)}" for x in e.factors
+        )
+        return (
+            "Each factor's share of the gap is the natural log of the rep's factor over the"
+            f" peers' median; the shares add up to the whole gap: {parts}; gap"
+            f" {_signed_log(e.gap)}. The factor with the most negative share holds revenue"
+            " back most."
+        )
+    if f.kind == "flag" and diagnosis.quality is not None:
+        q = diagnosis.quality
+        if f.subject == "low_selling_time":
+            t = q.selling_time
+            return (
+                f"Selling share read day by day over {t.days} days against the"
+                f" {t.benchmark:.0%} benchmark: {p_text(t.p_value)} (one-sided; flagged under"
+                f" p = {settings.diagnose.significance:g})."
+            )
+        if f.subject == "high_volume_low_engagement" and q.engagement_vs_peers is not None:
+            c = q.engagement_vs_peers
+            return (
+                f"{number(c.rep_to)} engaged of {number(c.rep_from)} attempts against the"
+                f" peers' {number(c.peer_to)} of {number(c.peer_from)}."
+                f" {_first_upper(COMPARISON_TEST)}: {p_text(c.p_value)}."
+            )
+    return None
+
+
+def _step_of(diagnosis: RepDiagnosis, subject: str) -> FunnelStep | None:
+    source, _, target = subject.partition("->")
+    return next(
+        (s for s in diagnosis.funnel.steps if s.previous == source and s.metric == target), None
+    )
+
+
+def _signed_log(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.2f}".replace("-", "\u2212")
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _missing_text(f: Finding) -> str:
@@ -237,8 +392,9 @@ def evidence_text(settings: Settings, check: RuleCheck) -> str:
         f"{step_label(settings, '->'.join(check.step))}: {rate(comparison.rep_rate)} against"
         f" peers' {rate(comparison.peer_rate)}"
     )
-    if comparison.p_value is not None:
-        text += f" ({p_text(comparison.p_value)})"
+    below = comparison.relative is not None and comparison.relative < 1
+    if comparison.p_value is not None and below:  # above the peers: no gap to explain
+        text += f", {chance_text(comparison.p_value)}"
     volume = check.volume
     if volume is not None and volume.reference is not None:
         basis = "target" if volume.basis == "target" else "peers' median"
@@ -253,7 +409,90 @@ def evidence_text(settings: Settings, check: RuleCheck) -> str:
 
 def rule_verdict_text(settings: Settings, check: RuleCheck) -> str:
     """A rule that did not fire, with its verdict and the evidence behind it."""
-    verdict = RULE_STATUS_TEXT.get(check.status, check.status.replace("_", " "))
+    verdict = rule_status_text(check.status)
     says_more = check.flag is None and check.status not in ("no_data", "not_for_role")
     evidence = evidence_text(settings, check) if says_more else ""
     return f"{check.label}: {verdict}" + (f" ({evidence})" if evidence else "")
+
+
+def evidence_stats(settings: Settings, check: RuleCheck) -> str | None:
+    """The statistics behind a coaching rule's evidence ("How we know"), or None."""
+    c = check.comparison
+    if check.step is None or c is None or c.p_value is None:
+        return None
+    source, target = check.step[0], check.step[-1]
+    return (
+        f"{number(c.rep_to)} {metric_label(settings, target)} from {number(c.rep_from)}"
+        f" {metric_label(settings, source)}, against the peers' {number(c.peer_to)} from"
+        f" {number(c.peer_from)}. {_first_upper(COMPARISON_TEST)}: {p_text(c.p_value)}."
+    )
+
+
+VERDICT_TEXT = {"weak": "weak", "too_few": "too few to tell", "none": "fine"}
+
+
+def verdict_text(verdict: str | None) -> str:
+    """A funnel step's verdict in words ("" for a step not compared, such as the first)."""
+    return VERDICT_TEXT.get(verdict, verdict.replace("_", " ")) if verdict else ""
+
+
+def role_text(settings: Settings, name: str) -> str:
+    """A role as the configuration labels it (an unlabelled role in capitals: SDR, AE)."""
+    role = next((r for r in settings.roles if r.name == name), None)
+    return role.label if role is not None and role.label else name.replace("_", " ").upper()
+
+
+class Words:
+    """This module's labels bound to one configuration, for templates: `words.kind("call")`
+    reads "Phone call". The pages word names, verdicts and evidence through it, so a page
+    never shows an internal name (`order_chasing`) or a bare p-value by accident."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def kind(self, name: str) -> str:
+        return kind_label(self.settings, name)
+
+    def outcome(self, name: str) -> str:
+        return outcome_label(self.settings, name)
+
+    def role(self, name: str) -> str:
+        return role_text(self.settings, name)
+
+    def stage(self, name: str) -> str:
+        return stage_label(self.settings, name)
+
+    def metric(self, name: str) -> str:
+        return metric_label(self.settings, name)
+
+    def flag(self, name: str) -> str:
+        return flag_label(name)
+
+    def factor(self, name: str) -> str:
+        return factor_label(name)
+
+    def chance(self, p: float | None) -> str:
+        return chance_text(p)
+
+    def p(self, p: float | None) -> str:
+        return p_text(p)
+
+    def alert_rule(self, rule: str, metric: str | None) -> str:
+        return alert_rule_text(self.settings, rule, metric)
+
+
+def alert_rule_text(settings: Settings, rule: str, metric: str | None) -> str:
+    """An alert rule and its metric in a few words: "Behind pace: meetings set", and for the
+    idle rule only "No selling activity" (its metric is selling activity itself)."""
+    what = ALERT_TEXT.get(rule, rule.replace("_", " ").capitalize())
+    if rule == "no_selling" or not metric:
+        return what
+    return f"{what}: {metric_label(settings, metric)}"
+
+
+TIMES = "\u00d7"  # the multiplication sign: "x0.23" would read as a letter
+
+
+def times_text(value: float | None) -> str:
+    """A multiple of a reference: times sign and two decimals (a dash without a reference)."""
+    return "—" if value is None else f"{TIMES}{value:.2f}"

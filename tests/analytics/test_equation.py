@@ -428,8 +428,8 @@ def test_selling_without_accounts_and_wins_without_selling(
     )
     # Before: "no prospects worked, so no revenue" beside 8,000 won.
     assert texts["Pat"] == (
-        "Revenue equation: no prospects worked in this window, yet 8,000 won: the equation"
-        " cannot split it"
+        "No prospects worked in this window, yet 8,000 won: the revenue equation cannot say"
+        " which factor holds the rep back"
     )
 
 

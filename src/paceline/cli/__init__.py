@@ -511,6 +511,12 @@ def rep_add(
         None, parser=parse_day, metavar=DAY_METAVAR, help="Start date."
     ),
     email: str | None = typer.Option(None),
+    confirm_new_name: bool = typer.Option(
+        False,
+        "--confirm-new-name",
+        help="Add the rep although the name looks like an existing rep's (refused as a "
+        "likely typo otherwise).",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Add a rep."""
@@ -519,7 +525,15 @@ def rep_add(
 
     c = _ctx(ctx)
     rep_id = add_rep(
-        c.engine(), c.settings, name, role, team, manager, start.date() if start else None, email
+        c.engine(),
+        c.settings,
+        name,
+        role,
+        team,
+        manager,
+        start.date() if start else None,
+        email,
+        near_check=not confirm_new_name,
     )
     if as_json:
         out.print_json(dumps({"id": rep_id, "name": name, "role": role, "team": team}))
@@ -688,6 +702,13 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         no_new_reps: bool = typer.Option(
             False, "--no-new-reps", help="Reject rows naming an unknown rep instead of creating it."
         ),
+        allow_new_rep: list[str] = typer.Option(
+            [],
+            "--allow-new-rep",
+            metavar="NAME",
+            help="Create this new rep although the name looks like an existing rep's (a name "
+            "one or two letters or an accent away is refused as a typo otherwise); repeatable.",
+        ),
         errors: Path | None = typer.Option(None, help="Where to write rejected rows (CSV)."),
         batch_size: int = typer.Option(10_000, min=1, max=1_000_000),
         max_rejected: str | None = typer.Option(
@@ -719,6 +740,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             delimiter=delimiter,
             encoding=encoding,
             allow_new_reps=not no_new_reps,
+            confirmed_new_reps=frozenset(allow_new_rep),
             errors_path=errors,
             batch_size=batch_size,
             max_rejected=limit,
@@ -859,6 +881,12 @@ def _print_import_result(r: ImportResult) -> None:
     if r.new_reps:
         shown = ", ".join(r.new_reps[:10]) + (" ..." if len(r.new_reps) > 10 else "")
         out.print(f"new reps created: {len(r.new_reps)} ({shown})")
+    for name, existing in r.near_duplicates.items():
+        out.print(
+            f"[bold yellow]refused:[/] new rep {name!r} looks like the existing rep"
+            f" {existing!r}; if it is someone else, import again with --allow-new-rep {name!r}",
+            highlight=False,
+        )
     if r.new_accounts or r.new_contacts:
         out.print(f"new accounts: {r.new_accounts:,}; new contacts: {r.new_contacts:,}")
     for note, count in r.notes.items():

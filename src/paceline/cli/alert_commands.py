@@ -17,6 +17,7 @@ from paceline import clock
 from paceline.cli import JSON_OPTION, _ctx, app, err, handles_errors, out
 
 if TYPE_CHECKING:  # the analyses and the store load when a command runs
+    from paceline.config import Settings
     from paceline.store.deliveries import DeliveryRecord
 
 alerts_app = typer.Typer(
@@ -111,12 +112,14 @@ def log_command(
     for name in ("found", "channel", "to", "rep", "alert", "period", "status", "tries", "error"):
         table.add_column(name)
     for record in records:
-        table.add_row(*_row(record))
+        table.add_row(*_row(c.settings, record))
     out.print(table)
 
 
-def _row(record: DeliveryRecord) -> list[str]:
-    alert = record.rule.replace("_", " ") + (f" ({record.metric})" if record.metric else "")
+def _row(settings: Settings, record: DeliveryRecord) -> list[str]:
+    from paceline.describe import alert_rule_text
+
+    alert = alert_rule_text(settings, record.rule, record.metric)
     status = record.status
     if record.status == "sent" and record.sent_at:
         status = f"sent {record.sent_at:%Y-%m-%d %H:%M}"

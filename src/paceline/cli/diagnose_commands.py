@@ -16,12 +16,18 @@ from rich.table import Table
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.diagnosis_options import AS_OF_OPTION, PERIOD_OPTION, option_window
 from paceline.describe import (
+    evidence_stats,
     evidence_text,
+    factor_value,
+    finding_stats,
     finding_text,
     number,
     p_text,
     rate,
+    role_text,
     rule_verdict_text,
+    times_text,
+    verdict_text,
 )
 from paceline.errors import UserInputError
 
@@ -41,6 +47,11 @@ def diagnose(
     period: str | None = PERIOD_OPTION,
     as_of: dt.datetime | None = AS_OF_OPTION,
     as_json: bool = JSON_OPTION,
+    stats: bool = typer.Option(
+        False,
+        "--stats",
+        help="Show the statistics behind each finding (p-values, the test, the counts).",
+    ),
 ) -> None:
     """Why a rep is where they are: funnel, equation, quality, stalled deals and coaching."""
     from paceline.analytics.diagnose import diagnose_rep, diagnose_team
@@ -52,38 +63,51 @@ def diagnose(
     window = option_window(c.settings, period, as_of)
     if rep is not None:
         brief = diagnose_rep(c.engine(), c.settings, window, rep)
-        out.print_json(dumps(brief)) if as_json else print_brief(c.settings, brief)
+        if as_json:
+            out.print_json(dumps(brief))
+        else:
+            print_brief(c.settings, brief, stats=stats)
         return
     result = diagnose_team(c.engine(), c.settings, window, team)
-    out.print_json(dumps(result)) if as_json else _print_team(c.settings, result)
+    out.print_json(dumps(result)) if as_json else _print_team(c.settings, result, stats)
 
 
-def print_brief(settings: Settings, d: RepDiagnosis) -> None:
+def print_brief(settings: Settings, d: RepDiagnosis, *, stats: bool = False) -> None:
+    """The brief in words; `stats` adds the statistics under each finding (How we know)."""
     out.print(
-        f"[bold]{d.rep}[/] ({d.role}{', ' + d.team if d.team else ''}):"
+        f"[bold]{d.rep}[/] ({role_text(settings, d.role)}{', ' + d.team if d.team else ''}):"
         f" {d.window.label} ({d.window.spec}), compared with {d.coaching.peers} peers"
     )
     out.print("\n[bold]Findings[/]")
     for finding in d.findings or []:
         out.print(f"  • {finding_text(settings, d, finding)}", highlight=False)
+        how = finding_stats(settings, d, finding) if stats else None
+        if how:
+            out.print(f"    [dim]How we know: {how}[/]", highlight=False)
     if not d.findings:
         out.print("  nothing stands out against the peers in this window")
     out.print("\n[bold]Coaching[/]")
     for check in d.coaching.hints:
         out.print(f"  • [bold]{check.label}[/]: {check.advice}", highlight=False)
         out.print(f"    [dim]{evidence_text(settings, check)}[/]", highlight=False)
+        how = evidence_stats(settings, check) if stats else None
+        if how:
+            out.print(f"    [dim]How we know: {how}[/]", highlight=False)
     if not d.coaching.hints:
         out.print("  no rule of the coaching table fires")
     for check in (c for c in d.coaching.checks if not c.fired):
         out.print(f"  [dim]- {rule_verdict_text(settings, check)}[/]", highlight=False)
-    _print_funnel(settings, d)
-    _print_equation(d)
+    _print_funnel(d, stats)
+    _print_equation(d, stats)
+    if not stats:
+        out.print("[dim]The statistics behind these findings: --stats (or --json).[/]")
 
 
-def _print_funnel(settings: Settings, d: RepDiagnosis) -> None:
+def _print_funnel(d: RepDiagnosis, stats: bool) -> None:
     table = Table(title="Funnel", title_justify="left")
     table.add_column("step")
-    for name in ("count", "conversion", "peers", "p", "median days", "peers' days"):
+    names = ["count", "conversion", "peers", "verdict"] + (["p"] if stats else [])
+    for name in [*names, "median days", "peers' days"]:
         table.add_column(name, justify="right")
     for step in d.funnel.steps:
         p = step.comparison.p_value if step.comparison else None
@@ -92,14 +116,15 @@ def _print_funnel(settings: Settings, d: RepDiagnosis) -> None:
             number(step.count),
             rate(step.conversion),
             rate(step.peer_conversion),
-            p_text(p).replace("p = ", "").replace("p ", ""),
+            verdict_text(step.verdict),
+            *([p_text(p).replace("p = ", "")] if stats else []),
             number(step.median_days),
             number(step.peer_median_days),
         )
     out.print(table)
 
 
-def _print_equation(d: RepDiagnosis) -> None:
+def _print_equation(d: RepDiagnosis, stats: bool) -> None:
     e = d.equation
     if e is None:
         return
@@ -114,12 +139,27 @@ def _print_equation(d: RepDiagnosis) -> None:
         " at the peers' medians",
         title_justify="left",
     )
-    for name, justify in (("factor", "left"), ("rep", "right"), ("median", "right")):
+    for name, justify in (("factor", "left"), ("rep", "right"), ("peers' median", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    table.add_column("share of the gap (log)", justify="right")
+    table.add_column("rep against median", justify="right")
+    if stats:
+        table.add_column("ln of the ratio", justify="right")
     for f in e.factors:
-        table.add_row(f.label, number(f.value), number(f.reference), _signed(f.contribution))
-    table.add_row("[bold]gap[/]", "", "", _signed(e.gap))
+        table.add_row(
+            f.label,
+            factor_value(f.name, f.value),
+            factor_value(f.name, f.reference),
+            times_text(f.relative),
+            *([_signed(f.contribution)] if stats else []),
+        )
+    whole = times_text(e.revenue / e.reference_revenue if e.reference_revenue else None)
+    table.add_row(
+        "[bold]revenue[/]",
+        number(e.revenue),
+        number(e.reference_revenue),
+        whole,
+        *([_signed(e.gap)] if stats else []),
+    )
     out.print(table)
 
 
@@ -127,7 +167,7 @@ def _signed(value: float | None) -> str:
     return "—" if value is None else f"{value:+.2f}"
 
 
-def _print_team(settings: Settings, result: TeamDiagnosis) -> None:
+def _print_team(settings: Settings, result: TeamDiagnosis, stats: bool = False) -> None:
     who = f"team {result.team}" if result.team else "all reps"
     table = Table(title=f"Diagnosis of {who}: {result.window.label}", title_justify="left")
     for name in ("rep", "role", "findings", "coaching"):
@@ -135,9 +175,19 @@ def _print_team(settings: Settings, result: TeamDiagnosis) -> None:
     for d in result.reps:
         table.add_row(
             d.rep,
-            d.role,
-            "\n".join(finding_text(settings, d, f) for f in d.findings) or "—",
+            role_text(settings, d.role),
+            "\n".join(_finding_lines(settings, d, stats)) or "—",
             ", ".join(h.label for h in d.coaching.hints) or "—",
         )
     out.print(table)
     out.print("For one rep's brief: paceline diagnose --rep NAME")
+
+
+def _finding_lines(settings: Settings, d: RepDiagnosis, stats: bool) -> list[str]:
+    lines = []
+    for f in d.findings:
+        lines.append(finding_text(settings, d, f))
+        how = finding_stats(settings, d, f) if stats else None
+        if how:
+            lines.append(f"[dim]How we know: {how}[/]")
+    return lines

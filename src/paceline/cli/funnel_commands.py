@@ -83,7 +83,7 @@ def gap_sentence(result: Funnel) -> str:
     others = [s for s in result.weak_steps if s is not weakest]
     if others:
         listed = "; ".join(f"{_step_name(result, s)} ({_p(s.p_value)})" for s in others)
-        sentence += f" Also significantly weak: {listed}."
+        sentence += f" Also weak, and unlikely to be chance: {listed}."
     return sentence
 
 
@@ -108,9 +108,10 @@ def _gap(step: FunnelStep) -> str:
 
 
 def _p(value: float | None) -> str:
-    if value is None:
-        return "no test"
-    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+    """The evidence in words (the p-value itself is in the table's statistics)."""
+    from paceline.describe import chance_text
+
+    return chance_text(value)
 
 
 def _count(value: float | None) -> str:

@@ -37,6 +37,12 @@ def import_salesforce(
     no_new_reps: bool = typer.Option(
         False, "--no-new-reps", help="Reject rows naming an unknown rep instead of creating it."
     ),
+    allow_new_rep: list[str] = typer.Option(
+        [],
+        "--allow-new-rep",
+        metavar="NAME",
+        help="Create this new rep although the name looks like an existing rep's; repeatable.",
+    ),
     errors_dir: Path | None = typer.Option(
         None, "--errors-dir", file_okay=False, help="Where to write OBJECT.errors.csv files."
     ),
@@ -63,6 +69,7 @@ def import_salesforce(
     options = ImportOptions(
         source=source,
         allow_new_reps=not no_new_reps,
+        confirmed_new_reps=frozenset(allow_new_rep),
         batch_size=batch_size,
         max_rejected=limit,
     )

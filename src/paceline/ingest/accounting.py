@@ -36,6 +36,8 @@ class ImportResult:
     skipped: int = 0
     rejected: int = 0
     new_reps: list[str] = field(default_factory=list)
+    # New rep names refused as look-alikes of an existing rep: new name -> existing name.
+    near_duplicates: dict[str, str] = field(default_factory=dict)
     new_accounts: int = 0
     new_contacts: int = 0
     notes: dict[str, int] = field(default_factory=dict)
@@ -139,6 +141,9 @@ class ImportOptions:
     delimiter: str | None = None
     encoding: str | None = None
     allow_new_reps: bool = True
+    # New rep names confirmed as new people although they look like an existing rep's
+    # (`--allow-new-rep`, the import page's confirm box): without, such rows are refused.
+    confirmed_new_reps: frozenset[str] = frozenset()
     errors_path: Path | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
     now: dt.datetime | None = None  # naive UTC that "in the future" is measured from

@@ -46,6 +46,7 @@ from paceline.store.names import (
     default_role,
     lock_names,
     name_key,
+    near_duplicate,
 )
 from paceline.store.runs import FAILURE_LENGTH, beat, finish_run, start_run, sweep_interrupted
 
@@ -61,6 +62,15 @@ ROW_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
 # records at once, where one of them must start its batch again.
 COLLISIONS = frozenset({"40P01", "40001"})
 COLLISION_ATTEMPTS = 5
+
+
+def near_duplicate_reason(name: str, existing: str) -> str:
+    """Why a row naming a look-alike of an existing rep is refused, and how to confirm it."""
+    return (
+        f"new rep {name!r} looks like the existing rep {existing!r} (a typo?); correct the"
+        f" file, or confirm {name!r} as a new rep (--allow-new-rep {name!r}; on the import"
+        " page, the confirm box)"
+    )
 
 
 def _sqlstate(exc: OperationalError) -> str | None:
@@ -268,8 +278,10 @@ class Writer:
         names = {p.record[k] for p in batch for k in keys if p.record[k]}
         ids = {name: self.reps.known(name) for name in names}
         unknown = [name for name, rep_id in ids.items() if rep_id is None]
+        looks_like: dict[str, str] = {}
         if unknown and self.options.allow_new_reps:
-            self.reps.create(conn, unknown, self.source)
+            looks_like = self.near_duplicates(conn, unknown)
+            self.reps.create(conn, [n for n in unknown if n not in looks_like], self.source)
         elif unknown:  # another import may have created them since this one began
             self.reps.reload(conn)
         ids.update({name: self.reps.known(name) for name in unknown})
@@ -277,13 +289,34 @@ class Writer:
         for p in batch:
             missing = [k for k in keys if p.record[k] and ids[p.record[k]] is None]
             if missing:
-                reason = f"unknown rep {p.record[missing[0]]!r} (--no-new-reps)"
+                typed = p.record[missing[0]]
+                if typed in looks_like:
+                    reason = near_duplicate_reason(typed, looks_like[typed])
+                else:
+                    reason = f"unknown rep {typed!r} (--no-new-reps)"
                 self.sink.reject(p.line, missing[0], reason, p.raw)
                 continue
             for k in keys:
                 p.record[f"{k}_id"] = ids[p.record[k]] if p.record[k] else None
             kept.append(p)
         return kept
+
+    def near_duplicates(self, conn: Connection, unknown: list[str]) -> dict[str, str]:
+        """Of the new rep names, those that look like an existing rep's (a typo: "Ana Ruis"
+        beside "Ana Ruiz") and were not confirmed as new people; each with the rep it looks
+        like. Their rows are refused, so a typo never becomes a second rep silently."""
+        confirmed = {name_key(n) for n in self.options.confirmed_new_reps}
+        asked = [n for n in unknown if name_key(n) not in confirmed]
+        if not asked:
+            return {}
+        existing = self.reps.names(conn)
+        found: dict[str, str] = {}
+        for name in asked:
+            other = near_duplicate(name, existing)
+            if other is not None:
+                found[name] = other
+        self.result.near_duplicates.update(found)
+        return found
 
     def matched_before(self, conn: Connection, existing: dict[str, tuple[Any, ...]]) -> set[str]:
         """Stored records written by others (an earlier import, or one running at the same
@@ -654,8 +687,15 @@ class AccountWriter(Writer):
         batch = self.dedupe_accounts(batch)
         owners = {p.record["owner"] for p in batch if p.record["owner"]}
         unknown = [o for o in owners if self.reps.known(o) is None]
+        looks_like: dict[str, str] = {}
         if unknown and self.options.allow_new_reps:
-            self.reps.create(conn, unknown, self.source)
+            looks_like = self.near_duplicates(conn, unknown)
+            self.reps.create(conn, [o for o in unknown if o not in looks_like], self.source)
+        for p in [p for p in batch if p.record["owner"] in looks_like]:
+            owner = p.record["owner"]
+            reason = near_duplicate_reason(owner, looks_like[owner])
+            self.sink.reject(p.line, "owner", reason, p.raw)
+        batch = [p for p in batch if p.record["owner"] not in looks_like]
         stored = self._stored(conn, batch)
         items = []
         for p in batch:

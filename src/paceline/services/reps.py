@@ -37,7 +37,7 @@ from paceline.services.audit import actor_of
 from paceline.store import audit, records
 from paceline.store.audit import Actor
 from paceline.store.models import Rep
-from paceline.store.names import TeamResolver, name_key
+from paceline.store.names import TeamResolver, name_key, near_duplicate
 from paceline.store.records import RepRecord, Scope
 
 MANUAL_SOURCE = "manual"
@@ -72,12 +72,24 @@ def create(
     *,
     source: str = MANUAL_SOURCE,
     new_team: bool = False,
+    near_check: bool = False,
 ) -> RepRecord:
     """Check and store one rep. A manager's rep goes to the manager's team unless another is
     named (which is refused). `new_team`: a team unknown to the database is created rather
-    than refused (the operator's `rep add`)."""
+    than refused (the operator's `rep add`). `near_check`: refuse a name that looks like an
+    existing rep's (`names.near_duplicate`), as imports do, unless the caller confirmed it."""
     _require_roster_keeper(principal)
     values = _checked(engine, settings, entry.__dict__, None)
+    if near_check:
+        existing = [r.name for r in records.rep_refs(engine).values()]
+        other = near_duplicate(values["name"], existing)
+        if other is not None:
+            raise InputError(
+                "name",
+                f"{values['name']!r} looks like the existing rep {other!r} (a typo?); to add"
+                " a new rep by that name, confirm it (API: confirm_new_name true; CLI: rep add"
+                " --confirm-new-name)",
+            )
     team, make_team = entry.team, None
     if team is None:
         team_id = None if principal.is_admin else principal.team_id
@@ -103,10 +115,12 @@ def add_rep(
     manager: str | None = None,
     start_date: dt.date | None = None,
     email: str | None = None,
+    near_check: bool = False,
 ) -> int:
-    """The operator's `paceline rep add`: any team (created when new); the new rep's id."""
+    """The operator's `paceline rep add`: any team (created when new); the new rep's id.
+    `near_check`: refuse a look-alike of an existing rep's name (the CLI asks it)."""
     entry = RepEntry(name, role, team, manager, start_date, email)
-    return create(engine, settings, access.OPERATOR, entry, new_team=True).id
+    return create(engine, settings, access.OPERATOR, entry, new_team=True, near_check=near_check).id
 
 
 # --- edit ------------------------------------------------------------------------------------

@@ -32,6 +32,58 @@ def chunks(items: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[
         yield items[start : start + size]
 
 
+# A new name within this many edits of an existing rep's is taken for a typo of it until
+# someone confirms it ("Jon Smith" beside "John Smith", "Ana Ruis" beside "Ana Ruiz"). Names
+# shorter than NEAR_MIN_LENGTH are left alone: two edits turn "Ana" into "Ava", a colleague.
+NEAR_EDITS = 2
+NEAR_MIN_LENGTH = 6
+
+
+def plain_key(name: str) -> str:
+    """`name_key` without accents: 'José García' and 'Jose Garcia' share one."""
+    decomposed = unicodedata.normalize("NFKD", name_key(name))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of `a` and `b`, or `limit + 1` as soon as it must exceed `limit`
+    (names are short, and most pairs differ at once: no library needed)."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def near_duplicate(name: str, existing: Iterable[str]) -> str | None:
+    """The existing rep `name` is most likely a typo of: the same but for accents, or (for
+    names of NEAR_MIN_LENGTH letters or more) within NEAR_EDITS edits; None when none is
+    close. A name that matches exactly (`name_key`) is that rep, not a near duplicate."""
+    key, plain = name_key(name), plain_key(name)
+    best: tuple[int, str] | None = None
+    for other in existing:
+        other_key = name_key(other)
+        if other_key == key:
+            return None
+        if plain_key(other) == plain:
+            distance = 0
+        elif min(len(key), len(other_key)) < NEAR_MIN_LENGTH:
+            continue
+        else:
+            distance = edit_distance(plain, plain_key(other), NEAR_EDITS)
+            if distance > NEAR_EDITS:
+                continue
+        if best is None or distance < best[0]:
+            best = (distance, other)
+    return best[1] if best else None
+
+
 def clean_name(name: str) -> str:
     """A name as stored: single spaces, composed accents (NFC), the person's own letters."""
     return " ".join(unicodedata.normalize("NFC", name).split())
@@ -99,6 +151,10 @@ class RepResolver:
 
     def known(self, name: str) -> int | None:
         return self._ids.get(name_key(name))
+
+    def names(self, conn: Connection) -> list[str]:
+        """Every stored rep's name (for the near-duplicate check before creating one)."""
+        return list(conn.execute(select(Rep.name)).scalars())
 
     def _missing(self, names: Iterable[str]) -> dict[str, str]:
         fresh: dict[str, str] = {}

@@ -361,6 +361,7 @@ def import_page(request: Request, caller: User) -> Response:
         "sheet": "",
         "delimiter": "",
         "allow_new_reps": True,
+        "allow_new_rep": [],
     }
     return _import_form(request, caller, values)
 
@@ -380,9 +381,11 @@ def import_post(
     sheet: Annotated[str, Form()] = "",
     delimiter: Annotated[str, Form()] = "",
     allow_new_reps: Annotated[str, Form()] = "",
+    allow_new_rep: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     _admin(caller, "import files (imports are for admins)")
     check_csrf(caller, csrf)
+    confirmed = [n for n in allow_new_rep or [] if n.strip()]
     values = {
         "entity": entity,
         "mapping": mapping,
@@ -390,6 +393,7 @@ def import_post(
         "sheet": sheet,
         "delimiter": delimiter,
         "allow_new_reps": bool(allow_new_reps),
+        "allow_new_rep": confirmed,
     }
     chosen = next((e for e in ENTITIES if e == entity), None)
     if chosen is None:
@@ -416,6 +420,7 @@ def import_post(
     options = ImportOptions(
         source=source.strip() or None,
         allow_new_reps=bool(allow_new_reps),
+        confirmed_new_reps=frozenset(confirmed),
         errors_path=folder / f"{upload.stem}.errors.csv",
         sheet=sheet.strip() or None,
         delimiter=delimiter or None,

@@ -18,6 +18,32 @@ BEHIND = "#c62828"
 NEUTRAL = "#3b6fb6"
 MUTED = "#9aa5b1"
 GOLD = "#d4a017"
+LEGEND_TOP: dict[str, Any] = {
+    "orientation": "h",
+    "x": 0,
+    "y": 1.02,
+    "xanchor": "left",
+    "yanchor": "bottom",
+}
+
+
+def legend_entry(name: str, colour: str, *, line: str | None = None) -> dict[str, Any]:
+    """A legend entry with no data: a trace that draws nothing, so a chart whose colours are
+    set bar by bar (one trace, many colours: a waterfall, a ranked board) can still say in its
+    legend what each colour means. `line` ("dash") makes it a line's entry (a benchmark)."""
+    entry: dict[str, Any] = {
+        "type": "scatter",
+        "x": [None],
+        "y": [None],
+        "name": name,
+        "showlegend": True,
+        "hoverinfo": "skip",
+    }
+    if line is None:
+        entry |= {"mode": "markers", "marker": {"color": colour, "symbol": "square", "size": 12}}
+    else:
+        entry |= {"mode": "lines", "line": {"color": colour, "dash": line, "width": 2}}
+    return entry
 
 
 def leaderboard_figure(
@@ -53,11 +79,14 @@ def leaderboard_figure(
                 "marker": {"color": colours},
                 "hovertemplate": "%{y}: %{text}<extra></extra>",
                 "cliponaxis": False,
-            }
+                "showlegend": False,
+            },
+            legend_entry("first place", GOLD),
+            legend_entry("the others ranked", NEUTRAL),
         ],
         "layout": {
-            "margin": {"l": 10, "r": 60, "t": 10, "b": 40},
-            "height": max(160, 32 * len(shown) + 80),
+            "margin": {"l": 10, "r": 60, "t": 40, "b": 40},
+            "height": max(190, 32 * len(shown) + 110),
             "font": {"size": 13, "color": "#1f2933"},
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "rgba(0,0,0,0)",
@@ -68,7 +97,8 @@ def leaderboard_figure(
                 **({} if board.by == "improved" else {"rangemode": "tozero"}),
             },
             "yaxis": {"automargin": True, "dtick": 1},
-            "showlegend": False,
+            "showlegend": True,
+            "legend": LEGEND_TOP,
             "bargap": 0.25,
         },
     }

@@ -26,7 +26,7 @@ from paceline.auth.access import Principal
 from paceline.calendar import PERIOD_KINDS, PeriodKind
 from paceline.callers import AppState, Caller, optional_caller
 from paceline.config import Settings
-from paceline.describe import count_text, metric_text, money_text
+from paceline.describe import Words, count_text, metric_text, money_text
 from paceline.errors import Forbidden, NotFound
 from paceline.web.assets import asset_url
 
@@ -194,6 +194,7 @@ def render(
         "units": metric_units(state.settings),
         "labels": metric_labels(state.settings),
         "zone": state.settings.calendar.zone,
+        "words": Words(state.settings),
     }
     data.update(context or {})
     response = TEMPLATES.TemplateResponse(request, template, data, status_code=status)

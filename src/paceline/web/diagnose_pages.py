@@ -17,7 +17,14 @@ from paceline.analytics.diagnose import RepDiagnosis, TeamDiagnosis, diagnose_re
 from paceline.analytics.window import Window
 from paceline.callers import app_state
 from paceline.config import Settings
-from paceline.describe import evidence_text, finding_text
+from paceline.describe import (
+    evidence_stats,
+    evidence_text,
+    finding_stats,
+    finding_text,
+    role_text,
+    rule_status_text,
+)
 from paceline.web.charts import figure_json
 from paceline.web.common import User
 from paceline.web.funnel_charts import CAP, conversion_figure
@@ -50,6 +57,10 @@ def diagnose_page(request: Request, caller: User, asked: Asked) -> Response:
         "links": LINKS,
         "say": lambda d, f: finding_text(settings, d, f),
         "evidence": lambda check: evidence_text(settings, check),
+        "how": lambda d, f: finding_stats(settings, d, f),
+        "evidence_how": lambda check: evidence_stats(settings, check),
+        "verdict": rule_status_text,
+        "role_text": lambda name: role_text(settings, name),
     }
     if brief is not None:
         chart = conversion_figure(brief.funnel)

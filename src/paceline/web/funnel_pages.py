@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from paceline.analytics.funnel import Funnel, FunnelStep, funnel
+from paceline.describe import COMPARISON_TEST, p_text
 from paceline.web.charts import figure_json
 from paceline.web.common import User, fmt_percent
 from paceline.web.funnel_charts import CAP, conversion_figure, funnel_figure
@@ -34,6 +35,8 @@ def funnel_page(request: Request, caller: User, asked: Asked) -> Response:
         "funnel_figure": figure_json(funnel_figure(result)) if result else None,
         "conversion_figure": figure_json(chart) if chart else None,
         "cap": CAP,
+        "p_text": p_text,
+        "comparison_test": COMPARISON_TEST,
     }
     return FUNNEL.render(request, caller, context)
 
@@ -74,6 +77,7 @@ def _label_of(result: Funnel, metric: str | None) -> str:
 
 
 def _p(value: float | None) -> str:
-    if value is None:
-        return "no test"
-    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+    """The evidence in words (the p-value itself is in the table's statistics)."""
+    from paceline.describe import chance_text
+
+    return chance_text(value)

@@ -11,7 +11,7 @@ from typing import Any
 from paceline.analytics.equation import RepEquation
 from paceline.analytics.quality import LOW_SELLING_TIME, QualityReport
 from paceline.analytics.timing import WEEKDAY_NAMES, WhenToSell
-from paceline.web.charts import AHEAD, BEHIND, MUTED, NEUTRAL
+from paceline.web.charts import AHEAD, BEHIND, LEGEND_TOP, MUTED, NEUTRAL, legend_entry
 from paceline.web.common import DASH, fmt_money
 
 # Multiples shown on the log axis of the waterfall: x0.25 ... x4.
@@ -54,15 +54,20 @@ def equation_waterfall(eq: RepEquation) -> dict[str, Any] | None:
                 "totals": {"marker": {"color": NEUTRAL}},
                 "connector": {"line": {"color": MUTED}},
                 "cliponaxis": False,
-            }
+                "showlegend": False,
+            },
+            legend_entry("factor above the peers' median (raises revenue)", AHEAD),
+            legend_entry("factor below the peers' median (lowers revenue)", BEHIND),
+            legend_entry(f"{eq.rep}'s revenue against the reference: the whole gap", NEUTRAL),
         ],
         "layout": {
-            "height": 380,
-            "margin": {"l": 60, "r": 20, "t": 30, "b": 90},
+            "height": 420,
+            "margin": {"l": 60, "r": 20, "t": 70, "b": 90},
             "font": FONT,
             "paper_bgcolor": TRANSPARENT,
             "plot_bgcolor": TRANSPARENT,
-            "showlegend": False,
+            "showlegend": True,
+            "legend": LEGEND_TOP,
             "yaxis": {
                 "title": {"text": "revenue against the reference (log scale)"},
                 "tickvals": [math.log(m) for m in ticks],
@@ -101,15 +106,20 @@ def selling_share_figure(report: QualityReport) -> dict[str, Any]:
                 "text": [f"{s:.0f}%" for s in shares],
                 "textposition": "auto",
                 "hovertemplate": "%{y}: %{x:.1f}% of logged time selling<extra></extra>",
-            }
+                "showlegend": False,
+            },
+            legend_entry("flagged: too little selling time", BEHIND),
+            legend_entry("not flagged", NEUTRAL),
+            legend_entry(f"benchmark {benchmark:.0f}%", BEHIND, line="dash"),
         ],
         "layout": {
-            "height": max(220, 26 * len(reps) + 80),
-            "margin": {"l": 10, "r": 20, "t": 10, "b": 40},
+            "height": max(250, 26 * len(reps) + 110),
+            "margin": {"l": 10, "r": 20, "t": 60, "b": 40},
             "font": FONT,
             "paper_bgcolor": TRANSPARENT,
             "plot_bgcolor": TRANSPARENT,
-            "showlegend": False,
+            "showlegend": True,
+            "legend": LEGEND_TOP,
             "xaxis": {
                 "title": {"text": "share of logged time in selling activity (%)"},
                 "rangemode": "tozero",
@@ -125,16 +135,6 @@ def selling_share_figure(report: QualityReport) -> dict[str, Any]:
                     "y0": 0,
                     "y1": 1,
                     "line": {"color": BEHIND, "dash": "dash", "width": 2},
-                }
-            ],
-            "annotations": [
-                {
-                    "x": benchmark,
-                    "yref": "paper",
-                    "y": 1,
-                    "text": f"benchmark {benchmark:.0f}%",
-                    "showarrow": False,
-                    "yanchor": "bottom",
                 }
             ],
         },

@@ -63,6 +63,12 @@ class RepIn(BaseModel):
     manager: Name | None = Field(None, description="The manager's name (an existing rep).")
     start_date: Day | None = None
     email: Email | None = None
+    confirm_new_name: bool = Field(
+        False,
+        description="A name that looks like an existing rep's (an accent, or one or two "
+        "letters away: 'Jon Smith' beside 'John Smith') is refused as a likely typo (422 "
+        "naming the rep it looks like); true adds the rep anyway.",
+    )
 
 
 class RepPatch(BaseModel):
@@ -131,9 +137,15 @@ def read(rep_id: RecordId, state: State, caller: ApiCaller) -> RepOut:
     summary="Add a rep (admins; managers to their own team)",
 )
 def create(body: RepIn, state: State, caller: ApiCaller) -> RepOut:
+    given = body.model_dump(exclude={"confirm_new_name"})
     with domain_errors("body"):
         made = reps.create(
-            state.engine, state.settings, caller, RepEntry(**body.model_dump()), source=API_SOURCE
+            state.engine,
+            state.settings,
+            caller,
+            RepEntry(**given),
+            source=API_SOURCE,
+            near_check=not body.confirm_new_name,
         )
     return out(made)
 

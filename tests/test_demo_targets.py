@@ -1,0 +1,112 @@
+"""The demo gives every role targets for the metrics it owns, conversations included.
+
+Before, only key metrics had targets, so AEs and field reps had no conversation target and a
+leaderboard of conversations ranked by % of own target left them out. A small demo (12 reps,
+3 months) is built once; the targets are checked against a count made here by hand from the
+activity rows (connected calls in the three months before the recent stretch, per business
+day, times the month's business days), not against the demo's own totals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from paceline.calendar import BusinessCalendar
+from paceline.config import Settings
+from paceline.demo import build_demo, months_before, owned_metrics, recent_start
+from paceline.store.engine import make_engine
+from paceline.store.migrate import upgrade
+from paceline.store.models import Activity, Rep, Target
+
+TODAY = dt.date(2026, 11, 18)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('targets') / 'demo.db'}")
+    upgrade(engine)
+    build_demo(engine, settings, seed=7, reps=12, months=3, today=TODAY)
+    yield engine
+    engine.dispose()
+
+
+def test_each_role_owns_its_key_metrics_its_funnel_steps_and_its_conversations(
+    settings: Settings,
+) -> None:
+    assert owned_metrics(settings, "sdr") == [
+        "conversations",
+        "meetings_set",
+        "opportunities_sourced",
+        "calls",
+    ]
+    assert owned_metrics(settings, "ae") == [
+        "meetings_held",
+        "proposals",
+        "deals_won",
+        "revenue",
+        "conversations",
+    ]
+    assert owned_metrics(settings, "field")[-1] == "conversations"
+    assert owned_metrics(settings, "manager") == []  # not paced
+
+
+def test_every_selling_rep_has_a_target_for_each_metric_the_role_owns(
+    demo: Engine, settings: Settings
+) -> None:
+    month = BusinessCalendar(settings.calendar).period("month", TODAY)
+    with demo.connect() as conn:
+        reps = conn.execute(select(Rep.id, Rep.name, Rep.role)).all()
+        held = {
+            (rep_id, metric)
+            for rep_id, metric in conn.execute(
+                select(Target.rep_id, Target.metric).where(
+                    Target.period_kind == "month", Target.period_start == month.start
+                )
+            )
+        }
+    roles = {role for _, _, role in reps}
+    assert {"sdr", "ae", "field"} <= roles
+    for rep_id, name, role in reps:
+        for metric in owned_metrics(settings, role):
+            assert (rep_id, metric) in held, (name, role, metric)
+    ae = [rep_id for rep_id, _, role in reps if role == "ae"]
+    assert all((rep_id, "conversations") in held for rep_id in ae)
+
+
+def test_an_aes_conversation_target_is_their_own_run_rate(demo: Engine, settings: Settings) -> None:
+    calendar = BusinessCalendar(settings.calendar)
+    month = calendar.period("month", TODAY)
+    recent = recent_start(settings, TODAY)
+    since = months_before(recent, 3)
+    connected = [o.name for o in settings.outcomes if o.connected]
+    with demo.connect() as conn:
+        rep_id, start = conn.execute(
+            select(Rep.id, Rep.start_date).where(Rep.role == "ae").order_by(Rep.id).limit(1)
+        ).one()
+        calls = conn.execute(
+            select(func.count())
+            .select_from(Activity)
+            .where(
+                Activity.rep_id == rep_id,
+                Activity.kind == "call",
+                Activity.outcome.in_(connected),
+                Activity.local_date >= since,
+                Activity.local_date < recent,
+            )
+        ).scalar_one()
+        target = conn.execute(
+            select(Target.value).where(
+                Target.rep_id == rep_id,
+                Target.metric == "conversations",
+                Target.period_kind == "month",
+                Target.period_start == month.start,
+            )
+        ).scalar_one()
+    worked = calendar.business_days(max(since, start or since), recent)
+    expected = calls / worked * calendar.business_days(month.start, month.end)
+    assert calls > 0
+    assert target == pytest.approx(expected, abs=0.01)

@@ -1,0 +1,177 @@
+"""The diagnosis in a sales manager's words (`paceline.describe`), against hand-built findings.
+
+Each finding below is built by hand, with the numbers a manager would see; the sentences must
+say what the numbers mean ("very unlikely to be chance") with configuration labels, and keep
+the statistics (p-values, the test, the log shares) for the "How we know" text only.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from paceline.analytics.compare import RateComparison
+from paceline.analytics.diagnose import Finding
+from paceline.analytics.equation import Factor
+from paceline.config import Settings
+from paceline.describe import (
+    Words,
+    alert_rule_text,
+    chance_text,
+    evidence_text,
+    finding_stats,
+    finding_text,
+    p_text,
+)
+
+
+def _step(previous: str, metric: str, comparison: RateComparison) -> Any:
+    return SimpleNamespace(previous=previous, metric=metric, comparison=comparison)
+
+
+def _brief(**parts: Any) -> Any:
+    """A diagnosis with only the parts a finding's wording reads."""
+    base: dict[str, Any] = {
+        "alerts": [],
+        "funnel": SimpleNamespace(steps=[]),
+        "equation": None,
+        "quality": None,
+    }
+    return SimpleNamespace(**(base | parts))
+
+
+# 3 deals won from 51 proposals against the peers' 53 from 146: 5.9% against 36%.
+PROPOSALS = RateComparison(rep_from=51, rep_to=3, peer_from=146, peer_to=53, p_value=4.3e-47)
+
+
+@pytest.mark.parametrize(
+    ("p", "words"),
+    [
+        (4.3e-47, "very unlikely to be chance"),
+        (0.0009, "very unlikely to be chance"),
+        (0.008, "unlikely to be chance"),
+        (0.05, "could be chance"),
+        (0.4, "quite possibly chance"),
+        (None, "nothing to test"),
+    ],
+)
+def test_chance_in_words(p: float | None, words: str) -> None:
+    assert chance_text(p) == words
+
+
+def test_a_weak_step_is_said_in_words_and_its_statistics_are_kept_apart(
+    settings: Settings,
+) -> None:
+    brief = _brief(funnel=SimpleNamespace(steps=[_step("proposals", "deals_won", PROPOSALS)]))
+    finding = Finding("weak_step", "proposals->deals_won", 3 / 51, 53 / 146, 4.3e-47, count=51)
+    said = finding_text(settings, brief, finding)
+    assert said == (
+        "Weak step proposals sent → deals won: 5.9% against the peers' 36%, a gap very"
+        " unlikely to be chance"
+    )
+    assert "p =" not in said and "e-47" not in said
+    how = finding_stats(settings, brief, finding)
+    assert how is not None
+    assert "3 deals won from 51 proposals sent, against the peers' 53 from 146" in how
+    assert "p = 4.3e-47" in how
+    assert "Poisson" in how
+
+
+def test_the_factor_holding_revenue_back_is_said_in_its_unit_and_its_logs_are_kept_apart(
+    settings: Settings,
+) -> None:
+    # 3 wins from 1,582 selling activities (0.19%) against a median of 0.82%.
+    factors = [
+        Factor("prospects", "Prospects", 276, 262, 0.05),
+        Factor("activities_per_prospect", "Selling activities per prospect", 5.73, 6.85, -0.18),
+        Factor("wins_per_activity", "Wins per selling activity", 0.0019, 0.0082, -1.46),
+        Factor("revenue_per_win", "Revenue per win", 21_400, 37_600, -0.56),
+    ]
+    brief = _brief(equation=SimpleNamespace(factors=factors, gap=-2.15, revenue=64_100))
+    finding = Finding("holding_back", "wins_per_activity", 0.0019, 0.0082)
+    said = finding_text(settings, brief, finding)
+    assert said == (
+        "What holds revenue back most: wins per selling activity (0.19% against the peers'"
+        " median 0.82%)"
+    )
+    assert "log" not in said and "gap" not in said
+    how = finding_stats(settings, brief, finding)
+    assert how is not None
+    assert "wins per selling activity \u22121.46" in how and "gap \u22122.15" in how
+
+
+def test_an_idle_rep_is_not_said_to_lack_selling_activity_on_selling_activities(
+    settings: Settings,
+) -> None:
+    import datetime as dt
+
+    alert = SimpleNamespace(
+        rule="no_selling",
+        metric="selling_activities",
+        metric_label="Selling activities",
+        business_days=4,
+        since=dt.date(2026, 11, 30),
+    )
+    brief = _brief(alerts=[alert])
+    finding = Finding("alert", "no_selling", metric="selling_activities")
+    said = finding_text(settings, brief, finding)
+    assert said == "No selling activity for 4 business days (since 2026-11-30)"
+    assert finding_stats(settings, brief, finding) is None
+    assert alert_rule_text(settings, "no_selling", "selling_activities") == "No selling activity"
+    assert alert_rule_text(settings, "behind_pace", "meetings_set") == "Behind pace: meetings set"
+
+
+def test_a_behind_pace_alert_keeps_its_chance_for_how_we_know(settings: Settings) -> None:
+    alert = SimpleNamespace(
+        rule="behind_pace",
+        metric="conversations",
+        metric_label="Conversations",
+        trailing_days=15,
+        since=None,
+    )
+    finding = Finding("alert", "behind_pace", 59, 148, 2e-9, metric="conversations")
+    brief = _brief(alerts=[alert])
+    said = finding_text(settings, brief, finding)
+    assert said == (
+        "Behind pace on conversations: 59 against 148 expected over the last 15 business days"
+    )
+    assert finding_stats(settings, brief, finding) == (
+        "Chance of a figure this low if the rep were working at target pace: p = 2.0e-09;"
+        " the alert needs under p = 0.001."
+    )
+
+
+def test_internal_names_read_as_the_configuration_labels_them(settings: Settings) -> None:
+    words = Words(settings)
+    assert words.kind("order_chasing") == "Chasing orders or invoices"
+    assert words.kind("crm_update") == "CRM update"
+    assert words.outcome("meeting_set") == "Meeting set"
+    assert words.metric("meetings_set") == "meetings set"
+    assert words.flag("low_selling_time") == "Busy, not productive"
+    assert words.factor("activities_per_prospect") == "selling activities per prospect"
+    assert words.stage("needs_analysis") == "needs analysis"  # no label configured
+    assert words.kind("not_configured") == "not configured"
+
+
+def test_coaching_evidence_words_a_gap_and_stays_quiet_above_the_peers(
+    settings: Settings,
+) -> None:
+    below = SimpleNamespace(
+        flag=None, step=["proposals", "deals_won"], comparison=PROPOSALS, volume=None
+    )
+    assert evidence_text(settings, below) == (  # type: ignore[arg-type]
+        "proposals sent → deals won: 5.9% against peers' 36%, very unlikely to be chance"
+    )
+    above = RateComparison(rep_from=791, rep_to=59, peer_from=2556, peer_to=161, p_value=0.97)
+    check = SimpleNamespace(
+        flag=None, step=["calls", "meetings_set"], comparison=above, volume=None
+    )
+    said = evidence_text(settings, check)  # type: ignore[arg-type]
+    assert said == "calls → meetings set: 7.5% against peers' 6.3%"  # no "chance" above
+
+
+def test_p_values_print_in_full_only_in_the_statistics() -> None:
+    assert p_text(4.3e-47) == "p = 4.3e-47"
+    assert p_text(0.012) == "p = 0.012"
