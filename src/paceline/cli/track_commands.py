@@ -14,7 +14,7 @@ from rich.table import Table
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.dates import DAY_METAVAR, parse_day
-from paceline.describe import measured_text, metric_text
+from paceline.describe import measured_text, metric_text, unknown_amounts_text
 from paceline.errors import UserInputError, did_you_mean
 from paceline.terminal import number_cell as _number
 
@@ -146,7 +146,7 @@ def _pace_cells(line: MetricLine) -> list[str]:
         return metric_text(value, line.unit)
 
     return [
-        measured_text(p.actual, line.unit),
+        measured_text(p.actual, line.unit) + unknown_amounts_text(line.amounts_unknown),
         fmt(p.target),
         fmt(p.expected_to_date),
         "" if p.pace is None else f"{p.pace:.0%}",
