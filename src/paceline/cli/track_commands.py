@@ -139,6 +139,11 @@ def _print_team(result: TeamScorecard) -> None:
         out.print("no reps with key metrics in this period")
 
 
+def _unknown_cell(count: int) -> str:
+    """Under a sum of amounts, the deals it left out (on its own line: the column stays narrow)."""
+    return f"\n[yellow]{unknown_amounts_text(count).strip()}[/]" if count else ""
+
+
 def _pace_cells(line: MetricLine) -> list[str]:
     p = line.pace
 
@@ -146,7 +151,7 @@ def _pace_cells(line: MetricLine) -> list[str]:
         return metric_text(value, line.unit)
 
     return [
-        measured_text(p.actual, line.unit) + unknown_amounts_text(line.amounts_unknown),
+        measured_text(p.actual, line.unit) + _unknown_cell(line.amounts_unknown),
         fmt(p.target),
         fmt(p.expected_to_date),
         "" if p.pace is None else f"{p.pace:.0%}",
