@@ -117,6 +117,14 @@ def measured_text(value: float | None, unit: str) -> str:
     return NO_DATA if value is None else metric_text(value, unit)
 
 
+def unknown_amounts_text(count: int) -> str:
+    """What a sum of amounts left out, to follow the figure: " (2 deals without an amount)";
+    empty when nothing was. The sum is of the known amounts: saying so keeps it honest."""
+    if not count:
+        return ""
+    return f" ({count:,} deal{'s' if count != 1 else ''} without an amount)"
+
+
 def p_text(p: float | None) -> str:
     """A p-value for the statistics view: 0.012, 4.3e-47 (never in a finding's sentence)."""
     if p is None:

@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Select, func, literal, select
 
 from paceline.analytics.metric_sql import (
     activity_filter,
@@ -44,9 +44,16 @@ class MetricTotals:
     start: dt.date
     end: dt.date
     values: dict[int, dict[str, float]] = field(default_factory=dict)
+    # Per rep and sum of deal amounts: the deals it read and left out for want of an amount
+    # (counted in the same query as the sum, so the two always describe the same deals).
+    unknown: dict[int, dict[str, int]] = field(default_factory=dict)
 
     def get(self, rep_id: int, metric: str) -> float:
         return self.values.get(rep_id, {}).get(metric, 0.0)
+
+    def amounts_unknown(self, rep_ids: Iterable[int], metric: str) -> int:
+        """Deals a sum of amounts over these reps left out (0 for any other metric)."""
+        return sum(self.unknown.get(r, {}).get(metric, 0) for r in rep_ids)
 
 
 REVENUE_METRIC = "revenue"
@@ -144,6 +151,7 @@ def metric_totals(
     Call `ensure_rollup` before (analyses do it once per request, not per metric).
     """
     values: dict[int, dict[str, float]] = defaultdict(dict)
+    unknown: dict[int, dict[str, int]] = defaultdict(dict)
     metrics = [settings.metric(n) for n in base_metrics(settings, names)]
     rolled = [m.name for m in metrics if is_additive_activity_metric(m)]
     if rolled:
@@ -157,9 +165,11 @@ def metric_totals(
             if metric.source == "activities"
             else _deal_totals(settings, metric, start, end)
         )
-        for rep_id, value in conn.execute(_for_reps(query, metric, rep_ids)):
+        for rep_id, value, missing in conn.execute(_for_reps(query, metric, rep_ids)):
             values[int(rep_id)][metric.name] = float(value or 0)
-    return MetricTotals(start, end, dict(values))
+            if missing:
+                unknown[int(rep_id)][metric.name] = int(missing)
+    return MetricTotals(start, end, dict(values), dict(unknown))
 
 
 def _rollup_totals(
@@ -181,9 +191,9 @@ def _rollup_totals(
 
 def _distinct_totals(
     settings: Settings, metric: MetricSettings, start: dt.date, end: dt.date
-) -> Select[int, int]:
+) -> Select[int, int, int]:
     column = getattr(Activity, metric.field or "account_id")
-    query = select(Activity.rep_id, func.count(column.distinct())).where(
+    query = select(Activity.rep_id, func.count(column.distinct()), literal(0)).where(
         Activity.local_date >= start,
         Activity.local_date < end,
         activity_filter(settings, metric),
@@ -195,13 +205,16 @@ def _distinct_totals(
 
 def _deal_totals(
     settings: Settings, metric: MetricSettings, start: dt.date, end: dt.date
-) -> Select[int | None, Any]:
+) -> Select[int | None, Any, Any]:
+    """Per credited rep: the count or sum, and how many deals a sum left out (no amount)."""
     credit = deal_credit_column(metric)
     dated = deal_date_column(metric)
-    measure = func.sum(Deal.amount) if metric.aggregate == "sum" else func.count()
+    summed = metric.aggregate == "sum"
+    measure = func.sum(Deal.amount) if summed else func.count()
+    missing = func.count() - func.count(Deal.amount) if summed else literal(0)
     first, after = utc_bounds(settings, start, end)
     return (
-        select(credit, measure)
+        select(credit, measure, missing)
         .where(credit.is_not(None), dated >= first, dated < after, deal_filter(metric))
         .group_by(credit)
     )
@@ -241,10 +254,10 @@ def amounts_unknown(
 
 
 def _for_reps(
-    query: Select[int | None, Any] | Select[int, int],
+    query: Select[int | None, Any, Any] | Select[int, int, int],
     metric: MetricSettings,
     rep_ids: Collection[int] | None,
-) -> Select[int | None, Any] | Select[int, int]:
+) -> Select[int | None, Any, Any] | Select[int, int, int]:
     if rep_ids is None:
         return query
     column = deal_credit_column(metric) if metric.source == "deals" else Activity.rep_id

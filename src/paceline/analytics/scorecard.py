@@ -20,7 +20,12 @@ from paceline.analytics.dispersion import (
     HistoryRep,
     suspects_dispersions,
 )
-from paceline.analytics.metrics import MetricTotals, metric_totals, metric_value
+from paceline.analytics.metrics import (
+    MetricTotals,
+    base_metrics,
+    metric_totals,
+    metric_value,
+)
 from paceline.analytics.pacing import (
     STATUS_ORDER,
     Pace,
@@ -64,6 +69,9 @@ class MetricLine:
     # is judged with it (see analytics/dispersion). None: not read, Poisson (the rep is not
     # short enough for a wider spread to change anything).
     dispersion: float | None = None
+    # Deals a sum of amounts behind this line (the metric, or a ratio's part) left out for
+    # want of an amount: the figure is the known amounts only, and faces say how many.
+    amounts_unknown: int = 0
 
 
 @dataclass(frozen=True)
@@ -236,13 +244,16 @@ def _scorecard(
     totals, targets, spread = read
     w = window(calendar, period, as_of, rep.start_date)
     lines = [
-        _line(
-            settings,
-            w,
-            name,
-            metric_value(settings, totals, [rep.id], name),
-            targets.get((rep.id, name)),
-            spread.of(rep.id, name),
+        replace(
+            _line(
+                settings,
+                w,
+                name,
+                metric_value(settings, totals, [rep.id], name),
+                targets.get((rep.id, name)),
+                spread.of(rep.id, name),
+            ),
+            amounts_unknown=amounts_unknown(settings, totals, [rep.id], name),
         )
         for name in metrics
     ]
@@ -293,6 +304,11 @@ def _line(
         measured = replace(measured, status="unclear")  # no count model: see _behind_together
     unit = settings.metric_unit(name)
     return MetricLine(name, metric.label or name, is_ratio, measured, unit, dispersion)
+
+
+def amounts_unknown(settings: Settings, totals: MetricTotals, rep_ids: list[int], name: str) -> int:
+    """Deals left out of the sums of amounts behind a metric (a ratio: behind its parts)."""
+    return sum(totals.amounts_unknown(rep_ids, m) for m in base_metrics(settings, [name]))
 
 
 def _max_chance(settings: Settings, name: str) -> float | None:
@@ -373,10 +389,11 @@ def _team_total(
         rep_lines = [line for card in cards for line in card.lines if line.metric == name]
         parts = [line.pace for line in rep_lines]
         metric = settings.metric(name)
+        ids = [c.rep_id for c in cards if any(line.metric == name for line in c.lines)]
+        unknown = amounts_unknown(settings, totals, ids, name)
         if metric.aggregate == "ratio":
-            ids = [c.rep_id for c in cards if any(line.metric == name for line in c.lines)]
             pooled = level_pace(metric_value(settings, totals, ids, name), None, settings.pacing)
-            lines.append(_total_line(settings, name, pooled))
+            lines.append(_total_line(settings, name, pooled, unknown))
             continue
         actual = sum(p.accumulated() for p in parts)
         with_target = [p for p in parts if p.target is not None]
@@ -409,7 +426,7 @@ def _team_total(
             needed_per_day=needed,
             status=state,
         )
-        lines.append(_total_line(settings, name, total_pace))
+        lines.append(_total_line(settings, name, total_pace, unknown))
     return lines
 
 
@@ -421,7 +438,8 @@ def _team_dispersion(lines: list[MetricLine]) -> float:
     return spread / expected if expected else 1.0
 
 
-def _total_line(settings: Settings, name: str, total: Pace) -> MetricLine:
+def _total_line(settings: Settings, name: str, total: Pace, unknown: int = 0) -> MetricLine:
     metric = settings.metric(name)
     is_ratio = metric.aggregate == "ratio"
-    return MetricLine(name, metric.label or name, is_ratio, total, settings.metric_unit(name))
+    unit = settings.metric_unit(name)
+    return MetricLine(name, metric.label or name, is_ratio, total, unit, amounts_unknown=unknown)

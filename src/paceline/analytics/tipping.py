@@ -258,6 +258,9 @@ class TippingPoint:
     expected_at_target: float | None  # outcome per week expected at that level
     activity_range: Interval | None  # the lowest and highest weekly level seen
     points: list[ScatterPoint]
+    # Deals without an amount that the weekly sums of amounts (the outcome, or the activity
+    # when it is one) left out over the rep-weeks fitted: those sums are of known amounts only.
+    amounts_unknown: int = 0
 
     @property
     def last_day(self) -> dt.date:
@@ -720,23 +723,48 @@ class _History:
     outcome: FloatArray
     employed: BoolArray  # on staff for the whole week (start and end dates)
     worked: BoolArray  # employed, and logged something that week
+    # Deals without an amount left out of each weekly sum of amounts (zeros for other metrics)
+    activity_unknown: FloatArray | None = None
+    outcome_unknown: FloatArray | None = None
 
     def samples(self, rows: Sequence[int], lag: int, last_week: int | None = None) -> RepWeeks:
         """Rep-weeks of these reps (row numbers) whose outcome week, `lag` weeks later, is
         complete and on staff; only activity weeks up to `last_week` when given (so that lags
         are compared on the same weeks)."""
-        count = len(self.weeks)
-        stop = count - lag if last_week is None else min(last_week + 1, count - lag)
-        if stop <= 0 or not rows:
+        cells = self._cells(rows, lag, last_week)
+        if cells is None:
             return RepWeeks(np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
-        chosen = np.array(rows, dtype=np.int64)
-        ok = self.worked[chosen, :stop] & self.employed[chosen, lag : lag + stop]
-        row, week = np.nonzero(ok)
+        chosen, row, week = cells
         return RepWeeks(
             self.activity[chosen][row, week],
             self.outcome[chosen][row, week + lag],
             chosen[row],
         )
+
+    def amounts_unknown(self, rows: Sequence[int], lag: int) -> int:
+        """Deals without an amount behind the rep-weeks `samples(rows, lag)` reads."""
+        cells = self._cells(rows, lag, None)
+        if cells is None:
+            return 0
+        chosen, row, week = cells
+        total = 0.0
+        if self.activity_unknown is not None:
+            total += float(self.activity_unknown[chosen][row, week].sum())
+        if self.outcome_unknown is not None:
+            total += float(self.outcome_unknown[chosen][row, week + lag].sum())
+        return int(total)
+
+    def _cells(
+        self, rows: Sequence[int], lag: int, last_week: int | None
+    ) -> tuple[IntArray, IntArray, IntArray] | None:
+        count = len(self.weeks)
+        stop = count - lag if last_week is None else min(last_week + 1, count - lag)
+        if stop <= 0 or not rows:
+            return None
+        chosen = np.array(rows, dtype=np.int64)
+        ok = self.worked[chosen, :stop] & self.employed[chosen, lag : lag + stop]
+        row, week = np.nonzero(ok)
+        return chosen, row, week
 
 
 def tipping_point(
@@ -852,14 +880,17 @@ def _read_history(
     row_of = {rep_id: i for i, rep_id in enumerate(ids)}
     shape = (len(ids), len(weeks))
     x, y = np.zeros(shape), np.zeros(shape)
-    for target, metric in ((x, activity), (y, outcome)):
-        for (rep_id, week), value in _weekly(conn, settings, metric, weeks, ids).items():
+    x_unknown, y_unknown = np.zeros(shape), np.zeros(shape)
+    for target, unknown, metric in ((x, x_unknown, activity), (y, y_unknown, outcome)):
+        for (rep_id, week), (value, missing) in _weekly(conn, settings, metric, weeks, ids).items():
             target[row_of[rep_id], week] = value
+            unknown[row_of[rep_id], week] = missing
     logged = np.zeros(shape, dtype=np.bool_)
     for rep_id, week in _logged_weeks(conn, weeks, ids):
         logged[row_of[rep_id], week] = True
     employed = _employment(conn, roster, weeks)
-    return _History(roster, weeks, x, y, employed, logged & employed)
+    worked = logged & employed
+    return _History(roster, weeks, x, y, employed, worked, x_unknown, y_unknown)
 
 
 def _employment(conn: Connection, roster: list[RosterRep], weeks: list[dt.date]) -> BoolArray:
@@ -894,17 +925,19 @@ def _weekly(
     metric: MetricSettings,
     weeks: list[dt.date],
     rep_ids: Collection[int],
-) -> dict[tuple[int, int], float]:
-    """{(rep, week index): the metric's weekly total}, aggregated in the database."""
+) -> dict[tuple[int, int], tuple[float, int]]:
+    """{(rep, week index): (the metric's weekly total, deals a sum of amounts left out for
+    want of an amount)}, aggregated in the database."""
     if not rep_ids:
         return {}
+    if metric.source == "deals":
+        query = _deal_weekly(settings, metric, weeks, rep_ids)
+        return {(int(r), int(w)): (float(v or 0), int(n)) for r, w, v, n in conn.execute(query)}
     if is_additive_activity_metric(metric):
         query = _rollup_weekly(metric, weeks, rep_ids)
-    elif metric.source == "activities":
-        query = _distinct_weekly(settings, metric, weeks, rep_ids)
     else:
-        query = _deal_weekly(settings, metric, weeks, rep_ids)
-    return {(int(r), int(w)): float(v or 0) for r, w, v in conn.execute(query)}
+        query = _distinct_weekly(settings, metric, weeks, rep_ids)
+    return {(int(r), int(w)): (float(v or 0), 0) for r, w, v in conn.execute(query)}
 
 
 def _rollup_weekly(
@@ -968,7 +1001,10 @@ def _deal_weekly(
         )
         .subquery()
     )
-    return select(rows.c.rep, rows.c.week, func.sum(rows.c.value)).group_by(rows.c.rep, rows.c.week)
+    unknown = func.count() - func.count(rows.c.value)  # NULL only for an unknown amount
+    return select(rows.c.rep, rows.c.week, func.sum(rows.c.value), unknown).group_by(
+        rows.c.rep, rows.c.week
+    )
 
 
 def _logged_weeks(
@@ -1091,6 +1127,7 @@ def _finish(
             else None
         ),
         points=_scatter(samples),
+        amounts_unknown=history.amounts_unknown(rows, lag),
     )
 
 

@@ -79,6 +79,8 @@ def tipping_command(
 def print_tipping(r: TippingPoint) -> None:
     out.print(title(r), highlight=False)
     out.print(basis(r), highlight=False)
+    if r.amounts_unknown:
+        out.print(f"[yellow]{unknown_note(r)}[/]", highlight=False)
     if r.lag_measured and r.lags:
         _print_lags(r)
     if not r.supported:
@@ -120,6 +122,15 @@ def basis(r: TippingPoint) -> str:
         f"{r.rep_weeks:,} rep-weeks of {r.reps} rep{'s' if r.reps != 1 else ''}, roles "
         f"{roles}{chosen}; activity weeks {r.first_week}..{r.last_day}; outcome read "
         f"{_lag(r.lag_weeks)}{measured}"
+    )
+
+
+def unknown_note(r: TippingPoint) -> str:
+    """The deals the weekly sums of amounts left out: those weeks count known amounts only."""
+    n = r.amounts_unknown
+    return (
+        f"{n:,} deal{'s' if n != 1 else ''} in the rep-weeks read "
+        f"{'have' if n != 1 else 'has'} no amount: the weekly sums count known amounts only."
     )
 
 

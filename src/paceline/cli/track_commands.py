@@ -14,7 +14,7 @@ from rich.table import Table
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.dates import DAY_METAVAR, parse_day
-from paceline.describe import measured_text, metric_text
+from paceline.describe import measured_text, metric_text, unknown_amounts_text
 from paceline.errors import UserInputError, did_you_mean
 from paceline.terminal import number_cell as _number
 
@@ -139,6 +139,11 @@ def _print_team(result: TeamScorecard) -> None:
         out.print("no reps with key metrics in this period")
 
 
+def _unknown_cell(count: int) -> str:
+    """Under a sum of amounts, the deals it left out (on its own line: the column stays narrow)."""
+    return f"\n[yellow]{unknown_amounts_text(count).strip()}[/]" if count else ""
+
+
 def _pace_cells(line: MetricLine) -> list[str]:
     p = line.pace
 
@@ -146,7 +151,7 @@ def _pace_cells(line: MetricLine) -> list[str]:
         return metric_text(value, line.unit)
 
     return [
-        measured_text(p.actual, line.unit),
+        measured_text(p.actual, line.unit) + _unknown_cell(line.amounts_unknown),
         fmt(p.target),
         fmt(p.expected_to_date),
         "" if p.pace is None else f"{p.pace:.0%}",

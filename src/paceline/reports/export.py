@@ -156,6 +156,7 @@ PACE_COLUMNS = [
     "projected",
     "needed_per_day",
     "status",
+    "amounts_unknown",
 ]
 
 
@@ -172,6 +173,7 @@ def _pace_cells(line: MetricLine) -> list[Cell]:
         p.projected,
         p.needed_per_day,
         p.status,
+        line.amounts_unknown,
     ]
 
 

@@ -31,7 +31,13 @@ from paceline.analytics.report import (
 from paceline.analytics.stalled import StalledDeal
 from paceline.calendar import BusinessCalendar, Period
 from paceline.config import Settings
-from paceline.describe import evidence_text, finding_text, measured_text, metric_text
+from paceline.describe import (
+    evidence_text,
+    finding_text,
+    measured_text,
+    metric_text,
+    unknown_amounts_text,
+)
 from paceline.reports import charts
 
 Report = RepReport | TeamReport
@@ -239,11 +245,12 @@ def _rep_text(settings: Settings, r: RepReport) -> list[str]:
     for line in r.week_card.lines:
         m = month.get(line.metric)
         out.append(
-            f"  {line.label}: week {figure(line.pace.actual, line.unit)} of"
+            f"  {line.label}: week {figure(line.pace.actual, line.unit)}"
+            f"{unknown_amounts_text(line.amounts_unknown)} of"
             f" {figure(line.pace.target, line.unit)} ({status_text(line.pace.status)});"
             + (
-                f" month {figure(m.pace.actual, m.unit)} of {figure(m.pace.target, m.unit)}"
-                f" ({status_text(m.pace.status)})"
+                f" month {figure(m.pace.actual, m.unit)}{unknown_amounts_text(m.amounts_unknown)}"
+                f" of {figure(m.pace.target, m.unit)} ({status_text(m.pace.status)})"
                 if m
                 else ""
             )
