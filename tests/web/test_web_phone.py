@@ -265,4 +265,4 @@ def test_static_files_arrive_compressed_and_cached(open_as: Opener) -> None:
               .map(e => [e.encodedBodySize, e.decodedBodySize])"""
     )
     encoded, decoded = sizes[0]
-    assert encoded < decoded / 3, sizes  # about 1.4 MB on the wire for 4.8 MB of script
+    assert encoded < decoded / 2, sizes  # about 0.4 MB on the wire for 1.2 MB of script

@@ -9,7 +9,7 @@ stale stylesheet. A request without the current `v` is still answered, revalidat
 
 Compressible files (text, scripts, JSON, SVG) are sent gzip-compressed to browsers that ask for
 it; each is compressed once per process, on its first request, and kept in memory (plotly.js
-compresses to about 1.4 MB). HTML pages are not compressed: they carry the session's CSRF
+compresses to about 0.4 MB). HTML pages are not compressed: they carry the session's CSRF
 token next to text a visitor can put in the URL, which is what compression attacks (BREACH)
 need.
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import mimetypes
 import os
 import threading
@@ -49,16 +48,15 @@ mimetypes.add_type(MANIFEST_TYPE, ".webmanifest")
 mimetypes.add_type("text/javascript", ".js")  # some systems' tables say application/x-...
 
 
-def plotly_dir() -> Path:
-    """plotly.js as the installed Python `plotly` package ships it (not imported: slow)."""
-    spec = importlib.util.find_spec("plotly")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the plotly package is not installed; the pages need its plotly.js")
-    return Path(spec.origin).resolve().parent / "package_data"
-
-
+# plotly.js, vendored: a partial bundle of the core plus the trace types the chart builders draw
+# (scatter, bar, heatmap, funnel, waterfall), 1.2 MB against the full bundle's 4.8 MB, which a
+# browser spent seconds parsing on every cold visit. It ships in the package with its MIT
+# licence (vendor/plotly/LICENSE.txt); tools/plotly_bundle/build.sh rebuilds it, and
+# tests/web/test_plotly_bundle.py checks it registers every trace type the builders use.
+PLOTLY_DIR = HERE / "vendor" / "plotly"
 PLOTLY = "plotly.min.js"
-MOUNTS = {"/static": STATIC, "/vendor/plotly": plotly_dir()}
+PLOTLY_TRACES = frozenset({"scatter", "bar", "heatmap", "funnel", "waterfall"})
+MOUNTS = {"/static": STATIC, "/vendor/plotly": PLOTLY_DIR}
 
 
 class _Digests:
@@ -119,7 +117,7 @@ COMPRESSED = _Compressed()
 class AssetFiles(StaticFiles):
     """StaticFiles that sets the cache lifetime by version and sends compressible files gzipped.
 
-    `only` limits the mount to the named files (plotly's folder holds data sets too)."""
+    `only` limits the mount to the named files (plotly's folder holds its licence too)."""
 
     def __init__(self, directory: Path, only: frozenset[str] | None = None) -> None:
         super().__init__(directory=directory)

@@ -1,7 +1,7 @@
 """Plotly figures for the pages, as plain figure dicts (data + layout).
 
 The page embeds the figure as JSON in a `<script type="application/json">` element and the
-site's own script draws it with plotly.js served from the installed `plotly` package: no
+site's own script draws it with plotly.js vendored in the package (web/vendor/plotly): no
 inline script (the pages' Content-Security-Policy forbids it) and no CDN.
 """
 

@@ -1,8 +1,8 @@
 """The web pages: `mount(app)` adds them, their static files and their error pages.
 
 Pages are thin: each route checks who may see it, calls one analysis or ingest function and
-renders its typed result with a Jinja2 template. Charts are drawn by plotly.js, served from
-the installed `plotly` package (the machine may have no internet; nothing comes from a CDN).
+renders its typed result with a Jinja2 template. Charts are drawn by plotly.js, a partial bundle
+vendored in the package (web/vendor/plotly; the machine may have no internet; no CDN).
 
 Logging in: the form carries a pre-session CSRF token (double-submit: a random cookie and
 the same value in the form), failed attempts are rate-limited by `authenticate`, and a
@@ -44,7 +44,7 @@ from paceline.web import (
     tipping_pages,
     work,
 )
-from paceline.web.assets import PLOTLY, STATIC, AssetFiles, plotly_dir
+from paceline.web.assets import PLOTLY, PLOTLY_DIR, STATIC, AssetFiles
 from paceline.web.common import (
     LoginRequired,
     PageError,
@@ -70,7 +70,7 @@ def mount(app: FastAPI) -> None:
     app.add_exception_handler(PageError, _page_error)
     app.add_exception_handler(LoginRequired, _login_required)
     app.mount("/static", AssetFiles(STATIC), name="static")
-    app.mount("/vendor/plotly", AssetFiles(plotly_dir(), only=frozenset({PLOTLY})), name="plotly")
+    app.mount("/vendor/plotly", AssetFiles(PLOTLY_DIR, only=frozenset({PLOTLY})), name="plotly")
     app.include_router(router)
     for module in (
         report_pages,  # before the pages whose paths it extends (/reps/{id}/report.pdf)
