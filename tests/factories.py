@@ -21,6 +21,7 @@ import pickle
 import re
 import shutil
 import socket
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1080,3 +1081,37 @@ def isolate_working_directory(monkeypatch: pytest.MonkeyPatch, parent: Path) -> 
     for variable in CWD_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     return folder
+
+
+def initialised_workdir(
+    tmp_path_factory: pytest.TempPathFactory,
+    workdir: Path,
+    key: str,
+    commands: Sequence[Sequence[str]] = (("init",),),
+) -> Path:
+    """`workdir` as `paceline COMMANDS` (run in order, in a folder of their own, through the
+    CLI in-process) left theirs, for the price of copying files: the commands run once per test
+    run (`built_once`, under `key`) and each test copies the folder they wrote, whose
+    paceline.toml names its database by a relative path. `paceline init` migrates a new
+    database, half a second of CPU that the tests which only need an initialised folder paid
+    each; the tests of `init` itself run it."""
+    import contextlib
+
+    from typer.testing import CliRunner
+
+    from paceline.cli import app
+
+    def build(folder: Path) -> None:
+        with contextlib.chdir(folder):
+            for args in commands:
+                result = CliRunner().invoke(app, list(args))
+                assert result.exit_code == 0, (args, result.output)
+        for wal in folder.glob("*.db"):  # fold a write-ahead log into the file to be copied
+            with contextlib.closing(sqlite3.connect(wal)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    folder, _ = built_once(tmp_path_factory, key, build)
+    for source in folder.iterdir():
+        if source.is_file() and not source.name.endswith(("-wal", "-shm")):
+            shutil.copyfile(source, workdir / source.name)
+    return workdir

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from factories import initialised_workdir
 from paceline import cli as cli_module
 from paceline.cli import app
 from paceline.cli.dates import date_problem
@@ -35,13 +36,18 @@ def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+TEAM_COMMANDS = (
+    ("init",),
+    ("rep", "add", "Ana Ruiz", "--role", "sdr", "--team", "East"),
+    ("rep", "add", "Ben Okafor", "--role", "ae", "--team", "East"),
+)
+
+
 @pytest.fixture
-def team(workdir: Path) -> Path:
-    """An initialised database with two reps in team East."""
-    assert cli("init")[0] == 0
-    assert cli("rep", "add", "Ana Ruiz", "--role", "sdr", "--team", "East")[0] == 0
-    assert cli("rep", "add", "Ben Okafor", "--role", "ae", "--team", "East")[0] == 0
-    return workdir
+def team(workdir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An initialised database with two reps in team East: `paceline init` and two `rep add`,
+    run once per test run and copied (`factories.initialised_workdir`)."""
+    return initialised_workdir(tmp_path_factory, workdir, "cli-polish-team", TEAM_COMMANDS)
 
 
 # --- dates ------------------------------------------------------------------------------------
