@@ -196,6 +196,25 @@ def step_label(settings: Settings, step: str) -> str:
     return f"{metric_label(settings, source)} → {metric_label(settings, target)}"
 
 
+def step_rate(settings: Settings, step: str, value: float | None) -> str:
+    """A step's conversion as a percentage, or, above 100% (AEs hold meetings SDRs did not
+    set), as a count per one of the step's start in the configuration's words: "4.02
+    meetings held per meeting set", never a bare "4.02 per"."""
+    if value is None or value <= 1:
+        return rate(value)
+    source, _, target = step.partition("->")
+    per = _singular(metric_label(settings, source))
+    return f"{value:.2f} {metric_label(settings, target)} per {per}"
+
+
+def _singular(label: str) -> str:
+    """'meetings set' -> 'meeting set', 'calls' -> 'call': the head word, English plural -s."""
+    head, space, rest = label.partition(" ")
+    if head.endswith("s") and not head.endswith("ss"):
+        head = head[:-1]
+    return head + space + rest
+
+
 def no_selling_text(alert: Alert) -> str:
     """The idle alert as the team page words it: how long, and since when (its metric is
     selling activity itself, so naming it again would read "no selling activity on selling
@@ -240,14 +259,17 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
         return what + metric + (numbers if f.value is not None and f.reference else "")
     if f.kind == "weak_step":
         return (
-            f"Weak step {step_label(settings, f.subject)}: {rate(f.value)} against the peers'"
-            f" {rate(f.reference)}, a gap {chance_text(f.p_value)}"
+            f"Weak step {step_label(settings, f.subject)}:"
+            f" {step_rate(settings, f.subject, f.value)} against the peers'"
+            f" {step_rate(settings, f.subject, f.reference)}, a gap {chance_text(f.p_value)}"
         )
     if f.kind == "too_few":
         source = metric_label(settings, f.subject.partition("->")[0])
         return (
-            f"{_first_upper(step_label(settings, f.subject))} looks low ({rate(f.value)} against"
-            f" the peers' {rate(f.reference)}), but {f.count or 0} {source} are too few to tell"
+            f"{_first_upper(step_label(settings, f.subject))} looks low"
+            f" ({step_rate(settings, f.subject, f.value)} against the peers'"
+            f" {step_rate(settings, f.subject, f.reference)}),"
+            f" but {f.count or 0} {source} are too few to tell"
         )
     if f.kind == "holding_back":
         return (
@@ -396,9 +418,10 @@ def evidence_text(settings: Settings, check: RuleCheck) -> str:
     comparison = check.comparison
     if check.step is None or comparison is None:
         return ""
+    step = "->".join(check.step)
     text = (
-        f"{step_label(settings, '->'.join(check.step))}: {rate(comparison.rep_rate)} against"
-        f" peers' {rate(comparison.peer_rate)}"
+        f"{step_label(settings, step)}: {step_rate(settings, step, comparison.rep_rate)}"
+        f" against peers' {step_rate(settings, step, comparison.peer_rate)}"
     )
     below = comparison.relative is not None and comparison.relative < 1
     if comparison.p_value is not None and below:  # above the peers: no gap to explain

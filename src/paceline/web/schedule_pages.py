@@ -36,10 +36,17 @@ def syncs_page(request: Request, caller: User) -> Response:
     """Each CRM connector's last `paceline sync`: when, how it ended, rows, cursors."""
     if not caller.principal.can_administer:
         raise refused("see the CRM syncs (that page is for admins)")
-    engine = app_state(request).engine
-    found = syncs.statuses(engine, sorted(plugins.sync_connectors()))
-    jobs = [j for j in app_state(request).settings.jobs if j.kind == "sync"]
-    return render(request, "syncs.html", caller, {"active": "syncs", "syncs": found, "jobs": jobs})
+    state = app_state(request)
+    found = syncs.statuses(state.engine, sorted(plugins.sync_connectors()))
+    jobs = [j for j in state.settings.jobs if j.kind == "sync"]
+    # When each scheduled sync runs next, by the scheduler's own reckoning (as on /jobs).
+    next_runs = {
+        s.name: s.next_run
+        for s in job_statuses(state.engine, state.settings, clock.utcnow())
+        if s.kind == "sync"
+    }
+    context = {"active": "syncs", "syncs": found, "jobs": jobs, "next_runs": next_runs}
+    return render(request, "syncs.html", caller, context)
 
 
 def _page(
