@@ -440,21 +440,22 @@ class ActivityWriter(AccountMakingWriter):
             [p.record["external_id"] for p in batch],
             Activity.import_run_id,
         )
-        repeats = self.matched_before(conn, existing)
-        inserts: list[tuple[Any, ...]] = []
-        updates: list[dict[str, Any]] = []
+        new, changed = self._sort_out(batch, existing, self.matched_before(conn, existing))
         now = utcnow()
-        for p in batch:
-            row = _activity_row(p.record, self.source, now, self.run_id)
-            found = existing.get(p.record["external_id"])
-            if found is None:
-                inserts.append(row)
-            elif self.mine(found) or p.record["external_id"] in repeats:
-                self.count_repeat(p, found[1])
-            elif found[1] == p.record["row_hash"]:
-                self.result.unchanged += 1
-            else:
-                updates.append({"_id": found[0], **dict(zip(ACTIVITY_COLUMNS, row, strict=True))})
+        inserts = [_activity_row(batch[pos].record, self.source, now, self.run_id) for pos in new]
+        updates = [
+            {
+                "_id": stored_id,
+                **dict(
+                    zip(
+                        ACTIVITY_COLUMNS,
+                        _activity_row(batch[pos].record, self.source, now, self.run_id),
+                        strict=True,
+                    )
+                ),
+            }
+            for stored_id, pos in changed
+        ]
         # Rows sorted like the main index go into its B-tree with far fewer page touches.
         inserts.sort(key=_rep_day_order)
         insert_rows(conn, Activity.__table__, ACTIVITY_COLUMNS, inserts)
@@ -464,6 +465,26 @@ class ActivityWriter(AccountMakingWriter):
         self.result.updated += len(updates)
         self.result.new_accounts = self.accounts.created
         self.result.new_contacts = self.contacts.created
+
+    def _sort_out(
+        self, batch: list[Pending], existing: dict[str, tuple[Any, ...]], repeats: set[str]
+    ) -> tuple[list[int], list[tuple[int, int]]]:
+        """The batch's new rows (positions) and the stored rows it changes (stored id,
+        position), as both write paths need them; repeats and unchanged rows are counted
+        here, once, the same way on SQLite and PostgreSQL."""
+        new: list[int] = []
+        changed: list[tuple[int, int]] = []
+        for pos, p in enumerate(batch):
+            found = existing.get(p.record["external_id"])
+            if found is None:
+                new.append(pos)
+            elif self.mine(found) or p.record["external_id"] in repeats:
+                self.count_repeat(p, found[1])
+            elif found[1] == p.record["row_hash"]:
+                self.result.unchanged += 1
+            else:
+                changed.append((found[0], pos))
+        return new, changed
 
     def _write_staged(self, conn: Connection, batch: list[Pending]) -> None:
         """PostgreSQL: the batch goes to the server once, by COPY into a staging table; the
@@ -477,19 +498,7 @@ class ActivityWriter(AccountMakingWriter):
         existing = _existing(
             conn, Activity, self.source, ids, Activity.import_run_id, staged=staged
         )
-        repeats = self.matched_before(conn, existing)
-        inserts: list[int] = []
-        updates: list[tuple[int, int]] = []
-        for pos, p in enumerate(batch):
-            found = existing.get(p.record["external_id"])
-            if found is None:
-                inserts.append(pos)
-            elif self.mine(found) or p.record["external_id"] in repeats:
-                self.count_repeat(p, found[1])
-            elif found[1] == p.record["row_hash"]:
-                self.result.unchanged += 1
-            else:
-                updates.append((found[0], pos))
+        inserts, updates = self._sort_out(batch, existing, self.matched_before(conn, existing))
         if inserts:
             # Rows sorted like the main index go into its B-tree with fewer page touches.
             staged.insert(None if len(inserts) == len(batch) else inserts, STAGED_ORDER)
