@@ -11,7 +11,8 @@ import re
 import pytest
 from sqlalchemy import Engine
 
-from paceline.analytics.metrics import amounts_unknown, metric_totals
+from paceline.analytics.leaderboard import leaderboard
+from paceline.analytics.metrics import amounts_unknown, metric_totals, ratio_parts
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import rep_scorecard, team_scorecards
 from paceline.analytics.tipping import tipping_point
@@ -73,8 +74,9 @@ def test_scorecard_lines_say_how_many_deals_their_sums_left_out(
 def test_a_ratio_over_a_sum_of_amounts_counts_the_deals_its_numerator_left_out(
     engine: Engine, wider: Settings
 ) -> None:
-    """Revenue per win for Ana: 5,000 over 4 wins, two of them without an amount; the line
-    says so (the ratio divides known amounts by every win)."""
+    """Revenue per win for Ana: 5,000 over the 2 of her 4 wins that have an amount (Paid,
+    and Pilot's real 0), not over all 4, which would read the two blanks as 0; the line says
+    two were left out. The team's: 25,000 over Ana's 2 and Ben's 1 win with an amount."""
     roles = [
         r.model_copy(update={"key_metrics": [*r.key_metrics, "revenue_per_win"]})
         if r.name == "ae"
@@ -85,7 +87,32 @@ def test_a_ratio_over_a_sum_of_amounts_counts_the_deals_its_numerator_left_out(
     build_unknown_amounts_org(engine, settings)
     card = rep_scorecard(engine, settings, "Ana", "month", AS_OF)
     (line,) = [line for line in card.lines if line.metric == "revenue_per_win"]
-    assert (line.pace.actual, line.amounts_unknown) == (1_250, 2)
+    assert (line.pace.actual, line.amounts_unknown) == (2_500, 2)
+    team = team_scorecards(engine, settings, "month", AS_OF, team="East")
+    (total,) = [line for line in team.total if line.metric == "revenue_per_win"]
+    assert total.pace.actual == pytest.approx(25_000 / 3)
+    assert total.amounts_unknown == 4
+
+
+def test_a_ratio_of_a_sum_over_other_deals_keeps_its_whole_denominator(
+    engine: Engine, wider: Settings
+) -> None:
+    """Pipeline created per win divides deals of every status, dated by creation, by wins
+    dated by close: not the same deals, so the wins are not reduced by the blanks."""
+    extra = """
+[[metrics]]
+name = "pipeline_per_win"
+aggregate = "ratio"
+numerator = "pipeline_created"
+denominator = "deals_won"
+"""
+    settings = parse_settings(default_config_text() + EXTRA_METRICS + extra)
+    reps = build_unknown_amounts_org(engine, settings)
+    ensure_rollup(engine, settings)
+    with engine.connect() as conn:
+        totals = metric_totals(conn, settings, ["pipeline_created", "deals_won"], JULY,
+                               AFTER_AS_OF)  # fmt: skip
+    assert ratio_parts(settings, totals, [reps["Ana"]], "pipeline_per_win") == (5_000, 4)
 
 
 def test_tipping_counts_the_deals_without_an_amount_in_the_rep_weeks_read(
@@ -100,3 +127,17 @@ def test_tipping_counts_the_deals_without_an_amount_in_the_rep_weeks_read(
     counted = tipping_point(engine, wider, "conversations", outcome="deals_won", lag_weeks=0,
                             as_of=AS_OF)  # fmt: skip
     assert counted.amounts_unknown == 0
+
+
+def test_a_revenue_leaderboard_says_how_many_deals_each_sum_left_out(
+    engine: Engine, wider: Settings
+) -> None:
+    """Ben 20,000 (2 blanks), Ana 5,000 (2 blanks), Cy 0: ranked on the known amounts, and
+    each row and the total carry the deals they left out."""
+    build_unknown_amounts_org(engine, wider)
+    board = leaderboard(engine, wider, "revenue", "month", AS_OF, team="East")
+    rows = [(r.rank, r.rep, r.value, r.amounts_unknown) for r in board.rows]
+    assert rows == [(1, "Ben", 20_000, 2), (2, "Ana", 5_000, 2), (3, "Cy", 0, 0)]
+    assert (board.total, board.amounts_unknown) == (25_000, 4)
+    wins = leaderboard(engine, wider, "deals_won", "month", AS_OF, team="East")
+    assert wins.amounts_unknown == 0 and not any(r.amounts_unknown for r in wins.rows)

@@ -39,6 +39,10 @@ def test_the_cli_prints_the_deals_left_out_next_to_the_figure(
     assert code == 0, text
     assert text.count("(2 deals without an amount)") == 2  # Ana and Ben; not Cy
     assert "(4 deals without an amount)" in text  # the total
+    code, text = cli_in(tmp_path, "leaderboard", "revenue", "--team", "East", "--as-of", DAY)
+    assert code == 0, text
+    assert text.count("(2 deals without an amount)") == 2  # Ben's and Ana's rows
+    assert "(4 deals without an amount)" in text  # the total
     code, text = cli_in(tmp_path, "tipping", "conversations", "--outcome", "revenue",
                         "--lag", "0", "--as-of", DAY)  # fmt: skip
     assert code == 0, text

@@ -35,6 +35,15 @@ def test_pages_note_the_deals_left_out_of_money_figures(engine: Engine, settings
             "(2 without an amount, not counted)",
             "(4 without an amount, not counted)",
         ]
+        board = site.page("root", "/leaderboard", metric="revenue", period="month", team="East",
+                          as_of=DAY)  # fmt: skip
+        assert board.status_code == 200, board.text
+        # Ben's and Ana's rows, then the board's total.
+        assert notes(board.text) == [
+            "(2 without an amount)",
+            "(2 without an amount)",
+            "(4 without an amount, not counted)",
+        ]
         tipping = site.page("root", "/tipping", metric="conversations", outcome="revenue",
                             lag="0", as_of=DAY)  # fmt: skip
         assert tipping.status_code == 200, tipping.text
@@ -62,3 +71,11 @@ def test_the_api_gives_amounts_unknown_per_line_and_per_tipping_estimate(
         tipping = site.api("root", "/tipping", metric="conversations", outcome="revenue",
                            lag="0", as_of=DAY).json()  # fmt: skip
         assert tipping["amounts_unknown"] == 3
+        board = site.api("root", "/leaderboard", metric="revenue", period="month", team="East",
+                         as_of=DAY).json()  # fmt: skip
+        assert [(r["rep"], r["amounts_unknown"]) for r in board["rows"]] == [
+            ("Ben", 2),
+            ("Ana", 2),
+            ("Cy", 0),
+        ]
+        assert board["amounts_unknown"] == 4

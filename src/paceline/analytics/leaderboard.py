@@ -50,7 +50,7 @@ from paceline.analytics.metrics import (
 )
 from paceline.analytics.pacing import Pace, level_pace, pace, window
 from paceline.analytics.rollup import ensure_rollup
-from paceline.analytics.scorecard import RosterRep, active_paced_reps
+from paceline.analytics.scorecard import RosterRep, active_paced_reps, amounts_unknown
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import MetricSettings, Settings, Unit
@@ -83,6 +83,8 @@ class LeaderboardRow:
     of_target: float | None = None  # value ÷ target_to_date
     comparable_value: float | None = None  # `by="improved"`: the value over the comparable days
     change: float | None = None  # `by="improved"`: (now - then) ÷ then, + is better
+    # Deals the sum of amounts behind `value` left out for want of an amount (scorecard's)
+    amounts_unknown: int = 0
 
     @property
     def rank_change(self) -> int | None:
@@ -116,6 +118,7 @@ class Leaderboard:
     business_days_elapsed: int = 0  # of the period, through the as-of day
     comparable_start: dt.date | None = None  # `by="improved"`: the previous period's
     comparable_end: dt.date | None = None  # first business days compared against [start, end)
+    amounts_unknown: int = 0  # deals the board's total left out for want of an amount
 
     def group_rows(self, group: str) -> list[LeaderboardRow]:
         """The rows of one board, in rank order."""
@@ -192,6 +195,7 @@ def leaderboard(
         business_days_elapsed=elapsed,
         comparable_start=comparable[0] if by == "improved" else None,
         comparable_end=comparable[1] if by == "improved" else None,
+        amounts_unknown=amounts_unknown(settings, now, [r.id for r in reps], metric),
     )
 
 
@@ -344,6 +348,7 @@ def _row(
         of_target=measured.pace if has_target else None,
         comparable_value=earlier,
         change=change,
+        amounts_unknown=amounts_unknown(c.settings, now, [rep.id], name),
     )
 
 

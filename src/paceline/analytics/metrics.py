@@ -10,7 +10,9 @@ metric means the same thing on every page. Where each number comes from:
   0, and `amounts_unknown` counts those a sum left out, so a face can say so;
 - ratios: computed from their two parts' totals; None (no data, never 0%) when there is
   nothing to divide by, and below the metric's minimum denominator shown but not ranked
-  (`meets_minimum`), so one lucky call is not a 100% connect rate.
+  (`meets_minimum`), so one lucky call is not a 100% connect rate. A sum of amounts over a
+  count of the same deals counts only the deals with an amount (revenue per win is of the
+  wins with one), as the revenue equation does.
 """
 
 from __future__ import annotations
@@ -121,9 +123,28 @@ def ratio_parts(
     nothing)."""
     metric = settings.metric(name)
     ids = list(rep_ids)
+    numerator = metric_value(settings, totals, ids, metric.numerator or "")
+    denominator = metric_value(settings, totals, ids, metric.denominator or "")
+    if denominator is not None and _counts_the_deals_summed(settings, metric):
+        denominator -= totals.amounts_unknown(ids, metric.numerator or "")
+    return numerator, denominator
+
+
+def _counts_the_deals_summed(settings: Settings, ratio: MetricSettings) -> bool:
+    """Whether a ratio divides a sum of deal amounts by a count of the very same deals
+    (revenue per win). Such a sum leaves out the deals without an amount, so the count must
+    too: dividing the known amounts by every deal would read each unknown amount as 0."""
+    numerator = settings.metric(ratio.numerator or "")
+    denominator = settings.metric(ratio.denominator or "")
+    same_deals = all(
+        getattr(numerator, key) == getattr(denominator, key)
+        for key in ("source", "date", "status", "credit")
+    )
     return (
-        metric_value(settings, totals, ids, metric.numerator or ""),
-        metric_value(settings, totals, ids, metric.denominator or ""),
+        same_deals
+        and numerator.source == "deals"
+        and (numerator.aggregate, numerator.field) == ("sum", "amount")
+        and denominator.aggregate == "count"
     )
 
 

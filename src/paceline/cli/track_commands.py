@@ -218,7 +218,8 @@ def _print_leaderboard(board: Leaderboard) -> None:
         out.print(f"{board.label}: nobody to rank{scope}")
         return
     table = Table(show_header=False, box=None)
-    table.add_row("total", measured_text(board.total, board.unit))
+    total = measured_text(board.total, board.unit) + _unknown_cell(board.amounts_unknown)
+    table.add_row("total", total)
     out.print(table)
     if board.is_ratio and any(r.standing == "low_volume" for r in board.rows):
         out.print(f"unranked: fewer than {board.min_volume} in the denominator this period")
@@ -246,7 +247,8 @@ def _print_group(board: Leaderboard, rows: list[LeaderboardRow], title: str) -> 
         table.add_column("move", justify="right")
     for row in rows:
         rank = str(row.rank) if row.rank else "-"
-        cells = [rank, row.rep, row.team or "", measured_text(row.value, board.unit)]
+        value = measured_text(row.value, board.unit) + _unknown_cell(row.amounts_unknown)
+        cells = [rank, row.rep, row.team or "", value]
         if board.is_ratio:
             cells.append(_number(row.denominator))
         cells.append(metric_text(row.target_to_date, board.unit))
