@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -269,6 +269,61 @@ class RowReader:
             if values.get(name) is None:
                 raise FieldError("required value is empty", name)
         return values
+
+    def read_columns(self, rows: list[list[str]]) -> tuple[dict[str, Column], set[int]]:
+        """`read` for many rows at once, column by column: per field, the raw cells and
+        their values, and the positions of the rows `read` would refuse.
+
+        Every parser is a function of the cell's text alone, so each distinct text of a
+        column is parsed once (a file repeats its reps, kinds, days and durations). A refused
+        row is only marked here: `read` itself, row by row, says why, so a rejection reads
+        the same whichever way the rows went."""
+        columns: dict[str, Column] = {}
+        bad: set[int] = set()
+        cells = list(zip(*rows, strict=True))  # the file's columns (rows are all as wide)
+        for name, position, get, parse in self._steps:
+            raw = cells[position] if position is not None else tuple(map(get, rows))
+            values = list(map(_Parsed(parse).__getitem__, raw))
+            mark_bad(bad, values)
+            if name in self._required and None in values:
+                bad.update(i for i, value in enumerate(values) if value is None)
+            columns[name] = Column(raw, values)
+        return columns, bad
+
+
+BAD: Any = object()  # a value that cannot be used; its row is read again, row by row
+
+
+def mark_bad(bad: set[int], values: list[Any]) -> None:
+    """Add the positions of `BAD` values to `bad` (most columns have none: one C scan)."""
+    if BAD in values:  # values are text, numbers, dates: none equals BAD but itself
+        bad.update(i for i, value in enumerate(values) if value is BAD)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field over many rows: the raw cells (what the values are functions of) and the
+    values `read` gives them (`BAD` where it refuses one)."""
+
+    raw: Sequence[str | None]
+    values: list[Any]
+
+
+class _Parsed(dict[Any, Any]):
+    """A parser that remembers each text's value (or `BAD`); empty cells are None, as in
+    `read`."""
+
+    def __init__(self, parse: Parser) -> None:
+        super().__init__({"": None, None: None})
+        self.parse = parse
+
+    def __missing__(self, raw: str) -> Any:
+        try:
+            value = self.parse(raw)
+        except FieldError:
+            value = BAD
+        self[raw] = value
+        return value
 
 
 def _parsers(mapping: Mapping, zone: ZoneInfo, business_zone: ZoneInfo) -> dict[FieldKind, Parser]:
