@@ -85,13 +85,13 @@ def finish_activities(
     checked = [
         kinds,
         outcomes,
-        _Memo(lambda pair: _fits(*pair, settings)).over(pairs),
+        _Memo(lambda pair: _fits(pair[0], pair[1], settings)).over(pairs),
         _Memo(lambda value: _duration(value, settings)).over(given["duration_min"].values),
     ]
-    asks = _Memo(lambda pair: _ask(*pair, settings)).over(
+    asks = _Memo(lambda pair: _ask(pair[0], pair[1], settings)).over(
         zip(given["has_ask"].values, outcomes, strict=True)
     )
-    engaged = _Memo(lambda pair: _engaged(*pair, settings))
+    engaged = _Memo(lambda pair: _engaged(pair[0], pair[1], settings))
     values: dict[str, list[Any]] = {
         **{name: given[name].values for name in ACTIVITY_FIELDS},
         "kind": kinds,
