@@ -234,6 +234,12 @@ class RowReader:
             for name, spec in specs.items()
             if not self.missing_columns
         ]
+        # Text fields, read column-wise by `read_columns` with their length limit.
+        self._texts = {
+            name: text_limit(entity, name)
+            for name, spec in specs.items()
+            if known[name].kind == "text" and spec.unit in (None, "minutes")
+        }
         blank_ok = {f.name for f in ENTITY_FIELDS[entity] if f.blank_ok}
         self._required = [f for f in required_fields(entity) if f in specs and f not in blank_ok]
         self._skip = [
@@ -283,7 +289,10 @@ class RowReader:
         cells = list(zip(*rows, strict=True))  # the file's columns (rows are all as wide)
         for name, position, get, parse in self._steps:
             raw = cells[position] if position is not None else tuple(map(get, rows))
-            values = list(map(_Parsed(parse).__getitem__, raw))
+            limit = self._texts.get(name)
+            values = _texts(raw, limit) if limit is not None else None
+            if values is None:
+                values = list(map(_Parsed(parse).__getitem__, raw))
             mark_bad(bad, values)
             if name in self._required and None in values:
                 bad.update(i for i, value in enumerate(values) if value is None)
@@ -292,6 +301,19 @@ class RowReader:
 
 
 BAD: Any = object()  # a value that cannot be used; its row is read again, row by row
+
+
+def _texts(raw: Sequence[str | None], limit: int) -> list[Any] | None:
+    """A text column as `make_text_parser(limit)` reads it, in C calls over the column; None
+    when a cell needs the parser itself (too long, a NUL byte, no cell at all)."""
+    if None in raw:
+        return None
+    values: list[Any] = list(map(str.strip, raw))  # type: ignore[arg-type]
+    if values and (max(map(len, values)) > limit or "\x00" in "".join(values)):
+        return None
+    if "" in raw:  # an empty cell is no value (a blank one is an empty text)
+        values = [value if cell else None for cell, value in zip(raw, values, strict=True)]
+    return values
 
 
 def mark_bad(bad: set[int], values: list[Any]) -> None:
