@@ -206,17 +206,9 @@ def _run(
         for chunk in _chunks(table.rows()):
             # Rows the chunk's column-wise check vouches for (activities); the others are
             # taken one by one below, as every row once was.
-            usable = [
-                i
-                for i, (_, row, problem) in enumerate(chunk)
-                if problem is None
-                and len(row) == width
-                and not bad_bytes(row)
-                and not (skips and reader.should_skip(row))
-            ]
             checked: dict[int, Record | None] = {}
-            if fast is not None and usable:
-                checked = dict(zip(usable, fast([chunk[i][1] for i in usable]), strict=True))
+            if fast is not None:
+                checked = _checked_together(chunk, fast, width, reader)
             for at, (line, row, problem) in enumerate(chunk):
                 result.read += 1
                 if result.read % HEARTBEAT_ROWS == 0 and not pending:
@@ -264,6 +256,27 @@ def _run(
         if progress:
             total = table.progress()[1]
             progress(total, total)
+
+
+def _checked_together(
+    chunk: list[Row],
+    fast: Callable[[list[list[str]]], list[Record | None]],
+    width: int,
+    reader: RowReader,
+) -> dict[int, Record | None]:
+    """Records of the chunk's rows that pass the row checks, by position in the chunk; None
+    for those the row-by-row path must look at (the rows that fail a row check are absent)."""
+    usable = [
+        i
+        for i, (_, row, problem) in enumerate(chunk)
+        if problem is None
+        and len(row) == width
+        and not bad_bytes(row)
+        and not (reader.has_skip_rules and reader.should_skip(row))
+    ]
+    if not usable:
+        return {}
+    return dict(zip(usable, fast([chunk[i][1] for i in usable]), strict=True))
 
 
 def _chunks(rows: Iterator[Row]) -> Iterator[list[Row]]:
