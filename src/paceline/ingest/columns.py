@@ -3,7 +3,7 @@
 Row by row, an activity costs a dozen Python calls (parse each cell, slug the kind, check the
 outcome, hash the record); a large import spent most of its time there. Here a chunk of rows
 is read column by column (`RowReader.read_columns`), and each rule of `finish_activity` is
-applied once per distinct value of what it looks at (a chunk of 10,000 rows names a few
+applied once per distinct value of what it looks at (a chunk of 4,096 rows names a few
 dozen kinds and outcomes, a few hundred days), through dictionaries filled on first use.
 
 The path only says yes: a row it cannot vouch for is handed back (None), and the importer
@@ -75,6 +75,8 @@ def finish_activities(
 ) -> list[Record | None]:
     """`finish_activity(reader.read(row), settings, now)` for each row, or None for a row
     that the row-by-row path must take (it is refused there, or may be)."""
+    if not rows:
+        return []
     columns, bad = reader.read_columns(rows)
     n = len(rows)
     empty = Column((None,) * n, [None] * n)
