@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -234,6 +234,12 @@ class RowReader:
             for name, spec in specs.items()
             if not self.missing_columns
         ]
+        # Text fields, read column-wise by `read_columns` with their length limit.
+        self._texts = {
+            name: text_limit(entity, name)
+            for name, spec in specs.items()
+            if known[name].kind == "text" and spec.unit in (None, "minutes")
+        }
         blank_ok = {f.name for f in ENTITY_FIELDS[entity] if f.blank_ok}
         self._required = [f for f in required_fields(entity) if f in specs and f not in blank_ok]
         self._skip = [
@@ -269,6 +275,77 @@ class RowReader:
             if values.get(name) is None:
                 raise FieldError("required value is empty", name)
         return values
+
+    def read_columns(self, rows: list[list[str]]) -> tuple[dict[str, Column], set[int]]:
+        """`read` for many rows at once, column by column: per field, the raw cells and
+        their values, and the positions of the rows `read` would refuse.
+
+        Every parser is a function of the cell's text alone, so each distinct text of a
+        column is parsed once (a file repeats its reps, kinds, days and durations). A refused
+        row is only marked here: `read` itself, row by row, says why, so a rejection reads
+        the same whichever way the rows went."""
+        columns: dict[str, Column] = {}
+        bad: set[int] = set()
+        cells = list(zip(*rows, strict=True))  # the file's columns (rows are all as wide)
+        for name, position, get, parse in self._steps:
+            raw = cells[position] if position is not None else tuple(map(get, rows))
+            limit = self._texts.get(name)
+            values = _texts(raw, limit) if limit is not None else None
+            if values is None:
+                values = list(map(_Parsed(parse).__getitem__, raw))
+            mark_bad(bad, values)
+            if name in self._required and None in values:
+                bad.update(i for i, value in enumerate(values) if value is None)
+            columns[name] = Column(raw, values)
+        return columns, bad
+
+
+BAD: Any = object()  # a value that cannot be used; its row is read again, row by row
+
+
+def _texts(raw: Sequence[str | None], limit: int) -> list[Any] | None:
+    """A text column as `make_text_parser(limit)` reads it, in C calls over the column; None
+    when a cell needs the parser itself (too long, a NUL byte, no cell at all)."""
+    if None in raw:
+        return None
+    values: list[Any] = list(map(str.strip, raw))  # type: ignore[arg-type]
+    if values and (max(map(len, values)) > limit or "\x00" in "".join(values)):
+        return None
+    if "" in raw:  # an empty cell is no value (a blank one is an empty text)
+        values = [value if cell else None for cell, value in zip(raw, values, strict=True)]
+    return values
+
+
+def mark_bad(bad: set[int], values: list[Any]) -> None:
+    """Add the positions of `BAD` values to `bad` (most columns have none: one C scan)."""
+    if BAD in values:  # values are text, numbers, dates: none equals BAD but itself
+        bad.update(i for i, value in enumerate(values) if value is BAD)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field over many rows: the raw cells (what the values are functions of) and the
+    values `read` gives them (`BAD` where it refuses one)."""
+
+    raw: Sequence[str | None]
+    values: list[Any]
+
+
+class _Parsed(dict[Any, Any]):
+    """A parser that remembers each text's value (or `BAD`); empty cells are None, as in
+    `read`."""
+
+    def __init__(self, parse: Parser) -> None:
+        super().__init__({"": None, None: None})
+        self.parse = parse
+
+    def __missing__(self, raw: str) -> Any:
+        try:
+            value = self.parse(raw)
+        except FieldError:
+            value = BAD
+        self[raw] = value
+        return value
 
 
 def _parsers(mapping: Mapping, zone: ZoneInfo, business_zone: ZoneInfo) -> dict[FieldKind, Parser]:

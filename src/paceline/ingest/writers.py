@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import operator
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import fields as dc_fields
@@ -442,7 +443,7 @@ class ActivityWriter(AccountMakingWriter):
         )
         new, changed = self._sort_out(batch, existing, self.matched_before(conn, existing))
         now = utcnow()
-        inserts = [_activity_row(batch[pos].record, self.source, now, self.run_id) for pos in new]
+        inserts = _activity_rows([batch[pos].record for pos in new], self.source, now, self.run_id)
         updates = [
             {
                 "_id": stored_id,
@@ -492,7 +493,7 @@ class ActivityWriter(AccountMakingWriter):
         written from the staging table by one INSERT ... SELECT and one UPDATE ... FROM.
         Counting is the same as on SQLite, row by row, from what the join found."""
         now = utcnow()
-        rows = [_activity_row(p.record, self.source, now, self.run_id) for p in batch]
+        rows = _activity_rows([p.record for p in batch], self.source, now, self.run_id)
         staged = Staged(conn, Activity.__table__, ACTIVITY_COLUMNS, rows)
         ids = [p.record["external_id"] for p in batch]
         existing = _existing(
@@ -1022,7 +1023,8 @@ def _update_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> No
     conn.execute(statement, rows)
 
 
-ACTIVITY_COLUMNS = (
+# The record's own values first, then what the import adds (`_activity_row`).
+ACTIVITY_VALUES = (
     "rep_id",
     "account_id",
     "contact_id",
@@ -1035,46 +1037,30 @@ ACTIVITY_COLUMNS = (
     "has_ask",
     "engaged",
     "notes",
-    "source",
     "external_id",
     "row_hash",
-    "created_at",
-    "updated_at",
-    "import_run_id",
 )
+ACTIVITY_COLUMNS = (*ACTIVITY_VALUES, "source", "created_at", "updated_at", "import_run_id")
+_activity_values = operator.itemgetter(*ACTIVITY_VALUES)
 
 
 def _activity_row(r: Record, source: str, now: dt.datetime, run_id: int) -> tuple[Any, ...]:
-    return (
-        r["rep_id"],
-        r["account_id"],
-        r["contact_id"],
-        r["deal_id"],
-        r["kind"],
-        r["occurred_at"],
-        r["local_date"],
-        r["duration_min"],
-        r["outcome"],
-        r["has_ask"],
-        r["engaged"],
-        r["notes"],
-        source,
-        r["external_id"],
-        r["row_hash"],
-        now,
-        now,
-        run_id,
-    )
+    return _activity_rows([r], source, now, run_id)[0]
+
+
+def _activity_rows(
+    records: list[Record], source: str, now: dt.datetime, run_id: int
+) -> list[tuple[Any, ...]]:
+    """Rows in ACTIVITY_COLUMNS order: the records' values picked in C, one tuple added."""
+    added = (source, now, now, run_id)
+    return [values + added for values in map(_activity_values, records)]
 
 
 STAGED_ORDER = ("rep_id", "local_date", "kind", "external_id")  # as `_rep_day_order`
-
-
-def _rep_day_order(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Rep, day and kind, as the main index; then the external id, so that two imports
-    inserting the same rows insert them in the same order (PostgreSQL then never has each
-    wait for the other's uncommitted rows in a cycle)."""
-    return row[0], row[6], row[4], row[13]
+# Rep, day and kind, as the main index; then the external id, so that two imports inserting
+# the same rows insert them in the same order (PostgreSQL then never has each wait for the
+# other's uncommitted rows in a cycle).
+_rep_day_order = operator.itemgetter(*(ACTIVITY_COLUMNS.index(c) for c in STAGED_ORDER))
 
 
 def _deal_row(r: Record, source: str, run_id: int) -> dict[str, Any]:

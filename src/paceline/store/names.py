@@ -20,9 +20,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from paceline.config import Settings
 from paceline.errors import InputError, did_you_mean
+from paceline.store.bulk import insert_rows, rows_where_in
 from paceline.store.engine import HOLDS_WRITE_LOCK
 from paceline.store.keys import name_key as name_key  # re-exported: one rule for all
-from paceline.store.models import Account, Contact, Deal, Rep, Team
+from paceline.store.models import Account, Contact, Deal, Rep, Team, utcnow
 
 LOOKUP_CHUNK = 2_000
 
@@ -289,23 +290,26 @@ class AccountResolver:
         if new and lock_names(conn):
             new = self._look_up(conn, wanted, new)  # another import may have made them
         if new:
-            rows = [{"name": wanted[k], "source": self.source} for k in new]
-            statement = insert(Account).returning(Account.id, sort_by_parameter_order=True)
-            ids = conn.execute(statement, rows).scalars().all()
-            self._by_name.update(zip(new, ids, strict=True))
+            # In bulk (COPY on PostgreSQL), then found by key like any stored account: a fresh
+            # import names thousands of new accounts in its first batch. The key stored is
+            # the one `name_key_default` gives the clean name: the key looked up (NFKC of the
+            # NFC form is NFKC of the name, and both collapse the spaces).
+            now = utcnow()
+            rows = [(wanted[k], k, self.source, now) for k in new]
+            insert_rows(conn, Account.__table__, ("name", "name_key", "source", "created_at"), rows)
+            missing = self._look_up(conn, wanted, new)
+            assert not missing, f"accounts inserted but not found: {missing[:3]}"
             self.created += len(rows)
         return {k: self._by_name[k] for k in wanted}
 
     def _look_up(self, conn: Connection, wanted: dict[str, str], keys: list[str]) -> list[str]:
         """Find stored accounts for `keys`; returns the keys still missing."""
-        for chunk in chunks(keys):
-            # By the stored key, on its index: "Acme Inc" and "ACME  inc" are one account.
-            for account_id, key in conn.execute(
-                select(Account.id, Account.name_key)
-                .where(Account.name_key.in_(chunk))
-                .order_by(Account.id)
-            ):
-                self._by_name.setdefault(key, account_id)
+        # By the stored key, on its index: "Acme Inc" and "ACME  inc" are one account; the
+        # oldest account of a key wins.
+        for account_id, key in rows_where_in(
+            conn, Account.__table__, "name_key", keys, ("id", "name_key")
+        ):
+            self._by_name.setdefault(key, account_id)
         return [k for k in keys if k not in self._by_name]
 
     def resolve_refs(self, conn: Connection, refs: Iterable[str]) -> dict[str, int]:

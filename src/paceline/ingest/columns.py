@@ -1,0 +1,193 @@
+"""Checking a chunk of activity rows column by column: the import's fast path.
+
+Row by row, an activity costs a dozen Python calls (parse each cell, slug the kind, check the
+outcome, hash the record); a large import spent most of its time there. Here a chunk of rows
+is read column by column (`RowReader.read_columns`), and each rule of `finish_activity` is
+applied once per distinct value of what it looks at (a chunk of 4,096 rows names a few
+dozen kinds and outcomes, a few hundred days), through dictionaries filled on first use.
+
+The path only says yes: a row it cannot vouch for is handed back (None), and the importer
+takes it through `RowReader.read` and `finish_activity`, which say why it is refused. So a
+rejection reads exactly the same whichever path found it, and the records this path builds
+are the records that path would build, key for key, down to their `row_hash`
+(tests/ingest/test_columns.py compares the two).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import itertools
+import operator
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from paceline.config import Settings
+from paceline.ingest.entities import BAD, Column, Record, RowReader, mark_bad, slug
+from paceline.ingest.fields import MIN_YEAR
+
+# The fields of an activity record before its hash, in the order `finish_activity` builds
+# them, and the same names sorted: the order `content_hash` writes them in.
+ACTIVITY_FIELDS = (
+    "rep",
+    "kind",
+    "occurred_at",
+    "local_date",
+    "duration_min",
+    "outcome",
+    "has_ask",
+    "engaged",
+    "account",
+    "account_ref",
+    "contact",
+    "contact_ref",
+    "deal_ref",
+    "notes",
+)
+HASHED = tuple(sorted(ACTIVITY_FIELDS))
+
+
+class _Memo(dict[Any, Any]):
+    """A function of one value, computed once per distinct value (from C, through `map`)."""
+
+    def __init__(self, compute: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.compute(key)
+        return value
+
+    def over(self, values: Iterable[Any]) -> list[Any]:
+        return list(map(self.__getitem__, values))
+
+
+def _piece(name: str) -> _Memo:
+    """The text one (name, value) pair adds to a record's fingerprint: what `repr` of the
+    sorted pairs writes for it, with its separator; nothing for an empty value."""
+    end = "]" if name == HASHED[-1] else ", "
+    return _Memo(lambda value: "" if value is None else f"({name!r}, {value!r}){end}")
+
+
+def finish_activities(
+    reader: RowReader, rows: list[list[str]], settings: Settings, now: dt.datetime
+) -> list[Record | None]:
+    """`finish_activity(reader.read(row), settings, now)` for each row, or None for a row
+    that the row-by-row path must take (it is refused there, or may be)."""
+    if not rows:
+        return []
+    columns, bad = reader.read_columns(rows)
+    n = len(rows)
+    empty = Column((None,) * n, [None] * n)
+    given = {name: columns.get(name, empty) for name in (*ACTIVITY_FIELDS, "external_id")}
+    kinds = _Memo(lambda value: _known(value, settings.kind_names)).over(given["kind"].values)
+    outcomes = _Memo(lambda value: _outcome(value, settings)).over(given["outcome"].values)
+    pairs = list(zip(kinds, outcomes, strict=True))
+    checked = [
+        kinds,
+        outcomes,
+        _Memo(lambda pair: _fits(pair[0], pair[1], settings)).over(pairs),
+        _Memo(lambda value: _duration(value, settings)).over(given["duration_min"].values),
+    ]
+    asks = _Memo(lambda pair: _ask(pair[0], pair[1], settings)).over(
+        zip(given["has_ask"].values, outcomes, strict=True)
+    )
+    engaged = _Memo(lambda pair: _engaged(pair[0], pair[1], settings))
+    values: dict[str, list[Any]] = {
+        **{name: given[name].values for name in ACTIVITY_FIELDS},
+        "kind": kinds,
+        "outcome": outcomes,
+        "has_ask": asks,
+        "engaged": engaged.over(zip(given["engaged"].values, outcomes, strict=True)),
+    }
+    for column in (*checked, asks, values["engaged"]):
+        mark_bad(bad, column)
+    _moments(values, settings, now, bad)
+    pieces = [_piece(name).over(values[name]) for name in HASHED]
+    pieces[HASHED.index("duration_min")] = _duration_pieces(given["duration_min"])
+    texts = map(str.encode, map("".join, zip(itertools.repeat("["), *pieces, strict=False)))
+    hashes = list(map(_HEX, map(_BLAKE, texts)))
+    externals = given["external_id"].values
+    values["row_hash"] = hashes
+    values["external_id"] = [ext or f"h:{h}" for ext, h in zip(externals, hashes, strict=True)]
+    names = (*ACTIVITY_FIELDS, "row_hash", "external_id")
+    records: list[Record | None] = list(
+        map(
+            dict,
+            map(zip, itertools.repeat(names), zip(*(values[name] for name in names), strict=True)),
+        )
+    )
+    for i in bad:
+        records[i] = None
+    return records
+
+
+_BLAKE = functools.partial(hashlib.blake2b, digest_size=16)
+_HEX = operator.methodcaller("hexdigest")
+
+
+def _moments(
+    values: dict[str, list[Any]], settings: Settings, now: dt.datetime, bad: set[int]
+) -> None:
+    """Split the parsed timestamps into `occurred_at` (UTC) and `local_date`, marking those
+    `check_activity` refuses (too far in the future, too old)."""
+    latest = now + dt.timedelta(days=settings.activities.max_future_days)
+    moments = values["occurred_at"]
+    for i, moment in enumerate(moments):
+        if moment is None or moment is BAD or moment[0] > latest or moment[0].year < MIN_YEAR:
+            bad.add(i)
+            moments[i] = (None, None)
+    values["occurred_at"] = [m[0] for m in moments]
+    values["local_date"] = _Memo(_day).over([m[1] for m in moments])
+
+
+def _day(local: dt.datetime | None) -> dt.date | None:
+    return None if local is None else local.date()
+
+
+def _duration_pieces(duration: Column) -> list[str]:
+    """The fingerprint's text for the durations, by cell: a float's text is not a function
+    of its value as a dictionary key sees it (0.0 and -0.0 are one key, printed apart)."""
+    value_of = dict(zip(duration.raw, duration.values, strict=True))
+    text = _Memo(lambda raw: "" if (v := value_of[raw]) is None else f"('duration_min', {v!r}), ")
+    return text.over(duration.raw)
+
+
+def _known(value: Any, names: frozenset[str]) -> Any:
+    if value is BAD:
+        return BAD
+    kind = slug(str(value))
+    return kind if kind in names else BAD
+
+
+def _outcome(value: Any, settings: Settings) -> Any:
+    if not value or value is BAD:
+        return BAD if value is BAD else None
+    return _known(value, settings.outcome_names)
+
+
+def _duration(value: Any, settings: Settings) -> Any:
+    if value is None or value is BAD:
+        return value
+    number = float(value)
+    return BAD if number < 0 or number > settings.activities.max_duration_min else value
+
+
+def _fits(kind: Any, outcome: Any, settings: Settings) -> Any:
+    fits = settings.outcome_kinds.get(outcome) if outcome and outcome is not BAD else None
+    return BAD if fits is not None and kind not in fits else None
+
+
+def _ask(given: Any, outcome: Any, settings: Settings) -> Any:
+    if given is BAD or outcome is BAD:
+        return BAD
+    if outcome is None or outcome not in settings.ask_outcomes:
+        return bool(given or False)
+    return BAD if given is False else True
+
+
+def _engaged(given: Any, outcome: Any, settings: Settings) -> Any:
+    if given is BAD or outcome is BAD:
+        return BAD
+    return (outcome in settings.engaged_outcomes) if given is None else given
