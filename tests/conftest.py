@@ -40,6 +40,7 @@ from factories import (
     built_once,
     drop_templates,
     isolate_working_directory,
+    made_app,
     migrated_sqlite_copy,
     pg_conninfo,
     postgres_engine,
@@ -54,7 +55,6 @@ from paceline.auth import passwords
 from paceline.auth.accounts import add_user, start_session
 from paceline.config import Settings, default_settings
 from paceline.demo import build_demo
-from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 
@@ -295,7 +295,7 @@ def db(org: Org, tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def client(db: Engine, settings: Settings, org: Org) -> Iterator[TestClient]:
     """The application on `db`; `demo_login(client, user)` logs in as one of `org`'s users."""
-    app = create_app(settings, db)
+    app = made_app(settings, db)
     app.state.test_org = org
     with TestClient(app) as test_client:
         yield test_client
