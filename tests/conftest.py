@@ -81,12 +81,14 @@ HEAVY_MODULES = {
     "test_web_import_browser.py",
     "test_server_kill.py",
 }
-HEAVY_FIXTURES = {"demo_org"}
+# The full demo, and chromium (`tests/web/conftest.py`): a browser test outside the modules
+# above (test_plotly_bundle.py's) is left out by its fixture, its module's other tests kept.
+HEAVY_FIXTURES = {"demo_org", "_chromium"}
 
 
 def _left_out_of_the_fast_loop(item: pytest.Item) -> bool:
-    """Marked `slow`, in a heavy module, on the full demo, or on PostgreSQL (a fixture named
-    `pg_...`, or a parameter "postgresql" of any fixture)."""
+    """Marked `slow`, in a heavy module, on the full demo or in chromium, or on PostgreSQL (a
+    fixture named `pg_...`, or a parameter "postgresql" of any fixture)."""
     if item.get_closest_marker("slow") is not None or item.path.name in HEAVY_MODULES:
         return True
     fixtures = set(getattr(item, "fixturenames", ()))
