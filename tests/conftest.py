@@ -26,6 +26,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import typer.testing
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
@@ -38,6 +39,7 @@ from factories import (
     WEB_PASSWORD,
     Org,
     built_once,
+    cli_built_once,
     drop_templates,
     isolate_working_directory,
     made_app,
@@ -147,6 +149,18 @@ def isolated_cwd(_cwd_parent: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     CLI reads it) or a variable in the shell cannot change what a test sees, and nothing a test
     writes to a relative path lands in the repository."""
     return isolate_working_directory(monkeypatch, _cwd_parent)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cli_command_tree() -> Iterator[None]:
+    """`CliRunner().invoke` builds the click command tree once per app and set of commands
+    (`factories.cli_built_once`), not on every call."""
+    real = typer.testing._get_command
+    typer.testing._get_command = cli_built_once(real)
+    try:
+        yield
+    finally:
+        typer.testing._get_command = real
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -40,6 +40,7 @@ from filelock import FileLock
 from httpx import Response
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.engine import make_url
+from typer import Typer
 
 from paceline import plugins
 from paceline.analytics.metrics import utc_bounds
@@ -213,6 +214,31 @@ def login(client: TestClient, engine: Engine, username: str) -> None:
     cookie, _ = start_session(engine, int(user_id or 0))
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, cookie)
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def cli_built_once(build: Callable[[Typer], Any]) -> Callable[[Typer], Any]:
+    """`build` (typer.testing's: a Typer app made into its click command), kept per app.
+
+    Why: typer builds the whole click command tree from the Typer app on every
+    `CliRunner().invoke`, 60 ms of CPU, paid by each of the suite's many CLI calls; the tree
+    it builds is the same each time. It is built again when the app's commands, groups or
+    the process's plugin manager (which adds the plugins' commands) are not the same objects
+    or sizes as when it was built (tests/test_plugins.py installs a plugin with a command).
+    """
+    built: dict[tuple[int, ...], tuple[Any, tuple[object, ...]]] = {}
+
+    def command(app: Typer) -> Any:
+        # held with the tree, so that no id in its key is reused by a later object
+        held = (app, app.registered_commands, app.registered_groups, plugins._manager)
+        key = (*map(id, held), len(app.registered_commands), len(app.registered_groups))
+        if key not in built:
+            built[key] = (build(app), held)
+        return built[key][0]
+
+    return command
 
 
 # --- the application -------------------------------------------------------------------------
