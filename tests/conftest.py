@@ -26,6 +26,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import typer.testing
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
@@ -38,8 +39,10 @@ from factories import (
     WEB_PASSWORD,
     Org,
     built_once,
+    cli_built_once,
     drop_templates,
     isolate_working_directory,
+    made_app,
     migrated_sqlite_copy,
     pg_conninfo,
     postgres_engine,
@@ -54,7 +57,6 @@ from paceline.auth import passwords
 from paceline.auth.accounts import add_user, start_session
 from paceline.config import Settings, default_settings
 from paceline.demo import build_demo
-from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 
@@ -81,12 +83,14 @@ HEAVY_MODULES = {
     "test_web_import_browser.py",
     "test_server_kill.py",
 }
-HEAVY_FIXTURES = {"demo_org"}
+# The full demo, and chromium (`tests/web/conftest.py`): a browser test outside the modules
+# above (test_plotly_bundle.py's) is left out by its fixture, its module's other tests kept.
+HEAVY_FIXTURES = {"demo_org", "_chromium"}
 
 
 def _left_out_of_the_fast_loop(item: pytest.Item) -> bool:
-    """Marked `slow`, in a heavy module, on the full demo, or on PostgreSQL (a fixture named
-    `pg_...`, or a parameter "postgresql" of any fixture)."""
+    """Marked `slow`, in a heavy module, on the full demo or in chromium, or on PostgreSQL (a
+    fixture named `pg_...`, or a parameter "postgresql" of any fixture)."""
     if item.get_closest_marker("slow") is not None or item.path.name in HEAVY_MODULES:
         return True
     fixtures = set(getattr(item, "fixturenames", ()))
@@ -145,6 +149,18 @@ def isolated_cwd(_cwd_parent: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     CLI reads it) or a variable in the shell cannot change what a test sees, and nothing a test
     writes to a relative path lands in the repository."""
     return isolate_working_directory(monkeypatch, _cwd_parent)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cli_command_tree() -> Iterator[None]:
+    """`CliRunner().invoke` builds the click command tree once per app and set of commands
+    (`factories.cli_built_once`), not on every call."""
+    real = typer.testing._get_command
+    typer.testing._get_command = cli_built_once(real)
+    try:
+        yield
+    finally:
+        typer.testing._get_command = real
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -295,7 +311,7 @@ def db(org: Org, tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def client(db: Engine, settings: Settings, org: Org) -> Iterator[TestClient]:
     """The application on `db`; `demo_login(client, user)` logs in as one of `org`'s users."""
-    app = create_app(settings, db)
+    app = made_app(settings, db)
     app.state.test_org = org
     with TestClient(app) as test_client:
         yield test_client

@@ -33,12 +33,16 @@ from typing import Any, TypeVar
 import numpy as np
 import psycopg
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRouter
 from fastapi.testclient import TestClient
 from filelock import FileLock
 from httpx import Response
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.engine import make_url
+from typer import Typer
 
+from paceline import plugins
 from paceline.analytics.metrics import utc_bounds
 from paceline.analytics.stalled import day_end_utc
 from paceline.api.deps import SESSION_COOKIE
@@ -212,7 +216,55 @@ def login(client: TestClient, engine: Engine, username: str) -> None:
     client.cookies.set(SESSION_COOKIE, cookie)
 
 
+# --- the command line ------------------------------------------------------------------------
+
+
+def cli_built_once(build: Callable[[Typer], Any]) -> Callable[[Typer], Any]:
+    """`build` (typer.testing's: a Typer app made into its click command), kept per app.
+
+    Why: typer builds the whole click command tree from the Typer app on every
+    `CliRunner().invoke`, 60 ms of CPU, paid by each of the suite's many CLI calls; the tree
+    it builds is the same each time. It is built again when the app's commands, groups or
+    the process's plugin manager (which adds the plugins' commands) are not the same objects
+    or sizes as when it was built (tests/test_plugins.py installs a plugin with a command).
+    """
+    built: dict[tuple[int, ...], tuple[Any, tuple[object, ...]]] = {}
+
+    def command(app: Typer) -> Any:
+        # held with the tree, so that no id in its key is reused by a later object
+        held = (app, app.registered_commands, app.registered_groups, plugins._manager)
+        key = (*map(id, held), len(app.registered_commands), len(app.registered_groups))
+        if key not in built:
+            built[key] = (build(app), held)
+        return built[key][0]
+
+    return command
+
+
 # --- the application -------------------------------------------------------------------------
+
+# The route tables made_app has built, per settings and plugins' routers (kept alive here, so
+# their ids in the key are never reused).
+_ROUTES: dict[tuple[str, tuple[int, ...]], tuple[APIRouter, list[Any]]] = {}
+
+
+def made_app(settings: Settings, engine: Engine) -> FastAPI:
+    """`create_app(settings, engine)`, answering its first request as fast as its second.
+
+    Why: FastAPI works out every route's parameters (signatures, pydantic validators) the
+    first time an application answers, a tenth of a CPU second per application, paid again
+    by each test that made its own. The application returned is new, with its own state
+    (`AppState` on `engine`, the web state), middleware and error handlers; only its route
+    table is shared with the earlier ones made from equal settings and the same plugins'
+    routers, whose routes are the same and hold no state. Dependency overrides are looked up
+    on the application that made the table: a test that overrides one uses `create_app`.
+    """
+    app = create_app(settings, engine)
+    found = plugins.routers()
+    key = (settings_key(settings), tuple(id(router) for router in found))
+    router, _ = _ROUTES.setdefault(key, (app.router, found))
+    app.router = router
+    return app
 
 
 @dataclass
@@ -238,7 +290,7 @@ def make_site(engine: Engine, settings: Settings, users: Users) -> Site:
     ids = users_without_password(engine, users)
     sessions = {u: start_session(engine, i)[0] for u, i in ids.items()}
     tokens = {u: create_token(engine, u, "tests").token for u in ids}
-    return Site(TestClient(create_app(settings, engine)), sessions, tokens)
+    return Site(TestClient(made_app(settings, engine)), sessions, tokens)
 
 
 API = "/api/v1"
@@ -285,7 +337,7 @@ def make_api(engine: Engine, settings: Settings) -> Api:
     users = {"root": ("admin", None), "max": ("manager", "Max"), "ana": ("rep", "Ana")}
     users["dee"] = ("rep", "Dee")
     tokens = api_tokens(engine, users)
-    return Api(engine, TestClient(create_app(settings, engine)), tokens, reps)
+    return Api(engine, TestClient(made_app(settings, engine)), tokens, reps)
 
 
 # Every operation of the API, as (method, path): the fuzzing covers each, the role matrix too.

@@ -15,11 +15,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, func, select
 
+from factories import shared_demo, sqlite_copy
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.demo import build_demo, months_before, owned_metrics, recent_start
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
+from paceline.demo import months_before, owned_metrics, recent_start
 from paceline.store.models import Activity, Rep, Target
 
 TODAY = dt.date(2026, 11, 18)
@@ -27,9 +26,10 @@ TODAY = dt.date(2026, 11, 18)
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('targets') / 'demo.db'}")
-    upgrade(engine)
-    build_demo(engine, settings, seed=7, reps=12, months=3, today=TODAY)
+    """A copy of the small demo, built once per test run (`factories.shared_demo`): the tests
+    only read it."""
+    built = shared_demo(tmp_path_factory, settings, seed=7, reps=12, months=3, today=TODAY)
+    engine = sqlite_copy(built.path, tmp_path_factory.mktemp("targets"))
     yield engine
     engine.dispose()
 

@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
+from factories import made_app
 from paceline.auth.accounts import add_user, create_token
 from paceline.cli import app
 from paceline.config import Settings
-from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Rep
@@ -35,7 +35,7 @@ def site(tmp_path: Path, settings: Settings) -> Iterator[tuple[TestClient, dict[
     upgrade(engine)
     add_user(engine, "root", PASSWORD, "admin")
     token = create_token(engine, "root", "test").token
-    with TestClient(create_app(settings, engine), raise_server_exceptions=False) as client:
+    with TestClient(made_app(settings, engine), raise_server_exceptions=False) as client:
         yield client, {"Authorization": f"Bearer {token}"}
     engine.dispose()
 

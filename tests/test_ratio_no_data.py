@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from factories import AS_OF, api_tokens, bearer, build_tracking_team, quick_user
+from factories import AS_OF, api_tokens, bearer, build_tracking_team, made_app, quick_user
 from paceline.analytics.leaderboard import leaderboard
 from paceline.analytics.pacing import level_pace
 from paceline.analytics.scorecard import rep_scorecard, team_scorecards
@@ -29,7 +29,6 @@ from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import start_session
 from paceline.cli import app
 from paceline.config import Settings, default_config_text
-from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.web.common import DASH
 
@@ -145,7 +144,7 @@ def test_web_and_api_show_no_data(rated: tuple[Engine, Settings]) -> None:
     engine, settings = rated
     tokens = api_tokens(engine, {"boss": ("admin", None)})
     cookie, _ = start_session(engine, quick_user(engine, "viewer", "admin"))
-    with TestClient(create_app(settings, engine)) as client:
+    with TestClient(made_app(settings, engine)) as client:
         api = client.get(
             "/api/v1/scorecard/team",
             params={"team": "East", "as_of": "2026-11-18"},

@@ -48,7 +48,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, func, or_, select
 from typer.testing import CliRunner
 
-from factories import account, at, east_and_west, login, put_activity, put_deal, quick_user
+from factories import (
+    account,
+    at,
+    east_and_west,
+    login,
+    made_app,
+    put_activity,
+    put_deal,
+    quick_user,
+)
 from paceline.analytics.flow import CountValue, FlowReport, pipeline_flow
 from paceline.analytics.stalled import day_end_utc
 from paceline.analytics.window import diagnosis_window
@@ -57,7 +66,6 @@ from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.errors import UserInputError
-from paceline.server import create_app
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.models import Deal, Rep, Target
 
@@ -331,7 +339,7 @@ def faces(sqlite_engine: Engine) -> Iterator[tuple[Engine, TestClient, dict[str,
     quick_user(sqlite_engine, "max", "manager", rep="Max")
     quick_user(sqlite_engine, "ana", "rep", rep="Ana")
     tokens = {u: create_token(sqlite_engine, u, "tests").token for u in ("root", "max", "ana")}
-    with TestClient(create_app(SETTINGS, sqlite_engine)) as client:
+    with TestClient(made_app(SETTINGS, sqlite_engine)) as client:
         yield sqlite_engine, client, tokens
 
 

@@ -36,6 +36,7 @@ from factories import (
     business_days,
     east_and_west,
     login,
+    made_app,
     make_world,
     money,
     put_deal,
@@ -61,7 +62,6 @@ from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings
 from paceline.errors import UserInputError
-from paceline.server import create_app
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.models import Account, Activity, Deal, Target
 
@@ -722,7 +722,7 @@ def faces(
 ) -> Iterator[tuple[Engine, TestClient, dict[str, str]]]:
     build_negotiations(sqlite_engine, settings)
     tokens = api_tokens(sqlite_engine, FACES)
-    with TestClient(create_app(settings, sqlite_engine)) as client:
+    with TestClient(made_app(settings, sqlite_engine)) as client:
         yield sqlite_engine, client, tokens
 
 

@@ -43,7 +43,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, insert, select
 from typer.testing import CliRunner
 
-from factories import DEMO_TODAY, quick_user
+from factories import DEMO_TODAY, made_app, quick_user
 from paceline.analytics.funnel import Funnel, FunnelStep, funnel
 from paceline.analytics.peers import diagnosis_reps, peers_of
 from paceline.analytics.window import Window, diagnosis_window
@@ -52,7 +52,6 @@ from paceline.auth.accounts import create_token, start_session
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.errors import UserInputError
-from paceline.server import create_app
 from paceline.services.reps import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
@@ -436,7 +435,7 @@ def test_api_funnel_and_its_access_rules(org: Engine, settings: Settings) -> Non
     for username, (role, rep) in USERS.items():
         quick_user(org, username, role, rep)
     tokens = {u: create_token(org, u, "tests").token for u in USERS}
-    with TestClient(create_app(settings, org)) as client:
+    with TestClient(made_app(settings, org)) as client:
 
         def get(user: str, query: str) -> Any:
             headers = {"Authorization": f"Bearer {tokens[user]}"}
@@ -476,7 +475,7 @@ def test_funnel_page(sqlite_engine: Engine, settings: Settings) -> None:
         u: start_session(sqlite_engine, quick_user(sqlite_engine, u, role, rep))[0]
         for u, (role, rep) in USERS.items()
     }
-    with TestClient(create_app(settings, sqlite_engine)) as client:
+    with TestClient(made_app(settings, sqlite_engine)) as client:
 
         def page(user: str, query: str) -> Any:
             client.cookies.clear()

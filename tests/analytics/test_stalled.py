@@ -50,7 +50,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, Select, and_, func, or_, select
 from typer.testing import CliRunner
 
-from factories import account, at, east_and_west, login, put_activity, put_deal, quick_user
+from factories import (
+    account,
+    at,
+    east_and_west,
+    login,
+    made_app,
+    put_activity,
+    put_deal,
+    quick_user,
+)
 from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.stalled import StalledReport, stalled_deals
 from paceline.auth.accounts import create_token
@@ -58,7 +67,6 @@ from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.errors import UserInputError
-from paceline.server import create_app
 from paceline.store.models import Activity, Deal
 
 AS_OF = dt.date(2026, 12, 2)
@@ -308,7 +316,7 @@ def faces(sqlite_engine: Engine) -> Iterator[tuple[World, TestClient, dict[str, 
     quick_user(sqlite_engine, "max", "manager", rep="Max")
     quick_user(sqlite_engine, "ana", "rep", rep="Ana")
     tokens = {u: create_token(sqlite_engine, u, "tests").token for u in ("root", "max", "ana")}
-    with TestClient(create_app(SETTINGS, sqlite_engine)) as client:
+    with TestClient(made_app(SETTINGS, sqlite_engine)) as client:
         yield world, client, tokens
 
 

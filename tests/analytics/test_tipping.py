@@ -47,6 +47,7 @@ from factories import (
     api_tokens,
     bearer,
     login,
+    made_app,
     run_import,
 )
 from paceline.analytics.tipping import (
@@ -61,7 +62,6 @@ from paceline.cli import app as cli_app
 from paceline.config import Settings, TippingSettings, default_config_text, parse_settings
 from paceline.errors import UserInputError
 from paceline.serialize import to_jsonable
-from paceline.server import create_app
 from paceline.services.reps import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
@@ -543,7 +543,7 @@ def test_api_tipping_and_its_access_rules(engine: Engine) -> None:
     settings = planted_settings()
     build_planted_org(engine, settings)
     tokens = api_tokens(engine, USERS)
-    with TestClient(create_app(settings, engine)) as client:
+    with TestClient(made_app(settings, engine)) as client:
 
         def get(user: str, query: str) -> Any:
             return client.get(f"/api/v1/tipping?{QUERY}&{query}", headers=bearer(tokens[user]))
@@ -599,7 +599,7 @@ def test_tipping_page(sqlite_engine: Engine) -> None:
     settings = planted_settings()
     build_planted_org(sqlite_engine, settings)
     add_users(sqlite_engine, USERS)
-    with TestClient(create_app(settings, sqlite_engine)) as client:
+    with TestClient(made_app(settings, sqlite_engine)) as client:
 
         def page(user: str, query: str) -> Any:
             login(client, sqlite_engine, user)

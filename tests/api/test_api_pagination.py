@@ -24,11 +24,10 @@ from httpx import Response
 from sqlalchemy import Engine, create_engine, event, insert, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from factories import quick_user
+from factories import made_app, quick_user
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.config import Settings
-from paceline.server import create_app
 from paceline.store import records
 from paceline.store.engine import is_busy, make_engine
 from paceline.store.models import Activity, Deal, Rep, Team
@@ -108,7 +107,7 @@ def make_org(engine: Engine, settings: Settings) -> Org:
     ]:
         quick_user(engine, user, role, rep)
     tokens = {u: create_token(engine, u, "tests").token for u in ("root", "max", "ana")}
-    org = Org(engine, TestClient(create_app(settings, engine)), tokens, reps, [])
+    org = Org(engine, TestClient(made_app(settings, engine)), tokens, reps, [])
     names = ["Ana", "Ben", "Dee", "Ana", "Max", "Dee", "Ben"]
     for i in range(41):  # times jump about, so ids are not in time order
         org.add_activity(names[i % len(names)], MOMENTS[(i * 3) % len(MOMENTS)])
@@ -390,7 +389,7 @@ def test_an_exhausted_pool_answers_503_with_retry_after(engine: Engine, settings
     cookie, _ = start_session(engine, user_id)
     tiny = _tiny_pool(engine)
     try:
-        with TestClient(create_app(settings, tiny), raise_server_exceptions=False) as client:
+        with TestClient(made_app(settings, tiny), raise_server_exceptions=False) as client:
             bearer = {"Authorization": f"Bearer {token}"}
             assert client.get(f"{API}/activities", headers=bearer).status_code == 200
             with tiny.connect():  # the pool's one connection, held

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from alert_org import ANA_BEHIND, AS_OF, BEN_IDLE, DEE_IDLE, build_org, report
+from factories import made_app
 from paceline.channels import AlertChannel, AlertMessage, DeliveryError, Recipient
 from paceline.channels.delivery import deliver_once_per_change, send_with_retries
 from paceline.cli import app
@@ -275,7 +276,6 @@ def test_the_deliveries_page_is_for_admins_and_shows_failures(
     from fastapi.testclient import TestClient
 
     from factories import PASSWORD, quick_user
-    from paceline.server import create_app
 
     quick_user(org, "root", "admin")
     quick_user(org, "ana", "rep", "Ana")
@@ -284,7 +284,7 @@ def test_the_deliveries_page_is_for_admins_and_shows_failures(
     deliver_once_per_change(org, settings, _channel(down), report([BEN_IDLE]), NOW, _no_wait)
     deliver_once_per_change(org, settings, _channel(Recording()), report([ANA_BEHIND]), NOW)
 
-    with TestClient(create_app(settings, org)) as client:
+    with TestClient(made_app(settings, org)) as client:
 
         def log_in(username: str) -> None:
             client.cookies.clear()

@@ -18,12 +18,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from factories import bearer, write
+from factories import bearer, made_app, write
 from paceline.auth.accounts import add_user, create_token
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
-from paceline.server import create_app
 from paceline.services.reps import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
@@ -162,7 +161,7 @@ def test_the_import_page_offers_to_confirm_and_the_api_takes_a_field(
     upgrade(engine)
     add_user(engine, "root", PASSWORD, "admin")
     add_rep(engine, settings, "Ana Ruiz", "ae", "East")
-    client = TestClient(create_app(settings, engine))
+    client = TestClient(made_app(settings, engine))
     login = client.get("/login")
     client.post(
         "/login", data={"username": "root", "password": PASSWORD, "csrf": _csrf(login.text)}

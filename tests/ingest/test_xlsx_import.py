@@ -19,6 +19,7 @@ import xlsxwriter
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
+from factories import made_app
 from paceline import plugins
 from paceline.cli import app
 from paceline.config import Settings
@@ -250,11 +251,10 @@ def test_the_web_import_page_takes_a_spreadsheet(
 
     from paceline.api.deps import SESSION_COOKIE
     from paceline.auth.accounts import add_user, start_session
-    from paceline.server import create_app
 
     admin = add_user(sqlite_engine, "admin", "correct-horse-battery", "admin")
     cookie, csrf = start_session(sqlite_engine, admin.id)
-    with TestClient(create_app(settings, sqlite_engine)) as client:
+    with TestClient(made_app(settings, sqlite_engine)) as client:
         client.cookies.set(SESSION_COOKIE, cookie)
         page = client.get("/import")
         assert ".xlsx" in page.text and 'name="sheet"' in page.text

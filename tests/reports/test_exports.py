@@ -18,10 +18,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
 
 from factories import activity_row as activity
-from factories import login, quick_user
+from factories import login, made_app, quick_user
 from paceline import clock
 from paceline.reports.export import Sheet, csv_bytes, export_bytes, neutralise, xlsx_bytes
-from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Account, Activity
@@ -115,7 +114,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, TestClient,
         conn.execute(insert(Activity), [{**row, "notes": "@SUM(1+1)"}])
     quick_user(engine, "max", "manager", "Max Stone")
     quick_user(engine, "ana", "rep", "Ana Ruiz")
-    return engine, TestClient(create_app(SETTINGS, engine)), ids
+    return engine, TestClient(made_app(SETTINGS, engine)), ids
 
 
 def _csv(client: TestClient, path: str, **params: str) -> list[dict[str, str]]:

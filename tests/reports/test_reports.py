@@ -36,7 +36,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from factories import login, quick_user
+from factories import login, made_app, quick_user
 from paceline import clock
 from paceline.analytics.report import rep_report, report_day, team_report
 from paceline.cli import app as cli_app
@@ -48,7 +48,6 @@ from paceline.reports.render import (
     report_pdf,
     weekly_message,
 )
-from paceline.server import create_app
 from paceline.services.reps import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
@@ -254,7 +253,7 @@ def test_cli_writes_pdf_and_html(sqlite_org: Engine, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def client(sqlite_org: Engine) -> TestClient:
-    return TestClient(create_app(SETTINGS, sqlite_org))
+    return TestClient(made_app(SETTINGS, sqlite_org))
 
 
 def _ids(engine: Engine) -> dict[str, int]:

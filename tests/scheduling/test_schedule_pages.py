@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from factories import made_app
 from paceline.access import OPERATOR
 from paceline.scheduling import run_due
-from paceline.server import create_app
 from paceline.services import users
 from paceline.store.schedule import Preference, preference_of, user_by_name
 from schedule_org import PASSWORD, build_org, settings_for
@@ -23,7 +23,7 @@ def client(sqlite_engine: Engine) -> Iterator[TestClient]:
     settings = settings_for(2525)
     build_org(sqlite_engine, settings, with_preferences=False)
     users.add_user(sqlite_engine, OPERATOR, "root", PASSWORD, "admin")
-    with TestClient(create_app(settings, sqlite_engine)) as test_client:
+    with TestClient(made_app(settings, sqlite_engine)) as test_client:
         yield test_client
 
 

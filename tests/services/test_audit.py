@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
+from factories import made_app
 from paceline import cli as cli_module
 from paceline.access import OPERATOR
 from paceline.auth.access import Principal
@@ -24,7 +25,6 @@ from paceline.callers import SESSION_COOKIE
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.errors import Forbidden
-from paceline.server import create_app
 from paceline.services import audit, reps, users
 from paceline.services.activities import Entry, Writer, create
 from paceline.services.reps import add_rep
@@ -43,7 +43,7 @@ def app(engine: Engine, settings: Settings) -> TestClient:
     add_rep(engine, settings, "Zoe", "ae", team="West")
     users.add_user(engine, OPERATOR, "root", PASSWORD, "admin")
     users.add_user(engine, OPERATOR, "ana", PASSWORD, "rep", rep="Ana")
-    return TestClient(create_app(settings, engine))
+    return TestClient(made_app(settings, engine))
 
 
 def log(engine: Engine) -> list[Any]:

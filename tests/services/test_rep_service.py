@@ -19,14 +19,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from factories import quick_user
+from factories import made_app, quick_user
 from paceline import cli as cli_module
 from paceline.auth.access import Principal
 from paceline.auth.accounts import create_token
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.errors import Forbidden, InputError, NotFound
-from paceline.server import create_app
 from paceline.services import reps
 from paceline.services.reps import RepEntry, add_rep
 from paceline.store.migrate import upgrade
@@ -279,7 +278,7 @@ def api(sqlite_engine: Engine, settings: Settings) -> Iterator[tuple[Api, dict[s
     for username, (role, rep) in users.items():
         quick_user(engine, username, role, rep)
     tokens = {u: create_token(engine, u, "tests").token for u in users}
-    with TestClient(create_app(settings, engine)) as client:
+    with TestClient(made_app(settings, engine)) as client:
         yield Api(engine, client, tokens), ids
 
 

@@ -16,12 +16,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from factories import made_app
 from paceline.access import OPERATOR
 from paceline.auth.accounts import authenticate, start_session
 from paceline.callers import SESSION_COOKIE
 from paceline.config import Settings
 from paceline.errors import InputError
-from paceline.server import create_app
 from paceline.services import reps, users
 from paceline.services.reps import add_rep
 from paceline.store.migrate import upgrade
@@ -39,7 +39,7 @@ def app(engine: Engine, settings: Settings) -> TestClient:
     users.add_user(engine, OPERATOR, "root", PASSWORD, "admin")
     users.add_user(engine, OPERATOR, "ana", PASSWORD, "rep", rep="Ana")
     users.add_user(engine, OPERATOR, "max", PASSWORD, "manager", rep="Max")
-    return TestClient(create_app(settings, engine))
+    return TestClient(made_app(settings, engine))
 
 
 def token_of(engine: Engine, username: str, name: str = "t") -> str:

@@ -14,13 +14,12 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import Engine, func, select
 
-from factories import quick_user
+from factories import made_app, quick_user
 from paceline.access import OPERATOR
 from paceline.auth.access import Principal
 from paceline.auth.accounts import authenticate, create_token, list_tokens, token_principal
 from paceline.config import Settings
 from paceline.errors import Forbidden, InputError, NotFound
-from paceline.server import create_app
 from paceline.services import users
 from paceline.services.reps import add_rep
 from paceline.store.migrate import upgrade
@@ -133,7 +132,7 @@ def test_the_api_answers_the_services_errors(sqlite_engine: Engine, settings: Se
         headers = {"Authorization": f"Bearer {tokens[user].token}"}
         return client.request(method, f"/api/v1{path}", json=body, headers=headers)
 
-    with TestClient(create_app(settings, engine)) as client:
+    with TestClient(made_app(settings, engine)) as client:
         new = {"username": "eve", "password": PASSWORD, "role": "admin"}
         refused = call("ana", "POST", "/users", new)
         assert refused.status_code == 403

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, insert, select
 from typer.testing import CliRunner
 
 from board_org import build_two_roles, calls_rows
+from factories import made_app
 from paceline import clock
 from paceline.auth.accounts import add_user, create_token, principal_of, start_session
 from paceline.auth.kiosks import create_kiosk_link, kiosk_team, revoke_kiosk_link
@@ -26,7 +27,6 @@ from paceline.callers import SESSION_COOKIE
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.errors import Forbidden
-from paceline.server import create_app
 from paceline.services.reps import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.models import Activity, KioskLink
@@ -46,7 +46,7 @@ def site(engine: Engine, settings: Settings) -> Iterator[tuple[TestClient, dict[
         "ben": add_user(engine, "ben", PASSWORD, "rep", rep="Ben"),
     }
     sessions = {name: start_session(engine, u.id) for name, u in users.items()}
-    with clock.frozen(NOON_NY), TestClient(create_app(settings, engine)) as client:
+    with clock.frozen(NOON_NY), TestClient(made_app(settings, engine)) as client:
         yield client, {"ids": ids, "sessions": sessions}
 
 

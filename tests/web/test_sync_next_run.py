@@ -10,9 +10,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from factories import add_users, login
+from factories import add_users, login, made_app
 from paceline.config import CalendarSettings, JobSettings, Settings
-from paceline.server import create_app
 
 
 def test_the_syncs_page_shows_each_scheduled_syncs_next_run(
@@ -25,7 +24,7 @@ def test_the_syncs_page_shows_each_scheduled_syncs_next_run(
     ]
     add_users(sqlite_engine, {"root": ("admin", None)})
     scheduled = settings.model_copy(update={"calendar": calendar, "jobs": jobs})
-    with TestClient(create_app(scheduled, sqlite_engine)) as client:
+    with TestClient(made_app(scheduled, sqlite_engine)) as client:
         login(client, sqlite_engine, "root")
         page = client.get("/syncs")
     assert page.status_code == 200

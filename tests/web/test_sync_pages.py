@@ -13,9 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from factories import add_rep, api_tokens, bearer, login
+from factories import add_rep, api_tokens, bearer, login, made_app
 from paceline.config import Settings
-from paceline.server import create_app
 from paceline.store import syncs
 
 USERS = {"root": ("admin", None), "max": ("manager", "Max"), "ana": ("rep", "Ana")}
@@ -34,7 +33,7 @@ def site(sqlite_engine: Engine, settings: Settings) -> Iterator[tuple[TestClient
     failed = syncs.start_run(sqlite_engine, "hubspot", full=False)
     moved = {"deals": "2027-01-01T00:00:00.000Z"}  # a failed run moves nothing
     syncs.finish_run(sqlite_engine, failed, "hubspot", {"requests": 1}, moved, FAILURE)
-    with TestClient(create_app(settings, sqlite_engine)) as client:
+    with TestClient(made_app(settings, sqlite_engine)) as client:
         yield client, tokens
 
 

@@ -19,14 +19,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, func, select
 
-from factories import WEB_PASSWORD, Org, csrf_of, demo_login
+from factories import WEB_PASSWORD, Org, csrf_of, demo_login, made_app
 from paceline.analytics.pacing import Status
 from paceline.analytics.scorecard import rep_scorecard
 from paceline.auth.accounts import MAX_FAILURES_PER_USER
 from paceline.calendar import BusinessCalendar
 from paceline.cli.track_commands import STATUS_TEXT
 from paceline.config import Settings
-from paceline.server import create_app
 from paceline.store.models import Activity, Target
 from paceline.web.common import STATUS_LABELS
 
@@ -95,7 +94,7 @@ def test_session_cookie_flags(client: TestClient) -> None:
 
 
 def test_session_cookie_is_secure_over_https(db: Engine, settings: Settings) -> None:
-    with TestClient(create_app(settings, db), base_url="https://testserver") as secure:
+    with TestClient(made_app(settings, db), base_url="https://testserver") as secure:
         form = secure.get("/login")
         reply = secure.post(
             "/login",

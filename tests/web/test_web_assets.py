@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from factories import made_app
 from paceline.config import Settings
-from paceline.server import create_app
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "paceline" / "web" / "static"
 YEAR = "max-age=31536000"
@@ -26,7 +26,7 @@ YEAR = "max-age=31536000"
 
 @pytest.fixture
 def client(sqlite_engine: Engine, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, sqlite_engine)) as client:
+    with TestClient(made_app(settings, sqlite_engine)) as client:
         yield client
 
 

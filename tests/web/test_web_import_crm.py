@@ -12,10 +12,10 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from factories import made_app
 from paceline.auth.accounts import add_user
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.ingest.writers import CLOSED_BEFORE_CREATED
-from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Deal
@@ -39,7 +39,7 @@ def _admin_client(tmp_path: Path, settings: Settings) -> tuple[Engine, TestClien
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
     upgrade(engine)
     add_user(engine, "root", PASSWORD, "admin")
-    client = TestClient(create_app(settings, engine))
+    client = TestClient(made_app(settings, engine))
     login = client.get("/login")
     client.post(
         "/login", data={"username": "root", "password": PASSWORD, "csrf": _csrf(login.text)}

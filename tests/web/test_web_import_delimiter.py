@@ -9,9 +9,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from factories import made_app
 from paceline.auth.accounts import add_user
 from paceline.config import Settings
-from paceline.server import create_app
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity
@@ -32,7 +32,7 @@ def test_a_semicolon_file_imports_once_its_delimiter_is_chosen(
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
     upgrade(engine)
     add_user(engine, "root", PASSWORD, "admin")
-    client = TestClient(create_app(settings, engine))
+    client = TestClient(made_app(settings, engine))
     login = client.get("/login")
     client.post(
         "/login", data={"username": "root", "password": PASSWORD, "csrf": _csrf(login.text)}

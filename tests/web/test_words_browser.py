@@ -21,16 +21,13 @@ from urllib.parse import quote
 import pytest
 import uvicorn
 
-from factories import free_port
+from factories import free_port, shared_demo, sqlite_copy
 from paceline.analytics.diagnose import diagnose_team
 from paceline.analytics.roster import list_reps
 from paceline.analytics.window import diagnosis_window
 from paceline.auth.accounts import add_user
 from paceline.config import Settings
-from paceline.demo import build_demo
 from paceline.server import create_app
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
@@ -70,10 +67,9 @@ class Site:
 def site(
     tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date
 ) -> Iterator[Site]:
-    path = tmp_path_factory.mktemp("words") / "paceline.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    build_demo(engine, settings, seed=7, reps=12, months=3, today=today)
+    # the demo the other browser tests copy (`browser_org.seeded_demo`), built once per run
+    built = shared_demo(tmp_path_factory, settings, seed=7, reps=12, months=3, today=today)
+    engine = sqlite_copy(built.path, tmp_path_factory.mktemp("words"))
     reps = list_reps(engine)
     manager = next(r for r in reps if r.team == "East" and r.role == "manager")
     add_user(engine, "admin", PASSWORD, "admin")
