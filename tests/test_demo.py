@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import pytest
 from sqlalchemy import ColumnElement, Engine, and_, case, func, select
-from sqlalchemy.orm import aliased
 
 from factories import pg_copy, shared_demo, shared_pg_demo, sqlite_copy
 from paceline.calendar import BusinessCalendar
@@ -297,12 +296,13 @@ def test_pipeline_flows_in_and_out_every_week(demo: Built) -> None:
 
 def test_sdrs_source_opportunities_that_their_teams_aes_own(demo: Built) -> None:
     """The SDR key metric `opportunities_sourced` has something to count."""
-    owner, sourcer = aliased(Rep), aliased(Rep)
+    owners, sourcers = Rep.__table__.alias(), Rep.__table__.alias()
+    owner, sourcer = owners.c, sourcers.c
     query = (
         select(sourcer.name, sourcer.role, sourcer.team_id, owner.role, owner.team_id)
         .select_from(Deal)
-        .join(owner, owner.id == Deal.rep_id)
-        .join(sourcer, sourcer.id == Deal.sourced_by_id)
+        .join(owners, owner.id == Deal.rep_id)
+        .join(sourcers, sourcer.id == Deal.sourced_by_id)
     )
     with demo.engine.connect() as conn:
         rows = conn.execute(query).all()

@@ -35,6 +35,8 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from paceline.analytics import aggregates
 from paceline.analytics.diagnose import diagnose_rep, diagnose_team
 from paceline.analytics.equation import revenue_equation
+from paceline.analytics.flow import pipeline_flow
+from paceline.analytics.forecast import forecast
 from paceline.analytics.funnel import funnel
 from paceline.analytics.quality import busy_vs_productive
 from paceline.analytics.rollup import ensure_rollup
@@ -238,6 +240,36 @@ def test_prospects_and_mix_by_hand(engine: Engine, settings: Settings) -> None:
     assert ids["Ana"]
 
 
+def test_the_latest_event_before_a_moment_inside_a_day_comes_from_its_events(
+    engine: Engine, settings: Settings
+) -> None:
+    """Dee's meetings held on S on Nov 4 (14:00 and 21:00 UTC, one day cell) plus one at
+    18:00 added here. The latest at or before 19:00 is 18:00, inside the cell, which only
+    the cell's own events tell; at or before 22:00 it is the cell's last, 21:00; before
+    13:00 there is none. With the history starting at 15:00 (inside the cell), 14:00 is
+    outside it: nothing at or before 16:00."""
+    ids = build(engine, settings)
+    s = ids["acc_S"]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), [row(ids["Dee"], at(4, 18), "meeting", "held", s)])
+    ensure_rollup(engine, settings)
+    held = aggregates.aggregated_steps(settings)["meetings_held"]
+
+    def latest(moment: dt.datetime, start: dt.datetime = at(1, 0)) -> dt.datetime | None:
+        with engine.connect() as conn:
+            times = aggregates.event_times(
+                conn, settings, held, select(Account.id), start, at(18, 0), {s: [moment]}
+            )
+        before = [t for t in times.get(s, []) if t <= moment]
+        return max(before) if before else None
+
+    assert latest(at(4, 19)) == at(4, 18)
+    assert latest(at(4, 22)) == at(4, 21)
+    assert latest(at(4, 13)) is None
+    assert latest(at(4, 16), start=at(4, 15)) is None
+    assert latest(at(4, 19), start=at(4, 15)) == at(4, 18)
+
+
 # --- the aggregates against the raw path, on every analysis ---------------------------------
 
 
@@ -252,6 +284,9 @@ def analyses(engine: Engine, settings: Settings) -> dict[str, Any]:
         "quality": busy_vs_productive(engine, settings, wide),
         "stalled": stalled_deals(engine, settings, AS_OF),
         "team diagnosis": diagnose_team(engine, settings, window, "East"),
+        "flow": pipeline_flow(engine, settings, wide),
+        "flow East": pipeline_flow(engine, settings, window, team="East"),
+        "forecast": forecast(engine, settings, "quarter", AS_OF),
     }
     for rep in ("Ana", "Ben", "Cy", "Dee", "Eve"):
         found[f"funnel {rep}"] = funnel(engine, settings, window, rep=rep)

@@ -16,6 +16,8 @@ from sqlalchemy import Engine
 
 from paceline.analytics import aggregates
 from paceline.analytics.diagnose import TeamDiagnosis, diagnose_rep, diagnose_team
+from paceline.analytics.flow import pipeline_flow
+from paceline.analytics.forecast import forecast
 from paceline.analytics.funnel import funnel
 from paceline.analytics.window import diagnosis_window
 from paceline.config import Settings
@@ -50,3 +52,25 @@ def test_the_demo_diagnosis_is_the_same_both_ways(
     assert ("flag", "low_selling_time") in found[planted["low_selling_time"]]
     # the brief's funnel carries median days, read from the aggregates
     assert any(s.median_days is not None for s in brief.funnel.steps[1:])
+
+
+def test_the_demo_forecast_and_flow_are_the_same_both_ways(
+    demo_org: tuple[Engine, dict[str, Any]], settings: Settings
+) -> None:
+    """/forecast's lag from the driver to an opportunity and /flow's new prospects per week
+    read the aggregates; on the demo they give the raw path's pages, number for number."""
+    engine, _ = demo_org
+    year = diagnosis_window(settings, "365d", TODAY)
+    read = [
+        forecast(engine, settings, "quarter", TODAY),
+        forecast(engine, settings, "quarter", TODAY, team="East"),
+        pipeline_flow(engine, settings, year),
+        pipeline_flow(engine, settings, year, team="West"),
+    ]
+    with aggregates.raw_reads():
+        assert forecast(engine, settings, "quarter", TODAY) == read[0]
+        assert forecast(engine, settings, "quarter", TODAY, team="East") == read[1]
+        assert pipeline_flow(engine, settings, year) == read[2]
+        assert pipeline_flow(engine, settings, year, team="West") == read[3]
+    assert read[0].new_deals.lag_days > 0  # a driver was paired with opportunities
+    assert sum(week.prospects_in for week in read[2].weeks) > 0

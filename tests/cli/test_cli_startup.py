@@ -64,6 +64,10 @@ NEVER_FOR_LOG_MODULES = frozenset(
         "paceline.ingest.crm.hubspot",
         "smtplib",
         "urllib.request",
+        # Loaded before the tables became plain SQLAlchemy Core (store.models): the ORM and
+        # its mapper set-up, and an import's Pydantic mapping models. One row needs neither.
+        "sqlalchemy.orm",
+        "paceline.ingest.mapping",
     }
 )
 

@@ -421,6 +421,19 @@ def prospects(
     return {int(rep): int(n) for rep, n in conn.execute(query)}
 
 
+def first_days(rep_ids: list[int] | None, step: str = SELLING) -> AnySelect:
+    """(account_id, first_day): per account, the first day any of `rep_ids` (None: everyone)
+    had an event of `step`, ever: the least first date of the account's keys, one row per
+    key instead of every event of the accounts' history."""
+    s = _STEP.alias("s")
+    query = select(s.c.account_id, func.min(s.c.first_date).label("first_day")).where(
+        s.c.metric == step
+    )
+    if rep_ids is not None:
+        query = query.where(s.c.rep_id.in_(rep_ids))
+    return query.group_by(s.c.account_id)
+
+
 def last_days(
     conn: Connection, step: str, accounts: Any, as_of: dt.date
 ) -> dict[tuple[int, int], dt.date]:
@@ -449,6 +462,73 @@ def last_days(
         if last is not None:
             found[int(account), int(rep)] = last if isinstance(last, dt.date) else _date(last)
     return found
+
+
+def event_times(
+    conn: Connection,
+    settings: Settings,
+    step: MetricSettings,
+    accounts: Any,
+    start: dt.datetime,
+    end: dt.datetime,
+    moments: dict[int, list[dt.datetime]],
+) -> dict[int, list[dt.datetime]]:
+    """Per account of `accounts` (a subquery of account ids): times of `step` events in
+    [start, end) (naive UTC), enough to name the latest event at or before each of the
+    account's `moments` exactly as all its raw events would (`forecast`'s lag from the
+    driver to an opportunity).
+
+    Each day cell gives its first and last event; a cell that a moment falls inside (the
+    latest event before it may lie between the two) or that crosses `start` or `end` gives
+    its own events, read from the activities. A cell's seek replaces reading every
+    activity of the accounts' history for its kind and outcome.
+    """
+    d = _DAY.alias("d")
+    cells = select(d.c.account_id, d.c.rep_id, d.c.local_date, d.c.first_at, d.c.last_at).where(
+        d.c.metric == step.name,
+        d.c.account_id.in_(accounts),
+        d.c.last_at >= start,
+        d.c.first_at < end,
+    )
+    found: dict[int, list[dt.datetime]] = {}
+    straddled: list[tuple[int, int, dt.date]] = []
+    for account, rep, day, first, last in conn.execute(cells):
+        inside = start <= first and last < end
+        if inside and not any(first <= m < last for m in moments.get(account, ())):
+            found.setdefault(account, []).extend((first, last) if first != last else (first,))
+        else:
+            straddled.append((rep, account, day if isinstance(day, dt.date) else _date(day)))
+    for part in range(0, len(straddled), CELL_CHUNK):
+        for account, moment in conn.execute(
+            _cell_events(settings, step, straddled[part : part + CELL_CHUNK], start, end)
+        ):
+            found.setdefault(account, []).append(moment)
+    for times in found.values():
+        times.sort()
+    return found
+
+
+CELL_CHUNK = 500  # cells per read of their events (three bound values each)
+
+
+def _cell_events(
+    settings: Settings,
+    step: MetricSettings,
+    cells: list[tuple[int, int, dt.date]],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> AnySelect:
+    """(account_id, occurred_at) of `step` events in [start, end) on the (rep, account,
+    day) cells."""
+    query = select(Activity.account_id, Activity.occurred_at).where(
+        tuple_(Activity.rep_id, Activity.account_id, Activity.local_date).in_(cells),
+        Activity.occurred_at >= start,
+        Activity.occurred_at < end,
+        activity_filter(settings, step),
+    )
+    if needs_contact(step):
+        query = query.outerjoin(Contact, Contact.id == Activity.contact_id)
+    return query
 
 
 def _date(value: Any) -> dt.date:

@@ -34,8 +34,10 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, Engine, case, exists, func, select
 
+from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import deal_credit_column, selling_condition
 from paceline.analytics.metrics import revenue_metric
+from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.stalled import DealScope, deal_scope
 from paceline.analytics.targets import period_targets
 from paceline.analytics.window import Window
@@ -173,6 +175,8 @@ def pipeline_flow(
     bounds = [_utc(settings, weeks[0].start), *(_utc(settings, w.end) for w in weeks)]
     quarters = [calendar.period("quarter", w.last_day) for w in weeks]
     revenue = revenue_metric(settings)
+    if aggregates.reading():
+        ensure_rollup(engine, settings)  # the accounts' first selling days come from them
     with engine.connect() as conn:
         scope = deal_scope(conn, settings, window, team, rep)
         deals = _deal_buckets(conn, scope, bounds)
@@ -325,13 +329,33 @@ def _prospects(
 ) -> dict[int, int]:
     """New prospects per week index: accounts first sold to (by the scope's reps) then.
 
-    Read as "first sold to during the weeks, and never before": each account's first day in
-    the weeks comes through the rep/day index, then one probe per account through the
-    account index looks for anything earlier. Grouping every selling activity ever logged
-    was four times slower on the demo; probing per activity instead of per account, a
-    hundred times slower over long windows.
+    Read as "first sold to during the weeks, and never before": from the aggregates, each
+    account's first selling day by the scope's reps (`aggregates.first_days`, one row per
+    rep and account) falls in the weeks. Raw: each account's first day in the weeks comes
+    through the rep/day index, then one probe per account through the account index looks
+    for anything earlier (grouping every selling activity ever logged was four times slower
+    on the demo; probing per activity instead of per account, a hundred times slower over
+    long windows); that read was two thirds of /flow's server time on the demo.
     """
     first_week, end = weeks[0].start, weeks[-1].end
+    bounds = [w.end for w in weeks]
+    if aggregates.reading():
+        first = aggregates.first_days(scope.rep_ids).subquery("first")
+        bucketed = (
+            select(_bucket(first.c.first_day, bounds).label("week"))
+            .where(first.c.first_day >= first_week, first.c.first_day < end)
+            .subquery()
+        )
+    else:
+        bucketed = _raw_first_days(settings, scope, first_week, end, bounds)
+    query = select(bucketed.c.week, func.count()).group_by(bucketed.c.week)
+    return {int(k): int(n) for k, n in conn.execute(query)}
+
+
+def _raw_first_days(
+    settings: Settings, scope: DealScope, first_week: dt.date, end: dt.date, bounds: list[dt.date]
+) -> Any:
+    """(week,) per account first sold to in the weeks, from the raw activities."""
     selling = selling_condition(settings)
     in_weeks = (
         select(Activity.account_id, func.min(Activity.local_date).label("first_day"))
@@ -351,12 +375,9 @@ def _prospects(
         selling,
         _by_scope_reps(scope, Activity.rep_id),
     )
-    bounds = [w.end for w in weeks]
-    bucketed = (
+    return (
         select(_bucket(in_weeks.c.first_day, bounds).label("week")).where(~sold_before).subquery()
     )
-    query = select(bucketed.c.week, func.count()).group_by(bucketed.c.week)
-    return {int(k): int(n) for k, n in conn.execute(query)}
 
 
 def _by_scope_reps(scope: DealScope, column: Any) -> ColumnElement[bool]:

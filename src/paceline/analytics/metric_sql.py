@@ -9,8 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, not_, or_, true
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    true,
+)
 
 from paceline.config import MetricSettings, Settings
 from paceline.store.models import Activity, Contact, Deal
@@ -78,11 +88,13 @@ def deal_filter(metric: MetricSettings) -> ColumnElement[bool]:
     return Deal.status == metric.status if metric.status is not None else true()
 
 
-def deal_credit_column(metric: MetricSettings) -> InstrumentedAttribute[int | None]:
+def deal_credit_column(metric: MetricSettings) -> ColumnClause[int | None] | ColumnClause[int]:
     return Deal.sourced_by_id if metric.credit == "sourced_by" else Deal.rep_id
 
 
-def deal_date_column(metric: MetricSettings) -> InstrumentedAttribute[dt.datetime | None]:
+def deal_date_column(
+    metric: MetricSettings,
+) -> ColumnClause[dt.datetime | None] | ColumnClause[dt.datetime]:
     return Deal.closed_at if metric.date == "closed_at" else Deal.created_at
 
 
@@ -91,11 +103,9 @@ def is_additive_activity_metric(metric: MetricSettings) -> bool:
     return metric.source == "activities" and metric.aggregate in ("count", "sum")
 
 
-def _in_or_false(
-    column: InstrumentedAttribute[str | None], values: list[str]
-) -> ColumnElement[bool]:
+def _in_or_false(column: ColumnClause[str | None], values: list[str]) -> ColumnElement[bool]:
     return column.in_(values) if values else false()
 
 
-def _coalesce_zero(column: InstrumentedAttribute[float | None]) -> ColumnElement[float]:
+def _coalesce_zero(column: ColumnClause[float | None]) -> ColumnElement[float]:
     return func.coalesce(column, 0.0)

@@ -47,8 +47,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnClause, ColumnElement, Connection, and_, func, or_, select, true
 
 from paceline.errors import UserInputError, did_you_mean
 from paceline.store.models import Deal, DealStageHistory, Rep, Team
@@ -73,7 +72,7 @@ class ForecastScope:
     team: str | None
     rep: str | None
 
-    def owned(self, column: InstrumentedAttribute[Any] = Deal.rep_id) -> ColumnElement[bool]:
+    def owned(self, column: ColumnClause[Any] = Deal.rep_id) -> ColumnElement[bool]:
         return true() if self.rep_ids is None else column.in_(self.rep_ids)
 
     @property

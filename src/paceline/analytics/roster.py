@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import aliased
 
 from paceline.store.models import Rep, Team
 
@@ -23,11 +22,12 @@ class RepInfo:
 
 
 def list_reps(engine: Engine, team: str | None = None) -> list[RepInfo]:
-    manager = aliased(Rep)
+    managers = Rep.__table__.alias()
+    manager = managers.c
     query = (
         select(Rep.id, Rep.name, Rep.role, Team.name, manager.name, Rep.start_date, Rep.email)
         .outerjoin(Team, Team.id == Rep.team_id)
-        .outerjoin(manager, manager.id == Rep.manager_id)
+        .outerjoin(managers, manager.id == Rep.manager_id)
         .order_by(Team.name, Rep.role, Rep.name)
     )
     if team:

@@ -24,8 +24,18 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, DateTime, Engine, and_, func, or_, select, true
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Connection,
+    DateTime,
+    Engine,
+    and_,
+    func,
+    or_,
+    select,
+    true,
+)
 
 from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import selling_condition
@@ -63,7 +73,7 @@ class DealScope:
     team: str | None
     rep: str | None
 
-    def owned(self, column: InstrumentedAttribute[Any] = Deal.rep_id) -> ColumnElement[bool]:
+    def owned(self, column: ColumnClause[Any] = Deal.rep_id) -> ColumnElement[bool]:
         """A condition on a rep-id column: in scope."""
         return true() if self.rep_ids is None else column.in_(self.rep_ids)
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from paceline.config import Settings
@@ -32,9 +32,12 @@ from paceline.ingest.fields import (
     parse_money,
     parse_text,
 )
-from paceline.ingest.mapping import ColumnSpec, Entity, Mapping
+from paceline.ingest.sources import Entity
 from paceline.store.models import utcnow
 from paceline.store.names import default_role
+
+if TYPE_CHECKING:  # the mapping's Pydantic models load with an import, not with `log`
+    from paceline.ingest.mapping import ColumnSpec, Mapping
 
 FieldKind = Literal["text", "bool", "number", "money", "date", "timestamp"]
 Record = dict[str, Any]

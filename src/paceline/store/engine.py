@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session, sessionmaker
 
 from paceline.config import MAX_OVERFLOW, POOL_SIZE, POOL_TIMEOUT_S
+
+if TYPE_CHECKING:  # the ORM loads only for a caller that wants sessions
+    from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 HOLDS_WRITE_LOCK = "paceline.holds_write_lock"  # a SQLite transaction begun IMMEDIATE
@@ -119,6 +121,8 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    from sqlalchemy.orm import sessionmaker
+
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
+    ColumnClause,
     Date,
     DateTime,
     Float,
@@ -29,11 +32,11 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from paceline import clock
 from paceline.store.keys import KEY_LENGTH, name_key_default
@@ -55,33 +58,63 @@ def utcnow() -> dt.datetime:
     return clock.utcnow()
 
 
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+class Base:
+    """A table written as a class: each column is a class attribute named as the column, and
+    the class stands for its table in a statement (`select(Rep)`, `insert(Activity)`,
+    `Activity.kind == "call"`).
+
+    Plain SQLAlchemy Core, not the ORM: nothing here is ever loaded into objects, and the
+    ORM's import and mapper set-up were most of `paceline log`'s start-up (measured in
+    benchmarks/README.md, cli_startup). A subclass's columns become its `__table__` in
+    the order written, with `__table_args__` (constraints, indexes, then an optional dict of
+    table options) as declarative classes take them.
+    """
+
+    metadata: ClassVar[MetaData] = MetaData(naming_convention=NAMING)
+    __tablename__: ClassVar[str]
+    __table__: ClassVar[Table]
+    __table_args__: ClassVar[tuple[Any, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        columns: list[Column[Any]] = []
+        for key, value in vars(cls).items():
+            if isinstance(value, Column):
+                value.name = value.key = key
+                columns.append(value)
+        args = cls.__table_args__
+        options = args[-1] if args and isinstance(args[-1], dict) else {}
+        positional = args[:-1] if options else args
+        cls.__table__ = Table(cls.__tablename__, cls.metadata, *columns, *positional, **options)
+
+    @classmethod
+    def __clause_element__(cls) -> Table:
+        return cls.__table__
 
 
 class Team(Base):
     __tablename__ = "team"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    name: ColumnClause[str] = Column(String(200), unique=True, nullable=False)
+    created_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
 
 
 class Rep(Base):
     __tablename__ = "rep"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    email: Mapped[str | None] = mapped_column(String(320))
-    role: Mapped[str] = mapped_column(String(64), default="ae")
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
-    manager_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
-    start_date: Mapped[dt.date | None] = mapped_column(Date)
-    end_date: Mapped[dt.date | None] = mapped_column(Date)
-    capacity: Mapped[float] = mapped_column(Float, default=1.0)
-    source: Mapped[str] = mapped_column(String(64), default="manual")
-    external_id: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    name: ColumnClause[str] = Column(String(200), unique=True, nullable=False)
+    email: ColumnClause[str | None] = Column(String(320))
+    role: ColumnClause[str] = Column(String(64), default="ae", nullable=False)
+    team_id: ColumnClause[int | None] = Column(ForeignKey("team.id"), index=True)
+    manager_id: ColumnClause[int | None] = Column(ForeignKey("rep.id"))
+    start_date: ColumnClause[dt.date | None] = Column(Date)
+    end_date: ColumnClause[dt.date | None] = Column(Date)
+    capacity: ColumnClause[float] = Column(Float, default=1.0, nullable=False)
+    source: ColumnClause[str] = Column(String(64), default="manual", nullable=False)
+    external_id: ColumnClause[str | None] = Column(String(200))
+    created_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
 
     __table_args__ = (UniqueConstraint("source", "external_id"),)
 
@@ -89,18 +122,18 @@ class Rep(Base):
 class Account(Base):
     __tablename__ = "account"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    name: Mapped[str] = mapped_column(String(300), index=True)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    name: ColumnClause[str] = Column(String(300), index=True, nullable=False)
     # name_key(name), filled on insert; look-ups by name compare it on its index.
-    name_key: Mapped[str] = mapped_column(
-        String(KEY_LENGTH), default=name_key_default, server_default="", index=True
+    name_key: ColumnClause[str] = Column(
+        String(KEY_LENGTH), default=name_key_default, server_default="", index=True, nullable=False
     )
-    industry: Mapped[str | None] = mapped_column(String(200))
-    account_type: Mapped[str | None] = mapped_column(String(64))
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
-    source: Mapped[str] = mapped_column(String(64), default="manual")
-    external_id: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    industry: ColumnClause[str | None] = Column(String(200))
+    account_type: ColumnClause[str | None] = Column(String(64))
+    owner_id: ColumnClause[int | None] = Column(ForeignKey("rep.id"))
+    source: ColumnClause[str] = Column(String(64), default="manual", nullable=False)
+    external_id: ColumnClause[str | None] = Column(String(200))
+    created_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
 
     __table_args__ = (UniqueConstraint("source", "external_id"),)
 
@@ -108,19 +141,19 @@ class Account(Base):
 class Contact(Base):
     __tablename__ = "contact"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
-    name: Mapped[str] = mapped_column(String(300))
-    name_key: Mapped[str] = mapped_column(
-        String(KEY_LENGTH), default=name_key_default, server_default="", index=True
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    account_id: ColumnClause[int | None] = Column(ForeignKey("account.id"), index=True)
+    name: ColumnClause[str] = Column(String(300), nullable=False)
+    name_key: ColumnClause[str] = Column(
+        String(KEY_LENGTH), default=name_key_default, server_default="", index=True, nullable=False
     )
-    title: Mapped[str | None] = mapped_column(String(200))
-    seniority: Mapped[str | None] = mapped_column(String(32))
-    is_decision_maker: Mapped[bool] = mapped_column(Boolean, default=False)
-    email: Mapped[str | None] = mapped_column(String(320))
-    source: Mapped[str] = mapped_column(String(64), default="manual")
-    external_id: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    title: ColumnClause[str | None] = Column(String(200))
+    seniority: ColumnClause[str | None] = Column(String(32))
+    is_decision_maker: ColumnClause[bool] = Column(Boolean, default=False, nullable=False)
+    email: ColumnClause[str | None] = Column(String(320))
+    source: ColumnClause[str] = Column(String(64), default="manual", nullable=False)
+    external_id: ColumnClause[str | None] = Column(String(200))
+    created_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
 
     __table_args__ = (UniqueConstraint("source", "external_id"),)
 
@@ -128,25 +161,25 @@ class Contact(Base):
 class Deal(Base):
     __tablename__ = "deal"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id"))
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    rep_id: ColumnClause[int] = Column(ForeignKey("rep.id"), nullable=False)
     # Who sourced the opportunity (e.g. the SDR who set the meeting); the owner works it.
-    sourced_by_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
-    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
-    name: Mapped[str] = mapped_column(String(300))
+    sourced_by_id: ColumnClause[int | None] = Column(ForeignKey("rep.id"))
+    account_id: ColumnClause[int | None] = Column(ForeignKey("account.id"), index=True)
+    name: ColumnClause[str] = Column(String(300), nullable=False)
     # None: the CRM left it empty (unknown), which is not the same as a deal worth 0.
-    amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
-    stage: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(8))  # open / won / lost
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    expected_close: Mapped[dt.date | None] = mapped_column(Date)
-    source: Mapped[str] = mapped_column(String(64), default="manual")
-    external_id: Mapped[str | None] = mapped_column(String(200))
-    row_hash: Mapped[str | None] = mapped_column(String(32))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    amount: ColumnClause[Decimal | None] = Column(Numeric(16, 2))
+    stage: ColumnClause[str] = Column(String(64), nullable=False)
+    status: ColumnClause[str] = Column(String(8), nullable=False)  # open / won / lost
+    created_at: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
+    closed_at: ColumnClause[dt.datetime | None] = Column(DateTime)
+    expected_close: ColumnClause[dt.date | None] = Column(Date)
+    source: ColumnClause[str] = Column(String(64), default="manual", nullable=False)
+    external_id: ColumnClause[str | None] = Column(String(200))
+    row_hash: ColumnClause[str | None] = Column(String(32))
+    updated_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
     # The import that last wrote the row (see Activity.import_run_id).
-    import_run_id: Mapped[int | None] = mapped_column(Id)
+    import_run_id: ColumnClause[int | None] = Column(Id)
 
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
@@ -164,12 +197,12 @@ class DealStageHistory(Base):
 
     __tablename__ = "deal_stage_history"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"))
-    stage: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(8))
-    amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))  # None: not known then
-    entered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    deal_id: ColumnClause[int] = Column(ForeignKey("deal.id", ondelete="CASCADE"), nullable=False)
+    stage: ColumnClause[str] = Column(String(64), nullable=False)
+    status: ColumnClause[str] = Column(String(8), nullable=False)
+    amount: ColumnClause[Decimal | None] = Column(Numeric(16, 2))  # None: not known then
+    entered_at: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
 
     __table_args__ = (Index("ix_deal_stage_history_deal_entered", "deal_id", "entered_at"),)
 
@@ -177,28 +210,28 @@ class DealStageHistory(Base):
 class Activity(Base):
     __tablename__ = "activity"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id"))
-    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"))
-    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deal.id"))
-    kind: Mapped[str] = mapped_column(String(64))
-    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    local_date: Mapped[dt.date] = mapped_column(Date)
-    duration_min: Mapped[float | None] = mapped_column(Float)
-    outcome: Mapped[str | None] = mapped_column(String(64))
-    has_ask: Mapped[bool] = mapped_column(Boolean, default=False)
-    engaged: Mapped[bool] = mapped_column(Boolean, default=False)
-    notes: Mapped[str | None] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(64), default="manual")
-    external_id: Mapped[str | None] = mapped_column(String(200))
-    row_hash: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    rep_id: ColumnClause[int] = Column(ForeignKey("rep.id"), nullable=False)
+    account_id: ColumnClause[int | None] = Column(ForeignKey("account.id"))
+    contact_id: ColumnClause[int | None] = Column(ForeignKey("contact.id"))
+    deal_id: ColumnClause[int | None] = Column(ForeignKey("deal.id"))
+    kind: ColumnClause[str] = Column(String(64), nullable=False)
+    occurred_at: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
+    local_date: ColumnClause[dt.date] = Column(Date, nullable=False)
+    duration_min: ColumnClause[float | None] = Column(Float)
+    outcome: ColumnClause[str | None] = Column(String(64))
+    has_ask: ColumnClause[bool] = Column(Boolean, default=False, nullable=False)
+    engaged: ColumnClause[bool] = Column(Boolean, default=False, nullable=False)
+    notes: ColumnClause[str | None] = Column(Text)
+    source: ColumnClause[str] = Column(String(64), default="manual", nullable=False)
+    external_id: ColumnClause[str | None] = Column(String(200))
+    row_hash: ColumnClause[str | None] = Column(String(32))
+    created_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
+    updated_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
     # The import that last wrote the row (None: written by hand, the API or the demo), so an
     # import tells the rows it wrote from those another import wrote meanwhile. No foreign
     # key: an imported row pays one integer, not a constraint check.
-    import_run_id: Mapped[int | None] = mapped_column(Id)
+    import_run_id: ColumnClause[int | None] = Column(Id)
 
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
@@ -223,14 +256,16 @@ class Target(Base):
 
     __tablename__ = "target"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id"))
-    metric: Mapped[str] = mapped_column(String(64))
-    period_kind: Mapped[str] = mapped_column(String(8))
-    period_start: Mapped[dt.date] = mapped_column(Date)
-    value: Mapped[float] = mapped_column(Float)
-    origin: Mapped[str] = mapped_column(String(16), default="manual")  # manual / plan
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    rep_id: ColumnClause[int] = Column(ForeignKey("rep.id"), nullable=False)
+    metric: ColumnClause[str] = Column(String(64), nullable=False)
+    period_kind: ColumnClause[str] = Column(String(8), nullable=False)
+    period_start: ColumnClause[dt.date] = Column(Date, nullable=False)
+    value: ColumnClause[float] = Column(Float, nullable=False)
+    origin: ColumnClause[str] = Column(
+        String(16), default="manual", nullable=False
+    )  # manual / plan
+    created_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
 
     __table_args__ = (
         UniqueConstraint("rep_id", "metric", "period_kind", "period_start"),
@@ -243,28 +278,28 @@ class ImportRun(Base):
 
     __tablename__ = "import_run"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    entity: Mapped[str] = mapped_column(String(32))
-    source: Mapped[str] = mapped_column(String(64))
-    file_name: Mapped[str] = mapped_column(String(1000))
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    rows_read: Mapped[int] = mapped_column(Integer, default=0)
-    inserted: Mapped[int] = mapped_column(Integer, default=0)
-    updated: Mapped[int] = mapped_column(Integer, default=0)
-    unchanged: Mapped[int] = mapped_column(Integer, default=0)
-    duplicate: Mapped[int] = mapped_column(Integer, default=0)
-    skipped: Mapped[int] = mapped_column(Integer, default=0)
-    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    entity: ColumnClause[str] = Column(String(32), nullable=False)
+    source: ColumnClause[str] = Column(String(64), nullable=False)
+    file_name: ColumnClause[str] = Column(String(1000), nullable=False)
+    started_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
+    finished_at: ColumnClause[dt.datetime | None] = Column(DateTime)
+    rows_read: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    inserted: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    updated: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    unchanged: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    duplicate: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    skipped: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    rejected: ColumnClause[int] = Column(Integer, default=0, nullable=False)
     # running / done / failed / interrupted (its process died; found by a later import)
-    status: Mapped[str] = mapped_column(String(16), default="running")
-    failure: Mapped[str | None] = mapped_column(String(1000))  # why a failed import failed
+    status: ColumnClause[str] = Column(String(16), default="running", nullable=False)
+    failure: ColumnClause[str | None] = Column(String(1000))  # why a failed import failed
     # Who runs it and when it was last seen alive (each batch), to tell a run whose process
     # is gone: on the same host by its process, elsewhere by a heartbeat gone quiet.
-    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    host: Mapped[str | None] = mapped_column(String(255))
-    pid: Mapped[int | None] = mapped_column(Integer)
-    pid_started: Mapped[int | None] = mapped_column(BigInteger)  # the process's start (Linux)
+    heartbeat_at: ColumnClause[dt.datetime | None] = Column(DateTime)
+    host: ColumnClause[str | None] = Column(String(255))
+    pid: ColumnClause[int | None] = Column(Integer)
+    pid_started: ColumnClause[int | None] = Column(BigInteger)  # the process's start (Linux)
 
 
 class ImportSeen(Base):
@@ -276,10 +311,10 @@ class ImportSeen(Base):
 
     __tablename__ = "import_seen"
 
-    run_id: Mapped[int] = mapped_column(
+    run_id: ColumnClause[int] = Column(
         ForeignKey("import_run.id", ondelete="CASCADE"), primary_key=True
     )
-    external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    external_id: ColumnClause[str] = Column(String(200), primary_key=True)
 
     __table_args__ = ({"sqlite_with_rowid": False},)
 
@@ -295,10 +330,10 @@ class MetricDay(Base):
 
     __tablename__ = "metric_day"
 
-    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
-    local_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    rep_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    value: Mapped[float] = mapped_column(Float)
+    metric: ColumnClause[str] = Column(String(64), primary_key=True)
+    local_date: ColumnClause[dt.date] = Column(Date, primary_key=True)
+    rep_id: ColumnClause[int] = Column(Id, primary_key=True, autoincrement=False)
+    value: ColumnClause[float] = Column(Float, nullable=False)
 
     __table_args__ = (
         Index("ix_metric_day_rep_day", "rep_id", "local_date"),
@@ -320,13 +355,13 @@ class ProspectDay(Base):
     __tablename__ = "prospect_day"
 
     # Primary key in the order readers seek: one prospect's days of one step.
-    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
-    account_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    rep_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    local_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    first_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    last_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    events: Mapped[int] = mapped_column(Integer)
+    metric: ColumnClause[str] = Column(String(64), primary_key=True)
+    account_id: ColumnClause[int] = Column(Id, primary_key=True, autoincrement=False)
+    rep_id: ColumnClause[int] = Column(Id, primary_key=True, autoincrement=False)
+    local_date: ColumnClause[dt.date] = Column(Date, primary_key=True)
+    first_at: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
+    last_at: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
+    events: ColumnClause[int] = Column(Integer, nullable=False)
 
     __table_args__ = (
         Index("ix_prospect_day_rep_day", "rep_id", "local_date"),
@@ -347,14 +382,14 @@ class ProspectStep(Base):
 
     __tablename__ = "prospect_step"
 
-    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
-    rep_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    account_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    first_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    first_date: Mapped[dt.date] = mapped_column(Date)
-    last_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    last_date: Mapped[dt.date] = mapped_column(Date)
-    ordered: Mapped[bool] = mapped_column(Boolean)
+    metric: ColumnClause[str] = Column(String(64), primary_key=True)
+    rep_id: ColumnClause[int] = Column(Id, primary_key=True, autoincrement=False)
+    account_id: ColumnClause[int] = Column(Id, primary_key=True, autoincrement=False)
+    first_at: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
+    first_date: ColumnClause[dt.date] = Column(Date, nullable=False)
+    last_at: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
+    last_date: ColumnClause[dt.date] = Column(Date, nullable=False)
+    ordered: ColumnClause[bool] = Column(Boolean, nullable=False)
 
     __table_args__ = (
         Index("ix_prospect_step_account", "metric", "account_id"),
@@ -371,12 +406,12 @@ class KindDay(Base):
 
     __tablename__ = "kind_day"
 
-    rep_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    local_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
-    activities: Mapped[int] = mapped_column(Integer)
-    asks: Mapped[int] = mapped_column(Integer)
-    engaged: Mapped[int] = mapped_column(Integer)
+    rep_id: ColumnClause[int] = Column(Id, primary_key=True, autoincrement=False)
+    local_date: ColumnClause[dt.date] = Column(Date, primary_key=True)
+    kind: ColumnClause[str] = Column(String(64), primary_key=True)
+    activities: ColumnClause[int] = Column(Integer, nullable=False)
+    asks: ColumnClause[int] = Column(Integer, nullable=False)
+    engaged: ColumnClause[int] = Column(Integer, nullable=False)
 
     __table_args__ = ({"sqlite_with_rowid": False},)
 
@@ -393,9 +428,9 @@ class RollupDirty(Base):
 
     __tablename__ = "rollup_dirty"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    rep_id: Mapped[int] = mapped_column(Id)
-    local_date: Mapped[dt.date] = mapped_column(Date)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    rep_id: ColumnClause[int] = Column(Id, nullable=False)
+    local_date: ColumnClause[dt.date] = Column(Date, nullable=False)
 
 
 class RollupDirtyContact(Base):
@@ -406,8 +441,8 @@ class RollupDirtyContact(Base):
 
     __tablename__ = "rollup_dirty_contact"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(Id)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    contact_id: ColumnClause[int] = Column(Id, nullable=False)
 
 
 class RollupState(Base):
@@ -415,9 +450,9 @@ class RollupState(Base):
 
     __tablename__ = "rollup_state"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    built_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    id: ColumnClause[int] = Column(Integer, primary_key=True, autoincrement=False)
+    fingerprint: ColumnClause[str] = Column(String(64), nullable=False)
+    built_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
 
 
 class AppUser(Base):
@@ -429,16 +464,16 @@ class AppUser(Base):
 
     __tablename__ = "app_user"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    username: Mapped[str] = mapped_column(String(120), unique=True)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    username: ColumnClause[str] = Column(String(120), unique=True, nullable=False)
     # Case-folded in Python: SQLite's lower() folds only ASCII, so 'Élodie' needs this.
-    username_key: Mapped[str] = mapped_column(String(120), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16))  # admin / manager / rep
-    rep_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    username_key: ColumnClause[str] = Column(String(120), unique=True, nullable=False)
+    password_hash: ColumnClause[str] = Column(String(200), nullable=False)
+    role: ColumnClause[str] = Column(String(16), nullable=False)  # admin / manager / rep
+    rep_id: ColumnClause[int | None] = Column(ForeignKey("rep.id"))
+    team_id: ColumnClause[int | None] = Column(ForeignKey("team.id"))
+    active: ColumnClause[bool] = Column(Boolean, default=True, nullable=False)
+    created_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
 
 
 class ApiToken(Base):
@@ -446,15 +481,17 @@ class ApiToken(Base):
 
     __tablename__ = "api_token"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(120))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    user_id: ColumnClause[int] = Column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False
+    )
+    name: ColumnClause[str] = Column(String(120), nullable=False)
+    token_hash: ColumnClause[str] = Column(String(64), unique=True, nullable=False)
+    created_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
+    last_used_at: ColumnClause[dt.datetime | None] = Column(DateTime)
+    revoked_at: ColumnClause[dt.datetime | None] = Column(DateTime)
     # The token this one was minted with, if any: revoking a token revokes its children.
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))
+    parent_id: ColumnClause[int | None] = Column(ForeignKey("api_token.id"))
 
 
 class KioskLink(Base):
@@ -465,14 +502,14 @@ class KioskLink(Base):
 
     __tablename__ = "kiosk_link"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(120))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    team_id: ColumnClause[int] = Column(ForeignKey("team.id", ondelete="CASCADE"), nullable=False)
+    name: ColumnClause[str] = Column(String(120), nullable=False)
+    token_hash: ColumnClause[str] = Column(String(64), unique=True, nullable=False)
+    created_by: ColumnClause[int | None] = Column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
+    last_used_at: ColumnClause[dt.datetime | None] = Column(DateTime)
+    revoked_at: ColumnClause[dt.datetime | None] = Column(DateTime)
 
 
 class WebSession(Base):
@@ -480,12 +517,14 @@ class WebSession(Base):
 
     __tablename__ = "web_session"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    user_id: ColumnClause[int] = Column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False
+    )
+    token_hash: ColumnClause[str] = Column(String(64), unique=True, nullable=False)
+    csrf_token: ColumnClause[str] = Column(String(64), nullable=False)
+    created_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
+    expires_at: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
 
 
 class LoginAttempt(Base):
@@ -493,10 +532,10 @@ class LoginAttempt(Base):
 
     __tablename__ = "login_attempt"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    username: Mapped[str] = mapped_column(String(120))
-    address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    username: ColumnClause[str] = Column(String(120), nullable=False)
+    address: ColumnClause[str] = Column(String(64), nullable=False)
+    at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
 
     __table_args__ = (
         Index("ix_login_attempt_username_at", "username", "at"),
@@ -518,22 +557,24 @@ class AlertDelivery(Base):
 
     __tablename__ = "alert_delivery"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(64))
-    recipient: Mapped[str] = mapped_column(String(320))
-    rep: Mapped[str] = mapped_column(String(200))
-    metric: Mapped[str] = mapped_column(String(64))  # "" when the rule names none
-    rule: Mapped[str] = mapped_column(String(32))
-    period: Mapped[str] = mapped_column(String(64))  # the alert period's label, e.g. 2026-12
-    as_of: Mapped[dt.date] = mapped_column(Date)  # the day the alert was first found
-    status: Mapped[str] = mapped_column(String(16))  # pending / sent / failed
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(String(1000))  # why the last attempt failed
-    found_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    cleared_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    channel: ColumnClause[str] = Column(String(64), nullable=False)
+    recipient: ColumnClause[str] = Column(String(320), nullable=False)
+    rep: ColumnClause[str] = Column(String(200), nullable=False)
+    metric: ColumnClause[str] = Column(String(64), nullable=False)  # "" when the rule names none
+    rule: ColumnClause[str] = Column(String(32), nullable=False)
+    period: ColumnClause[str] = Column(
+        String(64), nullable=False
+    )  # the alert period's label, e.g. 2026-12
+    as_of: ColumnClause[dt.date] = Column(Date, nullable=False)  # the day the alert was first found
+    status: ColumnClause[str] = Column(String(16), nullable=False)  # pending / sent / failed
+    active: ColumnClause[bool] = Column(Boolean, default=True, nullable=False)
+    attempts: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    error: ColumnClause[str | None] = Column(String(1000))  # why the last attempt failed
+    found_at: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
+    last_attempt_at: ColumnClause[dt.datetime | None] = Column(DateTime)
+    sent_at: ColumnClause[dt.datetime | None] = Column(DateTime)
+    cleared_at: ColumnClause[dt.datetime | None] = Column(DateTime)
 
     __table_args__ = (
         Index(
@@ -560,16 +601,18 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_entity_at", "entity", "at"),)
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
-    actor: Mapped[str] = mapped_column(String(160))  # a user name, "operator", "import N"
-    user_id: Mapped[int | None] = mapped_column(Integer)
-    face: Mapped[str] = mapped_column(String(16))  # cli / api / web / import
-    entity: Mapped[str] = mapped_column(String(32))
-    entity_id: Mapped[str | None] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(32))
-    before: Mapped[str | None] = mapped_column(Text)
-    after: Mapped[str | None] = mapped_column(Text)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    at: ColumnClause[dt.datetime] = Column(DateTime, index=True, nullable=False)
+    actor: ColumnClause[str] = Column(
+        String(160), nullable=False
+    )  # a user name, "operator", "import N"
+    user_id: ColumnClause[int | None] = Column(Integer)
+    face: ColumnClause[str] = Column(String(16), nullable=False)  # cli / api / web / import
+    entity: ColumnClause[str] = Column(String(32), nullable=False)
+    entity_id: ColumnClause[str | None] = Column(String(64))
+    action: ColumnClause[str] = Column(String(32), nullable=False)
+    before: ColumnClause[str | None] = Column(Text)
+    after: ColumnClause[str | None] = Column(Text)
 
 
 class JobRun(Base):
@@ -583,16 +626,18 @@ class JobRun(Base):
 
     __tablename__ = "job_run"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    job: Mapped[str] = mapped_column(String(64))
-    scope: Mapped[str] = mapped_column(String(200))
-    scheduled_for: Mapped[dt.datetime] = mapped_column(DateTime)
-    status: Mapped[str] = mapped_column(String(16))  # running / done / failed / skipped
-    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    lease_until: Mapped[dt.datetime] = mapped_column(DateTime)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    attempts: Mapped[int] = mapped_column(Integer, default=1)
-    outcome: Mapped[str | None] = mapped_column(String(1000))
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    job: ColumnClause[str] = Column(String(64), nullable=False)
+    scope: ColumnClause[str] = Column(String(200), nullable=False)
+    scheduled_for: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
+    status: ColumnClause[str] = Column(
+        String(16), nullable=False
+    )  # running / done / failed / skipped
+    claimed_at: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
+    lease_until: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
+    finished_at: ColumnClause[dt.datetime | None] = Column(DateTime)
+    attempts: ColumnClause[int] = Column(Integer, default=1, nullable=False)
+    outcome: ColumnClause[str | None] = Column(String(1000))
 
     __table_args__ = (UniqueConstraint("job", "scope", "scheduled_for", name="uq_job_run_slot"),)
 
@@ -606,16 +651,20 @@ class JobDelivery(Base):
 
     __tablename__ = "job_delivery"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("job_run.id"), index=True)
-    recipient: Mapped[str] = mapped_column(String(320))
-    channel: Mapped[str] = mapped_column(String(64))
-    subject: Mapped[str] = mapped_column(String(200))  # the rep or team the message is about
-    status: Mapped[str] = mapped_column(String(16))  # pending / deferred / sent / failed
-    not_before: Mapped[dt.datetime] = mapped_column(DateTime)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(String(1000))
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    run_id: ColumnClause[int] = Column(ForeignKey("job_run.id"), index=True, nullable=False)
+    recipient: ColumnClause[str] = Column(String(320), nullable=False)
+    channel: ColumnClause[str] = Column(String(64), nullable=False)
+    subject: ColumnClause[str] = Column(
+        String(200), nullable=False
+    )  # the rep or team the message is about
+    status: ColumnClause[str] = Column(
+        String(16), nullable=False
+    )  # pending / deferred / sent / failed
+    not_before: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
+    attempts: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    error: ColumnClause[str | None] = Column(String(1000))
+    sent_at: ColumnClause[dt.datetime | None] = Column(DateTime)
 
     __table_args__ = (
         UniqueConstraint("run_id", "recipient", "subject", name="uq_job_delivery_item"),
@@ -629,14 +678,14 @@ class UserPreference(Base):
 
     __tablename__ = "user_preference"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
-    rep_digest: Mapped[bool] = mapped_column(Boolean, default=True)
-    manager_digest: Mapped[bool] = mapped_column(Boolean, default=True)
-    alerts: Mapped[bool] = mapped_column(Boolean, default=True)
-    channel: Mapped[str | None] = mapped_column(String(64))  # None: the job's channel
-    quiet_start: Mapped[str | None] = mapped_column(String(5))
-    quiet_end: Mapped[str | None] = mapped_column(String(5))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    user_id: ColumnClause[int] = Column(ForeignKey("app_user.id"), primary_key=True)
+    rep_digest: ColumnClause[bool] = Column(Boolean, default=True, nullable=False)
+    manager_digest: ColumnClause[bool] = Column(Boolean, default=True, nullable=False)
+    alerts: ColumnClause[bool] = Column(Boolean, default=True, nullable=False)
+    channel: ColumnClause[str | None] = Column(String(64))  # None: the job's channel
+    quiet_start: ColumnClause[str | None] = Column(String(5))
+    quiet_end: ColumnClause[str | None] = Column(String(5))
+    updated_at: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
 
 
 class SyncRun(Base):
@@ -647,22 +696,26 @@ class SyncRun(Base):
 
     __tablename__ = "sync_run"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    source: Mapped[str] = mapped_column(String(64), index=True)  # the connector: hubspot ...
-    full: Mapped[bool] = mapped_column(Boolean, default=False)  # ignored the cursors
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running/done/failed
-    failure: Mapped[str | None] = mapped_column(String(1000))
-    fetched: Mapped[int] = mapped_column(Integer, default=0)  # records the API sent
-    requests: Mapped[int] = mapped_column(Integer, default=0)
-    rows_read: Mapped[int] = mapped_column(Integer, default=0)
-    inserted: Mapped[int] = mapped_column(Integer, default=0)
-    updated: Mapped[int] = mapped_column(Integer, default=0)
-    unchanged: Mapped[int] = mapped_column(Integer, default=0)
-    duplicate: Mapped[int] = mapped_column(Integer, default=0)
-    skipped: Mapped[int] = mapped_column(Integer, default=0)
-    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    id: ColumnClause[int] = Column(Id, primary_key=True)
+    source: ColumnClause[str] = Column(
+        String(64), index=True, nullable=False
+    )  # the connector: hubspot ...
+    full: ColumnClause[bool] = Column(Boolean, default=False, nullable=False)  # ignored the cursors
+    started_at: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)
+    finished_at: ColumnClause[dt.datetime | None] = Column(DateTime)
+    status: ColumnClause[str] = Column(
+        String(16), default="running", nullable=False
+    )  # running/done/failed
+    failure: ColumnClause[str | None] = Column(String(1000))
+    fetched: ColumnClause[int] = Column(Integer, default=0, nullable=False)  # records the API sent
+    requests: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    rows_read: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    inserted: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    updated: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    unchanged: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    duplicate: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    skipped: ColumnClause[int] = Column(Integer, default=0, nullable=False)
+    rejected: ColumnClause[int] = Column(Integer, default=0, nullable=False)
 
 
 class SyncCursor(Base):
@@ -672,8 +725,8 @@ class SyncCursor(Base):
 
     __tablename__ = "sync_cursor"
 
-    source: Mapped[str] = mapped_column(String(64), primary_key=True)
-    object: Mapped[str] = mapped_column(String(64), primary_key=True)
-    cursor: Mapped[str] = mapped_column(String(64))  # in the API's own format
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id"))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    source: ColumnClause[str] = Column(String(64), primary_key=True)
+    object: ColumnClause[str] = Column(String(64), primary_key=True)
+    cursor: ColumnClause[str] = Column(String(64), nullable=False)  # in the API's own format
+    run_id: ColumnClause[int | None] = Column(ForeignKey("sync_run.id"))
+    updated_at: ColumnClause[dt.datetime] = Column(DateTime, nullable=False)

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, FromClause, Table, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from paceline.config import Settings
 from paceline.errors import InputError, did_you_mean
@@ -25,7 +23,23 @@ from paceline.store.engine import HOLDS_WRITE_LOCK
 from paceline.store.keys import name_key as name_key  # re-exported: one rule for all
 from paceline.store.models import Account, Contact, Deal, Rep, Team, utcnow
 
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PostgresqlInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+
 LOOKUP_CHUNK = 2_000
+
+
+def dialect_insert(conn: Connection, table: Table) -> PostgresqlInsert | SqliteInsert:
+    """The database's own INSERT (with ON CONFLICT), its dialect module loaded only when
+    used: PostgreSQL's is a noticeable share of `paceline log`'s start on SQLite."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 def chunks(items: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[Any]]:
@@ -126,10 +140,9 @@ def _insert_ignoring(conn: Connection, table: Table, rows: list[dict[str, Any]])
     """INSERT ... ON CONFLICT DO NOTHING RETURNING (id, name): the rows actually inserted.
     For tables whose name is unique as typed (reps, teams): a name written by a path that
     does not take `lock_names` (SQL by hand) is then found, not a crash."""
-    make = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
     made: list[Any] = []
     for chunk in chunks(rows, 500):
-        statement = make(table).values(list(chunk)).on_conflict_do_nothing()
+        statement = dialect_insert(conn, table).values(list(chunk)).on_conflict_do_nothing()
         made += conn.execute(statement.returning(table.c.id, table.c.name)).all()
     return made
 
@@ -177,7 +190,7 @@ class RepResolver:
         if not fresh:
             return []
         rows = [{"name": n, "role": self.default_role, "source": source} for n in fresh.values()]
-        made = _insert_ignoring(conn, Rep.__table__, rows)  # type: ignore[arg-type]
+        made = _insert_ignoring(conn, Rep.__table__, rows)
         for rep_id, name in made:
             self._ids[name_key(name)] = rep_id
         if len(made) < len(rows):
@@ -204,7 +217,7 @@ class TeamResolver:
             self.reload(conn)
         if key not in self._ids:
             rows = [{"name": clean_name(name)}]
-            made = _insert_ignoring(conn, Team.__table__, rows)  # type: ignore[arg-type]
+            made = _insert_ignoring(conn, Team.__table__, rows)
             if made:
                 self._ids[key] = made[0][0]
             else:

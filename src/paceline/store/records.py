@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
     Connection,
     Engine,
@@ -37,9 +38,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from paceline.store import audit
 from paceline.store.audit import Actor
@@ -53,7 +52,13 @@ from paceline.store.models import (
     Team,
     utcnow,
 )
-from paceline.store.names import AccountResolver, ContactResolver, chunks, name_key
+from paceline.store.names import (
+    AccountResolver,
+    ContactResolver,
+    chunks,
+    dialect_insert,
+    name_key,
+)
 
 API_SOURCE = "api"
 
@@ -159,7 +164,8 @@ def team_name(engine: Engine, team_id: int) -> str | None:
 
 
 def _rep_query() -> Select[*tuple[Any, ...]]:
-    manager = aliased(Rep)
+    managers = Rep.__table__.alias()
+    manager = managers.c
     return (
         select(
             Rep.id,
@@ -177,7 +183,7 @@ def _rep_query() -> Select[*tuple[Any, ...]]:
             Rep.external_id,
         )
         .outerjoin(Team, Team.id == Rep.team_id)
-        .outerjoin(manager, manager.id == Rep.manager_id)
+        .outerjoin(managers, manager.id == Rep.manager_id)
     )
 
 
@@ -587,7 +593,7 @@ def _team_reps(team_id: int) -> Select[int]:
     return select(Rep.id).where(Rep.team_id == team_id)
 
 
-def _in_team(rep_id: InstrumentedAttribute[int], team_id: int) -> ColumnElement[bool]:
+def _in_team(rep_id: ColumnClause[int], team_id: int) -> ColumnElement[bool]:
     """A team's rows as a filter, not an access path: `rep_id + 0` keeps both planners off the
     rep index, whose use meant sorting a whole team's rows (0.4 s for a 200k-row team); the
     list's own index then serves the page, a team being a large share of the rows."""
@@ -773,9 +779,8 @@ def _insert_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> li
             result[i] = Stored(int(row_id))
     keyed = [i for i, r in enumerate(rows) if r["external_id"] is not None]
     if keyed:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         statement = (
-            dialect.insert(table)
+            dialect_insert(conn, table)
             .on_conflict_do_nothing(index_elements=["source", "external_id"])
             .returning(table.c.id, table.c.external_id)
         )
@@ -853,7 +858,8 @@ class NewDeal:
 
 
 def _deal_query() -> Select[*tuple[Any, ...]]:
-    sourced = aliased(Rep)
+    sourcers = Rep.__table__.alias()
+    sourced = sourcers.c
     return (
         select(
             Deal.id,
@@ -878,7 +884,7 @@ def _deal_query() -> Select[*tuple[Any, ...]]:
         )
         .join(Rep, Rep.id == Deal.rep_id)
         .outerjoin(Team, Team.id == Rep.team_id)
-        .outerjoin(sourced, sourced.id == Deal.sourced_by_id)
+        .outerjoin(sourcers, sourced.id == Deal.sourced_by_id)
         .outerjoin(Account, Account.id == Deal.account_id)
     )
 
