@@ -14,6 +14,7 @@ the per-rep funnel for each rep; the findings are the few lines worth saying fir
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from paceline.analytics.coaching import Coaching, coach, coaching_metrics
 from paceline.analytics.equation import RepEquation, revenue_equation
 from paceline.analytics.funnel import Funnel, FunnelStep, funnel, rep_funnels
 from paceline.analytics.metrics import metric_totals
-from paceline.analytics.peers import PeerIndex, diagnosis_reps, find_rep
+from paceline.analytics.peers import PeerIndex, PeerSums, diagnosis_reps, find_rep
 from paceline.analytics.quality import RepQuality, busy_vs_productive
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep, Scorecard, TeamScorecard, team_scorecards
@@ -174,6 +175,7 @@ def _coaching(
             conn, settings, coaching_metrics(settings), window.start, window.end, ids
         )
         peers = PeerIndex(everyone)
+        sums = PeerSums(peers, totals.get)
         return {
             r.id: coach(
                 conn,
@@ -183,6 +185,7 @@ def _coaching(
                 peers(r),
                 totals,
                 quality_of[r.id].flags if r.id in quality_of else [],
+                functools.partial(sums.fsum, r),
             )
             for r in scope
         }
