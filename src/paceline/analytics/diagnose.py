@@ -119,9 +119,10 @@ def _diagnose(
     equations = revenue_equation(engine, settings, window, team=team, rep=rep).reps
     qualities = busy_vs_productive(engine, settings, window, team=team, rep=rep).reps
     stalled = stalled_deals(engine, settings, window.as_of, team=team, rep=rep).by_rep
-    month = team_scorecards(engine, settings, "month", window.as_of, team)
+    # The month's cards of everyone the rep is judged among; their totals are not shown.
+    month = team_scorecards(engine, settings, "month", window.as_of, team, with_totals=False)
     cards = {c.rep_id: c for c in month.reps}
-    alerts_of = _alerts(engine, settings, window.as_of, team, month)
+    alerts_of = _alerts(engine, settings, window.as_of, team, month, {r.id for r in scope})
     quality_of = {q.rep_id: q for q in qualities}
     coaching = _coaching(engine, settings, window, scope, everyone, quality_of)
     funnels = (
@@ -150,12 +151,18 @@ def _diagnose(
 
 
 def _alerts(
-    engine: Engine, settings: Settings, as_of: dt.date, team: str | None, month: TeamScorecard
+    engine: Engine,
+    settings: Settings,
+    as_of: dt.date,
+    team: str | None,
+    month: TeamScorecard,
+    scope: set[int],
 ) -> dict[str, list[Alert]]:
-    """The alert rules' verdicts, reusing the month's scorecards when alerts read a month."""
+    """The alert rules' verdicts about the reps in scope, reusing the month's scorecards when
+    alerts read a month."""
     reuse = month if settings.alerts.period == "month" else None
     found: dict[str, list[Alert]] = defaultdict(list)
-    for alert in alerts(engine, settings, as_of, team, reuse).alerts:
+    for alert in alerts(engine, settings, as_of, team, reuse, only=scope).alerts:
         found[alert.rep].append(alert)
     return found
 
