@@ -31,6 +31,7 @@ from paceline.analytics.peers import PeerIndex, PeerSums, diagnosis_reps, find_r
 from paceline.analytics.quality import RepQuality, busy_vs_productive
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep, Scorecard, TeamScorecard, team_scorecards
+from paceline.analytics.shared import shared_reads
 from paceline.analytics.stalled import RepStalled, stalled_deals
 from paceline.analytics.window import Window
 from paceline.config import Settings
@@ -109,6 +110,14 @@ def rep_coaching(engine: Engine, settings: Settings, window: Window, rep: str) -
 
 
 def _diagnose(
+    engine: Engine, settings: Settings, window: Window, team: str | None, rep: str | None
+) -> TeamDiagnosis:
+    """The parts share their reads of the roster and the kind counts (`shared_reads`)."""
+    with shared_reads():
+        return _diagnose_once(engine, settings, window, team, rep)
+
+
+def _diagnose_once(
     engine: Engine, settings: Settings, window: Window, team: str | None, rep: str | None
 ) -> TeamDiagnosis:
     ensure_rollup(engine, settings)

@@ -7,12 +7,14 @@ the whole organisation, so a two-SDR team does not compare a rep with one collea
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 from sqlalchemy import Connection
 
 from paceline.analytics.scorecard import RosterRep, active_paced_reps
+from paceline.analytics.shared import once
 from paceline.analytics.window import Window
 from paceline.calendar import Period
 from paceline.config import Settings
@@ -29,7 +31,11 @@ def diagnosis_reps(
 
     An unknown team is an error suggesting close names.
     """
-    return active_paced_reps(conn, settings, Period("day", window.start, window.end), team)
+    period = Period("day", window.start, window.end)
+    return once(
+        ("diagnosis_reps", id(settings), window.start, window.end, team),
+        lambda: active_paced_reps(conn, settings, period, team),
+    )
 
 
 def find_rep(reps: Sequence[RosterRep], name: str) -> RosterRep:
@@ -97,14 +103,15 @@ class PeerSums:
     def __init__(self, peers: PeerIndex, value: Callable[[int, str], float]) -> None:
         self._peers = peers
         self._value = value
-        self._totals: dict[tuple[GroupKey, str], tuple[Fraction, bool]] = {}
+        self._totals: dict[tuple[GroupKey, str], tuple[Fraction | int, bool]] = {}
 
     def fsum(self, rep: RosterRep, name: str) -> float:
         """`math.fsum` of `name` over the rep's peers."""
         key, members = self._peers.group(rep)
-        total, _ = self._total(key, members, name)
+        total, whole = self._total(key, members, name)
         if rep.id in self._peers.ids(key):
-            total -= Fraction(self._value(rep.id, name))
+            own = self._value(rep.id, name)
+            total = total - (int(own) if whole else Fraction(own))
         return float(total)
 
     def plain_sum(self, rep: RosterRep, name: str) -> float:
@@ -115,17 +122,26 @@ class PeerSums:
             return sum(self._value(r.id, name) for r in members if r.id != rep.id)
         return self.fsum(rep, name)
 
-    def _total(self, key: GroupKey, members: list[RosterRep], name: str) -> tuple[Fraction, bool]:
+    def _total(
+        self, key: GroupKey, members: list[RosterRep], name: str
+    ) -> tuple[Fraction | int, bool]:
+        """The group's exact total, and whether it is of whole numbers summed exactly in floats
+        (then an int)."""
         found = self._totals.get((key, name))
         if found is None:
             values = [self._value(r.id, name) for r in members]
-            total = sum((Fraction(v) for v in values), Fraction(0))
-            whole = all(float(v).is_integer() for v in values) and abs(total) < _EXACT
+            whole = all(float(v).is_integer() for v in values)
+            whole = whole and math.fsum(abs(v) for v in values) < _EXACT
+            total = (
+                sum(int(v) for v in values)
+                if whole
+                else sum((Fraction(v) for v in values), Fraction(0))
+            )
             found = self._totals[key, name] = (total, whole)
         return found
 
 
-_EXACT = 2**53  # below this, sums of whole floats are exact
+_EXACT = 2**53  # below this, every partial sum of whole floats is exact
 
 
 def diagnosis_scope(
