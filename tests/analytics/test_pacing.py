@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from scipy.stats import nbinom, poisson
 
 from paceline.analytics.pacing import (
     pace,
     pooled_shortfall_chance,
     shortfall_chance,
     status,
+    tail,
     window,
 )
 from paceline.calendar import BusinessCalendar
@@ -172,3 +174,14 @@ def test_pooled_chance_tests_a_reps_counts_together() -> None:
     assert [p.status for p in paces] == ["unclear", "unclear", "unclear"]
     assert pooled_shortfall_chance(paces, 0.25) == pytest.approx(0.0023499, rel=1e-3)
     assert pooled_shortfall_chance(paces[:1] * 0, 0.25) is None
+
+
+def test_tail_is_scipys_cdf_and_sf_bit_for_bit() -> None:
+    for k in [-3, -1, 0, 1, 4, 17, 250]:
+        for mu in [1e-6, 0.3, 2.0, 17.5, 240.0]:
+            assert tail(poisson, "cdf", k, mu) == float(poisson.cdf(k, mu)), (k, mu)
+            assert tail(poisson, "sf", k, mu) == float(poisson.sf(k, mu)), (k, mu)
+            for d in [1.01, 1.7, 6.0]:
+                size, p = mu / (d - 1.0), 1.0 / d
+                assert tail(nbinom, "cdf", k, size, p) == float(nbinom.cdf(k, size, p))
+                assert tail(nbinom, "sf", k, size, p) == float(nbinom.sf(k, size, p))

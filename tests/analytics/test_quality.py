@@ -35,6 +35,7 @@ from paceline.analytics.quality import (
     LOW_SELLING_TIME,
     busy_vs_productive,
     share_test,
+    t_cdf,
 )
 from paceline.analytics.window import diagnosis_window
 from paceline.cli import app as cli_app
@@ -346,3 +347,10 @@ def test_connect_rate_is_connected_calls_per_call(engine: Engine, settings: Sett
     assert (mo.calls, mo.conversations) == (100, 17)
     assert mo.connect_rate == pytest.approx(0.17)  # not (17 + 22) / 100 = 39%
     assert all((r.connect_rate or 0) <= 1 for r in quality(engine, settings).values())
+
+
+def test_t_cdf_is_scipys_cdf_bit_for_bit() -> None:
+    for x in [-40.0, -3.2, -1.0, -1e-9, 0.0, 0.7, 2.5, 12.0]:
+        for df in [1, 2, 3, 9, 29, 120, 5_000]:
+            assert t_cdf(x, df) == float(student_t.cdf(x, df)), (x, df)
+    assert t_cdf(float("-inf"), 4) == 0.0

@@ -53,6 +53,7 @@ from sqlalchemy import (
 )
 
 from paceline.analytics.metric_sql import activity_filter, needs_contact, selling_condition
+from paceline.analytics.shared import once
 from paceline.config import MetricSettings, Settings
 from paceline.store.models import Activity, Contact, KindDay, ProspectDay, ProspectStep
 
@@ -370,6 +371,13 @@ def kind_counts(
     """(rep_id, kind, activities, asks, engaged) over [start, end)."""
     if not rep_ids:
         return []
+    key = ("kind_counts", start, end, tuple(rep_ids))
+    return once(key, lambda: _kind_counts(conn, start, end, rep_ids))
+
+
+def _kind_counts(
+    conn: Connection, start: dt.date, end: dt.date, rep_ids: list[int]
+) -> list[tuple[int, str, int, int, int]]:
     query = (
         select(
             KindDay.rep_id,

@@ -19,6 +19,7 @@ within a month to pace reliably (configurable with `alerts.sources`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -73,9 +74,14 @@ def alerts(
     as_of: dt.date | None = None,
     team: str | None = None,
     scorecards: TeamScorecard | None = None,
+    only: Collection[int] | None = None,
 ) -> AlertReport:
     """Evaluate the rules; `scorecards` already made for the same team, day and alert period
-    (a team page has them) are reused instead of computed again."""
+    (a team page has them) are reused instead of computed again.
+
+    `only`: the alerts of these reps alone (a rep's brief), judged among the whole team
+    as always (a clustered rep's dispersion is read beside their role-mates'), but dated and
+    checked for idleness for them only: the rest of a thousand reps' alerts cost seconds."""
     calendar = BusinessCalendar(settings.calendar)
     as_of = as_of or calendar.today()
     config = settings.alerts
@@ -93,6 +99,8 @@ def alerts(
             paced, rates = stretch_cards(conn, settings, calendar, cards.reps, stretch)
         else:
             paced, rates = cards.reps, _period_rates(cards.reps)
+        if only is not None:
+            paced = [card for card in paced if card.rep_id in only]
         pace_alerts = [
             (card, line, chance)
             for card in paced
@@ -101,7 +109,8 @@ def alerts(
         threshold = 1 - config.behind_pace.by_more_than
         found += _with_since(conn, calendar, stretch, rates, pace_alerts, threshold)
         if config.no_selling.enabled:
-            found += _no_selling(conn, settings, calendar, cards, as_of)
+            chosen = [c for c in cards.reps if only is None or c.rep_id in only]
+            found += _no_selling(conn, settings, calendar, chosen, as_of)
     return AlertReport(
         as_of=as_of,
         period_label=cards.period.label,
@@ -295,11 +304,11 @@ def _no_selling(
     conn: Connection,
     settings: Settings,
     calendar: BusinessCalendar,
-    cards: TeamScorecard,
+    cards: list[Scorecard],
     as_of: dt.date,
 ) -> list[Alert]:
     rule = settings.alerts.no_selling
-    reps = {card.rep_id: card for card in cards.reps}
+    reps = {card.rep_id: card for card in cards}
     lookback = as_of - dt.timedelta(days=LOOKBACK_DAYS)
     last = last_active_days(conn, rule.metric, lookback, as_of, list(reps))
     found: list[Alert] = []

@@ -113,15 +113,25 @@ def coach(
     peers: Sequence[RosterRep],
     totals: MetricTotals,
     flags: Collection[str],
+    peer_total: Callable[[str], float] | None = None,
 ) -> Coaching:
     """Apply the rule table to one rep, given totals for the rep and peers and their flags.
 
-    `totals` must cover `coaching_metrics(settings)` for the rep and every peer.
+    `totals` must cover `coaching_metrics(settings)` for the rep and every peer;
+    `peer_total(metric)`, when given, is `base_value` of the peers (a team's diagnosis sums
+    each peer group once, see `PeerSums`).
     """
+    if peer_total is None:
+        peer_ids = [p.id for p in peers]
+
+        def peer_total(name: str) -> float:
+            return base_value(totals, peer_ids, name)
+
     # Targets only matter to a rule that fires and checks volume: read them then, once.
     targets = functools.cache(lambda: _window_targets(conn, settings, window, rep))
     checks = [
-        _check(settings, rule, rep, peers, totals, flags, targets) for rule in settings.coaching
+        _check(settings, rule, rep, peers, totals, flags, targets, peer_total)
+        for rule in settings.coaching
     ]
     return Coaching(rep.name, rep.role, rep.team, window, len(peers), checks)
 
@@ -134,6 +144,7 @@ def _check(
     totals: MetricTotals,
     flags: Collection[str],
     targets: Callable[[], dict[str, float]],
+    peer_total: Callable[[str], float],
 ) -> RuleCheck:
     base = RuleCheck(rule.name, rule.label or rule.name, "no_data", rule.advice)
     if rule.roles is not None and rep.role not in rule.roles:
@@ -142,12 +153,11 @@ def _check(
         status: RuleStatus = "hint" if rule.flag in flags else "no_flag"
         return replace(base, status=status, flag=rule.flag)
     source, outcome = rule.weak_step or ["", ""]
-    peer_ids = [p.id for p in peers]
     comparison = compare_rates(
         totals.get(rep.id, source),
         totals.get(rep.id, outcome),
-        base_value(totals, peer_ids, source),
-        base_value(totals, peer_ids, outcome),
+        peer_total(source),
+        peer_total(outcome),
     )
     found = replace(base, step=[source, outcome], comparison=comparison)
     if comparison.p_value is None:

@@ -14,6 +14,7 @@ the per-rep funnel for each rep; the findings are the few lines worth saying fir
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,10 +27,11 @@ from paceline.analytics.coaching import Coaching, coach, coaching_metrics
 from paceline.analytics.equation import RepEquation, revenue_equation
 from paceline.analytics.funnel import Funnel, FunnelStep, funnel, rep_funnels
 from paceline.analytics.metrics import metric_totals
-from paceline.analytics.peers import PeerIndex, diagnosis_reps, find_rep
+from paceline.analytics.peers import PeerIndex, PeerSums, diagnosis_reps, find_rep
 from paceline.analytics.quality import RepQuality, busy_vs_productive
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep, Scorecard, TeamScorecard, team_scorecards
+from paceline.analytics.shared import shared_reads
 from paceline.analytics.stalled import RepStalled, stalled_deals
 from paceline.analytics.window import Window
 from paceline.config import Settings
@@ -110,6 +112,14 @@ def rep_coaching(engine: Engine, settings: Settings, window: Window, rep: str) -
 def _diagnose(
     engine: Engine, settings: Settings, window: Window, team: str | None, rep: str | None
 ) -> TeamDiagnosis:
+    """The parts share their reads of the roster and the kind counts (`shared_reads`)."""
+    with shared_reads():
+        return _diagnose_once(engine, settings, window, team, rep)
+
+
+def _diagnose_once(
+    engine: Engine, settings: Settings, window: Window, team: str | None, rep: str | None
+) -> TeamDiagnosis:
     ensure_rollup(engine, settings)
     with engine.connect() as conn:
         everyone = diagnosis_reps(conn, settings, window)
@@ -118,9 +128,10 @@ def _diagnose(
     equations = revenue_equation(engine, settings, window, team=team, rep=rep).reps
     qualities = busy_vs_productive(engine, settings, window, team=team, rep=rep).reps
     stalled = stalled_deals(engine, settings, window.as_of, team=team, rep=rep).by_rep
-    month = team_scorecards(engine, settings, "month", window.as_of, team)
+    # The month's cards of everyone the rep is judged among; their totals are not shown.
+    month = team_scorecards(engine, settings, "month", window.as_of, team, with_totals=False)
     cards = {c.rep_id: c for c in month.reps}
-    alerts_of = _alerts(engine, settings, window.as_of, team, month)
+    alerts_of = _alerts(engine, settings, window.as_of, team, month, {r.id for r in scope})
     quality_of = {q.rep_id: q for q in qualities}
     coaching = _coaching(engine, settings, window, scope, everyone, quality_of)
     funnels = (
@@ -149,12 +160,18 @@ def _diagnose(
 
 
 def _alerts(
-    engine: Engine, settings: Settings, as_of: dt.date, team: str | None, month: TeamScorecard
+    engine: Engine,
+    settings: Settings,
+    as_of: dt.date,
+    team: str | None,
+    month: TeamScorecard,
+    scope: set[int],
 ) -> dict[str, list[Alert]]:
-    """The alert rules' verdicts, reusing the month's scorecards when alerts read a month."""
+    """The alert rules' verdicts about the reps in scope, reusing the month's scorecards when
+    alerts read a month."""
     reuse = month if settings.alerts.period == "month" else None
     found: dict[str, list[Alert]] = defaultdict(list)
-    for alert in alerts(engine, settings, as_of, team, reuse).alerts:
+    for alert in alerts(engine, settings, as_of, team, reuse, only=scope).alerts:
         found[alert.rep].append(alert)
     return found
 
@@ -174,6 +191,7 @@ def _coaching(
             conn, settings, coaching_metrics(settings), window.start, window.end, ids
         )
         peers = PeerIndex(everyone)
+        sums = PeerSums(peers, totals.get)
         return {
             r.id: coach(
                 conn,
@@ -183,6 +201,7 @@ def _coaching(
                 peers(r),
                 totals,
                 quality_of[r.id].flags if r.id in quality_of else [],
+                functools.partial(sums.fsum, r),
             )
             for r in scope
         }

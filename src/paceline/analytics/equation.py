@@ -40,7 +40,7 @@ from sqlalchemy import Connection, Engine, case, func, select
 from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.metrics import amounts_unknown, metric_totals
-from paceline.analytics.peers import PeerIndex, compared_ids, diagnosis_scope
+from paceline.analytics.peers import GroupKey, PeerIndex, compared_ids, diagnosis_scope
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window
@@ -171,8 +171,29 @@ def revenue_equation(
         scope, everyone = diagnosis_scope(conn, settings, window, team, rep)
         counts = _counts(conn, settings, window, compared_ids(scope, everyone))
     peers = PeerIndex(everyone)
-    reps = [_rep_equation(r, peers(r), counts) for r in scope]
+    groups: dict[GroupKey, _Reference] = {}
+
+    def reference(r: RosterRep) -> _Reference | None:
+        """The medians of the rep's peer group (the rep and their peers: the whole group)."""
+        key, members = peers.group(r)
+        if r.id not in peers.ids(key):
+            return None
+        if key not in groups:
+            groups[key] = _reference([counts[m.id] for m in members])
+        return groups[key]
+
+    reps = [_rep_equation(r, peers(r), counts, reference(r)) for r in scope]
     return EquationReport(window, team, rep, reps)
+
+
+# The median of each factor over a rep and their peers, and whether any of them won.
+_Reference = tuple[list[float | None], bool]
+
+
+def _reference(group: list[_Counts]) -> _Reference:
+    values = [c.values for c in group]
+    medians = [_median([v[i] for v in values]) for i in range(len(FACTORS))]
+    return medians, any(c.wins > 0 for c in group)
 
 
 @dataclass(frozen=True)
@@ -256,13 +277,15 @@ def _activity_counts(
     return {int(rep_id): (int(n), int(logged)) for rep_id, n, logged in conn.execute(query)}
 
 
-def _rep_equation(rep: RosterRep, peers: list[RosterRep], counts: Counts) -> RepEquation:
+def _rep_equation(
+    rep: RosterRep, peers: list[RosterRep], counts: Counts, shared: _Reference | None = None
+) -> RepEquation:
+    """`shared`: the medians of the rep's whole peer group, when the rep is in it (the same
+    numbers: a median depends only on the values, not on their order)."""
     own = counts[rep.id]
     prospects, selling, wins, revenue = own.prospects, own.selling, own.wins, own.revenue
     values = own.values
-    group = [values, *(counts[p.id].values for p in peers)]
-    references = [_median([g[i] for g in group]) for i in range(len(FACTORS))]
-    applicable = any(counts[r.id].wins > 0 for r in (rep, *peers))
+    references, applicable = shared or _reference([own, *(counts[p.id] for p in peers)])
     # Nothing logged is worth saying for any role; accounts only where revenue is the result.
     missing = own.missing if applicable or own.missing == "activities" else None
     if missing is not None:

@@ -52,7 +52,7 @@ from paceline.analytics.metric_sql import (
     needs_contact,
 )
 from paceline.analytics.metrics import MetricTotals, metric_totals, utc_bounds
-from paceline.analytics.peers import PeerIndex, diagnosis_reps, find_rep, peers_of
+from paceline.analytics.peers import PeerIndex, PeerSums, diagnosis_reps, find_rep, peers_of
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window
@@ -204,9 +204,18 @@ def rep_funnels(
         )
     no_timing = [(_NO_TIMING, _NO_TIMING)] * (len(metrics) - 1)
     columns = _columns(totals, metrics)
+    sums = PeerSums(peers, lambda rep_id, name: columns[name].get(rep_id, 0.0))
+
+    def pooled(rep: RosterRep) -> dict[str, tuple[float, float]]:
+        """`_pooled` of the rep beside their peers, the peers' side from the group's sums."""
+        return {
+            m.name: (sum([columns[m.name].get(rep.id, 0.0)]), sums.plain_sum(rep, m.name))
+            for m in metrics
+        }
+
     return {
         g.subject_reps[0].id: _assemble(
-            settings, window, metrics, g, _pooled(totals, metrics, g, columns), no_timing
+            settings, window, metrics, g, pooled(g.subject_reps[0]), no_timing
         )
         for g in groups
     }

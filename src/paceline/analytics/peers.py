@@ -7,11 +7,14 @@ the whole organisation, so a two-SDR team does not compare a rep with one collea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+from fractions import Fraction
 
 from sqlalchemy import Connection
 
 from paceline.analytics.scorecard import RosterRep, active_paced_reps
+from paceline.analytics.shared import once
 from paceline.analytics.window import Window
 from paceline.calendar import Period
 from paceline.config import Settings
@@ -28,7 +31,11 @@ def diagnosis_reps(
 
     An unknown team is an error suggesting close names.
     """
-    return active_paced_reps(conn, settings, Period("day", window.start, window.end), team)
+    period = Period("day", window.start, window.end)
+    return once(
+        ("diagnosis_reps", id(settings), window.start, window.end, team),
+        lambda: active_paced_reps(conn, settings, period, team),
+    )
 
 
 def find_rep(reps: Sequence[RosterRep], name: str) -> RosterRep:
@@ -57,12 +64,84 @@ class PeerIndex:
         for r in reps:
             self._by_role.setdefault(r.role, []).append(r)
             self._by_team.setdefault((r.role, r.team), []).append(r)
+        self._ids: dict[GroupKey, frozenset[int]] = {}
 
     def __call__(self, rep: RosterRep) -> list[RosterRep]:
-        in_team = [r for r in self._by_team.get((rep.role, rep.team), []) if r.id != rep.id]
-        if len(in_team) >= MIN_TEAM_PEERS:
-            return in_team
-        return [r for r in self._by_role.get(rep.role, []) if r.id != rep.id]
+        _, members = self.group(rep)
+        return [r for r in members if r.id != rep.id]
+
+    def group(self, rep: RosterRep) -> tuple[GroupKey, list[RosterRep]]:
+        """The roster group the rep's peers come from (the rep's peers: it, less the rep)."""
+        in_team = self._by_team.get((rep.role, rep.team), [])
+        others = len(in_team) - (1 if rep.id in self.ids(("team", rep.role, rep.team)) else 0)
+        if others >= MIN_TEAM_PEERS:
+            return ("team", rep.role, rep.team), in_team
+        return ("role", rep.role, None), self._by_role.get(rep.role, [])
+
+    def ids(self, key: GroupKey) -> frozenset[int]:
+        if key not in self._ids:
+            kind, role, team = key
+            members = self._by_team.get((role, team), []) if kind == "team" else None
+            members = self._by_role.get(role, []) if members is None else members
+            self._ids[key] = frozenset(r.id for r in members)
+        return self._ids[key]
+
+
+GroupKey = tuple[str, str, str | None]
+
+
+class PeerSums:
+    """The sum of a value over a rep's peers, for many reps of one roster, in constant time.
+
+    Each peer group's exact total (a `Fraction`) is added up once; a rep's peers' total is
+    the group's less the rep's own, rounded once. That is `math.fsum` over the peers to the
+    last bit (fsum rounds the exact sum once, and so does `float` of a Fraction), and, when
+    every value is a whole number, the plain left-to-right sum as well (every partial sum is
+    then exact). A team's coaching rules and funnels add up some 120,000 peer values that way.
+    """
+
+    def __init__(self, peers: PeerIndex, value: Callable[[int, str], float]) -> None:
+        self._peers = peers
+        self._value = value
+        self._totals: dict[tuple[GroupKey, str], tuple[Fraction | int, bool]] = {}
+
+    def fsum(self, rep: RosterRep, name: str) -> float:
+        """`math.fsum` of `name` over the rep's peers."""
+        key, members = self._peers.group(rep)
+        total, whole = self._total(key, members, name)
+        if rep.id in self._peers.ids(key):
+            own = self._value(rep.id, name)
+            total = total - (int(own) if whole else Fraction(own))
+        return float(total)
+
+    def plain_sum(self, rep: RosterRep, name: str) -> float:
+        """`sum` of `name` over the rep's peers, left to right, as the built-in adds it."""
+        key, members = self._peers.group(rep)
+        _, whole = self._total(key, members, name)
+        if not whole or len(members) < 2:  # (an empty sum is the integer 0)
+            return sum(self._value(r.id, name) for r in members if r.id != rep.id)
+        return self.fsum(rep, name)
+
+    def _total(
+        self, key: GroupKey, members: list[RosterRep], name: str
+    ) -> tuple[Fraction | int, bool]:
+        """The group's exact total, and whether it is of whole numbers summed exactly in floats
+        (then an int)."""
+        found = self._totals.get((key, name))
+        if found is None:
+            values = [self._value(r.id, name) for r in members]
+            whole = all(float(v).is_integer() for v in values)
+            whole = whole and math.fsum(abs(v) for v in values) < _EXACT
+            total = (
+                sum(int(v) for v in values)
+                if whole
+                else sum((Fraction(v) for v in values), Fraction(0))
+            )
+            found = self._totals[key, name] = (total, whole)
+        return found
+
+
+_EXACT = 2**53  # below this, every partial sum of whole floats is exact
 
 
 def diagnosis_scope(

@@ -32,7 +32,6 @@ Ratios with nothing to divide by are None.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import statistics
 from collections import defaultdict
@@ -184,8 +183,17 @@ def share_test(days: Sequence[tuple[float, float]], benchmark: float) -> ShareTe
     if error == 0:
         p = 0.0 if share < benchmark else 1.0
     else:
-        p = float(student_t.cdf((share - benchmark) / error, n - 1))
+        p = t_cdf((share - benchmark) / error, n - 1)
     return ShareTest(selling, logged, n, benchmark, error, p)
+
+
+def t_cdf(x: float, df: int) -> float:
+    """`scipy.stats.t.cdf(x, df)`, the same number, without the public method's argument
+    checks (they cost far more than the answer, once per rep of a team) for finite x and
+    df >= 1; anything else goes through the public `cdf`."""
+    if math.isfinite(x) and df >= 1:
+        return float(student_t._cdf(x, df))
+    return float(student_t.cdf(x, df))
 
 
 def busy_vs_productive(
@@ -271,22 +279,32 @@ def _raw_kind_counts(conn: Connection, window: Window, rep_ids: list[int]) -> li
 def _minutes_by_day(
     conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
 ) -> dict[int, list[tuple[float, float]]]:
-    """Each rep's (selling minutes, logged minutes) per day worked, from the daily rollup."""
+    """Each rep's (selling minutes, logged minutes) per day worked, from the daily rollup.
+
+    The two metrics of a day are put side by side in the database (a row per rep and day,
+    not per metric): a team's half-year is some 30,000 rows less to fetch.
+    """
     if not rep_ids:
         return {}
     selling, logged = "selling_minutes", "logged_minutes"
-    query = select(MetricDay.rep_id, MetricDay.local_date, MetricDay.metric, MetricDay.value).where(
-        MetricDay.rep_id.in_(rep_ids),
-        MetricDay.metric.in_([selling, logged]),
-        MetricDay.local_date >= window.start,
-        MetricDay.local_date < window.end,
+
+    def minutes(name: str) -> Any:
+        return func.sum(case((MetricDay.metric == name, MetricDay.value), else_=0.0))
+
+    query = (
+        select(MetricDay.rep_id, minutes(selling), minutes(logged))
+        .where(
+            MetricDay.rep_id.in_(rep_ids),
+            MetricDay.metric.in_([selling, logged]),
+            MetricDay.local_date >= window.start,
+            MetricDay.local_date < window.end,
+        )
+        .group_by(MetricDay.rep_id, MetricDay.local_date)
     )
-    per_day: dict[int, dict[dt.date, list[float]]] = defaultdict(
-        lambda: defaultdict(lambda: [0.0, 0.0])
-    )
-    for rep_id, day, metric, value in conn.execute(query):
-        per_day[int(rep_id)][day][0 if metric == selling else 1] += float(value)
-    return {rep: [(s, lg) for s, lg in days.values()] for rep, days in per_day.items()}
+    per_rep: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    for rep_id, selling_minutes, logged_minutes in conn.execute(query):
+        per_rep[int(rep_id)].append((float(selling_minutes), float(logged_minutes)))
+    return dict(per_rep)
 
 
 def _rep_quality(

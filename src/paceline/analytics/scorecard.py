@@ -130,8 +130,11 @@ def team_scorecards(
     period_kind: PeriodKind = "month",
     as_of: dt.date | None = None,
     team: str | None = None,
+    *,
+    with_totals: bool = True,
 ) -> TeamScorecard:
-    """Every paced rep's scorecard (of a team, or everyone) and the team total per metric."""
+    """Every paced rep's scorecard (of a team, or everyone) and the team total per metric
+    (`with_totals=False` leaves the totals empty, for a caller that reads only the cards)."""
     calendar = BusinessCalendar(settings.calendar)
     as_of = as_of or calendar.today()
     period = _period(calendar, period_kind, as_of)
@@ -146,11 +149,13 @@ def team_scorecards(
         business_days_total=whole.total,
         business_days_elapsed=whole.elapsed,
         reps=sorted(cards, key=lambda c: (STATUS_ORDER[c.status], c.rep)),
-        total=_team_total(settings, cards, whole, totals),
+        total=_team_total(settings, cards, whole, totals) if with_totals else [],
         role_totals={
             role: _team_total(settings, [c for c in cards if c.role == role], whole, totals)
             for role in dict.fromkeys(c.role for c in cards)
-        },
+        }
+        if with_totals
+        else {},
     )
 
 

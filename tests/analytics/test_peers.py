@@ -1,0 +1,66 @@
+"""Peer groups and the sums over a rep's peers that a team's diagnosis reads once per group."""
+
+from __future__ import annotations
+
+import math
+
+from paceline.analytics.peers import PeerIndex, PeerSums, peers_of
+from paceline.analytics.scorecard import RosterRep
+
+
+def _roster() -> list[RosterRep]:
+    # East has four SDRs (peers from the team), West two (too few: peers from every SDR),
+    # and one AE, alone in the organisation.
+    return [
+        RosterRep(1, "Ann", "sdr", "East", None),
+        RosterRep(2, "Ben", "sdr", "East", None),
+        RosterRep(3, "Cas", "sdr", "East", None),
+        RosterRep(4, "Dee", "sdr", "East", None),
+        RosterRep(5, "Eve", "sdr", "West", None),
+        RosterRep(6, "Fay", "sdr", "West", None),
+        RosterRep(7, "Gus", "ae", "West", None),
+    ]
+
+
+def test_peer_index_gives_peers_of() -> None:
+    reps = _roster()
+    index = PeerIndex(reps)
+    for rep in reps:
+        assert index(rep) == peers_of(rep, reps)
+    assert [r.id for r in index(reps[0])] == [2, 3, 4]
+    assert [r.id for r in index(reps[4])] == [1, 2, 3, 4, 6]
+    assert index(reps[6]) == []
+
+
+def test_peer_sums_are_fsum_over_the_peers_to_the_last_bit() -> None:
+    reps = _roster()
+    # Values whose float sums depend on the order and on rounding: 0.1 + 0.2, a huge value
+    # next to small ones, a negative.
+    values = {1: 0.1, 2: 0.2, 3: 1e16, 4: 3.3, 5: -7.7, 6: 1 / 3, 7: 2.5}
+    sums = PeerSums(PeerIndex(reps), lambda rep_id, _: values[rep_id])
+    index = PeerIndex(reps)
+    for rep in reps:
+        peers = index(rep)
+        assert sums.fsum(rep, "x") == math.fsum(values[p.id] for p in peers), rep.name
+        expected = sum(values[p.id] for p in peers)
+        assert sums.plain_sum(rep, "x") == expected, rep.name
+    # Ben's peers are Ann, Cas and Dee: fsum(0.1, 1e16, 3.3) rounds the exact sum once.
+    assert sums.fsum(reps[1], "x") == 1e16 + 4.0
+
+
+def test_plain_sum_of_whole_numbers_is_the_group_total_less_the_rep() -> None:
+    reps = _roster()
+    values = {1: 10.0, 2: 7.0, 3: 0.0, 4: 5.0, 5: 2.0, 6: 1.0, 7: 4.0}
+    sums = PeerSums(PeerIndex(reps), lambda rep_id, _: values[rep_id])
+    assert sums.plain_sum(reps[0], "x") == 12.0  # Ben, Cas, Dee
+    assert sums.plain_sum(reps[4], "x") == 23.0  # Ann..Dee and Fay: every SDR but Eve
+    assert sums.plain_sum(reps[6], "x") == 0  # the AE has no peers
+
+
+def test_a_rep_outside_the_roster_is_compared_with_the_whole_group() -> None:
+    reps = _roster()
+    values = {1: 1.0, 2: 2.0, 3: 4.0, 4: 8.0, 5: 16.0, 6: 32.0, 7: 64.0, 9: 128.0}
+    sums = PeerSums(PeerIndex(reps), lambda rep_id, _: values[rep_id])
+    newcomer = RosterRep(9, "Ida", "sdr", "East", None)
+    assert sums.fsum(newcomer, "x") == 15.0
+    assert sums.plain_sum(newcomer, "x") == 15.0
