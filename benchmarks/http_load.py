@@ -8,6 +8,8 @@ cases, each run at every client count:
 - `list`: `GET /api/v1/activities?limit=100`, the unfiltered newest page (the request that
   took 1.1 s on the demo and failed with 500s at 64 clients before keyset paging);
 - `scorecard`: `GET /api/v1/scorecard?rep=...&as_of=...`, one analysis per request;
+- `light`: `GET /api/v1/teams`, three teams with their head counts: what any request pays
+  besides its own work (routing, the token's check, one small query, the JSON);
 - `write`: `POST /api/v1/activities`, one activity each, with an `external_id` of its own. A
   write is *acknowledged* when answered 201; afterwards the stored rows with this run's
   external ids are read back from the database: `lost` counts acknowledged writes that are
@@ -54,7 +56,7 @@ WORK = Path(os.environ.get("PACELINE_BENCH_DIR", "/tmp")) / "paceline-bench-http
 PG_SERVER = os.environ.get("PACELINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PG_DATABASE = "paceline_bench_http"
 AS_OF = dt.date(2026, 11, 18)
-CASES = ("list", "scorecard", "write")
+CASES = ("list", "scorecard", "light", "write")
 DEFAULT_CLIENTS = "16,64"
 DEFAULT_SECONDS = 6.0
 WARM_UP_S = 1.0
@@ -344,6 +346,8 @@ def _requests(case: str, base: str, reps: list[str], run_id: str) -> list[Reques
         return [("GET", f"{base}/api/v1/activities?limit=100", None)]
     if case == "scorecard":
         return [("GET", f"{base}/api/v1/scorecard?rep={r}&as_of={AS_OF}", None) for r in reps]
+    if case == "light":
+        return [("GET", f"{base}/api/v1/teams", None)]
 
     def body(client: int, n: int, rep: str) -> dict[str, Any]:
         return {
