@@ -151,8 +151,9 @@ class Server:
 
     def __init__(self, src: Path | None, workers: int) -> None:
         self.env = dict(os.environ)
-        if src is not None:
-            self.env["PYTHONPATH"] = str(src.resolve())
+        # This checkout's src unless told otherwise: an interpreter with Paceline installed
+        # elsewhere (an editable install of another worktree) would otherwise serve that.
+        self.env["PYTHONPATH"] = str((src or HERE.parent / "src").resolve())
         self.env["PACELINE_TODAY"] = AS_OF.isoformat()
         self.workers = workers
 
