@@ -8,6 +8,8 @@ cases, each run at every client count:
 - `list`: `GET /api/v1/activities?limit=100`, the unfiltered newest page (the request that
   took 1.1 s on the demo and failed with 500s at 64 clients before keyset paging);
 - `scorecard`: `GET /api/v1/scorecard?rep=...&as_of=...`, one analysis per request;
+- `light`: `GET /api/v1/teams`, three teams with their head counts: what any request pays
+  besides its own work (routing, the token's check, one small query, the JSON);
 - `write`: `POST /api/v1/activities`, one activity each, with an `external_id` of its own. A
   write is *acknowledged* when answered 201; afterwards the stored rows with this run's
   external ids are read back from the database: `lost` counts acknowledged writes that are
@@ -54,7 +56,7 @@ WORK = Path(os.environ.get("PACELINE_BENCH_DIR", "/tmp")) / "paceline-bench-http
 PG_SERVER = os.environ.get("PACELINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PG_DATABASE = "paceline_bench_http"
 AS_OF = dt.date(2026, 11, 18)
-CASES = ("list", "scorecard", "write")
+CASES = ("list", "scorecard", "light", "write")
 DEFAULT_CLIENTS = "16,64"
 DEFAULT_SECONDS = 6.0
 WARM_UP_S = 1.0
@@ -82,6 +84,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--pg-database",
         default=PG_DATABASE,
         help=f"http_load: the PostgreSQL database on $PACELINE_BENCH_PG (default {PG_DATABASE})",
+    )
+    parser.add_argument(
+        "--cases",
+        default=",".join(CASES),
+        help=f"http_load: which cases, comma-separated (default {','.join(CASES)})",
     )
     parser.add_argument(
         "--workers", type=int, default=2, help="http_load: server worker processes (default 2)"
@@ -117,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     }
     for database in args.databases.split(","):
         url = _prepare(server, database.strip(), args.pg_database)
-        result["databases"][database] = _measure(server, url, clients, args.seconds)
+        cases = [c.strip() for c in args.cases.split(",")]
+        result["databases"][database] = _measure(server, url, cases, clients, args.seconds)
     print(_report(result))
     if args.compare is not None:
         print()
@@ -143,8 +151,9 @@ class Server:
 
     def __init__(self, src: Path | None, workers: int) -> None:
         self.env = dict(os.environ)
-        if src is not None:
-            self.env["PYTHONPATH"] = str(src.resolve())
+        # This checkout's src unless told otherwise: an interpreter with Paceline installed
+        # elsewhere (an editable install of another worktree) would otherwise serve that.
+        self.env["PYTHONPATH"] = str((src or HERE.parent / "src").resolve())
         self.env["PACELINE_TODAY"] = AS_OF.isoformat()
         self.workers = workers
 
@@ -255,9 +264,8 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the server did not start within 180 s")
 
 
-def _rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (the workers), in MB."""
-    total_kb = 0
+def _family(pid: int) -> set[int]:
+    """The server process and its children (the workers)."""
     pids = {pid}
     for status in Path("/proc").glob("[0-9]*/status"):
         with contextlib.suppress(OSError):
@@ -266,7 +274,13 @@ def _rss_mb(pid: int) -> float:
             )
             if int(fields.get("PPid", "0").strip()) == pid:
                 pids.add(int(status.parent.name))
-    for each in pids:
+    return pids
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (the workers), in MB."""
+    total_kb = 0
+    for each in _family(pid):
         with contextlib.suppress(OSError, ValueError):
             for line in Path(f"/proc/{each}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -274,16 +288,41 @@ def _rss_mb(pid: int) -> float:
     return total_kb / 1024
 
 
+def _cpu_s(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) each process of the server has used so far, by pid: on a
+    machine shared with other work, CPU per request is the figure that does not move with
+    the load (wall-clock req/s and latencies do). Read from /proc; empty elsewhere."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    used = {}
+    for each in _family(pid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{each}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            used[each] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
+
+
+def _cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds the server used between two readings (a process gone by the second reading
+    is left out, one that appeared counts from 0)."""
+    return sum(after[p] - before.get(p, 0.0) for p in after)
+
+
 # --- the load ------------------------------------------------------------------------------------
 
 
-def _measure(server: Server, url: str, clients: list[int], seconds: float) -> list[dict[str, Any]]:
+def _measure(
+    server: Server, url: str, cases: list[str], clients: list[int], seconds: float
+) -> list[dict[str, Any]]:
     made = server.paceline(url, "token", "create", "admin", "--name", "bench", "--json")
     token = json.loads(made)["token"]
     listed = json.loads(server.paceline(url, "rep", "list", "--json"))
     sellers = [r["name"] for r in listed if r["role"] != "manager"]
     figures = []
-    for case, n in itertools.product(CASES, clients):
+    unknown = sorted(set(cases) - set(CASES))
+    if unknown:
+        raise SystemExit(f"unknown case(s) {', '.join(unknown)}: {', '.join(CASES)}")
+    for case, n in itertools.product(cases, clients):
         # A fresh server per case: a slow case's backlog never spills into the next one.
         with _serving(server, url) as (base, process):
             run_id = uuid.uuid4().hex[:10]
@@ -308,6 +347,8 @@ def _requests(case: str, base: str, reps: list[str], run_id: str) -> list[Reques
         return [("GET", f"{base}/api/v1/activities?limit=100", None)]
     if case == "scorecard":
         return [("GET", f"{base}/api/v1/scorecard?rep={r}&as_of={AS_OF}", None) for r in reps]
+    if case == "light":
+        return [("GET", f"{base}/api/v1/teams", None)]
 
     def body(client: int, n: int, rep: str) -> dict[str, Any]:
         return {
@@ -333,6 +374,8 @@ def _load(
     start = time.perf_counter() + WARM_UP_S
     stop = start + seconds
     peak_rss = [_rss_mb(server_pid)]
+    cpu_at_start: list[dict[int, float]] = [{}]
+    counted = [0]  # requests started in the measured window, answered or not
 
     def client(number: int) -> None:
         headers = {"Authorization": f"Bearer {token}"}
@@ -356,8 +399,12 @@ def _load(
                         acknowledged.append(body["external_id"])
                     if problem is None and now >= start:
                         latencies.append(took)
+                    if now >= start:
+                        counted[0] += 1
 
     def watch_memory() -> None:
+        time.sleep(max(0.0, start - time.perf_counter()))
+        cpu_at_start[0] = _cpu_s(server_pid)
         while time.perf_counter() < stop:
             peak_rss[0] = max(peak_rss[0], _rss_mb(server_pid))
             time.sleep(0.5)
@@ -369,6 +416,7 @@ def _load(
     for thread in threads:
         thread.join()
     drained = time.perf_counter() - stop
+    server_cpu = _cpu_between(cpu_at_start[0], _cpu_s(server_pid))
     latencies.sort()
     return {
         "requests": len(latencies),
@@ -379,6 +427,10 @@ def _load(
         "errors": len(errors),
         "first_errors": sorted(set(errors))[:3],
         "server_rss_mb": round(peak_rss[0]),
+        "server_cpu_s": round(server_cpu, 2),
+        # Server CPU (every worker, user + system) from the end of the warm-up until the last
+        # request in flight was answered, over the requests started in that time.
+        "cpu_ms_per_request": round(server_cpu * 1000 / counted[0], 2) if counted[0] else None,
         "drain_s": round(drained, 1),
         "acknowledged": acknowledged,
     }
@@ -433,7 +485,7 @@ def _report(result: dict[str, Any]) -> str:
         f"HTTP load ({result['label']}): paceline serve --workers {result['workers']}, "
         f"{result['seconds']:g} s per case, demo organisation, loopback",
         f"{'db':<11}{'case':<10}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'errors':>8}{'RSS MB':>8}  acked/stored/lost",
+        f"{'errors':>8}{'RSS MB':>8}{'CPU ms/req':>11}  acked/stored/lost",
     ]
     for db, cases in result["databases"].items():
         lines += [_line(db, c) for c in cases]
@@ -444,8 +496,14 @@ def _line(db: str, c: dict[str, Any]) -> str:
     return (
         f"{db:<11}{c['name']:<10}{c['clients']:>8}{c['requests_per_s']:>9,.1f}"
         f"{c['p50_ms']:>9,.0f}{c['p99_ms']:>9,.0f}{c['errors']:>8}"
-        f"{c['server_rss_mb']:>8}  {_writes(c)}"
+        f"{c['server_rss_mb']:>8}{_cpu_ms(c):>11}  {_writes(c)}"
     )
+
+
+def _cpu_ms(c: dict[str, Any]) -> str:
+    """Server CPU ms per request; "-" for a run from before the benchmark measured it."""
+    value = c.get("cpu_ms_per_request")
+    return "-" if value is None else f"{value:.1f}"
 
 
 def _side_by_side(before: dict[str, Any], after: dict[str, Any]) -> str:
@@ -453,7 +511,7 @@ def _side_by_side(before: dict[str, Any], after: dict[str, Any]) -> str:
     lines = [
         f"{before['label']} -> {after['label']}",
         f"{'db':<11}{'case':<10}{'clients':>8}{'req/s':>18}{'p99 ms':>20}{'errors':>14}"
-        f"{'RSS MB':>14}",
+        f"{'RSS MB':>14}{'CPU ms/req':>16}",
     ]
     for db, cases in after["databases"].items():
         earlier = {(c["name"], c["clients"]): c for c in before["databases"].get(db, [])}
@@ -467,6 +525,7 @@ def _side_by_side(before: dict[str, Any], after: dict[str, Any]) -> str:
                 f"{b['p99_ms']:>9,.0f} ->{c['p99_ms']:>8,.0f}"
                 f"{b['errors']:>6} ->{c['errors']:>5}"
                 f"{b['server_rss_mb']:>6} ->{c['server_rss_mb']:>5}"
+                f"{_cpu_ms(b):>8} ->{_cpu_ms(c):>5}"
             )
     return "\n".join(lines)
 

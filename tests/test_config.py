@@ -9,6 +9,8 @@ import pytest
 from paceline.config import (
     ConfigError,
     default_config_text,
+    default_settings,
+    derive,
     load_settings,
     parse_settings,
     resolve_database_url,
@@ -156,3 +158,21 @@ def test_ratios_sharing_parts_are_not_a_cycle() -> None:
         )
     )
     assert settings.metric("ratio_c").denominator == "ratio_b"
+
+
+def test_derived_values_are_kept_per_configuration_object() -> None:
+    # Built once per configuration and key; a copy (even an unchanged one) is another
+    # configuration and builds its own, so a value cannot outlive what it was built from.
+    settings = default_settings()
+    built: list[str] = []
+
+    def build(label: str) -> str:
+        built.append(label)
+        return label
+
+    first = derive(settings, "k", lambda: build("first"))
+    again = derive(settings, "k", lambda: build("again"))
+    other_key = derive(settings, "other", lambda: build("other key"))
+    copied = derive(settings.model_copy(), "k", lambda: build("copy"))
+    assert (first, again, other_key, copied) == ("first", "first", "other key", "copy")
+    assert built == ["first", "other key", "copy"]

@@ -39,7 +39,13 @@ def app_state(request: Request) -> AppState:
     return state
 
 
-State = Annotated[AppState, Depends(app_state)]
+async def _app_state(request: Request) -> AppState:
+    """`app_state` as a dependency. Async because it does no I/O: FastAPI runs a plain
+    function dependency in a worker thread, a hand-over that cost more than the work."""
+    return app_state(request)
+
+
+State = Annotated[AppState, Depends(_app_state)]
 
 
 @dataclass(frozen=True)
@@ -69,10 +75,11 @@ def optional_caller(request: Request, state: State) -> Caller | None:
     return None
 
 
-def api_caller(
+async def api_caller(
     request: Request, caller: Annotated[Caller | None, Depends(optional_caller)]
 ) -> Principal:
-    """The API's caller; a browser session must prove CSRF on every write."""
+    """The API's caller; a browser session must prove CSRF on every write. Async: it does no
+    I/O (`optional_caller`, which reads the database, runs in a worker thread)."""
     if caller is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from collections.abc import Set as AbstractSet
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -848,3 +849,43 @@ def default_settings() -> Settings:
 def resolve_database_url(settings: Settings, explicit: str | None = None) -> str:
     """--db wins, then $PACELINE_DB, then the configuration file."""
     return explicit or os.environ.get("PACELINE_DB") or settings.database.url
+
+
+# --- what is derived once per configuration ---------------------------------------------------
+
+_DERIVED_KEPT = 16
+_T = TypeVar("_T")
+_derived: dict[int, tuple[Settings, dict[Hashable, Any]]] = {}
+_derived_lock = threading.Lock()  # a server's request threads share it
+
+
+def derive(settings: Settings, key: Hashable, build: Callable[[], _T]) -> _T:
+    """`build()`, computed once per configuration and key: for what depends on the
+    configuration alone (the rollup's fingerprint, the statements each metric reads with),
+    so a server builds it once, not at every request. A configuration never changes."""
+    store = _derived_store(settings)
+    if key in store:
+        return cast(_T, store[key])
+    value = store[key] = build()
+    return value
+
+
+def _derived_store(settings: Settings) -> dict[Hashable, Any]:
+    """The store of `derive`'s values for a configuration.
+
+    Kept beside the object rather than in it: `model_copy(update=...)` would copy a cache
+    held in the object to a configuration it no longer describes. Keyed by identity, with
+    the object held, so an id is never reused while its entry lives; the last few are kept.
+    """
+    found = _derived.get(id(settings))
+    if found is not None and found[0] is settings:
+        return found[1]
+    with _derived_lock:
+        found = _derived.get(id(settings))
+        if found is not None and found[0] is settings:
+            return found[1]
+        if len(_derived) >= _DERIVED_KEPT:
+            del _derived[next(iter(_derived))]
+        store: dict[Hashable, Any] = {}
+        _derived[id(settings)] = (settings, store)
+        return store

@@ -21,11 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 def to_jsonable(value: Any) -> Any:
     """Dataclasses become objects with their fields *and* public properties (derived values
     such as a scorecard's status are part of the result a script reads)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        data = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        for name in _properties(type(value)):
-            data[name] = to_jsonable(getattr(value, name))
-        return data
+    kind: Any = type(value)
+    if kind in _AS_IS:
+        return value
+    names = _dataclass_names(kind)
+    if names is not None:
+        return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -37,6 +38,20 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+# Values that are their own JSON (exactly these types: a subclass, an enum say, takes the
+# long way as before). An API answer holds thousands of them.
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.cache
+def _dataclass_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass's fields, then its public properties, in output order (None: not a
+    dataclass); worked out once per class, not once per value."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    return (*(f.name for f in dataclasses.fields(cls)), *_properties(cls))
 
 
 def dumps(value: Any) -> str:

@@ -447,6 +447,27 @@ def test_distinct_counts(shared: tuple[Engine, Org], settings: Settings) -> None
     assert only_ben.values == {org.reps["ben"]: dict(zip(names, [3.0, 2.0, 2.0, 1.0], strict=True))}
 
 
+def test_statements_follow_their_configuration(
+    shared: tuple[Engine, Org], settings: Settings
+) -> None:
+    # Statements are built once per configuration; another configuration redefining a metric
+    # of the same name must read with its own definition, not the statement the first one
+    # built. Selling accounts, then (without the selling filter) every account touched.
+    engine, org = shared
+    custom = variant(settings, EXTRA_METRICS)
+    first = totals(engine, custom, ["selling_accounts"], *WHOLE)
+    wider = variant(custom, [{"name": "selling_accounts", "selling": None}])
+    after = totals(engine, wider, ["selling_accounts"], *WHOLE)
+    again = totals(engine, custom, ["selling_accounts"], *WHOLE)
+    assert table(org, first, ["selling_accounts"]) == expect(
+        ["selling_accounts"], ana=[2], ben=[2], cai=[2]
+    )
+    assert table(org, after, ["selling_accounts"]) == expect(
+        ["selling_accounts"], ana=[3], ben=[3], cai=[3]
+    )
+    assert again.values == first.values
+
+
 def test_deal_metrics_by_month_in_business_time(
     shared: tuple[Engine, Org], settings: Settings
 ) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, literal, select
+from sqlalchemy import Connection, Select, bindparam, func, literal, select
 
 from paceline.analytics.metric_sql import (
     activity_filter,
@@ -35,7 +35,7 @@ from paceline.analytics.metric_sql import (
     needs_contact,
 )
 from paceline.calendar import local_midnight_utc
-from paceline.config import MetricSettings, Settings
+from paceline.config import MetricSettings, Settings, derive
 from paceline.store.models import Activity, Contact, Deal, MetricDay
 
 
@@ -169,54 +169,78 @@ def metric_totals(
 ) -> MetricTotals:
     """Totals per rep of the base metrics behind `names`, over local days [start, end).
 
-    Call `ensure_rollup` before (analyses do it once per request, not per metric).
+    Call `ensure_rollup` before (analyses do it once per request, not per metric). The
+    statements are built once per metric and configuration, with the days and reps bound
+    as parameters: building them was most of a scorecard request's time.
     """
     values: dict[int, dict[str, float]] = defaultdict(dict)
     unknown: dict[int, dict[str, int]] = defaultdict(dict)
     metrics = [settings.metric(n) for n in base_metrics(settings, names)]
     rolled = [m.name for m in metrics if is_additive_activity_metric(m)]
+    for_reps = rep_ids is not None
+    reps = {"rep_ids": list(rep_ids)} if rep_ids is not None else {}
     if rolled:
-        for rep_id, name, value in conn.execute(_rollup_totals(rolled, start, end, rep_ids)):
+        query = _ROLLUP_TOTALS_FOR_REPS if for_reps else _ROLLUP_TOTALS
+        read = conn.execute(query, {"metrics": rolled, "start": start, "end": end, **reps})
+        for rep_id, name, value in read:
             values[rep_id][name] = float(value)
     for metric in metrics:
         if is_additive_activity_metric(metric):
             continue
-        query = (
-            _distinct_totals(settings, metric, start, end)
-            if metric.source == "activities"
-            else _deal_totals(settings, metric, start, end)
-        )
-        for rep_id, value, missing in conn.execute(_for_reps(query, metric, rep_ids)):
+        if metric.source == "activities":
+            bounds: dict[str, Any] = {"start": start, "end": end}
+        else:
+            first, after = utc_bounds(settings, start, end)
+            bounds = {"first": first, "after": after}
+        totals = _totals_statement(settings, metric, for_reps)
+        for rep_id, value, missing in conn.execute(totals, {**bounds, **reps}):
             values[int(rep_id)][metric.name] = float(value or 0)
             if missing:
                 unknown[int(rep_id)][metric.name] = int(missing)
     return MetricTotals(start, end, dict(values), dict(unknown))
 
 
-def _rollup_totals(
-    metrics: list[str], start: dt.date, end: dt.date, rep_ids: Collection[int] | None
-) -> Select[int, str, float]:
+def _rollup_totals(for_reps: bool) -> Select[int, str, float]:
     query = (
         select(MetricDay.rep_id, MetricDay.metric, func.sum(MetricDay.value))
         .where(
-            MetricDay.metric.in_(metrics),
-            MetricDay.local_date >= start,
-            MetricDay.local_date < end,
+            MetricDay.metric.in_(bindparam("metrics", expanding=True)),
+            MetricDay.local_date >= bindparam("start"),
+            MetricDay.local_date < bindparam("end"),
         )
         .group_by(MetricDay.rep_id, MetricDay.metric)
     )
-    if rep_ids is not None:
-        query = query.where(MetricDay.rep_id.in_(list(rep_ids)))
+    if for_reps:
+        query = query.where(MetricDay.rep_id.in_(bindparam("rep_ids", expanding=True)))
     return query
 
 
-def _distinct_totals(
-    settings: Settings, metric: MetricSettings, start: dt.date, end: dt.date
-) -> Select[int, int, int]:
+_ROLLUP_TOTALS = _rollup_totals(for_reps=False)
+_ROLLUP_TOTALS_FOR_REPS = _rollup_totals(for_reps=True)
+
+
+def _totals_statement(
+    settings: Settings, metric: MetricSettings, for_reps: bool
+) -> Select[int | None, Any, Any] | Select[int, int, int]:
+    """A metric's totals per rep, with bound days (`start`/`end` for activities,
+    `first`/`after` for deals) and reps (`rep_ids`); built once per configuration."""
+
+    def build() -> Select[int | None, Any, Any] | Select[int, int, int]:
+        query = (
+            _distinct_totals(settings, metric)
+            if metric.source == "activities"
+            else _deal_totals(metric)
+        )
+        return _for_reps(query, metric, for_reps)
+
+    return derive(settings, ("metrics.totals", metric.name, for_reps), build)
+
+
+def _distinct_totals(settings: Settings, metric: MetricSettings) -> Select[int, int, int]:
     column = getattr(Activity, metric.field or "account_id")
     query = select(Activity.rep_id, func.count(column.distinct()), literal(0)).where(
-        Activity.local_date >= start,
-        Activity.local_date < end,
+        Activity.local_date >= bindparam("start"),
+        Activity.local_date < bindparam("end"),
         activity_filter(settings, metric),
     )
     if needs_contact(metric):
@@ -224,19 +248,21 @@ def _distinct_totals(
     return query.group_by(Activity.rep_id)
 
 
-def _deal_totals(
-    settings: Settings, metric: MetricSettings, start: dt.date, end: dt.date
-) -> Select[int | None, Any, Any]:
+def _deal_totals(metric: MetricSettings) -> Select[int | None, Any, Any]:
     """Per credited rep: the count or sum, and how many deals a sum left out (no amount)."""
     credit = deal_credit_column(metric)
     dated = deal_date_column(metric)
     summed = metric.aggregate == "sum"
     measure = func.sum(Deal.amount) if summed else func.count()
     missing = func.count() - func.count(Deal.amount) if summed else literal(0)
-    first, after = utc_bounds(settings, start, end)
     return (
         select(credit, measure, missing)
-        .where(credit.is_not(None), dated >= first, dated < after, deal_filter(metric))
+        .where(
+            credit.is_not(None),
+            dated >= bindparam("first"),
+            dated < bindparam("after"),
+            deal_filter(metric),
+        )
         .group_by(credit)
     )
 
@@ -277,12 +303,12 @@ def amounts_unknown(
 def _for_reps(
     query: Select[int | None, Any, Any] | Select[int, int, int],
     metric: MetricSettings,
-    rep_ids: Collection[int] | None,
+    for_reps: bool,
 ) -> Select[int | None, Any, Any] | Select[int, int, int]:
-    if rep_ids is None:
+    if not for_reps:
         return query
     column = deal_credit_column(metric) if metric.source == "deals" else Activity.rep_id
-    return query.where(column.in_(list(rep_ids)))
+    return query.where(column.in_(bindparam("rep_ids", expanding=True)))
 
 
 def utc_bounds(settings: Settings, start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:

@@ -45,7 +45,7 @@ from paceline.analytics.metric_sql import (
     is_additive_activity_metric,
     needs_contact,
 )
-from paceline.config import MetricSettings, Settings
+from paceline.config import MetricSettings, Settings, derive
 from paceline.store.models import (
     Activity,
     Contact,
@@ -72,7 +72,12 @@ def rolled_up_metrics(settings: Settings) -> list[MetricSettings]:
 
 
 def fingerprint(settings: Settings) -> str:
-    """Hash of everything the rollup's numbers depend on in the configuration."""
+    """Hash of everything the rollup's numbers depend on in the configuration (computed once
+    per configuration: every analysis checks it)."""
+    return derive(settings, "rollup.fingerprint", lambda: _fingerprint(settings))
+
+
+def _fingerprint(settings: Settings) -> str:
     parts = {
         "metrics": [
             m.model_dump(mode="json", exclude={"label", "higher_is_better", "min_denominator"})
@@ -90,8 +95,8 @@ def ensure_rollup(engine: Engine, settings: Settings) -> RollupRefresh:
     """Bring `metric_day` up to date with activities and configuration (cheap when it is)."""
     wanted = fingerprint(settings)
     with engine.connect() as conn:
-        current = _stored_fingerprint(conn) == wanted and not _anything_marked(conn)
-    if current:
+        stored, marked, contacts_marked = conn.execute(_STATE).one()
+    if stored == wanted and not marked and not contacts_marked:
         return RollupRefresh(rebuilt=False, rep_days=0)
     with engine.begin() as conn:
         _take_lock(conn)
@@ -100,15 +105,17 @@ def ensure_rollup(engine: Engine, settings: Settings) -> RollupRefresh:
         return _refresh_marked(conn, settings)
 
 
+# Whether the rollup is current, in one statement (every analysis asks): the stored
+# fingerprint and whether anything is marked.
+_STATE = select(
+    select(RollupState.fingerprint).where(RollupState.id == 1).scalar_subquery(),
+    select(RollupDirty.id).exists(),
+    select(RollupDirtyContact.contact_id).exists(),
+)
+
+
 def _stored_fingerprint(conn: Connection) -> str | None:
     return conn.scalar(select(RollupState.fingerprint).where(RollupState.id == 1))
-
-
-def _anything_marked(conn: Connection) -> bool:
-    return any(
-        conn.execute(select(column).limit(1)).first() is not None
-        for column in (RollupDirty.id, RollupDirtyContact.contact_id)
-    )
 
 
 def _take_lock(conn: Connection) -> None:

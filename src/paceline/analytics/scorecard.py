@@ -115,13 +115,15 @@ def rep_scorecard(
     engine: Engine, settings: Settings, rep: str, period_kind: PeriodKind, as_of: dt.date
 ) -> Scorecard:
     """One rep's scorecard; an unknown name is an error suggesting close names."""
-    with engine.connect() as conn:
+    ensure_rollup(engine, settings)
+    with engine.connect() as conn:  # one connection for the roster and the numbers
         roster = _roster(conn)
-    matches = [r for r in roster if name_key(r.name) == name_key(rep)]
-    if not matches:
-        hint = did_you_mean(rep, (r.name for r in roster))
-        raise UserInputError(f"rep: no rep named {rep!r}{hint}")
-    return _scorecards(engine, settings, matches, period_kind, as_of)[0][0]
+        wanted = name_key(rep)
+        matches = [r for r in roster if name_key(r.name) == wanted]
+        if not matches:
+            hint = did_you_mean(rep, (r.name for r in roster))
+            raise UserInputError(f"rep: no rep named {rep!r}{hint}")
+        return _read_scorecards(conn, settings, matches, period_kind, as_of)[0][0]
 
 
 def team_scorecards(
@@ -189,8 +191,11 @@ def _roster_query() -> Select[int, str, str, str | None, dt.date | None]:
     )
 
 
+_ROSTER = _roster_query()  # read at every scorecard request: built once
+
+
 def _roster(conn: Connection) -> list[RosterRep]:
-    return [RosterRep(*row) for row in conn.execute(_roster_query())]
+    return [RosterRep(*row) for row in conn.execute(_ROSTER)]
 
 
 def _period(calendar: BusinessCalendar, kind: PeriodKind, as_of: dt.date) -> Period:
@@ -207,33 +212,44 @@ def _scorecards(
     as_of: dt.date,
 ) -> tuple[list[Scorecard], MetricTotals]:
     """The reps' scorecards, and the totals behind them (team totals pool ratios from them)."""
+    ensure_rollup(engine, settings)
+    with engine.connect() as conn:
+        return _read_scorecards(conn, settings, reps, period_kind, as_of)
+
+
+def _read_scorecards(
+    conn: Connection,
+    settings: Settings,
+    reps: list[RosterRep],
+    period_kind: PeriodKind,
+    as_of: dt.date,
+) -> tuple[list[Scorecard], MetricTotals]:
+    """`_scorecards` on an open connection, the rollup brought up to date before."""
     calendar = BusinessCalendar(settings.calendar)
     period = _period(calendar, period_kind, as_of)
     key_metrics = {r.name: r.key_metrics for r in settings.roles}
     wanted = sorted({m for r in reps for m in key_metrics.get(r.role, [])})
-    ensure_rollup(engine, settings)
     end = min(as_of + dt.timedelta(days=1), period.end)
     # A long IN list costs more than reading everyone's rows and ignoring the others.
     rep_ids = [r.id for r in reps] if len(reps) <= IN_LIST_LIMIT else None
-    with engine.connect() as conn:
-        totals = metric_totals(conn, settings, wanted, period.start, end, rep_ids)
-        targets = period_targets(conn, calendar, period, wanted, rep_ids)
+    totals = metric_totals(conn, settings, wanted, period.start, end, rep_ids)
+    targets = period_targets(conn, calendar, period, wanted, rep_ids)
 
-        def cards_for(group: list[RosterRep], spread: Dispersions) -> list[Scorecard]:
-            metrics = key_metrics
-            read = (totals, targets, spread)
-            return [
-                _scorecard(settings, calendar, r, period, as_of, metrics.get(r.role, []), read)
-                for r in group
-            ]
+    def cards_for(group: list[RosterRep], spread: Dispersions) -> list[Scorecard]:
+        metrics = key_metrics
+        read = (totals, targets, spread)
+        return [
+            _scorecard(settings, calendar, r, period, as_of, metrics.get(r.role, []), read)
+            for r in group
+        ]
 
-        cards = cards_for(reps, POISSON)
-        suspects = {c.rep_id for c in cards if needs_dispersion(settings, c.lines)}
-        if suspects:
-            history = [HistoryRep(r.id, r.role, r.start_date) for r in reps]
-            spread = suspects_dispersions(conn, settings, calendar, history, suspects, period.start)
-            again = {c.rep_id: c for c in cards_for([r for r in reps if r.id in suspects], spread)}
-            cards = [again.get(c.rep_id, c) for c in cards]
+    cards = cards_for(reps, POISSON)
+    suspects = {c.rep_id for c in cards if needs_dispersion(settings, c.lines)}
+    if suspects:
+        history = [HistoryRep(r.id, r.role, r.start_date) for r in reps]
+        spread = suspects_dispersions(conn, settings, calendar, history, suspects, period.start)
+        again = {c.rep_id: c for c in cards_for([r for r in reps if r.id in suspects], spread)}
+        cards = [again.get(c.rep_id, c) for c in cards]
     return cards, totals
 
 

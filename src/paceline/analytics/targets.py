@@ -16,7 +16,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, Select, and_, bindparam, or_, select
 
 from paceline.calendar import PERIOD_KINDS, BusinessCalendar, Period, PeriodKind
 from paceline.store.models import Target
@@ -47,24 +47,19 @@ def period_targets(
     """
     if not metrics:
         return {}
-    query = select(
-        Target.rep_id, Target.metric, Target.period_kind, Target.period_start, Target.value
-    ).where(
-        Target.metric.in_(list(metrics)),
-        Target.period_start < period.end,
-        or_(
-            *(
-                and_(Target.period_kind == kind, Target.period_start > period.start - span)
-                for kind, span in _LONGEST.items()
-            )
-        ),
-    )
-    if rep_ids is not None:
-        query = query.where(Target.rep_id.in_(list(rep_ids)))
+    params = {
+        "metrics": list(metrics),
+        "end": period.end,
+        **{f"after_{kind}": period.start - span for kind, span in _LONGEST.items()},
+    }
+    if rep_ids is None:
+        read = conn.execute(_STORED, params)
+    else:
+        read = conn.execute(_STORED_FOR_REPS, {**params, "rep_ids": list(rep_ids)})
     stored: dict[tuple[int, str], dict[str, list[tuple[dt.date, float]]]] = defaultdict(
         lambda: defaultdict(list)
     )
-    for rep_id, metric, kind, start, value in conn.execute(query):
+    for rep_id, metric, kind, start, value in read:
         stored[(rep_id, metric)][kind].append((start, value))
     result: dict[tuple[int, str], float] = {}
     preference = _preference(period.kind)
@@ -83,6 +78,31 @@ def period_targets(
                 result[key] = derived
                 break
     return result
+
+
+def _stored(for_reps: bool) -> Select[int, str, str, dt.date, float]:
+    """The stored targets that may overlap a period: those of the metrics (`metrics`)
+    starting before its end (`end`) and, per kind, less than that kind's longest period
+    before its start (`after_week`, ...); built once, the days bound as parameters."""
+    query = select(
+        Target.rep_id, Target.metric, Target.period_kind, Target.period_start, Target.value
+    ).where(
+        Target.metric.in_(bindparam("metrics", expanding=True)),
+        Target.period_start < bindparam("end"),
+        or_(
+            *(
+                and_(Target.period_kind == kind, Target.period_start > bindparam(f"after_{kind}"))
+                for kind in _LONGEST
+            )
+        ),
+    )
+    if for_reps:
+        query = query.where(Target.rep_id.in_(bindparam("rep_ids", expanding=True)))
+    return query
+
+
+_STORED = _stored(for_reps=False)
+_STORED_FOR_REPS = _stored(for_reps=True)
 
 
 def _preference(kind: PeriodKind) -> list[PeriodKind]:

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass, replace
 from typing import cast
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from paceline.auth.access import ROLES, Principal, Role
 from paceline.auth.passwords import (
@@ -268,22 +268,40 @@ def principal_of(conn: Connection, user_id: int) -> Principal | None:
     """The user as the rules see them now, or None when inactive. Read at every request:
     a user linked to a rep has the rep's team as it is now (a rep moved to another team
     loses the old team at once); only a manager with no rep keeps the team stored on them."""
-    row = conn.execute(
-        select(
-            AppUser.username,
-            AppUser.role,
-            AppUser.rep_id,
-            AppUser.team_id,
-            AppUser.active,
-            Rep.team_id.label("rep_team_id"),
-        )
-        .outerjoin(Rep, Rep.id == AppUser.rep_id)
-        .where(AppUser.id == user_id)
-    ).first()
-    if row is None or not row.active:
+    row = conn.execute(_PRINCIPAL_BY_ID, {"user_id": user_id}).first()
+    return None if row is None else _principal(user_id, *row)
+
+
+# The columns `_principal` reads, joined from the user to their rep: every request reads them
+# (with the session or token in the same statement), so they are built once.
+_PRINCIPAL_COLUMNS = (
+    AppUser.username,
+    AppUser.role,
+    AppUser.rep_id,
+    AppUser.team_id,
+    AppUser.active,
+    Rep.team_id.label("rep_team_id"),
+)
+_PRINCIPAL_BY_ID = (
+    select(*_PRINCIPAL_COLUMNS)
+    .outerjoin(Rep, Rep.id == AppUser.rep_id)
+    .where(AppUser.id == bindparam("user_id"))
+)
+
+
+def _principal(
+    user_id: int,
+    username: str,
+    role: str,
+    rep_id: int | None,
+    team_id: int | None,
+    active: bool,
+    rep_team_id: int | None,
+) -> Principal | None:
+    if not active:
         return None
-    team_id = row.rep_team_id if row.rep_id is not None else row.team_id
-    return Principal(user_id, row.username, row.role, row.rep_id, team_id)
+    team = rep_team_id if rep_id is not None else team_id
+    return Principal(user_id, username, cast(Role, role), rep_id, team)
 
 
 # --- logging in -----------------------------------------------------------------------------
@@ -399,14 +417,23 @@ def session_principal(engine: Engine, token: str) -> tuple[Principal, str] | Non
     """The user and CSRF token of a live session, or None."""
     with engine.connect() as conn:
         row = conn.execute(
-            select(WebSession.user_id, WebSession.csrf_token).where(
-                WebSession.token_hash == digest(token), WebSession.expires_at > utcnow()
-            )
+            _SESSION_PRINCIPAL, {"token_hash": digest(token), "now": utcnow()}
         ).first()
-        if row is None:
-            return None
-        principal = principal_of(conn, int(row.user_id))
-    return (principal, row.csrf_token) if principal else None
+    if row is None:
+        return None
+    principal = _principal(*row[:-1])
+    return (principal, row[-1]) if principal else None
+
+
+# One statement per request: the live session, its user and the user's rep.
+_SESSION_PRINCIPAL = (
+    select(WebSession.user_id, *_PRINCIPAL_COLUMNS, WebSession.csrf_token)
+    .join(AppUser, AppUser.id == WebSession.user_id)
+    .outerjoin(Rep, Rep.id == AppUser.rep_id)
+    .where(
+        WebSession.token_hash == bindparam("token_hash"), WebSession.expires_at > bindparam("now")
+    )
+)
 
 
 def end_session(engine: Engine, token: str) -> None:
@@ -485,19 +512,30 @@ def token_principal(engine: Engine, token: str) -> Principal | None:
     """The user of a live API token (and note when it was last used), or None."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    with engine.begin() as conn:
-        row = conn.execute(
-            select(ApiToken.id, ApiToken.user_id, ApiToken.last_used_at).where(
-                ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None)
-            )
-        ).first()
+    with engine.connect() as conn:
+        row = conn.execute(_TOKEN_PRINCIPAL, {"token_hash": digest(token)}).first()
         if row is None:
             return None
         now = utcnow()
         if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
-            conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-        principal = principal_of(conn, int(row.user_id))
-        return None if principal is None else replace(principal, token_id=int(row.id))
+            conn.execute(_TOKEN_USED, {"token_id": row.id, "now": now})
+            conn.commit()
+    principal = _principal(*row[2:])
+    return None if principal is None else replace(principal, token_id=int(row.id))
+
+
+# One statement per request: the live token, its user and the user's rep.
+_TOKEN_PRINCIPAL = (
+    select(ApiToken.id, ApiToken.last_used_at, ApiToken.user_id, *_PRINCIPAL_COLUMNS)
+    .join(AppUser, AppUser.id == ApiToken.user_id)
+    .outerjoin(Rep, Rep.id == AppUser.rep_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+)
+_TOKEN_USED = (
+    update(ApiToken)
+    .where(ApiToken.id == bindparam("token_id"))
+    .values(last_used_at=bindparam("now"))
+)
 
 
 def has_users(engine: Engine) -> bool:

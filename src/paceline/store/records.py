@@ -29,6 +29,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
+    bindparam,
     delete,
     false,
     func,
@@ -124,9 +125,12 @@ class TeamRecord:
 
 def rep_refs(engine: Engine) -> dict[str, RepRef]:
     """Every rep by name key (names match case- and space-insensitively). Reps are few."""
-    query = select(Rep.id, Rep.name, Rep.team_id, Team.name).outerjoin(Team, Team.id == Rep.team_id)
     with engine.connect() as conn:
-        return {name_key(row[1]): RepRef(int(row[0]), *row[1:]) for row in conn.execute(query)}
+        return {name_key(row[1]): RepRef(int(row[0]), *row[1:]) for row in conn.execute(_REP_REFS)}
+
+
+# Read at most API requests (who may see whom): built once.
+_REP_REFS = select(Rep.id, Rep.name, Rep.team_id, Team.name).outerjoin(Team, Team.id == Rep.team_id)
 
 
 MAX_ID = 2**63 - 1  # the largest id either database can hold
@@ -215,21 +219,32 @@ def _rep_record(row: Sequence[Any]) -> RepRecord:
 
 def list_teams(engine: Engine, everyone: bool, team_id: int | None) -> list[TeamRecord]:
     """Teams with their head count: all of them, or the one given."""
+    if everyone:
+        query, params = _TEAMS, {}
+    elif team_id is not None:
+        query, params = _ONE_TEAM, {"team_id": team_id}
+    else:
+        return []
+    with engine.connect() as conn:
+        return [TeamRecord(int(i), n, int(c)) for i, n, c in conn.execute(query, params)]
+
+
+def _teams() -> Select[int, str, int]:
     counts = (
         select(Rep.team_id, func.count().label("n"))
         .where(Rep.team_id.is_not(None))
         .group_by(Rep.team_id)
         .subquery()
     )
-    query = (
+    return (
         select(Team.id, Team.name, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.team_id == Team.id)
         .order_by(Team.name)
     )
-    if not everyone:
-        query = query.where(Team.id == team_id) if team_id is not None else query.where(false())
-    with engine.connect() as conn:
-        return [TeamRecord(int(i), n, int(c)) for i, n, c in conn.execute(query)]
+
+
+_TEAMS = _teams()
+_ONE_TEAM = _TEAMS.where(Team.id == bindparam("team_id"))
 
 
 # --- reps and teams for the pages' pickers ------------------------------------------------
