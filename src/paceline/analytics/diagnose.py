@@ -128,10 +128,14 @@ def _diagnose_once(
     equations = revenue_equation(engine, settings, window, team=team, rep=rep).reps
     qualities = busy_vs_productive(engine, settings, window, team=team, rep=rep).reps
     stalled = stalled_deals(engine, settings, window.as_of, team=team, rep=rep).by_rep
-    # The month's cards of everyone the rep is judged among; their totals are not shown.
-    month = team_scorecards(engine, settings, "month", window.as_of, team, with_totals=False)
+    # The month's cards of everyone the reps are judged among; their totals are not shown.
+    # One rep's brief: the rep's role-mates alone (no other role can change it).
+    role = scope[0].role if rep is not None else None
+    month = team_scorecards(
+        engine, settings, "month", window.as_of, team, with_totals=False, role=role
+    )
     cards = {c.rep_id: c for c in month.reps}
-    alerts_of = _alerts(engine, settings, window.as_of, team, month, {r.id for r in scope})
+    alerts_of = _alerts(engine, settings, window.as_of, team, role, month, {r.id for r in scope})
     quality_of = {q.rep_id: q for q in qualities}
     coaching = _coaching(engine, settings, window, scope, everyone, quality_of)
     funnels = (
@@ -164,14 +168,15 @@ def _alerts(
     settings: Settings,
     as_of: dt.date,
     team: str | None,
+    role: str | None,
     month: TeamScorecard,
     scope: set[int],
 ) -> dict[str, list[Alert]]:
-    """The alert rules' verdicts about the reps in scope, reusing the month's scorecards when
-    alerts read a month."""
+    """The alert rules' verdicts about the reps in scope, judged among the team's reps (of
+    `role`, for a brief), reusing the month's scorecards when alerts read a month."""
     reuse = month if settings.alerts.period == "month" else None
     found: dict[str, list[Alert]] = defaultdict(list)
-    for alert in alerts(engine, settings, as_of, team, reuse, only=scope).alerts:
+    for alert in alerts(engine, settings, as_of, team, reuse, only=scope, role=role).alerts:
         found[alert.rep].append(alert)
     return found
 
