@@ -27,7 +27,7 @@ from paceline.analytics.coaching import Coaching, coach, coaching_metrics
 from paceline.analytics.equation import RepEquation, revenue_equation
 from paceline.analytics.funnel import Funnel, FunnelStep, funnel, rep_funnels
 from paceline.analytics.metrics import metric_totals
-from paceline.analytics.peers import PeerIndex, PeerSums, diagnosis_reps, find_rep
+from paceline.analytics.peers import PeerIndex, PeerSums, diagnosis_reps, find_rep, peers_of
 from paceline.analytics.quality import RepQuality, busy_vs_productive
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep, Scorecard, TeamScorecard, team_scorecards
@@ -137,7 +137,9 @@ def _diagnose_once(
     cards = {c.rep_id: c for c in month.reps}
     alerts_of = _alerts(engine, settings, window.as_of, team, role, month, {r.id for r in scope})
     quality_of = {q.rep_id: q for q in qualities}
-    coaching = _coaching(engine, settings, window, scope, everyone, quality_of)
+    # One rep's coaching reads the totals of the rep and the rep's peers alone.
+    compared = everyone if rep is None else [scope[0], *peers_of(scope[0], everyone)]
+    coaching = _coaching(engine, settings, window, scope, compared, quality_of)
     funnels = (
         {r.id: funnel(engine, settings, window, rep=r.name) for r in scope}
         if rep is not None  # one rep's brief: with the median days between steps
