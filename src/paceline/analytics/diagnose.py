@@ -8,7 +8,9 @@ gone quiet, and the coaching the configured rule table draws from all of that.
 Nothing here is computed twice: each part is the result of its own analysis (`funnel`,
 `equation`, `quality`, `stalled`, `coaching`, `scorecard`), so the diagnosis page and the
 individual pages can never disagree. A team's diagnosis runs the team-wide analyses once and
-the per-rep funnel for each rep; the findings are the few lines worth saying first.
+the per-rep funnel for each rep; the findings are the few lines worth saying first. A rep's
+brief is judged among the rep's role-mates alone (its month pacing and alerts pace that role
+only), so a rep of another role can never change it.
 """
 
 from __future__ import annotations
