@@ -75,23 +75,21 @@ def alerts(
     team: str | None = None,
     scorecards: TeamScorecard | None = None,
     only: Collection[int] | None = None,
+    role: str | None = None,
 ) -> AlertReport:
-    """Evaluate the rules; `scorecards` already made for the same team, day and alert period
-    (a team page has them) are reused instead of computed again.
+    """Evaluate the rules; `scorecards` already made for the same team, role, day and alert
+    period (a team page has them) are reused instead of computed again.
 
-    `only`: the alerts of these reps alone (a rep's brief), judged among the whole team
-    as always (a clustered rep's dispersion is read beside their role-mates'), but dated and
-    checked for idleness for them only: the rest of a thousand reps' alerts cost seconds."""
+    `only`: the alerts of these reps alone, judged among the whole team (or `role`) as always
+    (a clustered rep's dispersion is read beside their role-mates'), but dated and checked for
+    idleness for them only: the rest of a thousand reps' alerts cost seconds.
+    `role`: the team's reps of that role alone, judged among themselves (a rep's brief)."""
     calendar = BusinessCalendar(settings.calendar)
     as_of = as_of or calendar.today()
     config = settings.alerts
     cards = scorecards
-    if cards is None or (cards.period.kind, cards.as_of, cards.team) != (
-        config.period,
-        as_of,
-        team,
-    ):
-        cards = team_scorecards(engine, settings, config.period, as_of, team)
+    if cards is None or not _made_for(cards, config.period, as_of, team, role):
+        cards = team_scorecards(engine, settings, config.period, as_of, team, role=role)
     stretch = alert_stretch(calendar, cards.period, as_of, config.min_business_days)
     found: list[Alert] = []
     with engine.connect() as conn:
@@ -118,6 +116,14 @@ def alerts(
         alerts=sorted(found, key=lambda a: (a.rep, a.rule, a.metric or "")),
         stretch=stretch,
     )
+
+
+def _made_for(
+    cards: TeamScorecard, kind: str, as_of: dt.date, team: str | None, role: str | None
+) -> bool:
+    """Whether the scorecards are those of this period, day, team and role."""
+    same = (cards.period.kind, cards.as_of, cards.team) == (kind, as_of, team)
+    return same and (role is None or all(card.role == role for card in cards.reps))
 
 
 def _period_rates(cards: list[Scorecard]) -> dict[tuple[int, str], list[tuple[Period, float]]]:

@@ -8,7 +8,9 @@ gone quiet, and the coaching the configured rule table draws from all of that.
 Nothing here is computed twice: each part is the result of its own analysis (`funnel`,
 `equation`, `quality`, `stalled`, `coaching`, `scorecard`), so the diagnosis page and the
 individual pages can never disagree. A team's diagnosis runs the team-wide analyses once and
-the per-rep funnel for each rep; the findings are the few lines worth saying first.
+the per-rep funnel for each rep; the findings are the few lines worth saying first. A rep's
+brief is judged among the rep's role-mates alone (its month pacing and alerts pace that role
+only), so a rep of another role can never change it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from paceline.analytics.coaching import Coaching, coach, coaching_metrics
 from paceline.analytics.equation import RepEquation, revenue_equation
 from paceline.analytics.funnel import Funnel, FunnelStep, funnel, rep_funnels
 from paceline.analytics.metrics import metric_totals
-from paceline.analytics.peers import PeerIndex, PeerSums, diagnosis_reps, find_rep
+from paceline.analytics.peers import PeerIndex, PeerSums, diagnosis_reps, find_rep, peers_of
 from paceline.analytics.quality import RepQuality, busy_vs_productive
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep, Scorecard, TeamScorecard, team_scorecards
@@ -128,12 +130,18 @@ def _diagnose_once(
     equations = revenue_equation(engine, settings, window, team=team, rep=rep).reps
     qualities = busy_vs_productive(engine, settings, window, team=team, rep=rep).reps
     stalled = stalled_deals(engine, settings, window.as_of, team=team, rep=rep).by_rep
-    # The month's cards of everyone the rep is judged among; their totals are not shown.
-    month = team_scorecards(engine, settings, "month", window.as_of, team, with_totals=False)
+    # The month's cards of everyone the reps are judged among; their totals are not shown.
+    # One rep's brief: the rep's role-mates alone (no other role can change it).
+    role = scope[0].role if rep is not None else None
+    month = team_scorecards(
+        engine, settings, "month", window.as_of, team, with_totals=False, role=role
+    )
     cards = {c.rep_id: c for c in month.reps}
-    alerts_of = _alerts(engine, settings, window.as_of, team, month, {r.id for r in scope})
+    alerts_of = _alerts(engine, settings, window.as_of, team, role, month, {r.id for r in scope})
     quality_of = {q.rep_id: q for q in qualities}
-    coaching = _coaching(engine, settings, window, scope, everyone, quality_of)
+    # One rep's coaching reads the totals of the rep and the rep's peers alone.
+    compared = everyone if rep is None else [scope[0], *peers_of(scope[0], everyone)]
+    coaching = _coaching(engine, settings, window, scope, compared, quality_of)
     funnels = (
         {r.id: funnel(engine, settings, window, rep=r.name) for r in scope}
         if rep is not None  # one rep's brief: with the median days between steps
@@ -164,14 +172,15 @@ def _alerts(
     settings: Settings,
     as_of: dt.date,
     team: str | None,
+    role: str | None,
     month: TeamScorecard,
     scope: set[int],
 ) -> dict[str, list[Alert]]:
-    """The alert rules' verdicts about the reps in scope, reusing the month's scorecards when
-    alerts read a month."""
+    """The alert rules' verdicts about the reps in scope, judged among the team's reps (of
+    `role`, for a brief), reusing the month's scorecards when alerts read a month."""
     reuse = month if settings.alerts.period == "month" else None
     found: dict[str, list[Alert]] = defaultdict(list)
-    for alert in alerts(engine, settings, as_of, team, reuse, only=scope).alerts:
+    for alert in alerts(engine, settings, as_of, team, reuse, only=scope, role=role).alerts:
         found[alert.rep].append(alert)
     return found
 

@@ -134,14 +134,20 @@ def team_scorecards(
     team: str | None = None,
     *,
     with_totals: bool = True,
+    role: str | None = None,
 ) -> TeamScorecard:
     """Every paced rep's scorecard (of a team, or everyone) and the team total per metric
-    (`with_totals=False` leaves the totals empty, for a caller that reads only the cards)."""
+    (`with_totals=False` leaves the totals empty, for a caller that reads only the cards).
+
+    `role`: that role's reps alone, scored among themselves (a rep's brief): the clustering
+    of a rep's role-mates is read beside theirs, never another role's."""
     calendar = BusinessCalendar(settings.calendar)
     as_of = as_of or calendar.today()
     period = _period(calendar, period_kind, as_of)
     with engine.connect() as conn:
         reps = active_paced_reps(conn, settings, period, team)
+    if role is not None:
+        reps = [r for r in reps if r.role == role]
     cards, totals = _scorecards(engine, settings, reps, period_kind, as_of)
     whole = window(calendar, period, as_of)
     return TeamScorecard(
