@@ -24,8 +24,21 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from paceline.config import Settings
-from paceline.ingest.entities import BAD, Column, Record, RowReader, mark_bad, slug
-from paceline.ingest.fields import MIN_YEAR
+from paceline.ingest.entities import (
+    BAD,
+    Column,
+    Record,
+    RowReader,
+    check_fits,
+    check_longest,
+    check_moment,
+    check_not_negative,
+    engaged_of,
+    has_ask_of,
+    mark_bad,
+    slug,
+)
+from paceline.ingest.fields import FieldError
 
 # The fields of an activity record before its hash, in the order `finish_activity` builds
 # them, and the same names sorted: the order `content_hash` writes them in.
@@ -131,15 +144,30 @@ def _moments(
     values: dict[str, list[Any]], settings: Settings, now: dt.datetime, bad: set[int]
 ) -> None:
     """Split the parsed timestamps into `occurred_at` (UTC) and `local_date`, marking those
-    `check_activity` refuses (too far in the future, too old)."""
-    latest = now + dt.timedelta(days=settings.activities.max_future_days)
+    `check_moment` refuses (too far in the future, too old).
+
+    That rule allows a range of moments, so when it allows the chunk's earliest and latest,
+    it allows every moment between; only a chunk with a refused moment is checked row by row.
+    """
     moments = values["occurred_at"]
-    for i, moment in enumerate(moments):
-        if moment is None or moment is BAD or moment[0] > latest or moment[0].year < MIN_YEAR:
-            bad.add(i)
-            moments[i] = (None, None)
+    parsed = [i for i, moment in enumerate(moments) if moment is not None and moment is not BAD]
+    refused = set(range(len(moments))).difference(parsed)
+    utc = [moments[i][0] for i in parsed]
+    if utc and not (_allowed(min(utc), settings, now) and _allowed(max(utc), settings, now)):
+        refused.update(i for i in parsed if not _allowed(moments[i][0], settings, now))
+    for i in refused:
+        bad.add(i)
+        moments[i] = (None, None)
     values["occurred_at"] = [m[0] for m in moments]
     values["local_date"] = _Memo(_day).over([m[1] for m in moments])
+
+
+def _allowed(moment: dt.datetime, settings: Settings, now: dt.datetime) -> bool:
+    try:
+        check_moment(moment, settings, now)
+    except FieldError:
+        return False
+    return True
 
 
 def _day(local: dt.datetime | None) -> dt.date | None:
@@ -167,27 +195,39 @@ def _outcome(value: Any, settings: Settings) -> Any:
     return _known(value, settings.outcome_names)
 
 
+def _vouch(value: Any, *rules: Callable[[], object]) -> Any:
+    """`value`, or BAD where one of the row path's rules refuses it: the rules are
+    `finish_activity`'s own, so the two paths cannot drift apart."""
+    try:
+        for rule in rules:
+            rule()
+    except FieldError:
+        return BAD
+    return value
+
+
 def _duration(value: Any, settings: Settings) -> Any:
     if value is None or value is BAD:
         return value
-    number = float(value)
-    return BAD if number < 0 or number > settings.activities.max_duration_min else value
+    return _vouch(value, lambda: check_not_negative(value), lambda: check_longest(value, settings))
 
 
 def _fits(kind: Any, outcome: Any, settings: Settings) -> Any:
-    fits = settings.outcome_kinds.get(outcome) if outcome and outcome is not BAD else None
-    return BAD if fits is not None and kind not in fits else None
+    if not outcome or outcome is BAD:
+        return None
+    return _vouch(None, lambda: check_fits(kind, outcome, settings))
 
 
 def _ask(given: Any, outcome: Any, settings: Settings) -> Any:
     if given is BAD or outcome is BAD:
         return BAD
-    if outcome is None or outcome not in settings.ask_outcomes:
-        return bool(given or False)
-    return BAD if given is False else True
+    try:
+        return has_ask_of(given, outcome, settings)
+    except FieldError:
+        return BAD
 
 
 def _engaged(given: Any, outcome: Any, settings: Settings) -> Any:
     if given is BAD or outcome is BAD:
         return BAD
-    return (outcome in settings.engaged_outcomes) if given is None else given
+    return engaged_of(given, outcome, settings)

@@ -446,13 +446,11 @@ def finish_activity(
             "outcome",
         )
     duration = values.get("duration_min")
-    if duration is not None and _number(duration) < 0:
-        raise FieldError(f"duration cannot be negative: {duration}", "duration_min")
+    check_not_negative(duration)
     occurred_utc, occurred_local = _moment(values["occurred_at"])
     check_activity(
         kind, outcome, duration, occurred_utc, settings, utcnow() if now is None else now
     )
-    engaged = values.get("engaged")
     record: Record = {
         "rep": values["rep"],
         "kind": kind,
@@ -460,8 +458,8 @@ def finish_activity(
         "local_date": occurred_local.date(),
         "duration_min": duration,
         "outcome": outcome,
-        "has_ask": _has_ask(values.get("has_ask"), outcome, settings),
-        "engaged": (outcome in settings.engaged_outcomes) if engaged is None else engaged,
+        "has_ask": has_ask_of(values.get("has_ask"), outcome, settings),
+        "engaged": engaged_of(values.get("engaged"), outcome, settings),
         "account": values.get("account"),
         "account_ref": values.get("account_ref"),
         "contact": values.get("contact"),
@@ -488,13 +486,29 @@ def check_activity(
     kind (an admin task does not set a meeting); a duration or a date beyond the configured
     limits is a typo ("100000" minutes, next year instead of this one). `now` is naive UTC.
     """
-    rules = settings.activities
+    check_fits(kind, outcome, settings)
+    check_longest(duration, settings)
+    check_moment(occurred_utc, settings, now)
+
+
+def check_fits(kind: object, outcome: str | None, settings: Settings) -> None:
+    """An outcome must fit the kind (an admin task does not set a meeting)."""
     fits = settings.outcome_kinds.get(outcome) if outcome else None
     if fits is not None and kind not in fits:
         raise FieldError(
             f"outcome {outcome!r} does not fit kind {kind!r} (it fits: {', '.join(fits)})",
             "outcome",
         )
+
+
+def check_not_negative(duration: object) -> None:
+    if duration is not None and _number(duration) < 0:
+        raise FieldError(f"duration cannot be negative: {duration}", "duration_min")
+
+
+def check_longest(duration: object, settings: Settings) -> None:
+    """A duration beyond the configured limit is a typo ("100000" minutes)."""
+    rules = settings.activities
     # Reasons without the value, so the summary counts them as one (the row has the value).
     if duration is not None and _number(duration) > rules.max_duration_min:
         raise FieldError(
@@ -502,6 +516,12 @@ def check_activity(
             "([activities] max_duration_min)",
             "duration_min",
         )
+
+
+def check_moment(occurred_utc: dt.datetime, settings: Settings, now: dt.datetime) -> None:
+    """A date beyond the configured future, or before any sales record, is a typo (next
+    year instead of this one). Both naive UTC."""
+    rules = settings.activities
     if occurred_utc > now + dt.timedelta(days=rules.max_future_days):
         raise FieldError(
             f"occurred_at more than {rules.max_future_days} day(s) in the future "
@@ -512,7 +532,7 @@ def check_activity(
         raise FieldError(f"occurred_at is before {MIN_YEAR}", "occurred_at")
 
 
-def _has_ask(given: object, outcome: str | None, settings: Settings) -> bool:
+def has_ask_of(given: object, outcome: str | None, settings: Settings) -> bool:
     """An outcome only an Ask produces (a meeting set) implies the Ask; a row that says
     "no Ask" with it contradicts itself and is refused rather than silently flipped.
     False from a form or the API is "not ticked", so the faces pass None for it."""
@@ -521,6 +541,11 @@ def _has_ask(given: object, outcome: str | None, settings: Settings) -> bool:
     if given is False:
         raise FieldError(f"outcome {outcome!r} implies an Ask, but has_ask says no", "has_ask")
     return True
+
+
+def engaged_of(given: object, outcome: str | None, settings: Settings) -> object:
+    """Engagement as stated, or else as the outcome implies (a reply is engaged)."""
+    return (outcome in settings.engaged_outcomes) if given is None else given
 
 
 # An imported deal whose close comes before its creation (the key the writer counts it by).
