@@ -11,19 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from sqlalchemy import Engine
 
-from factories import free_port, shared_demo, sqlite_copy
+from factories import served_app, shared_demo, sqlite_copy
 from paceline.analytics.roster import RepInfo, list_reps
 from paceline.auth.accounts import add_user
 from paceline.config import Settings
@@ -87,23 +84,10 @@ def served(engine: Engine, settings: Settings) -> Iterator[str]:
     """The application on `engine`, served by uvicorn on a free loopback port in a thread of
     this process (no subprocess to start): its base URL. Stopped, and the engine disposed,
     on the way out."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with served_app(create_app(settings, engine)) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()
 
 

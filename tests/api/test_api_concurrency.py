@@ -9,8 +9,6 @@ WAL mode) and on PostgreSQL.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,11 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 
-from factories import build_tracking_team, quick_user
+from factories import build_tracking_team, quick_user, served_app
 from paceline.auth.accounts import create_token
 from paceline.config import Settings
 from paceline.server import create_app
@@ -40,36 +36,9 @@ def server(engine: Engine, settings: Settings) -> Iterator[tuple[str, list[str]]
     build_tracking_team(engine, settings)
     quick_user(engine, "root", "admin")
     tokens = [create_token(engine, "root", f"client {n}").token for n in range(CLIENTS)]
-    with serve(create_app(settings, engine)) as url:
+    with served_app(create_app(settings, engine)) as base:
+        url = f"{base}/api/v1"
         yield url, tokens
-
-
-class serve:
-    """uvicorn on a free port in a thread, for the length of a `with`."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.url = f"http://127.0.0.1:{port}/api/v1"
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        return self.url
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
 
 
 def activity(client: int, n: int) -> dict[str, Any]:

@@ -7,17 +7,14 @@ new X-Forwarded-For with each guess stepped around the per-address login limit.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
-from factories import free_port
+from factories import served_app
 from paceline.config import Settings
 from paceline.server import create_app, proxy_options
 from paceline.store.engine import make_engine
@@ -30,26 +27,10 @@ pytestmark = pytest.mark.faults
 def _serving(settings: Settings, db: Path, trusted: list[str]) -> Iterator[str]:
     engine = make_engine(f"sqlite:///{db}")
     upgrade(engine)
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, engine),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        **proxy_options(trusted),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with served_app(create_app(settings, engine), **proxy_options(trusted)) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()
 
 

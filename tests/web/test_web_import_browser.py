@@ -13,16 +13,14 @@ import csv
 import io
 import re
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
-from factories import count_rows, free_port
+from factories import count_rows, served_app
 from paceline.auth.accounts import add_user
 from paceline.config import Settings, WebSettings
 from paceline.ingest import writers
@@ -52,23 +50,8 @@ def site(sqlite_engine: Engine, settings: Settings) -> Iterator[str]:
     add_rep(sqlite_engine, settings, REP, "ae")
     add_user(sqlite_engine, "admin", PASSWORD, "admin")
     quick = settings.model_copy(update={"web": WebSettings(import_wait_seconds=0)})
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(quick, sqlite_engine), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with served_app(create_app(quick, sqlite_engine)) as url:
+        yield url
 
 
 def _file() -> bytes:

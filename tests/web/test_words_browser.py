@@ -11,17 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import uvicorn
 
-from factories import free_port, shared_demo, sqlite_copy
+from factories import served_app, shared_demo, sqlite_copy
 from paceline.analytics.diagnose import diagnose_team
 from paceline.analytics.roster import list_reps
 from paceline.analytics.window import diagnosis_window
@@ -83,23 +80,10 @@ def site(
         if d.equation is not None and d.equation.gap is not None and d.role == "ae"
     )
 
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
     try:
-        yield Site(f"http://127.0.0.1:{port}", weak, ae)
+        with served_app(create_app(settings, engine)) as url:
+            yield Site(url, weak, ae)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()
 
 
