@@ -24,17 +24,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import typer.testing
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from factories import (
-    PG_ADMIN_URL,
     RUN_ID,
     WEB_PASSWORD,
     Org,
@@ -44,8 +41,8 @@ from factories import (
     isolate_working_directory,
     made_app,
     migrated_sqlite_copy,
-    pg_conninfo,
     postgres_engine,
+    scratch_pg_databases,
     settings_key,
     shared_demo,
     sqlite_copy,
@@ -187,19 +184,8 @@ def today() -> dt.date:
 @pytest.fixture(scope="session")
 def pg_database(worker_id: str) -> Iterator[str]:
     """A throw-away PostgreSQL database for this test session (one per xdist worker)."""
-    admin = pg_conninfo(PG_ADMIN_URL)
-    try:
-        conn = psycopg.connect(admin, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL}: {exc}".strip())
-    name = f"paceline_test_{uuid.uuid4().hex[:10]}_{worker_id}"
-    with conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_pg_databases(f"paceline_test_{worker_id}") as (url,):
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -84,6 +84,28 @@ def pg_conninfo(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+@contextmanager
+def scratch_pg_databases(prefix: str, count: int = 1) -> Iterator[list[str]]:
+    """The URLs of `count` empty PostgreSQL databases of the caller's own, not migrated (a
+    server in another process, or a restore, makes the schema), dropped afterwards. Skips the
+    test when no server answers."""
+    admin = pg_conninfo(PG_ADMIN_URL)
+    try:
+        conn = psycopg.connect(admin, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL}: {exc}".strip())
+    names = [f"{prefix}_{uuid.uuid4().hex[:10]}" for _ in range(count)]
+    with conn:
+        for name in names:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield [pg_url(name) for name in names]
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """An engine on a fresh, migrated PostgreSQL database of its own, dropped afterwards.
 

@@ -11,19 +11,16 @@ gap, no half-written row.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, insert, select
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from factories import scratch_pg_databases
 from paceline.cli import app
 from paceline.store.backup import BackupError, backup, restore
 from paceline.store.engine import make_engine
@@ -31,7 +28,6 @@ from paceline.store.migrate import upgrade
 from paceline.store.models import Team
 
 pytestmark = pytest.mark.faults
-PG_ADMIN_URL = os.environ.get("PACELINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 WHEN = dt.datetime(2026, 12, 1, 9)
 
 
@@ -113,22 +109,8 @@ def test_sqlite_backup_under_writes_holds_every_acknowledged_write(tmp_path: Pat
 @pytest.fixture
 def pg_databases() -> Iterator[tuple[str, str]]:
     """Two empty PostgreSQL databases of this test's own (a live one and a restore target)."""
-    admin = make_url(PG_ADMIN_URL).set(drivername="postgresql").render_as_string(False)
-    try:
-        conn = psycopg.connect(admin, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL}: {exc}".strip())
-    names = [f"paceline_backup_{uuid.uuid4().hex[:10]}" for _ in range(2)]
-    with conn:
-        for name in names:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    urls = [make_url(PG_ADMIN_URL).set(database=n).render_as_string(False) for n in names]
-    try:
-        yield urls[0], urls[1]
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            for name in names:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_pg_databases("paceline_backup", 2) as (live, target):
+        yield live, target
 
 
 def test_postgresql_backup_under_writes_holds_every_acknowledged_write(

@@ -27,18 +27,16 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 import paceline
+from factories import scratch_pg_databases
 from paceline.cli import app
 from paceline.config import Settings
 from paceline.ingest import writers
@@ -59,7 +57,6 @@ from paceline.store.names import name_key
 from paceline.store.runs import process_start, this_host
 
 pytestmark = pytest.mark.faults
-PG_ADMIN_URL = os.environ.get("PACELINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 REPS = ("Nova Quinn", "Omar Vale", "Pia Rask", "Quinn Otto", "Rhea Moss", "Sami Lund")
 ACCOUNTS = tuple(f"Harbor Foods {n:02d}" for n in range(40))
@@ -85,21 +82,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         _migrate(url)
         yield url
         return
-    admin = make_url(PG_ADMIN_URL).set(drivername="postgresql").render_as_string(False)
-    try:
-        conn = psycopg.connect(admin, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL}: {exc}".strip())
-    name = f"paceline_concur_{uuid.uuid4().hex[:10]}"
-    with conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(False)
+    with scratch_pg_databases("paceline_concur") as (url,):
         _migrate(url)
         yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _migrate(url: str) -> None:

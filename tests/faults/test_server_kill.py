@@ -24,7 +24,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,12 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
-from factories import PG_ADMIN_URL, api_tokens, bearer, free_port
+from factories import api_tokens, bearer, free_port, scratch_pg_databases
 from paceline.analytics.rollup import ensure_rollup
 from paceline.config import Settings
 from paceline.services.reps import add_rep
@@ -63,19 +61,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'served.db'}"
         return
-    admin = make_url(PG_ADMIN_URL).set(drivername="postgresql").render_as_string(False)
-    try:
-        conn = psycopg.connect(admin, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL}: {exc}".strip())
-    name = f"paceline_kill_{uuid.uuid4().hex[:10]}"
-    with conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_pg_databases("paceline_kill") as (url,):
+        yield url
 
 
 def _prepare(url: str, settings: Settings) -> str:
