@@ -1,11 +1,6 @@
-"""The built-in alert channel "email": one message per person over SMTP, HTML with a
-plain-text part.
-
-A rep receives their own alerts, a manager their team's (an active manager user linked to a
-rep record with an e-mail address), and each address in `also_to` every alert. Configured
-in `[plugins.email]`; the SMTP password comes only from the environment variable
-`password_env` names (default `PACELINE_SMTP_PASSWORD`) and is never printed or stored.
-"""
+"""How the alert channel "email" sends (`paceline.channels.email` names the channel): its
+`[plugins.email]` settings, composing a message and speaking SMTP. Loaded when a sender is
+made, not with the plugins."""
 
 from __future__ import annotations
 
@@ -22,21 +17,19 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from paceline.channels import (
-    AlertChannel,
     AlertMessage,
     Audience,
     DeliveryError,
-    DeliverySettings,
     Digest,
     Recipient,
     plugin_settings,
     secret_from_env,
     wording,
 )
+from paceline.channels.email import NAME
+from paceline.channels.settings import DeliverySettings
 from paceline.config import Settings
-from paceline.hookspecs import hookimpl
 
-NAME = "email"
 Audiences = Literal["reps", "managers"]
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 
@@ -214,15 +207,3 @@ def make_sender(settings: Settings) -> EmailSender:
     if config.username:
         password = secret_from_env(config.password_env, f"[plugins.{NAME}].password_env")
     return EmailSender(config, password)
-
-
-EMAIL_CHANNEL = AlertChannel(
-    name=NAME,
-    description="E-mail each rep their alerts and each manager their team's, over SMTP.",
-    sender=make_sender,
-)
-
-
-@hookimpl
-def register_alert_channels() -> list[AlertChannel]:
-    return [EMAIL_CHANNEL]

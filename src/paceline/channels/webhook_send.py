@@ -1,18 +1,6 @@
-"""The built-in alert channels "slack", "teams" and "webhook": one message per run to one
-destination, holding the alerts that are new there.
-
-- slack: a Slack incoming webhook, as Block Kit blocks (with a `text` fallback for
-  notifications);
-- teams: a Microsoft Teams Workflows webhook ("When a Teams webhook request is received"),
-  as an Adaptive Card attachment; the Office 365 connectors' MessageCard format is retired;
-- webhook: any HTTP endpoint, the alerts as JSON signed by the Standard Webhooks
-  specification (`webhook-id`, `webhook-timestamp`, `webhook-signature` headers), so the
-  receiver can check that Paceline sent it and when.
-
-Slack's and Teams' URLs carry their credential, so they are read only from the environment
-(`url_env`); so is the webhook's signing secret (`secret_env`). None of them is printed or
-stored: error texts are blanked of them before the delivery log keeps them.
-"""
+"""How the alert channels "slack", "teams" and "webhook" send (`paceline.channels.webhooks`
+names them): their settings, each one's JSON payload, signing and the HTTP POST. Loaded
+when a sender is made, not with the plugins."""
 
 from __future__ import annotations
 
@@ -30,20 +18,18 @@ from pydantic import Field
 from standardwebhooks.webhooks import Webhook
 
 from paceline.channels import (
-    AlertChannel,
     AlertMessage,
     Audience,
     DeliveryError,
-    DeliverySettings,
     Digest,
     Recipient,
     plugin_settings,
     secret_from_env,
     wording,
 )
+from paceline.channels.settings import DeliverySettings
 from paceline.config import Settings
 from paceline.errors import UserInputError
-from paceline.hookspecs import hookimpl
 
 if TYPE_CHECKING:  # hints only: loading the channels must not load the analyses (SciPy)
     from paceline.analytics.alerts import Alert
@@ -305,19 +291,3 @@ def teams_sender(settings: Settings) -> WebhookSender:
 
 def webhook_sender(settings: Settings) -> WebhookSender:
     return _sender(settings, "webhook", SignedWebhookSettings, webhook_payload)
-
-
-CHANNELS = [
-    AlertChannel("slack", "Post new alerts to a Slack incoming webhook.", sender=slack_sender),
-    AlertChannel(
-        "teams", "Post new alerts to a Microsoft Teams Workflows webhook.", sender=teams_sender
-    ),
-    AlertChannel(
-        "webhook", "POST new alerts as JSON signed by Standard Webhooks.", sender=webhook_sender
-    ),
-]
-
-
-@hookimpl
-def register_alert_channels() -> list[AlertChannel]:
-    return CHANNELS
