@@ -5,7 +5,10 @@ interpreter, as a user does, and reports the median wall time, the CPU time the 
 (user + system; on a shared, loaded machine the wall time mostly measures the other
 processes) and its peak memory, and each command's CPU as a ratio to a bare interpreter's
 (`python -c pass`, measured the same way in the same run): the ratio travels between
-machines and loads better than the seconds do. With `--cli-before REV` it extracts that git
+machines and loads better than the seconds do. It also counts, in one more run each, the
+modules the command imports (`-X importtime`) and the Python function calls it makes
+(`-m cProfile`): neither depends on the machine's load, so they compare two trees on a
+shared machine where the seconds cannot. With `--cli-before REV` it extracts that git
 revision's `src/` (with `git archive`, touching no checkout) and measures it the same way
 beside the current checkout, e.g. `--cli-before 38ec964` (the last commit before lazy imports).
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -45,6 +49,8 @@ class Timing:
     wall_median_s: float
     cpu_median_s: float
     max_rss_mib: float | None  # None without GNU time
+    modules: int  # modules imported (-X importtime), the interpreter's own included
+    calls: int | None  # Python function calls (cProfile); None for the bare interpreter
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,10 +103,29 @@ def _run_once(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, f
     return wall, usage.ru_utime + usage.ru_stime, peak
 
 
+def _counts(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, int | None]:
+    """(modules imported, Python function calls) of `paceline ARGS` (or `python -c ...`)."""
+    python_args = args if args[:1] == ["-c"] else ["-m", "paceline.cli", *args]
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", *python_args],
+        env=env, cwd=cwd, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    modules = sum(1 for line in done.stderr.splitlines() if line.startswith("import time:"))
+    if args[:1] == ["-c"]:
+        return modules - 1, None  # the first line is the report's header
+    profiled = subprocess.run(
+        [sys.executable, "-m", "cProfile", *python_args],
+        env=env, cwd=cwd, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    found = re.search(r"(\d+) function calls", profiled.stdout)
+    return modules - 1, int(found.group(1)) if found else None
+
+
 def _measure(tree: str, src: Path, command: str, args: list[str], runs: int, work: Path) -> Timing:
     env = _env(src, work / f"pycache-{tree}")
     _run_once(args, env, work)  # compile and cache the bytecode, warm the page cache
     samples = [_run_once(args, env, work) for _ in range(runs)]
+    modules, calls = _counts(args, env, work)
     return Timing(
         tree=tree,
         command=command,
@@ -108,6 +133,8 @@ def _measure(tree: str, src: Path, command: str, args: list[str], runs: int, wor
         wall_median_s=round(statistics.median(s[0] for s in samples), 3),
         cpu_median_s=round(statistics.median(s[1] for s in samples), 3),
         max_rss_mib=max((round(s[2], 1) for s in samples if s[2] is not None), default=None),
+        modules=modules,
+        calls=calls,
     )
 
 
@@ -162,13 +189,17 @@ def run(args: argparse.Namespace) -> int:
         ]
     load = os.getloadavg()[0]
     print(f"CLI start-up, median of {runs} runs (load average {load:.1f} on {os.cpu_count()} CPUs)")
-    print(f"{'tree':<24} {'command':<10} {'wall s':>8} {'CPU s':>8} {'x pass':>7} {'peak MiB':>9}")
+    print(
+        f"{'tree':<24} {'command':<10} {'wall s':>8} {'CPU s':>8} {'x pass':>7} {'peak MiB':>9}"
+        f" {'modules':>8} {'calls':>9}"
+    )
     bare = {t.tree: t.cpu_median_s for t in timings if t.command == BASELINE}
     for t in timings:
         ratio = t.cpu_median_s / bare[t.tree] if bare.get(t.tree) else float("nan")
         print(
             f"{t.tree:<24} {t.command:<10} {t.wall_median_s:>8.3f} {t.cpu_median_s:>8.3f} "
             f"{ratio:>7.1f} {'n/a' if t.max_rss_mib is None else f'{t.max_rss_mib:.1f}':>9}"
+            f" {t.modules:>8} {'' if t.calls is None else f'{t.calls:,}':>9}"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "cli_startup.json").write_text(

@@ -315,7 +315,7 @@ def test_a_long_slack_message_stays_within_fifty_blocks() -> None:
     """Slack refuses more than 50 blocks: 2 at the top, 45 alerts, a count of the other 5,
     the rules."""
     from paceline.channels import AlertMessage, Recipient
-    from paceline.channels.webhooks import slack_payload
+    from paceline.channels.webhook_send import slack_payload
 
     many = [alert(f"Rep {i:02d}", "East", "no_selling") for i in range(50)]
     message = AlertMessage(

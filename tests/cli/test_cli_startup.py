@@ -43,6 +43,21 @@ NEVER_AT_START = frozenset(
         "sqlalchemy",
     }
 )
+# What listing the commands may not load either: the built-in plugins (the plugin manager
+# loads them all, for the plugins' commands) keep their Pydantic settings, the configuration,
+# an import's mapping models and their SMTP and HTTP clients in modules loaded on use.
+NEVER_FOR_HELP = NEVER_AT_START | {"pydantic"}
+NEVER_FOR_HELP_MODULES = frozenset(
+    {
+        "paceline.config",
+        "paceline.ingest.mapping",
+        "paceline.channels.settings",
+        "paceline.channels.email_send",
+        "paceline.channels.webhook_send",
+        "smtplib",
+        "urllib.request",
+    }
+)
 # What logging one activity may not load: the analyses' and the web's libraries, and Alembic
 # (the schema check reads the migration files' text). SQLAlchemy it needs.
 NEVER_FOR_LOG = NEVER_AT_START - {"sqlalchemy"}
@@ -68,6 +83,9 @@ NEVER_FOR_LOG_MODULES = frozenset(
         # its mapper set-up, and an import's Pydantic mapping models. One row needs neither.
         "sqlalchemy.orm",
         "paceline.ingest.mapping",
+        # PostgreSQL's dialect, loaded on SQLite to check the partial indexes' arguments
+        # before store.models.PartialIndex.
+        "sqlalchemy.dialects.postgresql",
     }
 )
 
@@ -112,9 +130,13 @@ def test_importing_the_cli_loads_none_of_the_heavy_libraries() -> None:
     assert {"typer", "rich"} <= loaded  # what it does need, so the check reads real output
 
 
-def test_help_loads_none_of_the_heavy_libraries() -> None:
-    loaded = imported_by("-m", "paceline.cli", "--help")
-    assert loaded & NEVER_AT_START == set()
+def test_help_loads_none_of_the_heavy_libraries_nor_the_plugins_settings() -> None:
+    loaded = modules_imported_by("-m", "paceline.cli", "--help")
+    assert {module.split(".")[0] for module in loaded} & NEVER_FOR_HELP == set()
+    assert loaded & NEVER_FOR_HELP_MODULES == set()
+    # it did load the plugins (what they import: importtime does not list a module that
+    # `importlib.import_module` loads, as the plugin manager loads each built-in plugin)
+    assert {"paceline.plugins", "pluggy", "paceline.channels", "paceline.ingest.csvfile"} <= loaded
 
 
 @pytest.fixture
@@ -139,6 +161,40 @@ def test_log_loads_no_analysis_web_migration_library_plugin_source_or_channel(
     assert {"paceline.services.activities", "paceline.config"} <= loaded  # read real output
     with engine.connect() as conn:  # and it did log the call
         assert conn.execute(text("SELECT count(*) FROM activity")).scalar_one() == 1
+
+
+def test_the_root_group_lists_every_command_and_builds_only_the_one_that_runs(
+    rep_db: tuple[str, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`paceline` runs `root_group(app)`, which makes a command's click parameters only when it
+    runs: its --help is Typer's own for the whole app, a typo still gets a suggestion, and
+    `log` builds `log` alone."""
+    import typer.testing
+
+    from paceline.cli import app, root_group
+
+    def invoke(*args: str) -> typer.testing.Result:
+        return typer.testing.CliRunner().invoke(
+            app, list(args), prog_name="paceline", env={"COLUMNS": "120"}
+        )
+
+    built_by_typer = invoke("--help")
+    lazy = root_group(app)
+    monkeypatch.setattr(typer.testing, "_get_command", lambda _app: lazy)
+    listed = invoke("--help")
+    assert listed.exit_code == 0 and listed.output == built_by_typer.output
+    assert "Log one activity in one line." in listed.output  # log's docstring
+    assert "Load CSV files (generic or mapped)" in listed.output  # the import sub-app's help
+    assert "log" not in lazy.commands and "import" not in lazy.commands  # listed, not built
+    url, engine = rep_db
+    logged = invoke("--db", url, "log", "call", "--rep", "Ana Ruiz", "--at", "2026-12-07")
+    assert logged.exit_code == 0 and "logged call #" in logged.output, logged.output
+    assert "log" in lazy.commands
+    assert not {"import", "rep", "init", "summary", "scorecard"} & set(lazy.commands)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM activity")).scalar_one() == 1
+    typo = invoke("lgo")
+    assert typo.exit_code == 1 and "Did you mean 'log'?" in typo.output
 
 
 @pytest.mark.slow  # three interpreters; the loop keeps the guards above on the same commands

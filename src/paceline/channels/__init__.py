@@ -23,15 +23,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from paceline.config import Settings
 from paceline.errors import UserInputError
 
-if TYPE_CHECKING:  # hints only: loading the plugins must not load the analyses (SciPy)
-    from paceline.analytics.alerts import Alert, AlertReport
+if TYPE_CHECKING:  # hints only: loading the plugins must not load the analyses (SciPy), nor
+    # the configuration's and the channels' Pydantic models (every `paceline --help` lists
+    # the plugins)
+    from pydantic import BaseModel
 
-Deliver = Callable[["AlertReport", Settings], None]
+    from paceline.analytics.alerts import Alert, AlertReport
+    from paceline.config import Settings
+
+Deliver = Callable[["AlertReport", "Settings"], None]
 Audience = Literal["people", "destination"]
 
 
@@ -137,16 +139,7 @@ class AlertChannel:
     sender: Callable[[Settings], Sender] | None = None
 
 
-class DeliverySettings(BaseModel):
-    """The retry keys every once-per-change channel's `[plugins.NAME]` table accepts."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    retries: int = Field(default=2, ge=0, le=10)
-    backoff_seconds: float = Field(default=2.0, ge=0, le=300)
-
-
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 def merged_by_address(recipients: list[Recipient]) -> list[Recipient]:
@@ -178,6 +171,8 @@ def _union(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str]
 
 def plugin_settings(settings: Settings, name: str, model: type[M]) -> M:
     """The channel's `[plugins.NAME]` table, checked; an error names the key and why."""
+    from pydantic import ValidationError
+
     table = settings.plugins.get(name)
     if table is None:
         raise UserInputError(f"the {name} channel needs a [plugins.{name}] table in paceline.toml")

@@ -7,21 +7,24 @@ one clear message and exit with status 1; they never show a traceback.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
+import inspect
 import json
-import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
 import typer.main
+import typer.models
 from rich.markup import escape
 from rich.table import Table
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from paceline import __version__, clock
 from paceline.cli.dates import (
@@ -52,13 +55,24 @@ class RootGroup(TyperGroup):
     value) exits with status 1, like every other error a user can fix, as the README
     promises, instead of Click's 2; a script can still tell success (0) from failure.
 
+    Made by `root_group(app)` (what `paceline` runs), a built-in command becomes a click
+    command only when it is run: Typer reads each parameter's annotation and help for that,
+    and doing so for all 57 commands on every start was about a tenth of `paceline log`.
+    Listing the commands (`paceline --help`) shows each one's name and help from its
+    declaration without building its parameters. (`typer.main.get_command(app)`, which the
+    tests' runner uses, still builds every command up front; both give the same commands.)
+
     Installed plugins' commands are added when first needed: to list the commands (`--help`)
     or to run a name that is not a built-in command. Running a built-in command (`log`) never
     loads the plugins for that, which would import every built-in import source and alert
-    channel (Pydantic models, SMTP, HTTP) on each start; a plugin cannot replace a built-in
-    command."""
+    channel on each start; a plugin cannot replace a built-in command."""
 
     _plugin_commands_added = False
+    _listing = False  # printing this group's help: a command's name and help are enough
+    _deferred: Mapping[str, Deferred] = MappingProxyType({})  # built-ins, in declared order
+
+    def defer(self, commands: Mapping[str, Deferred]) -> None:
+        self._deferred = commands
 
     def _add_plugin_commands(self) -> None:
         if self._plugin_commands_added:
@@ -72,16 +86,33 @@ class RootGroup(TyperGroup):
             for name, command in typer.main.get_group(scratch).commands.items():
                 self.commands.setdefault(name, command)
 
+    def _built_in(self, name: str) -> _click.Command | None:
+        found = self.commands.get(name)
+        if found is None and name in self._deferred:
+            if self._listing:
+                return self._deferred[name].summary()
+            found = self.commands[name] = self._deferred[name].build()
+        return found
+
     def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
-        found = super().get_command(ctx, cmd_name)
-        if found is None:
+        found = self._built_in(cmd_name)
+        if found is None:  # a plugin's command, or a typo: Typer suggests from self.commands
+            for name in self._deferred:
+                self._built_in(name)
             self._add_plugin_commands()
             found = super().get_command(ctx, cmd_name)
         return found
 
     def list_commands(self, ctx: _click.Context) -> list[str]:
         self._add_plugin_commands()
-        return super().list_commands(ctx)
+        return [*self._deferred, *(name for name in self.commands if name not in self._deferred)]
+
+    def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -90,6 +121,70 @@ class RootGroup(TyperGroup):
             if exc.code == 2:  # Click's UsageError and its kin (BadParameter, NoSuchOption...)
                 raise SystemExit(1) from None
             raise
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A built-in command (or sub-app) of the Typer app, made into its click command on
+    demand: `build()` the real one (as Typer does), `summary()` one with the same name and
+    help but no parameters, for a list of the commands."""
+
+    info: typer.models.CommandInfo | typer.models.TyperInfo
+    name: str
+    typer_app: typer.Typer
+
+    def build(self) -> _click.Command:
+        app = self.typer_app
+        if isinstance(self.info, typer.models.CommandInfo):
+            return typer.main.get_command_from_info(
+                self.info,
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+        return typer.main.get_group_from_info(
+            self.info,
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=app.rich_markup_mode,
+            suggest_commands=app.suggest_commands,
+        )
+
+    def summary(self) -> _click.Command:
+        info = self.info
+        if isinstance(info, typer.models.CommandInfo):  # its help as get_command_from_info reads it
+            doc = inspect.cleandoc(info.help) if info.help is not None else None
+            doc = doc if doc is not None else inspect.getdoc(info.callback)
+            cls: type[_click.Command] = TyperCommand
+        else:
+            info = typer.main.solve_typer_info_defaults(info)
+            doc, cls = info.help, TyperGroup
+        return cls(  # type: ignore[call-arg]  # Typer's classes take the rich_help_panel too
+            name=self.name,
+            help=doc,
+            short_help=info.short_help,
+            hidden=info.hidden,
+            deprecated=info.deprecated,
+            rich_help_panel=info.rich_help_panel,
+        )
+
+
+def root_group(typer_app: typer.Typer) -> RootGroup:
+    """`typer_app` as its click group, with each built-in command built on first use."""
+    shell = copy.copy(typer_app)  # the same options and help, without the commands
+    shell.registered_commands = []
+    shell.registered_groups = []
+    group = typer.main.get_command(shell)
+    assert isinstance(group, RootGroup)
+    deferred: dict[str, Deferred] = {}
+    for info in typer_app.registered_commands:
+        assert info.callback is not None
+        name = info.name or typer.main.get_command_name(info.callback.__name__)
+        deferred[name] = Deferred(info, name, typer_app)
+    for group_info in typer_app.registered_groups:
+        group_name = typer.main.solve_typer_info_defaults(group_info).name
+        assert group_name, "every sub-app of paceline is added with a name"
+        deferred[group_name] = Deferred(group_info, group_name, typer_app)
+    group.defer(deferred)
+    return group
 
 
 app = typer.Typer(
@@ -384,6 +479,8 @@ def demo(
     out.print("\n[bold]Web logins[/] (after `paceline serve`):")
     for login in logins:
         out.print(f"  {login.username} / {login.password}  ({login.role}: {login.who})")
+    import shlex
+
     db = f"--db {c.url} " if c.db else ""
     out.print(
         "\n[bold]Try:[/]\n"
@@ -933,7 +1030,7 @@ from paceline.cli import web_commands as _web_commands  # noqa: E402, F401
 
 
 def main() -> None:
-    app()
+    root_group(app)()
 
 
 if __name__ == "__main__":

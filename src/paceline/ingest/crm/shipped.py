@@ -12,8 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from paceline.ingest.mapping import Entity, Mapping, MappingError, load_mapping
+from paceline.ingest.sources import Entity
+
+if TYPE_CHECKING:  # the mapping's Pydantic models load with the first mapping read: the
+    # built-in HubSpot and Pipedrive plugins name FolderStep, and `paceline --help` loads them
+    from paceline.ingest.mapping import Mapping
 
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
 
@@ -51,16 +56,25 @@ def mapping_path(given: str) -> Path:
     if shipped is not None:
         return shipped
     if ":" in given and "/" not in given:
-        raise MappingError(
+        raise _refused(
             f"--mapping {given!r}: no mapping file {given!r}, and it is not a shipped mapping "
             f"(shipped: {', '.join(shipped_names())})"
         )
-    raise MappingError(f"--mapping {given!r}: no such file")
+    raise _refused(f"--mapping {given!r}: no such file")
 
 
 def resolve_mapping(name: str) -> Mapping:
     """A mapping by file path or shipped name (`mapping_path`), loaded."""
+    from paceline.ingest.mapping import load_mapping
+
     return load_mapping(mapping_path(name))
+
+
+def _refused(message: str) -> Exception:
+    """A `MappingError` (a user's error) saying `message`."""
+    from paceline.ingest.mapping import MappingError
+
+    return MappingError(message)
 
 
 @dataclass(frozen=True)
@@ -103,14 +117,14 @@ def folder_steps(crm: str, folder: Path) -> list[tuple[FolderStep, Path]]:
     """The steps whose file is in `folder`, in order; an error when none is, or when a file
     is there without the companion file it needs."""
     if crm not in FOLDERS:
-        raise MappingError(f"--crm {crm!r}: known: {', '.join(FOLDERS)}")
+        raise _refused(f"--crm {crm!r}: known: {', '.join(FOLDERS)}")
     found = [(step, folder / step.file) for step in FOLDERS[crm] if (folder / step.file).is_file()]
     if not found:
         names = ", ".join(step.file for step in FOLDERS[crm])
-        raise MappingError(f"{folder}: none of the {crm} export files is there ({names})")
+        raise _refused(f"{folder}: none of the {crm} export files is there ({names})")
     for step, _path in found:
         if step.pipelines and step.entity == "deals" and not (folder / step.pipelines).is_file():
-            raise MappingError(
+            raise _refused(
                 f"{folder}: {step.file} needs {step.pipelines} (the pipeline definition) next to it"
             )
     return found
