@@ -69,6 +69,7 @@ from paceline.store.bulk import insert_rows
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Base
+from paceline.store.schema import schema_facts
 
 if TYPE_CHECKING:  # pyarrow and duckdb come with the `bench` extra: imported where used
     import pyarrow as pa
@@ -747,35 +748,14 @@ BENCH_TABLES = (
     "rollup_dirty_contact",
     "rollup_state",
 )
-_PG_SCHEMA = """
-    SELECT 'column', table_name, column_name || ' ' || data_type || ' ' || is_nullable
-           || ' ' || coalesce(column_default, '')
-    FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ANY(%(t)s)
-    UNION ALL SELECT 'index', tablename, indexdef
-    FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY(%(t)s)
-    UNION ALL SELECT 'constraint', conrelid::regclass::text, pg_get_constraintdef(oid)
-    FROM pg_constraint WHERE conrelid::regclass::text = ANY(%(t)s)
-    UNION ALL SELECT 'trigger', c.relname, pg_get_triggerdef(t.oid)
-    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-    WHERE NOT t.tgisinternal AND c.relname = ANY(%(t)s)
-    UNION ALL SELECT 'function', p.proname, p.prosrc
-    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'
-"""
 
 
 def bench_schema(engine: Engine) -> list[tuple[str, ...]]:
-    """The DDL of BENCH_TABLES (columns, indexes, constraints, triggers), sorted."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            rows = conn.exec_driver_sql(_PG_SCHEMA, {"t": list(BENCH_TABLES)}).all()
-        else:
-            marks = ", ".join("?" * len(BENCH_TABLES))
-            rows = conn.exec_driver_sql(
-                "SELECT type, name, coalesce(sql, '') FROM sqlite_master "
-                f"WHERE tbl_name IN ({marks})",
-                BENCH_TABLES,
-            ).all()
-    return sorted(tuple(str(v) for v in row) for row in rows)
+    """The schema of BENCH_TABLES as `schema_facts` (columns, constraints, indexes, triggers,
+    functions), not as SQL text: SQLite keeps the CREATE TABLE text Alembic's batch mode wrote,
+    its constraints in the order of a Python set (which changes from run to run), so a text
+    comparison found an upgraded database, and most fresh ones, different and reloaded them."""
+    return schema_facts(engine, BENCH_TABLES)
 
 
 def reference_schema(engine_name: str) -> list[tuple[str, ...]]:

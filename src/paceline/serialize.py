@@ -91,7 +91,8 @@ def json_model(cls: type) -> type[BaseModel]:
     Derived from the type hints, never written by hand, so the API's published schema is the
     result type's: every field and public property (a property's return annotation is its
     type), nested dataclasses as their own models, a Decimal as a number, a date as an ISO
-    string, a tuple or set as an array, a dict as an object keyed by text. Every key is
+    string, a tuple or set as an array, a dict as an object keyed by text; a field's
+    `metadata["description"]` is its published description. Every key is
     required and no other is allowed: the schema says exactly what the answer holds. Only
     the schema is used: the JSON itself stays `to_jsonable`'s (the API does not re-serialise
     it), so the CLI's --json and the API cannot drift apart.
@@ -100,7 +101,8 @@ def json_model(cls: type) -> type[BaseModel]:
         raise TypeError(f"{cls!r} is not a dataclass")
     hints = typing.get_type_hints(cls)
     fields: dict[str, Any] = {
-        f.name: (json_type(hints[f.name]), ...) for f in dataclasses.fields(cls)
+        f.name: (json_type(hints[f.name]), Field(description=f.metadata.get("description")))
+        for f in dataclasses.fields(cls)
     }
     for name in _properties(cls):
         getter = getattr(cls, name).fget

@@ -35,6 +35,7 @@ from paceline.callers import api_caller
 from paceline.config import Settings, default_settings
 from paceline.serialize import json_model, to_jsonable
 from paceline.server import create_app
+from paceline.store import syncs
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.records import ActivityRecord, DealRecord, RepRecord, TeamRecord
@@ -206,6 +207,21 @@ def test_a_diagnosis_window_and_a_plan_answer(spec: dict[str, Any]) -> None:
     ]
 
 
+def test_the_sync_status_publishes_its_states_and_descriptions(spec: dict[str, Any]) -> None:
+    """`GET /syncs` is derived from `SyncStatus` too: the three states, and the descriptions
+    its fields carry (`metadata["description"]`)."""
+    answer = spec["paths"][f"{API}/syncs"]["get"]["responses"]["200"]["content"]
+    status = resolve(spec, answer["application/json"]["schema"]["items"])
+    assert status["properties"]["status"]["anyOf"] == [
+        {"enum": ["running", "done", "failed"], "type": "string"},
+        {"type": "null"},
+    ]
+    assert status["properties"]["fetched"]["description"] == (
+        "Records the API sent in the last sync."
+    )
+    assert "run_id" in status["required"] and status["additionalProperties"] is False
+
+
 def test_a_decimal_is_a_number_and_a_tuple_an_array() -> None:
     """`to_jsonable` writes a Decimal as a float and a tuple as a list; the shape says so."""
 
@@ -332,6 +348,9 @@ def call(api: Api, user: str, method: str, route: str, given: dict[str, Any]) ->
 @pytest.fixture
 def small(sqlite_engine: Engine, settings: Settings) -> Iterator[Api]:
     made = make_api(sqlite_engine, settings)
+    run = syncs.start_run(sqlite_engine, "hubspot", full=False)  # so /syncs holds more than nulls
+    counts = {"rows_read": 3, "inserted": 2, "rejected": 1, "fetched": 3, "requests": 1}
+    syncs.finish_run(sqlite_engine, run, "hubspot", counts, {"deals": "2026-11-17T09:00Z"}, None)
     with made.client:
         yield made
 

@@ -137,6 +137,27 @@ def test_the_web_face_and_the_token_lifecycle(app: TestClient, engine: Engine) -
     assert made.token not in text and "argon2" not in text and "token_hash" not in text
 
 
+def test_a_password_change_reads_back_through_the_api(app: TestClient, engine: Engine) -> None:
+    """Its entry lists the tokens the change revoked; the API answered 500 on that list
+    (the answer's model allowed only single values) until it allowed a list."""
+    root = users.create_token(engine, OPERATOR, "root", "t").token
+    revoked = users.create_token(engine, OPERATOR, "ana", "script").id
+    users.set_password(engine, OPERATOR, "ana", "another long password")
+    page = app.get(
+        API + "/audit",
+        params={"entity": "user", "limit": 1},
+        headers={"Authorization": f"Bearer {root}"},
+    )
+    assert page.status_code == 200, page.text
+    entry = page.json()["items"][0]
+    assert (entry["action"], entry["before"]) == ("password", None)
+    assert entry["after"] == {
+        "password": "changed",
+        "sessions_ended": 0,
+        "tokens_revoked": [revoked],
+    }
+
+
 def test_a_failed_change_leaves_no_entry(
     app: TestClient, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,6 +7,7 @@ cursors, then a failed one; Pipedrive never synced), so every figure shown is pl
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -77,3 +78,6 @@ def test_the_endpoint_gives_the_same_status(site: tuple[TestClient, dict[str, st
     }
     assert hubspot["last_done_at"] is not None and hubspot["inserted"] == 0  # the failed run's
     assert pipedrive["status"] is None and pipedrive["cursors"] == {}
+    assert pipedrive["run_id"] is None and isinstance(hubspot["run_id"], int)
+    for moment in ("started_at", "finished_at", "last_done_at"):  # stored as naive UTC
+        assert dt.datetime.fromisoformat(hubspot[moment]).utcoffset() == dt.timedelta(0), moment

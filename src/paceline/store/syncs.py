@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlalchemy import Engine, delete, insert, select, update
 
@@ -18,18 +19,32 @@ FAILURE_LENGTH = 1000
 COUNTS = ("rows_read", "inserted", "updated", "unchanged", "duplicate", "skipped", "rejected")
 
 
+SyncState = Literal["running", "done", "failed"]
+
+
+def _doc(text: str) -> dict[str, str]:
+    """A field's description, which the API publishes (`serialize.json_model`)."""
+    return {"description": text}
+
+
 @dataclass
 class SyncStatus:
     """One source as the status view shows it: its last run and its cursors."""
 
-    source: str
-    run_id: int | None = None
-    status: str | None = None  # running / done / failed; None: never synced
-    full: bool = False
-    started_at: dt.datetime | None = None
-    finished_at: dt.datetime | None = None
-    failure: str | None = None
-    fetched: int = 0
+    source: str = field(metadata=_doc("The connector, as `paceline sync SOURCE` names it."))
+    run_id: int | None = field(default=None, metadata=_doc("Its last run; null: never synced."))
+    status: SyncState | None = field(
+        default=None, metadata=_doc("How its last sync ended; null: never synced.")
+    )
+    full: bool = field(default=False, metadata=_doc("The last sync fetched everything (--full)."))
+    started_at: dt.datetime | None = field(
+        default=None, metadata=_doc("When its last sync started (UTC).")
+    )
+    finished_at: dt.datetime | None = field(
+        default=None, metadata=_doc("When its last sync ended (UTC); null while it runs.")
+    )
+    failure: str | None = field(default=None, metadata=_doc("Why the last sync failed."))
+    fetched: int = field(default=0, metadata=_doc("Records the API sent in the last sync."))
     rows_read: int = 0
     inserted: int = 0
     updated: int = 0
@@ -37,8 +52,13 @@ class SyncStatus:
     duplicate: int = 0
     skipped: int = 0
     rejected: int = 0
-    cursors: dict[str, str] = field(default_factory=dict)  # object -> high-water mark
-    last_done_at: dt.datetime | None = None  # the end of its last successful run
+    cursors: dict[str, str] = field(
+        default_factory=dict,
+        metadata=_doc("Per object, the latest modification time fetched (the API's format)."),
+    )
+    last_done_at: dt.datetime | None = field(
+        default=None, metadata=_doc("When its last successful sync ended (UTC).")
+    )
 
 
 def start_run(engine: Engine, source: str, full: bool) -> int:

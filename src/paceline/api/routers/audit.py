@@ -14,8 +14,10 @@ from paceline.api.routers._common import AUTH, MAX_PAGE, Name, domain_errors
 from paceline.services import audit
 
 router = APIRouter(prefix="/audit", tags=["audit"], dependencies=AUTH)
-# A changed field's value: what a column holds, as JSON (times and amounts as text).
-FieldValue = str | int | float | bool | None
+# A changed field's value: what a column holds, as JSON (times and amounts as text), or a
+# list of them (a password change lists the tokens it revoked: a list here answered 500).
+Scalar = str | int | float | bool | None
+FieldValue = Scalar | list[Scalar]
 EntityName = Literal["activity", "deal", "target", "user", "rep", "token", "import"]
 
 

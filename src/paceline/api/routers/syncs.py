@@ -1,63 +1,43 @@
 """The live CRM syncs' status (admins only): per source, its last `paceline sync` run, how
-it ended, its row counts and its cursors. The web's Syncs page shows the same."""
+it ended, its row counts and its cursors. The web's Syncs page shows the same.
+
+The answer is `paceline sync --status --json`'s (`store.syncs.SyncStatus`, its schema derived
+by `serialize.json_model`), with its times marked as UTC."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Literal
+import dataclasses
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from fastapi.responses import JSONResponse
 
 from paceline import plugins
 from paceline.api.deps import ApiCaller, State
-from paceline.api.routers._common import AUTH, refuse
+from paceline.api.routers._common import AUTH, as_utc, refuse, result
+from paceline.serialize import json_model
 from paceline.store import syncs
 
 router = APIRouter(prefix="/syncs", tags=["syncs"], dependencies=AUTH)
 
 
-class SyncStatusOut(BaseModel):
-    source: str = Field(description="The connector, as `paceline sync SOURCE` names it.")
-    status: Literal["running", "done", "failed"] | None = Field(
-        description="How its last sync ended; null: never synced."
-    )
-    full: bool = Field(description="The last sync fetched everything (--full).")
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    last_done_at: dt.datetime | None = Field(description="When its last successful sync ended.")
-    failure: str | None = Field(description="Why the last sync failed.")
-    fetched: int = Field(description="Records the API sent in the last sync.")
-    rows_read: int
-    inserted: int
-    updated: int
-    unchanged: int
-    duplicate: int
-    skipped: int
-    rejected: int
-    cursors: dict[str, str] = Field(
-        description="Per object, the latest modification time fetched (the API's format)."
-    )
-
-
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    return moment.replace(tzinfo=dt.UTC) if moment is not None else None
-
-
-@router.get("", response_model=list[SyncStatusOut], summary="Each CRM sync's status (admins)")
-def list_(state: State, caller: ApiCaller) -> list[SyncStatusOut]:
+@router.get(
+    "",
+    response_model=list[json_model(syncs.SyncStatus)],  # type: ignore[misc]  # made at run time
+    summary="Each CRM sync's status (admins)",
+)
+def list_(state: State, caller: ApiCaller) -> JSONResponse:
     """Every connector (and any source synced before), its last run and cursors."""
     if not caller.can_administer:
         refuse("the sync status (admins only)")
     found = syncs.statuses(state.engine, sorted(plugins.sync_connectors()))
-    return [
-        SyncStatusOut(
-            **{
-                **s.__dict__,
-                "started_at": _utc(s.started_at),
-                "finished_at": _utc(s.finished_at),
-                "last_done_at": _utc(s.last_done_at),
-            }
-        )
-        for s in found
-    ]
+    return result([_in_utc(s) for s in found])
+
+
+def _in_utc(status: syncs.SyncStatus) -> syncs.SyncStatus:
+    """Stored times are naive UTC; the answer says so (`+00:00`), as the records' do."""
+    return dataclasses.replace(
+        status,
+        started_at=as_utc(status.started_at),
+        finished_at=as_utc(status.finished_at),
+        last_done_at=as_utc(status.last_done_at),
+    )
