@@ -84,12 +84,22 @@ def partition_name(table: str, month: dt.date) -> str:
     return f"{table}_{month:%Y_%m}"
 
 
+def partitioned_tables(conn: Connection) -> list[str]:
+    """Which of PARTITIONED are partitioned in this database."""
+    rows = conn.scalars(
+        text("SELECT relname FROM pg_class WHERE relkind = 'p' AND relname = ANY(:t)"),
+        {"t": list(PARTITIONED)},
+    )
+    return [t for t in PARTITIONED if t in set(rows)]
+
+
 def is_partitioned(conn: Connection) -> bool:
-    kind = conn.scalar(text("SELECT relkind FROM pg_class WHERE relname = 'activity'"))
-    return str(kind) == "p"
+    return "activity" in partitioned_tables(conn)
 
 
-def partition_by_month(engine: Engine, months: Sequence[dt.date] = ()) -> list[dt.date]:
+def partition_by_month(
+    engine: Engine, months: Sequence[dt.date] = (), tables: Sequence[str] = PARTITIONED
+) -> list[dt.date]:
     """Rewrite `activity` and the day aggregates as tables partitioned by month, in one
     transaction (everything or nothing; writers wait meanwhile); the months made.
 
@@ -99,6 +109,8 @@ def partition_by_month(engine: Engine, months: Sequence[dt.date] = ()) -> list[d
     """
     if engine.dialect.name != "postgresql":
         raise ValueError("partitioning is for PostgreSQL only")
+    if "activity" not in tables or not set(tables) <= set(PARTITIONED):
+        raise ValueError(f"tables: activity and any of {', '.join(PARTITIONED[1:])}")
     with engine.begin() as conn:
         if is_partitioned(conn):
             raise ValueError("activity is already partitioned")
@@ -110,7 +122,7 @@ def partition_by_month(engine: Engine, months: Sequence[dt.date] = ()) -> list[d
             made |= set(month_starts(first, last))
         wanted = sorted({m.replace(day=1) for m in made})
         conn.execute(text("LOCK TABLE activity IN ACCESS EXCLUSIVE MODE"))
-        for table in PARTITIONED:
+        for table in tables:
             _partition_table(conn, table, wanted)
         conn.execute(text(_KEY_TABLE))
         conn.execute(
@@ -122,7 +134,7 @@ def partition_by_month(engine: Engine, months: Sequence[dt.date] = ()) -> list[d
         for statement in _KEY_TRIGGERS:
             conn.execute(text(statement))
         conn.execute(text("ANALYZE activity_key"))
-        for table in PARTITIONED:
+        for table in tables:
             conn.execute(text(f"ANALYZE {table}"))
     return wanted
 
@@ -131,7 +143,7 @@ def add_months(engine: Engine, months: Sequence[dt.date]) -> None:
     """Make the partitions of months to come (before their rows arrive: a month's rows
     already in the default partition must be moved out first, or this fails)."""
     with engine.begin() as conn:
-        for table in PARTITIONED:
+        for table in partitioned_tables(conn):
             for month in months:
                 _create_partition(conn, table, month.replace(day=1))
 
