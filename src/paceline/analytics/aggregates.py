@@ -184,6 +184,36 @@ def refresh(conn: Connection, settings: Settings, scope: Scope) -> None:
     conn.execute(insert(KindDay).from_select(_KIND_COLUMNS, _kind_rows(scope=scope)))
 
 
+def rebuild_days(conn: Connection, settings: Settings, days: DayRange) -> None:
+    """`refresh` for a range of days, the keys it touches summed again from all their cells
+    in one pass (`_key_rows`, as a rebuild does) instead of seek by seek: for a month,
+    nearly every key is touched, and the refresh's seeks (two or three per cell of the
+    month) took 82 s of a 105 s month at 1M activities, measured on PostgreSQL."""
+    cells_in_range = days.holds(_DAY.c.local_date)
+    conn.execute(
+        text(
+            "CREATE TEMPORARY TABLE prospect_touched "
+            "(metric VARCHAR(64), account_id BIGINT, rep_id BIGINT, was_ordered INTEGER)"
+        )
+    )
+    touched = _touched_table()
+    columns = ["metric", "account_id", "rep_id", "was_ordered"]
+    conn.execute(insert(touched).from_select(columns, _keys_in(cells_in_range)))
+    conn.execute(delete(ProspectDay).where(cells_in_range))
+    _insert_cells(conn, settings, scope=days)
+    conn.execute(insert(touched).from_select(columns, _keys_in(cells_in_range)))
+    keys = select(touched.c.metric, touched.c.account_id, touched.c.rep_id).distinct()
+    conn.execute(
+        delete(ProspectStep).where(
+            tuple_(ProspectStep.metric, ProspectStep.account_id, ProspectStep.rep_id).in_(keys)
+        )
+    )
+    conn.execute(insert(ProspectStep).from_select(_STEP_COLUMNS, _key_rows(keys=keys)))
+    conn.execute(text("DROP TABLE prospect_touched"))
+    conn.execute(delete(KindDay).where(days.holds(KindDay.local_date)))
+    conn.execute(insert(KindDay).from_select(_KIND_COLUMNS, _kind_rows(scope=days)))
+
+
 def _keys_in(in_scope: ColumnElement[bool]) -> AnySelect:
     """The keys with a cell in scope, and whether `prospect_step` has them ordered (1/0/NULL)."""
     cells = select(_DAY.c.metric, _DAY.c.account_id, _DAY.c.rep_id).where(in_scope).distinct()

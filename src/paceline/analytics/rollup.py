@@ -220,7 +220,7 @@ def rebuild_days(engine: Engine, settings: Settings, days: aggregates.DayRange) 
         _take_lock(conn)
         conn.execute(delete(MetricDay).where(days.holds(MetricDay.local_date)))
         _recompute(conn, settings, scope=days)
-        aggregates.refresh(conn, settings, days)
+        aggregates.rebuild_days(conn, settings, days)
         return int(
             conn.scalar(
                 select(func.count()).select_from(MetricDay).where(days.holds(MetricDay.local_date))
