@@ -8,7 +8,8 @@ database, whatever the table's size.
 Writes choices worth knowing:
 - Activities and deals written here carry `source = "api"`; a client may give its own
   `external_id`, which makes a retried POST harmless: the same (source, external_id) is
-  stored once (ON CONFLICT DO NOTHING), and the retry is told the stored id.
+  stored once (looked up first, then ON CONFLICT DO NOTHING for a writer racing this one),
+  and the retry is told the stored id.
 - A batch is one transaction: the valid items of a bulk request are stored together.
 - Deleting a deal keeps its activities (they are history) and unlinks them from it; its stage
   history goes with it.
