@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from tests.factories import build_tracking_team, postgres_engine
 
+from factories import build_tracking_team, postgres_engine
 from paceline.analytics.aggregates import DayRange
 from paceline.analytics.diagnose import diagnose_team
 from paceline.analytics.funnel import funnel
