@@ -27,6 +27,7 @@ BENCHMARKS: tuple[str, ...] = (
     "import_throughput",
     "tracking",
     "diagnose",
+    "partitioned",
     "http_load",
     "forecast_calibration",
     "cli_startup",

@@ -54,6 +54,7 @@ from paceline.store.models import (
     utcnow,
 )
 from paceline.store.names import name_key
+from paceline.store.partition import partition_by_month
 from paceline.store.runs import process_start, this_host
 
 pytestmark = pytest.mark.faults
@@ -74,9 +75,11 @@ REPEATED = 10
 # --- databases and files ---------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "postgresql-partitioned"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated, empty database of each kind, by URL: each import makes its own engine."""
+    """A migrated, empty database of each kind, by URL: each import makes its own engine.
+    `postgresql-partitioned` has `activity` partitioned by month (store.partition), where
+    the unique key that tells an import of another's row is kept by `activity_key`."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'paceline.db'}"
         _migrate(url)
@@ -84,6 +87,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     with scratch_pg_databases("paceline_concur") as (url,):
         _migrate(url)
+        if request.param == "postgresql-partitioned":
+            engine = make_engine(url)
+            partition_by_month(engine, [dt.date(2026, 11, 1), dt.date(2026, 12, 1)])
+            engine.dispose()
         yield url
 
 

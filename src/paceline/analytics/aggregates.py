@@ -28,6 +28,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -60,6 +61,32 @@ from paceline.store.models import Activity, Contact, KindDay, ProspectDay, Prosp
 SELLING = "@selling"  # the prospect_day "step" of any selling activity
 
 AnySelect = Select[*tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """Every rep's days in [start, end): a month's worth of rep-days named by its dates, so
+    that on a database partitioned by month (store.partition) the statements read and
+    write that month's partitions only, by range, instead of seeking rep-day by rep-day."""
+
+    start: dt.date
+    end: dt.date
+
+    def holds(self, day: Any) -> ColumnElement[bool]:
+        return and_(day >= self.start, day < self.end)
+
+
+# Which rep-days a refresh recomputes: rows of (rep_id, local_date), or a range of days.
+Scope = AnySelect | DayRange
+
+
+def in_scope(scope: Scope, rep: Any, day: Any) -> ColumnElement[bool]:
+    """The condition that a row's (rep, day) is in `scope`."""
+    if isinstance(scope, DayRange):
+        return scope.holds(day)
+    return tuple_(rep, day).in_(scope)
+
+
 _DAY = ProspectDay.__table__
 _STEP = ProspectStep.__table__
 
@@ -119,8 +146,9 @@ def rebuild(conn: Connection, settings: Settings) -> None:
     conn.execute(insert(ProspectStep).from_select(_STEP_COLUMNS, _key_rows(keys=None)))
 
 
-def refresh(conn: Connection, settings: Settings, scope: AnySelect) -> None:
-    """Recompute the rep-days in `scope` ((rep_id, local_date) rows) and the keys they touch.
+def refresh(conn: Connection, settings: Settings, scope: Scope) -> None:
+    """Recompute the rep-days in `scope` ((rep_id, local_date) rows, or a `DayRange`) and the
+    keys they touch.
 
     A touched key is summed again from seeks on its first and last day, not from all of its
     days, so a refresh costs what changed, not the history. Its `ordered` flag stays true when
@@ -128,7 +156,7 @@ def refresh(conn: Connection, settings: Settings, scope: AnySelect) -> None:
     (a day removed from an ordered key leaves it ordered); a key once out of order stays so
     until a rebuild, and is read the exact, slower way meanwhile.
     """
-    in_scope = tuple_(_DAY.c.rep_id, _DAY.c.local_date).in_(scope)
+    cells_in_scope = in_scope(scope, _DAY.c.rep_id, _DAY.c.local_date)
     conn.execute(
         text(
             "CREATE TEMPORARY TABLE prospect_touched "
@@ -137,11 +165,11 @@ def refresh(conn: Connection, settings: Settings, scope: AnySelect) -> None:
     )
     touched = _touched_table()
     columns = ["metric", "account_id", "rep_id", "was_ordered"]
-    conn.execute(insert(touched).from_select(columns, _keys_in(in_scope)))
-    conn.execute(delete(ProspectDay).where(in_scope))
+    conn.execute(insert(touched).from_select(columns, _keys_in(cells_in_scope)))
+    conn.execute(delete(ProspectDay).where(cells_in_scope))
     _insert_cells(conn, settings, scope=scope)
-    conn.execute(insert(touched).from_select(columns, _keys_in(in_scope)))
-    out_of_order = _out_of_order(in_scope)
+    conn.execute(insert(touched).from_select(columns, _keys_in(cells_in_scope)))
+    out_of_order = _out_of_order(cells_in_scope)
     keys = select(touched.c.metric, touched.c.account_id, touched.c.rep_id)
     conn.execute(
         delete(ProspectStep).where(
@@ -152,8 +180,38 @@ def refresh(conn: Connection, settings: Settings, scope: AnySelect) -> None:
         insert(ProspectStep).from_select(_STEP_COLUMNS, _touched_key_rows(touched, out_of_order))
     )
     conn.execute(text("DROP TABLE prospect_touched"))
-    conn.execute(delete(KindDay).where(tuple_(KindDay.rep_id, KindDay.local_date).in_(scope)))
+    conn.execute(delete(KindDay).where(in_scope(scope, KindDay.rep_id, KindDay.local_date)))
     conn.execute(insert(KindDay).from_select(_KIND_COLUMNS, _kind_rows(scope=scope)))
+
+
+def rebuild_days(conn: Connection, settings: Settings, days: DayRange) -> None:
+    """`refresh` for a range of days, the keys it touches summed again from all their cells
+    in one pass (`_key_rows`, as a rebuild does) instead of seek by seek: for a month,
+    nearly every key is touched, and the refresh's seeks (two or three per cell of the
+    month) took 82 s of a 105 s month at 1M activities, measured on PostgreSQL."""
+    cells_in_range = days.holds(_DAY.c.local_date)
+    conn.execute(
+        text(
+            "CREATE TEMPORARY TABLE prospect_touched "
+            "(metric VARCHAR(64), account_id BIGINT, rep_id BIGINT, was_ordered INTEGER)"
+        )
+    )
+    touched = _touched_table()
+    columns = ["metric", "account_id", "rep_id", "was_ordered"]
+    conn.execute(insert(touched).from_select(columns, _keys_in(cells_in_range)))
+    conn.execute(delete(ProspectDay).where(cells_in_range))
+    _insert_cells(conn, settings, scope=days)
+    conn.execute(insert(touched).from_select(columns, _keys_in(cells_in_range)))
+    keys = select(touched.c.metric, touched.c.account_id, touched.c.rep_id).distinct()
+    conn.execute(
+        delete(ProspectStep).where(
+            tuple_(ProspectStep.metric, ProspectStep.account_id, ProspectStep.rep_id).in_(keys)
+        )
+    )
+    conn.execute(insert(ProspectStep).from_select(_STEP_COLUMNS, _key_rows(keys=keys)))
+    conn.execute(text("DROP TABLE prospect_touched"))
+    conn.execute(delete(KindDay).where(days.holds(KindDay.local_date)))
+    conn.execute(insert(KindDay).from_select(_KIND_COLUMNS, _kind_rows(scope=days)))
 
 
 def _keys_in(in_scope: ColumnElement[bool]) -> AnySelect:
@@ -271,7 +329,7 @@ _STEP_COLUMNS = [
 _KIND_COLUMNS = ["rep_id", "local_date", "kind", "activities", "asks", "engaged"]
 
 
-def _insert_cells(conn: Connection, settings: Settings, scope: AnySelect | None) -> None:
+def _insert_cells(conn: Connection, settings: Settings, scope: Scope | None) -> None:
     """INSERT ... SELECT of every step's cells for the rep-days in `scope` (None: all).
 
     One pass over the activities groups by rep, day and account with each step's first, last
@@ -296,7 +354,7 @@ def _insert_cells(conn: Connection, settings: Settings, scope: AnySelect | None)
         query = query.outerjoin(Contact, Contact.id == Activity.contact_id)
     query = query.where(Activity.account_id.is_not(None))
     if scope is not None:
-        query = query.where(tuple_(Activity.rep_id, Activity.local_date).in_(scope))
+        query = query.where(in_scope(scope, Activity.rep_id, Activity.local_date))
     wide = (
         query.group_by(Activity.rep_id, Activity.local_date, Activity.account_id)
         .cte("cells_wide")
@@ -317,7 +375,7 @@ def _insert_cells(conn: Connection, settings: Settings, scope: AnySelect | None)
     conn.execute(insert(ProspectDay).from_select(_CELL_COLUMNS, union_all(*parts)))
 
 
-def _kind_rows(scope: AnySelect | None) -> AnySelect:
+def _kind_rows(scope: Scope | None) -> AnySelect:
     query = select(
         Activity.rep_id,
         Activity.local_date,
@@ -327,7 +385,7 @@ def _kind_rows(scope: AnySelect | None) -> AnySelect:
         func.sum(case((Activity.engaged.is_(True), 1), else_=0)),
     )
     if scope is not None:
-        query = query.where(tuple_(Activity.rep_id, Activity.local_date).in_(scope))
+        query = query.where(in_scope(scope, Activity.rep_id, Activity.local_date))
     return query.group_by(Activity.rep_id, Activity.local_date, Activity.kind)
 
 

@@ -8,7 +8,8 @@ database, whatever the table's size.
 Writes choices worth knowing:
 - Activities and deals written here carry `source = "api"`; a client may give its own
   `external_id`, which makes a retried POST harmless: the same (source, external_id) is
-  stored once (ON CONFLICT DO NOTHING), and the retry is told the stored id.
+  stored once (looked up first, then ON CONFLICT DO NOTHING for a writer racing this one),
+  and the retry is told the stored id.
 - A batch is one transaction: the valid items of a bulk request are stored together.
 - Deleting a deal keeps its activities (they are history) and unlinks them from it; its stage
   history goes with it.
@@ -794,20 +795,27 @@ def _insert_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> li
             result[i] = Stored(int(row_id))
     keyed = [i for i, r in enumerate(rows) if r["external_id"] is not None]
     if keyed:
+        source = rows[keyed[0]]["source"]  # one writer, one source
+        # Stored before: answered with their ids, not inserted. Looked up first because on
+        # `activity` partitioned by month (store.partition) the conflict clause only sees
+        # the row's own month; a record stored in another month would be refused there.
+        stored = _stored_ids(conn, table, source, {rows[i]["external_id"] for i in keyed})
+        new = [i for i in keyed if rows[i]["external_id"] not in stored]
+        # No conflict target: the only other unique key (activity, deal) is the generated id;
+        # a target naming (source, external_id) has no matching index when partitioned.
         statement = (
             dialect_insert(conn, table)
-            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+            .on_conflict_do_nothing()
             .returning(table.c.id, table.c.external_id)
         )
-        fresh = {ext: int(i) for i, ext in conn.execute(statement, [rows[i] for i in keyed])}
-        # The rest were stored before (or earlier in this batch): answer with their ids.
-        taken = [rows[i]["external_id"] for i in keyed if rows[i]["external_id"] not in fresh]
-        stored: dict[str, int] = {}
-        for chunk in chunks(sorted(set(taken))):
-            query = select(table.c.external_id, table.c.id).where(
-                table.c.source == API_SOURCE, table.c.external_id.in_(chunk)
-            )
-            stored.update({ext: int(i) for ext, i in conn.execute(query)})
+        fresh = (
+            {ext: int(i) for i, ext in conn.execute(statement, [rows[i] for i in new])}
+            if new
+            else {}
+        )
+        # Earlier in this batch, or stored by another writer meanwhile.
+        taken = {rows[i]["external_id"] for i in new} - fresh.keys()
+        stored.update(_stored_ids(conn, table, source, taken))
         for i in keyed:
             ext = rows[i]["external_id"]
             if ext in fresh:
@@ -816,6 +824,17 @@ def _insert_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> li
             else:
                 result[i] = Stored(stored[ext], duplicate=True)
     return [s for s in result if s is not None]
+
+
+def _stored_ids(conn: Connection, table: Any, source: str, keys: set[str]) -> dict[str, int]:
+    """external id -> id of the stored rows of `source` with these external ids."""
+    stored: dict[str, int] = {}
+    for chunk in chunks(sorted(keys)):
+        query = select(table.c.external_id, table.c.id).where(
+            table.c.source == source, table.c.external_id.in_(chunk)
+        )
+        stored.update({ext: int(i) for ext, i in conn.execute(query)})
+    return stored
 
 
 # --- deals -----------------------------------------------------------------------------------
