@@ -14,7 +14,7 @@ PORT    ?= 8000
 help:
 	@echo "make demo   - set up .venv, build the demo organisation into $(DEMO_DB) (SQLite) and serve it"
 	@echo "make test   - set up .venv and run lint, type checks and the whole test suite"
-	@echo "make test-fast - the edit-test loop: SQLite only, no full demo, no browser, no slow (about 1.5 min)"
+	@echo "make test-fast - the edit-test loop: SQLite only, no full demo, no browser, no slow (about 1 min)"
 	@echo "make bench  - run the benchmarks (heavy; not part of make test); options in BENCH_ARGS,"
 	@echo "              e.g. make bench BENCH_ARGS='--only tracking --scales 100k,1M --no-postgres'"
 
