@@ -44,6 +44,7 @@ from factories import (
     postgres_engine,
     scratch_pg_databases,
     settings_key,
+    shared_compiled_cache,
     shared_demo,
     sqlite_copy,
     sqlite_file_closed,
@@ -54,6 +55,7 @@ from paceline.auth import passwords
 from paceline.auth.accounts import add_user, start_session
 from paceline.config import Settings, default_settings
 from paceline.demo import build_demo
+from paceline.store import engine as store_engine
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 
@@ -173,6 +175,19 @@ def quick_password_hashing() -> Iterator[PasswordHasher]:
         yield real
     finally:
         passwords._HASHER = real
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_statement_cache() -> Iterator[None]:
+    """Every engine `make_engine` makes shares one cache of compiled SQL
+    (`factories.shared_compiled_cache`), as one long-lived engine does in a server: the
+    suite makes an engine per test, and each compiled every statement it ran anew."""
+    real = store_engine.create_engine
+    store_engine.create_engine = shared_compiled_cache(real)
+    try:
+        yield
+    finally:
+        store_engine.create_engine = real
 
 
 @pytest.fixture(scope="session")

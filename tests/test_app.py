@@ -5,17 +5,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
+from factories import migrated_sqlite_copy
 from paceline.config import Settings
 from paceline.server import create_app
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 
 
-def test_api_docs_load_everything_from_this_server(tmp_path: Path, settings: Settings) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'app.db'}")
-    upgrade(engine)
+def test_api_docs_load_everything_from_this_server(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, settings: Settings
+) -> None:
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
     client = TestClient(create_app(settings, engine))
     page = client.get("/api/v1/docs")
     assert page.status_code == 200

@@ -16,12 +16,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from factories import made_app
+from factories import made_app, migrated_sqlite_copy
 from paceline.auth.accounts import add_user, create_token
 from paceline.cli import app
 from paceline.config import Settings
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Rep
 from paceline.store.names import name_key
 
@@ -30,9 +28,10 @@ HUGE = 10**20  # no database integer holds it
 
 
 @pytest.fixture
-def site(tmp_path: Path, settings: Settings) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'site.db'}")
-    upgrade(engine)
+def site(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, settings: Settings
+) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
     add_user(engine, "root", PASSWORD, "admin")
     token = create_token(engine, "root", "test").token
     with TestClient(made_app(settings, engine), raise_server_exceptions=False) as client:

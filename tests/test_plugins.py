@@ -33,6 +33,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select
 from typer.testing import CliRunner
 
+from factories import migrated_sqlite_copy
 from paceline import hookimpl, plugins
 from paceline.auth.accounts import add_user, create_token
 from paceline.calendar import BusinessCalendar
@@ -346,13 +347,15 @@ def test_alerts_go_through_a_plugin_channel(
 
 
 def test_a_plugin_adds_a_command_and_a_page_for_signed_in_callers_only(
-    installed: pluggy.PluginManager, settings: Settings, tmp_path: Path
+    installed: pluggy.PluginManager,
+    settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
 ) -> None:
     said = CliRunner().invoke(app, ["hello", "--name", "Ana"])
     assert said.exit_code == 0, said.output
     assert said.output.strip() == "hello, Ana, from a plugin"
-    engine = make_engine(f"sqlite:///{tmp_path / 'plugin.db'}")
-    upgrade(engine)
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
     add_user(engine, "root", "a long enough password", "admin")
     token = create_token(engine, "root", "plugin test").token
     client = TestClient(create_app(settings, engine))

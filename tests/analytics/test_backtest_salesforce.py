@@ -29,11 +29,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
+from factories import migrated_sqlite_copy
 from paceline.analytics.backtest import backtest
 from paceline.ingest.accounting import ImportOptions
 from paceline.ingest.crm.salesforce_folder import import_folder
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 from salesforce_org import PICKLIST, generate_org, picklist_settings
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -81,8 +80,7 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, dict[str, dic
             "path": path,
             "amount": amounts[row["Id"]],
         }
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'paceline.db'}")
-    upgrade(engine)
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path_factory.mktemp("db"))
     options = ImportOptions(now=dt.datetime(2026, 12, 7, 12))
     done = import_folder(engine, picklist_settings(), folder, options, folder.parent)
     assert not done.failed

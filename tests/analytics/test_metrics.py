@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, delete, func, insert, select, text, update
 
+from factories import migrated_sqlite_copy
 from paceline.analytics import rollup
 from paceline.analytics.metrics import (
     MetricTotals,
@@ -283,8 +284,7 @@ def module_database(
     databases per kind: one with the organisation, only read, and one emptied between tests.
     """
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'paceline.db'}")
-        upgrade(engine)
+        engine = migrated_sqlite_copy(tmp_path_factory, tmp_path_factory.mktemp("db"))
         yield engine
         engine.dispose()
         return

@@ -16,12 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from factories import API_OPERATIONS, Api, make_api, quick_user
+from factories import API_OPERATIONS, Api, make_api, migrated_sqlite_copy, quick_user
 from paceline.api.deps import CSRF_HEADER, SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.config import default_settings
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 from paceline.store.models import AppUser
 
 USERS = ("root", "max", "ana", "dee")
@@ -30,8 +28,7 @@ USERS = ("root", "max", "ana", "dee")
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, dict[str, int]]]:
     settings = default_settings()
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('roles') / 'paceline.db'}")
-    upgrade(engine)
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path_factory.mktemp("roles"))
     api = make_api(engine, settings)
     ids: dict[str, int] = {}
     for rep in ("Ana", "Ben", "Dee"):

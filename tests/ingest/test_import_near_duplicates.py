@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from factories import bearer, made_app, write
+from factories import bearer, made_app, migrated_sqlite_copy, write
 from paceline.auth.accounts import add_user, create_token
 from paceline.cli import app as cli_app
 from paceline.config import Settings
@@ -155,10 +155,9 @@ def _csrf(html: str) -> str:
 
 
 def test_the_import_page_offers_to_confirm_and_the_api_takes_a_field(
-    tmp_path: Path, settings: Settings
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, settings: Settings
 ) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
-    upgrade(engine)
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
     add_user(engine, "root", PASSWORD, "admin")
     add_rep(engine, settings, "Ana Ruiz", "ae", "East")
     client = TestClient(made_app(settings, engine))

@@ -18,11 +18,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
 
 from factories import activity_row as activity
-from factories import login, made_app, quick_user
+from factories import login, made_app, migrated_sqlite_copy, quick_user
 from paceline import clock
 from paceline.reports.export import Sheet, csv_bytes, export_bytes, neutralise, xlsx_bytes
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 from paceline.store.models import Account, Activity
 from report_org import SETTINGS, build
 
@@ -103,8 +101,7 @@ def test_csv_picks_the_named_table() -> None:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, TestClient, dict[str, int]]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('exports') / 'e.db'}")
-    upgrade(engine)
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path_factory.mktemp("exports"))
     ids = build(engine)
     with engine.begin() as conn:
         acct = conn.execute(

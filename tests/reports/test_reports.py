@@ -36,7 +36,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from factories import login, made_app, quick_user
+from factories import login, made_app, migrated_sqlite_copy, quick_user
 from paceline import clock
 from paceline.analytics.report import rep_report, report_day, team_report
 from paceline.cli import app as cli_app
@@ -49,8 +49,6 @@ from paceline.reports.render import (
     weekly_message,
 )
 from paceline.services.reps import add_rep
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 from report_org import SETTINGS, build, nov
 
 AS_OF = dt.date(2026, 11, 18)
@@ -74,8 +72,7 @@ def org(engine: Engine) -> Engine:
 @pytest.fixture(scope="module")
 def sqlite_org(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     """One SQLite build the rendering and face tests share (they only read)."""
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('reports') / 'r.db'}")
-    upgrade(engine)
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path_factory.mktemp("reports"))
     build(engine)
     for username, role, rep in (
         ("ana", "rep", "Ana Ruiz"),
@@ -213,9 +210,10 @@ def test_email_html_is_safe_for_mail(sqlite_org: Engine) -> None:
     assert "<svg" in browser and "<script" not in browser
 
 
-def test_a_name_with_markup_is_escaped(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
-    upgrade(engine)
+def test_a_name_with_markup_is_escaped(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
     add_rep(engine, SETTINGS, "<b>Eve</b> & co", "ae", "East")
     add_rep(engine, SETTINGS, "Ben Cole", "ae", "East")
     report = rep_report(engine, SETTINGS, "<b>Eve</b> & co", AS_OF)

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, func, select, text
 
+from factories import migrated_sqlite_copy
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import CalendarSettings, Settings
@@ -40,8 +41,7 @@ def database(
     """A migrated database of each kind for the module (a schema on PostgreSQL): building one
     per test costs far more than these tests do."""
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'paceline.db'}")
-        upgrade(engine)
+        engine = migrated_sqlite_copy(tmp_path_factory, tmp_path_factory.mktemp("db"))
         yield engine
         engine.dispose()
         return

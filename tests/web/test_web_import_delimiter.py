@@ -6,14 +6,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from factories import made_app
+from factories import made_app, migrated_sqlite_copy
 from paceline.auth.accounts import add_user
 from paceline.config import Settings
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 from paceline.store.models import Activity
 
 PASSWORD = "correct-horse-battery"
@@ -27,10 +26,9 @@ def _csrf(html: str) -> str:
 
 
 def test_a_semicolon_file_imports_once_its_delimiter_is_chosen(
-    tmp_path: Path, settings: Settings
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, settings: Settings
 ) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
-    upgrade(engine)
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
     add_user(engine, "root", PASSWORD, "admin")
     client = TestClient(made_app(settings, engine))
     login = client.get("/login")
