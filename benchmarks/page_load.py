@@ -61,7 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--network", choices=sorted(NETWORKS), default="loopback", help="page_load: connection"
     )
-    parser.add_argument("--label", default="", help="page_load: a name for this run's figures")
+    if not any("--label" in action.option_strings for action in parser._actions):
+        # run.py builds one parser for every benchmark; http_load's --label names a run too
+        parser.add_argument("--label", default="", help="page_load: a name for this run's figures")
 
 
 def run(args: argparse.Namespace) -> int:
