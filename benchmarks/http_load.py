@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "server_src": str(args.server_src or "this checkout"),
         "workers": args.workers,
+        "server_stack": server.stack(),
         "seconds": args.seconds,
         "databases": {},
     }
@@ -156,6 +157,19 @@ class Server:
         self.env["PYTHONPATH"] = str((src or HERE.parent / "src").resolve())
         self.env["PACELINE_TODAY"] = AS_OF.isoformat()
         self.workers = workers
+
+    def stack(self) -> str:
+        """uvicorn's HTTP parser and event loop as the server will pick them ("auto"): httptools
+        and uvloop when the serving interpreter can import them, h11 and asyncio otherwise."""
+        probe = (
+            "import importlib.util as u; "
+            "print('httptools' if u.find_spec('httptools') else 'h11', "
+            "'uvloop' if u.find_spec('uvloop') else 'asyncio')"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, env=self.env, check=True
+        )
+        return "+".join(done.stdout.split())
 
     def command(self, url: str, *args: str) -> list[str]:
         return [sys.executable, "-m", "paceline.cli", "--db", url, *args]
@@ -482,7 +496,8 @@ def _writes(case: dict[str, Any]) -> str:
 
 def _report(result: dict[str, Any]) -> str:
     lines = [
-        f"HTTP load ({result['label']}): paceline serve --workers {result['workers']}, "
+        f"HTTP load ({result['label']}): paceline serve --workers {result['workers']} "
+        f"({result.get('server_stack', 'stack not recorded')}), "
         f"{result['seconds']:g} s per case, demo organisation, loopback",
         f"{'db':<11}{'case':<10}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'errors':>8}{'RSS MB':>8}{'CPU ms/req':>11}  acked/stored/lost",
@@ -509,7 +524,8 @@ def _cpu_ms(c: dict[str, Any]) -> str:
 def _side_by_side(before: dict[str, Any], after: dict[str, Any]) -> str:
     """Each case's req/s, p99 and errors before and after, one line per case."""
     lines = [
-        f"{before['label']} -> {after['label']}",
+        f"{before['label']} ({before.get('server_stack', '?')}) -> "
+        f"{after['label']} ({after.get('server_stack', '?')})",
         f"{'db':<11}{'case':<10}{'clients':>8}{'req/s':>18}{'p99 ms':>20}{'errors':>14}"
         f"{'RSS MB':>14}{'CPU ms/req':>16}",
     ]

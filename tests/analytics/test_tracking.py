@@ -68,6 +68,18 @@ def test_unknown_rep_suggests_a_name(team: Engine, settings: Settings) -> None:
         rep_scorecard(team, settings, "Anna", "month", AS_OF)
 
 
+def test_rep_scorecard_by_id(team: Engine, settings: Settings) -> None:
+    """By id (the API's path, once the name is resolved), the same rep's card as by name."""
+    with team.connect() as conn:
+        ana, ben = (conn.scalar(select(Rep.id).where(Rep.name == n)) for n in ("Ana", "Ben"))
+    card = rep_scorecard(team, settings, ana, "month", AS_OF)
+    assert (card.rep, card.rep_id) == ("Ana", ana)
+    assert {line.metric: line.pace.actual for line in card.lines}["conversations"] == 14
+    assert rep_scorecard(team, settings, ben, "month", AS_OF).rep == "Ben"
+    with pytest.raises(UserInputError, match="rep: no rep with id 999999"):
+        rep_scorecard(team, settings, 999999, "month", AS_OF)
+
+
 def test_team_scorecard_and_total(team: Engine, settings: Settings) -> None:
     result = team_scorecards(team, settings, "month", AS_OF, team="east")
     # Behind first (Ana 14 of 130; Cy 0 of 13, P = e^-13), then Ben, 5 of 13 expected: short,

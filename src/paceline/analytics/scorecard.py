@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import Connection, Engine, Select, or_, select
+from sqlalchemy import Connection, Engine, Select, bindparam, or_, select
 
 from paceline.analytics.dispersion import (
     POISSON,
@@ -112,18 +112,32 @@ class TeamScorecard:
 
 
 def rep_scorecard(
-    engine: Engine, settings: Settings, rep: str, period_kind: PeriodKind, as_of: dt.date
+    engine: Engine, settings: Settings, rep: str | int, period_kind: PeriodKind, as_of: dt.date
 ) -> Scorecard:
-    """One rep's scorecard; an unknown name is an error suggesting close names."""
+    """One rep's scorecard, by name (unknown: an error suggesting close names) or by id.
+
+    By id for a caller that has resolved the name already (the API's access check reads every
+    rep's name for that): one row read instead of the whole roster a second time."""
     ensure_rollup(engine, settings)
     with engine.connect() as conn:  # one connection for the roster and the numbers
-        roster = _roster(conn)
-        wanted = name_key(rep)
-        matches = [r for r in roster if name_key(r.name) == wanted]
-        if not matches:
-            hint = did_you_mean(rep, (r.name for r in roster))
-            raise UserInputError(f"rep: no rep named {rep!r}{hint}")
+        matches = _roster_of(conn, rep)
         return _read_scorecards(conn, settings, matches, period_kind, as_of)[0][0]
+
+
+def _roster_of(conn: Connection, rep: str | int) -> list[RosterRep]:
+    """The rep of that name or id, as the roster has them (never empty)."""
+    if isinstance(rep, int):
+        found = [RosterRep(*row) for row in conn.execute(_ROSTER_ONE, {"rep_id": rep})]
+        if not found:
+            raise UserInputError(f"rep: no rep with id {rep}")
+        return found
+    roster = _roster(conn)
+    wanted = name_key(rep)
+    matches = [r for r in roster if name_key(r.name) == wanted]
+    if not matches:
+        hint = did_you_mean(rep, (r.name for r in roster))
+        raise UserInputError(f"rep: no rep named {rep!r}{hint}")
+    return matches
 
 
 def team_scorecards(
@@ -198,6 +212,7 @@ def _roster_query() -> Select[int, str, str, str | None, dt.date | None]:
 
 
 _ROSTER = _roster_query()  # read at every scorecard request: built once
+_ROSTER_ONE = _roster_query().where(Rep.id == bindparam("rep_id"))
 
 
 def _roster(conn: Connection) -> list[RosterRep]:

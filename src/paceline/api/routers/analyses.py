@@ -85,11 +85,11 @@ def scorecard(
         mine = own_rep(reps, caller)
         if mine is None:
             raise invalid("query", "rep", "required (you are not a rep yourself)")
-        name = mine.name
+        rep_id = mine.id
     else:
-        name = readable_rep(reps, caller, rep, "query", "rep").name
+        rep_id = readable_rep(reps, caller, rep, "query", "rep").id
     with input_errors("query"):
-        card = rep_scorecard(state.engine, state.settings, name, period, as_of or _today(state))
+        card = rep_scorecard(state.engine, state.settings, rep_id, period, as_of or _today(state))
     return result(card)
 
 
