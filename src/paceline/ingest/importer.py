@@ -24,6 +24,7 @@ import itertools
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine
@@ -51,7 +52,7 @@ from paceline.ingest.entities import (
 from paceline.ingest.fields import FieldError
 from paceline.ingest.mapping import Entity, Mapping, generic_mapping
 from paceline.ingest.sources import ImportSource, ReadOptions, Row, RowTable
-from paceline.ingest.writers import WRITERS
+from paceline.ingest.writers import WRITERS, Writer
 from paceline.store.models import utcnow
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ImportOptions", "ImportResult", "import_csv", "import_file"]
@@ -202,6 +203,12 @@ def _run(
     width = len(table.header)
     skips = reader.has_skip_rules
     pending: list[Pending] = []
+
+    def write(batch: list[Pending]) -> None:
+        writer.write_or_isolate(batch)
+        if progress:
+            progress(*table.progress())
+
     try:
         for chunk in _chunks(table.rows()):
             # Rows the chunk's column-wise check vouches for (activities); the others are
@@ -209,6 +216,9 @@ def _run(
             checked: dict[int, Record | None] = {}
             if fast is not None:
                 checked = _checked_together(chunk, fast, width, reader)
+                if len(checked) == len(chunk) and None not in checked.values():
+                    pending = _take_whole(chunk, checked, pending, writer, result, write)
+                    continue
             for at, (line, row, problem) in enumerate(chunk):
                 result.read += 1
                 if result.read % HEARTBEAT_ROWS == 0 and not pending:
@@ -239,10 +249,8 @@ def _run(
                         sink.reject(line, exc.field, exc.reason, row, cell)
                         continue
                 if len(pending) >= options.batch_size:
-                    writer.write_or_isolate(pending)
+                    write(pending)
                     pending = []
-                    if progress:
-                        progress(*table.progress())
         if pending:
             writer.write_or_isolate(pending)
         result.rejected = sink.count
@@ -258,6 +266,35 @@ def _run(
             progress(total, total)
 
 
+def _take_whole(
+    chunk: list[Row],
+    checked: dict[int, Record | None],
+    pending: list[Pending],
+    writer: Writer,
+    result: ImportResult,
+    write: Callable[[list[Pending]], None],
+) -> list[Pending]:
+    """A chunk whose every row the column-wise check vouched for: its rows are counted and
+    queued a batch's worth at a time, with the row-by-row loop's batches and heartbeats
+    (a beat when the count reaches a multiple of HEARTBEAT_ROWS with nothing queued), but
+    no Python frame per row. What is still queued is returned."""
+    records = cast("list[Record]", [checked[at] for at in range(len(chunk))])  # none is None
+    start = 0
+    while start < len(chunk):
+        take = min(len(chunk) - start, writer.options.batch_size - len(pending))
+        result.read += 1  # the first row: the loop counts a row before it beats
+        if not pending and result.read % HEARTBEAT_ROWS == 0:
+            writer.beat()
+        lines, rows, _ = zip(*chunk[start : start + take], strict=True)
+        pending.extend(map(Pending, lines, records[start : start + take], rows))
+        result.read += take - 1
+        start += take
+        if len(pending) >= writer.options.batch_size:
+            write(pending)
+            pending = []
+    return pending
+
+
 def _checked_together(
     chunk: list[Row],
     fast: Callable[[list[list[str]]], list[Record | None]],
@@ -266,6 +303,14 @@ def _checked_together(
 ) -> dict[int, Record | None]:
     """Records of the chunk's rows that pass the row checks, by position in the chunk; None
     for those the row-by-row path must look at (the rows that fail a row check are absent)."""
+    _, rows, problems = zip(*chunk, strict=True)
+    if (
+        not any(problems)
+        and not reader.has_skip_rules
+        and all(map(width.__eq__, map(len, rows)))
+        and not bad_bytes(itertools.chain.from_iterable(rows))
+    ):  # the usual chunk, checked in C calls: every row usable, as the loop below finds
+        return dict(enumerate(fast(list(rows))))
     usable = [
         i
         for i, (_, row, problem) in enumerate(chunk)
