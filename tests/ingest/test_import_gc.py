@@ -48,7 +48,7 @@ def test_an_import_raises_the_thresholds_and_puts_them_back(
     seen: list[tuple[int, ...]] = []
     _import(engine, settings, path, seen, stop=False)
     # Two batches of two rows each say their progress, and the end once more.
-    assert seen == [(50_000, 20, 100)] * 3
+    assert seen == [(50_000, 10, 10)] * 3
     assert gc.get_threshold() == (700, 10, 10)
 
 
@@ -59,18 +59,18 @@ def test_a_failed_import_puts_them_back_too(
     seen: list[tuple[int, ...]] = []
     with pytest.raises(KeyboardInterrupt):
         _import(engine, settings, path, seen, stop=True)
-    assert seen[0] == (50_000, 20, 100)
+    assert seen[0] == (50_000, 10, 10)
     assert gc.get_threshold() == (700, 10, 10)
 
 
 def test_a_threshold_set_higher_is_kept_and_overlapping_imports_restore_once() -> None:
-    gc.set_threshold(100_000, 5, 10)
+    gc.set_threshold(100_000, 5, 20)
     with ExitStack() as first:
         first.enter_context(fewer_collections())
-        assert gc.get_threshold() == (100_000, 20, 100)
+        assert gc.get_threshold() == (100_000, 10, 20)
         second = ExitStack()
         second.enter_context(fewer_collections())
         first.close()  # the first import ends while the second still runs
-        assert gc.get_threshold() == (100_000, 20, 100)
+        assert gc.get_threshold() == (100_000, 10, 20)
         second.close()
-    assert gc.get_threshold() == (100_000, 5, 10)
+    assert gc.get_threshold() == (100_000, 5, 20)
