@@ -333,7 +333,8 @@ def _take_whole(
     records = cast("list[Record]", [checked[at] for at in range(len(chunk))])  # none is None
     start = 0
     while start < len(chunk):
-        take = min(len(chunk) - start, writer.options.batch_size - len(pending))
+        # At least one row (a batch size below 1 writes each row, as in the row loop).
+        take = max(1, min(len(chunk) - start, writer.options.batch_size - len(pending)))
         result.read += 1  # the first row: the loop counts a row before it beats
         if not pending and result.read % HEARTBEAT_ROWS == 0:
             writer.beat()
