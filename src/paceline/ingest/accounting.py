@@ -127,7 +127,7 @@ def import_failure(result: ImportResult, limit: RejectLimit | None = None) -> st
     return None
 
 
-@dataclass
+@dataclass(slots=True)
 class Pending:
     line: int
     record: Record

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -61,7 +61,10 @@ class CsvFile:
             last_line = self._csv.line_num
             if not row:
                 continue
-            yield start, row, implausible_lines(row, start, last_line, width, self.delimiter)
+            if last_line == start:  # one line, the usual record: nothing to suspect
+                yield start, row, None
+            else:
+                yield start, row, implausible_lines(row, start, last_line, width, self.delimiter)
 
     def bytes_read(self) -> int:
         return self._binary.tell()
@@ -126,8 +129,9 @@ def open_csv(path: Path, encoding: str, delimiter: str) -> CsvFile:
     )
 
 
-def bad_bytes(row: list[str]) -> bool:
-    """True when a row holds bytes that were not valid in the file's encoding."""
+def bad_bytes(row: Iterable[str]) -> bool:
+    """True when a row (or any of many rows' cells) holds bytes that were not valid in the
+    file's encoding."""
     joined = "".join(row)
     if joined.isascii():
         return False

@@ -20,10 +20,14 @@ Guarantees (DESIGN.md, "nothing lost, nothing doubled"):
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine
@@ -51,7 +55,7 @@ from paceline.ingest.entities import (
 from paceline.ingest.fields import FieldError
 from paceline.ingest.mapping import Entity, Mapping, generic_mapping
 from paceline.ingest.sources import ImportSource, ReadOptions, Row, RowTable
-from paceline.ingest.writers import WRITERS
+from paceline.ingest.writers import WRITERS, Writer
 from paceline.store.models import utcnow
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ImportOptions", "ImportResult", "import_csv", "import_file"]
@@ -119,7 +123,8 @@ def import_file(
             raise ImportFileError(f"cannot write the errors file {errors_path}: {reason}") from None
         result = ImportResult(entity=entity, source=source, file=str(path))
         try:
-            _run(engine, settings, table, row_reader, sink, result, options, progress, on_start)
+            with fewer_collections():
+                _run(engine, settings, table, row_reader, sink, result, options, progress, on_start)
         finally:
             sink.close()
         result.errors_file = str(errors_path) if sink.count else None
@@ -129,6 +134,54 @@ def import_file(
         table.close()
     result.seconds = time.perf_counter() - started
     return result
+
+
+# The cyclic garbage collector's thresholds while an import runs (generation 0, 1, 2).
+# An import allocates millions of short-lived containers (rows, records, batches) and holds
+# a batch of them at a time: at Python's default (700, 10, 10) the collector ran every 700
+# allocations and scanned each surviving record again and again, about a third of a fresh
+# import's CPU time (benchmarks/README.md, import_throughput). Reference counting still frees
+# everything at once; only garbage in cycles waits longer. Generations 1 and 2 keep Python's
+# own thresholds (raising them too measured no faster), so a server importing in a thread
+# still makes full collections as often, relative to young ones, as it always did.
+IMPORT_GC_THRESHOLDS = (50_000, 10, 10)
+
+
+class _Collections:
+    """The thresholds raised while at least one import runs in the process (imports may run
+    in threads at once: the last one to end puts back what was there before the first)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.saved: tuple[int, int, int] = gc.get_threshold()
+
+
+_COLLECTIONS = _Collections()
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Raise the garbage collector's thresholds to at least `IMPORT_GC_THRESHOLDS` for the
+    block (never lowering one set higher), and put them back after it, whatever happens."""
+    state = _COLLECTIONS
+    with state.lock:
+        if state.running == 0:
+            state.saved = gc.get_threshold()
+            gc.set_threshold(
+                *(
+                    max(now, ours)
+                    for now, ours in zip(state.saved, IMPORT_GC_THRESHOLDS, strict=True)
+                )
+            )
+        state.running += 1
+    try:
+        yield
+    finally:
+        with state.lock:
+            state.running -= 1
+            if state.running == 0:
+                gc.set_threshold(*state.saved)
 
 
 def _read_columns(entity: Entity, mapping: Mapping | None) -> tuple[str, ...]:
@@ -202,6 +255,12 @@ def _run(
     width = len(table.header)
     skips = reader.has_skip_rules
     pending: list[Pending] = []
+
+    def write(batch: list[Pending]) -> None:
+        writer.write_or_isolate(batch)
+        if progress:
+            progress(*table.progress())
+
     try:
         for chunk in _chunks(table.rows()):
             # Rows the chunk's column-wise check vouches for (activities); the others are
@@ -209,6 +268,9 @@ def _run(
             checked: dict[int, Record | None] = {}
             if fast is not None:
                 checked = _checked_together(chunk, fast, width, reader)
+                if len(checked) == len(chunk) and None not in checked.values():
+                    pending = _take_whole(chunk, checked, pending, writer, result, write)
+                    continue
             for at, (line, row, problem) in enumerate(chunk):
                 result.read += 1
                 if result.read % HEARTBEAT_ROWS == 0 and not pending:
@@ -239,10 +301,8 @@ def _run(
                         sink.reject(line, exc.field, exc.reason, row, cell)
                         continue
                 if len(pending) >= options.batch_size:
-                    writer.write_or_isolate(pending)
+                    write(pending)
                     pending = []
-                    if progress:
-                        progress(*table.progress())
         if pending:
             writer.write_or_isolate(pending)
         result.rejected = sink.count
@@ -258,6 +318,36 @@ def _run(
             progress(total, total)
 
 
+def _take_whole(
+    chunk: list[Row],
+    checked: dict[int, Record | None],
+    pending: list[Pending],
+    writer: Writer,
+    result: ImportResult,
+    write: Callable[[list[Pending]], None],
+) -> list[Pending]:
+    """A chunk whose every row the column-wise check vouched for: its rows are counted and
+    queued a batch's worth at a time, with the row-by-row loop's batches and heartbeats
+    (a beat when the count reaches a multiple of HEARTBEAT_ROWS with nothing queued), but
+    no Python frame per row. What is still queued is returned."""
+    records = cast("list[Record]", [checked[at] for at in range(len(chunk))])  # none is None
+    start = 0
+    while start < len(chunk):
+        # At least one row (a batch size below 1 writes each row, as in the row loop).
+        take = max(1, min(len(chunk) - start, writer.options.batch_size - len(pending)))
+        result.read += 1  # the first row: the loop counts a row before it beats
+        if not pending and result.read % HEARTBEAT_ROWS == 0:
+            writer.beat()
+        lines, rows, _ = zip(*chunk[start : start + take], strict=True)
+        pending.extend(map(Pending, lines, records[start : start + take], rows))
+        result.read += take - 1
+        start += take
+        if len(pending) >= writer.options.batch_size:
+            write(pending)
+            pending = []
+    return pending
+
+
 def _checked_together(
     chunk: list[Row],
     fast: Callable[[list[list[str]]], list[Record | None]],
@@ -266,6 +356,14 @@ def _checked_together(
 ) -> dict[int, Record | None]:
     """Records of the chunk's rows that pass the row checks, by position in the chunk; None
     for those the row-by-row path must look at (the rows that fail a row check are absent)."""
+    _, rows, problems = zip(*chunk, strict=True)
+    if (
+        not any(problems)
+        and not reader.has_skip_rules
+        and all(map(width.__eq__, map(len, rows)))
+        and not bad_bytes(itertools.chain.from_iterable(rows))
+    ):  # the usual chunk, checked in C calls: every row usable, as the loop below finds
+        return dict(enumerate(fast(list(rows))))
     usable = [
         i
         for i, (_, row, problem) in enumerate(chunk)

@@ -286,6 +286,12 @@ class Writer:
         elif unknown:  # another import may have created them since this one began
             self.reps.reload(conn)
         ids.update({name: self.reps.known(name) for name in unknown})
+        if None not in ids.values():  # every rep known: ids attached column by column
+            for k in keys:
+                field_id, values = f"{k}_id", [p.record[k] for p in batch]
+                for p, rep_id in zip(batch, map(ids.get, values), strict=True):
+                    p.record[field_id] = rep_id  # an empty name is no key: None
+            return list(batch)
         kept = []
         for p in batch:
             missing = [k for k in keys if p.record[k] and ids[p.record[k]] is None]
@@ -374,6 +380,9 @@ class Writer:
 
     def dedupe_in_batch(self, batch: list[Pending]) -> list[Pending]:
         """Keep the first row per external id; identical repeats are duplicates."""
+        externals = [p.record["external_id"] for p in batch]
+        if len(set(externals)) == len(externals):  # the usual batch: no repeat at all
+            return list(batch)
         first: dict[str, Pending] = {}
         for p in batch:
             ext = p.record["external_id"]
@@ -1107,6 +1116,11 @@ def _resolve_account_ids(conn: Connection, accounts: AccountResolver, batch: lis
     refs = accounts.resolve_refs(
         conn, [p.record["account_ref"] for p in batch if p.record["account_ref"]]
     )
+    if not refs:  # accounts by name only (or none): one dictionary look-up per row
+        for p in batch:
+            r = p.record
+            r["account_id"] = by_name.get(r["account"])  # no name (None, ""): no account
+        return
     for p in batch:
         r = p.record
         r["account_id"] = (
