@@ -40,7 +40,7 @@ from paceline.analytics.pacing import status as pace_status
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
-from paceline.config import Settings, Unit
+from paceline.config import Settings, Unit, derive
 from paceline.errors import UserInputError, did_you_mean
 from paceline.store.models import Rep, Team
 from paceline.store.names import name_key
@@ -348,15 +348,36 @@ def _max_chance(settings: Settings, name: str) -> float | None:
     return settings.alerts.behind_pace.max_chance if counted else None
 
 
+@dataclass(frozen=True)
+class _Kinds:
+    """Which metrics are counts (a count model judges them) and which of those the
+    behind-pace test pools: looked up per configuration, not per rep and line."""
+
+    counted: frozenset[str]
+    pooled: frozenset[str]
+
+
+def _kinds(settings: Settings) -> _Kinds:
+    def build() -> _Kinds:
+        metrics = settings.metrics
+        return _Kinds(
+            counted=frozenset(
+                m.name for m in metrics if m.aggregate in ("count", "distinct_count")
+            ),
+            pooled=frozenset(
+                m.name
+                for m in metrics
+                if m.aggregate == "count" and m.source in settings.alerts.sources
+            ),
+        )
+
+    return derive(settings, "scorecard.kinds", build)
+
+
 def pooled_lines(settings: Settings, lines: list[MetricLine]) -> list[MetricLine]:
     """The lines the behind-pace test pools: counts from the alerted sources, with a target."""
-    return [
-        line
-        for line in lines
-        if settings.metric(line.metric).aggregate == "count"
-        and settings.metric(line.metric).source in settings.alerts.sources
-        and line.pace.expected_to_date
-    ]
+    pooled = _kinds(settings).pooled
+    return [line for line in lines if line.metric in pooled and line.pace.expected_to_date]
 
 
 def _behind_together(
@@ -387,11 +408,8 @@ def needs_dispersion(settings: Settings, lines: list[MetricLine]) -> bool:
     a count called behind, a count at zero that the zero alert would flag, or pooled counts
     behind together.
     A wider spread only makes a shortfall likelier, so nothing else can change."""
-    counted = [
-        line
-        for line in lines
-        if settings.metric(line.metric).aggregate in ("count", "distinct_count")
-    ]
+    counted_names = _kinds(settings).counted
+    counted = [line for line in lines if line.metric in counted_names]
     if any(line.pace.status == "behind" for line in counted):
         return True
     zero_bar = settings.alerts.zero_key_metric.max_chance  # Poisson P(0) is e^-expected
