@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from sqlalchemy import Connection, Engine, select
@@ -48,7 +48,7 @@ from paceline.analytics.metrics import (
     metric_value,
     ratio_parts,
 )
-from paceline.analytics.pacing import Pace, level_pace, pace, window
+from paceline.analytics.pacing import Pace, Window, level_pace, pace, window
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep, active_paced_reps, amounts_unknown
 from paceline.analytics.targets import period_targets
@@ -64,7 +64,7 @@ ALL_ROLES = "all"  # rank every role together
 Standing = Literal["ranked", "low_volume", "no_value", "no_target", "no_history"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LeaderboardRow:
     rank: int | None  # None: not ranked, `standing` says why
     rep: str
@@ -169,10 +169,8 @@ def leaderboard(
         )
         targets = period_targets(conn, calendar, period, [metric], ids)
     context = _Context(settings, definition, calendar, period, as_of, targets)
-    rows = _ranked(context, by, reps, role, now, then)
-    if by == "count":
-        earlier = {r.rep_id: r for r in _ranked(context, by, reps, role, before, None)}
-        rows = [_with_previous(row, earlier[row.rep_id]) for row in rows]
+    earlier = _standings(context, by, reps, role, before) if by == "count" else None
+    rows = _ranked(context, by, reps, role, now, then, earlier)
     total, parts = _total(settings, definition, [r.id for r in reps], now)
     return Leaderboard(
         metric=metric,
@@ -281,6 +279,8 @@ class _Context:
     period: Period
     as_of: dt.date
     targets: dict[tuple[int, str], float]
+    # Each start date's window, worked out once: most reps share the period's
+    windows: dict[dt.date | None, Window] = field(default_factory=dict)
 
     def pace(self, rep: RosterRep, value: float | None) -> Pace:
         """The scorecard's pacing of this metric for the rep (expected-to-date, share)."""
@@ -288,7 +288,11 @@ class _Context:
         thresholds, better = self.settings.pacing, self.metric.higher_is_better
         if self.metric.aggregate == "ratio" or value is None:
             return level_pace(value, target, thresholds, better)
-        w = window(self.calendar, self.period, self.as_of, rep.start_date)
+        w = self.windows.get(rep.start_date)
+        if w is None:
+            w = self.windows[rep.start_date] = window(
+                self.calendar, self.period, self.as_of, rep.start_date
+            )
         return pace(w, value, target, thresholds, better)
 
 
@@ -376,16 +380,25 @@ def _ranked(
     role: str | None,
     now: MetricTotals,
     then: MetricTotals | None,
+    earlier: dict[int, tuple[int | None, float | None]] | None = None,
 ) -> list[LeaderboardRow]:
+    """The rows, ranked and ordered; `earlier` (rep id -> rank and value over the previous
+    period) fills in each row's previous rank and value."""
     rows = [_row(c, by, rep, _group_of(rep, role), now, then) for rep in reps]
-    better = c.metric.higher_is_better if by != "improved" else True
-    ranks: dict[int, int] = {}
-    for group in {r.group for r in rows}:
-        scored = [r for r in rows if r.group == group and r.score is not None]
-        ranked = competition_ranks([r.score for r in scored if r.score is not None], better)
-        ranks.update(zip([r.rep_id for r in scored], ranked, strict=True))
+    ranks = _ranks(c, by, [(r.group, r.rep_id, r.score) for r in rows])
     order = {name: i for i, name in enumerate(r.name for r in c.settings.roles)}
-    rows = [_replace_rank(r, ranks.get(r.rep_id)) for r in rows]
+    # One copy per row, with its rank and the previous period's: 19 fields, a thousand rows
+    rows = [
+        _copy(r, rank=ranks.get(r.rep_id))
+        if earlier is None
+        else _copy(
+            r,
+            rank=ranks.get(r.rep_id),
+            previous_rank=earlier[r.rep_id][0],
+            previous_value=earlier[r.rep_id][1],
+        )
+        for r in rows
+    ]
     key: Callable[[LeaderboardRow], tuple[int, str, int, int, str]] = lambda r: (  # noqa: E731
         order.get(r.group, len(order)),
         r.group,
@@ -396,16 +409,42 @@ def _ranked(
     return sorted(rows, key=key)
 
 
-def _replace_rank(row: LeaderboardRow, rank: int | None) -> LeaderboardRow:
-    return _copy(row, rank=rank)
+def _standings(
+    c: _Context, by: RankBy, reps: list[RosterRep], role: str | None, totals: MetricTotals
+) -> dict[int, tuple[int | None, float | None]]:
+    """Each rep's rank and value on these totals (the previous period's) when ranking by
+    count: `_row`'s value and standing without the pacing a full row carries."""
+    name = c.metric.name
+    scored: list[tuple[str, int, float | None]] = []
+    values: dict[int, float | None] = {}
+    for rep in reps:
+        value = values[rep.id] = metric_value(c.settings, totals, [rep.id], name)
+        ranked = value is not None and meets_minimum(c.settings, totals, [rep.id], name)
+        scored.append((_group_of(rep, role), rep.id, value if ranked else None))
+    ranks = _ranks(c, by, scored)
+    return {rep_id: (ranks.get(rep_id), value) for rep_id, value in values.items()}
 
 
-def _with_previous(row: LeaderboardRow, earlier: LeaderboardRow) -> LeaderboardRow:
-    return _copy(row, previous_rank=earlier.rank, previous_value=earlier.value)
+def _ranks(c: _Context, by: RankBy, scored: list[tuple[str, int, float | None]]) -> dict[int, int]:
+    """Rep id -> competition rank within its group, from (group, rep id, score) of each row
+    (None: not ranked)."""
+    better = c.metric.higher_is_better if by != "improved" else True
+    ranks: dict[int, int] = {}
+    for group in {g for g, _, _ in scored}:
+        mine = [(rep_id, score) for g, rep_id, score in scored if g == group and score is not None]
+        ranked = competition_ranks([score for _, score in mine if score is not None], better)
+        ranks.update(zip([rep_id for rep_id, _ in mine], ranked, strict=True))
+    return ranks
 
 
 def _copy(row: LeaderboardRow, **changes: object) -> LeaderboardRow:
-    return replace(row, **changes)  # type: ignore[arg-type]
+    """`dataclasses.replace` without its per-call look at the fields (every field is an
+    init field): a board copies each row twice, for its rank and its previous rank."""
+    values = {name: getattr(row, name) for name in _ROW_FIELDS}
+    return LeaderboardRow(**{**values, **changes})
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(LeaderboardRow))
 
 
 def recent_wins(

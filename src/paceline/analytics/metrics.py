@@ -38,6 +38,8 @@ from paceline.calendar import local_midnight_utc
 from paceline.config import MetricSettings, Settings, derive
 from paceline.store.models import Activity, Contact, Deal, MetricDay
 
+_NOTHING: dict[str, float] = {}  # a rep with no totals (read only, never written to)
+
 
 @dataclass(frozen=True)
 class MetricTotals:
@@ -51,10 +53,12 @@ class MetricTotals:
     unknown: dict[int, dict[str, int]] = field(default_factory=dict)
 
     def get(self, rep_id: int, metric: str) -> float:
-        return self.values.get(rep_id, {}).get(metric, 0.0)
+        return self.values.get(rep_id, _NOTHING).get(metric, 0.0)
 
     def amounts_unknown(self, rep_ids: Iterable[int], metric: str) -> int:
         """Deals a sum of amounts over these reps left out (0 for any other metric)."""
+        if not self.unknown:  # the common case: every deal read had its amount
+            return 0
         return sum(self.unknown.get(r, {}).get(metric, 0) for r in rep_ids)
 
 
@@ -79,7 +83,15 @@ def revenue_metric(settings: Settings) -> MetricSettings | None:
 
 
 def base_metrics(settings: Settings, names: Iterable[str]) -> list[str]:
-    """The non-ratio metrics needed to evaluate `names` (ratios expand to their parts)."""
+    """The non-ratio metrics needed to evaluate `names` (ratios expand to their parts).
+
+    Worked out once per configuration and list of names: a scorecard page asks it for
+    every rep and metric (a few thousand times), always with the same few names."""
+    wanted = tuple(names)
+    return list(derive(settings, ("metrics.base", wanted), lambda: _base_metrics(settings, wanted)))
+
+
+def _base_metrics(settings: Settings, names: Iterable[str]) -> tuple[str, ...]:
     needed: list[str] = []
 
     def visit(name: str) -> None:
@@ -92,7 +104,7 @@ def base_metrics(settings: Settings, names: Iterable[str]) -> list[str]:
 
     for name in names:
         visit(name)
-    return needed
+    return tuple(needed)
 
 
 def metric_value(

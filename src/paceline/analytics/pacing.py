@@ -38,7 +38,7 @@ STATUS_ORDER: dict[Status, int] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Window:
     """The business days a rep is measured over in a period, as of a day."""
 
@@ -75,7 +75,7 @@ def window(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pace:
     """One metric's position against its target in a window."""
 

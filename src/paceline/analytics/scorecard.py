@@ -40,7 +40,7 @@ from paceline.analytics.pacing import status as pace_status
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
-from paceline.config import Settings, Unit
+from paceline.config import Settings, Unit, derive
 from paceline.errors import UserInputError, did_you_mean
 from paceline.store.models import Rep, Team
 from paceline.store.names import name_key
@@ -58,7 +58,7 @@ class RosterRep:
     start_date: dt.date | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MetricLine:
     metric: str
     label: str
@@ -74,7 +74,7 @@ class MetricLine:
     amounts_unknown: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scorecard:
     rep: str
     rep_id: int
@@ -256,13 +256,17 @@ def _read_scorecards(
     totals = metric_totals(conn, settings, wanted, period.start, end, rep_ids)
     targets = period_targets(conn, calendar, period, wanted, rep_ids)
 
+    windows: dict[dt.date | None, Window] = {}  # per start date: most reps share one
+
+    def window_of(rep: RosterRep) -> Window:
+        if rep.start_date not in windows:
+            windows[rep.start_date] = window(calendar, period, as_of, rep.start_date)
+        return windows[rep.start_date]
+
     def cards_for(group: list[RosterRep], spread: Dispersions) -> list[Scorecard]:
         metrics = key_metrics
         read = (totals, targets, spread)
-        return [
-            _scorecard(settings, calendar, r, period, as_of, metrics.get(r.role, []), read)
-            for r in group
-        ]
+        return [_scorecard(settings, window_of(r), r, metrics.get(r.role, []), read) for r in group]
 
     cards = cards_for(reps, POISSON)
     suspects = {c.rep_id for c in cards if needs_dispersion(settings, c.lines)}
@@ -276,26 +280,23 @@ def _read_scorecards(
 
 def _scorecard(
     settings: Settings,
-    calendar: BusinessCalendar,
+    w: Window,
     rep: RosterRep,
-    period: Period,
-    as_of: dt.date,
     metrics: list[str],
     read: tuple[MetricTotals, dict[tuple[int, str], float], Dispersions],
 ) -> Scorecard:
+    """One rep's card over `w`, the rep's window of the period (from their start date)."""
     totals, targets, spread = read
-    w = window(calendar, period, as_of, rep.start_date)
+    ids = [rep.id]
     lines = [
-        replace(
-            _line(
-                settings,
-                w,
-                name,
-                metric_value(settings, totals, [rep.id], name),
-                targets.get((rep.id, name)),
-                spread.of(rep.id, name),
-            ),
-            amounts_unknown=amounts_unknown(settings, totals, [rep.id], name),
+        _line(
+            settings,
+            w,
+            name,
+            metric_value(settings, totals, ids, name),
+            targets.get((rep.id, name)),
+            spread.of(rep.id, name),
+            amounts_unknown(settings, totals, ids, name),
         )
         for name in metrics
     ]
@@ -305,8 +306,8 @@ def _scorecard(
         rep_id=rep.id,
         team=rep.team,
         role=rep.role,
-        period=period,
-        as_of=as_of,
+        period=w.period,
+        as_of=w.as_of,
         business_days_total=w.total,
         business_days_elapsed=w.elapsed,
         business_days_remaining=w.remaining,
@@ -324,6 +325,7 @@ def _line(
     actual: float | None,
     target: float | None,
     dispersion: float | None = None,
+    unknown: int = 0,
 ) -> MetricLine:
     """A metric's line; `actual` is None only for a ratio with nothing to divide by."""
     metric = settings.metric(name)
@@ -345,11 +347,13 @@ def _line(
     if metric.aggregate == "sum" and measured.status == "behind":
         measured = replace(measured, status="unclear")  # no count model: see _behind_together
     unit = settings.metric_unit(name)
-    return MetricLine(name, metric.label or name, is_ratio, measured, unit, dispersion)
+    return MetricLine(name, metric.label or name, is_ratio, measured, unit, dispersion, unknown)
 
 
 def amounts_unknown(settings: Settings, totals: MetricTotals, rep_ids: list[int], name: str) -> int:
     """Deals left out of the sums of amounts behind a metric (a ratio: behind its parts)."""
+    if not totals.unknown:  # every deal read had its amount: nothing to look up
+        return 0
     return sum(totals.amounts_unknown(rep_ids, m) for m in base_metrics(settings, [name]))
 
 
@@ -359,15 +363,36 @@ def _max_chance(settings: Settings, name: str) -> float | None:
     return settings.alerts.behind_pace.max_chance if counted else None
 
 
+@dataclass(frozen=True)
+class _Kinds:
+    """Which metrics are counts (a count model judges them) and which of those the
+    behind-pace test pools: looked up per configuration, not per rep and line."""
+
+    counted: frozenset[str]
+    pooled: frozenset[str]
+
+
+def _kinds(settings: Settings) -> _Kinds:
+    def build() -> _Kinds:
+        metrics = settings.metrics
+        return _Kinds(
+            counted=frozenset(
+                m.name for m in metrics if m.aggregate in ("count", "distinct_count")
+            ),
+            pooled=frozenset(
+                m.name
+                for m in metrics
+                if m.aggregate == "count" and m.source in settings.alerts.sources
+            ),
+        )
+
+    return derive(settings, "scorecard.kinds", build)
+
+
 def pooled_lines(settings: Settings, lines: list[MetricLine]) -> list[MetricLine]:
     """The lines the behind-pace test pools: counts from the alerted sources, with a target."""
-    return [
-        line
-        for line in lines
-        if settings.metric(line.metric).aggregate == "count"
-        and settings.metric(line.metric).source in settings.alerts.sources
-        and line.pace.expected_to_date
-    ]
+    pooled = _kinds(settings).pooled
+    return [line for line in lines if line.metric in pooled and line.pace.expected_to_date]
 
 
 def _behind_together(
@@ -398,11 +423,8 @@ def needs_dispersion(settings: Settings, lines: list[MetricLine]) -> bool:
     a count called behind, a count at zero that the zero alert would flag, or pooled counts
     behind together.
     A wider spread only makes a shortfall likelier, so nothing else can change."""
-    counted = [
-        line
-        for line in lines
-        if settings.metric(line.metric).aggregate in ("count", "distinct_count")
-    ]
+    counted_names = _kinds(settings).counted
+    counted = [line for line in lines if line.metric in counted_names]
     if any(line.pace.status == "behind" for line in counted):
         return True
     zero_bar = settings.alerts.zero_key_metric.max_chance  # Poisson P(0) is e^-expected
@@ -426,12 +448,19 @@ def _team_total(
     sum or mean of the reps' ratios; it has no team target to pace against.
     """
     lines: list[MetricLine] = []
-    names = list(dict.fromkeys(line.metric for card in cards for line in card.lines))
-    for name in names:
-        rep_lines = [line for card in cards for line in card.lines if line.metric == name]
+    # One pass over the cards, metric by metric in order of first appearance (not one pass
+    # per metric: a thousand cards of five lines each, for every total of the page).
+    by_metric: dict[str, list[MetricLine]] = {}
+    reps_of: dict[str, list[int]] = {}
+    for card in cards:
+        for line in card.lines:
+            by_metric.setdefault(line.metric, []).append(line)
+        for name in dict.fromkeys(line.metric for line in card.lines):
+            reps_of.setdefault(name, []).append(card.rep_id)
+    for name, rep_lines in by_metric.items():
         parts = [line.pace for line in rep_lines]
         metric = settings.metric(name)
-        ids = [c.rep_id for c in cards if any(line.metric == name for line in c.lines)]
+        ids = reps_of[name]
         unknown = amounts_unknown(settings, totals, ids, name)
         if metric.aggregate == "ratio":
             pooled = level_pace(metric_value(settings, totals, ids, name), None, settings.pacing)

@@ -56,19 +56,20 @@ def period_targets(
         read = conn.execute(_STORED, params)
     else:
         read = conn.execute(_STORED_FOR_REPS, {**params, "rep_ids": list(rep_ids)})
+    # A target stored for exactly this period (the common case) is answered as it is read,
+    # without calendar arithmetic; the others are kept to derive from.
+    result: dict[tuple[int, str], float] = {}
     stored: dict[tuple[int, str], dict[str, list[tuple[dt.date, float]]]] = defaultdict(
         lambda: defaultdict(list)
     )
     for rep_id, metric, kind, start, value in read:
-        stored[(rep_id, metric)][kind].append((start, value))
-    result: dict[tuple[int, str], float] = {}
+        if kind == period.kind and start == period.start:
+            result.setdefault((rep_id, metric), value)
+        else:
+            stored[(rep_id, metric)][kind].append((start, value))
     preference = _preference(period.kind)
     for key, by_kind in stored.items():
-        exact = next(
-            (v for start, v in by_kind.get(period.kind, []) if start == period.start), None
-        )
-        if exact is not None:  # the common case, answered without calendar arithmetic
-            result[key] = exact
+        if key in result:
             continue
         for kind in preference:
             if kind not in by_kind:
