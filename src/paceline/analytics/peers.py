@@ -8,11 +8,12 @@ the whole organisation, so a two-SDR team does not compare a rep with one collea
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from fractions import Fraction
 
 from sqlalchemy import Connection
 
+from paceline.analytics.metrics import MetricTotals, metric_totals
 from paceline.analytics.scorecard import RosterRep, active_paced_reps
 from paceline.analytics.shared import once
 from paceline.analytics.window import Window
@@ -174,3 +175,24 @@ def compared_ids(scope: Sequence[RosterRep], everyone: Sequence[RosterRep]) -> l
     for rep in scope:
         wanted.update(p.id for p in peers(rep))
     return sorted(wanted)
+
+
+def compared_totals(
+    conn: Connection,
+    settings: Settings,
+    names: Collection[str],
+    window: Window,
+    rep_ids: Collection[int] | None,
+) -> MetricTotals:
+    """`metric_totals` of `names` over the window, read once per diagnosis (`shared_reads`).
+
+    A diagnosis's coaching rules and funnels read the same steps' totals for the same reps
+    (the reps in scope and their peers, `compared_ids`): one read serves both. The key holds
+    the names and reps as sets: the totals do not depend on the order they are asked in.
+    The answer is shared, not copied: whoever receives it only reads it.
+    """
+    reps = None if rep_ids is None else frozenset(rep_ids)
+    return once(
+        ("compared_totals", id(settings), frozenset(names), window.start, window.end, reps),
+        lambda: metric_totals(conn, settings, names, window.start, window.end, rep_ids),
+    )
