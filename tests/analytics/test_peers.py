@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from paceline.analytics.peers import PeerIndex, PeerSums, peers_of
+from paceline.analytics.peers import PeerIndex, PeerSums, compared_ids, peers_of
 from paceline.analytics.scorecard import RosterRep
 
 
@@ -64,3 +64,17 @@ def test_a_rep_outside_the_roster_is_compared_with_the_whole_group() -> None:
     newcomer = RosterRep(9, "Ida", "sdr", "East", None)
     assert sums.fsum(newcomer, "x") == 15.0
     assert sums.plain_sum(newcomer, "x") == 15.0
+
+
+def test_compared_ids_are_the_reps_in_scope_and_their_peers() -> None:
+    reps = _roster()
+    # Ann's peers are East's SDRs; Eve's every SDR; Gus has none.
+    assert compared_ids([reps[0]], reps) == [1, 2, 3, 4]
+    assert compared_ids([reps[4]], reps) == [1, 2, 3, 4, 5, 6]
+    assert compared_ids([reps[6]], reps) == [7]
+    assert compared_ids([reps[0], reps[6]], reps) == [1, 2, 3, 4, 7]
+    # A rep outside the roster is wanted with the whole group of its role and team.
+    newcomer = RosterRep(9, "Ida", "sdr", "East", None)
+    assert compared_ids([newcomer], reps) == [1, 2, 3, 4, 9]
+    # Among two reps only, neither has enough peers: each is the other's.
+    assert compared_ids([reps[0]], reps[:2]) == [1, 2]

@@ -172,8 +172,11 @@ def compared_ids(scope: Sequence[RosterRep], everyone: Sequence[RosterRep]) -> l
     """
     wanted = {r.id for r in scope}
     peers = PeerIndex(everyone)
-    for rep in scope:
-        wanted.update(p.id for p in peers(rep))
+    # A rep's peers are its group less the rep, and the rep is wanted anyway: adding each
+    # distinct group once is the same set without building 200 lists of 100 peers.
+    groups = {peers.group(rep)[0] for rep in scope}
+    for key in groups:
+        wanted.update(peers.ids(key))
     return sorted(wanted)
 
 
