@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
-from paceline.analytics.peers import PeerIndex, PeerSums, peers_of
+from sqlalchemy import Engine, event
+
+from paceline.analytics.metrics import metric_totals
+from paceline.analytics.peers import (
+    PeerIndex,
+    PeerSums,
+    compared_ids,
+    compared_totals,
+    diagnosis_reps,
+    peers_of,
+)
+from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
+from paceline.analytics.shared import shared_reads
+from paceline.analytics.window import diagnosis_window
+from paceline.config import Settings
 
 
 def _roster() -> list[RosterRep]:
@@ -64,3 +79,49 @@ def test_a_rep_outside_the_roster_is_compared_with_the_whole_group() -> None:
     newcomer = RosterRep(9, "Ida", "sdr", "East", None)
     assert sums.fsum(newcomer, "x") == 15.0
     assert sums.plain_sum(newcomer, "x") == 15.0
+
+
+def test_compared_ids_are_the_reps_in_scope_and_their_peers() -> None:
+    reps = _roster()
+    # Ann's peers are East's SDRs; Eve's every SDR; Gus has none.
+    assert compared_ids([reps[0]], reps) == [1, 2, 3, 4]
+    assert compared_ids([reps[4]], reps) == [1, 2, 3, 4, 5, 6]
+    assert compared_ids([reps[6]], reps) == [7]
+    assert compared_ids([reps[0], reps[6]], reps) == [1, 2, 3, 4, 7]
+    # A rep outside the roster is wanted with the whole group of its role and team.
+    newcomer = RosterRep(9, "Ida", "sdr", "East", None)
+    assert compared_ids([newcomer], reps) == [1, 2, 3, 4, 9]
+    # Among two reps only, neither has enough peers: each is the other's.
+    assert compared_ids([reps[0]], reps[:2]) == [1, 2]
+
+
+def test_compared_totals_read_each_metric_once_and_equal_metric_totals(
+    db: Engine, settings: Settings, today: dt.date
+) -> None:
+    ensure_rollup(db, settings)
+    window = diagnosis_window(settings, "180d", today)
+    statements: list[tuple[str, ...]] = []
+    event.listen(db, "before_cursor_execute", lambda *a: statements.append(tuple(a[3])))
+    with db.connect() as conn:
+        everyone = diagnosis_reps(conn, settings, window)
+        ids = compared_ids(everyone[:1], everyone)
+        first, second = ["calls", "conversations"], ["connect_rate", "meetings_set"]
+        expected = [
+            metric_totals(conn, settings, names, window.start, window.end, ids)
+            for names in (first, second)
+        ]
+        assert any(expected[0].values.values()) and any(expected[1].values.values())
+        with shared_reads():
+            statements.clear()
+            got = [compared_totals(conn, settings, names, window, ids) for names in (first, second)]
+            again = compared_totals(conn, settings, [*second, *first], window, ids)
+    assert got == expected
+    assert again.values == {
+        r: {**expected[0].values.get(r, {}), **expected[1].values.get(r, {})}
+        for r in sorted({*expected[0].values, *expected[1].values})
+    }
+    # connect_rate is conversations / calls: only meetings_set was left to read, once.
+    assert [bound[:2] for bound in statements] == [
+        ("calls", "conversations"),
+        ("meetings_set", window.start.isoformat()),
+    ]

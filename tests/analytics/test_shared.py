@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paceline.analytics.shared import once, shared_reads
+from paceline.analytics.shared import memo, once, shared_reads
 
 
 def test_reads_are_shared_only_inside_shared_reads() -> None:
@@ -23,3 +23,15 @@ def test_reads_are_shared_only_inside_shared_reads() -> None:
     assert len(calls) == 4  # one per distinct key inside
     once("k", read)
     assert len(calls) == 5  # the shared answers end with the block
+
+
+def test_a_memo_is_kept_for_the_block_only() -> None:
+    memo("m")["a"] = 1
+    assert memo("m") == {}  # outside: a fresh dictionary every time
+    with shared_reads():
+        memo("m")["a"] = 1
+        memo("m")["b"] = 2
+        assert memo("m") == {"a": 1, "b": 2}
+        assert memo("other") == {}
+    with shared_reads():
+        assert memo("m") == {}

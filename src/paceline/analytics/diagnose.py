@@ -28,8 +28,15 @@ from paceline.analytics.alerts import Alert, alerts
 from paceline.analytics.coaching import Coaching, coach, coaching_metrics
 from paceline.analytics.equation import RepEquation, revenue_equation
 from paceline.analytics.funnel import Funnel, FunnelStep, funnel, rep_funnels
-from paceline.analytics.metrics import metric_totals
-from paceline.analytics.peers import PeerIndex, PeerSums, diagnosis_reps, find_rep, peers_of
+from paceline.analytics.peers import (
+    PeerIndex,
+    PeerSums,
+    compared_ids,
+    compared_totals,
+    diagnosis_reps,
+    find_rep,
+    peers_of,
+)
 from paceline.analytics.quality import RepQuality, busy_vs_productive
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep, Scorecard, TeamScorecard, team_scorecards
@@ -193,12 +200,14 @@ def _coaching(
     everyone: Sequence[RosterRep],
     quality_of: dict[int, RepQuality],
 ) -> dict[int, Coaching]:
-    """The rule table for each rep; one pass over the totals every rule reads."""
+    """The rule table for each rep; one pass over the totals every rule reads.
+
+    Only the reps in scope and their peers are read (a rule reads nothing else), the same
+    reps as the funnels', whose read of the same steps it then shares (`compared_totals`).
+    """
     with engine.connect() as conn:
-        ids = [r.id for r in everyone]
-        totals = metric_totals(
-            conn, settings, coaching_metrics(settings), window.start, window.end, ids
-        )
+        ids = compared_ids(scope, everyone)
+        totals = compared_totals(conn, settings, coaching_metrics(settings), window, ids)
         peers = PeerIndex(everyone)
         sums = PeerSums(peers, totals.get)
         return {

@@ -39,8 +39,14 @@ from sqlalchemy import Connection, Engine, case, func, select
 
 from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import selling_condition
-from paceline.analytics.metrics import amounts_unknown, metric_totals
-from paceline.analytics.peers import GroupKey, PeerIndex, compared_ids, diagnosis_scope
+from paceline.analytics.metrics import amounts_unknown
+from paceline.analytics.peers import (
+    GroupKey,
+    PeerIndex,
+    compared_ids,
+    compared_totals,
+    diagnosis_scope,
+)
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window
@@ -236,7 +242,7 @@ Counts = dict[int, _Counts]
 
 def _counts(conn: Connection, settings: Settings, window: Window, rep_ids: list[int]) -> Counts:
     metrics = [SELLING_METRIC, WINS_METRIC, REVENUE_METRIC]
-    totals = metric_totals(conn, settings, metrics, window.start, window.end, rep_ids)
+    totals = compared_totals(conn, settings, metrics, window, rep_ids)
     activity = _activity_counts(conn, settings, window, rep_ids)
     unknown = amounts_unknown(conn, settings, REVENUE_METRIC, window.start, window.end, rep_ids)
     return {

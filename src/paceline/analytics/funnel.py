@@ -51,8 +51,15 @@ from paceline.analytics.metric_sql import (
     deal_filter,
     needs_contact,
 )
-from paceline.analytics.metrics import MetricTotals, metric_totals, utc_bounds
-from paceline.analytics.peers import PeerIndex, PeerSums, diagnosis_reps, find_rep, peers_of
+from paceline.analytics.metrics import MetricTotals, utc_bounds
+from paceline.analytics.peers import (
+    PeerIndex,
+    PeerSums,
+    compared_totals,
+    diagnosis_reps,
+    find_rep,
+    peers_of,
+)
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window
@@ -199,9 +206,7 @@ def rep_funnels(
     groups = [_Groups(r.name, "rep", [r], peers(r)) for r in reps]
     wanted = sorted({i for g in groups for i in (*g.subject_ids, *g.peer_ids)})
     with engine.connect() as conn:
-        totals = metric_totals(
-            conn, settings, [m.name for m in metrics], window.start, window.end, wanted
-        )
+        totals = compared_totals(conn, settings, [m.name for m in metrics], window, wanted)
     no_timing = [(_NO_TIMING, _NO_TIMING)] * (len(metrics) - 1)
     columns = _columns(totals, metrics)
     sums = PeerSums(peers, lambda rep_id, name: columns[name].get(rep_id, 0.0))
@@ -278,7 +283,7 @@ def _counts(
     ids = groups.subject_ids + groups.peer_ids
     wanted = ids if len(ids) <= _IN_LIST_LIMIT else None
     names = [m.name for m in metrics]
-    totals = metric_totals(conn, settings, names, window.start, window.end, wanted)
+    totals = compared_totals(conn, settings, names, window, wanted)
     return _pooled(totals, metrics, groups)
 
 

@@ -8,13 +8,14 @@ the whole organisation, so a two-SDR team does not compare a rep with one collea
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from fractions import Fraction
 
 from sqlalchemy import Connection
 
+from paceline.analytics.metrics import MetricTotals, base_metrics, metric_totals
 from paceline.analytics.scorecard import RosterRep, active_paced_reps
-from paceline.analytics.shared import once
+from paceline.analytics.shared import memo, once
 from paceline.analytics.window import Window
 from paceline.calendar import Period
 from paceline.config import Settings
@@ -171,6 +172,53 @@ def compared_ids(scope: Sequence[RosterRep], everyone: Sequence[RosterRep]) -> l
     """
     wanted = {r.id for r in scope}
     peers = PeerIndex(everyone)
-    for rep in scope:
-        wanted.update(p.id for p in peers(rep))
+    # A rep's peers are its group less the rep, and the rep is wanted anyway: adding each
+    # distinct group once is the same set without building 200 lists of 100 peers.
+    groups = {peers.group(rep)[0] for rep in scope}
+    for key in groups:
+        wanted.update(peers.ids(key))
     return sorted(wanted)
+
+
+def compared_totals(
+    conn: Connection,
+    settings: Settings,
+    names: Collection[str],
+    window: Window,
+    rep_ids: Collection[int] | None,
+) -> MetricTotals:
+    """`metric_totals` of `names` over the window, each metric read once per diagnosis.
+
+    A diagnosis's coaching rules, funnels, busy-versus-productive and revenue equation read
+    totals of overlapping metrics (calls, conversations, selling activities, deals won) for
+    the same reps, the reps in scope and their peers (`compared_ids`). Inside
+    `shared_reads()` each metric is read the first time a part asks for it and kept; the
+    answer is assembled from the kept metrics, so it is what `metric_totals` returns: a
+    metric's totals do not depend on the other metrics read with it, and the reps come in
+    ascending order as the statement's grouping gives them.
+    """
+    reps = None if rep_ids is None else frozenset(rep_ids)
+    kept = memo(("compared_totals", id(settings), window.start, window.end, reps))
+    wanted = base_metrics(settings, names)
+    missing = [m for m in wanted if m not in kept]
+    if missing:
+        read = metric_totals(conn, settings, missing, window.start, window.end, rep_ids)
+        for m in missing:
+            kept[m] = (
+                {r: v[m] for r, v in read.values.items() if m in v},
+                {r: u[m] for r, u in read.unknown.items() if m in u},
+            )
+    values: dict[int, dict[str, float]] = {}
+    unknown: dict[int, dict[str, int]] = {}
+    for m in wanted:
+        found, left_out = kept[m]
+        for r, value in found.items():
+            values.setdefault(r, {})[m] = value
+        for r, count in left_out.items():
+            unknown.setdefault(r, {})[m] = count
+    return MetricTotals(
+        window.start,
+        window.end,
+        {r: values[r] for r in sorted(values)},
+        {r: unknown[r] for r in sorted(unknown)},
+    )

@@ -44,8 +44,8 @@ from sqlalchemy import Connection, Engine, case, func, select
 
 from paceline.analytics import aggregates
 from paceline.analytics.compare import RateComparison, compare_rates
-from paceline.analytics.metrics import MetricTotals, metric_totals
-from paceline.analytics.peers import PeerIndex, compared_ids, diagnosis_scope
+from paceline.analytics.metrics import MetricTotals
+from paceline.analytics.peers import PeerIndex, compared_ids, compared_totals, diagnosis_scope
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window
@@ -209,7 +209,7 @@ def busy_vs_productive(
     with engine.connect() as conn:
         scope, everyone = diagnosis_scope(conn, settings, window, team, rep)
         ids = compared_ids(scope, everyone)
-        totals = metric_totals(conn, settings, METRICS, window.start, window.end, ids)
+        totals = compared_totals(conn, settings, METRICS, window, ids)
         kinds = _kind_counts(conn, settings, window, ids)
         days = _minutes_by_day(conn, settings, window, [r.id for r in scope])
     q = settings.diagnose.quality

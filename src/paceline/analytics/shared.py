@@ -43,3 +43,10 @@ def once(key: Hashable, read: Callable[[], T]) -> T:
         cache[key] = read()
     found: T = cache[key]
     return list(found) if isinstance(found, list) else found  # type: ignore[return-value]
+
+
+def memo(key: Hashable) -> dict[Any, Any]:
+    """A dictionary kept under `key` for the whole `shared_reads()` block (a fresh, empty one
+    outside it), for a read that is filled piece by piece: each part of a diagnosis adds
+    what it asks for and finds what the others already read."""
+    return once(("memo", key), dict)
