@@ -157,18 +157,7 @@ def refresh(conn: Connection, settings: Settings, scope: Scope) -> None:
     until a rebuild, and is read the exact, slower way meanwhile.
     """
     cells_in_scope = in_scope(scope, _DAY.c.rep_id, _DAY.c.local_date)
-    conn.execute(
-        text(
-            "CREATE TEMPORARY TABLE prospect_touched "
-            "(metric VARCHAR(64), account_id BIGINT, rep_id BIGINT, was_ordered INTEGER)"
-        )
-    )
-    touched = _touched_table()
-    columns = ["metric", "account_id", "rep_id", "was_ordered"]
-    conn.execute(insert(touched).from_select(columns, _keys_in(cells_in_scope)))
-    conn.execute(delete(ProspectDay).where(cells_in_scope))
-    _insert_cells(conn, settings, scope=scope)
-    conn.execute(insert(touched).from_select(columns, _keys_in(cells_in_scope)))
+    touched = _recompute_cells(conn, settings, scope, cells_in_scope)
     out_of_order = _out_of_order(cells_in_scope)
     keys = select(touched.c.metric, touched.c.account_id, touched.c.rep_id)
     conn.execute(
@@ -189,19 +178,7 @@ def rebuild_days(conn: Connection, settings: Settings, days: DayRange) -> None:
     in one pass (`_key_rows`, as a rebuild does) instead of seek by seek: for a month,
     nearly every key is touched, and the refresh's seeks (two or three per cell of the
     month) took 82 s of a 105 s month at 1M activities, measured on PostgreSQL."""
-    cells_in_range = days.holds(_DAY.c.local_date)
-    conn.execute(
-        text(
-            "CREATE TEMPORARY TABLE prospect_touched "
-            "(metric VARCHAR(64), account_id BIGINT, rep_id BIGINT, was_ordered INTEGER)"
-        )
-    )
-    touched = _touched_table()
-    columns = ["metric", "account_id", "rep_id", "was_ordered"]
-    conn.execute(insert(touched).from_select(columns, _keys_in(cells_in_range)))
-    conn.execute(delete(ProspectDay).where(cells_in_range))
-    _insert_cells(conn, settings, scope=days)
-    conn.execute(insert(touched).from_select(columns, _keys_in(cells_in_range)))
+    touched = _recompute_cells(conn, settings, days, days.holds(_DAY.c.local_date))
     keys = select(touched.c.metric, touched.c.account_id, touched.c.rep_id).distinct()
     conn.execute(
         delete(ProspectStep).where(
@@ -212,6 +189,27 @@ def rebuild_days(conn: Connection, settings: Settings, days: DayRange) -> None:
     conn.execute(text("DROP TABLE prospect_touched"))
     conn.execute(delete(KindDay).where(days.holds(KindDay.local_date)))
     conn.execute(insert(KindDay).from_select(_KIND_COLUMNS, _kind_rows(scope=days)))
+
+
+def _recompute_cells(
+    conn: Connection, settings: Settings, scope: Scope, cells: ColumnElement[bool]
+) -> Any:
+    """Replace the `prospect_day` cells in scope; the temporary table `prospect_touched` of
+    the keys they touch, listed before (a key whose cells all went) and after (a new key), for
+    the caller to sum again and then drop."""
+    conn.execute(
+        text(
+            "CREATE TEMPORARY TABLE prospect_touched "
+            "(metric VARCHAR(64), account_id BIGINT, rep_id BIGINT, was_ordered INTEGER)"
+        )
+    )
+    touched = _touched_table()
+    columns = ["metric", "account_id", "rep_id", "was_ordered"]
+    conn.execute(insert(touched).from_select(columns, _keys_in(cells)))
+    conn.execute(delete(ProspectDay).where(cells))
+    _insert_cells(conn, settings, scope=scope)
+    conn.execute(insert(touched).from_select(columns, _keys_in(cells)))
+    return touched
 
 
 def _keys_in(in_scope: ColumnElement[bool]) -> AnySelect:
