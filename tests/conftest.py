@@ -44,6 +44,7 @@ from factories import (
     postgres_engine,
     scratch_pg_databases,
     settings_key,
+    settle_pg_copies,
     shared_compiled_cache,
     shared_demo,
     sqlite_copy,
@@ -113,6 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    settle_pg_copies()  # this process's copies made ahead, and the drops still under way
     if not hasattr(session.config, "workerinput"):  # the controller, once every worker is done
         drop_templates(os.environ[RUN_ID])
 

@@ -46,7 +46,7 @@ def test_serve_with_two_workers_answers_from_both(tmp_path: Path) -> None:
                 break
             except httpx.TransportError:
                 assert server.poll() is None, server.stdout.read() if server.stdout else ""
-                time.sleep(0.3)
+                time.sleep(0.05)  # not yet listening: look again soon
         assert answer is not None and answer.status_code == 200
         assert len(_children(server.pid)) >= 2  # the supervisor's two workers
         for _ in range(20):  # every worker reads the same database
