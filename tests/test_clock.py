@@ -116,15 +116,30 @@ WALL_CLOCK_READS = {
 }
 
 
-def _wall_clock_reads(path: Path) -> list[str]:
+def _wall_clock_reads(path: Path, root: Path = SRC) -> list[str]:
+    """Each `datetime.now()`-like call in a file: `file:line`, with `:function` in a function."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            owner = node.func.value
-            name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
-            if (name, node.func.attr) in WALL_CLOCK_READS:
-                found.append(f"{path.relative_to(SRC)}:{node.lineno}")
-    return found
+    tree = ast.parse(path.read_text("utf-8"))
+    for scope in _scopes(tree):
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                owner = node.func.value
+                name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+                if (name, node.func.attr) in WALL_CLOCK_READS:
+                    where = f"{path.relative_to(root)}:{node.lineno}"
+                    label = getattr(scope, "name", None)
+                    found.append(f"{where}:{label}" if label else where)
+    return sorted(set(found), key=found.index)
+
+
+def _scopes(tree: ast.Module) -> list[ast.AST]:
+    """The module's top-level functions one by one, then the module without them, so a read
+    is reported once, with the top-level function it sits in."""
+    functions = [
+        node for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+    rest = ast.Module(body=[node for node in tree.body if node not in functions], type_ignores=[])
+    return [*functions, rest]
 
 
 def test_only_the_clock_module_reads_the_wall_clock() -> None:
@@ -135,3 +150,17 @@ def test_only_the_clock_module_reads_the_wall_clock() -> None:
         for read in _wall_clock_reads(path)
     ]
     assert reads == [], "read the time through paceline.clock instead"
+
+
+def test_no_test_reads_the_wall_clock() -> None:
+    """A test that reads the calendar date gives a different verdict on a different day (the
+    1st of a month, a Monday): tests take the day from the `today` fixture or `clock.frozen`.
+    The one exception checks that an unset clock is the wall clock."""
+    tests = Path(__file__).resolve().parent
+    reads = [
+        read
+        for path in sorted(tests.rglob("*.py"))
+        for read in _wall_clock_reads(path, tests)
+        if not read.endswith(":test_unset_means_the_wall_clock")
+    ]
+    assert reads == [], "take the day from the `today` fixture or `clock.frozen` instead"
