@@ -7,6 +7,7 @@ Hand-built: reps Ana (East) and Zoe (West); users root (admin) and ana (rep Ana)
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ def app(engine: Engine, settings: Settings) -> TestClient:
 
 def log(engine: Engine) -> list[Any]:
     """Every entry, oldest first."""
-    return list(reversed(audit.read(engine, OPERATOR, limit=500).entries))
+    return list(reversed(audit.read(engine, OPERATOR, limit=500).items))
 
 
 def count(engine: Engine, model: Any) -> int:
@@ -250,7 +251,7 @@ def test_each_command_is_one_entry_and_an_import_one_per_run(workdir: Path) -> N
     (workdir / "calls.csv").write_text(CSV)
     result = runner.invoke(cli_app, ["import", "activities", "calls.csv"])  # 9: one entry
     assert result.exit_code in (0, 1), result.output
-    entries = json.loads(cli("audit", "--json"))["entries"]
+    entries = json.loads(cli("audit", "--json"))["items"]
     got = [(e["actor"], e["face"], e["entity"], e["action"]) for e in reversed(entries)]
     assert got[:8] == [
         ("operator", "cli", "rep", "create"),
@@ -275,7 +276,7 @@ def test_each_command_is_one_entry_and_an_import_one_per_run(workdir: Path) -> N
         1,
         1,
     )
-    only_users = json.loads(cli("audit", "--entity", "user", "--json"))["entries"]
+    only_users = json.loads(cli("audit", "--entity", "user", "--json"))["items"]
     assert [e["action"] for e in only_users] == ["unlock", "activate", "deactivate", "create"]
     none_later = json.loads(cli("audit", "--since", "2999-01-01", "--json"))
     assert none_later["total"] == 0
@@ -287,3 +288,24 @@ def test_a_bad_since_is_one_line(workdir: Path) -> None:
     cli("init")
     result = runner.invoke(cli_app, ["audit", "--since", "last week"])
     assert result.exit_code == 1 and "--since" in result.output
+
+
+def test_the_cli_and_the_api_answer_the_same_page(app: TestClient, engine: Engine) -> None:
+    """One result type for both faces: `audit --json` printed `entries` with times without an
+    offset while the API answered `items` in UTC."""
+    root = users.create_token(engine, OPERATOR, "root", "t").token
+    url = engine.url.render_as_string(hide_password=False)
+    result = runner.invoke(cli_app, ["--db", url, "audit", "--limit", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    answered = app.get(
+        API + "/audit", params={"limit": 3}, headers={"Authorization": f"Bearer {root}"}
+    ).json()
+    assert printed["total"] == answered["total"] == 5  # the setup's four and the token
+    assert [e["action"] for e in printed["items"]] == ["create"] * 3
+    for cli_entry, api_entry in zip(printed["items"], answered["items"], strict=True):
+        assert dt.datetime.fromisoformat(cli_entry["at"]).utcoffset() == dt.timedelta(0)
+        assert dt.datetime.fromisoformat(cli_entry["at"]) == dt.datetime.fromisoformat(
+            api_entry["at"].replace("Z", "+00:00")
+        )
+        assert {**cli_entry, "at": None} == {**api_entry, "at": None}

@@ -51,12 +51,12 @@ def audit_log(
     if as_json:
         out.print_json(dumps(page))
         return
-    table = Table(title=f"Audit log ({len(page.entries)} of {page.total})")
+    table = Table(title=f"Audit log ({len(page.items)} of {page.total})")
     for name in ("when (UTC)", "who", "face", "what", "action", "before", "after"):
         table.add_column(name)
-    for e in page.entries:
+    for e in page.items:
         table.add_row(
-            e.at.isoformat(sep=" ", timespec="seconds"),
+            e.at.strftime("%Y-%m-%d %H:%M:%S"),
             escape(e.actor),
             e.face,
             f"{e.entity} {e.entity_id or ''}".strip(),

@@ -52,7 +52,7 @@ class Entry:
 
 @dataclass(frozen=True)
 class EntryPage:
-    entries: list[Entry]
+    items: list[Entry]
     total: int
     limit: int
     offset: int
@@ -143,7 +143,8 @@ def entries(
     limit: int = 100,
     offset: int = 0,
 ) -> EntryPage:
-    """Entries newest first, filtered by time (UTC, naive), actor name and entity."""
+    """Entries newest first, filtered by time (UTC, naive), actor name and entity. Each entry's
+    time is read back as an aware UTC time, so every face writes the same instant the same way."""
     limit = max(1, min(limit, MAX_PAGE))
     query = select(*AuditEntry.__table__.columns)
     if since is not None:
@@ -160,7 +161,7 @@ def entries(
     found = [
         Entry(
             int(r.id),
-            r.at,
+            r.at.replace(tzinfo=dt.UTC),
             r.actor,
             r.user_id,
             r.face,

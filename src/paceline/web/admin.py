@@ -652,7 +652,7 @@ def audit_page(
         caller,
         {
             "active": "audit",
-            "entries": found.entries,
+            "entries": found.items,
             "total": found.total,
             "page": page,
             "pages": max(1, -(-found.total // AUDIT_PAGE)),

@@ -74,9 +74,7 @@ def list_(
             offset=offset,
         )
     return AuditPage(
-        items=[
-            AuditEntryOut(**{**e.__dict__, "at": e.at.replace(tzinfo=dt.UTC)}) for e in page.entries
-        ],
+        items=[AuditEntryOut.model_validate(e, from_attributes=True) for e in page.items],
         total=page.total,
         limit=page.limit,
         offset=page.offset,
