@@ -279,6 +279,40 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _server_cpu(url: str) -> dict[int, float] | None:
+    """CPU seconds so far of each client backend of PostgreSQL serving `url`'s database, by
+    process id, read from /proc (so only for a server on this machine, readable by this
+    user); None when they cannot be read. Autovacuum's workers are not counted."""
+    if not url.startswith("postgresql"):
+        return None
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    admin = make_url(PG_ADMIN_URL).set(drivername="postgresql")
+    try:
+        with psycopg.connect(
+            admin.render_as_string(hide_password=False), autocommit=True, connect_timeout=3
+        ) as conn:
+            pids = [
+                int(row[0])
+                for row in conn.execute(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = %s AND backend_type = 'client backend'",
+                    (database,),
+                )
+            ]
+        tick = os.sysconf("SC_CLK_TCK")
+        used = {}
+        for pid in pids:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            used[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    except (OSError, ValueError, psycopg.Error):
+        return None
+    return used
+
+
 def _import(url: str, csv_path: Path, work: Path, migrate: bool) -> dict[str, Any]:
     from paceline.config import default_settings
     from paceline.ingest.importer import ImportOptions, import_csv
@@ -293,9 +327,11 @@ def _import(url: str, csv_path: Path, work: Path, migrate: bool) -> dict[str, An
         rss_before = _peak_rss_mb()
         # The file runs to the end of 2026: "now" is fixed after it, whatever the clock says.
         options = ImportOptions(errors_path=work / "errors.csv", now=IMPORTED_AT)
+        server_before = _server_cpu(url)
         cpu_before = _cpu_seconds()
         result = import_csv(engine, settings, csv_path, "activities", options=options)
         cpu_seconds = _cpu_seconds() - cpu_before
+        server_after = _server_cpu(url)  # before the pool's connections close
     finally:
         engine.dispose()
     return {
@@ -309,6 +345,11 @@ def _import(url: str, csv_path: Path, work: Path, migrate: bool) -> dict[str, An
         "new_accounts": result.new_accounts,
         "rss_before_mb": rss_before,
         "cpu_seconds": cpu_seconds,
+        "server_cpu_seconds": (
+            None
+            if server_before is None or server_after is None
+            else sum(cpu - server_before.get(pid, 0.0) for pid, cpu in server_after.items())
+        ),
     }
 
 
@@ -582,7 +623,7 @@ def report(figures: dict[str, Any]) -> str:
     lines = []
     head = (
         f"{'case':<22}{'rows':>11}{'seconds':>9}{'rows/s':>10}{'x floor':>9}"
-        f"{'CPU s':>8}{'x floor':>9}{'peak RSS':>10}{'growth':>8}"
+        f"{'CPU s':>8}{'x floor':>9}{'server s':>9}{'peak RSS':>10}{'growth':>8}"
     )
     for run in figures["runs"]:
         lines += ["", f"Import throughput, {run['rows']:,} activities (generic CSV)", head]
@@ -596,7 +637,8 @@ def report(figures: dict[str, Any]) -> str:
             lines.append(
                 f"{case:<22}{f['rows']:>11,}{f['seconds']:>9.1f}{f['rows_per_second']:>10,.0f}"
                 f"{f.get('ratio_to_floor', math.nan):>9.2f}{f.get('cpu_seconds', math.nan):>8.1f}"
-                f"{f.get('cpu_ratio_to_floor', math.nan):>9.2f}{f['peak_rss_mb']:>8.0f}MB"
+                f"{f.get('cpu_ratio_to_floor', math.nan):>9.2f}{_server(f):>9}"
+                f"{f['peak_rss_mb']:>8.0f}MB"
                 f"{f['peak_rss_mb'] - f['rss_before_mb']:>6.0f}MB"
             )
     lines += [
@@ -606,7 +648,8 @@ def report(figures: dict[str, Any]) -> str:
         "reading the file and writing rows at all: a lower bound, not a competitor.",
         "CPU s = CPU time of the case's process (PostgreSQL's server not included); its",
         "x floor = the floor's CPU time divided by the case's: the speed ratio with the",
-        "machine's other load taken out.",
+        "machine's other load taken out. server s = CPU time of the PostgreSQL backends",
+        "serving the import (a server on this machine only; autovacuum not included).",
         "peak RSS = peak resident memory of the case's own process (interpreter and libraries",
         "included); growth = how much of it came during the import itself.",
         "",
@@ -620,6 +663,12 @@ def report(figures: dict[str, Any]) -> str:
         f"SQLAlchemy {m['sqlalchemy']}; source {m['commit'] or 'unknown'}"
     )
     return "\n".join(lines)
+
+
+def _server(f: dict[str, Any]) -> str:
+    """The server CPU seconds of a PostgreSQL case, or "-" (SQLite, or not readable)."""
+    seconds = f.get("server_cpu_seconds")
+    return "-" if seconds is None else f"{seconds:.1f}"
 
 
 def verdicts(figures: dict[str, Any]) -> list[tuple[str, bool]]:

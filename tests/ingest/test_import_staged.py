@@ -5,6 +5,7 @@ batch atomicity as row-by-row writes. Figures are counted by hand from the files
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,44 @@ def test_matching_a_batch_probes_the_unique_index_whatever_the_statistics(
     assert "Hash" not in plan and "Seq Scan on activity" not in plan
     assert "uq_activity_source_external_id" in plan
     assert len(found) == 500
+
+
+def test_staged_rows_arrive_as_given_whatever_python_type_carried_them(
+    pg_engine: Engine,
+) -> None:
+    """The batch is COPYed in binary, each value encoded as its column's own type: an int in
+    the float column, a large id in a bigint one, NULLs, quotes, commas and line breaks."""
+    at = dt.datetime(2026, 11, 2, 15, 4, 5, 123456)
+    now = dt.datetime(2027, 1, 1)
+    notes = 'Café, "quoted"\nsecond line'
+    first = (7, None, None, None, "call", at, at.date(), 12, "no_answer", True, False, notes)
+    second = (2**40, 5, 6, 8, "email", at, at.date(), 0.5, None, False, True, None)
+    given = [(*first, "x1", "ab" * 16, "csv", now, now, 3)]
+    given.append((*second, "x2", "cd" * 16, "csv", now, now, None))
+    with pg_engine.begin() as conn:
+        Staged(conn, Activity.__table__, ACTIVITY_COLUMNS, given)
+        stored = conn.exec_driver_sql(
+            f"SELECT pos, {', '.join(ACTIVITY_COLUMNS)} FROM paceline_stage_activity ORDER BY pos"
+        ).all()
+    assert [tuple(row) for row in stored] == [
+        (0, *first[:7], 12.0, *first[8:], "x1", "ab" * 16, "csv", now, now, 3),
+        (1, *second, "x2", "cd" * 16, "csv", now, now, None),
+    ]
+
+
+def test_a_growing_import_analyses_the_columns_its_look_ups_rest_on(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the import has written enough rows, it analyses `activity`: the table's size and
+    the columns its statements filter on, not every column (autovacuum does those)."""
+    monkeypatch.setattr("paceline.ingest.writers.MIN_ROWS_BEFORE_ANALYZE", 4)
+    _import(pg_engine, settings, write(tmp_path / "a.csv", "\n".join([HEADER, *GOOD]) + "\n"))
+    with pg_engine.connect() as conn:
+        analysed = conn.exec_driver_sql(
+            "SELECT attname FROM pg_stats WHERE tablename = 'activity' ORDER BY attname"
+        ).scalars()
+        size = conn.exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE relname = 'activity'"
+        ).scalar_one()
+    assert list(analysed) == ["external_id", "id", "source"]
+    assert size == 8  # analysed before the last batch of 4 (of 10 rows, in batches of 4)
