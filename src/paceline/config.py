@@ -5,7 +5,9 @@ metrics, roles, funnel, calendar) is declared here and validated up front, so a 
 start-up with the key's path instead of silently counting the wrong thing later.
 """
 
-from __future__ import annotations
+# Annotations are evaluated as the classes are made (no `from __future__ import annotations`):
+# Pydantic would otherwise compile each field's annotation string back into a type when it
+# builds the models at import, which every command that reads the configuration pays.
 
 import datetime as dt
 import os
