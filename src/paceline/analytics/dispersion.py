@@ -184,7 +184,7 @@ def read_dispersions(
     bound: dict[str, Any] = {"start": start, "end": before, "off_days": off_days}
     if rep_ids is not None:
         bound["rep_ids"] = rep_ids
-    for rep_id, first, *columns in conn.execute(statement, bound):
+    for rep_id, first, *columns in conn.execute(statement, bound).all():
         read[rep_id] = (first, [float(v or 0.0) for v in columns])
     sums: dict[tuple[int, str], Sums] = {}
     for rep in reps:

@@ -191,13 +191,8 @@ def active_paced_reps(
         if not any(name_key(t) == name_key(team) for t in teams):
             hint = did_you_mean(team, teams)
             raise UserInputError(f"team: no team named {team!r}{hint}")
-    query = (
-        _roster_query()
-        .where(Rep.role.in_(sorted(paced_roles)))
-        .where(or_(Rep.start_date.is_(None), Rep.start_date < period.end))
-        .where(or_(Rep.end_date.is_(None), Rep.end_date >= period.start))
-    )
-    reps = [RosterRep(*row) for row in conn.execute(query)]
+    bound = {"roles": sorted(paced_roles), "start": period.start, "end": period.end}
+    reps = [RosterRep(*row) for row in conn.execute(_PACED, bound).all()]
     if team is not None:
         reps = [r for r in reps if r.team and name_key(r.team) == name_key(team)]
     return reps
@@ -212,11 +207,18 @@ def _roster_query() -> Select[int, str, str, str | None, dt.date | None]:
 
 
 _ROSTER = _roster_query()  # read at every scorecard request: built once
+# The reps working during a period (`start`, `end`) in the paced `roles`: built once too.
+_PACED = (
+    _roster_query()
+    .where(Rep.role.in_(bindparam("roles", expanding=True)))
+    .where(or_(Rep.start_date.is_(None), Rep.start_date < bindparam("end")))
+    .where(or_(Rep.end_date.is_(None), Rep.end_date >= bindparam("start")))
+)
 _ROSTER_ONE = _roster_query().where(Rep.id == bindparam("rep_id"))
 
 
 def _roster(conn: Connection) -> list[RosterRep]:
-    return [RosterRep(*row) for row in conn.execute(_ROSTER)]
+    return [RosterRep(*row) for row in conn.execute(_ROSTER).all()]
 
 
 def _period(calendar: BusinessCalendar, kind: PeriodKind, as_of: dt.date) -> Period:
