@@ -181,10 +181,16 @@ def read_dispersions(
     statement = _day_sums(
         tuple(metrics), tuple((r, tuple(n)) for r, n in pooled.items()), rep_ids is not None
     )
-    bound: dict[str, Any] = {"start": start, "end": before, "off_days": off_days}
+    skipped = set(off_days)
+    business = [
+        start + dt.timedelta(days=i)
+        for i in range((before - start).days)
+        if start + dt.timedelta(days=i) not in skipped
+    ]
+    bound: dict[str, Any] = {"days": business}
     if rep_ids is not None:
         bound["rep_ids"] = rep_ids
-    for rep_id, first, *columns in conn.execute(statement, bound):
+    for rep_id, first, *columns in conn.execute(statement, bound).all():
         read[rep_id] = (first, [float(v or 0.0) for v in columns])
     sums: dict[tuple[int, str], Sums] = {}
     for rep in reps:
@@ -244,7 +250,7 @@ def _day_sums(
     metric's daily count and of the pooled daily count (the pool depends on the rep's role).
 
     Built once per shape (metrics, pools, whether `rep_ids` narrows it), the days and reps
-    bound at execution (`start`, `end`, `off_days`, `rep_ids`): building it anew at every
+    bound at execution (the business `days`, `rep_ids`): building it anew at every
     request that reads dispersions was about a twelfth of the API's scorecard CPU."""
     in_pool = or_(
         false(),
@@ -262,9 +268,11 @@ def _day_sums(
         .join(Rep, Rep.id == MetricDay.rep_id)
         .where(
             MetricDay.metric.in_(metrics),
-            MetricDay.local_date >= bindparam("start"),
-            MetricDay.local_date < bindparam("end"),
-            MetricDay.local_date.not_in(bindparam("off_days", expanding=True)),
+            # The history's business days listed, not a range less its days off: SQLite
+            # then seeks each (metric, day[, rep]) in the primary key instead of testing
+            # every row of the range against the days off (a third of the statement's time
+            # at 1M, measured; more with a full history and a short list of reps).
+            MetricDay.local_date.in_(bindparam("days", expanding=True)),
         )
         .group_by(MetricDay.rep_id, MetricDay.local_date)
     )

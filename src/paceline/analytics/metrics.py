@@ -193,7 +193,8 @@ def metric_totals(
     reps = {"rep_ids": list(rep_ids)} if rep_ids is not None else {}
     if rolled:
         query = _ROLLUP_TOTALS_FOR_REPS if for_reps else _ROLLUP_TOTALS
-        read = conn.execute(query, {"metrics": rolled, "start": start, "end": end, **reps})
+        # All rows at once: iterating a result fetches row by row (thousands of rows here)
+        read = conn.execute(query, {"metrics": rolled, "start": start, "end": end, **reps}).all()
         for rep_id, name, value in read:
             values[rep_id][name] = float(value)
     for metric in metrics:
@@ -205,7 +206,7 @@ def metric_totals(
             first, after = utc_bounds(settings, start, end)
             bounds = {"first": first, "after": after}
         totals = _totals_statement(settings, metric, for_reps)
-        for rep_id, value, missing in conn.execute(totals, {**bounds, **reps}):
+        for rep_id, value, missing in conn.execute(totals, {**bounds, **reps}).all():
             values[int(rep_id)][metric.name] = float(value or 0)
             if missing:
                 unknown[int(rep_id)][metric.name] = int(missing)

@@ -191,13 +191,8 @@ def active_paced_reps(
         if not any(name_key(t) == name_key(team) for t in teams):
             hint = did_you_mean(team, teams)
             raise UserInputError(f"team: no team named {team!r}{hint}")
-    query = (
-        _roster_query()
-        .where(Rep.role.in_(sorted(paced_roles)))
-        .where(or_(Rep.start_date.is_(None), Rep.start_date < period.end))
-        .where(or_(Rep.end_date.is_(None), Rep.end_date >= period.start))
-    )
-    reps = [RosterRep(*row) for row in conn.execute(query)]
+    bound = {"roles": sorted(paced_roles), "start": period.start, "end": period.end}
+    reps = [RosterRep(*row) for row in conn.execute(_PACED, bound).all()]
     if team is not None:
         reps = [r for r in reps if r.team and name_key(r.team) == name_key(team)]
     return reps
@@ -212,11 +207,18 @@ def _roster_query() -> Select[int, str, str, str | None, dt.date | None]:
 
 
 _ROSTER = _roster_query()  # read at every scorecard request: built once
+# The reps working during a period (`start`, `end`) in the paced `roles`: built once too.
+_PACED = (
+    _roster_query()
+    .where(Rep.role.in_(bindparam("roles", expanding=True)))
+    .where(or_(Rep.start_date.is_(None), Rep.start_date < bindparam("end")))
+    .where(or_(Rep.end_date.is_(None), Rep.end_date >= bindparam("start")))
+)
 _ROSTER_ONE = _roster_query().where(Rep.id == bindparam("rep_id"))
 
 
 def _roster(conn: Connection) -> list[RosterRep]:
-    return [RosterRep(*row) for row in conn.execute(_ROSTER)]
+    return [RosterRep(*row) for row in conn.execute(_ROSTER).all()]
 
 
 def _period(calendar: BusinessCalendar, kind: PeriodKind, as_of: dt.date) -> Period:
@@ -263,10 +265,15 @@ def _read_scorecards(
             windows[rep.start_date] = window(calendar, period, as_of, rep.start_date)
         return windows[rep.start_date]
 
+    facts = {name: _line_facts(settings, name) for name in wanted}
+
     def cards_for(group: list[RosterRep], spread: Dispersions) -> list[Scorecard]:
         metrics = key_metrics
         read = (totals, targets, spread)
-        return [_scorecard(settings, window_of(r), r, metrics.get(r.role, []), read) for r in group]
+        return [
+            _scorecard(settings, window_of(r), r, metrics.get(r.role, []), read, facts)
+            for r in group
+        ]
 
     cards = cards_for(reps, POISSON)
     suspects = {c.rep_id for c in cards if needs_dispersion(settings, c.lines)}
@@ -284,20 +291,15 @@ def _scorecard(
     rep: RosterRep,
     metrics: list[str],
     read: tuple[MetricTotals, dict[tuple[int, str], float], Dispersions],
+    facts: dict[str, _LineFacts] | None = None,
 ) -> Scorecard:
-    """One rep's card over `w`, the rep's window of the period (from their start date)."""
-    totals, targets, spread = read
-    ids = [rep.id]
+    """One rep's card over `w`, the rep's window of the period (from their start date).
+
+    `facts`: each metric's `_line_facts`, looked up once per request rather than per line."""
+    spread = read[2]
+    facts = facts or {}
     lines = [
-        _line(
-            settings,
-            w,
-            name,
-            metric_value(settings, totals, ids, name),
-            targets.get((rep.id, name)),
-            spread.of(rep.id, name),
-            amounts_unknown(settings, totals, ids, name),
-        )
+        _rep_line(settings, w, rep.id, name, read, facts.get(name) or _line_facts(settings, name))
         for name in metrics
     ]
     lines = _behind_together(settings, lines, spread.of(rep.id, POOLED))
@@ -318,6 +320,63 @@ def _scorecard(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _LineFacts:
+    """What a line needs to know of its metric besides the numbers: the same for every rep,
+    so looked up once per configuration, not once per rep and line (a thousand cards)."""
+
+    label: str
+    is_ratio: bool
+    is_sum: bool
+    higher_is_better: bool
+    max_chance: float | None
+    unit: Unit
+
+
+def _line_facts(settings: Settings, name: str) -> _LineFacts:
+    def build() -> _LineFacts:
+        metric = settings.metric(name)
+        return _LineFacts(
+            label=metric.label or name,
+            is_ratio=metric.aggregate == "ratio",
+            is_sum=metric.aggregate == "sum",
+            higher_is_better=metric.higher_is_better,
+            max_chance=_max_chance(settings, name),
+            unit=settings.metric_unit(name),
+        )
+
+    return derive(settings, ("scorecard.line", name), build)
+
+
+def _rep_line(
+    settings: Settings,
+    w: Window,
+    rep_id: int,
+    name: str,
+    read: tuple[MetricTotals, dict[tuple[int, str], float], Dispersions],
+    facts: _LineFacts,
+) -> MetricLine:
+    """One rep's line: `_line` with the rep's numbers read from the request's totals."""
+    totals, targets, spread = read
+    if facts.is_ratio:
+        actual = metric_value(settings, totals, [rep_id], name)
+    else:  # `metric_value` of one rep (its fsum of one value), without the look-ups
+        actual = math.fsum((totals.values.get(rep_id, _NO_TOTALS).get(name, 0.0),))
+    return _line(
+        settings,
+        w,
+        name,
+        actual,
+        targets.get((rep_id, name)),
+        spread.of(rep_id, name),
+        amounts_unknown(settings, totals, [rep_id], name) if totals.unknown else 0,
+        facts,
+    )
+
+
+_NO_TOTALS: dict[str, float] = {}  # a rep with no totals (read only)
+
+
 def _line(
     settings: Settings,
     w: Window,
@@ -326,28 +385,27 @@ def _line(
     target: float | None,
     dispersion: float | None = None,
     unknown: int = 0,
+    facts: _LineFacts | None = None,
 ) -> MetricLine:
     """A metric's line; `actual` is None only for a ratio with nothing to divide by."""
-    metric = settings.metric(name)
-    is_ratio = metric.aggregate == "ratio"
+    f = facts or _line_facts(settings, name)
     thresholds = settings.pacing
     measured = (
-        level_pace(actual, target, thresholds, metric.higher_is_better)
-        if is_ratio or actual is None
+        level_pace(actual, target, thresholds, f.higher_is_better)
+        if f.is_ratio or actual is None
         else pace(
             w,
             actual,
             target,
             thresholds,
-            metric.higher_is_better,
-            _max_chance(settings, name),
+            f.higher_is_better,
+            f.max_chance,
             dispersion or 1.0,
         )
     )
-    if metric.aggregate == "sum" and measured.status == "behind":
+    if f.is_sum and measured.status == "behind":
         measured = replace(measured, status="unclear")  # no count model: see _behind_together
-    unit = settings.metric_unit(name)
-    return MetricLine(name, metric.label or name, is_ratio, measured, unit, dispersion, unknown)
+    return MetricLine(name, f.label, f.is_ratio, measured, f.unit, dispersion, unknown)
 
 
 def amounts_unknown(settings: Settings, totals: MetricTotals, rep_ids: list[int], name: str) -> int:

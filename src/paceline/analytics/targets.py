@@ -53,9 +53,9 @@ def period_targets(
         **{f"after_{kind}": period.start - span for kind, span in _LONGEST.items()},
     }
     if rep_ids is None:
-        read = conn.execute(_STORED, params)
+        read = conn.execute(_STORED, params).all()
     else:
-        read = conn.execute(_STORED_FOR_REPS, {**params, "rep_ids": list(rep_ids)})
+        read = conn.execute(_STORED_FOR_REPS, {**params, "rep_ids": list(rep_ids)}).all()
     # A target stored for exactly this period (the common case) is answered as it is read,
     # without calendar arithmetic; the others are kept to derive from.
     result: dict[tuple[int, str], float] = {}
