@@ -61,6 +61,7 @@ DEFAULT_CLIENTS = "16,64"
 DEFAULT_SECONDS = 6.0
 WARM_UP_S = 1.0
 CLIENT_TIMEOUT_S = 60.0
+DB_CPU = "db_cpu_ms_per_request"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -316,6 +317,41 @@ def _cpu_s(pid: int) -> dict[int, float]:
     return used
 
 
+def _pg_database(url: str) -> str | None:
+    """The PostgreSQL database the server uses, or None for SQLite."""
+    parsed = make_url(url)
+    return parsed.database if parsed.get_backend_name() == "postgresql" else None
+
+
+def _backends_cpu_s(database: str | None) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL process serving `database` (a backend's
+    command line reads `postgres: ... USER DATABASE HOST(PORT) STATE`), by pid; empty for
+    SQLite, for a server on another host, or where /proc is not readable."""
+    if database is None:
+        return {}
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    used = {}
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            title = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not title.startswith("postgres:") or not _serves(title, database):
+                continue
+            stat = (cmdline.parent / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            used[int(cmdline.parent.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+def _serves(title: str, database: str) -> bool:
+    """Whether a PostgreSQL process title is a client's backend on `database` (not an
+    autovacuum worker, whose title names the database too)."""
+    words = title.split()
+    return any(
+        word == database and i + 1 < len(words) and words[i + 1].endswith((")", "[local]"))
+        for i, word in enumerate(words)
+    )
+
+
 def _cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU seconds the server used between two readings (a process gone by the second reading
     is left out, one that appeared counts from 0)."""
@@ -342,7 +378,7 @@ def _measure(
             run_id = uuid.uuid4().hex[:10]
             requests = _requests(case, base, sellers, run_id)
             print(f"  {make_url(url).get_backend_name()} {case} x{n}...", flush=True)
-            found = _load(requests, token, n, seconds, process.pid)
+            found = _load(requests, token, n, seconds, process.pid, _pg_database(url))
         found.update({"name": case, "clients": n})
         if case == "write":
             found.update(_accounting(url, run_id, found.pop("acknowledged")))
@@ -377,7 +413,12 @@ def _requests(case: str, base: str, reps: list[str], run_id: str) -> list[Reques
 
 
 def _load(
-    requests: list[Request], token: str, concurrency: int, seconds: float, server_pid: int
+    requests: list[Request],
+    token: str,
+    concurrency: int,
+    seconds: float,
+    server_pid: int,
+    pg_database: str | None = None,
 ) -> dict[str, Any]:
     """Each client loops over the requests until time is up; the first second is a warm-up
     whose latencies are not counted (its writes are: every write is accounted for)."""
@@ -389,6 +430,8 @@ def _load(
     stop = start + seconds
     peak_rss = [_rss_mb(server_pid)]
     cpu_at_start: list[dict[int, float]] = [{}]
+    db_cpu_at_start: list[dict[int, float]] = [{}]
+    db_cpu_seen: dict[int, float] = {}  # the latest reading of each backend, gone ones kept
     counted = [0]  # requests started in the measured window, answered or not
 
     def client(number: int) -> None:
@@ -419,8 +462,10 @@ def _load(
     def watch_memory() -> None:
         time.sleep(max(0.0, start - time.perf_counter()))
         cpu_at_start[0] = _cpu_s(server_pid)
+        db_cpu_at_start[0] = _backends_cpu_s(pg_database)
         while time.perf_counter() < stop:
             peak_rss[0] = max(peak_rss[0], _rss_mb(server_pid))
+            db_cpu_seen.update(_backends_cpu_s(pg_database))
             time.sleep(0.5)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(concurrency)]
@@ -431,6 +476,10 @@ def _load(
         thread.join()
     drained = time.perf_counter() - stop
     server_cpu = _cpu_between(cpu_at_start[0], _cpu_s(server_pid))
+    # A backend can come and go within the run (a pool's overflow connection is closed when
+    # it is returned): counted from its last reading; one shorter than 0.5 s is missed.
+    db_cpu_seen.update(_backends_cpu_s(pg_database))
+    db_cpu = _cpu_between(db_cpu_at_start[0], db_cpu_seen)
     latencies.sort()
     return {
         "requests": len(latencies),
@@ -445,6 +494,11 @@ def _load(
         # Server CPU (every worker, user + system) from the end of the warm-up until the last
         # request in flight was answered, over the requests started in that time.
         "cpu_ms_per_request": round(server_cpu * 1000 / counted[0], 2) if counted[0] else None,
+        # PostgreSQL's own CPU for the same requests (its processes serving the benchmark's
+        # database), on the same cores; None for SQLite, which runs inside the workers.
+        "db_cpu_ms_per_request": (
+            round(db_cpu * 1000 / counted[0], 2) if counted[0] and pg_database else None
+        ),
         "drain_s": round(drained, 1),
         "acknowledged": acknowledged,
     }
@@ -500,7 +554,7 @@ def _report(result: dict[str, Any]) -> str:
         f"({result.get('server_stack', 'stack not recorded')}), "
         f"{result['seconds']:g} s per case, demo organisation, loopback",
         f"{'db':<11}{'case':<10}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'errors':>8}{'RSS MB':>8}{'CPU ms/req':>11}  acked/stored/lost",
+        f"{'errors':>8}{'RSS MB':>8}{'CPU ms/req':>11}{'DB CPU':>8}  acked/stored/lost",
     ]
     for db, cases in result["databases"].items():
         lines += [_line(db, c) for c in cases]
@@ -511,13 +565,14 @@ def _line(db: str, c: dict[str, Any]) -> str:
     return (
         f"{db:<11}{c['name']:<10}{c['clients']:>8}{c['requests_per_s']:>9,.1f}"
         f"{c['p50_ms']:>9,.0f}{c['p99_ms']:>9,.0f}{c['errors']:>8}"
-        f"{c['server_rss_mb']:>8}{_cpu_ms(c):>11}  {_writes(c)}"
+        f"{c['server_rss_mb']:>8}{_cpu_ms(c):>11}{_cpu_ms(c, DB_CPU):>8}"
+        f"  {_writes(c)}"
     )
 
 
-def _cpu_ms(c: dict[str, Any]) -> str:
-    """Server CPU ms per request; "-" for a run from before the benchmark measured it."""
-    value = c.get("cpu_ms_per_request")
+def _cpu_ms(c: dict[str, Any], key: str = "cpu_ms_per_request") -> str:
+    """Server (or PostgreSQL) CPU ms per request; "-" for a run that did not measure it."""
+    value = c.get(key)
     return "-" if value is None else f"{value:.1f}"
 
 
@@ -527,7 +582,7 @@ def _side_by_side(before: dict[str, Any], after: dict[str, Any]) -> str:
         f"{before['label']} ({before.get('server_stack', '?')}) -> "
         f"{after['label']} ({after.get('server_stack', '?')})",
         f"{'db':<11}{'case':<10}{'clients':>8}{'req/s':>18}{'p99 ms':>20}{'errors':>14}"
-        f"{'RSS MB':>14}{'CPU ms/req':>16}",
+        f"{'RSS MB':>14}{'CPU ms/req':>16}{'DB CPU':>16}",
     ]
     for db, cases in after["databases"].items():
         earlier = {(c["name"], c["clients"]): c for c in before["databases"].get(db, [])}
@@ -542,6 +597,7 @@ def _side_by_side(before: dict[str, Any], after: dict[str, Any]) -> str:
                 f"{b['errors']:>6} ->{c['errors']:>5}"
                 f"{b['server_rss_mb']:>6} ->{c['server_rss_mb']:>5}"
                 f"{_cpu_ms(b):>8} ->{_cpu_ms(c):>5}"
+                f"{_cpu_ms(b, DB_CPU):>8} ->{_cpu_ms(c, DB_CPU):>5}"
             )
     return "\n".join(lines)
 

@@ -44,6 +44,7 @@ from paceline.analytics.metric_sql import (
     needs_contact,
 )
 from paceline.config import MetricSettings, Settings, derive
+from paceline.store.engine import read_connection
 from paceline.store.models import (
     Activity,
     Contact,
@@ -92,7 +93,7 @@ def _fingerprint(settings: Settings) -> str:
 def ensure_rollup(engine: Engine, settings: Settings) -> RollupRefresh:
     """Bring `metric_day` up to date with activities and configuration (cheap when it is)."""
     wanted = fingerprint(settings)
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         stored, marked, contacts_marked = conn.execute(_STATE).one()
     if stored == wanted and not marked and not contacts_marked:
         return RollupRefresh(rebuilt=False, rep_days=0)

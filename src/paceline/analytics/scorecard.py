@@ -42,6 +42,7 @@ from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import Settings, Unit, derive
 from paceline.errors import UserInputError, did_you_mean
+from paceline.store.engine import read_connection
 from paceline.store.models import Rep, Team
 from paceline.store.names import name_key
 
@@ -119,7 +120,7 @@ def rep_scorecard(
     By id for a caller that has resolved the name already (the API's access check reads every
     rep's name for that): one row read instead of the whole roster a second time."""
     ensure_rollup(engine, settings)
-    with engine.connect() as conn:  # one connection for the roster and the numbers
+    with read_connection(engine) as conn:  # one connection for the roster and the numbers
         matches = _roster_of(conn, rep)
         return _read_scorecards(conn, settings, matches, period_kind, as_of)[0][0]
 
@@ -236,7 +237,7 @@ def _scorecards(
 ) -> tuple[list[Scorecard], MetricTotals]:
     """The reps' scorecards, and the totals behind them (team totals pool ratios from them)."""
     ensure_rollup(engine, settings)
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         return _read_scorecards(conn, settings, reps, period_kind, as_of)
 
 

@@ -27,6 +27,7 @@ from paceline.auth.passwords import (
 from paceline.errors import UserInputError
 from paceline.store import audit
 from paceline.store.audit import Actor
+from paceline.store.engine import read_connection
 from paceline.store.models import ApiToken, AppUser, LoginAttempt, Rep, Team, WebSession, utcnow
 from paceline.store.names import name_key
 from paceline.store.records import storable_id
@@ -415,7 +416,7 @@ def start_session(engine: Engine, user_id: int) -> tuple[str, str]:
 
 def session_principal(engine: Engine, token: str) -> tuple[Principal, str] | None:
     """The user and CSRF token of a live session, or None."""
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         row = conn.execute(
             _SESSION_PRINCIPAL, {"token_hash": digest(token), "now": utcnow()}
         ).first()
@@ -512,7 +513,7 @@ def token_principal(engine: Engine, token: str) -> Principal | None:
     """The user of a live API token (and note when it was last used), or None."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:  # the once-a-minute write commits on its own
         row = conn.execute(_TOKEN_PRINCIPAL, {"token_hash": digest(token)}).first()
         if row is None:
             return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from paceline.config import MAX_OVERFLOW, POOL_SIZE, POOL_TIMEOUT_S
@@ -69,7 +70,52 @@ def make_engine(
         )
         event.listen(engine, "connect", _configure_sqlite_connection)
         return engine
-    return create_engine(url, pool_pre_ping=True, **pool, **kwargs)
+    if not hasattr(select, "poll"):  # no poll(2) (Windows): a round trip per check-out
+        return create_engine(url, pool_pre_ping=True, **pool, **kwargs)
+    engine = create_engine(url, **pool, **kwargs)
+    event.listen(engine, "checkout", _drop_if_closed_by_server)
+    return engine
+
+
+def _drop_if_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled PostgreSQL connection the server has ended is replaced before use, without
+    a round trip: SQLAlchemy's `pool_pre_ping` sent an empty statement at every check-out,
+    a round trip per check-out to the PostgreSQL server, which shares the cores.
+
+    A connection idle in the pool has nothing to read unless the server has spoken: a
+    restart, `pg_terminate_backend` or an idle timeout sends its FATAL error and closes the
+    socket, which then polls readable. Anything readable (or a connection the driver knows
+    is broken or not idle) raises `DisconnectionError`, on which the pool discards the
+    connection and checks out another (a fresh one when the pool is empty). The one case
+    the ping caught and this does not, a server gone without closing the socket (a network
+    cut), made the ping wait for TCP's own time-out anyway."""
+    from psycopg import pq  # loaded already: the connection is psycopg's
+
+    pgconn = dbapi_connection.pgconn
+    idle = pgconn.transaction_status == pq.TransactionStatus.IDLE
+    if dbapi_connection.closed or pgconn.status != pq.ConnStatus.OK or not idle:
+        raise DisconnectionError("the connection is broken")
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN)
+    if poller.poll(0):
+        raise DisconnectionError("the server closed the connection or sent unasked-for data")
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """`engine.connect()` for reads that need no transaction around them (each statement
+    sees what was committed when it started, which is all a transaction gives a reader at
+    READ COMMITTED, PostgreSQL's default, and all Python's sqlite3 gives a SELECT anyway).
+
+    On PostgreSQL the connection runs in autocommit: no BEGIN before the first statement
+    and no ROLLBACK at the end, two round trips fewer per use; and psycopg keeps its
+    prepared statements, which it drops at every ROLLBACK. A write made on it (the token's
+    `last_used_at`) commits on its own. Its isolation level is restored when it goes back
+    to the pool. SQLite's connections are left as they are."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 def is_busy(exc: BaseException) -> bool:

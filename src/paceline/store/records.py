@@ -44,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 
 from paceline.store import audit
 from paceline.store.audit import Actor
+from paceline.store.engine import read_connection
 from paceline.store.models import (
     Account,
     Activity,
@@ -126,7 +127,7 @@ class TeamRecord:
 
 def rep_refs(engine: Engine) -> dict[str, RepRef]:
     """Every rep by name key (names match case- and space-insensitively). Reps are few."""
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         return {name_key(row[1]): RepRef(int(row[0]), *row[1:]) for row in conn.execute(_REP_REFS)}
 
 
@@ -226,7 +227,7 @@ def list_teams(engine: Engine, everyone: bool, team_id: int | None) -> list[Team
         query, params = _ONE_TEAM, {"team_id": team_id}
     else:
         return []
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         return [TeamRecord(int(i), n, int(c)) for i, n, c in conn.execute(query, params)]
 
 

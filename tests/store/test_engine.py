@@ -1,0 +1,67 @@
+"""The engine's PostgreSQL connections: one the server has ended is replaced before it is
+used (what `pool_pre_ping` guaranteed, now without a round trip per check-out), reads on
+`read_connection` run in autocommit, and the pool's next writer still gets a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, insert, text
+
+from factories import count_rows
+from paceline.store.engine import make_engine, read_connection, write_transaction
+from paceline.store.models import Team
+
+
+@pytest.fixture
+def one_connection(pg_engine: Engine) -> Iterator[Engine]:
+    """An engine of Paceline's on the same database whose pool holds a single connection, so
+    every check-out below is the same pooled connection unless it was replaced."""
+    url = pg_engine.url.render_as_string(hide_password=False)
+    engine = make_engine(url, pool_size=1, max_overflow=0)
+    yield engine
+    engine.dispose()
+
+
+def _backend_pid(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(text("SELECT pg_backend_pid()")))
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_before_use(
+    pg_engine: Engine, one_connection: Engine
+) -> None:
+    first = _backend_pid(one_connection)
+    assert _backend_pid(one_connection) == first  # pooled: the same server process again
+    with pg_engine.connect() as admin:  # waits (up to 10 s) until the process has exited
+        ended = admin.scalar(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": first})
+    assert ended is True
+
+    with read_connection(one_connection) as conn:  # no error: a new connection
+        second = int(conn.scalar(text("SELECT pg_backend_pid()")))
+    assert second != first
+    assert _backend_pid(one_connection) == second
+
+
+def test_a_write_on_a_read_connection_commits_on_its_own(
+    pg_engine: Engine, one_connection: Engine
+) -> None:
+    with read_connection(one_connection) as conn:
+        conn.execute(insert(Team).values(name="East"))
+        assert count_rows(pg_engine, Team) == 1  # seen by another connection, before the end
+
+
+def test_the_pooled_connection_is_transactional_again_after_a_read_connection(
+    one_connection: Engine,
+) -> None:
+    with read_connection(one_connection) as conn:
+        assert conn.scalar(text("SELECT count(*) FROM team")) == 0
+    with pytest.raises(RuntimeError, match="half-way"), write_transaction(one_connection) as conn:
+        conn.execute(insert(Team).values(name="East"))
+        raise RuntimeError("half-way")
+    assert count_rows(one_connection, Team) == 0  # rolled back: nothing half-written
+
+    with one_connection.connect() as conn:  # a plain connection is not in autocommit either
+        conn.execute(insert(Team).values(name="West"))
+    assert count_rows(one_connection, Team) == 0
