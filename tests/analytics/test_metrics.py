@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, delete, func, insert, select, text, update
+from sqlalchemy import Engine, delete, event, func, insert, select, text, update
 
 from factories import migrated_sqlite_copy
 from paceline.analytics import rollup
 from paceline.analytics.metrics import (
     MetricTotals,
+    SpanTotals,
     daily_values,
     last_active_days,
     meets_minimum,
@@ -415,6 +416,47 @@ def test_local_day_edges_and_end_exclusive(shared: tuple[Engine, Org], settings:
     # The weekend and an empty range have nothing.
     assert totals(engine, settings, names, D(2026, 10, 31), D(2026, 11, 2)).values == {}
     assert totals(engine, settings, names, D(2026, 11, 3), D(2026, 11, 3)).values == {}
+
+
+def test_span_totals_add_stretches_read_once(
+    shared: tuple[Engine, Org], settings: Settings
+) -> None:
+    engine, org = shared
+    reps = sorted(org.reps.values())
+    edges = [D(2026, 10, 29), D(2026, 10, 30), D(2026, 10, 31), D(2026, 11, 2), D(2026, 11, 5)]
+    span = SpanTotals(settings, reps, edges)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    names = ["activities", "calls"]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with engine.connect() as conn:
+            whole = span(conn, settings, names, *WHOLE, reps)
+            read_whole = len(statements)
+            friday = span(conn, settings, names, D(2026, 10, 30), D(2026, 11, 2), reps)
+            weekend = span(conn, settings, names, D(2026, 10, 31), D(2026, 11, 2), reps)
+            read_inside = len(statements) - read_whole
+            # Not a count (minutes add up as fractions could not): read as metric_totals.
+            minutes = span(conn, settings, ["logged_minutes"], WHOLE[0], D(2026, 11, 2), reps)
+            # Other reps, or a day that is no edge: read as metric_totals too.
+            ana_only = span(conn, settings, names, *WHOLE, [org.reps["ana"]])
+            off_edge = span(conn, settings, names, D(2026, 11, 2), D(2026, 11, 3), reps)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert read_whole == 4  # one per stretch between the edges
+    assert read_inside == 0  # the Friday and the weekend are stretches already read
+    # The same totals as the tests above count by hand.
+    assert table(org, whole, names) == expect(names, ana=[10, 5], ben=[7, 5], cai=[6, 2])
+    assert table(org, friday, names) == expect(names, ana=[2, 0], ben=[2, 1], cai=[2, 1])
+    assert friday.values[org.reps["ana"]] == {"activities": 2.0}  # no call: no entry
+    assert weekend.values == {}
+    assert (friday.start, friday.end) == (D(2026, 10, 30), D(2026, 11, 2))
+    assert minutes == totals(engine, settings, ["logged_minutes"], WHOLE[0], D(2026, 11, 2), reps)
+    assert set(ana_only.values) == {org.reps["ana"]}
+    assert table(org, off_edge, names) == expect(names, ana=[2, 1], ben=[2, 1], cai=[2, 0])
 
 
 def test_distinct_counts(shared: tuple[Engine, Org], settings: Settings) -> None:

@@ -43,9 +43,11 @@ from paceline.analytics.forecast import (
     check_day,
     check_period_kind,
     check_runs,
+    count_edges,
     prepare,
     simulate,
 )
+from paceline.analytics.metrics import SpanTotals, TotalsReader
 from paceline.analytics.pipeline_history import (
     ForecastScope,
     first_deal_created,
@@ -183,14 +185,16 @@ def backtest(
     skipped: list[SkippedCutoff] = []
     with engine.connect() as conn:
         scope = forecast_scope(conn, team, rep)
-        for period in past:
-            for point in points:
-                cutoff_day = cutoff_of(period, point)
-                reason = _skip_reason(conn, settings, scope, cutoff_day)
-                if reason is not None:
-                    skipped.append(SkippedCutoff(period, point, cutoff_day, reason))
-                    continue
-                rows.append(_row(conn, settings, scope, period, point, cutoff_day, runs, seed))
+        cutoffs = [(period, point, cutoff_of(period, point)) for period in past for point in points]
+        # The cut-offs' activity-count windows overlap (a year of history each): read once.
+        edges = [day for _, _, cutoff in cutoffs for day in count_edges(settings, cutoff)]
+        totals = SpanTotals(settings, scope.rep_ids, edges)
+        for period, point, cutoff_day in cutoffs:
+            reason = _skip_reason(conn, settings, scope, cutoff_day)
+            if reason is not None:
+                skipped.append(SkippedCutoff(period, point, cutoff_day, reason))
+                continue
+            rows.append(_row(conn, settings, scope, period, point, cutoff_day, runs, seed, totals))
     return Backtest(
         period_kind=kind,
         as_of=day,
@@ -238,9 +242,10 @@ def _row(
     cutoff_day: dt.date,
     runs: int,
     seed: int,
+    totals: TotalsReader,
 ) -> BacktestRow:
     first_left = cutoff_day + dt.timedelta(days=1)
-    inputs = prepare(conn, settings, scope, cutoff_day, period, use_plan=False)
+    inputs = prepare(conn, settings, scope, cutoff_day, period, use_plan=False, totals=totals)
     result = simulate(inputs, runs, seed)
     start, end = _midnight(settings, period.start), _midnight(settings, period.end)
     weighted, note = weighted_pipeline(settings, inputs)

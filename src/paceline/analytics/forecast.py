@@ -59,7 +59,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import activity_filter, needs_contact
-from paceline.analytics.metrics import MetricTotals, metric_totals, revenue_metric
+from paceline.analytics.metrics import MetricTotals, TotalsReader, metric_totals, revenue_metric
 from paceline.analytics.pipeline_history import (
     SECONDS_PER_DAY,
     ForecastScope,
@@ -374,11 +374,14 @@ def prepare(
     period: Period,
     *,
     use_plan: bool,
+    totals: TotalsReader = metric_totals,
 ) -> Inputs:
     """Read and learn everything a forecast of `period` at the end of `as_of` needs.
 
     `use_plan`: read the reps' activity targets for the period (a backtest does not: stored
     targets carry no date telling when they were set, so they might be hindsight).
+    `totals`: how activity counts are read (a backtest's `SpanTotals` shares them between
+    its cut-offs; the windows read are `count_edges`).
     """
     calendar = BusinessCalendar(settings.calendar)
     rules = settings.insight.forecast
@@ -395,7 +398,7 @@ def prepare(
     chances = _chances(snap, stays if by_stage else None, creation, days_left, average or 0.0)
     won, won_unknown = _won_by_day(conn, settings, calendar, scope, period, as_of, cutoff)
     new_per_day, new_deals = _new_deals(
-        conn, settings, calendar, scope, snap, as_of, period, history_start, use_plan
+        conn, settings, calendar, scope, snap, as_of, period, history_start, use_plan, totals
     )
     wins_per_day = _wins_per_day(new_per_day, creation.curve())
     new_deals = _with_expectations(new_deals, new_per_day, wins_per_day, average)
@@ -429,6 +432,18 @@ def prepare(
         if by_rep
         else [],
     )
+
+
+def count_edges(settings: Settings, as_of: dt.date) -> list[dt.date]:
+    """The days between which `prepare` for `as_of` reads activity counts: the history's
+    start, the run rate's start and the first day left (see `SpanTotals`)."""
+    rules = settings.insight.forecast
+    first_left = as_of + dt.timedelta(days=1)
+    return [
+        shift_months(first_left, -rules.history_months),
+        first_left - dt.timedelta(days=rules.run_rate_days),
+        first_left,
+    ]
 
 
 def _rate_evidence(snap: Snapshot, new_deals: NewDeals, run_rate_days: int) -> int:
@@ -572,6 +587,7 @@ def _new_deals(
     period: Period,
     history_start: dt.date,
     use_plan: bool,
+    totals_of: TotalsReader,
 ) -> tuple[FloatArray, NewDeals]:
     """Expected new deals on each day left, and how they were worked out."""
     rules = settings.insight.forecast
@@ -586,7 +602,7 @@ def _new_deals(
     opportunity_rate = created / run_days if run_days else 0.0
     opportunities = len(snap.created)
     steps = _activity_steps(settings)
-    totals = metric_totals(
+    totals = totals_of(
         conn, settings, [m.name for m in steps], history_start, first_left, scope.rep_ids
     )
     counts = {m.name: _summed(totals, m.name, scope) for m in steps}
@@ -610,7 +626,7 @@ def _new_deals(
         return opportunity_rate * open_days, base
     conversion = opportunities / counts[driver.name]
     volume = _driver_volume(
-        conn, settings, calendar, scope, driver, run_start, first_left, period, use_plan
+        conn, settings, calendar, scope, driver, run_start, first_left, period, use_plan, totals_of
     )
     lag = _lag_days(conn, settings, scope, driver, snap)
     known = _daily_driver(conn, scope, driver, first_left - dt.timedelta(days=lag), first_left)
@@ -709,11 +725,12 @@ def _driver_volume(
     first_left: dt.date,
     period: Period,
     use_plan: bool,
+    totals_of: TotalsReader,
 ) -> _Volume:
     """Driver activity expected per business day: each rep's target share where they have
     one for the period, else their trailing run rate."""
     run_days = calendar.business_days(run_start, first_left)
-    totals = metric_totals(conn, settings, [driver.name], run_start, first_left, scope.rep_ids)
+    totals = totals_of(conn, settings, [driver.name], run_start, first_left, scope.rep_ids)
     rates = {r: totals.get(r, driver.name) / run_days for r in totals.values} if run_days else {}
     planned: dict[int, float] = {}
     period_days = calendar.business_days(period.start, period.end)
