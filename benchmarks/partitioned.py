@@ -11,10 +11,13 @@ Timed warm, round-robin over both databases (one warm-up, then `--runs` rounds):
   (`tracking.paceline_read`);
 - the diagnosis of team "Inside East": the team diagnosis, one SDR's brief, the team funnel
   with median days, and the team's scorecards (`diagnose.cases`).
-Then a rebuild after a definition change: the whole rebuild (`rollup._rebuild`: every
-aggregate, one transaction) on each database, then the same aggregates rebuilt one month at
-a time (`rollup.rebuild_days`, one transaction per month, its statements bounded by the
-month's dates) on each.
+Then a day's refresh on each (`tracking.refresh_one_day`: every activity of the last day
+touched, then the `ensure_rollup` that recomputes those rep-days), and a rebuild after a
+definition change: the whole rebuild (`rollup._rebuild`: every aggregate, one transaction)
+on each database, then the same aggregates rebuilt one month at a time (`rollup.rebuild_days`,
+one transaction per month, its statements bounded by the month's dates) on each. With
+`--partitioned-rebuild last-month` (for 10M, where a whole rebuild takes most of an hour per
+database) only the last complete month is rebuilt, and only its rows are compared.
 
 Checked: each timed read returns equal values on both databases (dataclass equality), the
 aggregates of the partitioned database equal raw SQL (`diagnose.cross_check`), and after the
@@ -22,6 +25,8 @@ rebuilds every aggregate table holds the same rows on both (an md5 of the sorted
 difference is a `PROBLEM:` line and a non-zero exit.
 
     PYTHONPATH=src python benchmarks/partitioned.py --rows 1M --partitioned-runs 5
+    PYTHONPATH=src python benchmarks/partitioned.py --rows 10M --partitioned-runs 3 \
+        --partitioned-rebuild last-month
     make bench BENCH_ARGS='--only partitioned'
 """
 
@@ -64,6 +69,7 @@ AGGREGATES = {
 }
 DEFAULT_ROWS = 1_000_000
 DEFAULT_RUNS = 5
+REBUILDS = ("all", "last-month")
 READS = ("team diagnosis", "rep brief (one SDR)", "funnel (team)", diagnose.BASELINE)
 
 
@@ -180,15 +186,22 @@ def rebuild_whole(engine: Engine, settings: Settings) -> float:
     return time.perf_counter() - started
 
 
-def rebuild_by_month(engine: Engine, settings: Settings) -> list[tuple[str, float]]:
-    """The same aggregates rebuilt one month at a time (`rollup.rebuild_days`, one
-    transaction per month): (month, seconds) per month."""
+def history_months(engine: Engine) -> list[dt.date]:
+    """The first day of every month that holds an activity."""
     with engine.connect() as conn:
         first, last = conn.execute(
             select(func.min(Activity.local_date), func.max(Activity.local_date))
         ).one()
+    return month_starts(first, last)
+
+
+def rebuild_by_month(
+    engine: Engine, settings: Settings, months: Sequence[dt.date]
+) -> list[tuple[str, float]]:
+    """The same aggregates rebuilt one month at a time (`rollup.rebuild_days`, one
+    transaction per month): (month, seconds) per month."""
     timings = []
-    for month in month_starts(first, last):
+    for month in months:
         end = (month + dt.timedelta(days=32)).replace(day=1)
         started = time.perf_counter()
         rollup.rebuild_days(engine, settings, aggregates.DayRange(month, end))
@@ -196,11 +209,18 @@ def rebuild_by_month(engine: Engine, settings: Settings) -> list[tuple[str, floa
     return timings
 
 
-def aggregate_rows(engine: Engine, table: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-    """An aggregate table's rows: key -> the other columns."""
+def aggregate_rows(
+    engine: Engine, table: str, month: dt.date | None = None
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """An aggregate table's rows (those of `month` only, for a table keyed by day): key ->
+    the other columns."""
     key = AGGREGATES[table].split(", ")
+    where = ""
+    if month is not None and "local_date" in key:
+        end = (month + dt.timedelta(days=32)).replace(day=1)
+        where = f" WHERE local_date >= '{month.isoformat()}' AND local_date < '{end.isoformat()}'"
     with engine.connect() as conn:
-        rows = conn.execute(text(f"SELECT * FROM {table}")).mappings()
+        rows = conn.execute(text(f"SELECT * FROM {table}{where}")).mappings()
         return {
             tuple(r[k] for k in key): tuple(v for k, v in r.items() if k not in key) for r in rows
         }
@@ -228,7 +248,7 @@ def sizes(engine: Engine) -> dict[str, int]:
     return found
 
 
-def measure(rows: int, runs: int) -> dict[str, Any]:
+def measure(rows: int, runs: int, rebuild: str = "all") -> dict[str, Any]:
     settings = default_settings()
     plain_url, part_url, conversion = prepare(rows, settings)
     engines = {"plain": make_engine(plain_url), "partitioned": make_engine(part_url)}
@@ -243,16 +263,27 @@ def measure(rows: int, runs: int) -> dict[str, Any]:
         checked, found = diagnose.cross_check(engines["partitioned"], settings, window, sdr)
         problems += [f"partitioned: {p}" for p in found]
         load_reads = os.getloadavg()
-        rebuilds = {
-            "plain: whole": rebuild_whole(engines["plain"], settings),
-            "partitioned: whole": rebuild_whole(engines["partitioned"], settings),
+        day = tracking.business_days_back(settings, tracking.AS_OF, 1)[0]
+        refreshes = {
+            label: tracking.refresh_one_day(e, settings, day) for label, e in engines.items()
         }
-        months = {label: rebuild_by_month(e, settings) for label, e in engines.items()}
+        every_month = history_months(engines["plain"])
+        rebuilds, compared = {}, None
+        if rebuild == "all":
+            rebuilds = {
+                "plain: whole": rebuild_whole(engines["plain"], settings),
+                "partitioned: whole": rebuild_whole(engines["partitioned"], settings),
+            }
+            chosen = every_month
+        else:  # the last month whose days are all in the history
+            compared = every_month[-2]
+            chosen = [compared]
+        months = {label: rebuild_by_month(e, settings, chosen) for label, e in engines.items()}
         counts: dict[str, int] = {}
         for table in AGGREGATES:
             differ = Differences()
-            plain_rows = aggregate_rows(engines["plain"], table)
-            part_rows = aggregate_rows(engines["partitioned"], table)
+            plain_rows = aggregate_rows(engines["plain"], table, compared)
+            part_rows = aggregate_rows(engines["partitioned"], table, compared)
             counts[table] = len(plain_rows)
             if plain_rows.keys() != part_rows.keys():
                 problems.append(f"{table}: other keys on the partitioned database")
@@ -275,9 +306,11 @@ def measure(rows: int, runs: int) -> dict[str, Any]:
         "conversion": conversion,
         "reads": timings,
         "checked_values": checked,
+        "day_refresh": refreshes,
         "rebuild_seconds": rebuilds,
         "rebuild_by_month": months,
         "aggregate_rows": counts,
+        "compared_month": compared,
         "last_bit_differences": rounding,
         "sizes": size,
         "problems": problems,
@@ -306,6 +339,12 @@ def report(figures: dict[str, Any]) -> str:
         f"Conversion: copy {conv['copy_seconds']:.1f} s, "
         f"partition_by_month {conv['partition_seconds']:.1f} s"
     )
+    for label, refresh in figures.get("day_refresh", {}).items():
+        lines.append(
+            f"A day's refresh, {label}: {refresh['activities']:,} activities touched in "
+            f"{refresh['update_seconds']:.1f} s, {refresh['rep_days']:,} rep-days refreshed "
+            f"in {refresh['seconds']:.1f} s"
+        )
     for label, seconds in figures["rebuild_seconds"].items():
         lines.append(f"Rebuild, {label}: {seconds:.1f} s")
     for label, months in figures["rebuild_by_month"].items():
@@ -314,7 +353,9 @@ def report(figures: dict[str, Any]) -> str:
             + ", ".join(f"{m[:7]} {s:.1f} s" for m, s in months)
             + f" (sum {sum(s for _, s in months):.1f} s)"
         )
-    lines.append(f"Aggregate rows: {figures['aggregate_rows']}")
+    month = figures.get("compared_month")
+    scope = f" (those of {month}, prospect_step all)" if month else ""
+    lines.append(f"Aggregate rows{scope}: {figures['aggregate_rows']}")
     lines.append(
         "Floats equal to 1e-9 but not to the last bit (sums in another order): "
         f"{figures['last_bit_differences']}"
@@ -335,6 +376,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_RUNS,
         help=f"partitioned: timed rounds after the warm-up (default {DEFAULT_RUNS})",
     )
+    parser.add_argument(
+        "--partitioned-rebuild",
+        choices=REBUILDS,
+        default="all",
+        help="partitioned: rebuild everything, whole and month by month (default), or only "
+        "the last complete month (last-month, for 10M)",
+    )
     with contextlib.suppress(argparse.ArgumentError):
         parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
 
@@ -347,7 +395,9 @@ def run(args: argparse.Namespace) -> int:
     if not up:
         print(f"partitioned: skipped: {why}")
         return 0
-    figures = measure(args.rows or DEFAULT_ROWS, max(1, args.partitioned_runs))
+    figures = measure(
+        args.rows or DEFAULT_ROWS, max(1, args.partitioned_runs), args.partitioned_rebuild
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2, default=str) + "\n", encoding="utf-8")
     print(report(figures))

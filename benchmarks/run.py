@@ -28,6 +28,7 @@ BENCHMARKS: tuple[str, ...] = (
     "tracking",
     "diagnose",
     "partitioned",
+    "replica",
     "http_load",
     "forecast_calibration",
     "cli_startup",

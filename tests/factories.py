@@ -1274,7 +1274,7 @@ API_OPERATIONS.append(("GET", "/api/v1/syncs"))
 # see. Every test starts in an empty folder of its own with those variables unset
 # (`isolated_cwd` in tests/conftest.py); tests/test_suite_isolation.py proves it.
 
-CWD_VARIABLES = ("PACELINE_CONFIG", "PACELINE_DB", "PACELINE_REP")
+CWD_VARIABLES = ("PACELINE_CONFIG", "PACELINE_DB", "PACELINE_READ_DB", "PACELINE_REP")
 
 
 def isolate_working_directory(monkeypatch: pytest.MonkeyPatch, parent: Path) -> Path:

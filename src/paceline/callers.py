@@ -31,6 +31,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class AppState:
     settings: Settings
     engine: Engine
+    # What analyses read from: the read replica (`[database] read_url`) or `engine` itself;
+    # writes, sign-ins and the aggregates' refresh use `engine` (see store.engine.read_engine).
+    reads: Engine
 
 
 def app_state(request: Request) -> AppState:

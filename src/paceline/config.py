@@ -60,6 +60,9 @@ POOL_TIMEOUT_S = 10.0
 
 class DatabaseSettings(_Strict):
     url: str = DEFAULT_DB_URL
+    # A read replica of `url` (PostgreSQL streaming replication) the analyses read from, while
+    # writes and the aggregates' refresh go to `url`; none by default (everything on `url`).
+    read_url: str | None = None
     # Each process's connection pool; when no connection frees up within pool_timeout
     # seconds the request is answered 503 with Retry-After rather than queued indefinitely.
     pool_size: int = Field(POOL_SIZE, ge=1, le=1000)
@@ -851,6 +854,12 @@ def default_settings() -> Settings:
 def resolve_database_url(settings: Settings, explicit: str | None = None) -> str:
     """--db wins, then $PACELINE_DB, then the configuration file."""
     return explicit or os.environ.get("PACELINE_DB") or settings.database.url
+
+
+def resolve_read_url(settings: Settings) -> str | None:
+    """The read replica's URL: $PACELINE_READ_DB, then `[database] read_url`; None when
+    analyses read from the database itself."""
+    return os.environ.get("PACELINE_READ_DB") or settings.database.read_url
 
 
 # --- what is derived once per configuration ---------------------------------------------------

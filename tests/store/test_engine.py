@@ -1,6 +1,9 @@
 """The engine's PostgreSQL connections: one the server has ended is replaced before it is
 used (what `pool_pre_ping` guaranteed, now without a round trip per check-out), reads on
-`read_connection` run in autocommit, and the pool's next writer still gets a transaction."""
+`read_connection` run in autocommit, and the pool's next writer still gets a transaction;
+and `wait_for_replay`, what an analysis on a read replica waits for (on a real standby,
+`pg_last_wal_replay_lsn()` passing the primary's WAL position, measured against a streaming
+replica in benchmarks/replica.py, since a test suite cannot start one)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,12 @@ import pytest
 from sqlalchemy import Engine, insert, text
 
 from factories import count_rows
-from paceline.store.engine import make_engine, read_connection, write_transaction
+from paceline.store.engine import (
+    make_engine,
+    read_connection,
+    wait_for_replay,
+    write_transaction,
+)
 from paceline.store.models import Team
 
 
@@ -65,3 +73,12 @@ def test_the_pooled_connection_is_transactional_again_after_a_read_connection(
     with one_connection.connect() as conn:  # a plain connection is not in autocommit either
         conn.execute(insert(Team).values(name="West"))
     assert count_rows(one_connection, Team) == 0
+
+
+def test_a_database_that_is_not_a_standby_is_not_waited_for(
+    pg_engine: Engine, sqlite_engine: Engine
+) -> None:
+    # pg_last_wal_replay_lsn() is NULL outside recovery: a second database standing in for a
+    # replica is current at once, even with no time allowed.
+    assert wait_for_replay(pg_engine, pg_engine, timeout=0) is True
+    assert wait_for_replay(sqlite_engine, sqlite_engine, timeout=0) is True

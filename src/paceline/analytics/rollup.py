@@ -44,7 +44,7 @@ from paceline.analytics.metric_sql import (
     needs_contact,
 )
 from paceline.config import MetricSettings, Settings, derive
-from paceline.store.engine import read_connection
+from paceline.store.engine import primary_of, read_connection, wait_for_replay
 from paceline.store.models import (
     Activity,
     Contact,
@@ -91,7 +91,20 @@ def _fingerprint(settings: Settings) -> str:
 
 
 def ensure_rollup(engine: Engine, settings: Settings) -> RollupRefresh:
-    """Bring `metric_day` up to date with activities and configuration (cheap when it is)."""
+    """Bring `metric_day` up to date with activities and configuration (cheap when it is).
+
+    On a read replica (`store.engine.read_engine`) the refresh runs on the primary, which
+    alone can write. When it had changes to fold in, the analysis then waits for the replica
+    to replay them (`wait_for_replay`), so the page after a write shows it; otherwise it
+    reads the replica as it is, seconds behind at most: waiting on every read would make each
+    one wait for whatever else the primary's server writes (another database's import too).
+    """
+    primary = primary_of(engine)
+    if primary is not engine:
+        refresh = ensure_rollup(primary, settings)
+        if refresh.rebuilt or refresh.rep_days:
+            wait_for_replay(primary, engine)
+        return refresh
     wanted = fingerprint(settings)
     with read_connection(engine) as conn:
         stored, marked, contacts_marked = conn.execute(_STATE).one()

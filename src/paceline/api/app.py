@@ -28,7 +28,7 @@ from paceline.api.deps import AppState
 from paceline.callers import SecurityHeaders
 from paceline.config import Settings
 from paceline.errors import UserInputError
-from paceline.store.engine import is_busy
+from paceline.store.engine import is_busy, read_engine
 
 API_PREFIX = "/api/v1"
 # Seconds a client is told to wait when the database is saturated (503): about how long the
@@ -47,7 +47,9 @@ def create_api(settings: Settings, engine: Engine) -> FastAPI:
         redoc_url=None,
     )
     _mount_docs(app)
-    app.state.paceline = AppState(settings=settings, engine=engine)
+    app.state.paceline = AppState(
+        settings=settings, engine=engine, reads=read_engine(settings, engine)
+    )
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(UserInputError, _user_input_error)
     for error in BUSY_ERRORS:

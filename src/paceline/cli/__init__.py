@@ -281,6 +281,18 @@ class Context:
             raise NotReady(f"the database at {_shown(self.url)} needs `paceline init` to upgrade")
         return engine
 
+    def reader(self) -> Engine:
+        """The engine analyses read from: the read replica (`[database] read_url`,
+        $PACELINE_READ_DB) when one is set, else the database; the aggregates' refresh
+        still runs on the database (`store.engine.read_engine`)."""
+        from paceline.store.engine import read_engine
+
+        primary = self.engine()
+        key = f"read:{self.url}"
+        if key not in self._engines:
+            self._engines[key] = read_engine(self.settings, primary)
+        return self._engines[key]
+
 
 def _shown(url: str) -> str:
     from sqlalchemy.engine import make_url
@@ -531,7 +543,7 @@ def summary(
         raise InputError("--period", f"must be {', '.join(periods)}, not {period!r}{hint}")
     c = _ctx(ctx)
     kind = cast(PeriodKind, period)
-    result = activity_summary(c.engine(), c.settings, kind, as_of.date() if as_of else None)
+    result = activity_summary(c.reader(), c.settings, kind, as_of.date() if as_of else None)
     if as_json:
         out.print_json(dumps(result))
     else:

@@ -62,13 +62,13 @@ def diagnose(
     c = _ctx(ctx)
     window = option_window(c.settings, period, as_of)
     if rep is not None:
-        brief = diagnose_rep(c.engine(), c.settings, window, rep)
+        brief = diagnose_rep(c.reader(), c.settings, window, rep)
         if as_json:
             out.print_json(dumps(brief))
         else:
             print_brief(c.settings, brief, stats=stats)
         return
-    result = diagnose_team(c.engine(), c.settings, window, team)
+    result = diagnose_team(c.reader(), c.settings, window, team)
     out.print_json(dumps(result)) if as_json else _print_team(c.settings, result, stats)
 
 

@@ -77,7 +77,7 @@ def analysis_command(
 
         c = _ctx(ctx)
         window = option_window(c.settings, period, as_of)
-        found = _resolve(analysis)(c.engine(), c.settings, window, rep=rep, team=team)
+        found = _resolve(analysis)(c.reader(), c.settings, window, rep=rep, team=team)
         out.print_json(dumps(found)) if as_json else show(found)
 
 

@@ -60,7 +60,7 @@ def forecast_command(
     day = as_of.date() if as_of else None
     if run_backtest:
         result = backtest(
-            c.engine(),
+            c.reader(),
             c.settings,
             period,
             team=team,
@@ -72,7 +72,7 @@ def forecast_command(
         )
         out.print_json(dumps(result)) if as_json else print_backtest(result)
         return
-    found = forecast(c.engine(), c.settings, period, day, team=team, rep=rep, runs=runs, seed=seed)
+    found = forecast(c.reader(), c.settings, period, day, team=team, rep=rep, runs=runs, seed=seed)
     out.print_json(dumps(found)) if as_json else print_forecast(found)
 
 

@@ -57,7 +57,7 @@ def stalled_command(
 
     c = _ctx(ctx)
     day = as_of_day(as_of) or BusinessCalendar(c.settings.calendar).today()
-    report = stalled_deals(c.engine(), c.settings, day, team=team, rep=rep)
+    report = stalled_deals(c.reader(), c.settings, day, team=team, rep=rep)
     out.print_json(dumps(report)) if as_json else print_stalled(report)
 
 

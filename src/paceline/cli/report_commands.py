@@ -79,7 +79,7 @@ def _report(
 
     c = _ctx(ctx)
     today = BusinessCalendar(c.settings.calendar).today()
-    report = weekly_report(c.engine(), c.settings, kind, name, as_of_day(week), today)
+    report = weekly_report(c.reader(), c.settings, kind, name, as_of_day(week), today)
     if html is not None:
         _write(html, report_html(c.settings, report).encode("utf-8"))
     if pdf is not None:

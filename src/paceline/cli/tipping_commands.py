@@ -64,7 +64,7 @@ def tipping_command(
 
     c = _ctx(ctx)
     result = tipping_point(
-        c.engine(),
+        c.reader(),
         c.settings,
         metric,
         outcome=outcome,

@@ -82,10 +82,10 @@ def scorecard(
     kind = _period(period, ("week", "month", "quarter", "year"))
     if rep is not None:
         day = _day(as_of) or BusinessCalendar(c.settings.calendar).today()
-        card = rep_scorecard(c.engine(), c.settings, rep, kind, day)
+        card = rep_scorecard(c.reader(), c.settings, rep, kind, day)
         out.print_json(dumps(card)) if as_json else _print_scorecard(card)
         return
-    result = team_scorecards(c.engine(), c.settings, kind, _day(as_of), team)
+    result = team_scorecards(c.reader(), c.settings, kind, _day(as_of), team)
     out.print_json(dumps(result)) if as_json else _print_team(result)
 
 
@@ -187,7 +187,7 @@ def leaderboard_command(
     kind = _period(period, ("day", "week", "month", "quarter", "year"))
     if by not in RANK_BY:
         raise UserInputError(f"--by: must be {', '.join(RANK_BY)}, not {by!r}")
-    board = leaderboard(c.engine(), c.settings, metric, kind, _day(as_of), team, role, by)
+    board = leaderboard(c.reader(), c.settings, metric, kind, _day(as_of), team, role, by)
     out.print_json(dumps(board)) if as_json else _print_leaderboard(board)
 
 

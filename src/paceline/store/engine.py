@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import select
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from paceline.config import MAX_OVERFLOW, POOL_SIZE, POOL_TIMEOUT_S
+from paceline.config import MAX_OVERFLOW, POOL_SIZE, POOL_TIMEOUT_S, Settings, resolve_read_url
 
 if TYPE_CHECKING:  # the ORM loads only for a caller that wants sessions
     from sqlalchemy.orm import Session, sessionmaker
@@ -116,6 +119,63 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="AUTOCOMMIT")
         yield conn
+
+
+# A read engine -> the engine of the database it replicates (see `read_engine`).
+_PRIMARY_OF: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+# How long an analysis on a replica waits for it to replay the primary's latest changes
+# before reading what it has (`wait_for_replay`); a replica seconds behind is unwell.
+REPLAY_WAIT_S = 5.0
+_REPLAY_POLL_S = 0.01
+log = logging.getLogger(__name__)
+
+
+def read_engine(settings: Settings, primary: Engine) -> Engine:
+    """The engine analyses read from: the read replica when `[database] read_url` (or
+    $PACELINE_READ_DB) names one, else `primary` itself.
+
+    A replica cannot be written to, so the aggregates' refresh an analysis starts with runs on
+    `primary` (`primary_of`; see `analytics.rollup.ensure_rollup`); everything else the
+    analysis reads comes from the replica.
+    """
+    url = resolve_read_url(settings)
+    if url is None or normalise_url(url) == normalise_url(primary.url.render_as_string(False)):
+        return primary
+    engine = make_engine(url, **settings.database.pool())
+    _PRIMARY_OF[engine] = primary
+    return engine
+
+
+def primary_of(engine: Engine) -> Engine:
+    """The database a read engine replicates; any other engine is its own primary."""
+    return _PRIMARY_OF.get(engine, engine)
+
+
+def wait_for_replay(primary: Engine, replica: Engine, timeout: float = REPLAY_WAIT_S) -> bool:
+    """Wait until `replica` has replayed everything `primary` had written when this was
+    called, so that a read after a write (or after the refresh it caused) sees it; whether it
+    caught up within `timeout` seconds (if not, the read sees the replica as it is).
+
+    True at once for a database that is not a PostgreSQL standby (`pg_last_wal_replay_lsn()`
+    is NULL there): a second database standing in for a replica, SQLite.
+    """
+    if primary.dialect.name != "postgresql" or replica.dialect.name != "postgresql":
+        return True
+    with primary.connect() as conn:
+        written = conn.scalar(text("SELECT CAST(pg_current_wal_lsn() AS text)"))
+    deadline = time.monotonic() + timeout
+    with replica.connect() as conn:
+        while True:
+            replayed = conn.scalar(
+                text("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)"), {"lsn": written}
+            )
+            conn.rollback()  # a fresh snapshot for the next look, and for the caller's read
+            if replayed is None or replayed:
+                return True
+            if time.monotonic() >= deadline:
+                log.warning("the read replica is more than %.0f s behind; reading it", timeout)
+                return False
+            time.sleep(_REPLAY_POLL_S)
 
 
 def is_busy(exc: BaseException) -> bool:

@@ -89,8 +89,8 @@ def rep_page(
         rep = access.rep_by_id(state.engine, caller.principal, rep_id, "scorecard")
     kind = parse_period(period, "month", SCORECARD_PERIODS)
     day = parse_date(as_of) or _today(state.settings)
-    card = rep_scorecard(state.engine, state.settings, rep.name, kind, day)
-    report = alerts(state.engine, state.settings, card.as_of, rep.team)
+    card = rep_scorecard(state.reads, state.settings, rep.name, kind, day)
+    report = alerts(state.reads, state.settings, card.as_of, rep.team)
     recent = queries.activity_page(
         state.engine, caller.principal, ActivityFilter(rep_id=rep.id), per_page=8, count="none"
     )
@@ -154,8 +154,8 @@ def team_page(
     name = _team_scope(state.engine, caller.principal, team)
     kind = parse_period(period, "month", SCORECARD_PERIODS)
     day = parse_date(as_of) or _today(state.settings)
-    cards = team_scorecards(state.engine, state.settings, kind, day, name)
-    report = alerts(state.engine, state.settings, day, name, scorecards=cards)
+    cards = team_scorecards(state.reads, state.settings, kind, day, name)
+    report = alerts(state.reads, state.settings, day, name, scorecards=cards)
     by_rep: dict[str, list[Alert]] = {}
     for alert in report.alerts:
         by_rep.setdefault(alert.rep, []).append(alert)
@@ -267,7 +267,7 @@ def board_for(
     wanted = BoardRequest(chosen, kind, team, ask.role or None, ask.as_of or "", by)
     day = parse_date(ask.as_of) or _today(state.settings)
     try:
-        board = leaderboard(state.engine, settings, chosen, kind, day, team, ask.role or None, by)
+        board = leaderboard(state.reads, settings, chosen, kind, day, team, ask.role or None, by)
     except UserInputError as exc:
         return wanted, None, str(exc)
     return wanted, board, None

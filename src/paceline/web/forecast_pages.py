@@ -56,7 +56,7 @@ def forecast_page(
     replay: Backtest | None = None
     error = None
     try:
-        found = forecast(state.engine, state.settings, kind, day, team=team_name, rep=rep_name)
+        found = forecast(state.reads, state.settings, kind, day, team=team_name, rep=rep_name)
         if backtest:
             replay = _backtest(request, kind, day, team_name, rep_name)
     except UserInputError as exc:
@@ -80,4 +80,4 @@ def _backtest(
     request: Request, kind: str, day: dt.date | None, team: str | None, rep: str | None
 ) -> Backtest:
     state = app_state(request)
-    return replay_periods(state.engine, state.settings, kind, team=team, rep=rep, as_of=day)
+    return replay_periods(state.reads, state.settings, kind, team=team, rep=rep, as_of=day)

@@ -40,7 +40,7 @@ def stalled_page(request: Request, caller: User, asked: Asked) -> Response:
     report: StalledReport | None = None
     error = None
     try:
-        report = stalled_deals(state.engine, state.settings, day, team=wanted.team, rep=wanted.rep)
+        report = stalled_deals(state.reads, state.settings, day, team=wanted.team, rep=wanted.rep)
     except UserInputError as exc:
         error = str(exc)
     context = STALLED.context(state, caller.principal, wanted, error)

@@ -103,7 +103,7 @@ def rep_report_download(
         raise refused(f"see the report of {rep.name}")
     day = _report_day(state, week)
     try:
-        report = rep_report(state.engine, state.settings, rep.name, day)
+        report = rep_report(state.reads, state.settings, rep.name, day)
     except UserInputError as exc:
         raise PageError(422, "No report", str(exc)) from None
     return _send_report(state, report, fmt)
@@ -123,7 +123,7 @@ def team_report_download(
     if not access.may_see_team_diagnosis(caller.principal, team.id):
         raise refused(f"see the report of team {team.name}")
     day = _report_day(state, week)
-    return _send_report(state, team_report(state.engine, state.settings, team.name, day), fmt)
+    return _send_report(state, team_report(state.reads, state.settings, team.name, day), fmt)
 
 
 # --- the pages' tables -----------------------------------------------------------------------
@@ -165,7 +165,7 @@ def scorecard_export(
         raise refused(f"see the scorecard of {rep.name}")
     kind = parse_period(period, "month", SCORECARD_PERIODS)
     day = parse_date(as_of) or _today(state.settings)
-    card = rep_scorecard(state.engine, state.settings, rep.name, kind, day)
+    card = rep_scorecard(state.reads, state.settings, rep.name, kind, day)
     return _export(export.scorecard_sheets(card), fmt, f"scorecard {rep.name} {day}", None)
 
 
@@ -185,7 +185,7 @@ def team_export(
         name = access.team_in_reach(state.engine, caller.principal, team, "team pages")
     kind = parse_period(period, "month", SCORECARD_PERIODS)
     day = parse_date(as_of) or _today(state.settings)
-    cards = team_scorecards(state.engine, state.settings, kind, day, name)
+    cards = team_scorecards(state.reads, state.settings, kind, day, name)
     return _export(export.team_sheets(cards), fmt, f"team {name or 'all'} {day}", None)
 
 
@@ -210,7 +210,7 @@ def leaderboard_export(
     kind = parse_period(period, "week", LEADERBOARD_PERIODS)
     day = parse_date(as_of) or _today(settings)
     try:
-        board = leaderboard(state.engine, settings, metric, kind, day, name, role or None)
+        board = leaderboard(state.reads, settings, metric, kind, day, name, role or None)
     except UserInputError as exc:
         raise PageError(422, "Cannot export this leaderboard", str(exc)) from None
     return _export(export.leaderboard_sheets(board), fmt, f"leaderboard {metric} {day}", None)
@@ -260,7 +260,7 @@ def diagnosis_export(
     rep, team = page_subject(
         state.engine, caller.principal, asked.rep or None, asked.team or None, "diagnosis"
     )
-    found = _run(state, asked, lambda w: _diagnosis(state.engine, state.settings, w, rep, team))
+    found = _run(state, asked, lambda w: _diagnosis(state.reads, state.settings, w, rep, team))
     subject = rep or f"team {team or 'all'}"
     return _export(
         export.diagnosis_sheets(state.settings, found), fmt, f"diagnosis {subject}", table
@@ -305,7 +305,7 @@ def forecast_export(
     kind = (period or "quarter").strip().lower()
     try:
         found = forecast(
-            state.engine, state.settings, kind, parse_date(as_of), team=team_name, rep=rep_name
+            state.reads, state.settings, kind, parse_date(as_of), team=team_name, rep=rep_name
         )
     except UserInputError as exc:
         raise PageError(422, "Cannot export", str(exc)) from None

@@ -185,7 +185,7 @@ class DiagnosisPage:
         error: str | None = None
         try:
             window = diagnosis_window(state.settings, wanted.period, parse_date(asked.as_of))
-            found = analysis(state.engine, state.settings, window, rep=wanted.rep, team=wanted.team)
+            found = analysis(state.reads, state.settings, window, rep=wanted.rep, team=wanted.team)
         except UserInputError as exc:
             error = str(exc)
         shown = wanted.period if found is not None else ""

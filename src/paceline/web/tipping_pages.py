@@ -81,7 +81,7 @@ def tipping_page(
     error: str | None = None
     try:
         result = tipping_point(
-            state.engine,
+            state.reads,
             settings,
             wanted.metric,
             outcome=wanted.outcome,

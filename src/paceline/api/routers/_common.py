@@ -382,7 +382,7 @@ def diagnosis_result(
     )
     window = query_window(state.settings, asked.period, asked.as_of)
     with input_errors("query"):
-        return result(analysis(state.engine, state.settings, window, rep=rep, team=team))
+        return result(analysis(state.reads, state.settings, window, rep=rep, team=team))
 
 
 # --- time ------------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def scorecard(
     else:
         rep_id = readable_rep(reps, caller, rep, "query", "rep").id
     with input_errors("query"):
-        card = rep_scorecard(state.engine, state.settings, rep_id, period, as_of or _today(state))
+        card = rep_scorecard(state.reads, state.settings, rep_id, period, as_of or _today(state))
     return result(card)
 
 
@@ -110,7 +110,7 @@ def team_scorecard(
         refuse("team scorecards (ask for your own with /scorecard)")
     name = team_in_reach(state.engine, caller, team, "the scorecards")
     with input_errors("query"):
-        found = team_scorecards(state.engine, state.settings, period, as_of, name)
+        found = team_scorecards(state.reads, state.settings, period, as_of, name)
     return result(found)
 
 
@@ -136,7 +136,7 @@ def leaderboard_(
     """As `paceline leaderboard METRIC --json`: ranks within each role, values and moves."""
     name = team_in_reach(state.engine, caller, team, "the leaderboard")
     with input_errors("query"):
-        board = leaderboard(state.engine, state.settings, metric, period, as_of, name, role, by)
+        board = leaderboard(state.reads, state.settings, metric, period, as_of, name, role, by)
     return result(board)
 
 
@@ -149,7 +149,7 @@ def alerts_(
     """As `paceline alerts --json`. A rep gets only the alerts about themself."""
     name = team_in_reach(state.engine, caller, team, "the alerts")
     with input_errors("query"):
-        report = alerts(state.engine, state.settings, as_of, name)
+        report = alerts(state.reads, state.settings, as_of, name)
     if caller.role == "rep":
         mine = own_rep(rep_refs(state.engine), caller)
         own_name = mine.name if mine else None

@@ -91,7 +91,7 @@ def _about_one_rep(
         raise invalid("query", "rep", f"required: the {what} is about one rep (team: {team})")
     window = query_window(state.settings, asked.period, asked.as_of)
     with input_errors("query"):
-        return result(analysis(state.engine, state.settings, window, name))
+        return result(analysis(state.reads, state.settings, window, name))
 
 
 def _team_diagnosis(

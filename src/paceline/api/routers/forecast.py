@@ -87,7 +87,7 @@ def get_forecast(
     rep_, team_ = _subject(state, caller, rep, team)
     with input_errors("query"):
         found = forecast(
-            state.engine,
+            state.reads,
             state.settings,
             period,
             as_of,
@@ -123,7 +123,7 @@ def get_backtest(
     rep_, team_ = _subject(state, caller, rep, team)
     with input_errors("query"):
         found = backtest(
-            state.engine,
+            state.reads,
             state.settings,
             period,
             team=team_,

@@ -49,7 +49,7 @@ def stalled(
     )
     day = as_of or BusinessCalendar(state.settings.calendar).today()
     with input_errors("query"):
-        report = stalled_deals(state.engine, state.settings, day, team=team_, rep=rep_)
+        report = stalled_deals(state.reads, state.settings, day, team=team_, rep=rep_)
     return result(report)
 
 

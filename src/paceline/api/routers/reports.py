@@ -68,7 +68,7 @@ def rep(
         raise invalid("query", "rep", "required: the report is about one rep")
     day = _day(state, week)
     with input_errors("query"):
-        return _send(state, rep_report(state.engine, state.settings, name, day), format)
+        return _send(state, rep_report(state.reads, state.settings, name, day), format)
 
 
 @router.get(
@@ -93,7 +93,7 @@ def team(
         raise invalid("query", "team", "required: the report is about one team")
     day = _day(state, week)
     with input_errors("query"):
-        return _send(state, team_report(state.engine, state.settings, name, day), format)
+        return _send(state, team_report(state.reads, state.settings, name, day), format)
 
 
 def _day(state: AppState, week: dt.date | None) -> dt.date:

@@ -73,7 +73,7 @@ def tipping_(
     chosen = team_in_reach(state.engine, caller, team, "the tipping point")
     with input_errors("query"):
         found = tipping_point(
-            state.engine,
+            state.reads,
             state.settings,
             metric,
             outcome=outcome,
