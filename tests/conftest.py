@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +41,7 @@ from factories import (
     drop_templates,
     isolate_working_directory,
     made_app,
+    memoise_pdf_rendering,
     migrated_sqlite_copy,
     postgres_engine,
     scratch_pg_databases,
@@ -126,6 +128,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         items[:] = [item for item in items if not _left_out_of_the_fast_loop(item)]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Once WeasyPrint is loaded (by the first test that prints a PDF: importing it costs
+    seconds, and the CLI start-up tests check who loads it), each document is rendered to
+    PDF once per process (`factories.memoise_pdf_rendering`)."""
+    weasyprint = sys.modules.get("weasyprint")
+    if weasyprint is not None:
+        memoise_pdf_rendering(weasyprint)
 
 
 TEST_TODAY = dt.date.fromisoformat(os.environ.get("PACELINE_TEST_TODAY", "2026-12-07"))

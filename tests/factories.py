@@ -211,6 +211,40 @@ def shared_compiled_cache(create: Callable[..., Engine]) -> Callable[..., Engine
     return created
 
 
+def memoise_pdf_rendering(weasyprint: types.ModuleType) -> None:
+    """WeasyPrint's `HTML(string=...)` made to render each document to PDF once per process
+    and hand later renders of the same document the same bytes (idempotent).
+
+    Why: a report's PDF (`reports.render.report_pdf`) takes a second or two of CPU, and the
+    scheduler and channel tests send the same few weekly reports again and again (26 PDFs of
+    4 documents in test_scheduler.py alone, on each database). WeasyPrint's output depends
+    only on the document (no clock, no randomness: the same document gives the same bytes),
+    so a render from the memo is the render itself. Anything but `HTML(string=...)` then
+    `write_pdf()` with no arguments renders for real."""
+    real = weasyprint.HTML
+    if getattr(real, "memoised", False):
+        return
+    rendered: dict[str, bytes] = {}
+
+    class MemoisedHTML(real):  # type: ignore[misc, valid-type]
+        memoised = True
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            source = kwargs.get("string")
+            plain = not args and set(kwargs) == {"string"} and isinstance(source, str)
+            self._memo_key = hashlib.sha256(source.encode()).hexdigest() if plain else None
+
+        def write_pdf(self, *args: Any, **kwargs: Any) -> Any:
+            if args or kwargs or self._memo_key is None:
+                return super().write_pdf(*args, **kwargs)
+            if self._memo_key not in rendered:
+                rendered[self._memo_key] = super().write_pdf()
+            return rendered[self._memo_key]
+
+    weasyprint.HTML = MemoisedHTML
+
+
 def free_port() -> int:
     """A TCP port on loopback nobody listens on now, for a server a test starts."""
     with socket.socket() as s:
