@@ -873,7 +873,8 @@ def _revenue_by_day(rng: np.random.Generator, inputs: Inputs, size: int) -> Floa
             if not sizes.size:
                 continue
             amount = rng.choice(sizes, size=hit.size) * factors.size[hit]
-        np.add.at(by_day, (hit, day[hit].astype(np.int64)), amount)
+        # One cell per run (`hit` has no repeats): a plain += adds exactly what add.at did.
+        by_day[hit, day[hit].astype(np.int64)] += amount
     expected = inputs.new_wins_per_day
     if sizes.size and expected.sum() > 0:
         rates = np.outer(factors.creation * factors.win, expected)
@@ -891,6 +892,10 @@ def _win_days(
     factor `scale` stretches the deal's curve: u / scale above the curve's top is a loss."""
     u = (1.0 - rng.random(size)) / scale
     primary = rng.random(size) < chance.weight
+    if chance.fallback is None:  # read by age: one curve, no mixing (the draws stay the same)
+        if chance.primary is None:
+            return np.full(size, np.inf)
+        return np.floor(np.maximum(chance.primary.win_time(u) - chance.elapsed, 0.0))
     when = np.full(size, np.inf)
     if chance.primary is not None:
         when[primary] = chance.primary.win_time(u[primary])
