@@ -765,7 +765,7 @@ def _lag_days(
         scope.owned(),
     )
     created: dict[int, list[dt.datetime]] = defaultdict(list)
-    for account, moment in conn.execute(deals.add_columns(Deal.created_at)):
+    for account, moment in conn.execute(deals.add_columns(Deal.created_at)).all():
         if account is not None:
             created[account].append(moment)
     if driver.name in (aggregates.aggregated_steps(settings) if aggregates.reading() else {}):
@@ -801,7 +801,7 @@ def _driver_events(
     if needs_contact(driver):
         events = events.outerjoin(Contact, Contact.id == Activity.contact_id)
     seen: dict[int, list[dt.datetime]] = defaultdict(list)
-    for account, moment in conn.execute(events):
+    for account, moment in conn.execute(events).all():
         if account is not None:
             seen[account].append(moment)
     return seen
