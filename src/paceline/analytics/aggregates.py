@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -548,7 +548,7 @@ def event_times(
     its own events, read from the activities. A cell's seek replaces reading every
     activity of the accounts' history for its kind and outcome.
     """
-    cells = conn.execute(_cells(step, accounts, start, end)).all()
+    cells = conn.execute(_cells(step, accounts, start, end))
     return _events_of_cells(conn, settings, step, cells, start, end, moments)
 
 
@@ -607,7 +607,7 @@ def _events_of_cells(
     conn: Connection,
     settings: Settings,
     step: MetricSettings,
-    cells: Sequence[Any],
+    cells: Iterable[Any],
     start: dt.datetime,
     end: dt.datetime,
     moments: dict[int, list[dt.datetime]],

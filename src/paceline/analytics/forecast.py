@@ -798,7 +798,7 @@ def _lag_days(
         scope.owned(),
     )
     created: dict[int, list[dt.datetime]] = defaultdict(list)
-    for account, moment in conn.execute(deals.add_columns(Deal.created_at)).all():
+    for account, moment in conn.execute(deals.add_columns(Deal.created_at)):
         if account is not None:
             created[account].append(moment)
     if driver.name in (aggregates.aggregated_steps(settings) if aggregates.reading() else {}):
@@ -837,7 +837,7 @@ def _driver_events(
     if needs_contact(driver):
         events = events.outerjoin(Contact, Contact.id == Activity.contact_id)
     seen: dict[int, list[dt.datetime]] = defaultdict(list)
-    for account, moment in conn.execute(events).all():
+    for account, moment in conn.execute(events):
         if account is not None:
             seen[account].append(moment)
     return seen

@@ -247,7 +247,7 @@ def snapshot(
     ).where(wanted)
     rows = [
         _Row(int(i), n, int(r), _money(a), s, st, c, cl, e)
-        for i, n, r, a, s, st, c, cl, e in conn.execute(query.order_by(Deal.id)).all()
+        for i, n, r, a, s, st, c, cl, e in conn.execute(query.order_by(Deal.id))
     ]
     history = (
         select(
@@ -261,7 +261,7 @@ def snapshot(
         .order_by(DealStageHistory.deal_id, DealStageHistory.entered_at, DealStageHistory.id)
     )
     entries: dict[int, list[tuple[str, str, float | None, dt.datetime]]] = defaultdict(list)
-    for deal_id, stage, status, amount, entered in conn.execute(history).all():
+    for deal_id, stage, status, amount, entered in conn.execute(history):
         entries[int(deal_id)].append((stage, status, _money(amount), entered))
     deals = [_as_known(row, entries.get(row.deal_id, []), cutoff) for row in rows]
     return Snapshot(cutoff, history_start, deals)
