@@ -25,7 +25,8 @@ cell straddles t, or the key is not ordered) the raw activities of that prospect
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -547,18 +548,78 @@ def event_times(
     its own events, read from the activities. A cell's seek replaces reading every
     activity of the accounts' history for its kind and outcome.
     """
+    cells = conn.execute(_cells(step, accounts, start, end))
+    return _events_of_cells(conn, settings, step, cells, start, end, moments)
+
+
+Cell = tuple[int, int, Any, dt.datetime, dt.datetime]  # account, rep, day, first, last
+
+
+def _cells(step: MetricSettings, accounts: Any, start: dt.datetime, end: dt.datetime) -> Any:
+    """The day cells of `step` on `accounts` with an event in [start, end) (see `Cell`)."""
     d = _DAY.alias("d")
-    cells = select(d.c.account_id, d.c.rep_id, d.c.local_date, d.c.first_at, d.c.last_at).where(
+    return select(d.c.account_id, d.c.rep_id, d.c.local_date, d.c.first_at, d.c.last_at).where(
         d.c.metric == step.name,
         d.c.account_id.in_(accounts),
         d.c.last_at >= start,
         d.c.first_at < end,
     )
+
+
+class SpanCells:
+    """`event_times` for many windows inside [start, end) (a backtest's cut-offs): each
+    step's day cells of the span are read once, for the accounts of `accounts`, then each
+    window takes those of its own accounts and days; the answer is `event_times`' own."""
+
+    def __init__(self, accounts: Any, start: dt.datetime, end: dt.datetime) -> None:
+        self._accounts, self._start, self._end = accounts, start, end
+        self._by_step: dict[str, dict[int, list[Cell]]] = {}
+
+    def __call__(
+        self,
+        conn: Connection,
+        settings: Settings,
+        step: MetricSettings,
+        start: dt.datetime,
+        end: dt.datetime,
+        moments: dict[int, list[dt.datetime]],
+    ) -> dict[int, list[dt.datetime]]:
+        """`moments`' accounts are the window's: those whose cells are read."""
+        if start < self._start or end > self._end:
+            raise ValueError(f"window {start} - {end} outside the span read")
+        by_account = self._by_step.get(step.name)
+        if by_account is None:
+            by_account = {}
+            query = _cells(step, self._accounts, self._start, self._end)
+            for cell in conn.execute(query).all():
+                by_account.setdefault(cell[0], []).append(cell)
+            self._by_step[step.name] = by_account
+        cells = [
+            cell
+            for account in moments
+            for cell in by_account.get(account, ())
+            if cell[4] >= start and cell[3] < end
+        ]
+        return _events_of_cells(conn, settings, step, cells, start, end, moments)
+
+
+def _events_of_cells(
+    conn: Connection,
+    settings: Settings,
+    step: MetricSettings,
+    cells: Iterable[Any],
+    start: dt.datetime,
+    end: dt.datetime,
+    moments: dict[int, list[dt.datetime]],
+) -> dict[int, list[dt.datetime]]:
+    """`event_times` from its day cells: a cell no moment falls inside gives its first and
+    last event, the others their own events read from the activities."""
     found: dict[int, list[dt.datetime]] = {}
     straddled: list[tuple[int, int, dt.date]] = []
-    for account, rep, day, first, last in conn.execute(cells):
+    ordered = {account: sorted(times) for account, times in moments.items()}
+    for account, rep, day, first, last in cells:
         inside = start <= first and last < end
-        if inside and not any(first <= m < last for m in moments.get(account, ())):
+        if inside and not _falls_in(ordered.get(account, ()), first, last):
             found.setdefault(account, []).extend((first, last) if first != last else (first,))
         else:
             straddled.append((rep, account, day if isinstance(day, dt.date) else _date(day)))
@@ -573,6 +634,13 @@ def event_times(
 
 
 CELL_CHUNK = 500  # cells per read of their events (three bound values each)
+
+
+def _falls_in(ordered: Sequence[dt.datetime], first: dt.datetime, last: dt.datetime) -> bool:
+    """Whether a moment of `ordered` (sorted) lies in [first, last): one bisection per cell
+    instead of a scan of the account's moments, for each of the many cells read."""
+    at = bisect_left(ordered, first)
+    return at < len(ordered) and ordered[at] < last
 
 
 def _cell_events(

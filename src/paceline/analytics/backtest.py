@@ -38,12 +38,14 @@ from typing import Literal
 
 from sqlalchemy import Connection, Engine, select
 
+from paceline.analytics.aggregates import SpanCells
 from paceline.analytics.forecast import (
     Inputs,
     check_day,
     check_period_kind,
     check_runs,
     count_edges,
+    lag_span,
     prepare,
     simulate,
 )
@@ -189,12 +191,18 @@ def backtest(
         # The cut-offs' activity-count windows overlap (a year of history each): read once.
         edges = [day for _, _, cutoff in cutoffs for day in count_edges(settings, cutoff)]
         totals = SpanTotals(settings, scope.rep_ids, edges)
+        # ...and so do the windows of the driver's lag: its day cells read once.
+        lag_cells = lag_span(settings, scope, [cutoff for _, _, cutoff in cutoffs])
         for period, point, cutoff_day in cutoffs:
             reason = _skip_reason(conn, settings, scope, cutoff_day)
             if reason is not None:
                 skipped.append(SkippedCutoff(period, point, cutoff_day, reason))
                 continue
-            rows.append(_row(conn, settings, scope, period, point, cutoff_day, runs, seed, totals))
+            rows.append(
+                _row(
+                    conn, settings, scope, period, point, cutoff_day, runs, seed, totals, lag_cells
+                )
+            )
     return Backtest(
         period_kind=kind,
         as_of=day,
@@ -243,9 +251,19 @@ def _row(
     runs: int,
     seed: int,
     totals: TotalsReader,
+    lag_cells: SpanCells,
 ) -> BacktestRow:
     first_left = cutoff_day + dt.timedelta(days=1)
-    inputs = prepare(conn, settings, scope, cutoff_day, period, use_plan=False, totals=totals)
+    inputs = prepare(
+        conn,
+        settings,
+        scope,
+        cutoff_day,
+        period,
+        use_plan=False,
+        totals=totals,
+        lag_cells=lag_cells,
+    )
     result = simulate(inputs, runs, seed)
     start, end = _midnight(settings, period.start), _midnight(settings, period.end)
     weighted, note = weighted_pipeline(settings, inputs)

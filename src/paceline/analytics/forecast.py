@@ -375,13 +375,15 @@ def prepare(
     *,
     use_plan: bool,
     totals: TotalsReader = metric_totals,
+    lag_cells: aggregates.SpanCells | None = None,
 ) -> Inputs:
     """Read and learn everything a forecast of `period` at the end of `as_of` needs.
 
     `use_plan`: read the reps' activity targets for the period (a backtest does not: stored
     targets carry no date telling when they were set, so they might be hindsight).
     `totals`: how activity counts are read (a backtest's `SpanTotals` shares them between
-    its cut-offs; the windows read are `count_edges`).
+    its cut-offs; the windows read are `count_edges`). `lag_cells`: the driver's day cells
+    read once for the span of a backtest's cut-offs (`lag_span`), else per forecast.
     """
     calendar = BusinessCalendar(settings.calendar)
     rules = settings.insight.forecast
@@ -398,7 +400,17 @@ def prepare(
     chances = _chances(snap, stays if by_stage else None, creation, days_left, average or 0.0)
     won, won_unknown = _won_by_day(conn, settings, calendar, scope, period, as_of, cutoff)
     new_per_day, new_deals = _new_deals(
-        conn, settings, calendar, scope, snap, as_of, period, history_start, use_plan, totals
+        conn,
+        settings,
+        calendar,
+        scope,
+        snap,
+        as_of,
+        period,
+        history_start,
+        use_plan,
+        totals,
+        lag_cells,
     )
     wins_per_day = _wins_per_day(new_per_day, creation.curve())
     new_deals = _with_expectations(new_deals, new_per_day, wins_per_day, average)
@@ -444,6 +456,25 @@ def count_edges(settings: Settings, as_of: dt.date) -> list[dt.date]:
         first_left - dt.timedelta(days=rules.run_rate_days),
         first_left,
     ]
+
+
+def lag_span(
+    settings: Settings, scope: ForecastScope, days: Sequence[dt.date]
+) -> aggregates.SpanCells:
+    """The driver's day cells for the lags of forecasts at the end of each of `days`, read
+    once (`aggregates.SpanCells`): the accounts of the deals created in any of their
+    histories, over the span of them all."""
+    rules = settings.insight.forecast
+    ends = [d + dt.timedelta(days=1) for d in days]
+    start = _midnight(settings, min(shift_months(e, -rules.history_months) for e in ends))
+    end = _midnight(settings, max(ends))
+    accounts = select(Deal.account_id).where(
+        Deal.created_at >= start,
+        Deal.created_at < end,
+        Deal.account_id.is_not(None),
+        scope.owned(),
+    )
+    return aggregates.SpanCells(accounts.distinct(), start, end)
 
 
 def _rate_evidence(snap: Snapshot, new_deals: NewDeals, run_rate_days: int) -> int:
@@ -588,6 +619,7 @@ def _new_deals(
     history_start: dt.date,
     use_plan: bool,
     totals_of: TotalsReader,
+    lag_cells: aggregates.SpanCells | None = None,
 ) -> tuple[FloatArray, NewDeals]:
     """Expected new deals on each day left, and how they were worked out."""
     rules = settings.insight.forecast
@@ -628,7 +660,7 @@ def _new_deals(
     volume = _driver_volume(
         conn, settings, calendar, scope, driver, run_start, first_left, period, use_plan, totals_of
     )
-    lag = _lag_days(conn, settings, scope, driver, snap)
+    lag = _lag_days(conn, settings, scope, driver, snap, lag_cells)
     known = _daily_driver(conn, scope, driver, first_left - dt.timedelta(days=lag), first_left)
     per_day = np.zeros(len(days))
     for k, day in enumerate(days):
@@ -748,6 +780,7 @@ def _lag_days(
     scope: ForecastScope,
     driver: MetricSettings,
     snap: Snapshot,
+    cells: aggregates.SpanCells | None = None,
 ) -> int:
     """Median whole days from the last driver activity on an account (by anyone) to an
     opportunity created there, over the history's opportunities; 0 when none can be paired.
@@ -769,9 +802,12 @@ def _lag_days(
         if account is not None:
             created[account].append(moment)
     if driver.name in (aggregates.aggregated_steps(settings) if aggregates.reading() else {}):
-        seen = aggregates.event_times(
-            conn, settings, driver, deals.distinct(), snap.history_start, snap.cutoff, created
-        )
+        if cells is not None:
+            seen = cells(conn, settings, driver, snap.history_start, snap.cutoff, created)
+        else:
+            seen = aggregates.event_times(
+                conn, settings, driver, deals.distinct(), snap.history_start, snap.cutoff, created
+            )
     else:
         seen = _driver_events(conn, settings, driver, deals.distinct(), snap)
     gaps = []
@@ -873,7 +909,8 @@ def _revenue_by_day(rng: np.random.Generator, inputs: Inputs, size: int) -> Floa
             if not sizes.size:
                 continue
             amount = rng.choice(sizes, size=hit.size) * factors.size[hit]
-        np.add.at(by_day, (hit, day[hit].astype(np.int64)), amount)
+        # One cell per run (`hit` has no repeats): a plain += adds exactly what add.at did.
+        by_day[hit, day[hit].astype(np.int64)] += amount
     expected = inputs.new_wins_per_day
     if sizes.size and expected.sum() > 0:
         rates = np.outer(factors.creation * factors.win, expected)
@@ -891,6 +928,10 @@ def _win_days(
     factor `scale` stretches the deal's curve: u / scale above the curve's top is a loss."""
     u = (1.0 - rng.random(size)) / scale
     primary = rng.random(size) < chance.weight
+    if chance.fallback is None:  # read by age: one curve, no mixing (the draws stay the same)
+        if chance.primary is None:
+            return np.full(size, np.inf)
+        return np.floor(np.maximum(chance.primary.win_time(u) - chance.elapsed, 0.0))
     when = np.full(size, np.inf)
     if chance.primary is not None:
         when[primary] = chance.primary.win_time(u[primary])

@@ -43,6 +43,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -377,12 +378,23 @@ class Spells:
     def wins(self) -> int:
         return int(self.won.sum())
 
+    @cached_property
+    def _by_entry(self) -> tuple[FloatArray, FloatArray]:
+        """Entries sorted once, with their stays: a forecast reads one curve per open deal
+        from the same spells, and sorting the entries each time was a tenth of a backtest."""
+        order = np.argsort(self.entry, kind="stable")
+        return self.entry[order], self.stay[order]
+
     def curve(self, after: float = 0.0) -> WinCurve:
         """The chance of a win over time for a deal still in the state `after` days in: the
         landmark set (stays longer than `after`), each watched from `after` or its entry."""
         keep = self.stay > after if after > 0 else np.ones(self.count, dtype=np.bool_)
-        entry = np.maximum(self.entry[keep], after)
-        return win_curve(entry, self.end[keep], self.won[keep], self.closed[keep], after)
+        entries, stays = self._by_entry
+        # max(entry, after) keeps the entries' order: the landmark set's entries, sorted.
+        ordered = np.maximum(entries[stays > after] if after > 0 else entries, after)
+        return win_curve(
+            ordered, self.end[keep], self.won[keep], self.closed[keep], after, entry_sorted=True
+        )
 
 
 Spell = tuple[float, float, float, bool, bool]  # entry, stay, end, won, closed
@@ -496,9 +508,17 @@ class WinCurve:
 
     def won_by(self, days: FloatArray | float) -> FloatArray:
         """The chance of a win by `days` after entering the state (vectorised)."""
-        at = np.searchsorted(self.times, np.asarray(days, dtype=np.float64), side="right") - 1
-        padded = np.concatenate([[0.0], self.incidence])
-        return np.asarray(padded[at + 1], dtype=np.float64)
+        at = np.searchsorted(self.times, np.asarray(days, dtype=np.float64), side="right")
+        return np.asarray(self._incidence_from_zero[at], dtype=np.float64)
+
+    @cached_property
+    def _incidence_from_zero(self) -> FloatArray:
+        return np.concatenate([[0.0], self.incidence])
+
+    @cached_property
+    def _times_then_never(self) -> FloatArray:
+        """The win days, then inf (never won): built once, read by every run's draw."""
+        return np.concatenate([self.times, [np.inf]])
 
     @property
     def ever(self) -> float:
@@ -508,8 +528,7 @@ class WinCurve:
     def win_time(self, u: FloatArray) -> FloatArray:
         """Inverse sampling: for uniforms in (0, 1], the day of the win (inf: never won)."""
         at = np.searchsorted(self.incidence, u, side="left")
-        padded = np.concatenate([self.times, [np.inf]])
-        return np.asarray(padded[at], dtype=np.float64)
+        return np.asarray(self._times_then_never[at], dtype=np.float64)
 
     def median_days_to_win(self) -> float | None:
         """Half of the eventual wins have happened by this many days."""
@@ -520,7 +539,13 @@ class WinCurve:
 
 
 def win_curve(
-    entry: FloatArray, end: FloatArray, won: BoolArray, closed: BoolArray, start: float = 0.0
+    entry: FloatArray,
+    end: FloatArray,
+    won: BoolArray,
+    closed: BoolArray,
+    start: float = 0.0,
+    *,
+    entry_sorted: bool = False,
 ) -> WinCurve:
     """Aalen-Johansen with late entry, over deals sorted by `end`, from `start` days in:
     S(t) = prod(1 - closed / at risk), CIF(t) = sum S(t-) x wins / at risk, where a deal is at
@@ -532,7 +557,8 @@ def win_curve(
         return WinCurve(empty, empty, empty, 0)
     first = np.flatnonzero(np.concatenate([[True], end[1:] != end[:-1]]))
     times = end[first]
-    at_risk = (np.searchsorted(np.sort(entry), times, side="left") - first).astype(np.float64)
+    entries = entry if entry_sorted else np.sort(entry)  # `entry_sorted`: already in order
+    at_risk = (np.searchsorted(entries, times, side="left") - first).astype(np.float64)
     wins = np.add.reduceat(won.astype(np.float64), first)
     closes = np.add.reduceat(closed.astype(np.float64), first)
     hazard = np.divide(closes, at_risk, out=np.zeros_like(closes), where=at_risk > 0)
