@@ -1191,7 +1191,11 @@ TEMPLATE_PREFIX = "paceline_tpl_"
 
 
 def _admin() -> psycopg.Connection:
-    return psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True, connect_timeout=3)
+    """A connection to the server's admin database. Patient: the copies and drops made in
+    background threads (three workers, two threads each, beside the dated days) once waited
+    more than 3 s for the server to accept a connection on an otherwise idle machine. A server
+    that is not there refuses at once, whatever the time-out."""
+    return psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True, connect_timeout=30)
 
 
 def pg_url(database: str) -> str:
