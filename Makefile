@@ -37,49 +37,35 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
-# `make test` runs the lint first (under a second: the commonest mistakes fail at once), then
-# the rest at once rather than one after another: mypy and the tests marked `dated` at four
-# days start in the background, and the main run in the foreground. The background checks run
-# under `nice`, so they take the cores mainly while the main run's workers wait (on
-# PostgreSQL, chromium, the servers and schedulers its tests start in subprocesses): run
-# first, mypy alone kept one core busy and the other idle for 14 s, and the dated days added
-# their half minute to the wall time. Each check's output is printed, under its name, when the
-# main run ends, and a last line names any part that failed; any failure fails the target.
 # The tests marked `dated` build their data relative to the test day; they run again at a
 # month's first business day, a Saturday, the Monday after the end of DST and at year end, so a
-# suite that passes on one day and fails on another is caught here, not on that day. Each day
-# runs in one process (-n 0): the few dozen tests are cheaper than the three imports and
-# collections of the suite that -n 2 cost each day. Each collects only the test files in which
-# the word `dated` appears (`grep -lw`), not the whole suite: 10 CPU s a day, not 13.
-# tests/test_suite_layout.py fails when a test marked `dated` is in a file without the word.
+# suite that passes on one day and fails on another is caught here, not on that day. The four
+# days run at once, each in one process (-n 0) that collects only the test files in which the
+# word `dated` appears (`grep -lw`; tests/test_suite_layout.py fails when a test marked `dated`
+# is in a file without the word): a few dozen tests are cheaper than the imports and
+# collections of the whole suite. Each day's output is printed when all are done; any failure
+# fails the target.
 # The main run hands out tests with worksteal: an idle worker takes tests queued for the busy
 # one, so the run does not end on one worker working through its queue while the other waits.
-# It has TEST_WORKERS workers, one more than the two cores, for the same waits: a worker costs
-# some 5 CPU s to start (importing and collecting the suite).
+# Measured on the idle 2-core machine (2026-12-06; the figures are in
+# docs/development.md): this order, lint and types, then the dated days, then
+# `-n 2`, took 5 min 46 s; running mypy and the dated days beside the main run took 5 min 59 s
+# with 2 workers and 6 min 17 s with 3, since the main run's workers wait less than their
+# CPU seconds suggested and the extra processes cost CPU of their own.
 DATED_DAYS ?= 2026-12-01 2026-12-05 2026-11-02 2026-12-31
-TEST_WORKERS ?= 3
-CHECKS_NICE ?= 10
+TEST_WORKERS ?= 2
 
-test: lint
-	@logs=$$(mktemp -d); jobs=; \
-	check() { name=$$1; shift; nice -n $(CHECKS_NICE) "$$@" >$$logs/$$name.log 2>&1 & \
-		jobs="$$jobs $$name=$$!"; }; \
-	check mypy $(BIN)/mypy src; \
+test: lint typecheck
+	@logs=$$(mktemp -d); pids=; \
 	dated_files=$$(grep -rlw --include='test_*.py' dated tests); \
 	for day in $(DATED_DAYS); do \
-		check dated-$$day env PYTHONDONTWRITEBYTECODE= PACELINE_TEST_TODAY=$$day \
-			$(BIN)/pytest -n 0 -q -p no:cacheprovider -m dated $$dated_files; \
+		PYTHONDONTWRITEBYTECODE= PACELINE_TEST_TODAY=$$day $(BIN)/pytest -n 0 -q \
+			-p no:cacheprovider -m dated $$dated_files >$$logs/$$day.log 2>&1 & pids="$$pids $$!"; \
 	done; \
-	trap 'for job in $$jobs; do kill $${job#*=} 2>/dev/null; done' INT TERM; \
-	failed=; PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal \
-		|| failed=" main-run"; \
-	for job in $$jobs; do name=$${job%%=*}; \
-		if wait $${job#*=}; then verdict=passed; else verdict=FAILED; failed="$$failed $$name"; fi; \
-		echo "== $$name: $$verdict"; cat $$logs/$$name.log; \
-	done; \
-	rm -rf $$logs; \
-	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed" >&2; exit 1; fi; \
-	echo "make test: lint, types, the dated days and the main run passed"
+	status=0; for pid in $$pids; do wait $$pid || status=1; done; \
+	for day in $(DATED_DAYS); do echo "tests marked dated, as of $$day"; cat $$logs/$$day.log; done; \
+	rm -rf $$logs; exit $$status
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 # The edit-test loop: SQLite only, without the full demo builds and the browser.
 # PYTHONDONTWRITEBYTECODE is cleared for the tests (a shell or CI image may set it): without
