@@ -30,7 +30,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, event, func, insert, select, update
 
 from paceline.analytics import aggregates
 from paceline.analytics.diagnose import diagnose_rep, diagnose_team
@@ -268,6 +268,46 @@ def test_the_latest_event_before_a_moment_inside_a_day_comes_from_its_events(
     assert latest(at(4, 13)) is None
     assert latest(at(4, 16), start=at(4, 15)) is None
     assert latest(at(4, 19), start=at(4, 15)) == at(4, 18)
+
+
+def test_cells_read_once_for_a_span_answer_each_window_as_by_hand(
+    engine: Engine, settings: Settings
+) -> None:
+    """The backtest reads a step's day cells once for all its cut-offs (`SpanCells`), then
+    each cut-off's window takes its own: the same hand-worked answers as above, from one
+    read, and a window outside the span read is refused rather than answered short."""
+    ids = build(engine, settings)
+    s = ids["acc_S"]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), [row(ids["Dee"], at(4, 18), "meeting", "held", s)])
+    ensure_rollup(engine, settings)
+    held = aggregates.aggregated_steps(settings)["meetings_held"]
+    span = aggregates.SpanCells(select(Account.id), at(1, 0), at(18, 0))
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    def latest(moment: dt.datetime, start: dt.datetime = at(1, 0)) -> dt.datetime | None:
+        with engine.connect() as conn:
+            times = span(conn, settings, held, start, at(18, 0), {s: [moment]})
+        before = [t for t in times.get(s, []) if t <= moment]
+        return max(before) if before else None
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert latest(at(4, 22)) == at(4, 21)  # the cell's last: no read of its events
+        assert latest(at(4, 13)) is None
+        cell_reads = [sql for sql in statements if "prospect_day" in sql]
+        assert latest(at(4, 19)) == at(4, 18)  # inside the cell: its own events are read
+        assert latest(at(4, 16), start=at(4, 15)) is None
+        assert latest(at(4, 19), start=at(4, 15)) == at(4, 18)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(cell_reads) == 1  # the span's cells, once
+    assert [sql for sql in statements if "prospect_day" in sql] == cell_reads
+    with pytest.raises(ValueError, match="outside the span"), engine.connect() as conn:
+        span(conn, settings, held, at(1, 0), at(19, 0), {s: [at(4, 19)]})
 
 
 # --- the aggregates against the raw path, on every analysis ---------------------------------
