@@ -30,7 +30,13 @@ from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.services import activities
 from paceline.services.activities import OPERATOR, Entry, Writer
 from paceline.store.models import Activity
-from paceline.store.partition import is_partitioned, partition_by_month
+from paceline.store.partition import (
+    PARTITIONED,
+    add_months,
+    is_partitioned,
+    partition_by_month,
+    partitioned_tables,
+)
 
 AS_OF = dt.date(2026, 11, 18)
 NOW = dt.datetime(2026, 11, 18, 20, 0)
@@ -143,6 +149,8 @@ def test_the_partitioned_schema_stores_and_reads_the_same(
     assert months == [dt.date(2026, 10, 1), dt.date(2026, 11, 1)]
     with parted.connect() as conn:
         assert is_partitioned(conn)
+        # every table, not only the first: the list was read from an exhausted result
+        assert partitioned_tables(conn) == list(PARTITIONED)
 
     seen = _scenario(plain, settings, tmp_path / "plain")
     assert _scenario(parted, settings, tmp_path / "parted") == seen
@@ -165,8 +173,14 @@ def test_the_partitioned_schema_stores_and_reads_the_same(
             conn.execute(text(f"DELETE FROM {table} WHERE {month}"))
     assert _reads(parted, settings) != _reads(plain, settings)
     october = DayRange(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+    analysed = _last_analyzed(parted)
     assert rebuild_days(parted, settings, october) > 0
     assert _reads(parted, settings) == _reads(plain, settings)
+    # autovacuum never analyses a partitioned parent: the rebuild does (docs/scaling.md)
+    after = _last_analyzed(parted)
+    for table in ("metric_day", "kind_day", "prospect_day"):
+        assert after[table] is not None
+        assert analysed[table] is None or after[table] > analysed[table]
 
     # Each row is in its month: i1 moved to November with its re-import, i4 (September,
     # no partition made) is in the default one.
@@ -177,6 +191,24 @@ def test_the_partitioned_schema_stores_and_reads_the_same(
     with parted.connect() as conn:  # Ben's logged call, edited into October
         moved = "SELECT tableoid::regclass::text FROM activity WHERE local_date = '2026-10-29'"
         assert conn.scalars(text(moved)).all() == ["activity_2026_10"]
+
+    # the months to come are made for the aggregates too, not only for `activity`
+    add_months(parted, [dt.date(2027, 1, 1)])
+    with parted.connect() as conn:
+        made = conn.scalars(text("SELECT relname FROM pg_class WHERE relname LIKE '%\\_2027\\_01'"))
+        assert sorted(made) == sorted(f"{table}_2027_01" for table in PARTITIONED)
+
+
+def _last_analyzed(engine: Engine) -> dict[str, dt.datetime | None]:
+    """When each day aggregate's partitioned parent was last analysed by hand."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT relname, last_analyze FROM pg_stat_user_tables "
+                "WHERE relname IN ('metric_day', 'kind_day', 'prospect_day')"
+            )
+        )
+        return {name: at for name, at in rows}
 
 
 def _actual(engine: Engine, settings: Settings, as_of: dt.date, rep: str, metric: str) -> float:

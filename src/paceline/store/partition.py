@@ -89,11 +89,13 @@ def partition_name(table: str, month: dt.date) -> str:
 
 def partitioned_tables(conn: Connection) -> list[str]:
     """Which of PARTITIONED are partitioned in this database."""
-    rows = conn.scalars(
-        text("SELECT relname FROM pg_class WHERE relkind = 'p' AND relname = ANY(:t)"),
-        {"t": list(PARTITIONED)},
+    found = set(
+        conn.scalars(
+            text("SELECT relname FROM pg_class WHERE relkind = 'p' AND relname = ANY(:t)"),
+            {"t": list(PARTITIONED)},
+        )
     )
-    return [t for t in PARTITIONED if t in set(rows)]
+    return [t for t in PARTITIONED if t in found]
 
 
 def is_partitioned(conn: Connection) -> bool:
