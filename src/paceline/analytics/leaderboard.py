@@ -28,9 +28,8 @@ rep who is first on calls this week sees, on the same row, that he is at 26% of 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, select
@@ -48,8 +47,9 @@ from paceline.analytics.metrics import (
     metric_totals,
     metric_value,
     ratio_parts,
+    rep_value,
 )
-from paceline.analytics.pacing import Pace, Window, level_pace, pace, window
+from paceline.analytics.pacing import Pace, Window, level_pace, pace, windows_by_start
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep, active_paced_reps, amounts_unknown
 from paceline.analytics.targets import period_targets
@@ -169,7 +169,15 @@ def leaderboard(
             else None
         )
         targets = period_targets(conn, calendar, period, [metric], ids)
-    context = _Context(settings, definition, calendar, period, as_of, targets)
+    context = _Context(
+        settings,
+        definition,
+        calendar,
+        period,
+        as_of,
+        targets,
+        windows_by_start(calendar, period, as_of),
+    )
     earlier = _standings(context, by, reps, role, before) if by == "count" else None
     rows = _ranked(context, by, reps, role, now, then, earlier)
     total, parts = _total(settings, definition, [r.id for r in reps], now)
@@ -280,8 +288,7 @@ class _Context:
     period: Period
     as_of: dt.date
     targets: dict[tuple[int, str], float]
-    # Each start date's window, worked out once: most reps share the period's
-    windows: dict[dt.date | None, Window] = field(default_factory=dict)
+    window_of: Callable[[dt.date | None], Window]  # `pacing.windows_by_start`
 
     def pace(self, rep: RosterRep, value: float | None) -> Pace:
         """The scorecard's pacing of this metric for the rep (expected-to-date, share)."""
@@ -289,12 +296,7 @@ class _Context:
         thresholds, better = self.settings.pacing, self.metric.higher_is_better
         if self.metric.aggregate == "ratio" or value is None:
             return level_pace(value, target, thresholds, better)
-        w = self.windows.get(rep.start_date)
-        if w is None:
-            w = self.windows[rep.start_date] = window(
-                self.calendar, self.period, self.as_of, rep.start_date
-            )
-        return pace(w, value, target, thresholds, better)
+        return pace(self.window_of(rep.start_date), value, target, thresholds, better)
 
 
 def _row(
@@ -309,12 +311,10 @@ def _row(
     on, or why there is none (`_ranked` builds each row once, with its ranks)."""
     name = c.metric.name
     is_ratio = c.metric.aggregate == "ratio"
-    if is_ratio:
-        value = metric_value(c.settings, now, [rep.id], name)
-        numerator, denominator = ratio_parts(c.settings, now, [rep.id], name)
-    else:  # `metric_value` of one rep (its fsum of one value), without the look-ups
-        value = math.fsum((now.values.get(rep.id, _NO_TOTALS).get(name, 0.0),))
-        numerator, denominator = None, None
+    value = rep_value(c.settings, now, rep.id, name, is_ratio=is_ratio)
+    numerator, denominator = (
+        ratio_parts(c.settings, now, [rep.id], name) if is_ratio else (None, None)
+    )
     measured = c.pace(rep, value)
     has_target = measured.status != "no_target" and bool(measured.expected_to_date)
     standing: Standing = "ranked"
@@ -357,9 +357,6 @@ def _row(
         "change": change,
         "amounts_unknown": amounts_unknown(c.settings, now, [rep.id], name) if now.unknown else 0,
     }
-
-
-_NO_TOTALS: dict[str, float] = {}  # a rep with no totals (read only)
 
 
 def _change(now: float | None, then: float | None, higher_is_better: bool) -> float | None:
@@ -419,12 +416,11 @@ def _standings(
     values: dict[int, float | None] = {}
     is_ratio = c.metric.aggregate == "ratio"
     for rep in reps:
-        if is_ratio:
-            value = metric_value(c.settings, totals, [rep.id], name)
-            ranked = value is not None and meets_minimum(c.settings, totals, [rep.id], name)
-        else:  # `metric_value` of one rep, as in `_row`; anything but a ratio is ranked
-            value = math.fsum((totals.values.get(rep.id, _NO_TOTALS).get(name, 0.0),))
-            ranked = True
+        value = rep_value(c.settings, totals, rep.id, name, is_ratio=is_ratio)
+        # anything but a ratio always meets its minimum, as in `_row`
+        ranked = not is_ratio or (
+            value is not None and meets_minimum(c.settings, totals, [rep.id], name)
+        )
         values[rep.id] = value
         scored.append((_group_of(rep, role), rep.id, value if ranked else None))
     ranks = _ranks(c, by, scored)

@@ -123,6 +123,17 @@ def metric_value(
     return numerator / denominator
 
 
+def rep_value(
+    settings: Settings, totals: MetricTotals, rep_id: int, name: str, *, is_ratio: bool
+) -> float | None:
+    """`metric_value` of one rep, for a caller that knows already whether `name` is a ratio:
+    a page asks it for every rep and metric, and a count or sum then needs no look-up of the
+    metric's definition, only the rep's total."""
+    if is_ratio:
+        return metric_value(settings, totals, (rep_id,), name)
+    return base_value(totals, (rep_id,), name)
+
+
 def base_value(totals: MetricTotals, rep_ids: Iterable[int], name: str) -> float:
     """A count or sum over reps (a team): never missing, zero when nothing happened."""
     return math.fsum(totals.get(r, name) for r in rep_ids)

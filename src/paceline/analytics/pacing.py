@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -73,6 +74,22 @@ def window(
         elapsed=calendar.business_days(start, max(start, through)),
         period_total=calendar.business_days(period.start, period.end),
     )
+
+
+def windows_by_start(
+    calendar: BusinessCalendar, period: Period, as_of: dt.date
+) -> Callable[[dt.date | None], Window]:
+    """`window` of the period for a rep's start date, each start date's worked out once: a
+    page paces a thousand reps, nearly all of whom share the period's own."""
+    made: dict[dt.date | None, Window] = {}
+
+    def window_of(rep_start: dt.date | None) -> Window:
+        found = made.get(rep_start)
+        if found is None:
+            found = made[rep_start] = window(calendar, period, as_of, rep_start)
+        return found
+
+    return window_of
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from paceline.analytics.metrics import (
     base_metrics,
     metric_totals,
     metric_value,
+    rep_value,
 )
 from paceline.analytics.pacing import (
     STATUS_ORDER,
@@ -35,6 +36,7 @@ from paceline.analytics.pacing import (
     pace,
     pooled_shortfall_chance,
     window,
+    windows_by_start,
 )
 from paceline.analytics.pacing import status as pace_status
 from paceline.analytics.rollup import ensure_rollup
@@ -259,20 +261,14 @@ def _read_scorecards(
     totals = metric_totals(conn, settings, wanted, period.start, end, rep_ids)
     targets = period_targets(conn, calendar, period, wanted, rep_ids)
 
-    windows: dict[dt.date | None, Window] = {}  # per start date: most reps share one
-
-    def window_of(rep: RosterRep) -> Window:
-        if rep.start_date not in windows:
-            windows[rep.start_date] = window(calendar, period, as_of, rep.start_date)
-        return windows[rep.start_date]
-
+    window_of = windows_by_start(calendar, period, as_of)
     facts = {name: _line_facts(settings, name) for name in wanted}
 
     def cards_for(group: list[RosterRep], spread: Dispersions) -> list[Scorecard]:
         metrics = key_metrics
         read = (totals, targets, spread)
         return [
-            _scorecard(settings, window_of(r), r, metrics.get(r.role, []), read, facts)
+            _scorecard(settings, window_of(r.start_date), r, metrics.get(r.role, []), read, facts)
             for r in group
         ]
 
@@ -359,23 +355,16 @@ def _rep_line(
 ) -> MetricLine:
     """One rep's line: `_line` with the rep's numbers read from the request's totals."""
     totals, targets, spread = read
-    if facts.is_ratio:
-        actual = metric_value(settings, totals, [rep_id], name)
-    else:  # `metric_value` of one rep (its fsum of one value), without the look-ups
-        actual = math.fsum((totals.values.get(rep_id, _NO_TOTALS).get(name, 0.0),))
     return _line(
         settings,
         w,
         name,
-        actual,
+        rep_value(settings, totals, rep_id, name, is_ratio=facts.is_ratio),
         targets.get((rep_id, name)),
         spread.of(rep_id, name),
         amounts_unknown(settings, totals, [rep_id], name) if totals.unknown else 0,
         facts,
     )
-
-
-_NO_TOTALS: dict[str, float] = {}  # a rep with no totals (read only)
 
 
 def _line(
