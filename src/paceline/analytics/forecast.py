@@ -387,9 +387,8 @@ def prepare(
     """
     calendar = BusinessCalendar(settings.calendar)
     rules = settings.insight.forecast
-    first_left = as_of + dt.timedelta(days=1)
+    history_start, _, first_left = count_edges(settings, as_of)
     cutoff = _midnight(settings, first_left)
-    history_start = shift_months(first_left, -rules.history_months)
     snap = snapshot(conn, scope, cutoff, _midnight(settings, history_start))
     days_left = max((period.end - first_left).days, 0)
     stays = stage_spells(snap)
@@ -448,7 +447,9 @@ def prepare(
 
 def count_edges(settings: Settings, as_of: dt.date) -> list[dt.date]:
     """The days between which `prepare` for `as_of` reads activity counts: the history's
-    start, the run rate's start and the first day left (see `SpanTotals`)."""
+    start, the run rate's start and the first day left (see `SpanTotals`). `prepare` and
+    `_new_deals` take their windows from here, so the edges a backtest declares are always
+    the ones its forecasts read."""
     rules = settings.insight.forecast
     first_left = as_of + dt.timedelta(days=1)
     return [
@@ -464,10 +465,9 @@ def lag_span(
     """The driver's day cells for the lags of forecasts at the end of each of `days`, read
     once (`aggregates.SpanCells`): the accounts of the deals created in any of their
     histories, over the span of them all."""
-    rules = settings.insight.forecast
-    ends = [d + dt.timedelta(days=1) for d in days]
-    start = _midnight(settings, min(shift_months(e, -rules.history_months) for e in ends))
-    end = _midnight(settings, max(ends))
+    edges = [count_edges(settings, d) for d in days]  # history start, run start, first left
+    start = _midnight(settings, min(history for history, _, _ in edges))
+    end = _midnight(settings, max(first_left for _, _, first_left in edges))
     accounts = select(Deal.account_id).where(
         Deal.created_at >= start,
         Deal.created_at < end,
@@ -622,13 +622,11 @@ def _new_deals(
     lag_cells: aggregates.SpanCells | None = None,
 ) -> tuple[FloatArray, NewDeals]:
     """Expected new deals on each day left, and how they were worked out."""
-    rules = settings.insight.forecast
-    first_left = as_of + dt.timedelta(days=1)
+    _, run_start, first_left = count_edges(settings, as_of)
     days = [
         first_left + dt.timedelta(days=k) for k in range(max((period.end - first_left).days, 0))
     ]
     open_days = np.array([calendar.is_business_day(d) for d in days], dtype=np.float64)
-    run_start = first_left - dt.timedelta(days=rules.run_rate_days)
     run_days = calendar.business_days(run_start, first_left)
     created = deals_created(conn, scope, _midnight(settings, run_start), snap.cutoff)
     opportunity_rate = created / run_days if run_days else 0.0
