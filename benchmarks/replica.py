@@ -36,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 import diagnose
@@ -46,7 +46,6 @@ from paceline.analytics import rollup
 from paceline.analytics.window import diagnosis_window
 from paceline.config import Settings, default_settings
 from paceline.store.engine import make_engine, read_engine, wait_for_replay
-from paceline.store.models import Activity
 
 NAME = "replica"
 RESULTS = Path(__file__).resolve().parent / "results" / f"{NAME}.json"
@@ -81,14 +80,7 @@ def write_then_read(
     """A day's activities touched on the primary, its refresh there, then the wait for the
     replica: seconds of each, and the WAL written."""
     started_lsn = _lsn(primary)
-    started = time.perf_counter()
-    with primary.begin() as conn:
-        touched = conn.execute(
-            update(Activity)
-            .where(Activity.local_date == day)
-            .values(duration_min=Activity.duration_min)
-        ).rowcount
-    update_seconds = time.perf_counter() - started
+    touched, update_seconds = tracking.touch_day(primary, day)
     update_wal = _wal_bytes(primary, started_lsn)
     started = time.perf_counter()
     refresh = rollup.ensure_rollup(primary, settings)

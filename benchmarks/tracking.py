@@ -886,11 +886,10 @@ def table_rows(engine: Engine, table: str) -> int:
         return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
-def refresh_one_day(engine: Engine, settings: Settings, day: dt.date) -> dict[str, Any]:
-    """Touch every activity of one day (as a re-import that changed them would), then time
-    the `ensure_rollup` that brings those rep-days up to date: the price the first page view
-    after an import pays. Values do not change, so the cached database stays as it was.
-    """
+def touch_day(engine: Engine, day: dt.date) -> tuple[int, float]:
+    """Touch every activity of one day, as a re-import that changed them would (the triggers
+    mark their rep-days; values do not change, so a cached database stays as it was): the
+    activities touched and the seconds it took."""
     started = time.perf_counter()
     with engine.begin() as conn:
         touched = conn.execute(
@@ -898,7 +897,13 @@ def refresh_one_day(engine: Engine, settings: Settings, day: dt.date) -> dict[st
             .where(Activity.local_date == day)
             .values(duration_min=Activity.duration_min)
         ).rowcount
-    update_seconds = time.perf_counter() - started
+    return touched, time.perf_counter() - started
+
+
+def refresh_one_day(engine: Engine, settings: Settings, day: dt.date) -> dict[str, Any]:
+    """`touch_day`, then time the `ensure_rollup` that brings those rep-days up to date: the
+    price the first page view after an import pays."""
+    touched, update_seconds = touch_day(engine, day)
     started = time.perf_counter()
     refresh = ensure_rollup(engine, settings)
     seconds = time.perf_counter() - started
