@@ -42,7 +42,7 @@ from paceline.analytics.quality import busy_vs_productive
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.stalled import stalled_deals
 from paceline.analytics.window import Window, diagnosis_window
-from paceline.config import Settings
+from paceline.config import MetricSettings, Settings
 from paceline.services.reps import add_rep
 from paceline.store.migrate import upgrade
 from paceline.store.models import Account, Activity, Contact, Deal, ProspectStep
@@ -240,6 +240,17 @@ def test_prospects_and_mix_by_hand(engine: Engine, settings: Settings) -> None:
     assert ids["Ana"]
 
 
+def _three_meetings_in_one_cell(engine: Engine, settings: Settings) -> tuple[int, MetricSettings]:
+    """Dee's meetings held on account S on Nov 4 at 14:00 and 21:00 UTC (one day cell), plus
+    one at 18:00 added here; the account's id and the step."""
+    ids = build(engine, settings)
+    s = ids["acc_S"]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), [row(ids["Dee"], at(4, 18), "meeting", "held", s)])
+    ensure_rollup(engine, settings)
+    return s, aggregates.aggregated_steps(settings)["meetings_held"]
+
+
 def test_the_latest_event_before_a_moment_inside_a_day_comes_from_its_events(
     engine: Engine, settings: Settings
 ) -> None:
@@ -248,12 +259,7 @@ def test_the_latest_event_before_a_moment_inside_a_day_comes_from_its_events(
     the cell's own events tell; at or before 22:00 it is the cell's last, 21:00; before
     13:00 there is none. With the history starting at 15:00 (inside the cell), 14:00 is
     outside it: nothing at or before 16:00."""
-    ids = build(engine, settings)
-    s = ids["acc_S"]
-    with engine.begin() as conn:
-        conn.execute(insert(Activity), [row(ids["Dee"], at(4, 18), "meeting", "held", s)])
-    ensure_rollup(engine, settings)
-    held = aggregates.aggregated_steps(settings)["meetings_held"]
+    s, held = _three_meetings_in_one_cell(engine, settings)
 
     def latest(moment: dt.datetime, start: dt.datetime = at(1, 0)) -> dt.datetime | None:
         with engine.connect() as conn:
@@ -276,12 +282,7 @@ def test_cells_read_once_for_a_span_answer_each_window_as_by_hand(
     """The backtest reads a step's day cells once for all its cut-offs (`SpanCells`), then
     each cut-off's window takes its own: the same hand-worked answers as above, from one
     read, and a window outside the span read is refused rather than answered short."""
-    ids = build(engine, settings)
-    s = ids["acc_S"]
-    with engine.begin() as conn:
-        conn.execute(insert(Activity), [row(ids["Dee"], at(4, 18), "meeting", "held", s)])
-    ensure_rollup(engine, settings)
-    held = aggregates.aggregated_steps(settings)["meetings_held"]
+    s, held = _three_meetings_in_one_cell(engine, settings)
     span = aggregates.SpanCells(select(Account.id), at(1, 0), at(18, 0))
     statements: list[str] = []
 
