@@ -242,11 +242,11 @@ def rebuild_days(engine: Engine, settings: Settings, days: aggregates.DayRange) 
             )
             or 0
         )
-    _analyze_partitioned_aggregates(engine)
+    _analyze_partitioned_tables(engine)
     return written
 
 
-def _analyze_partitioned_aggregates(engine: Engine) -> None:
+def _analyze_partitioned_tables(engine: Engine) -> None:
     """ANALYZE the partitioned tables (the day aggregates and `activity`) after a rebuild.
 
     PostgreSQL's autovacuum analyses partitions but never a partitioned parent, whose
