@@ -16,6 +16,7 @@ from paceline.ingest.fields import (
     make_date_parser,
     make_timestamp_parser,
     parse_bool,
+    parse_float,
     parse_money,
     utc_to_local,
 )
@@ -110,7 +111,37 @@ def test_money(raw: str, value: Decimal) -> None:
     assert parse_money(raw) == value
 
 
-@pytest.mark.parametrize("raw", ["", "abc", "$", "NaN", "1,2,3.4.5"])
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("1 117,10", Decimal("1117.10")),  # French: space groups, comma decimal
+        ("1\u202f117,10 €", Decimal("1117.10")),  # the narrow no-break space Excel writes
+        ("1.234,56", Decimal("1234.56")),  # German: dot groups, comma decimal
+        ("12.345.678,9", Decimal("12345678.9")),
+        ("12,5", Decimal("12.5")),
+        ("0,99", Decimal("0.99")),
+        ("1,234", Decimal(1234)),  # three digits after one comma: a thousands separator
+        ("1,234,567", Decimal(1234567)),
+        ("1,23,456", Decimal(123456)),  # Indian grouping
+        ("22,700.00", Decimal("22700.00")),
+        ("$1,500K", Decimal(1500000)),  # the suffix is not a digit after the comma
+        ("1,5k", Decimal(1500)),
+    ],
+)
+def test_money_with_a_decimal_comma(raw: str, value: Decimal) -> None:
+    """European exports write "1.234,56" and "1 117,10": the comma is the decimal mark.
+    Reading every comma as a thousands separator made them 1.23456 and 111710, a hundred
+    times off or a thousand times off, without a word."""
+    assert parse_money(raw) == value
+
+
+@pytest.mark.parametrize(("raw", "value"), [("0,5", 0.5), ("1,5", 1.5), ("1,500", 1500.0)])
+def test_numbers_with_a_decimal_comma(raw: str, value: float) -> None:
+    """A capacity of "0,5" is half a quota, not five quotas; "1,500" is fifteen hundred."""
+    assert parse_float(raw) == value
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "$", "NaN", "1,2,3.4.5", "1.234,5,6", "1,234.5.6"])
 def test_bad_money(raw: str) -> None:
     with pytest.raises(FieldError, match="not an amount of money"):
         parse_money(raw)

@@ -17,7 +17,9 @@ Parser = Callable[[str], object]
 
 TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "x"})
 FALSE_WORDS = frozenset({"0", "false", "f", "no", "n"})
-_MONEY_JUNK = re.compile(r"[\s$€£¥,_]|USD|EUR|GBP")
+_MONEY_JUNK = re.compile(r"[\s$€£¥_]|USD|EUR|GBP")
+# "1.234,56" (dots group the thousands, the comma is the decimal mark), as Europe writes it.
+_DOT_GROUPED_DECIMAL_COMMA = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})*,\d+")
 _MONEY_SUFFIX = {"k": Decimal(1_000), "m": Decimal(1_000_000)}
 
 
@@ -58,9 +60,32 @@ def parse_bool(raw: str) -> bool:
     raise FieldError(f"not a yes/no value: {raw!r}")
 
 
+def _without_commas(text: str) -> str:
+    """`text` with its commas read: as the decimal mark or as thousands separators.
+
+    A comma is the decimal mark when a dot comes before it ("1.234,56") or when it is the
+    only comma and is not followed by exactly three digits ("12,5", "1117,10"); otherwise
+    commas group digits ("22,700.00", "1,234", "1,23,456"). Reading every comma as a
+    separator made "1.234,56" 1.23456 and "1 117,10" 111710, silently.
+    """
+    if "," not in text:
+        return text
+    comma = text.rfind(",")
+    if "." in text[:comma]:
+        # Dots group and the comma is decimal; any other mix ("1.2,3,4") is not a number.
+        return (
+            text.replace(".", "").replace(",", ".")
+            if _DOT_GROUPED_DECIMAL_COMMA.fullmatch(text)
+            else "?"
+        )
+    if text.count(",") == 1 and "." not in text and len(text) - comma - 1 != 3:
+        return text.replace(",", ".")
+    return text.replace(",", "")
+
+
 def parse_float(raw: str) -> float:
     try:
-        value = float(raw.replace(",", "") if "," in raw else raw)
+        value = float(_without_commas(raw.strip()))
     except ValueError:
         raise FieldError(f"not a number: {raw!r}") from None
     if value != value or value in (float("inf"), float("-inf")):
@@ -69,7 +94,7 @@ def parse_float(raw: str) -> float:
 
 
 def parse_money(raw: str) -> Decimal:
-    """Money as exported by CRMs: "$22,700.00", "1 117,10", "$342.09K", "(150.00)"."""
+    """Money as exported by CRMs: "$22,700.00", "1 117,10", "1.234,56", "$342.09K", "(150.00)"."""
     text = raw.strip()
     negative = text.startswith("(") and text.endswith(")")
     text = _MONEY_JUNK.sub("", text.strip("()"))
@@ -77,7 +102,7 @@ def parse_money(raw: str) -> Decimal:
     if scale is not None:
         text = text[:-1]
     try:
-        value = Decimal(text)
+        value = Decimal(_without_commas(text))
     except InvalidOperation:
         raise FieldError(f"not an amount of money: {raw!r}") from None
     if not value.is_finite():
