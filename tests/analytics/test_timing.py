@@ -19,7 +19,13 @@ from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
 from factories import AS_OF, Site, activity_row, make_site
-from paceline.analytics.timing import MIN_RATE_VOLUME, local_cells, when_to_sell
+from paceline.analytics.timing import (
+    MIN_RATE_VOLUME,
+    local_cells,
+    midnight_minutes,
+    split_untimed,
+    when_to_sell,
+)
 from paceline.analytics.window import diagnosis_window
 from paceline.cli import app as cli_app
 from paceline.config import Settings
@@ -279,3 +285,81 @@ def test_engagement_is_per_outreach_attempt(engine: Engine, settings: Settings) 
     assert quiet.engagement_rate == pytest.approx(6 / 50)  # 12%: emails are attempts, admin not
     assert quiet.connect_rate == pytest.approx(20 / 40)  # connect rate stays per call
     assert result.attempts == 250 and result.engaged == 12
+
+
+def build_dates_without_times(engine: Engine, settings: Settings) -> None:
+    """Activities a CRM exported with a date alone (a task's due date, Salesforce's
+    ActivityDate), which an import stores at local midnight, beside timed calls.
+
+    Monday 2026-11-02 (EST, UTC-5): 30 dated-only calls at 05:00 UTC (00:00 local) and one
+    real call at 05:00:30 UTC (00:00:30 local, seconds set: a real time).
+    Friday 2026-10-30 (EDT, UTC-4): 4 dated-only emails at 04:00 UTC (00:00 local), and one
+    call at 05:00 UTC: a whole hour in UTC, but 01:00 local, a real time.
+    Tuesday 2026-11-03 10:00 EST (15:00 UTC): 25 calls, 5 connected.
+    """
+    upgrade(engine)
+    ana = add_rep(engine, settings, "Ana", "sdr", team="East")
+    mon, fri, tue = dt.date(2026, 11, 2), dt.date(2026, 10, 30), dt.date(2026, 11, 3)
+    rows = [at_utc(ana, dt.datetime(2026, 11, 2, 5, 0), mon) for _ in range(30)]
+    rows.append(at_utc(ana, dt.datetime(2026, 11, 2, 5, 0, 30), mon))
+    rows += [at_utc(ana, dt.datetime(2026, 10, 30, 4, 0), fri, kind="email") for _ in range(4)]
+    rows.append(at_utc(ana, dt.datetime(2026, 10, 30, 5, 0), fri))
+    rows += [
+        at_utc(ana, dt.datetime(2026, 11, 3, 15, 0), tue, outcome="conversation" if i < 5 else None)
+        for i in range(25)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+
+
+def test_a_date_without_a_time_is_in_no_hour(engine: Engine, settings: Settings) -> None:
+    """A date alone is stored at local midnight; counted there, 30 due-dated tasks made
+    "Mon 00:00" the busiest calling hour (and, with enough of them, a "best hour to call").
+    They are counted apart, as activities with no time of day."""
+    build_dates_without_times(engine, settings)
+    result = when_to_sell(engine, settings, window(settings), rep="Ana")
+    cells = {(c.weekday, c.hour): c.activities for c in result.cells}
+    assert cells == {(MON, 0): 1, (FRI, 1): 1, (TUE, 10): 25}
+    assert result.untimed == 34
+    assert [(c.day_name, c.hour) for c in result.best] == [("Tue", 10)]
+    assert result.working_hours == list(range(0, 11))
+
+
+def test_cli_when_says_how_many_have_no_time(tmp_path: Any, settings: Settings) -> None:
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    build_dates_without_times(make_engine(url), settings)
+    args = ["--db", url, "when", "--period", "30d", "--as-of", "2026-11-18"]
+    shown = CliRunner().invoke(cli_app, args)
+    assert shown.exit_code == 0, shown.output
+    assert "34 activities at exactly midnight have a date but no time of day" in shown.output
+    data = json.loads(CliRunner().invoke(cli_app, [*args, "--json"]).output)
+    assert data["untimed"] == 34
+
+
+def test_untimed_buckets_follow_the_zone_offset() -> None:
+    """Local midnight is a whole UTC hour in New York, but :30 past in India (UTC+05:30)."""
+    kolkata, new_york = ZoneInfo("Asia/Kolkata"), ZoneInfo("America/New_York")
+    rows = [
+        (dt.datetime(2026, 11, 1, 18, 0), 30, 2, 2, 0, 0, 0),  # 00:00 IST: no time
+        (dt.datetime(2026, 11, 1, 18, 0), 0, 3, 3, 1, 3, 0),  # 23:30 IST: a time
+        (dt.datetime(2026, 11, 1, 18, 0), None, 4, 4, 0, 4, 1),  # 23:xx IST, not whole
+    ]
+    buckets, untimed = split_untimed(rows, kolkata)
+    assert untimed == 2
+    assert buckets == [
+        (dt.datetime(2026, 11, 1, 18, 0), 3, 3, 1, 3, 0),
+        (dt.datetime(2026, 11, 1, 18, 0), 4, 4, 0, 4, 1),
+    ]
+    assert midnight_minutes(new_york, dt.date(2026, 10, 1), dt.date(2026, 12, 1)) == [0]
+    assert midnight_minutes(kolkata, dt.date(2026, 10, 1), dt.date(2026, 12, 1)) == [30]
+
+
+def test_when_page_and_api_say_how_many_have_no_time(engine: Engine, settings: Settings) -> None:
+    build_dates_without_times(engine, settings)
+    made = make_site(engine, settings, {"root": ("admin", None)})
+    params = {"period": "30d", "as_of": "2026-11-18"}
+    with made.client:
+        assert made.api("root", "/when", rep="Ana", **params).json()["untimed"] == 34
+        page = made.page("root", "/when", rep="Ana", **params)
+    assert page.status_code == 200
+    assert "34 activities at exactly midnight have a date but no time of day" in page.text

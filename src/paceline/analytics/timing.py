@@ -14,6 +14,13 @@ rows themselves), and each bucket is turned into its local weekday and hour here
 offset in force on that day. Zones whose offset is not a whole number of hours (India,
 +05:30) have each UTC hour counted in the local hour it starts in.
 
+An activity exported with a date and no time (a task's due date, Salesforce's ActivityDate,
+a Pipedrive activity without a due time) is stored at local midnight, exactly. It has no
+hour: counted at 00:00, a CRM's due-dated tasks made midnight the busiest (and, with enough
+of them, the "best") hour to call. Such activities are counted apart (`untimed`), found by
+the database as the instants that fall on a whole minute equal to local midnight's minute
+past the UTC hour (0 in most zones, 30 in India), so a call at 00:00:30 keeps its hour.
+
 A rate from a handful of calls is noise, so a cell's rates are withheld (None) below
 `MIN_RATE_VOLUME` calls (or outreach attempts). The best hours are ranked by the lower end
 of the 95% Wilson interval of their connect rate, not the rate itself: 25 connects in 130
@@ -30,7 +37,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, case, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    select,
+)
 
 from paceline.analytics.metric_sql import activity_filter, outreach_condition
 from paceline.analytics.peers import diagnosis_scope
@@ -84,6 +101,7 @@ class WhenToSell:
     min_volume: int
     cells: list[WhenCell]  # cells with any activity, by weekday then hour
     best: list[WhenCell]  # highest connect rate among cells with enough calls, best first
+    untimed: int = 0  # activities at exactly local midnight: a date without a time, no hour
 
     @property
     def working_hours(self) -> list[int]:
@@ -126,14 +144,46 @@ def when_to_sell(
     """Volume and rates by local weekday x hour for a team, one rep, or everyone."""
     with engine.connect() as conn:
         scope, _ = diagnosis_scope(conn, settings, window, team, rep)
-        buckets = _utc_buckets(conn, settings, window, [r.id for r in scope])
+        rows = _utc_buckets(conn, settings, window, [r.id for r in scope])
+    buckets, untimed = split_untimed(rows, settings.calendar.zone)
     cells = local_cells(buckets, settings.calendar.zone)
     rated = [c for c in cells if c.connect_rate is not None]
     best = sorted(rated, key=lambda c: -_lower_bound(c.conversations, c.calls))[:BEST_COUNT]
-    return WhenToSell(window, team, rep, settings.calendar.timezone, MIN_RATE_VOLUME, cells, best)
+    zone_name = settings.calendar.timezone
+    return WhenToSell(window, team, rep, zone_name, MIN_RATE_VOLUME, cells, best, untimed)
 
 
 Bucket = tuple[dt.datetime, int, int, int, int, int]  # UTC hour, then the five counts
+# UTC hour, the whole minute past it when that could be local midnight (else None), counts.
+MinuteBucket = tuple[dt.datetime, int | None, int, int, int, int, int]
+
+
+def split_untimed(rows: Iterable[MinuteBucket], zone: dt.tzinfo) -> tuple[list[Bucket], int]:
+    """The hour buckets of timed activities, and how many activities sit at exactly local
+    midnight (a date without a time of day)."""
+    buckets: list[Bucket] = []
+    untimed = 0
+    for hour, minute, *counts in rows:
+        if minute is not None:
+            local = (hour + dt.timedelta(minutes=minute)).replace(tzinfo=dt.UTC).astimezone(zone)
+            if (local.hour, local.minute) == (0, 0):
+                untimed += counts[0]
+                continue
+        buckets.append((hour, counts[0], counts[1], counts[2], counts[3], counts[4]))
+    return buckets, untimed
+
+
+def midnight_minutes(zone: dt.tzinfo, start: dt.date, end: dt.date) -> list[int]:
+    """The minutes past a UTC hour at which local midnight falls between `start` and `end`
+    (one per distinct UTC offset in force: [0] in most zones, [30] in India)."""
+    minutes: set[int] = set()
+    day = start
+    while day <= end:
+        midnight = dt.datetime.combine(day, dt.time(), zone)
+        offset = midnight.utcoffset() or dt.timedelta()
+        minutes.add(int(-offset.total_seconds() // 60) % 60)
+        day += dt.timedelta(days=1)
+    return sorted(minutes)
 
 
 def local_cells(buckets: Iterable[Bucket], zone: dt.tzinfo) -> list[WhenCell]:
@@ -159,16 +209,19 @@ def _lower_bound(successes: int, trials: int, z: float = WILSON_Z) -> float:
 
 def _utc_buckets(
     conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
-) -> list[Bucket]:
+) -> list[MinuteBucket]:
     if not rep_ids:
         return []
     hour = _utc_hour(conn)
+    minutes = midnight_minutes(settings.calendar.zone, window.start, window.end)
+    minute = _midnight_minute(conn, minutes)
     outreach = outreach_condition(settings)
     connected = Activity.outcome.in_(sorted(settings.connected_outcomes))
     is_call = activity_filter(settings, settings.metric(CALLS_METRIC))
     query = (
         select(
             hour.label("hour"),
+            minute.label("minute"),
             func.count(),
             _count_if(is_call),
             _count_if(and_(is_call, connected)),
@@ -180,12 +233,33 @@ def _utc_buckets(
             Activity.local_date >= window.start,
             Activity.local_date < window.end,
         )
-        .group_by(hour)
+        .group_by(hour, minute)
     )
     return [
-        (_as_datetime(at), int(n), int(c or 0), int(cc or 0), int(a or 0), int(e or 0))
-        for at, n, c, cc, a, e in conn.execute(query)
+        (
+            _as_datetime(at),
+            None if m is None else int(m),
+            int(n),
+            int(c or 0),
+            int(cc or 0),
+            int(a or 0),
+            int(e or 0),
+        )
+        for at, m, n, c, cc, a, e in conn.execute(query)
     ]
+
+
+def _midnight_minute(conn: Connection, minutes: list[int]) -> ColumnElement[Any]:
+    """An activity's minute past its UTC hour when it is a whole minute among `minutes`
+    (where local midnight can fall), else NULL: the few extra buckets that tell a date
+    without a time (stored at local midnight) from a time."""
+    if conn.dialect.name == "sqlite":
+        whole = func.strftime("%f", Activity.occurred_at) == "00.000"
+        minute: ColumnElement[Any] = cast(func.strftime("%M", Activity.occurred_at), Integer)
+    else:
+        whole = func.date_trunc("minute", Activity.occurred_at) == Activity.occurred_at
+        minute = cast(func.extract("minute", Activity.occurred_at), Integer)
+    return case((and_(whole, minute.in_(minutes)), minute), else_=None)
 
 
 def _utc_hour(conn: Connection) -> ColumnElement[Any]:

@@ -203,6 +203,11 @@ def print_when(result: WhenToSell) -> None:
         out.print("no activity in this window")
         return
     out.print(f"rates need at least {result.min_volume} calls; '-' marks fewer")
+    if result.untimed:
+        out.print(
+            f"{result.untimed:,} activities at exactly midnight have a date but no time of day "
+            "(a due date, a date-only export): they are in no hour above"
+        )
     best = ", ".join(
         f"{c.day_name} {c.hour:02d}:00 {_pct(c.connect_rate)} of {c.calls:,}"
         f" ({_engaged_per_attempt(c)})"
