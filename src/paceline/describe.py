@@ -391,6 +391,11 @@ def _missing_text(f: Finding) -> str:
         else "no deal won either"
     )
     what = MISSING_TEXT.get(f.subject, f"No {f.subject} logged in this window")
+    if f.subject == "accounts" and f.reference:
+        what = (
+            f"{number(f.reference)} selling activities in this window name no account (more"
+            " than a tenth of them): prospects are unknown, not zero"
+        )
     return f"{what}; {shown}"
 
 

@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterator
+from contextlib import nullcontext
 from decimal import Decimal
 from itertools import count
 from typing import Any
@@ -40,6 +41,7 @@ from factories import (
     activity_row,
     make_site,
 )
+from paceline.analytics.aggregates import raw_reads
 from paceline.analytics.diagnose import diagnose_rep
 from paceline.analytics.equation import (
     FACTORS,
@@ -514,3 +516,61 @@ def test_equation_api_and_page(site: Site) -> None:
     assert 'data-figure="equation-figure"' not in zero.text  # nothing to split
     empty = site.page("ana", "/equation", period="30d", as_of="2026-06-30")
     assert empty.status_code == 200 and "No activities logged in this window" in empty.text
+
+
+def add_reps_naming_few_accounts(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Lee (AE, East): 10 selling calls, 2 naming one account, 8 naming none (a CRM's calls
+    to leads), and a 5,000 win. Max (AE, East): 20 selling calls, 19 over 4 accounts and 1
+    naming none (5%), and a 6,000 win."""
+    lee = add_rep(engine, settings, "Lee", "ae", team="East")
+    max_ = add_rep(engine, settings, "Max", "ae", team="East")
+    day = dt.date(2026, 11, 12)
+    accts = accounts(engine, 5, "Named")
+    rows = [activity_row(lee, day, account_id=accts[0]) for _ in range(2)]
+    rows += [activity_row(lee, day) for _ in range(8)]
+    rows += [activity_row(max_, day, account_id=accts[1 + i % 4]) for i in range(19)]
+    rows.append(activity_row(max_, day))
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        conn.execute(insert(Deal), [deal(lee, None, 5_000, day), deal(max_, None, 6_000, day)])
+    return {"Lee": lee, "Max": max_}
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["aggregates", "raw"])
+def test_prospects_of_a_rep_whose_activities_seldom_name_an_account(
+    built: Engine, settings: Settings, raw: bool
+) -> None:
+    """Before: Lee had "1 prospect, 10 selling activities per prospect", the product split
+    wrongly between the two factors; now his prospects are unknown, and both reps say how
+    many selling activities named no account."""
+    add_reps_naming_few_accounts(built, settings)
+    with raw_reads() if raw else nullcontext():
+        eqs = by_rep(built, settings, team="East")
+        brief = diagnose_rep(built, settings, window(settings), "Lee")
+    lee, max_ = eqs["Lee"], eqs["Max"]
+    assert (lee.prospects, lee.selling_activities, lee.selling_without_account) == (1, 10, 8)
+    assert lee.missing == "accounts" and lee.holding_back is None and lee.gap is None
+    assert [f.value for f in lee.factors] == [None, None, pytest.approx(0.1), 5_000]
+    assert (max_.prospects, max_.selling_activities, max_.selling_without_account) == (4, 20, 1)
+    assert max_.missing is None and [f.value for f in max_.factors][:2] == [4, 5]
+    found = next(f for f in brief.findings if f.kind == "missing_data")
+    assert finding_text(settings, brief, found) == (
+        "8 selling activities in this window name no account (more than a tenth of them):"
+        " prospects are unknown, not zero; the deals show 5,000 won in 1 deal (5,000 per win)"
+    )
+
+
+def test_cli_equation_says_how_many_name_no_account(tmp_path: Any, settings: Settings) -> None:
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    engine = make_engine(url)
+    build_team(engine, settings)
+    add_reps_naming_few_accounts(engine, settings)
+    args = ["--db", url, "equation", "--team", "East", "--period", "30d", "--as-of", "2026-11-18"]
+    shown = CliRunner().invoke(cli_app, args)
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert "Lee: 8 of 10 selling activities name no account: too many to count prospects by" in text
+    assert "Max: 1 of 20 selling activities name no account: prospects count the accounts" in text
+    data = json.loads(CliRunner().invoke(cli_app, [*args, "--json"]).output)
+    lee = next(r for r in data["reps"] if r["rep"] == "Lee")
+    assert lee["selling_without_account"] == 8 and lee["missing"] == "accounts"

@@ -23,6 +23,12 @@ still reports what the deals show (wins, revenue, revenue per win); such reps ar
 the medians of the factors they have no data for, so a deals-only team is not all "held back
 by prospects". Likewise a rep whose selling activities name no account at all (a CRM that
 logs calls without the company) has unknown prospects (`missing = "accounts"`), not zero.
+So does one whose selling activities name an account only now and then: with 59 of 60 calls
+naming none (Zoho's calls to leads), "1 prospect, 60 activities per prospect" split the
+product wrongly between the two factors and could name either as what holds the rep back.
+Above `MAX_UNNAMED_SHARE` of selling activities without an account the prospects are
+unknown; below it the factors stand, and `selling_without_account` says how many were left
+out of the prospects.
 A rep with won deals whose amount the CRM left empty (`missing = "amounts"`) has revenue known
 only in part: revenue per win is read on the wins with an amount, and the gap is not split
 (the sum of the known amounts is not the rep's revenue).
@@ -51,7 +57,11 @@ from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window
 from paceline.config import Settings
-from paceline.store.models import Activity
+from paceline.store.models import Activity, ProspectDay
+
+# Above this share of a rep's selling activities naming no account, the rep's prospects
+# (distinct accounts) are unknown rather than counted from the few that name one.
+MAX_UNNAMED_SHARE = 0.1
 
 # (name, label) of each factor, in the equation's order.
 FACTORS: tuple[tuple[str, str], ...] = (
@@ -110,6 +120,7 @@ class RepEquation:
     # wins have no amount recorded, so revenue is known only in part.
     missing: str | None = None
     wins_without_amount: int = 0  # won deals with no amount: not in revenue
+    selling_without_account: int = 0  # selling activities naming no account: no prospect
 
     @property
     def relative_revenue(self) -> float | None:
@@ -212,13 +223,14 @@ class _Counts:
     revenue: float  # of the wins with an amount
     logged: int
     wins_unknown: int = 0  # wins with no amount recorded
+    unnamed: int = 0  # selling activities naming no account
 
     @property
     def missing(self) -> str | None:
         """The data the factors need and the rep's records lack, if any."""
         if not self.logged:
             return "activities"
-        if self.selling and not self.prospects:
+        if self.selling and (not self.prospects or self.unnamed > MAX_UNNAMED_SHARE * self.selling):
             return "accounts"
         return "amounts" if self.wins_unknown else None
 
@@ -245,34 +257,45 @@ def _counts(conn: Connection, settings: Settings, window: Window, rep_ids: list[
     totals = compared_totals(conn, settings, metrics, window, rep_ids)
     activity = _activity_counts(conn, settings, window, rep_ids)
     unknown = amounts_unknown(conn, settings, REVENUE_METRIC, window.start, window.end, rep_ids)
-    return {
-        rep_id: _Counts(
-            activity.get(rep_id, (0, 0))[0],
-            round(totals.get(rep_id, SELLING_METRIC)),
+    counts = {}
+    for rep_id in rep_ids:
+        prospects, logged, named = activity.get(rep_id, (0, 0, 0))
+        selling = round(totals.get(rep_id, SELLING_METRIC))
+        counts[rep_id] = _Counts(
+            prospects,
+            selling,
             round(totals.get(rep_id, WINS_METRIC)),
             totals.get(rep_id, REVENUE_METRIC),
-            activity.get(rep_id, (0, 0))[1],
+            logged,
             unknown.get(rep_id, 0),
+            max(selling - named, 0),
         )
-        for rep_id in rep_ids
-    }
+    return counts
 
 
 def _activity_counts(
     conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
-) -> dict[int, tuple[int, int]]:
-    """Per rep: (distinct accounts with selling activity, activities logged of any kind)."""
+) -> dict[int, tuple[int, int, int]]:
+    """Per rep: (distinct accounts with selling activity, activities logged of any kind,
+    selling activities naming an account)."""
     if not rep_ids:
         return {}
     if aggregates.reading():
         found = aggregates.prospects(conn, window.start, window.end, rep_ids)
+        named = _named_selling(conn, window, rep_ids)
         logged: dict[int, int] = {}
         for rep_id, _, n, _, _ in aggregates.kind_counts(conn, window.start, window.end, rep_ids):
             logged[rep_id] = logged.get(rep_id, 0) + n
-        return {r: (found.get(r, 0), n) for r, n in logged.items()}
-    selling_account = case((selling_condition(settings), Activity.account_id))
+        return {r: (found.get(r, 0), n, named.get(r, 0)) for r, n in logged.items()}
+    selling = selling_condition(settings)
+    selling_account = case((selling, Activity.account_id))
     query = (
-        select(Activity.rep_id, func.count(selling_account.distinct()), func.count())
+        select(
+            Activity.rep_id,
+            func.count(selling_account.distinct()),
+            func.count(),
+            func.count(selling_account),
+        )
         .where(
             Activity.rep_id.in_(rep_ids),
             Activity.local_date >= window.start,
@@ -280,7 +303,26 @@ def _activity_counts(
         )
         .group_by(Activity.rep_id)
     )
-    return {int(rep_id): (int(n), int(logged)) for rep_id, n, logged in conn.execute(query)}
+    return {
+        int(rep_id): (int(n), int(logged), int(named))
+        for rep_id, n, logged, named in conn.execute(query)
+    }
+
+
+def _named_selling(conn: Connection, window: Window, rep_ids: list[int]) -> dict[int, int]:
+    """Per rep: selling activities naming an account, from the prospect-day cells (each
+    cell counts its events: a rep's selling activities on one account and day)."""
+    query = (
+        select(ProspectDay.rep_id, func.sum(ProspectDay.events))
+        .where(
+            ProspectDay.metric == aggregates.SELLING,
+            ProspectDay.rep_id.in_(rep_ids),
+            ProspectDay.local_date >= window.start,
+            ProspectDay.local_date < window.end,
+        )
+        .group_by(ProspectDay.rep_id)
+    )
+    return {int(rep_id): int(n or 0) for rep_id, n in conn.execute(query)}
 
 
 def _rep_equation(
@@ -317,14 +359,15 @@ def _rep_equation(
         reason=verdict.reason,
         missing=missing,
         wins_without_amount=own.wins_unknown,
+        selling_without_account=own.unnamed,
     )
 
 
 _MISSING = {
     "activities": "no activities logged in this window: prospects and selling activity are "
     "unknown (not zero)",
-    "accounts": "the selling activities logged in this window name no account: prospects "
-    "are unknown (not zero)",
+    "accounts": "the selling activities logged in this window name no account (or too few "
+    "do): prospects are unknown (not zero)",
 }
 
 

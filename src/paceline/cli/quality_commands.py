@@ -59,6 +59,22 @@ def print_equation(report: EquationReport) -> None:
         "Each factor: the rep's value (its log contribution to the gap). The reference is the "
         "median of rep and peers; contributions add up to ln(revenue / reference)."
     )
+    for eq in report.reps:
+        if eq.selling_without_account:
+            out.print(_unnamed_note(eq))
+
+
+def _unnamed_note(eq: RepEquation) -> str:
+    """How many selling activities named no account, so were no one's prospect."""
+    return (
+        f"{eq.rep}: {eq.selling_without_account:,} of {eq.selling_activities:,} selling "
+        "activities name no account: "
+        + (
+            "too many to count prospects by"
+            if eq.missing == "accounts"
+            else "prospects count the accounts the others name"
+        )
+    )
 
 
 def _print_rep_equation(title: str, eq: RepEquation) -> None:
@@ -82,6 +98,8 @@ def _print_rep_equation(title: str, eq: RepEquation) -> None:
     )
     out.print(table)
     out.print(f"holding back: {_holding(eq)}")
+    if eq.selling_without_account:
+        out.print(_unnamed_note(eq))
     if eq.reason:
         out.print(f"[dim]{eq.reason}[/]")
 
@@ -93,6 +111,8 @@ def _factor_cell(eq: RepEquation, i: int) -> str:
 
 
 def _holding(eq: RepEquation) -> str:
+    if eq.missing == "accounts" and eq.prospects:
+        return "[yellow]unknown: too few accounts named[/]"
     if eq.missing:
         return f"[yellow]unknown: no {eq.missing} logged[/]"
     if not eq.applicable:
