@@ -175,3 +175,44 @@ def test_coaching_evidence_words_a_gap_and_stays_quiet_above_the_peers(
 def test_p_values_print_in_full_only_in_the_statistics() -> None:
     assert p_text(4.3e-47) == "p = 4.3e-47"
     assert p_text(0.012) == "p = 0.012"
+
+
+@pytest.mark.parametrize(
+    ("stalled_unknown", "open_unknown", "said"),
+    [
+        (0, 0, "2 stalled deals worth 700 of 700 open"),
+        (
+            1,
+            1,
+            "2 stalled deals worth 700 of 700 open (amount not recorded, so not in these sums:"
+            " 1 stalled deal, 1 open deal)",
+        ),
+        (
+            0,
+            3,
+            "2 stalled deals worth 700 of 700 open (amount not recorded, so not in these sums:"
+            " 3 open deals)",
+        ),
+    ],
+)
+def test_stalled_deals_without_an_amount_are_said(
+    settings: Settings, stalled_unknown: int, open_unknown: int, said: str
+) -> None:
+    """Before: "2 stalled deals worth 700 of 700 open" beside a stalled deal with no amount,
+    which `paceline stalled` reported and the diagnosis did not."""
+    stalled = SimpleNamespace(without_amount=stalled_unknown, open_without_amount=open_unknown)
+    brief = _brief(stalled=stalled)
+    finding = Finding("stalled", "deals", 700.0, 700.0, count=2)
+    assert finding_text(settings, brief, finding) == said
+
+
+def test_revenue_per_win_leaves_out_the_wins_without_an_amount(settings: Settings) -> None:
+    """A deals-only rep: 6 wins, one with no amount, 15,835 from the other five. Before:
+    "(2,639 per win)", 15,835 / 6, as if the unknown win were worth 0."""
+    brief = _brief(equation=SimpleNamespace(wins_without_amount=1))
+    finding = Finding("missing_data", "activities", 15_835.0, count=6)
+    assert finding_text(settings, brief, finding) == (
+        "No activities logged in this window: prospects and selling activity are unknown, not"
+        " zero; the deals show 15,835 won in 6 deals (1 with no amount recorded, not in the"
+        " sum; 3,167 per win with an amount)"
+    )

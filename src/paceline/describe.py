@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.coaching import RuleCheck
     from paceline.analytics.diagnose import Finding, RepDiagnosis
     from paceline.analytics.funnel import FunnelStep
+    from paceline.analytics.stalled import RepStalled
     from paceline.config import Settings
 
 FLAG_TEXT = {
@@ -278,7 +279,7 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
             f" {factor_value(f.subject, f.reference)})"
         )
     if f.kind == "missing_data":
-        return _missing_text(f)
+        return _missing_text(f, diagnosis.equation.wins_without_amount if diagnosis.equation else 0)
     if f.kind == "zero_factor":
         factor = factor_label(f.subject)
         revenue = diagnosis.equation.revenue if diagnosis.equation else 0.0
@@ -292,8 +293,20 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
         return _flag_text(diagnosis, f.subject)
     return (
         f"{f.count} stalled deal{'s' if f.count != 1 else ''} worth {number(f.value)}"
-        f" of {number(f.reference)} open"
+        f" of {number(f.reference)} open{_unknown_amounts(diagnosis.stalled)}"
     )
+
+
+def _unknown_amounts(stalled: RepStalled | None) -> str:
+    """The deals whose amount is not recorded, left out of "worth X of Y open"."""
+    if stalled is None:
+        return ""
+    parts = [
+        f"{n} {what} deal{'s' if n != 1 else ''}"
+        for n, what in ((stalled.without_amount, "stalled"), (stalled.open_without_amount, "open"))
+        if n
+    ]
+    return f" (amount not recorded, so not in these sums: {', '.join(parts)})" if parts else ""
 
 
 def finding_stats(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) -> str | None:
@@ -373,8 +386,9 @@ def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _missing_text(f: Finding) -> str:
-    """Which data is missing, and what the deals still show."""
+def _missing_text(f: Finding, unknown_wins: int = 0) -> str:
+    """Which data is missing, and what the deals still show (revenue per win over the wins
+    with an amount: one with none is unknown, not a win worth 0)."""
     wins = f.count or 0
     if f.subject == "amounts":
         unknown = round(f.reference or 0)
@@ -384,9 +398,14 @@ def _missing_text(f: Finding) -> str:
             f"{unknown} of {wins} won deals in this window have no amount recorded: revenue"
             f" {number(f.value)} is the sum of the others, not counting those as zero{per_win}"
         )
+    known = wins - unknown_wins
+    if unknown_wins:
+        per_win = f"; {number((f.value or 0) / known)} per win with an amount" if known else ""
+        detail = f"{unknown_wins} with no amount recorded, not in the sum{per_win}"
+    else:
+        detail = f"{number((f.value or 0) / wins)} per win" if wins else ""
     shown = (
-        f"the deals show {number(f.value)} won in {wins} deal{'s' if wins != 1 else ''}"
-        f" ({number((f.value or 0) / wins)} per win)"
+        f"the deals show {number(f.value)} won in {wins} deal{'s' if wins != 1 else ''} ({detail})"
         if wins
         else "no deal won either"
     )
