@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Date, DateTime, FromClause, Numeric, Table
+from sqlalchemy import Boolean, Connection, Date, DateTime, FromClause, Index, Numeric, Table
 from sqlalchemy.exc import DBAPIError
 
 Converter = Callable[[Any], Any] | None
@@ -351,3 +351,59 @@ class Staged:
         )
         params = {"ids": [t for t, _ in targets], "positions": [p for _, p in targets]}
         return int(self.conn.exec_driver_sql(sql, params).rowcount)
+
+
+# --- deferred index builds (SQLite) ------------------------------------------------------------
+# Inserting a row into a table costs one B-tree insert per index: on `activity` (four
+# secondary indexes besides its unique key) a million-row load spent about a third of the
+# insert in them, and building an index afterwards from sorted keys is several times cheaper
+# than keeping it row by row (benchmarks/README.md, import_throughput). So a load into an
+# empty table drops the model's secondary indexes in its first transaction and builds them
+# again when it ends. The unique key stays throughout (it is what keeps an import idempotent
+# and two imports from storing the same record twice), and every row a batch commits is
+# whole: a secondary index only makes reads faster, it decides nothing. A load killed on the
+# way leaves the table without them until the next import, which builds them first
+# (`build_indexes`).
+
+
+def _index_names(conn: Connection, table: Table) -> set[str]:
+    found = conn.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table.name,)
+    )
+    return {name for (name,) in found}
+
+
+def _secondary(table: Table) -> list[Index]:
+    """The model's indexes of `table` that decide nothing: not unique, so they may be built
+    at any time from the rows alone."""
+    return sorted((i for i in table.indexes if not i.unique), key=lambda i: str(i.name))
+
+
+def defer_indexes(conn: Connection, table: FromClause) -> tuple[str, ...]:
+    """SQLite, on the caller's write transaction: when `table` has no row, drop its secondary
+    indexes for a bulk load to build at its end (`build_indexes`); the names dropped, or ()
+    when it has rows (or on PostgreSQL, whose loads keep them)."""
+    assert isinstance(table, Table)
+    if conn.dialect.name != "sqlite":
+        return ()
+    if conn.exec_driver_sql(f"SELECT 1 FROM {table.name} LIMIT 1").first() is not None:
+        return ()
+    present = _index_names(conn, table)
+    dropped = tuple(str(i.name) for i in _secondary(table) if i.name in present)
+    for name in dropped:
+        conn.exec_driver_sql(f"DROP INDEX {name}")
+    return dropped
+
+
+def build_indexes(conn: Connection, table: FromClause) -> tuple[str, ...]:
+    """SQLite, on the caller's transaction: create the secondary indexes of `table` that the
+    model has and the database lacks (after a deferred load, or one killed before its end);
+    the names built."""
+    assert isinstance(table, Table)
+    if conn.dialect.name != "sqlite":
+        return ()
+    present = _index_names(conn, table)
+    missing = [i for i in _secondary(table) if i.name not in present]
+    for index in missing:
+        index.create(conn)
+    return tuple(str(i.name) for i in missing)

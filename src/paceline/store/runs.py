@@ -154,6 +154,15 @@ def sweep_interrupted(conn: Connection, now: dt.datetime | None = None) -> list[
     return gone
 
 
+def any_running(conn: Connection, besides: int | None = None) -> bool:
+    """Whether an import (other than the run `besides`) is recorded as running; sweep the
+    dead ones first to trust the answer."""
+    query = select(ImportRun.id).where(ImportRun.status == "running")
+    if besides is not None:
+        query = query.where(ImportRun.id != besides)
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def _why_gone(
     me: Process,
     host: str | None,
