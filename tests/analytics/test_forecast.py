@@ -46,12 +46,13 @@ from factories import (
     zoho_time,
 )
 from paceline.analytics.backtest import backtest
-from paceline.analytics.forecast import forecast, prepare
+from paceline.analytics.forecast import CHUNK, FloatArray, Inputs, forecast, prepare, run_simulation
 from paceline.analytics.metrics import utc_bounds
 from paceline.analytics.pipeline_history import (
     creation_spells,
     forecast_scope,
     snapshot,
+    spells,
     stage_spells,
     win_curve,
 )
@@ -822,3 +823,112 @@ def test_page_draws_the_fan_and_the_backtest(
         client.get("/forecast", params={"team": "West", "as_of": AUG_14.isoformat()}).status_code
         == 200
     )
+
+
+# --- the simulation's open deals, drawn at once: the stream of one deal at a time ------------
+
+
+def _one_deal_at_a_time(inputs: Inputs, runs: int, seed: int) -> FloatArray:
+    """Revenue won per run the plain way: for each open deal in turn, its two uniforms per
+    run, its day, and (no amount) the won sizes of its wins; then the new deals."""
+    rng = np.random.default_rng(seed)
+    days, sizes, totals = inputs.days_left, inputs.won_amounts, []
+    for start in range(0, runs, CHUNK):
+        size = min(CHUNK, runs - start)
+        factors = draw_factors(rng, inputs.uncertainty, size)
+        by_day = np.zeros((size, days))
+        for c in (c for c in inputs.chances if c.probability > 0):
+            u = (1.0 - rng.random(size)) / factors.win
+            primary = rng.random(size) < c.weight
+            curve = np.where(primary, 0, 1) if c.fallback is not None else np.zeros(size, int)
+            when = np.full(size, np.inf)
+            for k, read in enumerate((c.primary, c.fallback)):
+                if read is not None:
+                    when[curve == k] = read.win_time(u[curve == k])
+            day = np.floor(np.maximum(when - c.elapsed, 0.0))
+            hit = np.flatnonzero(day < days)
+            if c.deal.amount is not None:
+                by_day[hit, day[hit].astype(int)] += c.deal.amount
+            elif sizes.size:
+                by_day[hit, day[hit].astype(int)] += rng.choice(sizes, hit.size) * factors.size[hit]
+        rates = np.outer(factors.creation * factors.win, inputs.new_wins_per_day)
+        cells = np.repeat(np.arange(size * days), rng.poisson(rates).ravel())
+        amounts = rng.choice(sizes, size=cells.size) * factors.size[cells // days]
+        by_day += np.bincount(cells, weights=amounts, minlength=size * days).reshape(size, days)
+        totals.append(inputs.won_so_far + by_day.sum(axis=1))
+    return np.concatenate(totals)
+
+
+def test_open_deals_drawn_at_once_follow_the_stream_of_one_deal_at_a_time(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    """A year of Ana's deals by stage (each open deal mixes its stage's curve with the
+    pooled one), with three open deals without an amount among them (each draws won sizes
+    right after its uniforms, so the blocks of deals drawn at once end there), and a deal
+    of unknown stage (read by age, one curve): every run's revenue is the very float of the
+    plain deal-by-deal simulation, over more runs than a chunk."""
+    as_of = dt.date(2026, 7, 3)
+    world = make_world(settings, 7, as_of)
+    ana = write_world(sqlite_engine, world)
+    cutoff = day_end_utc(settings, as_of)
+    for i, days in enumerate((3.0, 11.0, 25.0)):
+        since = cutoff - dt.timedelta(days=days)
+        put_deal(sqlite_engine, ana, f"blank {i}", None, since, stage="proposal",
+                 history=[("proposal", since, None)])  # fmt: skip
+    # Won after the cut-off, recorded only by its close: its stage then is unknown (by age).
+    won = cutoff + dt.timedelta(days=2)
+    put_deal(sqlite_engine, ana, "unstaged", 5_000, cutoff - dt.timedelta(days=9), status="won",
+             stage="closed_won", closed=won, history=[("closed_won", won, 5_000)])  # fmt: skip
+    with sqlite_engine.connect() as conn:
+        scope = forecast_scope(conn, None, "Ana")
+        period = BusinessCalendar(settings.calendar).period("month", as_of)
+        inputs = prepare(conn, settings, scope, as_of, period, use_plan=False)
+    chances = [c for c in inputs.chances if c.probability > 0]
+    assert sum(c.deal.amount is None for c in chances) == 3
+    assert any(c.fallback is None for c in chances) and any(c.fallback for c in chances)
+    runs = CHUNK + 1_500
+    found = run_simulation(inputs, runs, 11).totals
+    assert found.tolist() == _one_deal_at_a_time(inputs, runs, 11).tolist()
+    assert found.std() > 0
+
+
+def test_a_landmark_curve_of_lives_by_hand() -> None:
+    """Deals' lives from creation (one state: each stay lasts until the close), ending at 1
+    (won), 2 (lost), 2 (won), 3 (open: censored) and 4 (won). Still open 1.5 days in: the
+    four ending at 2, 3 and 4. At 2: 4 at risk, a win and a loss: CIF 1/4, S 1/2; at 4: one
+    at risk, won: CIF 1/4 + 1/2 = 3/4, S 0. With the last deal watched only from day 2.5
+    (entered the window late): at 2, 3 at risk: CIF 1/3, S 1/3; at 4: CIF 1/3 + 1/3 = 2/3;
+    the landmark's own evidence (watched from 1.5 days in) is then 3 deals."""
+    ends = [(1.0, True, True), (2.0, False, True), (2.0, True, True), (3.0, False, False)]
+    for last_entry, incidence, survival, size in (
+        (0.0, [1 / 4, 3 / 4], [1 / 2, 0.0], 4),
+        (2.5, [1 / 3, 2 / 3], [1 / 3, 0.0], 3),
+    ):
+        items = [(0.0, end, end, won, closed) for end, won, closed in ends]
+        lives = spells([*items, (last_entry, 4.0, 4.0, True, True)])
+        curve = lives.curve(1.5)
+        assert curve.times.tolist() == [2.0, 4.0]
+        assert curve.incidence.tolist() == pytest.approx(incidence)
+        assert curve.survival.tolist() == pytest.approx(survival)
+        assert curve.size == size
+        assert lives.curve(4.0).times.size == 0 and lives.curve(4.0).size == 0
+
+
+def test_a_landmark_curve_of_lives_is_the_one_of_its_landmark_set() -> None:
+    """Lives with late entries, ties and censoring: each landmark curve (read from the whole
+    set's steps) holds the very floats `win_curve` computes on the landmark set itself."""
+    rng = np.random.default_rng(5)
+    n = 400
+    end = np.round(rng.exponential(30, n), 1) + 0.1
+    entry = np.where(rng.random(n) < 0.3, rng.uniform(0, 1, n) * end, 0.0)
+    closed = rng.random(n) < 0.8
+    won = closed & (rng.random(n) < 0.4)
+    lives = spells(list(zip(entry, end, end, won, closed, strict=True)))
+    for after in (0.0, 0.1, 2.5, 10.0, float(np.median(end)), 60.0, float(end.max())):
+        keep = lives.end > after
+        watched = np.sort(np.maximum(lives.entry[keep], after))
+        direct = win_curve(watched, lives.end[keep], lives.won[keep], lives.closed[keep], after)
+        found = lives.curve(after)
+        for name in ("times", "incidence", "survival"):
+            assert getattr(found, name).tolist() == getattr(direct, name).tolist(), (after, name)
+        assert found.size == direct.size

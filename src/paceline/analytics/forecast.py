@@ -76,7 +76,12 @@ from paceline.analytics.pipeline_history import (
     stage_spells,
     won_deals,
 )
-from paceline.analytics.rate_uncertainty import Uncertainty, draw_factors, learnt_uncertainty
+from paceline.analytics.rate_uncertainty import (
+    RunFactors,
+    Uncertainty,
+    draw_factors,
+    learnt_uncertainty,
+)
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind, local_midnight_utc, shift_months
@@ -89,6 +94,7 @@ NewDealSource = Literal["activity_plan", "activity_run_rate", "opportunity_run_r
 FORECAST_PERIODS: tuple[PeriodKind, ...] = ("month", "quarter", "year")
 PRIOR_STAYS = 10.0  # the pooled estimate's weight, in deals, beside a stage's own
 CHUNK = 4000  # runs simulated at once; the fan is read from the first chunk
+BLOCK_DEALS = 250  # open deals whose uniforms are drawn at once (16 MB for a chunk of runs)
 QUANTILES = (0.1, 0.5, 0.9)
 MAX_RUNS = 1_000_000
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
@@ -875,9 +881,10 @@ def run_simulation(inputs: Inputs, runs: int, seed: int) -> Outcome:
     days = inputs.days_left
     totals: list[FloatArray] = []
     fan = np.zeros((len(QUANTILES), days))
+    draws = _open_draws(inputs)
     for start in range(0, runs, CHUNK):
         size = min(CHUNK, runs - start)
-        by_day = _revenue_by_day(rng, inputs, size)
+        by_day = _revenue_by_day(rng, inputs, draws, size)
         totals.append(inputs.won_so_far + by_day.sum(axis=1))
         if start == 0 and days:
             so_far = inputs.won_so_far + np.cumsum(by_day, axis=1)
@@ -885,57 +892,168 @@ def run_simulation(inputs: Inputs, runs: int, seed: int) -> Outcome:
     return Outcome(np.concatenate(totals), np.asarray(fan, dtype=np.float64))
 
 
-def _revenue_by_day(rng: np.random.Generator, inputs: Inputs, size: int) -> FloatArray:
+@dataclass(frozen=True)
+class _Block:
+    """Open deals `[start, stop)` whose uniforms are drawn at once; `mixed`: some of them
+    choose between two curves (the others have one, stored as both)."""
+
+    start: int
+    stop: int
+    mixed: bool
+
+
+@dataclass(frozen=True)
+class _OpenDraws:
+    """The open deals a run may win (chance above 0), as arrays over deals, worked out once
+    per simulation rather than once per deal and chunk of runs.
+
+    Each deal takes two uniforms per run, deal after deal: `u` for its win time (stretched
+    by the run's win-chance factor) and one choosing its curve (`primary` below `weight`,
+    else `fallback`; a deal read by age has one curve, stored as both). A deal is won in
+    time in a run exactly when `u` is at most its curve's `limit` (the win day rises with
+    `u`), so only those runs look their day up. A deal without an amount draws won sizes
+    for its wins right after its uniforms, so the uniforms are drawn in `blocks` ending at
+    such a deal (and of at most `BLOCK_DEALS`, for memory): the random stream, hence every
+    figure, is the one drawn deal by deal.
+    """
+
+    curves: list[tuple[WinCurve | None, WinCurve | None]]  # (primary, fallback) per deal
+    weight: FloatArray
+    limits: FloatArray  # (2, deals): the largest winning u on the primary, the fallback
+    elapsed: FloatArray
+    amount: FloatArray  # nan: not recorded (a won size is drawn)
+    blocks: list[_Block]
+
+
+def _open_draws(inputs: Inputs) -> _OpenDraws:
+    chances = [c for c in inputs.chances if c.probability > 0]
+    curves = [(c.primary, c.fallback if c.fallback is not None else c.primary) for c in chances]
+    days = inputs.days_left
+    first = [_latest_win(p, c.elapsed, days) for c, (p, _) in zip(chances, curves, strict=True)]
+    second = [
+        first[i] if p is f else _latest_win(f, c.elapsed, days)
+        for i, (c, (p, f)) in enumerate(zip(chances, curves, strict=True))
+    ]
+    limits = np.array([first, second], dtype=np.float64).reshape(2, len(chances))
+    sized = inputs.won_amounts.size > 0
+    ends = [i + 1 for i, c in enumerate(chances) if c.deal.amount is None and sized]
+    stops = ends if ends and ends[-1] == len(chances) else [*ends, len(chances)]
+    starts = [0, *stops[:-1]]
+    mixed = [p is not f for p, f in curves]
+    blocks = [
+        _Block(at, min(at + BLOCK_DEALS, stop), any(mixed[at : min(at + BLOCK_DEALS, stop)]))
+        for start, stop in zip(starts, stops, strict=True)
+        for at in range(start, stop, BLOCK_DEALS)
+    ]
+    return _OpenDraws(
+        curves=curves,
+        weight=np.array([c.weight for c in chances], dtype=np.float64),
+        limits=limits,
+        elapsed=np.array([c.elapsed for c in chances], dtype=np.float64),
+        amount=np.array(
+            [np.nan if c.deal.amount is None else c.deal.amount for c in chances], np.float64
+        ),
+        blocks=blocks,
+    )
+
+
+def _latest_win(curve: WinCurve | None, elapsed: float, days: int) -> float:
+    """The largest uniform `u` whose win on `curve` (for a deal `elapsed` days in) falls on
+    one of the `days` days left; -inf when none does. The win's day, floor(max(time -
+    elapsed, 0)), is computed here as in `_open_deal_wins`, so the test `u <= limit` picks
+    exactly the runs whose win is in time (the curve's times and incidence both rise)."""
+    if curve is None:
+        return -np.inf
+    in_time = int(np.count_nonzero(np.floor(np.maximum(curve.times - elapsed, 0.0)) < days))
+    return float(curve.incidence[in_time - 1]) if in_time else -np.inf
+
+
+def _revenue_by_day(
+    rng: np.random.Generator, inputs: Inputs, draws: _OpenDraws, size: int
+) -> FloatArray:
     """(runs, days) revenue won on each day left, open deals then new deals. Each run first
     draws its own rates (`RunFactors`): the runs spread by what the rates might be, not only
     by chance at known rates."""
     days = inputs.days_left
-    by_day = np.zeros((size, days))
     if days == 0:
-        return by_day
+        return np.zeros((size, 0))
     factors = draw_factors(rng, inputs.uncertainty, size)
     sizes = inputs.won_amounts
-    for chance in inputs.chances:
-        if chance.probability <= 0:
-            continue
-        day = _win_days(rng, chance, size, factors.win)
-        hit = np.flatnonzero(day < days)
-        amount: FloatArray | float
-        if chance.deal.amount is not None:
-            amount = chance.deal.amount
-        else:
-            if not sizes.size:
-                continue
-            amount = rng.choice(sizes, size=hit.size) * factors.size[hit]
-        # One cell per run (`hit` has no repeats): a plain += adds exactly what add.at did.
-        by_day[hit, day[hit].astype(np.int64)] += amount
+    cells: list[NDArray[np.int64]] = []
+    amounts: list[FloatArray] = []
+    for block in draws.blocks:
+        cell, amount = _open_deal_wins(rng, draws, block, factors, sizes, days)
+        cells.append(cell)
+        amounts.append(amount)
+    # One cell per run and deal: summed deal after deal, as a += per deal added them.
+    by_day: FloatArray = np.zeros((size, days))
+    if cells:  # (bincount without weights would count in integers)
+        flat, weights = np.concatenate(cells), np.concatenate(amounts)
+        summed = np.bincount(flat, weights=weights, minlength=size * days)
+        by_day = np.asarray(summed, dtype=np.float64).reshape(size, days)
     expected = inputs.new_wins_per_day
     if sizes.size and expected.sum() > 0:
         rates = np.outer(factors.creation * factors.win, expected)
         wins = rng.poisson(rates)
-        cells = np.repeat(np.arange(size * days), wins.ravel())
-        amounts = rng.choice(sizes, size=cells.size) * factors.size[cells // days]
-        by_day += np.bincount(cells, weights=amounts, minlength=size * days).reshape(size, days)
-    return by_day
+        cells_new = np.repeat(np.arange(size * days), wins.ravel())
+        amounts_new = rng.choice(sizes, size=cells_new.size) * factors.size[cells_new // days]
+        by_day += np.bincount(cells_new, weights=amounts_new, minlength=size * days).reshape(
+            size, days
+        )
+    return np.asarray(by_day, dtype=np.float64)
 
 
-def _win_days(
-    rng: np.random.Generator, chance: OpenChance, size: int, scale: FloatArray
-) -> FloatArray:
-    """Days after the cut-off each run wins the deal on (inf: not won). A run's win-chance
-    factor `scale` stretches the deal's curve: u / scale above the curve's top is a loss."""
-    u = (1.0 - rng.random(size)) / scale
-    primary = rng.random(size) < chance.weight
-    if chance.fallback is None:  # read by age: one curve, no mixing (the draws stay the same)
-        if chance.primary is None:
-            return np.full(size, np.inf)
-        return np.floor(np.maximum(chance.primary.win_time(u) - chance.elapsed, 0.0))
-    when = np.full(size, np.inf)
-    if chance.primary is not None:
-        when[primary] = chance.primary.win_time(u[primary])
-    if chance.fallback is not None:
-        when[~primary] = chance.fallback.win_time(u[~primary])
-    return np.floor(np.maximum(when - chance.elapsed, 0.0))
+def _open_deal_wins(
+    rng: np.random.Generator,
+    draws: _OpenDraws,
+    block: _Block,
+    factors: RunFactors,
+    sizes: FloatArray,
+    days: int,
+) -> tuple[NDArray[np.int64], FloatArray]:
+    """The cells (run x day left) a block of open deals is won in, deal by deal and run by
+    run, and what each win is worth."""
+    count, size = block.stop - block.start, factors.win.size
+    uniforms = rng.random(2 * size * count).reshape(count, 2, size)
+    u = uniforms[:, 0]
+    np.subtract(1.0, u, out=u)
+    np.divide(u, factors.win, out=u)  # (1 - uniform) / scale, in place
+    limits = draws.limits[:, block.start : block.stop, None]
+    primary = uniforms[:, 1] < draws.weight[block.start : block.stop, None] if block.mixed else None
+    limit = limits[0] if primary is None else np.where(primary, limits[0], limits[1])
+    deal, run = np.nonzero(u <= limit)  # deal by deal, runs in order
+    when = np.empty(run.size)
+    bounds = np.searchsorted(deal, np.arange(count + 1))
+    for k in np.flatnonzero(np.diff(bounds)):
+        at = slice(bounds[k], bounds[k + 1])
+        first, second = draws.curves[block.start + int(k)]
+        if first is second:  # one curve, whichever the draw chose
+            assert first is not None
+            when[at] = _in_time(first, u[k, run[at]])
+            continue
+        assert primary is not None  # a block with two curves for a deal is mixed
+        chose = primary[k, run[at]]
+        part = when[at]
+        if first is not None:
+            part[chose] = _in_time(first, u[k, run[at][chose]])
+        if second is not None:
+            part[~chose] = _in_time(second, u[k, run[at][~chose]])
+    deal += block.start
+    won_day = np.floor(np.maximum(when - draws.elapsed[deal], 0.0)).astype(np.int64)
+    worth = draws.amount[deal]
+    unknown = np.isnan(worth)
+    if unknown.any():  # only the block's last deal, whose sizes are drawn right after it
+        if sizes.size:
+            worth[unknown] = rng.choice(sizes, size=int(unknown.sum())) * factors.size[run[unknown]]
+        else:  # nothing to value it with: left out
+            keep = ~unknown
+            run, won_day, worth = run[keep], won_day[keep], worth[keep]
+    return run * days + won_day, worth
+
+
+def _in_time(curve: WinCurve, u: FloatArray) -> FloatArray:
+    """`curve.win_time(u)` for uniforms all won in time (below the curve's top)."""
+    return np.asarray(curve.times[np.searchsorted(curve.incidence, u, side="left")])
 
 
 def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:

@@ -385,9 +385,30 @@ class Spells:
         order = np.argsort(self.entry, kind="stable")
         return self.entry[order], self.stay[order]
 
+    @cached_property
+    def _steps(self) -> _Steps | None:
+        """The steps of the curve from 0 days in, when every stay lasts until the close (one
+        state, like the deals' lives from creation) and is watched from 0 days in or later;
+        None otherwise (each landmark curve is then computed from its spells)."""
+        if not self.count or not np.array_equal(self.stay, self.end) or self.entry.min() < 0:
+            return None
+        first = np.flatnonzero(np.concatenate([[True], self.end[1:] != self.end[:-1]]))
+        at_risk = (np.searchsorted(np.sort(self.entry), self.end[first]) - first).astype(np.float64)
+        wins = np.add.reduceat(self.won.astype(np.float64), first)
+        closes = np.add.reduceat(self.closed.astype(np.float64), first)
+        return _Steps(
+            first=first,
+            times=self.end[first],
+            hazard=np.divide(closes, at_risk, out=np.zeros_like(closes), where=at_risk > 0),
+            share=np.divide(wins, at_risk, out=np.zeros_like(wins), where=at_risk > 0),
+            events=closes > 0,
+        )
+
     def curve(self, after: float = 0.0) -> WinCurve:
         """The chance of a win over time for a deal still in the state `after` days in: the
         landmark set (stays longer than `after`), each watched from `after` or its entry."""
+        if self._steps is not None:
+            return self._steps.landmark(self.entry, after)
         keep = self.stay > after if after > 0 else np.ones(self.count, dtype=np.bool_)
         entries, stays = self._by_entry
         # max(entry, after) keeps the entries' order: the landmark set's entries, sorted.
@@ -395,6 +416,42 @@ class Spells:
         return win_curve(
             ordered, self.end[keep], self.won[keep], self.closed[keep], after, entry_sorted=True
         )
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """Where the curve of one-state spells (each stay lasting until its close, sorted by it)
+    steps, from 0 days in: the first spell of each close time, the times, and the hazard of
+    a close and the share of the at-risk won at each.
+
+    A landmark set `after` days in is then a tail: the spells closing after `after`. At each
+    of its close times t > after, the spells at risk are the same as in the whole set (those
+    that closed before `after` entered before it, so before t, and left before t: they
+    cancel out), and so are the closes and wins: the hazards and shares of the tail's steps
+    are those of the whole set, the same floats `win_curve` computes for the landmark set.
+    Only the running products and sums start afresh, as in `win_curve`. So a forecast's one
+    curve per open deal costs a product and a sum over the tail, not a pass over the spells
+    with a search and two group sums (a third of a 10M backtest's CPU time)."""
+
+    first: NDArray[np.intp]
+    times: FloatArray
+    hazard: FloatArray
+    share: FloatArray
+    events: BoolArray
+
+    def landmark(self, entry: FloatArray, after: float) -> WinCurve:
+        """What `win_curve` returns for the spells still open `after` days in (`entry`: the
+        spells' entries, in their order)."""
+        step = int(np.searchsorted(self.times, after, side="right"))
+        if step == len(self.times):
+            empty = np.zeros(0)
+            return WinCurve(empty, empty, empty, 0)
+        survival = np.asarray(np.cumprod(1.0 - self.hazard[step:]), dtype=np.float64)
+        before = np.concatenate([[1.0], survival[:-1]])
+        incidence = np.asarray(np.cumsum(before * self.share[step:]), dtype=np.float64)
+        events = self.events[step:]
+        watched = int(np.count_nonzero(entry[self.first[step] :] <= after))
+        return WinCurve(self.times[step:][events], incidence[events], survival[events], watched)
 
 
 Spell = tuple[float, float, float, bool, bool]  # entry, stay, end, won, closed
