@@ -125,6 +125,16 @@ class SellingSettings(_Strict):
     require_ask: bool = True
 
 
+class MoneySettings(_Strict):
+    """`[money]`: the currency the team counts money in.
+
+    Amounts in different currencies cannot be added, and Paceline converts none: an amount
+    marked with another currency ("1.000,00 €", "JPY 100000") or a CRM deal whose currency
+    code differs is refused at import. None: any one currency, but not a mix in one import."""
+
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")  # ISO 4217, e.g. "USD"
+
+
 class KindSettings(_Strict):
     name: Name
     label: str = ""
@@ -534,6 +544,7 @@ class Settings(_Strict):
     calendar: CalendarSettings = CalendarSettings()
     selling: SellingSettings = SellingSettings()
     activities: ActivityRules = ActivityRules()
+    money: MoneySettings = MoneySettings()
     kinds: list[KindSettings]
     outcomes: list[OutcomeSettings]
     metrics: list[MetricSettings]

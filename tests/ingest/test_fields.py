@@ -11,13 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paceline.ingest.fields import (
+    CurrencyCheck,
     FieldError,
     local_to_utc,
     make_date_parser,
+    make_money_parser,
     make_timestamp_parser,
     parse_bool,
     parse_float,
     parse_money,
+    split_money,
     utc_to_local,
 )
 
@@ -145,6 +148,86 @@ def test_numbers_with_a_decimal_comma(raw: str, value: float) -> None:
 def test_bad_money(raw: str) -> None:
     with pytest.raises(FieldError, match="not an amount of money"):
         parse_money(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "value", "marker"),
+    [
+        ("$1,000.00", Decimal("1000.00"), "$"),
+        ("1.000,00 €", Decimal("1000.00"), "€"),
+        ("¥100,000", Decimal(100000), "¥"),
+        ("USD 1,000", Decimal(1000), "USD"),
+        ("1 117,10 EUR", Decimal("1117.10"), "EUR"),
+        ("1000eur", Decimal(1000), "EUR"),
+        ("JPY100000", Decimal(100000), "JPY"),
+        ("(€150.00)", Decimal("-150.00"), "€"),
+        ("-$100", Decimal(-100), "$"),
+        ("USD-100", Decimal(-100), "USD"),
+        ("100kEUR", Decimal(100000), "EUR"),
+        ("$100 USD", Decimal(100), "USD"),  # the symbol and the code agree
+        ("22700", Decimal(22700), None),
+        ("1,5k", Decimal(1500), None),
+    ],
+)
+def test_money_keeps_its_currency_marker(raw: str, value: Decimal, marker: str | None) -> None:
+    """The marker was dropped as junk, so "1.000,00 €" and "¥100,000" added up with dollars."""
+    assert split_money(raw) == (value, marker)
+
+
+@pytest.mark.parametrize("raw", ["€100 USD", "$5 €", "£1 EUR"])
+def test_an_amount_in_two_currencies_is_refused(raw: str) -> None:
+    with pytest.raises(FieldError, match="an amount in two currencies"):
+        split_money(raw)
+
+
+@pytest.mark.parametrize("raw", ["EUR", "100 XYZ", "Euro 100"])
+def test_letters_that_name_no_currency_are_no_money(raw: str) -> None:
+    with pytest.raises(FieldError, match="not an amount of money"):
+        split_money(raw)
+
+
+def test_a_configured_currency_refuses_any_other() -> None:
+    parse = make_money_parser(CurrencyCheck("USD"))
+    assert parse("$1,000.00") == Decimal("1000.00") and parse("750") == Decimal(750)
+    assert parse("USD 5") == Decimal(5)
+    with pytest.raises(FieldError) as refused:
+        parse("1.000,00 €")
+    assert refused.value.reason == (
+        "amount is in EUR, the configuration counts money in USD ([money] currency); "
+        "amounts are never converted"
+    )
+    for other in ("¥100,000", "GBP 3", "CAD 4"):
+        with pytest.raises(FieldError, match="the configuration counts money in USD"):
+            parse(other)
+
+
+def test_a_dollar_sign_fits_any_dollar_but_no_mix_of_them() -> None:
+    """ "$" is the Canadian dollar in a Canadian team's file; after "CAD", "USD" is a mix."""
+    assert make_money_parser(CurrencyCheck("CAD"))("$12") == Decimal(12)
+    check = CurrencyCheck(None)
+    parse = make_money_parser(check)
+    assert parse("$1") == Decimal(1) and parse("CAD 2") == Decimal(2) and parse("$3") == 3
+    with pytest.raises(FieldError) as refused:
+        parse("USD 4")
+    assert refused.value.reason.startswith(
+        "amount is in USD, but this import's first amounts are in CAD: amounts in different "
+        "currencies cannot be added"
+    )
+
+
+def test_without_a_configured_currency_a_refusal_is_repeated_not_forgotten() -> None:
+    """Whatever order a file's values are read in, a refused text stays refused and an
+    accepted one accepted (the column-wise reader parses each distinct text once)."""
+    check = CurrencyCheck(None)
+    parse = make_money_parser(check)
+    assert parse("10") == 10 and parse("EUR 1") == 1
+    for _ in range(2):
+        with pytest.raises(FieldError):
+            parse("£1")
+        assert parse("1 €") == 1
+    assert check.parse_code(" eur ") == "EUR"
+    with pytest.raises(FieldError, match="currency is GBP, but"):
+        check.parse_code("GBP")
 
 
 def test_booleans() -> None:

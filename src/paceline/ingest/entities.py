@@ -22,14 +22,15 @@ from paceline.config import Settings
 from paceline.errors import did_you_mean
 from paceline.ingest.fields import (
     MIN_YEAR,
+    CurrencyCheck,
     FieldError,
     Parser,
     make_date_parser,
+    make_money_parser,
     make_text_parser,
     make_timestamp_parser,
     parse_bool,
     parse_float,
-    parse_money,
     parse_text,
 )
 from paceline.ingest.sources import Entity
@@ -39,7 +40,7 @@ from paceline.store.names import default_role
 if TYPE_CHECKING:  # the mapping's Pydantic models load with an import, not with `log`
     from paceline.ingest.mapping import ColumnSpec, Mapping
 
-FieldKind = Literal["text", "bool", "number", "money", "date", "timestamp"]
+FieldKind = Literal["text", "bool", "number", "money", "currency", "date", "timestamp"]
 Record = dict[str, Any]
 UNIT_TO_MINUTES = {"minutes": 1.0, "seconds": 1 / 60, "milliseconds": 1 / 60_000, "hours": 60.0}
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -79,6 +80,7 @@ ENTITY_FIELDS: dict[Entity, tuple[FieldDef, ...]] = {
         FieldDef("rep", "text", True, "owner's name (created if new, unless --no-new-reps)"),
         FieldDef("sourced_by", "text", help="rep who sourced it, e.g. the SDR (created if new)"),
         FieldDef("amount", "money", True, 'e.g. 22700 or "$22,700.00"; empty: unknown', True),
+        FieldDef("currency", "currency", help="ISO code of the amount's currency, e.g. USD"),
         FieldDef("stage", "text", True, "stage name; its status comes from the configuration"),
         FieldDef("status", "text", help="open, won or lost (overrides the stage's status)"),
         FieldDef("created_at", "timestamp", True),
@@ -121,6 +123,7 @@ ENTITY_FIELDS: dict[Entity, tuple[FieldDef, ...]] = {
         FieldDef("entered_at", "timestamp", True, "when it entered the stage"),
         FieldDef("status", "text", help="open, won or lost (overrides the stage's status)"),
         FieldDef("amount", "money", help="the deal's amount then (default: its amount now)"),
+        FieldDef("currency", "currency", help="ISO code of the amount's currency, e.g. USD"),
         FieldDef("external_id", "text", help="id of the history row in the source system"),
     ),
 }
@@ -205,7 +208,10 @@ class RowReader:
         header: list[str],
         zone: ZoneInfo,
         business_zone: ZoneInfo | None = None,
+        currency: str | None = None,
     ) -> None:
+        """`currency` is the configured one (`[money] currency`): money in another is
+        refused; None: the first currency the file marks, and no other."""
         self.entity = entity
         self.header = header
         index = {name: i for i, name in enumerate(header)}
@@ -224,7 +230,7 @@ class RowReader:
             for name, spec in specs.items()
             if spec.source_columns and spec.source_columns[0] in index
         }
-        parsers = _parsers(mapping, zone, business_zone or zone)
+        parsers = _parsers(mapping, zone, business_zone or zone, CurrencyCheck(currency))
         dates_only = make_timestamp_parser(mapping.date_formats, zone, business_zone, True)
         # (field, the column a plain field reads or None, getter, parser)
         self._steps = [
@@ -351,12 +357,15 @@ class _Parsed(dict[Any, Any]):
         return value
 
 
-def _parsers(mapping: Mapping, zone: ZoneInfo, business_zone: ZoneInfo) -> dict[FieldKind, Parser]:
+def _parsers(
+    mapping: Mapping, zone: ZoneInfo, business_zone: ZoneInfo, currency: CurrencyCheck
+) -> dict[FieldKind, Parser]:
     return {
         "text": parse_text,
         "bool": parse_bool,
         "number": parse_float,
-        "money": parse_money,
+        "money": make_money_parser(currency),
+        "currency": currency.parse_code,
         "date": make_date_parser(mapping.date_formats),
         "timestamp": make_timestamp_parser(mapping.date_formats, zone, business_zone),
     }

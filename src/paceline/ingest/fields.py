@@ -17,7 +17,8 @@ Parser = Callable[[str], object]
 
 TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "x"})
 FALSE_WORDS = frozenset({"0", "false", "f", "no", "n"})
-_MONEY_JUNK = re.compile(r"[\s$€£¥_]|USD|EUR|GBP")
+# What groups digits in an amount and is dropped: spaces (any, Excel's no-break ones too), "_".
+_MONEY_SPACES = re.compile(r"[\s_]")
 # "1.234,56" (dots group the thousands, the comma is the decimal mark), as Europe writes it.
 _DOT_GROUPED_DECIMAL_COMMA = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})*,\d+")
 _MONEY_SUFFIX = {"k": Decimal(1_000), "m": Decimal(1_000_000)}
@@ -94,10 +95,23 @@ def parse_float(raw: str) -> float:
 
 
 def parse_money(raw: str) -> Decimal:
-    """Money as exported by CRMs: "$22,700.00", "1 117,10", "1.234,56", "$342.09K", "(150.00)"."""
+    """The number of an amount, whatever currency it is marked with (see `split_money`).
+
+    Imports do not use it: they read money with `make_money_parser`, which refuses an amount
+    in another currency than the others."""
+    return split_money(raw)[0]
+
+
+def split_money(raw: str) -> tuple[Decimal, str | None]:
+    """Money as exported by CRMs ("$22,700.00", "1 117,10", "1.234,56 €", "USD 342.09K",
+    "(150.00)"): its number and its currency marker (a symbol such as "$", or an ISO 4217
+    code such as "EUR", leading or trailing), None when it has none."""
     text = raw.strip()
     negative = text.startswith("(") and text.endswith(")")
-    text = _MONEY_JUNK.sub("", text.strip("()"))
+    text = _MONEY_SPACES.sub("", text.strip("()"))
+    marker = None
+    if not (text[:1].isdigit() and text[-1:].isdigit()):  # "22700.00" carries no marker
+        text, marker = _unmarked(text, raw)
     scale = _MONEY_SUFFIX.get(text[-1:].lower()) if text else None
     if scale is not None:
         text = text[:-1]
@@ -108,7 +122,135 @@ def parse_money(raw: str) -> Decimal:
     if not value.is_finite():
         raise FieldError(f"not an amount of money: {raw!r}")
     value = value * scale if scale is not None else value
-    return -value if negative else value
+    return (-value if negative else value), marker
+
+
+def _unmarked(text: str, raw: str) -> tuple[str, str | None]:
+    """`text` without its currency symbol and code, and the currency they name."""
+    if text[:1] in CURRENCY_SYMBOLS and not _SYMBOL.search(text, 1):  # "$22,700.00"
+        symbols = {text[0]}
+        text = text[1:]
+    else:
+        symbols = set(_SYMBOL.findall(text))
+        text = _SYMBOL.sub("", text) if symbols else text
+    sign = text[:1] if text[:1] in ("+", "-") else ""
+    text = text[len(sign) :]
+    code = None
+    head, tail = text[:3], text[-3:]
+    if head.isalpha() and head.upper() in ISO_CURRENCIES:
+        code, text = head.upper(), text[3:]
+    elif tail.isalpha() and tail.upper() in ISO_CURRENCIES:
+        code, text = tail.upper(), text[:-3]
+    symbol = min(symbols) if symbols else None
+    if len(symbols) > 1 or (code and symbol and code not in CURRENCY_SYMBOLS[symbol]):
+        named = sorted(symbols | ({code} if code else set()))
+        raise FieldError(f"an amount in two currencies: {raw!r} ({', '.join(named)})")
+    return sign + text, code or symbol
+
+
+# Currency symbols and the ISO 4217 codes each may stand for: "$" is the dollar of many
+# countries, "¥" the yen and the yuan. A symbol matches a configured currency among them.
+CURRENCY_SYMBOLS: dict[str, frozenset[str]] = {
+    "$": frozenset({"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN"}),
+    "€": frozenset({"EUR"}),
+    "£": frozenset({"GBP"}),
+    "¥": frozenset({"JPY", "CNY"}),
+}
+_SYMBOL = re.compile(r"[$€£¥]")
+# ISO 4217 codes in use: three letters before or after an amount that are one of these name
+# its currency; other letters leave it "not an amount of money", as before.
+_ISO_CODES = (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD "
+    "BND BOB BRL BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE "
+    "CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF "
+    "GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS "
+    "KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD "
+    "MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR "
+    "PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK "
+    "SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD "
+    "TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR "
+    "ZMW ZWL"
+)
+ISO_CURRENCIES = frozenset(_ISO_CODES.split())
+
+
+def _codes(marker: str) -> frozenset[str]:
+    """The ISO codes a marker may stand for: a symbol's, or the code itself."""
+    return CURRENCY_SYMBOLS.get(marker) or frozenset({marker})
+
+
+def _name(marker: str) -> str:
+    """A marker as the error says it: "€" is EUR, "$" stays "$" (which dollar is unknown)."""
+    codes = _codes(marker)
+    return next(iter(codes)) if len(codes) == 1 else marker
+
+
+class CurrencyCheck:
+    """Refuses money in another currency than the import counts in: the configured one
+    (`[money] currency`), else the currency of the first marked amount or currency code of
+    the import. Amounts in different currencies cannot be added, and converting them would
+    need a rate nobody gave; a silent sum of dollars, euros and yen is a wrong number.
+
+    What it has accepted only ever narrows ("$" then "CAD" is Canadian dollars), so a value
+    refused once is refused again and one accepted stays accepted: a parser that checks
+    with it still depends on the cell's text alone, as `entities.RowReader.read_columns`
+    expects."""
+
+    def __init__(self, configured: str | None = None) -> None:
+        self.configured = configured
+        self.possible: frozenset[str] | None = frozenset({configured}) if configured else None
+        self.first: str | None = configured
+        self.accepted: set[str] = set()  # markers accepted (narrowing never refuses them)
+
+    def check(self, marker: str, what: str) -> None:
+        """Accept `marker` (a symbol or code) for `what` ("amount is in ...") or refuse it."""
+        if marker in self.accepted:  # the usual case: the file's currency, again
+            return
+        codes = _codes(marker)
+        if self.possible is None:
+            self.possible, self.first = codes, marker
+            self.accepted.add(marker)
+            return
+        common = codes & self.possible
+        if common:
+            self.possible = common
+            self.accepted.add(marker)
+            return
+        named = _name(marker)
+        if self.configured:
+            raise FieldError(
+                f"{what} {named}, the configuration counts money in {self.configured} "
+                "([money] currency); amounts are never converted"
+            )
+        raise FieldError(
+            f"{what} {named}, but this import's first amounts are in {self._counted()}: amounts "
+            "in different currencies cannot be added (set [money] currency to the one to count)"
+        )
+
+    def _counted(self) -> str:
+        """The currency accepted so far: its code once only one is possible."""
+        possible = self.possible or frozenset()
+        return next(iter(possible)) if len(possible) == 1 else _name(self.first or "")
+
+    def parse_code(self, raw: str) -> str:
+        """A currency column's code ("EUR"), checked."""
+        code = raw.strip().upper()
+        if code:
+            self.check(code, "currency is")
+        return code
+
+
+def make_money_parser(check: CurrencyCheck) -> Callable[[str], Decimal]:
+    """Money whose currency marker, if any, `check` accepts; an unmarked amount is taken to
+    be in the currency the import counts in."""
+
+    def parse(raw: str) -> Decimal:
+        value, marker = split_money(raw)
+        if marker is not None:
+            check.check(marker, "amount is in")
+        return value
+
+    return parse
 
 
 def make_date_parser(formats: Sequence[str]) -> Callable[[str], dt.date]:

@@ -112,7 +112,7 @@ def import_file(
             raise ImportFileError(f"the mapping is for {mapping.entity}, not {entity}")
         source = options.source or mapping.source
         zone = _zone(options, mapping, settings)
-        row_reader = _row_reader(entity, mapping, table, zone, settings.calendar.zone, generic)
+        row_reader = _row_reader(entity, mapping, table, zone, settings, generic)
         errors_path = options.errors_path or Path.cwd() / f"{path.stem}.errors.csv"
         located = table.locate(0, 0) is not None
         sink = ErrorSink(errors_path, table.header, cells=located)
@@ -206,12 +206,15 @@ def _row_reader(
     mapping: Mapping,
     table: RowTable,
     zone: ZoneInfo,
-    business_zone: ZoneInfo,
+    settings: Settings,
     generic: bool,
 ) -> RowReader:
-    """The row reader: timestamps read in the file's zone, days counted in the calendar's."""
+    """The row reader: timestamps read in the file's zone, days counted in the calendar's,
+    money in the configured currency."""
     try:
-        reader = RowReader(entity, mapping, table.header, zone, business_zone)
+        reader = RowReader(
+            entity, mapping, table.header, zone, settings.calendar.zone, settings.money.currency
+        )
     except FieldError as exc:
         raise ImportFileError(str(exc)) from None
     if reader.missing_fields and not generic:

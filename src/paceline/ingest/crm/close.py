@@ -98,6 +98,7 @@ def _add_opportunity(flat: Flat) -> str | None:
     raw = flat.get("status_type", "")
     flat["status"] = STATUS_TYPES.get(raw, "")
     flat["closed_at"] = flat.get("date_won", "") or flat.get("date_lost", "")
+    flat.setdefault("value_currency", "")  # the mapping reads it; absent: no currency said
     cents = flat.get("annualized_value", "")
     try:
         flat["amount"] = str(Decimal(cents) / 100) if cents else ""

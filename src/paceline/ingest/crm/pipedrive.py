@@ -92,6 +92,7 @@ def open_pipedrive(path: Path, options: ReadOptions) -> RowTable:
         if "stage_id" in columns and "status" in columns:
             problems.append(_add_stage(flat, stages, options.pipelines))
             flat["closed_at"] = _closed_at(flat)
+            flat.setdefault("currency", "")  # the mapping reads it; absent: no currency said
         if "due_date" in columns:
             flat["due_at"] = _due_at(flat.get("due_date", ""), flat.get("due_time", ""))
             flat["duration_min"] = _minutes(flat.get("duration", ""))
