@@ -32,6 +32,7 @@ from paceline.analytics.metrics import (
     metric_totals,
     metric_value,
     ratio_parts,
+    rep_value,
     utc_bounds,
 )
 from paceline.analytics.rollup import RollupRefresh, ensure_rollup
@@ -569,6 +570,23 @@ def test_rep_filter(shared: tuple[Engine, Org], settings: Settings) -> None:
     whole = totals(engine, settings, ACTIVITY_METRICS, *WHOLE)
     assert metric_value(settings, whole, team, "activities") == 23
     assert metric_value(settings, whole, team, "vp_conversations") == 6
+
+
+def test_rep_value_is_the_reps_total_as_a_team_of_one(settings: Settings) -> None:
+    # rep_value reads a count or sum straight from the totals; it must give what
+    # metric_value gives for a team of that one rep: 0 for a rep or metric not read, and
+    # 0.0 (not -0.0, which math.fsum does not return) for a total of -0.0.
+    totals = MetricTotals(
+        D(2026, 11, 1), D(2026, 11, 19), {7: {"calls": 12.0, "logged_minutes": -0.0}}
+    )
+    for rep_id, name, expected in [(7, "calls", 12.0), (7, "logged_minutes", 0.0),
+                                   (7, "conversations", 0.0), (8, "calls", 0.0)]:  # fmt: skip
+        found = rep_value(settings, totals, rep_id, name, is_ratio=False)
+        assert found == expected == metric_value(settings, totals, [rep_id], name)
+        assert str(found) == str(expected)  # the sign of a zero too
+    # A ratio still goes through its parts: 12 calls, no conversations read -> 0.0.
+    assert rep_value(settings, totals, 7, "connect_rate", is_ratio=True) == 0.0
+    assert rep_value(settings, totals, 8, "connect_rate", is_ratio=True) is None
 
 
 def test_ratios_and_minimum_denominator(shared: tuple[Engine, Org], settings: Settings) -> None:

@@ -18,13 +18,25 @@ metric means the same thing on every page. Where each number comes from:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, literal, select
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 
 from paceline.analytics.metric_sql import (
     activity_filter,
@@ -128,10 +140,12 @@ def rep_value(
 ) -> float | None:
     """`metric_value` of one rep, for a caller that knows already whether `name` is a ratio:
     a page asks it for every rep and metric, and a count or sum then needs no look-up of the
-    metric's definition, only the rep's total."""
+    metric's definition, only the rep's total: `base_value`'s sum of one number, which is
+    that number (+ 0.0, as `math.fsum` makes -0.0 of one rep 0.0), without a generator and
+    an exact sum per line."""
     if is_ratio:
         return metric_value(settings, totals, (rep_id,), name)
-    return base_value(totals, (rep_id,), name)
+    return totals.values.get(rep_id, _NOTHING).get(name, 0.0) + 0.0
 
 
 def base_value(totals: MetricTotals, rep_ids: Iterable[int], name: str) -> float:
@@ -203,10 +217,7 @@ def metric_totals(
     for_reps = rep_ids is not None
     reps = {"rep_ids": list(rep_ids)} if rep_ids is not None else {}
     if rolled:
-        query = _ROLLUP_TOTALS_FOR_REPS if for_reps else _ROLLUP_TOTALS
-        # All rows at once: iterating a result fetches row by row (thousands of rows here)
-        read = conn.execute(query, {"metrics": rolled, "start": start, "end": end, **reps}).all()
-        for rep_id, name, value in read:
+        for rep_id, name, value in _rolled_totals(conn, rolled, start, end, reps):
             values[rep_id][name] = float(value)
     for metric in metrics:
         if is_additive_activity_metric(metric):
@@ -302,6 +313,20 @@ def _is_count(metric: MetricSettings) -> bool:
     return is_additive_activity_metric(metric) and metric.aggregate == "count"
 
 
+def _rolled_totals(
+    conn: Connection, names: list[str], start: dt.date, end: dt.date, reps: dict[str, Any]
+) -> Iterable[tuple[int, str, float]]:
+    """(rep, metric, sum) of the rolled-up `names` over [start, end) from `metric_day`,
+    all rows at once (iterating a result fetches row by row: thousands of rows here)."""
+    bound: dict[str, Any] = {"start": start, "end": end, **reps}
+    if conn.dialect.name != "sqlite":  # one hash aggregate: no sort to split
+        query = _ROLLUP_TOTALS_FOR_REPS if reps else _ROLLUP_TOTALS
+        return conn.execute(query, {**bound, "metrics": names}).all()
+    split = _split_rollup_totals(len(names), bool(reps))
+    bound.update((f"metric_{i}", name) for i, name in enumerate(names))
+    return ((r, names[i], v) for r, i, v in conn.execute(split, bound).all())
+
+
 def _rollup_totals(for_reps: bool) -> Select[int, str, float]:
     query = (
         select(MetricDay.rep_id, MetricDay.metric, func.sum(MetricDay.value))
@@ -319,6 +344,37 @@ def _rollup_totals(for_reps: bool) -> Select[int, str, float]:
 
 _ROLLUP_TOTALS = _rollup_totals(for_reps=False)
 _ROLLUP_TOTALS_FOR_REPS = _rollup_totals(for_reps=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _split_rollup_totals(metrics: int, for_reps: bool) -> CompoundSelect[int, int, float]:
+    """`_rollup_totals` for SQLite: one SELECT per metric (`metric_0`, ...), grouped by rep
+    alone and glued by UNION ALL, each row naming its metric by position. Built once per
+    number of metrics, the days and reps bound at execution.
+
+    Why: SQLite groups by sorting, and one sort of every row by (rep, metric) (47k rows at
+    1,000 reps, six metrics and 13 days) cost 45% more instructions than six sorts of a sixth
+    of them on the rep alone (218M against 151M, measured with callgrind); a position rather
+    than the name spares a string per row. Each sum adds the same rows, which reach the sort
+    in the same order (the primary key's, by day) as before: the same numbers. PostgreSQL
+    aggregates by hashing, so it keeps the single statement."""
+
+    def one(i: int) -> Select[int, int, float]:
+        position = literal_column(str(i), Integer())
+        query: Select[int, int, float] = (
+            select(MetricDay.rep_id, position, func.sum(MetricDay.value))
+            .where(
+                MetricDay.metric == bindparam(f"metric_{i}"),
+                MetricDay.local_date >= bindparam("start"),
+                MetricDay.local_date < bindparam("end"),
+            )
+            .group_by(MetricDay.rep_id)
+        )
+        if for_reps:
+            query = query.where(MetricDay.rep_id.in_(bindparam("rep_ids", expanding=True)))
+        return query
+
+    return union_all(*(one(i) for i in range(metrics)))
 
 
 def _totals_statement(
