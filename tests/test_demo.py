@@ -23,12 +23,10 @@ import numpy as np
 import pytest
 from sqlalchemy import ColumnElement, Engine, and_, case, func, select
 
-from factories import pg_copy, shared_demo, shared_pg_demo, sqlite_copy
+from factories import migrated_sqlite_copy, pg_copy, shared_demo, shared_pg_demo, sqlite_copy
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
 from paceline.demo import MIN_REPS, DemoSummary, build_demo, recent_start, role_mix
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 from paceline.store.models import Activity, Deal, DealStageHistory, Rep, Team
 
 TODAY = dt.date(2026, 11, 18)  # a Wednesday, mid-month: a fair month-to-date
@@ -548,10 +546,10 @@ def _fingerprint(engine: Engine) -> tuple[int, Decimal, int, str]:
     return activities, Decimal(amount), round(minutes), str(last)
 
 
-def _fresh_sqlite(folder: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
-    upgrade(engine)
-    return engine
+def _fresh_sqlite(tmp_path_factory: pytest.TempPathFactory, folder: Path) -> Engine:
+    """An empty migrated database in `folder` (a copy of the run's: migrating costs more)."""
+    folder.mkdir()
+    return migrated_sqlite_copy(tmp_path_factory, folder)
 
 
 def test_same_seed_same_data_other_seed_other_data(
@@ -560,7 +558,8 @@ def test_same_seed_same_data_other_seed_other_data(
     """The small build this run's tests share (seed 7) against two fresh ones: seed 7 again
     and seed 8."""
     shared = sqlite_copy(shared_demo(tmp_path_factory, settings, **SMALL).path, tmp_path)
-    engines = [shared, _fresh_sqlite(tmp_path / "again"), _fresh_sqlite(tmp_path / "other")]
+    fresh = [_fresh_sqlite(tmp_path_factory, tmp_path / name) for name in ("again", "other")]
+    engines = [shared, *fresh]
     for engine, seed in zip(engines[1:], (7, 8), strict=True):
         build_demo(engine, settings, **{**SMALL, "seed": seed})  # type: ignore[arg-type]
     first, again, other = (_fingerprint(e) for e in engines)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from factories import pg_copy, shared_demo, shared_pg_demo, sqlite_copy
+from factories import migrated_sqlite_copy, pg_copy, shared_demo, shared_pg_demo, sqlite_copy
 from paceline import cli as cli_module
 from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import leaderboard
@@ -21,8 +21,6 @@ from paceline.cli import app
 from paceline.config import Settings
 from paceline.demo import build_demo
 from paceline.serialize import to_jsonable
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 
 TODAY = dt.date(2026, 11, 18)
 SMALL = {"seed": 11, "reps": 12, "months": 6, "today": TODAY}
@@ -31,7 +29,7 @@ SMALL = {"seed": 11, "reps": 12, "months": 6, "today": TODAY}
 def _build(
     engine: Engine, settings: Settings, folder: Path, size: dict[str, Any]
 ) -> dict[str, Any]:
-    upgrade(engine)
+    """The demo of `size` built on `engine`, an empty migrated database; its truth."""
     truth = folder / "truth.json"
     build_demo(engine, settings, truth_path=truth, **size)
     return dict(json.loads(truth.read_text("utf-8")))
@@ -145,11 +143,11 @@ TINY = {"seed": 11, "reps": 12, "months": 4}
 
 @pytest.mark.parametrize("today", AWKWARD_DAYS, ids=str)
 def test_the_planted_reps_are_alerted_whatever_day_the_demo_is_built(
-    tmp_path: Path, settings: Settings, today: dt.date
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, settings: Settings, today: dt.date
 ) -> None:
     """Before, a demo built on the 1st showed no alerts at all (nothing can be told from one
     business day), and on the 5th of December only one of the two planted reps."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)  # a copy: migrating costs more
     truth = _build(engine, settings, tmp_path, {**TINY, "today": today})
     report = alerts(engine, settings, today)
     assert report.reps == sorted(truth["planted"]["behind_this_month"])

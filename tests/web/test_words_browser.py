@@ -1,9 +1,11 @@
 """What a manager sees in chromium: findings in words with the statistics one click away,
 charts that carry a legend and a true caption, and the plan builder on a phone.
 
-The server is a uvicorn thread over a small seeded demo (12 reps, 3 months), as in the other
-browser tests. The rep whose brief is read is chosen from the analysis itself (one with a
-weak funnel step, whose statistics the page must keep behind "How we know").
+The server is a uvicorn thread over a small seeded demo (12 reps, 3 months), and the browser
+is the one the other browser tests share (`browser`, tests/web/conftest.py: one chromium per
+xdist worker; a chromium of this file's own cost another launch, some 0.75 CPU s). The rep
+whose brief is read is chosen from the analysis itself (one with a weak funnel step, whose
+statistics the page must keep behind "How we know").
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from paceline.config import Settings
 from paceline.server import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 IMAGES = (
     Path(__file__).resolve().parents[2] / "docs" / "images"
     if os.environ.get("PACELINE_DOCS_IMAGES") == "1"
@@ -49,7 +50,6 @@ from playwright.sync_api import (  # noqa: E402  (only once chromium is known to
     Locator,
     Page,
     expect,
-    sync_playwright,
 )
 
 
@@ -85,16 +85,6 @@ def site(
             yield Site(url, weak, ae)
     finally:
         engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
 
 
 Opener = Callable[[dict[str, int], str], Page]
