@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import json
 import os
 import statistics
 import sys
@@ -50,6 +49,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import benchkit
 import tracking  # the data, its cache and its loaders
 from paceline.analytics import aggregates
 from paceline.analytics.backtest import backtest
@@ -142,7 +142,9 @@ def measure(scales: Sequence[int], runs: int, with_pg: bool, raw_runs: int) -> d
     tracking._log("preparing the tracking data (cached under " + str(tracking.CACHE) + "):")
     loaded = tracking.prepare(scales, tracking.SEED, with_pg, settings, tracking.AS_OF)
     window = diagnosis_window(settings, settings.diagnose.window, tracking.AS_OF)
-    machine = tracking._machine()
+    import duckdb
+
+    machine = benchkit.machine(duckdb=duckdb.__version__)
     machine["load_average_before_timing"] = os.getloadavg()
     results = []
     for rows, engine_name in loaded:
@@ -378,17 +380,12 @@ def run(args: argparse.Namespace) -> int:
     )
     figures["seconds"] = time.perf_counter() - started
     print(report(figures))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2, default=str) + "\n", encoding="utf-8")
-    print(f"Figures written to {RESULTS}")
+    benchkit.save(RESULTS, figures)
     return 1 if any(not p.startswith("PostgreSQL skipped") for p in figures["problems"]) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or NAME).split("\n\n")[0])
-    parser.add_argument("--rows", type=tracking.parse_scale, default=None)
-    add_arguments(parser)
-    return run(parser.parse_args(list(sys.argv[1:] if argv is None else argv)))
+    return benchkit.standalone(__doc__ or NAME, add_arguments, run, argv, rows=tracking.parse_scale)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ import datetime as dt
 import json
 import math
 import os
-import platform
 import resource
 import sqlite3
 import subprocess
@@ -41,6 +40,8 @@ import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import benchkit
 
 if TYPE_CHECKING:
     import numpy as np
@@ -571,51 +572,12 @@ def measure(
     return {
         "benchmark": NAME,
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": _machine(),
+        "machine": benchkit.machine(),
         "target_rows_per_second_sqlite": TARGET_SQLITE,
         "target_floor_ratio": TARGET_FLOOR_RATIO,
         "runs": runs,
         "problems": problems,
     }
-
-
-def _machine() -> dict[str, Any]:
-    import sqlalchemy
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            cpu = next(
-                (ln.split(":", 1)[1].strip() for ln in handle if ln.startswith("model name")), cpu
-            )
-    except OSError:
-        pass
-    return {
-        "commit": _commit(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "sqlalchemy": sqlalchemy.__version__,
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-    }
-
-
-def _commit() -> str | None:
-    """The source tree measured: HEAD, marked "+dirty" when src/ has uncommitted changes."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True, text=True
-        )
-    except OSError:
-        return None
-    if head.returncode != 0:
-        return None
-    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def report(figures: dict[str, Any]) -> str:
@@ -730,9 +692,7 @@ def run(args: argparse.Namespace) -> int:
     figures = measure(rows, args.scale_rows, not args.no_postgres, args.case_timeout)
     figures["goals"] = [{"goal": text, "met": ok} for text, ok in verdicts(figures)]
     print(report(figures))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(f"Figures written to {RESULTS}")
+    benchkit.save(RESULTS, figures)
     return 1 if figures["problems"] else 0
 
 
@@ -740,10 +700,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--child" in argv:
         return _child(argv)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="activities in the file")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return benchkit.standalone(__doc__, add_arguments, run, argv, rows=int)
 
 
 if __name__ == "__main__":

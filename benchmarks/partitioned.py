@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import psycopg
 from sqlalchemy import Engine, func, select, text
 
+import benchkit
 import diagnose
 import tracking
 from paceline.analytics import aggregates, rollup
@@ -398,18 +399,13 @@ def run(args: argparse.Namespace) -> int:
     figures = measure(
         args.rows or DEFAULT_ROWS, max(1, args.partitioned_runs), args.partitioned_rebuild
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2, default=str) + "\n", encoding="utf-8")
+    benchkit.save(RESULTS, figures)
     print(report(figures))
-    print(f"Figures written to {RESULTS}")
     return 1 if figures["problems"] else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or NAME).split("\n\n")[0])
-    parser.add_argument("--rows", type=tracking.parse_scale, default=None)
-    add_arguments(parser)
-    return run(parser.parse_args(list(sys.argv[1:] if argv is None else argv)))
+    return benchkit.standalone(__doc__ or NAME, add_arguments, run, argv, rows=tracking.parse_scale)
 
 
 if __name__ == "__main__":

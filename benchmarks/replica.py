@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import sys
 import time
@@ -39,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+import benchkit
 import diagnose
 import partitioned
 import tracking
@@ -209,18 +209,13 @@ def run(args: argparse.Namespace) -> int:
         max(0, args.replica_writes),
         args.replica_url,
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2, default=str) + "\n", encoding="utf-8")
+    benchkit.save(RESULTS, figures)
     print(report(figures))
-    print(f"Figures written to {RESULTS}")
     return 1 if figures["problems"] else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or NAME).split("\n\n")[0])
-    parser.add_argument("--rows", type=tracking.parse_scale, default=None)
-    add_arguments(parser)
-    return run(parser.parse_args(list(sys.argv[1:] if argv is None else argv)))
+    return benchkit.standalone(__doc__ or NAME, add_arguments, run, argv, rows=tracking.parse_scale)
 
 
 if __name__ == "__main__":

@@ -38,11 +38,8 @@ import json
 import math
 import multiprocessing
 import os
-import platform
 import shutil
-import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -53,11 +50,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import psycopg
-import sqlalchemy
 from numpy.typing import NDArray
 from sqlalchemy import Engine, text, update
 from sqlalchemy.engine import make_url
 
+import benchkit
 from paceline.analytics.leaderboard import Leaderboard, leaderboard
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.rollup import ensure_rollup
@@ -1438,46 +1435,6 @@ def _scale_label(rows: int) -> str:
     return f"{rows:,}"
 
 
-def _machine() -> dict[str, Any]:
-    import duckdb
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            cpu = next(
-                (ln.split(":", 1)[1].strip() for ln in handle if ln.startswith("model name")), cpu
-            )
-    except OSError:
-        pass
-    return {
-        "commit": _commit(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "sqlalchemy": sqlalchemy.__version__,
-        "duckdb": duckdb.__version__,
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-    }
-
-
-def _commit() -> str | None:
-    """The source tree measured: HEAD, marked "+dirty" when src/ has uncommitted changes."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True, text=True
-        )
-    except OSError:
-        return None
-    if head.returncode != 0:
-        return None
-    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-
-
 # --- command line ------------------------------------------------------------------------------
 
 
@@ -1569,7 +1526,9 @@ def measure(
     seed: int = SEED,
 ) -> dict[str, Any]:
     settings = default_settings()
-    machine = _machine()
+    import duckdb
+
+    machine = benchkit.machine(duckdb=duckdb.__version__)
     problems: list[str] = []
     if with_pg:
         up, version = pg_server()
@@ -1644,17 +1603,12 @@ def run(args: argparse.Namespace) -> int:
     figures = measure(scales, args.runs, not args.no_postgres, args.fresh, args.quiet_wait)
     figures["seconds"] = time.perf_counter() - started
     print(report(figures))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2, default=str) + "\n", encoding="utf-8")
-    print(f"Figures written to {RESULTS}")
+    benchkit.save(RESULTS, figures)
     return 1 if any(not p.startswith("PostgreSQL skipped") for p in figures["problems"]) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or NAME).split("\n\n")[0])
-    parser.add_argument("--rows", type=parse_scale, default=None, help="one scale (activities)")
-    add_arguments(parser)
-    return run(parser.parse_args(list(sys.argv[1:] if argv is None else argv)))
+    return benchkit.standalone(__doc__ or NAME, add_arguments, run, argv, rows=parse_scale)
 
 
 if __name__ == "__main__":
