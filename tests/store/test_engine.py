@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, insert, text
+from sqlalchemy.exc import DBAPIError
 
 from factories import count_rows
 from paceline.store.engine import (
@@ -71,6 +72,26 @@ def test_the_pooled_connection_is_transactional_again_after_a_read_connection(
     assert count_rows(one_connection, Team) == 0  # rolled back: nothing half-written
 
     with one_connection.connect() as conn:  # a plain connection is not in autocommit either
+        conn.execute(insert(Team).values(name="West"))
+    assert count_rows(one_connection, Team) == 0
+
+
+def test_a_read_connection_whose_statement_failed_goes_back_transactional(
+    one_connection: Engine,
+) -> None:
+    with pytest.raises(DBAPIError), read_connection(one_connection) as conn:
+        conn.execute(text("SELECT 1 / 0"))
+    with one_connection.connect() as conn:  # the same pooled connection: not in autocommit
+        conn.execute(insert(Team).values(name="West"))
+    assert count_rows(one_connection, Team) == 0
+
+
+def test_a_pooled_connection_left_in_autocommit_is_replaced(one_connection: Engine) -> None:
+    first = _backend_pid(one_connection)
+    with one_connection.connect() as conn:  # as a read_connection that failed to switch back
+        conn.connection.driver_connection.autocommit = True
+    with one_connection.connect() as conn:
+        assert int(conn.scalar(text("SELECT pg_backend_pid()"))) != first
         conn.execute(insert(Team).values(name="West"))
     assert count_rows(one_connection, Team) == 0
 
