@@ -214,7 +214,9 @@ def test_invalid_bytes_reject_only_their_row(
     path.write_bytes(text.encode("utf-8", "surrogateescape"))
     result = run(engine, settings, path)
     assert (result.inserted, result.rejected) == (3, 1)
-    assert "not valid in the file's encoding" in error_rows(result)[0]["reason"]
+    reason = error_rows(result)[0]["reason"]
+    assert "not valid in the file's encoding" in reason
+    assert "--encoding cp1252" in reason  # what to do, not only what is wrong
     latin = run(engine, settings, path, encoding="cp1252")  # the right encoding takes it
     assert latin.rejected == 0
 

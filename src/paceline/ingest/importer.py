@@ -64,6 +64,15 @@ HEARTBEAT_ROWS = 50_000  # rows read without a batch written before the run says
 CHUNK_ROWS = 4_096  # rows read ahead and checked together, column by column
 
 
+# A row with bytes the encoding cannot read: the message says what to do about it, since the
+# usual cause (a file Excel saved as cp1252 among UTF-8 ones) is fixed by naming the encoding.
+BAD_BYTES = (
+    "bytes that are not valid in the file's encoding (UTF-8 unless another is given): the file "
+    "is probably in another one, such as cp1252 (Excel on Windows) or latin-1; import it again "
+    "in that encoding (on the command line: --encoding cp1252)"
+)
+
+
 def import_csv(
     engine: Engine,
     settings: Settings,
@@ -290,7 +299,7 @@ def _run(
                     sink.reject(line, "", f"expected {width} fields, found {len(row)}", row)
                     continue
                 elif bad_bytes(row):
-                    sink.reject(line, "", "bytes that are not valid in the file's encoding", row)
+                    sink.reject(line, "", BAD_BYTES, row)
                     continue
                 elif skips and reader.should_skip(row):
                     result.skipped += 1
