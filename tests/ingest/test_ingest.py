@@ -175,6 +175,33 @@ def test_bad_rows_are_rejected_with_line_field_and_reason(
     assert first["external_id"] == "bad_date" and first["occurred_at"] == "2026-02-30T10:00:00"
 
 
+def test_generic_columns_match_whatever_their_case(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A spreadsheet's "Rep" and "KIND" are the fields they name (they were refused as missing
+    columns, which sent people to write a mapping for a capital letter)."""
+    header = "External_ID,Rep,KIND,Occurred_At,duration_min,Outcome,has_ask,Account,notes"
+    body = GOOD_ACTIVITIES.split("\n", 1)[1]
+    result = run(engine, settings, write(tmp_path / "caps.csv", f"{header}\n{body}"))
+    assert (result.inserted, result.rejected) == (4, 0)
+    with engine.connect() as conn:
+        kinds = sorted(conn.scalars(select(Activity.kind)))
+        externals = sorted(conn.scalars(select(Activity.external_id)))
+    assert kinds == ["admin", "call", "call", "email"]
+    assert externals == ["a1", "a2", "a3", "a4"]
+
+
+def test_columns_differing_only_in_case_are_not_guessed(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Two columns "Kind" and "KIND" and no "kind": which one is meant is not guessed."""
+    header = ACTIVITY_HEADER.replace("kind", "Kind") + ",KIND"
+    rows = "a1,Ana Ruiz,call,2026-11-20T10:00:00,5,meeting_set,yes,Acme,,email\n"
+    with pytest.raises(ImportFileError, match=r"missing required column.*kind"):
+        run(engine, settings, write(tmp_path / "twice.csv", f"{header}\n{rows}"))
+    assert count_rows(engine, Activity) == 0
+
+
 def test_missing_required_column_writes_nothing(
     engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:

@@ -143,6 +143,19 @@ def _origin(spec: ColumnSpec) -> str:
 
 
 def generic_mapping(entity: Entity, header: list[str], fields: list[str]) -> Mapping:
-    """The documented generic format: columns named exactly like Paceline's fields."""
-    present = [f for f in fields if f in header]
-    return Mapping(entity=entity, columns={f: f for f in present})
+    """The documented generic format: columns named like Paceline's fields, in any case.
+
+    A spreadsheet's "Rep" or "KIND" is the field it names; refusing it as a missing column
+    sent people to write a mapping for a capital letter. A column named exactly like the field
+    wins; two that differ only in case (and none exact) match neither, so the import says
+    the column is missing instead of guessing which one was meant."""
+    by_lower: dict[str, list[str]] = {}
+    for column in header:
+        by_lower.setdefault(column.lower(), []).append(column)
+    columns: dict[str, str] = {}
+    for field in fields:
+        if field in header:
+            columns[field] = field
+        elif len(found := by_lower.get(field, [])) == 1:
+            columns[field] = found[0]
+    return Mapping(entity=entity, columns=columns)
