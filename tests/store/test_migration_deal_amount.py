@@ -47,7 +47,7 @@ def test_amounts_become_nullable_and_back(engine: Engine, settings: Settings) ->
 
     upgrade(engine)
     engine.dispose()
-    assert current_revision(engine) == head_revision(engine) == "0014"
+    assert current_revision(engine) == head_revision(engine)
     assert amounts(engine) == ([0.0, 0.0, 1250.0], [0.0, 0.0, 1250.0])  # zeros stay zeros
     with engine.begin() as conn:
         conn.execute(text("UPDATE deal SET amount = NULL WHERE name = 'unknown'"))

@@ -41,7 +41,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, case, func, select
+from sqlalchemy import Connection, Engine, Select, case, func, select
 
 from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import selling_condition
@@ -312,7 +312,14 @@ def _activity_counts(
 def _named_selling(conn: Connection, window: Window, rep_ids: list[int]) -> dict[int, int]:
     """Per rep: selling activities naming an account, from the prospect-day cells (each
     cell counts its events: a rep's selling activities on one account and day)."""
-    query = (
+    query = named_selling_query(window, rep_ids)
+    return {int(rep_id): int(n or 0) for rep_id, n in conn.execute(query)}
+
+
+def named_selling_query(window: Window, rep_ids: list[int]) -> Select[int, int]:
+    """The sum behind `_named_selling`, which the rep/day index covers (metric and events
+    included), so it reads no table row: a 10M team's took 0.5 s through the table."""
+    return (
         select(ProspectDay.rep_id, func.sum(ProspectDay.events))
         .where(
             ProspectDay.metric == aggregates.SELLING,
@@ -322,7 +329,6 @@ def _named_selling(conn: Connection, window: Window, rep_ids: list[int]) -> dict
         )
         .group_by(ProspectDay.rep_id)
     )
-    return {int(rep_id): int(n or 0) for rep_id, n in conn.execute(query)}
 
 
 def _rep_equation(

@@ -394,7 +394,10 @@ class ProspectDay(Base):
     events: ColumnClause[int] = Column(Integer, nullable=False)
 
     __table_args__ = (
-        Index("ix_prospect_day_rep_day", "rep_id", "local_date"),
+        # Covering (metric, events) too: the revenue equation sums a team's selling events
+        # over a window (activities that name an account), which through the bare rep/day
+        # index looked every cell up in the table (0.5 s at 10M activities, 0.07 covered).
+        Index("ix_prospect_day_rep_day", "rep_id", "local_date", "metric", "events"),
         Index("ix_prospect_day_key_last", "metric", "account_id", "rep_id", "last_at"),
         {"sqlite_with_rowid": False},
     )
