@@ -1029,15 +1029,15 @@ def _open_deal_wins(
         first, second = draws.curves[block.start + int(k)]
         if first is second:  # one curve, whichever the draw chose
             assert first is not None
-            when[at] = _in_time(first, u[k, run[at]])
+            when[at] = first.win_time(u[k, run[at]])
             continue
         assert primary is not None  # a block with two curves for a deal is mixed
         chose = primary[k, run[at]]
         part = when[at]
         if first is not None:
-            part[chose] = _in_time(first, u[k, run[at][chose]])
+            part[chose] = first.win_time(u[k, run[at][chose]])
         if second is not None:
-            part[~chose] = _in_time(second, u[k, run[at][~chose]])
+            part[~chose] = second.win_time(u[k, run[at][~chose]])
     deal += block.start
     won_day = np.floor(np.maximum(when - draws.elapsed[deal], 0.0)).astype(np.int64)
     worth = draws.amount[deal]
@@ -1049,11 +1049,6 @@ def _open_deal_wins(
             keep = ~unknown
             run, won_day, worth = run[keep], won_day[keep], worth[keep]
     return run * days + won_day, worth
-
-
-def _in_time(curve: WinCurve, u: FloatArray) -> FloatArray:
-    """`curve.win_time(u)` for uniforms all won in time (below the curve's top)."""
-    return np.asarray(curve.times[np.searchsorted(curve.incidence, u, side="left")])
 
 
 def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:

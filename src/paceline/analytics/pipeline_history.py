@@ -392,17 +392,7 @@ class Spells:
         None otherwise (each landmark curve is then computed from its spells)."""
         if not self.count or not np.array_equal(self.stay, self.end) or self.entry.min() < 0:
             return None
-        first = np.flatnonzero(np.concatenate([[True], self.end[1:] != self.end[:-1]]))
-        at_risk = (np.searchsorted(np.sort(self.entry), self.end[first]) - first).astype(np.float64)
-        wins = np.add.reduceat(self.won.astype(np.float64), first)
-        closes = np.add.reduceat(self.closed.astype(np.float64), first)
-        return _Steps(
-            first=first,
-            times=self.end[first],
-            hazard=np.divide(closes, at_risk, out=np.zeros_like(closes), where=at_risk > 0),
-            share=np.divide(wins, at_risk, out=np.zeros_like(wins), where=at_risk > 0),
-            events=closes > 0,
-        )
+        return _Steps.of(np.sort(self.entry), self.end, self.won, self.closed)
 
     def curve(self, after: float = 0.0) -> WinCurve:
         """The chance of a win over time for a deal still in the state `after` days in: the
@@ -439,6 +429,34 @@ class _Steps:
     share: FloatArray
     events: BoolArray
 
+    @classmethod
+    def of(
+        cls, sorted_entry: FloatArray, end: FloatArray, won: BoolArray, closed: BoolArray
+    ) -> _Steps:
+        """The steps of spells sorted by `end` (at least one), whose entries, sorted, are
+        `sorted_entry`: a spell is at risk at t when entry < t <= end."""
+        first = np.flatnonzero(np.concatenate([[True], end[1:] != end[:-1]]))
+        times = end[first]
+        at_risk = (np.searchsorted(sorted_entry, times, side="left") - first).astype(np.float64)
+        wins = np.add.reduceat(won.astype(np.float64), first)
+        closes = np.add.reduceat(closed.astype(np.float64), first)
+        return cls(
+            first=first,
+            times=times,
+            hazard=np.divide(closes, at_risk, out=np.zeros_like(closes), where=at_risk > 0),
+            share=np.divide(wins, at_risk, out=np.zeros_like(wins), where=at_risk > 0),
+            events=closes > 0,
+        )
+
+    def curve(self, step: int, watched: int) -> WinCurve:
+        """The curve from the `step`-th close time on: the running products and sums start
+        afresh there, the hazards and shares are the steps' own."""
+        survival = np.asarray(np.cumprod(1.0 - self.hazard[step:]), dtype=np.float64)
+        before = np.concatenate([[1.0], survival[:-1]])
+        incidence = np.asarray(np.cumsum(before * self.share[step:]), dtype=np.float64)
+        events = self.events[step:]
+        return WinCurve(self.times[step:][events], incidence[events], survival[events], watched)
+
     def landmark(self, entry: FloatArray, after: float) -> WinCurve:
         """What `win_curve` returns for the spells still open `after` days in (`entry`: the
         spells' entries, in their order)."""
@@ -446,12 +464,7 @@ class _Steps:
         if step == len(self.times):
             empty = np.zeros(0)
             return WinCurve(empty, empty, empty, 0)
-        survival = np.asarray(np.cumprod(1.0 - self.hazard[step:]), dtype=np.float64)
-        before = np.concatenate([[1.0], survival[:-1]])
-        incidence = np.asarray(np.cumsum(before * self.share[step:]), dtype=np.float64)
-        events = self.events[step:]
-        watched = int(np.count_nonzero(entry[self.first[step] :] <= after))
-        return WinCurve(self.times[step:][events], incidence[events], survival[events], watched)
+        return self.curve(step, int(np.count_nonzero(entry[self.first[step] :] <= after)))
 
 
 Spell = tuple[float, float, float, bool, bool]  # entry, stay, end, won, closed
@@ -612,17 +625,6 @@ def win_curve(
     if n == 0:
         empty = np.zeros(0)
         return WinCurve(empty, empty, empty, 0)
-    first = np.flatnonzero(np.concatenate([[True], end[1:] != end[:-1]]))
-    times = end[first]
     entries = entry if entry_sorted else np.sort(entry)  # `entry_sorted`: already in order
-    at_risk = (np.searchsorted(entries, times, side="left") - first).astype(np.float64)
-    wins = np.add.reduceat(won.astype(np.float64), first)
-    closes = np.add.reduceat(closed.astype(np.float64), first)
-    hazard = np.divide(closes, at_risk, out=np.zeros_like(closes), where=at_risk > 0)
-    share = np.divide(wins, at_risk, out=np.zeros_like(wins), where=at_risk > 0)
-    survival = np.asarray(np.cumprod(1.0 - hazard), dtype=np.float64)
-    before = np.concatenate([[1.0], survival[:-1]])
-    incidence = np.asarray(np.cumsum(before * share), dtype=np.float64)
-    events = closes > 0
-    watched = int(np.count_nonzero(entry <= start))
-    return WinCurve(times[events], incidence[events], survival[events], watched)
+    steps = _Steps.of(entries, end, won, closed)
+    return steps.curve(0, int(np.count_nonzero(entry <= start)))
