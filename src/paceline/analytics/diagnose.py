@@ -292,7 +292,7 @@ def _equation_findings(equation: RepEquation | None) -> list[Finding]:
     if equation is not None and equation.missing == "amounts":
         unknown = float(equation.wins_without_amount)
         return [Finding("missing_data", "amounts", equation.revenue, unknown, count=equation.wins)]
-    if equation is not None and equation.missing == "accounts" and equation.prospects:
+    if equation is not None and equation.too_few_accounts_named:
         # Some selling activities name an account, too few to count the prospects by.
         unnamed = float(equation.selling_without_account)
         return [Finding("missing_data", "accounts", equation.revenue, unnamed, count=equation.wins)]

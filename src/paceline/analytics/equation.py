@@ -116,11 +116,17 @@ class RepEquation:
     applicable: bool  # False for roles that close no deals (everyone at zero wins)
     reason: str | None  # why not applicable, or why there is no gap
     # "activities": none logged in the window; "accounts": selling logged, but naming no
-    # account. Either way the factors that need them are unknown, not zero. "amounts": some
-    # wins have no amount recorded, so revenue is known only in part.
+    # account (or too few do). Either way the factors that need them are unknown, not zero.
+    # "amounts": some wins have no amount recorded, so revenue is known only in part.
     missing: str | None = None
     wins_without_amount: int = 0  # won deals with no amount: not in revenue
     selling_without_account: int = 0  # selling activities naming no account: no prospect
+
+    @property
+    def too_few_accounts_named(self) -> bool:
+        """Prospects unknown because too few selling activities name an account, though
+        some do (not none at all): the faces say so in their own words."""
+        return self.missing == "accounts" and self.prospects > 0
 
     @property
     def relative_revenue(self) -> float | None:

@@ -111,7 +111,7 @@ def _factor_cell(eq: RepEquation, i: int) -> str:
 
 
 def _holding(eq: RepEquation) -> str:
-    if eq.missing == "accounts" and eq.prospects:
+    if eq.too_few_accounts_named:
         return "[yellow]unknown: too few accounts named[/]"
     if eq.missing:
         return f"[yellow]unknown: no {eq.missing} logged[/]"
