@@ -94,14 +94,6 @@ def parse_float(raw: str) -> float:
     return value
 
 
-def parse_money(raw: str) -> Decimal:
-    """The number of an amount, whatever currency it is marked with (see `split_money`).
-
-    Imports do not use it: they read money with `make_money_parser`, which refuses an amount
-    in another currency than the others."""
-    return split_money(raw)[0]
-
-
 def split_money(raw: str) -> tuple[Decimal, str | None]:
     """Money as exported by CRMs ("$22,700.00", "1 117,10", "1.234,56 €", "USD 342.09K",
     "(150.00)"): its number and its currency marker (a symbol such as "$", or an ISO 4217
