@@ -126,16 +126,16 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
         if conn.dialect.name != "postgresql":
             yield conn
             return
+        from psycopg import pq  # loaded already: the connection is psycopg's
+
         driver: Any = conn.connection.driver_connection  # psycopg.Connection
         driver.autocommit = True
         try:
             yield conn
         finally:
-            if not driver.closed and driver.pgconn.transaction_status == _IDLE:
+            if not driver.closed and driver.pgconn.transaction_status == pq.TransactionStatus.IDLE:
                 driver.autocommit = False
 
-
-_IDLE = 0  # psycopg's pq.TransactionStatus.IDLE (libpq's PQTRANS_IDLE), without importing it
 
 # A read engine -> the engine of the database it replicates (see `read_engine`).
 _PRIMARY_OF: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
