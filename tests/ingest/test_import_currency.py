@@ -22,10 +22,11 @@ from paceline.config import Settings, default_config_text, parse_settings
 from paceline.ingest.crm.close import read_pipelines
 from paceline.ingest.crm.jsonrows import stages_toml
 from paceline.ingest.crm.shipped import mapping_path
+from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv, import_file
 from paceline.ingest.mapping import Entity, load_mapping
 from paceline.plugins import import_source
-from paceline.store.models import Deal
+from paceline.store.models import Deal, ImportRun
 
 HEADER = "external_id,name,rep,amount,stage,created_at,closed_at\n"
 MIXED = HEADER + (
@@ -248,3 +249,112 @@ def test_a_close_opportunity_in_another_currency_than_the_files_first_is_refused
             "currencies cannot be added (set [money] currency to the one to count)",
         )
     ]
+
+
+# Across imports: the database remembers the currency its amounts are in (migration 0016).
+DOLLARS = HEADER + (
+    'u1,Acme,Ana Ruiz,"$1,000.00",closed_won,2026-03-02T10:00:00,2026-03-20T10:00:00\n'
+    "u2,Globex,Ana Ruiz,USD 250,closed_won,2026-03-03T10:00:00,2026-03-21T10:00:00\n"
+)
+EUROS = HEADER + (
+    'e1,Initech,Ana Ruiz,"1.000,00 €",closed_won,2026-03-04T10:00:00,2026-03-22T10:00:00\n'
+    "e2,Hooli,Ana Ruiz,400,closed_won,2026-03-05T10:00:00,2026-03-23T10:00:00\n"
+    "e3,Umbrella,Ana Ruiz,300 EUR,closed_won,2026-03-06T10:00:00,2026-03-24T10:00:00\n"
+)
+
+
+def won_total(engine: Engine) -> Decimal:
+    with engine.connect() as conn:
+        return conn.scalar(select(func.sum(Deal.amount)).where(Deal.status == "won")) or Decimal(0)
+
+
+def test_a_second_import_in_another_currency_is_refused_row_by_row(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Dollars, then euros in another file: the euros were added to the dollars (revenue
+    2,950 "dollars" of which 1,300 were marked euros). Now each marked euro row is refused with
+    line, field and reason; the unmarked 400 is taken in the database's dollars."""
+    plain = with_currency(settings, None)
+    run(engine, plain, write(tmp_path / "usd.csv", DOLLARS))
+    assert won_total(engine) == Decimal("1250.00")
+    second = run(engine, plain, write(tmp_path / "eur.csv", EUROS))
+    reason = (
+        "amount is in EUR, but the amounts already imported are in USD: amounts in "
+        "different currencies cannot be added, and are never converted"
+    )
+    assert errors(second) == [("2", "amount", reason), ("4", "amount", reason)]
+    assert (second.inserted, second.rejected) == (1, 2)
+    assert won_total(engine) == Decimal("1650.00")  # 1,000 + 250 + the unmarked 400
+
+
+def test_the_currency_is_remembered_from_the_first_marked_amount_and_narrowed(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A file of "$" amounts leaves the dollar open; a later "CAD" settles it, after which
+    "USD" is refused: the three files' dollars are never mixed."""
+    plain = with_currency(settings, None)
+    one = HEADER + "a1,A,Ana Ruiz,$100,closed_won,2026-03-02T10:00:00,2026-03-20T10:00:00\n"
+    two = HEADER + "a2,B,Ana Ruiz,CAD 200,closed_won,2026-03-02T10:00:00,2026-03-20T10:00:00\n"
+    three = HEADER + "a3,C,Ana Ruiz,USD 300,closed_won,2026-03-02T10:00:00,2026-03-20T10:00:00\n"
+    assert run(engine, plain, write(tmp_path / "1.csv", one)).inserted == 1
+    assert run(engine, plain, write(tmp_path / "2.csv", two)).inserted == 1
+    refused = run(engine, plain, write(tmp_path / "3.csv", three))
+    assert errors(refused) == [
+        (
+            "2",
+            "amount",
+            "amount is in USD, but the amounts already imported are in CAD: amounts in "
+            "different currencies cannot be added, and are never converted",
+        )
+    ]
+    assert won_total(engine) == Decimal("300.00")
+
+
+def test_a_configured_currency_that_disagrees_with_the_stored_amounts_is_refused(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Dollars stored; then `[money] currency = "EUR"`: the import stops before writing
+    anything (no run, no row), saying which currency the database holds."""
+    run(engine, with_currency(settings, None), write(tmp_path / "usd.csv", DOLLARS))
+    with engine.connect() as conn:
+        runs_before = conn.scalar(select(func.count()).select_from(ImportRun))
+    with pytest.raises(ImportFileError) as refused:
+        import_csv(
+            engine,
+            with_currency(settings, "EUR"),
+            write(tmp_path / "eur.csv", EUROS),
+            "deals",
+            options=ImportOptions(errors_path=tmp_path / "eur.errors.csv"),
+        )
+    assert str(refused.value) == (
+        "[money] currency is EUR, but the amounts already in the database are in USD: "
+        "amounts in different currencies cannot be added, and are never converted "
+        '(set [money] currency = "USD", or import into another database)'
+    )
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(ImportRun)) == runs_before
+    assert set(amounts(engine)) == {"u1", "u2"}
+
+
+def test_a_configured_currency_is_recorded_for_later_imports_without_it(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Plain numbers under `[money] currency = "EUR"` are euros: a later import without the
+    setting counts in euros too, and refuses dollars."""
+    text = HEADER + "p1,A,Ana Ruiz,900,closed_won,2026-03-02T10:00:00,2026-03-20T10:00:00\n"
+    assert run(engine, with_currency(settings, "EUR"), write(tmp_path / "p.csv", text)).inserted
+    later = run(engine, with_currency(settings, None), write(tmp_path / "usd.csv", DOLLARS))
+    assert [(line, field) for line, field, _ in errors(later)] == [("2", "amount"), ("3", "amount")]
+    assert "already imported are in EUR" in errors(later)[0][2]
+    assert won_total(engine) == Decimal("900.00")
+
+
+def test_plain_numbers_alone_record_no_currency(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Unmarked amounts say nothing: a later file in any one currency imports."""
+    plain = with_currency(settings, None)
+    text = HEADER + "n1,A,Ana Ruiz,500,closed_won,2026-03-02T10:00:00,2026-03-20T10:00:00\n"
+    assert run(engine, plain, write(tmp_path / "n.csv", text)).inserted == 1
+    assert run(engine, plain, write(tmp_path / "eur.csv", EUROS)).inserted == 3
+    assert won_total(engine) == Decimal("2200.00")

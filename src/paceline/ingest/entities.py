@@ -208,10 +208,11 @@ class RowReader:
         header: list[str],
         zone: ZoneInfo,
         business_zone: ZoneInfo | None = None,
-        currency: str | None = None,
+        currency: str | CurrencyCheck | None = None,
     ) -> None:
         """`currency` is the configured one (`[money] currency`): money in another is
-        refused; None: the first currency the file marks, and no other."""
+        refused; None: the first currency the file marks, and no other; or the check to
+        read money with (the importer's, which knows the database's currency)."""
         self.entity = entity
         self.header = header
         index = {name: i for i, name in enumerate(header)}
@@ -230,7 +231,8 @@ class RowReader:
             for name, spec in specs.items()
             if spec.source_columns and spec.source_columns[0] in index
         }
-        parsers = _parsers(mapping, zone, business_zone or zone, CurrencyCheck(currency))
+        check = currency if isinstance(currency, CurrencyCheck) else CurrencyCheck(currency)
+        parsers = _parsers(mapping, zone, business_zone or zone, check)
         dates_only = make_timestamp_parser(mapping.date_formats, zone, business_zone, True)
         # (field, the column a plain field reads or None, getter, parser)
         self._steps = [

@@ -166,9 +166,12 @@ _ISO_CODES = (
 ISO_CURRENCIES = frozenset(_ISO_CODES.split())
 
 
-def _codes(marker: str) -> frozenset[str]:
+def currency_codes(marker: str) -> frozenset[str]:
     """The ISO codes a marker may stand for: a symbol's, or the code itself."""
     return CURRENCY_SYMBOLS.get(marker) or frozenset({marker})
+
+
+_codes = currency_codes
 
 
 def _name(marker: str) -> str:
@@ -177,21 +180,44 @@ def _name(marker: str) -> str:
     return next(iter(codes)) if len(codes) == 1 else marker
 
 
+Claim = Callable[[str, "str | None"], str]
+
+
+def currency_name(codes: frozenset[str], marker: str) -> str:
+    """How a set of possible codes is recorded and said: its code once only one is left,
+    else the marker that allows them all ("$")."""
+    return next(iter(codes)) if len(codes) == 1 else marker
+
+
 class CurrencyCheck:
     """Refuses money in another currency than the import counts in: the configured one
-    (`[money] currency`), else the currency of the first marked amount or currency code of
+    (`[money] currency`), else the one the database's amounts are in (`stored`, recorded by
+    earlier imports), else the currency of the first marked amount or currency code of
     the import. Amounts in different currencies cannot be added, and converting them would
     need a rate nobody gave; a silent sum of dollars, euros and yen is a wrong number.
+
+    `claim(currency, instead_of)` records the currency counted in as soon as a marked amount
+    fixes or narrows it (before its row is written), and returns what the database records
+    then: another import may have recorded another meanwhile, which then counts.
 
     What it has accepted only ever narrows ("$" then "CAD" is Canadian dollars), so a value
     refused once is refused again and one accepted stays accepted: a parser that checks
     with it still depends on the cell's text alone, as `entities.RowReader.read_columns`
     expects."""
 
-    def __init__(self, configured: str | None = None) -> None:
+    def __init__(
+        self,
+        configured: str | None = None,
+        stored: str | None = None,
+        claim: Claim | None = None,
+    ) -> None:
         self.configured = configured
-        self.possible: frozenset[str] | None = frozenset({configured}) if configured else None
-        self.first: str | None = configured
+        self.stored = stored  # what the database records, as far as this import knows
+        self.claim = claim
+        self.inherited = stored is not None  # counting in what earlier imports recorded
+        start = configured or stored
+        self.possible: frozenset[str] | None = _codes(start) if start else None
+        self.first: str | None = start
         self.accepted: set[str] = set()  # markers accepted (narrowing never refuses them)
 
     def check(self, marker: str, what: str) -> None:
@@ -199,22 +225,38 @@ class CurrencyCheck:
         if marker in self.accepted:  # the usual case: the file's currency, again
             return
         codes = _codes(marker)
+        narrowed = codes if self.possible is None else codes & self.possible
+        if not narrowed:
+            raise FieldError(self._refusal(marker, what))
+        if narrowed != self.possible and self.claim is not None:
+            name = currency_name(narrowed, marker)
+            recorded = self.claim(name, self.stored)
+            if recorded != name:  # another import recorded its currency first: it counts
+                self.stored = self.first = recorded
+                self.inherited = True
+                held = _codes(recorded)
+                self.possible = held if self.possible is None else self.possible & held
+                self.check(marker, what)
+                return
+            self.stored = name
         if self.possible is None:
-            self.possible, self.first = codes, marker
-            self.accepted.add(marker)
-            return
-        common = codes & self.possible
-        if common:
-            self.possible = common
-            self.accepted.add(marker)
-            return
+            self.first = marker
+        self.possible = narrowed
+        self.accepted.add(marker)
+
+    def _refusal(self, marker: str, what: str) -> str:
         named = _name(marker)
         if self.configured:
-            raise FieldError(
+            return (
                 f"{what} {named}, the configuration counts money in {self.configured} "
                 "([money] currency); amounts are never converted"
             )
-        raise FieldError(
+        if self.inherited:
+            return (
+                f"{what} {named}, but the amounts already imported are in {self._counted()}: "
+                "amounts in different currencies cannot be added, and are never converted"
+            )
+        return (
             f"{what} {named}, but this import's first amounts are in {self._counted()}: amounts "
             "in different currencies cannot be added (set [money] currency to the one to count)"
         )

@@ -52,10 +52,11 @@ from paceline.ingest.entities import (
     finish_activity,
     required_fields,
 )
-from paceline.ingest.fields import FieldError
+from paceline.ingest.fields import CurrencyCheck, FieldError, currency_codes
 from paceline.ingest.mapping import Entity, Mapping, generic_mapping
 from paceline.ingest.sources import ImportSource, ReadOptions, Row, RowTable
 from paceline.ingest.writers import WRITERS, Writer
+from paceline.store.currency import claim_currency, stored_currency
 from paceline.store.models import utcnow
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ImportOptions", "ImportResult", "import_csv", "import_file"]
@@ -121,7 +122,8 @@ def import_file(
             raise ImportFileError(f"the mapping is for {mapping.entity}, not {entity}")
         source = options.source or mapping.source
         zone = _zone(options, mapping, settings)
-        row_reader = _row_reader(entity, mapping, table, zone, settings, generic)
+        check = _currency_check(engine, settings, entity)
+        row_reader = _row_reader(entity, mapping, table, zone, settings, generic, check)
         errors_path = options.errors_path or Path.cwd() / f"{path.stem}.errors.csv"
         located = table.locate(0, 0) is not None
         sink = ErrorSink(errors_path, table.header, cells=located)
@@ -217,13 +219,12 @@ def _row_reader(
     zone: ZoneInfo,
     settings: Settings,
     generic: bool,
+    check: CurrencyCheck,
 ) -> RowReader:
     """The row reader: timestamps read in the file's zone, days counted in the calendar's,
-    money in the configured currency."""
+    money in the currency `check` counts in."""
     try:
-        reader = RowReader(
-            entity, mapping, table.header, zone, settings.calendar.zone, settings.money.currency
-        )
+        reader = RowReader(entity, mapping, table.header, zone, settings.calendar.zone, check)
     except FieldError as exc:
         raise ImportFileError(str(exc)) from None
     if reader.missing_fields and not generic:
@@ -242,6 +243,26 @@ def _row_reader(
             f"{', '.join(reader.missing_columns)}{table.header_hint(required_fields(entity))}"
         )
     return reader
+
+
+def _currency_check(engine: Engine, settings: Settings, entity: Entity) -> CurrencyCheck:
+    """The check money is read with: in the configured currency, else in the one the
+    database's amounts are in, else in the first one the file marks; what it settles on is
+    recorded (`store.currency`) before a row in it is written. A configured currency that
+    disagrees with the stored amounts stops the import before anything is written."""
+    configured = settings.money.currency
+    stored = stored_currency(engine)
+    if configured and stored and configured not in currency_codes(stored):
+        raise ImportFileError(
+            f"[money] currency is {configured}, but the amounts already in the database are "
+            f"in {stored}: amounts in different currencies cannot be added, and are never "
+            f'converted (set [money] currency = "{stored}", or import into another database)'
+        )
+    if configured and stored != configured and entity in ("deals", "stage_history"):
+        stored = claim_currency(engine, configured, stored)
+        if stored != configured:  # another import recorded another currency meanwhile
+            return _currency_check(engine, settings, entity)
+    return CurrencyCheck(configured, stored, functools.partial(claim_currency, engine))
 
 
 def _run(

@@ -488,6 +488,19 @@ class RollupState(Base):
     built_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
 
 
+class MoneyCurrency(Base):
+    """The currency the stored amounts are in (one row, absent until an import names one):
+    the configured `[money] currency`, else the first marked amount or currency code an
+    import accepted. Later imports count in it, so dollars and euros are never added."""
+
+    __tablename__ = "money_currency"
+
+    id: ColumnClause[int] = Column(Integer, primary_key=True, autoincrement=False)
+    # An ISO 4217 code ("EUR"), or a symbol ("$") while which dollar is unknown.
+    currency: ColumnClause[str] = Column(String(8), nullable=False)
+    recorded_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
+
+
 class AppUser(Base):
     """Someone who logs in: an admin, a manager (sees their team) or a rep (sees themself).
 

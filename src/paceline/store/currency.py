@@ -1,0 +1,56 @@
+"""The currency the database's amounts are in (`money_currency`, one row).
+
+Imports refuse an amount in a second currency within a file; this record carries the rule
+across imports, so a file in euros after one in dollars is refused row by row instead of
+being added to the dollars. A symbol ("$") is recorded while which dollar is unknown, and
+replaced by a code ("CAD") once an import names one it may stand for.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from paceline.store.models import MoneyCurrency, utcnow
+
+_ROW = 1
+
+
+def stored_currency(engine: Engine) -> str | None:
+    """The recorded currency, None while no import has named one."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(MoneyCurrency.currency).where(MoneyCurrency.id == _ROW)
+        ).scalar_one_or_none()
+
+
+def claim_currency(engine: Engine, currency: str, instead_of: str | None) -> str:
+    """Record `currency` if nothing is recorded, or if `instead_of` is (a narrowing, "$" to
+    "USD"); return what is recorded afterwards. Atomic between imports running at once: the
+    first to record wins, and the others are told its currency."""
+    for _ in range(3):  # a lost race is retried once it is visible
+        try:
+            with engine.begin() as conn:
+                recorded = conn.execute(
+                    select(MoneyCurrency.currency).where(MoneyCurrency.id == _ROW)
+                ).scalar_one_or_none()
+                if recorded is None:
+                    conn.execute(
+                        insert(MoneyCurrency).values(
+                            id=_ROW, currency=currency, recorded_at=utcnow()
+                        )
+                    )
+                    return currency
+                if recorded == instead_of and recorded != currency:
+                    changed = conn.execute(
+                        update(MoneyCurrency)
+                        .where(MoneyCurrency.id == _ROW, MoneyCurrency.currency == recorded)
+                        .values(currency=currency, recorded_at=utcnow())
+                    ).rowcount
+                    if changed:
+                        return currency
+                    continue
+                return recorded
+        except IntegrityError:  # another import recorded one between the read and the insert
+            continue
+    return stored_currency(engine) or currency
