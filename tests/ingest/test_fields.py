@@ -258,3 +258,23 @@ def test_years_outside_the_plausible_range_are_refused(raw: str) -> None:
     parse = make_timestamp_parser([], ZoneInfo("America/New_York"))
     with pytest.raises(FieldError, match="year out of range"):
         parse(raw)
+
+
+def test_a_date_only_value_with_an_offset_is_the_day_it_falls_on_locally() -> None:
+    """Calendar dates stay on their day; an instant with an explicit offset lands on the
+    business zone's day (Berlin is UTC+2 on March 31, 2026; Tokyo +9; New York -4)."""
+    berlin = make_timestamp_parser([], ZoneInfo("UTC"), ZoneInfo("Europe/Berlin"), True)
+    assert berlin("2026-03-31T23:30:00Z")[1] == dt.datetime(2026, 4, 1)
+    assert berlin("2026-03-31T23:30:00.000+00:00")[1] == dt.datetime(2026, 4, 1)
+    assert berlin("2026-03-31T21:59:59Z")[1] == dt.datetime(2026, 3, 31)
+    assert berlin("2026-03-31")[1] == dt.datetime(2026, 3, 31)
+    assert berlin("2026-03-31 23:30:00")[1] == dt.datetime(2026, 3, 31)  # no offset: as written
+    assert berlin("2026-03-31T00:00:00Z")[1] == dt.datetime(2026, 3, 31)  # a picked date
+    new_york = make_timestamp_parser([], ZoneInfo("UTC"), ZoneInfo("America/New_York"), True)
+    assert new_york("2026-04-01T02:00:00Z")[1] == dt.datetime(2026, 3, 31)
+    assert new_york("2026-03-31T00:00:00Z")[1] == dt.datetime(2026, 3, 31)
+    tokyo = make_date_parser([], ZoneInfo("Asia/Tokyo"))
+    assert tokyo("2026-03-31T15:00:00Z") == dt.date(2026, 4, 1)
+    assert tokyo("2026-03-31T14:59:00Z") == dt.date(2026, 3, 31)
+    assert tokyo("2026-03-31") == dt.date(2026, 3, 31)
+    assert make_date_parser([])("2026-03-31T23:30:00Z") == dt.date(2026, 3, 31)  # no zone

@@ -782,3 +782,55 @@ def test_a_whole_export_folder_imports_in_one_command(
     (export / "pipelines.json").unlink()
     code, output = cli("import", "folder", str(export), "--crm", "hubspot")
     assert code == 1 and "deals.json needs pipelines.json" in " ".join(output.split())
+
+
+def in_zone(settings: Settings, zone: str) -> Settings:
+    text = default_config_text().replace('timezone = "America/New_York"', f'timezone = "{zone}"', 1)
+    base = parse_settings(text, origin="test")
+    extra = stages_toml(list(DEFAULT_PIPELINE), [s.name for s in base.stages])
+    return parse_settings(text + "\n" + extra, origin="test")
+
+
+def test_a_closedate_late_in_the_utc_day_counts_on_the_teams_local_day(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """HubSpot gives every date in UTC. A deal won at 23:30 UTC on March 31 was won on
+    April 1 in Berlin (01:30 CEST): it was counted on March 31, in the first quarter. The
+    same instant in epoch milliseconds (1774999800000) and an open deal's expected close
+    read the same way; a picked date (midnight UTC) stays on its day."""
+
+    def deal(ident: str, stage: str, closedate: str) -> dict[str, Any]:
+        record = deal_record(ident, stage, "101")
+        record["properties"]["closedate"] = closedate
+        return record
+
+    deals = write_json(
+        tmp_path / "deals.json",
+        {
+            "results": [
+                deal("1", "closedwon", "2026-03-31T23:30:00Z"),
+                deal("2", "closedwon", "1774999800000"),
+                deal("3", "closedwon", "2026-03-31T00:00:00Z"),
+                deal("4", "appointmentscheduled", "2026-03-31T23:30:00.000Z"),
+            ]
+        },
+    )
+    owners = write_json(
+        tmp_path / "owners.json", [{"id": "101", "firstName": "Ana", "lastName": "Ruiz"}]
+    )
+    settings = in_zone(hubspot_settings(), "Europe/Berlin")
+    result = run(engine, settings, deals, "deals", "hubspot:deals", tmp_path, owners=owners)
+    assert (result.inserted, result.rejected) == (4, 0)
+    with engine.connect() as conn:
+        stored = {
+            ident: (closed, expected)
+            for ident, closed, expected in conn.execute(
+                select(Deal.external_id, Deal.closed_at, Deal.expected_close)
+            )
+        }
+    april_1 = local_midnight(dt.date(2026, 4, 1), "Europe/Berlin")  # 2026-03-31 22:00 UTC
+    march_31 = local_midnight(dt.date(2026, 3, 31), "Europe/Berlin")
+    assert stored["1"][0] == april_1
+    assert stored["2"][0] == april_1
+    assert stored["3"][0] == march_31
+    assert stored["4"] == (None, dt.date(2026, 4, 1))

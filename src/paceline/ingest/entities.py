@@ -368,7 +368,7 @@ def _parsers(
         "number": parse_float,
         "money": make_money_parser(currency),
         "currency": currency.parse_code,
-        "date": make_date_parser(mapping.date_formats),
+        "date": make_date_parser(mapping.date_formats, business_zone),
         "timestamp": make_timestamp_parser(mapping.date_formats, zone, business_zone),
     }
 

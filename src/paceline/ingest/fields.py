@@ -287,11 +287,22 @@ def make_money_parser(check: CurrencyCheck) -> Callable[[str], Decimal]:
     return parse
 
 
-def make_date_parser(formats: Sequence[str]) -> Callable[[str], dt.date]:
-    """Dates in ISO 8601 first, then each configured strptime format in turn."""
+def make_date_parser(
+    formats: Sequence[str], zone: ZoneInfo | None = None
+) -> Callable[[str], dt.date]:
+    """Dates in ISO 8601 first, then each configured strptime format in turn.
+
+    A date and time with an explicit offset ("2026-03-31T23:30:00Z", as HubSpot gives every
+    date) is an instant: its date is the day it falls on in `zone` (the calendar's), April 1
+    in Berlin. At midnight of its own offset it is a picked calendar date, kept as written.
+    """
 
     def parse(raw: str) -> dt.date:
         text = raw.strip()
+        if zone is not None and len(text) > 10:
+            day = offset_day(text, zone)
+            if day is not None:
+                return day
         try:
             return dt.date.fromisoformat(text[:10]) if len(text) >= 10 else _fail(text)
         except ValueError:
@@ -349,7 +360,7 @@ def make_timestamp_parser(
 
     def localise(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
         if date_only:
-            return calendar_date(moment.date())
+            return calendar_date(_day_of(moment, to_business))
         if moment.tzinfo is None:
             utc = to_utc(moment)
             return utc, moment if same_zone else to_business(utc)
@@ -385,6 +396,32 @@ def make_timestamp_parser(
         return utc, local
 
     return parse
+
+
+def _day_of(moment: dt.datetime, to_local: Callable[[dt.datetime], dt.datetime]) -> dt.date:
+    """The calendar day a date-only column's value stands for: the date written, unless it
+    is an instant (a time that is not midnight, with an explicit offset), whose day is the
+    local one (`to_local` takes naive UTC). HubSpot gives a deal closed at 23:30 UTC on
+    March 31 as "2026-03-31T23:30:00Z": April 1 for a team in Berlin. A picked date stored
+    as midnight UTC ("2026-03-31T00:00:00Z") stays March 31 in New York too."""
+    if moment.tzinfo is None or moment.time() == _MIDNIGHT:
+        return moment.date()
+    return to_local(moment.astimezone(dt.UTC).replace(tzinfo=None)).date()
+
+
+_MIDNIGHT = dt.time(0)
+
+
+def offset_day(text: str, zone: ZoneInfo) -> dt.date | None:
+    """`_day_of` for ISO text ("2026-03-31T23:30:00Z") in `zone`; None unless the text is a
+    date and time with an explicit offset."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return _day_of(moment, utc_to_local(zone))
 
 
 def local_to_utc(zone: ZoneInfo) -> Callable[[dt.datetime], dt.datetime]:
