@@ -158,7 +158,8 @@ def _first_line(head: bytes, encoding: str, path: Path) -> str:
     name = codecs.lookup(encoding).name
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and "16" not in name:
         raise ImportFileError(
-            f"{path.name} is UTF-16 encoded; re-save it as UTF-8 or pass --encoding utf-16"
+            f"{path.name} is UTF-16 encoded; re-save it as UTF-8 or give the encoding utf-16 "
+            "(--encoding, or the Import page's Encoding field)"
         )
     # UTF-16 or binary data is full of NUL bytes; a stray one in a text file only costs the
     # row it is in (the row check rejects it), not the whole file.
@@ -170,5 +171,6 @@ def _first_line(head: bytes, encoding: str, path: Path) -> str:
     except UnicodeDecodeError as exc:
         raise ImportFileError(
             f"{path.name}: the header is not valid {encoding} ({exc.reason} at byte "
-            f"{exc.start}); pass --encoding (for example cp1252 or latin-1)"
+            f"{exc.start}); give its encoding (--encoding, or the Import page's Encoding "
+            "field; for example cp1252 or latin-1)"
         ) from None

@@ -70,7 +70,7 @@ CHUNK_ROWS = 4_096  # rows read ahead and checked together, column by column
 BAD_BYTES = (
     "bytes that are not valid in the file's encoding (UTF-8 unless another is given): the file "
     "is probably in another one, such as cp1252 (Excel on Windows) or latin-1; import it again "
-    "in that encoding (on the command line: --encoding cp1252)"
+    "in that encoding (--encoding cp1252, or the Import page's Encoding field)"
 )
 
 

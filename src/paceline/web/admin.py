@@ -321,6 +321,8 @@ DELIMITERS = (
     ("\t", "tab"),
     ("|", "pipe |"),
 )
+# Encodings the Import page suggests (any Python codec name is accepted, as `--encoding`).
+ENCODINGS = ("utf-8", "cp1252", "latin-1", "utf-16", "mac-roman", "cp1250", "shift_jis")
 
 
 def _import_form(
@@ -340,6 +342,7 @@ def _import_form(
             "active": "import",
             "entities": ENTITIES,
             "delimiters": DELIMITERS,
+            "encodings": ENCODINGS,
             "mappings": mapping_choices(),
             "values": values,
             "result": result,
@@ -360,6 +363,7 @@ def import_page(request: Request, caller: User) -> Response:
         "source": "",
         "sheet": "",
         "delimiter": "",
+        "encoding": "",
         "allow_new_reps": True,
         "allow_new_rep": [],
     }
@@ -380,6 +384,7 @@ def import_post(
     source: Annotated[str, Form()] = "",
     sheet: Annotated[str, Form()] = "",
     delimiter: Annotated[str, Form()] = "",
+    encoding: Annotated[str, Form()] = "",
     allow_new_reps: Annotated[str, Form()] = "",
     allow_new_rep: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
@@ -392,6 +397,7 @@ def import_post(
         "source": source,
         "sheet": sheet,
         "delimiter": delimiter,
+        "encoding": encoding,
         "allow_new_reps": bool(allow_new_reps),
         "allow_new_rep": confirmed,
     }
@@ -424,6 +430,7 @@ def import_post(
         errors_path=folder / f"{upload.stem}.errors.csv",
         sheet=sheet.strip() or None,
         delimiter=delimiter or None,
+        encoding=encoding.strip() or None,  # checked by the import, as `--encoding` is
         pipelines=companions.get("pipelines"),
         owners=companions.get("owners"),
     )
@@ -473,6 +480,7 @@ def import_run_page(request: Request, caller: User, run_id: int) -> Response:
         "source": "",
         "sheet": "",
         "delimiter": "",
+        "encoding": "",
         "allow_new_reps": True,
     }
     if job is not None and job.done.is_set() and job.result is not None:

@@ -1,0 +1,71 @@
+"""The web Import page takes an encoding: a cp1252 file (Excel on Windows) had its accented
+rows refused with "import it again in that encoding", which the page could not do."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from factories import made_app, migrated_sqlite_copy
+from paceline.auth.accounts import add_user
+from paceline.config import Settings
+from paceline.store.models import Account, Activity
+
+PASSWORD = "correct-horse-battery"
+CP1252 = (
+    "rep,kind,occurred_at,account\n"
+    "Ana Ruiz,call,2026-11-16T10:00,Café Müller\n"
+    "Ana Ruiz,email,2026-11-17T11:00,Acme\n"
+).encode("cp1252")
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None
+    return found[1]
+
+
+def test_a_cp1252_file_imports_whole_once_its_encoding_is_given(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, settings: Settings
+) -> None:
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
+    add_user(engine, "root", PASSWORD, "admin")
+    client = TestClient(made_app(settings, engine))
+    login = client.get("/login")
+    client.post(
+        "/login", data={"username": "root", "password": PASSWORD, "csrf": _csrf(login.text)}
+    )
+    page = client.get("/import")
+    assert page.status_code == 200 and 'name="encoding"' in page.text
+    csrf = _csrf(page.text)
+
+    def upload(encoding: str) -> str:
+        answer = client.post(
+            "/import",
+            data={
+                "csrf": csrf,
+                "entity": "activities",
+                "encoding": encoding,
+                "allow_new_reps": "1",
+            },
+            files={"file": ("calls.csv", CP1252, "text/csv")},
+        )
+        return answer.text
+
+    def accounts() -> list[str]:
+        with engine.connect() as conn:
+            return sorted(conn.execute(select(Account.name)).scalars())
+
+    refused = upload("")  # read as UTF-8: the "é" row is refused, naming the fix
+    assert "Encoding field" in refused
+    assert accounts() == ["Acme"]
+    unknown = upload("klingon")
+    assert "unknown encoding &#39;klingon&#39;" in unknown
+    upload("cp1252")
+    assert accounts() == ["Acme", "Café Müller"]
+    with engine.connect() as conn:
+        assert len(conn.execute(select(Activity.id)).all()) == 2  # the Acme call once, re-read
