@@ -498,3 +498,29 @@ def test_a_nul_byte_near_the_top_rejects_its_row_not_the_file(
     result = run(engine, settings, write(tmp_path / "acts.csv", text), "activities")
     assert (result.inserted, result.rejected) == (1, 1)
     assert [(r["line"], r["field"]) for r in error_rows(result)] == [("2", "notes")]
+
+
+def test_a_new_rep_written_several_ways_is_named_by_the_files_first_spelling(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """One rep written in twelve casings in one file: one rep, named as the first row writes
+    it. The names were gathered in a set, so which spelling named the rep changed with the
+    process's string hashing ("ANA RUIZ" in one run, "ana ruiz" in the next)."""
+    spellings = ["Ana Ruiz", "ana ruiz", "ANA RUIZ", "Ana RUIZ", "ANA Ruiz", "ana Ruiz"]
+    spellings += ["aNA rUIZ", "AnA RuIz", "aNa rUiZ", "Ana ruiz", "ANa RUiz", "anA ruiZ"]
+    rows = "".join(
+        f"c{i},{name},call,2026-03-02T1{i % 10}:00:00\n" for i, name in enumerate(spellings)
+    )
+    path = write(tmp_path / "calls.csv", "external_id,rep,kind,occurred_at\n" + rows)
+    result = run(engine, settings, path, "activities")
+    assert (result.inserted, result.rejected) == (12, 0)
+    with engine.connect() as conn:
+        assert conn.execute(select(Rep.name)).scalars().all() == ["Ana Ruiz"]
+    # A later file's other spelling finds the same rep and renames nothing.
+    again = write(
+        tmp_path / "more.csv",
+        "external_id,rep,kind,occurred_at\nz,ANA RUIZ,call,2026-03-03T10:00:00\n",
+    )
+    assert run(engine, settings, again, "activities").inserted == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(Rep.name)).scalars().all() == ["Ana Ruiz"]

@@ -307,7 +307,9 @@ class Writer:
     ) -> list[Pending]:
         """Attach rep ids (`rep` -> `rep_id`, ...); unknown reps are created, or their rows
         rejected with --no-new-reps."""
-        names = {p.record[k] for p in batch for k in keys if p.record[k]}
+        # In the file's order: of two spellings of a new rep ("Ana Ruiz", "ANA RUIZ") the
+        # first one names it (a set's order changed with the process's string hashing).
+        names = dict.fromkeys(p.record[k] for p in batch for k in keys if p.record[k])
         ids = {name: self.reps.known(name) for name in names}
         unknown = [name for name, rep_id in ids.items() if rep_id is None]
         looks_like: dict[str, str] = {}
@@ -696,7 +698,7 @@ class RepWriter(Writer):
         self.reps.reload(conn)  # under the names lock: reps another import made are known
         batch = self._first_of_each_name(batch)
         in_file = {name_key(p.record["name"]) for p in batch}
-        managers = {p.record["manager"] for p in batch if p.record["manager"]}
+        managers = dict.fromkeys(p.record["manager"] for p in batch if p.record["manager"])
         # A manager named before their own row (or not at all) is created as a plain rep.
         self.reps.create(
             conn,
@@ -763,7 +765,7 @@ class AccountWriter(Writer):
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         batch = self.dedupe_accounts(batch)
-        owners = {p.record["owner"] for p in batch if p.record["owner"]}
+        owners = dict.fromkeys(p.record["owner"] for p in batch if p.record["owner"])
         unknown = [o for o in owners if self.reps.known(o) is None]
         looks_like: dict[str, str] = {}
         if unknown and self.options.allow_new_reps:
