@@ -278,3 +278,29 @@ def test_a_date_only_value_with_an_offset_is_the_day_it_falls_on_locally() -> No
     assert tokyo("2026-03-31T14:59:00Z") == dt.date(2026, 3, 31)
     assert tokyo("2026-03-31") == dt.date(2026, 3, 31)
     assert make_date_parser([])("2026-03-31T23:30:00Z") == dt.date(2026, 3, 31)  # no zone
+
+
+@pytest.mark.parametrize("raw", ["1.234 EUR", "€1.234", "12.500", "-4.500 EUR"])
+def test_an_amount_whose_dot_may_group_thousands_is_refused_not_read_as_decimals(
+    raw: str,
+) -> None:
+    """ "1.234 EUR" (a European 1,234) was read as 1.234 and stored as 1.23 euros."""
+    with pytest.raises(FieldError, match="an ambiguous amount"):
+        split_money(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("1.234.567 EUR", Decimal(1234567)),
+        ("(1.234.567)", Decimal(-1234567)),
+        ("1.234,00 EUR", Decimal("1234.00")),
+        ("0.125", Decimal("0.125")),
+        ("1.234K", Decimal(1234)),
+        ("1.23", Decimal("1.23")),
+    ],
+)
+def test_amounts_whose_dots_are_unambiguous_read_as_before_or_grouped(
+    raw: str, value: Decimal
+) -> None:
+    assert split_money(raw)[0] == value

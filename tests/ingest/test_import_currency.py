@@ -358,3 +358,17 @@ def test_plain_numbers_alone_record_no_currency(
     assert run(engine, plain, write(tmp_path / "n.csv", text)).inserted == 1
     assert run(engine, plain, write(tmp_path / "eur.csv", EUROS)).inserted == 3
     assert won_total(engine) == Decimal("2200.00")
+
+
+def test_a_euro_amount_with_a_thousands_dot_is_refused_not_stored_as_cents(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """ "1.234 EUR" was stored as 1.23: a thousandth of the deal. Now the row is refused;
+    "1.234.567 EUR" (dots that can only group) is 1,234,567."""
+    text = HEADER + (
+        "g1,A,Ana Ruiz,1.234 EUR,closed_won,2026-03-02T10:00:00,2026-03-20T10:00:00\n"
+        "g2,B,Ana Ruiz,1.234.567 EUR,closed_won,2026-03-02T10:00:00,2026-03-20T10:00:00\n"
+    )
+    result = run(engine, with_currency(settings, None), write(tmp_path / "g.csv", text))
+    assert [(line, field) for line, field, _ in errors(result)] == [("2", "amount")]
+    assert amounts(engine) == {"g2": Decimal("1234567.00")}

@@ -107,6 +107,8 @@ def split_money(raw: str) -> tuple[Decimal, str | None]:
     scale = _MONEY_SUFFIX.get(text[-1:].lower()) if text else None
     if scale is not None:
         text = text[:-1]
+    elif _DOT_GROUPED.fullmatch(text):
+        text = _dot_grouped(text, raw)
     try:
         value = Decimal(_without_commas(text))
     except InvalidOperation:
@@ -115,6 +117,24 @@ def split_money(raw: str) -> tuple[Decimal, str | None]:
         raise FieldError(f"not an amount of money: {raw!r}")
     value = value * scale if scale is not None else value
     return (-value if negative else value), marker
+
+
+def _dot_grouped(text: str, raw: str) -> str:
+    """An amount whose dots may group thousands and which has no comma: "1.234.567" is
+    1234567 (dots group, as Europe writes it); "1.234" is refused, since a dot before
+    three digits is as likely to group thousands (1,234 euros) as to mark decimals, and it
+    was read as 1.234, stored as 1.23, a thousand times too little."""
+    if text.count(".") > 1:
+        return text.replace(".", "")
+    raise FieldError(
+        f"an ambiguous amount: {raw!r} (a dot before three digits groups thousands in "
+        "some countries and marks decimals in others): write it as 1234, 1.234,00 or "
+        "1,234.00"
+    )
+
+
+# "1.234" or "1.234.567": a whole number whose dots sit where thousands separators do.
+_DOT_GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+")
 
 
 def _unmarked(text: str, raw: str) -> tuple[str, str | None]:
