@@ -27,3 +27,64 @@ def test_api_docs_load_everything_from_this_server(
     assert "http" not in page.text.replace("http-equiv", "")
     spec = client.get("/api/v1/openapi.json").json()
     assert spec["info"]["title"] == "Paceline"
+
+
+def test_first_match_routes_every_request_as_the_router_does(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, settings: Settings
+) -> None:
+    """`FirstMatch` remembers which route answers a method and path: every answer (status,
+    headers, body) is the one the router gives without it, asked twice (the second time
+    from memory), 404s, 405s and the redirect to the path with its slash included; and a
+    remembered path is found by trying one route, not all those before it."""
+    from starlette.routing import Match
+
+    from paceline.server import FirstMatch
+
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
+    app = create_app(settings, engine)
+    first = app.router.routes[0]
+    assert isinstance(first, FirstMatch)
+    plain = create_app(settings, engine)
+    plain.router.routes.remove(plain.router.routes[0])
+    requests = [
+        ("GET", "/api/v1/teams"),
+        ("GET", "/api/v1/scorecard?rep=nobody"),
+        ("GET", "/api/v1/users"),
+        ("POST", "/api/v1/teams"),  # 405
+        ("GET", "/api/v1/no-such-thing"),  # 404
+        ("GET", "/api/v1/teams/"),  # redirect without the slash
+        ("GET", "/api/v1/activities/12"),
+        ("DELETE", "/api/v1/activities/12"),
+        ("GET", "/api/v1/openapi.json"),
+        ("GET", "/api/v1/docs"),
+        ("GET", "/login?next=/teams"),  # a page (its form's token differs: compared apart)
+        ("GET", "/"),
+        ("GET", "/static/no-such-file.css"),
+        ("GET", "/no-such-page"),
+    ]
+
+    def answers(client: TestClient) -> list[tuple[int, list[tuple[str, str]], bytes]]:
+        got = []
+        for method, path in requests * 2:
+            answer = client.request(method, path, follow_redirects=False)
+            headers = sorted((k, v) for k, v in answer.headers.items() if k != "set-cookie")
+            body = answer.content if "/login" not in path else answer.content[:200]
+            got.append((answer.status_code, headers, body))
+        return got
+
+    with TestClient(app) as served, TestClient(plain) as unchanged:
+        assert answers(served) == answers(unchanged)
+    assert ("GET", "", "/api/v1/teams") in first.found
+
+    tried: list[object] = []
+    for route in app.router.routes[1:]:
+        real = route.matches
+
+        def counted(scope: dict[str, object], real: object = real, route: object = route) -> object:
+            tried.append(route)
+            return real(scope)  # type: ignore[operator]
+
+        route.matches = counted  # type: ignore[method-assign]
+    scope = {"type": "http", "method": "GET", "path": "/api/v1/teams", "root_path": ""}
+    assert first.matches(scope)[0] is Match.FULL
+    assert len(tried) == 1

@@ -53,8 +53,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-POOL_SIZE = 10
-MAX_OVERFLOW = 10
+# The ceiling (20 connections a process) kept open once reached: a connection opened beyond
+# pool_size (an overflow) is closed when it is returned while the pool is full, so a server
+# whose load hovers about pool_size opened and closed PostgreSQL backends all the time (each
+# a new server process, its statements unprepared again); the ceiling was 10 + 10.
+POOL_SIZE = 20
+MAX_OVERFLOW = 0
 POOL_TIMEOUT_S = 10.0
 
 

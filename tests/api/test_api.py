@@ -672,3 +672,97 @@ def test_users(api: Api) -> None:
             assert fields(api.post("root", "/users", body)) == [("body", "username")]
         else:
             assert ("body", field) in fields(response), (body, response.text)
+
+
+# --- hand-overs to a worker thread -------------------------------------------------------------
+
+
+def test_reads_hand_over_to_a_worker_thread_once(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read that answers a response model writes its JSON in the endpoint's worker thread
+    (`_common.Answer`): FastAPI's own check of a plain endpoint's return value is one more
+    hand-over to a thread, each costing more CPU than a small list's JSON. The token check
+    (a dependency) is the other hand-over, counted apart by FastAPI."""
+    import fastapi.routing
+
+    handed: list[str] = []
+    original = fastapi.routing.run_in_threadpool
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        handed.append(getattr(func, "__name__", repr(func)))
+        return await original(func, *args, **kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "run_in_threadpool", counted)
+    activity = api.activity_ids("Ana")[0]
+    body = {"rep": "Cy", "name": "Acme", "amount": "10", "stage": "Proposal"}
+    deal = api.post("root", "/deals", body | {"created_at": "2026-11-02T09:00:00"}).json()
+    for path in [
+        "/teams",
+        "/reps",
+        f"/reps/{api.reps['Ana']}",
+        "/tokens",
+        "/users",
+        "/activities",
+        f"/activities/{activity}",
+        "/deals",
+        f"/deals/{deal['id']}",
+    ]:
+        handed.clear()
+        answer = api.get("root", path)
+        assert answer.status_code == 200, (path, answer.text)
+        assert answer.headers["content-type"] == "application/json", path
+        assert len(handed) == 1, (path, handed)  # the endpoint, nothing after it
+
+
+def test_answer_writes_what_fastapi_writes() -> None:
+    """`Answer(Model).json(value)` sends the bytes, status and content type FastAPI sends for
+    the same value returned plainly under `response_model=Model`."""
+    import datetime as dt
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from pydantic import BaseModel, Field
+
+    from paceline.api.routers._common import Answer
+
+    class Item(BaseModel):
+        id: int
+        name: str
+        amount: float | None
+        at: dt.datetime | None
+        kind: str = Field(alias="type")
+
+    items = [
+        Item(id=1, name='Zoë "quoted" </script>', amount=3.0, at=None, type="call"),
+        Item(
+            id=2,
+            name="Ana",
+            amount=1e-07,
+            at=dt.datetime(2026, 11, 18, 9, 5, tzinfo=dt.UTC),
+            type="x",
+        ),
+        Item(id=3, name="", amount=None, at=dt.datetime(2026, 1, 1), type="y"),
+    ]
+    app = FastAPI()
+    answer = Answer[list[Item]](list[Item])
+
+    @app.get("/plain", response_model=list[Item])
+    def plain() -> list[Item]:
+        return items
+
+    @app.get("/answered", response_model=list[Item])
+    def answered() -> Any:
+        return answer.json(items)
+
+    @app.get("/created", response_model=Item, status_code=201)
+    def created() -> Any:
+        return Answer[Item](Item).json(items[1], status_code=201)
+
+    with TestClient(app) as client:
+        expected, got = client.get("/plain"), client.get("/answered")
+        assert got.content == expected.content
+        assert (got.status_code, got.headers["content-type"]) == (
+            expected.status_code,
+            expected.headers["content-type"],
+        )
+        assert got.json()[0]["type"] == "call"  # by alias, as FastAPI writes it
+        assert client.get("/created").status_code == 201

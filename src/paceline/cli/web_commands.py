@@ -57,7 +57,15 @@ def serve(
 
     c = _ctx(ctx)
     engine = c.engine()  # refuses a database that is missing or behind, before any worker
-    options = {"host": host, "port": port, "log_level": "warning", **proxy_options(trusted_proxy)}
+    # No access log: at log level "warning" uvicorn writes none anyway, but still formats
+    # each request's line (client address, quoted path) before the logger drops it.
+    options = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+        **proxy_options(trusted_proxy),
+    }
     out.print(
         f"Paceline at [bold]http://{host}:{port}/[/] (API docs: /api/v1/docs), "
         f"{workers} worker process{'es' if workers > 1 else ''}; Ctrl-C stops"

@@ -30,6 +30,7 @@ from paceline.api.routers._common import (
     MAX_ID,
     NEXT_DOC,
     TOTAL_DOC,
+    Answer,
     CountQuery,
     CursorQuery,
     Day,
@@ -241,6 +242,9 @@ def _fetch(state: State, principal: Principal, activity_id: int) -> ActivityReco
 
 # --- endpoints -------------------------------------------------------------------------------
 
+PAGE = Answer[ActivityPage](ActivityPage)
+ONE = Answer[ActivityOut](ActivityOut)
+
 
 @router.get("", response_model=ActivityPage, summary="List activities, newest first")
 def list_(
@@ -257,7 +261,7 @@ def list_(
     offset: Offset = 0,
     cursor: CursorQuery = None,
     count: CountQuery = False,
-) -> ActivityPage:
+) -> Response:
     """The activities the caller may see (a rep: their own; a manager: their team's), newest
     first. Page with `cursor`: each answer's `next` is the cursor of the page after it."""
     rep_id = team_id = None
@@ -276,12 +280,14 @@ def list_(
         ActivityFilter(rep_id, team_id, kind_name, start, end),
         paging(limit, offset, cursor, count, "a"),
     )
-    return ActivityPage(
-        items=[out(state.settings, a) for a in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-        next=None if page.next is None else page.next.token(),
+    return PAGE.json(
+        ActivityPage(
+            items=[out(state.settings, a) for a in page.items],
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
+            next=None if page.next is None else page.next.token(),
+        )
     )
 
 
@@ -360,8 +366,8 @@ def bulk(body: ActivityBulk, state: State, caller: ApiCaller) -> BulkResult:
 
 
 @router.get("/{activity_id}", response_model=ActivityOut, summary="One activity")
-def read(activity_id: RecordId, state: State, caller: ApiCaller) -> ActivityOut:
-    return out(state.settings, _fetch(state, caller, activity_id))
+def read(activity_id: RecordId, state: State, caller: ApiCaller) -> Response:
+    return ONE.json(out(state.settings, _fetch(state, caller, activity_id)))
 
 
 @router.patch("/{activity_id}", response_model=ActivityOut, summary="Correct an activity")

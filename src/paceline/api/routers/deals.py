@@ -23,6 +23,7 @@ from paceline.api.routers._common import (
     AUTH,
     NEXT_DOC,
     TOTAL_DOC,
+    Answer,
     CountQuery,
     CursorQuery,
     Day,
@@ -162,6 +163,9 @@ def _fetch(state: State, caller: Principal, deal_id: int) -> DealRecord:
 
 # --- endpoints -------------------------------------------------------------------------------
 
+PAGE = Answer[DealPage](DealPage)
+ONE = Answer[DealOut](DealOut)
+
 
 @router.get("", response_model=DealPage, summary="List deals, newest first")
 def list_(
@@ -181,7 +185,7 @@ def list_(
     offset: Offset = 0,
     cursor: CursorQuery = None,
     count: CountQuery = False,
-) -> DealPage:
+) -> Response:
     """The deals the caller may see (a rep: their own; a manager: their team's), newest
     first. Page with `cursor`: each answer's `next` is the cursor of the page after it."""
     rep_id = team_id = None
@@ -210,12 +214,14 @@ def list_(
         ),
         paging(limit, offset, cursor, count, "d"),
     )
-    return DealPage(
-        items=[out(d) for d in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-        next=None if page.next is None else page.next.token(),
+    return PAGE.json(
+        DealPage(
+            items=[out(d) for d in page.items],
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
+            next=None if page.next is None else page.next.token(),
+        )
     )
 
 
@@ -241,8 +247,8 @@ def create(body: DealIn, state: State, caller: ApiCaller, response: Response) ->
 
 
 @router.get("/{deal_id}", response_model=DealOut, summary="One deal")
-def read(deal_id: RecordId, state: State, caller: ApiCaller) -> DealOut:
-    return out(_fetch(state, caller, deal_id))
+def read(deal_id: RecordId, state: State, caller: ApiCaller) -> Response:
+    return ONE.json(out(_fetch(state, caller, deal_id)))
 
 
 @router.patch("/{deal_id}", response_model=DealOut, summary="Update a deal")

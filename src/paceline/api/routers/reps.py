@@ -19,13 +19,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from paceline.access import rep_by_id
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
+    Answer,
     Day,
     Label,
     Name,
@@ -104,30 +105,34 @@ def out(r: RepRecord) -> RepOut:
     return RepOut(**r.__dict__)
 
 
+REPS = Answer[list[RepOut]](list[RepOut])
+ONE = Answer[RepOut](RepOut)
+
+
 @router.get("", response_model=list[RepOut], summary="List reps")
 def list_(
     state: State,
     caller: ApiCaller,
     team: Annotated[Name | None, Query(description="Only this team (name).")] = None,
     role: Annotated[Label | None, Query(description="Only this role.")] = None,
-) -> list[RepOut]:
+) -> Response:
     """The reps the caller may see, by name."""
     team_id = None if team is None else find_team(state.engine, team, "query")[0]
     if team_id is not None and not caller.can_read_team(team_id):
         refuse(f"the reps of team {team!r}")
     if role is not None:
         role = known_value(role, state.settings.role_names, "role")
-    return [out(r) for r in list_reps(state.engine, scope_of(caller), team_id, role)]
+    return REPS.json([out(r) for r in list_reps(state.engine, scope_of(caller), team_id, role)])
 
 
 @router.get("/{rep_id}", response_model=RepOut, summary="One rep")
-def read(rep_id: RecordId, state: State, caller: ApiCaller) -> RepOut:
+def read(rep_id: RecordId, state: State, caller: ApiCaller) -> Response:
     with domain_errors("path"):
         rep_by_id(state.engine, caller, rep_id, "record")
     found = get_rep(state.engine, Scope(everyone=True), rep_id)
     if found is None:  # deleted in between
         missing(f"rep {rep_id}")
-    return out(found)
+    return ONE.json(out(found))
 
 
 @router.post(

@@ -14,7 +14,14 @@ from fastapi import APIRouter, Response, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from paceline.api.deps import ApiCaller, State
-from paceline.api.routers._common import AUTH, RecordId, as_utc, clean_text, domain_errors
+from paceline.api.routers._common import (
+    AUTH,
+    Answer,
+    RecordId,
+    as_utc,
+    clean_text,
+    domain_errors,
+)
 from paceline.auth.accounts import list_tokens
 from paceline.services import users
 
@@ -45,18 +52,23 @@ class NewTokenOut(BaseModel):
     token: str = Field(description="The secret: shown only now; send it as 'Bearer <token>'.")
 
 
+TOKENS = Answer[list[TokenOut]](list[TokenOut])
+
+
 @router.get("", response_model=list[TokenOut], summary="Your API tokens")
-def list_(state: State, caller: ApiCaller) -> list[TokenOut]:
-    return [
-        TokenOut(
-            id=t.id,
-            name=t.name,
-            created_at=as_utc(t.created_at),
-            last_used_at=as_utc(t.last_used_at),
-            revoked_at=as_utc(t.revoked_at),
-        )
-        for t in list_tokens(state.engine, caller.username)
-    ]
+def list_(state: State, caller: ApiCaller) -> Response:
+    return TOKENS.json(
+        [
+            TokenOut(
+                id=t.id,
+                name=t.name,
+                created_at=as_utc(t.created_at),
+                last_used_at=as_utc(t.last_used_at),
+                revoked_at=as_utc(t.revoked_at),
+            )
+            for t in list_tokens(state.engine, caller.username)
+        ]
+    )
 
 
 @router.post(

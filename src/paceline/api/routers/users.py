@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
+    Answer,
     Name,
     RecordId,
     clean_text,
@@ -59,10 +60,13 @@ def out(u: UserInfo) -> UserOut:
     )
 
 
+USERS = Answer[list[UserOut]](list[UserOut])
+
+
 @router.get("", response_model=list[UserOut], summary="List users (admins)")
-def list_(state: State, caller: ApiCaller) -> list[UserOut]:
+def list_(state: State, caller: ApiCaller) -> Response:
     _admin(caller)
-    return [out(u) for u in list_users(state.engine)]
+    return USERS.json([out(u) for u in list_users(state.engine)])
 
 
 @router.post(
