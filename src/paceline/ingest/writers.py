@@ -541,6 +541,8 @@ class ActivityWriter(AccountMakingWriter):
         """The batch's new rows (positions) and the stored rows it changes (stored id,
         position), as both write paths need them; repeats and unchanged rows are counted
         here, once, the same way on SQLite and PostgreSQL."""
+        if not existing:  # a fresh load: every row of the batch is new, none to count
+            return list(range(len(batch))), []
         new: list[int] = []
         changed: list[tuple[int, int]] = []
         for pos, p in enumerate(batch):
