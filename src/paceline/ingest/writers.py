@@ -307,7 +307,8 @@ class Writer:
     ) -> list[Pending]:
         """Attach rep ids (`rep` -> `rep_id`, ...); unknown reps are created, or their rows
         rejected with --no-new-reps."""
-        names = {p.record[k] for p in batch for k in keys if p.record[k]}
+        given = {k: [p.record[k] for p in batch] for k in keys}
+        names = {name for name in set().union(*given.values()) if name}
         ids = {name: self.reps.known(name) for name in names}
         unknown = [name for name, rep_id in ids.items() if rep_id is None]
         looks_like: dict[str, str] = {}
@@ -319,7 +320,7 @@ class Writer:
         ids.update({name: self.reps.known(name) for name in unknown})
         if None not in ids.values():  # every rep known: ids attached column by column
             for k in keys:
-                field_id, values = f"{k}_id", [p.record[k] for p in batch]
+                field_id, values = f"{k}_id", given[k]
                 for p, rep_id in zip(batch, map(ids.get, values), strict=True):
                     p.record[field_id] = rep_id  # an empty name is no key: None
             return list(batch)
@@ -591,6 +592,10 @@ class ActivityWriter(AccountMakingWriter):
             for p in batch
             if p.record["contact_ref"]
         }
+        if not pairs and not refs:  # no contact named in the batch: one store a row
+            for r in [p.record for p in batch]:
+                r["contact_id"] = None
+            return
         by_ref = self.contacts.resolve_refs(conn, refs) if refs else {}
         for p in batch:
             r = p.record
@@ -604,7 +609,11 @@ class ActivityWriter(AccountMakingWriter):
 
     def _resolve_deals(self, conn: Connection, batch: list[Pending]) -> None:
         refs = [p.record["deal_ref"] for p in batch if p.record["deal_ref"]]
-        known = self.deals.resolve(conn, refs) if refs else {}
+        if not refs:  # no deal named in the batch: one store a row
+            for r in [p.record for p in batch]:
+                r["deal_id"] = None
+            return
+        known = self.deals.resolve(conn, refs)
         for p in batch:
             ref = p.record["deal_ref"]
             p.record["deal_id"] = known.get(ref) if ref else None
