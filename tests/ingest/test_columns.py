@@ -125,7 +125,7 @@ def test_columns_empty_in_every_row_leave_the_fingerprint_unchanged(settings: Se
 
 def test_times_in_a_file_zone_other_than_the_business_zone(settings: Settings) -> None:
     """Naive ISO times (the fast path) are read in the file's zone and dated in the business
-    zone, across a DST change, as the row path reads them."""
+    zone, across a DST change, as the row path reads them; a time with an offset keeps it."""
     mapping = generic_mapping("activities", HEADER, field_names("activities"))
     reader = RowReader(
         "activities", mapping, HEADER, ZoneInfo("America/New_York"), ZoneInfo("Asia/Tokyo")
@@ -135,12 +135,16 @@ def test_times_in_a_file_zone_other_than_the_business_zone(settings: Settings) -
         "2026-03-08T03:00:00",
         "2026-11-01T01:30:00",
         "2026-11-20 22:15",
+        "2026-11-20T23:45:00+01:00",
+        "2026-11-20T10:00",
     ]
     rows = [[f"t{i}", "Ana Ruiz", "call", t, "", "", "", "", "", ""] for i, t in enumerate(times)]
     records = finish_activities(reader, rows, settings, NOW)
     assert records == [finish_activity(reader.read(row), settings, NOW) for row in rows]
-    last = records[3]
-    assert last is not None
+    evening = records[3]
+    assert evening is not None
     # 22:15 in New York on 20 November (UTC-5) is 03:15 UTC, noon on the 21st in Tokyo.
-    assert last["occurred_at"] == dt.datetime(2026, 11, 21, 3, 15)
-    assert last["local_date"] == dt.date(2026, 11, 21)
+    assert evening["occurred_at"] == dt.datetime(2026, 11, 21, 3, 15)
+    assert evening["local_date"] == dt.date(2026, 11, 21)
+    offset = records[4]
+    assert offset is not None and offset["occurred_at"] == dt.datetime(2026, 11, 20, 22, 45)

@@ -342,11 +342,13 @@ def make_timestamp_parser(
                     moment = dt.datetime.fromisoformat(text)
                 except ValueError:
                     moment = None
-                if moment is not None and moment.tzinfo is None:
+                if moment is None:
+                    utc, local = parse_text(text, raw)
+                elif moment.tzinfo is None:
                     utc = to_utc(moment)
                     local = moment if same_zone else to_business(utc)
                 else:
-                    utc, local = parse_text(text, raw)
+                    utc, local = localise(moment)
             else:
                 utc, local = parse_text(text, raw)
         except OverflowError:  # a shift by the zone left the years Python can count
