@@ -308,7 +308,9 @@ class Writer:
         """Attach rep ids (`rep` -> `rep_id`, ...); unknown reps are created, or their rows
         rejected with --no-new-reps."""
         given = {k: [p.record[k] for p in batch] for k in keys}
-        names = {name for name in set().union(*given.values()) if name}
+        # Row by row, as the names were always gathered: the set's order is the order the
+        # new reps are created in, so their ids stay those of earlier versions.
+        names = {name for row in zip(*given.values(), strict=True) for name in row if name}
         ids = {name: self.reps.known(name) for name in names}
         unknown = [name for name, rep_id in ids.items() if rep_id is None]
         looks_like: dict[str, str] = {}
