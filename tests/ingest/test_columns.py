@@ -104,3 +104,47 @@ def test_a_file_without_optional_columns(settings: Settings) -> None:
     records = finish_activities(reader, rows, settings, NOW)
     assert records == [finish_activity(reader.read(row), settings, NOW) for row in rows]
     assert all(r is not None and r["external_id"] == f"h:{r['row_hash']}" for r in records)
+
+
+def test_columns_empty_in_every_row_leave_the_fingerprint_unchanged(settings: Settings) -> None:
+    """A chunk with no contact and no deal reference anywhere writes the fingerprint the row
+    path writes; a chunk where one row names them too (the columns then count in every row)."""
+    header = [*HEADER, "contact", "deal_ref"]
+    empty = [[*row, "", ""] for row in GOOD]
+    named = [*empty[:2], [*GOOD[2], "Jo Kim", "D-1"], *empty[3:]]
+    reader = _reader(settings, header)
+    for rows in (empty, named):
+        records = finish_activities(reader, rows, settings, NOW)
+        assert records == [finish_activity(reader.read(row), settings, NOW) for row in rows]
+    first = finish_activities(reader, empty, settings, NOW)[2]
+    second = finish_activities(reader, named, settings, NOW)[2]
+    assert first is not None and second is not None
+    assert first["row_hash"] != second["row_hash"]
+    assert first["row_hash"] == finish_activities(reader, [empty[2]], settings, NOW)[0]["row_hash"]  # type: ignore[index]
+
+
+def test_times_in_a_file_zone_other_than_the_business_zone(settings: Settings) -> None:
+    """Naive ISO times (the fast path) are read in the file's zone and dated in the business
+    zone, across a DST change, as the row path reads them; a time with an offset keeps it."""
+    mapping = generic_mapping("activities", HEADER, field_names("activities"))
+    reader = RowReader(
+        "activities", mapping, HEADER, ZoneInfo("America/New_York"), ZoneInfo("Asia/Tokyo")
+    )
+    times = [
+        "2026-03-08T01:59:59",
+        "2026-03-08T03:00:00",
+        "2026-11-01T01:30:00",
+        "2026-11-20 22:15",
+        "2026-11-20T23:45:00+01:00",
+        "2026-11-20T10:00",
+    ]
+    rows = [[f"t{i}", "Ana Ruiz", "call", t, "", "", "", "", "", ""] for i, t in enumerate(times)]
+    records = finish_activities(reader, rows, settings, NOW)
+    assert records == [finish_activity(reader.read(row), settings, NOW) for row in rows]
+    evening = records[3]
+    assert evening is not None
+    # 22:15 in New York on 20 November (UTC-5) is 03:15 UTC, noon on the 21st in Tokyo.
+    assert evening["occurred_at"] == dt.datetime(2026, 11, 21, 3, 15)
+    assert evening["local_date"] == dt.date(2026, 11, 21)
+    offset = records[4]
+    assert offset is not None and offset["occurred_at"] == dt.datetime(2026, 11, 20, 22, 45)

@@ -75,3 +75,22 @@ def test_bulk_insert_joins_the_callers_transaction(engine: Engine) -> None:
         pass
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM activity")).scalar() == 0
+
+
+def test_conversions_per_distinct_value_match_the_converters() -> None:
+    """SQLite's values, computed once per distinct value in C calls, are the converters'
+    own, None left as None."""
+    import numpy as np
+
+    from paceline.store.bulk import _converted, _sqlite_bool, _sqlite_date, _sqlite_datetime
+
+    moments = [dt.datetime(2026, 11, 20, 15, 0), None, dt.datetime(2026, 11, 20, 15, 0, 0, 7)]
+    columns = {
+        _sqlite_datetime: [*moments, moments[0]],
+        _sqlite_date: [dt.date(2026, 1, 2), None, dt.date(2026, 1, 2)],
+        _sqlite_bool: [True, False, None, np.bool_(True)],
+    }
+    for convert, column in columns.items():
+        converted = _converted(convert, column)
+        assert [converted[v] for v in column] == [convert(v) for v in column]  # type: ignore[arg-type]
+    assert _converted(_sqlite_datetime, moments)[moments[2]] == "2026-11-20 15:00:00.000007"

@@ -117,9 +117,7 @@ def finish_activities(
     for column in (*checked, asks, values["engaged"]):
         mark_bad(bad, column)
     _moments(values, settings, now, bad)
-    pieces = [_piece(name).over(values[name]) for name in HASHED]
-    pieces[HASHED.index("duration_min")] = _duration_pieces(given["duration_min"])
-    texts = map(str.encode, map("".join, zip(itertools.repeat("["), *pieces, strict=False)))
+    texts = map(str.encode, map("".join, zip(*_fingerprint_pieces(values, given, n), strict=True)))
     hashes = list(map(_HEX, map(_BLAKE, texts)))
     externals = given["external_id"].values
     values["row_hash"] = hashes
@@ -136,8 +134,25 @@ def finish_activities(
     return records
 
 
+def _fingerprint_pieces(
+    values: dict[str, list[Any]], given: dict[str, Column], n: int
+) -> list[list[str]]:
+    """The pieces of each row's fingerprint text, column by column, in `HASHED` order; a
+    column empty in every row adds nothing to any text and is left out (a file often has
+    no contacts, no deal references: four lookups a row less)."""
+    pieces: list[list[str]] = [["["] * n]
+    for name in HASHED:
+        column = values[name]
+        if name == "duration_min":
+            pieces.append(_duration_pieces(given["duration_min"]))
+        elif name == HASHED[-1] or column.count(None) != n:
+            pieces.append(_piece(name).over(column))
+    return pieces
+
+
 _BLAKE = functools.partial(hashlib.blake2b, digest_size=16)
 _HEX = operator.methodcaller("hexdigest")
+_DATE = operator.methodcaller("date")
 
 
 def _moments(
@@ -159,7 +174,9 @@ def _moments(
         bad.add(i)
         moments[i] = (None, None)
     values["occurred_at"] = [m[0] for m in moments]
-    values["local_date"] = _Memo(_day).over([m[1] for m in moments])
+    local = [m[1] for m in moments]
+    # A day per row in C calls; the memo only where a refused row left no moment.
+    values["local_date"] = _Memo(_day).over(local) if refused else list(map(_DATE, local))
 
 
 def _allowed(moment: dt.datetime, settings: Settings, now: dt.datetime) -> bool:

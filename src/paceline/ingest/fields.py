@@ -408,7 +408,22 @@ def make_timestamp_parser(
     def parse(raw: str) -> tuple[dt.datetime, dt.datetime]:
         text = raw.strip()
         try:
-            utc, local = parse_text(text, raw)
+            if len(text) > 10 and not date_only:
+                # The usual cell, an ISO time with no offset: `parse_text` and `localise`
+                # inlined (two calls less per distinct value of a million-row file).
+                try:
+                    moment = dt.datetime.fromisoformat(text)
+                except ValueError:
+                    moment = None
+                if moment is None:
+                    utc, local = parse_text(text, raw)
+                elif moment.tzinfo is None:
+                    utc = to_utc(moment)
+                    local = moment if same_zone else to_business(utc)
+                else:
+                    utc, local = localise(moment)
+            else:
+                utc, local = parse_text(text, raw)
         except OverflowError:  # a shift by the zone left the years Python can count
             raise FieldError(_out_of_range(raw)) from None
         if not MIN_YEAR <= local.year <= MAX_YEAR or not MIN_YEAR <= utc.year <= MAX_YEAR:

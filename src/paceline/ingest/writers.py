@@ -309,7 +309,10 @@ class Writer:
         rejected with --no-new-reps."""
         # In the file's order: of two spellings of a new rep ("Ana Ruiz", "ANA RUIZ") the
         # first one names it (a set's order changed with the process's string hashing).
-        names = dict.fromkeys(p.record[k] for p in batch for k in keys if p.record[k])
+        given = {k: [p.record[k] for p in batch] for k in keys}
+        names = dict.fromkeys(
+            name for row in zip(*given.values(), strict=True) for name in row if name
+        )
         ids = {name: self.reps.known(name) for name in names}
         unknown = [name for name, rep_id in ids.items() if rep_id is None]
         looks_like: dict[str, str] = {}
@@ -321,7 +324,7 @@ class Writer:
         ids.update({name: self.reps.known(name) for name in unknown})
         if None not in ids.values():  # every rep known: ids attached column by column
             for k in keys:
-                field_id, values = f"{k}_id", [p.record[k] for p in batch]
+                field_id, values = f"{k}_id", given[k]
                 for p, rep_id in zip(batch, map(ids.get, values), strict=True):
                     p.record[field_id] = rep_id  # an empty name is no key: None
             return list(batch)
@@ -543,6 +546,8 @@ class ActivityWriter(AccountMakingWriter):
         """The batch's new rows (positions) and the stored rows it changes (stored id,
         position), as both write paths need them; repeats and unchanged rows are counted
         here, once, the same way on SQLite and PostgreSQL."""
+        if not existing:  # a fresh load: every row of the batch is new, none to count
+            return list(range(len(batch))), []
         new: list[int] = []
         changed: list[tuple[int, int]] = []
         for pos, p in enumerate(batch):
@@ -591,6 +596,10 @@ class ActivityWriter(AccountMakingWriter):
             for p in batch
             if p.record["contact_ref"]
         }
+        if not pairs and not refs:  # no contact named in the batch: one store a row
+            for r in [p.record for p in batch]:
+                r["contact_id"] = None
+            return
         by_ref = self.contacts.resolve_refs(conn, refs) if refs else {}
         for p in batch:
             r = p.record
@@ -604,7 +613,11 @@ class ActivityWriter(AccountMakingWriter):
 
     def _resolve_deals(self, conn: Connection, batch: list[Pending]) -> None:
         refs = [p.record["deal_ref"] for p in batch if p.record["deal_ref"]]
-        known = self.deals.resolve(conn, refs) if refs else {}
+        if not refs:  # no deal named in the batch: one store a row
+            for r in [p.record for p in batch]:
+                r["deal_id"] = None
+            return
+        known = self.deals.resolve(conn, refs)
         for p in batch:
             ref = p.record["deal_ref"]
             p.record["deal_id"] = known.get(ref) if ref else None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -54,17 +55,25 @@ def _sqlite_converter(column_type: Any) -> Converter:
     return None
 
 
-class _Memo(dict[Any, Any]):
-    """A converter that remembers: a batch repeats its days, its "now" and many instants,
-    and a dictionary look-up (from C, through `map`) costs a tenth of an isoformat()."""
+_IN_C: dict[Converter, Callable[[Any], Any]] = {
+    _sqlite_datetime: operator.methodcaller("isoformat", " ", "microseconds"),
+    _sqlite_date: operator.methodcaller("isoformat"),
+    _sqlite_bool: int,
+}
 
-    def __init__(self, convert: Callable[[Any], Any]) -> None:
-        super().__init__()
-        self.convert = convert
 
-    def __missing__(self, key: Any) -> Any:
-        value = self[key] = self.convert(key)
-        return value
+def _converted(convert: Callable[[Any], Any], column: Sequence[Any]) -> dict[Any, Any]:
+    """Each distinct value of `column` -> its converted value, computed in C calls where
+    the converter has a C twin (a batch's timestamps are mostly distinct: a Python call per
+    value cost more than the conversion); None stays None."""
+    distinct = set(column)
+    distinct.discard(None)
+    in_c = _IN_C.get(convert)
+    if in_c is None:
+        return {None: None} | {value: convert(value) for value in distinct}
+    converted = dict(zip(distinct, map(in_c, distinct), strict=True))
+    converted[None] = None
+    return converted
 
 
 def insert_rows(
@@ -104,7 +113,7 @@ def _insert_rows(
             if convert is _sqlite_decimal:  # equal decimals may differ in text: 1.0, 1.00
                 values[i] = tuple(map(convert, values[i]))
             elif convert is not None:
-                values[i] = tuple(map(_Memo(convert).__getitem__, values[i]))
+                values[i] = tuple(map(_converted(convert, values[i]).__getitem__, values[i]))
         converted = list(zip(*values, strict=True))
     placeholders = ", ".join("?" * len(columns))
     cursor = driver.cursor()
