@@ -55,6 +55,7 @@ from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep, active_paced_reps, amounts_unknown
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
+from paceline.collector import fewer_collections
 from paceline.config import MetricSettings, Settings, Unit
 from paceline.errors import UserInputError, did_you_mean
 from paceline.store.models import Activity, Contact, Rep
@@ -138,6 +139,7 @@ class Win:
     at: dt.datetime  # UTC
 
 
+@fewer_collections()  # a thousand rows' objects (see `collector`)
 def leaderboard(
     engine: Engine,
     settings: Settings,

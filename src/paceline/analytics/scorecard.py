@@ -42,6 +42,7 @@ from paceline.analytics.pacing import status as pace_status
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
+from paceline.collector import fewer_collections
 from paceline.config import Settings, Unit, derive
 from paceline.errors import UserInputError, did_you_mean
 from paceline.store.engine import read_connection
@@ -149,6 +150,7 @@ def _roster_of(conn: Connection, rep: str | int) -> list[RosterRep]:
     return matches
 
 
+@fewer_collections()  # a thousand cards' objects: the collector was 5% of a page
 def team_scorecards(
     engine: Engine,
     settings: Settings,
