@@ -49,6 +49,7 @@ from paceline.analytics.backtest import backtest
 from paceline.analytics.forecast import CHUNK, FloatArray, Inputs, forecast, prepare, run_simulation
 from paceline.analytics.metrics import utc_bounds
 from paceline.analytics.pipeline_history import (
+    SpanSnapshots,
     creation_spells,
     forecast_scope,
     snapshot,
@@ -292,6 +293,32 @@ def test_deals_as_known_at_the_cut_off(engine: Engine, settings: Settings) -> No
         sorted([days(at(6, 10), CUTOFF), days(at(6, 20), CUTOFF)])  # A, G: still there
     )
     assert stays["proposal"].stay.tolist() == pytest.approx([days(at(6, 15), CUTOFF)])  # C
+
+
+def test_snapshots_read_once_for_many_cut_offs(engine: Engine, settings: Settings) -> None:
+    """A backtest's snapshots, the deals read once for all its cut-offs (`SpanSnapshots`):
+    each holds the deals the module's rules give at its own cut-off and history start, by
+    hand, and is the snapshot read on its own."""
+    ids = build_as_of(engine, settings)
+    name = {v: k for k, v in ids.items()}
+    windows = {
+        (CUTOFF, WINDOW): {"A", "B", "C", "D", "F", "G", "K"},
+        (at(7, 3), WINDOW): {"A", "B", "C", "D", "E", "F", "G", "K"},  # E created Jul 2
+        (at(5, 10), at(5, 2, 2025)): {"B", "D", "K"},  # A, C, F, G not created yet
+        (at(5, 10), at(4, 30, 2025)): {"B", "D", "J", "K"},  # J closed inside this history
+    }
+    with engine.connect() as conn:
+        scope = forecast_scope(conn, "east", None)
+        span = SpanSnapshots(scope, list(windows))
+        for (cutoff, start), expected in reversed(windows.items()):
+            snap = span(conn, cutoff, start)
+            assert {name[d.deal_id] for d in snap.deals} == expected, cutoff
+            assert snap == snapshot(conn, scope, cutoff, start)
+        # At May 10, B (lost May 20) and D (won Jul 10) were open; J lost, K open.
+        early = {name[d.deal_id]: d.status for d in span(conn, at(5, 10), at(4, 30, 2025)).deals}
+        assert early == {"B": "open", "D": "open", "J": "lost", "K": "open"}
+        with pytest.raises(ValueError):
+            span(conn, at(5, 11), WINDOW)  # a window not declared
 
 
 # --- the parts, by hand ------------------------------------------------------------------------
@@ -912,6 +939,38 @@ def test_a_landmark_curve_of_lives_by_hand() -> None:
         assert curve.survival.tolist() == pytest.approx(survival)
         assert curve.size == size
         assert lives.curve(4.0).times.size == 0 and lives.curve(4.0).size == 0
+
+
+def test_a_landmark_curve_cut_at_a_horizon_is_the_whole_curve_up_to_it() -> None:
+    """Lives from creation, a curve read `after` days in and cut `until` days in: the same
+    times, incidences and survivals as the whole curve up to `until` (the very floats: the
+    running product and sum are accumulated in order), the same size, the same chance of a
+    win by any day up to it and the same win day for any uniform it answers; and no `ever`,
+    which needs the curve's end."""
+    rng = np.random.default_rng(8)
+    n = 600
+    end = np.round(rng.exponential(40, n), 2) + 0.01
+    entry = np.where(rng.random(n) < 0.3, rng.uniform(0, 1, n) * end, 0.0)
+    closed = rng.random(n) < 0.8
+    won = closed & (rng.random(n) < 0.4)
+    lives = spells(list(zip(entry, end, end, won, closed, strict=True)))
+    for after, days in ((0.0, 31), (3.3, 30), (17.25, 92), (41.0, 1), (90.0, 365), (400.0, 5)):
+        until = after + days + 1.0
+        whole, cut = lives.curve(after), lives.curve(after, until)
+        kept = int(np.count_nonzero(whole.times <= until))
+        assert kept < whole.times.size or after >= 90.0  # a cut that leaves steps out
+        for name in ("times", "incidence", "survival"):
+            assert getattr(cut, name).tolist() == getattr(whole, name)[:kept].tolist(), name
+        assert cut.size == whole.size
+        horizons = np.linspace(0.0, after + days, 97)
+        assert cut.won_by(horizons).tolist() == whole.won_by(horizons).tolist()
+        if kept:
+            u = np.linspace(0.0, float(cut.incidence[-1]), 101)[1:]
+            assert cut.win_time(u).tolist() == whole.win_time(u).tolist()
+        if whole.times.size:  # (past every life: an empty curve, nothing to cut)
+            assert cut.until == until
+            with pytest.raises(ValueError, match="no end"):
+                _ = cut.ever
 
 
 def test_a_landmark_curve_of_lives_is_the_one_of_its_landmark_set() -> None:

@@ -21,9 +21,10 @@ def rep_day_columns(engine: Engine) -> list[str | None]:
     return list(indexes["ix_prospect_day_rep_day"]["column_names"])
 
 
-def named_selling_plan(engine: Engine) -> str:
-    """SQLite's query plan for the equation's sum of selling events, as one line."""
-    query = named_selling_query(WINDOW, [1, 2, 3])
+def named_selling_plan(engine: Engine, reps: int = 3) -> str:
+    """SQLite's query plan for the equation's sum of selling events over `reps` reps, as one
+    line."""
+    query = named_selling_query(WINDOW, list(range(1, reps + 1)))
     with engine.connect() as conn:
         compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
         params = tuple(compiled.params[name] for name in compiled.positiontup or ())
@@ -46,3 +47,11 @@ def test_the_rep_day_index_covers_metric_and_events_and_back(engine: Engine) -> 
 def test_the_named_selling_sum_reads_the_index_alone(sqlite_engine: Engine) -> None:
     plan = named_selling_plan(sqlite_engine)
     assert "COVERING INDEX ix_prospect_day_rep_day" in plan, plan
+
+
+def test_a_long_list_of_reps_still_reads_the_index(sqlite_engine: Engine) -> None:
+    """A brief's 96 peers: SQLite, without statistics, preferred the primary key's equality on
+    the metric and read every @selling cell of the history (1.9M at 10M, 250 ms against 30)."""
+    plan = named_selling_plan(sqlite_engine, reps=96)
+    assert "COVERING INDEX ix_prospect_day_rep_day" in plan, plan
+    assert "PRIMARY KEY" not in plan, plan

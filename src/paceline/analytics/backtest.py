@@ -48,10 +48,12 @@ from paceline.analytics.forecast import (
     lag_span,
     prepare,
     simulate,
+    snapshot_span,
 )
 from paceline.analytics.metrics import SpanTotals, TotalsReader
 from paceline.analytics.pipeline_history import (
     ForecastScope,
+    SpanSnapshots,
     first_deal_created,
     forecast_scope,
     revenue_won,
@@ -193,6 +195,8 @@ def backtest(
         totals = SpanTotals(settings, scope.rep_ids, edges)
         # ...and so do the windows of the driver's lag: its day cells read once.
         lag_cells = lag_span(settings, scope, [cutoff for _, _, cutoff in cutoffs])
+        # ...and so do their deals: read once, each snapshot taken from them.
+        snapshots = snapshot_span(settings, scope, [cutoff for _, _, cutoff in cutoffs])
         for period, point, cutoff_day in cutoffs:
             reason = _skip_reason(conn, settings, scope, cutoff_day)
             if reason is not None:
@@ -200,7 +204,15 @@ def backtest(
                 continue
             rows.append(
                 _row(
-                    conn, settings, scope, period, point, cutoff_day, runs, seed, totals, lag_cells
+                    conn,
+                    settings,
+                    scope,
+                    period,
+                    point,
+                    cutoff_day,
+                    runs,
+                    seed,
+                    (totals, lag_cells, snapshots),
                 )
             )
     return Backtest(
@@ -250,10 +262,11 @@ def _row(
     cutoff_day: dt.date,
     runs: int,
     seed: int,
-    totals: TotalsReader,
-    lag_cells: SpanCells,
+    shared: tuple[TotalsReader, SpanCells, SpanSnapshots],
 ) -> BacktestRow:
+    """`shared`: the reads the cut-offs share (activity counts, the lag's cells, the deals)."""
     first_left = cutoff_day + dt.timedelta(days=1)
+    totals, lag_cells, snapshots = shared
     inputs = prepare(
         conn,
         settings,
@@ -263,6 +276,7 @@ def _row(
         use_plan=False,
         totals=totals,
         lag_cells=lag_cells,
+        snapshots=snapshots,
     )
     result = simulate(inputs, runs, seed)
     start, end = _midnight(settings, period.start), _midnight(settings, period.end)

@@ -40,8 +40,12 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, case, func, select
+from sqlalchemy import Connection, Engine, Select, String, case, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import selling_condition
@@ -324,17 +328,41 @@ def _named_selling(conn: Connection, window: Window, rep_ids: list[int]) -> dict
 
 def named_selling_query(window: Window, rep_ids: list[int]) -> Select[int, int]:
     """The sum behind `_named_selling`, which the rep/day index covers (metric and events
-    included), so it reads no table row: a 10M team's took 0.5 s through the table."""
+    included), so it reads no table row: a 10M team's took 0.5 s through the table.
+
+    The metric is compared outside any index (`_Unindexed`): without statistics, SQLite
+    weighed the primary key's equality on the metric above the index's list of reps and
+    range of days once the list was long (a brief's 96 peers), and then read every
+    `@selling` cell of the whole history, 1.9M at 10M activities: 250-300 ms, against 30-40
+    through the index, which still tests the metric on each entry it reads."""
     return (
         select(ProspectDay.rep_id, func.sum(ProspectDay.events))
         .where(
-            ProspectDay.metric == aggregates.SELLING,
+            _Unindexed(ProspectDay.metric) == aggregates.SELLING,
             ProspectDay.rep_id.in_(rep_ids),
             ProspectDay.local_date >= window.start,
             ProspectDay.local_date < window.end,
         )
         .group_by(ProspectDay.rep_id)
     )
+
+
+class _Unindexed(FunctionElement[str]):
+    """A column no index may be chosen for: `+column` on SQLite (its documented way to keep
+    a term from driving the plan), the column itself elsewhere."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_Unindexed)
+def _unindexed(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(_Unindexed, "sqlite")
+def _unindexed_sqlite(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + str(compiler.process(element.clauses, **kw))
 
 
 def _rep_equation(

@@ -65,6 +65,7 @@ from paceline.analytics.pipeline_history import (
     ForecastScope,
     KnownDeal,
     Snapshot,
+    SpanSnapshots,
     Spells,
     WinCurve,
     creation_spells,
@@ -382,6 +383,7 @@ def prepare(
     use_plan: bool,
     totals: TotalsReader = metric_totals,
     lag_cells: aggregates.SpanCells | None = None,
+    snapshots: SpanSnapshots | None = None,
 ) -> Inputs:
     """Read and learn everything a forecast of `period` at the end of `as_of` needs.
 
@@ -390,12 +392,18 @@ def prepare(
     `totals`: how activity counts are read (a backtest's `SpanTotals` shares them between
     its cut-offs; the windows read are `count_edges`). `lag_cells`: the driver's day cells
     read once for the span of a backtest's cut-offs (`lag_span`), else per forecast.
+    `snapshots`: the deals read once for a backtest's cut-offs (`snapshot_span`), else here.
     """
     calendar = BusinessCalendar(settings.calendar)
     rules = settings.insight.forecast
     history_start, _, first_left = count_edges(settings, as_of)
     cutoff = _midnight(settings, first_left)
-    snap = snapshot(conn, scope, cutoff, _midnight(settings, history_start))
+    start = _midnight(settings, history_start)
+    snap = (
+        snapshot(conn, scope, cutoff, start)
+        if snapshots is None
+        else snapshots(conn, cutoff, start)
+    )
     days_left = max((period.end - first_left).days, 0)
     stays = stage_spells(snap)
     creation = creation_spells(snap)
@@ -483,6 +491,17 @@ def lag_span(
     return aggregates.SpanCells(accounts.distinct(), start, end)
 
 
+def snapshot_span(
+    settings: Settings, scope: ForecastScope, days: Sequence[dt.date]
+) -> SpanSnapshots:
+    """The snapshots of forecasts at the end of each of `days`, their deals read once."""
+    windows = []
+    for day in days:
+        history_start, _, first_left = count_edges(settings, day)
+        windows.append((_midnight(settings, first_left), _midnight(settings, history_start)))
+    return SpanSnapshots(scope, windows)
+
+
 def _rate_evidence(snap: Snapshot, new_deals: NewDeals, run_rate_days: int) -> int:
     """The deals the new-deal rate rests on: those of the trailing window for a run rate of
     opportunities, every one of the history for a conversion of activity."""
@@ -519,15 +538,19 @@ def _chances(
         in_stage = _days(deal.stage_since, snap.cutoff)
         primary: WinCurve | None
         fallback: WinCurve | None
+        # Each curve is read up to the period's end (a day beyond: the simulation's day of a
+        # win, floor(time - elapsed) < days left, is decided on the same times).
         if stays is None or pool is None or stage is None:
-            elapsed, primary, weight, fallback = age, creation.curve(age), 1.0, None
+            until = age + days_left + 1.0
+            elapsed, primary, weight, fallback = age, creation.curve(age, until), 1.0, None
         else:
             elapsed = in_stage
+            until = elapsed + days_left + 1.0
             own = stays.get(stage)
-            primary = own.curve(elapsed) if own is not None else None
+            primary = own.curve(elapsed, until) if own is not None else None
             size = primary.size if primary is not None else 0
             weight = size / (size + PRIOR_STAYS)
-            fallback = pool.curve(elapsed)
+            fallback = pool.curve(elapsed, until)
         horizon = elapsed + days_left
         probability = 0.0
         if primary is not None and weight > 0:

@@ -48,7 +48,17 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnClause, ColumnElement, Connection, and_, func, or_, select, true
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Connection,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    true,
+)
 
 from paceline.errors import UserInputError, did_you_mean
 from paceline.store.models import Deal, DealStageHistory, Rep, Team
@@ -223,48 +233,92 @@ def snapshot(
     Two queries: the deals, then their stage history. Entries after the cut-off are read only
     for a deal with none before it (its first stage, see the module's notes).
     """
-    placed = or_(Deal.status == OPEN, Deal.closed_at.is_not(None))
-    wanted = and_(
-        Deal.created_at < cutoff,
-        placed,
-        or_(
-            Deal.created_at >= history_start,
-            Deal.status == OPEN,
-            Deal.closed_at >= history_start,
-        ),
-        scope.owned(),
-    )
-    query = select(
-        Deal.id,
-        Deal.name,
-        Deal.rep_id,
-        Deal.amount,
-        Deal.stage,
-        Deal.status,
-        Deal.created_at,
-        Deal.closed_at,
-        Deal.expected_close,
-    ).where(wanted)
-    rows = [
-        _Row(int(i), n, int(r), _money(a), s, st, c, cl, e)
-        for i, n, r, a, s, st, c, cl, e in conn.execute(query.order_by(Deal.id))
-    ]
-    history = (
-        select(
-            DealStageHistory.deal_id,
-            DealStageHistory.stage,
-            DealStageHistory.status,
-            DealStageHistory.amount,
-            DealStageHistory.entered_at,
+    return SpanSnapshots(scope, [(cutoff, history_start)])(conn, cutoff, history_start)
+
+
+_Entries = dict[int, list[tuple[str, str, float | None, dt.datetime]]]
+
+
+class SpanSnapshots:
+    """`snapshot` at each of many (cut-off, history start) pairs (a backtest's), the deals
+    and their stage histories read once for them all.
+
+    One statement reads every deal any of the snapshots wants, with a column per snapshot
+    saying whether it wants it (the very condition `snapshot` filtered on, evaluated by the
+    database as before); the stage history of those deals is read once, in the same order.
+    A snapshot is then its deals, in id order, each as known at its cut-off: what `snapshot`
+    returns. A backtest's twelve cut-offs read a year of deals twelve times over.
+    """
+
+    def __init__(
+        self, scope: ForecastScope, windows: Sequence[tuple[dt.datetime, dt.datetime]]
+    ) -> None:
+        self._scope = scope
+        self._windows = list(dict.fromkeys(windows))
+        self._read: tuple[list[tuple[_Row, tuple[bool, ...]]], _Entries] | None = None
+
+    def __call__(
+        self, conn: Connection, cutoff: dt.datetime, history_start: dt.datetime
+    ) -> Snapshot:
+        at = self._windows.index((cutoff, history_start))  # (a window not declared: an error)
+        rows, entries = self._rows(conn)
+        deals = [
+            _as_known(row, entries.get(row.deal_id, []), cutoff) for row, wants in rows if wants[at]
+        ]
+        return Snapshot(cutoff, history_start, deals)
+
+    def _wanted(self, cutoff: dt.datetime, history_start: dt.datetime) -> ColumnElement[bool]:
+        placed = or_(Deal.status == OPEN, Deal.closed_at.is_not(None))
+        return and_(
+            Deal.created_at < cutoff,
+            placed,
+            or_(
+                Deal.created_at >= history_start,
+                Deal.status == OPEN,
+                Deal.closed_at >= history_start,
+            ),
+            self._scope.owned(),
         )
-        .where(DealStageHistory.deal_id.in_(select(Deal.id).where(wanted)))
-        .order_by(DealStageHistory.deal_id, DealStageHistory.entered_at, DealStageHistory.id)
-    )
-    entries: dict[int, list[tuple[str, str, float | None, dt.datetime]]] = defaultdict(list)
-    for deal_id, stage, status, amount, entered in conn.execute(history):
-        entries[int(deal_id)].append((stage, status, _money(amount), entered))
-    deals = [_as_known(row, entries.get(row.deal_id, []), cutoff) for row in rows]
-    return Snapshot(cutoff, history_start, deals)
+
+    def _rows(self, conn: Connection) -> tuple[list[tuple[_Row, tuple[bool, ...]]], _Entries]:
+        if self._read is not None:
+            return self._read
+        wanted = [self._wanted(cutoff, start) for cutoff, start in self._windows]
+        # A condition that is NULL (a NULL close date compared) is not wanted, as in WHERE.
+        flags = [case((w, 1), else_=0).label(f"w{i}") for i, w in enumerate(wanted)]
+        anyone = or_(*wanted)
+        query = select(
+            Deal.id,
+            Deal.name,
+            Deal.rep_id,
+            Deal.amount,
+            Deal.stage,
+            Deal.status,
+            Deal.created_at,
+            Deal.closed_at,
+            Deal.expected_close,
+            *flags,
+        ).where(anyone)
+        rows = [
+            (_Row(int(i), n, int(r), _money(a), s, st, c, cl, e), tuple(f == 1 for f in wants))
+            for i, n, r, a, s, st, c, cl, e, *wants in conn.execute(query.order_by(Deal.id))
+        ]
+        history = (
+            select(
+                DealStageHistory.deal_id,
+                DealStageHistory.stage,
+                DealStageHistory.status,
+                DealStageHistory.amount,
+                DealStageHistory.entered_at,
+            )
+            .where(DealStageHistory.deal_id.in_(select(Deal.id).where(anyone)))
+            .order_by(DealStageHistory.deal_id, DealStageHistory.entered_at, DealStageHistory.id)
+        )
+        entries: _Entries = defaultdict(list)
+        for deal_id, stage, status, amount, entered in conn.execute(history):
+            entries[int(deal_id)].append((stage, status, _money(amount), entered))
+        self._read = (rows, entries)
+        return self._read
 
 
 def _money(value: object) -> float | None:
@@ -394,11 +448,14 @@ class Spells:
             return None
         return _Steps.of(np.sort(self.entry), self.end, self.won, self.closed)
 
-    def curve(self, after: float = 0.0) -> WinCurve:
+    def curve(self, after: float = 0.0, until: float = np.inf) -> WinCurve:
         """The chance of a win over time for a deal still in the state `after` days in: the
-        landmark set (stays longer than `after`), each watched from `after` or its entry."""
+        landmark set (stays longer than `after`), each watched from `after` or its entry.
+
+        `until`: only what the curve says up to `until` days in is asked (a forecast's open
+        deal, for its period's days left); the curve may then stop there (`WinCurve.until`)."""
         if self._steps is not None:
-            return self._steps.landmark(self.entry, after)
+            return self._steps.landmark(self.entry, after, until)
         keep = self.stay > after if after > 0 else np.ones(self.count, dtype=np.bool_)
         entries, stays = self._by_entry
         # max(entry, after) keeps the entries' order: the landmark set's entries, sorted.
@@ -448,23 +505,36 @@ class _Steps:
             events=closes > 0,
         )
 
-    def curve(self, step: int, watched: int) -> WinCurve:
+    def curve(self, step: int, watched: int, until: float = np.inf) -> WinCurve:
         """The curve from the `step`-th close time on: the running products and sums start
-        afresh there, the hazards and shares are the steps' own."""
-        survival = np.asarray(np.cumprod(1.0 - self.hazard[step:]), dtype=np.float64)
-        before = np.concatenate([[1.0], survival[:-1]])
-        incidence = np.asarray(np.cumsum(before * self.share[step:]), dtype=np.float64)
-        events = self.events[step:]
-        return WinCurve(self.times[step:][events], incidence[events], survival[events], watched)
+        afresh there, the hazards and shares are the steps' own.
 
-    def landmark(self, entry: FloatArray, after: float) -> WinCurve:
+        Up to `until` days in: the steps after it are left out (`WinCurve.until`). The running
+        product and sum are accumulated in order, so the steps kept are the same floats as
+        in the whole curve: a forecast's open deal asks about the days left of its period,
+        a month of a curve of years (two thirds of a 10M backtest's curve arithmetic)."""
+        stop = len(self.times) if until == np.inf else _stop(self.times, until)
+        survival = np.asarray(np.cumprod(1.0 - self.hazard[step:stop]), dtype=np.float64)
+        before = np.concatenate([[1.0], survival[:-1]])
+        incidence = np.asarray(np.cumsum(before * self.share[step:stop]), dtype=np.float64)
+        events = self.events[step:stop]
+        times = self.times[step:stop][events]
+        return WinCurve(times, incidence[events], survival[events], watched, until)
+
+    def landmark(self, entry: FloatArray, after: float, until: float = np.inf) -> WinCurve:
         """What `win_curve` returns for the spells still open `after` days in (`entry`: the
-        spells' entries, in their order)."""
+        spells' entries, in their order), up to `until` days in."""
         step = int(np.searchsorted(self.times, after, side="right"))
         if step == len(self.times):
             empty = np.zeros(0)
             return WinCurve(empty, empty, empty, 0)
-        return self.curve(step, int(np.count_nonzero(entry[self.first[step] :] <= after)))
+        watched = int(np.count_nonzero(entry[self.first[step] :] <= after))
+        return self.curve(step, watched, until)
+
+
+def _stop(times: FloatArray, until: float) -> int:
+    """How many of the (sorted) `times` are at most `until`."""
+    return int(np.searchsorted(times, until, side="right"))
 
 
 Spell = tuple[float, float, float, bool, bool]  # entry, stay, end, won, closed
@@ -568,13 +638,16 @@ class WinCurve:
     `times`: the days at which watched deals closed; `incidence`: the chance of having been
     won by then; `survival`: the chance of still being open just after. `size`: the deals
     watched from the start of the curve (the landmark's own evidence, which decides how far
-    it is trusted beside the pooled one).
+    it is trusted beside the pooled one). `until`: the curve stops there (a forecast's open
+    deal asks nothing later); it answers for days up to `until` exactly as the whole curve,
+    and has no `ever` or median (they need its end).
     """
 
     times: FloatArray
     incidence: FloatArray
     survival: FloatArray
     size: int
+    until: float = np.inf
 
     def won_by(self, days: FloatArray | float) -> FloatArray:
         """The chance of a win by `days` after entering the state (vectorised)."""
@@ -593,6 +666,8 @@ class WinCurve:
     @property
     def ever(self) -> float:
         """The chance of a win within the longest stretch the history watched."""
+        if self.until != np.inf:
+            raise ValueError("a curve cut at `until` has no end to read")
         return float(self.incidence[-1]) if len(self.incidence) else 0.0
 
     def win_time(self, u: FloatArray) -> FloatArray:
