@@ -1328,7 +1328,14 @@ def shared_pg_demo(
 # copies carry the run's id, so `drop_run_databases` also drops any a crashed worker left behind.
 # Two threads and two copies ahead: a quick test on PostgreSQL ends before one copy is made,
 # and the server makes two copies at once in about the time of one (4 in 0.78 s, not 1.54).
+# The drops have threads of their own, six of them. On PostgreSQL 15 each DROP DATABASE waits
+# for a checkpoint, and a checkpoint's fsyncs took 3.4 s on average on the shared machine
+# (pg_stat_bgwriter, 2026-12-06, 939 checkpoints requested): on the copies' two threads each
+# drop held up the copies queued behind it, and set-ups waited up to 131 s for a copy
+# (tests/services and tests/channels on PostgreSQL, -n 0). Drops waiting at the same time
+# share the next checkpoint, so six threads drain a backlog of drops six at a time.
 _AHEAD = ThreadPoolExecutor(2, thread_name_prefix="pg-copies")
+_DROPPER = ThreadPoolExecutor(6, thread_name_prefix="pg-drops")
 _COPIES_AHEAD = 2
 _next_copies: dict[str, list[Future[str]]] = {}
 _drops: list[Future[None]] = []
@@ -1359,14 +1366,14 @@ def pg_copy(template: str, *, ahead: bool = False) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-        _drops.append(_AHEAD.submit(_drop, name))
+        _drops.append(_DROPPER.submit(_drop, name))
 
 
 def settle_pg_copies() -> None:
     """Drop the copies made ahead that no test took and wait for every drop; a drop that
     failed fails here, as it did in the test's teardown before drops ran in the background."""
     for queued in _next_copies.values():
-        _drops.extend(_AHEAD.submit(_drop, made.result()) for made in queued)
+        _drops.extend(_DROPPER.submit(_drop, made.result()) for made in queued)
     _next_copies.clear()
     done, _drops[:] = list(_drops), []
     for drop in done:
