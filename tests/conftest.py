@@ -22,6 +22,7 @@ import datetime as dt
 import os
 import shutil
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,6 +108,7 @@ def _left_out_of_the_fast_loop(item: pytest.Item) -> bool:
 
 
 _RUN_LOCK = pytest.StashKey[Any]()
+_SWEEP = pytest.StashKey[threading.Thread]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -125,7 +127,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is None:
         config.stash[_RUN_LOCK] = hold_run_lock(run[:12])
         if config.stash[_RUN_LOCK] is not None:
-            sweep_stale_databases(run[:12])
+            # In a thread the run waits for only at its end: each DROP DATABASE waits for a
+            # checkpoint (seconds on a busy server), which the first tests need not wait for.
+            sweep = threading.Thread(target=sweep_stale_databases, args=(run[:12],))
+            sweep.start()
+            config.stash[_SWEEP] = sweep
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -135,6 +141,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    sweep = config.stash.get(_SWEEP, None)
+    if sweep is not None:
+        sweep.join()
     lock = config.stash.get(_RUN_LOCK, None)
     if lock is not None:
         lock.close()  # the run's lock, let go of after its databases are dropped
