@@ -27,7 +27,8 @@ from factories import (
 
 
 @pytest.fixture
-def admin() -> Iterator[psycopg.Connection]:
+def pg_admin() -> Iterator[psycopg.Connection]:
+    """A connection to the server's admin database (`pg_`: left out of `make test-fast`)."""
     try:
         conn = psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
@@ -42,7 +43,7 @@ def _databases(conn: psycopg.Connection, names: list[str]) -> set[str]:
 
 
 def test_a_killed_runs_databases_are_dropped_and_a_live_runs_kept(
-    admin: psycopg.Connection,
+    pg_admin: psycopg.Connection,
 ) -> None:
     """Three runs planted on the server: one killed (no lock held), one alive (its lock held
     on a connection of its own, as its first process holds it) and this run itself. The
@@ -59,29 +60,29 @@ def test_a_killed_runs_databases_are_dropped_and_a_live_runs_kept(
     assert live_lock is not None
     try:
         for name in everything:
-            admin.execute(f'CREATE DATABASE "{name}"')
+            pg_admin.execute(f'CREATE DATABASE "{name}"')
         dropped = sweep_stale_databases(own)  # and any other killed run's, which is right
         assert set(planted["killed"]) <= set(dropped)
         assert not set(dropped) & {*planted["alive"], *planted["own"]}
-        assert _databases(admin, everything) == {*planted["alive"], *planted["own"]}
-        taken = admin.execute("SELECT pg_try_advisory_lock(%s)", [run_lock_key(alive)])
+        assert _databases(pg_admin, everything) == {*planted["alive"], *planted["own"]}
+        taken = pg_admin.execute("SELECT pg_try_advisory_lock(%s)", [run_lock_key(alive)])
         assert taken.fetchone() == (False,)  # the sweep did not take or free the live run's lock
 
         live_lock.close()  # that run ends without dropping its databases: killed, now
         live_lock = None
         assert set(planted["alive"]) <= set(sweep_stale_databases(own))
-        assert _databases(admin, everything) == set(planted["own"])
+        assert _databases(pg_admin, everything) == set(planted["own"])
     finally:
         if live_lock is not None:
             live_lock.close()
         for name in everything:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_this_run_holds_its_lock(admin: psycopg.Connection) -> None:
+def test_this_run_holds_its_lock(pg_admin: psycopg.Connection) -> None:
     """The run under way holds its own lock (taken at start-up by conftest.py), so another
     run's sweep leaves this run's databases alone."""
-    taken = admin.execute("SELECT pg_try_advisory_lock(%s)", [run_lock_key(os.environ[RUN_ID])])
+    taken = pg_admin.execute("SELECT pg_try_advisory_lock(%s)", [run_lock_key(os.environ[RUN_ID])])
     assert taken.fetchone() == (False,)
 
 
