@@ -41,8 +41,8 @@ typecheck: $(STAMP)
 # month's first business day, a Saturday, the Monday after the end of DST and at year end, so a
 # suite that passes on one day and fails on another is caught here, not on that day. The four
 # days run at once, each in one process (-n 0) that collects only the test files in which the
-# word `dated` appears (`grep -lw`; tests/test_suite_layout.py fails when a test marked `dated`
-# is in a file without the word): a few dozen tests are cheaper than the imports and
+# marker is named (`grep -l mark.dated`; tests/test_suite_layout.py fails when a test marked
+# `dated` is in a file that does not name it): a few dozen tests are cheaper than the imports and
 # collections of the whole suite. Each day's output is printed when all are done; any failure
 # fails the target.
 # The main run hands out tests with worksteal: an idle worker takes tests queued for the busy
@@ -62,7 +62,7 @@ TEST_WORKERS ?= 2
 test: lint
 	@logs=$$(mktemp -d); pids=; \
 	$(BIN)/mypy src >$$logs/mypy.log 2>&1 & pids="$$pids $$!"; \
-	dated_files=$$(grep -rlw --include='test_*.py' dated tests); \
+	dated_files=$$(grep -rlF --include='test_*.py' mark.dated tests); \
 	for day in $(DATED_DAYS); do \
 		PYTHONDONTWRITEBYTECODE= PACELINE_TEST_TODAY=$$day $(BIN)/pytest -n 0 -q \
 			-p no:cacheprovider -m dated $$dated_files >$$logs/$$day.log 2>&1 & pids="$$pids $$!"; \

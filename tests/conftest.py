@@ -5,10 +5,12 @@ $PACELINE_TEST_TODAY says otherwise), so no test depends on the day it is run. T
 `dated` build their data relative to that day and must pass on any day: `make test` runs them
 again at a month's first business day, a Saturday, the Monday after a DST change and year end.
 
-PostgreSQL: a database named for this test session is created on the server at
-$PACELINE_TEST_PG (default postgresql://postgres@127.0.0.1:5432/test) and dropped afterwards;
-each test gets a fresh schema inside it. When no server answers, the PostgreSQL variants are
-skipped with that reason (and only then).
+PostgreSQL: the server at $PACELINE_TEST_PG (default postgresql://postgres@127.0.0.1:5432/test)
+gets a migrated template database per test run, which each test copies; every database the run
+makes is named for the run (`paceline_run_<run>_...`) and dropped when it ends. The run holds an
+advisory lock keyed by its id while it lives, and at start-up drops the databases of runs whose
+lock is free: runs killed midway (`factories.sweep_stale_databases`). When no server answers,
+the PostgreSQL variants are skipped with that reason (and only then).
 
 Demo organisations: each build (seed, size, day) is made once per test run, whichever xdist
 worker asks first, and every fixture copies it (`factories.shared_demo`, `shared_pg_demo`).
@@ -20,6 +22,7 @@ import datetime as dt
 import os
 import shutil
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +41,8 @@ from factories import (
     Org,
     built_once,
     cli_built_once,
-    drop_templates,
+    drop_run_databases,
+    hold_run_lock,
     isolate_working_directory,
     made_app,
     memoise_pdf_rendering,
@@ -51,6 +55,7 @@ from factories import (
     shared_demo,
     sqlite_copy,
     sqlite_file_closed,
+    sweep_stale_databases,
 )
 from paceline import clock
 from paceline.analytics.roster import list_reps
@@ -102,9 +107,15 @@ def _left_out_of_the_fast_loop(item: pytest.Item) -> bool:
     return callspec is not None and "postgresql" in callspec.params.values()
 
 
+_RUN_LOCK = pytest.StashKey[Any]()
+_SWEEP = pytest.StashKey[threading.Thread]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """One id for this test run, shared by its xdist workers: it names the run's template
-    databases (`factories.shared_pg_demo`), which the run drops when it ends."""
+    """One id for this test run, shared by its xdist workers: it names every database the run
+    makes on PostgreSQL (`factories.run_database_name`), which the run drops when it ends.
+    The run's first process holds the run's advisory lock for its lifetime and drops the
+    databases that runs killed midway left behind (`factories.sweep_stale_databases`)."""
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         run = str(workerinput["testrunuid"])
@@ -113,12 +124,29 @@ def pytest_configure(config: pytest.Config) -> None:
         if hasattr(config.option, "testrunuid"):
             config.option.testrunuid = run  # the workers are handed this one
     os.environ[RUN_ID] = run[:12]
+    if workerinput is None:
+        config.stash[_RUN_LOCK] = hold_run_lock(run[:12])
+        if config.stash[_RUN_LOCK] is not None:
+            # In a thread the run waits for only at its end: each DROP DATABASE waits for a
+            # checkpoint (seconds on a busy server), which the first tests need not wait for.
+            sweep = threading.Thread(target=sweep_stale_databases, args=(run[:12],))
+            sweep.start()
+            config.stash[_SWEEP] = sweep
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     settle_pg_copies()  # this process's copies made ahead, and the drops still under way
     if not hasattr(session.config, "workerinput"):  # the controller, once every worker is done
-        drop_templates(os.environ[RUN_ID])
+        drop_run_databases(os.environ[RUN_ID])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    sweep = config.stash.get(_SWEEP, None)
+    if sweep is not None:
+        sweep.join()
+    lock = config.stash.get(_RUN_LOCK, None)
+    if lock is not None:
+        lock.close()  # the run's lock, let go of after its databases are dropped
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -212,7 +240,7 @@ def today() -> dt.date:
 @pytest.fixture(scope="session")
 def pg_database(worker_id: str) -> Iterator[str]:
     """A throw-away PostgreSQL database for this test session (one per xdist worker)."""
-    with scratch_pg_databases(f"paceline_test_{worker_id}") as (url,):
+    with scratch_pg_databases(f"session_{worker_id}") as (url,):
         yield url
 
 

@@ -91,13 +91,13 @@ def pg_conninfo(url: str) -> str:
 def scratch_pg_databases(prefix: str, count: int = 1) -> Iterator[list[str]]:
     """The URLs of `count` empty PostgreSQL databases of the caller's own, not migrated (a
     server in another process, or a restore, makes the schema), dropped afterwards. Skips the
-    test when no server answers."""
+    test when no server answers. Named `run_database_name(prefix)`."""
     admin = pg_conninfo(PG_ADMIN_URL)
     try:
         conn = psycopg.connect(admin, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
         pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL}: {exc}".strip())
-    names = [f"{prefix}_{uuid.uuid4().hex[:10]}" for _ in range(count)]
+    names = [run_database_name(prefix) for _ in range(count)]
     with conn:
         for name in names:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -145,7 +145,7 @@ def migrated_pg_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     template to copy (its name carries the run's id; the run drops it when it ends)."""
 
     def build(_folder: Path) -> str:
-        name = f"{TEMPLATE_PREFIX}{os.environ[RUN_ID]}_{uuid.uuid4().hex[:8]}"
+        name = run_database_name("tpl")
         with _admin() as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         engine = make_engine(pg_url(name))
@@ -1184,18 +1184,104 @@ def sqlite_copy(path: Path, folder: Path) -> Engine:
 
 
 # PostgreSQL: a build made once per test run into a template database, which each fixture
-# copies with CREATE DATABASE ... TEMPLATE. The templates carry the run's id (set by
-# conftest.py for the run and its workers) and are dropped when the run ends.
+# copies with CREATE DATABASE ... TEMPLATE.
+#
+# Every database the suite makes on the server is named `paceline_run_<run>_<kind>_<random>`,
+# <run> being the test run's id (conftest.py sets it for the run and its xdist workers). The
+# run's first process holds a PostgreSQL advisory lock keyed by that id for as long as it lives
+# (`hold_run_lock`): the server lets go of it when the connection closes, however the process
+# ended. The run drops its databases when it ends (`drop_run_databases`), and at start-up it
+# drops those of every other run whose lock is free (`sweep_stale_databases`): such a run was
+# killed midway (Ctrl-C, a CI time-out) before its teardown could. A run still going holds its
+# lock, and its databases are left alone.
 RUN_ID = "PACELINE_TEST_RUN"
-TEMPLATE_PREFIX = "paceline_tpl_"
+RUN_DB_PREFIX = "paceline_run_"
+_RUN_DB_NAME = re.compile(r"paceline_run_([0-9a-f]{12})_.+")
+_RUN_LOCK_SPACE = 0x5041 << 48  # the test runs' advisory locks, apart from any other's
 
 
-def _admin() -> psycopg.Connection:
+def run_lock_key(run: str) -> int:
+    """The advisory lock (a bigint) the test run `run` (12 hex digits) holds while it lives."""
+    return _RUN_LOCK_SPACE | int(run, 16)
+
+
+def run_database_name(kind: str, run: str | None = None) -> str:
+    """A new database name of this test run (or of `run`): `paceline_run_<run>_<kind>_<random>`."""
+    return f"{RUN_DB_PREFIX}{run or os.environ[RUN_ID]}_{kind}_{uuid.uuid4().hex[:10]}"
+
+
+def _admin(connect_timeout: int = 30) -> psycopg.Connection:
     """A connection to the server's admin database. Patient: the copies and drops made in
     background threads (three workers, two threads each, beside the dated days) once waited
     more than 3 s for the server to accept a connection on an otherwise idle machine. A server
     that is not there refuses at once, whatever the time-out."""
-    return psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True, connect_timeout=30)
+    return psycopg.connect(
+        pg_conninfo(PG_ADMIN_URL), autocommit=True, connect_timeout=connect_timeout
+    )
+
+
+def hold_run_lock(run: str) -> psycopg.Connection | None:
+    """A connection holding the run `run`'s advisory lock until it is closed (when the process
+    ends, at the latest); None when no server answers."""
+    try:
+        conn = _admin(connect_timeout=3)
+    except psycopg.OperationalError:
+        return None
+    conn.execute("SELECT pg_advisory_lock(%s)", [run_lock_key(run)])
+    return conn
+
+
+def _run_databases(conn: psycopg.Connection) -> dict[str, list[str]]:
+    """The suite's databases on the server, by the id of the run that made them."""
+    runs: dict[str, list[str]] = {}
+    found = conn.execute(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'paceline\\_run\\_%' ORDER BY 1"
+    )
+    for (name,) in found:
+        match = _RUN_DB_NAME.fullmatch(name)
+        if match:
+            runs.setdefault(match.group(1), []).append(name)
+    return runs
+
+
+def _drop_all(conn: psycopg.Connection, names: Sequence[str]) -> None:
+    for name in names:  # FORCE: a dead run's worker may still hold a connection
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def sweep_stale_databases(own_run: str) -> list[str]:
+    """Drop the databases of every test run but `own_run` whose advisory lock is free (it was
+    killed before its teardown ran); the names dropped. A run that holds its lock is alive,
+    and its databases stay."""
+    try:
+        conn = _admin(connect_timeout=3)
+    except psycopg.OperationalError:
+        return []
+    dropped: list[str] = []
+    with conn:
+        for run, names in _run_databases(conn).items():
+            if run == own_run:
+                continue
+            key = run_lock_key(run)
+            free = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+            if not (free and free[0]):
+                continue  # its run is alive
+            try:  # held while dropping: a run cannot start with this id meanwhile
+                _drop_all(conn, names)
+                dropped.extend(names)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", [key])
+    return dropped
+
+
+def drop_run_databases(run: str) -> None:
+    """Drop the databases this test run made (none when no server answers)."""
+    try:
+        conn = _admin()
+    except psycopg.OperationalError:
+        return
+    with conn:
+        _drop_all(conn, _run_databases(conn).get(run, []))
 
 
 def pg_url(database: str) -> str:
@@ -1218,7 +1304,7 @@ def shared_pg_demo(
     key = f"pg-demo-s{seed}-r{reps}-m{months}-{today.isoformat()}-{settings_key(settings)}"
 
     def build(folder: Path) -> tuple[str, DemoSummary, dict[str, Any]]:
-        name = f"{TEMPLATE_PREFIX}{os.environ[RUN_ID]}_{uuid.uuid4().hex[:8]}"
+        name = run_database_name("tpl")
         with _admin() as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         engine = make_engine(pg_url(name))
@@ -1239,17 +1325,24 @@ def shared_pg_demo(
 # every test on PostgreSQL waited that long in its set-up while its core stood idle. Each
 # process makes the next copy of a template in a thread while the current test runs, and drops
 # a used copy the same way; `settle_pg_copies` waits for that work when the session ends. The
-# copies carry the run's id, so `drop_templates` also drops any a crashed worker left behind.
+# copies carry the run's id, so `drop_run_databases` also drops any a crashed worker left behind.
 # Two threads and two copies ahead: a quick test on PostgreSQL ends before one copy is made,
 # and the server makes two copies at once in about the time of one (4 in 0.78 s, not 1.54).
+# The drops have threads of their own, six of them. On PostgreSQL 15 each DROP DATABASE waits
+# for a checkpoint, and a checkpoint's fsyncs took 3.4 s on average on the shared machine
+# (pg_stat_bgwriter, 2026-12-06, 939 checkpoints requested): on the copies' two threads each
+# drop held up the copies queued behind it, and set-ups waited up to 131 s for a copy
+# (tests/services and tests/channels on PostgreSQL, -n 0). Drops waiting at the same time
+# share the next checkpoint, so six threads drain a backlog of drops six at a time.
 _AHEAD = ThreadPoolExecutor(2, thread_name_prefix="pg-copies")
+_DROPPER = ThreadPoolExecutor(6, thread_name_prefix="pg-drops")
 _COPIES_AHEAD = 2
 _next_copies: dict[str, list[Future[str]]] = {}
 _drops: list[Future[None]] = []
 
 
 def _new_copy(template: str) -> str:
-    name = f"{TEMPLATE_PREFIX}{os.environ[RUN_ID]}_copy_{uuid.uuid4().hex[:10]}"
+    name = run_database_name("copy")
     with _admin() as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     return name
@@ -1273,33 +1366,18 @@ def pg_copy(template: str, *, ahead: bool = False) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-        _drops.append(_AHEAD.submit(_drop, name))
+        _drops.append(_DROPPER.submit(_drop, name))
 
 
 def settle_pg_copies() -> None:
     """Drop the copies made ahead that no test took and wait for every drop; a drop that
     failed fails here, as it did in the test's teardown before drops ran in the background."""
     for queued in _next_copies.values():
-        _drops.extend(_AHEAD.submit(_drop, made.result()) for made in queued)
+        _drops.extend(_DROPPER.submit(_drop, made.result()) for made in queued)
     _next_copies.clear()
     done, _drops[:] = list(_drops), []
     for drop in done:
         drop.result()
-
-
-def drop_templates(run: str) -> None:
-    """Drop the template databases this test run made (none when no server answers)."""
-    try:
-        conn = _admin()
-    except psycopg.OperationalError:
-        return
-    with conn:
-        pattern = f"{TEMPLATE_PREFIX}{run}\\_%"
-        names = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s", [pattern]
-        ).fetchall()
-        for (name,) in names:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # The CRM sync status (tests/web/test_sync_pages.py covers who may read it).

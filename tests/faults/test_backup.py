@@ -109,7 +109,7 @@ def test_sqlite_backup_under_writes_holds_every_acknowledged_write(tmp_path: Pat
 @pytest.fixture
 def pg_databases() -> Iterator[tuple[str, str]]:
     """Two empty PostgreSQL databases of this test's own (a live one and a restore target)."""
-    with scratch_pg_databases("paceline_backup", 2) as (live, target):
+    with scratch_pg_databases("backup", 2) as (live, target):
         yield live, target
 
 

@@ -85,7 +85,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         _migrate(url)
         yield url
         return
-    with scratch_pg_databases("paceline_concur") as (url,):
+    with scratch_pg_databases("concur") as (url,):
         _migrate(url)
         if request.param == "postgresql-partitioned":
             engine = make_engine(url)

@@ -61,7 +61,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'served.db'}"
         return
-    with scratch_pg_databases("paceline_kill") as (url,):
+    with scratch_pg_databases("kill") as (url,):
         yield url
 
 

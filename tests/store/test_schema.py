@@ -151,7 +151,7 @@ def empty_url(db_url_and_engine: tuple[str, Engine], tmp_path: Path) -> Iterator
     if db_url_and_engine[0] == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
     else:
-        with scratch_pg_databases("paceline_test_upgrade") as (url,):
+        with scratch_pg_databases("upgrade") as (url,):
             yield url
 
 

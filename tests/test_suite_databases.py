@@ -1,0 +1,93 @@
+"""The suite's PostgreSQL databases: a test run killed midway leaves its databases on the
+server, and the next run drops them, but never those of a run still going.
+
+Each run's databases are named for it (`paceline_run_<run>_...`) and its first process holds
+an advisory lock keyed by the run's id for as long as it lives; the server lets go of the lock
+when that process's connection closes, however it ended (`factories.sweep_stale_databases`).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from factories import (
+    PG_ADMIN_URL,
+    RUN_ID,
+    hold_run_lock,
+    pg_conninfo,
+    run_database_name,
+    run_lock_key,
+    sweep_stale_databases,
+)
+
+
+@pytest.fixture
+def pg_admin() -> Iterator[psycopg.Connection]:
+    """A connection to the server's admin database (`pg_`: left out of `make test-fast`)."""
+    try:
+        conn = psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL}: {exc}".strip())
+    with conn:
+        yield conn
+
+
+def _databases(conn: psycopg.Connection, names: list[str]) -> set[str]:
+    found = conn.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)", [names])
+    return {name for (name,) in found}
+
+
+def test_a_killed_runs_databases_are_dropped_and_a_live_runs_kept(
+    pg_admin: psycopg.Connection,
+) -> None:
+    """Three runs planted on the server: one killed (no lock held), one alive (its lock held
+    on a connection of its own, as its first process holds it) and this run itself. The
+    sweep drops only the killed run's databases; the live run's lock is still held after."""
+    killed, alive = uuid.uuid4().hex[:12], uuid.uuid4().hex[:12]
+    own = os.environ[RUN_ID]
+    planted = {
+        "killed": [run_database_name("tpl", killed), run_database_name("copy", killed)],
+        "alive": [run_database_name("copy", alive)],
+        "own": [run_database_name("sweep", own)],
+    }
+    everything = [name for names in planted.values() for name in names]
+    live_lock = hold_run_lock(alive)
+    assert live_lock is not None
+    try:
+        for name in everything:
+            pg_admin.execute(f'CREATE DATABASE "{name}"')
+        dropped = sweep_stale_databases(own)  # and any other killed run's, which is right
+        assert set(planted["killed"]) <= set(dropped)
+        assert not set(dropped) & {*planted["alive"], *planted["own"]}
+        assert _databases(pg_admin, everything) == {*planted["alive"], *planted["own"]}
+        taken = pg_admin.execute("SELECT pg_try_advisory_lock(%s)", [run_lock_key(alive)])
+        assert taken.fetchone() == (False,)  # the sweep did not take or free the live run's lock
+
+        live_lock.close()  # that run ends without dropping its databases: killed, now
+        live_lock = None
+        assert set(planted["alive"]) <= set(sweep_stale_databases(own))
+        assert _databases(pg_admin, everything) == set(planted["own"])
+    finally:
+        if live_lock is not None:
+            live_lock.close()
+        for name in everything:
+            pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_this_run_holds_its_lock(pg_admin: psycopg.Connection) -> None:
+    """The run under way holds its own lock (taken at start-up by conftest.py), so another
+    run's sweep leaves this run's databases alone."""
+    taken = pg_admin.execute("SELECT pg_try_advisory_lock(%s)", [run_lock_key(os.environ[RUN_ID])])
+    assert taken.fetchone() == (False,)
+
+
+def test_database_names_carry_the_run_and_fit_postgresql() -> None:
+    run = "0123456789ab"
+    name = run_database_name("session_gw12", run)
+    assert name.startswith(f"paceline_run_{run}_session_gw12_")
+    assert len(name) <= 63  # PostgreSQL's limit: a longer name is cut, and would not match
