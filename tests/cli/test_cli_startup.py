@@ -191,6 +191,15 @@ def test_log_loads_no_analysis_web_migration_library_plugin_source_or_channel(
         assert conn.execute(text("SELECT count(*) FROM activity")).scalar_one() == 1
 
 
+def test_summary_loads_no_statistics_library(rep_db: tuple[str, Engine]) -> None:
+    """`summary` imports the scorecard (for its paced reps), which imported SciPy's statistics
+    for the chance of a shortfall, which `summary` never asks: most of its start-up."""
+    url, _ = rep_db
+    loaded = modules_imported_by("-m", "paceline.cli", "--db", url, "summary")
+    assert "paceline.analytics.scorecard" in loaded  # read real output
+    assert {module.split(".")[0] for module in loaded} & {"scipy", "pandas", "plotly"} == set()
+
+
 def test_the_root_group_lists_every_command_and_builds_only_the_one_that_runs(
     rep_db: tuple[str, Engine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
