@@ -1,11 +1,12 @@
-"""CLI start-up: wall and CPU time of `paceline --help` and `paceline log`, before and after.
+"""CLI start-up: wall and CPU time of `paceline --help`, `log` and `summary`, before and after.
 
 A command's start-up is mostly imports: the benchmark runs each command in a fresh
 interpreter, as a user does, and reports the median wall time, the CPU time the child used
 (user + system; on a shared, loaded machine the wall time mostly measures the other
 processes) and its peak memory, and each command's CPU as a ratio to a bare interpreter's
 (`python -c pass`, measured the same way in the same run): the ratio travels between
-machines and loads better than the seconds do. It also counts, in one more run each, the
+machines and loads better than the seconds do. `python -c "import sqlalchemy"` is measured
+too: the floor of any command that opens the database. It also counts, in one more run each, the
 modules the command imports (`-X importtime`) and the Python function calls it makes
 (`-m cProfile`): neither depends on the machine's load, so they compare two trees on a
 shared machine where the seconds cannot. With `--cli-before REV` it extracts that git
@@ -39,6 +40,10 @@ RESULTS = ROOT / "benchmarks" / "results"
 GNU_TIME = Path("/usr/bin/time")
 TARGET_SECONDS = 0.3  # the issue's goal for --help and log, wall time on an idle machine
 BASELINE = "-c pass"  # a bare interpreter: the floor every command stands on
+# Importing SQLAlchemy alone: the floor of any command that opens the database (`log`), since
+# the CLI writes through the same service layer, on SQLAlchemy Core, as the API and the web.
+SQLALCHEMY = "-c sqlalchemy"
+GOALS = ("--help", "log")  # the commands the 0.3 s goal is for (summary is reported beside)
 
 
 @dataclass(frozen=True)
@@ -179,8 +184,10 @@ def run(args: argparse.Namespace) -> int:
         url = _prepare_database(ROOT / "src", work)
         commands = {
             BASELINE: ["-c", "pass"],
+            SQLALCHEMY: ["-c", "import sqlalchemy"],
             "--help": ["--help"],
             "log": ["--db", url, "log", "call", "--rep", "Ana Ruiz", "--at", "2026-12-07"],
+            "summary": ["--db", url, "summary"],
         }
         timings = [
             _measure(tree, src, name, argv, runs, work)
@@ -190,14 +197,14 @@ def run(args: argparse.Namespace) -> int:
     load = os.getloadavg()[0]
     print(f"CLI start-up, median of {runs} runs (load average {load:.1f} on {os.cpu_count()} CPUs)")
     print(
-        f"{'tree':<24} {'command':<10} {'wall s':>8} {'CPU s':>8} {'x pass':>7} {'peak MiB':>9}"
+        f"{'tree':<24} {'command':<13} {'wall s':>8} {'CPU s':>8} {'x pass':>7} {'peak MiB':>9}"
         f" {'modules':>8} {'calls':>9}"
     )
     bare = {t.tree: t.cpu_median_s for t in timings if t.command == BASELINE}
     for t in timings:
         ratio = t.cpu_median_s / bare[t.tree] if bare.get(t.tree) else float("nan")
         print(
-            f"{t.tree:<24} {t.command:<10} {t.wall_median_s:>8.3f} {t.cpu_median_s:>8.3f} "
+            f"{t.tree:<24} {t.command:<13} {t.wall_median_s:>8.3f} {t.cpu_median_s:>8.3f} "
             f"{ratio:>7.1f} {'n/a' if t.max_rss_mib is None else f'{t.max_rss_mib:.1f}':>9}"
             f" {t.modules:>8} {'' if t.calls is None else f'{t.calls:,}':>9}"
         )
@@ -212,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
     slow = [
         t
         for t in timings
-        if t.tree == "current" and t.command != BASELINE and t.cpu_median_s > TARGET_SECONDS
+        if t.tree == "current" and t.command in GOALS and t.cpu_median_s > TARGET_SECONDS
     ]
     for t in slow:
         print(f"note: {t.command} uses {t.cpu_median_s:.2f} s of CPU, over {TARGET_SECONDS} s")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
+import typing
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from paceline.config import (
     ConfigError,
+    Settings,
     default_config_text,
     default_settings,
     derive,
@@ -176,3 +180,35 @@ def test_derived_values_are_kept_per_configuration_object() -> None:
     copied = derive(settings.model_copy(), "k", lambda: build("copy"))
     assert (first, again, other_key, copied) == ("first", "first", "other key", "copy")
     assert built == ["first", "other key", "copy"]
+
+
+def _models(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[type[BaseModel]]:
+    """`model` and every configuration model its fields hold (nested, in lists and dicts)."""
+    if model in seen:
+        return seen
+    seen.add(model)
+    for info in model.model_fields.values():
+        stack: list[object] = [info.annotation]
+        while stack:
+            annotation = stack.pop()
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                _models(annotation, seen)
+            stack.extend(typing.get_args(annotation))
+    return seen
+
+
+def test_no_default_factory_is_a_builtin() -> None:
+    """Pydantic asks `inspect.signature` whether a default factory takes the validated data;
+    for `list`, `dict` or a bound `.copy` that parses the builtin's text signature (tokenize
+    and ast, each time), which every command paid at start-up. The factories are functions."""
+    models = _models(Settings, set())
+    assert len(models) > 20  # the walk found the nested models, not only Settings
+    factories = {
+        f"{model.__name__}.{name}": info.default_factory
+        for model in models
+        for name, info in model.model_fields.items()
+        if info.default_factory is not None
+    }
+    assert "CalendarSettings.work_days" in factories and "Settings.stages" in factories
+    builtins = {name for name, made in factories.items() if not inspect.isfunction(made)}
+    assert builtins == set()

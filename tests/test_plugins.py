@@ -29,6 +29,7 @@ from typing import Any
 
 import pluggy
 import pytest
+import typer
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select
 from typer.testing import CliRunner
@@ -210,6 +211,40 @@ def test_the_plugin_is_found_through_its_entry_point(installed: pluggy.PluginMan
     ]  # the built-ins, and the plugin's
     # the built-ins are plugins like any other, registered under their module names
     assert set(plugins.DEFAULT_PLUGINS) <= {name for name, _ in installed.list_name_plugin()}
+
+
+def test_built_in_hooks_names_what_the_built_in_plugins_implement() -> None:
+    """`BUILT_IN_HOOKS` lets a command list skip the built-ins: it must be their real hooks."""
+    manager = plugins.make_plugin_manager()
+    implemented = {
+        caller.name
+        for name in plugins.DEFAULT_PLUGINS
+        for caller in manager.get_hookcallers(manager.get_plugin(name)) or []
+    }
+    assert implemented == plugins.BUILT_IN_HOOKS
+
+
+def test_listing_commands_first_loads_the_installed_plugins_alone(
+    plugin_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the process's manager is made, `add_commands` asks a manager of the installed
+    plugins only; the built-ins come with the process's manager, on first need, and a
+    failure either one met is reported once."""
+    monkeypatch.syspath_prepend(str(plugin_folder))
+    monkeypatch.setattr(plugins, "_manager", None)
+    monkeypatch.setattr(plugins, "_installed_only", None)
+    cli = typer.Typer()
+    plugins.add_commands(cli)
+    assert [c.name for c in cli.registered_commands] == ["hello"]
+    light = plugins._installed_only
+    assert light is not None and light.get_plugin("example") is not None
+    assert light.get_plugin("paceline.ingest.csv_source") is None
+    assert plugins._manager is None  # no built-in loaded yet
+    assert {"csv", "jsonl"} <= set(plugins.import_sources())
+    assert plugins._manager is not None
+    assert plugins._manager.get_plugin("paceline.ingest.csv_source") is not None
+    plugins.use(None)
+    assert plugins._installed_only is None
 
 
 def test_the_load_switch_picks_which_installed_plugins_load(

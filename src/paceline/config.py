@@ -45,6 +45,22 @@ Unit = Literal["count", "currency", "percent", "ratio", "minutes", "days"]
 DEFAULT_WORK_DAYS: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
 
 
+# Default factories are Python functions, not `list`, `dict` or a bound `.copy`: Pydantic asks
+# `inspect.signature` whether a factory takes the validated data, which for a builtin means
+# parsing its text signature (tokenize and ast, once per field), a few percent of every
+# command's start-up (`paceline log`).
+def _empty_list() -> list[Any]:
+    return []
+
+
+def _empty_dict() -> dict[str, Any]:
+    return {}
+
+
+def _work_days() -> list[Weekday]:
+    return DEFAULT_WORK_DAYS.copy()
+
+
 class ConfigError(ValueError):
     """A configuration file that cannot be used; the message names the offending key."""
 
@@ -89,8 +105,8 @@ class CliSettings(_Strict):
 
 class CalendarSettings(_Strict):
     timezone: str = "UTC"
-    work_days: list[Weekday] = Field(default_factory=DEFAULT_WORK_DAYS.copy)
-    holidays: list[dt.date] = Field(default_factory=list)
+    work_days: list[Weekday] = Field(default_factory=_work_days)
+    holidays: list[dt.date] = Field(default_factory=_empty_list)
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
 
     @field_validator("timezone")
@@ -238,14 +254,14 @@ class MetricSettings(_Strict):
 class RoleSettings(_Strict):
     name: Name
     label: str = ""
-    key_metrics: list[Name] = Field(default_factory=list)
+    key_metrics: list[Name] = Field(default_factory=_empty_list)
     # The contiguous slice of `[funnel] steps` this role works (plans give its reps targets
     # for these steps only); None: the span of its key metrics in the funnel.
     funnel_steps: list[Name] | None = None
 
 
 class FunnelSettings(_Strict):
-    steps: list[Name] = Field(default_factory=list)
+    steps: list[Name] = Field(default_factory=_empty_list)
 
 
 class StageSettings(_Strict):
@@ -404,7 +420,7 @@ class MeetingSettings(_Strict):
     """
 
     internal_domains: list[Annotated[str, StringConstraints(to_lower=True, min_length=1)]] = Field(
-        default_factory=list
+        default_factory=_empty_list
     )
     kind: Name = "meeting"
     video_kind: Name = "video_meeting"
@@ -509,7 +525,7 @@ class SchedulerSettings(_Strict):
     # A run not finished within this many minutes is taken to have died and is taken over.
     lease_minutes: int = Field(default=15, ge=1, le=24 * 60)
     poll_seconds: int = Field(default=60, ge=1, le=3600)  # how often the scheduler looks
-    team_timezones: dict[str, str] = Field(default_factory=dict)  # team name -> IANA zone
+    team_timezones: dict[str, str] = Field(default_factory=_empty_dict)  # team name -> IANA zone
 
     @field_validator("team_timezones")
     @classmethod
@@ -554,23 +570,23 @@ class Settings(_Strict):
     metrics: list[MetricSettings]
     roles: list[RoleSettings]
     funnel: FunnelSettings = FunnelSettings()
-    stages: list[StageSettings] = Field(default_factory=list)
+    stages: list[StageSettings] = Field(default_factory=_empty_list)
     pacing: PacingSettings = PacingSettings()
     plan: PlanSettings = PlanSettings()
     alerts: AlertSettings = AlertSettings()
     leaderboard: LeaderboardSettings = LeaderboardSettings()
     diagnose: DiagnoseSettings = DiagnoseSettings()
-    coaching: list[CoachingRule] = Field(default_factory=list)
+    coaching: list[CoachingRule] = Field(default_factory=_empty_list)
     insight: InsightSettings = InsightSettings()
     meetings: MeetingSettings = MeetingSettings()
     cli: CliSettings = CliSettings()
-    jobs: list[JobSettings] = Field(default_factory=list)
+    jobs: list[JobSettings] = Field(default_factory=_empty_list)
     scheduler: SchedulerSettings = SchedulerSettings()
     web: WebSettings = WebSettings()
     # Live CRM syncs, a table per connector (`[sync.hubspot]`).
-    sync: dict[str, SyncSourceSettings] = Field(default_factory=dict)
+    sync: dict[str, SyncSourceSettings] = Field(default_factory=_empty_dict)
     # Installed plugins' own settings, a table each (`[plugins.slack]`): the plugin checks them.
-    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    plugins: dict[str, dict[str, Any]] = Field(default_factory=_empty_dict)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:

@@ -47,6 +47,11 @@ DEFAULT_PLUGINS = (
     "paceline.channels.webhooks",
 )
 LOAD_ENV_VAR = "PACELINE_LOAD_PLUGINS"
+# The hooks the built-in plugins implement (tests/test_plugins.py holds this to their modules).
+# None adds commands or routes, so asking for those before anything else needed the plugins
+# (listing the commands: `paceline --help`) loads the installed plugins alone, not the
+# built-in import sources and channels (a tenth of `--help`); see `_manager_for`.
+BUILT_IN_HOOKS = frozenset({"register_import_sources", "register_alert_channels"})
 
 
 class _Named(Protocol):
@@ -82,13 +87,14 @@ def _record(plugin_manager: pluggy.PluginManager) -> _Record:
     return _records.setdefault(plugin_manager, _Record())
 
 
-def make_plugin_manager() -> pluggy.PluginManager:
-    """A manager with the built-ins and the installed plugins (as the environment allows)."""
+def make_plugin_manager(built_ins: bool = True) -> pluggy.PluginManager:
+    """A manager with the built-ins and the installed plugins (as the environment allows);
+    with `built_ins=False`, the installed plugins only."""
     import importlib.metadata  # reading the installed packages' entry points costs a little
 
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
-    for name in DEFAULT_PLUGINS:
+    for name in DEFAULT_PLUGINS if built_ins else ():
         manager.register(importlib.import_module(name), name=name)
     wanted = os.environ.get(LOAD_ENV_VAR)
     only = None if wanted is None else {n.strip() for n in wanted.split(",") if n.strip()}
@@ -116,15 +122,16 @@ def _fail(plugin_manager: pluggy.PluginManager, plugin: str, stage: str, exc: Ex
 def failures(load: bool = True) -> list[PluginFailure]:
     """The plugins set aside so far by this process's manager (loading happens on first use;
     with `load=False`, a process that has not needed its plugins has none set aside)."""
-    if not load and _manager is None:
-        return []
-    return list(_record(manager()).failures.values())
+    found = {} if _installed_only is None else dict(_record(_installed_only).failures)
+    if load or _manager is not None:
+        found.update(_record(manager()).failures)
+    return list(found.values())
 
 
 def _results(hook: str, **kwargs: Any) -> Iterator[Any]:
     """Each plugin's answer to `hook`, one plugin at a time: one that raises is reported
     and skipped, the others still answer (pluggy alone would stop at the first error)."""
-    plugin_manager = manager()
+    plugin_manager = _manager_for(hook)
     caller = getattr(plugin_manager.hook, hook)
     for impl in reversed(caller.get_hookimpls()):  # the order pluggy calls them in
         try:
@@ -134,6 +141,7 @@ def _results(hook: str, **kwargs: Any) -> Iterator[Any]:
 
 
 _manager: pluggy.PluginManager | None = None
+_installed_only: pluggy.PluginManager | None = None  # see _manager_for
 
 
 def manager() -> pluggy.PluginManager:
@@ -144,10 +152,24 @@ def manager() -> pluggy.PluginManager:
     return _manager
 
 
+def _manager_for(hook: str) -> pluggy.PluginManager:
+    """The manager to ask `hook`: the process's; or, while it is not made yet, for a hook no
+    built-in implements, one with the installed plugins alone (made once). The built-ins
+    then load with the process's manager when a command first needs them; an installed
+    plugin is registered with both, its answers to each hook given once, by one of them."""
+    global _installed_only
+    if _manager is not None or hook in BUILT_IN_HOOKS:
+        return manager()
+    if _installed_only is None:
+        _installed_only = make_plugin_manager(built_ins=False)
+    return _installed_only
+
+
 def use(plugin_manager: pluggy.PluginManager | None) -> None:
     """Make `plugin_manager` the process's manager (None: make a fresh one on next use)."""
-    global _manager
+    global _manager, _installed_only
     _manager = plugin_manager
+    _installed_only = None
 
 
 def import_sources() -> dict[str, ImportSource]:

@@ -200,6 +200,16 @@ def test_log_takes_the_rep_from_the_environment(team: Path) -> None:
     assert code == 0 and json.loads(output)["rep"] == "Ana Ruiz"  # --rep wins
 
 
+def test_log_prints_a_name_as_written_not_as_rich_markup(team: Path) -> None:
+    """The confirmation line is plain text: a name in square brackets is data, which Rich
+    would have read as a style tag and dropped ("Ana [b]Ruiz" printed as "Ana Ruiz")."""
+    code, output = cli("rep", "add", "Cy [b]Lane", "--role", "ae")
+    assert code == 0, output
+    code, output = cli("log", "call", "--rep", "Cy [b]Lane", "--at", "2026-12-07")
+    assert code == 0, output
+    assert "for Cy [b]Lane on 2026-12-07" in output
+
+
 def test_log_takes_the_rep_from_the_configuration(team: Path) -> None:
     config = team / "paceline.toml"
     text = config.read_text("utf-8")

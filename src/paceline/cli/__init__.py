@@ -759,9 +759,11 @@ def log(
         out.print_json(dumps(logged))
         return
     selling = "selling" if logged.selling else "non-selling"
-    out.print(
+    out.print(  # plain text: a name is data, not Rich markup; no highlighter (a few % of log)
         f"logged {logged.kind} #{logged.id} for {logged.rep} on {logged.local_date} "
-        f"({selling}{', ' + logged.outcome if logged.outcome else ''})"
+        f"({selling}{', ' + logged.outcome if logged.outcome else ''})",
+        markup=False,
+        highlight=False,
     )
 
 
