@@ -372,3 +372,24 @@ def test_a_euro_amount_with_a_thousands_dot_is_refused_not_stored_as_cents(
     result = run(engine, with_currency(settings, None), write(tmp_path / "g.csv", text))
     assert [(line, field) for line, field, _ in errors(result)] == [("2", "amount")]
     assert amounts(engine) == {"g2": Decimal("1234567.00")}
+
+
+def test_a_currency_recorded_by_an_import_that_stored_nothing_is_forgotten(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A euro file whose every row was refused (its close dates unreadable) stored no amount,
+    but its euros were recorded when the amounts were read: the dollars file after it was
+    refused row by row for "the amounts already imported are in EUR", though none were.
+    Now the dollars import, and count in dollars."""
+    plain = with_currency(settings, None)
+    broken = HEADER + (
+        'b1,Initech,Ana Ruiz,"1.000,00 €",closed_won,2026-03-04T10:00:00,not a date\n'
+        "b2,Hooli,Ana Ruiz,300 EUR,closed_won,2026-03-05T10:00:00,not a date\n"
+    )
+    refused = run(engine, plain, write(tmp_path / "broken.csv", broken))
+    assert (refused.inserted, refused.rejected) == (0, 2)
+    dollars = run(engine, plain, write(tmp_path / "usd.csv", DOLLARS))
+    assert (dollars.inserted, dollars.rejected) == (2, 0)
+    assert won_total(engine) == Decimal("1250.00")
+    later = run(engine, plain, write(tmp_path / "eur.csv", EUROS))
+    assert "already imported are in USD" in errors(later)[0][2]

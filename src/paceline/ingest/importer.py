@@ -54,7 +54,7 @@ from paceline.ingest.fields import CurrencyCheck, FieldError, currency_codes
 from paceline.ingest.mapping import Entity, Mapping, generic_mapping
 from paceline.ingest.sources import ImportSource, ReadOptions, Row, RowTable
 from paceline.ingest.writers import WRITERS, Writer
-from paceline.store.currency import claim_currency, stored_currency
+from paceline.store.currency import claim_currency, forget_unused_currency, stored_currency
 from paceline.store.models import utcnow
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ImportOptions", "ImportResult", "import_csv", "import_file"]
@@ -201,6 +201,7 @@ def _currency_check(engine: Engine, settings: Settings, entity: Entity) -> Curre
     recorded (`store.currency`) before a row in it is written. A configured currency that
     disagrees with the stored amounts stops the import before anything is written."""
     configured = settings.money.currency
+    forget_unused_currency(engine)
     stored = stored_currency(engine)
     if configured and stored and configured not in currency_codes(stored):
         raise ImportFileError(

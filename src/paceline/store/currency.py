@@ -8,10 +8,11 @@ replaced by a code ("CAD") once an import names one it may stand for.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from paceline.store.models import MoneyCurrency, utcnow
+from paceline.store.models import Deal, DealStageHistory, MoneyCurrency, utcnow
+from paceline.store.runs import any_running
 
 _ROW = 1
 
@@ -22,6 +23,23 @@ def stored_currency(engine: Engine) -> str | None:
         return conn.execute(
             select(MoneyCurrency.currency).where(MoneyCurrency.id == _ROW)
         ).scalar_one_or_none()
+
+
+def forget_unused_currency(engine: Engine) -> bool:
+    """Forget the recorded currency while no amount is stored; return whether it was.
+
+    A currency is recorded as soon as an import accepts a marked amount, before its row is
+    written: an import whose every row was then refused (a wrong date column, the reject
+    limit), or deals deleted since, left a currency nothing is in, and the next file in the
+    right currency was refused for disagreeing with it. Not while an import runs: it may
+    have recorded the currency for rows it has not committed yet."""
+    no_amount = ~exists().where(Deal.amount.is_not(None))
+    no_history_amount = ~exists().where(DealStageHistory.amount.is_not(None))
+    with engine.begin() as conn:
+        if any_running(conn):
+            return False
+        forgotten = conn.execute(delete(MoneyCurrency).where(no_amount, no_history_amount))
+        return bool(forgotten.rowcount)
 
 
 def claim_currency(engine: Engine, currency: str, instead_of: str | None) -> str:
