@@ -19,6 +19,7 @@ worker asks first, and every fixture copies it (`factories.shared_demo`, `shared
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import shutil
 import sys
@@ -357,3 +358,13 @@ def client(db: Engine, settings: Settings, org: Org) -> Iterator[TestClient]:
     app.state.test_org = org
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def python_gc_thresholds() -> Iterator[None]:
+    """Python's default collector thresholds during the test, whatever the process had, then
+    the process's own: the tests of `paceline.collector`'s users read what they are set to."""
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    yield
+    gc.set_threshold(*before)

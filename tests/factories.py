@@ -365,6 +365,17 @@ def login(client: TestClient, engine: Engine, username: str) -> None:
     client.cookies.set(SESSION_COOKIE, cookie)
 
 
+def import_page_client(engine: Engine, settings: Settings) -> tuple[TestClient, str]:
+    """An admin's client on the web Import page, and that page's HTML (its CSRF token and
+    fields): the form tests post uploads through it."""
+    quick_user(engine, "root", "admin")
+    client = TestClient(made_app(settings, engine))
+    login(client, engine, "root")
+    page = client.get("/import")
+    assert page.status_code == 200
+    return client, page.text
+
+
 # --- the command line ------------------------------------------------------------------------
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,12 +18,7 @@ from paceline.config import Settings
 AS_OF = dt.date(2026, 11, 18)
 
 
-@pytest.fixture(autouse=True)
-def default_thresholds() -> Iterator[None]:
-    before = gc.get_threshold()
-    gc.set_threshold(700, 10, 10)
-    yield
-    gc.set_threshold(*before)
+pytestmark = pytest.mark.usefixtures("python_gc_thresholds")
 
 
 def test_scorecards_and_a_leaderboard_run_with_fewer_collections(

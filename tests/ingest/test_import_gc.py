@@ -5,7 +5,6 @@ finished import, a failed one, and once the last of several overlapping imports 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -20,13 +19,7 @@ HEADER = "external_id,rep,kind,occurred_at,duration_min,outcome,has_ask,account,
 ROWS = [f"g{i},Ana Ruiz,call,2026-11-0{2 + i},{i},no_answer,no,Acme," for i in range(4)]
 
 
-@pytest.fixture(autouse=True)
-def default_thresholds() -> Iterator[None]:
-    """Python's defaults during the test, whatever the process had; then the process's own."""
-    before = gc.get_threshold()
-    gc.set_threshold(700, 10, 10)
-    yield
-    gc.set_threshold(*before)
+pytestmark = pytest.mark.usefixtures("python_gc_thresholds")
 
 
 def _import(

@@ -12,23 +12,15 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from factories import made_app
-from paceline.auth.accounts import add_user
+from factories import csrf_of, import_page_client
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.ingest.writers import CLOSED_BEFORE_CREATED
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Deal
 
-PASSWORD = "correct-horse-battery"
 # Close's won status is labelled "Won": a stage the configuration must have.
 WON_STAGE = '\n[[stages]]\nname = "won"\nstatus = "won"\nprobability = 1.0\n'
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found is not None
-    return found[1]
 
 
 def _counts(html: str) -> dict[str, str]:
@@ -38,15 +30,8 @@ def _counts(html: str) -> dict[str, str]:
 def _admin_client(tmp_path: Path, settings: Settings) -> tuple[Engine, TestClient, str]:
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
     upgrade(engine)
-    add_user(engine, "root", PASSWORD, "admin")
-    client = TestClient(made_app(settings, engine))
-    login = client.get("/login")
-    client.post(
-        "/login", data={"username": "root", "password": PASSWORD, "csrf": _csrf(login.text)}
-    )
-    page = client.get("/import")
-    assert page.status_code == 200
-    return engine, client, _csrf(page.text)
+    client, page = import_page_client(engine, settings)
+    return engine, client, csrf_of(page)
 
 
 def test_the_shipped_mappings_are_offered(tmp_path: Path, settings: Settings) -> None:

@@ -3,41 +3,25 @@ the page did not have."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from factories import made_app, migrated_sqlite_copy
-from paceline.auth.accounts import add_user
+from factories import csrf_of, import_page_client, migrated_sqlite_copy
 from paceline.config import Settings
 from paceline.store.models import Activity
 
-PASSWORD = "correct-horse-battery"
 SEMICOLONS = b"rep;kind;occurred_at\nAna Ruiz;call;2026-11-16T10:00\nAna Ruiz;email;2026-11-17\n"
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found is not None
-    return found[1]
 
 
 def test_a_semicolon_file_imports_once_its_delimiter_is_chosen(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, settings: Settings
 ) -> None:
     engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
-    add_user(engine, "root", PASSWORD, "admin")
-    client = TestClient(made_app(settings, engine))
-    login = client.get("/login")
-    client.post(
-        "/login", data={"username": "root", "password": PASSWORD, "csrf": _csrf(login.text)}
-    )
-    page = client.get("/import")
-    assert page.status_code == 200 and 'name="delimiter"' in page.text
-    csrf = _csrf(page.text)
+    client, page = import_page_client(engine, settings)
+    assert 'name="delimiter"' in page
+    csrf = csrf_of(page)
 
     def upload(delimiter: str) -> str:
         answer = client.post(

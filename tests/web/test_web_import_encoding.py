@@ -3,19 +3,15 @@ rows refused with "import it again in that encoding", which the page could not d
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from factories import made_app, migrated_sqlite_copy
-from paceline.auth.accounts import add_user
+from factories import csrf_of, import_page_client, migrated_sqlite_copy
 from paceline.config import Settings
 from paceline.store.models import Account, Activity
 
-PASSWORD = "correct-horse-battery"
 CP1252 = (
     "rep,kind,occurred_at,account\n"
     "Ana Ruiz,call,2026-11-16T10:00,Café Müller\n"
@@ -23,25 +19,13 @@ CP1252 = (
 ).encode("cp1252")
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found is not None
-    return found[1]
-
-
 def test_a_cp1252_file_imports_whole_once_its_encoding_is_given(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, settings: Settings
 ) -> None:
     engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
-    add_user(engine, "root", PASSWORD, "admin")
-    client = TestClient(made_app(settings, engine))
-    login = client.get("/login")
-    client.post(
-        "/login", data={"username": "root", "password": PASSWORD, "csrf": _csrf(login.text)}
-    )
-    page = client.get("/import")
-    assert page.status_code == 200 and 'name="encoding"' in page.text
-    csrf = _csrf(page.text)
+    client, page = import_page_client(engine, settings)
+    assert 'name="encoding"' in page
+    csrf = csrf_of(page)
 
     def upload(encoding: str) -> str:
         answer = client.post(
