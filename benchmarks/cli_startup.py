@@ -152,14 +152,15 @@ def _extract(revision: str, into: Path) -> Path:
     return into / "src"
 
 
-def _prepare_database(src: Path, work: Path) -> str:
-    """A SQLite database with one rep, made with the current tree, for `log` to write to.
+def _prepare_database(src: Path, work: Path, name: str) -> str:
+    """A SQLite database with one rep, made by the tree at `src`, for its `log` to write to:
+    each tree its own, as an older tree refuses a database migrated past its own schema.
 
     Set up in a folder of its own: `init` writes a paceline.toml there, which the measured
     commands (run in `work`) must not read, an older tree rejecting newer keys."""
-    url = f"sqlite:///{work / 'bench.db'}"
-    env = _env(src, work / "pycache-setup")
-    setup = work / "setup"
+    url = f"sqlite:///{work / f'{name}.db'}"
+    env = _env(src, work / f"pycache-setup-{name}")
+    setup = work / f"setup-{name}"
     setup.mkdir()
     for args in (["--db", url, "init"], ["--db", url, "rep", "add", "Ana Ruiz", "--role", "sdr"]):
         subprocess.run(
@@ -181,19 +182,19 @@ def run(args: argparse.Namespace) -> int:
             (work / "before").mkdir()
             trees = {f"before ({args.cli_before})": _extract(args.cli_before, work / "before")}
             trees["current"] = ROOT / "src"
-        url = _prepare_database(ROOT / "src", work)
-        commands = {
-            BASELINE: ["-c", "pass"],
-            SQLALCHEMY: ["-c", "import sqlalchemy"],
-            "--help": ["--help"],
-            "log": ["--db", url, "log", "call", "--rep", "Ana Ruiz", "--at", "2026-12-07"],
-            "summary": ["--db", url, "summary"],
-        }
-        timings = [
-            _measure(tree, src, name, argv, runs, work)
-            for tree, src in trees.items()
-            for name, argv in commands.items()
-        ]
+        timings = []
+        for at, (tree, src) in enumerate(trees.items()):
+            url = _prepare_database(src, work, f"bench{at}")
+            commands = {
+                BASELINE: ["-c", "pass"],
+                SQLALCHEMY: ["-c", "import sqlalchemy"],
+                "--help": ["--help"],
+                "log": ["--db", url, "log", "call", "--rep", "Ana Ruiz", "--at", "2026-12-07"],
+                "summary": ["--db", url, "summary"],
+            }
+            timings += [
+                _measure(tree, src, name, argv, runs, work) for name, argv in commands.items()
+            ]
     load = os.getloadavg()[0]
     print(f"CLI start-up, median of {runs} runs (load average {load:.1f} on {os.cpu_count()} CPUs)")
     print(
