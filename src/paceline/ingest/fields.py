@@ -191,13 +191,9 @@ def currency_codes(marker: str) -> frozenset[str]:
     return CURRENCY_SYMBOLS.get(marker) or frozenset({marker})
 
 
-_codes = currency_codes
-
-
 def _name(marker: str) -> str:
     """A marker as the error says it: "€" is EUR, "$" stays "$" (which dollar is unknown)."""
-    codes = _codes(marker)
-    return next(iter(codes)) if len(codes) == 1 else marker
+    return currency_name(currency_codes(marker), marker)
 
 
 Claim = Callable[[str, "str | None"], str]
@@ -236,7 +232,7 @@ class CurrencyCheck:
         self.claim = claim
         self.inherited = stored is not None  # counting in what earlier imports recorded
         start = configured or stored
-        self.possible: frozenset[str] | None = _codes(start) if start else None
+        self.possible: frozenset[str] | None = currency_codes(start) if start else None
         self.first: str | None = start
         self.accepted: set[str] = set()  # markers accepted (narrowing never refuses them)
 
@@ -244,7 +240,7 @@ class CurrencyCheck:
         """Accept `marker` (a symbol or code) for `what` ("amount is in ...") or refuse it."""
         if marker in self.accepted:  # the usual case: the file's currency, again
             return
-        codes = _codes(marker)
+        codes = currency_codes(marker)
         narrowed = codes if self.possible is None else codes & self.possible
         if not narrowed:
             raise FieldError(self._refusal(marker, what))
@@ -254,7 +250,7 @@ class CurrencyCheck:
             if recorded != name:  # another import recorded its currency first: it counts
                 self.stored = self.first = recorded
                 self.inherited = True
-                held = _codes(recorded)
+                held = currency_codes(recorded)
                 self.possible = held if self.possible is None else self.possible & held
                 self.check(marker, what)
                 return
@@ -283,8 +279,7 @@ class CurrencyCheck:
 
     def _counted(self) -> str:
         """The currency accepted so far: its code once only one is possible."""
-        possible = self.possible or frozenset()
-        return next(iter(possible)) if len(possible) == 1 else _name(self.first or "")
+        return currency_name(self.possible or frozenset(), _name(self.first or ""))
 
     def parse_code(self, raw: str) -> str:
         """A currency column's code ("EUR"), checked."""
@@ -317,10 +312,12 @@ def make_date_parser(
     in Berlin. At midnight of its own offset it is a picked calendar date, kept as written.
     """
 
+    to_local = utc_to_local(zone) if zone is not None else None
+
     def parse(raw: str) -> dt.date:
         text = raw.strip()
-        if zone is not None and len(text) > 10:
-            day = offset_day(text, zone)
+        if to_local is not None and len(text) > 10:
+            day = _offset_day(text, to_local)
             if day is not None:
                 return day
         try:
@@ -447,16 +444,16 @@ def _day_of(moment: dt.datetime, to_local: Callable[[dt.datetime], dt.datetime])
 _MIDNIGHT = dt.time(0)
 
 
-def offset_day(text: str, zone: ZoneInfo) -> dt.date | None:
-    """`_day_of` for ISO text ("2026-03-31T23:30:00Z") in `zone`; None unless the text is a
-    date and time with an explicit offset."""
+def _offset_day(text: str, to_local: Callable[[dt.datetime], dt.datetime]) -> dt.date | None:
+    """`_day_of` for ISO text ("2026-03-31T23:30:00Z"); None unless the text is a date and
+    time with an explicit offset."""
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         return None
     if moment.tzinfo is None:
         return None
-    return _day_of(moment, utc_to_local(zone))
+    return _day_of(moment, to_local)
 
 
 def local_to_utc(zone: ZoneInfo) -> Callable[[dt.datetime], dt.datetime]:

@@ -201,8 +201,9 @@ def _currency_check(engine: Engine, settings: Settings, entity: Entity) -> Curre
     recorded (`store.currency`) before a row in it is written. A configured currency that
     disagrees with the stored amounts stops the import before anything is written."""
     configured = settings.money.currency
-    forget_unused_currency(engine)
     stored = stored_currency(engine)
+    if stored is not None and forget_unused_currency(engine):  # a write only when one is held
+        stored = None
     if configured and stored and configured not in currency_codes(stored):
         raise ImportFileError(
             f"[money] currency is {configured}, but the amounts already in the database are "
