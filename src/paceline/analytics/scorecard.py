@@ -26,6 +26,7 @@ from paceline.analytics.metrics import (
     base_metrics,
     metric_totals,
     metric_value,
+    rep_value,
 )
 from paceline.analytics.pacing import (
     STATUS_ORDER,
@@ -300,35 +301,26 @@ def _scorecard(
 ) -> Scorecard:
     """One rep's card over `w`, the rep's window of the period (from their start date).
 
-    `facts`: each metric's `_line_facts`, looked up once per request rather than per line.
-    The rep's numbers are read straight from the request's totals, targets and dispersions
-    (`rep_value`, `targets`, `Dispersions.of`, unrolled: this runs for every line of a page)."""
+    `facts`: each metric's `_line_facts`, looked up once per request rather than per line."""
     totals, targets, spread = read
     facts = facts or {}
     rep_id = rep.id
-    mine = totals.values.get(rep_id) or {}
-    spreads = spread.values
     lines: list[MetricLine] = []
     for name in metrics:
         f = facts.get(name) or _line_facts(settings, name)
-        actual = (
-            metric_value(settings, totals, (rep_id,), name)
-            if f.is_ratio
-            else mine.get(name, 0.0) + 0.0  # rep_value's count or sum: + 0.0 as there
-        )
         lines.append(
             _line(
                 settings,
                 w,
                 name,
-                actual,
+                rep_value(settings, totals, rep_id, name, is_ratio=f.is_ratio),
                 targets.get((rep_id, name)),
-                spreads.get((rep_id, name)) if spreads else None,
+                spread.of(rep_id, name),
                 amounts_unknown(settings, totals, [rep_id], name) if totals.unknown else 0,
                 f,
             )
         )
-    pooled = spreads.get((rep_id, POOLED)) if spreads else None
+    pooled = spread.of(rep_id, POOLED)
     lines = _behind_together(settings, lines, pooled)
     return _new_card(
         rep.name,
@@ -339,7 +331,7 @@ def _scorecard(
         w.as_of,
         w.total,
         w.elapsed,
-        w.total - w.elapsed,  # w.remaining
+        w.remaining,
         w.start,
         rep.start_date,
         lines,
