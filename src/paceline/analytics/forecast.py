@@ -1011,19 +1011,23 @@ def _revenue_by_day(
     # One cell per run and deal: summed deal after deal, as a += per deal added them.
     by_day: FloatArray = np.zeros((size, days))
     if cells:  # (bincount without weights would count in integers)
-        flat, weights = np.concatenate(cells), np.concatenate(amounts)
-        summed = np.bincount(flat, weights=weights, minlength=size * days)
-        by_day = np.asarray(summed, dtype=np.float64).reshape(size, days)
+        by_day = _summed_by_cell(np.concatenate(cells), np.concatenate(amounts), size, days)
     expected = inputs.new_wins_per_day
     if sizes.size and expected.sum() > 0:
         rates = np.outer(factors.creation * factors.win, expected)
         wins = rng.poisson(rates)
         cells_new = np.repeat(np.arange(size * days), wins.ravel())
         amounts_new = rng.choice(sizes, size=cells_new.size) * factors.size[cells_new // days]
-        by_day += np.bincount(cells_new, weights=amounts_new, minlength=size * days).reshape(
-            size, days
-        )
+        by_day += _summed_by_cell(cells_new, amounts_new, size, days)
     return np.asarray(by_day, dtype=np.float64)
+
+
+def _summed_by_cell(
+    cells: NDArray[np.int64], amounts: FloatArray, size: int, days: int
+) -> FloatArray:
+    """(runs, days): the `amounts` won in each flat cell (run * days + day), summed in order."""
+    summed = np.bincount(cells, weights=amounts, minlength=size * days)
+    return np.asarray(summed, dtype=np.float64).reshape(size, days)
 
 
 def _open_deal_wins(
