@@ -597,8 +597,7 @@ class ActivityWriter(AccountMakingWriter):
             if p.record["contact_ref"]
         }
         if not pairs and not refs:  # no contact named in the batch: one store a row
-            for r in [p.record for p in batch]:
-                r["contact_id"] = None
+            _set_all(batch, "contact_id", None)
             return
         by_ref = self.contacts.resolve_refs(conn, refs) if refs else {}
         for p in batch:
@@ -614,8 +613,7 @@ class ActivityWriter(AccountMakingWriter):
     def _resolve_deals(self, conn: Connection, batch: list[Pending]) -> None:
         refs = [p.record["deal_ref"] for p in batch if p.record["deal_ref"]]
         if not refs:  # no deal named in the batch: one store a row
-            for r in [p.record for p in batch]:
-                r["deal_id"] = None
+            _set_all(batch, "deal_id", None)
             return
         known = self.deals.resolve(conn, refs)
         for p in batch:
@@ -1205,3 +1203,9 @@ def _resolve_account_ids(conn: Connection, accounts: AccountResolver, batch: lis
             if r["account"]
             else None
         )
+
+
+def _set_all(batch: list[Pending], field: str, value: Any) -> None:
+    """Set `field` of every record of `batch` to `value` (a batch naming none of a kind)."""
+    for p in batch:
+        p.record[field] = value
