@@ -354,11 +354,10 @@ def _import_form(
     )
 
 
-@router.get("/import")
-def import_page(request: Request, caller: User) -> Response:
-    _admin(caller, "import files (imports are for admins)")
-    values = {
-        "entity": "activities",
+def _blank_form(entity: str) -> dict[str, Any]:
+    """The Import form's fields as a new import starts them: nothing chosen but `entity`."""
+    return {
+        "entity": entity,
         "mapping": "",
         "source": "",
         "sheet": "",
@@ -367,6 +366,12 @@ def import_page(request: Request, caller: User) -> Response:
         "allow_new_reps": True,
         "allow_new_rep": [],
     }
+
+
+@router.get("/import")
+def import_page(request: Request, caller: User) -> Response:
+    _admin(caller, "import files (imports are for admins)")
+    values = _blank_form("activities")
     return _import_form(request, caller, values)
 
 
@@ -474,15 +479,7 @@ def import_run_page(request: Request, caller: User, run_id: int) -> Response:
     if run is None:
         raise not_found("import here")
     job = _web(request).jobs.get(run_id)
-    values = {
-        "entity": run.entity,
-        "mapping": "",
-        "source": "",
-        "sheet": "",
-        "delimiter": "",
-        "encoding": "",
-        "allow_new_reps": True,
-    }
+    values = _blank_form(run.entity)
     if job is not None and job.done.is_set() and job.result is not None:
         token = job.errors_token
         errors_url = f"/import/errors/{token}" if token else None
