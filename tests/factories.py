@@ -376,6 +376,14 @@ def import_page_client(engine: Engine, settings: Settings) -> tuple[TestClient, 
     return client, page.text
 
 
+def upload_activities(client: TestClient, csrf: str, content: bytes, **fields: str) -> str:
+    """Post `content` as an activities file ("calls.csv") through the Import page, new reps
+    allowed, with the form's other `fields` (an encoding, a delimiter); the page answered."""
+    data = {"csrf": csrf, "entity": "activities", "allow_new_reps": "1", **fields}
+    answer = client.post("/import", data=data, files={"file": ("calls.csv", content, "text/csv")})
+    return answer.text
+
+
 # --- the command line ------------------------------------------------------------------------
 
 

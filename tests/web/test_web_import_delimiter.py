@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from factories import csrf_of, import_page_client, migrated_sqlite_copy
+from factories import csrf_of, import_page_client, migrated_sqlite_copy, upload_activities
 from paceline.config import Settings
 from paceline.store.models import Activity
 
@@ -24,17 +24,7 @@ def test_a_semicolon_file_imports_once_its_delimiter_is_chosen(
     csrf = csrf_of(page)
 
     def upload(delimiter: str) -> str:
-        answer = client.post(
-            "/import",
-            data={
-                "csrf": csrf,
-                "entity": "activities",
-                "delimiter": delimiter,
-                "allow_new_reps": "1",
-            },
-            files={"file": ("calls.csv", SEMICOLONS, "text/csv")},
-        )
-        return answer.text
+        return upload_activities(client, csrf, SEMICOLONS, delimiter=delimiter)
 
     refused = upload("")
     assert "seems to be delimited by &#39;;&#39;" in refused

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from factories import csrf_of, import_page_client, migrated_sqlite_copy
+from factories import csrf_of, import_page_client, migrated_sqlite_copy, upload_activities
 from paceline.config import Settings
 from paceline.store.models import Account, Activity
 
@@ -28,17 +28,7 @@ def test_a_cp1252_file_imports_whole_once_its_encoding_is_given(
     csrf = csrf_of(page)
 
     def upload(encoding: str) -> str:
-        answer = client.post(
-            "/import",
-            data={
-                "csrf": csrf,
-                "entity": "activities",
-                "encoding": encoding,
-                "allow_new_reps": "1",
-            },
-            files={"file": ("calls.csv", CP1252, "text/csv")},
-        )
-        return answer.text
+        return upload_activities(client, csrf, CP1252, encoding=encoding)
 
     def accounts() -> list[str]:
         with engine.connect() as conn:
