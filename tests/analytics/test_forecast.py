@@ -50,6 +50,7 @@ from paceline.analytics.forecast import CHUNK, FloatArray, Inputs, forecast, pre
 from paceline.analytics.metrics import utc_bounds
 from paceline.analytics.pipeline_history import (
     SpanSnapshots,
+    Spells,
     creation_spells,
     forecast_scope,
     snapshot,
@@ -941,19 +942,24 @@ def test_a_landmark_curve_of_lives_by_hand() -> None:
         assert lives.curve(4.0).times.size == 0 and lives.curve(4.0).size == 0
 
 
+def _random_lives(seed: int, n: int, mean_days: float, decimals: int) -> Spells:
+    """Deals' lives from creation: exponential lengths rounded to `decimals` (ties), a third
+    entering late, a fifth still open (censored), two fifths of the closed ones won."""
+    rng = np.random.default_rng(seed)
+    end = np.round(rng.exponential(mean_days, n), decimals) + 10.0**-decimals
+    entry = np.where(rng.random(n) < 0.3, rng.uniform(0, 1, n) * end, 0.0)
+    closed = rng.random(n) < 0.8
+    won = closed & (rng.random(n) < 0.4)
+    return spells(list(zip(entry, end, end, won, closed, strict=True)))
+
+
 def test_a_landmark_curve_cut_at_a_horizon_is_the_whole_curve_up_to_it() -> None:
     """Lives from creation, a curve read `after` days in and cut `until` days in: the same
     times, incidences and survivals as the whole curve up to `until` (the very floats: the
     running product and sum are accumulated in order), the same size, the same chance of a
     win by any day up to it and the same win day for any uniform it answers; and no `ever`,
     which needs the curve's end."""
-    rng = np.random.default_rng(8)
-    n = 600
-    end = np.round(rng.exponential(40, n), 2) + 0.01
-    entry = np.where(rng.random(n) < 0.3, rng.uniform(0, 1, n) * end, 0.0)
-    closed = rng.random(n) < 0.8
-    won = closed & (rng.random(n) < 0.4)
-    lives = spells(list(zip(entry, end, end, won, closed, strict=True)))
+    lives = _random_lives(seed=8, n=600, mean_days=40, decimals=2)
     for after, days in ((0.0, 31), (3.3, 30), (17.25, 92), (41.0, 1), (90.0, 365), (400.0, 5)):
         until = after + days + 1.0
         whole, cut = lives.curve(after), lives.curve(after, until)
@@ -976,14 +982,8 @@ def test_a_landmark_curve_cut_at_a_horizon_is_the_whole_curve_up_to_it() -> None
 def test_a_landmark_curve_of_lives_is_the_one_of_its_landmark_set() -> None:
     """Lives with late entries, ties and censoring: each landmark curve (read from the whole
     set's steps) holds the very floats `win_curve` computes on the landmark set itself."""
-    rng = np.random.default_rng(5)
-    n = 400
-    end = np.round(rng.exponential(30, n), 1) + 0.1
-    entry = np.where(rng.random(n) < 0.3, rng.uniform(0, 1, n) * end, 0.0)
-    closed = rng.random(n) < 0.8
-    won = closed & (rng.random(n) < 0.4)
-    lives = spells(list(zip(entry, end, end, won, closed, strict=True)))
-    for after in (0.0, 0.1, 2.5, 10.0, float(np.median(end)), 60.0, float(end.max())):
+    lives = _random_lives(seed=5, n=400, mean_days=30, decimals=1)
+    for after in (0.0, 0.1, 2.5, 10.0, float(np.median(lives.end)), 60.0, float(lives.end.max())):
         keep = lives.end > after
         watched = np.sort(np.maximum(lives.entry[keep], after))
         direct = win_curve(watched, lives.end[keep], lives.won[keep], lives.closed[keep], after)
