@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.alerts import Alert
     from paceline.analytics.coaching import RuleCheck
     from paceline.analytics.diagnose import Finding, RepDiagnosis
-    from paceline.analytics.funnel import FunnelStep
+    from paceline.analytics.funnel import Funnel, FunnelStep
     from paceline.analytics.stalled import RepStalled
     from paceline.config import Settings
 
@@ -37,6 +37,7 @@ RULE_STATUS_TEXT = {
     "too_few": "looks low, but too few to tell",
     "no_flag": "checked: not flagged",
     "no_data": "nothing to compare in this window",
+    "not_measurable": "not measurable: a step not recorded, or outnumbering the step before",
     "not_for_role": "not for this role",
 }
 MISSING_TEXT = {
@@ -190,6 +191,59 @@ def metric_label(settings: Settings, name: str) -> str:
     except KeyError:
         return name.replace("_", " ")
     return (metric.label or name).lower()
+
+
+NOTE_CELL = {
+    "not_recorded": "not recorded",
+    "after_unrecorded": "not measurable",
+    "exceeds_previous": "not measurable",
+    "under_recorded": "not measurable",
+}
+
+
+def note_cell(step: FunnelStep, *, peers: bool = False) -> str | None:
+    """A conversion's cell when it is not a measured rate ("not recorded", "not
+    measurable"), else None (show the rate)."""
+    note = step.peer_note if peers else step.note
+    return NOTE_CELL[note] if note else None
+
+
+def note_text(result: Funnel, step: FunnelStep, *, peers: bool = False) -> str | None:
+    """Why a step's conversion is not a measured rate, in plain words (`step_rules`), or
+    None when it is. The peers' side is worded with the peers' counts."""
+    note = step.peer_note if peers else step.note
+    if note is None:
+        return None
+    position = result.steps.index(step)
+    before = result.steps[position - 1] if position else None
+    after = result.steps[position + 1] if position + 1 < len(result.steps) else None
+    label = step.label.lower()
+    whose = "the peers' " if peers else ""
+
+    def count(s: FunnelStep) -> str:
+        return number(s.peer_count if peers else s.count)
+
+    if note == "not_recorded":
+        return (
+            f"{step.label}: not recorded. Nobody in the organisation has any {label} up to"
+            f" {result.window.as_of}, so the CRM does not record them: the conversion is"
+            " unknown, not 0%"
+        )
+    assert before is not None
+    pair = f"{before.label} → {step.label}"
+    if note == "after_unrecorded":
+        return f"{pair}: not measurable, {before.label.lower()} are not recorded"
+    if note == "exceeds_previous":
+        return (
+            f"{pair}: not measurable, {whose}{label} ({count(step)}) outnumber"
+            f" {before.label.lower()} ({count(before)}) in this period: {label} are recorded"
+            f" without {before.label.lower()} recorded in it, so the ratio is not a conversion"
+        )
+    following = f" ({after.label.lower()}: {count(after)})" if after else ""
+    return (
+        f"{pair}: not measurable, {whose}{label} ({count(step)}) are fewer than the step"
+        f" after them{following} in this period: not all {label} are recorded in it"
+    )
 
 
 def step_label(settings: Settings, step: str) -> str:
@@ -465,7 +519,11 @@ def evidence_text(settings: Settings, check: RuleCheck) -> str:
 def rule_verdict_text(settings: Settings, check: RuleCheck) -> str:
     """A rule that did not fire, with its verdict and the evidence behind it."""
     verdict = rule_status_text(check.status)
-    says_more = check.flag is None and check.status not in ("no_data", "not_for_role")
+    says_more = check.flag is None and check.status not in (
+        "no_data",
+        "not_measurable",
+        "not_for_role",
+    )
     evidence = evidence_text(settings, check) if says_more else ""
     return f"{check.label}: {verdict}" + (f" ({evidence})" if evidence else "")
 

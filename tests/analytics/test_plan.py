@@ -565,9 +565,12 @@ def test_rates_measured_from_history(
     )
     # Three months to 2026-05-01 start on 2026-02-01: Ana's November meetings drop out.
     recent = measure_rates(engine, settings, as_of=D(2026, 5, 1), months=3)
+    # The one meeting held is outnumbered by the proposals after it in those months, so it is
+    # not a rate to plan from (`step_rules`: meetings held under-recorded in the window).
     assert recent.get("meetings_set", "meetings_held") == MeasuredRate(
-        "meetings_set", "meetings_held", 0.1, 1, 10
+        "meetings_set", "meetings_held", 0.1, 1, 10, "under_recorded"
     )
+    assert recent.get("meetings_held", "proposals").numerator > 1  # type: ignore[union-attr]
 
     plan = plan_of(settings, PlanInput(30_000, 30_000, (), 2026, headcount=1), measured)
     # 1 deal ÷ .25 = 4 proposals ÷ 1 = 4 held ÷ .4 = 10 set ÷ 10/34 = 34 conversations

@@ -32,12 +32,15 @@ from sqlalchemy import Connection
 from paceline.analytics.compare import RateComparison, compare_rates
 from paceline.analytics.metrics import MetricTotals, base_value
 from paceline.analytics.scorecard import RosterRep
+from paceline.analytics.step_rules import conversion_notes, counted_steps, hand_overs
 from paceline.analytics.targets import period_targets
 from paceline.analytics.window import Window
 from paceline.calendar import BusinessCalendar, Period
 from paceline.config import CoachingRule, Settings
 
-RuleStatus = Literal["hint", "not_weak", "too_few", "no_flag", "no_data", "not_for_role"]
+RuleStatus = Literal[
+    "hint", "not_weak", "too_few", "no_flag", "no_data", "not_measurable", "not_for_role"
+]
 
 
 @dataclass(frozen=True)
@@ -114,12 +117,15 @@ def coach(
     totals: MetricTotals,
     flags: Collection[str],
     peer_total: Callable[[str], float] | None = None,
+    recorded: frozenset[str] | None = None,
 ) -> Coaching:
     """Apply the rule table to one rep, given totals for the rep and peers and their flags.
 
     `totals` must cover `coaching_metrics(settings)` for the rep and every peer;
     `peer_total(metric)`, when given, is `base_value` of the peers (a team's diagnosis sums
-    each peer group once, see `PeerSums`).
+    each peer group once, see `PeerSums`). `recorded`: the rules' metrics the organisation's
+    data records (`step_rules.recorded_steps`; None: all): a rule whose step is not a
+    measured rate on either side (`step_rules.conversion_notes`) is "not_measurable".
     """
     if peer_total is None:
         peer_ids = [p.id for p in peers]
@@ -130,7 +136,7 @@ def coach(
     # Targets only matter to a rule that fires and checks volume: read them then, once.
     targets = functools.cache(lambda: _window_targets(conn, settings, window, rep))
     checks = [
-        _check(settings, rule, rep, peers, totals, flags, targets, peer_total)
+        _check(settings, rule, rep, peers, totals, flags, targets, peer_total, recorded)
         for rule in settings.coaching
     ]
     return Coaching(rep.name, rep.role, rep.team, window, len(peers), checks)
@@ -145,6 +151,7 @@ def _check(
     flags: Collection[str],
     targets: Callable[[], dict[str, float]],
     peer_total: Callable[[str], float],
+    recorded: frozenset[str] | None,
 ) -> RuleCheck:
     # Each verdict is built once (not `replace`d step by step: a team's diagnosis checks
     # some 1,200 rules, and `dataclasses.replace` costs several times the constructor).
@@ -167,6 +174,8 @@ def _check(
             rule.name, label, status, rule.advice, [source, outcome], comparison, volume=volume
         )
 
+    if not _measurable(settings, source, outcome, comparison, recorded):
+        return found("not_measurable")
     if comparison.p_value is None:
         return found("no_data")
     min_gap = settings.diagnose.min_gap
@@ -176,6 +185,28 @@ def _check(
     if rule.volume_ok is None:
         return found("hint")
     return found("hint", _volume(settings, rule.volume_ok, rep, peers, totals, targets()))
+
+
+def _measurable(
+    settings: Settings,
+    source: str,
+    outcome: str,
+    comparison: RateComparison,
+    recorded: frozenset[str] | None,
+) -> bool:
+    """Whether the rule's step is a measured rate for the rep and for the peers: both steps
+    recorded, and the later not outnumbering the earlier but at a hand-over (`step_rules`)."""
+    pair = [source, outcome]
+    known = frozenset(pair) if recorded is None else recorded
+    handed, counted = hand_overs(settings, pair), counted_steps(settings, pair)
+    sides = (
+        (comparison.rep_from, comparison.rep_to),
+        (comparison.peer_from, comparison.peer_to),
+    )
+    return all(
+        conversion_notes(pair, {source: before, outcome: after}, known, handed, counted)[1] is None
+        for before, after in sides
+    )
 
 
 def _volume(

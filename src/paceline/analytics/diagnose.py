@@ -42,6 +42,7 @@ from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep, Scorecard, TeamScorecard, team_scorecards
 from paceline.analytics.shared import shared_reads
 from paceline.analytics.stalled import RepStalled, stalled_deals
+from paceline.analytics.step_rules import recorded_steps
 from paceline.analytics.window import Window
 from paceline.config import Settings
 
@@ -208,6 +209,9 @@ def _coaching(
     with engine.connect() as conn:
         ids = compared_ids(scope, everyone)
         totals = compared_totals(conn, settings, coaching_metrics(settings), window, ids)
+        names = coaching_metrics(settings)
+        seen = {n: float(any(v.get(n, 0.0) > 0 for v in totals.values.values())) for n in names}
+        recorded = recorded_steps(conn, settings, names, seen, window.end)
         peers = PeerIndex(everyone)
         sums = PeerSums(peers, totals.get)
         return {
@@ -220,6 +224,7 @@ def _coaching(
                 totals,
                 quality_of[r.id].flags if r.id in quality_of else [],
                 functools.partial(sums.fsum, r),
+                recorded,
             )
             for r in scope
         }

@@ -62,6 +62,13 @@ from paceline.analytics.peers import (
 )
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
+from paceline.analytics.step_rules import (
+    StepNote,
+    conversion_notes,
+    counted_steps,
+    hand_overs,
+    recorded_steps,
+)
 from paceline.analytics.window import Window
 from paceline.config import MetricSettings, Settings
 from paceline.errors import UserInputError, did_you_mean
@@ -83,6 +90,11 @@ class FunnelStep:
     had the step before, and someone reached this one); `verdict` says what it shows:
     "weak" (below the peers, significantly), "too_few" (below, but the sample cannot tell),
     "none" (not below). Timing is the median over accounts that reached both steps.
+
+    `note` (the subject's) and `peer_note` say why a conversion is not a measured rate
+    (`step_rules`): a step the organisation does not record, or one outnumbering the step
+    before it where that cannot be a conversion. Such a conversion is None, is not compared,
+    and is never the weakest step.
     """
 
     metric: str
@@ -99,6 +111,8 @@ class FunnelStep:
     median_accounts: int  # accounts behind `median_days`
     peer_median_days: float | None
     peer_median_accounts: int
+    note: StepNote | None = None
+    peer_note: StepNote | None = None
 
     @property
     def relative(self) -> float | None:
@@ -185,7 +199,8 @@ def funnel(
             if timing
             else [(_NO_TIMING, _NO_TIMING)] * (len(metrics) - 1)
         )
-    return _assemble(settings, window, metrics, groups, counts, timings)
+        recorded = _recorded(conn, settings, window, metrics, counts)
+    return _assemble(settings, window, metrics, groups, counts, timings, recorded)
 
 
 def rep_funnels(
@@ -207,8 +222,10 @@ def rep_funnels(
     wanted = sorted({i for g in groups for i in (*g.subject_ids, *g.peer_ids)})
     with engine.connect() as conn:
         totals = compared_totals(conn, settings, [m.name for m in metrics], window, wanted)
+        columns = _columns(totals, metrics)
+        seen = {m.name: float(any(v > 0 for v in columns[m.name].values())) for m in metrics}
+        recorded = recorded_steps(conn, settings, [m.name for m in metrics], seen, window.end)
     no_timing = [(_NO_TIMING, _NO_TIMING)] * (len(metrics) - 1)
-    columns = _columns(totals, metrics)
     sums = PeerSums(peers, lambda rep_id, name: columns[name].get(rep_id, 0.0))
 
     def pooled(rep: RosterRep) -> dict[str, tuple[float, float]]:
@@ -220,7 +237,7 @@ def rep_funnels(
 
     return {
         g.subject_reps[0].id: _assemble(
-            settings, window, metrics, g, pooled(g.subject_reps[0]), no_timing
+            settings, window, metrics, g, pooled(g.subject_reps[0]), no_timing, recorded
         )
         for g in groups
     }
@@ -315,6 +332,19 @@ def _columns(totals: MetricTotals, metrics: list[MetricSettings]) -> dict[str, d
         m.name: {rep: values.get(m.name, 0.0) for rep, values in totals.values.items()}
         for m in metrics
     }
+
+
+def _recorded(
+    conn: Connection,
+    settings: Settings,
+    window: Window,
+    metrics: list[MetricSettings],
+    counts: dict[str, tuple[float, float]],
+) -> frozenset[str]:
+    """The steps the organisation records (`step_rules.recorded_steps`), from either side's
+    counts, reading the organisation's history only for a step neither side has."""
+    seen = {name: subject + peers for name, (subject, peers) in counts.items()}
+    return recorded_steps(conn, settings, [m.name for m in metrics], seen, window.end)
 
 
 # --- timing --------------------------------------------------------------------------------
@@ -512,9 +542,17 @@ def _assemble(
     groups: _Groups,
     counts: dict[str, tuple[float, float]],
     timings: list[tuple[_Timing, _Timing]],
+    recorded: frozenset[str],
 ) -> Funnel:
     significance = settings.diagnose.significance
     compared = bool(groups.peers)
+    names = [m.name for m in metrics]
+    handed_over = hand_overs(settings, names)
+    counted = counted_steps(settings, names)
+    subject = {n: c[0] for n, c in counts.items()}
+    notes = conversion_notes(names, subject, recorded, handed_over, counted)
+    peers = {n: c[1] for n, c in counts.items()}
+    peer_notes = conversion_notes(names, peers, recorded, handed_over, counted)
     built: list[FunnelStep] = []
     for i, metric in enumerate(metrics):
         previous = metrics[i - 1] if i else None
@@ -527,6 +565,7 @@ def _assemble(
                 compared,
                 significance,
                 settings.diagnose.min_gap,
+                (notes[i], peer_notes[i] if compared else None),
             )
         )
     ranked = sorted(
@@ -553,12 +592,14 @@ def _step(
     compared: bool,
     significance: float,
     min_gap: float,
+    notes: tuple[StepNote | None, StepNote | None],
 ) -> FunnelStep:
     count, peer_count = counts[metric.name]
     before, peer_before = counts[previous.name] if previous else (0.0, 0.0)
-    comparison = (
-        compare_rates(before, count, peer_before, peer_count) if previous and compared else None
-    )
+    note, peer_note = notes
+    measured = previous is not None and note is None
+    peer_measured = measured and compared and peer_note is None
+    comparison = compare_rates(before, count, peer_before, peer_count) if peer_measured else None
     if comparison is not None and comparison.p_value is None:
         comparison = None  # nothing to test: no exposure on a side, or nobody converted
     verdict = _verdict(comparison, significance, min_gap)
@@ -568,8 +609,10 @@ def _step(
         previous=previous.name if previous else None,
         count=count,
         peer_count=peer_count if compared else None,
-        conversion=_ratio(count, before) if previous else None,
-        peer_conversion=_ratio(peer_count, peer_before) if previous and compared else None,
+        conversion=_ratio(count, before) if measured else None,
+        peer_conversion=(
+            _ratio(peer_count, peer_before) if previous and compared and peer_note is None else None
+        ),
         comparison=comparison,
         verdict=verdict,
         significant=verdict == "weak",
@@ -577,6 +620,8 @@ def _step(
         median_accounts=timing[0].accounts,
         peer_median_days=timing[1].days if compared else None,
         peer_median_accounts=timing[1].accounts if compared else 0,
+        note=note,
+        peer_note=peer_note,
     )
 
 

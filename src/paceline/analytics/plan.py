@@ -37,6 +37,14 @@ from sqlalchemy import ColumnElement, Connection, Engine, select
 
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.step_rules import (
+    StepNote,
+    conversion_notes,
+    counted_steps,
+    hand_overs,
+    recorded_steps,
+    step_owners,
+)
 from paceline.analytics.targets import TARGET_KINDS, period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind, shift_months
 from paceline.config import Settings
@@ -243,6 +251,9 @@ class MeasuredRate:
     rate: float | None  # None: nothing to divide by
     numerator: float
     denominator: float
+    # Why the rate is not a measured conversion (`step_rules`), None when it is: a step the
+    # organisation does not record, or a step outnumbering the one before it.
+    note: StepNote | None = None
 
 
 @dataclass(frozen=True)
@@ -314,6 +325,10 @@ def measure_rates(
         for s in steps
     }
     active = sum(1 for v in totals.values.values() if any(v.get(s) for s in steps))
+    with engine.connect() as conn:
+        recorded = recorded_steps(conn, settings, steps, summed, end)
+    handed_over = hand_overs(settings, steps) if by_role else frozenset()
+    notes = conversion_notes(steps, summed, recorded, handed_over, counted_steps(settings, steps))
     rates = tuple(
         MeasuredRate(
             upper,
@@ -321,20 +336,11 @@ def measure_rates(
             summed[lower] / summed[upper] if summed[upper] else None,
             summed[lower],
             summed[upper],
+            notes[i + 1],
         )
-        for upper, lower in pairwise(steps)
+        for i, (upper, lower) in enumerate(pairwise(steps))
     )
     return MeasuredRates(start, end, window, role, team, active, rates, by_role)
-
-
-def step_owners(settings: Settings, steps: Sequence[str]) -> dict[str, frozenset[str]]:
-    """Each funnel step owned by some role → the roles owning it; a step no role owns is left
-    out (every rep carries it)."""
-    owners: dict[str, set[str]] = {}
-    for role in settings.roles:
-        for step in settings.role_funnel(role.name):
-            owners.setdefault(step, set()).add(role.name)
-    return {s: frozenset(owners[s]) for s in steps if s in owners}
 
 
 def _quota_roles(settings: Settings) -> list[str]:
@@ -629,11 +635,7 @@ def build_plan(
     owners = _owners(inputs, steps, configured, total_weight)
     # Hand-overs: consecutive steps owned by roles with none in common (the configuration's,
     # which history is measured on, whichever roles carry this plan).
-    boundaries = {
-        (u, lo)
-        for u, lo in pairwise(steps)
-        if u in configured and lo in configured and not configured[u] & configured[lo]
-    }
+    boundaries = hand_overs(settings, steps)
     rates = _rates(steps, inputs.rates, measured, boundaries)
     period = plan_period(calendar, inputs.year)
     business_days = calendar.business_days(period.start, period.end)
@@ -740,7 +742,7 @@ def _rates(
     steps: tuple[str, ...],
     given: Sequence[GivenRate],
     measured: MeasuredRates | None,
-    boundaries: set[tuple[str, str]],
+    boundaries: frozenset[tuple[str, str]],
 ) -> tuple[StepRate, ...]:
     """Each step's rate, given or measured. A measured rate above 1 is allowed only at a
     hand-over between roles (`boundaries`): AEs hold meetings they booked themselves too, so
@@ -789,6 +791,8 @@ def _rates(
             continue
         if measured is None:
             raise RateNeeded(upper, lower, "missing")
+        if history is not None and history.note is not None:
+            raise RateNeeded(upper, lower, _unmeasurable(history, measured))
         if history is None or history.rate is None:
             raise RateNeeded(
                 upper, lower, f"cannot be measured, no {upper} in history ({measured.scope})"
@@ -809,6 +813,28 @@ def _rates(
             StepRate(upper, lower, history.rate, "measured", history, (upper, lower) in boundaries)
         )
     return tuple(rates)
+
+
+def _unmeasurable(history: MeasuredRate, measured: MeasuredRates) -> str:
+    """Why a rate measured from history cannot be planned from (`step_rules`), in words."""
+    upper, lower = history.upper, history.lower
+    counts = (
+        f"{history.numerator:,.0f} {lower} / {history.denominator:,.0f} {upper}, {measured.scope}"
+    )
+    if history.note == "not_recorded":
+        why = f"{lower} are not recorded (nobody in the organisation has any before {measured.end})"
+    elif history.note == "after_unrecorded":
+        why = f"{upper} are not recorded (nobody in the organisation has any before {measured.end})"
+    elif history.note == "exceeds_previous":
+        why = f"more {lower} than {upper} ({counts}): {lower} happen without {upper} recorded"
+    else:
+        later = next((r for r in measured.rates if r.upper == lower), None)
+        after = f" ({later.numerator:,.0f} {later.lower})" if later else ""
+        why = (
+            f"fewer {lower} ({history.numerator:,.0f}) than the step after them{after}: "
+            f"{lower} are not all recorded"
+        )
+    return f"cannot be measured, {why}"
 
 
 def _split(value: float, business_days: int, work_days: int) -> Split:

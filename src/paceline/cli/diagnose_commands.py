@@ -21,6 +21,8 @@ from paceline.describe import (
     factor_value,
     finding_stats,
     finding_text,
+    note_cell,
+    note_text,
     number,
     p_text,
     rate,
@@ -114,14 +116,18 @@ def _print_funnel(d: RepDiagnosis, stats: bool) -> None:
         table.add_row(
             step.label,
             number(step.count),
-            rate(step.conversion),
-            rate(step.peer_conversion),
+            note_cell(step) or rate(step.conversion),
+            note_cell(step, peers=True) or rate(step.peer_conversion),
             verdict_text(step.verdict),
             *([p_text(p).replace("p = ", "")] if stats else []),
             number(step.median_days),
             number(step.peer_median_days),
         )
     out.print(table)
+    for step in d.funnel.steps:
+        text = note_text(d.funnel, step)
+        if text:
+            out.print(f"  [dim]{text}.[/]", highlight=False)
 
 
 def _print_equation(d: RepDiagnosis, stats: bool) -> None:

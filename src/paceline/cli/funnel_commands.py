@@ -37,15 +37,39 @@ def print_funnel(result: Funnel) -> None:
         table.add_column("peers' median days", justify="right")
         table.add_column("gap", no_wrap=True)
     for step in result.steps:
-        cells = [step.label, _count(step.count), _percent(step.conversion)]
+        cells = [step.label, _count(step.count), _conversion(step)]
         if compared:
-            cells += [_count(step.peer_count), _percent(step.peer_conversion)]
+            cells += [_count(step.peer_count), _conversion(step, peers=True)]
         cells.append(_days(step.median_days, step.median_accounts))
         if compared:
             cells += [_days(step.peer_median_days, step.peer_median_accounts), _gap(step)]
         table.add_row(*cells)
     out.print(table)
+    for line in note_lines(result):
+        out.print(line, highlight=False)
     out.print(gap_sentence(result), highlight=False)
+
+
+def note_lines(result: Funnel) -> list[str]:
+    """Why each conversion shown as "not recorded" or "not measurable" is not a rate."""
+    from paceline.describe import note_text
+
+    lines = []
+    for step in result.steps:
+        for peers in (False, True) if result.compared_with else (False,):
+            text = note_text(result, step, peers=peers)
+            if text and not (peers and step.peer_note == step.note):
+                lines.append(f"{'Peers: ' if peers else ''}{text}.")
+    return lines
+
+
+def _conversion(step: FunnelStep, *, peers: bool = False) -> str:
+    from paceline.describe import note_cell
+
+    cell = note_cell(step, peers=peers)
+    if cell is not None:
+        return cell
+    return _percent(step.peer_conversion if peers else step.conversion)
 
 
 def _title(result: Funnel) -> str:
@@ -68,6 +92,11 @@ def gap_sentence(result: Funnel) -> str:
         return "No comparison group: conversions only."
     weakest = result.weakest
     if weakest is None:
+        if any(s.note or s.peer_note for s in result.steps):
+            return (
+                "No step could be compared with the peers (those not recorded or not"
+                " measurable are left out; the others had too little activity on a side)."
+            )
         return "No step could be compared with the peers (too little activity on a side)."
     text = f"{_step_name(result, weakest)}: {_vs(weakest)}"
     if weakest.verdict == "weak":

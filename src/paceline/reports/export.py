@@ -339,6 +339,8 @@ def diagnosis_sheets(settings: Settings, found: RepDiagnosis | TeamDiagnosis) ->
                 s.comparison.p_value if s.comparison else None,
                 s.median_days,
                 s.peer_median_days,
+                s.note,
+                s.peer_note,
             ]
             for s in found.funnel.steps
         ]
@@ -353,6 +355,8 @@ def diagnosis_sheets(settings: Settings, found: RepDiagnosis | TeamDiagnosis) ->
                     "p_value",
                     "median_days",
                     "peer_median_days",
+                    "note",
+                    "peer_note",
                 ],
                 steps,
             )

@@ -38,7 +38,10 @@ def funnel_figure(result: Funnel) -> dict[str, Any]:
                 "type": "funnel",
                 "y": [s.label for s in steps],
                 "x": [s.count for s in steps],
-                "texttemplate": "%{value:,.0f}<br>%{percentPrevious:.0%}",
+                # The conversion is the analysis's, not plotly's percentPrevious: a step not
+                # recorded or not measurable (`step_rules`) says so instead of a ratio.
+                "text": [_funnel_text(s) for s in steps],
+                "texttemplate": "%{text}",
                 "marker": {"color": NEUTRAL},
                 "connector": {"line": {"color": MUTED, "width": 1}},
                 "hovertemplate": "%{y}: %{x:,.0f}<extra></extra>",
@@ -65,7 +68,12 @@ def conversion_figure(result: Funnel) -> dict[str, Any] | None:
     its true value written on it), and every bar carries its value as text. The subject's bars
     are coloured by verdict, one legend entry per verdict shown, beside the peers' grey.
     """
-    shown = [s for s in result.steps if s.previous is not None]
+    shown = [
+        s
+        for s in result.steps
+        if s.previous is not None
+        and not (s.note and (s.peer_note or not result.compared_with))  # nothing to draw
+    ]
     if not shown:
         return None
     names = [_pair_label(result, s) for s in shown]
@@ -147,6 +155,19 @@ def _bars(
         },
         "hovertemplate": "%{x}: %{customdata:.1f}%<extra>" + _escape(who) + "</extra>",
     }
+
+
+def _funnel_text(step: FunnelStep) -> str:
+    """A funnel bar's text: its count, and its conversion from the step before (if any)."""
+    from paceline.describe import note_cell
+
+    count = f"{step.count:,.0f}"
+    if step.previous is None and step.note is None:
+        return count
+    cell = note_cell(step)
+    if cell is not None:
+        return f"{count}<br>{cell}"
+    return f"{count}<br>{step.conversion:.0%}" if step.conversion is not None else count
 
 
 def _pair_label(result: Funnel, step: FunnelStep) -> str:

@@ -1,0 +1,125 @@
+"""When a conversion between two funnel steps is a measured rate, and when it is not.
+
+One rule for every analysis that divides one funnel step by the step before (the funnel and
+everything quoting it, the plan's rates measured from history), so a CRM that does not record
+a step never shows up as "0% conversion", the biggest gap or a plan's rate:
+
+- A step is **not recorded** when nobody in the organisation has it, ever, up to the end of
+  the window read: the CRM does not record its kind or outcome (a Zoho export has no call
+  results, so no conversations). Its conversion is not 0% but unknown, and so is the
+  conversion from it to the next step.
+- A later step **outnumbering** the step before is a measured rate (above 100%) only at a
+  hand-over between roles (`hand_overs`: AEs hold meetings SDRs did not set). Anywhere else
+  the later step happened without the earlier one being recorded (deals won with no proposal
+  logged), so the ratio is not a conversion; and the earlier step is shown to be
+  under-recorded, so the conversion *into* it is not measurable either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+from typing import Literal
+
+from sqlalchemy import Connection
+
+from paceline.analytics.metrics import metric_totals
+from paceline.config import Settings
+
+StepNote = Literal["not_recorded", "after_unrecorded", "exceeds_previous", "under_recorded"]
+"""Why a step's conversion is not a measured rate:
+- not_recorded: the step itself is not recorded in the organisation's data;
+- after_unrecorded: the step before it is not recorded;
+- exceeds_previous: more of this step than of the step before, not at a hand-over;
+- under_recorded: the next step outnumbers this one (not at a hand-over), so this step is not
+  all recorded and the conversion into it understates it."""
+
+_BEGINNING = dt.date(1900, 1, 1)
+
+
+def step_owners(settings: Settings, steps: Sequence[str]) -> dict[str, frozenset[str]]:
+    """Each funnel step owned by some role → the roles owning it; a step no role owns is left
+    out (every rep carries it)."""
+    owners: dict[str, set[str]] = {}
+    for role in settings.roles:
+        for step in settings.role_funnel(role.name):
+            owners.setdefault(step, set()).add(role.name)
+    return {s: frozenset(owners[s]) for s in steps if s in owners}
+
+
+def hand_overs(settings: Settings, steps: Sequence[str]) -> frozenset[tuple[str, str]]:
+    """Consecutive steps owned by roles with none in common (the configuration's roles): the
+    only places where a later step may outnumber the one before (AEs book meetings too)."""
+    owners = step_owners(settings, steps)
+    return frozenset(
+        (upper, lower)
+        for upper, lower in pairwise(steps)
+        if upper in owners and lower in owners and not owners[upper] & owners[lower]
+    )
+
+
+def recorded_steps(
+    conn: Connection,
+    settings: Settings,
+    steps: Sequence[str],
+    seen: Mapping[str, float],
+    end: dt.date,
+) -> frozenset[str]:
+    """The steps the organisation's data records: those with a count in `seen` (already read
+    for someone), else with any count by any rep on a local day before `end`.
+
+    Only steps nobody in `seen` has are read again, over all reps and all history: a funnel
+    whose steps all happened reads nothing more."""
+    recorded = {s for s in steps if seen.get(s, 0.0) > 0}
+    missing = [s for s in steps if s not in recorded]
+    if missing:
+        totals = metric_totals(conn, settings, missing, _BEGINNING, end)
+        for values in totals.values.values():
+            recorded.update(s for s in missing if values.get(s, 0.0) > 0)
+    return frozenset(recorded)
+
+
+def conversion_notes(
+    steps: Sequence[str],
+    counts: Mapping[str, float],
+    recorded: frozenset[str],
+    handed_over: frozenset[tuple[str, str]],
+    counted: frozenset[str] | None = None,
+) -> list[StepNote | None]:
+    """Per step (the first included, always None unless not recorded): why its conversion
+    from the step before is not a measured rate, or None when it is.
+
+    `counted`: the steps that count events (`aggregate = "count"`; None: all of them). Only
+    between two of those can a later step outnumbering the earlier one be a fault: revenue per
+    proposal, or calls per account reached, are ratios above one by nature."""
+    counted = frozenset(steps) if counted is None else counted
+
+    def _outnumbers(upper: str, lower: str) -> bool:
+        return (
+            upper in counted
+            and lower in counted
+            and (upper, lower) not in handed_over
+            and counts.get(lower, 0.0) > counts.get(upper, 0.0)
+        )
+
+    notes: list[StepNote | None] = []
+    for i, step in enumerate(steps):
+        if step not in recorded:
+            notes.append("not_recorded")
+        elif i == 0:
+            notes.append(None)
+        elif steps[i - 1] not in recorded:
+            notes.append("after_unrecorded")
+        elif _outnumbers(steps[i - 1], step):
+            notes.append("exceeds_previous")
+        elif i + 1 < len(steps) and (steps[i + 1] in recorded and _outnumbers(step, steps[i + 1])):
+            notes.append("under_recorded")
+        else:
+            notes.append(None)
+    return notes
+
+
+def counted_steps(settings: Settings, steps: Sequence[str]) -> frozenset[str]:
+    """The steps that count events (`aggregate = "count"`), for `conversion_notes`."""
+    return frozenset(s for s in steps if settings.metric(s).aggregate == "count")

@@ -1,0 +1,229 @@
+"""Conversions that are not measured rates: a step the CRM does not record, and a step that
+outnumbers the one before it where that cannot be a conversion (`analytics.step_rules`).
+
+Hand-built organisation, read as of Wednesday 18 November 2026, window "month" (local days
+Nov 1-18), default configuration (SDRs own calls -> conversations -> meetings set, AEs own
+meetings held -> proposals -> deals won: meetings set -> meetings held is the one hand-over):
+
+- Sid (SDR): 10 calls, every one unanswered. Nobody in the organisation has ever had a
+  connected call or set a meeting, so conversations and meetings set are not recorded.
+- Bo (AE): 4 meetings held, 1 proposal, 3 deals won: more wins than proposals, so Bo's
+  proposals are not all recorded.
+- Cal (AE): 6 meetings held, 4 proposals, 2 wins. Dee (AE): 5 held, 4 proposals, 1 win.
+
+Everyone: calls 10, conversations 0 and meetings set 0 (not recorded), meetings held 15
+(after a step not recorded), proposals 9 (9/15 = 60%), deals won 6 (6/9). Bo beside Cal and
+Dee: proposals 1 of 4 held (25%) against the peers' 8 of 11 (73%), which the old funnel named
+the biggest gap; it is not a rate, since Bo's 3 wins outnumber the 1 proposal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import Engine, insert
+
+from factories import AS_OF, activity_row, put_deal
+from paceline.analytics.diagnose import rep_coaching
+from paceline.analytics.funnel import funnel
+from paceline.analytics.plan import (
+    PlanInput,
+    RateNeeded,
+    build_plan,
+    measure_rates,
+)
+from paceline.analytics.step_rules import conversion_notes
+from paceline.analytics.window import diagnosis_window
+from paceline.calendar import BusinessCalendar
+from paceline.config import Settings
+from paceline.describe import note_text
+from paceline.services.reps import add_rep
+from paceline.store.migrate import upgrade
+from paceline.store.models import Activity
+
+STEPS = ["calls", "conversations", "meetings_set", "meetings_held", "proposals", "deals_won"]
+
+
+def day(n: int) -> dt.date:
+    return dt.date(2026, 11, n)
+
+
+def _org(engine: Engine, settings: Settings) -> dict[str, int]:
+    upgrade(engine)
+    ids = {
+        "Sid": add_rep(engine, settings, "Sid", "sdr", team="East"),
+        "Bo": add_rep(engine, settings, "Bo", "ae", team="East"),
+        "Cal": add_rep(engine, settings, "Cal", "ae", team="East"),
+        "Dee": add_rep(engine, settings, "Dee", "ae", team="East"),
+    }
+    rows = [activity_row(ids["Sid"], day(2 + i % 5)) for i in range(10)]
+    for name, held, proposals in (("Bo", 4, 1), ("Cal", 6, 4), ("Dee", 5, 4)):
+        rows += [
+            activity_row(ids[name], day(3 + i), kind="meeting", outcome="held", engaged=True)
+            for i in range(held)
+        ]
+        rows += [
+            activity_row(ids[name], day(10 + i), kind="proposal", outcome=None)
+            for i in range(proposals)
+        ]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    for name, wins in (("Bo", 3), ("Cal", 2), ("Dee", 1)):
+        for i in range(wins):
+            put_deal(
+                engine,
+                ids[name],
+                f"{name} deal {i}",
+                1000.0,
+                dt.datetime(2026, 10, 1, 17),
+                status="won",
+                stage="closed_won",
+                closed=dt.datetime(2026, 11, 12 + i, 17),
+            )
+    return ids
+
+
+def test_not_recorded_and_outnumbered_steps_are_not_rates(
+    engine: Engine, settings: Settings
+) -> None:
+    _org(engine, settings)
+    window = diagnosis_window(settings, "month", AS_OF)
+    everyone = funnel(engine, settings, window)
+    by = {s.metric: s for s in everyone.steps}
+    assert [by[s].count for s in STEPS] == [10, 0, 0, 15, 9, 6]
+    assert [by[s].note for s in STEPS] == [
+        None,
+        "not_recorded",
+        "not_recorded",
+        "after_unrecorded",
+        None,
+        None,
+    ]
+    # The old funnel said 0.0% for calls -> conversations; now it is unknown.
+    assert by["conversations"].conversion is None
+    assert by["meetings_held"].conversion is None
+    assert by["proposals"].conversion == pytest.approx(9 / 15)
+    assert by["deals_won"].conversion == pytest.approx(6 / 9)
+    text = note_text(everyone, by["conversations"])
+    assert text is not None and "not recorded" in text and "not 0%" in text
+
+
+def test_outnumbered_step_is_never_the_biggest_gap(engine: Engine, settings: Settings) -> None:
+    _org(engine, settings)
+    window = diagnosis_window(settings, "month", AS_OF)
+    bo = funnel(engine, settings, window, rep="Bo")
+    by = {s.metric: s for s in bo.steps}
+    assert sorted(bo.compared_with) == ["Cal", "Dee"]
+    assert (by["proposals"].count, by["proposals"].peer_count) == (1, 8)
+    assert (by["deals_won"].count, by["deals_won"].peer_count) == (3, 3)
+    assert by["proposals"].note == "under_recorded"  # 3 wins after 1 proposal
+    assert by["deals_won"].note == "exceeds_previous"
+    assert by["proposals"].peer_note is None and by["deals_won"].peer_note is None
+    assert by["proposals"].peer_conversion == pytest.approx(8 / 11)  # the peers' is a rate
+    assert by["proposals"].conversion is None and by["proposals"].comparison is None
+    assert by["deals_won"].conversion is None  # was 300%
+    # The old funnel named meetings held -> proposals (25% against 73%) the weakest step.
+    assert bo.weakest is None
+    assert bo.weak_steps == []
+    said = note_text(bo, by["deals_won"])
+    assert said is not None and "deals won (3) outnumber proposals sent (1)" in said
+
+
+def test_a_step_recorded_once_before_the_window_is_a_real_zero(
+    engine: Engine, settings: Settings
+) -> None:
+    ids = _org(engine, settings)
+    with engine.begin() as conn:  # one connected call in October: the CRM records them
+        conn.execute(
+            insert(Activity),
+            [activity_row(ids["Sid"], dt.date(2026, 10, 5), outcome="conversation")],
+        )
+    window = diagnosis_window(settings, "month", AS_OF)
+    by = {s.metric: s for s in funnel(engine, settings, window).steps}
+    assert by["conversations"].count == 0
+    assert by["conversations"].note is None
+    assert by["conversations"].conversion == 0.0  # measured: 0 of 10 calls
+    assert by["meetings_set"].note == "not_recorded"
+
+
+def test_a_hand_over_may_exceed_one_anything_else_may_not() -> None:
+    recorded = frozenset(STEPS)
+    counts = {
+        "calls": 100,
+        "conversations": 30,
+        "meetings_set": 5,
+        "meetings_held": 20,
+        "proposals": 8,
+        "deals_won": 9,
+    }
+    hand_over = frozenset({("meetings_set", "meetings_held")})
+    assert conversion_notes(STEPS, counts, recorded, hand_over) == [
+        None,
+        None,
+        None,
+        None,  # 20 held per 5 set: AEs hold meetings the SDRs did not set
+        "under_recorded",
+        "exceeds_previous",
+    ]
+    # Without the roles' hand-over, 20 held per 5 set is no conversion either.
+    assert conversion_notes(STEPS, counts, recorded, frozenset())[3:5] == [
+        "exceeds_previous",
+        "under_recorded",
+    ]
+
+
+def test_plan_does_not_measure_from_an_unrecorded_or_outnumbered_step(
+    engine: Engine, settings: Settings
+) -> None:
+    _org(engine, settings)
+    measured = measure_rates(engine, settings, AS_OF, months=1, by_role=True)
+    notes = {(r.upper, r.lower): r.note for r in measured.rates}
+    assert notes[("calls", "conversations")] == "not_recorded"
+    assert notes[("meetings_set", "meetings_held")] == "after_unrecorded"
+    assert notes[("proposals", "deals_won")] is None  # 6 wins of 9 proposals, all AEs
+    calendar = BusinessCalendar(settings.calendar)
+    with pytest.raises(RateNeeded) as refused:
+        build_plan(
+            settings, calendar, PlanInput(1_000_000, 10_000, year=2026, headcount=4), measured
+        )
+    assert "calls→conversations" in str(refused.value)
+    assert "conversations are not recorded" in str(refused.value)
+
+
+def test_coaching_does_not_fire_on_a_step_outnumbered_by_the_next(
+    engine: Engine, settings: Settings
+) -> None:
+    """Pat sends 8 proposals and wins 2; the other AEs, Quin, Ray and Sol, log 1 proposal
+    between them and win 15 deals (their proposals are not recorded). Pat's 25% against the
+    peers' "1,500%" fired proposal coaching (p far under 0.01); the peers' ratio is not a
+    conversion, so the rule is not measurable and does not fire."""
+    upgrade(engine)
+    ids = {
+        n: add_rep(engine, settings, n, "ae", team="East") for n in ("Pat", "Quin", "Ray", "Sol")
+    }
+    rows = [activity_row(ids["Pat"], day(3 + i), kind="proposal", outcome=None) for i in range(8)]
+    rows.append(activity_row(ids["Quin"], day(4), kind="proposal", outcome=None))
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    wins = {"Pat": 2, "Quin": 5, "Ray": 5, "Sol": 5}
+    for name, n in wins.items():
+        for i in range(n):
+            put_deal(
+                engine,
+                ids[name],
+                f"{name} {i}",
+                500.0,
+                dt.datetime(2026, 10, 1, 17),
+                status="won",
+                stage="closed_won",
+                closed=dt.datetime(2026, 11, 5 + i, 17),
+            )
+    window = diagnosis_window(settings, "month", AS_OF)
+    checks = {c.rule: c for c in rep_coaching(engine, settings, window, "Pat").checks}
+    proposal = checks["proposal_coaching"]
+    assert proposal.comparison is not None
+    assert (proposal.comparison.rep_from, proposal.comparison.rep_to) == (8, 2)
+    assert (proposal.comparison.peer_from, proposal.comparison.peer_to) == (1, 15)
+    assert proposal.status == "not_measurable"  # was "hint"
+    assert not proposal.fired
