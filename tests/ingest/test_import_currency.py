@@ -10,12 +10,13 @@ SQLite and PostgreSQL (the `engine` fixture).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from factories import SHARED_DATA, write
 from paceline.config import Settings, default_config_text, parse_settings
@@ -26,7 +27,9 @@ from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv, import_file
 from paceline.ingest.mapping import Entity, load_mapping
 from paceline.plugins import import_source
-from paceline.store.models import Deal, ImportRun
+from paceline.store.currency import stored_currency
+from paceline.store.migrate import downgrade, upgrade
+from paceline.store.models import Deal, ImportRun, Rep
 
 HEADER = "external_id,name,rep,amount,stage,created_at,closed_at\n"
 MIXED = HEADER + (
@@ -349,15 +352,84 @@ def test_a_configured_currency_is_recorded_for_later_imports_without_it(
     assert won_total(engine) == Decimal("900.00")
 
 
-def test_plain_numbers_alone_record_no_currency(
+def test_plain_numbers_leave_the_currency_unknown_so_marked_amounts_wait_for_the_setting(
     engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
-    """Unmarked amounts say nothing: a later file in any one currency imports."""
+    """Unmarked amounts record no currency, and say nothing about which one they are in: a
+    later file marked in euros was counted in euros, and its 1,300 added to a 500 that could
+    be dollars (2,200). Now its marked rows are refused, saying to set `[money] currency`; the
+    unmarked 400 imports as before. With the setting, the euros import and are recorded."""
     plain = with_currency(settings, None)
     text = HEADER + "n1,A,Ana Ruiz,500,closed_won,2026-03-02T10:00:00,2026-03-20T10:00:00\n"
     assert run(engine, plain, write(tmp_path / "n.csv", text)).inserted == 1
-    assert run(engine, plain, write(tmp_path / "eur.csv", EUROS)).inserted == 3
+    refused = run(engine, plain, write(tmp_path / "eur.csv", EUROS))
+    assert (refused.inserted, refused.rejected) == (1, 2)
+    assert [(line, field) for line, field, _ in errors(refused)] == [
+        ("2", "amount"),
+        ("4", "amount"),
+    ]
+    assert errors(refused)[0][2] == (
+        "amount is in EUR, but the database already holds amounts whose currency was never"
+        " recorded (imported before Paceline recorded currencies, or without a currency"
+        " mark): set [money] currency in paceline.toml to the currency they are in, then"
+        " import again; amounts are never converted"
+    )
+    assert won_total(engine) == Decimal("900.00")
+    assert stored_currency(engine) is None
+    again = run(engine, with_currency(settings, "EUR"), write(tmp_path / "eur2.csv", EUROS))
+    assert (again.inserted + again.updated, again.rejected) == (2, 0)
+    assert stored_currency(engine) == "EUR"
     assert won_total(engine) == Decimal("2200.00")
+
+
+def test_amounts_from_before_migration_0016_are_not_claimed_by_the_next_file(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A database at migration 0015 holds 1,250 of dollars (its amounts had no currency
+    record then). Upgraded to 0016, the first import marking euros claimed EUR for the whole
+    database: revenue 2,550 "EUR", 1,250 of it dollars. Now the euro rows are refused with the
+    reason; with `[money] currency = "USD"` the record is taken from the setting and the
+    euros are refused as not dollars."""
+    downgrade(engine, "0015")
+    with engine.begin() as conn:
+        rep = conn.execute(
+            insert(Rep).values(name="Ana Ruiz", role="ae").returning(Rep.id)
+        ).scalar_one()
+        for ident, amount in (("old1", "1000.00"), ("old2", "250.00")):
+            conn.execute(
+                insert(Deal).values(
+                    rep_id=rep,
+                    name=ident,
+                    amount=Decimal(amount),
+                    stage="closed_won",
+                    status="won",
+                    created_at=dt.datetime(2026, 2, 2, 10),
+                    closed_at=dt.datetime(2026, 2, 20, 10),
+                    source="csv",
+                    external_id=ident,
+                )
+            )
+    upgrade(engine)
+    assert stored_currency(engine) is None
+    plain = with_currency(settings, None)
+    refused = run(engine, plain, write(tmp_path / "eur.csv", EUROS))
+    assert [(line, field) for line, field, _ in errors(refused)] == [
+        ("2", "amount"),
+        ("4", "amount"),
+    ]
+    assert "set [money] currency in paceline.toml" in errors(refused)[0][2]
+    assert stored_currency(engine) is None  # was EUR
+    assert won_total(engine) == Decimal("1650.00")  # 1,250 + the unmarked 400; was 2,950
+    dollars = with_currency(settings, "USD")
+    second = run(engine, dollars, write(tmp_path / "eur2.csv", EUROS))
+    assert stored_currency(engine) == "USD"
+    assert [(line, field) for line, field, _ in errors(second)] == [
+        ("2", "amount"),
+        ("4", "amount"),
+    ]
+    assert "the configuration counts money in USD" in errors(second)[0][2]
+    assert run(engine, plain, write(tmp_path / "usd.csv", DOLLARS)).rejected == 0
+    assert won_total(engine) == Decimal("2900.00")  # 1,250 + 400 + the file's 1,250
 
 
 def test_a_euro_amount_with_a_thousands_dot_is_refused_not_stored_as_cents(

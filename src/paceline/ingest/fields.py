@@ -226,10 +226,15 @@ class CurrencyCheck:
         configured: str | None = None,
         stored: str | None = None,
         claim: Claim | None = None,
+        unrecorded_amounts: bool = False,
     ) -> None:
         self.configured = configured
         self.stored = stored  # what the database records, as far as this import knows
         self.claim = claim
+        # The database holds amounts whose currency nobody recorded (imported before
+        # migration 0016, or unmarked): a marked amount cannot tell which currency they are
+        # in, so it is refused rather than recorded as theirs.
+        self.unrecorded_amounts = unrecorded_amounts and not configured and stored is None
         self.inherited = stored is not None  # counting in what earlier imports recorded
         start = configured or stored
         self.possible: frozenset[str] | None = currency_codes(start) if start else None
@@ -242,6 +247,13 @@ class CurrencyCheck:
             return
         codes = currency_codes(marker)
         narrowed = codes if self.possible is None else codes & self.possible
+        if self.unrecorded_amounts:
+            raise FieldError(
+                f"{what} {_name(marker)}, but the database already holds amounts whose currency"
+                " was never recorded (imported before Paceline recorded currencies, or without"
+                " a currency mark): set [money] currency in paceline.toml to the currency they"
+                " are in, then import again; amounts are never converted"
+            )
         if not narrowed:
             raise FieldError(self._refusal(marker, what))
         if narrowed != self.possible and self.claim is not None:

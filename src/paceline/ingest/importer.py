@@ -54,7 +54,12 @@ from paceline.ingest.fields import CurrencyCheck, FieldError, currency_codes
 from paceline.ingest.mapping import Entity, Mapping, generic_mapping
 from paceline.ingest.sources import ImportSource, ReadOptions, Row, RowTable
 from paceline.ingest.writers import WRITERS, Writer
-from paceline.store.currency import claim_currency, forget_unused_currency, stored_currency
+from paceline.store.currency import (
+    amounts_without_currency,
+    claim_currency,
+    forget_unused_currency,
+    stored_currency,
+)
 from paceline.store.models import utcnow
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ImportOptions", "ImportResult", "import_csv", "import_file"]
@@ -214,7 +219,8 @@ def _currency_check(engine: Engine, settings: Settings, entity: Entity) -> Curre
         stored = claim_currency(engine, configured, stored)
         if stored != configured:  # another import recorded another currency meanwhile
             return _currency_check(engine, settings, entity)
-    return CurrencyCheck(configured, stored, functools.partial(claim_currency, engine))
+    unrecorded = stored is None and not configured and amounts_without_currency(engine)
+    return CurrencyCheck(configured, stored, functools.partial(claim_currency, engine), unrecorded)
 
 
 def _run(

@@ -25,6 +25,18 @@ def stored_currency(engine: Engine) -> str | None:
         ).scalar_one_or_none()
 
 
+def amounts_without_currency(engine: Engine) -> bool:
+    """Whether amounts are stored while no currency is recorded: a database upgraded to
+    migration 0016 with amounts already in it, or amounts imported with no currency mark.
+    Their currency is unknown, so the first marked amount cannot be taken to be theirs."""
+    some_amount = exists().where(Deal.amount.is_not(None))
+    some_history_amount = exists().where(DealStageHistory.amount.is_not(None))
+    with engine.connect() as conn:
+        if conn.execute(select(MoneyCurrency.id)).first() is not None:
+            return False
+        return bool(conn.execute(select(some_amount | some_history_amount)).scalar())
+
+
 def forget_unused_currency(engine: Engine) -> bool:
     """Forget the recorded currency while no amount is stored; return whether it was.
 
