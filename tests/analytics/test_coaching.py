@@ -182,7 +182,8 @@ def test_text_brief_lists_every_rule_with_its_verdict(tmp_path: Path, settings: 
     assert "Targeting and ideal-customer coaching: Plenty of calls" in text
     assert "short on calls as well" in text
     assert "- List quality and call timing: checked: not weak (calls → conversations: 20%" in text
-    assert "- Proposal coaching: nothing to compare in this window -" in text
+    # Nobody in this organisation has a proposal or a win: not recorded (`step_rules`).
+    assert "- Proposal coaching: not measurable: a step not recorded" in text
     assert "- Meeting confirmation habits: not for this role" in text
     assert "- Time management: checked: not flagged" in text
     assert "- Quality over volume: checked: not flagged" in text

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine
 
 from factories import ZOHO_EXPORT, ZOHO_IMPORTS, read_export, run_import
+from paceline.analytics.forecast import forecast
 from paceline.analytics.funnel import funnel
 from paceline.analytics.plan import (
     PlanInput,
@@ -120,3 +121,10 @@ def test_zoho_funnel_and_plan_say_what_is_not_recorded(
         )
     assert "meetings_held→proposals" in str(refused.value)
     assert "proposals are not all recorded" in str(refused.value)
+
+    # The forecast's measured chain quotes the same steps: no "Conversations 0 (0.0%)".
+    chain = forecast(engine, settings, "quarter", dt.date(2021, 4, 19), runs=200).new_deals.chain
+    by_chain = {c.metric: c for c in chain}
+    assert by_chain["conversations"].note == "not_recorded"
+    assert by_chain["conversations"].conversion is None  # was 0.0
+    assert by_chain["meetings_set"].note == "not_recorded"

@@ -84,6 +84,13 @@ from paceline.analytics.rate_uncertainty import (
     learnt_uncertainty,
 )
 from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.step_rules import (
+    StepNote,
+    conversion_notes,
+    counted_steps,
+    hand_overs,
+    recorded_steps,
+)
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind, local_midnight_utc, shift_months
 from paceline.config import MetricSettings, Settings
@@ -150,7 +157,8 @@ class ChainStep:
     metric: str
     label: str
     count: float
-    conversion: float | None  # per unit of the step before
+    conversion: float | None  # per unit of the step before (None: none, or not a rate)
+    note: StepNote | None = None  # why the conversion is not a rate (`step_rules`)
 
 
 @dataclass(frozen=True)
@@ -666,11 +674,13 @@ def _new_deals(
     )
     counts = {m.name: _summed(totals, m.name, scope) for m in steps}
     driver = _driver(steps, counts, opportunities)
+    names = [m.name for m in steps]
+    recorded = recorded_steps(conn, settings, names, counts, first_left) if driver else None
     base = NewDeals(
         source="opportunity_run_rate",
         driver=None,
         driver_label=None,
-        chain=_chain(settings, steps, counts, driver, opportunities),
+        chain=_chain(settings, steps, counts, driver, opportunities, recorded),
         conversion=None,
         lag_days=0,
         driver_per_day=None,
@@ -757,16 +767,27 @@ def _chain(
     counts: dict[str, float],
     driver: MetricSettings | None,
     opportunities: int,
+    recorded: frozenset[str] | None = None,
 ) -> list[ChainStep]:
-    """The funnel over the history, from its top to the driver, then opportunities."""
+    """The funnel over the history, from its top to the driver, then opportunities. A step's
+    conversion that is not a rate (`step_rules`: a step the organisation does not record, or
+    one outnumbering the step before) is None, with the note saying why."""
     if driver is None:
         return []
+    names = [m.name for m in steps]
+    notes = conversion_notes(
+        names,
+        counts,
+        frozenset(names) if recorded is None else recorded,
+        hand_overs(settings, names),
+        counted_steps(settings, names),
+    )
     chain: list[ChainStep] = []
     previous: float | None = None
-    for metric in steps[: list(steps).index(driver) + 1]:
+    for metric, note in zip(steps[: names.index(driver.name) + 1], notes, strict=False):
         count = counts[metric.name]
-        conversion = count / previous if previous else None
-        chain.append(ChainStep(metric.name, metric.label or metric.name, count, conversion))
+        conversion = count / previous if previous and note is None else None
+        chain.append(ChainStep(metric.name, metric.label or metric.name, count, conversion, note))
         previous = count
     conversion = opportunities / previous if previous else None
     label = "Opportunities created"

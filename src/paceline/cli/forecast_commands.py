@@ -163,8 +163,15 @@ def new_deals_text(n: NewDeals) -> str:
             f"{text}. Source: the opportunity run rate, {n.opportunity_run_rate:.2f} created per "
             "business day (no activity step to drive it)."
         )
+    from paceline.describe import NOTE_CELL
+
     chain = " → ".join(
-        f"{s.label} {s.count:,.0f}" + (f" ({s.conversion:.1%})" if s.conversion else "")
+        f"{s.label} {s.count:,.0f}"
+        + (
+            f" ({NOTE_CELL[s.note]})"
+            if s.note
+            else (f" ({s.conversion:.1%})" if s.conversion else "")
+        )
         for s in n.chain
     )
     volume = (
