@@ -423,3 +423,27 @@ def test_page_draws_the_flow_chart(faces: tuple[Engine, TestClient, dict[str, st
     assert client.get("/flow", params={"rep": "Ben"}).status_code == 403
     assert client.get("/flow", params={"team": "East"}).status_code == 403
     assert client.get("/flow").status_code == 200
+
+
+def test_a_deal_closed_before_it_was_created_never_comes_in_as_pipeline(engine: Engine) -> None:
+    """Salesforce records entered in bulk: d1 created Nov 10 (W46), won back on Sep 1; d2
+    created Nov 10, open. W46's in-flow counted both (2 / 30,000, net +2) while the open
+    pipeline grew by d2 alone (1 / 10,000). d1 came in and out on Sep 1: W46 is 1 / 10,000."""
+    ids = east_and_west(engine, SETTINGS)
+    put_deal(
+        engine,
+        ids["Ana"],
+        "entered late",
+        20_000,
+        at(11, 10),
+        status="won",
+        stage="closed_won",
+        closed=at(9, 1),
+    )
+    put_deal(engine, ids["Ana"], "open", 10_000, at(11, 10))
+    report = flow(engine, team="east")
+    w45, w46, w47 = report.weeks
+    assert w46.created == cv(1, 10_000)  # was 2 / 30,000
+    assert (w46.net, w46.open_pipeline) == (cv(1, 10_000), cv(1, 10_000))
+    assert w45.open_pipeline == cv(0, 0) and w47.open_pipeline == cv(1, 10_000)
+    assert report.created == cv(1, 10_000) and report.won == cv(0, 0)

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Engine, case, exists, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, case, exists, func, select
 
 from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import deal_credit_column, selling_condition
@@ -254,19 +254,29 @@ class _Group:
 def _deal_buckets(conn: Connection, scope: DealScope, bounds: list[dt.datetime]) -> list[_Group]:
     """The scope's deals created before the last bound, grouped by creation and close bucket.
 
+    A deal closed before its creation date was entered after it closed (the import warns and
+    keeps its close date): it comes in at its close, so it is in and out at once and never
+    counts as pipeline that came in (Salesforce records entered in bulk: 15 deals closed in
+    2023 and "created" on 2024-01-22 made that week's in-flow 33 where the open pipeline grew
+    by 18).
+
     Grouping happens on a subquery's columns: PostgreSQL will not match a GROUP BY
     expression carrying its own bound parameters to the same expression in the SELECT.
     """
     closed = case((Deal.closed_at.is_(None), -1), else_=_bucket(Deal.closed_at, bounds))
+    entered = case(
+        (and_(Deal.closed_at.is_not(None), Deal.closed_at < Deal.created_at), Deal.closed_at),
+        else_=Deal.created_at,
+    )
     rows = (
         select(
-            _bucket(Deal.created_at, bounds).label("created"),
+            _bucket(entered, bounds).label("created"),
             closed.label("closed"),
             Deal.status,
             Deal.stage,
             Deal.amount,
         )
-        .where(Deal.created_at < bounds[-1], scope.owned())
+        .where(entered < bounds[-1], scope.owned())
         .subquery()
     )
     query = select(
