@@ -20,11 +20,14 @@ the biggest gap; it is not a rate, since Bo's 3 wins outnumber the 1 proposal.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
 
-from factories import AS_OF, activity_row, put_deal
+from factories import AS_OF, activity_row, made_app, put_deal, quick_user
 from paceline.analytics.diagnose import rep_coaching
 from paceline.analytics.funnel import funnel
 from paceline.analytics.plan import (
@@ -35,6 +38,8 @@ from paceline.analytics.plan import (
 )
 from paceline.analytics.step_rules import conversion_notes
 from paceline.analytics.window import diagnosis_window
+from paceline.api.deps import SESSION_COOKIE
+from paceline.auth.accounts import start_session
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
 from paceline.describe import note_text
@@ -227,3 +232,26 @@ def test_coaching_does_not_fire_on_a_step_outnumbered_by_the_next(
     assert (proposal.comparison.peer_from, proposal.comparison.peer_to) == (1, 15)
     assert proposal.status == "not_measurable"  # was "hint"
     assert not proposal.fired
+
+
+def test_funnel_page_says_not_recorded_and_not_measurable(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    _org(sqlite_engine, settings)
+    session = start_session(sqlite_engine, quick_user(sqlite_engine, "root", "admin"))[0]
+    with TestClient(made_app(settings, sqlite_engine)) as client:
+        client.cookies.set(SESSION_COOKIE, session)
+        page = client.get("/funnel?period=month&as_of=2026-11-18&rep=Bo")
+    assert page.status_code == 200, page.text
+    html = page.text
+    row = re.search(r'data-metric="deals_won".*?</tr>', html, re.S)
+    assert row is not None and "not measurable" in row.group(0)  # was 300.0%
+    notes = re.search(r'data-testid="funnel-notes">(.*?)</ul>', html, re.S)
+    assert notes is not None
+    assert "Conversations: not recorded" in notes.group(1)
+    assert "deals won (3) outnumber proposals sent (1)" in notes.group(1)
+    figure = re.search(r'id="funnel-figure">(.*?)</script>', html, re.S)
+    assert figure is not None
+    texts = json.loads(figure.group(1))["data"][0]["text"]
+    assert texts[-1] == "3<br>not measurable"  # plotly's own percentPrevious said 300%
+    assert "Biggest gap" not in html
