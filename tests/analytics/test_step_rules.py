@@ -255,3 +255,24 @@ def test_funnel_page_says_not_recorded_and_not_measurable(
     texts = json.loads(figure.group(1))["data"][0]["text"]
     assert texts[-1] == "3<br>not measurable"  # plotly's own percentPrevious said 300%
     assert "Biggest gap" not in html
+
+
+def test_plan_says_whose_history_a_step_was_measured_on(engine: Engine, settings: Settings) -> None:
+    """An organisation of AEs only (as the Zoho export is): 10 calls by Bo, 3 of them
+    conversations. Measured by role, calls count on the SDRs who own the step, and there are
+    none: the plan said "no calls in history (..., all reps)" beside Bo's 10 calls."""
+    upgrade(engine)
+    bo = add_rep(engine, settings, "Bo", "ae", team="East")
+    rows = [activity_row(bo, day(2 + i)) for i in range(7)]
+    rows += [activity_row(bo, day(10 + i), outcome="conversation") for i in range(3)]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    measured = measure_rates(engine, settings, AS_OF, months=1, by_role=True)
+    calls = measured.get("calls", "conversations")
+    assert calls is not None and (calls.denominator, calls.note) == (0, None)
+    calendar = BusinessCalendar(settings.calendar)
+    with pytest.raises(RateNeeded) as refused:
+        build_plan(
+            settings, calendar, PlanInput(1_000_000, 10_000, year=2026, headcount=1), measured
+        )
+    assert "no calls in history by role sdr, the step's owner (" in str(refused.value)

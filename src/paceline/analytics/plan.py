@@ -270,6 +270,8 @@ class MeasuredRates:
     # Each step counted on the reps of the roles owning it (`measure_rates(by_role=True)`):
     # only then is a hand-over above 1 a fact (AEs book their own) rather than a data fault.
     by_role: bool = False
+    # With `by_role`, the roles each step was counted on (`step_owners`).
+    owners: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def get(self, upper: str, lower: str) -> MeasuredRate | None:
         for rate in self.rates:
@@ -340,7 +342,7 @@ def measure_rates(
         )
         for i, (upper, lower) in enumerate(pairwise(steps))
     )
-    return MeasuredRates(start, end, window, role, team, active, rates, by_role)
+    return MeasuredRates(start, end, window, role, team, active, rates, by_role, owners)
 
 
 def _quota_roles(settings: Settings) -> list[str]:
@@ -795,7 +797,10 @@ def _rates(
             raise RateNeeded(upper, lower, _unmeasurable(history, measured))
         if history is None or history.rate is None:
             raise RateNeeded(
-                upper, lower, f"cannot be measured, no {upper} in history ({measured.scope})"
+                upper,
+                lower,
+                f"cannot be measured, no {upper} in history{_by_owners(measured, upper)}"
+                f" ({measured.scope})",
             )
         hand_over = measured.by_role and (upper, lower) in boundaries and history.rate > 1
         if history.rate <= 0 or (history.rate > 1 and not hand_over):
@@ -813,6 +818,15 @@ def _rates(
             StepRate(upper, lower, history.rate, "measured", history, (upper, lower) in boundaries)
         )
     return tuple(rates)
+
+
+def _by_owners(measured: MeasuredRates, step: str) -> str:
+    """ " by role sdr": whose counts a step was measured on, when only its owners' count."""
+    roles = measured.owners.get(step)
+    if not roles:
+        return ""
+    named = ", ".join(sorted(roles))
+    return f" by role {named}, the step's owner" if len(roles) == 1 else f" by roles {named}"
 
 
 def _unmeasurable(history: MeasuredRate, measured: MeasuredRates) -> str:
