@@ -1,0 +1,250 @@
+"""Reading and checking a large activity file in a second process while this one writes.
+
+A fresh import of activities spends about half of its CPU reading the CSV and checking the
+rows (`columns.finish_activities`, the fingerprints) and the other half writing them; one
+Python process does one after the other. For a CSV file of `PIPELINE_MIN_BYTES` or more on
+a machine with two cores or more, a child process (`python -m paceline.ingest.pipeline`)
+reads the file and checks it a chunk at a time, exactly as the importer does in-process
+(`chunks`, `checked_together`: the same functions), and sends each chunk's rows and records
+back through a pipe; the importer writes chunk n while the child checks chunk n + 1.
+
+Nothing else changes: the importer counts the rows, builds the batches, takes the rows the
+column check did not vouch for through the row-by-row path, rejects, beats and commits as
+before, in the same order, so the stored data is the same byte for byte. The pipe holds at
+most a chunk or two (the child waits while it is full), so memory stays flat.
+
+If the child fails (a bug, killed, out of memory), the import stops with `PipelineError`
+naming the process and its exit status; every batch written before is whole (each is one
+transaction) and the run is recorded failed, as after any other interruption, so importing
+the file again completes it without doubling a row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import itertools
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from paceline.collector import fewer_collections
+from paceline.ingest.csvfile import bad_bytes
+from paceline.ingest.entities import Record, RowReader
+from paceline.ingest.sources import Row
+
+# Files smaller than this are checked in-process: the child's start-up (some 0.3 CPU s to
+# import the checking code) is not worth it for a few thousand rows.
+PIPELINE_MIN_BYTES = 8 * 1024 * 1024
+# A chunk's rows, what the check made of them (by position; absent: refused by a row
+# check; None: for the row-by-row path), and the bytes of the file read so far.
+Checked = tuple[list[Row], dict[int, Record | None], int]
+PICKLE_PROTOCOL = 5
+# The child's command line after the interpreter (tests run a child that fails on purpose).
+CHILD_ARGS: tuple[str, ...] = ("-m", "paceline.ingest.pipeline")
+
+
+class PipelineError(RuntimeError):
+    """The process reading and checking the file's rows stopped before the file's end."""
+
+
+def chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    """The rows a chunk at a time: checked column by column, each chunk costs a few
+    hundred kilobytes, whatever the file's size."""
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
+
+
+def checked_together(
+    chunk: list[Row],
+    fast: Callable[[list[list[str]]], list[Record | None]],
+    width: int,
+    reader: RowReader,
+) -> dict[int, Record | None]:
+    """Records of the chunk's rows that pass the row checks, by position in the chunk; None
+    for those the row-by-row path must look at (the rows that fail a row check are absent)."""
+    _, rows, problems = zip(*chunk, strict=True)
+    if (
+        not any(problems)
+        and not reader.has_skip_rules
+        and all(map(width.__eq__, map(len, rows)))
+        and not bad_bytes(itertools.chain.from_iterable(rows))
+    ):  # the usual chunk, checked in C calls: every row usable, as the loop below finds
+        return dict(enumerate(fast(list(rows))))
+    usable = [
+        i
+        for i, (_, row, problem) in enumerate(chunk)
+        if problem is None
+        and len(row) == width
+        and not bad_bytes(row)
+        and not (reader.has_skip_rules and reader.should_skip(row))
+    ]
+    if not usable:
+        return {}
+    return dict(zip(usable, fast([chunk[i][1] for i in usable]), strict=True))
+
+
+def worth_a_process(path: Path) -> bool:
+    """Whether a CSV file is checked in a second process: large enough, and a second core."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return size >= PIPELINE_MIN_BYTES and (os.cpu_count() or 1) >= 2
+
+
+class CheckingProcess:
+    """The child process that reads and checks a CSV file of activities, as a context: on
+    leaving, a child still running (the import stopped early) is killed and waited for."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        self.job = job
+        self.bytes_read = 0
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close)
+        # The child imports this copy of Paceline, wherever it was imported from.
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_root, env.get("PYTHONPATH", "")) if p
+        )
+        self._process = subprocess.Popen(
+            [sys.executable, *CHILD_ARGS],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+            bufsize=1024 * 1024,
+        )
+
+    def __enter__(self) -> CheckingProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        process = self._process
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                stream.close()
+        self._stderr.close()
+
+    def checked(self) -> Iterator[Checked]:
+        """Each chunk as the child checked it, in the file's order."""
+        process = self._process
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            pickle.dump(self.job, process.stdin, PICKLE_PROTOCOL)
+            process.stdin.close()
+        except OSError:  # the child died before reading its job: said below
+            pass
+        while True:
+            try:
+                message = pickle.load(process.stdout)
+            except (EOFError, pickle.UnpicklingError, OSError):
+                raise self._stopped() from None
+            if message[0] == "chunk":
+                _, chunk, checked, self.bytes_read = message
+                yield chunk, checked, self.bytes_read
+            elif message[0] == "end":
+                return
+            else:
+                raise PipelineError(
+                    f"the process reading and checking the file's rows failed: {message[1]}{_AFTER}"
+                )
+
+    def _stopped(self) -> PipelineError:
+        status = self._process.wait()
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+        said = f": {lines[-1][:300]}" if lines else ""
+        return PipelineError(
+            f"the process reading and checking the file's rows stopped (exit status {status})"
+            f" before the end of the file{said}{_AFTER}"
+        )
+
+
+_AFTER = (
+    "; the batches written before it stopped are stored whole and the run is recorded "
+    "failed: import the file again to complete it"
+)
+
+
+def job_for(
+    path: Path,
+    encoding: str,
+    delimiter: str,
+    reader_args: dict[str, Any],
+    settings: Any,
+    now: dt.datetime,
+    chunk_rows: int,
+) -> dict[str, Any]:
+    """What the child needs, as picklable values: the file, how the importer's RowReader
+    was built (zones by name), the settings, the moment "in the future" counts from."""
+    return {
+        "path": str(path),
+        "encoding": encoding,
+        "delimiter": delimiter,
+        "reader": reader_args,
+        "settings": settings,
+        "now": now,
+        "chunk_rows": chunk_rows,
+    }
+
+
+def _serve(job: dict[str, Any], out: IO[bytes]) -> None:
+    """The child's work: read and check the file a chunk at a time, sending each chunk."""
+    from paceline.ingest.columns import finish_activities
+    from paceline.ingest.csvfile import open_csv
+
+    args = job["reader"]
+    reader = RowReader(
+        "activities",
+        args["mapping"],
+        args["header"],
+        ZoneInfo(args["zone"]),
+        ZoneInfo(args["business_zone"]),
+        args["currency"],
+    )
+    fast = functools.partial(finish_activities, reader, settings=job["settings"], now=job["now"])
+    csv_file = open_csv(Path(job["path"]), job["encoding"], job["delimiter"])
+    try:
+        width = len(csv_file.header)
+        with fewer_collections():  # as in the importer: a chunk's records are many objects
+            for chunk in chunks(csv_file.rows(), job["chunk_rows"]):
+                checked = checked_together(chunk, fast, width, reader)
+                message = ("chunk", chunk, checked, csv_file.bytes_read())
+                pickle.dump(message, out, PICKLE_PROTOCOL)
+                out.flush()  # the importer writes this chunk while the next is checked
+        pickle.dump(("end",), out, PICKLE_PROTOCOL)
+        out.flush()
+    finally:
+        csv_file.close()
+
+
+def main() -> int:
+    out = os.fdopen(sys.stdout.fileno(), "wb", buffering=1024 * 1024)
+    try:
+        job = pickle.load(sys.stdin.buffer)
+        _serve(job, out)
+    except BrokenPipeError:  # the importer stopped reading: nothing to say
+        return 1
+    except Exception as exc:  # said to the importer, which stops with it
+        detail = str(exc).strip()
+        pickle.dump(("error", f"{type(exc).__name__}: {detail}"), out, PICKLE_PROTOCOL)
+        out.flush()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
