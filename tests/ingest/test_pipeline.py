@@ -219,3 +219,18 @@ def test_a_child_that_cannot_start_is_a_clear_error(
     with pytest.raises(PipelineError, match=r"exit status 1\) before the end of the file: no "):
         _import(engine, settings, path, 3, [])
     assert _stored(engine) == []
+
+
+def test_without_an_interpreter_to_start_the_file_is_read_in_process(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    children: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pipeline.sys, "executable", str(tmp_path / "no-such-python"))
+    path = write(tmp_path / "e.csv", "\n".join([HEADER, *_rows(7)]) + "\n")
+    result = _import(engine, settings, path, 3, [])
+    assert children == [1]  # tried, and refused by the system: nothing started
+    assert (result.read, result.inserted, result.status) == (7, 7, "done")
+    assert _stored(engine) == sorted((f"c{i}", float(i)) for i in range(1, 8))

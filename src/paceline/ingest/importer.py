@@ -270,7 +270,8 @@ def _run(
         child = None
         if job is not None and reader.entity == "activities":
             # Started first: its start-up overlaps the run's own.
-            child = stack.enter_context(CheckingProcess(job(now, CHUNK_ROWS)))
+            with contextlib.suppress(OSError):  # no interpreter to start: read here
+                child = stack.enter_context(CheckingProcess(job(now, CHUNK_ROWS)))
         writer = WRITERS[reader.entity](engine, settings, result, options, sink)
         if on_start is not None:
             on_start(writer.run_id)

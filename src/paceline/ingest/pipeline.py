@@ -113,14 +113,18 @@ class CheckingProcess:
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (package_root, env.get("PYTHONPATH", "")) if p
         )
-        self._process = subprocess.Popen(
-            [sys.executable, *CHILD_ARGS],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=env,
-            bufsize=1024 * 1024,
-        )
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, *CHILD_ARGS],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=env,
+                bufsize=1024 * 1024,
+            )
+        except BaseException:
+            self._stderr.close()
+            raise
 
     def __enter__(self) -> CheckingProcess:
         return self
