@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from factories import write
 from paceline.config import Settings
 from paceline.ingest import importer, pipeline
+from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.pipeline import PipelineError
 from paceline.ingest.writers import Writer
@@ -41,7 +42,7 @@ def children(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     children started."""
     started: list[int] = []
     monkeypatch.setattr(pipeline, "PIPELINE_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    monkeypatch.setenv("PACELINE_IMPORT_PROCESS", "always")
     monkeypatch.setattr(importer, "CHUNK_ROWS", 5)
     real_init = pipeline.CheckingProcess.__init__
 
@@ -139,6 +140,7 @@ def test_a_small_file_is_checked_in_process(
     engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[int] = []
+    monkeypatch.setenv("PACELINE_IMPORT_PROCESS", "always")
     monkeypatch.setattr(pipeline.CheckingProcess, "__init__", lambda *a: started.append(1))
     path = write(tmp_path / "s.csv", "\n".join([HEADER, *_rows(3)]) + "\n")
     assert (pipeline.PIPELINE_MIN_BYTES, path.stat().st_size < pipeline.PIPELINE_MIN_BYTES) == (
@@ -234,3 +236,43 @@ def test_without_an_interpreter_to_start_the_file_is_read_in_process(
     assert children == [1]  # tried, and refused by the system: nothing started
     assert (result.read, result.inserted, result.status) == (7, 7, "done")
     assert _stored(engine) == sorted((f"c{i}", float(i)) for i in range(1, 8))
+
+
+@pytest.mark.parametrize(
+    ("choice", "cores", "load", "second_process"),
+    [
+        ("auto", 2, 0.9, True),  # one core free
+        ("auto", 2, 1.2, False),  # both busy: the process would only add its own cost
+        ("auto", 1, 0.0, False),
+        ("auto", 8, 6.5, True),
+        ("always", 2, 9.0, True),
+        ("never", 8, 0.0, False),
+        ("", 2, 0.0, True),  # unset or empty: auto
+    ],
+)
+def test_when_a_second_process_reads_the_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    choice: str,
+    cores: int,
+    load: float,
+    second_process: bool,
+) -> None:
+    monkeypatch.setattr(pipeline, "PIPELINE_MIN_BYTES", 10)
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (load, 0.0, 0.0))
+    monkeypatch.setenv("PACELINE_IMPORT_PROCESS", choice)
+    assert pipeline.worth_a_process(write(tmp_path / "big.csv", "x" * 10)) is second_process
+    assert pipeline.worth_a_process(write(tmp_path / "small.csv", "x" * 9)) is False
+
+
+def test_an_unknown_choice_of_process_stops_the_import_before_anything_is_written(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PACELINE_IMPORT_PROCESS", "sometimes")
+    path = write(tmp_path / "u.csv", "\n".join([HEADER, *_rows(2)]) + "\n")
+    with pytest.raises(ImportFileError, match=r"PACELINE_IMPORT_PROCESS is 'sometimes': give "):
+        _import(engine, settings, path, 3, [])
+    with engine.connect() as conn:
+        assert conn.execute(select(ImportRun.id)).all() == []
+    assert _stored(engine) == []

@@ -35,7 +35,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from paceline.collector import fewer_collections
-from paceline.ingest.csvfile import bad_bytes
+from paceline.ingest.csvfile import ImportFileError, bad_bytes
 from paceline.ingest.entities import Record, RowReader
 from paceline.ingest.sources import Row
 
@@ -91,12 +91,32 @@ def checked_together(
 
 
 def worth_a_process(path: Path) -> bool:
-    """Whether a CSV file is checked in a second process: large enough, and a second core."""
+    """Whether a CSV file is checked in a second process: large enough, and a second core
+    free for it. `$PACELINE_IMPORT_PROCESS` says `auto` (the default: when the machine has
+    two cores or more and its load average over the last minute leaves one free), `always`
+    (whatever the load) or `never`. On a machine whose cores are all busy the second
+    process only adds its own cost (start-up, sending the rows), so `auto` leaves it out."""
+    choice = os.environ.get("PACELINE_IMPORT_PROCESS", "auto").strip().lower() or "auto"
+    if choice not in ("auto", "always", "never"):
+        raise ImportFileError(f"$PACELINE_IMPORT_PROCESS is {choice!r}: give auto, always or never")
     try:
         size = path.stat().st_size
     except OSError:
         return False
-    return size >= PIPELINE_MIN_BYTES and (os.cpu_count() or 1) >= 2
+    if choice == "never" or size < PIPELINE_MIN_BYTES:
+        return False
+    if choice == "always":
+        return True
+    cores = os.cpu_count() or 1
+    return cores >= 2 and _load() <= cores - 1
+
+
+def _load() -> float:
+    """The load average over the last minute (0 where the system does not tell it)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
 
 
 class CheckingProcess:
