@@ -151,21 +151,27 @@ def test_a_small_file_is_checked_in_process(
     assert (result.read, result.inserted, started) == (3, 3, [])
 
 
-# A child that checks two chunks as the real one does, then fails at the third: killed (as
-# by the kernel when memory runs out), or with an exception of its own.
+# A child that checks and sends two chunks as the real one does, then fails at the third:
+# killed (as by the kernel when memory runs out) once the two are in the pipe, or with an
+# exception of its own (sent after them).
 FAILING_CHILD = """
 import os, signal, sys
 from paceline.ingest import pipeline
-real = pipeline.checked_together
-done = []
-def failing(*args):
-    if len(done) == 2:
-        if sys.argv[1] == "kill":
-            os.kill(os.getpid(), signal.SIGKILL)
+real_check, real_send = pipeline.checked_together, pipeline._Sender.send
+sent = []
+def failing_check(*args):
+    if len(sent) == 2 and sys.argv[1] == "raise":
         raise ValueError("no more rows today")
-    done.append(1)
-    return real(*args)
-pipeline.checked_together = failing
+    return real_check(*args)
+def failing_send(self, message):
+    if message and message[0] == "chunk":
+        if len(sent) == 2:
+            self.close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        sent.append(1)
+    real_send(self, message)
+pipeline.checked_together = failing_check
+pipeline._Sender.send = failing_send
 sys.exit(pipeline.main())
 """
 
@@ -276,3 +282,31 @@ def test_an_unknown_choice_of_process_stops_the_import_before_anything_is_writte
     with engine.connect() as conn:
         assert conn.execute(select(ImportRun.id)).all() == []
     assert _stored(engine) == []
+
+
+def test_an_import_stopped_by_its_own_error_ends_the_child(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    children: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[pipeline.CheckingProcess] = []
+    real_enter = pipeline.CheckingProcess.__enter__
+    monkeypatch.setattr(
+        pipeline.CheckingProcess, "__enter__", lambda self: made.append(self) or real_enter(self)
+    )
+    real_write = Writer.write
+
+    def second_fails(self: Writer, batch: list[object]) -> None:
+        if self.result.inserted:
+            raise RuntimeError("disk on fire")
+        real_write(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Writer, "write", second_fails)
+    path = write(tmp_path / "f.csv", "\n".join([HEADER, *_rows(12)]) + "\n")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        _import(engine, settings, path, 3, [])
+    (child,) = made
+    assert child._process.poll() is not None  # ended (killed), not left running
+    assert _stored(engine) == sorted((f"c{i}", float(i)) for i in range(1, 4))

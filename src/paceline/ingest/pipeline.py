@@ -26,9 +26,11 @@ import functools
 import itertools
 import os
 import pickle
+import queue
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -48,6 +50,8 @@ Checked = tuple[list[Row], dict[int, Record | None], int]
 PICKLE_PROTOCOL = 5
 # The child's command line after the interpreter (tests run a child that fails on purpose).
 CHILD_ARGS: tuple[str, ...] = ("-m", "paceline.ingest.pipeline")
+# Chunks the child may have checked before the importer takes them (a few MB).
+AHEAD_CHUNKS = 4
 
 
 class PipelineError(RuntimeError):
@@ -225,7 +229,46 @@ def job_for(
     }
 
 
-def _serve(job: dict[str, Any], out: IO[bytes]) -> None:
+class _Sender:
+    """Sends the child's messages from a thread of its own, so that the child checks the
+    next chunks while the importer is busy writing (the pipe holds only 64 KiB): up to
+    `AHEAD_CHUNKS` checked chunks wait, pickled, which keeps the child's memory flat."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.queue: queue.Queue[bytes | None] = queue.Queue(AHEAD_CHUNKS)
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="paceline-send", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (data := self.queue.get()) is not None:
+                self.out.write(data)
+                self.out.flush()
+        except BaseException as exc:  # the importer stopped reading: the child stops too
+            self.failed = exc
+
+    def send(self, message: tuple[Any, ...] | None) -> None:
+        data = None if message is None else pickle.dumps(message, PICKLE_PROTOCOL)
+        while True:
+            if self.failed is not None:
+                raise self.failed
+            try:
+                self.queue.put(data, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        """Everything queued sent (or the failure to send it raised)."""
+        self.send(None)
+        self.thread.join()
+        if self.failed is not None:
+            raise self.failed
+
+
+def _serve(job: dict[str, Any], sender: _Sender) -> None:
     """The child's work: read and check the file a chunk at a time, sending each chunk."""
     from paceline.ingest.columns import finish_activities
     from paceline.ingest.csvfile import open_csv
@@ -246,26 +289,24 @@ def _serve(job: dict[str, Any], out: IO[bytes]) -> None:
         with fewer_collections():  # as in the importer: a chunk's records are many objects
             for chunk in chunks(csv_file.rows(), job["chunk_rows"]):
                 checked = checked_together(chunk, fast, width, reader)
-                message = ("chunk", chunk, checked, csv_file.bytes_read())
-                pickle.dump(message, out, PICKLE_PROTOCOL)
-                out.flush()  # the importer writes this chunk while the next is checked
-        pickle.dump(("end",), out, PICKLE_PROTOCOL)
-        out.flush()
+                sender.send(("chunk", chunk, checked, csv_file.bytes_read()))
+        sender.send(("end",))
     finally:
         csv_file.close()
 
 
 def main() -> int:
     out = os.fdopen(sys.stdout.fileno(), "wb", buffering=1024 * 1024)
+    sender = _Sender(out)
     try:
-        job = pickle.load(sys.stdin.buffer)
-        _serve(job, out)
-    except BrokenPipeError:  # the importer stopped reading: nothing to say
-        return 1
+        _serve(pickle.load(sys.stdin.buffer), sender)
+        sender.close()
     except Exception as exc:  # said to the importer, which stops with it
+        if sender.failed is not None:  # the importer stopped reading: nothing to say
+            return 1
         detail = str(exc).strip()
-        pickle.dump(("error", f"{type(exc).__name__}: {detail}"), out, PICKLE_PROTOCOL)
-        out.flush()
+        sender.send(("error", f"{type(exc).__name__}: {detail}"))
+        sender.close()
         return 1
     return 0
 
