@@ -20,6 +20,7 @@ from paceline.config import Settings
 from paceline.ingest import importer, pipeline
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
+from paceline.ingest.mapping import Mapping
 from paceline.ingest.pipeline import PipelineError
 from paceline.ingest.writers import Writer
 from paceline.store.models import Activity, ImportRun
@@ -310,3 +311,46 @@ def test_an_import_stopped_by_its_own_error_ends_the_child(
     (child,) = made
     assert child._process.poll() is not None  # ended (killed), not left running
     assert _stored(engine) == sorted((f"c{i}", float(i)) for i in range(1, 4))
+
+
+def test_a_mapped_file_with_its_own_delimiter_and_zone_is_read_by_the_child_as_mapped(
+    engine: Engine, settings: Settings, tmp_path: Path, children: list[int]
+) -> None:
+    # Semicolons, other column names, a constant kind, a skip rule and times in Tokyo: the
+    # child must read the file as the mapping says. Line 3 is skipped (Status = Cancelled).
+    mapping = Mapping(
+        entity="activities",
+        delimiter=";",
+        timezone="Asia/Tokyo",
+        columns={
+            "external_id": "Id",
+            "rep": "Owner",
+            "occurred_at": "When",
+            "outcome": "Result",
+            "account": "Company",
+        },
+        constants={"kind": "call"},
+        skip={"Status": ["Cancelled"]},
+    )
+    text = (
+        "Id;Owner;When;Result;Company;Status\n"
+        "m1;Ana Ruiz;2026-11-02 09:00;no_answer;Acme;Done\n"
+        "m2;Ana Ruiz;2026-11-02 10:00;no_answer;Acme;Cancelled\n"
+        "m3;Ben Ode;2026-11-03 08:30;no_answer;Beta; Done\n"
+    )
+    path = write(tmp_path / "m.csv", text)
+    result = import_csv(
+        engine,
+        settings,
+        path,
+        "activities",
+        mapping,
+        ImportOptions(errors_path=tmp_path / "m.errors.csv"),
+    )
+    assert children == [1]
+    assert (result.read, result.inserted, result.skipped, result.rejected) == (3, 2, 1, 0)
+    with engine.connect() as conn:
+        stored = conn.execute(select(Activity.external_id, Activity.occurred_at, Activity.kind))
+        got = sorted((ext, str(at)[:16], kind) for ext, at, kind in stored)
+    # 09:00 and 08:30 in Tokyo (UTC+9) are 00:00 and 23:30 the day before in UTC.
+    assert got == [("m1", "2026-11-02 00:00", "call"), ("m3", "2026-11-02 23:30", "call")]
