@@ -2,16 +2,17 @@
 
 A fresh import of activities spends about half of its CPU reading the CSV and checking the
 rows (`columns.finish_activities`, the fingerprints) and the other half writing them; one
-Python process does one after the other. For a CSV file of `PIPELINE_MIN_BYTES` or more on
-a machine with two cores or more, a child process (`python -m paceline.ingest.pipeline`)
-reads the file and checks it a chunk at a time, exactly as the importer does in-process
-(`chunks`, `checked_together`: the same functions), and sends each chunk's rows and records
-back through a pipe; the importer writes chunk n while the child checks chunk n + 1.
+Python process does one after the other. For a CSV file of `PIPELINE_MIN_BYTES` or more,
+when a core is free for it (`worth_a_process`), a child process (`python -m
+paceline.ingest.pipeline`) reads the file and checks it a chunk at a time, as the importer does
+in-process (`chunks`, `checked_together`: the same functions), and sends each chunk's rows
+and records back through a pipe; the importer writes chunk n while the child checks the next.
 
 Nothing else changes: the importer counts the rows, builds the batches, takes the rows the
 column check did not vouch for through the row-by-row path, rejects, beats and commits as
-before, in the same order, so the stored data is the same byte for byte. The pipe holds at
-most a chunk or two (the child waits while it is full), so memory stays flat.
+before, in the same order, so the stored data is the same byte for byte. The child checks at
+most `AHEAD_CHUNKS` chunks ahead of the importer (it waits while they are not taken), so
+memory stays flat.
 
 If the child fails (a bug, killed, out of memory), the import stops with `PipelineError`
 naming the process and its exit status; every batch written before is whole (each is one
