@@ -273,10 +273,17 @@ def _peak_rss_mb() -> float:
 
 
 def _cpu_seconds() -> float:
-    """CPU time (user + system) of this process so far: on a machine shared with other work
+    """CPU time (user + system) of this process so far, and of its children that ended
+    (the import's checking process, `ingest.pipeline`): on a machine shared with other work
     the wall time of a case moves with the load, its CPU time much less (PostgreSQL's server
     process is not counted: it is another process)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime + _children_cpu_seconds()
+
+
+def _children_cpu_seconds() -> float:
+    """CPU time (user + system) of this process's children that ended."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -329,9 +336,10 @@ def _import(url: str, csv_path: Path, work: Path, migrate: bool) -> dict[str, An
         # The file runs to the end of 2026: "now" is fixed after it, whatever the clock says.
         options = ImportOptions(errors_path=work / "errors.csv", now=IMPORTED_AT)
         server_before = _server_cpu(url)
-        cpu_before = _cpu_seconds()
+        cpu_before, child_before = _cpu_seconds(), _children_cpu_seconds()
         result = import_csv(engine, settings, csv_path, "activities", options=options)
         cpu_seconds = _cpu_seconds() - cpu_before
+        child_seconds = _children_cpu_seconds() - child_before
         server_after = _server_cpu(url)  # before the pool's connections close
     finally:
         engine.dispose()
@@ -346,6 +354,8 @@ def _import(url: str, csv_path: Path, work: Path, migrate: bool) -> dict[str, An
         "new_accounts": result.new_accounts,
         "rss_before_mb": rss_before,
         "cpu_seconds": cpu_seconds,
+        # Of which the checking process's (a second core's, while this process writes).
+        "child_cpu_seconds": child_seconds,
         "server_cpu_seconds": (
             None
             if server_before is None or server_after is None
@@ -603,12 +613,20 @@ def report(figures: dict[str, Any]) -> str:
                 f"{f['peak_rss_mb']:>8.0f}MB"
                 f"{f['peak_rss_mb'] - f['rss_before_mb']:>6.0f}MB"
             )
+        children = [
+            f"{case} {f['child_cpu_seconds']:.1f}"
+            for case, f in run["cases"].items()
+            if isinstance(f, dict) and f.get("child_cpu_seconds")
+        ]
+        if children:
+            lines.append(f"of the CPU s, the checking process's: {', '.join(children)}")
     lines += [
         "",
         "x floor = rows/s divided by the floor's rows/s. The floor (stdlib csv + sqlite3",
         "executemany of raw strings into a plain table, no parsing or checks) is the cost of",
         "reading the file and writing rows at all: a lower bound, not a competitor.",
-        "CPU s = CPU time of the case's process (PostgreSQL's server not included); its",
+        "CPU s = CPU time of the case's process and of the process that reads and checks",
+        "a large file beside it (ingest.pipeline; PostgreSQL's server not included); its",
         "x floor = the floor's CPU time divided by the case's: the speed ratio with the",
         "machine's other load taken out. server s = CPU time of the PostgreSQL backends",
         "serving the import (a server on this machine only; autovacuum not included).",
@@ -624,6 +642,8 @@ def report(figures: dict[str, Any]) -> str:
         f"Machine: {m['cpu']}, {m['cpus']} CPUs; Python {m['python']}, SQLite {m['sqlite']}, "
         f"SQLAlchemy {m['sqlalchemy']}; source {m['commit'] or 'unknown'}"
     )
+    if hasattr(os, "getloadavg"):  # the wall times move with it: compare within a run
+        lines.append("Load average at the end: " + " / ".join(f"{x:.1f}" for x in os.getloadavg()))
     return "\n".join(lines)
 
 

@@ -214,6 +214,8 @@ USER_ERRORS: tuple[tuple[str, str], ...] = (
     ("paceline.config", "ConfigError"),
     ("paceline.ingest.csvfile", "ImportFileError"),
     ("paceline.ingest.mapping", "MappingError"),
+    # Not the input's fault, but said in one line: the import stopped, import again.
+    ("paceline.ingest.pipeline", "PipelineError"),
     ("paceline.store.engine", "DatabaseUrlError"),
 )
 

@@ -19,12 +19,13 @@ Guarantees (DESIGN.md, "nothing lost, nothing doubled"):
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import functools
-import itertools
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine
@@ -40,7 +41,7 @@ from paceline.ingest.accounting import (
     import_failure,
 )
 from paceline.ingest.columns import finish_activities
-from paceline.ingest.csv_source import CSV_SOURCE
+from paceline.ingest.csv_source import CSV_SOURCE, CsvTable
 from paceline.ingest.csvfile import ImportFileError, bad_bytes
 from paceline.ingest.entities import (
     FINISHERS,
@@ -52,6 +53,14 @@ from paceline.ingest.entities import (
 )
 from paceline.ingest.fields import CurrencyCheck, FieldError, currency_codes
 from paceline.ingest.mapping import Entity, Mapping, generic_mapping
+from paceline.ingest.pipeline import (
+    Checked,
+    CheckingProcess,
+    checked_together,
+    chunks,
+    job_for,
+    worth_a_process,
+)
 from paceline.ingest.sources import ImportSource, ReadOptions, Row, RowTable
 from paceline.ingest.writers import WRITERS, Writer
 from paceline.store.currency import (
@@ -136,9 +145,34 @@ def import_file(
             reason = exc.strerror or str(exc)
             raise ImportFileError(f"cannot write the errors file {errors_path}: {reason}") from None
         result = ImportResult(entity=entity, source=source, file=str(path))
+        job = None
+        # Only the built-in CSV table: a subclass may change the rows it reads.
+        if entity == "activities" and type(table) is CsvTable and worth_a_process(path):
+            # Read and checked in a second process while this one writes (ingest.pipeline).
+            reader_args = {
+                "mapping": mapping,
+                "header": table.header,
+                "zone": zone.key,
+                "business_zone": settings.calendar.zone.key,
+                "currency": settings.money.currency,
+            }
+            job = functools.partial(
+                job_for, path, read_options.encoding, read_options.delimiter, reader_args, settings
+            )
         try:
             with fewer_collections():
-                _run(engine, settings, table, row_reader, sink, result, options, progress, on_start)
+                _run(
+                    engine,
+                    settings,
+                    table,
+                    row_reader,
+                    sink,
+                    result,
+                    options,
+                    progress,
+                    on_start,
+                    job,
+                )
         finally:
             sink.close()
         result.errors_file = str(errors_path) if sink.count else None
@@ -233,67 +267,57 @@ def _run(
     options: ImportOptions,
     progress: Progress | None,
     on_start: Callable[[int], None] | None = None,
+    job: Callable[[dt.datetime, int], dict[str, Any]] | None = None,
 ) -> None:
-    writer = WRITERS[reader.entity](engine, settings, result, options, sink)
-    if on_start is not None:
-        on_start(writer.run_id)
+    """Read, check and write every row; `job` (a large CSV file of activities) says how a
+    second process reads and checks the file while this one writes (`ingest.pipeline`)."""
+    # "In the future" is measured from the import's start.
+    now = options.now or utcnow()
+    with contextlib.ExitStack() as stack:
+        child = None
+        if job is not None and reader.entity == "activities":
+            # Started first: its start-up overlaps the run's own.
+            with contextlib.suppress(OSError):  # no interpreter to start: read here
+                child = stack.enter_context(CheckingProcess(job(now, CHUNK_ROWS)))
+        writer = WRITERS[reader.entity](engine, settings, result, options, sink)
+        if on_start is not None:
+            on_start(writer.run_id)
+        _write_all(settings, table, reader, writer, progress, now, child)
+
+
+def _write_all(
+    settings: Settings,
+    table: RowTable,
+    reader: RowReader,
+    writer: Writer,
+    progress: Progress | None,
+    now: dt.datetime,
+    child: CheckingProcess | None,
+) -> None:
+    """Every row read, checked (here, or by `child`) and written; the run recorded ended."""
+    result, sink, options = writer.result, writer.sink, writer.options
     finish = FINISHERS[reader.entity]
     fast: Callable[[list[list[str]]], list[Record | None]] | None = None
-    if reader.entity == "activities":  # "in the future" is measured from the import's start
-        now = options.now or utcnow()
+    if reader.entity == "activities":
         finish = functools.partial(finish_activity, now=now)
         fast = functools.partial(finish_activities, reader, settings=settings, now=now)
     width = len(table.header)
-    skips = reader.has_skip_rules
-    pending: list[Pending] = []
+
+    def position() -> tuple[int, int]:
+        done, total = table.progress()
+        return (child.bytes_read, total) if child is not None else (done, total)
 
     def write(batch: list[Pending]) -> None:
         writer.write_or_isolate(batch)
         if progress:
-            progress(*table.progress())
+            progress(*position())
+
+    def settled(row: list[str]) -> Record:
+        return finish(reader.read(row), settings)
 
     try:
-        for chunk in _chunks(table.rows()):
-            # Rows the chunk's column-wise check vouches for (activities); the others are
-            # taken one by one below, as every row once was.
-            checked: dict[int, Record | None] = {}
-            if fast is not None:
-                checked = _checked_together(chunk, fast, width, reader)
-                if len(checked) == len(chunk) and None not in checked.values():
-                    pending = _take_whole(chunk, checked, pending, writer, result, write)
-                    continue
-            for at, (line, row, problem) in enumerate(chunk):
-                result.read += 1
-                if result.read % HEARTBEAT_ROWS == 0 and not pending:
-                    writer.beat()
-                record = checked.get(at)
-                if record is not None:
-                    pending.append(Pending(line, record, row))
-                elif problem is not None:
-                    sink.reject(line, "", problem, row)
-                    if table.problems_are_warnings:
-                        result.warn(f"line {line}: {problem}")
-                    continue
-                elif len(row) != width:
-                    sink.reject(line, "", f"expected {width} fields, found {len(row)}", row)
-                    continue
-                elif bad_bytes(row):
-                    sink.reject(line, "", BAD_BYTES, row)
-                    continue
-                elif skips and reader.should_skip(row):
-                    result.skipped += 1
-                    continue
-                else:
-                    try:
-                        pending.append(Pending(line, finish(reader.read(row), settings), row))
-                    except FieldError as exc:
-                        column = reader.column_of(exc.field)
-                        cell = table.locate(line, column) if column is not None else None
-                        sink.reject(line, exc.field, exc.reason, row, cell)
-                        continue
-                if len(pending) >= options.batch_size:
-                    write(pending)
-                    pending = []
+        source = child.checked() if child is not None else _checked_here(table, fast, width, reader)
+        pending = _queue_all(source, fast is not None, settled, reader, table, writer, write)
         if pending:
             writer.write_or_isolate(pending)
         result.rejected = sink.count
@@ -307,6 +331,73 @@ def _run(
         if progress:
             total = table.progress()[1]
             progress(total, total)
+
+
+def _checked_here(
+    table: RowTable,
+    fast: Callable[[list[list[str]]], list[Record | None]] | None,
+    width: int,
+    reader: RowReader,
+) -> Iterator[Checked]:
+    """The table's rows a chunk at a time, with the records the chunk's column-wise check
+    vouches for (activities; none for other entities), checked in this process."""
+    for chunk in chunks(table.rows(), CHUNK_ROWS):
+        yield chunk, ({} if fast is None else checked_together(chunk, fast, width, reader)), 0
+
+
+def _queue_all(
+    source: Iterator[Checked],
+    column_checked: bool,
+    settled: Callable[[list[str]], Record],
+    reader: RowReader,
+    table: RowTable,
+    writer: Writer,
+    write: Callable[[list[Pending]], None],
+) -> list[Pending]:
+    """Count and queue the checked chunks' rows, writing a batch whenever one is full; the
+    rows the column check did not vouch for are taken one by one, as every row once was.
+    What is still queued at the end is returned."""
+    result, sink, batch_size = writer.result, writer.sink, writer.options.batch_size
+    width = len(table.header)
+    skips = reader.has_skip_rules
+    pending: list[Pending] = []
+    for chunk, checked, _ in source:
+        if column_checked and len(checked) == len(chunk) and None not in checked.values():
+            pending = _take_whole(chunk, checked, pending, writer, result, write)
+            continue
+        for at, (line, row, problem) in enumerate(chunk):
+            result.read += 1
+            if result.read % HEARTBEAT_ROWS == 0 and not pending:
+                writer.beat()
+            record = checked.get(at)
+            if record is not None:
+                pending.append(Pending(line, record, row))
+            elif problem is not None:
+                sink.reject(line, "", problem, row)
+                if table.problems_are_warnings:
+                    result.warn(f"line {line}: {problem}")
+                continue
+            elif len(row) != width:
+                sink.reject(line, "", f"expected {width} fields, found {len(row)}", row)
+                continue
+            elif bad_bytes(row):
+                sink.reject(line, "", BAD_BYTES, row)
+                continue
+            elif skips and reader.should_skip(row):
+                result.skipped += 1
+                continue
+            else:
+                try:
+                    pending.append(Pending(line, settled(row), row))
+                except FieldError as exc:
+                    column = reader.column_of(exc.field)
+                    cell = table.locate(line, column) if column is not None else None
+                    sink.reject(line, exc.field, exc.reason, row, cell)
+                    continue
+            if len(pending) >= batch_size:
+                write(pending)
+                pending = []
+    return pending
 
 
 def _take_whole(
@@ -337,42 +428,6 @@ def _take_whole(
             write(pending)
             pending = []
     return pending
-
-
-def _checked_together(
-    chunk: list[Row],
-    fast: Callable[[list[list[str]]], list[Record | None]],
-    width: int,
-    reader: RowReader,
-) -> dict[int, Record | None]:
-    """Records of the chunk's rows that pass the row checks, by position in the chunk; None
-    for those the row-by-row path must look at (the rows that fail a row check are absent)."""
-    _, rows, problems = zip(*chunk, strict=True)
-    if (
-        not any(problems)
-        and not reader.has_skip_rules
-        and all(map(width.__eq__, map(len, rows)))
-        and not bad_bytes(itertools.chain.from_iterable(rows))
-    ):  # the usual chunk, checked in C calls: every row usable, as the loop below finds
-        return dict(enumerate(fast(list(rows))))
-    usable = [
-        i
-        for i, (_, row, problem) in enumerate(chunk)
-        if problem is None
-        and len(row) == width
-        and not bad_bytes(row)
-        and not (reader.has_skip_rules and reader.should_skip(row))
-    ]
-    if not usable:
-        return {}
-    return dict(zip(usable, fast([chunk[i][1] for i in usable]), strict=True))
-
-
-def _chunks(rows: Iterator[Row]) -> Iterator[list[Row]]:
-    """The rows a chunk at a time: checked column by column, each chunk costs a few
-    hundred kilobytes, whatever the file's size."""
-    while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
-        yield chunk
 
 
 def _stopped_by(exc: BaseException) -> str:

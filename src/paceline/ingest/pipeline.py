@@ -1,0 +1,316 @@
+"""Reading and checking a large activity file in a second process while this one writes.
+
+A fresh import of activities spends about half of its CPU reading the CSV and checking the
+rows (`columns.finish_activities`, the fingerprints) and the other half writing them; one
+Python process does one after the other. For a CSV file of `PIPELINE_MIN_BYTES` or more,
+when a core is free for it (`worth_a_process`), a child process (`python -m
+paceline.ingest.pipeline`) reads the file and checks it a chunk at a time, as the importer does
+in-process (`chunks`, `checked_together`: the same functions), and sends each chunk's rows
+and records back through a pipe; the importer writes chunk n while the child checks the next.
+
+Nothing else changes: the importer counts the rows, builds the batches, takes the rows the
+column check did not vouch for through the row-by-row path, rejects, beats and commits as
+before, in the same order, so the stored data is the same byte for byte. The child checks at
+most `AHEAD_CHUNKS` chunks ahead of the importer (it waits while they are not taken), so
+memory stays flat.
+
+If the child fails (a bug, killed, out of memory), the import stops with `PipelineError`
+naming the process and its exit status; every batch written before is whole (each is one
+transaction) and the run is recorded failed, as after any other interruption, so importing
+the file again completes it without doubling a row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import itertools
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from paceline.collector import fewer_collections
+from paceline.ingest.csvfile import ImportFileError, bad_bytes
+from paceline.ingest.entities import Record, RowReader
+from paceline.ingest.sources import Row
+
+# Files smaller than this are checked in-process: the child's start-up (some 0.3 CPU s to
+# import the checking code) is not worth it for a few thousand rows.
+PIPELINE_MIN_BYTES = 8 * 1024 * 1024
+# A chunk's rows, what the check made of them (by position; absent: refused by a row
+# check; None: for the row-by-row path), and the bytes of the file read so far.
+Checked = tuple[list[Row], dict[int, Record | None], int]
+PICKLE_PROTOCOL = 5
+# The child's command line after the interpreter (tests run a child that fails on purpose).
+CHILD_ARGS: tuple[str, ...] = ("-m", "paceline.ingest.pipeline")
+# Chunks the child may have checked before the importer takes them (a few MB).
+AHEAD_CHUNKS = 4
+
+
+class PipelineError(RuntimeError):
+    """The process reading and checking the file's rows stopped before the file's end."""
+
+
+def chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    """The rows a chunk at a time: checked column by column, each chunk costs a few
+    hundred kilobytes, whatever the file's size."""
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
+
+
+def checked_together(
+    chunk: list[Row],
+    fast: Callable[[list[list[str]]], list[Record | None]],
+    width: int,
+    reader: RowReader,
+) -> dict[int, Record | None]:
+    """Records of the chunk's rows that pass the row checks, by position in the chunk; None
+    for those the row-by-row path must look at (the rows that fail a row check are absent)."""
+    _, rows, problems = zip(*chunk, strict=True)
+    if (
+        not any(problems)
+        and not reader.has_skip_rules
+        and all(map(width.__eq__, map(len, rows)))
+        and not bad_bytes(itertools.chain.from_iterable(rows))
+    ):  # the usual chunk, checked in C calls: every row usable, as the loop below finds
+        return dict(enumerate(fast(list(rows))))
+    usable = [
+        i
+        for i, (_, row, problem) in enumerate(chunk)
+        if problem is None
+        and len(row) == width
+        and not bad_bytes(row)
+        and not (reader.has_skip_rules and reader.should_skip(row))
+    ]
+    if not usable:
+        return {}
+    return dict(zip(usable, fast([chunk[i][1] for i in usable]), strict=True))
+
+
+def worth_a_process(path: Path) -> bool:
+    """Whether a CSV file is checked in a second process: large enough, and a second core
+    free for it. `$PACELINE_IMPORT_PROCESS` says `auto` (the default: when the machine has
+    two cores or more and its load average over the last minute leaves one free), `always`
+    (whatever the load) or `never`. On a machine whose cores are all busy the second
+    process only adds its own cost (start-up, sending the rows), so `auto` leaves it out."""
+    choice = os.environ.get("PACELINE_IMPORT_PROCESS", "auto").strip().lower() or "auto"
+    if choice not in ("auto", "always", "never"):
+        raise ImportFileError(f"$PACELINE_IMPORT_PROCESS is {choice!r}: give auto, always or never")
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    if choice == "never" or size < PIPELINE_MIN_BYTES:
+        return False
+    if choice == "always":
+        return True
+    cores = os.cpu_count() or 1
+    return cores >= 2 and _load() <= cores - 1
+
+
+def _load() -> float:
+    """The load average over the last minute (0 where the system does not tell it)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
+
+
+class CheckingProcess:
+    """The child process that reads and checks a CSV file of activities, as a context: on
+    leaving, a child still running (the import stopped early) is killed and waited for."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        self.job = job
+        self.bytes_read = 0
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close)
+        # The child imports this copy of Paceline, wherever it was imported from.
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_root, env.get("PYTHONPATH", "")) if p
+        )
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, *CHILD_ARGS],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=env,
+                bufsize=1024 * 1024,
+            )
+        except BaseException:
+            self._stderr.close()
+            raise
+
+    def __enter__(self) -> CheckingProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        process = self._process
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                stream.close()
+        self._stderr.close()
+
+    def checked(self) -> Iterator[Checked]:
+        """Each chunk as the child checked it, in the file's order."""
+        process = self._process
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            pickle.dump(self.job, process.stdin, PICKLE_PROTOCOL)
+            process.stdin.close()
+        except OSError:  # the child died before reading its job: said below
+            pass
+        while True:
+            try:
+                message = pickle.load(process.stdout)
+            except (EOFError, pickle.UnpicklingError, OSError):
+                raise self._stopped() from None
+            if message[0] == "chunk":
+                _, chunk, checked, self.bytes_read = message
+                yield chunk, checked, self.bytes_read
+            elif message[0] == "end":
+                return
+            else:
+                raise PipelineError(
+                    f"the process reading and checking the file's rows failed: {message[1]}{_AFTER}"
+                )
+
+    def _stopped(self) -> PipelineError:
+        status = self._process.wait()
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+        said = f": {lines[-1][:300]}" if lines else ""
+        return PipelineError(
+            f"the process reading and checking the file's rows stopped (exit status {status})"
+            f" before the end of the file{said}{_AFTER}"
+        )
+
+
+_AFTER = (
+    "; the batches written before it stopped are stored whole and the run is recorded "
+    "failed: import the file again to complete it"
+)
+
+
+def job_for(
+    path: Path,
+    encoding: str,
+    delimiter: str,
+    reader_args: dict[str, Any],
+    settings: Any,
+    now: dt.datetime,
+    chunk_rows: int,
+) -> dict[str, Any]:
+    """What the child needs, as picklable values: the file, how the importer's RowReader
+    was built (zones by name), the settings, the moment "in the future" counts from."""
+    return {
+        "path": str(path),
+        "encoding": encoding,
+        "delimiter": delimiter,
+        "reader": reader_args,
+        "settings": settings,
+        "now": now,
+        "chunk_rows": chunk_rows,
+    }
+
+
+class _Sender:
+    """Sends the child's messages from a thread of its own, so that the child checks the
+    next chunks while the importer is busy writing (the pipe holds only 64 KiB): up to
+    `AHEAD_CHUNKS` checked chunks wait, pickled, which keeps the child's memory flat."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.queue: queue.Queue[bytes | None] = queue.Queue(AHEAD_CHUNKS)
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="paceline-send", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (data := self.queue.get()) is not None:
+                self.out.write(data)
+                self.out.flush()
+        except BaseException as exc:  # the importer stopped reading: the child stops too
+            self.failed = exc
+
+    def send(self, message: tuple[Any, ...] | None) -> None:
+        data = None if message is None else pickle.dumps(message, PICKLE_PROTOCOL)
+        while True:
+            if self.failed is not None:
+                raise self.failed
+            try:
+                self.queue.put(data, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        """Everything queued sent (or the failure to send it raised)."""
+        self.send(None)
+        self.thread.join()
+        if self.failed is not None:
+            raise self.failed
+
+
+def _serve(job: dict[str, Any], sender: _Sender) -> None:
+    """The child's work: read and check the file a chunk at a time, sending each chunk."""
+    from paceline.ingest.columns import finish_activities
+    from paceline.ingest.csvfile import open_csv
+
+    args = job["reader"]
+    reader = RowReader(
+        "activities",
+        args["mapping"],
+        args["header"],
+        ZoneInfo(args["zone"]),
+        ZoneInfo(args["business_zone"]),
+        args["currency"],
+    )
+    fast = functools.partial(finish_activities, reader, settings=job["settings"], now=job["now"])
+    csv_file = open_csv(Path(job["path"]), job["encoding"], job["delimiter"])
+    try:
+        width = len(csv_file.header)
+        with fewer_collections():  # as in the importer: a chunk's records are many objects
+            for chunk in chunks(csv_file.rows(), job["chunk_rows"]):
+                checked = checked_together(chunk, fast, width, reader)
+                sender.send(("chunk", chunk, checked, csv_file.bytes_read()))
+        sender.send(("end",))
+    finally:
+        csv_file.close()
+
+
+def main() -> int:
+    out = os.fdopen(sys.stdout.fileno(), "wb", buffering=1024 * 1024)
+    sender = _Sender(out)
+    try:
+        _serve(pickle.load(sys.stdin.buffer), sender)
+        sender.close()
+    except Exception as exc:  # said to the importer, which stops with it
+        if sender.failed is not None:  # the importer stopped reading: nothing to say
+            return 1
+        detail = str(exc).strip()
+        sender.send(("error", f"{type(exc).__name__}: {detail}"))
+        sender.close()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

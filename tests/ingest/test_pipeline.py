@@ -1,0 +1,356 @@
+"""A large CSV file of activities is read and checked by a second process while the importer
+writes (`ingest.pipeline`): the rows, batches, rejections and counts must be those of the
+in-process path, and a child that fails must stop the import with a clear error, leaving
+only whole batches, which a second import completes without doubling a row.
+
+The size above which the child is used is set to 0 here and the chunks to 5 rows, so that a
+dozen hand-written rows span several chunks and batches; every figure below is counted by
+hand from the file."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from factories import write
+from paceline.config import Settings
+from paceline.ingest import importer, pipeline
+from paceline.ingest.csvfile import ImportFileError
+from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
+from paceline.ingest.mapping import Mapping
+from paceline.ingest.pipeline import PipelineError
+from paceline.ingest.writers import Writer
+from paceline.store.models import Activity, ImportRun
+
+HEADER = "external_id,rep,kind,occurred_at,duration_min,outcome,has_ask,account,notes"
+
+
+def _rows(count: int) -> list[str]:
+    """`count` good rows, c1 .. c<count>, on lines 2 .. count + 1."""
+    return [
+        f"c{i},{'Ana Ruiz' if i % 2 else 'Ben Ode'},call,2026-11-{2 + i % 5:02d}T10:{i:02d}:00,"
+        f"{i},no_answer,no,Acme,"
+        for i in range(1, count + 1)
+    ]
+
+
+@pytest.fixture
+def children(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every file goes through a child, in chunks of 5 rows; a list that counts the
+    children started."""
+    started: list[int] = []
+    monkeypatch.setattr(pipeline, "PIPELINE_MIN_BYTES", 0)
+    monkeypatch.setenv("PACELINE_IMPORT_PROCESS", "always")
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 5)
+    real_init = pipeline.CheckingProcess.__init__
+
+    def counted(self: pipeline.CheckingProcess, job: dict[str, object]) -> None:
+        started.append(1)
+        real_init(self, job)
+
+    monkeypatch.setattr(pipeline.CheckingProcess, "__init__", counted)
+    return started
+
+
+def _import(
+    engine: Engine, settings: Settings, path: Path, batch_size: int, calls: list[str]
+) -> ImportResult:
+    options = ImportOptions(errors_path=path.with_suffix(".errors.csv"), batch_size=batch_size)
+    return import_csv(
+        engine,
+        settings,
+        path,
+        "activities",
+        options=options,
+        progress=lambda done, total: calls.append("progress"),
+    )
+
+
+def _errors(result: ImportResult) -> list[tuple[str, str, str]]:
+    assert result.errors_file is not None
+    with open(result.errors_file, encoding="utf-8", newline="") as handle:
+        return [(e["line"], e["field"], e["reason"]) for e in csv.DictReader(handle)]
+
+
+def _stored(engine: Engine) -> list[tuple[str, float]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(Activity.external_id, Activity.duration_min))
+        return sorted((ext, duration) for ext, duration in rows)
+
+
+def test_rows_checked_in_the_child_are_written_in_the_same_batches_with_the_same_beats(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    children: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As in test_import_chunks: 12 rows in chunks of 5, 5, 2, batches of 2, a heartbeat
+    # every 3 rows: beats when reading rows 3 and 9 begins with nothing queued.
+    calls: list[str] = []
+    monkeypatch.setattr(importer, "HEARTBEAT_ROWS", 3)
+    monkeypatch.setattr(Writer, "beat", lambda self: calls.append(f"beat {self.result.read}"))
+    path = write(tmp_path / "a.csv", "\n".join([HEADER, *_rows(12)]) + "\n")
+    result = _import(engine, settings, path, 2, calls)
+    assert children == [1]
+    assert (result.read, result.inserted, result.rejected, result.status) == (12, 12, 0, "done")
+    assert calls == [
+        "progress",
+        "beat 3",
+        "progress",
+        "progress",
+        "progress",
+        "beat 9",
+        "progress",
+        "progress",
+        "progress",  # the end
+    ]
+    assert _stored(engine) == sorted((f"c{i}", float(i)) for i in range(1, 13))
+
+
+def test_bad_rows_in_chunks_checked_by_the_child_are_rejected_as_in_process(
+    engine: Engine, settings: Settings, tmp_path: Path, children: list[int]
+) -> None:
+    # Line 4 (c3) names an unknown kind, line 9 (c8) has one field too few, line 12 (c11)
+    # a date that is not one: the child hands the first and the last back for the row path,
+    # which says why; the ragged row fails the chunk's row check. The rest go in.
+    rows = _rows(12)
+    rows[2] = rows[2].replace(",call,", ",carrier_pigeon,")
+    rows[7] = rows[7].rsplit(",", 1)[0]
+    rows[10] = rows[10].replace("2026-11-", "2026-13-")
+    path = write(tmp_path / "b.csv", "\n".join([HEADER, *rows]) + "\n")
+    result = _import(engine, settings, path, 4, [])
+    assert children == [1]
+    assert (result.read, result.inserted, result.rejected) == (12, 9, 3)
+    errors = _errors(result)
+    assert [(line, field) for line, field, _ in errors] == [
+        ("4", "kind"),
+        ("9", ""),
+        ("12", "occurred_at"),
+    ]
+    assert errors[1][2] == "expected 9 fields, found 8"
+    assert _stored(engine) == sorted(
+        (f"c{i}", float(i)) for i in range(1, 13) if i not in (3, 8, 11)
+    )
+
+
+def test_a_small_file_is_checked_in_process(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+    monkeypatch.setenv("PACELINE_IMPORT_PROCESS", "always")
+    monkeypatch.setattr(pipeline.CheckingProcess, "__init__", lambda *a: started.append(1))
+    path = write(tmp_path / "s.csv", "\n".join([HEADER, *_rows(3)]) + "\n")
+    assert (pipeline.PIPELINE_MIN_BYTES, path.stat().st_size < pipeline.PIPELINE_MIN_BYTES) == (
+        8 * 1024 * 1024,
+        True,
+    )
+    result = _import(engine, settings, path, 10, [])
+    assert (result.read, result.inserted, started) == (3, 3, [])
+
+
+# A child that checks and sends two chunks as the real one does, then fails at the third:
+# killed (as by the kernel when memory runs out) once the two are in the pipe, or with an
+# exception of its own (sent after them).
+FAILING_CHILD = """
+import os, signal, sys
+from paceline.ingest import pipeline
+real_check, real_send = pipeline.checked_together, pipeline._Sender.send
+sent = []
+def failing_check(*args):
+    if len(sent) == 2 and sys.argv[1] == "raise":
+        raise ValueError("no more rows today")
+    return real_check(*args)
+def failing_send(self, message):
+    if message and message[0] == "chunk":
+        if len(sent) == 2:
+            self.close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        sent.append(1)
+    real_send(self, message)
+pipeline.checked_together = failing_check
+pipeline._Sender.send = failing_send
+sys.exit(pipeline.main())
+"""
+
+
+@pytest.mark.parametrize(
+    ("how", "said"),
+    [
+        ("kill", "stopped (exit status -9) before the end of the file"),
+        ("raise", "failed: ValueError: no more rows today"),
+    ],
+)
+def test_a_failing_child_stops_the_import_with_whole_batches_and_a_rerun_completes_it(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    children: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+    said: str,
+) -> None:
+    path = write(tmp_path / "k.csv", "\n".join([HEADER, *_rows(12)]) + "\n")
+    monkeypatch.setattr(pipeline, "CHILD_ARGS", ("-c", FAILING_CHILD, how))
+    # Chunks of 5, batches of 3: the two chunks the child sent are 10 rows, three whole
+    # batches (9 rows) written; the tenth row was queued, never written.
+    with pytest.raises(PipelineError) as raised:
+        _import(engine, settings, path, 3, [])
+    message = str(raised.value)
+    assert message.startswith("the process reading and checking the file's rows ")
+    assert said in message
+    assert message.endswith("import the file again to complete it")
+    assert _stored(engine) == sorted((f"c{i}", float(i)) for i in range(1, 10))
+    with engine.connect() as conn:
+        run = conn.execute(select(ImportRun.status, ImportRun.inserted, ImportRun.failure)).one()
+    assert (run.status, run.inserted) == ("failed", 9)
+    assert run.failure.startswith("stopped by an error: PipelineError: the process reading")
+
+    monkeypatch.setattr(pipeline, "CHILD_ARGS", ("-m", "paceline.ingest.pipeline"))
+    again = _import(engine, settings, path, 3, [])
+    assert (again.read, again.inserted, again.unchanged, again.status) == (12, 3, 9, "done")
+    assert _stored(engine) == sorted((f"c{i}", float(i)) for i in range(1, 13))
+    assert children == [1, 1]
+
+
+def test_a_child_that_cannot_start_is_a_clear_error(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    children: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = write(tmp_path / "n.csv", "\n".join([HEADER, *_rows(4)]) + "\n")
+    monkeypatch.setattr(pipeline, "CHILD_ARGS", ("-c", "import sys; sys.exit('no interpreter')"))
+    with pytest.raises(PipelineError, match=r"exit status 1\) before the end of the file: no "):
+        _import(engine, settings, path, 3, [])
+    assert _stored(engine) == []
+
+
+def test_without_an_interpreter_to_start_the_file_is_read_in_process(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    children: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pipeline.sys, "executable", str(tmp_path / "no-such-python"))
+    path = write(tmp_path / "e.csv", "\n".join([HEADER, *_rows(7)]) + "\n")
+    result = _import(engine, settings, path, 3, [])
+    assert children == [1]  # tried, and refused by the system: nothing started
+    assert (result.read, result.inserted, result.status) == (7, 7, "done")
+    assert _stored(engine) == sorted((f"c{i}", float(i)) for i in range(1, 8))
+
+
+@pytest.mark.parametrize(
+    ("choice", "cores", "load", "second_process"),
+    [
+        ("auto", 2, 0.9, True),  # one core free
+        ("auto", 2, 1.2, False),  # both busy: the process would only add its own cost
+        ("auto", 1, 0.0, False),
+        ("auto", 8, 6.5, True),
+        ("always", 2, 9.0, True),
+        ("never", 8, 0.0, False),
+        ("", 2, 0.0, True),  # unset or empty: auto
+    ],
+)
+def test_when_a_second_process_reads_the_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    choice: str,
+    cores: int,
+    load: float,
+    second_process: bool,
+) -> None:
+    monkeypatch.setattr(pipeline, "PIPELINE_MIN_BYTES", 10)
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (load, 0.0, 0.0))
+    monkeypatch.setenv("PACELINE_IMPORT_PROCESS", choice)
+    assert pipeline.worth_a_process(write(tmp_path / "big.csv", "x" * 10)) is second_process
+    assert pipeline.worth_a_process(write(tmp_path / "small.csv", "x" * 9)) is False
+
+
+def test_an_unknown_choice_of_process_stops_the_import_before_anything_is_written(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PACELINE_IMPORT_PROCESS", "sometimes")
+    path = write(tmp_path / "u.csv", "\n".join([HEADER, *_rows(2)]) + "\n")
+    with pytest.raises(ImportFileError, match=r"PACELINE_IMPORT_PROCESS is 'sometimes': give "):
+        _import(engine, settings, path, 3, [])
+    with engine.connect() as conn:
+        assert conn.execute(select(ImportRun.id)).all() == []
+    assert _stored(engine) == []
+
+
+def test_an_import_stopped_by_its_own_error_ends_the_child(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    children: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[pipeline.CheckingProcess] = []
+    real_enter = pipeline.CheckingProcess.__enter__
+    monkeypatch.setattr(
+        pipeline.CheckingProcess, "__enter__", lambda self: made.append(self) or real_enter(self)
+    )
+    real_write = Writer.write
+
+    def second_fails(self: Writer, batch: list[object]) -> None:
+        if self.result.inserted:
+            raise RuntimeError("disk on fire")
+        real_write(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Writer, "write", second_fails)
+    path = write(tmp_path / "f.csv", "\n".join([HEADER, *_rows(12)]) + "\n")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        _import(engine, settings, path, 3, [])
+    (child,) = made
+    assert child._process.poll() is not None  # ended (killed), not left running
+    assert _stored(engine) == sorted((f"c{i}", float(i)) for i in range(1, 4))
+
+
+def test_a_mapped_file_with_its_own_delimiter_and_zone_is_read_by_the_child_as_mapped(
+    engine: Engine, settings: Settings, tmp_path: Path, children: list[int]
+) -> None:
+    # Semicolons, other column names, a constant kind, a skip rule and times in Tokyo: the
+    # child must read the file as the mapping says. Line 3 is skipped (Status = Cancelled).
+    mapping = Mapping(
+        entity="activities",
+        delimiter=";",
+        timezone="Asia/Tokyo",
+        columns={
+            "external_id": "Id",
+            "rep": "Owner",
+            "occurred_at": "When",
+            "outcome": "Result",
+            "account": "Company",
+        },
+        constants={"kind": "call"},
+        skip={"Status": ["Cancelled"]},
+    )
+    text = (
+        "Id;Owner;When;Result;Company;Status\n"
+        "m1;Ana Ruiz;2026-11-02 09:00;no_answer;Acme;Done\n"
+        "m2;Ana Ruiz;2026-11-02 10:00;no_answer;Acme;Cancelled\n"
+        "m3;Ben Ode;2026-11-03 08:30;no_answer;Beta; Done\n"
+    )
+    path = write(tmp_path / "m.csv", text)
+    result = import_csv(
+        engine,
+        settings,
+        path,
+        "activities",
+        mapping,
+        ImportOptions(errors_path=tmp_path / "m.errors.csv"),
+    )
+    assert children == [1]
+    assert (result.read, result.inserted, result.skipped, result.rejected) == (3, 2, 1, 0)
+    with engine.connect() as conn:
+        stored = conn.execute(select(Activity.external_id, Activity.occurred_at, Activity.kind))
+        got = sorted((ext, str(at)[:16], kind) for ext, at, kind in stored)
+    # 09:00 and 08:30 in Tokyo (UTC+9) are 00:00 and 23:30 the day before in UTC.
+    assert got == [("m1", "2026-11-02 00:00", "call"), ("m3", "2026-11-02 23:30", "call")]
