@@ -72,6 +72,11 @@ def number(value: float | None) -> str:
     return f"{value:,.2f}"
 
 
+def days_text(value: float | None) -> str:
+    """A median of days, to a tenth as the funnel shows it everywhere (22.1, 32.0, 0.0)."""
+    return "—" if value is None else f"{value:,.1f}"
+
+
 def metric_text(value: float | None, unit: str | None, *, compact: bool = False) -> str:
     """A metric's figure in its unit: 17.0%, 2,866 (money), 2.40 (a plain ratio), 45 min.
 
@@ -198,6 +203,7 @@ NOTE_CELL = {
     "after_unrecorded": "not measurable",
     "exceeds_previous": "not measurable",
     "under_recorded": "not measurable",
+    "handed_over": "handed over",
 }
 
 
@@ -223,6 +229,8 @@ def note_text(result: Funnel, step: FunnelStep, *, peers: bool = False) -> str |
     def count(s: FunnelStep) -> str:
         return number(s.peer_count if peers else s.count)
 
+    if note == "handed_over":
+        return _handed_over_text(result, step)
     if note == "not_recorded":
         return (
             f"{step.label}: not recorded. Nobody in the organisation has any {label} up to"
@@ -244,6 +252,34 @@ def note_text(result: Funnel, step: FunnelStep, *, peers: bool = False) -> str |
         f"{pair}: not measurable, {whose}{label} ({count(step)}) are fewer than the step"
         f" after them{following} in this period: not all {label} are recorded in it"
     )
+
+
+def _handed_over_text(result: Funnel, step: FunnelStep) -> str:
+    """Why a rep's step past their role's hand-over has no conversion: once, at the first
+    such step, naming the last step the rep's role owns."""
+    position = result.steps.index(step)
+    if position and result.steps[position - 1].note == "handed_over":
+        return ""
+    last = result.steps[position - 1].label.lower() if position else "the first step"
+    return (
+        f"{step.label} and the steps after it: handed over. This rep's role hands over after"
+        f" {last}; another role takes the prospects from there and is credited with them, so"
+        " they are not this rep's conversions"
+    )
+
+
+def note_lines(result: Funnel) -> list[str]:
+    """Why each conversion shown as "not recorded", "not measurable" or "handed over" is not
+    a rate: the lines under a funnel's table, on the terminal and on the page alike."""
+    lines = []
+    for step in result.steps:
+        text = note_text(result, step)
+        peer_text = note_text(result, step, peers=True) if result.compared_with else None
+        if text:
+            lines.append(f"{text}.")
+        if peer_text and step.peer_note != step.note:
+            lines.append(f"Peers: {peer_text}.")
+    return lines
 
 
 def step_label(settings: Settings, step: str) -> str:

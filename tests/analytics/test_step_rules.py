@@ -36,7 +36,7 @@ from paceline.analytics.plan import (
     build_plan,
     measure_rates,
 )
-from paceline.analytics.step_rules import conversion_notes
+from paceline.analytics.step_rules import conversion_notes, handed_over_steps
 from paceline.analytics.window import diagnosis_window
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import start_session
@@ -150,6 +150,51 @@ def test_a_step_recorded_once_before_the_window_is_a_real_zero(
     assert by["conversations"].note is None
     assert by["conversations"].conversion == 0.0  # measured: 0 of 10 calls
     assert by["meetings_set"].note == "not_recorded"
+
+
+def test_an_sdrs_steps_past_the_hand_over_are_handed_over(
+    engine: Engine, settings: Settings
+) -> None:
+    """Sid and Sue (SDRs) connect and set meetings; the AEs hold them, so an SDR has no
+    meetings held of their own: the old funnel showed Sid "0 held, 0.0%" against the peers'
+    0.0%, as if Sid lost every meeting set."""
+    ids = _org(engine, settings)
+    sue = add_rep(engine, settings, "Sue", "sdr", team="East")
+    rows = []
+    for rep, connected, booked in ((ids["Sid"], 4, 2), (sue, 5, 1)):
+        rows += [activity_row(rep, day(4), outcome="conversation") for _ in range(connected)]
+        rows += [activity_row(rep, day(5), outcome="meeting_set") for _ in range(booked)]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    window = diagnosis_window(settings, "month", AS_OF)
+    sid = funnel(engine, settings, window, rep="Sid")
+    by = {s.metric: s for s in sid.steps}
+    assert sid.compared_with == ["Sue"]
+    # 10 + 6 calls; 4 + 2 connected (a call that sets a meeting is a conversation); 2 set
+    assert [by[s].count for s in STEPS] == [16, 6, 2, 0, 0, 0]
+    assert [by[s].note for s in STEPS[3:]] == ["handed_over"] * 3
+    assert [by[s].peer_note for s in STEPS[3:]] == ["handed_over"] * 3
+    assert by["meetings_held"].conversion is None  # was 0.0 (0 of 2 set)
+    assert by["meetings_held"].comparison is None
+    assert by["meetings_set"].conversion == pytest.approx(2 / 6)  # the SDR's own steps stay
+    assert by["meetings_set"].note is None
+    assert sid.weakest is not None and sid.weakest.metric in {"conversations", "meetings_set"}
+    said = note_text(sid, by["meetings_held"])
+    assert said is not None and "handed over" in said and "after meetings set" in said
+    assert note_text(sid, by["proposals"]) == ""  # said once, at the first handed-over step
+    # An AE's funnel is the AE's all the way: calls and meetings set before the AE's steps are
+    # the AE's own work, not handed to them.
+    bo = {s.metric: s for s in funnel(engine, settings, window, rep="Bo").steps}
+    assert "handed_over" not in {bo[s].note for s in STEPS}
+
+
+def test_which_steps_a_role_hands_over(settings: Settings) -> None:
+    assert handed_over_steps(settings, STEPS, "sdr") == {"meetings_held", "proposals", "deals_won"}
+    assert handed_over_steps(settings, STEPS, "ae") == frozenset()
+    # A field rep owns proposals only (the span of its key metrics) yet sets, holds and
+    # closes: no hand-over starts at a step the role owns, so nothing is handed over.
+    assert handed_over_steps(settings, STEPS, "field") == frozenset()
+    assert handed_over_steps(settings, STEPS, "not a role") == frozenset()
 
 
 def test_a_hand_over_may_exceed_one_anything_else_may_not() -> None:

@@ -67,6 +67,7 @@ from paceline.analytics.step_rules import (
     conversion_notes,
     counted_steps,
     hand_overs,
+    handed_over_steps,
     recorded_steps,
 )
 from paceline.analytics.window import Window
@@ -549,10 +550,16 @@ def _assemble(
     names = [m.name for m in metrics]
     handed_over = hand_overs(settings, names)
     counted = counted_steps(settings, names)
+    # A rep's peers share the rep's role, so both sides hand the same steps over.
+    handed = (
+        handed_over_steps(settings, names, groups.subject_reps[0].role)
+        if groups.kind == "rep"
+        else frozenset()
+    )
     subject = {n: c[0] for n, c in counts.items()}
-    notes = conversion_notes(names, subject, recorded, handed_over, counted)
+    notes = conversion_notes(names, subject, recorded, handed_over, counted, handed)
     peers = {n: c[1] for n, c in counts.items()}
-    peer_notes = conversion_notes(names, peers, recorded, handed_over, counted)
+    peer_notes = conversion_notes(names, peers, recorded, handed_over, counted, handed)
     built: list[FunnelStep] = []
     for i, metric in enumerate(metrics):
         previous = metrics[i - 1] if i else None

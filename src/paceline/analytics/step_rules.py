@@ -13,6 +13,9 @@ a step never shows up as "0% conversion", the biggest gap or a plan's rate:
   the later step happened without the earlier one being recorded (deals won with no proposal
   logged), so the ratio is not a conversion; and the earlier step is shown to be
   under-recorded, so the conversion *into* it is not measurable either.
+- A rep's steps past their role's hand-over are **handed over**: an SDR's meetings are held
+  by the AEs, who are credited with them, so the SDR's "0 meetings held, 0.0%" is not the
+  SDR's conversion but another role's step.
 """
 
 from __future__ import annotations
@@ -27,13 +30,17 @@ from sqlalchemy import Connection
 from paceline.analytics.metrics import metric_totals
 from paceline.config import Settings
 
-StepNote = Literal["not_recorded", "after_unrecorded", "exceeds_previous", "under_recorded"]
+StepNote = Literal[
+    "not_recorded", "after_unrecorded", "exceeds_previous", "under_recorded", "handed_over"
+]
 """Why a step's conversion is not a measured rate:
 - not_recorded: the step itself is not recorded in the organisation's data;
 - after_unrecorded: the step before it is not recorded;
 - exceeds_previous: more of this step than of the step before, not at a hand-over;
 - under_recorded: the next step outnumbers this one (not at a hand-over), so this step is not
-  all recorded and the conversion into it understates it."""
+  all recorded and the conversion into it understates it;
+- handed_over: a rep's step past their role's hand-over (`handed_over_steps`), another
+  role's."""
 
 _BEGINNING = dt.date(1900, 1, 1)
 
@@ -57,6 +64,22 @@ def hand_overs(settings: Settings, steps: Sequence[str]) -> frozenset[tuple[str,
         for upper, lower in pairwise(steps)
         if upper in owners and lower in owners and not owners[upper] & owners[lower]
     )
+
+
+def handed_over_steps(settings: Settings, steps: Sequence[str], role: str) -> frozenset[str]:
+    """The steps a rep of `role` hands over: from the first hand-over whose upper step the
+    role owns and whose lower step it does not, every later step it does not own.
+
+    A role owning no step, or not in the configuration, hands nothing over: its reps carry
+    the whole funnel (a field rep who sets, holds and closes)."""
+    if role not in {r.name for r in settings.roles}:
+        return frozenset()
+    mine = set(settings.role_funnel(role))
+    boundaries = hand_overs(settings, steps)
+    for i, (upper, lower) in enumerate(pairwise(steps), start=1):
+        if (upper, lower) in boundaries and upper in mine and lower not in mine:
+            return frozenset(s for s in steps[i:] if s not in mine)
+    return frozenset()
 
 
 def recorded_steps(
@@ -86,13 +109,15 @@ def conversion_notes(
     recorded: frozenset[str],
     handed_over: frozenset[tuple[str, str]],
     counted: frozenset[str] | None = None,
+    handed: frozenset[str] = frozenset(),
 ) -> list[StepNote | None]:
     """Per step (the first included, always None unless not recorded): why its conversion
     from the step before is not a measured rate, or None when it is.
 
     `counted`: the steps that count events (`aggregate = "count"`; None: all of them). Only
     between two of those can a later step outnumbering the earlier one be a fault: revenue per
-    proposal, or calls per account reached, are ratios above one by nature."""
+    proposal, or calls per account reached, are ratios above one by nature. `handed`: the
+    steps the subject hands over to another role (`handed_over_steps`)."""
     counted = frozenset(steps) if counted is None else counted
 
     def _outnumbers(upper: str, lower: str) -> bool:
@@ -105,7 +130,9 @@ def conversion_notes(
 
     notes: list[StepNote | None] = []
     for i, step in enumerate(steps):
-        if step not in recorded:
+        if step in handed:
+            notes.append("handed_over")
+        elif step not in recorded:
             notes.append("not_recorded")
         elif i == 0:
             notes.append(None)
@@ -113,7 +140,12 @@ def conversion_notes(
             notes.append("after_unrecorded")
         elif _outnumbers(steps[i - 1], step):
             notes.append("exceeds_previous")
-        elif i + 1 < len(steps) and (steps[i + 1] in recorded and _outnumbers(step, steps[i + 1])):
+        elif (
+            i + 1 < len(steps)
+            and steps[i + 1] in recorded
+            and steps[i + 1] not in handed
+            and _outnumbers(step, steps[i + 1])
+        ):
             notes.append("under_recorded")
         else:
             notes.append(None)

@@ -16,13 +16,14 @@ from rich.table import Table
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.diagnosis_options import AS_OF_OPTION, PERIOD_OPTION, option_window
 from paceline.describe import (
+    days_text,
     evidence_stats,
     evidence_text,
     factor_value,
     finding_stats,
     finding_text,
     note_cell,
-    note_text,
+    note_lines,
     number,
     p_text,
     rate,
@@ -120,14 +121,12 @@ def _print_funnel(d: RepDiagnosis, stats: bool) -> None:
             note_cell(step, peers=True) or rate(step.peer_conversion),
             verdict_text(step.verdict),
             *([p_text(p).replace("p = ", "")] if stats else []),
-            number(step.median_days),
-            number(step.peer_median_days),
+            days_text(step.median_days),
+            days_text(step.peer_median_days),
         )
     out.print(table)
-    for step in d.funnel.steps:
-        text = note_text(d.funnel, step)
-        if text:
-            out.print(f"  [dim]{text}.[/]", highlight=False)
+    for line in note_lines(d.funnel):
+        out.print(f"  [dim]{line}[/]", highlight=False)
 
 
 def _print_equation(d: RepDiagnosis, stats: bool) -> None:

@@ -45,22 +45,11 @@ def print_funnel(result: Funnel) -> None:
             cells += [_days(step.peer_median_days, step.peer_median_accounts), _gap(step)]
         table.add_row(*cells)
     out.print(table)
+    from paceline.describe import note_lines
+
     for line in note_lines(result):
         out.print(line, highlight=False)
     out.print(gap_sentence(result), highlight=False)
-
-
-def note_lines(result: Funnel) -> list[str]:
-    """Why each conversion shown as "not recorded" or "not measurable" is not a rate."""
-    from paceline.describe import note_text
-
-    lines = []
-    for step in result.steps:
-        for peers in (False, True) if result.compared_with else (False,):
-            text = note_text(result, step, peers=peers)
-            if text and not (peers and step.peer_note == step.note):
-                lines.append(f"{'Peers: ' if peers else ''}{text}.")
-    return lines
 
 
 def _conversion(step: FunnelStep, *, peers: bool = False) -> str:

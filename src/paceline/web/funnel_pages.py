@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from paceline.analytics.funnel import Funnel, FunnelStep, funnel
-from paceline.describe import COMPARISON_TEST, note_cell, note_text, p_text
+from paceline.describe import COMPARISON_TEST, note_cell, note_lines, p_text
 from paceline.web.charts import figure_json
 from paceline.web.common import User, fmt_percent
 from paceline.web.funnel_charts import CAP, conversion_figure, funnel_figure
@@ -72,19 +72,6 @@ def gap_sentence(result: Funnel) -> str:
             f"({_p(weakest.p_value)})."
         )
     return f"No step is far below the peers; the lowest is {text}."
-
-
-def note_lines(result: Funnel) -> list[str]:
-    """Why each conversion shown as "not recorded" or "not measurable" is not a rate."""
-    lines = []
-    for step in result.steps:
-        text = note_text(result, step)
-        peer_text = note_text(result, step, peers=True) if result.compared_with else None
-        if text:
-            lines.append(f"{text}.")
-        if peer_text and step.peer_note != step.note:
-            lines.append(f"Peers: {peer_text}.")
-    return lines
 
 
 def _pair(result: Funnel, step: FunnelStep) -> str:
