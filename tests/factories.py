@@ -90,8 +90,10 @@ def pg_conninfo(url: str) -> str:
 @contextmanager
 def scratch_pg_databases(prefix: str, count: int = 1) -> Iterator[list[str]]:
     """The URLs of `count` empty PostgreSQL databases of the caller's own, not migrated (a
-    server in another process, or a restore, makes the schema), dropped afterwards. Skips the
-    test when no server answers. Named `run_database_name(prefix)`."""
+    server in another process, or a restore, makes the schema), dropped afterwards in the
+    background (`_drop_soon`: a drop waits for a checkpoint, which took up to 157 s of a
+    test's teardown under load). Skips the test when no server answers. Named
+    `run_database_name(prefix)`."""
     admin = pg_conninfo(PG_ADMIN_URL)
     try:
         conn = psycopg.connect(admin, autocommit=True, connect_timeout=3)
@@ -104,9 +106,8 @@ def scratch_pg_databases(prefix: str, count: int = 1) -> Iterator[list[str]]:
     try:
         yield [pg_url(name) for name in names]
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            for name in names:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in names:
+            _drop_soon(name)
 
 
 def postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
@@ -1343,8 +1344,9 @@ def shared_pg_demo(
 # writes its 9 MB through the write-ahead log), nearly all of it spent waiting on the server:
 # every test on PostgreSQL waited that long in its set-up while its core stood idle. Each
 # process makes the next copy of a template in a thread while the current test runs, and drops
-# a used copy the same way; `settle_pg_copies` waits for that work when the session ends. The
-# copies carry the run's id, so `drop_run_databases` also drops any a crashed worker left behind.
+# a used copy the same way, as every database a test made (`_drop_soon`); `settle_pg_copies`
+# waits for that work when the session ends. The copies carry the run's id, so
+# `drop_run_databases` also drops any a crashed worker left behind.
 # Two threads and two copies ahead: a quick test on PostgreSQL ends before one copy is made,
 # and the server makes two copies at once in about the time of one (4 in 0.78 s, not 1.54).
 # The drops have threads of their own, six of them. On PostgreSQL 15 each DROP DATABASE waits
@@ -1385,7 +1387,14 @@ def pg_copy(template: str, *, ahead: bool = False) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-        _drops.append(_DROPPER.submit(_drop, name))
+        _drop_soon(name)
+
+
+def _drop_soon(name: str) -> None:
+    """Drop the database `name` in the background (FORCE: a connection left open, such as a
+    killed server's, does not stop it); `settle_pg_copies` waits for it at the session's end,
+    and a drop that failed fails there."""
+    _drops.append(_DROPPER.submit(_drop, name))
 
 
 def settle_pg_copies() -> None:

@@ -74,7 +74,9 @@ class Inbox:
 @contextmanager
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
     inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    # aiosmtpd gives a server 5 s to start and answer its first connection, "which might
+    # happen if the system is too busy" (its words): a guard here, not a timing test.
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=300)
     controller.start()
     try:
         yield inbox, port

@@ -102,7 +102,8 @@ def _serve(certificate: tuple[Path, Path], mode: str) -> Iterator[Server]:
         options |= {"ssl_context": context, "auth_require_tls": False}
     else:
         options |= {"tls_context": context, "require_starttls": True}
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
+    # ready_timeout: aiosmtpd's 5 s for the server to start fails on a busy machine.
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=300, **options)
     controller.start()
     try:
         yield Server(inbox, port)

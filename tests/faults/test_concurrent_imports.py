@@ -36,14 +36,13 @@ from sqlalchemy import Engine, func, insert, select
 from typer.testing import CliRunner
 
 import paceline
-from factories import scratch_pg_databases
+from factories import migrated_sqlite_copy, postgres_engine
 from paceline.cli import app
 from paceline.config import Settings
 from paceline.ingest import writers
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 from paceline.store.models import (
     Account,
     Activity,
@@ -79,25 +78,18 @@ REPEATED = 10
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database of each kind, by URL: each import makes its own engine.
     `postgresql-partitioned` has `activity` partitioned by month (store.partition), where
-    the unique key that tells an import of another's row is kept by `activity_key`."""
+    the unique key that tells an import of another's row is kept by `activity_key`. Each is a
+    copy of the run's migrated database (`factories.migrated_sqlite_copy`, `postgres_engine`):
+    migrating for each test took seconds on PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'paceline.db'}"
-        _migrate(url)
-        yield url
+        migrated_sqlite_copy(request.getfixturevalue("tmp_path_factory"), tmp_path).dispose()
+        yield f"sqlite:///{tmp_path / 'paceline.db'}"
         return
-    with scratch_pg_databases("concur") as (url,):
-        _migrate(url)
+    for engine in postgres_engine(request):
         if request.param == "postgresql-partitioned":
-            engine = make_engine(url)
             partition_by_month(engine, [dt.date(2026, 11, 1), dt.date(2026, 12, 1)])
-            engine.dispose()
-        yield url
-
-
-def _migrate(url: str) -> None:
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+        engine.dispose()
+        yield engine.url.render_as_string(hide_password=False)
 
 
 def line(

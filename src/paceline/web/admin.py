@@ -484,7 +484,10 @@ def import_run_page(request: Request, caller: User, run_id: int) -> Response:
         token = job.errors_token
         errors_url = f"/import/errors/{token}" if token else None
         return _import_form(request, caller, values, result=job.result, errors_url=errors_url)
-    running = run.status == "running"
+    # The run's record ends a moment before this process has its report (the errors file is
+    # still being offered): the page keeps polling until the job is done, rather than saying
+    # the report is kept by another process when it is about to be here.
+    running = run.status == "running" or (job is not None and not job.done.is_set())
     return render(
         request,
         "import_run.html",
