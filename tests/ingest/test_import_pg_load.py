@@ -255,3 +255,50 @@ def test_an_import_beside_a_running_load_leaves_them_to_it(
     assert result.inserted == 2
     assert set(_indexes(pg_engine)) == set(indexes) - SECONDARY
     assert not _constraints(pg_engine)["fk_activity_rep_id_rep"][1]
+
+
+@pytest.fixture
+def probes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per look-up of a batch's stored rows (`Staged.matches`)."""
+    from paceline.store.bulk import Staged
+
+    real = Staged.matches
+    made: list[int] = []
+
+    def counted(self: Staged, *args: object) -> dict[object, tuple[object, ...]]:
+        made.append(1)
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Staged, "matches", counted)
+    return made
+
+
+def test_a_source_with_nothing_stored_inserts_without_looking(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, probes: list[int]
+) -> None:
+    """With no row of the source stored when the import begins, a batch has nothing to
+    match: it is inserted without looking. The same file again looks once a batch."""
+    path = _file(tmp_path / "a.csv", _rows(1, 6))
+    first = _import(pg_engine, settings, path)
+    assert (first.inserted, len(probes)) == (6, 0)
+    again = _import(pg_engine, settings, path)
+    assert (again.inserted, again.unchanged, len(probes)) == (0, 6, 2)  # 2 batches of 3
+
+
+def test_a_repeat_in_a_source_with_nothing_stored_is_counted_as_before(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, probes: list[int]
+) -> None:
+    """A batch repeating a row of an earlier one (line 5, p1 again, the same values) is
+    refused by the unique key, rolled back and written again with the look-up: p1 counted
+    a duplicate; from then on every batch looks."""
+    rows = _rows(1, 6)
+    result = _import(
+        pg_engine, settings, _file(tmp_path / "a.csv", [*rows[:3], rows[0], *rows[3:]])
+    )
+    assert (result.read, result.inserted, result.duplicate, result.rejected) == (7, 6, 1, 0)
+    # Batch 1 (lines 2-4) without a look-up; batch 2 (lines 5-7) refused, then written
+    # again with one; batch 3 (line 8) with one.
+    assert len(probes) == 2
+    with pg_engine.connect() as conn:
+        stored = conn.execute(select(Activity.external_id)).scalars()
+        assert sorted(stored) == ["p1", "p2", "p3", "p4", "p5", "p6"]

@@ -465,6 +465,9 @@ class ActivityWriter(AccountMakingWriter):
         # Whether the first batch has looked for an empty table, and the indexes it dropped.
         self._deferral_tried = False
         self._deferred: tuple[str, ...] = ()
+        # PostgreSQL: whether no row of this source was stored when the first batch looked
+        # (None: not looked yet); then no batch needs the probe for stored rows (below).
+        self._fresh_source: bool | None = None
         super().__init__(*args)
         self.contacts = ContactResolver(self.source)
         self.deals = deal_resolver(self.source)
@@ -500,6 +503,7 @@ class ActivityWriter(AccountMakingWriter):
 
     def rollback(self, saved: dict[str, Any]) -> None:
         super().rollback(saved)
+        self._fresh_source = False  # a refused batch looks for stored rows from then on
         self.contacts = ContactResolver(self.source)
         self.deals = deal_resolver(self.source)
         self.contacts.created = saved["contacts_made"]
@@ -579,10 +583,17 @@ class ActivityWriter(AccountMakingWriter):
         now = utcnow()
         rows = _activity_rows([p.record for p in batch], self.source, now, self.run_id)
         staged = Staged(conn, Activity.__table__, ACTIVITY_COLUMNS, rows)
-        ids = [p.record["external_id"] for p in batch]
-        existing = _existing(
-            conn, Activity, self.source, ids, Activity.import_run_id, staged=staged
-        )
+        if self._fresh_source is None:
+            self._fresh_source = not _any_stored(conn, self.source)
+        # A source with nothing stored when the import began has only this import's rows
+        # (and those of an import of the same source beside it): a batch repeating one of
+        # them is refused by the unique key, rolled back, and written again with the probe.
+        existing: dict[str, tuple[Any, ...]] = {}
+        if not self._fresh_source:
+            ids = [p.record["external_id"] for p in batch]
+            existing = _existing(
+                conn, Activity, self.source, ids, Activity.import_run_id, staged=staged
+            )
         inserts, updates = self._sort_out(batch, existing, self.matched_before(conn, existing))
         if inserts:
             # Rows sorted like the main index go into its B-tree with fewer page touches.
@@ -1081,6 +1092,12 @@ def _existing(
         for ext, *rest in conn.execute(query):
             found[ext] = tuple(rest)
     return found
+
+
+def _any_stored(conn: Connection, source: str) -> bool:
+    """Whether `activity` holds a row of `source` (one probe of the unique key)."""
+    query = select(Activity.id).where(Activity.source == source).limit(1)
+    return conn.execute(query).first() is not None
 
 
 def _stored_rows(
