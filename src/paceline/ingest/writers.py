@@ -601,10 +601,12 @@ class ActivityWriter(AccountMakingWriter):
             # A large batch of a bulk load checks its references by set (not row by row).
             done = None
             if self._deferred and len(inserts) >= SET_CHECK_ROWS:
-                named = [
-                    c for c, at in _REFERENCES.items() if any(map(operator.itemgetter(at), rows))
-                ]
-                done = staged.insert_checked(positions, STAGED_ORDER, named)
+                written = rows if positions is None else [rows[pos] for pos in positions]
+                references = {
+                    column: set(map(operator.itemgetter(at), written)) - {None}
+                    for column, at in _REFERENCES.items()
+                }
+                done = staged.insert_checked(positions, STAGED_ORDER, references)
             if done is None:
                 staged.insert(positions, STAGED_ORDER)
         staged.update(updates, ACTIVITY_COLUMNS)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -341,21 +341,27 @@ class Staged:
         return int(self.conn.exec_driver_sql(sql, params).rowcount)
 
     def insert_checked(
-        self, positions: Sequence[int] | None, order_by: Sequence[str], named: Sequence[str]
+        self,
+        positions: Sequence[int] | None,
+        order_by: Sequence[str],
+        references: Mapping[str, Collection[Any]],
     ) -> int | None:
-        """`insert`, with the foreign keys on the columns in `named` (those some staged row
-        fills) checked by set instead of row by row; None, having done nothing, when the
-        tables are in use by another session (then `insert` checks row by row).
+        """`insert`, with the foreign keys on the columns of `references` checked by set
+        instead of row by row: `references` holds, per column, the distinct values (not
+        None) of the rows inserted. None, having done nothing, when the tables are in use
+        by another session (then `insert` checks row by row).
 
-        A staged row naming a row that is not there raises IntegrityError (the row's
-        position and column in the message), and the transaction must be rolled back."""
+        A value no referenced row has raises IntegrityError (the column and the value in
+        the message), and the transaction must be rolled back."""
         table = self.table.name
         keys = {
-            name: key for name, key in _foreign_keys(self.conn, table).items() if key[0] in named
+            name: key
+            for name, key in _foreign_keys(self.conn, table).items()
+            if references.get(key[0])
         }
         if not keys:
             return self.insert(positions, order_by)
-        locked = ", ".join([table, *sorted({referenced for _, referenced, _ in keys.values()})])
+        locked = ", ".join([table, *sorted({key[1] for key in keys.values()})])
         try:
             with self.conn.begin_nested():
                 self.conn.exec_driver_sql(f"LOCK TABLE {locked} IN ACCESS EXCLUSIVE MODE NOWAIT")
@@ -363,27 +369,21 @@ class Staged:
             if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
                 raise
             return None
-        where = "" if positions is None else " AND s.pos = ANY(%(positions)s)"
-        params = {} if positions is None else {"positions": list(positions)}
-        for column, referenced, _ in keys.values():
+        for column, referenced, key, _ in keys.values():
             missing = self.conn.exec_driver_sql(
-                f"SELECT s.pos, s.{column} FROM {self.name} s WHERE s.{column} IS NOT NULL"
-                f"{where} AND NOT EXISTS (SELECT 1 FROM {referenced} r WHERE r.id = s.{column}) "
-                "ORDER BY s.pos LIMIT 1",
-                params,
+                f"SELECT v FROM unnest(%(values)s::bigint[]) AS v WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {referenced} r WHERE r.{key} = v) ORDER BY v LIMIT 1",
+                {"values": sorted(references[column])},
             ).first()
             if missing is not None:
-                reason = (
-                    f"{table}.{column} = {missing[1]} (staged row {missing[0]}) is not "
-                    f"present in table {referenced}"
-                )
+                reason = f"{table}.{column} = {missing[0]} is not present in table {referenced}"
                 raise IntegrityError(f"INSERT INTO {table}", None, MissingReference(reason))
         dropped = ", ".join(f"DROP CONSTRAINT {name}" for name in keys)
         self.conn.exec_driver_sql(f"ALTER TABLE {table} {dropped}")
         inserted = self.insert(positions, order_by)
         added = ", ".join(
             f"ADD CONSTRAINT {name} {definition} NOT VALID"
-            for name, (_, _, definition) in keys.items()
+            for name, (_, _, _, definition) in keys.items()
         )
         self.conn.exec_driver_sql(f"ALTER TABLE {table} {added}")
         return inserted
@@ -484,19 +484,20 @@ def build_indexes(conn: Connection, table: FromClause) -> tuple[str, ...]:
 # after a load killed on the way) validates them with one scan (`validate_references`).
 
 
-def _foreign_keys(conn: Connection, table: str) -> dict[str, tuple[str, str, str]]:
-    """The foreign keys of `table` on one column: name -> (column, referenced table,
-    definition without NOT VALID)."""
+def _foreign_keys(conn: Connection, table: str) -> dict[str, tuple[str, str, str, str]]:
+    """The foreign keys of `table` on one column: name -> (column, referenced table, its
+    column, definition without NOT VALID)."""
     found = conn.exec_driver_sql(
-        "SELECT c.conname, a.attname, c.confrelid::regclass::text, pg_get_constraintdef(c.oid) "
-        "FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
-        "AND a.attnum = c.conkey[1] WHERE c.conrelid = %s::regclass AND c.contype = 'f' "
-        "AND cardinality(c.conkey) = 1",
+        "SELECT c.conname, a.attname, c.confrelid::regclass::text, f.attname, "
+        "pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "JOIN pg_attribute f ON f.attrelid = c.confrelid AND f.attnum = c.confkey[1] "
+        "WHERE c.conrelid = %s::regclass AND c.contype = 'f' AND cardinality(c.conkey) = 1",
         (table,),
     )
     return {
-        name: (column, referenced, definition.removesuffix(" NOT VALID"))
-        for name, column, referenced, definition in found
+        name: (column, referenced, key, definition.removesuffix(" NOT VALID"))
+        for name, column, referenced, key, definition in found
     }
 
 
