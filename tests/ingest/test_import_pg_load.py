@@ -302,3 +302,18 @@ def test_a_repeat_in_a_source_with_nothing_stored_is_counted_as_before(
     with pg_engine.connect() as conn:
         stored = conn.execute(select(Activity.external_id)).scalars()
         assert sorted(stored) == ["p1", "p2", "p3", "p4", "p5", "p6"]
+
+
+def test_a_load_into_an_empty_partitioned_table_keeps_its_indexes_and_row_checks(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, set_checks: None
+) -> None:
+    """PostgreSQL 15 cannot add a foreign key NOT VALID to a partitioned table
+    (`store.partition`): a load into one keeps its indexes and checks row by row."""
+    from paceline.store.partition import partition_by_month
+
+    partition_by_month(pg_engine)
+    indexes, constraints = _indexes(pg_engine), _constraints(pg_engine)
+    seen: list[tuple[set[str], dict[str, tuple[str, bool]]]] = []
+    result = _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 6)), seen)
+    assert (result.inserted, result.rejected) == (6, 0)
+    assert all(during == (set(indexes), constraints) for during in seen)

@@ -437,6 +437,11 @@ def _index_names(conn: Connection, table: Table) -> set[str]:
     return {name for (name,) in found}
 
 
+def _partitioned(conn: Connection, table: str) -> bool:
+    sql = "SELECT relkind FROM pg_class WHERE oid = %s::regclass"
+    return bool(conn.exec_driver_sql(sql, (table,)).scalar() == "p")
+
+
 def _secondary(table: Table) -> list[Index]:
     """The model's indexes of `table` that decide nothing: not unique, so they may be built
     at any time from the rows alone."""
@@ -446,9 +451,13 @@ def _secondary(table: Table) -> list[Index]:
 def defer_indexes(conn: Connection, table: FromClause) -> tuple[str, ...]:
     """On the caller's write transaction: when `table` has no row, drop its secondary
     indexes for a bulk load to build at its end (`build_indexes`); the names dropped, or ()
-    when it has rows."""
+    when it has rows, or is partitioned (PostgreSQL: `store.partition`; its loads keep
+    their indexes and check references row by row, as PostgreSQL 15 cannot add a foreign
+    key NOT VALID to a partitioned table)."""
     assert isinstance(table, Table)
     if conn.exec_driver_sql(f"SELECT 1 FROM {table.name} LIMIT 1").first() is not None:
+        return ()
+    if conn.dialect.name == "postgresql" and _partitioned(conn, table.name):
         return ()
     present = _index_names(conn, table)
     dropped = tuple(str(i.name) for i in _secondary(table) if i.name in present)
