@@ -317,3 +317,19 @@ def test_a_load_into_an_empty_partitioned_table_keeps_its_indexes_and_row_checks
     result = _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 6)), seen)
     assert (result.inserted, result.rejected) == (6, 0)
     assert all(during == (set(indexes), constraints) for during in seen)
+
+
+def test_a_repeat_in_a_fresh_source_of_a_partitioned_table_is_counted_as_before(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, probes: list[int]
+) -> None:
+    """On the partitioned form the unique key across months is `activity_key`'s: it refuses
+    the repeat (p1, line 5) the batch inserted without looking, as the plain table's key does."""
+    from paceline.store.partition import partition_by_month
+
+    partition_by_month(pg_engine)
+    rows = _rows(1, 6)
+    result = _import(
+        pg_engine, settings, _file(tmp_path / "a.csv", [*rows[:3], rows[0], *rows[3:]])
+    )
+    assert (result.read, result.inserted, result.duplicate, result.rejected) == (7, 6, 1, 0)
+    assert len(probes) == 2
