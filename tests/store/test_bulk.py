@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, insert, select, text
+import pytest
+from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
-from paceline.store.bulk import insert_rows
+from paceline.store.bulk import Staged, insert_rows, validate_references
 from paceline.store.models import Activity, Rep
 
 COLUMNS = (
@@ -94,3 +96,65 @@ def test_conversions_per_distinct_value_match_the_converters() -> None:
         converted = _converted(convert, column)
         assert [converted[v] for v in column] == [convert(v) for v in column]  # type: ignore[arg-type]
     assert _converted(_sqlite_datetime, moments)[moments[2]] == "2026-11-20 15:00:00.000007"
+
+
+def _fk_state(engine: Engine) -> dict[str, bool]:
+    with engine.connect() as conn:
+        found = conn.execute(
+            text(
+                "SELECT conname, convalidated FROM pg_constraint "
+                "WHERE conrelid = 'activity'::regclass AND contype = 'f'"
+            )
+        )
+        return {name: bool(valid) for name, valid in found}
+
+
+def _staged_pair(conn: Connection) -> Staged:
+    moment = dt.datetime(2026, 11, 20, 15, 0)
+    conn.execute(insert(Rep).values(id=1, name="Ana Ruiz", role="ae", source="test"))
+    return Staged(conn, Activity.__table__, COLUMNS, [_row("a", moment), _row("b", moment)])
+
+
+def test_a_set_check_refuses_a_missing_reference_by_column_and_value(pg_engine: Engine) -> None:
+    """Rep 1 exists, rep 7 does not (planted): the set check names rep_id = 7 and inserts
+    nothing; the rolled-back transaction leaves every constraint as it was."""
+    before = _fk_state(pg_engine)
+    missing = r"activity\.rep_id = 7 is not present in table rep"
+    with pytest.raises(IntegrityError, match=missing), pg_engine.begin() as conn:
+        staged = _staged_pair(conn)
+        staged.insert_checked(None, ["external_id"], {"rep_id": {1, 7}})
+    assert _fk_state(pg_engine) == before
+    assert all(before.values())
+    with pg_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM activity")).scalar() == 0
+
+
+def test_a_set_check_inserts_and_leaves_the_constraint_not_valid(pg_engine: Engine) -> None:
+    with pg_engine.begin() as conn:
+        staged = _staged_pair(conn)
+        assert staged.insert_checked(None, ["external_id"], {"rep_id": {1}}) == 2
+    state = _fk_state(pg_engine)
+    assert not state.pop("fk_activity_rep_id_rep") and all(state.values())
+    with pg_engine.begin() as conn:  # still enforced for every later write
+        with pytest.raises(IntegrityError, match="fk_activity_rep_id_rep"), conn.begin_nested():
+            insert_rows(
+                conn,
+                Activity.__table__,
+                COLUMNS,
+                [(7, *_row("c", dt.datetime(2026, 11, 20))[1:])],
+            )
+        assert validate_references(conn, Activity.__table__) == ("fk_activity_rep_id_rep",)
+    assert all(_fk_state(pg_engine).values())
+
+
+def test_a_set_check_steps_aside_when_a_table_is_in_use(pg_engine: Engine) -> None:
+    """Another session reads `rep` in an open transaction: the check takes no lock, does
+    nothing and says so (None), leaving the batch to the row-by-row insert."""
+    with pg_engine.connect() as reader:
+        reader.execute(text("SELECT count(*) FROM rep")).scalar()  # holds its lock till rollback
+        with pg_engine.begin() as conn:
+            staged = _staged_pair(conn)
+            assert staged.insert_checked(None, ["external_id"], {"rep_id": {1}}) is None
+            assert staged.insert(None, ["external_id"]) == 2
+        reader.rollback()
+    assert all(_fk_state(pg_engine).values())

@@ -31,6 +31,7 @@ from paceline.store.bulk import (
     insert_new_keys,
     insert_rows,
     stored_by_keys,
+    validate_references,
 )
 from paceline.store.engine import write_transaction
 from paceline.store.keys import with_name_key
@@ -464,26 +465,37 @@ class ActivityWriter(AccountMakingWriter):
         # Whether the first batch has looked for an empty table, and the indexes it dropped.
         self._deferral_tried = False
         self._deferred: tuple[str, ...] = ()
+        # PostgreSQL: whether no row of this source was stored when the first batch looked
+        # (None: not looked yet); then no batch needs the probe for stored rows (below).
+        self._fresh_source: bool | None = None
         super().__init__(*args)
         self.contacts = ContactResolver(self.source)
         self.deals = deal_resolver(self.source)
 
     def prepare(self, conn: Connection) -> None:
-        """SQLite: build the secondary indexes a load killed before its end left out (see
-        `store.bulk.defer_indexes`), unless an import still running may be that load."""
-        if conn.dialect.name == "sqlite" and not any_running(conn):
+        """Build the secondary indexes a load killed before its end left out (see
+        `store.bulk.defer_indexes`), and on PostgreSQL validate the foreign keys it left
+        NOT VALID (`Staged.insert_checked`), unless an import still running may be that
+        load."""
+        if not any_running(conn):
             built = build_indexes(conn, Activity.__table__)
             if built:
                 self.note(f"indexes an interrupted import left out, built: {', '.join(built)}")
+            validated = validate_references(conn, Activity.__table__)
+            if validated:
+                self.note(
+                    "references an interrupted import left unvalidated, validated: "
+                    + ", ".join(validated)
+                )
 
     def finishing(self, conn: Connection) -> None:
-        """The indexes this load deferred, built once over every row it wrote (whether the
-        import succeeded or stopped); on SQLite also those a load that ended while this
-        import ran left out, when no other import is still running."""
-        if self._deferred or (
-            conn.dialect.name == "sqlite" and not any_running(conn, besides=self.run_id)
-        ):
+        """The indexes this load deferred, built once over every row it wrote, and the
+        foreign keys it checked by set, validated (whether the import succeeded or stopped);
+        also those a load that ended while this import ran left, when no other import is
+        still running."""
+        if self._deferred or not any_running(conn, besides=self.run_id):
             build_indexes(conn, Activity.__table__)
+            validate_references(conn, Activity.__table__)
             self._deferred = ()
 
     def checkpoint(self) -> dict[str, Any]:
@@ -491,6 +503,7 @@ class ActivityWriter(AccountMakingWriter):
 
     def rollback(self, saved: dict[str, Any]) -> None:
         super().rollback(saved)
+        self._fresh_source = False  # a refused batch looks for stored rows from then on
         self.contacts = ContactResolver(self.source)
         self.deals = deal_resolver(self.source)
         self.contacts.created = saved["contacts_made"]
@@ -499,12 +512,12 @@ class ActivityWriter(AccountMakingWriter):
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch))
         self._resolve_accounts(conn, batch)
         self._resolve_deals(conn, batch)
-        if conn.dialect.name == "postgresql":
-            self._write_staged(conn, batch)
-            return
         if not self._deferral_tried:  # a load into an empty table builds its indexes at the end
             self._deferral_tried = True
             self._deferred = defer_indexes(conn, Activity.__table__)
+        if conn.dialect.name == "postgresql":
+            self._write_staged(conn, batch)
+            return
         existing = _existing(
             conn,
             Activity,
@@ -570,14 +583,32 @@ class ActivityWriter(AccountMakingWriter):
         now = utcnow()
         rows = _activity_rows([p.record for p in batch], self.source, now, self.run_id)
         staged = Staged(conn, Activity.__table__, ACTIVITY_COLUMNS, rows)
-        ids = [p.record["external_id"] for p in batch]
-        existing = _existing(
-            conn, Activity, self.source, ids, Activity.import_run_id, staged=staged
-        )
+        if self._fresh_source is None:
+            self._fresh_source = not _any_stored(conn, self.source)
+        # A source with nothing stored when the import began has only this import's rows
+        # (and those of an import of the same source beside it): a batch repeating one of
+        # them is refused by the unique key, rolled back, and written again with the probe.
+        existing: dict[str, tuple[Any, ...]] = {}
+        if not self._fresh_source:
+            ids = [p.record["external_id"] for p in batch]
+            existing = _existing(
+                conn, Activity, self.source, ids, Activity.import_run_id, staged=staged
+            )
         inserts, updates = self._sort_out(batch, existing, self.matched_before(conn, existing))
         if inserts:
             # Rows sorted like the main index go into its B-tree with fewer page touches.
-            staged.insert(None if len(inserts) == len(batch) else inserts, STAGED_ORDER)
+            positions = None if len(inserts) == len(batch) else inserts
+            # A large batch of a bulk load checks its references by set (not row by row).
+            done = None
+            if self._deferred and len(inserts) >= SET_CHECK_ROWS:
+                written = rows if positions is None else [rows[pos] for pos in positions]
+                references = {
+                    column: set(map(operator.itemgetter(at), written)) - {None}
+                    for column, at in _REFERENCES.items()
+                }
+                done = staged.insert_checked(positions, STAGED_ORDER, references)
+            if done is None:
+                staged.insert(positions, STAGED_ORDER)
         staged.update(updates, ACTIVITY_COLUMNS)
         self.result.inserted += len(inserts)
         self.result.updated += len(updates)
@@ -1065,6 +1096,12 @@ def _existing(
     return found
 
 
+def _any_stored(conn: Connection, source: str) -> bool:
+    """Whether `activity` holds a row of `source` (one probe of the unique key)."""
+    query = select(Activity.id).where(Activity.source == source).limit(1)
+    return conn.execute(query).first() is not None
+
+
 def _stored_rows(
     conn: Connection,
     model: Any,
@@ -1137,6 +1174,14 @@ def _activity_rows(
     return [values + added for values in map(_activity_values, records)]
 
 
+# The referencing columns, where they are in an activity row.
+_REFERENCES = {
+    c: ACTIVITY_COLUMNS.index(c) for c in ("rep_id", "account_id", "contact_id", "deal_id")
+}
+# Below this many new rows a batch's references are checked row by row: the constraints
+# dropped and added back cost more than the checks they save (and a batch isolating a
+# refused row, one row at a time, gets PostgreSQL's own message).
+SET_CHECK_ROWS = 1_000
 STAGED_ORDER = ("rep_id", "local_date", "kind", "external_id")  # as `_rep_day_order`
 # Rep, day and kind, as the main index; then the external id, so that two imports inserting
 # the same rows insert them in the same order (PostgreSQL then never has each wait for the

@@ -15,13 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Boolean, Connection, Date, DateTime, FromClause, Index, Numeric, Table
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 Converter = Callable[[Any], Any] | None
 
@@ -340,6 +340,54 @@ class Staged:
         params = {} if positions is None else {"positions": list(positions)}
         return int(self.conn.exec_driver_sql(sql, params).rowcount)
 
+    def insert_checked(
+        self,
+        positions: Sequence[int] | None,
+        order_by: Sequence[str],
+        references: Mapping[str, Collection[Any]],
+    ) -> int | None:
+        """`insert`, with the foreign keys on the columns of `references` checked by set
+        instead of row by row: `references` holds, per column, the distinct values (not
+        None) of the rows inserted. None, having done nothing, when the tables are in use
+        by another session (then `insert` checks row by row).
+
+        A value no referenced row has raises IntegrityError (the column and the value in
+        the message), and the transaction must be rolled back."""
+        table = self.table.name
+        keys = {
+            name: key
+            for name, key in _foreign_keys(self.conn, table).items()
+            if references.get(key[0])
+        }
+        if not keys:
+            return self.insert(positions, order_by)
+        locked = ", ".join([table, *sorted({key[1] for key in keys.values()})])
+        try:
+            with self.conn.begin_nested():
+                self.conn.exec_driver_sql(f"LOCK TABLE {locked} IN ACCESS EXCLUSIVE MODE NOWAIT")
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            return None
+        for column, referenced, key, _ in keys.values():
+            missing = self.conn.exec_driver_sql(
+                f"SELECT v FROM unnest(%(values)s::bigint[]) AS v WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {referenced} r WHERE r.{key} = v) ORDER BY v LIMIT 1",
+                {"values": sorted(references[column])},
+            ).first()
+            if missing is not None:
+                reason = f"{table}.{column} = {missing[0]} is not present in table {referenced}"
+                raise IntegrityError(f"INSERT INTO {table}", None, MissingReference(reason))
+        dropped = ", ".join(f"DROP CONSTRAINT {name}" for name in keys)
+        self.conn.exec_driver_sql(f"ALTER TABLE {table} {dropped}")
+        inserted = self.insert(positions, order_by)
+        added = ", ".join(
+            f"ADD CONSTRAINT {name} {definition} NOT VALID"
+            for name, (_, _, _, definition) in keys.items()
+        )
+        self.conn.exec_driver_sql(f"ALTER TABLE {table} {added}")
+        return inserted
+
     def update(self, targets: Sequence[tuple[int, int]], columns: Sequence[str]) -> int:
         """Set `columns` of stored rows from staged ones: (stored id, staged position) pairs.
         The rows are locked in id order first, so two imports updating the same rows never
@@ -362,7 +410,7 @@ class Staged:
         return int(self.conn.exec_driver_sql(sql, params).rowcount)
 
 
-# --- deferred index builds (SQLite) ------------------------------------------------------------
+# --- deferred index builds --------------------------------------------------------------------
 # Inserting a row into a table costs one B-tree insert per index: on `activity` (four
 # secondary indexes besides its unique key) a million-row load spent about a third of the
 # insert in them, and building an index afterwards from sorted keys is several times cheaper
@@ -372,14 +420,26 @@ class Staged:
 # and two imports from storing the same record twice), and every row a batch commits is
 # whole: a secondary index only makes reads faster, it decides nothing. A load killed on the
 # way leaves the table without them until the next import, which builds them first
-# (`build_indexes`).
+# (`build_indexes`). The same on SQLite and PostgreSQL (where DROP INDEX holds the table
+# exclusively until the first batch commits, and each build holds off writers, not readers).
 
 
 def _index_names(conn: Connection, table: Table) -> set[str]:
+    if conn.dialect.name == "postgresql":
+        sql = (
+            "SELECT indexname FROM pg_indexes "
+            "WHERE schemaname = current_schema() AND tablename = %s"
+        )
+        return {name for (name,) in conn.exec_driver_sql(sql, (table.name,))}
     found = conn.exec_driver_sql(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table.name,)
     )
     return {name for (name,) in found}
+
+
+def _partitioned(conn: Connection, table: str) -> bool:
+    sql = "SELECT relkind FROM pg_class WHERE oid = %s::regclass"
+    return bool(conn.exec_driver_sql(sql, (table,)).scalar() == "p")
 
 
 def _secondary(table: Table) -> list[Index]:
@@ -389,30 +449,86 @@ def _secondary(table: Table) -> list[Index]:
 
 
 def defer_indexes(conn: Connection, table: FromClause) -> tuple[str, ...]:
-    """SQLite, on the caller's write transaction: when `table` has no row, drop its secondary
+    """On the caller's write transaction: when `table` has no row, drop its secondary
     indexes for a bulk load to build at its end (`build_indexes`); the names dropped, or ()
-    when it has rows (or on PostgreSQL, whose loads keep them)."""
+    when it has rows, or is partitioned (PostgreSQL: `store.partition`; its loads keep
+    their indexes and check references row by row, as PostgreSQL 15 cannot add a foreign
+    key NOT VALID to a partitioned table)."""
     assert isinstance(table, Table)
-    if conn.dialect.name != "sqlite":
-        return ()
     if conn.exec_driver_sql(f"SELECT 1 FROM {table.name} LIMIT 1").first() is not None:
+        return ()
+    if conn.dialect.name == "postgresql" and _partitioned(conn, table.name):
         return ()
     present = _index_names(conn, table)
     dropped = tuple(str(i.name) for i in _secondary(table) if i.name in present)
-    for name in dropped:
-        conn.exec_driver_sql(f"DROP INDEX {name}")
+    for name in dropped:  # IF EXISTS: another load into the same empty table may be first
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
     return dropped
 
 
 def build_indexes(conn: Connection, table: FromClause) -> tuple[str, ...]:
-    """SQLite, on the caller's transaction: create the secondary indexes of `table` that the
-    model has and the database lacks (after a deferred load, or one killed before its end);
-    the names built."""
+    """On the caller's transaction: create the secondary indexes of `table` that the model
+    has and the database lacks (after a deferred load, or one killed before its end); the
+    names built. On PostgreSQL the table is locked against other builders (and writers)
+    first, so two loads ending together do not both build one index."""
     assert isinstance(table, Table)
-    if conn.dialect.name != "sqlite":
-        return ()
-    present = _index_names(conn, table)
-    missing = [i for i in _secondary(table) if i.name not in present]
+    missing = [i for i in _secondary(table) if i.name not in _index_names(conn, table)]
+    if missing and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"LOCK TABLE {table.name} IN SHARE ROW EXCLUSIVE MODE")
+        missing = [i for i in _secondary(table) if i.name not in _index_names(conn, table)]
     for index in missing:
         index.create(conn)
     return tuple(str(i.name) for i in missing)
+
+
+# --- references checked by set (PostgreSQL) ---------------------------------------------------
+# A foreign key is checked by a trigger per inserted row, one index probe and one row lock on
+# the referenced table each: half of the server's CPU in a fresh activity load (measured,
+# benchmarks/README.md). A large batch of a bulk load instead checks its references with one
+# anti-join per column and inserts with the constraints dropped, in one transaction that
+# holds the table and the referenced tables exclusively (taken without waiting: when any
+# other session uses them, the batch inserts as before). The constraints are added back,
+# before the commit, NOT VALID: exactly as enforced for every later write and every delete
+# of a referenced row, only not yet marked validated; the load's end (or the next import,
+# after a load killed on the way) validates them with one scan (`validate_references`).
+
+
+def _foreign_keys(conn: Connection, table: str) -> dict[str, tuple[str, str, str, str]]:
+    """The foreign keys of `table` on one column: name -> (column, referenced table, its
+    column, definition without NOT VALID)."""
+    found = conn.exec_driver_sql(
+        "SELECT c.conname, a.attname, c.confrelid::regclass::text, f.attname, "
+        "pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "JOIN pg_attribute f ON f.attrelid = c.confrelid AND f.attnum = c.confkey[1] "
+        "WHERE c.conrelid = %s::regclass AND c.contype = 'f' AND cardinality(c.conkey) = 1",
+        (table,),
+    )
+    return {
+        name: (column, referenced, key, definition.removesuffix(" NOT VALID"))
+        for name, column, referenced, key, definition in found
+    }
+
+
+def validate_references(conn: Connection, table: FromClause) -> tuple[str, ...]:
+    """PostgreSQL, on the caller's transaction: validate the foreign keys of `table` a bulk
+    load left NOT VALID (one scan each); the names validated."""
+    assert isinstance(table, Table)
+    if conn.dialect.name != "postgresql":
+        return ()
+    found = conn.exec_driver_sql(
+        "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f' "
+        "AND NOT convalidated ORDER BY conname",
+        (table.name,),
+    )
+    names = tuple(name for (name,) in found)
+    for name in names:
+        conn.exec_driver_sql(f"ALTER TABLE {table.name} VALIDATE CONSTRAINT {name}")
+    return names
+
+
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+class MissingReference(Exception):
+    """A staged row names a referenced row that does not exist."""

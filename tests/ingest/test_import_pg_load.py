@@ -1,0 +1,335 @@
+"""A load into an empty `activity` table on PostgreSQL builds its secondary indexes once, at
+its end, and each of its large batches checks its references by set (one anti-join per
+column, the foreign keys dropped for the insert and added back NOT VALID in the same
+transaction), validated when the load ends. Between batches every foreign key is there and
+enforced; when the load ends, done or stopped, the table has exactly the indexes and the
+(validated) constraints it had. A load killed on the way leaves them for the next import to
+build and validate. A row naming a referenced row that is not there is refused on its own,
+with its line. Every figure below is counted by hand from the files."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, insert, select, text
+
+from factories import write
+from paceline.config import Settings
+from paceline.ingest import writers
+from paceline.ingest.accounting import Pending
+from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
+from paceline.store.models import Activity, ImportRun
+
+HEADER = "external_id,rep,kind,occurred_at,duration_min,outcome,has_ask,account,notes"
+SECONDARY = {
+    "ix_activity_account",
+    "ix_activity_deal",
+    "ix_activity_occurred_id",
+    "ix_activity_rep_day_kind",
+}
+REFERENCES = {
+    "fk_activity_account_id_account",
+    "fk_activity_contact_id_contact",
+    "fk_activity_deal_id_deal",
+    "fk_activity_rep_id_rep",
+}
+
+
+def _rows(first: int, count: int) -> list[str]:
+    return [
+        f"p{i},{'Ana Ruiz' if i % 2 else 'Ben Ode'},call,2026-11-{2 + i % 5:02d}T10:{i:02d}:00,"
+        f"{i},no_answer,no,{'Acme' if i % 3 else 'Globex'},"
+        for i in range(first, first + count)
+    ]
+
+
+def _file(path: Path, rows: list[str]) -> Path:
+    return write(path, "\n".join([HEADER, *rows]) + "\n")
+
+
+def _indexes(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'activity'")
+        )
+        return {name: definition for name, definition in found}
+
+
+def _constraints(engine: Engine) -> dict[str, tuple[str, bool]]:
+    """activity's foreign keys: name -> (definition, validated)."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            text(
+                "SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+                "WHERE conrelid = 'activity'::regclass AND contype = 'f'"
+            )
+        )
+        return {name: (definition, valid) for name, definition, valid in found}
+
+
+def _import(
+    engine: Engine,
+    settings: Settings,
+    path: Path,
+    seen: list[tuple[set[str], dict[str, tuple[str, bool]]]] | None = None,
+) -> ImportResult:
+    """Batches of 3 rows; after each batch commits, the indexes and constraints seen then."""
+    options = ImportOptions(errors_path=path.with_suffix(".errors.csv"), batch_size=3)
+    return import_csv(
+        engine,
+        settings,
+        path,
+        "activities",
+        options=options,
+        progress=(lambda done, total: seen.append((set(_indexes(engine)), _constraints(engine))))
+        if seen is not None
+        else None,
+    )
+
+
+@pytest.fixture
+def set_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of 2 new rows or more check their references by set (1,000 in production)."""
+    monkeypatch.setattr(writers, "SET_CHECK_ROWS", 2)
+
+
+def test_a_load_into_an_empty_table_defers_indexes_and_checks_references_by_set(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, set_checks: None
+) -> None:
+    indexes, constraints = _indexes(pg_engine), _constraints(pg_engine)
+    assert set(indexes) >= SECONDARY and set(constraints) == REFERENCES
+    assert all(valid for _, valid in constraints.values())
+    seen: list[tuple[set[str], dict[str, tuple[str, bool]]]] = []
+    result = _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 6)), seen)
+    assert (result.inserted, result.rejected) == (6, 0)
+    assert len(seen) == 3  # 2 batches of 3 rows, then the last call once the import ended
+    for during, references in seen[:2]:
+        assert during == set(indexes) - SECONDARY  # the unique key is always there
+        # Every constraint is there; those of the columns the rows fill (rep, account) were
+        # added back NOT VALID, the others (no contact, no deal) left as they were.
+        assert {name: d.removesuffix(" NOT VALID") for name, (d, _) in references.items()} == {
+            name: d for name, (d, _) in constraints.items()
+        }
+        assert {name for name, (_, valid) in references.items() if not valid} == {
+            "fk_activity_account_id_account",
+            "fk_activity_rep_id_rep",
+        }
+    assert _indexes(pg_engine) == indexes  # the same names, the same definitions
+    assert _constraints(pg_engine) == constraints  # validated again
+    with pg_engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        plan = conn.execute(text("EXPLAIN SELECT count(*) FROM activity WHERE account_id = 1"))
+        assert "ix_activity_account" in " ".join(row[0] for row in plan)
+        assert conn.execute(text("SELECT count(*) FROM activity")).scalar() == 6
+
+
+def test_a_table_with_rows_keeps_its_indexes_and_row_checks(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, set_checks: None
+) -> None:
+    _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 2)))
+    indexes, constraints = _indexes(pg_engine), _constraints(pg_engine)
+    seen: list[tuple[set[str], dict[str, tuple[str, bool]]]] = []
+    result = _import(pg_engine, settings, _file(tmp_path / "b.csv", _rows(3, 6)), seen)
+    assert result.inserted == 6
+    assert all(during == (set(indexes), constraints) for during in seen)
+
+
+def test_a_reference_to_a_missing_row_is_refused_with_its_line(
+    pg_engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    set_checks: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A row whose account is gone when its batch is written (planted: the account id of the
+    file's line 3 replaced by one no account has) is refused alone, with its line; the
+    batch's other rows are stored and the constraints end validated."""
+    real = writers._resolve_account_ids
+
+    def one_gone(conn: Connection, accounts: object, batch: list[Pending]) -> None:
+        real(conn, accounts, batch)  # type: ignore[arg-type]
+        for p in batch:
+            if p.record["external_id"] == "p2":
+                p.record["account_id"] = 987654
+
+    monkeypatch.setattr(writers, "_resolve_account_ids", one_gone)
+    constraints = _constraints(pg_engine)
+    result = _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 6)))
+    assert (result.inserted, result.rejected) == (5, 1)
+    assert result.errors_file is not None
+    with open(result.errors_file, encoding="utf-8", newline="") as handle:
+        (error,) = list(csv.DictReader(handle))
+    assert error["line"] == "3"
+    assert "fk_activity_account_id_account" in error["reason"]
+    with pg_engine.connect() as conn:
+        stored = conn.execute(select(Activity.external_id).order_by(Activity.external_id))
+        assert stored.scalars().all() == ["p1", "p3", "p4", "p5", "p6"]
+    assert _constraints(pg_engine) == constraints
+
+
+def test_a_load_stopped_by_an_error_still_builds_and_validates(
+    pg_engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    set_checks: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    indexes, constraints = _indexes(pg_engine), _constraints(pg_engine)
+    real = writers.ActivityWriter.write_batch
+    written: list[int] = []
+
+    def second_batch_fails(
+        self: writers.ActivityWriter, conn: Connection, batch: list[Pending]
+    ) -> None:
+        if written:
+            raise RuntimeError("disk on fire")
+        written.append(len(batch))
+        real(self, conn, batch)
+
+    monkeypatch.setattr(writers.ActivityWriter, "write_batch", second_batch_fails)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 6)))
+    assert (_indexes(pg_engine), _constraints(pg_engine)) == (indexes, constraints)
+    with pg_engine.connect() as conn:
+        assert sorted(conn.execute(select(Activity.external_id)).scalars()) == ["p1", "p2", "p3"]
+        assert conn.execute(select(ImportRun.status)).scalar() == "failed"
+
+
+def _killed_load(engine: Engine, pid: int) -> None:
+    """What a load killed after its first batch leaves: no secondary indexes, two foreign
+    keys NOT VALID, and its run still recorded as running (by `pid` on this host)."""
+    from paceline.store.runs import this_host
+
+    with engine.begin() as conn:
+        for name in sorted(SECONDARY):
+            conn.execute(text(f"DROP INDEX {name}"))
+        for name, column, referenced in (
+            ("fk_activity_account_id_account", "account_id", "account"),
+            ("fk_activity_rep_id_rep", "rep_id", "rep"),
+        ):
+            conn.execute(text(f"ALTER TABLE activity DROP CONSTRAINT {name}"))
+            conn.execute(
+                text(
+                    f"ALTER TABLE activity ADD CONSTRAINT {name} FOREIGN KEY ({column}) "
+                    f"REFERENCES {referenced}(id) NOT VALID"
+                )
+            )
+        conn.execute(
+            insert(ImportRun).values(
+                entity="activities",
+                source="csv",
+                file_name="big.csv",
+                status="running",
+                host=this_host(),
+                pid=pid,
+            )
+        )
+
+
+def test_the_next_import_builds_and_validates_what_a_killed_load_left(
+    pg_engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    indexes, constraints = _indexes(pg_engine), _constraints(pg_engine)
+    _killed_load(pg_engine, pid=2**22 + 12345)  # no such process: the run is swept
+    assert not _constraints(pg_engine)["fk_activity_rep_id_rep"][1]
+    result = _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 2)))
+    assert (_indexes(pg_engine), _constraints(pg_engine)) == (indexes, constraints)
+    assert result.notes == {
+        "indexes an interrupted import left out, built: ix_activity_account, "
+        "ix_activity_deal, ix_activity_occurred_id, ix_activity_rep_day_kind": 1,
+        "references an interrupted import left unvalidated, validated: "
+        "fk_activity_account_id_account, fk_activity_rep_id_rep": 1,
+    }
+
+
+def test_an_import_beside_a_running_load_leaves_them_to_it(
+    pg_engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    import os
+
+    indexes = _indexes(pg_engine)
+    _killed_load(pg_engine, pid=os.getpid())  # alive: a load still under way
+    result = _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 2)))
+    assert result.inserted == 2
+    assert set(_indexes(pg_engine)) == set(indexes) - SECONDARY
+    assert not _constraints(pg_engine)["fk_activity_rep_id_rep"][1]
+
+
+@pytest.fixture
+def probes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per look-up of a batch's stored rows (`Staged.matches`)."""
+    from paceline.store.bulk import Staged
+
+    real = Staged.matches
+    made: list[int] = []
+
+    def counted(self: Staged, *args: object) -> dict[object, tuple[object, ...]]:
+        made.append(1)
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Staged, "matches", counted)
+    return made
+
+
+def test_a_source_with_nothing_stored_inserts_without_looking(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, probes: list[int]
+) -> None:
+    """With no row of the source stored when the import begins, a batch has nothing to
+    match: it is inserted without looking. The same file again looks once a batch."""
+    path = _file(tmp_path / "a.csv", _rows(1, 6))
+    first = _import(pg_engine, settings, path)
+    assert (first.inserted, len(probes)) == (6, 0)
+    again = _import(pg_engine, settings, path)
+    assert (again.inserted, again.unchanged, len(probes)) == (0, 6, 2)  # 2 batches of 3
+
+
+def test_a_repeat_in_a_source_with_nothing_stored_is_counted_as_before(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, probes: list[int]
+) -> None:
+    """A batch repeating a row of an earlier one (line 5, p1 again, the same values) is
+    refused by the unique key, rolled back and written again with the look-up: p1 counted
+    a duplicate; from then on every batch looks."""
+    rows = _rows(1, 6)
+    result = _import(
+        pg_engine, settings, _file(tmp_path / "a.csv", [*rows[:3], rows[0], *rows[3:]])
+    )
+    assert (result.read, result.inserted, result.duplicate, result.rejected) == (7, 6, 1, 0)
+    # Batch 1 (lines 2-4) without a look-up; batch 2 (lines 5-7) refused, then written
+    # again with one; batch 3 (line 8) with one.
+    assert len(probes) == 2
+    with pg_engine.connect() as conn:
+        stored = conn.execute(select(Activity.external_id)).scalars()
+        assert sorted(stored) == ["p1", "p2", "p3", "p4", "p5", "p6"]
+
+
+def test_a_load_into_an_empty_partitioned_table_keeps_its_indexes_and_row_checks(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, set_checks: None
+) -> None:
+    """PostgreSQL 15 cannot add a foreign key NOT VALID to a partitioned table
+    (`store.partition`): a load into one keeps its indexes and checks row by row."""
+    from paceline.store.partition import partition_by_month
+
+    partition_by_month(pg_engine)
+    indexes, constraints = _indexes(pg_engine), _constraints(pg_engine)
+    seen: list[tuple[set[str], dict[str, tuple[str, bool]]]] = []
+    result = _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 6)), seen)
+    assert (result.inserted, result.rejected) == (6, 0)
+    assert all(during == (set(indexes), constraints) for during in seen)
+
+
+def test_a_repeat_in_a_fresh_source_of_a_partitioned_table_is_counted_as_before(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, probes: list[int]
+) -> None:
+    """On the partitioned form the unique key across months is `activity_key`'s: it refuses
+    the repeat (p1, line 5) the batch inserted without looking, as the plain table's key does."""
+    from paceline.store.partition import partition_by_month
+
+    partition_by_month(pg_engine)
+    rows = _rows(1, 6)
+    result = _import(
+        pg_engine, settings, _file(tmp_path / "a.csv", [*rows[:3], rows[0], *rows[3:]])
+    )
+    assert (result.read, result.inserted, result.duplicate, result.rejected) == (7, 6, 1, 0)
+    assert len(probes) == 2
