@@ -20,7 +20,8 @@ from paceline.auth.access import Principal
 from paceline.config import Settings
 from paceline.errors import Forbidden, InputError, NotFound
 from paceline.services.activities import Entry, Writer, create
-from paceline.store.records import ActivityFilter, list_activities, rep_refs
+from paceline.store.listings import ActivityFilter, list_activities
+from paceline.store.records import rep_refs
 
 OK = "ok"
 

@@ -28,10 +28,11 @@ from factories import made_app, quick_user
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.config import Settings
-from paceline.store import records
+from paceline.store import listings
 from paceline.store.engine import is_busy, make_engine
+from paceline.store.listings import ActivityFilter, Paging
 from paceline.store.models import Activity, Deal, Rep, Team
-from paceline.store.records import ActivityFilter, Paging, Scope
+from paceline.store.records import Scope
 
 API = "/api/v1"
 BASE = dt.datetime(2026, 11, 2, 9, 0)
@@ -252,7 +253,7 @@ def test_total_is_exact_when_small_null_beyond_the_count_limit(
     body = org.get("root", "/activities", limit=2).json()
     assert (body["total"], body["limit"], body["offset"]) == (41, 2, 0)
     assert org.get("max", "/activities", limit=2).json()["total"] == 29  # East: 5 in 7, 4 in 6
-    monkeypatch.setattr(records, "COUNT_LIMIT", 40)
+    monkeypatch.setattr(listings, "COUNT_LIMIT", 40)
     assert org.get("root", "/activities", limit=2).json()["total"] is None
     assert org.get("root", "/activities", limit=2, count="true").json()["total"] == 41
     assert org.get("max", "/activities", limit=2).json()["total"] == 29  # 29 <= 40: counted
@@ -348,7 +349,7 @@ def test_the_unfiltered_first_page_is_read_along_the_index_without_a_sort(
         if dialect == "postgresql":
             conn.execute(text("ANALYZE"))
     with _statements(engine) as recorded:
-        page = records.list_activities(engine, Scope(everyone=True), ActivityFilter(), Paging(100))
+        page = listings.list_activities(engine, Scope(everyone=True), ActivityFilter(), Paging(100))
         assert len(page.items) == 100 and page.total is None
     listing = next(s for s in recorded if "ORDER BY" in s[0])
     explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "

@@ -36,9 +36,11 @@ from paceline.config import Settings, default_settings
 from paceline.serialize import json_model, to_jsonable
 from paceline.server import create_app
 from paceline.store import syncs
+from paceline.store.deal_records import DealRecord
 from paceline.store.engine import make_engine
+from paceline.store.listings import RepRecord, TeamRecord
 from paceline.store.migrate import upgrade
-from paceline.store.records import ActivityRecord, DealRecord, RepRecord, TeamRecord
+from paceline.store.records import ActivityRecord
 
 ANNOTATIONS = {"title", "description", "default", "examples", "deprecated"}
 

@@ -210,6 +210,15 @@ def test_log_prints_a_name_as_written_not_as_rich_markup(team: Path) -> None:
     assert "for Cy [b]Lane on 2026-12-07" in output
 
 
+def test_log_prints_a_name_as_written_not_as_an_emoji_code(team: Path) -> None:
+    """Nor is a name an emoji code: Rich printed "Di :phone: Sato" with a telephone sign."""
+    code, output = cli("rep", "add", "Di :phone: Sato", "--role", "ae")
+    assert code == 0, output
+    code, output = cli("log", "call", "--rep", "Di :phone: Sato", "--at", "2026-12-07")
+    assert code == 0, output
+    assert "for Di :phone: Sato on 2026-12-07" in output
+
+
 def test_log_takes_the_rep_from_the_configuration(team: Path) -> None:
     config = team / "paceline.toml"
     text = config.read_text("utf-8")

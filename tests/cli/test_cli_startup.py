@@ -86,8 +86,51 @@ NEVER_FOR_LOG_MODULES = frozenset(
         # PostgreSQL's dialect, loaded on SQLite to check the partial indexes' arguments
         # before store.models.PartialIndex.
         "sqlalchemy.dialects.postgresql",
+        # Rich's table of 4,000 emoji codes, loaded to read ":name:" codes in the printed
+        # line (a rep's name is data); the lists, pages and deals beside store.records.
+        "rich._emoji_codes",
+        "paceline.store.listings",
+        "paceline.store.deal_records",
     }
 )
+# The dataclasses `log` has no use for, which store.records defined until they moved to
+# store.listings and store.deal_records: Python 3.11 compiles each generated method with
+# `exec`, about 5 M instructions a class, 3% of `log` for these (benchmarks/README.md).
+NEVER_FOR_LOG_DATACLASSES = frozenset(
+    {
+        "RepRecord",
+        "TeamRecord",
+        "RepListing",
+        "TeamRef",
+        "Cursor",
+        "Page",
+        "Paging",
+        "ActivityFilter",
+        "DealRecord",
+        "DealFilter",
+        "NewDeal",
+    }
+)
+# `paceline ARGS` run as `-m paceline.cli` runs it, that prints on leaving (stdout) every
+# dataclass Paceline's loaded modules define, as "dataclasses: module.Name ...".
+RUN_CLI_LISTING_DATACLASSES = """
+import atexit, dataclasses, runpy, sys
+
+def report():
+    found = sorted(
+        f"{name}.{attr}"
+        for name, module in list(sys.modules.items())
+        if name.startswith("paceline")
+        for attr, value in vars(module).items()
+        if isinstance(value, type) and dataclasses.is_dataclass(value)
+        and value.__module__ == name
+    )
+    print("dataclasses:", " ".join(found))
+
+atexit.register(report)
+sys.argv[0] = "paceline"
+runpy.run_module("paceline.cli", run_name="__main__", alter_sys=True)
+"""
 # Paceline's own packages `log` has no use for (its module list, 2026-12-06: the CLI, the
 # configuration, store, services.activities and what they import): the analyses, the other
 # faces, the scheduler and the bulk import. Any module under one of them fails the test.
@@ -118,6 +161,11 @@ def imported_by(*args: str) -> set[str]:
 
 def modules_imported_by(*args: str) -> set[str]:
     """Every module (full dotted name) `python -X importtime ARGS` imported."""
+    return run_traced(*args)[0]
+
+
+def run_traced(*args: str) -> tuple[set[str], str]:
+    """(every module `python -X importtime ARGS` imported, what it printed on stdout)."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", *args],
         capture_output=True,
@@ -134,7 +182,7 @@ def modules_imported_by(*args: str) -> set[str]:
             if module and module != "imported package":
                 names.add(module)
     assert "paceline" in names, "the importtime report was not read"  # the parser works
-    return names
+    return names, done.stdout
 
 
 def test_importing_the_cli_loads_none_of_the_heavy_libraries() -> None:
@@ -176,17 +224,23 @@ def rep_db(sqlite_engine: Engine, settings: Settings) -> tuple[str, Engine]:
 def test_log_loads_no_analysis_web_migration_library_plugin_source_or_channel(
     rep_db: tuple[str, Engine],
 ) -> None:
-    """One `log` in a fresh interpreter, two checks on what it imported: no analysis, web or
-    migration library (top-level packages), and no plugin machinery, import source or alert
-    channel (full module names)."""
+    """One `log` in a fresh interpreter, three checks on what it imported: no analysis, web
+    or migration library (top-level packages), no plugin machinery, import source or alert
+    channel (full module names), and none of the record lists' and deals' dataclasses."""
     url, engine = rep_db
-    loaded = modules_imported_by(
-        "-m", "paceline.cli", "--db", url, "log", "call", "--rep", "Ana Ruiz", "--at", "2026-12-07"
-    )
+    loaded, printed = run_traced(
+        "-c", RUN_CLI_LISTING_DATACLASSES,
+        "--db", url, "log", "call", "--rep", "Ana Ruiz", "--at", "2026-12-07",
+    )  # fmt: skip
     assert {module.split(".")[0] for module in loaded} & NEVER_FOR_LOG == set()
     assert loaded & NEVER_FOR_LOG_MODULES == set()
     assert [m for m in loaded if m.startswith(NEVER_FOR_LOG_PACKAGES)] == []
     assert {"paceline.services.activities", "paceline.config"} <= loaded  # read real output
+    assert "logged call #1 for Ana Ruiz" in printed
+    (listed,) = [line for line in printed.splitlines() if line.startswith("dataclasses: ")]
+    defined = {name.rsplit(".", 1)[1] for name in listed.split()[1:]}
+    assert "paceline.store.records.NewActivity" in listed  # the report lists what log uses
+    assert defined & NEVER_FOR_LOG_DATACLASSES == set()
     with engine.connect() as conn:  # and it did log the call
         assert conn.execute(text("SELECT count(*) FROM activity")).scalar_one() == 1
 

@@ -33,8 +33,9 @@ from paceline.ingest.fields import FieldError
 from paceline.services.activities import Writer
 from paceline.services.audit import actor_of
 from paceline.services.lookup import Lookup, rep_of
-from paceline.store import records
-from paceline.store.records import DealRecord, NewDeal, RepRef
+from paceline.store import deal_records
+from paceline.store.deal_records import DealRecord, NewDeal
+from paceline.store.records import RepRef
 
 EDITABLE = frozenset(
     {"rep", "name", "amount", "stage", "status", "created_at", "closed_at", "expected_close",
@@ -97,8 +98,8 @@ def create(writer: Writer, entry: DealEntry) -> Created:
     deal = _new_deal(
         record, rep, sourced_by_id, account=entry.account, external_id=entry.external_id
     )
-    (stored,) = records.insert_deals(writer.engine, [deal], actor_of(writer.principal))
-    found = records.get_deal(writer.engine, access.scope_of(writer.principal), stored.id)
+    (stored,) = deal_records.insert_deals(writer.engine, [deal], actor_of(writer.principal))
+    found = deal_records.get_deal(writer.engine, access.scope_of(writer.principal), stored.id)
     if found is None:  # the external id belongs to a deal out of the writer's reach
         raise Conflict("external_id", "already used by a deal you cannot see; use another id")
     return Created(found, stored.duplicate)
@@ -107,7 +108,7 @@ def create(writer: Writer, entry: DealEntry) -> Created:
 # --- read, change, delete --------------------------------------------------------------------
 
 
-DEALS = Lookup("deal", records.get_deal)
+DEALS = Lookup("deal", deal_records.get_deal)
 # A deal the writer may see (out of reach: not found, as a missing one), or change.
 readable = DEALS.readable
 changeable = DEALS.changeable
@@ -141,7 +142,9 @@ def edit(writer: Writer, deal_id: int, changes: dict[str, Any]) -> DealRecord:
         account=changes.get("account"),
     )
     entered = record["stage_changed_at"] or record["closed_at"] or _now(writer)
-    if not records.replace_deal(writer.engine, deal_id, deal, entered, actor_of(writer.principal)):
+    if not deal_records.replace_deal(
+        writer.engine, deal_id, deal, entered, actor_of(writer.principal)
+    ):
         raise DEALS.missing(deal_id)
     return readable(writer, deal_id)
 
@@ -149,7 +152,7 @@ def edit(writer: Writer, deal_id: int, changes: dict[str, Any]) -> DealRecord:
 def delete(writer: Writer, deal_id: int) -> None:
     """Delete a deal and its stage history; its activities stay, unlinked."""
     changeable(writer, deal_id)
-    if not records.delete_deal(writer.engine, deal_id, actor_of(writer.principal)):
+    if not deal_records.delete_deal(writer.engine, deal_id, actor_of(writer.principal)):
         raise DEALS.missing(deal_id)
 
 

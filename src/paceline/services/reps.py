@@ -34,11 +34,12 @@ from paceline.config import Settings
 from paceline.errors import Forbidden, InputError, NotFound, did_you_mean
 from paceline.ingest.entities import slug
 from paceline.services.audit import actor_of
-from paceline.store import audit, records
+from paceline.store import audit, listings, records
 from paceline.store.audit import Actor
+from paceline.store.listings import RepRecord
 from paceline.store.models import Rep
 from paceline.store.names import TeamResolver, name_key, near_duplicate
-from paceline.store.records import RepRecord, Scope
+from paceline.store.records import Scope
 
 MANUAL_SOURCE = "manual"
 MAX_NAME = 200
@@ -130,7 +131,7 @@ def _existing(engine: Engine, rep_id: int) -> RepRecord:
     """The rep of that id, whoever asks: reps are not hidden behind "not found" (their names
     are on leaderboards), so one out of reach is Forbidden by the roster rule, as a rep by id
     is on every face (`access`)."""
-    found = records.get_rep(engine, EVERYONE, rep_id)
+    found = listings.get_rep(engine, EVERYONE, rep_id)
     if found is None:
         raise NotFound(f"rep {rep_id}", f"no rep with id {rep_id}", "rep_id")
     return found
@@ -275,7 +276,7 @@ def _write(
 
 
 def _stored(engine: Engine, rep_id: int) -> RepRecord:
-    found = records.get_rep(engine, EVERYONE, rep_id)
+    found = listings.get_rep(engine, EVERYONE, rep_id)
     if found is None:  # deleted between the write and this read
         raise NotFound(f"rep {rep_id}", f"no rep {rep_id}", "rep_id")
     return found

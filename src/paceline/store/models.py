@@ -222,7 +222,7 @@ class Deal(Base):
         Index("ix_deal_rep_created", "rep_id", "created_at"),
         Index("ix_deal_sourced_created", "sourced_by_id", "created_at"),
         Index("ix_deal_status_closed", "status", "closed_at"),
-        # The deal list's order, newest first, paged by a keyset cursor (records.list_deals).
+        # The deal list's order, newest first, paged by a keyset cursor (deal_records.list_deals).
         Index("ix_deal_created_id", "created_at", "id"),
     )
 
@@ -275,7 +275,7 @@ class Activity(Base):
         Index("ix_activity_rep_day_kind", "rep_id", "local_date", "kind"),
         Index("ix_activity_account", "account_id"),
         # The activity list's order, newest first, paged by a keyset cursor: without it each
-        # first page sorted the whole table (records.list_activities).
+        # first page sorted the whole table (listings.list_activities).
         Index("ix_activity_occurred_id", "occurred_at", "id"),
         PartialIndex("ix_activity_deal", "deal_id", where="deal_id IS NOT NULL"),
     )

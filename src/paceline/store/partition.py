@@ -3,7 +3,7 @@
 The route docs/scaling.md plans for 1,000M activities, built so it can be measured and tested
 (`benchmarks/partitioned.py`, `tests/store/test_partition.py`); no command runs it. Paceline
 runs on it unchanged (since the API's keyed insert names no conflict target, see
-`records._insert_rows`): every read and write goes through the partitioned parent, whose
+`records.insert_records`): every read and write goes through the partitioned parent, whose
 name, columns, indexes, foreign keys and rollup triggers are those of the plain table.
 
 What partitioning changes, and how this keeps the behaviour:

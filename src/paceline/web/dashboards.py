@@ -34,7 +34,7 @@ from paceline.calendar import BusinessCalendar
 from paceline.callers import Caller, app_state
 from paceline.config import Settings
 from paceline.errors import UserInputError
-from paceline.store.records import ActivityFilter
+from paceline.store.listings import ActivityFilter
 from paceline.web import queries
 from paceline.web.boards import (
     BY_TITLES,

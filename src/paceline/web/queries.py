@@ -1,9 +1,10 @@
 """The few reads the pages need beyond the analyses, as the pages want them.
 
 Reps and teams by id, and the activity list, in the user's scope as `paceline.access` draws
-it. The SQL is in `paceline.store.records`: route functions, templates and this module hold
-none (the import-linter contract in pyproject.toml keeps the faces off the tables). This
-module knows nothing of HTTP. Writes of an activity: `paceline.services.activities`.
+it. The SQL is in `paceline.store.records` and `paceline.store.listings`: route functions,
+templates and this module hold none (the import-linter contract in pyproject.toml keeps the
+faces off the tables). This module knows nothing of HTTP. Writes of an activity:
+`paceline.services.activities`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from sqlalchemy import Engine
 
 from paceline.access import scope_of
 from paceline.auth.access import Principal
-from paceline.store import records
+from paceline.store import listings, records
+from paceline.store.listings import ActivityFilter, TeamRef
+from paceline.store.listings import RepListing as RepRef
 from paceline.store.names import name_key
-from paceline.store.records import ActivityFilter, ActivityRecord, TeamRef
-from paceline.store.records import RepListing as RepRef
+from paceline.store.records import ActivityRecord
 
 __all__ = ["ActivityPage", "RepRef", "TeamRef"]
 
@@ -27,11 +29,11 @@ RECENT_DAYS = 90  # the quick-add form suggests accounts touched this recently
 
 
 def rep_ref(engine: Engine, rep_id: int) -> RepRef | None:
-    return records.rep_listing(engine, rep_id)
+    return listings.rep_listing(engine, rep_id)
 
 
 def all_reps(engine: Engine) -> list[RepRef]:
-    return records.rep_listings(engine)
+    return listings.rep_listings(engine)
 
 
 def visible_reps(engine: Engine, principal: Principal) -> list[RepRef]:
@@ -40,11 +42,11 @@ def visible_reps(engine: Engine, principal: Principal) -> list[RepRef]:
 
 
 def teams(engine: Engine) -> list[TeamRef]:
-    return records.team_refs(engine)
+    return listings.team_refs(engine)
 
 
 def team_by_id(engine: Engine, team_id: int | None) -> TeamRef | None:
-    return None if team_id is None else records.team_ref(engine, team_id)
+    return None if team_id is None else listings.team_ref(engine, team_id)
 
 
 def team_by_name(engine: Engine, name: str) -> TeamRef | None:
@@ -70,7 +72,7 @@ class ActivityPage:
 
     @property
     def count_limit(self) -> int:
-        return records.COUNT_LIMIT
+        return listings.COUNT_LIMIT
 
 
 def activity_page(
@@ -81,14 +83,14 @@ def activity_page(
     *,
     older: str | None = None,
     newer: str | None = None,
-    count: records.Counting = "bounded",
+    count: listings.Counting = "bounded",
 ) -> ActivityPage:
     """Activities the user may read, newest first: the first page, or the one after `older`
-    or before `newer` (cursor tokens; `records.CursorError` when they are not)."""
-    after = None if older is None else records.Cursor.parse(older, "a")
-    before = None if newer is None else records.Cursor.parse(newer, "a")
-    paging = records.Paging(per_page, after=after, before=before, count=count)
-    found = records.list_activities(engine, scope_of(principal), wanted, paging)
+    or before `newer` (cursor tokens; `listings.CursorError` when they are not)."""
+    after = None if older is None else listings.Cursor.parse(older, "a")
+    before = None if newer is None else listings.Cursor.parse(newer, "a")
+    paging = listings.Paging(per_page, after=after, before=before, count=count)
+    found = listings.list_activities(engine, scope_of(principal), wanted, paging)
     return ActivityPage(
         found.items,
         found.total,

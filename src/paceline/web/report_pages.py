@@ -29,7 +29,7 @@ from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.reports import export
 from paceline.reports.render import Report, report_html, report_pdf
-from paceline.store.records import ActivityFilter
+from paceline.store.listings import ActivityFilter
 from paceline.web import queries
 from paceline.web.common import (
     SECURITY_HEADERS,

@@ -24,7 +24,8 @@ from paceline.config import Settings
 from paceline.errors import InputError, UserInputError
 from paceline.services import activities
 from paceline.services.activities import Entry, Writer
-from paceline.store.records import ActivityFilter, ActivityRecord, CursorError
+from paceline.store.listings import ActivityFilter, CursorError
+from paceline.store.records import ActivityRecord
 from paceline.web import queries
 from paceline.web.common import (
     PageError,

@@ -47,14 +47,8 @@ from paceline.errors import (
 )
 from paceline.ingest.entities import slug
 from paceline.serialize import to_jsonable
-from paceline.store.records import (
-    COUNT_LIMIT,
-    MAX_OFFSET,
-    Cursor,
-    CursorError,
-    Paging,
-    RepRef,
-)
+from paceline.store.listings import COUNT_LIMIT, MAX_OFFSET, Cursor, CursorError, Paging
+from paceline.store.records import RepRef
 
 Location = Literal["body", "query", "path"]
 MAX_ID = 2**63 - 1

@@ -57,13 +57,12 @@ from paceline.errors import Forbidden, InputError
 from paceline.ingest.entities import slug
 from paceline.services import activities
 from paceline.services.activities import Entry, Writer
+from paceline.store.listings import ActivityFilter, list_activities
 from paceline.store.records import (
-    ActivityFilter,
     ActivityRecord,
     NewActivity,
     Stored,
     get_activity,
-    list_activities,
     rep_refs,
 )
 

@@ -50,7 +50,8 @@ from paceline.calendar import BusinessCalendar
 from paceline.services import deals
 from paceline.services.activities import Writer
 from paceline.services.deals import DealEntry
-from paceline.store.records import DealFilter, DealRecord, list_deals, rep_refs
+from paceline.store.deal_records import DealFilter, DealRecord, list_deals
+from paceline.store.records import rep_refs
 
 router = APIRouter(prefix="/deals", tags=["deals"], dependencies=AUTH)
 Status = Literal["open", "won", "lost"]

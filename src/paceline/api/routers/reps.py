@@ -41,7 +41,8 @@ from paceline.api.routers._common import (
 )
 from paceline.services import reps
 from paceline.services.reps import RepEntry
-from paceline.store.records import API_SOURCE, RepRecord, Scope, get_rep, list_reps
+from paceline.store.listings import RepRecord, get_rep, list_reps
+from paceline.store.records import API_SOURCE, Scope
 
 router = APIRouter(prefix="/reps", tags=["reps"], dependencies=AUTH)
 Email = Annotated[

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import AUTH, Answer
-from paceline.store.records import list_teams
+from paceline.store.listings import list_teams
 
 router = APIRouter(prefix="/teams", tags=["teams"], dependencies=AUTH)
 
