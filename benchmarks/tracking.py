@@ -741,6 +741,7 @@ BENCH_TABLES = (
     "activity",
     "target",
     "metric_day",
+    "metric_month",
     "rollup_dirty",
     "rollup_dirty_contact",
     "rollup_state",

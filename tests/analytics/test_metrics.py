@@ -23,6 +23,7 @@ from sqlalchemy import Engine, delete, event, func, insert, select, text, update
 
 from factories import migrated_sqlite_copy
 from paceline.analytics import rollup
+from paceline.analytics.aggregates import DayRange
 from paceline.analytics.metrics import (
     MetricTotals,
     SpanTotals,
@@ -48,6 +49,7 @@ from paceline.store.models import (
     Contact,
     Deal,
     MetricDay,
+    MetricMonth,
     Rep,
     RollupDirty,
     RollupDirtyContact,
@@ -832,6 +834,133 @@ def test_rebuild_consumes_pending_marks(engine: Engine, settings: Settings, org:
     assert ensure_rollup(engine, wider).rep_days == 0
     result = totals(engine, wider, ["selling_activities"], *WHOLE)
     assert result.get(org.reps["cai"], "selling_activities") == 4
+
+
+# `metric_month`: each metric's days summed per rep and calendar month, with the last day.
+# Calls by hand: October Ana 1 2 (29th), Ben 5 6 (29th) 9 (30th), Cai 12 (30th); November
+# Ana 13 (2nd) 19 (3rd) 23 (4th), Ben 15 (2nd) 22 (3rd), Cai 21 (3rd).
+OCT, NOV = D(2026, 10, 1), D(2026, 11, 1)
+
+
+def month_rows(engine: Engine, org: Org, metric: str) -> dict[tuple[str, dt.date], Any]:
+    """{(rep, month): (value, last day)} of one metric's `metric_month` rows."""
+    names = {rep_id: name for name, rep_id in org.reps.items()}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                MetricMonth.rep_id, MetricMonth.month, MetricMonth.value, MetricMonth.last_day
+            ).where(MetricMonth.metric == metric)
+        ).all()
+    return {(names[rep], month): (value, last) for rep, month, value, last in rows}
+
+
+CALLS_BY_MONTH = {
+    ("ana", OCT): (2, D(2026, 10, 29)),
+    ("ben", OCT): (3, D(2026, 10, 30)),
+    ("cai", OCT): (1, D(2026, 10, 30)),
+    ("ana", NOV): (3, D(2026, 11, 4)),
+    ("ben", NOV): (2, D(2026, 11, 3)),
+    ("cai", NOV): (1, D(2026, 11, 3)),
+}
+
+
+def test_month_totals_are_built_with_the_rollup(engine: Engine, org: Org) -> None:
+    assert month_rows(engine, org, "calls") == CALLS_BY_MONTH
+    # Sums too (stored; read by month only for counts): Ana's selling minutes in November,
+    # 13 (4), 19 (9); 14 is a discovery meeting without an Ask.
+    assert month_rows(engine, org, "selling_minutes")["ana", NOV] == (13.0, D(2026, 11, 3))
+
+
+def test_month_totals_follow_inserts_updates_and_deletes(
+    engine: Engine, settings: Settings, org: Org
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), [_call(org.reps["ben"], D(2026, 11, 20))])
+        # Activity 1 (Ana's call on 29 Oct) becomes Cai's on 3 Nov; 12 (Cai's only October
+        # call) is deleted; 23 (Ana's call on 4 Nov) becomes an email.
+        conn.execute(
+            update(Activity)
+            .where(Activity.id == org.activities[1])
+            .values(rep_id=org.reps["cai"], local_date=D(2026, 11, 3))
+        )
+        conn.execute(delete(Activity).where(Activity.id == org.activities[12]))
+        conn.execute(update(Activity).where(Activity.id == org.activities[23]).values(kind="email"))
+    ensure_rollup(engine, settings)
+    assert month_rows(engine, org, "calls") == {
+        ("ana", OCT): (1, D(2026, 10, 29)),
+        ("ben", OCT): (3, D(2026, 10, 30)),
+        ("ana", NOV): (2, D(2026, 11, 3)),
+        ("ben", NOV): (3, D(2026, 11, 20)),
+        ("cai", NOV): (2, D(2026, 11, 3)),
+    }
+
+
+def test_a_configuration_change_rebuilds_the_month_totals(
+    engine: Engine, settings: Settings, org: Org
+) -> None:
+    wider = variant(settings, [{"name": "calls", "kinds": ["call", "video_meeting"]}])
+    assert ensure_rollup(engine, wider).rebuilt
+    # Ben's video meeting 10 on 30 Oct is one more call.
+    assert month_rows(engine, org, "calls") == {
+        **CALLS_BY_MONTH,
+        ("ben", OCT): (4, D(2026, 10, 30)),
+    }
+
+
+def test_rebuilding_a_month_of_days_rebuilds_its_month_totals_only(
+    engine: Engine, settings: Settings, org: Org
+) -> None:
+    with engine.begin() as conn:
+        for month in (OCT, NOV):
+            conn.execute(
+                update(MetricMonth)
+                .where(MetricMonth.metric == "calls", MetricMonth.month == month)
+                .values(value=99)
+            )
+    rollup.rebuild_days(engine, settings, DayRange(D(2026, 11, 1), D(2026, 12, 1)))
+    rows = month_rows(engine, org, "calls")
+    assert {key: row for key, row in rows.items() if key[1] == NOV} == {
+        key: row for key, row in CALLS_BY_MONTH.items() if key[1] == NOV
+    }
+    assert {value for (_, month), (value, _) in rows.items() if month == OCT} == {99}
+
+
+def test_month_to_date_counts_read_the_month_row(
+    engine: Engine, settings: Settings, org: Org
+) -> None:
+    """Month to date (1-3 Nov): Ben's month stops on the 3rd, so his count is his month row
+    (planted here as 7, to show where it was read); Ana's goes on to the 4th, so hers is
+    summed from her days (13 and 19). Sums are read from the days: Ben's selling minutes,
+    15 (7), 22 (5)."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(MetricMonth)
+            .where(
+                MetricMonth.metric == "calls",
+                MetricMonth.month == NOV,
+                MetricMonth.rep_id == org.reps["ben"],
+            )
+            .values(value=7)
+        )
+        conn.execute(
+            update(MetricMonth)
+            .where(MetricMonth.metric == "selling_minutes", MetricMonth.rep_id == org.reps["ben"])
+            .values(value=1000)
+        )
+    names = ["calls", "selling_minutes"]
+    for reps in (None, list(org.reps.values())):
+        result = totals(engine, settings, names, NOV, D(2026, 11, 4), reps)
+        assert table(org, result, names) == expect(names, ana=[2, 13], ben=[7, 12], cai=[1, 25])
+        if engine.dialect.name == "sqlite":  # in the order its rows came: by metric, then rep
+            assert list(result.values) == sorted(result.values)
+    # A window that does not start on the 1st, or crosses a month, reads the days: Ben's
+    # 15 and 22, and 5, 6, 9, 15 and 22.
+    for start, end, calls in (
+        (D(2026, 11, 2), D(2026, 11, 4), 2),
+        (D(2026, 10, 29), D(2026, 11, 4), 5),
+    ):
+        result = totals(engine, settings, ["calls"], start, end)
+        assert result.get(org.reps["ben"], "calls") == calls
 
 
 def _call(rep_id: int, day: dt.date) -> dict[str, Any]:

@@ -30,6 +30,8 @@ from sqlalchemy import (
     Connection,
     Integer,
     Select,
+    String,
+    and_,
     bindparam,
     func,
     literal,
@@ -48,7 +50,7 @@ from paceline.analytics.metric_sql import (
 )
 from paceline.calendar import local_midnight_utc
 from paceline.config import MetricSettings, Settings, derive
-from paceline.store.models import Activity, Contact, Deal, MetricDay
+from paceline.store.models import Activity, Contact, Deal, MetricDay, MetricMonth
 
 _NOTHING: dict[str, float] = {}  # a rep with no totals (read only, never written to)
 
@@ -217,7 +219,8 @@ def metric_totals(
     for_reps = rep_ids is not None
     reps = {"rep_ids": list(rep_ids)} if rep_ids is not None else {}
     if rolled:
-        for rep_id, name, value in _rolled_totals(conn, rolled, start, end, reps):
+        whole = {m.name for m in metrics if _is_count(m)}
+        for rep_id, name, value in _rolled_totals(conn, rolled, whole, start, end, reps):
             values[rep_id][name] = float(value)
     for metric in metrics:
         if is_additive_activity_metric(metric):
@@ -314,17 +317,50 @@ def _is_count(metric: MetricSettings) -> bool:
 
 
 def _rolled_totals(
-    conn: Connection, names: list[str], start: dt.date, end: dt.date, reps: dict[str, Any]
+    conn: Connection,
+    names: list[str],
+    counts: Collection[str],
+    start: dt.date,
+    end: dt.date,
+    reps: dict[str, Any],
 ) -> Iterable[tuple[int, str, float]]:
-    """(rep, metric, sum) of the rolled-up `names` over [start, end) from `metric_day`,
-    all rows at once (iterating a result fetches row by row: thousands of rows here)."""
+    """(rep, metric, sum) of the rolled-up `names` over [start, end), all rows at once
+    (iterating a result fetches row by row: thousands of rows here).
+
+    From `metric_day`, except the counts among them (`counts`) over a window that starts on
+    a month's first day and ends within that month (month to date, a whole month): those are
+    read from `metric_month`, one row per rep, where the month's row stops before `end`, and
+    summed from `metric_day` for the reps with days stored on or after `end`. Only counts:
+    whole numbers add up to the same sum in any order, where a month's sum of fractional
+    minutes, added in another order, could differ from the day-by-day sum in the last bit.
+    """
     bound: dict[str, Any] = {"start": start, "end": end, **reps}
+    month = start.replace(day=1)
+    by_month = [n in counts for n in names] if start == month and end <= _next_month(month) else []
+    if not any(by_month):
+        by_month = [False] * len(names)
+    else:
+        bound["month"] = month
     if conn.dialect.name != "sqlite":  # one hash aggregate: no sort to split
+        if any(by_month):
+            monthly = _monthly_totals(any(not m for m in by_month), bool(reps))
+            counted = [n for n, m in zip(names, by_month, strict=True) if m]
+            others = [n for n, m in zip(names, by_month, strict=True) if not m]
+            return conn.execute(monthly, {**bound, "counts": counted, "others": others}).all()
         query = _ROLLUP_TOTALS_FOR_REPS if reps else _ROLLUP_TOTALS
         return conn.execute(query, {**bound, "metrics": names}).all()
-    split = _split_rollup_totals(len(names), bool(reps))
+    split = _split_rollup_totals(tuple(by_month), bool(reps))
     bound.update((f"metric_{i}", name) for i, name in enumerate(names))
-    return ((r, names[i], v) for r, i, v in conn.execute(split, bound).all())
+    rows = conn.execute(split, bound).all()
+    n = len(names)
+    if rows and rows[-1][1] >= n:  # some reps' counts summed from metric_day: in their place
+        in_place = sorted(rows, key=lambda row: (row[1] % n, row[0]))  # metric, then rep
+        return ((r, names[i % n], v) for r, i, v in in_place)
+    return ((r, names[i], v) for r, i, v in rows)
+
+
+def _next_month(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
 def _rollup_totals(for_reps: bool) -> Select[int, str, float]:
@@ -347,20 +383,37 @@ _ROLLUP_TOTALS_FOR_REPS = _rollup_totals(for_reps=True)
 
 
 @functools.lru_cache(maxsize=64)
-def _split_rollup_totals(metrics: int, for_reps: bool) -> CompoundSelect[int, int, float]:
+def _split_rollup_totals(
+    by_month: tuple[bool, ...], for_reps: bool
+) -> CompoundSelect[int, int, float]:
     """`_rollup_totals` for SQLite: one SELECT per metric (`metric_0`, ...), grouped by rep
     alone and glued by UNION ALL, each row naming its metric by position. Built once per
-    number of metrics, the days and reps bound at execution.
+    shape (which metrics read `metric_month`), the days and reps bound at execution.
 
     Why: SQLite groups by sorting, and one sort of every row by (rep, metric) (47k rows at
     1,000 reps, six metrics and 13 days) cost 45% more instructions than six sorts of a sixth
     of them on the rep alone (218M against 151M, measured with callgrind); a position rather
     than the name spares a string per row. Each sum adds the same rows, which reach the sort
     in the same order (the primary key's, by day) as before: the same numbers. PostgreSQL
-    aggregates by hashing, so it keeps the single statement."""
+    aggregates by hashing, so it keeps the single statement.
+
+    A metric read by month (`by_month[i]`) takes its reps' rows from `metric_month`, and,
+    after every metric's SELECT, the reps whose month goes on past `end` from `metric_day`
+    at position i + the number of metrics (`_rolled_totals` puts them in place)."""
+    metrics = len(by_month)
 
     def one(i: int) -> Select[int, int, float]:
         position = literal_column(str(i), Integer())
+        if by_month[i]:
+            return _rep_filter(
+                select(MetricMonth.rep_id, position, MetricMonth.value).where(
+                    MetricMonth.metric == bindparam(f"metric_{i}"),
+                    MetricMonth.month == bindparam("month"),
+                    MetricMonth.last_day < bindparam("end"),
+                ),
+                MetricMonth.rep_id,
+                for_reps,
+            )
         query: Select[int, int, float] = (
             select(MetricDay.rep_id, position, func.sum(MetricDay.value))
             .where(
@@ -370,11 +423,97 @@ def _split_rollup_totals(metrics: int, for_reps: bool) -> CompoundSelect[int, in
             )
             .group_by(MetricDay.rep_id)
         )
-        if for_reps:
-            query = query.where(MetricDay.rep_id.in_(bindparam("rep_ids", expanding=True)))
-        return query
+        return _rep_filter(query, MetricDay.rep_id, for_reps)
 
-    return union_all(*(one(i) for i in range(metrics)))
+    def rest(i: int) -> Select[int, int, float]:
+        """Metric i's reps whose month goes on past `end`: their days, each rep's sought on
+        the rep/day index."""
+        month = MetricMonth.__table__.alias("mm")
+        day = MetricDay.__table__.alias("d")
+        position = literal_column(str(i + metrics), Integer())
+        query: Select[int, int, float] = (
+            select(month.c.rep_id, position, func.sum(day.c.value))
+            .select_from(
+                month.join(
+                    day,
+                    and_(
+                        day.c.rep_id == month.c.rep_id,
+                        # `+d.metric`: not a key of the primary key for SQLite, which would
+                        # otherwise read the metric's whole window for each rep
+                        literal_column("+d.metric", String()) == month.c.metric,
+                        day.c.local_date >= bindparam("start"),
+                        day.c.local_date < bindparam("end"),
+                    ),
+                )
+            )
+            .where(
+                month.c.metric == bindparam(f"metric_{i}"),
+                month.c.month == bindparam("month"),
+                month.c.last_day >= bindparam("end"),
+            )
+            .group_by(month.c.rep_id)
+        )
+        return _rep_filter(query, month.c.rep_id, for_reps)
+
+    parts = [one(i) for i in range(metrics)]
+    parts += [rest(i) for i in range(metrics) if by_month[i]]
+    return union_all(*parts)
+
+
+@functools.lru_cache(maxsize=8)
+def _monthly_totals(others: bool, for_reps: bool) -> CompoundSelect[int, str, float]:
+    """`_rollup_totals` for PostgreSQL with the counts (`counts`) read by month: their
+    `metric_month` rows that stop before `end`, the other reps' days from `metric_day`, and
+    the other metrics (`others`, when there are any) from `metric_day` as before."""
+    month = MetricMonth.__table__.alias("mm")
+    day = MetricDay.__table__.alias("d")
+    by_month = select(month.c.rep_id, month.c.metric, month.c.value).where(
+        month.c.metric.in_(bindparam("counts", expanding=True)),
+        month.c.month == bindparam("month"),
+        month.c.last_day < bindparam("end"),
+    )
+    rest = (
+        select(month.c.rep_id, month.c.metric, func.sum(day.c.value))
+        .select_from(
+            month.join(
+                day,
+                and_(
+                    day.c.rep_id == month.c.rep_id,
+                    day.c.metric == month.c.metric,
+                    day.c.local_date >= bindparam("start"),
+                    day.c.local_date < bindparam("end"),
+                ),
+            )
+        )
+        .where(
+            month.c.metric.in_(bindparam("counts", expanding=True)),
+            month.c.month == bindparam("month"),
+            month.c.last_day >= bindparam("end"),
+        )
+        .group_by(month.c.rep_id, month.c.metric)
+    )
+    parts: list[Select[int, str, float]] = [
+        _rep_filter(by_month, month.c.rep_id, for_reps),
+        _rep_filter(rest, month.c.rep_id, for_reps),
+    ]
+    if others:
+        daily = (
+            select(MetricDay.rep_id, MetricDay.metric, func.sum(MetricDay.value))
+            .where(
+                MetricDay.metric.in_(bindparam("others", expanding=True)),
+                MetricDay.local_date >= bindparam("start"),
+                MetricDay.local_date < bindparam("end"),
+            )
+            .group_by(MetricDay.rep_id, MetricDay.metric)
+        )
+        parts.append(_rep_filter(daily, MetricDay.rep_id, for_reps))
+    return union_all(*parts)
+
+
+def _rep_filter(query: Select[Any, Any, Any], rep: Any, for_reps: bool) -> Select[Any, Any, Any]:
+    if for_reps:
+        return query.where(rep.in_(bindparam("rep_ids", expanding=True)))
+    return query
 
 
 def _totals_statement(

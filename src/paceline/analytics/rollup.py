@@ -15,21 +15,27 @@ marks, in the same transaction, and their configuration is part of the same fing
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Date,
+    DateTime,
     Engine,
     Insert,
     Integer,
+    and_,
+    cast,
     column,
     delete,
     func,
     insert,
     literal,
+    literal_column,
     select,
     table,
     text,
@@ -49,6 +55,7 @@ from paceline.store.models import (
     Activity,
     Contact,
     MetricDay,
+    MetricMonth,
     RollupDirty,
     RollupDirtyContact,
     RollupState,
@@ -142,9 +149,11 @@ def _take_lock(conn: Connection) -> None:
 def _rebuild(conn: Connection, settings: Settings, wanted: str) -> RollupRefresh:
     _freeze_marks(conn)
     conn.execute(delete(MetricDay))
+    conn.execute(delete(MetricMonth))
     conn.execute(delete(RollupDirtyContact))
     aggregates.clear(conn)
     _recompute(conn, settings, scope=None)
+    _recompute_months(conn, scope=None)
     aggregates.rebuild(conn, settings)
     _delete_frozen_marks(conn)
     conn.execute(delete(RollupState))
@@ -162,6 +171,7 @@ def _refresh_marked(conn: Connection, settings: Settings) -> RollupRefresh:
             delete(MetricDay).where(tuple_(MetricDay.rep_id, MetricDay.local_date).in_(scope))
         )
         _recompute(conn, settings, scope=scope)
+        _recompute_months(conn, scope=scope)
         aggregates.refresh(conn, settings, scope)
     _delete_frozen_marks(conn)
     return RollupRefresh(rebuilt=False, rep_days=int(rep_days))
@@ -235,6 +245,7 @@ def rebuild_days(engine: Engine, settings: Settings, days: aggregates.DayRange) 
         _take_lock(conn)
         conn.execute(delete(MetricDay).where(days.holds(MetricDay.local_date)))
         _recompute(conn, settings, scope=days)
+        _recompute_months(conn, scope=days)
         aggregates.rebuild_days(conn, settings, days)
         written = int(
             conn.scalar(
@@ -301,3 +312,82 @@ def _rollup_insert(settings: Settings, scope: aggregates.Scope | None) -> Insert
     ]
     columns = ["metric", "local_date", "rep_id", "value"]
     return insert(MetricDay).from_select(columns, union_all(*long_rows))
+
+
+def month_of(dialect: str, day: ColumnElement[dt.date]) -> ColumnElement[dt.date]:
+    """The first day of `day`'s calendar month, in SQL."""
+    if dialect == "postgresql":
+        return cast(func.date_trunc("month", cast(day, DateTime())), Date())
+    return func.date(day, "start of month", type_=Date())
+
+
+def _next_month_of(dialect: str, day: ColumnElement[dt.date]) -> ColumnElement[dt.date]:
+    """The first day of the calendar month after `day`'s, in SQL."""
+    if dialect == "postgresql":
+        start = func.date_trunc("month", cast(day, DateTime()))
+        return cast(start + literal_column("interval '1 month'"), Date())
+    return func.date(day, "start of month", "+1 month", type_=Date())
+
+
+def _recompute_months(conn: Connection, scope: aggregates.Scope | None) -> None:
+    """Recompute `metric_month` for the (rep, month)s `scope`'s rep-days fall in (None:
+    every one), from `metric_day` as just recomputed: delete those months' rows, then sum
+    each rep's days of each month again (a whole month, not only the marked days)."""
+    dialect = conn.dialect.name
+    day = MetricDay.local_date
+    summed = [MetricDay.metric, month_of(dialect, day), MetricDay.rep_id]
+    columns = ["metric", "month", "rep_id", "value", "last_day"]
+    if scope is None or isinstance(scope, aggregates.DayRange):
+        query = select(*summed, func.sum(MetricDay.value), func.max(day)).group_by(*summed)
+        if isinstance(scope, aggregates.DayRange):
+            first = scope.start.replace(day=1)
+            after = _month_after(scope.end - dt.timedelta(days=1))
+            conn.execute(
+                delete(MetricMonth).where(MetricMonth.month >= first, MetricMonth.month < after)
+            )
+            query = query.where(day >= first, day < after)
+        conn.execute(insert(MetricMonth).from_select(columns, query))
+        return
+    days = scope.subquery()
+    months = (
+        select(
+            days.c.rep_id,
+            month_of(dialect, days.c.local_date).label("month"),
+            _next_month_of(dialect, days.c.local_date).label("after"),
+        )
+        .distinct()
+        .cte("months")
+    )
+    conn.execute(
+        delete(MetricMonth).where(
+            tuple_(MetricMonth.rep_id, MetricMonth.month).in_(
+                select(months.c.rep_id, months.c.month)
+            )
+        )
+    )
+    summed_rows = (
+        select(
+            MetricDay.metric,
+            months.c.month,
+            MetricDay.rep_id,
+            func.sum(MetricDay.value),
+            func.max(MetricDay.local_date),
+        )
+        .select_from(
+            months.join(
+                MetricDay,
+                and_(
+                    MetricDay.rep_id == months.c.rep_id,
+                    MetricDay.local_date >= months.c.month,
+                    MetricDay.local_date < months.c.after,
+                ),
+            )
+        )
+        .group_by(MetricDay.metric, months.c.month, MetricDay.rep_id)
+    )
+    conn.execute(insert(MetricMonth).from_select(columns, summed_rows))
+
+
+def _month_after(day: dt.date) -> dt.date:
+    """The first day of the month after `day`'s."""
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)

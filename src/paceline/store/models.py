@@ -371,6 +371,32 @@ class MetricDay(Base):
     )
 
 
+class MetricMonth(Base):
+    """Each activity metric's `metric_day` rows summed per rep and calendar month, with the
+    last day summed (`last_day`).
+
+    A month-to-date scorecard and the leaderboard's previous month read one row per rep and
+    metric here instead of summing every day of the month. A month's row is the whole month
+    stored so far, so it answers a window [month's first day, end) only when `last_day` is
+    before `end`; otherwise the reader sums that rep's days from `metric_day`. Kept by
+    `ensure_rollup` in the same transaction as `metric_day`, for the (rep, month)s of the
+    marked rep-days. `month` is the month's first day.
+    """
+
+    __tablename__ = "metric_month"
+
+    metric: ColumnClause[str] = Column(String(64), primary_key=True)
+    month: ColumnClause[dt.date] = Column(Date, primary_key=True)
+    rep_id: ColumnClause[int] = Column(Id, primary_key=True, autoincrement=False)
+    value: ColumnClause[float] = Column(Float, nullable=False)
+    last_day: ColumnClause[dt.date] = Column(Date, nullable=False)
+
+    __table_args__ = (
+        Index("ix_metric_month_rep_month", "rep_id", "month"),
+        {"sqlite_with_rowid": False},
+    )
+
+
 class ProspectDay(Base):
     """One funnel step's events by one rep on one account and business day: first and last.
 
