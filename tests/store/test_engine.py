@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from factories import count_rows
 from paceline.config import DatabaseSettings
 from paceline.store.engine import (
+    loop_engine,
     make_engine,
     read_connection,
     wait_for_replay,
@@ -122,3 +123,45 @@ def test_the_default_pool_keeps_every_connection_it_opens(tmp_path: Path) -> Non
         assert engine.pool.checkedin() == 15  # type: ignore[attr-defined]
     finally:
         engine.dispose()
+
+
+# --- the event loop's own connection (`loop_engine`) -----------------------------------------
+
+
+def test_the_loop_engine_is_one_connection_to_the_same_postgresql_database(
+    pg_engine: Engine, sqlite_engine: Engine
+) -> None:
+    """A server reads credentials on its event loop through it (`paceline.callers`): one
+    connection per engine, made once, to the same database; SQLite has none (its reads stay
+    in the worker threads)."""
+    assert loop_engine(sqlite_engine) is None
+    loop = loop_engine(pg_engine)
+    assert loop is not None
+    assert loop_engine(pg_engine) is loop  # one per engine, not one per request
+    assert loop.url == pg_engine.url
+    assert loop.pool.size() == 1  # type: ignore[attr-defined]
+    with read_connection(loop) as conn:
+        assert conn.scalar(text("SELECT count(*) FROM team")) == 0  # the migrated database
+        # a lock held by a migration fails the read as busy after 2 s, never holds the loop
+        assert conn.scalar(text("SHOW lock_timeout")) == "2s"
+
+
+def test_the_loop_engine_goes_with_its_engine(pg_engine: Engine) -> None:
+    url = pg_engine.url.render_as_string(hide_password=False)
+    engine = make_engine(url)
+    loop = loop_engine(engine)
+    assert loop is not None
+    with loop.connect() as conn:
+        kept = conn.connection.driver_connection
+    assert kept is not None and not kept.closed  # pooled, open between requests
+    engine.dispose()
+    assert kept.closed  # no backend left behind for a test's DROP DATABASE, or a restart
+
+
+def test_the_loop_engines_connection_ended_by_the_server_is_replaced(pg_engine: Engine) -> None:
+    loop = loop_engine(pg_engine)
+    assert loop is not None
+    first = _backend_pid(loop)
+    with pg_engine.connect() as admin:
+        admin.scalar(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": first})
+    assert _backend_pid(loop) != first  # no error: a new connection
