@@ -128,7 +128,7 @@ def settle_heap() -> None:
 
     A worker starts with some 190,000 objects (the modules, the routes, the configuration)
     that live as long as it does. Python's collector scanned them all at every run of its
-    oldest generation, 60-140 ms of CPU with the whole worker stopped, which every request
+    oldest generation, 110-140 ms of CPU with the whole worker stopped, which every request
     in flight on it waited out: the tail of the latency (benchmarks/README.md, http_load).
     `gc.freeze()` moves them to a generation no run scans; objects made afterwards are
     collected as before, and reference counting frees everything as always (a cycle among

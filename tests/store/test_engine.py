@@ -138,7 +138,7 @@ def test_the_loop_engine_is_one_connection_to_the_same_postgresql_database(
     loop = loop_engine(pg_engine)
     assert loop is not None
     assert loop_engine(pg_engine) is loop  # one per engine, not one per request
-    assert loop.url == pg_engine.url
+    assert loop.url.database == pg_engine.url.database
     assert loop.pool.size() == 1  # type: ignore[attr-defined]
     with read_connection(loop) as conn:
         assert conn.scalar(text("SELECT count(*) FROM team")) == 0  # the migrated database
@@ -165,3 +165,18 @@ def test_the_loop_engines_connection_ended_by_the_server_is_replaced(pg_engine: 
     with pg_engine.connect() as admin:
         admin.scalar(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": first})
     assert _backend_pid(loop) != first  # no error: a new connection
+
+
+def test_the_loop_engine_keeps_the_urls_own_options(pg_engine: Engine) -> None:
+    """A URL's `options` (a search_path, a timeout the deployment set) reach the loop's
+    connection too, beside its lock timeout."""
+    url = pg_engine.url.update_query_dict({"options": "-c statement_timeout=1234"})
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        loop = loop_engine(engine)
+        assert loop is not None
+        with read_connection(loop) as conn:
+            assert conn.scalar(text("SHOW statement_timeout")) == "1234ms"
+            assert conn.scalar(text("SHOW lock_timeout")) == "2s"
+    finally:
+        engine.dispose()

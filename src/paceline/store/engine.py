@@ -160,12 +160,12 @@ def loop_engine(engine: Engine) -> Engine | None:
         return None
     found = _LOOP_ENGINES.get(engine)
     if found is None:
-        found = make_engine(
-            engine.url.render_as_string(hide_password=False),
-            pool_size=1,
-            max_overflow=0,
-            connect_args={"options": f"-c lock_timeout={LOOP_LOCK_TIMEOUT_MS}"},
-        )
+        url = engine.url  # its own `options` (a search_path, a timeout) kept, ours added
+        given = url.query.get("options", ())
+        options = [*((given,) if isinstance(given, str) else given)]
+        options.append(f"-c lock_timeout={LOOP_LOCK_TIMEOUT_MS}")
+        url = url.update_query_dict({"options": " ".join(options)})
+        found = make_engine(url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
         _LOOP_ENGINES[engine] = found
         event.listen(engine, "engine_disposed", lambda _engine: found.dispose())
     return found
