@@ -16,13 +16,11 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paceline.auth.access import Principal
-from paceline.auth.accounts import check_token, note_token_use, session_principal
+from paceline.auth.accounts import session_principal, token_principal
 from paceline.config import Settings
-from paceline.store.engine import loop_engine
 
 SESSION_COOKIE = "paceline_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -61,73 +59,30 @@ class Caller:
     csrf_token: str | None
 
 
-async def optional_caller(request: Request, state: State) -> Caller | None:
-    """Who is asking: an API token's user, a browser session's, or None (no credentials).
-
-    An unknown, revoked or deactivated token is 401 here, before FastAPI validates the
-    request's parameters or body: a request with bad credentials *and* bad input answers 401,
-    never 422 (FastAPI raises a dependency's error at once and a validation error only after
-    every dependency has run), so nobody learns what the API accepts without credentials.
-
-    The read: on PostgreSQL on the event loop itself, on a connection kept for it
-    (`store.engine.loop_engine`): a hand-over to a worker thread and back cost more of the
-    server's CPU than the read itself (benchmarks/README.md, http_load); on SQLite in a
-    worker thread, as FastAPI runs a plain dependency. The once-a-minute note of a token's
-    use is a write: always in a worker thread."""
-    loop = loop_engine(state.engine)
-    if loop is None:
-        return await run_in_threadpool(caller_of, request, state)
-    found, note = _read_caller(request, loop)
-    if note is not None:
-        await run_in_threadpool(note_token_use, state.engine, note)
-    return _accepted(found)
-
-
-def caller_of(request: Request, state: AppState) -> Caller | None:
-    """`optional_caller` for code running in a worker thread already (a page's endpoint)."""
-    found, note = _read_caller(request, state.engine)
-    if note is not None:
-        note_token_use(state.engine, note)
-    return _accepted(found)
-
-
-_REFUSED = "refused"  # an API token that is not (or no longer) anyone's
-
-
-def _read_caller(request: Request, engine: Engine) -> tuple[Caller | str | None, int | None]:
-    """(the caller, `_REFUSED` or None; the id of a token whose use is to be noted, or None):
-    one read, no write."""
+def optional_caller(request: Request, state: State) -> Caller | None:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
-        checked = check_token(engine, header[7:].strip())
-        if checked is None:
-            return _REFUSED, None
-        note = checked.token_id if checked.stale else None
-        if checked.principal is None:  # a deactivated user's
-            return _REFUSED, note
-        return Caller(checked.principal, None), note
+        principal = token_principal(state.engine, header[7:].strip())
+        if principal is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "invalid or revoked API token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return Caller(principal, None)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        found = session_principal(engine, cookie)
+        found = session_principal(state.engine, cookie)
         if found is not None:
-            return Caller(*found), None
-    return None, None
-
-
-def _accepted(found: Caller | str | None) -> Caller | None:
-    if isinstance(found, Caller) or found is None:
-        return found
-    raise HTTPException(
-        status.HTTP_401_UNAUTHORIZED,
-        "invalid or revoked API token",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+            return Caller(*found)
+    return None
 
 
 async def api_caller(
     request: Request, caller: Annotated[Caller | None, Depends(optional_caller)]
 ) -> Principal:
-    """The API's caller; a browser session must prove CSRF on every write."""
+    """The API's caller; a browser session must prove CSRF on every write. Async: it does no
+    I/O (`optional_caller`, which reads the database, runs in a worker thread)."""
     if caller is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 from httpx import Response
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from factories import AS_OF, PASSWORD, Api, make_api
 from paceline.cli import app as cli_app
 from paceline.config import Settings
-from paceline.store.models import Activity, ApiToken, Deal, DealStageHistory
+from paceline.store.models import Activity, Deal, DealStageHistory
 
 
 @pytest.fixture
@@ -711,39 +711,6 @@ def test_reads_hand_over_to_a_worker_thread_once(api: Api, monkeypatch: pytest.M
         assert answer.status_code == 200, (path, answer.text)
         assert answer.headers["content-type"] == "application/json", path
         assert len(handed) == 1, (path, handed)  # the endpoint, nothing after it
-
-
-def test_the_credentials_are_read_on_the_event_loop_on_postgresql(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """On PostgreSQL the token's check reads on the event loop (`store.engine.loop_engine`):
-    a read crosses into a worker thread once, for the endpoint; the once-a-minute note of the
-    token's use is a write, made in a thread. SQLite's check stays in a thread of its own."""
-    import anyio.to_thread
-
-    handed: list[str] = []
-    original = anyio.to_thread.run_sync
-
-    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
-        handed.append(getattr(func, "func", func).__name__)  # starlette hands a partial over
-        return await original(func, *args, **kwargs)
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
-    with api.engine.begin() as conn:  # every token unused so far: the first use is noted
-        conn.execute(update(ApiToken).values(last_used_at=None))
-    postgresql = api.engine.dialect.name == "postgresql"
-    for noted in (True, False):  # the first use is noted, the next within a minute is not
-        handed.clear()
-        answer = api.get("root", "/teams")
-        assert answer.status_code == 200, answer.text
-        before_the_endpoint = handed[:-1]  # the last hand-over runs the endpoint
-        if postgresql:
-            assert before_the_endpoint == (["note_token_use"] if noted else []), handed
-        else:
-            assert before_the_endpoint == ["caller_of"], handed
-    with api.engine.connect() as conn:
-        used = conn.scalars(select(ApiToken.last_used_at).where(ApiToken.name == "tests"))
-        assert sum(moment is not None for moment in used) == 1  # root's, and only root's
 
 
 def test_bad_credentials_answer_401_before_bad_input(api: Api) -> None:

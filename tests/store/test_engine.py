@@ -17,7 +17,6 @@ from sqlalchemy.exc import DBAPIError
 from factories import count_rows
 from paceline.config import DatabaseSettings
 from paceline.store.engine import (
-    loop_engine,
     make_engine,
     read_connection,
     wait_for_replay,
@@ -121,62 +120,5 @@ def test_the_default_pool_keeps_every_connection_it_opens(tmp_path: Path) -> Non
         for conn in held:
             conn.close()
         assert engine.pool.checkedin() == 15  # type: ignore[attr-defined]
-    finally:
-        engine.dispose()
-
-
-# --- the event loop's own connection (`loop_engine`) -----------------------------------------
-
-
-def test_the_loop_engine_is_one_connection_to_the_same_postgresql_database(
-    pg_engine: Engine, sqlite_engine: Engine
-) -> None:
-    """A server reads credentials on its event loop through it (`paceline.callers`): one
-    connection per engine, made once, to the same database; SQLite has none (its reads stay
-    in the worker threads)."""
-    assert loop_engine(sqlite_engine) is None
-    loop = loop_engine(pg_engine)
-    assert loop is not None
-    assert loop_engine(pg_engine) is loop  # one per engine, not one per request
-    assert loop.url.database == pg_engine.url.database
-    assert loop.pool.size() == 1  # type: ignore[attr-defined]
-    with read_connection(loop) as conn:
-        assert conn.scalar(text("SELECT count(*) FROM team")) == 0  # the migrated database
-        # a lock held by a migration fails the read as busy after 2 s, never holds the loop
-        assert conn.scalar(text("SHOW lock_timeout")) == "2s"
-
-
-def test_the_loop_engine_goes_with_its_engine(pg_engine: Engine) -> None:
-    url = pg_engine.url.render_as_string(hide_password=False)
-    engine = make_engine(url)
-    loop = loop_engine(engine)
-    assert loop is not None
-    with loop.connect() as conn:
-        kept = conn.connection.driver_connection
-    assert kept is not None and not kept.closed  # pooled, open between requests
-    engine.dispose()
-    assert kept.closed  # no backend left behind for a test's DROP DATABASE, or a restart
-
-
-def test_the_loop_engines_connection_ended_by_the_server_is_replaced(pg_engine: Engine) -> None:
-    loop = loop_engine(pg_engine)
-    assert loop is not None
-    first = _backend_pid(loop)
-    with pg_engine.connect() as admin:
-        admin.scalar(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": first})
-    assert _backend_pid(loop) != first  # no error: a new connection
-
-
-def test_the_loop_engine_keeps_the_urls_own_options(pg_engine: Engine) -> None:
-    """A URL's `options` (a search_path, a timeout the deployment set) reach the loop's
-    connection too, beside its lock timeout."""
-    url = pg_engine.url.update_query_dict({"options": "-c statement_timeout=1234"})
-    engine = make_engine(url.render_as_string(hide_password=False))
-    try:
-        loop = loop_engine(engine)
-        assert loop is not None
-        with read_connection(loop) as conn:
-            assert conn.scalar(text("SHOW statement_timeout")) == "1234ms"
-            assert conn.scalar(text("SHOW lock_timeout")) == "2s"
     finally:
         engine.dispose()

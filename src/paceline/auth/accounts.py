@@ -511,47 +511,18 @@ def revoke_token(
 
 def token_principal(engine: Engine, token: str) -> Principal | None:
     """The user of a live API token (and note when it was last used), or None."""
-    found = check_token(engine, token)
-    if found is None:
-        return None
-    if found.stale:
-        note_token_use(engine, found.token_id)
-    return found.principal
-
-
-@dataclass(frozen=True)
-class TokenCheck:
-    """A live API token as `check_token` found it."""
-
-    token_id: int
-    principal: Principal | None  # None: its user is deactivated
-    stale: bool  # its last use was noted more than a minute ago: `note_token_use` it
-
-
-TOKEN_USE_RESOLUTION = dt.timedelta(minutes=1)  # `last_used_at` is written at most this often
-
-
-def check_token(engine: Engine, token: str) -> TokenCheck | None:
-    """The live API token `token` and its user, or None: one read, no write (the server makes
-    it on the event loop itself on PostgreSQL; see `paceline.callers`)."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    with read_connection(engine) as conn:
+    with read_connection(engine) as conn:  # the once-a-minute write commits on its own
         row = conn.execute(_TOKEN_PRINCIPAL, {"token_hash": digest(token)}).first()
-    if row is None:
-        return None
-    stale = row.last_used_at is None or utcnow() - row.last_used_at > TOKEN_USE_RESOLUTION
+        if row is None:
+            return None
+        now = utcnow()
+        if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
+            conn.execute(_TOKEN_USED, {"token_id": row.id, "now": now})
+            conn.commit()
     principal = _principal(*row[2:])
-    if principal is not None:
-        principal = replace(principal, token_id=int(row.id))
-    return TokenCheck(int(row.id), principal, stale)
-
-
-def note_token_use(engine: Engine, token_id: int) -> None:
-    """Note that a token was used now (`last_used_at`, shown in the token lists)."""
-    with read_connection(engine) as conn:  # a single write: it commits on its own
-        conn.execute(_TOKEN_USED, {"token_id": token_id, "now": utcnow()})
-        conn.commit()
+    return None if principal is None else replace(principal, token_id=int(row.id))
 
 
 # One statement per request: the live token, its user and the user's rep.

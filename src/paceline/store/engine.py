@@ -137,40 +137,6 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
                 driver.autocommit = False
 
 
-# A PostgreSQL engine -> its engine of one connection for the event loop (`loop_engine`).
-_LOOP_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
-# How long a read made on the event loop waits for a lock (a migration altering the table)
-# before it fails as busy (SQLSTATE 55P03, `is_busy`: 503), so that a worker's loop is never
-# held longer than that.
-LOOP_LOCK_TIMEOUT_MS = 2_000
-
-
-def loop_engine(engine: Engine) -> Engine | None:
-    """For a PostgreSQL engine: an engine of one connection to the same database, for the
-    few short reads a server makes on its event loop itself (the caller's credentials, see
-    `paceline.callers`), without handing each request over to a worker thread; None for
-    SQLite, whose reads stay in the threads.
-
-    One connection is enough: the loop makes one read at a time and never awaits while it
-    holds the connection, so it never waits for the pool as a worker thread may (a second
-    event loop on the same application, as a test client may run, waits its turn). The
-    connection is checked as the others are (`_drop_if_closed_by_server`), waits at most
-    `LOOP_LOCK_TIMEOUT_MS` for a lock, and goes when `engine` is disposed."""
-    if engine.dialect.name != "postgresql":
-        return None
-    found = _LOOP_ENGINES.get(engine)
-    if found is None:
-        url = engine.url  # its own `options` (a search_path, a timeout) kept, ours added
-        given = url.query.get("options", ())
-        options = [*((given,) if isinstance(given, str) else given)]
-        options.append(f"-c lock_timeout={LOOP_LOCK_TIMEOUT_MS}")
-        url = url.update_query_dict({"options": " ".join(options)})
-        found = make_engine(url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
-        _LOOP_ENGINES[engine] = found
-        event.listen(engine, "engine_disposed", lambda _engine: found.dispose())
-    return found
-
-
 # A read engine -> the engine of the database it replicates (see `read_engine`).
 _PRIMARY_OF: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 # How long an analysis on a replica waits for it to replay the primary's latest changes

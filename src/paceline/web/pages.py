@@ -28,7 +28,7 @@ from paceline.auth.accounts import (
     end_session,
     start_session,
 )
-from paceline.callers import SESSION_COOKIE, Caller, State, app_state, caller_of
+from paceline.callers import SESSION_COOKIE, Caller, State, app_state, optional_caller
 from paceline.web import (
     admin,
     dashboards,
@@ -124,7 +124,7 @@ async def _login_required(_request: Request, exc: Exception) -> Response:
 
 def _caller_or_none(request: Request) -> Caller | None:
     try:
-        caller = caller_of(request, app_state(request))
+        caller = optional_caller(request, app_state(request))
     except HTTPException:  # a bad API token: no page user
         return None
     return caller if caller is not None and caller.csrf_token is not None else None
