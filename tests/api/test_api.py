@@ -714,6 +714,20 @@ def test_reads_hand_over_to_a_worker_thread_once(api: Api, monkeypatch: pytest.M
         assert len(handed) == 1, (path, handed)  # the endpoint, nothing after it
 
 
+def test_bad_credentials_answer_401_before_bad_input(api: Api) -> None:
+    """Authentication comes first: a request with a bad token (or none) and a bad parameter
+    or body answers 401, as FastAPI orders a dependency's error before validation errors,
+    so the API's rules are not told to whoever has no credentials."""
+    bad_query = {"as_of": "2026-02-30"}
+    assert api.get("root", "/scorecard", params=bad_query).status_code == 422  # a real 422
+    for headers in ({}, {"Authorization": "Bearer pl_not-a-token"}):
+        answer = api.get(None, "/scorecard", params=bad_query, headers=headers)
+        assert answer.status_code == 401, answer.text
+        assert answer.headers["WWW-Authenticate"] == "Bearer"
+        answer = api.post(None, "/activities", {"kind": 7}, headers=headers)
+        assert answer.status_code == 401, answer.text
+
+
 def test_answer_writes_what_fastapi_writes() -> None:
     """`Answer(Model).json(value)` sends the bytes, status and content type FastAPI sends for
     the same value returned plainly under `response_model=Model`."""

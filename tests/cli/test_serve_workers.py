@@ -59,3 +59,29 @@ def test_serve_with_two_workers_answers_from_both(tmp_path: Path) -> None:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def test_serve_with_one_worker_freezes_what_it_loaded_before_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As each worker of `--workers N` does (tests/test_app.py): the start-up objects are out
+    of the collector's full runs before the first request."""
+    import gc
+
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from paceline.cli import app as cli_app
+
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    upgrade(make_engine(url))
+    frozen: list[int] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *_a, **_k: frozen.append(gc.get_freeze_count()))
+    monkeypatch.chdir(tmp_path)
+    gc.unfreeze()
+    try:
+        done = CliRunner().invoke(cli_app, ["--db", url, "serve"])
+    finally:
+        gc.unfreeze()
+    assert done.exit_code == 0, done.output
+    assert len(frozen) == 1 and frozen[0] > 10_000

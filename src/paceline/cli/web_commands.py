@@ -53,7 +53,7 @@ def serve(
     """Run the web application and the JSON API (/api/v1, docs at /api/v1/docs)."""
     import uvicorn
 
-    from paceline.server import create_app, proxy_options
+    from paceline.server import create_app, proxy_options, settle_heap
 
     c = _ctx(ctx)
     engine = c.engine()  # refuses a database that is missing or behind, before any worker
@@ -71,7 +71,9 @@ def serve(
         f"{workers} worker process{'es' if workers > 1 else ''}; Ctrl-C stops"
     )
     if workers == 1:
-        uvicorn.run(create_app(c.settings, engine), **options)
+        served = create_app(c.settings, engine)
+        settle_heap()
+        uvicorn.run(served, **options)
         return
     os.environ["PACELINE_DB"] = c.url  # what each worker's create_app_from_environment reads
     if c.config is not None:
