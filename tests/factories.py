@@ -968,6 +968,51 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
+# A generic activities file of calls, for the import loop's tests (chunks, the second
+# process, deferred indexes, PostgreSQL bulk loads).
+CALLS_HEADER = "external_id,rep,kind,occurred_at,duration_min,outcome,has_ask,account,notes"
+ACTIVITY_SECONDARY_INDEXES = frozenset(
+    {
+        "ix_activity_account",
+        "ix_activity_deal",
+        "ix_activity_occurred_id",
+        "ix_activity_rep_day_kind",
+    }
+)
+
+
+def call_rows(
+    first: int, count: int, *, prefix: str = "c", account: Callable[[int], str] = lambda i: "Acme"
+) -> list[str]:
+    """Calls numbered `first`.. (ids `prefix` + number), Ana Ruiz and Ben Ode in turn, Nov 2-6
+    2026, lasting their number of minutes, unanswered."""
+    return [
+        f"{prefix}{i},{'Ana Ruiz' if i % 2 else 'Ben Ode'},call,"
+        f"2026-11-{2 + i % 5:02d}T10:{i:02d}:00,{i},no_answer,no,{account(i)},"
+        for i in range(first, first + count)
+    ]
+
+
+def calls_file(path: Path, rows: Sequence[str]) -> Path:
+    """`rows` under the generic header, written to `path`."""
+    return write(path, "\n".join([CALLS_HEADER, *rows]) + "\n")
+
+
+def import_counting_progress(
+    engine: Engine, settings: Settings, path: Path, batch_size: int, calls: list[str]
+) -> ImportResult:
+    """An activities import in batches of `batch_size`, each progress call noted in `calls`."""
+    options = ImportOptions(errors_path=path.with_suffix(".errors.csv"), batch_size=batch_size)
+    return import_csv(
+        engine,
+        settings,
+        path,
+        "activities",
+        options=options,
+        progress=lambda done, total: calls.append("progress"),
+    )
+
+
 def cli_in(workdir: Path, *args: str) -> tuple[int, str]:
     """`paceline --db sqlite:///<workdir>/p.db ARGS` at 250 columns: (exit code, output)."""
     from typer.testing import CliRunner

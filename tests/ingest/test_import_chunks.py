@@ -14,38 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from factories import write
+from factories import CALLS_HEADER as HEADER
+from factories import call_rows, calls_file, import_counting_progress, write
 from paceline.config import Settings
 from paceline.ingest import importer
-from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.sources import Row
 from paceline.ingest.writers import Writer
 from paceline.store.models import Account, Activity, ImportRun
-
-HEADER = "external_id,rep,kind,occurred_at,duration_min,outcome,has_ask,account,notes"
-
-
-def _rows(count: int) -> list[str]:
-    """`count` good rows, c1 .. c<count>, on lines 2 .. count + 1."""
-    return [
-        f"c{i},{'Ana Ruiz' if i % 2 else 'Ben Ode'},call,2026-11-{2 + i % 5:02d}T10:{i:02d}:00,"
-        f"{i},no_answer,no,Acme,"
-        for i in range(1, count + 1)
-    ]
-
-
-def _import(
-    engine: Engine, settings: Settings, path: Path, batch_size: int, calls: list[str]
-) -> ImportResult:
-    options = ImportOptions(errors_path=path.with_suffix(".errors.csv"), batch_size=batch_size)
-    return import_csv(
-        engine,
-        settings,
-        path,
-        "activities",
-        options=options,
-        progress=lambda done, total: calls.append("progress"),
-    )
 
 
 @pytest.fixture
@@ -65,8 +40,8 @@ def test_whole_chunks_are_written_in_the_same_batches_with_the_same_heartbeats(
     # 12 rows in chunks of 5, 5, 2; batches of 2. Nothing is queued when reading rows 1, 3,
     # 5, 7, 9, 11 begins; of those counts, 3 and 9 are multiples of 3: beats there. Six
     # batches each say their progress, and the end once more.
-    path = write(tmp_path / "a.csv", "\n".join([HEADER, *_rows(12)]) + "\n")
-    result = _import(engine, settings, path, 2, beats)
+    path = calls_file(tmp_path / "a.csv", call_rows(1, 12))
+    result = import_counting_progress(engine, settings, path, 2, beats)
     assert (result.read, result.inserted, result.rejected) == (12, 12, 0)
     assert beats == [
         "progress",
@@ -93,10 +68,10 @@ def test_a_chunk_with_a_bad_row_goes_row_by_row_between_whole_ones(
     # batches of 4: rows 1-4, then 5, 6, 7, 9 (the bad one skipped), then 10, 11, 12, and
     # the rest (none). Beats: nothing queued when reading rows 1, 5 and 10 begins, and
     # none of those is a multiple of 3.
-    rows = _rows(12)
+    rows = call_rows(1, 12)
     rows[7] = rows[7].replace(",call,", ",carrier_pigeon,")
-    path = write(tmp_path / "b.csv", "\n".join([HEADER, *rows]) + "\n")
-    result = _import(engine, settings, path, 4, beats)
+    path = calls_file(tmp_path / "b.csv", rows)
+    result = import_counting_progress(engine, settings, path, 4, beats)
     assert (result.read, result.inserted, result.rejected) == (12, 11, 1)
     assert beats == ["progress", "progress", "progress"]
     assert result.errors_file is not None
@@ -111,11 +86,11 @@ def test_a_chunk_with_a_bad_row_goes_row_by_row_between_whole_ones(
 def test_blank_lines_are_skipped_and_a_quoted_line_break_is_kept(
     engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
-    rows = _rows(3)
+    rows = call_rows(1, 3)
     rows[1] = rows[1] + '"first line\nsecond line"'  # c2's notes span lines 3-4
     text = "\n".join([HEADER, rows[0], "", rows[1], "", "", rows[2]]) + "\n"
     path = write(tmp_path / "c.csv", text)
-    result = _import(engine, settings, path, 10, [])
+    result = import_counting_progress(engine, settings, path, 10, [])
     assert (result.read, result.inserted, result.rejected) == (3, 3, 0)
     with engine.connect() as conn:
         notes = conn.execute(select(Activity.notes).where(Activity.external_id == "c2"))
@@ -137,11 +112,11 @@ def test_a_valid_accented_name_takes_the_whole_chunk_path_and_bad_bytes_do_not(
         return take_whole(chunk, *args)
 
     monkeypatch.setattr(importer, "_take_whole", spy)
-    rows = [row.replace("Acme", "Café Müller") for row in _rows(7)]
+    rows = [row.replace("Acme", "Café Müller") for row in call_rows(1, 7)]
     rows[6] = rows[6].replace("Café Müller", "caf\udce9")  # line 8: a lone cp1252 byte
     path = tmp_path / "d.csv"
     path.write_bytes("\n".join([HEADER, *rows, ""]).encode("utf-8", "surrogateescape"))
-    result = _import(engine, settings, path, 10, beats)
+    result = import_counting_progress(engine, settings, path, 10, beats)
     assert (result.read, result.inserted, result.rejected) == (7, 6, 1)
     assert whole == [5]  # rows 1-5; rows 6-7 (with the bad bytes) row by row
     assert result.errors_file is not None

@@ -12,32 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, Engine, insert, select, text, update
 
-from factories import write
+from factories import ACTIVITY_SECONDARY_INDEXES as SECONDARY
+from factories import call_rows, calls_file
 from paceline.config import Settings
 from paceline.ingest import writers
 from paceline.ingest.accounting import Pending
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.store.models import Activity, ImportRun
-
-HEADER = "external_id,rep,kind,occurred_at,duration_min,outcome,has_ask,account,notes"
-SECONDARY = {
-    "ix_activity_account",
-    "ix_activity_deal",
-    "ix_activity_occurred_id",
-    "ix_activity_rep_day_kind",
-}
-
-
-def _rows(first: int, count: int) -> list[str]:
-    return [
-        f"c{i},{'Ana Ruiz' if i % 2 else 'Ben Ode'},call,2026-11-{2 + i % 5:02d}T10:{i:02d}:00,"
-        f"{i},no_answer,no,Acme,"
-        for i in range(first, first + count)
-    ]
-
-
-def _file(path: Path, rows: list[str]) -> Path:
-    return write(path, "\n".join([HEADER, *rows]) + "\n")
 
 
 def _indexes(engine: Engine) -> dict[str, str | None]:
@@ -73,7 +54,7 @@ def test_a_load_into_an_empty_table_builds_its_indexes_at_the_end(
 ) -> None:
     before = _indexes(sqlite_engine)
     assert set(before) >= SECONDARY
-    path = _file(tmp_path / "a.csv", _rows(1, 6))
+    path = calls_file(tmp_path / "a.csv", call_rows(1, 6))
     seen: list[set[str]] = []
     result = _import(sqlite_engine, settings, path, seen)
     assert (result.inserted, result.rejected) == (6, 0)
@@ -103,10 +84,10 @@ def test_a_load_into_an_empty_table_builds_its_indexes_at_the_end(
 def test_a_table_with_rows_keeps_its_indexes_throughout(
     sqlite_engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
-    _import(sqlite_engine, settings, _file(tmp_path / "a.csv", _rows(1, 2)))
+    _import(sqlite_engine, settings, calls_file(tmp_path / "a.csv", call_rows(1, 2)))
     before = _indexes(sqlite_engine)
     seen: list[set[str]] = []
-    result = _import(sqlite_engine, settings, _file(tmp_path / "b.csv", _rows(3, 4)), seen)
+    result = _import(sqlite_engine, settings, calls_file(tmp_path / "b.csv", call_rows(3, 4)), seen)
     assert result.inserted == 4
     assert all(during == set(before) for during in seen)
     assert _indexes(sqlite_engine) == before
@@ -129,7 +110,7 @@ def test_a_load_stopped_by_an_error_still_builds_its_indexes(
 
     monkeypatch.setattr(writers.ActivityWriter, "write_batch", second_batch_fails)
     with pytest.raises(RuntimeError, match="disk on fire"):
-        _import(sqlite_engine, settings, _file(tmp_path / "a.csv", _rows(1, 6)))
+        _import(sqlite_engine, settings, calls_file(tmp_path / "a.csv", call_rows(1, 6)))
     assert _indexes(sqlite_engine) == before
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(Activity.external_id)).scalars().all() == ["c1", "c2"]
@@ -161,7 +142,7 @@ def test_the_next_import_builds_the_indexes_a_killed_load_left_out(
 ) -> None:
     before = _indexes(sqlite_engine)
     _killed_load(sqlite_engine, pid=2**22 + 12345)  # no such process: the run is swept
-    result = _import(sqlite_engine, settings, _file(tmp_path / "a.csv", _rows(1, 2)))
+    result = _import(sqlite_engine, settings, calls_file(tmp_path / "a.csv", call_rows(1, 2)))
     assert _indexes(sqlite_engine) == before
     assert result.notes == {
         "indexes an interrupted import left out, built: ix_activity_account, "
@@ -176,7 +157,7 @@ def test_an_import_beside_a_running_load_leaves_its_indexes_to_it(
 
     before = _indexes(sqlite_engine)
     _killed_load(sqlite_engine, pid=os.getpid())  # alive: a load still under way
-    result = _import(sqlite_engine, settings, _file(tmp_path / "a.csv", _rows(1, 2)))
+    result = _import(sqlite_engine, settings, calls_file(tmp_path / "a.csv", call_rows(1, 2)))
     assert result.inserted == 2
     assert set(_indexes(sqlite_engine)) == set(before) - SECONDARY
 
@@ -199,6 +180,6 @@ def test_an_import_that_ends_after_the_load_builds_what_it_left_out(
         )
 
     monkeypatch.setattr(writers.ActivityWriter, "write_batch", load_dies)
-    result = _import(sqlite_engine, settings, _file(tmp_path / "a.csv", _rows(1, 2)))
+    result = _import(sqlite_engine, settings, calls_file(tmp_path / "a.csv", call_rows(1, 2)))
     assert result.inserted == 2
     assert _indexes(sqlite_engine) == before

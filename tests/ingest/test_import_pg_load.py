@@ -15,20 +15,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, Engine, insert, select, text
 
-from factories import write
+from factories import ACTIVITY_SECONDARY_INDEXES as SECONDARY
+from factories import call_rows, calls_file
 from paceline.config import Settings
 from paceline.ingest import writers
 from paceline.ingest.accounting import Pending
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.store.models import Activity, ImportRun
 
-HEADER = "external_id,rep,kind,occurred_at,duration_min,outcome,has_ask,account,notes"
-SECONDARY = {
-    "ix_activity_account",
-    "ix_activity_deal",
-    "ix_activity_occurred_id",
-    "ix_activity_rep_day_kind",
-}
 REFERENCES = {
     "fk_activity_account_id_account",
     "fk_activity_contact_id_contact",
@@ -37,16 +31,9 @@ REFERENCES = {
 }
 
 
-def _rows(first: int, count: int) -> list[str]:
-    return [
-        f"p{i},{'Ana Ruiz' if i % 2 else 'Ben Ode'},call,2026-11-{2 + i % 5:02d}T10:{i:02d}:00,"
-        f"{i},no_answer,no,{'Acme' if i % 3 else 'Globex'},"
-        for i in range(first, first + count)
-    ]
-
-
-def _file(path: Path, rows: list[str]) -> Path:
-    return write(path, "\n".join([HEADER, *rows]) + "\n")
+def _pg_rows(first: int, count: int) -> list[str]:
+    """Calls p1.., naming Acme and (every third) Globex: a batch with two new accounts."""
+    return call_rows(first, count, prefix="p", account=lambda i: "Acme" if i % 3 else "Globex")
 
 
 def _indexes(engine: Engine) -> dict[str, str]:
@@ -102,7 +89,7 @@ def test_a_load_into_an_empty_table_defers_indexes_and_checks_references_by_set(
     assert set(indexes) >= SECONDARY and set(constraints) == REFERENCES
     assert all(valid for _, valid in constraints.values())
     seen: list[tuple[set[str], dict[str, tuple[str, bool]]]] = []
-    result = _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 6)), seen)
+    result = _import(pg_engine, settings, calls_file(tmp_path / "a.csv", _pg_rows(1, 6)), seen)
     assert (result.inserted, result.rejected) == (6, 0)
     assert len(seen) == 3  # 2 batches of 3 rows, then the last call once the import ended
     for during, references in seen[:2]:
@@ -128,10 +115,10 @@ def test_a_load_into_an_empty_table_defers_indexes_and_checks_references_by_set(
 def test_a_table_with_rows_keeps_its_indexes_and_row_checks(
     pg_engine: Engine, settings: Settings, tmp_path: Path, set_checks: None
 ) -> None:
-    _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 2)))
+    _import(pg_engine, settings, calls_file(tmp_path / "a.csv", _pg_rows(1, 2)))
     indexes, constraints = _indexes(pg_engine), _constraints(pg_engine)
     seen: list[tuple[set[str], dict[str, tuple[str, bool]]]] = []
-    result = _import(pg_engine, settings, _file(tmp_path / "b.csv", _rows(3, 6)), seen)
+    result = _import(pg_engine, settings, calls_file(tmp_path / "b.csv", _pg_rows(3, 6)), seen)
     assert result.inserted == 6
     assert all(during == (set(indexes), constraints) for during in seen)
 
@@ -156,7 +143,7 @@ def test_a_reference_to_a_missing_row_is_refused_with_its_line(
 
     monkeypatch.setattr(writers, "_resolve_account_ids", one_gone)
     constraints = _constraints(pg_engine)
-    result = _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 6)))
+    result = _import(pg_engine, settings, calls_file(tmp_path / "a.csv", _pg_rows(1, 6)))
     assert (result.inserted, result.rejected) == (5, 1)
     assert result.errors_file is not None
     with open(result.errors_file, encoding="utf-8", newline="") as handle:
@@ -190,7 +177,7 @@ def test_a_load_stopped_by_an_error_still_builds_and_validates(
 
     monkeypatch.setattr(writers.ActivityWriter, "write_batch", second_batch_fails)
     with pytest.raises(RuntimeError, match="disk on fire"):
-        _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 6)))
+        _import(pg_engine, settings, calls_file(tmp_path / "a.csv", _pg_rows(1, 6)))
     assert (_indexes(pg_engine), _constraints(pg_engine)) == (indexes, constraints)
     with pg_engine.connect() as conn:
         assert sorted(conn.execute(select(Activity.external_id)).scalars()) == ["p1", "p2", "p3"]
@@ -234,7 +221,7 @@ def test_the_next_import_builds_and_validates_what_a_killed_load_left(
     indexes, constraints = _indexes(pg_engine), _constraints(pg_engine)
     _killed_load(pg_engine, pid=2**22 + 12345)  # no such process: the run is swept
     assert not _constraints(pg_engine)["fk_activity_rep_id_rep"][1]
-    result = _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 2)))
+    result = _import(pg_engine, settings, calls_file(tmp_path / "a.csv", _pg_rows(1, 2)))
     assert (_indexes(pg_engine), _constraints(pg_engine)) == (indexes, constraints)
     assert result.notes == {
         "indexes an interrupted import left out, built: ix_activity_account, "
@@ -251,7 +238,7 @@ def test_an_import_beside_a_running_load_leaves_them_to_it(
 
     indexes = _indexes(pg_engine)
     _killed_load(pg_engine, pid=os.getpid())  # alive: a load still under way
-    result = _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 2)))
+    result = _import(pg_engine, settings, calls_file(tmp_path / "a.csv", _pg_rows(1, 2)))
     assert result.inserted == 2
     assert set(_indexes(pg_engine)) == set(indexes) - SECONDARY
     assert not _constraints(pg_engine)["fk_activity_rep_id_rep"][1]
@@ -278,7 +265,7 @@ def test_a_source_with_nothing_stored_inserts_without_looking(
 ) -> None:
     """With no row of the source stored when the import begins, a batch has nothing to
     match: it is inserted without looking. The same file again looks once a batch."""
-    path = _file(tmp_path / "a.csv", _rows(1, 6))
+    path = calls_file(tmp_path / "a.csv", _pg_rows(1, 6))
     first = _import(pg_engine, settings, path)
     assert (first.inserted, len(probes)) == (6, 0)
     again = _import(pg_engine, settings, path)
@@ -291,9 +278,9 @@ def test_a_repeat_in_a_source_with_nothing_stored_is_counted_as_before(
     """A batch repeating a row of an earlier one (line 5, p1 again, the same values) is
     refused by the unique key, rolled back and written again with the look-up: p1 counted
     a duplicate; from then on every batch looks."""
-    rows = _rows(1, 6)
+    rows = _pg_rows(1, 6)
     result = _import(
-        pg_engine, settings, _file(tmp_path / "a.csv", [*rows[:3], rows[0], *rows[3:]])
+        pg_engine, settings, calls_file(tmp_path / "a.csv", [*rows[:3], rows[0], *rows[3:]])
     )
     assert (result.read, result.inserted, result.duplicate, result.rejected) == (7, 6, 1, 0)
     # Batch 1 (lines 2-4) without a look-up; batch 2 (lines 5-7) refused, then written
@@ -314,7 +301,7 @@ def test_a_load_into_an_empty_partitioned_table_keeps_its_indexes_and_row_checks
     partition_by_month(pg_engine)
     indexes, constraints = _indexes(pg_engine), _constraints(pg_engine)
     seen: list[tuple[set[str], dict[str, tuple[str, bool]]]] = []
-    result = _import(pg_engine, settings, _file(tmp_path / "a.csv", _rows(1, 6)), seen)
+    result = _import(pg_engine, settings, calls_file(tmp_path / "a.csv", _pg_rows(1, 6)), seen)
     assert (result.inserted, result.rejected) == (6, 0)
     assert all(during == (set(indexes), constraints) for during in seen)
 
@@ -327,9 +314,9 @@ def test_a_repeat_in_a_fresh_source_of_a_partitioned_table_is_counted_as_before(
     from paceline.store.partition import partition_by_month
 
     partition_by_month(pg_engine)
-    rows = _rows(1, 6)
+    rows = _pg_rows(1, 6)
     result = _import(
-        pg_engine, settings, _file(tmp_path / "a.csv", [*rows[:3], rows[0], *rows[3:]])
+        pg_engine, settings, calls_file(tmp_path / "a.csv", [*rows[:3], rows[0], *rows[3:]])
     )
     assert (result.read, result.inserted, result.duplicate, result.rejected) == (7, 6, 1, 0)
     assert len(probes) == 2

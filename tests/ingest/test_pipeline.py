@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from factories import write
+from factories import call_rows, calls_file, import_counting_progress, write
 from paceline.config import Settings
 from paceline.ingest import importer, pipeline
 from paceline.ingest.csvfile import ImportFileError
@@ -24,17 +24,6 @@ from paceline.ingest.mapping import Mapping
 from paceline.ingest.pipeline import PipelineError
 from paceline.ingest.writers import Writer
 from paceline.store.models import Activity, ImportRun
-
-HEADER = "external_id,rep,kind,occurred_at,duration_min,outcome,has_ask,account,notes"
-
-
-def _rows(count: int) -> list[str]:
-    """`count` good rows, c1 .. c<count>, on lines 2 .. count + 1."""
-    return [
-        f"c{i},{'Ana Ruiz' if i % 2 else 'Ben Ode'},call,2026-11-{2 + i % 5:02d}T10:{i:02d}:00,"
-        f"{i},no_answer,no,Acme,"
-        for i in range(1, count + 1)
-    ]
 
 
 @pytest.fixture
@@ -53,20 +42,6 @@ def children(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(pipeline.CheckingProcess, "__init__", counted)
     return started
-
-
-def _import(
-    engine: Engine, settings: Settings, path: Path, batch_size: int, calls: list[str]
-) -> ImportResult:
-    options = ImportOptions(errors_path=path.with_suffix(".errors.csv"), batch_size=batch_size)
-    return import_csv(
-        engine,
-        settings,
-        path,
-        "activities",
-        options=options,
-        progress=lambda done, total: calls.append("progress"),
-    )
 
 
 def _errors(result: ImportResult) -> list[tuple[str, str, str]]:
@@ -93,8 +68,8 @@ def test_rows_checked_in_the_child_are_written_in_the_same_batches_with_the_same
     calls: list[str] = []
     monkeypatch.setattr(importer, "HEARTBEAT_ROWS", 3)
     monkeypatch.setattr(Writer, "beat", lambda self: calls.append(f"beat {self.result.read}"))
-    path = write(tmp_path / "a.csv", "\n".join([HEADER, *_rows(12)]) + "\n")
-    result = _import(engine, settings, path, 2, calls)
+    path = calls_file(tmp_path / "a.csv", call_rows(1, 12))
+    result = import_counting_progress(engine, settings, path, 2, calls)
     assert children == [1]
     assert (result.read, result.inserted, result.rejected, result.status) == (12, 12, 0, "done")
     assert calls == [
@@ -117,12 +92,12 @@ def test_bad_rows_in_chunks_checked_by_the_child_are_rejected_as_in_process(
     # Line 4 (c3) names an unknown kind, line 9 (c8) has one field too few, line 12 (c11)
     # a date that is not one: the child hands the first and the last back for the row path,
     # which says why; the ragged row fails the chunk's row check. The rest go in.
-    rows = _rows(12)
+    rows = call_rows(1, 12)
     rows[2] = rows[2].replace(",call,", ",carrier_pigeon,")
     rows[7] = rows[7].rsplit(",", 1)[0]
     rows[10] = rows[10].replace("2026-11-", "2026-13-")
-    path = write(tmp_path / "b.csv", "\n".join([HEADER, *rows]) + "\n")
-    result = _import(engine, settings, path, 4, [])
+    path = calls_file(tmp_path / "b.csv", rows)
+    result = import_counting_progress(engine, settings, path, 4, [])
     assert children == [1]
     assert (result.read, result.inserted, result.rejected) == (12, 9, 3)
     errors = _errors(result)
@@ -143,12 +118,12 @@ def test_a_small_file_is_checked_in_process(
     started: list[int] = []
     monkeypatch.setenv("PACELINE_IMPORT_PROCESS", "always")
     monkeypatch.setattr(pipeline.CheckingProcess, "__init__", lambda *a: started.append(1))
-    path = write(tmp_path / "s.csv", "\n".join([HEADER, *_rows(3)]) + "\n")
+    path = calls_file(tmp_path / "s.csv", call_rows(1, 3))
     assert (pipeline.PIPELINE_MIN_BYTES, path.stat().st_size < pipeline.PIPELINE_MIN_BYTES) == (
         8 * 1024 * 1024,
         True,
     )
-    result = _import(engine, settings, path, 10, [])
+    result = import_counting_progress(engine, settings, path, 10, [])
     assert (result.read, result.inserted, started) == (3, 3, [])
 
 
@@ -193,12 +168,12 @@ def test_a_failing_child_stops_the_import_with_whole_batches_and_a_rerun_complet
     how: str,
     said: str,
 ) -> None:
-    path = write(tmp_path / "k.csv", "\n".join([HEADER, *_rows(12)]) + "\n")
+    path = calls_file(tmp_path / "k.csv", call_rows(1, 12))
     monkeypatch.setattr(pipeline, "CHILD_ARGS", ("-c", FAILING_CHILD, how))
     # Chunks of 5, batches of 3: the two chunks the child sent are 10 rows, three whole
     # batches (9 rows) written; the tenth row was queued, never written.
     with pytest.raises(PipelineError) as raised:
-        _import(engine, settings, path, 3, [])
+        import_counting_progress(engine, settings, path, 3, [])
     message = str(raised.value)
     assert message.startswith("the process reading and checking the file's rows ")
     assert said in message
@@ -210,7 +185,7 @@ def test_a_failing_child_stops_the_import_with_whole_batches_and_a_rerun_complet
     assert run.failure.startswith("stopped by an error: PipelineError: the process reading")
 
     monkeypatch.setattr(pipeline, "CHILD_ARGS", ("-m", "paceline.ingest.pipeline"))
-    again = _import(engine, settings, path, 3, [])
+    again = import_counting_progress(engine, settings, path, 3, [])
     assert (again.read, again.inserted, again.unchanged, again.status) == (12, 3, 9, "done")
     assert _stored(engine) == sorted((f"c{i}", float(i)) for i in range(1, 13))
     assert children == [1, 1]
@@ -223,10 +198,10 @@ def test_a_child_that_cannot_start_is_a_clear_error(
     children: list[int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    path = write(tmp_path / "n.csv", "\n".join([HEADER, *_rows(4)]) + "\n")
+    path = calls_file(tmp_path / "n.csv", call_rows(1, 4))
     monkeypatch.setattr(pipeline, "CHILD_ARGS", ("-c", "import sys; sys.exit('no interpreter')"))
     with pytest.raises(PipelineError, match=r"exit status 1\) before the end of the file: no "):
-        _import(engine, settings, path, 3, [])
+        import_counting_progress(engine, settings, path, 3, [])
     assert _stored(engine) == []
 
 
@@ -238,8 +213,8 @@ def test_without_an_interpreter_to_start_the_file_is_read_in_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(pipeline.sys, "executable", str(tmp_path / "no-such-python"))
-    path = write(tmp_path / "e.csv", "\n".join([HEADER, *_rows(7)]) + "\n")
-    result = _import(engine, settings, path, 3, [])
+    path = calls_file(tmp_path / "e.csv", call_rows(1, 7))
+    result = import_counting_progress(engine, settings, path, 3, [])
     assert children == [1]  # tried, and refused by the system: nothing started
     assert (result.read, result.inserted, result.status) == (7, 7, "done")
     assert _stored(engine) == sorted((f"c{i}", float(i)) for i in range(1, 8))
@@ -277,9 +252,9 @@ def test_an_unknown_choice_of_process_stops_the_import_before_anything_is_writte
     engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PACELINE_IMPORT_PROCESS", "sometimes")
-    path = write(tmp_path / "u.csv", "\n".join([HEADER, *_rows(2)]) + "\n")
+    path = calls_file(tmp_path / "u.csv", call_rows(1, 2))
     with pytest.raises(ImportFileError, match=r"PACELINE_IMPORT_PROCESS is 'sometimes': give "):
-        _import(engine, settings, path, 3, [])
+        import_counting_progress(engine, settings, path, 3, [])
     with engine.connect() as conn:
         assert conn.execute(select(ImportRun.id)).all() == []
     assert _stored(engine) == []
@@ -305,9 +280,9 @@ def test_an_import_stopped_by_its_own_error_ends_the_child(
         real_write(self, batch)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Writer, "write", second_fails)
-    path = write(tmp_path / "f.csv", "\n".join([HEADER, *_rows(12)]) + "\n")
+    path = calls_file(tmp_path / "f.csv", call_rows(1, 12))
     with pytest.raises(RuntimeError, match="disk on fire"):
-        _import(engine, settings, path, 3, [])
+        import_counting_progress(engine, settings, path, 3, [])
     (child,) = made
     assert child._process.poll() is not None  # ended (killed), not left running
     assert _stored(engine) == sorted((f"c{i}", float(i)) for i in range(1, 4))
