@@ -552,7 +552,7 @@ def _assemble(
     counted = counted_steps(settings, names)
     # A rep's peers share the rep's role, so both sides hand the same steps over.
     handed = (
-        handed_over_steps(settings, names, groups.subject_reps[0].role)
+        handed_over_steps(settings, names, groups.subject_reps[0].role, handed_over)
         if groups.kind == "rep"
         else frozenset()
     )

@@ -66,16 +66,23 @@ def hand_overs(settings: Settings, steps: Sequence[str]) -> frozenset[tuple[str,
     )
 
 
-def handed_over_steps(settings: Settings, steps: Sequence[str], role: str) -> frozenset[str]:
+def handed_over_steps(
+    settings: Settings,
+    steps: Sequence[str],
+    role: str,
+    boundaries: frozenset[tuple[str, str]] | None = None,
+) -> frozenset[str]:
     """The steps a rep of `role` hands over: from the first hand-over whose upper step the
     role owns and whose lower step it does not, every later step it does not own.
+    `boundaries`: `hand_overs(settings, steps)` when the caller has it already.
 
     A role owning no step, or not in the configuration, hands nothing over: its reps carry
     the whole funnel (a field rep who sets, holds and closes)."""
-    if role not in {r.name for r in settings.roles}:
+    if role not in settings.role_names:
         return frozenset()
     mine = set(settings.role_funnel(role))
-    boundaries = hand_overs(settings, steps)
+    if boundaries is None:
+        boundaries = hand_overs(settings, steps)
     for i, (upper, lower) in enumerate(pairwise(steps), start=1):
         if (upper, lower) in boundaries and upper in mine and lower not in mine:
             return frozenset(s for s in steps[i:] if s not in mine)
