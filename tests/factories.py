@@ -41,7 +41,7 @@ from fastapi.routing import APIRouter
 from fastapi.testclient import TestClient
 from filelock import FileLock
 from httpx import Response
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.util import LRUCache
 from typer import Typer
@@ -62,7 +62,16 @@ from paceline.services.reps import add_rep
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
-from paceline.store.models import Account, Activity, AppUser, Deal, DealStageHistory, Rep, utcnow
+from paceline.store.models import (
+    Account,
+    Activity,
+    AppUser,
+    Deal,
+    DealStageHistory,
+    ImportRun,
+    Rep,
+    utcnow,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -996,6 +1005,26 @@ def call_rows(
 def calls_file(path: Path, rows: Sequence[str]) -> Path:
     """`rows` under the generic header, written to `path`."""
     return write(path, "\n".join([CALLS_HEADER, *rows]) + "\n")
+
+
+def leave_killed_activity_load(conn: Connection, pid: int) -> None:
+    """What a load into an empty `activity` killed after its first batch leaves on either
+    database: no secondary indexes, and its run still recorded as running (by `pid` on this
+    host)."""
+    from paceline.store.runs import this_host
+
+    for name in sorted(ACTIVITY_SECONDARY_INDEXES):
+        conn.execute(text(f"DROP INDEX {name}"))
+    conn.execute(
+        insert(ImportRun).values(
+            entity="activities",
+            source="csv",
+            file_name="big.csv",
+            status="running",
+            host=this_host(),
+            pid=pid,
+        )
+    )
 
 
 def import_counting_progress(

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy import Connection, Engine, select, text, update
 
 from factories import ACTIVITY_SECONDARY_INDEXES as SECONDARY
-from factories import call_rows, calls_file
+from factories import call_rows, calls_file, leave_killed_activity_load
 from paceline.config import Settings
 from paceline.ingest import writers
 from paceline.ingest.accounting import Pending
@@ -120,21 +120,8 @@ def test_a_load_stopped_by_an_error_still_builds_its_indexes(
 def _killed_load(engine: Engine, pid: int) -> None:
     """What a load killed after its first batch leaves: rows without the secondary indexes,
     and its run still recorded as running (by `pid` on this host)."""
-    from paceline.store.runs import this_host
-
     with engine.begin() as conn:
-        for name in sorted(SECONDARY):
-            conn.execute(text(f"DROP INDEX {name}"))
-        conn.execute(
-            insert(ImportRun).values(
-                entity="activities",
-                source="csv",
-                file_name="big.csv",
-                status="running",
-                host=this_host(),
-                pid=pid,
-            )
-        )
+        leave_killed_activity_load(conn, pid)
 
 
 def test_the_next_import_builds_the_indexes_a_killed_load_left_out(

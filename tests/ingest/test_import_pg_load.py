@@ -13,10 +13,10 @@ import csv
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy import Connection, Engine, select, text
 
 from factories import ACTIVITY_SECONDARY_INDEXES as SECONDARY
-from factories import call_rows, calls_file
+from factories import call_rows, calls_file, leave_killed_activity_load
 from paceline.config import Settings
 from paceline.ingest import writers
 from paceline.ingest.accounting import Pending
@@ -187,11 +187,8 @@ def test_a_load_stopped_by_an_error_still_builds_and_validates(
 def _killed_load(engine: Engine, pid: int) -> None:
     """What a load killed after its first batch leaves: no secondary indexes, two foreign
     keys NOT VALID, and its run still recorded as running (by `pid` on this host)."""
-    from paceline.store.runs import this_host
-
     with engine.begin() as conn:
-        for name in sorted(SECONDARY):
-            conn.execute(text(f"DROP INDEX {name}"))
+        leave_killed_activity_load(conn, pid)
         for name, column, referenced in (
             ("fk_activity_account_id_account", "account_id", "account"),
             ("fk_activity_rep_id_rep", "rep_id", "rep"),
@@ -203,16 +200,6 @@ def _killed_load(engine: Engine, pid: int) -> None:
                     f"REFERENCES {referenced}(id) NOT VALID"
                 )
             )
-        conn.execute(
-            insert(ImportRun).values(
-                entity="activities",
-                source="csv",
-                file_name="big.csv",
-                status="running",
-                host=this_host(),
-                pid=pid,
-            )
-        )
 
 
 def test_the_next_import_builds_and_validates_what_a_killed_load_left(
