@@ -48,7 +48,7 @@ from paceline.analytics.metric_sql import (
     is_additive_activity_metric,
     needs_contact,
 )
-from paceline.calendar import local_midnight_utc
+from paceline.calendar import local_midnight_utc, shift_months
 from paceline.config import MetricSettings, Settings, derive
 from paceline.store.models import Activity, Contact, Deal, MetricDay, MetricMonth
 
@@ -336,7 +336,9 @@ def _rolled_totals(
     """
     bound: dict[str, Any] = {"start": start, "end": end, **reps}
     month = start.replace(day=1)
-    by_month = [n in counts for n in names] if start == month and end <= _next_month(month) else []
+    by_month = (
+        [n in counts for n in names] if start == month and end <= shift_months(month, 1) else []
+    )
     if not any(by_month):
         by_month = [False] * len(names)
     else:
@@ -357,10 +359,6 @@ def _rolled_totals(
         in_place = sorted(rows, key=lambda row: (row[1] % n, row[0]))  # metric, then rep
         return ((r, names[i % n], v) for r, i, v in in_place)
     return ((r, names[i], v) for r, i, v in rows)
-
-
-def _next_month(month: dt.date) -> dt.date:
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
 def _rollup_totals(for_reps: bool) -> Select[int, str, float]:

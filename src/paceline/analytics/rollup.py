@@ -49,6 +49,7 @@ from paceline.analytics.metric_sql import (
     is_additive_activity_metric,
     needs_contact,
 )
+from paceline.calendar import shift_months
 from paceline.config import MetricSettings, Settings, derive
 from paceline.store.engine import primary_of, read_connection, wait_for_replay
 from paceline.store.models import (
@@ -341,7 +342,7 @@ def _recompute_months(conn: Connection, scope: aggregates.Scope | None) -> None:
         query = select(*summed, func.sum(MetricDay.value), func.max(day)).group_by(*summed)
         if isinstance(scope, aggregates.DayRange):
             first = scope.start.replace(day=1)
-            after = _month_after(scope.end - dt.timedelta(days=1))
+            after = shift_months((scope.end - dt.timedelta(days=1)).replace(day=1), 1)
             conn.execute(
                 delete(MetricMonth).where(MetricMonth.month >= first, MetricMonth.month < after)
             )
@@ -386,8 +387,3 @@ def _recompute_months(conn: Connection, scope: aggregates.Scope | None) -> None:
         .group_by(MetricDay.metric, months.c.month, MetricDay.rep_id)
     )
     conn.execute(insert(MetricMonth).from_select(columns, summed_rows))
-
-
-def _month_after(day: dt.date) -> dt.date:
-    """The first day of the month after `day`'s."""
-    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
