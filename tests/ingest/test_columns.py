@@ -148,3 +148,14 @@ def test_times_in_a_file_zone_other_than_the_business_zone(settings: Settings) -
     assert evening["local_date"] == dt.date(2026, 11, 21)
     offset = records[4]
     assert offset is not None and offset["occurred_at"] == dt.datetime(2026, 11, 20, 22, 45)
+
+
+def test_equal_names_and_days_of_a_chunk_are_one_object_each(settings: Settings) -> None:
+    # What the checking process sends the importer is pickled: one object per distinct
+    # rep, account and day is one value on the pipe (the others refer to it), not one per row.
+    records = finish_activities(_reader(settings, HEADER), GOOD, settings, NOW)
+    a1, a2, a7 = records[0], records[1], records[6]
+    assert a1 is not None and a2 is not None and a7 is not None
+    assert a1["rep"] is a2["rep"] is a7["rep"]  # "Ana Ruiz", stripped in a2
+    assert a1["account"] is a7["account"]
+    assert a1["local_date"] is a7["local_date"]

@@ -140,7 +140,7 @@ def failing_check(*args):
         raise ValueError("no more rows today")
     return real_check(*args)
 def failing_send(self, message):
-    if message and message[0] == "chunk":
+    if message and message[0] in ("chunk", "packed"):
         if len(sent) == 2:
             self.close()
             os.kill(os.getpid(), signal.SIGKILL)
@@ -329,3 +329,68 @@ def test_a_mapped_file_with_its_own_delimiter_and_zone_is_read_by_the_child_as_m
         got = sorted((ext, str(at)[:16], kind) for ext, at, kind in stored)
     # 09:00 and 08:30 in Tokyo (UTC+9) are 00:00 and 23:30 the day before in UTC.
     assert got == [("m1", "2026-11-02 00:00", "call"), ("m3", "2026-11-02 23:30", "call")]
+
+
+def test_a_usual_chunk_is_packed_into_one_text_that_gives_its_rows_back() -> None:
+    rows: list[tuple[int, list[str], str | None]] = [
+        (2, ["c1", "Ana, Ruiz", ""], None),
+        (3, ["c2", 'say "hi"', "é"], None),
+        (5, ["c3", "two\nlines", "x"], None),  # the cell before spanned lines 3-4
+    ]
+    packed = pipeline.pack(rows, 3)
+    assert packed is not None
+    assert packed.lines == [2, 3, 5]  # not consecutive: the numbers themselves
+    assert packed.rows() == rows
+    assert packed.raws()[0] == "c1\x1fAna, Ruiz\x1f"
+    consecutive = pipeline.pack(rows[:2], 3)
+    assert consecutive is not None and consecutive.lines == range(2, 4)
+    assert consecutive.rows() == rows[:2]
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        [(2, ["c1", "a\x1fb", "x"], None)],  # a cell holding a separator
+        [(2, ["c1", "a\x1eb", "x"], None)],
+        [(2, ["c1", "a"], None)],  # a row short of a cell
+        [(2, ["c1", "a", "x"], "a stray quote")],  # a row the reader had a problem with
+        [],
+    ],
+)
+def test_a_chunk_that_cannot_be_packed_is_sent_as_it_is(
+    chunk: list[tuple[int, list[str], str | None]],
+) -> None:
+    assert pipeline.pack(chunk, 3) is None
+
+
+def test_rows_the_writer_rejects_from_a_packed_chunk_are_written_whole_to_the_errors_file(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    children: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Line 8 repeats c2's id with other values: the writer refuses it, holding only the
+    # row's packed text; the errors file must show its cells, and the commas and quotes of
+    # the note, as the in-process path writes them.
+    rows = call_rows(1, 12)
+    rows[6] = rows[1].replace(",2,no_answer", ",7,no_answer") + '"a note, with ""quotes"""'
+    path = calls_file(tmp_path / "r.csv", rows)
+    result = import_counting_progress(engine, settings, path, 100, [])
+    assert children == [1]
+    assert (result.read, result.inserted, result.rejected) == (12, 11, 1)
+    assert result.errors_file is not None
+    with open(result.errors_file, encoding="utf-8", newline="") as handle:
+        (refused,) = list(csv.reader(handle))[1:]
+    assert refused[:2] == ["8", "external_id"]
+    assert refused[3:] == [
+        "c2",
+        "Ben Ode",
+        "call",
+        "2026-11-04T10:02:00",
+        "7",
+        "no_answer",
+        "no",
+        "Acme",
+        'a note, with "quotes"',
+    ]

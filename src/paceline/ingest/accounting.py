@@ -127,11 +127,24 @@ def import_failure(result: ImportResult, limit: RejectLimit | None = None) -> st
     return None
 
 
+# A row's cells as one text, joined by UNIT (the ASCII unit separator): how the checking
+# process sends the rows of a usual chunk (`ingest.pipeline`). Only a rejected row needs its
+# cells again; unpickling every row's cells one string at a time cost the importer more
+# than any other step of reading what the child sent.
+UNIT = "\x1f"
+Raw = list[str] | str
+
+
+def cells_of(raw: Raw) -> list[str]:
+    """A row's cells, from either form of `Raw`."""
+    return raw.split(UNIT) if isinstance(raw, str) else raw
+
+
 @dataclass(slots=True)
 class Pending:
     line: int
     record: Record
-    raw: list[str]
+    raw: Raw  # the row as read: its cells, or their text joined by UNIT
 
 
 @dataclass
@@ -190,7 +203,7 @@ class ErrorSink:
             os.fsync(self._handle.fileno())
 
     def reject(
-        self, line: int, field_name: str, reason: str, raw: list[str], cell: str | None = None
+        self, line: int, field_name: str, reason: str, raw: Raw, cell: str | None = None
     ) -> None:
         """Record one rejected row; `cell` ("Calls!B7") names the value in a spreadsheet."""
         if self._writer is None:
@@ -200,7 +213,7 @@ class ErrorSink:
             where = ["line", "cell"] if self.cells else ["line"]
             self._writer.writerow([*where, "field", "reason", *self.header])
         where_values: list[object] = [line, cell or ""] if self.cells else [line]
-        self._writer.writerow([*where_values, field_name, reason, *printable(raw)])
+        self._writer.writerow([*where_values, field_name, reason, *printable(cells_of(raw))])
         self.count += 1
         if len(self.first) < 20:
             self.first.append((line, f"{field_name} ({cell})" if cell else field_name, reason))

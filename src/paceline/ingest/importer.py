@@ -23,7 +23,7 @@ import contextlib
 import datetime as dt
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,6 +38,7 @@ from paceline.ingest.accounting import (
     ImportOptions,
     ImportResult,
     Pending,
+    Raw,
     import_failure,
 )
 from paceline.ingest.columns import finish_activities
@@ -56,6 +57,7 @@ from paceline.ingest.mapping import Entity, Mapping, generic_mapping
 from paceline.ingest.pipeline import (
     Checked,
     CheckingProcess,
+    PackedRows,
     checked_together,
     chunks,
     job_for,
@@ -361,10 +363,11 @@ def _queue_all(
     width = len(table.header)
     skips = reader.has_skip_rules
     pending: list[Pending] = []
-    for chunk, checked, _ in source:
-        if column_checked and len(checked) == len(chunk) and None not in checked.values():
-            pending = _take_whole(chunk, checked, pending, writer, result, write)
+    for given, checked, _ in source:
+        if column_checked and len(checked) == len(given) and None not in checked.values():
+            pending = _take_whole(given, checked, pending, writer, result, write)
             continue
+        chunk = given.rows() if isinstance(given, PackedRows) else given
         for at, (line, row, problem) in enumerate(chunk):
             result.read += 1
             if result.read % HEARTBEAT_ROWS == 0 and not pending:
@@ -401,7 +404,7 @@ def _queue_all(
 
 
 def _take_whole(
-    chunk: list[Row],
+    chunk: list[Row] | PackedRows,
     checked: dict[int, Record | None],
     pending: list[Pending],
     writer: Writer,
@@ -413,6 +416,12 @@ def _take_whole(
     (a beat when the count reaches a multiple of HEARTBEAT_ROWS with nothing queued), but
     no Python frame per row. What is still queued is returned."""
     records = cast("list[Record]", [checked[at] for at in range(len(chunk))])  # none is None
+    lines: Sequence[int]
+    raws: Sequence[Raw]
+    if isinstance(chunk, PackedRows):  # each row kept as its text, split only if rejected
+        lines, raws = chunk.lines, chunk.raws()
+    else:
+        lines, raws, _ = zip(*chunk, strict=True)
     start = 0
     while start < len(chunk):
         # At least one row (a batch size below 1 writes each row, as in the row loop).
@@ -420,8 +429,8 @@ def _take_whole(
         result.read += 1  # the first row: the loop counts a row before it beats
         if not pending and result.read % HEARTBEAT_ROWS == 0:
             writer.beat()
-        lines, rows, _ = zip(*chunk[start : start + take], strict=True)
-        pending.extend(map(Pending, lines, records[start : start + take], rows))
+        end = start + take
+        pending.extend(map(Pending, lines[start:end], records[start:end], raws[start:end]))
         result.read += take - 1
         start += take
         if len(pending) >= writer.options.batch_size:
