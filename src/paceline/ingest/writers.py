@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 import operator
 from collections import defaultdict
 from collections.abc import Callable
@@ -311,9 +312,9 @@ class Writer:
         # In the file's order: of two spellings of a new rep ("Ana Ruiz", "ANA RUIZ") the
         # first one names it (a set's order changed with the process's string hashing).
         given = {k: [p.record[k] for p in batch] for k in keys}
-        names = dict.fromkeys(
-            name for row in zip(*given.values(), strict=True) for name in row if name
-        )
+        names = dict.fromkeys(itertools.chain.from_iterable(zip(*given.values(), strict=True)))
+        for empty in (None, ""):  # no name, no key (in C calls: a batch names a few reps)
+            names.pop(empty, None)
         ids = {name: self.reps.known(name) for name in names}
         unknown = [name for name, rep_id in ids.items() if rep_id is None]
         looks_like: dict[str, str] = {}
@@ -1228,16 +1229,14 @@ def _stage_entered_at(r: Record) -> dt.datetime:
 
 
 def _resolve_account_ids(conn: Connection, accounts: AccountResolver, batch: list[Pending]) -> None:
-    by_name = accounts.ids_by_name(
-        conn, [p.record["account"] for p in batch if p.record["account"]]
-    )
+    names = [p.record["account"] for p in batch]
+    by_name = accounts.ids_by_name(conn, filter(None, names))
     refs = accounts.resolve_refs(
         conn, [p.record["account_ref"] for p in batch if p.record["account_ref"]]
     )
-    if not refs:  # accounts by name only (or none): one dictionary look-up per row
-        for p in batch:
-            r = p.record
-            r["account_id"] = by_name.get(r["account"])  # no name (None, ""): no account
+    if not refs:  # accounts by name only (or none): the look-ups in C, one store a row
+        for p, account_id in zip(batch, map(by_name.get, names), strict=True):
+            p.record["account_id"] = account_id  # no name (None, ""): no account
         return
     for p in batch:
         r = p.record

@@ -288,17 +288,24 @@ class AccountResolver:
         A name written before maps straight to its id: a large import names the same few
         thousand accounts in every batch, and normalising each (NFKC) every time cost more
         than the look-up itself."""
-        fresh = {n for n in names if n not in self._by_written}
+        known = self._by_written
+        # Each distinct name looked at once, into a set built in the same order as before
+        # (the order the new accounts are inserted in, and so their ids, follows it).
+        fresh = {n for n in dict.fromkeys(names) if n not in known}
         if fresh:
-            by_key = self.resolve_names(conn, fresh)
-            for name in fresh:
-                self._by_written[name] = by_key[name_key(name)]
-        return self._by_written
+            keys = {n: name_key(n) for n in fresh}  # normalised once per new name
+            by_key = self._resolve(conn, {key: clean_name(n) for n, key in keys.items()})
+            for name, key in keys.items():
+                known[name] = by_key[key]
+        return known
 
     def resolve_names(self, conn: Connection, names: Iterable[str]) -> dict[str, int]:
         """Account ids by name key, creating the accounts not stored yet (once, whoever
         else creates them at the same time: see `lock_names`)."""
-        wanted = {name_key(n): clean_name(n) for n in names}
+        return self._resolve(conn, {name_key(n): clean_name(n) for n in names})
+
+    def _resolve(self, conn: Connection, wanted: dict[str, str]) -> dict[str, int]:
+        """Account ids by name key for `wanted` (name key -> clean name)."""
         new = self._look_up(conn, wanted, [k for k in wanted if k not in self._by_name])
         if new and lock_names(conn):
             new = self._look_up(conn, wanted, new)  # another import may have made them
