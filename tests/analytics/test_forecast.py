@@ -30,6 +30,7 @@ from factories import (
     ZOHO_EXPORT,
     Truth,
     World,
+    activity_row,
     api_tokens,
     at,
     bearer,
@@ -63,6 +64,7 @@ from paceline.analytics.stalled import day_end_utc
 from paceline.calendar import BusinessCalendar
 from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
+from paceline.cli.forecast_commands import new_deals_text
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.services.targets import TargetRow, save_targets
@@ -605,6 +607,82 @@ def test_new_deals_follow_the_activity_plan(sqlite_engine: Engine, settings: Set
     assert n.expected_deals == pytest.approx(16)
 
 
+def _lost_opportunities(engine: Engine, rep: int, days: list[dt.date]) -> None:
+    """One opportunity created at noon (New York) on each of `days`, lost ten days later."""
+    for i, day in enumerate(days):
+        created = dt.datetime.combine(day, dt.time(17))
+        put_deal(engine, rep, f"opportunity {i}", 5_000, created, status="lost",
+                 stage="closed_lost", closed=created + dt.timedelta(days=10),
+                 history=[("prospect", created, 5_000),
+                 ("closed_lost", created + dt.timedelta(days=10), 5_000)])  # fmt: skip
+
+
+def test_an_under_recorded_step_does_not_drive_opportunities(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    """Cy, 20 Mondays from March 2 2026: each week one opportunity, 3 meetings set (emails)
+    and 10 unanswered calls; connected calls (conversations) were logged in 5 of the weeks
+    only, 5 each: 25 conversations for 60 meetings set, so conversations are under-recorded
+    (`step_rules`: the step after outnumbers them). The narrowest step still outnumbering
+    the 20 opportunities is conversations (25), which read 80% of them turning into an
+    opportunity; the driver is meetings set instead: 20 / 60. The export's records all
+    start on March 2, and so does the span measured (the history starts Aug 15 2025)."""
+    cy = east_and_west(sqlite_engine, settings)["Cy"]
+    mondays = [dt.date(2026, 3, 2) + dt.timedelta(weeks=k) for k in range(20)]
+    rows = []
+    for k, day in enumerate(mondays):
+        rows += [activity_row(cy, day, kind="email", outcome="meeting_set")] * 3
+        rows += [activity_row(cy, day, kind="call", outcome="no_answer")] * 10
+        if k % 4 == 0:
+            rows += [activity_row(cy, day, kind="call", outcome="conversation")] * 5
+    with sqlite_engine.begin() as conn:
+        conn.execute(insert(Activity), [dict(r, external_id=None) for r in rows])
+    _lost_opportunities(sqlite_engine, cy, mondays)
+    n = forecast(sqlite_engine, settings, "quarter", AUG_14, rep="Cy", runs=200).new_deals
+    assert (n.driver, n.conversion) == ("meetings_set", pytest.approx(20 / 60))
+    assert [(s.metric, s.count, s.note) for s in n.chain] == [
+        ("calls", 225, None),
+        ("conversations", 25, "under_recorded"),
+        ("meetings_set", 60, "exceeds_previous"),
+        ("opportunities", 20, None),
+    ]
+    assert [(s.metric, s.note) for s in n.passed_over] == [("conversations", "under_recorded")]
+    assert n.measured_from == dt.date(2026, 3, 2)
+    text = new_deals_text(n)
+    assert "x 0.333" in text and "Measured chain since 2026-03-02" in text
+    assert "Passed over (under-recorded: the step after outnumbers them): Conversations" in text
+
+
+def test_a_driver_recorded_from_mid_history_is_measured_from_then(
+    engine: Engine, settings: Settings
+) -> None:
+    """Cy: an opportunity every Monday from Aug 18 2025 to Jul 13 2026 (48). Meetings held
+    were recorded from Feb 2 2026 on only (a calendar integration switched on then), 4 every
+    Monday: 24 weeks, 96 meetings; and 2 logged by hand on Sep 1 2025 (strays, not the
+    start). Over the whole history 48 opportunities for 98 meetings read 49%; from Feb 2,
+    when meetings are recorded, 24 opportunities for 96: 25%."""
+    cy = east_and_west(engine, settings)["Cy"]
+    mondays = [dt.date(2025, 8, 18) + dt.timedelta(weeks=k) for k in range(48)]
+    assert (mondays[24], mondays[-1]) == (dt.date(2026, 2, 2), dt.date(2026, 7, 13))
+    rows = [activity_row(cy, dt.date(2025, 9, 1), kind="meeting", outcome="held")] * 2
+    for day in mondays[24:]:
+        rows += [activity_row(cy, day, kind="meeting", outcome="held")] * 4
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), [dict(r, external_id=None) for r in rows])
+    _lost_opportunities(engine, cy, mondays)
+    n = forecast(engine, settings, "quarter", AUG_14, rep="Cy", runs=200).new_deals
+    assert n.conversion == pytest.approx(24 / 96)
+    assert (n.driver, n.measured_from) == ("meetings_held", dt.date(2026, 2, 2))
+    assert [(s.metric, s.count) for s in n.chain][-2:] == [
+        ("meetings_held", 96),
+        ("opportunities", 24),
+    ]
+    # Volume: the trailing 90 days' run rate (May 17 to Aug 14, 63 business days): the
+    # meetings of the Mondays May 18 to Jul 13, Memorial Day (May 25) included: 9 x 4.
+    assert n.driver_per_day == pytest.approx(36 / 63)
+    assert n.expected_deals == pytest.approx(0.25 * 36 / 63 * 32)
+
+
 # --- edges and bad input --------------------------------------------------------------------
 
 
@@ -714,6 +792,20 @@ def test_zoho_import_forecast_and_backtest(
         "Every open deal, read by age (the stage history is a snapshot)"
     ]
     assert result.new_deals.driver == "meetings_held"  # Events are held meetings
+    # Events start on Oct 8 2020, half-way through the year of history: the conversion is
+    # read from then on (735 potentials created Oct 8 to Apr 15 for the 2,978 events; the
+    # whole year's 1,642 read 55%, more than twice the rate).
+    starts = [dt.datetime.fromisoformat(e["Start DateTime"]) for e in read_export("Events")]
+    first = min(starts).date()  # 07:08 UTC: Oct 8 in New York too
+    events = len(read_export("Events"))
+    since = sum(
+        1
+        for p in read_export("Potentials")
+        if first <= zoho_time(p["Created Time"]).date() <= as_of
+    )
+    assert (first, events, since) == (dt.date(2020, 10, 8), 2_978, 735)
+    assert result.new_deals.measured_from == first
+    assert result.new_deals.conversion == pytest.approx(since / events)
     assert 0 < result.expected_open < result.open_value
     assert result.won_so_far <= result.p10 <= result.p50 <= result.p90
     assert all(np.isfinite([result.p10, result.p50, result.p90, result.mean]))

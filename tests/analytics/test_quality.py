@@ -354,3 +354,34 @@ def test_t_cdf_is_scipys_cdf_bit_for_bit() -> None:
         for df in [1, 2, 3, 9, 29, 120, 5_000]:
             assert t_cdf(x, df) == float(student_t.cdf(x, df)), (x, df)
     assert t_cdf(float("-inf"), 4) == 0.0
+
+
+def test_connect_rate_is_unknown_where_no_call_is_recorded_connected(
+    engine: Engine, settings: Settings
+) -> None:
+    """A CRM export without call results (the Zoho export): Ana 40 calls and Ben 10, none
+    with an outcome, in the 30 days to Nov 18; the organisation has no connected call, ever.
+    Their connect rate is unknown, not 0%. Once one connected call exists (Cy's, in
+    September, before the window), the outcomes are recorded and Ana's 0 of 40 is a real 0%."""
+    upgrade(engine)
+    reps = {
+        name: add_rep(engine, settings, name, "sdr", team="East") for name in ["Ana", "Ben", "Cy"]
+    }
+    day = dt.date(2026, 11, 10)
+    rows = [activity_row(reps["Ana"], day, outcome=None)] * 40
+    rows += [activity_row(reps["Ben"], day, outcome=None)] * 10
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), [dict(r, external_id=None) for r in rows])
+    report = busy_vs_productive(engine, settings, diagnosis_window(settings, "30d", AS_OF))
+    ana = {r.rep: r for r in report.reps}["Ana"]
+    assert (ana.calls, ana.conversations, report.connects_recorded) == (40, 0, False)
+    assert ana.connect_rate is None
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Activity),
+            [dict(activity_row(reps["Cy"], dt.date(2026, 9, 1), outcome="conversation"),
+                  external_id=None)],
+        )  # fmt: skip
+    report = busy_vs_productive(engine, settings, diagnosis_window(settings, "30d", AS_OF))
+    ana = {r.rep: r for r in report.reps}["Ana"]
+    assert (report.connects_recorded, ana.connect_rate) == (True, 0.0)

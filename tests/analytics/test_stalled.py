@@ -234,6 +234,33 @@ def test_later_data_is_ignored(world: World) -> None:
     assert {n.stage: n.samples for n in after.stages}["qualification"] == 7  # + D's and G's
 
 
+def test_an_open_deal_whose_only_known_stage_is_closed_has_no_stage_then(
+    engine: Engine,
+) -> None:
+    """A CRM that keeps only a deal's final stage (the Zoho export): Dee's deal was created
+    on Oct 1 and won on Dec 10, and its one stage-history row is closed_won on Dec 10. On
+    Nov 20 it was open (stalled: no selling since creation), in a stage nobody knows: not
+    "closed won". Its days count from creation (50 days to the end of Nov 20, noon to
+    midnight in New York: 50.5), and no stage's norm applies to it."""
+    dee = east_and_west(engine, SETTINGS)["Dee"]
+    created, won = at(10, 1), at(12, 10)
+    put_deal(engine, dee, "Final stage only", 9_000, created, status="won",
+             stage="closed_won", closed=won, history=[("closed_won", won)])  # fmt: skip
+    report = stalled_deals(engine, SETTINGS, dt.date(2026, 11, 20), rep="Dee")
+    assert report.open_deals == 1
+    [deal] = report.deals
+    assert (deal.name, deal.stage, deal.reasons) == (
+        "Final stage only",
+        None,
+        ["no_selling_activity"],
+    )
+    assert (deal.stage_since, deal.days_in_stage) == (dt.date(2026, 10, 1), pytest.approx(50.5))
+    assert deal.stage_percentile_days is None
+    assert [n.stage for n in report.stages] == []
+    # After it was won it is no open deal at all.
+    assert stalled_deals(engine, SETTINGS, dt.date(2026, 12, 11), rep="Dee").open_deals == 0
+
+
 def test_empty_scope_and_empty_database(engine: Engine) -> None:
     east_and_west(engine, SETTINGS)
     report = stalled_deals(engine, SETTINGS, AS_OF)

@@ -363,3 +363,32 @@ def test_when_page_and_api_say_how_many_have_no_time(engine: Engine, settings: S
         page = made.page("root", "/when", rep="Ana", **params)
     assert page.status_code == 200
     assert "34 activities at exactly midnight have a date but no time of day" in page.text
+
+
+def test_no_hour_is_best_where_no_call_is_recorded_connected(
+    engine: Engine, settings: Settings
+) -> None:
+    """An export without call results (the Zoho export): 30 calls at 10:00 on Monday and 25 at
+    10:00 on Tuesday, none with an outcome, and no connected call anywhere before. Every
+    hour's connect rate is unknown (not 0%) and no hour is best. One connected call by Bo in
+    September (before the window) shows outcomes are recorded: Ana's hours read 0%."""
+    upgrade(engine)
+    ana = add_rep(engine, settings, "Ana", "sdr", team="East")
+    bo = add_rep(engine, settings, "Bo", "sdr", team="West")
+    mon, tue = dt.datetime(2026, 11, 2, 15, 0), dt.datetime(2026, 11, 3, 15, 0)  # 10:00 EST
+    rows = [at_utc(ana, mon, dt.date(2026, 11, 2), outcome=None) for _ in range(30)]
+    rows += [at_utc(ana, tue, dt.date(2026, 11, 3), outcome=None) for _ in range(25)]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    result = when_to_sell(engine, settings, window(settings), rep="Ana")
+    assert (result.calls, result.conversations, result.connects_recorded) == (55, 0, False)
+    assert [c.connect_rate for c in result.cells] == [None, None] and result.best == []
+    sep = dt.datetime(2026, 9, 1, 15, 0)
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), [at_utc(bo, sep, sep.date(), outcome="conversation")])
+    result = when_to_sell(engine, settings, window(settings), rep="Ana")
+    assert result.connects_recorded
+    assert sorted((c.day_name, c.connect_rate) for c in result.best) == [
+        ("Mon", 0.0),
+        ("Tue", 0.0),
+    ]

@@ -15,7 +15,9 @@ learnt from the team's own history as known at the cut-off (`pipeline_history`):
 - **Deals not created yet.** New opportunities per business day come from activity when the
   history shows how activity turns into opportunities: the funnel step that feeds
   opportunities (the narrowest activity step of `[funnel] steps` that still outnumbers the
-  opportunities created; on the demo, meetings set) times its measured conversion, shifted
+  opportunities created and is measurable: not one `step_rules` calls not recorded or
+  under-recorded; on the demo, meetings set) times its measured conversion (over the span
+  the step is recorded: from its first record when a source began mid-history), shifted
   by its measured lag (the median days from the last such activity on the account to the
   opportunity: on the demo a week, the time from setting a meeting to holding it). Its
   volume is the reps' targeted volume for the period where they have a target for it
@@ -50,7 +52,8 @@ import datetime as dt
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
@@ -178,6 +181,12 @@ class NewDeals:
     expected_wins: float  # ...and won by then
     average_won_amount: float | None
     expected_revenue: float
+    # The first day the conversion is measured from, when the driver's records start after
+    # the history does (a source that began recording mid-history); None: the whole history.
+    measured_from: dt.date | None = None
+    # Steps that outnumber the opportunities but are not measurable as their driver: the
+    # step after them outnumbers them (`step_rules`: under-recorded).
+    passed_over: list[ChainStep] = field(default_factory=list)
 
     @property
     def opportunities_per_day(self) -> float | None:
@@ -514,7 +523,7 @@ def _rate_evidence(snap: Snapshot, new_deals: NewDeals, run_rate_days: int) -> i
     """The deals the new-deal rate rests on: those of the trailing window for a run rate of
     opportunities, every one of the history for a conversion of activity."""
     if new_deals.source != "opportunity_run_rate":
-        return len(snap.created)
+        return int(new_deals.chain[-1].count) if new_deals.chain else len(snap.created)
     since = snap.cutoff - dt.timedelta(days=run_rate_days)
     return sum(1 for d in snap.created if d.created_at >= since)
 
@@ -673,14 +682,23 @@ def _new_deals(
         conn, settings, [m.name for m in steps], history_start, first_left, scope.rep_ids
     )
     counts = {m.name: _summed(totals, m.name, scope) for m in steps}
-    driver = _driver(steps, counts, opportunities)
     names = [m.name for m in steps]
-    recorded = recorded_steps(conn, settings, names, counts, first_left) if driver else None
+    feeding = [m for m in steps if opportunities > 0 and counts[m.name] >= opportunities]
+    read = opportunities > 0 and any(counts.values())
+    recorded = recorded_steps(conn, settings, names, counts, first_left) if read else None
+    unmeasurable = _unmeasurable(settings, names, counts, recorded)
+    windows = _windows(conn, settings, scope, snap, names, history_start, first_left, counts)
+    driver = _driver(steps, windows, unmeasurable)
+    window = windows[driver.name] if driver else None
+    if window is not None and window.start is not None:
+        counts = {name: windows[name].since(window.start) for name in names}
     base = NewDeals(
         source="opportunity_run_rate",
         driver=None,
         driver_label=None,
-        chain=_chain(settings, steps, counts, driver, opportunities, recorded),
+        chain=_chain(
+            settings, steps, counts, driver, window.opportunities if window else 0, recorded
+        ),
         conversion=None,
         lag_days=0,
         driver_per_day=None,
@@ -690,10 +708,16 @@ def _new_deals(
         expected_wins=0.0,
         average_won_amount=None,
         expected_revenue=0.0,
+        measured_from=window.start if window else None,
+        passed_over=[
+            ChainStep(m.name, m.label or m.name, counts[m.name], None, "under_recorded")
+            for m in feeding
+            if m.name in unmeasurable
+        ],
     )
-    if driver is None:
+    if driver is None or window is None:
         return opportunity_rate * open_days, base
-    conversion = opportunities / counts[driver.name]
+    conversion = window.opportunities / window.count
     volume = _driver_volume(
         conn, settings, calendar, scope, driver, run_start, first_left, period, use_plan, totals_of
     )
@@ -721,6 +745,8 @@ def _new_deals(
         expected_wins=0.0,
         average_won_amount=None,
         expected_revenue=0.0,
+        measured_from=base.measured_from,
+        passed_over=base.passed_over,
     )
 
 
@@ -748,15 +774,126 @@ def _summed(totals: MetricTotals, metric: str, scope: ForecastScope) -> float:
     return sum(totals.get(r, metric) for r in reps)
 
 
-def _driver(
-    steps: Sequence[MetricSettings], counts: dict[str, float], opportunities: int
-) -> MetricSettings | None:
-    """The narrowest activity step that still outnumbers the opportunities created: the step
-    that feeds them (meetings held in the default funnel). The later step wins a tie."""
-    if opportunities <= 0:
+def _unmeasurable(
+    settings: Settings,
+    names: Sequence[str],
+    counts: dict[str, float],
+    recorded: frozenset[str] | None,
+) -> frozenset[str]:
+    """The steps that cannot drive opportunities (`step_rules`): not recorded at all, or
+    under-recorded (the step after outnumbers them, not at a hand-over: meetings set logged
+    for some meetings only). Dividing opportunities by an under-recorded step overstates
+    its conversion, and the chain it heads cannot be read."""
+    if recorded is None:
+        return frozenset()
+    notes = conversion_notes(
+        names, counts, recorded, hand_overs(settings, names), counted_steps(settings, names)
+    )
+    bad = ("not_recorded", "under_recorded")
+    return frozenset(name for name, note in zip(names, notes, strict=True) if note in bad)
+
+
+@dataclass(frozen=True)
+class _Window:
+    """A step's records over the history, and the opportunities created over the same span:
+    from `start` (the first day it is recorded, when after the history's start) on."""
+
+    start: dt.date | None  # None: the whole history
+    count: float  # the step's count from `start`
+    opportunities: int  # opportunities created from `start`
+    by_day: dict[dt.date, float]
+
+    def since(self, day: dt.date) -> float:
+        return sum(v for d, v in self.by_day.items() if d >= day)
+
+
+def _windows(
+    conn: Connection,
+    settings: Settings,
+    scope: ForecastScope,
+    snap: Snapshot,
+    names: Sequence[str],
+    history_start: dt.date,
+    first_left: dt.date,
+    counts: dict[str, float],
+) -> dict[str, _Window]:
+    """Per step, the span its conversion into opportunities is measured over.
+
+    A source that began recording a step mid-history (calls imported from February, events
+    from October) has no records for the months before: dividing a year's opportunities by
+    half a year's meetings doubles the conversion. So a step's span starts on its first day
+    recorded (`_recording_start`), and the opportunities counted are those created from
+    that day on. With records from the history's first month on, nothing changes."""
+    by_step: dict[str, dict[dt.date, float]] = defaultdict(dict)
+    if snap.created and names:
+        query = (
+            select(MetricDay.metric, MetricDay.local_date, func.sum(MetricDay.value))
+            .where(
+                MetricDay.metric.in_(names),
+                MetricDay.local_date >= history_start,
+                MetricDay.local_date < first_left,
+                scope.owned(MetricDay.rep_id),
+            )
+            .group_by(MetricDay.metric, MetricDay.local_date)
+        )
+        for metric, day, value in conn.execute(query):
+            if value:
+                by_step[metric][day] = float(value)
+    windows = {}
+    for name in names:
+        days = by_step.get(name, {})
+        start = _recording_start(days, history_start)
+        if start is None:
+            windows[name] = _Window(None, counts[name], len(snap.created), days)
+            continue
+        since = _midnight(settings, start)
+        made = sum(1 for d in snap.created if d.created_at >= since)
+        windows[name] = _Window(start, sum(v for d, v in days.items() if d >= start), made, days)
+    return windows
+
+
+STRAY_SHARE = 0.05  # records ahead of a month's silence, at most this share of all: strays
+SILENCE_DAYS = 28
+LATE_START_DAYS = 7  # a first record within a week of the history's start is no late start
+
+
+def _recording_start(days: dict[dt.date, float], history_start: dt.date) -> dt.date | None:
+    """The first day a step is recorded in the history, when that is more than a week after
+    the history's start (weekends and holidays there are no late start); None otherwise (or
+    when there are no records).
+
+    Stray records ahead of the real start (a handful logged by hand months before an
+    integration began) do not make it: records followed by `SILENCE_DAYS` or more without
+    any are strays when they are under `STRAY_SHARE` of all, and the start is the first
+    record after the silence. Starting later is safe for the conversion: the opportunities
+    created before the start are left out with the records; it only reads less history."""
+    if not days:
         return None
+    ordered = sorted(days)
+    total, before = sum(days.values()), 0.0
+    start = ordered[0]
+    for earlier, later in pairwise(ordered):
+        before += days[earlier]
+        if before >= STRAY_SHARE * total:
+            break
+        if (later - earlier).days >= SILENCE_DAYS:
+            start = later
+    return start if (start - history_start).days > LATE_START_DAYS else None
+
+
+def _driver(
+    steps: Sequence[MetricSettings], windows: dict[str, _Window], unmeasurable: frozenset[str]
+) -> MetricSettings | None:
+    """The narrowest measurable activity step that still outnumbers the opportunities created
+    (over its recorded span): the step that feeds them (meetings held in the default funnel).
+    The later step wins a tie. A step `step_rules` calls not recorded or under-recorded is
+    passed over; with none left, there is no driver (the opportunity run rate is used)."""
     feeding = [
-        (counts[m.name], -i, m) for i, m in enumerate(steps) if counts[m.name] >= opportunities
+        (windows[m.name].count / windows[m.name].opportunities, -i, m)
+        for i, m in enumerate(steps)
+        if m.name not in unmeasurable
+        and windows[m.name].opportunities > 0
+        and windows[m.name].count >= windows[m.name].opportunities
     ]
     return min(feeding, key=lambda f: (f[0], f[1]))[2] if feeding else None
 

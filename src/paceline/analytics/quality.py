@@ -48,6 +48,7 @@ from paceline.analytics.metrics import MetricTotals
 from paceline.analytics.peers import PeerIndex, compared_ids, compared_totals, diagnosis_scope
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
+from paceline.analytics.step_rules import recorded_steps
 from paceline.analytics.window import Window
 from paceline.config import Settings
 from paceline.store.models import Activity, MetricDay
@@ -113,6 +114,9 @@ class RepQuality:
     peer_median_engagement_rate: float | None
     engagement_vs_peers: RateComparison | None
     flags: list[str] = field(default_factory=list)
+    # False: the organisation's data records no connected call at all (a Zoho export has no
+    # call results), so the connect rate is unknown, not 0%.
+    connects_recorded: bool = True
 
     @property
     def activities(self) -> int:
@@ -124,6 +128,10 @@ class RepQuality:
 
     @property
     def connect_rate(self) -> float | None:
+        """Connected calls per call; None when nothing to divide by, or when the
+        organisation records no call's connection (`connects_recorded`)."""
+        if not self.connects_recorded:
+            return None
         return _ratio(self.conversations, self.calls)
 
     @property
@@ -161,6 +169,7 @@ class QualityReport:
     low_engagement_ratio: float
     significance: float
     reps: list[RepQuality]
+    connects_recorded: bool = True  # False: no connected call in the data (`RepQuality`)
 
 
 def share_test(days: Sequence[tuple[float, float]], benchmark: float) -> ShareTest:
@@ -212,9 +221,16 @@ def busy_vs_productive(
         totals = compared_totals(conn, settings, METRICS, window, ids)
         kinds = _kind_counts(conn, settings, window, ids)
         days = _minutes_by_day(conn, settings, window, [r.id for r in scope])
+        connects = _connects_recorded(conn, settings, totals, window)
     q = settings.diagnose.quality
     peers = PeerIndex(everyone)
-    reps = [_rep_quality(settings, r, peers(r), totals, kinds, days.get(r.id, [])) for r in scope]
+    reps = [
+        replace(
+            _rep_quality(settings, r, peers(r), totals, kinds, days.get(r.id, [])),
+            connects_recorded=connects,
+        )
+        for r in scope
+    ]
     return QualityReport(
         window,
         team,
@@ -224,7 +240,20 @@ def busy_vs_productive(
         q.low_engagement_ratio,
         settings.diagnose.significance,
         reps,
+        connects,
     )
+
+
+def _connects_recorded(
+    conn: Connection, settings: Settings, totals: MetricTotals, window: Window
+) -> bool:
+    """Whether anyone in the organisation has a conversation (a connected call) before the
+    window's end (`step_rules.recorded_steps`, the funnel's rule for a step not recorded):
+    a CRM export without call results reads 0 conversations for every call, which is no
+    0% connect rate. The compared reps' totals answer first; only when none of them has
+    one is the whole history read."""
+    seen = {"conversations": sum(totals.get(r, "conversations") for r in totals.values)}
+    return "conversations" in recorded_steps(conn, settings, ["conversations"], seen, window.end)
 
 
 @dataclass

@@ -141,7 +141,9 @@ class StalledDeal:
     rep_id: int
     team: str | None
     account: str | None
-    stage: str
+    # None: not recorded at the as-of day. The history records only a closed stage (a Zoho
+    # export keeps a deal's final stage only), and the deal was still open then.
+    stage: str | None
     amount: float | None  # None: not recorded (unknown, not 0)
     created_on: dt.date  # business-local day
     stage_since: dt.date  # business-local day it entered its current stage
@@ -234,8 +236,8 @@ def stalled_deals(
         entered = _current_stages(conn, scope, end)
         stays = _finished_stays(conn, scope, end)
         last_selling = _last_selling(conn, settings, deals, scope, as_of, end)
-    placed = {d.deal_id: _placed(d, entered) for d in deals}
-    norms = _norms(settings, stays, {stage for stage, _ in placed.values()})
+    placed = {d.deal_id: _placed(settings, d, entered) for d in deals}
+    norms = _norms(settings, stays, {stage for stage, _ in placed.values() if stage is not None})
     judge = _Rules(as_of, end, rules.business_days, {n.stage: n.days for n in norms})
     judged = [
         _judge(calendar, d, placed[d.deal_id], last_selling.get(d.deal_id), judge) for d in deals
@@ -422,17 +424,24 @@ class _Rules:
 
 
 def _placed(
-    deal: _OpenDeal, entered: dict[int, tuple[str, dt.datetime | None]]
-) -> tuple[str, dt.datetime]:
-    """The deal's stage at the as-of day and since when (its creation when not recorded)."""
+    settings: Settings, deal: _OpenDeal, entered: dict[int, tuple[str, dt.datetime | None]]
+) -> tuple[str | None, dt.datetime]:
+    """The deal's stage at the as-of day and since when (its creation when not recorded).
+
+    A deal open at the as-of day was in no closed stage then: when the only stage known is a
+    closed one (it closed later, and the CRM keeps the final stage only), the stage it was in
+    is unknown (None), not "closed won"; its days count from creation and no stage's norm
+    applies."""
     stage, since = entered.get(deal.deal_id, (deal.stage, None))
+    if settings.stage_status.get(stage, "open") != "open":
+        return None, deal.created_at
     return stage, since or deal.created_at
 
 
 def _judge(
     calendar: BusinessCalendar,
     deal: _OpenDeal,
-    placed: tuple[str, dt.datetime],
+    placed: tuple[str | None, dt.datetime],
     last_selling: dt.date | None,
     rules: _Rules,
 ) -> StalledDeal:
@@ -448,7 +457,7 @@ def _judge(
         quiet_from + dt.timedelta(days=1), rules.as_of + dt.timedelta(days=1)
     )
     days_in_stage = max((rules.end - since).total_seconds(), 0.0) / SECONDS_PER_DAY
-    bar = rules.bars.get(stage)
+    bar = None if stage is None else rules.bars.get(stage)
     reasons: list[Reason] = []
     if idle >= rules.business_days:
         reasons.append(NO_SELLING)

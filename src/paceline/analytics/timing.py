@@ -34,7 +34,7 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -76,6 +76,7 @@ class WhenCell:
     conversations: int  # calls that connected
     attempts: int  # outreach attempts: activities of a selling-eligible kind, Ask or not
     engaged: int  # attempts the client acted on at our request (an engaged outcome)
+    connects_recorded: bool = True  # False: no call in the data is marked connected
 
     @property
     def day_name(self) -> str:
@@ -83,8 +84,11 @@ class WhenCell:
 
     @property
     def connect_rate(self) -> float | None:
-        """Connected calls per call; None below MIN_RATE_VOLUME calls."""
-        return self.conversations / self.calls if self.calls >= MIN_RATE_VOLUME else None
+        """Connected calls per call; None below MIN_RATE_VOLUME calls, or when the data
+        records no call's connection (`connects_recorded`: unknown, not 0%)."""
+        if not self.connects_recorded or self.calls < MIN_RATE_VOLUME:
+            return None
+        return self.conversations / self.calls
 
     @property
     def engagement_rate(self) -> float | None:
@@ -102,6 +106,9 @@ class WhenToSell:
     cells: list[WhenCell]  # cells with any activity, by weekday then hour
     best: list[WhenCell]  # highest connect rate among cells with enough calls, best first
     untimed: int = 0  # activities at exactly local midnight: a date without a time, no hour
+    # False: no call in the organisation's data before the window's end is marked connected
+    # (an export without call results): connect rates are unknown, and no hour is best.
+    connects_recorded: bool = True
 
     @property
     def working_hours(self) -> list[int]:
@@ -145,12 +152,30 @@ def when_to_sell(
     with engine.connect() as conn:
         scope, _ = diagnosis_scope(conn, settings, window, team, rep)
         rows = _utc_buckets(conn, settings, window, [r.id for r in scope])
+        connects = any(row[4] for row in rows) or _connects_recorded(conn, settings, window)
     buckets, untimed = split_untimed(rows, settings.calendar.zone)
     cells = local_cells(buckets, settings.calendar.zone)
+    if not connects:
+        cells = [replace(c, connects_recorded=False) for c in cells]
     rated = [c for c in cells if c.connect_rate is not None]
     best = sorted(rated, key=lambda c: -_lower_bound(c.conversations, c.calls))[:BEST_COUNT]
     zone_name = settings.calendar.timezone
-    return WhenToSell(window, team, rep, zone_name, MIN_RATE_VOLUME, cells, best, untimed)
+    return WhenToSell(window, team, rep, zone_name, MIN_RATE_VOLUME, cells, best, untimed, connects)
+
+
+def _connects_recorded(conn: Connection, settings: Settings, window: Window) -> bool:
+    """Whether any call of anyone before the window's end is marked connected (the funnel's
+    rule for a step not recorded, `step_rules`): read only when the window has none."""
+    query = (
+        select(Activity.id)
+        .where(
+            activity_filter(settings, settings.metric(CALLS_METRIC)),
+            Activity.outcome.in_(sorted(settings.connected_outcomes)),
+            Activity.local_date < window.end,
+        )
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None
 
 
 Bucket = tuple[dt.datetime, int, int, int, int, int]  # UTC hour, then the five counts
@@ -194,7 +219,10 @@ def local_cells(buckets: Iterable[Bucket], zone: dt.tzinfo) -> list[WhenCell]:
         cell = sums[(local.weekday(), local.hour)]
         for i, n in enumerate(counts):
             cell[i] += n
-    return [WhenCell(day, hour, *counts) for (day, hour), counts in sorted(sums.items())]
+    return [
+        WhenCell(day, hour, activities, calls, connected, attempts, engaged)
+        for (day, hour), (activities, calls, connected, attempts, engaged) in sorted(sums.items())
+    ]
 
 
 def _lower_bound(successes: int, trials: int, z: float = WILSON_Z) -> float:

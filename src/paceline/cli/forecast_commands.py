@@ -158,10 +158,16 @@ def new_deals_text(n: NewDeals) -> str:
     text = f"{n.expected_deals:,.0f} new deals expected, {n.expected_wins:,.1f} of them won in time"
     if n.average_won_amount is not None:
         text += f" at {money(n.average_won_amount)} on average"
+    passed = ", ".join(s.label for s in n.passed_over)
+    passed = (
+        f" Passed over (under-recorded: the step after outnumbers them): {passed}."
+        if passed
+        else ""
+    )
     if n.driver is None or n.conversion is None:
         return (
             f"{text}. Source: the opportunity run rate, {n.opportunity_run_rate:.2f} created per "
-            "business day (no activity step to drive it)."
+            f"business day (no measurable activity step to drive it).{passed}"
         )
     from paceline.describe import NOTE_CELL
 
@@ -181,9 +187,15 @@ def new_deals_text(n: NewDeals) -> str:
     )
     lag = f", {n.lag_days} days later" if n.lag_days else ", the same day"
     driver = (n.driver_label or n.driver or "").lower()
+    since = (
+        f" since {n.measured_from.isoformat()} (the first {driver} recorded)"
+        if n.measured_from
+        else ""
+    )
     return (
         f"{text}. Source: {n.source.replace('_', ' ')}: {n.driver_per_day or 0:,.1f} {driver} "
-        f"per business day ({volume}) x {n.conversion:.3f}{lag}. Measured chain: {chain}."
+        f"per business day ({volume}) x {n.conversion:.3f}{lag}. Measured chain{since}: "
+        f"{chain}.{passed}"
     )
 
 

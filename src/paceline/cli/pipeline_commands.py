@@ -87,7 +87,7 @@ def print_stalled(report: StalledReport) -> None:
                 table.add_row(
                     f"{row.rep}\n[dim]{summary}[/]" if i == 0 else "",
                     deal.name + (f"\n[dim]{deal.account}[/]" if deal.account else ""),
-                    deal.stage,
+                    deal.stage or "not recorded",
                     "—" if deal.amount is None else money(deal.amount),
                     str(deal.last_selling_day) if deal.last_selling_day else "never",
                     "\n".join(reason_text(deal)),

@@ -161,6 +161,8 @@ def print_quality(report: QualityReport) -> None:
         "median; attempts: outreach activities, Ask or not; engaged: client actions at our request "
         "per attempt"
     )
+    if report.reps and not report.connects_recorded:
+        out.print(NO_CONNECTS)
     if len(report.reps) == 1:
         mix = report.reps[0].activity_mix
         out.print("activity mix: " + ", ".join(f"{kind} {n:,}" for kind, n in mix.items()))
@@ -222,7 +224,8 @@ def print_when(result: WhenToSell) -> None:
     if not result.cells:
         out.print("no activity in this window")
         return
-    out.print(f"rates need at least {result.min_volume} calls; '-' marks fewer")
+    if result.connects_recorded:
+        out.print(f"rates need at least {result.min_volume} calls; '-' marks fewer")
     if result.untimed:
         out.print(
             f"{result.untimed:,} activities at exactly midnight have a date but no time of day "
@@ -233,6 +236,9 @@ def print_when(result: WhenToSell) -> None:
         f" ({_engaged_per_attempt(c)})"
         for c in result.best
     )
+    if not result.connects_recorded:
+        out.print(NO_CONNECTS)
+        best = best or "unknown (connect rate not recorded)"
     out.print(f"best hours to call: {best or 'not enough calls to tell'}")
     out.print(
         "engaged: client actions at our request per outreach attempt (an activity of a selling "
@@ -273,6 +279,12 @@ def _log(value: float | None) -> str:
     if value < -0.005:
         return f"[red]{text}[/]"
     return f"[green]{text}[/]" if value > 0.005 else text
+
+
+NO_CONNECTS = (
+    "connect: not recorded (no call in the data is marked connected, e.g. an export without "
+    "call results): unknown, not 0%"
+)
 
 
 def _pct(value: float | None, digits: int = 0) -> str:

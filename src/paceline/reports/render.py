@@ -270,8 +270,8 @@ def _rep_text(settings: Settings, r: RepReport) -> list[str]:
     out += ["", "Stalled deals"]
     for d in r.stalled:
         out.append(
-            f"  - {d.name} ({d.account or 'no account'}), {d.stage}, {_money(d.amount)}:"
-            f" {stalled_why(d)}"
+            f"  - {d.name} ({d.account or 'no account'}), {d.stage or 'stage not recorded'}, "
+            f"{_money(d.amount)}: {stalled_why(d)}"
         )
     if not r.stalled:
         out.append("  none")
