@@ -552,6 +552,8 @@ Status = ["Cancelled"]
         ImportOptions(errors_path=tmp_path / "e.csv"),
     )
     assert (result.read, result.inserted, result.skipped, result.source) == (3, 2, 1, "crm")
+    # The skipped row says why, so a count of skipped rows never reads as rows lost.
+    assert result.notes == {"skipped, Status is 'Cancelled'": 1}
     with engine.connect() as conn:
         rows = conn.execute(
             select(

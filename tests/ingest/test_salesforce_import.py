@@ -210,6 +210,7 @@ def test_ormdemo_tasks_only_the_completed_one_is_an_activity(
     to-dos. There is no User export, so its owner is a rep named by the OwnerId."""
     first = run(engine, settings, ORMDEMO / "Task.csv", "Task", tmp_path)
     assert counts(first) == (158, 1, 0, 0, 0, 157, 0)
+    assert first.notes == {"skipped, open task": 157}
     again = run(engine, settings, ORMDEMO / "Task.csv", "Task", tmp_path)
     assert counts(again) == (158, 0, 0, 1, 0, 157, 0)
     with engine.connect() as conn:
@@ -280,10 +281,11 @@ def test_a_won_row_reads_as_won_on_its_close_date() -> None:
 def test_workshop_tasks_are_all_open_to_dos(
     engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
-    """Task.csv: 75 rows, every Status "Not Started" (IsClosed empty): no activity yet."""
-    assert counts(run(engine, settings, WORKSHOP / "Task.csv", "Task", tmp_path)) == (
-        75, 0, 0, 0, 0, 75, 0,
-    )  # fmt: skip
+    """Task.csv: 75 rows, every Status "Not Started" (IsClosed empty): no activity yet, and
+    the import says so, not only "75 skipped"."""
+    result = run(engine, settings, WORKSHOP / "Task.csv", "Task", tmp_path)
+    assert counts(result) == (75, 0, 0, 0, 0, 75, 0)
+    assert result.notes == {"skipped, open task": 75}
 
 
 @needs_samples

@@ -388,6 +388,8 @@ def _queue_all(
                 continue
             elif skips and reader.should_skip(row):
                 result.skipped += 1
+                reason = f"skipped, {reader.skip_reason(row)}"
+                result.notes[reason] = result.notes.get(reason, 0) + 1
                 continue
             else:
                 try:
