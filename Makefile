@@ -44,9 +44,9 @@ typecheck: $(STAMP)
 # marker is named (`grep -l mark.dated`; tests/test_suite_layout.py fails when a test marked
 # `dated` is in a file that does not name it): a few dozen tests are cheaper than the imports and
 # collections of the whole suite. The four processes are forked from one that has imported the
-# libraries every session needs (tools/dated_days.py): 36.8 CPU s for the four days against
-# 48.9 as four `pytest` commands (2026-12-07, side by side under load). Each day's output is
-# printed when all are done; any failure fails the target.
+# libraries every session needs (tools/dated_days.py): 36.8 and 34.8 CPU s for the four days
+# against 48.9 and 47.3 as four `pytest` commands (2026-12-07, side by side under load). Each
+# day's output is printed when all are done; any failure fails the target.
 # The main run hands out tests with worksteal: an idle worker takes tests queued for the busy
 # one, so the run does not end on one worker working through its queue while the other waits.
 # mypy (the same check as `make typecheck`) runs beside the dated days: on a fresh clone, as CI
