@@ -43,8 +43,10 @@ typecheck: $(STAMP)
 # days run at once, each in one process (-n 0) that collects only the test files in which the
 # marker is named (`grep -l mark.dated`; tests/test_suite_layout.py fails when a test marked
 # `dated` is in a file that does not name it): a few dozen tests are cheaper than the imports and
-# collections of the whole suite. Each day's output is printed when all are done; any failure
-# fails the target.
+# collections of the whole suite. The four processes are forked from one that has imported the
+# libraries every session needs (tools/dated_days.py): 36.8 and 34.8 CPU s for the four days
+# against 48.9 and 47.3 as four `pytest` commands (2026-12-07, side by side under load). Each
+# day's output is printed when all are done; any failure fails the target.
 # The main run hands out tests with worksteal: an idle worker takes tests queued for the busy
 # one, so the run does not end on one worker working through its queue while the other waits.
 # mypy (the same check as `make typecheck`) runs beside the dated days: on a fresh clone, as CI
@@ -63,10 +65,8 @@ test: lint
 	@logs=$$(mktemp -d); pids=; \
 	$(BIN)/mypy src >$$logs/mypy.log 2>&1 & pids="$$pids $$!"; \
 	dated_files=$$(grep -rlF --include='test_*.py' mark.dated tests); \
-	for day in $(DATED_DAYS); do \
-		PYTHONDONTWRITEBYTECODE= PACELINE_TEST_TODAY=$$day $(BIN)/pytest -n 0 -q \
-			-p no:cacheprovider -m dated $$dated_files >$$logs/$$day.log 2>&1 & pids="$$pids $$!"; \
-	done; \
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python tools/dated_days.py $$logs $(DATED_DAYS) -- -n 0 -q \
+		-p no:cacheprovider -m dated $$dated_files & pids="$$pids $$!"; \
 	status=0; for pid in $$pids; do wait $$pid || status=1; done; \
 	echo "$(BIN)/mypy src"; cat $$logs/mypy.log; \
 	for day in $(DATED_DAYS); do echo "tests marked dated, as of $$day"; cat $$logs/$$day.log; done; \
