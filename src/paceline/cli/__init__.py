@@ -43,8 +43,8 @@ if TYPE_CHECKING:  # the libraries behind a command load when it runs, not on ev
 
     from paceline.analytics.activity_summary import ActivitySummary
     from paceline.config import Settings
+    from paceline.ingest.entity_names import Entity
     from paceline.ingest.importer import ImportResult
-    from paceline.ingest.sources import Entity
 
 REP_ENV_VAR = "PACELINE_REP"  # whom `log` logs for without --rep
 
@@ -893,7 +893,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
     return command
 
 
-from paceline.ingest.sources import ENTITIES  # noqa: E402  (the import commands, one per entity)
+from paceline.ingest.entity_names import ENTITIES  # noqa: E402  (the import commands, one each)
 
 for _entity in ENTITIES:
     import_app.command(_entity)(_import_command(_entity))
