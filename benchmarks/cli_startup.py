@@ -1,17 +1,18 @@
 """CLI start-up: wall and CPU time of `paceline --help`, `log` and `summary`, before and after.
 
-A command's start-up is mostly imports: the benchmark runs each command in a fresh
-interpreter, as a user does, and reports the median wall time, the CPU time the child used
-(user + system; on a shared, loaded machine the wall time mostly measures the other
-processes) and its peak memory, and each command's CPU as a ratio to a bare interpreter's
-(`python -c pass`, measured the same way in the same run): the ratio travels between
-machines and loads better than the seconds do. `python -c "import sqlalchemy"` is measured
-too: the floor of any command that opens the database. It also counts, in one more run each, the
-modules the command imports (`-X importtime`) and the Python function calls it makes
-(`-m cProfile`): neither depends on the machine's load, so they compare two trees on a
-shared machine where the seconds cannot. With `--cli-before REV` it extracts that git
-revision's `src/` (with `git archive`, touching no checkout) and measures it the same way
-beside the current checkout, e.g. `--cli-before 38ec964` (the last commit before lazy imports).
+A command's start-up is mostly imports: the benchmark runs each command in a fresh interpreter,
+as a user does, and reports the median wall time, the CPU time the child used (user + system;
+on a shared, loaded machine the wall time mostly measures the other processes) and its peak
+memory, and each command's CPU as a ratio to a bare interpreter's (`python -c pass`, measured
+the same way in the same run): the ratio travels between machines and loads better than the
+seconds do. `python -c "import sqlalchemy"` is measured too: the floor of any command that
+opens the database, and `-c floor`, the floor of `log` itself (the same work written with its
+libraries alone, `FLOOR_PROGRAM`). It also counts, in one more run each, the modules the
+command imports (`-X importtime`) and the Python function calls it makes (`-m cProfile`):
+neither depends on the machine's load, so they compare two trees on a shared machine where the
+seconds cannot. With `--cli-before REV` it extracts that git revision's `src/` (with `git
+archive`, touching no checkout) and measures it the same way beside the current checkout, e.g.
+`--cli-before 38ec964` (the last commit before lazy imports).
 
 Bytecode is cached under a temporary `PYTHONPYCACHEPREFIX` and each command runs once
 unmeasured first, so both trees are timed from compiled modules, as an installed package is
@@ -44,6 +45,48 @@ BASELINE = "-c pass"  # a bare interpreter: the floor every command stands on
 # the CLI writes through the same service layer, on SQLAlchemy Core, as the API and the web.
 SQLALCHEMY = "-c sqlalchemy"
 GOALS = ("--help", "log")  # the commands the 0.3 s goal is for (summary is reported beside)
+# The floor of `log` itself: what the libraries it must use cost for the same work, written as
+# plainly as they allow. A Typer command with `log`'s parameters (Typer 0.29 builds a Pydantic
+# `TypeAdapter` for each), a one-field Pydantic model (the configuration is Pydantic models),
+# and one row written with SQLAlchemy Core to SQLite, its line printed without Rich. `log` over
+# this is what Paceline adds: its configuration, its tables, its checks, its command list.
+FLOOR = "-c floor"
+FLOOR_PROGRAM = """
+import datetime as dt, sys
+import pydantic, sqlalchemy as sa, typer
+
+rows = sa.Table(
+    "activity", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("rep", sa.String(200)), sa.Column("kind", sa.String(64)),
+    sa.Column("occurred_at", sa.DateTime),
+)
+
+class Settings(pydantic.BaseModel):
+    default_rep: str | None = None
+
+def log(
+    kind: str = typer.Argument(...),
+    db: str = typer.Option(..., "--db"),
+    rep: str | None = typer.Option(None, "--rep"),
+    account: str | None = typer.Option(None),
+    ask: bool = typer.Option(False, "--ask"),
+    outcome: str | None = typer.Option(None),
+    at: dt.datetime | None = typer.Option(None),
+    minutes: float | None = typer.Option(None, min=0),
+    contact: str | None = typer.Option(None),
+    notes: str | None = typer.Option(None),
+    engaged: bool | None = typer.Option(None, "--engaged/--not-engaged"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    who = rep or Settings().default_rep
+    engine = sa.create_engine(db)
+    rows.create(engine, checkfirst=True)
+    with engine.begin() as conn:
+        new = conn.execute(sa.insert(rows).values(rep=who, kind=kind, occurred_at=at))
+    sys.stdout.write(f"logged {kind} #{new.inserted_primary_key[0]} for {who}\\n")
+
+typer.run(log)
+"""
 
 
 @dataclass(frozen=True)
@@ -188,6 +231,17 @@ def run(args: argparse.Namespace) -> int:
             commands = {
                 BASELINE: ["-c", "pass"],
                 SQLALCHEMY: ["-c", "import sqlalchemy"],
+                FLOOR: [
+                    "-c",
+                    FLOOR_PROGRAM,
+                    "call",
+                    "--db",
+                    f"sqlite:///{work / f'floor{at}.db'}",
+                    "--rep",
+                    "Ana Ruiz",
+                    "--at",
+                    "2026-12-07",
+                ],
                 "--help": ["--help"],
                 "log": ["--db", url, "log", "call", "--rep", "Ana Ruiz", "--at", "2026-12-07"],
                 "summary": ["--db", url, "summary"],
@@ -222,6 +276,10 @@ def run(args: argparse.Namespace) -> int:
         for t in timings
         if t.tree == "current" and t.command in GOALS and t.cpu_median_s > TARGET_SECONDS
     ]
+    floor = {t.tree: t.cpu_median_s for t in timings if t.command == FLOOR}
+    for t in timings:
+        if t.command == "log" and floor.get(t.tree):
+            print(f"{t.tree}: log uses {t.cpu_median_s / floor[t.tree]:.2f}x the floor's CPU")
     for t in slow:
         print(f"note: {t.command} uses {t.cpu_median_s:.2f} s of CPU, over {TARGET_SECONDS} s")
     return 0

@@ -12,11 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from rich.table import Table
-
 from paceline.channels import AlertChannel
 from paceline.hookspecs import hookimpl
-from paceline.terminal import number_cell, out
+from paceline.terminal import new_table, number_cell, out
 
 if TYPE_CHECKING:  # named for the hints only: every command loads this plugin at start-up
     from paceline.analytics.alerts import Alert, AlertReport
@@ -37,7 +35,7 @@ def print_alerts(report: AlertReport, _settings: Settings | None = None) -> None
     if not report.alerts:
         out.print(f"{title}: none. Rules: " + "; ".join(report.rules.values()))
         return
-    table = Table(title=title, title_justify="left")
+    table = new_table(title=title, title_justify="left")
     for name in ("rep", "team", "alert", "metric"):
         table.add_column(name)
     for name in ("actual", "expected", "behind by", "since"):

@@ -22,11 +22,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import typer
 import typer.main
 import typer.models
-from rich.markup import escape
-from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
-from paceline import __version__, clock
+from paceline import __version__, clock, terminal
 from paceline.cli.dates import (
     DAY_METAVAR,
     MOMENT_METAVAR,
@@ -36,6 +34,7 @@ from paceline.cli.dates import (
 )
 from paceline.errors import Forbidden, NotFound, UserInputError, did_you_mean
 from paceline.terminal import err as err  # re-exported: the command modules print here
+from paceline.terminal import escape, line, new_table
 from paceline.terminal import out as out
 
 if TYPE_CHECKING:  # the libraries behind a command load when it runs, not on every start
@@ -44,8 +43,8 @@ if TYPE_CHECKING:  # the libraries behind a command load when it runs, not on ev
 
     from paceline.analytics.activity_summary import ActivitySummary
     from paceline.config import Settings
+    from paceline.ingest.entity_names import Entity
     from paceline.ingest.importer import ImportResult
-    from paceline.ingest.sources import Entity
 
 REP_ENV_VAR = "PACELINE_REP"  # whom `log` logs for without --rep
 
@@ -557,7 +556,7 @@ def _print_activity_summary(result: ActivitySummary) -> None:
         f"{result.period.kind.capitalize()} {result.period.label} to {result.as_of} "
         f"(business day {result.business_days_elapsed} of {result.business_days_total})"
     )
-    table = Table(title=title, title_justify="left")
+    table = new_table(title=title, title_justify="left")
     for name in ("rep", "team", "role"):
         table.add_column(name)
     for name in ("activities", "selling", "non-selling", "with ask", "engaged", "selling time"):
@@ -604,7 +603,7 @@ def rep_list(
     if as_json:
         out.print_json(dumps(reps))
         return
-    table = Table("rep", "role", "team", "manager", "start date")
+    table = new_table("rep", "role", "team", "manager", "start date")
     for r in reps:
         table.add_row(r.name, r.role, r.team or "", r.manager or "", str(r.start_date or ""))
     out.print(table)
@@ -761,13 +760,10 @@ def log(
         out.print_json(dumps(logged))
         return
     selling = "selling" if logged.selling else "non-selling"
-    out.print(  # plain text: a name is data, not Rich markup nor an :emoji: code; no
-        # highlighter (a few % of log) and no emoji table (Rich's 4,000 codes, 0.7% of log)
+    line(  # plain text, without Rich: a name is data, not markup nor an :emoji: code, and
+        # importing Rich's console was 5% of log (benchmarks/README.md, cli_startup)
         f"logged {logged.kind} #{logged.id} for {logged.rep} on {logged.local_date} "
-        f"({selling}{', ' + logged.outcome if logged.outcome else ''})",
-        markup=False,
-        highlight=False,
-        emoji=False,
+        f"({selling}{', ' + logged.outcome if logged.outcome else ''})"
     )
 
 
@@ -874,7 +870,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             BarColumn(),
             DownloadColumn(),
             TimeRemainingColumn(),
-            console=err,
+            console=terminal.console(err),
             transient=True,
         ) as bar:
             task = bar.add_task(f"importing {file.name}", total=file.stat().st_size)
@@ -897,7 +893,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
     return command
 
 
-from paceline.ingest.sources import ENTITIES  # noqa: E402  (the import commands, one per entity)
+from paceline.ingest.entity_names import ENTITIES  # noqa: E402  (the import commands, one each)
 
 for _entity in ENTITIES:
     import_app.command(_entity)(_import_command(_entity))
@@ -986,7 +982,7 @@ def _fail_if_failed(result: ImportResult) -> None:
 
 
 def _print_import_result(r: ImportResult) -> None:
-    table = Table(title=f"{r.file} -> {r.entity} (source {r.source!r})", title_justify="left")
+    table = new_table(title=f"{r.file} -> {r.entity} (source {r.source!r})", title_justify="left")
     names = ("read", "inserted", "updated", "unchanged", "duplicate", "skipped", "rejected")
     for name in names:
         table.add_column(name, justify="right")

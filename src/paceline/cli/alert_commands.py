@@ -11,10 +11,10 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from paceline import clock
 from paceline.cli import JSON_OPTION, _ctx, app, err, handles_errors, out
+from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analyses and the store load when a command runs
     from paceline.config import Settings
@@ -108,7 +108,7 @@ def log_command(
     if not records:
         out.print("No deliveries" + (" failed." if failed else " yet."))
         return
-    table = Table(title="Alert deliveries (times in UTC)", title_justify="left")
+    table = new_table(title="Alert deliveries (times in UTC)", title_justify="left")
     for name in ("found", "channel", "to", "rep", "alert", "period", "status", "tries", "error"):
         table.add_column(name)
     for record in records:

@@ -6,11 +6,10 @@ import datetime as dt
 import json
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.errors import InputError
+from paceline.terminal import escape, new_table
 
 
 def _since(text: str | None) -> dt.datetime | None:
@@ -51,7 +50,7 @@ def audit_log(
     if as_json:
         out.print_json(dumps(page))
         return
-    table = Table(title=f"Audit log ({len(page.items)} of {page.total})")
+    table = new_table(title=f"Audit log ({len(page.items)} of {page.total})")
     for name in ("when (UTC)", "who", "face", "what", "action", "before", "after"):
         table.add_column(name)
     for e in page.items:

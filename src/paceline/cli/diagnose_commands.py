@@ -11,7 +11,6 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.diagnosis_options import AS_OF_OPTION, PERIOD_OPTION, option_window
@@ -33,6 +32,7 @@ from paceline.describe import (
     verdict_text,
 )
 from paceline.errors import UserInputError
+from paceline.terminal import new_table
 
 if TYPE_CHECKING:
     from paceline.analytics.diagnose import RepDiagnosis, TeamDiagnosis
@@ -107,7 +107,7 @@ def print_brief(settings: Settings, d: RepDiagnosis, *, stats: bool = False) -> 
 
 
 def _print_funnel(d: RepDiagnosis, stats: bool) -> None:
-    table = Table(title="Funnel", title_justify="left")
+    table = new_table(title="Funnel", title_justify="left")
     table.add_column("step")
     names = ["count", "conversion", "peers", "verdict"] + (["p"] if stats else [])
     for name in [*names, "median days", "peers' days"]:
@@ -139,7 +139,7 @@ def _print_equation(d: RepDiagnosis, stats: bool) -> None:
     if not e.applicable:
         out.print(f"Revenue equation: not applicable ({e.reason})")
         return
-    table = Table(
+    table = new_table(
         title=f"Revenue equation: {number(e.revenue)} won against {number(e.reference_revenue)}"
         " at the peers' medians",
         title_justify="left",
@@ -174,7 +174,7 @@ def _signed(value: float | None) -> str:
 
 def _print_team(settings: Settings, result: TeamDiagnosis, stats: bool = False) -> None:
     who = f"team {result.team}" if result.team else "all reps"
-    table = Table(title=f"Diagnosis of {who}: {result.window.label}", title_justify="left")
+    table = new_table(title=f"Diagnosis of {who}: {result.window.label}", title_justify="left")
     for name in ("rep", "role", "findings", "coaching"):
         table.add_column(name)
     for d in result.reps:

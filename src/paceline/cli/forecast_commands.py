@@ -10,11 +10,11 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.pipeline_commands import money
 from paceline.cli.track_commands import AS_OF_OPTION
+from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analyses (NumPy) load when the command runs
     from paceline.analytics.backtest import Backtest
@@ -119,7 +119,7 @@ def print_forecast(f: Forecast) -> None:
                 f"{', '.join(f.untargeted_reps)}: {money(f.untargeted_won_so_far or 0.0)} won "
                 "so far is revenue no target covers."
             )
-    parts = Table(title="Where it comes from (expected values)", title_justify="left")
+    parts = new_table(title="Where it comes from (expected values)", title_justify="left")
     parts.add_column("part")
     parts.add_column("revenue", justify="right")
     parts.add_column("how", ratio=2)
@@ -200,7 +200,7 @@ def new_deals_text(n: NewDeals) -> str:
 
 
 def _print_stages(f: Forecast) -> None:
-    table = Table(title="Open pipeline by stage", title_justify="left")
+    table = new_table(title="Open pipeline by stage", title_justify="left")
     table.add_column("stage")
     for name in ("history stays", "won", "win rate", "median days to win"):
         table.add_column(name, justify="right")
@@ -225,7 +225,7 @@ def _print_deals(f: Forecast) -> None:
     if not f.open_deals:
         out.print("No open deals.")
         return
-    table = Table(title=f"The {TOP_DEALS} open deals worth most", title_justify="left")
+    table = new_table(title=f"The {TOP_DEALS} open deals worth most", title_justify="left")
     table.add_column("deal")
     table.add_column("stage")
     for name in ("days in stage", "amount", "chance in time", "CRM", "expected"):
@@ -254,7 +254,7 @@ def print_backtest(b: Backtest) -> None:
     if not b.rows:
         out.print(f"{title}: no period has enough history before it.")
     else:
-        table = Table(title=title, title_justify="left")
+        table = new_table(title=title, title_justify="left")
         table.add_column("period")
         table.add_column("forecast at")
         for name in ("actual", "Paceline P50", "P10 - P90", "inside", "weighted pipeline"):
@@ -277,7 +277,7 @@ def print_backtest(b: Backtest) -> None:
                 money(r.run_rate),
             )
         out.print(table)
-    scores = Table(title="Scores over the forecasts", title_justify="left")
+    scores = new_table(title="Scores over the forecasts", title_justify="left")
     scores.add_column("method")
     for name in ("forecasts", "WAPE", "bias", "P10-P90 coverage"):
         scores.add_column(name, justify="right")

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.table import Table
-
 from paceline.cli import out
 from paceline.cli.diagnosis_options import analysis_command
+from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analysis loads when the command runs (analysis_command)
     from paceline.analytics.funnel import Funnel, FunnelStep
@@ -25,7 +24,7 @@ VERDICT_TEXT = {"weak": "weak", "too_few": "too few", "none": "fine"}
 def print_funnel(result: Funnel) -> None:
     compared = bool(result.compared_with)
     out.print(_title(result), highlight=False)
-    table = Table(title_justify="left")
+    table = new_table(title_justify="left")
     table.add_column("step")
     table.add_column(_who(result), justify="right")
     table.add_column("conversion", justify="right")

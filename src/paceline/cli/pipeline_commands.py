@@ -10,7 +10,6 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.diagnosis_options import (
@@ -20,6 +19,7 @@ from paceline.cli.diagnosis_options import (
     analysis_command,
     as_of_day,
 )
+from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analyses load when their command runs
     from paceline.analytics.flow import CountValue, FlowReport, FlowWeek
@@ -71,7 +71,7 @@ def print_stalled(report: StalledReport) -> None:
     if not report.deals:
         out.print(f"{title}. Nothing is stalled.")
     else:
-        table = Table(title=title, title_justify="left")
+        table = new_table(title=title, title_justify="left")
         for name in ("rep", "deal (account)", "stage"):
             table.add_column(name)
         table.add_column("amount", justify="right")
@@ -151,7 +151,7 @@ def print_flow(report: FlowReport) -> None:
         f"Pipeline flow — {_who(report.team, report.rep)}, {report.window.label} "
         f"({report.window.spec}), by ISO week"
     )
-    table = Table(title=title, title_justify="left")
+    table = new_table(title=title, title_justify="left")
     table.add_column("week")
     table.add_column("prospects in", justify="right")
     table.add_column("opps in", justify="right")

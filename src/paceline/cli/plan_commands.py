@@ -11,11 +11,11 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.dates import DAY_METAVAR, parse_day
 from paceline.errors import UserInputError, did_you_mean
+from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analyses and services load when a command runs
     from paceline.analytics.plan import Plan, StepTarget, TargetList
@@ -168,7 +168,7 @@ def _print_plan(p: Plan) -> None:
         highlight=False,
     )
     cascade = (p.revenue_target, *reversed(p.steps))
-    team = Table(
+    team = new_table(
         title="Targets for the team (counts rounded up; quarter and month are averages, "
         f"week = {p.work_days_per_week} business days)",
         title_justify="left",
@@ -180,7 +180,7 @@ def _print_plan(p: Plan) -> None:
     for step in cascade:
         team.add_row(step.metric, _rate_cell(step), *_cells(step))
     out.print(team)
-    rep = Table(
+    rep = new_table(
         title=f"Targets per full-weight rep of the roles carrying each step (the team counts "
         f"{_weight(p.total_weight)}; below 1 a day: one every N business days)",
         title_justify="left",
@@ -229,7 +229,7 @@ def _figure(value: float) -> str:
 def _print_rates(p: Plan) -> None:
     if not p.rates:
         return
-    table = Table(title="Conversion rates", title_justify="left")
+    table = new_table(title="Conversion rates", title_justify="left")
     table.add_column("step")
     table.add_column("rate", justify="right")
     table.add_column("source")
@@ -263,7 +263,7 @@ def _print_weights(p: Plan) -> None:
     partial = [r for r in p.reps if r.weight < 1 - 1e-9 or r.weight > 1 + 1e-9]
     if not partial:
         return
-    table = Table(
+    table = new_table(
         title="Reps below full weight (their targets are scaled)",
         title_justify="left",
     )
@@ -279,7 +279,7 @@ def _print_weights(p: Plan) -> None:
 
 
 def _print_months(p: Plan) -> None:
-    table = Table(
+    table = new_table(
         title="Each month of the year (team, shared by business days, rounded up)",
         title_justify="left",
     )
@@ -395,7 +395,7 @@ def _print_targets(result: TargetList) -> None:
     else:
         p = result.period
         title = f"Targets for the {p.kind} {p.start}..{p.last_day}"
-    table = Table(title=title, title_justify="left")
+    table = new_table(title=title, title_justify="left")
     for name in ("rep", "metric", "period", "from", "to"):
         table.add_column(name)
     table.add_column("target", justify="right")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
-from rich.table import Table
-
 from paceline.cli import JSON_OPTION, app, handles_errors, out
+from paceline.terminal import escape, new_table
 
 
 @app.command("plugins")
@@ -21,7 +19,7 @@ def plugins_command(as_json: bool = JSON_OPTION) -> None:
     if as_json:
         out.print_json(dumps({"plugins": found, "failures": failed}))
         return
-    table = Table("plugin", "package", "import sources", "alert channels", "hooks")
+    table = new_table("plugin", "package", "import sources", "alert channels", "hooks")
     for info in found:
         package = f"{info.package} {info.version}" if info.package else "built in"
         table.add_row(

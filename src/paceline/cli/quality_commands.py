@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.table import Table
-
 from paceline.cli import out
 from paceline.cli.diagnosis_options import analysis_command
+from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analyses load when their command runs (analysis_command)
     from paceline.analytics.equation import EquationReport, RepEquation
@@ -33,7 +32,7 @@ def print_equation(report: EquationReport) -> None:
     if len(report.reps) == 1:
         _print_rep_equation(title, report.reps[0])
         return
-    table = Table(title=title, title_justify="left")
+    table = new_table(title=title, title_justify="left")
     table.add_column("rep")
     table.add_column("role")
     for name in ("revenue", "reference", "vs ref"):
@@ -78,7 +77,7 @@ def _unnamed_note(eq: RepEquation) -> str:
 
 
 def _print_rep_equation(title: str, eq: RepEquation) -> None:
-    table = Table(title=f"{title} ({eq.role}, {len(eq.peers)} peers)", title_justify="left")
+    table = new_table(title=f"{title} ({eq.role}, {len(eq.peers)} peers)", title_justify="left")
     table.add_column("factor")
     for name in ("rep", "reference", "vs ref", "contribution"):
         table.add_column(name, justify="right")
@@ -129,7 +128,7 @@ def print_quality(report: QualityReport) -> None:
     from paceline.analytics.quality import LOW_SELLING_TIME
 
     title = f"Busy vs productive: {_scope(report.window, report.team, report.rep)}"
-    table = Table(title=title, title_justify="left")
+    table = new_table(title=title, title_justify="left")
     table.add_column("rep")
     table.add_column("role")
     for name in ("selling", "hours", "attempts", "vs peers"):
@@ -205,7 +204,7 @@ def print_when(result: WhenToSell) -> None:
         f"When to sell: {_scope(result.window, result.team, result.rep)} "
         f"(local time, {result.timezone}): connect rate / calls"
     )
-    table = Table(title=title, title_justify="left")
+    table = new_table(title=title, title_justify="left")
     table.add_column("hour")
     days = sorted({c.weekday for c in result.cells})
     for day in days:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from paceline.cli import (
     JSON_OPTION,
@@ -21,6 +20,7 @@ from paceline.cli import (
     import_app,
     out,
 )
+from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the importer loads when the command runs
     from paceline.ingest.crm.salesforce_folder import FolderImport
@@ -95,7 +95,7 @@ def import_salesforce(
 def _print_folder(done: FolderImport, verbose: bool) -> None:
     from paceline.ingest.crm.salesforce_folder import COUNTS
 
-    table = Table(title=f"{done.folder} -> Paceline (Salesforce)", title_justify="left")
+    table = new_table(title=f"{done.folder} -> Paceline (Salesforce)", title_justify="left")
     table.add_column("object")
     for name in COUNTS:
         table.add_column(name, justify="right")

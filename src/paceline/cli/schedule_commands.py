@@ -16,12 +16,12 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from paceline import clock
 from paceline.cli import JSON_OPTION, _ctx, app, err, handles_errors, out
 from paceline.cli.web_commands import user_app
 from paceline.errors import UserInputError
+from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the scheduler (analyses, reports) loads when a command runs
     from paceline.scheduling import Outcome
@@ -139,7 +139,7 @@ def jobs_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     if not statuses:
         out.print("No jobs configured (add [[jobs]] to paceline.toml).")
         return
-    table = Table(title="Jobs (times in UTC)", title_justify="left")
+    table = new_table(title="Jobs (times in UTC)", title_justify="left")
     for name in ("job", "kind", "when", "channel", "last run", "outcome", "next run"):
         table.add_column(name)
     for s in statuses:

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from paceline.cli import JSON_OPTION, _ctx, _print_import_result, app, err, handles_errors, out
 from paceline.errors import UserInputError
+from paceline.terminal import new_table
 
 if TYPE_CHECKING:
     from paceline.ingest.sync import SyncResult
@@ -92,7 +92,7 @@ def _print_result(result: SyncResult) -> None:
 
 
 def _print_statuses(found: list[SyncStatus]) -> None:
-    table = Table(title="CRM syncs", title_justify="left")
+    table = new_table(title="CRM syncs", title_justify="left")
     for name in ("source", "last run", "status", "fetched", "read", "inserted", "updated"):
         table.add_column(name, justify="left" if name in ("source", "last run") else "right")
     table.add_column("rejected", justify="right")

@@ -11,11 +11,10 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.dates import DAY_METAVAR, parse_day
+from paceline.terminal import escape, new_table
 
 if TYPE_CHECKING:  # the analysis (NumPy, SciPy) loads when the command runs
     from paceline.analytics.tipping import Interval, TippingPoint
@@ -88,7 +87,7 @@ def print_tipping(r: TippingPoint) -> None:
         if r.line_slope is not None:
             out.print(line_sentence(r), highlight=False)
         return
-    table = Table(title_justify="left")
+    table = new_table(title_justify="left")
     table.add_column("")
     table.add_column("estimate", justify="right")
     table.add_column(f"{r.confidence:.0%} interval", justify="right")
@@ -162,7 +161,7 @@ def line_sentence(r: TippingPoint) -> str:
 
 
 def _print_lags(r: TippingPoint) -> None:
-    table = Table(title="Lag measured (same activity weeks for each)", title_justify="left")
+    table = new_table(title="Lag measured (same activity weeks for each)", title_justify="left")
     table.add_column("lag (weeks)", justify="right")
     table.add_column("rep-weeks", justify="right")
     table.add_column("R\u00b2 of the hinge", justify="right")

@@ -10,12 +10,12 @@ import datetime as dt
 from typing import TYPE_CHECKING, cast
 
 import typer
-from rich.table import Table
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.dates import DAY_METAVAR, parse_day
 from paceline.describe import measured_text, metric_text, unknown_amounts_text
 from paceline.errors import UserInputError, did_you_mean
+from paceline.terminal import new_table
 from paceline.terminal import number_cell as _number
 
 if TYPE_CHECKING:  # the analyses (SciPy) load when a command runs
@@ -96,7 +96,7 @@ def _print_scorecard(card: Scorecard) -> None:
         f"{card.business_days_elapsed} of {card.business_days_total} "
         f"({card.business_days_remaining} left)"
     )
-    table = Table(title=title, title_justify="left")
+    table = new_table(title=title, title_justify="left")
     table.add_column("metric")
     for name in ("actual", "target", "expected", "pace", "projected", "needed/day"):
         table.add_column(name, justify="right")
@@ -116,7 +116,7 @@ def _print_team(result: TeamScorecard) -> None:
         f"{who}: {result.period.kind} {result.period.label} as of {result.as_of}, "
         f"business day {result.business_days_elapsed} of {result.business_days_total}"
     )
-    table = Table(title=title, title_justify="left")
+    table = new_table(title=title, title_justify="left")
     for name in ("rep", "role", "metric"):
         table.add_column(name)
     for name in ("actual", "target", "expected", "pace", "projected", "needed/day"):
@@ -217,7 +217,7 @@ def _print_leaderboard(board: Leaderboard) -> None:
     if not board.groups:
         out.print(f"{board.label}: nobody to rank{scope}")
         return
-    table = Table(show_header=False, box=None)
+    table = new_table(show_header=False, box=None)
     total = measured_text(board.total, board.unit) + _unknown_cell(board.amounts_unknown)
     table.add_row("total", total)
     out.print(table)
@@ -230,7 +230,7 @@ def _group_title(group: str) -> str:
 
 
 def _print_group(board: Leaderboard, rows: list[LeaderboardRow], title: str) -> None:
-    table = Table(title=title, title_justify="left")
+    table = new_table(title=title, title_justify="left")
     table.add_column("rank", justify="right")
     table.add_column("rep")
     table.add_column("team")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 
 import typer
-from rich.table import Table
 
 from paceline.auth.access import ROLES
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.errors import UserInputError
+from paceline.terminal import new_table
 
 user_app = typer.Typer(no_args_is_help=True, help="Manage users who log in to the web and API.")
 token_app = typer.Typer(no_args_is_help=True, help="Personal API tokens.")
@@ -167,7 +167,7 @@ def user_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     if as_json:
         out.print_json(dumps(users))
         return
-    table = Table()
+    table = new_table()
     for name in ("user", "role", "rep", "team", "active"):
         table.add_column(name)
     for u in users:
@@ -207,7 +207,7 @@ def token_list(ctx: typer.Context, username: str, as_json: bool = JSON_OPTION) -
     if as_json:
         out.print_json(dumps(tokens))
         return
-    table = Table()
+    table = new_table()
     for name in ("id", "name", "created", "last used", "revoked"):
         table.add_column(name)
     for t in tokens:
@@ -277,7 +277,7 @@ def kiosk_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     if as_json:
         out.print_json(dumps(links))
         return
-    table = Table()
+    table = new_table()
     for column in ("id", "team", "name", "created", "last used", "revoked"):
         table.add_column(column)
     for k in links:

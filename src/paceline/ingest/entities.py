@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from paceline.config import Settings
 from paceline.errors import did_you_mean
+from paceline.ingest.entity_names import Entity
 from paceline.ingest.fields import (
     MIN_YEAR,
     CurrencyCheck,
@@ -33,7 +34,6 @@ from paceline.ingest.fields import (
     parse_float,
     parse_text,
 )
-from paceline.ingest.sources import Entity
 from paceline.store.models import utcnow
 from paceline.store.names import default_role
 

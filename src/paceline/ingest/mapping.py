@@ -14,8 +14,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from paceline.ingest.sources import ENTITIES as ENTITIES  # defined beside the sources, so
-from paceline.ingest.sources import Entity as Entity  # the CLI lists them without Pydantic
+from paceline.ingest.entity_names import ENTITIES as ENTITIES  # defined alone, so the
+from paceline.ingest.entity_names import Entity as Entity  # CLI lists them without Pydantic
 
 
 class MappingError(ValueError):

@@ -14,23 +14,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from paceline.ingest.entity_names import ENTITIES as ENTITIES
+from paceline.ingest.entity_names import Entity as Entity
 
 if TYPE_CHECKING:
     from paceline.ingest.crm.jsonrows import CrmStage
     from paceline.ingest.mapping import Mapping
     from paceline.ingest.sync import Connector
 
-# What an import loads: one `paceline import` command each (re-exported by `ingest.mapping`).
-Entity = Literal["activities", "deals", "reps", "accounts", "contacts", "stage_history"]
-ENTITIES: tuple[Entity, ...] = (
-    "activities",
-    "deals",
-    "reps",
-    "accounts",
-    "contacts",
-    "stage_history",
-)
+# What an import loads: one `paceline import` command each (re-exported here and by
+# `ingest.mapping`; defined alone in `ingest.entity_names`, which `log` loads without this).
 
 # (line or record number, the values in header order, why the record cannot be trusted)
 Row = tuple[int, list[str], str | None]

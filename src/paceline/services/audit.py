@@ -7,13 +7,17 @@ Every service turns its principal into an `Actor` here, so the log names the use
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from paceline.auth.access import Principal
 from paceline.errors import Forbidden, InputError
 from paceline.store import audit
-from paceline.store.audit import ENTITIES, Actor, EntryPage, Face
+from paceline.store.audit import ENTITIES, Actor, Face
+
+if TYPE_CHECKING:
+    from paceline.store.audit_log import EntryPage
 
 OPERATOR_NAME = "operator"
 
@@ -49,4 +53,6 @@ def read(
         raise InputError("limit", f"must be between 1 and {audit.MAX_PAGE}")
     if offset < 0:
         raise InputError("offset", "must be 0 or more")
-    return audit.entries(engine, since=since, user=user, entity=entity, limit=limit, offset=offset)
+    from paceline.store.audit_log import entries  # loaded to read the log, not on each write
+
+    return entries(engine, since=since, user=user, entity=entity, limit=limit, offset=offset)

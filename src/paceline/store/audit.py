@@ -5,6 +5,10 @@ and `ingest` once per import run), inside the transaction of the change itself: 
 rolls back leaves no entry, and no face can make a change without one. `before` and `after`
 hold the changed fields only, as JSON; a creation has no `before`, a deletion no `after`.
 Secret columns (password hashes, token digests, CSRF tokens) are never read into it.
+
+Reading the log back (its entries and their pages) is `store.audit_log`: every write loads
+this module, `paceline log` included, and Python 3.11 compiles each dataclass's methods when
+the class is defined (about 5 M instructions a class; benchmarks/README.md, cli_startup).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, FromClause, func, insert, select
+from sqlalchemy import Connection, FromClause, insert, select
 
 from paceline.store.models import AuditEntry, utcnow
 
@@ -34,28 +38,6 @@ class Actor:
     name: str
     user_id: int | None
     face: Face
-
-
-@dataclass(frozen=True)
-class Entry:
-    id: int
-    at: dt.datetime
-    actor: str
-    user_id: int | None
-    face: str
-    entity: str
-    entity_id: str | None
-    action: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class EntryPage:
-    items: list[Entry]
-    total: int
-    limit: int
-    offset: int
 
 
 def _plain(value: Any) -> Any:
@@ -132,45 +114,3 @@ def write_change(
     if old == {} and new == {}:
         return
     write(conn, actor, entity, row_id, action, old, new)
-
-
-def entries(
-    engine: Engine,
-    *,
-    since: dt.datetime | None = None,
-    user: str | None = None,
-    entity: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> EntryPage:
-    """Entries newest first, filtered by time (UTC, naive), actor name and entity. Each entry's
-    time is read back as an aware UTC time, so every face writes the same instant the same way."""
-    limit = max(1, min(limit, MAX_PAGE))
-    query = select(*AuditEntry.__table__.columns)
-    if since is not None:
-        query = query.where(AuditEntry.at >= since)
-    if user is not None:
-        query = query.where(AuditEntry.actor == user)
-    if entity is not None:
-        query = query.where(AuditEntry.entity == entity)
-    with engine.connect() as conn:
-        total = conn.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = conn.execute(
-            query.order_by(AuditEntry.id.desc()).limit(limit).offset(max(0, offset))
-        ).all()
-    found = [
-        Entry(
-            int(r.id),
-            r.at.replace(tzinfo=dt.UTC),
-            r.actor,
-            r.user_id,
-            r.face,
-            r.entity,
-            r.entity_id,
-            r.action,
-            None if r.before is None else json.loads(r.before),
-            None if r.after is None else json.loads(r.after),
-        )
-        for r in rows
-    ]
-    return EntryPage(found, int(total), limit, max(0, offset))
