@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, event, insert, select
 from typer.testing import CliRunner
 
 from factories import AS_OF, NOV, build_tracking_team, calls_on
@@ -30,6 +30,8 @@ from paceline.calendar import BusinessCalendar
 from paceline.cli import app
 from paceline.config import Settings
 from paceline.errors import UserInputError
+from paceline.services.activities import Entry as ActivityInput
+from paceline.services.activities import log_activity
 from paceline.services.reps import add_rep
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.engine import make_engine
@@ -66,6 +68,39 @@ def test_rep_scorecard_by_hand(team: Engine, settings: Settings) -> None:
 def test_unknown_rep_suggests_a_name(team: Engine, settings: Settings) -> None:
     with pytest.raises(UserInputError, match="did you mean 'Ana'"):
         rep_scorecard(team, settings, "Anna", "month", AS_OF)
+
+
+def test_rep_scorecard_checks_the_rollup_on_its_own_connection(
+    team: Engine, settings: Settings
+) -> None:
+    """A current rollup is checked on the card's own connection: one check-out per card
+    (two before). An activity logged after a card is in the next card at once: the check
+    finds the rollup behind and brings it up to date before reading."""
+    checkouts: list[object] = []
+
+    def count(*args: Any) -> None:
+        checkouts.append(args[0])
+
+    def conversations() -> float:
+        card = rep_scorecard(team, settings, "Ana", "month", AS_OF)
+        return {line.metric: line.pace.actual for line in card.lines}["conversations"]
+
+    assert conversations() == 14  # brings the rollup up to date if it was not
+    event.listen(team.pool, "checkout", count)
+    try:
+        assert conversations() == 14
+        assert len(checkouts) == 1
+        entry = ActivityInput(
+            rep="Ana",
+            kind="call",
+            occurred_at=dt.datetime(2026, 11, 17, 10, 0),
+            outcome="conversation",
+            has_ask=True,
+        )
+        log_activity(team, settings, entry)
+        assert conversations() == 15
+    finally:
+        event.remove(team.pool, "checkout", count)
 
 
 def test_rep_scorecard_by_id(team: Engine, settings: Settings) -> None:

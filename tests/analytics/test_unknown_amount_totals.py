@@ -7,9 +7,10 @@ The world and its hand-counted truths: tests/unknown_amounts_org.py.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from paceline.analytics.leaderboard import leaderboard
 from paceline.analytics.metrics import amounts_unknown, metric_totals, ratio_parts
@@ -49,6 +50,38 @@ def test_metric_totals_sum_known_amounts_and_count_the_rest(
     created = "pipeline_created"
     assert (totals.get(ana, created), totals.amounts_unknown([ana], created)) == (5_000, 3)
     assert by_query == {ana: 2, ben: 2}  # the separate count agrees with the one in the sum
+
+
+def test_metrics_on_the_same_deals_read_them_once(engine: Engine, wider: Settings) -> None:
+    """Deals won and revenue (won deals by close day) are one read of the deals, and so are
+    deals created and pipeline created (every status by creation day): two statements for
+    the four metrics, and every number as counted by hand in unknown_amounts_org."""
+    reps = build_unknown_amounts_org(engine, wider)
+    ana, ben, cy = reps["Ana"], reps["Ben"], reps["Cy"]
+    ensure_rollup(engine, wider)
+    names = ["revenue", "deals_won", "pipeline_created", "opportunities_created"]
+    read: list[str] = []
+
+    def count(*args: Any) -> None:
+        if re.search(r"\bFROM deal\b", args[2]):
+            read.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with engine.connect() as conn:
+            totals = metric_totals(conn, wider, names, JULY, AFTER_AS_OF)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(read) == 2
+    figures = {
+        rep: [(totals.get(rep, n), totals.amounts_unknown([rep], n)) for n in names]
+        for rep in (ana, ben, cy)
+    }
+    assert figures == {
+        ana: [(5_000, 2), (4, 0), (5_000, 3), (5, 0)],
+        ben: [(20_000, 2), (3, 0), (20_000, 2), (3, 0)],
+        cy: [(0, 0), (0, 0), (0, 0), (0, 0)],
+    }
 
 
 def test_scorecard_lines_say_how_many_deals_their_sums_left_out(

@@ -5,7 +5,8 @@ metric means the same thing on every page. Where each number comes from:
 - counts and sums of activities: the `metric_day` rollup (see `rollup`);
 - distinct counts of activities: the activities themselves, through the rep/day index;
 - deal metrics: the deals, dated by creation or close in the business time zone and credited
-  to the owner or to whoever sourced the deal;
+  to the owner or to whoever sourced the deal; metrics on the same deals (the same date,
+  status and credit: deals won and revenue) are read together, in one statement;
 - sums of deal amounts add the deals with an amount: one the CRM left empty is unknown, not
   0, and `amounts_unknown` counts those a sum left out, so a face can say so;
 - ratios: computed from their two parts' totals; None (no data, never 0%) when there is
@@ -222,20 +223,67 @@ def metric_totals(
         whole = {m.name for m in metrics if _is_count(m)}
         for rep_id, name, value in _rolled_totals(conn, rolled, whole, start, end, reps):
             values[rep_id][name] = float(value)
+    deals: dict[_DealKey, list[tuple[int, int, Any, int]]] = {}
     for metric in metrics:
         if is_additive_activity_metric(metric):
             continue
-        if metric.source == "activities":
-            bounds: dict[str, Any] = {"start": start, "end": end}
-        else:
-            first, after = utc_bounds(settings, start, end)
-            bounds = {"first": first, "after": after}
+        if metric.source == "deals":
+            _deal_rows(conn, settings, metric, start, end, reps, deals)
+            summed = metric.aggregate == "sum"
+            for rep_id, count, amount, with_amount in deals[_deal_key(metric)]:
+                values[rep_id][metric.name] = float((amount or 0) if summed else count)
+                if summed and count - with_amount:
+                    unknown[rep_id][metric.name] = count - with_amount
+            continue
+        bounds: dict[str, Any] = {"start": start, "end": end}
         totals = _totals_statement(settings, metric, for_reps)
         for rep_id, value, missing in conn.execute(totals, {**bounds, **reps}).all():
             values[int(rep_id)][metric.name] = float(value or 0)
             if missing:
                 unknown[int(rep_id)][metric.name] = int(missing)
     return MetricTotals(start, end, dict(values), dict(unknown))
+
+
+# The deals a deal metric reads: (date column, status, credit). Metrics that agree on them
+# read the same rows and differ only in what they take from them (a count, a sum).
+_DealKey = tuple[str | None, str | None, str]
+
+
+def _deal_key(metric: MetricSettings) -> _DealKey:
+    return metric.date, metric.status, metric.credit
+
+
+def _deal_rows(
+    conn: Connection,
+    settings: Settings,
+    metric: MetricSettings,
+    start: dt.date,
+    end: dt.date,
+    reps: dict[str, Any],
+    read: dict[_DealKey, list[tuple[int, int, Any, int]]],
+) -> None:
+    """Per credited rep, (rep, deals, summed amount, deals with an amount) of the deals
+    `metric` reads, into `read` unless already there.
+
+    Why one statement for every metric on the same deals: the won deals' count and their
+    revenue (a sales rep's scorecard has both) were two statements with the same filter, a
+    round trip and about 0.1-0.2 ms of CPU each on PostgreSQL. Both numbers come out as
+    before: the count is the same count, the sum adds the same rows (amounts are exact
+    decimals), and the deals without an amount are the count less those with one."""
+    key = _deal_key(metric)
+    if key in read:
+        return
+    first, after = utc_bounds(settings, start, end)
+    for_reps = bool(reps)
+    statement = derive(
+        settings, ("metrics.deal_rows", key, for_reps), lambda: _deal_statement(metric, for_reps)
+    )
+    read[key] = [
+        (int(rep_id), int(count), amount, int(with_amount))
+        for rep_id, count, amount, with_amount in conn.execute(
+            statement, {"first": first, "after": after, **reps}
+        )
+    ]
 
 
 TotalsReader = Callable[
@@ -517,16 +565,11 @@ def _rep_filter(query: Select[Any, Any, Any], rep: Any, for_reps: bool) -> Selec
 def _totals_statement(
     settings: Settings, metric: MetricSettings, for_reps: bool
 ) -> Select[int | None, Any, Any] | Select[int, int, int]:
-    """A metric's totals per rep, with bound days (`start`/`end` for activities,
-    `first`/`after` for deals) and reps (`rep_ids`); built once per configuration."""
+    """A distinct count of activities per rep, with bound days (`start`/`end`) and reps
+    (`rep_ids`); built once per configuration (deal metrics: `_deal_rows`)."""
 
     def build() -> Select[int | None, Any, Any] | Select[int, int, int]:
-        query = (
-            _distinct_totals(settings, metric)
-            if metric.source == "activities"
-            else _deal_totals(metric)
-        )
-        return _for_reps(query, metric, for_reps)
+        return _for_reps(_distinct_totals(settings, metric), metric, for_reps)
 
     return derive(settings, ("metrics.totals", metric.name, for_reps), build)
 
@@ -543,15 +586,13 @@ def _distinct_totals(settings: Settings, metric: MetricSettings) -> Select[int, 
     return query.group_by(Activity.rep_id)
 
 
-def _deal_totals(metric: MetricSettings) -> Select[int | None, Any, Any]:
-    """Per credited rep: the count or sum, and how many deals a sum left out (no amount)."""
+def _deal_statement(metric: MetricSettings, for_reps: bool) -> Select[Any, Any, Any, Any]:
+    """`_deal_rows`'s statement: per credited rep, the deals, their summed amount and how
+    many have an amount, with bound instants (`first`/`after`) and reps (`rep_ids`)."""
     credit = deal_credit_column(metric)
     dated = deal_date_column(metric)
-    summed = metric.aggregate == "sum"
-    measure = func.sum(Deal.amount) if summed else func.count()
-    missing = func.count() - func.count(Deal.amount) if summed else literal(0)
-    return (
-        select(credit, measure, missing)
+    query = (
+        select(credit, func.count(), func.sum(Deal.amount), func.count(Deal.amount))
         .where(
             credit.is_not(None),
             dated >= bindparam("first"),
@@ -560,6 +601,7 @@ def _deal_totals(metric: MetricSettings) -> Select[int | None, Any, Any]:
         )
         .group_by(credit)
     )
+    return query.where(credit.in_(bindparam("rep_ids", expanding=True))) if for_reps else query
 
 
 def amounts_unknown(

@@ -116,14 +116,30 @@ def ensure_rollup(engine: Engine, settings: Settings) -> RollupRefresh:
         return refresh
     wanted = fingerprint(settings)
     with read_connection(engine) as conn:
-        stored, marked, contacts_marked = conn.execute(_STATE).one()
-    if stored == wanted and not marked and not contacts_marked:
+        current = _is_current(conn, wanted)
+    if current:
         return RollupRefresh(rebuilt=False, rep_days=0)
     with engine.begin() as conn:
         _take_lock(conn)
         if _stored_fingerprint(conn) != wanted:
             return _rebuild(conn, settings, wanted)
         return _refresh_marked(conn, settings)
+
+
+def rollup_is_current(engine: Engine, conn: Connection, settings: Settings) -> bool:
+    """Whether `ensure_rollup(engine, settings)` would have nothing to do, read on `conn`,
+    a connection of `engine` the caller holds for its own reads (False on a read replica,
+    whose refresh runs on the primary: ask `ensure_rollup`).
+
+    Why: an analysis that reads on one connection (a rep's scorecard) checked the rollup on
+    a connection of its own first, a check-out and check-in more per request; it now asks
+    this on its connection, and calls `ensure_rollup` only when it answers False."""
+    return primary_of(engine) is engine and _is_current(conn, fingerprint(settings))
+
+
+def _is_current(conn: Connection, wanted: str) -> bool:
+    stored, marked, contacts_marked = conn.execute(_STATE).one()
+    return bool(stored == wanted and not marked and not contacts_marked)
 
 
 # Whether the rollup is current, in one statement (every analysis asks): the stored

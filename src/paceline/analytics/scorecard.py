@@ -40,7 +40,7 @@ from paceline.analytics.pacing import (
     windows_by_start,
 )
 from paceline.analytics.pacing import status as pace_status
-from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.rollup import ensure_rollup, rollup_is_current
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.collector import fewer_collections
@@ -129,10 +129,19 @@ def rep_scorecard(
 
     By id for a caller that has resolved the name already (the API's access check reads every
     rep's name for that): one row read instead of the whole roster a second time."""
-    ensure_rollup(engine, settings)
     with read_connection(engine) as conn:  # one connection for the roster and the numbers
-        matches = _roster_of(conn, rep)
-        return _read_scorecards(conn, settings, matches, period_kind, as_of)[0][0]
+        if rollup_is_current(engine, conn, settings):  # what nearly every request finds
+            return _rep_scorecard(conn, settings, rep, period_kind, as_of)
+    ensure_rollup(engine, settings)
+    with read_connection(engine) as conn:
+        return _rep_scorecard(conn, settings, rep, period_kind, as_of)
+
+
+def _rep_scorecard(
+    conn: Connection, settings: Settings, rep: str | int, period_kind: PeriodKind, as_of: dt.date
+) -> Scorecard:
+    matches = _roster_of(conn, rep)
+    return _read_scorecards(conn, settings, matches, period_kind, as_of)[0][0]
 
 
 def _roster_of(conn: Connection, rep: str | int) -> list[RosterRep]:
