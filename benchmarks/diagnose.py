@@ -26,9 +26,10 @@ printed met / not met with the ratio to the goal, beside the same cases read the
 (`aggregates.raw_reads()`, `--raw-runs` rounds, 0 skips them). Then the values are checked:
 for every rep, account and step, the first and last event and the count in the window from
 the aggregates equal raw SQL compiled independently (`tracking.raw_condition`); per rep, the
-distinct prospects and the activities, Asks and engaged outcomes per kind equal raw SQL; and
-the team funnel, team diagnosis and rep brief equal their raw-path results. A difference is a
-problem: a `PROBLEM:` line and a non-zero exit.
+distinct prospects and the activities, Asks and engaged outcomes per kind equal raw SQL; per
+rep, UTC hour (and midnight minute) the five counts of `hour_day` (when to sell) equal raw
+SQL; and the team funnel, team diagnosis, rep brief and when-to-sell equal their raw-path
+results. A difference is a problem: a `PROBLEM:` line and a non-zero exit.
 
 Run it through ``benchmarks/run.py --only diagnose`` (``make bench``) or directly:
 ``python benchmarks/diagnose.py --scales 1M --no-postgres``.
@@ -272,8 +273,12 @@ def cross_check(engine: Any, settings: Settings, window: Window, sdr: str) -> tu
         checked += len(raw_kinds) * 3
         if kinds != raw_kinds:
             problems.append("activities, Asks or engaged per rep and kind differ")
+        hours_checked, hours_differ = _check_hours(conn, settings, bounds)
+        checked += hours_checked
+        problems += hours_differ
     analyses: dict[str, Callable[[], object]] = {
         "team funnel": lambda: funnel(engine, settings, window, team=TEAM),
+        "when to sell": lambda: when_to_sell(engine, settings, window, team=TEAM),
         "team diagnosis": lambda: diagnose_team(engine, settings, window, TEAM),
         "rep brief": lambda: diagnose_rep(engine, settings, window, sdr),
     }
@@ -285,6 +290,63 @@ def cross_check(engine: Any, settings: Settings, window: Window, sdr: str) -> tu
         if value != expected:
             problems.append(f"{name}: the aggregates' result differs from the raw path's")
     return checked, problems
+
+
+def _check_hours(conn: Any, settings: Settings, bounds: dict[str, Any]) -> tuple[int, list[str]]:
+    """`hour_day` against raw SQL: per rep, UTC hour and midnight minute (-1: none) of the
+    window, the activities, calls, connected calls, outreach attempts and engaged attempts."""
+    from sqlalchemy import text
+
+    from paceline.analytics.hours import CALLS_METRIC, candidate_minutes
+
+    calls = tracking.raw_condition(settings, settings.metric(CALLS_METRIC))
+    connected = ", ".join(f"'{o}'" for o in sorted(settings.connected_outcomes)) or "NULL"
+    kinds = ", ".join(f"'{k}'" for k in sorted(settings.selling_kinds)) or "NULL"
+    minutes = ", ".join(str(m) for m in candidate_minutes(settings))
+    if conn.dialect.name == "sqlite":
+        hour = "strftime('%Y-%m-%d %H', a.occurred_at)"
+        whole = "strftime('%f', a.occurred_at) = '00.000'"
+        minute = "CAST(strftime('%M', a.occurred_at) AS INTEGER)"
+        held_hour = "strftime('%Y-%m-%d %H', h.hour)"
+    else:
+        hour = "to_char(a.occurred_at, 'YYYY-MM-DD HH24')"
+        whole = "date_trunc('minute', a.occurred_at) = a.occurred_at"
+        minute = "CAST(extract(minute FROM a.occurred_at) AS INTEGER)"
+        held_hour = "to_char(h.hour, 'YYYY-MM-DD HH24')"
+    flag = f"CASE WHEN {whole} AND {minute} IN ({minutes}) THEN {minute} ELSE -1 END"
+    outreach = f"a.kind IN ({kinds})"
+    raw = {
+        (int(r), str(at), int(m)): tuple(int(v) for v in values)
+        for r, at, m, *values in conn.execute(
+            text(
+                f"SELECT a.rep_id, {hour}, {flag}, COUNT(*),"
+                f" SUM(CASE WHEN {calls} THEN 1 ELSE 0 END),"
+                f" SUM(CASE WHEN {calls} AND a.outcome IN ({connected}) THEN 1 ELSE 0 END),"
+                f" SUM(CASE WHEN {outreach} THEN 1 ELSE 0 END),"
+                f" SUM(CASE WHEN {outreach} AND a.engaged THEN 1 ELSE 0 END)"
+                " FROM activity a LEFT JOIN contact c ON c.id = a.contact_id"
+                " WHERE a.local_date >= :start AND a.local_date < :end"
+                f" GROUP BY a.rep_id, {hour}, {flag}"
+            ),
+            bounds,
+        )
+    }
+    held = {
+        (int(r), str(at), int(m)): tuple(int(v) for v in values)
+        for r, at, m, *values in conn.execute(
+            text(
+                f"SELECT h.rep_id, {held_hour}, h.minute, SUM(h.activities), SUM(h.calls),"
+                " SUM(h.conversations), SUM(h.attempts), SUM(h.engaged) FROM hour_day h"
+                " WHERE h.local_date >= :start AND h.local_date < :end"
+                f" GROUP BY h.rep_id, {held_hour}, h.minute"
+            ),
+            bounds,
+        )
+    }
+    if held == raw:
+        return len(raw) * 5, []
+    wrong = sorted(set(held.items()) ^ set(raw.items()))[:3]
+    return len(raw) * 5, [f"hour_day per rep, UTC hour and minute differs from raw SQL: {wrong}"]
 
 
 def _selling_condition(settings: Settings) -> str:

@@ -1269,3 +1269,40 @@ def test_sqlite_and_postgresql_agree(
         ensure_rollup(engine, custom)
         results.append((before, all_totals(engine, custom)))
     assert results[0] == results[1]
+
+
+def test_counts_over_whole_months_read_the_month_rows(engine: Engine, settings: Settings) -> None:
+    """A window from 15 Sep to 17 Nov holds one whole month (October): its counts are the
+    September days, October's month row (Dee's planted as 50, to show where it was read) and
+    November to date (Eve's November goes on past the window, so hers are her days). Sums
+    (selling minutes) are still read from the days."""
+    from factories import calls_on
+    from paceline.services.reps import add_rep
+
+    upgrade(engine)
+    dee = add_rep(engine, settings, "Dee", "sdr", team="East")
+    eve = add_rep(engine, settings, "Eve", "sdr", team="East")
+    plan = {
+        dee: {D(2026, 9, 14): 9, D(2026, 9, 20): 2, D(2026, 10, 5): 3, D(2026, 11, 3): 4},
+        eve: {D(2026, 9, 15): 1, D(2026, 10, 30): 5, D(2026, 11, 17): 6, D(2026, 11, 25): 8},
+    }
+    with engine.begin() as conn:
+        for rep, days in plan.items():
+            for day, n in days.items():
+                conn.execute(insert(Activity), calls_on(rep, day, n, "conversation"))
+    ensure_rollup(engine, settings)
+    with engine.begin() as conn:
+        conn.execute(
+            update(MetricMonth)
+            .where(MetricMonth.metric == "calls", MetricMonth.rep_id == dee)
+            .where(MetricMonth.month == D(2026, 10, 1))
+            .values(value=50)
+        )
+    start, end = D(2026, 9, 15), D(2026, 11, 18)
+    for reps in (None, [dee, eve]):
+        with engine.connect() as conn:
+            result = metric_totals(conn, settings, ["calls", "conversations"], start, end, reps)
+        assert result.values[dee] == {"calls": 2 + 50 + 4, "conversations": 2 + 3 + 4}
+        assert result.values[eve] == {"calls": 1 + 5 + 6, "conversations": 1 + 5 + 6}
+        if engine.dialect.name == "sqlite":  # by metric, then rep, as the days' rows came
+            assert list(result.values) == [dee, eve]

@@ -221,7 +221,7 @@ def metric_totals(
     reps = {"rep_ids": list(rep_ids)} if rep_ids is not None else {}
     if rolled:
         whole = {m.name for m in metrics if _is_count(m)}
-        for rep_id, name, value in _rolled_totals(conn, rolled, whole, start, end, reps):
+        for rep_id, name, value in _spanning_totals(conn, rolled, whole, start, end, reps):
             values[rep_id][name] = float(value)
     deals: dict[_DealKey, list[tuple[int, int, Any, int]]] = {}
     for metric in metrics:
@@ -362,6 +362,64 @@ class SpanTotals:
 def _is_count(metric: MetricSettings) -> bool:
     """A count of activities: whole numbers per rep and day, served by the rollup."""
     return is_additive_activity_metric(metric) and metric.aggregate == "count"
+
+
+def _spanning_totals(
+    conn: Connection,
+    names: list[str],
+    counts: Collection[str],
+    start: dt.date,
+    end: dt.date,
+    reps: dict[str, Any],
+) -> Iterable[tuple[int, str, float]]:
+    """`_rolled_totals`, with the counts of a window that holds whole calendar months read
+    as its first days (`metric_day`), the whole months (`metric_month`, one row per rep and
+    month) and its last month (month to date, as `_rolled_totals` reads it).
+
+    Why: a diagnosis reads its 180-day window's totals for a team and its peers many times
+    (coaching, funnels, the equation, busy-vs-productive); day by day that is ~125 business
+    days of rows per rep and metric, where the months give ~5 rows and the edges a month or
+    so of days. Only counts: whole numbers add up to the same sum in any order. The rows come
+    in `_rolled_totals`'s order on SQLite (by metric as listed, then rep); PostgreSQL's hash
+    aggregate promised no order.
+    """
+    first_month = start if start.day == 1 else shift_months(start.replace(day=1), 1)
+    last_month = (end - dt.timedelta(days=1)).replace(day=1)
+    counted = [n for n in names if n in counts]
+    if not counted or first_month >= last_month:
+        return _rolled_totals(conn, names, counts, start, end, reps)
+    summed: dict[tuple[int, str], float] = {}
+
+    def add(rows: Iterable[tuple[int, str, float]]) -> None:
+        for rep_id, name, value in rows:
+            summed[rep_id, name] = summed.get((rep_id, name), 0.0) + float(value)
+
+    others = [n for n in names if n not in counts]
+    if others:
+        add(_rolled_totals(conn, others, counts, start, end, reps))
+    if start < first_month:
+        add(_rolled_totals(conn, counted, counts, start, first_month, reps))
+    months = _MONTHS_FOR_REPS if reps else _MONTHS
+    bound = {"metrics": counted, "first": first_month, "last": last_month, **reps}
+    add(conn.execute(months, bound).all())
+    add(_rolled_totals(conn, counted, counts, last_month, end, reps))
+    position = {name: i for i, name in enumerate(names)}
+    ordered = sorted(summed, key=lambda key: (position[key[1]], key[0]))
+    return [(rep_id, name, summed[rep_id, name]) for rep_id, name in ordered]
+
+
+def _whole_months(for_reps: bool) -> Select[int, str, float]:
+    """The counts' whole months [first, last) per rep and metric, from `metric_month`."""
+    query = (
+        select(MetricMonth.rep_id, MetricMonth.metric, func.sum(MetricMonth.value))
+        .where(
+            MetricMonth.metric.in_(bindparam("metrics", expanding=True)),
+            MetricMonth.month >= bindparam("first"),
+            MetricMonth.month < bindparam("last"),
+        )
+        .group_by(MetricMonth.rep_id, MetricMonth.metric)
+    )
+    return _rep_filter(query, MetricMonth.rep_id, for_reps)
 
 
 def _rolled_totals(
@@ -560,6 +618,10 @@ def _rep_filter(query: Select[Any, Any, Any], rep: Any, for_reps: bool) -> Selec
     if for_reps:
         return query.where(rep.in_(bindparam("rep_ids", expanding=True)))
     return query
+
+
+_MONTHS = _whole_months(for_reps=False)
+_MONTHS_FOR_REPS = _whole_months(for_reps=True)
 
 
 def _totals_statement(

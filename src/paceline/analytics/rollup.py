@@ -11,6 +11,8 @@ few rows per rep-day, however long the history grows. Why maintained this way:
 Counts and sums add up across days; distinct counts do not: the diagnosis's aggregates
 (`aggregates`: first events per prospect and step, activities per kind) are kept by the same
 marks, in the same transaction, and their configuration is part of the same fingerprint.
+`hour_day` (when to sell's counts per UTC hour, `hours`) is kept by the same marks too,
+under a fingerprint of its own.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from paceline.analytics import aggregates
+from paceline.analytics import aggregates, hours
 from paceline.analytics.metric_sql import (
     activity_case,
     is_additive_activity_metric,
@@ -73,6 +75,7 @@ class RollupRefresh:
 
     rebuilt: bool
     rep_days: int
+    hours_rebuilt: bool = False  # `hour_day` alone, its own fingerprint having changed
 
 
 def rolled_up_metrics(settings: Settings) -> list[MetricSettings]:
@@ -115,15 +118,20 @@ def ensure_rollup(engine: Engine, settings: Settings) -> RollupRefresh:
             wait_for_replay(primary, engine)
         return refresh
     wanted = fingerprint(settings)
+    hours_wanted = hours.fingerprint(settings)
     with read_connection(engine) as conn:
-        current = _is_current(conn, wanted)
+        current = _is_current(conn, wanted, hours_wanted)
     if current:
         return RollupRefresh(rebuilt=False, rep_days=0)
     with engine.begin() as conn:
         _take_lock(conn)
         if _stored_fingerprint(conn) != wanted:
             return _rebuild(conn, settings, wanted)
-        return _refresh_marked(conn, settings)
+        refresh = _refresh_marked(conn, settings)
+        if hours.stored_fingerprint(conn) != hours_wanted:
+            hours.rebuild(conn, settings)
+            return RollupRefresh(rebuilt=False, rep_days=refresh.rep_days, hours_rebuilt=True)
+        return refresh
 
 
 def rollup_is_current(engine: Engine, conn: Connection, settings: Settings) -> bool:
@@ -134,18 +142,25 @@ def rollup_is_current(engine: Engine, conn: Connection, settings: Settings) -> b
     Why: an analysis that reads on one connection (a rep's scorecard) checked the rollup on
     a connection of its own first, a check-out and check-in more per request; it now asks
     this on its connection, and calls `ensure_rollup` only when it answers False."""
-    return primary_of(engine) is engine and _is_current(conn, fingerprint(settings))
+    return primary_of(engine) is engine and _is_current(
+        conn, fingerprint(settings), hours.fingerprint(settings)
+    )
 
 
-def _is_current(conn: Connection, wanted: str) -> bool:
-    stored, marked, contacts_marked = conn.execute(_STATE).one()
-    return bool(stored == wanted and not marked and not contacts_marked)
+def _is_current(conn: Connection, wanted: str, hours_wanted: str) -> bool:
+    stored, hours_stored, marked, contacts_marked = conn.execute(_STATE).one()
+    return bool(
+        stored == wanted and hours_stored == hours_wanted and not marked and not contacts_marked
+    )
 
 
 # Whether the rollup is current, in one statement (every analysis asks): the stored
-# fingerprint and whether anything is marked.
+# fingerprints (the rollup's, `hour_day`'s) and whether anything is marked.
 _STATE = select(
     select(RollupState.fingerprint).where(RollupState.id == 1).scalar_subquery(),
+    select(RollupState.fingerprint)
+    .where(RollupState.id == hours.FINGERPRINT_ROW)
+    .scalar_subquery(),
     select(RollupDirty.id).exists(),
     select(RollupDirtyContact.contact_id).exists(),
 )
@@ -175,6 +190,7 @@ def _rebuild(conn: Connection, settings: Settings, wanted: str) -> RollupRefresh
     _delete_frozen_marks(conn)
     conn.execute(delete(RollupState))
     conn.execute(insert(RollupState).values(id=1, fingerprint=wanted))
+    hours.rebuild(conn, settings)  # after the delete: it writes its own fingerprint row
     return RollupRefresh(rebuilt=True, rep_days=0)
 
 
@@ -190,6 +206,7 @@ def _refresh_marked(conn: Connection, settings: Settings) -> RollupRefresh:
         _recompute(conn, settings, scope=scope)
         _recompute_months(conn, scope=scope)
         aggregates.refresh(conn, settings, scope)
+        hours.refresh(conn, settings, scope)
     _delete_frozen_marks(conn)
     return RollupRefresh(rebuilt=False, rep_days=int(rep_days))
 
@@ -264,6 +281,7 @@ def rebuild_days(engine: Engine, settings: Settings, days: aggregates.DayRange) 
         _recompute(conn, settings, scope=days)
         _recompute_months(conn, scope=days)
         aggregates.rebuild_days(conn, settings, days)
+        hours.refresh(conn, settings, days)
         written = int(
             conn.scalar(
                 select(func.count()).select_from(MetricDay).where(days.holds(MetricDay.local_date))

@@ -475,6 +475,35 @@ class KindDay(Base):
     __table_args__ = ({"sqlite_with_rowid": False},)
 
 
+class HourDay(Base):
+    """Activities per rep, business day and UTC hour, with the counts "when to sell" shows.
+
+    When-to-sell groups a window's activities by UTC hour (then turns each hour into its
+    local weekday and hour in Python, DST-correct); reading every activity of a 180-day
+    window took 6.6 s at 10M activities. These rows hold the same five counts per UTC hour:
+    every activity, calls, connected calls, outreach attempts and engaged attempts. `minute`
+    is the minute past the hour of activities at a whole minute where local midnight can
+    fall in the zone (a date stored without a time, `timing.split_untimed`), else -1, so the
+    untimed are still told apart. Kept by the rollup's marks, with a fingerprint of its own
+    (`rollup_state` row 2), so a changed time zone or call definition rebuilds this table
+    alone.
+    """
+
+    __tablename__ = "hour_day"
+
+    rep_id: ColumnClause[int] = Column(Id, primary_key=True, autoincrement=False)
+    local_date: ColumnClause[dt.date] = Column(Date, primary_key=True)
+    hour: ColumnClause[dt.datetime] = Column(DateTime, primary_key=True)
+    minute: ColumnClause[int] = Column(Integer, primary_key=True, autoincrement=False)
+    activities: ColumnClause[int] = Column(Integer, nullable=False)
+    calls: ColumnClause[int] = Column(Integer, nullable=False)
+    conversations: ColumnClause[int] = Column(Integer, nullable=False)
+    attempts: ColumnClause[int] = Column(Integer, nullable=False)
+    engaged: ColumnClause[int] = Column(Integer, nullable=False)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
 class RollupDirty(Base):
     """A rep-day whose activities changed since `metric_day` was last brought up to date.
 
@@ -505,7 +534,8 @@ class RollupDirtyContact(Base):
 
 
 class RollupState(Base):
-    """Fingerprint of the metric definitions `metric_day` was built with (one row)."""
+    """Fingerprint of the metric definitions `metric_day` was built with (row 1), and of
+    what `hour_day` was built with (row 2: `hours.fingerprint`)."""
 
     __tablename__ = "rollup_state"
 
