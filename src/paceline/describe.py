@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.coaching import RuleCheck
     from paceline.analytics.diagnose import Finding, RepDiagnosis
     from paceline.analytics.funnel import Funnel, FunnelStep
+    from paceline.analytics.leaderboard import Leaderboard
     from paceline.analytics.stalled import RepStalled
     from paceline.config import Settings
 
@@ -645,3 +646,12 @@ TIMES = "\u00d7"  # the multiplication sign: "x0.23" would read as a letter
 def times_text(value: float | None) -> str:
     """A multiple of a reference: times sign and two decimals (a dash without a reference)."""
     return "—" if value is None else f"{TIMES}{value:.2f}"
+
+
+def board_unrecorded_text(board: Leaderboard) -> str:
+    """Why a leaderboard ranks nobody: the organisation's data has none of its metric."""
+    return (
+        f"{board.label}: not recorded. Nobody in the organisation has any"
+        f" {(board.unrecorded or board.label).lower()} up to {board.as_of}, so the CRM does not"
+        " record them: nobody is ranked, and no value is 0"
+    )

@@ -34,7 +34,9 @@ from paceline.calendar import BusinessCalendar, Period
 from paceline.cli import app
 from paceline.config import Settings
 from paceline.errors import UserInputError
+from paceline.services.reps import add_rep
 from paceline.store.engine import make_engine
+from paceline.store.migrate import upgrade
 from paceline.store.models import Activity
 
 
@@ -181,3 +183,63 @@ def test_cli_ranks_by_target_and_improvement(tmp_path: Any, settings: Settings) 
     assert "2026-10-01 to 2026-10-19" in shown.output
     bad = run("--by", "luck")
     assert bad.exit_code == 1 and "--by" in bad.output
+
+
+def _calls_without_connections(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Ana (SDR) 25 calls and Cy (AE) 22 in November 2026, none of them marked connected:
+    a CRM that records no call results (the Zoho export), as the import leaves it."""
+    upgrade(engine)
+    ids = {
+        name: add_rep(engine, settings, name, role) for name, role in [("Ana", "sdr"), ("Cy", "ae")]
+    }
+    rows = calls_rows(ids["Ana"], dt.date(2026, 11, 10), 25, "no_answer")
+    rows += calls_rows(ids["Cy"], dt.date(2026, 11, 4), 22, "no_answer")
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return ids
+
+
+def test_a_metric_nobody_records_ranks_nobody(engine: Engine, settings: Settings) -> None:
+    """No call in the organisation's data is connected, ever: the connect rate and the
+    conversations are not recorded, not 0% and 0 with everyone tied at #1 (as they read on the
+    Zoho export); the calls themselves still rank. One connected call back in September makes
+    the connect rate a measured 0% again (Ana: 0 of 25, over the minimum of 20 calls)."""
+    ids = _calls_without_connections(engine, settings)
+    for metric in ("connect_rate", "conversations"):
+        board = leaderboard(engine, settings, metric, "month", AS_OF)
+        assert board.unrecorded == "Conversations" and not board.recorded, metric
+        assert [(r.rep, r.rank, r.value, r.standing) for r in board.rows] == [
+            ("Ana", None, None, "not_recorded"),
+            ("Cy", None, None, "not_recorded"),
+        ], metric
+        assert board.total is None and all(r.previous_rank is None for r in board.rows)
+    calls = leaderboard(engine, settings, "calls", "month", AS_OF)
+    assert calls.recorded and [(r.rep, r.rank, r.value) for r in calls.rows] == [
+        ("Ana", 1, 25.0),
+        ("Cy", 1, 22.0),
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), calls_rows(ids["Cy"], dt.date(2026, 9, 1), 1))
+    board = leaderboard(engine, settings, "connect_rate", "month", AS_OF)
+    assert board.recorded
+    assert [(r.rep, r.rank, r.value, r.standing) for r in board.rows] == [
+        ("Ana", 1, 0.0, "ranked"),
+        ("Cy", 1, 0.0, "ranked"),
+    ]
+
+
+def test_cli_says_not_recorded(tmp_path: Any, settings: Settings) -> None:
+    """The CLI says why nobody is ranked; JSON carries `unrecorded`."""
+    url = f"sqlite:///{tmp_path / 'z.db'}"
+    _calls_without_connections(make_engine(url), settings)
+    runner = CliRunner()
+    args = ["--db", url, "leaderboard", "connect_rate", "--as-of", "2026-11-18"]
+    shown = runner.invoke(app, args, terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "Connect rate: not recorded. Nobody in the organisation has any conversations" in (
+        shown.output
+    )
+    assert "0.0%" not in shown.output
+    data = json.loads(runner.invoke(app, [*args, "--json"]).output)
+    assert data["unrecorded"] == "Conversations"
+    assert {r["standing"] for r in data["rows"]} == {"not_recorded"}

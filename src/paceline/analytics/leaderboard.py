@@ -53,6 +53,7 @@ from paceline.analytics.metrics import (
 from paceline.analytics.pacing import Pace, Window, level_pace, pace, windows_by_start
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep, active_paced_reps, amounts_unknown
+from paceline.analytics.step_rules import recorded_steps
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.collector import fewer_collections
@@ -64,7 +65,7 @@ LEADERBOARD_PERIODS: tuple[PeriodKind, ...] = ("day", "week", "month", "quarter"
 RankBy = Literal["count", "target", "improved"]
 RANK_BY: tuple[RankBy, ...] = ("count", "target", "improved")
 ALL_ROLES = "all"  # rank every role together
-Standing = Literal["ranked", "low_volume", "no_value", "no_target", "no_history"]
+Standing = Literal["ranked", "low_volume", "no_value", "no_target", "no_history", "not_recorded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,15 @@ class Leaderboard:
     comparable_start: dt.date | None = None  # `by="improved"`: the previous period's
     comparable_end: dt.date | None = None  # first business days compared against [start, end)
     amounts_unknown: int = 0  # deals the board's total left out for want of an amount
+    # False: nobody in the organisation has any of the metric (a ratio: of its numerator) up
+    # to the period's end: the CRM does not record it (a Zoho export has no call results, so
+    # no conversations). Nobody is ranked and no value is shown: everyone "#1 at 0.0%" on a
+    # connect rate nobody records is not a standing (the funnel's rule, `step_rules`).
+    unrecorded: str | None = None  # what nobody has, its label ("Conversations"); None: recorded
+
+    @property
+    def recorded(self) -> bool:
+        return self.unrecorded is None
 
     def group_rows(self, group: str) -> list[LeaderboardRow]:
         """The rows of one board, in rank order."""
@@ -172,6 +182,7 @@ def leaderboard(
             else None
         )
         targets = period_targets(conn, calendar, period, [metric], ids)
+        unrecorded = _unrecorded(conn, settings, definition, now, end)
     context = _Context(
         settings,
         definition,
@@ -180,10 +191,16 @@ def leaderboard(
         as_of,
         targets,
         windows_by_start(calendar, period, as_of),
+        unrecorded is None,
     )
-    earlier = _standings(context, by, reps, role, before) if by == "count" else None
+    # Nothing recorded up to this period's end: nothing recorded in the one before either.
+    earlier = (
+        _standings(context, by, reps, role, before) if by == "count" and not unrecorded else None
+    )
     rows = _ranked(context, by, reps, role, now, then, earlier)
     total, parts = _total(settings, definition, [r.id for r in reps], now)
+    if unrecorded is not None:
+        total, parts = None, (None, None)
     return Leaderboard(
         metric=metric,
         label=definition.label or metric,
@@ -206,7 +223,27 @@ def leaderboard(
         comparable_start=comparable[0] if by == "improved" else None,
         comparable_end=comparable[1] if by == "improved" else None,
         amounts_unknown=amounts_unknown(settings, now, [r.id for r in reps], metric),
+        unrecorded=unrecorded,
     )
+
+
+def _unrecorded(
+    conn: Connection,
+    settings: Settings,
+    metric: MetricSettings,
+    now: MetricTotals,
+    end: dt.date,
+) -> str | None:
+    """The label of the metric (a ratio: of its numerator; the denominator missing is "no
+    data" already) when the organisation's data has none of it up to `end`, else None. Read
+    beyond the board's totals only when nobody on the board has any of it."""
+    probe = metric
+    while probe.aggregate == "ratio" and probe.numerator:
+        probe = _metric(settings, probe.numerator)
+    seen = {probe.name: sum(values.get(probe.name, 0.0) for values in now.values.values())}
+    if probe.name in recorded_steps(conn, settings, [probe.name], seen, end):
+        return None
+    return probe.label or probe.name
 
 
 def comparable_stretch(
@@ -292,6 +329,7 @@ class _Context:
     as_of: dt.date
     targets: dict[tuple[int, str], float]
     window_of: Callable[[dt.date | None], Window]  # `pacing.windows_by_start`
+    recorded: bool = True  # `Leaderboard.recorded`
 
     def pace(self, rep: RosterRep, value: float | None) -> Pace:
         """The scorecard's pacing of this metric for the rep (expected-to-date, share)."""
@@ -318,10 +356,14 @@ def _row(
     numerator, denominator = (
         ratio_parts(c.settings, now, [rep.id], name) if is_ratio else (None, None)
     )
+    if not c.recorded:
+        value, numerator, denominator = None, None, None
     measured = c.pace(rep, value)
     has_target = measured.status != "no_target" and bool(measured.expected_to_date)
     standing: Standing = "ranked"
-    if value is None:
+    if not c.recorded:
+        standing = "not_recorded"
+    elif value is None:
         standing = "no_value"
     elif is_ratio and not meets_minimum(c.settings, now, [rep.id], name):
         standing = "low_volume"  # (anything but a ratio always meets its minimum)
@@ -332,7 +374,7 @@ def _row(
         score = measured.pace if has_target else None
         if standing == "ranked" and score is None:
             standing = "no_target"
-    elif by == "improved" and then is not None:
+    elif by == "improved" and then is not None and c.recorded:
         earlier = metric_value(c.settings, then, [rep.id], name)
         change = _change(value, earlier, c.metric.higher_is_better)
         if not meets_minimum(c.settings, then, [rep.id], name):
@@ -381,6 +423,7 @@ STANDING_ORDER: dict[Standing, int] = {
     "no_target": 2,
     "no_history": 3,
     "no_value": 4,
+    "not_recorded": 5,
 }
 
 

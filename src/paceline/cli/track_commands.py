@@ -13,7 +13,12 @@ import typer
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.dates import DAY_METAVAR, parse_day
-from paceline.describe import measured_text, metric_text, unknown_amounts_text
+from paceline.describe import (
+    board_unrecorded_text,
+    measured_text,
+    metric_text,
+    unknown_amounts_text,
+)
 from paceline.errors import UserInputError, did_you_mean
 from paceline.terminal import new_table
 from paceline.terminal import number_cell as _number
@@ -197,6 +202,7 @@ STANDING_TEXT = {
     "no_target": "no target",
     "no_history": "nothing last time",
     "no_value": "no data",
+    "not_recorded": "not recorded",
     "ranked": "",
 }
 
@@ -221,6 +227,8 @@ def _print_leaderboard(board: Leaderboard) -> None:
     total = measured_text(board.total, board.unit) + _unknown_cell(board.amounts_unknown)
     table.add_row("total", total)
     out.print(table)
+    if not board.recorded:
+        out.print(board_unrecorded_text(board))
     if board.is_ratio and any(r.standing == "low_volume" for r in board.rows):
         out.print(f"unranked: fewer than {board.min_volume} in the denominator this period")
 

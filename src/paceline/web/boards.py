@@ -24,6 +24,7 @@ STANDING_NOTES = {
     "no_target": "no target",
     "no_history": "nothing in the comparable days",
     "no_value": "no data",
+    "not_recorded": "not recorded",
 }
 BAR_ROOM = 78.0  # the widest bar's share of its track, leaving room for the value after it
 

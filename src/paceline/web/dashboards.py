@@ -33,6 +33,7 @@ from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar
 from paceline.callers import Caller, app_state
 from paceline.config import Settings
+from paceline.describe import board_unrecorded_text
 from paceline.errors import UserInputError
 from paceline.store.listings import ActivityFilter
 from paceline.web import queries
@@ -309,6 +310,7 @@ def leaderboard_page(
             "you": caller.principal.rep_id,
             "score_text": score_text,
             "notes": STANDING_NOTES,
+            "unrecorded_text": board_unrecorded_text(board) if board and board.unrecorded else None,
             "metrics": settings.metrics,
             "roles": [r for r in settings.roles if r.key_metrics],
             "periods": LEADERBOARD_PERIODS,
