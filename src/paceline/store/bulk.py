@@ -176,7 +176,9 @@ def insert_new_keys(
 ) -> set[str]:
     """Insert (scope value, key) rows for `keys` not stored yet; return the keys that were new.
 
-    One statement, the keys as a single JSON (SQLite) or array (PostgreSQL) parameter, and
+    One statement, the keys as a single JSON parameter (on PostgreSQL too: psycopg dumps a
+    list parameter element by element in Python, 9.5 ms of client CPU per 10,000 keys
+    against 1.6 for `json.dumps`; a re-import records every key it matches), and
     ON CONFLICT on the primary key: no per-row round trip, and no plan that depends on how
     large the planner last believed the table to be.
     """
@@ -187,8 +189,9 @@ def insert_new_keys(
     head = f"INSERT INTO {table.name} ({scope_column}, {key_column}) "
     tail = " ON CONFLICT DO NOTHING RETURNING " + key_column
     if conn.dialect.name == "postgresql":
-        sql = head + "SELECT %(scope)s, k FROM unnest(%(keys)s::varchar[]) AS k" + tail
-        params: Any = {"scope": scope_value, "keys": list(keys)}
+        sql = head + "SELECT %(scope)s, k FROM json_array_elements_text(%(keys)s::json) AS k"
+        sql += tail
+        params: Any = {"scope": scope_value, "keys": json.dumps(list(keys))}
     else:  # the WHERE is SQLite's rule for an upsert on INSERT ... SELECT
         sql = head + "SELECT ?, value FROM json_each(?) WHERE true" + tail
         params = (scope_value, json.dumps(list(keys)))
@@ -227,20 +230,24 @@ def rows_where_in(
     wanted: Sequence[str],
 ) -> list[tuple[Any, ...]]:
     """The stored rows whose `column` is one of `values`, as (*wanted columns), in id
-    order: one statement whatever their number, the values as one JSON (SQLite) or array
-    (PostgreSQL) parameter, so no statement of thousands of placeholders is built, parsed
-    and compiled per chunk (a first batch naming 20,000 new accounts spent seconds there)."""
+    order: one statement whatever their number, the values as one JSON parameter, so no
+    statement of thousands of placeholders is built, parsed and compiled per chunk (a first
+    batch naming 20,000 new accounts spent seconds there)."""
     if not values:
         return []
     assert isinstance(table, Table)
     picked = ", ".join(f"t.{c}" for c in wanted)
     if conn.dialect.name == "postgresql":
-        given = "SELECT unnest(%(values)s::varchar[])"
-        params: Any = {"values": list(values)}
+        # One array of the keys, made on the server from one JSON text (json.dumps is C;
+        # psycopg dumps a list parameter element by element in Python: 9.5 ms of client
+        # CPU per 10,000 keys against 1.6). `= ANY(array)` probes the column's index per
+        # key whatever the statistics say.
+        where = f"t.{column} = ANY(ARRAY(SELECT json_array_elements_text(%(values)s::json)))"
+        params: Any = {"values": json.dumps(list(values))}
     else:
-        given = "SELECT value FROM json_each(?)"
+        where = f"t.{column} IN (SELECT value FROM json_each(?))"
         params = (json.dumps(list(values)),)
-    sql = f"SELECT {picked} FROM {table.name} t WHERE t.{column} IN ({given}) ORDER BY t.id"
+    sql = f"SELECT {picked} FROM {table.name} t WHERE {where} ORDER BY t.id"
     return [tuple(row) for row in conn.exec_driver_sql(sql, params)]
 
 
