@@ -181,21 +181,41 @@ def test_staged_rows_arrive_as_given_whatever_python_type_carried_them(
     ]
 
 
-def test_a_growing_import_analyses_the_columns_its_look_ups_rest_on(
-    pg_engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Once the import has written enough rows, it analyses `activity`: the table's size and
-    the columns its statements filter on, not every column (autovacuum does those)."""
-    monkeypatch.setattr("paceline.ingest.writers.MIN_ROWS_BEFORE_ANALYZE", 4)
-    # A load keeping its indexes: building them at its end would count the table again.
-    monkeypatch.setattr("paceline.ingest.writers.defer_indexes", lambda conn, table: ())
-    _import(pg_engine, settings, write(tmp_path / "a.csv", "\n".join([HEADER, *GOOD]) + "\n"))
-    with pg_engine.connect() as conn:
+def _statistics(engine: Engine) -> tuple[list[str], float]:
+    """The columns of `activity` analysed, and the size its statistics give it."""
+    with engine.connect() as conn:
         analysed = conn.exec_driver_sql(
             "SELECT attname FROM pg_stats WHERE tablename = 'activity' ORDER BY attname"
         ).scalars()
         size = conn.exec_driver_sql(
             "SELECT reltuples FROM pg_class WHERE relname = 'activity'"
         ).scalar_one()
-    assert list(analysed) == ["external_id", "id", "source"]
-    assert size == 8  # analysed before the last batch of 4 (of 10 rows, in batches of 4)
+    return list(analysed), float(size)
+
+
+def test_a_growing_import_analyses_the_columns_its_look_ups_rest_on(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the import has written enough rows, it analyses `activity`: the table's size and
+    the columns its statements filter on, not every column (autovacuum does those). The
+    source has a row stored (s99), so every batch looks its rows up."""
+    other = GOOD[0].replace("s0,", "s99,", 1)
+    _import(pg_engine, settings, write(tmp_path / "s.csv", f"{HEADER}\n{other}\n"))
+    monkeypatch.setattr("paceline.ingest.writers.MIN_ROWS_BEFORE_ANALYZE", 4)
+    # A load keeping its indexes: building them at its end would count the table again.
+    monkeypatch.setattr("paceline.ingest.writers.defer_indexes", lambda conn, table: ())
+    _import(pg_engine, settings, write(tmp_path / "a.csv", "\n".join([HEADER, *GOOD]) + "\n"))
+    # Analysed before the last batch of 4 (of 10 rows, in batches of 4): s99 and 8 rows.
+    assert _statistics(pg_engine) == (["external_id", "id", "source"], 9)
+
+
+def test_a_source_with_nothing_stored_is_not_analysed_on_the_way(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same import into a source with nothing stored reads nothing of `activity`, so
+    it analyses nothing, however much it writes."""
+    monkeypatch.setattr("paceline.ingest.writers.MIN_ROWS_BEFORE_ANALYZE", 4)
+    monkeypatch.setattr("paceline.ingest.writers.defer_indexes", lambda conn, table: ())
+    result = _import(pg_engine, settings, write(tmp_path / "a.csv", "\n".join([HEADER, *GOOD])))
+    assert result.inserted == 10
+    assert _statistics(pg_engine)[0] == []
