@@ -209,13 +209,25 @@ def test_a_growing_import_analyses_the_columns_its_look_ups_rest_on(
     assert _statistics(pg_engine) == (["external_id", "id", "source"], 9)
 
 
-def test_a_source_with_nothing_stored_is_not_analysed_on_the_way(
+def test_a_source_with_nothing_stored_is_analysed_once_at_its_end(
     pg_engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The same import into a source with nothing stored reads nothing of `activity`, so
-    it analyses nothing, however much it writes."""
+    """The same import into a source with nothing stored reads nothing of `activity` on
+    the way, so it analyses nothing then, however much it writes; it analyses once at its
+    end, for the look-ups of the imports after it."""
     monkeypatch.setattr("paceline.ingest.writers.MIN_ROWS_BEFORE_ANALYZE", 4)
     monkeypatch.setattr("paceline.ingest.writers.defer_indexes", lambda conn, table: ())
-    result = _import(pg_engine, settings, write(tmp_path / "a.csv", "\n".join([HEADER, *GOOD])))
+    path = write(tmp_path / "a.csv", "\n".join([HEADER, *GOOD]))
+    during: list[list[str]] = []
+    options = ImportOptions(errors_path=path.with_suffix(".errors.csv"), batch_size=4)
+    result = import_csv(
+        pg_engine,
+        settings,
+        path,
+        "activities",
+        options=options,
+        progress=lambda done, total: during.append(_statistics(pg_engine)[0]),
+    )
     assert result.inserted == 10
-    assert _statistics(pg_engine)[0] == []
+    assert during[:-1] == [[], []]  # after the first two batches (the last call: its end)
+    assert _statistics(pg_engine) == (["external_id", "id", "source"], 10)

@@ -499,14 +499,17 @@ class ActivityWriter(AccountMakingWriter):
             build_indexes(conn, Activity.__table__)
             validate_references(conn, Activity.__table__)
             self._deferred = ()
+        if self._fresh_source:  # analysed once, at the end (`keep_statistics_current`)
+            super().keep_statistics_current(conn)
 
     def keep_statistics_current(self, conn: Connection) -> None:
         """As every writer's, except while the batches of a source with nothing stored go
         straight into `activity` (`_copy_new`): no statement of theirs reads `activity`,
-        so its statistics decide no plan of this import, and its ANALYZEs were 5% of a
-        fresh load's server CPU. Once a refused batch turns the look-ups on, the next batch
-        analyses as soon as the import has written enough (it has analysed nothing yet).
-        A deferred load's index builds record the table's size when it ends."""
+        so its statistics decide no plan of this import, and its ANALYZEs (one at each
+        doubling) were 5% of a fresh load's server CPU. Such an import analyses once, when
+        it ends (`finishing`), so that the next one's look-ups find statistics of the size
+        it left. Once a refused batch turns the look-ups on, the next batch analyses as
+        soon as the import has written enough (it has analysed nothing yet)."""
         if not self._fresh_source:
             super().keep_statistics_current(conn)
 
