@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, select, text
@@ -247,16 +248,38 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return made
 
 
+@pytest.fixture
+def staged(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of each batch sent to the staging table (`Staged`)."""
+    from paceline.store.bulk import Staged
+
+    real = Staged.__init__
+    sizes: list[int] = []
+
+    def counted(self: Staged, conn: Connection, *args: Any) -> None:
+        sizes.append(len(args[-1]))
+        real(self, conn, *args)
+
+    monkeypatch.setattr(Staged, "__init__", counted)
+    return sizes
+
+
 def test_a_source_with_nothing_stored_inserts_without_looking(
-    pg_engine: Engine, settings: Settings, tmp_path: Path, probes: list[int]
+    pg_engine: Engine, settings: Settings, tmp_path: Path, probes: list[int], staged: list[int]
 ) -> None:
     """With no row of the source stored when the import begins, a batch has nothing to
-    match: it is inserted without looking. The same file again looks once a batch."""
+    match: it is inserted without looking, straight into `activity` (no staging table).
+    The same file again is staged and looks once a batch."""
     path = calls_file(tmp_path / "a.csv", _pg_rows(1, 6))
     first = _import(pg_engine, settings, path)
-    assert (first.inserted, len(probes)) == (6, 0)
+    assert (first.inserted, len(probes), staged) == (6, 0, [])
+    with pg_engine.connect() as conn:  # the rollup's statement trigger saw the COPY's rows
+        days = conn.execute(text("SELECT count(DISTINCT (rep_id, local_date)) FROM activity"))
+        marks = conn.execute(text("SELECT count(DISTINCT (rep_id, local_date)) FROM rollup_dirty"))
+        assert days.scalar() == marks.scalar() > 1
     again = _import(pg_engine, settings, path)
     assert (again.inserted, again.unchanged, len(probes)) == (0, 6, 2)  # 2 batches of 3
+    assert staged == [3, 3]
 
 
 def test_a_repeat_in_a_source_with_nothing_stored_is_counted_as_before(

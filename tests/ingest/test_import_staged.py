@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select, text
 
 from factories import count_rows, write
 from paceline.config import Settings
+from paceline.ingest import writers
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.writers import ACTIVITY_COLUMNS
 from paceline.store.bulk import Staged
@@ -91,28 +92,48 @@ def test_bad_rows_and_repeats_are_counted_and_named(
     assert count_rows(pg_engine, Activity) == 4
 
 
-def test_a_failed_batch_leaves_nothing_and_a_rerun_completes(
-    pg_engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("path", ["copied", "staged"])
+def test_a_batch_failing_half_way_leaves_nothing_and_a_rerun_completes(
+    pg_engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
 ) -> None:
-    path = write(tmp_path / "a.csv", "\n".join([HEADER, *GOOD]) + "\n")
-    real_insert = Staged.insert
+    """The second batch fails after its rows went into `activity` (planted): straight by
+    COPY (a source with nothing stored), or from the staging table (a source with a row
+    stored, s99). Nothing of it stays; a re-run stores the rest and counts the first
+    batch's rows unchanged."""
+    if path == "staged":
+        other = GOOD[0].replace("s0,", "s99,", 1)
+        _import(pg_engine, settings, write(tmp_path / "s.csv", f"{HEADER}\n{other}\n"))
+    before = count_rows(pg_engine, Activity)
+    owner, name = (writers, "copy_rows") if path == "copied" else (Staged, "insert")
+    real = getattr(owner, name)
     calls = 0
 
-    def fail_the_second_batch(self: Staged, *args: object) -> int:
+    def fail_the_second_batch_after_writing(*args: object) -> int:
         nonlocal calls
         calls += 1
+        written = int(real(*args))
+        assert written > 0
         if calls == 2:
             raise RuntimeError("the server went away")
-        return real_insert(self, *args)  # type: ignore[arg-type]
+        return written
 
-    monkeypatch.setattr(Staged, "insert", fail_the_second_batch)
+    monkeypatch.setattr(owner, name, fail_the_second_batch_after_writing)
+    file = write(tmp_path / "a.csv", "\n".join([HEADER, *GOOD]) + "\n")
     with pytest.raises(RuntimeError, match="went away"):
-        _import(pg_engine, settings, path)
-    assert count_rows(pg_engine, Activity) == 4  # the first batch of 4, nothing of the second
-    monkeypatch.setattr(Staged, "insert", real_insert)
-    resumed = _import(pg_engine, settings, path)
-    assert (resumed.inserted, resumed.unchanged) == (6, 4)
-    assert count_rows(pg_engine, Activity) == 10
+        _import(pg_engine, settings, file)
+    assert calls == 2
+    assert count_rows(pg_engine, Activity) == before + 4  # the first batch of 4 only
+    with pg_engine.connect() as conn:
+        stored = conn.execute(select(Activity.external_id).where(Activity.external_id < "s9"))
+        assert sorted(stored.scalars()) == ["s0", "s1", "s2", "s3"]
+    monkeypatch.setattr(owner, name, real)
+    resumed = _import(pg_engine, settings, file)
+    assert (resumed.inserted, resumed.unchanged, resumed.rejected) == (6, 4, 0)
+    assert count_rows(pg_engine, Activity) == before + 10
 
 
 def test_matching_a_batch_probes_the_unique_index_whatever_the_statistics(
@@ -160,21 +181,53 @@ def test_staged_rows_arrive_as_given_whatever_python_type_carried_them(
     ]
 
 
-def test_a_growing_import_analyses_the_columns_its_look_ups_rest_on(
-    pg_engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Once the import has written enough rows, it analyses `activity`: the table's size and
-    the columns its statements filter on, not every column (autovacuum does those)."""
-    monkeypatch.setattr("paceline.ingest.writers.MIN_ROWS_BEFORE_ANALYZE", 4)
-    # A load keeping its indexes: building them at its end would count the table again.
-    monkeypatch.setattr("paceline.ingest.writers.defer_indexes", lambda conn, table: ())
-    _import(pg_engine, settings, write(tmp_path / "a.csv", "\n".join([HEADER, *GOOD]) + "\n"))
-    with pg_engine.connect() as conn:
+def _statistics(engine: Engine) -> tuple[list[str], float]:
+    """The columns of `activity` analysed, and the size its statistics give it."""
+    with engine.connect() as conn:
         analysed = conn.exec_driver_sql(
             "SELECT attname FROM pg_stats WHERE tablename = 'activity' ORDER BY attname"
         ).scalars()
         size = conn.exec_driver_sql(
             "SELECT reltuples FROM pg_class WHERE relname = 'activity'"
         ).scalar_one()
-    assert list(analysed) == ["external_id", "id", "source"]
-    assert size == 8  # analysed before the last batch of 4 (of 10 rows, in batches of 4)
+    return list(analysed), float(size)
+
+
+def test_a_growing_import_analyses_the_columns_its_look_ups_rest_on(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the import has written enough rows, it analyses `activity`: the table's size and
+    the columns its statements filter on, not every column (autovacuum does those). The
+    source has a row stored (s99), so every batch looks its rows up."""
+    other = GOOD[0].replace("s0,", "s99,", 1)
+    _import(pg_engine, settings, write(tmp_path / "s.csv", f"{HEADER}\n{other}\n"))
+    monkeypatch.setattr("paceline.ingest.writers.MIN_ROWS_BEFORE_ANALYZE", 4)
+    # A load keeping its indexes: building them at its end would count the table again.
+    monkeypatch.setattr("paceline.ingest.writers.defer_indexes", lambda conn, table: ())
+    _import(pg_engine, settings, write(tmp_path / "a.csv", "\n".join([HEADER, *GOOD]) + "\n"))
+    # Analysed before the last batch of 4 (of 10 rows, in batches of 4): s99 and 8 rows.
+    assert _statistics(pg_engine) == (["external_id", "id", "source"], 9)
+
+
+def test_a_source_with_nothing_stored_is_analysed_once_at_its_end(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same import into a source with nothing stored reads nothing of `activity` on
+    the way, so it analyses nothing then, however much it writes; it analyses once at its
+    end, for the look-ups of the imports after it."""
+    monkeypatch.setattr("paceline.ingest.writers.MIN_ROWS_BEFORE_ANALYZE", 4)
+    monkeypatch.setattr("paceline.ingest.writers.defer_indexes", lambda conn, table: ())
+    path = write(tmp_path / "a.csv", "\n".join([HEADER, *GOOD]))
+    during: list[list[str]] = []
+    options = ImportOptions(errors_path=path.with_suffix(".errors.csv"), batch_size=4)
+    result = import_csv(
+        pg_engine,
+        settings,
+        path,
+        "activities",
+        options=options,
+        progress=lambda done, total: during.append(_statistics(pg_engine)[0]),
+    )
+    assert result.inserted == 10
+    assert during[:-1] == [[], []]  # after the first two batches (the last call: its end)
+    assert _statistics(pg_engine) == (["external_id", "id", "source"], 10)

@@ -158,3 +158,31 @@ def test_a_set_check_steps_aside_when_a_table_is_in_use(pg_engine: Engine) -> No
             assert staged.insert(None, ["external_id"]) == 2
         reader.rollback()
     assert all(_fk_state(pg_engine).values())
+
+
+AWKWARD_KEYS = ['say "hi"', "back\\slash", "a,b", "{braces}", "Café ☕", "", "NULL", "x" * 200]
+
+
+def test_keys_sent_as_one_parameter_arrive_whatever_their_characters(engine: Engine) -> None:
+    """The keys of `insert_new_keys` and `rows_where_in` go to the server as one JSON text:
+    quotes, backslashes, commas, braces, accents, an empty key and the word NULL arrive as
+    written, and only the new ones are reported new."""
+    from paceline.store.bulk import insert_new_keys, rows_where_in
+    from paceline.store.migrate import upgrade
+    from paceline.store.models import Account, ImportSeen
+    from paceline.store.runs import start_run
+
+    upgrade(engine)
+    with engine.begin() as conn:
+        run_id = start_run(conn, "activities", "csv", "a.csv")
+        seen = ImportSeen.__table__
+        first = insert_new_keys(conn, seen, ("run_id", run_id), "external_id", AWKWARD_KEYS[:4])
+        again = insert_new_keys(conn, seen, ("run_id", run_id), "external_id", AWKWARD_KEYS)
+        stored = conn.execute(select(ImportSeen.external_id)).scalars().all()
+        rows = [{"name": k or "-", "name_key": k, "source": "csv"} for k in AWKWARD_KEYS]
+        conn.execute(insert(Account), rows)
+        found = rows_where_in(conn, Account.__table__, "name_key", AWKWARD_KEYS, ("name_key",))
+    assert first == set(AWKWARD_KEYS[:4])
+    assert again == set(AWKWARD_KEYS[4:])
+    assert sorted(stored) == sorted(AWKWARD_KEYS)
+    assert [key for (key,) in found] == AWKWARD_KEYS  # in id order
