@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,9 +61,10 @@ COLUMNS = [
     "notes",
     "organizer",
     "attendees",
-    "skip",
+    "paceline:skip",
 ]
-# Why an occurrence is not a meeting held (the `skip` column; each counted in the summary).
+# Why an occurrence is not a meeting held (the `paceline:skip` column, whose value is the
+# reason: the import counts the rows it skips by it, as for a CRM reader's derived column).
 CANCELLED = "cancelled"
 DECLINED = "declined by the rep"
 ALL_DAY = "all-day event"
@@ -180,7 +180,6 @@ class CalendarTable(RowTable):
         self.directory = directory
         self.rules = rules
         self.zone = zone
-        self.skipped: Counter[str] = Counter()
         self._done = 0
 
     def rows(self) -> Iterator[Row]:
@@ -188,8 +187,6 @@ class CalendarTable(RowTable):
         for index, (path, calendar) in enumerate(self.calendars):
             for values, problem in self._occurrences(path, calendar):
                 number += 1
-                if values[-1]:
-                    self.skipped[values[-1]] += 1
                 yield number, values, problem
             self._done = index + 1
 
@@ -243,18 +240,18 @@ class CalendarTable(RowTable):
         values["attendees"] = " ".join(f"{p.email}:{p.status.lower()}" for p in people)
         skip = self._skip(event, start, finish, cancelled, zone)
         if skip:
-            values["skip"] = skip
+            values["paceline:skip"] = skip
             return [values[c] for c in COLUMNS], None
         if not uid:
             return [values[c] for c in COLUMNS], "the event has no UID, so it cannot be keyed"
         assert isinstance(start, dt.datetime) and isinstance(finish, dt.datetime)
         rep, why = self._rep(organizer, people, owner)
         if rep is None:
-            values["skip"] = DECLINED if why == DECLINED else ""
+            values["paceline:skip"] = DECLINED if why == DECLINED else ""
             return [values[c] for c in COLUMNS], None if why == DECLINED else why
         others = self._others(rep, organizer, people)
         if not others:
-            values["skip"] = ALONE
+            values["paceline:skip"] = ALONE
             return [values[c] for c in COLUMNS], None
         external = [p.email for p in others if domain_of(p.email) not in self.directory.internal]
         utc_start, utc_end = _utc(start, zone), _utc(finish, zone)
@@ -431,7 +428,7 @@ def calendar_mapping(source: str) -> Mapping:
         source=source,
         timezone="UTC",
         columns={f: f for f in fields},
-        skip={"skip": SKIP_REASONS},
+        skip={"paceline:skip": SKIP_REASONS},
     )
 
 
@@ -480,22 +477,15 @@ def import_calendar(
         since=since,
         now=now,
     )
-    opened: list[CalendarTable] = []
 
     def open_calendar(source_path: Path, read: ReadOptions) -> RowTable:
-        table = CalendarTable(source_path, directory, rules, settings.calendar.zone)
-        opened.append(table)
-        return table
+        return CalendarTable(source_path, directory, rules, settings.calendar.zone)
 
     reader = ImportSource("ics", "iCalendar files (meetings)", open_calendar, extensions=(".ics",))
     options.now = now
     options.allow_new_reps = False
     mapping = calendar_mapping(options.source or "calendar")
-    result = import_file(engine, settings, path, "activities", mapping, options, progress, reader)
-    for table in opened:
-        for reason, count in sorted(table.skipped.items()):
-            result.notes[f"skipped, {reason}"] = result.notes.get(f"skipped, {reason}", 0) + count
-    return result
+    return import_file(engine, settings, path, "activities", mapping, options, progress, reader)
 
 
 def _rep_name(owner: str | None, directory: Directory) -> str | None:
