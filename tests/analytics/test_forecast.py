@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, event, func, insert, select
 from typer.testing import CliRunner
 
 from factories import (
@@ -34,6 +34,7 @@ from factories import (
     api_tokens,
     at,
     bearer,
+    build_tracking_team,
     business_days,
     east_and_west,
     login,
@@ -47,7 +48,16 @@ from factories import (
     zoho_time,
 )
 from paceline.analytics.backtest import backtest
-from paceline.analytics.forecast import CHUNK, FloatArray, Inputs, forecast, prepare, run_simulation
+from paceline.analytics.forecast import (
+    CHUNK,
+    FloatArray,
+    Inputs,
+    SpanStepDays,
+    forecast,
+    prepare,
+    run_simulation,
+    step_days,
+)
 from paceline.analytics.metrics import utc_bounds
 from paceline.analytics.pipeline_history import (
     SpanSnapshots,
@@ -60,6 +70,7 @@ from paceline.analytics.pipeline_history import (
     win_curve,
 )
 from paceline.analytics.rate_uncertainty import draw_factors
+from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.stalled import day_end_utc
 from paceline.calendar import BusinessCalendar
 from paceline.cli import app as cli_app
@@ -1083,3 +1094,37 @@ def test_a_landmark_curve_of_lives_is_the_one_of_its_landmark_set() -> None:
         for name in ("times", "incidence", "survival"):
             assert getattr(found, name).tolist() == getattr(direct, name).tolist(), (after, name)
         assert found.size == direct.size
+
+
+def test_step_days_read_once_for_a_backtests_span(engine: Engine, settings: Settings) -> None:
+    """The steps' day sums the driver's recorded span is found in are read once for all of a
+    backtest's cut-offs (`SpanStepDays`), each cut-off taking its own days: the hand-built
+    tracking team's November 4 has Ana's 1 conversation call and 8 unanswered ones; October
+    20, Dee's 20 conversation calls. A window outside the span read is refused."""
+    build_tracking_team(engine, settings)
+    ensure_rollup(engine, settings)
+    names = ["calls", "conversations"]
+    span = SpanStepDays(dt.date(2026, 10, 1), dt.date(2026, 12, 1))
+    reads: list[str] = []
+
+    def count(*args: Any) -> None:
+        if "metric_day" in str(args[2]):
+            reads.append(str(args[2]))
+
+    with engine.connect() as conn:
+        scope = forecast_scope(conn, None, None)
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            one_day = span(conn, scope, names, dt.date(2026, 11, 4), dt.date(2026, 11, 5))
+            october = span(conn, scope, names, dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert one_day == {
+            "calls": {dt.date(2026, 11, 4): 9.0},
+            "conversations": {dt.date(2026, 11, 4): 1.0},
+        }
+        assert october["conversations"][dt.date(2026, 10, 20)] == 20.0
+        assert october == step_days(conn, scope, names, dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+        assert len(reads) == 1  # the span's day sums, once
+        with pytest.raises(ValueError, match="outside the span"):
+            span(conn, scope, names, dt.date(2026, 9, 30), dt.date(2026, 11, 1))

@@ -41,6 +41,7 @@ from sqlalchemy import Connection, Engine, select
 from paceline.analytics.aggregates import SpanCells
 from paceline.analytics.forecast import (
     Inputs,
+    SpanStepDays,
     check_day,
     check_period_kind,
     check_runs,
@@ -49,6 +50,7 @@ from paceline.analytics.forecast import (
     prepare,
     simulate,
     snapshot_span,
+    step_days_span,
 )
 from paceline.analytics.metrics import SpanTotals, TotalsReader
 from paceline.analytics.pipeline_history import (
@@ -197,6 +199,8 @@ def backtest(
         lag_cells = lag_span(settings, scope, [cutoff for _, _, cutoff in cutoffs])
         # ...and so do their deals: read once, each snapshot taken from them.
         snapshots = snapshot_span(settings, scope, [cutoff for _, _, cutoff in cutoffs])
+        # ...and so do the steps' day sums the driver's recorded span is found in.
+        step_days = step_days_span(settings, [cutoff for _, _, cutoff in cutoffs])
         for period, point, cutoff_day in cutoffs:
             reason = _skip_reason(conn, settings, scope, cutoff_day)
             if reason is not None:
@@ -212,7 +216,7 @@ def backtest(
                     cutoff_day,
                     runs,
                     seed,
-                    (totals, lag_cells, snapshots),
+                    (totals, lag_cells, snapshots, step_days),
                 )
             )
     return Backtest(
@@ -262,11 +266,12 @@ def _row(
     cutoff_day: dt.date,
     runs: int,
     seed: int,
-    shared: tuple[TotalsReader, SpanCells, SpanSnapshots],
+    shared: tuple[TotalsReader, SpanCells, SpanSnapshots, SpanStepDays],
 ) -> BacktestRow:
-    """`shared`: the reads the cut-offs share (activity counts, the lag's cells, the deals)."""
+    """`shared`: the reads the cut-offs share (activity counts, the lag's cells, the deals,
+    the steps' day sums)."""
     first_left = cutoff_day + dt.timedelta(days=1)
-    totals, lag_cells, snapshots = shared
+    totals, lag_cells, snapshots, step_days = shared
     inputs = prepare(
         conn,
         settings,
@@ -277,6 +282,7 @@ def _row(
         totals=totals,
         lag_cells=lag_cells,
         snapshots=snapshots,
+        step_days_of=step_days,
     )
     result = simulate(inputs, runs, seed)
     start, end = _midnight(settings, period.start), _midnight(settings, period.end)
