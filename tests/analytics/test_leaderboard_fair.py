@@ -24,12 +24,16 @@ import json
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
 from board_org import AS_OF, build_two_roles, calls_rows
+from factories import made_app, quick_user
 from paceline.analytics.leaderboard import comparable_stretch, leaderboard, recent_wins
 from paceline.analytics.scorecard import rep_scorecard
+from paceline.api.deps import SESSION_COOKIE
+from paceline.auth.accounts import start_session
 from paceline.calendar import BusinessCalendar, Period
 from paceline.cli import app
 from paceline.config import Settings
@@ -228,10 +232,22 @@ def test_a_metric_nobody_records_ranks_nobody(engine: Engine, settings: Settings
     ]
 
 
-def test_cli_says_not_recorded(tmp_path: Any, settings: Settings) -> None:
-    """The CLI says why nobody is ranked; JSON carries `unrecorded`."""
+def test_cli_and_page_say_not_recorded(tmp_path: Any, settings: Settings) -> None:
+    """The CLI and the web page say why nobody is ranked; JSON carries `unrecorded`."""
     url = f"sqlite:///{tmp_path / 'z.db'}"
-    _calls_without_connections(make_engine(url), settings)
+    engine = make_engine(url)
+    _calls_without_connections(engine, settings)
+    cookie, _ = start_session(engine, quick_user(engine, "viewer", "admin"))
+    with TestClient(made_app(settings, engine)) as client:
+        client.cookies.set(SESSION_COOKIE, cookie)
+        page = client.get(
+            "/leaderboard",
+            params={"metric": "connect_rate", "period": "month", "as_of": "2026-11-18"},
+        )
+        assert page.status_code == 200, page.text
+        notice = page.text.split('data-testid="not-recorded">')[1].split("</p>")[0]
+        assert notice.startswith("Connect rate: not recorded. Nobody in the organisation")
+        assert "0.0%" not in page.text and "0%</td>" not in page.text
     runner = CliRunner()
     args = ["--db", url, "leaderboard", "connect_rate", "--as-of", "2026-11-18"]
     shown = runner.invoke(app, args, terminal_width=200)
