@@ -1007,6 +1007,26 @@ def calls_file(path: Path, rows: Sequence[str]) -> Path:
     return write(path, "\n".join([CALLS_HEADER, *rows]) + "\n")
 
 
+def fail_the_second_activity_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make an activities import write its first batch, then stop with "disk on fire" at
+    the second: a load stopped by an error half way, on either database."""
+    from paceline.ingest import writers
+    from paceline.ingest.accounting import Pending
+
+    real = writers.ActivityWriter.write_batch
+    written: list[int] = []
+
+    def second_batch_fails(
+        self: writers.ActivityWriter, conn: Connection, batch: list[Pending]
+    ) -> None:
+        if written:
+            raise RuntimeError("disk on fire")
+        written.append(len(batch))
+        real(self, conn, batch)
+
+    monkeypatch.setattr(writers.ActivityWriter, "write_batch", second_batch_fails)
+
+
 def leave_killed_activity_load(conn: Connection, pid: int) -> None:
     """What a load into an empty `activity` killed after its first batch leaves on either
     database: no secondary indexes, and its run still recorded as running (by `pid` on this

@@ -13,7 +13,12 @@ import pytest
 from sqlalchemy import Connection, Engine, select, text, update
 
 from factories import ACTIVITY_SECONDARY_INDEXES as SECONDARY
-from factories import call_rows, calls_file, leave_killed_activity_load
+from factories import (
+    call_rows,
+    calls_file,
+    fail_the_second_activity_batch,
+    leave_killed_activity_load,
+)
 from paceline.config import Settings
 from paceline.ingest import writers
 from paceline.ingest.accounting import Pending
@@ -97,18 +102,7 @@ def test_a_load_stopped_by_an_error_still_builds_its_indexes(
     sqlite_engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = _indexes(sqlite_engine)
-    real = writers.ActivityWriter.write_batch
-    written: list[int] = []
-
-    def second_batch_fails(
-        self: writers.ActivityWriter, conn: Connection, batch: list[Pending]
-    ) -> None:
-        if written:
-            raise RuntimeError("disk on fire")
-        written.append(len(batch))
-        real(self, conn, batch)
-
-    monkeypatch.setattr(writers.ActivityWriter, "write_batch", second_batch_fails)
+    fail_the_second_activity_batch(monkeypatch)
     with pytest.raises(RuntimeError, match="disk on fire"):
         _import(sqlite_engine, settings, calls_file(tmp_path / "a.csv", call_rows(1, 6)))
     assert _indexes(sqlite_engine) == before
