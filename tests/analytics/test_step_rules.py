@@ -22,12 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, event, insert
 
-from factories import AS_OF, activity_row, made_app, put_deal, quick_user
+from factories import AS_OF, activity_row, build_tracking_team, made_app, put_deal, quick_user
 from paceline.analytics.diagnose import rep_coaching
 from paceline.analytics.funnel import funnel
 from paceline.analytics.plan import (
@@ -36,7 +37,8 @@ from paceline.analytics.plan import (
     build_plan,
     measure_rates,
 )
-from paceline.analytics.step_rules import conversion_notes, handed_over_steps
+from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.step_rules import conversion_notes, handed_over_steps, recorded_steps
 from paceline.analytics.window import diagnosis_window
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import start_session
@@ -321,3 +323,29 @@ def test_plan_says_whose_history_a_step_was_measured_on(engine: Engine, settings
             settings, calendar, PlanInput(1_000_000, 10_000, year=2026, headcount=1), measured
         )
     assert "no calls in history by role sdr, the step's owner (" in str(refused.value)
+
+
+def test_a_rolled_up_step_is_found_recorded_by_its_first_day(
+    engine: Engine, settings: Settings
+) -> None:
+    """Whether anyone ever had a rolled-up step is asked of `metric_day` for its first row
+    (one statement with a LIMIT), not by summing every rep's whole history; the answer is
+    the same: the tracking team's conversations are recorded before November 18th, and not
+    before October 1st (the first are on October 15th)."""
+    build_tracking_team(engine, settings)
+    ensure_rollup(engine, settings)
+    statements: list[str] = []
+
+    def note(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    with engine.connect() as conn:
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            late = recorded_steps(conn, settings, ["conversations"], {}, dt.date(2026, 11, 18))
+            early = recorded_steps(conn, settings, ["conversations"], {}, dt.date(2026, 10, 1))
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+    assert (late, early) == (frozenset({"conversations"}), frozenset())
+    assert len(statements) == 2
+    assert all("LIMIT" in s.upper() and "sum(" not in s.lower() for s in statements)

@@ -25,10 +25,12 @@ from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import Literal
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
+from paceline.analytics.metric_sql import is_additive_activity_metric
 from paceline.analytics.metrics import metric_totals
 from paceline.config import Settings
+from paceline.store.models import MetricDay
 
 StepNote = Literal[
     "not_recorded", "after_unrecorded", "exceeds_previous", "under_recorded", "handed_over"
@@ -103,11 +105,27 @@ def recorded_steps(
     whose steps all happened reads nothing more."""
     recorded = {s for s in steps if seen.get(s, 0.0) > 0}
     missing = [s for s in steps if s not in recorded]
-    if missing:
-        totals = metric_totals(conn, settings, missing, _BEGINNING, end)
+    rolled = [s for s in missing if is_additive_activity_metric(settings.metric(s))]
+    recorded.update(s for s in rolled if _any_day_counted(conn, s, end))
+    others = [s for s in missing if s not in rolled]
+    if others:
+        totals = metric_totals(conn, settings, others, _BEGINNING, end)
         for values in totals.values.values():
-            recorded.update(s for s in missing if values.get(s, 0.0) > 0)
+            recorded.update(s for s in others if values.get(s, 0.0) > 0)
     return frozenset(recorded)
+
+
+def _any_day_counted(conn: Connection, metric: str, end: dt.date) -> bool:
+    """Whether anyone has any of a rolled-up metric on a local day before `end`: the first
+    such `metric_day` row, found on its primary key (metric, day), where summing the whole
+    history for every rep read every row. Why: a leaderboard asks whenever nobody on it has
+    any yet (a day board in the morning), and the answer is almost always yes."""
+    query = (
+        select(MetricDay.metric)
+        .where(MetricDay.metric == metric, MetricDay.local_date < end, MetricDay.value > 0)
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None
 
 
 def conversion_notes(
