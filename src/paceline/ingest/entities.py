@@ -254,9 +254,8 @@ class RowReader:
         blank_ok = {f.name for f in ENTITY_FIELDS[entity] if f.blank_ok}
         self._required = [f for f in required_fields(entity) if f in specs and f not in blank_ok]
         self._skip = [
-            (index[col], set(values)) for col, values in mapping.skip.items() if col in index
+            (index[col], set(values), col) for col, values in mapping.skip.items() if col in index
         ]
-        self._skip_columns = [col for col in mapping.skip if col in index]
         self.missing_columns += sorted(c for c in mapping.skip if c not in index)
 
     def column_of(self, field_name: str) -> int | None:
@@ -268,14 +267,14 @@ class RowReader:
         return bool(self._skip)
 
     def should_skip(self, row: list[str]) -> bool:
-        return any(row[i] in values for i, values in self._skip)
+        return any(row[i] in values for i, values, _ in self._skip)
 
     def skip_reason(self, row: list[str]) -> str:
         """Why `should_skip` passes over the row, for the import's notes: a count of rows
         "skipped" alone leaves a user guessing whether rows were lost. A CRM reader's derived
         `paceline:skip` column holds the reason itself ("open task"); a mapping's own rule
         is named by its column and value."""
-        for (i, values), column in zip(self._skip, self._skip_columns, strict=True):
+        for i, values, column in self._skip:
             if row[i] in values:
                 return row[i] if column.startswith("paceline:") else f"{column} is {row[i]!r}"
         return "skip rule"
