@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 import numpy as np
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from fastapi.routing import APIRouter
 from fastapi.testclient import TestClient
@@ -260,6 +261,27 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class LoopbackSMTP(Controller):  # type: ignore[misc]
+    """An aiosmtpd server on a loopback port the kernel picks when the server binds (port 0).
+
+    Why: a port chosen first (`free_port`) and bound later can be taken in between by another
+    test worker's server; with port 0 nothing lies between choosing and listening. The chosen
+    port is read back before aiosmtpd opens its first connection to the server."""
+
+    def __init__(self, handler: Any, **options: Any) -> None:
+        super().__init__(handler, hostname="127.0.0.1", port=0, **options)
+
+    def _create_server(self) -> Any:
+        return self._bind()
+
+    async def _bind(self) -> Any:
+        server = await self.loop.create_server(
+            self._factory_invoker, host=self.hostname, port=0, ssl=self.ssl_context
+        )
+        self.port = int(server.sockets[0].getsockname()[1])
+        return server
 
 
 @contextmanager

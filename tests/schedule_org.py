@@ -27,10 +27,9 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
-from factories import free_port
+from factories import LoopbackSMTP
 from paceline.access import OPERATOR
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.services import preferences, users
@@ -73,13 +72,13 @@ class Inbox:
 
 @contextmanager
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
+    inbox = Inbox()
     # aiosmtpd gives a server 5 s to start and answer its first connection, "which might
     # happen if the system is too busy" (its words): a guard here, not a timing test.
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=300)
+    controller = LoopbackSMTP(inbox, ready_timeout=300)
     controller.start()
     try:
-        yield inbox, port
+        yield inbox, controller.port
     finally:
         inbox.release.set()
         controller.stop()

@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
 from alert_org import ANA_BEHIND, BEN_IDLE, DEE_IDLE, build_org, report
-from factories import free_port
+from factories import LoopbackSMTP
 from paceline import plugins
 from paceline.channels.delivery import deliver_once_per_change
 from paceline.cli import app
@@ -96,17 +95,17 @@ def _serve(certificate: tuple[Path, Path], mode: str) -> Iterator[Server]:
     cert, key = certificate
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    inbox, port = Inbox(), free_port()
+    inbox = Inbox()
     options: dict[str, Any] = {"authenticator": _authenticator, "auth_required": True}
     if mode == "ssl":  # aiosmtpd does not count implicit TLS as TLS for AUTH: it is, though
         options |= {"ssl_context": context, "auth_require_tls": False}
     else:
         options |= {"tls_context": context, "require_starttls": True}
     # ready_timeout: aiosmtpd's 5 s for the server to start fails on a busy machine.
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=300, **options)
+    controller = LoopbackSMTP(inbox, ready_timeout=300, **options)
     controller.start()
     try:
-        yield Server(inbox, port)
+        yield Server(inbox, controller.port)
     finally:
         controller.stop()
 
