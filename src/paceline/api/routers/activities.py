@@ -18,7 +18,6 @@ out of the caller's reach is refused with 409 (without saying whose it is).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
@@ -42,7 +41,6 @@ from paceline.api.routers._common import (
     Notes,
     Offset,
     RecordId,
-    as_utc,
     domain_errors,
     find_team,
     invalid,
@@ -51,13 +49,14 @@ from paceline.api.routers._common import (
     refuse,
     scope_of,
 )
+from paceline.api.shapes import RecordOut, page_model, record_model
 from paceline.auth.access import Principal
 from paceline.config import Settings
 from paceline.errors import Forbidden, InputError
 from paceline.ingest.entities import slug
 from paceline.services import activities
 from paceline.services.activities import Entry, Writer
-from paceline.store.listings import ActivityFilter, list_activities
+from paceline.store.listings import ActivityFilter, Page, list_activities
 from paceline.store.records import (
     ActivityRecord,
     NewActivity,
@@ -112,37 +111,20 @@ class ActivityPatch(BaseModel):
     notes: Notes | None = None
 
 
-class ActivityOut(BaseModel):
-    id: int
-    rep_id: int
-    rep: str
-    team: str | None
-    kind: str
-    occurred_at: dt.datetime
-    local_date: dt.date
-    duration_min: float | None
-    outcome: str | None
-    has_ask: bool
-    engaged: bool
-    selling: bool
-    account_id: int | None
-    account: str | None
-    contact_id: int | None
-    contact: str | None
-    deal_id: int | None
-    notes: str | None
-    source: str
-    external_id: str | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
-class ActivityPage(BaseModel):
-    items: list[ActivityOut]
-    total: int | None = Field(description=TOTAL_DOC)
-    limit: int
-    offset: int
-    next: str | None = Field(description=NEXT_DOC)
+ActivityOut = record_model(
+    ActivityRecord,
+    "ActivityOut",
+    leave_out={"team_id"},
+    add={"selling": (bool, "Selling activity under the current configuration ([selling]).")},
+)
+ActivityPage = page_model(
+    Page,
+    "ActivityPage",
+    ActivityOut,
+    leave_out={"prev"},
+    types_={"next": str | None},
+    describe={"total": TOTAL_DOC, "next": NEXT_DOC},
+)
 
 
 class ItemError(BaseModel):
@@ -207,31 +189,9 @@ def _item_error(exc: InputError | Forbidden) -> BulkItemResult:
     return BulkItemResult(index=0, ok=False, status=422, errors=[error])
 
 
-def out(settings: Settings, a: ActivityRecord) -> ActivityOut:
-    return ActivityOut(
-        id=a.id,
-        rep_id=a.rep_id,
-        rep=a.rep,
-        team=a.team,
-        kind=a.kind,
-        occurred_at=as_utc(a.occurred_at),
-        local_date=a.local_date,
-        duration_min=a.duration_min,
-        outcome=a.outcome,
-        has_ask=a.has_ask,
-        engaged=a.engaged,
-        selling=settings.is_selling(a.kind, a.has_ask),
-        account_id=a.account_id,
-        account=a.account,
-        contact_id=a.contact_id,
-        contact=a.contact,
-        deal_id=a.deal_id,
-        notes=a.notes,
-        source=a.source,
-        external_id=a.external_id,
-        created_at=as_utc(a.created_at),
-        updated_at=as_utc(a.updated_at),
-    )
+def out(settings: Settings, a: ActivityRecord) -> RecordOut:
+    """The activity's answer: the record, and whether it counts as selling now."""
+    return ActivityOut.of(a, selling=settings.is_selling(a.kind, a.has_ask))
 
 
 def _fetch(state: State, principal: Principal, activity_id: int) -> ActivityRecord:
@@ -241,8 +201,8 @@ def _fetch(state: State, principal: Principal, activity_id: int) -> ActivityReco
 
 # --- endpoints -------------------------------------------------------------------------------
 
-PAGE = Answer[ActivityPage](ActivityPage)
-ONE = Answer[ActivityOut](ActivityOut)
+PAGE = Answer[RecordOut](ActivityPage)
+ONE = Answer[RecordOut](ActivityOut)
 
 
 @router.get("", response_model=ActivityPage, summary="List activities, newest first")
@@ -279,15 +239,9 @@ def list_(
         ActivityFilter(rep_id, team_id, kind_name, start, end),
         paging(limit, offset, cursor, count, "a"),
     )
-    return PAGE.json(
-        ActivityPage(
-            items=[out(state.settings, a) for a in page.items],
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
-            next=None if page.next is None else page.next.token(),
-        )
-    )
+    items = [out(state.settings, a) for a in page.items]
+    token = None if page.next is None else page.next.token()
+    return PAGE.json(ActivityPage.of(page, items=items, next=token))
 
 
 @router.post(
@@ -303,15 +257,14 @@ def list_(
         409: {"description": "The external_id is taken by a record out of your reach."},
     },
 )
-def create(body: ActivityIn, state: State, caller: ApiCaller, response: Response) -> ActivityOut:
+def create(body: ActivityIn, state: State, caller: ApiCaller) -> Response:
     with domain_errors("body"):
         stored = activities.create(_writer(state, caller), _entry(body))
     found = get_activity(state.engine, scope_of(caller), stored.id)
     if found is None:  # the external id belongs to a record out of the caller's reach
         raise HTTPException(status.HTTP_409_CONFLICT, TAKEN)
-    if stored.duplicate:
-        response.status_code = status.HTTP_200_OK
-    return out(state.settings, found)
+    answered = status.HTTP_200_OK if stored.duplicate else status.HTTP_201_CREATED
+    return ONE.json(out(state.settings, found), answered)
 
 
 @router.post("/bulk", response_model=BulkResult, summary="Log many activities")
@@ -370,16 +323,14 @@ def read(activity_id: RecordId, state: State, caller: ApiCaller) -> Response:
 
 
 @router.patch("/{activity_id}", response_model=ActivityOut, summary="Correct an activity")
-def patch(
-    activity_id: RecordId, body: ActivityPatch, state: State, caller: ApiCaller
-) -> ActivityOut:
+def patch(activity_id: RecordId, body: ActivityPatch, state: State, caller: ApiCaller) -> Response:
     """Change the fields given; the activity is checked again as a whole, and its local day
     follows its time."""
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     with domain_errors("body"):
         _fetch(state, caller, activity_id)  # out of reach: 404 (path), before any body check
         found = activities.edit(_writer(state, caller), activity_id, changes)
-    return out(state.settings, found)
+    return ONE.json(out(state.settings, found))
 
 
 @router.delete(

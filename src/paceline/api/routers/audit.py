@@ -7,11 +7,12 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import AUTH, MAX_PAGE, Name, domain_errors
+from paceline.api.shapes import RecordOut, page_model, record_model
 from paceline.services import audit
+from paceline.store.audit_log import Entry, EntryPage
 
 router = APIRouter(prefix="/audit", tags=["audit"], dependencies=AUTH)
 # A changed field's value: what a column holds, as JSON (times and amounts as text), or a
@@ -21,28 +22,22 @@ FieldValue = Scalar | list[Scalar]
 EntityName = Literal["activity", "deal", "target", "user", "rep", "token", "import"]
 
 
-class AuditEntryOut(BaseModel):
-    id: int
-    at: dt.datetime
-    actor: str
-    user_id: int | None
-    face: Literal["cli", "api", "web", "import"]
-    entity: str
-    entity_id: str | None
-    action: str
-    before: dict[str, FieldValue] | None = Field(
-        description="The changed fields before (none for a creation)."
-    )
-    after: dict[str, FieldValue] | None = Field(
-        description="The changed fields after (none for a deletion)."
-    )
-
-
-class AuditPage(BaseModel):
-    items: list[AuditEntryOut]
-    total: int
-    limit: int
-    offset: int
+# Times as stored (naive UTC), as `paceline audit --json` prints them: one page type.
+AuditEntryOut = record_model(
+    Entry,
+    "AuditEntryOut",
+    types_={
+        "face": Literal["cli", "api", "web", "import"],
+        "before": dict[str, FieldValue] | None,
+        "after": dict[str, FieldValue] | None,
+    },
+    describe={
+        "before": "The changed fields before (none for a creation).",
+        "after": "The changed fields after (none for a deletion).",
+    },
+    utc=False,
+)
+AuditPage = page_model(EntryPage, "AuditPage", AuditEntryOut, utc=False)
 
 
 @router.get("", response_model=AuditPage, summary="The audit log, newest first (admins)")
@@ -58,7 +53,7 @@ def list_(
     entity: Annotated[EntityName | None, Query(description="Only this kind of record.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
-) -> AuditPage:
+) -> RecordOut:
     """Who changed what and when, from which face (`cli`, `api`, `web`, `import`), with the
     changed fields before and after. Never a password hash or a token."""
     if since is not None and since.tzinfo is not None:
@@ -73,9 +68,4 @@ def list_(
             limit=limit,
             offset=offset,
         )
-    return AuditPage(
-        items=[AuditEntryOut.model_validate(e, from_attributes=True) for e in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return AuditPage.of(page)

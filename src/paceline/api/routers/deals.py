@@ -35,7 +35,6 @@ from paceline.api.routers._common import (
     Name,
     Offset,
     RecordId,
-    as_utc,
     domain_errors,
     find_team,
     known_value,
@@ -45,12 +44,14 @@ from paceline.api.routers._common import (
     refuse,
     scope_of,
 )
+from paceline.api.shapes import RecordOut, page_model, record_model
 from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar
 from paceline.services import deals
 from paceline.services.activities import Writer
 from paceline.services.deals import DealEntry
 from paceline.store.deal_records import DealFilter, DealRecord, list_deals
+from paceline.store.listings import Page
 from paceline.store.records import rep_refs
 
 router = APIRouter(prefix="/deals", tags=["deals"], dependencies=AUTH)
@@ -101,56 +102,20 @@ class DealPatch(BaseModel):
     )
 
 
-class DealOut(BaseModel):
-    id: int
-    rep_id: int
-    rep: str
-    team: str | None
-    sourced_by_id: int | None
-    sourced_by: str | None
-    account_id: int | None
-    account: str | None
-    name: str
-    amount: float | None = Field(description="null: not known (the source left it empty).")
-    stage: str
-    status: str
-    created_at: dt.datetime
-    closed_at: dt.datetime | None
-    expected_close: dt.date | None
-    source: str
-    external_id: str | None
-    updated_at: dt.datetime
-
-
-class DealPage(BaseModel):
-    items: list[DealOut]
-    total: int | None = Field(description=TOTAL_DOC)
-    limit: int
-    offset: int
-    next: str | None = Field(description=NEXT_DOC)
-
-
-def out(d: DealRecord) -> DealOut:
-    return DealOut(
-        id=d.id,
-        rep_id=d.rep_id,
-        rep=d.rep,
-        team=d.team,
-        sourced_by_id=d.sourced_by_id,
-        sourced_by=d.sourced_by,
-        account_id=d.account_id,
-        account=d.account,
-        name=d.name,
-        amount=None if d.amount is None else float(d.amount),
-        stage=d.stage,
-        status=d.status,
-        created_at=as_utc(d.created_at),
-        closed_at=as_utc(d.closed_at),
-        expected_close=d.expected_close,
-        source=d.source,
-        external_id=d.external_id,
-        updated_at=as_utc(d.updated_at),
-    )
+DealOut = record_model(
+    DealRecord,
+    "DealOut",
+    leave_out={"team_id"},
+    describe={"amount": "null: not known (the source left it empty)."},
+)
+DealPage = page_model(
+    Page,
+    "DealPage",
+    DealOut,
+    leave_out={"prev"},
+    types_={"next": str | None},
+    describe={"total": TOTAL_DOC, "next": NEXT_DOC},
+)
 
 
 def _writer(state: State, caller: Principal) -> Writer:
@@ -164,8 +129,8 @@ def _fetch(state: State, caller: Principal, deal_id: int) -> DealRecord:
 
 # --- endpoints -------------------------------------------------------------------------------
 
-PAGE = Answer[DealPage](DealPage)
-ONE = Answer[DealOut](DealOut)
+PAGE = Answer[RecordOut](DealPage)
+ONE = Answer[RecordOut](DealOut)
 
 
 @router.get("", response_model=DealPage, summary="List deals, newest first")
@@ -215,15 +180,8 @@ def list_(
         ),
         paging(limit, offset, cursor, count, "d"),
     )
-    return PAGE.json(
-        DealPage(
-            items=[out(d) for d in page.items],
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
-            next=None if page.next is None else page.next.token(),
-        )
-    )
+    token = None if page.next is None else page.next.token()
+    return PAGE.json(DealPage.of(page, next=token))
 
 
 @router.post(
@@ -239,27 +197,26 @@ def list_(
         409: {"description": "The external_id is taken by a record out of your reach."},
     },
 )
-def create(body: DealIn, state: State, caller: ApiCaller, response: Response) -> DealOut:
+def create(body: DealIn, state: State, caller: ApiCaller) -> Response:
     with domain_errors("body"):
         made = deals.create(_writer(state, caller), DealEntry(**body.model_dump()))
-    if made.duplicate:
-        response.status_code = status.HTTP_200_OK
-    return out(made.deal)
+    answered = status.HTTP_200_OK if made.duplicate else status.HTTP_201_CREATED
+    return ONE.json(DealOut.of(made.deal), answered)
 
 
 @router.get("/{deal_id}", response_model=DealOut, summary="One deal")
 def read(deal_id: RecordId, state: State, caller: ApiCaller) -> Response:
-    return ONE.json(out(_fetch(state, caller, deal_id)))
+    return ONE.json(DealOut.of(_fetch(state, caller, deal_id)))
 
 
 @router.patch("/{deal_id}", response_model=DealOut, summary="Update a deal")
-def patch(deal_id: RecordId, body: DealPatch, state: State, caller: ApiCaller) -> DealOut:
+def patch(deal_id: RecordId, body: DealPatch, state: State, caller: ApiCaller) -> Response:
     """Change the fields given; the deal is checked again as a whole."""
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     with domain_errors("body"):
         _fetch(state, caller, deal_id)  # out of reach: 404 (path), before any body check
         found = deals.edit(_writer(state, caller), deal_id, changes)
-    return out(found)
+    return ONE.json(DealOut.of(found))
 
 
 @router.delete("/{deal_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a deal")

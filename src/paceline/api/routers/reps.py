@@ -16,7 +16,6 @@ an import or `paceline rep add`.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -39,6 +38,7 @@ from paceline.api.routers._common import (
     refuse,
     scope_of,
 )
+from paceline.api.shapes import RecordOut, many, record_model
 from paceline.services import reps
 from paceline.services.reps import RepEntry
 from paceline.store.listings import RepRecord, get_rep, list_reps
@@ -86,31 +86,14 @@ class RepPatch(BaseModel):
     email: Email | None = None
 
 
-class RepOut(BaseModel):
-    id: int
-    name: str
-    email: str | None
-    role: str
-    team_id: int | None
-    team: str | None
-    manager_id: int | None
-    manager: str | None
-    start_date: dt.date | None
-    end_date: dt.date | None
-    capacity: float
-    source: str
-    external_id: str | None
+RepOut = record_model(RepRecord, "RepOut")
 
 
-def out(r: RepRecord) -> RepOut:
-    return RepOut(**r.__dict__)
+REPS = Answer[list[RecordOut]](many(RepOut))
+ONE = Answer[RecordOut](RepOut)
 
 
-REPS = Answer[list[RepOut]](list[RepOut])
-ONE = Answer[RepOut](RepOut)
-
-
-@router.get("", response_model=list[RepOut], summary="List reps")
+@router.get("", response_model=many(RepOut), summary="List reps")
 def list_(
     state: State,
     caller: ApiCaller,
@@ -123,7 +106,8 @@ def list_(
         refuse(f"the reps of team {team!r}")
     if role is not None:
         role = known_value(role, state.settings.role_names, "role")
-    return REPS.json([out(r) for r in list_reps(state.engine, scope_of(caller), team_id, role)])
+    found = list_reps(state.engine, scope_of(caller), team_id, role)
+    return REPS.json([RepOut.of(r) for r in found])
 
 
 @router.get("/{rep_id}", response_model=RepOut, summary="One rep")
@@ -133,7 +117,7 @@ def read(rep_id: RecordId, state: State, caller: ApiCaller) -> Response:
     found = get_rep(state.engine, Scope(everyone=True), rep_id)
     if found is None:  # deleted in between
         missing(f"rep {rep_id}")
-    return ONE.json(out(found))
+    return ONE.json(RepOut.of(found))
 
 
 @router.post(
@@ -142,7 +126,7 @@ def read(rep_id: RecordId, state: State, caller: ApiCaller) -> Response:
     status_code=status.HTTP_201_CREATED,
     summary="Add a rep (admins; managers to their own team)",
 )
-def create(body: RepIn, state: State, caller: ApiCaller) -> RepOut:
+def create(body: RepIn, state: State, caller: ApiCaller) -> Response:
     given = body.model_dump(exclude={"confirm_new_name"})
     with domain_errors("body"):
         made = reps.create(
@@ -153,14 +137,15 @@ def create(body: RepIn, state: State, caller: ApiCaller) -> RepOut:
             source=API_SOURCE,
             near_check=not body.confirm_new_name,
         )
-    return out(made)
+    return ONE.json(RepOut.of(made), status.HTTP_201_CREATED)
 
 
 @router.patch(
     "/{rep_id}", response_model=RepOut, summary="Edit a rep (admins; managers their team's)"
 )
-def patch(rep_id: RecordId, body: RepPatch, state: State, caller: ApiCaller) -> RepOut:
+def patch(rep_id: RecordId, body: RepPatch, state: State, caller: ApiCaller) -> Response:
     """Rename, move to another team, or change role, manager, start date or email."""
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     with domain_errors("body"):
-        return out(reps.edit(state.engine, state.settings, caller, rep_id, changes))
+        edited = reps.edit(state.engine, state.settings, caller, rep_id, changes)
+    return ONE.json(RepOut.of(edited))

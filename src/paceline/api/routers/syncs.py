@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from paceline import plugins
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import AUTH, as_utc, refuse, result
+from paceline.api.shapes import many
 from paceline.serialize import json_model
 from paceline.store import syncs
 
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/syncs", tags=["syncs"], dependencies=AUTH)
 
 @router.get(
     "",
-    response_model=list[json_model(syncs.SyncStatus)],  # type: ignore[misc]  # made at run time
+    response_model=many(json_model(syncs.SyncStatus)),
     summary="Each CRM sync's status (admins)",
 )
 def list_(state: State, caller: ApiCaller) -> JSONResponse:

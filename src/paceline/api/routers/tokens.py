@@ -7,7 +7,6 @@ Writes go through `paceline.services.users`, as the CLI's and the pages' do.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Response, status
@@ -18,11 +17,11 @@ from paceline.api.routers._common import (
     AUTH,
     Answer,
     RecordId,
-    as_utc,
     clean_text,
     domain_errors,
 )
-from paceline.auth.accounts import list_tokens
+from paceline.api.shapes import RecordOut, many, record_model
+from paceline.auth.accounts import NewToken, TokenInfo, list_tokens
 from paceline.services import users
 
 router = APIRouter(prefix="/tokens", tags=["tokens"], dependencies=AUTH)
@@ -38,37 +37,19 @@ class TokenIn(BaseModel):
     ] = Field(description="What the token is for, e.g. 'dialer sync'.")
 
 
-class TokenOut(BaseModel):
-    id: int
-    name: str
-    created_at: dt.datetime
-    last_used_at: dt.datetime | None
-    revoked_at: dt.datetime | None
+TokenOut = record_model(TokenInfo, "TokenOut")
+NewTokenOut = record_model(
+    NewToken,
+    "NewTokenOut",
+    describe={"token": "The secret: shown only now; send it as 'Bearer <token>'."},
+)
+TOKENS = Answer[list[RecordOut]](many(TokenOut))
+MADE = Answer[RecordOut](NewTokenOut)
 
 
-class NewTokenOut(BaseModel):
-    id: int
-    name: str
-    token: str = Field(description="The secret: shown only now; send it as 'Bearer <token>'.")
-
-
-TOKENS = Answer[list[TokenOut]](list[TokenOut])
-
-
-@router.get("", response_model=list[TokenOut], summary="Your API tokens")
+@router.get("", response_model=many(TokenOut), summary="Your API tokens")
 def list_(state: State, caller: ApiCaller) -> Response:
-    return TOKENS.json(
-        [
-            TokenOut(
-                id=t.id,
-                name=t.name,
-                created_at=as_utc(t.created_at),
-                last_used_at=as_utc(t.last_used_at),
-                revoked_at=as_utc(t.revoked_at),
-            )
-            for t in list_tokens(state.engine, caller.username)
-        ]
-    )
+    return TOKENS.json([TokenOut.of(t) for t in list_tokens(state.engine, caller.username)])
 
 
 @router.post(
@@ -77,10 +58,10 @@ def list_(state: State, caller: ApiCaller) -> Response:
     status_code=status.HTTP_201_CREATED,
     summary="Create an API token",
 )
-def create(body: TokenIn, state: State, caller: ApiCaller) -> NewTokenOut:
+def create(body: TokenIn, state: State, caller: ApiCaller) -> Response:
     with domain_errors("body"):
         made = users.create_token(state.engine, caller, caller.username, body.name)
-    return NewTokenOut(id=made.id, name=made.name, token=made.token)
+    return MADE.json(NewTokenOut.of(made), status.HTTP_201_CREATED)
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke an API token")

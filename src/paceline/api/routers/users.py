@@ -18,6 +18,7 @@ from paceline.api.routers._common import (
     domain_errors,
     refuse,
 )
+from paceline.api.shapes import RecordOut, many, record_model
 from paceline.auth.access import Principal
 from paceline.auth.accounts import UserInfo, find_user, list_users
 from paceline.services import users
@@ -40,13 +41,7 @@ class UserIn(BaseModel):
     team: Name | None = Field(None, description="The team a manager manages (or their rep's).")
 
 
-class UserOut(BaseModel):
-    id: int
-    username: str
-    role: str
-    rep: str | None
-    team: str | None
-    active: bool
+UserOut = record_model(UserInfo, "UserOut")
 
 
 def _admin(caller: Principal) -> None:
@@ -54,30 +49,25 @@ def _admin(caller: Principal) -> None:
         refuse("user accounts (admins only)")
 
 
-def out(u: UserInfo) -> UserOut:
-    return UserOut(
-        id=u.id, username=u.username, role=u.role, rep=u.rep, team=u.team, active=u.active
-    )
+USERS = Answer[list[RecordOut]](many(UserOut))
+ONE = Answer[RecordOut](UserOut)
 
 
-USERS = Answer[list[UserOut]](list[UserOut])
-
-
-@router.get("", response_model=list[UserOut], summary="List users (admins)")
+@router.get("", response_model=many(UserOut), summary="List users (admins)")
 def list_(state: State, caller: ApiCaller) -> Response:
     _admin(caller)
-    return USERS.json([out(u) for u in list_users(state.engine)])
+    return USERS.json([UserOut.of(u) for u in list_users(state.engine)])
 
 
 @router.post(
     "", response_model=UserOut, status_code=status.HTTP_201_CREATED, summary="Add a user (admins)"
 )
-def create(body: UserIn, state: State, caller: ApiCaller) -> UserOut:
+def create(body: UserIn, state: State, caller: ApiCaller) -> Response:
     with domain_errors("body"):
         made = users.add_user(
             state.engine, caller, body.username, body.password, body.role, body.rep, body.team
         )
-    return out(made)
+    return ONE.json(UserOut.of(made), status.HTTP_201_CREATED)
 
 
 class UserPatch(BaseModel):
@@ -90,7 +80,7 @@ class UserPatch(BaseModel):
 
 
 @router.patch("/{user_id}", response_model=UserOut, summary="Deactivate or activate a user")
-def patch(user_id: RecordId, body: UserPatch, state: State, caller: ApiCaller) -> UserOut:
+def patch(user_id: RecordId, body: UserPatch, state: State, caller: ApiCaller) -> Response:
     _admin(caller)
     found = find_user(state.engine, user_id)
     if found is None:
@@ -99,4 +89,4 @@ def patch(user_id: RecordId, body: UserPatch, state: State, caller: ApiCaller) -
         users.set_active(state.engine, caller, found.username, body.active)
     now = find_user(state.engine, user_id)
     assert now is not None
-    return out(now)
+    return ONE.json(UserOut.of(now))
