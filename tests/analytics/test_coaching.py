@@ -23,9 +23,10 @@ import pytest
 from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
-from factories import AS_OF, NOV, build_coaching_team
+from factories import AS_OF, NOV, build_calls_without_results, build_coaching_team
 from paceline.analytics.coaching import Coaching, coach, coaching_metrics
 from paceline.analytics.compare import compare_rates
+from paceline.analytics.diagnose import rep_coaching
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.peers import diagnosis_reps, find_rep, peers_of
 from paceline.analytics.rollup import ensure_rollup
@@ -185,7 +186,11 @@ def test_text_brief_lists_every_rule_with_its_verdict(tmp_path: Path, settings: 
     # Nobody in this organisation has a proposal or a win: not recorded (`step_rules`).
     assert "- Proposal coaching: not measurable: a step not recorded" in text
     assert "- Meeting confirmation habits: not for this role" in text
-    assert "- Time management: checked: not flagged" in text
+    # No activity of this team has a duration: no selling share, so nothing was checked.
+    assert (
+        "- Time management: not measurable: the data records too little to tell (fewer than"
+        " two days with logged minutes" in text
+    )
     assert "- Quality over volume: checked: not flagged" in text
 
 
@@ -289,3 +294,21 @@ def test_a_significant_but_small_gap_is_not_weak() -> None:
     assert small.is_below(0.01) and not small.is_below(0.01, min_gap=0.2)
     big = compare_rates(100_000, 9_000, 100_000, 12_000)  # 25% below
     assert big.is_below(0.01, min_gap=0.2)
+
+
+def test_no_quality_coaching_from_calls_whose_engagement_nobody_records(
+    engine: Engine, settings: Settings
+) -> None:
+    """Calls without results (never engaged anywhere) and meetings recorded as held: Jay's
+    300 calls beside 3 meetings, against peers' 100 and 60, are no "quality over volume"
+    case (the rule fired before: 3 engaged of 303 attempts against 240 of 640). Jay's
+    engagement is read over the meetings, 3 of 3, as the peers' 240 of 240."""
+    build_calls_without_results(engine, settings)
+    window = diagnosis_window(settings, "30d", AS_OF)
+    report = rep_coaching(engine, settings, window, "Jay")
+    status = _status(report)
+    assert status["activity_quality"] == "no_flag"
+    assert report.hints == []
+    # No call or meeting has a duration (Jasmine Frank's 700 calls are all of 0 seconds):
+    # no selling share, so time management is not measurable, not "checked: not flagged".
+    assert status["time_management"] == "flag_unknown"

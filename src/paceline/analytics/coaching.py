@@ -6,7 +6,9 @@ the calls but books no meetings needs help with targeting. So a rule fires only 
 
 - its finding holds: the rep turns `from` into `to` worse than their peers *and* a gap that
   large is unlikely by chance (`diagnose.significance`), or a busy-versus-productive flag is
-  raised.
+  raised. A flag the rep's data can neither raise nor clear (no logged minutes to read a
+  selling share from: the Zoho export's 0-second calls) is "flag_unknown", never "checked:
+  not flagged".
 
 A rule that names a volume (`volume_ok`) also checks it: is the rep behind on it by more than
 the alerts' `behind_pace.by_more_than` (25%) against the target over the window, or against
@@ -39,7 +41,14 @@ from paceline.calendar import BusinessCalendar, Period
 from paceline.config import CoachingRule, Settings
 
 RuleStatus = Literal[
-    "hint", "not_weak", "too_few", "no_flag", "no_data", "not_measurable", "not_for_role"
+    "hint",
+    "not_weak",
+    "too_few",
+    "no_flag",
+    "flag_unknown",
+    "no_data",
+    "not_measurable",
+    "not_for_role",
 ]
 
 
@@ -118,6 +127,7 @@ def coach(
     flags: Collection[str],
     peer_total: Callable[[str], float] | None = None,
     recorded: frozenset[str] | None = None,
+    unknown_flags: Collection[str] = (),
 ) -> Coaching:
     """Apply the rule table to one rep, given totals for the rep and peers and their flags.
 
@@ -126,6 +136,9 @@ def coach(
     each peer group once, see `PeerSums`). `recorded`: the rules' metrics the organisation's
     data records (`step_rules.recorded_steps`; None: all): a rule whose step is not a
     measured rate on either side (`step_rules.conversion_notes`) is "not_measurable".
+    `unknown_flags`: the flags the rep's data can neither raise nor clear
+    (`RepQuality.flags_unknown`): their rules are "flag_unknown", not "no_flag" (checked and
+    fine).
     """
     if peer_total is None:
         peer_ids = [p.id for p in peers]
@@ -136,7 +149,17 @@ def coach(
     # Targets only matter to a rule that fires and checks volume: read them then, once.
     targets = functools.cache(lambda: _window_targets(conn, settings, window, rep))
     checks = [
-        _check(settings, rule, rep, peers, totals, flags, targets, peer_total, recorded)
+        _check(
+            settings,
+            rule,
+            rep,
+            peers,
+            totals,
+            (flags, unknown_flags),
+            targets,
+            peer_total,
+            recorded,
+        )
         for rule in settings.coaching
     ]
     return Coaching(rep.name, rep.role, rep.team, window, len(peers), checks)
@@ -148,7 +171,7 @@ def _check(
     rep: RosterRep,
     peers: Sequence[RosterRep],
     totals: MetricTotals,
-    flags: Collection[str],
+    flags: tuple[Collection[str], Collection[str]],
     targets: Callable[[], dict[str, float]],
     peer_total: Callable[[str], float],
     recorded: frozenset[str] | None,
@@ -159,7 +182,10 @@ def _check(
     if rule.roles is not None and rep.role not in rule.roles:
         return RuleCheck(rule.name, label, "not_for_role", rule.advice)
     if rule.flag is not None:
-        status: RuleStatus = "hint" if rule.flag in flags else "no_flag"
+        raised, unknown = flags
+        status: RuleStatus = (
+            "hint" if rule.flag in raised else "flag_unknown" if rule.flag in unknown else "no_flag"
+        )
         return RuleCheck(rule.name, label, status, rule.advice, flag=rule.flag)
     source, outcome = rule.weak_step or ["", ""]
     comparison = compare_rates(
