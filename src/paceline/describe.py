@@ -575,6 +575,9 @@ def evidence_text(settings: Settings, check: RuleCheck) -> str:
             f"; {metric_label(settings, volume.metric)} {number(volume.actual)} against"
             f" {basis} {number(volume.reference)}"
         )
+        if volume.days is not None:
+            plural = "s" if volume.days != 1 else ""
+            text += f" over the {volume.days} business day{plural} since the rep started"
         if check.volume_short:
             text += f": short on {metric_label(settings, volume.metric)} as well"
     return text

@@ -18,6 +18,7 @@ import datetime as dt
 import math
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert
@@ -312,3 +313,88 @@ def test_no_quality_coaching_from_calls_whose_engagement_nobody_records(
     # No call or meeting has a duration (Jasmine Frank's 700 calls are all of 0 seconds):
     # no selling share, so time management is not measurable, not "checked: not flagged".
     assert status["time_management"] == "flag_unknown"
+
+
+def _late_starter(engine: Engine, settings: Settings, target: float | None = None) -> None:
+    """The coaching team and Fin, an East SDR who started on Monday Nov 16: 40 calls a day
+    on Nov 16, 17 and 18 (120 in all), none setting a meeting."""
+    build_coaching_team(engine, settings)
+    fin = add_rep(engine, settings, "Fin", "sdr", team="East", start_date=dt.date(2026, 11, 16))
+    rows = [
+        {**row, "local_date": day, "occurred_at": dt.datetime.combine(day, dt.time(17))}
+        for day in (dt.date(2026, 11, d) for d in (16, 17, 18))
+        for row in _calls(fin, 40)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        if target is not None:
+            save_targets(conn, [TargetRow(fin, "calls", "month", NOV, target)])
+
+
+def _calls(rep_id: int, n: int) -> list[dict[str, Any]]:
+    return [
+        {"rep_id": rep_id, "kind": "call", "outcome": "no_answer", "has_ask": True}
+        | {"engaged": False, "source": "test"}
+        for _ in range(n)
+    ]
+
+
+def test_a_late_starters_volume_is_set_against_the_peers_over_the_same_days(
+    engine: Engine, settings: Settings
+) -> None:
+    """Fin worked 3 of the window's 13 business days (Nov 1-18). His 0 meetings from 120
+    calls against the peers' 62 from 900 is weak: p = (1 - 120/1,020)^62. His peers' median
+    is 200 calls over all 13 days, 200 x 3/13 = 46.2 over his 3: 120 calls is no shortfall
+    (before: 120 against 200, "short on calls as well")."""
+    _late_starter(engine, settings)
+    targeting = next(c for c in _coach(engine, settings, "Fin").checks if c.rule == "targeting")
+    assert targeting.status == "hint"
+    assert targeting.comparison is not None
+    assert targeting.comparison.p_value == pytest.approx((1 - 120 / 1_020) ** 62)
+    volume = targeting.volume
+    assert volume is not None
+    assert (volume.basis, volume.actual, volume.days) == ("peers", 120, 3)
+    assert volume.reference == pytest.approx(200 * 3 / 13)
+    assert volume.ok and not targeting.volume_short
+
+
+def test_a_late_starters_target_is_prorated_like_the_scorecards(
+    engine: Engine, settings: Settings
+) -> None:
+    """Fin's November target is 380 calls: 380 x 13/19 = 260 over the window's 13 business
+    days of November's 19, and 260 x 3/13 = 60 over the 3 he worked (the scorecards prorate
+    a late starter's target the same way). 120 calls is no shortfall (before: 120 against
+    260, short)."""
+    _late_starter(engine, settings, target=380)
+    targeting = next(c for c in _coach(engine, settings, "Fin").checks if c.rule == "targeting")
+    volume = targeting.volume
+    assert volume is not None and (volume.basis, volume.days) == ("target", 3)
+    assert volume.reference == pytest.approx(380 * 13 / 19 * 3 / 13)
+    assert volume.ok
+
+
+def test_a_rep_of_the_whole_window_is_read_over_all_of_it(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ana worked the whole window (no start date): her peers' median, Fin's 120 calls in
+    his 3 days counted as 520 over 13 (Ben 100, Cy, Dee, Eve 200, Fin 520), is 200."""
+    _late_starter(engine, settings)
+    targeting = next(c for c in _coach(engine, settings, "Ana").checks if c.rule == "targeting")
+    volume = targeting.volume
+    assert volume is not None and (volume.reference, volume.days) == (200, None)
+
+
+def test_the_brief_says_a_late_starters_volume_is_over_his_days(
+    tmp_path: Path, settings: Settings
+) -> None:
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    _late_starter(make_engine(url), settings)
+    args = ["--db", url, "diagnose", "--rep", "Fin", "--period", "month", "--as-of", "2026-11-18"]
+    shown = CliRunner().invoke(cli_app, args)
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert (
+        "calls 120 against peers' median 46.15 over the 3 business days since the rep started"
+        in text
+    )
+    assert "short on calls as well" not in text

@@ -12,7 +12,10 @@ the calls but books no meetings needs help with targeting. So a rule fires only 
 
 A rule that names a volume (`volume_ok`) also checks it: is the rep behind on it by more than
 the alerts' `behind_pace.by_more_than` (25%) against the target over the window, or against
-the peers' median without a target? A short volume does not hide a weak conversion: a close
+the peers' median without a target? Both are read over the business days the rep worked: a
+rep who started during the window is set against the target prorated to those days (as the
+scorecards prorate it) and against each peer's count per business day worked times those
+days, not against a whole window's count. A short volume does not hide a weak conversion: a close
 rate of 7% against 28% is a skill problem however many proposals go out (a rate per proposal
 does not fall because there are fewer proposals). The hint fires and says both
 (`volume.ok` false): the conversion to coach, and the volume that is short as well.
@@ -58,9 +61,13 @@ class VolumeCheck:
 
     metric: str
     actual: float
-    reference: float | None  # the target over the window, or the peers' median
+    # The target over the rep's days of the window, or the peers' median over those days.
+    reference: float | None
     basis: Literal["target", "peers", "none"]
     ok: bool
+    # The business days of the window the rep worked, when fewer than the window's (a rep
+    # who started during it); None: the whole window.
+    days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,7 @@ def coach(
             targets,
             peer_total,
             recorded,
+            window,
         )
         for rule in settings.coaching
     ]
@@ -175,6 +183,7 @@ def _check(
     targets: Callable[[], dict[str, float]],
     peer_total: Callable[[str], float],
     recorded: frozenset[str] | None,
+    window: Window,
 ) -> RuleCheck:
     # Each verdict is built once (not `replace`d step by step: a team's diagnosis checks
     # some 1,200 rules, and `dataclasses.replace` costs several times the constructor).
@@ -210,7 +219,8 @@ def _check(
         return found("too_few" if far_below else "not_weak")
     if rule.volume_ok is None:
         return found("hint")
-    return found("hint", _volume(settings, rule.volume_ok, rep, peers, totals, targets()))
+    volume = _volume(settings, window, rule.volume_ok, rep, peers, totals, targets())
+    return found("hint", volume)
 
 
 def _measurable(
@@ -237,21 +247,44 @@ def _measurable(
 
 def _volume(
     settings: Settings,
+    window: Window,
     metric: str,
     rep: RosterRep,
     peers: Sequence[RosterRep],
     totals: MetricTotals,
     targets: dict[str, float],
 ) -> VolumeCheck:
+    """The rep's volume against the target, else the peers' median, over the rep's days."""
     actual = totals.get(rep.id, metric)
     floor = 1.0 - settings.alerts.behind_pace.by_more_than
+    calendar = BusinessCalendar(settings.calendar)
+    whole = calendar.business_days(window.start, window.end)
+    days = _days_worked(calendar, window, rep)
+    shown = days if days < whole else None
     target = targets.get(metric)
     if target:
-        return VolumeCheck(metric, actual, target, "target", actual >= floor * target)
-    if not peers:
-        return VolumeCheck(metric, actual, None, "none", actual > 0)
-    median = statistics.median(totals.get(p.id, metric) for p in peers)
-    return VolumeCheck(metric, actual, median, "peers", actual >= floor * median)
+        reference = target if shown is None else target * days / whole
+        return VolumeCheck(metric, actual, reference, "target", actual >= floor * reference, shown)
+    counts = [
+        _over_days(totals.get(p.id, metric), worked, days)
+        for p in peers
+        if (worked := _days_worked(calendar, window, p))
+    ]
+    if not counts:
+        return VolumeCheck(metric, actual, None, "none", actual > 0, shown)
+    median = statistics.median(counts)
+    return VolumeCheck(metric, actual, median, "peers", actual >= floor * median, shown)
+
+
+def _days_worked(calendar: BusinessCalendar, window: Window, rep: RosterRep) -> int:
+    """The window's business days from the rep's start date on (all of them without one)."""
+    return calendar.business_days(max(window.start, rep.start_date or window.start), window.end)
+
+
+def _over_days(total: float, worked: int, days: int) -> float:
+    """A peer's `total` over the `worked` business days of theirs, as a count over `days`:
+    unchanged when the peer worked as many (no rounding in the common case)."""
+    return total if worked == days else total * days / worked
 
 
 def _window_targets(
