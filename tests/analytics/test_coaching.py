@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
-from factories import AS_OF, NOV, build_calls_without_results, build_coaching_team
+from factories import AS_OF, NOV, build_calls_without_results, build_coaching_team, make_site
 from paceline.analytics.coaching import Coaching, coach, coaching_metrics
 from paceline.analytics.compare import compare_rates
 from paceline.analytics.diagnose import rep_coaching
@@ -398,3 +398,20 @@ def test_the_brief_says_a_late_starters_volume_is_over_his_days(
         in text
     )
     assert "short on calls as well" not in text
+
+
+def test_the_page_says_a_flag_the_data_cannot_decide_is_not_measurable(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    """The diagnosis page's rule table for Jay (no activity with a duration): time
+    management is not measurable, with the reason; quality over volume was checked."""
+    build_calls_without_results(sqlite_engine, settings)
+    site = make_site(sqlite_engine, settings, {"root": ("admin", None)})
+    with site.client:
+        page = site.page("root", "/diagnose", rep="Jay", period="30d", as_of="2026-11-18")
+    assert page.status_code == 200
+    assert (
+        "<td>Time management</td><td>not measurable: the data records too little to tell</td>"
+        "<td>fewer than two days with logged minutes: no selling share to read</td>"
+    ) in page.text
+    assert "<td>Quality over volume</td><td>checked: not flagged</td>" in page.text
