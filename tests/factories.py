@@ -842,6 +842,29 @@ def _coaching_rows(rep_id: int, calls: int, meetings: int) -> list[dict[str, Any
     ]
 
 
+CALLERS = ("Jay", "Kim", "Lou", "Max", "Ned")
+
+
+def build_calls_without_results(engine: Engine, settings: Settings) -> dict[str, int]:
+    """A CRM export shaped like Zoho's: calls have no result (never engaged), every meeting
+    is an event recorded as held (engaged). Five AEs of East, on Nov 10 (window "30d" to
+    Nov 18): Jay 300 calls and 3 meetings; Kim, Lou, Max and Ned 100 calls and 60 meetings
+    each. Jay's 303 outreach attempts are 1.89x the peers' median of 160."""
+    upgrade(engine)
+    reps = {n: add_rep(engine, settings, n, "ae", team="East") for n in CALLERS}
+    day = dt.date(2026, 11, 10)
+    rows: list[dict[str, Any]] = []
+    for name, calls, meetings in (("Jay", 300, 3), *((n, 100, 60) for n in CALLERS[1:])):
+        rows += [activity_row(reps[name], day, outcome=None) for _ in range(calls)]
+        rows += [
+            activity_row(reps[name], day, kind="meeting", outcome="held", ask=False, engaged=True)
+            for _ in range(meetings)
+        ]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return reps
+
+
 def build_coaching_team(engine: Engine, settings: Settings) -> dict[str, int]:
     """Five East SDRs calling as COACHING_MIX says; the reps' ids by name."""
     upgrade(engine)

@@ -56,6 +56,11 @@ def _with(replace: str, by: str) -> str:
         ("[pacing]", "[pacing]\nspeed = 3", "pacing.speed"),
         ('steps = ["calls"', 'steps = ["smoke_signals"', "funnel.steps"),
         ('name = "email"', 'name = "call"', "kinds: call defined twice"),
+        (
+            'weak_step = ["proposals", "deals_won"]',
+            'weak_step = ["proposals", "revenue"]',
+            "coaching.proposal_coaching.weak_step: revenue is a sum, not a count",
+        ),
     ],
 )
 def test_mistakes_are_named(old: str, new: str, message: str) -> None:

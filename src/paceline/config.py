@@ -625,7 +625,19 @@ class Settings(_Strict):
             used = [*(rule.weak_step or []), *([rule.volume_ok] if rule.volume_ok else [])]
             _check_known(f"coaching.{rule.name}", used, metrics, "metric")
             _check_known(f"coaching.{rule.name}.roles", rule.roles or [], self.role_names, "role")
+            self._check_counted_step(rule)
         return self
+
+    def _check_counted_step(self, rule: CoachingRule) -> None:
+        """A rule's `weak_step` is tested as a rate of two counts (`analytics.compare`): a
+        sum such as revenue would count each dollar as an event, a p-value of the unit."""
+        for name in rule.weak_step or []:
+            aggregate = self.metric(name).aggregate
+            if aggregate != "count":
+                raise ValueError(
+                    f"coaching.{rule.name}.weak_step: {name} is a {aggregate}, not a count;"
+                    " the conversion test needs two counts of events"
+                )
 
     def _check_role_funnel(self, role: RoleSettings) -> None:
         """A role's funnel steps must be metrics, and those in `[funnel] steps` consecutive

@@ -32,11 +32,16 @@ FACTOR_TEXT = {
     "wins_per_activity": "wins per selling activity",
     "revenue_per_win": "revenue per win",
 }
+FLAG_UNKNOWN_TEXT = {
+    "low_selling_time": "fewer than two days with logged minutes: no selling share to read",
+    "high_volume_low_engagement": "no engagement recorded to set against the peers'",
+}
 RULE_STATUS_TEXT = {
     "hint": "fires",
     "not_weak": "checked: not weak",
     "too_few": "looks low, but too few to tell",
     "no_flag": "checked: not flagged",
+    "flag_unknown": "not measurable: the data records too little to tell",
     "no_data": "nothing to compare in this window",
     "not_measurable": "not measurable: a step not recorded, or outnumbering the step before",
     "not_for_role": "not for this role",
@@ -517,17 +522,39 @@ def _flag_text(diagnosis: RepDiagnosis, flag: str) -> str:
     if flag == "low_selling_time" and quality.logged_minutes:
         share = quality.selling_minutes / quality.logged_minutes
         return f"{text} ({share:.0%} against the {quality.selling_time.benchmark:.0%} benchmark)"
-    if flag == "high_volume_low_engagement" and quality.attempts:
-        engaged = quality.engaged / quality.attempts
+    if flag == "high_volume_low_engagement" and quality.engagement_rate is not None:
         return (
-            f"{text} ({quality.attempts:,} outreach attempts, {engaged:.1%} engaged;"
+            f"{text} ({quality.attempts:,} outreach attempts, {quality.engagement_rate:.1%}"
+            f" engaged{engagement_base(quality.attempts, quality.engagement_attempts)};"
             f" peers' median {rate(quality.peer_median_engagement_rate)})"
         )
     return text
 
 
+def engagement_base(attempts: int, measured: int) -> str:
+    """What an engagement rate is over, said when it is not every outreach attempt: the
+    kinds nobody records an engaged outcome for (calls without call results) are left out."""
+    if measured == attempts:
+        return ""
+    return f" of the {measured:,} whose engagement is recorded"
+
+
+def engagement_not_recorded_text(kind_labels: list[str]) -> str:
+    """The line under a busy-vs-productive table when some outreach kinds' engagement is
+    not recorded (`QualityReport.engagement_not_recorded`), in the kinds' labels."""
+    one = len(kind_labels) == 1
+    return (
+        f"Engagement not recorded for {', '.join(kind_labels)}: no activity of"
+        f" {'that kind' if one else 'those kinds'} in the data has an engaged outcome (an"
+        f" export without call results, say), so {'its' if one else 'their'} attempts are"
+        " left out of the engagement rate, not counted as 0%."
+    )
+
+
 def evidence_text(settings: Settings, check: RuleCheck) -> str:
     """Why a coaching rule fired (or did not), in one line."""
+    if check.flag is not None and check.status == "flag_unknown":
+        return FLAG_UNKNOWN_TEXT.get(check.flag, "")
     if check.flag is not None:
         return FLAG_TEXT.get(check.flag, check.flag)
     comparison = check.comparison
@@ -548,6 +575,9 @@ def evidence_text(settings: Settings, check: RuleCheck) -> str:
             f"; {metric_label(settings, volume.metric)} {number(volume.actual)} against"
             f" {basis} {number(volume.reference)}"
         )
+        if volume.days is not None:
+            plural = "s" if volume.days != 1 else ""
+            text += f" over the {volume.days} business day{plural} since the rep started"
         if check.volume_short:
             text += f": short on {metric_label(settings, volume.metric)} as well"
     return text
@@ -561,6 +591,7 @@ def rule_verdict_text(settings: Settings, check: RuleCheck) -> str:
         "not_measurable",
         "not_for_role",
     )
+    says_more = says_more or check.status == "flag_unknown"
     evidence = evidence_text(settings, check) if says_more else ""
     return f"{check.label}: {verdict}" + (f" ({evidence})" if evidence else "")
 
@@ -617,6 +648,12 @@ class Words:
 
     def flag(self, name: str) -> str:
         return flag_label(name)
+
+    def engagement_base(self, attempts: int, measured: int) -> str:
+        return engagement_base(attempts, measured)
+
+    def engagement_not_recorded(self, kinds: list[str]) -> str:
+        return engagement_not_recorded_text([self.kind(k) for k in kinds])
 
     def factor(self, name: str) -> str:
         return factor_label(name)

@@ -18,14 +18,16 @@ import datetime as dt
 import math
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
-from factories import AS_OF, NOV, build_coaching_team
+from factories import AS_OF, NOV, build_calls_without_results, build_coaching_team, make_site
 from paceline.analytics.coaching import Coaching, coach, coaching_metrics
 from paceline.analytics.compare import compare_rates
+from paceline.analytics.diagnose import rep_coaching
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.peers import diagnosis_reps, find_rep, peers_of
 from paceline.analytics.rollup import ensure_rollup
@@ -185,7 +187,11 @@ def test_text_brief_lists_every_rule_with_its_verdict(tmp_path: Path, settings: 
     # Nobody in this organisation has a proposal or a win: not recorded (`step_rules`).
     assert "- Proposal coaching: not measurable: a step not recorded" in text
     assert "- Meeting confirmation habits: not for this role" in text
-    assert "- Time management: checked: not flagged" in text
+    # No activity of this team has a duration: no selling share, so nothing was checked.
+    assert (
+        "- Time management: not measurable: the data records too little to tell (fewer than"
+        " two days with logged minutes" in text
+    )
     assert "- Quality over volume: checked: not flagged" in text
 
 
@@ -289,3 +295,123 @@ def test_a_significant_but_small_gap_is_not_weak() -> None:
     assert small.is_below(0.01) and not small.is_below(0.01, min_gap=0.2)
     big = compare_rates(100_000, 9_000, 100_000, 12_000)  # 25% below
     assert big.is_below(0.01, min_gap=0.2)
+
+
+def test_no_quality_coaching_from_calls_whose_engagement_nobody_records(
+    engine: Engine, settings: Settings
+) -> None:
+    """Calls without results (never engaged anywhere) and meetings recorded as held: Jay's
+    300 calls beside 3 meetings, against peers' 100 and 60, are no "quality over volume"
+    case (the rule fired before: 3 engaged of 303 attempts against 240 of 640). Jay's
+    engagement is read over the meetings, 3 of 3, as the peers' 240 of 240."""
+    build_calls_without_results(engine, settings)
+    window = diagnosis_window(settings, "30d", AS_OF)
+    report = rep_coaching(engine, settings, window, "Jay")
+    status = _status(report)
+    assert status["activity_quality"] == "no_flag"
+    assert report.hints == []
+    # No call or meeting has a duration (Jasmine Frank's 700 calls are all of 0 seconds):
+    # no selling share, so time management is not measurable, not "checked: not flagged".
+    assert status["time_management"] == "flag_unknown"
+
+
+def _late_starter(engine: Engine, settings: Settings, target: float | None = None) -> None:
+    """The coaching team and Fin, an East SDR who started on Monday Nov 16: 40 calls a day
+    on Nov 16, 17 and 18 (120 in all), none setting a meeting."""
+    build_coaching_team(engine, settings)
+    fin = add_rep(engine, settings, "Fin", "sdr", team="East", start_date=dt.date(2026, 11, 16))
+    rows = [
+        {**row, "local_date": day, "occurred_at": dt.datetime.combine(day, dt.time(17))}
+        for day in (dt.date(2026, 11, d) for d in (16, 17, 18))
+        for row in _calls(fin, 40)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        if target is not None:
+            save_targets(conn, [TargetRow(fin, "calls", "month", NOV, target)])
+
+
+def _calls(rep_id: int, n: int) -> list[dict[str, Any]]:
+    return [
+        {"rep_id": rep_id, "kind": "call", "outcome": "no_answer", "has_ask": True}
+        | {"engaged": False, "source": "test"}
+        for _ in range(n)
+    ]
+
+
+def test_a_late_starters_volume_is_set_against_the_peers_over_the_same_days(
+    engine: Engine, settings: Settings
+) -> None:
+    """Fin worked 3 of the window's 13 business days (Nov 1-18). His 0 meetings from 120
+    calls against the peers' 62 from 900 is weak: p = (1 - 120/1,020)^62. His peers' median
+    is 200 calls over all 13 days, 200 x 3/13 = 46.2 over his 3: 120 calls is no shortfall
+    (before: 120 against 200, "short on calls as well")."""
+    _late_starter(engine, settings)
+    targeting = next(c for c in _coach(engine, settings, "Fin").checks if c.rule == "targeting")
+    assert targeting.status == "hint"
+    assert targeting.comparison is not None
+    assert targeting.comparison.p_value == pytest.approx((1 - 120 / 1_020) ** 62)
+    volume = targeting.volume
+    assert volume is not None
+    assert (volume.basis, volume.actual, volume.days) == ("peers", 120, 3)
+    assert volume.reference == pytest.approx(200 * 3 / 13)
+    assert volume.ok and not targeting.volume_short
+
+
+def test_a_late_starters_target_is_prorated_like_the_scorecards(
+    engine: Engine, settings: Settings
+) -> None:
+    """Fin's November target is 380 calls: 380 x 13/19 = 260 over the window's 13 business
+    days of November's 19, and 260 x 3/13 = 60 over the 3 he worked (the scorecards prorate
+    a late starter's target the same way). 120 calls is no shortfall (before: 120 against
+    260, short)."""
+    _late_starter(engine, settings, target=380)
+    targeting = next(c for c in _coach(engine, settings, "Fin").checks if c.rule == "targeting")
+    volume = targeting.volume
+    assert volume is not None and (volume.basis, volume.days) == ("target", 3)
+    assert volume.reference == pytest.approx(380 * 13 / 19 * 3 / 13)
+    assert volume.ok
+
+
+def test_a_rep_of_the_whole_window_is_read_over_all_of_it(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ana worked the whole window (no start date): her peers' median, Fin's 120 calls in
+    his 3 days counted as 520 over 13 (Ben 100, Cy, Dee, Eve 200, Fin 520), is 200."""
+    _late_starter(engine, settings)
+    targeting = next(c for c in _coach(engine, settings, "Ana").checks if c.rule == "targeting")
+    volume = targeting.volume
+    assert volume is not None and (volume.reference, volume.days) == (200, None)
+
+
+def test_the_brief_says_a_late_starters_volume_is_over_his_days(
+    tmp_path: Path, settings: Settings
+) -> None:
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    _late_starter(make_engine(url), settings)
+    args = ["--db", url, "diagnose", "--rep", "Fin", "--period", "month", "--as-of", "2026-11-18"]
+    shown = CliRunner().invoke(cli_app, args)
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert (
+        "calls 120 against peers' median 46.15 over the 3 business days since the rep started"
+        in text
+    )
+    assert "short on calls as well" not in text
+
+
+def test_the_page_says_a_flag_the_data_cannot_decide_is_not_measurable(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    """The diagnosis page's rule table for Jay (no activity with a duration): time
+    management is not measurable, with the reason; quality over volume was checked."""
+    build_calls_without_results(sqlite_engine, settings)
+    site = make_site(sqlite_engine, settings, {"root": ("admin", None)})
+    with site.client:
+        page = site.page("root", "/diagnose", rep="Jay", period="30d", as_of="2026-11-18")
+    assert page.status_code == 200
+    assert (
+        "<td>Time management</td><td>not measurable: the data records too little to tell</td>"
+        "<td>fewer than two days with logged minutes: no selling share to read</td>"
+    ) in page.text
+    assert "<td>Quality over volume</td><td>checked: not flagged</td>" in page.text

@@ -363,6 +363,23 @@ def test_custom_steps_with_deal_steps_and_sums(org: Engine, settings: Settings) 
     assert [x.count for x in quick.steps] == [x.count for x in result.steps]
 
 
+def test_a_sum_step_is_shown_beside_the_peers_but_never_tested_as_a_count(
+    org: Engine, settings: Settings
+) -> None:
+    """Dee's 4 proposals won nothing; Eve's 4 won 50,000: revenue per proposal 0 against
+    12,500. The exact test treats each step as a Poisson count: read on dollars it took
+    50,000 "events" and called Dee's gap p = 0.5^50,000, "weak", very unlikely to be chance,
+    from four proposals a side (in cents it would be a hundred times as many events). A sum
+    is not a count: the rates stand side by side, untested (no verdict, never the weakest
+    step)."""
+    result = funnel(org, settings, month(settings), rep="Dee", steps=["proposals", "revenue"])
+    revenue = result.steps[1]
+    assert (revenue.count, revenue.peer_count) == (0, 50_000)
+    assert (revenue.conversion, revenue.peer_conversion) == (0.0, 12_500)
+    assert revenue.comparison is None and revenue.verdict is None
+    assert result.weakest is None and result.weak_steps == []
+
+
 def test_empty_window(org: Engine, settings: Settings) -> None:
     result = funnel(org, settings, month(settings, dt.date(2026, 6, 30)), rep="Ana")
     assert [(x.count, x.peer_count) for x in result.steps] == [(0, 0)] * 6

@@ -16,10 +16,12 @@ from sqlalchemy import Engine, insert
 
 from paceline.analytics.alerts import alerts
 from paceline.analytics.dispersion import (
+    HistoryRep,
     Sums,
     _first_days,
     history_days,
     index_of_dispersion,
+    read_dispersions,
     role_dispersion,
     shrunk_dispersion,
 )
@@ -177,3 +179,73 @@ def test_a_reps_first_history_day_is_the_first_listed_day_with_a_key_count(
     with sqlite_engine.connect() as conn:
         found = _first_days(conn, ("conversations", "meetings_set"), [ana, bo, cy], oct_)
     assert found == {ana: oct_[2], bo: oct_[1]}
+
+
+RECORDING_BEFORE = dt.date(2026, 10, 5)  # a Monday; the 10 business days before: Sep 21-Oct 2
+SEP_21_TO_OCT_2 = [dt.date(2026, 9, d) for d in (21, 22, 23, 24, 25, 28, 29, 30)] + [
+    dt.date(2026, 10, 1),
+    dt.date(2026, 10, 2),
+]
+
+
+def _recorded_from_sep_28(engine: Engine, settings: Settings, earlier: bool) -> int:
+    """Ana (SDR): 2 conversations on each of the 10 history days; meetings set 2, 0, 0, 2, 0
+    on Sep 28-Oct 2, the CRM recording them only from Sep 28 (nobody has one before) unless
+    `earlier`: then Bo (AE, not read) set one on Mon Sep 21."""
+    upgrade(engine)
+    ana = add_rep(engine, settings, "Ana", "sdr", team="East")
+    bo = add_rep(engine, settings, "Bo", "ae", team="East")
+    rows = [
+        {"metric": "conversations", "local_date": day, "rep_id": ana, "value": 2.0}
+        for day in SEP_21_TO_OCT_2
+    ]
+    rows += [
+        {"metric": "meetings_set", "local_date": day, "rep_id": ana, "value": 2.0}
+        for day in (dt.date(2026, 9, 28), dt.date(2026, 10, 1))
+    ]
+    if earlier:
+        rows.append(
+            {
+                "metric": "meetings_set",
+                "local_date": dt.date(2026, 9, 21),
+                "rep_id": bo,
+                "value": 1.0,
+            }
+        )
+    with engine.begin() as conn:
+        conn.execute(insert(MetricDay), rows)
+    return ana
+
+
+def _ana_dispersions(engine: Engine, settings: Settings, ana: int) -> Any:
+    pacing = settings.pacing.model_copy(update={"dispersion_history_days": 10})
+    ten = settings.model_copy(update={"pacing": pacing})
+    calendar = BusinessCalendar(ten.calendar)
+    with engine.connect() as conn:
+        history = [HistoryRep(ana, "sdr", None)]
+        return read_dispersions(conn, ten, calendar, history, RECORDING_BEFORE, [ana])
+
+
+def test_a_metric_recorded_only_from_mid_history_is_read_from_its_first_record(
+    engine: Engine, settings: Settings
+) -> None:
+    """Meetings set are recorded from Sep 28: Ana's 5 days 2 0 0 2 0 (total 4, squares 8):
+    squared deviations 8 - 16/5 = 4.8, variance 4.8/4 = 1.2, mean 0.8: dispersion 1.5 (Ana
+    alone is her role's median, so shrinking leaves it). Read over all 10 days, the 5 days
+    before the CRM recorded any read as zeros: 8 - 16/10 = 6.4, 6.4/9 / 0.4 = 1.78, a
+    clustering that is only the recording's start. Conversations (recorded all along): 2
+    every day, variance 0, so 1 (never below Poisson)."""
+    ana = _recorded_from_sep_28(engine, settings, earlier=False)
+    found = _ana_dispersions(engine, settings, ana)
+    assert found.of(ana, "meetings_set") == pytest.approx(1.5)
+    assert found.of(ana, "conversations") == 1.0
+
+
+def test_a_metric_anyone_recorded_from_the_start_is_read_over_the_whole_history(
+    engine: Engine, settings: Settings
+) -> None:
+    """Bo's meeting set on Sep 21 (another role's rep, not read) shows the CRM recorded
+    meetings set all along: Ana's 5 days without one before Sep 28 are real zeros, 1.78."""
+    ana = _recorded_from_sep_28(engine, settings, earlier=True)
+    found = _ana_dispersions(engine, settings, ana)
+    assert found.of(ana, "meetings_set") == pytest.approx(6.4 / 9 / 0.4)

@@ -47,6 +47,25 @@ def test_peer_index_gives_peers_of() -> None:
     assert index(reps[6]) == []
 
 
+def test_reps_without_a_team_are_compared_with_the_whole_role() -> None:
+    """No team is not a team: Hal, Ivy, Jo and Kit (SDRs imported without one) have no team
+    to take peers from, so each is set beside every other SDR of the organisation (the
+    four East, the two West and the other three without a team), not beside the three other
+    teamless reps alone as if "no team" were a team of four."""
+    teamless = [RosterRep(i, name, "sdr", None, None) for i, name in [(8, "Hal"), (9, "Ivy")]]
+    teamless += [RosterRep(10, "Jo", "sdr", None, None), RosterRep(11, "Kit", "sdr", None, None)]
+    reps = [*_roster(), *teamless]
+    index = PeerIndex(reps)
+    expected = [1, 2, 3, 4, 5, 6, 9, 10, 11]
+    assert [r.id for r in peers_of(teamless[0], reps)] == expected
+    assert [r.id for r in index(teamless[0])] == expected
+    values = {r.id: float(r.id) for r in reps}
+    sums = PeerSums(index, lambda rep_id, _: values[rep_id])
+    assert sums.fsum(teamless[0], "x") == sum(expected)
+    assert compared_ids(teamless[:1], reps) == sorted([8, *expected])
+    assert [r.id for r in index(reps[0])] == [2, 3, 4]  # East keeps its own
+
+
 def test_peer_sums_are_fsum_over_the_peers_to_the_last_bit() -> None:
     reps = _roster()
     # Values whose float sums depend on the order and on rounding: 0.1 + 0.2, a huge value

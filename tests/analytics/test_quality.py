@@ -29,7 +29,14 @@ from scipy.stats import t as student_t
 from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
-from factories import AS_OF, Site, accounts, activity_row, make_site
+from factories import (
+    AS_OF,
+    Site,
+    accounts,
+    activity_row,
+    build_calls_without_results,
+    make_site,
+)
 from paceline.analytics.quality import (
     HIGH_VOLUME_LOW_ENGAGEMENT,
     LOW_SELLING_TIME,
@@ -385,3 +392,98 @@ def test_connect_rate_is_unknown_where_no_call_is_recorded_connected(
     report = busy_vs_productive(engine, settings, diagnosis_window(settings, "30d", AS_OF))
     ana = {r.rep: r for r in report.reps}["Ana"]
     assert (report.connects_recorded, ana.connect_rate) == (True, 0.0)
+
+
+def test_engagement_is_not_read_from_calls_whose_results_nobody_records(
+    engine: Engine, settings: Settings
+) -> None:
+    """No call in the organisation has an engaged outcome, ever: a call's engagement is not
+    recorded, so Jay's 300 calls are not 300 attempts nobody engaged with. Read over what is
+    recorded (meetings), Jay engaged 3 of 3 and the peers 240 of 240: no flag. Before, Jay's
+    3 of 303 (1.0%) against the peers' 60 of 160 (37.5%) was "high volume, low engagement",
+    which only said that Jay logs calls and the peers meetings (Jasmine Frank in the Zoho
+    export: 6 engaged of 706, 700 of them calls)."""
+    build_calls_without_results(engine, settings)
+    jay = quality(engine, settings)["Jay"]
+    assert (jay.attempts, jay.engagement_attempts, jay.engaged) == (303, 3, 3)
+    assert jay.volume_vs_peers == pytest.approx(303 / 160)
+    assert (jay.engagement_rate, jay.peer_median_engagement_rate) == (1.0, 1.0)
+    cmp = jay.engagement_vs_peers
+    assert cmp is not None and (cmp.rep_from, cmp.rep_to, cmp.peer_from, cmp.peer_to) == (
+        3,
+        3,
+        240,
+        240,
+    )
+    assert jay.flags == []
+    report = busy_vs_productive(engine, settings, window(settings))
+    assert report.engagement_not_recorded == ["call"]
+
+
+def test_one_engaged_call_before_the_window_makes_calls_engagement_recorded(
+    engine: Engine, settings: Settings
+) -> None:
+    """Once one call anywhere has an engaged outcome (Kim's meeting set on Sep 1, before the
+    window), calls' results are recorded and Jay's 300 unengaged calls are a measured 0%: 3
+    of 303 against the peers' 240 of 640, p = P(X <= 3), X ~ Bin(243, 303/943)."""
+    reps = build_calls_without_results(engine, settings)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Activity),
+            [activity_row(reps["Kim"], dt.date(2026, 9, 1), outcome="meeting_set", engaged=True)],
+        )
+    report = busy_vs_productive(engine, settings, window(settings))
+    jay = {r.rep: r for r in report.reps}["Jay"]
+    assert report.engagement_not_recorded == []
+    assert (jay.attempts, jay.engagement_attempts, jay.engaged) == (303, 303, 3)
+    assert jay.engagement_rate == pytest.approx(3 / 303)
+    assert jay.peer_median_engagement_rate == pytest.approx(60 / 160)
+    cmp = jay.engagement_vs_peers
+    assert cmp is not None and (cmp.peer_from, cmp.peer_to) == (640, 240)
+    assert cmp.p_value == pytest.approx(binom.cdf(3, 243, 303 / 943))
+    assert jay.flags == [HIGH_VOLUME_LOW_ENGAGEMENT]
+
+
+def test_faces_say_which_kinds_engagement_is_not_recorded(
+    tmp_path: Any, settings: Settings
+) -> None:
+    """The CLI's table and --json, and the page, for the team of calls without results."""
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    engine = make_engine(url)
+    build_calls_without_results(engine, settings)
+    runner = CliRunner()
+    base = ("--db", url, "quality", "--period", "30d", "--as-of", "2026-11-18")
+    data = json.loads(runner.invoke(cli_app, [*base, "--json"]).output)
+    assert data["engagement_not_recorded"] == ["call"]
+    jay = next(r for r in data["reps"] if r["rep"] == "Jay")
+    assert (jay["attempts"], jay["engagement_attempts"], jay["engagement_rate"]) == (303, 3, 1.0)
+    assert jay["flags"] == []
+    shown = " ".join(runner.invoke(cli_app, list(base)).output.split())
+    assert "Engagement not recorded for call: no activity of that kind" in shown
+    assert "Jay: high_volume_low_engagement" not in shown
+    site = make_site(engine, settings, {"root": ("admin", None)})
+    with site.client:
+        page = site.page("root", "/quality", period="30d", as_of="2026-11-18")
+    assert page.status_code == 200
+    assert 'data-testid="engagement-not-recorded">Engagement not recorded for Phone call' in (
+        page.text
+    )
+    assert 'data-flag="high_volume_low_engagement"' not in page.text
+
+
+def test_flags_the_data_cannot_decide_by_hand(built: Engine, settings: Settings) -> None:
+    """Ana and Dee logged minutes on one day only (Nov 9): no selling share can be read day
+    by day, so `low_selling_time` is unknown for them, neither raised nor cleared; Ben (five
+    days) and Cy (two) are read. Every volume is known: Ana is flagged, Ben (20 attempts
+    against the peers' median 24), Cy (21 against 24) and Dee (24 against 21) are under 1.5x."""
+    reps = quality(built, settings, team="East")
+    assert {name: r.flags_unknown for name, r in reps.items()} == {
+        "Ana": [LOW_SELLING_TIME],
+        "Ben": [],
+        "Cy": [],
+        "Dee": [LOW_SELLING_TIME],
+    }
+    assert (reps["Ben"].volume_vs_peers, reps["Dee"].volume_vs_peers) == (
+        pytest.approx(20 / 24),
+        pytest.approx(24 / 21),
+    )

@@ -6,11 +6,16 @@ the calls but books no meetings needs help with targeting. So a rule fires only 
 
 - its finding holds: the rep turns `from` into `to` worse than their peers *and* a gap that
   large is unlikely by chance (`diagnose.significance`), or a busy-versus-productive flag is
-  raised.
+  raised. A flag the rep's data can neither raise nor clear (no logged minutes to read a
+  selling share from: the Zoho export's 0-second calls) is "flag_unknown", never "checked:
+  not flagged".
 
 A rule that names a volume (`volume_ok`) also checks it: is the rep behind on it by more than
 the alerts' `behind_pace.by_more_than` (25%) against the target over the window, or against
-the peers' median without a target? A short volume does not hide a weak conversion: a close
+the peers' median without a target? Both are read over the business days the rep worked: a
+rep who started during the window is set against the target prorated to those days (as the
+scorecards prorate it) and against each peer's count per business day worked times those
+days, not against a whole window's count. A short volume does not hide a weak conversion: a close
 rate of 7% against 28% is a skill problem however many proposals go out (a rate per proposal
 does not fall because there are fewer proposals). The hint fires and says both
 (`volume.ok` false): the conversion to coach, and the volume that is short as well.
@@ -39,7 +44,14 @@ from paceline.calendar import BusinessCalendar, Period
 from paceline.config import CoachingRule, Settings
 
 RuleStatus = Literal[
-    "hint", "not_weak", "too_few", "no_flag", "no_data", "not_measurable", "not_for_role"
+    "hint",
+    "not_weak",
+    "too_few",
+    "no_flag",
+    "flag_unknown",
+    "no_data",
+    "not_measurable",
+    "not_for_role",
 ]
 
 
@@ -49,9 +61,13 @@ class VolumeCheck:
 
     metric: str
     actual: float
-    reference: float | None  # the target over the window, or the peers' median
+    # The target over the rep's days of the window, or the peers' median over those days.
+    reference: float | None
     basis: Literal["target", "peers", "none"]
     ok: bool
+    # The business days of the window the rep worked, when fewer than the window's (a rep
+    # who started during it); None: the whole window.
+    days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +134,7 @@ def coach(
     flags: Collection[str],
     peer_total: Callable[[str], float] | None = None,
     recorded: frozenset[str] | None = None,
+    unknown_flags: Collection[str] = (),
 ) -> Coaching:
     """Apply the rule table to one rep, given totals for the rep and peers and their flags.
 
@@ -126,6 +143,9 @@ def coach(
     each peer group once, see `PeerSums`). `recorded`: the rules' metrics the organisation's
     data records (`step_rules.recorded_steps`; None: all): a rule whose step is not a
     measured rate on either side (`step_rules.conversion_notes`) is "not_measurable".
+    `unknown_flags`: the flags the rep's data can neither raise nor clear
+    (`RepQuality.flags_unknown`): their rules are "flag_unknown", not "no_flag" (checked and
+    fine).
     """
     if peer_total is None:
         peer_ids = [p.id for p in peers]
@@ -136,7 +156,18 @@ def coach(
     # Targets only matter to a rule that fires and checks volume: read them then, once.
     targets = functools.cache(lambda: _window_targets(conn, settings, window, rep))
     checks = [
-        _check(settings, rule, rep, peers, totals, flags, targets, peer_total, recorded)
+        _check(
+            settings,
+            rule,
+            rep,
+            peers,
+            totals,
+            (flags, unknown_flags),
+            targets,
+            peer_total,
+            recorded,
+            window,
+        )
         for rule in settings.coaching
     ]
     return Coaching(rep.name, rep.role, rep.team, window, len(peers), checks)
@@ -148,10 +179,11 @@ def _check(
     rep: RosterRep,
     peers: Sequence[RosterRep],
     totals: MetricTotals,
-    flags: Collection[str],
+    flags: tuple[Collection[str], Collection[str]],
     targets: Callable[[], dict[str, float]],
     peer_total: Callable[[str], float],
     recorded: frozenset[str] | None,
+    window: Window,
 ) -> RuleCheck:
     # Each verdict is built once (not `replace`d step by step: a team's diagnosis checks
     # some 1,200 rules, and `dataclasses.replace` costs several times the constructor).
@@ -159,7 +191,10 @@ def _check(
     if rule.roles is not None and rep.role not in rule.roles:
         return RuleCheck(rule.name, label, "not_for_role", rule.advice)
     if rule.flag is not None:
-        status: RuleStatus = "hint" if rule.flag in flags else "no_flag"
+        raised, unknown = flags
+        status: RuleStatus = (
+            "hint" if rule.flag in raised else "flag_unknown" if rule.flag in unknown else "no_flag"
+        )
         return RuleCheck(rule.name, label, status, rule.advice, flag=rule.flag)
     source, outcome = rule.weak_step or ["", ""]
     comparison = compare_rates(
@@ -184,7 +219,8 @@ def _check(
         return found("too_few" if far_below else "not_weak")
     if rule.volume_ok is None:
         return found("hint")
-    return found("hint", _volume(settings, rule.volume_ok, rep, peers, totals, targets()))
+    volume = _volume(settings, window, rule.volume_ok, rep, peers, totals, targets())
+    return found("hint", volume)
 
 
 def _measurable(
@@ -211,21 +247,44 @@ def _measurable(
 
 def _volume(
     settings: Settings,
+    window: Window,
     metric: str,
     rep: RosterRep,
     peers: Sequence[RosterRep],
     totals: MetricTotals,
     targets: dict[str, float],
 ) -> VolumeCheck:
+    """The rep's volume against the target, else the peers' median, over the rep's days."""
     actual = totals.get(rep.id, metric)
     floor = 1.0 - settings.alerts.behind_pace.by_more_than
+    calendar = BusinessCalendar(settings.calendar)
+    whole = calendar.business_days(window.start, window.end)
+    days = _days_worked(calendar, window, rep)
+    shown = days if days < whole else None
     target = targets.get(metric)
     if target:
-        return VolumeCheck(metric, actual, target, "target", actual >= floor * target)
-    if not peers:
-        return VolumeCheck(metric, actual, None, "none", actual > 0)
-    median = statistics.median(totals.get(p.id, metric) for p in peers)
-    return VolumeCheck(metric, actual, median, "peers", actual >= floor * median)
+        reference = target if shown is None else target * days / whole
+        return VolumeCheck(metric, actual, reference, "target", actual >= floor * reference, shown)
+    counts = [
+        _over_days(totals.get(p.id, metric), worked, days)
+        for p in peers
+        if (worked := _days_worked(calendar, window, p))
+    ]
+    if not counts:
+        return VolumeCheck(metric, actual, None, "none", actual > 0, shown)
+    median = statistics.median(counts)
+    return VolumeCheck(metric, actual, median, "peers", actual >= floor * median, shown)
+
+
+def _days_worked(calendar: BusinessCalendar, window: Window, rep: RosterRep) -> int:
+    """The window's business days from the rep's start date on (all of them without one)."""
+    return calendar.business_days(max(window.start, rep.start_date or window.start), window.end)
+
+
+def _over_days(total: float, worked: int, days: int) -> float:
+    """A peer's `total` over the `worked` business days of theirs, as a count over `days`:
+    unchanged when the peer worked as many (no rounding in the common case)."""
+    return total if worked == days else total * days / worked
 
 
 def _window_targets(

@@ -7,6 +7,11 @@ proportional to its exposure (the step before), and the exact conditional test f
 Poisson rates is used: given the combined count, the rep's share is binomial with the rep's
 share of the exposure. The one-sided p-value is the chance of a share this low if the rep
 converted at the peers' rate.
+
+Both sides must be counts of events. A sum (revenue, minutes) is not: read as a count, every
+dollar would be an event, and the p-value would change with the unit (dollars or cents), so
+callers never test one (the funnel shows a sum step's rate untested; a coaching rule's
+`weak_step` must name counts, which the configuration checks).
 """
 
 from __future__ import annotations

@@ -225,6 +225,7 @@ def _coaching(
                 quality_of[r.id].flags if r.id in quality_of else [],
                 functools.partial(sums.fsum, r),
                 recorded,
+                quality_of[r.id].flags_unknown if r.id in quality_of else (),
             )
             for r in scope
         }

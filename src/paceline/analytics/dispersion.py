@@ -11,6 +11,11 @@ itself), zero days included:
 - per key metric, and for the key counts the behind-pace test pools, added up per day;
 - from the rep's start date or first recorded key activity in the window, whichever is later:
   the days before may be before the rep's data was imported, not days of no work;
+- per metric, from the day the organisation's data starts recording it when that is inside
+  the history (nobody, of any role, has any of it before; `_recording_starts`): a CRM
+  integration switched on mid-history (meetings logged from the day a calendar was
+  connected) made the days before read as zeros, and a clustering that is only the
+  recording's start excused a shortfall. The pooled count keeps the rep's first day;
 - shrunk toward the median of the role's reps with the weight of `dispersion_prior_days`
   days, so a new hire with a week of history is judged by the role's clustering, not their
   own luck, and one rep back from leave does not make the whole role look clustered;
@@ -200,13 +205,15 @@ def read_dispersions(
     ):
         read[rep_id] = [float(v or 0.0) for v in columns]
     firsts = _first_days(conn, tuple(metrics), [r.id for r in reps], business)
+    recording = _recording_starts(conn, tuple(metrics), start, before)
     sums: dict[tuple[int, str], Sums] = {}
     zeros = [0.0] * 2 * len(names)
     for rep in reps:
         columns = read.get(rep.id, zeros)
-        first = firsts.get(rep.id, before)
-        days = calendar.business_days(max(start, rep.start_date or start, first), before)
+        since = max(start, rep.start_date or start, firsts.get(rep.id, before))
         for i, name in enumerate(names):
+            begin = max(since, recording.get(name, start))
+            days = calendar.business_days(begin, before)
             sums[(rep.id, name)] = Sums(days, columns[2 * i], columns[2 * i + 1])
     return _shrunk(
         reps,
@@ -311,6 +318,34 @@ def _day_sums(
     for column in [*(day.c[f"m{i}"] for i in range(len(metrics))), day.c.pool]:
         columns += [func.sum(column), func.sum(column * column)]
     return select(day.c.rep_id, *columns).group_by(day.c.rep_id)
+
+
+def _recording_starts(
+    conn: Connection, metrics: tuple[str, ...], start: dt.date, before: dt.date
+) -> dict[str, dt.date]:
+    """The metrics whose first record by anyone (any rep, any role) falls inside the history
+    [start, before), each with that day: the organisation's data records them from then on.
+    A metric recorded before `start`, or never, is left out (its history is all of it).
+
+    One statement, a MIN per metric on `metric_day`'s primary key (metric, day): a seek each,
+    not a scan of the metric's rows."""
+    if not metrics:
+        return {}
+    firsts = [
+        select(func.min(MetricDay.local_date))
+        .where(MetricDay.metric == name, MetricDay.local_date < before, MetricDay.value > 0)
+        .scalar_subquery()
+        .label(f"f{i}")
+        for i, name in enumerate(metrics)
+    ]
+    row = conn.execute(select(*firsts)).one()
+    found = {name: _as_date(day) for name, day in zip(metrics, row, strict=True) if day is not None}
+    return {name: day for name, day in found.items() if day > start}
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    """A date from a scalar subquery (SQLite hands back its text)."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
 def _first_days(

@@ -606,7 +606,12 @@ def _step(
     note, peer_note = notes
     measured = previous is not None and note is None
     peer_measured = measured and compared and peer_note is None
-    comparison = compare_rates(before, count, peer_before, peer_count) if peer_measured else None
+    # The exact test reads both steps as counts of events; a sum (revenue per proposal) is
+    # shown beside the peers' but never tested: on dollars it would count every dollar as an
+    # event, and its p-value would change with the currency's unit.
+    counted = previous is not None and previous.aggregate == metric.aggregate == "count"
+    tested = peer_measured and counted
+    comparison = compare_rates(before, count, peer_before, peer_count) if tested else None
     if comparison is not None and comparison.p_value is None:
         comparison = None  # nothing to test: no exposure on a side, or nobody converted
     verdict = _verdict(comparison, significance, min_gap)

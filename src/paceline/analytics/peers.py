@@ -2,7 +2,10 @@
 
 A rep is compared with *peers*: reps of the same role (an SDR's calls mean nothing beside an
 AE's), from the rep's own team when it has at least `MIN_TEAM_PEERS` of them, otherwise from
-the whole organisation, so a two-SDR team does not compare a rep with one colleague.
+the whole organisation, so a two-SDR team does not compare a rep with one colleague. A rep
+without a team (imported without one) has no team to draw from: their peers are the whole
+organisation's reps of the role, never the other teamless reps alone as if "no team" were a
+team.
 """
 
 from __future__ import annotations
@@ -49,9 +52,10 @@ def find_rep(reps: Sequence[RosterRep], name: str) -> RosterRep:
 
 
 def peers_of(rep: RosterRep, reps: Sequence[RosterRep]) -> list[RosterRep]:
-    """Same-role reps of the rep's team, or of everyone when the team has too few."""
+    """Same-role reps of the rep's team, or of everyone when the team has too few (or the
+    rep has no team)."""
     same_role = [r for r in reps if r.role == rep.role and r.id != rep.id]
-    in_team = [r for r in same_role if r.team == rep.team]
+    in_team = [r for r in same_role if r.team == rep.team] if rep.team is not None else []
     return in_team if len(in_team) >= MIN_TEAM_PEERS else same_role
 
 
@@ -73,9 +77,9 @@ class PeerIndex:
 
     def group(self, rep: RosterRep) -> tuple[GroupKey, list[RosterRep]]:
         """The roster group the rep's peers come from (the rep's peers: it, less the rep)."""
-        in_team = self._by_team.get((rep.role, rep.team), [])
+        in_team = self._by_team.get((rep.role, rep.team), []) if rep.team is not None else []
         others = len(in_team) - (1 if rep.id in self.ids(("team", rep.role, rep.team)) else 0)
-        if others >= MIN_TEAM_PEERS:
+        if rep.team is not None and others >= MIN_TEAM_PEERS:
             return ("team", rep.role, rep.team), in_team
         return ("role", rep.role, None), self._by_role.get(rep.role, [])
 

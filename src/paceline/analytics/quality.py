@@ -27,11 +27,18 @@ exactly as the coaching rules read them:
   per attempt, not per selling activity: where unanswered dials carry no Ask, counting only
   selling activities would read 17,000 dials with 2% connects as *low* volume, each
   connected call as engaging as anyone's.
+  Engagement is read only over the attempts of kinds whose engagement the organisation's
+  data records (`engagement_recorded_kinds`): a kind nobody has ever logged with an engaged
+  outcome (calls in an export without call results, such as Zoho's) has an unknown
+  engagement, not 0%. Counted as unengaged, a rep who logs calls where the peers log
+  meetings (each recorded as held) read as "high volume, low engagement": a difference in
+  what is logged, not in how prospects respond.
 Ratios with nothing to divide by are None.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import statistics
 from collections import defaultdict
@@ -51,7 +58,7 @@ from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.step_rules import recorded_steps
 from paceline.analytics.window import Window
 from paceline.config import Settings
-from paceline.store.models import Activity, MetricDay
+from paceline.store.models import Activity, KindDay, MetricDay
 
 LOW_SELLING_TIME = "low_selling_time"
 HIGH_VOLUME_LOW_ENGAGEMENT = "high_volume_low_engagement"
@@ -110,10 +117,16 @@ class RepQuality:
     asks: int  # of those, with an Ask
     selling_activities: int
     engaged: int  # attempts the client acted on at our request (an engaged outcome)
+    # Attempts of the kinds whose engagement is recorded (`engagement_recorded_kinds`): what
+    # the engagement rate divides by.
+    engagement_attempts: int
     peer_median_attempts: float | None
     peer_median_engagement_rate: float | None
     engagement_vs_peers: RateComparison | None
     flags: list[str] = field(default_factory=list)
+    # The flags the data can neither raise nor clear (`_unknown_flags`): a coaching rule
+    # reading one says "not measurable", never "checked: not flagged".
+    flags_unknown: list[str] = field(default_factory=list)
     # False: the organisation's data records no connected call at all (a Zoho export has no
     # call results), so the connect rate is unknown, not 0%.
     connects_recorded: bool = True
@@ -140,8 +153,9 @@ class RepQuality:
 
     @property
     def engagement_rate(self) -> float | None:
-        """Engaged per outreach attempt."""
-        return _ratio(self.engaged, self.attempts)
+        """Engaged per outreach attempt of a kind whose engagement is recorded; None when
+        there is none (not 0%)."""
+        return _ratio(self.engaged, self.engagement_attempts)
 
     @property
     def decision_maker_share(self) -> float | None:
@@ -170,6 +184,9 @@ class QualityReport:
     significance: float
     reps: list[RepQuality]
     connects_recorded: bool = True  # False: no connected call in the data (`RepQuality`)
+    # Selling kinds attempted in the window whose engagement nobody records (no activity of
+    # the kind has an engaged outcome up to the window's end): left out of engagement.
+    engagement_not_recorded: list[str] = field(default_factory=list)
 
 
 def share_test(days: Sequence[tuple[float, float]], benchmark: float) -> ShareTest:
@@ -222,15 +239,17 @@ def busy_vs_productive(
         kinds = _kind_counts(conn, settings, window, ids)
         days = _minutes_by_day(conn, settings, window, [r.id for r in scope])
         connects = _connects_recorded(conn, settings, totals, window)
+        engaging = engagement_recorded_kinds(conn, settings, kinds, window)
     q = settings.diagnose.quality
     peers = PeerIndex(everyone)
     reps = [
         replace(
-            _rep_quality(settings, r, peers(r), totals, kinds, days.get(r.id, [])),
+            _rep_quality(settings, r, peers(r), totals, kinds, days.get(r.id, []), engaging),
             connects_recorded=connects,
         )
         for r in scope
     ]
+    attempted = {k for c in kinds.values() for k in c.mix if k in settings.selling_kinds}
     return QualityReport(
         window,
         team,
@@ -241,7 +260,39 @@ def busy_vs_productive(
         settings.diagnose.significance,
         reps,
         connects,
+        sorted(attempted - engaging),
     )
+
+
+def engagement_recorded_kinds(
+    conn: Connection, settings: Settings, kinds: dict[int, _KindCounts], window: Window
+) -> frozenset[str]:
+    """The selling kinds whose engagement the organisation's data records: some activity of
+    the kind, by anyone, on a local day before the window's end has an engaged outcome (the
+    funnel's rule for a step not recorded, `step_rules.recorded_steps`, per kind).
+
+    Why: an export without call results (Zoho's) has no engaged call at all, and counting
+    its calls as unengaged attempts compares what reps log, not how prospects respond. The
+    compared reps' counts answer first; only a kind attempted in the window that none of
+    them had engaged is probed, once, for any engaged activity before the window's end."""
+    attempted = {k for c in kinds.values() for k in c.mix if k in settings.selling_kinds}
+    recorded = {k for c in kinds.values() for k in c.engaged_kinds}
+    recorded.update(k for k in sorted(attempted - recorded) if _any_engaged(conn, k, window.end))
+    return frozenset(recorded & attempted)
+
+
+def _any_engaged(conn: Connection, kind: str, end: dt.date) -> bool:
+    """Whether anyone has an engaged activity of `kind` on a local day before `end` (the
+    first such row; `kind_day` when the analyses read the aggregates)."""
+    if aggregates.reading():
+        query = select(KindDay.kind).where(
+            KindDay.kind == kind, KindDay.local_date < end, KindDay.engaged > 0
+        )
+    else:
+        query = select(Activity.kind).where(
+            Activity.kind == kind, Activity.local_date < end, Activity.engaged.is_(True)
+        )
+    return conn.execute(query.limit(1)).first() is not None
 
 
 def _connects_recorded(
@@ -264,6 +315,7 @@ class _KindCounts:
     asks: int = 0
     attempts: int = 0
     engaged: int = 0
+    engaged_kinds: set[str] = field(default_factory=set)  # kinds with an engaged attempt
 
 
 def _kind_counts(
@@ -283,6 +335,8 @@ def _kind_counts(
             counts.attempts += int(count)
             counts.asks += int(asks or 0)
             counts.engaged += int(engaged_count or 0)
+            if engaged_count:
+                counts.engaged_kinds.add(kind)
     return found
 
 
@@ -343,6 +397,7 @@ def _rep_quality(
     totals: MetricTotals,
     kinds: dict[int, _KindCounts],
     days: list[tuple[float, float]],
+    engaging: frozenset[str],
 ) -> RepQuality:
     q = settings.diagnose.quality
     own = kinds.get(rep.id, _KindCounts())
@@ -350,12 +405,17 @@ def _rep_quality(
     def total(rep_id: int, metric: str) -> int:
         return round(totals.get(rep_id, metric))
 
+    def measured(counts: _KindCounts) -> int:
+        """Attempts of the kinds whose engagement is recorded (every engaged one is)."""
+        return sum(n for kind, n in counts.mix.items() if kind in engaging)
+
     peer_counts = [kinds.get(p.id, _KindCounts()) for p in peers]
     peer_attempts = [c.attempts for c in peer_counts]
-    peer_rates = [c.engaged / c.attempts for c in peer_counts if c.attempts > 0]
+    peer_measured = [measured(c) for c in peer_counts]
+    peer_rates = [c.engaged / m for c, m in zip(peer_counts, peer_measured, strict=True) if m > 0]
     comparison = (
         compare_rates(
-            own.attempts, own.engaged, sum(peer_attempts), sum(c.engaged for c in peer_counts)
+            measured(own), own.engaged, sum(peer_measured), sum(c.engaged for c in peer_counts)
         )
         if peers
         else None
@@ -377,11 +437,14 @@ def _rep_quality(
         asks=own.asks,
         selling_activities=total(rep.id, "selling_activities"),
         engaged=own.engaged,
+        engagement_attempts=measured(own),
         peer_median_attempts=_median(peer_attempts),
         peer_median_engagement_rate=_median(peer_rates),
         engagement_vs_peers=comparison,
     )
-    return replace(result, flags=_flags(settings, result))
+    return replace(
+        result, flags=_flags(settings, result), flags_unknown=_unknown_flags(settings, result)
+    )
 
 
 def _flags(settings: Settings, r: RepQuality) -> list[str]:
@@ -401,6 +464,23 @@ def _flags(settings: Settings, r: RepQuality) -> list[str]:
     ):
         flags.append(HIGH_VOLUME_LOW_ENGAGEMENT)
     return flags
+
+
+def _unknown_flags(settings: Settings, r: RepQuality) -> list[str]:
+    """The flags the data cannot decide either way. `low_selling_time`: fewer than two days
+    with logged minutes (calls logged at 0 seconds, meetings without a duration: the Zoho
+    export's Jasmine Frank logged 700 calls, all of 0 seconds). `high_volume_low_engagement`:
+    the volume is not known to be under the threshold, and the engagement cannot be set
+    against the peers' median (none recorded, no peers, or peers with no engagement)."""
+    unknown: list[str] = []
+    if r.selling_time.p_value is None:
+        unknown.append(LOW_SELLING_TIME)
+    volume = r.volume_vs_peers
+    low_volume = volume is not None and volume < settings.diagnose.quality.high_volume_ratio
+    compared = volume is not None and r.engagement_vs_peer_median is not None
+    if not low_volume and not compared:
+        unknown.append(HIGH_VOLUME_LOW_ENGAGEMENT)
+    return unknown
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

@@ -162,6 +162,10 @@ def print_quality(report: QualityReport) -> None:
     )
     if report.reps and not report.connects_recorded:
         out.print(NO_CONNECTS)
+    if report.reps and report.engagement_not_recorded:
+        from paceline.describe import engagement_not_recorded_text
+
+        out.print(engagement_not_recorded_text(report.engagement_not_recorded))
     if len(report.reps) == 1:
         mix = report.reps[0].activity_mix
         out.print("activity mix: " + ", ".join(f"{kind} {n:,}" for kind, n in mix.items()))
@@ -184,10 +188,13 @@ def flag_reason(report: QualityReport, r: RepQuality, flag: str) -> str:
             f"(p = {_p(test.p_value)})"
         )
     if flag == HIGH_VOLUME_LOW_ENGAGEMENT:
+        from paceline.describe import engagement_base
+
         cmp = r.engagement_vs_peers
         return (
             f"{r.attempts:,} outreach attempts ({_times(r.volume_vs_peers)} the "
-            f"peers' median) but {_pct(r.engagement_rate, 1)} engaged "
+            f"peers' median) but {_pct(r.engagement_rate, 1)} engaged"
+            f"{engagement_base(r.attempts, r.engagement_attempts)} "
             f"({_times(r.engagement_vs_peer_median)} the peers' median; "
             f"p = {_p(cmp.p_value if cmp else None)})"
         )
