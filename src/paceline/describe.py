@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # for the hints only: the faces import these words without the analyses
+    import datetime as dt
+
     from paceline.analytics.alerts import Alert
     from paceline.analytics.coaching import RuleCheck
     from paceline.analytics.diagnose import Finding, RepDiagnosis
@@ -629,6 +631,18 @@ class Words:
 
     def alert_rule(self, rule: str, metric: str | None) -> str:
         return alert_rule_text(self.settings, rule, metric)
+
+    def equation_measured(self, day: dt.date) -> str:
+        return equation_measured_text(day)
+
+
+def equation_measured_text(day: dt.date) -> str:
+    """Why the revenue equation reads part of its window: its `measured_from`."""
+    return (
+        f"Measured from {day.isoformat()}, the first selling activity recorded: wins and revenue"
+        " before it are left out with the days no selling activity was recorded (the whole"
+        " window's wins over part of its selling would inflate wins per selling activity)"
+    )
 
 
 def alert_rule_text(settings: Settings, rule: str, metric: str | None) -> str:
