@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.funnel import Funnel, FunnelStep
     from paceline.analytics.leaderboard import Leaderboard
     from paceline.analytics.stalled import RepStalled
+    from paceline.analytics.tipping import TippingPoint
     from paceline.config import Settings
 
 FLAG_TEXT = {
@@ -634,6 +635,25 @@ class Words:
 
     def equation_measured(self, day: dt.date) -> str:
         return equation_measured_text(day)
+
+    def tipping_recorded(self, result: TippingPoint) -> str | None:
+        return tipping_recorded_text(result)
+
+
+def tipping_recorded_text(result: TippingPoint) -> str | None:
+    """Which of the tipping point's metrics are recorded only from part-way into the history,
+    and the weeks left out for it (None: both recorded throughout)."""
+    if not result.recorded_from or result.measured_from is None:
+        return None
+    labels = {result.metric: result.metric_label, result.outcome: result.outcome_label}
+    which = ", ".join(
+        f"{labels.get(name, name)} from {day.isoformat()}"
+        for name, day in sorted(result.recorded_from.items(), key=lambda item: item[1])
+    )
+    return (
+        f"Recorded only from part-way into the history ({which}): the weeks before"
+        f" {result.measured_from.isoformat()} are left out, not read as weeks without any"
+    )
 
 
 def equation_measured_text(day: dt.date) -> str:

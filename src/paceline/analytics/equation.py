@@ -69,10 +69,10 @@ from paceline.analytics.peers import (
 )
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
-from paceline.analytics.step_rules import may_start_late, recording_start
+from paceline.analytics.step_rules import metric_recording_start
 from paceline.analytics.window import Window
 from paceline.config import Settings
-from paceline.store.models import Activity, MetricDay, ProspectDay
+from paceline.store.models import Activity, ProspectDay
 
 # Above this share of a rep's selling activities naming no account, the rep's prospects
 # (distinct accounts) are unknown rather than counted from the few that name one.
@@ -241,44 +241,8 @@ def recorded_window(conn: Connection, settings: Settings, window: Window) -> Win
     record for anyone; and one day for everyone keeps the rep and the peers like with like."""
     if not is_additive_activity_metric(settings.metric(SELLING_METRIC)):
         return window  # not in the rollup (configured as a distinct count): read it whole
-
-    def latest(after: dt.date, through: dt.date) -> dt.date | None:
-        return _last_selling_day(conn, after, through)
-
-    if not may_start_late(latest, window.start, window.end):
-        return window
-    start = recording_start(_selling_days(conn, window.end), window.start)
+    start = metric_recording_start(conn, SELLING_METRIC, window.start, window.end)
     return window if start is None else Window(window.spec, start, window.end)
-
-
-def _last_selling_day(conn: Connection, after: dt.date, through: dt.date) -> dt.date | None:
-    """The last local day in (after, through] with anyone's selling activity: one step down
-    the rollup's primary key (metric, day)."""
-    query = (
-        select(MetricDay.local_date)
-        .where(
-            MetricDay.metric == SELLING_METRIC,
-            MetricDay.local_date > after,
-            MetricDay.local_date <= through,
-            MetricDay.value > 0,
-        )
-        .order_by(MetricDay.local_date.desc())
-        .limit(1)
-    )
-    day: dt.date | None = conn.execute(query).scalar()
-    return day
-
-
-def _selling_days(conn: Connection, end: dt.date) -> dict[dt.date, float]:
-    """Every rep's selling activities per local day before `end`, over all history (a step
-    recorded for years is no late start because of a quiet fortnight), from the rollup's
-    primary key (metric, day). Read only when `may_start_late` says the start could be late."""
-    query = (
-        select(MetricDay.local_date, func.sum(MetricDay.value))
-        .where(MetricDay.metric == SELLING_METRIC, MetricDay.local_date < end)
-        .group_by(MetricDay.local_date)
-    )
-    return {day: float(value) for day, value in conn.execute(query) if value}
 
 
 # The median of each factor over a rep and their peers, and whether any of them won.

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import pairwise
 from typing import Literal
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from paceline.analytics.metric_sql import is_additive_activity_metric
 from paceline.analytics.metrics import metric_totals
@@ -242,3 +242,39 @@ def may_start_late(latest: LatestRecord, history_start: dt.date, end: dt.date) -
     while (following := latest(day, min(day + reach, last))) is not None:
         day = following
     return latest(day + reach, last) is not None
+
+
+def metric_recording_start(
+    conn: Connection, metric: str, history_start: dt.date, end: dt.date
+) -> dt.date | None:
+    """`recording_start` of a metric the rollup keeps (`metric_day`), from everyone's day
+    sums before `end` over all history: one day for the whole organisation, since a CRM
+    that began recording mid-history has no record for anyone, while one rep's quiet weeks
+    are real. A step recorded before the history is read from its start, however quiet its
+    first week. The day sums are read only when `may_start_late` says the start could be
+    late; otherwise a few look-ups on the primary key (metric, day) answer."""
+
+    def latest(after: dt.date, through: dt.date) -> dt.date | None:
+        query = (
+            select(MetricDay.local_date)
+            .where(
+                MetricDay.metric == metric,
+                MetricDay.local_date > after,
+                MetricDay.local_date <= through,
+                MetricDay.value > 0,
+            )
+            .order_by(MetricDay.local_date.desc())
+            .limit(1)
+        )
+        day: dt.date | None = conn.execute(query).scalar()
+        return day
+
+    if not may_start_late(latest, history_start, end):
+        return None
+    query = (
+        select(MetricDay.local_date, func.sum(MetricDay.value))
+        .where(MetricDay.metric == metric, MetricDay.local_date < end)
+        .group_by(MetricDay.local_date)
+    )
+    days = {day: float(value) for day, value in conn.execute(query) if value}
+    return recording_start(days, history_start)
