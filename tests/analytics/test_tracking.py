@@ -369,3 +369,45 @@ def test_early_in_the_month_alerts_read_the_trailing_stretch(
     assert (alert.actual, alert.expected) == (60, pytest.approx(150))
     assert alert.shortfall == pytest.approx(0.6)
     assert alert.since == dt.date(2026, 11, 10) and alert.trailing_days == 15
+
+
+def test_a_trailing_stretch_reads_a_line_targeted_this_month_only_over_the_month(
+    engine: Engine, settings: Settings
+) -> None:
+    """Wed Dec 2 is business day 2; targets start in December (220 conversations in its 22
+    business days: 10 a day), none for November. Ivy held 10 a day in November and none on
+    Dec 1-2; Kit 10 a day throughout. Over the trailing 15 business days from Nov 10, Ivy
+    read 130 held (13 November days) against 20 expected (December's two days, the only ones
+    with a target) and was never told. December alone: 0 of 20, a zero that pace gives with
+    a chance of e^-20: alerted, over the month to date (no trailing days), since Dec 1 (her
+    last conversation on Mon Nov 30). Kit: 20 of 20, nothing."""
+    upgrade(engine)
+    day = dt.date(2026, 12, 2)
+    ivy = add_rep(engine, settings, "Ivy", "sdr", team="East")
+    kit = add_rep(engine, settings, "Kit", "sdr", team="East")
+    calendar = BusinessCalendar(settings.calendar)
+    rows: list[dict[str, Any]] = []
+    d = dt.date(2026, 11, 2)
+    while d <= day:
+        if calendar.is_business_day(d):
+            rows += calls_on(kit, d, 10, "conversation")
+            if d < dt.date(2026, 12, 1):
+                rows += calls_on(ivy, d, 10, "conversation")
+        d += dt.timedelta(days=1)
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(
+            conn,
+            [
+                TargetRow(rep, "conversations", "month", dt.date(2026, 12, 1), 220)
+                for rep in (ivy, kit)
+            ],
+        )
+    report = alerts(engine, settings, day)
+    assert report.stretch.trailing and report.stretch.start == dt.date(2026, 11, 10)
+    assert [(a.rep, a.rule, a.metric) for a in report.alerts] == [
+        ("Ivy", "zero_key_metric", "conversations")
+    ]
+    alert = report.alerts[0]
+    assert (alert.actual, alert.expected) == (0, pytest.approx(20))
+    assert alert.trailing_days is None and alert.since == dt.date(2026, 12, 1)
