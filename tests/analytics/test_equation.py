@@ -687,9 +687,10 @@ def test_faces_say_the_equation_is_measured_from_the_first_selling_call(
     data = json.loads(runner.invoke(cli_app, [*base[:2], "equation", *base[2:], "--json"]).output)
     assert data["measured_from"] == "2026-02-16"
     assert [r["measured_from"] for r in data["reps"]] == ["2026-02-16"] * 3
-    brief = runner.invoke(cli_app, [*base[:2], "diagnose", "--rep", "Ann", *base[2:]])
-    assert brief.exit_code == 0, brief.output
-    assert f"Revenue equation: {said}" in " ".join(brief.output.split())
+    for scope in (["--rep", "Ann"], ["--team", "North"]):
+        brief = runner.invoke(cli_app, [*base[:2], "diagnose", *scope, *base[2:]])
+        assert brief.exit_code == 0, brief.output
+        assert f"Revenue equation: {said}" in " ".join(brief.output.split())
     site = make_site(engine, settings, {"root": ("admin", None)})
     with site.client:
         params = {"period": "quarter", "as_of": "2026-03-31"}
@@ -699,6 +700,7 @@ def test_faces_say_the_equation_is_measured_from_the_first_selling_call(
             ("/equation", {}),
             ("/equation", {"rep": "Ann"}),
             ("/diagnose", {"rep": "Ann"}),
+            ("/diagnose", {"team": "North"}),
         ):
             page = site.page("root", path, **params, **extra)
             assert page.status_code == 200

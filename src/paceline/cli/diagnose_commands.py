@@ -188,6 +188,9 @@ def _print_team(settings: Settings, result: TeamDiagnosis, stats: bool = False) 
             ", ".join(h.label for h in d.coaching.hints) or "—",
         )
     out.print(table)
+    measured = next((d.equation.measured_from for d in result.reps if d.equation), None)
+    if measured is not None:
+        out.print(f"Revenue equation: {equation_measured_text(measured)}.")
     out.print("For one rep's brief: paceline diagnose --rep NAME")
 
 
