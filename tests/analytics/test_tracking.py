@@ -25,7 +25,7 @@ from factories import AS_OF, NOV, build_tracking_team, calls_on
 from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import competition_ranks, leaderboard
 from paceline.analytics.scorecard import rep_scorecard, team_scorecards
-from paceline.analytics.stretch import alert_stretch
+from paceline.analytics.stretch import alert_stretch, touched_periods, uncovered
 from paceline.calendar import BusinessCalendar
 from paceline.cli import app
 from paceline.config import Settings
@@ -369,6 +369,23 @@ def test_early_in_the_month_alerts_read_the_trailing_stretch(
     assert (alert.actual, alert.expected) == (60, pytest.approx(150))
     assert alert.shortfall == pytest.approx(0.6)
     assert alert.since == dt.date(2026, 11, 10) and alert.trailing_days == 15
+
+
+def test_which_lines_a_trailing_stretch_leaves_to_the_month(settings: Settings) -> None:
+    """The stretch Nov 10 - Dec 2 touches November and December. A line with December's
+    target only is left to the month, unless the rep started in December (then the stretch
+    starts on their first day, in December); with both months' targets, or none, it is not."""
+    calendar = BusinessCalendar(settings.calendar)
+    stretch = alert_stretch(calendar, calendar.period("month", dt.date(2026, 12, 2)),
+                            dt.date(2026, 12, 2), 15)  # fmt: skip
+    touched = touched_periods(calendar, "month", stretch)
+    assert [p.start for p in touched] == [NOV, dt.date(2026, 12, 1)]
+    november, december = [(p, 10.0) for p in touched]
+    assert uncovered(touched, [december], None)
+    assert not uncovered(touched, [december], dt.date(2026, 12, 1))
+    assert uncovered(touched, [november], dt.date(2026, 11, 20))
+    assert not uncovered(touched, [november, december], None)
+    assert not uncovered(touched, [], None)
 
 
 def test_a_trailing_stretch_reads_a_line_targeted_this_month_only_over_the_month(

@@ -116,14 +116,14 @@ def stretch_cards(
     # A long IN list costs more than reading everyone's rows and ignoring the others.
     rep_ids = [card.rep_id for card in cards] if len(cards) <= IN_LIST_LIMIT else None
     totals = metric_totals(conn, settings, metrics, stretch.start, stretch.end, rep_ids)
-    kind = settings.alerts.period
-    rates = daily_rates(conn, calendar, kind, stretch, metrics, rep_ids)
+    rates = daily_rates(conn, calendar, settings.alerts.period, stretch, metrics, rep_ids)
+    touched = touched_periods(calendar, settings.alerts.period, stretch)
     kept = frozenset(
         (card.rep_id, line.metric)
         for card in cards
         for line in card.lines
         if not line.is_ratio
-        and uncovered(calendar, kind, rates.get((card.rep_id, line.metric), []), stretch, card)
+        and uncovered(touched, rates.get((card.rep_id, line.metric), []), card.start_date)
     )
 
     def reread(card: Scorecard, spread: Dispersions) -> Scorecard:
@@ -163,26 +163,24 @@ def stretch_cards(
     return result, rates, kept
 
 
+def touched_periods(calendar: BusinessCalendar, kind: PeriodKind, stretch: Stretch) -> list[Period]:
+    """The periods the stretch has days in, oldest first."""
+    periods = [calendar.period(kind, stretch.start)]
+    while periods[-1].end < stretch.end:
+        periods.append(calendar.period(kind, periods[-1].end))
+    return periods
+
+
 def uncovered(
-    calendar: BusinessCalendar,
-    kind: PeriodKind,
-    rates: list[tuple[Period, float]],
-    stretch: Stretch,
-    card: Scorecard,
+    touched: list[Period], rates: list[tuple[Period, float]], start_date: dt.date | None
 ) -> bool:
-    """Whether some period the rep's stretch touches (from their start date) has no target
-    for the line while another has: its actual over the stretch would count days its
-    expected does not. A line with no target at all is left alone (no target, no alert)."""
+    """Whether some period the stretch touches (from the rep's start date) has no target for
+    the line while another has: its actual over the stretch would count days its expected
+    does not. A line with no target at all is left alone (no target, no alert)."""
     if not rates:
         return False
     rated = {period.start for period, _ in rates}
-    day = max(stretch.start, card.start_date or stretch.start)
-    while day < stretch.end:
-        period = calendar.period(kind, day)
-        if period.start not in rated:
-            return True
-        day = period.end
-    return False
+    return any(p.start not in rated for p in touched if start_date is None or p.end > start_date)
 
 
 def _line(
