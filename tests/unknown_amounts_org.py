@@ -15,10 +15,12 @@ Counted by hand for July up to the 15th (revenue: won deals, dated by close):
 - Cy: revenue 0, none left out. The team: 25,000, 4 left out.
 - Deals created (all statuses) by Ana in July: Paid, Pilot, two blank wins, Open blank:
   sum 5,000, 3 left out.
-Tipping (four weeks, Mondays Jun 15 to Jul 6, outcome read the same week): the rep-weeks
-worked are Ana's of Jun 29 (3 conversations, 5,000) and Jul 6 (5, 0 with 2 deals left out)
-and Ben's of Jul 6 (4, 20,000 with 1 left out); Ben's early blank (week of Jun 29) and Ana's
-June blank (week of Jun 15) fall in weeks their reps did not work, so they are not read: 3.
+Tipping (four weeks, Mondays Jun 15 to Jul 6, outcome read the same week): conversations
+are recorded from Tuesday Jun 30 only, 15 days into the history (`step_rules.recording_start`),
+so the weeks read start on the first whole week recorded, Jul 6: Ana's (5 conversations, 0
+with 2 deals left out) and Ben's (4, 20,000 with 1 left out). Ana's week of Jun 29 (3, 5,000)
+is not read, nor are Ben's early blank (week of Jun 29) and Ana's June blank (week of Jun 15),
+in weeks their reps did not work either: 3 left out.
 """
 
 from __future__ import annotations

@@ -14,12 +14,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # for the hints only: the faces import these words without the analyses
+    import datetime as dt
+
     from paceline.analytics.alerts import Alert
     from paceline.analytics.coaching import RuleCheck
     from paceline.analytics.diagnose import Finding, RepDiagnosis
     from paceline.analytics.funnel import Funnel, FunnelStep
     from paceline.analytics.leaderboard import Leaderboard
     from paceline.analytics.stalled import RepStalled
+    from paceline.analytics.tipping import TippingPoint
     from paceline.config import Settings
 
 FLAG_TEXT = {
@@ -666,6 +669,37 @@ class Words:
 
     def alert_rule(self, rule: str, metric: str | None) -> str:
         return alert_rule_text(self.settings, rule, metric)
+
+    def equation_measured(self, day: dt.date) -> str:
+        return equation_measured_text(day)
+
+    def tipping_recorded(self, result: TippingPoint) -> str | None:
+        return tipping_recorded_text(result)
+
+
+def tipping_recorded_text(result: TippingPoint) -> str | None:
+    """Which of the tipping point's metrics are recorded only from part-way into the history,
+    and the weeks left out for it (None: both recorded throughout)."""
+    if not result.recorded_from or result.measured_from is None:
+        return None
+    labels = {result.metric: result.metric_label, result.outcome: result.outcome_label}
+    which = ", ".join(
+        f"{labels.get(name, name)} from {day.isoformat()}"
+        for name, day in sorted(result.recorded_from.items(), key=lambda item: item[1])
+    )
+    return (
+        f"Recorded only from part-way into the history ({which}): the weeks before"
+        f" {result.measured_from.isoformat()} are left out, not read as weeks without any"
+    )
+
+
+def equation_measured_text(day: dt.date) -> str:
+    """Why the revenue equation reads part of its window: its `measured_from`."""
+    return (
+        f"Measured from {day.isoformat()}, the first selling activity recorded: wins and revenue"
+        " before it are left out with the days no selling activity was recorded (the whole"
+        " window's wins over part of its selling would inflate wins per selling activity)"
+    )
 
 
 def alert_rule_text(settings: Settings, rule: str, metric: str | None) -> str:

@@ -574,3 +574,134 @@ def test_cli_equation_says_how_many_name_no_account(tmp_path: Any, settings: Set
     data = json.loads(CliRunner().invoke(cli_app, [*args, "--json"]).output)
     lee = next(r for r in data["reps"] if r["rep"] == "Lee")
     assert lee["selling_without_account"] == 8 and lee["missing"] == "accounts"
+
+
+# --- selling activities recorded from part-way through the window -----------------------------
+
+Q1_END = dt.date(2026, 3, 31)  # "quarter" as of Q1's last day: 2026-01-01..2026-03-31
+RECORDED_FROM = dt.date(2026, 2, 16)  # the CRM's calls start on this Monday
+
+
+def build_late_recording(engine: Engine, settings: Settings, december_calls: int) -> None:
+    """North AEs (a team of three: each compared with the other two), Q1 2026. Selling calls
+    are recorded from Feb 16 on only; wins close all quarter long:
+      Ann  20 calls over 4 accounts; wins Jan 12 (10k), Jan 20 (10k), Mar 10 (15k), Mar 20 (25k)
+      Bo   10 calls over 5 accounts; wins Jan 14 (20k), Mar 12 (20k)
+      Cid  30 calls over 6 accounts; wins Jan 8, 9, 15 (5k each), Feb 20 (30k)
+    Before the window, Bo logged `december_calls` selling calls on 2025-12-15 and one on
+    2025-10-01: one stray (1 of 61, under 5% of all, then 76 days without any), or, with 10
+    in December (11 of 71), records from before the window (no late start)."""
+    upgrade(engine)
+    reps = {n: add_rep(engine, settings, n, "ae", team="North") for n in ("Ann", "Bo", "Cid")}
+    accts = accounts(engine, 15, "North")
+    rows: list[dict[str, Any]] = []
+    for rep, per_account, account_ids in (
+        ("Ann", 5, accts[0:4]),
+        ("Bo", 2, accts[4:9]),
+        ("Cid", 5, accts[9:15]),
+    ):
+        rows += [
+            activity_row(reps[rep], RECORDED_FROM + dt.timedelta(days=k % 30), account_id=a)
+            for a in account_ids
+            for k in range(per_account)
+        ]
+    rows.append(activity_row(reps["Bo"], dt.date(2025, 10, 1), account_id=accts[4]))
+    rows += [activity_row(reps["Bo"], dt.date(2025, 12, 15), account_id=accts[4])] * december_calls
+    wins = [
+        ("Ann", 10_000, (1, 12)), ("Ann", 10_000, (1, 20)), ("Ann", 15_000, (3, 10)),
+        ("Ann", 25_000, (3, 20)), ("Bo", 20_000, (1, 14)), ("Bo", 20_000, (3, 12)),
+        ("Cid", 5_000, (1, 8)), ("Cid", 5_000, (1, 9)), ("Cid", 5_000, (1, 15)),
+        ("Cid", 30_000, (2, 20)),
+    ]  # fmt: skip
+    deals = [
+        dict(
+            deal(reps[rep], None, amount, dt.date(2026, *day)),
+            created_at=dt.datetime(2025, 11, 2, 15),
+        )
+        for rep, amount, day in wins
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), [dict(r, external_id=None) for r in rows])
+        conn.execute(insert(Deal), deals)
+
+
+def test_selling_recorded_from_mid_window_is_measured_from_then(
+    engine: Engine, settings: Settings
+) -> None:
+    """The quarter's 10 wins over the 60 calls of its last six weeks read Ann 0.2 wins a call;
+    from Feb 16, when the calls start, she won 2 in 20 (0.1). Every factor is read from then
+    (revenue 40k, not 60k), so revenue is still their product:
+      Ann  P 4  S/P 5  W/S 0.1   R/W 20k  -> 40k
+      Bo   P 5  S/P 2  W/S 0.1   R/W 20k  -> 20k
+      Cid  P 6  S/P 5  W/S 1/30  R/W 30k  -> 30k
+    Medians 5, 5, 0.1, 20k: reference revenue 50k. The October call is a stray (1 of 61,
+    then 76 days without any), so it does not make the calls recorded from before the window."""
+    build_late_recording(engine, settings, december_calls=0)
+    report = revenue_equation(engine, settings, window(settings, "quarter", Q1_END))
+    assert (report.window.start, report.measured_from) == (dt.date(2026, 1, 1), RECORDED_FROM)
+    eqs = {eq.rep: eq for eq in report.reps}
+    assert {n: (e.wins, e.revenue, e.selling_activities) for n, e in eqs.items()} == {
+        "Ann": (2, 40_000, 20),
+        "Bo": (1, 20_000, 10),
+        "Cid": (1, 30_000, 30),
+    }
+    assert [f.value for f in eqs["Ann"].factors] == pytest.approx([4, 5, 0.1, 20_000])
+    assert [f.value for f in eqs["Cid"].factors] == pytest.approx([6, 5, 1 / 30, 30_000])
+    assert [f.reference for f in eqs["Cid"].factors] == pytest.approx([5, 5, 0.1, 20_000])
+    assert eqs["Ann"].reference_revenue == pytest.approx(50_000)
+    assert eqs["Ann"].gap == pytest.approx(math.log(0.8))
+    assert eqs["Ann"].holding_back == "prospects"
+    parts = [math.log(6 / 5), 0.0, math.log(1 / 3), math.log(1.5)]
+    assert [f.contribution for f in eqs["Cid"].factors] == pytest.approx(parts, abs=1e-12)
+    assert eqs["Cid"].holding_back == "wins_per_activity"
+    assert all(e.measured_from == RECORDED_FROM for e in eqs.values())
+
+
+def test_selling_recorded_before_the_window_reads_the_whole_window(
+    engine: Engine, settings: Settings
+) -> None:
+    """With 11 calls before the window (10 on Dec 15, 1 on Oct 1: 11 of 71, not strays) the
+    calls were recorded before it: the six quiet weeks are real, and the whole quarter is
+    read: Ann 4 wins over 20 calls (0.2), 60k."""
+    build_late_recording(engine, settings, december_calls=10)
+    report = revenue_equation(engine, settings, window(settings, "quarter", Q1_END))
+    assert report.measured_from is None
+    ann = next(eq for eq in report.reps if eq.rep == "Ann")
+    assert (ann.wins, ann.revenue, ann.measured_from) == (4, 60_000, None)
+    assert factors_of(ann)["wins_per_activity"].value == pytest.approx(0.2)
+
+
+def test_faces_say_the_equation_is_measured_from_the_first_selling_call(
+    tmp_path: Any, settings: Settings
+) -> None:
+    url = f"sqlite:///{tmp_path / 'late.db'}"
+    engine = make_engine(url)
+    build_late_recording(engine, settings, december_calls=0)
+    said = "Measured from 2026-02-16, the first selling activity recorded"
+    base = ["--db", url, "--period", "quarter", "--as-of", "2026-03-31"]
+    runner = CliRunner()
+    for args in (["equation", *base[2:]], ["equation", "--rep", "Ann", *base[2:]]):
+        shown = runner.invoke(cli_app, [*base[:2], *args])
+        assert shown.exit_code == 0, shown.output
+        assert said in " ".join(shown.output.split())
+    data = json.loads(runner.invoke(cli_app, [*base[:2], "equation", *base[2:], "--json"]).output)
+    assert data["measured_from"] == "2026-02-16"
+    assert [r["measured_from"] for r in data["reps"]] == ["2026-02-16"] * 3
+    for scope in (["--rep", "Ann"], ["--team", "North"]):
+        brief = runner.invoke(cli_app, [*base[:2], "diagnose", *scope, *base[2:]])
+        assert brief.exit_code == 0, brief.output
+        assert f"Revenue equation: {said}" in " ".join(brief.output.split())
+    site = make_site(engine, settings, {"root": ("admin", None)})
+    with site.client:
+        params = {"period": "quarter", "as_of": "2026-03-31"}
+        reply = site.api("root", "/equation", team="North", **params)
+        assert reply.status_code == 200 and reply.json()["measured_from"] == "2026-02-16"
+        for path, extra in (
+            ("/equation", {}),
+            ("/equation", {"rep": "Ann"}),
+            ("/diagnose", {"rep": "Ann"}),
+            ("/diagnose", {"team": "North"}),
+        ):
+            page = site.page("root", path, **params, **extra)
+            assert page.status_code == 200
+            assert 'data-testid="equation-measured-from"' in page.text and said in page.text

@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, event, insert
 
 from factories import AS_OF, activity_row, build_tracking_team, made_app, put_deal, quick_user
@@ -38,7 +40,14 @@ from paceline.analytics.plan import (
     measure_rates,
 )
 from paceline.analytics.rollup import ensure_rollup
-from paceline.analytics.step_rules import conversion_notes, handed_over_steps, recorded_steps
+from paceline.analytics.step_rules import (
+    LatestRecord,
+    conversion_notes,
+    handed_over_steps,
+    may_start_late,
+    recorded_steps,
+    recording_start,
+)
 from paceline.analytics.window import diagnosis_window
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import start_session
@@ -349,3 +358,66 @@ def test_a_rolled_up_step_is_found_recorded_by_its_first_day(
     assert (late, early) == (frozenset({"conversations"}), frozenset())
     assert len(statements) == 2
     assert all("LIMIT" in s.upper() and "sum(" not in s.lower() for s in statements)
+
+
+# --- a step whose records start late --------------------------------------------------------
+
+HISTORY_START = dt.date(2026, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("days", "start"),
+    [
+        # Records from Feb 16 only: 46 days into the history.
+        ({dt.date(2026, 2, 16): 20, dt.date(2026, 3, 2): 40}, dt.date(2026, 2, 16)),
+        # From Jan 8: a week in is no late start (a holiday); Jan 9 is.
+        ({dt.date(2026, 1, 8): 5}, None),
+        ({dt.date(2026, 1, 9): 5}, dt.date(2026, 1, 9)),
+        # A stray on Oct 1 (1 of 61), then 138 days without any: it does not make the start.
+        ({dt.date(2025, 10, 1): 1, dt.date(2026, 2, 16): 60}, dt.date(2026, 2, 16)),
+        # Eleven on Oct 1 and Dec 15 (11 of 71): recorded before the history, not strays.
+        (
+            {dt.date(2025, 10, 1): 1, dt.date(2025, 12, 15): 10, dt.date(2026, 2, 16): 60},
+            None,
+        ),
+        # Strays on Jan 2 and Jan 7 (2 of 62), then 40 days without: a late start after all.
+        (
+            {dt.date(2026, 1, 2): 1, dt.date(2026, 1, 7): 1, dt.date(2026, 2, 16): 60},
+            dt.date(2026, 2, 16),
+        ),
+        # 27 days of silence after a stray is not a month's: Jan 2 stands; 28 days are.
+        ({dt.date(2026, 1, 2): 1, dt.date(2026, 1, 29): 60}, None),
+        ({dt.date(2026, 1, 2): 1, dt.date(2026, 1, 30): 60}, dt.date(2026, 1, 30)),
+        ({}, None),
+    ],
+)
+def test_recording_start_by_hand(days: dict[dt.date, float], start: dt.date | None) -> None:
+    assert recording_start(days, HISTORY_START) == start
+    assert may_start_late(_latest_of(days), HISTORY_START, dt.date(2026, 4, 1)) or start is None
+
+
+def _latest_of(days: dict[dt.date, float]) -> LatestRecord:
+    def latest(after: dt.date, through: dt.date) -> dt.date | None:
+        return max((d for d in days if after < d <= through), default=None)
+
+    return latest
+
+
+@given(
+    st.dictionaries(
+        st.integers(min_value=-120, max_value=200),
+        st.integers(min_value=1, max_value=50),
+        max_size=25,
+    ),
+    st.integers(min_value=1, max_value=220),
+)
+def test_may_start_late_is_false_only_when_the_start_is_not_late(
+    offsets: dict[int, int], length: int
+) -> None:
+    """The cheap look-ups never say "not late" where reading every day's count finds a late
+    start (days before the end only, as the analyses read them)."""
+    end = HISTORY_START + dt.timedelta(days=length)
+    days = {HISTORY_START + dt.timedelta(days=k): float(v) for k, v in offsets.items()}
+    before_end = {d: v for d, v in days.items() if d < end}
+    if recording_start(before_end, HISTORY_START) is not None:
+        assert may_start_late(_latest_of(days), HISTORY_START, end)

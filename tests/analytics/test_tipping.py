@@ -690,6 +690,94 @@ def test_cli_tipping(tmp_path: Path) -> None:
     assert run("meetings_held", "--lag", "27").exit_code == 1  # rejected by the option itself
 
 
+# --- an activity recorded from part-way into the history ----------------------------------------
+
+
+def build_late_calls_org(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Ann and Bo (AEs), the four weeks W0-W3 (Oct 19 - Nov 15) read as of Nov 18. Meetings
+    held every week (Ann 2, Bo 3): every week is a week worked. Calls are recorded from
+    Monday Nov 2 (W2) only, but for one logged by hand on Sep 1 (a stray: 1 of 23, then two
+    months without any): Ann 10 in W2 and 10 in W3, Bo 2 in W2 and none in W3 (a real zero:
+    calls were recorded by then). Opportunities: Ann 1, 2, 1, 2; Bo 1, 1, 0, 1. (Had the
+    first call been on the Wednesday, W2 would be left out too: its Monday and Tuesday would
+    not be known to be recorded.)"""
+    upgrade(engine)
+    ann = add_rep(engine, settings, "Ann", "ae", team="East")
+    bo = add_rep(engine, settings, "Bo", "ae", team="East")
+    tuesdays = [utc(10, 20), utc(10, 27), utc(11, 3), utc(11, 10)]
+    rows = [row for day in tuesdays for row in (*act(ann, day, n=2), *act(bo, day, n=3))]
+    rows += [*act(ann, utc(11, 2), "call", "no_answer", n=10)]
+    rows += [*act(ann, utc(11, 9), "call", "no_answer", n=10)]
+    rows += [*act(bo, utc(11, 3), "call", "no_answer", n=2), *act(bo, utc(9, 1), "call")]
+    created = {
+        ann: [utc(10, 21), utc(10, 28), utc(10, 28), utc(11, 4), utc(11, 11), utc(11, 11)],
+        bo: [utc(10, 22), utc(10, 29), utc(11, 12)],
+    }
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        conn.execute(insert(Deal), [deal(r, c) for r, days in created.items() for c in days])
+    return {"Ann": ann, "Bo": bo}
+
+
+def late_calls_settings() -> Settings:
+    return small_settings(history_weeks=4, min_rep_weeks=10, max_lag_weeks=1)
+
+
+def test_an_activity_recorded_from_mid_history_is_read_from_its_first_full_week(
+    engine: Engine,
+) -> None:
+    """Before: W0 and W1 were read as four weeks of zero calls with 5 opportunities in them
+    (8 rep-weeks, half of them at zero calls). Now only W2 and W3: Ann (10, 1), (10, 2); Bo
+    (2, 0) and his real zero of W3 (0, 1)."""
+    settings = late_calls_settings()
+    build_late_calls_org(engine, settings)
+    result = tipping_point(engine, settings, "calls", lag_weeks=0, as_of=AS_OF)
+    assert result.recorded_from == {"calls": dt.date(2026, 11, 2)}
+    assert (result.first_week, result.measured_from) == (
+        dt.date(2026, 10, 19),
+        dt.date(2026, 11, 2),
+    )
+    assert points(result) == [(0, 1, 1), (2, 0, 1), (10, 1, 1), (10, 2, 1)]
+    assert (result.rep_weeks, result.reps) == (4, 2)
+    # The outcome recorded late: calls a week after the meetings held, from W1's meetings on
+    # (W0's would read W1's calls, not recorded); W3's next week is not read yet.
+    later = tipping_point(
+        engine, settings, "meetings_held", outcome="calls", lag_weeks=1, as_of=AS_OF
+    )
+    assert later.measured_from == dt.date(2026, 10, 26)
+    assert points(later) == [(2, 10, 2), (3, 0, 1), (3, 2, 1)]
+    # Measuring the lag compares the lags on the same weeks, recorded ones only: W2 (calls
+    # start there; W3 has no week after it for lag 1), Ann's and Bo's, at lag 0 and lag 1.
+    measured = tipping_point(engine, settings, "calls", as_of=AS_OF)
+    assert [f.rep_weeks for f in measured.lags] == [2, 2]
+
+
+def test_faces_say_which_metric_is_recorded_late(sqlite_engine: Engine, tmp_path: Path) -> None:
+    settings = late_calls_settings()
+    build_late_calls_org(sqlite_engine, settings)
+    said = (
+        "Recorded only from part-way into the history (Calls from 2026-11-02): the weeks before"
+        " 2026-11-02 are left out, not read as weeks without any"
+    )
+    config = tmp_path / "paceline.toml"
+    config.write_text(config_text(history_weeks=4, min_rep_weeks=10, max_lag_weeks=1))
+    url = str(sqlite_engine.url)
+    args = ["--config", str(config), "--db", url, "tipping", "calls", "--lag", "0"]
+    shown = CliRunner().invoke(cli_app, [*args, "--as-of", "2026-11-18"])
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert said in text and "activity weeks 2026-11-02..2026-11-15" in text
+    data = json.loads(CliRunner().invoke(cli_app, [*args, "--as-of", "2026-11-18", "-j"]).output)
+    assert (data["measured_from"], data["recorded_from"]) == ("2026-11-02", {"calls": "2026-11-02"})
+    add_users(sqlite_engine, {"root": ("admin", None)})
+    with TestClient(made_app(settings, sqlite_engine)) as client:
+        login(client, sqlite_engine, "root")
+        page = client.get("/tipping?as_of=2026-11-18&metric=calls&lag=0")
+        assert page.status_code == 200
+        assert 'data-testid="tipping-recorded-from"' in page.text
+        assert said in " ".join(page.text.split())
+
+
 # --- the demo organisation ----------------------------------------------------------------------
 
 
@@ -778,10 +866,17 @@ def zoho(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterat
 @pytest.mark.slow
 def test_imported_data_rep_weeks_match_the_tables(zoho: str, settings: Settings) -> None:
     """Rep-weeks worked out here from the imported rows with Python dates: every (rep, ISO
-    week) with any activity; x the meetings held in it, y the deals the rep created in it."""
+    week) with any activity from the first whole week with meetings recorded (the export's
+    events start on Thursday 2020-10-08, half a year into the history: from Monday Oct 12);
+    x the meetings held in it, y the deals the rep created in it."""
     engine = make_engine(zoho)
     result = tipping_point(engine, settings, "meetings_held", lag_weeks=0, as_of=ZOHO_AS_OF)
-    first, after = result.first_week, result.last_day + dt.timedelta(days=1)
+    assert result.recorded_from == {"meetings_held": dt.date(2020, 10, 8)}
+    assert (result.first_week, result.measured_from) == (
+        dt.date(2020, 4, 20),
+        dt.date(2020, 10, 12),
+    )
+    first, after = result.measured_from, result.last_day + dt.timedelta(days=1)
     with engine.connect() as conn:
         roles = dict(conn.execute(select(Rep.id, Rep.role)).all())
         rows = conn.execute(
@@ -839,5 +934,11 @@ def test_imported_data_through_the_cli(zoho: str) -> None:
         ).output
     )
     assert data["metric"] == "calls" and data["lag_measured"] is True
-    assert len(data["lags"]) == 5 and data["rep_weeks"] > 100
+    # Calls are recorded from Sunday 2021-02-14 only: the weeks from Feb 15 to Apr 12 (nine,
+    # eleven reps) are read, not the year of weeks before them as weeks without calls.
+    assert (data["recorded_from"], data["measured_from"]) == (
+        {"calls": "2021-02-14"},
+        "2021-02-15",
+    )
+    assert len(data["lags"]) == 5 and 40 < data["rep_weeks"] <= 9 * 11
     assert data["supported"] or data["reason"]

@@ -25,7 +25,7 @@ from factories import AS_OF, NOV, build_tracking_team, calls_on
 from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import competition_ranks, leaderboard
 from paceline.analytics.scorecard import rep_scorecard, team_scorecards
-from paceline.analytics.stretch import alert_stretch
+from paceline.analytics.stretch import alert_stretch, touched_periods, uncovered
 from paceline.calendar import BusinessCalendar
 from paceline.cli import app
 from paceline.config import Settings
@@ -369,3 +369,62 @@ def test_early_in_the_month_alerts_read_the_trailing_stretch(
     assert (alert.actual, alert.expected) == (60, pytest.approx(150))
     assert alert.shortfall == pytest.approx(0.6)
     assert alert.since == dt.date(2026, 11, 10) and alert.trailing_days == 15
+
+
+def test_which_lines_a_trailing_stretch_leaves_to_the_month(settings: Settings) -> None:
+    """The stretch Nov 10 - Dec 2 touches November and December. A line with December's
+    target only is left to the month, unless the rep started in December (then the stretch
+    starts on their first day, in December); with both months' targets, or none, it is not."""
+    calendar = BusinessCalendar(settings.calendar)
+    stretch = alert_stretch(calendar, calendar.period("month", dt.date(2026, 12, 2)),
+                            dt.date(2026, 12, 2), 15)  # fmt: skip
+    touched = touched_periods(calendar, "month", stretch)
+    assert [p.start for p in touched] == [NOV, dt.date(2026, 12, 1)]
+    november, december = [(p, 10.0) for p in touched]
+    assert uncovered(touched, [december], None)
+    assert not uncovered(touched, [december], dt.date(2026, 12, 1))
+    assert uncovered(touched, [november], dt.date(2026, 11, 20))
+    assert not uncovered(touched, [november, december], None)
+    assert not uncovered(touched, [], None)
+
+
+def test_a_trailing_stretch_reads_a_line_targeted_this_month_only_over_the_month(
+    engine: Engine, settings: Settings
+) -> None:
+    """Wed Dec 2 is business day 2; targets start in December (220 conversations in its 22
+    business days: 10 a day), none for November. Ivy held 10 a day in November and none on
+    Dec 1-2; Kit 10 a day throughout. Over the trailing 15 business days from Nov 10, Ivy
+    read 130 held (13 November days) against 20 expected (December's two days, the only ones
+    with a target) and was never told. December alone: 0 of 20, a zero that pace gives with
+    a chance of e^-20: alerted, over the month to date (no trailing days), since Dec 1 (her
+    last conversation on Mon Nov 30). Kit: 20 of 20, nothing."""
+    upgrade(engine)
+    day = dt.date(2026, 12, 2)
+    ivy = add_rep(engine, settings, "Ivy", "sdr", team="East")
+    kit = add_rep(engine, settings, "Kit", "sdr", team="East")
+    calendar = BusinessCalendar(settings.calendar)
+    rows: list[dict[str, Any]] = []
+    d = dt.date(2026, 11, 2)
+    while d <= day:
+        if calendar.is_business_day(d):
+            rows += calls_on(kit, d, 10, "conversation")
+            if d < dt.date(2026, 12, 1):
+                rows += calls_on(ivy, d, 10, "conversation")
+        d += dt.timedelta(days=1)
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(
+            conn,
+            [
+                TargetRow(rep, "conversations", "month", dt.date(2026, 12, 1), 220)
+                for rep in (ivy, kit)
+            ],
+        )
+    report = alerts(engine, settings, day)
+    assert report.stretch.trailing and report.stretch.start == dt.date(2026, 11, 10)
+    assert [(a.rep, a.rule, a.metric) for a in report.alerts] == [
+        ("Ivy", "zero_key_metric", "conversations")
+    ]
+    alert = report.alerts[0]
+    assert (alert.actual, alert.expected) == (0, pytest.approx(20))
+    assert alert.trailing_days is None and alert.since == dt.date(2026, 12, 1)

@@ -6,6 +6,7 @@ The world and its hand-counted truths: tests/unknown_amounts_org.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -155,7 +156,8 @@ def test_tipping_counts_the_deals_without_an_amount_in_the_rep_weeks_read(
     result = tipping_point(engine, wider, "conversations", outcome="revenue", lag_weeks=0,
                            as_of=AS_OF)  # fmt: skip
     points = sorted((p.activity, p.outcome, p.rep_weeks) for p in result.points)
-    assert points == [(3, 5_000, 1), (4, 20_000, 1), (5, 0, 1)]
+    assert points == [(4, 20_000, 1), (5, 0, 1)]  # from Jul 6, the first whole week recorded
+    assert result.measured_from == dt.date(2026, 7, 6)
     assert result.amounts_unknown == 3
     counted = tipping_point(engine, wider, "conversations", outcome="deals_won", lag_weeks=0,
                             as_of=AS_OF)  # fmt: skip

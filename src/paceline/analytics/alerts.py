@@ -29,7 +29,13 @@ from paceline.analytics.metrics import daily_values, last_active_days
 from paceline.analytics.pacing import pooled_shortfall_chance
 from paceline.analytics.pacing import shortfall_chance as pacing_chance
 from paceline.analytics.scorecard import MetricLine, Scorecard, TeamScorecard, team_scorecards
-from paceline.analytics.stretch import Stretch, alert_stretch, expected_between, stretch_cards
+from paceline.analytics.stretch import (
+    PeriodLines,
+    Stretch,
+    alert_stretch,
+    expected_between,
+    stretch_cards,
+)
 from paceline.calendar import BusinessCalendar, Period
 from paceline.config import Settings
 
@@ -93,8 +99,9 @@ def alerts(
     stretch = alert_stretch(calendar, cards.period, as_of, config.min_business_days)
     found: list[Alert] = []
     with engine.connect() as conn:
+        kept: PeriodLines = frozenset()
         if stretch.trailing:
-            paced, rates = stretch_cards(conn, settings, calendar, cards.reps, stretch)
+            paced, rates, kept = stretch_cards(conn, settings, calendar, cards.reps, stretch)
         else:
             paced, rates = cards.reps, _period_rates(cards.reps)
         if only is not None:
@@ -105,7 +112,7 @@ def alerts(
             for line, chance in _alerted_lines(settings, card)
         ]
         threshold = 1 - config.behind_pace.by_more_than
-        found += _with_since(conn, calendar, stretch, rates, pace_alerts, threshold)
+        found += _with_since(conn, calendar, stretch, rates, pace_alerts, threshold, kept)
         if config.no_selling.enabled:
             chosen = [c for c in cards.reps if only is None or c.rep_id in only]
             found += _no_selling(conn, settings, calendar, chosen, as_of)
@@ -243,18 +250,23 @@ def _with_since(
     rates: dict[tuple[int, str], list[tuple[Period, float]]],
     alerted: list[tuple[Scorecard, MetricLine, float | None]],
     threshold: float,
+    kept: PeriodLines = frozenset(),
 ) -> list[Alert]:
-    """Date each pace alert: since the rep last was on pace (or last did any of it)."""
+    """Date each pace alert: since the rep last was on pace (or last did any of it).
+    `kept`: lines of a trailing stretch read over the period to date (`stretch_cards`)."""
     result: list[Alert] = []
     for card, line, chance in alerted:
         p = line.pace
         expected = p.expected_to_date or 0.0
+        in_period = (card.rep_id, line.metric) in kept
         if p.actual == 0:
             since = _day_after_last_nonzero(conn, line.metric, card)
             rule: Rule = "zero_key_metric"
         else:
             rate = rates.get((card.rep_id, line.metric), [])
-            since = _behind_since(conn, calendar, card, line.metric, rate, threshold)
+            joined = card.start_date or card.period.start
+            start = max(card.period.start, joined) if in_period else card.measured_from
+            since = _behind_since(conn, calendar, card, line.metric, rate, threshold, start)
             rule = "behind_pace"
         result.append(
             Alert(
@@ -269,7 +281,9 @@ def _with_since(
                 chance=chance,
                 since=since,
                 business_days=None,
-                trailing_days=card.business_days_elapsed if stretch.trailing else None,
+                trailing_days=(
+                    card.business_days_elapsed if stretch.trailing and not in_period else None
+                ),
             )
         )
     return result
@@ -288,10 +302,11 @@ def _behind_since(
     metric: str,
     rates: list[tuple[Period, float]],
     threshold: float,
+    start: dt.date,
 ) -> dt.date:
     """The first business day after the last one on which the rep was not behind, walking the
-    days read (from `card.measured_from`), each day expected at its own period's rate."""
-    start = card.measured_from
+    days read (from `start`: the card's or, for a line kept to the period, the period's),
+    each day expected at its own period's rate."""
     days = daily_values(conn, metric, start, card.as_of, card.rep_id)
     cumulative = 0.0
     since = start

@@ -32,10 +32,20 @@ out of the prospects.
 A rep with won deals whose amount the CRM left empty (`missing = "amounts"`) has revenue known
 only in part: revenue per win is read on the wins with an amount, and the gap is not split
 (the sum of the known amounts is not the rep's revenue).
+
+When the organisation's selling activities are recorded only from part-way through the window
+(calls imported from February 14 for a quarter from January 1), dividing the whole window's
+wins by them inflates wins per selling activity (the Zoho export's Q1 2021: 291 wins over
+2,900 selling calls, 0.100 a call, where the calls' own span from February 14 has 179 wins,
+0.062; the peers' median 0.20 against 0.118). The equation is then read from the first
+selling activity recorded (`step_rules.recording_start`, the forecast's rule: a start more
+than a week into the window, strays ahead of a month's silence aside), every factor alike, so
+revenue is still their exact product; `measured_from` says so, and every face shows it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import statistics
 from collections.abc import Sequence
@@ -48,7 +58,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from paceline.analytics import aggregates
-from paceline.analytics.metric_sql import selling_condition
+from paceline.analytics.metric_sql import is_additive_activity_metric, selling_condition
 from paceline.analytics.metrics import amounts_unknown
 from paceline.analytics.peers import (
     GroupKey,
@@ -59,6 +69,7 @@ from paceline.analytics.peers import (
 )
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
+from paceline.analytics.step_rules import metric_recording_start
 from paceline.analytics.window import Window
 from paceline.config import Settings
 from paceline.store.models import Activity, ProspectDay
@@ -125,6 +136,9 @@ class RepEquation:
     missing: str | None = None
     wins_without_amount: int = 0  # won deals with no amount: not in revenue
     selling_without_account: int = 0  # selling activities naming no account: no prospect
+    # The first day read, when the organisation's selling activities are recorded only from
+    # more than a week into the window (`step_rules.recording_start`); None: the whole window.
+    measured_from: dt.date | None = None
 
     @property
     def too_few_accounts_named(self) -> bool:
@@ -140,10 +154,12 @@ class RepEquation:
 
 @dataclass(frozen=True)
 class EquationReport:
-    window: Window
+    window: Window  # the window asked for
     team: str | None
     rep: str | None
     reps: list[RepEquation]
+    # The first day read when selling activities are recorded from later (`RepEquation`).
+    measured_from: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -196,7 +212,9 @@ def revenue_equation(
     ensure_rollup(engine, settings)
     with engine.connect() as conn:
         scope, everyone = diagnosis_scope(conn, settings, window, team, rep)
-        counts = _counts(conn, settings, window, compared_ids(scope, everyone))
+        read = recorded_window(conn, settings, window)
+        counts = _counts(conn, settings, read, compared_ids(scope, everyone))
+    measured_from = read.start if read.start != window.start else None
     peers = PeerIndex(everyone)
     groups: dict[GroupKey, _Reference] = {}
 
@@ -209,8 +227,22 @@ def revenue_equation(
             groups[key] = _reference([counts[m.id] for m in members])
         return groups[key]
 
-    reps = [_rep_equation(r, peers(r), counts, reference(r)) for r in scope]
-    return EquationReport(window, team, rep, reps)
+    reps = [_rep_equation(r, peers(r), counts, reference(r), measured_from) for r in scope]
+    return EquationReport(window, team, rep, reps, measured_from)
+
+
+def recorded_window(conn: Connection, settings: Settings, window: Window) -> Window:
+    """The part of `window` the equation reads: from the organisation's first selling activity
+    recorded, when that is more than a week into the window (`recording_start`); else the
+    whole window.
+
+    Why the organisation's, not each rep's: a rep idle for the window's first weeks has a
+    real zero there, while a CRM that began recording selling activity mid-window has no
+    record for anyone; and one day for everyone keeps the rep and the peers like with like."""
+    if not is_additive_activity_metric(settings.metric(SELLING_METRIC)):
+        return window  # not in the rollup (configured as a distinct count): read it whole
+    start = metric_recording_start(conn, SELLING_METRIC, window.start, window.end)
+    return window if start is None else Window(window.spec, start, window.end)
 
 
 # The median of each factor over a rep and their peers, and whether any of them won.
@@ -366,7 +398,11 @@ def _unindexed_sqlite(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> 
 
 
 def _rep_equation(
-    rep: RosterRep, peers: list[RosterRep], counts: Counts, shared: _Reference | None = None
+    rep: RosterRep,
+    peers: list[RosterRep],
+    counts: Counts,
+    shared: _Reference | None = None,
+    measured_from: dt.date | None = None,
 ) -> RepEquation:
     """`shared`: the medians of the rep's whole peer group, when the rep is in it (the same
     numbers: a median depends only on the values, not on their order)."""
@@ -400,6 +436,7 @@ def _rep_equation(
         missing=missing,
         wins_without_amount=own.wins_unknown,
         selling_without_account=own.unnamed,
+        measured_from=measured_from,
     )
 
 

@@ -53,7 +53,6 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
@@ -93,6 +92,7 @@ from paceline.analytics.step_rules import (
     counted_steps,
     hand_overs,
     recorded_steps,
+    recording_start,
 )
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind, local_midnight_utc, shift_months
@@ -893,12 +893,12 @@ def _windows(
     A source that began recording a step mid-history (calls imported from February, events
     from October) has no records for the months before: dividing a year's opportunities by
     half a year's meetings doubles the conversion. So a step's span starts on its first day
-    recorded (`_recording_start`), and the opportunities counted are those created from
-    that day on. With records from the history's first month on, nothing changes."""
+    recorded (`step_rules.recording_start`), and the opportunities counted are those created
+    from that day on. With records from the history's first month on, nothing changes."""
     windows = {}
     for name in names:
         days = by_step.get(name, {})
-        start = _recording_start(days, history_start)
+        start = recording_start(days, history_start)
         if start is None:
             windows[name] = _Window(None, counts[name], len(snap.created), days)
             continue
@@ -906,35 +906,6 @@ def _windows(
         made = sum(1 for d in snap.created if d.created_at >= since)
         windows[name] = _Window(start, sum(v for d, v in days.items() if d >= start), made, days)
     return windows
-
-
-STRAY_SHARE = 0.05  # records ahead of a month's silence, at most this share of all: strays
-SILENCE_DAYS = 28
-LATE_START_DAYS = 7  # a first record within a week of the history's start is no late start
-
-
-def _recording_start(days: dict[dt.date, float], history_start: dt.date) -> dt.date | None:
-    """The first day a step is recorded in the history, when that is more than a week after
-    the history's start (weekends and holidays there are no late start); None otherwise (or
-    when there are no records).
-
-    Stray records ahead of the real start (a handful logged by hand months before an
-    integration began) do not make it: records followed by `SILENCE_DAYS` or more without
-    any are strays when they are under `STRAY_SHARE` of all, and the start is the first
-    record after the silence. Starting later is safe for the conversion: the opportunities
-    created before the start are left out with the records; it only reads less history."""
-    if not days:
-        return None
-    ordered = sorted(days)
-    total, before = sum(days.values()), 0.0
-    start = ordered[0]
-    for earlier, later in pairwise(ordered):
-        before += days[earlier]
-        if before >= STRAY_SHARE * total:
-            break
-        if (later - earlier).days >= SILENCE_DAYS:
-            start = later
-    return start if (start - history_start).days > LATE_START_DAYS else None
 
 
 def _driver(

@@ -9,6 +9,12 @@ its own period's target (target / business days of that period), as pacing prora
 The stretch is therefore always at least `min_business_days` long, and says so in the alert.
 The reps' clustering is then measured before the stretch, not before the period: a stretch
 reaching into last month must not be judged by a history that contains it.
+
+A line whose target does not cover every period the stretch touches (targets set from this
+month on, or a rep's first month's only) keeps its period-to-date reading: over the stretch,
+its actual would count last month's work while its expected counted this month's days only
+(a rep with nothing this month, who worked last month without a target, read 130 against 20
+expected and was never told; the month alone says 0 of 20).
 """
 
 from __future__ import annotations
@@ -92,25 +98,40 @@ def expected_between(
     )
 
 
+PeriodLines = frozenset[tuple[int, str]]  # (rep, metric): lines read over the period to date
+
+
 def stretch_cards(
     conn: Connection,
     settings: Settings,
     calendar: BusinessCalendar,
     cards: list[Scorecard],
     stretch: Stretch,
-) -> tuple[list[Scorecard], Rates]:
+) -> tuple[list[Scorecard], Rates, PeriodLines]:
     """The reps' scorecards re-read over the stretch: actual and expected for each count
-    and sum key metric (ratios are not alerted on), measured from the rep's start date."""
+    and sum key metric (ratios are not alerted on), measured from the rep's start date; and
+    the lines kept as the period to date because a period the stretch touches has no target
+    for them (`uncovered`)."""
     metrics = sorted({line.metric for card in cards for line in card.lines if not line.is_ratio})
     # A long IN list costs more than reading everyone's rows and ignoring the others.
     rep_ids = [card.rep_id for card in cards] if len(cards) <= IN_LIST_LIMIT else None
     totals = metric_totals(conn, settings, metrics, stretch.start, stretch.end, rep_ids)
     rates = daily_rates(conn, calendar, settings.alerts.period, stretch, metrics, rep_ids)
+    touched = touched_periods(calendar, settings.alerts.period, stretch)
+    kept = frozenset(
+        (card.rep_id, line.metric)
+        for card in cards
+        for line in card.lines
+        if not line.is_ratio
+        and uncovered(touched, rates.get((card.rep_id, line.metric), []), card.start_date)
+    )
 
     def reread(card: Scorecard, spread: Dispersions) -> Scorecard:
         start = max(stretch.start, card.start_date or stretch.start)
         lines = [
-            _line(
+            line
+            if (card.rep_id, line.metric) in kept
+            else _line(
                 settings,
                 line,
                 base_value(totals, [card.rep_id], line.metric),
@@ -139,7 +160,27 @@ def stretch_cards(
             reread(c, spread) if c.rep_id in suspects else r
             for c, r in zip(cards, result, strict=True)
         ]
-    return result, rates
+    return result, rates, kept
+
+
+def touched_periods(calendar: BusinessCalendar, kind: PeriodKind, stretch: Stretch) -> list[Period]:
+    """The periods the stretch has days in, oldest first."""
+    periods = [calendar.period(kind, stretch.start)]
+    while periods[-1].end < stretch.end:
+        periods.append(calendar.period(kind, periods[-1].end))
+    return periods
+
+
+def uncovered(
+    touched: list[Period], rates: list[tuple[Period, float]], start_date: dt.date | None
+) -> bool:
+    """Whether some period the stretch touches (from the rep's start date) has no target for
+    the line while another has: its actual over the stretch would count days its expected
+    does not. A line with no target at all is left alone (no target, no alert)."""
+    if not rates:
+        return False
+    rated = {period.start for period, _ in rates}
+    return any(p.start not in rated for p in touched if start_date is None or p.end > start_date)
 
 
 def _line(

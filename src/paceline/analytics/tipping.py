@@ -50,7 +50,11 @@ roles whose reps do the activity *and* get the outcome: at least a tenth of the 
 weekly average of each, so SDRs, who call a lot but own no opportunities, do not flatten an
 AE curve); weeks from the rep's start date to their end date, in which the rep logged some
 activity that a metric counts (a week with nothing logged is leave or absence, not a week of
-zero effort), and whose outcome week is complete. Weekly totals are aggregated in the
+zero effort), and whose outcome week is complete. A metric of the daily rollup whose
+records start late (`step_rules.recording_start`: calls imported from February in a year of
+meetings) is read from its first full week recorded: the weeks before are not weeks of zero
+calls, and counted as such they drew the Zoho export's 104 of 166 rep-weeks at zero calls
+with 270 opportunities in them. Weekly totals are aggregated in the
 database: activity counts and sums from the daily rollup, distinct counts from the
 activities, deal metrics from the deals dated in the business time zone; a week is an ISO
 week of business-local days.
@@ -62,7 +66,7 @@ import datetime as dt
 import math
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -81,6 +85,7 @@ from paceline.analytics.metrics import utc_bounds
 from paceline.analytics.peers import diagnosis_reps
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
+from paceline.analytics.step_rules import metric_recording_start
 from paceline.analytics.window import Window
 from paceline.calendar import BusinessCalendar
 from paceline.config import MetricSettings, Settings, TippingSettings
@@ -261,6 +266,11 @@ class TippingPoint:
     # Deals without an amount that the weekly sums of amounts (the outcome, or the activity
     # when it is one) left out over the rep-weeks fitted: those sums are of known amounts only.
     amounts_unknown: int = 0
+    # The Monday of the first activity week read when the activity or the outcome is
+    # recorded only from later than `first_week` (None: from `first_week`), and the first
+    # day each such metric is recorded (`step_rules.recording_start`).
+    measured_from: dt.date | None = None
+    recorded_from: dict[str, dt.date] = field(default_factory=dict)
 
     @property
     def last_day(self) -> dt.date:
@@ -726,6 +736,11 @@ class _History:
     # Deals without an amount left out of each weekly sum of amounts (zeros for other metrics)
     activity_unknown: FloatArray | None = None
     outcome_unknown: FloatArray | None = None
+    # Per week: whether the organisation records the activity, and the outcome, through all
+    # of it (False before a late recording start); None: every week.
+    activity_recorded: BoolArray | None = None
+    outcome_recorded: BoolArray | None = None
+    recorded_from: dict[str, dt.date] = field(default_factory=dict)
 
     def samples(self, rows: Sequence[int], lag: int, last_week: int | None = None) -> RepWeeks:
         """Rep-weeks of these reps (row numbers) whose outcome week, `lag` weeks later, is
@@ -763,6 +778,10 @@ class _History:
             return None
         chosen = np.array(rows, dtype=np.int64)
         ok = self.worked[chosen, :stop] & self.employed[chosen, lag : lag + stop]
+        if self.activity_recorded is not None:
+            ok &= self.activity_recorded[None, :stop]
+        if self.outcome_recorded is not None:
+            ok &= self.outcome_recorded[None, lag : lag + stop]
         row, week = np.nonzero(ok)
         return chosen, row, week
 
@@ -890,7 +909,43 @@ def _read_history(
         logged[row_of[rep_id], week] = True
     employed = _employment(conn, roster, weeks)
     worked = logged & employed
-    return _History(roster, weeks, x, y, employed, worked, x_unknown, y_unknown)
+    starts = {
+        m.name: start
+        for m in (activity, outcome)
+        if (start := _recording_start(conn, m, weeks)) is not None
+    }
+    return _History(
+        roster,
+        weeks,
+        x,
+        y,
+        employed,
+        worked,
+        x_unknown,
+        y_unknown,
+        activity_recorded=_recorded_weeks(weeks, starts.get(activity.name)),
+        outcome_recorded=_recorded_weeks(weeks, starts.get(outcome.name)),
+        recorded_from=starts,
+    )
+
+
+def _recording_start(
+    conn: Connection, metric: MetricSettings, weeks: list[dt.date]
+) -> dt.date | None:
+    """The first day the organisation records a rolled-up activity metric, when that is more
+    than a week into the history (`step_rules.metric_recording_start`); None otherwise, and
+    for deal metrics and distinct counts (read as recorded throughout)."""
+    if not is_additive_activity_metric(metric):
+        return None
+    end = weeks[-1] + dt.timedelta(days=7)
+    return metric_recording_start(conn, metric.name, weeks[0], end)
+
+
+def _recorded_weeks(weeks: list[dt.date], start: dt.date | None) -> BoolArray | None:
+    """Per week, whether all of it is on or after `start` (None: no late start)."""
+    if start is None:
+        return None
+    return np.array([monday >= start for monday in weeks], dtype=np.bool_)
 
 
 def _employment(conn: Connection, roster: list[RosterRep], weeks: list[dt.date]) -> BoolArray:
@@ -1128,7 +1183,20 @@ def _finish(
         ),
         points=_scatter(samples),
         amounts_unknown=history.amounts_unknown(rows, lag),
+        measured_from=_measured_from(base, history.recorded_from, lag),
+        recorded_from=dict(history.recorded_from),
     )
+
+
+def _measured_from(base: _Base, starts: dict[str, dt.date], lag: int) -> dt.date | None:
+    """The Monday of the first activity week read, when a late recording start moved it: the
+    first whole week of the activity recorded, and the week `lag` before the outcome's."""
+    firsts = [base.weeks[0]]
+    for name, start in starts.items():
+        monday = start + dt.timedelta(days=-start.weekday() % 7)  # on or after the start
+        firsts.append(monday - dt.timedelta(weeks=lag if name == base.outcome.name else 0))
+    first = max(firsts)
+    return first if first > base.weeks[0] else None
 
 
 def _estimate(

@@ -16,6 +16,7 @@ from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.diagnosis_options import AS_OF_OPTION, PERIOD_OPTION, option_window
 from paceline.describe import (
     days_text,
+    equation_measured_text,
     evidence_stats,
     evidence_text,
     factor_value,
@@ -133,6 +134,8 @@ def _print_equation(d: RepDiagnosis, stats: bool) -> None:
     e = d.equation
     if e is None:
         return
+    if e.measured_from is not None:
+        out.print(f"Revenue equation: {equation_measured_text(e.measured_from)}.")
     if e.missing:
         out.print(f"Revenue equation: {e.reason}")
         return
@@ -185,6 +188,9 @@ def _print_team(settings: Settings, result: TeamDiagnosis, stats: bool = False) 
             ", ".join(h.label for h in d.coaching.hints) or "—",
         )
     out.print(table)
+    measured = next((d.equation.measured_from for d in result.reps if d.equation), None)
+    if measured is not None:
+        out.print(f"Revenue equation: {equation_measured_text(measured)}.")
     out.print("For one rep's brief: paceline diagnose --rep NAME")
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from paceline.cli import out
 from paceline.cli.diagnosis_options import analysis_command
+from paceline.describe import equation_measured_text
 from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analyses load when their command runs (analysis_command)
@@ -29,6 +30,8 @@ def _scope(window: Window, team: str | None, rep: str | None) -> str:
 
 def print_equation(report: EquationReport) -> None:
     title = f"Revenue equation: {_scope(report.window, report.team, report.rep)}"
+    if report.measured_from is not None:
+        out.print(f"{equation_measured_text(report.measured_from)}.")
     if len(report.reps) == 1:
         _print_rep_equation(title, report.reps[0])
         return

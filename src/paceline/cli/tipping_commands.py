@@ -14,6 +14,7 @@ import typer
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.dates import DAY_METAVAR, parse_day
+from paceline.describe import tipping_recorded_text
 from paceline.terminal import escape, new_table
 
 if TYPE_CHECKING:  # the analysis (NumPy, SciPy) loads when the command runs
@@ -78,6 +79,9 @@ def tipping_command(
 def print_tipping(r: TippingPoint) -> None:
     out.print(title(r), highlight=False)
     out.print(basis(r), highlight=False)
+    recorded = tipping_recorded_text(r)
+    if recorded:
+        out.print(f"[yellow]{escape(recorded)}.[/]", highlight=False)
     if r.amounts_unknown:
         out.print(f"[yellow]{unknown_note(r)}[/]", highlight=False)
     if r.lag_measured and r.lags:
@@ -119,7 +123,8 @@ def basis(r: TippingPoint) -> str:
     measured = " (lag measured)" if r.lag_measured else ""
     return (
         f"{r.rep_weeks:,} rep-weeks of {r.reps} rep{'s' if r.reps != 1 else ''}, roles "
-        f"{roles}{chosen}; activity weeks {r.first_week}..{r.last_day}; outcome read "
+        f"{roles}{chosen}; activity weeks {r.measured_from or r.first_week}..{r.last_day}; "
+        f"outcome read "
         f"{_lag(r.lag_weeks)}{measured}"
     )
 
