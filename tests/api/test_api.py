@@ -714,6 +714,27 @@ def test_reads_hand_over_to_a_worker_thread_once(api: Api, monkeypatch: pytest.M
         assert len(handed) == 1, (path, handed)  # the endpoint, nothing after it
 
 
+def test_a_request_solves_three_dependencies(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FastAPI solves a request's dependencies one by one, each with a cache key and a pass
+    over its parameters: `/teams` has the bearer scheme (for the published schema), the
+    application's state and the caller, whose check reads the token itself
+    (`callers.api_caller`). It was an async check on top of `optional_caller` and `State`
+    again: five dependencies where three do the same checks in the same order."""
+    import fastapi.dependencies.utils as solving
+
+    solved: list[str] = []
+    original = solving.solve_dependencies
+
+    async def counted(**kwargs: Any) -> Any:
+        call = kwargs["dependant"].call
+        solved.append(getattr(call, "__name__", type(call).__name__))
+        return await original(**kwargs)
+
+    monkeypatch.setattr(solving, "solve_dependencies", counted)
+    assert api.get("root", "/teams").status_code == 200
+    assert solved == ["HTTPBearer", "_app_state", "api_caller"]  # the endpoint's, in order
+
+
 def test_bad_credentials_answer_401_before_bad_input(api: Api) -> None:
     """Authentication comes first: a request with a bad token (or none) and a bad parameter
     or body answers 401, as FastAPI orders a dependency's error before validation errors,
@@ -781,3 +802,4 @@ def test_answer_writes_what_fastapi_writes() -> None:
         )
         assert got.json()[0]["type"] == "call"  # by alias, as FastAPI writes it
         assert client.get("/created").status_code == 201
+
