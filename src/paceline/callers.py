@@ -78,11 +78,14 @@ def optional_caller(request: Request, state: State) -> Caller | None:
     return None
 
 
-async def api_caller(
-    request: Request, caller: Annotated[Caller | None, Depends(optional_caller)]
-) -> Principal:
-    """The API's caller; a browser session must prove CSRF on every write. Async: it does no
-    I/O (`optional_caller`, which reads the database, runs in a worker thread)."""
+def api_caller(request: Request) -> Principal:
+    """The API's caller; a browser session must prove CSRF on every write.
+
+    One plain dependency that reads the credentials itself (`optional_caller`, in FastAPI's
+    worker thread) rather than an async check on top of `optional_caller` and `State`: FastAPI
+    solves each dependency of a request in turn, with a cache key and a parameter pass each,
+    and every API request paid for three where one does the same checks in the same order."""
+    caller = optional_caller(request, app_state(request))
     if caller is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, event, func, insert, select
 from typer.testing import CliRunner
 
 from factories import (
@@ -107,8 +107,8 @@ def test_cli_and_api_analyses_read_the_replica(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """`paceline scorecard` and the API's team scorecards read Ben's 5 from the replica; the
-    refresh ran on the primary."""
+    """`paceline scorecard` and the API's team and rep scorecards read Ben's 5 from the
+    replica; the refresh ran on the primary."""
     primary, stand_in = primary_and_stand_in
     monkeypatch.setenv("PACELINE_DB", _url(primary))
     monkeypatch.setenv("PACELINE_READ_DB", _url(stand_in))
@@ -129,6 +129,23 @@ def test_cli_and_api_analyses_read_the_replica(
     assert answer.status_code == 200, answer.text
     ben = next(c for c in answer.json()["reps"] if c["rep"] == "Ben")
     assert _actual(ben, "conversations") == 5
+    # A rep's card: the access check reads who may see whom on the primary, the card the
+    # replica (without one, both are read on the card's connection).
+    rosters: dict[str, int] = {"primary": 0, "replica": 0}
+    for name, engine in [("primary", primary), ("replica", client.app.state.paceline.reads)]:
+
+        def count(*args: Any, name: str = name) -> None:
+            rosters[name] += str(args[2]).startswith("SELECT rep.id, rep.name, rep.team_id")
+
+        event.listen(engine, "before_cursor_execute", count)
+    answer = client.get(
+        "/api/v1/scorecard",
+        params={"rep": "Ben", "as_of": AS_OF.isoformat()},
+        headers=bearer(token),
+    )
+    assert answer.status_code == 200, answer.text
+    assert rosters == {"primary": 1, "replica": 0}
+    assert _actual(answer.json(), "conversations") == 5
 
 
 def _actual(card: dict[str, Any], metric: str) -> Any:

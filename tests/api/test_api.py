@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from httpx import Response
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from typer.testing import CliRunner
 
 from factories import AS_OF, PASSWORD, Api, make_api
@@ -714,6 +714,27 @@ def test_reads_hand_over_to_a_worker_thread_once(api: Api, monkeypatch: pytest.M
         assert len(handed) == 1, (path, handed)  # the endpoint, nothing after it
 
 
+def test_a_request_solves_three_dependencies(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FastAPI solves a request's dependencies one by one, each with a cache key and a pass
+    over its parameters: `/teams` has the bearer scheme (for the published schema), the
+    application's state and the caller, whose check reads the token itself
+    (`callers.api_caller`). It was an async check on top of `optional_caller` and `State`
+    again: five dependencies where three do the same checks in the same order."""
+    import fastapi.dependencies.utils as solving
+
+    solved: list[str] = []
+    original = solving.solve_dependencies
+
+    async def counted(**kwargs: Any) -> Any:
+        call = kwargs["dependant"].call
+        solved.append(getattr(call, "__name__", type(call).__name__))
+        return await original(**kwargs)
+
+    monkeypatch.setattr(solving, "solve_dependencies", counted)
+    assert api.get("root", "/teams").status_code == 200
+    assert solved == ["HTTPBearer", "_app_state", "api_caller"]  # the endpoint's, in order
+
+
 def test_bad_credentials_answer_401_before_bad_input(api: Api) -> None:
     """Authentication comes first: a request with a bad token (or none) and a bad parameter
     or body answers 401, as FastAPI orders a dependency's error before validation errors,
@@ -781,3 +802,46 @@ def test_answer_writes_what_fastapi_writes() -> None:
         )
         assert got.json()[0]["type"] == "call"  # by alias, as FastAPI writes it
         assert client.get("/created").status_code == 201
+
+
+# --- what a request reads ----------------------------------------------------------------------
+
+
+def _reads(api: Api, user: str, path: str, params: dict[str, str]) -> tuple[int, list[str]]:
+    """(pooled check-outs, statements) of one request, the rollup current beforehand."""
+    api.get(user, path, params=params)  # any refresh the request would start happens here
+    checkouts: list[object] = []
+    statements: list[str] = []
+
+    def checked_out(*args: object) -> None:
+        checkouts.append(args[0])
+
+    def executed(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(api.engine.pool, "checkout", checked_out)
+    event.listen(api.engine, "before_cursor_execute", executed)
+    try:
+        answer = api.get(user, path, params=params)
+    finally:
+        event.remove(api.engine.pool, "checkout", checked_out)
+        event.remove(api.engine, "before_cursor_execute", executed)
+    assert answer.status_code == 200, answer.text
+    return len(checkouts), statements
+
+
+def test_a_scorecard_reads_the_roster_once_beside_the_card(api: Api) -> None:
+    """One API scorecard: the token on one pooled connection; on a second, every rep once
+    (the access check, and the card's rep taken from the same rows), the rollup's state,
+    Ana's metric totals, the deals of her role's deal metrics, her targets, and, as she is
+    behind, the history her chance is judged by (her daily counts, her first recorded day).
+    Before, the access check read the roster on a connection of its own and the card read
+    Ana's row again by id: three check-outs and nine statements (benchmarks/README.md)."""
+    for user, params in [
+        ("root", {"rep": "Ana", "as_of": "2026-11-18"}),  # an admin names the rep
+        ("ana", {"as_of": "2026-11-18"}),  # a rep's own card: their rep found in the roster
+    ]:
+        checkouts, statements = _reads(api, user, "/scorecard", params)
+        assert checkouts == 2, (user, statements)
+        assert len(statements) == 8, (user, statements)
+        assert sum(s.startswith("SELECT rep.id, rep.name") for s in statements) == 1, statements

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Connection, Engine, Select, bindparam, or_, select
@@ -46,9 +47,10 @@ from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.collector import fewer_collections
 from paceline.config import Settings, Unit, derive
 from paceline.errors import UserInputError, did_you_mean
-from paceline.store.engine import read_connection
+from paceline.store.engine import primary_of, read_connection
 from paceline.store.models import Rep, Team
 from paceline.store.names import name_key
+from paceline.store.records import RepRef, rep_refs
 
 SCORECARD_PERIODS: tuple[PeriodKind, ...] = ("week", "month", "quarter", "year")
 IN_LIST_LIMIT = 200
@@ -122,30 +124,65 @@ class TeamScorecard:
     role_totals: dict[str, list[MetricLine]] = field(default_factory=dict)
 
 
-def rep_scorecard(
-    engine: Engine, settings: Settings, rep: str | int, period_kind: PeriodKind, as_of: dt.date
-) -> Scorecard:
-    """One rep's scorecard, by name (unknown: an error suggesting close names) or by id.
+# The API's access check: given every rep by name key (as `store.records.rep_refs` reads
+# them), the rep whose card the caller may read, or an error raised.
+RepPick = Callable[[dict[str, RepRef]], RepRef]
 
-    By id for a caller that has resolved the name already (the API's access check reads every
-    rep's name for that): one row read instead of the whole roster a second time."""
+
+def rep_scorecard(
+    engine: Engine,
+    settings: Settings,
+    rep: str | int | RepPick,
+    period_kind: PeriodKind,
+    as_of: dt.date,
+) -> Scorecard:
+    """One rep's scorecard, by name (unknown: an error suggesting close names), by id, or
+    picked by an access check from every rep (`RepPick`).
+
+    Picked for a caller that must check who may see whom first (the API): the check reads
+    every rep, on the card's own connection when the card reads the primary, and the card
+    takes the rep's row from that same read, before anything else is read. A check-out and a
+    statement fewer per request than reading the roster for the check and then the rep's row
+    again by id (which a read replica still does: who may see whom is read on the primary)."""
     with read_connection(engine) as conn:  # one connection for the roster and the numbers
+        chosen = _picked(engine, conn, rep) if callable(rep) else rep
         if rollup_is_current(engine, conn, settings):  # what nearly every request finds
-            return _rep_scorecard(conn, settings, rep, period_kind, as_of)
+            return _rep_scorecard(conn, settings, chosen, period_kind, as_of)
     ensure_rollup(engine, settings)
     with read_connection(engine) as conn:
-        return _rep_scorecard(conn, settings, rep, period_kind, as_of)
+        return _rep_scorecard(conn, settings, chosen, period_kind, as_of)
+
+
+def _picked(engine: Engine, conn: Connection, pick: RepPick) -> RosterRep:
+    """The rep `pick` chooses among every rep, read on `conn` unless it is a replica's."""
+    primary = primary_of(engine)
+    if primary is not engine:  # who may see whom is read where it is written
+        return _roster_of(conn, pick(rep_refs(primary)).id)[0]
+    rows = conn.execute(_ACCESS_ROSTER).all()
+    refs = {
+        name_key(name): RepRef(int(id_), name, team_id, team)
+        for id_, name, team_id, team, _, _ in rows
+    }
+    chosen = pick(refs)
+    role, start_date = next((r[4], r[5]) for r in rows if r[0] == chosen.id)
+    return RosterRep(chosen.id, chosen.name, role, chosen.team, start_date)
 
 
 def _rep_scorecard(
-    conn: Connection, settings: Settings, rep: str | int, period_kind: PeriodKind, as_of: dt.date
+    conn: Connection,
+    settings: Settings,
+    rep: str | int | RosterRep,
+    period_kind: PeriodKind,
+    as_of: dt.date,
 ) -> Scorecard:
     matches = _roster_of(conn, rep)
     return _read_scorecards(conn, settings, matches, period_kind, as_of)[0][0]
 
 
-def _roster_of(conn: Connection, rep: str | int) -> list[RosterRep]:
+def _roster_of(conn: Connection, rep: str | int | RosterRep) -> list[RosterRep]:
     """The rep of that name or id, as the roster has them (never empty)."""
+    if isinstance(rep, RosterRep):  # read already
+        return [rep]
     if isinstance(rep, int):
         found = [RosterRep(*row) for row in conn.execute(_ROSTER_ONE, {"rep_id": rep})]
         if not found:
@@ -236,6 +273,11 @@ _PACED = (
     .where(or_(Rep.end_date.is_(None), Rep.end_date >= bindparam("start")))
 )
 _ROSTER_ONE = _roster_query().where(Rep.id == bindparam("rep_id"))
+# Every rep as the access check reads them (`store.records.rep_refs`: the same rows), with
+# what a card needs of its rep besides (role, start).
+_ACCESS_ROSTER = select(
+    Rep.id, Rep.name, Rep.team_id, Team.name, Rep.role, Rep.start_date
+).outerjoin(Team, Team.id == Rep.team_id)
 
 
 def _roster(conn: Connection) -> list[RosterRep]:

@@ -56,7 +56,7 @@ from paceline.api.routers._common import (
 from paceline.calendar import BusinessCalendar
 from paceline.serialize import json_model
 from paceline.services.targets import SavedTargets, save_plan_targets
-from paceline.store.records import rep_refs
+from paceline.store.records import RepRef, rep_refs
 
 router = APIRouter(tags=["analyses"], dependencies=AUTH)
 ScorecardPeriod = Literal["week", "month", "quarter", "year"]
@@ -80,16 +80,18 @@ def scorecard(
 ) -> JSONResponse:
     """Each key metric of the rep's role against target: expected to date, pace, projection,
     run rate needed (as `paceline scorecard --rep NAME --json`)."""
-    reps = rep_refs(state.engine)
-    if rep is None:
-        mine = own_rep(reps, caller)
-        if mine is None:
-            raise invalid("query", "rep", "required (you are not a rep yourself)")
-        rep_id = mine.id
-    else:
-        rep_id = readable_rep(reps, caller, rep, "query", "rep").id
+
+    def readable(reps: dict[str, RepRef]) -> RepRef:  # asked first, on the card's connection
+        if rep is None:
+            mine = own_rep(reps, caller)
+            if mine is None:
+                raise invalid("query", "rep", "required (you are not a rep yourself)")
+            return mine
+        return readable_rep(reps, caller, rep, "query", "rep")
+
+    day = as_of or _today(state)
     with input_errors("query"):
-        card = rep_scorecard(state.reads, state.settings, rep_id, period, as_of or _today(state))
+        card = rep_scorecard(state.reads, state.settings, readable, period, day)
     return result(card)
 
 
