@@ -63,3 +63,21 @@ def test_pages_say_not_recorded(engine: Engine, settings: Settings) -> None:
         assert (
             reasons(team.text)[0] == REASON + ": a 0 here is no shortfall, and no alert is raised"
         )
+
+
+def test_the_log_pages_week_says_not_recorded(engine: Engine, settings: Settings) -> None:
+    """The log page's week card (the test clock's week, December 7th 2026: no targets, and
+    still no connected call anywhere): conversations "not recorded" with the reason, not 0."""
+    build_unrecorded_team(engine, settings)
+    site = make_site(engine, settings, {"ana": ("rep", "Ana")})
+    with site.client:
+        page = site.page("ana", "/log")
+        assert page.status_code == 200, page.text
+        week = page.text[page.text.index('data-testid="week-scorecard"') :]
+        row = metric_row(week, "conversations")
+        assert 'data-testid="not-recorded-cell">not recorded</span>' in row
+        assert [r.split(":")[0] for r in reasons(week)] == [
+            "Conversations",
+            "Opportunities sourced (sales-accepted)",
+        ]
+        assert 'data-testid="not-recorded-cell"' not in metric_row(week, "meetings_set")
