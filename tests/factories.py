@@ -811,6 +811,63 @@ def build_tracking_team(engine: Engine, settings: Settings) -> dict[str, int]:
     return ids
 
 
+def paced_on_connect_rate(settings: Settings) -> Settings:
+    """The default settings with SDRs also paced on their connect rate (conversations per
+    call): a ratio line, which a CRM with no call results cannot fill."""
+    roles = [
+        r.model_copy(update={"key_metrics": [*r.key_metrics, "connect_rate"]})
+        if r.name == "sdr"
+        else r
+        for r in settings.roles
+    ]
+    return settings.model_copy(update={"roles": roles})
+
+
+NOV_BUSINESS_DAYS_TO_18 = [2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 16, 17, 18]
+
+
+def build_unrecorded_team(
+    engine: Engine, settings: Settings, extra_anas: int = 0
+) -> dict[str, int]:
+    """A team whose CRM records no call results (as the Zoho export), November 2026 as of
+    Wednesday the 18th (business day 13 of 19), every SDR (East) paced on conversations,
+    meetings set and (with `paced_on_connect_rate`) the connect rate:
+
+    - Ana: 3 unanswered calls with an Ask on each of the 13 business days (39), nothing else;
+    - Ben: 2 unanswered calls with an Ask a day (26), and a meeting set by e-mail on each
+      business day but the 18th (12; an e-mail is no conversation);
+    - nobody has a connected call, ever: conversations are not recorded; meetings set are,
+      by Ben only; nobody has sourced an opportunity (no target for it either).
+    Targets for November: conversations 190 (Ana) and 95 (Ben), meetings set 19 each.
+    `extra_anas`: as many more reps ("Ana 1", ...) with Ana's data and targets, for counting
+    statements against the number of reps. Returns the reps' ids by name."""
+    upgrade(engine)
+    anas = ["Ana", *(f"Ana {i}" for i in range(1, extra_anas + 1))]
+    ids = {name: add_rep(engine, settings, name, "sdr", team="East") for name in [*anas, "Ben"]}
+    rows: list[dict[str, Any]] = []
+    targets: list[TargetRow] = []
+    for day in NOV_BUSINESS_DAYS_TO_18:
+        date = dt.date(2026, 11, day)
+        for name in anas:
+            rows += calls_on(ids[name], date, 3, "no_answer")
+        rows += calls_on(ids["Ben"], date, 2, "no_answer")
+        if day != 18:
+            rows += calls_on(ids["Ben"], date, 1, "meeting_set", kind="email")
+    for name in anas:
+        targets += [
+            TargetRow(ids[name], "conversations", "month", NOV, 190),
+            TargetRow(ids[name], "meetings_set", "month", NOV, 19),
+        ]
+    targets += [
+        TargetRow(ids["Ben"], "conversations", "month", NOV, 95),
+        TargetRow(ids["Ben"], "meetings_set", "month", NOV, 19),
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(conn, targets)
+    return ids
+
+
 # rep -> (calls, meeting-set calls among them), Nov 2-13 2026: the coaching team
 COACHING_MIX = {
     "Ana": (200, 2),

@@ -11,6 +11,8 @@ the web, `--stats` or `--json` on the CLI) instead of in the sentence.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # for the hints only: the faces import these words without the analyses
@@ -21,6 +23,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.diagnose import Finding, RepDiagnosis
     from paceline.analytics.funnel import Funnel, FunnelStep
     from paceline.analytics.leaderboard import Leaderboard
+    from paceline.analytics.scorecard import MetricLine
     from paceline.analytics.stalled import RepStalled
     from paceline.analytics.tipping import TippingPoint
     from paceline.config import Settings
@@ -726,3 +729,27 @@ def board_unrecorded_text(board: Leaderboard) -> str:
         f" {(board.unrecorded or board.label).lower()} up to {board.as_of}, so the CRM does not"
         " record them: nobody is ranked, and no value is 0"
     )
+
+
+UNRECORDED_CELL = "not recorded"  # a scorecard's actual when nobody records the metric
+
+
+def line_unrecorded_text(line: MetricLine, as_of: dt.date) -> str:
+    """Why a scorecard line is "not recorded" rather than 0 and behind: the organisation's
+    data has none of its metric (a ratio: of its numerator) up to the card's day."""
+    missing = (line.unrecorded or line.label).lower()
+    return (
+        f"{line.label}: not recorded. Nobody in the organisation has any {missing} up to"
+        f" {as_of}, so the CRM does not record them: a 0 here is no shortfall, and no alert"
+        " is raised"
+    )
+
+
+def unrecorded_texts(lines: Iterable[MetricLine], as_of: dt.date) -> list[str]:
+    """`line_unrecorded_text` of each metric not recorded among `lines`, once per metric (a
+    team's cards repeat it per rep), in the lines' order."""
+    seen: dict[str, MetricLine] = {}
+    for line in lines:
+        if line.unrecorded is not None:
+            seen.setdefault(line.metric, line)
+    return [line_unrecorded_text(line, as_of) for line in seen.values()]

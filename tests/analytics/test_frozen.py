@@ -29,9 +29,10 @@ def test_a_built_pace_is_the_constructed_one() -> None:
 
 def test_every_field_lands_in_its_own_slot() -> None:
     pace = Pace(1.0, None, None, None, None, None, "no_target")
-    line = builder(MetricLine)("calls", "Calls", False, pace, "count", 1.5, 2)
-    assert line == MetricLine("calls", "Calls", False, pace, "count", 1.5, 2)
+    line = builder(MetricLine)("calls", "Calls", False, pace, "count", 1.5, 2, "Calls")
+    assert line == MetricLine("calls", "Calls", False, pace, "count", 1.5, 2, "Calls")
     assert (line.unit, line.dispersion, line.amounts_unknown) == ("count", 1.5, 2)
+    assert line.unrecorded == "Calls"
     period = Period("month", dt.date(2026, 11, 1), dt.date(2026, 12, 1))
     fields = ("Ana", 7, "East", "sdr", period, dt.date(2026, 11, 18), 19, 13, 6)
     rest = (dt.date(2026, 11, 1), None, [line], 1.2)

@@ -421,3 +421,45 @@ def test_may_start_late_is_false_only_when_the_start_is_not_late(
     before_end = {d: v for d, v in days.items() if d < end}
     if recording_start(before_end, HISTORY_START) is not None:
         assert may_start_late(_latest_of(days), HISTORY_START, end)
+
+
+def test_a_deal_step_is_found_recorded_by_its_first_deal(
+    engine: Engine, settings: Settings
+) -> None:
+    """Whether anyone ever had a deal metric is asked for its first deal (one statement with
+    a LIMIT, no sum over every rep's history), with the same answers: Ana's deal won on
+    November 10th (noon in New York) without an amount makes deals won recorded before the
+    11th, not before the 10th; revenue is not recorded (no amount to add) until a won deal
+    with an amount, and a lost deal's amount does not count. Deals won and revenue read the
+    same deals: a won deal with an amount answers both in one statement."""
+    upgrade(engine)
+    ana = add_rep(engine, settings, "Ana", "ae")
+    won = dt.datetime(2026, 11, 10, 17)
+    put_deal(engine, ana, "Acme", None, won, status="won", stage="closed_won", closed=won)
+    put_deal(engine, ana, "Lost", 900.0, won, status="lost", stage="closed_lost", closed=won)
+    statements: list[str] = []
+
+    def note(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    steps = ["deals_won", "revenue"]
+    with engine.connect() as conn:
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            late = recorded_steps(conn, settings, steps, {}, dt.date(2026, 11, 11))
+            early = recorded_steps(conn, settings, steps, {}, dt.date(2026, 11, 10))
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+    assert (late, early) == (frozenset({"deals_won"}), frozenset())
+    assert len(statements) == 4
+    assert all("LIMIT" in s.upper() and "sum(" not in s.lower() for s in statements)
+    put_deal(engine, ana, "Globex", 500.0, won, status="won", stage="closed_won", closed=won)
+    statements.clear()
+    with engine.connect() as conn:
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            found = recorded_steps(conn, settings, steps, {}, dt.date(2026, 11, 11))
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+    assert found == frozenset(steps)
+    assert len(statements) == 1  # a won deal with an amount answers deals won too

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import Engine, event, insert, select
 from typer.testing import CliRunner
 
-from factories import AS_OF, NOV, build_tracking_team, calls_on
+from factories import AS_OF, NOV, build_tracking_team, calls_on, put_deal
 from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import competition_ranks, leaderboard
 from paceline.analytics.scorecard import rep_scorecard, team_scorecards
@@ -274,11 +274,17 @@ def test_a_short_sum_is_behind_only_when_the_reps_counts_are(
     team: Engine, settings: Settings
 ) -> None:
     """Revenue has no count model: $0 of 50,000 x 13/19 expected is 'too few to tell' for Hal
-    (no other target), but 'behind' for Cy, whose meetings held are 0 of 13 (P = e^-13)."""
+    (no other target), but 'behind' for Cy, whose meetings held are 0 of 13 (P = e^-13).
+    Dee won a deal in October: revenue is recorded in the organisation (nobody's $0 of a
+    metric nobody records is "not recorded", `test_scorecard_unrecorded.py`)."""
     hal = add_rep(team, settings, "Hal", "ae", team="West")
     with team.begin() as conn:
         cy = conn.scalar(select(Rep.id).where(Rep.name == "Cy"))
-        assert cy is not None
+        dee = conn.scalar(select(Rep.id).where(Rep.name == "Dee"))
+        assert cy is not None and dee is not None
+    won = dt.datetime(2026, 10, 20, 17)
+    put_deal(team, dee, "Acme", 8_000, won, status="won", stage="closed_won", closed=won)
+    with team.begin() as conn:
         save_targets(
             conn,
             [

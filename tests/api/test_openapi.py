@@ -169,7 +169,7 @@ def test_the_check_finds_an_answer_without_a_schema() -> None:
 
 def test_a_scorecard_publishes_its_fields_and_its_status(spec: dict[str, Any]) -> None:
     """Properties are part of the answer (`to_jsonable` adds them), so the schema has them,
-    typed by their return annotation: a scorecard's `status` is one of the five words."""
+    typed by their return annotation: a scorecard's `status` is one of the six words."""
     card = resolve(spec, spec["paths"][f"{API}/scorecard"]["get"]["responses"]["200"]["content"])
     card = resolve(spec, card["application/json"]["schema"])
     assert set(card["required"]) == {
@@ -196,6 +196,7 @@ def test_a_scorecard_publishes_its_fields_and_its_status(spec: dict[str, Any]) -
         "unclear",
         "behind",
         "no_target",
+        "not_recorded",
     }
     assert (
         card["properties"]["status"]["description"]

@@ -9,6 +9,8 @@ Three rules from the configuration, evaluated on the same scorecards everyone se
 - no selling activity for N business days (getting ready to sell is not selling);
 - a key metric at zero while zero is unlikely at target pace: multiplication by zero is zero,
   whatever the other metrics say.
+A metric nobody in the organisation records (`MetricLine.unrecorded`: a CRM export with no
+call results has no conversations) is never alerted on, nor pooled into behind pace.
 Behind pace and zero read the alert period to date, or, while the period is younger than
 `min_business_days`, the trailing `min_business_days` business days (see `stretch`), so that
 a rep can be told behind on the first day of a month, and the alert says which.
@@ -196,6 +198,7 @@ def _alerted_lines(settings: Settings, card: Scorecard) -> list[tuple[MetricLine
         line
         for line in card.lines
         if not line.is_ratio
+        and line.recorded  # nobody in the organisation records it: its 0 is no news
         and settings.metric(line.metric).source in config.sources
         and line.pace.expected_to_date
     ]

@@ -29,13 +29,17 @@ from paceline.analytics.frozen import builder
 from paceline.calendar import BusinessCalendar, Period
 from paceline.config import PacingSettings
 
-Status = Literal["ahead", "on_pace", "unclear", "behind", "no_target"]
+Status = Literal["ahead", "on_pace", "unclear", "behind", "no_target", "not_recorded"]
+# Worst first: a card's status is its worst line's. "not_recorded" (nobody in the organisation
+# records the metric, so its 0 says nothing about the rep: see `scorecard`) comes last, after
+# "no_target": it never makes a card's status while any other line has one.
 STATUS_ORDER: dict[Status, int] = {
     "behind": 0,
     "unclear": 1,
     "on_pace": 2,
     "ahead": 3,
     "no_target": 4,
+    "not_recorded": 5,
 }
 
 

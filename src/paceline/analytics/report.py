@@ -285,7 +285,8 @@ def _next_target(line: MetricLine, target: float | None, days_in_month: int) -> 
     needed = line.pace.needed_per_day
     month_needed = (
         needed * days_in_month
-        if needed is not None and days_in_month and not line.is_ratio
+        # a metric nobody records: asking for the rest of its target would ask the impossible
+        if needed is not None and days_in_month and not line.is_ratio and line.recorded
         else None
     )
     return NextTarget(

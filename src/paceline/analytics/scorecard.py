@@ -3,6 +3,13 @@
 One function serves one rep, a team, or everyone: it reads the roster, the targets and the
 metric totals for the period in three queries, whatever the number of reps, so a thousand
 scorecards cost about what one does. The arithmetic lives in `pacing`.
+
+A metric nobody in the organisation has recorded up to the card's end (a ratio: its
+numerator) is **not recorded** (`step_rules.recorded_steps`, the funnel's and the
+leaderboard's rule): a CRM export with no call results has no conversations, and its reps'
+0 of them is not "behind". Such a line's status is "not_recorded" (unless it has no target),
+it is left out of the pooled behind-pace test and the alerts, and never sets the card's
+status. Asked beyond the period's totals only for a metric nobody on the cards has.
 """
 
 from __future__ import annotations
@@ -42,10 +49,11 @@ from paceline.analytics.pacing import (
 )
 from paceline.analytics.pacing import status as pace_status
 from paceline.analytics.rollup import ensure_rollup, rollup_is_current
+from paceline.analytics.step_rules import recorded_steps
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.collector import fewer_collections
-from paceline.config import Settings, Unit, derive
+from paceline.config import MetricSettings, Settings, Unit, derive
 from paceline.errors import UserInputError, did_you_mean
 from paceline.store.engine import primary_of, read_connection
 from paceline.store.models import Rep, Team
@@ -79,6 +87,14 @@ class MetricLine:
     # Deals a sum of amounts behind this line (the metric, or a ratio's part) left out for
     # want of an amount: the figure is the known amounts only, and faces say how many.
     amounts_unknown: int = 0
+    # The label of what nobody in the organisation has recorded up to the card's end (the
+    # metric's, or a ratio's numerator's: "Conversations" for a connect rate); None: recorded.
+    unrecorded: str | None = None
+
+    @property
+    def recorded(self) -> bool:
+        """Whether the organisation records the metric (false: `unrecorded` names what not)."""
+        return self.unrecorded is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,9 +336,10 @@ def _read_scorecards(
     rep_ids = [r.id for r in reps] if len(reps) <= IN_LIST_LIMIT else None
     totals = metric_totals(conn, settings, wanted, period.start, end, rep_ids)
     targets = period_targets(conn, calendar, period, wanted, rep_ids)
+    missing = unrecorded_metrics(conn, settings, wanted, totals, end)
 
     window_of = windows_by_start(calendar, period, as_of)
-    facts = {name: _line_facts(settings, name) for name in wanted}
+    facts = {name: _line_facts(settings, name, missing.get(name)) for name in wanted}
 
     def cards_for(group: list[RosterRep], spread: Dispersions) -> list[Scorecard]:
         metrics = key_metrics
@@ -340,6 +357,42 @@ def _read_scorecards(
         again = {c.rep_id: c for c in cards_for([r for r in reps if r.id in suspects], spread)}
         cards = [again.get(c.rep_id, c) for c in cards]
     return cards, totals
+
+
+def unrecorded_metrics(
+    conn: Connection, settings: Settings, names: list[str], totals: MetricTotals, end: dt.date
+) -> dict[str, str]:
+    """Each of `names` nobody in the organisation has recorded on a local day before `end`
+    (a ratio: its numerator) → the label of what is missing.
+
+    `totals` (the cards' own read) answer for every metric someone on the cards has: then no
+    statement is run. Only the others are asked of the whole organisation's history, one probe
+    per metric (`recorded_steps`), never per rep."""
+    probes = {name: _probe(settings, name) for name in names}
+    reps = list(totals.values.values())
+    seen = {
+        probe.name: 1.0
+        for probe in probes.values()
+        if any(values.get(probe.name, 0.0) > 0 for values in reps)
+    }
+    wanted = sorted({probe.name for probe in probes.values()})
+    if len(seen) == len(wanted):  # the common case: everything counted by someone here
+        return {}
+    recorded = recorded_steps(conn, settings, wanted, seen, end)
+    return {
+        name: probe.label or probe.name
+        for name, probe in probes.items()
+        if probe.name not in recorded
+    }
+
+
+def _probe(settings: Settings, name: str) -> MetricSettings:
+    """The metric whose records say whether `name` is recorded: itself, or a ratio's numerator
+    (the denominator missing is "nothing to divide by" already)."""
+    probe = settings.metric(name)
+    while probe.aggregate == "ratio" and probe.numerator:
+        probe = settings.metric(probe.numerator)
+    return probe
 
 
 def _scorecard(
@@ -401,9 +454,10 @@ class _LineFacts:
     higher_is_better: bool
     max_chance: float | None
     unit: Unit
+    unrecorded: str | None = None  # `MetricLine.unrecorded`: read per request, not configured
 
 
-def _line_facts(settings: Settings, name: str) -> _LineFacts:
+def _line_facts(settings: Settings, name: str, unrecorded: str | None = None) -> _LineFacts:
     def build() -> _LineFacts:
         metric = settings.metric(name)
         return _LineFacts(
@@ -415,7 +469,8 @@ def _line_facts(settings: Settings, name: str) -> _LineFacts:
             unit=settings.metric_unit(name),
         )
 
-    return derive(settings, ("scorecard.line", name), build)
+    facts = derive(settings, ("scorecard.line", name), build)
+    return replace(facts, unrecorded=unrecorded) if unrecorded else facts
 
 
 def _line(
@@ -446,7 +501,17 @@ def _line(
     )
     if f.is_sum and measured.status == "behind":
         measured = replace(measured, status="unclear")  # no count model: see _behind_together
-    return _new_line(name, f.label, f.is_ratio, measured, f.unit, dispersion, unknown)
+    if f.unrecorded:
+        measured = unrecorded_pace(measured)
+    return _new_line(name, f.label, f.is_ratio, measured, f.unit, dispersion, unknown, f.unrecorded)
+
+
+def unrecorded_pace(measured: Pace) -> Pace:
+    """A metric nobody records, paced: "not_recorded" whatever its figures say (0 of a target
+    is not behind when nobody can have any), except with no target, which asks for nothing."""
+    if measured.status == "no_target":
+        return measured
+    return replace(measured, status="not_recorded")
 
 
 def amounts_unknown(settings: Settings, totals: MetricTotals, rep_ids: list[int], name: str) -> int:
@@ -489,9 +554,14 @@ def _kinds(settings: Settings) -> _Kinds:
 
 
 def pooled_lines(settings: Settings, lines: list[MetricLine]) -> list[MetricLine]:
-    """The lines the behind-pace test pools: counts from the alerted sources, with a target."""
+    """The lines the behind-pace test pools: counts from the alerted sources, with a target,
+    that the organisation records (nobody's 0 of an unrecorded metric is no shortfall)."""
     pooled = _kinds(settings).pooled
-    return [line for line in lines if line.metric in pooled and line.pace.expected_to_date]
+    return [
+        line
+        for line in lines
+        if line.metric in pooled and line.pace.expected_to_date and line.unrecorded is None
+    ]
 
 
 def _behind_together(
@@ -524,7 +594,7 @@ def needs_dispersion(settings: Settings, lines: list[MetricLine]) -> bool:
     A wider spread only makes a shortfall likelier, so nothing else can change."""
     kinds = _kinds(settings)
     counted_names = kinds.counted
-    counted = [line for line in lines if line.metric in counted_names]
+    counted = [line for line in lines if line.metric in counted_names and line.recorded]
     if any(line.pace.status == "behind" for line in counted):
         return True
     zero_bar = settings.alerts.zero_key_metric.max_chance  # Poisson P(0) is e^-expected
@@ -536,7 +606,7 @@ def needs_dispersion(settings: Settings, lines: list[MetricLine]) -> bool:
     rule = settings.alerts.behind_pace
     pooled_names = kinds.pooled  # `pooled_lines`, the kinds looked up once
     pooled = [
-        line.pace for line in lines if line.metric in pooled_names and line.pace.expected_to_date
+        line.pace for line in counted if line.metric in pooled_names and line.pace.expected_to_date
     ]
     chance = pooled_shortfall_chance(pooled, rule.by_more_than)
     return chance is not None and chance < rule.max_chance
@@ -567,7 +637,7 @@ def _team_total(
         unknown = amounts_unknown(settings, totals, ids, name)
         if metric.aggregate == "ratio":
             pooled = level_pace(metric_value(settings, totals, ids, name), None, settings.pacing)
-            lines.append(_total_line(settings, name, pooled, unknown))
+            lines.append(_total_line(settings, name, pooled, unknown, rep_lines[0].unrecorded))
             continue
         actual = sum([p.accumulated() for p in parts])  # lists: no generator per sum
         with_target = [p for p in parts if p.target is not None]
@@ -600,7 +670,7 @@ def _team_total(
             needed_per_day=needed,
             status=state,
         )
-        lines.append(_total_line(settings, name, total_pace, unknown))
+        lines.append(_total_line(settings, name, total_pace, unknown, rep_lines[0].unrecorded))
     return lines
 
 
@@ -612,8 +682,21 @@ def _team_dispersion(lines: list[MetricLine]) -> float:
     return spread / expected if expected else 1.0
 
 
-def _total_line(settings: Settings, name: str, total: Pace, unknown: int = 0) -> MetricLine:
+def _total_line(
+    settings: Settings, name: str, total: Pace, unknown: int = 0, unrecorded: str | None = None
+) -> MetricLine:
+    """A team total's line; a metric nobody records is not recorded in the total too."""
     metric = settings.metric(name)
     is_ratio = metric.aggregate == "ratio"
     unit = settings.metric_unit(name)
-    return MetricLine(name, metric.label or name, is_ratio, total, unit, amounts_unknown=unknown)
+    if unrecorded:
+        total = unrecorded_pace(total)
+    return MetricLine(
+        name,
+        metric.label or name,
+        is_ratio,
+        total,
+        unit,
+        amounts_unknown=unknown,
+        unrecorded=unrecorded,
+    )

@@ -34,7 +34,13 @@ from paceline.analytics.dispersion import (
 from paceline.analytics.metrics import base_value, metric_totals
 from paceline.analytics.pacing import Pace
 from paceline.analytics.pacing import status as pace_status
-from paceline.analytics.scorecard import IN_LIST_LIMIT, MetricLine, Scorecard, needs_dispersion
+from paceline.analytics.scorecard import (
+    IN_LIST_LIMIT,
+    MetricLine,
+    Scorecard,
+    needs_dispersion,
+    unrecorded_pace,
+)
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
 from paceline.config import Settings
@@ -201,4 +207,6 @@ def _line(
         needed_per_day=None,
         status=state if expected else "no_target",
     )
+    if line.unrecorded:  # nobody records it: not behind over any stretch either
+        pace = unrecorded_pace(pace)
     return replace(line, pace=pace, dispersion=dispersion)

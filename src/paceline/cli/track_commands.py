@@ -18,6 +18,7 @@ from paceline.describe import (
     measured_text,
     metric_text,
     unknown_amounts_text,
+    unrecorded_texts,
 )
 from paceline.errors import UserInputError, did_you_mean
 from paceline.terminal import new_table
@@ -35,6 +36,7 @@ STATUS_STYLE: dict[Status, str] = {
     "behind": "bold red",
     "unclear": "yellow",
     "no_target": "dim",
+    "not_recorded": "dim",
 }
 STATUS_TEXT: dict[Status, str] = {
     "ahead": "ahead",
@@ -42,6 +44,7 @@ STATUS_TEXT: dict[Status, str] = {
     "behind": "behind",
     "unclear": "too few to tell",
     "no_target": "no target",
+    "not_recorded": "not recorded",
 }
 AS_OF_OPTION = typer.Option(
     None,
@@ -109,6 +112,8 @@ def _print_scorecard(card: Scorecard) -> None:
     for line in card.lines:
         table.add_row(line.label, *_pace_cells(line))
     out.print(table)
+    for text in unrecorded_texts(card.lines, card.as_of):
+        out.print(text)
     if card.measured_from > card.period.start:
         out.print(f"joined {card.measured_from}: target and expectations are pro rata")
     if not card.lines:
@@ -140,6 +145,9 @@ def _print_team(result: TeamScorecard) -> None:
     for i, line in enumerate(result.total):
         table.add_row("total" if i == 0 else "", "", line.label, *_pace_cells(line))
     out.print(table)
+    every = [*result.total, *(line for card in result.reps for line in card.lines)]
+    for text in unrecorded_texts(every, result.as_of):
+        out.print(text)
     if not result.reps:
         out.print("no reps with key metrics in this period")
 
@@ -155,6 +163,9 @@ def _pace_cells(line: MetricLine) -> list[str]:
     def fmt(value: float | None) -> str:
         return metric_text(value, line.unit)
 
+    if not line.recorded:  # nobody's 0 of it is a shortfall: no figure, expectation or need
+        unrecorded = STATUS_TEXT["not_recorded"]  # with a target or without: not recorded
+        return [measured_text(None, line.unit), fmt(p.target), "", "", "", "", unrecorded]
     return [
         measured_text(p.actual, line.unit) + _unknown_cell(line.amounts_unknown),
         fmt(p.target),

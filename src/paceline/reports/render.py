@@ -32,6 +32,7 @@ from paceline.analytics.stalled import StalledDeal
 from paceline.calendar import BusinessCalendar, Period
 from paceline.config import Settings
 from paceline.describe import (
+    UNRECORDED_CELL,
     evidence_text,
     finding_text,
     measured_text,
@@ -49,6 +50,7 @@ STATUS_TEXT = {
     "behind": "Behind",
     "unclear": "Too few to tell",
     "no_target": "No target",
+    "not_recorded": "Not recorded",
 }
 STATUS_COLOUR = {
     "ahead": "#2f855a",
@@ -56,6 +58,7 @@ STATUS_COLOUR = {
     "behind": "#c53030",
     "unclear": "#b7791f",
     "no_target": "#7b8794",
+    "not_recorded": "#7b8794",
 }
 REASON_TEXT = {"no_selling_activity": "no selling", "long_in_stage": "long in stage"}
 
@@ -244,6 +247,9 @@ def _rep_text(settings: Settings, r: RepReport) -> list[str]:
     month = {line.metric: line for line in r.month_card.lines}
     for line in r.week_card.lines:
         m = month.get(line.metric)
+        if not line.recorded:  # nobody records it: no figure to stand on
+            out.append(f"  {line.label}: {UNRECORDED_CELL}")
+            continue
         out.append(
             f"  {line.label}: week {figure(line.pace.actual, line.unit)}"
             f"{unknown_amounts_text(line.amounts_unknown)} of"

@@ -26,7 +26,7 @@ from paceline.auth.access import Principal
 from paceline.calendar import PERIOD_KINDS, PeriodKind
 from paceline.callers import AppState, Caller, optional_caller
 from paceline.config import Settings
-from paceline.describe import Words, count_text, metric_text, money_text
+from paceline.describe import Words, count_text, metric_text, money_text, unrecorded_texts
 from paceline.errors import Forbidden, NotFound
 from paceline.web.assets import asset_url
 
@@ -52,6 +52,7 @@ STATUS_LABELS = {
     "behind": "Behind",
     "unclear": "Too few to tell",
     "no_target": "No target",
+    "not_recorded": "Not recorded",
 }
 
 
@@ -293,4 +294,6 @@ TEMPLATES.env.filters.update(
     percent=fmt_percent,
     status_label=fmt_status,
 )
-TEMPLATES.env.globals.update(pace_bar=pace_bar, when=fmt_when, asset_url=asset_url)
+TEMPLATES.env.globals.update(
+    pace_bar=pace_bar, when=fmt_when, asset_url=asset_url, unrecorded_texts=unrecorded_texts
+)
