@@ -833,7 +833,8 @@ def _reads(api: Api, user: str, path: str, params: dict[str, str]) -> tuple[int,
 def test_a_scorecard_reads_the_roster_once_beside_the_card(api: Api) -> None:
     """One API scorecard: the token on one pooled connection; on a second, every rep once
     (the access check, and the card's rep taken from the same rows), the rollup's state,
-    Ana's metric totals, the deals of her role's deal metrics, her targets, and, as she is
+    Ana's metric totals, the deals of her role's deal metrics, her targets, whether anyone
+    ever sourced a deal (she has none this month: "not recorded" or behind), and, as she is
     behind, the history her chance is judged by (her daily counts, her first recorded day, and
     the first day anyone recorded the metric, which the spread is measured from).
     Before, the access check read the roster on a connection of its own and the card read
@@ -844,5 +845,5 @@ def test_a_scorecard_reads_the_roster_once_beside_the_card(api: Api) -> None:
     ]:
         checkouts, statements = _reads(api, user, "/scorecard", params)
         assert checkouts == 2, (user, statements)
-        assert len(statements) == 9, (user, statements)
+        assert len(statements) == 10, (user, statements)
         assert sum(s.startswith("SELECT rep.id, rep.name") for s in statements) == 1, statements
