@@ -28,8 +28,10 @@ for every rep, account and step, the first and last event and the count in the w
 the aggregates equal raw SQL compiled independently (`tracking.raw_condition`); per rep, the
 distinct prospects and the activities, Asks and engaged outcomes per kind equal raw SQL; per
 rep, UTC hour (and midnight minute) the five counts of `hour_day` (when to sell) equal raw
-SQL; and the team funnel, team diagnosis, rep brief and when-to-sell equal their raw-path
-results. A difference is a problem: a `PROBLEM:` line and a non-zero exit.
+SQL; per rep, calendar month and kind from the window's first month on, `kind_month`'s
+counts and last day equal raw SQL; and the team funnel, team diagnosis, rep brief and
+when-to-sell equal their raw-path results. A difference is a problem: a `PROBLEM:` line and
+a non-zero exit.
 
 Run it through ``benchmarks/run.py --only diagnose`` (``make bench``) or directly:
 ``python benchmarks/diagnose.py --scales 1M --no-postgres``.
@@ -276,6 +278,9 @@ def cross_check(engine: Any, settings: Settings, window: Window, sdr: str) -> tu
         hours_checked, hours_differ = _check_hours(conn, settings, bounds)
         checked += hours_checked
         problems += hours_differ
+        months_checked, months_differ = _check_kind_months(conn, window.start.replace(day=1))
+        checked += months_checked
+        problems += months_differ
     analyses: dict[str, Callable[[], object]] = {
         "team funnel": lambda: funnel(engine, settings, window, team=TEAM),
         "when to sell": lambda: when_to_sell(engine, settings, window, team=TEAM),
@@ -347,6 +352,46 @@ def _check_hours(conn: Any, settings: Settings, bounds: dict[str, Any]) -> tuple
         return len(raw) * 5, []
     wrong = sorted(set(held.items()) ^ set(raw.items()))[:3]
     return len(raw) * 5, [f"hour_day per rep, UTC hour and minute differs from raw SQL: {wrong}"]
+
+
+def _check_kind_months(conn: Any, first_month: dt.date) -> tuple[int, list[str]]:
+    """`kind_month` against raw SQL: per rep, calendar month and kind from the window's first
+    month on, the activities, Asks, engaged outcomes and the last day."""
+    from sqlalchemy import text
+
+    if conn.dialect.name == "sqlite":
+        month_of, day_of = "strftime('%Y-%m-01', {})", "strftime('%Y-%m-%d', {})"
+    else:
+        month_of, day_of = "to_char({}, 'YYYY-MM-01')", "to_char({}, 'YYYY-MM-DD')"
+    month, last = month_of.format("a.local_date"), day_of.format("MAX(a.local_date)")
+    held_month, held_last = day_of.format("m.month"), day_of.format("m.last_day")
+    raw = {
+        (int(r), str(m), str(k)): (int(n), int(asks), int(engaged), str(day))
+        for r, m, k, n, asks, engaged, day in conn.execute(
+            text(
+                f"SELECT a.rep_id, {month}, a.kind, COUNT(*),"
+                " SUM(CASE WHEN a.has_ask THEN 1 ELSE 0 END),"
+                " SUM(CASE WHEN a.engaged THEN 1 ELSE 0 END),"
+                f" {last} FROM activity a WHERE a.local_date >= :first"
+                f" GROUP BY a.rep_id, {month}, a.kind"
+            ),
+            {"first": first_month},
+        )
+    }
+    held = {
+        (int(r), str(m), str(k)): (int(n), int(asks), int(engaged), str(day))
+        for r, m, k, n, asks, engaged, day in conn.execute(
+            text(
+                f"SELECT m.rep_id, {held_month}, m.kind, m.activities, m.asks, m.engaged,"
+                f" {held_last} FROM kind_month m WHERE m.month >= :first"
+            ),
+            {"first": first_month},
+        )
+    }
+    if held == raw:
+        return len(raw) * 4, []
+    wrong = sorted(set(held.items()) ^ set(raw.items()))[:3]
+    return len(raw) * 4, [f"kind_month per rep, month and kind differs from raw SQL: {wrong}"]
 
 
 def _selling_condition(settings: Settings) -> str:

@@ -30,9 +30,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, event, func, insert, select, update
+from sqlalchemy import Engine, delete, event, func, insert, select, text, update
 
-from paceline.analytics import aggregates
+from paceline.analytics import aggregates, rollup
 from paceline.analytics.diagnose import diagnose_rep, diagnose_team
 from paceline.analytics.equation import revenue_equation
 from paceline.analytics.flow import pipeline_flow
@@ -45,7 +45,7 @@ from paceline.analytics.window import Window, diagnosis_window
 from paceline.config import MetricSettings, Settings
 from paceline.services.reps import add_rep
 from paceline.store.migrate import upgrade
-from paceline.store.models import Account, Activity, Contact, Deal, ProspectStep
+from paceline.store.models import Account, Activity, Contact, Deal, KindMonth, ProspectStep
 
 AS_OF = dt.date(2026, 11, 18)
 
@@ -417,3 +417,168 @@ def test_a_refresh_that_puts_days_out_of_order(engine: Engine, settings: Setting
     # Q: 2 hours; Z: 69 hours; median 35.5 hours = 1.5 days
     assert everyone_days(engine, two) == [("meetings_set", 1.5, 2)]
     assert_same_as_raw(engine, settings)
+
+
+# --- kind_month: kind_day summed per rep, calendar month and kind ---------------------------
+
+OCT, NOV = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
+
+# (rep, month, kind): (activities, asks, engaged, last day), counted by hand from `build`:
+# Ana's October set on OLD; her November calls on 3 (conversation), 6 (no answer, set) and
+# 9 (set); Ben's set on S (4th) and three calls on Q (10th, one set); Cy's three calls dated
+# 7, 8 and 10 (the set); Dee's four meetings held (4th twice, 5th, 12th); Eve's meetings held
+# on the 2nd and 3rd (the 3rd without an Ask), proposals on the 4th and 5th, admin on the 6th.
+KIND_MONTHS = {
+    ("Ana", OCT, "call"): (1, 1, 1, dt.date(2026, 10, 20)),
+    ("Ana", NOV, "call"): (4, 4, 2, dt.date(2026, 11, 9)),
+    ("Ben", NOV, "call"): (4, 4, 2, dt.date(2026, 11, 10)),
+    ("Cy", NOV, "call"): (3, 3, 1, dt.date(2026, 11, 10)),
+    ("Dee", NOV, "meeting"): (4, 4, 4, dt.date(2026, 11, 12)),
+    ("Eve", NOV, "meeting"): (2, 1, 2, dt.date(2026, 11, 3)),
+    ("Eve", NOV, "proposal"): (2, 2, 0, dt.date(2026, 11, 5)),
+    ("Eve", NOV, "admin"): (1, 0, 0, dt.date(2026, 11, 6)),
+}
+
+Months = dict[tuple[str, dt.date, str], tuple[int, int, int, dt.date]]
+
+
+def kind_months(engine: Engine, ids: dict[str, int]) -> Months:
+    """`kind_month` by rep name."""
+    names = {ids[n]: n for n in ("Ana", "Ben", "Cy", "Dee", "Eve")}
+    with engine.connect() as conn:
+        rows = conn.execute(select(KindMonth)).all()
+    return {
+        (names[rep], month, kind): (n, asks, engaged, last)
+        for rep, month, kind, n, asks, engaged, last in rows
+    }
+
+
+def raw_kind_months(engine: Engine, ids: dict[str, int]) -> Months:
+    """The same sums from the activities, by raw SQL per rep, day and kind, folded into
+    calendar months here."""
+    names = {ids[n]: n for n in ("Ana", "Ben", "Cy", "Dee", "Eve")}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT rep_id, local_date, kind, COUNT(*),"
+                " SUM(CASE WHEN has_ask THEN 1 ELSE 0 END),"
+                " SUM(CASE WHEN engaged THEN 1 ELSE 0 END)"
+                " FROM activity GROUP BY rep_id, local_date, kind"
+            )
+        ).all()
+    months: Months = {}
+    for rep, day, kind, n, asks, engaged in rows:
+        day = day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
+        key = (names[rep], day.replace(day=1), kind)
+        was = months.get(key, (0, 0, 0, day))
+        months[key] = (was[0] + n, was[1] + asks, was[2] + engaged, max(was[3], day))
+    return months
+
+
+def test_kind_months_are_the_hand_counts_and_follow_every_change(
+    engine: Engine, settings: Settings
+) -> None:
+    """Built, then after inserts, edits, deletes, moves across months and a re-import,
+    `kind_month` equals the raw activities' sums (and the hand counts where they change)."""
+    ids = build(engine, settings)
+    ensure_rollup(engine, settings)
+    assert kind_months(engine, ids) == KIND_MONTHS == raw_kind_months(engine, ids)
+    ana, ben, cy = ids["Ana"], ids["Ben"], ids["Cy"]
+    with engine.begin() as conn:
+        # inserted: Ben's call on 1 Dec (a month of its own) and Cy's on 30 Sep
+        conn.execute(
+            insert(Activity),
+            [
+                row(ben, at(1, 18, month=12), "call", "no_answer", None),
+                row(cy, at(30, month=9), "call", "meeting_set", None),
+            ],
+        )
+        # edited: Ana's set on W becomes a video meeting without an Ask
+        conn.execute(
+            update(Activity)
+            .where(Activity.account_id == ids["acc_W"], Activity.rep_id == ana)
+            .values(kind="video_meeting", has_ask=False)
+        )
+        # moved across months and reps: Ana's October set on OLD becomes Cy's on 3 Nov
+        conn.execute(
+            update(Activity)
+            .where(Activity.occurred_at == at(20, month=10))
+            .values(rep_id=cy, local_date=dt.date(2026, 11, 3))
+        )
+        # deleted: Eve's admin, her only one
+        conn.execute(delete(Activity).where(Activity.kind == "admin"))
+    ensure_rollup(engine, settings)
+    months = kind_months(engine, ids)
+    assert months == raw_kind_months(engine, ids)
+    assert ("Ana", OCT, "call") not in months and ("Eve", NOV, "admin") not in months
+    assert months["Ana", NOV, "call"] == (3, 3, 1, dt.date(2026, 11, 6))
+    assert months["Ana", NOV, "video_meeting"] == (1, 0, 1, dt.date(2026, 11, 9))
+    assert months["Cy", NOV, "call"] == (4, 4, 2, dt.date(2026, 11, 10))
+    assert months["Cy", dt.date(2026, 9, 1), "call"] == (1, 1, 1, dt.date(2026, 9, 30))
+    assert months["Ben", dt.date(2026, 12, 1), "call"] == (1, 1, 0, dt.date(2026, 12, 1))
+    with engine.begin() as conn:  # re-imported: the same rows again, new ids, reversed
+        rows = [dict(r._mapping) for r in conn.execute(select(Activity))]
+        for r in rows:
+            del r["id"]
+        conn.execute(delete(Activity))
+        conn.execute(insert(Activity), rows[::-1])
+    ensure_rollup(engine, settings)
+    assert kind_months(engine, ids) == months == raw_kind_months(engine, ids)
+
+
+def test_rebuilding_a_month_of_days_rebuilds_its_kind_months_only(
+    engine: Engine, settings: Settings
+) -> None:
+    ids = build(engine, settings)
+    ensure_rollup(engine, settings)
+    with engine.begin() as conn:
+        conn.execute(update(KindMonth).values(activities=99))
+    rollup.rebuild_days(engine, settings, aggregates.DayRange(NOV, dt.date(2026, 12, 1)))
+    months = kind_months(engine, ids)
+    assert {k: v for k, v in months.items() if k[1] == NOV} == {
+        k: v for k, v in KIND_MONTHS.items() if k[1] == NOV
+    }
+    assert months["Ana", OCT, "call"] == (99, 1, 1, dt.date(2026, 10, 20))
+
+
+def test_kind_counts_read_whole_months_and_month_to_date_from_the_month_rows(
+    engine: Engine, settings: Settings
+) -> None:
+    """The window 15 Sep - 18 Nov: the September days by day (Ana's call on the 20th; the
+    10th is outside), October from its month row (Ana's planted as 50, to show where it was
+    read), November from its month rows where they stop before the window's end (Ben's
+    planted as 7), else from the days (Cy's call on 25 Nov goes past the end: his 3 calls
+    by day, his row planted as 99 is not read). A window inside one month, not from its
+    first day, reads the days only."""
+    ids = build(engine, settings)
+    ana, ben, cy = ids["Ana"], ids["Ben"], ids["Cy"]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Activity),
+            [
+                row(ana, at(10, month=9), "call", "no_answer", None),
+                row(ana, at(21, month=9), "call", "meeting_set", None),
+                row(cy, at(25), "call", "no_answer", None),
+            ],
+        )
+    ensure_rollup(engine, settings)
+    with engine.begin() as conn:
+        for rep, month, n in ((ana, OCT, 50), (ben, NOV, 7), (cy, NOV, 99)):
+            conn.execute(
+                update(KindMonth)
+                .where(KindMonth.rep_id == rep, KindMonth.month == month)
+                .values(activities=n)
+            )
+    window = (dt.date(2026, 9, 15), dt.date(2026, 11, 19))
+    with engine.connect() as conn:
+        counts = aggregates.kind_counts(conn, *window, [ana, ben, cy, ids["Eve"]])
+        inside = aggregates.kind_counts(conn, dt.date(2026, 11, 4), AS_OF, [ben])
+    assert counts == [
+        (ana, "call", 1 + 50 + 4, 1 + 1 + 4, 1 + 1 + 2),
+        (ben, "call", 7, 4, 2),
+        (cy, "call", 3, 3, 1),
+        (ids["Eve"], "admin", 1, 0, 0),
+        (ids["Eve"], "meeting", 2, 1, 2),
+        (ids["Eve"], "proposal", 2, 2, 0),
+    ]
+    assert inside == [(ben, "call", 4, 4, 2)]

@@ -9,7 +9,9 @@ facts at the grain the questions need:
   and account, the first and last event and how many there were;
 - `prospect_step`: per step, rep and account, the first and last event ever, and whether the
   key's day cells follow each other in time (`ordered`);
-- `kind_day`: per rep, business day and kind, the activities, Asks and engaged outcomes.
+- `kind_day`: per rep, business day and kind, the activities, Asks and engaged outcomes;
+  `kind_month` the same per calendar month, with the last day it covers (kept by `rollup`
+  from `kind_day`; a window's whole months read it).
 
 They are keyed by rep-day like `metric_day` and recomputed by `ensure_rollup` from the same
 trigger marks, in the same transaction, so an import, an edit, a delete or a contact's new
@@ -56,8 +58,16 @@ from sqlalchemy import (
 
 from paceline.analytics.metric_sql import activity_filter, needs_contact, selling_condition
 from paceline.analytics.shared import once
+from paceline.calendar import shift_months
 from paceline.config import MetricSettings, Settings
-from paceline.store.models import Activity, Contact, KindDay, ProspectDay, ProspectStep
+from paceline.store.models import (
+    Activity,
+    Contact,
+    KindDay,
+    KindMonth,
+    ProspectDay,
+    ProspectStep,
+)
 
 SELLING = "@selling"  # the prospect_day "step" of any selling activity
 
@@ -435,7 +445,36 @@ def kind_counts(
 def _kind_counts(
     conn: Connection, start: dt.date, end: dt.date, rep_ids: list[int]
 ) -> list[tuple[int, str, int, int, int]]:
-    query = (
+    """`kind_counts` read by calendar month where the window allows, summed here, in the
+    order SQLite's GROUP BY gave them (by rep, then kind).
+
+    Why: a diagnosis's 180-day window read ~125 business days of `kind_day` per rep, for the
+    reps and their peers; its whole months are one `kind_month` row per rep and kind, so are
+    its last month's when that row's last day is before `end` (month to date), and only the
+    days before its first whole month, and a last month going on past `end`, are read by
+    day. Counts only: the same whole numbers added in any order."""
+    first_month = start if start.day == 1 else shift_months(start.replace(day=1), 1)
+    last_month = (end - dt.timedelta(days=1)).replace(day=1)
+    if first_month > last_month:
+        parts = [_kind_days(start, end, rep_ids)]
+    else:
+        dialect = conn.dialect.name
+        parts = _kind_month_parts(dialect, start, end, first_month, last_month, rep_ids)
+    summed: dict[tuple[int, str], list[int]] = {}
+    for rep_id, kind, n, asks, engaged in conn.execute(union_all(*parts)):
+        counts = summed.setdefault((int(rep_id), str(kind)), [0, 0, 0])
+        counts[0] += int(n or 0)
+        counts[1] += int(asks or 0)
+        counts[2] += int(engaged or 0)
+    return [
+        (rep_id, kind, n, asks, engaged)
+        for (rep_id, kind), (n, asks, engaged) in sorted(summed.items())
+    ]
+
+
+def _kind_days(start: dt.date, end: dt.date, rep_ids: list[int]) -> AnySelect:
+    """Per rep and kind, `kind_day`'s counts over [start, end)."""
+    return (
         select(
             KindDay.rep_id,
             KindDay.kind,
@@ -450,10 +489,70 @@ def _kind_counts(
         )
         .group_by(KindDay.rep_id, KindDay.kind)
     )
-    return [
-        (int(r), str(k), int(n or 0), int(a or 0), int(e or 0))
-        for r, k, n, a, e in conn.execute(query)
-    ]
+
+
+def _kind_month_parts(
+    dialect: str,
+    start: dt.date,
+    end: dt.date,
+    first_month: dt.date,
+    last_month: dt.date,
+    rep_ids: list[int],
+) -> list[AnySelect]:
+    """The SELECTs whose rows add up to `kind_counts` over [start, end): the days before
+    the first whole month, the whole months [first_month, last_month), and the last month
+    to `end`, from its month row where that row stops before `end`, else from its days
+    (sought per rep and kind the row names)."""
+    parts: list[AnySelect] = []
+    if start < first_month:
+        parts.append(_kind_days(start, first_month, rep_ids))
+    if first_month < last_month:
+        parts.append(
+            select(
+                KindMonth.rep_id,
+                KindMonth.kind,
+                func.sum(KindMonth.activities),
+                func.sum(KindMonth.asks),
+                func.sum(KindMonth.engaged),
+            )
+            .where(
+                KindMonth.rep_id.in_(rep_ids),
+                KindMonth.month >= first_month,
+                KindMonth.month < last_month,
+            )
+            .group_by(KindMonth.rep_id, KindMonth.kind)
+        )
+    last = KindMonth.__table__.alias("lm")
+    in_last = (last.c.rep_id.in_(rep_ids), last.c.month == last_month)
+    parts.append(
+        select(last.c.rep_id, last.c.kind, last.c.activities, last.c.asks, last.c.engaged).where(
+            *in_last, last.c.last_day < end
+        )
+    )
+    day = KindDay.__table__.alias("d")
+    # `+lm.rep_id` on SQLite: not a column = column term, so the reps' list is not carried
+    # over to `d`, which SQLite then read first (every rep's days of the month, 5 ms at 10M
+    # activities) to find month rows that usually do not go on past `end` at all.
+    month_rep = literal_column("+lm.rep_id", Integer()) if dialect == "sqlite" else last.c.rep_id
+    going_on = and_(
+        day.c.rep_id == month_rep,
+        day.c.local_date >= last_month,
+        day.c.local_date < end,
+        day.c.kind == last.c.kind,
+    )
+    parts.append(
+        select(
+            last.c.rep_id,
+            last.c.kind,
+            func.sum(day.c.activities),
+            func.sum(day.c.asks),
+            func.sum(day.c.engaged),
+        )
+        .select_from(last.join(day, going_on))
+        .where(*in_last, last.c.last_day >= end)
+        .group_by(last.c.rep_id, last.c.kind)
+    )
+    return parts
 
 
 def prospects(

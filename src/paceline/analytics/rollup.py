@@ -11,6 +11,8 @@ few rows per rep-day, however long the history grows. Why maintained this way:
 Counts and sums add up across days; distinct counts do not: the diagnosis's aggregates
 (`aggregates`: first events per prospect and step, activities per kind) are kept by the same
 marks, in the same transaction, and their configuration is part of the same fingerprint.
+`metric_month` and `kind_month` (the days of `metric_day` and `kind_day` summed per calendar
+month) are recomputed for the months of the marked rep-days, after their day tables.
 `hour_day` (when to sell's counts per UTC hour, `hours`) is kept by the same marks too,
 under a fingerprint of its own.
 """
@@ -21,6 +23,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -30,6 +33,7 @@ from sqlalchemy import (
     Engine,
     Insert,
     Integer,
+    Table,
     and_,
     cast,
     column,
@@ -57,6 +61,8 @@ from paceline.store.engine import primary_of, read_connection, wait_for_replay
 from paceline.store.models import (
     Activity,
     Contact,
+    KindDay,
+    KindMonth,
     MetricDay,
     MetricMonth,
     RollupDirty,
@@ -182,11 +188,12 @@ def _rebuild(conn: Connection, settings: Settings, wanted: str) -> RollupRefresh
     _freeze_marks(conn)
     conn.execute(delete(MetricDay))
     conn.execute(delete(MetricMonth))
+    conn.execute(delete(KindMonth))
     conn.execute(delete(RollupDirtyContact))
     aggregates.clear(conn)
     _recompute(conn, settings, scope=None)
-    _recompute_months(conn, scope=None)
     aggregates.rebuild(conn, settings)
+    _recompute_months(conn, scope=None)
     _delete_frozen_marks(conn)
     conn.execute(delete(RollupState))
     conn.execute(insert(RollupState).values(id=1, fingerprint=wanted))
@@ -204,8 +211,8 @@ def _refresh_marked(conn: Connection, settings: Settings) -> RollupRefresh:
             delete(MetricDay).where(tuple_(MetricDay.rep_id, MetricDay.local_date).in_(scope))
         )
         _recompute(conn, settings, scope=scope)
-        _recompute_months(conn, scope=scope)
         aggregates.refresh(conn, settings, scope)
+        _recompute_months(conn, scope=scope)
         hours.refresh(conn, settings, scope)
     _delete_frozen_marks(conn)
     return RollupRefresh(rebuilt=False, rep_days=int(rep_days))
@@ -279,8 +286,8 @@ def rebuild_days(engine: Engine, settings: Settings, days: aggregates.DayRange) 
         _take_lock(conn)
         conn.execute(delete(MetricDay).where(days.holds(MetricDay.local_date)))
         _recompute(conn, settings, scope=days)
-        _recompute_months(conn, scope=days)
         aggregates.rebuild_days(conn, settings, days)
+        _recompute_months(conn, scope=days)
         hours.refresh(conn, settings, days)
         written = int(
             conn.scalar(
@@ -364,24 +371,66 @@ def _next_month_of(dialect: str, day: ColumnElement[dt.date]) -> ColumnElement[d
     return func.date(day, "start of month", "+1 month", type_=Date())
 
 
+@dataclass(frozen=True)
+class _MonthSums:
+    """A month table kept beside a day table: per rep, calendar month and `key`, the day
+    rows' `summed` columns added up, and the last day added (`last_day`)."""
+
+    day: Table
+    month: Table
+    key: str
+    summed: tuple[str, ...]
+    key_first: bool  # grouped by (key, month, rep), as `metric_month` always was; else by rep
+
+    def grouped(self, month: ColumnElement[dt.date]) -> list[ColumnElement[Any]]:
+        """The grouping columns, `month` standing for the month of each day row."""
+        rows = self.day.c
+        if self.key_first:
+            return [rows[self.key], month, rows.rep_id]
+        return [rows.rep_id, month, rows[self.key]]
+
+    def columns(self) -> list[str]:
+        """The month table's columns, in the order `grouped` and the sums fill them."""
+        keys = [self.key, "month", "rep_id"] if self.key_first else ["rep_id", "month", self.key]
+        return [*keys, *self.summed, "last_day"]
+
+
+_MONTH_SUMS = (
+    _MonthSums(MetricDay.__table__, MetricMonth.__table__, "metric", ("value",), True),
+    _MonthSums(
+        KindDay.__table__, KindMonth.__table__, "kind", ("activities", "asks", "engaged"), False
+    ),
+)
+
+
 def _recompute_months(conn: Connection, scope: aggregates.Scope | None) -> None:
-    """Recompute `metric_month` for the (rep, month)s `scope`'s rep-days fall in (None:
-    every one), from `metric_day` as just recomputed: delete those months' rows, then sum
-    each rep's days of each month again (a whole month, not only the marked days)."""
+    """Recompute `metric_month` and `kind_month` for the (rep, month)s `scope`'s rep-days
+    fall in (None: every one), from `metric_day` and `kind_day` as just recomputed."""
+    for sums in _MONTH_SUMS:
+        _recompute_month_sums(conn, sums, scope)
+
+
+def _recompute_month_sums(
+    conn: Connection, sums: _MonthSums, scope: aggregates.Scope | None
+) -> None:
+    """Delete the month rows of `sums` for the (rep, month)s in scope, then sum each rep's
+    days of each such month again (a whole month, not only the marked days)."""
     dialect = conn.dialect.name
-    day = MetricDay.local_date
-    summed = [MetricDay.metric, month_of(dialect, day), MetricDay.rep_id]
-    columns = ["metric", "month", "rep_id", "value", "last_day"]
+    day_rows, month_rows = sums.day.c, sums.month.c
+    day = day_rows.local_date
+    columns = sums.columns()
     if scope is None or isinstance(scope, aggregates.DayRange):
-        query = select(*summed, func.sum(MetricDay.value), func.max(day)).group_by(*summed)
+        grouped = sums.grouped(month_of(dialect, day))
+        totals = [func.sum(day_rows[name]) for name in sums.summed]
+        query = select(*grouped, *totals, func.max(day)).group_by(*grouped)
         if isinstance(scope, aggregates.DayRange):
             first = scope.start.replace(day=1)
             after = shift_months((scope.end - dt.timedelta(days=1)).replace(day=1), 1)
             conn.execute(
-                delete(MetricMonth).where(MetricMonth.month >= first, MetricMonth.month < after)
+                delete(sums.month).where(month_rows.month >= first, month_rows.month < after)
             )
             query = query.where(day >= first, day < after)
-        conn.execute(insert(MetricMonth).from_select(columns, query))
+        conn.execute(insert(sums.month).from_select(columns, query))
         return
     days = scope.subquery()
     months = (
@@ -394,30 +443,27 @@ def _recompute_months(conn: Connection, scope: aggregates.Scope | None) -> None:
         .cte("months")
     )
     conn.execute(
-        delete(MetricMonth).where(
-            tuple_(MetricMonth.rep_id, MetricMonth.month).in_(
-                select(months.c.rep_id, months.c.month)
-            )
+        delete(sums.month).where(
+            tuple_(month_rows.rep_id, month_rows.month).in_(select(months.c.rep_id, months.c.month))
         )
     )
+    grouped = sums.grouped(months.c.month)
     summed_rows = (
         select(
-            MetricDay.metric,
-            months.c.month,
-            MetricDay.rep_id,
-            func.sum(MetricDay.value),
-            func.max(MetricDay.local_date),
+            *grouped,
+            *(func.sum(day_rows[name]) for name in sums.summed),
+            func.max(day),
         )
         .select_from(
             months.join(
-                MetricDay,
+                sums.day,
                 and_(
-                    MetricDay.rep_id == months.c.rep_id,
-                    MetricDay.local_date >= months.c.month,
-                    MetricDay.local_date < months.c.after,
+                    day_rows.rep_id == months.c.rep_id,
+                    day >= months.c.month,
+                    day < months.c.after,
                 ),
             )
         )
-        .group_by(MetricDay.metric, months.c.month, MetricDay.rep_id)
+        .group_by(*grouped)
     )
-    conn.execute(insert(MetricMonth).from_select(columns, summed_rows))
+    conn.execute(insert(sums.month).from_select(columns, summed_rows))

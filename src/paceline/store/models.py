@@ -475,6 +475,30 @@ class KindDay(Base):
     __table_args__ = ({"sqlite_with_rowid": False},)
 
 
+class KindMonth(Base):
+    """`kind_day` summed per rep, calendar month and kind, with the last day summed.
+
+    A diagnosis's 180-day window read every business day of `kind_day` for the reps and
+    their peers (the largest statement of a rep's brief at 10M activities); its whole
+    months are one row per rep and kind here, and so is its last month when that row's
+    `last_day` is before the window's end (month to date). Kept by `ensure_rollup` in the
+    same transaction as `kind_day`, for the (rep, month)s of the marked rep-days. `month`
+    is the month's first day.
+    """
+
+    __tablename__ = "kind_month"
+
+    rep_id: ColumnClause[int] = Column(Id, primary_key=True, autoincrement=False)
+    month: ColumnClause[dt.date] = Column(Date, primary_key=True)
+    kind: ColumnClause[str] = Column(String(64), primary_key=True)
+    activities: ColumnClause[int] = Column(Integer, nullable=False)
+    asks: ColumnClause[int] = Column(Integer, nullable=False)
+    engaged: ColumnClause[int] = Column(Integer, nullable=False)
+    last_day: ColumnClause[dt.date] = Column(Date, nullable=False)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
 class HourDay(Base):
     """Activities per rep, business day and UTC hour, with the counts "when to sell" shows.
 
