@@ -241,8 +241,8 @@ def stalled_deals(
         ensure_rollup(engine, settings)  # the last selling day per account comes from them
     with engine.connect() as conn:
         scope = deal_scope(conn, settings, diagnosis_window(settings, "1d", as_of), team, rep)
-        deals = _open_deals(conn, scope, end)
         entered = _current_stages(conn, scope, end)
+        deals = _not_closed_then(settings, _open_deals(conn, scope, end), entered)
         stays = _finished_stays(conn, scope, end)
         last_selling = _last_selling(conn, settings, deals, scope, as_of, end)
     placed = {d.deal_id: _placed(settings, d, entered) for d in deals}
@@ -307,6 +307,24 @@ def _open_deals(conn: Connection, scope: DealScope, end: dt.datetime) -> list[_O
         )
         for i, n, r, rn, tn, a, an, amount, stage, created in conn.execute(query)
     ]
+
+
+def _not_closed_then(
+    settings: Settings,
+    deals: list[_OpenDeal],
+    entered: dict[int, tuple[str, dt.datetime | None]],
+) -> list[_OpenDeal]:
+    """The deals open at the as-of day by their stage history too: a deal open now whose
+    history has it in a closed stage then (entered before the day's end) was closed that day
+    and reopened later; the deal row, which says open with no close date, only knows today.
+    A closed stage recorded only after the day (the CRM keeps final stages) proves nothing."""
+    status = settings.stage_status
+
+    def closed_then(deal: _OpenDeal) -> bool:
+        stage, since = entered.get(deal.deal_id, (deal.stage, None))
+        return since is not None and status.get(stage, "open") != "open"
+
+    return [d for d in deals if not closed_then(d)]
 
 
 def _norm_deals(scope: DealScope) -> ColumnElement[bool]:
