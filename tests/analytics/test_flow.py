@@ -45,7 +45,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, func, or_, select
+from sqlalchemy import Engine, delete, func, or_, select, update
 from typer.testing import CliRunner
 
 from factories import (
@@ -229,6 +229,44 @@ def test_a_target_covering_some_reps_is_read_against_their_revenue_only(team: En
     # Every owner covered: nothing is apart.
     ben = flow(team, rep="Ben").weeks[2]
     assert (ben.untargeted_won, ben.untargeted_open, ben.target_reps) == (0, 0, 1)
+
+
+def test_a_team_reads_the_deals_of_its_manager_and_of_a_rep_who_left(team: Engine) -> None:
+    """East's pipeline is every deal East's people own, not only its selling reps' (it was:
+    the two deals below were in everyone's flow and in no team's). Added to the world above:
+      Max (East's manager): "Max open" 7,000 created Nov 4 (W45); "Max won" 1,000 created
+        Oct 5, won Nov 12 (W46);
+      Cy left East on Oct 31, before the window: "Cy open" 2,500 created Oct 20, still open.
+    East by hand (the table above plus these):
+      week  created      won          open at end
+      W45   4 / 35,000   0            7 / 48,500   (38,000 + 2,500 + 7,000 + 1,000)
+      W46   1 / 8,000    2 / 21,000   6 / 35,500   (26,000 + 2,500 + 7,000)
+      W47   1 / 0        0            6 / 27,500   (18,000 + 2,500 + 7,000)
+    Only Ana and Ben have targets (150,000): Max's and Cy's deals are open value no target
+    covers (10,500, then 9,500), and Max's win revenue won apart; the coverage stays Ana's and
+    Ben's (38,000 / 144,000 in W45)."""
+    reps = people_ids(team)
+    put_deal(team, reps["Max"], "Max open", 7_000, at(11, 4))
+    put_deal(
+        team, reps["Max"], "Max won", 1_000, at(10, 5), status="won", stage="closed_won",
+        closed=at(11, 12),
+    )  # fmt: skip
+    put_deal(team, reps["Cy"], "Cy open", 2_500, at(10, 20))
+    with team.begin() as conn:
+        conn.execute(update(Rep).where(Rep.id == reps["Cy"]).values(end_date=dt.date(2026, 10, 31)))
+    report = flow(team, team="East")
+    assert [w.created for w in report.weeks] == [cv(4, 35_000), cv(1, 8_000), cv(1, 0)]
+    assert [w.won for w in report.weeks] == [cv(0, 0), cv(2, 21_000), cv(0, 0)]
+    assert [w.open_pipeline for w in report.weeks] == [
+        cv(7, 48_500),
+        cv(6, 35_500),
+        cv(6, 27_500),
+    ]
+    assert [w.won_in_quarter for w in report.weeks] == [6_000, 27_000, 27_000]
+    assert [w.untargeted_open for w in report.weeks] == [10_500, 9_500, 9_500]
+    assert [w.untargeted_won for w in report.weeks] == [0, 1_000, 1_000]
+    assert report.weeks[0].coverage == pytest.approx(38_000 / 144_000)
+    assert report.weeks[2].coverage == pytest.approx(18_000 / 124_000)
 
 
 def people_ids(engine: Engine) -> dict[str, int]:

@@ -47,7 +47,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, Select, and_, func, or_, select
+from sqlalchemy import Engine, Select, and_, func, or_, select, update
 from typer.testing import CliRunner
 
 from factories import (
@@ -67,7 +67,7 @@ from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.errors import UserInputError
-from paceline.store.models import Activity, Deal
+from paceline.store.models import Activity, Deal, Rep
 
 AS_OF = dt.date(2026, 12, 2)
 CONFIG = default_config_text().replace("min_stage_samples = 10", "min_stage_samples = 5")
@@ -259,6 +259,61 @@ def test_an_open_deal_whose_only_known_stage_is_closed_has_no_stage_then(
     assert [n.stage for n in report.stages] == []
     # After it was won it is no open deal at all.
     assert stalled_deals(engine, SETTINGS, dt.date(2026, 12, 11), rep="Dee").open_deals == 0
+
+
+def test_a_team_reads_the_deals_of_its_manager_and_of_a_rep_who_left(world: World) -> None:
+    """A team's pipeline is every deal its people own, not only its selling reps': Max
+    (East's manager) owns Hotel, 3,000, created Nov 16, no activity: idle Nov 17-20 (4),
+    23-25 (3), Nov 30-Dec 2 (3) = 10 business days. Cy left East on Nov 20 and his India
+    deal (created Nov 2, amount not recorded) was never reassigned: idle Nov 3-6 (4), 9-13 (5),
+    16-20 (5), 23-25 (3), Nov 30-Dec 2 (3) = 20. Both are stalled East deals (the team's five
+    others: 87,000 open), listed under their owners; neither was before (East read 5 open
+    deals, as if neither existed, where everyone's report had them)."""
+    max_, cy = world.reps["Max"], world.reps["Cy"]
+    put_deal(world.engine, max_, "Hotel", 3_000, at(11, 16))
+    put_deal(world.engine, cy, "India", None, at(11, 2))
+    with world.engine.begin() as conn:
+        conn.execute(update(Rep).where(Rep.id == cy).values(end_date=dt.date(2026, 11, 20)))
+    report = stalled_deals(world.engine, SETTINGS, AS_OF, team="East")
+    assert (report.open_deals, report.open_value, report.open_without_amount) == (7, 90_000, 1)
+    assert [d.name for d in report.deals] == [
+        "Acme renewal",
+        "Beta platform",
+        "Delta upgrade",
+        "Hotel",
+        "Gamma pilot",
+        "India",
+    ]
+    found = _deals(report)
+    assert (found["Hotel"].rep, found["Hotel"].idle_business_days) == ("Max", 10)
+    assert (found["India"].rep, found["India"].idle_business_days) == ("Cy", 20)
+    assert [(r.rep, r.count, r.value, r.without_amount) for r in report.by_rep] == [
+        ("Ana", 2, 70_000, 0),
+        ("Ben", 2, 10_000, 0),
+        ("Max", 1, 3_000, 0),
+        ("Cy", 1, 0, 1),
+    ]
+    west = stalled_deals(world.engine, SETTINGS, AS_OF, team="West")
+    everyone = stalled_deals(world.engine, SETTINGS, AS_OF)
+    assert (west.open_deals, everyone.open_deals) == (1, 8)  # E; East's 7 and E
+
+
+def test_a_deal_lost_then_reopened_was_no_open_deal_while_it_was_lost(engine: Engine) -> None:
+    """Dee's deal: qualification Oct 1, lost Nov 5, reopened into qualification Nov 23 (the
+    row says open, no close date: only today is known). On Friday Nov 20 it was lost: no open
+    deal (it was read as open and stalled, "stage not recorded"). On Dec 2 it is open, in
+    qualification since Nov 23 17:00 UTC: 9.5 days to Dec 3 05:00 UTC."""
+    dee = east_and_west(engine, SETTINGS)["Dee"]
+    put_deal(engine, dee, "Reopened", 4_000, at(10, 1), stage="qualification",
+             history=[("qualification", at(10, 1)), ("closed_lost", at(11, 5)),
+                      ("qualification", at(11, 23))])  # fmt: skip
+    lost = stalled_deals(engine, SETTINGS, dt.date(2026, 11, 20), team="West")
+    assert (lost.open_deals, lost.open_value, lost.deals) == (0, 0, [])
+    again = stalled_deals(engine, SETTINGS, AS_OF, team="West")
+    assert again.open_deals == 1
+    [deal] = again.deals
+    assert (deal.stage, deal.stage_since) == ("qualification", dt.date(2026, 11, 23))
+    assert deal.days_in_stage == pytest.approx(9.5)
 
 
 def test_empty_scope_and_empty_database(engine: Engine) -> None:

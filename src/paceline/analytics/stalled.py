@@ -62,8 +62,10 @@ SECONDS_PER_DAY = 86_400.0
 class DealScope:
     """Whose deals a pipeline analysis reads.
 
-    `rep_ids` None means every deal (no team or rep asked for); `reps` are the scope's
-    selling reps working in the window.
+    `rep_ids` None means every deal (no team or rep asked for); for a team, every rep in it
+    now, whatever their role and whether or not they still work (a manager's deals and the
+    deals a departed rep left open are the team's pipeline, as the forecast reads them);
+    `reps` are the scope's selling reps working in the window.
     `norm_teams` are the teams whose deals set "usual" (stage percentiles); None: all deals.
     """
 
@@ -93,7 +95,7 @@ def deal_scope(
         return DealScope([found], [found.id], norm, found.team, found.name)
     if team is not None:
         name = _stored_team(conn, team)
-        return DealScope(reps, [r.id for r in reps], [name], name, None)
+        return DealScope(reps, _team_rep_ids(conn, name), [name], name, None)
     return DealScope(reps, None, None, None, None)
 
 
@@ -101,6 +103,13 @@ def _stored_team(conn: Connection, team: str) -> str:
     """The team's name as stored (the caller may have typed it in another case)."""
     names = [n for (n,) in conn.execute(select(Team.name))]
     return next((n for n in names if name_key(n) == name_key(team)), team)
+
+
+def _team_rep_ids(conn: Connection, team: str) -> list[int]:
+    """Every rep in the team now: its selling reps, and the others whose deals are its
+    pipeline all the same (managers, reps who left without their deals being reassigned)."""
+    query = select(Rep.id).join(Team, Team.id == Rep.team_id).where(Team.name == team)
+    return sorted(int(i) for (i,) in conn.execute(query))
 
 
 def day_end_utc(settings: Settings, day: dt.date) -> dt.datetime:
@@ -232,8 +241,8 @@ def stalled_deals(
         ensure_rollup(engine, settings)  # the last selling day per account comes from them
     with engine.connect() as conn:
         scope = deal_scope(conn, settings, diagnosis_window(settings, "1d", as_of), team, rep)
-        deals = _open_deals(conn, scope, end)
         entered = _current_stages(conn, scope, end)
+        deals = _not_closed_then(settings, _open_deals(conn, scope, end), entered)
         stays = _finished_stays(conn, scope, end)
         last_selling = _last_selling(conn, settings, deals, scope, as_of, end)
     placed = {d.deal_id: _placed(settings, d, entered) for d in deals}
@@ -298,6 +307,24 @@ def _open_deals(conn: Connection, scope: DealScope, end: dt.datetime) -> list[_O
         )
         for i, n, r, rn, tn, a, an, amount, stage, created in conn.execute(query)
     ]
+
+
+def _not_closed_then(
+    settings: Settings,
+    deals: list[_OpenDeal],
+    entered: dict[int, tuple[str, dt.datetime | None]],
+) -> list[_OpenDeal]:
+    """The deals open at the as-of day by their stage history too: a deal open now whose
+    history has it in a closed stage then (entered before the day's end) was closed that day
+    and reopened later; the deal row, which says open with no close date, only knows today.
+    A closed stage recorded only after the day (the CRM keeps final stages) proves nothing."""
+    status = settings.stage_status
+
+    def closed_then(deal: _OpenDeal) -> bool:
+        stage, since = entered.get(deal.deal_id, (deal.stage, None))
+        return since is not None and status.get(stage, "open") != "open"
+
+    return [d for d in deals if not closed_then(d)]
 
 
 def _norm_deals(scope: DealScope) -> ColumnElement[bool]:
