@@ -446,7 +446,19 @@ class Spells:
         None otherwise (each landmark curve is then computed from its spells)."""
         if not self.count or not np.array_equal(self.stay, self.end) or self.entry.min() < 0:
             return None
-        return _Steps.of(np.sort(self.entry), self.end, self.won, self.closed)
+        return _Steps.of(self._sorted_entry, self.end, self.won, self.closed)
+
+    @cached_property
+    def _sorted_entry(self) -> FloatArray:
+        return np.sort(self.entry)
+
+    def curves(self, after: FloatArray, until: FloatArray) -> list[WinCurve]:
+        """`curve(after[i], until[i])` for each i: a forecast's open deals read by age, one
+        landmark curve each. With one state (`_steps`) the curves are worked out together
+        (`_Steps.landmarks`), the same floats; otherwise one by one."""
+        if self._steps is None or not np.all(self.entry < self.end):
+            return [self.curve(float(a), float(u)) for a, u in zip(after, until, strict=True)]
+        return self._steps.landmarks(self._sorted_entry, after, until)
 
     def curve(self, after: float = 0.0, until: float = np.inf) -> WinCurve:
         """The chance of a win over time for a deal still in the state `after` days in: the
@@ -530,6 +542,65 @@ class _Steps:
             return WinCurve(empty, empty, empty, 0)
         watched = int(np.count_nonzero(entry[self.first[step] :] <= after))
         return self.curve(step, watched, until)
+
+    def landmarks(
+        self, sorted_entry: FloatArray, after: FloatArray, until: FloatArray
+    ) -> list[WinCurve]:
+        """`landmark(entry, after[i], until[i])` for each i (finite `until`), at once.
+
+        The deals watched from `after` on are those entered by then, less the spells before
+        the landmark's first step: each of those closed by `after` and entered before it
+        closed, so all are among the entered (`sorted_entry`: one search, not a count over
+        the tail per curve). The running products and sums of all curves are taken along
+        the rows of one padded table (`_running`): accumulated in order, element by element,
+        as `curve` does over one slice, so each curve has the same floats."""
+        step = np.searchsorted(self.times, after, side="right")
+        stop = np.maximum(np.searchsorted(self.times, until, side="right"), step)
+        inside = step < len(self.times)
+        watched = np.searchsorted(sorted_entry, after, side="right")
+        watched[inside] -= self.first[step[inside]]
+        empty = np.zeros(0)
+        found = [WinCurve(empty, empty, empty, 0)] * len(after)
+        for rows in _row_groups(np.where(inside, stop - step, 0)):
+            survival, incidence = self._running(step[rows], stop[rows])
+            for k, i in enumerate(rows.tolist()):
+                if not inside[i]:
+                    continue
+                length = int(stop[i] - step[i])
+                events = self.events[step[i] : stop[i]]
+                found[i] = WinCurve(
+                    self.times[step[i] : stop[i]][events],
+                    incidence[k, :length][events],
+                    survival[k, :length][events],
+                    int(watched[i]),
+                    float(until[i]),
+                )
+        return found
+
+    def _running(
+        self, step: NDArray[np.intp], stop: NDArray[np.intp]
+    ) -> tuple[FloatArray, FloatArray]:
+        """(rows, longest) survival and incidence from each `step` on (to `stop`; the cells
+        after it are padding), as `curve` accumulates them."""
+        width = int((stop - step).max()) if step.size else 0
+        at = np.minimum(step[:, None] + np.arange(width), max(len(self.times) - 1, 0))
+        survival = np.cumprod(1.0 - self.hazard[at], axis=1)
+        before = np.ones_like(survival)
+        before[:, 1:] = survival[:, :-1]
+        incidence = np.cumsum(before * self.share[at], axis=1)
+        return survival, incidence
+
+
+GROUP_ROWS = 64  # curves whose running products are taken together (similar lengths)
+
+
+def _row_groups(lengths: NDArray[np.intp]) -> list[NDArray[np.intp]]:
+    """The rows, longest first, in groups of `GROUP_ROWS`: each group's table is padded to
+    its longest row only, which the others nearly reach (a deal a year old asks about
+    hundreds of closes, one a week old about thousands: padded together, most cells would
+    be padding)."""
+    order = np.argsort(-lengths, kind="stable")
+    return [order[at : at + GROUP_ROWS] for at in range(0, len(order), GROUP_ROWS)]
 
 
 def _stop(times: FloatArray, until: float) -> int:
