@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -990,30 +991,35 @@ def _one_deal_at_a_time(inputs: Inputs, runs: int, seed: int) -> FloatArray:
     return np.concatenate(totals)
 
 
-def test_open_deals_drawn_at_once_follow_the_stream_of_one_deal_at_a_time(
-    sqlite_engine: Engine, settings: Settings
-) -> None:
+def _ana_by_stage(engine: Engine, settings: Settings) -> Inputs:
     """A year of Ana's deals by stage (each open deal mixes its stage's curve with the
     pooled one), with three open deals without an amount among them (each draws won sizes
     right after its uniforms, so the blocks of deals drawn at once end there), and a deal
-    of unknown stage (read by age, one curve): every run's revenue is the very float of the
-    plain deal-by-deal simulation, over more runs than a chunk."""
+    of unknown stage (read by age, one curve)."""
     as_of = dt.date(2026, 7, 3)
     world = make_world(settings, 7, as_of)
-    ana = write_world(sqlite_engine, world)
+    ana = write_world(engine, world)
     cutoff = day_end_utc(settings, as_of)
     for i, days in enumerate((3.0, 11.0, 25.0)):
         since = cutoff - dt.timedelta(days=days)
-        put_deal(sqlite_engine, ana, f"blank {i}", None, since, stage="proposal",
+        put_deal(engine, ana, f"blank {i}", None, since, stage="proposal",
                  history=[("proposal", since, None)])  # fmt: skip
     # Won after the cut-off, recorded only by its close: its stage then is unknown (by age).
     won = cutoff + dt.timedelta(days=2)
-    put_deal(sqlite_engine, ana, "unstaged", 5_000, cutoff - dt.timedelta(days=9), status="won",
+    put_deal(engine, ana, "unstaged", 5_000, cutoff - dt.timedelta(days=9), status="won",
              stage="closed_won", closed=won, history=[("closed_won", won, 5_000)])  # fmt: skip
-    with sqlite_engine.connect() as conn:
+    with engine.connect() as conn:
         scope = forecast_scope(conn, None, "Ana")
         period = BusinessCalendar(settings.calendar).period("month", as_of)
-        inputs = prepare(conn, settings, scope, as_of, period, use_plan=False)
+        return prepare(conn, settings, scope, as_of, period, use_plan=False)
+
+
+def test_open_deals_drawn_at_once_follow_the_stream_of_one_deal_at_a_time(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    """Ana's deals by stage (`_ana_by_stage`): every run's revenue is the very float of the
+    plain deal-by-deal simulation, over more runs than a chunk."""
+    inputs = _ana_by_stage(sqlite_engine, settings)
     chances = [c for c in inputs.chances if c.probability > 0]
     assert sum(c.deal.amount is None for c in chances) == 3
     assert any(c.fallback is None for c in chances) and any(c.fallback for c in chances)
@@ -1021,6 +1027,25 @@ def test_open_deals_drawn_at_once_follow_the_stream_of_one_deal_at_a_time(
     found = run_simulation(inputs, runs, 11).totals
     assert found.tolist() == _one_deal_at_a_time(inputs, runs, 11).tolist()
     assert found.std() > 0
+
+
+def test_open_deals_of_one_curve_each_follow_the_stream_of_one_deal_at_a_time(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    """The same deals, each with one curve (its stage's: as deals read by age have): no run
+    reads the uniforms choosing a curve, which the simulation skips rather than draws. The
+    deal-by-deal simulation draws them all; every run's revenue is still its very float,
+    over more runs than a chunk, for several seeds (won sizes drawn between the deals and
+    after them leave the generator mid-way through a 64-bit draw now and then)."""
+    staged = _ana_by_stage(sqlite_engine, settings)
+    one = [replace(c, weight=1.0, fallback=None) for c in staged.chances if c.primary]
+    inputs = replace(staged, chances=one)
+    assert sum(c.deal.amount is None for c in one if c.probability > 0) == 3
+    runs = CHUNK + 1_500
+    for seed in (11, 12, 13, 14):
+        found = run_simulation(inputs, runs, seed).totals
+        assert found.tolist() == _one_deal_at_a_time(inputs, runs, seed).tolist(), seed
+        assert found.std() > 0
 
 
 def test_a_landmark_curve_of_lives_by_hand() -> None:
@@ -1094,6 +1119,34 @@ def test_a_landmark_curve_of_lives_is_the_one_of_its_landmark_set() -> None:
         for name in ("times", "incidence", "survival"):
             assert getattr(found, name).tolist() == getattr(direct, name).tolist(), (after, name)
         assert found.size == direct.size
+
+
+def test_landmark_curves_read_together_are_each_landmark_sets_own() -> None:
+    """The open deals' curves read by age at once (`Spells.curves`, one per deal: its age
+    and its period's end), on lives with late entries, ties and censoring: each holds the
+    very floats `win_curve` computes on its own landmark set, up to its end, and the deals
+    it watches; a deal older than every life gets an empty curve. And by hand (the lives of
+    `test_a_landmark_curve_of_lives_by_hand`, the last one watched from 2.5 days in): 1.5
+    days in, wins at 2 and 4 with CIF 1/3 then 2/3, three deals watched; 4 days in, none."""
+    lives = _random_lives(seed=9, n=500, mean_days=30, decimals=1)
+    after = np.array([0.0, 0.1, 2.5, 10.0, 10.0, float(np.median(lives.end)), 60.0, 500.0])
+    until = after + np.array([31, 30, 15, 92, 1, 31, 365, 31]) + 1.0
+    for found, a, u in zip(lives.curves(after, until), after, until, strict=True):
+        keep = lives.end > a
+        watched = np.sort(np.maximum(lives.entry[keep], a))
+        direct = win_curve(watched, lives.end[keep], lives.won[keep], lives.closed[keep], a)
+        kept = int(np.count_nonzero(direct.times <= u))
+        for name in ("times", "incidence", "survival"):
+            assert getattr(found, name).tolist() == getattr(direct, name)[:kept].tolist(), a
+        assert found.size == direct.size
+    assert lives.curves(after[-1:], until[-1:])[0].size == 0
+    ends = [(1.0, True, True), (2.0, False, True), (2.0, True, True), (3.0, False, False)]
+    items = [(0.0, end, end, won, closed) for end, won, closed in ends]
+    hand = spells([*items, (2.5, 4.0, 4.0, True, True)])
+    early, late = hand.curves(np.array([1.5, 4.0]), np.array([10.0, 10.0]))
+    assert early.times.tolist() == [2.0, 4.0] and early.size == 3
+    assert early.incidence.tolist() == pytest.approx([1 / 3, 2 / 3])
+    assert late.times.size == 0 and late.size == 0
 
 
 def test_step_days_read_once_for_a_backtests_span(engine: Engine, settings: Settings) -> None:
