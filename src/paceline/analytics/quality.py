@@ -38,7 +38,6 @@ Ratios with nothing to divide by are None.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import statistics
 from collections import defaultdict
@@ -49,7 +48,7 @@ from typing import Any
 from scipy.stats import t as student_t
 from sqlalchemy import Connection, Engine, case, func, select
 
-from paceline.analytics import aggregates
+from paceline.analytics import step_rules
 from paceline.analytics.compare import RateComparison, compare_rates
 from paceline.analytics.metrics import MetricTotals
 from paceline.analytics.peers import PeerIndex, compared_ids, compared_totals, diagnosis_scope
@@ -58,7 +57,7 @@ from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.step_rules import recorded_steps
 from paceline.analytics.window import Window
 from paceline.config import Settings
-from paceline.store.models import Activity, KindDay, MetricDay
+from paceline.store.models import MetricDay
 
 LOW_SELLING_TIME = "low_selling_time"
 HIGH_VOLUME_LOW_ENGAGEMENT = "high_volume_low_engagement"
@@ -267,32 +266,12 @@ def busy_vs_productive(
 def engagement_recorded_kinds(
     conn: Connection, settings: Settings, kinds: dict[int, _KindCounts], window: Window
 ) -> frozenset[str]:
-    """The selling kinds whose engagement the organisation's data records: some activity of
-    the kind, by anyone, on a local day before the window's end has an engaged outcome (the
-    funnel's rule for a step not recorded, `step_rules.recorded_steps`, per kind).
-
-    Why: an export without call results (Zoho's) has no engaged call at all, and counting
-    its calls as unengaged attempts compares what reps log, not how prospects respond. The
-    compared reps' counts answer first; only a kind attempted in the window that none of
-    them had engaged is probed, once, for any engaged activity before the window's end."""
+    """The selling kinds attempted in the window whose engagement the organisation's data
+    records (`step_rules.engagement_recorded_kinds`); the compared reps' counts answer
+    first."""
     attempted = {k for c in kinds.values() for k in c.mix if k in settings.selling_kinds}
-    recorded = {k for c in kinds.values() for k in c.engaged_kinds}
-    recorded.update(k for k in sorted(attempted - recorded) if _any_engaged(conn, k, window.end))
-    return frozenset(recorded & attempted)
-
-
-def _any_engaged(conn: Connection, kind: str, end: dt.date) -> bool:
-    """Whether anyone has an engaged activity of `kind` on a local day before `end` (the
-    first such row; `kind_day` when the analyses read the aggregates)."""
-    if aggregates.reading():
-        query = select(KindDay.kind).where(
-            KindDay.kind == kind, KindDay.local_date < end, KindDay.engaged > 0
-        )
-    else:
-        query = select(Activity.kind).where(
-            Activity.kind == kind, Activity.local_date < end, Activity.engaged.is_(True)
-        )
-    return conn.execute(query.limit(1)).first() is not None
+    seen = {k for c in kinds.values() for k in c.engaged_kinds}
+    return step_rules.engagement_recorded_kinds(conn, attempted, seen, window.end)
 
 
 def _connects_recorded(
@@ -324,11 +303,9 @@ def _kind_counts(
     found: dict[int, _KindCounts] = defaultdict(_KindCounts)
     if not rep_ids:
         return found
-    if aggregates.reading():
-        rows = aggregates.kind_counts(conn, window.start, window.end, rep_ids)
-    else:
-        rows = _raw_kind_counts(conn, window, rep_ids)
-    for rep_id, kind, count, asks, engaged_count in rows:
+    for rep_id, kind, count, asks, engaged_count in step_rules.kind_counts(
+        conn, window.start, window.end, rep_ids
+    ):
         counts = found[int(rep_id)]
         counts.mix[kind] = int(count)
         if kind in settings.selling_kinds:
@@ -338,25 +315,6 @@ def _kind_counts(
             if engaged_count:
                 counts.engaged_kinds.add(kind)
     return found
-
-
-def _raw_kind_counts(conn: Connection, window: Window, rep_ids: list[int]) -> list[Any]:
-    query = (
-        select(
-            Activity.rep_id,
-            Activity.kind,
-            func.count(),
-            func.sum(case((Activity.has_ask.is_(True), 1), else_=0)),
-            func.sum(case((Activity.engaged.is_(True), 1), else_=0)),
-        )
-        .where(
-            Activity.rep_id.in_(rep_ids),
-            Activity.local_date >= window.start,
-            Activity.local_date < window.end,
-        )
-        .group_by(Activity.rep_id, Activity.kind)
-    )
-    return list(conn.execute(query))
 
 
 def _minutes_by_day(

@@ -25,16 +25,17 @@ a step never shows up as "0% conversion", the biggest gap or a plan's rate:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import Literal
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
+from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import is_additive_activity_metric
 from paceline.analytics.metrics import metric_totals
 from paceline.config import Settings
-from paceline.store.models import MetricDay
+from paceline.store.models import Activity, KindDay, MetricDay
 
 StepNote = Literal[
     "not_recorded", "after_unrecorded", "exceeds_previous", "under_recorded", "handed_over"
@@ -133,6 +134,67 @@ def _any_day_counted(conn: Connection, metric: str, end: dt.date) -> bool:
         .limit(1)
     )
     return conn.execute(query).first() is not None
+
+
+def engagement_recorded_kinds(
+    conn: Connection, attempted: Iterable[str], seen: Iterable[str], end: dt.date
+) -> frozenset[str]:
+    """The attempted kinds whose engagement the organisation's data records: some activity of
+    the kind, by anyone, on a local day before `end` has an engaged outcome (the rule of
+    `recorded_steps`, per kind). `seen`: kinds already known to have an engaged activity
+    (the counts read for the compared reps); only the others are probed, once each.
+
+    Why: an export without call results (Zoho's) has no engaged call at all, and counting
+    its calls as unengaged attempts reads 0% where the truth is unknown. Every analysis that
+    rates engagement (busy vs productive, when to sell) asks this one function."""
+    wanted = set(attempted)
+    recorded = wanted & set(seen)
+    recorded.update(k for k in sorted(wanted - recorded) if _any_engaged(conn, k, end))
+    return frozenset(recorded)
+
+
+def kind_counts(
+    conn: Connection, start: dt.date, end: dt.date, rep_ids: list[int]
+) -> list[tuple[int, str, int, int, int]]:
+    """(rep_id, kind, activities, asks, engaged) over [start, end): from `kind_day` when the
+    analyses read the aggregates, else from the activities."""
+    if not rep_ids:
+        return []
+    if aggregates.reading():
+        return aggregates.kind_counts(conn, start, end, rep_ids)
+    query = (
+        select(
+            Activity.rep_id,
+            Activity.kind,
+            func.count(),
+            func.sum(case((Activity.has_ask.is_(True), 1), else_=0)),
+            func.sum(case((Activity.engaged.is_(True), 1), else_=0)),
+        )
+        .where(
+            Activity.rep_id.in_(rep_ids),
+            Activity.local_date >= start,
+            Activity.local_date < end,
+        )
+        .group_by(Activity.rep_id, Activity.kind)
+    )
+    return [
+        (int(r), str(k), int(n or 0), int(a or 0), int(e or 0))
+        for r, k, n, a, e in conn.execute(query)
+    ]
+
+
+def _any_engaged(conn: Connection, kind: str, end: dt.date) -> bool:
+    """Whether anyone has an engaged activity of `kind` on a local day before `end` (the
+    first such row; `kind_day` when the analyses read the aggregates)."""
+    if aggregates.reading():
+        query = select(KindDay.kind).where(
+            KindDay.kind == kind, KindDay.local_date < end, KindDay.engaged > 0
+        )
+    else:
+        query = select(Activity.kind).where(
+            Activity.kind == kind, Activity.local_date < end, Activity.engaged.is_(True)
+        )
+    return conn.execute(query.limit(1)).first() is not None
 
 
 def conversion_notes(

@@ -23,6 +23,13 @@ of them, the "best") hour to call. Such activities are counted apart (`untimed`)
 the database as the instants that fall on a whole minute equal to local midnight's minute
 past the UTC hour (0 in most zones, 30 in India), so a call at 00:00:30 keeps its hour.
 
+Engagement is read over the attempts of the kinds whose engagement the organisation's data
+records (`step_rules.engagement_recorded_kinds`, busy vs productive's rule): in an export
+without call results (Zoho's) no call is ever engaged, and counted as unengaged attempts its
+calls made every calling hour read near 0% (Wednesday 17:00: 4 engaged of 1,148) where the
+truth is unknown. The kinds left out are named (`engagement_not_recorded`); while there are
+any, the buckets are read from the activities, since `hour_day` adds every kind's attempts.
+
 A rate from a handful of calls is noise, so a cell's rates are withheld (None) below
 `MIN_RATE_VOLUME` calls (or outreach attempts). The best hours are ranked by the lower end
 of the 95% Wilson interval of their connect rate, not the rate itself: 25 connects in 130
@@ -36,11 +43,11 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Connection, Engine, select
 
-from paceline.analytics import aggregates, hours
+from paceline.analytics import aggregates, hours, step_rules
 from paceline.analytics.hours import CALLS_METRIC, MinuteBucket, midnight_minutes
 from paceline.analytics.metric_sql import activity_filter
 from paceline.analytics.peers import diagnosis_scope
@@ -67,7 +74,9 @@ class WhenCell:
     activities: int
     calls: int
     conversations: int  # calls that connected
-    attempts: int  # outreach attempts: activities of a selling-eligible kind, Ask or not
+    # Outreach attempts: activities of a selling-eligible kind, Ask or not, of the kinds whose
+    # engagement the data records (`WhenToSell.engagement_not_recorded` names the others).
+    attempts: int
     engaged: int  # attempts the client acted on at our request (an engaged outcome)
     connects_recorded: bool = True  # False: no call in the data is marked connected
 
@@ -85,7 +94,8 @@ class WhenCell:
 
     @property
     def engagement_rate(self) -> float | None:
-        """Engaged per outreach attempt; None below MIN_RATE_VOLUME attempts."""
+        """Engaged per outreach attempt (of the kinds whose engagement is recorded); None
+        below MIN_RATE_VOLUME such attempts, so also where no kind's engagement is recorded."""
         return self.engaged / self.attempts if self.attempts >= MIN_RATE_VOLUME else None
 
 
@@ -102,6 +112,10 @@ class WhenToSell:
     # False: no call in the organisation's data before the window's end is marked connected
     # (an export without call results): connect rates are unknown, and no hour is best.
     connects_recorded: bool = True
+    # Selling kinds the scope attempted in the window whose engagement nobody records (no
+    # activity of the kind has an engaged outcome up to the window's end): their attempts are
+    # left out of every cell's `attempts`, so engagement is not read as 0% for them.
+    engagement_not_recorded: list[str] = field(default_factory=list)
 
     @property
     def working_hours(self) -> list[int]:
@@ -146,7 +160,9 @@ def when_to_sell(
         ensure_rollup(engine, settings)  # `hour_day` current with the activities
     with engine.connect() as conn:
         scope, _ = diagnosis_scope(conn, settings, window, team, rep)
-        rows = _utc_buckets(conn, settings, window, [r.id for r in scope])
+        ids = [r.id for r in scope]
+        engaging, unrecorded = _engagement_kinds(conn, settings, window, ids)
+        rows = _utc_buckets(conn, settings, window, ids, engaging if unrecorded else None)
         connects = any(row[4] for row in rows) or _connects_recorded(conn, settings, window)
     buckets, untimed = split_untimed(rows, settings.calendar.zone)
     cells = local_cells(buckets, settings.calendar.zone)
@@ -155,7 +171,22 @@ def when_to_sell(
     rated = [c for c in cells if c.connect_rate is not None]
     best = sorted(rated, key=lambda c: -_lower_bound(c.conversations, c.calls))[:BEST_COUNT]
     zone_name = settings.calendar.timezone
-    return WhenToSell(window, team, rep, zone_name, MIN_RATE_VOLUME, cells, best, untimed, connects)
+    return WhenToSell(
+        window, team, rep, zone_name, MIN_RATE_VOLUME, cells, best, untimed, connects, unrecorded
+    )
+
+
+def _engagement_kinds(
+    conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
+) -> tuple[frozenset[str], list[str]]:
+    """The selling kinds the reps attempted in the window whose engagement the data records,
+    and (sorted) those whose engagement it does not: busy vs productive's rule
+    (`step_rules.engagement_recorded_kinds`), so the two pages agree on what is measured."""
+    rows = step_rules.kind_counts(conn, window.start, window.end, rep_ids)
+    attempted = {kind for _, kind, _, _, _ in rows if kind in settings.selling_kinds}
+    seen = {kind for _, kind, _, _, engaged in rows if engaged and kind in attempted}
+    engaging = step_rules.engagement_recorded_kinds(conn, attempted, seen, window.end)
+    return engaging, sorted(attempted - engaging)
 
 
 def _connects_recorded(conn: Connection, settings: Settings, window: Window) -> bool:
@@ -216,19 +247,26 @@ def _lower_bound(successes: int, trials: int, z: float = WILSON_Z) -> float:
 
 
 def _utc_buckets(
-    conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
+    conn: Connection,
+    settings: Settings,
+    window: Window,
+    rep_ids: list[int],
+    engaging: frozenset[str] | None = None,
 ) -> list[MinuteBucket]:
     """The window's activities by UTC hour (and midnight minute): from `hour_day`, or the
-    raw activities when reading raw or the window's midnight minutes are not kept apart."""
+    raw activities when reading raw or the window's midnight minutes are not kept apart.
+    `engaging`: count the attempts of those kinds only, read raw, since `hour_day` keeps the
+    attempts of every selling kind together (only when some kind's engagement is not
+    recorded: an export without call results)."""
     if not rep_ids:
         return []
     minutes = midnight_minutes(settings.calendar.zone, window.start, window.end)
-    if aggregates.reading() and hours.covers(settings, minutes):
+    if engaging is None and aggregates.reading() and hours.covers(settings, minutes):
         return hours.buckets(conn, window.start, window.end, rep_ids, minutes)
     hour = hours.utc_hour(conn.dialect.name)
     minute = hours.midnight_minute(conn.dialect.name, minutes)
     query = (
-        select(hour.label("hour"), minute.label("minute"), *hours.counts(settings))
+        select(hour.label("hour"), minute.label("minute"), *hours.counts(settings, engaging))
         .where(
             Activity.rep_id.in_(rep_ids),
             Activity.local_date >= window.start,

@@ -253,6 +253,10 @@ def print_when(result: WhenToSell) -> None:
         "engaged: client actions at our request per outreach attempt (an activity of a selling "
         "kind, Ask or not)"
     )
+    if result.engagement_not_recorded:
+        from paceline.describe import engagement_not_recorded_text
+
+        out.print(engagement_not_recorded_text(result.engagement_not_recorded))
 
 
 def _engaged_per_attempt(cell: WhenCell) -> str:
