@@ -404,7 +404,7 @@ def test_no_hour_is_best_where_no_call_is_recorded_connected(
     ]
 
 
-def build_calls_without_results(engine: Engine, settings: Settings) -> dict[str, int]:
+def build_calls_beside_meetings(engine: Engine, settings: Settings) -> dict[str, int]:
     """An export without call results beside meetings recorded as held (the Zoho export).
 
     Ana, Monday 2026-11-02 10:00 EST (15:00 UTC): 30 calls with no outcome, never engaged,
@@ -438,7 +438,7 @@ def add_engaged_call(engine: Engine, rep_id: int, moment: dt.datetime) -> None:
 def test_engagement_leaves_out_kinds_whose_engagement_is_not_recorded(
     engine: Engine, settings: Settings, raw: bool
 ) -> None:
-    reps = build_calls_without_results(engine, settings)
+    reps = build_calls_beside_meetings(engine, settings)
     reads = aggregates.raw_reads() if raw else contextlib.nullcontext()
     with reads:
         result = when_to_sell(engine, settings, window(settings), rep="Ana")
@@ -470,7 +470,7 @@ def test_engagement_leaves_out_kinds_whose_engagement_is_not_recorded(
 def test_when_faces_say_engagement_is_not_recorded(
     engine: Engine, settings: Settings, tmp_path: Any
 ) -> None:
-    build_calls_without_results(engine, settings)
+    build_calls_beside_meetings(engine, settings)
     made = make_site(engine, settings, {"root": ("admin", None)})
     params = {"period": "30d", "as_of": "2026-11-18"}
     with made.client:
@@ -483,7 +483,7 @@ def test_when_faces_say_engagement_is_not_recorded(
     assert 'data-testid="when-engagement-not-recorded"' in page.text
     assert "Engagement not recorded for Phone call: no activity of that kind" in page.text
     url = f"sqlite:///{tmp_path / 'zoho.db'}"
-    build_calls_without_results(make_engine(url), settings)
+    build_calls_beside_meetings(make_engine(url), settings)
     shown = CliRunner().invoke(
         cli_app, ["--db", url, "when", "--rep", "Ana", "--period", "30d", "--as-of", "2026-11-18"]
     )

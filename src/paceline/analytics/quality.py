@@ -33,6 +33,8 @@ exactly as the coaching rules read them:
   engagement, not 0%. Counted as unengaged, a rep who logs calls where the peers log
   meetings (each recorded as held) read as "high volume, low engagement": a difference in
   what is logged, not in how prospects respond.
+The ask rate follows the same rule for Asks (`ask_recorded_kinds`): a kind on which nobody has
+ever recorded an Ask (Zoho's events) is left out of it, not read as attempts without one.
 Ratios with nothing to divide by are None.
 """
 
@@ -119,6 +121,9 @@ class RepQuality:
     # Attempts of the kinds whose engagement is recorded (`engagement_recorded_kinds`): what
     # the engagement rate divides by.
     engagement_attempts: int
+    # Attempts of the kinds on which anyone records an Ask (`ask_recorded_kinds`): what the
+    # ask rate divides by.
+    ask_attempts: int
     peer_median_attempts: float | None
     peer_median_engagement_rate: float | None
     engagement_vs_peers: RateComparison | None
@@ -148,7 +153,9 @@ class RepQuality:
 
     @property
     def ask_rate(self) -> float | None:
-        return _ratio(self.asks, self.attempts)
+        """Asks per outreach attempt of a kind on which the data records Asks; None when
+        there is none (not 0%)."""
+        return _ratio(self.asks, self.ask_attempts)
 
     @property
     def engagement_rate(self) -> float | None:
@@ -186,6 +193,9 @@ class QualityReport:
     # Selling kinds attempted in the window whose engagement nobody records (no activity of
     # the kind has an engaged outcome up to the window's end): left out of engagement.
     engagement_not_recorded: list[str] = field(default_factory=list)
+    # Selling kinds attempted in the window on which nobody records an Ask (Zoho's events):
+    # left out of the ask rate.
+    asks_not_recorded: list[str] = field(default_factory=list)
 
 
 def share_test(days: Sequence[tuple[float, float]], benchmark: float) -> ShareTest:
@@ -239,11 +249,14 @@ def busy_vs_productive(
         days = _minutes_by_day(conn, settings, window, [r.id for r in scope])
         connects = _connects_recorded(conn, settings, totals, window)
         engaging = engagement_recorded_kinds(conn, settings, kinds, window)
+        asking = ask_recorded_kinds(conn, settings, kinds, window)
     q = settings.diagnose.quality
     peers = PeerIndex(everyone)
     reps = [
         replace(
-            _rep_quality(settings, r, peers(r), totals, kinds, days.get(r.id, []), engaging),
+            _rep_quality(
+                settings, r, peers(r), totals, kinds, days.get(r.id, []), engaging, asking
+            ),
             connects_recorded=connects,
         )
         for r in scope
@@ -260,6 +273,7 @@ def busy_vs_productive(
         reps,
         connects,
         sorted(attempted - engaging),
+        sorted(attempted - asking),
     )
 
 
@@ -272,6 +286,18 @@ def engagement_recorded_kinds(
     attempted = {k for c in kinds.values() for k in c.mix if k in settings.selling_kinds}
     seen = {k for c in kinds.values() for k in c.engaged_kinds}
     return step_rules.engagement_recorded_kinds(conn, attempted, seen, window.end)
+
+
+def ask_recorded_kinds(
+    conn: Connection, settings: Settings, kinds: dict[int, _KindCounts], window: Window
+) -> frozenset[str]:
+    """The selling kinds attempted in the window on which the data records Asks: some
+    activity of the kind, by anyone, before the window's end carries one (the same rule,
+    `step_rules.recorded_kinds`). Zoho's events carry no Ask at all, and counted as attempts
+    without one they halved a rep's ask rate for logging meetings."""
+    attempted = {k for c in kinds.values() for k in c.mix if k in settings.selling_kinds}
+    seen = {k for c in kinds.values() for k in c.ask_kinds}
+    return step_rules.recorded_kinds(conn, attempted, seen, window.end, "asks")
 
 
 def _connects_recorded(
@@ -295,6 +321,7 @@ class _KindCounts:
     attempts: int = 0
     engaged: int = 0
     engaged_kinds: set[str] = field(default_factory=set)  # kinds with an engaged attempt
+    ask_kinds: set[str] = field(default_factory=set)  # kinds with an attempt with an Ask
 
 
 def _kind_counts(
@@ -314,6 +341,8 @@ def _kind_counts(
             counts.engaged += int(engaged_count or 0)
             if engaged_count:
                 counts.engaged_kinds.add(kind)
+            if asks:
+                counts.ask_kinds.add(kind)
     return found
 
 
@@ -356,6 +385,7 @@ def _rep_quality(
     kinds: dict[int, _KindCounts],
     days: list[tuple[float, float]],
     engaging: frozenset[str],
+    asking: frozenset[str],
 ) -> RepQuality:
     q = settings.diagnose.quality
     own = kinds.get(rep.id, _KindCounts())
@@ -396,6 +426,7 @@ def _rep_quality(
         selling_activities=total(rep.id, "selling_activities"),
         engaged=own.engaged,
         engagement_attempts=measured(own),
+        ask_attempts=sum(n for kind, n in own.mix.items() if kind in asking),
         peer_median_attempts=_median(peer_attempts),
         peer_median_engagement_rate=_median(peer_rates),
         engagement_vs_peers=comparison,

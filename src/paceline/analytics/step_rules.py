@@ -136,6 +136,9 @@ def _any_day_counted(conn: Connection, metric: str, end: dt.date) -> bool:
     return conn.execute(query).first() is not None
 
 
+RecordedField = Literal["engaged", "asks"]
+
+
 def engagement_recorded_kinds(
     conn: Connection, attempted: Iterable[str], seen: Iterable[str], end: dt.date
 ) -> frozenset[str]:
@@ -147,9 +150,22 @@ def engagement_recorded_kinds(
     Why: an export without call results (Zoho's) has no engaged call at all, and counting
     its calls as unengaged attempts reads 0% where the truth is unknown. Every analysis that
     rates engagement (busy vs productive, when to sell) asks this one function."""
+    return recorded_kinds(conn, attempted, seen, end, "engaged")
+
+
+def recorded_kinds(
+    conn: Connection,
+    attempted: Iterable[str],
+    seen: Iterable[str],
+    end: dt.date,
+    what: RecordedField,
+) -> frozenset[str]:
+    """The attempted kinds for which anyone has recorded `what` (an engaged outcome, an Ask)
+    on some activity on a local day before `end`; `seen` answers first. The one rule for
+    "not recorded, not 0%" per kind: engagement, and the Ask (Zoho's events carry none)."""
     wanted = set(attempted)
     recorded = wanted & set(seen)
-    recorded.update(k for k in sorted(wanted - recorded) if _any_engaged(conn, k, end))
+    recorded.update(k for k in sorted(wanted - recorded) if _any_recorded(conn, k, end, what))
     return frozenset(recorded)
 
 
@@ -183,16 +199,18 @@ def kind_counts(
     ]
 
 
-def _any_engaged(conn: Connection, kind: str, end: dt.date) -> bool:
-    """Whether anyone has an engaged activity of `kind` on a local day before `end` (the
+def _any_recorded(conn: Connection, kind: str, end: dt.date, what: RecordedField) -> bool:
+    """Whether anyone has an activity of `kind` with `what` on a local day before `end` (the
     first such row; `kind_day` when the analyses read the aggregates)."""
     if aggregates.reading():
+        counted = KindDay.engaged if what == "engaged" else KindDay.asks
         query = select(KindDay.kind).where(
-            KindDay.kind == kind, KindDay.local_date < end, KindDay.engaged > 0
+            KindDay.kind == kind, KindDay.local_date < end, counted > 0
         )
     else:
+        flag = Activity.engaged if what == "engaged" else Activity.has_ask
         query = select(Activity.kind).where(
-            Activity.kind == kind, Activity.local_date < end, Activity.engaged.is_(True)
+            Activity.kind == kind, Activity.local_date < end, flag.is_(True)
         )
     return conn.execute(query.limit(1)).first() is not None
 

@@ -169,6 +169,10 @@ def print_quality(report: QualityReport) -> None:
         from paceline.describe import engagement_not_recorded_text
 
         out.print(engagement_not_recorded_text(report.engagement_not_recorded))
+    if report.reps and report.asks_not_recorded:
+        from paceline.describe import asks_not_recorded_text
+
+        out.print(asks_not_recorded_text(report.asks_not_recorded))
     if len(report.reps) == 1:
         mix = report.reps[0].activity_mix
         out.print("activity mix: " + ", ".join(f"{kind} {n:,}" for kind, n in mix.items()))
