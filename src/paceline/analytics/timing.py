@@ -27,8 +27,11 @@ Engagement is read over the attempts of the kinds whose engagement the organisat
 records (`step_rules.engagement_recorded_kinds`, busy vs productive's rule): in an export
 without call results (Zoho's) no call is ever engaged, and counted as unengaged attempts its
 calls made every calling hour read near 0% (Wednesday 17:00: 4 engaged of 1,148) where the
-truth is unknown. The kinds left out are named (`engagement_not_recorded`); while there are
-any, the buckets are read from the activities, since `hour_day` adds every kind's attempts.
+truth is unknown. The kinds left out are named (`engagement_not_recorded`). `hour_day` adds
+every kind's attempts, so those of the kinds left out are read from the activities (their
+rows alone, on the rep-day-kind index) and taken off each hour: the demo's knowledge shares
+and networking events are never engaged, and reading every activity again whenever some
+kind is left out would have brought back the 6.6 s of a team at 10M activities.
 
 A rate from a handful of calls is noise, so a cell's rates are withheld (None) below
 `MIN_RATE_VOLUME` calls (or outreach attempts). The best hours are ranked by the lower end
@@ -161,8 +164,8 @@ def when_to_sell(
     with engine.connect() as conn:
         scope, _ = diagnosis_scope(conn, settings, window, team, rep)
         ids = [r.id for r in scope]
-        engaging, unrecorded = _engagement_kinds(conn, settings, window, ids)
-        rows = _utc_buckets(conn, settings, window, ids, engaging if unrecorded else None)
+        unrecorded = _engagement_not_recorded(conn, settings, window, ids)
+        rows = _utc_buckets(conn, settings, window, ids, unrecorded)
         connects = any(row[4] for row in rows) or _connects_recorded(conn, settings, window)
     buckets, untimed = split_untimed(rows, settings.calendar.zone)
     cells = local_cells(buckets, settings.calendar.zone)
@@ -176,17 +179,17 @@ def when_to_sell(
     )
 
 
-def _engagement_kinds(
+def _engagement_not_recorded(
     conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
-) -> tuple[frozenset[str], list[str]]:
-    """The selling kinds the reps attempted in the window whose engagement the data records,
-    and (sorted) those whose engagement it does not: busy vs productive's rule
-    (`step_rules.engagement_recorded_kinds`), so the two pages agree on what is measured."""
+) -> list[str]:
+    """The selling kinds the reps attempted in the window whose engagement the data does not
+    record, sorted: busy vs productive's rule (`step_rules.engagement_recorded_kinds`), so
+    the two pages agree on what is measured."""
     rows = step_rules.kind_counts(conn, window.start, window.end, rep_ids)
     attempted = {kind for _, kind, _, _, _ in rows if kind in settings.selling_kinds}
     seen = {kind for _, kind, _, _, engaged in rows if engaged and kind in attempted}
     engaging = step_rules.engagement_recorded_kinds(conn, attempted, seen, window.end)
-    return engaging, sorted(attempted - engaging)
+    return sorted(attempted - engaging)
 
 
 def _connects_recorded(conn: Connection, settings: Settings, window: Window) -> bool:
@@ -251,29 +254,54 @@ def _utc_buckets(
     settings: Settings,
     window: Window,
     rep_ids: list[int],
-    engaging: frozenset[str] | None = None,
+    unrecorded: list[str],
 ) -> list[MinuteBucket]:
     """The window's activities by UTC hour (and midnight minute): from `hour_day`, or the
     raw activities when reading raw or the window's midnight minutes are not kept apart.
-    `engaging`: count the attempts of those kinds only, read raw, since `hour_day` keeps the
-    attempts of every selling kind together (only when some kind's engagement is not
-    recorded: an export without call results)."""
+    Attempts count only the kinds whose engagement is recorded: `hour_day` keeps every
+    selling kind's attempts together, so those of the `unrecorded` kinds are read from the
+    activities (those kinds' rows only, found on the rep-day-kind index) and taken off."""
     if not rep_ids:
         return []
     minutes = midnight_minutes(settings.calendar.zone, window.start, window.end)
-    if engaging is None and aggregates.reading() and hours.covers(settings, minutes):
-        return hours.buckets(conn, window.start, window.end, rep_ids, minutes)
+    if not (aggregates.reading() and hours.covers(settings, minutes)):
+        left_out = set(unrecorded)
+        return _raw_buckets(conn, settings, window, rep_ids, minutes, left_out=left_out)
+    found = hours.buckets(conn, window.start, window.end, rep_ids, minutes)
+    if not unrecorded:
+        return found
+    unmeasured = {
+        (at, m): attempts
+        for at, m, _, _, _, attempts, _ in _raw_buckets(
+            conn, settings, window, rep_ids, minutes, only=unrecorded
+        )
+    }
+    return [(at, m, n, c, cc, a - unmeasured.get((at, m), 0), e) for at, m, n, c, cc, a, e in found]
+
+
+def _raw_buckets(
+    conn: Connection,
+    settings: Settings,
+    window: Window,
+    rep_ids: list[int],
+    minutes: list[int],
+    *,
+    left_out: set[str] | None = None,
+    only: list[str] | None = None,
+) -> list[MinuteBucket]:
+    """`hour_day`'s buckets read from the activities: attempts leave out the kinds in
+    `left_out`; with `only`, the activities of those kinds alone."""
     hour = hours.utc_hour(conn.dialect.name)
     minute = hours.midnight_minute(conn.dialect.name, minutes)
-    query = (
-        select(hour.label("hour"), minute.label("minute"), *hours.counts(settings, engaging))
-        .where(
-            Activity.rep_id.in_(rep_ids),
-            Activity.local_date >= window.start,
-            Activity.local_date < window.end,
-        )
-        .group_by(hour, minute)
+    measured = None if not left_out else settings.selling_kinds - left_out
+    query = select(hour.label("hour"), minute.label("minute"), *hours.counts(settings, measured))
+    query = query.where(
+        Activity.rep_id.in_(rep_ids),
+        Activity.local_date >= window.start,
+        Activity.local_date < window.end,
     )
+    if only is not None:
+        query = query.where(Activity.kind.in_(only))
     return [
         (
             _as_datetime(at),
@@ -284,7 +312,7 @@ def _utc_buckets(
             int(a or 0),
             int(e or 0),
         )
-        for at, m, n, c, cc, a, e in conn.execute(query)
+        for at, m, n, c, cc, a, e in conn.execute(query.group_by(hour, minute))
     ]
 
 
