@@ -557,6 +557,18 @@ def engagement_not_recorded_text(kind_labels: list[str]) -> str:
     )
 
 
+def asks_not_recorded_text(kind_labels: list[str]) -> str:
+    """The line under a busy-vs-productive table when some outreach kinds never carry an Ask
+    (`QualityReport.asks_not_recorded`), in the kinds' labels."""
+    one = len(kind_labels) == 1
+    return (
+        f"Ask not recorded for {', '.join(kind_labels)}: no activity of"
+        f" {'that kind' if one else 'those kinds'} in the data carries an Ask (an export"
+        f" without it, say), so {'its' if one else 'their'} attempts are left out of the ask"
+        " rate, not counted as attempts without one."
+    )
+
+
 def evidence_text(settings: Settings, check: RuleCheck) -> str:
     """Why a coaching rule fired (or did not), in one line."""
     if check.flag is not None and check.status == "flag_unknown":
@@ -660,6 +672,9 @@ class Words:
 
     def engagement_not_recorded(self, kinds: list[str]) -> str:
         return engagement_not_recorded_text([self.kind(k) for k in kinds])
+
+    def asks_not_recorded(self, kinds: list[str]) -> str:
+        return asks_not_recorded_text([self.kind(k) for k in kinds])
 
     def factor(self, name: str) -> str:
         return factor_label(name)

@@ -487,3 +487,48 @@ def test_flags_the_data_cannot_decide_by_hand(built: Engine, settings: Settings)
         pytest.approx(20 / 24),
         pytest.approx(24 / 21),
     )
+
+
+def test_ask_rate_leaves_out_kinds_nobody_records_an_ask_on(
+    engine: Engine, settings: Settings
+) -> None:
+    """The Zoho shape (`build_calls_without_results`): every call carries an Ask, no meeting
+    ever does (Zoho's events have none). Over the calls, every rep asks on 100% of attempts;
+    with the meetings read as attempts without an Ask, Jay read 300 / 303 (99%) and Kim
+    100 / 160 (62.5%), a gap that only said who logs meetings. Once Kim's meeting of Sep 1
+    (before the window) carries an Ask, meetings' Asks are recorded and count again."""
+    reps = build_calls_without_results(engine, settings)
+    report = busy_vs_productive(engine, settings, window(settings))
+    by_name = {r.rep: r for r in report.reps}
+    jay, kim = by_name["Jay"], by_name["Kim"]
+    assert report.asks_not_recorded == ["meeting"]
+    assert (jay.asks, jay.ask_attempts, jay.attempts) == (300, 300, 303)
+    assert (kim.asks, kim.ask_attempts, kim.attempts) == (100, 100, 160)
+    assert (jay.ask_rate, kim.ask_rate) == (1.0, 1.0)
+    sep = dt.date(2026, 9, 1)
+    with engine.begin() as conn:
+        row = activity_row(reps["Kim"], sep, kind="meeting", outcome="held", engaged=True)
+        conn.execute(insert(Activity), [row])
+    report = busy_vs_productive(engine, settings, window(settings))
+    kim = {r.rep: r for r in report.reps}["Kim"]
+    assert report.asks_not_recorded == []
+    assert (kim.ask_attempts, kim.ask_rate) == (160, 100 / 160)
+
+
+def test_faces_say_which_kinds_asks_are_not_recorded(tmp_path: Any, settings: Settings) -> None:
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    engine = make_engine(url)
+    build_calls_without_results(engine, settings)
+    runner = CliRunner()
+    base = ("--db", url, "quality", "--period", "30d", "--as-of", "2026-11-18")
+    data = json.loads(runner.invoke(cli_app, [*base, "--json"]).output)
+    assert data["asks_not_recorded"] == ["meeting"]
+    kim = next(r for r in data["reps"] if r["rep"] == "Kim")
+    assert (kim["ask_attempts"], kim["ask_rate"]) == (100, 1.0)
+    shown = " ".join(runner.invoke(cli_app, list(base)).output.split())
+    assert "Ask not recorded for meeting: no activity of that kind in the data carries" in shown
+    site = make_site(engine, settings, {"root": ("admin", None)})
+    with site.client:
+        page = site.page("root", "/quality", period="30d", as_of="2026-11-18")
+    assert page.status_code == 200
+    assert 'data-testid="asks-not-recorded">Ask not recorded for Face-to-face meeting' in page.text

@@ -8,6 +8,7 @@ and 01:00-02:00 local happens twice that Sunday.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
 from factories import AS_OF, Site, activity_row, make_site
+from paceline.analytics import aggregates
 from paceline.analytics.timing import (
     MIN_RATE_VOLUME,
     local_cells,
@@ -76,6 +78,10 @@ def build_team(engine: Engine, settings: Settings) -> dict[str, int]:
     rows += [at_utc(ana, thu_14, dt.date(2026, 11, 5), outcome="conversation") for _ in range(19)]
     # Ben (another team): Thursday 11:00 EST, one call.
     rows.append(at_utc(ben, dt.datetime(2026, 11, 5, 16, 0), dt.date(2026, 11, 5)))
+    # An engaged email in September, before any window read here: e-mail engagement is
+    # recorded, so Ana's emails are outreach attempts whose engagement is known.
+    sep = dt.datetime(2026, 9, 1, 15, 0)
+    rows.append(at_utc(ben, sep, sep.date(), kind="email", outcome="replied", engaged=True))
     with engine.begin() as conn:
         conn.execute(insert(Activity), rows)
     return {"Ana": ana, "Ben": ben}
@@ -263,6 +269,10 @@ def build_ask_on_connects_only(engine: Engine, settings: Settings) -> None:
     rows = hour_of_calls(dialing, 200, 20, 6) + hour_of_calls(quiet, 40, 20, 6)
     rows += [at_utc(ana, quiet, day, kind="email", outcome=None, ask=False) for _ in range(10)]
     rows += [at_utc(ana, quiet, day, kind="admin", outcome=None, ask=False) for _ in range(5)]
+    # One engaged email in September (before the window): e-mail engagement is recorded, so
+    # the emails above are attempts whose engagement is known (none engaged), not unknown.
+    sep = dt.datetime(2026, 9, 1, 15, 0)
+    rows.append(at_utc(ana, sep, sep.date(), kind="email", outcome="replied", engaged=True))
     with engine.begin() as conn:
         conn.execute(insert(Activity), rows)
 
@@ -392,3 +402,90 @@ def test_no_hour_is_best_where_no_call_is_recorded_connected(
         ("Mon", 0.0),
         ("Tue", 0.0),
     ]
+
+
+def build_calls_beside_meetings(engine: Engine, settings: Settings) -> dict[str, int]:
+    """An export without call results beside meetings recorded as held (the Zoho export).
+
+    Ana, Monday 2026-11-02 10:00 EST (15:00 UTC): 30 calls with no outcome, never engaged,
+    and 25 meetings, 10 of them engaged. Nobody has an engaged call before the window's end.
+    Engagement in that hour is 10 of the 25 meetings = 40%; read with the calls as
+    unengaged attempts it was 10 / 55 = 18%, and an hour of calls alone read 0%.
+    Wednesday 2026-11-04 10:00 EST: 20 calls alone (no meeting): no engagement to measure.
+    """
+    upgrade(engine)
+    ana = add_rep(engine, settings, "Ana", "sdr", team="East")
+    bo = add_rep(engine, settings, "Bo", "sdr", team="West")
+    mon, wed = dt.datetime(2026, 11, 2, 15, 0), dt.datetime(2026, 11, 4, 15, 0)
+    rows = [at_utc(ana, mon, mon.date(), outcome=None) for _ in range(30)]
+    rows += [
+        at_utc(ana, mon, mon.date(), kind="meeting", outcome=None, engaged=i < 10)
+        for i in range(25)
+    ]
+    rows += [at_utc(ana, wed, wed.date(), outcome=None) for _ in range(20)]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return {"Ana": ana, "Bo": bo}
+
+
+def add_engaged_call(engine: Engine, rep_id: int, moment: dt.datetime) -> None:
+    with engine.begin() as conn:
+        row = at_utc(rep_id, moment, moment.date(), outcome="meeting_set", engaged=True)
+        conn.execute(insert(Activity), [row])
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["aggregates", "raw"])
+def test_engagement_leaves_out_kinds_whose_engagement_is_not_recorded(
+    engine: Engine, settings: Settings, raw: bool
+) -> None:
+    reps = build_calls_beside_meetings(engine, settings)
+    reads = aggregates.raw_reads() if raw else contextlib.nullcontext()
+    with reads:
+        result = when_to_sell(engine, settings, window(settings), rep="Ana")
+        monday, wednesday = result.cell(MON, 10), result.cell(WED, 10)
+        assert monday is not None and wednesday is not None
+        assert (monday.activities, monday.calls, monday.attempts, monday.engaged) == (
+            55,
+            30,
+            25,
+            10,
+        )
+        assert monday.engagement_rate == pytest.approx(10 / 25)  # not 10 / 55
+        assert (wednesday.attempts, wednesday.engagement_rate) == (0, None)  # not 0%
+        assert result.engagement_not_recorded == ["call"]
+        assert (result.attempts, result.engaged) == (25, 10)
+        # An engaged call after the window's end does not make the window's calls measured.
+        add_engaged_call(engine, reps["Bo"], dt.datetime(2026, 11, 20, 15, 0))
+        later = when_to_sell(engine, settings, window(settings), rep="Ana")
+        assert later.engagement_not_recorded == ["call"]
+        # Bo's engaged call in September does: calls are attempts again, Ana's unengaged.
+        add_engaged_call(engine, reps["Bo"], dt.datetime(2026, 9, 1, 15, 0))
+        known = when_to_sell(engine, settings, window(settings), rep="Ana")
+    cells = {(c.weekday, c.hour): c for c in known.cells}
+    assert known.engagement_not_recorded == []
+    assert (cells[(MON, 10)].attempts, cells[(MON, 10)].engagement_rate) == (55, 10 / 55)
+    assert cells[(WED, 10)].engagement_rate == 0.0
+
+
+def test_when_faces_say_engagement_is_not_recorded(
+    engine: Engine, settings: Settings, tmp_path: Any
+) -> None:
+    build_calls_beside_meetings(engine, settings)
+    made = make_site(engine, settings, {"root": ("admin", None)})
+    params = {"period": "30d", "as_of": "2026-11-18"}
+    with made.client:
+        data = made.api("root", "/when", rep="Ana", **params).json()
+        page = made.page("root", "/when", rep="Ana", **params)
+    assert data["engagement_not_recorded"] == ["call"]
+    monday = next(c for c in data["cells"] if (c["weekday"], c["hour"]) == (MON, 10))
+    assert (monday["attempts"], monday["engagement_rate"]) == (25, pytest.approx(0.4))
+    assert page.status_code == 200
+    assert 'data-testid="when-engagement-not-recorded"' in page.text
+    assert "Engagement not recorded for Phone call: no activity of that kind" in page.text
+    url = f"sqlite:///{tmp_path / 'zoho.db'}"
+    build_calls_beside_meetings(make_engine(url), settings)
+    shown = CliRunner().invoke(
+        cli_app, ["--db", url, "when", "--rep", "Ana", "--period", "30d", "--as-of", "2026-11-18"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "Engagement not recorded for call" in " ".join(shown.output.split())

@@ -5,6 +5,12 @@ zeros): leaving them out hid exactly the rep a manager needed to see.
 
 Selling is decided in SQL from kind and Ask under the current configuration (the seeds'
 rule), and everything is aggregated in the database: Python receives one row per rep.
+
+The selling share of time is over the minutes logged. An activity with no duration (Zoho's
+events, a CRM that keeps none) adds no minute to either side, so its time is unknown, not
+zero: such activities are counted (`without_duration`) for the faces to say so, where a
+rep whose 136 meetings had no duration read "100% selling time" with nothing to tell that
+the meetings were not in it. A rep with activities but no minute has no share at all.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class RepActivity:
     engaged: int
     logged_minutes: float
     selling_minutes: float
+    without_duration: int = 0  # activities whose duration is not recorded: in no minute
 
     @property
     def selling_share_of_time(self) -> float | None:
@@ -55,6 +62,10 @@ class ActivitySummary:
     def total_selling(self) -> int:
         return sum(r.selling for r in self.reps)
 
+    @property
+    def without_duration(self) -> int:
+        return sum(r.without_duration for r in self.reps)
+
 
 def activity_summary(
     engine: Engine,
@@ -76,6 +87,7 @@ def activity_summary(
             func.sum(case((Activity.engaged, 1), else_=0)).label("engaged"),
             func.sum(minutes).label("logged_minutes"),
             func.sum(case((selling, minutes), else_=0.0)).label("selling_minutes"),
+            func.sum(case((Activity.duration_min.is_(None), 1), else_=0)).label("untimed"),
         )
         .where(Activity.local_date >= period.start, Activity.local_date <= as_of)
         .group_by(Activity.rep_id)
@@ -102,6 +114,7 @@ def activity_summary(
             engaged=int(r.engaged),
             logged_minutes=float(r.logged_minutes),
             selling_minutes=float(r.selling_minutes),
+            without_duration=int(r.untimed),
         )
         for r in rows
     ]

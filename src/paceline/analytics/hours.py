@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
@@ -137,9 +138,11 @@ def midnight_minute(
     return case((and_(whole, minute.in_(minutes)), minute), else_=otherwise)
 
 
-def counts(settings: Settings) -> list[ColumnElement[int]]:
-    """Every activity, calls, connected calls, outreach attempts, engaged attempts."""
-    outreach = outreach_condition(settings)
+def counts(settings: Settings, engaging: Iterable[str] | None = None) -> list[ColumnElement[int]]:
+    """Every activity, calls, connected calls, outreach attempts, engaged attempts; with
+    `engaging`, the attempts of those kinds only (the kinds whose engagement the data
+    records, `step_rules.engagement_recorded_kinds`): `hour_day` keeps every kind's."""
+    outreach = outreach_condition(settings, engaging)
     connected = Activity.outcome.in_(sorted(settings.connected_outcomes))
     is_call = activity_filter(settings, settings.metric(CALLS_METRIC))
     return [

@@ -8,6 +8,7 @@ the database. Nothing here knows about periods or reps: callers add those.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import (
     ColumnClause,
@@ -26,12 +27,15 @@ from paceline.config import MetricSettings, Settings
 from paceline.store.models import Activity, Contact, Deal
 
 
-def outreach_condition(settings: Settings) -> ColumnElement[bool]:
-    """An outreach attempt: an activity of a selling-eligible kind, Ask or not.
+def outreach_condition(
+    settings: Settings, only: Iterable[str] | None = None
+) -> ColumnElement[bool]:
+    """An outreach attempt: an activity of a selling-eligible kind, Ask or not (of the kinds
+    in `only`, when given: those whose engagement is recorded, for an engagement rate).
 
     Rates of what outreach achieves are read per attempt, because many CRMs record an Ask
     only on the calls that connected: unanswered dials are attempts but not selling."""
-    kinds = sorted(settings.selling_kinds)
+    kinds = sorted(settings.selling_kinds if only is None else settings.selling_kinds & set(only))
     return Activity.kind.in_(kinds) if kinds else false()
 
 

@@ -33,12 +33,13 @@ exactly as the coaching rules read them:
   engagement, not 0%. Counted as unengaged, a rep who logs calls where the peers log
   meetings (each recorded as held) read as "high volume, low engagement": a difference in
   what is logged, not in how prospects respond.
+The ask rate follows the same rule for Asks (`ask_recorded_kinds`): a kind on which nobody has
+ever recorded an Ask (Zoho's events) is left out of it, not read as attempts without one.
 Ratios with nothing to divide by are None.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import statistics
 from collections import defaultdict
@@ -49,7 +50,7 @@ from typing import Any
 from scipy.stats import t as student_t
 from sqlalchemy import Connection, Engine, case, func, select
 
-from paceline.analytics import aggregates
+from paceline.analytics import step_rules
 from paceline.analytics.compare import RateComparison, compare_rates
 from paceline.analytics.metrics import MetricTotals
 from paceline.analytics.peers import PeerIndex, compared_ids, compared_totals, diagnosis_scope
@@ -58,7 +59,7 @@ from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.step_rules import recorded_steps
 from paceline.analytics.window import Window
 from paceline.config import Settings
-from paceline.store.models import Activity, KindDay, MetricDay
+from paceline.store.models import MetricDay
 
 LOW_SELLING_TIME = "low_selling_time"
 HIGH_VOLUME_LOW_ENGAGEMENT = "high_volume_low_engagement"
@@ -120,6 +121,9 @@ class RepQuality:
     # Attempts of the kinds whose engagement is recorded (`engagement_recorded_kinds`): what
     # the engagement rate divides by.
     engagement_attempts: int
+    # Attempts of the kinds on which anyone records an Ask (`ask_recorded_kinds`): what the
+    # ask rate divides by.
+    ask_attempts: int
     peer_median_attempts: float | None
     peer_median_engagement_rate: float | None
     engagement_vs_peers: RateComparison | None
@@ -149,7 +153,9 @@ class RepQuality:
 
     @property
     def ask_rate(self) -> float | None:
-        return _ratio(self.asks, self.attempts)
+        """Asks per outreach attempt of a kind on which the data records Asks; None when
+        there is none (not 0%)."""
+        return _ratio(self.asks, self.ask_attempts)
 
     @property
     def engagement_rate(self) -> float | None:
@@ -187,6 +193,9 @@ class QualityReport:
     # Selling kinds attempted in the window whose engagement nobody records (no activity of
     # the kind has an engaged outcome up to the window's end): left out of engagement.
     engagement_not_recorded: list[str] = field(default_factory=list)
+    # Selling kinds attempted in the window on which nobody records an Ask (Zoho's events):
+    # left out of the ask rate.
+    asks_not_recorded: list[str] = field(default_factory=list)
 
 
 def share_test(days: Sequence[tuple[float, float]], benchmark: float) -> ShareTest:
@@ -240,11 +249,14 @@ def busy_vs_productive(
         days = _minutes_by_day(conn, settings, window, [r.id for r in scope])
         connects = _connects_recorded(conn, settings, totals, window)
         engaging = engagement_recorded_kinds(conn, settings, kinds, window)
+        asking = ask_recorded_kinds(conn, settings, kinds, window)
     q = settings.diagnose.quality
     peers = PeerIndex(everyone)
     reps = [
         replace(
-            _rep_quality(settings, r, peers(r), totals, kinds, days.get(r.id, []), engaging),
+            _rep_quality(
+                settings, r, peers(r), totals, kinds, days.get(r.id, []), engaging, asking
+            ),
             connects_recorded=connects,
         )
         for r in scope
@@ -261,38 +273,31 @@ def busy_vs_productive(
         reps,
         connects,
         sorted(attempted - engaging),
+        sorted(attempted - asking),
     )
 
 
 def engagement_recorded_kinds(
     conn: Connection, settings: Settings, kinds: dict[int, _KindCounts], window: Window
 ) -> frozenset[str]:
-    """The selling kinds whose engagement the organisation's data records: some activity of
-    the kind, by anyone, on a local day before the window's end has an engaged outcome (the
-    funnel's rule for a step not recorded, `step_rules.recorded_steps`, per kind).
-
-    Why: an export without call results (Zoho's) has no engaged call at all, and counting
-    its calls as unengaged attempts compares what reps log, not how prospects respond. The
-    compared reps' counts answer first; only a kind attempted in the window that none of
-    them had engaged is probed, once, for any engaged activity before the window's end."""
+    """The selling kinds attempted in the window whose engagement the organisation's data
+    records (`step_rules.engagement_recorded_kinds`); the compared reps' counts answer
+    first."""
     attempted = {k for c in kinds.values() for k in c.mix if k in settings.selling_kinds}
-    recorded = {k for c in kinds.values() for k in c.engaged_kinds}
-    recorded.update(k for k in sorted(attempted - recorded) if _any_engaged(conn, k, window.end))
-    return frozenset(recorded & attempted)
+    seen = {k for c in kinds.values() for k in c.engaged_kinds}
+    return step_rules.engagement_recorded_kinds(conn, attempted, seen, window.end)
 
 
-def _any_engaged(conn: Connection, kind: str, end: dt.date) -> bool:
-    """Whether anyone has an engaged activity of `kind` on a local day before `end` (the
-    first such row; `kind_day` when the analyses read the aggregates)."""
-    if aggregates.reading():
-        query = select(KindDay.kind).where(
-            KindDay.kind == kind, KindDay.local_date < end, KindDay.engaged > 0
-        )
-    else:
-        query = select(Activity.kind).where(
-            Activity.kind == kind, Activity.local_date < end, Activity.engaged.is_(True)
-        )
-    return conn.execute(query.limit(1)).first() is not None
+def ask_recorded_kinds(
+    conn: Connection, settings: Settings, kinds: dict[int, _KindCounts], window: Window
+) -> frozenset[str]:
+    """The selling kinds attempted in the window on which the data records Asks: some
+    activity of the kind, by anyone, before the window's end carries one (the same rule,
+    `step_rules.recorded_kinds`). Zoho's events carry no Ask at all, and counted as attempts
+    without one they halved a rep's ask rate for logging meetings."""
+    attempted = {k for c in kinds.values() for k in c.mix if k in settings.selling_kinds}
+    seen = {k for c in kinds.values() for k in c.ask_kinds}
+    return step_rules.recorded_kinds(conn, attempted, seen, window.end, "asks")
 
 
 def _connects_recorded(
@@ -316,6 +321,7 @@ class _KindCounts:
     attempts: int = 0
     engaged: int = 0
     engaged_kinds: set[str] = field(default_factory=set)  # kinds with an engaged attempt
+    ask_kinds: set[str] = field(default_factory=set)  # kinds with an attempt with an Ask
 
 
 def _kind_counts(
@@ -324,11 +330,9 @@ def _kind_counts(
     found: dict[int, _KindCounts] = defaultdict(_KindCounts)
     if not rep_ids:
         return found
-    if aggregates.reading():
-        rows = aggregates.kind_counts(conn, window.start, window.end, rep_ids)
-    else:
-        rows = _raw_kind_counts(conn, window, rep_ids)
-    for rep_id, kind, count, asks, engaged_count in rows:
+    for rep_id, kind, count, asks, engaged_count in step_rules.kind_counts(
+        conn, window.start, window.end, rep_ids
+    ):
         counts = found[int(rep_id)]
         counts.mix[kind] = int(count)
         if kind in settings.selling_kinds:
@@ -337,26 +341,9 @@ def _kind_counts(
             counts.engaged += int(engaged_count or 0)
             if engaged_count:
                 counts.engaged_kinds.add(kind)
+            if asks:
+                counts.ask_kinds.add(kind)
     return found
-
-
-def _raw_kind_counts(conn: Connection, window: Window, rep_ids: list[int]) -> list[Any]:
-    query = (
-        select(
-            Activity.rep_id,
-            Activity.kind,
-            func.count(),
-            func.sum(case((Activity.has_ask.is_(True), 1), else_=0)),
-            func.sum(case((Activity.engaged.is_(True), 1), else_=0)),
-        )
-        .where(
-            Activity.rep_id.in_(rep_ids),
-            Activity.local_date >= window.start,
-            Activity.local_date < window.end,
-        )
-        .group_by(Activity.rep_id, Activity.kind)
-    )
-    return list(conn.execute(query))
 
 
 def _minutes_by_day(
@@ -398,6 +385,7 @@ def _rep_quality(
     kinds: dict[int, _KindCounts],
     days: list[tuple[float, float]],
     engaging: frozenset[str],
+    asking: frozenset[str],
 ) -> RepQuality:
     q = settings.diagnose.quality
     own = kinds.get(rep.id, _KindCounts())
@@ -438,6 +426,7 @@ def _rep_quality(
         selling_activities=total(rep.id, "selling_activities"),
         engaged=own.engaged,
         engagement_attempts=measured(own),
+        ask_attempts=sum(n for kind, n in own.mix.items() if kind in asking),
         peer_median_attempts=_median(peer_attempts),
         peer_median_engagement_rate=_median(peer_rates),
         engagement_vs_peers=comparison,

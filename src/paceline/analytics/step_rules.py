@@ -25,12 +25,13 @@ a step never shows up as "0% conversion", the biggest gap or a plan's rate:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import Literal
 
-from sqlalchemy import Connection, func, literal, select
+from sqlalchemy import Connection, case, func, literal, select
 
+from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import (
     deal_credit_column,
     deal_date_column,
@@ -40,7 +41,7 @@ from paceline.analytics.metric_sql import (
 from paceline.analytics.metrics import metric_totals
 from paceline.calendar import local_midnight_utc
 from paceline.config import MetricSettings, Settings
-from paceline.store.models import Deal, MetricDay
+from paceline.store.models import Activity, Deal, KindDay, MetricDay
 
 StepNote = Literal[
     "not_recorded", "after_unrecorded", "exceeds_previous", "under_recorded", "handed_over"
@@ -184,6 +185,85 @@ def _any_deal_counted(
     )
     if metric.aggregate == "sum":
         query = query.where(Deal.amount > 0)
+    return conn.execute(query.limit(1)).first() is not None
+
+
+RecordedField = Literal["engaged", "asks"]
+
+
+def engagement_recorded_kinds(
+    conn: Connection, attempted: Iterable[str], seen: Iterable[str], end: dt.date
+) -> frozenset[str]:
+    """The attempted kinds whose engagement the organisation's data records: some activity of
+    the kind, by anyone, on a local day before `end` has an engaged outcome (the rule of
+    `recorded_steps`, per kind). `seen`: kinds already known to have an engaged activity
+    (the counts read for the compared reps); only the others are probed, once each.
+
+    Why: an export without call results (Zoho's) has no engaged call at all, and counting
+    its calls as unengaged attempts reads 0% where the truth is unknown. Every analysis that
+    rates engagement (busy vs productive, when to sell) asks this one function."""
+    return recorded_kinds(conn, attempted, seen, end, "engaged")
+
+
+def recorded_kinds(
+    conn: Connection,
+    attempted: Iterable[str],
+    seen: Iterable[str],
+    end: dt.date,
+    what: RecordedField,
+) -> frozenset[str]:
+    """The attempted kinds for which anyone has recorded `what` (an engaged outcome, an Ask)
+    on some activity on a local day before `end`; `seen` answers first. The one rule for
+    "not recorded, not 0%" per kind: engagement, and the Ask (Zoho's events carry none)."""
+    wanted = set(attempted)
+    recorded = wanted & set(seen)
+    recorded.update(k for k in sorted(wanted - recorded) if _any_recorded(conn, k, end, what))
+    return frozenset(recorded)
+
+
+def kind_counts(
+    conn: Connection, start: dt.date, end: dt.date, rep_ids: list[int]
+) -> list[tuple[int, str, int, int, int]]:
+    """(rep_id, kind, activities, asks, engaged) over [start, end): from `kind_day` when the
+    analyses read the aggregates, else from the activities."""
+    if not rep_ids:
+        return []
+    if aggregates.reading():
+        return aggregates.kind_counts(conn, start, end, rep_ids)
+    query = (
+        select(
+            Activity.rep_id,
+            Activity.kind,
+            func.count(),
+            func.sum(case((Activity.has_ask.is_(True), 1), else_=0)),
+            func.sum(case((Activity.engaged.is_(True), 1), else_=0)),
+        )
+        .where(
+            Activity.rep_id.in_(rep_ids),
+            Activity.local_date >= start,
+            Activity.local_date < end,
+        )
+        .group_by(Activity.rep_id, Activity.kind)
+    )
+    return [
+        (int(r), str(k), int(n or 0), int(a or 0), int(e or 0))
+        for r, k, n, a, e in conn.execute(query)
+    ]
+
+
+def _any_recorded(conn: Connection, kind: str, end: dt.date, what: RecordedField) -> bool:
+    """Whether anyone has an activity of `kind` with `what` on a local day before `end` (the
+    first such row; `kind_day` when the analyses read the aggregates)."""
+    if aggregates.reading():
+        counted = KindDay.engaged if what == "engaged" else KindDay.asks
+        query = select(KindDay.kind).where(
+            KindDay.kind == kind, KindDay.local_date < end, counted > 0
+        )
+    else:
+        flag = Activity.engaged if what == "engaged" else Activity.has_ask
+        query = select(Activity.kind).where(
+            Activity.kind == kind, Activity.local_date < end, flag.is_(True)
+        )
     return conn.execute(query.limit(1)).first() is not None
 
 

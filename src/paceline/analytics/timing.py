@@ -23,6 +23,16 @@ of them, the "best") hour to call. Such activities are counted apart (`untimed`)
 the database as the instants that fall on a whole minute equal to local midnight's minute
 past the UTC hour (0 in most zones, 30 in India), so a call at 00:00:30 keeps its hour.
 
+Engagement is read over the attempts of the kinds whose engagement the organisation's data
+records (`step_rules.engagement_recorded_kinds`, busy vs productive's rule): in an export
+without call results (Zoho's) no call is ever engaged, and counted as unengaged attempts its
+calls made every calling hour read near 0% (Wednesday 17:00: 4 engaged of 1,148) where the
+truth is unknown. The kinds left out are named (`engagement_not_recorded`). `hour_day` adds
+every kind's attempts, so those of the kinds left out are read from the activities (their
+rows alone, on the rep-day-kind index) and taken off each hour: the demo's knowledge shares
+and networking events are never engaged, and reading every activity again whenever some
+kind is left out would have brought back the 6.6 s of a team at 10M activities.
+
 A rate from a handful of calls is noise, so a cell's rates are withheld (None) below
 `MIN_RATE_VOLUME` calls (or outreach attempts). The best hours are ranked by the lower end
 of the 95% Wilson interval of their connect rate, not the rate itself: 25 connects in 130
@@ -36,11 +46,11 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Connection, Engine, select
 
-from paceline.analytics import aggregates, hours
+from paceline.analytics import aggregates, hours, step_rules
 from paceline.analytics.hours import CALLS_METRIC, MinuteBucket, midnight_minutes
 from paceline.analytics.metric_sql import activity_filter
 from paceline.analytics.peers import diagnosis_scope
@@ -67,7 +77,9 @@ class WhenCell:
     activities: int
     calls: int
     conversations: int  # calls that connected
-    attempts: int  # outreach attempts: activities of a selling-eligible kind, Ask or not
+    # Outreach attempts: activities of a selling-eligible kind, Ask or not, of the kinds whose
+    # engagement the data records (`WhenToSell.engagement_not_recorded` names the others).
+    attempts: int
     engaged: int  # attempts the client acted on at our request (an engaged outcome)
     connects_recorded: bool = True  # False: no call in the data is marked connected
 
@@ -85,7 +97,8 @@ class WhenCell:
 
     @property
     def engagement_rate(self) -> float | None:
-        """Engaged per outreach attempt; None below MIN_RATE_VOLUME attempts."""
+        """Engaged per outreach attempt (of the kinds whose engagement is recorded); None
+        below MIN_RATE_VOLUME such attempts, so also where no kind's engagement is recorded."""
         return self.engaged / self.attempts if self.attempts >= MIN_RATE_VOLUME else None
 
 
@@ -102,6 +115,10 @@ class WhenToSell:
     # False: no call in the organisation's data before the window's end is marked connected
     # (an export without call results): connect rates are unknown, and no hour is best.
     connects_recorded: bool = True
+    # Selling kinds the scope attempted in the window whose engagement nobody records (no
+    # activity of the kind has an engaged outcome up to the window's end): their attempts are
+    # left out of every cell's `attempts`, so engagement is not read as 0% for them.
+    engagement_not_recorded: list[str] = field(default_factory=list)
 
     @property
     def working_hours(self) -> list[int]:
@@ -146,7 +163,9 @@ def when_to_sell(
         ensure_rollup(engine, settings)  # `hour_day` current with the activities
     with engine.connect() as conn:
         scope, _ = diagnosis_scope(conn, settings, window, team, rep)
-        rows = _utc_buckets(conn, settings, window, [r.id for r in scope])
+        ids = [r.id for r in scope]
+        unrecorded = _engagement_not_recorded(conn, settings, window, ids)
+        rows = _utc_buckets(conn, settings, window, ids, unrecorded)
         connects = any(row[4] for row in rows) or _connects_recorded(conn, settings, window)
     buckets, untimed = split_untimed(rows, settings.calendar.zone)
     cells = local_cells(buckets, settings.calendar.zone)
@@ -155,7 +174,22 @@ def when_to_sell(
     rated = [c for c in cells if c.connect_rate is not None]
     best = sorted(rated, key=lambda c: -_lower_bound(c.conversations, c.calls))[:BEST_COUNT]
     zone_name = settings.calendar.timezone
-    return WhenToSell(window, team, rep, zone_name, MIN_RATE_VOLUME, cells, best, untimed, connects)
+    return WhenToSell(
+        window, team, rep, zone_name, MIN_RATE_VOLUME, cells, best, untimed, connects, unrecorded
+    )
+
+
+def _engagement_not_recorded(
+    conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
+) -> list[str]:
+    """The selling kinds the reps attempted in the window whose engagement the data does not
+    record, sorted: busy vs productive's rule (`step_rules.engagement_recorded_kinds`), so
+    the two pages agree on what is measured."""
+    rows = step_rules.kind_counts(conn, window.start, window.end, rep_ids)
+    attempted = {kind for _, kind, _, _, _ in rows if kind in settings.selling_kinds}
+    seen = {kind for _, kind, _, _, engaged in rows if engaged and kind in attempted}
+    engaging = step_rules.engagement_recorded_kinds(conn, attempted, seen, window.end)
+    return sorted(attempted - engaging)
 
 
 def _connects_recorded(conn: Connection, settings: Settings, window: Window) -> bool:
@@ -216,26 +250,58 @@ def _lower_bound(successes: int, trials: int, z: float = WILSON_Z) -> float:
 
 
 def _utc_buckets(
-    conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
+    conn: Connection,
+    settings: Settings,
+    window: Window,
+    rep_ids: list[int],
+    unrecorded: list[str],
 ) -> list[MinuteBucket]:
     """The window's activities by UTC hour (and midnight minute): from `hour_day`, or the
-    raw activities when reading raw or the window's midnight minutes are not kept apart."""
+    raw activities when reading raw or the window's midnight minutes are not kept apart.
+    Attempts count only the kinds whose engagement is recorded: `hour_day` keeps every
+    selling kind's attempts together, so those of the `unrecorded` kinds are read from the
+    activities (those kinds' rows only, found on the rep-day-kind index) and taken off."""
     if not rep_ids:
         return []
     minutes = midnight_minutes(settings.calendar.zone, window.start, window.end)
-    if aggregates.reading() and hours.covers(settings, minutes):
-        return hours.buckets(conn, window.start, window.end, rep_ids, minutes)
+    if not (aggregates.reading() and hours.covers(settings, minutes)):
+        left_out = set(unrecorded)
+        return _raw_buckets(conn, settings, window, rep_ids, minutes, left_out=left_out)
+    found = hours.buckets(conn, window.start, window.end, rep_ids, minutes)
+    if not unrecorded:
+        return found
+    unmeasured = {
+        (at, m): attempts
+        for at, m, _, _, _, attempts, _ in _raw_buckets(
+            conn, settings, window, rep_ids, minutes, only=unrecorded
+        )
+    }
+    return [(at, m, n, c, cc, a - unmeasured.get((at, m), 0), e) for at, m, n, c, cc, a, e in found]
+
+
+def _raw_buckets(
+    conn: Connection,
+    settings: Settings,
+    window: Window,
+    rep_ids: list[int],
+    minutes: list[int],
+    *,
+    left_out: set[str] | None = None,
+    only: list[str] | None = None,
+) -> list[MinuteBucket]:
+    """`hour_day`'s buckets read from the activities: attempts leave out the kinds in
+    `left_out`; with `only`, the activities of those kinds alone."""
     hour = hours.utc_hour(conn.dialect.name)
     minute = hours.midnight_minute(conn.dialect.name, minutes)
-    query = (
-        select(hour.label("hour"), minute.label("minute"), *hours.counts(settings))
-        .where(
-            Activity.rep_id.in_(rep_ids),
-            Activity.local_date >= window.start,
-            Activity.local_date < window.end,
-        )
-        .group_by(hour, minute)
+    measured = None if not left_out else settings.selling_kinds - left_out
+    query = select(hour.label("hour"), minute.label("minute"), *hours.counts(settings, measured))
+    query = query.where(
+        Activity.rep_id.in_(rep_ids),
+        Activity.local_date >= window.start,
+        Activity.local_date < window.end,
     )
+    if only is not None:
+        query = query.where(Activity.kind.in_(only))
     return [
         (
             _as_datetime(at),
@@ -246,7 +312,7 @@ def _utc_buckets(
             int(a or 0),
             int(e or 0),
         )
-        for at, m, n, c, cc, a, e in conn.execute(query)
+        for at, m, n, c, cc, a, e in conn.execute(query.group_by(hour, minute))
     ]
 
 

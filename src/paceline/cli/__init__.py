@@ -572,7 +572,7 @@ def _print_activity_summary(result: ActivitySummary) -> None:
             f"{r.non_selling:,}",
             f"{r.with_ask:,}",
             f"{r.engaged:,}",
-            "" if share is None else f"{share:.0%}",
+            _selling_time(r.activities, share),
         )
     table.add_section()
     table.add_row(
@@ -586,6 +586,18 @@ def _print_activity_summary(result: ActivitySummary) -> None:
     out.print(table)
     if not result.reps:
         out.print("no activities in this period yet")
+    if result.without_duration:
+        out.print(
+            f"selling time: share of the minutes logged; {result.without_duration:,} activities"
+            " have no duration (not recorded) and are in neither side"
+        )
+
+
+def _selling_time(activities: int, share: float | None) -> str:
+    """The selling share of time, or "not recorded" when a rep's activities have no minute."""
+    if share is not None:
+        return f"{share:.0%}"
+    return "not recorded" if activities else ""
 
 
 @rep_app.command("list")

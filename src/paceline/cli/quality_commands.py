@@ -169,6 +169,10 @@ def print_quality(report: QualityReport) -> None:
         from paceline.describe import engagement_not_recorded_text
 
         out.print(engagement_not_recorded_text(report.engagement_not_recorded))
+    if report.reps and report.asks_not_recorded:
+        from paceline.describe import asks_not_recorded_text
+
+        out.print(asks_not_recorded_text(report.asks_not_recorded))
     if len(report.reps) == 1:
         mix = report.reps[0].activity_mix
         out.print("activity mix: " + ", ".join(f"{kind} {n:,}" for kind, n in mix.items()))
@@ -253,6 +257,10 @@ def print_when(result: WhenToSell) -> None:
         "engaged: client actions at our request per outreach attempt (an activity of a selling "
         "kind, Ask or not)"
     )
+    if result.engagement_not_recorded:
+        from paceline.describe import engagement_not_recorded_text
+
+        out.print(engagement_not_recorded_text(result.engagement_not_recorded))
 
 
 def _engaged_per_attempt(cell: WhenCell) -> str:
