@@ -444,10 +444,11 @@ def test_one_engaged_call_before_the_window_makes_calls_engagement_recorded(
     assert jay.flags == [HIGH_VOLUME_LOW_ENGAGEMENT]
 
 
-def test_faces_say_which_kinds_engagement_is_not_recorded(
+def test_faces_say_which_kinds_engagement_and_asks_are_not_recorded(
     tmp_path: Any, settings: Settings
 ) -> None:
-    """The CLI's table and --json, and the page, for the team of calls without results."""
+    """The CLI's table and --json, and the page, for the team of calls without results and
+    meetings without Asks."""
     url = f"sqlite:///{tmp_path / 'team.db'}"
     engine = make_engine(url)
     build_calls_without_results(engine, settings)
@@ -458,8 +459,12 @@ def test_faces_say_which_kinds_engagement_is_not_recorded(
     jay = next(r for r in data["reps"] if r["rep"] == "Jay")
     assert (jay["attempts"], jay["engagement_attempts"], jay["engagement_rate"]) == (303, 3, 1.0)
     assert jay["flags"] == []
+    assert data["asks_not_recorded"] == ["meeting"]
+    kim = next(r for r in data["reps"] if r["rep"] == "Kim")
+    assert (kim["ask_attempts"], kim["ask_rate"]) == (100, 1.0)
     shown = " ".join(runner.invoke(cli_app, list(base)).output.split())
     assert "Engagement not recorded for call: no activity of that kind" in shown
+    assert "Ask not recorded for meeting: no activity of that kind in the data carries" in shown
     assert "Jay: high_volume_low_engagement" not in shown
     site = make_site(engine, settings, {"root": ("admin", None)})
     with site.client:
@@ -469,6 +474,7 @@ def test_faces_say_which_kinds_engagement_is_not_recorded(
         page.text
     )
     assert 'data-flag="high_volume_low_engagement"' not in page.text
+    assert 'data-testid="asks-not-recorded">Ask not recorded for Face-to-face meeting' in page.text
 
 
 def test_flags_the_data_cannot_decide_by_hand(built: Engine, settings: Settings) -> None:
@@ -513,22 +519,3 @@ def test_ask_rate_leaves_out_kinds_nobody_records_an_ask_on(
     kim = {r.rep: r for r in report.reps}["Kim"]
     assert report.asks_not_recorded == []
     assert (kim.ask_attempts, kim.ask_rate) == (160, 100 / 160)
-
-
-def test_faces_say_which_kinds_asks_are_not_recorded(tmp_path: Any, settings: Settings) -> None:
-    url = f"sqlite:///{tmp_path / 'team.db'}"
-    engine = make_engine(url)
-    build_calls_without_results(engine, settings)
-    runner = CliRunner()
-    base = ("--db", url, "quality", "--period", "30d", "--as-of", "2026-11-18")
-    data = json.loads(runner.invoke(cli_app, [*base, "--json"]).output)
-    assert data["asks_not_recorded"] == ["meeting"]
-    kim = next(r for r in data["reps"] if r["rep"] == "Kim")
-    assert (kim["ask_attempts"], kim["ask_rate"]) == (100, 1.0)
-    shown = " ".join(runner.invoke(cli_app, list(base)).output.split())
-    assert "Ask not recorded for meeting: no activity of that kind in the data carries" in shown
-    site = make_site(engine, settings, {"root": ("admin", None)})
-    with site.client:
-        page = site.page("root", "/quality", period="30d", as_of="2026-11-18")
-    assert page.status_code == 200
-    assert 'data-testid="asks-not-recorded">Ask not recorded for Face-to-face meeting' in page.text
