@@ -24,7 +24,7 @@ import socket
 import sqlite3
 import types
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -809,6 +809,23 @@ def build_tracking_team(engine: Engine, settings: Settings) -> dict[str, int]:
             ],
         )
     return ids
+
+
+def variant(settings: Settings, extra: Iterable[dict[str, Any]] = (), **changes: Any) -> Settings:
+    """The settings with metrics added, metrics replaced by name and top-level keys changed."""
+    data = settings.model_dump()
+    metrics = data["metrics"]
+    for metric in extra:
+        names = [m["name"] for m in metrics]
+        if metric["name"] in names:
+            metrics[names.index(metric["name"])] = {
+                **metrics[names.index(metric["name"])],
+                **metric,
+            }
+        else:
+            metrics.append(metric)
+    data.update(changes)
+    return Settings.model_validate(data)
 
 
 def paced_on_connect_rate(settings: Settings) -> Settings:

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, delete, event, func, insert, select, text, update
 
-from factories import migrated_sqlite_copy
+from factories import migrated_sqlite_copy, variant
 from paceline.analytics import rollup
 from paceline.analytics.aggregates import DayRange
 from paceline.analytics.metrics import (
@@ -164,23 +164,6 @@ EXTRA_METRICS: list[dict[str, Any]] = [
     {"name": "held_per_set", "aggregate": "ratio", "numerator": "meetings_held",
      "denominator": "meetings_set", "min_denominator": 0},
 ]  # fmt: skip
-
-
-def variant(settings: Settings, extra: Iterable[dict[str, Any]] = (), **changes: Any) -> Settings:
-    """The settings with metrics added, metrics replaced by name and top-level keys changed."""
-    data = settings.model_dump()
-    metrics = data["metrics"]
-    for metric in extra:
-        names = [m["name"] for m in metrics]
-        if metric["name"] in names:
-            metrics[names.index(metric["name"])] = {
-                **metrics[names.index(metric["name"])],
-                **metric,
-            }
-        else:
-            metrics.append(metric)
-    data.update(changes)
-    return Settings.model_validate(data)
 
 
 @dataclass

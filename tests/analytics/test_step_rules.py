@@ -30,7 +30,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, event, insert
 
-from factories import AS_OF, activity_row, build_tracking_team, made_app, put_deal, quick_user
+from factories import (
+    AS_OF,
+    activity_row,
+    build_tracking_team,
+    made_app,
+    put_deal,
+    quick_user,
+    variant,
+)
 from paceline.analytics.diagnose import rep_coaching
 from paceline.analytics.funnel import funnel
 from paceline.analytics.plan import (
@@ -39,15 +47,19 @@ from paceline.analytics.plan import (
     build_plan,
     measure_rates,
 )
+from paceline.analytics.quality import busy_vs_productive
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.step_rules import (
     LatestRecord,
+    connected_calls,
+    connects_recorded,
     conversion_notes,
     handed_over_steps,
     may_start_late,
     recorded_steps,
     recording_start,
 )
+from paceline.analytics.timing import when_to_sell
 from paceline.analytics.window import diagnosis_window
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import start_session
@@ -463,3 +475,94 @@ def test_a_deal_step_is_found_recorded_by_its_first_deal(
             event.remove(engine, "before_cursor_execute", note)
     assert found == frozenset(steps)
     assert len(statements) == 1  # a won deal with an amount answers deals won too
+
+
+# --- a connect rate's numerator: recorded or not ------------------------------------------
+
+
+def gatekeeper_conversations(settings: Settings) -> Settings:
+    """A team that counts a call reaching the gatekeeper as a conversation: `conversations`
+    is the calls with outcome `gatekeeper` (not a connected outcome), so it is no longer the
+    connected calls that when to sell divides."""
+    changed = {"name": "conversations", "outcomes": ["gatekeeper"], "connected": None}
+    return variant(settings, [changed])
+
+
+def build_calls_before(engine: Engine, settings: Settings, earlier: str) -> int:
+    """Ana (SDR): 20 unanswered calls on Tue 2026-11-10, in the window; before it, on
+    2026-09-01, one call with outcome `earlier` (nobody else has any activity)."""
+    upgrade(engine)
+    ana = add_rep(engine, settings, "Ana", "sdr", team="East")
+    rows = [activity_row(ana, dt.date(2026, 11, 10)) for _ in range(20)]
+    rows.append(activity_row(ana, dt.date(2026, 9, 1), outcome=earlier))
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    ensure_rollup(engine, settings)
+    return ana
+
+
+@pytest.mark.parametrize(
+    ("earlier", "conversations", "connected"),
+    [("gatekeeper", True, False), ("conversation", False, True)],
+)
+def test_connects_recorded_asks_about_each_numerator(
+    engine: Engine, settings: Settings, earlier: str, conversations: bool, connected: bool
+) -> None:
+    """Under `gatekeeper_conversations` the two numerators part: a September call that
+    reached the gatekeeper is a conversation but no connected call, and a connected one
+    (`conversation`) the reverse. Before September neither is recorded; `seen` answers
+    without a read."""
+    custom = gatekeeper_conversations(settings)
+    build_calls_before(engine, custom, earlier)
+    numerators = [custom.metric("conversations"), connected_calls(custom)]
+    with engine.connect() as conn:
+        found = [connects_recorded(conn, custom, n, AS_OF) for n in numerators]
+        before = [connects_recorded(conn, custom, n, dt.date(2026, 9, 1)) for n in numerators]
+        told = [connects_recorded(conn, custom, n, dt.date(2026, 9, 1), 1.0) for n in numerators]
+    assert found == [conversations, connected]
+    assert before == [False, False] and told == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("earlier", "conversations", "connected"),
+    [("gatekeeper", True, False), ("conversation", False, True)],
+)
+def test_each_connect_rate_is_unknown_only_when_its_numerator_is_not_recorded(
+    engine: Engine, settings: Settings, earlier: str, conversations: bool, connected: bool
+) -> None:
+    """Busy vs productive divides the `conversations` metric by the calls, when to sell the
+    connected calls: in the 30 days to Nov 18 Ana has 20 calls and none of either, so each
+    reads 0% where its numerator is recorded (the September call) and unknown where not."""
+    custom = gatekeeper_conversations(settings)
+    build_calls_before(engine, custom, earlier)
+    window = diagnosis_window(custom, "30d", AS_OF)
+    quality = busy_vs_productive(engine, custom, window)
+    timing = when_to_sell(engine, custom, window)
+    ana = quality.reps[0]
+    assert (quality.connects_recorded, ana.calls) == (conversations, 20)
+    assert ana.connect_rate == (0.0 if conversations else None)
+    assert (timing.connects_recorded, timing.calls) == (connected, 20)
+    assert [c.connect_rate for c in timing.cells] == [0.0 if connected else None]
+
+
+def test_connected_calls_are_probed_on_the_rollup_when_a_metric_counts_them(
+    engine: Engine, settings: Settings
+) -> None:
+    """Under the default configuration `conversations` counts exactly the connected calls, so
+    when to sell's probe is the first `metric_day` row of it (LIMIT 1), not a scan of the
+    activities for a connected call (all of them, in an export without call results)."""
+    build_calls_before(engine, settings, "conversation")
+    statements: list[str] = []
+
+    def note(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    with engine.connect() as conn:
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            found = connects_recorded(conn, settings, connected_calls(settings), AS_OF)
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+    assert found and len(statements) == 1
+    assert "metric_day" in statements[0] and "LIMIT" in statements[0].upper()
+    assert "FROM activity" not in statements[0]

@@ -56,7 +56,6 @@ from paceline.analytics.metrics import MetricTotals
 from paceline.analytics.peers import PeerIndex, compared_ids, compared_totals, diagnosis_scope
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
-from paceline.analytics.step_rules import recorded_steps
 from paceline.analytics.window import Window
 from paceline.config import Settings
 from paceline.store.models import MetricDay
@@ -304,12 +303,13 @@ def _connects_recorded(
     conn: Connection, settings: Settings, totals: MetricTotals, window: Window
 ) -> bool:
     """Whether anyone in the organisation has a conversation (a connected call) before the
-    window's end (`step_rules.recorded_steps`, the funnel's rule for a step not recorded):
+    window's end (`step_rules.connects_recorded`, the rule when to sell follows too):
     a CRM export without call results reads 0 conversations for every call, which is no
     0% connect rate. The compared reps' totals answer first; only when none of them has
     one is the whole history read."""
-    seen = {"conversations": sum(totals.get(r, "conversations") for r in totals.values)}
-    return "conversations" in recorded_steps(conn, settings, ["conversations"], seen, window.end)
+    seen = sum(totals.get(r, "conversations") for r in totals.values)
+    numerator = settings.metric("conversations")
+    return step_rules.connects_recorded(conn, settings, numerator, window.end, seen)
 
 
 @dataclass

@@ -32,16 +32,19 @@ from typing import Literal
 from sqlalchemy import Connection, case, func, literal, select
 
 from paceline.analytics import aggregates
+from paceline.analytics.hours import CALLS_METRIC
 from paceline.analytics.metric_sql import (
+    activity_filter,
     deal_credit_column,
     deal_date_column,
     deal_filter,
     is_additive_activity_metric,
+    needs_contact,
 )
 from paceline.analytics.metrics import metric_totals
 from paceline.calendar import local_midnight_utc
 from paceline.config import MetricSettings, Settings
-from paceline.store.models import Activity, Deal, KindDay, MetricDay
+from paceline.store.models import Activity, Contact, Deal, KindDay, MetricDay
 
 StepNote = Literal[
     "not_recorded", "after_unrecorded", "exceeds_previous", "under_recorded", "handed_over"
@@ -129,6 +132,72 @@ def recorded_steps(
         for values in totals.values.values():
             recorded.update(s for s in others if values.get(s, 0.0) > 0)
     return frozenset(recorded)
+
+
+# What the definitions of two activity metrics must share to count the same activities.
+_FILTER_FIELDS = {
+    "aggregate",
+    "source",
+    "field",
+    "kinds",
+    "outcomes",
+    "selling",
+    "has_ask",
+    "engaged",
+    "connected",
+    "decision_maker",
+    "seniority",
+}
+
+
+def connected_calls(settings: Settings) -> MetricSettings:
+    """The calls (the `calls` metric's filters) with a connected outcome: what a connect rate
+    read per hour (`timing`, `hour_day`'s `conversations`) divides by the calls."""
+    calls = settings.metric(CALLS_METRIC)
+    return calls.model_copy(update={"name": "connected_calls", "connected": True})
+
+
+def connects_recorded(
+    conn: Connection,
+    settings: Settings,
+    numerator: MetricSettings,
+    end: dt.date,
+    seen: float = 0.0,
+) -> bool:
+    """Whether the organisation's data records a connect rate's `numerator` at all: some
+    activity it counts, by anyone, on a local day before `end` (the rule of
+    `recorded_steps`). `seen`: the numerator already counted for someone (then nothing is
+    read). The one rule for "connect rate unknown, not 0%" (a Zoho export has no call
+    results): busy vs productive passes the `conversations` metric it divides, when to sell
+    `connected_calls`; each asks about what it divides, so a configuration whose
+    conversations are not the connected calls no longer reads one of them wrong.
+
+    Cheap either way: a configured rolled-up metric with the numerator's definition is
+    probed on `metric_day`'s primary key (when the analyses read the aggregates, which keeps
+    it current), anything else as the first matching activity."""
+    if seen > 0:
+        return True
+    rolled = _rolled_up_as(settings, numerator) if aggregates.reading() else None
+    if rolled is not None:
+        return _any_day_counted(conn, rolled, end)
+    query = select(Activity.id).where(
+        activity_filter(settings, numerator), Activity.local_date < end
+    )
+    if needs_contact(numerator):
+        query = query.outerjoin(Contact, Contact.id == Activity.contact_id)
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def _rolled_up_as(settings: Settings, metric: MetricSettings) -> str | None:
+    """The name of a configured metric the rollup keeps (`metric_day`) that counts exactly
+    the activities `metric` does, or None."""
+    wanted = metric.model_dump(include=_FILTER_FIELDS)
+    for candidate in settings.metrics:
+        if is_additive_activity_metric(candidate) and (
+            candidate.model_dump(include=_FILTER_FIELDS) == wanted
+        ):
+            return candidate.name
+    return None
 
 
 def _any_day_counted(conn: Connection, metric: str, end: dt.date) -> bool:

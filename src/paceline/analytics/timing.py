@@ -51,8 +51,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import Connection, Engine, select
 
 from paceline.analytics import aggregates, hours, step_rules
-from paceline.analytics.hours import CALLS_METRIC, MinuteBucket, midnight_minutes
-from paceline.analytics.metric_sql import activity_filter
+from paceline.analytics.hours import MinuteBucket, midnight_minutes
 from paceline.analytics.peers import diagnosis_scope
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.window import Window
@@ -166,7 +165,9 @@ def when_to_sell(
         ids = [r.id for r in scope]
         unrecorded = _engagement_not_recorded(conn, settings, window, ids)
         rows = _utc_buckets(conn, settings, window, ids, unrecorded)
-        connects = any(row[4] for row in rows) or _connects_recorded(conn, settings, window)
+        connects = step_rules.connects_recorded(
+            conn, settings, step_rules.connected_calls(settings), window.end, _connected(rows)
+        )
     buckets, untimed = split_untimed(rows, settings.calendar.zone)
     cells = local_cells(buckets, settings.calendar.zone)
     if not connects:
@@ -192,22 +193,12 @@ def _engagement_not_recorded(
     return sorted(attempted - engaging)
 
 
-def _connects_recorded(conn: Connection, settings: Settings, window: Window) -> bool:
-    """Whether any call of anyone before the window's end is marked connected (the funnel's
-    rule for a step not recorded, `step_rules`): read only when the window has none."""
-    query = (
-        select(Activity.id)
-        .where(
-            activity_filter(settings, settings.metric(CALLS_METRIC)),
-            Activity.outcome.in_(sorted(settings.connected_outcomes)),
-            Activity.local_date < window.end,
-        )
-        .limit(1)
-    )
-    return conn.execute(query).first() is not None
-
-
 Bucket = tuple[dt.datetime, int, int, int, int, int]  # UTC hour, then the five counts
+
+
+def _connected(rows: Iterable[MinuteBucket]) -> int:
+    """The window's connected calls (the buckets' `conversations`)."""
+    return sum(row[4] for row in rows)
 
 
 def split_untimed(rows: Iterable[MinuteBucket], zone: dt.tzinfo) -> tuple[list[Bucket], int]:
