@@ -519,3 +519,43 @@ def test_ask_rate_leaves_out_kinds_nobody_records_an_ask_on(
     kim = {r.rep: r for r in report.reps}["Kim"]
     assert report.asks_not_recorded == []
     assert (kim.ask_attempts, kim.ask_rate) == (160, 100 / 160)
+
+
+def test_faces_say_selling_time_is_not_recorded_for_a_rep_without_minutes(
+    tmp_path: Any, settings: Settings
+) -> None:
+    """Two SDRs of East on Nov 10: Ana logged 10 calls of 5 minutes (50 of 50 minutes
+    selling: 100%), Ben 10 calls with no duration (the Zoho export's Jasmine Frank: 700
+    calls of 0 seconds). Ben's selling share is not recorded, not a blank: the CLI's table,
+    --json (a field) and the page say so; Ana's is read."""
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    ana, ben = (add_rep(engine, settings, n, "sdr", team="East") for n in ("Ana", "Ben"))
+    day = dt.date(2026, 11, 10)
+    rows = [activity_row(ana, day, minutes=5.0) for _ in range(10)]
+    rows += [activity_row(ben, day) for _ in range(10)]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    runner = CliRunner()
+    base = ("--db", url, "quality", "--period", "30d", "--as-of", "2026-11-18")
+    data = json.loads(runner.invoke(cli_app, [*base, "--json"]).output)
+    shown = {r["rep"]: r for r in data["reps"]}
+    assert (shown["Ben"]["selling_time_not_recorded"], shown["Ben"]["selling_share"]) == (
+        True,
+        None,
+    )
+    assert (shown["Ana"]["selling_time_not_recorded"], shown["Ana"]["selling_share"]) == (
+        False,
+        1.0,
+    )
+    lines = runner.invoke(cli_app, list(base)).output.splitlines()
+    assert "not recorded" in next(line for line in lines if "Ben" in line)
+    assert "100%" in next(line for line in lines if "Ana" in line)
+    site = make_site(engine, settings, {"root": ("admin", None)})
+    with site.client:
+        page = site.page("root", "/quality", period="30d", as_of="2026-11-18")
+    assert page.status_code == 200
+    ben_row = page.text.split('data-rep="Ben"')[1].split("</tr>")[0]
+    assert '<span data-testid="selling-not-recorded">not recorded</span>' in ben_row
+    assert "not recorded" not in page.text.split('data-rep="Ana"')[1].split("</tr>")[0]

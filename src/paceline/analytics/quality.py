@@ -143,6 +143,14 @@ class RepQuality:
         return _ratio(self.selling_minutes, self.logged_minutes)
 
     @property
+    def selling_time_not_recorded(self) -> bool:
+        """True when the rep has activities but no minute logged (calls of 0 seconds, events
+        without a duration: the Zoho export's Jasmine Frank), so the selling share is not
+        recorded: the faces say so where a blank read as a missing number (the activity
+        summary's rule, `without_duration`)."""
+        return self.activities > 0 and self.logged_minutes <= 0
+
+    @property
     def connect_rate(self) -> float | None:
         """Connected calls per call; None when nothing to divide by, or when the
         organisation records no call's connection (`connects_recorded`)."""

@@ -140,7 +140,7 @@ def print_quality(report: QualityReport) -> None:
         table.add_column(name, justify="right")
     table.add_column("flags")
     for r in report.reps:
-        share = _pct(r.selling_share)
+        share = "not recorded" if r.selling_time_not_recorded else _pct(r.selling_share)
         table.add_row(
             r.rep,
             r.role,

@@ -103,7 +103,10 @@ def selling_share_figure(report: QualityReport) -> dict[str, Any]:
                 "x": shares,
                 "y": [r.rep for r in reps],
                 "marker": {"color": colours},
-                "text": [f"{s:.0f}%" for s in shares],
+                "text": [
+                    "not recorded" if r.selling_time_not_recorded else f"{s:.0f}%"
+                    for r, s in zip(reps, shares, strict=True)
+                ],
                 "textposition": "auto",
                 "hovertemplate": "%{y}: %{x:.1f}% of logged time selling<extra></extra>",
                 "showlegend": False,
