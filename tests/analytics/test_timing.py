@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, event, insert
 from typer.testing import CliRunner
 
 from factories import AS_OF, Site, activity_row, make_site
@@ -402,6 +402,39 @@ def test_no_hour_is_best_where_no_call_is_recorded_connected(
         ("Mon", 0.0),
         ("Tue", 0.0),
     ]
+
+
+def test_a_window_without_connects_probes_the_rollup_not_the_activities(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ana's 20 unanswered calls on Mon Nov 2 (10:00 EST), Bo's one connected call in
+    September. The window has no connected call, so the analysis asks whether anyone ever
+    had one: under the default configuration `conversations` counts exactly the connected
+    calls, so the answer is the first `metric_day` row (LIMIT 1). Before, the activities
+    were searched for a connected call, every one of them read in an export with none."""
+    upgrade(engine)
+    ana = add_rep(engine, settings, "Ana", "sdr", team="East")
+    bo = add_rep(engine, settings, "Bo", "sdr", team="West")
+    mon, sep = dt.datetime(2026, 11, 2, 15, 0), dt.datetime(2026, 9, 1, 15, 0)
+    rows = [at_utc(ana, mon, mon.date()) for _ in range(20)]
+    rows.append(at_utc(bo, sep, sep.date(), outcome="conversation"))
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    when_to_sell(engine, settings, window(settings), rep="Ana")  # the rollups, brought up
+    statements: list[str] = []
+
+    def note(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        result = when_to_sell(engine, settings, window(settings), rep="Ana")
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert result.connects_recorded and [c.connect_rate for c in result.cells] == [0.0]
+    probes = [s for s in statements if "LIMIT" in s.upper() and "outcome IN" in s]
+    assert [s for s in probes if "FROM activity" in s] == []
+    assert any("FROM metric_day" in s and "LIMIT" in s.upper() for s in statements)
 
 
 def build_calls_beside_meetings(engine: Engine, settings: Settings) -> dict[str, int]:
