@@ -527,7 +527,8 @@ def test_faces_say_selling_time_is_not_recorded_for_a_rep_without_minutes(
     """Two SDRs of East on Nov 10: Ana logged 10 calls of 5 minutes (50 of 50 minutes
     selling: 100%), Ben 10 calls with no duration (the Zoho export's Jasmine Frank: 700
     calls of 0 seconds). Ben's selling share is not recorded, not a blank: the CLI's table,
-    --json (a field) and the page say so; Ana's is read."""
+    --json (a field) and the page (its table and its chart's bar, not "0%") say so; Ana's
+    is read."""
     url = f"sqlite:///{tmp_path / 'team.db'}"
     engine = make_engine(url)
     upgrade(engine)
@@ -559,3 +560,9 @@ def test_faces_say_selling_time_is_not_recorded_for_a_rep_without_minutes(
     ben_row = page.text.split('data-rep="Ben"')[1].split("</tr>")[0]
     assert '<span data-testid="selling-not-recorded">not recorded</span>' in ben_row
     assert "not recorded" not in page.text.split('data-rep="Ana"')[1].split("</tr>")[0]
+    figure = json.loads(page.text.split('id="quality-figure">')[1].split("</script>")[0])
+    bars = figure["data"][0]
+    assert dict(zip(bars["y"], bars["text"], strict=True)) == {"Ben": "not recorded", "Ana": "100%"}
+    assert bars["hovertext"][bars["y"].index("Ben")] == (
+        "Ben: selling time not recorded (no minutes logged)"
+    )

@@ -108,7 +108,11 @@ def selling_share_figure(report: QualityReport) -> dict[str, Any]:
                     for r, s in zip(reps, shares, strict=True)
                 ],
                 "textposition": "auto",
-                "hovertemplate": "%{y}: %{x:.1f}% of logged time selling<extra></extra>",
+                "hovertext": [
+                    _selling_hover(r.rep, r.selling_time_not_recorded, s)
+                    for r, s in zip(reps, shares, strict=True)
+                ],
+                "hovertemplate": "%{hovertext}<extra></extra>",
                 "showlegend": False,
             },
             legend_entry("flagged: too little selling time", BEHIND),
@@ -149,6 +153,13 @@ CONNECT_SCALE = [
     [0.5, "#6baed6"],
     [1.0, "#08306b"],
 ]  # pale low (never white: a blank cell is), dark high
+
+
+def _selling_hover(rep: str, not_recorded: bool, share: float) -> str:
+    """A bar's hover: its share, or why a rep with no minute logged has a bar of nothing."""
+    if not_recorded:
+        return f"{rep}: selling time not recorded (no minutes logged)"
+    return f"{rep}: {share:.1f}% of logged time selling"
 
 
 def when_heatmap(result: WhenToSell) -> dict[str, Any]:
