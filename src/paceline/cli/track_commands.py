@@ -158,9 +158,9 @@ def _print_team(result: TeamScorecard) -> None:
 
 
 def _left_in_period(card: Scorecard) -> bool:
-    """Whether the rep's last day falls before the period's (their card ends there)."""
-    last_day = card.period.end - dt.timedelta(days=1)
-    return card.end_date is not None and card.end_date < last_day
+    """Whether the rep's last day falls in the period (their card ends there; the web pages
+    say "left" by the same rule)."""
+    return card.end_date is not None and card.end_date < card.period.end
 
 
 def _rep_cell(card: Scorecard) -> str:
