@@ -821,8 +821,13 @@ def build_leaver_team(engine: Engine, settings: Settings) -> dict[str, int]:
     76 conversations. Over the days she was there she is exactly on pace (76 x 8/19 = 32
     expected); paced over the month to the 18th she would be 32 of 76 x 13/19 = 52."""
     ids = build_tracking_team(engine, settings)
+    ids["Lea"] = add_leaver(engine, settings)
+    return ids
+
+
+def add_leaver(engine: Engine, settings: Settings) -> int:
+    """Lea of `build_leaver_team`, added to `build_tracking_team`'s team; her id."""
     lea = add_rep(engine, settings, "Lea", "sdr", team="East")
-    ids["Lea"] = lea
     rows: list[dict[str, Any]] = []
     for day in [2, 3, 4, 5, 6, 9, 10, 11]:
         rows += calls_on(lea, dt.date(2026, 11, day), 4, "conversation")
@@ -830,7 +835,7 @@ def build_leaver_team(engine: Engine, settings: Settings) -> dict[str, int]:
         conn.execute(insert(Activity), rows)
         conn.execute(update(Rep).where(Rep.id == lea).values(end_date=LEA_LAST_DAY))
         save_targets(conn, [TargetRow(lea, "conversations", "month", NOV, 76)])
-    return ids
+    return lea
 
 
 def paced_on_connect_rate(settings: Settings) -> Settings:
