@@ -42,7 +42,7 @@ from fastapi.routing import APIRouter
 from fastapi.testclient import TestClient
 from filelock import FileLock
 from httpx import Response
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.util import LRUCache
 from typer import Typer
@@ -826,6 +826,33 @@ def variant(settings: Settings, extra: Iterable[dict[str, Any]] = (), **changes:
             metrics.append(metric)
     data.update(changes)
     return Settings.model_validate(data)
+
+
+# Lea's last day: a Wednesday, business day 8 of November's 19 (Nov 2-6, 9-11).
+LEA_LAST_DAY = dt.date(2026, 11, 11)
+
+
+def build_leaver_team(engine: Engine, settings: Settings) -> dict[str, int]:
+    """`build_tracking_team` and Lea (SDR, East), who left on Wednesday Nov 11: 4
+    conversation calls with an Ask on each of her 8 business days (32), a November target of
+    76 conversations. Over the days she was there she is exactly on pace (76 x 8/19 = 32
+    expected); paced over the month to the 18th she would be 32 of 76 x 13/19 = 52."""
+    ids = build_tracking_team(engine, settings)
+    ids["Lea"] = add_leaver(engine, settings)
+    return ids
+
+
+def add_leaver(engine: Engine, settings: Settings) -> int:
+    """Lea of `build_leaver_team`, added to `build_tracking_team`'s team; her id."""
+    lea = add_rep(engine, settings, "Lea", "sdr", team="East")
+    rows: list[dict[str, Any]] = []
+    for day in [2, 3, 4, 5, 6, 9, 10, 11]:
+        rows += calls_on(lea, dt.date(2026, 11, day), 4, "conversation")
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        conn.execute(update(Rep).where(Rep.id == lea).values(end_date=LEA_LAST_DAY))
+        save_targets(conn, [TargetRow(lea, "conversations", "month", NOV, 76)])
+    return lea
 
 
 def paced_on_connect_rate(settings: Settings) -> Settings:

@@ -595,7 +595,12 @@ def evidence_text(settings: Settings, check: RuleCheck) -> str:
         )
         if volume.days is not None:
             plural = "s" if volume.days != 1 else ""
-            text += f" over the {volume.days} business day{plural} since the rep started"
+            text += (
+                f" over the {volume.days} business day{plural} the rep worked"
+                f" (left {volume.left.isoformat()})"
+                if volume.left is not None
+                else f" over the {volume.days} business day{plural} since the rep started"
+            )
         if check.volume_short:
             text += f": short on {metric_label(settings, volume.metric)} as well"
     return text

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, update
 from typer.testing import CliRunner
 
 from factories import AS_OF, NOV, build_calls_without_results, build_coaching_team, make_site
@@ -40,7 +40,7 @@ from paceline.services.reps import add_rep
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
-from paceline.store.models import Activity, Deal
+from paceline.store.models import Activity, Deal, Rep
 
 
 def _binom_cdf(k: int, n: int, p: float) -> float:
@@ -415,3 +415,51 @@ def test_the_page_says_a_flag_the_data_cannot_decide_is_not_measurable(
         "<td>fewer than two days with logged minutes: no selling share to read</td>"
     ) in page.text
     assert "<td>Quality over volume</td><td>checked: not flagged</td>" in page.text
+
+
+def _leaver(engine: Engine, settings: Settings) -> None:
+    """The coaching team and Lev, an East SDR who left on Wednesday Nov 4: 40 calls a day on
+    Nov 2, 3 and 4 (120 in all, his 3 business days of the window's 13), none setting a
+    meeting."""
+    build_coaching_team(engine, settings)
+    lev = add_rep(engine, settings, "Lev", "sdr", team="East")
+    rows = [
+        {**row, "local_date": day, "occurred_at": dt.datetime.combine(day, dt.time(17))}
+        for day in (dt.date(2026, 11, d) for d in (2, 3, 4))
+        for row in _calls(lev, 40)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        conn.execute(update(Rep).where(Rep.id == lev).values(end_date=dt.date(2026, 11, 4)))
+
+
+def test_a_leavers_volume_is_set_against_the_peers_over_his_days(
+    engine: Engine, settings: Settings
+) -> None:
+    """Lev worked 3 of the window's 13 business days (Nov 1-18) before leaving: his peers'
+    median, 200 calls over 13 days, is 200 x 3/13 = 46.2 over his 3, so his 120 calls are no
+    shortfall (before: 120 against 200 over all 13, "short on calls as well")."""
+    _leaver(engine, settings)
+    targeting = next(c for c in _coach(engine, settings, "Lev").checks if c.rule == "targeting")
+    volume = targeting.volume
+    assert volume is not None
+    assert (volume.basis, volume.actual, volume.days) == ("peers", 120, 3)
+    assert volume.left == dt.date(2026, 11, 4)
+    assert volume.reference == pytest.approx(200 * 3 / 13)
+    assert volume.ok and not targeting.volume_short
+
+
+def test_the_brief_says_a_leavers_volume_is_over_the_days_he_worked(
+    tmp_path: Path, settings: Settings
+) -> None:
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    _leaver(make_engine(url), settings)
+    args = ["--db", url, "diagnose", "--rep", "Lev", "--period", "month", "--as-of", "2026-11-18"]
+    shown = CliRunner().invoke(cli_app, args)
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert (
+        "calls 120 against peers' median 46.15 over the 3 business days the rep worked"
+        " (left 2026-11-04)" in text
+    )
+    assert "short on calls as well" not in text

@@ -32,6 +32,21 @@ NOV = CAL.period("month", dt.date(2026, 11, 1))
 THRESHOLDS = PacingSettings(ahead=1.10, behind=0.90)
 
 
+def test_a_leavers_window_ends_on_her_last_day() -> None:
+    """Left on Wednesday Nov 11 (business day 8 of 19): on the 18th her window is 8 days, all
+    of them past; 76 a month owes 76 x 8/19 = 32, as her whole share. A leaver who also
+    started on Thursday Nov 5 worked Nov 5, 6, 9, 10 and 11: 5 days."""
+    gone = window(CAL, NOV, dt.date(2026, 11, 18), rep_end=dt.date(2026, 11, 11))
+    assert (gone.period_total, gone.total, gone.elapsed, gone.remaining) == (19, 8, 8, 0)
+    p = pace(gone, actual=32, period_target=76, thresholds=THRESHOLDS)
+    assert (p.target, p.expected_to_date) == (pytest.approx(32), pytest.approx(32))
+    assert (p.needed_per_day, p.status) == (None, "on_pace")
+    before = window(CAL, NOV, dt.date(2026, 11, 9), rep_end=dt.date(2026, 11, 11))
+    assert (before.total, before.elapsed, before.remaining) == (8, 6, 2)
+    both = window(CAL, NOV, dt.date(2026, 11, 18), dt.date(2026, 11, 5), dt.date(2026, 11, 11))
+    assert (both.total, both.elapsed) == (5, 5)
+
+
 def test_mid_week_mid_month() -> None:
     w = window(CAL, NOV, dt.date(2026, 11, 18))  # Wednesday
     assert (w.period_total, w.total, w.elapsed, w.remaining) == (19, 19, 13, 6)

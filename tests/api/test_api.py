@@ -18,7 +18,7 @@ from httpx import Response
 from sqlalchemy import Engine, event, func, select
 from typer.testing import CliRunner
 
-from factories import AS_OF, PASSWORD, Api, make_api
+from factories import AS_OF, PASSWORD, Api, add_leaver, make_api
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.store.models import Activity, Deal, DealStageHistory
@@ -847,3 +847,17 @@ def test_a_scorecard_reads_the_roster_once_beside_the_card(api: Api) -> None:
         assert checkouts == 2, (user, statements)
         assert len(statements) == 10, (user, statements)
         assert sum(s.startswith("SELECT rep.id, rep.name") for s in statements) == 1, statements
+
+
+def test_a_leavers_card_ends_on_her_last_day(api: Api, settings: Settings) -> None:
+    """Lea left on Wednesday Nov 11 (`factories.add_leaver`): the card the access check picks
+    her by carries her last day, and is paced over her 8 business days, 32 conversations of
+    76 x 8/19 = 32 expected (not 52 over the month's 13 to the 18th)."""
+    add_leaver(api.engine, settings)
+    card = api.get("root", "/scorecard", params={"rep": "Lea", "as_of": AS_OF.isoformat()})
+    assert card.status_code == 200, card.text
+    body = card.json()
+    assert (body["business_days_total"], body["business_days_elapsed"]) == (8, 8)
+    assert (body["end_date"], body["left"]) == ("2026-11-11", True)
+    conversations = next(ln for ln in body["lines"] if ln["metric"] == "conversations")
+    assert conversations["pace"]["expected_to_date"] == pytest.approx(32)

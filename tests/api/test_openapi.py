@@ -186,6 +186,8 @@ def test_a_scorecard_publishes_its_fields_and_its_status(spec: dict[str, Any]) -
         "start_date",
         "lines",
         "dispersion",
+        "end_date",
+        "left",
         "status",
     }
     assert card["additionalProperties"] is False

@@ -16,6 +16,8 @@ Behind pace and zero read the alert period to date, or, while the period is youn
 a rep can be told behind on the first day of a month, and the alert says which.
 By default only activity metrics are alerted on: deal results lag activities and are too few
 within a month to pace reliably (configurable with `alerts.sources`).
+A rep who left before the as-of day (`Rep.end_date`) is never alerted on: their card is paced
+over the days they were there, and there is nobody left to tell.
 """
 
 from __future__ import annotations
@@ -99,13 +101,14 @@ def alerts(
     if cards is None or not _made_for(cards, config.period, as_of, team, role):
         cards = team_scorecards(engine, settings, config.period, as_of, team, role=role)
     stretch = alert_stretch(calendar, cards.period, as_of, config.min_business_days)
+    present = [card for card in cards.reps if not card.left]  # nobody is told of a leaver
     found: list[Alert] = []
     with engine.connect() as conn:
         kept: PeriodLines = frozenset()
         if stretch.trailing:
-            paced, rates, kept = stretch_cards(conn, settings, calendar, cards.reps, stretch)
+            paced, rates, kept = stretch_cards(conn, settings, calendar, present, stretch)
         else:
-            paced, rates = cards.reps, _period_rates(cards.reps)
+            paced, rates = present, _period_rates(present)
         if only is not None:
             paced = [card for card in paced if card.rep_id in only]
         pace_alerts = [
@@ -116,7 +119,7 @@ def alerts(
         threshold = 1 - config.behind_pace.by_more_than
         found += _with_since(conn, calendar, stretch, rates, pace_alerts, threshold, kept)
         if config.no_selling.enabled:
-            chosen = [c for c in cards.reps if only is None or c.rep_id in only]
+            chosen = [c for c in present if only is None or c.rep_id in only]
             found += _no_selling(conn, settings, calendar, chosen, as_of)
     return AlertReport(
         as_of=as_of,

@@ -13,8 +13,8 @@ the calls but books no meetings needs help with targeting. So a rule fires only 
 A rule that names a volume (`volume_ok`) also checks it: is the rep behind on it by more than
 the alerts' `behind_pace.by_more_than` (25%) against the target over the window, or against
 the peers' median without a target? Both are read over the business days the rep worked: a
-rep who started during the window is set against the target prorated to those days (as the
-scorecards prorate it) and against each peer's count per business day worked times those
+rep who started or left during the window is set against the target prorated to those days (as
+the scorecards prorate it) and against each peer's count per business day worked times those
 days, not against a whole window's count. A short volume does not hide a weak conversion: a close
 rate of 7% against 28% is a skill problem however many proposals go out (a rate per proposal
 does not fall because there are fewer proposals). The hint fires and says both
@@ -26,6 +26,7 @@ means "checked and fine" or "too few to tell", never "not looked at".
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import statistics
 from collections.abc import Callable, Collection, Sequence
@@ -66,8 +67,11 @@ class VolumeCheck:
     basis: Literal["target", "peers", "none"]
     ok: bool
     # The business days of the window the rep worked, when fewer than the window's (a rep
-    # who started during it); None: the whole window.
+    # who started or left during it); None: the whole window.
     days: int | None = None
+    # The rep's last day when they left within the window (the brief says so: "worked",
+    # not "since the rep started"); None: still there after it.
+    left: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -261,24 +265,30 @@ def _volume(
     whole = calendar.business_days(window.start, window.end)
     days = _days_worked(calendar, window, rep)
     shown = days if days < whole else None
+    left = rep.end_date if rep.end_date and rep.end_date < window.as_of else None
     target = targets.get(metric)
     if target:
         reference = target if shown is None else target * days / whole
-        return VolumeCheck(metric, actual, reference, "target", actual >= floor * reference, shown)
+        ok = actual >= floor * reference
+        return VolumeCheck(metric, actual, reference, "target", ok, shown, left)
     counts = [
         _over_days(totals.get(p.id, metric), worked, days)
         for p in peers
         if (worked := _days_worked(calendar, window, p))
     ]
     if not counts:
-        return VolumeCheck(metric, actual, None, "none", actual > 0, shown)
+        return VolumeCheck(metric, actual, None, "none", actual > 0, shown, left)
     median = statistics.median(counts)
-    return VolumeCheck(metric, actual, median, "peers", actual >= floor * median, shown)
+    return VolumeCheck(metric, actual, median, "peers", actual >= floor * median, shown, left)
 
 
 def _days_worked(calendar: BusinessCalendar, window: Window, rep: RosterRep) -> int:
-    """The window's business days from the rep's start date on (all of them without one)."""
-    return calendar.business_days(max(window.start, rep.start_date or window.start), window.end)
+    """The window's business days from the rep's start date through their last day (all of
+    them without either): a leaver's count is read over the days they were there, as a late
+    starter's is (the scorecards' window, `pacing.window`)."""
+    start = max(window.start, rep.start_date or window.start)
+    end = min(window.end, rep.end_date + dt.timedelta(days=1)) if rep.end_date else window.end
+    return calendar.business_days(start, max(start, end))
 
 
 def _over_days(total: float, worked: int, days: int) -> float:

@@ -137,7 +137,12 @@ def _diagnose_once(
     scope = [find_rep(everyone, rep)] if rep is not None else in_team
     equations = revenue_equation(engine, settings, window, team=team, rep=rep).reps
     qualities = busy_vs_productive(engine, settings, window, team=team, rep=rep).reps
-    stalled = stalled_deals(engine, settings, window.as_of, team=team, rep=rep).by_rep
+    # A rep who left before the as-of day has no deals left to chase (and is no selling rep
+    # on that day, which `stalled_deals` reads): their brief has none, never an error.
+    gone = rep is not None and _left_before(scope[0], window.as_of)
+    stalled = (
+        [] if gone else stalled_deals(engine, settings, window.as_of, team=team, rep=rep).by_rep
+    )
     # The month's cards of everyone the reps are judged among; their totals are not shown.
     # One rep's brief: the rep's role-mates alone (no other role can change it).
     role = scope[0].role if rep is not None else None
@@ -173,6 +178,11 @@ def _diagnose_once(
         for r in scope
     ]
     return TeamDiagnosis(window, team, reps)
+
+
+def _left_before(rep: RosterRep, day: dt.date) -> bool:
+    """Whether the rep's last day is before `day`."""
+    return rep.end_date is not None and rep.end_date < day
 
 
 def _alerts(

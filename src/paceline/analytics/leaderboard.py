@@ -328,7 +328,7 @@ class _Context:
     period: Period
     as_of: dt.date
     targets: dict[tuple[int, str], float]
-    window_of: Callable[[dt.date | None], Window]  # `pacing.windows_by_start`
+    window_of: Callable[[dt.date | None, dt.date | None], Window]  # `pacing.windows_by_start`
     recorded: bool = True  # `Leaderboard.recorded`
 
     def pace(self, rep: RosterRep, value: float | None) -> Pace:
@@ -337,7 +337,8 @@ class _Context:
         thresholds, better = self.settings.pacing, self.metric.higher_is_better
         if self.metric.aggregate == "ratio" or value is None:
             return level_pace(value, target, thresholds, better)
-        return pace(self.window_of(rep.start_date), value, target, thresholds, better)
+        window = self.window_of(rep.start_date, rep.end_date)
+        return pace(window, value, target, thresholds, better)
 
 
 def _row(

@@ -50,7 +50,7 @@ class Window:
     period: Period
     as_of: dt.date
     start: dt.date  # the period start, or the rep's start date when later
-    total: int  # the rep's business days in the period
+    total: int  # the rep's business days in the period (from the start, through the last day)
     elapsed: int  # of those, up to and including the as-of day
     period_total: int  # business days in the whole period
 
@@ -65,16 +65,27 @@ class Window:
 
 
 def window(
-    calendar: BusinessCalendar, period: Period, as_of: dt.date, rep_start: dt.date | None = None
+    calendar: BusinessCalendar,
+    period: Period,
+    as_of: dt.date,
+    rep_start: dt.date | None = None,
+    rep_end: dt.date | None = None,
 ) -> Window:
+    """The business days a rep is measured over: from their start date (or the period's) to
+    their last day (`rep_end`, a leaver's end date, inclusive) or the period's end.
+
+    A leaver is paced like a late starter, over the days they were there: after their last
+    day nothing more is expected of them, so their share of the target stops growing."""
     start = max(period.start, rep_start) if rep_start else period.start
     start = min(start, period.end)
-    through = min(as_of + dt.timedelta(days=1), period.end)
+    stop = min(period.end, rep_end + dt.timedelta(days=1)) if rep_end else period.end
+    stop = max(start, stop)
+    through = min(as_of + dt.timedelta(days=1), stop)
     return Window(
         period=period,
         as_of=as_of,
         start=start,
-        total=calendar.business_days(start, period.end),
+        total=calendar.business_days(start, stop),
         elapsed=calendar.business_days(start, max(start, through)),
         period_total=calendar.business_days(period.start, period.end),
     )
@@ -82,15 +93,16 @@ def window(
 
 def windows_by_start(
     calendar: BusinessCalendar, period: Period, as_of: dt.date
-) -> Callable[[dt.date | None], Window]:
-    """`window` of the period for a rep's start date, each start date's worked out once: a
+) -> Callable[[dt.date | None, dt.date | None], Window]:
+    """`window` of the period for a rep's start and end dates, each pair worked out once: a
     page paces a thousand reps, nearly all of whom share the period's own."""
-    made: dict[dt.date | None, Window] = {}
+    made: dict[tuple[dt.date | None, dt.date | None], Window] = {}
 
-    def window_of(rep_start: dt.date | None) -> Window:
-        found = made.get(rep_start)
+    def window_of(rep_start: dt.date | None, rep_end: dt.date | None = None) -> Window:
+        key = (rep_start, rep_end)
+        found = made.get(key)
         if found is None:
-            found = made[rep_start] = window(calendar, period, as_of, rep_start)
+            found = made[key] = window(calendar, period, as_of, rep_start, rep_end)
         return found
 
     return window_of

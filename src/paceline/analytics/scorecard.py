@@ -71,6 +71,7 @@ class RosterRep:
     role: str
     team: str | None
     start_date: dt.date | None
+    end_date: dt.date | None = None  # a leaver's last day: paced and alerted up to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,14 @@ class Scorecard:
     start_date: dt.date | None  # the rep's start date, if known (idle days count from it)
     lines: list[MetricLine]
     dispersion: float | None = None  # of the pooled key counts the behind-pace test reads
+    # The rep's last day when they left (faces say "left <date>"): the card's business days
+    # end there, and a rep who left before the as-of day is never alerted on.
+    end_date: dt.date | None = None
+
+    @property
+    def left(self) -> bool:
+        """Whether the rep's last day is before the card's as-of day (gone: not alerted)."""
+        return self.end_date is not None and self.end_date < self.as_of
 
     @property
     def status(self) -> Status:
@@ -177,11 +186,11 @@ def _picked(engine: Engine, conn: Connection, pick: RepPick) -> RosterRep:
     rows = conn.execute(_ACCESS_ROSTER).all()
     refs = {
         name_key(name): RepRef(int(id_), name, team_id, team)
-        for id_, name, team_id, team, _, _ in rows
+        for id_, name, team_id, team, _, _, _ in rows
     }
     chosen = pick(refs)
-    role, start_date = next((r[4], r[5]) for r in rows if r[0] == chosen.id)
-    return RosterRep(chosen.id, chosen.name, role, chosen.team, start_date)
+    role, start_date, end_date = next((r[4], r[5], r[6]) for r in rows if r[0] == chosen.id)
+    return RosterRep(chosen.id, chosen.name, role, chosen.team, start_date, end_date)
 
 
 def _rep_scorecard(
@@ -272,9 +281,9 @@ def active_paced_reps(
     return reps
 
 
-def _roster_query() -> Select[int, str, str, str | None, dt.date | None]:
+def _roster_query() -> Select[int, str, str, str | None, dt.date | None, dt.date | None]:
     return (
-        select(Rep.id, Rep.name, Rep.role, Team.name, Rep.start_date)
+        select(Rep.id, Rep.name, Rep.role, Team.name, Rep.start_date, Rep.end_date)
         .outerjoin(Team, Team.id == Rep.team_id)
         .order_by(Rep.name)
     )
@@ -290,9 +299,9 @@ _PACED = (
 )
 _ROSTER_ONE = _roster_query().where(Rep.id == bindparam("rep_id"))
 # Every rep as the access check reads them (`store.records.rep_refs`: the same rows), with
-# what a card needs of its rep besides (role, start).
+# what a card needs of its rep besides (role, start, end).
 _ACCESS_ROSTER = select(
-    Rep.id, Rep.name, Rep.team_id, Team.name, Rep.role, Rep.start_date
+    Rep.id, Rep.name, Rep.team_id, Team.name, Rep.role, Rep.start_date, Rep.end_date
 ).outerjoin(Team, Team.id == Rep.team_id)
 
 
@@ -345,7 +354,14 @@ def _read_scorecards(
         metrics = key_metrics
         read = (totals, targets, spread)
         return [
-            _scorecard(settings, window_of(r.start_date), r, metrics.get(r.role, []), read, facts)
+            _scorecard(
+                settings,
+                window_of(r.start_date, r.end_date),
+                r,
+                metrics.get(r.role, []),
+                read,
+                facts,
+            )
             for r in group
         ]
 
@@ -403,7 +419,8 @@ def _scorecard(
     read: tuple[MetricTotals, dict[tuple[int, str], float], Dispersions],
     facts: dict[str, _LineFacts] | None = None,
 ) -> Scorecard:
-    """One rep's card over `w`, the rep's window of the period (from their start date).
+    """One rep's card over `w`, the rep's window of the period (from their start date to
+    their last day).
 
     `facts`: each metric's `_line_facts`, looked up once per request rather than per line."""
     totals, targets, spread = read
@@ -440,6 +457,7 @@ def _scorecard(
         rep.start_date,
         lines,
         pooled,
+        rep.end_date,
     )
 
 

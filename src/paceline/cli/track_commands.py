@@ -116,6 +116,11 @@ def _print_scorecard(card: Scorecard) -> None:
         out.print(text)
     if card.measured_from > card.period.start:
         out.print(f"joined {card.measured_from}: target and expectations are pro rata")
+    if _left_in_period(card):
+        out.print(
+            f"left {card.end_date}: target and expectations are pro rata to the last day;"
+            " no alerts after it"
+        )
     if not card.lines:
         out.print(f"the {card.role} role has no key metrics to pace")
 
@@ -136,7 +141,7 @@ def _print_team(result: TeamScorecard) -> None:
         for i, line in enumerate(card.lines):
             first = i == 0
             table.add_row(
-                card.rep if first else "",
+                _rep_cell(card) if first else "",
                 card.role if first else "",
                 line.label,
                 *_pace_cells(line),
@@ -150,6 +155,17 @@ def _print_team(result: TeamScorecard) -> None:
         out.print(text)
     if not result.reps:
         out.print("no reps with key metrics in this period")
+
+
+def _left_in_period(card: Scorecard) -> bool:
+    """Whether the rep's last day falls in the period (their card ends there; the web pages
+    say "left" by the same rule)."""
+    return card.end_date is not None and card.end_date < card.period.end
+
+
+def _rep_cell(card: Scorecard) -> str:
+    """The rep's name, with "left <date>" when they left during the period."""
+    return f"{card.rep}\nleft {card.end_date}" if _left_in_period(card) else card.rep
 
 
 def _unknown_cell(count: int) -> str:

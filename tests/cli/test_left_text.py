@@ -1,0 +1,46 @@
+"""`paceline scorecard` says when a rep left during the period (the team of
+`factories.build_leaver_team`: Lea left on Wednesday Nov 11, her 8th business day of 19),
+and `--json` carries the last day."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from factories import AS_OF, build_leaver_team, cli_in
+from paceline.config import Settings
+from paceline.store.engine import make_engine
+
+DAY = AS_OF.isoformat()
+
+
+def _team(tmp_path: Path, settings: Settings) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    build_leaver_team(engine, settings)
+    engine.dispose()
+
+
+def test_a_leavers_card_says_she_left(tmp_path: Path, settings: Settings) -> None:
+    _team(tmp_path, settings)
+    code, text = cli_in(tmp_path, "scorecard", "--rep", "Lea", "--as-of", DAY)
+    assert code == 0, text
+    flat = " ".join(text.split())
+    assert "business day 8 of 8 (0 left)" in flat
+    assert "left 2026-11-11: target and expectations are pro rata to the last day" in flat
+
+
+def test_the_team_table_says_who_left(tmp_path: Path, settings: Settings) -> None:
+    _team(tmp_path, settings)
+    code, text = cli_in(tmp_path, "scorecard", "--team", "East", "--as-of", DAY)
+    assert code == 0, text
+    assert "left 2026-11-11" in text
+    assert text.count("left 2026-") == 1  # Ana and Ben are still there
+
+
+def test_the_json_carries_the_last_day(tmp_path: Path, settings: Settings) -> None:
+    _team(tmp_path, settings)
+    code, text = cli_in(tmp_path, "scorecard", "--rep", "Lea", "--as-of", DAY, "--json")
+    assert code == 0, text
+    card = json.loads(text)
+    assert card["end_date"] == "2026-11-11"
+    assert card["business_days_total"] == 8
