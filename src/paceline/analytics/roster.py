@@ -19,13 +19,23 @@ class RepInfo:
     manager: str | None
     start_date: dt.date | None
     email: str | None
+    end_date: dt.date | None
 
 
 def list_reps(engine: Engine, team: str | None = None) -> list[RepInfo]:
     managers = Rep.__table__.alias()
     manager = managers.c
     query = (
-        select(Rep.id, Rep.name, Rep.role, Team.name, manager.name, Rep.start_date, Rep.email)
+        select(
+            Rep.id,
+            Rep.name,
+            Rep.role,
+            Team.name,
+            manager.name,
+            Rep.start_date,
+            Rep.email,
+            Rep.end_date,
+        )
         .outerjoin(Team, Team.id == Rep.team_id)
         .outerjoin(managers, manager.id == Rep.manager_id)
         .order_by(Team.name, Rep.role, Rep.name)

@@ -28,6 +28,7 @@ from paceline import __version__, clock, terminal
 from paceline.cli.dates import (
     DAY_METAVAR,
     MOMENT_METAVAR,
+    day_or_none,
     leading_date_problem,
     parse_day,
     parse_moment,
@@ -615,9 +616,16 @@ def rep_list(
     if as_json:
         out.print_json(dumps(reps))
         return
-    table = new_table("rep", "role", "team", "manager", "start date")
+    table = new_table("rep", "role", "team", "manager", "start date", "last day")
     for r in reps:
-        table.add_row(r.name, r.role, r.team or "", r.manager or "", str(r.start_date or ""))
+        table.add_row(
+            r.name,
+            r.role,
+            r.team or "",
+            r.manager or "",
+            str(r.start_date or ""),
+            str(r.end_date or ""),
+        )
     out.print(table)
 
 
@@ -677,11 +685,16 @@ def rep_edit(
     start: dt.datetime | None = typer.Option(
         None, parser=parse_day, metavar=DAY_METAVAR, help="Start date."
     ),
+    end: str | None = typer.Option(
+        None,
+        metavar=f"{DAY_METAVAR}|none",
+        help="The rep's last day (they left); none clears it (they rejoined).",
+    ),
     email: str | None = typer.Option(None),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Rename a rep, move them to another team, or change their role, manager, email or
-    start date; options left out keep their value."""
+    """Rename a rep, move them to another team, or change their role, manager, email, start
+    date or last day; options left out keep their value."""
     from paceline.errors import InputError
     from paceline.serialize import dumps
     from paceline.services.reps import edit_rep
@@ -695,7 +708,9 @@ def rep_edit(
         "start_date": start.date() if start else None,
         "email": email,
     }
-    changes = {field: value for field, value in given.items() if value is not None}
+    changes: dict[str, Any] = {f: v for f, v in given.items() if v is not None}
+    if end is not None:  # None here is "left out"; `--end none` clears the last day
+        changes["end_date"] = day_or_none("--end", end)
     if not changes:
         raise InputError("rep edit", "nothing to change (give --name, --role, --team, ...)")
     found = edit_rep(c.engine(), c.settings, rep, changes)

@@ -15,6 +15,8 @@ import re
 
 import typer
 
+from paceline.errors import UserInputError
+
 DAY_METAVAR = "YYYY-MM-DD"
 MOMENT_METAVAR = "YYYY-MM-DD[ HH:MM]"
 _DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
@@ -56,6 +58,20 @@ def parse_day(value: str | dt.datetime) -> dt.datetime:
         raise typer.BadParameter(problem)
     year, month, day = (int(part) for part in value.strip().split("-"))
     return dt.datetime(year, month, day)
+
+
+NO_DAY = "none"
+
+
+def day_or_none(field: str, text: str) -> dt.date | None:
+    """An option that sets or clears a day (`rep edit --end`): YYYY-MM-DD, or `none` to
+    clear it; anything else refused with the option and the reason."""
+    if text.strip().lower() == NO_DAY:
+        return None
+    problem = date_problem(text)
+    if problem is not None:
+        raise UserInputError(f"{field}: {problem}, or {NO_DAY} to clear it")
+    return parse_day(text).date()
 
 
 def parse_moment(value: str | dt.datetime) -> dt.datetime:

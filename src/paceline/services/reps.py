@@ -11,7 +11,10 @@ The rules:
 - a role of the configuration; a team and a manager that exist (a typo should not create a
   colleague or a team: both are refused with the closest names), except that the operator's
   `rep add` creates a team new to the database, as it always has;
-- an email that looks like one; a rep is not their own manager.
+- an email that looks like one; a rep is not their own manager;
+- a last day (`end_date`, set by an edit only: a rep leaves after being added) that is a date
+  on or after the rep's start date; None clears it (the rep rejoined). Analyses pace a leaver
+  over the days they were there and never alert after that day.
 Who may (`access.may_manage_roster`): an admin any rep; a manager the reps of their own team
 (a rep they add goes to it when no team is given), and may not move one out of it; a rep
 nobody. A rep by id that exists but is out of reach is Forbidden, not "not found": reps'
@@ -44,7 +47,7 @@ from paceline.store.records import Scope
 MANUAL_SOURCE = "manual"
 MAX_NAME = 200
 MAX_EMAIL = 320
-EDITABLE = frozenset({"name", "role", "team", "manager", "start_date", "email"})
+EDITABLE = frozenset({"name", "role", "team", "manager", "start_date", "end_date", "email"})
 NOT_NULL = ("name", "role")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 EVERYONE = Scope(everyone=True)
@@ -192,8 +195,29 @@ def _checked(
     if "email" in given:
         values["email"] = _email(given["email"])
     if "start_date" in given:
-        values["start_date"] = given["start_date"]
+        values["start_date"] = _day("start_date", given["start_date"])
+    if "end_date" in given:
+        values["end_date"] = _day("end_date", given["end_date"])
+    _check_span(given, values, current)
     return values
+
+
+def _day(field: str, value: object) -> dt.date | None:
+    """A date or None; a datetime or anything else is a face's bug, refused by field."""
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    raise InputError(field, f"not a date: {value!r} (write YYYY-MM-DD)")
+
+
+def _check_span(given: dict[str, Any], values: dict[str, Any], current: RepRecord | None) -> None:
+    """A last day before the first is refused, whichever of the two the edit changes: the
+    analyses would pace the rep over a negative number of days."""
+    start = values["start_date"] if "start_date" in given else getattr(current, "start_date", None)
+    end = values["end_date"] if "end_date" in given else getattr(current, "end_date", None)
+    if start is None or end is None or end >= start:
+        return
+    field = "end_date" if "end_date" in given else "start_date"
+    raise InputError(field, f"the last day {end} is before the start date {start}")
 
 
 def _name(engine: Engine, name: str, current: RepRecord | None) -> str:

@@ -83,6 +83,11 @@ class RepPatch(BaseModel):
     team: Name | None = Field(None, description="Move to this existing team (admins).")
     manager: Name | None = None
     start_date: Day | None = None
+    end_date: Day | None = Field(
+        None,
+        description="The rep's last day (they left), on or after the start date; null clears "
+        "it (they rejoined). Analyses pace a leaver over the days they were there.",
+    )
     email: Email | None = None
 
 
@@ -144,7 +149,7 @@ def create(body: RepIn, state: State, caller: ApiCaller) -> Response:
     "/{rep_id}", response_model=RepOut, summary="Edit a rep (admins; managers their team's)"
 )
 def patch(rep_id: RecordId, body: RepPatch, state: State, caller: ApiCaller) -> Response:
-    """Rename, move to another team, or change role, manager, start date or email."""
+    """Rename, move to another team, or change role, manager, start date, last day or email."""
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     with domain_errors("body"):
         edited = reps.edit(state.engine, state.settings, caller, rep_id, changes)
