@@ -42,7 +42,7 @@ from fastapi.routing import APIRouter
 from fastapi.testclient import TestClient
 from filelock import FileLock
 from httpx import Response
-from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.util import LRUCache
 from typer import Typer
@@ -59,7 +59,7 @@ from paceline.demo import DemoSummary, build_demo
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import Entity, load_mapping
 from paceline.server import create_app
-from paceline.services.reps import add_rep
+from paceline.services.reps import add_rep, edit_rep
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
@@ -842,16 +842,19 @@ def build_leaver_team(engine: Engine, settings: Settings) -> dict[str, int]:
     return ids
 
 
-def add_leaver(engine: Engine, settings: Settings) -> int:
-    """Lea of `build_leaver_team`, added to `build_tracking_team`'s team; her id."""
+def add_leaver(engine: Engine, settings: Settings, *, left: bool = True) -> int:
+    """Lea of `build_leaver_team`, added to `build_tracking_team`'s team; her id. Her last day
+    is set through the one write path (`services.reps`); `left=False` leaves it to the test
+    (her activities and target are there, but nothing says she left)."""
     lea = add_rep(engine, settings, "Lea", "sdr", team="East")
     rows: list[dict[str, Any]] = []
     for day in [2, 3, 4, 5, 6, 9, 10, 11]:
         rows += calls_on(lea, dt.date(2026, 11, day), 4, "conversation")
     with engine.begin() as conn:
         conn.execute(insert(Activity), rows)
-        conn.execute(update(Rep).where(Rep.id == lea).values(end_date=LEA_LAST_DAY))
         save_targets(conn, [TargetRow(lea, "conversations", "month", NOV, 76)])
+    if left:
+        edit_rep(engine, settings, "Lea", {"end_date": LEA_LAST_DAY})
     return lea
 
 

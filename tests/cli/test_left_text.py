@@ -1,13 +1,13 @@
 """`paceline scorecard` says when a rep left during the period (the team of
 `factories.build_leaver_team`: Lea left on Wednesday Nov 11, her 8th business day of 19),
-and `--json` carries the last day."""
+and `--json` carries the last day; end to end, `rep edit --end` is what makes her a leaver."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from factories import AS_OF, build_leaver_team, cli_in
+from factories import AS_OF, add_leaver, build_leaver_team, build_tracking_team, cli_in
 from paceline.config import Settings
 from paceline.store.engine import make_engine
 
@@ -44,3 +44,33 @@ def test_the_json_carries_the_last_day(tmp_path: Path, settings: Settings) -> No
     card = json.loads(text)
     assert card["end_date"] == "2026-11-11"
     assert card["business_days_total"] == 8
+
+
+def _alerted(tmp_path: Path) -> set[str]:
+    code, text = cli_in(tmp_path, "alerts", "--as-of", DAY, "--json")
+    assert code == 0, text
+    return {a["rep"] for a in json.loads(text)["alerts"]}
+
+
+def test_rep_edit_end_makes_her_a_leaver_end_to_end(tmp_path: Path, settings: Settings) -> None:
+    """Lea's calls and target, but no last day yet: paced over the month to the 18th she is
+    32 of 52 and idle since the 11th, so she is alerted on. `rep edit Lea --end 2026-11-11`
+    and her card says she left (8 of 8 business days) and no alert names her; clearing it
+    (`--end none`) brings the alert back."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    build_tracking_team(engine, settings)
+    add_leaver(engine, settings, left=False)
+    engine.dispose()
+    code, text = cli_in(tmp_path, "scorecard", "--rep", "Lea", "--as-of", DAY)
+    assert code == 0 and "left 2026-" not in text
+    assert "Lea" in _alerted(tmp_path)
+
+    code, text = cli_in(tmp_path, "rep", "edit", "Lea", "--end", "2026-11-11")
+    assert code == 0, text
+    code, text = cli_in(tmp_path, "scorecard", "--rep", "Lea", "--as-of", DAY)
+    flat = " ".join(text.split())
+    assert "left 2026-11-11" in flat and "business day 8 of 8 (0 left)" in flat
+    assert "Lea" not in _alerted(tmp_path)
+
+    assert cli_in(tmp_path, "rep", "edit", "Lea", "--end", "none")[0] == 0
+    assert "Lea" in _alerted(tmp_path)

@@ -42,7 +42,15 @@ def team_id(engine: Engine, name: str) -> int:
 def stored(engine: Engine, rep_id: int) -> dict[str, Any]:
     """The rep's row as stored, team and manager by name."""
     with engine.connect() as conn:
-        columns = (Rep.name, Rep.role, Rep.team_id, Rep.manager_id, Rep.email, Rep.start_date)
+        columns = (
+            Rep.name,
+            Rep.role,
+            Rep.team_id,
+            Rep.manager_id,
+            Rep.email,
+            Rep.start_date,
+            Rep.end_date,
+        )
         row = conn.execute(select(*columns).where(Rep.id == rep_id)).one()
         team = conn.scalar(select(Team.name).where(Team.id == row.team_id))
         manager = conn.scalar(select(Rep.name).where(Rep.id == row.manager_id))
@@ -53,6 +61,7 @@ def stored(engine: Engine, rep_id: int) -> dict[str, Any]:
         "manager": manager,
         "email": row.email,
         "start_date": row.start_date,
+        "end_date": row.end_date,
     }
 
 
@@ -100,6 +109,7 @@ def test_the_operator_adds_a_rep_with_every_field(engine: Engine, settings: Sett
         "manager": "Max",
         "email": "a@x.io",
         "start_date": dt.date(2026, 3, 2),
+        "end_date": None,
     }
     assert boss != rep_id
 
@@ -162,6 +172,7 @@ def test_an_edit_changes_what_it_names_and_keeps_the_rest(
         "manager": "Wes",
         "email": None,
         "start_date": None,
+        "end_date": None,
     }
     reps.edit(
         engine, settings, ADMIN, ben, {"email": "ben@x.io", "start_date": dt.date(2026, 1, 5)}
@@ -209,6 +220,36 @@ def test_a_refused_edit_leaves_the_rep_as_it_was(
         reps.edit(engine, settings, ADMIN, org["Ben"], {"email": "ben@x.io", **changes})
     assert caught.value.field == field and says in caught.value.reason
     assert stored(engine, org["Ben"]) == before and counts(engine) == teams
+
+
+def test_a_last_day_is_set_and_cleared_and_never_before_the_start(
+    engine: Engine, settings: Settings, org: dict[str, int]
+) -> None:
+    """Ben started on Jan 5 and leaves on Mar 31; a last day before the start is refused
+    (whichever of the two moves), and clearing it (he rejoined) is an edit like any other."""
+    ben = org["Ben"]
+    start, last = dt.date(2026, 1, 5), dt.date(2026, 3, 31)
+    reps.edit(engine, settings, ADMIN, ben, {"start_date": start})
+    assert reps.edit(engine, settings, ADMIN, ben, {"end_date": last}).end_date == last
+    assert stored(engine, ben)["end_date"] == last
+    same_day = reps.edit(engine, settings, ADMIN, ben, {"end_date": start})  # a one-day stay
+    assert same_day.end_date == start
+    reps.edit(engine, settings, ADMIN, ben, {"end_date": last})
+    before = stored(engine, ben)
+    with pytest.raises(InputError) as caught:
+        reps.edit(engine, settings, ADMIN, ben, {"end_date": dt.date(2026, 1, 2)})
+    assert caught.value.field == "end_date"
+    assert caught.value.reason == "the last day 2026-01-02 is before the start date 2026-01-05"
+    with pytest.raises(InputError) as caught:
+        reps.edit(engine, settings, ADMIN, ben, {"start_date": dt.date(2026, 4, 1)})
+    assert caught.value.field == "start_date" and "before the start date 2026-04-01" in str(
+        caught.value.reason
+    )
+    with pytest.raises(InputError, match="not a date"):
+        reps.edit(engine, settings, ADMIN, ben, {"end_date": "2026-03-31"})
+    assert stored(engine, ben) == before
+    assert reps.edit(engine, settings, ADMIN, ben, {"end_date": None}).end_date is None
+    assert stored(engine, ben)["end_date"] is None and stored(engine, ben)["start_date"] == start
 
 
 def test_who_may_add_and_edit_reps(engine: Engine, settings: Settings, org: dict[str, int]) -> None:
@@ -370,6 +411,8 @@ def test_patch_reps_role_matrix(
         ("PATCH", {"name": None}, "name", "cannot be null"),
         ("PATCH", {"manager": "Ben"}, "manager", "a rep cannot be their own manager"),
         ("PATCH", {"start_date": "2026-02-30"}, "start_date", "date"),
+        ("PATCH", {"end_date": "2026-02-30"}, "end_date", "date"),
+        ("PATCH", {"end_date": "2026-13-01"}, "end_date", "date"),
     ],
 )
 def test_bad_input_is_422_naming_the_field_and_writes_nothing(
@@ -383,6 +426,28 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(
     (error,) = reply.json()["detail"]
     assert error["loc"] == ["body", field] and says in error["msg"]
     assert counts(client.engine) == before and stored(client.engine, ids["Ben"]) == ben
+
+
+def test_patch_sets_and_clears_a_last_day_never_before_the_start(
+    api: tuple[Api, dict[str, int]],
+) -> None:
+    client, ids = api
+    path = f"/reps/{ids['Ben']}"
+    reply = client.call("max", "PATCH", path, {"start_date": "2026-01-05"})
+    assert reply.status_code == 200, reply.text
+    reply = client.call("max", "PATCH", path, {"end_date": "2026-03-31"})
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["end_date"] == "2026-03-31"
+    assert client.call("max", "GET", path).json()["end_date"] == "2026-03-31"
+    reply = client.call("max", "PATCH", path, {"end_date": "2026-01-02"})
+    assert reply.status_code == 422, reply.text
+    (error,) = reply.json()["detail"]
+    assert error["loc"] == ["body", "end_date"]
+    assert "before the start date 2026-01-05" in error["msg"]
+    assert stored(client.engine, ids["Ben"])["end_date"] == dt.date(2026, 3, 31)
+    assert client.call("wes", "PATCH", path, {"end_date": None}).status_code == 403
+    reply = client.call("max", "PATCH", path, {"end_date": None})
+    assert reply.status_code == 200 and reply.json()["end_date"] is None
 
 
 def test_a_missing_rep_is_404(api: tuple[Api, dict[str, int]]) -> None:
@@ -437,3 +502,36 @@ def test_rep_edit_at_the_command_line(tmp_path: Path, monkeypatch: pytest.Monkey
         ("Ana Ruiz-Lopez", "West", "sdr"),
         ("Max Boss", "West", "manager"),
     ]
+
+
+def test_rep_edit_sets_and_clears_the_last_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for var in ("PACELINE_DB", "PACELINE_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    for console in (cli_module.out, cli_module.err):
+        monkeypatch.setattr(console, "width", 250)
+    runner = CliRunner()
+
+    def cli(*args: str) -> tuple[int, str]:
+        result = runner.invoke(cli_app, list(args))
+        return result.exit_code, result.output
+
+    cli("init")
+    cli("rep", "add", "Ana Ruiz", "--team", "East", "--start", "2026-02-02")
+    code, output = cli("rep", "edit", "Ana Ruiz", "--end", "2026-06-30", "--json")
+    assert code == 0, output
+    assert json.loads(output)["end_date"] == "2026-06-30"
+    code, output = cli("rep", "list")
+    assert code == 0 and "last day" in output and "2026-06-30" in output
+    assert json.loads(cli("rep", "list", "--json")[1])[0]["end_date"] == "2026-06-30"
+    code, output = cli("rep", "edit", "Ana Ruiz", "--end", "2026-01-30")
+    assert code == 1
+    assert "end_date: the last day 2026-01-30 is before the start date 2026-02-02" in output
+    code, output = cli("rep", "edit", "Ana Ruiz", "--end", "2026-06-31")
+    assert code == 1 and "--end: 2026-06-31: June 2026 has 30 days" in output
+    code, output = cli("rep", "edit", "Ana Ruiz", "--end", "none", "--json")
+    assert code == 0, output
+    assert json.loads(output)["end_date"] is None
+    assert json.loads(cli("rep", "list", "--json")[1])[0]["end_date"] is None
