@@ -33,6 +33,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    Select,
     and_,
     case,
     cast,
@@ -43,9 +44,9 @@ from sqlalchemy import (
 )
 
 from paceline.analytics.aggregates import Scope, in_scope
-from paceline.analytics.metric_sql import activity_filter, outreach_condition
+from paceline.analytics.metric_sql import activity_filter, needs_contact, outreach_condition
 from paceline.config import Settings, derive
-from paceline.store.models import Activity, HourDay, RollupState
+from paceline.store.models import Activity, Contact, HourDay, RollupState
 
 CALLS_METRIC = "calls"  # what counts as a call (its filters), as on every other page
 FINGERPRINT_ROW = 2  # `rollup_state`'s row for this table (row 1 is the rollup's)
@@ -105,7 +106,7 @@ def fingerprint(settings: Settings) -> str:
 
 def _fingerprint(settings: Settings) -> str:
     calls = settings.metric(CALLS_METRIC)
-    parts = {
+    parts: dict[str, object] = {
         "calls": calls.model_dump(
             mode="json", exclude={"label", "higher_is_better", "min_denominator"}
         ),
@@ -113,6 +114,10 @@ def _fingerprint(settings: Settings) -> str:
         "selling_kinds": sorted(settings.selling_kinds),
         "minutes": candidate_minutes(settings),
     }
+    if needs_contact(calls):
+        # Rows built before the contact join counted every activity once per contact: a
+        # new fingerprint rebuilds them. Only here, so other configurations keep theirs.
+        parts["contacts_joined"] = True
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
@@ -154,6 +159,18 @@ def counts(settings: Settings, engaging: Iterable[str] | None = None) -> list[Co
     ]
 
 
+def from_activities(query: Select[Any], settings: Settings) -> Select[Any]:
+    """`query` over the activities, joined to their contacts when the calls metric filters
+    on the person spoken to (`decision_maker`, `seniority`).
+
+    Why: without the join the database added `contact` unjoined, so every activity counted
+    once per contact. Only then: the default calls read no contact."""
+    query = query.select_from(Activity)
+    if needs_contact(settings.metric(CALLS_METRIC)):
+        query = query.outerjoin(Contact, Contact.id == Activity.contact_id)
+    return query
+
+
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
 
@@ -184,6 +201,7 @@ def _insert(conn: Connection, settings: Settings, scope: Scope | None) -> None:
     hour = utc_hour(dialect)
     minute = midnight_minute(dialect, candidate_minutes(settings), NOT_MIDNIGHT)
     query = select(Activity.rep_id, Activity.local_date, hour, minute, *counts(settings))
+    query = from_activities(query, settings)
     if scope is not None:
         query = query.where(in_scope(scope, Activity.rep_id, Activity.local_date))
     query = query.group_by(Activity.rep_id, Activity.local_date, hour, minute)

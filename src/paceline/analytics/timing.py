@@ -56,6 +56,7 @@ from paceline.analytics.peers import diagnosis_scope
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.window import Window
 from paceline.config import Settings
+from paceline.errors import UserInputError
 from paceline.store.models import Activity
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -158,6 +159,7 @@ def when_to_sell(
     rep: str | None = None,
 ) -> WhenToSell:
     """Volume and rates by local weekday x hour for a team, one rep, or everyone."""
+    _check_calls_metric(settings)
     if aggregates.reading():
         ensure_rollup(engine, settings)  # `hour_day` current with the activities
     with engine.connect() as conn:
@@ -178,6 +180,19 @@ def when_to_sell(
     return WhenToSell(
         window, team, rep, zone_name, MIN_RATE_VOLUME, cells, best, untimed, connects, unrecorded
     )
+
+
+def _check_calls_metric(settings: Settings) -> None:
+    """Refuse a `calls` metric that is not one of activities (a ratio, or of deals): its
+    activity filters are all the hours can count, so it would have counted every activity
+    as a call, a silently wrong connect rate."""
+    calls = settings.metric(hours.CALLS_METRIC)
+    if calls.source != "activities":
+        what = "a ratio" if calls.source is None else f"source = {calls.source!r}"
+        raise UserInputError(
+            "metrics.calls: when to sell counts calls by hour, so `calls` must be a metric "
+            f"of activities (source = 'activities'), not {what}"
+        )
 
 
 def _engagement_not_recorded(
@@ -286,6 +301,7 @@ def _raw_buckets(
     minute = hours.midnight_minute(conn.dialect.name, minutes)
     measured = None if not left_out else settings.selling_kinds - left_out
     query = select(hour.label("hour"), minute.label("minute"), *hours.counts(settings, measured))
+    query = hours.from_activities(query, settings)
     query = query.where(
         Activity.rep_id.in_(rep_ids),
         Activity.local_date >= window.start,
