@@ -67,6 +67,7 @@ from paceline.store.models import (
     Account,
     Activity,
     AppUser,
+    Contact,
     Deal,
     DealStageHistory,
     ImportRun,
@@ -826,6 +827,41 @@ def variant(settings: Settings, extra: Iterable[dict[str, Any]] = (), **changes:
             metrics.append(metric)
     data.update(changes)
     return Settings.model_validate(data)
+
+
+def decision_maker_calls(settings: Settings) -> Settings:
+    """A configuration whose calls are only those to a decision maker (a contact filter)."""
+    return variant(settings, [{"name": "calls", "decision_maker": True}])
+
+
+def build_calls_to_two_contacts(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Wednesday Nov 4, 10:00-11:00 EST (15:05 UTC), Ana's six calls: three to Dee (a
+    decision maker, one connected), two to Sam (not one, both connected), one to nobody.
+    So under `decision_maker_calls` the hour has 3 calls and 1 connect (a 33% connect rate)."""
+    upgrade(engine)
+    ana = add_rep(engine, settings, "Ana", "sdr", team="East")
+    wed, day = dt.datetime(2026, 11, 4, 15, 5), dt.date(2026, 11, 4)
+    with engine.begin() as conn:
+        acc = int(conn.execute(insert(Account).values(name="Acme").returning(Account.id)).one()[0])
+        dee, sam = (
+            int(
+                conn.execute(
+                    insert(Contact)
+                    .values(name=name, account_id=acc, is_decision_maker=dm)
+                    .returning(Contact.id)
+                ).one()[0]
+            )
+            for name, dm in (("Dee", True), ("Sam", False))
+        )
+        outcomes = [(dee, "conversation"), (dee, "no_answer"), (dee, "no_answer")]
+        outcomes += [(sam, "conversation"), (sam, "conversation"), (None, "no_answer")]
+        rows = [
+            activity_row(ana, day, outcome=o, account_id=acc, contact_id=c) for c, o in outcomes
+        ]
+        for row in rows:
+            row["occurred_at"] = wed
+        conn.execute(insert(Activity), rows)
+    return {"Ana": ana, "Dee": dee, "Sam": sam}
 
 
 # Lea's last day: a Wednesday, business day 8 of November's 19 (Nov 2-6, 9-11).

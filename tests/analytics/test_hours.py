@@ -10,20 +10,22 @@ New York (the default zone) is UTC-5 in November: local midnight is a whole UTC 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
-from factories import AS_OF, activity_row
+from factories import AS_OF, activity_row, build_calls_to_two_contacts, decision_maker_calls
 from paceline.analytics import aggregates
-from paceline.analytics.hours import NOT_MIDNIGHT, candidate_minutes, covers
+from paceline.analytics.hours import FINGERPRINT_ROW, NOT_MIDNIGHT, candidate_minutes, covers
 from paceline.analytics.rollup import RollupRefresh, ensure_rollup
 from paceline.analytics.timing import when_to_sell
 from paceline.analytics.window import diagnosis_window
 from paceline.config import Settings
 from paceline.services.reps import add_rep
 from paceline.store.migrate import downgrade, upgrade
-from paceline.store.models import Activity, HourDay, MetricDay
+from paceline.store.models import Activity, HourDay, MetricDay, RollupState
 
 MON, TUE = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
 
@@ -187,3 +189,47 @@ def test_the_upgrade_fills_the_table_without_a_rebuild(engine: Engine, settings:
         rebuilt=False, rep_days=0, hours_rebuilt=True
     )
     assert hour_rows(engine) == expected(ids)
+
+
+def test_rows_built_without_the_contact_join_are_rebuilt(
+    engine: Engine, settings: Settings
+) -> None:
+    """Rows an older version built for a calls metric filtered on the contact counted every
+    activity once per contact (here: 2 contacts, so 12 activities, 6 calls, 3 connects). The
+    fingerprint such a version stored (the same parts, without `contacts_joined`) no longer
+    matches, so the table is rebuilt: 6 activities, 3 calls to Dee, 1 connected."""
+    custom = decision_maker_calls(settings)
+    build_calls_to_two_contacts(engine, custom)
+    ensure_rollup(engine, custom)
+    old = {
+        "calls": custom.metric("calls").model_dump(
+            mode="json", exclude={"label", "higher_is_better", "min_denominator"}
+        ),
+        "connected": sorted(custom.connected_outcomes),
+        "selling_kinds": sorted(custom.selling_kinds),
+        "minutes": candidate_minutes(custom),
+    }
+    old_print = hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()
+    with engine.begin() as conn:
+        conn.execute(
+            update(HourDay).values(
+                activities=HourDay.activities * 2,
+                calls=HourDay.activities * 2,
+                conversations=3,
+            )
+        )
+        conn.execute(
+            update(RollupState)
+            .where(RollupState.id == FINGERPRINT_ROW)
+            .values(fingerprint=old_print)
+        )
+    ensure_rollup(engine, custom)
+    with engine.connect() as conn:
+        sums = conn.execute(
+            select(
+                func.sum(HourDay.activities),
+                func.sum(HourDay.calls),
+                func.sum(HourDay.conversations),
+            )
+        ).one()
+    assert tuple(sums) == (6, 3, 1)

@@ -16,10 +16,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Engine, event, insert, update
 from typer.testing import CliRunner
 
-from factories import AS_OF, Site, activity_row, make_site
+from factories import (
+    AS_OF,
+    Site,
+    activity_row,
+    build_calls_to_two_contacts,
+    decision_maker_calls,
+    make_site,
+    variant,
+)
 from paceline.analytics import aggregates
 from paceline.analytics.timing import (
     MIN_RATE_VOLUME,
@@ -35,7 +43,7 @@ from paceline.errors import UserInputError
 from paceline.services.reps import add_rep
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
-from paceline.store.models import Activity
+from paceline.store.models import Activity, Contact
 
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
 
@@ -522,3 +530,64 @@ def test_when_faces_say_engagement_is_not_recorded(
     )
     assert shown.exit_code == 0, shown.output
     assert "Engagement not recorded for call" in " ".join(shown.output.split())
+
+
+@pytest.mark.parametrize("read", ["aggregates", "raw"])
+def test_calls_filtered_on_the_contact_count_only_those_calls(
+    engine: Engine, settings: Settings, read: str
+) -> None:
+    """Before, the contact filter's `contact` table was added to the query without a join
+    (every activity once per contact): the hour read 12 activities, 6 calls, 3 connects."""
+    custom = decision_maker_calls(settings)
+    build_calls_to_two_contacts(engine, custom)
+    reads = aggregates.raw_reads() if read == "raw" else contextlib.nullcontext()
+    with reads:
+        wed = when_to_sell(engine, custom, window(custom), rep="Ana").cell(WED, 10)
+    assert wed is not None
+    assert (wed.activities, wed.calls, wed.conversations) == (6, 3, 1)
+
+
+def test_calls_follow_a_contact_who_becomes_a_decision_maker(
+    engine: Engine, settings: Settings
+) -> None:
+    """Sam made a decision maker after the first read: his two connected calls count now
+    (5 calls, 3 connects), the rep-days of his calls rebuilt in `hour_day`."""
+    custom = decision_maker_calls(settings)
+    ids = build_calls_to_two_contacts(engine, custom)
+    when_to_sell(engine, custom, window(custom), rep="Ana")
+    with engine.begin() as conn:
+        conn.execute(update(Contact).where(Contact.id == ids["Sam"]).values(is_decision_maker=True))
+    wed = when_to_sell(engine, custom, window(custom), rep="Ana").cell(WED, 10)
+    assert wed is not None and (wed.calls, wed.conversations) == (5, 3)
+
+
+def test_the_default_calls_read_hour_day_without_the_contacts(
+    engine: Engine, settings: Settings
+) -> None:
+    """The default calls metric has no contact filter: the hours come from `hour_day`, and
+    no statement reads `contact` (no join added where none is needed)."""
+    build_calls_to_two_contacts(engine, settings)
+    when_to_sell(engine, settings, window(settings), rep="Ana")  # the rollups, brought up
+    statements: list[str] = []
+
+    def note(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        wed = when_to_sell(engine, settings, window(settings), rep="Ana").cell(WED, 10)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert wed is not None and (wed.calls, wed.conversations) == (6, 3)
+    assert any("FROM hour_day" in s for s in statements)
+    assert [s for s in statements if "contact" in s and "FROM activity" in s] == []
+
+
+def test_calls_that_are_not_activities_are_refused(engine: Engine, settings: Settings) -> None:
+    """A `calls` metric of deals has no activity filter for the hours to count: before, every
+    activity of the hour counted as a call (6 calls, 3 connects here)."""
+    deals = {"name": "calls", "source": "deals", "kinds": None, "date": "created_at"}
+    custom = variant(settings, [deals])
+    build_calls_to_two_contacts(engine, settings)
+    with pytest.raises(UserInputError, match=r"metrics\.calls: .*source = 'deals'"):
+        when_to_sell(engine, custom, window(custom), rep="Ana")
