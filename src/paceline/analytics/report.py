@@ -12,6 +12,11 @@ the week to the as-of day against the week before to the same weekday (a whole w
 a whole week once the week is over), so a Wednesday report never compares three days with
 five. No formatting here: `paceline.reports` renders these results as HTML, text and PDF.
 
+A rep who left (`Rep.end_date`) is paced to their last day by the scorecards; the report
+carries that day so faces say "left <date>", asks nothing of the days after it (next week's
+targets stop at the last day, and none at all once they are gone), and a team report keeps a
+rep who left before its as-of day out of "who needs attention": nobody is left to coach.
+
 Which week: the week containing the day asked for (default: last week, the Monday digest),
 read to its last day, or to today while it is still running (`report_day`).
 """
@@ -19,7 +24,7 @@ read to its last day, or to today while it is still running (`report_day`).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
@@ -117,6 +122,14 @@ class RepReport:
     diagnosis: RepDiagnosis
     next_week: Period
     next_targets: list[NextTarget]
+    # The rep's last day when they left (faces say "left <date>"); next week asks nothing of
+    # the days after it.
+    end_date: dt.date | None = None
+
+    @property
+    def left(self) -> bool:
+        """Whether the rep left before the end of the report's week (faces say so)."""
+        return self.end_date is not None and self.end_date < self.week.end
 
     @property
     def stalled(self) -> list[StalledDeal]:
@@ -151,6 +164,9 @@ class TeamReport:
     forecast: Forecast | None  # None: the forecast could not be made (no deal history)
     forecast_note: str | None  # why not
     flow: FlowReport
+    # The last day of each rep (by id) who left before the report's week ended: faces say
+    # "left <date>"; one who left before the as-of day is in neither `attention` nor `quiet`.
+    left: dict[int, dt.date] = field(default_factory=dict)
 
 
 def report_day(settings: Settings, week: dt.date | None, today: dt.date) -> dt.date:
@@ -191,6 +207,7 @@ def rep_report(engine: Engine, settings: Settings, rep: str, as_of: dt.date) -> 
         diagnosis=diagnosis,
         next_week=next_week,
         next_targets=_next_targets(engine, settings, diagnosis.rep_id, month_card, next_week),
+        end_date=month_card.end_date,
     )
 
 
@@ -208,7 +225,8 @@ def team_report(engine: Engine, settings: Settings, team: str, as_of: dt.date) -
     flow = pipeline_flow(
         engine, settings, diagnosis_window(settings, FLOW_WINDOW, as_of), team=name
     )
-    attention, quiet = _attention(diagnosis, month_cards)
+    left = {c.rep_id: c.end_date for c in month_cards.reps if c.end_date and c.end_date < week.end}
+    attention, quiet = _attention(diagnosis, month_cards, as_of)
     return TeamReport(
         team=name,
         as_of=as_of,
@@ -223,6 +241,7 @@ def team_report(engine: Engine, settings: Settings, team: str, as_of: dt.date) -
         forecast=outlook,
         forecast_note=note,
         flow=flow,
+        left=left,
     )
 
 
@@ -270,15 +289,44 @@ def week_changes(
 def _next_targets(
     engine: Engine, settings: Settings, rep_id: int, month: Scorecard, next_week: Period
 ) -> list[NextTarget]:
+    """What next week asks of each key metric, over the days the rep is still there: a
+    leaver's stored target is cut pro rata to the last day, and nothing is asked once gone."""
     calendar = BusinessCalendar(settings.calendar)
     names = [line.metric for line in month.lines]
     with engine.connect() as conn:
         stored = period_targets(conn, calendar, next_week, names, [rep_id])
-    start, end = max(next_week.start, month.period.start), min(next_week.end, month.period.end)
+    until = _until_last_day(next_week.end, month.end_date)
+    start, end = max(next_week.start, month.period.start), min(until, month.period.end)
     days_in_month = calendar.business_days(start, end) if start < end else 0
+    present = _present_share(calendar, next_week, until)
     return [
-        _next_target(line, stored.get((rep_id, line.metric)), days_in_month) for line in month.lines
+        _next_target(line, _cut(stored.get((rep_id, line.metric)), present), days_in_month)
+        if present
+        else _nothing_asked(line)
+        for line in month.lines
     ]
+
+
+def _until_last_day(end: dt.date, last_day: dt.date | None) -> dt.date:
+    """`end` (exclusive), or the day after the rep's last day when that comes first."""
+    return end if last_day is None else min(end, last_day + dt.timedelta(days=1))
+
+
+def _present_share(calendar: BusinessCalendar, week: Period, until: dt.date) -> float:
+    """The share of the week's business days before `until` (1 for a week without any)."""
+    total = calendar.business_days(week.start, week.end)
+    if until >= week.end or not total:
+        return 1.0
+    return calendar.business_days(week.start, until) / total if until > week.start else 0.0
+
+
+def _cut(target: float | None, share: float) -> float | None:
+    return None if target is None else target * share
+
+
+def _nothing_asked(line: MetricLine) -> NextTarget:
+    """Next week's line for a rep gone before it starts: no target, nothing needed."""
+    return NextTarget(line.metric, line.label, line.unit, line.is_ratio, None, None)
 
 
 def _next_target(line: MetricLine, target: float | None, days_in_month: int) -> NextTarget:
@@ -310,9 +358,14 @@ def _forecast(
         return None, str(exc)
 
 
-def _attention(diagnosis: TeamDiagnosis, month: TeamScorecard) -> tuple[list[Attention], list[str]]:
-    """Reps with something to say, alerts first, then the most findings; and the rest."""
+def _attention(
+    diagnosis: TeamDiagnosis, month: TeamScorecard, as_of: dt.date
+) -> tuple[list[Attention], list[str]]:
+    """Reps with something to say, alerts first, then the most findings; and the rest. A rep
+    who left before `as_of` is in neither: there is nobody left to look at."""
     status = {c.rep_id: c.status for c in month.reps}
+    gone = {c.rep_id for c in month.reps if c.end_date is not None and c.end_date < as_of}
+    present = [d for d in diagnosis.reps if d.rep_id not in gone]
     found = [
         Attention(
             rep=d.rep,
@@ -322,9 +375,9 @@ def _attention(diagnosis: TeamDiagnosis, month: TeamScorecard) -> tuple[list[Att
             findings=d.findings,
             diagnosis=d,
         )
-        for d in diagnosis.reps
+        for d in present
         if d.findings
     ]
     found.sort(key=lambda a: (-len(a.alerts), STATUS_ORDER[a.status], -len(a.findings), a.rep))
-    quiet = sorted(d.rep for d in diagnosis.reps if not d.findings)
+    quiet = sorted(d.rep for d in present if not d.findings)
     return found, quiet

@@ -243,7 +243,8 @@ def _first_upper(text: str) -> str:
 
 
 def _rep_text(settings: Settings, r: RepReport) -> list[str]:
-    out = [f"{r.rep} ({r.role}{', team ' + r.team if r.team else ''})", "", "Where you stand"]
+    out = [f"{r.rep} ({r.role}{', team ' + r.team if r.team else ''}){_left_text(r)}", ""]
+    out.append("Where you stand")
     month = {line.metric: line for line in r.month_card.lines}
     for line in r.week_card.lines:
         m = month.get(line.metric)
@@ -282,6 +283,8 @@ def _rep_text(settings: Settings, r: RepReport) -> list[str]:
     if not r.stalled:
         out.append("  none")
     out += ["", f"Next week ({r.next_week.label})"]
+    if r.end_date is not None and r.end_date < r.next_week.start:
+        return [*out, f"  nothing: left {r.end_date.isoformat()}"]
     for t in r.next_targets:
         needed = (
             f"; to finish the month on target: {figure(t.month_needed, t.unit)}"
@@ -290,6 +293,11 @@ def _rep_text(settings: Settings, r: RepReport) -> list[str]:
         )
         out.append(f"  {t.label}: target {figure(t.target, t.unit)}{needed}")
     return out
+
+
+def _left_text(r: RepReport) -> str:
+    """ ", left 2026-11-11" after a rep who left before the report's week ended."""
+    return f", left {r.end_date.isoformat()}" if r.left and r.end_date else ""
 
 
 def _change_line(c: MetricChange) -> str:
@@ -303,7 +311,9 @@ def _team_text(settings: Settings, r: TeamReport) -> list[str]:
     month = r.month_cards
     out = [f"Team {r.team}: {len(month.reps)} reps", "", "The team at a glance (month to date)"]
     for card in month.reps:
-        out.append(f"  {card.rep} ({card.role}): {status_text(card.status)}")
+        last = r.left.get(card.rep_id)
+        gone = f", left {last.isoformat()}" if last else ""
+        out.append(f"  {card.rep} ({card.role}): {status_text(card.status)}{gone}")
     out += ["", f"Team totals since last week ({compared_text(r)})"]
     out += [_change_line(c) for c in r.changes] or ["  nothing to compare"]
     out += ["", "Who needs attention"]

@@ -1,0 +1,41 @@
+"""The weekly reports' text and HTML for a rep who left (`factories.build_leaver_team`: Lea's
+last day is Wednesday November 11th 2026): as of Wednesday the 18th her one-on-one says
+"left 2026-11-11" and asks nothing of next week (before: "Conversations: target 12", 76 x
+3/19); her team's report says she left beside her name."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine
+
+from factories import build_leaver_team
+from paceline.analytics.report import rep_report, team_report
+from paceline.config import Settings
+from paceline.reports.render import report_html, report_text
+
+AFTER = dt.date(2026, 11, 18)
+
+
+def test_the_rep_report_says_left_and_asks_nothing(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    build_leaver_team(sqlite_engine, settings)
+    report = rep_report(sqlite_engine, settings, "Lea", AFTER)
+    lines = report_text(settings, report).splitlines()
+    assert "Lea (sdr, team East), left 2026-11-11" in lines
+    assert lines[lines.index("Next week (2026-W48)") + 1 :] == ["  nothing: left 2026-11-11"]
+    html = report_html(settings, report, charts_too=False)
+    assert '<span data-testid="left">left 2026-11-11</span>' in html
+    assert "Nothing: left 2026-11-11." in html
+    assert "To finish the month on target" not in html
+
+
+def test_the_team_report_says_who_left(sqlite_engine: Engine, settings: Settings) -> None:
+    build_leaver_team(sqlite_engine, settings)
+    report = team_report(sqlite_engine, settings, "East", AFTER)
+    lines = report_text(settings, report).splitlines()
+    assert "  Lea (sdr): On pace, left 2026-11-11" in lines
+    assert "  Ana (sdr): Behind" in lines
+    html = report_html(settings, report, charts_too=False)
+    assert 'Lea <small data-testid="left">left 2026-11-11</small>' in html
