@@ -182,6 +182,19 @@ class ActivityRules(_Strict):
     max_duration_min: float = Field(default=24 * 60, gt=0, le=7 * 24 * 60)
 
 
+# The fields of a metric that choose which activities it counts (a deal metric takes none).
+ACTIVITY_FILTERS = (
+    "kinds",
+    "outcomes",
+    "selling",
+    "has_ask",
+    "engaged",
+    "connected",
+    "decision_maker",
+    "seniority",
+)
+
+
 class MetricSettings(_Strict):
     """A metric: count or sum of matching activities or deals, or a ratio of two metrics."""
 
@@ -219,18 +232,8 @@ class MetricSettings(_Strict):
             raise ValueError("`source` must be 'activities' or 'deals'")
         if self.aggregate in ("sum", "distinct_count") and self.field is None:
             raise ValueError(f"a {self.aggregate} metric needs `field`")
-        activity_only = (
-            "kinds",
-            "outcomes",
-            "selling",
-            "has_ask",
-            "engaged",
-            "connected",
-            "decision_maker",
-            "seniority",
-        )
         if self.source == "deals":
-            used = [f for f in activity_only if getattr(self, f) is not None]
+            used = [f for f in ACTIVITY_FILTERS if getattr(self, f) is not None]
             if used:
                 raise ValueError(f"deal metrics cannot filter on {', '.join(used)}")
             if self.date is None:

@@ -43,7 +43,7 @@ from paceline.analytics.metric_sql import (
 )
 from paceline.analytics.metrics import metric_totals
 from paceline.calendar import local_midnight_utc
-from paceline.config import MetricSettings, Settings
+from paceline.config import ACTIVITY_FILTERS, MetricSettings, Settings
 from paceline.store.models import Activity, Contact, Deal, KindDay, MetricDay
 
 StepNote = Literal[
@@ -135,19 +135,7 @@ def recorded_steps(
 
 
 # What the definitions of two activity metrics must share to count the same activities.
-_FILTER_FIELDS = {
-    "aggregate",
-    "source",
-    "field",
-    "kinds",
-    "outcomes",
-    "selling",
-    "has_ask",
-    "engaged",
-    "connected",
-    "decision_maker",
-    "seniority",
-}
+_FILTER_FIELDS = {"aggregate", "source", "field", *ACTIVITY_FILTERS}
 
 
 def connected_calls(settings: Settings) -> MetricSettings:
