@@ -42,7 +42,7 @@ from fastapi.routing import APIRouter
 from fastapi.testclient import TestClient
 from filelock import FileLock
 from httpx import Response
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.util import LRUCache
 from typer import Typer
@@ -315,6 +315,22 @@ def served_app(app: FastAPI, **options: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextmanager
+def recorded_statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL of every statement `engine` runs inside the block, in order (tests that pin
+    how many statements, or which tables, a read takes)."""
+    statements: list[str] = []
+
+    def note(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
 
 
 def count_rows(engine: Engine, model: type) -> int:

@@ -22,13 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Engine, insert
 
 from factories import (
     AS_OF,
@@ -37,6 +36,7 @@ from factories import (
     made_app,
     put_deal,
     quick_user,
+    recorded_statements,
     variant,
 )
 from paceline.analytics.diagnose import rep_coaching
@@ -355,18 +355,9 @@ def test_a_rolled_up_step_is_found_recorded_by_its_first_day(
     before October 1st (the first are on October 15th)."""
     build_tracking_team(engine, settings)
     ensure_rollup(engine, settings)
-    statements: list[str] = []
-
-    def note(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    with engine.connect() as conn:
-        event.listen(engine, "before_cursor_execute", note)
-        try:
-            late = recorded_steps(conn, settings, ["conversations"], {}, dt.date(2026, 11, 18))
-            early = recorded_steps(conn, settings, ["conversations"], {}, dt.date(2026, 10, 1))
-        finally:
-            event.remove(engine, "before_cursor_execute", note)
+    with engine.connect() as conn, recorded_statements(engine) as statements:
+        late = recorded_steps(conn, settings, ["conversations"], {}, dt.date(2026, 11, 18))
+        early = recorded_steps(conn, settings, ["conversations"], {}, dt.date(2026, 10, 1))
     assert (late, early) == (frozenset({"conversations"}), frozenset())
     assert len(statements) == 2
     assert all("LIMIT" in s.upper() and "sum(" not in s.lower() for s in statements)
@@ -449,30 +440,16 @@ def test_a_deal_step_is_found_recorded_by_its_first_deal(
     won = dt.datetime(2026, 11, 10, 17)
     put_deal(engine, ana, "Acme", None, won, status="won", stage="closed_won", closed=won)
     put_deal(engine, ana, "Lost", 900.0, won, status="lost", stage="closed_lost", closed=won)
-    statements: list[str] = []
-
-    def note(*args: Any) -> None:
-        statements.append(str(args[2]))
-
     steps = ["deals_won", "revenue"]
-    with engine.connect() as conn:
-        event.listen(engine, "before_cursor_execute", note)
-        try:
-            late = recorded_steps(conn, settings, steps, {}, dt.date(2026, 11, 11))
-            early = recorded_steps(conn, settings, steps, {}, dt.date(2026, 11, 10))
-        finally:
-            event.remove(engine, "before_cursor_execute", note)
+    with engine.connect() as conn, recorded_statements(engine) as statements:
+        late = recorded_steps(conn, settings, steps, {}, dt.date(2026, 11, 11))
+        early = recorded_steps(conn, settings, steps, {}, dt.date(2026, 11, 10))
     assert (late, early) == (frozenset({"deals_won"}), frozenset())
     assert len(statements) == 4
     assert all("LIMIT" in s.upper() and "sum(" not in s.lower() for s in statements)
     put_deal(engine, ana, "Globex", 500.0, won, status="won", stage="closed_won", closed=won)
-    statements.clear()
-    with engine.connect() as conn:
-        event.listen(engine, "before_cursor_execute", note)
-        try:
-            found = recorded_steps(conn, settings, steps, {}, dt.date(2026, 11, 11))
-        finally:
-            event.remove(engine, "before_cursor_execute", note)
+    with engine.connect() as conn, recorded_statements(engine) as statements:
+        found = recorded_steps(conn, settings, steps, {}, dt.date(2026, 11, 11))
     assert found == frozenset(steps)
     assert len(statements) == 1  # a won deal with an amount answers deals won too
 
@@ -552,17 +529,8 @@ def test_connected_calls_are_probed_on_the_rollup_when_a_metric_counts_them(
     when to sell's probe is the first `metric_day` row of it (LIMIT 1), not a scan of the
     activities for a connected call (all of them, in an export without call results)."""
     build_calls_before(engine, settings, "conversation")
-    statements: list[str] = []
-
-    def note(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    with engine.connect() as conn:
-        event.listen(engine, "before_cursor_execute", note)
-        try:
-            found = connects_recorded(conn, settings, connected_calls(settings), AS_OF)
-        finally:
-            event.remove(engine, "before_cursor_execute", note)
+    with engine.connect() as conn, recorded_statements(engine) as statements:
+        found = connects_recorded(conn, settings, connected_calls(settings), AS_OF)
     assert found and len(statements) == 1
     assert "metric_day" in statements[0] and "LIMIT" in statements[0].upper()
     assert "FROM activity" not in statements[0]

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, event, insert, update
+from sqlalchemy import Engine, insert, update
 from typer.testing import CliRunner
 
 from factories import (
@@ -26,6 +26,7 @@ from factories import (
     build_calls_to_two_contacts,
     decision_maker_calls,
     make_site,
+    recorded_statements,
     variant,
 )
 from paceline.analytics import aggregates
@@ -429,16 +430,8 @@ def test_a_window_without_connects_probes_the_rollup_not_the_activities(
     with engine.begin() as conn:
         conn.execute(insert(Activity), rows)
     when_to_sell(engine, settings, window(settings), rep="Ana")  # the rollups, brought up
-    statements: list[str] = []
-
-    def note(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with recorded_statements(engine) as statements:
         result = when_to_sell(engine, settings, window(settings), rep="Ana")
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
     assert result.connects_recorded and [c.connect_rate for c in result.cells] == [0.0]
     probes = [s for s in statements if "LIMIT" in s.upper() and "outcome IN" in s]
     assert [s for s in probes if "FROM activity" in s] == []
@@ -568,16 +561,8 @@ def test_the_default_calls_read_hour_day_without_the_contacts(
     no statement reads `contact` (no join added where none is needed)."""
     build_calls_to_two_contacts(engine, settings)
     when_to_sell(engine, settings, window(settings), rep="Ana")  # the rollups, brought up
-    statements: list[str] = []
-
-    def note(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with recorded_statements(engine) as statements:
         wed = when_to_sell(engine, settings, window(settings), rep="Ana").cell(WED, 10)
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
     assert wed is not None and (wed.calls, wed.conversations) == (6, 3)
     assert any("FROM hour_day" in s for s in statements)
     assert [s for s in statements if "contact" in s and "FROM activity" in s] == []
