@@ -910,6 +910,20 @@ def add_leaver(engine: Engine, settings: Settings, *, left: bool = True) -> int:
     return lea
 
 
+# Zoe's first day: Monday Nov 23, after `AS_OF`; 4 of November's 19 business days are hers
+# (23-25 and 30: the 26th and 27th are holidays).
+ZOE_FIRST_DAY = dt.date(2026, 11, 23)
+
+
+def add_late_starter(engine: Engine, settings: Settings) -> int:
+    """Zoe (SDR, East), who starts on `ZOE_FIRST_DAY`, with a November target of 76
+    conversations (76 x 4/19 = 16 hers) and no activity; her id."""
+    zoe = add_rep(engine, settings, "Zoe", "sdr", team="East", start_date=ZOE_FIRST_DAY)
+    with engine.begin() as conn:
+        save_targets(conn, [TargetRow(zoe, "conversations", "month", NOV, 76)])
+    return zoe
+
+
 def paced_on_connect_rate(settings: Settings) -> Settings:
     """The default settings with SDRs also paced on their connect rate (conversations per
     call): a ratio line, which a CRM with no call results cannot fill."""

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.diagnose import Finding, RepDiagnosis
     from paceline.analytics.funnel import Funnel, FunnelStep
     from paceline.analytics.leaderboard import Leaderboard
-    from paceline.analytics.scorecard import MetricLine
+    from paceline.analytics.scorecard import MetricLine, RepDay, TeamScorecard
     from paceline.analytics.stalled import RepStalled
     from paceline.analytics.tipping import TippingPoint
     from paceline.config import Settings
@@ -773,3 +773,28 @@ def unrecorded_texts(lines: Iterable[MetricLine], as_of: dt.date) -> list[str]:
         if line.unrecorded is not None:
             seen.setdefault(line.metric, line)
     return [line_unrecorded_text(line, as_of) for line in seen.values()]
+
+
+NAMED_AT_MOST = 3  # leavers or starters named beside a head count; more are counted
+
+
+def headcount_text(cards: TeamScorecard) -> str:
+    """How many reps a team has on the cards' day, with who left during the period and who
+    starts later named beside them: "3 reps (Lea left 2026-11-11)". The CLI, the team page
+    and the weekly reports say it alike; the totals count those named too, over their days."""
+    count = cards.headcount
+    head = f"{count} rep{'s' if count != 1 else ''}"
+    notes = [
+        _named(cards.leavers, "left", f"{len(cards.leavers)} left during the {cards.period.kind}"),
+        _named(cards.starting, "starts", f"{len(cards.starting)} start later"),
+    ]
+    said = "; ".join(n for n in notes if n)
+    return f"{head} ({said})" if said else head
+
+
+def _named(people: list[RepDay], verb: str, counted: str) -> str:
+    if not people:
+        return ""
+    if len(people) > NAMED_AT_MOST:
+        return counted
+    return ", ".join(f"{p.rep} {verb} {p.day.isoformat()}" for p in people)

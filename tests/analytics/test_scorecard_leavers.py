@@ -15,10 +15,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine
 
-from factories import AS_OF, LEA_LAST_DAY, build_leaver_team
+from factories import AS_OF, LEA_LAST_DAY, ZOE_FIRST_DAY, add_late_starter, build_leaver_team
 from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import leaderboard
-from paceline.analytics.scorecard import rep_scorecard, team_scorecards
+from paceline.analytics.scorecard import RepDay, rep_scorecard, team_scorecards
 from paceline.config import Settings
 
 
@@ -63,6 +63,27 @@ def test_the_team_total_owes_only_a_leavers_days(team: Engine, settings: Setting
     assert total.expected_to_date == pytest.approx(175)
     cards = {c.rep: c for c in east.reps}
     assert cards["Lea"].end_date == LEA_LAST_DAY and cards["Ana"].end_date is None
+
+
+def test_the_head_count_is_of_the_as_of_day_and_the_totals_name_whom_they_hold(
+    team: Engine, settings: Settings
+) -> None:
+    """East's cards on the 18th are Ana, Ben, Cy, Lea (gone since the 11th) and Zoe (starts
+    on Monday the 23rd): 3 reps there that day (before: 5 counted as the team's reps). The
+    totals still hold Lea's 8 days and Zoe's 4 (23-25, 30): targets 190 + 19 + 32 + 16 = 257
+    conversations, 130 + 13 + 32 + 0 = 175 of them expected by the 18th."""
+    add_late_starter(team, settings)
+    east = team_scorecards(team, settings, "month", AS_OF, team="East")
+    assert sorted(c.rep for c in east.reps) == ["Ana", "Ben", "Cy", "Lea", "Zoe"]
+    assert east.headcount == 3
+    assert east.leavers == [RepDay("Lea", LEA_LAST_DAY)]
+    assert east.starting == [RepDay("Zoe", ZOE_FIRST_DAY)]
+    total = {line.metric: line.pace for line in east.total}["conversations"]
+    assert total.target == pytest.approx(257)
+    assert total.expected_to_date == pytest.approx(175)
+    # On her last day Lea is still there; from the 23rd Zoe is.
+    assert team_scorecards(team, settings, "month", LEA_LAST_DAY, team="East").headcount == 4
+    assert team_scorecards(team, settings, "month", ZOE_FIRST_DAY, team="East").headcount == 4
 
 
 def test_the_leaderboard_paces_a_leaver_over_her_days(team: Engine, settings: Settings) -> None:

@@ -8,6 +8,7 @@ their manager Max; West: Dee), with users root (admin), max (manager of East), a
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 from collections.abc import Iterator
@@ -18,9 +19,10 @@ from httpx import Response
 from sqlalchemy import Engine, event, func, select
 from typer.testing import CliRunner
 
-from factories import AS_OF, PASSWORD, Api, add_leaver, make_api
+from factories import AS_OF, PASSWORD, Api, add_late_starter, add_leaver, make_api
 from paceline.cli import app as cli_app
 from paceline.config import Settings
+from paceline.services.reps import add_rep
 from paceline.store.models import Activity, Deal, DealStageHistory
 
 
@@ -426,8 +428,9 @@ def test_reps_and_teams(api: Api) -> None:
     ana = api.get("root", f"/reps/{api.reps['Ana']}").json()
     assert (ana["name"], ana["role"], ana["team"], ana["capacity"]) == ("Ana", "sdr", "East", 1.0)
     assert api.get("root", "/reps/999").status_code == 404
+    # East's reps as its team page counts them: Ana, Ben and Cy (Max manages: no key metrics)
     assert api.get("root", "/teams").json() == [
-        {"id": 1, "name": "East", "reps": 4},
+        {"id": 1, "name": "East", "reps": 3},
         {"id": 2, "name": "West", "reps": 1},
     ]
     assert api.get("dee", "/teams").json() == [{"id": 2, "name": "West", "reps": 1}]
@@ -861,3 +864,24 @@ def test_a_leavers_card_ends_on_her_last_day(api: Api, settings: Settings) -> No
     assert (body["end_date"], body["left"]) == ("2026-11-11", True)
     conversations = next(ln for ln in body["lines"] if ln["metric"] == "conversations")
     assert conversations["pace"]["expected_to_date"] == pytest.approx(32)
+
+
+def test_a_teams_head_count_is_who_is_there(api: Api, settings: Settings, today: dt.date) -> None:
+    """East: Ana, Ben and Cy; Lea left on Nov 11, Zoe started on Nov 23, Uma starts a week
+    after today; Max manages (no key metrics). Today East has 4 reps (Ana, Ben, Cy, Zoe; the
+    count was every rep row of the team: 7), West 1 (Dee). As of Nov 18 the team's
+    scorecard counts 3 there and names Lea and Zoe (Uma starts after November: not on its
+    cards)."""
+    add_leaver(api.engine, settings)
+    add_late_starter(api.engine, settings)
+    add_rep(api.engine, settings, "Uma", "sdr", team="East", start_date=today + dt.timedelta(7))
+    teams = api.get("root", "/teams")
+    assert teams.status_code == 200, teams.text
+    assert {t["name"]: t["reps"] for t in teams.json()} == {"East": 4, "West": 1}
+    assert [t["reps"] for t in api.get("max", "/teams").json()] == [4]
+    cards = api.get("root", "/scorecard/team", params={"team": "East", "as_of": AS_OF.isoformat()})
+    assert cards.status_code == 200, cards.text
+    body = cards.json()
+    assert body["headcount"] == 3
+    assert body["leavers"] == [{"rep": "Lea", "day": "2026-11-11"}]
+    assert body["starting"] == [{"rep": "Zoe", "day": "2026-11-23"}]

@@ -7,7 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from factories import AS_OF, add_leaver, build_leaver_team, build_tracking_team, cli_in
+from factories import (
+    AS_OF,
+    add_late_starter,
+    add_leaver,
+    build_leaver_team,
+    build_tracking_team,
+    cli_in,
+)
 from paceline.config import Settings
 from paceline.store.engine import make_engine
 
@@ -34,7 +41,28 @@ def test_the_team_table_says_who_left(tmp_path: Path, settings: Settings) -> Non
     code, text = cli_in(tmp_path, "scorecard", "--team", "East", "--as-of", DAY)
     assert code == 0, text
     assert "left 2026-11-11" in text
-    assert text.count("left 2026-") == 1  # Ana and Ben are still there
+    # Lea's row and the title's head count ("3 reps (Lea left 2026-11-11)"); Ana and Ben
+    # are still there
+    assert text.count("left 2026-") == 2
+
+
+def test_the_team_table_counts_who_is_there(tmp_path: Path, settings: Settings) -> None:
+    """East on the 18th: 3 reps there (Ana, Ben, Cy), Lea gone, Zoe not started; the JSON
+    carries the same count and names."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    build_leaver_team(engine, settings)
+    add_late_starter(engine, settings)
+    engine.dispose()
+    code, text = cli_in(tmp_path, "scorecard", "--team", "East", "--as-of", DAY)
+    assert code == 0, text
+    flat = " ".join(text.split())
+    assert "3 reps (Lea left 2026-11-11; Zoe starts 2026-11-23)" in flat
+    code, text = cli_in(tmp_path, "scorecard", "--team", "East", "--as-of", DAY, "--json")
+    assert code == 0, text
+    body = json.loads(text)
+    assert body["headcount"] == 3
+    assert body["leavers"] == [{"rep": "Lea", "day": "2026-11-11"}]
+    assert body["starting"] == [{"rep": "Zoe", "day": "2026-11-23"}]
 
 
 def test_the_json_carries_the_last_day(tmp_path: Path, settings: Settings) -> None:

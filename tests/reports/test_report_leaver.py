@@ -9,7 +9,7 @@ import datetime as dt
 
 from sqlalchemy import Engine
 
-from factories import build_leaver_team
+from factories import add_late_starter, build_leaver_team
 from paceline.analytics.report import rep_report, team_report
 from paceline.config import Settings
 from paceline.reports.render import report_html, report_text
@@ -39,3 +39,15 @@ def test_the_team_report_says_who_left(sqlite_engine: Engine, settings: Settings
     assert "  Ana (sdr): Behind" in lines
     html = report_html(settings, report, charts_too=False)
     assert 'Lea <small data-testid="left">left 2026-11-11</small>' in html
+
+
+def test_the_team_report_counts_who_is_there(sqlite_engine: Engine, settings: Settings) -> None:
+    """East on the 18th: Ana, Ben and Cy are there; Lea left, Zoe starts on the 23rd (the
+    report said "Team East: 5 reps")."""
+    build_leaver_team(sqlite_engine, settings)
+    add_late_starter(sqlite_engine, settings)
+    report = team_report(sqlite_engine, settings, "East", AFTER)
+    said = "3 reps (Lea left 2026-11-11; Zoe starts 2026-11-23)"
+    assert f"Team East: {said}" in report_text(settings, report).splitlines()
+    html = report_html(settings, report, charts_too=False)
+    assert f'<span data-testid="headcount">{said}</span>' in html

@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import Engine
 
-from factories import AS_OF, build_leaver_team, make_site
+from factories import AS_OF, add_late_starter, build_leaver_team, make_site
 from paceline.config import Settings
 
 DAY = AS_OF.isoformat()
@@ -27,3 +27,18 @@ def test_pages_say_lea_left(engine: Engine, settings: Settings) -> None:
         assert re.findall(r'data-testid="left">(.*?)<', team.text) == ["left 2026-11-11"]
         ana = site.page("root", f"/reps/{reps['Ana']}", as_of=DAY)
         assert 'data-testid="left"' not in ana.text
+
+
+def test_the_team_page_counts_who_is_there_and_names_the_others(
+    engine: Engine, settings: Settings
+) -> None:
+    """East on the 18th: Ana, Ben and Cy; Lea left on the 11th, Zoe starts on the 23rd (the
+    page said "5 reps": everyone whose card is on it)."""
+    build_leaver_team(engine, settings)
+    add_late_starter(engine, settings)
+    site = make_site(engine, settings, {"root": ("admin", None)})
+    with site.client:
+        team = site.page("root", "/team", team="East", as_of=DAY)
+        assert team.status_code == 200, team.text
+        said = re.findall(r'data-testid="headcount">(.*?)<', team.text)
+        assert said == ["3 reps (Lea left 2026-11-11; Zoe starts 2026-11-23)"]

@@ -135,8 +135,24 @@ _new_line = builder(MetricLine)
 _new_card = builder(Scorecard)
 
 
+@dataclass(frozen=True, slots=True)
+class RepDay:
+    """A rep of a team's cards and the day that sets them apart: their last, or their first."""
+
+    rep: str
+    day: dt.date
+
+
 @dataclass(frozen=True)
 class TeamScorecard:
+    """The cards of everyone who worked during the period, and the totals of those cards.
+
+    The totals are the period's (a rep who left adds the work and the pro rata target of the
+    days they were there; a rep who starts later, theirs from their start), while "how many
+    reps" is asked of the as-of day: `headcount` leaves out who is gone (`leavers`) and who
+    has not started yet (`starting`), and the faces name those beside it, so the head count
+    and the cards behind the totals always add up."""
+
     team: str | None  # None: everyone
     period: Period
     as_of: dt.date
@@ -147,6 +163,28 @@ class TeamScorecard:
     # The same totals over each role's reps alone (a metric two roles share, like proposals,
     # is added up per role here, across both in `total`).
     role_totals: dict[str, list[MetricLine]] = field(default_factory=dict)
+
+    @property
+    def headcount(self) -> int:
+        """The reps on the cards who are there on the as-of day (not `leavers`, not
+        `starting`)."""
+        return len(self.reps) - len(self.leavers) - len(self.starting)
+
+    @property
+    def leavers(self) -> list[RepDay]:
+        """The reps on the cards whose last day was before the as-of day, by that day."""
+        gone = [RepDay(c.rep, c.end_date) for c in self.reps if c.left and c.end_date]
+        return sorted(gone, key=lambda d: (d.day, d.rep))
+
+    @property
+    def starting(self) -> list[RepDay]:
+        """The reps on the cards who start after the as-of day, by their first day."""
+        later = [
+            RepDay(c.rep, c.start_date)
+            for c in self.reps
+            if c.start_date is not None and c.start_date > self.as_of
+        ]
+        return sorted(later, key=lambda d: (d.day, d.rep))
 
 
 # The API's access check: given every rep by name key (as `store.records.rep_refs` reads

@@ -15,6 +15,7 @@ from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.dates import DAY_METAVAR, parse_day
 from paceline.describe import (
     board_unrecorded_text,
+    headcount_text,
     measured_text,
     metric_text,
     unknown_amounts_text,
@@ -129,7 +130,8 @@ def _print_team(result: TeamScorecard) -> None:
     who = f"team {result.team}" if result.team else "all reps"
     title = (
         f"{who}: {result.period.kind} {result.period.label} as of {result.as_of}, "
-        f"business day {result.business_days_elapsed} of {result.business_days_total}"
+        f"business day {result.business_days_elapsed} of {result.business_days_total}, "
+        f"{headcount_text(result)}"
     )
     table = new_table(title=title, title_justify="left")
     for name in ("rep", "role", "metric"):

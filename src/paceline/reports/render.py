@@ -35,6 +35,7 @@ from paceline.describe import (
     UNRECORDED_CELL,
     evidence_text,
     finding_text,
+    headcount_text,
     measured_text,
     metric_text,
     unknown_amounts_text,
@@ -217,6 +218,7 @@ def report_html(
     fan = charts.fan_chart(report.forecast, _money) if charts_too and report.forecast else None
     context["fan_chart"] = _markup(fan)
     context["rep_cards"] = {c.rep_id: c for c in report.week_cards.reps}
+    context["headcount"] = headcount_text(report.month_cards)
     return ENV.get_template("team.html").render(context)
 
 
@@ -309,7 +311,7 @@ def _change_line(c: MetricChange) -> str:
 
 def _team_text(settings: Settings, r: TeamReport) -> list[str]:
     month = r.month_cards
-    out = [f"Team {r.team}: {len(month.reps)} reps", "", "The team at a glance (month to date)"]
+    out = [f"Team {r.team}: {headcount_text(month)}", "", "The team at a glance (month to date)"]
     for card in month.reps:
         last = r.left.get(card.rep_id)
         gone = f", left {last.isoformat()}" if last else ""

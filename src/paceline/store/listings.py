@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy import (
+    BindParameter,
     ColumnClause,
     ColumnElement,
     Connection,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
+    or_,
     select,
     tuple_,
 )
@@ -114,12 +116,17 @@ def _rep_record(row: Sequence[Any]) -> RepRecord:
     return RepRecord(*values)
 
 
-def list_teams(engine: Engine, everyone: bool, team_id: int | None) -> list[TeamRecord]:
-    """Teams with their head count: all of them, or the one given."""
+def list_teams(
+    engine: Engine, everyone: bool, team_id: int | None, day: dt.date, roles: Sequence[str]
+) -> list[TeamRecord]:
+    """Teams with their head count on `day`: their reps of the paced `roles` (those with key
+    metrics, as a team's scorecards count them) who have started by then and not left; all
+    the teams, or the one given."""
+    bound = {"day": day, "roles": sorted(roles)}
     if everyone:
-        query, params = _TEAMS, {}
+        query, params = _TEAMS, bound
     elif team_id is not None:
-        query, params = _ONE_TEAM, {"team_id": team_id}
+        query, params = _ONE_TEAM, {**bound, "team_id": team_id}
     else:
         return []
     with read_connection(engine) as conn:
@@ -127,9 +134,13 @@ def list_teams(engine: Engine, everyone: bool, team_id: int | None) -> list[Team
 
 
 def _teams() -> Select[int, str, int]:
+    day: BindParameter[dt.date] = bindparam("day")
     counts = (
         select(Rep.team_id, func.count().label("n"))
         .where(Rep.team_id.is_not(None))
+        .where(Rep.role.in_(bindparam("roles", expanding=True)))
+        .where(or_(Rep.start_date.is_(None), Rep.start_date <= day))
+        .where(or_(Rep.end_date.is_(None), Rep.end_date >= day))
         .group_by(Rep.team_id)
         .subquery()
     )

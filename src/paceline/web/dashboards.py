@@ -33,7 +33,7 @@ from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar
 from paceline.callers import Caller, app_state
 from paceline.config import Settings
-from paceline.describe import board_unrecorded_text
+from paceline.describe import board_unrecorded_text, headcount_text
 from paceline.errors import UserInputError
 from paceline.store.listings import ActivityFilter
 from paceline.web import queries
@@ -172,6 +172,7 @@ def team_page(
         {
             "active": "team",
             "cards": cards,
+            "headcount": headcount_text(cards),
             "rows": rows,
             "groups": _role_groups(state.settings, cards, rows),
             "report": report,
