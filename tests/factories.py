@@ -924,6 +924,37 @@ def add_late_starter(engine: Engine, settings: Settings) -> int:
     return zoe
 
 
+# The day the digests and alerts of `build_comers_and_goers` are sent: Monday Dec 7 2026.
+SEND_DAY = dt.date(2026, 12, 7)
+
+
+def build_comers_and_goers(engine: Engine, settings: Settings) -> None:
+    """People with an address around `SEND_DAY`, all reachable but for their dates:
+
+    - East: Ana (SDR, no dates); Lea (left Friday Dec 4); Lou (his last day is the send
+      day); Sam (starts on the send day); Zoe (starts Monday Dec 14); manager Max (user
+      "max");
+    - West: manager Mia (user "mia", still active) whose last day was Monday Nov 30.
+    Those there on the send day: Ana, Lou, Sam (reps) and Max (manager)."""
+    upgrade(engine)
+    dates = {
+        "Ana": (None, None),
+        "Lea": (None, dt.date(2026, 12, 4)),
+        "Lou": (None, SEND_DAY),
+        "Sam": (SEND_DAY, None),
+        "Zoe": (dt.date(2026, 12, 14), None),
+    }
+    for name, (start, _) in dates.items():
+        add_rep(engine, settings, name, "sdr", "East", start_date=start, email=f"{name}@x.test")
+    add_rep(engine, settings, "Max", "manager", "East", email="max@x.test")
+    add_rep(engine, settings, "Mia", "manager", "West", email="mia@x.test")
+    for name, (_, end) in [*dates.items(), ("Mia", (None, dt.date(2026, 11, 30)))]:
+        if end is not None:
+            edit_rep(engine, settings, name, {"end_date": end})
+    quick_user(engine, "max", "manager", "Max")
+    quick_user(engine, "mia", "manager", "Mia")
+
+
 def paced_on_connect_rate(settings: Settings) -> Settings:
     """The default settings with SDRs also paced on their connect rate (conversations per
     call): a ratio line, which a CRM with no call results cannot fill."""

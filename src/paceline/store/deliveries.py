@@ -10,10 +10,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from paceline.store.models import AlertDelivery, AppUser, Rep, Team
+from paceline.store.models import AlertDelivery, AppUser, Rep, Team, rep_there_on
 from paceline.store.names import name_key
 
 Key = tuple[str, str, str, str]  # (rep, metric, rule, period): an alert's identity
@@ -33,13 +33,14 @@ class Person:
 
 
 def people(engine: Engine, as_of: dt.date) -> list[Person]:
-    """Reps with an address who have not left by `as_of`, then managers, by address."""
+    """Reps with an address who are there on `as_of` (started, not gone), then managers
+    (their rep there too), by address."""
     found: list[Person] = []
     with engine.connect() as conn:
         reps = conn.execute(
             select(Rep.email, Rep.name)
             .where(Rep.email.is_not(None), Rep.email != "")
-            .where(or_(Rep.end_date.is_(None), Rep.end_date >= as_of))
+            .where(rep_there_on(as_of))
             .order_by(Rep.name)
         )
         found += [Person(str(email).strip(), name, "rep", name, None) for email, name in reps]
@@ -50,6 +51,7 @@ def people(engine: Engine, as_of: dt.date) -> list[Person]:
             .join(Team, Team.id == AppUser.team_id)
             .where(AppUser.role == "manager", AppUser.active.is_(True))
             .where(Rep.email.is_not(None), Rep.email != "")
+            .where(rep_there_on(as_of))
             .order_by(Team.name, Rep.name)
         )
         found += [

@@ -24,13 +24,12 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
-    or_,
     select,
     tuple_,
 )
 
 from paceline.store.engine import read_connection
-from paceline.store.models import Activity, Rep, Team
+from paceline.store.models import Activity, Rep, Team, rep_there_on
 from paceline.store.records import (
     ActivityRecord,
     Scope,
@@ -139,8 +138,7 @@ def _teams() -> Select[int, str, int]:
         select(Rep.team_id, func.count().label("n"))
         .where(Rep.team_id.is_not(None))
         .where(Rep.role.in_(bindparam("roles", expanding=True)))
-        .where(or_(Rep.start_date.is_(None), Rep.start_date <= day))
-        .where(or_(Rep.end_date.is_(None), Rep.end_date >= day))
+        .where(rep_there_on(day))
         .group_by(Rep.team_id)
         .subquery()
     )

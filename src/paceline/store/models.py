@@ -35,10 +35,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
+    or_,
     text,
     util,
 )
 from sqlalchemy.sql.base import _DialectArgDict
+from sqlalchemy.sql.elements import ColumnElement
 
 from paceline import clock
 from paceline.store.keys import KEY_LENGTH, name_key_default
@@ -152,6 +155,16 @@ class Rep(Base):
     created_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
 
     __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+
+def rep_there_on(day: Any) -> ColumnElement[bool]:
+    """Whether a rep row is of someone there on `day` (a date or a bound parameter): started
+    by then, or no start date known, and not gone before it (the last day still counts).
+    Who is sent a digest or an alert, and who a team's head count is, are asked alike."""
+    return and_(
+        or_(Rep.start_date.is_(None), Rep.start_date <= day),
+        or_(Rep.end_date.is_(None), Rep.end_date >= day),
+    )
 
 
 class Account(Base):

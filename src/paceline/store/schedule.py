@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from paceline.store.models import AppUser, JobDelivery, JobRun, Rep, Team, UserPreference
+from paceline.store.models import (
+    AppUser,
+    JobDelivery,
+    JobRun,
+    Rep,
+    Team,
+    UserPreference,
+    rep_there_on,
+)
 
 OUTCOME_LENGTH = 1000
 MAX_ATTEMPTS = 10  # a failed message is tried again by later calls until it has had this many
@@ -307,9 +315,9 @@ def _preferences(conn: object, ids: list[int]) -> dict[int, Preference]:
 
 
 def members(engine: Engine, as_of: dt.date) -> list[Member]:
-    """Reps with an address who have not left by `as_of` and do not manage (with the
-    preferences of the rep user linked to them, if any), then active manager users linked
-    to a rep with an address."""
+    """Reps with an address who are there on `as_of` (started, not gone: `rep_there_on`) and
+    do not manage (with the preferences of the rep user linked to them, if any), then
+    active manager users linked to a rep with an address who is there that day too."""
     # A manager's own rep record gets the team's digest, not a rep's.
     managers = select(AppUser.rep_id).where(
         AppUser.role == "manager", AppUser.active.is_(True), AppUser.rep_id.is_not(None)
@@ -323,7 +331,7 @@ def members(engine: Engine, as_of: dt.date) -> list[Member]:
                 and_(AppUser.rep_id == Rep.id, AppUser.role == "rep", AppUser.active.is_(True)),
             )
             .where(Rep.email.is_not(None), Rep.email != "")
-            .where(or_(Rep.end_date.is_(None), Rep.end_date >= as_of))
+            .where(rep_there_on(as_of))
             .where(~Rep.id.in_(managers))
             .order_by(Rep.name)
         ).all()
@@ -334,6 +342,7 @@ def members(engine: Engine, as_of: dt.date) -> list[Member]:
             .join(Team, Team.id == AppUser.team_id)
             .where(AppUser.role == "manager", AppUser.active.is_(True))
             .where(Rep.email.is_not(None), Rep.email != "")
+            .where(rep_there_on(as_of))
             .order_by(Team.name, Rep.name)
         ).all()
         ids = [row[3] for row in [*rep_rows, *manager_rows] if row[3] is not None]
