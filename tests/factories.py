@@ -955,6 +955,47 @@ def build_comers_and_goers(engine: Engine, settings: Settings) -> None:
     quick_user(engine, "mia", "manager", "Mia")
 
 
+def build_partial_peers(engine: Engine, settings: Settings) -> dict[str, int]:
+    """East SDRs who were not all there all November (window "month" as of `AS_OF`, the
+    18th: Nov 2-18, 13 business days), each unanswered call with an Ask, on each business
+    day the rep was there:
+
+    - Ana 10 calls a day (130); Ben 6 a day (78); Eve nothing at all, though there all along;
+    - Lea left on Wednesday Nov 11 (`LEA_LAST_DAY`, 8 business days): 5 a day (40);
+    - Dan started on Monday Nov 16 (3 business days): 4 a day (12);
+    - Oli left on Friday Oct 30 after 100 calls that day; Zoe starts on Nov 23
+      (`ZOE_FIRST_DAY`): neither worked a day of the window.
+    Returns the reps' ids by name."""
+    upgrade(engine)
+    dates = {
+        "Ana": (None, None),
+        "Ben": (None, None),
+        "Eve": (None, None),
+        "Lea": (None, LEA_LAST_DAY),
+        "Dan": (dt.date(2026, 11, 16), None),
+        "Oli": (None, dt.date(2026, 10, 30)),
+        "Zoe": (ZOE_FIRST_DAY, None),
+    }
+    ids = {
+        n: add_rep(engine, settings, n, "sdr", "East", start_date=s) for n, (s, _) in dates.items()
+    }
+    for name, (_, end) in dates.items():
+        if end is not None:
+            edit_rep(engine, settings, name, {"end_date": end})
+    daily = {"Ana": 10, "Ben": 6, "Lea": 5, "Dan": 4}
+    rows: list[dict[str, Any]] = []
+    for day in NOV_BUSINESS_DAYS_TO_18:
+        date = dt.date(2026, 11, day)
+        for name, n in daily.items():
+            start, end = dates[name]
+            if (start is None or date >= start) and (end is None or date <= end):
+                rows += calls_on(ids[name], date, n, "no_answer")
+    rows += calls_on(ids["Oli"], dt.date(2026, 10, 30), 100, "no_answer")
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return ids
+
+
 def paced_on_connect_rate(settings: Settings) -> Settings:
     """The default settings with SDRs also paced on their connect rate (conversations per
     call): a ratio line, which a CRM with no call results cannot fill."""

@@ -463,3 +463,40 @@ def test_the_brief_says_a_leavers_volume_is_over_the_days_he_worked(
         " (left 2026-11-04)" in text
     )
     assert "short on calls as well" not in text
+
+
+def test_a_volume_nobody_records_has_no_peers_median_of_zeros(
+    engine: Engine, settings: Settings
+) -> None:
+    """The targeting rule checking proposals for volume, which nobody in the organisation
+    records (no deals at all): Ana's weak calls-to-meetings still fire, and her volume has no
+    reference (before: "proposals 0 against peers' median 0", four peers' 0s that say
+    nothing). Her calls, which everyone records, keep the peers' median of 200."""
+    build_coaching_team(engine, settings)
+    rules = [
+        r.model_copy(update={"volume_ok": "proposals"}) if r.name == "targeting" else r
+        for r in settings.coaching
+    ]
+    custom = settings.model_copy(update={"coaching": rules})
+    window = diagnosis_window(settings, "month", AS_OF)
+    targeting = next(
+        c for c in rep_coaching(engine, custom, window, "Ana").checks if c.rule == "targeting"
+    )
+    assert targeting.status == "hint"
+    assert targeting.volume is not None
+    volume = targeting.volume
+    assert (volume.metric, volume.actual, volume.reference, volume.basis) == (
+        "proposals",
+        0,
+        None,
+        "none",
+    )
+    assert not targeting.volume_short
+    assert "median" not in evidence_text(custom, targeting)
+    calls = next(
+        c for c in rep_coaching(engine, settings, window, "Ana").checks if c.rule == "targeting"
+    )
+    assert calls.volume is not None and (calls.volume.basis, calls.volume.reference) == (
+        "peers",
+        200,
+    )

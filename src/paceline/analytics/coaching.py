@@ -37,6 +37,7 @@ from sqlalchemy import Connection
 
 from paceline.analytics.compare import RateComparison, compare_rates
 from paceline.analytics.metrics import MetricTotals, base_value
+from paceline.analytics.peers import days_worked, peer_volumes
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.step_rules import conversion_notes, counted_steps, hand_overs
 from paceline.analytics.targets import period_targets
@@ -223,6 +224,9 @@ def _check(
         return found("too_few" if far_below else "not_weak")
     if rule.volume_ok is None:
         return found("hint")
+    if recorded is not None and rule.volume_ok not in recorded:
+        volume = _unrecorded_volume(settings, window, rule.volume_ok, rep, totals)
+        return found("hint", volume)
     volume = _volume(settings, window, rule.volume_ok, rep, peers, totals, targets())
     return found("hint", volume)
 
@@ -249,6 +253,18 @@ def _measurable(
     )
 
 
+def _unrecorded_volume(
+    settings: Settings, window: Window, metric: str, rep: RosterRep, totals: MetricTotals
+) -> VolumeCheck:
+    """A volume nobody in the organisation records: no reference (the peers' 0s, or a
+    target, would say nothing of the rep, whose own figure is 0 too), never short."""
+    calendar = BusinessCalendar(settings.calendar)
+    days = days_worked(calendar, window, rep)
+    shown = days if days < calendar.business_days(window.start, window.end) else None
+    left = rep.end_date if rep.end_date and rep.end_date < window.as_of else None
+    return VolumeCheck(metric, totals.get(rep.id, metric), None, "none", True, shown, left)
+
+
 def _volume(
     settings: Settings,
     window: Window,
@@ -263,7 +279,7 @@ def _volume(
     floor = 1.0 - settings.alerts.behind_pace.by_more_than
     calendar = BusinessCalendar(settings.calendar)
     whole = calendar.business_days(window.start, window.end)
-    days = _days_worked(calendar, window, rep)
+    days = days_worked(calendar, window, rep)
     shown = days if days < whole else None
     left = rep.end_date if rep.end_date and rep.end_date < window.as_of else None
     target = targets.get(metric)
@@ -271,30 +287,11 @@ def _volume(
         reference = target if shown is None else target * days / whole
         ok = actual >= floor * reference
         return VolumeCheck(metric, actual, reference, "target", ok, shown, left)
-    counts = [
-        _over_days(totals.get(p.id, metric), worked, days)
-        for p in peers
-        if (worked := _days_worked(calendar, window, p))
-    ]
+    counts = peer_volumes(calendar, window, days, peers, lambda p: totals.get(p.id, metric))
     if not counts:
         return VolumeCheck(metric, actual, None, "none", actual > 0, shown, left)
     median = statistics.median(counts)
     return VolumeCheck(metric, actual, median, "peers", actual >= floor * median, shown, left)
-
-
-def _days_worked(calendar: BusinessCalendar, window: Window, rep: RosterRep) -> int:
-    """The window's business days from the rep's start date through their last day (all of
-    them without either): a leaver's count is read over the days they were there, as a late
-    starter's is (the scorecards' window, `pacing.window`)."""
-    start = max(window.start, rep.start_date or window.start)
-    end = min(window.end, rep.end_date + dt.timedelta(days=1)) if rep.end_date else window.end
-    return calendar.business_days(start, max(start, end))
-
-
-def _over_days(total: float, worked: int, days: int) -> float:
-    """A peer's `total` over the `worked` business days of theirs, as a count over `days`:
-    unchanged when the peer worked as many (no rounding in the common case)."""
-    return total if worked == days else total * days / worked
 
 
 def _window_targets(

@@ -10,6 +10,7 @@ team.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Collection, Sequence
 from fractions import Fraction
@@ -20,7 +21,7 @@ from paceline.analytics.metrics import MetricTotals, base_metrics, metric_totals
 from paceline.analytics.scorecard import RosterRep, active_paced_reps
 from paceline.analytics.shared import memo, once
 from paceline.analytics.window import Window
-from paceline.calendar import Period
+from paceline.calendar import BusinessCalendar, Period
 from paceline.config import Settings
 from paceline.errors import UserInputError, did_you_mean
 from paceline.store.names import name_key
@@ -57,6 +58,42 @@ def peers_of(rep: RosterRep, reps: Sequence[RosterRep]) -> list[RosterRep]:
     same_role = [r for r in reps if r.role == rep.role and r.id != rep.id]
     in_team = [r for r in same_role if r.team == rep.team] if rep.team is not None else []
     return in_team if len(in_team) >= MIN_TEAM_PEERS else same_role
+
+
+def days_worked(calendar: BusinessCalendar, window: Window, rep: RosterRep) -> int:
+    """The window's business days from the rep's start date through their last day (all of
+    them without either): a leaver's count is read over the days they were there, as a late
+    starter's is (the scorecards' window, `pacing.window`)."""
+    start = max(window.start, rep.start_date or window.start)
+    end = min(window.end, rep.end_date + dt.timedelta(days=1)) if rep.end_date else window.end
+    return calendar.business_days(start, max(start, end))
+
+
+def peer_volumes(
+    calendar: BusinessCalendar,
+    window: Window,
+    days: int,
+    peers: Sequence[RosterRep],
+    value: Callable[[RosterRep], float],
+) -> list[float]:
+    """Each peer's `value` (a count over the window) as a count over `days` business days
+    (the rep's), from the peer's own days worked: the values a volume median is taken of.
+
+    A peer who worked the whole window and logged nothing is a true 0 and stays one; a peer
+    who started or left during it is read at their rate over the days they were there (their
+    8 days' 40 calls are 65 over 13 days, not 40 that pull the median down), and one with no
+    business day in the window is no peer of it."""
+    worked_of: dict[tuple[dt.date | None, dt.date | None], int] = {}
+    found: list[float] = []
+    for p in peers:
+        key = (p.start_date, p.end_date)
+        if key not in worked_of:
+            worked_of[key] = days_worked(calendar, window, p)
+        worked = worked_of[key]
+        if worked:
+            total = value(p)
+            found.append(total if worked == days else total * days / worked)
+    return found
 
 
 class PeerIndex:

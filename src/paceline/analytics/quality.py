@@ -53,10 +53,18 @@ from sqlalchemy import Connection, Engine, case, func, select
 from paceline.analytics import step_rules
 from paceline.analytics.compare import RateComparison, compare_rates
 from paceline.analytics.metrics import MetricTotals
-from paceline.analytics.peers import PeerIndex, compared_ids, compared_totals, diagnosis_scope
+from paceline.analytics.peers import (
+    PeerIndex,
+    compared_ids,
+    compared_totals,
+    days_worked,
+    diagnosis_scope,
+    peer_volumes,
+)
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window
+from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
 from paceline.store.models import MetricDay
 
@@ -259,10 +267,18 @@ def busy_vs_productive(
         asking = ask_recorded_kinds(conn, settings, kinds, window)
     q = settings.diagnose.quality
     peers = PeerIndex(everyone)
+    calendar = BusinessCalendar(settings.calendar)
     reps = [
         replace(
             _rep_quality(
-                settings, r, peers(r), totals, kinds, days.get(r.id, []), engaging, asking
+                settings,
+                r,
+                peers(r),
+                totals,
+                kinds,
+                days.get(r.id, []),
+                (engaging, asking),
+                (calendar, window),
             ),
             connects_recorded=connects,
         )
@@ -392,10 +408,13 @@ def _rep_quality(
     totals: MetricTotals,
     kinds: dict[int, _KindCounts],
     days: list[tuple[float, float]],
-    engaging: frozenset[str],
-    asking: frozenset[str],
+    recorded: tuple[frozenset[str], frozenset[str]],
+    span: tuple[BusinessCalendar, Window],
 ) -> RepQuality:
+    """`recorded`: the kinds whose engagement, and whose Asks, the organisation records;
+    `span`: the window read, in its calendar (peers' attempts are read over the rep's days)."""
     q = settings.diagnose.quality
+    engaging, asking = recorded
     own = kinds.get(rep.id, _KindCounts())
 
     def total(rep_id: int, metric: str) -> int:
@@ -406,7 +425,11 @@ def _rep_quality(
         return sum(n for kind, n in counts.mix.items() if kind in engaging)
 
     peer_counts = [kinds.get(p.id, _KindCounts()) for p in peers]
-    peer_attempts = [c.attempts for c in peer_counts]
+    calendar, window = span
+    worked = days_worked(calendar, window, rep)
+    peer_attempts = peer_volumes(
+        calendar, window, worked, peers, lambda p: kinds.get(p.id, _KindCounts()).attempts
+    )
     peer_measured = [measured(c) for c in peer_counts]
     peer_rates = [c.engaged / m for c, m in zip(peer_counts, peer_measured, strict=True) if m > 0]
     comparison = (
