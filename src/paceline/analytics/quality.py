@@ -23,7 +23,9 @@ exactly as the coaching rules read them:
   team, not a fixed number: at least `high_volume_ratio` x the peers' median outreach
   attempts, an engagement rate at most `low_engagement_ratio` x the peers' median, and a gap
   in engagement too large for chance (the exact Poisson-rate test of `compare`, engaged per
-  attempt against the peers pooled, p < significance). Volume and engagement are both read
+  attempt against the peers pooled, p < significance). A peer who started or left during
+  the window counts at their attempts per business day there, times the rep's days
+  (`peers.peer_volumes`), not at a part-window's count. Volume and engagement are both read
   per attempt, not per selling activity: where unanswered dials carry no Ask, counting only
   selling activities would read 17,000 dials with 2% connects as *low* volume, each
   connected call as engaging as anyone's.
