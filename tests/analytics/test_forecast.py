@@ -79,6 +79,7 @@ from paceline.cli import out as cli_out
 from paceline.cli.forecast_commands import new_deals_text
 from paceline.config import Settings
 from paceline.errors import UserInputError
+from paceline.services.reps import add_rep, edit_rep
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.models import Account, Activity, Deal, Target
 
@@ -617,6 +618,45 @@ def test_new_deals_follow_the_activity_plan(sqlite_engine: Engine, settings: Set
     n = forecast(sqlite_engine, settings, "quarter", AUG_14, rep="Cy", runs=200).new_deals
     assert (n.source, n.planned_reps, n.driver_per_day) == ("activity_plan", 1, pytest.approx(2))
     assert n.expected_deals == pytest.approx(16)
+
+
+def test_nothing_is_expected_of_a_rep_after_his_last_day(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    """Cy leaves on Monday Aug 31: of Q3's 32 business days left after Aug 14, 11 are his
+    (Aug 17-21, 24-28, 31). His run rate, 30/63 a day, makes 0.25 x 30/63 x 11 new deals,
+    not x 32 (before: his run rate carried to Sep 30); with a Q3 target of 128 meetings set,
+    2 a day, 0.25 x 2 x 11 = 5.5, not 16."""
+    cy = build_meetings(sqlite_engine, settings, dt.timedelta(hours=2))
+    edit_rep(sqlite_engine, settings, "Cy", {"end_date": dt.date(2026, 8, 31)})
+    n = forecast(sqlite_engine, settings, "quarter", AUG_14, rep="Cy", runs=200).new_deals
+    assert n.driver_per_day == pytest.approx(30 / 63)  # on the first day left he is there
+    assert n.expected_deals == pytest.approx(0.25 * 30 / 63 * 11)
+    with sqlite_engine.begin() as conn:
+        save_targets(conn, [TargetRow(cy, "meetings_set", "quarter", dt.date(2026, 7, 1), 128)])
+    n = forecast(sqlite_engine, settings, "quarter", AUG_14, rep="Cy", runs=200).new_deals
+    assert (n.source, n.driver_per_day) == ("activity_plan", pytest.approx(2))
+    assert n.expected_deals == pytest.approx(0.25 * 2 * 11)
+
+
+def test_a_late_starters_run_rate_is_over_the_days_since_she_started(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    """Team East: Cy, and Nia (SDR) who started on Monday Jul 27 and set 2 meetings on each
+    of her 15 business days to Aug 14 (30). Over the history 110 meetings set for 20
+    opportunities (2/11 each). Her run rate is 30 over her 15 days, 2 a day (before: 30 over
+    the window's 63, 0.48); with Cy's 30/63 the team's driver is 2 + 30/63 a day, and
+    2/11 x (2 + 30/63) x 32 new deals are expected."""
+    build_meetings(sqlite_engine, settings, dt.timedelta(hours=2))
+    nia = add_rep(sqlite_engine, settings, "Nia", "sdr", "East", start_date=dt.date(2026, 7, 27))
+    days = business_days(settings, dt.date(2026, 7, 27), dt.date(2026, 8, 15))
+    rows = [activity_row(nia, d, kind="email", outcome="meeting_set") for d in days * 2]
+    with sqlite_engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    n = forecast(sqlite_engine, settings, "quarter", AUG_14, team="East", runs=200).new_deals
+    assert n.conversion == pytest.approx(20 / 110)
+    assert n.driver_per_day == pytest.approx(2 + 30 / 63)
+    assert n.expected_deals == pytest.approx(20 / 110 * (2 + 30 / 63) * 32)
 
 
 def _lost_opportunities(engine: Engine, rep: int, days: list[dt.date]) -> None:

@@ -656,8 +656,21 @@ def _rep_names(conn: Connection, rep_ids: set[int]) -> list[str]:
 
 @dataclass(frozen=True)
 class _Volume:
-    per_day: float
+    """Driver activity per business day: the reps' rates, each counted on the days the rep
+    is there (from their start date through their last day)."""
+
+    always: float  # the rates of the reps with neither date
+    dated: list[tuple[dt.date | None, dt.date | None, float]]  # (first day, last day, rate)
     planned_reps: int
+
+    def on(self, day: dt.date) -> float:
+        return self.always + sum(
+            [
+                rate
+                for start, end, rate in self.dated
+                if (start is None or start <= day) and (end is None or day <= end)
+            ]
+        )
 
 
 def _new_deals(
@@ -738,7 +751,7 @@ def _new_deals(
         if origin < first_left:
             per_day[k] = conversion * known.get(origin, 0.0)
         elif calendar.is_business_day(origin):
-            per_day[k] = conversion * volume.per_day
+            per_day[k] = conversion * volume.on(origin)
     source: NewDealSource = "activity_plan" if volume.planned_reps else "activity_run_rate"
     return per_day, NewDeals(
         source=source,
@@ -747,7 +760,7 @@ def _new_deals(
         chain=base.chain,
         conversion=conversion,
         lag_days=lag,
-        driver_per_day=volume.per_day,
+        driver_per_day=volume.on(first_left),
         planned_reps=volume.planned_reps,
         opportunity_run_rate=opportunity_rate,
         expected_deals=0.0,
@@ -974,18 +987,53 @@ def _driver_volume(
     totals_of: TotalsReader,
 ) -> _Volume:
     """Driver activity expected per business day: each rep's target share where they have
-    one for the period, else their trailing run rate."""
-    run_days = calendar.business_days(run_start, first_left)
+    one for the period, else their trailing run rate, on the days the rep is there.
+
+    A rep who started during the run window is read at their rate over the days since (not
+    their count spread over the whole window), and nothing is expected of a rep before their
+    start date or after their last day: a leaver's run rate, or target, carried to the
+    period's end would forecast deals nobody is there to create."""
     totals = totals_of(conn, settings, [driver.name], run_start, first_left, scope.rep_ids)
-    rates = {r: totals.get(r, driver.name) / run_days for r in totals.values} if run_days else {}
     planned: dict[int, float] = {}
     period_days = calendar.business_days(period.start, period.end)
     if use_plan and period_days:
         targets = period_targets(conn, calendar, period, [driver.name], scope.rep_ids)
         planned = {rep: value / period_days for (rep, _), value in targets.items()}
-    reps = set(rates) | set(planned)
-    per_day = sum(planned.get(r, rates.get(r, 0.0)) for r in reps)
-    return _Volume(per_day, len(planned))
+    reps = set(totals.values) | set(planned)
+    dates = _rep_dates(conn, reps)
+    always, dated = 0.0, []
+    for rep in sorted(reps):
+        start, end = dates.get(rep, (None, None))
+        rate = planned.get(rep)
+        if rate is None:
+            there = calendar.business_days(
+                max(run_start, start or run_start),
+                max(run_start, min(first_left, end + dt.timedelta(days=1) if end else first_left)),
+            )
+            rate = totals.get(rep, driver.name) / there if there else 0.0
+        if start is None and end is None:
+            always += rate
+        else:
+            dated.append((start, end, rate))
+    return _Volume(always, dated, len(planned))
+
+
+IN_LIST_LIMIT = 200  # beyond this many reps, every rep with a date is read and the rest ignored
+
+
+def _rep_dates(
+    conn: Connection, rep_ids: set[int]
+) -> dict[int, tuple[dt.date | None, dt.date | None]]:
+    """The start date and last day of each of `rep_ids` that has either (every such rep read
+    when they are many: a long IN list costs more than the few rows with a date)."""
+    if not rep_ids:
+        return {}
+    query = select(Rep.id, Rep.start_date, Rep.end_date).where(
+        (Rep.start_date.is_not(None)) | (Rep.end_date.is_not(None))
+    )
+    if len(rep_ids) <= IN_LIST_LIMIT:
+        query = query.where(Rep.id.in_(sorted(rep_ids)))
+    return {int(i): (a, b) for i, a, b in conn.execute(query) if int(i) in rep_ids}
 
 
 def _lag_days(
