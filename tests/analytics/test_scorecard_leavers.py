@@ -94,6 +94,20 @@ def test_the_leaderboard_paces_a_leaver_over_her_days(team: Engine, settings: Se
     assert lea.of_target == pytest.approx(1.0)
 
 
+def test_a_rep_who_starts_later_is_not_on_the_board_yet(team: Engine, settings: Settings) -> None:
+    """Zoe starts on the 23rd: on the 18th she was ranked 4th of East's SDRs with 0 (and,
+    by % of target, listed as having none though she has one). Now the board ranks those who
+    have started: Lea 32, Ana 14, Ben 5 (Lea's worked days stay on it)."""
+    add_late_starter(team, settings)
+    for by in ("count", "target"):
+        board = leaderboard(team, settings, "conversations", "month", AS_OF, "East", "sdr", by)
+        assert [r.rep for r in board.rows] == (
+            ["Lea", "Ana", "Ben"] if by == "count" else ["Lea", "Ben", "Ana"]
+        )
+    later = leaderboard(team, settings, "conversations", "month", ZOE_FIRST_DAY, "East", "sdr")
+    assert [(r.rep, r.value) for r in later.rows][-1] == ("Zoe", 0)
+
+
 def test_a_rep_who_left_is_never_alerted_on(team: Engine, settings: Settings) -> None:
     """Lea is on pace over her days; and a week after she left she is idle since the 11th,
     which is no news either: nobody is told of a rep who is gone. Ana (14 of 130) still is."""

@@ -172,7 +172,7 @@ def leaderboard(
     comparable = comparable_stretch(calendar, previous, elapsed)
     ensure_rollup(engine, settings)
     with engine.connect() as conn:
-        reps = _eligible(active_paced_reps(conn, settings, period, team), role)
+        reps = _eligible(_started(active_paced_reps(conn, settings, period, team), as_of), role)
         ids = [r.id for r in reps] if len(reps) <= 200 else None  # a long IN list costs more
         now = metric_totals(conn, settings, [metric], period.start, end, ids)
         before = metric_totals(conn, settings, [metric], previous.start, previous.end, ids)
@@ -302,6 +302,13 @@ def _metric(settings: Settings, name: str) -> MetricSettings:
         hint = did_you_mean(name, (m.name for m in settings.metrics))
         said = f"unknown metric {name!r}{hint}" if hint else exc.args[0]
         raise UserInputError(f"metric: {said}") from None
+
+
+def _started(reps: list[RosterRep], as_of: dt.date) -> list[RosterRep]:
+    """The reps who have started by the as-of day: one starting later in the period has done
+    nothing yet and is owed nothing yet, so is neither ranked last with 0 nor listed as
+    without a target (a rep who left is kept: their days of the period were worked)."""
+    return [r for r in reps if r.start_date is None or r.start_date <= as_of]
 
 
 def _eligible(reps: list[RosterRep], role: str | None) -> list[RosterRep]:
