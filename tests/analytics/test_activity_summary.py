@@ -72,3 +72,19 @@ def test_cli_summary_says_durations_are_not_recorded(tmp_path: Any, settings: Se
     assert "6 activities have no duration (not recorded) and are in neither side" in words
     data = json.loads(CliRunner().invoke(cli_app, [*base, "--json"]).output)
     assert [r["without_duration"] for r in data["reps"]] == [3, 3, 0]
+
+
+def test_a_rep_on_her_first_day_is_listed_and_one_not_started_is_not(
+    engine: Engine, settings: Settings
+) -> None:
+    """As of Wednesday Nov 18: Ana logged 2 calls on the 17th; Zoe starts that very day and
+    has logged nothing yet (she was left out: the roster stopped the day before); Uma starts
+    on Monday the 23rd, not yet working."""
+    upgrade(engine)
+    ana = add_rep(engine, settings, "Ana", "sdr", team="East")
+    add_rep(engine, settings, "Zoe", "sdr", team="East", start_date=AS_OF)
+    add_rep(engine, settings, "Uma", "sdr", team="East", start_date=dt.date(2026, 11, 23))
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), [activity_row(ana, TUESDAY) for _ in range(2)])
+    summary = activity_summary(engine, settings, "week", AS_OF)
+    assert [(r.rep, r.activities) for r in summary.reps] == [("Ana", 2), ("Zoe", 0)]

@@ -101,7 +101,10 @@ def activity_summary(
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-        roster = active_paced_reps(conn, settings, Period(period.kind, period.start, as_of))
+        # Working in the period to date: the as-of day included, as the activities' read is
+        # (a rep whose first day it is, with nothing logged yet, is listed with zeros).
+        through = as_of + dt.timedelta(days=1)
+        roster = active_paced_reps(conn, settings, Period(period.kind, period.start, through))
     reps = [
         RepActivity(
             rep=r[1],
