@@ -102,3 +102,19 @@ def test_rep_edit_end_makes_her_a_leaver_end_to_end(tmp_path: Path, settings: Se
 
     assert cli_in(tmp_path, "rep", "edit", "Lea", "--end", "none")[0] == 0
     assert "Lea" in _alerted(tmp_path)
+
+
+def test_before_her_last_day_she_leaves_rather_than_left(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """As of Tuesday Nov 10 Lea is still there (her last day is the 11th): her card and the
+    team table say "leaves 2026-11-11" (they said "left", a day early)."""
+    _team(tmp_path, settings)
+    code, text = cli_in(tmp_path, "scorecard", "--rep", "Lea", "--as-of", "2026-11-10")
+    assert code == 0, text
+    flat = " ".join(text.split())
+    assert "leaves 2026-11-11: target and expectations are pro rata" in flat
+    assert "left 2026-" not in text
+    code, text = cli_in(tmp_path, "scorecard", "--team", "East", "--as-of", "2026-11-10")
+    assert code == 0, text
+    assert "leaves 2026-11-11" in text and "left 2026-" not in text

@@ -42,3 +42,14 @@ def test_the_team_page_counts_who_is_there_and_names_the_others(
         assert team.status_code == 200, team.text
         said = re.findall(r'data-testid="headcount">(.*?)<', team.text)
         assert said == ["3 reps (Lea left 2026-11-11; Zoe starts 2026-11-23)"]
+
+
+def test_before_her_last_day_the_pages_say_she_leaves(engine: Engine, settings: Settings) -> None:
+    """As of Tuesday Nov 10, the day before Lea's last: "leaves 2026-11-11" (was "left")."""
+    reps = build_leaver_team(engine, settings)
+    site = make_site(engine, settings, {"root": ("admin", None)})
+    with site.client:
+        page = site.page("root", f"/reps/{reps['Lea']}", as_of="2026-11-10")
+        assert '<span data-testid="left">leaves 2026-11-11</span>' in page.text
+        team = site.page("root", "/team", team="East", as_of="2026-11-10")
+        assert re.findall(r'data-testid="left">(.*?)<', team.text) == ["leaves 2026-11-11"]

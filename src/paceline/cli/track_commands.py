@@ -119,8 +119,8 @@ def _print_scorecard(card: Scorecard) -> None:
         out.print(f"joined {card.measured_from}: target and expectations are pro rata")
     if _left_in_period(card):
         out.print(
-            f"left {card.end_date}: target and expectations are pro rata to the last day;"
-            " no alerts after it"
+            f"{_left_word(card)} {card.end_date}: target and expectations are pro rata to the"
+            " last day; no alerts after it"
         )
     if not card.lines:
         out.print(f"the {card.role} role has no key metrics to pace")
@@ -165,9 +165,17 @@ def _left_in_period(card: Scorecard) -> bool:
     return card.end_date is not None and card.end_date < card.period.end
 
 
+def _left_word(card: Scorecard) -> str:
+    """ "left" once the last day is past, "leaves" up to it (a departure already set)."""
+    return "left" if card.left else "leaves"
+
+
 def _rep_cell(card: Scorecard) -> str:
-    """The rep's name, with "left <date>" when they left during the period."""
-    return f"{card.rep}\nleft {card.end_date}" if _left_in_period(card) else card.rep
+    """The rep's name, with "left <date>" when they left during the period ("leaves <date>"
+    while the last day is still ahead)."""
+    if not _left_in_period(card):
+        return card.rep
+    return f"{card.rep}\n{_left_word(card)} {card.end_date}"
 
 
 def _unknown_cell(count: int) -> str:
