@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from paceline.store.bulk import Staged, insert_rows, validate_references
-from paceline.store.models import Activity, Rep
+from paceline.store.bulk import Staged, insert_columns, insert_rows, validate_references
+from paceline.store.models import Account, Activity, Rep
 
 COLUMNS = (
     "rep_id",
@@ -63,6 +63,53 @@ def test_bulk_rows_match_orm_rows(engine: Engine) -> None:
         assert raw[f"bulk{i}"] == raw[f"core{i}"]  # byte-identical storage on both dialects
     assert [r.external_id for r in typed] == ["bulk1", "core1"]  # comparisons agree
     assert typed[0].occurred_at == moments[1] and typed[0].local_date == moments[1].date()
+
+
+def test_column_inserts_store_what_row_inserts_store(engine: Engine) -> None:
+    """The same values given by column (`insert_columns`) and by row (`insert_rows`) are
+    stored byte for byte alike: a timestamp with and without microseconds, a numpy boolean,
+    None in nullable columns, a float, an account given or not."""
+    import numpy as np
+
+    moments = [dt.datetime(2026, 11, 20, 15, 0), dt.datetime(2026, 11, 20, 15, 0, 0, 7)]
+    columns = (*COLUMNS, "account_id", "outcome", "notes")
+
+    def row(prefix: str, i: int) -> tuple[object, ...]:
+        extra = (None, None, None) if i else (1, "meeting_set", 'said "no", then yes')
+        return (
+            *_row(f"{prefix}{i}", moments[i])[:5],
+            np.bool_(i),  # has_ask
+            *_row(f"{prefix}{i}", moments[i])[6:],
+            *extra,
+        )
+
+    with engine.begin() as conn:
+        conn.execute(insert(Rep).values(id=1, name="Ana Ruiz", role="ae", source="test"))
+        conn.execute(insert(Account).values(id=1, name="Acme", name_key="acme", source="test"))
+    with engine.begin() as conn:
+        insert_rows(conn, Activity.__table__, columns, [row("r", i) for i in range(2)])
+        by_row = [row("c", i) for i in range(2)]
+        insert_columns(conn, Activity.__table__, columns, list(zip(*by_row, strict=True)))
+    with engine.connect() as conn:
+        names = ", ".join(c for c in columns if c != "external_id")
+        stored = {
+            r[0]: tuple(r[1:])
+            for r in conn.execute(text(f"SELECT external_id, {names} FROM activity"))
+        }
+    assert sorted(stored) == ["c0", "c1", "r0", "r1"]
+    assert stored["c0"] == stored["r0"] and stored["c1"] == stored["r1"]
+    assert stored["c0"] != stored["c1"]  # the two rows differ: the comparison can fail
+
+
+def test_a_column_insert_refused_by_the_database_is_sqlalchemys_error(engine: Engine) -> None:
+    """Rep 7 does not exist (planted): the driver's refusal comes out as IntegrityError,
+    as from every other statement, and nothing of the insert is left."""
+    moment = dt.datetime(2026, 11, 20, 15, 0)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        values = list(zip((7, *_row("x", moment)[1:]), strict=True))
+        insert_columns(conn, Activity.__table__, COLUMNS, values)  # type: ignore[arg-type]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM activity")).scalar() == 0
 
 
 def test_bulk_insert_joins_the_callers_transaction(engine: Engine) -> None:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, insert, text
 
 from paceline.store import bulk
-from paceline.store.bulk import insert_rows
+from paceline.store.bulk import insert_columns, insert_rows
 from paceline.store.models import Activity, Rep
 
 COLUMNS = (
@@ -75,6 +75,19 @@ def test_a_large_insert_marks_each_rep_day_once_and_keeps_the_trigger(two_reps: 
     assert _marks(engine) == [(1, "2026-11-02"), (2, "2026-11-02"), (2, "2026-11-03")]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM activity")).scalar() == 1001
+
+
+def test_a_large_column_insert_marks_each_rep_day_once(two_reps: Engine) -> None:
+    """The same 1,000 rows given by column (`insert_columns`): two marks, the trigger kept."""
+    engine = two_reps
+    trigger = _trigger_sql(engine)
+    rows = _rows(600, 1, DAY_1, "a") + _rows(400, 2, DAY_2, "b")
+    with engine.begin() as conn:
+        insert_columns(conn, Activity.__table__, COLUMNS, list(zip(*rows, strict=True)))
+    assert _marks(engine) == [(1, "2026-11-02"), (2, "2026-11-03")]
+    assert _trigger_sql(engine) == trigger
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM activity")).scalar() == 1_000
 
 
 def test_a_small_insert_is_marked_by_the_trigger_row_by_row(two_reps: Engine) -> None:
