@@ -287,7 +287,7 @@ def test_log_leaves_the_exit_no_collection_and_closes_its_database(
     rep_db: tuple[str, Engine],
 ) -> None:
     """`main` freezes what is alive once the command is done, so the interpreter's exit does
-    not collect every module and class once more (6% of `log`); the database's connections
+    not collect every module and class once more (a fifth of `log`); the database's connections
     are closed before, as that collection closed them: the SQLite file is left without its
     write-ahead log (-wal, -shm), which a connection never closed would leave behind."""
     url, engine = rep_db

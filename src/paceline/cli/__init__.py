@@ -1129,10 +1129,10 @@ def main() -> None:
     """`paceline`. When the command is done, what is still alive is moved out of the garbage
     collector's reach (`gc.freeze`): the interpreter's exit would otherwise run one last full
     collection to free, cycle by cycle, every module, class and function the command loaded,
-    memory the process hands back whole a moment later (6% of `paceline log`,
-    benchmarks/README.md, cli_startup). Nothing waits for it: the commands close the files
-    they open in with-blocks, and the database connections are closed with the context
-    (`Context.close`)."""
+    memory the process hands back whole a moment later (6% of `paceline log`'s instructions,
+    a fifth of its CPU time: benchmarks/README.md, cli_startup). Nothing waits for it: the
+    commands close the files they open in with-blocks, and the database connections are
+    closed with the context (`Context.close`)."""
     try:
         root_group(app)()
     finally:
