@@ -62,11 +62,16 @@ from paceline import clock
 from paceline.analytics.roster import list_reps
 from paceline.auth import passwords
 from paceline.auth.accounts import add_user, start_session
+from paceline.cli import load_commands
 from paceline.config import Settings, default_settings
 from paceline.demo import build_demo
 from paceline.store import engine as store_engine
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
+
+# `paceline NAME` imports NAME's command module when it runs (`cli.COMMAND_MODULES`); the tests
+# invoke `cli.app` itself, which must hold every command, as `paceline --help` loads them.
+load_commands()
 
 # `make test-fast` (PACELINE_TEST_FAST=1): the edit-test loop. SQLite only, and without the
 # tests marked `slow` (the slowest few percent: servers in subprocesses, the scheduler's week,

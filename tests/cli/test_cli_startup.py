@@ -9,6 +9,7 @@ machine and pass on a fast one. `benchmarks/cli_startup.py` measures the time.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -98,6 +99,13 @@ NEVER_FOR_LOG_MODULES = frozenset(
         # and reading the audit log back (in store.audit until it moved to store.audit_log).
         "paceline.ingest.sources",
         "paceline.store.audit_log",
+        # The command modules and what only they import, loaded on every start until each
+        # loaded with its command (`cli.COMMAND_MODULES`): `log` is declared in paceline.cli.
+        "paceline.cli.track_commands",
+        "paceline.cli.web_commands",
+        "paceline.cli.schedule_commands",
+        "paceline.cli.diagnosis_options",
+        "paceline.describe",
     }
 )
 # The dataclasses `log` has no use for, which store.records defined until they moved to
@@ -125,7 +133,8 @@ NEVER_FOR_LOG_DATACLASSES = frozenset(
 )
 NEVER_FOR_LOG_DATACLASS_PATHS = frozenset({"paceline.store.audit.Entry"})
 # `paceline ARGS` run as `-m paceline.cli` runs it, that prints on leaving (stdout) every
-# dataclass Paceline's loaded modules define, as "dataclasses: module.Name ...".
+# dataclass Paceline's loaded modules define, as "dataclasses: module.Name ...", and every
+# module loaded, as "modules: ..." (-X importtime misses those loaded by importlib's functions).
 RUN_CLI_LISTING_DATACLASSES = """
 import atexit, dataclasses, runpy, sys
 
@@ -139,6 +148,7 @@ def report():
         and value.__module__ == name
     )
     print("dataclasses:", " ".join(found))
+    print("modules:", " ".join(sorted(sys.modules)))
 
 atexit.register(report)
 sys.argv[0] = "paceline"
@@ -248,6 +258,9 @@ def test_log_loads_no_analysis_web_migration_library_plugin_source_or_channel(
     assert {module.split(".")[0] for module in loaded} & NEVER_FOR_LOG == set()
     assert loaded & NEVER_FOR_LOG_MODULES == set()
     assert [m for m in loaded if m.startswith(NEVER_FOR_LOG_PACKAGES)] == []
+    (modules,) = [line for line in printed.splitlines() if line.startswith("modules: ")]
+    assert "paceline.cli.dates" in modules.split()  # the list is read
+    assert [m for m in modules.split() if m.startswith("paceline.cli.") and "_commands" in m] == []
     assert {"paceline.services.activities", "paceline.config"} <= loaded  # read real output
     assert "logged call #1 for Ana Ruiz" in printed
     (listed,) = [line for line in printed.splitlines() if line.startswith("dataclasses: ")]
@@ -257,6 +270,39 @@ def test_log_loads_no_analysis_web_migration_library_plugin_source_or_channel(
     assert set(listed.split()[1:]) & NEVER_FOR_LOG_DATACLASS_PATHS == set()
     with engine.connect() as conn:  # and it did log the call
         assert conn.execute(text("SELECT count(*) FROM activity")).scalar_one() == 1
+
+
+# `paceline ARGS` run as `-m paceline.cli` runs it, that prints when the command is done (at
+# exit, before the interpreter's teardown) how many objects the garbage collector no longer sees.
+RUN_CLI_COUNTING_FROZEN = """
+import atexit, gc, runpy, sys
+
+atexit.register(lambda: print("frozen:", gc.get_freeze_count()))
+sys.argv[0] = "paceline"
+runpy.run_module("paceline.cli", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_log_leaves_the_exit_no_collection_and_closes_its_database(
+    rep_db: tuple[str, Engine],
+) -> None:
+    """`main` freezes what is alive once the command is done, so the interpreter's exit does
+    not collect every module and class once more (a fifth of `log`); the database's connections
+    are closed before, as that collection closed them: the SQLite file is left without its
+    write-ahead log (-wal, -shm), which a connection never closed would leave behind."""
+    url, engine = rep_db
+    engine.dispose()  # this process's connections: only the command's may open the log
+    database = Path(engine.url.database or "")
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_CLI_COUNTING_FROZEN,
+         "--db", url, "log", "call", "--rep", "Ana Ruiz", "--at", "2026-12-07"],
+        capture_output=True, text=True, env=_env(), timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "logged call #1 for Ana Ruiz" in done.stdout
+    (frozen,) = [line for line in done.stdout.splitlines() if line.startswith("frozen: ")]
+    assert int(frozen.split()[1]) > 10_000  # the modules, classes and functions: 65,000
+    assert [p.name for p in database.parent.glob(database.name + "-*")] == []
 
 
 def test_summary_loads_no_statistics_library(rep_db: tuple[str, Engine]) -> None:
@@ -300,6 +346,76 @@ def test_the_root_group_lists_every_command_and_builds_only_the_one_that_runs(
         assert conn.execute(text("SELECT count(*) FROM activity")).scalar_one() == 1
     typo = invoke("lgo")
     assert typo.exit_code == 1 and "Did you mean 'log'?" in typo.output
+
+
+# In a fresh interpreter: each command `paceline NAME` runs, built by `root_group` in a forked
+# child that has imported paceline.cli alone (so NAME's command modules, by COMMAND_MODULES, and
+# nothing else), then every command of the app with every `*_commands` module of the package
+# imported, as `typer.main.get_command` builds them. Prints one JSON object.
+COMMANDS_BUILT_LAZILY_AND_IN_FULL = """
+import json, os, pkgutil, sys
+import importlib, typer.main
+from typer.core import TyperGroup
+from typer import _click
+import paceline.cli as cli
+
+def shape(command):
+    if command is None:
+        return None
+    if isinstance(command, TyperGroup):
+        return {name: shape(sub) for name, sub in sorted(command.commands.items())}
+    return sorted(param.name for param in command.params)
+
+in_cli_module = list(cli.declared_commands(cli.app))
+mapped = {name for names in cli.COMMAND_MODULES.values() for name in names}
+names = sorted(mapped | set(in_cli_module))
+lazy = {}
+for name in names:
+    read, write = os.pipe()
+    sys.stdout.flush()
+    child = os.fork()
+    if child == 0:
+        os.close(read)
+        group = cli.root_group(cli.app)
+        found = group.get_command(_click.Context(group), name)
+        os.write(write, json.dumps(shape(found)).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        lazy[name] = json.loads(pipe.read())
+    os.waitpid(child, 0)
+on_disk = sorted(m.name for m in pkgutil.iter_modules(cli.__path__) if m.name.endswith("_commands"))
+for module in on_disk:
+    importlib.import_module(f"paceline.cli.{module}")
+full = typer.main.get_command(cli.app)
+print(json.dumps({
+    "in_cli_module": in_cli_module,
+    "lazy": lazy,
+    "full": {name: shape(command) for name, command in full.commands.items()},
+    "on_disk": on_disk,
+}))
+"""
+
+
+def test_command_modules_map_names_every_command_its_modules_declare() -> None:
+    """`cli.COMMAND_MODULES` agrees with the command modules: each names the commands it
+    declares or adds to, so that `paceline NAME` builds NAME with all its options and
+    sub-commands from those modules alone, and every command module is in the map (a module
+    left out would be missing from `paceline --help`)."""
+    from paceline.cli import COMMAND_MODULES
+
+    done = subprocess.run(
+        [sys.executable, "-c", COMMANDS_BUILT_LAZILY_AND_IN_FULL],
+        capture_output=True, text=True, env=_env(), timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout)
+    assert sorted(COMMAND_MODULES) == found["on_disk"]
+    assert found["in_cli_module"] == ["init", "demo", "summary", "log", "import", "rep"]
+    assert set(found["lazy"]) == set(found["full"])  # every command is named somewhere
+    for name, full in found["full"].items():
+        assert found["lazy"][name] == full, name  # built whole from its modules alone
+    assert found["full"]["import"]["salesforce"] and found["full"]["user"]["prefs"]  # read
 
 
 @pytest.mark.slow  # three interpreters; the loop keeps the guards above on the same commands
