@@ -318,19 +318,36 @@ def served_app(app: FastAPI, **options: Any) -> Iterator[str]:
 
 
 @contextmanager
-def recorded_statements(engine: Engine) -> Iterator[list[str]]:
-    """The SQL of every statement `engine` runs inside the block, in order (tests that pin
-    how many statements, or which tables, a read takes)."""
+def recorded_executions(on: Engine | Connection) -> Iterator[list[tuple[str, Any]]]:
+    """(SQL, parameters) of every statement `on` (an engine, or one connection) runs inside
+    the block, in order, recorded as they run (tests that pin how many statements, which
+    tables or which plan a read takes, and what it was asked)."""
+    executions: list[tuple[str, Any]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        executions.append((str(statement), parameters))
+
+    event.listen(on, "before_cursor_execute", note)
+    try:
+        yield executions
+    finally:
+        event.remove(on, "before_cursor_execute", note)
+
+
+@contextmanager
+def recorded_statements(on: Engine | Connection) -> Iterator[list[str]]:
+    """The SQL of every statement `on` runs inside the block, in order, recorded as they run
+    (`recorded_executions` without the parameters)."""
     statements: list[str] = []
 
     def note(*args: Any) -> None:
         statements.append(str(args[2]))
 
-    event.listen(engine, "before_cursor_execute", note)
+    event.listen(on, "before_cursor_execute", note)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        event.remove(on, "before_cursor_execute", note)
 
 
 def count_rows(engine: Engine, model: type) -> int:
