@@ -1576,9 +1576,15 @@ def _run_databases(conn: psycopg.Connection) -> dict[str, list[str]]:
     return runs
 
 
-def _drop_all(conn: psycopg.Connection, names: Sequence[str]) -> None:
-    for name in names:  # FORCE: a dead run's worker may still hold a connection
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def drop_databases(names: Sequence[str]) -> None:
+    """Drop the databases `names` (FORCE: a dead run's worker may still hold a connection)
+    all at once, each on a connection of its own: on PostgreSQL 15 each DROP DATABASE waits
+    for a checkpoint, and drops waiting together share one. Four drops took 5.3 and 8.2 s one
+    after another, 0.43 s at once (2026-12-07, the shared machine under a load of 5); the
+    run's last drops (its templates) waited so with both cores idle."""
+    if names:
+        with ThreadPoolExecutor(min(len(names), 16), thread_name_prefix="pg-drop-all") as pool:
+            list(pool.map(_drop, names))
 
 
 def sweep_stale_databases(own_run: str) -> list[str]:
@@ -1589,20 +1595,20 @@ def sweep_stale_databases(own_run: str) -> list[str]:
         conn = _admin(connect_timeout=3)
     except psycopg.OperationalError:
         return []
-    dropped: list[str] = []
     with conn:
+        stale: dict[str, list[str]] = {}
         for run, names in _run_databases(conn).items():
             if run == own_run:
                 continue
-            key = run_lock_key(run)
-            free = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
-            if not (free and free[0]):
-                continue  # its run is alive
-            try:  # held while dropping: a run cannot start with this id meanwhile
-                _drop_all(conn, names)
-                dropped.extend(names)
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", [key])
+            free = conn.execute("SELECT pg_try_advisory_lock(%s)", [run_lock_key(run)])
+            if free.fetchone() == (True,):
+                stale[run] = names  # else its run is alive
+        try:  # the locks held while dropping: a run cannot start with such an id meanwhile
+            dropped = [name for names in stale.values() for name in names]
+            drop_databases(dropped)  # every killed run's at once
+        finally:
+            for run in stale:
+                conn.execute("SELECT pg_advisory_unlock(%s)", [run_lock_key(run)])
     return dropped
 
 
@@ -1613,7 +1619,8 @@ def drop_run_databases(run: str) -> None:
     except psycopg.OperationalError:
         return
     with conn:
-        _drop_all(conn, _run_databases(conn).get(run, []))
+        names = _run_databases(conn).get(run, [])
+    drop_databases(names)
 
 
 def pg_url(database: str) -> str:
