@@ -133,10 +133,8 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
 
     def spied(conn: Any, *args: Any) -> frozenset[str]:
         with recorded_statements(conn) as statements:
-            try:
-                return original(conn, *args)
-            finally:
-                calls.append(statements)
+            calls.append(statements)  # filled as the call runs
+            return original(conn, *args)
 
     monkeypatch.setattr(scorecard_module, "recorded_steps", spied)
     yield calls
