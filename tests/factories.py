@@ -318,19 +318,36 @@ def served_app(app: FastAPI, **options: Any) -> Iterator[str]:
 
 
 @contextmanager
-def recorded_statements(engine: Engine) -> Iterator[list[str]]:
-    """The SQL of every statement `engine` runs inside the block, in order (tests that pin
-    how many statements, or which tables, a read takes)."""
+def recorded_executions(on: Engine | Connection) -> Iterator[list[tuple[str, Any]]]:
+    """(SQL, parameters) of every statement `on` (an engine, or one connection) runs inside
+    the block, in order, recorded as they run (tests that pin how many statements, which
+    tables or which plan a read takes, and what it was asked)."""
+    executions: list[tuple[str, Any]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        executions.append((str(statement), parameters))
+
+    event.listen(on, "before_cursor_execute", note)
+    try:
+        yield executions
+    finally:
+        event.remove(on, "before_cursor_execute", note)
+
+
+@contextmanager
+def recorded_statements(on: Engine | Connection) -> Iterator[list[str]]:
+    """The SQL of every statement `on` runs inside the block, in order, recorded as they run
+    (`recorded_executions` without the parameters)."""
     statements: list[str] = []
 
     def note(*args: Any) -> None:
         statements.append(str(args[2]))
 
-    event.listen(engine, "before_cursor_execute", note)
+    event.listen(on, "before_cursor_execute", note)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        event.remove(on, "before_cursor_execute", note)
 
 
 def count_rows(engine: Engine, model: type) -> int:
@@ -1645,9 +1662,15 @@ def _run_databases(conn: psycopg.Connection) -> dict[str, list[str]]:
     return runs
 
 
-def _drop_all(conn: psycopg.Connection, names: Sequence[str]) -> None:
-    for name in names:  # FORCE: a dead run's worker may still hold a connection
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def drop_databases(names: Sequence[str]) -> None:
+    """Drop the databases `names` (FORCE: a dead run's worker may still hold a connection)
+    all at once, each on a connection of its own: on PostgreSQL 15 each DROP DATABASE waits
+    for a checkpoint, and drops waiting together share one. Four drops took 5.3 and 8.2 s one
+    after another, 0.43 s at once (2026-12-07, the shared machine under a load of 5); the
+    run's last drops (its templates) waited so with both cores idle."""
+    if names:
+        with ThreadPoolExecutor(min(len(names), 16), thread_name_prefix="pg-drop-all") as pool:
+            list(pool.map(_drop, names))
 
 
 def sweep_stale_databases(own_run: str) -> list[str]:
@@ -1658,20 +1681,20 @@ def sweep_stale_databases(own_run: str) -> list[str]:
         conn = _admin(connect_timeout=3)
     except psycopg.OperationalError:
         return []
-    dropped: list[str] = []
     with conn:
+        stale: dict[str, list[str]] = {}
         for run, names in _run_databases(conn).items():
             if run == own_run:
                 continue
-            key = run_lock_key(run)
-            free = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
-            if not (free and free[0]):
-                continue  # its run is alive
-            try:  # held while dropping: a run cannot start with this id meanwhile
-                _drop_all(conn, names)
-                dropped.extend(names)
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", [key])
+            free = conn.execute("SELECT pg_try_advisory_lock(%s)", [run_lock_key(run)])
+            if free.fetchone() == (True,):
+                stale[run] = names  # else its run is alive
+        try:  # the locks held while dropping: a run cannot start with such an id meanwhile
+            dropped = [name for names in stale.values() for name in names]
+            drop_databases(dropped)  # every killed run's at once
+        finally:
+            for run in stale:
+                conn.execute("SELECT pg_advisory_unlock(%s)", [run_lock_key(run)])
     return dropped
 
 
@@ -1682,7 +1705,8 @@ def drop_run_databases(run: str) -> None:
     except psycopg.OperationalError:
         return
     with conn:
-        _drop_all(conn, _run_databases(conn).get(run, []))
+        names = _run_databases(conn).get(run, [])
+    drop_databases(names)
 
 
 def pg_url(database: str) -> str:

@@ -9,15 +9,18 @@ when that process's connection closes, however it ended (`factories.sweep_stale_
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
+import factories
 from factories import (
     PG_ADMIN_URL,
     RUN_ID,
+    drop_databases,
     hold_run_lock,
     pg_conninfo,
     run_database_name,
@@ -75,8 +78,7 @@ def test_a_killed_runs_databases_are_dropped_and_a_live_runs_kept(
     finally:
         if live_lock is not None:
             live_lock.close()
-        for name in everything:
-            pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_databases(everything)
 
 
 def test_this_run_holds_its_lock(pg_admin: psycopg.Connection) -> None:
@@ -91,3 +93,20 @@ def test_database_names_carry_the_run_and_fit_postgresql() -> None:
     name = run_database_name("session_gw12", run)
     assert name.startswith(f"paceline_run_{run}_session_gw12_")
     assert len(name) <= 63  # PostgreSQL's limit: a longer name is cut, and would not match
+
+
+def test_databases_are_dropped_all_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each drop waits for a checkpoint, which drops waiting together share: `drop_databases`
+    has every drop under way at the same time. A barrier stands in for the server: it lets
+    the three drops through only once all three wait at it (one after another, the first
+    would wait alone until the barrier gave up)."""
+    barrier = threading.Barrier(3, timeout=60)
+    dropped: list[str] = []
+
+    def drop(name: str) -> None:
+        barrier.wait()
+        dropped.append(name)
+
+    monkeypatch.setattr(factories, "_drop", drop)
+    drop_databases(["a", "b", "c"])
+    assert sorted(dropped) == ["a", "b", "c"]

@@ -30,8 +30,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, event, func, insert, select, text, update
+from sqlalchemy import Engine, delete, func, insert, select, text, update
 
+from factories import recorded_statements
 from paceline.analytics import aggregates, rollup
 from paceline.analytics.diagnose import diagnose_rep, diagnose_team
 from paceline.analytics.equation import revenue_equation
@@ -284,10 +285,6 @@ def test_cells_read_once_for_a_span_answer_each_window_as_by_hand(
     read, and a window outside the span read is refused rather than answered short."""
     s, held = _three_meetings_in_one_cell(engine, settings)
     span = aggregates.SpanCells(select(Account.id), at(1, 0), at(18, 0))
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(str(args[2]))
 
     def latest(moment: dt.datetime, start: dt.datetime = at(1, 0)) -> dt.datetime | None:
         with engine.connect() as conn:
@@ -295,16 +292,13 @@ def test_cells_read_once_for_a_span_answer_each_window_as_by_hand(
         before = [t for t in times.get(s, []) if t <= moment]
         return max(before) if before else None
 
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(engine) as statements:
         assert latest(at(4, 22)) == at(4, 21)  # the cell's last: no read of its events
         assert latest(at(4, 13)) is None
         cell_reads = [sql for sql in statements if "prospect_day" in sql]
         assert latest(at(4, 19)) == at(4, 18)  # inside the cell: its own events are read
         assert latest(at(4, 16), start=at(4, 15)) is None
         assert latest(at(4, 19), start=at(4, 15)) == at(4, 18)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert len(cell_reads) == 1  # the span's cells, once
     assert [sql for sql in statements if "prospect_day" in sql] == cell_reads
     with pytest.raises(ValueError, match="outside the span"), engine.connect() as conn:

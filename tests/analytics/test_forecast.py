@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, func, insert, select
+from sqlalchemy import Engine, func, insert, select
 from typer.testing import CliRunner
 
 from factories import (
@@ -44,6 +44,7 @@ from factories import (
     money,
     put_deal,
     read_export,
+    recorded_statements,
     run_import,
     write_world,
     zoho_time,
@@ -1198,20 +1199,12 @@ def test_step_days_read_once_for_a_backtests_span(engine: Engine, settings: Sett
     ensure_rollup(engine, settings)
     names = ["calls", "conversations"]
     span = SpanStepDays(dt.date(2026, 10, 1), dt.date(2026, 12, 1))
-    reads: list[str] = []
-
-    def count(*args: Any) -> None:
-        if "metric_day" in str(args[2]):
-            reads.append(str(args[2]))
-
     with engine.connect() as conn:
         scope = forecast_scope(conn, None, None)
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with recorded_statements(engine) as statements:
             one_day = span(conn, scope, names, dt.date(2026, 11, 4), dt.date(2026, 11, 5))
             october = span(conn, scope, names, dt.date(2026, 10, 1), dt.date(2026, 11, 1))
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
+        reads = [s for s in statements if "metric_day" in s]
         assert one_day == {
             "calls": {dt.date(2026, 11, 4): 9.0},
             "conversations": {dt.date(2026, 11, 4): 1.0},

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, delete, event, func, insert, select, text, update
+from sqlalchemy import Engine, delete, func, insert, select, text, update
 
-from factories import migrated_sqlite_copy, variant
+from factories import migrated_sqlite_copy, recorded_statements, variant
 from paceline.analytics import rollup
 from paceline.analytics.aggregates import DayRange
 from paceline.analytics.metrics import (
@@ -411,27 +411,18 @@ def test_span_totals_add_stretches_read_once(
     reps = sorted(org.reps.values())
     edges = [D(2026, 10, 29), D(2026, 10, 30), D(2026, 10, 31), D(2026, 11, 2), D(2026, 11, 5)]
     span = SpanTotals(settings, reps, edges)
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(args[2])
-
     names = ["activities", "calls"]
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        with engine.connect() as conn:
-            whole = span(conn, settings, names, *WHOLE, reps)
-            read_whole = len(statements)
-            friday = span(conn, settings, names, D(2026, 10, 30), D(2026, 11, 2), reps)
-            weekend = span(conn, settings, names, D(2026, 10, 31), D(2026, 11, 2), reps)
-            read_inside = len(statements) - read_whole
-            # Not a count (minutes add up as fractions could not): read as metric_totals.
-            minutes = span(conn, settings, ["logged_minutes"], WHOLE[0], D(2026, 11, 2), reps)
-            # Other reps, or a day that is no edge: read as metric_totals too.
-            ana_only = span(conn, settings, names, *WHOLE, [org.reps["ana"]])
-            off_edge = span(conn, settings, names, D(2026, 11, 2), D(2026, 11, 3), reps)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    with recorded_statements(engine) as statements, engine.connect() as conn:
+        whole = span(conn, settings, names, *WHOLE, reps)
+        read_whole = len(statements)
+        friday = span(conn, settings, names, D(2026, 10, 30), D(2026, 11, 2), reps)
+        weekend = span(conn, settings, names, D(2026, 10, 31), D(2026, 11, 2), reps)
+        read_inside = len(statements) - read_whole
+        # Not a count (minutes add up as fractions could not): read as metric_totals.
+        minutes = span(conn, settings, ["logged_minutes"], WHOLE[0], D(2026, 11, 2), reps)
+        # Other reps, or a day that is no edge: read as metric_totals too.
+        ana_only = span(conn, settings, names, *WHOLE, [org.reps["ana"]])
+        off_edge = span(conn, settings, names, D(2026, 11, 2), D(2026, 11, 3), reps)
     assert read_whole == 4  # one per stretch between the edges
     assert read_inside == 0  # the Friday and the weekend are stretches already read
     # The same totals as the tests above count by hand.

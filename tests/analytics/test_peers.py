@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
+from factories import recorded_executions
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.peers import (
     PeerIndex,
@@ -119,8 +120,6 @@ def test_compared_totals_read_each_metric_once_and_equal_metric_totals(
 ) -> None:
     ensure_rollup(db, settings)
     window = diagnosis_window(settings, "180d", today)
-    statements: list[tuple[str, ...]] = []
-    event.listen(db, "before_cursor_execute", lambda *a: statements.append(tuple(a[3])))
     with db.connect() as conn:
         everyone = diagnosis_reps(conn, settings, window)
         ids = compared_ids(everyone[:1], everyone)
@@ -130,10 +129,10 @@ def test_compared_totals_read_each_metric_once_and_equal_metric_totals(
             for names in (first, second)
         ]
         assert any(expected[0].values.values()) and any(expected[1].values.values())
-        with shared_reads():
-            statements.clear()
+        with shared_reads(), recorded_executions(db) as executions:
             got = [compared_totals(conn, settings, names, window, ids) for names in (first, second)]
             again = compared_totals(conn, settings, [*second, *first], window, ids)
+    statements = [tuple(parameters) for _, parameters in executions]
     assert got == expected
     assert again.values == {
         r: {**expected[0].values.get(r, {}), **expected[1].values.get(r, {})}

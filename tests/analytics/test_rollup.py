@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, func, insert, select
+from sqlalchemy import Engine, func, insert, select
 from typer.testing import CliRunner
 
 from factories import (
@@ -31,6 +31,7 @@ from factories import (
     made_app,
     migrated_pg_template,
     pg_copy,
+    recorded_statements,
 )
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import team_scorecards
@@ -131,19 +132,18 @@ def test_cli_and_api_analyses_read_the_replica(
     assert _actual(ben, "conversations") == 5
     # A rep's card: the access check reads who may see whom on the primary, the card the
     # replica (without one, both are read on the card's connection).
-    rosters: dict[str, int] = {"primary": 0, "replica": 0}
-    for name, engine in [("primary", primary), ("replica", client.app.state.paceline.reads)]:
-
-        def count(*args: Any, name: str = name) -> None:
-            rosters[name] += str(args[2]).startswith("SELECT rep.id, rep.name, rep.team_id")
-
-        event.listen(engine, "before_cursor_execute", count)
-    answer = client.get(
-        "/api/v1/scorecard",
-        params={"rep": "Ben", "as_of": AS_OF.isoformat()},
-        headers=bearer(token),
-    )
+    replica = client.app.state.paceline.reads
+    with recorded_statements(primary) as on_primary, recorded_statements(replica) as on_replica:
+        answer = client.get(
+            "/api/v1/scorecard",
+            params={"rep": "Ben", "as_of": AS_OF.isoformat()},
+            headers=bearer(token),
+        )
     assert answer.status_code == 200, answer.text
+    rosters = {
+        name: sum(s.startswith("SELECT rep.id, rep.name, rep.team_id") for s in statements)
+        for name, statements in [("primary", on_primary), ("replica", on_replica)]
+    }
     assert rosters == {"primary": 1, "replica": 0}
     assert _actual(answer.json(), "conversations") == 5
 

@@ -20,9 +20,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, insert, update
+from sqlalchemy import Engine, insert, update
 
-from factories import AS_OF, build_unrecorded_team, calls_on, paced_on_connect_rate, put_deal
+from factories import (
+    AS_OF,
+    build_unrecorded_team,
+    calls_on,
+    paced_on_connect_rate,
+    put_deal,
+    recorded_statements,
+)
 from paceline.analytics import scorecard as scorecard_module
 from paceline.analytics.pacing import Pace, Status
 from paceline.analytics.scorecard import MetricLine, Scorecard, rep_scorecard, team_scorecards
@@ -125,17 +132,9 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
     original = scorecard_module.recorded_steps
 
     def spied(conn: Any, *args: Any) -> frozenset[str]:
-        statements: list[str] = []
-
-        def note(*event_args: Any) -> None:
-            statements.append(str(event_args[2]))
-
-        event.listen(conn, "before_cursor_execute", note)
-        try:
+        with recorded_statements(conn) as statements:
+            calls.append(statements)  # filled as the call runs
             return original(conn, *args)
-        finally:
-            event.remove(conn, "before_cursor_execute", note)
-            calls.append(statements)
 
     monkeypatch.setattr(scorecard_module, "recorded_steps", spied)
     yield calls

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
+from factories import recorded_statements
 from paceline.analytics.leaderboard import leaderboard
 from paceline.analytics.metrics import amounts_unknown, metric_totals, ratio_parts
 from paceline.analytics.rollup import ensure_rollup
@@ -61,18 +61,9 @@ def test_metrics_on_the_same_deals_read_them_once(engine: Engine, wider: Setting
     ana, ben, cy = reps["Ana"], reps["Ben"], reps["Cy"]
     ensure_rollup(engine, wider)
     names = ["revenue", "deals_won", "pipeline_created", "opportunities_created"]
-    read: list[str] = []
-
-    def count(*args: Any) -> None:
-        if re.search(r"\bFROM deal\b", args[2]):
-            read.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        with engine.connect() as conn:
-            totals = metric_totals(conn, wider, names, JULY, AFTER_AS_OF)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    with recorded_statements(engine) as statements, engine.connect() as conn:
+        totals = metric_totals(conn, wider, names, JULY, AFTER_AS_OF)
+    read = [s for s in statements if re.search(r"\bFROM deal\b", s)]
     assert len(read) == 2
     figures = {
         rep: [(totals.get(rep, n), totals.amounts_unknown([rep], n)) for n in names]

@@ -19,7 +19,15 @@ from httpx import Response
 from sqlalchemy import Engine, event, func, select
 from typer.testing import CliRunner
 
-from factories import AS_OF, PASSWORD, Api, add_late_starter, add_leaver, make_api
+from factories import (
+    AS_OF,
+    PASSWORD,
+    Api,
+    add_late_starter,
+    add_leaver,
+    make_api,
+    recorded_statements,
+)
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.services.reps import add_rep
@@ -814,21 +822,16 @@ def _reads(api: Api, user: str, path: str, params: dict[str, str]) -> tuple[int,
     """(pooled check-outs, statements) of one request, the rollup current beforehand."""
     api.get(user, path, params=params)  # any refresh the request would start happens here
     checkouts: list[object] = []
-    statements: list[str] = []
 
     def checked_out(*args: object) -> None:
         checkouts.append(args[0])
 
-    def executed(*args: object) -> None:
-        statements.append(str(args[2]))
-
     event.listen(api.engine.pool, "checkout", checked_out)
-    event.listen(api.engine, "before_cursor_execute", executed)
     try:
-        answer = api.get(user, path, params=params)
+        with recorded_statements(api.engine) as statements:
+            answer = api.get(user, path, params=params)
     finally:
         event.remove(api.engine.pool, "checkout", checked_out)
-        event.remove(api.engine, "before_cursor_execute", executed)
     assert answer.status_code == 200, answer.text
     return len(checkouts), statements
 

@@ -14,17 +14,16 @@ import datetime as dt
 import re
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine, create_engine, event, insert, text
+from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from factories import made_app, quick_user
+from factories import made_app, quick_user, recorded_executions
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.config import Settings
@@ -318,21 +317,6 @@ def test_the_activities_page_walks_older_and_back_newer(
 # --- the index --------------------------------------------------------------------------------
 
 
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
-    """The statements run on the engine inside the block, with their parameters."""
-    seen: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        seen.append((statement, params))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def test_the_unfiltered_first_page_is_read_along_the_index_without_a_sort(
     db_url_and_engine: tuple[str, Engine],
 ) -> None:
@@ -348,7 +332,7 @@ def test_the_unfiltered_first_page_is_read_along_the_index_without_a_sort(
         conn.execute(insert(Activity), rows)
         if dialect == "postgresql":
             conn.execute(text("ANALYZE"))
-    with _statements(engine) as recorded:
+    with recorded_executions(engine) as recorded:
         page = listings.list_activities(engine, Scope(everyone=True), ActivityFilter(), Paging(100))
         assert len(page.items) == 100 and page.total is None
     listing = next(s for s in recorded if "ORDER BY" in s[0])

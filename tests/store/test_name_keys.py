@@ -15,9 +15,9 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, insert, select, text
+from sqlalchemy import Engine, insert, select, text
 
-from factories import write
+from factories import recorded_executions, write
 from paceline.config import Settings
 from paceline.ingest.importer import ImportOptions, import_csv
 from paceline.store.engine import make_engine
@@ -68,18 +68,13 @@ def test_the_migration_fills_the_key_of_every_existing_row(tmp_path: Path) -> No
 
 def _statements(engine: Engine, run: Any) -> list[tuple[str, Any]]:
     """The SQL statements (with their parameters) `run()` sends that compare name keys."""
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_c: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
-        if "name_key IN" in statement and statement.lstrip().upper().startswith("SELECT"):
-            seen.append((statement, params))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with recorded_executions(engine) as executions:
         run()
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    return seen
+    return [
+        (statement, params)
+        for statement, params in executions
+        if "name_key IN" in statement and statement.lstrip().upper().startswith("SELECT")
+    ]
 
 
 def _plan(engine: Engine, statement: str, params: Any) -> str:

@@ -17,9 +17,9 @@ from typing import get_args
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, func, select
 
-from factories import WEB_PASSWORD, Org, csrf_of, demo_login, made_app
+from factories import WEB_PASSWORD, Org, csrf_of, demo_login, made_app, recorded_statements
 from paceline.analytics.pacing import Status
 from paceline.analytics.scorecard import rep_scorecard
 from paceline.auth.accounts import MAX_FAILURES_PER_USER
@@ -268,16 +268,8 @@ def test_status_badges_say_every_status_in_words(client: TestClient) -> None:
 def test_team_page_query_count_does_not_grow_with_reps(client: TestClient, db: Engine) -> None:
     demo_login(client, "admin")
     client.get("/team")  # warm the rollup
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(db, "before_cursor_execute", count)
-    try:
+    with recorded_statements(db) as statements:
         page = client.get("/team")
-    finally:
-        event.remove(db, "before_cursor_execute", count)
     assert page.status_code == 200
     alerted = page.text.count('<li class="alert warn">')
     # The whole organisation's scorecards (twice: the page's period and the alerts' month) in
