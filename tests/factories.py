@@ -1760,3 +1760,21 @@ def initialised_workdir(
         if source.is_file() and not source.name.endswith(("-wal", "-shm")):
             shutil.copyfile(source, workdir / source.name)
     return workdir
+
+
+def build_wins_entered_after_close(engine: Engine, settings: Settings) -> dict[str, int]:
+    """A CRM migrated with its won deals re-entered after they closed (Salesforce's sample org:
+    all 18 wins created on the migration day, closed months before). Cy's four wins of 1,000
+    close on the 10th of February to May 2026 and were each created on the 2nd of the month
+    after (23 to 20 days late); two deals are open in proposal: "Open" (500, created June 1)
+    and "Open 2" (700, May 1). No win with a known sales cycle. The reps (`east_and_west`)."""
+    reps = east_and_west(engine, settings)
+    cy = reps["Cy"]
+    for month in (2, 3, 4, 5):
+        closed = at(month, 10)
+        put_deal(engine, cy, f"Late {month}", 1000, at(month + 1, 2), status="won",
+                 stage="closed_won", closed=closed, history=[("closed_won", closed)])  # fmt: skip
+    for name, amount, created in (("Open", 500, at(6, 1)), ("Open 2", 700, at(5, 1))):
+        put_deal(engine, cy, name, amount, created, stage="proposal",
+                 history=[("proposal", created)])  # fmt: skip
+    return reps

@@ -15,7 +15,11 @@ past day and the backtest that replays past quarters see exactly what a manager 
 - deals closed without a close date cannot be placed in time and are left out;
 - a deal closed a day or more before it was created (entered in the CRM after it closed) has
   no known sales cycle: its win counts (revenue, won sizes), but no curve learns from it, so
-  no duration is ever negative (and none is read as a zero-day win).
+  no duration is ever negative (and none is read as a zero-day win). When every win of the
+  history is such a deal (a CRM migrated with its closed deals re-created on the migration
+  day), the curves would know only the deals still open and lost: a 0% chance of a win that
+  is no measurement. `unlearnable_wins` says so, and the forecast refuses rather than
+  forecast nothing more won (a backtest skips such a cut-off).
 
 History for learning is the last `history_months` of experience before the cut-off: every
 deal open at some time in that window (created in it, or created earlier and still open when
@@ -207,10 +211,36 @@ class Snapshot:
         return [d for d in self.deals if d.status == "won" and (d.closed_at or start) >= start]
 
     @property
+    def wins_entered_after_close(self) -> int:
+        """The history's wins entered after they closed: no curve learns from them."""
+        return sum(1 for d in self.history if d.status == "won" and d.entered_after_close)
+
+    @property
+    def wins_with_cycle(self) -> int:
+        """The history's wins whose sales cycle is known: what the curves learn wins from."""
+        return sum(1 for d in self.history if d.status == "won" and not d.entered_after_close)
+
+    @property
     def won_amounts(self) -> list[float]:
         """Amounts of the deals won in the history window (those with an amount recorded):
         what a deal won in future is worth, and a deal without an amount is valued at."""
         return [d.amount for d in self.won if d.amount is not None]
+
+
+def unlearnable_wins(snap: Snapshot, since: dt.date) -> str | None:
+    """Why no chance of a win can be learnt from the snapshot's history (from the local day
+    `since`), or None when it can: the history has wins, but every one was entered after it
+    closed (its cycle unknown)."""
+    late = snap.wins_entered_after_close
+    if not late or snap.wins_with_cycle:
+        return None
+    won = f"the {late} deals won" if late > 1 else "the deal won"
+    return (
+        f"{won} in the history (since {since.isoformat()}) "
+        f"{'were all' if late > 1 else 'was'} entered in the CRM after closing (close date "
+        "before creation), so no sales cycle is known and no chance of a win can be learnt; "
+        "import the deals' real creation dates"
+    )
 
 
 @dataclass(frozen=True)
