@@ -75,6 +75,10 @@ SECONDS_PER_DAY = 86_400.0
 ONE_DAY = dt.timedelta(days=1)
 OPEN = "open"
 MIN_STAGED_SHARE = 0.5  # of closed deals with an open stage recorded, to read stages at all
+# A close on the day of creation, given as a date (midnight, before the hour of creation),
+# lasted less than a day: it is a stay of one second, not none (a stay of 0 days is never at
+# risk, so a same-day win vanished from every curve).
+SAME_DAY_CLOSE = 1.0 / SECONDS_PER_DAY
 
 
 # --- whose deals ----------------------------------------------------------------------------
@@ -689,6 +693,8 @@ def creation_spells(snap: Snapshot) -> Spells:
         if d.entered_after_close:
             continue  # its cycle is unknown (closed before it was entered)
         length = _days(d.created_at, d.closed_at or snap.cutoff)
+        if d.status != OPEN:
+            length = max(length, SAME_DAY_CLOSE)
         entry = _days(d.created_at, snap.history_start)
         items.append((entry, length, length, d.status == "won", d.status != OPEN))
     return spells(items)
@@ -707,15 +713,11 @@ def stage_spells(snap: Snapshot) -> dict[str, Spells]:
             left = d.entries[i + 1].entered_at if i + 1 < len(d.entries) else end
             if left <= snap.history_start:
                 continue  # left the stage before the window: not watched
-            items[entry.stage].append(
-                (
-                    _days(entry.entered_at, snap.history_start),
-                    _days(entry.entered_at, left),
-                    _days(entry.entered_at, end),
-                    d.status == "won",
-                    d.status != OPEN,
-                )
-            )
+            stay, until = _days(entry.entered_at, left), _days(entry.entered_at, end)
+            if d.status != OPEN and left >= end:  # the stay ended with the close
+                stay = until = max(until, SAME_DAY_CLOSE)
+            watched = _days(entry.entered_at, snap.history_start)
+            items[entry.stage].append((watched, stay, until, d.status == "won", d.status != OPEN))
     return {stage: spells(found) for stage, found in items.items()}
 
 
