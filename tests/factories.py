@@ -1778,3 +1778,27 @@ def build_wins_entered_after_close(engine: Engine, settings: Settings) -> dict[s
         put_deal(engine, cy, name, amount, created, stage="proposal",
                  history=[("proposal", created)])  # fmt: skip
     return reps
+
+
+def build_records_begin_late(engine: Engine, settings: Settings, selling: bool) -> dict[str, int]:
+    """East's reps (`east_and_west`), none with a start date. Ana's records begin on Monday
+    2026-11-02: an admin task every business day to AS_OF (13 business days), no selling.
+    With `selling`, Ben made one selling call on Thursday 2026-10-01 and nothing since;
+    without, nobody in the organisation has ever recorded a selling activity. Cy has no
+    record at all."""
+    reps = east_and_west(engine, settings)
+    calendar = BusinessCalendar(settings.calendar)
+    days = [
+        dt.date(2026, 11, 2) + dt.timedelta(days=i)
+        for i in range((AS_OF - dt.date(2026, 11, 2)).days + 1)
+    ]
+    rows = [
+        activity_row(reps["Ana"], day, kind="admin", outcome=None, ask=False)
+        for day in days
+        if calendar.is_business_day(day)
+    ]
+    if selling:
+        rows.append(activity_row(reps["Ben"], dt.date(2026, 10, 1)))
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return reps

@@ -29,10 +29,11 @@ from typing import Literal
 
 from sqlalchemy import Connection, Engine
 
-from paceline.analytics.metrics import daily_values, last_active_days
+from paceline.analytics.metrics import daily_values, first_recorded_days, last_active_days
 from paceline.analytics.pacing import pooled_shortfall_chance
 from paceline.analytics.pacing import shortfall_chance as pacing_chance
 from paceline.analytics.scorecard import MetricLine, Scorecard, TeamScorecard, team_scorecards
+from paceline.analytics.step_rules import recorded_steps
 from paceline.analytics.stretch import (
     PeriodLines,
     Stretch,
@@ -334,14 +335,23 @@ def _no_selling(
     cards: list[Scorecard],
     as_of: dt.date,
 ) -> list[Alert]:
+    """Reps with no selling for the rule's business days: counted from their last selling
+    day, else from their start date or, with none, the first day of their records (the
+    Zoho export, whose records begin in October 2020, read "no selling for 261 business
+    days" from a year before). Nobody is told when nobody in the organisation has ever
+    recorded selling before the as-of day: unknown, not idle (the unrecorded metrics' rule)."""
     rule = settings.alerts.no_selling
     reps = {card.rep_id: card for card in cards}
     lookback = as_of - dt.timedelta(days=LOOKBACK_DAYS)
     last = last_active_days(conn, rule.metric, lookback, as_of, list(reps))
+    seen = {rule.metric: 1.0} if last else {}
+    if not recorded_steps(conn, settings, [rule.metric], seen, as_of + dt.timedelta(days=1)):
+        return []
+    begun = first_recorded_days(conn, lookback, as_of, [r for r in reps if r not in last])
     found: list[Alert] = []
     for rep_id, card in reps.items():
         last_day = last.get(rep_id)
-        start = last_day + dt.timedelta(days=1) if last_day else None
+        start = last_day + dt.timedelta(days=1) if last_day else begun.get(rep_id)
         if card.start_date and (start is None or start < card.start_date):
             start = card.start_date  # days before a rep started are not days without selling
         idle = calendar.business_days(start or lookback, as_of + dt.timedelta(days=1))
