@@ -1802,3 +1802,24 @@ def build_records_begin_late(engine: Engine, settings: Settings, selling: bool) 
     with engine.begin() as conn:
         conn.execute(insert(Activity), rows)
     return reps
+
+
+def build_meetings_of_unknown_ask(
+    engine: Engine, settings: Settings, meeting_asks: bool
+) -> dict[str, int]:
+    """East's reps (`east_and_west`), no start dates. Ben made a selling call on Monday
+    2026-11-02 (selling is recorded). Ana held a meeting, with no Ask recorded, on Monday
+    16th and Tuesday 17th, and did nothing else. With `meeting_asks`, Cy recorded a meeting
+    with an Ask on 2026-10-01: meetings do record Asks, and Ana's without one were not
+    selling; without, nobody has ever recorded an Ask on a meeting (Zoho's events)."""
+    reps = east_and_west(engine, settings)
+    rows = [activity_row(reps["Ben"], dt.date(2026, 11, 2))]
+    rows += [
+        activity_row(reps["Ana"], day, kind="meeting", outcome="held", ask=False, engaged=True)
+        for day in (dt.date(2026, 11, 16), dt.date(2026, 11, 17))
+    ]
+    if meeting_asks:
+        rows.append(activity_row(reps["Cy"], dt.date(2026, 10, 1), kind="meeting"))
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return reps

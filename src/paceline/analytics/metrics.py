@@ -753,6 +753,27 @@ def first_recorded_days(
     return {int(rep_id): day for rep_id, day in conn.execute(query)}
 
 
+def last_kind_days(
+    conn: Connection,
+    kinds: Collection[str],
+    since: dt.date,
+    until: dt.date,
+    rep_ids: Collection[int],
+) -> list[tuple[int, str, dt.date]]:
+    """(rep, kind, last day in [since, until]) for each rep's activities of each of `kinds`."""
+    query = (
+        select(KindDay.rep_id, KindDay.kind, func.max(KindDay.local_date))
+        .where(
+            KindDay.kind.in_(sorted(kinds)),
+            KindDay.rep_id.in_(sorted(rep_ids)),
+            KindDay.local_date >= since,
+            KindDay.local_date <= until,
+        )
+        .group_by(KindDay.rep_id, KindDay.kind)
+    )
+    return [(int(rep), kind, day) for rep, kind, day in conn.execute(query)]
+
+
 def daily_values(
     conn: Connection, metric: str, first: dt.date, last: dt.date, rep_id: int
 ) -> dict[dt.date, float]:
