@@ -1870,3 +1870,66 @@ def initialised_workdir(
         if source.is_file() and not source.name.endswith(("-wal", "-shm")):
             shutil.copyfile(source, workdir / source.name)
     return workdir
+
+
+def build_wins_entered_after_close(engine: Engine, settings: Settings) -> dict[str, int]:
+    """A CRM migrated with its won deals re-entered after they closed (Salesforce's sample org:
+    all 18 wins created on the migration day, closed months before). Cy's four wins of 1,000
+    close on the 10th of February to May 2026 and were each created on the 2nd of the month
+    after (23 to 20 days late); two deals are open in proposal: "Open" (500, created June 1)
+    and "Open 2" (700, May 1). No win with a known sales cycle. The reps (`east_and_west`)."""
+    reps = east_and_west(engine, settings)
+    cy = reps["Cy"]
+    for month in (2, 3, 4, 5):
+        closed = at(month, 10)
+        put_deal(engine, cy, f"Late {month}", 1000, at(month + 1, 2), status="won",
+                 stage="closed_won", closed=closed, history=[("closed_won", closed)])  # fmt: skip
+    for name, amount, created in (("Open", 500, at(6, 1)), ("Open 2", 700, at(5, 1))):
+        put_deal(engine, cy, name, amount, created, stage="proposal",
+                 history=[("proposal", created)])  # fmt: skip
+    return reps
+
+
+def build_records_begin_late(engine: Engine, settings: Settings, selling: bool) -> dict[str, int]:
+    """East's reps (`east_and_west`), none with a start date. Ana's records begin on Monday
+    2026-11-02: an admin task every business day to AS_OF (13 business days), no selling.
+    With `selling`, Ben made one selling call on Thursday 2026-10-01 and nothing since;
+    without, nobody in the organisation has ever recorded a selling activity. Cy has no
+    record at all."""
+    reps = east_and_west(engine, settings)
+    calendar = BusinessCalendar(settings.calendar)
+    days = [
+        dt.date(2026, 11, 2) + dt.timedelta(days=i)
+        for i in range((AS_OF - dt.date(2026, 11, 2)).days + 1)
+    ]
+    rows = [
+        activity_row(reps["Ana"], day, kind="admin", outcome=None, ask=False)
+        for day in days
+        if calendar.is_business_day(day)
+    ]
+    if selling:
+        rows.append(activity_row(reps["Ben"], dt.date(2026, 10, 1)))
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return reps
+
+
+def build_meetings_of_unknown_ask(
+    engine: Engine, settings: Settings, meeting_asks: bool
+) -> dict[str, int]:
+    """East's reps (`east_and_west`), no start dates. Ben made a selling call on Monday
+    2026-11-02 (selling is recorded). Ana held a meeting, with no Ask recorded, on Monday
+    16th and Tuesday 17th, and did nothing else. With `meeting_asks`, Cy recorded a meeting
+    with an Ask on 2026-10-01: meetings do record Asks, and Ana's without one were not
+    selling; without, nobody has ever recorded an Ask on a meeting (Zoho's events)."""
+    reps = east_and_west(engine, settings)
+    rows = [activity_row(reps["Ben"], dt.date(2026, 11, 2))]
+    rows += [
+        activity_row(reps["Ana"], day, kind="meeting", outcome="held", ask=False, engaged=True)
+        for day in (dt.date(2026, 11, 16), dt.date(2026, 11, 17))
+    ]
+    if meeting_asks:
+        rows.append(activity_row(reps["Cy"], dt.date(2026, 10, 1), kind="meeting"))
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return reps

@@ -14,6 +14,15 @@ class UserInputError(ValueError):
     """Input that cannot be used; the message names the field or step and the reason."""
 
 
+class UnlearnableError(UserInputError):
+    """The data cannot support the answer asked for (`reason` says why): a forecast whose
+    history's wins have no known sales cycle. A backtest skips such a cut-off with it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.reason = reason
+
+
 def did_you_mean(
     typed: str, known: Iterable[str], n: int = 3, quoted: bool = True, cutoff: float = 0.6
 ) -> str:

@@ -16,10 +16,16 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 
 from factories import at, east_and_west, make_api, put_deal
-from paceline.analytics.pipeline_history import creation_spells, forecast_scope, snapshot
+from paceline.analytics.pipeline_history import (
+    creation_spells,
+    forecast_scope,
+    snapshot,
+    stage_spells,
+)
 from paceline.config import Settings
 from paceline.ingest.importer import ImportOptions, import_file
 from paceline.ingest.writers import CLOSED_BEFORE_CREATED
@@ -89,3 +95,30 @@ def test_the_curves_leave_out_a_deal_entered_after_it_closed(
     assert sorted(spells.stay.tolist()) == [19.0, 30.0 - 13 / 24]
     assert spells.wins == 1
     assert sorted(snap.won_amounts) == [1000.0, 3000.0]
+
+
+def test_the_curves_keep_a_same_day_close(engine: Engine, settings: Settings) -> None:
+    """As of July 1 (history from January 1): "Same day" created March 10 at 15:00 UTC and won
+    that day (a close date: midnight, before the hour of creation, less than a day); "Lost"
+    created April 1, lost April 11 (10 days); "Normal" won after 19 days. By hand
+    (Aalen-Johansen): the same-day win at ~0 days with 3 at risk, 1/3; the loss at 10 days, 2
+    at risk, leaves 1/3 open; Normal's win at 19 days adds 1/3: 2/3 won, as 2 of the 3 were.
+    Before, a close of zero days was no stay at all: the win vanished, 1/2."""
+    cy = east_and_west(engine, settings)["Cy"]
+    created, closed = at(3, 10, hour=15), at(3, 10, hour=4)
+    put_deal(engine, cy, "Same day", 2000, created, status="won", stage="closed_won",
+             closed=closed, history=[("proposal", created), ("closed_won", closed)])  # fmt: skip
+    lost = [("proposal", at(4, 1)), ("closed_lost", at(4, 11))]
+    put_deal(engine, cy, "Lost", 500, at(4, 1), status="lost", stage="closed_lost",
+             closed=at(4, 11), history=lost)  # fmt: skip
+    won = [("proposal", at(3, 1)), ("closed_won", at(3, 20))]
+    put_deal(engine, cy, "Normal", 3000, at(3, 1), status="won", stage="closed_won",
+             closed=at(3, 20), history=won)  # fmt: skip
+    with engine.connect() as conn:
+        snap = snapshot(conn, forecast_scope(conn, None, "Cy"), at(7, 1, hour=4), at(1, 1, hour=5))
+    spells = creation_spells(snap)
+    assert (spells.count, spells.wins) == (3, 2)
+    assert spells.curve().ever == pytest.approx(2 / 3)
+    proposal = stage_spells(snap)["proposal"]
+    assert (proposal.count, proposal.wins) == (3, 2)
+    assert proposal.curve().ever == pytest.approx(2 / 3)

@@ -21,9 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
+from factories import put_activity
 from paceline.access import OPERATOR
 from paceline.calendar import BusinessCalendar
 from paceline.cli import app
@@ -33,6 +34,7 @@ from paceline.scheduling import job_statuses, latest_slot, next_slot, quiet_unti
 from paceline.services import preferences, users
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
+from paceline.store.models import Rep
 from paceline.store.schedule import Preference
 from schedule_org import (
     CHANNELS,
@@ -347,7 +349,9 @@ days = "business"
 def test_an_alerts_job_follows_preferences_and_sends_once_per_change(
     engine: Engine, receivers: tuple[Inbox, int, Receiver]
 ) -> None:
-    """The org has no activity at all, so every rep (not the managers) stands on "no selling"
+    """The org's only activity is Cy's selling call of November 2025, before the year the
+    alert looks back over (so selling is recorded: an org that never recorded any is told
+    nothing), so every rep (not the managers) stands on "no selling"
     (Ana, Ann, Ben, Cy, Dee, Eve). 17:00 New York is 22:00 UTC, 22:00 in London. Ann (a rep
     added here) turned alerts off; Dee is quiet 21:00-23:00 London time. Expected at 22:00
     UTC: Ana, Ben and Eve their own, Max East's, Wes West's; Dee hers at 23:00 UTC; nothing
@@ -355,6 +359,9 @@ def test_an_alerts_job_follows_preferences_and_sends_once_per_change(
     inbox, port, _receiver = receivers
     settings = settings_for(port, ALERT_JOB)
     build_org(engine, settings, with_preferences=False)
+    with engine.connect() as conn:
+        cy = conn.execute(select(Rep.id).where(Rep.name == "Cy")).scalar_one()
+    put_activity(engine, cy, dt.datetime(2025, 11, 3, 17))
     now = dt.datetime(2026, 12, 6)
     preferences.set_preferences(engine, OPERATOR, "dee", {"quiet_start": "21:00",
                                 "quiet_end": "23:00"}, CHANNELS, now)  # fmt: skip

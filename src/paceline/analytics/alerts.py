@@ -29,10 +29,16 @@ from typing import Literal
 
 from sqlalchemy import Connection, Engine
 
-from paceline.analytics.metrics import daily_values, last_active_days
+from paceline.analytics.metrics import (
+    daily_values,
+    first_recorded_days,
+    last_active_days,
+    last_kind_days,
+)
 from paceline.analytics.pacing import pooled_shortfall_chance
 from paceline.analytics.pacing import shortfall_chance as pacing_chance
 from paceline.analytics.scorecard import MetricLine, Scorecard, TeamScorecard, team_scorecards
+from paceline.analytics.step_rules import recorded_kinds, recorded_steps
 from paceline.analytics.stretch import (
     PeriodLines,
     Stretch,
@@ -334,18 +340,44 @@ def _no_selling(
     cards: list[Scorecard],
     as_of: dt.date,
 ) -> list[Alert]:
+    """Reps with no selling for the rule's business days: counted from their last selling
+    day, else from their start date or, with none, the first day of their records (the
+    Zoho export, whose records begin in October 2020, read "no selling for 261 business
+    days" from a year before). Nobody is told when nobody in the organisation has ever
+    recorded selling before the as-of day: unknown, not idle (the unrecorded metrics' rule).
+    An activity of a selling kind on which nobody records an Ask (Zoho's demos) may have
+    been selling: idle days count from after it (Harold Pawlan, demos to March 7 2021, read
+    "no selling for 14 business days" since February 19)."""
     rule = settings.alerts.no_selling
     reps = {card.rep_id: card for card in cards}
     lookback = as_of - dt.timedelta(days=LOOKBACK_DAYS)
+    end = as_of + dt.timedelta(days=1)
     last = last_active_days(conn, rule.metric, lookback, as_of, list(reps))
-    found: list[Alert] = []
+    seen = {rule.metric: 1.0} if last else {}
+    if not recorded_steps(conn, settings, [rule.metric], seen, end):
+        return []
+    begun = first_recorded_days(conn, lookback, as_of, [r for r in reps if r not in last])
+    starts: dict[int, dt.date | None] = {}
     for rep_id, card in reps.items():
         last_day = last.get(rep_id)
-        start = last_day + dt.timedelta(days=1) if last_day else None
+        start = last_day + dt.timedelta(days=1) if last_day else begun.get(rep_id)
         if card.start_date and (start is None or start < card.start_date):
             start = card.start_date  # days before a rep started are not days without selling
-        idle = calendar.business_days(start or lookback, as_of + dt.timedelta(days=1))
-        if idle >= rule.business_days:
+        starts[rep_id] = start
+
+    def idle(rep_id: int) -> int:
+        return calendar.business_days(starts[rep_id] or lookback, end)
+
+    # Only a rep idle long enough is read again: an activity of unknown Ask only shortens it.
+    idle_reps = [r for r in starts if idle(r) >= rule.business_days]
+    for rep_id, day in _maybe_selling_days(conn, settings, idle_reps, lookback, as_of).items():
+        start = starts[rep_id]
+        if start is None or day >= start:
+            starts[rep_id] = day + dt.timedelta(days=1)
+    found: list[Alert] = []
+    for rep_id, card in reps.items():
+        days = idle(rep_id)
+        if days >= rule.business_days:
             found.append(
                 Alert(
                     rep=card.rep,
@@ -357,8 +389,27 @@ def _no_selling(
                     expected=None,
                     shortfall=None,
                     chance=None,
-                    since=start,
-                    business_days=idle,
+                    since=starts[rep_id],
+                    business_days=days,
                 )
             )
     return found
+
+
+def _maybe_selling_days(
+    conn: Connection, settings: Settings, rep_ids: list[int], lookback: dt.date, as_of: dt.date
+) -> dict[int, dt.date]:
+    """Each rep's last day (in [lookback, as_of]) with an activity of a selling kind on which
+    nobody has recorded an Ask before the day after `as_of`: whether it was selling is not
+    known. None under a selling rule that needs no Ask."""
+    if not rep_ids or not settings.selling.require_ask:
+        return {}
+    rows = last_kind_days(conn, settings.selling_kinds, lookback, as_of, rep_ids)
+    attempted = {kind for _, kind, _ in rows}
+    end = as_of + dt.timedelta(days=1)
+    unknown = attempted - recorded_kinds(conn, attempted, (), end, "asks")
+    days: dict[int, dt.date] = {}
+    for rep_id, kind, day in rows:
+        if kind in unknown and (rep_id not in days or day > days[rep_id]):
+            days[rep_id] = day
+    return days

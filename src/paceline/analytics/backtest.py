@@ -63,7 +63,7 @@ from paceline.analytics.pipeline_history import (
 from paceline.analytics.rollup import ensure_rollup
 from paceline.calendar import BusinessCalendar, Period, local_midnight_utc
 from paceline.config import Settings
-from paceline.errors import UserInputError
+from paceline.errors import UnlearnableError, UserInputError
 from paceline.store.models import Deal
 
 Method = Literal["paceline", "weighted_pipeline", "run_rate"]
@@ -206,19 +206,13 @@ def backtest(
             if reason is not None:
                 skipped.append(SkippedCutoff(period, point, cutoff_day, reason))
                 continue
-            rows.append(
-                _row(
-                    conn,
-                    settings,
-                    scope,
-                    period,
-                    point,
-                    cutoff_day,
-                    runs,
-                    seed,
-                    (totals, lag_cells, snapshots, step_days),
+            shared = (totals, lag_cells, snapshots, step_days)
+            try:
+                rows.append(
+                    _row(conn, settings, scope, period, point, cutoff_day, runs, seed, shared)
                 )
-            )
+            except UnlearnableError as refused:  # no forecast to score, not a 0 scored
+                skipped.append(SkippedCutoff(period, point, cutoff_day, refused.reason))
     return Backtest(
         period_kind=kind,
         as_of=day,

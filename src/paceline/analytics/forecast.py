@@ -77,6 +77,7 @@ from paceline.analytics.pipeline_history import (
     snapshot,
     stage_history_usable,
     stage_spells,
+    unlearnable_wins,
     won_deals,
 )
 from paceline.analytics.rate_uncertainty import (
@@ -97,7 +98,7 @@ from paceline.analytics.step_rules import (
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind, local_midnight_utc, shift_months
 from paceline.config import MetricSettings, Settings
-from paceline.errors import UserInputError, did_you_mean
+from paceline.errors import UnlearnableError, UserInputError, did_you_mean
 from paceline.store.models import Activity, Contact, Deal, MetricDay, Rep
 
 FloatArray = NDArray[np.float64]
@@ -303,7 +304,10 @@ def _against_target(conn: Connection, inputs: Inputs, result: Forecast) -> Forec
     if inputs.target is None or not result.untargeted_reps:
         return result
     covered = ForecastScope(sorted(inputs.target_by_rep), inputs.scope.team, inputs.scope.rep)
-    theirs = prepare(conn, inputs.settings, covered, inputs.as_of, inputs.period, use_plan=True)
+    try:
+        theirs = prepare(conn, inputs.settings, covered, inputs.as_of, inputs.period, use_plan=True)
+    except UnlearnableError:  # their own wins teach no chance: no like-with-like chance either
+        return replace(result, probability_of_target=None)
     totals = run_simulation(theirs, result.runs, result.seed).totals
     return replace(
         result,
@@ -424,6 +428,9 @@ def prepare(
         if snapshots is None
         else snapshots(conn, cutoff, start)
     )
+    unlearnable = unlearnable_wins(snap, history_start)
+    if unlearnable is not None:  # the curves would read 0%: no measurement, refused
+        raise UnlearnableError("forecast", unlearnable)
     days_left = max((period.end - first_left).days, 0)
     stays = stage_spells(snap)
     creation = creation_spells(snap)

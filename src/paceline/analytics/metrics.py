@@ -51,7 +51,7 @@ from paceline.analytics.metric_sql import (
 )
 from paceline.calendar import local_midnight_utc, shift_months
 from paceline.config import MetricSettings, Settings, derive
-from paceline.store.models import Activity, Contact, Deal, MetricDay, MetricMonth
+from paceline.store.models import Activity, Contact, Deal, KindDay, MetricDay, MetricMonth
 
 _NOTHING: dict[str, float] = {}  # a rep with no totals (read only, never written to)
 
@@ -736,6 +736,42 @@ def last_active_days(
     if rep_ids is not None:
         query = query.where(MetricDay.rep_id.in_(list(rep_ids)))
     return {int(rep_id): day for rep_id, day in conn.execute(query)}
+
+
+def first_recorded_days(
+    conn: Connection, since: dt.date, until: dt.date, rep_ids: Collection[int] | None = None
+) -> dict[int, dt.date]:
+    """Each rep's first day in [since, until] with any activity recorded (`kind_day`): where
+    their records begin, when nothing says when they started."""
+    query = (
+        select(KindDay.rep_id, func.min(KindDay.local_date))
+        .where(KindDay.local_date >= since, KindDay.local_date <= until)
+        .group_by(KindDay.rep_id)
+    )
+    if rep_ids is not None:
+        query = query.where(KindDay.rep_id.in_(list(rep_ids)))
+    return {int(rep_id): day for rep_id, day in conn.execute(query)}
+
+
+def last_kind_days(
+    conn: Connection,
+    kinds: Collection[str],
+    since: dt.date,
+    until: dt.date,
+    rep_ids: Collection[int],
+) -> list[tuple[int, str, dt.date]]:
+    """(rep, kind, last day in [since, until]) for each rep's activities of each of `kinds`."""
+    query = (
+        select(KindDay.rep_id, KindDay.kind, func.max(KindDay.local_date))
+        .where(
+            KindDay.kind.in_(sorted(kinds)),
+            KindDay.rep_id.in_(sorted(rep_ids)),
+            KindDay.local_date >= since,
+            KindDay.local_date <= until,
+        )
+        .group_by(KindDay.rep_id, KindDay.kind)
+    )
+    return [(int(rep), kind, day) for rep, kind, day in conn.execute(query)]
 
 
 def daily_values(

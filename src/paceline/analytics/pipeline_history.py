@@ -15,7 +15,11 @@ past day and the backtest that replays past quarters see exactly what a manager 
 - deals closed without a close date cannot be placed in time and are left out;
 - a deal closed a day or more before it was created (entered in the CRM after it closed) has
   no known sales cycle: its win counts (revenue, won sizes), but no curve learns from it, so
-  no duration is ever negative (and none is read as a zero-day win).
+  no duration is ever negative (and none is read as a zero-day win). When every win of the
+  history is such a deal (a CRM migrated with its closed deals re-created on the migration
+  day), the curves would know only the deals still open and lost: a 0% chance of a win that
+  is no measurement. `unlearnable_wins` says so, and the forecast refuses rather than
+  forecast nothing more won (a backtest skips such a cut-off).
 
 History for learning is the last `history_months` of experience before the cut-off: every
 deal open at some time in that window (created in it, or created earlier and still open when
@@ -71,6 +75,10 @@ SECONDS_PER_DAY = 86_400.0
 ONE_DAY = dt.timedelta(days=1)
 OPEN = "open"
 MIN_STAGED_SHARE = 0.5  # of closed deals with an open stage recorded, to read stages at all
+# A close on the day of creation, given as a date (midnight, before the hour of creation),
+# lasted less than a day: it is a stay of one second, not none (a stay of 0 days is never at
+# risk, so a same-day win vanished from every curve).
+SAME_DAY_CLOSE = 1.0 / SECONDS_PER_DAY
 
 
 # --- whose deals ----------------------------------------------------------------------------
@@ -207,10 +215,36 @@ class Snapshot:
         return [d for d in self.deals if d.status == "won" and (d.closed_at or start) >= start]
 
     @property
+    def wins_entered_after_close(self) -> int:
+        """The history's wins entered after they closed: no curve learns from them."""
+        return sum(1 for d in self.history if d.status == "won" and d.entered_after_close)
+
+    @property
+    def wins_with_cycle(self) -> int:
+        """The history's wins whose sales cycle is known: what the curves learn wins from."""
+        return sum(1 for d in self.history if d.status == "won" and not d.entered_after_close)
+
+    @property
     def won_amounts(self) -> list[float]:
         """Amounts of the deals won in the history window (those with an amount recorded):
         what a deal won in future is worth, and a deal without an amount is valued at."""
         return [d.amount for d in self.won if d.amount is not None]
+
+
+def unlearnable_wins(snap: Snapshot, since: dt.date) -> str | None:
+    """Why no chance of a win can be learnt from the snapshot's history (from the local day
+    `since`), or None when it can: the history has wins, but every one was entered after it
+    closed (its cycle unknown)."""
+    late = snap.wins_entered_after_close
+    if not late or snap.wins_with_cycle:
+        return None
+    won = f"the {late} deals won" if late > 1 else "the deal won"
+    return (
+        f"{won} in the history (since {since.isoformat()}) "
+        f"{'were all' if late > 1 else 'was'} entered in the CRM after closing (close date "
+        "before creation), so no sales cycle is known and no chance of a win can be learnt; "
+        "import the deals' real creation dates"
+    )
 
 
 @dataclass(frozen=True)
@@ -659,6 +693,8 @@ def creation_spells(snap: Snapshot) -> Spells:
         if d.entered_after_close:
             continue  # its cycle is unknown (closed before it was entered)
         length = _days(d.created_at, d.closed_at or snap.cutoff)
+        if d.status != OPEN:
+            length = max(length, SAME_DAY_CLOSE)
         entry = _days(d.created_at, snap.history_start)
         items.append((entry, length, length, d.status == "won", d.status != OPEN))
     return spells(items)
@@ -677,15 +713,11 @@ def stage_spells(snap: Snapshot) -> dict[str, Spells]:
             left = d.entries[i + 1].entered_at if i + 1 < len(d.entries) else end
             if left <= snap.history_start:
                 continue  # left the stage before the window: not watched
-            items[entry.stage].append(
-                (
-                    _days(entry.entered_at, snap.history_start),
-                    _days(entry.entered_at, left),
-                    _days(entry.entered_at, end),
-                    d.status == "won",
-                    d.status != OPEN,
-                )
-            )
+            stay, until = _days(entry.entered_at, left), _days(entry.entered_at, end)
+            if d.status != OPEN and left >= end:  # the stay ended with the close
+                stay = until = max(until, SAME_DAY_CLOSE)
+            watched = _days(entry.entered_at, snap.history_start)
+            items[entry.stage].append((watched, stay, until, d.status == "won", d.status != OPEN))
     return {stage: spells(found) for stage, found in items.items()}
 
 

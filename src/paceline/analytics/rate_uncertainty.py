@@ -11,7 +11,8 @@ estimate (an approximation of drawing them from their posterior):
 - **win**: the chance of a win, for open and new deals alike, a share measured on `n` closes
   of which a share `p` won: (1 - p) / (p n);
 - **size**: the average won amount, a mean of `n` amounts: cv^2 / n (a few enterprise deals
-  make it large).
+  make it large). One amount says nothing of the spread: the cap, as for a creation rate
+  measured on no deal (a variance of 0 made every won deal of every run worth exactly it).
 
 Factors are Gamma distributed (mean 1, the variance above): positive, the conjugate shape
 for a rate. Tried and left out: widening them further by the variation of creation and of
@@ -100,9 +101,10 @@ def _win_variance(snap: Snapshot) -> float:
 
 
 def _size_variance(amounts: Sequence[float]) -> float:
-    """Estimation error of the average won amount: cv^2 / n."""
+    """Estimation error of the average won amount: cv^2 / n; one amount, the cap; none, 0
+    (no size is drawn)."""
     if len(amounts) < 2:
-        return 0.0
+        return MAX_VARIANCE if amounts else 0.0
     values = np.asarray(amounts, dtype=float)
     mean = float(values.mean())
     return float(values.var(ddof=1)) / mean**2 / len(values) if mean > 0 else 0.0

@@ -22,7 +22,7 @@ MAX_TRAILING_DAYS = 3660
 
 @dataclass(frozen=True)
 class Window:
-    """Local business days [start, end): `end` is the day after the as-of day."""
+    """Local calendar days [start, end): `end` is the day after the as-of day."""
 
     spec: str
     start: dt.date

@@ -631,10 +631,12 @@ def _print_activity_summary(result: ActivitySummary) -> None:
         f"{result.period.kind.capitalize()} {result.period.label} to {result.as_of} "
         f"(business day {result.business_days_elapsed} of {result.business_days_total})"
     )
+    unknown = bool(result.asks_not_recorded)  # a column only when some Ask is not recorded
     table = new_table(title=title, title_justify="left")
     for name in ("rep", "team", "role"):
         table.add_column(name)
-    for name in ("activities", "selling", "non-selling", "with ask", "engaged", "selling time"):
+    counted = ("activities", "selling", "non-selling", *(["ask not recorded"] if unknown else []))
+    for name in (*counted, "with ask", "engaged", "selling time"):
         table.add_column(name, justify="right")
     for r in result.reps:
         share = r.selling_share_of_time
@@ -645,6 +647,7 @@ def _print_activity_summary(result: ActivitySummary) -> None:
             f"{r.activities:,}",
             f"{r.selling:,}",
             f"{r.non_selling:,}",
+            *([f"{r.ask_not_recorded:,}"] if unknown else []),
             f"{r.with_ask:,}",
             f"{r.engaged:,}",
             _selling_time(r.activities, share),
@@ -656,11 +659,18 @@ def _print_activity_summary(result: ActivitySummary) -> None:
         "",
         f"{result.total_activities:,}",
         f"{result.total_selling:,}",
-        f"{result.total_activities - result.total_selling:,}",
+        f"{result.total_non_selling:,}",
+        *([f"{result.total_ask_not_recorded:,}"] if unknown else []),
     )
     out.print(table)
     if not result.reps:
         out.print("no activities in this period yet")
+    if unknown:
+        out.print(
+            f"ask not recorded: nobody records an Ask on {', '.join(result.asks_not_recorded)},"
+            " so whether those were selling is not known (in neither selling nor non-selling,"
+            " nor in the selling time)"
+        )
     if result.without_duration:
         out.print(
             f"selling time: share of the minutes logged; {result.without_duration:,} activities"

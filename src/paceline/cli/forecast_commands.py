@@ -104,8 +104,14 @@ def print_forecast(f: Forecast) -> None:
     )
     if f.target is None:
         out.print("No revenue target stored for this period.")
+    elif f.probability_of_target is None:  # the covered reps' wins teach no chance
+        out.print(
+            f"Target {money(f.target)} ({f.revenue_metric}): [yellow]chance of reaching it "
+            f"not known[/]: the {f.target_reps} rep(s) it covers have no win with a known sales "
+            "cycle in the history (all entered after they closed)."
+        )
     else:
-        chance = f.probability_of_target or 0.0
+        chance = f.probability_of_target
         style = "green" if chance >= 0.5 else "red"
         out.print(
             f"Target {money(f.target)} ({f.revenue_metric}): [{style}]{chance:.0%} chance[/] "
