@@ -71,7 +71,8 @@ def _statements(engine: Engine, run: Any) -> list[tuple[str, Any]]:
     seen: list[tuple[str, Any]] = []
 
     def capture(_c: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
-        if "name_key IN" in statement and statement.lstrip().upper().startswith("SELECT"):
+        compares = "name_key IN" in statement or "name_key = k.v" in statement
+        if compares and statement.lstrip().upper().startswith("SELECT"):
             seen.append((statement, params))
 
     event.listen(engine, "before_cursor_execute", capture)
