@@ -324,3 +324,62 @@ def test_a_repeat_in_a_fresh_source_of_a_partitioned_table_is_counted_as_before(
     )
     assert (result.read, result.inserted, result.duplicate, result.rejected) == (7, 6, 1, 0)
     assert len(probes) == 2
+
+
+def test_batches_commit_without_waiting_for_the_disk_and_the_end_waits(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each batch's transaction runs with synchronous_commit off; the one that records the
+    end runs with the server's setting (on), so its commit makes every batch durable."""
+    seen: list[tuple[str, str]] = []
+
+    def setting(conn: Connection) -> str:
+        return str(conn.exec_driver_sql("SHOW synchronous_commit").scalar())
+
+    real_batch, real_end = writers.ActivityWriter.write_batch, writers.ActivityWriter.finishing
+
+    def batch(self: writers.ActivityWriter, conn: Connection, rows: list[Pending]) -> None:
+        seen.append(("batch", setting(conn)))
+        real_batch(self, conn, rows)
+
+    def end(self: writers.ActivityWriter, conn: Connection) -> None:
+        seen.append(("end", setting(conn)))
+        real_end(self, conn)
+
+    monkeypatch.setattr(writers.ActivityWriter, "write_batch", batch)
+    monkeypatch.setattr(writers.ActivityWriter, "finishing", end)
+    result = _import(pg_engine, settings, calls_file(tmp_path / "a.csv", _pg_rows(1, 6)))
+    assert result.inserted == 6
+    assert seen == [("batch", "off"), ("batch", "off"), ("end", "on")]
+
+
+def test_a_load_writes_each_rep_day_mark_once_with_the_trigger_back_on(
+    pg_engine: Engine, settings: Settings, tmp_path: Path, set_checks: None
+) -> None:
+    """Calls 1-6 fall on Nov 3, 4, 5, 6, 2, 3 (day 2 + i % 5) for Ana (odd) and Ben (even),
+    in batches of 3 checked by set, whose marks are written by set: the same six marks as
+    the trigger writes on the row-by-row path (one per distinct rep and day of each batch),
+    none doubled, and the trigger on at the end."""
+    result = _import(pg_engine, settings, calls_file(tmp_path / "a.csv", _pg_rows(1, 6)))
+    assert result.inserted == 6
+    with pg_engine.connect() as conn:
+        marks = conn.execute(
+            text(
+                "SELECT r.name, d.local_date::text FROM rollup_dirty d "
+                "JOIN rep r ON r.id = d.rep_id ORDER BY 1, 2"
+            )
+        ).all()
+        trigger = conn.execute(
+            text("SELECT tgenabled FROM pg_trigger WHERE tgname = 'activity_rollup_insert'")
+        ).scalar()
+    # Batch 1: p1 Ana Nov 3, p2 Ben Nov 4, p3 Ana Nov 5; batch 2: p4 Ben Nov 6, p5 Ana
+    # Nov 2, p6 Ben Nov 3.
+    assert [tuple(m) for m in marks] == [
+        ("Ana Ruiz", "2026-11-02"),
+        ("Ana Ruiz", "2026-11-03"),
+        ("Ana Ruiz", "2026-11-05"),
+        ("Ben Ode", "2026-11-03"),
+        ("Ben Ode", "2026-11-04"),
+        ("Ben Ode", "2026-11-06"),
+    ]
+    assert trigger == "O"

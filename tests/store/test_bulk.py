@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from factories import recorded_statements
 from paceline.store.bulk import Staged, insert_columns, insert_rows, validate_references
 from paceline.store.models import Account, Activity, Rep
 
@@ -233,3 +234,76 @@ def test_keys_sent_as_one_parameter_arrive_whatever_their_characters(engine: Eng
     assert again == set(AWKWARD_KEYS[4:])
     assert sorted(stored) == sorted(AWKWARD_KEYS)
     assert [key for (key,) in found] == AWKWARD_KEYS  # in id order
+
+
+def _rollup_marks(engine: Engine) -> list[tuple[int, dt.date]]:
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT rep_id, local_date FROM rollup_dirty ORDER BY 1, 2"))
+        return [(rep, day) for rep, day in found]
+
+
+def _insert_trigger_on(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        state = conn.execute(
+            text("SELECT tgenabled FROM pg_trigger WHERE tgname = 'activity_rollup_insert'")
+        ).scalar()
+        return bool(state != "D")
+
+
+def test_a_set_insert_writes_the_rollup_marks_it_is_given_once(pg_engine: Engine) -> None:
+    """Rows of rep 1 on Nov 20 (twice) and Nov 21, copied with their two (rep, day) pairs:
+    rollup_dirty holds exactly those two marks (the trigger, had it fired as well, would
+    have added two more), and the trigger is on again after the commit."""
+    day_1, day_2 = dt.datetime(2026, 11, 20, 9), dt.datetime(2026, 11, 21, 9)
+    rows = [_row("a", day_1), _row("b", day_1), _row("c", day_2)]
+    with pg_engine.begin() as conn:
+        conn.execute(insert(Rep).values(id=1, name="Ana Ruiz", role="ae", source="test"))
+        staged = Staged(conn, Activity.__table__, COLUMNS, rows)
+        marks = {(1, day_1.date()), (1, day_2.date())}
+        assert staged.insert_checked(None, ["external_id"], {"rep_id": {1}}, marks) == 3
+    assert _rollup_marks(pg_engine) == [(1, day_1.date()), (1, day_2.date())]
+    assert _insert_trigger_on(pg_engine)
+    with pg_engine.begin() as conn:  # the trigger marks the next insert, as before
+        insert_rows(conn, Activity.__table__, COLUMNS, [_row("d", dt.datetime(2026, 11, 23))])
+    assert _rollup_marks(pg_engine)[-1] == (1, dt.date(2026, 11, 23))
+
+
+def test_a_refused_set_insert_leaves_no_mark_and_the_trigger_on(pg_engine: Engine) -> None:
+    """Row "b" is stored already (planted, its mark cleared): the batch's insert is refused
+    by the unique key after the trigger went off; nothing of the batch stays (no row, no
+    mark) and the rollback leaves the trigger on."""
+    moment = dt.datetime(2026, 11, 20, 9)
+    with pg_engine.begin() as conn:
+        conn.execute(insert(Rep).values(id=1, name="Ana Ruiz", role="ae", source="test"))
+        insert_rows(conn, Activity.__table__, COLUMNS, [_row("b", moment)])
+        conn.execute(text("DELETE FROM rollup_dirty"))
+    refused = pytest.raises(IntegrityError, match="uq_activity_source_external_id")
+    with refused, pg_engine.begin() as conn:
+        rows = [_row("a", moment), _row("b", moment)]
+        staged = Staged(conn, Activity.__table__, COLUMNS, rows)
+        staged.insert_checked(None, ["external_id"], {"rep_id": {1}}, {(1, moment.date())})
+    assert _rollup_marks(pg_engine) == []
+    assert _insert_trigger_on(pg_engine)
+    with pg_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM activity")).scalar() == 1
+
+
+def test_rows_by_value_probe_the_index_once_per_distinct_value(pg_engine: Engine) -> None:
+    """Two accounts share the key "acme" (planted), one is "beta": asking for acme twice
+    and for a key nobody has gives both acme accounts once each, in id order; and the
+    statement probes the key's index (an IN was planned as a hash join over a scan of
+    every account, even on a table of three)."""
+    from paceline.store.bulk import rows_where_in
+    from paceline.store.models import Account
+
+    accounts = [("Acme", "acme"), ("Beta", "beta"), ("ACME", "acme")]
+    with pg_engine.begin() as conn:
+        rows = [{"name": n, "name_key": k, "source": "csv"} for n, k in accounts]
+        conn.execute(insert(Account), rows)
+        with recorded_statements(pg_engine) as statements:
+            found = rows_where_in(
+                conn, Account.__table__, "name_key", ["acme", "none", "acme"], ("name",)
+            )
+        assert [name for (name,) in found] == ["Acme", "ACME"]
+        plan = conn.exec_driver_sql("EXPLAIN " + statements[-1], {"values": '["acme"]'})
+        assert "Index Scan using ix_account_name_key" in " ".join(r[0] for r in plan)

@@ -73,7 +73,8 @@ def _statements(engine: Engine, run: Any) -> list[tuple[str, Any]]:
     return [
         (statement, params)
         for statement, params in executions
-        if "name_key IN" in statement and statement.lstrip().upper().startswith("SELECT")
+        if ("name_key IN" in statement or "name_key = k.v" in statement)
+        and statement.lstrip().upper().startswith("SELECT")
     ]
 
 

@@ -151,6 +151,12 @@ class Writer:
         collides with another import's rows is written again (`write_or_isolate`).
         """
         with write_transaction(self.engine) as conn:
+            if conn.dialect.name == "postgresql":
+                # The commit does not wait for the server's disk: a server crash may lose
+                # the last batches (their rows and their counts in `import_run` alike; the
+                # run is then "interrupted", and importing the file again completes it).
+                # `finish` commits as usual, which makes every batch before it durable.
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             self.keep_statistics_current(conn)
             if self.locks_every_batch:
                 lock_names(conn)
@@ -623,7 +629,9 @@ class ActivityWriter(AccountMakingWriter):
             done = None
             if self._deferred and len(inserts) >= SET_CHECK_ROWS:
                 written = rows if positions is None else [rows[pos] for pos in positions]
-                done = staged.insert_checked(positions, STAGED_ORDER, _referenced(written))
+                done = staged.insert_checked(
+                    positions, STAGED_ORDER, _referenced(written), _marks(written)
+                )
             if done is None:
                 staged.insert(positions, STAGED_ORDER)
         staged.update(updates, ACTIVITY_COLUMNS)
@@ -649,7 +657,7 @@ class ActivityWriter(AccountMakingWriter):
             return copy_rows(conn, table, ACTIVITY_COLUMNS, rows)
 
         by_set = self._deferred and len(rows) >= SET_CHECK_ROWS
-        if not by_set or insert_by_set(conn, table, _referenced(rows), copy) is None:
+        if not by_set or insert_by_set(conn, table, _referenced(rows), copy, _marks(rows)) is None:
             copy()
 
     def _resolve_accounts(self, conn: Connection, batch: list[Pending]) -> None:
@@ -1236,6 +1244,16 @@ def _referenced(rows: list[tuple[Any, ...]]) -> dict[str, set[Any]]:
         column: set(map(operator.itemgetter(at), rows)) - {None}
         for column, at in _REFERENCES.items()
     }
+
+
+_rep_day = operator.itemgetter(
+    ACTIVITY_COLUMNS.index("rep_id"), ACTIVITY_COLUMNS.index("local_date")
+)
+
+
+def _marks(rows: list[tuple[Any, ...]]) -> set[tuple[Any, Any]]:
+    """The distinct (rep, day) pairs of `rows`: the rollup marks their insert makes."""
+    return set(map(_rep_day, rows))
 
 
 # Below this many new rows a batch's references are checked row by row: the constraints

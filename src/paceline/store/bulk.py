@@ -292,12 +292,19 @@ def rows_where_in(
         # element in Python: 9.5 ms of client CPU per 10,000 keys against 1.6). Not
         # `= ANY(ARRAY(...))`: the server tests each row against the whole array, which
         # cost 0.5 s of server CPU for a fresh 30,000-row import's accounts against 0.04.
-        given = "SELECT json_array_elements_text(%(values)s::json)"
+        # Each value probes the index (OFFSET 0 keeps the subquery from being flattened):
+        # an IN was planned as a hash join over the whole table, 3 ms for a batch's few
+        # new names among 20,000 accounts against 0.15.
+        given = "SELECT DISTINCT v FROM json_array_elements_text(%(values)s::json) AS e(v)"
         params: Any = {"values": json.dumps(list(values))}
+        sql = (
+            f"SELECT {picked} FROM ({given}) k CROSS JOIN LATERAL "
+            f"(SELECT * FROM {table.name} t WHERE t.{column} = k.v OFFSET 0) t ORDER BY t.id"
+        )
     else:
         given = "SELECT value FROM json_each(?)"
         params = (json.dumps(list(values)),)
-    sql = f"SELECT {picked} FROM {table.name} t WHERE t.{column} IN ({given}) ORDER BY t.id"
+        sql = f"SELECT {picked} FROM {table.name} t WHERE t.{column} IN ({given}) ORDER BY t.id"
     return [tuple(row) for row in conn.exec_driver_sql(sql, params)]
 
 
@@ -441,12 +448,14 @@ class Staged:
         positions: Sequence[int] | None,
         order_by: Sequence[str],
         references: Mapping[str, Collection[Any]],
+        marks: Collection[tuple[Any, Any]] | None = None,
     ) -> int | None:
         """`insert`, with the foreign keys on the columns of `references` checked by set
-        instead of row by row (`insert_by_set`); None, having done nothing, when the tables
-        are in use by another session (then `insert` checks row by row)."""
+        instead of row by row, and the rollup `marks` written by set (`insert_by_set`); None,
+        having done nothing, when the tables are in use by another session (then `insert`
+        checks row by row)."""
         return insert_by_set(
-            self.conn, self.table, references, lambda: self.insert(positions, order_by)
+            self.conn, self.table, references, lambda: self.insert(positions, order_by), marks
         )
 
     def update(self, targets: Sequence[tuple[int, int]], columns: Sequence[str]) -> int:
@@ -527,6 +536,9 @@ def defer_indexes(conn: Connection, table: FromClause) -> tuple[str, ...]:
     return dropped
 
 
+BUILD_MEMORY = "256MB"  # for the deferred index builds of a load (PostgreSQL)
+
+
 def build_indexes(conn: Connection, table: FromClause) -> tuple[str, ...]:
     """On the caller's transaction: create the secondary indexes of `table` that the model
     has and the database lacks (after a deferred load, or one killed before its end); the
@@ -537,6 +549,16 @@ def build_indexes(conn: Connection, table: FromClause) -> tuple[str, ...]:
     if missing and conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"LOCK TABLE {table.name} IN SHARE ROW EXCLUSIVE MODE")
         missing = [i for i in _secondary(table) if i.name not in _index_names(conn, table)]
+        # Sorted in memory, and by the server's parallel workers too (each needs 32 MB of
+        # the default 64): a million-row load's four builds took 3.3 s instead of 2.7
+        # (benchmarks/README.md, import_throughput). For this transaction only, and never
+        # less than the server's own setting.
+        conn.exec_driver_sql(
+            "SELECT set_config('maintenance_work_mem', %(memory)s, true) "
+            "WHERE pg_size_bytes(current_setting('maintenance_work_mem')) "
+            "< pg_size_bytes(%(memory)s)",
+            {"memory": BUILD_MEMORY},
+        )
     for index in missing:
         index.create(conn)
     return tuple(str(i.name) for i in missing)
@@ -593,12 +615,17 @@ def insert_by_set(
     table: FromClause,
     references: Mapping[str, Collection[Any]],
     insert: Callable[[], int],
+    marks: Collection[tuple[Any, Any]] | None = None,
 ) -> int | None:
     """Run `insert` (an INSERT ... SELECT from a staging table, or a COPY) with the foreign
     keys of `table` on the columns of `references` checked by set instead of row by row:
     `references` holds, per column, the distinct values (not None) of the rows inserted;
     the count `insert` gives. None, having done nothing, when the tables are in use by
     another session (then the caller inserts with the row checks).
+
+    `marks`, the distinct (rep, day) pairs of the rows inserted into `activity`, are
+    written as its rollup marks by one statement, with its insert trigger off for the
+    `insert` (`_marks_by_set`).
 
     A value no referenced row has raises IntegrityError (the column and the value in the
     message), and the transaction must be rolled back."""
@@ -609,7 +636,8 @@ def insert_by_set(
         for constraint, key in _foreign_keys(conn, name).items()
         if references.get(key[0])
     }
-    if not keys:
+    trigger = _rollup_trigger(conn, name) if marks else None
+    if not keys and trigger is None:
         return insert()
     locked = ", ".join([name, *sorted({key[1] for key in keys.values()})])
     try:
@@ -631,15 +659,51 @@ def insert_by_set(
         if missing is not None:
             reason = f"{name}.{column} = {missing[0]} is not present in table {referenced}"
             raise IntegrityError(f"INSERT INTO {name}", None, MissingReference(reason))
-    dropped = ", ".join(f"DROP CONSTRAINT {constraint}" for constraint in keys)
-    conn.exec_driver_sql(f"ALTER TABLE {name} {dropped}")
-    inserted = insert()
-    added = ", ".join(
+    dropped = [f"DROP CONSTRAINT {constraint}" for constraint in keys]
+    added = [
         f"ADD CONSTRAINT {constraint} {definition} NOT VALID"
         for constraint, (_, _, _, definition) in keys.items()
-    )
-    conn.exec_driver_sql(f"ALTER TABLE {name} {added}")
+    ]
+    if trigger is not None:
+        dropped.append(f"DISABLE TRIGGER {trigger}")
+        added.append(f"ENABLE TRIGGER {trigger}")
+    conn.exec_driver_sql(f"ALTER TABLE {name} {', '.join(dropped)}")
+    inserted = insert()
+    if trigger is not None:
+        _marks_by_set(conn, marks or ())
+    conn.exec_driver_sql(f"ALTER TABLE {name} {', '.join(added)}")
     return inserted
+
+
+def _rollup_trigger(conn: Connection, table: str) -> str | None:
+    """The rollup's insert trigger of `table`, when it has one and it is on."""
+    marked = _MARKED_TABLES.get(table)
+    if marked is None:
+        return None
+    found = conn.exec_driver_sql(
+        "SELECT 1 FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s "
+        "AND tgenabled <> 'D'",
+        (table, marked[0]),
+    ).first()
+    return None if found is None else marked[0]
+
+
+def _marks_by_set(conn: Connection, marks: Collection[tuple[Any, Any]]) -> None:
+    """The rollup marks of a bulk insert made with the rollup's trigger off: what the
+    trigger writes (one per distinct rep and day), from the pairs the client gathered.
+
+    The statement trigger reads every inserted row back from its transition table: 0.25 s
+    of server CPU per 200,000 rows of a load, a fifth of its `COPY` (benchmarks/README.md,
+    import_throughput), for some 3,000 distinct pairs a batch. The trigger is turned off
+    only inside a transaction holding the table `ACCESS EXCLUSIVE` (`insert_by_set`), so
+    no other writer ever inserts while it is off, and a rollback turns it back on."""
+    reps = "{" + ",".join(str(rep) for rep, _ in marks) + "}"
+    days = "{" + ",".join(day.isoformat() for _, day in marks) + "}"
+    conn.exec_driver_sql(
+        "INSERT INTO rollup_dirty (rep_id, local_date) "
+        "SELECT * FROM unnest(%(reps)s::bigint[], %(days)s::date[]) ORDER BY 1, 2",
+        {"reps": reps, "days": days},
+    )
 
 
 LOCK_NOT_AVAILABLE = "55P03"
