@@ -53,7 +53,7 @@ from paceline.analytics.stalled import day_end_utc
 from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.auth.passwords import hash_password
-from paceline.calendar import BusinessCalendar
+from paceline.calendar import BusinessCalendar, shift_months
 from paceline.config import Settings
 from paceline.demo import DemoSummary, build_demo
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
@@ -1933,3 +1933,83 @@ def build_meetings_of_unknown_ask(
     with engine.begin() as conn:
         conn.execute(insert(Activity), rows)
     return reps
+
+
+def build_some_wins_entered_after_close(engine: Engine, settings: Settings) -> dict[str, int]:
+    """`build_wins_entered_after_close` (Cy's four wins of 1,000, each entered after it
+    closed; "Open" and "Open 2" in proposal) and two deals of known cycle: "Normal" (3,000,
+    created March 1 2026, won March 20) and "Lost" (created March 1, lost April 1), both
+    through proposal. Q2 2026 as of June 30 (history from 2025-07-01): the curves learn from
+    Normal, Lost, Open and Open 2 (1 won); the four late wins are in none of them."""
+    reps = build_wins_entered_after_close(engine, settings)
+    cy = reps["Cy"]
+    for name, amount, status, closed in (
+        ("Normal", 3000, "won", at(3, 20)),
+        ("Lost", 2000, "lost", at(4, 1)),
+    ):
+        stage = "closed_won" if status == "won" else "closed_lost"
+        put_deal(engine, cy, name, amount, at(3, 1), status=status, stage=stage, closed=closed,
+                 history=[("proposal", at(3, 1)), (stage, closed)])  # fmt: skip
+    return reps
+
+
+# The start of the history of a forecast as of 2026-06-30 (12 months: from 2025-07-01), as
+# naive UTC: midnight in New York (EDT), where a close *date* of 2025-07-01 is stored.
+HISTORY_START_2025_07_01 = dt.datetime(2025, 7, 1, 4)
+
+
+def build_close_at_window_start(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Cy's deals (`east_and_west`), every one through proposal, for a forecast as of
+    2026-06-30 (history from 2025-07-01, `HISTORY_START_2025_07_01`):
+
+    - "Edge" (3,000): created 2025-06-01, won on 2025-07-01, the history's first day, its
+      close stored at that day's midnight: the very instant the history starts;
+    - "Normal" (2,000): created 2026-03-01, won 2026-03-20;
+    - "Lost" (1,000): created 2026-02-01, lost 2026-04-01;
+    - "Open" (500): created 2026-05-01, still in proposal.
+    The history: 4 deals, 2 won (Edge and Normal)."""
+    reps = east_and_west(engine, settings)
+    cy = reps["Cy"]
+    edge = HISTORY_START_2025_07_01
+    deals = (
+        ("Edge", 3000, at(6, 1, 2025), "won", edge),
+        ("Normal", 2000, at(3, 1), "won", at(3, 20)),
+        ("Lost", 1000, at(2, 1), "lost", at(4, 1)),
+    )
+    for name, amount, created, status, closed in deals:
+        stage = "closed_won" if status == "won" else "closed_lost"
+        put_deal(engine, cy, name, amount, created, status=status, stage=stage, closed=closed,
+                 history=[("proposal", created), (stage, closed)])  # fmt: skip
+    put_deal(engine, cy, "Open", 500, at(5, 1), stage="proposal",
+             history=[("proposal", at(5, 1))])  # fmt: skip
+    return reps
+
+
+def build_deals_ending(engine: Engine, settings: Settings, last: dt.date) -> dict[str, int]:
+    """Cy's deals (`east_and_west`): each month from January 2025 to the month of `last`, a
+    deal of 1,000 created on the 1st and won on the 20th (through proposal), the last one
+    won on `last` instead (at noon in New York): the deals' records end on `last`."""
+    reps = east_and_west(engine, settings)
+    cy = reps["Cy"]
+    month = dt.date(2025, 1, 1)
+    while month <= last:
+        created = dt.datetime.combine(month, dt.time(17))
+        won_on = (
+            last if (month.year, month.month) == (last.year, last.month) else month.replace(day=20)
+        )
+        closed = dt.datetime.combine(won_on, dt.time(17))
+        put_deal(engine, cy, f"Won {month:%Y-%m}", 1000, created, status="won",
+                 stage="closed_won", closed=closed,
+                 history=[("proposal", created), ("closed_won", closed)])  # fmt: skip
+        month = shift_months(month, 1)
+    return reps
+
+
+def records_until(engine: Engine, rep_id: int, day: dt.date) -> int:
+    """An open deal of 100 created at noon New York on `day`, in prospect: the deals' records
+    reach `day`, so a backtest scores the periods that end by then (a period ending after
+    the records is skipped as partial). Created after a backtest's cut-offs, no forecast
+    sees it, and open, it adds nothing won."""
+    created = dt.datetime.combine(day, dt.time(17))
+    return put_deal(engine, rep_id, f"Records to {day}", 100, created, stage="prospect",
+                    history=[("prospect", created)])  # fmt: skip

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.alerts import Alert
     from paceline.analytics.coaching import RuleCheck
     from paceline.analytics.diagnose import Finding, RepDiagnosis
+    from paceline.analytics.forecast import Forecast
     from paceline.analytics.funnel import Funnel, FunnelStep
     from paceline.analytics.leaderboard import Leaderboard
     from paceline.analytics.scorecard import MetricLine, RepDay, TeamScorecard
@@ -142,6 +143,26 @@ def unknown_amounts_text(count: int) -> str:
     if not count:
         return ""
     return f" ({count:,} deal{'s' if count != 1 else ''} without an amount)"
+
+
+def history_text(forecast: Forecast) -> str:
+    """What the forecast's curves learnt from, and the wins they could not: a win entered in
+    the CRM after it closed has no known sales cycle, so a reader told "learnt from 40 deals"
+    must also be told when 12 more wins were set aside (nothing said so when only some were).
+    """
+    f = forecast
+    text = (
+        f"Learnt from {f.history_deals:,} deals watched since {f.history_start} "
+        f"({f.history_wins:,} won)"
+    )
+    late = f.wins_without_cycle
+    if late:
+        text += (
+            f"; {late:,} win{'s' if late != 1 else ''} entered after "
+            f"{'they' if late != 1 else 'it'} closed {'have' if late != 1 else 'has'} no "
+            f"known cycle and {'are' if late != 1 else 'is'} not in the curves"
+        )
+    return text + "."
 
 
 def p_text(p: float | None) -> str:

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, func, insert, select, update
 from typer.testing import CliRunner
 
-from factories import at, east_and_west, make_world, put_deal, write_world
+from factories import at, east_and_west, make_world, put_deal, records_until, write_world
 from paceline.analytics.backtest import Backtest, BacktestRow, backtest
 from paceline.analytics.metrics import utc_bounds
 from paceline.cli import app as cli_app
@@ -50,8 +50,10 @@ def build_june(engine: Engine, settings: Settings) -> None:
     Mar 10, 3,000), P10 (created Jan 5, won Feb 20, 5,000).
     Run rate: won in the 90 days before the cut-off (from Mar 3): P6 + P9 = 15,000, over 90
     days x June's 30 = 5,000. Actual June: P7 6,000 + P11 (created Jun 2, won Jun 28) 2,500.
+    The records reach June 30 (`records_until`): June is a whole month of data.
     """
     ana = east_and_west(engine, settings)["Ana"]
+    records_until(engine, ana, JUNE_30)
 
     def open_deal(name: str, amount: float, stage: str, since: dt.datetime,
                   due: dt.date | None, **later: Any) -> None:  # fmt: skip
@@ -134,8 +136,10 @@ def test_mid_period_cut_off_by_hand(engine: Engine, settings: Settings) -> None:
 def test_cut_offs_before_any_win_are_skipped(engine: Engine, settings: Settings) -> None:
     """Ana's deals from Dec 1 2025 (over 90 days before April), but the first win on May 20:
     April and May would be forecast from nothing (no win rate, no deal size: zero) and
-    scored; they are skipped with the reason. June (cut-off May 31) is scored."""
+    scored; they are skipped with the reason. June (cut-off May 31) is scored: the records
+    reach June 30 (`records_until`)."""
     ana = east_and_west(engine, settings)["Ana"]
+    records_until(engine, ana, JUNE_30)
     put_deal(
         engine, ana, "open", 5_000, at(12, 1, 2025), history=[("prospect", at(12, 1, 2025), 5_000)]
     )
@@ -157,8 +161,9 @@ def test_weighted_pipeline_needs_stage_history(engine: Engine, settings: Setting
     won or lost in March-May, and three open at the June cut-off (created in May) that were
     won on June 10: their stage at the cut-off is unknown, so the weighted pipeline would
     read 0 for June (and 100% WAPE, 'losing' to Paceline by default). It is unavailable,
-    with the reason, and not compared."""
+    with the reason, and not compared. The records reach June 30 (`records_until`)."""
     ana = east_and_west(engine, settings)["Ana"]
+    records_until(engine, ana, JUNE_30)
     for i in range(10):
         status = "won" if i % 2 else "lost"
         created, closed = at(1, 5 + i), at(3 + i % 3, 10 + i)
@@ -189,8 +194,9 @@ def test_run_rate_window_across_the_end_of_daylight_saving(
     """December's run rate reads the 90 New York days before Dec 1: from Sep 2 at midnight
     (EDT, 04:00 UTC), though Dec 1 starts at 05:00 UTC (EST). A deal won at 00:30 on Sep 2
     is inside: 9,000 / 90 x 31 = 3,100 (the window taken as 90 x 24 hours started at 01:00
-    local and missed it)."""
+    local and missed it). The records reach December 31 (`records_until`)."""
     ana = east_and_west(engine, settings)["Ana"]
+    records_until(engine, ana, dt.date(2026, 12, 31))
     won_at = dt.datetime(2026, 9, 2, 4, 30)  # 00:30 EDT
     put_deal(engine, ana, "W", 9_000, at(8, 1), status="won", stage="closed_won",
              closed=won_at, history=[("prospect", at(8, 1), 9_000),

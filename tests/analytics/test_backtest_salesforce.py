@@ -116,7 +116,13 @@ def test_the_backtest_reads_each_deal_as_it_was_at_each_cutoff(
     settings = picklist_settings()
     result = backtest(engine, settings, "month", periods=6, as_of=dt.date(2026, 10, 31),
                       runs=200, seed=1)  # fmt: skip
-    assert len(result.rows) == 12, [s.label for s in result.skipped]
+    # The sample's deals end on 2026-10-08: October is skipped as partial, not scored.
+    assert len(result.rows) == 10, [s.label for s in result.skipped]
+    assert [(s.period.start, s.point) for s in result.skipped] == [
+        (dt.date(2026, 10, 1), "start"),
+        (dt.date(2026, 10, 1), "middle"),
+    ]
+    assert all(s.reason.startswith("the deals' records end on 2026-10-08") for s in result.skipped)
     moved = 0
     for row in result.rows:
         start, end = midnight(row.period.start), midnight(row.period.end)

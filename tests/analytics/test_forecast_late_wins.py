@@ -16,9 +16,16 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from factories import at, build_wins_entered_after_close, put_deal
+from factories import (
+    at,
+    build_some_wins_entered_after_close,
+    build_wins_entered_after_close,
+    put_deal,
+)
 from paceline.analytics.backtest import backtest
 from paceline.analytics.forecast import forecast
+from paceline.analytics.pipeline_history import ForecastScope, snapshot
+from paceline.analytics.rate_uncertainty import learnt_uncertainty
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.errors import UserInputError
@@ -44,14 +51,16 @@ def test_one_win_with_a_known_cycle_is_enough_to_learn_from(
     engine: Engine, settings: Settings
 ) -> None:
     """ "Normal", won March 20 after 19 days (created March 1): the curves have a win; the
-    forecast is made, its history 7 deals, 5 of them won; won so far in Q2: Late 4 and
-    Late 5, 2,000."""
+    forecast is made. The curves learn from 3 deals (Normal, Open, Open 2), 1 of them won;
+    the 4 late wins are not in them (said apart: before, "7 deals, 5 won"); won so far in
+    Q2: Late 4 and Late 5, 2,000."""
     cy = build_wins_entered_after_close(engine, settings)["Cy"]
     path = [("proposal", at(3, 1)), ("closed_won", at(3, 20))]
     put_deal(engine, cy, "Normal", 3000, at(3, 1), status="won", stage="closed_won",
              closed=at(3, 20), history=path)  # fmt: skip
     result = forecast(engine, settings, "quarter", JUNE_30, runs=500, seed=1)
-    assert (result.history_deals, result.history_wins, result.won_so_far) == (7, 5, 2000.0)
+    learnt = (result.history_deals, result.history_wins, result.wins_without_cycle)
+    assert (*learnt, result.won_so_far) == (3, 1, 4, 2000.0)
 
 
 def build_target_on_unlearnable_rep(engine: Engine, settings: Settings) -> None:
@@ -83,8 +92,11 @@ def test_a_backtest_skips_the_cut_offs_it_could_not_learn_at(
 ) -> None:
     """Q3 and Q4 2026 from their start and middle: at each cut-off the history's wins are
     the four late ones, so all four cut-offs are skipped with the reason, none scored (before:
-    four rows forecasting 0 for an actual 0, scored as hits)."""
-    build_wins_entered_after_close(engine, settings)
+    four rows forecasting 0 for an actual 0, scored as hits). A deal created on December
+    31st, after every cut-off, carries the deals' records to the end of Q4 (else both
+    quarters would be skipped as partial, ending after the data)."""
+    cy = build_wins_entered_after_close(engine, settings)["Cy"]
+    put_deal(engine, cy, "Fresh", 100, at(12, 31), stage="proposal")
     result = backtest(
         engine, settings, "quarter", periods=2, as_of=dt.date(2026, 12, 31), runs=500, seed=1
     )
@@ -126,3 +138,46 @@ def test_the_cli_says_the_chance_of_the_target_is_not_known(
     words = " ".join(shown.output.split())
     assert "Target 10.0k (revenue): chance of reaching it not known" in words
     assert "0% chance" not in words
+
+
+def test_the_wins_left_out_of_the_curves_are_counted_apart(
+    engine: Engine, settings: Settings
+) -> None:
+    """Normal won and Lost lost with known cycles, Open and Open 2 open: the curves learn
+    from those 4 deals, 1 won; the 4 late wins (Late 2 to Late 5) are said apart (before:
+    "8 deals, 5 won", as if the curves had learnt from them)."""
+    build_some_wins_entered_after_close(engine, settings)
+    result = forecast(engine, settings, "quarter", JUNE_30, runs=500, seed=1)
+    assert (result.history_deals, result.history_wins, result.wins_without_cycle) == (4, 1, 4)
+
+
+def test_the_win_share_uncertainty_is_of_the_closes_the_curves_learn_from(
+    engine: Engine, settings: Settings
+) -> None:
+    """The closes the curves learn the win chance from: Normal (won) and Lost, a share of
+    1/2 on 2 closes: variance (1 - 1/2) / (1/2 x 2) = 0.5. Counting the 4 late wins too
+    gave 5 of 6: (1/6) / (5/6 x 6) = 1/30, an interval narrowed by wins no curve knows."""
+    build_some_wins_entered_after_close(engine, settings)
+    start = dt.datetime(2025, 7, 1, 4)  # midnight in New York, naive UTC
+    with engine.connect() as conn:
+        snap = snapshot(conn, ForecastScope(None, None, None), dt.datetime(2026, 7, 1, 4), start)
+    assert learnt_uncertainty(snap, 10).win == pytest.approx(0.5)
+
+
+LEARNT = (
+    "Learnt from 4 deals watched since 2025-07-01 (1 won); 4 wins entered after they closed "
+    "have no known cycle and are not in the curves."
+)
+
+
+def test_the_cli_says_what_the_curves_learnt_from(tmp_path: Path, settings: Settings) -> None:
+    url = f"sqlite:///{tmp_path / 'late.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    build_some_wins_entered_after_close(engine, settings)
+    shown = CliRunner().invoke(
+        cli_app, ["--db", url, "forecast", "--period", "quarter", "--as-of", "2026-06-30",
+                  "--runs", "500"]
+    )  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    assert LEARNT in " ".join(shown.output.split())

@@ -27,7 +27,14 @@ bias = sum (forecast - actual) / sum actual, and for Paceline the coverage: the 
 forecasts whose actual revenue fell inside its P10-P90 interval (80% when the interval is
 honest). A cut-off is skipped, with its reason, when no method has a history to stand on:
 less than `run_rate_days` of deals before it, or no deal won before it (nothing to learn a
-win rate or a deal size from; every forecast would be zero).
+win rate or a deal size from; every forecast would be zero). A period whose deals' records
+(the latest deal creation, close or stage change in the store, whoever's) end before its
+last business day is skipped at both cut-offs, with the day they end: its actual is partial
+(the Zoho export's deals end on 2021-05-20, and its Q2 2021 compared April and May's wins
+with a forecast of the whole quarter), so scoring it would read a forecast as too high. A
+month ending on a weekend is whole with records to its last business day. The deals, not the
+activities, because the actual is read from the deals, and activity dates run on past an
+export's end: Zoho's tasks are dated by their due dates, to July 2022.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from paceline.analytics.aggregates import SpanCells
 from paceline.analytics.forecast import (
@@ -64,7 +71,7 @@ from paceline.analytics.rollup import ensure_rollup
 from paceline.calendar import BusinessCalendar, Period, local_midnight_utc
 from paceline.config import Settings
 from paceline.errors import UnlearnableError, UserInputError
-from paceline.store.models import Deal
+from paceline.store.models import Deal, DealStageHistory
 
 Method = Literal["paceline", "weighted_pipeline", "run_rate"]
 Point = Literal["start", "middle"]
@@ -201,8 +208,11 @@ def backtest(
         snapshots = snapshot_span(settings, scope, [cutoff for _, _, cutoff in cutoffs])
         # ...and so do the steps' day sums the driver's recorded span is found in.
         step_days = step_days_span(settings, [cutoff for _, _, cutoff in cutoffs])
+        data_ends = last_recorded_day(conn, calendar)
         for period, point, cutoff_day in cutoffs:
-            reason = _skip_reason(conn, settings, scope, cutoff_day)
+            reason = _partial_reason(calendar, period, data_ends) or _skip_reason(
+                conn, settings, scope, cutoff_day
+            )
             if reason is not None:
                 skipped.append(SkippedCutoff(period, point, cutoff_day, reason))
                 continue
@@ -231,6 +241,46 @@ def cutoff_of(period: Period, point: Point) -> dt.date:
     if point == "start":
         return period.start - dt.timedelta(days=1)
     return period.start + dt.timedelta(days=(period.end - period.start).days // 2 - 1)
+
+
+def last_recorded_day(conn: Connection, calendar: BusinessCalendar) -> dt.date | None:
+    """The business-local day of the deals' latest record in the store: a deal created or
+    closed, a stage change (None: none). Whoever's deal: one rep quiet in a period's last
+    weeks has a real zero there; an export that stops has nothing for anyone."""
+    found = conn.execute(
+        select(
+            select(func.max(Deal.created_at)).scalar_subquery(),
+            select(func.max(Deal.closed_at)).scalar_subquery(),
+            select(func.max(DealStageHistory.entered_at)).scalar_subquery(),
+        )
+    ).one()
+    moments = [m for m in found if m is not None]
+    return calendar.local_date(max(moments)) if moments else None
+
+
+def _partial_reason(
+    calendar: BusinessCalendar, period: Period, data_ends: dt.date | None
+) -> str | None:
+    """Why the period cannot be scored as complete: the deals' records end before its last
+    business day (a month ending on a Saturday is whole with records to the Friday: a store
+    read on the Sunday would otherwise skip the month just ended)."""
+    last_day = _last_business_day(calendar, period)
+    if data_ends is None or data_ends >= last_day:
+        return None
+    return (
+        f"the deals' records end on {data_ends} (the latest deal created, closed or moved), "
+        f"before the period's last business day ({last_day}): its actual would be partial"
+    )
+
+
+def _last_business_day(calendar: BusinessCalendar, period: Period) -> dt.date:
+    """The period's last business day (its last day when it has none)."""
+    day = period.end - dt.timedelta(days=1)
+    while day >= period.start:
+        if calendar.is_business_day(day):
+            return day
+        day -= dt.timedelta(days=1)
+    return period.end - dt.timedelta(days=1)
 
 
 def _skip_reason(

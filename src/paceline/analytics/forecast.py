@@ -236,8 +236,11 @@ class Forecast:
     p90: float
     probability_of_target: float | None  # of *their* revenue reaching it (like with like)
     history_start: dt.date  # local day: history is [history_start, as_of]
-    history_deals: int  # deals watched in the history (open at some time in it)
-    history_wins: int  # deals won in the history
+    history_deals: int  # deals the curves learn from: watched in the history, cycle known
+    history_wins: int  # ...of which won in it
+    # Deals won in the history but entered in the CRM after they closed: their cycle is not
+    # known, so no curve learns from them (their amounts are won sizes all the same).
+    wins_without_cycle: int
     open_without_amount: int  # open deals the CRM records no amount for (valued from wins)
     won_without_amount: int  # deals won in the period so far without one: not in won_so_far
     history_without_amount: int  # ...and deals of the history, open or lost, without one
@@ -1412,8 +1415,9 @@ def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
         p90=p90,
         probability_of_target=reach,
         history_start=inputs.history_start,
-        history_deals=len(inputs.snap.history),
-        history_wins=len(inputs.snap.won),
+        history_deals=sum(1 for d in inputs.snap.history if not d.entered_after_close),
+        history_wins=len(inputs.snap.won) - inputs.snap.late_wins,
+        wins_without_cycle=inputs.snap.late_wins,
         open_without_amount=sum(1 for c in inputs.chances if not c.deal.amount_known),
         won_without_amount=inputs.won_without_amount,
         history_without_amount=sum(1 for d in inputs.snap.history if not d.amount_known),

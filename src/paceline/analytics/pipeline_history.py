@@ -13,6 +13,13 @@ past day and the backtest that replays past quarters see exactly what a manager 
   it is still open, otherwise unknown. Its amount comes from the same entry when there is one
   (None when the CRM left it empty: unknown, which is not 0);
 - deals closed without a close date cannot be placed in time and are left out;
+- a deal closed at the very instant the history window starts (a close *date* on the
+  window's first day, stored as that day's midnight) closed during that day, inside the
+  window: it is in the history, its win among the history's wins, and the curves watch it
+  for a second before its close (as a same-day close), where they dropped it as a stay of
+  no length (the Zoho export as of 2021-03-31 said "learnt from 3,355 deals (1,025 won)"
+  above a table of 3,354 stays and 1,024 wins). One rule: every close in the window is in
+  the history and in the curves;
 - a deal closed a day or more before it was created (entered in the CRM after it closed) has
   no known sales cycle: its win counts (revenue, won sizes), but no curve learns from it, so
   no duration is ever negative (and none is read as a zero-day win). When every win of the
@@ -213,6 +220,12 @@ class Snapshot:
         """The deals won in the history window."""
         start = self.history_start
         return [d for d in self.deals if d.status == "won" and (d.closed_at or start) >= start]
+
+    @property
+    def late_wins(self) -> int:
+        """The deals won in the history window (`won`) that were entered after they closed:
+        among its wins, not in its curves."""
+        return sum(1 for d in self.won if d.entered_after_close)
 
     @property
     def wins_entered_after_close(self) -> int:
@@ -693,9 +706,9 @@ def creation_spells(snap: Snapshot) -> Spells:
         if d.entered_after_close:
             continue  # its cycle is unknown (closed before it was entered)
         length = _days(d.created_at, d.closed_at or snap.cutoff)
-        if d.status != OPEN:
-            length = max(length, SAME_DAY_CLOSE)
         entry = _days(d.created_at, snap.history_start)
+        if d.status != OPEN:  # a close is watched: a same-day one, or one on the first day
+            length = max(length, entry + SAME_DAY_CLOSE)
         items.append((entry, length, length, d.status == "won", d.status != OPEN))
     return spells(items)
 
@@ -711,12 +724,13 @@ def stage_spells(snap: Snapshot) -> dict[str, Spells]:
             if entry.status != OPEN:
                 continue
             left = d.entries[i + 1].entered_at if i + 1 < len(d.entries) else end
-            if left <= snap.history_start:
+            closes = d.status != OPEN and left >= end  # the stay ended with the close
+            if left < snap.history_start or (left == snap.history_start and not closes):
                 continue  # left the stage before the window: not watched
             stay, until = _days(entry.entered_at, left), _days(entry.entered_at, end)
-            if d.status != OPEN and left >= end:  # the stay ended with the close
-                stay = until = max(until, SAME_DAY_CLOSE)
             watched = _days(entry.entered_at, snap.history_start)
+            if closes:  # a close is watched: a same-day one, or one on the first day
+                stay = until = max(until, watched + SAME_DAY_CLOSE)
             items[entry.stage].append((watched, stay, until, d.status == "won", d.status != OPEN))
     return {stage: spells(found) for stage, found in items.items()}
 

@@ -14,6 +14,7 @@ import typer
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.pipeline_commands import money
 from paceline.cli.track_commands import AS_OF_OPTION
+from paceline.describe import history_text
 from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analyses (NumPy) load when the command runs
@@ -141,10 +142,7 @@ def print_forecast(f: Forecast) -> None:
     _print_stages(f)
     _print_deals(f)
     basis = "by stage and days in it" if f.by_stage else "by age (no usable stage history)"
-    out.print(
-        f"Learnt from {f.history_deals:,} deals watched since {f.history_start} "
-        f"({f.history_wins:,} won); open deals read {basis}."
-    )
+    out.print(f"{history_text(f)} Open deals read {basis}.")
     if f.open_without_amount:
         average = f.new_deals.average_won_amount
         valued = f"at {money(average)} on average" if average is not None else "(none won yet)"

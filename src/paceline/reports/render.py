@@ -36,6 +36,7 @@ from paceline.describe import (
     evidence_text,
     finding_text,
     headcount_text,
+    history_text,
     measured_text,
     metric_text,
     unknown_amounts_text,
@@ -166,6 +167,7 @@ def _environment() -> Environment:
         COLOUR=STATUS_COLOUR,
         change_text=change_text,
         stalled_why=stalled_why,
+        history_text=history_text,
         bar=_bar_widths,
     )
     return env
@@ -347,6 +349,7 @@ def _team_text(settings: Settings, r: TeamReport) -> list[str]:
                 else ""
             )
         )
+        out.append(f"  {history_text(f)}")
     out += ["", "Pipeline flow (per week: created, won, lost, open at the week's end)"]
     for w in r.flow.weeks:
         out.append(

@@ -26,7 +26,14 @@ from paceline.auth.access import Principal
 from paceline.calendar import PERIOD_KINDS, PeriodKind
 from paceline.callers import AppState, Caller, optional_caller
 from paceline.config import Settings
-from paceline.describe import Words, count_text, metric_text, money_text, unrecorded_texts
+from paceline.describe import (
+    Words,
+    count_text,
+    history_text,
+    metric_text,
+    money_text,
+    unrecorded_texts,
+)
 from paceline.errors import Forbidden, NotFound
 from paceline.web.assets import asset_url
 
@@ -295,5 +302,9 @@ TEMPLATES.env.filters.update(
     status_label=fmt_status,
 )
 TEMPLATES.env.globals.update(
-    pace_bar=pace_bar, when=fmt_when, asset_url=asset_url, unrecorded_texts=unrecorded_texts
+    pace_bar=pace_bar,
+    when=fmt_when,
+    asset_url=asset_url,
+    unrecorded_texts=unrecorded_texts,
+    history_text=history_text,
 )
