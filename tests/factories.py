@@ -2005,6 +2005,50 @@ def build_deals_ending(engine: Engine, settings: Settings, last: dt.date) -> dic
     return reps
 
 
+def build_equation_part_window_peers(engine: Engine, settings: Settings) -> dict[str, int]:
+    """East AEs for the revenue equation over November to the 18th (window "month" as of
+    `AS_OF`: Nov 2-18, 13 business days). Each selling call (with an Ask, a conversation)
+    names an account, each of a rep's prospects called twice, on days the rep was there;
+    each rep won one deal of 1,000 on Nov 10 (Dan on Nov 17):
+
+    - Ana 20 prospects (40 calls), Ben 12 (24), Cy 10 (20): there all along;
+    - Lea, who left on Wednesday Nov 11 (`LEA_LAST_DAY`, 8 business days): 4 prospects (8);
+    - Dan, who started on Monday Nov 16 (3 business days): 3 prospects (6).
+    Wins per call: Ana 1/40, Ben 1/24, Cy 1/20, Lea 1/8, Dan 1/6."""
+    upgrade(engine)
+    dates = {
+        "Ana": (None, None, 20),
+        "Ben": (None, None, 12),
+        "Cy": (None, None, 10),
+        "Lea": (None, LEA_LAST_DAY, 4),
+        "Dan": (dt.date(2026, 11, 16), None, 3),
+    }
+    ids = {
+        n: add_rep(engine, settings, n, "ae", "East", start_date=s)
+        for n, (s, _, _) in dates.items()
+    }
+    rows: list[dict[str, Any]] = []
+    for name, (start, end, prospects) in dates.items():
+        if end is not None:
+            edit_rep(engine, settings, name, {"end_date": end})
+        days = [
+            dt.date(2026, 11, d)
+            for d in NOV_BUSINESS_DAYS_TO_18
+            if (start is None or dt.date(2026, 11, d) >= start)
+            and (end is None or dt.date(2026, 11, d) <= end)
+        ]
+        for i, account_id in enumerate(accounts(engine, prospects, name)):
+            for call in (2 * i, 2 * i + 1):
+                row = calls_on(ids[name], days[call % len(days)], 1, "conversation")[0]
+                rows.append({**row, "account_id": account_id})
+        won = dt.datetime(2026, 11, 17 if name == "Dan" else 10, 17)
+        put_deal(engine, ids[name], f"{name} won", 1000, won - dt.timedelta(days=5),
+                 status="won", stage="closed_won", closed=won)  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return ids
+
+
 def records_until(engine: Engine, rep_id: int, day: dt.date) -> int:
     """An open deal of 100 created at noon New York on `day`, in prospect: the deals' records
     reach `day`, so a backtest scores the periods that end by then (a period ending after

@@ -41,6 +41,16 @@ wins by them inflates wins per selling activity (the Zoho export's Q1 2021: 291 
 selling activity recorded (`step_rules.recording_start`, the forecast's rule: a start more
 than a week into the window, strays ahead of a month's silence aside), every factor alike, so
 revenue is still their exact product; `measured_from` says so, and every face shows it.
+
+A peer who started or left during the window (`peers.days_worked` short of the window's
+business days) is left out of the medians of prospects and of selling activities per
+prospect, and kept in the other two. Prospects are distinct accounts, and those do not
+scale with days: a rep who worked 8 days of 13 reached fewer accounts, but not 8/13 of
+them (the accounts of the first days come back), so neither the count at face value (it
+pulls the median down, and the rep looks ahead on prospects) nor one scaled by days (it
+invents accounts nobody reached) is the peer's full-window figure; and selling activities per
+prospect shares that denominator. Wins per activity and revenue per win are ratios of the
+same days, read as they stand. The rep's own factors are the rep's.
 """
 
 from __future__ import annotations
@@ -49,7 +59,7 @@ import datetime as dt
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, String, case, func, select
@@ -65,12 +75,14 @@ from paceline.analytics.peers import (
     PeerIndex,
     compared_ids,
     compared_totals,
+    days_worked,
     diagnosis_scope,
 )
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.step_rules import metric_recording_start
 from paceline.analytics.window import Window
+from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
 from paceline.store.models import Activity, ProspectDay
 
@@ -214,6 +226,7 @@ def revenue_equation(
         scope, everyone = diagnosis_scope(conn, settings, window, team, rep)
         read = recorded_window(conn, settings, window)
         counts = _counts(conn, settings, read, compared_ids(scope, everyone))
+    counts = _marked_part_window(settings, read, everyone, counts)
     measured_from = read.start if read.start != window.start else None
     peers = PeerIndex(everyone)
     groups: dict[GroupKey, _Reference] = {}
@@ -229,6 +242,17 @@ def revenue_equation(
 
     reps = [_rep_equation(r, peers(r), counts, reference(r), measured_from) for r in scope]
     return EquationReport(window, team, rep, reps, measured_from)
+
+
+def _marked_part_window(
+    settings: Settings, window: Window, everyone: Sequence[RosterRep], counts: Counts
+) -> Counts:
+    """The counts, each marked when its rep worked only part of the window's business days
+    (started or left in it): their prospects are no peer's full-window figure."""
+    calendar = BusinessCalendar(settings.calendar)
+    whole = calendar.business_days(window.start, window.end)
+    part = {r.id for r in everyone if r.id in counts and days_worked(calendar, window, r) < whole}
+    return {i: replace(c, part_window=True) if i in part else c for i, c in counts.items()}
 
 
 def recorded_window(conn: Connection, settings: Settings, window: Window) -> Window:
@@ -250,7 +274,7 @@ _Reference = tuple[list[float | None], bool]
 
 
 def _reference(group: list[_Counts]) -> _Reference:
-    values = [c.values for c in group]
+    values = [c.median_values for c in group]
     medians = [_median([v[i] for v in values]) for i in range(len(FACTORS))]
     return medians, any(c.wins > 0 for c in group)
 
@@ -266,6 +290,7 @@ class _Counts:
     logged: int
     wins_unknown: int = 0  # wins with no amount recorded
     unnamed: int = 0  # selling activities naming no account
+    part_window: bool = False  # the rep started or left during the window
 
     @property
     def missing(self) -> str | None:
@@ -289,6 +314,14 @@ class _Counts:
         if self.missing == "accounts":
             return (None, None, values[2], values[3])
         return values
+
+    @property
+    def median_values(self) -> FactorValues:
+        """The factors the group's medians are taken of: a rep there for part of the window
+        has no full-window prospects (distinct accounts do not scale with days), so neither
+        those nor selling activities per prospect count (see the module's notes)."""
+        values = self.values
+        return (None, None, values[2], values[3]) if self.part_window else values
 
 
 Counts = dict[int, _Counts]
