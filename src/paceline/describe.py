@@ -145,6 +145,12 @@ def unknown_amounts_text(count: int) -> str:
     return f" ({count:,} deal{'s' if count != 1 else ''} without an amount)"
 
 
+def departure_text(last_day: dt.date, as_of: dt.date) -> str:
+    """A rep's departure as of a day: "left 2026-11-11" once the last day is past, "leaves
+    2026-11-20" up to it (on it the rep is still there), as on the scorecards."""
+    return f"{'left' if last_day < as_of else 'leaves'} {last_day.isoformat()}"
+
+
 def history_text(forecast: Forecast) -> str:
     """What the forecast's curves learnt from, and the wins they could not: a win entered in
     the CRM after it closed has no known sales cycle, so a reader told "learnt from 40 deals"

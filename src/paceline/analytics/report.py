@@ -127,9 +127,15 @@ class RepReport:
     end_date: dt.date | None = None
 
     @property
-    def left(self) -> bool:
-        """Whether the rep left before the end of the report's week (faces say so)."""
+    def departs(self) -> bool:
+        """Whether the rep's last day is before the end of the report's week: faces say so,
+        "left <date>" once it is before the as-of day (`left`), "leaves <date>" up to it."""
         return self.end_date is not None and self.end_date < self.week.end
+
+    @property
+    def left(self) -> bool:
+        """Whether the rep's last day is before the as-of day (gone), as on the scorecards."""
+        return self.end_date is not None and self.end_date < self.as_of
 
     @property
     def stalled(self) -> list[StalledDeal]:
@@ -164,8 +170,9 @@ class TeamReport:
     forecast: Forecast | None  # None: the forecast could not be made (no deal history)
     forecast_note: str | None  # why not
     flow: FlowReport
-    # The last day of each rep (by id) who left before the report's week ended: faces say
-    # "left <date>"; one who left before the as-of day is in neither `attention` nor `quiet`.
+    # The last day of each rep (by id) whose last day is before the report's week ends: faces
+    # say "left <date>" when it is before the as-of day, "leaves <date>" up to it (as the
+    # scorecards); one who left before the as-of day is in neither `attention` nor `quiet`.
     left: dict[int, dt.date] = field(default_factory=dict)
 
 

@@ -33,6 +33,7 @@ from paceline.calendar import BusinessCalendar, Period
 from paceline.config import Settings
 from paceline.describe import (
     UNRECORDED_CELL,
+    departure_text,
     evidence_text,
     finding_text,
     headcount_text,
@@ -168,6 +169,7 @@ def _environment() -> Environment:
         change_text=change_text,
         stalled_why=stalled_why,
         history_text=history_text,
+        departure_text=departure_text,
         bar=_bar_widths,
     )
     return env
@@ -288,7 +290,7 @@ def _rep_text(settings: Settings, r: RepReport) -> list[str]:
         out.append("  none")
     out += ["", f"Next week ({r.next_week.label})"]
     if r.end_date is not None and r.end_date < r.next_week.start:
-        return [*out, f"  nothing: left {r.end_date.isoformat()}"]
+        return [*out, f"  nothing: {departure_text(r.end_date, r.as_of)}"]
     for t in r.next_targets:
         needed = (
             f"; to finish the month on target: {figure(t.month_needed, t.unit)}"
@@ -300,8 +302,9 @@ def _rep_text(settings: Settings, r: RepReport) -> list[str]:
 
 
 def _left_text(r: RepReport) -> str:
-    """ ", left 2026-11-11" after a rep who left before the report's week ended."""
-    return f", left {r.end_date.isoformat()}" if r.left and r.end_date else ""
+    """ ", left 2026-11-11" after a rep whose last day is before the report's week ends
+    (", leaves 2026-11-20" while it is still ahead)."""
+    return f", {departure_text(r.end_date, r.as_of)}" if r.departs and r.end_date else ""
 
 
 def _change_line(c: MetricChange) -> str:
@@ -316,7 +319,7 @@ def _team_text(settings: Settings, r: TeamReport) -> list[str]:
     out = [f"Team {r.team}: {headcount_text(month)}", "", "The team at a glance (month to date)"]
     for card in month.reps:
         last = r.left.get(card.rep_id)
-        gone = f", left {last.isoformat()}" if last else ""
+        gone = f", {departure_text(last, r.as_of)}" if last else ""
         out.append(f"  {card.rep} ({card.role}): {status_text(card.status)}{gone}")
     out += ["", f"Team totals since last week ({compared_text(r)})"]
     out += [_change_line(c) for c in r.changes] or ["  nothing to compare"]
