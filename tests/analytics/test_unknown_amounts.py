@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from factories import at, east_and_west, make_api, put_deal
+from factories import at, east_and_west, make_api, put_deal, records_until
 from paceline.analytics.backtest import backtest
 from paceline.analytics.flow import pipeline_flow
 from paceline.analytics.forecast import forecast
@@ -111,8 +111,10 @@ def test_the_backtest_says_how_many_wins_of_a_period_have_no_amount(
 ) -> None:
     """July, forecast at its start and middle as of August 1: its actual is 5,000 (Paid and
     Pilot) with one win (Unknown win) left out. A deal won in March gives the backtest the
-    90 days of history it needs before a cut-off."""
+    90 days of history it needs before a cut-off; the records reach July 31
+    (`records_until`), so July is a whole month of data."""
     cy = build(engine, settings)
+    records_until(engine, cy, dt.date(2026, 7, 31))
     march = [("proposal", at(3, 2)), ("closed_won", at(3, 5))]
     put_deal(engine, cy, "March", 10_000, at(3, 2), status="won", stage="closed_won",
              closed=at(3, 5), history=march)  # fmt: skip
