@@ -1315,20 +1315,18 @@ def fail_the_second_activity_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make an activities import write its first batch, then stop with "disk on fire" at
     the second: a load stopped by an error half way, on either database."""
     from paceline.ingest import writers
-    from paceline.ingest.accounting import Pending
+    from paceline.ingest.accounting import Batch
 
-    real = writers.ActivityWriter.write_batch
+    real = writers.ActivityWriter.write_any
     written: list[int] = []
 
-    def second_batch_fails(
-        self: writers.ActivityWriter, conn: Connection, batch: list[Pending]
-    ) -> None:
+    def second_batch_fails(self: writers.ActivityWriter, conn: Connection, batch: Batch) -> None:
         if written:
             raise RuntimeError("disk on fire")
         written.append(len(batch))
         real(self, conn, batch)
 
-    monkeypatch.setattr(writers.ActivityWriter, "write_batch", second_batch_fails)
+    monkeypatch.setattr(writers.ActivityWriter, "write_any", second_batch_fails)
 
 
 def leave_killed_activity_load(conn: Connection, pid: int) -> None:

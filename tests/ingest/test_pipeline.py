@@ -140,7 +140,7 @@ def failing_check(*args):
         raise ValueError("no more rows today")
     return real_check(*args)
 def failing_send(self, message):
-    if message and message[0] in ("chunk", "packed"):
+    if message and message[0] in ("chunk", "packed", "columns"):
         if len(sent) == 2:
             self.close()
             os.kill(os.getpid(), signal.SIGKILL)
