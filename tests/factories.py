@@ -11,6 +11,7 @@ can be counted by hand from it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
@@ -67,6 +68,7 @@ from paceline.store.models import (
     Account,
     Activity,
     AppUser,
+    Base,
     Contact,
     Deal,
     DealStageHistory,
@@ -1931,3 +1933,41 @@ def build_meetings_of_unknown_ask(
     with engine.begin() as conn:
         conn.execute(insert(Activity), rows)
     return reps
+
+
+@contextmanager
+def two_empty_databases(request: pytest.FixtureRequest, dialect: str) -> Iterator[list[Engine]]:
+    """Two empty, migrated databases of one kind (`dialect`: sqlite or postgresql), for
+    holding two ways of importing the same file to the same stored rows."""
+    with contextlib.ExitStack() as stack:
+        if dialect == "sqlite":
+            factory = request.getfixturevalue("tmp_path_factory")
+            engines = [migrated_sqlite_copy(factory, factory.mktemp("pair")) for _ in range(2)]
+            for engine in engines:
+                stack.callback(engine.dispose)
+        else:
+            engines = [
+                stack.enter_context(contextmanager(postgres_engine)(request)) for _ in range(2)
+            ]
+        yield engines
+
+
+def stored_import_tables(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row an activity import writes (activities, reps, accounts, contacts, rollup
+    marks, matched keys), by id or key, without the moments it was written at."""
+    wanted = {
+        "activity": "id",
+        "rep": "id",
+        "account": "id",
+        "contact": "id",
+        "rollup_dirty": "rep_id, local_date",
+        "import_seen": "run_id, external_id",
+    }
+    written_at = {"created_at", "updated_at"}
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    with engine.connect() as conn:
+        for table, order in wanted.items():
+            columns = [c.name for c in Base.metadata.tables[table].c if c.name not in written_at]
+            sql = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"
+            found[table] = [tuple(row) for row in conn.exec_driver_sql(sql)]
+    return found
