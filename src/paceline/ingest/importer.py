@@ -398,8 +398,9 @@ class _Queue:
     def take(self) -> Batch:
         """The queued rows as one batch; the queue is left empty."""
         parts, self.parts, self.size = self.parts, [], 0
-        if not any(isinstance(part, ColumnBatch) for part in parts):
-            return list(itertools.chain.from_iterable(parts))  # type: ignore[arg-type]
+        records = [part for part in parts if isinstance(part, list)]
+        if len(records) == len(parts):  # no span by column: a batch of records, as ever
+            return list(itertools.chain.from_iterable(records))
         if len(parts) == 1:
             return parts[0]
         spans = [part if isinstance(part, ColumnBatch) else _by_column(part) for part in parts]
