@@ -11,6 +11,7 @@ can be counted by hand from it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
@@ -67,6 +68,7 @@ from paceline.store.models import (
     Account,
     Activity,
     AppUser,
+    Base,
     Contact,
     Deal,
     DealStageHistory,
@@ -1315,20 +1317,18 @@ def fail_the_second_activity_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make an activities import write its first batch, then stop with "disk on fire" at
     the second: a load stopped by an error half way, on either database."""
     from paceline.ingest import writers
-    from paceline.ingest.accounting import Pending
+    from paceline.ingest.accounting import Batch
 
-    real = writers.ActivityWriter.write_batch
+    real = writers.ActivityWriter.write_any
     written: list[int] = []
 
-    def second_batch_fails(
-        self: writers.ActivityWriter, conn: Connection, batch: list[Pending]
-    ) -> None:
+    def second_batch_fails(self: writers.ActivityWriter, conn: Connection, batch: Batch) -> None:
         if written:
             raise RuntimeError("disk on fire")
         written.append(len(batch))
         real(self, conn, batch)
 
-    monkeypatch.setattr(writers.ActivityWriter, "write_batch", second_batch_fails)
+    monkeypatch.setattr(writers.ActivityWriter, "write_any", second_batch_fails)
 
 
 def leave_killed_activity_load(conn: Connection, pid: int) -> None:
@@ -2057,3 +2057,41 @@ def records_until(engine: Engine, rep_id: int, day: dt.date) -> int:
     created = dt.datetime.combine(day, dt.time(17))
     return put_deal(engine, rep_id, f"Records to {day}", 100, created, stage="prospect",
                     history=[("prospect", created)])  # fmt: skip
+
+
+@contextmanager
+def two_empty_databases(request: pytest.FixtureRequest, dialect: str) -> Iterator[list[Engine]]:
+    """Two empty, migrated databases of one kind (`dialect`: sqlite or postgresql), for
+    holding two ways of importing the same file to the same stored rows."""
+    with contextlib.ExitStack() as stack:
+        if dialect == "sqlite":
+            factory = request.getfixturevalue("tmp_path_factory")
+            engines = [migrated_sqlite_copy(factory, factory.mktemp("pair")) for _ in range(2)]
+            for engine in engines:
+                stack.callback(engine.dispose)
+        else:
+            engines = [
+                stack.enter_context(contextmanager(postgres_engine)(request)) for _ in range(2)
+            ]
+        yield engines
+
+
+def stored_import_tables(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row an activity import writes (activities, reps, accounts, contacts, rollup
+    marks, matched keys), by id or key, without the moments it was written at."""
+    wanted = {
+        "activity": "id",
+        "rep": "id",
+        "account": "id",
+        "contact": "id",
+        "rollup_dirty": "rep_id, local_date",
+        "import_seen": "run_id, external_id",
+    }
+    written_at = {"created_at", "updated_at"}
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    with engine.connect() as conn:
+        for table, order in wanted.items():
+            columns = [c.name for c in Base.metadata.tables[table].c if c.name not in written_at]
+            sql = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"
+            found[table] = [tuple(row) for row in conn.exec_driver_sql(sql)]
+    return found

@@ -21,7 +21,7 @@ from factories import (
 )
 from paceline.config import Settings
 from paceline.ingest import writers
-from paceline.ingest.accounting import Pending
+from paceline.ingest.accounting import Batch
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.store.models import Activity, ImportRun
 
@@ -152,15 +152,15 @@ def test_an_import_that_ends_after_the_load_builds_what_it_left_out(
 
     before = _indexes(sqlite_engine)
     _killed_load(sqlite_engine, pid=os.getpid())
-    real = writers.ActivityWriter.write_batch
+    real = writers.ActivityWriter.write_any
 
-    def load_dies(self: writers.ActivityWriter, conn: Connection, batch: list[Pending]) -> None:
+    def load_dies(self: writers.ActivityWriter, conn: Connection, batch: Batch) -> None:
         real(self, conn, batch)
         conn.execute(
             update(ImportRun).where(ImportRun.file_name == "big.csv").values(status="interrupted")
         )
 
-    monkeypatch.setattr(writers.ActivityWriter, "write_batch", load_dies)
+    monkeypatch.setattr(writers.ActivityWriter, "write_any", load_dies)
     result = _import(sqlite_engine, settings, calls_file(tmp_path / "a.csv", call_rows(1, 2)))
     assert result.inserted == 2
     assert _indexes(sqlite_engine) == before

@@ -25,7 +25,7 @@ from factories import (
 )
 from paceline.config import Settings
 from paceline.ingest import writers
-from paceline.ingest.accounting import Pending
+from paceline.ingest.accounting import Batch
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.store.models import Activity, ImportRun
 
@@ -139,15 +139,24 @@ def test_a_reference_to_a_missing_row_is_refused_with_its_line(
     """A row whose account is gone when its batch is written (planted: the account id of the
     file's line 3 replaced by one no account has) is refused alone, with its line; the
     batch's other rows are stored and the constraints end validated."""
-    real = writers._resolve_account_ids
+    real = writers.ActivityWriter._store
+    account_at = writers.ACTIVITY_VALUES.index("account_id")
 
-    def one_gone(conn: Connection, accounts: object, batch: list[Pending]) -> None:
-        real(conn, accounts, batch)  # type: ignore[arg-type]
-        for p in batch:
-            if p.record["external_id"] == "p2":
-                p.record["account_id"] = 987654
+    def one_gone(self: writers.ActivityWriter, conn: Connection, batch: Any) -> None:
+        values = batch.values  # the values stored, whether the batch came by record or column
 
-    monkeypatch.setattr(writers, "_resolve_account_ids", one_gone)
+        def planted(positions: list[int] | None) -> list[list[Any]]:
+            columns = [list(column) for column in values(positions)]
+            at = range(len(batch.externals)) if positions is None else positions
+            for i, pos in enumerate(at):
+                if batch.externals[pos] == "p2":
+                    columns[account_at][i] = 987654
+            return columns
+
+        batch.values = planted
+        real(self, conn, batch)
+
+    monkeypatch.setattr(writers.ActivityWriter, "_store", one_gone)
     constraints = _constraints(pg_engine)
     result = _import(pg_engine, settings, calls_file(tmp_path / "a.csv", _pg_rows(1, 6)))
     assert (result.inserted, result.rejected) == (5, 1)
@@ -336,9 +345,9 @@ def test_batches_commit_without_waiting_for_the_disk_and_the_end_waits(
     def setting(conn: Connection) -> str:
         return str(conn.exec_driver_sql("SHOW synchronous_commit").scalar())
 
-    real_batch, real_end = writers.ActivityWriter.write_batch, writers.ActivityWriter.finishing
+    real_batch, real_end = writers.ActivityWriter.write_any, writers.ActivityWriter.finishing
 
-    def batch(self: writers.ActivityWriter, conn: Connection, rows: list[Pending]) -> None:
+    def batch(self: writers.ActivityWriter, conn: Connection, rows: Batch) -> None:
         seen.append(("batch", setting(conn)))
         real_batch(self, conn, rows)
 
@@ -346,7 +355,7 @@ def test_batches_commit_without_waiting_for_the_disk_and_the_end_waits(
         seen.append(("end", setting(conn)))
         real_end(self, conn)
 
-    monkeypatch.setattr(writers.ActivityWriter, "write_batch", batch)
+    monkeypatch.setattr(writers.ActivityWriter, "write_any", batch)
     monkeypatch.setattr(writers.ActivityWriter, "finishing", end)
     result = _import(pg_engine, settings, calls_file(tmp_path / "a.csv", _pg_rows(1, 6)))
     assert result.inserted == 6

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DataError
 
 from factories import PIPELINE, cli_in, write
 from paceline.config import Settings
-from paceline.ingest.accounting import Pending
+from paceline.ingest.accounting import Batch, ColumnBatch
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import Entity, Mapping, load_mapping
 from paceline.ingest.writers import ActivityWriter
@@ -383,14 +383,15 @@ def test_a_row_the_database_refuses_is_rejected_and_the_rest_is_written(
     after its writes) costs that row only. The batch is rolled back and its rows retried one
     by one; the repeat of a1 rejected in the refused batch is reported once, not twice, and
     the account only the refused row named is neither stored nor counted."""
-    original = ActivityWriter.write_batch
+    original = ActivityWriter.write_any
 
-    def refusing(self: ActivityWriter, conn: Connection, batch: list[Pending]) -> None:
+    def refusing(self: ActivityWriter, conn: Connection, batch: Batch) -> None:
         original(self, conn, batch)
-        if any(p.record["notes"] == "poison" for p in batch):
+        rows = batch.pendings() if isinstance(batch, ColumnBatch) else batch
+        if any(p.record["notes"] == "poison" for p in rows):
             raise DataError("INSERT", {}, Exception("value refused by the database"))
 
-    monkeypatch.setattr(ActivityWriter, "write_batch", refusing)
+    monkeypatch.setattr(ActivityWriter, "write_any", refusing)
     text = (
         "external_id,rep,kind,occurred_at,account,notes\n"
         "a1,Ana Ruiz,call,2026-03-02T10:00:00,Acme,\n"

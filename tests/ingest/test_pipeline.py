@@ -10,7 +10,10 @@ hand from the file."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import functools
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, select
@@ -18,10 +21,13 @@ from sqlalchemy import Engine, select
 from factories import call_rows, calls_file, import_counting_progress, write
 from paceline.config import Settings
 from paceline.ingest import importer, pipeline
+from paceline.ingest.columns import CHECKED_FIELDS, check_activities, finish_activities, records_of
 from paceline.ingest.csvfile import ImportFileError
+from paceline.ingest.entities import RowReader, field_names
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
-from paceline.ingest.mapping import Mapping
+from paceline.ingest.mapping import Mapping, generic_mapping
 from paceline.ingest.pipeline import PipelineError
+from paceline.ingest.sources import Row
 from paceline.ingest.writers import Writer
 from paceline.store.models import Activity, ImportRun
 
@@ -140,7 +146,7 @@ def failing_check(*args):
         raise ValueError("no more rows today")
     return real_check(*args)
 def failing_send(self, message):
-    if message and message[0] in ("chunk", "packed"):
+    if message and message[0] in ("chunk", "packed", "columns"):
         if len(sent) == 2:
             self.close()
             os.kill(os.getpid(), signal.SIGKILL)
@@ -394,3 +400,36 @@ def test_rows_the_writer_rejects_from_a_packed_chunk_are_written_whole_to_the_er
         "Acme",
         'a note, with "quotes"',
     ]
+
+
+def test_a_chunk_vouched_for_whole_is_given_by_column_one_with_a_bad_row_by_record(
+    settings: Settings,
+) -> None:
+    """A usual chunk the column check vouches for whole comes back as its columns (what the
+    child sends and the writer inserts), equal values one object; one with a row the check
+    cannot vouch for comes back as records by position, None for that row."""
+    header = ["external_id", "rep", "kind", "occurred_at", "account"]
+    mapping = generic_mapping("activities", header, field_names("activities"))
+    zone = ZoneInfo("Europe/Berlin")
+    reader = RowReader("activities", mapping, header, zone, zone)
+    now = dt.datetime(2026, 12, 1)
+    fast = functools.partial(finish_activities, reader, settings=settings, now=now)
+    by_column = functools.partial(check_activities, reader, settings=settings, now=now)
+    rows = [
+        ["a1", "Ana Ruiz", "call", "2026-11-20T10:00:00", "Acme"],
+        ["a2", "Ana Ruiz", "Email", "2026-11-20T11:00:00", "Acme"],
+    ]
+    chunk: list[Row] = [(2, rows[0], None), (3, rows[1], None)]
+    columns = pipeline.checked_together(chunk, fast, 5, reader, by_column)
+    assert isinstance(columns, list)
+    by_name = dict(zip(CHECKED_FIELDS, columns, strict=True))
+    assert by_name["external_id"] == ["a1", "a2"]
+    assert by_name["kind"] == ["call", "email"]
+    assert by_name["local_date"] == [dt.date(2026, 11, 20)] * 2
+    assert by_name["occurred_at"] == [dt.datetime(2026, 11, 20, 9), dt.datetime(2026, 11, 20, 10)]
+    assert by_name["rep"][0] is by_name["rep"][1] and by_name["account"][0] is by_name["account"][1]
+    assert records_of(columns) == fast(rows)
+    bad: list[Row] = [*chunk, (4, ["a3", "Ana Ruiz", "nap", "2026-11-20T12:00:00", ""], None)]
+    records = pipeline.checked_together(bad, fast, 5, reader, by_column)
+    assert isinstance(records, dict)
+    assert [records[0], records[1], records[2]] == [*fast(rows), None]

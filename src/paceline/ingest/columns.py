@@ -83,13 +83,42 @@ def _piece(name: str) -> _Memo:
     return _Memo(lambda value: "" if value is None else f"({name!r}, {value!r}){end}")
 
 
+# The fields of a checked activity, in the order of its record's keys: what
+# `check_activities` gives column by column (`ChunkColumns`).
+CHECKED_FIELDS = (*ACTIVITY_FIELDS, "row_hash", "external_id")
+# A chunk's checked activities column by column: one list a field, in CHECKED_FIELDS order.
+ChunkColumns = list[list[Any]]
+
+
 def finish_activities(
     reader: RowReader, rows: list[list[str]], settings: Settings, now: dt.datetime
 ) -> list[Record | None]:
     """`finish_activity(reader.read(row), settings, now)` for each row, or None for a row
     that the row-by-row path must take (it is refused there, or may be)."""
-    if not rows:
+    return records_of(*check_activities(reader, rows, settings, now))
+
+
+def records_of(columns: ChunkColumns, bad: set[int] | frozenset[int] = frozenset()) -> list[Any]:
+    """The records of checked columns (None at the positions in `bad`), built in C calls."""
+    if not columns:
         return []
+    records: list[Any] = list(
+        map(dict, map(zip, itertools.repeat(CHECKED_FIELDS), zip(*columns, strict=True)))
+    )
+    for i in bad:
+        records[i] = None
+    return records
+
+
+def check_activities(
+    reader: RowReader, rows: list[list[str]], settings: Settings, now: dt.datetime
+) -> tuple[ChunkColumns, set[int]]:
+    """What `finish_activities` vouches for, column by column (CHECKED_FIELDS order), and
+    the positions of the rows it cannot vouch for (their values in the columns mean
+    nothing). A chunk with none of those travels and is written by column, its records
+    never built (`accounting.ColumnBatch`)."""
+    if not rows:
+        return [], set()
     columns, bad = reader.read_columns(rows)
     n = len(rows)
     empty = Column((None,) * n, [None] * n)
@@ -124,16 +153,7 @@ def finish_activities(
     externals = given["external_id"].values
     values["row_hash"] = hashes
     values["external_id"] = [ext or f"h:{h}" for ext, h in zip(externals, hashes, strict=True)]
-    names = (*ACTIVITY_FIELDS, "row_hash", "external_id")
-    records: list[Record | None] = list(
-        map(
-            dict,
-            map(zip, itertools.repeat(names), zip(*(values[name] for name in names), strict=True)),
-        )
-    )
-    for i in bad:
-        records[i] = None
-    return records
+    return [values[name] for name in CHECKED_FIELDS], bad
 
 
 def _fingerprint_pieces(

@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import itertools
+import operator
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -32,8 +34,11 @@ from sqlalchemy import Engine
 
 from paceline.collector import fewer_collections
 from paceline.config import Settings
+from paceline.ingest import pipeline
 from paceline.ingest.accounting import (
     DEFAULT_BATCH_SIZE,
+    Batch,
+    ColumnBatch,
     ErrorSink,
     ImportOptions,
     ImportResult,
@@ -41,7 +46,12 @@ from paceline.ingest.accounting import (
     Raw,
     import_failure,
 )
-from paceline.ingest.columns import finish_activities
+from paceline.ingest.columns import (
+    CHECKED_FIELDS,
+    ChunkColumns,
+    check_activities,
+    finish_activities,
+)
 from paceline.ingest.csv_source import CSV_SOURCE, CsvTable
 from paceline.ingest.csvfile import ImportFileError, bad_bytes
 from paceline.ingest.entities import (
@@ -57,6 +67,7 @@ from paceline.ingest.mapping import Entity, Mapping, generic_mapping
 from paceline.ingest.pipeline import (
     Checked,
     CheckingProcess,
+    ColumnCheck,
     PackedRows,
     checked_together,
     chunks,
@@ -300,16 +311,20 @@ def _write_all(
     result, sink, options = writer.result, writer.sink, writer.options
     finish = FINISHERS[reader.entity]
     fast: Callable[[list[list[str]]], list[Record | None]] | None = None
+    by_column: ColumnCheck | None = None
     if reader.entity == "activities":
         finish = functools.partial(finish_activity, now=now)
         fast = functools.partial(finish_activities, reader, settings=settings, now=now)
+        if pipeline.BY_COLUMN:
+            check = functools.partial(check_activities, settings=settings, now=now)
+            by_column = functools.partial(check, reader)
     width = len(table.header)
 
     def position() -> tuple[int, int]:
         done, total = table.progress()
         return (child.bytes_read, total) if child is not None else (done, total)
 
-    def write(batch: list[Pending]) -> None:
+    def write(batch: Batch) -> None:
         writer.write_or_isolate(batch)
         if progress:
             progress(*position())
@@ -318,10 +333,14 @@ def _write_all(
         return finish(reader.read(row), settings)
 
     try:
-        source = child.checked() if child is not None else _checked_here(table, fast, width, reader)
+        source = (
+            child.checked()
+            if child is not None
+            else _checked_here(table, fast, width, reader, by_column)
+        )
         pending = _queue_all(source, fast is not None, settled, reader, table, writer, write)
         if pending:
-            writer.write_or_isolate(pending)
+            writer.write_or_isolate(pending.take())
         result.rejected = sink.count
         sink.flush()  # every rejected row on disk before the run is recorded done
         writer.finish(import_failure(result, options.max_rejected))
@@ -340,11 +359,69 @@ def _checked_here(
     fast: Callable[[list[list[str]]], list[Record | None]] | None,
     width: int,
     reader: RowReader,
+    by_column: ColumnCheck | None = None,
 ) -> Iterator[Checked]:
-    """The table's rows a chunk at a time, with the records the chunk's column-wise check
-    vouches for (activities; none for other entities), checked in this process."""
+    """The table's rows a chunk at a time, with the records (or the columns) the chunk's
+    column-wise check vouches for (activities; none for other entities), checked in this
+    process."""
     for chunk in chunks(table.rows(), CHUNK_ROWS):
-        yield chunk, ({} if fast is None else checked_together(chunk, fast, width, reader)), 0
+        if fast is None:
+            yield chunk, {}, 0
+        else:
+            yield chunk, checked_together(chunk, fast, width, reader, by_column), 0
+
+
+class _Queue:
+    """The rows waiting for the next batch, in the file's order: records (`Pending`), and
+    spans of chunks the column check vouched for whole, kept by column. A batch with any
+    such span is written by column (`ColumnBatch`), its records put into columns too."""
+
+    def __init__(self) -> None:
+        self.parts: list[list[Pending] | ColumnBatch] = []
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def append(self, p: Pending) -> None:
+        if not self.parts or isinstance(self.parts[-1], ColumnBatch):
+            self.parts.append([])
+        last = self.parts[-1]
+        assert isinstance(last, list)
+        last.append(p)
+        self.size += 1
+
+    def add(self, part: list[Pending] | ColumnBatch) -> None:
+        self.parts.append(part)
+        self.size += len(part)
+
+    def take(self) -> Batch:
+        """The queued rows as one batch; the queue is left empty."""
+        parts, self.parts, self.size = self.parts, [], 0
+        records = [part for part in parts if isinstance(part, list)]
+        if len(records) == len(parts):  # no span by column: a batch of records, as ever
+            return list(itertools.chain.from_iterable(records))
+        if len(parts) == 1:
+            return parts[0]
+        spans = [part if isinstance(part, ColumnBatch) else _by_column(part) for part in parts]
+        return ColumnBatch(
+            list(itertools.chain.from_iterable(span.lines for span in spans)),
+            list(itertools.chain.from_iterable(span.raws for span in spans)),
+            [
+                list(itertools.chain.from_iterable(span.columns[at] for span in spans))
+                for at in range(len(CHECKED_FIELDS))
+            ],
+        )
+
+
+_checked_values = operator.itemgetter(*CHECKED_FIELDS)
+
+
+def _by_column(pending: list[Pending]) -> ColumnBatch:
+    """Records checked row by row, by column (their fields are the column check's)."""
+    records = [p.record for p in pending]
+    columns = [list(column) for column in zip(*map(_checked_values, records), strict=True)]
+    return ColumnBatch([p.line for p in pending], [p.raw for p in pending], columns)
 
 
 def _queue_all(
@@ -354,18 +431,21 @@ def _queue_all(
     reader: RowReader,
     table: RowTable,
     writer: Writer,
-    write: Callable[[list[Pending]], None],
-) -> list[Pending]:
+    write: Callable[[Batch], None],
+) -> _Queue:
     """Count and queue the checked chunks' rows, writing a batch whenever one is full; the
     rows the column check did not vouch for are taken one by one, as every row once was.
     What is still queued at the end is returned."""
     result, sink, batch_size = writer.result, writer.sink, writer.options.batch_size
     width = len(table.header)
     skips = reader.has_skip_rules
-    pending: list[Pending] = []
+    pending = _Queue()
     for given, checked, _ in source:
+        if isinstance(checked, list):  # vouched for whole, by column
+            _take_whole(given, _columns_of(given, checked), pending, writer, write)
+            continue
         if column_checked and len(checked) == len(given) and None not in checked.values():
-            pending = _take_whole(given, checked, pending, writer, result, write)
+            _take_whole(given, _records_of(given, checked), pending, writer, write)
             continue
         chunk = given.rows() if isinstance(given, PackedRows) else given
         for at, (line, row, problem) in enumerate(chunk):
@@ -400,30 +480,56 @@ def _queue_all(
                     sink.reject(line, exc.field, exc.reason, row, cell)
                     continue
             if len(pending) >= batch_size:
-                write(pending)
-                pending = []
+                write(pending.take())
     return pending
+
+
+def _lines_and_raws(chunk: list[Row] | PackedRows) -> tuple[Sequence[int], Sequence[Raw]]:
+    if isinstance(chunk, PackedRows):  # each row kept as its text, split only if rejected
+        return chunk.lines, chunk.raws()
+    lines, raws, _ = zip(*chunk, strict=True)
+    return lines, raws
+
+
+def _records_of(
+    chunk: list[Row] | PackedRows, checked: dict[int, Record | None]
+) -> Callable[[int, int], list[Pending]]:
+    """The rows from `start` to `end` of a chunk vouched for whole, as records."""
+    records = cast("list[Record]", [checked[at] for at in range(len(chunk))])  # none is None
+    lines, raws = _lines_and_raws(chunk)
+
+    def span(start: int, end: int) -> list[Pending]:
+        return list(map(Pending, lines[start:end], records[start:end], raws[start:end]))
+
+    return span
+
+
+def _columns_of(
+    chunk: list[Row] | PackedRows, columns: ChunkColumns
+) -> Callable[[int, int], ColumnBatch]:
+    """The rows from `start` to `end` of a chunk vouched for whole, by column."""
+    lines, raws = _lines_and_raws(chunk)
+
+    def span(start: int, end: int) -> ColumnBatch:
+        if start == 0 and end == len(lines):
+            return ColumnBatch(lines, raws, columns)
+        return ColumnBatch(lines[start:end], raws[start:end], [c[start:end] for c in columns])
+
+    return span
 
 
 def _take_whole(
     chunk: list[Row] | PackedRows,
-    checked: dict[int, Record | None],
-    pending: list[Pending],
+    span: Callable[[int, int], list[Pending] | ColumnBatch],
+    pending: _Queue,
     writer: Writer,
-    result: ImportResult,
-    write: Callable[[list[Pending]], None],
-) -> list[Pending]:
+    write: Callable[[Batch], None],
+) -> None:
     """A chunk whose every row the column-wise check vouched for: its rows are counted and
-    queued a batch's worth at a time, with the row-by-row loop's batches and heartbeats
-    (a beat when the count reaches a multiple of HEARTBEAT_ROWS with nothing queued), but
-    no Python frame per row. What is still queued is returned."""
-    records = cast("list[Record]", [checked[at] for at in range(len(chunk))])  # none is None
-    lines: Sequence[int]
-    raws: Sequence[Raw]
-    if isinstance(chunk, PackedRows):  # each row kept as its text, split only if rejected
-        lines, raws = chunk.lines, chunk.raws()
-    else:
-        lines, raws, _ = zip(*chunk, strict=True)
+    queued a batch's worth at a time (`span` gives them), with the row-by-row loop's
+    batches and heartbeats (a beat when the count reaches a multiple of HEARTBEAT_ROWS with
+    nothing queued), but no Python frame per row."""
+    result = writer.result
     start = 0
     while start < len(chunk):
         # At least one row (a batch size below 1 writes each row, as in the row loop).
@@ -432,13 +538,11 @@ def _take_whole(
         if not pending and result.read % HEARTBEAT_ROWS == 0:
             writer.beat()
         end = start + take
-        pending.extend(map(Pending, lines[start:end], records[start:end], raws[start:end]))
+        pending.add(span(start, end))
         result.read += take - 1
         start += take
         if len(pending) >= writer.options.batch_size:
-            write(pending)
-            pending = []
-    return pending
+            write(pending.take())
 
 
 def _stopped_by(exc: BaseException) -> str:

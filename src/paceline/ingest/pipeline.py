@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 from paceline.collector import fewer_collections
 from paceline.ingest.accounting import UNIT
+from paceline.ingest.columns import ChunkColumns, records_of
 from paceline.ingest.csvfile import ImportFileError, bad_bytes
 from paceline.ingest.entities import Record, RowReader
 from paceline.ingest.sources import Row
@@ -99,9 +100,16 @@ def pack(chunk: list[Row], width: int) -> PackedRows | None:
 
 
 # A chunk's rows (or packed: `PackedRows`), what the check made of them (by position;
-# absent: refused by a row check; None: for the row-by-row path), and the bytes of the
-# file read so far.
-Checked = tuple[list[Row] | PackedRows, dict[int, Record | None], int]
+# absent: refused by a row check; None: for the row-by-row path; or, for a chunk the
+# column check vouched for whole, its columns: `columns.ChunkColumns`), and the bytes of
+# the file read so far.
+Checked = tuple[list[Row] | PackedRows, dict[int, Record | None] | ChunkColumns, int]
+# The column check of a chunk's rows (`columns.check_activities` with its reader, settings
+# and moment): the columns and the positions it cannot vouch for.
+ColumnCheck = Callable[[list[list[str]]], tuple[ChunkColumns, set[int]]]
+# Whether a chunk the column check vouches for whole travels and is written by column
+# (tests turn it off to hold the two paths to the same stored rows).
+BY_COLUMN = True
 PICKLE_PROTOCOL = 5
 # The child's command line after the interpreter (tests run a child that fails on purpose).
 CHILD_ARGS: tuple[str, ...] = ("-m", "paceline.ingest.pipeline")
@@ -125,9 +133,12 @@ def checked_together(
     fast: Callable[[list[list[str]]], list[Record | None]],
     width: int,
     reader: RowReader,
-) -> dict[int, Record | None]:
+    by_column: ColumnCheck | None = None,
+) -> dict[int, Record | None] | ChunkColumns:
     """Records of the chunk's rows that pass the row checks, by position in the chunk; None
-    for those the row-by-row path must look at (the rows that fail a row check are absent)."""
+    for those the row-by-row path must look at (the rows that fail a row check are absent).
+    With `by_column`, a usual chunk the column check vouches for whole is given as its
+    columns instead, no record built."""
     _, rows, problems = zip(*chunk, strict=True)
     if (
         not any(problems)
@@ -135,7 +146,10 @@ def checked_together(
         and all(map(width.__eq__, map(len, rows)))
         and not bad_bytes(itertools.chain.from_iterable(rows))
     ):  # the usual chunk, checked in C calls: every row usable, as the loop below finds
-        return dict(enumerate(fast(list(rows))))
+        if by_column is None:
+            return dict(enumerate(fast(list(rows))))
+        columns, bad = by_column(list(rows))
+        return columns if not bad else dict(enumerate(records_of(columns, bad)))
     usable = [
         i
         for i, (_, row, problem) in enumerate(chunk)
@@ -241,6 +255,9 @@ class CheckingProcess:
             elif message[0] == "packed":
                 _, lines, text, checked, self.bytes_read = message
                 yield PackedRows(lines, text), checked, self.bytes_read
+            elif message[0] == "columns":  # a packed chunk vouched for whole, by column
+                _, lines, text, columns, self.bytes_read = message
+                yield PackedRows(lines, text), columns, self.bytes_read
             elif message[0] == "end":
                 return
             else:
@@ -284,6 +301,7 @@ def job_for(
         "settings": settings,
         "now": now,
         "chunk_rows": chunk_rows,
+        "by_column": BY_COLUMN,
     }
 
 
@@ -328,7 +346,7 @@ class _Sender:
 
 def _serve(job: dict[str, Any], sender: _Sender) -> None:
     """The child's work: read and check the file a chunk at a time, sending each chunk."""
-    from paceline.ingest.columns import finish_activities
+    from paceline.ingest.columns import check_activities, finish_activities
     from paceline.ingest.csvfile import open_csv
 
     args = job["reader"]
@@ -341,18 +359,25 @@ def _serve(job: dict[str, Any], sender: _Sender) -> None:
         args["currency"],
     )
     fast = functools.partial(finish_activities, reader, settings=job["settings"], now=job["now"])
+    by_column = None
+    if job["by_column"]:
+        check = functools.partial(check_activities, settings=job["settings"], now=job["now"])
+        by_column = functools.partial(check, reader)
     csv_file = open_csv(Path(job["path"]), job["encoding"], job["delimiter"])
     try:
         width = len(csv_file.header)
         with fewer_collections():  # as in the importer: a chunk's records are many objects
             for chunk in chunks(csv_file.rows(), job["chunk_rows"]):
-                checked = checked_together(chunk, fast, width, reader)
+                checked = checked_together(chunk, fast, width, reader, by_column)
                 packed = pack(chunk, width)
                 if packed is None:
+                    if isinstance(checked, list):  # rows sent as they are: records too
+                        checked = dict(enumerate(records_of(checked)))
                     sender.send(("chunk", chunk, checked, csv_file.bytes_read()))
-                else:
-                    message = ("packed", packed.lines, packed.text, checked)
-                    sender.send((*message, csv_file.bytes_read()))
+                else:  # by column: each column one list, equal values shared
+                    kind = "columns" if isinstance(checked, list) else "packed"
+                    message = (kind, packed.lines, packed.text, checked, csv_file.bytes_read())
+                    sender.send(message)
         sender.send(("end",))
     finally:
         csv_file.close()

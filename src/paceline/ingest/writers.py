@@ -12,7 +12,7 @@ import datetime as dt
 import itertools
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields as dc_fields
 from typing import Any, ClassVar
 
@@ -20,7 +20,14 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, up
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from paceline.config import Settings
-from paceline.ingest.accounting import ErrorSink, ImportOptions, ImportResult, Pending
+from paceline.ingest.accounting import (
+    Batch,
+    ColumnBatch,
+    ErrorSink,
+    ImportOptions,
+    ImportResult,
+    Pending,
+)
 from paceline.ingest.entities import ENTERED_AFTER_CLOSE, Record
 from paceline.ingest.mapping import Entity
 from paceline.store import audit
@@ -140,7 +147,7 @@ class Writer:
     def finishing(self, conn: Connection) -> None:
         """Complete the table before the run is recorded ended (in the same transaction)."""
 
-    def write(self, batch: list[Pending]) -> None:
+    def write(self, batch: Batch) -> None:
         """One batch, one transaction, which also says the import is alive (heartbeat).
 
         On SQLite the transaction holds the write lock from its first read, so what it
@@ -160,7 +167,7 @@ class Writer:
             self.keep_statistics_current(conn)
             if self.locks_every_batch:
                 lock_names(conn)
-            self.write_batch(conn, batch)
+            self.write_any(conn, batch)
             beat(conn, self.run_id, self.counts())
 
     def beat(self) -> None:
@@ -209,7 +216,12 @@ class Writer:
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         raise NotImplementedError
 
-    def write_or_isolate(self, batch: list[Pending]) -> None:
+    def write_any(self, conn: Connection, batch: Batch) -> None:
+        """`write_batch` for a batch in either form; a writer that writes columns as they
+        are (activities) overrides it."""
+        self.write_batch(conn, batch.pendings() if isinstance(batch, ColumnBatch) else batch)
+
+    def write_or_isolate(self, batch: Batch) -> None:
         """Write a batch; if the database refuses it, find the rows it refuses and reject them.
 
         Checks before the database should leave nothing for it to refuse, but a value no
@@ -226,13 +238,13 @@ class Writer:
             refused = self._attempt(batch)
         if refused is None:
             return
-        for p in batch:
+        for p in batch.pendings() if isinstance(batch, ColumnBatch) else batch:
             refused = self._attempt([p])
             if refused is not None:
                 reason = f"the database refused this row: {_brief(refused)}"
                 self.sink.reject(p.line, "", reason, p.raw)
 
-    def _attempt(self, batch: list[Pending]) -> Exception | None:
+    def _attempt(self, batch: Batch) -> Exception | None:
         """Write `batch` in one transaction: None when it committed, else the row error the
         database refused it with (everything undone). A deadlock with another import is
         retried; any other error is raised."""
@@ -317,21 +329,9 @@ class Writer:
     ) -> list[Pending]:
         """Attach rep ids (`rep` -> `rep_id`, ...); unknown reps are created, or their rows
         rejected with --no-new-reps."""
-        # In the file's order: of two spellings of a new rep ("Ana Ruiz", "ANA RUIZ") the
-        # first one names it (a set's order changed with the process's string hashing).
         given = {k: [p.record[k] for p in batch] for k in keys}
-        names = dict.fromkeys(itertools.chain.from_iterable(zip(*given.values(), strict=True)))
-        for empty in (None, ""):  # no name, no key (in C calls: a batch names a few reps)
-            names.pop(empty, None)
-        ids = {name: self.reps.known(name) for name in names}
-        unknown = [name for name, rep_id in ids.items() if rep_id is None]
-        looks_like: dict[str, str] = {}
-        if unknown and self.options.allow_new_reps:
-            looks_like = self.near_duplicates(conn, unknown)
-            self.reps.create(conn, [n for n in unknown if n not in looks_like], self.source)
-        elif unknown:  # another import may have created them since this one began
-            self.reps.reload(conn)
-        ids.update({name: self.reps.known(name) for name in unknown})
+        named = itertools.chain.from_iterable(zip(*given.values(), strict=True))
+        ids, looks_like = self.rep_ids(conn, named)
         if None not in ids.values():  # every rep known: ids attached column by column
             for k in keys:
                 field_id, values = f"{k}_id", given[k]
@@ -353,6 +353,27 @@ class Writer:
                 p.record[f"{k}_id"] = ids[p.record[k]] if p.record[k] else None
             kept.append(p)
         return kept
+
+    def rep_ids(
+        self, conn: Connection, named: Iterable[Any]
+    ) -> tuple[dict[str, int | None], dict[str, str]]:
+        """The rep id of each distinct name (None: its rows are refused), creating the new
+        reps; and the new names refused as look-alikes, each with the rep it looks like."""
+        # In the file's order: of two spellings of a new rep ("Ana Ruiz", "ANA RUIZ") the
+        # first one names it (a set's order changed with the process's string hashing).
+        names = dict.fromkeys(named)
+        for empty in (None, ""):  # no name, no key (in C calls: a batch names a few reps)
+            names.pop(empty, None)
+        ids = {name: self.reps.known(name) for name in names}
+        unknown = [name for name, rep_id in ids.items() if rep_id is None]
+        looks_like: dict[str, str] = {}
+        if unknown and self.options.allow_new_reps:
+            looks_like = self.near_duplicates(conn, unknown)
+            self.reps.create(conn, [n for n in unknown if n not in looks_like], self.source)
+        elif unknown:  # another import may have created them since this one began
+            self.reps.reload(conn)
+        ids.update({name: self.reps.known(name) for name in unknown})
+        return ids, looks_like
 
     def near_duplicates(self, conn: Connection, unknown: list[str]) -> dict[str, str]:
         """Of the new rep names, those that look like an existing rep's (a typo: "Ana Ruis"
@@ -531,80 +552,128 @@ class ActivityWriter(AccountMakingWriter):
         self.contacts.created = saved["contacts_made"]
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
+        """A batch of records: ids attached to each, then stored (`_store`)."""
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch))
         self._resolve_accounts(conn, batch)
         self._resolve_deals(conn, batch)
-        if not self._deferral_tried:  # a load into an empty table builds its indexes at the end
+        self._defer_once(conn)
+        records = [p.record for p in batch]
+
+        def values(positions: Sequence[int] | None) -> list[Sequence[Any]]:
+            picked = records if positions is None else [records[at] for at in positions]
+            return _activity_values_by_column(picked)
+
+        externals = [r["external_id"] for r in records]
+        hashes = [r["row_hash"] for r in records]
+        self._store(conn, _Stored(externals, hashes, batch.__getitem__, values))
+
+    def write_any(self, conn: Connection, batch: Batch) -> None:
+        """A batch by column as it is, when it names no contact, deal or account id, repeats
+        no id and names no rep it must refuse (the usual batch of a large file): each
+        distinct rep and account name resolved once, its ids by column, no record built
+        but for a row that is updated or refused. Any other batch goes by record."""
+        if isinstance(batch, list):
+            self.write_batch(conn, batch)
+            return
+        externals = batch.column("external_id")
+        named = ("account_ref", "contact", "contact_ref", "deal_ref")
+        if len(set(externals)) != len(externals) or any(map(any, map(batch.column, named))):
+            self.write_batch(conn, batch.pendings())
+            return
+        reps = batch.column("rep")
+        rep_ids, _ = self.rep_ids(conn, reps)
+        if None in rep_ids.values():  # rows to refuse: the record path says why
+            self.write_batch(conn, batch.pendings())
+            return
+        accounts = batch.column("account")
+        by_name = self.accounts.ids_by_name(conn, filter(None, accounts))
+        none = [None] * len(batch)
+        by_column: list[Sequence[Any]] = [
+            list(map(rep_ids.get, reps)),  # no name (None, ""): no rep, as by record
+            list(map(by_name.get, accounts)),
+            none,
+            none,
+            *map(batch.column, ACTIVITY_VALUES[4:]),
+        ]
+        self._defer_once(conn)
+
+        def values(positions: Sequence[int] | None) -> list[Sequence[Any]]:
+            if positions is None:
+                return by_column
+            return [list(map(column.__getitem__, positions)) for column in by_column]
+
+        self._store(conn, _Stored(externals, batch.column("row_hash"), batch.pending, values))
+
+    def _defer_once(self, conn: Connection) -> None:
+        """A load into an empty table builds its indexes at the end (the first batch looks)."""
+        if not self._deferral_tried:
             self._deferral_tried = True
             self._deferred = defer_indexes(conn, Activity.__table__)
+
+    def _store(self, conn: Connection, batch: _Stored) -> None:
+        """The batch's new rows inserted, its changed ones updated, the rest counted."""
         if conn.dialect.name == "postgresql":
             self._write_staged(conn, batch)
             return
-        existing = _existing(
-            conn,
-            Activity,
-            self.source,
-            [p.record["external_id"] for p in batch],
-            Activity.import_run_id,
-        )
+        existing = _existing(conn, Activity, self.source, batch.externals, Activity.import_run_id)
         new, changed = self._sort_out(batch, existing, self.matched_before(conn, existing))
         now = utcnow()
-        updates = [
-            {
-                "_id": stored_id,
-                **dict(
-                    zip(
-                        ACTIVITY_COLUMNS,
-                        _activity_row(batch[pos].record, self.source, now, self.run_id),
-                        strict=True,
-                    )
-                ),
-            }
-            for stored_id, pos in changed
-        ]
+        added = (self.source, now, now, self.run_id)
+        updates = []
+        if changed:
+            rows = zip(*batch.values([pos for _, pos in changed]), strict=True)
+            updates = [
+                {"_id": stored_id, **dict(zip(ACTIVITY_COLUMNS, row + added, strict=True))}
+                for (stored_id, _), row in zip(changed, rows, strict=True)
+            ]
         # Rows sorted like the main index go into its B-tree with far fewer page touches; in
         # a load whose secondary indexes wait for its end, like the unique key, the only
         # index left (a quarter less insert time than by rep and day, measured).
-        inserts = [batch[pos].record for pos in new]
-        inserts.sort(key=_record_unique_key_order if self._deferred else _record_rep_day_order)
-        columns = _activity_columns(inserts, self.source, now, self.run_id)
-        insert_columns(conn, Activity.__table__, ACTIVITY_COLUMNS, columns)
+        if new:
+            positions = None if len(new) == len(batch.externals) else new
+            columns = _sorted_columns(batch.values(positions), self._deferred)
+            n = len(new)
+            extra = [[value] * n for value in added]
+            insert_columns(conn, Activity.__table__, ACTIVITY_COLUMNS, [*columns, *extra])
         if updates:
             _update_rows(conn, Activity, updates)
-        self.result.inserted += len(inserts)
+        self.result.inserted += len(new)
         self.result.updated += len(updates)
         self.result.new_accounts = self.accounts.created
         self.result.new_contacts = self.contacts.created
 
     def _sort_out(
-        self, batch: list[Pending], existing: dict[str, tuple[Any, ...]], repeats: set[str]
+        self, batch: _Stored, existing: dict[str, tuple[Any, ...]], repeats: set[str]
     ) -> tuple[list[int], list[tuple[int, int]]]:
         """The batch's new rows (positions) and the stored rows it changes (stored id,
         position), as both write paths need them; repeats and unchanged rows are counted
         here, once, the same way on SQLite and PostgreSQL."""
         if not existing:  # a fresh load: every row of the batch is new, none to count
-            return list(range(len(batch))), []
+            return list(range(len(batch.externals))), []
         new: list[int] = []
         changed: list[tuple[int, int]] = []
-        for pos, p in enumerate(batch):
-            found = existing.get(p.record["external_id"])
+        rows = zip(batch.externals, batch.hashes, strict=True)
+        for pos, (external_id, row_hash) in enumerate(rows):
+            found = existing.get(external_id)
             if found is None:
                 new.append(pos)
-            elif self.mine(found) or p.record["external_id"] in repeats:
-                self.count_repeat(p, found[1])
-            elif found[1] == p.record["row_hash"]:
+            elif self.mine(found) or external_id in repeats:
+                self.count_repeat(batch.pending(pos), found[1])
+            elif found[1] == row_hash:
                 self.result.unchanged += 1
             else:
                 changed.append((found[0], pos))
         return new, changed
 
-    def _write_staged(self, conn: Connection, batch: list[Pending]) -> None:
+    def _write_staged(self, conn: Connection, batch: _Stored) -> None:
         """PostgreSQL: the batch goes to the server once, by COPY into a staging table; the
         stored rows it matches come back from one join, and the new and changed rows are
         written from the staging table by one INSERT ... SELECT and one UPDATE ... FROM.
         Counting is the same as on SQLite, row by row, from what the join found."""
         now = utcnow()
-        rows = _activity_rows([p.record for p in batch], self.source, now, self.run_id)
+        n = len(batch.externals)
+        added = [[value] * n for value in (self.source, now, now, self.run_id)]
+        rows = list(zip(*batch.values(None), *added, strict=True))
         if self._fresh_source is None:
             self._fresh_source = not _any_stored(conn, self.source)
         # A source with nothing stored when the import began has only this import's rows
@@ -617,14 +686,13 @@ class ActivityWriter(AccountMakingWriter):
             self.result.new_contacts = self.contacts.created
             return
         staged = Staged(conn, Activity.__table__, ACTIVITY_COLUMNS, rows)
-        ids = [p.record["external_id"] for p in batch]
         existing = _existing(
-            conn, Activity, self.source, ids, Activity.import_run_id, staged=staged
+            conn, Activity, self.source, batch.externals, Activity.import_run_id, staged=staged
         )
         inserts, updates = self._sort_out(batch, existing, self.matched_before(conn, existing))
         if inserts:
             # Rows sorted like the main index go into its B-tree with fewer page touches.
-            positions = None if len(inserts) == len(batch) else inserts
+            positions = None if len(inserts) == len(rows) else inserts
             # A large batch of a bulk load checks its references by set (not row by row).
             done = None
             if self._deferred and len(inserts) >= SET_CHECK_ROWS:
@@ -1186,7 +1254,8 @@ def _update_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> No
     conn.execute(statement, rows)
 
 
-# The record's own values first, then what the import adds (`_activity_row`).
+# The record's own values first, then what the import adds (source, created_at,
+# updated_at, import_run_id).
 ACTIVITY_VALUES = (
     "rep_id",
     "account_id",
@@ -1207,28 +1276,50 @@ ACTIVITY_COLUMNS = (*ACTIVITY_VALUES, "source", "created_at", "updated_at", "imp
 _activity_values = operator.itemgetter(*ACTIVITY_VALUES)
 
 
-def _activity_row(r: Record, source: str, now: dt.datetime, run_id: int) -> tuple[Any, ...]:
-    return _activity_rows([r], source, now, run_id)[0]
+def _activity_values_by_column(records: list[Record]) -> list[Sequence[Any]]:
+    """The records' ACTIVITY_VALUES, column by column, taken apart in C."""
+    if not records:
+        return [() for _ in ACTIVITY_VALUES]
+    return list(zip(*map(_activity_values, records), strict=True))
 
 
-def _activity_rows(
-    records: list[Record], source: str, now: dt.datetime, run_id: int
-) -> list[tuple[Any, ...]]:
-    """Rows in ACTIVITY_COLUMNS order: the records' values picked in C, one tuple added."""
-    added = (source, now, now, run_id)
-    return [values + added for values in map(_activity_values, records)]
+class _Stored:
+    """What the activity writer stores of a batch, whichever form it came in: the ids and
+    fingerprints, a row as a record (`pending`, for a refusal) and `values(positions)`,
+    the ACTIVITY_VALUES of the rows at `positions` (None: all) column by column."""
+
+    __slots__ = ("externals", "hashes", "pending", "values")
+
+    def __init__(
+        self,
+        externals: list[str],
+        hashes: list[str],
+        pending: Callable[[int], Pending],
+        values: Callable[[Sequence[int] | None], list[Sequence[Any]]],
+    ) -> None:
+        self.externals = externals
+        self.hashes = hashes
+        self.pending = pending
+        self.values = values
 
 
-def _activity_columns(
-    records: list[Record], source: str, now: dt.datetime, run_id: int
-) -> list[Sequence[Any]]:
-    """The values of `_activity_rows`, column by column (`store.bulk.insert_columns`): the
-    records' values taken apart in C, one list a column for what the import adds."""
-    n = len(records)
-    if not n:
-        return []
-    values: list[Sequence[Any]] = list(zip(*map(_activity_values, records), strict=True))
-    return [*values, [source] * n, [now] * n, [now] * n, [run_id] * n]
+_VALUE_AT = {name: at for at, name in enumerate(ACTIVITY_VALUES)}
+
+
+def _sorted_columns(columns: list[Sequence[Any]], deferred: tuple[str, ...]) -> list[Sequence[Any]]:
+    """`columns` (ACTIVITY_VALUES) with their rows in the order they are inserted in: by
+    the unique key in a load whose secondary indexes wait for its end, else like the main
+    index (STAGED_ORDER); the columns as given when they are in that order already (a file
+    in the order of its ids). Stable, as the sort of the rows it replaces."""
+    externals = columns[_VALUE_AT["external_id"]]
+    if deferred:
+        keys: Sequence[Any] = externals
+    else:
+        keys = list(zip(*(columns[_VALUE_AT[name]] for name in STAGED_ORDER), strict=True))
+    if all(map(operator.le, keys, itertools.islice(keys, 1, None))):
+        return columns
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return [list(map(column.__getitem__, order)) for column in columns]
 
 
 # The referencing columns, where they are in an activity row.
@@ -1266,9 +1357,6 @@ STAGED_ORDER = ("rep_id", "local_date", "kind", "external_id")  # as `_rep_day_o
 # other's uncommitted rows in a cycle).
 _rep_day_order = operator.itemgetter(*(ACTIVITY_COLUMNS.index(c) for c in STAGED_ORDER))
 _unique_key_order = operator.itemgetter(ACTIVITY_COLUMNS.index("external_id"))  # one source
-# The same orders, of records (`ActivityWriter.write_batch` on SQLite).
-_record_rep_day_order = operator.itemgetter(*STAGED_ORDER)
-_record_unique_key_order = operator.itemgetter("external_id")
 
 
 def _deal_row(r: Record, source: str, run_id: int) -> dict[str, Any]:
