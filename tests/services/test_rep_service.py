@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -459,7 +459,10 @@ def test_a_missing_rep_is_404(api: tuple[Api, dict[str, int]]) -> None:
 # --- the CLI ---------------------------------------------------------------------------------
 
 
-def test_rep_edit_at_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[int, str]]:
+    """`paceline ARGS` run in an empty folder of its own, wide enough for every message:
+    (exit code, output)."""
     monkeypatch.chdir(tmp_path)
     for var in ("PACELINE_DB", "PACELINE_CONFIG"):
         monkeypatch.delenv(var, raising=False)
@@ -471,6 +474,10 @@ def test_rep_edit_at_the_command_line(tmp_path: Path, monkeypatch: pytest.Monkey
         result = runner.invoke(cli_app, list(args))
         return result.exit_code, result.output
 
+    return cli
+
+
+def test_rep_edit_at_the_command_line(cli: Callable[..., tuple[int, str]]) -> None:
     cli("init")
     cli("rep", "add", "Ana Ruiz", "--team", "East")
     cli("rep", "add", "Max Boss", "--role", "manager", "--team", "West")
@@ -504,20 +511,7 @@ def test_rep_edit_at_the_command_line(tmp_path: Path, monkeypatch: pytest.Monkey
     ]
 
 
-def test_rep_edit_sets_and_clears_the_last_day(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    for var in ("PACELINE_DB", "PACELINE_CONFIG"):
-        monkeypatch.delenv(var, raising=False)
-    for console in (cli_module.out, cli_module.err):
-        monkeypatch.setattr(console, "width", 250)
-    runner = CliRunner()
-
-    def cli(*args: str) -> tuple[int, str]:
-        result = runner.invoke(cli_app, list(args))
-        return result.exit_code, result.output
-
+def test_rep_edit_sets_and_clears_the_last_day(cli: Callable[..., tuple[int, str]]) -> None:
     cli("init")
     cli("rep", "add", "Ana Ruiz", "--team", "East", "--start", "2026-02-02")
     code, output = cli("rep", "edit", "Ana Ruiz", "--end", "2026-06-30", "--json")
