@@ -316,8 +316,7 @@ def _write_all(
         finish = functools.partial(finish_activity, now=now)
         fast = functools.partial(finish_activities, reader, settings=settings, now=now)
         if pipeline.BY_COLUMN:
-            check = functools.partial(check_activities, settings=settings, now=now)
-            by_column = functools.partial(check, reader)
+            by_column = functools.partial(check_activities, reader, settings=settings, now=now)
     width = len(table.header)
 
     def position() -> tuple[int, int]:

@@ -361,8 +361,9 @@ def _serve(job: dict[str, Any], sender: _Sender) -> None:
     fast = functools.partial(finish_activities, reader, settings=job["settings"], now=job["now"])
     by_column = None
     if job["by_column"]:
-        check = functools.partial(check_activities, settings=job["settings"], now=job["now"])
-        by_column = functools.partial(check, reader)
+        by_column = functools.partial(
+            check_activities, reader, settings=job["settings"], now=job["now"]
+        )
     csv_file = open_csv(Path(job["path"]), job["encoding"], job["delimiter"])
     try:
         width = len(csv_file.header)
