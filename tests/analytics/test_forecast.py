@@ -439,8 +439,9 @@ def test_the_parts_by_hand(engine: Engine, settings: Settings) -> None:
 def test_each_run_draws_its_rates_with_their_estimation_error(
     engine: Engine, settings: Settings
 ) -> None:
-    """Ben's history (above): 12 closes in the window, 6 won (the five, W): the share won,
-    1/2, has relative variance (1 - p) / (p n) = 1/12. Won sizes: five of 4,000 and 3,000:
+    """Ben's history (above): 12 closes in the window, 6 won (the five, W): the share won's
+    Jeffreys posterior Beta(6.5, 6.5), mean 1/2, has relative variance
+    (1 - 1/2) / (1/2 x 14) = 1/14. Won sizes: five of 4,000 and 3,000:
     mean 23,000 / 6, sample variance 1,000,000 / 6, so cv^2 / n = 1,000,000 / 6 / (23,000 /
     6)^2 / 6. No deal was created in the trailing 90 days: the creation rate rests on
     nothing, and its factor's variance is capped at 1. Drawn factors have mean 1 and that
@@ -452,12 +453,12 @@ def test_each_run_draws_its_rates_with_their_estimation_error(
         inputs = prepare(conn, settings, scope, AUG_14, calendar.period("quarter", AUG_14),
                          use_plan=True)  # fmt: skip
     spread = inputs.uncertainty
-    assert spread.win == pytest.approx(1 / 12)
+    assert spread.win == pytest.approx(1 / 14)
     assert spread.size == pytest.approx(1_000_000 / 6 / (23_000 / 6) ** 2 / 6)
     assert spread.creation == 1.0
     factors = draw_factors(np.random.default_rng(1), spread, 200_000)
     assert factors.win.mean() == pytest.approx(1, abs=0.005)
-    assert factors.win.var() == pytest.approx(1 / 12, rel=0.03)
+    assert factors.win.var() == pytest.approx(1 / 14, rel=0.03)
 
 
 def test_open_deals_without_an_amount_are_valued_from_the_wins(

@@ -154,14 +154,15 @@ def test_the_wins_left_out_of_the_curves_are_counted_apart(
 def test_the_win_share_uncertainty_is_of_the_closes_the_curves_learn_from(
     engine: Engine, settings: Settings
 ) -> None:
-    """The closes the curves learn the win chance from: Normal (won) and Lost, a share of
-    1/2 on 2 closes: variance (1 - 1/2) / (1/2 x 2) = 0.5. Counting the 4 late wins too
-    gave 5 of 6: (1/6) / (5/6 x 6) = 1/30, an interval narrowed by wins no curve knows."""
+    """The closes the curves learn the win chance from: Normal (won) and Lost, 1 win of 2
+    closes: the Jeffreys posterior Beta(1.5, 1.5), mean 1/2, relative variance
+    (1 - 1/2) / (1/2 x 4) = 0.25. Counting the 4 late wins too gave 5 of 6: Beta(5.5, 1.5),
+    mean 11/14, (3/14) / (11/14 x 8) = 3/88, an interval narrowed by wins no curve knows."""
     build_some_wins_entered_after_close(engine, settings)
     start = dt.datetime(2025, 7, 1, 4)  # midnight in New York, naive UTC
     with engine.connect() as conn:
         snap = snapshot(conn, ForecastScope(None, None, None), dt.datetime(2026, 7, 1, 4), start)
-    assert learnt_uncertainty(snap, 10).win == pytest.approx(0.5)
+    assert learnt_uncertainty(snap, 10).win == pytest.approx(0.25)
 
 
 LEARNT = (

@@ -7,12 +7,22 @@ narrow exactly where the evidence is thin. Each run therefore first draws its ow
 as multiplicative factors of mean 1 on what history taught, with the variance of each
 estimate (an approximation of drawing them from their posterior):
 
-- **creation**: the rate of new deals, a Poisson rate measured on `n` deals: 1 / n;
-- **win**: the chance of a win, for open and new deals alike, a share measured on `n` closes
-  of which a share `p` won: (1 - p) / (p n);
+- **creation**: the rate of new deals, a Poisson rate measured on `n` deals: 1 / n (the cap
+  for none: positive and finite at every edge);
+- **win**: the chance of a win, for open and new deals alike, learnt from `n` closes of which
+  `w` won: the relative variance of its Beta posterior under the Jeffreys prior,
+  Beta(w + 1/2, n - w + 1/2), of mean m = (w + 1/2) / (n + 1): (1 - m) / (m (n + 2)). For a
+  share inside (0, 1) and many closes that is the familiar (1 - p) / (p n); unlike it, it
+  stays positive when every close was won (or none): 3 wins of 3 closes leave the chance
+  uncertain, 1/35 (the plain formula said 0, as if 3 of 3 proved a certain win). Jeffreys
+  rather than a uniform prior: it moves a share least (half a win and half a loss), and is
+  the standard reference prior for a binomial share;
 - **size**: the average won amount, a mean of `n` amounts: cv^2 / n (a few enterprise deals
-  make it large). One amount says nothing of the spread: the cap, as for a creation rate
-  measured on no deal (a variance of 0 made every won deal of every run worth exactly it).
+  make it large). Amounts that show no spread (one amount, or several all equal: a price
+  list, a CRM's default amount) do not measure it: cv^2 is then taken as 1 (sd as large as
+  the mean, the cap's own bound), so 1 / n: the cap for one amount, as for a creation rate
+  measured on no deal (a variance of 0 made every won deal of every run worth exactly it),
+  and 1/5 for five equal ones.
 
 Factors are Gamma distributed (mean 1, the variance above): positive, the conjugate shape
 for a rate. Tried and left out: widening them further by the variation of creation and of
@@ -90,7 +100,11 @@ def _win_variance(snap: Snapshot) -> float:
     """Estimation error of the share of the history's closes that were won: the closes the
     curves learn it from. A deal entered after it closed is in no curve, so it is not among
     them (a win of unknown cycle counted here raised the share and narrowed the interval
-    around a chance it never moved)."""
+    around a chance it never moved).
+
+    The relative variance of the share's Jeffreys posterior (see the module's notes): with
+    every close won, or none, the plain (1 - p) / (p n) read 0, a chance known exactly from
+    3 wins of 3."""
     closes = [
         d.status == "won"
         for d in snap.history
@@ -99,18 +113,20 @@ def _win_variance(snap: Snapshot) -> float:
         and d.closed_at >= snap.history_start
         and not d.entered_after_close
     ]
-    wins = sum(closes)
-    if not wins:
-        return 0.0
-    share = wins / len(closes)
-    return (1 - share) / (share * len(closes))
+    wins, n = sum(closes), len(closes)
+    mean = (wins + 0.5) / (n + 1)
+    return (1 - mean) / (mean * (n + 2))
 
 
 def _size_variance(amounts: Sequence[float]) -> float:
-    """Estimation error of the average won amount: cv^2 / n; one amount, the cap; none, 0
-    (no size is drawn)."""
-    if len(amounts) < 2:
-        return MAX_VARIANCE if amounts else 0.0
+    """Estimation error of the average won amount: cv^2 / n; amounts without any spread
+    (one, or all equal) measure none, so cv^2 is taken as 1 (1 / n: the cap for one amount);
+    none, 0 (no size is drawn)."""
+    if not amounts:
+        return 0.0
     values = np.asarray(amounts, dtype=float)
     mean = float(values.mean())
-    return float(values.var(ddof=1)) / mean**2 / len(values) if mean > 0 else 0.0
+    if mean <= 0:
+        return 0.0  # every won amount 0: nothing to scale
+    spread = float(values.var(ddof=1)) / mean**2 if len(values) > 1 else 0.0
+    return (spread if spread > 0 else 1.0) / len(values)
