@@ -20,6 +20,7 @@ from factories import (
     at,
     build_some_wins_entered_after_close,
     build_wins_entered_after_close,
+    east_and_west,
     put_deal,
 )
 from paceline.analytics.backtest import backtest
@@ -61,6 +62,42 @@ def test_one_win_with_a_known_cycle_is_enough_to_learn_from(
     result = forecast(engine, settings, "quarter", JUNE_30, runs=500, seed=1)
     learnt = (result.history_deals, result.history_wins, result.wins_without_cycle)
     assert (*learnt, result.won_so_far) == (3, 1, 4, 2000.0)
+
+
+def build_win_migrated_before_the_window(engine: Engine, settings: Settings) -> int:
+    """Cy's deals for a forecast as of 2026-06-30 (history from 2025-07-01): "Migrated"
+    (1,000), won on 2025-03-10 and re-created on the migration day, 2025-08-04, inside the
+    window; "Lost" (2,000), created 2026-03-01, lost 2026-04-01, and "Open" (500), created
+    2026-06-01, both through proposal. The window's own closes: Lost, no win."""
+    cy = east_and_west(engine, settings)["Cy"]
+    closed = at(3, 10, 2025)
+    put_deal(engine, cy, "Migrated", 1000, at(8, 4, 2025), status="won", stage="closed_won",
+             closed=closed, history=[("closed_won", closed)])  # fmt: skip
+    path = [("proposal", at(3, 1)), ("closed_lost", at(4, 1))]
+    put_deal(engine, cy, "Lost", 2000, at(3, 1), status="lost", stage="closed_lost",
+             closed=at(4, 1), history=path)  # fmt: skip
+    put_deal(engine, cy, "Open", 500, at(6, 1), stage="proposal", history=[("proposal", at(6, 1))])
+    return cy
+
+
+def test_a_win_closed_before_the_window_is_no_reason_to_refuse(
+    engine: Engine, settings: Settings
+) -> None:
+    """Migrated is among the history's deals (created in the window) and won, entered after
+    it closed; but it closed before the window, so it is no win of the window and would be
+    in no curve however it had been entered. The window's wins: none, so none of them
+    entered late (before: the history's wins counted, 1 of 1 entered late, and the forecast
+    was refused, saying it was "won in the history (since 2025-07-01)"). The curves learn
+    from Lost and Open (no win): a forecast of nothing more, won so far 0."""
+    build_win_migrated_before_the_window(engine, settings)
+    with engine.connect() as conn:
+        snap = snapshot(conn, ForecastScope(None, None, None), dt.datetime(2026, 7, 1, 4),
+                        dt.datetime(2025, 7, 1, 4))  # fmt: skip
+    assert sorted(d.name for d in snap.history) == ["Lost", "Migrated", "Open"]
+    assert (snap.won_entered_after_close, snap.won_with_cycle) == (0, 0)
+    result = forecast(engine, settings, "quarter", JUNE_30, runs=500, seed=1)
+    learnt = (result.history_deals, result.history_wins, result.wins_without_cycle)
+    assert (*learnt, result.won_so_far, result.p90) == (2, 0, 0, 0.0, 0.0)
 
 
 def build_target_on_unlearnable_rep(engine: Engine, settings: Settings) -> None:

@@ -238,8 +238,9 @@ class Forecast:
     history_start: dt.date  # local day: history is [history_start, as_of]
     history_deals: int  # deals the curves learn from: watched in the history, cycle known
     history_wins: int  # ...of which won in it
-    # Deals won in the history but entered in the CRM after they closed: their cycle is not
-    # known, so no curve learns from them (their amounts are won sizes all the same).
+    # Deals won in the history window (closed in it) but entered in the CRM after they
+    # closed (`Snapshot.won_entered_after_close`): their cycle is not known, so no curve
+    # learns from them (their amounts are won sizes all the same).
     wins_without_cycle: int
     open_without_amount: int  # open deals the CRM records no amount for (valued from wins)
     won_without_amount: int  # deals won in the period so far without one: not in won_so_far
@@ -1416,8 +1417,8 @@ def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
         probability_of_target=reach,
         history_start=inputs.history_start,
         history_deals=sum(1 for d in inputs.snap.history if not d.entered_after_close),
-        history_wins=len(inputs.snap.won) - inputs.snap.late_wins,
-        wins_without_cycle=inputs.snap.late_wins,
+        history_wins=inputs.snap.won_with_cycle,
+        wins_without_cycle=inputs.snap.won_entered_after_close,
         open_without_amount=sum(1 for c in inputs.chances if not c.deal.amount_known),
         won_without_amount=inputs.won_without_amount,
         history_without_amount=sum(1 for d in inputs.snap.history if not d.amount_known),

@@ -222,20 +222,19 @@ class Snapshot:
         return [d for d in self.deals if d.status == "won" and (d.closed_at or start) >= start]
 
     @property
-    def late_wins(self) -> int:
-        """The deals won in the history window (`won`) that were entered after they closed:
-        among its wins, not in its curves."""
+    def won_entered_after_close(self) -> int:
+        """Of the deals won in the history window (`won`), those entered in the CRM after they
+        closed: among its wins, revenue and won sizes, in none of its curves. Counted over
+        `won`, not `history`: a deal closed before the window but entered in it (a migration
+        re-creating last year's wins) is among the history's deals, yet no win of the window,
+        and would be in no curve even if entered on time."""
         return sum(1 for d in self.won if d.entered_after_close)
 
     @property
-    def wins_entered_after_close(self) -> int:
-        """The history's wins entered after they closed: no curve learns from them."""
-        return sum(1 for d in self.history if d.status == "won" and d.entered_after_close)
-
-    @property
-    def wins_with_cycle(self) -> int:
-        """The history's wins whose sales cycle is known: what the curves learn wins from."""
-        return sum(1 for d in self.history if d.status == "won" and not d.entered_after_close)
+    def won_with_cycle(self) -> int:
+        """Of the deals won in the history window (`won`), those whose sales cycle is known:
+        the wins the curves learn from."""
+        return sum(1 for d in self.won if not d.entered_after_close)
 
     @property
     def won_amounts(self) -> list[float]:
@@ -246,10 +245,13 @@ class Snapshot:
 
 def unlearnable_wins(snap: Snapshot, since: dt.date) -> str | None:
     """Why no chance of a win can be learnt from the snapshot's history (from the local day
-    `since`), or None when it can: the history has wins, but every one was entered after it
-    closed (its cycle unknown)."""
-    late = snap.wins_entered_after_close
-    if not late or snap.wins_with_cycle:
+    `since`), or None when it can: the history window has wins, but every one was entered
+    after it closed (its cycle unknown). Only the window's wins (`Snapshot.won`) count: a win
+    closed before the window, entered in it, would be in no curve however it was entered, so
+    it is no reason to refuse (before 2026-12-07 such a win alone refused the forecast,
+    saying it was won "in the history (since ...)")."""
+    late = snap.won_entered_after_close
+    if not late or snap.won_with_cycle:
         return None
     won = f"the {late} deals won" if late > 1 else "the deal won"
     return (
