@@ -24,9 +24,10 @@ from factories import (
     put_deal,
 )
 from paceline.analytics.backtest import backtest
-from paceline.analytics.forecast import forecast
+from paceline.analytics.forecast import forecast, prepare
 from paceline.analytics.pipeline_history import ForecastScope, snapshot
 from paceline.analytics.rate_uncertainty import learnt_uncertainty
+from paceline.calendar import BusinessCalendar
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.errors import UserInputError
@@ -98,6 +99,71 @@ def test_a_win_closed_before_the_window_is_no_reason_to_refuse(
     result = forecast(engine, settings, "quarter", JUNE_30, runs=500, seed=1)
     learnt = (result.history_deals, result.history_wins, result.wins_without_cycle)
     assert (*learnt, result.won_so_far, result.p90) == (2, 0, 0, 0.0, 0.0)
+
+
+def build_migration_in_the_run_window(engine: Engine, settings: Settings) -> None:
+    """Cy's deals for a forecast as of 2026-06-30 (history from 2025-07-01; the 90-day run
+    rate's window from 2026-04-02, 63 business days: 21 in April from the 2nd, 20 in May
+    (Memorial Day, the 25th, is a holiday of the default calendar), 22 in June), all with
+    a stage history through proposal but the migrated:
+
+    - "Won A" (4,000): created 2026-04-06, won 2026-05-06;
+    - "Lost B" (2,000): created 2026-04-13, lost 2026-06-01;
+    - "Open C" (500): created 2026-06-08, in proposal;
+    - five deals closed on 2025-10-15 (three won at 1,000, two lost) and re-created on the
+      migration day, 2026-05-04, with their final stage alone (as a CRM snapshot records a
+      closed deal).
+
+    No activity: the new deals come from the opportunity run rate."""
+    cy = east_and_west(engine, settings)["Cy"]
+    for name, amount, created, status, closed in (
+        ("Won A", 4000, at(4, 6), "won", at(5, 6)),
+        ("Lost B", 2000, at(4, 13), "lost", at(6, 1)),
+    ):
+        stage = "closed_won" if status == "won" else "closed_lost"
+        put_deal(engine, cy, name, amount, created, status=status, stage=stage, closed=closed,
+                 history=[("proposal", created), (stage, closed)])  # fmt: skip
+    put_deal(engine, cy, "Open C", 500, at(6, 8), history=[("proposal", at(6, 8))])
+    closed = at(10, 15, 2025)
+    for i, status in enumerate(("won", "won", "won", "lost", "lost")):
+        stage = "closed_won" if status == "won" else "closed_lost"
+        put_deal(engine, cy, f"Migrated {i}", 1000, at(5, 4), status=status, stage=stage,
+                 closed=closed, history=[(stage, closed)])  # fmt: skip
+
+
+def test_deals_entered_after_they_closed_were_not_created_in_the_run_window(
+    engine: Engine, settings: Settings
+) -> None:
+    """The five migrated deals were entered on 2026-05-04, but created some time before they
+    closed in October 2025, before the run window: the deals created in it are Won A, Lost B
+    and Open C, a run rate of 3 / 63 a business day (it read 8 / 63, the migration day
+    counted as 5 new opportunities), and the creation rate's estimation error rests on those
+    3 deals: 1/3 (it read 1/8). They are in no curve, so neither are they among the history's
+    deals created."""
+    build_migration_in_the_run_window(engine, settings)
+    scope = ForecastScope(None, None, None)
+    calendar = BusinessCalendar(settings.calendar)
+    with engine.connect() as conn:
+        inputs = prepare(conn, settings, scope, JUNE_30, calendar.period("quarter", JUNE_30),
+                         use_plan=True)  # fmt: skip
+    assert inputs.new_deals.source == "opportunity_run_rate"
+    assert inputs.new_deals.opportunity_run_rate == pytest.approx(3 / 63)
+    assert inputs.uncertainty.creation == pytest.approx(1 / 3)
+    assert sorted(d.name for d in inputs.snap.created) == ["Lost B", "Open C", "Won A"]
+
+
+def test_deals_entered_after_they_closed_do_not_hide_the_stage_history(
+    engine: Engine, settings: Settings
+) -> None:
+    """The deals of the window that closed with a known creation, Won A and Lost B, both
+    went through proposal: the stage history is a history, and Open C is read by its stage.
+    Counted among the deals created, the five migrated ones (closed, their final stage alone)
+    made 2 of 7 closed deals with an open stage, under half: the stage history was taken for
+    a snapshot, and every open deal read by its age."""
+    build_migration_in_the_run_window(engine, settings)
+    result = forecast(engine, settings, "quarter", JUNE_30, runs=500, seed=1)
+    assert result.by_stage
+    assert [d.stage for d in result.open_deals] == ["proposal"]
 
 
 def build_target_on_unlearnable_rep(engine: Engine, settings: Settings) -> None:

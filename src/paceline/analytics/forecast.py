@@ -72,6 +72,7 @@ from paceline.analytics.pipeline_history import (
     WinCurve,
     creation_spells,
     deals_created,
+    entered_after_close,
     forecast_scope,
     pooled,
     snapshot,
@@ -423,7 +424,6 @@ def prepare(
     (`SpanStepDays`), else per forecast (`step_days`).
     """
     calendar = BusinessCalendar(settings.calendar)
-    rules = settings.insight.forecast
     history_start, _, first_left = count_edges(settings, as_of)
     cutoff = _midnight(settings, first_left)
     start = _midnight(settings, history_start)
@@ -443,7 +443,7 @@ def prepare(
     average = float(amounts.mean()) if amounts.size else None
     chances = _chances(snap, stays if by_stage else None, creation, days_left, average or 0.0)
     won, won_unknown = _won_by_day(conn, settings, calendar, scope, period, as_of, cutoff)
-    new_per_day, new_deals = _new_deals(
+    new_per_day, new_deals, run_created = _new_deals(
         conn,
         settings,
         calendar,
@@ -480,7 +480,7 @@ def prepare(
         new_per_day=new_per_day,
         new_wins_per_day=wins_per_day,
         won_amounts=amounts,
-        uncertainty=learnt_uncertainty(snap, _rate_evidence(snap, new_deals, rules.run_rate_days)),
+        uncertainty=learnt_uncertainty(snap, _rate_evidence(snap, new_deals, run_created)),
         new_deals=new_deals,
         revenue_metric=metric.name if metric else None,
         target=sum(by_rep.values()) if by_rep else None,
@@ -534,13 +534,13 @@ def snapshot_span(
     return SpanSnapshots(scope, windows)
 
 
-def _rate_evidence(snap: Snapshot, new_deals: NewDeals, run_rate_days: int) -> int:
+def _rate_evidence(snap: Snapshot, new_deals: NewDeals, run_created: int) -> int:
     """The deals the new-deal rate rests on: those of the trailing window for a run rate of
-    opportunities, every one of the history for a conversion of activity."""
+    opportunities (`run_created`, the very count the rate divides), every one of the
+    history for a conversion of activity."""
     if new_deals.source != "opportunity_run_rate":
         return int(new_deals.chain[-1].count) if new_deals.chain else len(snap.created)
-    since = snap.cutoff - dt.timedelta(days=run_rate_days)
-    return sum(1 for d in snap.created if d.created_at >= since)
+    return run_created
 
 
 def _midnight(settings: Settings, day: dt.date) -> dt.datetime:
@@ -697,8 +697,13 @@ def _new_deals(
     totals_of: TotalsReader,
     lag_cells: aggregates.SpanCells | None = None,
     step_days_of: StepDaysReader | None = None,
-) -> tuple[FloatArray, NewDeals]:
-    """Expected new deals on each day left, and how they were worked out."""
+) -> tuple[FloatArray, NewDeals, int]:
+    """Expected new deals on each day left, how they were worked out, and the deals created
+    in the run rate's window (what the opportunity run rate divides).
+
+    Deals created are counted as the CRM dates their creation, less those entered after
+    they closed (`deals_created`, `Snapshot.created`): a migration re-creating last year's
+    deals inside the window created none of them then."""
     _, run_start, first_left = count_edges(settings, as_of)
     days = [
         first_left + dt.timedelta(days=k) for k in range(max((period.end - first_left).days, 0))
@@ -749,7 +754,7 @@ def _new_deals(
         ],
     )
     if driver is None or window is None:
-        return opportunity_rate * open_days, base
+        return opportunity_rate * open_days, base, created
     conversion = window.opportunities / window.count
     volume = _driver_volume(
         conn, settings, calendar, scope, driver, run_start, first_left, period, use_plan, totals_of
@@ -764,7 +769,7 @@ def _new_deals(
         elif calendar.is_business_day(origin):
             per_day[k] = conversion * volume.on(origin)
     source: NewDealSource = "activity_plan" if volume.planned_reps else "activity_run_rate"
-    return per_day, NewDeals(
+    found = NewDeals(
         source=source,
         driver=driver.name,
         driver_label=driver.label or driver.name,
@@ -781,6 +786,7 @@ def _new_deals(
         measured_from=base.measured_from,
         passed_over=base.passed_over,
     )
+    return per_day, found, created
 
 
 def _with_expectations(
@@ -1057,6 +1063,8 @@ def _lag_days(
 ) -> int:
     """Median whole days from the last driver activity on an account (by anyone) to an
     opportunity created there, over the history's opportunities; 0 when none can be paired.
+    A deal entered after it closed is dated by its entry, not its creation: no opportunity
+    to pair (`Snapshot.created`).
 
     The accounts' driver activities of the history come back sorted and are paired with the
     opportunities here: a correlated "latest activity before" per deal was ten times slower.
@@ -1071,9 +1079,9 @@ def _lag_days(
         scope.owned(),
     )
     created: dict[int, list[dt.datetime]] = defaultdict(list)
-    for account, moment in conn.execute(deals.add_columns(Deal.created_at)):
-        if account is not None:
-            created[account].append(moment)
+    for account, moment, closed in conn.execute(deals.add_columns(Deal.created_at, Deal.closed_at)):
+        if account is not None and not entered_after_close(moment, closed):
+            created[account].append(moment)  # (a late entry is dated by its entry)
     if driver.name in (aggregates.aggregated_steps(settings) if aggregates.reading() else {}):
         if cells is not None:
             seen = cells(conn, settings, driver, snap.history_start, snap.cutoff, created)

@@ -148,6 +148,14 @@ class StageEntry:
     entered_at: dt.datetime
 
 
+def entered_after_close(created_at: dt.datetime, closed_at: dt.datetime | None) -> bool:
+    """Whether a deal created at `created_at` and closed at `closed_at` was entered in the CRM
+    after it closed: closed a day or more before its creation (see
+    `KnownDeal.entered_after_close`). One rule for the curves, the counts of deals created and
+    the lag to opportunities."""
+    return closed_at is not None and created_at - closed_at >= ONE_DAY
+
+
 @dataclass(frozen=True)
 class KnownDeal:
     """A deal as known at the cut-off."""
@@ -175,7 +183,7 @@ class KnownDeal:
         so no curve learns from it (its win still counts as revenue and as a won size). A
         close *date* on the creation day is midnight before a creation that day: less than a
         day, a same-day close, kept."""
-        return self.closed_at is not None and self.created_at - self.closed_at >= ONE_DAY
+        return entered_after_close(self.created_at, self.closed_at)
 
     @property
     def stage(self) -> str | None:
@@ -212,8 +220,18 @@ class Snapshot:
 
     @property
     def created(self) -> list[KnownDeal]:
-        """The deals created in the history window."""
-        return [d for d in self.deals if d.created_at >= self.history_start]
+        """The deals created in the history window, less those entered after they closed.
+
+        Such a deal's creation date is the day it was entered (a migration, a bulk entry of
+        old wins), not the day it was created, which is unknown (some time before its close,
+        perhaps before the window): counted as created on its entry it inflated the
+        opportunities the conversion of activity and the run rate rest on, and read as a
+        closed deal without an open stage it could make a real stage history look like a
+        snapshot (`stage_history_usable`). It is in no curve for the same reason
+        (`creation_spells`), so the deals counted as created are the ones the curves' chance
+        of a win is learnt from."""
+        start = self.history_start
+        return [d for d in self.deals if d.created_at >= start and not d.entered_after_close]
 
     @property
     def won(self) -> list[KnownDeal]:
@@ -456,10 +474,17 @@ def revenue_won(
 def deals_created(
     conn: Connection, scope: ForecastScope, start: dt.datetime, end: dt.datetime
 ) -> int:
-    query = select(func.count()).where(
-        Deal.created_at >= start, Deal.created_at < end, scope.owned()
+    """The scope's deals created in [start, end), less those entered after they closed (their
+    creation is unknown: `Snapshot.created`). The late ones are few, and a close before the
+    creation finds them all; the one rule (`entered_after_close`) then decides in Python, as
+    SQLite has no portable datetime arithmetic."""
+    window = (Deal.created_at >= start, Deal.created_at < end, scope.owned())
+    total = int(conn.execute(select(func.count()).where(*window)).scalar_one())
+    late = select(Deal.created_at, Deal.closed_at).where(
+        *window, Deal.status != OPEN, Deal.closed_at < Deal.created_at
     )
-    return int(conn.execute(query).scalar_one())
+    entered_late = [1 for made, closed in conn.execute(late) if entered_after_close(made, closed)]
+    return total - len(entered_late)
 
 
 def first_deal_created(
