@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.alerts import Alert
     from paceline.analytics.coaching import RuleCheck
     from paceline.analytics.diagnose import Finding, RepDiagnosis
+    from paceline.analytics.equation import RepEquation
     from paceline.analytics.forecast import Forecast
     from paceline.analytics.funnel import Funnel, FunnelStep
     from paceline.analytics.leaderboard import Leaderboard
@@ -723,6 +724,9 @@ class Words:
     def equation_measured(self, day: dt.date) -> str:
         return equation_measured_text(day)
 
+    def equation_worked(self, eq: RepEquation) -> str | None:
+        return equation_worked_text(eq)
+
     def tipping_recorded(self, result: TippingPoint) -> str | None:
         return tipping_recorded_text(result)
 
@@ -740,6 +744,18 @@ def tipping_recorded_text(result: TippingPoint) -> str | None:
     return (
         f"Recorded only from part-way into the history ({which}): the weeks before"
         f" {result.measured_from.isoformat()} are left out, not read as weeks without any"
+    )
+
+
+def equation_worked_text(eq: RepEquation) -> str | None:
+    """Why a rep's equation reads part of its window: the rep started or left in it (None:
+    the whole window)."""
+    if eq.worked_from is None or eq.worked_to is None:
+        return None
+    return (
+        f"{eq.rep} was there from {eq.worked_from.isoformat()} to {eq.worked_to.isoformat()}"
+        " only: the equation reads those days, the peers' prospects and selling activities per"
+        " prospect over the same days (the two ratios' medians are the whole window's)"
     )
 
 

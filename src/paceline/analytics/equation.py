@@ -42,7 +42,19 @@ selling activity recorded (`step_rules.recording_start`, the forecast's rule: a 
 than a week into the window, strays ahead of a month's silence aside), every factor alike, so
 revenue is still their exact product; `measured_from` says so, and every face shows it.
 
-A peer who started or left during the window (`peers.days_worked` short of the window's
+A rep who started or left during the window is read over the days they were there
+(`peers.days_worked`; `worked_from`, `worked_to`), and the volumes they are set against are
+the peers' over the same days: the medians of prospects and of selling activities per
+prospect (distinct accounts, and so repeat calls per account, grow with the days but not in
+proportion: counted over the same days, no scaling is needed). Set against the peers' full
+window, a rep there 8 days of 13 had fewer prospects for the days alone, and the equation
+named prospects as what held them back, with a gap made of missing days. The medians of
+the two ratios, wins per selling activity and revenue per win, are the group's over the
+whole window as for everyone (a rate does not grow with the days, and three days of a
+starter's hold too few wins to read one). A peer not there on any of the rep's days is in
+none of the day-matched medians.
+
+A peer who started or left during the window read (`peers.days_worked` short of its
 business days) is left out of the medians of prospects and of selling activities per
 prospect, and kept in the other two. Prospects are distinct accounts, and those do not
 scale with days: a rep who worked 8 days of 13 reached fewer accounts, but not 8/13 of
@@ -151,6 +163,10 @@ class RepEquation:
     # The first day read, when the organisation's selling activities are recorded only from
     # more than a week into the window (`step_rules.recording_start`); None: the whole window.
     measured_from: dt.date | None = None
+    # The first and last day read for a rep who started or left during the window read: the
+    # rep's figures and the peers' medians are of those days alone; None: the whole window.
+    worked_from: dt.date | None = None
+    worked_to: dt.date | None = None
 
     @property
     def too_few_accounts_named(self) -> bool:
@@ -222,26 +238,74 @@ def revenue_equation(
 ) -> EquationReport:
     """Every rep in scope (a team, one rep, or everyone), each against their peers."""
     ensure_rollup(engine, settings)
+    calendar = BusinessCalendar(settings.calendar)
     with engine.connect() as conn:
         scope, everyone = diagnosis_scope(conn, settings, window, team, rep)
         read = recorded_window(conn, settings, window)
         counts = _counts(conn, settings, read, compared_ids(scope, everyone))
-    counts = _marked_part_window(settings, read, everyone, counts)
-    measured_from = read.start if read.start != window.start else None
-    peers = PeerIndex(everyone)
-    groups: dict[GroupKey, _Reference] = {}
+        counts = _marked_part_window(settings, read, everyone, counts)
+        measured_from = read.start if read.start != window.start else None
+        peers = PeerIndex(everyone)
+        groups: dict[GroupKey, _Reference] = {}
 
-    def reference(r: RosterRep) -> _Reference | None:
-        """The medians of the rep's peer group (the rep and their peers: the whole group)."""
-        key, members = peers.group(r)
-        if r.id not in peers.ids(key):
-            return None
-        if key not in groups:
-            groups[key] = _reference([counts[m.id] for m in members])
-        return groups[key]
+        def reference(r: RosterRep) -> _Reference | None:
+            """The medians of the rep's peer group (the rep and their peers: the group)."""
+            key, members = peers.group(r)
+            if r.id not in peers.ids(key):
+                return None
+            if key not in groups:
+                groups[key] = _reference([counts[m.id] for m in members])
+            return groups[key]
 
-    reps = [_rep_equation(r, peers(r), counts, reference(r), measured_from) for r in scope]
+        reps = []
+        for r in scope:
+            worked = worked_window(calendar, read, r)
+            shared = reference(r)
+            if worked is None or shared is None:
+                reps.append(_rep_equation(r, peers(r), counts, shared, measured_from))
+            else:
+                reps.append(
+                    _part_window_equation(conn, settings, worked, r, peers, shared, measured_from)
+                )
     return EquationReport(window, team, rep, reps, measured_from)
+
+
+def worked_window(calendar: BusinessCalendar, window: Window, rep: RosterRep) -> Window | None:
+    """The days of `window` the rep was there (from their start date through their last day),
+    when they are fewer business days than the window's and at least one; None otherwise
+    (the whole window is read)."""
+    worked = days_worked(calendar, window, rep)
+    if not worked or worked >= calendar.business_days(window.start, window.end):
+        return None
+    start = max(window.start, rep.start_date or window.start)
+    end = min(window.end, rep.end_date + dt.timedelta(days=1)) if rep.end_date else window.end
+    return Window(window.spec, start, end)
+
+
+def _part_window_equation(
+    conn: Connection,
+    settings: Settings,
+    worked: Window,
+    rep: RosterRep,
+    peers: PeerIndex,
+    whole: _Reference,
+    measured_from: dt.date | None,
+) -> RepEquation:
+    """A rep there for part of the window, over those days, against the medians of volume
+    of their group over the same days (the peers there on any of them, each marked when
+    there for only some: `_marked_part_window`) and the group's ratios over the whole window
+    (`whole`, with whether anyone in it won)."""
+    calendar = BusinessCalendar(settings.calendar)
+    _, members = peers.group(rep)
+    group = [m for m in members if m.id == rep.id or days_worked(calendar, worked, m)]
+    counts = _counts(conn, settings, worked, [m.id for m in group])
+    counts = _marked_part_window(settings, worked, group, counts)
+    same_days, _ = _reference([counts[m.id] for m in group])
+    medians, applicable = whole
+    shared = ([*same_days[:2], *medians[2:]], applicable)
+    others = [m for m in group if m.id != rep.id]
+    found = _rep_equation(rep, others, counts, shared, measured_from)
+    return replace(found, worked_from=worked.start, worked_to=worked.as_of)
 
 
 def _marked_part_window(

@@ -17,6 +17,7 @@ from paceline.cli.diagnosis_options import AS_OF_OPTION, PERIOD_OPTION, option_w
 from paceline.describe import (
     days_text,
     equation_measured_text,
+    equation_worked_text,
     evidence_stats,
     evidence_text,
     factor_value,
@@ -136,6 +137,8 @@ def _print_equation(d: RepDiagnosis, stats: bool) -> None:
         return
     if e.measured_from is not None:
         out.print(f"Revenue equation: {equation_measured_text(e.measured_from)}.")
+    if worked := equation_worked_text(e):
+        out.print(f"Revenue equation: {worked}.")
     if e.missing:
         out.print(f"Revenue equation: {e.reason}")
         return
