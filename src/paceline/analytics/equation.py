@@ -257,6 +257,7 @@ def revenue_equation(
                 groups[key] = _reference([counts[m.id] for m in members])
             return groups[key]
 
+        spans: _SpanGroups = {}
         reps = []
         for r in scope:
             worked = worked_window(calendar, read, r)
@@ -264,9 +265,8 @@ def revenue_equation(
             if worked is None or shared is None:
                 reps.append(_rep_equation(r, peers(r), counts, shared, measured_from))
             else:
-                reps.append(
-                    _part_window_equation(conn, settings, worked, r, peers, shared, measured_from)
-                )
+                span = _span_group(conn, settings, worked, r, peers, spans)
+                reps.append(_part_window_equation(r, worked, span, shared, measured_from))
     return EquationReport(window, team, rep, reps, measured_from)
 
 
@@ -282,29 +282,56 @@ def worked_window(calendar: BusinessCalendar, window: Window, rep: RosterRep) ->
     return Window(window.spec, start, end)
 
 
-def _part_window_equation(
+@dataclass(frozen=True)
+class _SpanGroup:
+    """A peer group over a span of days: its members there on any of them, their counts
+    (each marked when there for only some: `_marked_part_window`) and the medians."""
+
+    members: list[RosterRep]
+    counts: Counts
+    medians: list[float | None]
+
+
+_SpanGroups = dict[tuple[GroupKey, dt.date, dt.date], _SpanGroup]
+
+
+def _span_group(
     conn: Connection,
     settings: Settings,
     worked: Window,
     rep: RosterRep,
     peers: PeerIndex,
+    found: _SpanGroups,
+) -> _SpanGroup:
+    """The rep's group over the days `worked`, read once per group and span (reps who
+    started the same day share it)."""
+    key, members = peers.group(rep)
+    cached = found.get((key, worked.start, worked.end))
+    if cached is not None:
+        return cached
+    calendar = BusinessCalendar(settings.calendar)
+    there = [m for m in members if days_worked(calendar, worked, m)]
+    counts = _counts(conn, settings, worked, [m.id for m in there])
+    counts = _marked_part_window(settings, worked, there, counts)
+    medians, _ = _reference([counts[m.id] for m in there])
+    group = found[key, worked.start, worked.end] = _SpanGroup(there, counts, medians)
+    return group
+
+
+def _part_window_equation(
+    rep: RosterRep,
+    worked: Window,
+    span: _SpanGroup,
     whole: _Reference,
     measured_from: dt.date | None,
 ) -> RepEquation:
     """A rep there for part of the window, over those days, against the medians of volume
-    of their group over the same days (the peers there on any of them, each marked when
-    there for only some: `_marked_part_window`) and the group's ratios over the whole window
+    of their group over the same days (`span`) and the group's ratios over the whole window
     (`whole`, with whether anyone in it won)."""
-    calendar = BusinessCalendar(settings.calendar)
-    _, members = peers.group(rep)
-    group = [m for m in members if m.id == rep.id or days_worked(calendar, worked, m)]
-    counts = _counts(conn, settings, worked, [m.id for m in group])
-    counts = _marked_part_window(settings, worked, group, counts)
-    same_days, _ = _reference([counts[m.id] for m in group])
     medians, applicable = whole
-    shared = ([*same_days[:2], *medians[2:]], applicable)
-    others = [m for m in group if m.id != rep.id]
-    found = _rep_equation(rep, others, counts, shared, measured_from)
+    shared = ([*span.medians[:2], *medians[2:]], applicable)
+    others = [m for m in span.members if m.id != rep.id]
+    found = _rep_equation(rep, others, span.counts, shared, measured_from)
     return replace(found, worked_from=worked.start, worked_to=worked.as_of)
 
 
