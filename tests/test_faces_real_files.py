@@ -352,6 +352,11 @@ def test_a_reps_scorecard_is_one_result_on_every_face(org: Org) -> None:
         assert float(exported[metric]["actual"]) == float(actual), metric
         expected = target[metric] * ELAPSED / TOTAL
         assert float(exported[metric]["expected_to_date"]) == pytest.approx(expected)
+    # Nobody in the export has a proposal: the page says "not recorded", so does the download
+    # (it said 0.0, a count, where every other face shows none)
+    assert page["Proposals sent"][2] == "not recorded"
+    proposals = exported["proposals"]
+    assert (proposals["actual"], proposals["unrecorded"]) == ("", "Proposals sent")
 
 
 def test_a_teams_scorecard_is_one_result_on_every_face(org: Org) -> None:
@@ -391,6 +396,9 @@ def test_a_teams_scorecard_is_one_result_on_every_face(org: Org) -> None:
         got = {row["rep"]: float(row["actual"]) for row in exported if row["metric"] == metric}
         want = {r: float(v) for r, v in per_rep.items()}
         assert got == {**want, "Team total": float(sum(per_rep.values()))}, metric
+    unrecorded = [row for row in exported if row["metric"] == "proposals"]
+    assert len(unrecorded) == len(EAST) + 1
+    assert {(row["actual"], row["unrecorded"]) for row in unrecorded} == {("", "Proposals sent")}
 
 
 def test_the_leaderboard_is_one_result_on_every_face(org: Org) -> None:
@@ -500,6 +508,17 @@ def test_stalled_deals_are_one_result_on_every_face(org: Org) -> None:
     assert {rep: r["open_value"] for rep, r in by_rep.items()} == {
         rep: float(v) for rep, v in amounts.items()
     }
+    # Zoho keeps no stage history: each deal has been in its stage since it was created, as
+    # many days as from that date (as written) to the end of the as-of day: whole days, though
+    # daylight saving time began on March 14th (they read 374.96 for a deal of March 8th 2020)
+    created = {
+        (row["Potential Owner"], row["Potential Name"], _written_day(row["Created Time"]))
+        for row in read_export("Potentials")
+    }
+    for deal in shown["deals"]:
+        made = dt.date.fromisoformat(deal["created_on"])
+        assert (deal["rep"], deal["name"], made) in created
+        assert deal["days_in_stage"] == (AS_OF - made).days + 1, deal["name"]
     rows = table_with(org.page("/stalled", as_of=day), "Open deals")
     for rep, r in by_rep.items():
         shows(rows[rep][2], r["count"], f"{rep} stalled")
