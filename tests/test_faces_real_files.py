@@ -166,13 +166,13 @@ def _truth_last_selling_day(last: dt.date) -> dict[str, dt.date]:
 
 
 class _Tables(HTMLParser):
-    """Every table of a page as rows of cell texts (scripts and styles left out)."""
+    """Every table of a page as rows of cell texts (scripts and styles left out); a table
+    inside a cell (a report's pace bar) is a table of its own, its text not the cell's."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tables: list[list[list[str]]] = []
-        self._row: list[str] | None = None
-        self._cell: list[str] | None = None
+        self._open: list[tuple[list[list[str]], list[str] | None, list[str] | None]] = []
         self._hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -180,24 +180,29 @@ class _Tables(HTMLParser):
             self._hidden += 1
         elif tag == "table":
             self.tables.append([])
-        elif tag == "tr" and self.tables:
-            self._row = []
-            self.tables[-1].append(self._row)
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = []
+            self._open.append((self.tables[-1], None, None))
+        elif tag == "tr" and self._open:
+            table, _, _ = self._open[-1]
+            table.append([])
+            self._open[-1] = (table, table[-1], None)
+        elif tag in ("td", "th") and self._open and self._open[-1][1] is not None:
+            table, row, _ = self._open[-1]
+            self._open[-1] = (table, row, [])
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style"):
             self._hidden -= 1
-        elif tag in ("td", "th") and self._cell is not None and self._row is not None:
-            self._row.append(re.sub(r"\s+", " ", " ".join(self._cell)).strip())
-            self._cell = None
-        elif tag == "tr":
-            self._row = None
+        elif tag == "table" and self._open:
+            self._open.pop()
+        elif tag in ("td", "th") and self._open:
+            table, row, cell = self._open[-1]
+            if row is not None and cell is not None:
+                row.append(re.sub(r"\s+", " ", " ".join(cell)).strip())
+                self._open[-1] = (table, row, None)
 
     def handle_data(self, data: str) -> None:
-        if self._cell is not None and not self._hidden:
-            self._cell.append(data)
+        if self._open and self._open[-1][2] is not None and not self._hidden:
+            self._open[-1][2].append(data)
 
 
 def page_tables(text: str) -> list[list[list[str]]]:
@@ -559,3 +564,53 @@ def test_a_reps_diagnosis_is_one_result_on_every_face(org: Org) -> None:
     assert len(exported) == len(findings)
     for row in exported:
         assert row["finding"] in page
+
+
+# --- the weekly report -------------------------------------------------------------------------
+
+
+def test_the_weekly_report_is_one_result_on_every_face(org: Org) -> None:
+    """Harold Pawlan's one-on-one of the week of Monday 15 March 2021, read to its Sunday:
+    its cards and diagnosis are those of that day, its week-on-week changes the files'
+    counts, and the proposals nobody records are "not recorded" in every table (the changes
+    said "0, 0, ±0" beside the cards' "not recorded")."""
+    sunday = dt.date(2021, 3, 21).isoformat()
+    shown = org.cli("report", "rep", REP, "--week", "2021-03-15")
+    assert org.api("/reports/rep", rep=REP, week="2021-03-15") == shown
+    assert shown["as_of"] == sunday
+    assert shown["month_card"] == org.cli("scorecard", "--rep", REP, "--as-of", sunday)
+    week = org.cli("scorecard", "--rep", REP, "--period", "week", "--as-of", sunday)
+    assert shown["week_card"] == week
+    assert shown["diagnosis"] == org.cli("diagnose", "--rep", REP, "--as-of", sunday)
+
+    this = (dt.date(2021, 3, 15), dt.date(2021, 3, 21))
+    last = (dt.date(2021, 3, 8), dt.date(2021, 3, 14))
+    truth = {
+        "meetings_held": [_truth_meetings(*days)[REP] for days in (this, last)],
+        "deals_won": [_truth_won(*days)[0][REP] for days in (this, last)],
+        "revenue": [_truth_won(*days)[1][REP] for days in (this, last)],
+    }
+    assert truth == {
+        "meetings_held": [33, 10],
+        "deals_won": [0, 4],
+        "revenue": [Decimal(0), Decimal("462500")],
+    }  # counted from the files
+    changes = {c["metric"]: c for c in shown["changes"]}
+    for metric, (now, before) in truth.items():
+        assert (changes[metric]["current"], changes[metric]["previous"]) == (now, before)
+    proposals = changes["proposals"]
+    assert (proposals["current"], proposals["previous"], proposals["change"]) == (None, None, None)
+    assert proposals["unrecorded"] == "Proposals sent"  # was 0.0 and 0.0, a change of 0
+
+    page = org.page(f"/reps/{org.rep_ids[REP]}/report.html", week="2021-03-15")
+    rows = table_with(page, "This week")
+    labels = {"meetings_held": "Meetings held", "deals_won": "Deals won", "revenue": "Revenue won"}
+    for metric, (now, before) in truth.items():
+        shows(rows[labels[metric]][1], now, f"{metric} this week")
+        shows(rows[labels[metric]][2], before, f"{metric} last week")
+    assert rows["Proposals sent"][1:] == ["not recorded", "not recorded", "-"]
+    stand = table_with(page, "Week pace")
+    shows(stand["Meetings held"][1], truth["meetings_held"][0], "the week's meetings held")
+    month = _truth_meetings(MARCH, dt.date(2021, 3, 21))[REP]
+    shows(stand["Meetings held"][4], month, "the month's meetings held")
+    assert stand["Proposals sent"][1] == "not recorded"
