@@ -614,3 +614,36 @@ def test_the_weekly_report_is_one_result_on_every_face(org: Org) -> None:
     month = _truth_meetings(MARCH, dt.date(2021, 3, 21))[REP]
     shows(stand["Meetings held"][4], month, "the month's meetings held")
     assert stand["Proposals sent"][1] == "not recorded"
+
+
+def test_the_team_report_is_one_result_on_every_face(org: Org) -> None:
+    """East's weekly report of the same week: its cards, forecast and flow are the analyses
+    of its Sunday, and its changes the team's counts from the files."""
+    sunday = dt.date(2021, 3, 21).isoformat()
+    shown = org.cli("report", "team", "East", "--week", "2021-03-15")
+    assert org.api("/reports/team", team="East", week="2021-03-15") == shown
+    team = ("--team", "East", "--as-of", sunday)
+    assert shown["month_cards"] == org.cli("scorecard", *team)
+    assert shown["week_cards"] == org.cli("scorecard", "--period", "week", *team)
+    assert shown["forecast"] == org.cli("forecast", "--period", "quarter", *team)
+    assert shown["flow"] == org.cli("flow", "--period", "56d", *team)
+
+    this = (dt.date(2021, 3, 15), dt.date(2021, 3, 21))
+    last = (dt.date(2021, 3, 8), dt.date(2021, 3, 14))
+    truth = {
+        "meetings_held": [sum(_truth_meetings(*d)[r] for r in EAST) for d in (this, last)],
+        "deals_won": [sum(_truth_won(*d)[0][r] for r in EAST) for d in (this, last)],
+        "revenue": [sum(_truth_won(*d)[1][r] for r in EAST) for d in (this, last)],
+    }
+    changes = {c["metric"]: c for c in shown["changes"]}
+    for metric, (now, before) in truth.items():
+        assert (changes[metric]["current"], changes[metric]["previous"]) == (now, before)
+    assert changes["proposals"]["unrecorded"] == "Proposals sent"
+
+    east = next(t["id"] for t in org.api("/teams") if t["name"] == "East")
+    rows = table_with(org.page(f"/teams/{east}/report.html", week="2021-03-15"), "This week")
+    labels = {"meetings_held": "Meetings held", "deals_won": "Deals won", "revenue": "Revenue won"}
+    for metric, (now, before) in truth.items():
+        shows(rows[labels[metric]][1], now, f"{metric} this week")
+        shows(rows[labels[metric]][2], before, f"{metric} last week")
+    assert rows["Proposals sent"][1:] == ["not recorded", "not recorded", "-"]
