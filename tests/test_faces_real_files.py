@@ -555,15 +555,26 @@ def test_the_forecast_is_one_result_on_every_face(org: Org) -> None:
 
 
 def test_a_reps_diagnosis_is_one_result_on_every_face(org: Org) -> None:
+    """The revenue equation's wins and revenue are the deals the files show won from the day
+    it is measured from (the rep's first selling activity in the window) to the as-of day;
+    every finding is the same figure in the JSON, the download and the page's words."""
     day = AS_OF.isoformat()
     shown = org.cli("diagnose", "--rep", REP, "--as-of", day)
     assert org.api("/diagnosis", rep=REP, as_of=day) == shown
+    equation = shown["equation"]
+    counts, amounts = _truth_won(dt.date.fromisoformat(equation["measured_from"]), AS_OF)
+    assert (equation["wins"], equation["revenue"]) == (counts[REP], float(amounts[REP]))
+    findings = shown["findings"]
+    assert findings  # the accounts the calls do not name, and the stalled deals
     exported = csv_rows(org.page("/diagnose/export.csv", rep=REP, as_of=day))
+    kept = [row for row in exported if row["kind"] in {f["kind"] for f in findings}]
+    assert [(row["kind"], float(row["value"]), int(row["count"])) for row in kept] == [
+        (f["kind"], f["value"], f["count"]) for f in findings
+    ]
     page = page_text(org.page("/diagnose", rep=REP, as_of=day))
-    findings = [f for f in shown["findings"]] if "findings" in shown else []
-    assert len(exported) == len(findings)
-    for row in exported:
+    for row in kept:
         assert row["finding"] in page
+    assert f"won in {counts[REP]} deals" in page
 
 
 # --- the weekly report -------------------------------------------------------------------------
