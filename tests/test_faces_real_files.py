@@ -421,6 +421,9 @@ def test_the_leaderboard_is_one_result_on_every_face(org: Org) -> None:
         if len(row) > 3 and row[1] in calls:
             shows(row[3], calls[row[1]], row[1])
     assert "Total 280" in page_text(page)
+    tv = page_text(org.page("/leaderboard/tv", metric="calls", period="month", as_of=day))
+    for rep, count in calls.items():  # the TV board's first page: everyone with a call
+        assert f"{rep} {count}" in tv
     exported = csv_rows(
         org.page("/leaderboard/export.csv", metric="calls", period="month", as_of=day)
     )
