@@ -3,8 +3,9 @@ zoho_crm_export`) imported end to end through the CLI, as docs/import.md and the
 README tell a user to (`paceline init`, the seven `paceline import` commands, then a
 `name,team` file putting five reps in East and six in West, and three March targets set with
 `paceline target set`), then read as of Wednesday 17 March 2021 (business day 13 of 23 of the
-month; never the wall clock) by the CLI's `--json`, the JSON API (`/api/v1/...`), the web pages
-and the pages' CSV downloads.
+month; never the wall clock) by the CLI (`--json`, and the printed tables of the scorecard and
+the leaderboard), the JSON API (`/api/v1/...`), the web pages (the TV board and the weekly
+reports' HTML too) and the pages' CSV downloads.
 
 Every figure is checked twice: the faces against each other, and against the same figure
 counted here from the CSV files with the csv module (the `_truth_*` functions below, which share
@@ -12,7 +13,9 @@ nothing with the importer): calls and meetings per rep in the month to date (tim
 counted on their day in New York; a call is one whose "Call Purpose" is not Administrative or
 Support), deals won and their amounts (stage "Closed Won", the "Closing Date" as written),
 deals open on the as-of day, selling days. A face that rounds, filters or dates differently
-fails here: a page's figure must be the true one to the precision it prints.
+fails here: a page's figure must be the true one to the precision it prints (checked: money
+truncated instead of rounded, or a pace printed as a fraction with a % sign, fail four tests).
+Counted on UTC days instead, March's calls would be 1,190, not 1,240.
 """
 
 from __future__ import annotations
@@ -263,6 +266,14 @@ class Org:
         assert result.exit_code == 0, (args, result.output)
         return json.loads(result.output)
 
+    def text(self, *args: str) -> list[list[str]]:
+        """`paceline ARGS` as printed: the table rows, cells split on Rich's bars."""
+        with contextlib.chdir(self.folder):
+            result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+        assert result.exit_code == 0, (args, result.output)
+        rows = [line.strip("│ ").split("│") for line in result.output.splitlines()]
+        return [[c.strip() for c in r] for r in rows if len(r) > 2]
+
     def api(self, path: str, **params: str) -> Any:
         answer = self.site.api("root", path, **params)
         assert answer.status_code == 200, (path, answer.text)
@@ -341,8 +352,17 @@ def test_a_reps_scorecard_is_one_result_on_every_face(org: Org) -> None:
         assert lines[metric]["expected_to_date"] == pytest.approx(expected), metric
         assert lines[metric]["pace"] == pytest.approx(float(actual) / expected), metric
 
-    page = table_with(org.page(f"/reps/{org.rep_ids[REP]}", as_of=day), "Expected by today")
+    printed = {row[0]: row for row in org.text("scorecard", "--rep", REP, "--as-of", day)}
     labels = {"meetings_held": "Meetings held", "deals_won": "Deals won", "revenue": "Revenue won"}
+    for metric, actual in truth.items():
+        row = printed[labels[metric]]
+        expected = target[metric] * ELAPSED / TOTAL
+        shows(row[1], actual, f"printed {metric} actual")
+        shows(row[2], target[metric], f"printed {metric} target")
+        shows(row[3], expected, f"printed {metric} expected")
+        shows(row[4], float(actual) / expected, f"printed {metric} pace")
+
+    page = table_with(org.page(f"/reps/{org.rep_ids[REP]}", as_of=day), "Expected by today")
     for metric, actual in truth.items():
         row = page[labels[metric]]
         expected = target[metric] * ELAPSED / TOTAL
@@ -421,6 +441,8 @@ def test_the_leaderboard_is_one_result_on_every_face(org: Org) -> None:
         if len(row) > 3 and row[1] in calls:
             shows(row[3], calls[row[1]], row[1])
     assert "Total 280" in page_text(page)
+    printed = org.text("leaderboard", "calls", "--period", "month", "--as-of", day)
+    assert {row[1]: int(row[3]) for row in printed} == {r: calls[r] for r in (*EAST, *WEST)}
     tv = page_text(org.page("/leaderboard/tv", metric="calls", period="month", as_of=day))
     for rep, count in calls.items():  # the TV board's first page: everyone with a call
         assert f"{rep} {count}" in tv
