@@ -528,6 +528,24 @@ def test_pipeline_flow_is_one_result_on_every_face(org: Org) -> None:
         shows(value, sum(open_amounts.values()), f"{week['label']} open value")
 
 
+def test_a_teams_flow_is_its_reps_deals_on_every_face(org: Org) -> None:
+    """East's pipeline flow of March to date: the deals its five reps won, on every face."""
+    day = AS_OF.isoformat()
+    shown = org.cli("flow", "--team", "East", "--period", "month", "--as-of", day)
+    assert org.api("/flow", team="East", period="month", as_of=day) == shown
+    counts, amounts = _truth_won(MARCH, AS_OF)
+    won = (sum(counts[r] for r in EAST), sum(amounts[r] for r in EAST))
+    assert (shown["won"]["count"], shown["won"]["value"]) == (won[0], float(won[1]))
+    opened, values = _truth_open(AS_OF)
+    last = shown["weeks"][-1]["open_pipeline"]
+    assert (last["count"], last["value"]) == (
+        sum(opened[r] for r in EAST),
+        float(sum(values[r] for r in EAST)),
+    )
+    page = page_text(org.page("/flow", team="East", period="month", as_of=day))
+    assert f"{won[0]} won" in page
+
+
 def test_stalled_deals_are_one_result_on_every_face(org: Org) -> None:
     day = AS_OF.isoformat()
     counts, amounts = _truth_open(AS_OF)
