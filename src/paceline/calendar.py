@@ -150,3 +150,21 @@ def local_midnight_utc(zone: dt.tzinfo, day: dt.date) -> dt.datetime:
     """
     local = dt.datetime.combine(day, dt.time(), tzinfo=zone)
     return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def local_days_between(zone: dt.tzinfo, start_utc: dt.datetime, end_utc: dt.datetime) -> float:
+    """Days from one instant to another (naive UTC, as the store keeps them) as the
+    business-local clock reads them; never below 0.
+
+    Why not the seconds over 86,400: across a daylight-saving change a local day lasts 23 or 25
+    hours, so a deal that entered its stage at midnight on 8 March 2020 in New York (EST) read
+    374.96 days in it at the end of 17 March 2021 (EDT), 375 days by every calendar; and a
+    stay of whole days could fall an hour short of a bar of as many days. Midnight to midnight
+    is a whole number of days here, whatever the season.
+    """
+
+    def wall(moment: dt.datetime) -> dt.datetime:
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        return aware.astimezone(zone).replace(tzinfo=None)
+
+    return max((wall(end_utc) - wall(start_utc)).total_seconds() / 86_400.0, 0.0)

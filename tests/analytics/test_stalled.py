@@ -240,8 +240,10 @@ def test_an_open_deal_whose_only_known_stage_is_closed_has_no_stage_then(
     """A CRM that keeps only a deal's final stage (the Zoho export): Dee's deal was created
     on Oct 1 and won on Dec 10, and its one stage-history row is closed_won on Dec 10. On
     Nov 20 it was open (stalled: no selling since creation), in a stage nobody knows: not
-    "closed won". Its days count from creation (50 days to the end of Nov 20, noon to
-    midnight in New York: 50.5), and no stage's norm applies to it."""
+    "closed won". Its days count from creation (17:00 UTC is 13:00 in New York in October,
+    EDT: 50 days and 11 hours to the end of Nov 20, as the local clock reads them; as hours
+    over 24 it read 50.5, the hour daylight saving time gave back counted as a day's part),
+    and no stage's norm applies to it."""
     dee = east_and_west(engine, SETTINGS)["Dee"]
     created, won = at(10, 1), at(12, 10)
     put_deal(engine, dee, "Final stage only", 9_000, created, status="won",
@@ -254,7 +256,10 @@ def test_an_open_deal_whose_only_known_stage_is_closed_has_no_stage_then(
         None,
         ["no_selling_activity"],
     )
-    assert (deal.stage_since, deal.days_in_stage) == (dt.date(2026, 10, 1), pytest.approx(50.5))
+    assert (deal.stage_since, deal.days_in_stage) == (
+        dt.date(2026, 10, 1),
+        pytest.approx(50 + 11 / 24),
+    )
     assert deal.stage_percentile_days is None
     assert [n.stage for n in report.stages] == []
     # After it was won it is no open deal at all.
@@ -471,3 +476,31 @@ def test_page(faces: tuple[World, TestClient, dict[str, str]]) -> None:
     assert client.get("/stalled", params={"rep": "Ben"}).status_code == 403
     client.cookies.clear()
     assert client.get("/stalled", follow_redirects=False).status_code in (302, 303, 307)
+
+
+def test_days_in_stage_are_local_days_across_daylight_saving(engine: Engine) -> None:
+    """Midnight to midnight in New York is whole days, whatever the season.
+
+    By hand: "Spring" entered prospect at midnight on 8 March 2020, EST (05:00 UTC); at the
+    end of 17 March 2021 (EDT, 04:00 UTC on the 18th) it is 365 + 10 = 375 days in it (it
+    read 374.96). Five of Dee's deals stayed in qualification from midnight on 1 February
+    2021 (EST) to midnight on 31 March (EDT): 28 + 30 = 58 days each (57.96 as hours over 24),
+    so the bar is 58 days. "Summer" entered qualification at midnight on 1 June 2021 (EDT):
+    at the end of 28 July, 30 + 28 = 58 days, not more than the bar, so it is not long in its
+    stage (it was: 58 > 57.96).
+    """
+    reps = east_and_west(engine, SETTINGS)
+    winter, spring = dt.datetime(2021, 2, 1, 5), dt.datetime(2021, 3, 31, 4)
+    for n in range(5):
+        put_deal(engine, reps["Dee"], f"Stay {n}", 1000, winter, status="lost", closed=spring,
+                 history=[("qualification", winter), ("closed_lost", spring)])  # fmt: skip
+    put_deal(engine, reps["Ana"], "Spring", 1000, dt.datetime(2020, 3, 8, 5),
+             history=[("prospect", dt.datetime(2020, 3, 8, 5))])  # fmt: skip
+    summer = dt.datetime(2021, 6, 1, 4)
+    put_deal(engine, reps["Ana"], "Summer", 1000, summer, history=[("qualification", summer)])
+    early = _deals(stalled_deals(engine, SETTINGS, dt.date(2021, 3, 17)))
+    assert early["Spring"].days_in_stage == 375.0  # was 374.958
+    later = stalled_deals(engine, SETTINGS, dt.date(2021, 7, 28))
+    assert {n.stage: n.days for n in later.stages}["qualification"] == 58.0  # was 57.958
+    judged = _deals(later)
+    assert "Summer" not in judged or "long_in_stage" not in judged["Summer"].reasons

@@ -24,6 +24,7 @@ read to its last day, or to today while it is still running (`report_day`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -66,8 +67,11 @@ class MetricChange:
     unit: Unit
     is_ratio: bool
     higher_is_better: bool
-    current: float | None  # None: a ratio with nothing to divide by
+    current: float | None  # None: a ratio with nothing to divide by, or not recorded
     previous: float | None
+    # What is missing when nobody in the organisation records the metric (the scorecard
+    # line's `unrecorded`): no figure either week, so no change, never "0 against 0".
+    unrecorded: str | None = None
 
     @property
     def change(self) -> float | None:
@@ -197,7 +201,8 @@ def rep_report(engine: Engine, settings: Settings, rep: str, as_of: dt.date) -> 
     month_card = rep_scorecard(engine, settings, diagnosis.rep, "month", as_of)
     week = week_card.period
     key = [line.metric for line in week_card.lines]
-    changes = week_changes(engine, settings, [diagnosis.rep_id], key, week, as_of)
+    missing = _unrecorded(week_card.lines)
+    changes = week_changes(engine, settings, [diagnosis.rep_id], key, week, as_of, missing)
     next_week = calendar.period("week", week.end)
     return RepReport(
         rep=diagnosis.rep,
@@ -242,7 +247,9 @@ def team_report(engine: Engine, settings: Settings, team: str, as_of: dt.date) -
         compared_to=as_of + dt.timedelta(days=1) - WEEK,
         week_cards=week_cards,
         month_cards=month_cards,
-        changes=week_changes(engine, settings, ids, key, week, as_of),
+        changes=week_changes(
+            engine, settings, ids, key, week, as_of, _unrecorded(week_cards.total)
+        ),
         attention=attention,
         quiet=quiet,
         forecast=outlook,
@@ -258,6 +265,11 @@ def _stored_team(engine: Engine, team: str) -> str:
     return found[1] if found else team
 
 
+def _unrecorded(lines: list[MetricLine]) -> dict[str, str]:
+    """The cards' metrics nobody records, and what each lacks."""
+    return {line.metric: line.unrecorded for line in lines if line.unrecorded}
+
+
 def week_changes(
     engine: Engine,
     settings: Settings,
@@ -265,9 +277,15 @@ def week_changes(
     metrics: list[str],
     week: Period,
     as_of: dt.date,
+    unrecorded: Mapping[str, str] | None = None,
 ) -> list[MetricChange]:
     """Each metric over the reps, the week to `as_of` against the week before to the same
-    weekday (rates pooled: summed parts divided, never an average of the reps' rates)."""
+    weekday (rates pooled: summed parts divided, never an average of the reps' rates).
+
+    A metric in `unrecorded` (nobody in the organisation has any, as the week's cards found)
+    has no figure either week: the report's table said "0, 0, ±0" beside the cards' "not
+    recorded" (the Zoho export's proposals)."""
+    missing = unrecorded or {}
     if not metrics or not rep_ids:
         return []
     end = min(as_of + dt.timedelta(days=1), week.end)
@@ -286,8 +304,9 @@ def week_changes(
                 unit=settings.metric_unit(name),
                 is_ratio=metric.aggregate == "ratio",
                 higher_is_better=metric.higher_is_better,
-                current=metric_value(settings, now, rep_ids, name),
-                previous=metric_value(settings, before, rep_ids, name),
+                current=None if name in missing else metric_value(settings, now, rep_ids, name),
+                previous=None if name in missing else metric_value(settings, before, rep_ids, name),
+                unrecorded=missing.get(name),
             )
         )
     return changes

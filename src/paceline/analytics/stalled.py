@@ -44,7 +44,7 @@ from paceline.analytics.peers import diagnosis_reps, find_rep
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window, diagnosis_window
-from paceline.calendar import BusinessCalendar
+from paceline.calendar import BusinessCalendar, local_days_between
 from paceline.config import Settings
 from paceline.store.models import Account, Activity, Deal, DealStageHistory, Rep, Team
 from paceline.store.names import name_key
@@ -52,7 +52,6 @@ from paceline.store.names import name_key
 Reason = Literal["no_selling_activity", "long_in_stage"]
 NO_SELLING: Reason = "no_selling_activity"
 LONG_IN_STAGE: Reason = "long_in_stage"
-SECONDS_PER_DAY = 86_400.0
 
 
 # --- whose deals ----------------------------------------------------------------------------
@@ -243,7 +242,7 @@ def stalled_deals(
         scope = deal_scope(conn, settings, diagnosis_window(settings, "1d", as_of), team, rep)
         entered = _current_stages(conn, scope, end)
         deals = _not_closed_then(settings, _open_deals(conn, scope, end), entered)
-        stays = _finished_stays(conn, scope, end)
+        stays = _finished_stays(conn, scope, end, calendar.zone)
         last_selling = _last_selling(conn, settings, deals, scope, as_of, end)
     placed = {d.deal_id: _placed(settings, d, entered) for d in deals}
     norms = _norms(settings, stays, {stage for stage, _ in placed.values() if stage is not None})
@@ -358,8 +357,11 @@ def _current_stages(
     return found
 
 
-def _finished_stays(conn: Connection, scope: DealScope, end: dt.datetime) -> dict[str, list[float]]:
-    """The norm deals' finished stays per stage, in days.
+def _finished_stays(
+    conn: Connection, scope: DealScope, end: dt.datetime, zone: dt.tzinfo
+) -> dict[str, list[float]]:
+    """The norm deals' finished stays per stage, in days as the business-local clock reads
+    them (as each open deal's days in stage, which they are the bar for).
 
     A stay finishes when the deal's next history entry begins; entries from `end` on are not
     read at all, so a later move neither finishes a stay nor counts as one.
@@ -376,7 +378,7 @@ def _finished_stays(conn: Connection, scope: DealScope, end: dt.datetime) -> dic
     stays: dict[str, list[float]] = defaultdict(list)
     for stage, start, stop in conn.execute(rows):
         if stop is not None:
-            stays[stage].append((stop - start).total_seconds() / SECONDS_PER_DAY)
+            stays[stage].append(local_days_between(zone, start, stop))
     return stays
 
 
@@ -483,7 +485,7 @@ def _judge(
     idle = calendar.business_days(
         quiet_from + dt.timedelta(days=1), rules.as_of + dt.timedelta(days=1)
     )
-    days_in_stage = max((rules.end - since).total_seconds(), 0.0) / SECONDS_PER_DAY
+    days_in_stage = local_days_between(calendar.zone, since, rules.end)
     bar = None if stage is None else rules.bars.get(stage)
     reasons: list[Reason] = []
     if idle >= rules.business_days:

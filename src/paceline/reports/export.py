@@ -157,23 +157,30 @@ PACE_COLUMNS = [
     "needed_per_day",
     "status",
     "amounts_unknown",
+    "unrecorded",
 ]
 
 
 def _pace_cells(line: MetricLine) -> list[Cell]:
+    """A line's cells; a line not recorded (nobody in the organisation has any of it) has no
+    figure, expectation or pace, as on the pages and in the terminal: its 0 is no count, and a
+    download that said 0.0 where the page says "not recorded" read as a shortfall.
+    `unrecorded` names what is missing."""
     p = line.pace
+    shown = line.recorded
     return [
         line.metric,
         line.label,
         line.unit,
-        p.actual,
-        p.expected_to_date,
+        p.actual if shown else None,
+        p.expected_to_date if shown else None,
         p.target,
-        p.pace,
-        p.projected,
-        p.needed_per_day,
+        p.pace if shown else None,
+        p.projected if shown else None,
+        p.needed_per_day if shown else None,
         p.status,
         line.amounts_unknown,
+        line.unrecorded,
     ]
 
 

@@ -308,6 +308,8 @@ def _left_text(r: RepReport) -> str:
 
 
 def _change_line(c: MetricChange) -> str:
+    if c.unrecorded:
+        return f"  {c.label}: not recorded"
     return (
         f"  {c.label}: {figure(c.current, c.unit)} against {figure(c.previous, c.unit)}"
         f" ({change_text(c)})"
