@@ -34,12 +34,14 @@ from paceline.analytics.flow import CountValue, FlowReport, pipeline_flow
 from paceline.analytics.forecast import forecast, prepare
 from paceline.analytics.late_entry import entered_after_close
 from paceline.analytics.pipeline_history import ForecastScope, deals_created
+from paceline.analytics.report import team_report
 from paceline.analytics.stalled import stalled_deals
 from paceline.analytics.window import diagnosis_window
 from paceline.calendar import BusinessCalendar
 from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.describe import entered_late_text, history_text
+from paceline.reports.render import report_html, report_text
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 
@@ -140,6 +142,16 @@ def test_the_flow_page_and_api_say_it(sqlite_engine: Engine, settings: Settings)
     assert page.status_code == 200
     assert "3 deals closed in these weeks (11k) were entered in the CRM" in page.text
     assert body["weeks"][0]["entered_late"] == {"count": 2, "value": 10_000, "without_amount": 0}
+
+
+def test_the_team_report_says_it(sqlite_engine: Engine, settings: Settings) -> None:
+    """The team report's flow (the eight weeks to Nov 18) holds the same three late
+    entries, said under its table in the text and the HTML."""
+    build_late_entries_in_flow_weeks(sqlite_engine, settings)
+    report = team_report(sqlite_engine, settings, "East", AS_OF)
+    said = "3 deals closed in these weeks (11k) were entered in the CRM a day or more"
+    assert said in " ".join(report_text(settings, report).split())
+    assert said in report_html(settings, report, charts_too=False)
 
 
 def test_a_closed_deal_without_a_close_date_is_not_in_the_run_rate(
