@@ -2095,3 +2095,67 @@ def stored_import_tables(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             sql = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"
             found[table] = [tuple(row) for row in conn.exec_driver_sql(sql)]
     return found
+
+
+def build_migration_in_the_run_window(engine: Engine, settings: Settings) -> int:
+    """Cy's deals for a forecast as of 2026-06-30 (history from 2025-07-01; the 90-day run
+    rate's window from 2026-04-02, 63 business days: 21 in April from the 2nd, 20 in May
+    (Memorial Day, the 25th, is a holiday of the default calendar), 22 in June), all with
+    a stage history through proposal but the migrated:
+
+    - "Won A" (4,000): created 2026-04-06, won 2026-05-06;
+    - "Lost B" (2,000): created 2026-04-13, lost 2026-06-01;
+    - "Open C" (500): created 2026-06-08, in proposal;
+    - five deals closed on 2025-10-15 (three won at 1,000, two lost) and re-created on the
+      migration day, 2026-05-04, with their final stage alone (as a CRM snapshot records a
+      closed deal).
+
+    No activity: the new deals come from the opportunity run rate. Returns Cy's id."""
+    cy = east_and_west(engine, settings)["Cy"]
+    for name, amount, created, status, closed in (
+        ("Won A", 4000, at(4, 6), "won", at(5, 6)),
+        ("Lost B", 2000, at(4, 13), "lost", at(6, 1)),
+    ):
+        stage = "closed_won" if status == "won" else "closed_lost"
+        put_deal(engine, cy, name, amount, created, status=status, stage=stage, closed=closed,
+                 history=[("proposal", created), (stage, closed)])  # fmt: skip
+    put_deal(engine, cy, "Open C", 500, at(6, 8), history=[("proposal", at(6, 8))])
+    closed = at(10, 15, 2025)
+    for i, status in enumerate(("won", "won", "won", "lost", "lost")):
+        stage = "closed_won" if status == "won" else "closed_lost"
+        put_deal(engine, cy, f"Migrated {i}", 1000, at(5, 4), status=status, stage=stage,
+                 closed=closed, history=[(stage, closed)])  # fmt: skip
+    return cy
+
+
+def build_late_entries_in_flow_weeks(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Ana's deals for a pipeline flow as of Wednesday 2026-11-18, window "14d": ISO weeks
+    W45 (Nov 2-8), W46 (Nov 9-15), W47 (Nov 16-18); New York on standard time, so a close
+    *date* is 05:00 UTC and the weeks start at Monday 05:00 UTC. Times 17:00 UTC unless said.
+
+    - "Won on time" (20,000): created Nov 3 (W45), won Nov 12 (W46);
+    - "Open" (10,000): created Nov 10 (W46), open;
+    - "Logged late" (7,000): won on Nov 6 (a date, W45), entered Nov 10 (W46): 4 days late;
+    - a migration on Nov 17 (W47) of "Old win" (3,000, won Nov 4, W45), "Old loss" (1,000,
+      closed_lost Nov 11, W46) and "Older win" (5,000, won Aug 3, before the window);
+    - "Same day" (2,000): created Nov 16 (W47), won with the close date Nov 16: a same-day
+      close (midnight before the creation's hour, less than a day), not a late entry;
+    - "After as-of" (4,000): won Nov 12, entered Nov 20, after the as-of day.
+    """
+    ids = east_and_west(engine, settings)
+    ana = ids["Ana"]
+
+    def won(name: str, amount: float, created: dt.datetime, closed: dt.datetime) -> None:
+        put_deal(engine, ana, name, amount, created, status="won", stage="closed_won",
+                 closed=closed)  # fmt: skip
+
+    won("Won on time", 20_000, at(11, 3), at(11, 12))
+    put_deal(engine, ana, "Open", 10_000, at(11, 10))
+    won("Logged late", 7_000, at(11, 10), at(11, 6, hour=5))
+    won("Old win", 3_000, at(11, 17), at(11, 4, hour=5))
+    put_deal(engine, ana, "Old loss", 1_000, at(11, 17), status="lost", stage="closed_lost",
+             closed=at(11, 11, hour=5))  # fmt: skip
+    won("Older win", 5_000, at(11, 17), at(8, 3, hour=4))
+    won("Same day", 2_000, at(11, 16), at(11, 16, hour=5))
+    won("After as-of", 4_000, at(11, 20), at(11, 12, hour=5))
+    return ids

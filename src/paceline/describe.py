@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.coaching import RuleCheck
     from paceline.analytics.diagnose import Finding, RepDiagnosis
     from paceline.analytics.equation import RepEquation
+    from paceline.analytics.flow import FlowReport
     from paceline.analytics.forecast import Forecast
     from paceline.analytics.funnel import Funnel, FunnelStep
     from paceline.analytics.leaderboard import Leaderboard
@@ -155,7 +156,9 @@ def departure_text(last_day: dt.date, as_of: dt.date) -> str:
 def history_text(forecast: Forecast) -> str:
     """What the forecast's curves learnt from, and the wins they could not: a win entered in
     the CRM after it closed has no known sales cycle, so a reader told "learnt from 40 deals"
-    must also be told when 12 more wins were set aside (nothing said so when only some were).
+    must also be told when 12 more wins were set aside (nothing said so when only some were),
+    and when deals closed without a close date were left out of the curves and the deals
+    created alike (`late_entry`).
     """
     f = forecast
     text = (
@@ -169,7 +172,29 @@ def history_text(forecast: Forecast) -> str:
             f"{'they' if late != 1 else 'it'} closed {'have' if late != 1 else 'has'} no "
             f"known cycle and {'are' if late != 1 else 'is'} not in the curves"
         )
+    undated = f.closed_without_date
+    if undated:
+        text += (
+            f"; {undated:,} deal{'s' if undated != 1 else ''} closed without a close date "
+            f"{'are' if undated != 1 else 'is'} in no curve and not counted as created"
+        )
     return text + "."
+
+
+def entered_late_text(report: FlowReport) -> str:
+    """The deals the flow leaves out as entered after they closed, to follow its table: a
+    reader comparing the week's wins with the CRM's must be told where the others went;
+    empty when there are none."""
+    late = report.entered_late
+    if not late.count:
+        return ""
+    many = late.count != 1
+    value = f" ({money_text(late.value)})" if late.value else ""
+    return (
+        f"{late.count:,} deal{'s' if many else ''} closed in these weeks{value} "
+        f"{'were' if many else 'was'} entered in the CRM a day or more after closing: never "
+        "open pipeline as recorded, so neither in nor out (a win is still revenue won)."
+    )
 
 
 def p_text(p: float | None) -> str:

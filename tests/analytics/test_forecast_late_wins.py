@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from factories import (
     at,
+    build_migration_in_the_run_window,
     build_some_wins_entered_after_close,
     build_wins_entered_after_close,
     east_and_west,
@@ -99,36 +100,6 @@ def test_a_win_closed_before_the_window_is_no_reason_to_refuse(
     result = forecast(engine, settings, "quarter", JUNE_30, runs=500, seed=1)
     learnt = (result.history_deals, result.history_wins, result.wins_without_cycle)
     assert (*learnt, result.won_so_far, result.p90) == (2, 0, 0, 0.0, 0.0)
-
-
-def build_migration_in_the_run_window(engine: Engine, settings: Settings) -> None:
-    """Cy's deals for a forecast as of 2026-06-30 (history from 2025-07-01; the 90-day run
-    rate's window from 2026-04-02, 63 business days: 21 in April from the 2nd, 20 in May
-    (Memorial Day, the 25th, is a holiday of the default calendar), 22 in June), all with
-    a stage history through proposal but the migrated:
-
-    - "Won A" (4,000): created 2026-04-06, won 2026-05-06;
-    - "Lost B" (2,000): created 2026-04-13, lost 2026-06-01;
-    - "Open C" (500): created 2026-06-08, in proposal;
-    - five deals closed on 2025-10-15 (three won at 1,000, two lost) and re-created on the
-      migration day, 2026-05-04, with their final stage alone (as a CRM snapshot records a
-      closed deal).
-
-    No activity: the new deals come from the opportunity run rate."""
-    cy = east_and_west(engine, settings)["Cy"]
-    for name, amount, created, status, closed in (
-        ("Won A", 4000, at(4, 6), "won", at(5, 6)),
-        ("Lost B", 2000, at(4, 13), "lost", at(6, 1)),
-    ):
-        stage = "closed_won" if status == "won" else "closed_lost"
-        put_deal(engine, cy, name, amount, created, status=status, stage=stage, closed=closed,
-                 history=[("proposal", created), (stage, closed)])  # fmt: skip
-    put_deal(engine, cy, "Open C", 500, at(6, 8), history=[("proposal", at(6, 8))])
-    closed = at(10, 15, 2025)
-    for i, status in enumerate(("won", "won", "won", "lost", "lost")):
-        stage = "closed_won" if status == "won" else "closed_lost"
-        put_deal(engine, cy, f"Migrated {i}", 1000, at(5, 4), status=status, stage=stage,
-                 closed=closed, history=[(stage, closed)])  # fmt: skip
 
 
 def test_deals_entered_after_they_closed_were_not_created_in_the_run_window(

@@ -10,6 +10,9 @@ days) this reports
 - out: deals won, and deals lost by their closing stage (so "disqualified" and
   "closed_lost" stay apart when the configuration has both);
 - net change: in minus out, in count and value;
+- a deal entered in the CRM a day or more after it closed (a migration, a win logged late)
+  is neither in nor out (`late_entry`, the forecast's rule too): it was never open pipeline
+  as recorded, and its creation is unknown; `entered_late` counts those closed in the week;
 - a deal whose amount the CRM left empty counts in the count but not in the value (unknown,
   not 0); `without_amount` says how many of the count that is;
 - open pipeline at the week's end (deals created before and not closed by then), and its
@@ -27,14 +30,20 @@ UTC bounds), so the cost follows the number of deals and prospects, not of activ
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, case, exists, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, case, exists, func, select
 
 from paceline.analytics import aggregates
+from paceline.analytics.late_entry import (
+    closed_before_created,
+    entered_after_close,
+    not_closed_before_created,
+)
 from paceline.analytics.metric_sql import deal_credit_column, selling_condition
 from paceline.analytics.metrics import revenue_metric
 from paceline.analytics.rollup import ensure_rollup
@@ -91,6 +100,10 @@ class FlowWeek:
     target_reps: int  # reps the quarter's target covers (0: no target)
     targeted_open: float  # open value at the week's end of the reps the target covers
     targeted_won: float  # ...and their revenue won in the quarter so far
+    # Deals closed (won or lost) in the week but entered in the CRM a day or more after they
+    # closed (`late_entry`): never open pipeline as recorded, so neither in nor out; a win
+    # among them is revenue won all the same (`won_in_quarter`).
+    entered_late: CountValue = ZERO
 
     @property
     def untargeted_open(self) -> float:
@@ -160,6 +173,11 @@ class FlowReport:
     def prospects_in(self) -> int:
         return sum(w.prospects_in for w in self.weeks)
 
+    @property
+    def entered_late(self) -> CountValue:
+        """Deals closed in the weeks but entered after they closed: in no week's flow."""
+        return sum((w.entered_late for w in self.weeks), ZERO)
+
 
 def pipeline_flow(
     engine: Engine,
@@ -206,6 +224,7 @@ def pipeline_flow(
                 target_reps=len(target.reps) if target else 0,
                 targeted_open=targeted_open,
                 targeted_won=targeted_won,
+                entered_late=_entered_late(deals, i),
             )
         )
     return FlowReport(
@@ -249,34 +268,36 @@ class _Group:
     status: str
     stage: str
     amount: CountValue
+    late: bool = False  # entered after it closed (`late_entry`): never in the pipeline
 
 
 def _deal_buckets(conn: Connection, scope: DealScope, bounds: list[dt.datetime]) -> list[_Group]:
     """The scope's deals created before the last bound, grouped by creation and close bucket.
 
-    A deal closed before its creation date was entered after it closed (the import warns and
-    keeps its close date): it comes in at its close, so it is in and out at once and never
-    counts as pipeline that came in (Salesforce records entered in bulk: 15 deals closed in
-    2023 and "created" on 2024-01-22 made that week's in-flow 33 where the open pipeline grew
-    by 18).
+    A deal entered in the CRM a day or more after it closed (`late_entry.entered_after_close`:
+    a migration of old deals, a win logged late; the import warns and keeps both dates) was
+    never open pipeline as far as the records know, and its creation is unknown: it neither
+    comes in nor goes out, in its entry week or its close week, as the forecast counts it as
+    no deal created. It is kept apart (`late`), by its close week, so the week's wins and
+    losses still add up to the CRM's. Until 2026-12-07 it came in and went out at its close:
+    a win logged four days late was an opportunity "in" that week though the deal had been in
+    the pipeline for months (the forecast had stopped counting it as created). A close less
+    than a day before the creation (a close *date* on the creation day) is a same-day close:
+    it comes in at its close, never after it.
 
     Grouping happens on a subquery's columns: PostgreSQL will not match a GROUP BY
     expression carrying its own bound parameters to the same expression in the SELECT.
     """
     closed = case((Deal.closed_at.is_(None), -1), else_=_bucket(Deal.closed_at, bounds))
-    entered = case(
-        (and_(Deal.closed_at.is_not(None), Deal.closed_at < Deal.created_at), Deal.closed_at),
-        else_=Deal.created_at,
-    )
     rows = (
         select(
-            _bucket(entered, bounds).label("created"),
+            _bucket(Deal.created_at, bounds).label("created"),
             closed.label("closed"),
             Deal.status,
             Deal.stage,
             Deal.amount,
         )
-        .where(entered < bounds[-1], scope.owned())
+        .where(Deal.created_at < bounds[-1], scope.owned(), not_closed_before_created())
         .subquery()
     )
     query = select(
@@ -288,7 +309,7 @@ def _deal_buckets(conn: Connection, scope: DealScope, bounds: list[dt.datetime])
         func.sum(rows.c.amount),
         func.count() - func.count(rows.c.amount),
     ).group_by(rows.c.created, rows.c.closed, rows.c.status, rows.c.stage)
-    return [
+    groups = [
         _Group(
             int(created),
             None if status == "open" else int(closed),
@@ -298,10 +319,33 @@ def _deal_buckets(conn: Connection, scope: DealScope, bounds: list[dt.datetime])
         )
         for created, closed, status, stage, n, total, unknown in conn.execute(query)
     ]
+    return groups + _closed_before_created(conn, scope, bounds)
+
+
+def _closed_before_created(
+    conn: Connection, scope: DealScope, bounds: list[dt.datetime]
+) -> list[_Group]:
+    """One group per deal closed before its creation, closed before the last bound: bucketed
+    at its close, and `late` when entered a day or more after it (the one rule decides, in
+    Python: such deals are few). A late one entered after the last bound is not read at all
+    (nothing later than the as-of day is)."""
+    query = select(Deal.created_at, Deal.closed_at, Deal.status, Deal.stage, Deal.amount).where(
+        closed_before_created(), Deal.closed_at < bounds[-1], scope.owned()
+    )
+    found = []
+    for created, closed_at, status, stage, amount in conn.execute(query):
+        assert closed_at is not None  # (closed before its creation: it has a close)
+        late = entered_after_close(created, closed_at)
+        if late and created >= bounds[-1]:
+            continue
+        week = bisect_right(bounds, closed_at)
+        value = CountValue(1, float(amount or 0), int(amount is None))
+        found.append(_Group(week, week, status, stage, value, late))
+    return found
 
 
 def _created(groups: list[_Group], week: int) -> CountValue:
-    return sum((g.amount for g in groups if g.created == week + 1), ZERO)
+    return sum((g.amount for g in groups if g.created == week + 1 and not g.late), ZERO)
 
 
 def _closed(groups: list[_Group], week: int, status: str, stage: str | None = None) -> CountValue:
@@ -309,17 +353,30 @@ def _closed(groups: list[_Group], week: int, status: str, stage: str | None = No
         (
             g.amount
             for g in groups
-            if g.closed == week + 1 and g.status == status and stage in (None, g.stage)
+            if g.closed == week + 1
+            and not g.late
+            and g.status == status
+            and stage in (None, g.stage)
         ),
         ZERO,
     )
 
 
+def _entered_late(groups: list[_Group], week: int) -> CountValue:
+    """Deals closed (won or lost) in the week but entered a day or more after: in no flow."""
+    return sum((g.amount for g in groups if g.late and g.closed == week + 1), ZERO)
+
+
 def _open_after(groups: list[_Group], week: int) -> CountValue:
-    """Open at the week's end: created before it, and open now or closed at/after it."""
+    """Open at the week's end: created before it, and open now or closed at/after it (a deal
+    entered after it closed never was)."""
     end = week + 1  # bounds[end] is the week's end; created before it <=> bucket <= end
     return sum(
-        (g.amount for g in groups if g.created <= end and (g.closed is None or g.closed > end)),
+        (
+            g.amount
+            for g in groups
+            if not g.late and g.created <= end and (g.closed is None or g.closed > end)
+        ),
         ZERO,
     )
 

@@ -60,6 +60,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, func, select
 
 from paceline.analytics import aggregates
+from paceline.analytics.late_entry import entered_after_close
 from paceline.analytics.metric_sql import activity_filter, needs_contact
 from paceline.analytics.metrics import MetricTotals, TotalsReader, metric_totals, revenue_metric
 from paceline.analytics.pipeline_history import (
@@ -70,9 +71,9 @@ from paceline.analytics.pipeline_history import (
     SpanSnapshots,
     Spells,
     WinCurve,
+    closed_without_date_created,
     creation_spells,
     deals_created,
-    entered_after_close,
     forecast_scope,
     pooled,
     snapshot,
@@ -243,6 +244,10 @@ class Forecast:
     # closed (`Snapshot.won_entered_after_close`): their cycle is not known, so no curve
     # learns from them (their amounts are won sizes all the same).
     wins_without_cycle: int
+    # Deals created in the history window and closed (won or lost) without a close date: no
+    # curve can place their close, so they are not counted as created either (the run rate,
+    # the conversion); said apart (`late_entry`).
+    closed_without_date: int
     open_without_amount: int  # open deals the CRM records no amount for (valued from wins)
     won_without_amount: int  # deals won in the period so far without one: not in won_so_far
     history_without_amount: int  # ...and deals of the history, open or lost, without one
@@ -397,6 +402,9 @@ class Inputs:
     target: float | None
     target_by_rep: dict[int, float]  # the reps the target covers, and each one's share
     untargeted_reps: list[str]  # reps with deals in the snapshot but no target, by name
+    # Deals created in the history and closed without a close date: in no curve, not counted
+    # as created (`late_entry.closed_without_date`).
+    closed_without_date: int
 
 
 def prepare(
@@ -488,6 +496,7 @@ def prepare(
         untargeted_reps=_rep_names(conn, {d.rep_id for d in snap.deals} - set(by_rep))
         if by_rep
         else [],
+        closed_without_date=closed_without_date_created(conn, scope, start, cutoff),
     )
 
 
@@ -1427,6 +1436,7 @@ def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
         history_deals=sum(1 for d in inputs.snap.history if not d.entered_after_close),
         history_wins=inputs.snap.won_with_cycle,
         wins_without_cycle=inputs.snap.won_entered_after_close,
+        closed_without_date=inputs.closed_without_date,
         open_without_amount=sum(1 for c in inputs.chances if not c.deal.amount_known),
         won_without_amount=inputs.won_without_amount,
         history_without_amount=sum(1 for d in inputs.snap.history if not d.amount_known),

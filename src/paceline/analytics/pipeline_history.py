@@ -72,6 +72,12 @@ from sqlalchemy import (
     true,
 )
 
+from paceline.analytics.late_entry import (
+    closed_before_created,
+    closed_without_date,
+    entered_after_close,
+    placed_in_time,
+)
 from paceline.errors import UserInputError, did_you_mean
 from paceline.store.models import Deal, DealStageHistory, Rep, Team
 from paceline.store.names import name_key
@@ -79,7 +85,6 @@ from paceline.store.names import name_key
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 SECONDS_PER_DAY = 86_400.0
-ONE_DAY = dt.timedelta(days=1)
 OPEN = "open"
 MIN_STAGED_SHARE = 0.5  # of closed deals with an open stage recorded, to read stages at all
 # A close on the day of creation, given as a date (midnight, before the hour of creation),
@@ -146,14 +151,6 @@ class StageEntry:
     stage: str
     status: str  # open / won / lost
     entered_at: dt.datetime
-
-
-def entered_after_close(created_at: dt.datetime, closed_at: dt.datetime | None) -> bool:
-    """Whether a deal created at `created_at` and closed at `closed_at` was entered in the CRM
-    after it closed: closed a day or more before its creation (see
-    `KnownDeal.entered_after_close`). One rule for the curves, the counts of deals created and
-    the lag to opportunities."""
-    return closed_at is not None and created_at - closed_at >= ONE_DAY
 
 
 @dataclass(frozen=True)
@@ -349,7 +346,7 @@ class SpanSnapshots:
         return found
 
     def _wanted(self, cutoff: dt.datetime, history_start: dt.datetime) -> ColumnElement[bool]:
-        placed = or_(Deal.status == OPEN, Deal.closed_at.is_not(None))
+        placed = placed_in_time()  # (a closed deal without a close date: in no curve)
         return and_(
             Deal.created_at < cutoff,
             placed,
@@ -475,16 +472,26 @@ def deals_created(
     conn: Connection, scope: ForecastScope, start: dt.datetime, end: dt.datetime
 ) -> int:
     """The scope's deals created in [start, end), less those entered after they closed (their
-    creation is unknown: `Snapshot.created`). The late ones are few, and a close before the
-    creation finds them all; the one rule (`entered_after_close`) then decides in Python, as
-    SQLite has no portable datetime arithmetic."""
-    window = (Deal.created_at >= start, Deal.created_at < end, scope.owned())
+    creation is unknown: `Snapshot.created`) and the closed ones without a close date (in no
+    curve either: `closed_without_date_created` counts them). The late ones are few, and a
+    close before the creation finds them all; the one rule (`late_entry`) then decides in
+    Python, as SQLite has no portable datetime arithmetic."""
+    window = (Deal.created_at >= start, Deal.created_at < end, scope.owned(), placed_in_time())
     total = int(conn.execute(select(func.count()).where(*window)).scalar_one())
-    late = select(Deal.created_at, Deal.closed_at).where(
-        *window, Deal.status != OPEN, Deal.closed_at < Deal.created_at
-    )
+    late = select(Deal.created_at, Deal.closed_at).where(*window, closed_before_created())
     entered_late = [1 for made, closed in conn.execute(late) if entered_after_close(made, closed)]
     return total - len(entered_late)
+
+
+def closed_without_date_created(
+    conn: Connection, scope: ForecastScope, start: dt.datetime, end: dt.datetime
+) -> int:
+    """The scope's deals created in [start, end) and closed without a close date: left out
+    of the deals created and of every curve (`late_entry`), and so said."""
+    query = select(func.count()).where(
+        Deal.created_at >= start, Deal.created_at < end, scope.owned(), closed_without_date()
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def first_deal_created(

@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 
 from paceline.analytics import aggregates
+from paceline.analytics.late_entry import entered_after_close
 from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.metrics import utc_bounds
 from paceline.analytics.peers import diagnosis_reps, find_rep
@@ -364,20 +365,29 @@ def _finished_stays(
     them (as each open deal's days in stage, which they are the bar for).
 
     A stay finishes when the deal's next history entry begins; entries from `end` on are not
-    read at all, so a later move neither finishes a stay nor counts as one.
+    read at all, so a later move neither finishes a stay nor counts as one. A deal entered
+    after it closed (`late_entry`) has no known stays: a migration replaying its stages on the
+    day it was entered records minutes where the deal took weeks, which would shorten the
+    norm and call sound deals stalled (the forecast's stage curves leave it out too).
     """
     left = func.lead(DealStageHistory.entered_at, type_=DateTime).over(
         partition_by=DealStageHistory.deal_id,
         order_by=(DealStageHistory.entered_at, DealStageHistory.id),
     )
     rows = (
-        select(DealStageHistory.stage, DealStageHistory.entered_at, left.label("left_at"))
+        select(
+            DealStageHistory.stage,
+            DealStageHistory.entered_at,
+            left.label("left_at"),
+            Deal.created_at,
+            Deal.closed_at,
+        )
         .join(Deal, Deal.id == DealStageHistory.deal_id)
         .where(DealStageHistory.entered_at < end, _norm_deals(scope))
     )
     stays: dict[str, list[float]] = defaultdict(list)
-    for stage, start, stop in conn.execute(rows):
-        if stop is not None:
+    for stage, start, stop, created, closed in conn.execute(rows):
+        if stop is not None and not entered_after_close(created, closed):
             stays[stage].append(local_days_between(zone, start, stop))
     return stays
 

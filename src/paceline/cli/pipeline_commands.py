@@ -146,6 +146,7 @@ def _who(team: str | None, rep: str | None) -> str:
 
 def print_flow(report: FlowReport) -> None:
     from paceline.analytics.flow import CountValue
+    from paceline.describe import entered_late_text
 
     title = (
         f"Pipeline flow — {_who(report.team, report.rep)}, {report.window.label} "
@@ -192,6 +193,8 @@ def print_flow(report: FlowReport) -> None:
         + (f" ({report.revenue_metric})" if report.revenue_metric else " (no revenue metric)")
         + "; blank without a target or once it is met."
     )
+    if report.entered_late.count:
+        out.print(entered_late_text(report))
     last = report.weeks[-1] if report.weeks else None
     if last is not None and (last.untargeted_won or last.untargeted_open):
         out.print(

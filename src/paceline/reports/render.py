@@ -34,6 +34,7 @@ from paceline.config import Settings
 from paceline.describe import (
     UNRECORDED_CELL,
     departure_text,
+    entered_late_text,
     evidence_text,
     finding_text,
     headcount_text,
@@ -169,6 +170,7 @@ def _environment() -> Environment:
         change_text=change_text,
         stalled_why=stalled_why,
         history_text=history_text,
+        entered_late_text=entered_late_text,
         departure_text=departure_text,
         bar=_bar_widths,
     )
@@ -362,6 +364,8 @@ def _team_text(settings: Settings, r: TeamReport) -> list[str]:
             f" {w.won.count} won ({_money(w.won.value)}), {w.lost_total.count} lost,"
             f" open {w.open_pipeline.count} ({_money(w.open_pipeline.value)})"
         )
+    if r.flow.entered_late.count:
+        out.append(f"  {entered_late_text(r.flow)}")
     return out
 
 

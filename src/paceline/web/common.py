@@ -29,6 +29,7 @@ from paceline.config import Settings
 from paceline.describe import (
     Words,
     count_text,
+    entered_late_text,
     history_text,
     metric_text,
     money_text,
@@ -307,4 +308,5 @@ TEMPLATES.env.globals.update(
     asset_url=asset_url,
     unrecorded_texts=unrecorded_texts,
     history_text=history_text,
+    entered_late_text=entered_late_text,
 )

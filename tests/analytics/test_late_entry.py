@@ -1,0 +1,200 @@
+"""Deals whose dates do not say when they were in the pipeline, read by one rule
+(`late_entry`) in the pipeline flow and the forecast.
+
+A deal entered in the CRM a day or more after it closed (a migration, a win logged late) was
+never open pipeline as recorded: the flow counts it neither in nor out, the forecast not as
+created; until 2026-12-07 the flow counted it in and out at its close (a win logged four days
+late was an opportunity "in" that week) while the forecast did not count it as created. A
+closed deal without a close date is in no curve of the forecast, so not in its run rate
+either (it was). Hand-built (`factories.build_late_entries_in_flow_weeks`,
+`factories.build_migration_in_the_run_window`); business zone America/New_York.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from factories import (
+    at,
+    build_late_entries_in_flow_weeks,
+    build_migration_in_the_run_window,
+    east_and_west,
+    login,
+    made_app,
+    put_deal,
+    quick_user,
+)
+from paceline.analytics.flow import CountValue, FlowReport, pipeline_flow
+from paceline.analytics.forecast import forecast, prepare
+from paceline.analytics.late_entry import entered_after_close
+from paceline.analytics.pipeline_history import ForecastScope, deals_created
+from paceline.analytics.report import team_report
+from paceline.analytics.stalled import stalled_deals
+from paceline.analytics.window import diagnosis_window
+from paceline.calendar import BusinessCalendar
+from paceline.cli import app as cli_app
+from paceline.config import Settings
+from paceline.describe import entered_late_text, history_text
+from paceline.reports.render import report_html, report_text
+from paceline.store.engine import make_engine
+from paceline.store.migrate import upgrade
+
+AS_OF = dt.date(2026, 11, 18)
+JUNE_30 = dt.date(2026, 6, 30)
+
+
+def cv(count: int, value: float) -> CountValue:
+    return CountValue(count, value)
+
+
+def flow_of(engine: Engine, settings: Settings, **scope: str) -> FlowReport:
+    return pipeline_flow(engine, settings, diagnosis_window(settings, "14d", AS_OF), **scope)
+
+
+def test_the_rule_is_a_day_or_more() -> None:
+    """A close date is the business day's midnight: 4 days before the creation is a late
+    entry; the creation day's midnight, 12 hours before a creation at 17:00 UTC, is not."""
+    assert entered_after_close(at(11, 10), at(11, 6, hour=5))
+    assert not entered_after_close(at(11, 16), at(11, 16, hour=5))
+    assert not entered_after_close(at(11, 16), None)
+    assert entered_after_close(at(11, 16), at(11, 15, hour=17))  # exactly a day
+
+
+def test_the_flow_counts_no_late_entry_in_or_out(engine: Engine, settings: Settings) -> None:
+    """By hand, per week (count / value):
+        in: W45 Won on time 1 / 20,000; W46 Open 1 / 10,000; W47 Same day 1 / 2,000
+        (before: W45 3 / 30,000 with Logged late and Old win, W46 3 / 15,000 with Old loss
+        and After as-of);
+        won: W46 Won on time, W47 Same day (before: W45 2 / 10,000, W46 2 / 24,000);
+        lost: none (before: W46 Old loss);
+        entered late: W45 Logged late and Old win, 2 / 10,000; W46 Old loss, 1 / 1,000;
+        After as-of was entered after the as-of day and is not read;
+        open at week end: 1 / 20,000, 1 / 10,000, 1 / 10,000, each the last plus the net.
+    The late wins are revenue all the same: 10,000 won in Q4 by W45's end."""
+    build_late_entries_in_flow_weeks(engine, settings)
+    report = flow_of(engine, settings, team="East")
+    w45 = report.weeks[0]
+    assert [w.created for w in report.weeks] == [cv(1, 20_000), cv(1, 10_000), cv(1, 2_000)]
+    assert [w.won for w in report.weeks] == [cv(0, 0), cv(1, 20_000), cv(1, 2_000)]
+    assert report.lost == cv(0, 0)
+    assert [w.entered_late for w in report.weeks] == [cv(2, 10_000), cv(1, 1_000), cv(0, 0)]
+    assert [w.open_pipeline for w in report.weeks] == [
+        cv(1, 20_000),
+        cv(1, 10_000),
+        cv(1, 10_000),
+    ]
+    assert [w.net for w in report.weeks] == [cv(1, 20_000), cv(0, -10_000), cv(0, 0)]
+    assert w45.won_in_quarter == 10_000
+    assert entered_late_text(report) == (
+        "3 deals closed in these weeks (11k) were entered in the CRM a day or more after "
+        "closing: never open pipeline as recorded, so neither in nor out (a win is still "
+        "revenue won)."
+    )
+
+
+def test_the_flow_and_the_forecast_count_the_same_deals_created(
+    engine: Engine, settings: Settings
+) -> None:
+    """Over the flow's weeks (Nov 2 05:00 UTC to Nov 19 05:00 UTC), the deals created are
+    Won on time, Open and Same day: 3, in the flow as in the forecast's count (the flow read
+    7, the forecast 3)."""
+    build_late_entries_in_flow_weeks(engine, settings)
+    report = flow_of(engine, settings)
+    with engine.connect() as conn:
+        counted = deals_created(
+            conn,
+            ForecastScope(None, None, None),
+            dt.datetime(2026, 11, 2, 5),
+            dt.datetime(2026, 11, 19, 5),
+        )
+    assert report.created.count == counted == 3
+
+
+def test_the_flow_cli_says_where_the_late_entries_went(tmp_path: Path, settings: Settings) -> None:
+    url = f"sqlite:///{tmp_path / 'late.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    build_late_entries_in_flow_weeks(engine, settings)
+    shown = CliRunner().invoke(
+        cli_app, ["--db", url, "flow", "--period", "14d", "--as-of", AS_OF.isoformat()]
+    )
+    assert shown.exit_code == 0, shown.output
+    words = " ".join(shown.output.split())
+    assert "3 deals closed in these weeks (11k) were entered in the CRM a day or more" in words
+
+
+def test_the_flow_page_and_api_say_it(sqlite_engine: Engine, settings: Settings) -> None:
+    """The page says the sentence under the table; the API gives each week's `entered_late`
+    (W45: Logged late and Old win, 2 / 10,000)."""
+    build_late_entries_in_flow_weeks(sqlite_engine, settings)
+    quick_user(sqlite_engine, "root", "admin")
+    asked = {"period": "14d", "as_of": AS_OF.isoformat()}
+    with TestClient(made_app(settings, sqlite_engine)) as client:
+        login(client, sqlite_engine, "root")
+        page = client.get("/flow", params=asked)
+        body = client.get("/api/v1/flow", params=asked).json()
+    assert page.status_code == 200
+    assert "3 deals closed in these weeks (11k) were entered in the CRM" in page.text
+    assert body["weeks"][0]["entered_late"] == {"count": 2, "value": 10_000, "without_amount": 0}
+
+
+def test_the_team_report_says_it(sqlite_engine: Engine, settings: Settings) -> None:
+    """The team report's flow (the eight weeks to Nov 18) holds the same three late
+    entries, said under its table in the text and the HTML."""
+    build_late_entries_in_flow_weeks(sqlite_engine, settings)
+    report = team_report(sqlite_engine, settings, "East", AS_OF)
+    said = "3 deals closed in these weeks (11k) were entered in the CRM a day or more"
+    assert said in " ".join(report_text(settings, report).split())
+    assert said in report_html(settings, report, charts_too=False)
+
+
+def test_a_closed_deal_without_a_close_date_is_not_in_the_run_rate(
+    engine: Engine, settings: Settings
+) -> None:
+    """The run window's deals created (from 2026-04-02, 63 business days) are Won A, Lost B
+    and Open C, plus "No date", won with no close date, created 2026-05-11: no curve can place
+    its close (the snapshot leaves it out), so the run rate is 3 / 63 and its estimation error
+    rests on 3 deals, 1/3 (before: 4 / 63 and 1/4, the rate counting a deal the curves and the
+    conversion never see). It is said: 1 deal closed without a close date."""
+    cy = build_migration_in_the_run_window(engine, settings)
+    put_deal(engine, cy, "No date", 800, at(5, 11), status="won", stage="closed_won")
+    scope = ForecastScope(None, None, None)
+    calendar = BusinessCalendar(settings.calendar)
+    with engine.connect() as conn:
+        inputs = prepare(conn, settings, scope, JUNE_30, calendar.period("quarter", JUNE_30),
+                         use_plan=True)  # fmt: skip
+    assert inputs.new_deals.opportunity_run_rate == pytest.approx(3 / 63)
+    assert inputs.uncertainty.creation == pytest.approx(1 / 3)
+    assert inputs.closed_without_date == 1
+    result = forecast(engine, settings, "quarter", JUNE_30, runs=500, seed=1)
+    assert result.closed_without_date == 1
+    assert history_text(result).endswith(
+        "; 1 deal closed without a close date is in no curve and not counted as created."
+    )
+
+
+def test_a_deal_entered_after_it_closed_sets_no_stalled_norm(
+    engine: Engine, settings: Settings
+) -> None:
+    """As of Nov 18, Ana's "Normal" stayed in proposal 20 days (Oct 1 to Oct 21, won);
+    "Migrated", won on Sep 1, was entered on Nov 17 with its stages replayed that day
+    (proposal 17:00, closed_won 17:05: a 5-minute stay it never had); "Open" is in proposal
+    since Nov 2. The proposal norm rests on Normal's stay alone: 1 sample (it read 2, the
+    replayed minutes among them, as the forecast's stage curves never did)."""
+    ana = east_and_west(engine, settings)["Ana"]
+    path = [("proposal", at(10, 1)), ("closed_won", at(10, 21))]
+    put_deal(engine, ana, "Normal", 1_000, at(10, 1), status="won", stage="closed_won",
+             closed=at(10, 21), history=path)  # fmt: skip
+    replayed = [("proposal", at(11, 17)), ("closed_won", dt.datetime(2026, 11, 17, 17, 5))]
+    put_deal(engine, ana, "Migrated", 2_000, at(11, 17), status="won", stage="closed_won",
+             closed=at(9, 1, hour=4), history=replayed)  # fmt: skip
+    put_deal(engine, ana, "Open", 500, at(11, 2), stage="proposal",
+             history=[("proposal", at(11, 2))])  # fmt: skip
+    report = stalled_deals(engine, settings, AS_OF, team="East")
+    assert {n.stage: n.samples for n in report.stages} == {"proposal": 1}
