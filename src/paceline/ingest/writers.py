@@ -495,7 +495,7 @@ class ActivityWriter(AccountMakingWriter):
         # Whether the first batch has looked for an empty table, and the indexes it dropped.
         self._deferral_tried = False
         self._deferred: tuple[str, ...] = ()
-        # PostgreSQL: whether no row of this source was stored when the first batch looked
+        # Whether no row of this source was stored when the first batch looked
         # (None: not looked yet); then no batch needs the probe for stored rows (below).
         self._fresh_source: bool | None = None
         super().__init__(*args)
@@ -615,7 +615,18 @@ class ActivityWriter(AccountMakingWriter):
         if conn.dialect.name == "postgresql":
             self._write_staged(conn, batch)
             return
-        existing = _existing(conn, Activity, self.source, batch.externals, Activity.import_run_id)
+        if self._fresh_source is None:
+            self._fresh_source = not _any_stored(conn, self.source)
+        # As on PostgreSQL: a source with nothing stored when the import began holds only
+        # this import's rows (and those of an import of the same source beside it), so no
+        # batch looks for stored rows (10,000 probes of the unique key a batch) until the
+        # unique key refuses one; that batch is rolled back and written again with the
+        # look-up (`rollback`, `write_or_isolate`), and counts its repeats as before.
+        existing = (
+            {}
+            if self._fresh_source
+            else _existing(conn, Activity, self.source, batch.externals, Activity.import_run_id)
+        )
         new, changed = self._sort_out(batch, existing, self.matched_before(conn, existing))
         now = utcnow()
         added = (self.source, now, now, self.run_id)
