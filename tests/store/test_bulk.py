@@ -9,7 +9,13 @@ from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from factories import recorded_statements
-from paceline.store.bulk import Staged, insert_columns, insert_rows, validate_references
+from paceline.store.bulk import (
+    ROWS_PER_STATEMENT,
+    Staged,
+    insert_columns,
+    insert_rows,
+    validate_references,
+)
 from paceline.store.models import Account, Activity, Rep
 
 COLUMNS = (
@@ -109,6 +115,39 @@ def test_a_column_insert_refused_by_the_database_is_sqlalchemys_error(engine: En
     with pytest.raises(IntegrityError), engine.begin() as conn:
         values = list(zip((7, *_row("x", moment)[1:]), strict=True))
         insert_columns(conn, Activity.__table__, COLUMNS, values)  # type: ignore[arg-type]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM activity")).scalar() == 0
+
+
+def test_rows_inserted_several_a_statement_go_in_in_the_order_given(engine: Engine) -> None:
+    """Two whole statements of rows and 3 rows left over (SQLite puts several rows in one
+    INSERT): all 113 stored, their ids in the order given, each with its own values."""
+    moment = dt.datetime(2026, 11, 20, 15, 0)
+    count = 2 * ROWS_PER_STATEMENT + 3
+    names = [f"x{(i * 37) % count:03d}" for i in range(count)]  # not in sorted order
+    with engine.begin() as conn:
+        conn.execute(insert(Rep).values(id=1, name="Ana Ruiz", role="ae", source="test"))
+        rows = [
+            (*_row(name, moment)[:4], float(i), *_row(name, moment)[5:])
+            for i, name in enumerate(names)
+        ]
+        insert_columns(conn, Activity.__table__, COLUMNS, list(zip(*rows, strict=True)))  # type: ignore[arg-type]
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT external_id, duration_min FROM activity ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in stored] == [(name, float(i)) for i, name in enumerate(names)]
+
+
+def test_a_row_refused_inside_a_statement_of_many_refuses_the_insert(engine: Engine) -> None:
+    """Row 60 of 120 names rep 7, which does not exist (planted): the insert raises
+    IntegrityError and, rolled back, leaves none of the 120."""
+    moment = dt.datetime(2026, 11, 20, 15, 0)
+    with engine.begin() as conn:
+        conn.execute(insert(Rep).values(id=1, name="Ana Ruiz", role="ae", source="test"))
+    rows = [(7 if i == 60 else 1, *_row(f"x{i}", moment)[1:]) for i in range(120)]
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        insert_columns(conn, Activity.__table__, COLUMNS, list(zip(*rows, strict=True)))  # type: ignore[arg-type]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM activity")).scalar() == 0
 
