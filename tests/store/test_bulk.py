@@ -12,10 +12,13 @@ from factories import recorded_statements
 from paceline.store.bulk import (
     ROWS_PER_STATEMENT,
     Staged,
+    check_references,
+    check_table_references,
     insert_columns,
     insert_rows,
     validate_references,
 )
+from paceline.store.engine import write_transaction_unchecked
 from paceline.store.models import Account, Activity, Rep
 
 COLUMNS = (
@@ -150,6 +153,43 @@ def test_a_row_refused_inside_a_statement_of_many_refuses_the_insert(engine: Eng
         insert_columns(conn, Activity.__table__, COLUMNS, list(zip(*rows, strict=True)))  # type: ignore[arg-type]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM activity")).scalar() == 0
+
+
+def test_a_set_check_on_sqlite_refuses_a_missing_reference_by_column_and_value(
+    sqlite_engine: Engine,
+) -> None:
+    """Reps 1 and 2 and account 5 exist; rep 3 and account 9 do not (planted). The check
+    names the first missing value of a column, and passes when every value is there."""
+    with sqlite_engine.begin() as conn:
+        conn.execute(
+            insert(Rep),
+            [{"id": i, "name": f"Rep {i}", "role": "ae", "source": "test"} for i in (1, 2)],
+        )
+        conn.execute(insert(Account).values(id=5, name="Acme", name_key="acme", source="test"))
+    table = Activity.__table__
+    with sqlite_engine.begin() as conn:
+        check_references(conn, table, {"rep_id": {1, 2}, "account_id": {5}, "deal_id": set()})
+        with pytest.raises(
+            IntegrityError, match=r"activity.rep_id = 3 is not present in table rep"
+        ):
+            check_references(conn, table, {"rep_id": {2, 3, 1}})
+        with pytest.raises(IntegrityError, match=r"activity.account_id = 9 is not present"):
+            check_references(conn, table, {"rep_id": {1}, "account_id": {9, 5}})
+
+
+def test_a_whole_table_check_finds_a_row_written_without_its_reference(
+    sqlite_engine: Engine,
+) -> None:
+    """A rep naming team 99 (no such team), written with the row checks off, is found by the
+    check of the rep table; the account table, whose rows are sound, passes."""
+    with write_transaction_unchecked(sqlite_engine) as conn:
+        conn.execute(insert(Account).values(id=5, name="Acme", name_key="acme", source="test"))
+        check_table_references(conn, [Rep.__table__, Account.__table__])
+        conn.execute(
+            insert(Rep).values(id=1, name="Ana Ruiz", role="ae", source="test", team_id=99)
+        )
+        with pytest.raises(IntegrityError, match="rep row 1 names a missing row of table team"):
+            check_table_references(conn, [Account.__table__, Rep.__table__])
 
 
 def test_bulk_insert_joins_the_callers_transaction(engine: Engine) -> None:

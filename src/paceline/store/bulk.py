@@ -733,6 +733,46 @@ def insert_by_set(
     return inserted
 
 
+def check_references(
+    conn: Connection, table: FromClause, references: Mapping[str, Collection[Any]]
+) -> None:
+    """SQLite, on a transaction whose foreign keys are off (`store.engine.
+    write_transaction_unchecked`): check the foreign keys of `table` on the columns of
+    `references` by set, as its row checks would have: `references` holds, per column,
+    the distinct values (not None) of the rows written. One statement per column, each
+    distinct value looked up once by the referenced key (instead of once per row).
+
+    A value no referenced row has raises IntegrityError (the column and the value in the
+    message), and the transaction must be rolled back, as after the row check's refusal."""
+    assert isinstance(table, Table)
+    found = conn.exec_driver_sql(f"PRAGMA foreign_key_list({table.name})").all()
+    for _, _, referenced, column, key, *_ in found:
+        values = references.get(column)
+        if not values:
+            continue
+        missing = conn.exec_driver_sql(
+            f"SELECT k.value FROM json_each(?) AS k WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {referenced} r WHERE r.{key or 'rowid'} = k.value) "
+            "ORDER BY k.value LIMIT 1",
+            (json.dumps(sorted(values)),),
+        ).first()
+        if missing is not None:
+            reason = f"{table.name}.{column} = {missing[0]} is not present in table {referenced}"
+            raise IntegrityError(f"INSERT INTO {table.name}", None, MissingReference(reason))
+
+
+def check_table_references(conn: Connection, tables: Iterable[FromClause]) -> None:
+    """SQLite, on a transaction whose foreign keys are off: every foreign key of `tables`
+    checked over their whole rows (`PRAGMA foreign_key_check`), for small tables a bulk
+    batch wrote rows into (reps, accounts); IntegrityError at the first dangling one."""
+    for table in tables:
+        assert isinstance(table, Table)
+        bad = conn.exec_driver_sql(f"PRAGMA foreign_key_check({table.name})").first()
+        if bad is not None:
+            reason = f"{table.name} row {bad[1]} names a missing row of table {bad[2]}"
+            raise IntegrityError(f"INSERT INTO {table.name}", None, MissingReference(reason))
+
+
 def _rollup_trigger(conn: Connection, table: str) -> str | None:
     """The rollup's insert trigger of `table`, when it has one and it is on."""
     marked = _MARKED_TABLES.get(table)
