@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from paceline.config import Settings
-from paceline.ingest.columns import finish_activities
+from paceline.ingest.columns import _distinct_pieces, finish_activities
 from paceline.ingest.entities import RowReader, field_names, finish_activity
 from paceline.ingest.fields import FieldError
 from paceline.ingest.mapping import generic_mapping
@@ -159,3 +159,16 @@ def test_equal_names_and_days_of_a_chunk_are_one_object_each(settings: Settings)
     assert a1["rep"] is a2["rep"] is a7["rep"]  # "Ana Ruiz", stripped in a2
     assert a1["account"] is a7["account"]
     assert a1["local_date"] is a7["local_date"]
+
+
+def test_the_timestamps_fingerprint_texts_are_the_rows_own() -> None:
+    """The texts the timestamps add to the fingerprints, made over the whole column, are
+    what `repr` of each row's sorted pairs writes for them (written out here by hand); an
+    empty value adds nothing."""
+    column = [dt.datetime(2026, 11, 2, 9, 0), None, dt.datetime(2026, 11, 2, 9, 0, 5, 7)]
+    assert _distinct_pieces("occurred_at", column) == [
+        "('occurred_at', datetime.datetime(2026, 11, 2, 9, 0)), ",
+        "",
+        "('occurred_at', datetime.datetime(2026, 11, 2, 9, 0, 5, 7)), ",
+    ]
+    assert _distinct_pieces("rep", ["Ana"]) == ["('rep', 'Ana')]"]  # the last field closes

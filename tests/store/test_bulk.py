@@ -9,7 +9,16 @@ from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from factories import recorded_statements
-from paceline.store.bulk import Staged, insert_columns, insert_rows, validate_references
+from paceline.store.bulk import (
+    ROWS_PER_STATEMENT,
+    Staged,
+    check_references,
+    check_table_references,
+    insert_columns,
+    insert_rows,
+    validate_references,
+)
+from paceline.store.engine import write_transaction_unchecked
 from paceline.store.models import Account, Activity, Rep
 
 COLUMNS = (
@@ -111,6 +120,76 @@ def test_a_column_insert_refused_by_the_database_is_sqlalchemys_error(engine: En
         insert_columns(conn, Activity.__table__, COLUMNS, values)  # type: ignore[arg-type]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM activity")).scalar() == 0
+
+
+def test_rows_inserted_several_a_statement_go_in_in_the_order_given(engine: Engine) -> None:
+    """Two whole statements of rows and 3 rows left over (SQLite puts several rows in one
+    INSERT): all 113 stored, their ids in the order given, each with its own values."""
+    moment = dt.datetime(2026, 11, 20, 15, 0)
+    count = 2 * ROWS_PER_STATEMENT + 3
+    names = [f"x{(i * 37) % count:03d}" for i in range(count)]  # not in sorted order
+    with engine.begin() as conn:
+        conn.execute(insert(Rep).values(id=1, name="Ana Ruiz", role="ae", source="test"))
+        rows = [
+            (*_row(name, moment)[:4], float(i), *_row(name, moment)[5:])
+            for i, name in enumerate(names)
+        ]
+        insert_columns(conn, Activity.__table__, COLUMNS, list(zip(*rows, strict=True)))  # type: ignore[arg-type]
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT external_id, duration_min FROM activity ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in stored] == [(name, float(i)) for i, name in enumerate(names)]
+
+
+def test_a_row_refused_inside_a_statement_of_many_refuses_the_insert(engine: Engine) -> None:
+    """Row 60 of 120 names rep 7, which does not exist (planted): the insert raises
+    IntegrityError and, rolled back, leaves none of the 120."""
+    moment = dt.datetime(2026, 11, 20, 15, 0)
+    with engine.begin() as conn:
+        conn.execute(insert(Rep).values(id=1, name="Ana Ruiz", role="ae", source="test"))
+    rows = [(7 if i == 60 else 1, *_row(f"x{i}", moment)[1:]) for i in range(120)]
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        insert_columns(conn, Activity.__table__, COLUMNS, list(zip(*rows, strict=True)))  # type: ignore[arg-type]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM activity")).scalar() == 0
+
+
+def test_a_set_check_on_sqlite_refuses_a_missing_reference_by_column_and_value(
+    sqlite_engine: Engine,
+) -> None:
+    """Reps 1 and 2 and account 5 exist; rep 3 and account 9 do not (planted). The check
+    names the first missing value of a column, and passes when every value is there."""
+    with sqlite_engine.begin() as conn:
+        conn.execute(
+            insert(Rep),
+            [{"id": i, "name": f"Rep {i}", "role": "ae", "source": "test"} for i in (1, 2)],
+        )
+        conn.execute(insert(Account).values(id=5, name="Acme", name_key="acme", source="test"))
+    table = Activity.__table__
+    with sqlite_engine.begin() as conn:
+        check_references(conn, table, {"rep_id": {1, 2}, "account_id": {5}, "deal_id": set()})
+        with pytest.raises(
+            IntegrityError, match=r"activity.rep_id = 3 is not present in table rep"
+        ):
+            check_references(conn, table, {"rep_id": {2, 3, 1}})
+        with pytest.raises(IntegrityError, match=r"activity.account_id = 9 is not present"):
+            check_references(conn, table, {"rep_id": {1}, "account_id": {9, 5}})
+
+
+def test_a_whole_table_check_finds_a_row_written_without_its_reference(
+    sqlite_engine: Engine,
+) -> None:
+    """A rep naming team 99 (no such team), written with the row checks off, is found by the
+    check of the rep table; the account table, whose rows are sound, passes."""
+    with write_transaction_unchecked(sqlite_engine) as conn:
+        conn.execute(insert(Account).values(id=5, name="Acme", name_key="acme", source="test"))
+        check_table_references(conn, [Rep.__table__, Account.__table__])
+        conn.execute(
+            insert(Rep).values(id=1, name="Ana Ruiz", role="ae", source="test", team_id=99)
+        )
+        with pytest.raises(IntegrityError, match="rep row 1 names a missing row of table team"):
+            check_table_references(conn, [Account.__table__, Rep.__table__])
 
 
 def test_bulk_insert_joins_the_callers_transaction(engine: Engine) -> None:

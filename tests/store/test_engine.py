@@ -21,8 +21,9 @@ from paceline.store.engine import (
     read_connection,
     wait_for_replay,
     write_transaction,
+    write_transaction_unchecked,
 )
-from paceline.store.models import Team
+from paceline.store.models import Rep, Team
 
 
 @pytest.fixture
@@ -122,3 +123,30 @@ def test_the_default_pool_keeps_every_connection_it_opens(tmp_path: Path) -> Non
         assert engine.pool.checkedin() == 15  # type: ignore[attr-defined]
     finally:
         engine.dispose()
+
+
+def _foreign_keys(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one())
+
+
+def test_an_unchecked_write_transaction_turns_the_row_checks_back_on(tmp_path: Path) -> None:
+    """SQLite's foreign-key row checks are off inside `write_transaction_unchecked` only (a
+    rep naming team 99, which no team is, goes in there and nowhere else), and the one
+    pooled connection has them on again after a commit and after a rollback."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'fk.db'}", pool_size=1, max_overflow=0)
+    Rep.__table__.create(engine)
+    Team.__table__.create(engine)
+    dangling = {"name": "Ana Ruiz", "role": "ae", "source": "test", "team_id": 99}
+    with write_transaction_unchecked(engine) as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 0
+        conn.execute(insert(Rep), dangling)
+    assert _foreign_keys(engine) == 1
+    with pytest.raises(RuntimeError, match="stop"), write_transaction_unchecked(engine) as conn:
+        conn.execute(insert(Rep), {**dangling, "name": "Ben Ode"})
+        raise RuntimeError("stop")
+    assert _foreign_keys(engine) == 1
+    assert count_rows(engine, Rep) == 1  # Ben's row rolled back, Ana's committed
+    with pytest.raises(DBAPIError, match="FOREIGN KEY"), write_transaction(engine) as conn:
+        conn.execute(insert(Rep), {**dangling, "name": "Cleo Park"})
+    engine.dispose()

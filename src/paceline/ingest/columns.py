@@ -167,9 +167,24 @@ def _fingerprint_pieces(
         column = values[name]
         if name == "duration_min":
             pieces.append(_duration_pieces(given["duration_min"]))
+        elif name == "occurred_at":  # nearly one distinct value a row: no memo
+            pieces.append(_distinct_pieces(name, column))
         elif name == HASHED[-1] or column.count(None) != n:
             pieces.append(_piece(name).over(column))
     return pieces
+
+
+def _distinct_pieces(name: str, column: list[Any]) -> list[str]:
+    """`_piece(name).over(column)` for a column whose values are nearly all distinct (the
+    timestamps): the same texts, from C calls over the column (`repr`, then the text
+    around it), without the memo's Python call per distinct value (5.1 against 3.1 ms a
+    chunk of 4,096 timestamps, measured)."""
+    end = "]" if name == HASHED[-1] else ", "
+    texts = list(map(f"({name!r}, ".__add__, map(repr, column)))
+    texts = list(map(str.__add__, texts, itertools.repeat(")" + end, len(column))))
+    if None in column:  # an empty value adds nothing
+        texts = ["" if value is None else text for value, text in zip(column, texts, strict=True)]
+    return texts
 
 
 # Columns whose equal values become one object per chunk: a chunk names a few hundred reps,

@@ -13,6 +13,7 @@ import itertools
 import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import fields as dc_fields
 from typing import Any, ClassVar
 
@@ -35,6 +36,8 @@ from paceline.store.audit import Actor
 from paceline.store.bulk import (
     Staged,
     build_indexes,
+    check_references,
+    check_table_references,
     copy_rows,
     defer_indexes,
     insert_by_set,
@@ -43,7 +46,11 @@ from paceline.store.bulk import (
     stored_by_keys,
     validate_references,
 )
-from paceline.store.engine import write_transaction
+from paceline.store.engine import (
+    REFERENCES_UNCHECKED,
+    write_transaction,
+    write_transaction_unchecked,
+)
 from paceline.store.keys import with_name_key
 from paceline.store.models import (
     Account,
@@ -157,7 +164,7 @@ class Writer:
         activity writer takes it only when a batch has names to create, and a batch that
         collides with another import's rows is written again (`write_or_isolate`).
         """
-        with write_transaction(self.engine) as conn:
+        with self.transaction(batch) as conn:
             if conn.dialect.name == "postgresql":
                 # The commit does not wait for the server's disk: a server crash may lose
                 # the last batches (their rows and their counts in `import_run` alike; the
@@ -169,6 +176,10 @@ class Writer:
                 lock_names(conn)
             self.write_any(conn, batch)
             beat(conn, self.run_id, self.counts())
+
+    def transaction(self, batch: Batch) -> AbstractContextManager[Connection]:
+        """The transaction `write` writes `batch` in."""
+        return write_transaction(self.engine)
 
     def beat(self) -> None:
         """Say the import is alive when no batch has been written for a while (a long run
@@ -495,7 +506,7 @@ class ActivityWriter(AccountMakingWriter):
         # Whether the first batch has looked for an empty table, and the indexes it dropped.
         self._deferral_tried = False
         self._deferred: tuple[str, ...] = ()
-        # PostgreSQL: whether no row of this source was stored when the first batch looked
+        # Whether no row of this source was stored when the first batch looked
         # (None: not looked yet); then no batch needs the probe for stored rows (below).
         self._fresh_source: bool | None = None
         super().__init__(*args)
@@ -567,7 +578,30 @@ class ActivityWriter(AccountMakingWriter):
         hashes = [r["row_hash"] for r in records]
         self._store(conn, _Stored(externals, hashes, batch.__getitem__, values))
 
+    def transaction(self, batch: Batch) -> AbstractContextManager[Connection]:
+        """On SQLite, a batch by column of a load into an empty table is written with the
+        foreign keys' row checks off (`store.engine.write_transaction_unchecked`): every id
+        it writes was resolved in the same transaction, under the write lock, and is checked
+        by set before the commit (`write_any`, `_store`)."""
+        if self._deferred and isinstance(batch, ColumnBatch):
+            return write_transaction_unchecked(self.engine)
+        return write_transaction(self.engine)
+
     def write_any(self, conn: Connection, batch: Batch) -> None:
+        """`_write_any`; in a transaction without the row checks (`transaction`), the reps,
+        accounts and contacts it created checked as whole tables before the commit (the
+        activities' references are checked by set in `_store`)."""
+        if not conn.info.get(REFERENCES_UNCHECKED):
+            self._write_any(conn, batch)
+            return
+        made = (len(self.reps.created), self.accounts.created, self.contacts.created)
+        self._write_any(conn, batch)
+        now = (len(self.reps.created), self.accounts.created, self.contacts.created)
+        tables = (Rep.__table__, Account.__table__, Contact.__table__)
+        grown = [t for t, before, after in zip(tables, made, now, strict=True) if after > before]
+        check_table_references(conn, grown)
+
+    def _write_any(self, conn: Connection, batch: Batch) -> None:
         """A batch by column as it is, when it names no contact, deal or account id, repeats
         no id and names no rep it must refuse (the usual batch of a large file): each
         distinct rep and account name resolved once, its ids by column, no record built
@@ -615,7 +649,18 @@ class ActivityWriter(AccountMakingWriter):
         if conn.dialect.name == "postgresql":
             self._write_staged(conn, batch)
             return
-        existing = _existing(conn, Activity, self.source, batch.externals, Activity.import_run_id)
+        if self._fresh_source is None:
+            self._fresh_source = not _any_stored(conn, self.source)
+        # As on PostgreSQL: a source with nothing stored when the import began holds only
+        # this import's rows (and those of an import of the same source beside it), so no
+        # batch looks for stored rows (10,000 probes of the unique key a batch) until the
+        # unique key refuses one; that batch is rolled back and written again with the
+        # look-up (`rollback`, `write_or_isolate`), and counts its repeats as before.
+        existing = (
+            {}
+            if self._fresh_source
+            else _existing(conn, Activity, self.source, batch.externals, Activity.import_run_id)
+        )
         new, changed = self._sort_out(batch, existing, self.matched_before(conn, existing))
         now = utcnow()
         added = (self.source, now, now, self.run_id)
@@ -637,6 +682,13 @@ class ActivityWriter(AccountMakingWriter):
             insert_columns(conn, Activity.__table__, ACTIVITY_COLUMNS, [*columns, *extra])
         if updates:
             _update_rows(conn, Activity, updates)
+        if conn.info.get(REFERENCES_UNCHECKED) and (new or updates):
+            written = batch.values(None)  # the ids of every row, inserted, updated or not
+            check_references(
+                conn,
+                Activity.__table__,
+                {c: set(written[_VALUE_AT[c]]) - {None} for c in _REFERENCES},
+            )
         self.result.inserted += len(new)
         self.result.updated += len(updates)
         self.result.new_accounts = self.accounts.created

@@ -13,8 +13,11 @@ collision with another writer apart the same way whichever statement hit it.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import operator
+import os
+import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -136,7 +139,7 @@ def _insert_rows(
         values = _sqlite_values(table, columns, list(zip(*rows, strict=True)))
         _insert_sqlite(conn, table, columns, values)
     else:
-        _execute_many(driver, table, columns, rows)
+        _execute_many(driver, table, columns, rows, len(rows))
 
 
 def _sqlite_values(
@@ -161,16 +164,40 @@ def _insert_sqlite(
     driver = conn.connection.driver_connection
     assert driver is not None
     with _rollup_marks_in_bulk(driver, table, columns, values):
-        _execute_many(driver, table, columns, zip(*values, strict=True))
+        _execute_many(driver, table, columns, zip(*values, strict=True), len(values[0]))
+
+
+# Rows per INSERT statement on SQLite, at most (and at most the connection's parameter limit
+# allows). Python's sqlite3 binds, steps and resets its statement once per parameter set:
+# with one row a set, that per-statement round cost more than SQLite's own insert. 55 rows
+# of `activity` a statement (990 parameters: under the 999 of SQLite before 3.32) cut the
+# insert of 100,000 prepared rows by a quarter (benchmarks/README.md, import_throughput).
+ROWS_PER_STATEMENT = 55
 
 
 def _execute_many(
-    driver: Any, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    driver: Any,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    count: int | None = None,
 ) -> None:
-    names, placeholders = ", ".join(columns), ", ".join("?" * len(columns))
+    """`rows` inserted into `table`; when their `count` is given, several rows a statement
+    (`ROWS_PER_STATEMENT`), the rows flattened and regrouped in C (`zip` over one iterator),
+    the last few one a statement. The rows go in the order given, as one a statement."""
+    names, one = ", ".join(columns), "(" + ", ".join("?" * len(columns)) + ")"
+    limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns)
+    per = min(ROWS_PER_STATEMENT, limit) if count is not None else 1
     cursor = driver.cursor()
     try:
-        cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", rows)
+        if per > 1 and count is not None and count >= per:
+            flat = itertools.chain.from_iterable(rows)
+            rows = zip(*[flat] * len(columns), strict=True)  # what the groups below leave
+            grouped = zip(*[flat] * (len(columns) * per), strict=True)
+            groups = itertools.islice(grouped, count // per)
+            values = ", ".join([one] * per)
+            cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES {values}", groups)
+        cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES {one}", rows)
     finally:
         cursor.close()
 
@@ -559,9 +586,40 @@ def build_indexes(conn: Connection, table: FromClause) -> tuple[str, ...]:
             "< pg_size_bytes(%(memory)s)",
             {"memory": BUILD_MEMORY},
         )
-    for index in missing:
-        index.create(conn)
+    with _sorted_by_threads(conn, bool(missing)):
+        for index in missing:
+            index.create(conn)
     return tuple(str(i.name) for i in missing)
+
+
+# SQLite sorts an index's keys on the calling thread while they fit in its page cache (64
+# MiB here: a million activities' keys do). With a 16 MiB cache the sort spills into
+# several sorted runs, and with `PRAGMA threads` helper threads sort and merge them while
+# the calling thread reads the table: the four builds after a million-row load kept the
+# calling thread busy 1.7-1.9 s instead of 2.9-3.2 (more CPU in all, on a core the load's
+# reading process has left free; benchmarks/README.md, import_throughput). Sorted runs go to
+# temporary files (with `temp_store=MEMORY` SQLite uses no helper thread).
+BUILD_THREADS = 2
+BUILD_CACHE_KIB = 16_384
+
+
+@contextmanager
+def _sorted_by_threads(conn: Connection, building: bool) -> Iterator[None]:
+    """SQLite, while `building`: the index builds' sorts spread over helper threads (see
+    above); the connection's own settings put back afterwards, whatever happens."""
+    if not building or conn.dialect.name != "sqlite":
+        yield
+        return
+    threads = int(conn.exec_driver_sql("PRAGMA threads").scalar_one())
+    cache = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    helpers = min(BUILD_THREADS, os.cpu_count() or 1)
+    conn.exec_driver_sql(f"PRAGMA threads = {helpers}")
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{BUILD_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {cache}")
+        conn.exec_driver_sql(f"PRAGMA threads = {threads}")
 
 
 # --- references checked by set (PostgreSQL) ---------------------------------------------------
@@ -673,6 +731,46 @@ def insert_by_set(
         _marks_by_set(conn, marks or ())
     conn.exec_driver_sql(f"ALTER TABLE {name} {', '.join(added)}")
     return inserted
+
+
+def check_references(
+    conn: Connection, table: FromClause, references: Mapping[str, Collection[Any]]
+) -> None:
+    """SQLite, on a transaction whose foreign keys are off (`store.engine.
+    write_transaction_unchecked`): check the foreign keys of `table` on the columns of
+    `references` by set, as its row checks would have: `references` holds, per column,
+    the distinct values (not None) of the rows written. One statement per column, each
+    distinct value looked up once by the referenced key (instead of once per row).
+
+    A value no referenced row has raises IntegrityError (the column and the value in the
+    message), and the transaction must be rolled back, as after the row check's refusal."""
+    assert isinstance(table, Table)
+    found = conn.exec_driver_sql(f"PRAGMA foreign_key_list({table.name})").all()
+    for _, _, referenced, column, key, *_ in found:
+        values = references.get(column)
+        if not values:
+            continue
+        missing = conn.exec_driver_sql(
+            f"SELECT k.value FROM json_each(?) AS k WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {referenced} r WHERE r.{key or 'rowid'} = k.value) "
+            "ORDER BY k.value LIMIT 1",
+            (json.dumps(sorted(values)),),
+        ).first()
+        if missing is not None:
+            reason = f"{table.name}.{column} = {missing[0]} is not present in table {referenced}"
+            raise IntegrityError(f"INSERT INTO {table.name}", None, MissingReference(reason))
+
+
+def check_table_references(conn: Connection, tables: Iterable[FromClause]) -> None:
+    """SQLite, on a transaction whose foreign keys are off: every foreign key of `tables`
+    checked over their whole rows (`PRAGMA foreign_key_check`), for small tables a bulk
+    batch wrote rows into (reps, accounts); IntegrityError at the first dangling one."""
+    for table in tables:
+        assert isinstance(table, Table)
+        bad = conn.exec_driver_sql(f"PRAGMA foreign_key_check({table.name})").first()
+        if bad is not None:
+            reason = f"{table.name} row {bad[1]} names a missing row of table {bad[2]}"
+            raise IntegrityError(f"INSERT INTO {table.name}", None, MissingReference(reason))
 
 
 def _rollup_trigger(conn: Connection, table: str) -> str | None:
