@@ -102,5 +102,11 @@ def entered_after_close_sql() -> ColumnElement[bool]:
 def not_entered_after_close() -> ColumnElement[bool]:
     """The complement of `entered_after_close_sql`, NULL close dates included (open deals,
     closed ones without a close date, and those closed less than a day before their
-    creation or after it)."""
-    return or_(Deal.status == OPEN, Deal.closed_at.is_(None), not_(_ClosedADayBeforeCreated()))
+    creation or after it). Closed after the creation is asked before the day's arithmetic:
+    a plain comparison most closed deals answer."""
+    return or_(
+        Deal.status == OPEN,
+        Deal.closed_at.is_(None),
+        Deal.closed_at >= Deal.created_at,
+        not_(_ClosedADayBeforeCreated()),
+    )
