@@ -724,6 +724,7 @@ def put_deal(
     expected_close: dt.date | None = None,
     account_id: int | None = None,
     history: Sequence[StageEntry] | None = None,
+    sourced_by: int | None = None,
 ) -> int:
     """A deal and its stage history; its stage is `stage`, else the last entry's, else
     prospect."""
@@ -744,6 +745,7 @@ def put_deal(
                     created_at=created,
                     closed_at=closed,
                     expected_close=expected_close,
+                    sourced_by_id=sourced_by,
                     source="test",
                 )
                 .returning(Deal.id)
@@ -2126,6 +2128,52 @@ def build_migration_in_the_run_window(engine: Engine, settings: Settings) -> int
         put_deal(engine, cy, f"Migrated {i}", 1000, at(5, 4), status=status, stage=stage,
                  closed=closed, history=[(stage, closed)])  # fmt: skip
     return cy
+
+
+def build_migration_in_a_month(engine: Engine, settings: Settings) -> dict[str, int]:
+    """November 2026 (New York on standard time: a close *date* is 05:00 UTC; times 17:00
+    UTC unless said) for the deal metrics dated by creation. AEs Ana and Ben (East), SDR Sid
+    sourcing every deal below:
+
+    - Ana's real new deals: "New open" created Nov 3, open; "New won" created Nov 5, won
+      Nov 20; "Same day" created Nov 16, won with the close date Nov 16 (midnight before the
+      creation: less than a day, counted); "Just under" created Nov 18 05:00, lost Nov 17
+      05:00:00.000001 (a microsecond under a day, counted); "No date" created Nov 9, won
+      with no close date (nothing says it closed before its creation, counted);
+    - a migration on Nov 17 of closed deals, each created that day: Ana's "Old win" (won
+      Nov 4, inside the month), "Old loss" (lost Aug 3) and "Older win" (won 2025-10-15);
+      Ben's "Ben old 1" and "Ben old 2" (won Sep 1);
+    - Ana's "Exactly a day": created Nov 18 05:00, lost Nov 17 05:00: a day to the
+      microsecond, a late entry;
+    - "October" (Ana's, created Oct 20, open): outside the month.
+
+    Opportunities created in November, by hand: Ana 5 (New open, New won, Same day, Just
+    under, No date), Ben 0; sourced: Sid 5. Read by creation alone (before 2026-12-07):
+    Ana 9, Ben 2, Sid 11."""
+    ids = east_and_west(engine, settings)
+    ana, ben = ids["Ana"], ids["Ben"]
+    sid = add_rep(engine, settings, "Sid", "sdr", team="East")
+
+    def deal(rep: int, name: str, created: dt.datetime, status: str = "open",
+             closed: dt.datetime | None = None) -> None:  # fmt: skip
+        stage = {"won": "closed_won", "lost": "closed_lost"}.get(status)
+        put_deal(engine, rep, name, 1_000, created, status=status, stage=stage, closed=closed,
+                 sourced_by=sid)  # fmt: skip
+
+    deal(ana, "New open", at(11, 3))
+    deal(ana, "New won", at(11, 5), "won", at(11, 20))
+    deal(ana, "Same day", at(11, 16), "won", at(11, 16, hour=5))
+    deal(ana, "Just under", at(11, 18, hour=5), "lost",
+         dt.datetime(2026, 11, 17, 5, 0, 0, 1))  # fmt: skip
+    deal(ana, "No date", at(11, 9), "won")
+    deal(ana, "Old win", at(11, 17), "won", at(11, 4, hour=5))
+    deal(ana, "Old loss", at(11, 17), "lost", at(8, 3, hour=4))
+    deal(ana, "Older win", at(11, 17), "won", at(10, 15, 2025, hour=4))
+    deal(ben, "Ben old 1", at(11, 17), "won", at(9, 1, hour=4))
+    deal(ben, "Ben old 2", at(11, 17), "won", at(9, 1, hour=4))
+    deal(ana, "Exactly a day", at(11, 18, hour=5), "lost", at(11, 17, hour=5))
+    deal(ana, "October", at(10, 20))
+    return {**ids, "Sid": sid}
 
 
 def build_late_entries_in_flow_weeks(engine: Engine, settings: Settings) -> dict[str, int]:

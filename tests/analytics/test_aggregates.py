@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, func, insert, select, text, update
 
-from factories import recorded_statements
+from factories import build_migration_in_a_month, recorded_statements
 from paceline.analytics import aggregates, rollup
 from paceline.analytics.diagnose import diagnose_rep, diagnose_team
 from paceline.analytics.equation import revenue_equation
@@ -366,6 +366,41 @@ def test_changes_after_a_refresh_reach_the_aggregates(engine: Engine, settings: 
     two = with_steps(settings, "meetings_set", "meetings_held")
     # S's only held left is 14:00, before the set; W's set is gone: nobody reached "held"
     assert everyone_days(engine, two) == [("meetings_held", None, 0)]
+
+
+def test_a_migration_of_closed_deals_reads_as_the_raw_path(
+    engine: Engine, settings: Settings
+) -> None:
+    """Deal steps are read from the deals on either path, so a migration of closed deals
+    (`factories.build_migration_in_a_month`) is left out of opportunities created on both,
+    and so are the changes of a deal's dates after a refresh. By hand, November to the 18th,
+    everyone: 5 opportunities created (Ana's New open, New won, Same day, Just under, No
+    date; 11 read by creation alone, before 2026-12-07). Then "Old win" is re-dated to its
+    real creation (Nov 4 17:00, the day of its close: counted) and "Ben old 1" closes on
+    Nov 20 instead (after its creation: no late entry): 7."""
+    upgrade(engine)
+    build_migration_in_a_month(engine, settings)
+    steps = with_steps(settings, "meetings_set", "opportunities_created")
+
+    def read() -> dict[str, Any]:
+        return {
+            "everyone": funnel(engine, steps, month(settings)),
+            "Ana": funnel(engine, steps, month(settings), rep="Ana"),
+            "flow": pipeline_flow(engine, settings, month(settings)),
+            "forecast": forecast(engine, settings, "quarter", AS_OF),
+        }
+
+    def created() -> float:
+        found = read()
+        with aggregates.raw_reads():
+            assert read() == found
+        return found["everyone"].steps[1].count
+
+    assert created() == 5
+    with engine.begin() as conn:
+        conn.execute(update(Deal).where(Deal.name == "Old win").values(created_at=at(4)))
+        conn.execute(update(Deal).where(Deal.name == "Ben old 1").values(closed_at=at(20)))
+    assert created() == 7
 
 
 def test_a_reimport_of_the_same_rows_changes_nothing(engine: Engine, settings: Settings) -> None:

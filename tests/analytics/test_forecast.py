@@ -35,6 +35,7 @@ from factories import (
     api_tokens,
     at,
     bearer,
+    build_migration_in_the_run_window,
     build_tracking_team,
     business_days,
     east_and_west,
@@ -73,7 +74,7 @@ from paceline.analytics.pipeline_history import (
 )
 from paceline.analytics.rate_uncertainty import draw_factors
 from paceline.analytics.rollup import ensure_rollup
-from paceline.analytics.stalled import day_end_utc
+from paceline.analytics.stalled import day_end_utc, stalled_deals
 from paceline.calendar import BusinessCalendar
 from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
@@ -310,6 +311,28 @@ def test_deals_as_known_at_the_cut_off(engine: Engine, settings: Settings) -> No
         sorted([days(at(6, 10), CUTOFF), days(at(6, 20), CUTOFF)])  # A, G: still there
     )
     assert stays["proposal"].stay.tolist() == pytest.approx([days(at(6, 15), CUTOFF)])  # C
+
+
+def test_the_days_shown_are_the_calendars_across_a_dst_change(
+    engine: Engine, settings: Settings
+) -> None:
+    """As of 2026-06-30, the cut-off is midnight starting July 1 in New York (04:00 UTC,
+    summer time). Cy's open "Since March" was created at local midnight on Feb 2 and entered
+    proposal at local midnight on March 1 (05:00 UTC, winter time): 149 and 122 calendar
+    days, 148.958 and 121.958 elapsed (the clocks went forward an hour on March 8). The
+    forecast shows 122 days in stage and an age of 149 (it showed 121.958 and 148.958), as
+    stalled deals show 122 for the same deal."""
+    cy = build_migration_in_the_run_window(engine, settings)
+    winter = dt.datetime(2026, 3, 1, 5)
+    put_deal(engine, cy, "Since March", 700, dt.datetime(2026, 2, 2, 5),
+             history=[("proposal", winter)])  # fmt: skip
+    june_30 = dt.date(2026, 6, 30)
+    result = forecast(engine, settings, "quarter", june_30, runs=200, seed=1)
+    shown = next(d for d in result.open_deals if d.name == "Since March")
+    assert (shown.days_in_stage, shown.age_days) == (122.0, 149.0)
+    stalled = next(d for d in stalled_deals(engine, settings, june_30).deals if d.deal_id ==
+                   shown.deal_id)  # fmt: skip
+    assert stalled.days_in_stage == 122.0
 
 
 def test_snapshots_read_once_for_many_cut_offs(engine: Engine, settings: Settings) -> None:

@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from factories import (
     at,
     build_late_entries_in_flow_weeks,
+    build_migration_in_a_month,
     build_migration_in_the_run_window,
     east_and_west,
     login,
@@ -32,7 +33,14 @@ from factories import (
 )
 from paceline.analytics.flow import CountValue, FlowReport, pipeline_flow
 from paceline.analytics.forecast import forecast, prepare
-from paceline.analytics.late_entry import entered_after_close
+from paceline.analytics.funnel import funnel
+from paceline.analytics.late_entry import (
+    entered_after_close,
+    entered_after_close_sql,
+    not_entered_after_close,
+)
+from paceline.analytics.leaderboard import leaderboard
+from paceline.analytics.metrics import metric_totals
 from paceline.analytics.pipeline_history import ForecastScope, deals_created
 from paceline.analytics.report import team_report
 from paceline.analytics.stalled import stalled_deals
@@ -44,6 +52,7 @@ from paceline.describe import entered_late_text, history_text
 from paceline.reports.render import report_html, report_text
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
+from paceline.store.models import Deal
 
 AS_OF = dt.date(2026, 11, 18)
 JUNE_30 = dt.date(2026, 6, 30)
@@ -198,3 +207,63 @@ def test_a_deal_entered_after_it_closed_sets_no_stalled_norm(
              history=[("proposal", at(11, 2))])  # fmt: skip
     report = stalled_deals(engine, settings, AS_OF, team="East")
     assert {n.stage: n.samples for n in report.stages} == {"proposal": 1}
+
+
+# --- the deal metrics dated by creation (`metric_sql.deal_filter`) ---------------------------
+
+NOVEMBER = (dt.date(2026, 11, 1), dt.date(2026, 12, 1))
+LATE = {"Old win", "Old loss", "Older win", "Ben old 1", "Ben old 2", "Exactly a day"}
+
+
+def test_the_sql_rule_is_the_python_rule(engine: Engine, settings: Settings) -> None:
+    """On both databases, the SQL form finds the planted late entries, to the microsecond
+    ("Exactly a day" is one, "Just under" is not), and agrees with `entered_after_close` on
+    every deal; its complement keeps the rest, the deal without a close date included."""
+    upgrade(engine)
+    build_migration_in_a_month(engine, settings)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                Deal.name,
+                Deal.created_at,
+                Deal.closed_at,
+                entered_after_close_sql(),
+                not_entered_after_close(),
+            )
+        ).all()
+    assert {name for name, *_, late, _ in rows if late} == LATE
+    assert {name for name, *_, kept in rows if kept} == {r[0] for r in rows} - LATE
+    for name, created, closed, late, _ in rows:
+        assert bool(late) == entered_after_close(created, closed), name
+
+
+def test_a_migration_is_no_opportunities_created_or_sourced(
+    engine: Engine, settings: Settings
+) -> None:
+    """November's opportunities created, by hand (`build_migration_in_a_month`): Ana 5, Ben
+    none; sourced: Sid 5 (read by creation alone: Ana 9, Ben 2, Sid 11). Deals won, dated by
+    their close, still count the migrated wins closed in November (Old win, with New won and
+    Same day: Ana 3); the late wins closed before are outside the month anyway."""
+    upgrade(engine)
+    ids = build_migration_in_a_month(engine, settings)
+    names = ["opportunities_created", "opportunities_sourced", "deals_won"]
+    with engine.connect() as conn:
+        totals = metric_totals(conn, settings, names, *NOVEMBER).values
+    assert totals[ids["Ana"]]["opportunities_created"] == 5
+    assert totals.get(ids["Ben"], {}).get("opportunities_created", 0) == 0
+    assert totals[ids["Sid"]]["opportunities_sourced"] == 5
+    assert totals[ids["Ana"]]["deals_won"] == 3
+    board = leaderboard(engine, settings, "opportunities_created", "month", AS_OF, role="ae")
+    assert {r.rep: r.value for r in board.rows if r.value} == {"Ana": 5}
+
+
+def test_a_deal_creation_step_of_the_funnel_leaves_out_a_migration(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ana's funnel from Nov 1 to the as-of day (the 18th) with the step opportunities
+    created: New open, New won, Same day, Just under and No date, 5 (9 before)."""
+    upgrade(engine)
+    build_migration_in_a_month(engine, settings)
+    window = diagnosis_window(settings, "month", AS_OF)
+    found = funnel(engine, settings, window, rep="Ana", steps=["opportunities_created"])
+    assert [s.count for s in found.steps] == [5]

@@ -98,7 +98,14 @@ from paceline.analytics.step_rules import (
     recording_start,
 )
 from paceline.analytics.targets import period_targets
-from paceline.calendar import BusinessCalendar, Period, PeriodKind, local_midnight_utc, shift_months
+from paceline.calendar import (
+    BusinessCalendar,
+    Period,
+    PeriodKind,
+    local_days_between,
+    local_midnight_utc,
+    shift_months,
+)
 from paceline.config import MetricSettings, Settings
 from paceline.errors import UnlearnableError, UserInputError, did_you_mean
 from paceline.store.models import Activity, Contact, Deal, MetricDay, Rep
@@ -365,8 +372,8 @@ class OpenChance:
     deal: KnownDeal
     stage: str | None  # as known at the cut-off (None: not recorded)
     elapsed: float  # on the curves' clock: days in its stage, or its age when read by age
-    in_stage: float  # days in its stage (its age when the stage is unknown)
-    age: float
+    in_stage: float  # days in its stage on the local calendar (shown; as stalled counts)
+    age: float  # days since its creation on the local calendar (shown)
     primary: WinCurve | None
     weight: float
     fallback: WinCurve | None
@@ -449,7 +456,9 @@ def prepare(
     by_stage = stage_history_usable(snap)
     amounts = np.array(snap.won_amounts, dtype=np.float64)
     average = float(amounts.mean()) if amounts.size else None
-    chances = _chances(snap, stays if by_stage else None, creation, days_left, average or 0.0)
+    chances = _chances(
+        snap, stays if by_stage else None, creation, days_left, average or 0.0, calendar.zone
+    )
     won, won_unknown = _won_by_day(conn, settings, calendar, scope, period, as_of, cutoff)
     new_per_day, new_deals, run_created = _new_deals(
         conn,
@@ -558,6 +567,8 @@ def _midnight(settings: Settings, day: dt.date) -> dt.datetime:
 
 
 def _days(start: dt.datetime, end: dt.datetime) -> float:
+    """Elapsed days (seconds over 86,400): the curves' clock, on which history's stays were
+    measured (`pipeline_history`), so an open deal is read on it too."""
     return max((end - start).total_seconds() / SECONDS_PER_DAY, 0.0)
 
 
@@ -567,10 +578,20 @@ def _chances(
     creation: Spells,
     days_left: int,
     average_won: float,
+    zone: dt.tzinfo,
 ) -> list[OpenChance]:
     """Each open deal's curves and its chance of a win within `days_left` days; by stage and
     days in it (`stays` per stage), or by age alone (`stays` None, or the stage unknown). A
-    deal without an amount is valued at `average_won` (the simulation draws won sizes)."""
+    deal without an amount is valued at `average_won` (the simulation draws won sizes).
+
+    Two clocks, on purpose. The curves are read in elapsed days (`elapsed`), as history's
+    stays were measured: a chance of a win depends on the time a deal has spent, and reading
+    it on another clock than the one it was learnt on would shift it by the hour a
+    daylight-saving change adds or takes. The days a person is shown (`in_stage`, `age`) are
+    the business-local calendar's (`local_days_between`), as stalled deals count them: a deal
+    that entered its stage at local midnight 77 calendar days ago shows 77 days on both
+    pages, not 76.958 here across a change to summer time. The two differ by at most an hour.
+    """
     pool = pooled(list(stays.values())) if stays is not None else None
     ages = [_days(deal.created_at, snap.cutoff) for deal in snap.open_deals]
     by_age = [stays is None or pool is None or d.stage is None for d in snap.open_deals]
@@ -581,13 +602,12 @@ def _chances(
     found = []
     for deal, age, aged in zip(snap.open_deals, ages, by_age, strict=True):
         stage = deal.stage
-        in_stage = _days(deal.stage_since, snap.cutoff)
         primary: WinCurve | None
         fallback: WinCurve | None
         if aged or stays is None or pool is None or stage is None:
             elapsed, primary, weight, fallback = age, next(aged_curves), 1.0, None
         else:
-            elapsed = in_stage
+            elapsed = _days(deal.stage_since, snap.cutoff)
             until = elapsed + days_left + 1.0
             own = stays.get(stage)
             primary = own.curve(elapsed, until) if own is not None else None
@@ -601,11 +621,14 @@ def _chances(
         if fallback is not None and weight < 1:
             probability += (1 - weight) * float(fallback.won_by(horizon))
         value = deal.amount if deal.amount is not None else average_won
+        shown_age = local_days_between(zone, deal.created_at, snap.cutoff)
+        in_stage = local_days_between(zone, deal.stage_since, snap.cutoff)
         found.append(
             OpenChance(
-                deal, stage, elapsed, in_stage, age, primary, weight, fallback, probability, value
+                deal, stage, elapsed, in_stage, shown_age, primary, weight, fallback,
+                probability, value,
             )
-        )
+        )  # fmt: skip
     return found
 
 

@@ -13,15 +13,24 @@ deal closes it now), but the column allows it, so a database written otherwise m
 some. The forecast's curves cannot use one, so neither does its run rate: it is counted
 apart, never read as a deal created (`closed_without_date`).
 
-The rule is decided here, in Python (`entered_after_close`), as SQLite has no portable
-datetime arithmetic; the SQL conditions only find the few candidates it is applied to.
+The rule is decided here, in Python (`entered_after_close`), where the analyses read the
+deals one by one (the SQL conditions then only find the few candidates it is applied to), and
+in SQL (`entered_after_close_sql`) where the database counts them (the deal metrics dated by
+creation, `opportunities_created` and `opportunities_sourced`: a migration of closed deals
+would otherwise count as that day's opportunities on scorecards, the tipping point and the
+funnel). SQLite has no portable datetime arithmetic, so the SQL form is written per dialect,
+exact to the microsecond on both, and a test holds it to the Python one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import Boolean, ColumnElement, and_, not_, or_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import FunctionElement
 
 from paceline.store.models import Deal
 
@@ -57,3 +66,47 @@ def placed_in_time() -> ColumnElement[bool]:
     """The complement of `closed_without_date`: open deals, and closed ones with a close date
     (what the forecast's curves and its deals created read)."""
     return or_(Deal.status == OPEN, Deal.closed_at.is_not(None))
+
+
+class _ClosedADayBeforeCreated(FunctionElement[bool]):
+    """`Deal.created_at - Deal.closed_at >= 1 day`, in each dialect's words (NULL when the
+    close date is NULL)."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "closed_a_day_before_created"
+
+
+@compiles(_ClosedADayBeforeCreated)
+def _compile_interval(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
+    created, closed = (compiler.process(c, **kw) for c in (Deal.created_at, Deal.closed_at))
+    return f"({created} - {closed} >= INTERVAL '1 day')"
+
+
+@compiles(_ClosedADayBeforeCreated, "sqlite")
+def _compile_sqlite(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps a naive UTC datetime as text, 'YYYY-MM-DD HH:MM:SS.ffffff': the day after
+    # the close at the same time of day is the next date followed by the close's own time
+    # (characters 11 on), and such texts compare as the instants do. Exact to the
+    # microsecond, where julianday() would round to the millisecond and subtract in floats.
+    created, closed = (compiler.process(c, **kw) for c in (Deal.created_at, Deal.closed_at))
+    return f"({created} >= date({closed}, '+1 day') || substr({closed}, 11))"
+
+
+def entered_after_close_sql() -> ColumnElement[bool]:
+    """`entered_after_close` in SQL, for counts the database makes: closed deals whose close
+    is a day or more before their creation."""
+    return and_(Deal.status != OPEN, Deal.closed_at.is_not(None), _ClosedADayBeforeCreated())
+
+
+def not_entered_after_close() -> ColumnElement[bool]:
+    """The complement of `entered_after_close_sql`, NULL close dates included (open deals,
+    closed ones without a close date, and those closed less than a day before their
+    creation or after it). Closed after the creation is asked before the day's arithmetic:
+    a plain comparison most closed deals answer."""
+    return or_(
+        Deal.status == OPEN,
+        Deal.closed_at.is_(None),
+        Deal.closed_at >= Deal.created_at,
+        not_(_ClosedADayBeforeCreated()),
+    )

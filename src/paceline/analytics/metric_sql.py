@@ -23,6 +23,7 @@ from sqlalchemy import (
     true,
 )
 
+from paceline.analytics.late_entry import not_entered_after_close
 from paceline.config import MetricSettings, Settings
 from paceline.store.models import Activity, Contact, Deal
 
@@ -89,7 +90,15 @@ def activity_case(settings: Settings, metric: MetricSettings) -> ColumnElement[f
 
 
 def deal_filter(metric: MetricSettings) -> ColumnElement[bool]:
-    return Deal.status == metric.status if metric.status is not None else true()
+    """The deals a deal metric counts. One dated by creation leaves out the deals entered in
+    the CRM after they closed (`late_entry`): a migration of old, closed deals is not that
+    day's opportunities created or sourced (their close still counts where a metric is
+    dated by close). Every path reading a deal metric (scorecards, leaderboards, the
+    tipping point, the funnel, the step rules) goes through here; none is rolled up."""
+    status = Deal.status == metric.status if metric.status is not None else true()
+    if metric.date == "closed_at":
+        return status
+    return and_(status, not_entered_after_close())
 
 
 def deal_credit_column(metric: MetricSettings) -> ColumnClause[int | None] | ColumnClause[int]:

@@ -729,6 +729,10 @@ def spells(items: Sequence[Spell]) -> Spells:
 
 
 def _days(start: dt.datetime, end: dt.datetime) -> float:
+    """Elapsed days, the curves' clock: a stay's length in time spent (a stay across a
+    change to summer time is an hour shorter than its calendar days), the model's honest
+    unit for a chance of a win per time in a stage. The forecast reads open deals on the same
+    clock and shows their days on the local calendar (`forecast._chances`)."""
     return max((end - start).total_seconds() / SECONDS_PER_DAY, 0.0)
 
 
