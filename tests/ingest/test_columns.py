@@ -172,3 +172,36 @@ def test_the_timestamps_fingerprint_texts_are_the_rows_own() -> None:
         "('occurred_at', datetime.datetime(2026, 11, 2, 9, 0, 5, 7)), ",
     ]
     assert _distinct_pieces("rep", ["Ana"]) == ["('rep', 'Ana')]"]  # the last field closes
+
+
+def test_a_chunk_of_usual_times_gives_the_records_of_the_row_path(settings: Settings) -> None:
+    """Every time of the chunk an ISO time without offset: the column is read whole
+    (`TimestampParser.column`), in a file zone other than the business zone, to the row
+    path's records; one unusual time sends the column cell by cell, to the same records."""
+    mapping = generic_mapping("activities", HEADER, field_names("activities"))
+    reader = RowReader(
+        "activities", mapping, HEADER, ZoneInfo("America/New_York"), ZoneInfo("Asia/Tokyo")
+    )
+    times = ["2026-03-08T01:59:59", "2026-03-08T03:00:00", "2026-11-20 22:15", "2026-11-20T10"]
+    rows = [[f"t{i}", "Ana Ruiz", "call", t, "", "", "", "", "", ""] for i, t in enumerate(times)]
+    for chunk in (rows, [*rows, [*rows[0][:3], "2026-11-20", *rows[0][4:]]]):
+        records = finish_activities(reader, chunk, settings, NOW)
+        assert records == [finish_activity(reader.read(row), settings, NOW) for row in chunk]
+    evening = finish_activities(reader, rows, settings, NOW)[2]
+    assert evening is not None  # 22:15 in New York (UTC-5): 03:15 UTC, noon on the 21st in Tokyo
+    assert evening["occurred_at"] == dt.datetime(2026, 11, 21, 3, 15)
+    assert evening["local_date"] == dt.date(2026, 11, 21)
+
+
+def test_the_column_path_keeps_the_pinned_fingerprint(settings: Settings) -> None:
+    """The golden fingerprint of tests/ingest/test_entities.py (15:00 UTC, 10:00 in New
+    York), reached through the column path from a hand-written CSV row with no id: its
+    hash and its content key stay what every earlier import stored."""
+    mapping = generic_mapping("activities", HEADER, field_names("activities"))
+    reader = RowReader("activities", mapping, HEADER, ZoneInfo("UTC"), ZoneInfo("America/New_York"))
+    row = ["", "Ana Ruiz", "call", "2026-11-20T15:00:00", "5", "meeting_set", "yes", "", "Acme", ""]
+    for rows in ([row], [row, [*row[:3], "2026-11-20T16:00:00", *row[4:]]]):
+        record = finish_activities(reader, rows, settings, NOW)[0]
+        assert record is not None
+        assert record["row_hash"] == "584729677c4445d597d2e3e0816933f6"
+        assert record["external_id"] == "h:584729677c4445d597d2e3e0816933f6"

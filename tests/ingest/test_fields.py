@@ -304,3 +304,90 @@ def test_amounts_whose_dots_are_unambiguous_read_as_before_or_grouped(
     raw: str, value: Decimal
 ) -> None:
     assert split_money(raw)[0] == value
+
+
+def test_a_usual_timestamp_column_is_read_whole() -> None:
+    """`column` reads a column of ISO times without offset in one go, to the values `parse`
+    gives cell by cell (worked out by hand: Berlin is UTC+1 in November and UTC+2 in July,
+    New York UTC-5 and UTC-4), blanks around a cell stripped. Berlin's spring-forward
+    hour (no such time: read at the offset before it, as `parse` reads it) too."""
+    parse = make_timestamp_parser([], ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York"))
+    cells = ["2026-11-20T10:00:00", " 2026-07-01T23:30:00 ", "20261120T10", "2026-11-20 10:00"]
+    expected = [
+        (dt.datetime(2026, 11, 20, 9, 0), dt.datetime(2026, 11, 20, 4, 0)),
+        (dt.datetime(2026, 7, 1, 21, 30), dt.datetime(2026, 7, 1, 17, 30)),
+        (dt.datetime(2026, 11, 20, 9, 0), dt.datetime(2026, 11, 20, 4, 0)),
+        (dt.datetime(2026, 11, 20, 9, 0), dt.datetime(2026, 11, 20, 4, 0)),
+    ]
+    assert parse.column(cells) == expected
+    assert [parse(cell) for cell in cells] == expected
+    same_zone = make_timestamp_parser([], ZoneInfo("Europe/Berlin"))
+    assert same_zone.column(["2026-07-01T23:30:00", "2026-03-29T02:30:00"]) == [
+        (dt.datetime(2026, 7, 1, 21, 30), dt.datetime(2026, 7, 1, 23, 30)),
+        (dt.datetime(2026, 3, 29, 1, 30), dt.datetime(2026, 3, 29, 2, 30)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "2026-11-20",  # a date alone: a calendar day in the business zone
+        "2026-11-20T10:00:00+01:00",  # an offset
+        "20261120T103000",  # its first 13 characters are not its hour
+        "1899-12-31T10:00:00",  # a year out of range: refused by `parse`
+        "20/11/2026 10:00",  # not ISO: the mapping's formats
+        "",  # no value
+        "2026-11-20T25:00:00",  # not a time
+    ],
+)
+def test_a_timestamp_column_with_an_unusual_cell_is_left_to_the_cells(odd: str) -> None:
+    parse = make_timestamp_parser(["%d/%m/%Y %H:%M"], ZoneInfo("Europe/Berlin"))
+    assert parse.column(["2026-11-20T10:00:00", odd]) is None
+    assert parse.column(["2026-11-20T10:00:00"]) is not None
+    dates_only = make_timestamp_parser([], ZoneInfo("Europe/Berlin"), date_only=True)
+    assert dates_only.column(["2026-11-20T10:00:00"]) is None
+
+
+def test_an_hour_in_which_the_offset_changes_is_left_to_the_cells() -> None:
+    """Lord Howe Island moves from UTC+10:30 to UTC+11 at 02:00 on 4 October 2026 (to
+    02:30): that hour's times are converted one by one, exactly; so are times written in a
+    zone off by a half hour (Kolkata, UTC+5:30), whose UTC hours are not whole. Dated in
+    Kolkata, times written in UTC are read whole."""
+    lord_howe = make_timestamp_parser([], ZoneInfo("Australia/Lord_Howe"))
+    assert lord_howe.column(["2026-10-04T02:45:00"]) is None
+    assert lord_howe("2026-10-04T02:45:00")[0] == dt.datetime(2026, 10, 3, 15, 45)
+    assert lord_howe.column(["2026-10-04T03:45:00"]) == [
+        (dt.datetime(2026, 10, 3, 16, 45), dt.datetime(2026, 10, 4, 3, 45))
+    ]
+    written_in_kolkata = make_timestamp_parser([], ZoneInfo("Asia/Kolkata"), ZoneInfo("UTC"))
+    assert written_in_kolkata.column(["2026-11-20T10:00:00"]) is None
+    assert written_in_kolkata("2026-11-20T10:00:00")[0] == dt.datetime(2026, 11, 20, 4, 30)
+    dated_in_kolkata = make_timestamp_parser([], ZoneInfo("UTC"), ZoneInfo("Asia/Kolkata"))
+    assert dated_in_kolkata.column(["2026-11-20T10:00:00"]) == [
+        (dt.datetime(2026, 11, 20, 10, 0), dt.datetime(2026, 11, 20, 15, 30))
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    file_zone=st.sampled_from(ZONES),
+    business_zone=st.sampled_from(ZONES),
+    moments=st.lists(
+        st.datetimes(min_value=dt.datetime(1899, 12, 30), max_value=dt.datetime(2200, 12, 31)),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_a_column_read_whole_is_what_parse_reads_cell_by_cell(
+    file_zone: str, business_zone: str, moments: list[dt.datetime]
+) -> None:
+    """Whatever the zones and the moments (a change of offset, the ends of the years
+    allowed): `column` gives the values `parse` gives each cell, or leaves the column to it.
+    A column of 1899 or 2200 times is refused by `parse` (a year out of range) and so
+    never read whole."""
+    parse = make_timestamp_parser([], ZoneInfo(file_zone), ZoneInfo(business_zone))
+    cells = [moment.isoformat() for moment in moments]
+    whole = parse.column(cells)
+    if whole is not None:
+        assert whole == [parse(cell) for cell in cells]
+        assert all(utc.year >= 1900 and local.year <= 2200 for utc, local in whole)

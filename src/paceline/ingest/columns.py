@@ -152,7 +152,9 @@ def check_activities(
     hashes = list(map(_HEX, map(_BLAKE, texts)))
     externals = given["external_id"].values
     values["row_hash"] = hashes
-    values["external_id"] = [ext or f"h:{h}" for ext, h in zip(externals, hashes, strict=True)]
+    if None in externals or "" in externals:  # a row without an id is known by its hash
+        externals = [ext or f"h:{h}" for ext, h in zip(externals, hashes, strict=True)]
+    values["external_id"] = externals
     return [values[name] for name in CHECKED_FIELDS], bad
 
 
@@ -191,7 +193,16 @@ def _distinct_pieces(name: str, column: list[Any]) -> list[str]:
 # accounts and days in 4,096 rows, and each distinct object costs the checking process a
 # pickled value and the importer one built from the pipe (`ingest.pipeline`); equal values,
 # so the records are the same.
-_SHARED = ("rep", "account", "account_ref", "contact", "contact_ref", "deal_ref", "local_date")
+_SHARED = (
+    "rep",
+    "account",
+    "account_ref",
+    "contact",
+    "contact_ref",
+    "deal_ref",
+    "local_date",
+    "occurred_at",
+)
 
 
 def _shared(column: list[Any]) -> list[Any]:
@@ -203,6 +214,8 @@ def _shared(column: list[Any]) -> list[Any]:
 _BLAKE = functools.partial(hashlib.blake2b, digest_size=16)
 _HEX = operator.methodcaller("hexdigest")
 _DATE = operator.methodcaller("date")
+_FIRST = operator.itemgetter(0)
+_SECOND = operator.itemgetter(1)
 
 
 def _moments(
@@ -215,16 +228,21 @@ def _moments(
     it allows every moment between; only a chunk with a refused moment is checked row by row.
     """
     moments = values["occurred_at"]
-    parsed = [i for i, moment in enumerate(moments) if moment is not None and moment is not BAD]
-    refused = set(range(len(moments))).difference(parsed)
-    utc = [moments[i][0] for i in parsed]
+    if None not in moments and BAD not in moments:  # the usual chunk: a C scan or two
+        parsed: list[int] | range = range(len(moments))
+        refused: set[int] = set()
+        utc = list(map(_FIRST, moments))
+    else:
+        parsed = [i for i, m in enumerate(moments) if m is not None and m is not BAD]
+        refused = set(range(len(moments))).difference(parsed)
+        utc = [moments[i][0] for i in parsed]
     if utc and not (_allowed(min(utc), settings, now) and _allowed(max(utc), settings, now)):
         refused.update(i for i in parsed if not _allowed(moments[i][0], settings, now))
     for i in refused:
         bad.add(i)
         moments[i] = (None, None)
-    values["occurred_at"] = [m[0] for m in moments]
-    local = [m[1] for m in moments]
+    values["occurred_at"] = utc if not refused else list(map(_FIRST, moments))
+    local = list(map(_SECOND, moments))
     # A day per row in C calls; the memo only where a refused row left no moment.
     values["local_date"] = _Memo(_day).over(local) if refused else list(map(_DATE, local))
 

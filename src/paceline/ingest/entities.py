@@ -26,6 +26,7 @@ from paceline.ingest.fields import (
     CurrencyCheck,
     FieldError,
     Parser,
+    TimestampParser,
     make_date_parser,
     make_money_parser,
     make_text_parser,
@@ -312,6 +313,8 @@ class RowReader:
             raw = cells[position] if position is not None else tuple(map(get, rows))
             limit = self._texts.get(name)
             values = _texts(raw, limit) if limit is not None else None
+            if values is None and isinstance(parse, TimestampParser):
+                values = parse.column(raw)
             if values is None:
                 values = list(map(_Parsed(parse).__getitem__, raw))
             mark_bad(bad, values)

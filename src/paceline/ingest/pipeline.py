@@ -134,17 +134,20 @@ def checked_together(
     width: int,
     reader: RowReader,
     by_column: ColumnCheck | None = None,
+    packed: PackedRows | None = None,
 ) -> dict[int, Record | None] | ChunkColumns:
     """Records of the chunk's rows that pass the row checks, by position in the chunk; None
     for those the row-by-row path must look at (the rows that fail a row check are absent).
     With `by_column`, a usual chunk the column check vouches for whole is given as its
-    columns instead, no record built."""
+    columns instead, no record built. `packed` (the chunk's `pack`) holds every cell in one
+    text already: its bytes are checked without joining the cells a second time."""
     _, rows, problems = zip(*chunk, strict=True)
+    cells = (packed.text,) if packed is not None else itertools.chain.from_iterable(rows)
     if (
         not any(problems)
         and not reader.has_skip_rules
         and all(map(width.__eq__, map(len, rows)))
-        and not bad_bytes(itertools.chain.from_iterable(rows))
+        and not bad_bytes(cells)
     ):  # the usual chunk, checked in C calls: every row usable, as the loop below finds
         if by_column is None:
             return dict(enumerate(fast(list(rows))))
@@ -369,8 +372,8 @@ def _serve(job: dict[str, Any], sender: _Sender) -> None:
         width = len(csv_file.header)
         with fewer_collections():  # as in the importer: a chunk's records are many objects
             for chunk in chunks(csv_file.rows(), job["chunk_rows"]):
-                checked = checked_together(chunk, fast, width, reader, by_column)
                 packed = pack(chunk, width)
+                checked = checked_together(chunk, fast, width, reader, by_column, packed)
                 if packed is None:
                     if isinstance(checked, list):  # rows sent as they are: records too
                         checked = dict(enumerate(records_of(checked)))
