@@ -20,9 +20,12 @@ import json
 import os
 import pickle
 import re
+import select as fd_select
 import shutil
 import socket
 import sqlite3
+import stat
+import threading
 import types
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -2207,3 +2210,38 @@ def build_late_entries_in_flow_weeks(engine: Engine, settings: Settings) -> dict
     won("Same day", 2_000, at(11, 16), at(11, 16, hour=5))
     won("After as-of", 4_000, at(11, 20), at(11, 12, hour=5))
     return ids
+
+
+class PipeReader:
+    """A FIFO at `path`, read by a thread for as long as the test runs: a stand-in for a
+    device or a pipe a user names as an output (`/dev/null`, `/dev/stdout` piped on), which
+    must be written through and never replaced or removed. Its one descriptor holds both
+    ends, so a writer never waits for the reader and closing the writer's end is no end of
+    file: the file can be opened and closed several times, as a shell's pipe can."""
+
+    def __init__(self, path: Path) -> None:
+        os.mkfifo(path)
+        self.path = path
+        self._fd = os.open(path, os.O_RDWR)
+        self._chunks: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while not self._stop.is_set():
+            if fd_select.select([self._fd], [], [], 0.02)[0]:
+                self._chunks.append(os.read(self._fd, 1 << 16))
+
+    def is_pipe(self) -> bool:
+        """Whether `path` is still the FIFO (not replaced by a regular file, not removed)."""
+        return self.path.exists() and stat.S_ISFIFO(os.stat(self.path).st_mode)
+
+    def received(self) -> bytes:
+        """Everything written through the pipe so far; the reader stops."""
+        self._stop.set()
+        self._thread.join()
+        while fd_select.select([self._fd], [], [], 0)[0]:
+            self._chunks.append(os.read(self._fd, 1 << 16))
+        os.close(self._fd)
+        return b"".join(self._chunks)

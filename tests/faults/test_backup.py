@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, insert, select
 from typer.testing import CliRunner
 
-from factories import scratch_pg_databases
+from factories import PipeReader, scratch_pg_databases
 from paceline.cli import app
 from paceline.store.backup import BackupError, backup, restore
 from paceline.store.engine import make_engine
@@ -179,3 +179,25 @@ def test_cli_backs_up_and_restores(tmp_path: Path) -> None:
     assert "restored from" in back.output and "team 1," in back.output
     again = runner.invoke(app, ["--db", empty, "restore", str(tmp_path / "p.backup")])
     assert again.exit_code == 1 and "--replace" in again.output
+
+
+def test_a_backup_named_as_a_pipe_is_written_through_it(tmp_path: Path) -> None:
+    """`paceline backup /dev/stdout | gzip`: the copy goes through the pipe, which stays a
+    pipe (moving the finished copy into place replaced it with a regular file: as root,
+    `backup /dev/null` replaced the machine's /dev/null), and no partial file is left."""
+    live = f"sqlite:///{tmp_path / 'live.db'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["--db", live, "init"]).exit_code == 0
+    with make_engine(live).begin() as conn:
+        conn.execute(insert(Team).values(name="East", created_at=WHEN))
+    pipe = PipeReader(tmp_path / "out")
+    made = runner.invoke(app, ["--db", live, "backup", str(pipe.path)])
+    assert made.exit_code == 0, made.output
+    assert pipe.is_pipe()
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(pipe.received())
+    assert copy.read_bytes().startswith(b"SQLite format 3")
+    restored = f"sqlite:///{tmp_path / 'restored.db'}"
+    back = runner.invoke(app, ["--db", restored, "restore", str(copy)])
+    assert back.exit_code == 0 and "team 1," in back.output, back.output
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")]

@@ -36,7 +36,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from factories import login, made_app, migrated_sqlite_copy, quick_user
+from factories import PipeReader, login, made_app, migrated_sqlite_copy, quick_user
 from paceline import clock
 from paceline.analytics.report import rep_report, report_day, team_report
 from paceline.cli import app as cli_app
@@ -247,6 +247,17 @@ def test_cli_writes_pdf_and_html(sqlite_org: Engine, tmp_path: Path) -> None:
     assert "Proposals sent: 4 against 2 (+2 (+100%))" in captured.get()
     bad = runner.invoke(cli_app, ["--db", url, "report", "team", "Nowhere", "--week", "2026-11-16"])
     assert bad.exit_code == 1
+
+
+def test_cli_writes_a_report_through_a_pipe_it_is_named(sqlite_org: Engine, tmp_path: Path) -> None:
+    """`--html /dev/stdout` (or a pipe, or /dev/null): written through, not replaced by a
+    regular file (as root the old move-into-place replaced the machine's /dev/null)."""
+    pipe = PipeReader(tmp_path / "out")
+    args = ["--db", str(sqlite_org.url), "--today", "2026-11-18", "report", "rep", "Ana Ruiz"]
+    result = CliRunner().invoke(cli_app, [*args, "--week", "2026-11-16", "--html", str(pipe.path)])
+    assert result.exit_code == 0, result.output
+    assert pipe.is_pipe()
+    assert "Acme expansion" in pipe.received().decode("utf-8")
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.dates import DAY_METAVAR, parse_day
 from paceline.cli.diagnosis_options import as_of_day
 from paceline.errors import UserInputError
+from paceline.files import write_whole
 
 if TYPE_CHECKING:  # the reports (Jinja2, WeasyPrint) load when a report is asked for
     from paceline.reports.render import Report
@@ -93,13 +94,11 @@ def _report(
 
 
 def _write(path: Path, data: bytes) -> None:
-    """The whole file or nothing: written beside it, then moved into place."""
-    partial = path.with_name(path.name + ".partial")
+    """The whole file or nothing (`files.write_whole`: a device such as /dev/stdout is
+    written in place, never replaced)."""
     try:
-        partial.write_bytes(data)
-        partial.replace(path)
+        write_whole(path, data)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise UserInputError(f"file: cannot write {path}: {exc.strerror}") from None
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from paceline.files import is_special, remove_if_regular
 from paceline.ingest.columns import CHECKED_FIELDS, ChunkColumns, records_of
 from paceline.ingest.entities import Record
 
@@ -241,7 +242,8 @@ class ErrorSink:
         """Every rejected row so far on disk (an OSError, e.g. a full disk, if not)."""
         if self._handle is not None:
             self._handle.flush()
-            os.fsync(self._handle.fileno())
+            if not is_special(self.path):  # a device or pipe has no disk to sync (EINVAL)
+                os.fsync(self._handle.fileno())
 
     def reject(
         self, line: int, field_name: str, reason: str, raw: Raw, cell: str | None = None
@@ -280,7 +282,9 @@ class ErrorSink:
         if position < 0:  # the file was created after the mark
             self._handle.close()
             self._handle = self._writer = None
-            self.path.unlink(missing_ok=True)
+            remove_if_regular(self.path)
+            return
+        if is_special(self.path):  # a device or a pipe: what went out cannot be taken back
             return
         self._handle.seek(position)
         self._handle.truncate()

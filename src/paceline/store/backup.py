@@ -21,12 +21,14 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
 from paceline.errors import UserInputError
+from paceline.files import is_special
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
@@ -54,22 +56,25 @@ def backup(engine: Engine, target: Path) -> BackupInfo:
     target = target.expanduser()
     if target.is_dir():
         raise BackupError(f"{target}: is a folder; name the backup file")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    try:
-        if engine.dialect.name == "sqlite":
-            _sqlite_backup(engine, partial)
-        else:
-            _pg_dump(engine, partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return BackupInfo(
-        str(target),
-        engine.dialect.name,
-        target.stat().st_size,
-        *_contents(engine),
-    )
+    special = is_special(target)  # /dev/stdout, a pipe: written through, never replaced
+    if not special:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="paceline-backup-") as scratch:
+        partial = (Path(scratch) if special else target.parent) / (target.name + ".partial")
+        try:
+            if engine.dialect.name == "sqlite":
+                _sqlite_backup(engine, partial)
+            else:
+                _pg_dump(engine, partial)
+            size = partial.stat().st_size
+            if special:
+                with partial.open("rb") as source, target.open("wb") as sink:
+                    shutil.copyfileobj(source, sink)
+            else:
+                os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+    return BackupInfo(str(target), engine.dialect.name, size, *_contents(engine))
 
 
 def restore(engine: Engine, source: Path, *, replace: bool = False) -> BackupInfo:
