@@ -466,7 +466,10 @@ def _won_in_quarter(
     quarters: list[Period],
     week_ends: list[dt.datetime],
 ) -> list[float]:
-    """Per week: revenue won from the start of its quarter to the week's end."""
+    """Per week: revenue won from the start of its quarter to the week's end, of the deals
+    entered by the last week's end: a win entered after the day the flow is read as of was
+    not known then (it is in no week's pipeline either), so it is no revenue of that reading
+    (before 2026-12-07 it was: "After as-of" in `tests/analytics/test_late_entry.py`)."""
     if metric is None:
         return [0.0] * len(week_ends)
     starts = {q.start: _utc(settings, q.start) for q in quarters}
@@ -478,6 +481,7 @@ def _won_in_quarter(
             Deal.status == "won",
             Deal.closed_at >= bounds[0],
             Deal.closed_at < bounds[-1],
+            Deal.created_at < bounds[-1],
             scope.owned(credit),
         )
         .subquery()
