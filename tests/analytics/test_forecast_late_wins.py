@@ -10,7 +10,6 @@ build_wins_entered_after_close`); business zone America/New_York."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -33,8 +32,6 @@ from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.services.targets import TargetRow, save_targets
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 
 JUNE_30 = dt.date(2026, 6, 30)  # Q2 as of its last day; history from 2025-07-01
 
@@ -184,11 +181,9 @@ def test_a_backtest_skips_the_cut_offs_it_could_not_learn_at(
     assert all("the 4 deals won in the history" in s.reason for s in result.skipped)
 
 
-def test_the_cli_says_why_in_one_line(tmp_path: Path, settings: Settings) -> None:
-    url = f"sqlite:///{tmp_path / 'late.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    build_wins_entered_after_close(engine, settings)
+def test_the_cli_says_why_in_one_line(sqlite_engine: Engine, settings: Settings) -> None:
+    url = str(sqlite_engine.url)
+    build_wins_entered_after_close(sqlite_engine, settings)
     shown = CliRunner().invoke(
         cli_app, ["--db", url, "forecast", "--period", "quarter", "--as-of", "2026-06-30"]
     )
@@ -198,12 +193,10 @@ def test_the_cli_says_why_in_one_line(tmp_path: Path, settings: Settings) -> Non
 
 
 def test_the_cli_says_the_chance_of_the_target_is_not_known(
-    tmp_path: Path, settings: Settings
+    sqlite_engine: Engine, settings: Settings
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'late.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    build_target_on_unlearnable_rep(engine, settings)
+    url = str(sqlite_engine.url)
+    build_target_on_unlearnable_rep(sqlite_engine, settings)
     shown = CliRunner().invoke(
         cli_app, ["--db", url, "forecast", "--period", "quarter", "--as-of", "2026-06-30",
                   "--team", "East", "--runs", "500"]
@@ -245,11 +238,11 @@ LEARNT = (
 )
 
 
-def test_the_cli_says_what_the_curves_learnt_from(tmp_path: Path, settings: Settings) -> None:
-    url = f"sqlite:///{tmp_path / 'late.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    build_some_wins_entered_after_close(engine, settings)
+def test_the_cli_says_what_the_curves_learnt_from(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    url = str(sqlite_engine.url)
+    build_some_wins_entered_after_close(sqlite_engine, settings)
     shown = CliRunner().invoke(
         cli_app, ["--db", url, "forecast", "--period", "quarter", "--as-of", "2026-06-30",
                   "--runs", "500"]

@@ -13,7 +13,6 @@ either (it was). Hand-built (`factories.build_late_entries_in_flow_weeks`,
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -50,8 +49,6 @@ from paceline.cli import app as cli_app
 from paceline.config import Settings
 from paceline.describe import entered_late_text, history_text
 from paceline.reports.render import report_html, report_text
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 from paceline.store.models import Deal
 
 AS_OF = dt.date(2026, 11, 18)
@@ -126,11 +123,11 @@ def test_the_flow_and_the_forecast_count_the_same_deals_created(
     assert report.created.count == counted == 3
 
 
-def test_the_flow_cli_says_where_the_late_entries_went(tmp_path: Path, settings: Settings) -> None:
-    url = f"sqlite:///{tmp_path / 'late.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    build_late_entries_in_flow_weeks(engine, settings)
+def test_the_flow_cli_says_where_the_late_entries_went(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    url = str(sqlite_engine.url)
+    build_late_entries_in_flow_weeks(sqlite_engine, settings)
     shown = CliRunner().invoke(
         cli_app, ["--db", url, "flow", "--period", "14d", "--as-of", AS_OF.isoformat()]
     )
@@ -220,7 +217,6 @@ def test_the_sql_rule_is_the_python_rule(engine: Engine, settings: Settings) -> 
     """On both databases, the SQL form finds the planted late entries, to the microsecond
     ("Exactly a day" is one, "Just under" is not), and agrees with `entered_after_close` on
     every deal; its complement keeps the rest, the deal without a close date included."""
-    upgrade(engine)
     build_migration_in_a_month(engine, settings)
     with engine.connect() as conn:
         rows = conn.execute(
@@ -245,7 +241,6 @@ def test_a_migration_is_no_opportunities_created_or_sourced(
     none; sourced: Sid 5 (read by creation alone: Ana 9, Ben 2, Sid 11). Deals won, dated by
     their close, still count the migrated wins closed in November (Old win, with New won and
     Same day: Ana 3); the late wins closed before are outside the month anyway."""
-    upgrade(engine)
     ids = build_migration_in_a_month(engine, settings)
     names = ["opportunities_created", "opportunities_sourced", "deals_won"]
     with engine.connect() as conn:
@@ -263,7 +258,6 @@ def test_a_deal_creation_step_of_the_funnel_leaves_out_a_migration(
 ) -> None:
     """Ana's funnel from Nov 1 to the as-of day (the 18th) with the step opportunities
     created: New open, New won, Same day, Just under and No date, 5 (9 before)."""
-    upgrade(engine)
     build_migration_in_a_month(engine, settings)
     window = diagnosis_window(settings, "month", AS_OF)
     found = funnel(engine, settings, window, rep="Ana", steps=["opportunities_created"])
