@@ -325,9 +325,21 @@ class ZeroMetricRule(_Strict):
     max_chance: float = Field(default=0.01, gt=0, le=1)
 
 
-class LeaderboardSettings(_Strict):
-    """The leaderboard pages: how many reps a TV page shows, and which wins it celebrates."""
+BoardPeriod = Literal["day", "week", "month", "quarter", "year"]
 
+
+class LeaderboardSettings(_Strict):
+    """The leaderboard pages: the period a board ranks when none is asked, how many reps a TV
+    page shows, and which wins it celebrates.
+
+    Two defaults, one per kind of face, each read from here and nowhere else: `period` for
+    whoever asks a question (the leaderboard page, its downloads, `paceline leaderboard`,
+    the API), so the page, its CSV and the API answer the same request with the same rows;
+    `tv_period` for the wall screens (the TV board and kiosk links), which a sales floor
+    watches week by week."""
+
+    period: BoardPeriod = "month"
+    tv_period: BoardPeriod = "week"
     tv_top: int = Field(default=10, ge=3, le=40)
     celebrate: list[Name] = Field(default_factory=lambda: ["meetings_set", "deals_won"])
     celebrate_minutes: int = Field(default=15, ge=1, le=24 * 60)

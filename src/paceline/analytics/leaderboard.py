@@ -154,13 +154,18 @@ def leaderboard(
     engine: Engine,
     settings: Settings,
     metric: str,
-    period_kind: PeriodKind = "month",
+    period_kind: PeriodKind | None = None,
     as_of: dt.date | None = None,
     team: str | None = None,
     role: str | None = None,
     by: RankBy = "count",
 ) -> Leaderboard:
-    """Rank reps on `metric` for the period to date, each role apart unless asked otherwise."""
+    """Rank reps on `metric` for the period to date, each role apart unless asked otherwise.
+
+    No `period_kind`: the configured `leaderboard.period`, the one default every face that
+    asks a question shares (a literal per face let the page say "week" and the API "month"
+    for the same request)."""
+    period_kind = period_kind or settings.leaderboard.period
     definition = _metric(settings, metric)
     _check(settings, period_kind, role, by)
     calendar = BusinessCalendar(settings.calendar)

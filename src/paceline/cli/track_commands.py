@@ -208,8 +208,11 @@ def _pace_cells(line: MetricLine) -> list[str]:
 def leaderboard_command(
     ctx: typer.Context,
     metric: str = typer.Argument(..., help="The metric to rank on, e.g. conversations."),
-    period: str = typer.Option(
-        "month", "--period", "-p", help="day, week, month, quarter or year."
+    period: str | None = typer.Option(
+        None,
+        "--period",
+        "-p",
+        help="day, week, month, quarter or year (default: leaderboard.period, month).",
     ),
     team: str | None = typer.Option(None, "--team", "-t", help="Only this team."),
     role: str | None = typer.Option(
@@ -222,11 +225,11 @@ def leaderboard_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Stack ranking on one metric, each role on its own board, with each rep's move."""
-    from paceline.analytics.leaderboard import RANK_BY, leaderboard
+    from paceline.analytics.leaderboard import LEADERBOARD_PERIODS, RANK_BY, leaderboard
     from paceline.serialize import dumps
 
     c = _ctx(ctx)
-    kind = _period(period, ("day", "week", "month", "quarter", "year"))
+    kind = _period(period, LEADERBOARD_PERIODS) if period is not None else None
     if by not in RANK_BY:
         raise UserInputError(f"--by: must be {', '.join(RANK_BY)}, not {by!r}")
     board = leaderboard(c.reader(), c.settings, metric, kind, _day(as_of), team, role, by)

@@ -203,7 +203,12 @@ def team_sheets(cards: TeamScorecard) -> list[Sheet]:
 
 
 def leaderboard_sheets(board: Leaderboard) -> list[Sheet]:
+    """The board's rows, each naming the period and day it ranks: a file read apart from its
+    page must say whether its counts are the week's or the month's."""
     columns = [
+        "period",
+        "as_of",
+        "by",
         "rank",
         "rep",
         "team",
@@ -217,6 +222,9 @@ def leaderboard_sheets(board: Leaderboard) -> list[Sheet]:
     ]
     rows: list[list[Cell]] = [
         [
+            board.period.label,
+            board.as_of,
+            board.by,
             r.rank,
             r.rep,
             r.team,

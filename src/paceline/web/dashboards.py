@@ -30,7 +30,7 @@ from paceline.analytics.scorecard import (
     team_scorecards,
 )
 from paceline.auth.access import Principal
-from paceline.calendar import BusinessCalendar
+from paceline.calendar import BusinessCalendar, PeriodKind
 from paceline.callers import Caller, app_state
 from paceline.config import Settings
 from paceline.describe import board_unrecorded_text, headcount_text
@@ -249,22 +249,24 @@ class BoardAsk:
     """What a board page was asked for, as the query string gave it."""
 
     metric: str | None = None
-    period: str = "week"
+    period: str | None = None  # None: the face's configured default
     role: str | None = None
     as_of: str | None = None
     by: str = "count"
 
 
 def board_for(
-    request: Request, team: str | None, ask: BoardAsk
+    request: Request, team: str | None, ask: BoardAsk, default_period: PeriodKind
 ) -> tuple[BoardRequest, Leaderboard | None, str | None]:
-    """The board of `team` (already in the asker's reach; None: everyone)."""
+    """The board of `team` (already in the asker's reach; None: everyone), over the period
+    asked or else `default_period`: the configuration's, for the page or for the TV board
+    (`leaderboard.period`, `leaderboard.tv_period`), never a literal of the face."""
     state = app_state(request)
     settings: Settings = state.settings
     known = {m.name for m in settings.metrics}
     chosen = ask.metric if ask.metric in known else None
     chosen = chosen or (DEFAULT_METRIC if DEFAULT_METRIC in known else settings.metrics[0].name)
-    kind = parse_period(ask.period, "week", LEADERBOARD_PERIODS)
+    kind = parse_period(ask.period, default_period, LEADERBOARD_PERIODS)
     by: RankBy = next((b for b in RANK_BY if b == ask.by), "count")
     wanted = BoardRequest(chosen, kind, team, ask.role or None, ask.as_of or "", by)
     day = parse_date(ask.as_of) or _today(state.settings)
@@ -280,7 +282,7 @@ def leaderboard_page(
     request: Request,
     caller: User,
     metric: str | None = None,
-    period: str = "week",
+    period: str | None = None,
     team: str | None = None,
     role: str | None = None,
     as_of: str | None = None,
@@ -290,7 +292,7 @@ def leaderboard_page(
     settings: Settings = state.settings
     name = _team_scope(state.engine, caller.principal, team)
     ask = BoardAsk(metric, period, role, as_of, by)
-    wanted, board, error = board_for(request, name, ask)
+    wanted, board, error = board_for(request, name, ask, settings.leaderboard.period)
     figures = []
     if board:
         unit = metric_units(settings)[board.metric]
@@ -342,7 +344,7 @@ def tv_response(
     """The TV board (for a session, or a kiosk link: `caller` None, no way off the page)."""
     state = app_state(request)
     settings: Settings = state.settings
-    wanted, board, error = board_for(request, team, ask)
+    wanted, board, error = board_for(request, team, ask, settings.leaderboard.tv_period)
     if board is None:
         raise PageError(422, "Cannot show this leaderboard", error or "")
     top = min(max(tv.top or settings.leaderboard.tv_top, 3), 40)
@@ -391,7 +393,7 @@ def leaderboard_tv(
     request: Request,
     caller: User,
     metric: str | None = None,
-    period: str = "week",
+    period: str | None = None,
     team: str | None = None,
     role: str | None = None,
     as_of: str | None = None,

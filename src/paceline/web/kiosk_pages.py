@@ -33,7 +33,7 @@ def kiosk_board(
     request: Request,
     token: str,
     metric: str | None = None,
-    period: str = "week",
+    period: str | None = None,
     role: str | None = None,
     by: str = "count",
     refresh: int = TV_REFRESH_DEFAULT,

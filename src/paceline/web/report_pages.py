@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from paceline import access
 from paceline.analytics.diagnose import RepDiagnosis, TeamDiagnosis, diagnose_rep, diagnose_team
 from paceline.analytics.forecast import forecast
-from paceline.analytics.leaderboard import LEADERBOARD_PERIODS, leaderboard
+from paceline.analytics.leaderboard import LEADERBOARD_PERIODS, RANK_BY, RankBy, leaderboard
 from paceline.analytics.report import RepReport, rep_report, report_day, team_report
 from paceline.analytics.scorecard import SCORECARD_PERIODS, rep_scorecard, team_scorecards
 from paceline.analytics.window import Window, diagnosis_window
@@ -195,11 +195,14 @@ def leaderboard_export(
     caller: User,
     fmt: str,
     metric: str | None = None,
-    period: str = "week",
+    period: str | None = None,
     team: str | None = None,
     role: str | None = None,
     as_of: str | None = None,
+    by: str = "count",
 ) -> Response:
+    """The leaderboard page's table: the same period default as the page and the API
+    (`leaderboard.period`) and the same ranking (`by`), so the file holds the page's rows."""
     state = app_state(request)
     settings = state.settings
     with page_errors():
@@ -207,13 +210,22 @@ def leaderboard_export(
     known = {m.name for m in settings.metrics}
     if metric not in known:
         raise PageError(422, "Cannot export this leaderboard", f"metric: unknown {metric!r}")
-    kind = parse_period(period, "week", LEADERBOARD_PERIODS)
+    kind = parse_period(period, settings.leaderboard.period, LEADERBOARD_PERIODS)
     day = parse_date(as_of) or _today(settings)
     try:
-        board = leaderboard(state.reads, settings, metric, kind, day, name, role or None)
+        ranking = _rank_by(by)
+        board = leaderboard(state.reads, settings, metric, kind, day, name, role or None, ranking)
     except UserInputError as exc:
         raise PageError(422, "Cannot export this leaderboard", str(exc)) from None
     return _export(export.leaderboard_sheets(board), fmt, f"leaderboard {metric} {day}", None)
+
+
+def _rank_by(text: str) -> RankBy:
+    """`by` as the analysis takes it; anything else is a clear error, not another ranking."""
+    for known in RANK_BY:
+        if text == known:
+            return known
+    raise UserInputError(f"by: use one of {', '.join(RANK_BY)}, not {text!r}")
 
 
 @router.get("/activities/export.{fmt}")

@@ -123,7 +123,10 @@ def leaderboard_(
     state: State,
     caller: ApiCaller,
     metric: Annotated[Label, Query(description="The metric to rank on, e.g. conversations.")],
-    period: LeaderboardPeriod = "month",
+    period: Annotated[
+        LeaderboardPeriod | None,
+        Query(description="The period to date; default: the configured leaderboard.period."),
+    ] = None,
     team: TeamQuery = None,
     role: Annotated[
         Label | None,
