@@ -14,24 +14,31 @@ default to `leaderboard.period` (month); the TV board and kiosk links to
 `leaderboard.tv_period` (week). Before, the page, its CSV and the TV board said "week" in the
 code of each face and the API and CLI "month", so the page and the API gave different rows for
 the same request.
+
+Forecast. Data: `factories.make_world` (seed 11), twelve months of one AE's deals through
+three stages up to 18 November 2026; the quarter's forecast with `runs` 500 and `seed` 7.
+The page ignored both (it ran the configured 5,000 runs with seed 20261123), so its P10, P50
+and P90 were not the API's nor the CLI's for the same question.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import json
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from factories import Site, make_site, variant
+from factories import Site, make_site, make_world, variant, write_world
 from paceline import clock
 from paceline.auth.kiosks import create_kiosk_link
 from paceline.cli import app, load_commands
@@ -101,21 +108,27 @@ class _Cells(HTMLParser):
             self._cell.append(data)
 
 
-def _page_rows(html: str) -> list[Row]:
+def _page_rows(text: str) -> list[Row]:
     """(rank, rep, value) of the leaderboard page's table: #, rep, team, value, ..."""
     parser = _Cells()
-    parser.feed(html)
+    parser.feed(text)
     return [(int(r[0]), r[1], float(r[3].replace(",", ""))) for r in parser.rows]
 
 
-def _tv_rows(html: str) -> list[Row]:
+def _tv_rows(text: str) -> list[Row]:
     found = re.findall(
         r'class="tv-rank">(\d+)</span>\s*<span class="tv-name" data-testid="tv-name">([^<]+)'
         r'.*?data-testid="tv-value">([^<]+)</span>',
-        html,
+        text,
         re.S,
     )
     return [(int(rank), name.strip(), float(value)) for rank, name, value in found]
+
+
+def _follow(site: Site, href: str) -> Any:
+    """The page's own link (as written in its HTML), opened by the admin."""
+    path, _, query = html.unescape(href).partition("?")
+    return site.page("root", path, **dict(parse_qsl(query)))
 
 
 @pytest.fixture
@@ -166,7 +179,7 @@ def test_the_page_and_its_download_keep_the_ranking_asked(engine: Engine, site: 
     page = site.page("root", "/leaderboard", metric="proposals", by="target")
     link = re.search(r'href="(/leaderboard/export\.csv\?[^"]+)"', page.text)
     assert link is not None
-    download = site.client.get(link.group(1).replace("&amp;", "&"))
+    download = _follow(site, link.group(1))
     assert download.status_code == 200, download.text
     rows = {r["rep"]: r for r in _csv_rows(download.text)}
     assert (rows["Ana Ruiz"]["rank"], rows["Ben Cole"]["rank"]) == ("1", "")
@@ -187,3 +200,66 @@ def test_the_default_period_is_one_setting_every_face_reads(engine: Engine) -> N
     assert _page_rows(page.text) == WEEK_ROWS
     download = site.page("root", "/leaderboard/export.csv", metric="proposals")
     assert {r["period"] for r in _csv_rows(download.text)} == {"2026-W47"}
+
+
+# --- the forecast -----------------------------------------------------------------------------
+
+
+def _money(value: float) -> str:
+    """Money as the pages print it (docs/web-and-api.md): 28.7k, 1.25M, 950."""
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:,.2f}M".replace(".00M", "M")
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:,.1f}k".replace(".0k", "k")
+    return f"{value:,.0f}"
+
+
+def _shown(text: str, testid: str) -> str:
+    found = re.search(rf'data-testid="{testid}">(?:<strong>)?([^<]+)<', text)
+    assert found is not None, testid
+    return found.group(1).strip()
+
+
+def test_the_forecast_page_runs_the_simulation_asked(engine: Engine, settings: Settings) -> None:
+    world = make_world(settings, seed=11, as_of=AS_OF)
+    write_world(engine, world)
+    site = make_site(engine, settings, {"root": ("admin", None)})
+    asked = {"runs": "500", "seed": "7"}
+    api = site.api("root", "/forecast", **asked)
+    assert api.status_code == 200, api.text
+    answer = api.json()
+    assert (answer["runs"], answer["seed"]) == (500, 7)
+    cli = _cli_json(engine, "forecast", "--runs", "500", "--seed", "7")
+    assert cli == answer  # the same result object, to the last digit
+    page = site.page("root", "/forecast", **asked)
+    assert page.status_code == 200, page.text
+    for part in ("p10", "p50", "p90"):
+        assert _shown(page.text, part) == _money(answer[part]), part
+    assert "500 simulated outcomes (seed 7)" in page.text
+    default = site.api("root", "/forecast").json()
+    assert default["p50"] != answer["p50"]  # the simulation asked is not the configured one
+    download = re.search(r'href="(/forecast/export\.csv\?[^"]+)"', page.text)
+    assert download is not None
+    rows = _follow(site, download.group(1))
+    assert rows.status_code == 200, rows.text
+    summary = dict(csv.reader(io.StringIO(rows.text.lstrip("\ufeff"))))
+    assert (summary["runs"], summary["seed"]) == ("500", "7")
+    assert [float(summary[p]) for p in ("p10", "p50", "p90")] == [
+        answer["p10"],
+        answer["p50"],
+        answer["p90"],
+    ]
+
+
+def test_the_forecast_page_says_which_simulation_it_cannot_run(
+    engine: Engine, settings: Settings
+) -> None:
+    """The API's limits (100 to 20,000 runs for a request), as a 422 naming the field."""
+    site = make_site(engine, settings, {"root": ("admin", None)})
+    page = site.page("root", "/forecast", runs="50")
+    assert page.status_code == 422
+    assert "runs: must be a whole number from 100 to 20,000, not &#39;50&#39;" in page.text
+    page = site.page("root", "/forecast", seed="x")
+    assert page.status_code == 422
+    assert "seed: must be a whole number from 0 to" in page.text
+    assert site.api("root", "/forecast", runs="50").status_code == 422

@@ -22,6 +22,11 @@ from paceline.auth.access import Principal
 from paceline.auth.accounts import session_principal, token_principal
 from paceline.config import Settings
 
+# What one request may ask of the forecast's simulation, on the API and the pages alike (the
+# CLI allows the analysis's own limits): more would hold a server worker for minutes.
+MAX_SERVED_RUNS = 20_000
+MAX_SERVED_PERIODS = 24
+
 SESSION_COOKIE = "paceline_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

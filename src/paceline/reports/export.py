@@ -395,6 +395,8 @@ def forecast_sheets(f: Forecast) -> list[Sheet]:
         ["p90", f.p90],
         ["target", f.target],
         ["probability_of_target", f.probability_of_target],
+        ["runs", f.runs],
+        ["seed", f.seed],
     ]
     stages: list[list[Cell]] = [
         [

@@ -4,14 +4,17 @@ backtest table.
 Who sees what follows the API (`api/routers/forecast.py`): managers their team (the default)
 or a rep of it, admins anyone (everyone by default); reps are refused, the forecast is a
 manager's instrument. Query: `period` (month, quarter, year), `team`, `rep`, `as_of`
-(YYYY-MM-DD) and `backtest=1`. The backtest replays past periods and takes a few seconds on
-a year of deals (about half a second per period measured on the demo), so it runs only when
-asked for by its link.
+(YYYY-MM-DD), the simulation's `runs` and `seed`, `backtest=1` and its `periods`: the
+parameters and defaults of `paceline forecast` and `GET /api/v1/forecast`, so the page shows
+their figures for the same inputs (it ignored `runs` and `seed` before, and showed the
+configured simulation's figures whatever was asked). The backtest replays past periods and
+takes a few seconds on a year of deals (about half a second per period measured on the
+demo), so it runs only when asked for by its link.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +23,7 @@ from fastapi.responses import Response
 from paceline.analytics.backtest import Backtest
 from paceline.analytics.backtest import backtest as replay_periods
 from paceline.analytics.forecast import FORECAST_PERIODS, Forecast, forecast
-from paceline.callers import app_state
+from paceline.callers import MAX_SERVED_PERIODS, MAX_SERVED_RUNS, app_state
 from paceline.errors import UserInputError
 from paceline.web.charts import figure_json
 from paceline.web.common import User, parse_date, refused, render
@@ -30,6 +33,54 @@ from paceline.web.subjects import Wanted, page_subject, pickers
 router = APIRouter(include_in_schema=False)
 
 TOP_DEALS = 15
+MAX_SEED = 2**63 - 1  # the API's limit
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The simulation's parameters as the query gave them ("": the configured default)."""
+
+    runs: str = ""
+    seed: str = ""
+    periods: str = ""  # the backtest's past periods
+
+    def chosen(self) -> tuple[int | None, int | None, int | None]:
+        """(runs, seed, periods) within what a request may ask (`callers.MAX_SERVED_RUNS`, as
+        the API); text that is not such a number is a UserInputError naming the field."""
+        return (
+            served_number(self.runs, "runs", 100, MAX_SERVED_RUNS),
+            served_number(self.seed, "seed", 0, MAX_SEED),
+            served_number(self.periods, "periods", 1, MAX_SERVED_PERIODS),
+        )
+
+
+def served_number(text: str, field: str, low: int, high: int) -> int | None:
+    """A whole number from `low` to `high`, or None for nothing given (the default)."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise UserInputError(
+            f"{field}: must be a whole number from {low:,} to {high:,}, not {text!r}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class ForecastWanted(Wanted):
+    """The page's choices, the simulation's included: its links (the download, the backtest)
+    repeat them, so the file and the replay use the runs and seed the page shows."""
+
+    simulation: Simulation = Simulation()
+
+    def query(self, **changes: str | None) -> str:
+        chosen = self.simulation
+        asked = {"runs": chosen.runs, "seed": chosen.seed, "periods": chosen.periods}
+        return super().query(**{**asked, **changes})
 
 
 @router.get("/forecast")
@@ -41,6 +92,9 @@ def forecast_page(
     period: str | None = None,
     as_of: str | None = None,
     backtest: str | None = None,
+    runs: str | None = None,
+    seed: str | None = None,
+    periods: str | None = None,
 ) -> Response:
     state = app_state(request)
     principal = caller.principal
@@ -50,15 +104,36 @@ def forecast_page(
         state.engine, principal, rep or None, team or None, "forecast", rep_in_team=True
     )
     kind = (period or "quarter").strip().lower()
-    wanted = Wanted("/forecast", rep_name, team_name, kind, as_of or "")
+    simulation = Simulation(runs or "", seed or "", periods or "")
+    wanted = ForecastWanted("/forecast", rep_name, team_name, kind, as_of or "", simulation)
     day = parse_date(as_of)
     found: Forecast | None = None
     replay: Backtest | None = None
     error = None
     try:
-        found = forecast(state.reads, state.settings, kind, day, team=team_name, rep=rep_name)
+        runs_, seed_, periods_ = simulation.chosen()
+        found = forecast(
+            state.reads,
+            state.settings,
+            kind,
+            day,
+            team=team_name,
+            rep=rep_name,
+            runs=runs_,
+            seed=seed_,
+        )
         if backtest:
-            replay = _backtest(request, kind, day, team_name, rep_name)
+            replay = replay_periods(
+                state.reads,
+                state.settings,
+                kind,
+                team=team_name,
+                rep=rep_name,
+                periods=periods_,
+                as_of=day,
+                runs=runs_,
+                seed=seed_,
+            )
     except UserInputError as exc:
         error = str(exc)
     context: dict[str, Any] = {
@@ -71,13 +146,9 @@ def forecast_page(
         "wanted": wanted,
         "periods": list(FORECAST_PERIODS),
         "top_deals": found.open_deals[:TOP_DEALS] if found else [],
+        "max_runs": MAX_SERVED_RUNS,
+        "default_runs": state.settings.insight.forecast.runs,
+        "default_seed": state.settings.insight.forecast.seed,
         **pickers(state.engine, state.settings, principal),
     }
     return render(request, "forecast.html", caller, context, status=422 if error else 200)
-
-
-def _backtest(
-    request: Request, kind: str, day: dt.date | None, team: str | None, rep: str | None
-) -> Backtest:
-    state = app_state(request)
-    return replay_periods(state.reads, state.settings, kind, team=team, rep=rep, as_of=day)

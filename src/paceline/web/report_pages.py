@@ -41,6 +41,7 @@ from paceline.web.common import (
     parse_period,
     refused,
 )
+from paceline.web.forecast_pages import Simulation
 from paceline.web.subjects import Asked, page_subject
 
 router = APIRouter(include_in_schema=False)
@@ -307,7 +308,10 @@ def forecast_export(
     period: str | None = None,
     as_of: str | None = None,
     table: str | None = None,
+    runs: str | None = None,
+    seed: str | None = None,
 ) -> Response:
+    """The forecast page's tables, from the simulation the page ran (its `runs` and `seed`)."""
     state = app_state(request)
     if caller.principal.role == "rep":
         raise refused("see the forecast (managers and admins see it)")
@@ -316,8 +320,16 @@ def forecast_export(
     )
     kind = (period or "quarter").strip().lower()
     try:
+        runs_, seed_, _ = Simulation(runs or "", seed or "").chosen()
         found = forecast(
-            state.reads, state.settings, kind, parse_date(as_of), team=team_name, rep=rep_name
+            state.reads,
+            state.settings,
+            kind,
+            parse_date(as_of),
+            team=team_name,
+            rep=rep_name,
+            runs=runs_,
+            seed=seed_,
         )
     except UserInputError as exc:
         raise PageError(422, "Cannot export", str(exc)) from None

@@ -7,8 +7,9 @@ Each answers with exactly the result object `paceline forecast --json` (and with
 - a manager: their team (the default), or one rep of it;
 - an admin: anyone; without `rep` or `team`, everyone.
 With both `rep` and `team`, the rep must be in the team. Unknown names and unusable values
-are 422s naming the field. `runs` and `periods` are capped here (the CLI allows more) so one
-request cannot occupy the server for minutes.
+are 422s naming the field. `runs` and `periods` are capped for a request, here as on the
+forecast page (`callers.MAX_SERVED_RUNS`; the CLI allows more), so one request cannot occupy
+the server for minutes.
 """
 
 from __future__ import annotations
@@ -32,19 +33,17 @@ from paceline.api.routers._common import (
     result,
 )
 from paceline.auth.access import Principal
+from paceline.callers import MAX_SERVED_PERIODS, MAX_SERVED_RUNS
 from paceline.serialize import json_model
 
 router = APIRouter(tags=["forecast"], dependencies=AUTH)
-
-MAX_API_RUNS = 20_000
-MAX_API_PERIODS = 24
 
 PeriodKindQuery = Annotated[
     Literal["month", "quarter", "year"], Query(description="The period forecast.")
 ]
 RunsQuery = Annotated[
     int | None,
-    Query(ge=100, le=MAX_API_RUNS, description="Monte Carlo runs (default: configured)."),
+    Query(ge=100, le=MAX_SERVED_RUNS, description="Monte Carlo runs (default: configured)."),
 ]
 SeedQuery = Annotated[
     int | None,
@@ -52,7 +51,7 @@ SeedQuery = Annotated[
 ]
 PeriodsQuery = Annotated[
     int | None,
-    Query(ge=1, le=MAX_API_PERIODS, description="Past periods replayed (default: configured)."),
+    Query(ge=1, le=MAX_SERVED_PERIODS, description="Past periods replayed (default: configured)."),
 ]
 
 
