@@ -424,6 +424,39 @@ def test_other_metrics_roles_and_outcomes(weeks_org: tuple[Engine, Settings]) ->
     assert east.team == "East" and points(east) == [(0, 1, 1), (2, 1, 1), (5, 2, 1), (6, 2, 1)]
 
 
+def test_a_deal_entered_after_it_closed_is_no_opportunity_of_its_entry_week(
+    weeks_org: tuple[Engine, Settings],
+) -> None:
+    """The late-entry rule (`late_entry`, through `metric_sql.deal_filter`) in the tipping
+    point's own figures. Planted on top of `build_weeks_org`: two deals migrated from an old
+    CRM, entered in W2 and W3 but closed months before (Ann: won in June, entered Tue Nov 3;
+    Bob: lost in September, entered Wed Nov 11): their creation is unknown, so neither is an
+    opportunity of the week it was typed in. A deal closed on the day it was entered (Dee:
+    close date Wed Nov 4, entered that afternoon) is a same-day close and still counts.
+    At lag 0, Ann's W2 stays (0 held, 1 opportunity) and Bob's W3 (4, 1); Dee's W2 goes from
+    (6, 2) to (6, 3). Counted as created on their entry day, the two migrated deals would make
+    Ann's W2 (0, 2) and Bob's W3 (4, 2)."""
+    engine, settings = weeks_org
+    ids = {name: rep_id_of(engine, name) for name in ("Ann", "Bob", "Dee")}
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Deal),
+            [
+                deal(ids["Ann"], utc(11, 3, 15), "won", utc(6, 10, 0)),
+                deal(ids["Bob"], utc(11, 11, 15), "lost", utc(9, 22, 0)),
+                deal(ids["Dee"], utc(11, 4, 20), "won", utc(11, 4, 0)),
+            ],
+        )
+    result = tipping_point(engine, settings, "meetings_held", lag_weeks=0, as_of=AS_OF)
+    assert points(result) == [(0, 1, 1), (2, 1, 1), (3, 0, 1), (4, 1, 1), (5, 2, 1), (6, 3, 1)]
+    assert result.rep_weeks == 6
+
+
+def rep_id_of(engine: Engine, name: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(Rep.id).where(Rep.name == name)).scalar_one())
+
+
 def test_an_empty_history_is_refused(weeks_org: tuple[Engine, Settings]) -> None:
     engine, settings = weeks_org
     empty = tipping_point(engine, settings, "meetings_held", lag_weeks=0, as_of=dt.date(2026, 1, 7))
@@ -649,6 +682,26 @@ def test_tipping_page(sqlite_engine: Engine) -> None:
         assert page("root", "lag=99").status_code == 422
         client.cookies.clear()
         assert client.get("/tipping", follow_redirects=False).status_code == 303
+
+
+def test_the_page_takes_the_roles_the_api_and_the_cli_take(sqlite_engine: Engine) -> None:
+    """`role=sdr` on the page reads Cy's four weeks, as `--role sdr` and the API's `role` do
+    (`build_weeks_org`: 10 conversations a week, no meeting held). The page ignored `role`
+    before and showed the AEs' six rep-weeks for the same question."""
+    settings = small_settings(history_weeks=4, min_rep_weeks=10, max_lag_weeks=1)
+    build_weeks_org(sqlite_engine, settings)
+    add_users(sqlite_engine, {"root": ("admin", None)})
+    with TestClient(made_app(settings, sqlite_engine)) as client:
+        login(client, sqlite_engine, "root")
+        shown = client.get("/tipping?metric=meetings_held&lag=0&as_of=2026-11-18&role=sdr")
+        assert shown.status_code == 200, shown.text
+        text = " ".join(shown.text.split())
+        assert "4 rep-weeks of 1 rep · roles sdr · weeks" in text
+        assert "no meetings held logged in the weeks read" in text
+        assert '<option value="sdr" selected>' in text  # the form keeps the choice
+        default = client.get("/tipping?metric=meetings_held&lag=0&as_of=2026-11-18").text
+        default = " ".join(default.split())
+        assert "6 rep-weeks of 3 reps · roles ae (the roles that do it)" in default
 
 
 def test_cli_tipping(tmp_path: Path) -> None:

@@ -11,9 +11,10 @@ page saying why.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
@@ -43,6 +44,7 @@ class TippingRequest:
     team: str | None
     lag: str  # "" = the configured or measured lag
     as_of: str
+    roles: tuple[str, ...] = ()  # () = the roles that do the activity and get the outcome
 
     def query(self, **changes: str) -> str:
         params = {
@@ -53,7 +55,8 @@ class TippingRequest:
             "as_of": self.as_of,
             **changes,
         }
-        return urlencode({k: v for k, v in params.items() if v})
+        pairs = [(k, v) for k, v in params.items() if v]
+        return urlencode(pairs + [("role", r) for r in self.roles])
 
 
 @router.get("/tipping")
@@ -65,7 +68,10 @@ def tipping_page(
     team: str | None = None,
     lag: str | None = None,
     as_of: str | None = None,
+    role: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
+    """The API's and `paceline tipping`'s parameters and defaults, `role` included (repeat it
+    for several; none: the roles that do the activity), so the page can ask what they ask."""
     state = app_state(request)
     settings: Settings = state.settings
     principal = caller.principal
@@ -76,6 +82,7 @@ def tipping_page(
         chosen_team,
         (lag or "").strip(),
         as_of or "",
+        tuple(r.strip() for r in role or [] if r.strip()),
     )
     result: TippingPoint | None = None
     error: str | None = None
@@ -86,6 +93,7 @@ def tipping_page(
             wanted.metric,
             outcome=wanted.outcome,
             team=chosen_team,
+            roles=list(wanted.roles) or None,
             lag_weeks=_lag(wanted.lag),
             as_of=parse_date(as_of),
         )
@@ -104,6 +112,7 @@ def tipping_page(
             "figure": figure_json(figure) if figure else None,
             "metrics": _metric_choices(settings),
             "lags": [str(n) for n in range(settings.insight.tipping.max_lag_weeks + 1)],
+            "roles": [r.name for r in settings.roles if r.key_metrics],
             "teams": queries.teams(state.engine) if principal.is_admin else [],
         },
         status=422 if error else 200,
