@@ -16,6 +16,8 @@ import csv
 import datetime as dt
 import functools
 import hashlib
+import html
+import io
 import json
 import os
 import pickle
@@ -33,6 +35,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from html.parser import HTMLParser
 from itertools import count
 from pathlib import Path
 from typing import Any, TypeVar
@@ -2245,3 +2248,144 @@ class PipeReader:
             self._chunks.append(os.read(self._fd, 1 << 16))
         os.close(self._fd)
         return b"".join(self._chunks)
+
+
+# --- reading what a face shows (the cross-face tests on real files) ---------------------------
+
+
+class _Tables(HTMLParser):
+    """Every table of a page as rows of cell texts (scripts and styles left out); a table
+    inside a cell (a report's pace bar) is a table of its own, its text not the cell's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._open: list[tuple[list[list[str]], list[str] | None, list[str] | None]] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._hidden += 1
+        elif tag == "table":
+            self.tables.append([])
+            self._open.append((self.tables[-1], None, None))
+        elif tag == "tr" and self._open:
+            table, _, _ = self._open[-1]
+            table.append([])
+            self._open[-1] = (table, table[-1], None)
+        elif tag in ("td", "th") and self._open and self._open[-1][1] is not None:
+            table, row, _ = self._open[-1]
+            self._open[-1] = (table, row, [])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._hidden -= 1
+        elif tag == "table" and self._open:
+            self._open.pop()
+        elif tag in ("td", "th") and self._open:
+            table, row, cell = self._open[-1]
+            if row is not None and cell is not None:
+                row.append(re.sub(r"\s+", " ", " ".join(cell)).strip())
+                self._open[-1] = (table, row, None)
+
+    def handle_data(self, data: str) -> None:
+        if self._open and self._open[-1][2] is not None and not self._hidden:
+            self._open[-1][2].append(data)
+
+
+def page_tables(text: str) -> list[list[list[str]]]:
+    parser = _Tables()
+    parser.feed(text)
+    return parser.tables
+
+
+def table_with(text: str, heading: str) -> dict[str, list[str]]:
+    """The rows, by their first cell, of the page's first table whose header row has
+    `heading`."""
+    for table in page_tables(text):
+        if table and heading in table[0]:
+            return {row[0]: row for row in table[1:] if row}
+    raise AssertionError(f"no table headed {heading!r}")
+
+
+def page_text(text: str) -> str:
+    text = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", text)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text)))
+
+
+_SCALE = {"": 1, "k": 1_000, "M": 1_000_000}
+
+
+def shows(cell: str, truth: float | Decimal, what: str = "") -> None:
+    """`cell` (a page's "1,240", "789.2k", "1.20M", "57%") is `truth` to the precision it is
+    printed with: half a unit of its last digit either way, and no more."""
+    match = re.fullmatch(r"(-?[\d,]*\.?\d+)\s*([kM%]?)", cell.strip())
+    assert match, f"{what}: {cell!r} is no number"
+    digits, suffix = match.groups()
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    scale = 0.01 if suffix == "%" else _SCALE[suffix]
+    value = float(digits.replace(",", "")) * scale
+    half = 0.5 * 10**-decimals * scale
+    assert abs(value - float(truth)) <= half + 1e-9, f"{what}: shows {cell!r}, truth {truth}"
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+@dataclass
+class FacesOrg:
+    """An organisation imported through the CLI into `folder`, read on every face: the CLI
+    (run in the folder, against `db` when given, else the folder's configured database), the
+    JSON API and the pages (as the admin `root`)."""
+
+    folder: Path
+    engine: Engine
+    settings: Settings
+    site: Site
+    rep_ids: dict[str, int]
+    db: str | None = None
+
+    def invoke(self, *args: str) -> Any:
+        """`paceline ARGS` in the organisation's folder, as the CLI's result."""
+        from typer.testing import CliRunner
+
+        from paceline.cli import app
+
+        where = ["--db", self.db] if self.db else []
+        with contextlib.chdir(self.folder):
+            return CliRunner().invoke(app, [*where, *args], env={"COLUMNS": "200"})
+
+    def cli(self, *args: str) -> Any:
+        """`paceline ARGS --json` in the organisation's folder, as JSON."""
+        result = self.invoke(*args, "--json")
+        assert result.exit_code == 0, (args, result.output)
+        return json.loads(result.output)
+
+    def text(self, *args: str) -> list[list[str]]:
+        """`paceline ARGS` as printed: the table rows, cells split on Rich's bars."""
+        result = self.invoke(*args)
+        assert result.exit_code == 0, (args, result.output)
+        rows = [line.strip("│ ").split("│") for line in result.output.splitlines()]
+        return [[c.strip() for c in r] for r in rows if len(r) > 2]
+
+    def api(self, path: str, **params: str) -> Any:
+        answer = self.site.api("root", path, **params)
+        assert answer.status_code == 200, (path, answer.text)
+        return answer.json()
+
+    def page(self, path: str, **params: str) -> str:
+        answer = self.site.page("root", path, **params)
+        assert answer.status_code == 200, (path, answer.text[:500])
+        return str(answer.text)
+
+
+def run_cli_ok(*args: str) -> str:
+    """`paceline ARGS` in the current folder, which must succeed: its printed output."""
+    from typer.testing import CliRunner
+
+    from paceline.cli import app
+
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    assert result.exit_code == 0, (args, result.output)
+    return result.output

@@ -21,36 +21,31 @@ Counted on UTC days instead, March's calls would be 1,190, not 1,240.
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
-import html
-import io
-import json
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
-from html.parser import HTMLParser
-from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine
-from typer.testing import CliRunner
 
 from factories import (
     REPO,
     ZOHO_EXPORT,
     ZOHO_IMPORTS,
-    Site,
+    FacesOrg,
+    csv_rows,
     make_site,
     money,
+    page_tables,
+    page_text,
     read_export,
+    run_cli_ok,
+    shows,
+    table_with,
 )
-from paceline.cli import app, load_commands
-from paceline.config import Settings, load_settings
+from paceline.cli import load_commands
+from paceline.config import load_settings
 from paceline.store.engine import make_engine
 
 pytestmark = [
@@ -165,141 +160,15 @@ def _truth_last_selling_day(last: dt.date) -> dict[str, dt.date]:
     return days
 
 
-# --- reading what a face shows -----------------------------------------------------------------
-
-
-class _Tables(HTMLParser):
-    """Every table of a page as rows of cell texts (scripts and styles left out); a table
-    inside a cell (a report's pace bar) is a table of its own, its text not the cell's."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: list[list[list[str]]] = []
-        self._open: list[tuple[list[list[str]], list[str] | None, list[str] | None]] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._hidden += 1
-        elif tag == "table":
-            self.tables.append([])
-            self._open.append((self.tables[-1], None, None))
-        elif tag == "tr" and self._open:
-            table, _, _ = self._open[-1]
-            table.append([])
-            self._open[-1] = (table, table[-1], None)
-        elif tag in ("td", "th") and self._open and self._open[-1][1] is not None:
-            table, row, _ = self._open[-1]
-            self._open[-1] = (table, row, [])
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
-            self._hidden -= 1
-        elif tag == "table" and self._open:
-            self._open.pop()
-        elif tag in ("td", "th") and self._open:
-            table, row, cell = self._open[-1]
-            if row is not None and cell is not None:
-                row.append(re.sub(r"\s+", " ", " ".join(cell)).strip())
-                self._open[-1] = (table, row, None)
-
-    def handle_data(self, data: str) -> None:
-        if self._open and self._open[-1][2] is not None and not self._hidden:
-            self._open[-1][2].append(data)
-
-
-def page_tables(text: str) -> list[list[list[str]]]:
-    parser = _Tables()
-    parser.feed(text)
-    return parser.tables
-
-
-def table_with(text: str, heading: str) -> dict[str, list[str]]:
-    """The rows, by their first cell, of the page's first table whose header row has
-    `heading`."""
-    for table in page_tables(text):
-        if table and heading in table[0]:
-            return {row[0]: row for row in table[1:] if row}
-    raise AssertionError(f"no table headed {heading!r}")
-
-
-def page_text(text: str) -> str:
-    text = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", text)
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text)))
-
-
-_SCALE = {"": 1, "k": 1_000, "M": 1_000_000}
-
-
-def shows(cell: str, truth: float | Decimal, what: str = "") -> None:
-    """`cell` (a page's "1,240", "789.2k", "1.20M", "57%") is `truth` to the precision it is
-    printed with: half a unit of its last digit either way, and no more."""
-    match = re.fullmatch(r"(-?[\d,]*\.?\d+)\s*([kM%]?)", cell.strip())
-    assert match, f"{what}: {cell!r} is no number"
-    digits, suffix = match.groups()
-    decimals = len(digits.split(".")[1]) if "." in digits else 0
-    scale = 0.01 if suffix == "%" else _SCALE[suffix]
-    value = float(digits.replace(",", "")) * scale
-    half = 0.5 * 10**-decimals * scale
-    assert abs(value - float(truth)) <= half + 1e-9, f"{what}: shows {cell!r}, truth {truth}"
-
-
-def csv_rows(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
-
-
-# --- the organisation, built once through the CLI ----------------------------------------------
-
-
-@dataclass
-class Org:
-    folder: Path
-    engine: Engine
-    settings: Settings
-    site: Site
-    rep_ids: dict[str, int]
-
-    def cli(self, *args: str) -> Any:
-        """`paceline ARGS --json` in the organisation's folder, as JSON."""
-        with contextlib.chdir(self.folder):
-            result = CliRunner().invoke(app, [*args, "--json"], env={"COLUMNS": "200"})
-        assert result.exit_code == 0, (args, result.output)
-        return json.loads(result.output)
-
-    def text(self, *args: str) -> list[list[str]]:
-        """`paceline ARGS` as printed: the table rows, cells split on Rich's bars."""
-        with contextlib.chdir(self.folder):
-            result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-        assert result.exit_code == 0, (args, result.output)
-        rows = [line.strip("│ ").split("│") for line in result.output.splitlines()]
-        return [[c.strip() for c in r] for r in rows if len(r) > 2]
-
-    def api(self, path: str, **params: str) -> Any:
-        answer = self.site.api("root", path, **params)
-        assert answer.status_code == 200, (path, answer.text)
-        return answer.json()
-
-    def page(self, path: str, **params: str) -> str:
-        answer = self.site.page("root", path, **params)
-        assert answer.status_code == 200, (path, answer.text[:500])
-        return str(answer.text)
-
-
-def _run(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-    assert result.exit_code == 0, (args, result.output)
-    return result.output
-
-
 @pytest.fixture(scope="module")
-def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
+def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FacesOrg]:
     load_commands()
     folder = tmp_path_factory.mktemp("zoho-faces")
     mappings = REPO / "examples" / "mappings" / "zoho"
     with contextlib.chdir(folder):
-        _run("init")
+        run_cli_ok("init")
         for stem, entity, mapping in ZOHO_IMPORTS:
-            _run(
+            run_cli_ok(
                 "import",
                 entity,
                 str(ZOHO_EXPORT / f"{stem}.csv"),
@@ -309,9 +178,9 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
         teams = "name,team\n" + "".join(f"{r},East\n" for r in EAST)
         teams += "".join(f"{r},West\n" for r in WEST)
         (folder / "teams.csv").write_text(teams)
-        _run("import", "reps", "teams.csv")
+        run_cli_ok("import", "reps", "teams.csv")
         for rep, metric, value in TARGETS:
-            _run(
+            run_cli_ok(
                 "target",
                 "set",
                 str(value),
@@ -325,7 +194,7 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
     settings = load_settings(folder / "paceline.toml")
     engine = make_engine(f"sqlite:///{folder / 'paceline.db'}")
     site = make_site(engine, settings, {"root": ("admin", None)})
-    built = Org(folder, engine, settings, site, {})
+    built = FacesOrg(folder, engine, settings, site, {})
     built.rep_ids = {r["name"]: r["id"] for r in built.api("/reps")}
     yield built
     engine.dispose()
@@ -334,7 +203,7 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
 # --- scorecards --------------------------------------------------------------------------------
 
 
-def test_a_reps_scorecard_is_one_result_on_every_face(org: Org) -> None:
+def test_a_reps_scorecard_is_one_result_on_every_face(org: FacesOrg) -> None:
     day = AS_OF.isoformat()
     meetings = _truth_meetings(MARCH, AS_OF)[REP]
     won, revenue = (t[REP] for t in _truth_won(MARCH, AS_OF))
@@ -384,7 +253,7 @@ def test_a_reps_scorecard_is_one_result_on_every_face(org: Org) -> None:
     assert (proposals["actual"], proposals["unrecorded"]) == ("", "Proposals sent")
 
 
-def test_a_teams_scorecard_is_one_result_on_every_face(org: Org) -> None:
+def test_a_teams_scorecard_is_one_result_on_every_face(org: FacesOrg) -> None:
     day = AS_OF.isoformat()
     meetings = _truth_meetings(MARCH, AS_OF)
     won, revenue = _truth_won(MARCH, AS_OF)
@@ -426,7 +295,7 @@ def test_a_teams_scorecard_is_one_result_on_every_face(org: Org) -> None:
     assert {(row["actual"], row["unrecorded"]) for row in unrecorded} == {("", "Proposals sent")}
 
 
-def test_the_leaderboard_is_one_result_on_every_face(org: Org) -> None:
+def test_the_leaderboard_is_one_result_on_every_face(org: FacesOrg) -> None:
     day = AS_OF.isoformat()
     calls = _truth_calls(MARCH, AS_OF)
     assert sum(calls.values()) == 280  # counted from the files
@@ -457,7 +326,7 @@ def test_the_leaderboard_is_one_result_on_every_face(org: Org) -> None:
 # --- alerts ------------------------------------------------------------------------------------
 
 
-def test_alerts_are_one_result_on_every_face(org: Org) -> None:
+def test_alerts_are_one_result_on_every_face(org: FacesOrg) -> None:
     day = AS_OF.isoformat()
     shown = org.cli("alerts", "--as-of", day)
     assert org.api("/alerts", as_of=day) == shown
@@ -485,7 +354,7 @@ def test_alerts_are_one_result_on_every_face(org: Org) -> None:
 # --- diagnosis ---------------------------------------------------------------------------------
 
 
-def test_the_funnel_is_one_result_on_every_face(org: Org) -> None:
+def test_the_funnel_is_one_result_on_every_face(org: FacesOrg) -> None:
     day = AS_OF.isoformat()
     calls, meetings = _truth_calls(MARCH, AS_OF), _truth_meetings(MARCH, AS_OF)
     won, _ = _truth_won(MARCH, AS_OF)
@@ -504,7 +373,7 @@ def test_the_funnel_is_one_result_on_every_face(org: Org) -> None:
         shows(rows[labels[metric]][1], count, metric)
 
 
-def test_pipeline_flow_is_one_result_on_every_face(org: Org) -> None:
+def test_pipeline_flow_is_one_result_on_every_face(org: FacesOrg) -> None:
     day = AS_OF.isoformat()
     shown = org.cli("flow", "--period", "month", "--as-of", day)
     assert org.api("/flow", period="month", as_of=day) == shown
@@ -528,7 +397,7 @@ def test_pipeline_flow_is_one_result_on_every_face(org: Org) -> None:
         shows(value, sum(open_amounts.values()), f"{week['label']} open value")
 
 
-def test_a_teams_flow_is_its_reps_deals_on_every_face(org: Org) -> None:
+def test_a_teams_flow_is_its_reps_deals_on_every_face(org: FacesOrg) -> None:
     """East's pipeline flow of March to date: the deals its five reps won, on every face."""
     day = AS_OF.isoformat()
     shown = org.cli("flow", "--team", "East", "--period", "month", "--as-of", day)
@@ -546,7 +415,7 @@ def test_a_teams_flow_is_its_reps_deals_on_every_face(org: Org) -> None:
     assert f"{won[0]} won" in page
 
 
-def test_stalled_deals_are_one_result_on_every_face(org: Org) -> None:
+def test_stalled_deals_are_one_result_on_every_face(org: FacesOrg) -> None:
     day = AS_OF.isoformat()
     counts, amounts = _truth_open(AS_OF)
     shown = org.cli("stalled", "--as-of", day)
@@ -574,7 +443,7 @@ def test_stalled_deals_are_one_result_on_every_face(org: Org) -> None:
         shows(rows[rep][5], amounts[rep], f"{rep} open value")
 
 
-def test_the_forecast_is_one_result_on_every_face(org: Org) -> None:
+def test_the_forecast_is_one_result_on_every_face(org: FacesOrg) -> None:
     day = AS_OF.isoformat()
     _, amounts = _truth_won(MARCH, AS_OF)
     won = sum(amounts.values())
@@ -597,7 +466,7 @@ def test_the_forecast_is_one_result_on_every_face(org: Org) -> None:
     ]
 
 
-def test_a_reps_diagnosis_is_one_result_on_every_face(org: Org) -> None:
+def test_a_reps_diagnosis_is_one_result_on_every_face(org: FacesOrg) -> None:
     """The revenue equation's wins and revenue are the deals the files show won from the day
     it is measured from (the rep's first selling activity in the window) to the as-of day;
     every finding is the same figure in the JSON, the download and the page's words."""
@@ -623,7 +492,7 @@ def test_a_reps_diagnosis_is_one_result_on_every_face(org: Org) -> None:
 # --- the weekly report -------------------------------------------------------------------------
 
 
-def test_the_weekly_report_is_one_result_on_every_face(org: Org) -> None:
+def test_the_weekly_report_is_one_result_on_every_face(org: FacesOrg) -> None:
     """Harold Pawlan's one-on-one of the week of Monday 15 March 2021, read to its Sunday:
     its cards and diagnosis are those of that day, its week-on-week changes the files'
     counts, and the proposals nobody records are "not recorded" in every table (the changes
@@ -670,7 +539,7 @@ def test_the_weekly_report_is_one_result_on_every_face(org: Org) -> None:
     assert stand["Proposals sent"][1] == "not recorded"
 
 
-def test_the_team_report_is_one_result_on_every_face(org: Org) -> None:
+def test_the_team_report_is_one_result_on_every_face(org: FacesOrg) -> None:
     """East's weekly report of the same week: its cards, forecast and flow are the analyses
     of its Sunday, and its changes the team's counts from the files."""
     sunday = dt.date(2021, 3, 21).isoformat()

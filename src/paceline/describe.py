@@ -279,6 +279,16 @@ def note_cell(step: FunnelStep, *, peers: bool = False) -> str | None:
     return NOTE_CELL[note] if note else None
 
 
+def count_cell(step: FunnelStep, *, peers: bool = False) -> str | None:
+    """A step's count cell when the organisation records no such step: "not recorded", as
+    the scorecard, the leaderboard and the reports print the same metric; else None (show
+    the count). Its count is 0 only because nobody records it: printed as a count it read as
+    a measured nothing beside the conversion's "not recorded" (the Salesforce, Pipedrive and
+    Close samples, with no calls or meetings at all: "Calls 0 not recorded")."""
+    note = step.peer_note if peers else step.note
+    return NOTE_CELL["not_recorded"] if note == "not_recorded" else None
+
+
 def note_text(result: Funnel, step: FunnelStep, *, peers: bool = False) -> str | None:
     """Why a step's conversion is not a measured rate, in plain words (`step_rules`), or
     None when it is. The peers' side is worded with the peers' counts."""

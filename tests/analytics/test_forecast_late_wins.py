@@ -249,3 +249,20 @@ def test_the_cli_says_what_the_curves_learnt_from(
     )  # fmt: skip
     assert shown.exit_code == 0, shown.output
     assert LEARNT in " ".join(shown.output.split())
+
+
+def test_a_win_entered_after_the_as_of_day_is_not_won_so_far(
+    engine: Engine, settings: Settings
+) -> None:
+    """Read as of June 30, Q2's won so far is what the CRM held that day: "Known", won June 10
+    (3,000), and not "Later", won June 20 but entered on July 2 (5,000), which no deal of the
+    forecast's snapshot, nor the flow's revenue won, knows then (it said 8,000, "known: won in
+    the period up to the as-of day")."""
+    cy = east_and_west(engine, settings)["Cy"]
+    path = [("proposal", at(5, 1)), ("closed_won", at(6, 10))]
+    put_deal(engine, cy, "Known", 3000, at(5, 1), status="won", stage="closed_won",
+             closed=at(6, 10), history=path)  # fmt: skip
+    put_deal(engine, cy, "Later", 5000, at(7, 2), status="won", stage="closed_won",
+             closed=at(6, 20))  # fmt: skip
+    result = forecast(engine, settings, "quarter", JUNE_30, runs=500, seed=1)
+    assert (result.won_so_far, result.won_without_amount) == (3000, 0)

@@ -73,3 +73,23 @@ def test_the_cli_json_carries_the_status_and_what_is_missing(
         "behind",
         None,
     )
+
+
+def test_the_funnels_count_of_an_unrecorded_step_says_not_recorded(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Nobody has a connected call, so the funnel's conversations are not recorded: their
+    count reads "not recorded", as the scorecard's does, never 0 (it read "Conversations │ 0
+    │ not recorded"); a recorded step keeps its count: Ana's 39 calls of November to the
+    18th, and her 0 meetings set, which Ben records."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    build_unrecorded_team(engine, settings)
+    engine.dispose()
+    code, text = cli_in(tmp_path, "funnel", "--rep", "Ana", "--period", "month", "--as-of", DAY)
+    assert code == 0, text
+    assert row(text, "Conversations")[:3] == ["Conversations", "not recorded", "not recorded"]
+    assert row(text, "Calls")[:2] == ["Calls", "39"]
+    assert row(text, "Meetings set")[1] == "0"
+    code, text = cli_in(tmp_path, "diagnose", "--rep", "Ana", "--as-of", DAY)
+    assert code == 0, text
+    assert row(text, "Conversations")[:3] == ["Conversations", "not recorded", "not recorded"]

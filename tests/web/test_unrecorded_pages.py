@@ -5,6 +5,8 @@ Ben's meetings set are recorded, Ana's 0 of 13 is behind)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 from sqlalchemy import Engine
@@ -81,3 +83,33 @@ def test_the_log_pages_week_says_not_recorded(engine: Engine, settings: Settings
             "Opportunities sourced (sales-accepted)",
         ]
         assert 'data-testid="not-recorded-cell"' not in metric_row(week, "meetings_set")
+
+
+def test_the_funnels_count_of_an_unrecorded_step_says_not_recorded(
+    engine: Engine, settings: Settings
+) -> None:
+    """The funnel page's and the diagnosis download's count of a step nobody records (the
+    conversations: no connected call anywhere) is "not recorded" and empty, as the scorecard's
+    is, never 0; Ana's 39 calls of November to the 18th keep their count."""
+    reps = build_unrecorded_team(engine, settings)
+    site = make_site(engine, settings, {"root": ("admin", None)})
+    with site.client:
+        page = site.page("root", "/funnel", rep="Ana", period="month", as_of=DAY)
+        assert page.status_code == 200, page.text
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", metric_row(page.text, "conversations"), re.S)
+        texts = [re.sub(r"<[^>]+>", "", c).strip() for c in cells]
+        assert texts[:2] == ["not recorded", "not recorded"], texts
+        calls = re.findall(r"<td[^>]*>(.*?)</td>", metric_row(page.text, "calls"), re.S)
+        assert calls[0].strip() == "39"
+        # the chart's bars: the count's text, then the conversion ("0<br>not recorded" before)
+        chart = re.search(r'"text": \[("[^\]]*)\]', page.text)
+        assert chart and chart.group(1).startswith('"39", "not recorded", "0'), chart
+        export = site.page("root", "/diagnose/export.csv", rep="Ana", as_of=DAY, table="funnel")
+        assert export.status_code == 200, export.text
+        steps = {r["step"]: r for r in csv.DictReader(io.StringIO(export.text.lstrip("\ufeff")))}
+        assert (steps["Conversations"]["count"], steps["Conversations"]["note"]) == (
+            "",
+            "not_recorded",
+        )
+        assert float(steps["Calls"]["count"]) == 39
+        assert reps

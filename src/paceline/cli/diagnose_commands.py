@@ -15,6 +15,7 @@ import typer
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.diagnosis_options import AS_OF_OPTION, PERIOD_OPTION, option_window
 from paceline.describe import (
+    count_cell,
     days_text,
     equation_measured_text,
     equation_worked_text,
@@ -118,7 +119,7 @@ def _print_funnel(d: RepDiagnosis, stats: bool) -> None:
         p = step.comparison.p_value if step.comparison else None
         table.add_row(
             step.label,
-            number(step.count),
+            count_cell(step) or number(step.count),
             note_cell(step) or rate(step.conversion),
             note_cell(step, peers=True) or rate(step.peer_conversion),
             verdict_text(step.verdict),

@@ -36,9 +36,9 @@ def print_funnel(result: Funnel) -> None:
         table.add_column("peers' median days", justify="right")
         table.add_column("gap", no_wrap=True)
     for step in result.steps:
-        cells = [step.label, _count(step.count), _conversion(step)]
+        cells = [step.label, _step_count(step), _conversion(step)]
         if compared:
-            cells += [_count(step.peer_count), _conversion(step, peers=True)]
+            cells += [_step_count(step, peers=True), _conversion(step, peers=True)]
         cells.append(_days(step.median_days, step.median_accounts))
         if compared:
             cells += [_days(step.peer_median_days, step.peer_median_accounts), _gap(step)]
@@ -49,6 +49,15 @@ def print_funnel(result: Funnel) -> None:
     for line in note_lines(result):
         out.print(line, highlight=False)
     out.print(gap_sentence(result), highlight=False)
+
+
+def _step_count(step: FunnelStep, *, peers: bool = False) -> str:
+    from paceline.describe import count_cell
+
+    cell = count_cell(step, peers=peers)
+    if cell is not None:
+        return cell
+    return _count(step.peer_count if peers else step.count)
 
 
 def _conversion(step: FunnelStep, *, peers: bool = False) -> str:

@@ -31,7 +31,7 @@ from paceline.analytics.forecast import Forecast
 from paceline.analytics.leaderboard import Leaderboard
 from paceline.analytics.scorecard import MetricLine, Scorecard, TeamScorecard
 from paceline.config import Settings
-from paceline.describe import finding_text
+from paceline.describe import count_cell, finding_text
 from paceline.store.records import ActivityRecord
 
 Cell = str | int | float | bool | dt.date | dt.datetime | None
@@ -348,7 +348,7 @@ def diagnosis_sheets(settings: Settings, found: RepDiagnosis | TeamDiagnosis) ->
         steps: list[list[Cell]] = [
             [
                 s.label,
-                s.count,
+                None if count_cell(s) else s.count,
                 s.conversion,
                 s.peer_conversion,
                 s.comparison.p_value if s.comparison else None,

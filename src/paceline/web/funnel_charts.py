@@ -159,8 +159,11 @@ def _bars(
 
 def _funnel_text(step: FunnelStep) -> str:
     """A funnel bar's text: its count, and its conversion from the step before (if any)."""
-    from paceline.describe import note_cell
+    from paceline.describe import count_cell, note_cell
 
+    unrecorded = count_cell(step)
+    if unrecorded is not None:
+        return unrecorded
     count = f"{step.count:,.0f}"
     if step.previous is None and step.note is None:
         return count

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from paceline.analytics.funnel import Funnel, FunnelStep, funnel
-from paceline.describe import COMPARISON_TEST, note_cell, note_lines, p_text
+from paceline.describe import COMPARISON_TEST, count_cell, note_cell, note_lines, p_text
 from paceline.web.charts import figure_json
 from paceline.web.common import User, fmt_percent
 from paceline.web.funnel_charts import CAP, conversion_figure, funnel_figure
@@ -38,6 +38,7 @@ def funnel_page(request: Request, caller: User, asked: Asked) -> Response:
         "p_text": p_text,
         "comparison_test": COMPARISON_TEST,
         "note_cell": note_cell,
+        "count_cell": count_cell,
         "note_lines": note_lines,
     }
     return FUNNEL.render(request, caller, context)
