@@ -249,9 +249,9 @@ def _execute_many(
 
     The `shared` columns (name, value) are bound once per statement, after the rows'
     values, by number: every row of the statement names the same parameter. Each bound
-    value is a round of Python's sqlite3 (a type check, a call, a copy of a text); an
-    import's four constant columns were a fifth of its rows' binds (benchmarks/README.md,
-    import_throughput)."""
+    value is a round of Python's sqlite3 (a type check, a call, a copy of a text): an
+    activity batch's six shared columns were a third of its rows' binds, and the insert
+    took a quarter less CPU without them (benchmarks/README.md, import_throughput)."""
     width, extra = len(columns), tuple(value for _, value in shared)
     names = ", ".join([*columns, *(name for name, _ in shared)])
     limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
