@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, insert, select, text
@@ -223,6 +225,111 @@ def test_conversions_per_distinct_value_match_the_converters() -> None:
         converted = _converted(convert, column)
         assert [converted[v] for v in column] == [convert(v) for v in column]  # type: ignore[arg-type]
     assert _converted(_sqlite_datetime, moments)[moments[2]] == "2026-11-20 15:00:00.000007"
+
+
+def test_naive_moments_are_written_as_sqlalchemy_writes_them() -> None:
+    """The text of a naive moment put together from its day's and its time's (hand-written
+    here, as SQLAlchemy's SQLite DateTime stores them): microseconds always six digits."""
+    from paceline.store.bulk import _naive_datetime_texts
+
+    moments = [
+        dt.datetime(2026, 11, 20, 15, 0),
+        dt.datetime(2026, 11, 20, 15, 0, 0, 7),
+        dt.datetime(2026, 11, 21, 0, 0),
+        dt.datetime(1999, 1, 2, 3, 4, 5, 600000),
+        dt.datetime(2026, 11, 20, 15, 0),  # the same moment again
+    ]
+    assert list(_naive_datetime_texts(moments)) == [
+        "2026-11-20 15:00:00.000000",
+        "2026-11-20 15:00:00.000007",
+        "2026-11-21 00:00:00.000000",
+        "1999-01-02 03:04:05.600000",
+        "2026-11-20 15:00:00.000000",
+    ]
+
+
+def test_a_moment_with_a_zone_keeps_its_offset_in_a_column_conversion() -> None:
+    """A column holding a moment with a zone is converted moment by moment, as the converter
+    writes it (its offset included), not from the naive day and time."""
+    from paceline.store.bulk import _converted, _sqlite_datetime
+
+    aware = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    naive = dt.datetime(2026, 11, 20, 15, 0)
+    converted = _converted(_sqlite_datetime, [naive, aware])
+    assert converted[aware] == "2026-11-20 15:00:00.000000+02:00"
+    assert converted[naive] == "2026-11-20 15:00:00.000000"
+
+
+SAME_MOMENT = dt.datetime(2026, 11, 21, 8, 30, 0, 5)
+# The columns an import's every row shares: its source, run and moment.
+SAME = {"source": "shared", "created_at": SAME_MOMENT, "updated_at": SAME_MOMENT}
+
+
+def _varying_and_same(count: int) -> tuple[tuple[str, ...], list[list[object]]]:
+    """`count` rows of COLUMNS without the columns of SAME, by column (rep 1, own ids,
+    durations 0, 1, 2...)."""
+    names = tuple(c for c in COLUMNS if c not in SAME)
+    moment = dt.datetime(2026, 11, 20, 15, 0)
+    rows = [
+        tuple(v for c, v in zip(COLUMNS, _row(f"s{i:03d}", moment), strict=True) if c not in SAME)
+        for i in range(count)
+    ]
+    by_column = [list(column) for column in zip(*rows, strict=True)]
+    by_column[names.index("duration_min")] = [float(i) for i in range(count)]
+    return names, by_column
+
+
+def test_values_the_same_in_every_row_are_stored_in_every_row(engine: Engine) -> None:
+    """Two whole statements and 3 rows left over, with a source and two moments given once
+    (`same`): every row stores them, in the order given, each with its own duration; the
+    rows stored are those of an insert given every value in every row."""
+    count = 2 * ROWS_PER_STATEMENT + 3
+    names, values = _varying_and_same(count)
+    with engine.begin() as conn:
+        conn.execute(insert(Rep).values(id=1, name="Ana Ruiz", role="ae", source="test"))
+        insert_columns(conn, Activity.__table__, names, values, same=SAME)
+        every = [*values, *([v] * count for v in SAME.values())]
+        every[names.index("external_id")] = [f"e{i:03d}" for i in range(count)]
+        insert_columns(conn, Activity.__table__, [*names, *SAME], every)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(
+                Activity.external_id,
+                Activity.duration_min,
+                Activity.source,
+                Activity.created_at,
+                Activity.updated_at,
+            ).order_by(Activity.id)
+        ).all()
+        raw = conn.execute(
+            text(
+                "SELECT substr(external_id, 2), occurred_at, local_date, has_ask, source, "
+                "created_at, updated_at FROM activity ORDER BY id"
+            )
+        ).all()
+    shared = [r for r in stored if r.external_id.startswith("s")]
+    assert [(r.external_id, r.duration_min) for r in shared] == [
+        (f"s{i:03d}", float(i)) for i in range(count)
+    ]
+    assert {(r.source, r.created_at, r.updated_at) for r in stored} == {
+        ("shared", SAME_MOMENT, SAME_MOMENT)
+    }
+    assert [tuple(r) for r in raw[:count]] == [tuple(r) for r in raw[count:]]
+
+
+def test_values_the_same_in_every_row_fit_a_lower_parameter_limit(sqlite_engine: Engine) -> None:
+    """A SQLite built with a limit of 100 parameters a statement: the rows of a statement
+    and the shared values still fit in it (8 varying columns and 3 shared: 12 rows a
+    statement), and all 60 rows are stored with their own ids."""
+    names, values = _varying_and_same(60)
+    with sqlite_engine.begin() as conn:
+        driver: Any = conn.connection.driver_connection
+        driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 100)
+        conn.execute(insert(Rep).values(id=1, name="Ana Ruiz", role="ae", source="test"))
+        insert_columns(conn, Activity.__table__, names, values, same=SAME)
+    with sqlite_engine.connect() as conn:
+        stored = conn.execute(text("SELECT external_id, source FROM activity ORDER BY id")).all()
+    assert [tuple(r) for r in stored] == [(f"s{i:03d}", "shared") for i in range(60)]
 
 
 def _fk_state(engine: Engine) -> dict[str, bool]:

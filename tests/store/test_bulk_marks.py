@@ -90,6 +90,27 @@ def test_a_large_column_insert_marks_each_rep_day_once(two_reps: Engine) -> None
         assert conn.execute(text("SELECT count(*) FROM activity")).scalar() == 1_000
 
 
+def test_a_rep_and_day_the_same_in_every_row_still_mark_their_rep_day(
+    two_reps: Engine,
+) -> None:
+    """600 rows whose rep and day are given once (`same`) rather than by column: one mark
+    for the pair, the trigger kept, every row stored with rep 2 and day 2."""
+    engine = two_reps
+    trigger = _trigger_sql(engine)
+    rows = _rows(600, 2, DAY_2, "a")
+    by_column = dict(zip(COLUMNS, zip(*rows, strict=True), strict=True))
+    same = {"rep_id": 2, "local_date": DAY_2}
+    names = [c for c in COLUMNS if c not in same]
+    with engine.begin() as conn:
+        insert_columns(conn, Activity.__table__, names, [by_column[c] for c in names], same)
+    assert _marks(engine) == [(2, "2026-11-03")]
+    assert _trigger_sql(engine) == trigger
+    with engine.connect() as conn:
+        query = "SELECT rep_id, local_date, count(*) FROM activity GROUP BY 1, 2"
+        stored = conn.execute(text(query))
+        assert [tuple(r) for r in stored] == [(2, "2026-11-03", 600)]
+
+
 def test_a_small_insert_is_marked_by_the_trigger_row_by_row(two_reps: Engine) -> None:
     with two_reps.begin() as conn:
         insert_rows(conn, Activity.__table__, COLUMNS, _rows(3, 1, DAY_1, "a"))  # type: ignore[arg-type]

@@ -12,9 +12,10 @@ import datetime as dt
 import itertools
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import fields as dc_fields
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
@@ -636,7 +637,9 @@ class ActivityWriter(AccountMakingWriter):
                 return by_column
             return [list(map(column.__getitem__, positions)) for column in by_column]
 
-        self._store(conn, _Stored(externals, batch.column("row_hash"), batch.pending, values))
+        hashes = batch.column("row_hash")
+        # Contacts and deals: the two columns of `none` above.
+        self._store(conn, _Stored(externals, hashes, batch.pending, values, _NO_CONTACT_NOR_DEAL))
 
     def _defer_once(self, conn: Connection) -> None:
         """A load into an empty table builds its indexes at the end (the first batch looks)."""
@@ -677,9 +680,12 @@ class ActivityWriter(AccountMakingWriter):
         if new:
             positions = None if len(new) == len(batch.externals) else new
             columns = _sorted_columns(batch.values(positions), self._deferred)
-            n = len(new)
-            extra = [[value] * n for value in added]
-            insert_columns(conn, Activity.__table__, ACTIVITY_COLUMNS, [*columns, *extra])
+            # The columns every new row has the same value in are bound once a statement.
+            same = {**batch.same, **dict(zip(ADDED_COLUMNS, added, strict=True))}
+            varying = [at for at, name in enumerate(ACTIVITY_VALUES) if name not in same]
+            names = [ACTIVITY_VALUES[at] for at in varying]
+            table = Activity.__table__
+            insert_columns(conn, table, names, [columns[at] for at in varying], same)
         if updates:
             _update_rows(conn, Activity, updates)
         if conn.info.get(REFERENCES_UNCHECKED) and (new or updates):
@@ -1324,7 +1330,8 @@ ACTIVITY_VALUES = (
     "external_id",
     "row_hash",
 )
-ACTIVITY_COLUMNS = (*ACTIVITY_VALUES, "source", "created_at", "updated_at", "import_run_id")
+ADDED_COLUMNS = ("source", "created_at", "updated_at", "import_run_id")
+ACTIVITY_COLUMNS = (*ACTIVITY_VALUES, *ADDED_COLUMNS)
 _activity_values = operator.itemgetter(*ACTIVITY_VALUES)
 
 
@@ -1338,9 +1345,10 @@ def _activity_values_by_column(records: list[Record]) -> list[Sequence[Any]]:
 class _Stored:
     """What the activity writer stores of a batch, whichever form it came in: the ids and
     fingerprints, a row as a record (`pending`, for a refusal) and `values(positions)`,
-    the ACTIVITY_VALUES of the rows at `positions` (None: all) column by column."""
+    the ACTIVITY_VALUES of the rows at `positions` (None: all) column by column; `same`,
+    the ACTIVITY_VALUES known to hold one value in every row (inserted as such)."""
 
-    __slots__ = ("externals", "hashes", "pending", "values")
+    __slots__ = ("externals", "hashes", "pending", "same", "values")
 
     def __init__(
         self,
@@ -1348,11 +1356,17 @@ class _Stored:
         hashes: list[str],
         pending: Callable[[int], Pending],
         values: Callable[[Sequence[int] | None], list[Sequence[Any]]],
+        same: Mapping[str, Any] = MappingProxyType({}),
     ) -> None:
         self.externals = externals
         self.hashes = hashes
         self.pending = pending
         self.values = values
+        self.same = same
+
+
+# A batch by column names no contact and no deal (`ActivityWriter._write_any`).
+_NO_CONTACT_NOR_DEAL: Mapping[str, Any] = MappingProxyType({"contact_id": None, "deal_id": None})
 
 
 _VALUE_AT = {name: at for at, name in enumerate(ACTIVITY_VALUES)}

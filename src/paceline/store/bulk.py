@@ -74,9 +74,39 @@ def _converted(convert: Callable[[Any], Any], column: Sequence[Any]) -> dict[Any
     in_c = _IN_C.get(convert)
     if in_c is None:
         return {None: None} | {value: convert(value) for value in distinct}
-    converted = dict(zip(distinct, map(in_c, distinct), strict=True))
+    if convert is _sqlite_datetime and not any(map(_tzinfo, distinct)):
+        converted = dict(zip(distinct, _naive_datetime_texts(distinct), strict=True))
+    else:
+        converted = dict(zip(distinct, map(in_c, distinct), strict=True))
     converted[None] = None
     return converted
+
+
+_tzinfo = operator.attrgetter("tzinfo")
+
+
+class _Texts(dict[Any, str]):
+    """A value's text, made once per distinct value (`__missing__`), looked up from C."""
+
+    def __init__(self, make: Callable[[Any], str]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, value: Any) -> str:
+        text = self[value] = self.make(value)
+        return text
+
+
+def _naive_datetime_texts(moments: Iterable[dt.datetime]) -> Iterator[str]:
+    """`_sqlite_datetime` of each naive moment, put together from the text of its day and
+    that of its time of day, each made once: a batch's 10,000 moments fall on a few days
+    and a few hundred minutes, and formatting a whole timestamp (a C call per moment)
+    cost twice as much as two look-ups and a concatenation (measured)."""
+    moments = list(moments)
+    days = _Texts(lambda day: day.isoformat() + " ")
+    times = _Texts(operator.methodcaller("isoformat", "microseconds"))
+    day_texts = map(days.__getitem__, map(dt.datetime.date, moments))
+    return map(str.__add__, day_texts, map(times.__getitem__, map(dt.datetime.time, moments)))
 
 
 def insert_rows(
@@ -91,22 +121,46 @@ def insert_rows(
 
 
 def insert_columns(
-    conn: Connection, table: FromClause, columns: Sequence[str], values: list[Sequence[Any]]
+    conn: Connection,
+    table: FromClause,
+    columns: Sequence[str],
+    values: list[Sequence[Any]],
+    same: Mapping[str, Any] | None = None,
 ) -> None:
     """Insert rows given column by column (`values[i]` holds every row's value of
     `columns[i]`), as `insert_rows` does on SQLite: its values are converted a column at a
     time anyway, so a caller that has its values by column spares the rows built, taken
     apart and built again (0.45 CPU s of a fresh import of 1,000,000 activities, measured:
     benchmarks/README.md). The rows go to the driver as `zip` makes them, never held as a
-    list."""
+    list.
+
+    `same` holds the columns whose value is the same in every row (an import's source,
+    run and moment; a batch naming no contact): on SQLite each is converted once and bound
+    once per statement, not once per row (`_execute_many`); the rows stored are the same."""
     if not values or not values[0]:
         return
     assert isinstance(table, Table)
+    same = dict(same or {})
+    count = len(values[0])
+    marked = _MARKED_TABLES.get(table.name, ())
+    if conn.dialect.name != "sqlite" or any(name in same for name in marked[1:]):
+        # Every value in every row: PostgreSQL's COPY writes rows whole, and the rollup's
+        # marks on SQLite read the rep and the day by column.
+        columns = [*columns, *same]
+        values = [*values, *([value] * count for value in same.values())]
+        same = {}
     if conn.dialect.name != "sqlite":
         insert_rows(conn, table, columns, list(zip(*values, strict=True)))
         return
+    shared = [(name, _sqlite_value(table, name, value)) for name, value in same.items()]
     with _driver_errors(conn, table):
-        _insert_sqlite(conn, table, columns, _sqlite_values(table, columns, values))
+        _insert_sqlite(conn, table, columns, _sqlite_values(table, columns, values), shared)
+
+
+def _sqlite_value(table: Table, name: str, value: Any) -> Any:
+    """One value of the column `name`, as SQLite stores it."""
+    convert = _sqlite_converter(table.c[name].type)
+    return value if convert is None else convert(value)
 
 
 @contextmanager
@@ -157,14 +211,20 @@ def _sqlite_values(
 
 
 def _insert_sqlite(
-    conn: Connection, table: Table, columns: Sequence[str], values: list[Sequence[Any]]
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    values: list[Sequence[Any]],
+    shared: Sequence[tuple[str, Any]] = (),
 ) -> None:
     """SQLite: the rows of `values` (by column, converted), inserted by one `executemany`
-    over `zip` of the columns, with the rollup's marks written in bulk."""
+    over `zip` of the columns, with the rollup's marks written in bulk; `shared`: (column,
+    converted value) for the columns every row has the same value in."""
     driver = conn.connection.driver_connection
     assert driver is not None
     with _rollup_marks_in_bulk(driver, table, columns, values):
-        _execute_many(driver, table, columns, zip(*values, strict=True), len(values[0]))
+        rows = zip(*values, strict=True)
+        _execute_many(driver, table, columns, rows, len(values[0]), shared)
 
 
 # Rows per INSERT statement on SQLite, at most (and at most the connection's parameter limit
@@ -181,25 +241,51 @@ def _execute_many(
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
     count: int | None = None,
+    shared: Sequence[tuple[str, Any]] = (),
 ) -> None:
     """`rows` inserted into `table`; when their `count` is given, several rows a statement
     (`ROWS_PER_STATEMENT`), the rows flattened and regrouped in C (`zip` over one iterator),
-    the last few one a statement. The rows go in the order given, as one a statement."""
-    names, one = ", ".join(columns), "(" + ", ".join("?" * len(columns)) + ")"
-    limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns)
-    per = min(ROWS_PER_STATEMENT, limit) if count is not None else 1
+    the last few one a statement. The rows go in the order given, as one a statement.
+
+    The `shared` columns (name, value) are bound once per statement, after the rows'
+    values, by number: every row of the statement names the same parameter. Each bound
+    value is a round of Python's sqlite3 (a type check, a call, a copy of a text): an
+    activity batch's six shared columns were a third of its rows' binds, and the insert
+    took a quarter less CPU without them (benchmarks/README.md, import_throughput)."""
+    width, extra = len(columns), tuple(value for _, value in shared)
+    names = ", ".join([*columns, *(name for name, _ in shared)])
+    limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per = min(ROWS_PER_STATEMENT, (limit - len(extra)) // width) if count is not None else 1
     cursor = driver.cursor()
     try:
         if per > 1 and count is not None and count >= per:
             flat = itertools.chain.from_iterable(rows)
-            rows = zip(*[flat] * len(columns), strict=True)  # what the groups below leave
-            grouped = zip(*[flat] * (len(columns) * per), strict=True)
-            groups = itertools.islice(grouped, count // per)
-            values = ", ".join([one] * per)
+            rows = zip(*[flat] * width, strict=True)  # what the groups below leave
+            grouped = zip(*[flat] * (width * per), strict=True)
+            groups: Iterable[tuple[Any, ...]] = itertools.islice(grouped, count // per)
+            values = _placeholders(width, per, len(extra))
+            if extra:
+                groups = map(tuple.__add__, groups, itertools.repeat(extra))
             cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES {values}", groups)
+        one = _placeholders(width, 1, len(extra))
+        if extra:
+            rows = map(tuple.__add__, map(tuple, rows), itertools.repeat(extra))
         cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES {one}", rows)
     finally:
         cursor.close()
+
+
+def _placeholders(width: int, rows: int, shared: int) -> str:
+    """The VALUES of an INSERT of `rows` rows of `width` values each and `shared` values
+    common to all: plain `?` without shared values; else numbered, the rows' values
+    first (1 to rows x width) and the shared ones after them, named by every row."""
+    if not shared:
+        return ", ".join(["(" + ", ".join("?" * width) + ")"] * rows)
+    common = [f"?{rows * width + at + 1}" for at in range(shared)]
+    return ", ".join(
+        "(" + ", ".join([*(f"?{row * width + at + 1}" for at in range(width)), *common]) + ")"
+        for row in range(rows)
+    )
 
 
 # SQLite has only row triggers: the activity insert trigger appends one rollup mark per row,
