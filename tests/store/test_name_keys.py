@@ -171,3 +171,17 @@ def test_a_renamed_account_gets_the_key_of_its_new_name(
         rows = conn.execute(select(Account.name, Account.name_key)).all()
     assert [tuple(r) for r in rows] == [("Nouvelle Société", "nouvelle société")]
     assert all(key == name_key(name) for name, key in rows)
+
+
+def test_new_accounts_are_numbered_in_the_order_their_names_first_appear(
+    engine: Engine,
+) -> None:
+    """The same file gives the same account ids in every process: the ids followed a set's
+    order, which moves with each process's string hashes (PYTHONHASHSEED)."""
+    names = [f"Account {chr(65 + n % 26)}{n}" for n in range(40)]
+    written = [*names[:5], names[2], *names[5:], names[0]]  # repeats keep the first place
+    with engine.begin() as conn:
+        ids = AccountResolver("csv").ids_by_name(conn, written)
+        stored = conn.execute(select(Account.name).order_by(Account.id)).scalars().all()
+    assert stored == names
+    assert [ids[n] for n in names] == sorted(ids[n] for n in names)

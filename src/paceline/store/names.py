@@ -289,9 +289,10 @@ class AccountResolver:
         thousand accounts in every batch, and normalising each (NFKC) every time cost more
         than the look-up itself."""
         known = self._by_written
-        # Each distinct name looked at once, into a set built in the same order as before
-        # (the order the new accounts are inserted in, and so their ids, follows it).
-        fresh = {n for n in dict.fromkeys(names) if n not in known}
+        # Each distinct name looked at once, in the order the names first appear: the new
+        # accounts are inserted, and so numbered, in that order. A set here numbered them by
+        # the string hashes, so the same file gave other ids in another process.
+        fresh = [n for n in dict.fromkeys(names) if n not in known]
         if fresh:
             keys = {n: name_key(n) for n in fresh}  # normalised once per new name
             by_key = self._resolve(conn, {key: clean_name(n) for n, key in keys.items()})
