@@ -267,8 +267,9 @@ def db_url_and_engine(
 
 @pytest.fixture
 def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """PostgreSQL only, for tests about its planner or server behaviour."""
-    yield from postgres_engine(request)
+    """PostgreSQL only, for tests about its planner or server behaviour: its connections
+    keep the server's settings (commits wait for the disk, `factories.QUICK_COMMITS`)."""
+    yield from postgres_engine(request, quick_commits=False)
 
 
 @pytest.fixture

@@ -129,16 +129,19 @@ def scratch_pg_databases(prefix: str, count: int = 1) -> Iterator[list[str]]:
             _drop_soon(name)
 
 
-def postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+def postgres_engine(
+    request: pytest.FixtureRequest, *, quick_commits: bool = True
+) -> Iterator[Engine]:
     """An engine on a fresh, migrated PostgreSQL database of its own, dropped afterwards.
 
     The database is copied (`CREATE DATABASE ... TEMPLATE`, half a second, made ahead while
     the test before runs: `pg_copy`) from one migrated once per test run
     (`migrated_pg_template`): running every migration for each test took seconds on
-    PostgreSQL. Skipped when no server answers."""
+    PostgreSQL. Its commits do not wait for the disk unless `quick_commits` is False
+    (`QUICK_COMMITS`). Skipped when no server answers."""
     request.getfixturevalue("pg_database")  # skips the test when no server answers
     template = migrated_pg_template(request.getfixturevalue("tmp_path_factory"))
-    yield from pg_copy(template, ahead=True)
+    yield from pg_copy(template, ahead=True, quick_commits=quick_commits)
 
 
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -1787,15 +1790,32 @@ def _drop(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def pg_copy(template: str, *, ahead: bool = False) -> Iterator[Engine]:
+# The tests' commits on their copies return before the server has flushed the write-ahead log
+# to disk (`synchronous_commit` off, for the connections of the engine `pg_copy` makes, not
+# the server's or another process's): a commit that waits for the flush took 4.8-5.0 ms on
+# the shared machine, one that does not 0.5-0.6 ms (2026-12-07, 300 one-row commits each),
+# and the tests on PostgreSQL commit thousands of times. What a test sees is the same: a
+# commit is visible to every other connection at once either way; only a crash of the
+# server itself could lose the last commits, and no test crashes it (they end backends, never
+# the server, and every copy is thrown away after its test). The setting is a connection
+# option (libpq's `options`): `CREATE DATABASE ... TEMPLATE` does not copy a database's own
+# settings (`ALTER DATABASE ... SET`), so setting it on the template would not reach the
+# copies. `pg_engine` keeps the server's setting for the tests about the server's behaviour
+# (the import's batches that set it off themselves, and their end, which does not).
+QUICK_COMMITS = {"options": "-c synchronous_commit=off"}
+
+
+def pg_copy(template: str, *, ahead: bool = False, quick_commits: bool = True) -> Iterator[Engine]:
     """An engine on a fresh database copied from `template`, dropped afterwards (in the
     background). `ahead`: the next copies of `template` are made while this one is in use,
-    for templates many tests copy (copies made ahead and never taken are dropped at the end)."""
+    for templates many tests copy (copies made ahead and never taken are dropped at the end).
+    `quick_commits`: its connections commit without waiting for the disk (`QUICK_COMMITS`);
+    False keeps the server's setting."""
     queued = _next_copies.setdefault(template, [])
     name = queued.pop(0).result() if queued else _new_copy(template)
     while ahead and len(queued) < _COPIES_AHEAD:
         queued.append(_AHEAD.submit(_new_copy, template))
-    engine = make_engine(pg_url(name))
+    engine = make_engine(pg_url(name), connect_args=QUICK_COMMITS if quick_commits else {})
     try:
         yield engine
     finally:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from sqlalchemy import Engine
 
 import factories
 from factories import (
@@ -110,3 +111,31 @@ def test_databases_are_dropped_all_at_once(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(factories, "_drop", drop)
     drop_databases(["a", "b", "c"])
     assert sorted(dropped) == ["a", "b", "c"]
+
+
+def _synchronous_commit(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.exec_driver_sql("SHOW synchronous_commit").scalar())
+
+
+def test_a_tests_copy_commits_without_waiting_for_the_disk(
+    request: pytest.FixtureRequest, pg_admin: psycopg.Connection
+) -> None:
+    """The `engine` fixture's PostgreSQL copies commit with synchronous_commit off (a commit
+    that waits for the write-ahead log's flush took ten times as long on the shared machine),
+    every connection of the engine's pool alike, while the server's own setting, which the
+    admin connection sees, stays on."""
+    for engine in factories.postgres_engine(request):
+        with engine.connect() as first, engine.connect() as second:
+            seen = [
+                str(conn.exec_driver_sql("SHOW synchronous_commit").scalar())
+                for conn in (first, second)  # two connections: the option is every one's
+            ]
+        assert seen == ["off", "off"]
+    assert pg_admin.execute("SHOW synchronous_commit").fetchone() == ("on",)
+
+
+def test_pg_engine_keeps_the_servers_commits(pg_engine: Engine) -> None:
+    """`pg_engine` is for tests of the server's behaviour: its commits wait for the disk, as
+    the server is set (the import's end relies on that, tests/ingest/test_import_pg_load.py)."""
+    assert _synchronous_commit(pg_engine) == "on"
