@@ -2212,6 +2212,39 @@ def build_late_entries_in_flow_weeks(engine: Engine, settings: Settings) -> dict
     return ids
 
 
+def build_north_recorded_from_mid_month(engine: Engine, settings: Settings) -> dict[str, int]:
+    """`build_tracking_team` (East and West, recorded since October), and team North, whose
+    records begin on Tuesday Nov 10 (its CRM import began then; nobody in North has a record
+    before). November 2026 has 19 business days (Thanksgiving and the day after off); each
+    SDR has a November target of 76 conversations (4 a business day):
+
+    - Sam (SDR, North, no start date): 4 conversation calls every business day from Nov 10
+      to Nov 18 (7 days: 28);
+    - Kim (SDR, North, no start date): nothing recorded;
+    - Lee (SDR, North, start date Thursday Nov 12, after North's records begin): 4
+      conversation calls every business day from Nov 12 to Nov 18 (5 days: 20)."""
+    ids = build_tracking_team(engine, settings)
+    ids["Sam"] = add_rep(engine, settings, "Sam", "sdr", team="North")
+    ids["Kim"] = add_rep(engine, settings, "Kim", "sdr", team="North")
+    ids["Lee"] = add_rep(engine, settings, "Lee", "sdr", team="North",
+                         start_date=dt.date(2026, 11, 12))  # fmt: skip
+    rows: list[dict[str, Any]] = []
+    for day in (10, 11, 12, 13, 16, 17, 18):
+        rows += calls_on(ids["Sam"], dt.date(2026, 11, day), 4, "conversation")
+        if day >= 12:
+            rows += calls_on(ids["Lee"], dt.date(2026, 11, day), 4, "conversation")
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(
+            conn,
+            [
+                TargetRow(ids[name], "conversations", "month", NOV, 76)
+                for name in ("Sam", "Kim", "Lee")
+            ],
+        )
+    return ids
+
+
 def build_reopened_deals(engine: Engine, settings: Settings) -> dict[str, int]:
     """Ana's (East) deals closed and then reopened; times 17:00 UTC (1 pm in New York until
     Nov 1, noon after: a close *date* is not used, every step is an instant):
