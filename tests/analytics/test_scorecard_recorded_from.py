@@ -20,14 +20,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
-from factories import AS_OF, build_north_recorded_from_mid_month
+from factories import AS_OF, build_north_recorded_from_mid_month, calls_on, put_deal
 from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import leaderboard
+from paceline.analytics.metrics import records_begin
 from paceline.analytics.pacing import Pace
+from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import Scorecard, rep_scorecard, team_scorecards
+from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
+from paceline.services.reps import add_rep
+from paceline.store.models import Activity
 
 NOV_10 = dt.date(2026, 11, 10)
 
@@ -129,3 +134,29 @@ def test_the_leaderboard_and_the_alerts_read_the_same_days(
     said = {a.rule: a for a in found}
     assert (said["no_selling"].since, said["no_selling"].business_days) == (NOV_10, 7)
     assert said["zero_key_metric"].expected == pytest.approx(28)
+
+
+def test_where_each_teams_records_begin(north: Engine, settings: Settings) -> None:
+    """East's first record is Ana's 5 calls on Oct 15 (Cy's meeting Oct 30, Dee's West calls
+    Oct 20), North's Sam's Nov 10; the reps without a team, once Solo has a call on Nov 12,
+    begin then; a deal counts as a record too (Solo's, created Nov 11 at 17:00 UTC)."""
+    calendar = BusinessCalendar(settings.calendar)
+    ensure_rollup(north, settings)  # the activities' days are read from `kind_day`
+    with north.connect() as conn:
+        assert records_begin(conn, calendar, {"East", "North", "West", None}) == {
+            "East": dt.date(2026, 10, 15),
+            "West": dt.date(2026, 10, 20),
+            "North": NOV_10,
+        }
+    solo = add_rep(north, settings, "Solo", "sdr")
+    with north.begin() as conn:
+        conn.execute(insert(Activity), calls_on(solo, dt.date(2026, 11, 12), 1, "conversation"))
+    ensure_rollup(north, settings)
+    with north.connect() as conn:
+        assert records_begin(conn, calendar, {None})[None] == dt.date(2026, 11, 12)
+    put_deal(north, solo, "Solo's", 1_000, dt.datetime(2026, 11, 11, 17))
+    with north.connect() as conn:
+        assert records_begin(conn, calendar, {None, "North"}) == {
+            None: dt.date(2026, 11, 11),
+            "North": NOV_10,
+        }
