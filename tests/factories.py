@@ -2235,6 +2235,64 @@ def build_late_entries_in_flow_weeks(engine: Engine, settings: Settings) -> dict
     return ids
 
 
+def build_north_recorded_from_mid_month(engine: Engine, settings: Settings) -> dict[str, int]:
+    """`build_tracking_team` (East and West, recorded since October), and team North, whose
+    records begin on Tuesday Nov 10 (its CRM import began then; nobody in North has a record
+    before). November 2026 has 19 business days (Thanksgiving and the day after off); each
+    SDR has a November target of 76 conversations (4 a business day):
+
+    - Sam (SDR, North, no start date): 4 conversation calls every business day from Nov 10
+      to Nov 18 (7 days: 28);
+    - Kim (SDR, North, no start date): nothing recorded;
+    - Lee (SDR, North, start date Thursday Nov 12, after North's records begin): 4
+      conversation calls every business day from Nov 12 to Nov 18 (5 days: 20)."""
+    ids = build_tracking_team(engine, settings)
+    ids["Sam"] = add_rep(engine, settings, "Sam", "sdr", team="North")
+    ids["Kim"] = add_rep(engine, settings, "Kim", "sdr", team="North")
+    ids["Lee"] = add_rep(engine, settings, "Lee", "sdr", team="North",
+                         start_date=dt.date(2026, 11, 12))  # fmt: skip
+    rows: list[dict[str, Any]] = []
+    for day in (10, 11, 12, 13, 16, 17, 18):
+        rows += calls_on(ids["Sam"], dt.date(2026, 11, day), 4, "conversation")
+        if day >= 12:
+            rows += calls_on(ids["Lee"], dt.date(2026, 11, day), 4, "conversation")
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(
+            conn,
+            [
+                TargetRow(ids[name], "conversations", "month", NOV, 76)
+                for name in ("Sam", "Kim", "Lee")
+            ],
+        )
+    return ids
+
+
+def build_reopened_deals(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Ana's (East) deals closed and then reopened; times 17:00 UTC (1 pm in New York until
+    Nov 1, noon after: a close *date* is not used, every step is an instant):
+
+    - "Rewon" (10,000): qualification Oct 1, proposal Oct 20, closed_won Nov 3, reopened
+      into negotiation Nov 10, closed_won again Nov 17 (its row: won, closed Nov 17);
+    - "Lost, reopened" (5,000): qualification Oct 5, closed_lost Nov 4, reopened into
+      qualification Nov 12, open (its row: open, no close date);
+    - "Plain win" (2,000): qualification Oct 15, closed_won Nov 11 (nothing reopened).
+
+    The reps (`east_and_west`)."""
+    reps = east_and_west(engine, settings)
+    ana = reps["Ana"]
+    put_deal(engine, ana, "Rewon", 10_000, at(10, 1), status="won", closed=at(11, 17),
+             history=[("qualification", at(10, 1)), ("proposal", at(10, 20)),
+                      ("closed_won", at(11, 3)), ("negotiation", at(11, 10)),
+                      ("closed_won", at(11, 17))])  # fmt: skip
+    put_deal(engine, ana, "Lost, reopened", 5_000, at(10, 5),
+             history=[("qualification", at(10, 5)), ("closed_lost", at(11, 4)),
+                      ("qualification", at(11, 12))])  # fmt: skip
+    put_deal(engine, ana, "Plain win", 2_000, at(10, 15), status="won", closed=at(11, 11),
+             history=[("qualification", at(10, 15)), ("closed_won", at(11, 11))])  # fmt: skip
+    return reps
+
+
 class PipeReader:
     """A FIFO at `path`, read by a thread for as long as the test runs: a stand-in for a
     device or a pipe a user names as an output (`/dev/null`, `/dev/stdout` piped on), which

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.forecast import Forecast
     from paceline.analytics.funnel import Funnel, FunnelStep
     from paceline.analytics.leaderboard import Leaderboard
-    from paceline.analytics.scorecard import MetricLine, RepDay, TeamScorecard
+    from paceline.analytics.scorecard import MetricLine, RepDay, Scorecard, TeamScorecard
     from paceline.analytics.stalled import RepStalled
     from paceline.analytics.tipping import TippingPoint
     from paceline.config import Settings
@@ -756,6 +756,9 @@ class Words:
     def alert_rule(self, rule: str, metric: str | None) -> str:
         return alert_rule_text(self.settings, rule, metric)
 
+    def card_recorded(self, card: Scorecard) -> str | None:
+        return card_recorded_text(card)
+
     def equation_measured(self, day: dt.date) -> str:
         return equation_measured_text(day)
 
@@ -791,6 +794,20 @@ def equation_worked_text(eq: RepEquation) -> str | None:
         f"{eq.rep} was there from {eq.worked_from.isoformat()} to {eq.worked_to.isoformat()}"
         " only: the equation reads those days, the peers' prospects and selling activities per"
         " prospect over the same days (the two ratios' medians are the whole window's)"
+    )
+
+
+def card_recorded_text(card: Scorecard) -> str | None:
+    """Why a scorecard is measured from part-way into its period because the records begin
+    there (`Scorecard.recorded_from`), or None: the faces say it rather than show the days
+    before as a shortfall."""
+    day = card.recorded_from
+    if day is None:
+        return None
+    whose = f"team {card.team}" if card.team else "the reps without a team"
+    return (
+        f"recorded from {day.isoformat()}: nothing is recorded for {whose} before it, so the "
+        "target and expectations are pro rata from then"
     )
 
 

@@ -14,6 +14,7 @@ from scipy.stats import nbinom, poisson
 from paceline.analytics.pacing import (
     pace,
     pooled_shortfall_chance,
+    recorded_from,
     shortfall_chance,
     status,
     tail,
@@ -200,3 +201,21 @@ def test_tail_is_scipys_cdf_and_sf_bit_for_bit() -> None:
                 size, p = mu / (d - 1.0), 1.0 / d
                 assert tail(nbinom, "cdf", k, size, p) == float(nbinom.cdf(k, size, p))
                 assert tail(nbinom, "sf", k, size, p) == float(nbinom.sf(k, size, p))
+
+
+def test_a_card_is_measured_from_where_its_teams_records_begin() -> None:
+    """Records beginning Tuesday Nov 10, as of the 18th: measured from the 10th, unless the
+    rep started later (Nov 12: the start date rules), the records began on or before the
+    period's start (Nov 1, or in October), or after the as-of day (nothing recorded yet),
+    or when no business day lies before them (Monday Nov 2)."""
+    as_of, nov_10 = dt.date(2026, 11, 18), dt.date(2026, 11, 10)
+    assert recorded_from(CAL, NOV, as_of, None, nov_10) == nov_10
+    assert recorded_from(CAL, NOV, as_of, dt.date(2025, 3, 1), nov_10) == nov_10
+    assert recorded_from(CAL, NOV, as_of, dt.date(2026, 11, 5), nov_10) == nov_10
+    assert recorded_from(CAL, NOV, as_of, dt.date(2026, 11, 12), nov_10) is None
+    assert recorded_from(CAL, NOV, as_of, None, dt.date(2026, 11, 1)) is None
+    assert recorded_from(CAL, NOV, as_of, None, dt.date(2026, 10, 20)) is None
+    assert recorded_from(CAL, NOV, as_of, None, dt.date(2026, 11, 19)) is None
+    assert recorded_from(CAL, NOV, as_of, None, None) is None
+    # Monday Nov 2, the month's first business day: no business day is left out
+    assert recorded_from(CAL, NOV, as_of, None, dt.date(2026, 11, 2)) is None

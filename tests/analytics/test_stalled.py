@@ -303,17 +303,22 @@ def test_a_team_reads_the_deals_of_its_manager_and_of_a_rep_who_left(world: Worl
     assert (west.open_deals, everyone.open_deals) == (1, 8)  # E; East's 7 and E
 
 
-def test_a_deal_lost_then_reopened_was_no_open_deal_while_it_was_lost(engine: Engine) -> None:
+def test_a_deal_lost_then_reopened_was_open_while_it_was_lost(engine: Engine) -> None:
     """Dee's deal: qualification Oct 1, lost Nov 5, reopened into qualification Nov 23 (the
-    row says open, no close date: only today is known). On Friday Nov 20 it was lost: no open
-    deal (it was read as open and stalled, "stage not recorded"). On Dec 2 it is open, in
-    qualification since Nov 23 17:00 UTC: 9.5 days to Dec 3 05:00 UTC."""
+    row says open, no close date: only today is known). The loss was undone (`reopened`, the
+    rule of the flow and the forecast too): on Friday Nov 20 it was open, in qualification
+    since Oct 1, and stalled (no selling ever). Earlier on 2026-12-07 it was left out as lost
+    that day while the flow counted it open (before that: open, "stage not recorded"). On
+    Dec 2 it is open, in qualification since Nov 23 17:00 UTC: 9.5 days to
+    Dec 3 05:00 UTC."""
     dee = east_and_west(engine, SETTINGS)["Dee"]
     put_deal(engine, dee, "Reopened", 4_000, at(10, 1), stage="qualification",
              history=[("qualification", at(10, 1)), ("closed_lost", at(11, 5)),
                       ("qualification", at(11, 23))])  # fmt: skip
     lost = stalled_deals(engine, SETTINGS, dt.date(2026, 11, 20), team="West")
-    assert (lost.open_deals, lost.open_value, lost.deals) == (0, 0, [])
+    assert (lost.open_deals, lost.open_value) == (1, 4_000)
+    [then] = lost.deals
+    assert (then.stage, then.stage_since) == ("qualification", dt.date(2026, 10, 1))
     again = stalled_deals(engine, SETTINGS, AS_OF, team="West")
     assert again.open_deals == 1
     [deal] = again.deals

@@ -842,7 +842,9 @@ def test_a_scorecard_reads_the_roster_once_beside_the_card(api: Api) -> None:
     Ana's metric totals, the deals of her role's deal metrics, her targets, whether anyone
     ever sourced a deal (she has none this month: "not recorded" or behind), and, as she is
     behind, the history her chance is judged by (her daily counts, her first recorded day, and
-    the first day anyone recorded the metric, which the spread is measured from).
+    the first day anyone recorded the metric, which the spread is measured from), and where
+    her team's records begin (`metrics.records_begin`, one statement: a team recorded only
+    from part-way into the period is paced from then; 10 statements before 2026-12-07).
     Before, the access check read the roster on a connection of its own and the card read
     Ana's row again by id: three check-outs and a statement more (benchmarks/README.md)."""
     for user, params in [
@@ -851,7 +853,7 @@ def test_a_scorecard_reads_the_roster_once_beside_the_card(api: Api) -> None:
     ]:
         checkouts, statements = _reads(api, user, "/scorecard", params)
         assert checkouts == 2, (user, statements)
-        assert len(statements) == 10, (user, statements)
+        assert len(statements) == 11, (user, statements)
         assert sum(s.startswith("SELECT rep.id, rep.name") for s in statements) == 1, statements
 
 

@@ -187,6 +187,7 @@ def test_a_scorecard_publishes_its_fields_and_its_status(spec: dict[str, Any]) -
         "lines",
         "dispersion",
         "end_date",
+        "recorded_from",
         "left",
         "status",
     }

@@ -347,7 +347,10 @@ def _no_selling(
     recorded selling before the as-of day: unknown, not idle (the unrecorded metrics' rule).
     An activity of a selling kind on which nobody records an Ask (Zoho's demos) may have
     been selling: idle days count from after it (Harold Pawlan, demos to March 7 2021, read
-    "no selling for 14 business days" since February 19)."""
+    "no selling for 14 business days" since February 19). A rep with no record at all is
+    idle from the day their team's records begin when it is inside the period
+    (`Scorecard.recorded_from`; before 2026-12-07 from the 90 days' look-back: "258 business
+    days" for a team imported from the 10th)."""
     rule = settings.alerts.no_selling
     reps = {card.rep_id: card for card in cards}
     lookback = as_of - dt.timedelta(days=LOOKBACK_DAYS)
@@ -361,6 +364,8 @@ def _no_selling(
     for rep_id, card in reps.items():
         last_day = last.get(rep_id)
         start = last_day + dt.timedelta(days=1) if last_day else begun.get(rep_id)
+        if start is None:  # nothing of theirs: idle since their team's records begin, if known
+            start = card.recorded_from
         if card.start_date and (start is None or start < card.start_date):
             start = card.start_date  # days before a rep started are not days without selling
         starts[rep_id] = start

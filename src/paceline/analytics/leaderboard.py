@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, select
@@ -52,7 +52,12 @@ from paceline.analytics.metrics import (
 )
 from paceline.analytics.pacing import Pace, Window, level_pace, pace, windows_by_start
 from paceline.analytics.rollup import ensure_rollup
-from paceline.analytics.scorecard import RosterRep, active_paced_reps, amounts_unknown
+from paceline.analytics.scorecard import (
+    RosterRep,
+    active_paced_reps,
+    amounts_unknown,
+    records_begin_days,
+)
 from paceline.analytics.step_rules import recorded_steps
 from paceline.analytics.targets import period_targets
 from paceline.calendar import BusinessCalendar, Period, PeriodKind
@@ -188,6 +193,7 @@ def leaderboard(
         )
         targets = period_targets(conn, calendar, period, [metric], ids)
         unrecorded = _unrecorded(conn, settings, definition, now, end)
+        begins = records_begin_days(conn, calendar, reps, period, as_of)
     context = _Context(
         settings,
         definition,
@@ -197,6 +203,7 @@ def leaderboard(
         targets,
         windows_by_start(calendar, period, as_of),
         unrecorded is None,
+        begins,
     )
     # Nothing recorded up to this period's end: nothing recorded in the one before either.
     earlier = (
@@ -342,6 +349,9 @@ class _Context:
     targets: dict[tuple[int, str], float]
     window_of: Callable[[dt.date | None, dt.date | None], Window]  # `pacing.windows_by_start`
     recorded: bool = True  # `Leaderboard.recorded`
+    # Reps whose team's records begin inside the period → that day: paced from it, as their
+    # scorecards are (`scorecard.records_begin_days`).
+    begins: dict[int, dt.date] = field(default_factory=dict)
 
     def pace(self, rep: RosterRep, value: float | None) -> Pace:
         """The scorecard's pacing of this metric for the rep (expected-to-date, share)."""
@@ -349,7 +359,7 @@ class _Context:
         thresholds, better = self.settings.pacing, self.metric.higher_is_better
         if self.metric.aggregate == "ratio" or value is None:
             return level_pace(value, target, thresholds, better)
-        window = self.window_of(rep.start_date, rep.end_date)
+        window = self.window_of(self.begins.get(rep.id) or rep.start_date, rep.end_date)
         return pace(window, value, target, thresholds, better)
 
 

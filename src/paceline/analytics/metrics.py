@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CompoundSelect,
     Connection,
     Integer,
@@ -37,6 +38,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     union_all,
 )
@@ -49,9 +51,18 @@ from paceline.analytics.metric_sql import (
     is_additive_activity_metric,
     needs_contact,
 )
-from paceline.calendar import local_midnight_utc, shift_months
+from paceline.calendar import BusinessCalendar, local_midnight_utc, shift_months
 from paceline.config import MetricSettings, Settings, derive
-from paceline.store.models import Activity, Contact, Deal, KindDay, MetricDay, MetricMonth
+from paceline.store.models import (
+    Activity,
+    Contact,
+    Deal,
+    KindDay,
+    MetricDay,
+    MetricMonth,
+    Rep,
+    Team,
+)
 
 _NOTHING: dict[str, float] = {}  # a rep with no totals (read only, never written to)
 
@@ -751,6 +762,65 @@ def first_recorded_days(
     if rep_ids is not None:
         query = query.where(KindDay.rep_id.in_(list(rep_ids)))
     return {int(rep_id): day for rep_id, day in conn.execute(query)}
+
+
+def _records_begin_statement() -> Select[Any]:
+    """Per team asked (`teams`, and the reps without one when `teamless`), the first day of
+    activity and the first deal created of any of its reps: built once, bound per call."""
+    first_day = (
+        select(func.min(KindDay.local_date))
+        .where(KindDay.rep_id == Rep.id)
+        .correlate(Rep)
+        .scalar_subquery()
+    )
+    first_deal = (
+        select(func.min(Deal.created_at))
+        .where(Deal.rep_id == Rep.id)
+        .correlate(Rep)
+        .scalar_subquery()
+    )
+    asked = or_(
+        Team.name.in_(bindparam("teams", expanding=True)),
+        and_(bindparam("teamless", type_=Boolean), Rep.team_id.is_(None)),
+    )
+    per_rep = (
+        select(Team.name.label("team"), first_day.label("day"), first_deal.label("deal"))
+        .select_from(Rep)
+        .outerjoin(Team, Team.id == Rep.team_id)
+        .where(asked)
+        .subquery()
+    )
+    return select(per_rep.c.team, func.min(per_rep.c.day), func.min(per_rep.c.deal)).group_by(
+        per_rep.c.team
+    )
+
+
+_RECORDS_BEGIN = _records_begin_statement()
+
+
+def records_begin(
+    conn: Connection, calendar: BusinessCalendar, teams: Collection[str | None]
+) -> dict[str | None, dt.date]:
+    """Per team (None: the reps without one), the first business-local day anything was
+    recorded for any of its reps, for the teams asked: an activity (`kind_day`) or a deal
+    they own created; a team with no record is left out. Where a team's records begin:
+    before it, nothing is known of anyone's work there (an import that began then), which
+    `pacing.recorded_from` reads.
+
+    Two probes per rep down keys that lead with the rep (`kind_day`'s, the deals' rep and
+    creation index), the first row only: never a scan of a rep's history nor a grouping of
+    everyone's days. The statement is built once (a card is asked for a thousand times a
+    minute)."""
+    named = sorted(t for t in teams if t is not None)
+    if not named and None not in teams:
+        return {}
+    found: dict[str | None, dt.date] = {}
+    bound = {"teams": named, "teamless": None in teams}
+    for team, day, deal in conn.execute(_RECORDS_BEGIN, bound):
+        days = [d for d in (day, calendar.local_date(deal) if deal else None) if d is not None]
+        if days:
+            found[team] = min(days)
+    return found
 
 
 def last_kind_days(

@@ -3,6 +3,10 @@
 Kept apart from the database so every rule can be checked by hand:
 - the period a rep is measured over starts on the later of the period's start and the rep's
   start date (a rep who joins mid-month is expected to do the month's work pro rata);
+- when a team's records begin inside the period (nothing recorded for anyone in it before:
+  the CRM import began then), its reps are measured from that day, and the faces say
+  "recorded from <day>" (`recorded_from`): days before any record are unknown, not days of
+  nothing done;
 - the as-of day counts as elapsed ("by the end of today"); weekends and holidays never do;
 - expected-to-date = target x elapsed business days / the period's business days;
 - projected = actual / elapsed x the rep's business days in the period (the current run rate
@@ -89,6 +93,28 @@ def window(
         elapsed=calendar.business_days(start, max(start, through)),
         period_total=calendar.business_days(period.start, period.end),
     )
+
+
+def recorded_from(
+    calendar: BusinessCalendar,
+    period: Period,
+    as_of: dt.date,
+    rep_start: dt.date | None,
+    team_begins: dt.date | None,
+) -> dt.date | None:
+    """The day a rep's card is measured from because their team's records begin then (the
+    first day anything was recorded for anyone in it, `team_begins`), or None: when that day
+    is inside the period, after the rep's own start with a business day between them, and
+    by the as-of day. Before it nothing is known of anyone's work in the team, so it is
+    neither expected nor a shortfall (records beginning on a month's first Monday change no
+    business day: nothing to say).
+
+    A rep whose own records begin later than their team's is not read so: joined without a
+    start date, or idle, the records cannot tell (the roster's start date can)."""
+    start = max(period.start, rep_start) if rep_start else period.start
+    if team_begins is None or team_begins > as_of or team_begins <= start:
+        return None
+    return team_begins if calendar.business_days(start, team_begins) else None
 
 
 def windows_by_start(

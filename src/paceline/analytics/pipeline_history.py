@@ -13,6 +13,11 @@ past day and the backtest that replays past quarters see exactly what a manager 
   it is still open, otherwise unknown. Its amount comes from the same entry when there is one
   (None when the CRM left it empty: unknown, which is not 0);
 - deals closed without a close date cannot be placed in time and are left out;
+- a close the deal was reopened from (its history says won, then open again) is no close
+  (`reopened`, the rule of every analysis): the deal was open from its creation to its final
+  close, the one its row records, in the stage it was in before the undone close until the
+  reopen. Until 2026-12-07 a cut-off between the two closes read it as open in no known stage
+  (by age), and its stay in the stage before ended at the undone close;
 - a deal closed at the very instant the history window starts (a close *date* on the
   window's first day, stored as that day's midnight) closed during that day, inside the
   window: it is in the history, its win among the history's wins, and the curves watch it
@@ -78,6 +83,7 @@ from paceline.analytics.late_entry import (
     not_entered_after_close,
     placed_in_time,
 )
+from paceline.analytics.reopened import standing_entries
 from paceline.errors import UserInputError, did_you_mean
 from paceline.store.models import Deal, DealStageHistory, Rep, Team
 from paceline.store.names import name_key
@@ -392,15 +398,25 @@ class SpanSnapshots:
             .where(DealStageHistory.deal_id.in_(select(Deal.id).where(anyone)))
             .order_by(DealStageHistory.deal_id, DealStageHistory.entered_at, DealStageHistory.id)
         )
-        entries: _Entries = defaultdict(list)
+        recorded: _Entries = defaultdict(list)
         for deal_id, stage, status, amount, entered in conn.execute(history):
-            entries[int(deal_id)].append((stage, status, _money(amount), entered))
+            recorded[int(deal_id)].append((stage, status, _money(amount), entered))
+        # A close the deal was reopened from is no close (`reopened`): read without it.
+        statuses = {row.deal_id: row.status for row, _ in rows}
+        entries: _Entries = {
+            deal_id: standing_entries(found, statuses.get(deal_id, OPEN), _status)
+            for deal_id, found in recorded.items()
+        }
         self._read = (rows, entries)
         return self._read
 
 
 def _entered(entry: tuple[str, str, float | None, dt.datetime]) -> dt.datetime:
     return entry[3]
+
+
+def _status(entry: tuple[str, str, float | None, dt.datetime]) -> str:
+    return entry[1]
 
 
 def _money(value: object) -> float | None:

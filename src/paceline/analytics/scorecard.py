@@ -34,6 +34,7 @@ from paceline.analytics.metrics import (
     base_metrics,
     metric_totals,
     metric_value,
+    records_begin,
     rep_value,
 )
 from paceline.analytics.pacing import (
@@ -44,6 +45,7 @@ from paceline.analytics.pacing import (
     level_pace,
     pace,
     pooled_shortfall_chance,
+    recorded_from,
     window,
     windows_by_start,
 )
@@ -109,13 +111,18 @@ class Scorecard:
     business_days_total: int
     business_days_elapsed: int
     business_days_remaining: int
-    measured_from: dt.date  # the period start, or the rep's start date when later
+    measured_from: dt.date  # the period start, or the rep's start date or `recorded_from`
     start_date: dt.date | None  # the rep's start date, if known (idle days count from it)
     lines: list[MetricLine]
     dispersion: float | None = None  # of the pooled key counts the behind-pace test reads
     # The rep's last day when they left (faces say "left <date>"): the card's business days
     # end there, and a rep who left before the as-of day is never alerted on.
     end_date: dt.date | None = None
+    # The first day anything is recorded for the rep's team when the team's records begin
+    # inside the period (`pacing.recorded_from`): the card is measured from it
+    # (`measured_from`), and the faces say "recorded from <day>" rather than show the days
+    # before as a shortfall.
+    recorded_from: dt.date | None = None
 
     @property
     def left(self) -> bool:
@@ -387,6 +394,7 @@ def _read_scorecards(
 
     window_of = windows_by_start(calendar, period, as_of)
     facts = {name: _line_facts(settings, name, missing.get(name)) for name in wanted}
+    begins = records_begin_days(conn, calendar, reps, period, as_of)
 
     def cards_for(group: list[RosterRep], spread: Dispersions) -> list[Scorecard]:
         metrics = key_metrics
@@ -394,11 +402,12 @@ def _read_scorecards(
         return [
             _scorecard(
                 settings,
-                window_of(r.start_date, r.end_date),
+                window_of(begins.get(r.id) or r.start_date, r.end_date),
                 r,
                 metrics.get(r.role, []),
                 read,
                 facts,
+                begins.get(r.id),
             )
             for r in group
         ]
@@ -411,6 +420,22 @@ def _read_scorecards(
         again = {c.rep_id: c for c in cards_for([r for r in reps if r.id in suspects], spread)}
         cards = [again.get(c.rep_id, c) for c in cards]
     return cards, totals
+
+
+def records_begin_days(
+    conn: Connection,
+    calendar: BusinessCalendar,
+    reps: list[RosterRep],
+    period: Period,
+    as_of: dt.date,
+) -> dict[int, dt.date]:
+    """The reps whose team's records begin inside the period → that day
+    (`pacing.recorded_from`): what scorecards and the leaderboard pace them from."""
+    begins = records_begin(conn, calendar, {r.team for r in reps})
+    found = {
+        r.id: recorded_from(calendar, period, as_of, r.start_date, begins.get(r.team)) for r in reps
+    }
+    return {rep_id: day for rep_id, day in found.items() if day is not None}
 
 
 def unrecorded_metrics(
@@ -456,9 +481,10 @@ def _scorecard(
     metrics: list[str],
     read: tuple[MetricTotals, dict[tuple[int, str], float], Dispersions],
     facts: dict[str, _LineFacts] | None = None,
+    recorded_since: dt.date | None = None,
 ) -> Scorecard:
-    """One rep's card over `w`, the rep's window of the period (from their start date to
-    their last day).
+    """One rep's card over `w`, the rep's window of the period (from their start date, or
+    the day their team's records begin, `recorded_since`, to their last day).
 
     `facts`: each metric's `_line_facts`, looked up once per request rather than per line."""
     totals, targets, spread = read
@@ -496,6 +522,7 @@ def _scorecard(
         lines,
         pooled,
         rep.end_date,
+        recorded_since,
     )
 
 

@@ -42,12 +42,13 @@ from paceline.analytics.late_entry import entered_after_close
 from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.metrics import utc_bounds
 from paceline.analytics.peers import diagnosis_reps, find_rep
+from paceline.analytics.reopened import standing_history
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window, diagnosis_window
 from paceline.calendar import BusinessCalendar, local_days_between
 from paceline.config import Settings
-from paceline.store.models import Account, Activity, Deal, DealStageHistory, Rep, Team
+from paceline.store.models import Account, Activity, Deal, Rep, Team
 from paceline.store.names import name_key
 
 Reason = Literal["no_selling_activity", "long_in_stage"]
@@ -314,10 +315,13 @@ def _not_closed_then(
     deals: list[_OpenDeal],
     entered: dict[int, tuple[str, dt.datetime | None]],
 ) -> list[_OpenDeal]:
-    """The deals open at the as-of day by their stage history too: a deal open now whose
-    history has it in a closed stage then (entered before the day's end) was closed that day
-    and reopened later; the deal row, which says open with no close date, only knows today.
-    A closed stage recorded only after the day (the CRM keeps final stages) proves nothing."""
+    """The deals open at the as-of day by their stage history too: a deal whose final close
+    is recorded in its history before the day's end, though its row dates the close later
+    (a close date typed after the stage changed), was closed that day. A close it was
+    reopened from is no close (`reopened`: open from creation to final close, as the flow
+    and the forecast read it; until 2026-12-07 such a deal was left out on the days between,
+    where they counted it open). A closed stage recorded only after the day (the CRM keeps
+    final stages) proves nothing."""
     status = settings.stage_status
 
     def closed_then(deal: _OpenDeal) -> bool:
@@ -342,12 +346,12 @@ def _current_stages(
 
     The last entry before `end` wins. A deal whose history only starts later was, as far as
     anyone knows, in its earliest recorded stage since it was created (entered: None); a deal
-    without history is in the stage its row names.
+    without history is in the stage its row names. A close the deal was reopened from is no
+    entry (`reopened`): the deal stayed in the stage it was in before it, until the reopen.
     """
-    query = (
-        select(DealStageHistory.deal_id, DealStageHistory.stage, DealStageHistory.entered_at)
-        .where(DealStageHistory.deal_id.in_(select(Deal.id).where(open_at(end), scope.owned())))
-        .order_by(DealStageHistory.deal_id, DealStageHistory.entered_at, DealStageHistory.id)
+    history = standing_history(and_(open_at(end), scope.owned()))
+    query = select(history.c.deal_id, history.c.stage, history.c.entered_at).order_by(
+        history.c.deal_id, history.c.entered_at, history.c.id
     )
     found: dict[int, tuple[str, dt.datetime | None]] = {}
     for deal_id, stage, entered in conn.execute(query):
@@ -368,22 +372,24 @@ def _finished_stays(
     read at all, so a later move neither finishes a stay nor counts as one. A deal entered
     after it closed (`late_entry`) has no known stays: a migration replaying its stages on the
     day it was entered records minutes where the deal took weeks, which would shorten the
-    norm and call sound deals stalled (the forecast's stage curves leave it out too).
+    norm and call sound deals stalled (the forecast's stage curves leave it out too). A close
+    the deal was reopened from is no stay and ends none (`reopened`): the stay before it
+    lasts until the reopen.
     """
-    left = func.lead(DealStageHistory.entered_at, type_=DateTime).over(
-        partition_by=DealStageHistory.deal_id,
-        order_by=(DealStageHistory.entered_at, DealStageHistory.id),
+    history = standing_history(_norm_deals(scope))
+    left = func.lead(history.c.entered_at, type_=DateTime).over(
+        partition_by=history.c.deal_id, order_by=(history.c.entered_at, history.c.id)
     )
     rows = (
         select(
-            DealStageHistory.stage,
-            DealStageHistory.entered_at,
+            history.c.stage,
+            history.c.entered_at,
             left.label("left_at"),
             Deal.created_at,
             Deal.closed_at,
         )
-        .join(Deal, Deal.id == DealStageHistory.deal_id)
-        .where(DealStageHistory.entered_at < end, _norm_deals(scope))
+        .join(Deal, Deal.id == history.c.deal_id)
+        .where(history.c.entered_at < end)
     )
     stays: dict[str, list[float]] = defaultdict(list)
     for stage, start, stop, created, closed in conn.execute(rows):

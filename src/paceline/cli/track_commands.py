@@ -15,6 +15,7 @@ from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.dates import DAY_METAVAR, parse_day
 from paceline.describe import (
     board_unrecorded_text,
+    card_recorded_text,
     headcount_text,
     measured_text,
     metric_text,
@@ -115,7 +116,10 @@ def _print_scorecard(card: Scorecard) -> None:
     out.print(table)
     for text in unrecorded_texts(card.lines, card.as_of):
         out.print(text)
-    if card.measured_from > card.period.start:
+    recorded = card_recorded_text(card)
+    if recorded:
+        out.print(recorded)
+    elif card.measured_from > card.period.start:
         out.print(f"joined {card.measured_from}: target and expectations are pro rata")
     if _left_in_period(card):
         out.print(
@@ -155,6 +159,9 @@ def _print_team(result: TeamScorecard) -> None:
     every = [*result.total, *(line for card in result.reps for line in card.lines)]
     for text in unrecorded_texts(every, result.as_of):
         out.print(text)
+    for recorded in dict.fromkeys(card_recorded_text(card) for card in result.reps):
+        if recorded:
+            out.print(recorded)
     if not result.reps:
         out.print("no reps with key metrics in this period")
 
