@@ -30,6 +30,7 @@ from factories import api_tokens, at, bearer, calls_on, east_and_west, made_app,
 from paceline.analytics.flow import pipeline_flow
 from paceline.analytics.forecast import forecast
 from paceline.analytics.money import cents, money_average, money_sum, money_total
+from paceline.analytics.scorecard import team_scorecards
 from paceline.analytics.stalled import stalled_deals
 from paceline.analytics.window import diagnosis_window
 from paceline.config import Settings
@@ -164,6 +165,28 @@ def test_the_forecast_reads_won_so_far_and_open_value_to_the_cent(
     assert result.won_by_day[-1].amount == TOTAL
     for figure in (result.p10, result.p50, result.p90):  # shown rounded to the cent
         assert figure == round(figure, 2)
+
+
+def test_a_team_scorecard_adds_its_reps_revenue_to_the_cent(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ana, Ben and Cy each win 0.10 in July: East's revenue is 0.30 (0.1 + 0.1 + 0.1 in
+    floats reads 0.30000000000000004)."""
+    reps = east_and_west(engine, settings)
+    for name in ("Ana", "Ben", "Cy"):
+        put_deal(
+            engine,
+            reps[name],
+            f"{name} dime",
+            0.10,
+            at(7, 2),
+            status="won",
+            stage="closed_won",
+            closed=at(7, 2),
+        )
+    card = team_scorecards(engine, settings, "month", AS_OF, "East")
+    revenue = next(line for line in card.total if line.metric == "revenue")
+    assert revenue.pace.actual == 0.30
 
 
 # --- the JSON faces ---------------------------------------------------------------------------

@@ -27,6 +27,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Numeric, func, type_coerce
 
+from paceline.config import MetricSettings
+
 MONEY_SCALE = 2  # the stored amounts' scale: NUMERIC(16, 2)
 MONEY = Numeric(16, MONEY_SCALE)
 
@@ -34,6 +36,12 @@ MONEY = Numeric(16, MONEY_SCALE)
 def money_sum(column: ColumnElement[Any]) -> ColumnElement[Decimal]:
     """SUM(column) read back as a Decimal exact to the cent, on SQLite as on PostgreSQL."""
     return func.sum(type_coerce(column, MONEY), type_=MONEY)
+
+
+def sums_amounts(metric: MetricSettings) -> bool:
+    """Whether a metric is a sum of deal amounts (revenue, pipeline created): money, whose
+    totals over reps are rounded to the cent."""
+    return (metric.source, metric.aggregate, metric.field) == ("deals", "sum", "amount")
 
 
 def cents(value: float | Decimal | None) -> float:
