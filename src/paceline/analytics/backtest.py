@@ -60,6 +60,7 @@ from paceline.analytics.forecast import (
     step_days_span,
 )
 from paceline.analytics.metrics import SpanTotals, TotalsReader
+from paceline.analytics.money import money_total
 from paceline.analytics.pipeline_history import (
     ForecastScope,
     SpanSnapshots,
@@ -347,7 +348,7 @@ def _row(
         weighted_pipeline_note=note,
         run_rate=inputs.won_so_far + run_rate(conn, settings, scope, first_left, period.end),
         open_deals=len(inputs.chances),
-        open_value=sum(c.value for c in inputs.chances),
+        open_value=money_total(c.value for c in inputs.chances),
         open_without_amount=result.open_without_amount,
         history_deals=result.history_deals,
         new_deals_source=result.new_deals.source,
@@ -403,7 +404,7 @@ def weighted_pipeline(settings: Settings, inputs: Inputs) -> tuple[float | None,
 
 def _score(method: Method, label: str, rows: list[BacktestRow]) -> MethodScore:
     made = [(r, f) for r in rows if (f := r.forecast_of(method)) is not None]
-    actual = sum(r.actual for r, _ in made)
+    actual = money_total(r.actual for r, _ in made)
     forecast = sum(f for _, f in made)
     error = sum(abs(f - r.actual) for r, f in made)
     coverage = None

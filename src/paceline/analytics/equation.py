@@ -82,6 +82,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from paceline.analytics import aggregates
 from paceline.analytics.metric_sql import is_additive_activity_metric, selling_condition
 from paceline.analytics.metrics import amounts_unknown
+from paceline.analytics.money import money_average
 from paceline.analytics.peers import (
     GroupKey,
     PeerIndex,
@@ -398,7 +399,7 @@ class _Counts:
         per win is of the wins with an amount."""
         values = equation_factors(self.prospects, self.selling, self.wins, self.revenue)
         known = self.wins - self.wins_unknown
-        per_win = self.revenue / known if known > 0 else None
+        per_win = money_average(self.revenue, known)  # of the exact total
         values = (values[0], values[1], values[2], per_win)
         if self.missing == "activities":
             return (None, None, None, values[3])

@@ -46,6 +46,7 @@ from paceline.analytics.late_entry import (
 )
 from paceline.analytics.metric_sql import deal_credit_column, selling_condition
 from paceline.analytics.metrics import revenue_metric
+from paceline.analytics.money import cents, money_sum, money_total
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.stalled import DealScope, deal_scope
 from paceline.analytics.targets import period_targets
@@ -69,14 +70,14 @@ class CountValue:
     def __add__(self, other: CountValue) -> CountValue:
         return CountValue(
             self.count + other.count,
-            self.value + other.value,
+            cents(self.value + other.value),
             self.without_amount + other.without_amount,
         )
 
     def __sub__(self, other: CountValue) -> CountValue:
         return CountValue(
             self.count - other.count,
-            self.value - other.value,
+            cents(self.value - other.value),
             self.without_amount - other.without_amount,
         )
 
@@ -108,12 +109,12 @@ class FlowWeek:
     @property
     def untargeted_open(self) -> float:
         """Open value of reps without a target for the quarter (0 when there is no target)."""
-        return self.open_pipeline.value - self.targeted_open if self.target_reps else 0.0
+        return cents(self.open_pipeline.value - self.targeted_open) if self.target_reps else 0.0
 
     @property
     def untargeted_won(self) -> float:
         """Revenue won in the quarter by reps without a target (0 when there is no target)."""
-        return self.won_in_quarter - self.targeted_won if self.target_reps else 0.0
+        return cents(self.won_in_quarter - self.targeted_won) if self.target_reps else 0.0
 
     @property
     def lost_total(self) -> CountValue:
@@ -306,7 +307,7 @@ def _deal_buckets(conn: Connection, scope: DealScope, bounds: list[dt.datetime])
         rows.c.status,
         rows.c.stage,
         func.count(),
-        func.sum(rows.c.amount),
+        money_sum(rows.c.amount),
         func.count() - func.count(rows.c.amount),
     ).group_by(rows.c.created, rows.c.closed, rows.c.status, rows.c.stage)
     groups = [
@@ -486,7 +487,7 @@ def _won_in_quarter(
         )
         .subquery()
     )
-    query = select(rows.c.slot, func.sum(rows.c.amount)).group_by(rows.c.slot)
+    query = select(rows.c.slot, money_sum(rows.c.amount)).group_by(rows.c.slot)
     per_slot: dict[int, float] = defaultdict(float)
     for slot, total in conn.execute(query):
         per_slot[int(slot)] = float(total or 0)
@@ -494,7 +495,7 @@ def _won_in_quarter(
     for quarter, end in zip(quarters, week_ends, strict=True):
         # Slot k holds [bounds[k-1], bounds[k]): [quarter start, week end) is slots a+1..b.
         a, b = bounds.index(starts[quarter.start]), bounds.index(end)
-        result.append(sum(per_slot[k] for k in range(a + 1, b + 1)))
+        result.append(money_total(per_slot[k] for k in range(a + 1, b + 1)))
     return result
 
 

@@ -63,6 +63,7 @@ from paceline.analytics import aggregates
 from paceline.analytics.late_entry import entered_after_close
 from paceline.analytics.metric_sql import activity_filter, needs_contact
 from paceline.analytics.metrics import MetricTotals, TotalsReader, metric_totals, revenue_metric
+from paceline.analytics.money import cents, money_average, money_total
 from paceline.analytics.pipeline_history import (
     SECONDS_PER_DAY,
     ForecastScope,
@@ -269,7 +270,7 @@ class Forecast:
 
     @property
     def open_value(self) -> float:
-        return sum(d.amount for d in self.open_deals)
+        return money_total(d.amount for d in self.open_deals)
 
     @property
     def gap_to_target(self) -> float | None:
@@ -329,7 +330,7 @@ def _against_target(conn: Connection, inputs: Inputs, result: Forecast) -> Forec
     return replace(
         result,
         targeted_won_so_far=theirs.won_so_far,
-        targeted_p50=float(np.quantile(totals, 0.5)),
+        targeted_p50=cents(np.quantile(totals, 0.5)),
         probability_of_target=float(np.mean(totals >= inputs.target)),
     )
 
@@ -455,7 +456,7 @@ def prepare(
     creation = creation_spells(snap)
     by_stage = stage_history_usable(snap)
     amounts = np.array(snap.won_amounts, dtype=np.float64)
-    average = float(amounts.mean()) if amounts.size else None
+    average = money_average(money_total(amounts), amounts.size)
     chances = _chances(
         snap, stays if by_stage else None, creation, days_left, average or 0.0, calendar.zone
     )
@@ -668,7 +669,7 @@ def _won_by_day(
     day = period.start
     while day <= as_of and day < period.end:
         total += by_day.get(day, 0.0)
-        found.append(DayAmount(day, total))
+        found.append(DayAmount(day, cents(total)))
         day += dt.timedelta(days=1)
     return found, unknown
 
@@ -1423,7 +1424,7 @@ def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
     target covers only some of the reps, the figures read against it are left None here
     (`forecast` fills them from those reps' own simulation)."""
     outcome = run_simulation(inputs, runs, seed)
-    p10, p50, p90 = (float(q) for q in np.quantile(outcome.totals, QUANTILES))
+    p10, p50, p90 = (cents(q) for q in np.quantile(outcome.totals, QUANTILES))
     target = inputs.target
     covers_all = not inputs.untargeted_reps
     reach = None
@@ -1496,9 +1497,7 @@ def _fan(inputs: Inputs, quantiles: FloatArray) -> list[FanPoint]:
     points = [FanPoint(inputs.as_of, start, start, start)]
     for k in range(inputs.days_left):
         day = inputs.as_of + dt.timedelta(days=k + 1)
-        points.append(
-            FanPoint(day, float(quantiles[0, k]), float(quantiles[1, k]), float(quantiles[2, k]))
-        )
+        points.append(FanPoint(day, *(cents(quantiles[i, k]) for i in range(3))))
     return points
 
 
@@ -1540,7 +1539,7 @@ def _stage_row(
         win_rate=curve.ever if curve is not None else None,
         median_days_to_win=curve.median_days_to_win() if curve is not None else None,
         open_deals=len(chances),
-        open_value=sum(c.value for c in chances),
+        open_value=money_total(c.value for c in chances),
         expected_value=sum(c.value * c.probability for c in chances),
         crm_probability=crm,
     )

@@ -51,6 +51,7 @@ from paceline.analytics.metric_sql import (
     is_additive_activity_metric,
     needs_contact,
 )
+from paceline.analytics.money import money_sum
 from paceline.calendar import BusinessCalendar, local_midnight_utc, shift_months
 from paceline.config import MetricSettings, Settings, derive
 from paceline.store.models import (
@@ -665,7 +666,7 @@ def _deal_statement(metric: MetricSettings, for_reps: bool) -> Select[Any, Any, 
     credit = deal_credit_column(metric)
     dated = deal_date_column(metric)
     query = (
-        select(credit, func.count(), func.sum(Deal.amount), func.count(Deal.amount))
+        select(credit, func.count(), money_sum(Deal.amount), func.count(Deal.amount))
         .where(
             credit.is_not(None),
             dated >= bindparam("first"),

@@ -83,6 +83,7 @@ from paceline.analytics.late_entry import (
     not_entered_after_close,
     placed_in_time,
 )
+from paceline.analytics.money import money_sum
 from paceline.analytics.reopened import standing_entries
 from paceline.errors import UserInputError, did_you_mean
 from paceline.store.models import Deal, DealStageHistory, Rep, Team
@@ -485,7 +486,7 @@ def revenue_won(
 ) -> tuple[float, int]:
     """Revenue won in [start, end) from the deals with an amount, and how many deals won in
     it have none (unknown: left out of the sum, never counted as 0)."""
-    query = select(func.coalesce(func.sum(Deal.amount), 0), func.count() - func.count(Deal.amount))
+    query = select(money_sum(Deal.amount), func.count() - func.count(Deal.amount))
     query = query.where(
         Deal.status == "won", Deal.closed_at >= start, Deal.closed_at < end, scope.owned()
     )

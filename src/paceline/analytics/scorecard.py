@@ -37,6 +37,7 @@ from paceline.analytics.metrics import (
     records_begin,
     rep_value,
 )
+from paceline.analytics.money import cents, sums_amounts
 from paceline.analytics.pacing import (
     STATUS_ORDER,
     Pace,
@@ -723,6 +724,8 @@ def _team_total(
             lines.append(_total_line(settings, name, pooled, unknown, rep_lines[0].unrecorded))
             continue
         actual = sum([p.accumulated() for p in parts])  # lists: no generator per sum
+        if sums_amounts(metric):  # money: the reps' floats added up, read to the cent
+            actual = cents(actual)
         with_target = [p for p in parts if p.target is not None]
         target = sum([p.target or 0.0 for p in with_target]) if with_target else None
         expected = sum([p.expected_to_date or 0.0 for p in with_target]) if with_target else None

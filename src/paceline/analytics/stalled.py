@@ -41,6 +41,7 @@ from paceline.analytics import aggregates
 from paceline.analytics.late_entry import entered_after_close
 from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.metrics import utc_bounds
+from paceline.analytics.money import cents, money_total
 from paceline.analytics.peers import diagnosis_reps, find_rep
 from paceline.analytics.reopened import standing_history
 from paceline.analytics.rollup import ensure_rollup
@@ -202,7 +203,7 @@ class StalledReport:
     @property
     def value(self) -> float:
         """The stalled deals' value, of those with an amount (see `without_amount`)."""
-        return sum(d.amount for d in self.deals if d.amount is not None)
+        return money_total(d.amount for d in self.deals)
 
     @property
     def without_amount(self) -> int:
@@ -265,7 +266,7 @@ def stalled_deals(
         stage_percentile=rules.stage_percentile,
         min_stage_samples=rules.min_stage_samples,
         open_deals=len(deals),
-        open_value=sum(d.amount for d in deals if d.amount is not None),
+        open_value=money_total(d.amount for d in deals),
         open_without_amount=sum(1 for d in deals if d.amount is None),
         stages=norms,
         deals=stalled,
@@ -555,9 +556,9 @@ def _by_rep(
             rep_id=rep_id,
             team=team,
             open_deals=open_count[rep_id],
-            open_value=open_value[rep_id],
+            open_value=cents(open_value[rep_id]),
             count=len(mine[rep_id]),
-            value=sum(s.amount for s in mine[rep_id] if s.amount is not None),
+            value=money_total(s.amount for s in mine[rep_id]),
             deals=mine[rep_id],
             open_without_amount=open_unknown[rep_id],
             without_amount=sum(1 for s in mine[rep_id] if s.amount is None),
