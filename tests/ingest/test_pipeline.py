@@ -139,7 +139,7 @@ def test_a_small_file_is_checked_in_process(
 FAILING_CHILD = """
 import os, signal, sys
 from paceline.ingest import pipeline
-real_check, real_send = pipeline.checked_together, pipeline._Sender.send
+real_check, real_send = pipeline._message, pipeline._Sender.send
 sent = []
 def failing_check(*args):
     if len(sent) == 2 and sys.argv[1] == "raise":
@@ -152,7 +152,7 @@ def failing_send(self, message):
             os.kill(os.getpid(), signal.SIGKILL)
         sent.append(1)
     real_send(self, message)
-pipeline.checked_together = failing_check
+pipeline._message = failing_check
 pipeline._Sender.send = failing_send
 sys.exit(pipeline.main())
 """
