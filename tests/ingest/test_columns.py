@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paceline.config import Settings, default_settings
+from paceline.ingest import columns
 from paceline.ingest.columns import _distinct_pieces, finish_activities
 from paceline.ingest.entities import RowReader, field_names, finish_activity
 from paceline.ingest.fields import FieldError
@@ -269,3 +270,24 @@ def test_column_fingerprints_are_the_row_paths_whatever_the_times_and_zones(
     assert finish_activities(reader, rows, settings, NOW) == [
         _row_by_row(reader, row, settings) for row in rows
     ]
+
+
+def test_the_texts_kept_from_chunk_to_chunk_stay_few(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory stays flat: notes (each up to a megabyte) are never kept past their chunk, and
+    the kept texts of times into an hour are dropped past `PIECES_KEPT` (here 2), the
+    records still the row path's."""
+    monkeypatch.setattr(columns, "PIECES_KEPT", 2)
+    monkeypatch.setattr(columns, "_INTO_TEXT", columns._IntoText())
+    reader = _reader(settings, HEADER)
+    rows = [
+        [f"m{i}", "Ana Ruiz", "call", f"2026-11-20T10:00:00.00000{i}", "", "", "", "", "", f"n{i}"]
+        for i in range(1, 8)
+    ]
+    for row in rows:
+        assert finish_activities(reader, [row], settings, NOW) == [
+            _row_by_row(reader, row, settings)
+        ]
+    assert len(columns._INTO_TEXT) <= 3
+    assert "notes" not in columns._PIECES

@@ -88,14 +88,16 @@ def _piece(name: str) -> _Memo:
     memo = _PIECES.get(name)
     if memo is None or len(memo) > PIECES_KEPT:
         end = "]" if name == HASHED[-1] else ", "
-        memo = _PIECES[name] = _Memo(
-            lambda value: "" if value is None else f"({name!r}, {value!r}){end}"
-        )
+        memo = _Memo(lambda value: "" if value is None else f"({name!r}, {value!r}){end}")
+        if name not in _PIECES_OF_A_CHUNK:
+            _PIECES[name] = memo
     return memo
 
 
 _PIECES: dict[str, _Memo] = {}
 PIECES_KEPT = 20_000
+# Notes may each be a megabyte long and rarely repeat: their texts are kept for one chunk.
+_PIECES_OF_A_CHUNK = frozenset({"notes"})
 
 
 # The fields of a checked activity, in the order of its record's keys: what
@@ -291,6 +293,8 @@ class _IntoText(dict[dt.timedelta, str]):
     (under an hour): minutes, then seconds and microseconds as `repr` writes them."""
 
     def __missing__(self, into: dt.timedelta) -> str:
+        if len(self) > PIECES_KEPT:  # times to the microsecond: few repeat
+            self.clear()
         minutes, seconds = divmod(into.seconds, 60)
         parts = [minutes, seconds, into.microseconds]
         shown = 3 if parts[2] else 2 if parts[1] else 1
