@@ -4,11 +4,16 @@ hands back every row that path would refuse (so rejections read the same)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from zoneinfo import ZoneInfo
 
+import hypothesis
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from paceline.config import Settings
+from paceline.config import Settings, default_settings
+from paceline.ingest import columns
 from paceline.ingest.columns import _distinct_pieces, finish_activities
 from paceline.ingest.entities import RowReader, field_names, finish_activity
 from paceline.ingest.fields import FieldError
@@ -205,3 +210,84 @@ def test_the_column_path_keeps_the_pinned_fingerprint(settings: Settings) -> Non
         assert record is not None
         assert record["row_hash"] == "584729677c4445d597d2e3e0816933f6"
         assert record["external_id"] == "h:584729677c4445d597d2e3e0816933f6"
+
+
+def test_the_fingerprint_of_a_time_with_seconds_is_the_text_repr_writes(settings: Settings) -> None:
+    """The column path writes a moment's fingerprint text from its hour and the time into
+    it, not by `repr`: the text is still `repr`'s, written out here by hand (10:00:05.000007
+    in New York on 20 November is 15:00:05.000007 UTC; 09:30 is 14:30, no seconds shown),
+    so the hashes stay those every earlier import stored (an email without an outcome is
+    not engaged; the empty duration adds nothing)."""
+    zone = ZoneInfo("America/New_York")
+    header = ["rep", "kind", "occurred_at"]
+    mapping = generic_mapping("activities", header, field_names("activities"))
+    reader = RowReader("activities", mapping, header, zone, zone)
+    rows = [
+        ["Ana Ruiz", "email", "2026-11-20T10:00:05.000007"],
+        ["Ana Ruiz", "email", "2026-11-20T09:30"],
+    ]
+    texts = [
+        "[('engaged', False), ('has_ask', False), ('kind', 'email'), "
+        "('local_date', datetime.date(2026, 11, 20)), "
+        "('occurred_at', datetime.datetime(2026, 11, 20, 15, 0, 5, 7)), ('rep', 'Ana Ruiz')]",
+        "[('engaged', False), ('has_ask', False), ('kind', 'email'), "
+        "('local_date', datetime.date(2026, 11, 20)), "
+        "('occurred_at', datetime.datetime(2026, 11, 20, 14, 30)), ('rep', 'Ana Ruiz')]",
+    ]
+    records = finish_activities(reader, rows, settings, NOW)
+    assert [r["row_hash"] if r else None for r in records] == [
+        hashlib.blake2b(text.encode(), digest_size=16).hexdigest() for text in texts
+    ]
+
+
+@hypothesis.settings(max_examples=150, deadline=None)
+@given(
+    zones=st.sampled_from(
+        [
+            ("America/New_York", "America/New_York"),
+            ("Asia/Kolkata", "Asia/Kolkata"),  # UTC+5:30: a UTC hour is not a local one
+            ("Australia/Lord_Howe", "Australia/Lord_Howe"),  # a half-hour change of offset
+            ("Europe/Berlin", "Asia/Tokyo"),
+            ("UTC", "UTC"),
+        ]
+    ),
+    moments=st.lists(
+        st.datetimes(min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2026, 11, 30)),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_column_fingerprints_are_the_row_paths_whatever_the_times_and_zones(
+    zones: tuple[str, str], moments: list[dt.datetime]
+) -> None:
+    """Times with seconds and microseconds or none, in zones whose offset to UTC is whole
+    hours or not: the column path's records, fingerprints included, are the row path's."""
+    settings = default_settings()
+    header = ["rep", "kind", "occurred_at"]
+    mapping = generic_mapping("activities", header, field_names("activities"))
+    reader = RowReader("activities", mapping, header, ZoneInfo(zones[0]), ZoneInfo(zones[1]))
+    rows = [["Ana Ruiz", "call", moment.isoformat()] for moment in moments]
+    assert finish_activities(reader, rows, settings, NOW) == [
+        _row_by_row(reader, row, settings) for row in rows
+    ]
+
+
+def test_the_texts_kept_from_chunk_to_chunk_stay_few(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory stays flat: notes (each up to a megabyte) are never kept past their chunk, and
+    the kept texts of times into an hour are dropped past `PIECES_KEPT` (here 2), the
+    records still the row path's."""
+    monkeypatch.setattr(columns, "PIECES_KEPT", 2)
+    monkeypatch.setattr(columns, "_INTO_TEXT", columns._IntoText())
+    reader = _reader(settings, HEADER)
+    rows = [
+        [f"m{i}", "Ana Ruiz", "call", f"2026-11-20T10:00:00.00000{i}", "", "", "", "", "", f"n{i}"]
+        for i in range(1, 8)
+    ]
+    for row in rows:
+        assert finish_activities(reader, [row], settings, NOW) == [
+            _row_by_row(reader, row, settings)
+        ]
+    assert len(columns._INTO_TEXT) <= 3
+    assert "notes" not in columns._PIECES

@@ -118,6 +118,30 @@ def test_bad_rows_in_chunks_checked_by_the_child_are_rejected_as_in_process(
     )
 
 
+def test_a_note_breaking_lines_across_the_childs_blocks_keeps_the_line_numbers(
+    engine: Engine, settings: Settings, tmp_path: Path, children: list[int]
+) -> None:
+    """The child reads blocks of 5 lines: c5's note opens on line 6, the first block's
+    last, and closes on line 7, so every row after it starts a line later than its number
+    says. c7 (line 9) names an unknown kind, c11 (line 13) a date that is not one: the
+    errors file names those lines, and c5's note is stored with its line break."""
+    rows = call_rows(1, 12)
+    rows[4] = rows[4] + '"first\nsecond"'
+    rows[6] = rows[6].replace(",call,", ",carrier_pigeon,")
+    rows[10] = rows[10].replace("2026-11-", "2026-13-")
+    path = calls_file(tmp_path / "n.csv", rows)
+    result = import_counting_progress(engine, settings, path, 4, [])
+    assert children == [1]
+    assert (result.read, result.inserted, result.rejected) == (12, 10, 2)
+    assert [(line, field) for line, field, _ in _errors(result)] == [
+        ("9", "kind"),
+        ("13", "occurred_at"),
+    ]
+    with engine.connect() as conn:
+        notes = conn.execute(select(Activity.notes).where(Activity.external_id == "c5"))
+        assert notes.scalar_one() == "first\nsecond"
+
+
 def test_a_small_file_is_checked_in_process(
     engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -139,7 +163,7 @@ def test_a_small_file_is_checked_in_process(
 FAILING_CHILD = """
 import os, signal, sys
 from paceline.ingest import pipeline
-real_check, real_send = pipeline.checked_together, pipeline._Sender.send
+real_check, real_send = pipeline._message, pipeline._Sender.send
 sent = []
 def failing_check(*args):
     if len(sent) == 2 and sys.argv[1] == "raise":
@@ -152,7 +176,7 @@ def failing_send(self, message):
             os.kill(os.getpid(), signal.SIGKILL)
         sent.append(1)
     real_send(self, message)
-pipeline.checked_together = failing_check
+pipeline._message = failing_check
 pipeline._Sender.send = failing_send
 sys.exit(pipeline.main())
 """

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import itertools
 import operator
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -38,7 +39,7 @@ from paceline.ingest.entities import (
     mark_bad,
     slug,
 )
-from paceline.ingest.fields import FieldError
+from paceline.ingest.fields import FieldError, Moments
 
 # The fields of an activity record before its hash, in the order `finish_activity` builds
 # them, and the same names sorted: the order `content_hash` writes them in.
@@ -78,9 +79,25 @@ class _Memo(dict[Any, Any]):
 
 def _piece(name: str) -> _Memo:
     """The text one (name, value) pair adds to a record's fingerprint: what `repr` of the
-    sorted pairs writes for it, with its separator; nothing for an empty value."""
-    end = "]" if name == HASHED[-1] else ", "
-    return _Memo(lambda value: "" if value is None else f"({name!r}, {value!r}){end}")
+    sorted pairs writes for it, with its separator; nothing for an empty value.
+
+    One memo a field for every chunk and import (the text is a function of the value
+    alone), emptied when it holds more than `PIECES_KEPT` values: a file names the same
+    reps and accounts chunk after chunk, and writing each chunk's afresh was a Python call
+    per distinct value and chunk."""
+    memo = _PIECES.get(name)
+    if memo is None or len(memo) > PIECES_KEPT:
+        end = "]" if name == HASHED[-1] else ", "
+        memo = _Memo(lambda value: "" if value is None else f"({name!r}, {value!r}){end}")
+        if name not in _PIECES_OF_A_CHUNK:
+            _PIECES[name] = memo
+    return memo
+
+
+_PIECES: dict[str, _Memo] = {}
+PIECES_KEPT = 20_000
+# Notes may each be a megabyte long and rarely repeat: their texts are kept for one chunk.
+_PIECES_OF_A_CHUNK = frozenset({"notes"})
 
 
 # The fields of a checked activity, in the order of its record's keys: what
@@ -123,32 +140,27 @@ def check_activities(
     n = len(rows)
     empty = Column((None,) * n, [None] * n)
     given = {name: columns.get(name, empty) for name in (*ACTIVITY_FIELDS, "external_id")}
-    kinds = _Memo(lambda value: _known(value, settings.kind_names)).over(given["kind"].values)
-    outcomes = _Memo(lambda value: _outcome(value, settings)).over(given["outcome"].values)
-    pairs = list(zip(kinds, outcomes, strict=True))
-    checked = [
-        kinds,
-        outcomes,
-        _Memo(lambda pair: _fits(pair[0], pair[1], settings)).over(pairs),
-        _Memo(lambda value: _duration(value, settings)).over(given["duration_min"].values),
-    ]
-    asks = _Memo(lambda pair: _ask(pair[0], pair[1], settings)).over(
-        zip(given["has_ask"].values, outcomes, strict=True)
+    rules = _rules(reader, settings)
+    verdicts = rules.over(
+        zip(
+            given["kind"].values,
+            given["outcome"].values,
+            given["has_ask"].values,
+            given["engaged"].values,
+            strict=True,
+        )
     )
-    engaged = _Memo(lambda pair: _engaged(pair[0], pair[1], settings))
-    values: dict[str, list[Any]] = {
-        **{name: given[name].values for name in ACTIVITY_FIELDS},
-        "kind": kinds,
-        "outcome": outcomes,
-        "has_ask": asks,
-        "engaged": engaged.over(zip(given["engaged"].values, outcomes, strict=True)),
-    }
-    for column in (*checked, asks, values["engaged"]):
-        mark_bad(bad, column)
-    _moments(values, settings, now, bad)
-    for name in _SHARED:
-        values[name] = _shared(values[name])
-    texts = map(str.encode, map("".join, zip(*_fingerprint_pieces(values, given, n), strict=True)))
+    if rules.refused and any(map(operator.is_, verdicts, itertools.repeat(_REFUSED))):
+        bad.update(i for i, verdict in enumerate(verdicts) if verdict is _REFUSED)
+    mark_bad(
+        bad, _Memo(lambda value: _duration(value, settings)).over(given["duration_min"].values)
+    )
+    values: dict[str, list[Any]] = {name: given[name].values for name in ACTIVITY_FIELDS}
+    for at, name in enumerate(_RULED):
+        values[name] = list(map(operator.itemgetter(at), verdicts))
+    moments = _moments(values, given["occurred_at"], settings, now, bad)
+    pieces = _fingerprint_pieces(values, given, verdicts, moments, n)
+    texts = map(str.encode, map("".join, zip(*pieces, strict=True)))
     hashes = list(map(_HEX, map(_BLAKE, texts)))
     externals = given["external_id"].values
     values["row_hash"] = hashes
@@ -158,21 +170,81 @@ def check_activities(
     return [values[name] for name in CHECKED_FIELDS], bad
 
 
+# The fields the rules of `finish_activity` decide together (`_Rules`), in a verdict's order.
+_RULED = ("kind", "outcome", "has_ask", "engaged")
+# What the fingerprint holds of them: engaged, has_ask and kind are neighbours in `HASHED`.
+_TOGETHER = ("engaged", "has_ask", "kind")
+_TOGETHER_PIECE = operator.itemgetter(len(_RULED))
+_OUTCOME_PIECE = operator.itemgetter(len(_RULED) + 1)
+# The verdict of a row some rule refuses: its values mean nothing, its pieces are empty.
+_REFUSED = (None, None, None, None, "", "")
+_RULES: weakref.WeakKeyDictionary[RowReader, _Rules] = weakref.WeakKeyDictionary()
+
+
+def _rules(reader: RowReader, settings: Settings) -> _Rules:
+    """The rules' memo of an import (its reader) and settings, kept from chunk to chunk."""
+    rules = _RULES.get(reader)
+    if rules is None or rules.settings is not settings or len(rules) > PIECES_KEPT:
+        rules = _RULES[reader] = _Rules(settings)
+    return rules
+
+
+class _Rules(_Memo):
+    """The rules of `finish_activity` over a row's (kind, outcome, Ask, engaged) as read,
+    once per distinct combination (a file holds a few hundred): the kind and outcome as
+    slugs, the Ask and engagement they imply, and the fingerprint's texts for them; or
+    `_REFUSED` (then `refused` is set), where the row path refuses the row."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(self._verdict)
+        self.settings = settings
+        self.refused = False
+
+    def _verdict(self, given: tuple[Any, Any, Any, Any]) -> tuple[Any, ...]:
+        settings = self.settings
+        kind = _known(given[0], settings.kind_names)
+        outcome = _outcome(given[1], settings)
+        decided = (
+            kind,
+            outcome,
+            _fits(kind, outcome, settings),
+            _ask(given[2], outcome, settings),
+            _engaged(given[3], outcome, settings),
+        )
+        if BAD in decided:
+            self.refused = True
+            return _REFUSED
+        ruled = (kind, outcome, decided[3], decided[4])
+        value = dict(zip(_RULED, ruled, strict=True))
+        together = "".join(_piece(name)[value[name]] for name in _TOGETHER)
+        return (*ruled, together, _piece("outcome")[outcome])
+
+
 def _fingerprint_pieces(
-    values: dict[str, list[Any]], given: dict[str, Column], n: int
-) -> list[list[str]]:
+    values: dict[str, list[Any]],
+    given: dict[str, Column],
+    verdicts: list[tuple[Any, ...]],
+    moments: Moments | None,
+    n: int,
+) -> list[Iterable[str]]:
     """The pieces of each row's fingerprint text, column by column, in `HASHED` order; a
     column empty in every row adds nothing to any text and is left out (a file often has
     no contacts, no deal references: four lookups a row less)."""
-    pieces: list[list[str]] = [["["] * n]
+    pieces: list[Iterable[str]] = [itertools.repeat("[", n)]
     for name in HASHED:
         column = values[name]
-        if name == "duration_min":
+        if name == "engaged":  # with has_ask and kind, from the rules' verdicts
+            pieces.append(map(_TOGETHER_PIECE, verdicts))
+        elif name == "outcome":
+            pieces.append(map(_OUTCOME_PIECE, verdicts))
+        elif name in _TOGETHER:
+            continue
+        elif name == "duration_min":
             pieces.append(_duration_pieces(given["duration_min"]))
-        elif name == "occurred_at":  # nearly one distinct value a row: no memo
-            pieces.append(_distinct_pieces(name, column))
+        elif name == "occurred_at":
+            pieces.extend(_moment_pieces(moments) or [_distinct_pieces(name, column)])
         elif name == HASHED[-1] or column.count(None) != n:
-            pieces.append(_piece(name).over(column))
+            pieces.append(map(_piece(name).__getitem__, column))
     return pieces
 
 
@@ -189,20 +261,54 @@ def _distinct_pieces(name: str, column: list[Any]) -> list[str]:
     return texts
 
 
-# Columns whose equal values become one object per chunk: a chunk names a few hundred reps,
-# accounts and days in 4,096 rows, and each distinct object costs the checking process a
-# pickled value and the importer one built from the pipe (`ingest.pipeline`); equal values,
-# so the records are the same.
-_SHARED = (
-    "rep",
-    "account",
-    "account_ref",
-    "contact",
-    "contact_ref",
-    "deal_ref",
-    "local_date",
-    "occurred_at",
-)
+def _moment_pieces(moments: Moments | None) -> list[Iterable[str]] | None:
+    """The texts the UTC moments add to the fingerprints (`_piece("occurred_at")`'s), in two
+    parts a row: the moment's hour, written once per distinct hour of the file's zone, and
+    the time into it, once per distinct time into an hour; None (write each with `repr`)
+    where a shift to UTC is not whole hours (a moment's hour in UTC is not then its hour
+    in the file's zone shifted). `repr` of a million datetimes was a tenth of the reading
+    process's work."""
+    if moments is None:
+        return None
+    shifts = moments.shifts
+    starts = _Memo(lambda hour: _hour_text(hour + shifts[hour]))
+    hours = starts.over(moments.hours)
+    if None in starts.values():
+        return None
+    return [hours, map(_INTO_TEXT.__getitem__, moments.into)]
+
+
+def _hour_text(start: dt.datetime) -> str | None:
+    """The fingerprint's text of a UTC moment up to its minutes (`repr` writes hour and
+    minute always, seconds and microseconds when either is not zero); None when `start`
+    is not the start of an hour."""
+    if start.minute or start.second or start.microsecond:
+        return None
+    day = f"{start.year}, {start.month}, {start.day}"
+    return f"('occurred_at', datetime.datetime({day}, {start.hour}, "
+
+
+class _IntoText(dict[dt.timedelta, str]):
+    """The fingerprint's text of a UTC moment after its hour, by the time into the hour
+    (under an hour): minutes, then seconds and microseconds as `repr` writes them."""
+
+    def __missing__(self, into: dt.timedelta) -> str:
+        if len(self) > PIECES_KEPT:  # times to the microsecond: few repeat
+            self.clear()
+        minutes, seconds = divmod(into.seconds, 60)
+        parts = [minutes, seconds, into.microseconds]
+        shown = 3 if parts[2] else 2 if parts[1] else 1
+        text = self[into] = ", ".join(map(str, parts[:shown])) + ")), "
+        return text
+
+
+_INTO_TEXT = _IntoText()
+
+
+# Equal values of a chunk become one object (`_shared`): each distinct object costs the
+# checking process a pickled value and the importer one built from the pipe
+# (`ingest.pipeline`). Text columns come out of `RowReader.read_columns` that way already;
+# the moments and days are made so here.
 
 
 def _shared(column: list[Any]) -> list[Any]:
@@ -219,15 +325,30 @@ _SECOND = operator.itemgetter(1)
 
 
 def _moments(
-    values: dict[str, list[Any]], settings: Settings, now: dt.datetime, bad: set[int]
-) -> None:
+    values: dict[str, list[Any]],
+    column: Column,
+    settings: Settings,
+    now: dt.datetime,
+    bad: set[int],
+) -> Moments | None:
     """Split the parsed timestamps into `occurred_at` (UTC) and `local_date`, marking those
-    `check_moment` refuses (too far in the future, too old).
+    `check_moment` refuses (too far in the future, too old); the column read whole when its
+    every moment is allowed (for the fingerprints' texts), else None.
 
     That rule allows a range of moments, so when it allows the chunk's earliest and latest,
     it allows every moment between; only a chunk with a refused moment is checked row by row.
     """
-    moments = values["occurred_at"]
+    whole = column.moments
+    if whole is not None and all(_allowed(f(whole.utc), settings, now) for f in (min, max)):
+        values["occurred_at"] = _shared(whole.utc)
+        if whole.local_is_file_time:  # a moment's day is its hour's: once per hour
+            days: dict[dt.date, dt.date] = {}
+            day = _Memo(lambda hour: days.setdefault(hour.date(), hour.date()))
+            values["local_date"] = day.over(whole.hours)
+        else:
+            values["local_date"] = _shared(list(map(_DATE, whole.local)))
+        return whole
+    moments: list[Any] = values["occurred_at"] if whole is None else whole.pairs()
     if None not in moments and BAD not in moments:  # the usual chunk: a C scan or two
         parsed: list[int] | range = range(len(moments))
         refused: set[int] = set()
@@ -241,10 +362,12 @@ def _moments(
     for i in refused:
         bad.add(i)
         moments[i] = (None, None)
-    values["occurred_at"] = utc if not refused else list(map(_FIRST, moments))
+    values["occurred_at"] = _shared(utc if not refused else list(map(_FIRST, moments)))
     local = list(map(_SECOND, moments))
     # A day per row in C calls; the memo only where a refused row left no moment.
-    values["local_date"] = _Memo(_day).over(local) if refused else list(map(_DATE, local))
+    days_of = _Memo(_day).over(local) if refused else list(map(_DATE, local))
+    values["local_date"] = _shared(days_of)
+    return None
 
 
 def _allowed(moment: dt.datetime, settings: Settings, now: dt.datetime) -> bool:

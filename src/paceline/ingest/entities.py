@@ -25,6 +25,7 @@ from paceline.ingest.fields import (
     MIN_YEAR,
     CurrencyCheck,
     FieldError,
+    Moments,
     Parser,
     TimestampParser,
     make_date_parser,
@@ -312,32 +313,52 @@ class RowReader:
         for name, position, get, parse in self._steps:
             raw = cells[position] if position is not None else tuple(map(get, rows))
             limit = self._texts.get(name)
-            values = _texts(raw, limit) if limit is not None else None
+            values = _texts(raw, limit, name == "external_id") if limit is not None else None
+            moments = None
             if values is None and isinstance(parse, TimestampParser):
-                values = parse.column(raw)
+                moments = parse.column(raw)  # every cell a moment
+                values = moments.utc if moments is not None else None
             if values is None:
                 values = list(map(_Parsed(parse).__getitem__, raw))
-            mark_bad(bad, values)
+                mark_bad(bad, values)  # (texts and moments read whole are never BAD)
             if name in self._required and None in values:
                 bad.update(i for i, value in enumerate(values) if value is None)
-            columns[name] = Column(raw, values)
+            columns[name] = Column(raw, values, moments)
         return columns, bad
 
 
 BAD: Any = object()  # a value that cannot be used; its row is read again, row by row
 
 
-def _texts(raw: Sequence[str | None], limit: int) -> list[Any] | None:
+def _texts(raw: Sequence[str | None], limit: int, unique: bool = False) -> list[Any] | None:
     """A text column as `make_text_parser(limit)` reads it, in C calls over the column; None
-    when a cell needs the parser itself (too long, a NUL byte, no cell at all)."""
+    when a cell needs the parser itself (too long, a NUL byte, no cell at all).
+
+    A column empty in every row (a file's unused contacts, deal references) costs one C
+    scan. Otherwise each distinct cell is stripped and checked once, and equal values come
+    out as one object (an empty cell as None, a blank one as an empty text), so that a
+    chunk's equal reps and accounts pickle as one value each; a column of `unique` values
+    (the external ids) is stripped and checked cell by cell instead, which costs less."""
+    if not any(raw):  # nothing in any cell
+        return [None] * len(raw)
     if None in raw:
         return None
-    values: list[Any] = list(map(str.strip, raw))  # type: ignore[arg-type]
-    if values and (max(map(len, values)) > limit or "\x00" in "".join(values)):
+    if unique:
+        values: list[Any] = list(map(str.strip, raw))  # type: ignore[arg-type]
+        if max(map(len, values)) > limit or "\x00" in "".join(values):
+            return None
+        if "" in raw:
+            values = [value if cell else None for cell, value in zip(raw, values, strict=True)]
+        return values
+    cells: dict[Any, Any] = dict.fromkeys(raw)
+    texts = list(map(str.strip, cells))
+    if max(map(len, texts)) > limit or "\x00" in "".join(texts):
         return None
-    if "" in raw:  # an empty cell is no value (a blank one is an empty text)
-        values = [value if cell else None for cell, value in zip(raw, values, strict=True)]
-    return values
+    first: dict[str, str] = {}
+    cells = dict(zip(cells, map(first.setdefault, texts, texts), strict=True))
+    if "" in cells:  # an empty cell is no value (a blank one is an empty text)
+        cells[""] = None
+    return list(map(cells.__getitem__, raw))
 
 
 def mark_bad(bad: set[int], values: list[Any]) -> None:
@@ -353,6 +374,9 @@ class Column:
 
     raw: Sequence[str | None]
     values: list[Any]
+    # A timestamp column read whole (`TimestampParser.column`); `values` then holds only
+    # the UTC moments (`Moments.pairs` gives what `read` gives).
+    moments: Moments | None = None
 
 
 class _Parsed(dict[Any, Any]):

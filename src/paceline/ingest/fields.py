@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -443,7 +443,7 @@ def make_timestamp_parser(
     utc_shifts = _HourShifts(to_utc)
     business_shifts = _HourShifts(to_business)
 
-    def column(raws: Sequence[str | None]) -> list[tuple[dt.datetime, dt.datetime]] | None:
+    def column(raws: Sequence[str | None]) -> Moments | None:
         """`parse` over a whole column in C calls, for the usual column (every cell an ISO
         date and time without offset, in the years allowed, away from a change of offset);
         None when any cell is not, and the column is then read a cell at a time by `parse`,
@@ -474,19 +474,49 @@ def make_timestamp_parser(
         utc = list(map(operator.add, moments, shifts))
         local = moments
         if not same_zone:
-            hours = list(map(operator.add, hours, shifts))  # UTC hours, for a whole shift
-            if any(map(_MINUTE, hours)):  # a zone off by a half hour: cell by cell
+            utc_hours = list(map(operator.add, hours, shifts))  # for a whole shift
+            if any(map(_MINUTE, utc_hours)):  # a zone off by a half hour: cell by cell
                 return None
-            shifts = list(map(business_shifts.__getitem__, hours))
+            shifts = list(map(business_shifts.__getitem__, utc_hours))
             if None in shifts:
                 return None
             local = list(map(operator.add, utc, shifts))
         for values in (utc, local) if local is not moments else (utc,):
             if min(values).year < MIN_YEAR or max(values).year > MAX_YEAR:
                 return None
-        return list(zip(utc, local, strict=True))
+        return Moments(utc, local, hours, offsets, utc_shifts, same_zone)
 
     return TimestampParser(parse, column)
+
+
+class Moments:
+    """A column of timestamps read whole (`TimestampParser.column`): each cell's moment in
+    UTC and in the calendar's zone (naive), and what the column read found on the way: the
+    start of each cell's hour in the file's zone (one object per distinct hour), the time
+    into that hour, and the shift to UTC of each hour (`shifts`, by its start). From these
+    the import writes a moment's text and day once per hour, not once per cell."""
+
+    __slots__ = ("hours", "into", "local", "local_is_file_time", "shifts", "utc")
+
+    def __init__(
+        self,
+        utc: list[dt.datetime],
+        local: list[dt.datetime],
+        hours: list[dt.datetime],
+        into: list[dt.timedelta],
+        shifts: Mapping[dt.datetime, dt.timedelta | None],
+        local_is_file_time: bool,
+    ) -> None:
+        self.utc = utc
+        self.local = local
+        self.hours = hours
+        self.into = into
+        self.shifts = shifts
+        self.local_is_file_time = local_is_file_time  # the file's zone is the calendar's
+
+    def pairs(self) -> list[tuple[dt.datetime, dt.datetime]]:
+        """(UTC, local) for each cell, as a cell's parse gives them."""
+        return list(zip(self.utc, self.local, strict=True))
 
 
 class TimestampParser:
@@ -498,7 +528,7 @@ class TimestampParser:
     def __init__(
         self,
         parse: Callable[[str], tuple[dt.datetime, dt.datetime]],
-        column: Callable[[Sequence[str | None]], list[tuple[dt.datetime, dt.datetime]] | None],
+        column: Callable[[Sequence[str | None]], Moments | None],
     ) -> None:
         self.parse = parse
         self.column = column

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 from paceline.collector import fewer_collections
 from paceline.ingest.accounting import UNIT
 from paceline.ingest.columns import ChunkColumns, records_of
-from paceline.ingest.csvfile import ImportFileError, bad_bytes
+from paceline.ingest.csvfile import ImportFileError, RecordChunk, bad_bytes
 from paceline.ingest.entities import Record, RowReader
 from paceline.ingest.sources import Row
 
@@ -87,16 +87,23 @@ def pack(chunk: list[Row], width: int) -> PackedRows | None:
     if not chunk or width < 1:
         return None
     lines, rows, problems = zip(*chunk, strict=True)
-    if any(problems) or not all(map(width.__eq__, map(len, rows))):
-        return None
-    text = RECORD.join(map(UNIT.join, rows))
-    if text.count(UNIT) != len(rows) * (width - 1) or text.count(RECORD) != len(rows) - 1:
+    if any(problems):
         return None
     # Consecutive lines (no cell spanning lines) go as a range: three numbers.
     numbers: range | list[int] = range(lines[0], lines[0] + len(lines))
     if tuple(numbers) != lines:
         numbers = list(lines)
-    return PackedRows(numbers, text)
+    return pack_rows(numbers, rows, width)
+
+
+def pack_rows(lines: range | list[int], rows: Sequence[list[str]], width: int) -> PackedRows | None:
+    """`pack` for rows without a problem, their lines given."""
+    if not rows or width < 1 or not all(map(width.__eq__, map(len, rows))):
+        return None
+    text = RECORD.join(map(UNIT.join, rows))
+    if text.count(UNIT) != len(rows) * (width - 1) or text.count(RECORD) != len(rows) - 1:
+        return None
+    return PackedRows(lines, text)
 
 
 # A chunk's rows (or packed: `PackedRows`), what the check made of them (by position;
@@ -371,20 +378,41 @@ def _serve(job: dict[str, Any], sender: _Sender) -> None:
     try:
         width = len(csv_file.header)
         with fewer_collections():  # as in the importer: a chunk's records are many objects
-            for chunk in chunks(csv_file.rows(), job["chunk_rows"]):
-                packed = pack(chunk, width)
-                checked = checked_together(chunk, fast, width, reader, by_column, packed)
-                if packed is None:
-                    if isinstance(checked, list):  # rows sent as they are: records too
-                        checked = dict(enumerate(records_of(checked)))
-                    sender.send(("chunk", chunk, checked, csv_file.bytes_read()))
-                else:  # by column: each column one list, equal values shared
-                    kind = "columns" if isinstance(checked, list) else "packed"
-                    message = (kind, packed.lines, packed.text, checked, csv_file.bytes_read())
-                    sender.send(message)
+            for chunk in csv_file.chunks(job["chunk_rows"]):
+                message = _message(chunk, fast, width, reader, by_column)
+                sender.send((*message, csv_file.bytes_read()))
         sender.send(("end",))
     finally:
         csv_file.close()
+
+
+def _message(
+    chunk: RecordChunk,
+    fast: Callable[[list[list[str]]], list[Record | None]],
+    width: int,
+    reader: RowReader,
+    by_column: ColumnCheck | None,
+) -> tuple[Any, ...]:
+    """What the child sends of a chunk (before the bytes read): a usual chunk (no problem,
+    no skip rule, every row as wide as the header, no separator in a cell, no bad bytes)
+    straight from its rows and lines; any other as `checked_together` checks it."""
+    rows = chunk.rows
+    packed = pack_rows(chunk.lines, rows, width) if chunk.problems is None else None
+    if packed is not None and not reader.has_skip_rules and not bad_bytes((packed.text,)):
+        if by_column is None:
+            return ("packed", packed.lines, packed.text, dict(enumerate(fast(rows))))
+        columns, bad = by_column(rows)
+        if not bad:  # by column: each column one list, equal values shared
+            return ("columns", packed.lines, packed.text, columns)
+        return ("packed", packed.lines, packed.text, dict(enumerate(records_of(columns, bad))))
+    given = chunk.as_rows()
+    checked = checked_together(given, fast, width, reader, by_column, packed)
+    if packed is None:
+        if isinstance(checked, list):  # rows sent as they are: records too
+            checked = dict(enumerate(records_of(checked)))
+        return ("chunk", given, checked)
+    kind = "columns" if isinstance(checked, list) else "packed"
+    return (kind, packed.lines, packed.text, checked)
 
 
 def main() -> int:

@@ -1,0 +1,126 @@
+"""Reading a CSV file a block of lines at a time (`CsvFile.chunks`) gives each row the line
+it starts on, as reading record by record (`CsvFile.rows`) does: with quoted fields holding
+line breaks inside a block and across the end of one, blank lines, and records the csv
+module cannot read. Every line number below is counted by hand from the file."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from factories import write
+from paceline.ingest.csvfile import open_csv
+
+Row = tuple[int, list[str], str | None]
+
+
+def _chunked(path: Path, size: int) -> list[list[Row]]:
+    csv_file = open_csv(path, "utf-8", ",")
+    try:
+        return [chunk.as_rows() for chunk in csv_file.chunks(size)]
+    finally:
+        csv_file.close()
+
+
+def _by_record(path: Path) -> list[Row]:
+    csv_file = open_csv(path, "utf-8", ",")
+    try:
+        return list(csv_file.rows())
+    finally:
+        csv_file.close()
+
+
+def test_a_quoted_line_break_across_the_end_of_a_block_keeps_every_line_number(
+    tmp_path: Path,
+) -> None:
+    """Blocks of 3 lines: a2's note opens on line 4, the block's last, and closes on line 5;
+    the next block starts after it, on line 6. The line breaks inside it stay as written."""
+    path = write(
+        tmp_path / "a.csv",
+        "id,rep,notes\n"  # line 1
+        "a0,Ana,\n"  # 2
+        "a1,Ana,one\n"  # 3
+        'a2,Ben,"first\n'  # 4
+        'second"\n'  # 5
+        "a3,Ana,\n"  # 6
+        "a4,Ben,\r\n"  # 7
+        'a5,Ana,"x\r\ny"\n'  # 8-9, a CRLF inside the quotes
+        "a6,Ben,last\n",  # 10
+    )
+    chunks = _chunked(path, 3)
+    assert [[(line, row[0]) for line, row, _ in chunk] for chunk in chunks] == [
+        [(2, "a0"), (3, "a1"), (4, "a2")],
+        [(6, "a3"), (7, "a4"), (8, "a5")],
+        [(10, "a6")],
+    ]
+    assert chunks[0][2] == (4, ["a2", "Ben", "first\nsecond"], None)
+    assert chunks[1][2] == (8, ["a5", "Ana", "x\r\ny"], None)
+    assert [row for chunk in chunks for row in chunk] == _by_record(path)
+
+
+def test_the_usual_block_gives_its_lines_as_a_range_and_drops_blank_lines(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path / "b.csv", "id,rep\na0,Ana\n\na1,Ben\na2,Ana\na3,Ben\n")
+    csv_file = open_csv(path, "utf-8", ",")
+    try:
+        first, second = csv_file.chunks(3)
+    finally:
+        csv_file.close()
+    assert (first.lines, first.rows, first.problems) == (
+        [2, 4],
+        [["a0", "Ana"], ["a1", "Ben"]],
+        None,
+    )
+    assert (second.lines, second.rows) == (range(5, 7), [["a2", "Ana"], ["a3", "Ben"]])
+
+
+@pytest.fixture
+def small_fields() -> Iterator[None]:
+    """Fields of at most 20 characters: a longer one is a record the csv module refuses."""
+    limit = csv.field_size_limit(20)
+    yield
+    csv.field_size_limit(limit)
+
+
+def test_a_record_the_csv_module_cannot_read_is_reported_on_its_line(
+    tmp_path: Path, small_fields: None
+) -> None:
+    """Line 4's field is over the limit: reported there, and reading goes on at line 5, in
+    the same block (of 4 lines) and after it; a stray quote on line 7 swallows the lines
+    after it, reported with the lines it spans."""
+    long = "x" * 30
+    path = write(
+        tmp_path / "c.csv",
+        f'id,rep,notes\na0,Ana,\na1,Ana,\na2,Ana,{long}\na3,Ben,\na4,Ana,\na5,Ben,"oops\na6,Ana,\n',
+    )
+    chunks = _chunked(path, 4)
+    rows = [row for chunk in chunks for row in chunk]
+    assert [(line, problem is not None) for line, _, problem in rows] == [
+        (2, False),
+        (3, False),
+        (4, True),
+        (5, False),
+        (6, False),
+        (7, True),
+    ]
+    assert rows[2][1] == [] and str(rows[2][2]).startswith("cannot read this record: field larger")
+    assert rows == _by_record(path)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 64])
+def test_any_block_size_gives_the_rows_of_the_record_by_record_reading(
+    tmp_path: Path, size: int
+) -> None:
+    """Notes that break lines, CR line ends, blank lines and a last line without an end:
+    whatever the block size, the rows and their lines are those `rows` gives."""
+    path = write(
+        tmp_path / "d.csv",
+        'id,rep,notes\r\na0,Ana,"x\ny"\r\n\r\na1,Ben,\ra2,Ana,"p,\r\nq"\na3,Ben,"',
+    )
+    expected = _by_record(path)
+    assert [line for line, _, _ in expected] == [2, 5, 6, 8]
+    assert [row for chunk in _chunked(path, size) for row in chunk] == expected
