@@ -35,11 +35,12 @@ def test_every_field_lands_in_its_own_slot() -> None:
     assert line.unrecorded == "Calls"
     period = Period("month", dt.date(2026, 11, 1), dt.date(2026, 12, 1))
     fields = ("Ana", 7, "East", "sdr", period, dt.date(2026, 11, 18), 19, 13, 6)
-    rest = (dt.date(2026, 11, 1), None, [line], 1.2, dt.date(2026, 11, 11))
+    rest = (dt.date(2026, 11, 4), None, [line], 1.2, dt.date(2026, 11, 11), dt.date(2026, 11, 4))
     card = builder(Scorecard)(*fields, *rest)
     assert card == Scorecard(*fields, *rest)
     assert card.status == "no_target"
     assert (card.dispersion, card.end_date, card.left) == (1.2, dt.date(2026, 11, 11), True)
+    assert (card.measured_from, card.recorded_from) == (dt.date(2026, 11, 4), dt.date(2026, 11, 4))
     row = tuple(range(18))
     assert builder(LeaderboardRow)(*row) == LeaderboardRow(*row)  # type: ignore[arg-type]
 
