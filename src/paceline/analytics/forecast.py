@@ -80,6 +80,7 @@ from paceline.analytics.pipeline_history import (
     stage_history_usable,
     stage_spells,
     unlearnable_wins,
+    unmeasured_wins,
     won_deals,
 )
 from paceline.analytics.rate_uncertainty import (
@@ -447,7 +448,7 @@ def prepare(
         if snapshots is None
         else snapshots(conn, cutoff, start)
     )
-    unlearnable = unlearnable_wins(snap, history_start)
+    unlearnable = unlearnable_wins(snap, history_start) or unmeasured_wins(snap, history_start)
     if unlearnable is not None:  # the curves would read 0%: no measurement, refused
         raise UnlearnableError("forecast", unlearnable)
     days_left = max((period.end - first_left).days, 0)
