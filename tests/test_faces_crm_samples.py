@@ -427,6 +427,24 @@ def check_open_pipeline(org: FacesOrg, day: str, count: int, value: Decimal) -> 
     assert (last["count"], last["value"]) == (count, cents)
 
 
+def check_wins_unrecorded(org: FacesOrg, day: str) -> None:
+    """The files record no won deal: the flow's wins read "not recorded" on every face (the
+    JSON's `wins_recorded`, the printed table's won column, the page's summary and table), as
+    the scorecard's deals won do, where they read "won 0"."""
+    args = {"period": "month", "as_of": day}
+    shown = org.cli("flow", "--period", "month", "--as-of", day)
+    assert org.api("/flow", **args) == shown and shown["wins_recorded"] is False
+    rows = org.text("flow", "--period", "month", "--as-of", day)
+    weeks = [r for r in rows if r[0].startswith(("2026-W", "total"))]
+    assert len(weeks) == len(shown["weeks"]) + 1, rows
+    assert {r[3] for r in weeks} == {"not recorded"}, rows  # week, prospects, opps in, won
+    page = org.page("/flow", **args)
+    assert "not recorded won," in page_text(page)
+    table = table_with(page, "Won")
+    column = next(t[0] for t in page_tables(page) if "Won" in t[0]).index("Won")
+    assert {row[column] for row in table.values()} == {"not recorded"}
+
+
 # --- Salesforce: a Data Export of old deals loaded on one day ---------------------------------
 
 SF_EXPORT_DAY = dt.date(2023, 10, 31)  # a Tuesday, three days after the load
@@ -670,6 +688,7 @@ def test_pipedrive_on_every_face(pipedrive: FacesOrg) -> None:
     check_leaderboard(pipedrive, "deals_won", day, None)
     assert not [d for d in deals if d["status"] != "open"]  # no deal closed, won or lost
     check_forecast_refused(pipedrive, day, unmeasured(PIPEDRIVE_DAY, len(kept)))
+    check_wins_unrecorded(pipedrive, day)
 
 
 def test_close_on_every_face(close: FacesOrg) -> None:
@@ -690,6 +709,7 @@ def test_close_on_every_face(close: FacesOrg) -> None:
     listed = table_with(close.page(f"/reps/{rep_id}", as_of=day), "Kind")
     assert [row[:2] for row in listed.values()] == [[when.strftime("%Y-%m-%d %H:%M"), "follow_up"]]
     check_forecast_refused(close, day, unmeasured(CLOSE_DAY, len(deals)))
+    check_wins_unrecorded(close, day)
 
 
 # --- HubSpot: nothing importable ------------------------------------------------------------
