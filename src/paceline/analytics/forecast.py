@@ -97,6 +97,7 @@ from paceline.analytics.step_rules import (
     hand_overs,
     recorded_steps,
     recording_start,
+    wins_recorded,
 )
 from paceline.analytics.targets import period_targets
 from paceline.calendar import (
@@ -267,6 +268,9 @@ class Forecast:
     open_deals: list[DealChance]  # largest expected value first
     won_by_day: list[DayAmount]  # the period so far
     fan: list[FanPoint]  # from the as-of day to the period's last day
+    # False when the data records no won deal at all (`step_rules.wins_recorded`, the
+    # scorecard's rule): won so far is then "not recorded" on every face, not a known 0.
+    wins_recorded: bool = True
 
     @property
     def open_value(self) -> float:
@@ -312,7 +316,10 @@ def forecast(
     with engine.connect() as conn:
         scope = forecast_scope(conn, team, rep)
         inputs = prepare(conn, settings, scope, day, period, use_plan=True)
-        return _against_target(conn, inputs, simulate(inputs, runs, seed))
+        result = _against_target(conn, inputs, simulate(inputs, runs, seed))
+        seen = float(len(inputs.snap.won))
+        recorded = wins_recorded(conn, settings, day + dt.timedelta(days=1), seen)
+        return replace(result, wins_recorded=recorded)
 
 
 def _against_target(conn: Connection, inputs: Inputs, result: Forecast) -> Forecast:

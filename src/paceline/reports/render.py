@@ -344,7 +344,8 @@ def _team_text(settings: Settings, r: TeamReport) -> list[str]:
         out.append(f"  not available: {r.forecast_note}")
     else:
         out.append(
-            f"  {f.period.label}: won so far {_money(f.won_so_far)}"
+            f"  {f.period.label}: won so far"
+            f" {unrecorded_cell(f.wins_recorded) or _money(f.won_so_far)}"
             + (
                 f" (+{f.won_without_amount} won without an amount, not counted)"
                 if f.won_without_amount
