@@ -23,9 +23,10 @@ The samples, and what each can answer:
   "unknown stage" message says), amounts with cents, all created on 2024-01-22; 75 tasks, all
   open (to-dos, skipped). Read as of Wednesday 31 January 2024.
 - Pipedrive (nango-integration-templates): 8 open deals (6 with value 0: Pipedrive's recorded
-  0), 7 planned activities (skipped). Read as of Friday 29 May 2026.
+  0), 7 planned activities (skipped). Read as of Friday 29 May 2026. No deal has closed, won
+  or lost, so the forecast is refused (no chance of a win can be learnt; it printed 0%).
 - Close (nango-integration-templates): 2 open opportunities, 6 activities of which one is a
-  completed task. Read as of Tuesday 30 June 2026.
+  completed task. Read as of Tuesday 30 June 2026; the forecast is refused likewise.
 - HubSpot (nango-integration-templates): no deal has an owner and the tasks lack the
   properties the mapping needs, so nothing is imported and every face shows no one.
 """
@@ -426,6 +427,24 @@ def check_open_pipeline(org: FacesOrg, day: str, count: int, value: Decimal) -> 
     assert (last["count"], last["value"]) == (count, cents)
 
 
+def check_wins_unrecorded(org: FacesOrg, day: str) -> None:
+    """The files record no won deal: the flow's wins read "not recorded" on every face (the
+    JSON's `wins_recorded`, the printed table's won column, the page's summary and table), as
+    the scorecard's deals won do, where they read "won 0"."""
+    args = {"period": "month", "as_of": day}
+    shown = org.cli("flow", "--period", "month", "--as-of", day)
+    assert org.api("/flow", **args) == shown and shown["wins_recorded"] is False
+    rows = org.text("flow", "--period", "month", "--as-of", day)
+    weeks = [r for r in rows if r[0].startswith(("2026-W", "total"))]
+    assert len(weeks) == len(shown["weeks"]) + 1, rows
+    assert {r[3] for r in weeks} == {"not recorded"}, rows  # week, prospects, opps in, won
+    page = org.page("/flow", **args)
+    assert "not recorded won," in page_text(page)
+    table = table_with(page, "Won")
+    column = next(t[0] for t in page_tables(page) if "Won" in t[0]).index("Won")
+    assert {row[column] for row in table.values()} == {"not recorded"}
+
+
 # --- Salesforce: a Data Export of old deals loaded on one day ---------------------------------
 
 SF_EXPORT_DAY = dt.date(2023, 10, 31)  # a Tuesday, three days after the load
@@ -638,6 +657,17 @@ def utc_moment(text: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def unmeasured(day: dt.date, open_deals: int) -> str:
+    """The forecast's refusal when no deal of the history (the twelve months to `day`) has
+    closed: every deal is open, so no chance of a win can be learnt (not 0%)."""
+    since = (day + dt.timedelta(days=1)).replace(year=day.year - 1)
+    return (
+        f"no deal in the history (since {since.isoformat()}) has closed, won or lost, with a"
+        f" known sales cycle, so no chance of a win can be learnt for the {open_deals} open"
+        " deals"
+    )
+
+
 def test_pipedrive_on_every_face(pipedrive: FacesOrg) -> None:
     """Eight open deals (two of 25,000, six of Pipedrive's recorded 0) and no activity done:
     the open pipeline is theirs on every face, and nothing else is recorded."""
@@ -656,12 +686,9 @@ def test_pipedrive_on_every_face(pipedrive: FacesOrg) -> None:
     check_open_pipeline(pipedrive, day, len(kept), value)
     check_scorecards(pipedrive, day, NOTHING_RECORDED)
     check_leaderboard(pipedrive, "deals_won", day, None)
-    shown = pipedrive.cli("forecast", "--period", "quarter", "--as-of", day)
-    assert pipedrive.api("/forecast", period="quarter", as_of=day) == shown
-    amounts = sorted(d["amount"] for d in shown["open_deals"])
-    assert amounts == sorted(float(d["value"]) for d in kept)
-    page = table_with(pipedrive.page("/forecast", period="quarter", as_of=day), "Revenue")
-    assert f"{len(kept)} open deals worth 50k" in page["Open pipeline"][2]
+    assert not [d for d in deals if d["status"] != "open"]  # no deal closed, won or lost
+    check_forecast_refused(pipedrive, day, unmeasured(PIPEDRIVE_DAY, len(kept)))
+    check_wins_unrecorded(pipedrive, day)
 
 
 def test_close_on_every_face(close: FacesOrg) -> None:
@@ -681,9 +708,8 @@ def test_close_on_every_face(close: FacesOrg) -> None:
     assert rep == done["user_name"]
     listed = table_with(close.page(f"/reps/{rep_id}", as_of=day), "Kind")
     assert [row[:2] for row in listed.values()] == [[when.strftime("%Y-%m-%d %H:%M"), "follow_up"]]
-    shown = close.cli("forecast", "--period", "quarter", "--as-of", day)
-    assert close.api("/forecast", period="quarter", as_of=day) == shown
-    assert sorted(d["amount"] for d in shown["open_deals"]) == [250.0, 500.0]
+    check_forecast_refused(close, day, unmeasured(CLOSE_DAY, len(deals)))
+    check_wins_unrecorded(close, day)
 
 
 # --- HubSpot: nothing importable ------------------------------------------------------------

@@ -286,7 +286,14 @@ def count_cell(step: FunnelStep, *, peers: bool = False) -> str | None:
     a measured nothing beside the conversion's "not recorded" (the Salesforce, Pipedrive and
     Close samples, with no calls or meetings at all: "Calls 0 not recorded")."""
     note = step.peer_note if peers else step.note
-    return NOTE_CELL["not_recorded"] if note == "not_recorded" else None
+    return unrecorded_cell(note != "not_recorded")
+
+
+def unrecorded_cell(recorded: bool) -> str | None:
+    """ "not recorded" for a figure the organisation's data does not record (a funnel step,
+    the flow's and the forecast's wins: `step_rules.wins_recorded`), else None (show the
+    figure): one wording for every face that would otherwise print a measured-looking 0."""
+    return None if recorded else NOTE_CELL["not_recorded"]
 
 
 def note_text(result: Funnel, step: FunnelStep, *, peers: bool = False) -> str | None:

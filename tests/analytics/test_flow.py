@@ -485,3 +485,52 @@ def test_a_deal_closed_before_it_was_created_never_comes_in_as_pipeline(engine: 
     assert (w46.net, w46.open_pipeline) == (cv(1, 10_000), cv(1, 10_000))
     assert w45.open_pipeline == cv(0, 0) and w47.open_pipeline == cv(1, 10_000)
     assert report.created == cv(1, 10_000) and report.won == cv(0, 0)
+
+
+# --- wins nobody records ---------------------------------------------------------------------
+
+
+def build_without_wins(engine: Engine) -> None:
+    """Ana's open deal (10,000, Nov 3) and Ben's deal lost on Nov 17: no deal won, ever."""
+    reps = east_and_west(engine, SETTINGS)
+    put_deal(engine, reps["Ana"], "open", 10_000, at(11, 3))
+    put_deal(engine, reps["Ben"], "lost", 8_000, at(11, 10), status="lost", stage="closed_lost",
+             closed=at(11, 17))  # fmt: skip
+
+
+def test_wins_nobody_records_are_not_recorded_not_zero(engine: Engine) -> None:
+    """No deal won, ever, up to the as-of day: the scorecard's deals won read "not recorded",
+    and so does the flow (it read "won 0"). One win on Nov 12 makes them recorded."""
+    build_without_wins(engine)
+    report = flow(engine, "14d", team="East")
+    assert report.wins_recorded is False
+    assert report.won == cv(0, 0) and report.lost == cv(1, 8_000)
+    with engine.connect() as conn:
+        ana = conn.execute(select(Rep.id).where(Rep.name == "Ana")).scalar_one()
+    put_deal(engine, ana, "won", 5_000, at(11, 3), status="won", stage="closed_won",
+             closed=at(11, 12))  # fmt: skip
+    report = flow(engine, "14d", team="East")
+    assert report.wins_recorded is True and report.won == cv(1, 5_000)
+
+
+def test_wins_nobody_records_read_not_recorded_on_every_face(
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_without_wins(sqlite_engine)
+    quick_user(sqlite_engine, "root", "admin")
+    monkeypatch.setattr(cli_out, "width", 400)
+    config = tmp_path / "paceline.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    base = ["--db", url, "--config", str(config), "flow", "--as-of", AS_OF.isoformat()]
+    runner = CliRunner()
+    printed = runner.invoke(cli_app, [*base, "--period", "14d", "--json"])
+    assert printed.exit_code == 0 and json.loads(printed.output)["wins_recorded"] is False
+    table = runner.invoke(cli_app, [*base, "--period", "14d"]).output
+    rows = [line for line in table.splitlines() if "2026-W4" in line or "total" in line]
+    assert len(rows) == 4 and all("not recorded" in row for row in rows), table
+    with TestClient(made_app(SETTINGS, sqlite_engine)) as client:
+        login(client, sqlite_engine, "root")
+        page = client.get("/flow", params={"period": "14d", "as_of": AS_OF.isoformat()}).text
+    assert 'data-testid="won-unrecorded">not recorded</span> won, 1 lost' in page
+    assert page.count('<span class="muted">not recorded</span>') == 3

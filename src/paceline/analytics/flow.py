@@ -49,6 +49,7 @@ from paceline.analytics.metrics import revenue_metric
 from paceline.analytics.money import cents, money_sum, money_total
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.stalled import DealScope, deal_scope
+from paceline.analytics.step_rules import wins_recorded
 from paceline.analytics.targets import period_targets
 from paceline.analytics.window import Window
 from paceline.calendar import BusinessCalendar, Period, local_midnight_utc
@@ -153,6 +154,9 @@ class FlowReport:
     revenue_metric: str | None  # the target coverage is read against
     lost_stages: list[str]
     weeks: list[FlowWeek]
+    # False when the organisation's data records no won deal (`step_rules.wins_recorded`):
+    # the weeks' "won 0" is then unknown, shown "not recorded" as the scorecard shows it.
+    wins_recorded: bool = True
 
     @property
     def created(self) -> CountValue:
@@ -203,6 +207,7 @@ def pipeline_flow(
         won_so_far = _won_in_quarter(conn, settings, scope, revenue, quarters, bounds[1:])
         targets = _targets(conn, calendar, scope, revenue, quarters)
         covered = _covered(conn, settings, scope, revenue, quarters, bounds, targets)
+        recorded = wins_recorded(conn, settings, window.end)
     lost_stages = _lost_stages(settings, deals)
     rows = []
     for i, week in enumerate(weeks):
@@ -235,6 +240,7 @@ def pipeline_flow(
         revenue_metric=revenue.name if revenue else None,
         lost_stages=lost_stages,
         weeks=rows,
+        wins_recorded=recorded,
     )
 
 

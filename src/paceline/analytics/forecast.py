@@ -81,6 +81,7 @@ from paceline.analytics.pipeline_history import (
     stage_history_usable,
     stage_spells,
     unlearnable_wins,
+    unmeasured_wins,
     won_deals,
 )
 from paceline.analytics.rate_uncertainty import (
@@ -97,6 +98,7 @@ from paceline.analytics.step_rules import (
     hand_overs,
     recorded_steps,
     recording_start,
+    wins_recorded,
 )
 from paceline.analytics.targets import period_targets
 from paceline.calendar import (
@@ -267,6 +269,9 @@ class Forecast:
     open_deals: list[DealChance]  # largest expected value first
     won_by_day: list[DayAmount]  # the period so far
     fan: list[FanPoint]  # from the as-of day to the period's last day
+    # False when the data records no won deal at all (`step_rules.wins_recorded`, the
+    # scorecard's rule): won so far is then "not recorded" on every face, not a known 0.
+    wins_recorded: bool = True
 
     @property
     def open_value(self) -> float:
@@ -312,7 +317,10 @@ def forecast(
     with engine.connect() as conn:
         scope = forecast_scope(conn, team, rep)
         inputs = prepare(conn, settings, scope, day, period, use_plan=True)
-        return _against_target(conn, inputs, simulate(inputs, runs, seed))
+        result = _against_target(conn, inputs, simulate(inputs, runs, seed))
+        seen = float(len(inputs.snap.won))
+        recorded = wins_recorded(conn, settings, day + dt.timedelta(days=1), seen)
+        return replace(result, wins_recorded=recorded)
 
 
 def _against_target(conn: Connection, inputs: Inputs, result: Forecast) -> Forecast:
@@ -448,7 +456,7 @@ def prepare(
         if snapshots is None
         else snapshots(conn, cutoff, start)
     )
-    unlearnable = unlearnable_wins(snap, history_start)
+    unlearnable = unlearnable_wins(snap, history_start) or unmeasured_wins(snap, history_start)
     if unlearnable is not None:  # the curves would read 0%: no measurement, refused
         raise UnlearnableError("forecast", unlearnable)
     days_left = max((period.end - first_left).days, 0)

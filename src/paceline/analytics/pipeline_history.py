@@ -284,6 +284,28 @@ def unlearnable_wins(snap: Snapshot, since: dt.date) -> str | None:
     )
 
 
+def unmeasured_wins(snap: Snapshot, since: dt.date) -> str | None:
+    """Why the open deals' chance of a win has no basis, or None when it has: there are open
+    deals, but no deal of the history window (from the local day `since`) closed, won or
+    lost, with its sales cycle known. The curves would then read 0% for every open deal (the
+    Pipedrive and Close samples: every deal open), a figure nobody measured, where a history
+    of closed deals all lost is a measured 0 of n and is kept. With no open deal at all,
+    nothing needs a chance: the forecast of nothing open stays a true 0."""
+    opened = len(snap.open_deals)
+    start = snap.history_start
+    if not opened or any(
+        d.status != OPEN and (d.closed_at or start) >= start and not d.entered_after_close
+        for d in snap.deals
+    ):
+        return None
+    deals = f"the {opened} open deals" if opened > 1 else "the open deal"
+    return (
+        f"no deal in the history (since {since.isoformat()}) has closed, won or lost, with a "
+        f"known sales cycle, so no chance of a win can be learnt for {deals}; import the "
+        "closed deals, or forecast once some have closed"
+    )
+
+
 @dataclass(frozen=True)
 class _Row:
     deal_id: int

@@ -134,6 +134,22 @@ def recorded_steps(
     return frozenset(recorded)
 
 
+def wins_recorded(conn: Connection, settings: Settings, end: dt.date, seen: float = 0.0) -> bool:
+    """Whether the organisation's data records a won deal at all before the local day `end`:
+    the scorecard's rule for its deals-won metric (`recorded_steps`), so the flow and the
+    forecast say "not recorded" where the scorecard does, never "won 0" beside it (the
+    Pipedrive and Close samples, no deal won). `seen`: wins already counted (then nothing
+    is read). True when no deals-won count is configured: nothing to ask."""
+    if seen > 0:
+        return True
+    won = [
+        m.name
+        for m in settings.metrics
+        if m.source == "deals" and m.status == "won" and m.aggregate == "count"
+    ]
+    return not won or bool(recorded_steps(conn, settings, won[:1], {}, end))
+
+
 # What the definitions of two activity metrics must share to count the same activities.
 _FILTER_FIELDS = {"aggregate", "source", "field", *ACTIVITY_FILTERS}
 

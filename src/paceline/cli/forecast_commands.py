@@ -14,7 +14,7 @@ import typer
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.pipeline_commands import money
 from paceline.cli.track_commands import AS_OF_OPTION
-from paceline.describe import history_text
+from paceline.describe import history_text, unrecorded_cell
 from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analyses (NumPy) load when the command runs
@@ -130,7 +130,8 @@ def print_forecast(f: Forecast) -> None:
     parts.add_column("part")
     parts.add_column("revenue", justify="right")
     parts.add_column("how", ratio=2)
-    parts.add_row("won so far", money(f.won_so_far), "known: won in the period by the as-of day")
+    won = unrecorded_cell(f.wins_recorded) or money(f.won_so_far)
+    parts.add_row("won so far", won, "known: won in the period by the as-of day")
     parts.add_row(
         "open pipeline",
         money(f.expected_open),

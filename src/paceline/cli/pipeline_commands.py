@@ -19,6 +19,7 @@ from paceline.cli.diagnosis_options import (
     analysis_command,
     as_of_day,
 )
+from paceline.describe import unrecorded_cell
 from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analyses load when their command runs
@@ -166,7 +167,7 @@ def print_flow(report: FlowReport) -> None:
             _week_label(week),
             str(week.prospects_in),
             _count_value(week.created),
-            _count_value(week.won),
+            unrecorded_cell(report.wins_recorded) or _count_value(week.won),
             *(_count_value(week.lost[stage]) for stage in report.lost_stages),
             _net(week.net),
             _count_value(week.open_pipeline),
@@ -177,7 +178,7 @@ def print_flow(report: FlowReport) -> None:
         "total",
         str(report.prospects_in),
         _count_value(report.created),
-        _count_value(report.won),
+        unrecorded_cell(report.wins_recorded) or _count_value(report.won),
         *(
             _count_value(sum((w.lost[s] for w in report.weeks), CountValue()))
             for s in report.lost_stages

@@ -384,7 +384,7 @@ def forecast_sheets(f: Forecast) -> list[Sheet]:
     summary: list[list[Cell]] = [
         ["period", f.period.label],
         ["as_of", f.as_of],
-        ["won_so_far", f.won_so_far],
+        ["won_so_far", f.won_so_far if f.wins_recorded else ""],  # empty: not recorded
         ["won_without_amount", f.won_without_amount],
         ["open_without_amount", f.open_without_amount],
         ["expected_open", f.expected_open],

@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import Engine
 
+from paceline.analytics.flow import FlowReport, FlowWeek
 from paceline.analytics.report import (
     MetricChange,
     RepReport,
@@ -42,6 +43,7 @@ from paceline.describe import (
     measured_text,
     metric_text,
     unknown_amounts_text,
+    unrecorded_cell,
 )
 from paceline.reports import charts
 
@@ -172,6 +174,7 @@ def _environment() -> Environment:
         history_text=history_text,
         entered_late_text=entered_late_text,
         departure_text=departure_text,
+        unrecorded_cell=unrecorded_cell,
         bar=_bar_widths,
     )
     return env
@@ -341,7 +344,8 @@ def _team_text(settings: Settings, r: TeamReport) -> list[str]:
         out.append(f"  not available: {r.forecast_note}")
     else:
         out.append(
-            f"  {f.period.label}: won so far {_money(f.won_so_far)}"
+            f"  {f.period.label}: won so far"
+            f" {unrecorded_cell(f.wins_recorded) or _money(f.won_so_far)}"
             + (
                 f" (+{f.won_without_amount} won without an amount, not counted)"
                 if f.won_without_amount
@@ -361,7 +365,7 @@ def _team_text(settings: Settings, r: TeamReport) -> list[str]:
     for w in r.flow.weeks:
         out.append(
             f"  {w.label}: {w.created.count} created ({_money(w.created.value)}),"
-            f" {w.won.count} won ({_money(w.won.value)}), {w.lost_total.count} lost,"
+            f" {_won_text(r.flow, w)}, {w.lost_total.count} lost,"
             f" open {w.open_pipeline.count} ({_money(w.open_pipeline.value)})"
         )
     if r.flow.entered_late.count:
@@ -424,3 +428,11 @@ def weekly_message(
 ) -> ReportMessage:
     """What a scheduler calls: the weekly report on a rep or team, ready to send."""
     return report_message(settings, weekly_report(engine, settings, kind, name, week, today))
+
+
+def _won_text(flow: FlowReport, week: FlowWeek) -> str:
+    """A week's wins, or "not recorded" when the data records no won deal (not "0 won")."""
+    unrecorded = unrecorded_cell(flow.wins_recorded)
+    if unrecorded is not None:
+        return f"won {unrecorded}"
+    return f"{week.won.count} won ({_money(week.won.value)})"

@@ -33,6 +33,7 @@ from paceline.describe import (
     history_text,
     metric_text,
     money_text,
+    unrecorded_cell,
     unrecorded_texts,
 )
 from paceline.errors import Forbidden, NotFound
@@ -307,6 +308,7 @@ TEMPLATES.env.globals.update(
     when=fmt_when,
     asset_url=asset_url,
     unrecorded_texts=unrecorded_texts,
+    unrecorded_cell=unrecorded_cell,
     history_text=history_text,
     entered_late_text=entered_late_text,
 )
