@@ -354,7 +354,12 @@ def check_scorecards(org: FacesOrg, day: str, truth: dict[str, float | None]) ->
     page = table_with(org.page(f"/reps/{rep_id}", as_of=day), "Expected by today")
     team_page = org.page("/team", as_of=day)
     header = next(t[0] for t in page_tables(team_page) if "Deals won" in t[0])
-    team_row = table_with(team_page, "Deals won")[rep]
+    # A team whose records begin inside the month is paced from that day, and its row says
+    # so beside the name: the day the CLI's JSON (and so the API's) names.
+    recorded = shown.get("recorded_from")
+    team_row = table_with(team_page, "Deals won")[
+        rep if recorded is None else f"{rep} recorded from {recorded}"
+    ]
     exported = {
         row["metric"]: row
         for row in csv_rows(org.page("/team/export.csv", as_of=day))
