@@ -23,7 +23,13 @@ from fastapi.responses import Response
 from paceline.analytics.backtest import Backtest
 from paceline.analytics.backtest import backtest as replay_periods
 from paceline.analytics.forecast import FORECAST_PERIODS, Forecast, forecast
-from paceline.callers import MAX_SERVED_PERIODS, MAX_SERVED_RUNS, app_state
+from paceline.callers import (
+    MAX_SEED,
+    MAX_SERVED_PERIODS,
+    MAX_SERVED_RUNS,
+    MIN_SERVED_RUNS,
+    app_state,
+)
 from paceline.errors import UserInputError
 from paceline.web.charts import figure_json
 from paceline.web.common import User, parse_date, refused, render
@@ -33,7 +39,6 @@ from paceline.web.subjects import Wanted, page_subject, pickers
 router = APIRouter(include_in_schema=False)
 
 TOP_DEALS = 15
-MAX_SEED = 2**63 - 1  # the API's limit
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ class Simulation:
         """(runs, seed, periods) within what a request may ask (`callers.MAX_SERVED_RUNS`, as
         the API); text that is not such a number is a UserInputError naming the field."""
         return (
-            served_number(self.runs, "runs", 100, MAX_SERVED_RUNS),
+            served_number(self.runs, "runs", MIN_SERVED_RUNS, MAX_SERVED_RUNS),
             served_number(self.seed, "seed", 0, MAX_SEED),
             served_number(self.periods, "periods", 1, MAX_SERVED_PERIODS),
         )
@@ -146,6 +151,7 @@ def forecast_page(
         "wanted": wanted,
         "periods": list(FORECAST_PERIODS),
         "top_deals": found.open_deals[:TOP_DEALS] if found else [],
+        "min_runs": MIN_SERVED_RUNS,
         "max_runs": MAX_SERVED_RUNS,
         "default_runs": state.settings.insight.forecast.runs,
         "default_seed": state.settings.insight.forecast.seed,

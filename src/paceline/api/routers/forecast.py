@@ -33,7 +33,7 @@ from paceline.api.routers._common import (
     result,
 )
 from paceline.auth.access import Principal
-from paceline.callers import MAX_SERVED_PERIODS, MAX_SERVED_RUNS
+from paceline.callers import MAX_SEED, MAX_SERVED_PERIODS, MAX_SERVED_RUNS, MIN_SERVED_RUNS
 from paceline.serialize import json_model
 
 router = APIRouter(tags=["forecast"], dependencies=AUTH)
@@ -43,11 +43,15 @@ PeriodKindQuery = Annotated[
 ]
 RunsQuery = Annotated[
     int | None,
-    Query(ge=100, le=MAX_SERVED_RUNS, description="Monte Carlo runs (default: configured)."),
+    Query(
+        ge=MIN_SERVED_RUNS,
+        le=MAX_SERVED_RUNS,
+        description="Monte Carlo runs (default: configured).",
+    ),
 ]
 SeedQuery = Annotated[
     int | None,
-    Query(ge=0, le=2**63 - 1, description="Random seed; the same seed gives the same answer."),
+    Query(ge=0, le=MAX_SEED, description="Random seed; the same seed gives the same answer."),
 ]
 PeriodsQuery = Annotated[
     int | None,
