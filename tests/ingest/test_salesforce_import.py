@@ -40,7 +40,7 @@ from paceline.ingest.crm.salesforce import (
     object_named,
     raw_records,
 )
-from paceline.ingest.crm.salesforce_folder import import_folder
+from paceline.ingest.crm.salesforce_folder import LeftOut, import_folder, plan_folder
 from paceline.ingest.crm.shipped import resolve_mapping, shipped_mappings
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import import_file
@@ -513,6 +513,124 @@ def test_history_of_an_unknown_deal_and_an_unknown_stage_is_refused(
     assert "0065g0000000042AAA" in errors.splitlines()[2]  # the row, with its id
 
 
+# --- --skip and --owner: an export that cannot import whole -----------------------------------
+
+
+def _tree(path: Path, kind: str, records: list[dict[str, object]]) -> Path:
+    body = [{"attributes": {"type": kind, "referenceId": f"{kind}Ref{i}"}, **r}
+            for i, r in enumerate(records, start=1)]  # fmt: skip
+    path.write_text(json.dumps({"records": body}), "utf-8")
+    return path
+
+
+def test_owner_credits_only_the_files_without_an_owner_column(
+    engine: Engine, sf_settings: Settings, tmp_path: Path
+) -> None:
+    """--owner Sam Lee: Task.csv has no OwnerId column, so its two done tasks are Sam's (the
+    open one is skipped); Opportunity.csv has the column, so its rows keep their own owner
+    and the row whose OwnerId is empty is refused as before, never given to Sam."""
+    folder = tmp_path / "org"
+    folder.mkdir()
+    _write(folder / "User.csv", "Id,Name", "0055g0000000001AAA,Ana Ruiz")
+    _write(
+        folder / "Opportunity.csv",
+        "Id,Name,StageName,Amount,CloseDate,CreatedDate,OwnerId,IsClosed,IsWon",
+        "0065g0000000001AAA,Ana's,Prospecting,100,2026-05-01,2026-02-01T10:00:00.000+0000,"
+        "0055g0000000001AAA,false,false",
+        "0065g0000000002AAA,Nobody's,Prospecting,100,2026-05-01,2026-02-01T10:00:00.000+0000,"
+        ",false,false",
+    )
+    _write(
+        folder / "Task.csv",
+        "Id,Subject,ActivityDate,Status,WhatId",
+        "00T5g0000000001AAA,Call back,2026-11-02,Completed,0065g0000000001AAA",
+        "00T5g0000000002AAA,Send deck,2026-11-03,Completed,",
+        "00T5g0000000003AAA,Later,2026-11-20,Not Started,",
+    )
+    plan = plan_folder(sf_settings, folder, ImportOptions(now=NOW), owner=" Sam  Lee ")
+    assert (plan.owner, plan.owner_files, plan.left_out) == ("Sam Lee", ["Task.csv"], [])
+    done = import_folder(engine, sf_settings, folder, ImportOptions(now=NOW), tmp_path, plan=plan)
+    assert [(obj, counts(r)) for obj, r in done.results] == [
+        ("User", (1, 1, 0, 0, 0, 0, 0)),
+        ("Opportunity", (2, 1, 0, 0, 0, 0, 1)),
+        ("Task", (3, 2, 0, 0, 0, 1, 0)),
+    ]
+    assert (done.owner, done.owner_files) == ("Sam Lee", ["Task.csv"])
+    assert reasons(dict(done.results)["Opportunity"]) == {
+        ": OwnerId is empty: the row has no owner to credit": 1
+    }
+    with engine.connect() as conn:
+        deals = conn.execute(select(Deal.name, Rep.name).join(Rep, Rep.id == Deal.rep_id)).all()
+        tasks = conn.execute(
+            select(Activity.external_id, Rep.name, Activity.deal_id.is_not(None))
+            .join(Rep, Rep.id == Activity.rep_id)
+            .order_by(Activity.external_id)
+        ).all()
+    assert [tuple(d) for d in deals] == [("Ana's", "Ana Ruiz")]
+    assert [tuple(t) for t in tasks] == [
+        ("00T5g0000000001AAA", "Sam Lee", True),  # its WhatId is Ana's deal
+        ("00T5g0000000002AAA", "Sam Lee", False),
+    ]
+
+
+def test_skip_names_the_file_left_out_and_the_rest_imports(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Two files for Task: refused with the --skip that resolves it; with it, the other
+    file imports and the one left out is named, with its object, as not absent."""
+    folder = tmp_path / "org"
+    folder.mkdir()
+    _write(
+        folder / "Task.csv",
+        "Id,OwnerId,Subject,ActivityDate,Status",
+        "00T5g0000000001AAA,0055g0000000001AAA,Call back,2026-11-02,Completed",
+    )
+    _tree(folder / "timeline-Tasks.json", "Task", [{"Subject": "Old", "Status": "Completed"}])
+    with pytest.raises(ImportFileError) as caught:
+        import_folder(engine, settings, folder, ImportOptions(now=NOW), tmp_path)
+    assert str(caught.value).endswith(
+        "two files for Task (Task.csv, timeline-Tasks.json); keep one, or name the one to "
+        "leave out: --skip timeline-Tasks.json or --skip Task.csv"
+    )
+    plan = plan_folder(settings, folder, ImportOptions(now=NOW), skip=("timeline-Tasks.json",))
+    assert plan.left_out == [LeftOut("timeline-Tasks.json", "Task", "--skip")]
+    done = import_folder(engine, settings, folder, ImportOptions(now=NOW), tmp_path, plan=plan)
+    assert [(obj, counts(r)) for obj, r in done.results] == [("Task", (1, 1, 0, 0, 0, 0, 0))]
+    assert "Task" not in done.absent and done.left_out == plan.left_out
+    with pytest.raises(ImportFileError, match=r"^--skip Tasks\.json: no file of that name in "):
+        plan_folder(settings, folder, skip=("Tasks.json",))
+
+
+def test_a_refused_file_stops_the_folder_before_any_write(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """--owner does not make up a CreatedDate: deals without one are refused with why, and
+    the folder's good Task.csv (an owner of its own) is not written either."""
+    folder = tmp_path / "org"
+    folder.mkdir()
+    _write(
+        folder / "Task.csv",
+        "Id,OwnerId,Subject,ActivityDate,Status",
+        "00T5g0000000001AAA,0055g0000000001AAA,Call back,2026-11-02,Completed",
+    )
+    _write(
+        folder / "Opportunity.csv",
+        "Id,Name,StageName,Amount,CloseDate",
+        "0065g0000000001AAA,Big,Closed Won,100,2026-05-01",
+    )
+    with pytest.raises(ImportFileError) as caught:
+        plan_folder(settings, folder, owner="Sam Lee")
+    assert str(caught.value) == (
+        "Opportunity.csv: a Salesforce Opportunity export needs the column(s) CreatedDate; "
+        "export them too (in Data Loader, or in the SOQL query of a tree export); a deal "
+        "without CreatedDate cannot be placed in time, and is never guessed; `paceline import "
+        "salesforce` can leave the file out with --skip Opportunity.csv"
+    )
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Activity)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(Rep)).scalar_one() == 0
+
+
 # --- the generated org, end to end ------------------------------------------------------------
 
 
@@ -661,6 +779,48 @@ def test_the_folder_command_prints_one_summary(
     )  # fmt: skip
     assert one.exit_code == 0, one.output
     assert json.loads(one.output)["unchanged"] == truth.kept["Task"]
+
+
+def test_the_folder_command_says_what_it_leaves_out_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--skip` and `--owner` are said before the first file is imported, and again under
+    the summary; `--json` carries them as fields."""
+    folder = tmp_path / "org"
+    folder.mkdir()
+    _write(
+        folder / "Task.csv",
+        "Id,Subject,ActivityDate,Status",
+        "00T5g0000000001AAA,Call back,2026-11-02,Completed",
+    )
+    _write(folder / "Opportunity.csv", "Id,Name,StageName,Amount", "0065g0000000001AAA,Big,X,1")
+    monkeypatch.chdir(tmp_path)
+    for var in ("PACELINE_DB", "PACELINE_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    runner = CliRunner()
+    db = ["--db", f"sqlite:///{tmp_path / 'p.db'}"]
+    assert runner.invoke(cli_app, [*db, "init"]).exit_code == 0
+    command = [*db, "import", "salesforce", str(folder), "--skip", "Opportunity.csv"]
+    refused = runner.invoke(cli_app, command)
+    assert refused.exit_code == 1
+    assert "--owner REP, or leave the file out with --skip Task.csv" in refused.output
+    result = runner.invoke(cli_app, [*command, "--owner", "Sam Lee"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    left = "left out: Opportunity.csv (Opportunity), --skip"
+    owned = "Task.csv: no OwnerId column: every row credited to 'Sam Lee' (--owner)"
+    first = lines.index("importing Task.csv ...")
+    assert lines[:first] == [left, owned]
+    assert lines[first + 1 :].count(left) == lines[first + 1 :].count(owned) == 1
+    assert "no file for: User, Account, Contact, OpportunityHistory, Event" in lines
+    again = runner.invoke(cli_app, [*command, "--owner", "Sam Lee", "--json"])
+    data = json.loads(again.output)
+    assert (data["left_out"], data["owner"], data["owner_files"]) == (
+        [{"file": "Opportunity.csv", "object": "Opportunity", "reason": "--skip"}],
+        "Sam Lee",
+        ["Task.csv"],
+    )
+    assert data["totals"]["unchanged"] == 1
 
 
 def test_the_reader_picks_the_shipped_mapping_by_file_name(

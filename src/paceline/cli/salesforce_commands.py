@@ -23,7 +23,7 @@ from paceline.cli import (
 from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the importer loads when the command runs
-    from paceline.ingest.crm.salesforce_folder import FolderImport
+    from paceline.ingest.crm.salesforce_folder import FolderImport, LeftOut
 
 
 @import_app.command("salesforce")
@@ -52,13 +52,27 @@ def import_salesforce(
         "--max-rejected",
         help="Fail (exit 1) when a file rejects more rows than this: N rows or P% of its rows.",
     ),
+    skip: list[str] = typer.Option(
+        [],
+        "--skip",
+        metavar="FILE",
+        help="Leave this file of the folder out (a second file for an object, or an object "
+        "the export cannot give); repeatable. Said before anything is written.",
+    ),
+    owner: str | None = typer.Option(
+        None,
+        "--owner",
+        metavar="REP",
+        help="Credit every row of a deal, task or event file that has no OwnerId column to "
+        "this rep (an OwnerId a file has is always used).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", help="Print each file's full result."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import a Salesforce export folder (User, Account, Contact, Opportunity,
     OpportunityHistory, Task, Event; CSV or SFDX tree JSON) in dependency order."""
     from paceline.ingest.accounting import ImportOptions, RejectLimit
-    from paceline.ingest.crm.salesforce_folder import import_folder
+    from paceline.ingest.crm.salesforce_folder import import_folder, plan_folder
     from paceline.serialize import dumps
 
     c = _ctx(ctx)
@@ -73,6 +87,12 @@ def import_salesforce(
         batch_size=batch_size,
         max_rejected=limit,
     )
+    if owner is not None and not owner.strip():
+        raise typer.BadParameter("a rep's name, not an empty text", param_hint="--owner")
+    plan = plan_folder(c.settings, folder, options, tuple(skip), owner or "")
+    if not as_json:  # what is left out and whom rows are credited to, before any write
+        for line in _plan_lines(plan.left_out, plan.owner, plan.owner_files):
+            err.print(line, highlight=False, markup=False)
     done = import_folder(
         c.engine(),
         c.settings,
@@ -80,6 +100,7 @@ def import_salesforce(
         options,
         errors_dir,
         on_file=None if as_json else lambda obj, path: err.print(f"importing {path.name} ..."),
+        plan=plan,
     )
     if as_json:
         out.print_json(dumps(done))
@@ -90,6 +111,22 @@ def import_salesforce(
         err.print(f"[bold red]import failed at {done.stopped_after}:[/]", end=" ")
         err.print(failure, highlight=False, markup=False)
         raise typer.Exit(1)
+
+
+def _plan_lines(left_out: list[LeftOut], owner: str, owner_files: list[str]) -> list[str]:
+    """The plan's choices in words: each file left out and why, each file credited to the
+    --owner rep (or that --owner was not needed)."""
+    lines = [
+        f"left out: {item.file}" + (f" ({item.object})" if item.object else "") + f", {item.reason}"
+        for item in left_out
+    ]
+    lines += [
+        f"{name}: no OwnerId column: every row credited to {owner!r} (--owner)"
+        for name in owner_files
+    ]
+    if owner and not owner_files:
+        lines.append(f"--owner {owner!r} not used: every deal, task and event file has OwnerId")
+    return lines
 
 
 def _print_folder(done: FolderImport, verbose: bool) -> None:
@@ -107,6 +144,8 @@ def _print_folder(done: FolderImport, verbose: bool) -> None:
     out.print(table)
     if done.absent:
         out.print(f"no file for: {', '.join(done.absent)}")
+    for line in _plan_lines(done.left_out, done.owner, done.owner_files):
+        out.print(line, highlight=False, markup=False)
     for obj, r in done.results:
         if verbose:
             _print_import_result(r)

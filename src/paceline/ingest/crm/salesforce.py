@@ -272,10 +272,17 @@ def user_name(values: Values) -> str:
 
 @dataclass(frozen=True)
 class Owners:
-    """OwnerId -> rep name, from the User export next to the file (None: there is none)."""
+    """OwnerId -> rep name, from the User export next to the file (None: there is none).
+
+    `fixed` is the rep a user named (`paceline import salesforce --owner NAME`) for the
+    files that have no OwnerId column at all: an export whose query left OwnerId out says
+    nothing about its owners, so the person importing it says it instead, for every row. It
+    never overrides an OwnerId a file has, nor fills an empty one (that row has no owner).
+    """
 
     names: dict[str, str] | None
     file_name: str = ""
+    fixed: str = ""
 
     def problem_or_name(self, owner_id: str, required: bool) -> tuple[str, str | None]:
         """(rep name, None), or ("", why the row cannot be credited to anyone)."""
@@ -455,20 +462,27 @@ class SalesforceTable(RowTable):
         self.source_header = source_header
         self.sobject = OBJECTS[object_of(path, source_header, self.record_type)]
         self._present = set(source_header)
+        self._owners = owners if owners is not None else owners_near(path, options)
+        # The rep named for every row, when the file has no OwnerId column to say it.
+        self.fixed_owner = (
+            self._owners.fixed
+            if self.sobject.owner_required and "OwnerId" not in self._present
+            else ""
+        )
         missing = [
             " or ".join(c for c in choices if c != REFERENCE)
             for choices in self.sobject.required
             if not any(c in self._present for c in choices)
+            and not (choices == ("OwnerId",) and self.fixed_owner)
         ]
         if missing:
             raise ImportFileError(
                 f"{path.name}: a Salesforce {self.sobject.name} export needs the column(s) "
                 f"{', '.join(missing)}; export them too (in Data Loader, or in the SOQL query "
-                "of a tree export)"
+                f"of a tree export){_way_forward(path, missing)}"
             )
         added = [c for c in self.sobject.reads if c not in self._present]
         super().__init__(path.name, [*source_header, *added, *self.sobject.derived])
-        self._owners = owners if owners is not None else owners_near(path, options)
         self._managers: dict[str, str] = {}
         if self.sobject.name == "User":
             self._managers = user_names(path, options)
@@ -497,7 +511,9 @@ class SalesforceTable(RowTable):
         obj = self.sobject
         derived: Values = {"paceline:id": id18(values.get("Id", "")) or values.get(REFERENCE, "")}
         problem = None
-        if "paceline:owner" in obj.derived:
+        if self.fixed_owner:
+            derived["paceline:owner"] = self.fixed_owner
+        elif "paceline:owner" in obj.derived:
             owner, problem = self._owners.problem_or_name(
                 id18(values.get("OwnerId", "")), obj.owner_required
             )
@@ -511,6 +527,23 @@ class SalesforceTable(RowTable):
         if derived.get("paceline:skip"):
             problem = None  # a row the mapping leaves out (an open task) needs no owner
         return derived, problem
+
+
+def _way_forward(path: Path, missing: list[str]) -> str:
+    """What a folder import can do short of re-exporting, for a file missing `missing`.
+
+    A missing OwnerId can be stated by the user for every row (`--owner`); a missing
+    CreatedDate cannot: a deal's creation places it in the pipeline (open on a day, the
+    week's in-flow, its sales cycle), and no other column of an export says when that was,
+    so any stand-in would be invented. Either way the file can be left out (`--skip`)."""
+    said = []
+    if "CreatedDate" in missing:
+        said.append("a deal without CreatedDate cannot be placed in time, and is never guessed")
+    ways = ["leave the file out with --skip " + path.name]
+    if "OwnerId" in missing:
+        ways.insert(0, "credit every row to one rep with --owner REP")
+    said.append("`paceline import salesforce` can " + ", or ".join(ways))
+    return "; " + "; ".join(said)
 
 
 class CsvExportTable(SalesforceTable):
@@ -608,29 +641,41 @@ def open_export(path: Path, options: ReadOptions, owners: Owners | None = None) 
 # --- folders ---------------------------------------------------------------------------------
 
 
-def find_export(folder: Path, only: str | None = None) -> dict[str, Path]:
+def find_export(
+    folder: Path, only: str | None = None, skip: frozenset[str] = frozenset()
+) -> dict[str, Path]:
     """The export file of each object in a folder (or of `only` that one): CSVs named by
-    object, tree JSON files by the type of their records (a plan file is not one). One file
-    per object; a second is an ImportFileError, as importing either would be a guess."""
+    object, tree JSON files by the type of their records (a plan file is not one). Files
+    named in `skip` (the user's `--skip`) are not looked at. One file per object; a second
+    is an ImportFileError, as importing either would be a guess: the user names the one to
+    leave out."""
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        if not path.is_file():
+        if not path.is_file() or path.name in skip:
             continue
-        obj = None
-        if path.suffix.lower() == ".csv":
-            obj = object_named(path.name)
-            if obj is None and path.stem.lower() in ("opportunitystage", "opportunitystages"):
-                obj = "OpportunityStage"
-        elif path.suffix.lower() == ".json" and not path.stem.lower().endswith("plan"):
-            obj = _tree_type(path)
+        obj = export_object(path)
         if obj is None or (only is not None and obj != only):
             continue
         if obj in found:
             raise ImportFileError(
-                f"{folder}: two files for {obj} ({found[obj].name}, {path.name}); keep one"
+                f"{folder}: two files for {obj} ({found[obj].name}, {path.name}); keep one, "
+                f"or name the one to leave out: --skip {path.name} or --skip {found[obj].name}"
             )
         found[obj] = path
     return found
+
+
+def export_object(path: Path) -> str | None:
+    """The object an export file holds, as a folder import finds it (None: not an export
+    file): a CSV by its name, a tree JSON file by the type of its records."""
+    if path.suffix.lower() == ".csv":
+        obj = object_named(path.name)
+        if obj is None and path.stem.lower() in ("opportunitystage", "opportunitystages"):
+            obj = "OpportunityStage"
+        return obj
+    if path.suffix.lower() == ".json" and not path.stem.lower().endswith("plan"):
+        return _tree_type(path)
+    return None
 
 
 def _tree_type(path: Path) -> str | None:
