@@ -22,6 +22,12 @@ The samples, and what each can answer:
   stages (Discovery, Proposal/Quote, Negotiation, added to the configuration as the import's
   "unknown stage" message says), amounts with cents, all created on 2024-01-22; 75 tasks, all
   open (to-dos, skipped). Read as of Wednesday 31 January 2024.
+- Salesforce, three exports refused whole before `--skip` and `--owner` (docs/salesforce.md,
+  "An export that cannot import whole"): ormDemo's Data Loader Task.csv beside two hand-made
+  tree files without OwnerId imports with the tree files skipped (158 tasks, one done); the
+  hackathon's 83 done tasks import for the rep `--owner` names with its Opportunity.csv
+  skipped (no CreatedDate); the event-monitoring tree export (278 deals, no CreatedDate) is
+  still refused with `--owner`, and nothing is written.
 - Pipedrive (nango-integration-templates): 8 open deals (6 with value 0: Pipedrive's recorded
   0), 7 planned activities (skipped). Read as of Friday 29 May 2026. No deal has closed, won
   or lost, so the forecast is refused (no chance of a win can be learnt; it printed 0%).
@@ -74,6 +80,10 @@ pytestmark = [
 NEW_YORK = ZoneInfo("America/New_York")
 SF_EXPORT = SAMPLES / "salesforce" / "elastic-dbt-duckdb-dataexport"
 SF_LOADER = SAMPLES / "salesforce" / "sfdc-assets-data-cloud-workshop"
+SF_ORMDEMO = SAMPLES / "salesforce" / "sfdc-assets-ormdemo"
+SF_HACKATHON = SAMPLES / "salesforce" / "stomita-tdx2025-hackathon"
+SF_TREE = SAMPLES / "salesforce" / "sfdc-assets-event-monitoring-demo"
+SF_OWNER = "sfdata"  # the rep the hackathon's tasks are credited to, by --owner
 NANGO = "nango-integration-templates"
 PIPEDRIVE = SAMPLES / "pipedrive" / NANGO
 CLOSE = SAMPLES / "close" / NANGO
@@ -246,6 +256,28 @@ def _build_sf_loader() -> None:
     run_cli_ok("import", "salesforce", str(SF_LOADER))
 
 
+SF_OUTPUT: dict[str, str] = {}  # what `paceline import salesforce` printed, by sample
+
+
+def _build_sf_ormdemo() -> None:
+    SF_OUTPUT["ormdemo"] = run_cli_ok(
+        "import", "salesforce", str(SF_ORMDEMO), "--skip", "timeline-Tasks.json",
+        "--skip", "timeline-Events.json", "--json",
+    )  # fmt: skip
+
+
+def _build_sf_hackathon() -> None:
+    SF_OUTPUT["hackathon"] = run_cli_ok(
+        "import", "salesforce", str(SF_HACKATHON), "--skip", "Opportunity.csv",
+        "--owner", SF_OWNER, "--json",
+    )  # fmt: skip
+
+
+def _build_sf_tree() -> None:
+    with_stages(Path.cwd(), docs_stage_block(), replace=True)
+    SF_OUTPUT["tree"] = printed("import", "salesforce", str(SF_TREE), "--owner", SF_OWNER)
+
+
 def _build_pipedrive() -> None:
     stages = str(PIPEDRIVE / "stages.test.json")
     with_stages(
@@ -304,6 +336,30 @@ def sf_loader(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FacesOrg]:
     with built_org(tmp_path_factory, request.param, "sf_loader", _build_sf_loader) as org:
+        yield org
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def sf_ormdemo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FacesOrg]:
+    with built_org(tmp_path_factory, request.param, "sf_ormdemo", _build_sf_ormdemo) as org:
+        yield org
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def sf_hackathon(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FacesOrg]:
+    with built_org(tmp_path_factory, request.param, "sf_hackathon", _build_sf_hackathon) as org:
+        yield org
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def sf_tree(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FacesOrg]:
+    with built_org(tmp_path_factory, request.param, "sf_tree", _build_sf_tree) as org:
         yield org
 
 
@@ -647,6 +703,116 @@ def test_sf_loader_diagnosis_on_every_face(sf_loader: FacesOrg) -> None:
     (finding,) = csv_rows(sf_loader.page("/diagnose/export.csv", rep=rep, as_of=day))
     assert said in finding["finding"] and int(finding["count"]) == won
     assert said in page_text(sf_loader.page("/diagnose", rep=rep, as_of=day))
+
+
+# --- Salesforce: what the exports refused whole can give, with --skip and --owner ------------
+
+
+def sf_counts(result: dict[str, Any]) -> tuple[int, int, int, int]:
+    return (result["read"], result["inserted"], result["skipped"], result["rejected"])
+
+
+def check_activities(
+    org: FacesOrg, rep: str, first: dt.date, last: dt.date, days: list[str]
+) -> None:
+    """The rep's activities of the month from `first` to `last` on every face, against
+    `days` (the local day of each, from the file): the API's list, the activities page, and
+    the month's busy-vs-productive view (CLI, API, page), every one an admin activity."""
+    listed = org.api(
+        "/activities", rep=rep, limit="200", count="true",
+        **{"from": first.isoformat(), "to": last.isoformat()},
+    )  # fmt: skip
+    assert listed["total"] == len(days)
+    assert sorted(a["local_date"] for a in listed["items"]) == sorted(days)
+    assert {a["kind"] for a in listed["items"]} <= {"admin"}
+    rep_id = org.rep_ids[rep]
+    page = org.page("/activities", rep=str(rep_id), start=first.isoformat(), end=last.isoformat())
+    (table,) = [t for t in page_tables(page) if t and "Source" in t[0]]
+    kind = table[0].index("Kind")
+    assert sorted(row[0][:10] for row in table[1:]) == sorted(days)
+    assert {row[kind] for row in table[1:]} == {"admin"}
+    args = {"period": "month", "as_of": last.isoformat()}
+    shown = org.cli("quality", "--period", "month", "--as-of", last.isoformat())
+    assert org.api("/quality", **args) == shown
+    (row,) = shown["reps"]
+    assert (row["rep"], row["activities"], row["selling_activities"]) == (rep, len(days), 0)
+    assert row["activity_mix"] == {"admin": len(days)}
+    quality = table_with(org.page("/quality", **args), "Activity mix")[rep]
+    assert quality[-2] == f"Admin {len(days)}"
+
+
+def test_sf_ormdemo_imports_its_task_csv_with_the_tree_files_skipped(sf_ormdemo: FacesOrg) -> None:
+    """Task.csv (Data Loader, 158 tasks with OwnerIds): only IsClosed 1 is done, one task, on
+    its ActivityDate; the two tree files, skipped, are named and nothing of theirs is in."""
+    rows = sf_rows(SF_ORMDEMO / "Task.csv")
+    done = [r for r in rows if r["IsClosed"] == "1"]
+    assert (len(rows), len(done)) == (158, 1)
+    answer = json.loads(SF_OUTPUT["ormdemo"])
+    ((obj, result),) = answer["results"]
+    assert (obj, sf_counts(result)) == ("Task", (len(rows), 1, len(rows) - 1, 0))
+    assert answer["left_out"] == [
+        {"file": "timeline-Tasks.json", "object": "Task", "reason": "--skip"},
+        {"file": "timeline-Events.json", "object": "Event", "reason": "--skip"},
+    ]
+    assert (answer["owner"], answer["owner_files"]) == ("", [])
+    (task,) = done
+    rep = f"salesforce user {task['OwnerId']}"
+    assert sf_ormdemo.rep_ids.keys() == {rep}
+    day = sf_day(task["ActivityDate"])
+    check_activities(sf_ormdemo, rep, day.replace(day=1), day.replace(day=31), [day.isoformat()])
+    everything = sf_ormdemo.api("/activities", count="true")
+    assert everything["total"] == 1
+    check_scorecards(sf_ormdemo, day.replace(day=31).isoformat(), NOTHING_RECORDED)
+
+
+def test_sf_hackathon_tasks_import_for_the_named_owner(sf_hackathon: FacesOrg) -> None:
+    """Task.csv has no OwnerId: its 83 tasks, all Completed, are the rep --owner names, each
+    on its ActivityDate; no Type or TaskSubtype, so each is admin. Opportunity.csv (no
+    CreatedDate, no OwnerId) is skipped: no deal is in."""
+    rows = sf_rows(SF_HACKATHON / "Task.csv")
+    assert "OwnerId" not in rows[0] and {r["Status"] for r in rows} == {"Completed"}
+    answer = json.loads(SF_OUTPUT["hackathon"])
+    ((obj, result),) = answer["results"]
+    assert (obj, sf_counts(result)) == ("Task", (len(rows), len(rows), 0, 0))
+    assert (answer["owner"], answer["owner_files"]) == (SF_OWNER, ["Task.csv"])
+    assert answer["left_out"] == [
+        {"file": "Opportunity.csv", "object": "Opportunity", "reason": "--skip"}
+    ]
+    assert sf_hackathon.rep_ids.keys() == {SF_OWNER}
+    march = [r["ActivityDate"] for r in rows if r["ActivityDate"].startswith("2022-03")]
+    assert len(march) == 9  # counted from the file
+    check_activities(sf_hackathon, SF_OWNER, dt.date(2022, 3, 1), dt.date(2022, 3, 31), march)
+    whole = sorted(r["ActivityDate"] for r in rows)
+    listed = sf_hackathon.api("/activities", rep=SF_OWNER, limit="200", count="true")
+    assert listed["total"] == len(rows)
+    assert sorted(a["local_date"] for a in listed["items"]) == whole
+    year = sf_hackathon.cli("summary", "--period", "year", "--as-of", "2022-12-31")
+    in_2022 = len([r for r in rows if r["ActivityDate"].startswith("2022")])
+    assert (year["total_activities"], year["total_non_selling"]) == (in_2022, in_2022)
+    check_scorecards(sf_hackathon, "2022-03-31", NOTHING_RECORDED)
+    stalled = sf_hackathon.cli("stalled", "--as-of", "2025-04-30")
+    assert stalled["open_deals"] == 0
+
+
+def test_sf_tree_without_created_dates_is_still_refused(sf_tree: FacesOrg) -> None:
+    """Opportunitys.json: 278 deals, none with CreatedDate or OwnerId. --owner would name
+    the owner, but nothing says when each deal was created: refused whole, with why, and
+    no face shows a rep or a deal."""
+    records = json.loads((SF_TREE / "Opportunitys.json").read_text("utf-8"))["records"]
+    assert len(records) == 278
+    assert not [r for r in records if "CreatedDate" in r or "OwnerId" in r]
+    said = " ".join(SF_OUTPUT["tree"].split())
+    assert (
+        "Opportunitys.json: a Salesforce Opportunity export needs the column(s) CreatedDate;"
+        in said
+    )
+    assert "a deal without CreatedDate cannot be placed in time, and is never guessed" in said
+    assert "--skip Opportunitys.json" in said and "importing" not in said
+    assert sf_tree.rep_ids == {}
+    stalled = sf_tree.cli("stalled", "--as-of", "2021-06-30")
+    assert sf_tree.api("/stalled", as_of="2021-06-30") == stalled
+    assert (stalled["open_deals"], stalled["by_rep"]) == (0, [])
+    assert sf_tree.api("/deals", count="true")["total"] == 0
 
 
 # --- Pipedrive and Close: recorded API answers, every deal open -------------------------------
