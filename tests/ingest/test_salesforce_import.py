@@ -592,7 +592,8 @@ def test_skip_names_the_file_left_out_and_the_rest_imports(
         "two files for Task (Task.csv, timeline-Tasks.json); keep one, or name the one to "
         "leave out: --skip timeline-Tasks.json or --skip Task.csv"
     )
-    plan = plan_folder(settings, folder, ImportOptions(now=NOW), skip=("timeline-Tasks.json",))
+    named_twice = ("timeline-Tasks.json", "timeline-Tasks.json")
+    plan = plan_folder(settings, folder, ImportOptions(now=NOW), skip=named_twice)
     assert plan.left_out == [LeftOut("timeline-Tasks.json", "Task", "--skip")]
     done = import_folder(engine, settings, folder, ImportOptions(now=NOW), tmp_path, plan=plan)
     assert [(obj, counts(r)) for obj, r in done.results] == [("Task", (1, 1, 0, 0, 0, 0, 0))]
@@ -804,6 +805,9 @@ def test_the_folder_command_says_what_it_leaves_out_before_writing(
     refused = runner.invoke(cli_app, command)
     assert refused.exit_code == 1
     assert "--owner REP, or leave the file out with --skip Task.csv" in refused.output
+    blank = runner.invoke(cli_app, [*command, "--owner", " "])
+    assert blank.exit_code == 1 and "--owner" in blank.output
+    assert "a rep's name, not an empty text" in blank.output
     result = runner.invoke(cli_app, [*command, "--owner", "Sam Lee"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()

@@ -131,6 +131,7 @@ def plan_folder(
     which have every row credited to `owner`; every kept file is opened and its columns
     checked, so an ImportFileError here means nothing was written."""
     options = options or ImportOptions()
+    skip = tuple(dict.fromkeys(skip))  # a file named twice is left out once
     names = {p.name for p in folder.iterdir() if p.is_file()}
     unknown = [name for name in skip if name not in names]
     if unknown:
