@@ -33,6 +33,7 @@ BENCHMARKS: tuple[str, ...] = (
     "forecast_calibration",
     "cli_startup",
     "page_load",
+    "tv_board",
 )
 
 

@@ -788,6 +788,56 @@ def east_and_west(engine: Engine, settings: Settings) -> dict[str, int]:
     }
 
 
+def build_flow_without_wins(engine: Engine, settings: Settings) -> dict[str, int]:
+    """East (`east_and_west`) with Ana's open deal (10,000, created Nov 3) and Ben's deal
+    (8,000, created Nov 10) lost on Nov 17, 2026: no deal won, ever, so the pipeline flow's
+    wins are not recorded (not 0). Returns the reps' ids by name."""
+    reps = east_and_west(engine, settings)
+    put_deal(engine, reps["Ana"], "open", 10_000, at(11, 3))
+    put_deal(engine, reps["Ben"], "lost", 8_000, at(11, 10), status="lost", stage="closed_lost",
+             closed=at(11, 17))  # fmt: skip
+    return reps
+
+
+def build_flow_with_wins(engine: Engine, settings: Settings) -> dict[str, int]:
+    """`build_flow_without_wins` and Ana's deal of 5,000 (created Nov 3) won on Nov 12, 2026:
+    wins recorded, with their amounts. Returns the reps' ids by name."""
+    reps = build_flow_without_wins(engine, settings)
+    put_deal(engine, reps["Ana"], "won", 5_000, at(11, 3), status="won", stage="closed_won",
+             closed=at(11, 12))  # fmt: skip
+    return reps
+
+
+def build_flow_unknown_amounts(engine: Engine, settings: Settings) -> dict[str, int]:
+    """East (`east_and_west`) with wins and new deals some of whose amounts the CRM left
+    empty, for the pipeline flow as of Wednesday 2026-11-18 over "14d" (ISO weeks W45 Nov 2-8,
+    W46 Nov 9-15, W47 Nov 16-18; times 17:00 UTC = noon in New York):
+
+    | deal                      | rep | amount  | created | closed        |
+    |---------------------------|-----|---------|---------|---------------|
+    | won, amount unknown       | Ana | -       | Oct 1   | won Nov 4     |
+    | won                       | Ana | 20,000  | Oct 1   | won Nov 12    |
+    | won too, amount unknown   | Ben | -       | Oct 1   | won Nov 13    |
+    | new                       | Ben | 12,000  | Nov 10  | open          |
+    | new, amount unknown       | Ana | -       | Nov 17  | open          |
+    | lost                      | Ben | 8,000   | Oct 1   | lost Nov 17   |
+
+    So per week: in 0 / 1 (12,000) / 1 (amount unknown); won 1 (amount unknown) / 2
+    (20,000 known, 1 unknown) / 0; lost 0 / 0 / 1 (8,000); open at the week's end 3 deals
+    (28,000 known) / 2 (20,000) / 2 (12,000 known). Returns the reps' ids by name."""
+    reps = east_and_west(engine, settings)
+    ana, ben = reps["Ana"], reps["Ben"]
+    won = {"status": "won", "stage": "closed_won"}
+    put_deal(engine, ana, "won, amount unknown", None, at(10, 1), closed=at(11, 4), **won)
+    put_deal(engine, ana, "won", 20_000, at(10, 1), closed=at(11, 12), **won)
+    put_deal(engine, ben, "won too, amount unknown", None, at(10, 1), closed=at(11, 13), **won)
+    put_deal(engine, ben, "new", 12_000, at(11, 10))
+    put_deal(engine, ana, "new, amount unknown", None, at(11, 17))
+    put_deal(engine, ben, "lost", 8_000, at(10, 1), status="lost", stage="closed_lost",
+             closed=at(11, 17))  # fmt: skip
+    return reps
+
+
 def calls_on(
     rep_id: int, day: dt.date, n: int, outcome: str, ask: bool = True, kind: str = "call"
 ) -> list[dict[str, Any]]:

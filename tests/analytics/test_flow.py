@@ -51,6 +51,7 @@ from typer.testing import CliRunner
 from factories import (
     account,
     at,
+    build_flow_without_wins,
     east_and_west,
     login,
     made_app,
@@ -490,18 +491,10 @@ def test_a_deal_closed_before_it_was_created_never_comes_in_as_pipeline(engine: 
 # --- wins nobody records ---------------------------------------------------------------------
 
 
-def build_without_wins(engine: Engine) -> None:
-    """Ana's open deal (10,000, Nov 3) and Ben's deal lost on Nov 17: no deal won, ever."""
-    reps = east_and_west(engine, SETTINGS)
-    put_deal(engine, reps["Ana"], "open", 10_000, at(11, 3))
-    put_deal(engine, reps["Ben"], "lost", 8_000, at(11, 10), status="lost", stage="closed_lost",
-             closed=at(11, 17))  # fmt: skip
-
-
 def test_wins_nobody_records_are_not_recorded_not_zero(engine: Engine) -> None:
     """No deal won, ever, up to the as-of day: the scorecard's deals won read "not recorded",
     and so does the flow (it read "won 0"). One win on Nov 12 makes them recorded."""
-    build_without_wins(engine)
+    build_flow_without_wins(engine, SETTINGS)
     report = flow(engine, "14d", team="East")
     assert report.wins_recorded is False
     assert report.won == cv(0, 0) and report.lost == cv(1, 8_000)
@@ -516,7 +509,7 @@ def test_wins_nobody_records_are_not_recorded_not_zero(engine: Engine) -> None:
 def test_wins_nobody_records_read_not_recorded_on_every_face(
     sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    build_without_wins(sqlite_engine)
+    build_flow_without_wins(sqlite_engine, SETTINGS)
     quick_user(sqlite_engine, "root", "admin")
     monkeypatch.setattr(cli_out, "width", 400)
     config = tmp_path / "paceline.toml"

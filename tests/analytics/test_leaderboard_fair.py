@@ -159,11 +159,14 @@ def test_recent_wins_are_the_last_minutes(team: Engine, settings: Settings) -> N
         late[0]["occurred_at"] = dt.datetime(2026, 11, 18, 16, 30)
         conn.execute(insert(Activity), rows + late)
     since = dt.datetime(2026, 11, 18, 16, 45, tzinfo=dt.UTC)
-    wins = recent_wins(team, settings, ["meetings_set", "deals_won"], since, [ids["Ana"]])
+    until = since + dt.timedelta(minutes=15)
+    wins = recent_wins(
+        team, settings, ["meetings_set", "deals_won"], since, [ids["Ana"]], until=until
+    )
     assert [(w.rep, w.metric, w.at) for w in wins] == [
         ("Ana", "meetings_set", dt.datetime(2026, 11, 18, 16, 50))
     ]
-    assert recent_wins(team, settings, ["meetings_set"], since, []) == []
+    assert recent_wins(team, settings, ["meetings_set"], since, [], until=until) == []
 
 
 def test_cli_ranks_by_target_and_improvement(tmp_path: Any, settings: Settings) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from xml.sax.saxutils import escape
 
-from paceline.analytics.flow import FlowReport
+from paceline.analytics.flow import FlowReport, FlowWeek
 from paceline.analytics.forecast import Forecast
 from paceline.analytics.report import MetricChange
+from paceline.describe import unrecorded_cell
 
 INK = "#1f2933"
 MUTED = "#7b8794"
@@ -83,23 +84,32 @@ def week_over_week(
 
 
 def flow_chart(flow: FlowReport) -> str | None:
-    """Per week: deals created above the line, won and lost below it (counts)."""
+    """Per week: deals created above the line, won and lost below it (counts). When the data
+    records no won deal (`FlowReport.wins_recorded`) no won bar is drawn, not even one of
+    height 0, and the legend says "won: not recorded", as the report's table does."""
     weeks = flow.weeks
     if not weeks:
         return None
+    recorded = flow.wins_recorded
+
+    def won(w: FlowWeek) -> int:
+        return w.won.count if recorded else 0
+
     top = max(max(w.created.count for w in weeks), 1)
-    bottom = max(max(w.won.count + w.lost_total.count for w in weeks), 1)
+    bottom = max(max(won(w) + w.lost_total.count for w in weeks), 1)
     width, plot_h, left = 640, 150, 40
     step = (width - left) / len(weeks)
     zero = 34 + plot_h * top / (top + bottom)
     unit = plot_h / (top + bottom)
+    won_label = "won" if recorded else f"won: {unrecorded_cell(False)}"
+    lost_at = left + 120 if recorded else left + 190
     parts = [
         _rect(left, 2, 10, 10, THIS_WEEK),
         _text(left + 14, 11, "created", 10, fill=MUTED),
         _rect(left + 70, 2, 10, 10, GOOD),
-        _text(left + 84, 11, "won", 10, fill=MUTED),
-        _rect(left + 120, 2, 10, 10, LAST_WEEK),
-        _text(left + 134, 11, "lost", 10, fill=MUTED),
+        _text(left + 84, 11, won_label, 10, fill=MUTED),
+        _rect(lost_at, 2, 10, 10, LAST_WEEK),
+        _text(lost_at + 14, 11, "lost", 10, fill=MUTED),
         f'<line x1="{left}" y1="{zero:.1f}" x2="{width}" y2="{zero:.1f}" stroke="{INK}"/>',
     ]
     for i, w in enumerate(weeks):
@@ -108,9 +118,10 @@ def flow_chart(flow: FlowReport) -> str | None:
         parts.append(
             _rect(x, zero - w.created.count * unit, bar, w.created.count * unit, THIS_WEEK)
         )
-        parts.append(_rect(x, zero, bar, w.won.count * unit, GOOD))
+        if recorded:
+            parts.append(_rect(x, zero, bar, w.won.count * unit, GOOD))
         lost = w.lost_total.count * unit
-        parts.append(_rect(x, zero + w.won.count * unit, bar, lost, LAST_WEEK))
+        parts.append(_rect(x, zero + won(w) * unit, bar, lost, LAST_WEEK))
         parts.append(_text(x + bar / 2, 34 + plot_h + 14, w.label[-3:], 9, "middle", MUTED))
         if w.created.count:
             parts.append(

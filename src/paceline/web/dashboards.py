@@ -357,6 +357,7 @@ def tv_response(
             settings.celebrated_metrics,
             since,
             [r.rep_id for r in board.rows],
+            until=now,
         )
     you = caller.principal.rep_id if caller else None
     pages = tv_pages(settings, board, top, you, wins)
