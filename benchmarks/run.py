@@ -25,6 +25,7 @@ from types import ModuleType
 HERE = Path(__file__).resolve().parent
 BENCHMARKS: tuple[str, ...] = (
     "import_throughput",
+    "large_cells",
     "tracking",
     "diagnose",
     "partitioned",

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from factories import write
+from paceline.ingest import csvfile
 from paceline.ingest.csvfile import open_csv
 
 Row = tuple[int, list[str], str | None]
@@ -124,3 +125,53 @@ def test_any_block_size_gives_the_rows_of_the_record_by_record_reading(
     expected = _by_record(path)
     assert [line for line, _, _ in expected] == [2, 5, 6, 8]
     assert [row for chunk in _chunked(path, size) for row in chunk] == expected
+
+
+def _chunked_within(path: Path, size: int, max_chars: int) -> list[list[Row]]:
+    csv_file = open_csv(path, "utf-8", ",")
+    try:
+        return [chunk.as_rows() for chunk in csv_file.chunks(size, max_chars)]
+    finally:
+        csv_file.close()
+
+
+def test_a_block_of_large_cells_ends_at_its_characters_before_its_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each row below is one line of 1,010 characters ("aN,Ana," 7, the note 1,002, the
+    line end 1). Blocks of up to 100 lines but 2,500 characters (here the default,
+    `BLOCK_CHARS`) hold two rows each (2,020; a third would make 3,030); with 1,000
+    characters, less than one line, each block is its one line."""
+    rows = [f"a{n},Ana,{'x' * 1000}ok" for n in range(5)]
+    path = write(tmp_path / "big.csv", "id,rep,notes\n" + "".join(r + "\n" for r in rows))
+    monkeypatch.setattr(csvfile, "BLOCK_CHARS", 2500)
+    two = _chunked(path, 100)
+    assert [[line for line, _, _ in chunk] for chunk in two] == [[2, 3], [4, 5], [6]]
+    one = _chunked_within(path, 100, 1000)
+    assert [[line for line, _, _ in chunk] for chunk in one] == [[2], [3], [4], [5], [6]]
+    assert [row for chunk in two for row in chunk] == _by_record(path)
+    assert [row for chunk in one for row in chunk] == _by_record(path)
+    assert two[1][0] == (4, ["a2", "Ana", "x" * 1000 + "ok"], None)
+
+
+def test_a_quoted_field_running_past_a_block_of_characters_takes_the_lines_read_ahead(
+    tmp_path: Path,
+) -> None:
+    """Lines of 19 characters, blocks of at most 45 characters (two lines): a1's note opens
+    on line 3, the block's last, and runs over lines 4 and 5, which were read ahead; the
+    next block starts after them, on line 6, and every row is where `rows` finds it."""
+    path = write(
+        tmp_path / "q.csv",
+        "id,rep,notes\n"  # 1
+        "a0,Ana,aaaaaaaaaaa\n"  # 2, 19 characters with the line end
+        'a1,Ben,"bbbbbbbbbb\n'  # 3
+        "cccccccccccccccccc\n"  # 4, inside a1's note
+        'ddddddddddddddddd"\n'  # 5, a1's note ends
+        "a2,Ana,eeeeeeeeeee\n"  # 6
+        "a3,Ben,fffffffffff\n"  # 7
+        "a4,Ana,ggggggggggg\n",  # 8
+    )
+    chunks = _chunked_within(path, 100, 45)
+    assert [[line for line, _, _ in chunk] for chunk in chunks] == [[2, 3], [6, 7], [8]]
+    assert chunks[0][1][1] == ["a1", "Ben", "bbbbbbbbbb\ncccccccccccccccccc\nddddddddddddddddd"]
+    assert [row for chunk in chunks for row in chunk] == _by_record(path)

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from factories import CALLS_HEADER as HEADER
 from factories import call_rows, calls_file, import_counting_progress, write
 from paceline.config import Settings
-from paceline.ingest import importer
+from paceline.ingest import csvfile, importer
 from paceline.ingest.sources import Row
 from paceline.ingest.writers import Writer
 from paceline.store.models import Account, Activity, ImportRun
@@ -127,3 +127,28 @@ def test_a_valid_accented_name_takes_the_whole_chunk_path_and_bad_bytes_do_not(
     with engine.connect() as conn:
         names = conn.execute(select(Account.name)).scalars().all()
     assert names == ["Café Müller"]
+
+
+def test_a_batch_of_large_cells_ends_at_its_bytes_before_its_rows(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twelve calls with 100,000-character notes: each line is about 100,050 bytes. Read
+    here a row a chunk (the file's position after each line known to within the text
+    reader's 8,192-byte reads), with batches of up to 10 rows but 250,000 bytes: two rows
+    span at most 200,100 + 8,192 bytes, three at least 300,150 - 8,192, so every batch is
+    two rows: six batches, the first five saying their progress as they are written, the
+    sixth written at the end, which says it once. By rows alone the batches were 10 rows
+    (one progress call) and 2 (the end's)."""
+    monkeypatch.setenv("PACELINE_IMPORT_PROCESS", "never")
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(importer, "BATCH_BYTES", 250_000, raising=False)
+    monkeypatch.setattr(csvfile, "READ_CHARS", 1, raising=False)  # a line a read
+    note = "n" * 100_000
+    path = calls_file(tmp_path / "big.csv", [row + note for row in call_rows(1, 12)])
+    calls: list[str] = []
+    result = import_counting_progress(engine, settings, path, 10, calls)
+    assert (result.read, result.inserted, result.rejected) == (12, 12, 0)
+    assert calls == ["progress"] * 6
+    with engine.connect() as conn:
+        notes = conn.execute(select(Activity.external_id, Activity.notes)).all()
+    assert sorted(notes) == sorted((f"c{i}", note) for i in range(1, 13))

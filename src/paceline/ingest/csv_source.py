@@ -25,6 +25,12 @@ class CsvTable(RowTable):
     def rows(self) -> Iterator[Row]:
         return self.csv_file.rows()
 
+    def chunks(self, size: int) -> Iterator[list[Row]]:
+        """A block of lines at a time, as the checking process reads them: at most `size`
+        rows and `csvfile.BLOCK_CHARS` characters (a few rows when cells are large)."""
+        for chunk in self.csv_file.chunks(size):
+            yield chunk.as_rows()
+
     def progress(self) -> tuple[int, int]:
         return (self.csv_file.bytes_read(), self.csv_file.size)
 

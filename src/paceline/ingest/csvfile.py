@@ -7,6 +7,7 @@ and every other row still gets in.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import io
@@ -19,6 +20,12 @@ from typing import BinaryIO
 csv.field_size_limit(10 * 1024 * 1024)
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 64 * 1024
+# The most characters a block of lines holds (`CsvFile.chunks`), unless one line alone has
+# more: the usual file's 4,096-line block is about 400,000, so only a file of large cells
+# (a notes cell may hold 1,000,000) meets it.
+BLOCK_CHARS = 8 * 1024 * 1024
+# Characters of lines read ahead a call (about 11,000 lines of the usual file).
+READ_CHARS = 1024 * 1024
 
 
 class ImportFileError(ValueError):
@@ -89,8 +96,10 @@ class CsvFile:
             else:
                 yield start, row, implausible_lines(row, start, last_line, width, self.delimiter)
 
-    def chunks(self, size: int) -> Iterator[RecordChunk]:
-        """The data rows of `size` lines at a time, each as `rows` gives it, in C calls.
+    def chunks(self, size: int, max_chars: int | None = None) -> Iterator[RecordChunk]:
+        """The data rows of `size` lines at a time, each as `rows` gives it, in C calls;
+        a block also ends before its lines pass `max_chars` characters (`BLOCK_CHARS` when
+        not given; always at least one line).
 
         A block of lines is parsed alone, with an empty line after it: when that gives one
         record a line (the usual block; blank lines are dropped), each row starts on its own
@@ -99,9 +108,16 @@ class CsvFile:
         record, as `rows` reads it, from the same lines and on into the next ones until a
         record ends: every line number and every report stays exact. Reading record by
         record cost a generator step per row, about a tenth of a large import's reading.
-        """
+
+        Lines by count alone let a block of 4,096 lines of 1 MB notes hold 4 GB of text (and
+        the rows parsed from it as much again): the lines are read ahead in C calls, never
+        more than `max_chars` characters and a line ahead (`_next_block`), and each block is
+        the longest run of them within both limits, so what a block holds is bounded
+        whatever the file's cells (benchmarks/large_cells.py measures it)."""
+        limit = BLOCK_CHARS if max_chars is None else max_chars
         line = self._csv.line_num  # the header's last line
-        while block := list(itertools.islice(self._text, size)):
+        ahead: list[str] = []  # lines read, not yet in a block
+        while block := self._next_block(ahead, size, limit):
             try:
                 records = list(
                     csv.reader([*block, _SENTINEL], delimiter=self.delimiter, strict=False)
@@ -109,7 +125,7 @@ class CsvFile:
             except csv.Error:  # (a field over the size limit) said record by record
                 records = []
             if len(records) != len(block) + 1:
-                chunk, line = self._block_by_record(block, line)
+                chunk, line = self._block_by_record(block, line, ahead)
                 if chunk.rows:
                     yield chunk
                 continue
@@ -123,11 +139,37 @@ class CsvFile:
             if records:
                 yield RecordChunk(numbers, records, None)
 
-    def _block_by_record(self, block: list[str], line: int) -> tuple[RecordChunk, int]:
+    def _next_block(self, ahead: list[str], size: int, max_chars: int) -> list[str]:
+        """The next block's lines, taken from the front of `ahead`, which is read on (at
+        most `READ_CHARS` characters a call) while it holds fewer than `size` lines and
+        `max_chars` characters: at most `size` lines, and no more than `max_chars`
+        characters unless one line alone has more. `ahead` never holds more than
+        `max_chars` characters and one line."""
+        if len(ahead) < size:
+            chars = sum(map(len, ahead))
+            while len(ahead) < size and chars < max_chars:
+                # Lines until their characters pass the hint (a C loop): one line more at most.
+                more = self._text.readlines(min(max_chars - chars, READ_CHARS))
+                if not more:
+                    break
+                ahead.extend(more)
+                chars += sum(map(len, more))
+        count = min(size, len(ahead))
+        ends = list(itertools.accumulate(map(len, itertools.islice(ahead, count))))
+        count = max(1, bisect.bisect_right(ends, max_chars)) if ahead else 0
+        block = ahead[:count]
+        del ahead[:count]
+        return block
+
+    def _block_by_record(
+        self, block: list[str], line: int, ahead: list[str]
+    ) -> tuple[RecordChunk, int]:
         """The rows of a block read as `rows` reads them (from line `line` + 1, on into
-        the file for a record that runs past the block), and the last line read."""
+        the lines read ahead and the file for a record that runs past the block), and the
+        last line read; the lines ahead such a record took are taken out of `ahead`."""
+        rest = iter(ahead)
         reader = csv.reader(
-            itertools.chain(block, self._text), delimiter=self.delimiter, strict=False
+            itertools.chain(block, rest, self._text), delimiter=self.delimiter, strict=False
         )
         width = len(self.header)
         numbers: list[int] = []
@@ -156,6 +198,7 @@ class CsvFile:
                 if last == start
                 else implausible_lines(row, line + start, line + last, width, self.delimiter)
             )
+        ahead[:] = rest  # the csv module reads a line only when a record needs it
         chunk = RecordChunk(numbers, rows, problems if any(problems) else None)
         return chunk, line + last
 

@@ -70,7 +70,6 @@ from paceline.ingest.pipeline import (
     ColumnCheck,
     PackedRows,
     checked_together,
-    chunks,
     job_for,
     worth_a_process,
 )
@@ -88,6 +87,9 @@ __all__ = ["DEFAULT_BATCH_SIZE", "ImportOptions", "ImportResult", "import_csv", 
 Progress = Callable[[int, int], None]
 HEARTBEAT_ROWS = 50_000  # rows read without a batch written before the run says it is alive
 CHUNK_ROWS = 4_096  # rows read ahead and checked together, column by column
+# The most of the input a batch's rows span (`progress`' unit: bytes of a CSV file), within
+# a chunk (`_queue_all`): its rows are held in memory, several times over, until written.
+BATCH_BYTES = 32 * 1024 * 1024
 
 
 # A row with bytes the encoding cannot read: the message says what to do about it, since the
@@ -363,11 +365,12 @@ def _checked_here(
     """The table's rows a chunk at a time, with the records (or the columns) the chunk's
     column-wise check vouches for (activities; none for other entities), checked in this
     process."""
-    for chunk in chunks(table.rows(), CHUNK_ROWS):
+    for chunk in table.chunks(CHUNK_ROWS):
+        read = table.progress()[0]
         if fast is None:
-            yield chunk, {}, 0
+            yield chunk, {}, read
         else:
-            yield chunk, checked_together(chunk, fast, width, reader, by_column), 0
+            yield chunk, checked_together(chunk, fast, width, reader, by_column), read
 
 
 class _Queue:
@@ -378,6 +381,10 @@ class _Queue:
     def __init__(self) -> None:
         self.parts: list[list[Pending] | ColumnBatch] = []
         self.size = 0
+        # Where in the input the queued rows begin (`progress`' unit: bytes of a CSV
+        # file), at the start of the chunk the first of them came from; None when the
+        # queue was emptied since (`_queue_all` says where it begins again).
+        self.start: int | None = None
 
     def __len__(self) -> int:
         return self.size
@@ -396,7 +403,7 @@ class _Queue:
 
     def take(self) -> Batch:
         """The queued rows as one batch; the queue is left empty."""
-        parts, self.parts, self.size = self.parts, [], 0
+        parts, self.parts, self.size, self.start = self.parts, [], 0, None
         records = [part for part in parts if isinstance(part, list)]
         if len(records) == len(parts):  # no span by column: a batch of records, as ever
             return list(itertools.chain.from_iterable(records))
@@ -434,12 +441,24 @@ def _queue_all(
 ) -> _Queue:
     """Count and queue the checked chunks' rows, writing a batch whenever one is full; the
     rows the column check did not vouch for are taken one by one, as every row once was.
-    What is still queued at the end is returned."""
+    What is still queued at the end is returned.
+
+    A batch is full at the batch size in rows, or earlier, before a chunk that would take
+    the rows queued past `BATCH_BYTES` of the input: a batch of 10,000 rows of 1 MB notes
+    held 10 GB (a chunk is bounded already: `CsvFile.chunks`). The usual file's batch of
+    10,000 rows is about 1 MB, so its batches are as before."""
     result, sink, batch_size = writer.result, writer.sink, writer.options.batch_size
     width = len(table.header)
     skips = reader.has_skip_rules
     pending = _Queue()
-    for given, checked, _ in source:
+    before = previous = 0  # where the input stood before this chunk, and the one before
+    for given, checked, read in source:
+        if pending.start is None:  # the rows queued (if any) came from the last chunk
+            pending.start = previous if pending else before
+        elif read - pending.start > BATCH_BYTES:
+            write(pending.take())
+            pending.start = before
+        previous, before = before, read
         if isinstance(checked, list):  # vouched for whole, by column
             _take_whole(given, _columns_of(given, checked), pending, writer, write)
             continue

@@ -128,13 +128,6 @@ class PipelineError(RuntimeError):
     """The process reading and checking the file's rows stopped before the file's end."""
 
 
-def chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
-    """The rows a chunk at a time: checked column by column, each chunk costs a few
-    hundred kilobytes, whatever the file's size."""
-    while chunk := list(itertools.islice(rows, size)):
-        yield chunk
-
-
 def checked_together(
     chunk: list[Row],
     fast: Callable[[list[list[str]]], list[Record | None]],

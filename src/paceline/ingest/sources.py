@@ -11,6 +11,7 @@ Sources come from plugins (`register_import_sources`); CSV is the built-in one.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,14 @@ class RowTable:
 
     def rows(self) -> Iterator[Row]:
         raise NotImplementedError
+
+    def chunks(self, size: int) -> Iterator[list[Row]]:
+        """The rows `size` at a time (fewer when a source bounds what a chunk holds, as a
+        CSV file does by characters: `CsvFile.chunks`); the import checks a chunk at a
+        time."""
+        rows = self.rows()
+        while chunk := list(itertools.islice(rows, size)):
+            yield chunk
 
     def progress(self) -> tuple[int, int]:
         """(done, total) in any unit, for a progress bar; (0, 0) when unknown."""
