@@ -2257,6 +2257,23 @@ def build_win_entered_after_its_close(engine: Engine, settings: Settings) -> dic
     return ids
 
 
+def build_win_entered_after_a_cutoff(engine: Engine, settings: Settings) -> int:
+    """Cy's (East, AE) wins around a backtest's cut-off at the end of 2026-06-30 (the 90-day
+    run rate's window from 2026-04-02):
+
+    - "On time" (4,000): created 2026-04-06, won 2026-05-06;
+    - "Logged late" (9,000): won 2026-05-20 (a date), entered in the CRM on 2026-07-10,
+      after the cut-off.
+
+    Returns Cy's id."""
+    cy = east_and_west(engine, settings)["Cy"]
+    put_deal(engine, cy, "On time", 4_000, at(4, 6), status="won", stage="closed_won",
+             closed=at(5, 6))  # fmt: skip
+    put_deal(engine, cy, "Logged late", 9_000, at(7, 10), status="won", stage="closed_won",
+             closed=at(5, 20, hour=4))  # fmt: skip
+    return cy
+
+
 def build_north_recorded_from_mid_month(engine: Engine, settings: Settings) -> dict[str, int]:
     """`build_tracking_team` (East and West, recorded since October), and team North, whose
     records begin on Tuesday Nov 10 (its CRM import began then; nobody in North has a record

@@ -1,10 +1,12 @@
-"""The "as of" rule for deals (`late_entry.known_by`), on the deal metrics.
+"""The "as of" rule for deals (`late_entry.known_by`), on the deal metrics and the backtest.
 
 A deal is known as of a day when it was entered in the CRM by that day's end: the forecast
 and the pipeline flow always read deals so. Until 2026-12-07 the deal metrics (deals won,
 revenue) of scorecards, team totals, leaderboards, alerts and the weekly report counted a
-win closed in the period even when it was entered after the as-of day. Hand-built
-(`factories.build_win_entered_after_its_close`); business zone America/New_York.
+win closed in the period even when it was entered after the as-of day, and a backtest's run
+rate counted the wins of its window entered after the cut-off. Hand-built
+(`factories.build_win_entered_after_its_close`, `factories.build_win_entered_after_a_cutoff`);
+business zone America/New_York.
 """
 
 from __future__ import annotations
@@ -12,17 +14,21 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine
 
 from factories import (
     at,
+    build_win_entered_after_a_cutoff,
     build_win_entered_after_its_close,
     put_deal,
 )
 from paceline.analytics.alerts import alerts
+from paceline.analytics.backtest import backtest, run_rate
 from paceline.analytics.late_entry import as_of_end, known_by
 from paceline.analytics.leaderboard import Leaderboard, leaderboard
 from paceline.analytics.metrics import amounts_unknown, metric_totals
+from paceline.analytics.pipeline_history import ForecastScope, revenue_won
 from paceline.analytics.report import rep_report
 from paceline.analytics.scorecard import Scorecard, rep_scorecard, team_scorecards
 from paceline.config import Settings
@@ -135,3 +141,45 @@ def test_metric_totals_read_a_past_window_as_of_a_later_day(
         assert amounts_unknown(conn, settings, "revenue", start, end, [ana], as_of=NOV_20) == {
             ana: 1
         }
+
+
+def test_the_backtest_run_rate_knows_no_win_entered_after_the_cut_off(
+    engine: Engine, settings: Settings
+) -> None:
+    """Cut-off at the end of 2026-06-30: the run rate's 90 days (from Apr 2) hold "On time"
+    (4,000) and "Logged late" (9,000, won May 20, entered Jul 10). At the cut-off only
+    "On time" was known: 4,000 / 90 a day, times Q3's 92 days = 4,088.89 (before
+    2026-12-07: 13,000 / 90 x 92 = 13,288.89). The actual revenue read afterwards (no
+    bound) still knows both."""
+    build_win_entered_after_a_cutoff(engine, settings)
+    scope = ForecastScope(None, None, None)
+    first_left, end = dt.date(2026, 7, 1), dt.date(2026, 10, 1)
+    with engine.connect() as conn:
+        rate = run_rate(conn, settings, scope, first_left, end)
+        actual, _ = revenue_won(conn, scope, dt.datetime(2026, 4, 1, 4), dt.datetime(2026, 7, 1, 4))
+    assert rate == pytest.approx(4_000 / 90 * 92)
+    assert actual == 13_000
+
+
+def test_a_backtest_cut_off_whose_only_win_was_entered_later_is_skipped_so(
+    engine: Engine, settings: Settings
+) -> None:
+    """Q2 2026 from its start (cut-off at the end of March 31): Cy's "Old open" (created
+    2025-12-01) and "March late" (won March 20, entered in the CRM on July 10); the
+    builder's two wins close in May. At the cut-off no win was known: the cut-off is
+    skipped as having no deal won before it (before 2026-12-07 the check counted "March
+    late" as known, and the forecast it then tried found no closed deal at all and was
+    refused with "no deal in the history ... has closed")."""
+    cy = build_win_entered_after_a_cutoff(engine, settings)
+    put_deal(engine, cy, "Old open", 1_000, at(12, 1, 2025))
+    put_deal(engine, cy, "March late", 2_000, at(7, 10), status="won", stage="closed_won",
+             closed=at(3, 20, hour=4))  # fmt: skip
+    result = backtest(engine, settings, "quarter", periods=1, as_of=dt.date(2026, 7, 15),
+                      runs=200, seed=1, points=("start",))  # fmt: skip
+    assert result.rows == []
+    assert [(s.cutoff, s.reason) for s in result.skipped] == [
+        (
+            dt.date(2026, 3, 31),
+            "no deal won before the cut-off: no win rate or deal size to learn from",
+        )
+    ]
