@@ -2240,18 +2240,20 @@ def build_win_entered_after_its_close(engine: Engine, settings: Settings) -> dic
     York on standard time, so a close *date* is 05:00 UTC and a local day ends at 05:00 UTC
     the next day:
 
-    - "On time" (3,000): created Monday Nov 2, won Monday Nov 9 (a date);
-    - "Logged late" (5,000): won Tuesday Nov 10 (a date), entered in the CRM on Friday
-      Nov 20 at 17:00 UTC (noon in New York): unknown as of Nov 19, known as of Nov 20.
+    - "On time" (3,000, account Acme): created Monday Nov 2, won Monday Nov 9 (a date);
+    - "Logged late" (5,000, account Globex): won Tuesday Nov 10 (a date), entered in the CRM
+      on Friday Nov 20 at 17:00 UTC (noon in New York): unknown as of Nov 19, known as of
+      Nov 20.
 
     Ana's November target is 20 deals won (so she is behind on it whatever is counted). Ben
     (East) and the others have no deal."""
     ids = east_and_west(engine, settings)
     ana = ids["Ana"]
+    acme, globex = account(engine, "Acme"), account(engine, "Globex")
     put_deal(engine, ana, "On time", 3_000, at(11, 2), status="won", stage="closed_won",
-             closed=at(11, 9, hour=5))  # fmt: skip
+             closed=at(11, 9, hour=5), account_id=acme)  # fmt: skip
     put_deal(engine, ana, "Logged late", 5_000, at(11, 20), status="won", stage="closed_won",
-             closed=at(11, 10, hour=5))  # fmt: skip
+             closed=at(11, 10, hour=5), account_id=globex)  # fmt: skip
     with engine.begin() as conn:
         save_targets(conn, [TargetRow(ana, "deals_won", "month", NOV, 20)])
     return ids

@@ -25,12 +25,14 @@ from factories import (
 )
 from paceline.analytics.alerts import alerts
 from paceline.analytics.backtest import backtest, run_rate
+from paceline.analytics.funnel import funnel
 from paceline.analytics.late_entry import as_of_end, known_by
 from paceline.analytics.leaderboard import Leaderboard, leaderboard
 from paceline.analytics.metrics import amounts_unknown, metric_totals
 from paceline.analytics.pipeline_history import ForecastScope, revenue_won
 from paceline.analytics.report import rep_report
 from paceline.analytics.scorecard import Scorecard, rep_scorecard, team_scorecards
+from paceline.analytics.window import diagnosis_window
 from paceline.config import Settings
 
 NOV_15 = dt.date(2026, 11, 15)  # a Sunday: "Logged late" closed on the 10th, not yet entered
@@ -117,6 +119,18 @@ def test_the_weekly_report_counts_a_win_from_the_day_it_was_entered(
     now = {c.metric: c for c in rep_report(engine, settings, "Ana", NOV_20).changes}
     assert (now["deals_won"].current, now["revenue"].current) == (0, 0)
     assert (now["deals_won"].previous, now["revenue"].previous) == (2, 8_000)
+
+
+def test_the_funnel_counts_a_win_from_the_day_it_was_entered(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ana's funnel step deals won, the month to date: 1 account (Acme) as of the 15th, 2
+    (Acme and Globex) as of the 20th (before 2026-12-07: 2 both days)."""
+    build_win_entered_after_its_close(engine, settings)
+    for day, count in ((NOV_15, 1), (NOV_20, 2)):
+        window = diagnosis_window(settings, "month", day)
+        found = funnel(engine, settings, window, rep="Ana", steps=["deals_won"])
+        assert [s.count for s in found.steps] == [count], day
 
 
 def test_metric_totals_read_a_past_window_as_of_a_later_day(
