@@ -2285,6 +2285,47 @@ def build_late_entries_in_flow_weeks(engine: Engine, settings: Settings) -> dict
     return ids
 
 
+def build_win_entered_after_its_close(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Ana's (East, AE) November 2026 wins, for the "as of" rule of the deal metrics; New
+    York on standard time, so a close *date* is 05:00 UTC and a local day ends at 05:00 UTC
+    the next day:
+
+    - "On time" (3,000, account Acme): created Monday Nov 2, won Monday Nov 9 (a date);
+    - "Logged late" (5,000, account Globex): won Tuesday Nov 10 (a date), entered in the CRM
+      on Friday Nov 20 at 17:00 UTC (noon in New York): unknown as of Nov 19, known as of
+      Nov 20.
+
+    Ana's November target is 20 deals won (so she is behind on it whatever is counted). Ben
+    (East) and the others have no deal."""
+    ids = east_and_west(engine, settings)
+    ana = ids["Ana"]
+    acme, globex = account(engine, "Acme"), account(engine, "Globex")
+    put_deal(engine, ana, "On time", 3_000, at(11, 2), status="won", stage="closed_won",
+             closed=at(11, 9, hour=5), account_id=acme)  # fmt: skip
+    put_deal(engine, ana, "Logged late", 5_000, at(11, 20), status="won", stage="closed_won",
+             closed=at(11, 10, hour=5), account_id=globex)  # fmt: skip
+    with engine.begin() as conn:
+        save_targets(conn, [TargetRow(ana, "deals_won", "month", NOV, 20)])
+    return ids
+
+
+def build_win_entered_after_a_cutoff(engine: Engine, settings: Settings) -> int:
+    """Cy's (East, AE) wins around a backtest's cut-off at the end of 2026-06-30 (the 90-day
+    run rate's window from 2026-04-02):
+
+    - "On time" (4,000): created 2026-04-06, won 2026-05-06;
+    - "Logged late" (9,000): won 2026-05-20 (a date), entered in the CRM on 2026-07-10,
+      after the cut-off.
+
+    Returns Cy's id."""
+    cy = east_and_west(engine, settings)["Cy"]
+    put_deal(engine, cy, "On time", 4_000, at(4, 6), status="won", stage="closed_won",
+             closed=at(5, 6))  # fmt: skip
+    put_deal(engine, cy, "Logged late", 9_000, at(7, 10), status="won", stage="closed_won",
+             closed=at(5, 20, hour=4))  # fmt: skip
+    return cy
+
+
 def build_north_recorded_from_mid_month(engine: Engine, settings: Settings) -> dict[str, int]:
     """`build_tracking_team` (East and West, recorded since October), and team North, whose
     records begin on Tuesday Nov 10 (its CRM import began then; nobody in North has a record

@@ -926,3 +926,77 @@ def test_sf_loader_wins_entered_later_are_not_known_before(sf_loader: FacesOrg) 
         r["figure"]: r["value"] for r in csv_rows(sf_loader.page("/forecast/export.csv", **args))
     }
     assert float(exported["won_so_far"]) == 0
+
+
+def sf_won_known(
+    rows: list[dict[str, str]], first: dt.date, last: dt.date, day: dt.date
+) -> tuple[int, Decimal]:
+    """Opportunities won with a CloseDate from `first` to `last` and created (entered in the
+    CRM) by the end of `day` in New York: the wins known as of `day`."""
+    known = [
+        r
+        for r in rows
+        if r["IsWon"] == "1"
+        and first <= sf_day(r["CloseDate"]) <= last
+        and sf_local_day(r["CreatedDate"]) <= day
+    ]
+    return len(known), sum((Decimal(r["Amount"]) for r in known), Decimal(0))
+
+
+def test_sf_loader_deal_metrics_read_as_of_the_day(sf_loader: FacesOrg) -> None:
+    """The deal metrics obey the forecast's and the flow's "as of" rule on every face: read as
+    of 30 November 2023, the quarter's six wins (4,753,026.31) were entered on 2024-01-22,
+    so the scorecard, the team's cards and page and download, the leaderboard and the
+    weekly report all say 0 won (they said 6 and 4.75M, where the forecast said 0). Read
+    as of 31 January 2024, after the load, the same quarter (the leaderboard's previous
+    period) counts all of them."""
+    rows = sf_rows(SF_LOADER / "Opportunity.csv")
+    rep, rep_id = only_rep(sf_loader)
+    day, quarter = dt.date(2023, 11, 30), dt.date(2023, 10, 1)
+    closed = sf_won(rows, quarter, day)
+    assert closed == (6, Decimal("4753026.31"))  # what the CRM holds now
+    won, revenue = sf_won_known(rows, quarter, day, day)
+    assert (won, revenue) == (0, Decimal(0))  # what it held that day
+    args = {"period": "quarter", "as_of": day.isoformat()}
+    shown = sf_loader.cli("scorecard", "--rep", rep, "--period", "quarter", "--as-of", str(day))
+    assert sf_loader.api("/scorecard", rep=rep, **args) == shown
+    team = sf_loader.cli("scorecard", "--all", "--period", "quarter", "--as-of", str(day))
+    assert sf_loader.api("/scorecard/team", **args) == team
+    assert [card["lines"] for card in team["reps"]] == [shown["lines"]]
+    lines = {line["metric"]: line for line in shown["lines"]}
+    assert (lines["deals_won"]["pace"]["actual"], lines["revenue"]["pace"]["actual"]) == (
+        won,
+        float(revenue),
+    )
+    page = table_with(sf_loader.page(f"/reps/{rep_id}", **args), "Expected by today")
+    shows(page["Deals won"][2], won, "page deals won")
+    shows(page["Revenue won"][2], revenue, "page revenue")
+    exported = {
+        row["metric"]: row
+        for row in csv_rows(sf_loader.page("/team/export.csv", **args))
+        if row["rep"] == rep
+    }
+    assert float(exported["deals_won"]["actual"]) == won
+    assert float(exported["revenue"]["actual"]) == float(revenue)
+    for metric, truth in (("deals_won", float(won)), ("revenue", float(revenue))):
+        board = sf_loader.cli("leaderboard", metric, "--period", "quarter", "--as-of", str(day))
+        assert sf_loader.api("/leaderboard", metric=metric, **args) == board
+        assert [r["value"] for r in board["rows"]] == [truth], metric
+    # The week of Monday 20 November: the 23rd's win (258,680.68) was not known on the 26th.
+    week_won = sf_won_known(rows, dt.date(2023, 11, 20), dt.date(2023, 11, 26), day)
+    assert sf_won(rows, dt.date(2023, 11, 20), dt.date(2023, 11, 26))[0] == 1
+    report = sf_loader.cli("report", "rep", rep, "--week", "2023-11-20")
+    assert sf_loader.api("/reports/rep", rep=rep, week="2023-11-20") == report
+    changes = {c["metric"]: c for c in report["changes"]}
+    assert (changes["deals_won"]["current"], changes["revenue"]["current"]) == (
+        week_won[0],
+        float(week_won[1]),
+    )
+    # After the load: last quarter as known on 31 January 2024 holds every win of it.
+    later = dt.date(2024, 1, 31)
+    after = sf_won_known(rows, quarter, dt.date(2023, 12, 31), later)
+    assert after == (6, Decimal("4753026.31"))
+    board = sf_loader.cli("leaderboard", "revenue", "--period", "quarter", "--as-of", str(later))
+    assert [r["previous_value"] for r in board["rows"]] == [
+        pytest.approx(float(after[1]), abs=0.005)
+    ]

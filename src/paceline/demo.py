@@ -1661,7 +1661,7 @@ def save_run_rate_targets(engine: Engine, settings: Settings, today: dt.date) ->
     with engine.begin() as conn:
         reps = conn.execute(select(Rep.id, Rep.role, Rep.start_date)).all()
         wanted = sorted({m for ms in owned.values() for m in ms})
-        totals = metric_totals(conn, settings, wanted, since, recent)
+        totals = metric_totals(conn, settings, wanted, since, recent, as_of=today)
         for rep_id, role, start in reps:
             worked = calendar.business_days(max(since, start or since), recent)
             if not worked:

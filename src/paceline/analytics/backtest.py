@@ -59,6 +59,7 @@ from paceline.analytics.forecast import (
     snapshot_span,
     step_days_span,
 )
+from paceline.analytics.late_entry import entered_before
 from paceline.analytics.metrics import SpanTotals, TotalsReader
 from paceline.analytics.money import money_total
 from paceline.analytics.pipeline_history import (
@@ -295,7 +296,9 @@ def _skip_reason(
     if first is None or first > _midnight(settings, first_left - dt.timedelta(days=days)):
         return f"less than {days} days of deals before the cut-off"
     won = (
-        select(Deal.id).where(Deal.status == "won", Deal.closed_at < cutoff, scope.owned()).limit(1)
+        select(Deal.id)
+        .where(Deal.status == "won", Deal.closed_at < cutoff, entered_before(cutoff), scope.owned())
+        .limit(1)
     )
     if conn.execute(won).first() is None:
         return "no deal won before the cut-off: no win rate or deal size to learn from"
@@ -365,10 +368,13 @@ def run_rate(
     """Revenue won per day over the `run_rate_days` local days before `first_left`, times the
     days from `first_left` to `end`. The window is counted in local days (each read from its
     own midnight), so a window across the end of daylight saving time is neither an hour
-    short nor long."""
+    short nor long. Only the wins entered in the CRM by the cut-off count (`late_entry`): a
+    win logged after it was not known then, and the baseline must not learn it in hindsight
+    (before 2026-12-07 it did)."""
     days = settings.insight.forecast.run_rate_days
     since = _midnight(settings, first_left - dt.timedelta(days=days))
-    recent, _ = revenue_won(conn, scope, since, _midnight(settings, first_left))
+    cutoff = _midnight(settings, first_left)
+    recent, _ = revenue_won(conn, scope, since, cutoff, known_at=cutoff)
     return recent / days * (end - first_left).days
 
 

@@ -20,6 +20,16 @@ creation, `opportunities_created` and `opportunities_sourced`: a migration of cl
 would otherwise count as that day's opportunities on scorecards, the tipping point and the
 funnel). SQLite has no portable datetime arithmetic, so the SQL form is written per dialect,
 exact to the microsecond on both, and a test holds it to the Python one.
+
+The "as of" rule, for every analysis that reads deals as of a day: a deal is known as of a
+day when it was entered (created) in the CRM before that day's end (`known_by`, and
+`entered_before` in SQL). A win closed in the period but entered after the as-of day (a win
+logged late, a migration) was not known then: the forecast and the flow never counted it,
+and since 2026-12-07 neither do the deal metrics of scorecards, team totals, leaderboards,
+alerts and the weekly report (`metrics.metric_totals`), nor a backtest's run rate and its
+"any win before the cut-off" (`backtest`). Read as of today (after every creation) nothing
+changes. A deal dated by its creation inside a window that ends by the as-of day is known by
+construction; the bound only bites on deals dated by their close.
 """
 
 from __future__ import annotations
@@ -32,10 +42,29 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FunctionElement
 
+from paceline.calendar import local_midnight_utc
 from paceline.store.models import Deal
 
 ONE_DAY = dt.timedelta(days=1)
 OPEN = "open"
+
+
+def known_by(created_at: dt.datetime, end: dt.datetime) -> bool:
+    """Whether a deal created at `created_at` was in the CRM before `end` (the end of the
+    as-of day, `as_of_end`): the as-of rule, in Python."""
+    return created_at < end
+
+
+def entered_before(end: dt.datetime | ColumnElement[dt.datetime]) -> ColumnElement[bool]:
+    """`known_by` in SQL: the deals entered before `end` (an instant, or a bound parameter
+    for statements built once and bound per call)."""
+    return Deal.created_at < end
+
+
+def as_of_end(zone: dt.tzinfo, as_of: dt.date) -> dt.datetime:
+    """The end of the business-local day `as_of` as a naive UTC instant: what was entered
+    before it was known as of that day."""
+    return local_midnight_utc(zone, as_of + ONE_DAY)
 
 
 def entered_after_close(created_at: dt.datetime, closed_at: dt.datetime | None) -> bool:

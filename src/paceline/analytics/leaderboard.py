@@ -184,10 +184,12 @@ def leaderboard(
     with engine.connect() as conn:
         reps = _eligible(_started(active_paced_reps(conn, settings, period, team), as_of), role)
         ids = [r.id for r in reps] if len(reps) <= 200 else None  # a long IN list costs more
-        now = metric_totals(conn, settings, [metric], period.start, end, ids)
-        before = metric_totals(conn, settings, [metric], previous.start, previous.end, ids)
+        now = metric_totals(conn, settings, [metric], period.start, end, ids, as_of=as_of)
+        before = metric_totals(
+            conn, settings, [metric], previous.start, previous.end, ids, as_of=as_of
+        )
         then = (
-            metric_totals(conn, settings, [metric], comparable[0], comparable[1], ids)
+            metric_totals(conn, settings, [metric], comparable[0], comparable[1], ids, as_of=as_of)
             if by == "improved"
             else None
         )

@@ -43,6 +43,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from paceline.analytics.late_entry import as_of_end, entered_before
 from paceline.analytics.metric_sql import (
     activity_filter,
     deal_credit_column,
@@ -218,8 +219,17 @@ def metric_totals(
     start: dt.date,
     end: dt.date,
     rep_ids: Collection[int] | None = None,
+    *,
+    as_of: dt.date | None = None,
 ) -> MetricTotals:
-    """Totals per rep of the base metrics behind `names`, over local days [start, end).
+    """Totals per rep of the base metrics behind `names`, over local days [start, end), as
+    known at the end of `as_of` (default: the window's last day, `end` - 1).
+
+    Deal metrics count only the deals entered in the CRM by then (`late_entry.known_by`):
+    a win closed in the window but entered after the as-of day was not known that day, and
+    the forecast and the flow read as of the same day never count it. A window read as of a
+    later day (last period's column, the week before, the plan's history) passes that day:
+    what was entered since is known then.
 
     Call `ensure_rollup` before (analyses do it once per request, not per metric). The
     statements are built once per metric and configuration, with the days and reps bound
@@ -240,7 +250,8 @@ def metric_totals(
         if is_additive_activity_metric(metric):
             continue
         if metric.source == "deals":
-            _deal_rows(conn, settings, metric, start, end, reps, deals)
+            known = end - dt.timedelta(days=1) if as_of is None else as_of
+            _deal_rows(conn, settings, metric, start, end, known, reps, deals)
             summed = metric.aggregate == "sum"
             for rep_id, count, amount, with_amount in deals[_deal_key(metric)]:
                 values[rep_id][metric.name] = float((amount or 0) if summed else count)
@@ -271,6 +282,7 @@ def _deal_rows(
     metric: MetricSettings,
     start: dt.date,
     end: dt.date,
+    as_of: dt.date,
     reps: dict[str, Any],
     read: dict[_DealKey, list[tuple[int, int, Any, int]]],
 ) -> None:
@@ -293,7 +305,9 @@ def _deal_rows(
     read[key] = [
         (int(rep_id), int(count), amount, int(with_amount))
         for rep_id, count, amount, with_amount in conn.execute(
-            statement, {"first": first, "after": after, **reps}
+            statement,
+            {"first": first, "after": after, "known": as_of_end(settings.calendar.zone, as_of)}
+            | reps,
         )
     ]
 
@@ -671,6 +685,7 @@ def _deal_statement(metric: MetricSettings, for_reps: bool) -> Select[Any, Any, 
             credit.is_not(None),
             dated >= bindparam("first"),
             dated < bindparam("after"),
+            entered_before(bindparam("known")),
             deal_filter(metric),
         )
         .group_by(credit)
@@ -685,15 +700,18 @@ def amounts_unknown(
     start: dt.date,
     end: dt.date,
     rep_ids: Collection[int] | None = None,
+    *,
+    as_of: dt.date | None = None,
 ) -> dict[int, int]:
     """Per rep: the deals a sum of amounts (`name`, a deal metric with aggregate "sum") read
-    over [start, end) and left out because their amount is not recorded. Empty for any other
-    metric."""
+    over [start, end) as known at the end of `as_of` (default `end` - 1, as `metric_totals`)
+    and left out because their amount is not recorded. Empty for any other metric."""
     metric = settings.metric(name)
     if metric.source != "deals" or metric.aggregate != "sum":
         return {}
     credit = deal_credit_column(metric)
     first, after = utc_bounds(settings, start, end)
+    known = end - dt.timedelta(days=1) if as_of is None else as_of
     dated = deal_date_column(metric)
     query = (
         select(credit, func.count())
@@ -701,6 +719,7 @@ def amounts_unknown(
             credit.is_not(None),
             dated >= first,
             dated < after,
+            entered_before(as_of_end(settings.calendar.zone, known)),
             deal_filter(metric),
             Deal.amount.is_(None),
         )

@@ -80,6 +80,7 @@ from sqlalchemy import (
 from paceline.analytics.late_entry import (
     closed_without_date,
     entered_after_close,
+    entered_before,
     not_entered_after_close,
     placed_in_time,
 )
@@ -504,14 +505,24 @@ def won_deals(
 
 
 def revenue_won(
-    conn: Connection, scope: ForecastScope, start: dt.datetime, end: dt.datetime
+    conn: Connection,
+    scope: ForecastScope,
+    start: dt.datetime,
+    end: dt.datetime,
+    known_at: dt.datetime | None = None,
 ) -> tuple[float, int]:
     """Revenue won in [start, end) from the deals with an amount, and how many deals won in
-    it have none (unknown: left out of the sum, never counted as 0)."""
+    it have none (unknown: left out of the sum, never counted as 0).
+
+    `known_at`: only the wins entered in the CRM before it (`late_entry.entered_before`), for
+    a reading at a cut-off (a backtest's run rate), which must not know a win entered later;
+    None for the truth read afterwards (a backtest's actual revenue), which knows them all."""
     query = select(money_sum(Deal.amount), func.count() - func.count(Deal.amount))
     query = query.where(
         Deal.status == "won", Deal.closed_at >= start, Deal.closed_at < end, scope.owned()
     )
+    if known_at is not None:
+        query = query.where(entered_before(known_at))
     total, unknown = conn.execute(query).one()
     return float(total or 0), int(unknown or 0)
 

@@ -315,7 +315,7 @@ def measure_rates(
     ensure_rollup(engine, settings)
     with engine.connect() as conn:
         rep_ids = _selected_rep_ids(conn, settings, role, team)
-        totals = metric_totals(conn, settings, steps, start, end, rep_ids)
+        totals = metric_totals(conn, settings, steps, start, end, rep_ids, as_of=as_of)
         roles = {int(i): r for i, r in conn.execute(select(Rep.id, Rep.role))} if by_role else {}
     owners = step_owners(settings, steps) if by_role else {}
     summed = {

@@ -292,8 +292,11 @@ def week_changes(
     needed = base_metrics(settings, metrics)
     ensure_rollup(engine, settings)
     with engine.connect() as conn:
-        now = metric_totals(conn, settings, needed, week.start, end, rep_ids)
-        before = metric_totals(conn, settings, needed, week.start - WEEK, end - WEEK, rep_ids)
+        now = metric_totals(conn, settings, needed, week.start, end, rep_ids, as_of=as_of)
+        # The week before as known now: a win of that week entered since counts there.
+        before = metric_totals(
+            conn, settings, needed, week.start - WEEK, end - WEEK, rep_ids, as_of=as_of
+        )
     changes = []
     for name in metrics:
         metric = settings.metric(name)

@@ -389,7 +389,7 @@ def _read_scorecards(
     end = min(as_of + dt.timedelta(days=1), period.end)
     # A long IN list costs more than reading everyone's rows and ignoring the others.
     rep_ids = [r.id for r in reps] if len(reps) <= IN_LIST_LIMIT else None
-    totals = metric_totals(conn, settings, wanted, period.start, end, rep_ids)
+    totals = metric_totals(conn, settings, wanted, period.start, end, rep_ids, as_of=as_of)
     targets = period_targets(conn, calendar, period, wanted, rep_ids)
     missing = unrecorded_metrics(conn, settings, wanted, totals, end)
 
