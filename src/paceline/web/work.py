@@ -17,6 +17,7 @@ from urllib.parse import quote, unquote, urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from paceline import params
 from paceline.analytics.scorecard import Scorecard, rep_scorecard
 from paceline.calendar import BusinessCalendar
 from paceline.callers import AppState, Caller, app_state
@@ -31,8 +32,8 @@ from paceline.web.common import (
     PageError,
     User,
     check_csrf,
+    checked_params,
     page_errors,
-    parse_date,
     refused,
     render,
 )
@@ -245,6 +246,20 @@ def _with(url: str, **params: str | int) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
 
 
+def activity_filter(
+    settings: Settings, rep: str | None, kind: str | None, start: str | None, end: str | None
+) -> ActivityFilter:
+    """The activity list's filters (the page's and its download's), each by its rule in
+    `paceline.params`: a rep's id, a configured kind, days; a bad one is a 422 page."""
+    with checked_params("/activities"):
+        return ActivityFilter(
+            rep_id=params.REP_ID.parse(rep),
+            kind=params.activity_kind(settings, kind),
+            start=params.day("start", start),
+            end=params.day("end", end),
+        )
+
+
 @router.get("/activities")
 def activities_page(
     request: Request,
@@ -261,12 +276,9 @@ def activities_page(
 ) -> Response:
     state = app_state(request)
     reps = queries.visible_reps(state.engine, caller.principal)
-    rep_id = _int(rep)
-    if rep_id is not None and rep_id not in {r.id for r in reps}:
+    wanted = activity_filter(state.settings, rep, kind, start, end)
+    if wanted.rep_id is not None and wanted.rep_id not in {r.id for r in reps}:
         raise refused("see that rep's activities")
-    wanted = ActivityFilter(
-        rep_id=rep_id, kind=kind or None, start=parse_date(start), end=parse_date(end)
-    )
     try:
         listing = queries.activity_page(
             state.engine, caller.principal, wanted, PER_PAGE, older=older, newer=newer
