@@ -160,7 +160,16 @@ def board_role(settings: Settings, text: str | None) -> str | None:
 
 # --- the activity list's filters ------------------------------------------------------------
 
-REP_ID = Number("rep", 1, 2**63 - 1)  # the pages' rep filter is the rep's id
+MAX_ID = 2**63 - 1
+REP_ID = Number("rep", 1, MAX_ID)  # the pages' rep filter (and the log form's) is the rep's id
+
+
+def record_id(field: str) -> Number:
+    """A record's id in a query (the activity just logged, saved or restored)."""
+    return Number(field, 1, MAX_ID)
+
+
+AUDIT_PAGE = Number("page", 1, 10_000_000)  # the audit log's page
 
 
 def activity_kind(settings: Settings, text: str | None) -> str | None:

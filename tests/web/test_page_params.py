@@ -88,6 +88,10 @@ BAD: list[tuple[str, dict[str, str], str, str, str]] = [
     ("/activities", {"rep": "Ana"}, "rep", f"a whole number from 1 to {BIG}", "/activities"),
     ("/activities", {"kind": "telepathy"}, "kind", KINDS, "/activities"),
     ("/activities", {"start": "2026-02-30"}, "start", DAY, "/activities"),
+    ("/activities", {"saved": "x"}, "saved", f"a whole number from 1 to {BIG}", "/activities"),
+    ("/log", {"rep": "Ana"}, "rep", f"a whole number from 1 to {BIG}", "/log"),
+    ("/log", {"done": "last"}, "done", f"a whole number from 1 to {BIG}", "/log"),
+    ("/audit", {"page": "0"}, "page", "a whole number from 1 to 10,000,000", "/audit"),
     ("/diagnose", {"as_of": "soon"}, "as_of", DAY, "/diagnose"),
     ("/funnel", {"as_of": "soon"}, "as_of", DAY, "/funnel"),
     ("/equation", {"as_of": "soon"}, "as_of", DAY, "/equation"),
@@ -248,6 +252,9 @@ def test_a_page_typed_parameter_is_a_page_and_the_api_keeps_its_json(
     page = made.page("root", "/reps/ana")
     assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
     assert "rep_id: &#39;ana&#39; is not allowed here" in page.text
+    flag = made.page("root", "/deliveries", failed="maybe")
+    assert flag.status_code == 422 and "failed: &#39;maybe&#39; is not allowed here" in flag.text
+    assert 'href="/deliveries" data-testid="defaults-link"' in flag.text
     api = made.api("root", "/leaderboard", metric="proposals", by="bogus")
     assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["query", "by"]
     kind = made.api("root", "/activities", kind="telepathy")

@@ -146,9 +146,11 @@ def log_page(
     request: Request, caller: User, rep: str | None = None, done: str | None = None
 ) -> Response:
     state = app_state(request)
-    rep_id = _int(rep) or _int(request.cookies.get(LAST_REP_COOKIE))
+    with checked_params():
+        asked_rep = params.REP_ID.parse(rep)
+        done_id = params.record_id("done").parse(done)
+    rep_id = asked_rep or _int(request.cookies.get(LAST_REP_COOKIE))
     logged = None
-    done_id = _int(done)
     if done_id is not None:
         logged = queries.readable_activity(state.engine, caller.principal, done_id)
     # After a log the next one starts like it: same kind, and the Ask box as it was (a rep
@@ -277,6 +279,9 @@ def activities_page(
     state = app_state(request)
     reps = queries.visible_reps(state.engine, caller.principal)
     wanted = activity_filter(state.settings, rep, kind, start, end)
+    with checked_params():
+        restored_id = params.record_id("restored").parse(restored)
+        saved_id = params.record_id("saved").parse(saved)
     if wanted.rep_id is not None and wanted.rep_id not in {r.id for r in reps}:
         raise refused("see that rep's activities")
     try:
@@ -306,8 +311,8 @@ def activities_page(
             "filter_query": urlencode({k: v for k, v in filters.items() if v}),
             "here": here,
             "deleted": deleted,
-            "restored": _int(restored),
-            "saved": _int(saved),
+            "restored": restored_id,
+            "saved": saved_id,
         },
     )
 
