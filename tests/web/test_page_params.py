@@ -222,8 +222,30 @@ def test_an_absent_value_takes_the_default(
     assert absent.content == written.content
 
 
-def _rows(html: str) -> list[tuple[str, str]]:
-    return re.findall(r'<td class="rank">(\d+)</td>\s*<td[^>]*>(?:<a[^>]*>)?([^<]+)<', html)
+DIAGNOSES = ["/diagnose", "/funnel", "/equation", "/quality", "/when", "/flow"]
+
+
+@pytest.mark.parametrize("path", DIAGNOSES)
+def test_a_diagnosis_period_it_cannot_read_is_a_422_on_the_page_with_a_way_back(
+    site: tuple[Site, dict[str, str]], path: str
+) -> None:
+    """The diagnoses' period is the window's rule (`analytics.window`, the API's too): said on
+    the page itself, with its filters to correct it and a link to the page with its defaults
+    (which it lacked)."""
+    reply = _get(site, path, {"period": "fortnight"})
+    assert reply.status_code == 422
+    said = "period: 'fortnight' is not a period; use week, month, quarter, year (to date)"
+    assert str(escape(said)) in reply.text
+    assert f'<a href="{path}" data-testid="defaults-link">' in reply.text
+    assert _get(site, path, {}).status_code == 200
+
+
+def test_a_tipping_metric_it_cannot_use_is_a_422_on_the_page_with_a_way_back(
+    site: tuple[Site, dict[str, str]],
+) -> None:
+    reply = _get(site, "/tipping", {"metric": "bogus"})
+    assert reply.status_code == 422 and "metric: " in reply.text and "bogus" in reply.text
+    assert '<a href="/tipping" data-testid="defaults-link">' in reply.text
 
 
 def test_the_leaderboard_asked_without_period_and_by_ranks_the_month_by_count(
