@@ -44,6 +44,7 @@ METRICS = "one of " + ", ".join(m.name for m in SETTINGS.metrics)
 ROLES = "one of ae, field, manager, sdr, all"
 KINDS = "one of " + ", ".join(sorted(SETTINGS.kind_names))
 BIG = "9,223,372,036,854,775,807"
+AUDITED = "one of activity, deal, target, user, rep, token, import"
 
 # (path, the bad query, its field, what is allowed, the page the error links to with its
 # defaults); {ana}, {east} and {kiosk} are filled in with the ids and the link made.
@@ -92,6 +93,7 @@ BAD: list[tuple[str, dict[str, str], str, str, str]] = [
     ("/log", {"rep": "Ana"}, "rep", f"a whole number from 1 to {BIG}", "/log"),
     ("/log", {"done": "last"}, "done", f"a whole number from 1 to {BIG}", "/log"),
     ("/audit", {"page": "0"}, "page", "a whole number from 1 to 10,000,000", "/audit"),
+    ("/audit", {"entity": "deals"}, "entity", AUDITED, "/audit"),
     ("/diagnose", {"as_of": "soon"}, "as_of", DAY, "/diagnose"),
     ("/funnel", {"as_of": "soon"}, "as_of", DAY, "/funnel"),
     ("/equation", {"as_of": "soon"}, "as_of", DAY, "/equation"),

@@ -46,9 +46,9 @@ from paceline.web.common import (
     PageError,
     User,
     check_csrf,
+    checked_params,
     not_found,
     page_errors,
-    parse_number,
     refused,
     render,
 )
@@ -643,7 +643,9 @@ def audit_page(
 ) -> Response:
     """Every change, newest first, a page at a time (admins only)."""
     _admin(caller, "read the audit log (that page is for admins)")
-    number = parse_number(params.AUDIT_PAGE, page) or 1
+    with checked_params():
+        number = params.AUDIT_PAGE.parse(page) or 1
+        params.one_of("entity", entity, ENTITY_NAMES)  # the audit log's own rule, said first
     try:
         found = audit.read(
             app_state(request).engine,
