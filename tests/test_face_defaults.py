@@ -186,7 +186,7 @@ def test_the_page_and_its_download_keep_the_ranking_asked(engine: Engine, site: 
     assert {r["by"] for r in rows.values()} == {"target"}
     bad = site.page("root", "/leaderboard/export.csv", metric="proposals", by="best")
     assert bad.status_code == 422
-    assert "by: use one of count, target, improved, not &#39;best&#39;" in bad.text
+    assert "by: &#39;best&#39; is not allowed here; use one of count, target, improved." in bad.text
 
 
 def test_the_default_period_is_one_setting_every_face_reads(engine: Engine) -> None:
@@ -258,8 +258,10 @@ def test_the_forecast_page_says_which_simulation_it_cannot_run(
     site = make_site(engine, settings, {"root": ("admin", None)})
     page = site.page("root", "/forecast", runs="50")
     assert page.status_code == 422
-    assert "runs: must be a whole number from 100 to 20,000, not &#39;50&#39;" in page.text
+    assert (
+        "runs: &#39;50&#39; is not allowed here; use a whole number from 100 to 20,000" in page.text
+    )
     page = site.page("root", "/forecast", seed="x")
     assert page.status_code == 422
-    assert "seed: must be a whole number from 0 to" in page.text
+    assert "seed: &#39;x&#39; is not allowed here; use a whole number from 0 to" in page.text
     assert site.api("root", "/forecast", runs="50").status_code == 422

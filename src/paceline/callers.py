@@ -22,13 +22,6 @@ from paceline.auth.access import Principal
 from paceline.auth.accounts import session_principal, token_principal
 from paceline.config import Settings
 
-# What one request may ask of the forecast's simulation, on the API and the pages alike (the
-# CLI allows the analysis's own limits): more would hold a server worker for minutes.
-MIN_SERVED_RUNS = 100  # fewer runs give quantiles too coarse to show
-MAX_SERVED_RUNS = 20_000
-MAX_SEED = 2**63 - 1  # the simulation's seed: a signed 64-bit integer
-MAX_SERVED_PERIODS = 24
-
 SESSION_COOKIE = "paceline_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

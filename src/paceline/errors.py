@@ -14,6 +14,17 @@ class UserInputError(ValueError):
     """Input that cannot be used; the message names the field or step and the reason."""
 
 
+class BadParameter(UserInputError):
+    """A request parameter with a value outside its rule: names the field, the value given
+    and what is allowed, so every face (the API, a page, a download) can say all three."""
+
+    def __init__(self, field: str, value: str, allowed: str) -> None:
+        super().__init__(f"{field}: {value!r} is not allowed; use {allowed}")
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+
+
 class UnlearnableError(UserInputError):
     """The data cannot support the answer asked for (`reason` says why): a forecast whose
     history's wins have no known sales cycle. A backtest skips such a cut-off with it."""

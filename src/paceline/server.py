@@ -13,8 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URLPath
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
@@ -24,7 +27,7 @@ from paceline.api.app import API_PREFIX, BUSY_ERRORS, RETRY_AFTER_S, busy_error,
 from paceline.callers import api_caller
 from paceline.config import Settings, load_settings, resolve_database_url
 from paceline.store.engine import is_busy, make_engine
-from paceline.web.pages import busy_page
+from paceline.web.pages import busy_page, invalid_request_page
 from paceline.web.pages import mount as mount_pages
 
 
@@ -44,6 +47,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     mount_pages(app)
     for error in BUSY_ERRORS:  # after the pages: the pages' 503 is a page
         app.add_exception_handler(error, _busy)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.router.routes.insert(0, FirstMatch(app.router.routes))
     return app
 
@@ -109,6 +113,15 @@ async def _busy(request: Request, exc: Exception) -> Response:
     if not is_busy(exc):
         raise exc
     return busy_page(request, RETRY_AFTER_S)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """A parameter FastAPI could not parse: the API's JSON 422 (`detail` naming the field) on
+    the API, a 422 page on the pages (not JSON, which a person following a link cannot use)."""
+    assert isinstance(exc, RequestValidationError)
+    if request.url.path.startswith(API_PREFIX + "/"):
+        return await request_validation_exception_handler(request, exc)
+    return await run_in_threadpool(invalid_request_page, request, exc)
 
 
 def create_app_from_environment() -> FastAPI:

@@ -53,7 +53,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -115,7 +115,8 @@ from paceline.store.models import Activity, Contact, Deal, MetricDay, Rep
 
 FloatArray = NDArray[np.float64]
 NewDealSource = Literal["activity_plan", "activity_run_rate", "opportunity_run_rate"]
-FORECAST_PERIODS: tuple[PeriodKind, ...] = ("month", "quarter", "year")
+ForecastPeriod = Literal["month", "quarter", "year"]  # one definition: API, page, download
+FORECAST_PERIODS: tuple[PeriodKind, ...] = get_args(ForecastPeriod)
 PRIOR_STAYS = 10.0  # the pooled estimate's weight, in deals, beside a stage's own
 CHUNK = 4000  # runs simulated at once; the fan is read from the first chunk
 BLOCK_DEALS = 250  # open deals whose uniforms are drawn at once (16 MB for a chunk of runs)

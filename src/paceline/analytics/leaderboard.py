@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection, Engine, select
 
@@ -66,9 +66,12 @@ from paceline.config import MetricSettings, Settings, Unit
 from paceline.errors import UserInputError, did_you_mean
 from paceline.store.models import Activity, Contact, Deal, Rep
 
-LEADERBOARD_PERIODS: tuple[PeriodKind, ...] = ("day", "week", "month", "quarter", "year")
+# The periods and rankings a board takes: one definition each, read by the API's parameter
+# types, the pages and the downloads (`paceline.params`), the tuples spelled from the types.
+LeaderboardPeriod = Literal["day", "week", "month", "quarter", "year"]
+LEADERBOARD_PERIODS: tuple[PeriodKind, ...] = get_args(LeaderboardPeriod)
 RankBy = Literal["count", "target", "improved"]
-RANK_BY: tuple[RankBy, ...] = ("count", "target", "improved")
+RANK_BY: tuple[RankBy, ...] = get_args(RankBy)
 ALL_ROLES = "all"  # rank every role together
 Standing = Literal["ranked", "low_volume", "no_value", "no_target", "no_history", "not_recorded"]
 

@@ -18,6 +18,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Literal, get_args
 
 from sqlalchemy import Connection, Engine, Select, bindparam, or_, select
 
@@ -63,7 +64,10 @@ from paceline.store.models import Rep, Team
 from paceline.store.names import name_key
 from paceline.store.records import RepRef, rep_refs
 
-SCORECARD_PERIODS: tuple[PeriodKind, ...] = ("week", "month", "quarter", "year")
+# The periods a scorecard reads: the one definition the API's parameter type, the pages and
+# the downloads take (`paceline.params`), the tuple spelled from the type.
+ScorecardPeriod = Literal["week", "month", "quarter", "year"]
+SCORECARD_PERIODS: tuple[PeriodKind, ...] = get_args(ScorecardPeriod)
 IN_LIST_LIMIT = 200
 
 

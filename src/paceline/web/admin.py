@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from paceline import plugins
+from paceline import params, plugins
 from paceline.analytics.plan import (
     Plan,
     PlanInput,
@@ -46,6 +46,7 @@ from paceline.web.common import (
     PageError,
     User,
     check_csrf,
+    checked_params,
     not_found,
     page_errors,
     refused,
@@ -638,11 +639,13 @@ def audit_page(
     caller: User,
     entity: str | None = None,
     user: str | None = None,
-    page: int = 1,
+    page: str | None = None,
 ) -> Response:
     """Every change, newest first, a page at a time (admins only)."""
     _admin(caller, "read the audit log (that page is for admins)")
-    page = max(1, min(page, 10_000_000))
+    with checked_params():
+        number = params.AUDIT_PAGE.parse(page) or 1
+        params.one_of("entity", entity, ENTITY_NAMES)  # the audit log's own rule, said first
     try:
         found = audit.read(
             app_state(request).engine,
@@ -650,7 +653,7 @@ def audit_page(
             entity=entity or None,
             user=user or None,
             limit=AUDIT_PAGE,
-            offset=(page - 1) * AUDIT_PAGE,
+            offset=(number - 1) * AUDIT_PAGE,
         )
     except UserInputError as exc:
         raise PageError(422, "Cannot show that", str(exc)) from None
@@ -662,7 +665,7 @@ def audit_page(
             "active": "audit",
             "entries": found.items,
             "total": found.total,
-            "page": page,
+            "page": number,
             "pages": max(1, -(-found.total // AUDIT_PAGE)),
             "entity": entity or "",
             "user": user or "",

@@ -14,16 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from paceline import params
 from paceline.analytics.pacing import Pace
 from paceline.auth.access import Principal
-from paceline.calendar import PERIOD_KINDS, PeriodKind
 from paceline.callers import AppState, Caller, optional_caller
 from paceline.config import Settings
 from paceline.describe import (
@@ -36,9 +36,10 @@ from paceline.describe import (
     unrecorded_cell,
     unrecorded_texts,
 )
-from paceline.errors import Forbidden, NotFound
+from paceline.errors import BadParameter, Forbidden, NotFound
 from paceline.web.assets import asset_url
 
+T = TypeVar("T", bound=str)
 HERE = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 
@@ -80,6 +81,30 @@ class PageError(Exception):
         self.title = title
         self.message = message
         self.headers = headers or {}
+
+
+class BadParameterPage(PageError):
+    """A query parameter outside its rule (`paceline.params`): a 422 page naming the field,
+    the value and what is allowed, with a link to the page with its defaults (`page`: that
+    page's path; None: the path asked for, without its query)."""
+
+    def __init__(self, exc: BadParameter, page: str | None = None) -> None:
+        super().__init__(
+            422,
+            f"Not a valid {exc.field}",
+            f"{exc.field}: {exc.value!r} is not allowed here; use {exc.allowed}.",
+        )
+        self.page = page
+
+
+@contextmanager
+def checked_params(page: str | None = None) -> Iterator[None]:
+    """Parameters read inside are the shared rules' (`paceline.params`): a bad one ends the
+    request with a 422 page, never a silent default nor another answer than the one asked."""
+    try:
+        yield
+    except BadParameter as exc:
+        raise BadParameterPage(exc, page) from None
 
 
 class LoginRequired(Exception):
@@ -224,23 +249,25 @@ def metric_labels(settings: Settings) -> dict[str, str]:
     return {m.name: m.label or m.name for m in settings.metrics}
 
 
-def parse_period(text: str | None, default: PeriodKind, allowed: tuple[str, ...]) -> PeriodKind:
-    if text in allowed:
-        for kind in PERIOD_KINDS:
-            if kind == text:
-                return kind
-    return default
+def parse_choice(
+    rule: params.Choice[T], text: str | None, default: T, page: str | None = None
+) -> T:
+    """`rule`'s value (the API's), `default` when absent or blank; else a 422 page."""
+    with checked_params(page):
+        return rule.parse(text, default)
 
 
-def parse_date(text: str | None) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise PageError(
-            422, "Not a date", f"{text!r} is not a date; write it as YYYY-MM-DD."
-        ) from None
+def parse_number(rule: params.Number, text: str | None, page: str | None = None) -> int | None:
+    """`rule`'s whole number within its limits (the API's), None when absent or blank."""
+    with checked_params(page):
+        return rule.parse(text)
+
+
+def parse_date(text: str | None, field: str = "as_of", page: str | None = None) -> dt.date | None:
+    """A day as the API reads it (`params.day`), None when absent or blank; else a 422 page
+    naming `field`."""
+    with checked_params(page):
+        return params.day(field, text)
 
 
 # --- formatting (Jinja filters) -------------------------------------------------------------

@@ -10,19 +10,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Engine
 
-from paceline import access, clock
+from paceline import access, clock, params
 from paceline.analytics.alerts import Alert, alerts
 from paceline.analytics.leaderboard import (
     LEADERBOARD_PERIODS,
     RANK_BY,
     Leaderboard,
-    RankBy,
     leaderboard,
     recent_wins,
 )
 from paceline.analytics.pacing import STATUS_ORDER
 from paceline.analytics.scorecard import (
-    SCORECARD_PERIODS,
     MetricLine,
     Scorecard,
     TeamScorecard,
@@ -49,10 +47,11 @@ from paceline.web.charts import figure_json, leaderboard_figure
 from paceline.web.common import (
     PageError,
     User,
+    checked_params,
     metric_units,
     page_errors,
+    parse_choice,
     parse_date,
-    parse_period,
     refused,
     render,
 )
@@ -60,7 +59,6 @@ from paceline.web.common import (
 router = APIRouter(include_in_schema=False)
 
 PAGE_PERIODS = ("week", "month", "quarter")
-DEFAULT_METRIC = "meetings_set"
 TV_REFRESH_DEFAULT = 60
 TV_WINS_SHOWN = 4  # the banner's newest wins; the rest are counted, their lines lit
 
@@ -82,13 +80,13 @@ def rep_page(
     request: Request,
     caller: User,
     rep_id: int,
-    period: str = "month",
+    period: str | None = None,
     as_of: str | None = None,
 ) -> Response:
     state = app_state(request)
     with page_errors():
         rep = access.rep_by_id(state.engine, caller.principal, rep_id, "scorecard")
-    kind = parse_period(period, "month", SCORECARD_PERIODS)
+    kind = parse_choice(params.SCORECARD_PERIOD, period, "month")
     day = parse_date(as_of) or _today(state.settings)
     card = rep_scorecard(state.reads, state.settings, rep.name, kind, day)
     report = alerts(state.reads, state.settings, card.as_of, rep.team)
@@ -144,7 +142,7 @@ def _team_scope(engine: Engine, principal: Principal, team: str | None) -> str |
 def team_page(
     request: Request,
     caller: User,
-    period: str = "month",
+    period: str | None = None,
     team: str | None = None,
     as_of: str | None = None,
 ) -> Response:
@@ -153,7 +151,7 @@ def team_page(
     if principal.role == "rep":
         raise refused("see every rep's scorecard (that page is for managers)")
     name = _team_scope(state.engine, caller.principal, team)
-    kind = parse_period(period, "month", SCORECARD_PERIODS)
+    kind = parse_choice(params.SCORECARD_PERIOD, period, "month")
     day = parse_date(as_of) or _today(state.settings)
     cards = team_scorecards(state.reads, state.settings, kind, day, name)
     report = alerts(state.reads, state.settings, day, name, scorecards=cards)
@@ -252,7 +250,7 @@ class BoardAsk:
     period: str | None = None  # None: the face's configured default
     role: str | None = None
     as_of: str | None = None
-    by: str = "count"
+    by: str | None = None  # None: count
 
 
 def board_for(
@@ -260,18 +258,20 @@ def board_for(
 ) -> tuple[BoardRequest, Leaderboard | None, str | None]:
     """The board of `team` (already in the asker's reach; None: everyone), over the period
     asked or else `default_period`: the configuration's, for the page or for the TV board
-    (`leaderboard.period`, `leaderboard.tv_period`), never a literal of the face."""
+    (`leaderboard.period`, `leaderboard.tv_period`), never a literal of the face. Each
+    parameter follows its rule in `paceline.params`, as the API and the download do: a bad
+    one is a 422 page, never another board than the one asked for."""
     state = app_state(request)
     settings: Settings = state.settings
-    known = {m.name for m in settings.metrics}
-    chosen = ask.metric if ask.metric in known else None
-    chosen = chosen or (DEFAULT_METRIC if DEFAULT_METRIC in known else settings.metrics[0].name)
-    kind = parse_period(ask.period, default_period, LEADERBOARD_PERIODS)
-    by: RankBy = next((b for b in RANK_BY if b == ask.by), "count")
-    wanted = BoardRequest(chosen, kind, team, ask.role or None, ask.as_of or "", by)
+    with checked_params():
+        chosen = params.board_metric(settings, ask.metric)
+        kind = params.LEADERBOARD_PERIOD.parse(ask.period, default_period)
+        by = params.RANK.parse(ask.by, "count")
+        role = params.board_role(settings, ask.role)
     day = parse_date(ask.as_of) or _today(state.settings)
+    wanted = BoardRequest(chosen, kind, team, role, ask.as_of or "", by)
     try:
-        board = leaderboard(state.reads, settings, chosen, kind, day, team, ask.role or None, by)
+        board = leaderboard(state.reads, settings, chosen, kind, day, team, role, by)
     except UserInputError as exc:
         return wanted, None, str(exc)
     return wanted, board, None
@@ -286,7 +286,7 @@ def leaderboard_page(
     team: str | None = None,
     role: str | None = None,
     as_of: str | None = None,
-    by: str = "count",
+    by: str | None = None,
 ) -> Response:
     state = app_state(request)
     settings: Settings = state.settings
@@ -326,11 +326,11 @@ def leaderboard_page(
 
 @dataclass(frozen=True)
 class TvAsk:
-    """The TV board's own settings from the query string."""
+    """The TV board's own settings from the query string, as typed (None: the default)."""
 
-    refresh: int = TV_REFRESH_DEFAULT
-    top: int | None = None
-    page: int = 1
+    refresh: str | None = None
+    top: str | None = None
+    page: str | None = None
 
 
 def tv_response(
@@ -344,10 +344,15 @@ def tv_response(
     """The TV board (for a session, or a kiosk link: `caller` None, no way off the page)."""
     state = app_state(request)
     settings: Settings = state.settings
+    with checked_params():
+        refresh = params.TV_REFRESH.parse(tv.refresh) or TV_REFRESH_DEFAULT
+        asked_top = params.TV_TOP.parse(tv.top)
+        page_number = params.TV_PAGE.parse(tv.page) or 1
     wanted, board, error = board_for(request, team, ask, settings.leaderboard.tv_period)
     if board is None:
         raise PageError(422, "Cannot show this leaderboard", error or "")
-    top = min(max(tv.top or settings.leaderboard.tv_top, 3), 40)
+    # The configured rows per page kept within what a screen holds; one asked for is checked.
+    top = asked_top or min(max(settings.leaderboard.tv_top, params.TV_TOP.low), params.TV_TOP.high)
     now = clock.now(settings.calendar.zone)
     since = now - dt.timedelta(minutes=settings.leaderboard.celebrate_minutes)
     with page_errors():
@@ -361,11 +366,10 @@ def tv_response(
         )
     you = caller.principal.rep_id if caller else None
     pages = tv_pages(settings, board, top, you, wins)
-    page = pages[(max(tv.page, 1) - 1) % len(pages)]
-    refresh = min(max(tv.refresh, 10), 3600)
+    page = pages[(page_number - 1) % len(pages)]
     following = page.number % page.count + 1
     extra = {"refresh": str(refresh), "page": str(following)}
-    if tv.top:
+    if asked_top:
         extra["top"] = str(top)
     refresh_content = (
         f"{refresh};url={base}?{wanted.query(**extra)}" if page.count > 1 else str(refresh)
@@ -398,10 +402,10 @@ def leaderboard_tv(
     team: str | None = None,
     role: str | None = None,
     as_of: str | None = None,
-    by: str = "count",
-    refresh: int = TV_REFRESH_DEFAULT,
-    top: int | None = None,
-    page: int = 1,
+    by: str | None = None,
+    refresh: str | None = None,
+    top: str | None = None,
+    page: str | None = None,
 ) -> Response:
     name = _team_scope(app_state(request).engine, caller.principal, team)
     ask = BoardAsk(metric, period, role, as_of, by)

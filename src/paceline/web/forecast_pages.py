@@ -20,19 +20,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from paceline import params
 from paceline.analytics.backtest import Backtest
 from paceline.analytics.backtest import backtest as replay_periods
 from paceline.analytics.forecast import FORECAST_PERIODS, Forecast, forecast
-from paceline.callers import (
-    MAX_SEED,
-    MAX_SERVED_PERIODS,
-    MAX_SERVED_RUNS,
-    MIN_SERVED_RUNS,
-    app_state,
-)
+from paceline.callers import app_state
 from paceline.errors import UserInputError
 from paceline.web.charts import figure_json
-from paceline.web.common import User, parse_date, refused, render
+from paceline.web.common import User, checked_params, parse_choice, parse_date, refused, render
 from paceline.web.forecast_charts import backtest_figure, fan_figure
 from paceline.web.subjects import Wanted, page_subject, pickers
 
@@ -50,29 +45,14 @@ class Simulation:
     periods: str = ""  # the backtest's past periods
 
     def chosen(self) -> tuple[int | None, int | None, int | None]:
-        """(runs, seed, periods) within what a request may ask (`callers.MAX_SERVED_RUNS`, as
-        the API); text that is not such a number is a UserInputError naming the field."""
-        return (
-            served_number(self.runs, "runs", MIN_SERVED_RUNS, MAX_SERVED_RUNS),
-            served_number(self.seed, "seed", 0, MAX_SEED),
-            served_number(self.periods, "periods", 1, MAX_SERVED_PERIODS),
-        )
-
-
-def served_number(text: str, field: str, low: int, high: int) -> int | None:
-    """A whole number from `low` to `high`, or None for nothing given (the default)."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or not low <= value <= high:
-        raise UserInputError(
-            f"{field}: must be a whole number from {low:,} to {high:,}, not {text!r}"
-        )
-    return value
+        """(runs, seed, periods) within what a request may ask (`params.RUNS`, ..., as the
+        API); anything else is a 422 page naming the field, before the simulation runs."""
+        with checked_params("/forecast"):
+            return (
+                params.RUNS.parse(self.runs),
+                params.SEED.parse(self.seed),
+                params.PERIODS.parse(self.periods),
+            )
 
 
 @dataclass(frozen=True)
@@ -108,15 +88,16 @@ def forecast_page(
     rep_name, team_name = page_subject(
         state.engine, principal, rep or None, team or None, "forecast", rep_in_team=True
     )
-    kind = (period or "quarter").strip().lower()
+    kind = parse_choice(params.FORECAST_PERIOD, period, "quarter")
+    replaying = parse_choice(params.BACKTEST, backtest, "0") == "1"
     simulation = Simulation(runs or "", seed or "", periods or "")
+    runs_, seed_, periods_ = simulation.chosen()
     wanted = ForecastWanted("/forecast", rep_name, team_name, kind, as_of or "", simulation)
     day = parse_date(as_of)
     found: Forecast | None = None
     replay: Backtest | None = None
     error = None
     try:
-        runs_, seed_, periods_ = simulation.chosen()
         found = forecast(
             state.reads,
             state.settings,
@@ -127,7 +108,7 @@ def forecast_page(
             runs=runs_,
             seed=seed_,
         )
-        if backtest:
+        if replaying:
             replay = replay_periods(
                 state.reads,
                 state.settings,
@@ -151,8 +132,8 @@ def forecast_page(
         "wanted": wanted,
         "periods": list(FORECAST_PERIODS),
         "top_deals": found.open_deals[:TOP_DEALS] if found else [],
-        "min_runs": MIN_SERVED_RUNS,
-        "max_runs": MAX_SERVED_RUNS,
+        "min_runs": params.RUNS.low,
+        "max_runs": params.RUNS.high,
         "default_runs": state.settings.insight.forecast.runs,
         "default_seed": state.settings.insight.forecast.seed,
         **pickers(state.engine, state.settings, principal),

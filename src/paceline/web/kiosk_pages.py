@@ -23,7 +23,7 @@ from paceline.callers import Caller, app_state
 from paceline.errors import Forbidden, UserInputError
 from paceline.web import queries
 from paceline.web.common import PageError, User, check_csrf, refused, render
-from paceline.web.dashboards import TV_REFRESH_DEFAULT, BoardAsk, TvAsk, tv_response
+from paceline.web.dashboards import BoardAsk, TvAsk, tv_response
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,10 +35,10 @@ def kiosk_board(
     metric: str | None = None,
     period: str | None = None,
     role: str | None = None,
-    by: str = "count",
-    refresh: int = TV_REFRESH_DEFAULT,
-    top: int | None = None,
-    page: int = 1,
+    by: str | None = None,
+    refresh: str | None = None,
+    top: str | None = None,
+    page: str | None = None,
 ) -> Response:
     team = kiosk_team(app_state(request).engine, token)
     if team is None:

@@ -17,6 +17,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.responses import HTMLResponse
 
@@ -46,6 +47,7 @@ from paceline.web import (
 )
 from paceline.web.assets import PLOTLY, PLOTLY_DIR, STATIC, AssetFiles
 from paceline.web.common import (
+    BadParameterPage,
     LoginRequired,
     PageError,
     User,
@@ -94,13 +96,39 @@ def _page_error(request: Request, exc: Exception) -> Response:
     """An HTML error page (sync: Starlette runs it in a thread, it reads the session)."""
     assert isinstance(exc, PageError)
     caller = _caller_or_none(request)
+    # A bad parameter's way on: the page asked for, with its defaults.
+    link = (exc.page or request.url.path) if isinstance(exc, BadParameterPage) else None
     return render(
         request,
         "error.html",
         caller,
-        {"title": exc.title, "message": exc.message},
+        {"title": exc.title, "message": exc.message, "link": link},
         status=exc.status,
         headers=exc.headers,
+    )
+
+
+def invalid_request_page(request: Request, exc: RequestValidationError) -> Response:
+    """A page's typed parameter that does not parse (a record's id in the path, a number of a
+    form's redirect): the 422 page a bad `paceline.params` value gets, naming the field, the
+    value and FastAPI's rule, not the API's JSON (sync: it reads the session)."""
+    first = exc.errors()[0] if exc.errors() else {}
+    where = tuple(first.get("loc", ()))
+    field = str(where[-1]) if where else "parameter"
+    value = first.get("input")
+    rule = str(first.get("msg", "not valid")).rstrip(".")
+    shown = f"{value!r} is not allowed here: " if isinstance(value, str) else ""
+    return render(
+        request,
+        "error.html",
+        _caller_or_none(request),
+        {
+            "title": f"Not a valid {field}",
+            "message": f"{field}: {shown}{rule}.",
+            # a bad query has a way on (the page with its defaults); a bad path has none
+            "link": request.url.path if where[:1] == ("query",) else None,
+        },
+        status=422,
     )
 
 

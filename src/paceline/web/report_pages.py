@@ -16,12 +16,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
-from paceline import access
+from paceline import access, params
 from paceline.analytics.diagnose import RepDiagnosis, TeamDiagnosis, diagnose_rep, diagnose_team
 from paceline.analytics.forecast import forecast
-from paceline.analytics.leaderboard import LEADERBOARD_PERIODS, RANK_BY, RankBy, leaderboard
+from paceline.analytics.leaderboard import leaderboard
 from paceline.analytics.report import RepReport, rep_report, report_day, team_report
-from paceline.analytics.scorecard import SCORECARD_PERIODS, rep_scorecard, team_scorecards
+from paceline.analytics.scorecard import rep_scorecard, team_scorecards
 from paceline.analytics.window import Window, diagnosis_window
 from paceline.calendar import BusinessCalendar
 from paceline.callers import AppState, app_state
@@ -29,20 +29,21 @@ from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.reports import export
 from paceline.reports.render import Report, report_html, report_pdf
-from paceline.store.listings import ActivityFilter
 from paceline.web import queries
 from paceline.web.common import (
     SECURITY_HEADERS,
     PageError,
     User,
+    checked_params,
     not_found,
     page_errors,
+    parse_choice,
     parse_date,
-    parse_period,
     refused,
 )
 from paceline.web.forecast_pages import Simulation
 from paceline.web.subjects import Asked, page_subject
+from paceline.web.work import activity_filter
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,7 +74,7 @@ def _slug(text: str) -> str:
 
 def _report_day(state: AppState, week: str | None) -> dt.date:
     try:
-        return report_day(state.settings, parse_date(week), _today(state.settings))
+        return report_day(state.settings, parse_date(week, "week"), _today(state.settings))
     except UserInputError as exc:
         raise PageError(422, "No such week", str(exc)) from None
 
@@ -155,7 +156,7 @@ def scorecard_export(
     caller: User,
     rep_id: int,
     fmt: str,
-    period: str = "month",
+    period: str | None = None,
     as_of: str | None = None,
 ) -> Response:
     state = app_state(request)
@@ -164,8 +165,9 @@ def scorecard_export(
         raise not_found(f"rep with id {rep_id}")
     if not caller.principal.can_read_rep(rep.id, rep.team_id):
         raise refused(f"see the scorecard of {rep.name}")
-    kind = parse_period(period, "month", SCORECARD_PERIODS)
-    day = parse_date(as_of) or _today(state.settings)
+    page = f"/reps/{rep_id}"
+    kind = parse_choice(params.SCORECARD_PERIOD, period, "month", page)
+    day = parse_date(as_of, page=page) or _today(state.settings)
     card = rep_scorecard(state.reads, state.settings, rep.name, kind, day)
     return _export(export.scorecard_sheets(card), fmt, f"scorecard {rep.name} {day}", None)
 
@@ -175,7 +177,7 @@ def team_export(
     request: Request,
     caller: User,
     fmt: str,
-    period: str = "month",
+    period: str | None = None,
     team: str | None = None,
     as_of: str | None = None,
 ) -> Response:
@@ -184,8 +186,8 @@ def team_export(
         raise refused("see every rep's scorecard (that page is for managers)")
     with page_errors():
         name = access.team_in_reach(state.engine, caller.principal, team, "team pages")
-    kind = parse_period(period, "month", SCORECARD_PERIODS)
-    day = parse_date(as_of) or _today(state.settings)
+    kind = parse_choice(params.SCORECARD_PERIOD, period, "month", "/team")
+    day = parse_date(as_of, page="/team") or _today(state.settings)
     cards = team_scorecards(state.reads, state.settings, kind, day, name)
     return _export(export.team_sheets(cards), fmt, f"team {name or 'all'} {day}", None)
 
@@ -200,33 +202,26 @@ def leaderboard_export(
     team: str | None = None,
     role: str | None = None,
     as_of: str | None = None,
-    by: str = "count",
+    by: str | None = None,
 ) -> Response:
-    """The leaderboard page's table: the same period default as the page and the API
-    (`leaderboard.period`) and the same ranking (`by`), so the file holds the page's rows."""
+    """The leaderboard page's table: the same rules and defaults for every parameter as the
+    page (`paceline.params`: the metric, `leaderboard.period`, the ranking `by`, the role),
+    so the file holds the page's rows."""
     state = app_state(request)
     settings = state.settings
     with page_errors():
         name = access.team_in_reach(state.engine, caller.principal, team, "team pages")
-    known = {m.name for m in settings.metrics}
-    if metric not in known:
-        raise PageError(422, "Cannot export this leaderboard", f"metric: unknown {metric!r}")
-    kind = parse_period(period, settings.leaderboard.period, LEADERBOARD_PERIODS)
-    day = parse_date(as_of) or _today(settings)
+    with checked_params("/leaderboard"):
+        metric = params.board_metric(settings, metric)
+        kind = params.LEADERBOARD_PERIOD.parse(period, settings.leaderboard.period)
+        ranking = params.RANK.parse(by, "count")
+        chosen_role = params.board_role(settings, role)
+        day = params.day("as_of", as_of) or _today(settings)
     try:
-        ranking = _rank_by(by)
-        board = leaderboard(state.reads, settings, metric, kind, day, name, role or None, ranking)
+        board = leaderboard(state.reads, settings, metric, kind, day, name, chosen_role, ranking)
     except UserInputError as exc:
         raise PageError(422, "Cannot export this leaderboard", str(exc)) from None
     return _export(export.leaderboard_sheets(board), fmt, f"leaderboard {metric} {day}", None)
-
-
-def _rank_by(text: str) -> RankBy:
-    """`by` as the analysis takes it; anything else is a clear error, not another ranking."""
-    for known in RANK_BY:
-        if text == known:
-            return known
-    raise UserInputError(f"by: use one of {', '.join(RANK_BY)}, not {text!r}")
 
 
 @router.get("/activities/export.{fmt}")
@@ -242,14 +237,11 @@ def activities_export(
     """The activity list with the page's filters, every page of it; more than EXPORT_ROWS
     matching is a 422 asking for narrower filters (a file cut short would look complete)."""
     state = app_state(request)
-    rep_id = int(rep) if rep and rep.isdigit() else None
-    if rep_id is not None:
-        found = queries.rep_ref(state.engine, rep_id)
+    wanted = activity_filter(state.settings, rep, kind, start, end)
+    if wanted.rep_id is not None:
+        found = queries.rep_ref(state.engine, wanted.rep_id)
         if found is None or not caller.principal.can_read_rep(found.id, found.team_id):
             raise refused("see that rep's activities")
-    wanted = ActivityFilter(
-        rep_id=rep_id, kind=kind or None, start=parse_date(start), end=parse_date(end)
-    )
     listing = queries.activity_page(
         state.engine, caller.principal, wanted, EXPORT_ROWS, count="none"
     )
@@ -290,9 +282,10 @@ def _diagnosis(
 
 def _run(state: AppState, asked: Any, analysis: Any) -> Any:
     """The analysis over the window the page's period and as-of name; bad input is a 422."""
+    day = parse_date(asked.as_of, page="/diagnose")
     try:
         period = (asked.period or state.settings.diagnose.window).strip()
-        window = diagnosis_window(state.settings, period, parse_date(asked.as_of))
+        window = diagnosis_window(state.settings, period, day)
         return analysis(window)
     except UserInputError as exc:
         raise PageError(422, "Cannot export", str(exc)) from None
@@ -318,14 +311,15 @@ def forecast_export(
     rep_name, team_name = page_subject(
         state.engine, caller.principal, rep or None, team or None, "forecast", rep_in_team=True
     )
-    kind = (period or "quarter").strip().lower()
+    kind = parse_choice(params.FORECAST_PERIOD, period, "quarter", "/forecast")
+    runs_, seed_, _ = Simulation(runs or "", seed or "").chosen()
+    day = parse_date(as_of, page="/forecast")
     try:
-        runs_, seed_, _ = Simulation(runs or "", seed or "").chosen()
         found = forecast(
             state.reads,
             state.settings,
             kind,
-            parse_date(as_of),
+            day,
             team=team_name,
             rep=rep_name,
             runs=runs_,

@@ -18,15 +18,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
-from paceline import access
-from paceline.analytics.tipping import MAX_LAG, TippingPoint, tipping_point
+from paceline import access, params
+from paceline.analytics.tipping import TippingPoint, tipping_point
 from paceline.auth.access import Principal
 from paceline.callers import app_state
 from paceline.config import Settings
 from paceline.errors import UserInputError
 from paceline.web import queries
 from paceline.web.charts import figure_json
-from paceline.web.common import PageError, User, page_errors, parse_date, render
+from paceline.web.common import User, page_errors, parse_date, parse_number, render
 from paceline.web.tipping_charts import tipping_figure
 
 router = APIRouter(include_in_schema=False)
@@ -84,6 +84,8 @@ def tipping_page(
         as_of or "",
         tuple(r.strip() for r in role or [] if r.strip()),
     )
+    lag_weeks = parse_number(params.LAG, wanted.lag)
+    day = parse_date(as_of)
     result: TippingPoint | None = None
     error: str | None = None
     try:
@@ -94,8 +96,8 @@ def tipping_page(
             outcome=wanted.outcome,
             team=chosen_team,
             roles=list(wanted.roles) or None,
-            lag_weeks=_lag(wanted.lag),
-            as_of=parse_date(as_of),
+            lag_weeks=lag_weeks,
+            as_of=day,
         )
     except UserInputError as exc:
         error = str(exc)
@@ -123,18 +125,6 @@ def _team(engine: Engine, principal: Principal, team: str | None) -> str | None:
     """The team shown, once the user may see it; nothing asked: their own (admins: all)."""
     with page_errors():
         return access.team_in_reach(engine, principal, team, "tipping point")
-
-
-def _lag(text: str) -> int | None:
-    if not text:
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise PageError(
-            422, "Not a lag", f"{text!r} is not a number of weeks (0 to {MAX_LAG})."
-        ) from None
-    return value
 
 
 def _default(settings: Settings, name: str, source: str) -> str:

@@ -17,6 +17,7 @@ from urllib.parse import quote, unquote, urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from paceline import params
 from paceline.analytics.scorecard import Scorecard, rep_scorecard
 from paceline.calendar import BusinessCalendar
 from paceline.callers import AppState, Caller, app_state
@@ -31,8 +32,8 @@ from paceline.web.common import (
     PageError,
     User,
     check_csrf,
+    checked_params,
     page_errors,
-    parse_date,
     refused,
     render,
 )
@@ -145,9 +146,11 @@ def log_page(
     request: Request, caller: User, rep: str | None = None, done: str | None = None
 ) -> Response:
     state = app_state(request)
-    rep_id = _int(rep) or _int(request.cookies.get(LAST_REP_COOKIE))
+    with checked_params():
+        asked_rep = params.REP_ID.parse(rep)
+        done_id = params.record_id("done").parse(done)
+    rep_id = asked_rep or _int(request.cookies.get(LAST_REP_COOKIE))
     logged = None
-    done_id = _int(done)
     if done_id is not None:
         logged = queries.readable_activity(state.engine, caller.principal, done_id)
     # After a log the next one starts like it: same kind, and the Ask box as it was (a rep
@@ -245,6 +248,20 @@ def _with(url: str, **params: str | int) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
 
 
+def activity_filter(
+    settings: Settings, rep: str | None, kind: str | None, start: str | None, end: str | None
+) -> ActivityFilter:
+    """The activity list's filters (the page's and its download's), each by its rule in
+    `paceline.params`: a rep's id, a configured kind, days; a bad one is a 422 page."""
+    with checked_params("/activities"):
+        return ActivityFilter(
+            rep_id=params.REP_ID.parse(rep),
+            kind=params.activity_kind(settings, kind),
+            start=params.day("start", start),
+            end=params.day("end", end),
+        )
+
+
 @router.get("/activities")
 def activities_page(
     request: Request,
@@ -261,12 +278,12 @@ def activities_page(
 ) -> Response:
     state = app_state(request)
     reps = queries.visible_reps(state.engine, caller.principal)
-    rep_id = _int(rep)
-    if rep_id is not None and rep_id not in {r.id for r in reps}:
+    wanted = activity_filter(state.settings, rep, kind, start, end)
+    with checked_params():
+        restored_id = params.record_id("restored").parse(restored)
+        saved_id = params.record_id("saved").parse(saved)
+    if wanted.rep_id is not None and wanted.rep_id not in {r.id for r in reps}:
         raise refused("see that rep's activities")
-    wanted = ActivityFilter(
-        rep_id=rep_id, kind=kind or None, start=parse_date(start), end=parse_date(end)
-    )
     try:
         listing = queries.activity_page(
             state.engine, caller.principal, wanted, PER_PAGE, older=older, newer=newer
@@ -294,8 +311,8 @@ def activities_page(
             "filter_query": urlencode({k: v for k, v in filters.items() if v}),
             "here": here,
             "deleted": deleted,
-            "restored": _int(restored),
-            "saved": _int(saved),
+            "restored": restored_id,
+            "saved": saved_id,
         },
     )
 

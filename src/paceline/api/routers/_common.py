@@ -46,6 +46,7 @@ from paceline.errors import (
     did_you_mean,
 )
 from paceline.ingest.entities import slug
+from paceline.params import EARLIEST, LATEST
 from paceline.serialize import to_jsonable
 from paceline.store.listings import COUNT_LIMIT, MAX_OFFSET, Cursor, CursorError, Paging
 from paceline.store.records import RepRef
@@ -53,8 +54,6 @@ from paceline.store.records import RepRef
 Location = Literal["body", "query", "path"]
 MAX_ID = 2**63 - 1
 MAX_PAGE = 500
-EARLIEST = dt.date(1900, 1, 1)
-LATEST = dt.date(2999, 12, 31)
 # A record by id in the path: not found is 404 "not found: <what>", whatever else was asked.
 PATH_FIELDS = frozenset({"activity_id", "deal_id", "rep_id", "token_id"})
 T = TypeVar("T")

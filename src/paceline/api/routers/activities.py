@@ -23,6 +23,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, WithJsonSchema
 
+from paceline import params
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
@@ -43,7 +44,7 @@ from paceline.api.routers._common import (
     RecordId,
     domain_errors,
     find_team,
-    invalid,
+    input_errors,
     paging,
     readable_rep,
     refuse,
@@ -53,7 +54,6 @@ from paceline.api.shapes import RecordOut, page_model, record_model
 from paceline.auth.access import Principal
 from paceline.config import Settings
 from paceline.errors import Forbidden, InputError
-from paceline.ingest.entities import slug
 from paceline.services import activities
 from paceline.services.activities import Entry, Writer
 from paceline.store.listings import ActivityFilter, Page, list_activities
@@ -230,9 +230,8 @@ def list_(
         team_id = find_team(state.engine, team, "query")[0]
         if not caller.is_admin and team_id != caller.team_id:
             refuse(f"the activities of team {team!r}")  # not `may_see_team`: a rep's team
-    kind_name = None if kind is None else slug(kind)
-    if kind_name is not None and kind_name not in state.settings.kind_names:
-        raise invalid("query", "kind", f"unknown kind {kind!r}")
+    with input_errors("query"):
+        kind_name = params.activity_kind(state.settings, kind)
     page = list_activities(
         state.engine,
         scope_of(caller),

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from paceline.analytics.alerts import AlertReport, alerts
-from paceline.analytics.leaderboard import Leaderboard, RankBy, leaderboard
+from paceline.analytics.leaderboard import Leaderboard, LeaderboardPeriod, RankBy, leaderboard
 from paceline.analytics.plan import (
     GivenRate,
     Plan,
@@ -34,6 +34,7 @@ from paceline.analytics.plan import (
 )
 from paceline.analytics.scorecard import (
     Scorecard,
+    ScorecardPeriod,
     TeamScorecard,
     rep_scorecard,
     team_scorecards,
@@ -59,8 +60,6 @@ from paceline.services.targets import SavedTargets, save_plan_targets
 from paceline.store.records import RepRef, rep_refs
 
 router = APIRouter(tags=["analyses"], dependencies=AUTH)
-ScorecardPeriod = Literal["week", "month", "quarter", "year"]
-LeaderboardPeriod = Literal["day", "week", "month", "quarter", "year"]
 AsOf = Annotated[Day | None, Query(description="Evaluate as of this day (default: today).")]
 TeamQuery = Annotated[Name | None, Query(description="The team (name); default: your own.")]
 MIN_RATE = 1e-6

@@ -8,19 +8,19 @@ Each answers with exactly the result object `paceline forecast --json` (and with
 - an admin: anyone; without `rep` or `team`, everyone.
 With both `rep` and `team`, the rep must be in the team. Unknown names and unusable values
 are 422s naming the field. `runs` and `periods` are capped for a request, here as on the
-forecast page (`callers.MAX_SERVED_RUNS`; the CLI allows more), so one request cannot occupy
+forecast page (`params.MAX_SERVED_RUNS`; the CLI allows more), so one request cannot occupy
 the server for minutes.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from paceline.analytics.backtest import Backtest, backtest
-from paceline.analytics.forecast import Forecast, forecast
+from paceline.analytics.forecast import Forecast, ForecastPeriod, forecast
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
@@ -33,29 +33,28 @@ from paceline.api.routers._common import (
     result,
 )
 from paceline.auth.access import Principal
-from paceline.callers import MAX_SEED, MAX_SERVED_PERIODS, MAX_SERVED_RUNS, MIN_SERVED_RUNS
+from paceline.params import PERIODS, RUNS, SEED
 from paceline.serialize import json_model
 
 router = APIRouter(tags=["forecast"], dependencies=AUTH)
 
-PeriodKindQuery = Annotated[
-    Literal["month", "quarter", "year"], Query(description="The period forecast.")
-]
+# The rules of `paceline.params`, which the forecast page and its download apply too.
+PeriodKindQuery = Annotated[ForecastPeriod, Query(description="The period forecast.")]
 RunsQuery = Annotated[
     int | None,
-    Query(
-        ge=MIN_SERVED_RUNS,
-        le=MAX_SERVED_RUNS,
-        description="Monte Carlo runs (default: configured).",
-    ),
+    Query(ge=RUNS.low, le=RUNS.high, description="Monte Carlo runs (default: configured)."),
 ]
 SeedQuery = Annotated[
     int | None,
-    Query(ge=0, le=MAX_SEED, description="Random seed; the same seed gives the same answer."),
+    Query(
+        ge=SEED.low, le=SEED.high, description="Random seed; the same seed gives the same answer."
+    ),
 ]
 PeriodsQuery = Annotated[
     int | None,
-    Query(ge=1, le=MAX_SERVED_PERIODS, description="Past periods replayed (default: configured)."),
+    Query(
+        ge=PERIODS.low, le=PERIODS.high, description="Past periods replayed (default: configured)."
+    ),
 ]
 
 

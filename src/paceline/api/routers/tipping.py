@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from paceline.analytics.tipping import MAX_LAG, TippingPoint, tipping_point
+from paceline.analytics.tipping import TippingPoint, tipping_point
 from paceline.api.deps import ApiCaller, State
 from paceline.api.routers._common import (
     AUTH,
@@ -25,6 +25,7 @@ from paceline.api.routers._common import (
     result,
     team_in_reach,
 )
+from paceline.params import LAG
 from paceline.serialize import json_model
 
 router = APIRouter(tags=["analyses"], dependencies=AUTH)
@@ -44,8 +45,8 @@ RoleQuery = Annotated[
 LagQuery = Annotated[
     int | None,
     Query(
-        ge=0,
-        le=MAX_LAG,
+        ge=LAG.low,
+        le=LAG.high,
         description="Weeks from the activity to the outcome; default: configured or measured.",
     ),
 ]
