@@ -519,8 +519,12 @@ def test_the_calendar_import_accounts_for_every_occurrence(org: FacesOrg) -> Non
         "skipped, nobody else invited": 1,
         "skipped, not over yet": 1,
     }
-    ((_, _, reason),) = result["first_errors"]
-    assert "dave@unknown.test, eve@other.test" in reason, reason
+    # Its line (19) is its place among the occurrences of both files: the reason says where.
+    ((line, _, reason),) = result["first_errors"]
+    assert line == 19
+    where = "outlook.ics, event 'strangers@outlook' at 2026-11-02 09:00 PST: no rep"
+    assert reason.startswith(where), reason
+    assert "(dave@unknown.test, eve@other.test)" in reason, reason
 
 
 def test_the_sheet_import_accounts_for_every_row(org: FacesOrg) -> None:
