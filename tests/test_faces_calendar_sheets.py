@@ -537,6 +537,7 @@ def test_the_sheet_import_accounts_for_every_row(org: FacesOrg) -> None:
     assert errors[8][0] == "occurred_at (Activity log!D8)"
     assert "'11/04/2026 14:00'" in errors[8][1]
     assert errors[9][0] == "occurred_at (Activity log!D9)"
+    assert "date serial? 46331.5 would be 2026-11-05 12:00: format the column" in errors[9][1]
 
 
 # --- every face ------------------------------------------------------------------------------
