@@ -595,8 +595,8 @@ def _flag_text(diagnosis: RepDiagnosis, flag: str) -> str:
     quality = diagnosis.quality
     if quality is None:
         return text
-    if flag == "low_selling_time" and quality.logged_minutes:
-        share = quality.selling_minutes / quality.logged_minutes
+    share = quality.selling_share  # over the minutes whose selling is known
+    if flag == "low_selling_time" and share is not None:
         return f"{text} ({share:.0%} against the {quality.selling_time.benchmark:.0%} benchmark)"
     if flag == "high_volume_low_engagement" and quality.engagement_rate is not None:
         return (
@@ -635,7 +635,8 @@ def asks_not_recorded_text(kind_labels: list[str]) -> str:
         f"Ask not recorded for {', '.join(kind_labels)}: no activity of"
         f" {'that kind' if one else 'those kinds'} in the data carries an Ask (an export"
         f" without it, say), so {'its' if one else 'their'} attempts are left out of the ask"
-        " rate, not counted as attempts without one."
+        " rate, not counted as attempts without one, and the minutes out of the selling"
+        " share of time (neither selling nor not)."
     )
 
 

@@ -566,3 +566,61 @@ def test_faces_say_selling_time_is_not_recorded_for_a_rep_without_minutes(
     assert bars["hovertext"][bars["y"].index("Ben")] == (
         "Ben: selling time not recorded (no minutes logged)"
     )
+
+
+def build_meetings_without_asks(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Two East AEs whose meetings come from a calendar (no Ask, as a calendar records none):
+    on each of the five DAYS, Ana 2 calls with an Ask of 10 minutes and a meeting of 60;
+    Ben 1 call with an Ask of 30 minutes and a meeting of 30."""
+    upgrade(engine)
+    reps = {n: add_rep(engine, settings, n, "ae", team="East") for n in ("Ana", "Ben")}
+    rows: list[dict[str, Any]] = []
+    for day in DAYS:
+        rows += [activity_row(reps["Ana"], day, outcome="conversation", minutes=10)]
+        rows += [activity_row(reps["Ana"], day, outcome="conversation", minutes=10)]
+        rows.append(activity_row(reps["Ben"], day, outcome="conversation", minutes=30))
+        for name, minutes in (("Ana", 60), ("Ben", 30)):
+            meeting = {"kind": "meeting", "outcome": "held", "ask": False, "engaged": True}
+            rows.append(activity_row(reps[name], day, minutes=minutes, **meeting))
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return reps
+
+
+def test_minutes_of_kinds_without_a_recorded_ask_are_out_of_the_selling_share(
+    engine: Engine, settings: Settings
+) -> None:
+    """Nobody records an Ask on a meeting, so whether Ana's 300 meeting minutes were selling
+    is not known: her share is her 100 call minutes, all selling (100%), as the activity
+    summary reads it, not 100 of 400 (25% every day, which read "Busy, not productive"
+    with p = 0)."""
+    build_meetings_without_asks(engine, settings)
+    report = busy_vs_productive(engine, settings, window(settings))
+    assert report.asks_not_recorded == ["meeting"]
+    ana = {r.rep: r for r in report.reps}["Ana"]
+    assert (ana.selling_share, ana.flags) == (1.0, [])
+    assert (ana.selling_time.logged_minutes, ana.selling_time.days) == (100, 5)
+    assert (ana.logged_minutes, ana.selling_minutes, ana.ask_not_recorded_minutes) == (
+        400,
+        100,
+        300,
+    )
+    assert ana.selling_time_not_recorded is False
+
+
+def test_once_a_meeting_carries_an_ask_meetings_without_one_are_not_selling(
+    engine: Engine, settings: Settings
+) -> None:
+    """One meeting with an Ask anywhere (Ben's, before the window) and Asks on meetings are
+    recorded: Ana's 300 meeting minutes without one are not selling, 100 of 400 (25% on
+    each of the five days, no scatter: p = 0), and she is flagged."""
+    reps = build_meetings_without_asks(engine, settings)
+    before = activity_row(reps["Ben"], dt.date(2026, 9, 1), kind="meeting", outcome="held")
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), [before])
+    report = busy_vs_productive(engine, settings, window(settings))
+    ana = {r.rep: r for r in report.reps}["Ana"]
+    assert report.asks_not_recorded == []
+    assert ana.selling_share == 0.25
+    assert (ana.selling_time.logged_minutes, ana.selling_time.p_value) == (400, 0.0)
+    assert ana.flags == [LOW_SELLING_TIME] and ana.ask_not_recorded_minutes == 0

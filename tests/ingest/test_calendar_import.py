@@ -309,6 +309,10 @@ def test_a_folder_of_calendars(people: Engine, settings: Settings, calendars: Pa
     assert result.errors_file is not None
     errors = Path(result.errors_file).read_text()
     assert "strangers" in errors and "x@elsewhere.test, y@elsewhere.test" in errors
+    # Its line is its place among both files' occurrences, which no file shows: the reason
+    # names the file, the event and its start as written (UTC 'Z').
+    ((_, _, reason),) = result.first_errors
+    assert reason.startswith("outlook.ics, event 'strangers' at 2026-11-19 14:00 UTC: no rep:")
     again = run(people, settings, calendars)
     assert (again.read, again.inserted, again.unchanged, again.duplicate) == (18, 0, 10, 1)
     assert meetings(people) == EXPECTED

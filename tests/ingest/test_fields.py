@@ -398,3 +398,21 @@ def test_a_column_read_whole_is_what_parse_reads_cell_by_cell(
         whole = read.pairs()
         assert whole == [parse(cell) for cell in cells]
         assert all(utc.year >= 1900 and local.year <= 2200 for utc, local in whole)
+
+
+def test_a_date_serial_is_refused_and_said_to_be_one() -> None:
+    """A five-digit number in a date column is a spreadsheet's date serial shown as General
+    (day 0 is 1899-12-30: 46331 is 2026-11-05, .5 is noon): refused, not guessed, but the
+    reason says what it would be and how to fix it. Other text gets no such hint."""
+    parse = make_timestamp_parser([], ZoneInfo("America/New_York"))
+    with pytest.raises(FieldError) as serial:
+        parse("46331.5")
+    assert str(serial.value) == (
+        "not a date and time: '46331.5' (tried ISO 8601); a spreadsheet's date serial? 46331.5"
+        " would be 2026-11-05 12:00: format the column as a date (or write the dates out) and"
+        " import again"
+    )
+    for raw in ("1731000000", "4633", "11/04/2026 14:00"):
+        with pytest.raises(FieldError) as other:
+            parse(raw)
+        assert "serial" not in str(other.value), raw

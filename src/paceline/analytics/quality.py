@@ -37,11 +37,17 @@ exactly as the coaching rules read them:
   what is logged, not in how prospects respond.
 The ask rate follows the same rule for Asks (`ask_recorded_kinds`): a kind on which nobody has
 ever recorded an Ask (Zoho's events) is left out of it, not read as attempts without one.
+So is the selling share of time, as in the activity summary: whether such an activity was
+selling is not known, so its minutes are on neither side (`ask_not_recorded_minutes`).
+Counted as non-selling, the meetings a calendar import brings in (a calendar records no Ask)
+made a rep with 17 minutes of calls, all selling, read "7% of 4 logged hours is selling"
+and "Busy, not productive" (p = 0.006), where `paceline summary` said 100%.
 Ratios with nothing to divide by are None.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import statistics
 from collections import defaultdict
@@ -68,7 +74,7 @@ from paceline.analytics.scorecard import RosterRep
 from paceline.analytics.window import Window
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.store.models import MetricDay
+from paceline.store.models import Activity, MetricDay
 
 LOW_SELLING_TIME = "low_selling_time"
 HIGH_VOLUME_LOW_ENGAGEMENT = "high_volume_low_engagement"
@@ -143,6 +149,9 @@ class RepQuality:
     # False: the organisation's data records no connected call at all (a Zoho export has no
     # call results), so the connect rate is unknown, not 0%.
     connects_recorded: bool = True
+    # Of the logged minutes, those of the kinds on which nobody records an Ask
+    # (`QualityReport.asks_not_recorded`): neither selling nor not, so out of the share.
+    ask_not_recorded_minutes: float = 0.0
 
     @property
     def activities(self) -> int:
@@ -150,15 +159,17 @@ class RepQuality:
 
     @property
     def selling_share(self) -> float | None:
-        return _ratio(self.selling_minutes, self.logged_minutes)
+        """Selling minutes over the logged minutes whose selling is known."""
+        return _ratio(self.selling_minutes, self.logged_minutes - self.ask_not_recorded_minutes)
 
     @property
     def selling_time_not_recorded(self) -> bool:
-        """True when the rep has activities but no minute logged (calls of 0 seconds, events
-        without a duration: the Zoho export's Jasmine Frank), so the selling share is not
+        """True when the rep has activities but no minute logged whose selling is known
+        (calls of 0 seconds, events without a duration: the Zoho export's Jasmine Frank;
+        meetings from a calendar, which records no Ask), so the selling share is not
         recorded: the faces say so where a blank read as a missing number (the activity
         summary's rule, `without_duration`)."""
-        return self.activities > 0 and self.logged_minutes <= 0
+        return self.activities > 0 and self.logged_minutes - self.ask_not_recorded_minutes <= 0
 
     @property
     def connect_rate(self) -> float | None:
@@ -267,6 +278,9 @@ def busy_vs_productive(
         connects = _connects_recorded(conn, settings, totals, window)
         engaging = engagement_recorded_kinds(conn, settings, kinds, window)
         asking = ask_recorded_kinds(conn, settings, kinds, window)
+        attempted = {k for c in kinds.values() for k in c.mix if k in settings.selling_kinds}
+        unknown = attempted - asking if settings.selling.require_ask else set()
+        unknown_minutes = _minutes_of_kinds(conn, window, [r.id for r in scope], unknown)
     q = settings.diagnose.quality
     peers = PeerIndex(everyone)
     calendar = BusinessCalendar(settings.calendar)
@@ -278,15 +292,15 @@ def busy_vs_productive(
                 peers(r),
                 totals,
                 kinds,
-                days.get(r.id, []),
+                _known_days(days.get(r.id, {}), unknown_minutes.get(r.id, {})),
                 (engaging, asking),
                 (calendar, window),
             ),
             connects_recorded=connects,
+            ask_not_recorded_minutes=math.fsum(unknown_minutes.get(r.id, {}).values()),
         )
         for r in scope
     ]
-    attempted = {k for c in kinds.values() for k in c.mix if k in settings.selling_kinds}
     return QualityReport(
         window,
         team,
@@ -374,7 +388,7 @@ def _kind_counts(
 
 def _minutes_by_day(
     conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
-) -> dict[int, list[tuple[float, float]]]:
+) -> dict[int, dict[dt.date, tuple[float, float]]]:
     """Each rep's (selling minutes, logged minutes) per day worked, from the daily rollup.
 
     The two metrics of a day are put side by side in the database (a row per rep and day,
@@ -388,7 +402,7 @@ def _minutes_by_day(
         return func.sum(case((MetricDay.metric == name, MetricDay.value), else_=0.0))
 
     query = (
-        select(MetricDay.rep_id, minutes(selling), minutes(logged))
+        select(MetricDay.rep_id, MetricDay.local_date, minutes(selling), minutes(logged))
         .where(
             MetricDay.rep_id.in_(rep_ids),
             MetricDay.metric.in_([selling, logged]),
@@ -397,10 +411,46 @@ def _minutes_by_day(
         )
         .group_by(MetricDay.rep_id, MetricDay.local_date)
     )
-    per_rep: dict[int, list[tuple[float, float]]] = defaultdict(list)
-    for rep_id, selling_minutes, logged_minutes in conn.execute(query):
-        per_rep[int(rep_id)].append((float(selling_minutes), float(logged_minutes)))
+    per_rep: dict[int, dict[dt.date, tuple[float, float]]] = defaultdict(dict)
+    for rep_id, day, selling_minutes, logged_minutes in conn.execute(query):
+        per_rep[int(rep_id)][day] = (float(selling_minutes), float(logged_minutes))
     return dict(per_rep)
+
+
+def _minutes_of_kinds(
+    conn: Connection, window: Window, rep_ids: list[int], kinds: set[str]
+) -> dict[int, dict[dt.date, float]]:
+    """Each rep's minutes per day in activities of `kinds` (those on which nobody records an
+    Ask): summed in the database, and only asked for when there are such kinds."""
+    if not rep_ids or not kinds:
+        return {}
+    query = (
+        select(Activity.rep_id, Activity.local_date, func.sum(Activity.duration_min))
+        .where(
+            Activity.rep_id.in_(rep_ids),
+            Activity.kind.in_(sorted(kinds)),
+            Activity.local_date >= window.start,
+            Activity.local_date < window.end,
+            Activity.duration_min.is_not(None),
+        )
+        .group_by(Activity.rep_id, Activity.local_date)
+    )
+    per_rep: dict[int, dict[dt.date, float]] = defaultdict(dict)
+    for rep_id, day, minutes in conn.execute(query):
+        per_rep[int(rep_id)][day] = float(minutes or 0.0)
+    return dict(per_rep)
+
+
+def _known_days(
+    days: dict[dt.date, tuple[float, float]], unknown: dict[dt.date, float]
+) -> list[tuple[float, float]]:
+    """(selling minutes, logged minutes whose selling is known) per day: the day's minutes
+    of kinds without a recorded Ask taken out of the logged ones (never out of the selling
+    ones: without an Ask they are not selling under `require_ask`)."""
+    return [
+        (selling, max(0.0, logged - unknown.get(day, 0.0)))
+        for day, (selling, logged) in sorted(days.items())
+    ]
 
 
 def _rep_quality(

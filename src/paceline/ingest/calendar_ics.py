@@ -242,13 +242,18 @@ class CalendarTable(RowTable):
         if skip:
             values["paceline:skip"] = skip
             return [values[c] for c in COLUMNS], None
-        if not uid:
-            return [values[c] for c in COLUMNS], "the event has no UID, so it cannot be keyed"
         assert isinstance(start, dt.datetime) and isinstance(finish, dt.datetime)
+        # A row's "line" is its place among the occurrences of every file read, which no
+        # file shows: a rejected event says which file, which event and when.
+        where = f"{path.name}, event {uid or values['notes']!r} at {_local(start, zone)}: "
+        if not uid:
+            return [
+                values[c] for c in COLUMNS
+            ], f"{where}the event has no UID, so it cannot be keyed"
         rep, why = self._rep(organizer, people, owner)
         if rep is None:
             values["paceline:skip"] = DECLINED if why == DECLINED else ""
-            return [values[c] for c in COLUMNS], None if why == DECLINED else why
+            return [values[c] for c in COLUMNS], None if why == DECLINED else where + why
         others = self._others(rep, organizer, people)
         if not others:
             values["paceline:skip"] = ALONE
@@ -355,6 +360,14 @@ def _utc(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _local(moment: dt.datetime, zone: ZoneInfo) -> str:
+    """When an occurrence begins, as the file writes it: local time with its zone's name
+    ("2026-11-02 09:00 PST"), a UTC time in UTC, a floating one in `zone`."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
 
 
 def _stamp(moment: object, zone: ZoneInfo) -> str:

@@ -413,7 +413,9 @@ def make_timestamp_parser(
             except ValueError:
                 continue
             return calendar_date(moment.date()) if fmt in dated_formats else localise(moment)
-        raise FieldError(f"not a date and time: {raw!r}" + _formats_hint(formats))
+        raise FieldError(
+            f"not a date and time: {raw!r}" + _formats_hint(formats) + _serial_hint(text)
+        )
 
     def parse(raw: str) -> tuple[dt.datetime, dt.datetime]:
         text = raw.strip()
@@ -648,6 +650,24 @@ def _out_of_range(raw: str) -> str:
 
 def _fail(text: str) -> dt.date:
     raise ValueError(text)
+
+
+_SERIAL = re.compile(r"\d{5}(\.\d+)?")
+_SERIAL_EPOCH = dt.datetime(1899, 12, 30)  # Excel's (and LibreOffice's) day 0
+
+
+def _serial_hint(text: str) -> str:
+    """What a bare number of five digits in a date column most likely is: a spreadsheet's
+    date serial in a cell formatted as General (46331.5 is 2026-11-05 12:00), which a CSV
+    export or a sheet's plain number cell holds as such. Not read as one (a number has no
+    unit to tell it from an id or a Unix time), but said, so the fix is plain."""
+    if not _SERIAL.fullmatch(text):
+        return ""
+    moment = _SERIAL_EPOCH + dt.timedelta(days=float(text))
+    return (
+        f"; a spreadsheet's date serial? {text} would be {moment:%Y-%m-%d %H:%M}: format the"
+        " column as a date (or write the dates out) and import again"
+    )
 
 
 def _formats_hint(formats: Sequence[str]) -> str:
