@@ -27,7 +27,9 @@ bias = sum (forecast - actual) / sum actual, and for Paceline the coverage: the 
 forecasts whose actual revenue fell inside its P10-P90 interval (80% when the interval is
 honest). A cut-off is skipped, with its reason, when no method has a history to stand on:
 less than `run_rate_days` of deals before it, or no deal won before it (nothing to learn a
-win rate or a deal size from; every forecast would be zero). A period whose deals' records
+win rate or a deal size from; every forecast would be zero); when nobody's data records a won
+deal before it, the reason says deals won are not recorded (the scorecard's rule, as the
+forecast refuses then: `forecast.unrecorded_wins`). A period whose deals' records
 (the latest deal creation, close or stage change in the store, whoever's) end before its
 last business day is skipped at both cut-offs, with the day they end: its actual is partial
 (the Zoho export's deals end on 2021-05-20, and its Q2 2021 compared April and May's wins
@@ -58,6 +60,7 @@ from paceline.analytics.forecast import (
     simulate,
     snapshot_span,
     step_days_span,
+    wins_unrecorded_reason,
 )
 from paceline.analytics.metrics import SpanTotals, TotalsReader
 from paceline.analytics.money import money_total
@@ -69,6 +72,7 @@ from paceline.analytics.pipeline_history import (
     revenue_won,
 )
 from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.step_rules import wins_recorded
 from paceline.calendar import BusinessCalendar, Period, local_midnight_utc
 from paceline.config import Settings
 from paceline.errors import UnlearnableError, UserInputError
@@ -298,6 +302,8 @@ def _skip_reason(
         select(Deal.id).where(Deal.status == "won", Deal.closed_at < cutoff, scope.owned()).limit(1)
     )
     if conn.execute(won).first() is None:
+        if not wins_recorded(conn, settings, first_left):  # nobody's: the scorecard's rule
+            return wins_unrecorded_reason(cutoff_day)
         return "no deal won before the cut-off: no win rate or deal size to learn from"
     return None
 

@@ -456,7 +456,11 @@ def prepare(
         if snapshots is None
         else snapshots(conn, cutoff, start)
     )
-    unlearnable = unlearnable_wins(snap, history_start) or unmeasured_wins(snap, history_start)
+    unlearnable = (
+        unlearnable_wins(snap, history_start)
+        or unmeasured_wins(snap, history_start)
+        or unrecorded_wins(conn, settings, snap, as_of)
+    )
     if unlearnable is not None:  # the curves would read 0%: no measurement, refused
         raise UnlearnableError("forecast", unlearnable)
     days_left = max((period.end - first_left).days, 0)
@@ -515,6 +519,39 @@ def prepare(
         if by_rep
         else [],
         closed_without_date=closed_without_date_created(conn, scope, start, cutoff),
+    )
+
+
+def wins_unrecorded_reason(as_of: dt.date) -> str:
+    """Why no chance of a win can be measured when the data records no won deal up to the
+    end of `as_of`: one wording for the forecast's refusal and the backtest's skipped
+    cut-off (`unrecorded_wins`, `backtest`)."""
+    return (
+        f'no won deal is recorded up to {as_of.isoformat()} (deals won read "not recorded",'
+        " as on the scorecard), so no chance of a win can be measured"
+    )
+
+
+def unrecorded_wins(
+    conn: Connection, settings: Settings, snap: Snapshot, as_of: dt.date
+) -> str | None:
+    """Why the forecast cannot be made when the organisation's data records no won deal at
+    all up to the end of `as_of` (`step_rules.wins_recorded`, the scorecard's rule for deals
+    won), or None. A history of lost deals and no win ever (an export that left the won deals
+    out, a CRM that records only losses) would teach a 0% chance for every open deal and
+    new deal, P10 = P50 = P90 = won so far, while the scorecard and the flow say the wins are
+    not recorded: that 0% is no measurement, so it is refused with the reason. With no deal
+    at all in the history nothing needs a chance, and the forecast of nothing stays."""
+    if not snap.deals:
+        return None
+    seen = float(len(snap.won))
+    if wins_recorded(conn, settings, as_of + dt.timedelta(days=1), seen):
+        return None
+    lost = sum(1 for d in snap.deals if d.status == "lost")
+    learnt = f" from the history's {lost} lost deal{'s' if lost != 1 else ''}" if lost else ""
+    return (
+        f"{wins_unrecorded_reason(as_of)}{learnt}; import the won deals, or forecast once a"
+        " deal is won"
     )
 
 
