@@ -63,7 +63,7 @@ from paceline.analytics.forecast import (
     wins_unrecorded_reason,
 )
 from paceline.analytics.metrics import SpanTotals, TotalsReader
-from paceline.analytics.money import money_total
+from paceline.analytics.money import cents, money_total
 from paceline.analytics.pipeline_history import (
     ForecastScope,
     SpanSnapshots,
@@ -108,6 +108,7 @@ class BacktestRow:
     p50: float
     p90: float
     mean: float
+    # Money is to the cent (the P10/P50/P90, the mean, the baselines): what every face shows.
     weighted_pipeline: float | None  # None: unavailable (see `weighted_pipeline_note`)
     weighted_pipeline_note: str | None
     run_rate: float
@@ -350,9 +351,9 @@ def _row(
         p50=result.p50,
         p90=result.p90,
         mean=result.mean,
-        weighted_pipeline=None if weighted is None else inputs.won_so_far + weighted,
+        weighted_pipeline=None if weighted is None else cents(inputs.won_so_far + weighted),
         weighted_pipeline_note=note,
-        run_rate=inputs.won_so_far + run_rate(conn, settings, scope, first_left, period.end),
+        run_rate=cents(inputs.won_so_far + run_rate(conn, settings, scope, first_left, period.end)),
         open_deals=len(inputs.chances),
         open_value=money_total(c.value for c in inputs.chances),
         open_without_amount=result.open_without_amount,
@@ -411,7 +412,7 @@ def weighted_pipeline(settings: Settings, inputs: Inputs) -> tuple[float | None,
 def _score(method: Method, label: str, rows: list[BacktestRow]) -> MethodScore:
     made = [(r, f) for r in rows if (f := r.forecast_of(method)) is not None]
     actual = money_total(r.actual for r, _ in made)
-    forecast = sum(f for _, f in made)
+    forecast = money_total(f for _, f in made)
     error = sum(abs(f - r.actual) for r, f in made)
     coverage = None
     if method == "paceline" and rows:

@@ -63,7 +63,7 @@ from paceline.analytics import aggregates
 from paceline.analytics.late_entry import entered_after_close
 from paceline.analytics.metric_sql import activity_filter, needs_contact
 from paceline.analytics.metrics import MetricTotals, TotalsReader, metric_totals, revenue_metric
-from paceline.analytics.money import cents, money_average, money_total
+from paceline.analytics.money import cents, money_average, money_total, optional_cents
 from paceline.analytics.pipeline_history import (
     SECONDS_PER_DAY,
     ForecastScope,
@@ -140,14 +140,15 @@ class DealChance:
     stage: str | None  # None: not recorded at the cut-off (read by age)
     days_in_stage: float
     age_days: float
-    amount: float  # as recorded, or the average won deal's when not recorded
+    amount: float  # as recorded, or the average won deal's (to the cent) when not recorded
     amount_recorded: bool  # False: the CRM left it empty; valued from the won deals' sizes
     win_probability: float
     crm_probability: float | None  # the configured stage probability (the CRM's view)
 
     @property
     def expected(self) -> float:
-        return self.amount * self.win_probability
+        """Its amount times its chance, to the cent (money, as every face shows it)."""
+        return cents(self.amount * self.win_probability)
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ class StageRates:
     median_days_to_win: float | None  # half the wins came within this many days of entering
     open_deals: int
     open_value: float
-    expected_value: float  # sum of amount x chance of a win by the period's end
+    expected_value: float  # sum of amount x chance of a win by the period's end, to the cent
     crm_probability: float | None
 
 
@@ -192,8 +193,8 @@ class NewDeals:
     opportunity_run_rate: float  # opportunities created per business day, trailing
     expected_deals: float  # new deals expected by the period's end
     expected_wins: float  # ...and won by then
-    average_won_amount: float | None
-    expected_revenue: float
+    average_won_amount: float | None  # to the cent
+    expected_revenue: float  # expected wins x the (unrounded) average won amount, to the cent
     # The first day the conversion is measured from, when the driver's records start after
     # the history does (a source that began recording mid-history); None: the whole history.
     measured_from: dt.date | None = None
@@ -282,14 +283,14 @@ class Forecast:
         """What the covered reps' median outcome misses the target by (negative: beats it)."""
         if self.target is None or self.targeted_p50 is None:
             return None
-        return self.target - self.targeted_p50
+        return cents(self.target - self.targeted_p50)
 
     @property
     def untargeted_won_so_far(self) -> float | None:
         """Won so far by reps without a target: revenue no target covers."""
         if self.targeted_won_so_far is None:
             return None
-        return self.won_so_far - self.targeted_won_so_far
+        return cents(self.won_so_far - self.targeted_won_so_far)
 
 
 # --- the analysis ---------------------------------------------------------------------------
@@ -513,7 +514,7 @@ def prepare(
         uncertainty=learnt_uncertainty(snap, _rate_evidence(snap, new_deals, run_created)),
         new_deals=new_deals,
         revenue_metric=metric.name if metric else None,
-        target=sum(by_rep.values()) if by_rep else None,
+        target=cents(sum(by_rep.values())) if by_rep else None,
         target_by_rep=by_rep,
         untargeted_reps=_rep_names(conn, {d.rep_id for d in snap.deals} - set(by_rep))
         if by_rep
@@ -875,8 +876,8 @@ def _with_expectations(
         base,
         expected_deals=float(per_day.sum()),
         expected_wins=expected_wins,
-        average_won_amount=average,
-        expected_revenue=expected_wins * (average or 0.0),
+        average_won_amount=optional_cents(average),
+        expected_revenue=cents(expected_wins * (average or 0.0)),
     )
 
 
@@ -1494,9 +1495,9 @@ def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
         targeted_won_so_far=inputs.won_so_far if covers_all else None,
         targeted_p50=p50 if covers_all else None,
         won_so_far=inputs.won_so_far,
-        expected_open=sum(d.expected for d in chances),
+        expected_open=money_total(c.value * c.probability for c in inputs.chances),
         expected_new=inputs.new_deals.expected_revenue,
-        mean=float(outcome.totals.mean()),
+        mean=cents(outcome.totals.mean()),
         p10=p10,
         p50=p50,
         p90=p90,
@@ -1530,7 +1531,7 @@ def _deal_chance(crm: dict[str, float], chance: OpenChance) -> DealChance:
         stage=chance.stage,
         days_in_stage=chance.in_stage,
         age_days=chance.age,
-        amount=chance.value,
+        amount=cents(chance.value),
         amount_recorded=chance.deal.amount_known,
         win_probability=chance.probability,
         crm_probability=crm.get(chance.stage) if chance.stage is not None else None,
@@ -1585,6 +1586,6 @@ def _stage_row(
         median_days_to_win=curve.median_days_to_win() if curve is not None else None,
         open_deals=len(chances),
         open_value=money_total(c.value for c in chances),
-        expected_value=sum(c.value * c.probability for c in chances),
+        expected_value=money_total(c.value * c.probability for c in chances),
         crm_probability=crm,
     )
