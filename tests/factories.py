@@ -774,6 +774,16 @@ def put_deal(
     return deal_id
 
 
+def put_old_win(engine: Engine, rep_id: int) -> int:
+    """A deal of 1,000 created on 2024-01-05 and won on 2024-03-10: the organisation records
+    wins (`step_rules.wins_recorded`, the scorecard's rule), so a forecast whose history
+    holds lost deals only reads them as a measured 0% instead of refusing; closed before the
+    histories the tests read (a year before 2025), it is in none of their curves."""
+    path: list[StageEntry] = [("proposal", at(1, 5, 2024)), ("closed_won", at(3, 10, 2024))]
+    return put_deal(engine, rep_id, "Old win", 1000, at(1, 5, 2024), status="won",
+                    stage="closed_won", closed=at(3, 10, 2024), history=path)  # fmt: skip
+
+
 # --- hand-built teams ------------------------------------------------------------------------
 
 

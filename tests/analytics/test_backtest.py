@@ -136,7 +136,8 @@ def test_mid_period_cut_off_by_hand(engine: Engine, settings: Settings) -> None:
 def test_cut_offs_before_any_win_are_skipped(engine: Engine, settings: Settings) -> None:
     """Ana's deals from Dec 1 2025 (over 90 days before April), but the first win on May 20:
     April and May would be forecast from nothing (no win rate, no deal size: zero) and
-    scored; they are skipped with the reason. June (cut-off May 31) is scored: the records
+    scored; they are skipped with the reason: nobody's win is recorded before them (the
+    scorecard's deals won read "not recorded"). June (cut-off May 31) is scored: the records
     reach June 30 (`records_until`)."""
     ana = east_and_west(engine, settings)["Ana"]
     records_until(engine, ana, JUNE_30)
@@ -151,8 +152,11 @@ def test_cut_offs_before_any_win_are_skipped(engine: Engine, settings: Settings)
              ("closed_won", at(5, 20), 10_000)])  # fmt: skip
     result = backtest(engine, settings, "month", periods=3, as_of=JUNE_30, runs=200,
                       points=("start",))  # fmt: skip
-    reason = "no deal won before the cut-off: no win rate or deal size to learn from"
-    assert [(s.period.start.month, s.reason) for s in result.skipped] == [(4, reason), (5, reason)]
+    assert [(s.period.start.month, s.reason) for s in result.skipped] == [
+        (month, f'no won deal is recorded up to 2026-{month - 1:02}-{day} (deals won read "not'
+                ' recorded", as on the scorecard), so no chance of a win can be measured')
+        for month, day in ((4, 31), (5, 30))
+    ]  # fmt: skip
     assert [r.period.start.month for r in result.rows] == [6]
 
 

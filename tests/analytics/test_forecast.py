@@ -44,6 +44,7 @@ from factories import (
     make_world,
     money,
     put_deal,
+    put_old_win,
     read_export,
     recorded_statements,
     run_import,
@@ -551,7 +552,8 @@ def test_a_target_covering_some_reps_is_read_against_their_revenue(
 
 
 def build_meetings(engine: Engine, settings: Settings, gap: dt.timedelta) -> int:
-    """Cy: 20 opportunities (Nov 2025 to Mar 2026, all lost), each on an account where a
+    """Cy: 20 opportunities (Nov 2025 to Mar 2026, all lost; his win of 2024 outside the
+    history, `put_old_win`, so wins are recorded), each on an account where a
     meeting was set `gap` before it; 30 more meetings set in April and 30 in the run-rate
     window, two a day on the 15 business days Jul 27 to Aug 14. Meetings set are emails with
     that outcome, so calls and conversations stay at zero.
@@ -561,6 +563,7 @@ def build_meetings(engine: Engine, settings: Settings, gap: dt.timedelta) -> int
     July 3 off): 30 meetings set, no opportunity.
     """
     cy = east_and_west(engine, settings)["Cy"]
+    put_old_win(engine, cy)
 
     def meeting(account: int, moment: dt.datetime) -> dict[str, Any]:
         return {
@@ -685,7 +688,9 @@ def test_a_late_starters_run_rate_is_over_the_days_since_she_started(
 
 
 def _lost_opportunities(engine: Engine, rep: int, days: list[dt.date]) -> None:
-    """One opportunity created at noon (New York) on each of `days`, lost ten days later."""
+    """One opportunity created at noon (New York) on each of `days`, lost ten days later;
+    and the rep's win of 2024, before the history (`put_old_win`): wins are recorded."""
+    put_old_win(engine, rep)
     for i, day in enumerate(days):
         created = dt.datetime.combine(day, dt.time(17))
         put_deal(engine, rep, f"opportunity {i}", 5_000, created, status="lost",

@@ -2,9 +2,10 @@
 Close samples: every deal open). The curves would read a 0% chance for every open deal and
 P10 = P50 = P90 = won so far: no measurement, so the forecast refuses, naming why, as it does
 when every win's sales cycle is unknown (`test_forecast_late_wins.py`). A true 0 is kept: no
-open deal at all (`test_forecast.py`'s `test_no_deals_gives_zero`), and a history of closed
-deals all lost (0 won of 2 is measured). Hand-built on `factories.east_and_west`; the history
-of a forecast as of 2026-06-30 starts on 2025-07-01."""
+open deal at all (`test_forecast.py`'s `test_no_deals_gives_zero`). A history of closed deals
+all lost is a measured 0 of n only when the organisation records a win somewhere; with no
+win recorded at all it is refused too (`test_forecast_unrecorded_wins.py`). Hand-built on
+`factories.east_and_west`; the history of a forecast as of 2026-06-30 starts on 2025-07-01."""
 
 from __future__ import annotations
 
@@ -69,26 +70,11 @@ def lost_and_open(engine: Engine, settings: Settings) -> int:
     return cy
 
 
-def test_closed_deals_all_lost_are_a_measured_zero(engine: Engine, settings: Settings) -> None:
-    """0 won of 2 is measured: the forecast is made and nothing more is expected won from
-    the open deals. No deal was ever won, so won so far is not recorded (the scorecard's
-    deals won say so too), not a known 0; one win in May makes it recorded, 700."""
-    cy = lost_and_open(engine, settings)
-    result = forecast(engine, settings, "quarter", JUNE_30, runs=200, seed=1)
-    assert (result.history_deals, result.history_wins) == (4, 0)
-    assert sorted(d.amount for d in result.open_deals) == [1000, 2000]
-    assert {d.win_probability for d in result.open_deals} == {0.0}
-    assert (result.won_so_far, result.wins_recorded) == (0, False)
-    path = [("proposal", at(5, 1)), ("closed_won", at(5, 20))]
-    put_deal(engine, cy, "Won", 700, at(5, 1), status="won", stage="closed_won",
-             closed=at(5, 20), history=path)  # fmt: skip
-    result = forecast(engine, settings, "quarter", JUNE_30, runs=200, seed=1)
-    assert (result.won_so_far, result.wins_recorded) == (700, True)
-
-
 def test_won_so_far_not_recorded_on_every_face(
     sqlite_engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """West has no deal, so its forecast is made (nothing to learn a chance for), and nobody
+    has won a deal: won so far is "not recorded", not a known 0."""
     lost_and_open(sqlite_engine, settings)
     quick_user(sqlite_engine, "root", "admin")
     monkeypatch.setattr(cli_out, "width", 400)
@@ -96,11 +82,11 @@ def test_won_so_far_not_recorded_on_every_face(
     config.write_text(default_config_text(), encoding="utf-8")
     url = sqlite_engine.url.render_as_string(hide_password=False)
     base = ["--db", url, "--config", str(config), "forecast", "--period", "quarter",
-            "--as-of", JUNE_30.isoformat(), "--runs", "200"]  # fmt: skip
+            "--team", "West", "--as-of", JUNE_30.isoformat(), "--runs", "200"]  # fmt: skip
     printed = CliRunner().invoke(cli_app, base).output
     (row,) = [line for line in printed.splitlines() if "won so far" in line]
     assert "not recorded" in row, printed
-    args = {"period": "quarter", "as_of": JUNE_30.isoformat(), "runs": "200"}
+    args = {"period": "quarter", "team": "West", "as_of": JUNE_30.isoformat(), "runs": "200"}
     with TestClient(made_app(settings, sqlite_engine)) as client:
         login(client, sqlite_engine, "root")
         page = client.get("/forecast", params=args).text

@@ -27,7 +27,9 @@ bias = sum (forecast - actual) / sum actual, and for Paceline the coverage: the 
 forecasts whose actual revenue fell inside its P10-P90 interval (80% when the interval is
 honest). A cut-off is skipped, with its reason, when no method has a history to stand on:
 less than `run_rate_days` of deals before it, or no deal won before it (nothing to learn a
-win rate or a deal size from; every forecast would be zero). A period whose deals' records
+win rate or a deal size from; every forecast would be zero); when nobody's data records a won
+deal before it, the reason says deals won are not recorded (the scorecard's rule, as the
+forecast refuses then: `forecast.unrecorded_wins`). A period whose deals' records
 (the latest deal creation, close or stage change in the store, whoever's) end before its
 last business day is skipped at both cut-offs, with the day they end: its actual is partial
 (the Zoho export's deals end on 2021-05-20, and its Q2 2021 compared April and May's wins
@@ -58,10 +60,11 @@ from paceline.analytics.forecast import (
     simulate,
     snapshot_span,
     step_days_span,
+    wins_unrecorded_reason,
 )
 from paceline.analytics.late_entry import entered_before
 from paceline.analytics.metrics import SpanTotals, TotalsReader
-from paceline.analytics.money import money_total
+from paceline.analytics.money import cents, money_total
 from paceline.analytics.pipeline_history import (
     ForecastScope,
     SpanSnapshots,
@@ -70,6 +73,7 @@ from paceline.analytics.pipeline_history import (
     revenue_won,
 )
 from paceline.analytics.rollup import ensure_rollup
+from paceline.analytics.step_rules import wins_recorded
 from paceline.calendar import BusinessCalendar, Period, local_midnight_utc
 from paceline.config import Settings
 from paceline.errors import UnlearnableError, UserInputError
@@ -105,6 +109,7 @@ class BacktestRow:
     p50: float
     p90: float
     mean: float
+    # Money is to the cent (the P10/P50/P90, the mean, the baselines): what every face shows.
     weighted_pipeline: float | None  # None: unavailable (see `weighted_pipeline_note`)
     weighted_pipeline_note: str | None
     run_rate: float
@@ -301,6 +306,8 @@ def _skip_reason(
         .limit(1)
     )
     if conn.execute(won).first() is None:
+        if not wins_recorded(conn, settings, first_left):  # nobody's: the scorecard's rule
+            return wins_unrecorded_reason(cutoff_day)
         return "no deal won before the cut-off: no win rate or deal size to learn from"
     return None
 
@@ -347,9 +354,9 @@ def _row(
         p50=result.p50,
         p90=result.p90,
         mean=result.mean,
-        weighted_pipeline=None if weighted is None else inputs.won_so_far + weighted,
+        weighted_pipeline=None if weighted is None else cents(inputs.won_so_far + weighted),
         weighted_pipeline_note=note,
-        run_rate=inputs.won_so_far + run_rate(conn, settings, scope, first_left, period.end),
+        run_rate=cents(inputs.won_so_far + run_rate(conn, settings, scope, first_left, period.end)),
         open_deals=len(inputs.chances),
         open_value=money_total(c.value for c in inputs.chances),
         open_without_amount=result.open_without_amount,
@@ -411,7 +418,7 @@ def weighted_pipeline(settings: Settings, inputs: Inputs) -> tuple[float | None,
 def _score(method: Method, label: str, rows: list[BacktestRow]) -> MethodScore:
     made = [(r, f) for r in rows if (f := r.forecast_of(method)) is not None]
     actual = money_total(r.actual for r, _ in made)
-    forecast = sum(f for _, f in made)
+    forecast = money_total(f for _, f in made)
     error = sum(abs(f - r.actual) for r, f in made)
     coverage = None
     if method == "paceline" and rows:

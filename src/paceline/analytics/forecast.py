@@ -63,7 +63,7 @@ from paceline.analytics import aggregates
 from paceline.analytics.late_entry import entered_after_close
 from paceline.analytics.metric_sql import activity_filter, needs_contact
 from paceline.analytics.metrics import MetricTotals, TotalsReader, metric_totals, revenue_metric
-from paceline.analytics.money import cents, money_average, money_total
+from paceline.analytics.money import cents, money_average, money_total, optional_cents
 from paceline.analytics.pipeline_history import (
     SECONDS_PER_DAY,
     ForecastScope,
@@ -141,14 +141,15 @@ class DealChance:
     stage: str | None  # None: not recorded at the cut-off (read by age)
     days_in_stage: float
     age_days: float
-    amount: float  # as recorded, or the average won deal's when not recorded
+    amount: float  # as recorded, or the average won deal's (to the cent) when not recorded
     amount_recorded: bool  # False: the CRM left it empty; valued from the won deals' sizes
     win_probability: float
     crm_probability: float | None  # the configured stage probability (the CRM's view)
 
     @property
     def expected(self) -> float:
-        return self.amount * self.win_probability
+        """Its amount times its chance, to the cent (money, as every face shows it)."""
+        return cents(self.amount * self.win_probability)
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ class StageRates:
     median_days_to_win: float | None  # half the wins came within this many days of entering
     open_deals: int
     open_value: float
-    expected_value: float  # sum of amount x chance of a win by the period's end
+    expected_value: float  # sum of amount x chance of a win by the period's end, to the cent
     crm_probability: float | None
 
 
@@ -193,8 +194,8 @@ class NewDeals:
     opportunity_run_rate: float  # opportunities created per business day, trailing
     expected_deals: float  # new deals expected by the period's end
     expected_wins: float  # ...and won by then
-    average_won_amount: float | None
-    expected_revenue: float
+    average_won_amount: float | None  # to the cent
+    expected_revenue: float  # expected wins x the (unrounded) average won amount, to the cent
     # The first day the conversion is measured from, when the driver's records start after
     # the history does (a source that began recording mid-history); None: the whole history.
     measured_from: dt.date | None = None
@@ -283,14 +284,14 @@ class Forecast:
         """What the covered reps' median outcome misses the target by (negative: beats it)."""
         if self.target is None or self.targeted_p50 is None:
             return None
-        return self.target - self.targeted_p50
+        return cents(self.target - self.targeted_p50)
 
     @property
     def untargeted_won_so_far(self) -> float | None:
         """Won so far by reps without a target: revenue no target covers."""
         if self.targeted_won_so_far is None:
             return None
-        return self.won_so_far - self.targeted_won_so_far
+        return cents(self.won_so_far - self.targeted_won_so_far)
 
 
 # --- the analysis ---------------------------------------------------------------------------
@@ -457,7 +458,11 @@ def prepare(
         if snapshots is None
         else snapshots(conn, cutoff, start)
     )
-    unlearnable = unlearnable_wins(snap, history_start) or unmeasured_wins(snap, history_start)
+    unlearnable = (
+        unlearnable_wins(snap, history_start)
+        or unmeasured_wins(snap, history_start)
+        or unrecorded_wins(conn, settings, snap, as_of)
+    )
     if unlearnable is not None:  # the curves would read 0%: no measurement, refused
         raise UnlearnableError("forecast", unlearnable)
     days_left = max((period.end - first_left).days, 0)
@@ -510,12 +515,45 @@ def prepare(
         uncertainty=learnt_uncertainty(snap, _rate_evidence(snap, new_deals, run_created)),
         new_deals=new_deals,
         revenue_metric=metric.name if metric else None,
-        target=sum(by_rep.values()) if by_rep else None,
+        target=cents(sum(by_rep.values())) if by_rep else None,
         target_by_rep=by_rep,
         untargeted_reps=_rep_names(conn, {d.rep_id for d in snap.deals} - set(by_rep))
         if by_rep
         else [],
         closed_without_date=closed_without_date_created(conn, scope, start, cutoff),
+    )
+
+
+def wins_unrecorded_reason(as_of: dt.date) -> str:
+    """Why no chance of a win can be measured when the data records no won deal up to the
+    end of `as_of`: one wording for the forecast's refusal and the backtest's skipped
+    cut-off (`unrecorded_wins`, `backtest`)."""
+    return (
+        f'no won deal is recorded up to {as_of.isoformat()} (deals won read "not recorded",'
+        " as on the scorecard), so no chance of a win can be measured"
+    )
+
+
+def unrecorded_wins(
+    conn: Connection, settings: Settings, snap: Snapshot, as_of: dt.date
+) -> str | None:
+    """Why the forecast cannot be made when the organisation's data records no won deal at
+    all up to the end of `as_of` (`step_rules.wins_recorded`, the scorecard's rule for deals
+    won), or None. A history of lost deals and no win ever (an export that left the won deals
+    out, a CRM that records only losses) would teach a 0% chance for every open deal and
+    new deal, P10 = P50 = P90 = won so far, while the scorecard and the flow say the wins are
+    not recorded: that 0% is no measurement, so it is refused with the reason. With no deal
+    at all in the history nothing needs a chance, and the forecast of nothing stays."""
+    if not snap.deals:
+        return None
+    seen = float(len(snap.won))
+    if wins_recorded(conn, settings, as_of + dt.timedelta(days=1), seen):
+        return None
+    lost = sum(1 for d in snap.deals if d.status == "lost")
+    learnt = f" from the history's {lost} lost deal{'s' if lost != 1 else ''}" if lost else ""
+    return (
+        f"{wins_unrecorded_reason(as_of)}{learnt}; import the won deals, or forecast once a"
+        " deal is won"
     )
 
 
@@ -839,8 +877,8 @@ def _with_expectations(
         base,
         expected_deals=float(per_day.sum()),
         expected_wins=expected_wins,
-        average_won_amount=average,
-        expected_revenue=expected_wins * (average or 0.0),
+        average_won_amount=optional_cents(average),
+        expected_revenue=cents(expected_wins * (average or 0.0)),
     )
 
 
@@ -1458,9 +1496,9 @@ def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
         targeted_won_so_far=inputs.won_so_far if covers_all else None,
         targeted_p50=p50 if covers_all else None,
         won_so_far=inputs.won_so_far,
-        expected_open=sum(d.expected for d in chances),
+        expected_open=money_total(c.value * c.probability for c in inputs.chances),
         expected_new=inputs.new_deals.expected_revenue,
-        mean=float(outcome.totals.mean()),
+        mean=cents(outcome.totals.mean()),
         p10=p10,
         p50=p50,
         p90=p90,
@@ -1494,7 +1532,7 @@ def _deal_chance(crm: dict[str, float], chance: OpenChance) -> DealChance:
         stage=chance.stage,
         days_in_stage=chance.in_stage,
         age_days=chance.age,
-        amount=chance.value,
+        amount=cents(chance.value),
         amount_recorded=chance.deal.amount_known,
         win_probability=chance.probability,
         crm_probability=crm.get(chance.stage) if chance.stage is not None else None,
@@ -1549,6 +1587,6 @@ def _stage_row(
         median_days_to_win=curve.median_days_to_win() if curve is not None else None,
         open_deals=len(chances),
         open_value=money_total(c.value for c in chances),
-        expected_value=sum(c.value * c.probability for c in chances),
+        expected_value=money_total(c.value * c.probability for c in chances),
         crm_probability=crm,
     )

@@ -12,7 +12,10 @@ analysis sums amounts through here instead:
   that lost the column's type (a CASE, a COALESCE with a float, a subquery's arithmetic)
   would hand the float through unrounded.
 - `money_total` adds amounts already read (floats or Decimals) in Python and rounds the
-  total to the cent once; `cents` rounds one figure (a total made in NumPy, say).
+  total to the cent once; `cents` rounds one figure (a total made in NumPy, say), and
+  `optional_cents` one that may be None. Money an analysis derives (an amount times a
+  chance, a rate times days) is rounded by them where its result is built, so every face
+  shows the result's cents.
 
 Averages divide an exact total (see `money_average`), so a mean of cents is not a mean of
 drifted floats. Rounding is to the nearest cent, half to even, as Decimal does by default.
@@ -52,6 +55,16 @@ def cents(value: float | Decimal | None) -> float:
     if value is None:
         return 0.0
     return float(round(Decimal(value), MONEY_SCALE))
+
+
+def optional_cents(value: float | Decimal | None) -> float | None:
+    """`cents` for a money figure that may be absent (None stays None: unavailable, not 0).
+
+    Why: an analysis's money results (a forecast's expected revenue, a backtest's weighted
+    pipeline) are products and quotients of amounts (12345.678901...); rounded here, once,
+    at the analysis's boundary, the JSON, the downloads and the page all show the same cents.
+    """
+    return None if value is None else cents(value)
 
 
 def money_total(values: Iterable[float | Decimal | None]) -> float:
