@@ -921,11 +921,12 @@ def test_sf_loader_wins_entered_later_are_not_known_before(sf_loader: FacesOrg) 
     flow = sf_loader.cli("flow", "--period", "quarter", "--as-of", day.isoformat())
     assert shown["won_so_far"] == flow["weeks"][-1]["won_in_quarter"] == 0
     page = sf_loader.page("/forecast", **args)
-    shows(table_with(page, "Revenue")["Won so far"][1], 0, "won so far")
+    # No win at all was in the CRM that day: "not recorded", as the scorecard reads it.
+    assert table_with(page, "Revenue")["Won so far"][1] == "not recorded"
     exported = {
         r["figure"]: r["value"] for r in csv_rows(sf_loader.page("/forecast/export.csv", **args))
     }
-    assert float(exported["won_so_far"]) == 0
+    assert exported["won_so_far"] == ""  # not recorded: no figure, as on the page
 
 
 def sf_won_known(
@@ -947,9 +948,11 @@ def test_sf_loader_deal_metrics_read_as_of_the_day(sf_loader: FacesOrg) -> None:
     """The deal metrics obey the forecast's and the flow's "as of" rule on every face: read as
     of 30 November 2023, the quarter's six wins (4,753,026.31) were entered on 2024-01-22,
     so the scorecard, the team's cards and page and download, the leaderboard and the
-    weekly report all say 0 won (they said 6 and 4.75M, where the forecast said 0). Read
-    as of 31 January 2024, after the load, the same quarter (the leaderboard's previous
-    period) counts all of them."""
+    weekly report all count 0 won (they said 6 and 4.75M, where the forecast said 0); and as
+    no win at all was in the CRM that day, the cards read deals won and revenue "not
+    recorded", as the forecast's page does (before, they read a measured 0). Read as of 31
+    January 2024, after the load, the same quarter (the leaderboard's previous period)
+    counts all of them."""
     rows = sf_rows(SF_LOADER / "Opportunity.csv")
     rep, rep_id = only_rep(sf_loader)
     day, quarter = dt.date(2023, 11, 30), dt.date(2023, 10, 1)
@@ -968,30 +971,32 @@ def test_sf_loader_deal_metrics_read_as_of_the_day(sf_loader: FacesOrg) -> None:
         won,
         float(revenue),
     )
+    assert (lines["deals_won"]["unrecorded"], lines["revenue"]["unrecorded"]) == (
+        "Deals won",
+        "Revenue won",
+    )
     page = table_with(sf_loader.page(f"/reps/{rep_id}", **args), "Expected by today")
-    shows(page["Deals won"][2], won, "page deals won")
-    shows(page["Revenue won"][2], revenue, "page revenue")
+    assert page["Deals won"][2] == page["Revenue won"][2] == "not recorded"
     exported = {
         row["metric"]: row
         for row in csv_rows(sf_loader.page("/team/export.csv", **args))
         if row["rep"] == rep
     }
-    assert float(exported["deals_won"]["actual"]) == won
-    assert float(exported["revenue"]["actual"]) == float(revenue)
-    for metric, truth in (("deals_won", float(won)), ("revenue", float(revenue))):
+    # not recorded: no figure in the download either, as for every unrecorded metric
+    assert exported["deals_won"]["actual"] == exported["revenue"]["actual"] == ""
+    for metric in ("deals_won", "revenue"):  # not recorded: no value to rank (was 6, 4.75M)
         board = sf_loader.cli("leaderboard", metric, "--period", "quarter", "--as-of", str(day))
         assert sf_loader.api("/leaderboard", metric=metric, **args) == board
-        assert [r["value"] for r in board["rows"]] == [truth], metric
+        assert [r["value"] for r in board["rows"]] == [None], metric
     # The week of Monday 20 November: the 23rd's win (258,680.68) was not known on the 26th.
     week_won = sf_won_known(rows, dt.date(2023, 11, 20), dt.date(2023, 11, 26), day)
     assert sf_won(rows, dt.date(2023, 11, 20), dt.date(2023, 11, 26))[0] == 1
     report = sf_loader.cli("report", "rep", rep, "--week", "2023-11-20")
     assert sf_loader.api("/reports/rep", rep=rep, week="2023-11-20") == report
     changes = {c["metric"]: c for c in report["changes"]}
-    assert (changes["deals_won"]["current"], changes["revenue"]["current"]) == (
-        week_won[0],
-        float(week_won[1]),
-    )
+    assert week_won == (0, Decimal(0))
+    # and no win at all was in the CRM by the week's end: not recorded (was 1 and 258,680.68)
+    assert (changes["deals_won"]["current"], changes["revenue"]["current"]) == (None, None)
     # After the load: last quarter as known on 31 January 2024 holds every win of it.
     later = dt.date(2024, 1, 31)
     after = sf_won_known(rows, quarter, dt.date(2023, 12, 31), later)

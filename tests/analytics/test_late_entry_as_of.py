@@ -21,6 +21,7 @@ from factories import (
     at,
     build_win_entered_after_a_cutoff,
     build_win_entered_after_its_close,
+    east_and_west,
     put_deal,
 )
 from paceline.analytics.alerts import alerts
@@ -180,10 +181,11 @@ def test_a_backtest_cut_off_whose_only_win_was_entered_later_is_skipped_so(
 ) -> None:
     """Q2 2026 from its start (cut-off at the end of March 31): Cy's "Old open" (created
     2025-12-01) and "March late" (won March 20, entered in the CRM on July 10); the
-    builder's two wins close in May. At the cut-off no win was known: the cut-off is
-    skipped as having no deal won before it (before 2026-12-07 the check counted "March
-    late" as known, and the forecast it then tried found no closed deal at all and was
-    refused with "no deal in the history ... has closed")."""
+    builder's two wins close in May. At the cut-off no win was known anywhere in the
+    organisation: the cut-off is skipped as the scorecard reads it, wins "not recorded"
+    (before 2026-12-07 the check counted "March late" as known, and the forecast it then
+    tried found no closed deal at all and was refused with "no deal in the history ... has
+    closed")."""
     cy = build_win_entered_after_a_cutoff(engine, settings)
     put_deal(engine, cy, "Old open", 1_000, at(12, 1, 2025))
     put_deal(engine, cy, "March late", 2_000, at(7, 10), status="won", stage="closed_won",
@@ -194,6 +196,28 @@ def test_a_backtest_cut_off_whose_only_win_was_entered_later_is_skipped_so(
     assert [(s.cutoff, s.reason) for s in result.skipped] == [
         (
             dt.date(2026, 3, 31),
-            "no deal won before the cut-off: no win rate or deal size to learn from",
+            'no won deal is recorded up to 2026-03-31 (deals won read "not recorded", as on'
+            " the scorecard), so no chance of a win can be measured",
         )
     ]
+
+
+def test_a_win_entered_later_is_not_recorded_before_its_entry(
+    engine: Engine, settings: Settings
+) -> None:
+    """The organisation's only win, Cy's "Logged late" (won May 20, entered in the CRM on
+    July 10): as of May 29 no win at all was in the CRM, so deals won and revenue read
+    "not recorded" (the scorecard's rule, as the forecast and the flow read the same day),
+    not a measured 0. As of July 10 the win is known: July's 0 is a measured 0. Until
+    2026-12-07 the rule asked only whether some win had closed before the day."""
+    cy = east_and_west(engine, settings)["Cy"]
+    put_deal(engine, cy, "Logged late", 9_000, at(7, 10), status="won", stage="closed_won",
+             closed=at(5, 20, hour=4))  # fmt: skip
+
+    def unrecorded(day: dt.date) -> tuple[str | None, str | None]:
+        card = rep_scorecard(engine, settings, "Cy", "month", day)
+        lines = {line.metric: line for line in card.lines}
+        return lines["deals_won"].unrecorded, lines["revenue"].unrecorded
+
+    assert unrecorded(dt.date(2026, 5, 29)) == ("Deals won", "Revenue won")
+    assert unrecorded(dt.date(2026, 7, 10)) == (None, None)

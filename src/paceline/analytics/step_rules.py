@@ -33,6 +33,7 @@ from sqlalchemy import Connection, case, func, literal, select
 
 from paceline.analytics import aggregates
 from paceline.analytics.hours import CALLS_METRIC
+from paceline.analytics.late_entry import entered_before
 from paceline.analytics.metric_sql import (
     activity_filter,
     deal_credit_column,
@@ -245,14 +246,21 @@ def _any_deal_counted(
     deal (a sum: with an amount above 0, as `metric_totals` would sum to more than 0). Why
     not `metric_totals` over all history: a rep's scorecard asks whenever the rep has none
     this period (an SDR with no opportunity sourced yet), and summing every deal ever
-    sourced per rep took 5 ms of a 1 ms card on the demo."""
+    sourced per rep took 5 ms of a 1 ms card on the demo.
+
+    Only deals entered in the CRM before `end` count (the as-of rule, `late_entry`): a win
+    closed before it but logged after it was not known then, so wins all entered later (the
+    Salesforce sample loaded on 2024-01-22, read as of 2023-11-30) are "not recorded", as the
+    flow and the forecast read them, not a measured 0."""
     dated = deal_date_column(metric)
+    before = local_midnight_utc(settings.calendar.zone, end)
     query = (
         select(literal(1))
         .select_from(Deal)
         .where(
             deal_credit_column(metric).is_not(None),
-            dated < local_midnight_utc(settings.calendar.zone, end),
+            dated < before,
+            entered_before(before),
             deal_filter(metric),
         )
     )
