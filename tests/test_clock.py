@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -77,10 +78,9 @@ def test_unset_means_the_wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _cli(tmp_path: Path, *args: str) -> tuple[int, str]:
-    """One CLI run; the clock it sets (as a process would for itself) is restored after it."""
+    """One CLI run (its --today holds for the run only)."""
     db = f"sqlite:///{tmp_path / 'clock.db'}"
-    with clock.frozen(clock.now()):
-        result = CliRunner().invoke(app, ["--db", db, *args])
+    result = CliRunner().invoke(app, ["--db", db, *args])
     return result.exit_code, result.output
 
 
@@ -106,6 +106,17 @@ def test_a_bad_today_option_is_refused_by_name(tmp_path: Path) -> None:
     code, output = _cli(tmp_path, "--today", "2026-13-01", "summary")
     assert code == 1  # a usage error exits with 1, as every user error does
     assert "--today" in output and "YYYY-MM-DD" in output
+
+
+def test_the_today_option_holds_for_its_command_only(tmp_path: Path, today: dt.date) -> None:
+    """A process that runs several commands (a test's CliRunner, a script calling the app)
+    gets its clock back when a command with --today ends; before, the next command and every
+    read after it ran on the day that command was given."""
+    db = f"sqlite:///{tmp_path / 'clock.db'}"
+    result = CliRunner().invoke(app, ["--db", db, "--today", "2026-11-05", "init"])
+    assert result.exit_code == 0, result.output
+    assert clock.today(NEW_YORK) == today
+    assert os.environ.get(clock.ENV_VAR) == today.isoformat()
 
 
 WALL_CLOCK_READS = {

@@ -7,6 +7,7 @@ one clear message and exit with status 1; they never show a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import functools
@@ -436,7 +437,9 @@ def main_options(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
 ) -> None:
     try:
-        clock.set_today(today)
+        # The setting holds for this command only: a process running several (a test's
+        # CliRunner, a plugin's scripted calls) gets its own clock back when it ends.
+        ctx.with_resource(clock.frozen(today) if today is not None else contextlib.nullcontext())
     except clock.ClockError as exc:
         problem = leading_date_problem(today or "")  # "2026-02-30: February 2026 has 28 days"
         said = f"{problem} (a day is YYYY-MM-DD)" if problem else str(exc)
