@@ -75,7 +75,6 @@ from factories import (
     shows,
     table_with,
 )
-from paceline import clock
 from paceline.cli import load_commands
 from paceline.config import load_settings
 from paceline.store.engine import make_engine
@@ -468,8 +467,7 @@ def build(folder: Path, url: str) -> None:
     calendars.mkdir()
     (calendars / "ana@paceline.test.ics").write_text(GOOGLE_ICS, "utf-8")
     (calendars / "outlook.ics").write_text(OUTLOOK_ICS.replace("\n", "\r\n"), "utf-8")
-    with clock.frozen(IMPORTED_AT):  # --today sets this process's clock: put it back after
-        shown = run_cli_ok("--today", IMPORTED_AT, "import", "calendar", "exports", "--json")
+    shown = run_cli_ok("--today", IMPORTED_AT, "import", "calendar", "exports", "--json")
     IMPORTED["calendar"] = json.loads(shown)
     write_xlsx(folder / "log.xlsx", "Activity log", SHEET_ROWS, ["A1:I1", "A2:B2", "C2:G2"])
     shown = run_cli_ok("import", "activities", "log.xlsx", "--no-new-reps", "--json")
