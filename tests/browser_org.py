@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
@@ -22,9 +24,13 @@ from sqlalchemy import Engine
 
 from factories import served_app, shared_demo, sqlite_copy
 from paceline.analytics.roster import RepInfo, list_reps
-from paceline.auth.accounts import add_user
+from paceline.auth.accounts import add_user, start_session
+from paceline.callers import SESSION_COOKIE
 from paceline.config import Settings
 from paceline.server import create_app
+
+if TYPE_CHECKING:
+    from playwright._impl._api_structures import SetCookieParam
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -57,6 +63,7 @@ class SeededDemo:
     reps: list[RepInfo]
     rep: RepInfo  # the `rep` user's rep: the first East SDR
     manager: RepInfo  # the `manager` user's rep: East's manager
+    users: dict[str, int]  # user name -> id: admin, manager, rep
 
 
 def seeded_demo(
@@ -73,10 +80,12 @@ def seeded_demo(
     roster = list_reps(engine)
     rep = next(r for r in roster if r.team == "East" and r.role == "sdr")
     manager = next(r for r in roster if r.team == "East" and r.role == "manager")
-    add_user(engine, "admin", PASSWORD, "admin")
-    add_user(engine, "manager", PASSWORD, "manager", rep=manager.name)
-    add_user(engine, "rep", PASSWORD, "rep", rep=rep.name)
-    return SeededDemo(engine, roster, rep, manager)
+    users = [
+        add_user(engine, "admin", PASSWORD, "admin"),
+        add_user(engine, "manager", PASSWORD, "manager", rep=manager.name),
+        add_user(engine, "rep", PASSWORD, "rep", rep=rep.name),
+    ]
+    return SeededDemo(engine, roster, rep, manager, {user.username: user.id for user in users})
 
 
 @contextmanager
@@ -93,15 +102,33 @@ def served(engine: Engine, settings: Settings) -> Iterator[str]:
 
 @contextmanager
 def watched_page(
-    browser: Browser, base_url: str, viewport: dict[str, int], timeout_ms: int = 15_000
+    browser: Browser,
+    base_url: str,
+    viewport: dict[str, int],
+    timeout_ms: int = 15_000,
+    session: SetCookieParam | None = None,
 ) -> Iterator[tuple[Page, list[str]]]:
-    """A page in a fresh browser context (no shared cookies) and the console errors and
-    uncaught page errors it reports (a Content-Security-Policy violation is one); the caller
-    fails the test on those it did not ask for."""
+    """A page in a fresh browser context (no shared cookies; signed in when given a
+    `session_cookie`) and the console errors and uncaught page errors it reports (a
+    Content-Security-Policy violation is one); the caller fails the test on those it did not
+    ask for."""
     context = browser.new_context(base_url=base_url, viewport=viewport, locale="en-GB")
     context.set_default_timeout(timeout_ms)
+    if session is not None:
+        context.add_cookies([session])
     page = context.new_page()
     problems: list[str] = []
+    if session is not None:
+        # A session the server does not know sends every page to the login form, where a
+        # test about a page's layout would pass on the wrong page.
+        page.on(
+            "framenavigated",
+            lambda frame: (
+                problems.append(f"sent to the login form: {frame.url}")
+                if frame is page.main_frame and urlsplit(frame.url).path == "/login"
+                else None
+            ),
+        )
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
@@ -113,6 +140,17 @@ def watched_page(
         yield page, problems
     finally:
         context.close()
+
+
+def session_cookie(engine: Engine, user_id: int, base_url: str) -> SetCookieParam:
+    """A new web session of this user, started on the served database as the login form
+    starts one (`start_session`), as the cookie the form's answer sets: a browser context
+    given it opens the page a test is about at once. Logging in through the form cost each
+    test the login page and the page it lands on (/team or /scorecard, charts and all), drawn
+    for nothing before the test went to its own page; the form is tested by
+    test_web_browser.py's `log_in`, which lands on the page its test reads."""
+    token, _csrf = start_session(engine, user_id)
+    return {"name": SESSION_COOKIE, "value": token, "url": base_url, "httpOnly": True}
 
 
 def unexpected(problems: list[str]) -> list[str]:

@@ -93,6 +93,13 @@ AS_OF = dt.date(2026, 11, 18)
 NOV = dt.date(2026, 11, 1)
 # The day the full demo organisation (seed 7) is built up to: a Wednesday, mid-month.
 DEMO_TODAY = dt.date(2026, 11, 18)
+# The small demo test_demo.py reads and test_tracking_demo.py compares across the databases:
+# the same arguments, so one SQLite build and one PostgreSQL template a run serve both (with
+# seeds 7 and 11 the run built two of each, some 6 CPU s and a template's copy more).
+SMALL_DEMO: dict[str, Any] = {"seed": 7, "reps": 12, "months": 6, "today": DEMO_TODAY}
+# The three-month demo test_demo_targets.py reads, which test_demo.py's determinism check
+# builds again (seed 7, and seed 8 for another seed) beside the shared one.
+THREE_MONTH_DEMO: dict[str, Any] = {"seed": 7, "reps": 12, "months": 3, "today": DEMO_TODAY}
 NEW_YORK_NOON = dt.time(17, 0)  # 12:00 in New York in November (EST), as naive UTC
 _external = count(1)
 T = TypeVar("T")

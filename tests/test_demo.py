@@ -23,14 +23,22 @@ import numpy as np
 import pytest
 from sqlalchemy import ColumnElement, Engine, and_, case, func, select
 
-from factories import migrated_sqlite_copy, pg_copy, shared_demo, shared_pg_demo, sqlite_copy
+from factories import (
+    SMALL_DEMO,
+    THREE_MONTH_DEMO,
+    migrated_sqlite_copy,
+    pg_copy,
+    shared_demo,
+    shared_pg_demo,
+    sqlite_copy,
+)
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
 from paceline.demo import MIN_REPS, DemoSummary, build_demo, recent_start, role_mix
 from paceline.store.models import Activity, Deal, DealStageHistory, Rep, Team
 
 TODAY = dt.date(2026, 11, 18)  # a Wednesday, mid-month: a fair month-to-date
-SMALL = {"seed": 7, "reps": 12, "months": 6, "today": TODAY}
+SMALL = SMALL_DEMO  # test_tracking_demo.py reads the same build
 FULL = {"seed": 7, "reps": 30, "months": 15, "today": TODAY}
 MEETING_KINDS = ("meeting", "discovery_meeting", "video_meeting")
 
@@ -555,13 +563,15 @@ def _fresh_sqlite(tmp_path_factory: pytest.TempPathFactory, folder: Path) -> Eng
 def test_same_seed_same_data_other_seed_other_data(
     tmp_path_factory: pytest.TempPathFactory, settings: Settings, tmp_path: Path
 ) -> None:
-    """The small build this run's tests share (seed 7) against two fresh ones: seed 7 again
-    and seed 8."""
-    shared = sqlite_copy(shared_demo(tmp_path_factory, settings, **SMALL).path, tmp_path)
+    """The three-month build this run's tests share (seed 7; test_demo_targets.py reads it)
+    against two fresh ones: seed 7 again and seed 8. Built at SMALL's six months, the two
+    fresh builds cost twice as much and proved nothing more."""
+    size = THREE_MONTH_DEMO
+    shared = sqlite_copy(shared_demo(tmp_path_factory, settings, **size).path, tmp_path)
     fresh = [_fresh_sqlite(tmp_path_factory, tmp_path / name) for name in ("again", "other")]
     engines = [shared, *fresh]
     for engine, seed in zip(engines[1:], (7, 8), strict=True):
-        build_demo(engine, settings, **{**SMALL, "seed": seed})  # type: ignore[arg-type]
+        build_demo(engine, settings, **{**size, "seed": seed})
     first, again, other = (_fingerprint(e) for e in engines)
     assert first == again
     assert first[0] != other[0] and first[1] != other[1]

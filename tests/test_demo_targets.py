@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, func, select
 
-from factories import shared_demo, sqlite_copy
+from factories import THREE_MONTH_DEMO, shared_demo, sqlite_copy
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
 from paceline.demo import months_before, owned_metrics, recent_start
@@ -28,7 +28,7 @@ TODAY = dt.date(2026, 11, 18)
 def demo(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Engine]:
     """A copy of the small demo, built once per test run (`factories.shared_demo`): the tests
     only read it."""
-    built = shared_demo(tmp_path_factory, settings, seed=7, reps=12, months=3, today=TODAY)
+    built = shared_demo(tmp_path_factory, settings, **THREE_MONTH_DEMO)
     engine = sqlite_copy(built.path, tmp_path_factory.mktemp("targets"))
     yield engine
     engine.dispose()

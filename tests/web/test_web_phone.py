@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
+from sqlalchemy import Engine
 
-from browser_org import IMAGES, PASSWORD, seeded_demo, served, watched_page
+from browser_org import IMAGES, seeded_demo, served, session_cookie, watched_page
 from paceline.config import Settings
 
 PHONE = {"width": 390, "height": 844}
@@ -35,6 +36,8 @@ class Site:
     url: str
     roles: dict[str, str]  # rep name -> role, from the roster as built
     ae: str  # an AE of team East: their meetings held outnumber meetings set
+    engine: Engine  # the database served
+    users: dict[str, int]  # user name -> id: admin, manager, rep
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +47,7 @@ def site(
     demo = seeded_demo(tmp_path_factory, settings, today, reps=12, months=3)
     ae = next(r for r in demo.reps if r.team == "East" and r.role == "ae")
     with served(demo.engine, settings) as url:
-        yield Site(url, {r.name: r.role for r in demo.reps}, ae.name)
+        yield Site(url, {r.name: r.role for r in demo.reps}, ae.name, demo.engine, demo.users)
 
 
 Opener = Callable[[dict[str, int], str], Page]
@@ -52,20 +55,17 @@ Opener = Callable[[dict[str, int], str], Page]
 
 @pytest.fixture
 def open_as(browser: Browser, site: Site) -> Iterator[Opener]:
-    """A logged-in page at a viewport size; fails the test on any console or page error."""
+    """A signed-in page (a session of its own, `session_cookie`) at a viewport size, not yet
+    on any page; fails the test on any console or page error."""
     problems: list[list[str]] = []  # what each page opened reported
     with ExitStack() as pages:
 
         def opener(viewport: dict[str, int], username: str) -> Page:
+            session = session_cookie(site.engine, site.users[username], site.url)
             page, seen = pages.enter_context(
-                watched_page(browser, site.url, viewport, timeout_ms=20_000)
+                watched_page(browser, site.url, viewport, timeout_ms=20_000, session=session)
             )
             problems.append(seen)
-            page.goto("/login")
-            page.get_by_label("User name").fill(username)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Log in").click()
-            expect(page).not_to_have_url(re.compile(r"/login"))
             return page
 
         yield opener

@@ -14,11 +14,13 @@ import datetime as dt
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import Engine
 
 from factories import served_app, shared_demo, sqlite_copy
 from paceline.analytics.diagnose import diagnose_team
@@ -34,7 +36,6 @@ IMAGES = (
     if os.environ.get("PACELINE_DOCS_IMAGES") == "1"
     else Path(__file__).resolve().parent / "screenshots"
 )
-PASSWORD = "correct-horse-battery"
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 900}
 
@@ -46,11 +47,12 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import (  # noqa: E402  (only once chromium is known to be there)
     Browser,
-    ConsoleMessage,
     Locator,
     Page,
     expect,
 )
+
+from browser_org import PASSWORD, session_cookie, watched_page  # noqa: E402  (likewise)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class Site:
     url: str
     weak: str  # a rep with a weak funnel step in the default window
     ae: str  # an AE whose revenue equation splits into factors
+    engine: Engine  # the database served
+    users: dict[str, int]  # user name -> id: admin, manager
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +73,10 @@ def site(
     engine = sqlite_copy(built.path, tmp_path_factory.mktemp("words"))
     reps = list_reps(engine)
     manager = next(r for r in reps if r.team == "East" and r.role == "manager")
-    add_user(engine, "admin", PASSWORD, "admin")
-    add_user(engine, "manager", PASSWORD, "manager", rep=manager.name)
+    users = [
+        add_user(engine, "admin", PASSWORD, "admin"),
+        add_user(engine, "manager", PASSWORD, "manager", rep=manager.name),
+    ]
     window = diagnosis_window(settings, settings.diagnose.window, today)
     found = diagnose_team(engine, settings, window)
     weak = next(d.rep for d in found.reps if any(f.kind == "weak_step" for f in d.findings))
@@ -82,7 +88,7 @@ def site(
 
     try:
         with served_app(create_app(settings, engine)) as url:
-            yield Site(url, weak, ae)
+            yield Site(url, weak, ae, engine, {user.username: user.id for user in users})
     finally:
         engine.dispose()
 
@@ -92,33 +98,22 @@ Opener = Callable[[dict[str, int], str], Page]
 
 @pytest.fixture
 def open_as(browser: Browser, site: Site) -> Iterator[Opener]:
-    """A logged-in page at a viewport size; fails the test on any console or page error."""
-    problems: list[str] = []
-    contexts = []
+    """A signed-in page (a session of its own, `browser_org.session_cookie`) at a viewport
+    size, not yet on any page; fails the test on any console or page error."""
+    problems: list[list[str]] = []  # what each page opened reported
+    with ExitStack() as pages:
 
-    def opener(viewport: dict[str, int], username: str) -> Page:
-        context = browser.new_context(base_url=site.url, viewport=viewport, locale="en-GB")
-        context.set_default_timeout(20_000)
-        contexts.append(context)
-        page = context.new_page()
+        def opener(viewport: dict[str, int], username: str) -> Page:
+            session = session_cookie(site.engine, site.users[username], site.url)
+            page, seen = pages.enter_context(
+                watched_page(browser, site.url, viewport, timeout_ms=20_000, session=session)
+            )
+            problems.append(seen)
+            return page
 
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error":
-                problems.append(f"console: {message.text}")
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-        page.goto("/login")
-        page.get_by_label("User name").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        expect(page).not_to_have_url(re.compile(r"/login"))
-        return page
-
-    yield opener
-    for context in contexts:
-        context.close()
-    assert not problems, problems
+        yield opener
+    reported = [problem for seen in problems for problem in seen]
+    assert not reported, reported
 
 
 # --- words ------------------------------------------------------------------------------------
