@@ -135,8 +135,9 @@ def test_a_backtest_skips_the_cut_offs_with_no_win_recorded(
     """Q2 2026 from its start (end of March 31st) and its middle (end of May 15th): no win
     recorded before either, so both are skipped with the forecast's words (before: "no deal
     won before the cut-off", the reason for a scope whose own deals have no win). With
-    Dee's win of 2025-12-10 in the organisation, East's cut-offs are skipped for East's
-    lack of wins, not for wins not recorded."""
+    Dee's win of 2025-12-10 in the organisation, East's losses are a measured 0, as its
+    forecast shows them, and both cut-offs are scored (until 2026-12-07 they were skipped,
+    "no deal won before the cut-off": `test_forecast_scope_without_wins.py`)."""
     reps = lost_and_open(engine, settings)
     result = backtest(engine, settings, "quarter", periods=1, as_of=JUNE_30, runs=200, seed=1)
     assert result.rows == []
@@ -149,9 +150,8 @@ def test_a_backtest_skips_the_cut_offs_with_no_win_recorded(
     east = backtest(
         engine, settings, "quarter", team="East", periods=1, as_of=JUNE_30, runs=200, seed=1
     )
-    assert [s.reason for s in east.skipped] == [
-        "no deal won before the cut-off: no win rate or deal size to learn from"
-    ] * 2
+    assert east.skipped == []
+    assert [(r.p50, r.actual) for r in east.rows] == [(0, 0), (0, 0)]  # Cy won nothing in Q2
 
 
 def cli(engine: Engine, config: Path, *args: str) -> tuple[int, str]:

@@ -26,14 +26,18 @@ Scores, over all forecasts a method could make: WAPE = sum |forecast - actual| /
 bias = sum (forecast - actual) / sum actual, and for Paceline the coverage: the share of
 forecasts whose actual revenue fell inside its P10-P90 interval (80% when the interval is
 honest). A cut-off is skipped, with its reason, when no method has a history to stand on:
-less than `run_rate_days` of deals before it, or no deal won before it (nothing to learn a
-win rate or a deal size from; every forecast would be zero); when nobody's data records a won
-deal before it, the reason says deals won are not recorded (the scorecard's rule, as the
-forecast refuses then: `forecast.unrecorded_wins`). A period whose deals' records
-(the latest deal creation, close or stage change in the store, whoever's) end before its
-last business day is skipped at both cut-offs, with the day they end: its actual is partial
-(the Zoho export's deals end on 2021-05-20, and its Q2 2021 compared April and May's wins
-with a forecast of the whole quarter), so scoring it would read a forecast as too high. A
+less than `run_rate_days` of deals before it, or nobody's data records a won deal before it
+(deals won are not recorded: the scorecard's rule, as the forecast refuses then,
+`forecast.unrecorded_wins`), or the forecast itself refuses (its `UnlearnableError`, with its
+reason). A scope (a rep, a team) whose own deals were all lost, in an organisation whose data
+records wins, is scored: the forecast reads it as a measured 0 of n and shows it, so the
+backtest scores what the forecast shows (until 2026-12-07 it skipped such a cut-off, "no deal
+won before the cut-off", and never measured the 0 it would have printed). A period whose
+deals' records (the latest deal creation, close or stage change in the store, whoever's)
+end before its last business day is skipped at both cut-offs, with the day they end: its
+actual is partial (the Zoho export's deals end on 2021-05-20, and its Q2 2021 compared April
+and May's wins with a forecast of the whole quarter), so scoring it would read a forecast as
+too high. A
 month ending on a weekend is whole with records to its last business day. The deals, not the
 activities, because the actual is read from the deals, and activity dates run on past an
 export's end: Zoho's tasks are dated by their due dates, to July 2022.
@@ -305,10 +309,10 @@ def _skip_reason(
         .where(Deal.status == "won", Deal.closed_at < cutoff, entered_before(cutoff), scope.owned())
         .limit(1)
     )
-    if conn.execute(won).first() is None:
-        if not wins_recorded(conn, settings, first_left):  # nobody's: the scorecard's rule
-            return wins_unrecorded_reason(cutoff_day)
-        return "no deal won before the cut-off: no win rate or deal size to learn from"
+    if conn.execute(won).first() is None and not wins_recorded(conn, settings, first_left):
+        return wins_unrecorded_reason(cutoff_day)  # nobody's: the scorecard's rule
+    # The scope's own deals all lost, with wins recorded elsewhere: the forecast's measured
+    # 0 of n, scored as the forecast shows it (its own refusals skip in `backtest`).
     return None
 
 

@@ -140,7 +140,10 @@ def wins_recorded(conn: Connection, settings: Settings, end: dt.date, seen: floa
     the scorecard's rule for its deals-won metric (`recorded_steps`), so the flow and the
     forecast say "not recorded" where the scorecard does, never "won 0" beside it (the
     Pipedrive and Close samples, no deal won). `seen`: wins already counted (then nothing
-    is read). True when no deals-won count is configured: nothing to ask."""
+    is read). With no deals-won count configured, the won deals themselves are read
+    (`WON_DEALS`: closed won, entered by then): the forecast's refusal of a 0% learnt from
+    losses alone must not hang on a scorecard metric (until 2026-12-07 such a configuration
+    answered True, wins recorded, whatever the data held)."""
     if seen > 0:
         return True
     won = [
@@ -148,7 +151,16 @@ def wins_recorded(conn: Connection, settings: Settings, end: dt.date, seen: floa
         for m in settings.metrics
         if m.source == "deals" and m.status == "won" and m.aggregate == "count"
     ]
-    return not won or bool(recorded_steps(conn, settings, won[:1], {}, end))
+    if not won:
+        return _any_deal_counted(conn, settings, WON_DEALS, end)
+    return bool(recorded_steps(conn, settings, won[:1], {}, end))
+
+
+# The won deals, by close date and owner: what `wins_recorded` reads when no deals-won count
+# is configured (the default configuration's `deals_won`).
+WON_DEALS = MetricSettings(
+    name="deals_won", aggregate="count", source="deals", date="closed_at", status="won"
+)
 
 
 # What the definitions of two activity metrics must share to count the same activities.
