@@ -2326,6 +2326,32 @@ def build_win_entered_after_its_close(engine: Engine, settings: Settings) -> dic
     return ids
 
 
+def build_calls_before_a_win_entered_late(engine: Engine, settings: Settings) -> dict[str, int]:
+    """`build_win_entered_after_its_close` and Ana's calls before the wins (17:00 UTC, noon
+    in New York), for the readers of deals by account and by week:
+
+    - Acme: Monday Nov 2, and Monday to Wednesday Nov 9-11 (3 calls that week); its win
+      ("On time", Nov 9 05:00 UTC) comes 6.5 days after its first call;
+    - Globex: Thursday Nov 5; its win ("Logged late", Nov 10 05:00 UTC, entered Nov 20) comes
+      4.5 days after its first call.
+
+    Ana's calls: 2 in the week of Nov 2 (no win), 3 in the week of Nov 9 (both wins, the
+    second known only from Nov 20). Returns the reps' and the two accounts' ids by name."""
+    ids = build_win_entered_after_its_close(engine, settings)
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(Account.name, Account.id)).all())
+    acme, globex = int(names["Acme"]), int(names["Globex"])
+    for moment, place in (
+        (at(11, 2), acme),
+        (at(11, 5), globex),
+        (at(11, 9), acme),
+        (at(11, 10), acme),
+        (at(11, 11), acme),
+    ):
+        put_activity(engine, ids["Ana"], moment, account_id=place)
+    return ids | {"Acme": acme, "Globex": globex}
+
+
 def build_win_entered_after_a_cutoff(engine: Engine, settings: Settings) -> int:
     """Cy's (East, AE) wins around a backtest's cut-off at the end of 2026-06-30 (the 90-day
     run rate's window from 2026-04-02):

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from factories import (
     at,
+    build_calls_before_a_win_entered_late,
     build_win_entered_after_a_cutoff,
     build_win_entered_after_its_close,
     east_and_west,
@@ -132,6 +133,23 @@ def test_the_funnel_counts_a_win_from_the_day_it_was_entered(
         window = diagnosis_window(settings, "month", day)
         found = funnel(engine, settings, window, rep="Ana", steps=["deals_won"])
         assert [s.count for s in found.steps] == [count], day
+
+
+def test_the_funnel_times_a_win_from_the_day_it_was_entered(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ana's calls -> deals won, the month to date: as of the 15th only Acme's win is known,
+    6.5 days after its first call (Nov 2 17:00 UTC to Nov 9 05:00 UTC), 1 account; as of the
+    20th Globex's too, 4.5 days (Nov 5 17:00 to Nov 10 05:00): the median of 108 and 156
+    hours, 5.5 days, 2 accounts. Before 2026-12-07 the 15th read 5.5 days over 2 accounts,
+    beside a count of 1 win."""
+    build_calls_before_a_win_entered_late(engine, settings)
+    for day, truth in ((NOV_15, (6.5, 1)), (NOV_20, (5.5, 2))):
+        window = diagnosis_window(settings, "month", day)
+        found = funnel(engine, settings, window, rep="Ana", steps=["calls", "deals_won"])
+        step = found.step("deals_won")
+        assert step is not None
+        assert (step.median_days, step.median_accounts) == truth, day
 
 
 def test_metric_totals_read_a_past_window_as_of_a_later_day(
