@@ -34,6 +34,7 @@ from paceline.analytics.metrics import amounts_unknown, metric_totals
 from paceline.analytics.pipeline_history import ForecastScope, revenue_won
 from paceline.analytics.report import rep_report
 from paceline.analytics.scorecard import Scorecard, rep_scorecard, team_scorecards
+from paceline.analytics.tipping import ScatterPoint, tipping_point
 from paceline.analytics.window import diagnosis_window
 from paceline.config import Settings
 
@@ -150,6 +151,21 @@ def test_the_funnel_times_a_win_from_the_day_it_was_entered(
         step = found.step("deals_won")
         assert step is not None
         assert (step.median_days, step.median_accounts) == truth, day
+
+
+def test_the_tipping_point_counts_a_win_from_the_day_it_was_entered(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ana's rep-weeks of calls and deals won the same week (lag 0), the full weeks before
+    the as-of day's: as of Thursday Nov 19, the week of Nov 2 (2 calls, no win) and the week
+    of Nov 9 (3 calls, "On time" alone: "Logged late" was entered on the 20th); as of Friday
+    Nov 20, the same weeks, the second with both wins. Before 2026-12-07 the 19th read 2 wins
+    in the week of Nov 9."""
+    build_calls_before_a_win_entered_late(engine, settings)
+    for day, wins in ((NOV_19, 1), (NOV_20, 2)):
+        found = tipping_point(engine, settings, "calls", outcome="deals_won", roles=["ae"],
+                              lag_weeks=0, as_of=day)  # fmt: skip
+        assert found.points == [ScatterPoint(2, 0, 1), ScatterPoint(3, wins, 1)], day
 
 
 def test_metric_totals_read_a_past_window_as_of_a_later_day(
