@@ -20,12 +20,13 @@ from sqlalchemy import Engine
 from factories import (
     at,
     build_calls_before_a_win_entered_late,
+    build_deal_alerts_to_date,
     build_win_entered_after_a_cutoff,
     build_win_entered_after_its_close,
     east_and_west,
     put_deal,
 )
-from paceline.analytics.alerts import alerts
+from paceline.analytics.alerts import Alert, alerts
 from paceline.analytics.backtest import backtest, run_rate
 from paceline.analytics.funnel import funnel
 from paceline.analytics.late_entry import as_of_end, known_by
@@ -107,6 +108,36 @@ def test_the_alerts_read_a_win_from_the_day_it_was_entered(
         report = alerts(engine, alerting, day, team="East")
         found = [(a.rep, a.metric, a.actual) for a in report.alerts if a.metric == "deals_won"]
         assert found == [("Ana", "deals_won", actual)], day
+
+
+def deal_alerts(engine: Engine, settings: Settings, day: dt.date) -> list[Alert]:
+    """East's alerts on deal metrics, with deals alerted on (`alerts.sources`)."""
+    alerting = settings.model_copy(
+        update={"alerts": settings.alerts.model_copy(update={"sources": ["activities", "deals"]})}
+    )
+    found = alerts(engine, alerting, day, team="East").alerts
+    return [a for a in found if a.metric in ("deals_won", "revenue")]
+
+
+def test_a_deal_alert_is_dated_from_the_deals_known_that_day(
+    engine: Engine, settings: Settings
+) -> None:
+    """As of Friday Nov 20 (the month to date, 15 business days; 20 deals won a month over
+    19 business days, alerted at 75% of that pace): Ben's 2 wins of Nov 2 keep him on pace
+    on Nov 2 (2 >= 0.79) and Nov 3 (2 >= 1.58), not on Nov 4 (2 < 2.37): behind since
+    Wednesday Nov 4 (counted, the win of Nov 3 entered on the 25th would have kept him on
+    pace to Nov 4). Cy has no known November win: at zero since the day after his last
+    known win, Oct 21 (not Nov 5: his win of Nov 4 was entered on the 25th). Before
+    2026-12-07 the dates came from the daily rollup, which holds no deal metric: Ben behind
+    since Nov 1, the period's start, and Cy at zero with no date."""
+    build_deal_alerts_to_date(engine, settings)
+    found = {
+        (a.rep, a.rule, a.metric, a.actual, a.since) for a in deal_alerts(engine, settings, NOV_20)
+    }
+    assert found == {
+        ("Ben", "behind_pace", "deals_won", 2, dt.date(2026, 11, 4)),
+        ("Cy", "zero_key_metric", "deals_won", 0, dt.date(2026, 10, 21)),
+    }
 
 
 def test_the_weekly_report_counts_a_win_from_the_day_it_was_entered(
