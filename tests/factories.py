@@ -2326,6 +2326,63 @@ def build_win_entered_after_its_close(engine: Engine, settings: Settings) -> dic
     return ids
 
 
+def build_calls_before_a_win_entered_late(engine: Engine, settings: Settings) -> dict[str, int]:
+    """`build_win_entered_after_its_close` and Ana's calls before the wins (17:00 UTC, noon
+    in New York), for the readers of deals by account and by week:
+
+    - Acme: Monday Nov 2, and Monday to Wednesday Nov 9-11 (3 calls that week); its win
+      ("On time", Nov 9 05:00 UTC) comes 6.5 days after its first call;
+    - Globex: Thursday Nov 5; its win ("Logged late", Nov 10 05:00 UTC, entered Nov 20) comes
+      4.5 days after its first call.
+
+    Ana's calls: 2 in the week of Nov 2 (no win), 3 in the week of Nov 9 (both wins, the
+    second known only from Nov 20). Returns the reps' and the two accounts' ids by name."""
+    ids = build_win_entered_after_its_close(engine, settings)
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(Account.name, Account.id)).all())
+    acme, globex = int(names["Acme"]), int(names["Globex"])
+    for moment, place in (
+        (at(11, 2), acme),
+        (at(11, 5), globex),
+        (at(11, 9), acme),
+        (at(11, 10), acme),
+        (at(11, 11), acme),
+    ):
+        put_activity(engine, ids["Ana"], moment, account_id=place)
+    return ids | {"Acme": acme, "Globex": globex}
+
+
+def build_deal_alerts_to_date(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Ben's and Cy's (East, AEs; targets 20 deals won in November 2026, 19 business days
+    with Thanksgiving, so 20/19 a business day) wins, for dating deal alerts as of Friday
+    Nov 20 (a close *date* is local midnight: 05:00 UTC in November, 04:00 in October):
+
+    - Ben: two wins closed Monday Nov 2 (entered Oct 26) and one closed Tuesday Nov 3 but
+      entered on Nov 25, after the as-of day. Known as of Nov 20: 2 wins, on pace (75% of
+      20/19 a day) on Nov 2 and 3, behind from Wednesday Nov 4;
+    - Cy: a win closed Tuesday Oct 20 (entered Oct 1) and one closed Wednesday Nov 4 but
+      entered Nov 25. Known as of Nov 20: no November win, the last one on Oct 20.
+
+    Ana, Dee and Max have no deal and no target. Returns the reps' ids by name."""
+    ids = east_and_west(engine, settings)
+    ben, cy = ids["Ben"], ids["Cy"]
+    for name, rep, created, closed in (
+        ("Ben one", ben, at(10, 26), at(11, 2, hour=5)),
+        ("Ben two", ben, at(10, 26), at(11, 2, hour=5)),
+        ("Ben late", ben, at(11, 25), at(11, 3, hour=5)),
+        ("Cy October", cy, at(10, 1), at(10, 20, hour=4)),
+        ("Cy late", cy, at(11, 25), at(11, 4, hour=5)),
+    ):
+        put_deal(engine, rep, name, 1_000, created, status="won", stage="closed_won",
+                 closed=closed)  # fmt: skip
+    with engine.begin() as conn:
+        save_targets(
+            conn,
+            [TargetRow(r, "deals_won", "month", NOV, 20) for r in (ben, cy)],
+        )
+    return ids
+
+
 def build_win_entered_after_a_cutoff(engine: Engine, settings: Settings) -> int:
     """Cy's (East, AE) wins around a backtest's cut-off at the end of 2026-06-30 (the 90-day
     run rate's window from 2026-04-02):

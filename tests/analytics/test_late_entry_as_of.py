@@ -19,12 +19,14 @@ from sqlalchemy import Engine
 
 from factories import (
     at,
+    build_calls_before_a_win_entered_late,
+    build_deal_alerts_to_date,
     build_win_entered_after_a_cutoff,
     build_win_entered_after_its_close,
     east_and_west,
     put_deal,
 )
-from paceline.analytics.alerts import alerts
+from paceline.analytics.alerts import Alert, alerts
 from paceline.analytics.backtest import backtest, run_rate
 from paceline.analytics.funnel import funnel
 from paceline.analytics.late_entry import as_of_end, known_by
@@ -33,6 +35,7 @@ from paceline.analytics.metrics import amounts_unknown, metric_totals
 from paceline.analytics.pipeline_history import ForecastScope, revenue_won
 from paceline.analytics.report import rep_report
 from paceline.analytics.scorecard import Scorecard, rep_scorecard, team_scorecards
+from paceline.analytics.tipping import ScatterPoint, tipping_point
 from paceline.analytics.window import diagnosis_window
 from paceline.config import Settings
 
@@ -107,6 +110,36 @@ def test_the_alerts_read_a_win_from_the_day_it_was_entered(
         assert found == [("Ana", "deals_won", actual)], day
 
 
+def deal_alerts(engine: Engine, settings: Settings, day: dt.date) -> list[Alert]:
+    """East's alerts on deal metrics, with deals alerted on (`alerts.sources`)."""
+    alerting = settings.model_copy(
+        update={"alerts": settings.alerts.model_copy(update={"sources": ["activities", "deals"]})}
+    )
+    found = alerts(engine, alerting, day, team="East").alerts
+    return [a for a in found if a.metric in ("deals_won", "revenue")]
+
+
+def test_a_deal_alert_is_dated_from_the_deals_known_that_day(
+    engine: Engine, settings: Settings
+) -> None:
+    """As of Friday Nov 20 (the month to date, 15 business days; 20 deals won a month over
+    19 business days, alerted at 75% of that pace): Ben's 2 wins of Nov 2 keep him on pace
+    on Nov 2 (2 >= 0.79) and Nov 3 (2 >= 1.58), not on Nov 4 (2 < 2.37): behind since
+    Wednesday Nov 4 (counted, the win of Nov 3 entered on the 25th would have kept him on
+    pace to Nov 4). Cy has no known November win: at zero since the day after his last
+    known win, Oct 21 (not Nov 5: his win of Nov 4 was entered on the 25th). Before
+    2026-12-07 the dates came from the daily rollup, which holds no deal metric: Ben behind
+    since Nov 1, the period's start, and Cy at zero with no date."""
+    build_deal_alerts_to_date(engine, settings)
+    found = {
+        (a.rep, a.rule, a.metric, a.actual, a.since) for a in deal_alerts(engine, settings, NOV_20)
+    }
+    assert found == {
+        ("Ben", "behind_pace", "deals_won", 2, dt.date(2026, 11, 4)),
+        ("Cy", "zero_key_metric", "deals_won", 0, dt.date(2026, 10, 21)),
+    }
+
+
 def test_the_weekly_report_counts_a_win_from_the_day_it_was_entered(
     engine: Engine, settings: Settings
 ) -> None:
@@ -132,6 +165,38 @@ def test_the_funnel_counts_a_win_from_the_day_it_was_entered(
         window = diagnosis_window(settings, "month", day)
         found = funnel(engine, settings, window, rep="Ana", steps=["deals_won"])
         assert [s.count for s in found.steps] == [count], day
+
+
+def test_the_funnel_times_a_win_from_the_day_it_was_entered(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ana's calls -> deals won, the month to date: as of the 15th only Acme's win is known,
+    6.5 days after its first call (Nov 2 17:00 UTC to Nov 9 05:00 UTC), 1 account; as of the
+    20th Globex's too, 4.5 days (Nov 5 17:00 to Nov 10 05:00): the median of 108 and 156
+    hours, 5.5 days, 2 accounts. Before 2026-12-07 the 15th read 5.5 days over 2 accounts,
+    beside a count of 1 win."""
+    build_calls_before_a_win_entered_late(engine, settings)
+    for day, truth in ((NOV_15, (6.5, 1)), (NOV_20, (5.5, 2))):
+        window = diagnosis_window(settings, "month", day)
+        found = funnel(engine, settings, window, rep="Ana", steps=["calls", "deals_won"])
+        step = found.step("deals_won")
+        assert step is not None
+        assert (step.median_days, step.median_accounts) == truth, day
+
+
+def test_the_tipping_point_counts_a_win_from_the_day_it_was_entered(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ana's rep-weeks of calls and deals won the same week (lag 0), the full weeks before
+    the as-of day's: as of Thursday Nov 19, the week of Nov 2 (2 calls, no win) and the week
+    of Nov 9 (3 calls, "On time" alone: "Logged late" was entered on the 20th); as of Friday
+    Nov 20, the same weeks, the second with both wins. Before 2026-12-07 the 19th read 2 wins
+    in the week of Nov 9."""
+    build_calls_before_a_win_entered_late(engine, settings)
+    for day, wins in ((NOV_19, 1), (NOV_20, 2)):
+        found = tipping_point(engine, settings, "calls", outcome="deals_won", roles=["ae"],
+                              lag_weeks=0, as_of=day)  # fmt: skip
+        assert found.points == [ScatterPoint(2, 0, 1), ScatterPoint(3, wins, 1)], day
 
 
 def test_metric_totals_read_a_past_window_as_of_a_later_day(

@@ -31,8 +31,10 @@ from sqlalchemy import Connection, Engine
 
 from paceline.analytics.metrics import (
     daily_values,
+    deal_daily_values,
     first_recorded_days,
     last_active_days,
+    last_deal_day,
     last_kind_days,
 )
 from paceline.analytics.pacing import pooled_shortfall_chance
@@ -123,7 +125,7 @@ def alerts(
             for line, chance in _alerted_lines(settings, card)
         ]
         threshold = 1 - config.behind_pace.by_more_than
-        found += _with_since(conn, calendar, stretch, rates, pace_alerts, threshold, kept)
+        found += _with_since(conn, settings, calendar, stretch, rates, pace_alerts, threshold, kept)
         if config.no_selling.enabled:
             chosen = [c for c in present if only is None or c.rep_id in only]
             found += _no_selling(conn, settings, calendar, chosen, as_of)
@@ -257,6 +259,7 @@ def _shortfall(line: MetricLine) -> float:
 
 def _with_since(
     conn: Connection,
+    settings: Settings,
     calendar: BusinessCalendar,
     stretch: Stretch,
     rates: dict[tuple[int, str], list[tuple[Period, float]]],
@@ -272,13 +275,14 @@ def _with_since(
         expected = p.expected_to_date or 0.0
         in_period = (card.rep_id, line.metric) in kept
         if p.actual == 0:
-            since = _day_after_last_nonzero(conn, line.metric, card)
+            since = _day_after_last_nonzero(conn, settings, line.metric, card)
             rule: Rule = "zero_key_metric"
         else:
             rate = rates.get((card.rep_id, line.metric), [])
             joined = card.start_date or card.period.start
             start = max(card.period.start, joined) if in_period else card.measured_from
-            since = _behind_since(conn, calendar, card, line.metric, rate, threshold, start)
+            days = _daily(conn, settings, line.metric, start, card)
+            since = _behind_since(calendar, card, days, rate, threshold, start)
             rule = "behind_pace"
         result.append(
             Alert(
@@ -301,25 +305,44 @@ def _with_since(
     return result
 
 
-def _day_after_last_nonzero(conn: Connection, metric: str, card: Scorecard) -> dt.date | None:
+def _day_after_last_nonzero(
+    conn: Connection, settings: Settings, name: str, card: Scorecard
+) -> dt.date | None:
+    """The day after the rep's last non-zero day of the metric within the look-back; a deal
+    metric read from the deals known on the card's day, as its total was (the daily rollup
+    holds no deal metric: a rep at zero wins had no last win day before 2026-12-07)."""
     since = card.as_of - dt.timedelta(days=LOOKBACK_DAYS)
-    last = last_active_days(conn, metric, since, card.as_of, [card.rep_id]).get(card.rep_id)
+    metric = settings.metric(name)
+    if metric.source == "deals":
+        last = last_deal_day(conn, settings, metric, since, card.as_of, card.rep_id, card.as_of)
+    else:
+        last = last_active_days(conn, name, since, card.as_of, [card.rep_id]).get(card.rep_id)
     return last + dt.timedelta(days=1) if last else None
 
 
+def _daily(
+    conn: Connection, settings: Settings, name: str, start: dt.date, card: Scorecard
+) -> dict[dt.date, float]:
+    """The rep's per-day values of the metric from `start` to the card's day; a deal metric
+    from the deals known on that day, as its total was (the daily rollup holds none: a deal
+    alert was dated from the start of its stretch before 2026-12-07)."""
+    metric = settings.metric(name)
+    if metric.source == "deals":
+        return deal_daily_values(conn, settings, metric, start, card.as_of, card.rep_id, card.as_of)
+    return daily_values(conn, name, start, card.as_of, card.rep_id)
+
+
 def _behind_since(
-    conn: Connection,
     calendar: BusinessCalendar,
     card: Scorecard,
-    metric: str,
+    days: dict[dt.date, float],
     rates: list[tuple[Period, float]],
     threshold: float,
     start: dt.date,
 ) -> dt.date:
     """The first business day after the last one on which the rep was not behind, walking the
-    days read (from `start`: the card's or, for a line kept to the period, the period's),
-    each day expected at its own period's rate."""
-    days = daily_values(conn, metric, start, card.as_of, card.rep_id)
+    days read (`days`, from `start`: the card's or, for a line kept to the period, the
+    period's), each day expected at its own period's rate."""
     cumulative = 0.0
     since = start
     day = start

@@ -44,6 +44,7 @@ from sqlalchemy import (
 
 from paceline.analytics import aggregates
 from paceline.analytics.compare import RateComparison, compare_rates
+from paceline.analytics.late_entry import as_of_end, entered_before
 from paceline.analytics.metric_sql import (
     activity_filter,
     deal_credit_column,
@@ -465,7 +466,11 @@ def _histogram(dialect: str, pair: int, reached: Subquery) -> Select[Any]:
 def _events(
     settings: Settings, window: Window, metric: MetricSettings, groups: _Groups, name: str
 ) -> Subquery:
-    """(side, account_id, at) of the window's events of one step by either group."""
+    """(side, account_id, at) of the window's events of one step by either group.
+
+    A deal step reads the deals known as of the window's last day (`late_entry`): a win
+    entered after it (logged late) is not in the step's count (`metric_totals`), so it
+    cannot time an account's way to the step either."""
     if metric.source == "deals":
         credit = deal_credit_column(metric)
         dated = deal_date_column(metric)
@@ -480,6 +485,7 @@ def _events(
                 credit.in_(groups.subject_ids + groups.peer_ids),
                 dated >= first,
                 dated < after,
+                entered_before(as_of_end(settings.calendar.zone, window.as_of)),
                 deal_filter(metric),
                 Deal.account_id.is_not(None),
             )

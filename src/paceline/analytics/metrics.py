@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     CompoundSelect,
     Connection,
     Integer,
@@ -875,3 +876,71 @@ def daily_values(
         MetricDay.local_date <= last,
     )
     return {day: float(value) for day, value in conn.execute(query)}
+
+
+def _known_deals(
+    settings: Settings, metric: MetricSettings, first: dt.date, last: dt.date, as_of: dt.date
+) -> list[ColumnElement[bool]]:
+    """The conditions of `metric_totals` on one deal metric's deals over local days
+    [first, last], as known at the end of `as_of`."""
+    dated = deal_date_column(metric)
+    lo, hi = utc_bounds(settings, first, last + dt.timedelta(days=1))
+    return [
+        dated >= lo,
+        dated < hi,
+        entered_before(as_of_end(settings.calendar.zone, as_of)),
+        deal_filter(metric),
+    ]
+
+
+def deal_daily_values(
+    conn: Connection,
+    settings: Settings,
+    metric: MetricSettings,
+    first: dt.date,
+    last: dt.date,
+    rep_id: int,
+    as_of: dt.date,
+) -> dict[dt.date, float]:
+    """One rep's per-day values of a deal metric over local days [first, last], as known at
+    the end of `as_of` (the rule of `metric_totals`): the daily rollup holds no deal metric,
+    so what `daily_values` is to an activity metric this is to deals won or revenue (an
+    alert's "since when"). Counted or summed per instant in the database (a close date is
+    one instant a day), each instant's business-local day taken here."""
+    credit = deal_credit_column(metric)
+    value: ColumnElement[Any] = (
+        money_sum(Deal.amount) if metric.aggregate == "sum" else func.count()
+    )
+    dated = deal_date_column(metric)
+    query = (
+        select(dated, value)
+        .where(credit == rep_id, *_known_deals(settings, metric, first, last, as_of))
+        .group_by(dated)
+    )
+    calendar = BusinessCalendar(settings.calendar)
+    days: dict[dt.date, float] = defaultdict(float)
+    for moment, amount in conn.execute(query):
+        if moment is not None:  # never: the window bounds it
+            days[calendar.local_date(moment)] += float(amount or 0)
+    return dict(days)
+
+
+def last_deal_day(
+    conn: Connection,
+    settings: Settings,
+    metric: MetricSettings,
+    since: dt.date,
+    until: dt.date,
+    rep_id: int,
+    as_of: dt.date,
+) -> dt.date | None:
+    """One rep's last local day in [since, until] with a non-zero value of a deal metric
+    (a deal, or for a sum a deal with a non-zero amount), as known at the end of `as_of`:
+    `last_active_days` for deals, which the daily rollup does not hold."""
+    credit = deal_credit_column(metric)
+    dated = deal_date_column(metric)
+    conditions = [credit == rep_id, *_known_deals(settings, metric, since, until, as_of)]
+    if metric.aggregate == "sum":
+        conditions.append(Deal.amount != 0)
+    last = conn.execute(select(func.max(dated)).where(*conditions)).scalar()
+    return None if last is None else BusinessCalendar(settings.calendar).local_date(last)

@@ -73,6 +73,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import ColumnElement, Connection, Engine, Select, case, func, literal, select
 
+from paceline.analytics.late_entry import as_of_end, entered_before
 from paceline.analytics.metric_sql import (
     activity_filter,
     deal_credit_column,
@@ -816,7 +817,7 @@ def tipping_point(
     weeks = _history_weeks(day, config.history_weeks)
     ensure_rollup(engine, settings)
     with engine.connect() as conn:
-        history = _read_history(conn, settings, activity, result, weeks, team)
+        history = _read_history(conn, settings, activity, result, weeks, team, day)
     chosen = asked_roles if asked_roles is not None else _active_roles(history)
     rows = [i for i, r in enumerate(history.reps) if r.role in chosen]
     stored_team = next((r.team for r in history.reps), team) if team is not None else None
@@ -892,6 +893,7 @@ def _read_history(
     outcome: MetricSettings,
     weeks: list[dt.date],
     team: str | None,
+    as_of: dt.date,
 ) -> _History:
     end = weeks[-1] + dt.timedelta(days=7)
     roster = diagnosis_reps(conn, settings, Window("tipping", weeks[0], end), team)
@@ -901,7 +903,9 @@ def _read_history(
     x, y = np.zeros(shape), np.zeros(shape)
     x_unknown, y_unknown = np.zeros(shape), np.zeros(shape)
     for target, unknown, metric in ((x, x_unknown, activity), (y, y_unknown, outcome)):
-        for (rep_id, week), (value, missing) in _weekly(conn, settings, metric, weeks, ids).items():
+        for (rep_id, week), (value, missing) in _weekly(
+            conn, settings, metric, weeks, ids, as_of
+        ).items():
             target[row_of[rep_id], week] = value
             unknown[row_of[rep_id], week] = missing
     logged = np.zeros(shape, dtype=np.bool_)
@@ -980,13 +984,14 @@ def _weekly(
     metric: MetricSettings,
     weeks: list[dt.date],
     rep_ids: Collection[int],
+    as_of: dt.date,
 ) -> dict[tuple[int, int], tuple[float, int]]:
     """{(rep, week index): (the metric's weekly total, deals a sum of amounts left out for
-    want of an amount)}, aggregated in the database."""
+    want of an amount)}, aggregated in the database; deals as known on `as_of`."""
     if not rep_ids:
         return {}
     if metric.source == "deals":
-        query = _deal_weekly(settings, metric, weeks, rep_ids)
+        query = _deal_weekly(settings, metric, weeks, rep_ids, as_of)
         return {(int(r), int(w)): (float(v or 0), int(n)) for r, w, v, n in conn.execute(query)}
     if is_additive_activity_metric(metric):
         query = _rollup_weekly(metric, weeks, rep_ids)
@@ -1040,9 +1045,15 @@ def _distinct_weekly(
 
 
 def _deal_weekly(
-    settings: Settings, metric: MetricSettings, weeks: list[dt.date], rep_ids: Collection[int]
+    settings: Settings,
+    metric: MetricSettings,
+    weeks: list[dt.date],
+    rep_ids: Collection[int],
+    as_of: dt.date,
 ) -> Select[Any]:
-    """Deals by the week of their creation or close, in business-local days."""
+    """Deals by the week of their creation or close, in business-local days, as known at
+    the end of `as_of` (`late_entry`): a win of a week read, entered after the as-of day (a
+    win logged late), was not in the CRM then, as the scorecards and the forecast read it."""
     bounds = [utc_bounds(settings, day, day)[0] for day in _date_bounds(weeks)]
     credit, dated = deal_credit_column(metric), deal_date_column(metric)
     value = Deal.amount if metric.aggregate == "sum" else literal(1)
@@ -1052,6 +1063,7 @@ def _deal_weekly(
             credit.in_(list(rep_ids)),
             dated >= bounds[0],
             dated < bounds[-1],
+            entered_before(as_of_end(settings.calendar.zone, as_of)),
             deal_filter(metric),
         )
         .subquery()
