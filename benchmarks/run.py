@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS: tuple[str, ...] = (
     "import_throughput",
     "large_cells",
+    "large_sheet",
     "tracking",
     "diagnose",
     "partitioned",

@@ -23,10 +23,12 @@ from factories import made_app
 from paceline import plugins
 from paceline.cli import app
 from paceline.config import Settings
+from paceline.ingest import xlsx_source
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, import_file
 from paceline.ingest.mapping import Mapping
-from paceline.ingest.xlsx_source import cell_text, column_letter
+from paceline.ingest.sources import ReadOptions
+from paceline.ingest.xlsx_source import cell_text, column_letter, open_workbook_table
 from paceline.store.models import Activity, Contact, Deal
 
 NOW = dt.datetime(2026, 12, 7, 12, 0)
@@ -333,3 +335,84 @@ def test_an_opendocument_spreadsheet(engine: Engine, settings: Settings, tmp_pat
     with engine.connect() as conn:
         got = conn.execute(select(Activity.external_id, Activity.occurred_at)).one()
     assert tuple(got) == ("42", dt.datetime(2026, 11, 20, 15, 30))  # 10:30 EST
+
+
+def write_block_sheet(path: Path) -> None:
+    """Sheet "Calls": a title in B1, the header in row 3 from column B (A is empty), five
+    data rows of exactly 100 characters each ("1" + "R" + 98 x's) in rows 4, 5, 7, 8 and 9
+    (row 6 empty)."""
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Calls")
+    sheet.write(0, 1, "Calls export")
+    sheet.write_row(2, 1, ["external_id", "rep", "notes"])
+    for index, row in enumerate((3, 4, 6, 7, 8), start=1):
+        sheet.write_row(row, 1, [str(index), "R", "x" * 98])
+    book.close()
+
+
+def test_a_sheet_is_read_in_blocks_bounded_by_rows_and_characters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "blocks.xlsx"
+    write_block_sheet(path)
+    monkeypatch.setattr(xlsx_source, "BLOCK_CHARS", 250)  # a block ends at the row reaching it
+    wanted = ReadOptions(sheet="Calls", columns=("external_id", "rep", "notes"))
+    table = open_workbook_table(path, wanted)
+    assert [name for name in table.header if name] == ["external_id", "rep", "notes"]
+    blocks = list(table.chunks(10))
+    # 100 + 100 + 100 >= 250 after the third row: blocks of 3 and 2 rows, not one of 5
+    assert [[line for line, _, _ in block] for block in blocks] == [[4, 5, 7], [8, 9]]
+    assert [value for value in blocks[0][0][1] if value] == ["1", "R", "x" * 98]
+    notes = table.header.index("notes")
+    assert table.locate(7, notes) == "Calls!D7"  # columns named as the sheet names them
+    assert table.progress() == (6, 6)  # rows 4 to 9, the empty one counted as read
+    by_rows = open_workbook_table(path, wanted).chunks(2)
+    assert [[line for line, _, _ in block] for block in by_rows] == [[4, 5], [7, 8], [9]]
+
+
+def test_a_merge_down_spans_blocks(tmp_path: Path) -> None:
+    path = tmp_path / "merged.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("S")
+    sheet.write_row(0, 0, ["rep", "kind"])
+    sheet.merge_range("A2:A4", "Ana Ruiz", None)  # over rows 2-4, across the blocks of 2
+    sheet.write_column(1, 1, ["call", "email", "meeting", "call"])
+    sheet.write(4, 0, "Ben Okafor")
+    book.close()
+    table = open_workbook_table(path, ReadOptions(columns=("rep", "kind")))
+    assert [[(line, values) for line, values, _ in block] for block in table.chunks(2)] == [
+        [(2, ["Ana Ruiz", "call"]), (3, ["Ana Ruiz", "email"])],
+        [(4, ["Ana Ruiz", "meeting"]), (5, ["Ben Okafor", "call"])],
+    ]
+
+
+def test_an_import_in_small_blocks_accounts_for_every_row(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "calls.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Calls")
+    sheet.write(0, 0, "Activity report")
+    sheet.write_row(1, 0, ["external_id", "rep", "kind", "occurred_at", "notes"])
+    for index in range(7):  # rows 3-9; row 6 has a bad timestamp
+        stamp = "soon" if index == 3 else f"2026-11-{index + 2:02d}T10:00:00"
+        sheet.write_row(2 + index, 0, [f"C{index}", "Ana Ruiz", "call", stamp, "n" * 200])
+    book.close()
+    monkeypatch.setattr(xlsx_source, "BLOCK_CHARS", 500)  # two rows a block
+    result = run(engine, settings, path, "activities", "Calls")
+    assert (result.read, result.inserted, result.rejected) == (7, 6, 1)  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        ids = conn.execute(select(Activity.external_id).order_by(Activity.external_id)).all()
+    assert [r[0] for r in ids] == ["C0", "C1", "C2", "C4", "C5", "C6"]
+    with (tmp_path / "errors.csv").open(newline="") as handle:
+        errors = list(csv.reader(handle))
+    assert errors[1][:3] == ["6", "Calls!D6", "occurred_at"]
+
+
+def test_an_empty_sheet_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "empty.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("Blank")
+    book.close()
+    with pytest.raises(ImportFileError, match="sheet 'Blank' is empty: no header row"):
+        open_workbook_table(path, ReadOptions())

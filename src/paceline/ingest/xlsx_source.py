@@ -20,19 +20,21 @@ A cell merged over several rows below the header counts in each of them, as a re
 sheet sees it. Rows are numbered as in the spreadsheet, so an error names the sheet, the row
 and the column ("Calls!B7").
 
-The reader is python-calamine (Rust): a whole sheet is read at C speed, then converted row by
-row.
+The reader is python-calamine (Rust): a whole sheet is read at C speed into its compact cells,
+then streamed to Python a row at a time and converted row by row, a bounded chunk at a time
+(`SheetTable.chunks`, like a CSV file's blocks).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from paceline.hookspecs import hookimpl
-from paceline.ingest.csvfile import ImportFileError
+from paceline.ingest.csvfile import BLOCK_CHARS, ImportFileError
 from paceline.ingest.sources import ImportSource, ReadOptions, Row, RowTable
 
 EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
@@ -95,49 +97,68 @@ def column_letter(index: int) -> str:
 
 
 class SheetTable(RowTable):
-    """One sheet of a workbook as a RowTable: rows numbered as in the spreadsheet."""
+    """One sheet of a workbook as a RowTable: rows numbered as in the spreadsheet.
+
+    The sheet's rows are streamed: only the first `HEADER_SEARCH_ROWS` are held (to find the
+    header), then each row's typed cells are turned into text as the import asks for it, a
+    chunk at a time (`chunks`: bounded by rows and by characters, as a CSV file's blocks
+    are), so a sheet of a million rows never stands in memory as Python values.
+    """
 
     def __init__(
         self,
         file_name: str,
         sheet: str,
-        cells: list[list[Any]],
+        cells: Iterable[list[Any]],
         origin: tuple[int, int],
         merged: list[tuple[tuple[int, int], tuple[int, int]]],
         wanted: tuple[str, ...],
+        total_rows: int | None = None,
     ) -> None:
         first_row, self.first_column = origin
-        head = [[cell_text(v) for v in row] for row in cells[:HEADER_SEARCH_ROWS]]
+        stream = iter(cells)
+        typed_head = list(itertools.islice(stream, HEADER_SEARCH_ROWS))
+        head = [[cell_text(v) for v in row] for row in typed_head]
         at = find_header(head, wanted)
         header = [h.strip() for h in head[at]] if head else []
         super().__init__(f"{file_name} (sheet {sheet!r})", header)
         self.sheet = sheet
-        self._rows = cells[at + 1 :]  # typed cells, turned into text row by row
+        # typed cells, turned into text row by row: the head's rest, then the sheet's rest
+        self._rows: Iterator[list[Any]] = itertools.chain(typed_head[at + 1 :], stream)
         self._first_data_row = first_row + at + 2  # 1-based, as the spreadsheet numbers rows
-        self._fill_merged(merged, first_row + at + 1)
+        self._total = (
+            total_rows - (at + 1) if total_rows is not None else len(typed_head) - (at + 1)
+        )
+        self._merged = self._merged_down(merged, first_row + at + 1)
         self._done = 0
 
-    def _fill_merged(
+    def _merged_down(
         self, merged: list[tuple[tuple[int, int], tuple[int, int]]], header_row: int
-    ) -> None:
-        """A value merged down over rows below the header counts in each of those rows."""
+    ) -> dict[int, list[tuple[int, int]]]:
+        """The cells merged down over rows below the header, by the data row (0-based, from
+        the first data row) holding their value: [(column, the last data row it covers)]."""
+        by_row: dict[int, list[tuple[int, int]]] = {}
         for (top, left), (bottom, right) in merged:
             if top <= header_row - 1 or bottom == top:
                 continue
             first = top - (self._first_data_row - 1)
+            last = bottom - (self._first_data_row - 1)
             for column in range(left - self.first_column, right - self.first_column + 1):
-                if not 0 <= first < len(self._rows) or column >= len(self.header):
-                    continue
-                value = self._rows[first][column]
-                for row in self._rows[first + 1 : bottom - (self._first_data_row - 1) + 1]:
-                    if column < len(row):
-                        row[column] = value
+                if first >= 0 and 0 <= column < len(self.header):
+                    by_row.setdefault(first, []).append((column, last))
+        return by_row
 
     def rows(self) -> Iterator[Row]:
+        """The data rows as text, one typed row at a time; a value merged down over rows
+        below the header counts in each of those rows, as a reader of the sheet sees it."""
         width = len(self.header)
         converters = _CONVERTERS
+        merged = self._merged
+        filling: dict[int, tuple[Any, int]] = {}  # column -> (merged value, last row)
         for offset, cells in enumerate(self._rows):
             self._done = offset + 1
+            if merged or filling:
+                cells = self._fill(cells, offset, filling)
             row = [
                 convert(v) if (convert := converters.get(type(v))) else _other_text(v)
                 for v in cells[:width]
@@ -146,8 +167,41 @@ class SheetTable(RowTable):
                 continue  # an empty row, like a blank line in a CSV file
             yield self._first_data_row + offset, row, None
 
+    def _fill(
+        self, cells: list[Any], offset: int, filling: dict[int, tuple[Any, int]]
+    ) -> list[Any]:
+        """The row with the values merged down into it; starts the merges it holds."""
+        for column, (value, last) in list(filling.items()):
+            if offset > last:
+                del filling[column]
+            elif column < len(cells):
+                cells[column] = value
+        for column, last in self._merged.pop(offset, ()):
+            if column < len(cells):
+                filling[column] = (cells[column], last)
+        return cells
+
+    def chunks(self, size: int) -> Iterator[list[Row]]:
+        """The rows at most `size` at a time and, like a CSV file's blocks, at most
+        `csvfile.BLOCK_CHARS` characters (a chunk ends after the row that reaches it): a
+        sheet of large notes holds a few rows at a time, not 4,096 of them."""
+        rows = self.rows()
+        chunk: list[Row] = []
+        chars = 0
+        for row in rows:
+            chunk.append(row)
+            chars += sum(map(len, row[1]))
+            if len(chunk) >= size or chars >= BLOCK_CHARS:
+                yield chunk
+                chunk, chars = [], 0
+        if chunk:
+            yield chunk
+
     def progress(self) -> tuple[int, int]:
-        return (self._done, len(self._rows))
+        return (self._done, max(self._total, self._done))
+
+    def close(self) -> None:
+        self._rows = iter(())  # lets the reader's copy of the sheet go
 
     def locate(self, line: int, column: int) -> str | None:
         return f"{self.sheet}!{column_letter(self.first_column + column)}{line}"
@@ -202,17 +256,32 @@ def open_workbook_table(path: Path, options: ReadOptions) -> RowTable:
     try:
         name = pick_sheet(path.name, workbook, options.sheet)
         sheet = workbook.get_sheet_by_name(name)
-        cells = sheet.to_python(skip_empty_area=False)
         merged = list(getattr(sheet, "merged_cell_ranges", None) or [])
+        start, end = sheet.start, sheet.end
+        # Streamed (`SheetTable`): the reader holds the sheet's cells in its compact form
+        # (it reads a worksheet whole), Python sees a row at a time.
+        cells: Iterator[list[Any]] = iter(sheet.iter_rows()) if start else iter(())
+        table = SheetTable(
+            path.name,
+            name,
+            cells,
+            # iter_rows starts at the sheet's first row and its first filled column
+            (0, start[1] if start else 0),
+            merged,
+            options.columns,
+            (end[0] + 1) if end else 0,
+        )
+        if not any(h for h in table.header) and not any(
+            any(cell_text(v).strip() for v in row) for row in sheet.iter_rows()
+        ):  # a header without text: the sheet is read through once more, to tell
+            raise ImportFileError(f"{path.name}: sheet {name!r} is empty: no header row")
     except ImportFileError:
         raise
     except (CalamineError, ValueError) as exc:
         raise ImportFileError(f"{path.name}: cannot read sheet: {exc}") from None
     finally:
-        workbook.close()
-    if not any(any(cell_text(v).strip() for v in row) for row in cells):
-        raise ImportFileError(f"{path.name}: sheet {name!r} is empty: no header row")
-    return SheetTable(path.name, name, cells, (0, 0), merged, options.columns)
+        workbook.close()  # the sheet's rows stay readable: the sheet holds them
+    return table
 
 
 def pick_sheet(file_name: str, workbook: Any, wanted: str | None) -> str:
