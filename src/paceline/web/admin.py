@@ -426,6 +426,10 @@ def import_post(
             raise ImportFileError(f"{name}: the file is empty (choose a file to upload)")
         loaded = _mapping(folder, mapping, mapping_file)
         companions = _companions(folder, pipelines_file, owners_file)
+        # The mapping's reader when it names one (a CRM's JSON), else by the file's extension
+        # (a spreadsheet), else CSV: as `paceline import` picks it. A file no source reads (a
+        # calendar) is said on the form, like every other unusable upload.
+        reader = plugins.import_source_for(upload, (loaded and loaded.reader) or None)
     except (ImportFileError, MappingError, UserInputError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return _import_form(request, caller, values, error=str(exc), status=422)
@@ -441,9 +445,6 @@ def import_post(
         owners=companions.get("owners"),
     )
     state = app_state(request)
-    # The mapping's reader when it names one (a CRM's JSON), else by the file's extension
-    # (a spreadsheet), else CSV: as `paceline import` picks it.
-    reader = plugins.import_source_for(upload, (loaded and loaded.reader) or None)
 
     def work(on_start: Callable[[int], None]) -> ImportResult:
         return import_file(
