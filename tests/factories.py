@@ -96,7 +96,12 @@ DEMO_TODAY = dt.date(2026, 11, 18)
 # The small demo test_demo.py reads and test_tracking_demo.py compares across the databases:
 # the same arguments, so one SQLite build and one PostgreSQL template a run serve both (with
 # seeds 7 and 11 the run built two of each, some 6 CPU s and a template's copy more).
-SMALL_DEMO: dict[str, Any] = {"seed": 7, "reps": 12, "months": 6, "today": DEMO_TODAY}
+# Built at noon in New York on its last day, as `paceline demo` is when the clock says noon:
+# nothing after it is written (test_demo.py checks it on both databases).
+DEMO_NOON = dt.datetime(2026, 11, 18, 17, 0)  # naive UTC
+SMALL_DEMO: dict[str, Any] = {
+    "seed": 7, "reps": 12, "months": 6, "today": DEMO_TODAY, "now": DEMO_NOON
+}  # fmt: skip
 # The three-month demo test_demo_targets.py reads, which test_demo.py's determinism check
 # builds again (seed 7, and seed 8 for another seed) beside the shared one.
 THREE_MONTH_DEMO: dict[str, Any] = {"seed": 7, "reps": 12, "months": 3, "today": DEMO_TODAY}
@@ -1653,16 +1658,18 @@ def shared_demo(
     reps: int = 30,
     months: int = 15,
     today: dt.date = DEMO_TODAY,
+    now: dt.datetime | None = None,
 ) -> DemoBuild:
     """`build_demo` with these arguments into SQLite, once per test run."""
-    key = f"demo-s{seed}-r{reps}-m{months}-{today.isoformat()}-{settings_key(settings)}"
+    cut = f"-{now.isoformat()}" if now else ""
+    key = f"demo-s{seed}-r{reps}-m{months}-{today.isoformat()}{cut}-{settings_key(settings)}"
 
     def build(folder: Path) -> tuple[DemoSummary, dict[str, Any]]:
         engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
         upgrade(engine)
         truth_path = folder / "truth.json"
         summary = build_demo(
-            engine, settings, seed=seed, reps=reps, months=months, today=today,
+            engine, settings, seed=seed, reps=reps, months=months, today=today, now=now,
             truth_path=truth_path,
         )  # fmt: skip
         sqlite_file_closed(engine)
@@ -1800,11 +1807,13 @@ def shared_pg_demo(
     reps: int,
     months: int,
     today: dt.date,
+    now: dt.datetime | None = None,
 ) -> tuple[str, DemoSummary, dict[str, Any]]:
     """`build_demo` with these arguments into a PostgreSQL template database, once per test
     run: (the template's name, the summary, the truth). Skipped when no server answers."""
     request.getfixturevalue("pg_database")
-    key = f"pg-demo-s{seed}-r{reps}-m{months}-{today.isoformat()}-{settings_key(settings)}"
+    cut = f"-{now.isoformat()}" if now else ""
+    key = f"pg-demo-s{seed}-r{reps}-m{months}-{today.isoformat()}{cut}-{settings_key(settings)}"
 
     def build(folder: Path) -> tuple[str, DemoSummary, dict[str, Any]]:
         name = run_database_name("tpl")
@@ -1814,7 +1823,7 @@ def shared_pg_demo(
         upgrade(engine)
         truth_path = folder / "truth.json"
         summary = build_demo(
-            engine, settings, seed=seed, reps=reps, months=months, today=today,
+            engine, settings, seed=seed, reps=reps, months=months, today=today, now=now,
             truth_path=truth_path,
         )  # fmt: skip
         engine.dispose()  # a template may have no open connections

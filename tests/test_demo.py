@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import ColumnElement, Engine, and_, case, func, select
 
 from factories import (
+    DEMO_NOON,
     SMALL_DEMO,
     THREE_MONTH_DEMO,
     migrated_sqlite_copy,
@@ -119,6 +120,35 @@ def test_role_mix_holds_every_planted_role_at_the_minimum() -> None:
 def test_too_few_reps_is_refused(sqlite_engine: Engine, settings: Settings) -> None:
     with pytest.raises(ValueError, match="at least 12"):
         build_demo(sqlite_engine, settings, reps=11, today=TODAY)
+
+
+def test_nothing_is_dated_after_the_clock_on_the_last_day(demo: Built) -> None:
+    """The small demo is built at noon in New York on its last day (`SMALL_DEMO`'s now,
+    17:00 UTC), as `paceline demo` is when the clock says noon: no activity, deal, close or
+    stage change after it (the demo wrote the whole day, to 22:23 UTC, so views without an
+    upper time bound showed activities in the future); that morning's work is there. The
+    full build, made for a whole past day, runs to its end (after 17:00 UTC)."""
+    noon = DEMO_NOON if demo.summary.reps == 12 else dt.datetime(2026, 11, 19, 5)
+    last_day_start = dt.datetime(2026, 11, 18, 5)  # midnight in New York
+    with demo.engine.connect() as conn:
+        latest = [
+            conn.scalar(select(func.max(Activity.occurred_at))),
+            conn.scalar(select(func.max(Activity.created_at))),
+            conn.scalar(select(func.max(Deal.created_at))),
+            conn.scalar(select(func.max(Deal.closed_at))),
+            conn.scalar(select(func.max(Deal.updated_at))),
+            conn.scalar(select(func.max(DealStageHistory.entered_at))),
+        ]
+        morning = conn.scalar(select(func.count()).where(Activity.occurred_at >= last_day_start))
+    assert all(moment is not None and moment <= noon for moment in latest), latest
+    assert morning and morning > 0  # the last day's work up to now is written
+    if demo.summary.reps == 12:
+        assert latest[0] > dt.datetime(2026, 11, 18, 16)  # written up to about the hour
+
+
+def test_a_demo_now_on_another_day_is_refused(sqlite_engine: Engine, settings: Settings) -> None:
+    with pytest.raises(ValueError, match="must fall on its last day"):
+        build_demo(sqlite_engine, settings, today=TODAY, now=dt.datetime(2026, 11, 19, 17))
 
 
 def test_summary_matches_the_tables(demo: Built) -> None:

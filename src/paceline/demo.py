@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, insert, select
 
+from paceline import clock
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.stretch import alert_stretch
@@ -1319,8 +1320,31 @@ def _insert(conn: Connection, model: type[Base], rows: Iterator[dict[str, Any]])
     return count + len(batch)
 
 
-def _write(engine: Engine, org: Org, tl: Timeline, settings: Settings) -> int:
-    """Write the whole organisation in one transaction; returns the activity count."""
+def _until(deals: list[DealDraft], now: dt.datetime | None) -> list[DealDraft | None]:
+    """The deals as they stood at `now` (naive UTC; None: the whole last day), in index
+    order: a deal created later is not there yet (None), a stage entered later is not
+    entered yet, and a deal whose close comes later is still open in the stage before it.
+    The demo simulates whole days; the clock is read once its last day is planned."""
+    if now is None:
+        return list(deals)
+    kept: list[DealDraft | None] = []
+    for d in deals:
+        history = [(stage, at) for stage, at in d.history if at <= now]
+        if d.created_at > now or not history:
+            kept.append(None)
+        elif len(history) < len(d.history):
+            kept.append(replace(d, history=history, status="open"))
+        else:
+            kept.append(d)
+    return kept
+
+
+def _write(
+    engine: Engine, org: Org, tl: Timeline, settings: Settings, now: dt.datetime | None = None
+) -> tuple[int, list[str]]:
+    """Write the whole organisation in one transaction, nothing dated after `now` (naive
+    UTC; None: up to the end of the last day); returns the activity count and the written
+    deals' statuses."""
     stamp = dt.datetime.combine(tl.first_day, dt.time(6))
     with engine.begin() as conn:
         team_id = _write_teams(conn, stamp)
@@ -1331,14 +1355,17 @@ def _write(engine: Engine, org: Org, tl: Timeline, settings: Settings) -> int:
         contact_id = _insert_returning_ids(
             conn, Contact, list(_contact_rows(org.book, account_id, stamp))
         )
-        deal_id = _insert_returning_ids(
-            conn, Deal, [_deal_row(d, rep_id, account_id) for d in org.deals.deals]
+        at_now = _until(org.deals.deals, now)
+        written = [d for d in at_now if d is not None]
+        deal_id = np.full(len(at_now), -1, dtype=np.int64)  # -1: not created by now
+        deal_id[[d.index for d in written]] = _insert_returning_ids(
+            conn, Deal, [_deal_row(d, rep_id, account_id) for d in written]
         )
-        _insert(conn, DealStageHistory, _history_rows(org.deals, deal_id, settings))
+        _insert(conn, DealStageHistory, _history_rows(written, deal_id, settings))
         ids = (rep_id, account_id, contact_id, deal_id)
         engaged = np.array([o in settings.engaged_outcomes for o in OUTCOMES])
-        rows = _activity_rows(org.activities, tl, ids, engaged)
-        return _insert(conn, Activity, rows)
+        rows = _activity_rows(org.activities, tl, ids, engaged, now)
+        return _insert(conn, Activity, rows), [d.status for d in written]
 
 
 def _write_teams(conn: Connection, stamp: dt.datetime) -> dict[str, int]:
@@ -1438,10 +1465,10 @@ def _deal_row(d: DealDraft, rep_id: IntArray, account_id: IntArray) -> dict[str,
 
 
 def _history_rows(
-    deals: DealBook, deal_id: IntArray, settings: Settings
+    deals: list[DealDraft], deal_id: IntArray, settings: Settings
 ) -> Iterator[dict[str, Any]]:
     status = settings.stage_status
-    for d in deals.deals:
+    for d in deals:
         for stage, entered in d.history:
             yield {
                 "deal_id": int(deal_id[d.index]),
@@ -1457,8 +1484,10 @@ def _activity_rows(
     tl: Timeline,
     ids: tuple[IntArray, IntArray, IntArray, IntArray],
     engaged_outcome: BoolArray,
+    now: dt.datetime | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """All activities in time order, ids mapped from the demo's indices to the database's.
+    """All activities up to `now` (naive UTC; None: all of them) in time order, ids mapped
+    from the demo's indices to the database's (a deal not created by now: none).
 
     `engaged` follows the configured engaged outcomes, so the flag and the outcome never
     disagree.
@@ -1471,6 +1500,8 @@ def _activity_rows(
     day = cols["day"].astype(np.int64)
     moment = tl.utc(day, cols["minute"].astype(float))
     order = np.lexsort((rep, moment))
+    if now is not None:  # nothing later than the clock on the last day
+        order = order[moment[order] <= np.datetime64(now, "s")]
     when = moment[order].astype("datetime64[us]").tolist()
     columns = {
         "rep_id": rep_id[rep[order]].tolist(),
@@ -1524,11 +1555,17 @@ def build_demo(
     today: dt.date | None = None,
     average_deal_size: float = 35_000.0,
     truth_path: Path | None = None,
+    now: dt.datetime | None = None,
 ) -> DemoSummary:
     """Build the demo organisation into an empty, migrated database.
 
     `reps` counts everyone created, the three team managers included (at least 12). History
-    runs from `today` minus `months` to `today` inclusive. The same seed and today always
+    runs from `today` minus `months` to `today` inclusive, and on `today` stops at `now`
+    (aware, or naive UTC; it must fall on `today`): without `today`, the clock's today up to
+    the clock's now; with `today` and no `now`, the whole day (`paceline demo` passes the
+    clock's now when its day is the clock's). A demo built at noon wrote the afternoon's calls,
+    stage changes and new deals too, so every view without an upper time bound (the activity
+    list, the TV board) showed activities in the future. The same seed, today and now always
     give the same data.
     """
     if reps < MIN_REPS:
@@ -1538,17 +1575,22 @@ def build_demo(
     if months < 1:
         raise ValueError("the demo needs at least one month of history")
     _check_settings(settings)
-    today = today or BusinessCalendar(settings.calendar).today()
+    calendar = BusinessCalendar(settings.calendar)
+    if today is None:
+        today = calendar.today()
+        now = now or clock.now(calendar.zone)
+    cut = None if now is None else _naive_utc(now)
+    if cut is not None and calendar.local_date(cut) != today:
+        raise ValueError(f"the demo's now ({now}) must fall on its last day, {today}")
     first_day = months_before(today, months)
     rng = np.random.default_rng(seed)
     tl = _timeline(settings, first_day, today)
     roster = _plan_roster(rng, reps, first_day, today)
     org = _simulate(rng, settings, roster, tl, average_deal_size)
-    activities = _write(engine, org, tl, settings)
+    activities, statuses = _write(engine, org, tl, settings, cut)
     targets = save_run_rate_targets(engine, settings, today)
     if truth_path is not None:
         _write_truth(truth_path, org.roster, seed, first_day, today, average_deal_size)
-    statuses = [d.status for d in org.deals.deals]
     return DemoSummary(
         teams=[*SALES_TEAMS, FIELD_TEAM],
         reps=len(org.roster.people),
@@ -1562,6 +1604,13 @@ def build_demo(
         targets=targets,
         truth_path=truth_path,
     )
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    """How the store keeps an instant: naive UTC (a naive `moment` already is)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 DEMO_PASSWORD = "paceline-demo"

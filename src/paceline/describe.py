@@ -147,6 +147,14 @@ def unknown_amounts_text(count: int) -> str:
     return f" ({count:,} deal{'s' if count != 1 else ''} without an amount)"
 
 
+def not_counted_text(count: int) -> str:
+    """What a sum of amounts in a table cell left out, to follow the figure: " (2 without an
+    amount, not counted)"; empty when nothing was. The pipeline flow's cells (created, won,
+    lost, net) on every face say it in these words, so "+0 / -8,000" never reads as a week
+    where nothing came in when a deal of unknown amount did."""
+    return f" ({count:,} without an amount, not counted)" if count else ""
+
+
 def departure_text(last_day: dt.date, as_of: dt.date) -> str:
     """A rep's departure as of a day: "left 2026-11-11" once the last day is past, "leaves
     2026-11-20" up to it (on it the rep is still there), as on the scorecards."""

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ from typer.testing import CliRunner
 from factories import (
     account,
     at,
+    build_flow_unknown_amounts,
     build_flow_without_wins,
     east_and_west,
     login,
@@ -60,6 +62,7 @@ from factories import (
     quick_user,
 )
 from paceline.analytics.flow import CountValue, FlowReport, pipeline_flow
+from paceline.analytics.report import team_report
 from paceline.analytics.stalled import day_end_utc
 from paceline.analytics.window import diagnosis_window
 from paceline.auth.accounts import create_token
@@ -67,6 +70,7 @@ from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.errors import UserInputError
+from paceline.reports.render import report_html, report_text
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.models import Deal, Rep, Target
 
@@ -527,3 +531,85 @@ def test_wins_nobody_records_read_not_recorded_on_every_face(
         page = client.get("/flow", params={"period": "14d", "as_of": AS_OF.isoformat()}).text
     assert 'data-testid="won-unrecorded">not recorded</span> won, 1 lost' in page
     assert page.count('<span class="muted">not recorded</span>') == 3
+
+
+# --- net change: the deals its value leaves out ------------------------------------------------
+
+UNKNOWN_NET = "(1 without an amount, not counted)"
+
+
+def test_net_change_counts_the_deals_without_an_amount_in_and_out(engine: Engine) -> None:
+    """`build_flow_unknown_amounts` by hand (tests/factories.py): W45 in nothing, won 1 of
+    unknown amount; W46 in 12,000, won 20,000 and 1 unknown; W47 in 1 unknown, lost 8,000.
+    Net = in - out, its value over the known amounts: -1 / 0, -1 / -8,000, +0 / -8,000, each
+    leaving out 1 deal; over the window -2 / -16,000 leaving out 3. The deals left out add up
+    on both sides: the net's count of them read 0 - 1 = -1 in W45 and W46 and -1 overall."""
+    build_flow_unknown_amounts(engine, SETTINGS)
+    report = flow(engine, "14d", team="East")
+    assert [w.net for w in report.weeks] == [
+        CountValue(-1, 0, 1),
+        CountValue(-1, -8_000, 1),
+        CountValue(0, -8_000, 1),
+    ]
+    assert report.net == CountValue(-2, -16_000, 3)
+
+
+def test_net_change_says_what_it_leaves_out_on_every_face(
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """W47 (a deal of unknown amount in, one of 8,000 lost) read "+0 -8,000" on the terminal,
+    the page and the team report, as if nothing had come in; each now says that 1 deal is not
+    in the value, as the cells beside it do. The team report also shows the net's value."""
+    build_flow_unknown_amounts(sqlite_engine, SETTINGS)
+    quick_user(sqlite_engine, "root", "admin")
+    monkeypatch.setattr(cli_out, "width", 400)
+    config = tmp_path / "paceline.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    base = ["--db", url, "--config", str(config), "flow", "--as-of", AS_OF.isoformat()]
+    printed = CliRunner().invoke(cli_app, [*base, "--period", "14d", "--team", "East", "--json"])
+    answer = json.loads(printed.output)
+    assert [w["net"] for w in answer["weeks"]] == [
+        {"count": -1, "value": 0, "without_amount": 1},
+        {"count": -1, "value": -8_000, "without_amount": 1},
+        {"count": 0, "value": -8_000, "without_amount": 1},
+    ]
+    assert answer["net"] == {"count": -2, "value": -16_000, "without_amount": 3}
+    table = CliRunner().invoke(cli_app, [*base, "--period", "14d", "--team", "East"]).output
+    rows = {
+        line[line.index("2026-W") :][:8]: line for line in table.splitlines() if "2026-W4" in line
+    }
+    assert "+0 / -8,000 (1 without an amount, not counted)" in rows["2026-W47"], table
+    assert "-1 / 0 (1 without an amount, not counted)" in rows["2026-W45"], table
+    total = next(line for line in table.splitlines() if "total" in line)
+    assert "-2 / -16.0k (3 without an amount, not counted)" in total, table
+
+    with TestClient(made_app(SETTINGS, sqlite_engine)) as client:
+        login(client, sqlite_engine, "root")
+        page = client.get("/flow", params={"period": "14d", "as_of": AS_OF.isoformat(),
+                                           "team": "East"}).text  # fmt: skip
+    body = page[page.index('data-testid="flow-table"') :]
+    rows_html = re.findall(r"<tr>\s*<th scope=\"row\".*?</tr>", body, re.S)
+    net_cells = [
+        " ".join(re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[5]).split())
+        for row in rows_html
+    ]  # prospects, in, won, closed lost, disqualified, net
+    assert net_cells == [
+        f"-1 0 {UNKNOWN_NET}",
+        f"-1 -8,000 {UNKNOWN_NET}",
+        f"+0 -8,000 {UNKNOWN_NET}",
+    ]
+
+    r = team_report(sqlite_engine, SETTINGS, "East", AS_OF)
+    w47 = next(line for line in report_text(SETTINGS, r).splitlines() if "2026-W47:" in line)
+    assert f"net +0 / -8,000 {UNKNOWN_NET}" in w47 and f"created 1 / 0 {UNKNOWN_NET}" in w47
+    html = report_html(SETTINGS, r)
+    flow_table = html[html.index("Pipeline flow</h2>") :]
+    w47_row = flow_table[flow_table.index(">2026-W47</td>") :]
+    w47_cells = re.findall(r"<td[^>]*>(.*?)</td>", w47_row[: w47_row.index("</tr>")], re.S)
+    assert w47_cells[1:5] == [
+        f"1 · 0 {UNKNOWN_NET}",
+        "0 · 0",
+        "1 · 8,000",
+        f"+0 · -8,000 {UNKNOWN_NET}",
+    ]  # created, won, lost, net

@@ -9,7 +9,8 @@ days) this reports
 - opportunities in: deals created (count, value);
 - out: deals won, and deals lost by their closing stage (so "disqualified" and
   "closed_lost" stay apart when the configuration has both);
-- net change: in minus out, in count and value;
+- net change: in minus out, in count and value (the value of the known amounts: its
+  `without_amount` counts the deals left out, in and out alike);
 - a deal entered in the CRM a day or more after it closed (a migration, a win logged late)
   is neither in nor out (`late_entry`, the forecast's rule too): it was never open pipeline
   as recorded, and its creation is unknown; `entered_late` counts those closed in the week;
@@ -76,10 +77,14 @@ class CountValue:
         )
 
     def __sub__(self, other: CountValue) -> CountValue:
+        """The difference of counts and of known values (the net change: in minus out). The
+        value leaves out the deals without an amount on *both* sides, so those add up: a
+        deal of unknown amount in and one of 8,000 out is 0 / -8,000 with 1 not counted, not
+        a week where nothing came in (and never a negative number of deals)."""
         return CountValue(
             self.count - other.count,
             cents(self.value - other.value),
-            self.without_amount - other.without_amount,
+            self.without_amount + other.without_amount,
         )
 
 

@@ -515,6 +515,7 @@ def demo(
 ) -> None:
     """Build a realistic demo organisation (replacing an earlier demo) and show this week."""
     from paceline.analytics.activity_summary import activity_summary
+    from paceline.calendar import BusinessCalendar
     from paceline.demo import build_demo, create_demo_users
     from paceline.errors import InputError
     from paceline.serialize import dumps
@@ -533,6 +534,10 @@ def demo(
             )
         clear_all(engine)
     truth_path = truth or _truth_path_for(c.url)
+    day = today.date() if today else None
+    # Built on the clock's day, the demo stops at the clock's now: no activity in the future.
+    on_the_clock = day is None or day == BusinessCalendar(c.settings.calendar).today()
+    now = clock.now() if on_the_clock else None
     with out.status("building the demo organisation..."):
         summary = build_demo(
             engine,
@@ -540,7 +545,8 @@ def demo(
             seed=seed,
             reps=reps,
             months=months,
-            today=today.date() if today else None,
+            today=day,
+            now=now,
             truth_path=truth_path,
         )
     from paceline.analytics.alerts import alerts

@@ -19,7 +19,7 @@ from paceline.cli.diagnosis_options import (
     analysis_command,
     as_of_day,
 )
-from paceline.describe import unrecorded_cell
+from paceline.describe import not_counted_text, unrecorded_cell
 from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analyses load when their command runs
@@ -67,7 +67,7 @@ def print_stalled(report: StalledReport) -> None:
     title = (
         f"Stalled deals — {who}, as of {report.as_of}: {report.count} of {report.open_deals} "
         f"open deals, {money(report.value)} of {money(report.open_value)}"
-        + _unknown_text(report.open_without_amount)
+        + not_counted_text(report.open_without_amount)
     )
     if not report.deals:
         out.print(f"{title}. Nothing is stalled.")
@@ -81,7 +81,7 @@ def print_stalled(report: StalledReport) -> None:
         for row in report.by_rep:
             if not row.deals:
                 continue
-            summary = f"{row.count} of {row.open_deals}, {money(row.value)}" + _unknown_text(
+            summary = f"{row.count} of {row.open_deals}, {money(row.value)}" + not_counted_text(
                 row.without_amount
             )
             for i, deal in enumerate(row.deals):
@@ -99,11 +99,6 @@ def print_stalled(report: StalledReport) -> None:
     if clear and report.deals:
         out.print("Nothing stalled: " + ", ".join(sorted(clear)))
     out.print(_rules(report))
-
-
-def _unknown_text(count: int) -> str:
-    """How many deals a sum left out because their amount is not recorded."""
-    return f" ({count} without an amount, not counted)" if count else ""
 
 
 def reason_text(deal: StalledDeal) -> list[str]:
@@ -189,7 +184,8 @@ def print_flow(report: FlowReport) -> None:
     )
     out.print(table)
     out.print(
-        "Counts with values (count / value). Net = opportunities in - won - lost. Coverage ="
+        "Counts with values (count / value); a value adds the known amounts only. Net ="
+        " opportunities in - won - lost. Coverage ="
         " open pipeline value / the quarter's revenue target still to win"
         + (f" ({report.revenue_metric})" if report.revenue_metric else " (no revenue metric)")
         + "; blank without a target or once it is met."
@@ -213,14 +209,15 @@ def _week_label(week: FlowWeek) -> str:
 def _count_value(amount: CountValue) -> str:
     if not amount.count:
         return "0"
-    unknown = f" (+{amount.without_amount} no amount)" if amount.without_amount else ""
-    return f"{amount.count} / {money(amount.value)}{unknown}"
+    return f"{amount.count} / {money(amount.value)}{not_counted_text(amount.without_amount)}"
 
 
 def _net(amount: CountValue) -> str:
+    """The net change, and the deals (in or out) its value leaves out for want of an amount:
+    "+0 / -8,000" alone read as a week where nothing came in when a deal of unknown amount did."""
     style = "green" if amount.value > 0 else ("red" if amount.value < 0 else "")
     text = f"{amount.count:+d} / {money(amount.value)}"
-    return f"[{style}]{text}[/]" if style else text
+    return (f"[{style}]{text}[/]" if style else text) + not_counted_text(amount.without_amount)
 
 
 def _coverage(week: FlowWeek) -> str:

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import Engine
 
-from paceline.analytics.flow import FlowReport, FlowWeek
+from paceline.analytics.flow import CountValue, FlowReport, FlowWeek
 from paceline.analytics.report import (
     MetricChange,
     RepReport,
@@ -42,6 +42,7 @@ from paceline.describe import (
     history_text,
     measured_text,
     metric_text,
+    not_counted_text,
     unknown_amounts_text,
     unrecorded_cell,
 )
@@ -175,6 +176,7 @@ def _environment() -> Environment:
         entered_late_text=entered_late_text,
         departure_text=departure_text,
         unrecorded_cell=unrecorded_cell,
+        not_counted_text=not_counted_text,
         bar=_bar_widths,
     )
     return env
@@ -361,12 +363,15 @@ def _team_text(settings: Settings, r: TeamReport) -> list[str]:
             )
         )
         out.append(f"  {history_text(f)}")
-    out += ["", "Pipeline flow (per week: created, won, lost, open at the week's end)"]
+    out += [
+        "",
+        "Pipeline flow (per week, count / value: created, won, lost, net, open at the week's end)",
+    ]
     for w in r.flow.weeks:
         out.append(
-            f"  {w.label}: {w.created.count} created ({_money(w.created.value)}),"
-            f" {_won_text(r.flow, w)}, {w.lost_total.count} lost,"
-            f" open {w.open_pipeline.count} ({_money(w.open_pipeline.value)})"
+            f"  {w.label}: created {_amounts_text(w.created)}, {_won_text(r.flow, w)},"
+            f" lost {_amounts_text(w.lost_total)}, net {_amounts_text(w.net, signed=True)},"
+            f" open {w.open_pipeline.count} / {_money(w.open_pipeline.value)}"
         )
     if r.flow.entered_late.count:
         out.append(f"  {entered_late_text(r.flow)}")
@@ -435,4 +440,11 @@ def _won_text(flow: FlowReport, week: FlowWeek) -> str:
     unrecorded = unrecorded_cell(flow.wins_recorded)
     if unrecorded is not None:
         return f"won {unrecorded}"
-    return f"{week.won.count} won ({_money(week.won.value)})"
+    return f"won {_amounts_text(week.won)}"
+
+
+def _amounts_text(amount: CountValue, *, signed: bool = False) -> str:
+    """A flow cell, count / value, with the deals the value leaves out for want of an amount
+    as the page's table says it: "+0 / -8,000 (1 without an amount, not counted)"."""
+    count = f"{amount.count:+d}" if signed else str(amount.count)
+    return f"{count} / {_money(amount.value)}{not_counted_text(amount.without_amount)}"

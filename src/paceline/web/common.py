@@ -33,6 +33,7 @@ from paceline.describe import (
     history_text,
     metric_text,
     money_text,
+    not_counted_text,
     unrecorded_cell,
     unrecorded_texts,
 )
@@ -336,6 +337,7 @@ TEMPLATES.env.globals.update(
     asset_url=asset_url,
     unrecorded_texts=unrecorded_texts,
     unrecorded_cell=unrecorded_cell,
+    not_counted_text=not_counted_text,
     history_text=history_text,
     entered_late_text=entered_late_text,
 )
