@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -151,6 +151,32 @@ def session_cookie(engine: Engine, user_id: int, base_url: str) -> SetCookiePara
     test_web_browser.py's `log_in`, which lands on the page its test reads."""
     token, _csrf = start_session(engine, user_id)
     return {"name": SESSION_COOKIE, "value": token, "url": base_url, "httpOnly": True}
+
+
+Opener = Callable[[dict[str, int], str], Page]
+
+
+@contextmanager
+def signed_in_pages(
+    browser: Browser, engine: Engine, users: dict[str, int], base_url: str
+) -> Iterator[Opener]:
+    """Opens signed-in pages (a session of their own each, `session_cookie`) at a viewport
+    size, not yet on any page, by user name (`users`: name -> id); fails the test at the end
+    on any console or page error they reported. The phone and words browser tests share it."""
+    problems: list[list[str]] = []  # what each page opened reported
+    with ExitStack() as pages:
+
+        def opener(viewport: dict[str, int], username: str) -> Page:
+            session = session_cookie(engine, users[username], base_url)
+            page, seen = pages.enter_context(
+                watched_page(browser, base_url, viewport, timeout_ms=20_000, session=session)
+            )
+            problems.append(seen)
+            return page
+
+        yield opener
+    reported = [problem for seen in problems for problem in seen]
+    assert not reported, reported
 
 
 def unexpected(problems: list[str]) -> list[str]:

@@ -16,15 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import Engine
 
-from browser_org import IMAGES, seeded_demo, served, session_cookie, watched_page
+from browser_org import IMAGES, Opener, seeded_demo, served, signed_in_pages
 from paceline.config import Settings
 
 PHONE = {"width": 390, "height": 844}
@@ -50,27 +49,11 @@ def site(
         yield Site(url, {r.name: r.role for r in demo.reps}, ae.name, demo.engine, demo.users)
 
 
-Opener = Callable[[dict[str, int], str], Page]
-
-
 @pytest.fixture
 def open_as(browser: Browser, site: Site) -> Iterator[Opener]:
-    """A signed-in page (a session of its own, `session_cookie`) at a viewport size, not yet
-    on any page; fails the test on any console or page error."""
-    problems: list[list[str]] = []  # what each page opened reported
-    with ExitStack() as pages:
-
-        def opener(viewport: dict[str, int], username: str) -> Page:
-            session = session_cookie(site.engine, site.users[username], site.url)
-            page, seen = pages.enter_context(
-                watched_page(browser, site.url, viewport, timeout_ms=20_000, session=session)
-            )
-            problems.append(seen)
-            return page
-
+    """A signed-in page at a viewport size (`browser_org.signed_in_pages`)."""
+    with signed_in_pages(browser, site.engine, site.users, site.url) as opener:
         yield opener
-    reported = [problem for seen in problems for problem in seen]
-    assert not reported, reported
 
 
 def _sideways(page: Page) -> tuple[int, int]:

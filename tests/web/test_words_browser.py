@@ -13,8 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -52,7 +51,7 @@ from playwright.sync_api import (  # noqa: E402  (only once chromium is known to
     expect,
 )
 
-from browser_org import PASSWORD, session_cookie, watched_page  # noqa: E402  (likewise)
+from browser_org import PASSWORD, Opener, signed_in_pages  # noqa: E402  (likewise)
 
 
 @dataclass(frozen=True)
@@ -93,27 +92,11 @@ def site(
         engine.dispose()
 
 
-Opener = Callable[[dict[str, int], str], Page]
-
-
 @pytest.fixture
 def open_as(browser: Browser, site: Site) -> Iterator[Opener]:
-    """A signed-in page (a session of its own, `browser_org.session_cookie`) at a viewport
-    size, not yet on any page; fails the test on any console or page error."""
-    problems: list[list[str]] = []  # what each page opened reported
-    with ExitStack() as pages:
-
-        def opener(viewport: dict[str, int], username: str) -> Page:
-            session = session_cookie(site.engine, site.users[username], site.url)
-            page, seen = pages.enter_context(
-                watched_page(browser, site.url, viewport, timeout_ms=20_000, session=session)
-            )
-            problems.append(seen)
-            return page
-
+    """A signed-in page at a viewport size (`browser_org.signed_in_pages`)."""
+    with signed_in_pages(browser, site.engine, site.users, site.url) as opener:
         yield opener
-    reported = [problem for seen in problems for problem in seen]
-    assert not reported, reported
 
 
 # --- words ------------------------------------------------------------------------------------
