@@ -87,3 +87,16 @@ def standalone(
         parser.add_argument("--rows", type=rows, default=None, help="data size (activities)")
     add_arguments(parser)
     return run(parser.parse_args(list(sys.argv[1:] if argv is None else argv)))
+
+
+def child_figures(script: str, *args: str) -> dict[str, Any] | None:
+    """Run `script --child ARGS` in a fresh interpreter and return the JSON object it printed
+    last; None, after printing its errors, when it failed. A peak of resident memory is only
+    the import's own in a process that did nothing else first (large_cells, large_sheet)."""
+    command = [sys.executable, script, "--child", *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(done.stderr, file=sys.stderr)
+        return None
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures

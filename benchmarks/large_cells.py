@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -99,12 +98,9 @@ def run(args: argparse.Namespace) -> int:
         work = Path(tmp)
         csv_path = work / "cells.csv"
         size = generate(csv_path, args.cell_rows)
-        command = [sys.executable, __file__, "--child", str(csv_path), str(work)]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            print(done.stderr, file=sys.stderr)
+        figures = benchkit.child_figures(__file__, str(csv_path), str(work))
+        if figures is None:
             return 1
-        figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     figures["file_mb"] = size / 1e6
     figures["process"] = os.environ["PACELINE_IMPORT_PROCESS"]
     print(

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -104,12 +103,9 @@ def run(args: argparse.Namespace) -> int:
         work = Path(tmp)
         sheet_path = work / "calls.xlsx"
         size = generate(sheet_path, args.sheet_rows)
-        command = [sys.executable, __file__, "--child", str(sheet_path), str(work)]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            print(done.stderr, file=sys.stderr)
+        figures = benchkit.child_figures(__file__, str(sheet_path), str(work))
+        if figures is None:
             return 1
-        figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     figures["file_mb"] = size / 1e6
     print(
         f"{figures['rows']:,} rows of a .xlsx ({figures['file_mb']:.1f} MB): inserted"
