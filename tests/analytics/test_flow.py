@@ -599,17 +599,27 @@ def test_net_change_says_what_it_leaves_out_on_every_face(
         f"-1 -8,000 {UNKNOWN_NET}",
         f"+0 -8,000 {UNKNOWN_NET}",
     ]
+    # Open at each week's end (the builder's table): 3 (28,000 known, "won too" unknown), 2
+    # (20,000), 2 (12,000 known, "new, amount unknown"); the page said "3 28k" as if all
+    # were counted.
+    open_cells = [
+        " ".join(re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[6]).split())
+        for row in rows_html
+    ]
+    assert open_cells == [f"3 28k {UNKNOWN_NET}", "2 20k", f"2 12k {UNKNOWN_NET}"]
 
     r = team_report(sqlite_engine, SETTINGS, "East", AS_OF)
     w47 = next(line for line in report_text(SETTINGS, r).splitlines() if "2026-W47:" in line)
     assert f"net +0 / -8,000 {UNKNOWN_NET}" in w47 and f"created 1 / 0 {UNKNOWN_NET}" in w47
+    assert w47.endswith(f"open 2 / 12,000 {UNKNOWN_NET}"), w47  # it said "open 2 / 12,000"
     html = report_html(SETTINGS, r)
     flow_table = html[html.index("Pipeline flow</h2>") :]
     w47_row = flow_table[flow_table.index(">2026-W47</td>") :]
     w47_cells = re.findall(r"<td[^>]*>(.*?)</td>", w47_row[: w47_row.index("</tr>")], re.S)
-    assert w47_cells[1:5] == [
+    assert w47_cells[1:6] == [
         f"1 · 0 {UNKNOWN_NET}",
         "0 · 0",
         "1 · 8,000",
         f"+0 · -8,000 {UNKNOWN_NET}",
-    ]  # created, won, lost, net
+        f"2 · 12,000 {UNKNOWN_NET}",
+    ]  # created, won, lost, net, open at the week's end

@@ -371,7 +371,7 @@ def _team_text(settings: Settings, r: TeamReport) -> list[str]:
         out.append(
             f"  {w.label}: created {_amounts_text(w.created)}, {_won_text(r.flow, w)},"
             f" lost {_amounts_text(w.lost_total)}, net {_amounts_text(w.net, signed=True)},"
-            f" open {w.open_pipeline.count} / {_money(w.open_pipeline.value)}"
+            f" open {_amounts_text(w.open_pipeline)}"
         )
     if r.flow.entered_late.count:
         out.append(f"  {entered_late_text(r.flow)}")
