@@ -100,3 +100,20 @@ def child_figures(script: str, *args: str) -> dict[str, Any] | None:
         return None
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
+
+
+def standalone_with_child(
+    doc: str | None,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int],
+    child: Callable[[Path, Path], dict[str, Any]],
+    argv: Sequence[str] | None,
+) -> int:
+    """`standalone` for a module whose `run` measures in a fresh interpreter
+    (`child_figures`): called as `--child FILE WORK`, it runs `child` there and prints its
+    figures as the JSON `child_figures` reads."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["--child"]:
+        print(json.dumps(child(Path(given[1]), Path(given[2]))))
+        return 0
+    return standalone(doc, add_arguments, run, given)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -121,11 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    given = list(sys.argv[1:] if argv is None else argv)
-    if given[:1] == ["--child"]:
-        print(json.dumps(_child(Path(given[1]), Path(given[2]))))
-        return 0
-    return benchkit.standalone(__doc__, add_arguments, run, given)
+    return benchkit.standalone_with_child(__doc__, add_arguments, run, _child, argv)
 
 
 if __name__ == "__main__":
