@@ -510,16 +510,28 @@ def test_wins_nobody_records_are_not_recorded_not_zero(engine: Engine) -> None:
     assert report.wins_recorded is True and report.won == cv(1, 5_000)
 
 
+def _flow_command(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The start of a `paceline flow` command on `engine` as of AS_OF (the test's config, a
+    wide terminal), with the admin "root" to sign the page in as."""
+    quick_user(engine, "root", "admin")
+    monkeypatch.setattr(cli_out, "width", 400)
+    config = tmp_path / "paceline.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    url = engine.url.render_as_string(hide_password=False)
+    return ["--db", url, "--config", str(config), "flow", "--as-of", AS_OF.isoformat()]
+
+
+def _column(rows_html: list[str], index: int) -> list[str]:
+    """The text of each table row's `index`-th cell, tags dropped and spaces collapsed."""
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[index] for row in rows_html]
+    return [" ".join(re.sub(r"<[^>]+>", "", cell).split()) for cell in cells]
+
+
 def test_wins_nobody_records_read_not_recorded_on_every_face(
     sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_flow_without_wins(sqlite_engine, SETTINGS)
-    quick_user(sqlite_engine, "root", "admin")
-    monkeypatch.setattr(cli_out, "width", 400)
-    config = tmp_path / "paceline.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    url = sqlite_engine.url.render_as_string(hide_password=False)
-    base = ["--db", url, "--config", str(config), "flow", "--as-of", AS_OF.isoformat()]
+    base = _flow_command(sqlite_engine, tmp_path, monkeypatch)
     runner = CliRunner()
     printed = runner.invoke(cli_app, [*base, "--period", "14d", "--json"])
     assert printed.exit_code == 0 and json.loads(printed.output)["wins_recorded"] is False
@@ -561,12 +573,7 @@ def test_net_change_says_what_it_leaves_out_on_every_face(
     the page and the team report, as if nothing had come in; each now says that 1 deal is not
     in the value, as the cells beside it do. The team report also shows the net's value."""
     build_flow_unknown_amounts(sqlite_engine, SETTINGS)
-    quick_user(sqlite_engine, "root", "admin")
-    monkeypatch.setattr(cli_out, "width", 400)
-    config = tmp_path / "paceline.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    url = sqlite_engine.url.render_as_string(hide_password=False)
-    base = ["--db", url, "--config", str(config), "flow", "--as-of", AS_OF.isoformat()]
+    base = _flow_command(sqlite_engine, tmp_path, monkeypatch)
     printed = CliRunner().invoke(cli_app, [*base, "--period", "14d", "--team", "East", "--json"])
     answer = json.loads(printed.output)
     assert [w["net"] for w in answer["weeks"]] == [
@@ -590,10 +597,7 @@ def test_net_change_says_what_it_leaves_out_on_every_face(
                                            "team": "East"}).text  # fmt: skip
     body = page[page.index('data-testid="flow-table"') :]
     rows_html = re.findall(r"<tr>\s*<th scope=\"row\".*?</tr>", body, re.S)
-    net_cells = [
-        " ".join(re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[5]).split())
-        for row in rows_html
-    ]  # prospects, in, won, closed lost, disqualified, net
+    net_cells = _column(rows_html, 5)  # prospects, in, won, closed lost, disqualified, net
     assert net_cells == [
         f"-1 0 {UNKNOWN_NET}",
         f"-1 -8,000 {UNKNOWN_NET}",
@@ -602,11 +606,7 @@ def test_net_change_says_what_it_leaves_out_on_every_face(
     # Open at each week's end (the builder's table): 3 (28,000 known, "won too" unknown), 2
     # (20,000), 2 (12,000 known, "new, amount unknown"); the page said "3 28k" as if all
     # were counted.
-    open_cells = [
-        " ".join(re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[6]).split())
-        for row in rows_html
-    ]
-    assert open_cells == [f"3 28k {UNKNOWN_NET}", "2 20k", f"2 12k {UNKNOWN_NET}"]
+    assert _column(rows_html, 6) == [f"3 28k {UNKNOWN_NET}", "2 20k", f"2 12k {UNKNOWN_NET}"]
 
     r = team_report(sqlite_engine, SETTINGS, "East", AS_OF)
     w47 = next(line for line in report_text(SETTINGS, r).splitlines() if "2026-W47:" in line)
