@@ -186,7 +186,20 @@ def history_text(forecast: Forecast) -> str:
             f"; {undated:,} deal{'s' if undated != 1 else ''} closed without a close date "
             f"{'are' if undated != 1 else 'is'} in no curve and not counted as created"
         )
-    return text + "."
+    return text + measured_zero_text(f.none_won_of) + "."
+
+
+def measured_zero_text(closes: int) -> str:
+    """How a measured 0 is read, to follow "(0 won)": a reader shown chances above 0 beside no
+    win must be told where they come from (the share's Jeffreys posterior, whose mean for 0
+    wins of n is 1 / (2n + 2)); empty when some close was won."""
+    if not closes:
+        return ""
+    return (
+        f"; with none of {closes:,} close{'s' if closes != 1 else ''} won, a deal closing in"
+        f" time is won 1 time in {2 * closes + 2:,} (the share's posterior mean), each run"
+        " drawing its own"
+    )
 
 
 def entered_late_text(report: FlowReport) -> str:

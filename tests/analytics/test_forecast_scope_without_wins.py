@@ -40,6 +40,7 @@ from paceline.errors import UnlearnableError
 MAY_15 = dt.date(2026, 5, 15)  # Q2's middle cut-off
 JUNE_30 = dt.date(2026, 6, 30)
 CY_WON = 1500.0  # East's actual for Q2: Open C, won on 2026-06-10
+MEASURED_ZERO = "with none of 2 closes won, a deal closing in time is won 1 time in 6"
 
 
 def east_lost_west_won(engine: Engine, settings: Settings) -> dict[str, int]:
@@ -131,8 +132,9 @@ def cli(engine: Engine, config: Path, *args: str) -> tuple[int, str]:
 def test_every_face_shows_the_measured_zero_and_scores_it(
     engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The CLI exits 0 for both, the API answers 200 with P50 0 and two scored rows (no
-    cut-off skipped), the page and the team report show the forecast."""
+    """The CLI exits 0 for both, the API answers 200 with P50 0, P90 1,500 and two scored
+    rows (no cut-off skipped), the page and the team report show the forecast; the terminal
+    and the page say how the measured 0 is read (1 time in 6 = 1 / (2 x 2 + 2))."""
     east_lost_west_won(engine, settings)
     quick_user(engine, "root", "admin")
     monkeypatch.setattr(cli_out, "width", 400)
@@ -140,7 +142,7 @@ def test_every_face_shows_the_measured_zero_and_scores_it(
     config.write_text(default_config_text(), encoding="utf-8")
     common = ("--period", "quarter", "--team", "East", "--runs", "200")
     code, printed = cli(engine, config, "forecast", *common, "--as-of", MAY_15.isoformat())
-    assert code == 0, printed
+    assert code == 0 and "P90 1,500" in printed and MEASURED_ZERO in printed, printed
     code, printed = cli(engine, config, "forecast", "--backtest", "--periods", "1", *common,
                         "--as-of", JUNE_30.isoformat())  # fmt: skip
     assert code == 0 and "Skipped" not in printed and "no deal won" not in printed, printed
@@ -148,7 +150,11 @@ def test_every_face_shows_the_measured_zero_and_scores_it(
     with TestClient(made_app(settings, engine)) as client:
         login(client, engine, "root")
         answer = client.get("/api/v1/forecast", params={**args, "as_of": MAY_15.isoformat()})
-        assert answer.status_code == 200 and answer.json()["p50"] == 0, answer.text
+        assert answer.status_code == 200, answer.text
+        shown = answer.json()
+        assert (shown["p50"], shown["p90"], shown["none_won_of"]) == (0, CY_WON, 2), shown
+        page = client.get("/forecast", params={**args, "as_of": MAY_15.isoformat()})
+        assert page.status_code == 200 and MEASURED_ZERO in page.text, page.text
         replay = client.get(
             "/api/v1/forecast/backtest",
             params={**args, "as_of": JUNE_30.isoformat(), "periods": "1"},
@@ -162,7 +168,8 @@ def test_every_face_shows_the_measured_zero_and_scores_it(
         assert page.status_code == 200 and 'data-testid="backtest-table"' in page.text
         assert "Skipped:" not in page.text and "no deal won before" not in page.text
     report = team_report(engine, settings, "East", MAY_15)
-    assert report.forecast is not None and report.forecast.p50 == 0, report.forecast_note
+    assert report.forecast is not None, report.forecast_note
+    assert (report.forecast.p50, report.forecast.p90) == (0, CY_WON)
 
 
 def without_deals_won(settings: Settings) -> Settings:
