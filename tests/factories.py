@@ -2392,6 +2392,74 @@ def build_deal_alerts_to_date(engine: Engine, settings: Settings) -> dict[str, i
     return ids
 
 
+ACCOUNTS_CALLED = {
+    "name": "accounts_called",
+    "label": "Accounts called",
+    "source": "activities",
+    "aggregate": "distinct_count",
+    "field": "account_id",
+    "kinds": ["call"],
+}
+
+
+def paced_on_accounts_called(settings: Settings) -> Settings:
+    """SDRs paced on calls and on accounts called (`ACCOUNTS_CALLED`: the distinct accounts
+    of their calls), a distinct count among their key metrics."""
+    roles = [
+        {**role, "key_metrics": ["calls", "accounts_called"]} if role["name"] == "sdr" else role
+        for role in settings.model_dump()["roles"]
+    ]
+    return variant(settings, [ACCOUNTS_CALLED], roles=roles)
+
+
+def build_same_account_called(engine: Engine, settings: Settings) -> dict[str, int]:
+    """SDRs Ana and Ben (East; targets 190 calls and 38 accounts called in November 2026, 19
+    business days with Thanksgiving: 10 calls and 2 accounts a business day), for dating
+    alerts on a distinct count as of Friday Nov 20 under `paced_on_accounts_called` (calls at
+    noon New York time):
+
+    - Ana: one call to Acme on Wednesday Oct 28. Ten calls a business day from Monday Nov 2
+      to Friday Nov 13, then none: Nov 2 to Acme (4), Bolt (3) and Core (3); Nov 3 to Acme
+      (5) and Dune (5); Nov 4-13 all ten to Acme. Her accounts called this month: 3 on Nov
+      2, 4 from Nov 3 on (flat while she calls Acme a hundred times); her calls: 100;
+    - Ben: two calls to Echo on Thursday Oct 29; ten calls a business day from Nov 2 to
+      Nov 20 logged without an account (150, on pace, and no account called); a meeting
+      at Echo on Thursday Nov 5 (not a call); a call to Echo on Saturday Nov 21, after the
+      as-of day.
+
+    Returns the reps' and accounts' ids by name."""
+    ids = {
+        "Ana": add_rep(engine, settings, "Ana", "sdr", team="East"),
+        "Ben": add_rep(engine, settings, "Ben", "sdr", team="East"),
+    }
+    acme, bolt, core, dune, echo = accounts(engine, 5, "Account")
+    ana, ben = ids["Ana"], ids["Ben"]
+    calls = [(ana, dt.date(2026, 10, 28), acme)]
+    calls += [(ana, dt.date(2026, 11, 2), a) for a in [acme] * 4 + [bolt] * 3 + [core] * 3]
+    calls += [(ana, dt.date(2026, 11, 3), a) for a in [acme] * 5 + [dune] * 5]
+    calls += [(ana, day, acme) for day in business_days(settings, dt.date(2026, 11, 4),
+              dt.date(2026, 11, 14)) for _ in range(10)]  # fmt: skip
+    calls += [(ben, dt.date(2026, 10, 29), echo)] * 2
+    calls += [(ben, day, None) for day in business_days(settings, NOV, dt.date(2026, 11, 21))
+              for _ in range(10)]  # fmt: skip
+    calls += [(ben, dt.date(2026, 11, 21), echo)]
+    rows = [activity_row(rep, day, account_id=a, outcome="conversation") for rep, day, a in calls]
+    rows.append(activity_row(ben, dt.date(2026, 11, 5), kind="meeting", outcome="held",
+                             account_id=echo))  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(
+            conn,
+            [
+                TargetRow(rep, metric, "month", NOV, value)
+                for rep in (ana, ben)
+                for metric, value in (("calls", 190), ("accounts_called", 38))
+            ],
+        )
+    names = ("Acme", "Bolt", "Core", "Dune", "Echo")
+    return ids | dict(zip(names, (acme, bolt, core, dune, echo), strict=True))
+
+
 def build_win_entered_after_a_cutoff(engine: Engine, settings: Settings) -> int:
     """Cy's (East, AE) wins around a backtest's cut-off at the end of 2026-06-30 (the 90-day
     run rate's window from 2026-04-02):
