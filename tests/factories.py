@@ -2392,6 +2392,52 @@ def build_deal_alerts_to_date(engine: Engine, settings: Settings) -> dict[str, i
     return ids
 
 
+def build_revenue_days(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Ana's (East) wins around November 2026, for the revenue read day by day
+    (`metrics.deal_daily_values`, `last_deal_day`); created Oct 5 unless said, a close *date*
+    at local midnight (05:00 UTC in November), other closes at the instant given:
+
+    | deal             | amount    | closed (UTC)       | local day | as of Nov 20            |
+    |------------------|-----------|--------------------|-----------|-------------------------|
+    | Monday midnight  | 3,000.20  | Nov 2 05:00        | Mon Nov 2 | counted                 |
+    | Monday noon      | 1,500.10  | Nov 2 17:00        | Mon Nov 2 | counted                 |
+    | Logged late      | 7,000     | Nov 3 05:00        | Tue Nov 3 | entered Nov 25: unknown |
+    | No amount        | -         | Nov 4 05:00        | Wed Nov 4 | adds nothing            |
+    | Wednesday        | 2,000     | Nov 4 17:00        | Wed Nov 4 | counted                 |
+    | No amount either | -         | Nov 6 17:00        | Fri Nov 6 | adds nothing            |
+    | Rewon            | 10,000    | Nov 17 17:00       | Nov 17    | counted (once)          |
+    | Reopened         | 4,000     | - (open)           | -         | not a win               |
+    | Late night       | 800       | Nov 21 04:59       | Fri Nov 20| counted                 |
+    | Halloween night  | 600       | Nov 1 03:30 (EDT)  | Oct 31    | before November         |
+
+    "Rewon" was won on Nov 3, reopened into negotiation on Nov 10 and won again on Nov 17
+    (its row: won, closed Nov 17); "Reopened" was won on Nov 5 and reopened into
+    negotiation on Nov 12 (its row: open, no close date). Ben won 5,000 on Nov 2 (not
+    Ana's). Returns the reps' ids by name (`east_and_west`)."""
+    reps = east_and_west(engine, settings)
+    ana = reps["Ana"]
+    won = {"status": "won", "stage": "closed_won"}
+    for name, amount, created, closed in (
+        ("Monday midnight", 3_000.20, at(10, 5), at(11, 2, hour=5)),
+        ("Monday noon", 1_500.10, at(10, 5), at(11, 2)),
+        ("Logged late", 7_000, at(11, 25), at(11, 3, hour=5)),
+        ("No amount", None, at(10, 5), at(11, 4, hour=5)),
+        ("Wednesday", 2_000, at(10, 5), at(11, 4)),
+        ("No amount either", None, at(10, 5), at(11, 6)),
+        ("Late night", 800, at(10, 5), dt.datetime(2026, 11, 21, 4, 59)),
+        ("Halloween night", 600, at(10, 5), dt.datetime(2026, 11, 1, 3, 30)),
+    ):
+        put_deal(engine, ana, name, amount, created, closed=closed, **won)
+    put_deal(engine, ana, "Rewon", 10_000, at(10, 5), closed=at(11, 17), **won,
+             history=[("proposal", at(10, 5)), ("closed_won", at(11, 3)),
+                      ("negotiation", at(11, 10)), ("closed_won", at(11, 17))])  # fmt: skip
+    put_deal(engine, ana, "Reopened", 4_000, at(10, 5),
+             history=[("proposal", at(10, 5)), ("closed_won", at(11, 5)),
+                      ("negotiation", at(11, 12))])  # fmt: skip
+    put_deal(engine, reps["Ben"], "Ben's", 5_000, at(10, 5), closed=at(11, 2), **won)
+    return reps
+
+
 ACCOUNTS_CALLED = {
     "name": "accounts_called",
     "label": "Accounts called",
