@@ -366,6 +366,8 @@ def _blank_form(entity: str) -> dict[str, Any]:
         "encoding": "",
         "allow_new_reps": True,
         "allow_new_rep": [],
+        "owner": "",
+        "unlinked_events": False,
     }
 
 
@@ -393,6 +395,8 @@ def import_post(
     encoding: Annotated[str, Form()] = "",
     allow_new_reps: Annotated[str, Form()] = "",
     allow_new_rep: Annotated[list[str] | None, Form()] = None,
+    owner: Annotated[str, Form()] = "",
+    unlinked_events: Annotated[str, Form()] = "",
 ) -> Response:
     _admin(caller, "import files (imports are for admins)")
     check_csrf(caller, csrf)
@@ -406,6 +410,8 @@ def import_post(
         "encoding": encoding,
         "allow_new_reps": bool(allow_new_reps),
         "allow_new_rep": confirmed,
+        "owner": owner,
+        "unlinked_events": bool(unlinked_events),
     }
     chosen = next((e for e in ENTITIES if e == entity), None)
     if chosen is None:
@@ -443,6 +449,8 @@ def import_post(
         encoding=encoding.strip() or None,  # checked by the import, as `--encoding` is
         pipelines=companions.get("pipelines"),
         owners=companions.get("owners"),
+        owner=" ".join(owner.split()),
+        unlinked_events=bool(unlinked_events),
     )
     state = app_state(request)
 
