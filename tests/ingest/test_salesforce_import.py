@@ -933,6 +933,32 @@ def test_activities_naming_a_deal_not_imported_are_a_counted_warning(
             select(Activity.external_id).where(Activity.deal_id.is_not(None))
         ).scalars().all()  # fmt: skip
     assert linked == ["00T5g0000000001AAA"]
+    # The warning's way out: the missing deal imported, then the tasks again. The two that
+    # name it are updated with their link; the third still warns, now with its own id.
+    _write(
+        folder / "Opportunity.csv",
+        "Id,Name,StageName,Amount,CreatedDate,OwnerId,IsClosed,IsWon,CloseDate",
+        "0065g0000000009AAA,Late,Prospecting,50,2026-10-02T09:00:00.000+0000,"
+        "0055g0000000001AAA,false,false,2026-12-21",
+    )
+    assert run(engine, settings, folder / "Opportunity.csv", "Opportunity", tmp_path).inserted
+    again = run(engine, settings, task, "Task", tmp_path, batch_size=2)
+    assert counts(again) == (4, 0, 2, 2, 0, 0, 0)
+    assert again.notes == {warning.replace("0065g0000000009AAA", "0065g0000000008AAA"): 1}
+    with engine.connect() as conn:
+        links = dict(
+            conn.execute(
+                select(Activity.external_id, Deal.external_id).join(
+                    Deal, Deal.id == Activity.deal_id
+                )
+            ).all()
+        )
+    assert links == {
+        "00T5g0000000001AAA": "0065g0000000001AAA",
+        "00T5g0000000002AAA": "0065g0000000009AAA",
+        "00T5g0000000004AAA": "0065g0000000009AAA",
+    }
+    assert counts(run(engine, settings, task, "Task", tmp_path)) == (4, 0, 0, 4, 0, 0, 0)
 
 
 def _events_csv(path: Path) -> Path:

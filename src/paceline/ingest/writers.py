@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import itertools
 import operator
 from collections import defaultdict
@@ -101,6 +102,17 @@ def deal_not_imported(example: str) -> str:
         f"warning: deal not imported: names a deal this source has not imported (e.g. "
         f"{example!r}); kept without its deal link"
     )
+
+
+def without_its_deal(row_hash: str) -> str:
+    """The fingerprint of a row whose deal was not found: another one than the row's own.
+
+    A row's fingerprint covers what the file says (its deal's id), not whether that deal
+    was there. Kept as it is, importing the deals and then the activities again (what the
+    warning asks) would find each row unchanged and leave it without its deal link while
+    the warning no longer counted it. Stored so, the row differs once its deal is found,
+    and is updated with the link; while the deal is still missing it stays unchanged."""
+    return hashlib.blake2b(f"{row_hash}|deal not found".encode(), digest_size=16).hexdigest()
 
 
 # What the database (or its driver) raises for one bad row; a lost connection is not one.
@@ -839,6 +851,7 @@ class ActivityWriter(AccountMakingWriter):
             p.record["deal_id"] = known.get(ref) if ref else None
             if ref and p.record["deal_id"] is None:
                 unknown.append(ref)
+                p.record["row_hash"] = without_its_deal(p.record["row_hash"])
         if unknown:  # the first such deal of the import is the example, in every batch
             self._missing_deal = self._missing_deal or unknown[0]
             self.note(deal_not_imported(self._missing_deal), len(unknown))
