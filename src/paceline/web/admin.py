@@ -455,6 +455,14 @@ def import_post(
     state = app_state(request)
 
     def work(on_start: Callable[[int], None]) -> ImportResult:
+        opened: list[ImportResult] = []
+
+        def started(run_id: int) -> None:  # the job is known by its run from here on
+            on_start(run_id)
+            job = web.jobs.get(run_id)
+            if job is not None and opened:
+                job.owner = opened[0].owner
+
         return import_file(
             state.engine,
             state.settings,
@@ -463,7 +471,8 @@ def import_post(
             loaded,
             options,
             reader=reader,
-            on_start=on_start,
+            on_start=started,
+            on_open=opened.append,
         )
 
     def finished(job: ImportJob) -> None:
@@ -508,6 +517,7 @@ def import_run_page(request: Request, caller: User, run_id: int) -> Response:
             "running": running,
             "file_name": job.file_name if job is not None else Path(run.file_name).name,
             "error": job.error if job is not None and job.done.is_set() else None,
+            "owner": job.owner if job is not None else "",
         },
         headers={"Refresh": "2"} if running else None,
     )
