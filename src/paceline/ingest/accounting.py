@@ -57,6 +57,9 @@ class ImportResult:
     failure: str | None = None
     # Problems with the file as a whole that rows alone do not show (an unbalanced quote).
     warnings: list[str] = field(default_factory=list)
+    # The rep credited with every row because the file has no owner column (`--owner`);
+    # "" when the rows named their owners, so a face can say which of the two happened.
+    owner: str = ""
 
     def warn(self, text: str) -> None:
         if len(self.warnings) < MAX_WARNINGS:
@@ -207,6 +210,9 @@ class ImportOptions:
     pipelines: Path | None = None
     owners: Path | None = None
     sheet: str | None = None  # a spreadsheet's sheet (name or 1-based number)
+    # A Salesforce export's `--owner REP` and `--unlinked-events` (see `ReadOptions`).
+    owner: str = ""
+    unlinked_events: bool = False
 
 
 class ErrorSink:

@@ -124,13 +124,18 @@ def import_file(
     progress: Progress | None = None,
     reader: ImportSource = CSV_SOURCE,
     on_start: Callable[[int], None] | None = None,
+    on_open: Callable[[ImportResult], None] | None = None,
 ) -> ImportResult:
     """Import one input of `entity` records read by the import source `reader`; whatever
     reads it, the same mapping, checks, accounting and batches apply. `on_start` is told the
     import run's id once the file has passed its file-level checks and the run is recorded
-    (before the first row is written): the web import answers then, and runs on."""
+    (before the first row is written): the web import answers then, and runs on. `on_open`
+    is given the result once the file has passed its checks, before anything is written,
+    with what the reading settled that a face must say first (`owner`: every row credited
+    to the rep `--owner` named)."""
     options = options or ImportOptions()
     started = time.perf_counter()
+    _check_said_to(reader, options)
     read_options = ReadOptions(
         encoding=options.encoding or (mapping.encoding if mapping else "utf-8-sig"),
         delimiter=options.delimiter or (mapping.delimiter if mapping else ","),
@@ -138,6 +143,8 @@ def import_file(
         owners=options.owners,
         sheet=options.sheet,
         columns=_read_columns(entity, mapping),
+        owner=options.owner,
+        unlinked_events=options.unlinked_events,
     )
     table = reader.open(path, read_options)
     try:
@@ -160,6 +167,9 @@ def import_file(
             reason = exc.strerror or str(exc)
             raise ImportFileError(f"cannot write the errors file {errors_path}: {reason}") from None
         result = ImportResult(entity=entity, source=source, file=str(path))
+        result.owner = table.fixed_owner
+        if on_open is not None:  # before the first write: what the face must say first
+            on_open(result)
         job = None
         # Only the built-in CSV table: a subclass may change the rows it reads.
         if entity == "activities" and type(table) is CsvTable and worth_a_process(path):
@@ -197,6 +207,24 @@ def import_file(
         table.close()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _check_said_to(reader: ImportSource, options: ImportOptions) -> None:
+    """Refuse `--owner` or `--unlinked-events` for a source that does not read them: the
+    user would believe rows were credited, or events kept, when nothing heard it."""
+    said = [
+        name
+        for name, given in (
+            ("--owner", options.owner),
+            ("--unlinked-events", options.unlinked_events),
+        )
+        if given
+    ]
+    if said and not reader.takes_owner:
+        raise ImportFileError(
+            f"{said[0]}: only Salesforce exports (read as salesforce or sfdx-tree) take it; "
+            f"the {reader.name} reader reads its owners and links from the file"
+        )
 
 
 def _read_columns(entity: Entity, mapping: Mapping | None) -> tuple[str, ...]:

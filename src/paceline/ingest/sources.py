@@ -46,6 +46,11 @@ class ReadOptions:
     # The columns the mapping reads: a source that must find its header row (a spreadsheet
     # with title rows above it) looks for them.
     columns: tuple[str, ...] = ()
+    # What the user says that a CRM export does not (sources with `takes_owner` read them):
+    # the rep credited with every row of a file that has no owner column at all (`--owner`),
+    # and whether an event linked to no prospect is kept as a meeting (`--unlinked-events`).
+    owner: str = ""
+    unlinked_events: bool = False
 
 
 class RowTable:
@@ -60,6 +65,9 @@ class RowTable:
     # true for a CSV file (an unbalanced quote); a source whose rows are records of their
     # own says False.
     problems_are_warnings = True
+    # The rep every row is credited to because the input has no owner column and the user
+    # named one (`ReadOptions.owner`); "" when the rows say their owners (or none was named).
+    fixed_owner = ""
 
     def __init__(self, name: str, header: list[str]) -> None:
         self.name = name  # how messages name the input, e.g. the file name
@@ -118,3 +126,6 @@ class ImportSource:
     # The live connector that pulls this source's records through the CRM's API
     # (`paceline sync NAME`), when it has one.
     sync: Connector | None = None
+    # Whether it reads `ReadOptions.owner` and `unlinked_events` (a Salesforce export): an
+    # import given either for another source is refused, rather than the words ignored.
+    takes_owner: bool = False
