@@ -352,11 +352,7 @@ def _team_text(settings: Settings, r: TeamReport) -> list[str]:
         out.append(
             f"  {f.period.label}: won so far"
             f" {unrecorded_cell(f.wins_recorded) or _money(f.won_so_far)}"
-            + (
-                f" (+{f.won_without_amount} won without an amount, not counted)"
-                if f.won_without_amount
-                else ""
-            )
+            + not_counted_text(f.won_without_amount)
             + "; likely"
             f" {_money(f.p50)} (P10 {_money(f.p10)}, P90 {_money(f.p90)})"
             + (f"; target {_money(f.target)}" if f.target is not None else "")
