@@ -242,6 +242,26 @@ def test_a_diagnosis_period_it_cannot_read_is_a_422_on_the_page_with_a_way_back(
     assert _get(site, path, {}).status_code == 200
 
 
+DIAGNOSIS_PERIOD = (
+    "is not a period; did you mean 'month'? Use week, month, quarter, year (to date) or a"
+    " number of trailing days such as 90d"
+)
+
+
+@pytest.mark.parametrize("path", [*DIAGNOSES, "/diagnose/export.csv"])
+@pytest.mark.parametrize("period", ["Month", "MONTH"])
+def test_a_diagnosis_period_is_the_exact_word_as_every_other_parameter(
+    site: tuple[Site, dict[str, str]], path: str, period: str
+) -> None:
+    """ "Month" was read as "month" by the diagnoses alone (the scorecard's, the forecast's and
+    the leaderboard's periods refuse it): now a 422 on the page and the download alike,
+    naming the words allowed."""
+    reply = _get(site, path, {"period": period})
+    assert reply.status_code == 422, reply.text[:300]
+    assert str(escape(f"period: '{period}' {DIAGNOSIS_PERIOD}")) in reply.text
+    assert _get(site, path, {"period": "month"}).status_code == 200
+
+
 def test_a_tipping_metric_it_cannot_use_is_a_422_on_the_page_with_a_way_back(
     site: tuple[Site, dict[str, str]],
 ) -> None:
