@@ -45,6 +45,7 @@ ROLES = "one of ae, field, manager, sdr, all"
 KINDS = "one of " + ", ".join(sorted(SETTINGS.kind_names))
 BIG = "9,223,372,036,854,775,807"
 AUDITED = "one of activity, deal, target, user, rep, token, import"
+CHANNELS = "one of console, email, slack, teams, webhook"  # the built-in alert channels
 
 # (path, the bad query, its field, what is allowed, the page the error links to with its
 # defaults); {ana}, {east} and {kiosk} are filled in with the ids and the link made.
@@ -101,6 +102,8 @@ BAD: list[tuple[str, dict[str, str], str, str, str]] = [
     ("/when", {"as_of": "soon"}, "as_of", DAY, "/when"),
     ("/stalled", {"as_of": "soon"}, "as_of", DAY, "/stalled"),
     ("/flow", {"as_of": "soon"}, "as_of", DAY, "/flow"),
+    # free text narrowed the log to "Nothing delivered yet"
+    ("/deliveries", {"channel": "slak"}, "channel", CHANNELS, "/deliveries"),
     # the downloads: the same rules, and the link goes to their page
     ("/reps/{ana}/scorecard.csv", {"period": "fortnight"}, "period", SCORECARD, "/reps/{ana}"),
     ("/team/export.xlsx", {"period": "fortnight"}, "period", SCORECARD, "/team"),
