@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from factories import build_unknown_amount_wins, cli_in, replay_july_from
+from paceline.cli import out as cli_out
 from paceline.config import Settings
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
@@ -54,12 +57,13 @@ LEFT_OUT = "(1 without an amount, not counted)"  # the pipeline flow's words
 
 
 def test_the_forecast_and_its_backtest_say_the_wins_left_out_in_the_flows_words(
-    tmp_path: Path, settings: Settings
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Cy's July: won 5,000 (Paid, and Pilot's real 0) and "Unknown win" without an amount.
     The forecast's "won so far" said 5,000 alone (a line further down told of the win), the
     backtest's actual "5,000 / +1 no amount", and its note "2 won deal(s)" for July's one
     (its start and middle rows summed). Each now says it as the flow does, July once."""
+    monkeypatch.setattr(cli_out, "width", 400)  # one line per row, whatever ran before
     engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
     upgrade(engine)
     replay_july_from(engine, build_unknown_amount_wins(engine, settings))
