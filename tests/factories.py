@@ -2153,6 +2153,46 @@ def build_equation_part_window_peers(engine: Engine, settings: Settings) -> dict
     return ids
 
 
+def build_unknown_amount_wins(engine: Engine, settings: Settings) -> int:
+    """Cy (AE, East; `east_and_west`), whose CRM left some amounts empty, as of Sunday
+    2026-07-05 (times 17:00 UTC, noon in New York):
+
+    - history: ten deals in proposal from creation (June 1-10), each won two days later, at
+      10,000 and 30,000 in turn (sum 200,000);
+    - won in July (each in proposal from June 29 to its win on July 2 or 3): "Paid" 5,000,
+      "Pilot" a real 0, "Unknown win" with no amount: won so far 5,000, one win left out;
+    - open in proposal since July 4: "X" with no amount, "Z" with a real 0, "W" at 7,000.
+
+    Returns Cy's id."""
+    cy = east_and_west(engine, settings)["Cy"]
+    for i in range(10):
+        amount = 10_000 if i % 2 else 30_000
+        created, closed = at(6, 1 + i), at(6, 3 + i)
+        put_deal(engine, cy, f"won {i}", amount, created, status="won", stage="closed_won",
+                 closed=closed, history=[("proposal", created, amount),
+                 ("closed_won", closed, amount)])  # fmt: skip
+    for name, amount, won_on in (("Paid", 5_000, 2), ("Pilot", 0, 2), ("Unknown win", None, 3)):
+        created, closed = at(6, 29), at(7, won_on)
+        put_deal(engine, cy, name, amount, created, status="won", stage="closed_won",
+                 closed=closed, history=[("proposal", created, amount),
+                 ("closed_won", closed, amount)])  # fmt: skip
+    for name, amount in (("X", None), ("Z", 0), ("W", 7_000)):
+        put_deal(engine, cy, name, amount, at(7, 4), stage="proposal",
+                 history=[("proposal", at(7, 4), amount)])  # fmt: skip
+    return cy
+
+
+def replay_july_from(engine: Engine, rep_id: int) -> None:
+    """What a backtest of July 2026 as of August 1 needs on top of
+    `build_unknown_amount_wins`: a deal won in March (the 90 days of history before a
+    cut-off) and records reaching July 31 (`records_until`: July is a whole month of data).
+    July's actual is then 5,000 (Paid and Pilot), with one win (Unknown win) left out."""
+    records_until(engine, rep_id, dt.date(2026, 7, 31))
+    march = [("proposal", at(3, 2)), ("closed_won", at(3, 5))]
+    put_deal(engine, rep_id, "March", 10_000, at(3, 2), status="won", stage="closed_won",
+             closed=at(3, 5), history=march)  # fmt: skip
+
+
 def records_until(engine: Engine, rep_id: int, day: dt.date) -> int:
     """An open deal of 100 created at noon New York on `day`, in prospect: the deals' records
     reach `day`, so a backtest scores the periods that end by then (a period ending after

@@ -293,6 +293,17 @@ NOTE_CELL = {
 }
 
 
+# The pipeline flow's net change when the data records no won deal (`FlowReport.net` is
+# None): in minus out with the wins "out" a 0 nobody measured read as a known change, so
+# every face shows this cell instead, and says why under its table.
+NET_UNMEASURED_CELL = NOTE_CELL["after_unrecorded"]
+NET_UNMEASURED_TEXT = (
+    "Net change: not measurable. The data records no won deal, so what went out of the"
+    " pipeline is unknown: opportunities in minus lost would count every deal won as one"
+    " still open."
+)
+
+
 def note_cell(step: FunnelStep, *, peers: bool = False) -> str | None:
     """A conversion's cell when it is not a measured rate ("not recorded", "not
     measurable"), else None (show the rate)."""
