@@ -2506,6 +2506,30 @@ def build_same_account_called(engine: Engine, settings: Settings) -> dict[str, i
     return ids | dict(zip(names, (acme, bolt, core, dune, echo), strict=True))
 
 
+def paced_on_accounts_a_quarter(settings: Settings) -> Settings:
+    """SDRs paced on accounts called alone (`ACCOUNTS_CALLED`), alerted on over the quarter."""
+    roles = [
+        {**role, "key_metrics": ["accounts_called"]} if role["name"] == "sdr" else role
+        for role in settings.model_dump()["roles"]
+    ]
+    alerts = {**settings.alerts.model_dump(), "period": "quarter"}
+    return variant(settings, [ACCOUNTS_CALLED], roles=roles, alerts=alerts)
+
+
+def build_no_account_called_this_quarter(engine: Engine, settings: Settings) -> int:
+    """SDR Dee (East) under `paced_on_accounts_a_quarter`: a target of 40 accounts called in
+    Q4 2026 (63 business days: October 22, November 19, December 22), none for Q3; calls to
+    two accounts on Wednesday Sep 30, none since. Returns her id."""
+    dee = add_rep(engine, settings, "Dee", "sdr", team="East")
+    one, two = accounts(engine, 2, "Quarter account")
+    sep_30 = dt.date(2026, 9, 30)
+    rows = [activity_row(dee, sep_30, account_id=a, outcome="conversation") for a in (one, two)]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(conn, [TargetRow(dee, "accounts_called", "quarter", dt.date(2026, 10, 1), 40)])
+    return dee
+
+
 def build_win_entered_after_a_cutoff(engine: Engine, settings: Settings) -> int:
     """Cy's (East, AE) wins around a backtest's cut-off at the end of 2026-06-30 (the 90-day
     run rate's window from 2026-04-02):
