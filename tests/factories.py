@@ -2530,6 +2530,38 @@ def build_no_account_called_this_quarter(engine: Engine, settings: Settings) -> 
     return dee
 
 
+def build_accounts_called_month_by_month(engine: Engine, settings: Settings) -> int:
+    """SDR Ana (East, no start date) under `paced_on_accounts_called`, for a demo's run-rate
+    targets as of Wednesday 2026-11-18, whose recent stretch starts on Thursday Oct 29 (the
+    trailing 15 business days): the run rate is read from Jul 29 to Oct 28, in month-long
+    slices [Jul 29, Aug 29), [Aug 29, Sep 29) and [Sep 29, Oct 29). Calls at noon:
+
+    - Tuesday Jul 28 (before the run rate's months), to Fig;
+    - the first slice: Acme and Bolt on Jul 29, Acme again and Core on Friday Aug 28;
+    - the second: Core on Monday Aug 31, Acme, Bolt, Dune and Echo on Sep 15, one call
+      logged without an account;
+    - the third: Acme on Oct 28.
+
+    Accounts called each slice: 3, 5 and 1 (9 in all); over the three months at once, 5
+    (Acme, Bolt, Core, Dune, Echo). Calls: 11 in the three months. Returns her id."""
+    ana = add_rep(engine, settings, "Ana", "sdr", team="East")
+    acme, bolt, core, dune, echo, fig = accounts(engine, 6, "Monthly account")
+    called = [
+        (dt.date(2026, 7, 28), fig),
+        (dt.date(2026, 7, 29), acme),
+        (dt.date(2026, 7, 29), bolt),
+        (dt.date(2026, 8, 28), acme),
+        (dt.date(2026, 8, 28), core),
+        (dt.date(2026, 8, 31), core),
+        *[(dt.date(2026, 9, 15), a) for a in (acme, bolt, dune, echo, None)],
+        (dt.date(2026, 10, 28), acme),
+    ]
+    rows = [activity_row(ana, day, account_id=a, outcome="conversation") for day, a in called]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return ana
+
+
 def build_win_entered_after_a_cutoff(engine: Engine, settings: Settings) -> int:
     """Cy's (East, AE) wins around a backtest's cut-off at the end of 2026-06-30 (the 90-day
     run rate's window from 2026-04-02):
