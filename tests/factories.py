@@ -2546,6 +2546,62 @@ def build_same_account_called(engine: Engine, settings: Settings) -> dict[str, i
     return ids | dict(zip(names, (acme, bolt, core, dune, echo), strict=True))
 
 
+def paced_on_accounts_a_quarter(settings: Settings) -> Settings:
+    """SDRs paced on accounts called alone (`ACCOUNTS_CALLED`), alerted on over the quarter."""
+    roles = [
+        {**role, "key_metrics": ["accounts_called"]} if role["name"] == "sdr" else role
+        for role in settings.model_dump()["roles"]
+    ]
+    alerts = {**settings.alerts.model_dump(), "period": "quarter"}
+    return variant(settings, [ACCOUNTS_CALLED], roles=roles, alerts=alerts)
+
+
+def build_no_account_called_this_quarter(engine: Engine, settings: Settings) -> int:
+    """SDR Dee (East) under `paced_on_accounts_a_quarter`: a target of 40 accounts called in
+    Q4 2026 (63 business days: October 22, November 19, December 22), none for Q3; calls to
+    two accounts on Wednesday Sep 30, none since. Returns her id."""
+    dee = add_rep(engine, settings, "Dee", "sdr", team="East")
+    one, two = accounts(engine, 2, "Quarter account")
+    sep_30 = dt.date(2026, 9, 30)
+    rows = [activity_row(dee, sep_30, account_id=a, outcome="conversation") for a in (one, two)]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(conn, [TargetRow(dee, "accounts_called", "quarter", dt.date(2026, 10, 1), 40)])
+    return dee
+
+
+def build_accounts_called_month_by_month(engine: Engine, settings: Settings) -> int:
+    """SDR Ana (East, no start date) under `paced_on_accounts_called`, for a demo's run-rate
+    targets as of Wednesday 2026-11-18, whose recent stretch starts on Thursday Oct 29 (the
+    trailing 15 business days): the run rate is read from Jul 29 to Oct 28, in month-long
+    slices [Jul 29, Aug 29), [Aug 29, Sep 29) and [Sep 29, Oct 29). Calls at noon:
+
+    - Tuesday Jul 28 (before the run rate's months), to Fig;
+    - the first slice: Acme and Bolt on Jul 29, Acme again and Core on Friday Aug 28;
+    - the second: Core on Monday Aug 31, Acme, Bolt, Dune and Echo on Sep 15, one call
+      logged without an account;
+    - the third: Acme on Oct 28.
+
+    Accounts called each slice: 3, 5 and 1 (9 in all); over the three months at once, 5
+    (Acme, Bolt, Core, Dune, Echo). Calls: 11 in the three months. Returns her id."""
+    ana = add_rep(engine, settings, "Ana", "sdr", team="East")
+    acme, bolt, core, dune, echo, fig = accounts(engine, 6, "Monthly account")
+    called = [
+        (dt.date(2026, 7, 28), fig),
+        (dt.date(2026, 7, 29), acme),
+        (dt.date(2026, 7, 29), bolt),
+        (dt.date(2026, 8, 28), acme),
+        (dt.date(2026, 8, 28), core),
+        (dt.date(2026, 8, 31), core),
+        *[(dt.date(2026, 9, 15), a) for a in (acme, bolt, dune, echo, None)],
+        (dt.date(2026, 10, 28), acme),
+    ]
+    rows = [activity_row(ana, day, account_id=a, outcome="conversation") for day, a in called]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return ana
+
+
 def build_win_entered_after_a_cutoff(engine: Engine, settings: Settings) -> int:
     """Cy's (East, AE) wins around a backtest's cut-off at the end of 2026-06-30 (the 90-day
     run rate's window from 2026-04-02):

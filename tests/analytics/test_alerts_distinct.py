@@ -11,12 +11,20 @@ called, as of Friday 2026-11-20: the month to date, 15 business days (Nov 2-6, 9
 from __future__ import annotations
 
 import datetime as dt
+import math
 
+import pytest
 from sqlalchemy import Engine
 
-from factories import build_same_account_called, paced_on_accounts_called
-from paceline.analytics.alerts import alerts
+from factories import (
+    build_no_account_called_this_quarter,
+    build_same_account_called,
+    paced_on_accounts_a_quarter,
+    paced_on_accounts_called,
+)
+from paceline.analytics.alerts import Alert, alerts
 from paceline.analytics.metrics import distinct_daily_values, last_distinct_day
+from paceline.analytics.scorecard import team_scorecards
 from paceline.config import Settings
 
 NOV_20 = dt.date(2026, 11, 20)
@@ -92,3 +100,38 @@ def test_the_last_day_with_an_account_called(engine: Engine, settings: Settings)
         assert last_distinct_day(conn, paced, metric, oct_1, NOV_20, ids["Ana"]) == dt.date(
             2026, 11, 13
         )
+
+
+def _accounts_alerts(engine: Engine, settings: Settings, day: dt.date) -> list[Alert]:
+    return [a for a in alerts(engine, settings, day, team="East").alerts if a.rule != "no_selling"]
+
+
+def test_a_distinct_count_at_zero_is_alerted_only_once_zero_is_unlikely(
+    engine: Engine, settings: Settings
+) -> None:
+    """Dee, paced on 40 accounts called in Q4 2026 (63 business days), has called none since
+    Sep 30. The zero check reads a distinct count as the scorecard does, by its count model:
+    on Friday Oct 2, the 2nd business day, 40 x 2/63 = 1.27 accounts are expected and none
+    happens e^-1.27 = 28% of the time at target pace: the scorecard says too few to tell
+    ("unclear"), and nobody is alerted (before 2026-12-07 she was, at zero, on any day). On
+    Friday Oct 9 (7th): 4.44 expected, e^-4.44 = 1.17%, above the rule's 1%: no alert
+    either. On Monday Oct 12 (8th): 5.08 expected, e^-5.08 = 0.62%: at zero since Oct 1."""
+    quarterly = paced_on_accounts_a_quarter(settings)
+    dee = build_no_account_called_this_quarter(engine, quarterly)
+    oct_2 = dt.date(2026, 10, 2)
+    card = team_scorecards(engine, quarterly, "quarter", oct_2, "East").reps[0]
+    (line,) = [line for line in card.lines if line.metric == "accounts_called"]
+    assert card.rep_id == dee
+    assert (line.pace.actual, line.pace.status) == (0, "unclear")
+    assert line.pace.expected_to_date == pytest.approx(40 * 2 / 63)
+    assert _accounts_alerts(engine, quarterly, oct_2) == []
+    assert _accounts_alerts(engine, quarterly, dt.date(2026, 10, 9)) == []
+    (zero,) = _accounts_alerts(engine, quarterly, dt.date(2026, 10, 12))
+    assert (zero.rule, zero.metric, zero.actual, zero.since) == (
+        "zero_key_metric",
+        "accounts_called",
+        0,
+        dt.date(2026, 10, 1),
+    )
+    assert zero.expected == pytest.approx(40 * 8 / 63)
+    assert zero.chance == pytest.approx(math.exp(-40 * 8 / 63))

@@ -41,7 +41,14 @@ from paceline.analytics.metrics import (
 )
 from paceline.analytics.pacing import pooled_shortfall_chance
 from paceline.analytics.pacing import shortfall_chance as pacing_chance
-from paceline.analytics.scorecard import MetricLine, Scorecard, TeamScorecard, team_scorecards
+from paceline.analytics.scorecard import (
+    MetricLine,
+    Scorecard,
+    TeamScorecard,
+    is_counted,
+    pooled_lines,
+    team_scorecards,
+)
 from paceline.analytics.step_rules import recorded_kinds, recorded_steps
 from paceline.analytics.stretch import (
     PeriodLines,
@@ -235,16 +242,19 @@ def rep_behind_chance(
     settings: Settings, lines: list[MetricLine], dispersion: float = 1.0
 ) -> float | None:
     """The chance of the rep's pooled shortfall at target pace, when it counts as behind;
-    `dispersion`: of the rep's pooled daily count."""
+    `dispersion`: of the rep's pooled daily count. The lines pooled are the scorecard's
+    (`pooled_lines`), so a rep alerted behind is behind on their card too."""
     rule = settings.alerts.behind_pace
-    counts = [line.pace for line in lines if settings.metric(line.metric).aggregate == "count"]
+    counts = [line.pace for line in pooled_lines(settings, lines)]
     chance = pooled_shortfall_chance(counts, rule.by_more_than, dispersion)
     return chance if chance is not None and chance < rule.max_chance else None
 
 
 def _zero_chance(settings: Settings, line: MetricLine) -> float | None:
-    is_count = settings.metric(line.metric).aggregate == "count"
-    return shortfall_chance(0, line.pace.expected_to_date or 0.0, is_count, line.dispersion or 1.0)
+    """The chance of a zero at target pace, for a metric the scorecard judges by a count
+    model (`is_counted`: a distinct count too); None for one it does not (a sum)."""
+    counted = is_counted(settings, line.metric)
+    return shortfall_chance(0, line.pace.expected_to_date or 0.0, counted, line.dispersion or 1.0)
 
 
 def _zero_unlikely(settings: Settings, line: MetricLine) -> bool:
