@@ -83,6 +83,7 @@ from paceline.store.runs import (
     start_run,
     sweep_interrupted,
 )
+from paceline.store.statistics import analyse_grown
 
 MIN_ROWS_BEFORE_ANALYZE = 20_000
 # The import report's warning for deals kept although they close before their creation.
@@ -304,6 +305,7 @@ class Writer:
         r.failure = failure
         with write_transaction(self.engine) as conn:
             self.finishing(conn)
+            analyse_grown(conn, self.written_by_table())
             finish_run(
                 conn,
                 self.run_id,
@@ -330,6 +332,19 @@ class Writer:
             }
             importer = Actor(f"import {self.run_id}", None, "import")
             audit.write(conn, importer, "import", self.run_id, "import", None, counts)
+
+    def written_by_table(self) -> dict[str, int]:
+        """Table name -> rows this import inserted into it: its entity's table, and the
+        reps, accounts and contacts it created on the way (`store.statistics` analyses the
+        ones that grew past their statistics)."""
+        r = self.result
+        made = {
+            Rep.__tablename__: len(r.new_reps),
+            Account.__tablename__: r.new_accounts,
+            Contact.__tablename__: r.new_contacts,
+        }
+        own = ENTITY_TABLES[r.entity]
+        return made | {own: max(made.get(own, 0), r.inserted)}
 
     def note(self, text: str, count: int = 1) -> None:
         self.result.notes[text] = self.result.notes.get(text, 0) + count
@@ -1225,6 +1240,16 @@ def _stored_history(
             stored[(deal_id, stage, entered)] = (row_id, status, amount)
     return stored
 
+
+# The table each entity's rows go into.
+ENTITY_TABLES: dict[str, str] = {
+    "activities": Activity.__tablename__,
+    "deals": Deal.__tablename__,
+    "reps": Rep.__tablename__,
+    "accounts": Account.__tablename__,
+    "contacts": Contact.__tablename__,
+    "stage_history": DealStageHistory.__tablename__,
+}
 
 WRITERS: dict[Entity, type[Writer]] = {
     "activities": ActivityWriter,
