@@ -175,12 +175,19 @@ RECENT_OF_THREE_REPS = (
 )
 
 
-def test_the_planner_has_statistics_and_reads_a_window_by_time(demo: Built) -> None:
+@pytest.fixture(scope="module")
+def small_sqlite_demo(
+    tmp_path_factory: pytest.TempPathFactory, settings: Settings
+) -> Iterator[Built]:
+    """The small build on SQLite alone (PostgreSQL's statistics are autovacuum's)."""
+    yield from _sqlite_build(tmp_path_factory, settings, SMALL)
+
+
+def test_the_planner_has_statistics_and_reads_a_window_by_time(small_sqlite_demo: Built) -> None:
     """After the demo SQLite has its planner statistics (`store.statistics`). Without them
     it read a minutes-wide window of a few reps through the rep index: every activity of
     those reps (480,000 rows on the full demo) to keep a handful."""
-    if demo.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's statistics are autovacuum's")
+    demo = small_sqlite_demo
     with demo.engine.connect() as conn:
         stats = dict(
             conn.exec_driver_sql("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'activity'").all()
