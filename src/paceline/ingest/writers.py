@@ -53,6 +53,7 @@ from paceline.store.engine import (
     write_transaction_unchecked,
 )
 from paceline.store.keys import with_name_key
+from paceline.store.loads import complete_interrupted_load
 from paceline.store.models import (
     Account,
     Activity,
@@ -534,16 +535,15 @@ class ActivityWriter(AccountMakingWriter):
         `store.bulk.defer_indexes`), and on PostgreSQL validate the foreign keys it left
         NOT VALID (`Staged.insert_checked`), unless an import still running may be that
         load."""
-        if not any_running(conn):
-            built = build_indexes(conn, Activity.__table__)
-            if built:
-                self.note(f"indexes an interrupted import left out, built: {', '.join(built)}")
-            validated = validate_references(conn, Activity.__table__)
-            if validated:
-                self.note(
-                    "references an interrupted import left unvalidated, validated: "
-                    + ", ".join(validated)
-                )
+        completed = complete_interrupted_load(conn)
+        if completed.indexes:
+            built = ", ".join(completed.indexes)
+            self.note(f"indexes an interrupted import left out, built: {built}")
+        if completed.references:
+            self.note(
+                "references an interrupted import left unvalidated, validated: "
+                + ", ".join(completed.references)
+            )
 
     def finishing(self, conn: Connection) -> None:
         """The indexes this load deferred, built once over every row it wrote, and the
