@@ -53,6 +53,7 @@ from paceline.store.models import (
     Rep,
     Team,
 )
+from paceline.store.statistics import analyse_all
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -1590,6 +1591,10 @@ def build_demo(
     org = _simulate(rng, settings, roster, tl, average_deal_size)
     activities, statuses = _write(engine, org, tl, settings, cut)
     targets = save_run_rate_targets(engine, settings, today)
+    # Statistics for the planner, once every table is filled (the rollup by the targets):
+    # without them SQLite read a rep's every activity for a minutes-wide window.
+    with engine.begin() as conn:
+        analyse_all(conn)
     if truth_path is not None:
         _write_truth(truth_path, org.roster, seed, first_day, today, average_deal_size)
     return DemoSummary(

@@ -474,6 +474,7 @@ def init(
     """Write a commented paceline.toml with the defaults and create the database."""
     from paceline.config import CONFIG_FILE_NAME, default_config_text
     from paceline.serialize import dumps
+    from paceline.store.loads import complete_interrupted_loads
 
     c = _ctx(ctx)
     target = c.config or Path(CONFIG_FILE_NAME)
@@ -485,15 +486,31 @@ def init(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, "utf-8")
     c.config = target
-    c.engine(migrate=True)
+    completed = complete_interrupted_loads(c.engine(migrate=True))
     if as_json:
         out.print_json(
-            dumps({"config": target, "config_written": wrote, "database": _shown(c.url)})
+            dumps(
+                {
+                    "config": target,
+                    "config_written": wrote,
+                    "database": _shown(c.url),
+                    "indexes_built": completed.indexes,
+                    "references_validated": completed.references,
+                }
+            )
         )
         return
     out.print(
         f"wrote {target}" if wrote else f"{target} exists; keeping it (use --force to overwrite)"
     )
+    if completed.indexes:
+        built = ", ".join(completed.indexes)
+        out.print(f"built the indexes an interrupted import left out: {built}")
+    if completed.references:
+        out.print(
+            "validated the references an interrupted import left unchecked: "
+            + ", ".join(completed.references)
+        )
     out.print(f"database ready at {_shown(c.url)}")
 
 

@@ -54,6 +54,7 @@ from paceline.store.engine import (
     write_transaction_unchecked,
 )
 from paceline.store.keys import with_name_key
+from paceline.store.loads import complete_interrupted_load
 from paceline.store.models import (
     Account,
     Activity,
@@ -84,6 +85,7 @@ from paceline.store.runs import (
     start_run,
     sweep_interrupted,
 )
+from paceline.store.statistics import analyse_grown
 
 MIN_ROWS_BEFORE_ANALYZE = 20_000
 # The import report's warning for deals kept although they close before their creation.
@@ -329,6 +331,7 @@ class Writer:
         r.failure = failure
         with write_transaction(self.engine) as conn:
             self.finishing(conn)
+            analyse_grown(conn, self.written_by_table())
             finish_run(
                 conn,
                 self.run_id,
@@ -355,6 +358,19 @@ class Writer:
             }
             importer = Actor(f"import {self.run_id}", None, "import")
             audit.write(conn, importer, "import", self.run_id, "import", None, counts)
+
+    def written_by_table(self) -> dict[str, int]:
+        """Table name -> rows this import inserted into it: its entity's table, and the
+        reps, accounts and contacts it created on the way (`store.statistics` analyses the
+        ones that grew past their statistics)."""
+        r = self.result
+        made = {
+            Rep.__tablename__: len(r.new_reps),
+            Account.__tablename__: r.new_accounts,
+            Contact.__tablename__: r.new_contacts,
+        }
+        own = ENTITY_TABLES[r.entity]
+        return made | {own: max(made.get(own, 0), r.inserted)}
 
     def note(self, text: str, count: int = 1) -> None:
         self.result.notes[text] = self.result.notes.get(text, 0) + count
@@ -545,16 +561,15 @@ class ActivityWriter(AccountMakingWriter):
         `store.bulk.defer_indexes`), and on PostgreSQL validate the foreign keys it left
         NOT VALID (`Staged.insert_checked`), unless an import still running may be that
         load."""
-        if not any_running(conn):
-            built = build_indexes(conn, Activity.__table__)
-            if built:
-                self.note(f"indexes an interrupted import left out, built: {', '.join(built)}")
-            validated = validate_references(conn, Activity.__table__)
-            if validated:
-                self.note(
-                    "references an interrupted import left unvalidated, validated: "
-                    + ", ".join(validated)
-                )
+        completed = complete_interrupted_load(conn)
+        if completed.indexes:
+            built = ", ".join(completed.indexes)
+            self.note(f"indexes an interrupted import left out, built: {built}")
+        if completed.references:
+            self.note(
+                "references an interrupted import left unvalidated, validated: "
+                + ", ".join(completed.references)
+            )
 
     def finishing(self, conn: Connection) -> None:
         """The indexes this load deferred, built once over every row it wrote, and the
@@ -1257,6 +1272,16 @@ def _stored_history(
             stored[(deal_id, stage, entered)] = (row_id, status, amount)
     return stored
 
+
+# The table each entity's rows go into.
+ENTITY_TABLES: dict[str, str] = {
+    "activities": Activity.__tablename__,
+    "deals": Deal.__tablename__,
+    "reps": Rep.__tablename__,
+    "accounts": Account.__tablename__,
+    "contacts": Contact.__tablename__,
+    "stage_history": DealStageHistory.__tablename__,
+}
 
 WRITERS: dict[Entity, type[Writer]] = {
     "activities": ActivityWriter,
