@@ -25,15 +25,17 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from scipy.stats import beta, betabinom
 from sqlalchemy import Engine
 
-from factories import at, east_and_west, put_deal
+from factories import at, east_and_west, login, made_app, put_deal, quick_user
 from paceline.analytics.forecast import forecast, prepare, run_simulation
 from paceline.analytics.pipeline_history import forecast_scope, spells
 from paceline.analytics.rate_uncertainty import measured_zero_factors
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
+from paceline.describe import history_text
 
 MAY_15 = dt.date(2026, 5, 15)
 STALE, AMOUNT = 20, 1000.0
@@ -42,6 +44,10 @@ RUNS, SEED = 20_000, 3
 # A quantile of the runs is the Beta-Binomial's at a level within this of its own (4.5
 # standard errors at 20,000 runs), as in test_forecast_measured_zero.
 MC_LEVEL = 0.01
+STALE_READ = (
+    "for 20 open deals, none of the 2 closes of deals open as long was won: closing in time,"
+    " each is won 1 time in 6"
+)
 
 
 def stale_losses(engine: Engine, settings: Settings, closes: int) -> dict[str, int]:
@@ -145,3 +151,24 @@ def test_a_comparison_set_counts_its_wins_and_closes_by_the_horizon() -> None:
     assert stays.outcomes_within(7, 20) == (0, 2)
     assert stays.outcomes_within(7, 40) == (0, 2)
     assert stays.outcomes_within(5, 40) == (1, 3)
+
+
+def test_every_face_says_how_a_stale_deal_is_read(engine: Engine, settings: Settings) -> None:
+    """The "Learnt from" line (the terminal's, the page's and the team report's, one text)
+    says the 20 stale deals are won 1 time in 6 = 1 / (2 x 2 + 2) and why; the API gives
+    each deal its 2 closes (`none_won_of`) and P90 9,000 (the Beta-Binomial's, as above)."""
+    stale_losses(engine, settings, 2)
+    made = forecast(engine, settings, "quarter", MAY_15, team="East", runs=RUNS, seed=SEED)
+    assert STALE_READ in history_text(made)
+    assert [d.none_won_of for d in made.open_deals] == [2] * STALE
+    quick_user(engine, "root", "admin")
+    args = {"period": "quarter", "team": "East", "as_of": MAY_15.isoformat()}
+    with TestClient(made_app(settings, engine)) as client:
+        login(client, engine, "root")
+        answer = client.get("/api/v1/forecast", params={**args, "runs": str(RUNS), "seed": "3"})
+        assert answer.status_code == 200, answer.text
+        shown = answer.json()
+        assert [d["none_won_of"] for d in shown["open_deals"]] == [2] * STALE
+        assert (shown["p50"], shown["p90"]) == (made.p50, made.p90)
+        page = client.get("/forecast", params=args)
+        assert page.status_code == 200 and STALE_READ in page.text, page.text

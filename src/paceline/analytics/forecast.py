@@ -154,6 +154,10 @@ class DealChance:
     amount_recorded: bool  # False: the CRM left it empty; valued from the won deals' sizes
     win_probability: float
     crm_probability: float | None  # the configured stage probability (the CRM's view)
+    # Its own measured 0: the closes of the deals open as long as it (by the period's end)
+    # when none was won, in a scope with wins; its chance is their Jeffreys posterior's
+    # (`_measured_zero`). 0: its chance rests on wins (or on the scope's measured 0).
+    none_won_of: int = 0
 
     @property
     def expected(self) -> float:
@@ -1637,6 +1641,7 @@ def _deal_chance(crm: dict[str, float], chance: OpenChance) -> DealChance:
         amount_recorded=chance.deal.amount_known,
         win_probability=chance.probability,
         crm_probability=crm.get(chance.stage) if chance.stage is not None else None,
+        none_won_of=chance.none_won_of,
     )
 
 
