@@ -50,25 +50,30 @@ STALE_READ = (
 )
 
 
-def stale_losses(engine: Engine, settings: Settings, closes: int) -> dict[str, int]:
+def stale_losses(
+    engine: Engine, settings: Settings, closes: int, *, staged: bool = True
+) -> dict[str, int]:
     """East: Ana's 30 quick wins, Cy's `closes` losses 230 days in negotiation and his 20
-    open deals 210.5 days in it (see the module's notes). Returns the reps' ids."""
+    open deals 210.5 days in it (see the module's notes). Returns the reps' ids. `staged`
+    False: no stage history written (a CRM export of one row per deal), so every deal is
+    read by its age, the same days from creation."""
     reps = east_and_west(engine, settings)
     for i in range(WINS):
         created = at(6, 1, 2025) + dt.timedelta(days=i)
         won = created + dt.timedelta(days=10)
+        path = [("negotiation", created), ("closed_won", won)] if staged else None
         put_deal(engine, reps["Ana"], f"Won {i}", 5000, created, status="won",
-                 stage="closed_won", closed=won,
-                 history=[("negotiation", created), ("closed_won", won)])  # fmt: skip
+                 stage="closed_won", closed=won, history=path)  # fmt: skip
     for i in range(closes):
         created = at(6, 1, 2025) + dt.timedelta(days=i)
         lost = created + dt.timedelta(days=230)
+        path = [("negotiation", created), ("closed_lost", lost)] if staged else None
         put_deal(engine, reps["Cy"], f"Lost {i}", 1000, created, status="lost",
-                 stage="closed_lost", closed=lost,
-                 history=[("negotiation", created), ("closed_lost", lost)])  # fmt: skip
+                 stage="closed_lost", closed=lost, history=path)  # fmt: skip
     for i in range(STALE):
         put_deal(engine, reps["Cy"], f"Stale {i}", AMOUNT, at(10, 17, 2025),
-                 stage="negotiation", history=[("negotiation", at(10, 17, 2025))])  # fmt: skip
+                 stage="negotiation",
+                 history=[("negotiation", at(10, 17, 2025))] if staged else None)  # fmt: skip
     return reps
 
 
@@ -104,6 +109,22 @@ def test_a_stale_deal_whose_comparison_set_was_all_lost_carries_its_posterior(
     totals = east_totals(engine, settings)
     for wins in range(8):
         assert np.mean(totals <= AMOUNT * wins) == pytest.approx(truth.cdf(wins), abs=0.015)
+
+
+def test_a_stale_deal_read_by_age_carries_its_posterior_too(
+    engine: Engine, settings: Settings
+) -> None:
+    """Without stage history every deal is read by its age: the lives still open 210.5 days
+    after creation are Cy's 2 losses (230 days; the wins lived 10), so each stale deal reads
+    1/6 and the runs 1,000 x BetaBinomial(20, 1/2, 5/2) again: P10-P90 0 to 9,000."""
+    stale_losses(engine, settings, 2, staged=False)
+    made = forecast(engine, settings, "quarter", MAY_15, team="East", runs=RUNS, seed=SEED)
+    assert not made.by_stage
+    assert [d.win_probability for d in made.open_deals] == pytest.approx([1 / 6] * STALE)
+    assert [d.none_won_of for d in made.open_deals] == [2] * STALE
+    truth = betabinom(STALE, 0.5, 2.5)
+    for level, found in zip((0.1, 0.5, 0.9), (made.p10, made.p50, made.p90), strict=True):
+        assert AMOUNT * truth.ppf(level - MC_LEVEL) <= found <= AMOUNT * truth.ppf(level + MC_LEVEL)
 
 
 def test_a_deal_whose_comparison_set_holds_wins_reads_as_before(
