@@ -35,7 +35,10 @@ learnt from the team's own history as known at the cut-off (`pipeline_history`):
   (`rate_uncertainty`): the interval carries the estimation error of the learnt rates. A
   measured 0 (none of the history's n closes won) is no certain 0: every curve's closes are
   won at the share's posterior mean, 1 / (2n + 2) (`_as_learnt`), and each run draws its
-  share from the posterior, Beta(1/2, n + 1/2) (`none_won_of`).
+  share from the posterior, Beta(1/2, n + 1/2) (`none_won_of`). So is an open deal's own
+  measured 0 in a scope with wins: when the stays still open that long closed only as
+  losses by the period's end (k of them), its curves' closes are won at 1 / (2k + 2) and
+  each run draws that share (`_measured_zero`).
 - **Amounts.** An open deal whose CRM left the amount empty (stored as unknown, not 0) is
   counted (`open_without_amount`) and, when won in a run, worth a won deal's size drawn from
   history. A deal won in the period without an amount is not in `won_so_far` (its revenue is
@@ -92,6 +95,7 @@ from paceline.analytics.rate_uncertainty import (
     Uncertainty,
     draw_factors,
     learnt_uncertainty,
+    measured_zero_factors,
     measured_zero_share,
     win_closes,
 )
@@ -150,6 +154,10 @@ class DealChance:
     amount_recorded: bool  # False: the CRM left it empty; valued from the won deals' sizes
     win_probability: float
     crm_probability: float | None  # the configured stage probability (the CRM's view)
+    # Its own measured 0: the closes of the deals open as long as it (by the period's end)
+    # when none was won, in a scope with wins; its chance is their Jeffreys posterior's
+    # (`_measured_zero`). 0: its chance rests on wins (or on the scope's measured 0).
+    none_won_of: int = 0
 
     @property
     def expected(self) -> float:
@@ -399,6 +407,10 @@ class OpenChance:
     fallback: WinCurve | None
     probability: float  # of a win by the period's end
     value: float  # its amount, or the average won amount when it has none recorded
+    # The closes of its own comparison set by the period's end when none was won, in a scope
+    # with wins (`_measured_zero`): its curves carry the Jeffreys posterior mean share and
+    # each run draws its own; 0 when its chance rests on wins (or on the scope's measured 0).
+    none_won_of: int = 0
 
 
 @dataclass(frozen=True)
@@ -692,21 +704,60 @@ def _chances(
         if primary is not None:
             primary = _as_learnt(primary, zero_share)
         horizon = elapsed + days_left
-        probability = 0.0
-        if primary is not None and weight > 0:
-            probability += weight * float(primary.won_by(horizon))
-        if fallback is not None and weight < 1:
-            probability += (1 - weight) * float(fallback.won_by(horizon))
+        probability = _won_by(primary, weight, fallback, horizon)
+        none_won_of = 0
+        if probability == 0 and zero_share is None:
+            compared = creation if fallback is None or pool is None else pool
+            none_won_of = _measured_zero(compared, elapsed, horizon)
+        if none_won_of:
+            share = measured_zero_share(none_won_of)
+            primary = _as_learnt_optional(primary, share)
+            fallback = _as_learnt_optional(fallback, share)
+            probability = _won_by(primary, weight, fallback, horizon)
         value = deal.amount if deal.amount is not None else average_won
         shown_age = local_days_between(zone, deal.created_at, snap.cutoff)
         in_stage = local_days_between(zone, deal.stage_since, snap.cutoff)
         found.append(
             OpenChance(
                 deal, stage, elapsed, in_stage, shown_age, primary, weight, fallback,
-                probability, value,
+                probability, value, none_won_of,
             )
         )  # fmt: skip
     return found
+
+
+def _won_by(
+    primary: WinCurve | None, weight: float, fallback: WinCurve | None, horizon: float
+) -> float:
+    """An open deal's chance of a win by `horizon` days in: its `primary` curve's with
+    probability `weight`, else its `fallback`'s."""
+    probability = 0.0
+    if primary is not None and weight > 0:
+        probability += weight * float(primary.won_by(horizon))
+    if fallback is not None and weight < 1:
+        probability += (1 - weight) * float(fallback.won_by(horizon))
+    return probability
+
+
+def _measured_zero(compared: Spells, elapsed: float, horizon: float) -> int:
+    """The closes by `horizon` of the stays `compared` holds still open `elapsed` days in
+    (an open deal's comparison set: every stage's stays pooled when it is read by stage,
+    which hold its own stage's, else the deals' lives by age) when none of them was won;
+    0 when one was, or none closed (then nothing is measured: no chance is invented).
+
+    A chance of 0 read off such a set is a measured 0 of its own, in a scope with wins:
+    the 2 deals that ever stayed 200 days in negotiation were both lost, so one 210 days
+    in reads 0% however few they were, and 0 times any run's factor stays 0. Read as the
+    scope's measured 0 is (`rate_uncertainty`), with the Jeffreys posterior of 0 wins of
+    those closes: its curves' closes are won at the mean, 1 / (2k + 2), and each run draws
+    its own share. The larger the set, the nearer 0 it stays: 0 of 200 is 1 / 402."""
+    wins, closes = compared.outcomes_within(elapsed, horizon)
+    return closes if wins == 0 else 0
+
+
+def _as_learnt_optional(curve: WinCurve | None, share: float | None) -> WinCurve | None:
+    """`_as_learnt` of a curve a deal may lack (no stays of its stage, no pooled reading)."""
+    return None if curve is None else _as_learnt(curve, share)
 
 
 def _wins_per_day(new_per_day: FloatArray, curve: WinCurve) -> FloatArray:
@@ -1311,6 +1362,10 @@ class _OpenDraws:
     weight: FloatArray
     amount: FloatArray  # nan: not recorded (a won size is drawn)
     blocks: list[_Block]
+    # Per deal, its comparison set's closes when it is a measured 0 of its own (0: none),
+    # and those counts once each, in order: a run's factor row per count (`_run_scale`).
+    none_won_of: NDArray[np.int64]
+    zero_closes: list[int]
 
     @property
     def limits(self) -> FloatArray:
@@ -1345,6 +1400,8 @@ def _open_draws(inputs: Inputs) -> _OpenDraws:
             [np.nan if c.deal.amount is None else c.deal.amount for c in chances], np.float64
         ),
         blocks=blocks,
+        none_won_of=np.array([c.none_won_of for c in chances], dtype=np.int64),
+        zero_closes=sorted({c.none_won_of for c in chances} - {0}),
     )
 
 
@@ -1374,11 +1431,13 @@ def _revenue_by_day(
     if days == 0:
         return np.zeros((size, 0))
     factors = draw_factors(rng, inputs.uncertainty, size)
+    zero = measured_zero_factors(rng, draws.zero_closes, size) if draws.zero_closes else None
     sizes = inputs.won_amounts
     cells: list[NDArray[np.int64]] = []
     amounts: list[FloatArray] = []
     for block in draws.blocks:
-        cell, amount = _open_deal_wins(rng, draws, block, factors, sizes, days)
+        scale = _run_scale(draws, block, factors.win, zero)
+        cell, amount = _open_deal_wins(rng, draws, block, scale, factors, sizes, days)
         cells.append(cell)
         amounts.append(amount)
     # One cell per run and deal: summed deal after deal, as a += per deal added them.
@@ -1403,10 +1462,24 @@ def _summed_by_cell(
     return np.asarray(summed, dtype=np.float64).reshape(size, days)
 
 
+def _run_scale(
+    draws: _OpenDraws, block: _Block, win: FloatArray, zero: FloatArray | None
+) -> FloatArray:
+    """Each run's factor on the block's chances: the run's win factor (runs,) for all, or,
+    in a block with a measured 0 of its own (`_measured_zero`), (deals, runs): such a deal's
+    row is the run's share for its count of closes (`measured_zero_factors`)."""
+    counts = draws.none_won_of[block.start : block.stop]
+    if zero is None or not counts.any():
+        return win
+    rows = zero[np.searchsorted(np.asarray(draws.zero_closes), counts)]
+    return np.asarray(np.where((counts > 0)[:, None], rows, win[None, :]), dtype=np.float64)
+
+
 def _open_deal_wins(
     rng: np.random.Generator,
     draws: _OpenDraws,
     block: _Block,
+    scale: FloatArray,
     factors: RunFactors,
     sizes: FloatArray,
     days: int,
@@ -1422,8 +1495,8 @@ def _open_deal_wins(
     count = block.stop - block.start
     raw, chooser = _block_uniforms(rng, count, factors.win.size, block.mixed)
     limits = draws.limits[:, block.start : block.stop]
-    deal, run, picked = _candidates(raw, np.maximum(limits[0], limits[1]), factors.win)
-    u = (1.0 - picked) / factors.win[run]
+    deal, run, picked = _candidates(raw, np.maximum(limits[0], limits[1]), scale)
+    u = (1.0 - picked) / (scale[run] if scale.ndim == 1 else scale[deal, run])
     primary = chooser[deal, run] < draws.weight[block.start + deal] if chooser is not None else None
     limit = limits[0, deal] if primary is None else np.where(primary, *limits[:, deal])
     won = u <= limit  # deal by deal, runs in order
@@ -1488,8 +1561,10 @@ def _candidates(
     (1 - uniform) / scale <= limit needs uniform >= 1 - limit x scale, so the bound
     1 - limit x max(scale), loosened by far more than the rounding of either side, lets
     every winner through (and -inf: none). Found in the flattened table (two index arrays
-    from a 2-D `nonzero` cost twice as much)."""
-    bound = 1.0 - limit * (float(scale.max()) * (1.0 + 1e-9))
+    from a 2-D `nonzero` cost twice as much). `scale`: one factor per run, or per deal and
+    run (`_run_scale`), then each deal's bound is its own row's."""
+    top = float(scale.max()) if scale.ndim == 1 else scale.max(axis=1)
+    bound = 1.0 - limit * (top * (1.0 + 1e-9))
     flat = np.flatnonzero(raw >= bound[:, None])
     deal, run = np.divmod(flat, raw.shape[1])
     return deal, run, raw.ravel()[flat]
@@ -1566,6 +1641,7 @@ def _deal_chance(crm: dict[str, float], chance: OpenChance) -> DealChance:
         amount_recorded=chance.deal.amount_known,
         win_probability=chance.probability,
         crm_probability=crm.get(chance.stage) if chance.stage is not None else None,
+        none_won_of=chance.none_won_of,
     )
 
 

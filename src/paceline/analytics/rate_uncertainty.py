@@ -48,6 +48,15 @@ chance above 1. Where some close was won nothing changes (the Gamma factor on th
 curves, the same random stream, the same figures: the calibration's results file is
 byte-identical): a point estimate above 0 has the stages' and ages' own chances to
 multiply, and the Gamma's mean 1 keeps them as the forecast's expected value.
+
+**A measured 0 of one curve** (`measured_zero_factors`): in a scope with wins, an open deal
+whose own comparison set (the stays still open that long, `forecast._measured_zero`) saw `k`
+closes by the period's end and no win reads the same Jeffreys posterior, Beta(1/2, k + 1/2):
+its curves' closes are won at the mean, 1 / (2k + 2), and each run draws its share. Every
+such deal's share in a run comes from the run's one uniform (each count's Beta quantile of
+it), so 20 deals that stale win together in the runs where such deals are won at all. Deals
+whose chance rests on wins keep their Gamma factor, and a forecast without such a deal
+draws nothing more (the same random stream).
 """
 
 from __future__ import annotations
@@ -131,6 +140,26 @@ def _zero_share_factor(
     (the simulation divides by the factor; such a run wins nothing either way)."""
     drawn = rng.beta(0.5, closes + 0.5, size=runs)
     return np.asarray(np.maximum(drawn, np.finfo(np.float64).tiny) / share, dtype=np.float64)
+
+
+def measured_zero_factors(rng: np.random.Generator, closes: Sequence[int], runs: int) -> FloatArray:
+    """(len(closes), runs): each run's factor on the chance of open deals whose own
+    comparison set saw `closes[i]` closes and no win (a measured 0 of one curve, in a scope
+    with wins): the share drawn from its Jeffreys posterior, Beta(1/2, k + 1/2), over its
+    mean (the chance the deal's curves carry), as for a scope's measured 0.
+
+    One uniform per run drives every row (each row its Beta's quantile of it): the sets
+    overlap (a deal 210 days in a stage and one 220 days in read nearly the same stays), and
+    what is unknown is one thing, how often deals that stale are won, so a run where it is
+    high is high for all of them. Drawn independently, 20 such deals would win together as
+    rarely as 20 coins agree, an interval as narrow as a known chance's. scipy's inverse
+    incomplete Beta gives the quantiles, imported only when a forecast has such a deal."""
+    from scipy.special import betaincinv
+
+    uniform = rng.random(runs)
+    rows = [betaincinv(0.5, k + 0.5, uniform) / (measured_zero_share(k) or 1.0) for k in closes]
+    drawn = np.array(rows, dtype=np.float64).reshape(len(closes), runs)
+    return np.asarray(np.maximum(drawn, np.finfo(np.float64).tiny), dtype=np.float64)
 
 
 def _gamma(rng: np.random.Generator, variance: float, runs: int) -> FloatArray:
