@@ -192,6 +192,7 @@ ACTIVITY_LINES = [
 def test_the_plugin_is_found_through_its_entry_point(installed: pluggy.PluginManager) -> None:
     assert installed.get_plugin("example") is not None
     assert sorted(plugins.import_sources()) == [
+        "calendar",
         "close-json",
         "csv",
         "hubspot-json",
@@ -315,7 +316,10 @@ def test_cli_imports_with_a_plugin_source_and_names_the_known_ones(
     assert (figures["read"], figures["unchanged"], figures["rejected"]) == (4, 3, 1)
     unknown = _cli(url, "import", "activities", str(path), "--from", "xml")
     assert unknown.exit_code == 1
-    known = "close-json, csv, hubspot-json, jsonl, pipedrive-json, salesforce, sfdx-tree, xlsx"
+    known = (
+        "calendar, close-json, csv, hubspot-json, jsonl, pipedrive-json, salesforce, "
+        "sfdx-tree, xlsx"
+    )
     said = " ".join(unknown.output.split())  # the console wraps long errors
     assert f"--from: no import source called 'xml'; known: {known}" in said
     # the CSV reader stays the default: the JSON file is no CSV with the generic columns

@@ -20,6 +20,7 @@ Guarantees (DESIGN.md, "nothing lost, nothing doubled"):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import itertools
@@ -64,6 +65,7 @@ from paceline.ingest.entities import (
 )
 from paceline.ingest.fields import CurrencyCheck, FieldError, currency_codes
 from paceline.ingest.mapping import Entity, Mapping, generic_mapping
+from paceline.ingest.people import load_directory
 from paceline.ingest.pipeline import (
     Checked,
     CheckingProcess,
@@ -129,24 +131,23 @@ def import_file(
     reads it, the same mapping, checks, accounting and batches apply. `on_start` is told the
     import run's id once the file has passed its file-level checks and the run is recorded
     (before the first row is written): the web import answers then, and runs on."""
-    options = options or ImportOptions()
     started = time.perf_counter()
-    read_options = ReadOptions(
-        encoding=options.encoding or (mapping.encoding if mapping else "utf-8-sig"),
-        delimiter=options.delimiter or (mapping.delimiter if mapping else ","),
-        pipelines=options.pipelines,
-        owners=options.owners,
-        sheet=options.sheet,
-        columns=_read_columns(entity, mapping),
-    )
+    # "In the future" (and a calendar's end) is measured from the import's start.
+    options = dataclasses.replace(options or ImportOptions())
+    options.now = options.now or utcnow()
+    read_options = _read_options(engine, settings, entity, mapping, options)
     table = reader.open(path, read_options)
     try:
-        mapping = mapping or table.default_mapping()
+        if not table.creates_reps:
+            options.allow_new_reps = False
+        own = table.default_mapping()
+        mapping = mapping or own
         generic = mapping is None
         if mapping is None:
             mapping = generic_mapping(entity, table.header, field_names(entity))
         elif mapping.entity != entity:
-            raise ImportFileError(f"the mapping is for {mapping.entity}, not {entity}")
+            whose = f" (the {reader.name} source's own, for {table.name})" if mapping is own else ""
+            raise ImportFileError(f"the mapping is for {mapping.entity}, not {entity}{whose}")
         source = options.source or mapping.source
         zone = _zone(options, mapping, settings)
         check = _currency_check(engine, settings, entity)
@@ -159,7 +160,7 @@ def import_file(
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise ImportFileError(f"cannot write the errors file {errors_path}: {reason}") from None
-        result = ImportResult(entity=entity, source=source, file=str(path))
+        result = ImportResult(entity=entity, source=source, file=str(path), reader=reader.name)
         job = None
         # Only the built-in CSV table: a subclass may change the rows it reads.
         if entity == "activities" and type(table) is CsvTable and worth_a_process(path):
@@ -197,6 +198,32 @@ def import_file(
         table.close()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _read_options(
+    engine: Engine,
+    settings: Settings,
+    entity: Entity,
+    mapping: Mapping | None,
+    options: ImportOptions,
+) -> ReadOptions:
+    """What the source is told about reading the input: the user's reading options, and
+    what a source meeting people and times needs (the configuration, who is who by e-mail,
+    loaded only when asked, the import's moment)."""
+    domains = [*settings.meetings.internal_domains, *options.internal_domains]
+    return ReadOptions(
+        encoding=options.encoding or (mapping.encoding if mapping else "utf-8-sig"),
+        delimiter=options.delimiter or (mapping.delimiter if mapping else ","),
+        pipelines=options.pipelines,
+        owners=options.owners,
+        sheet=options.sheet,
+        columns=_read_columns(entity, mapping),
+        settings=settings,
+        people=functools.cache(functools.partial(load_directory, engine, domains)),
+        owner=options.owner,
+        since=options.since,
+        now=options.now,
+    )
 
 
 def _read_columns(entity: Entity, mapping: Mapping | None) -> tuple[str, ...]:

@@ -366,6 +366,7 @@ def _blank_form(entity: str) -> dict[str, Any]:
         "encoding": "",
         "allow_new_reps": True,
         "allow_new_rep": [],
+        "calendar_owner": "",
     }
 
 
@@ -393,6 +394,7 @@ def import_post(
     encoding: Annotated[str, Form()] = "",
     allow_new_reps: Annotated[str, Form()] = "",
     allow_new_rep: Annotated[list[str] | None, Form()] = None,
+    calendar_owner: Annotated[str, Form()] = "",
 ) -> Response:
     _admin(caller, "import files (imports are for admins)")
     check_csrf(caller, csrf)
@@ -406,6 +408,7 @@ def import_post(
         "encoding": encoding,
         "allow_new_reps": bool(allow_new_reps),
         "allow_new_rep": confirmed,
+        "calendar_owner": calendar_owner,
     }
     chosen = next((e for e in ENTITIES if e == entity), None)
     if chosen is None:
@@ -427,8 +430,7 @@ def import_post(
         loaded = _mapping(folder, mapping, mapping_file)
         companions = _companions(folder, pipelines_file, owners_file)
         # The mapping's reader when it names one (a CRM's JSON), else by the file's extension
-        # (a spreadsheet), else CSV: as `paceline import` picks it. A file no source reads (a
-        # calendar) is said on the form, like every other unusable upload.
+        # (a spreadsheet, a calendar), else CSV: as `paceline import` picks it.
         reader = plugins.import_source_for(upload, (loaded and loaded.reader) or None)
     except (ImportFileError, MappingError, UserInputError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
@@ -443,6 +445,7 @@ def import_post(
         encoding=encoding.strip() or None,  # checked by the import, as `--encoding` is
         pipelines=companions.get("pipelines"),
         owners=companions.get("owners"),
+        owner=calendar_owner.strip() or None,  # a calendar's rep, as `--rep` names it
     )
     state = app_state(request)
 
