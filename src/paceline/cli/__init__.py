@@ -1115,7 +1115,8 @@ def rejected_line(rejected: RejectedReason, rows_are: str = "row(s)") -> str:
 
 
 def _print_import_result(r: ImportResult) -> None:
-    table = new_table(title=f"{r.file} -> {r.entity} (source {r.source!r})", title_justify="left")
+    title = f"{r.file} -> {r.entity} (read as {r.reader}, source {r.source!r})"
+    table = new_table(title=title, title_justify="left")
     names = ("read", "inserted", "updated", "unchanged", "duplicate", "skipped", "rejected")
     for name in names:
         table.add_column(name, justify="right")
