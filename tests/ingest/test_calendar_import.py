@@ -428,10 +428,11 @@ def test_the_calendar_command(
     reply = runner.invoke(
         app, ["--today", "2026-12-07T12:00:00", "import", "activities",
               str(calendars / "google.ics")],
+        env={"COLUMNS": "400"},  # the summary's title holds the whole path: kept on one line
     )  # fmt: skip
     assert reply.exit_code == 0, reply.output
     said = " ".join(reply.output.split())
-    assert "(source 'calendar')" in said
+    assert "google.ics -> activities (read as calendar, source 'calendar')" in said
     assert "4 row(s): no rep: no rep has the e-mail of the organiser or an attendee; " in said
     assert (
         "(e.g. google.ics, event 'london-intro@google.com' at 2026-11-02 09:00 GMT "
@@ -553,3 +554,46 @@ def test_events_without_a_rep_are_counted_under_one_reason(
         "organiser or an attendee (x@elsewhere.test, bob@acme.test); import the reps with "
         "their e-mails, or pass --rep for the calendar's owner"
     )
+
+
+def customized(offset: str, uid: str) -> str:
+    """An Outlook export whose zone is its own "Customized Time Zone" (Outlook's name for a
+    zone it cannot name), at a fixed `offset`, with one 10:00 meeting of Ana's on 2 November."""
+    return f"""\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN
+BEGIN:VTIMEZONE
+TZID:Customized Time Zone
+BEGIN:STANDARD
+DTSTART:16010101T000000
+TZOFFSETFROM:{offset}
+TZOFFSETTO:{offset}
+END:STANDARD
+END:VTIMEZONE
+BEGIN:VEVENT
+UID:{uid}
+SUMMARY:Acme call
+DTSTART;TZID=Customized Time Zone:20261102T100000
+DTEND;TZID=Customized Time Zone:20261102T103000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_each_file_reads_its_own_zone_definitions(
+    people: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Two exports each define "Customized Time Zone", one at UTC+01:00 and one at UTC-05:00:
+    10:00 is 09:00 UTC in the first and 15:00 UTC in the second. The iCalendar library keeps
+    the first definition of a zone id for the life of the process, so before 2026-12-07 the
+    second file (another import, another upload to the same server) was read at 09:00 UTC."""
+    paris, bogota = tmp_path / "paris.ics", tmp_path / "bogota.ics"
+    paris.write_bytes(ics(customized("+0100", "paris-call")))
+    bogota.write_bytes(ics(customized("-0500", "bogota-call")))
+    assert run(people, settings, paris).inserted == 1
+    assert run(people, settings, bogota).inserted == 1
+    when = {m[0]: m[4] for m in meetings(people)}
+    assert when == {"paris-call": D(2026, 11, 2, 9, 0), "bogota-call": D(2026, 11, 2, 15, 0)}

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -298,16 +299,32 @@ def _no_rep(where: str, emails: str) -> RowProblem:
     return RowProblem(text, NO_REP, f"{where} ({emails})")
 
 
+# One file parsed at a time in the process (the web server imports in threads): see
+# `read_calendar`.
+_PARSING = threading.Lock()
+
+
 def read_calendar(path: Path) -> Any:
-    """The parsed calendar of one .ics file, or ImportFileError naming the file."""
+    """The parsed calendar of one .ics file, or ImportFileError naming the file.
+
+    The iCalendar library keeps, for the whole process, the first definition (VTIMEZONE) it
+    parsed of each zone id it cannot look up, and reads every later file's times of that id
+    with it: Outlook names its own zones "Customized Time Zone", so a second export at
+    another offset read its 10:00 as the first one's (tests/ingest/test_calendar_import.py).
+    Each file is therefore parsed with the library's zones forgotten (`use_zoneinfo` starts
+    its cache afresh), under a lock, since the cache is the process's: the times are
+    resolved while parsing, so the next file's reset cannot change them."""
     import icalendar
+    from icalendar.timezone import tzp
 
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ImportFileError(f"cannot open {path}: {exc.strerror or exc}") from None
     try:
-        return icalendar.Calendar.from_ical(data)
+        with _PARSING:
+            tzp.use_zoneinfo()
+            return icalendar.Calendar.from_ical(data)
     except (ValueError, IndexError, KeyError) as exc:
         raise ImportFileError(f"{path.name}: not an iCalendar file: {exc}") from None
 
