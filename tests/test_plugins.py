@@ -147,6 +147,11 @@ def hello_page(caller: ApiCaller):
     return {"hello": caller.username}
 
 
+@router.get("/plugin/square")
+def square(caller: ApiCaller, n: int):
+    return {"square": n * n}
+
+
 @hookimpl
 def register_routes():
     return [router]
@@ -436,6 +441,40 @@ def test_a_plugin_adds_a_command_and_a_page_for_signed_in_callers_only(
     assert client.get("/plugin/hello").status_code == 401  # a plugin page is not public
     page = client.get("/plugin/hello", headers={"Authorization": f"Bearer {token}"})
     assert page.status_code == 200 and page.json() == {"hello": "root"}
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_plugin_route_answers_a_program_asking_for_json_in_json(
+    installed: pluggy.PluginManager,
+    settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+) -> None:
+    """`/plugin/square?n=three` outside /api/v1: a client asking for JSON alone got the HTML
+    422 page, which it cannot read; it now gets the API's JSON naming the field. A browser
+    (text/html among what it accepts) and a client naming nothing still get the page."""
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
+    add_user(engine, "root", "a long enough password", "admin")
+    auth = {"Authorization": f"Bearer {create_token(engine, 'root', 'plugin test').token}"}
+    client = TestClient(create_app(settings, engine))
+    assert client.get("/plugin/square", params={"n": "3"}, headers=auth).json() == {"square": 9}
+
+    def bad(accept: str | None) -> Any:
+        headers = auth if accept is None else {**auth, "Accept": accept}
+        reply = client.get("/plugin/square", params={"n": "three"}, headers=headers)
+        assert reply.status_code == 422
+        return reply
+
+    for program in ("application/json", "application/json; charset=utf-8"):
+        reply = bad(program)
+        assert reply.headers["content-type"] == "application/json"
+        assert [e["loc"] for e in reply.json()["detail"]] == [["query", "n"]]
+    for person in (BROWSER, "application/json, text/html", None):
+        reply = bad(person)
+        assert reply.headers["content-type"].startswith("text/html"), person
+        assert "n: &#39;three&#39; is not allowed here" in reply.text
 
 
 def test_plugins_command_lists_what_each_plugin_adds(installed: pluggy.PluginManager) -> None:

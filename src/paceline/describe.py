@@ -186,7 +186,20 @@ def history_text(forecast: Forecast) -> str:
             f"; {undated:,} deal{'s' if undated != 1 else ''} closed without a close date "
             f"{'are' if undated != 1 else 'is'} in no curve and not counted as created"
         )
-    return text + "."
+    return text + measured_zero_text(f.none_won_of) + "."
+
+
+def measured_zero_text(closes: int) -> str:
+    """How a measured 0 is read, to follow "(0 won)": a reader shown chances above 0 beside no
+    win must be told where they come from (the share's Jeffreys posterior, whose mean for 0
+    wins of n is 1 / (2n + 2)); empty when some close was won."""
+    if not closes:
+        return ""
+    return (
+        f"; with none of {closes:,} close{'s' if closes != 1 else ''} won, a deal closing in"
+        f" time is won 1 time in {2 * closes + 2:,} (the share's posterior mean), each run"
+        " drawing its own"
+    )
 
 
 def entered_late_text(report: FlowReport) -> str:
@@ -278,6 +291,17 @@ NOTE_CELL = {
     "under_recorded": "not measurable",
     "handed_over": "handed over",
 }
+
+
+# The pipeline flow's net change when the data records no won deal (`FlowReport.net` is
+# None): in minus out with the wins "out" a 0 nobody measured read as a known change, so
+# every face shows this cell instead, and says why under its table.
+NET_UNMEASURED_CELL = NOTE_CELL["after_unrecorded"]
+NET_UNMEASURED_TEXT = (
+    "Net change: not measurable. The data records no won deal, so what went out of the"
+    " pipeline is unknown: opportunities in minus lost would count every deal won as one"
+    " still open."
+)
 
 
 def note_cell(step: FunnelStep, *, peers: bool = False) -> str | None:

@@ -32,7 +32,10 @@ learnt from the team's own history as known at the cut-off (`pipeline_history`):
   P10/P50/P90, the mean and the chance of reaching the revenue target are read from the
   runs; the fan (quantiles of revenue won to date, day by day) from the first `CHUNK` runs.
   Each run first draws its own creation rate, win chance and average deal size
-  (`rate_uncertainty`): the interval carries the estimation error of the learnt rates.
+  (`rate_uncertainty`): the interval carries the estimation error of the learnt rates. A
+  measured 0 (none of the history's n closes won) is no certain 0: every curve's closes are
+  won at the share's posterior mean, 1 / (2n + 2) (`_as_learnt`), and each run draws its
+  share from the posterior, Beta(1/2, n + 1/2) (`none_won_of`).
 - **Amounts.** An open deal whose CRM left the amount empty (stored as unknown, not 0) is
   counted (`open_without_amount`) and, when won in a run, worth a won deal's size drawn from
   history. A deal won in the period without an amount is not in `won_so_far` (its revenue is
@@ -89,6 +92,8 @@ from paceline.analytics.rate_uncertainty import (
     Uncertainty,
     draw_factors,
     learnt_uncertainty,
+    measured_zero_share,
+    win_closes,
 )
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.step_rules import (
@@ -274,6 +279,10 @@ class Forecast:
     # False when the data records no won deal at all (`step_rules.wins_recorded`, the
     # scorecard's rule): won so far is then "not recorded" on every face, not a known 0.
     wins_recorded: bool = True
+    # A measured 0: the history's closes, none of them won (0: some won, or none closed).
+    # Each close is then won with the share's Jeffreys posterior (`rate_uncertainty`): its
+    # mean, 1 / (2n + 2), is the open deals' and new deals' chance per close in time.
+    none_won_of: int = 0
 
     @property
     def open_value(self) -> float:
@@ -471,9 +480,11 @@ def prepare(
     by_stage = stage_history_usable(snap)
     amounts = np.array(snap.won_amounts, dtype=np.float64)
     average = money_average(money_total(amounts), amounts.size)
+    share = _zero_share(snap)
     chances = _chances(
-        snap, stays if by_stage else None, creation, days_left, average or 0.0, calendar.zone
-    )
+        snap, stays if by_stage else None, creation, days_left, average or 0.0, calendar.zone,
+        share,
+    )  # fmt: skip
     won, won_unknown = _won_by_day(conn, settings, calendar, scope, period, as_of, cutoff)
     new_per_day, new_deals, run_created = _new_deals(
         conn,
@@ -489,7 +500,7 @@ def prepare(
         lag_cells,
         step_days_of or step_days,
     )
-    wins_per_day = _wins_per_day(new_per_day, creation.curve())
+    wins_per_day = _wins_per_day(new_per_day, _as_learnt(creation.curve(), share))
     new_deals = _with_expectations(new_deals, new_per_day, wins_per_day, average)
     metric = revenue_metric(settings)
     by_rep = _target_by_rep(conn, calendar, scope, period, metric)
@@ -600,6 +611,19 @@ def snapshot_span(
     return SpanSnapshots(scope, windows)
 
 
+def _zero_share(snap: Snapshot) -> float | None:
+    """The posterior mean share of closes won when none of the history's closes was won (a
+    measured 0, `rate_uncertainty`), None otherwise: the chance the curves then carry."""
+    wins, closes = win_closes(snap)
+    return measured_zero_share(closes) if wins == 0 else None
+
+
+def _as_learnt(curve: WinCurve, share: float | None) -> WinCurve:
+    """`curve` as the forecast reads it: its own chances of a win, or, for a measured 0 (no
+    win to learn them from), its closes won at the posterior mean `share`."""
+    return curve if share is None else curve.closes_won_at(share)
+
+
 def _rate_evidence(snap: Snapshot, new_deals: NewDeals, run_created: int) -> int:
     """The deals the new-deal rate rests on: those of the trailing window for a run rate of
     opportunities (`run_created`, the very count the rate divides), every one of the
@@ -627,10 +651,13 @@ def _chances(
     days_left: int,
     average_won: float,
     zone: dt.tzinfo,
+    zero_share: float | None = None,
 ) -> list[OpenChance]:
     """Each open deal's curves and its chance of a win within `days_left` days; by stage and
     days in it (`stays` per stage), or by age alone (`stays` None, or the stage unknown). A
     deal without an amount is valued at `average_won` (the simulation draws won sizes).
+    `zero_share`: a measured 0's posterior mean share of closes won, which every curve's
+    closes are won at (`_as_learnt`): the chance of a win is that of a close in time times it.
 
     Two clocks, on purpose. The curves are read in elapsed days (`elapsed`), as history's
     stays were measured: a chance of a win depends on the time a deal has spent, and reading
@@ -661,7 +688,9 @@ def _chances(
             primary = own.curve(elapsed, until) if own is not None else None
             size = primary.size if primary is not None else 0
             weight = size / (size + PRIOR_STAYS)
-            fallback = pool.curve(elapsed, until)
+            fallback = _as_learnt(pool.curve(elapsed, until), zero_share)
+        if primary is not None:
+            primary = _as_learnt(primary, zero_share)
         horizon = elapsed + days_left
         probability = 0.0
         if primary is not None and weight > 0:
@@ -1519,6 +1548,7 @@ def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
         open_deals=chances,
         won_by_day=inputs.won_by_day,
         fan=_fan(inputs, outcome.fan),
+        none_won_of=inputs.uncertainty.none_won_of,
     )
 
 

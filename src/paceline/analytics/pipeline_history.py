@@ -905,6 +905,16 @@ class WinCurve:
             raise ValueError("a curve cut at `until` has no end to read")
         return float(self.incidence[-1]) if len(self.incidence) else 0.0
 
+    def closes_won_at(self, share: float) -> WinCurve:
+        """The curve if each close were won with the chance `share`, whatever its day: the
+        chance of a win by a day is `share` times the chance of a close by then (1 minus the
+        survival), the Aalen-Johansen incidence when every step's wins are `share` of its
+        closes. What a history of closes none of which was won still teaches (when deals
+        close), for a forecast that must not read its 0 wins as a certain 0 (the
+        measured 0 of `rate_uncertainty`)."""
+        closed = np.asarray(share * (1.0 - self.survival), dtype=np.float64)
+        return WinCurve(self.times, closed, self.survival, self.size, self.until)
+
     def win_time(self, u: FloatArray) -> FloatArray:
         """Inverse sampling: for uniforms in (0, 1], the day of the win (inf: never won)."""
         at = np.searchsorted(self.incidence, u, side="left")

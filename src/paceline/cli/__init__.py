@@ -953,6 +953,19 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             help="Fail (exit 1) when more rows than this are rejected: N rows or P% of the "
             "rows read. An import that rejects every row always fails.",
         ),
+        owner: str | None = typer.Option(
+            None,
+            "--owner",
+            metavar="REP",
+            help="Salesforce: credit every row of a file that has no OwnerId column to this "
+            "rep (an OwnerId the file has is always used).",
+        ),
+        unlinked_events: bool = typer.Option(
+            False,
+            "--unlinked-events",
+            help="Salesforce: keep events linked to no contact, lead, account or deal as "
+            "meetings (skipped by default: a dinner or an internal meeting is not selling).",
+        ),
         as_json: bool = JSON_OPTION,
     ) -> None:
         from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
@@ -970,6 +983,8 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             limit = RejectLimit.parse(max_rejected) if max_rejected is not None else None
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--max-rejected") from None
+        if owner is not None and not owner.strip():
+            raise typer.BadParameter("a rep's name, not an empty text", param_hint="--owner")
         options = ImportOptions(
             source=source,
             timezone=timezone,
@@ -983,10 +998,20 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             pipelines=pipelines,
             owners=owners,
             sheet=sheet,
+            owner=owner or "",
+            unlinked_events=unlinked_events,
         )
         engine = c.engine()
+
+        def say_owner(opened: ImportResult) -> None:  # before the first row is written
+            line = _owner_line(opened.owner, options.owner, opened.file)
+            if line and not as_json:
+                err.print(line, highlight=False, markup=False)
+
         if as_json:
-            result = import_file(engine, c.settings, file, entity, loaded, options, None, reader)
+            result = import_file(
+                engine, c.settings, file, entity, loaded, options, None, reader, on_open=say_owner
+            )
             out.print_json(dumps(result))
             _fail_if_failed(result)
             return
@@ -1008,8 +1033,9 @@ def _import_command(entity: Entity) -> Callable[..., None]:
                 options,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
                 reader=reader,
+                on_open=say_owner,
             )
-        _print_import_result(result)
+        _print_import_result(result, options.owner)
         _fail_if_failed(result)
 
     command.__doc__ = (
@@ -1114,7 +1140,25 @@ def rejected_line(rejected: RejectedReason, rows_are: str = "row(s)") -> str:
     return text + (f" (e.g. {'; '.join(examples)})" if examples else "")
 
 
-def _print_import_result(r: ImportResult) -> None:
+def _owner_line(credited: str, named: str, file: str) -> str:
+    """Whom `--owner` credited, or that it was not needed ("" when it was not given)."""
+    name = Path(file).name
+    if credited:
+        return f"{name}: no OwnerId column: every row credited to {credited!r} (--owner)"
+    if named:
+        return f"--owner {' '.join(named.split())!r} not used: {name} has OwnerId"
+    return ""
+
+
+def note_line(note: str, count: int) -> str:
+    """A counted note of an import; a warning (a note starting "warning: ") says so first,
+    with its rows, as it asks the user to look."""
+    if note.startswith("warning: "):
+        return f"warning: {note.removeprefix('warning: ')}: {count:,} rows"
+    return f"note: {note}: {count:,}"
+
+
+def _print_import_result(r: ImportResult, owner: str = "") -> None:
     title = f"{r.file} -> {r.entity} (read as {r.reader}, source {r.source!r})"
     table = new_table(title=title, title_justify="left")
     names = ("read", "inserted", "updated", "unchanged", "duplicate", "skipped", "rejected")
@@ -1134,8 +1178,11 @@ def _print_import_result(r: ImportResult) -> None:
         )
     if r.new_accounts or r.new_contacts:
         out.print(f"new accounts: {r.new_accounts:,}; new contacts: {r.new_contacts:,}")
+    said = _owner_line(r.owner, owner, r.file)
+    if said:
+        out.print(said, highlight=False, markup=False)
     for note, count in r.notes.items():
-        out.print(f"note: {note}: {count:,}")
+        out.print(note_line(note, count), highlight=False, markup=False)
     for warning in r.warnings:
         out.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if r.errors_file:

@@ -73,6 +73,9 @@ class ImportResult:
     failure: str | None = None
     # Problems with the file as a whole that rows alone do not show (an unbalanced quote).
     warnings: list[str] = field(default_factory=list)
+    # The rep credited with every row because the file has no owner column (`--owner`);
+    # "" when the rows named their owners, so a face can say which of the two happened.
+    owner: str = ""
 
     def warn(self, text: str) -> None:
         if len(self.warnings) < MAX_WARNINGS:
@@ -223,8 +226,11 @@ class ImportOptions:
     pipelines: Path | None = None
     owners: Path | None = None
     sheet: str | None = None  # a spreadsheet's sheet (name or 1-based number)
+    # A Salesforce export's `--owner REP` and `--unlinked-events` (see `ReadOptions`).
+    owner: str = ""
+    unlinked_events: bool = False
     # For a source that meets people (a calendar; `ReadOptions` says why each is there):
-    owner: str | None = None  # the rep whose input this is (--rep)
+    calendar_owner: str | None = None  # the rep whose calendar it is (--rep)
     internal_domains: tuple[str, ...] = ()  # the company's domains besides [meetings]'
     since: dt.datetime | None = None  # naive UTC: older records are not read (--since)
 

@@ -465,14 +465,14 @@ def open_calendar(path: Path, options: ReadOptions) -> RowTable:
     from paceline.store.models import utcnow
 
     directory = people()
-    check_rules(settings, options.owner, directory)
+    check_rules(settings, options.calendar_owner, directory)
     meetings = settings.meetings
     rules = CalendarRules(
         kind=meetings.kind,
         video_kind=meetings.video_kind,
         internal_kind=meetings.internal_kind,
         outcome=meetings.outcome,
-        owner=_rep_name(options.owner, directory),
+        owner=_rep_name(options.calendar_owner, directory),
         since=options.since,
         now=options.now or utcnow(),
     )
@@ -509,7 +509,7 @@ def import_calendar(
     """
     from paceline.ingest.importer import import_file  # the plugin loads without the import
 
-    options.owner = owner
+    options.calendar_owner = owner
     options.internal_domains = tuple(internal_domains or ())
     options.since = since
     return import_file(

@@ -126,15 +126,20 @@ def import_file(
     progress: Progress | None = None,
     reader: ImportSource = CSV_SOURCE,
     on_start: Callable[[int], None] | None = None,
+    on_open: Callable[[ImportResult], None] | None = None,
 ) -> ImportResult:
     """Import one input of `entity` records read by the import source `reader`; whatever
     reads it, the same mapping, checks, accounting and batches apply. `on_start` is told the
     import run's id once the file has passed its file-level checks and the run is recorded
-    (before the first row is written): the web import answers then, and runs on."""
+    (before the first row is written): the web import answers then, and runs on. `on_open`
+    is given the result once the file has passed its checks, before anything is written,
+    with what the reading settled that a face must say first (`owner`: every row credited
+    to the rep `--owner` named)."""
     started = time.perf_counter()
     # "In the future" (and a calendar's end) is measured from the import's start.
     options = dataclasses.replace(options or ImportOptions())
     options.now = options.now or utcnow()
+    _check_said_to(reader, options)
     read_options = _read_options(engine, settings, entity, mapping, options)
     table = reader.open(path, read_options)
     try:
@@ -161,6 +166,9 @@ def import_file(
             reason = exc.strerror or str(exc)
             raise ImportFileError(f"cannot write the errors file {errors_path}: {reason}") from None
         result = ImportResult(entity=entity, source=source, file=str(path), reader=reader.name)
+        result.owner = table.fixed_owner
+        if on_open is not None:  # before the first write: what the face must say first
+            on_open(result)
         job = None
         # Only the built-in CSV table: a subclass may change the rows it reads.
         if entity == "activities" and type(table) is CsvTable and worth_a_process(path):
@@ -221,9 +229,29 @@ def _read_options(
         settings=settings,
         people=functools.cache(functools.partial(load_directory, engine, domains)),
         owner=options.owner,
+        unlinked_events=options.unlinked_events,
+        calendar_owner=options.calendar_owner,
         since=options.since,
         now=options.now,
     )
+
+
+def _check_said_to(reader: ImportSource, options: ImportOptions) -> None:
+    """Refuse `--owner` or `--unlinked-events` for a source that does not read them: the
+    user would believe rows were credited, or events kept, when nothing heard it."""
+    said = [
+        name
+        for name, given in (
+            ("--owner", options.owner),
+            ("--unlinked-events", options.unlinked_events),
+        )
+        if given
+    ]
+    if said and not reader.takes_owner:
+        raise ImportFileError(
+            f"{said[0]}: only Salesforce exports (read as salesforce or sfdx-tree) take it; "
+            f"the {reader.name} reader reads its owners and links from the file"
+        )
 
 
 def _read_columns(entity: Entity, mapping: Mapping | None) -> tuple[str, ...]:

@@ -78,9 +78,17 @@ class ReadOptions:
     # for it). Its internal domains are [meetings] internal_domains and those given for the
     # import (--internal-domain), else the reps' e-mail domains.
     people: Callable[[], Directory] | None = None
-    owner: str | None = None  # the rep whose input this is (a calendar's owner, --rep)
+    # The rep whose calendar it is, for the events no rep's e-mail is in (`paceline import
+    # calendar --rep`, the Import page's Calendar owner); not `owner` below, which credits
+    # every row of a file with no owner column.
+    calendar_owner: str | None = None
     since: dt.datetime | None = None  # naive UTC: records before it are not read (--since)
     now: dt.datetime | None = None  # naive UTC: the import's moment; later ones are not read
+    # What the user says that a CRM export does not (sources with `takes_owner` read them):
+    # the rep credited with every row of a file that has no owner column at all (`--owner`),
+    # and whether an event linked to no prospect is kept as a meeting (`--unlinked-events`).
+    owner: str = ""
+    unlinked_events: bool = False
 
 
 class RowTable:
@@ -98,6 +106,9 @@ class RowTable:
     # Whether the rep names in the rows may create reps (with the import's allow_new_reps):
     # False for a source that names only the reps it found in the store (a calendar).
     creates_reps = True
+    # The rep every row is credited to because the input has no owner column and the user
+    # named one (`ReadOptions.owner`); "" when the rows say their owners (or none was named).
+    fixed_owner = ""
 
     def __init__(self, name: str, header: list[str]) -> None:
         self.name = name  # how messages name the input, e.g. the file name
@@ -156,3 +167,6 @@ class ImportSource:
     # The live connector that pulls this source's records through the CRM's API
     # (`paceline sync NAME`), when it has one.
     sync: Connector | None = None
+    # Whether it reads `ReadOptions.owner` and `unlinked_events` (a Salesforce export): an
+    # import given either for another source is refused, rather than the words ignored.
+    takes_owner: bool = False

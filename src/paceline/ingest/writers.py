@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import itertools
 import operator
 from collections import defaultdict
@@ -90,6 +91,30 @@ CLOSED_BEFORE_CREATED = (
     "warning: closed before created (close date before the creation: entered after it "
     "closed); kept on its close date, its sales cycle unknown"
 )
+
+
+def deal_not_imported(example: str) -> str:
+    """The import report's warning for activities whose deal this source has not imported
+    (a WhatId naming an opportunity of a file left out): they are kept, but every analysis
+    that follows a deal (the deal's activities, the funnel by deal, stalled deals) misses
+    them, so the count and one id to look up are said, not a bare note."""
+    return (
+        f"warning: deal not imported: names a deal this source has not imported (e.g. "
+        f"{example!r}); kept without its deal link"
+    )
+
+
+def without_its_deal(row_hash: str) -> str:
+    """The fingerprint of a row whose deal was not found: another one than the row's own.
+
+    A row's fingerprint covers what the file says (its deal's id), not whether that deal
+    was there. Kept as it is, importing the deals and then the activities again (what the
+    warning asks) would find each row unchanged and leave it without its deal link while
+    the warning no longer counted it. Stored so, the row differs once its deal is found,
+    and is updated with the link; while the deal is still missing it stays unchanged."""
+    return hashlib.blake2b(f"{row_hash}|deal not found".encode(), digest_size=16).hexdigest()
+
+
 # What the database (or its driver) raises for one bad row; a lost connection is not one.
 ROW_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
 # PostgreSQL's deadlock_detected and serialization_failure: two imports writing the same
@@ -514,6 +539,7 @@ class ActivityWriter(AccountMakingWriter):
         super().__init__(*args)
         self.contacts = ContactResolver(self.source)
         self.deals = deal_resolver(self.source)
+        self._missing_deal = ""  # the first deal named that this source has not imported
 
     def prepare(self, conn: Connection) -> None:
         """Build the secondary indexes a load killed before its end left out (see
@@ -562,6 +588,7 @@ class ActivityWriter(AccountMakingWriter):
         self._fresh_source = False  # a refused batch looks for stored rows from then on
         self.contacts = ContactResolver(self.source)
         self.deals = deal_resolver(self.source)
+        self._missing_deal = ""  # the first deal named that this source has not imported
         self.contacts.created = saved["contacts_made"]
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
@@ -819,11 +846,16 @@ class ActivityWriter(AccountMakingWriter):
             _set_all(batch, "deal_id", None)
             return
         known = self.deals.resolve(conn, refs)
+        unknown = []
         for p in batch:
             ref = p.record["deal_ref"]
             p.record["deal_id"] = known.get(ref) if ref else None
             if ref and p.record["deal_id"] is None:
-                self.note("deal_ref not found in this source (left empty)")
+                unknown.append(ref)
+                p.record["row_hash"] = without_its_deal(p.record["row_hash"])
+        if unknown:  # the first such deal of the import is the example, in every batch
+            self._missing_deal = self._missing_deal or unknown[0]
+            self.note(deal_not_imported(self._missing_deal), len(unknown))
 
 
 class DealWriter(AccountMakingWriter):
