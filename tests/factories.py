@@ -1470,6 +1470,189 @@ p5,Hooli,Ben Ode,900,negotiation,2026-03-06T10:00:00,
 """
 
 
+# --- calendars (hand-written .ics) ------------------------------------------------------------
+# Ana's Google export and an Outlook export, with the reps their e-mails name: every meeting
+# they hold is worked out by hand in tests/test_faces_calendar_sheets.py's docstring, as of
+# IMPORTED_AT (the import's moment). The CLI, the Import page and the browser import them.
+
+IMPORTED_AT = "2026-11-07T12:00-05:00"  # the import's moment: Saturday noon in New York
+
+REPS_CSV = """\
+name,email,role,team
+Ana Ruiz,ana@paceline.test,ae,East
+Ben Okafor,Ben@Paceline.test,ae,East
+"""
+
+GOOGLE_ICS = """\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Google Inc//Google Calendar 70.9054//EN
+METHOD:PUBLISH
+X-WR-CALNAME:ana@paceline.test
+X-WR-TIMEZONE:America/Los_Angeles
+BEGIN:VEVENT
+UID:acme-weekly@google.com
+SUMMARY:Acme weekly
+DTSTART;TZID=America/New_York:20261019T100000
+DTEND;TZID=America/New_York:20261019T103000
+RRULE:FREQ=WEEKLY;COUNT=5
+EXDATE;TZID=America/New_York:20261026T100000
+ORGANIZER;CN=Ana Ruiz:mailto:ana@paceline.test
+ATTENDEE;CN=Bob;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+ATTENDEE;CN=Ana Ruiz;PARTSTAT=ACCEPTED:mailto:ana@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:acme-weekly@google.com
+RECURRENCE-ID;TZID=America/New_York:20261109T100000
+STATUS:CANCELLED
+SUMMARY:Acme weekly
+DTSTART;TZID=America/New_York:20261109T100000
+DTEND;TZID=America/New_York:20261109T103000
+END:VEVENT
+BEGIN:VEVENT
+UID:standup@google.com
+SUMMARY:Globex standup
+DTSTART;TZID=America/New_York:20261028T080000
+DTEND;TZID=America/New_York:20261028T081500
+RRULE:FREQ=DAILY;COUNT=3
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:hans@globex.test
+END:VEVENT
+BEGIN:VEVENT
+UID:standup@google.com
+RECURRENCE-ID;TZID=America/New_York:20261029T080000
+STATUS:CANCELLED
+SUMMARY:Globex standup
+DTSTART;TZID=America/New_York:20261029T080000
+DTEND;TZID=America/New_York:20261029T081500
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:hans@globex.test
+END:VEVENT
+BEGIN:VEVENT
+UID:offsite@google.com
+SUMMARY:Offsite
+DTSTART;VALUE=DATE:20261103
+DTEND;VALUE=DATE:20261104
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+END:VEVENT
+BEGIN:VEVENT
+UID:late-call@google.com
+SUMMARY:Late call
+DTSTART:20261104T003000Z
+DTEND:20261104T013000Z
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:peter@initech.test
+END:VEVENT
+BEGIN:VEVENT
+UID:floating@google.com
+SUMMARY:West coast dinner
+DTSTART:20261105T223000
+DTEND:20261105T233000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:peter@initech.test
+END:VEVENT
+BEGIN:VEVENT
+UID:berlin@google.com
+SUMMARY:Berlin night session
+DTSTART;TZID=Europe/Berlin:20261024T230000
+DTEND;TZID=Europe/Berlin:20261025T030000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:hans@globex.test
+END:VEVENT
+BEGIN:VEVENT
+UID:halloween@google.com
+SUMMARY:Halloween call
+DTSTART;TZID=America/New_York:20261031T233000
+DTEND;TZID=America/New_York:20261101T023000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+END:VEVENT
+BEGIN:VEVENT
+UID:sunday@google.com
+SUMMARY:Sunday dinner
+DTSTART;TZID=America/New_York:20261101T200000
+DTEND;TZID=America/New_York:20261101T213000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+END:VEVENT
+BEGIN:VEVENT
+UID:declined@google.com
+SUMMARY:Vendor pitch
+DTSTART;TZID=America/New_York:20261028T150000
+DTEND;TZID=America/New_York:20261028T160000
+ORGANIZER:mailto:carol@vendor.test
+ATTENDEE;PARTSTAT=DECLINED:mailto:ana@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:cancelled@google.com
+STATUS:CANCELLED
+SUMMARY:Cancelled demo
+DTSTART;TZID=America/New_York:20261029T150000
+DTEND;TZID=America/New_York:20261029T160000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+END:VEVENT
+BEGIN:VEVENT
+UID:internal@google.com
+SUMMARY:Pipeline review
+DTSTART;TZID=America/New_York:20261030T090000
+DTEND;TZID=America/New_York:20261030T100000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:ben@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:focus@google.com
+SUMMARY:Focus time
+DTSTART;TZID=America/New_York:20261027T130000
+DTEND;TZID=America/New_York:20261027T150000
+ORGANIZER:mailto:ana@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:ben-acme@google.com
+SUMMARY:Acme with Ben
+DTSTART;TZID=America/New_York:20261106T113000
+DTEND;TZID=America/New_York:20261106T123000
+ORGANIZER:mailto:frank@acme.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:BEN@paceline.test
+ATTENDEE;PARTSTAT=DECLINED:mailto:ana@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:running@google.com
+SUMMARY:Still going
+DTSTART;TZID=America/New_York:20261107T113000
+DTEND;TZID=America/New_York:20261107T130000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+END:VEVENT
+END:VCALENDAR
+"""
+
+OUTLOOK_ICS = """\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN
+METHOD:PUBLISH
+BEGIN:VEVENT
+UID:strangers@outlook
+SUMMARY:Strangers
+DTSTART;TZID=Pacific Standard Time:20261102T090000
+DTEND;TZID=Pacific Standard Time:20261102T100000
+ORGANIZER:mailto:dave@unknown.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:eve@other.test
+END:VEVENT
+BEGIN:VEVENT
+UID:ben-pst@outlook
+SUMMARY:Ben in Pacific time
+DTSTART;TZID=Pacific Standard Time:20261102T210000
+DTEND;TZID=Pacific Standard Time:20261102T220000
+ORGANIZER:mailto:ben@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:zed@acme.test
+END:VEVENT
+END:VCALENDAR
+"""
+
+
 # --- the Zoho CRM export ---------------------------------------------------------------------
 
 ZOHO_MAPPINGS = REPO / "examples" / "mappings" / "zoho"

@@ -150,7 +150,7 @@ def counts(r: ImportResult) -> tuple[int, ...]:
 
 
 def reasons(r: ImportResult) -> dict[str, int]:
-    return {f"{field}: {reason}": rows for field, reason, rows in r.rejected_by_reason}
+    return {f"{field}: {reason}": rows for field, reason, rows, _ in r.rejected_by_reason}
 
 
 # --- ids, names, mappings ---------------------------------------------------------------------

@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # the libraries behind a command load when it runs, not on ev
 
     from paceline.analytics.activity_summary import ActivitySummary
     from paceline.config import Settings
+    from paceline.ingest.accounting import RejectedReason
     from paceline.ingest.entity_names import Entity
     from paceline.ingest.importer import ImportResult
 
@@ -1148,6 +1149,14 @@ def _fail_if_failed(result: ImportResult) -> None:
         raise typer.Exit(1)
 
 
+def rejected_line(rejected: RejectedReason, rows_are: str = "row(s)") -> str:
+    """'40 row(s): no rep: ... (e.g. team.ics, event ...; ...)': rows rejected for one
+    reason, and where the first were when the reason does not say."""
+    field_name, reason, rows, examples = rejected
+    text = f"{rows:,} {rows_are}: {field_name + ': ' if field_name else ''}{reason}"
+    return text + (f" (e.g. {'; '.join(examples)})" if examples else "")
+
+
 def _owner_line(credited: str, named: str, file: str) -> str:
     """Whom `--owner` credited, or that it was not needed ("" when it was not given)."""
     name = Path(file).name
@@ -1167,7 +1176,8 @@ def note_line(note: str, count: int) -> str:
 
 
 def _print_import_result(r: ImportResult, owner: str = "") -> None:
-    table = new_table(title=f"{r.file} -> {r.entity} (source {r.source!r})", title_justify="left")
+    title = f"{r.file} -> {r.entity} (read as {r.reader}, source {r.source!r})"
+    table = new_table(title=title, title_justify="left")
     names = ("read", "inserted", "updated", "unchanged", "duplicate", "skipped", "rejected")
     for name in names:
         table.add_column(name, justify="right")
@@ -1194,9 +1204,9 @@ def _print_import_result(r: ImportResult, owner: str = "") -> None:
         out.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if r.errors_file:
         out.print(f"[yellow]{r.rejected:,} rows rejected[/]; every one is in {r.errors_file}")
-        for field_name, reason, rows in r.rejected_by_reason[:10]:
+        for rejected in r.rejected_by_reason[:10]:
             out.print(
-                f"  {rows:,} row(s): {field_name + ': ' if field_name else ''}{reason}",
+                f"  {rejected_line(rejected)}",
                 highlight=False,
                 markup=False,  # reasons quote "[[stages]]", which Rich would eat as a tag
             )

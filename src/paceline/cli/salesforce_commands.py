@@ -20,6 +20,7 @@ from paceline.cli import (
     import_app,
     note_line,
     out,
+    rejected_line,
 )
 from paceline.terminal import new_table
 
@@ -160,7 +161,6 @@ def _print_folder(done: FolderImport, verbose: bool) -> None:
             continue
         for note, count in r.notes.items():
             out.print(f"{obj}: {note_line(note, count)}", highlight=False, markup=False)
-        for field_name, reason, rows in r.rejected_by_reason[:5]:
-            prefix = f"{field_name}: " if field_name else ""
-            line = f"{obj}: {rows:,} row(s) rejected: {prefix}{reason}"
+        for rejected in r.rejected_by_reason[:5]:
+            line = f"{obj}: {rejected_line(rejected, 'row(s) rejected')}"
             out.print(line, highlight=False, markup=False)

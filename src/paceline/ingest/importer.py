@@ -20,6 +20,7 @@ Guarantees (DESIGN.md, "nothing lost, nothing doubled"):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import itertools
@@ -64,6 +65,7 @@ from paceline.ingest.entities import (
 )
 from paceline.ingest.fields import CurrencyCheck, FieldError, currency_codes
 from paceline.ingest.mapping import Entity, Mapping, generic_mapping
+from paceline.ingest.people import load_directory
 from paceline.ingest.pipeline import (
     Checked,
     CheckingProcess,
@@ -133,27 +135,24 @@ def import_file(
     is given the result once the file has passed its checks, before anything is written,
     with what the reading settled that a face must say first (`owner`: every row credited
     to the rep `--owner` named)."""
-    options = options or ImportOptions()
     started = time.perf_counter()
+    # "In the future" (and a calendar's end) is measured from the import's start.
+    options = dataclasses.replace(options or ImportOptions())
+    options.now = options.now or utcnow()
     _check_said_to(reader, options)
-    read_options = ReadOptions(
-        encoding=options.encoding or (mapping.encoding if mapping else "utf-8-sig"),
-        delimiter=options.delimiter or (mapping.delimiter if mapping else ","),
-        pipelines=options.pipelines,
-        owners=options.owners,
-        sheet=options.sheet,
-        columns=_read_columns(entity, mapping),
-        owner=options.owner,
-        unlinked_events=options.unlinked_events,
-    )
+    read_options = _read_options(engine, settings, entity, mapping, options)
     table = reader.open(path, read_options)
     try:
-        mapping = mapping or table.default_mapping()
+        if not table.creates_reps:
+            options.allow_new_reps = False
+        own = table.default_mapping()
+        mapping = mapping or own
         generic = mapping is None
         if mapping is None:
             mapping = generic_mapping(entity, table.header, field_names(entity))
         elif mapping.entity != entity:
-            raise ImportFileError(f"the mapping is for {mapping.entity}, not {entity}")
+            whose = f" (the {reader.name} source's own, for {table.name})" if mapping is own else ""
+            raise ImportFileError(f"the mapping is for {mapping.entity}, not {entity}{whose}")
         source = options.source or mapping.source
         zone = _zone(options, mapping, settings)
         check = _currency_check(engine, settings, entity)
@@ -166,7 +165,7 @@ def import_file(
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise ImportFileError(f"cannot write the errors file {errors_path}: {reason}") from None
-        result = ImportResult(entity=entity, source=source, file=str(path))
+        result = ImportResult(entity=entity, source=source, file=str(path), reader=reader.name)
         result.owner = table.fixed_owner
         if on_open is not None:  # before the first write: what the face must say first
             on_open(result)
@@ -207,6 +206,34 @@ def import_file(
         table.close()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _read_options(
+    engine: Engine,
+    settings: Settings,
+    entity: Entity,
+    mapping: Mapping | None,
+    options: ImportOptions,
+) -> ReadOptions:
+    """What the source is told about reading the input: the user's reading options, and
+    what a source meeting people and times needs (the configuration, who is who by e-mail,
+    loaded only when asked, the import's moment)."""
+    domains = [*settings.meetings.internal_domains, *options.internal_domains]
+    return ReadOptions(
+        encoding=options.encoding or (mapping.encoding if mapping else "utf-8-sig"),
+        delimiter=options.delimiter or (mapping.delimiter if mapping else ","),
+        pipelines=options.pipelines,
+        owners=options.owners,
+        sheet=options.sheet,
+        columns=_read_columns(entity, mapping),
+        settings=settings,
+        people=functools.cache(functools.partial(load_directory, engine, domains)),
+        owner=options.owner,
+        unlinked_events=options.unlinked_events,
+        calendar_owner=options.calendar_owner,
+        since=options.since,
+        now=options.now,
+    )
 
 
 def _check_said_to(reader: ImportSource, options: ImportOptions) -> None:

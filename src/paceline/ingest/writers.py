@@ -167,7 +167,7 @@ class Writer:
             sweep_interrupted(conn)
             self.prepare(conn)
             self.reps = RepResolver(conn, default_role(settings))
-            self.run_id = start_run(conn, result.entity, self.source, result.file)
+            self.run_id = start_run(conn, result.entity, self.source, result.file, result.reader)
         result.import_run_id = self.run_id
 
     table: Any = None  # the table whose statistics a large import must keep current
@@ -345,6 +345,7 @@ class Writer:
             counts = {
                 "entity": r.entity,
                 "source": self.source,
+                "reader": r.reader,
                 "file": r.file,
                 "status": r.status,
                 "read": r.read,

@@ -368,6 +368,7 @@ def _blank_form(entity: str) -> dict[str, Any]:
         "allow_new_rep": [],
         "owner": "",
         "unlinked_events": False,
+        "calendar_owner": "",
     }
 
 
@@ -397,6 +398,7 @@ def import_post(
     allow_new_rep: Annotated[list[str] | None, Form()] = None,
     owner: Annotated[str, Form()] = "",
     unlinked_events: Annotated[str, Form()] = "",
+    calendar_owner: Annotated[str, Form()] = "",
 ) -> Response:
     _admin(caller, "import files (imports are for admins)")
     check_csrf(caller, csrf)
@@ -412,6 +414,7 @@ def import_post(
         "allow_new_rep": confirmed,
         "owner": owner,
         "unlinked_events": bool(unlinked_events),
+        "calendar_owner": calendar_owner,
     }
     chosen = next((e for e in ENTITIES if e == entity), None)
     if chosen is None:
@@ -433,8 +436,7 @@ def import_post(
         loaded = _mapping(folder, mapping, mapping_file)
         companions = _companions(folder, pipelines_file, owners_file)
         # The mapping's reader when it names one (a CRM's JSON), else by the file's extension
-        # (a spreadsheet), else CSV: as `paceline import` picks it. A file no source reads (a
-        # calendar) is said on the form, like every other unusable upload.
+        # (a spreadsheet, a calendar), else CSV: as `paceline import` picks it.
         reader = plugins.import_source_for(upload, (loaded and loaded.reader) or None)
     except (ImportFileError, MappingError, UserInputError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
@@ -451,6 +453,7 @@ def import_post(
         owners=companions.get("owners"),
         owner=" ".join(owner.split()),
         unlinked_events=bool(unlinked_events),
+        calendar_owner=calendar_owner.strip() or None,  # a calendar's rep, as `--rep` names it
     )
     state = app_state(request)
 
