@@ -115,6 +115,20 @@ def without_its_deal(row_hash: str) -> str:
     return hashlib.blake2b(f"{row_hash}|deal not found".encode(), digest_size=16).hexdigest()
 
 
+def stored_fingerprint(record: Record, deal_missing: bool) -> str:
+    """The fingerprint to store for an activity `record`, from the file's own one.
+
+    The file's fingerprint is kept apart (`file_hash`) the first time a record is seen:
+    a batch the database refused is written again with the same records (whole, then row
+    by row), and deriving it again from the one already derived gave yet another. The
+    repeat of a row in a later batch then differed from the row stored, and was refused as
+    "other values", and an identical re-import counted the row updated."""
+    if "file_hash" not in record:
+        record["file_hash"] = record["row_hash"]
+    file_hash: str = record["file_hash"]
+    return without_its_deal(file_hash) if deal_missing else file_hash
+
+
 # What the database (or its driver) raises for one bad row; a lost connection is not one.
 ROW_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
 # PostgreSQL's deadlock_detected and serialization_failure: two imports writing the same
@@ -849,9 +863,10 @@ class ActivityWriter(AccountMakingWriter):
         for p in batch:
             ref = p.record["deal_ref"]
             p.record["deal_id"] = known.get(ref) if ref else None
-            if ref and p.record["deal_id"] is None:
+            unresolved = bool(ref) and p.record["deal_id"] is None
+            if unresolved:
                 unknown.append(ref)
-                p.record["row_hash"] = without_its_deal(p.record["row_hash"])
+            p.record["row_hash"] = stored_fingerprint(p.record, unresolved)
         if unknown:  # the first such deal of the import is the example, in every batch
             self._missing_deal = self._missing_deal or unknown[0]
             self.note(deal_not_imported(self._missing_deal), len(unknown))
