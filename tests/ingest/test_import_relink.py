@@ -22,7 +22,7 @@ from paceline.ingest.accounting import ImportOptions, ImportResult
 from paceline.ingest.crm.shipped import resolve_mapping
 from paceline.ingest.importer import import_csv, import_file
 from paceline.ingest.writers import deal_not_imported
-from paceline.store.models import Activity, Deal
+from paceline.store.models import Account, Activity, Contact, Deal
 
 HEADER = "external_id,rep,kind,occurred_at,deal_ref,account,contact"
 NOW = dt.datetime(2026, 12, 7, 12, 0)
@@ -80,6 +80,67 @@ def test_a_row_repeated_in_a_later_batch_whose_deal_is_missing_is_a_duplicate(
     assert counts(linked) == (5, 0, 2, 1, 1, 0, 1)  # t1 and t3 updated with their link
     assert deal_links(engine) == {"t1": "D1", "t2": None, "t3": "D1"}
     assert counts(run(engine, settings, acts, batch_size=2)) == (5, 0, 0, 3, 1, 0, 1)
+
+
+def test_accounts_and_contacts_named_before_their_import_are_given_their_ids(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Activities and a deal name "Acme Corp" and its contact Jo Park before the accounts
+    and contacts files (with ids) arrive. The accounts import gives the stand-in made from
+    the name its id and industry (it inserted a second "Acme Corp" beside it, and every
+    name resolved to the older, empty one for good); likewise the contact."""
+    acts = write(
+        tmp_path / "acts.csv",
+        f"{HEADER}\n"
+        "t1,Ana Ruiz,call,2026-11-20T10:00:00,,Acme Corp,Jo Park\n"
+        "t2,Ana Ruiz,email,2026-11-21T10:00:00,,acme  corp,\n",
+    )
+    assert counts(run(engine, settings, acts)) == (2, 2, 0, 0, 0, 0, 0)
+    deals = write(
+        tmp_path / "deals.csv",
+        "external_id,name,rep,amount,stage,created_at,account\n"
+        "D1,Acme renewal,Ana Ruiz,1000,prospect,2026-11-01T09:00:00,ACME CORP\n",
+    )
+    assert run(engine, settings, deals, "deals").inserted == 1
+    accounts = write(
+        tmp_path / "accounts.csv",
+        "external_id,name,industry\nA1,Acme Corp,Retail\nA2,Globex,Energy\n",
+    )
+    given = run(engine, settings, accounts, "accounts")
+    assert counts(given) == (2, 1, 1, 0, 0, 0, 0)  # Acme given its id, Globex new
+    assert list(given.notes.values()) == [1]
+    contacts = write(
+        tmp_path / "contacts.csv",
+        "external_id,name,account_ref,title\nC1,Jo  Park,A1,CEO\nC2,Jo Park,A2,CFO\n",
+    )
+    # Jo Park at Acme given her id; the Jo Park at Globex is another person.
+    assert counts(run(engine, settings, contacts, "contacts")) == (2, 1, 1, 0, 0, 0, 0)
+    with engine.connect() as conn:
+        stored_accounts = conn.execute(
+            select(Account.name, Account.external_id, Account.industry).order_by(Account.id)
+        ).all()
+        people = conn.execute(
+            select(Contact.external_id, Contact.title, Account.external_id)
+            .join(Account, Account.id == Contact.account_id)
+            .order_by(Contact.id)
+        ).all()
+        activity_links = conn.execute(
+            select(Activity.external_id, Account.external_id, Contact.external_id)
+            .join(Account, Account.id == Activity.account_id)
+            .outerjoin(Contact, Contact.id == Activity.contact_id)
+            .order_by(Activity.external_id)
+        ).all()
+        deal_account = conn.execute(
+            select(Account.external_id).join(Deal, Deal.account_id == Account.id)
+        ).scalar_one()
+    assert stored_accounts == [("Acme Corp", "A1", "Retail"), ("Globex", "A2", "Energy")]
+    assert people == [("C1", "CEO", "A1"), ("C2", "CFO", "A2")]
+    assert activity_links == [("t1", "A1", "C1"), ("t2", "A1", None)]
+    assert deal_account == "A1"
+    # Nothing left to do: every file again changes nothing.
+    assert counts(run(engine, settings, accounts, "accounts")) == (2, 0, 0, 2, 0, 0, 0)
+    assert counts(run(engine, settings, contacts, "contacts")) == (2, 0, 0, 2, 0, 0, 0)
+    assert counts(run(engine, settings, acts)) == (2, 0, 0, 2, 0, 0, 0)
 
 
 HACKATHON = SHARED_DATA / "crm_samples" / "salesforce" / "stomita-tdx2025-hackathon"

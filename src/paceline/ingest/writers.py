@@ -1037,18 +1037,26 @@ class AccountWriter(Writer):
             self.sink.reject(p.line, "owner", reason, p.raw)
         batch = [p for p in batch if p.record["owner"] not in looks_like]
         stored = self._stored(conn, batch)
+        named = _Adoption(
+            self,
+            _named_only(conn, Account, self.FIELDS, [p.record["name"] for p in batch]),
+            "accounts",
+        )
         items = []
         for p in batch:
             r = p.record
-            values = {
+            values: dict[str, Any] = {
                 "name": " ".join(r["name"].split()),
                 "industry": r["industry"],
                 "account_type": r["account_type"],
                 "owner_id": self.reps.known(r["owner"]) if r["owner"] else None,
             }
             current = stored.get(r["external_id"] or ("name", values["name"]))
+            if current is None and r["external_id"]:
+                current = named.take(name_key(values["name"]), values, r["external_id"])
             items.append((values, current, r["external_id"]))
         self.store_field_by_field(conn, Account, self.FIELDS, items)
+        named.say()
 
     def _stored(self, conn: Connection, batch: list[Pending]) -> dict[Any, tuple[Any, ...]]:
         """Stored accounts for this batch, keyed by source id, or by ("name", name)."""
@@ -1091,13 +1099,22 @@ class ContactWriter(AccountMakingWriter):
         batch = self.dedupe_in_batch(batch)
         _resolve_account_ids(conn, self.accounts, batch)
         stored = self._stored(conn, batch)
+        named = _Adoption(
+            self,
+            _named_only(conn, Contact, self.FIELDS, [p.record["name"] for p in batch]),
+            "contacts",
+        )
         items = []
         for p in batch:
             r = p.record
             ext = r["source_id"]
+            values = {f: r[f] for f in self.FIELDS}
             current = stored.get(ext or ("name", r["account_id"], r["name"]))
-            items.append(({f: r[f] for f in self.FIELDS}, current, ext))
+            if current is None and ext:
+                current = named.take((r["account_id"], name_key(r["name"])), values, ext)
+            items.append((values, current, ext))
         self.store_field_by_field(conn, Contact, self.FIELDS, items)
+        named.say()
         self.result.new_accounts = self.accounts.created
 
     def _stored(self, conn: Connection, batch: list[Pending]) -> dict[Any, tuple[Any, ...]]:
@@ -1342,6 +1359,60 @@ def _stored_rows(
         query = select(*columns).where(model.name.in_(chunk)).order_by(model.id.desc())
         stored.update({name_key_of(row): tuple(row) for row in conn.execute(query)})
     return stored
+
+
+def _named_only(
+    conn: Connection, model: Any, fields: tuple[str, ...], names: list[str]
+) -> dict[Any, tuple[Any, ...]]:
+    """(id, *fields) of the stored rows of `model` (accounts, contacts) that have no source
+    id, that is were made from a name alone (an activity or deal naming its account or
+    contact before that was imported), by name key; a contact's key also holds its
+    account id. The oldest row of a key wins, as it does when a name is resolved."""
+    keys = sorted({name_key(n) for n in names})
+    columns = (model.id, *(getattr(model, f) for f in fields))
+    account_at = fields.index("account_id") + 1 if "account_id" in fields else None
+    found: dict[Any, tuple[Any, ...]] = {}
+    for chunk in chunks(keys):
+        query = (
+            select(model.name_key, *columns)
+            .where(model.external_id.is_(None), model.name_key.in_(chunk))
+            .order_by(model.id.desc())
+        )
+        for key, *row in conn.execute(query):
+            found[key if account_at is None else (row[account_at], key)] = tuple(row)
+    return found
+
+
+class _Adoption:
+    """Rows made from a name alone (`_named_only`) that a file with source ids now names:
+    each is given its id and this file's values (counted updated), rather than a second
+    account or contact being inserted beside it. The activities and deals that named it
+    keep their link, and it is the one they name, with its industry, owner or title; a
+    second "Acme" inserted beside it left them linked to an empty stand-in for good, as
+    names resolve to the oldest row of a name."""
+
+    def __init__(self, writer: Writer, named: dict[Any, tuple[Any, ...]], what: str) -> None:
+        self.writer = writer
+        self.named = named
+        self.what = what
+        self.count = 0
+
+    def take(self, key: Any, values: dict[str, Any], external_id: str) -> tuple[Any, ...] | None:
+        """The stored row `key` names, once (None: there is none); `values` then also set
+        its source and id."""
+        found = self.named.pop(key, None)
+        if found is not None:
+            values.update(source=self.writer.source, external_id=external_id)
+            self.count += 1
+        return found
+
+    def say(self) -> None:
+        if self.count:
+            self.writer.note(
+                f"{self.what} made from a name by an earlier import (or by hand), given their "
+                "id from this file: what named them keeps its link",
+                self.count,
+            )
 
 
 def _update_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> None:
