@@ -213,6 +213,8 @@ class ImportOptions:
     # A Salesforce export's `--owner REP` and `--unlinked-events` (see `ReadOptions`).
     owner: str = ""
     unlinked_events: bool = False
+    # Where the face that runs the import lets the user name that rep (see `ReadOptions`).
+    owner_field: str = ""
 
 
 class ErrorSink:

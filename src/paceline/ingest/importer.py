@@ -145,6 +145,7 @@ def import_file(
         columns=_read_columns(entity, mapping),
         owner=options.owner,
         unlinked_events=options.unlinked_events,
+        owner_field=options.owner_field,
     )
     table = reader.open(path, read_options)
     try:
