@@ -21,8 +21,9 @@ from paceline.config import Settings
 from paceline.ingest.accounting import ImportOptions, ImportResult
 from paceline.ingest.crm.shipped import resolve_mapping
 from paceline.ingest.importer import import_csv, import_file
-from paceline.ingest.writers import deal_not_imported
-from paceline.store.models import Account, Activity, Contact, Deal
+from paceline.ingest.writers import UNUSED_REPS, deal_not_imported
+from paceline.services.reps import edit_rep
+from paceline.store.models import Account, Activity, Contact, Deal, Rep
 
 HEADER = "external_id,rep,kind,occurred_at,deal_ref,account,contact"
 NOW = dt.datetime(2026, 12, 7, 12, 0)
@@ -173,3 +174,41 @@ def test_a_salesforce_export_saved_twice_into_one_file_repeats_its_tasks(
     first = imported()
     assert counts(first) == (166, 83, 0, 0, 83, 0, 0)
     assert counts(imported()) == (166, 0, 0, 83, 83, 0, 0)
+
+
+def test_a_rep_renamed_since_the_import_is_not_created_again_by_the_next_one(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Ana Ruiz is renamed Ana Ruiz-Lopez after her call and deal were imported; the same
+    files imported again find both unchanged, still hers. They created an "Ana Ruiz" with
+    no activity and no deal (a second rep, behind in every alert); Ben Ode, new with a
+    new call, is created as before."""
+    acts = write(
+        tmp_path / "acts.csv",
+        f"{HEADER}\nt1,Ana Ruiz,call,2026-11-20T10:00:00,,Acme,\n",
+    )
+    deals = write(
+        tmp_path / "deals.csv",
+        "external_id,name,rep,sourced_by,amount,stage,created_at\n"
+        "D1,Acme renewal,Ana Ruiz,Ana Ruiz,1000,prospect,2026-11-01T09:00:00\n",
+    )
+    assert run(engine, settings, acts).new_reps == ["Ana Ruiz"]
+    assert run(engine, settings, deals, "deals").inserted == 1
+    edit_rep(engine, settings, "Ana Ruiz", {"name": "Ana Ruiz-Lopez"})
+    again = run(engine, settings, deals, "deals")
+    assert (counts(again), again.new_reps, again.notes) == (
+        (1, 0, 0, 1, 0, 0, 0),
+        [],
+        {UNUSED_REPS: 1},
+    )
+    write(acts, f"{HEADER}\nt1,Ana Ruiz,call,2026-11-20T10:00:00,,Acme,\n"
+          "t2,Ben Ode,call,2026-11-21T10:00:00,,Acme,\n")  # fmt: skip
+    more = run(engine, settings, acts)
+    assert (counts(more), more.new_reps) == ((2, 1, 0, 1, 0, 0, 0), ["Ben Ode"])
+    with engine.connect() as conn:
+        reps = conn.execute(select(Rep.name).order_by(Rep.name)).scalars().all()
+        owners = conn.execute(
+            select(Activity.external_id, Rep.name).join(Rep, Rep.id == Activity.rep_id)
+        ).all()
+    assert reps == ["Ana Ruiz-Lopez", "Ben Ode"]
+    assert sorted(owners) == [("t1", "Ana Ruiz-Lopez"), ("t2", "Ben Ode")]

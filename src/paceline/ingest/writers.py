@@ -93,6 +93,13 @@ CLOSED_BEFORE_CREATED = (
 )
 
 
+# The import report's note for reps a file names only on rows stored under another rep.
+UNUSED_REPS = (
+    "reps not created: named only by rows already stored with another rep (renamed since "
+    "they were imported?), which keep it"
+)
+
+
 def deal_not_imported(example: str) -> str:
     """The import report's warning for activities whose deal this source has not imported
     (a WhatId naming an opportunity of a file left out): they are kept, but every analysis
@@ -183,6 +190,8 @@ class Writer:
         result.import_run_id = self.run_id
 
     table: Any = None  # the table whose statistics a large import must keep current
+    # The columns of `table` that name a rep the import creates for its rows.
+    rep_columns: tuple[Any, ...] = ()
     # The columns of `table` the import's own statements filter and join on; empty: all.
     analyzed_columns: tuple[str, ...] = ()
     # Whether every batch takes the names lock before it reads (see `write`).
@@ -214,8 +223,34 @@ class Writer:
             self.keep_statistics_current(conn)
             if self.locks_every_batch:
                 lock_names(conn)
+            made = len(self.reps.created)
             self.write_any(conn, batch)
+            self.forget_unused_reps(conn, made)
             beat(conn, self.run_id, self.counts())
+
+    def forget_unused_reps(self, conn: Connection, made: int) -> None:
+        """Delete the reps this batch created (those after the first `made`) that no row of
+        the table names once the batch is stored, in its transaction.
+
+        A rep is created for the name a row gives before the row is compared with the one
+        stored. A row stored and unchanged keeps its rep: after `paceline rep edit "Ana
+        Ruiz" --name "Ana Ruiz-Lopez"`, importing the same file again left every row with
+        Ana Ruiz-Lopez but created an "Ana Ruiz" with no activity, a rep falling behind in
+        every alert. Only rows written (new or changed) keep the reps they named."""
+        fresh = self.reps.created[made:]
+        if not fresh or not self.rep_columns:
+            return
+        ids = {self.reps.known(name) for name in fresh}
+        used: set[Any] = set()
+        for column in self.rep_columns:
+            used.update(conn.execute(select(column).where(column.in_(ids)).distinct()).scalars())
+        unused = ids - used
+        if not unused:
+            return
+        conn.execute(delete(Rep).where(Rep.id.in_(unused)))
+        self.reps.created[made:] = [n for n in fresh if self.reps.known(n) not in unused]
+        self.reps.reload(conn)
+        self.note(UNUSED_REPS, len(unused))
 
     def transaction(self, batch: Batch) -> AbstractContextManager[Connection]:
         """The transaction `write` writes `batch` in."""
@@ -538,6 +573,7 @@ class AccountMakingWriter(Writer):
 
 class ActivityWriter(AccountMakingWriter):
     table = Activity.__table__
+    rep_columns = (Activity.rep_id,)
     # The stored-row probe (source, external_id) and the update's join (id).
     analyzed_columns = ("id", "source", "external_id")
     locks_every_batch = False  # only to create names: activity batches run side by side
@@ -592,6 +628,13 @@ class ActivityWriter(AccountMakingWriter):
         soon as the import has written enough (it has analysed nothing yet)."""
         if not self._fresh_source:
             super().keep_statistics_current(conn)
+
+    def forget_unused_reps(self, conn: Connection, made: int) -> None:
+        """As every writer's, but for a load into an empty table or of a source with
+        nothing stored: each row of it is new, so every rep it created names one, and the
+        index the look-up would use may be waiting for the load's end (a scan a batch)."""
+        if not (self._deferred or self._fresh_source):
+            super().forget_unused_reps(conn, made)
 
     def checkpoint(self) -> dict[str, Any]:
         return {**super().checkpoint(), "contacts_made": self.contacts.created}
@@ -874,6 +917,7 @@ class ActivityWriter(AccountMakingWriter):
 
 class DealWriter(AccountMakingWriter):
     table = Deal.__table__
+    rep_columns = (Deal.rep_id, Deal.sourced_by_id)
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch, ("rep", "sourced_by")))
