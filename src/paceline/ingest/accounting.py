@@ -233,6 +233,8 @@ class ImportOptions:
     calendar_owner: str | None = None  # the rep whose calendar it is (--rep)
     internal_domains: tuple[str, ...] = ()  # the company's domains besides [meetings]'
     since: dt.datetime | None = None  # naive UTC: older records are not read (--since)
+    # Where the face that runs the import lets the user name that rep (see `ReadOptions`).
+    owner_field: str = ""
 
 
 # What `ErrorSink.mark` remembers: the file's position, the count, the first rows, the

@@ -230,6 +230,7 @@ def _read_options(
         people=functools.cache(functools.partial(load_directory, engine, domains)),
         owner=options.owner,
         unlinked_events=options.unlinked_events,
+        owner_field=options.owner_field,
         calendar_owner=options.calendar_owner,
         since=options.since,
         now=options.now,

@@ -89,6 +89,10 @@ class ReadOptions:
     # and whether an event linked to no prospect is kept as a meeting (`--unlinked-events`).
     owner: str = ""
     unlinked_events: bool = False
+    # Where the face running the import lets the user name that rep, for the refusal of a
+    # file without an owner column to point at it: "" is the command line's `--owner REP`;
+    # the web's Import page has no such option, but a field ("the Owner field of this page").
+    owner_field: str = ""
 
 
 class RowTable:

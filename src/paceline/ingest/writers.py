@@ -95,6 +95,13 @@ CLOSED_BEFORE_CREATED = (
 )
 
 
+# The import report's note for reps a file names only on rows stored under another rep.
+UNUSED_REPS = (
+    "reps not created: named only by rows already stored with another rep (renamed since "
+    "they were imported?), which keep it"
+)
+
+
 def deal_not_imported(example: str) -> str:
     """The import report's warning for activities whose deal this source has not imported
     (a WhatId naming an opportunity of a file left out): they are kept, but every analysis
@@ -115,6 +122,20 @@ def without_its_deal(row_hash: str) -> str:
     the warning no longer counted it. Stored so, the row differs once its deal is found,
     and is updated with the link; while the deal is still missing it stays unchanged."""
     return hashlib.blake2b(f"{row_hash}|deal not found".encode(), digest_size=16).hexdigest()
+
+
+def stored_fingerprint(record: Record, deal_missing: bool) -> str:
+    """The fingerprint to store for an activity `record`, from the file's own one.
+
+    The file's fingerprint is kept apart (`file_hash`) the first time a record is seen:
+    a batch the database refused is written again with the same records (whole, then row
+    by row), and deriving it again from the one already derived gave yet another. The
+    repeat of a row in a later batch then differed from the row stored, and was refused as
+    "other values", and an identical re-import counted the row updated."""
+    if "file_hash" not in record:
+        record["file_hash"] = record["row_hash"]
+    file_hash: str = record["file_hash"]
+    return without_its_deal(file_hash) if deal_missing else file_hash
 
 
 # What the database (or its driver) raises for one bad row; a lost connection is not one.
@@ -171,6 +192,8 @@ class Writer:
         result.import_run_id = self.run_id
 
     table: Any = None  # the table whose statistics a large import must keep current
+    # The columns of `table` that name a rep the import creates for its rows.
+    rep_columns: tuple[Any, ...] = ()
     # The columns of `table` the import's own statements filter and join on; empty: all.
     analyzed_columns: tuple[str, ...] = ()
     # Whether every batch takes the names lock before it reads (see `write`).
@@ -202,8 +225,34 @@ class Writer:
             self.keep_statistics_current(conn)
             if self.locks_every_batch:
                 lock_names(conn)
+            made = len(self.reps.created)
             self.write_any(conn, batch)
+            self.forget_unused_reps(conn, made)
             beat(conn, self.run_id, self.counts())
+
+    def forget_unused_reps(self, conn: Connection, made: int) -> None:
+        """Delete the reps this batch created (those after the first `made`) that no row of
+        the table names once the batch is stored, in its transaction.
+
+        A rep is created for the name a row gives before the row is compared with the one
+        stored. A row stored and unchanged keeps its rep: after `paceline rep edit "Ana
+        Ruiz" --name "Ana Ruiz-Lopez"`, importing the same file again left every row with
+        Ana Ruiz-Lopez but created an "Ana Ruiz" with no activity, a rep falling behind in
+        every alert. Only rows written (new or changed) keep the reps they named."""
+        fresh = self.reps.created[made:]
+        if not fresh or not self.rep_columns:
+            return
+        ids = {self.reps.known(name) for name in fresh}
+        used: set[Any] = set()
+        for column in self.rep_columns:
+            used.update(conn.execute(select(column).where(column.in_(ids)).distinct()).scalars())
+        unused = ids - used
+        if not unused:
+            return
+        conn.execute(delete(Rep).where(Rep.id.in_(unused)))
+        self.reps.created[made:] = [n for n in fresh if self.reps.known(n) not in unused]
+        self.reps.reload(conn)
+        self.note(UNUSED_REPS, len(unused))
 
     def transaction(self, batch: Batch) -> AbstractContextManager[Connection]:
         """The transaction `write` writes `batch` in."""
@@ -541,6 +590,7 @@ class AccountMakingWriter(Writer):
 
 class ActivityWriter(AccountMakingWriter):
     table = Activity.__table__
+    rep_columns = (Activity.rep_id,)
     # The stored-row probe (source, external_id) and the update's join (id).
     analyzed_columns = ("id", "source", "external_id")
     locks_every_batch = False  # only to create names: activity batches run side by side
@@ -594,6 +644,13 @@ class ActivityWriter(AccountMakingWriter):
         soon as the import has written enough (it has analysed nothing yet)."""
         if not self._fresh_source:
             super().keep_statistics_current(conn)
+
+    def forget_unused_reps(self, conn: Connection, made: int) -> None:
+        """As every writer's, but for a load into an empty table or of a source with
+        nothing stored: each row of it is new, so every rep it created names one, and the
+        index the look-up would use may be waiting for the load's end (a scan a batch)."""
+        if not (self._deferred or self._fresh_source):
+            super().forget_unused_reps(conn, made)
 
     def checkpoint(self) -> dict[str, Any]:
         return {**super().checkpoint(), "contacts_made": self.contacts.created}
@@ -865,9 +922,10 @@ class ActivityWriter(AccountMakingWriter):
         for p in batch:
             ref = p.record["deal_ref"]
             p.record["deal_id"] = known.get(ref) if ref else None
-            if ref and p.record["deal_id"] is None:
+            unresolved = bool(ref) and p.record["deal_id"] is None
+            if unresolved:
                 unknown.append(ref)
-                p.record["row_hash"] = without_its_deal(p.record["row_hash"])
+            p.record["row_hash"] = stored_fingerprint(p.record, unresolved)
         if unknown:  # the first such deal of the import is the example, in every batch
             self._missing_deal = self._missing_deal or unknown[0]
             self.note(deal_not_imported(self._missing_deal), len(unknown))
@@ -875,6 +933,7 @@ class ActivityWriter(AccountMakingWriter):
 
 class DealWriter(AccountMakingWriter):
     table = Deal.__table__
+    rep_columns = (Deal.rep_id, Deal.sourced_by_id)
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch, ("rep", "sourced_by")))
@@ -1038,18 +1097,26 @@ class AccountWriter(Writer):
             self.sink.reject(p.line, "owner", reason, p.raw)
         batch = [p for p in batch if p.record["owner"] not in looks_like]
         stored = self._stored(conn, batch)
+        named = _Adoption(
+            self,
+            _named_only(conn, Account, self.FIELDS, [p.record["name"] for p in batch]),
+            "accounts",
+        )
         items = []
         for p in batch:
             r = p.record
-            values = {
+            values: dict[str, Any] = {
                 "name": " ".join(r["name"].split()),
                 "industry": r["industry"],
                 "account_type": r["account_type"],
                 "owner_id": self.reps.known(r["owner"]) if r["owner"] else None,
             }
             current = stored.get(r["external_id"] or ("name", values["name"]))
+            if current is None and r["external_id"]:
+                current = named.take(name_key(values["name"]), values, r["external_id"])
             items.append((values, current, r["external_id"]))
         self.store_field_by_field(conn, Account, self.FIELDS, items)
+        named.say()
 
     def _stored(self, conn: Connection, batch: list[Pending]) -> dict[Any, tuple[Any, ...]]:
         """Stored accounts for this batch, keyed by source id, or by ("name", name)."""
@@ -1092,13 +1159,22 @@ class ContactWriter(AccountMakingWriter):
         batch = self.dedupe_in_batch(batch)
         _resolve_account_ids(conn, self.accounts, batch)
         stored = self._stored(conn, batch)
+        named = _Adoption(
+            self,
+            _named_only(conn, Contact, self.FIELDS, [p.record["name"] for p in batch]),
+            "contacts",
+        )
         items = []
         for p in batch:
             r = p.record
             ext = r["source_id"]
+            values = {f: r[f] for f in self.FIELDS}
             current = stored.get(ext or ("name", r["account_id"], r["name"]))
-            items.append(({f: r[f] for f in self.FIELDS}, current, ext))
+            if current is None and ext:
+                current = named.take((r["account_id"], name_key(r["name"])), values, ext)
+            items.append((values, current, ext))
         self.store_field_by_field(conn, Contact, self.FIELDS, items)
+        named.say()
         self.result.new_accounts = self.accounts.created
 
     def _stored(self, conn: Connection, batch: list[Pending]) -> dict[Any, tuple[Any, ...]]:
@@ -1353,6 +1429,60 @@ def _stored_rows(
         query = select(*columns).where(model.name.in_(chunk)).order_by(model.id.desc())
         stored.update({name_key_of(row): tuple(row) for row in conn.execute(query)})
     return stored
+
+
+def _named_only(
+    conn: Connection, model: Any, fields: tuple[str, ...], names: list[str]
+) -> dict[Any, tuple[Any, ...]]:
+    """(id, *fields) of the stored rows of `model` (accounts, contacts) that have no source
+    id, that is were made from a name alone (an activity or deal naming its account or
+    contact before that was imported), by name key; a contact's key also holds its
+    account id. The oldest row of a key wins, as it does when a name is resolved."""
+    keys = sorted({name_key(n) for n in names})
+    columns = (model.id, *(getattr(model, f) for f in fields))
+    account_at = fields.index("account_id") + 1 if "account_id" in fields else None
+    found: dict[Any, tuple[Any, ...]] = {}
+    for chunk in chunks(keys):
+        query = (
+            select(model.name_key, *columns)
+            .where(model.external_id.is_(None), model.name_key.in_(chunk))
+            .order_by(model.id.desc())
+        )
+        for key, *row in conn.execute(query):
+            found[key if account_at is None else (row[account_at], key)] = tuple(row)
+    return found
+
+
+class _Adoption:
+    """Rows made from a name alone (`_named_only`) that a file with source ids now names:
+    each is given its id and this file's values (counted updated), rather than a second
+    account or contact being inserted beside it. The activities and deals that named it
+    keep their link, and it is the one they name, with its industry, owner or title; a
+    second "Acme" inserted beside it left them linked to an empty stand-in for good, as
+    names resolve to the oldest row of a name."""
+
+    def __init__(self, writer: Writer, named: dict[Any, tuple[Any, ...]], what: str) -> None:
+        self.writer = writer
+        self.named = named
+        self.what = what
+        self.count = 0
+
+    def take(self, key: Any, values: dict[str, Any], external_id: str) -> tuple[Any, ...] | None:
+        """The stored row `key` names, once (None: there is none); `values` then also set
+        its source and id."""
+        found = self.named.pop(key, None)
+        if found is not None:
+            values.update(source=self.writer.source, external_id=external_id)
+            self.count += 1
+        return found
+
+    def say(self) -> None:
+        if self.count:
+            self.writer.note(
+                f"{self.what} made from a name by an earlier import (or by hand), given their "
+                "id from this file: what named them keeps its link",
+                self.count,
+            )
 
 
 def _update_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> None:

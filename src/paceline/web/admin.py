@@ -59,6 +59,9 @@ router = APIRouter(include_in_schema=False)
 
 MAPPINGS_ENV = "PACELINE_MAPPINGS"
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# How a refusal of a file without an owner column names the form's Owner field (the
+# command line's `--owner REP` is no option here).
+OWNER_FIELD = "the Owner field of this page"
 
 
 # --- plan builder ---------------------------------------------------------------------------
@@ -454,6 +457,7 @@ def import_post(
         owner=" ".join(owner.split()),
         unlinked_events=bool(unlinked_events),
         calendar_owner=calendar_owner.strip() or None,  # a calendar's rep, as `--rep` names it
+        owner_field=OWNER_FIELD,
     )
     state = app_state(request)
 

@@ -518,7 +518,7 @@ class SalesforceTable(RowTable):
             raise ImportFileError(
                 f"{path.name}: a Salesforce {self.sobject.name} export needs the column(s) "
                 f"{', '.join(missing)}; export them too (in Data Loader, or in the SOQL query "
-                f"of a tree export){_way_forward(path, missing)}"
+                f"of a tree export){_way_forward(path, missing, options.owner_field)}"
             )
         added = [c for c in self.sobject.reads if c not in self._present]
         super().__init__(path.name, [*source_header, *added, *self.sobject.derived])
@@ -570,16 +570,22 @@ class SalesforceTable(RowTable):
         return derived, problem
 
 
-def _way_forward(path: Path, missing: list[str]) -> str:
+def _way_forward(path: Path, missing: list[str], owner_field: str = "") -> str:
     """What a folder import can do short of re-exporting, for a file missing `missing`.
 
-    A missing OwnerId can be stated by the user for every row (`--owner`); a missing
-    CreatedDate cannot: a deal's creation places it in the pipeline (open on a day, the
-    week's in-flow, its sales cycle), and no other column of an export says when that was,
-    so any stand-in would be invented. Either way the file can be left out (`--skip`)."""
+    A missing OwnerId can be stated by the user for every row (`--owner`, or the face's
+    `owner_field`, where a file is imported alone and there is no folder to `--skip` it
+    from); a missing CreatedDate cannot: a deal's creation places it in the pipeline (open
+    on a day, the week's in-flow, its sales cycle), and no other column of an export says
+    when that was, so any stand-in would be invented. Either way the file can be left out
+    (`--skip`)."""
     said = []
     if "CreatedDate" in missing:
         said.append("a deal without CreatedDate cannot be placed in time, and is never guessed")
+    if owner_field:
+        if "OwnerId" in missing:
+            said.append(f"or credit every row to one rep: name that rep in {owner_field}")
+        return "".join(f"; {text}" for text in said)
     ways = ["leave the file out with --skip " + path.name]
     if "OwnerId" in missing:
         ways.insert(0, "credit every row to one rep with --owner REP")
