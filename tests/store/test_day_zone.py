@@ -108,6 +108,24 @@ def test_a_write_in_the_new_zone_moves_the_stored_days_first(
     assert logged == dt.datetime(2021, 3, 1, 5, 0)  # kept its instant
 
 
+def test_an_import_in_the_new_zone_moves_the_stored_days_first(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Another file imported under the new zone before any analysis ran: the stored
+    activities are moved before its rows join them (a3 to Monday, a4 to Berlin's midnight)."""
+    imported_in_new_york(engine, settings, tmp_path)
+    berlin = in_zone(settings, "Europe/Berlin")
+    more = write(
+        tmp_path / "more.csv",
+        "external_id,rep,kind,occurred_at,has_ask\nb1,Ana Ruiz,call,2021-03-01,yes\n",
+    )
+    assert import_csv(engine, berlin, more, "activities").inserted == 1
+    stored = days(engine)
+    assert stored["a3"][1] == MONDAY
+    assert stored["a4"] == stored["b1"] == (dt.datetime(2021, 2, 28, 23, 0), MONDAY)
+    assert monday_activities(engine, berlin) == 5
+
+
 def test_the_days_of_a_database_without_a_recorded_zone_stay(
     engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
