@@ -22,6 +22,7 @@ only an activity's day follows them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -102,6 +103,10 @@ def _derive_again(conn: Connection, old: ZoneInfo, new: ZoneInfo) -> int:
 
 Derive = Callable[[list[Any], ZoneInfo, ZoneInfo], list[Any]]
 
+# A day's midnight in a zone, remembered: the rows of a table share few days (a year of
+# activities has 365), and working it out was most of the time spent per row.
+_midnight = functools.lru_cache(maxsize=65_536)(local_midnight_utc)
+
 
 def _rewrite(
     conn: Connection, table: Table, columns: tuple[str, ...], old: ZoneInfo, new: ZoneInfo
@@ -149,8 +154,8 @@ def _activity_values(values: list[Any], old: ZoneInfo, new: ZoneInfo) -> list[An
     """An activity's instant and day in `new`: a date-only one keeps its day, at `new`'s
     midnight; a timed one keeps its instant, on its day in `new`."""
     occurred_at, day = values
-    if occurred_at == local_midnight_utc(old, day):
-        return [local_midnight_utc(new, day), day]
+    if occurred_at == _midnight(old, day):
+        return [_midnight(new, day), day]
     return [occurred_at, occurred_at.replace(tzinfo=dt.UTC).astimezone(new).date()]
 
 
@@ -164,6 +169,6 @@ def _date_only_moved(value: dt.datetime | None, old: ZoneInfo, new: ZoneInfo) ->
     if value is None:
         return None
     day = value.replace(tzinfo=dt.UTC).astimezone(old).date()
-    if value == local_midnight_utc(old, day):
-        return local_midnight_utc(new, day)
+    if value == _midnight(old, day):
+        return _midnight(new, day)
     return value
