@@ -1470,6 +1470,189 @@ p5,Hooli,Ben Ode,900,negotiation,2026-03-06T10:00:00,
 """
 
 
+# --- calendars (hand-written .ics) ------------------------------------------------------------
+# Ana's Google export and an Outlook export, with the reps their e-mails name: every meeting
+# they hold is worked out by hand in tests/test_faces_calendar_sheets.py's docstring, as of
+# IMPORTED_AT (the import's moment). The CLI, the Import page and the browser import them.
+
+IMPORTED_AT = "2026-11-07T12:00-05:00"  # the import's moment: Saturday noon in New York
+
+REPS_CSV = """\
+name,email,role,team
+Ana Ruiz,ana@paceline.test,ae,East
+Ben Okafor,Ben@Paceline.test,ae,East
+"""
+
+GOOGLE_ICS = """\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Google Inc//Google Calendar 70.9054//EN
+METHOD:PUBLISH
+X-WR-CALNAME:ana@paceline.test
+X-WR-TIMEZONE:America/Los_Angeles
+BEGIN:VEVENT
+UID:acme-weekly@google.com
+SUMMARY:Acme weekly
+DTSTART;TZID=America/New_York:20261019T100000
+DTEND;TZID=America/New_York:20261019T103000
+RRULE:FREQ=WEEKLY;COUNT=5
+EXDATE;TZID=America/New_York:20261026T100000
+ORGANIZER;CN=Ana Ruiz:mailto:ana@paceline.test
+ATTENDEE;CN=Bob;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+ATTENDEE;CN=Ana Ruiz;PARTSTAT=ACCEPTED:mailto:ana@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:acme-weekly@google.com
+RECURRENCE-ID;TZID=America/New_York:20261109T100000
+STATUS:CANCELLED
+SUMMARY:Acme weekly
+DTSTART;TZID=America/New_York:20261109T100000
+DTEND;TZID=America/New_York:20261109T103000
+END:VEVENT
+BEGIN:VEVENT
+UID:standup@google.com
+SUMMARY:Globex standup
+DTSTART;TZID=America/New_York:20261028T080000
+DTEND;TZID=America/New_York:20261028T081500
+RRULE:FREQ=DAILY;COUNT=3
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:hans@globex.test
+END:VEVENT
+BEGIN:VEVENT
+UID:standup@google.com
+RECURRENCE-ID;TZID=America/New_York:20261029T080000
+STATUS:CANCELLED
+SUMMARY:Globex standup
+DTSTART;TZID=America/New_York:20261029T080000
+DTEND;TZID=America/New_York:20261029T081500
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:hans@globex.test
+END:VEVENT
+BEGIN:VEVENT
+UID:offsite@google.com
+SUMMARY:Offsite
+DTSTART;VALUE=DATE:20261103
+DTEND;VALUE=DATE:20261104
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+END:VEVENT
+BEGIN:VEVENT
+UID:late-call@google.com
+SUMMARY:Late call
+DTSTART:20261104T003000Z
+DTEND:20261104T013000Z
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:peter@initech.test
+END:VEVENT
+BEGIN:VEVENT
+UID:floating@google.com
+SUMMARY:West coast dinner
+DTSTART:20261105T223000
+DTEND:20261105T233000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:peter@initech.test
+END:VEVENT
+BEGIN:VEVENT
+UID:berlin@google.com
+SUMMARY:Berlin night session
+DTSTART;TZID=Europe/Berlin:20261024T230000
+DTEND;TZID=Europe/Berlin:20261025T030000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:hans@globex.test
+END:VEVENT
+BEGIN:VEVENT
+UID:halloween@google.com
+SUMMARY:Halloween call
+DTSTART;TZID=America/New_York:20261031T233000
+DTEND;TZID=America/New_York:20261101T023000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+END:VEVENT
+BEGIN:VEVENT
+UID:sunday@google.com
+SUMMARY:Sunday dinner
+DTSTART;TZID=America/New_York:20261101T200000
+DTEND;TZID=America/New_York:20261101T213000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+END:VEVENT
+BEGIN:VEVENT
+UID:declined@google.com
+SUMMARY:Vendor pitch
+DTSTART;TZID=America/New_York:20261028T150000
+DTEND;TZID=America/New_York:20261028T160000
+ORGANIZER:mailto:carol@vendor.test
+ATTENDEE;PARTSTAT=DECLINED:mailto:ana@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:cancelled@google.com
+STATUS:CANCELLED
+SUMMARY:Cancelled demo
+DTSTART;TZID=America/New_York:20261029T150000
+DTEND;TZID=America/New_York:20261029T160000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+END:VEVENT
+BEGIN:VEVENT
+UID:internal@google.com
+SUMMARY:Pipeline review
+DTSTART;TZID=America/New_York:20261030T090000
+DTEND;TZID=America/New_York:20261030T100000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:ben@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:focus@google.com
+SUMMARY:Focus time
+DTSTART;TZID=America/New_York:20261027T130000
+DTEND;TZID=America/New_York:20261027T150000
+ORGANIZER:mailto:ana@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:ben-acme@google.com
+SUMMARY:Acme with Ben
+DTSTART;TZID=America/New_York:20261106T113000
+DTEND;TZID=America/New_York:20261106T123000
+ORGANIZER:mailto:frank@acme.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:BEN@paceline.test
+ATTENDEE;PARTSTAT=DECLINED:mailto:ana@paceline.test
+END:VEVENT
+BEGIN:VEVENT
+UID:running@google.com
+SUMMARY:Still going
+DTSTART;TZID=America/New_York:20261107T113000
+DTEND;TZID=America/New_York:20261107T130000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+END:VEVENT
+END:VCALENDAR
+"""
+
+OUTLOOK_ICS = """\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN
+METHOD:PUBLISH
+BEGIN:VEVENT
+UID:strangers@outlook
+SUMMARY:Strangers
+DTSTART;TZID=Pacific Standard Time:20261102T090000
+DTEND;TZID=Pacific Standard Time:20261102T100000
+ORGANIZER:mailto:dave@unknown.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:eve@other.test
+END:VEVENT
+BEGIN:VEVENT
+UID:ben-pst@outlook
+SUMMARY:Ben in Pacific time
+DTSTART;TZID=Pacific Standard Time:20261102T210000
+DTEND;TZID=Pacific Standard Time:20261102T220000
+ORGANIZER:mailto:ben@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:zed@acme.test
+END:VEVENT
+END:VCALENDAR
+"""
+
+
 # --- the Zoho CRM export ---------------------------------------------------------------------
 
 ZOHO_MAPPINGS = REPO / "examples" / "mappings" / "zoho"
@@ -2153,6 +2336,46 @@ def build_equation_part_window_peers(engine: Engine, settings: Settings) -> dict
     return ids
 
 
+def build_unknown_amount_wins(engine: Engine, settings: Settings) -> int:
+    """Cy (AE, East; `east_and_west`), whose CRM left some amounts empty, as of Sunday
+    2026-07-05 (times 17:00 UTC, noon in New York):
+
+    - history: ten deals in proposal from creation (June 1-10), each won two days later, at
+      10,000 and 30,000 in turn (sum 200,000);
+    - won in July (each in proposal from June 29 to its win on July 2 or 3): "Paid" 5,000,
+      "Pilot" a real 0, "Unknown win" with no amount: won so far 5,000, one win left out;
+    - open in proposal since July 4: "X" with no amount, "Z" with a real 0, "W" at 7,000.
+
+    Returns Cy's id."""
+    cy = east_and_west(engine, settings)["Cy"]
+    for i in range(10):
+        amount = 10_000 if i % 2 else 30_000
+        created, closed = at(6, 1 + i), at(6, 3 + i)
+        put_deal(engine, cy, f"won {i}", amount, created, status="won", stage="closed_won",
+                 closed=closed, history=[("proposal", created, amount),
+                 ("closed_won", closed, amount)])  # fmt: skip
+    for name, amount, won_on in (("Paid", 5_000, 2), ("Pilot", 0, 2), ("Unknown win", None, 3)):
+        created, closed = at(6, 29), at(7, won_on)
+        put_deal(engine, cy, name, amount, created, status="won", stage="closed_won",
+                 closed=closed, history=[("proposal", created, amount),
+                 ("closed_won", closed, amount)])  # fmt: skip
+    for name, amount in (("X", None), ("Z", 0), ("W", 7_000)):
+        put_deal(engine, cy, name, amount, at(7, 4), stage="proposal",
+                 history=[("proposal", at(7, 4), amount)])  # fmt: skip
+    return cy
+
+
+def replay_july_from(engine: Engine, rep_id: int) -> None:
+    """What a backtest of July 2026 as of August 1 needs on top of
+    `build_unknown_amount_wins`: a deal won in March (the 90 days of history before a
+    cut-off) and records reaching July 31 (`records_until`: July is a whole month of data).
+    July's actual is then 5,000 (Paid and Pilot), with one win (Unknown win) left out."""
+    records_until(engine, rep_id, dt.date(2026, 7, 31))
+    march = [("proposal", at(3, 2)), ("closed_won", at(3, 5))]
+    put_deal(engine, rep_id, "March", 10_000, at(3, 2), status="won", stage="closed_won",
+             closed=at(3, 5), history=march)  # fmt: skip
+
+
 def records_until(engine: Engine, rep_id: int, day: dt.date) -> int:
     """An open deal of 100 created at noon New York on `day`, in prospect: the deals' records
     reach `day`, so a backtest scores the periods that end by then (a period ending after
@@ -2390,6 +2613,176 @@ def build_deal_alerts_to_date(engine: Engine, settings: Settings) -> dict[str, i
             [TargetRow(r, "deals_won", "month", NOV, 20) for r in (ben, cy)],
         )
     return ids
+
+
+def build_revenue_days(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Ana's (East) wins around November 2026, for the revenue read day by day
+    (`metrics.deal_daily_values`, `last_deal_day`); created Oct 5 unless said, a close *date*
+    at local midnight (05:00 UTC in November), other closes at the instant given:
+
+    | deal             | amount    | closed (UTC)       | local day | as of Nov 20            |
+    |------------------|-----------|--------------------|-----------|-------------------------|
+    | Monday midnight  | 3,000.20  | Nov 2 05:00        | Mon Nov 2 | counted                 |
+    | Monday noon      | 1,500.10  | Nov 2 17:00        | Mon Nov 2 | counted                 |
+    | Logged late      | 7,000     | Nov 3 05:00        | Tue Nov 3 | entered Nov 25: unknown |
+    | No amount        | -         | Nov 4 05:00        | Wed Nov 4 | adds nothing            |
+    | Wednesday        | 2,000     | Nov 4 17:00        | Wed Nov 4 | counted                 |
+    | No amount either | -         | Nov 6 17:00        | Fri Nov 6 | adds nothing            |
+    | Rewon            | 10,000    | Nov 17 17:00       | Nov 17    | counted (once)          |
+    | Reopened         | 4,000     | - (open)           | -         | not a win               |
+    | Late night       | 800       | Nov 21 04:59       | Fri Nov 20| counted                 |
+    | Halloween night  | 600       | Nov 1 03:30 (EDT)  | Oct 31    | before November         |
+
+    "Rewon" was won on Nov 3, reopened into negotiation on Nov 10 and won again on Nov 17
+    (its row: won, closed Nov 17); "Reopened" was won on Nov 5 and reopened into
+    negotiation on Nov 12 (its row: open, no close date). Ben won 5,000 on Nov 2 (not
+    Ana's). Returns the reps' ids by name (`east_and_west`)."""
+    reps = east_and_west(engine, settings)
+    ana = reps["Ana"]
+    won = {"status": "won", "stage": "closed_won"}
+    for name, amount, created, closed in (
+        ("Monday midnight", 3_000.20, at(10, 5), at(11, 2, hour=5)),
+        ("Monday noon", 1_500.10, at(10, 5), at(11, 2)),
+        ("Logged late", 7_000, at(11, 25), at(11, 3, hour=5)),
+        ("No amount", None, at(10, 5), at(11, 4, hour=5)),
+        ("Wednesday", 2_000, at(10, 5), at(11, 4)),
+        ("No amount either", None, at(10, 5), at(11, 6)),
+        ("Late night", 800, at(10, 5), dt.datetime(2026, 11, 21, 4, 59)),
+        ("Halloween night", 600, at(10, 5), dt.datetime(2026, 11, 1, 3, 30)),
+    ):
+        put_deal(engine, ana, name, amount, created, closed=closed, **won)
+    put_deal(engine, ana, "Rewon", 10_000, at(10, 5), closed=at(11, 17), **won,
+             history=[("proposal", at(10, 5)), ("closed_won", at(11, 3)),
+                      ("negotiation", at(11, 10)), ("closed_won", at(11, 17))])  # fmt: skip
+    put_deal(engine, ana, "Reopened", 4_000, at(10, 5),
+             history=[("proposal", at(10, 5)), ("closed_won", at(11, 5)),
+                      ("negotiation", at(11, 12))])  # fmt: skip
+    put_deal(engine, reps["Ben"], "Ben's", 5_000, at(10, 5), closed=at(11, 2), **won)
+    return reps
+
+
+ACCOUNTS_CALLED = {
+    "name": "accounts_called",
+    "label": "Accounts called",
+    "source": "activities",
+    "aggregate": "distinct_count",
+    "field": "account_id",
+    "kinds": ["call"],
+}
+
+
+def paced_on_accounts_called(settings: Settings) -> Settings:
+    """SDRs paced on calls and on accounts called (`ACCOUNTS_CALLED`: the distinct accounts
+    of their calls), a distinct count among their key metrics."""
+    roles = [
+        {**role, "key_metrics": ["calls", "accounts_called"]} if role["name"] == "sdr" else role
+        for role in settings.model_dump()["roles"]
+    ]
+    return variant(settings, [ACCOUNTS_CALLED], roles=roles)
+
+
+def build_same_account_called(engine: Engine, settings: Settings) -> dict[str, int]:
+    """SDRs Ana and Ben (East; targets 190 calls and 38 accounts called in November 2026, 19
+    business days with Thanksgiving: 10 calls and 2 accounts a business day), for dating
+    alerts on a distinct count as of Friday Nov 20 under `paced_on_accounts_called` (calls at
+    noon New York time):
+
+    - Ana: one call to Acme on Wednesday Oct 28. Ten calls a business day from Monday Nov 2
+      to Friday Nov 13, then none: Nov 2 to Acme (4), Bolt (3) and Core (3); Nov 3 to Acme
+      (5) and Dune (5); Nov 4-13 all ten to Acme. Her accounts called this month: 3 on Nov
+      2, 4 from Nov 3 on (flat while she calls Acme a hundred times); her calls: 100;
+    - Ben: two calls to Echo on Thursday Oct 29; ten calls a business day from Nov 2 to
+      Nov 20 logged without an account (150, on pace, and no account called); a meeting
+      at Echo on Thursday Nov 5 (not a call); a call to Echo on Saturday Nov 21, after the
+      as-of day.
+
+    Returns the reps' and accounts' ids by name."""
+    ids = {
+        "Ana": add_rep(engine, settings, "Ana", "sdr", team="East"),
+        "Ben": add_rep(engine, settings, "Ben", "sdr", team="East"),
+    }
+    acme, bolt, core, dune, echo = accounts(engine, 5, "Account")
+    ana, ben = ids["Ana"], ids["Ben"]
+    calls = [(ana, dt.date(2026, 10, 28), acme)]
+    calls += [(ana, dt.date(2026, 11, 2), a) for a in [acme] * 4 + [bolt] * 3 + [core] * 3]
+    calls += [(ana, dt.date(2026, 11, 3), a) for a in [acme] * 5 + [dune] * 5]
+    calls += [(ana, day, acme) for day in business_days(settings, dt.date(2026, 11, 4),
+              dt.date(2026, 11, 14)) for _ in range(10)]  # fmt: skip
+    calls += [(ben, dt.date(2026, 10, 29), echo)] * 2
+    calls += [(ben, day, None) for day in business_days(settings, NOV, dt.date(2026, 11, 21))
+              for _ in range(10)]  # fmt: skip
+    calls += [(ben, dt.date(2026, 11, 21), echo)]
+    rows = [activity_row(rep, day, account_id=a, outcome="conversation") for rep, day, a in calls]
+    rows.append(activity_row(ben, dt.date(2026, 11, 5), kind="meeting", outcome="held",
+                             account_id=echo))  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(
+            conn,
+            [
+                TargetRow(rep, metric, "month", NOV, value)
+                for rep in (ana, ben)
+                for metric, value in (("calls", 190), ("accounts_called", 38))
+            ],
+        )
+    names = ("Acme", "Bolt", "Core", "Dune", "Echo")
+    return ids | dict(zip(names, (acme, bolt, core, dune, echo), strict=True))
+
+
+def paced_on_accounts_a_quarter(settings: Settings) -> Settings:
+    """SDRs paced on accounts called alone (`ACCOUNTS_CALLED`), alerted on over the quarter."""
+    roles = [
+        {**role, "key_metrics": ["accounts_called"]} if role["name"] == "sdr" else role
+        for role in settings.model_dump()["roles"]
+    ]
+    alerts = {**settings.alerts.model_dump(), "period": "quarter"}
+    return variant(settings, [ACCOUNTS_CALLED], roles=roles, alerts=alerts)
+
+
+def build_no_account_called_this_quarter(engine: Engine, settings: Settings) -> int:
+    """SDR Dee (East) under `paced_on_accounts_a_quarter`: a target of 40 accounts called in
+    Q4 2026 (63 business days: October 22, November 19, December 22), none for Q3; calls to
+    two accounts on Wednesday Sep 30, none since. Returns her id."""
+    dee = add_rep(engine, settings, "Dee", "sdr", team="East")
+    one, two = accounts(engine, 2, "Quarter account")
+    sep_30 = dt.date(2026, 9, 30)
+    rows = [activity_row(dee, sep_30, account_id=a, outcome="conversation") for a in (one, two)]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(conn, [TargetRow(dee, "accounts_called", "quarter", dt.date(2026, 10, 1), 40)])
+    return dee
+
+
+def build_accounts_called_month_by_month(engine: Engine, settings: Settings) -> int:
+    """SDR Ana (East, no start date) under `paced_on_accounts_called`, for a demo's run-rate
+    targets as of Wednesday 2026-11-18, whose recent stretch starts on Thursday Oct 29 (the
+    trailing 15 business days): the run rate is read from Jul 29 to Oct 28, in month-long
+    slices [Jul 29, Aug 29), [Aug 29, Sep 29) and [Sep 29, Oct 29). Calls at noon:
+
+    - Tuesday Jul 28 (before the run rate's months), to Fig;
+    - the first slice: Acme and Bolt on Jul 29, Acme again and Core on Friday Aug 28;
+    - the second: Core on Monday Aug 31, Acme, Bolt, Dune and Echo on Sep 15, one call
+      logged without an account;
+    - the third: Acme on Oct 28.
+
+    Accounts called each slice: 3, 5 and 1 (9 in all); over the three months at once, 5
+    (Acme, Bolt, Core, Dune, Echo). Calls: 11 in the three months. Returns her id."""
+    ana = add_rep(engine, settings, "Ana", "sdr", team="East")
+    acme, bolt, core, dune, echo, fig = accounts(engine, 6, "Monthly account")
+    called = [
+        (dt.date(2026, 7, 28), fig),
+        (dt.date(2026, 7, 29), acme),
+        (dt.date(2026, 7, 29), bolt),
+        (dt.date(2026, 8, 28), acme),
+        (dt.date(2026, 8, 28), core),
+        (dt.date(2026, 8, 31), core),
+        *[(dt.date(2026, 9, 15), a) for a in (acme, bolt, dune, echo, None)],
+        (dt.date(2026, 10, 28), acme),
+    ]
+    rows = [activity_row(ana, day, account_id=a, outcome="conversation") for day, a in called]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return ana
 
 
 def build_win_entered_after_a_cutoff(engine: Engine, settings: Settings) -> int:

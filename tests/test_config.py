@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
+from typer.testing import CliRunner
 
+from paceline.cli import app
 from paceline.config import (
     ConfigError,
     Settings,
@@ -217,3 +219,59 @@ def test_no_default_factory_is_a_builtin() -> None:
     assert "CalendarSettings.work_days" in factories and "Settings.stages" in factories
     builtins = {name for name, made in factories.items() if not inspect.isfunction(made)}
     assert builtins == set()
+
+
+ACCOUNTS_CALLED_TOML = """
+[[metrics]]
+name = "accounts_called"
+label = "Accounts called"
+source = "activities"
+aggregate = "distinct_count"
+field = "account_id"
+kinds = ["call"]
+"""
+IDLE_METRIC = 'metric = "selling_activities"'
+ACTIVITY_COUNTS = (
+    "activities, selling_activities, calls, conversations, dm_conversations, vp_conversations,"
+    " vp_contacts, meetings_set, meetings_held, face_to_face_meetings, proposals"
+)
+
+
+@pytest.mark.parametrize(
+    ("metric", "kind"),
+    [
+        ("accounts_called", "distinct_count of activities"),
+        ("selling_minutes", "sum of activities"),
+        ("deals_won", "count of deals"),
+        ("connect_rate", "ratio"),
+    ],
+)
+def test_the_idle_metric_must_be_a_count_of_activities(metric: str, kind: str) -> None:
+    """The no-selling rule reads each rep's days from the rollup of activity counts: any
+    other metric there read every rep as idle for a year, silently (before 2026-12-07)."""
+    text = _with(IDLE_METRIC, f'metric = "{metric}"') + ACCOUNTS_CALLED_TOML
+    with pytest.raises(ConfigError) as excinfo:
+        parse_settings(text, origin="paceline.toml")
+    assert (
+        f"alerts.no_selling.metric: '{metric}' is a {kind}, not a count of activities"
+        f' (aggregate = "count", source = "activities")'
+    ) in str(excinfo.value)
+    assert f"Counts of activities: {ACTIVITY_COUNTS}" in str(excinfo.value)
+
+
+def test_a_command_with_a_distinct_count_as_the_idle_metric_stops_naming_it(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "paceline.toml"
+    config.write_text(
+        _with(IDLE_METRIC, 'metric = "accounts_called"') + ACCOUNTS_CALLED_TOML, "utf-8"
+    )
+    ran = CliRunner().invoke(
+        app, ["--config", str(config), "--db", f"sqlite:///{tmp_path / 'p.db'}", "alerts"]
+    )
+    assert ran.exit_code == 1
+    assert "alerts.no_selling.metric: 'accounts_called' is a distinct_count of activities" in (
+        " ".join(ran.output.split())
+    )
+    assert "Traceback" not in ran.output
+    assert not (tmp_path / "p.db").exists()  # stopped before touching the database

@@ -166,6 +166,40 @@ def test_summary_matches_the_tables(demo: Built) -> None:
     assert s.deals_won > 0 and s.deals_lost > 0 and s.deals_open > 0
 
 
+# A minutes-wide window of three reps' activities, newest first: the TV board's recent wins
+# as it read them before it kept the planner off the rep index itself (`rep_id + 0`).
+RECENT_OF_THREE_REPS = (
+    "EXPLAIN QUERY PLAN SELECT id FROM activity WHERE rep_id IN (1, 2, 3) "
+    "AND occurred_at >= '2026-11-18 14:00:00' AND occurred_at <= '2026-11-18 14:30:00' "
+    "ORDER BY occurred_at DESC, id DESC LIMIT 50"
+)
+
+
+@pytest.fixture(scope="module")
+def small_sqlite_demo(
+    tmp_path_factory: pytest.TempPathFactory, settings: Settings
+) -> Iterator[Built]:
+    """The small build on SQLite alone (PostgreSQL's statistics are autovacuum's)."""
+    yield from _sqlite_build(tmp_path_factory, settings, SMALL)
+
+
+def test_the_planner_has_statistics_and_reads_a_window_by_time(small_sqlite_demo: Built) -> None:
+    """After the demo SQLite has its planner statistics (`store.statistics`). Without them
+    it read a minutes-wide window of a few reps through the rep index: every activity of
+    those reps (480,000 rows on the full demo) to keep a handful."""
+    demo = small_sqlite_demo
+    with demo.engine.connect() as conn:
+        stats = dict(
+            conn.exec_driver_sql("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'activity'").all()
+        )
+        plan = " ".join(row[3] for row in conn.exec_driver_sql(RECENT_OF_THREE_REPS))
+    # The unique key (source, external id): every activity, all of one source, one per id.
+    n = demo.summary.activities
+    assert stats["sqlite_autoindex_activity_1"] == f"{n} {n} 1"
+    assert "USING INDEX ix_activity_occurred_id" in plan
+    assert "ix_activity_rep_day_kind" not in plan
+
+
 def test_roster_has_teams_managers_and_ana_ruiz(demo: Built) -> None:
     with demo.engine.connect() as conn:
         reps = conn.execute(select(Rep.id, Rep.name, Rep.role, Rep.team_id, Rep.manager_id)).all()

@@ -15,10 +15,16 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, func, select
 
-from factories import THREE_MONTH_DEMO, shared_demo, sqlite_copy
+from factories import (
+    THREE_MONTH_DEMO,
+    build_accounts_called_month_by_month,
+    paced_on_accounts_called,
+    shared_demo,
+    sqlite_copy,
+)
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.demo import months_before, owned_metrics, recent_start
+from paceline.demo import months_before, owned_metrics, recent_start, save_run_rate_targets
 from paceline.store.models import Activity, Rep, Target
 
 TODAY = dt.date(2026, 11, 18)
@@ -110,3 +116,30 @@ def test_an_aes_conversation_target_is_their_own_run_rate(demo: Engine, settings
     expected = calls / worked * calendar.business_days(month.start, month.end)
     assert calls > 0
     assert target == pytest.approx(expected, abs=0.01)
+
+
+def test_a_distinct_count_target_is_a_months_run_rate(engine: Engine, settings: Settings) -> None:
+    """A target of accounts called is a month's, so its run rate adds the accounts called
+    month by month: Ana's 3, 5 and 1 in the three month-long slices before the recent
+    stretch, 9 over the 65 business days from Jul 29 to Oct 28 (3 in July, 21 in August, 21
+    in September less Labor Day, 20 in October), times November's 19 business days:
+    9/65 x 19 = 2.63, December's 22: 3.05. Read over the three months at once it was 5 (an
+    account called in two months counted once): 5/65 x 19 = 1.46, a target she beat by
+    calling the same few accounts. Her calls, a count, are read as before: 11/65 x 19."""
+    paced = paced_on_accounts_called(settings)
+    ana = build_accounts_called_month_by_month(engine, paced)
+    assert recent_start(paced, TODAY) == dt.date(2026, 10, 29)
+    save_run_rate_targets(engine, paced, TODAY)
+    with engine.connect() as conn:
+        targets = {
+            (metric, start): value
+            for metric, start, value in conn.execute(
+                select(Target.metric, Target.period_start, Target.value).where(
+                    Target.rep_id == ana, Target.period_kind == "month"
+                )
+            )
+        }
+    nov, dec = dt.date(2026, 11, 1), dt.date(2026, 12, 1)
+    assert targets[("accounts_called", nov)] == pytest.approx(2.63)
+    assert targets[("accounts_called", dec)] == pytest.approx(3.05)
+    assert targets[("calls", nov)] == pytest.approx(3.22)

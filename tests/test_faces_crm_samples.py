@@ -273,6 +273,13 @@ def _build_sf_hackathon() -> None:
     )  # fmt: skip
 
 
+def _build_sf_timeline() -> None:
+    SF_OUTPUT["timeline"] = run_cli_ok(
+        "import", "salesforce", str(SF_ORMDEMO), "--skip", "Task.csv", "--owner", SF_OWNER,
+        "--json",
+    )  # fmt: skip
+
+
 def _build_sf_tree() -> None:
     with_stages(Path.cwd(), docs_stage_block(), replace=True)
     SF_OUTPUT["tree"] = printed("import", "salesforce", str(SF_TREE), "--owner", SF_OWNER)
@@ -352,6 +359,14 @@ def sf_hackathon(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FacesOrg]:
     with built_org(tmp_path_factory, request.param, "sf_hackathon", _build_sf_hackathon) as org:
+        yield org
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def sf_timeline(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FacesOrg]:
+    with built_org(tmp_path_factory, request.param, "sf_timeline", _build_sf_timeline) as org:
         yield org
 
 
@@ -779,6 +794,15 @@ def test_sf_hackathon_tasks_import_for_the_named_owner(sf_hackathon: FacesOrg) -
         {"file": "Opportunity.csv", "object": "Opportunity", "reason": "--skip"}
     ]
     assert sf_hackathon.rep_ids.keys() == {SF_OWNER}
+    # Every task's WhatId names an opportunity of the skipped Opportunity.csv (16-character
+    # placeholder ids, 15 distinct): kept without their deal link, and said so, with a count.
+    deals = {r["Id"] for r in sf_rows(SF_HACKATHON / "Opportunity.csv")}
+    naming = [r["WhatId"] for r in rows if r["WhatId"] in deals]
+    assert (len(naming), len(set(naming)), naming[0]) == (83, 15, "0060000000000001")
+    assert result["notes"] == {
+        "warning: deal not imported: names a deal this source has not imported (e.g. "
+        f"'{naming[0]}'); kept without its deal link": len(naming)
+    }
     march = [r["ActivityDate"] for r in rows if r["ActivityDate"].startswith("2022-03")]
     assert len(march) == 9  # counted from the file
     check_activities(sf_hackathon, SF_OWNER, dt.date(2022, 3, 1), dt.date(2022, 3, 31), march)
@@ -792,6 +816,36 @@ def test_sf_hackathon_tasks_import_for_the_named_owner(sf_hackathon: FacesOrg) -
     check_scorecards(sf_hackathon, "2022-03-31", NOTHING_RECORDED)
     stalled = sf_hackathon.cli("stalled", "--as-of", "2025-04-30")
     assert stalled["open_deals"] == 0
+
+
+def test_sf_timeline_events_linked_to_no_prospect_are_skipped(sf_timeline: FacesOrg) -> None:
+    """ormDemo's tree files for --owner, Task.csv skipped: of the 17 tree tasks the
+    Completed ones are done; of the 9 events, the one whose only link is a support case
+    (@CaseRef1) is skipped as linked to no prospect, the rest (a contact or an account) are
+    the owner's meetings on every face. "Xmas Dinner" is among them: the export links it to
+    a contact, and Paceline does not read subjects."""
+    tree = {
+        kind: json.loads((SF_ORMDEMO / f"timeline-{kind}.json").read_text("utf-8"))["records"]
+        for kind in ("Tasks", "Events")
+    }
+    done = [r for r in tree["Tasks"] if r.get("Status") == "Completed"]
+    linked = [
+        r for r in tree["Events"]
+        if str(r.get("WhoId", "")).startswith("@ContactRef")
+        or str(r.get("WhatId", "")).startswith("@AccountRef")
+    ]  # fmt: skip
+    assert (len(tree["Tasks"]), len(done), len(tree["Events"]), len(linked)) == (17, 6, 9, 8)
+    answer = json.loads(SF_OUTPUT["timeline"])
+    results = dict((obj, result) for obj, result in answer["results"])
+    assert sf_counts(results["Task"]) == (17, len(done), 17 - len(done), 0)
+    assert sf_counts(results["Event"]) == (9, len(linked), 9 - len(linked), 0)
+    assert results["Event"]["notes"] == {"skipped, not linked to any prospect": 1}
+    assert answer["owner_files"] == ["timeline-Tasks.json", "timeline-Events.json"]
+    meetings = sf_timeline.api("/activities", rep=SF_OWNER, kind="meeting", count="true")
+    assert meetings["total"] == len(linked)
+    assert sorted(a["local_date"] for a in meetings["items"]) == sorted(
+        r["ActivityDateTime"] for r in linked
+    )
 
 
 def test_sf_tree_without_created_dates_is_still_refused(sf_tree: FacesOrg) -> None:

@@ -69,6 +69,18 @@ def test_the_boards_configured_words(settings: Settings) -> None:
         params.activity_kind(settings, "telepathy")
 
 
+def test_a_delivery_channel_is_one_that_exists() -> None:
+    """The delivery log's channel: one of those the face passes (built-in, a plugin's, or
+    recorded in the log); free text narrowed the page to "Nothing delivered yet"."""
+    known = ["email", "console", "email"]  # a channel both registered and recorded
+    assert params.delivery_channel(None, known) is None
+    assert params.delivery_channel(" ", known) is None
+    assert params.delivery_channel("email", known) == "email"
+    with pytest.raises(BadParameter) as bad:
+        params.delivery_channel("Email", known)  # the word exactly, as every other one
+    assert str(bad.value) == "channel: 'Email' is not allowed; use one of console, email"
+
+
 def _query_schema(spec: dict[str, Any], path: str, name: str) -> dict[str, Any]:
     for parameter in spec["paths"]["/api/v1" + path]["get"]["parameters"]:
         if parameter["name"] == name:

@@ -3,7 +3,8 @@
 The plugin below is written into a temporary folder as a package with a `*.dist-info`
 holding `entry_points.txt` (group `paceline`), and that folder is put on sys.path, so
 `importlib.metadata` finds it exactly as it finds a pip-installed plugin. It adds:
-- an import source "jsonl" (one JSON object per line, keys as the generic column names);
+- an import source "jsonl" (one JSON object per line, keys as the generic column names; a
+  rep named by e-mail, `rep_email`, is found among the reps the import hands the source);
 - an alert channel "file" (one JSON line per alert, appended to the file that its own
   settings table, `[plugins.file] path`, names);
 - a command `paceline hello` and a page GET /plugin/hello.
@@ -90,14 +91,22 @@ class JsonLines(RowTable):
                 continue
             self.records.append((number, record, None))
             header += [key for key in record if key not in header]
+        if "rep_email" in header and "rep" not in header:
+            header.append("rep")
+        # A record may name its rep by e-mail: the import says whose e-mail is whose
+        # (`options.people`, read from the store on its first call), so no SQL here.
+        self.people = options.people
         super().__init__(path.name, header)
 
     def rows(self):
         for number, record, problem in self.records:
             if record is None:
                 yield number, [], problem
-            else:
-                yield number, [_text(record.get(key)) for key in self.header], None
+                continue
+            if record.get("rep_email") and not record.get("rep"):
+                reps = self.people().reps if self.people else {}
+                record["rep"] = reps.get(record["rep_email"].casefold(), "")
+            yield number, [_text(record.get(key)) for key in self.header], None
 
 
 def _append_alerts(report, settings):
@@ -136,6 +145,11 @@ router = APIRouter()
 @router.get("/plugin/hello")
 def hello_page(caller: ApiCaller):
     return {"hello": caller.username}
+
+
+@router.get("/plugin/square")
+def square(caller: ApiCaller, n: int):
+    return {"square": n * n}
 
 
 @hookimpl
@@ -192,6 +206,7 @@ ACTIVITY_LINES = [
 def test_the_plugin_is_found_through_its_entry_point(installed: pluggy.PluginManager) -> None:
     assert installed.get_plugin("example") is not None
     assert sorted(plugins.import_sources()) == [
+        "calendar",
         "close-json",
         "csv",
         "hubspot-json",
@@ -294,6 +309,32 @@ def test_a_plugin_source_imports_through_the_same_pipeline(
     assert (again.inserted, again.unchanged, again.rejected) == (0, 3, 1)
 
 
+def test_a_plugin_source_is_told_whose_e_mail_is_whose(
+    installed: pluggy.PluginManager, engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """The import hands a source the reps by e-mail (`ReadOptions.people`, as the calendar
+    source gets them), so a plugin resolves an address without a query of its own. Before
+    2026-12-07 a source had no way to them but its own SQL."""
+    add_rep(engine, settings, "Ana", "sdr", email="Ana@Example.test")
+    lines = [
+        '{"external_id": "e1", "rep_email": "ana@example.test", "kind": "call",'
+        ' "occurred_at": "2026-11-16T10:00:00"}',
+        '{"external_id": "e2", "rep_email": "nobody@example.test", "kind": "call",'
+        ' "occurred_at": "2026-11-16T11:00:00"}',
+    ]
+    path = _jsonl(tmp_path / "by-email.jsonl", lines)
+    options = ImportOptions(allow_new_reps=False, errors_path=tmp_path / "errors.csv")
+    reader = plugins.import_source("jsonl")
+    result = import_file(engine, settings, path, "activities", None, options, reader=reader)
+    assert (result.read, result.inserted, result.rejected) == (2, 1, 1)
+    assert result.first_errors[0][:2] == (2, "rep")  # no rep has that address: no rep
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(Activity.external_id, Rep.name).join(Rep, Rep.id == Activity.rep_id)
+        ).all()
+    assert [tuple(row) for row in stored] == [("e1", "Ana")]
+
+
 def _cli(url: str, *args: str, config: Path | None = None) -> Any:
     chosen = ["--config", str(config)] if config else []
     return CliRunner().invoke(app, ["--db", url, *chosen, *args])
@@ -315,7 +356,10 @@ def test_cli_imports_with_a_plugin_source_and_names_the_known_ones(
     assert (figures["read"], figures["unchanged"], figures["rejected"]) == (4, 3, 1)
     unknown = _cli(url, "import", "activities", str(path), "--from", "xml")
     assert unknown.exit_code == 1
-    known = "close-json, csv, hubspot-json, jsonl, pipedrive-json, salesforce, sfdx-tree, xlsx"
+    known = (
+        "calendar, close-json, csv, hubspot-json, jsonl, pipedrive-json, salesforce, "
+        "sfdx-tree, xlsx"
+    )
     said = " ".join(unknown.output.split())  # the console wraps long errors
     assert f"--from: no import source called 'xml'; known: {known}" in said
     # the CSV reader stays the default: the JSON file is no CSV with the generic columns
@@ -397,6 +441,40 @@ def test_a_plugin_adds_a_command_and_a_page_for_signed_in_callers_only(
     assert client.get("/plugin/hello").status_code == 401  # a plugin page is not public
     page = client.get("/plugin/hello", headers={"Authorization": f"Bearer {token}"})
     assert page.status_code == 200 and page.json() == {"hello": "root"}
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_plugin_route_answers_a_program_asking_for_json_in_json(
+    installed: pluggy.PluginManager,
+    settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+) -> None:
+    """`/plugin/square?n=three` outside /api/v1: a client asking for JSON alone got the HTML
+    422 page, which it cannot read; it now gets the API's JSON naming the field. A browser
+    (text/html among what it accepts) and a client naming nothing still get the page."""
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
+    add_user(engine, "root", "a long enough password", "admin")
+    auth = {"Authorization": f"Bearer {create_token(engine, 'root', 'plugin test').token}"}
+    client = TestClient(create_app(settings, engine))
+    assert client.get("/plugin/square", params={"n": "3"}, headers=auth).json() == {"square": 9}
+
+    def bad(accept: str | None) -> Any:
+        headers = auth if accept is None else {**auth, "Accept": accept}
+        reply = client.get("/plugin/square", params={"n": "three"}, headers=headers)
+        assert reply.status_code == 422
+        return reply
+
+    for program in ("application/json", "application/json; charset=utf-8"):
+        reply = bad(program)
+        assert reply.headers["content-type"] == "application/json"
+        assert [e["loc"] for e in reply.json()["detail"]] == [["query", "n"]]
+    for person in (BROWSER, "application/json, text/html", None):
+        reply = bad(person)
+        assert reply.headers["content-type"].startswith("text/html"), person
+        assert "n: &#39;three&#39; is not allowed here" in reply.text
 
 
 def test_plugins_command_lists_what_each_plugin_adds(installed: pluggy.PluginManager) -> None:

@@ -635,6 +635,7 @@ class Settings(_Strict):
         for r in self.roles:
             self._check_role_funnel(r)
         _check_known("alerts.no_selling.metric", [self.alerts.no_selling.metric], metrics, "metric")
+        self._check_idle_metric()
         self._check_celebrations()
         for rule in self.coaching:
             used = [*(rule.weak_step or []), *([rule.volume_ok] if rule.volume_ok else [])]
@@ -642,6 +643,25 @@ class Settings(_Strict):
             _check_known(f"coaching.{rule.name}.roles", rule.roles or [], self.role_names, "role")
             self._check_counted_step(rule)
         return self
+
+    def _check_idle_metric(self) -> None:
+        """The no-selling rule reads each rep's last day with the metric from the daily
+        rollup of activity counts: a distinct count, a sum, a deal metric or a ratio is not
+        there, so every rep would silently read idle for as long as the look-back."""
+        name = self.alerts.no_selling.metric
+        metric = self.metric(name)
+        if metric.source == "activities" and metric.aggregate == "count":
+            return
+        kind = "ratio" if metric.source is None else f"{metric.aggregate} of {metric.source}"
+        allowed = [
+            m.name for m in self.metrics if m.source == "activities" and m.aggregate == "count"
+        ]
+        raise ValueError(
+            f"alerts.no_selling.metric: {name!r} is a {kind}, not a count of activities"
+            ' (aggregate = "count", source = "activities"): the rule reads the days each rep'
+            " did some of a count of activities, and would read every rep as idle. Counts of"
+            f" activities: {', '.join(allowed) or 'none defined'}"
+        )
 
     def _check_counted_step(self, rule: CoachingRule) -> None:
         """A rule's `weak_step` is tested as a rate of two counts (`analytics.compare`): a

@@ -21,10 +21,11 @@ inserts in one transaction: 30 reps over 15 months is about half a million activ
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -53,6 +54,7 @@ from paceline.store.models import (
     Rep,
     Team,
 )
+from paceline.store.statistics import analyse_all
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -1591,6 +1593,10 @@ def build_demo(
     align_stored_days(engine, calendar.zone)  # records the zone its days are written in
     activities, statuses = _write(engine, org, tl, settings, cut)
     targets = save_run_rate_targets(engine, settings, today)
+    # Statistics for the planner, once every table is filled (the rollup by the targets):
+    # without them SQLite read a rep's every activity for a minutes-wide window.
+    with engine.begin() as conn:
+        analyse_all(conn)
     if truth_path is not None:
         _write_truth(truth_path, org.roster, seed, first_day, today, average_deal_size)
     return DemoSummary(
@@ -1690,6 +1696,9 @@ def owned_metrics(settings: Settings, role: str) -> list[str]:
     return [m for m in dict.fromkeys(wanted) if m in known]
 
 
+RUN_RATE_MONTHS = 3  # the history a demo rep's targets are their run rate of
+
+
 def save_run_rate_targets(engine: Engine, settings: Settings, today: dt.date) -> int:
     """Monthly targets for every metric a rep's role owns (`owned_metrics`): their own run
     rate of the last 3 months.
@@ -1698,11 +1707,12 @@ def save_run_rate_targets(engine: Engine, settings: Settings, today: dt.date) ->
     three months before the recent stretch (`recent_start`), times each month's business
     days, is their target for the months around today, so pacing shows exactly the planted
     gaps (the two reps behind), not differences in talent, which the diagnosis finds instead.
+    A distinct count's rate is read month by month (`_run_rate_totals`).
     """
     calendar = BusinessCalendar(settings.calendar)
     this_month = calendar.period("month", today)
     recent = recent_start(settings, today)
-    since = months_before(recent, 3)
+    since = months_before(recent, RUN_RATE_MONTHS)
     months = [
         calendar.period("month", months_before(this_month.start, k)) for k in range(3, -3, -1)
     ]
@@ -1712,13 +1722,13 @@ def save_run_rate_targets(engine: Engine, settings: Settings, today: dt.date) ->
     with engine.begin() as conn:
         reps = conn.execute(select(Rep.id, Rep.role, Rep.start_date)).all()
         wanted = sorted({m for ms in owned.values() for m in ms})
-        totals = metric_totals(conn, settings, wanted, since, recent, as_of=today)
+        total = _run_rate_totals(conn, settings, wanted, recent, today)
         for rep_id, role, start in reps:
             worked = calendar.business_days(max(since, start or since), recent)
             if not worked:
                 continue
             for metric in owned.get(role, []):
-                daily = totals.get(rep_id, metric) / worked
+                daily = total(rep_id, metric) / worked
                 rows.extend(
                     TargetRow(rep_id, metric, "month", m.start, round(daily * days, 2), "demo")
                     for m in months
@@ -1726,6 +1736,33 @@ def save_run_rate_targets(engine: Engine, settings: Settings, today: dt.date) ->
                 )
         save_targets(conn, rows)
     return len(rows)
+
+
+def _run_rate_totals(
+    conn: Connection, settings: Settings, metrics: list[str], recent: dt.date, today: dt.date
+) -> Callable[[int, str], float]:
+    """Each rep's total of each metric over the `RUN_RATE_MONTHS` months before `recent`,
+    the run rate the targets are set from; a distinct count added up month by month, since
+    its targets are a month's: an account an SDR calls in each of three months is one of
+    each month's accounts, three in all, not one. Read over the three months at once, an
+    SDR's book of about 250 accounts, all called every month, was a target of 74 accounts a
+    month, and nobody was ever behind on accounts (before 2026-12-07)."""
+    since = months_before(recent, RUN_RATE_MONTHS)
+    whole = metric_totals(conn, settings, metrics, since, recent, as_of=today)
+    distinct = [m for m in metrics if settings.metric(m).aggregate == "distinct_count"]
+    bounds = [months_before(recent, k) for k in range(RUN_RATE_MONTHS, -1, -1)]
+    monthly = [
+        metric_totals(conn, settings, distinct, start, end, as_of=today)
+        for start, end in itertools.pairwise(bounds)
+        if distinct
+    ]
+
+    def total(rep_id: int, metric: str) -> float:
+        if metric in distinct:
+            return sum(month.get(rep_id, metric) for month in monthly)
+        return whole.get(rep_id, metric)
+
+    return total
 
 
 def _write_truth(

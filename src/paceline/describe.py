@@ -12,7 +12,7 @@ the web, `--stats` or `--json` on the CLI) instead of in the sentence.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # for the hints only: the faces import these words without the analyses
@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.diagnose import Finding, RepDiagnosis
     from paceline.analytics.equation import RepEquation
     from paceline.analytics.flow import FlowReport
-    from paceline.analytics.forecast import Forecast
+    from paceline.analytics.forecast import DealChance, Forecast
     from paceline.analytics.funnel import Funnel, FunnelStep
     from paceline.analytics.leaderboard import Leaderboard
     from paceline.analytics.scorecard import MetricLine, RepDay, Scorecard, TeamScorecard
@@ -186,7 +186,40 @@ def history_text(forecast: Forecast) -> str:
             f"; {undated:,} deal{'s' if undated != 1 else ''} closed without a close date "
             f"{'are' if undated != 1 else 'is'} in no curve and not counted as created"
         )
-    return text + "."
+    return text + measured_zero_text(f.none_won_of) + deals_measured_zero_text(f.open_deals) + "."
+
+
+def deals_measured_zero_text(deals: Sequence[DealChance]) -> str:
+    """How open deals whose own comparison set closed only as losses are read, to follow the
+    "Learnt from" line: a reader shown 17% for a deal that stale, where every deal as stale
+    was lost, must be told it is the Jeffreys posterior of those few closes (mean 1 / (2k +
+    2)), not a win the history saw; empty when no deal is read so."""
+    counts = sorted({d.none_won_of for d in deals if d.none_won_of})
+    if not counts:
+        return ""
+    read = sum(1 for d in deals if d.none_won_of)
+    low, high = counts[0], counts[-1]
+    closes = f"{low:,}" if low == high else f"{low:,} to {high:,}"
+    times = f"{2 * high + 2:,}" if low == high else f"{2 * low + 2:,} to {2 * high + 2:,}"
+    return (
+        f"; for {read:,} open deal{'s' if read != 1 else ''}, none of the {closes}"
+        f" close{'s' if high != 1 else ''} of deals open as long was won: closing in time,"
+        f" {'each is' if read != 1 else 'it is'} won 1 time in {times} (the share's posterior"
+        " mean), each run drawing its own"
+    )
+
+
+def measured_zero_text(closes: int) -> str:
+    """How a measured 0 is read, to follow "(0 won)": a reader shown chances above 0 beside no
+    win must be told where they come from (the share's Jeffreys posterior, whose mean for 0
+    wins of n is 1 / (2n + 2)); empty when some close was won."""
+    if not closes:
+        return ""
+    return (
+        f"; with none of {closes:,} close{'s' if closes != 1 else ''} won, a deal closing in"
+        f" time is won 1 time in {2 * closes + 2:,} (the share's posterior mean), each run"
+        " drawing its own"
+    )
 
 
 def entered_late_text(report: FlowReport) -> str:
@@ -278,6 +311,17 @@ NOTE_CELL = {
     "under_recorded": "not measurable",
     "handed_over": "handed over",
 }
+
+
+# The pipeline flow's net change when the data records no won deal (`FlowReport.net` is
+# None): in minus out with the wins "out" a 0 nobody measured read as a known change, so
+# every face shows this cell instead, and says why under its table.
+NET_UNMEASURED_CELL = NOTE_CELL["after_unrecorded"]
+NET_UNMEASURED_TEXT = (
+    "Net change: not measurable. The data records no won deal, so what went out of the"
+    " pipeline is unknown: opportunities in minus lost would count every deal won as one"
+    " still open."
+)
 
 
 def note_cell(step: FunnelStep, *, peers: bool = False) -> str | None:

@@ -16,7 +16,7 @@ Below the faces and knowing nothing of HTTP: the API turns the error into its 42
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -156,6 +156,16 @@ def board_metric(settings: Settings, text: str | None) -> str:
 def board_role(settings: Settings, text: str | None) -> str | None:
     """Only this role's reps (`all`: every role ranked together); None: each role apart."""
     return one_of("role", text, [*sorted(settings.role_names), ALL_ROLES])
+
+
+# --- the delivery log's channel --------------------------------------------------------------
+
+
+def delivery_channel(text: str | None, channels: Iterable[str]) -> str | None:
+    """The channel the delivery log is narrowed to: one of `channels` (the faces pass those
+    that exist, built-in or a plugin's, and those the log records), None when absent. Free
+    text narrowed the log to nothing, a page that read "Nothing delivered yet"."""
+    return one_of("channel", text, sorted(set(channels)))
 
 
 # --- the activity list's filters ------------------------------------------------------------

@@ -42,6 +42,7 @@ DEFAULT_PLUGINS = (
     "paceline.ingest.crm.pipedrive",
     "paceline.ingest.crm.close",
     "paceline.ingest.xlsx_source",
+    "paceline.ingest.calendar_ics",
     "paceline.console_channel",
     "paceline.channels.email",
     "paceline.channels.webhooks",
@@ -189,17 +190,13 @@ def import_source(name: str) -> ImportSource:
 
 def import_source_for(path: Path, name: str | None = None) -> ImportSource:
     """The import source `name`, or without one the source that reads files ending like
-    `path` (a spreadsheet for .xlsx; for .json, the CRM source that recognises the file's
-    content), or CSV for any other file (which then says which columns it lacks)."""
+    `path` (a spreadsheet for .xlsx, a calendar for .ics; for .json, the CRM source that
+    recognises the file's content), or CSV for any other file (which then says which
+    columns it lacks)."""
     if name is not None:
         return import_source(name)
     sources = import_sources()
     suffix = path.suffix.lower()
-    if suffix == ".ics":
-        raise UserInputError(
-            f"{path.name} is a calendar file: import its meetings with "
-            f"`paceline import calendar {path.name}`"
-        )
     claiming = [s for s in sources.values() if suffix and suffix in s.extensions]
     for source in claiming:  # several sources read .json: each says whether it is its file
         if source.sniff is None or source.sniff(path):

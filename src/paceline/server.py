@@ -117,11 +117,22 @@ async def _busy(request: Request, exc: Exception) -> Response:
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:
     """A parameter FastAPI could not parse: the API's JSON 422 (`detail` naming the field) on
-    the API, a 422 page on the pages (not JSON, which a person following a link cannot use)."""
+    the API and to a client that asked for JSON only (a script calling a plugin's route
+    outside /api/v1), a 422 page on the pages (not JSON, which a person following a link
+    cannot use)."""
     assert isinstance(exc, RequestValidationError)
-    if request.url.path.startswith(API_PREFIX + "/"):
+    if request.url.path.startswith(API_PREFIX + "/") or asks_for_json_only(request):
         return await request_validation_exception_handler(request, exc)
     return await run_in_threadpool(invalid_request_page, request, exc)
+
+
+def asks_for_json_only(request: Request) -> bool:
+    """The request's Accept names JSON and not HTML: a program, which cannot read a page. A
+    browser names text/html (and often */*); a client that names nothing gets the page."""
+    accepted = {
+        part.split(";")[0].strip().lower() for part in request.headers.get("accept", "").split(",")
+    }
+    return "application/json" in accepted and "text/html" not in accepted
 
 
 def create_app_from_environment() -> FastAPI:

@@ -273,7 +273,8 @@ def test_rate_comparison_by_hand() -> None:
         ("90d", dt.date(2026, 8, 21), dt.date(2026, 11, 19)),
         ("1d", AS_OF, dt.date(2026, 11, 19)),
         ("month", NOV, dt.date(2026, 11, 19)),
-        ("Quarter", dt.date(2026, 10, 1), dt.date(2026, 11, 19)),
+        ("quarter", dt.date(2026, 10, 1), dt.date(2026, 11, 19)),
+        (" month ", NOV, dt.date(2026, 11, 19)),  # a form's spaces, as every parameter's
         ("week", dt.date(2026, 11, 16), dt.date(2026, 11, 19)),
     ],
 )
@@ -282,7 +283,7 @@ def test_window_specs(settings: Settings, spec: str, start: dt.date, end: dt.dat
     assert (window.start, window.end, window.as_of) == (start, end, AS_OF)
 
 
-@pytest.mark.parametrize("spec", ["0d", "99999d", "fortnight", "-5d", ""])
+@pytest.mark.parametrize("spec", ["0d", "99999d", "fortnight", "-5d", "", "Quarter", "90D"])
 def test_window_rejects_what_it_cannot_read(settings: Settings, spec: str) -> None:
     with pytest.raises(UserInputError, match="period"):
         diagnosis_window(settings, spec, AS_OF)

@@ -53,6 +53,7 @@ from factories import (
     account,
     at,
     build_flow_unknown_amounts,
+    build_flow_with_wins,
     build_flow_without_wins,
     east_and_west,
     login,
@@ -317,7 +318,8 @@ def test_empty_window_gives_zero_weeks(team: Engine) -> None:
             cv(0, 0),
         )
         assert week.lost == {"closed_lost": cv(0, 0), "disqualified": cv(0, 0)}
-        assert (week.quarter_target, week.coverage, week.net) == (None, None, cv(0, 0))
+        # No deal won by 2025-03-05: wins are not recorded then, so no net change either.
+        assert (week.quarter_target, week.coverage, week.net) == (None, None, None)
 
 
 def test_empty_database(sqlite_engine: Engine) -> None:
@@ -543,6 +545,73 @@ def test_wins_nobody_records_read_not_recorded_on_every_face(
         page = client.get("/flow", params={"period": "14d", "as_of": AS_OF.isoformat()}).text
     assert 'data-testid="won-unrecorded">not recorded</span> won, 1 lost' in page
     assert page.count('<span class="muted">not recorded</span>') == 3
+
+
+def test_net_change_is_not_measurable_while_wins_are_not_recorded(engine: Engine) -> None:
+    """`build_flow_without_wins`: in W45 Ana's 10,000, in W46 Ben's 8,000, lost in W47. The
+    net read +1 / 10,000, +1 / 8,000, -1 / -8,000 (+1 / 10,000 in all), subtracting a won 0
+    nobody measured: it is unknown, and so is the out-flow. With Ana's 5,000 won on Nov 12
+    (`build_flow_with_wins`) it is measured again, by hand: in 2 / 15,000, 1 / 8,000, 0;
+    out 0, 1 / 5,000, 1 / 8,000; net +2 / 15,000, 0 / 3,000, -1 / -8,000; +1 / 10,000."""
+    build_flow_without_wins(engine, SETTINGS)
+    report = flow(engine, "14d", team="East")
+    assert report.net is None
+    assert [(w.net, w.out) for w in report.weeks] == [(None, None)] * 3
+    assert report.created == cv(2, 18_000) and report.lost == cv(1, 8_000)  # still known
+
+
+def test_net_change_is_measured_once_a_win_is_recorded(engine: Engine) -> None:
+    build_flow_with_wins(engine, SETTINGS)
+    report = flow(engine, "14d", team="East")
+    assert [w.net for w in report.weeks] == [cv(2, 15_000), cv(0, 3_000), cv(-1, -8_000)]
+    assert report.net == cv(1, 10_000)
+    assert [w.out for w in report.weeks] == [cv(0, 0), cv(1, 5_000), cv(1, 8_000)]
+
+
+NET_WHY = "Net change: not measurable. The data records no won deal"
+
+
+def test_net_change_reads_not_measurable_on_every_face(
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The terminal, --json, the API, the page and the team report (HTML and text) showed
+    +1 / 10,000, +1 / 8,000, -1 / -8,000 beside "won: not recorded"; each now says "not
+    measurable" (JSON: null) and why, once, under its table."""
+    build_flow_without_wins(sqlite_engine, SETTINGS)
+    base = _flow_command(sqlite_engine, tmp_path, monkeypatch)
+    runner = CliRunner()
+    printed = runner.invoke(cli_app, [*base, "--period", "14d", "--team", "East", "--json"])
+    answer = json.loads(printed.output)
+    assert answer["net"] is None
+    assert [(w["net"], w["out"]) for w in answer["weeks"]] == [(None, None)] * 3
+    token = create_token(sqlite_engine, "root", "tests").token
+    with TestClient(made_app(SETTINGS, sqlite_engine)) as client:
+        reply = _api(client, token, team="East", period="14d", as_of=AS_OF.isoformat())
+        assert reply.json() == answer
+        login(client, sqlite_engine, "root")
+        page = client.get("/flow", params={"period": "14d", "as_of": AS_OF.isoformat(),
+                                           "team": "East"}).text  # fmt: skip
+    table = runner.invoke(cli_app, [*base, "--period", "14d", "--team", "East"]).output
+    rows = [line for line in table.splitlines() if "2026-W4" in line or "total" in line]
+    assert len(rows) == 4 and all("not measurable" in row for row in rows), table
+    assert "+1 / 10.0k" not in table and NET_WHY in " ".join(table.split())
+
+    body = page[page.index('data-testid="flow-table"') :]
+    rows_html = re.findall(r"<tr>\s*<th scope=\"row\".*?</tr>", body, re.S)
+    assert _column(rows_html, 5) == ["not measurable"] * 3  # prospects, in, won, 2 lost, net
+    assert NET_WHY in page
+
+    r = team_report(sqlite_engine, SETTINGS, "East", AS_OF)
+    text = report_text(SETTINGS, r)
+    weeks = [line for line in text.splitlines() if ": created " in line]
+    assert len(weeks) > 0 and all(", net not measurable, " in line for line in weeks), text
+    assert NET_WHY in text
+    html = report_html(SETTINGS, r, charts_too=False)
+    flow_table = html[html.index("Pipeline flow</h2>") :]
+    w47_row = flow_table[flow_table.index(">2026-W47</td>") :]
+    w47_cells = re.findall(r"<td[^>]*>(.*?)</td>", w47_row[: w47_row.index("</tr>")], re.S)
+    assert w47_cells[2:5] == ["not recorded", "1 · 8,000", "not measurable"]  # won, lost, net
+    assert NET_WHY in flow_table
 
 
 # --- net change: the deals its value leaves out ------------------------------------------------

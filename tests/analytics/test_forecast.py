@@ -602,18 +602,25 @@ def build_meetings(engine: Engine, settings: Settings, gap: dt.timedelta) -> int
 
 
 @pytest.mark.parametrize(
-    ("gap", "lag", "expected"),
+    ("gap", "lag", "expected", "in_time"),
     [
-        # 0.25 x 30/63 a business day over the 32 left.
-        (dt.timedelta(hours=2), 0, 0.25 * 30 / 63 * 32),
+        # 0.25 x 30/63 a business day over the 32 left; those created by Sep 20 (24 business
+        # days: Sep 21-25 and 28-30 are too late) close 10 days later, in time.
+        (dt.timedelta(hours=2), 0, 0.25 * 30 / 63 * 32, 0.25 * 30 / 63 * 24),
         # Three days' lag: the first three days' opportunities come from the meetings already
         # set Aug 12-14 (2 each); then 30/63 a day from Aug 15 on, whose business days up to
-        # Sep 27 (three days before the end) are 32 - 3 = 29.
-        (dt.timedelta(days=3), 3, 0.25 * (6 + 30 / 63 * 29)),
+        # Sep 27 (three days before the end) are 32 - 3 = 29, and up to Sep 17 (created by
+        # Sep 20) 29 - 6 = 23.
+        (dt.timedelta(days=3), 3, 0.25 * (6 + 30 / 63 * 29), 0.25 * (6 + 30 / 63 * 23)),
     ],
 )
 def test_new_deals_come_from_activity(
-    sqlite_engine: Engine, settings: Settings, gap: dt.timedelta, lag: int, expected: float
+    sqlite_engine: Engine,
+    settings: Settings,
+    gap: dt.timedelta,
+    lag: int,
+    expected: float,
+    in_time: float,
 ) -> None:
     build_meetings(sqlite_engine, settings, gap)
     result = forecast(sqlite_engine, settings, "quarter", AUG_14, rep="Cy", runs=200)
@@ -633,8 +640,11 @@ def test_new_deals_come_from_activity(
         ("meetings_set", 80, None),
         ("opportunities", 20, pytest.approx(0.25)),
     ]
-    # Every opportunity of the history was lost: new deals win nothing, whatever their number.
-    assert (n.expected_wins, n.average_won_amount, result.expected_new) == (0, None, 0)
+    # Every opportunity of the history was lost, 10 days after its creation: a measured 0 of
+    # 20, so a new deal closing in time is won with the posterior mean share, 1/42 (it read
+    # 0 wins, whatever the deals' number). No won size: their revenue stays 0.
+    assert n.expected_wins == pytest.approx(in_time / 42)
+    assert (n.average_won_amount, result.expected_new) == (None, 0)
 
 
 def test_new_deals_follow_the_activity_plan(sqlite_engine: Engine, settings: Settings) -> None:

@@ -1,8 +1,9 @@
 """A scope whose own deals were all lost, in an organisation whose data records wins: the
-forecast and the backtest read it the same way. The forecast shows a measured 0 of n (P10 =
-P50 = P90 = won so far); the backtest scores that 0 at the same cut-off, where until
-2026-12-07 it skipped the cut-off ("no deal won before the cut-off"), so the 0 the forecast
-printed was never measured against what the scope then won.
+forecast and the backtest read it the same way. The forecast shows a measured 0 of n (its
+open deals won at the share's posterior, `test_forecast_measured_zero.py`); the backtest
+scores that forecast at the same cut-off, where until 2026-12-07 it skipped the cut-off ("no
+deal won before the cut-off"), so the 0 the forecast printed was never measured against what
+the scope then won.
 
 And `step_rules.wins_recorded` in a configuration without a deals-won count metric: it
 read "recorded" whatever the data held, so a history of losses alone was forecast as 0%
@@ -13,7 +14,8 @@ Hand-built on `factories.east_and_west`. Cy (East) lost "Lost A" (created 2025-0
 proposal since 2026-03-02), won on 2026-06-10. Dee (West) won 700 on 2025-12-10 (created
 2025-11-01). A prospect of Cy's created on 2026-06-30 takes the deals' records to the end of
 Q2. Q2 2026's middle cut-off is the end of 2026-05-15: East's history then is Cy's two
-losses (a measured 0 of 2), so East's Q2 forecast is 0, and East won 1,500 in Q2."""
+losses (a measured 0 of 2), so East's Q2 forecast has P50 0 and, since 2026-12-07, a P90 of
+Open C's 1,500 (it read P10 = P50 = P90 = 0), and East won 1,500 in Q2."""
 
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ from paceline.errors import UnlearnableError
 MAY_15 = dt.date(2026, 5, 15)  # Q2's middle cut-off
 JUNE_30 = dt.date(2026, 6, 30)
 CY_WON = 1500.0  # East's actual for Q2: Open C, won on 2026-06-10
+MEASURED_ZERO = "with none of 2 closes won, a deal closing in time is won 1 time in 6"
 
 
 def east_lost_west_won(engine: Engine, settings: Settings) -> dict[str, int]:
@@ -64,28 +67,35 @@ def east_lost_west_won(engine: Engine, settings: Settings) -> dict[str, int]:
 def test_the_forecast_and_the_backtest_read_a_lost_scope_alike(
     engine: Engine, settings: Settings
 ) -> None:
-    """As of 2026-05-15 East's forecast of Q2 is a measured 0 of 2 (Open C at 0%, nothing
-    won so far); the backtest's Q2 row at the same cut-off is that 0, scored against the
-    1,500 East won: outside P10-P90, a WAPE of 100%. Its start cut-off (2026-03-31) reads
-    the same two losses and scores the same 0."""
+    """As of 2026-05-15 East's forecast of Q2 is a measured 0 of 2, nothing won so far. Open
+    C (74.5 days a proposal) closes in time for sure: Lost B, the one proposal of the history
+    still open that long, closed at 78 days. So it is won with the share's posterior mean,
+    1/6 (Beta(1/2, 5/2): 0 wins of 2 closes, the Jeffreys prior), where it read 0%; P50 stays
+    0 (5 runs in 6 win nothing) and P90 is its 1,500 (1 in 6 is over 1 in 10), where it read
+    0. The backtest's Q2 row at the same cut-off is that forecast, scored against the 1,500
+    East won: inside P10-P90 now (it was outside), a WAPE of 100% all the same. Its start
+    cut-off (2026-03-31) reads the same two losses (both closed within the 91 days left of
+    Open C's 29.5) and scores the same."""
     east_lost_west_won(engine, settings)
     made = forecast(engine, settings, "quarter", MAY_15, team="East", runs=200, seed=1)
     assert (made.history_deals, made.history_wins, made.wins_recorded) == (3, 0, True)
-    assert [(d.amount, d.win_probability) for d in made.open_deals] == [(CY_WON, 0.0)]
-    assert made.won_so_far == made.p10 == made.p50 == made.p90 == 0
+    assert [(d.amount, d.win_probability) for d in made.open_deals] == [
+        (CY_WON, pytest.approx(1 / 6))
+    ]
+    assert (made.won_so_far, made.p10, made.p50, made.p90) == (0, 0, 0, CY_WON)
     replay = backtest(
         engine, settings, "quarter", team="East", periods=1, as_of=JUNE_30, runs=200, seed=1
     )
     assert replay.skipped == []
     assert [(r.cutoff, r.p10, r.p50, r.p90, r.actual) for r in replay.rows] == [
-        (dt.date(2026, 3, 31), 0, 0, 0, CY_WON),
-        (MAY_15, 0, 0, 0, CY_WON),
+        (dt.date(2026, 3, 31), 0, 0, CY_WON, CY_WON),
+        (MAY_15, 0, 0, CY_WON, CY_WON),
     ]
     middle = replay.rows[1]
     assert (middle.p10, middle.p50, middle.p90) == (made.p10, made.p50, made.p90)
     paceline = replay.scores[0]
     assert (paceline.method, paceline.forecasts, paceline.wape, paceline.coverage) == (
-        "paceline", 2, 1.0, 0.0,
+        "paceline", 2, 1.0, 1.0,
     )  # fmt: skip
 
 
@@ -122,8 +132,9 @@ def cli(engine: Engine, config: Path, *args: str) -> tuple[int, str]:
 def test_every_face_shows_the_measured_zero_and_scores_it(
     engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The CLI exits 0 for both, the API answers 200 with P50 0 and two scored rows (no
-    cut-off skipped), the page and the team report show the forecast."""
+    """The CLI exits 0 for both, the API answers 200 with P50 0, P90 1,500 and two scored
+    rows (no cut-off skipped), the page and the team report show the forecast; the terminal
+    and the page say how the measured 0 is read (1 time in 6 = 1 / (2 x 2 + 2))."""
     east_lost_west_won(engine, settings)
     quick_user(engine, "root", "admin")
     monkeypatch.setattr(cli_out, "width", 400)
@@ -131,7 +142,7 @@ def test_every_face_shows_the_measured_zero_and_scores_it(
     config.write_text(default_config_text(), encoding="utf-8")
     common = ("--period", "quarter", "--team", "East", "--runs", "200")
     code, printed = cli(engine, config, "forecast", *common, "--as-of", MAY_15.isoformat())
-    assert code == 0, printed
+    assert code == 0 and "P90 1,500" in printed and MEASURED_ZERO in printed, printed
     code, printed = cli(engine, config, "forecast", "--backtest", "--periods", "1", *common,
                         "--as-of", JUNE_30.isoformat())  # fmt: skip
     assert code == 0 and "Skipped" not in printed and "no deal won" not in printed, printed
@@ -139,7 +150,11 @@ def test_every_face_shows_the_measured_zero_and_scores_it(
     with TestClient(made_app(settings, engine)) as client:
         login(client, engine, "root")
         answer = client.get("/api/v1/forecast", params={**args, "as_of": MAY_15.isoformat()})
-        assert answer.status_code == 200 and answer.json()["p50"] == 0, answer.text
+        assert answer.status_code == 200, answer.text
+        shown = answer.json()
+        assert (shown["p50"], shown["p90"], shown["none_won_of"]) == (0, CY_WON, 2), shown
+        page = client.get("/forecast", params={**args, "as_of": MAY_15.isoformat()})
+        assert page.status_code == 200 and MEASURED_ZERO in page.text, page.text
         replay = client.get(
             "/api/v1/forecast/backtest",
             params={**args, "as_of": JUNE_30.isoformat(), "periods": "1"},
@@ -153,7 +168,8 @@ def test_every_face_shows_the_measured_zero_and_scores_it(
         assert page.status_code == 200 and 'data-testid="backtest-table"' in page.text
         assert "Skipped:" not in page.text and "no deal won before" not in page.text
     report = team_report(engine, settings, "East", MAY_15)
-    assert report.forecast is not None and report.forecast.p50 == 0, report.forecast_note
+    assert report.forecast is not None, report.forecast_note
+    assert (report.forecast.p50, report.forecast.p90) == (0, CY_WON)
 
 
 def without_deals_won(settings: Settings) -> Settings:

@@ -1,7 +1,8 @@
 """Unknown amounts: a deal whose CRM left the amount empty is stored as NULL, never as 0, and
 every analysis that sums or averages amounts leaves it out and says how many it left out.
 
-One hand-built world for Cy (AE, East), as of Sunday 2026-07-05 (the month of July):
+One hand-built world for Cy (AE, East), as of Sunday 2026-07-05 (the month of July;
+`factories.build_unknown_amount_wins`):
 - history: ten deals in proposal from creation (June 1-10), each won two days later, at
   10,000 and 30,000 in turn (sum 200,000);
 - won in July (each in proposal from June 29 to its win on July 2 or 3): "Paid" 5,000,
@@ -27,7 +28,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from factories import at, east_and_west, make_api, put_deal, records_until
+from factories import (
+    at,
+    build_unknown_amount_wins,
+    east_and_west,
+    make_api,
+    replay_july_from,
+)
 from paceline.analytics.backtest import backtest
 from paceline.analytics.flow import pipeline_flow
 from paceline.analytics.forecast import forecast
@@ -42,29 +49,10 @@ AS_OF = dt.date(2026, 7, 5)
 AVERAGE = 205_000 / 12
 
 
-def build(engine: Engine, settings: Settings) -> int:
-    cy = east_and_west(engine, settings)["Cy"]
-    for i in range(10):
-        amount = 10_000 if i % 2 else 30_000
-        created, closed = at(6, 1 + i), at(6, 3 + i)
-        put_deal(engine, cy, f"won {i}", amount, created, status="won", stage="closed_won",
-                 closed=closed, history=[("proposal", created, amount),
-                 ("closed_won", closed, amount)])  # fmt: skip
-    for name, amount, won_on in (("Paid", 5_000, 2), ("Pilot", 0, 2), ("Unknown win", None, 3)):
-        created, closed = at(6, 29), at(7, won_on)
-        put_deal(engine, cy, name, amount, created, status="won", stage="closed_won",
-                 closed=closed, history=[("proposal", created, amount),
-                 ("closed_won", closed, amount)])  # fmt: skip
-    for name, amount in (("X", None), ("Z", 0), ("W", 7_000)):
-        put_deal(engine, cy, name, amount, at(7, 4), stage="proposal",
-                 history=[("proposal", at(7, 4), amount)])  # fmt: skip
-    return cy
-
-
 def test_the_store_keeps_an_unknown_amount_apart_from_a_real_zero(
     engine: Engine, settings: Settings
 ) -> None:
-    build(engine, settings)
+    build_unknown_amount_wins(engine, settings)
     with engine.connect() as conn:
         stored = dict(conn.execute(select(Deal.name, Deal.amount)).all())
         history = conn.execute(
@@ -77,7 +65,7 @@ def test_the_store_keeps_an_unknown_amount_apart_from_a_real_zero(
 def test_the_forecast_values_unknown_open_amounts_from_wins_and_counts_unknown_wins_apart(
     engine: Engine, settings: Settings
 ) -> None:
-    build(engine, settings)
+    build_unknown_amount_wins(engine, settings)
     result = forecast(engine, settings, "month", AS_OF, rep="Cy", runs=2000)
     assert result.won_so_far == 5_000
     assert result.won_without_amount == 1
@@ -97,7 +85,7 @@ def test_the_forecast_values_unknown_open_amounts_from_wins_and_counts_unknown_w
 def test_revenue_won_sums_the_known_amounts_and_counts_the_rest(
     engine: Engine, settings: Settings
 ) -> None:
-    build(engine, settings)
+    build_unknown_amount_wins(engine, settings)
     with engine.connect() as conn:
         scope = forecast_scope(conn, None, "Cy")
         july = revenue_won(conn, scope, at(7, 1, hour=4), at(8, 1, hour=4))
@@ -113,15 +101,12 @@ def test_the_backtest_says_how_many_wins_of_a_period_have_no_amount(
     Pilot) with one win (Unknown win) left out. A deal won in March gives the backtest the
     90 days of history it needs before a cut-off; the records reach July 31
     (`records_until`), so July is a whole month of data."""
-    cy = build(engine, settings)
-    records_until(engine, cy, dt.date(2026, 7, 31))
-    march = [("proposal", at(3, 2)), ("closed_won", at(3, 5))]
-    put_deal(engine, cy, "March", 10_000, at(3, 2), status="won", stage="closed_won",
-             closed=at(3, 5), history=march)  # fmt: skip
+    replay_july_from(engine, build_unknown_amount_wins(engine, settings))
     result = backtest(engine, settings, "month", rep="Cy", periods=1,
                       as_of=dt.date(2026, 8, 1), runs=200)  # fmt: skip
     assert [r.period.label for r in result.rows] == ["2026-07", "2026-07"]
     assert [(r.actual, r.actual_without_amount) for r in result.rows] == [(5_000, 1)] * 2
+    assert result.actual_without_amount == 1  # July's one win, not once per row (2)
 
 
 def test_stalled_deals_leave_unknown_amounts_out_of_the_values(
@@ -129,7 +114,7 @@ def test_stalled_deals_leave_unknown_amounts_out_of_the_values(
 ) -> None:
     """As of July 5, Cy's open deals are X (unknown), Z (0) and W (7,000): open value 7,000
     with one deal left out; X shows no amount, not 0."""
-    build(engine, settings)
+    build_unknown_amount_wins(engine, settings)
     report = stalled_deals(engine, settings, AS_OF, rep="Cy")
     assert (report.open_deals, report.open_value, report.open_without_amount) == (3, 7_000, 1)
     (row,) = report.by_rep
@@ -147,7 +132,7 @@ def test_flow_counts_a_deal_without_an_amount_but_not_its_value(
     (July 4): 6 deals, value 5,000 + 0 + 7,000 = 12,000, two (Unknown win, X) without an
     amount. Won in it: Paid, Pilot (July 2) and Unknown win (July 3): 3, value 5,000, one
     without an amount."""
-    build(engine, settings)
+    build_unknown_amount_wins(engine, settings)
     window = Window("1w", dt.date(2026, 6, 29), dt.date(2026, 7, 6))
     report = pipeline_flow(engine, settings, window, rep="Cy")
     (week,) = [w for w in report.weeks if w.start == dt.date(2026, 6, 29)]

@@ -480,6 +480,19 @@ def test_targets(api: Api) -> None:
 # --- analyses: the CLI's result objects ------------------------------------------------------
 
 
+@pytest.mark.parametrize("path", ["/flow", "/funnel", "/equation", "/diagnosis/team"])
+def test_a_diagnosis_period_is_the_exact_word(api: Api, path: str) -> None:
+    """`period=Quarter` read as the quarter on the diagnoses alone (the scorecard's and the
+    forecast's periods refused it, naming the words): now the same 422 naming `period`."""
+    reply = api.get("root", path, params={"period": "Quarter", "as_of": "2026-11-18"})
+    assert fields(reply) == [("query", "period")]
+    assert reply.json()["detail"][0]["msg"].startswith(
+        "'Quarter' is not a period; did you mean 'quarter'? Use week, month, quarter, year"
+    )
+    assert api.get("root", path, params={"period": "quarter"}).status_code == 200
+    assert fields(api.get("root", path, params={"period": "90D"})) == [("query", "period")]
+
+
 def test_analyses_answer_what_the_cli_prints(sqlite_engine: Engine, settings: Settings) -> None:
     api = make_api(sqlite_engine, settings)
     url = sqlite_engine.url.render_as_string(hide_password=False)

@@ -262,6 +262,14 @@ def test_the_log_command_lists_what_went_where(tmp_path: Path, settings: Setting
     assert {r["channel"] for r in only} == {"fake"} and len(only) == 2
     none = runner.invoke(app, ["--db", url, "alerts", "log", "--channel", "slack"])
     assert "No deliveries yet." in none.output
+    # A channel that neither exists nor is in the log: named, with those that are, not
+    # "No deliveries yet." (`fake` and `down` are only in the log: a plugin since removed).
+    typo = runner.invoke(app, ["--db", url, "alerts", "log", "--channel", "slak"])
+    assert typo.exit_code == 1
+    assert (
+        "channel: 'slak' is not allowed; use one of console, down, email, fake, slack, teams,"
+        " webhook" in " ".join(typo.output.split())
+    )
 
 
 def _no_wait(_seconds: float) -> None:
@@ -314,6 +322,13 @@ def test_the_deliveries_page_is_for_admins_and_shows_failures(
         only = client.get("/deliveries", params={"failed": "true"}).text
         assert len(re.findall(r"<tr data-status=", only)) == 1
         assert "ana@example.com" not in only
+        recorded = client.get("/deliveries", params={"channel": "fake"})
+        assert len(re.findall(r"<tr data-status=", recorded.text)) == 3
+        typo = client.get("/deliveries", params={"channel": "fak"})  # it showed nothing, 200
+        assert typo.status_code == 422
+        assert "channel: &#39;fak&#39; is not allowed here; use one of console, email, fake," in (
+            typo.text
+        )
 
 
 def test_a_run_for_one_team_leaves_the_other_teams_alerts_standing(

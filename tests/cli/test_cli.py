@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect
 from typer.testing import CliRunner
 
+from factories import ACTIVITY_SECONDARY_INDEXES, leave_killed_activity_load
 from paceline import cli as cli_module
 from paceline.cli import app
+from paceline.store.engine import make_engine
 
 runner = CliRunner()
 
@@ -141,3 +145,45 @@ def test_installed_entry_point_runs() -> None:
         check=False,
     )
     assert completed.returncode == 0 and completed.stdout.startswith("paceline ")
+
+
+def _indexes(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return {str(index["name"]) for index in inspect(engine).get_indexes("activity")}
+    finally:
+        engine.dispose()
+
+
+def _kill_a_load(url: str, pid: int) -> None:
+    """What a load into the empty activity table killed after its first batch leaves."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            leave_killed_activity_load(conn, pid)
+    finally:
+        engine.dispose()
+
+
+def test_init_builds_the_indexes_a_killed_load_left_out(workdir: Path) -> None:
+    url = "sqlite:///team.db"
+    assert cli("--db", url, "init")[0] == 0
+    _kill_a_load(url, pid=2**22 + 12345)  # no such process: the load is gone
+    assert not _indexes(url) & ACTIVITY_SECONDARY_INDEXES
+    code, output = cli("init", "--json")
+    assert code == 0, output
+    answer = json.loads(output)
+    assert answer["indexes_built"] == sorted(ACTIVITY_SECONDARY_INDEXES)
+    assert answer["references_validated"] == []  # SQLite has nothing to validate
+    assert _indexes(url) >= ACTIVITY_SECONDARY_INDEXES
+    code, output = cli("init")  # whole now: nothing more to say
+    assert code == 0 and "interrupted import" not in output
+
+
+def test_init_leaves_the_indexes_to_a_load_still_running(workdir: Path) -> None:
+    url = "sqlite:///team.db"
+    assert cli("--db", url, "init")[0] == 0
+    _kill_a_load(url, pid=os.getpid())  # alive: a load still under way
+    code, output = cli("init")
+    assert code == 0 and "interrupted import" not in output
+    assert not _indexes(url) & ACTIVITY_SECONDARY_INDEXES

@@ -1,11 +1,15 @@
-"""`paceline scorecard` and `paceline tipping` print how many deals a sum of amounts left out
-(hand-counted world: tests/unknown_amounts_org.py)."""
+"""`paceline scorecard`, `tipping`, `forecast` and its backtest print how many deals a sum of
+amounts left out (hand-counted worlds: tests/unknown_amounts_org.py and
+`factories.build_unknown_amount_wins`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from factories import cli_in
+import pytest
+
+from factories import build_unknown_amount_wins, cli_in, replay_july_from
+from paceline.cli import out as cli_out
 from paceline.config import Settings
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
@@ -47,3 +51,32 @@ def test_the_cli_prints_the_deals_left_out_next_to_the_figure(
                         "--lag", "0", "--as-of", DAY)  # fmt: skip
     assert code == 0, text
     assert "3 deals in the rep-weeks read have no amount" in " ".join(text.split())
+
+
+LEFT_OUT = "(1 without an amount, not counted)"  # the pipeline flow's words
+
+
+def test_the_forecast_and_its_backtest_say_the_wins_left_out_in_the_flows_words(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cy's July: won 5,000 (Paid, and Pilot's real 0) and "Unknown win" without an amount.
+    The forecast's "won so far" said 5,000 alone (a line further down told of the win), the
+    backtest's actual "5,000 / +1 no amount", and its note "2 won deal(s)" for July's one
+    (its start and middle rows summed). Each now says it as the flow does, July once."""
+    monkeypatch.setattr(cli_out, "width", 400)  # one line per row, whatever ran before
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    upgrade(engine)
+    replay_july_from(engine, build_unknown_amount_wins(engine, settings))
+    engine.dispose()
+    code, text = cli_in(tmp_path, "forecast", "--period", "month", "--rep", "Cy",
+                        "--as-of", "2026-07-05", "--runs", "200")  # fmt: skip
+    assert code == 0, text
+    won = next(line for line in text.splitlines() if "won so far" in line)
+    assert f"5,000 {LEFT_OUT}" in won, text
+    code, text = cli_in(tmp_path, "forecast", "--backtest", "--period", "month", "--rep", "Cy",
+                        "--periods", "1", "--as-of", "2026-08-01", "--runs", "200")  # fmt: skip
+    assert code == 0, text
+    rows = [line for line in text.splitlines() if "2026-07" in line and "end of" in line]
+    assert len(rows) == 2 and all(f"5,000 {LEFT_OUT}" in row for row in rows), text
+    assert "no amount" not in " ".join(row for row in rows)
+    assert "1 won deal(s) in the periods have no amount recorded" in text

@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, inspect, select
 from typer.testing import CliRunner
 
 import paceline
@@ -297,6 +297,28 @@ def _wait_until(condition: Callable[[], bool], seconds: float) -> None:
         time.sleep(0.01)
 
 
+def _killed_cli_import(
+    db_url: str, path: Path, folder: Path, started: Callable[[], bool]
+) -> subprocess.Popen[bytes]:
+    """`paceline import activities` of `path` in batches of 50, in a process of its own,
+    killed with SIGKILL as soon as `started` holds (it must hold before the import ends)."""
+    src = str(Path(paceline.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-m", "paceline.cli", "--db", db_url, "import", "activities"]
+    command += [str(path), "--batch-size", "50", "--errors", str(folder / "k.csv"), "--json"]
+    process = subprocess.Popen(
+        command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        _wait_until(lambda: started() or process.poll() is not None, 120)
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(60)
+    assert process.returncode == -signal.SIGKILL
+    return process
+
+
 @pytest.mark.slow
 def test_a_killed_import_is_marked_interrupted_by_the_next_and_leaves_no_seen_rows(
     db_url: str, settings: Settings, tmp_path: Path
@@ -309,20 +331,7 @@ def test_a_killed_import_is_marked_interrupted_by_the_next_and_leaves_no_seen_ro
     try:
         first = import_csv(engine, settings, path, "activities", options=options(path, 5_000))
         assert first.inserted == 20_000
-        src = str(Path(paceline.__file__).resolve().parents[1])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
-        command = [sys.executable, "-m", "paceline.cli", "--db", db_url, "import", "activities"]
-        command += [str(path), "--batch-size", "50", "--errors", str(tmp_path / "k.csv"), "--json"]
-        process = subprocess.Popen(
-            command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        try:
-            _wait_until(lambda: _seen(engine) > 0 or process.poll() is not None, 120)
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            os.kill(process.pid, signal.SIGKILL)
-        finally:
-            process.wait(60)
-        assert process.returncode == -signal.SIGKILL
+        process = _killed_cli_import(db_url, path, tmp_path, lambda: _seen(engine) > 0)
         left = {i: s for i, s in runs(engine).items() if s[0] == "running"}
         assert len(left) == 1 and _seen(engine) > 0  # the fault as it was seen
         (killed,) = left
@@ -339,6 +348,58 @@ def test_a_killed_import_is_marked_interrupted_by_the_next_and_leaves_no_seen_ro
         assert [s for s, _ in runs(engine).values()].count("running") == 0
         assert _seen(engine) == 0
         assert count(engine, Activity) == 20_010  # whole batches only: nothing lost or doubled
+    finally:
+        engine.dispose()
+
+
+def _activity_indexes(engine: Engine) -> set[str]:
+    """The activity table's indexes besides its unique key, as the database has them."""
+    return {str(index["name"]) for index in inspect(engine).get_indexes("activity")}
+
+
+def _partitioned(engine: Engine) -> bool:
+    """Whether `activity` is partitioned (PostgreSQL, `store.partition`)."""
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect() as conn:
+        found = "SELECT relkind FROM pg_class WHERE oid = 'activity'::regclass"
+        return conn.exec_driver_sql(found).scalar() == "p"
+
+
+@pytest.mark.slow
+def test_a_load_killed_between_dropping_and_building_its_indexes_loses_nothing(
+    db_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    """A load into the empty table drops its secondary indexes in its first batch and builds
+    them at its end (`store.bulk.defer_indexes`); killed with SIGKILL in between, it leaves
+    whole batches, a sound database, and a run the next import marks interrupted; that
+    import builds the indexes before its first batch and completes the file, doubling
+    nothing. (A partitioned table keeps its indexes throughout.)"""
+    rows = [line(i, first=dt.datetime(2026, 8, 3, 8)) for i in range(20_000)]  # to Oct 11
+    path = write_rows(tmp_path / "big.csv", rows)
+    engine = make_engine(db_url)
+    try:
+        before = _activity_indexes(engine)
+        assert len(before) >= 4
+        _killed_cli_import(db_url, path, tmp_path, lambda: count(engine, Activity) > 0)
+        engine.dispose()  # the inspector's cache: the schema as the killed load left it
+        kept = count(engine, Activity)
+        assert 0 < kept < 20_000 and kept % 50 == 0  # whole batches of 50 only
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        left_out = before - _activity_indexes(engine)
+        assert bool(left_out) != _partitioned(engine)  # the fault as it is, until then
+
+        again = import_csv(engine, settings, path, "activities", options=options(path, 5_000))
+        assert (again.read, again.inserted, again.unchanged) == (20_000, 20_000 - kept, kept)
+        assert count(engine, Activity) == 20_000
+        engine.dispose()
+        assert _activity_indexes(engine) == before
+        assert [status for status, _ in runs(engine).values()] == ["interrupted", "done"]
+        if left_out:
+            built = ", ".join(sorted(left_out))
+            assert again.notes.get(f"indexes an interrupted import left out, built: {built}")
     finally:
         engine.dispose()
 

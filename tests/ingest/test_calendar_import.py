@@ -9,6 +9,7 @@ of November) and on 25 October 2026 in Europe (last Sunday of October).
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import textwrap
@@ -18,14 +19,15 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
+from paceline import plugins
 from paceline.analytics.metrics import metric_totals
 from paceline.analytics.rollup import ensure_rollup
 from paceline.cli import app
 from paceline.config import Settings
-from paceline.ingest.accounting import ImportOptions, ImportResult
+from paceline.ingest.accounting import ImportOptions, ImportResult, RejectedReason
 from paceline.ingest.calendar_ics import import_calendar
 from paceline.ingest.csvfile import ImportFileError
-from paceline.ingest.importer import import_csv
+from paceline.ingest.importer import import_csv, import_file
 from paceline.store.models import Account, Activity, Contact, Rep
 
 NOW = dt.datetime(2026, 12, 7, 12, 0)
@@ -418,5 +420,180 @@ def test_the_calendar_command(
     assert result["notes"]["skipped, cancelled"] == 1
     reply = runner.invoke(app, ["import", "calendar", str(calendars), "--since", "someday"])
     assert reply.exit_code == 1 and "not a date" in reply.output
-    reply = runner.invoke(app, ["import", "activities", str(calendars / "google.ics")])
-    assert reply.exit_code == 1 and "calendar google.ics`" in " ".join(reply.output.split())
+    # `import activities` picks the calendar source for an .ics file (before 2026-12-07 it
+    # refused the file): the same import, the same keys. Ben is no rep here, so his Monday
+    # check-ins (26 Oct, 2 and 9 Nov) and the London intro have no rep: one reason, four
+    # events, the first three named (by UID, then start); the pipeline review is Ana's, as
+    # imported from outlook.ics above, and an internal meeting both times: unchanged.
+    reply = runner.invoke(
+        app, ["--today", "2026-12-07T12:00:00", "import", "activities",
+              str(calendars / "google.ics")],
+        env={"COLUMNS": "400"},  # the summary's title holds the whole path: kept on one line
+    )  # fmt: skip
+    assert reply.exit_code == 0, reply.output
+    said = " ".join(reply.output.split())
+    assert "google.ics -> activities (read as calendar, source 'calendar')" in said
+    assert "4 row(s): no rep: no rep has the e-mail of the organiser or an attendee; " in said
+    assert (
+        "(e.g. google.ics, event 'london-intro@google.com' at 2026-11-02 09:00 GMT "
+        "(sam@initech.test, sam@initech.test); google.ics, event 'monday-acme@google.com' at "
+        "2026-10-26 09:00 EDT (ben@paceline.test, bob@acme.test, ben@paceline.test); "
+        "google.ics, event 'monday-acme@google.com' at 2026-11-02 09:00 EST "
+        "(ben@paceline.test, bob@acme.test, ben@paceline.test))"
+    ) in said
+
+
+def test_the_calendar_is_an_import_source_like_csv(
+    people: Engine, settings: Settings, calendars: Path
+) -> None:
+    """The calendar source is a built-in plugin on the import-source hook: picked for an
+    .ics file like the spreadsheet source for an .xlsx, and given the reps, the internal
+    domains and the zone by the import (`ReadOptions`), so the Import page runs it as it
+    runs a CSV file. Before 2026-12-07 `import_source_for` refused the file."""
+    outlook = calendars / "outlook.ics"
+    source = plugins.import_source_for(outlook)
+    assert source.name == "calendar" and "calendar" in plugins.import_sources()
+    options = ImportOptions(now=NOW, errors_path=calendars.parent / "seam.errors.csv")
+    result = import_file(people, settings, outlook, "activities", None, options, reader=source)
+    # outlook.ics alone (test_a_folder_of_calendars): 13 occurrences; weekly-acme's four held,
+    # the demo and the review inserted; six skipped; the strangers rejected.
+    assert (result.read, result.inserted, result.skipped, result.rejected) == (13, 6, 6, 1)
+    assert (result.source, result.reader) == ("calendar", "calendar")
+    again = run(people, settings, outlook)  # `paceline import calendar`: the same keys
+    assert (again.read, again.inserted, again.unchanged, again.rejected) == (13, 0, 6, 1)
+    own = r"not deals \(the calendar source's own, for outlook\.ics\)"
+    with pytest.raises(ImportFileError, match=own):
+        import_file(people, settings, outlook, "deals", None, options, reader=source)
+
+
+STRANGERS = """\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN
+BEGIN:VEVENT
+UID:s1
+SUMMARY:One
+DTSTART:20261102T140000Z
+DTEND:20261102T150000Z
+ORGANIZER:mailto:x@elsewhere.test
+ATTENDEE:mailto:y@elsewhere.test
+END:VEVENT
+BEGIN:VEVENT
+UID:s2
+SUMMARY:Two
+DTSTART;TZID=America/Chicago:20261103T090000
+DTEND;TZID=America/Chicago:20261103T100000
+ORGANIZER:mailto:z@elsewhere.test
+END:VEVENT
+BEGIN:VEVENT
+UID:s3
+SUMMARY:Three
+DTSTART:20261104T140000Z
+DTEND:20261104T150000Z
+ATTENDEE:mailto:w@elsewhere.test
+END:VEVENT
+BEGIN:VEVENT
+UID:s4
+SUMMARY:Four
+DTSTART:20261105T140000Z
+DTEND:20261105T150000Z
+ORGANIZER:mailto:x@elsewhere.test
+ATTENDEE:mailto:bob@acme.test
+END:VEVENT
+BEGIN:VEVENT
+SUMMARY:No key
+DTSTART:20261106T140000Z
+DTEND:20261106T150000Z
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE:mailto:bob@acme.test
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_events_without_a_rep_are_counted_under_one_reason(
+    people: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Four events no rep is in: one reason with 4 rows and the first three events as
+    examples (file, UID, start as written, e-mails), not four reasons of one row each (as
+    from 2026-12-06, when the reason began with the event); the errors file still says each
+    event in full. Times: 14:00 UTC; 09:00 in Chicago is 09:00 CST (after 1 November)."""
+    path = tmp_path / "s.ics"
+    path.write_bytes(ics(STRANGERS))
+    result = run(people, settings, path)
+    assert (result.read, result.rejected) == (5, 5)
+    no_rep = (
+        "no rep: no rep has the e-mail of the organiser or an attendee; import the reps with "
+        "their e-mails, or name the calendar's owner (--rep, or the Import page's Calendar "
+        "owner)"
+    )
+    assert result.rejected_by_reason == [
+        RejectedReason(
+            "",
+            no_rep,
+            4,
+            (
+                "s.ics, event 's1' at 2026-11-02 14:00 UTC (x@elsewhere.test, y@elsewhere.test)",
+                "s.ics, event 's2' at 2026-11-03 09:00 CST (z@elsewhere.test)",
+                "s.ics, event 's3' at 2026-11-04 14:00 UTC (w@elsewhere.test)",
+            ),
+        ),
+        RejectedReason(
+            "",
+            "the event has no UID, so it cannot be keyed",
+            1,
+            ("s.ics, event 'No key' at 2026-11-06 14:00 UTC",),
+        ),
+    ]
+    assert result.failure == "every row was rejected (5 of 5)"
+    assert result.errors_file is not None
+    with Path(result.errors_file).open(newline="") as handle:
+        reasons = [row[2] for row in csv.reader(handle)][1:]
+    assert reasons[4] == (  # read by UID, then start: the one without a UID first
+        "s.ics, event 's4' at 2026-11-05 14:00 UTC: no rep: no rep has the e-mail of the "
+        "organiser or an attendee (x@elsewhere.test, bob@acme.test); import the reps with "
+        "their e-mails, or pass --rep for the calendar's owner"
+    )
+
+
+def customized(offset: str, uid: str) -> str:
+    """An Outlook export whose zone is its own "Customized Time Zone" (Outlook's name for a
+    zone it cannot name), at a fixed `offset`, with one 10:00 meeting of Ana's on 2 November."""
+    return f"""\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN
+BEGIN:VTIMEZONE
+TZID:Customized Time Zone
+BEGIN:STANDARD
+DTSTART:16010101T000000
+TZOFFSETFROM:{offset}
+TZOFFSETTO:{offset}
+END:STANDARD
+END:VTIMEZONE
+BEGIN:VEVENT
+UID:{uid}
+SUMMARY:Acme call
+DTSTART;TZID=Customized Time Zone:20261102T100000
+DTEND;TZID=Customized Time Zone:20261102T103000
+ORGANIZER:mailto:ana@paceline.test
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@acme.test
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_each_file_reads_its_own_zone_definitions(
+    people: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Two exports each define "Customized Time Zone", one at UTC+01:00 and one at UTC-05:00:
+    10:00 is 09:00 UTC in the first and 15:00 UTC in the second. The iCalendar library keeps
+    the first definition of a zone id for the life of the process, so before 2026-12-07 the
+    second file (another import, another upload to the same server) was read at 09:00 UTC."""
+    paris, bogota = tmp_path / "paris.ics", tmp_path / "bogota.ics"
+    paris.write_bytes(ics(customized("+0100", "paris-call")))
+    bogota.write_bytes(ics(customized("-0500", "bogota-call")))
+    assert run(people, settings, paris).inserted == 1
+    assert run(people, settings, bogota).inserted == 1
+    when = {m[0]: m[4] for m in meetings(people)}
+    assert when == {"paris-call": D(2026, 11, 2, 9, 0), "bogota-call": D(2026, 11, 2, 15, 0)}

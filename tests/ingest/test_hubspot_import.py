@@ -179,7 +179,7 @@ def test_the_sample_deals_with_an_owner_import_and_empty_amounts_are_unknown_not
         owners=owners,
     )
     assert (result.read, result.inserted, result.rejected) == (21, 8, 13)
-    reasons = {(f, r): n for f, r, n in result.rejected_by_reason}
+    reasons = {(f, r): n for f, r, n, _ in result.rejected_by_reason}
     assert reasons == {("stage", "required value is empty"): 13}
     with engine.connect() as conn:
         deal = conn.execute(
@@ -281,7 +281,7 @@ def test_an_unknown_owner_and_a_stage_outside_the_pipeline_are_refused_no_amount
     )
     # Deals 4 and 5 have no amount: kept, with the amount unknown (NULL), never 0.
     assert (result.read, result.inserted, result.rejected) == (5, 3, 2)
-    reasons = sorted(f"{f}: {r}" for f, r, _ in result.rejected_by_reason)
+    reasons = sorted(f"{f}: {r}" for f, r, _, _ in result.rejected_by_reason)
     assert reasons == [
         ": dealstage '12345678' is not a stage of HubSpot's default pipeline: pass the portal's "
         "deal pipelines (GET /crm/v3/pipelines/deals) with --pipelines",

@@ -200,7 +200,7 @@ def test_a_pipedrive_deal_in_another_currency_is_refused(
         reader=import_source("pipedrive-json"),
     )
     assert (result.inserted, result.rejected) == (1, 1)
-    assert [(f, r) for f, r, _ in result.rejected_by_reason] == [
+    assert [(f, r) for f, r, _, _ in result.rejected_by_reason] == [
         (
             "currency",
             "currency is EUR, the configuration counts money in USD ([money] currency); "

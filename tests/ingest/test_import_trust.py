@@ -56,8 +56,8 @@ def test_unknown_stages_are_rejected_and_counted_with_a_suggestion(
     deals without a close date and the file's 3,000 of won revenue vanished silently."""
     result = run(engine, settings, write(tmp_path / "deals.csv", PIPELINE), "deals")
     assert (result.read, result.inserted, result.rejected) == (5, 1, 4)
-    by_reason = {(f, reason.split(";")[0]): n for f, reason, n in result.rejected_by_reason}
-    hints = {reason.split(";")[1].strip() for _, reason, _ in result.rejected_by_reason}
+    by_reason = {(f, reason.split(";")[0]): n for f, reason, n, _ in result.rejected_by_reason}
+    hints = {reason.split(";")[1].strip() for _, reason, _, _ in result.rejected_by_reason}
     assert by_reason == {
         ("stage", "unknown stage 'Won'"): 2,
         ("stage", "unknown stage 'Lost'"): 1,

@@ -143,7 +143,7 @@ def test_the_sample_deals_without_the_stages_list_are_refused_naming_the_option(
         engine, settings, SAMPLES / "deals.test.json", "deals", "pipedrive:deals", tmp_path
     )
     assert (result.inserted, result.rejected) == (0, 8)
-    assert {r for _, r, _ in result.rejected_by_reason} == {
+    assert {r for _, r, _, _ in result.rejected_by_reason} == {
         "stage_id 1 cannot be named: pass the stages list (GET /v2/stages) with --pipelines",
         "stage_id 3 cannot be named: pass the stages list (GET /v2/stages) with --pipelines",
         "stage_id 7 cannot be named: pass the stages list (GET /v2/stages) with --pipelines",
@@ -255,7 +255,7 @@ def test_unknown_stages_types_and_users_are_refused_and_deleted_deals_skipped(
     )
     result = run(engine, settings, deals, "deals", "pipedrive:deals", tmp_path, pipelines=STAGES)
     assert (result.read, result.inserted, result.skipped, result.rejected) == (5, 2, 1, 2)
-    assert sorted(f"{f}: {r}" for f, r, _ in result.rejected_by_reason) == [
+    assert sorted(f"{f}: {r}" for f, r, _, _ in result.rejected_by_reason) == [
         ": stage_id 99 is not a stage in stages.test.json",
         "closed_at: a won deal needs closed_at",
     ]
@@ -276,7 +276,7 @@ def test_unknown_stages_types_and_users_are_refused_and_deleted_deals_skipped(
     )
     result = run(engine, settings, activities, "activities", "pipedrive:activities", tmp_path)
     assert (result.inserted, result.rejected) == (1, 2)
-    reasons = sorted(r for _, r, _ in result.rejected_by_reason)
+    reasons = sorted(r for _, r, _, _ in result.rejected_by_reason)
     assert reasons[0].startswith("unknown kind 'demo'")
     assert reasons[1] == (
         "user_id 77 cannot be named: pass the users list (GET /v1/users) with --owners"

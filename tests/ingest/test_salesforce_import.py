@@ -150,7 +150,7 @@ def counts(r: ImportResult) -> tuple[int, ...]:
 
 
 def reasons(r: ImportResult) -> dict[str, int]:
-    return {f"{field}: {reason}": rows for field, reason, rows in r.rejected_by_reason}
+    return {f"{field}: {reason}": rows for field, reason, rows, _ in r.rejected_by_reason}
 
 
 # --- ids, names, mappings ---------------------------------------------------------------------
@@ -849,3 +849,247 @@ def test_the_reader_picks_the_shipped_mapping_by_file_name(
     assert tuple(row) == ("Ana Ruiz", "call", pytest.approx(125 / 60), "voicemail")
     with pytest.raises(ImportFileError, match="the mapping is for activities, not deals"):
         run(engine, settings, path, None, tmp_path, entity="deals")
+
+
+# --- --owner on one file, deals not imported, events linked to no prospect -------------------
+
+
+def test_one_file_without_owner_id_is_credited_to_the_named_owner(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """`paceline import activities Task.csv --owner REP`, as the folder command's --owner:
+    a file without an OwnerId column has every row credited to the rep (its name's spacing
+    tidied); a file with the column keeps it, its empty OwnerId still refused; another
+    reader refuses the option rather than ignore it."""
+    bare = _write(
+        tmp_path / "Task.csv",
+        "\ufeffId,Subject,ActivityDate,Status,TaskSubtype",
+        '00T5g0000000001AAA,"Call back, then email",2026-11-02,Completed,Call',
+        "00T5g0000000002AAA,To do,2026-11-03,Not Started,Call",
+    )
+    result = run(engine, settings, bare, "Task", tmp_path, owner="  Sam   Lee ")
+    assert counts(result) == (2, 1, 0, 0, 0, 1, 0)
+    assert (result.owner, result.new_reps) == ("Sam Lee", ["Sam Lee"])
+    owned = tmp_path / "owned"
+    owned.mkdir()
+    _write(owned / "User.csv", "Id,FirstName,LastName", "0055g0000000001AAA,Ana,Ruiz")
+    with_column = _write(
+        owned / "Task.csv",
+        "Id,OwnerId,Subject,ActivityDate,Status,TaskSubtype",
+        "00T5g0000000003AAA,0055g0000000001AAA,Call,2026-11-04,Completed,Call",
+        "00T5g0000000004AAA,,Call,2026-11-05,Completed,Call",
+    )
+    result = run(engine, settings, with_column, "Task", tmp_path, owner="Sam Lee")
+    assert counts(result) == (2, 1, 0, 0, 0, 0, 1)
+    assert result.owner == ""
+    assert reasons(result) == {": OwnerId is empty: the row has no owner to credit": 1}
+    with engine.connect() as conn:
+        by_rep = dict(
+            conn.execute(
+                select(Rep.name, func.count()).join(Activity, Activity.rep_id == Rep.id)
+                .group_by(Rep.name)
+            ).all()
+        )  # fmt: skip
+    assert by_rep == {"Sam Lee": 1, "Ana Ruiz": 1}
+    generic = _write(tmp_path / "calls.csv", "rep,kind,occurred_at", "Ana,call,2026-11-02")
+    with pytest.raises(ImportFileError, match="--owner: only Salesforce exports"):
+        import_file(engine, settings, generic, "activities", None, ImportOptions(owner="Sam"))
+
+
+def test_activities_naming_a_deal_not_imported_are_a_counted_warning(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Four done tasks, two batches: one names the imported deal, two a deal that was never
+    imported (one in its 15-character form), one another such deal. The three are kept
+    without a deal link, counted in one warning naming the first such deal (18 characters)."""
+    folder = tmp_path / "org"
+    folder.mkdir()
+    _write(folder / "User.csv", "Id,FirstName,LastName", "0055g0000000001AAA,Ana,Ruiz")
+    _write(
+        folder / "Opportunity.csv",
+        "Id,Name,StageName,Amount,CreatedDate,OwnerId,IsClosed,IsWon,CloseDate",
+        "0065g0000000001AAA,Big,Prospecting,100,2026-10-01T09:00:00.000+0000,"
+        "0055g0000000001AAA,false,false,2026-12-20",
+    )
+    task = _write(
+        folder / "Task.csv",
+        "Id,OwnerId,WhatId,Subject,ActivityDate,Status,TaskSubtype",
+        "00T5g0000000001AAA,0055g0000000001AAA,0065g0000000001AAA,a,2026-11-02,Completed,Call",
+        "00T5g0000000002AAA,0055g0000000001AAA,0065g0000000009,b,2026-11-02,Completed,Call",
+        "00T5g0000000003AAA,0055g0000000001AAA,0065g0000000008AAA,c,2026-11-03,Completed,Call",
+        "00T5g0000000004AAA,0055g0000000001AAA,0065g0000000009AAA,d,2026-11-04,Completed,Call",
+    )
+    settings = parse_settings(_without_stages(default_config_text()) + STANDARD_STAGES)
+    assert run(engine, settings, folder / "Opportunity.csv", "Opportunity", tmp_path).inserted
+    result = run(engine, settings, task, "Task", tmp_path, batch_size=2)
+    assert counts(result) == (4, 4, 0, 0, 0, 0, 0)
+    warning = (
+        "warning: deal not imported: names a deal this source has not imported (e.g. "
+        "'0065g0000000009AAA'); kept without its deal link"
+    )
+    assert result.notes == {warning: 3}
+    with engine.connect() as conn:
+        linked = conn.execute(
+            select(Activity.external_id).where(Activity.deal_id.is_not(None))
+        ).scalars().all()  # fmt: skip
+    assert linked == ["00T5g0000000001AAA"]
+    # The warning's way out: the missing deal imported, then the tasks again. The two that
+    # name it are updated with their link; the third still warns, now with its own id.
+    _write(
+        folder / "Opportunity.csv",
+        "Id,Name,StageName,Amount,CreatedDate,OwnerId,IsClosed,IsWon,CloseDate",
+        "0065g0000000009AAA,Late,Prospecting,50,2026-10-02T09:00:00.000+0000,"
+        "0055g0000000001AAA,false,false,2026-12-21",
+    )
+    assert run(engine, settings, folder / "Opportunity.csv", "Opportunity", tmp_path).inserted
+    again = run(engine, settings, task, "Task", tmp_path, batch_size=2)
+    assert counts(again) == (4, 0, 2, 2, 0, 0, 0)
+    assert again.notes == {warning.replace("0065g0000000009AAA", "0065g0000000008AAA"): 1}
+    with engine.connect() as conn:
+        links = dict(
+            conn.execute(
+                select(Activity.external_id, Deal.external_id).join(
+                    Deal, Deal.id == Activity.deal_id
+                )
+            ).all()
+        )
+    assert links == {
+        "00T5g0000000001AAA": "0065g0000000001AAA",
+        "00T5g0000000002AAA": "0065g0000000009AAA",
+        "00T5g0000000004AAA": "0065g0000000009AAA",
+    }
+    assert counts(run(engine, settings, task, "Task", tmp_path)) == (4, 0, 0, 4, 0, 0, 0)
+
+
+def _events_csv(path: Path) -> Path:
+    """Seven done events of one owner: with a contact, with a lead, about a support case,
+    on an account (AccountId only), with nothing, an all-day one with nothing, and one
+    whose WhatId is Data Export's "no record"."""
+    return _write(
+        path,
+        "Id,OwnerId,WhoId,WhatId,AccountId,Subject,ActivityDateTime,DurationInMinutes,"
+        "IsAllDayEvent",
+        "00U5g0000000001AAA,0055g0000000001AAA,0035g0000000001AAA,,,Demo,"
+        "2026-11-02T15:00:00.000+0000,60,false",
+        "00U5g0000000002AAA,0055g0000000001AAA,00Q5g0000000001AAA,,,Lead call,"
+        "2026-11-03T15:00:00.000+0000,30,false",
+        "00U5g0000000003AAA,0055g0000000001AAA,,5005g0000000001AAA,,Case review,"
+        "2026-11-04T15:00:00.000+0000,30,false",
+        "00U5g0000000004AAA,0055g0000000001AAA,,,0015g0000000001AAA,QBR,"
+        "2026-11-05T15:00:00.000+0000,60,false",
+        '00U5g0000000005AAA,0055g0000000001AAA,,,,"Xmas Dinner, team",'
+        "2026-11-20T19:00:00.000+0000,120,false",
+        "00U5g0000000006AAA,0055g0000000001AAA,,,,Holiday,2026-11-26T00:00:00.000+0000,1440,true",
+        "00U5g0000000007AAA,0055g0000000001AAA,,000000000000000AAA,,1:1,"
+        "2026-11-06T09:00:00.000+0000,30,false",
+    )
+
+
+def test_events_linked_to_no_prospect_are_skipped_unless_kept(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A meeting is selling only with or about a prospect: of the seven events, the ones with
+    a contact, a lead or an account are meetings (3); the case review, the dinner and the 1:1
+    are skipped, counted as "not linked to any prospect" (3), the holiday as all-day (1).
+    `--unlinked-events` keeps the three as meetings."""
+    path = _events_csv(tmp_path / "Event.csv")
+    result = run(engine, settings, path, "Event", tmp_path)
+    assert counts(result) == (7, 3, 0, 0, 0, 4, 0)
+    assert result.notes == {
+        "skipped, not linked to any prospect": 3,
+        "skipped, all-day event": 1,
+    }
+    kept = run(engine, settings, path, "Event", tmp_path, unlinked_events=True)
+    assert counts(kept) == (7, 3, 0, 3, 0, 1, 0)
+    with engine.connect() as conn:
+        subjects = conn.execute(select(Activity.notes).order_by(Activity.occurred_at))
+        assert subjects.scalars().all() == [
+            "Demo", "Lead call", "Case review", "QBR", "1:1", "Xmas Dinner, team",
+        ]  # fmt: skip
+
+
+def test_a_tree_file_of_events_follows_the_same_rule(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """The rule is the reader's, so a tree export's events (references, not ids) and a
+    folder import read it alike: @ContactRef and @AccountRef are prospects, @CaseRef is not,
+    a record without WhoId or WhatId is not."""
+    folder = tmp_path / "tree"
+    folder.mkdir()
+    body = [
+        {"attributes": {"type": "Event", "referenceId": f"EventRef{i}"},
+         "ActivityDateTime": f"2026-11-0{i}", "DurationInMinutes": 60, **link}
+        for i, link in enumerate(
+            ({"WhoId": "@ContactRef1"}, {"WhatId": "@AccountRef1"}, {"WhatId": "@CaseRef1"},
+             {}),
+            start=1,
+        )
+    ]  # fmt: skip
+    (folder / "Events.json").write_text(json.dumps({"records": body}))
+    plan = plan_folder(settings, folder, owner="Sam Lee")
+    done = import_folder(engine, settings, folder, ImportOptions(now=NOW), tmp_path, plan=plan)
+    assert [(obj, counts(r)) for obj, r in done.results] == [("Event", (4, 2, 0, 0, 0, 2, 0))]
+    assert done.results[0][1].notes == {"skipped, not linked to any prospect": 2}
+    again = import_folder(
+        engine, settings, folder, ImportOptions(now=NOW, unlinked_events=True), tmp_path,
+        plan=plan,
+    )  # fmt: skip
+    assert [counts(r) for _, r in again.results] == [(4, 2, 0, 2, 0, 0, 0)]
+
+
+@needs_samples
+def test_ormdemo_timeline_events_with_an_owner(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """timeline-Events.json's 9 events (PROVENANCE.md): 5 name @ContactRef1 (among them
+    "Xmas Dinner" and "Diwali": the export links them to a contact, and subjects are not
+    read), 3 @AccountRef1, 1 only @CaseRef1 ("This was a meeting about the case"), skipped
+    as linked to no prospect."""
+    path = ORMDEMO / "timeline-Events.json"
+    raw = json.loads(path.read_text("utf-8"))["records"]
+    assert [r.get("WhoId") or r.get("WhatId") for r in raw].count("@CaseRef1") == 1
+    result = run(engine, settings, path, None, tmp_path, "sfdx-tree", entity="activities",
+                 owner="sfdata")  # fmt: skip
+    assert counts(result) == (9, 8, 0, 0, 0, 1, 0)
+    assert (result.owner, result.notes) == ("sfdata", {"skipped, not linked to any prospect": 1})
+
+
+@needs_samples
+def test_one_file_command_says_its_owner_first_and_warns_of_deals_not_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`paceline import activities Task.csv --mapping salesforce:Task --owner sfdata` on the
+    hackathon's Task.csv (no OwnerId; each WhatId names one of Opportunity.csv's deals, not
+    imported): the owner is said before the first write and under the summary, and the
+    83 tasks' lost deal links are a counted warning; --json carries both."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("PACELINE_DB", "PACELINE_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    runner = CliRunner()
+    db = ["--db", f"sqlite:///{tmp_path / 'p.db'}"]
+    assert runner.invoke(cli_app, [*db, "init"]).exit_code == 0
+    command = [*db, "import", "activities", str(HACKATHON / "Task.csv"), "--mapping",
+               "salesforce:Task", "--owner", "sfdata"]  # fmt: skip
+    result = runner.invoke(cli_app, command, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    owned = "Task.csv: no OwnerId column: every row credited to 'sfdata' (--owner)"
+    assert lines[0] == owned and lines.count(owned) == 2
+    warning = (
+        "warning: deal not imported: names a deal this source has not imported (e.g. "
+        "'0060000000000001'); kept without its deal link: 83 rows"
+    )
+    assert warning in lines
+    again = runner.invoke(cli_app, [*command, "--json"])
+    data = json.loads(again.output)
+    assert (data["owner"], data["unchanged"]) == ("sfdata", 83)
+    unused = runner.invoke(
+        cli_app, [*db, "import", "activities", str(ORMDEMO / "Task.csv"), "--mapping",
+                  "salesforce:Task", "--owner", "sfdata"], env={"COLUMNS": "200"},
+    )  # fmt: skip
+    assert unused.exit_code == 0, unused.output
+    assert "--owner 'sfdata' not used: Task.csv has OwnerId" in unused.output.splitlines()
+    generic = _write(tmp_path / "calls.csv", "rep,kind,occurred_at", "Ana,call,2026-11-02")
+    refused = runner.invoke(cli_app, [*db, "import", "activities", str(generic), "--owner", "x"])
+    assert refused.exit_code == 1
+    assert "--owner: only Salesforce exports" in refused.output

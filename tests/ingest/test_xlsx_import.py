@@ -29,7 +29,8 @@ from paceline.ingest.importer import ImportOptions, import_file
 from paceline.ingest.mapping import Mapping
 from paceline.ingest.sources import ReadOptions
 from paceline.ingest.xlsx_source import cell_text, column_letter, open_workbook_table
-from paceline.store.models import Activity, Contact, Deal
+from paceline.store.models import Activity, AuditEntry, Contact, Deal
+from paceline.store.runs import run_progress
 
 NOW = dt.datetime(2026, 12, 7, 12, 0)
 
@@ -230,7 +231,8 @@ def test_the_command_picks_the_reader_by_extension(
     assert runner.invoke(app, ["init"]).exit_code == 0
     reply = runner.invoke(app, ["import", "deals", str(workbook), "--sheet", "Deals", "--json"])
     assert reply.exit_code == 0, reply.output
-    assert json.loads(reply.output)["inserted"] == 1
+    said = json.loads(reply.output)
+    assert (said["inserted"], said["reader"], said["source"]) == (1, "xlsx", "csv")
     plain = tmp_path / "deals.csv"
     plain.write_text("external_id,name\n")
     reply = runner.invoke(app, ["import", "deals", str(plain), "--sheet", "Deals"])
@@ -268,6 +270,7 @@ def test_the_web_import_page_takes_a_spreadsheet(
         assert reply.status_code == 200, reply.text
         counts = dict(re.findall(r'data-count="(\w+)">([\d,]+)<', reply.text))
         assert (counts["read"], counts["inserted"]) == ("1", "1")
+        assert 'read as <span data-testid="import-reader">xlsx</span>, source csv' in reply.text
         wrong = client.post(
             "/import",
             data={"csrf": csrf, "entity": "deals", "sheet": "Nope"},
@@ -416,3 +419,30 @@ def test_an_empty_sheet_is_refused(tmp_path: Path) -> None:
     book.close()
     with pytest.raises(ImportFileError, match="sheet 'Blank' is empty: no header row"):
         open_workbook_table(path, ReadOptions())
+
+
+def test_the_record_says_the_spreadsheet_reader_and_keeps_the_csv_keys(
+    engine: Engine, settings: Settings, workbook: Path, tmp_path: Path
+) -> None:
+    """The summary, the import's record and its audit entry say the file was read as xlsx
+    (before 2026-12-07 the spreadsheet said "csv" everywhere, as if it were CSV text), while
+    its ids stay under the source "csv" that every generic file's ids are kept under: the
+    CSV export of the same two rows then changes nothing, and doubles nothing."""
+    result = run(engine, settings, workbook, "activities", "Calls")
+    assert (result.reader, result.source, result.inserted) == ("xlsx", "csv", 2)  # type: ignore[attr-defined]
+    progress = run_progress(engine, result.import_run_id)  # type: ignore[attr-defined]
+    assert progress is not None and (progress.reader, progress.source) == ("xlsx", "csv")
+    with engine.connect() as conn:
+        (after,) = conn.execute(
+            select(AuditEntry.after).where(AuditEntry.entity == "import")
+        ).scalars()
+    assert (json.loads(after)["reader"], json.loads(after)["source"]) == ("xlsx", "csv")
+    same = tmp_path / "calls.csv"
+    same.write_text(
+        "external_id,rep,kind,occurred_at,duration_min,notes\n"
+        "42,Ana Ruiz,call,2026-11-20 10:30,5,4420794600000\n"
+        "43,Ana Ruiz,email,2026-11-02,7.5,\n"
+    )
+    options = ImportOptions(now=NOW, errors_path=tmp_path / "csv.errors.csv")
+    again = import_file(engine, settings, same, "activities", None, options)
+    assert (again.reader, again.read, again.inserted, again.unchanged) == ("csv", 2, 0, 2)

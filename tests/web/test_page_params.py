@@ -45,6 +45,7 @@ ROLES = "one of ae, field, manager, sdr, all"
 KINDS = "one of " + ", ".join(sorted(SETTINGS.kind_names))
 BIG = "9,223,372,036,854,775,807"
 AUDITED = "one of activity, deal, target, user, rep, token, import"
+CHANNELS = "one of console, email, slack, teams, webhook"  # the built-in alert channels
 
 # (path, the bad query, its field, what is allowed, the page the error links to with its
 # defaults); {ana}, {east} and {kiosk} are filled in with the ids and the link made.
@@ -101,6 +102,8 @@ BAD: list[tuple[str, dict[str, str], str, str, str]] = [
     ("/when", {"as_of": "soon"}, "as_of", DAY, "/when"),
     ("/stalled", {"as_of": "soon"}, "as_of", DAY, "/stalled"),
     ("/flow", {"as_of": "soon"}, "as_of", DAY, "/flow"),
+    # free text narrowed the log to "Nothing delivered yet"
+    ("/deliveries", {"channel": "slak"}, "channel", CHANNELS, "/deliveries"),
     # the downloads: the same rules, and the link goes to their page
     ("/reps/{ana}/scorecard.csv", {"period": "fortnight"}, "period", SCORECARD, "/reps/{ana}"),
     ("/team/export.xlsx", {"period": "fortnight"}, "period", SCORECARD, "/team"),
@@ -240,6 +243,26 @@ def test_a_diagnosis_period_it_cannot_read_is_a_422_on_the_page_with_a_way_back(
     assert str(escape(said)) in reply.text
     assert f'<a href="{path}" data-testid="defaults-link">' in reply.text
     assert _get(site, path, {}).status_code == 200
+
+
+DIAGNOSIS_PERIOD = (
+    "is not a period; did you mean 'month'? Use week, month, quarter, year (to date) or a"
+    " number of trailing days such as 90d"
+)
+
+
+@pytest.mark.parametrize("path", [*DIAGNOSES, "/diagnose/export.csv"])
+@pytest.mark.parametrize("period", ["Month", "MONTH"])
+def test_a_diagnosis_period_is_the_exact_word_as_every_other_parameter(
+    site: tuple[Site, dict[str, str]], path: str, period: str
+) -> None:
+    """ "Month" was read as "month" by the diagnoses alone (the scorecard's, the forecast's and
+    the leaderboard's periods refuse it): now a 422 on the page and the download alike,
+    naming the words allowed."""
+    reply = _get(site, path, {"period": period})
+    assert reply.status_code == 422, reply.text[:300]
+    assert str(escape(f"period: '{period}' {DIAGNOSIS_PERIOD}")) in reply.text
+    assert _get(site, path, {"period": "month"}).status_code == 200
 
 
 def test_a_tipping_metric_it_cannot_use_is_a_422_on_the_page_with_a_way_back(

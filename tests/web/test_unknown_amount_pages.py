@@ -1,5 +1,6 @@
-"""The scorecard, team and tipping pages and their API answers say how many deals a sum of
-amounts left out (hand-counted world: tests/unknown_amounts_org.py)."""
+"""The scorecard, team, leaderboard, tipping and forecast pages and their API answers say how
+many deals a sum of amounts left out (hand-counted worlds: tests/unknown_amounts_org.py and
+`factories.build_unknown_amount_wins`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 
 from sqlalchemy import Engine
 
-from factories import make_site
+from factories import build_unknown_amount_wins, make_site, replay_july_from
 from paceline.config import Settings
 from unknown_amounts_org import AS_OF, build_unknown_amounts_org
 
@@ -38,10 +39,11 @@ def test_pages_note_the_deals_left_out_of_money_figures(engine: Engine, settings
         board = site.page("root", "/leaderboard", metric="revenue", period="month", team="East",
                           as_of=DAY)  # fmt: skip
         assert board.status_code == 200, board.text
-        # Ben's and Ana's rows, then the board's total.
+        # Ben's and Ana's rows, then the board's total, in the same words (the rows said
+        # "(2 without an amount)" beside a total "not counted").
         assert notes(board.text) == [
-            "(2 without an amount)",
-            "(2 without an amount)",
+            "(2 without an amount, not counted)",
+            "(2 without an amount, not counted)",
             "(4 without an amount, not counted)",
         ]
         tipping = site.page("root", "/tipping", metric="conversations", outcome="revenue",
@@ -50,6 +52,32 @@ def test_pages_note_the_deals_left_out_of_money_figures(engine: Engine, settings
         assert notes(tipping.text) == [
             "3 deals in these rep-weeks have no amount: the weekly sums count known amounts only."
         ]
+
+
+def test_the_forecast_page_says_the_wins_left_out_beside_won_so_far_and_each_actual(
+    engine: Engine, settings: Settings
+) -> None:
+    """Cy's July: 5,000 won and one win without an amount. "Won so far" said 5,000 with "1 won
+    deal(s) have no amount recorded" in the next column, and the backtest's actual 5,000
+    with nothing at all; both now say it beside the figure, in the flow's words."""
+    replay_july_from(engine, build_unknown_amount_wins(engine, settings))
+    site = make_site(engine, settings, {"root": ("admin", None)})
+    with site.client:
+        page = site.page("root", "/forecast", rep="Cy", period="month", as_of="2026-07-05",
+                         runs="200")  # fmt: skip
+        assert page.status_code == 200, page.text[:300]
+        cell = re.search(r"<th scope=\"row\">Won so far</th><td[^>]*>(.*?)</td>", page.text, re.S)
+        assert cell is not None
+        assert " ".join(re.sub(r"<[^>]+>", "", cell.group(1)).split()) == (
+            "5,000 (1 without an amount, not counted)"
+        )
+        replay = site.page("root", "/forecast", rep="Cy", period="month", as_of="2026-08-01",
+                           runs="200", backtest="1", periods="1")  # fmt: skip
+        assert replay.status_code == 200, replay.text[:300]
+        table = replay.text[replay.text.index('data-testid="backtest-table"') :]
+        assert (
+            notes(table[: table.index("</table>")]) == ["(1 without an amount, not counted)"] * 2
+        )  # July from its start and from its middle
 
 
 def test_the_api_gives_amounts_unknown_per_line_and_per_tipping_estimate(

@@ -1,4 +1,5 @@
-"""The web import in a real browser: upload, watch the progress, see the report.
+"""The web import in a real browser: upload, watch the progress, see the report; and a
+calendar (.ics) upload, with its rejected event named and the Calendar owner field.
 
 Chromium (Playwright) uploads a 12,001-row file to a uvicorn server running the application
 in a thread of this process. The import is held after its first committed batch (the
@@ -20,10 +21,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from factories import count_rows, served_app
+from factories import IMPORTED_AT, OUTLOOK_ICS, REPS_CSV, count_rows, served_app
+from paceline import clock
 from paceline.auth.accounts import add_user
 from paceline.config import Settings, WebSettings
 from paceline.ingest import writers
+from paceline.ingest.importer import ImportOptions, import_csv
 from paceline.server import create_app
 from paceline.services.reps import add_rep
 from paceline.store.models import Activity
@@ -129,3 +132,64 @@ def test_upload_then_progress_then_the_report(
             release.set()
             browser.close()
     assert count_rows(sqlite_engine, Activity) == ROWS
+
+
+@pytest.fixture
+def calendar_site(sqlite_engine: Engine, settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """Ana and Ben with their e-mails (the reps a calendar names by address), an admin, and
+    a page that waits for the report; the clock at the calendar's import moment."""
+    reps = tmp_path / "users.csv"
+    reps.write_text(REPS_CSV, "utf-8")
+    options = ImportOptions(errors_path=tmp_path / "reps.errors.csv")
+    assert import_csv(sqlite_engine, settings, reps, "reps", options=options).inserted == 2
+    add_user(sqlite_engine, "admin", PASSWORD, "admin")
+    patient = settings.model_copy(update={"web": WebSettings(import_wait_seconds=300)})
+    with clock.frozen(IMPORTED_AT), served_app(create_app(patient, sqlite_engine)) as url:
+        yield url
+
+
+def test_a_calendar_uploads_and_reports(calendar_site: str, sqlite_engine: Engine) -> None:
+    """An .ics file chosen in the browser imports on the page (before 2026-12-07 the page
+    refused it): the Outlook export's strangers' meeting is rejected with its event named;
+    named the calendar's owner, Ben takes it. Counts from tests/test_faces_calendar_sheets.py:
+    two events read, Ben's Pacific-time meeting inserted."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(base_url=calendar_site).new_page()
+            page.set_default_timeout(PATIENCE_MS)
+            page.goto("/import")
+            page.get_by_label("User name").fill("admin")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            expect(page).to_have_url(re.compile(r"/import$"), timeout=PATIENCE_MS)
+            ics = OUTLOOK_ICS.replace("\n", "\r\n").encode()
+            upload = {"name": "team.ics", "mimeType": "text/calendar", "buffer": ics}
+            page.get_by_label("CSV file").set_input_files(upload)
+            page.get_by_role("button", name="Import").click()
+
+            expect(page).to_have_url(re.compile(r"/import/runs/\d+$"), timeout=PATIENCE_MS)
+            accounting = page.get_by_test_id("accounting")
+
+            def counted(name: str, rows: str) -> None:
+                found = accounting.locator(f'[data-count="{name}"]')
+                expect(found).to_have_text(rows, timeout=PATIENCE_MS)
+
+            counted("read", "2")
+            counted("inserted", "1")
+            counted("rejected", "1")
+            expect(page.get_by_test_id("rejected-by-reason")).to_contain_text(
+                "team.ics, event 'strangers@outlook' at 2026-11-02 09:00 PST "
+                "(dave@unknown.test, eve@other.test)",
+                timeout=PATIENCE_MS,
+            )
+
+            page.get_by_label("Calendar owner").fill("Ben Okafor")
+            page.get_by_label("CSV file").set_input_files(upload)
+            page.get_by_role("button", name="Import").click()
+            counted("unchanged", "1")  # first: the last report also said 1 inserted
+            counted("inserted", "1")
+            counted("rejected", "0")
+        finally:
+            browser.close()
+    assert count_rows(sqlite_engine, Activity) == 2

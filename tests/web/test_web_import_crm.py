@@ -9,15 +9,16 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from factories import csrf_of, import_page_client
+from factories import SHARED_DATA, csrf_of, import_page_client
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.ingest.writers import CLOSED_BEFORE_CREATED
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
-from paceline.store.models import Deal
+from paceline.store.models import Deal, Rep
 
 # Close's won status is labelled "Won": a stage the configuration must have.
 WON_STAGE = '\n[[stages]]\nname = "won"\nstatus = "won"\nprobability = 1.0\n'
@@ -106,3 +107,35 @@ def test_an_unknown_shipped_mapping_is_explained(tmp_path: Path, settings: Setti
     )
     assert unknown.status_code == 422
     assert "no shipped mapping &#39;salesforce:Nothing&#39;" in unknown.text
+
+
+HACKATHON_TASKS = SHARED_DATA / "crm_samples" / "salesforce" / "stomita-tdx2025-hackathon"
+
+
+def test_a_salesforce_file_without_owner_id_takes_the_owner_named_on_the_form(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """The hackathon's Task.csv (83 done tasks, no OwnerId): refused without an owner, as
+    the command line refuses it; with the form's Owner every row is that rep's, the page
+    says so, and the 83 tasks naming deals not imported are a counted warning."""
+    path = HACKATHON_TASKS / "Task.csv"
+    if not path.is_file():
+        pytest.skip(f"the Salesforce samples are not at {path.parent}")
+    engine, client, csrf = _admin_client(tmp_path, settings)
+    form = {"csrf": csrf, "entity": "activities", "mapping": "shipped:salesforce:Task",
+            "allow_new_reps": "1"}  # fmt: skip
+    refused = client.post("/import", data=form, files={"file": ("Task.csv", path.read_bytes())})
+    assert refused.status_code == 422
+    assert "credit every row to one rep with --owner REP" in refused.text
+    reply = client.post(
+        "/import",
+        data={**form, "owner": " sfdata "},
+        files={"file": ("Task.csv", path.read_bytes())},
+    )
+    assert reply.status_code == 200, reply.text
+    assert (_counts(reply.text)["inserted"], _counts(reply.text)["rejected"]) == ("83", "0")
+    assert 'data-testid="import-owner"' in reply.text and "<strong>sfdata</strong>" in reply.text
+    assert "83 rows: warning: deal not imported" in reply.text
+    assert "(e.g. &#39;0060000000000001&#39;)" in reply.text
+    with engine.connect() as conn:
+        assert conn.execute(select(Rep.name)).scalars().all() == ["sfdata"]

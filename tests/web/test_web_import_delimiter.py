@@ -35,22 +35,3 @@ def test_a_semicolon_file_imports_once_its_delimiter_is_chosen(
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Activity)).scalar() == 2
     assert "delimiter: one of" in upload("x")
-
-
-def test_a_calendar_file_is_refused_on_the_form_and_leaves_nothing(
-    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, settings: Settings
-) -> None:
-    """An .ics uploaded on the Import page: the page reads no calendars (the CLI's `paceline
-    import calendar` does), and says so on the form with a 422, keeping nothing of the upload.
-    Before 2026-12-07 the refusal was raised outside the form's checks, so the browser got
-    the API's JSON error instead of the page."""
-    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
-    client, page = import_page_client(engine, settings)
-    ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
-    data = {"csrf": csrf_of(page), "entity": "activities", "allow_new_reps": "1"}
-    answer = client.post("/import", data=data, files={"file": ("team.ics", ics, "text/calendar")})
-    assert answer.status_code == 422
-    assert answer.headers["content-type"].startswith("text/html")
-    assert "team.ics is a calendar file" in answer.text and 'name="entity"' in answer.text
-    with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(Activity)).scalar() == 0

@@ -147,6 +147,38 @@ def test_a_web_import_runs_on_in_the_background_and_shows_its_progress(
     assert count_rows(sqlite_engine, Activity) == ROWS
 
 
+def test_the_run_page_says_whom_rows_are_credited_to_while_it_runs(
+    sqlite_engine: Engine, settings: Settings, gate: Gate
+) -> None:
+    """A Salesforce Task.csv without OwnerId, the form's Owner "Sam Lee": before its first
+    batch is written the import knows every row goes to Sam Lee, and the run's page says
+    so while the import is held after that batch."""
+    site = _site(sqlite_engine, settings, import_wait_seconds=0)
+    tasks = (
+        "Id,Subject,ActivityDate,Status,TaskSubtype\n"
+        "00T5g0000000001AAA,Call back,2026-11-02,Completed,Call\n"
+    )
+    form = {**_form(site), "mapping": "shipped:salesforce:Task", "allow_new_reps": "1",
+            "owner": "Sam Lee"}  # fmt: skip
+    reply = site.client.post(
+        "/import",
+        data=form,
+        files={"file": ("Task.csv", tasks.encode(), "text/csv")},
+        follow_redirects=False,
+    )
+    assert reply.status_code == 303, reply.text
+    page_url = reply.headers["location"]
+    assert gate.held.wait(60)
+    running = site.client.get(page_url)
+    assert 'data-status="running"' in running.text
+    assert "every row is credited to <strong>Sam Lee</strong>" in running.text
+    gate.release.set()
+    assert _job(site, page_url).done.wait(60), "the import did not finish"
+    done = site.client.get(page_url)
+    assert "every row is credited to <strong>Sam Lee</strong>" in done.text
+    assert counts(done.text)["inserted"] == 1
+
+
 def test_a_quick_import_answers_with_its_report(sqlite_engine: Engine, settings: Settings) -> None:
     # The form waits for the import up to `import_wait_seconds` (5 s by default) and answers
     # as soon as it ends; a generous bound, so that a loaded machine cannot turn the report

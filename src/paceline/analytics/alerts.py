@@ -32,14 +32,23 @@ from sqlalchemy import Connection, Engine
 from paceline.analytics.metrics import (
     daily_values,
     deal_daily_values,
+    distinct_daily_values,
     first_recorded_days,
     last_active_days,
     last_deal_day,
+    last_distinct_day,
     last_kind_days,
 )
 from paceline.analytics.pacing import pooled_shortfall_chance
 from paceline.analytics.pacing import shortfall_chance as pacing_chance
-from paceline.analytics.scorecard import MetricLine, Scorecard, TeamScorecard, team_scorecards
+from paceline.analytics.scorecard import (
+    MetricLine,
+    Scorecard,
+    TeamScorecard,
+    is_counted,
+    pooled_lines,
+    team_scorecards,
+)
 from paceline.analytics.step_rules import recorded_kinds, recorded_steps
 from paceline.analytics.stretch import (
     PeriodLines,
@@ -233,16 +242,19 @@ def rep_behind_chance(
     settings: Settings, lines: list[MetricLine], dispersion: float = 1.0
 ) -> float | None:
     """The chance of the rep's pooled shortfall at target pace, when it counts as behind;
-    `dispersion`: of the rep's pooled daily count."""
+    `dispersion`: of the rep's pooled daily count. The lines pooled are the scorecard's
+    (`pooled_lines`), so a rep alerted behind is behind on their card too."""
     rule = settings.alerts.behind_pace
-    counts = [line.pace for line in lines if settings.metric(line.metric).aggregate == "count"]
+    counts = [line.pace for line in pooled_lines(settings, lines)]
     chance = pooled_shortfall_chance(counts, rule.by_more_than, dispersion)
     return chance if chance is not None and chance < rule.max_chance else None
 
 
 def _zero_chance(settings: Settings, line: MetricLine) -> float | None:
-    is_count = settings.metric(line.metric).aggregate == "count"
-    return shortfall_chance(0, line.pace.expected_to_date or 0.0, is_count, line.dispersion or 1.0)
+    """The chance of a zero at target pace, for a metric the scorecard judges by a count
+    model (`is_counted`: a distinct count too); None for one it does not (a sum)."""
+    counted = is_counted(settings, line.metric)
+    return shortfall_chance(0, line.pace.expected_to_date or 0.0, counted, line.dispersion or 1.0)
 
 
 def _zero_unlikely(settings: Settings, line: MetricLine) -> bool:
@@ -309,12 +321,15 @@ def _day_after_last_nonzero(
     conn: Connection, settings: Settings, name: str, card: Scorecard
 ) -> dt.date | None:
     """The day after the rep's last non-zero day of the metric within the look-back; a deal
-    metric read from the deals known on the card's day, as its total was (the daily rollup
-    holds no deal metric: a rep at zero wins had no last win day before 2026-12-07)."""
+    metric read from the deals known on the card's day, as its total was, and a distinct
+    count from the activities (the daily rollup holds neither: a rep at zero wins, or at
+    zero accounts touched, had no last day before 2026-12-07)."""
     since = card.as_of - dt.timedelta(days=LOOKBACK_DAYS)
     metric = settings.metric(name)
     if metric.source == "deals":
         last = last_deal_day(conn, settings, metric, since, card.as_of, card.rep_id, card.as_of)
+    elif metric.aggregate == "distinct_count":
+        last = last_distinct_day(conn, settings, metric, since, card.as_of, card.rep_id)
     else:
         last = last_active_days(conn, name, since, card.as_of, [card.rep_id]).get(card.rep_id)
     return last + dt.timedelta(days=1) if last else None
@@ -324,11 +339,15 @@ def _daily(
     conn: Connection, settings: Settings, name: str, start: dt.date, card: Scorecard
 ) -> dict[dt.date, float]:
     """The rep's per-day values of the metric from `start` to the card's day; a deal metric
-    from the deals known on that day, as its total was (the daily rollup holds none: a deal
-    alert was dated from the start of its stretch before 2026-12-07)."""
+    from the deals known on that day, as its total was; a distinct count as what each day
+    added to the count from `start`, so that their running sum is the distinct count to
+    date, as its total was (the daily rollup holds neither: such an alert was dated from the
+    start of its stretch before 2026-12-07)."""
     metric = settings.metric(name)
     if metric.source == "deals":
         return deal_daily_values(conn, settings, metric, start, card.as_of, card.rep_id, card.as_of)
+    if metric.aggregate == "distinct_count":
+        return distinct_daily_values(conn, settings, metric, start, card.as_of, card.rep_id)
     return daily_values(conn, name, start, card.as_of, card.rep_id)
 
 

@@ -180,6 +180,13 @@ class Backtest:
         scored = [s for s in self.scores if s.wape is not None and s.forecasts == len(self.rows)]
         return min(scored, key=lambda s: s.wape or 0.0).method if scored else None
 
+    @property
+    def actual_without_amount(self) -> int:
+        """Won deals without an amount in the periods replayed, each period once: its start
+        and middle rows share one actual (summing the rows counted July's one such win as 2)."""
+        per_period = {row.period: row.actual_without_amount for row in self.rows}
+        return sum(per_period.values())
+
 
 def backtest(
     engine: Engine,

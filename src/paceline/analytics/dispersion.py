@@ -176,14 +176,21 @@ def read_dispersions(
     everyone (cheaper than a long IN list).
 
     Two statements: each role's reps' daily counts of that role's key counts alone (a row per
-    rep), and each rep's first day with any of the key counts read (`_first_days`)."""
+    rep), and each rep's first day with any of the key counts read (`_first_days`).
+
+    Reps whose roles have no rolled-up key count (paced on distinct counts alone: accounts
+    called) have no daily counts to read: Poisson, as for any metric not in the rollup (the
+    statement of no role's counts failed, on a card of 0 accounts called, before
+    2026-12-07)."""
     history = settings.pacing.dispersion_history_days
     if history == 0 or not reps:
         return POISSON
-    start, off_days = history_days(calendar, before, history)
     roles = sorted({r.role for r in reps})
     own = {role: _rolled_key_counts(settings, role) for role in roles}
     metrics = sorted({m for role in roles for m in own[role]})
+    if not metrics:
+        return POISSON
+    start, off_days = history_days(calendar, before, history)
     shape = tuple((role, tuple(own[role]), tuple(pooled_metrics(settings, role))) for role in roles)
     names = [*metrics, POOLED]
     skipped = set(off_days)

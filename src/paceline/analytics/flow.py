@@ -10,7 +10,9 @@ days) this reports
 - out: deals won, and deals lost by their closing stage (so "disqualified" and
   "closed_lost" stay apart when the configuration has both);
 - net change: in minus out, in count and value (the value of the known amounts: its
-  `without_amount` counts the deals left out, in and out alike);
+  `without_amount` counts the deals left out, in and out alike); None (not measurable) when
+  the data records no won deal at all (`step_rules.wins_recorded`): what went out is then
+  unknown, and in minus lost alone would pass every win for a deal still open;
 - a deal entered in the CRM a day or more after it closed (a migration, a win logged late)
   is neither in nor out (`late_entry`, the forecast's rule too): it was never open pipeline
   as recorded, and its creation is unknown; `entered_late` counts those closed in the week;
@@ -111,6 +113,9 @@ class FlowWeek:
     # closed (`late_entry`): never open pipeline as recorded, so neither in nor out; a win
     # among them is revenue won all the same (`won_in_quarter`).
     entered_late: CountValue = ZERO
+    # False when the organisation's data records no won deal (`FlowReport.wins_recorded`):
+    # the week's won 0 is unknown, so its out-flow and net change are too.
+    wins_recorded: bool = True
 
     @property
     def untargeted_open(self) -> float:
@@ -127,12 +132,16 @@ class FlowWeek:
         return sum(self.lost.values(), ZERO)
 
     @property
-    def out(self) -> CountValue:
-        return self.won + self.lost_total
+    def out(self) -> CountValue | None:
+        """Won and lost; None when wins are not recorded (the wins out are unknown)."""
+        return self.won + self.lost_total if self.wins_recorded else None
 
     @property
-    def net(self) -> CountValue:
-        return self.created - self.out
+    def net(self) -> CountValue | None:
+        """In minus out; None (not measurable) when wins are not recorded: subtracting a won
+        0 nobody measured read as if no deal had been won (until 2026-12-07 it did)."""
+        out = self.out
+        return None if out is None else self.created - out
 
     @property
     def remaining_target(self) -> float | None:
@@ -176,8 +185,11 @@ class FlowReport:
         return sum((w.lost_total for w in self.weeks), ZERO)
 
     @property
-    def net(self) -> CountValue:
-        return sum((w.net for w in self.weeks), ZERO)
+    def net(self) -> CountValue | None:
+        """The weeks' net change; None when wins are not recorded, as each week's is."""
+        if not self.wins_recorded:
+            return None
+        return sum((w.created - (w.won + w.lost_total) for w in self.weeks), ZERO)
 
     @property
     def prospects_in(self) -> int:
@@ -236,6 +248,7 @@ def pipeline_flow(
                 targeted_open=targeted_open,
                 targeted_won=targeted_won,
                 entered_late=_entered_late(deals, i),
+                wins_recorded=recorded,
             )
         )
     return FlowReport(

@@ -32,7 +32,13 @@ learnt from the team's own history as known at the cut-off (`pipeline_history`):
   P10/P50/P90, the mean and the chance of reaching the revenue target are read from the
   runs; the fan (quantiles of revenue won to date, day by day) from the first `CHUNK` runs.
   Each run first draws its own creation rate, win chance and average deal size
-  (`rate_uncertainty`): the interval carries the estimation error of the learnt rates.
+  (`rate_uncertainty`): the interval carries the estimation error of the learnt rates. A
+  measured 0 (none of the history's n closes won) is no certain 0: every curve's closes are
+  won at the share's posterior mean, 1 / (2n + 2) (`_as_learnt`), and each run draws its
+  share from the posterior, Beta(1/2, n + 1/2) (`none_won_of`). So is an open deal's own
+  measured 0 in a scope with wins: when the stays still open that long closed only as
+  losses by the period's end (k of them), its curves' closes are won at 1 / (2k + 2) and
+  each run draws that share (`_measured_zero`).
 - **Amounts.** An open deal whose CRM left the amount empty (stored as unknown, not 0) is
   counted (`open_without_amount`) and, when won in a run, worth a won deal's size drawn from
   history. A deal won in the period without an amount is not in `won_so_far` (its revenue is
@@ -89,6 +95,9 @@ from paceline.analytics.rate_uncertainty import (
     Uncertainty,
     draw_factors,
     learnt_uncertainty,
+    measured_zero_factors,
+    measured_zero_share,
+    win_closes,
 )
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.step_rules import (
@@ -145,6 +154,10 @@ class DealChance:
     amount_recorded: bool  # False: the CRM left it empty; valued from the won deals' sizes
     win_probability: float
     crm_probability: float | None  # the configured stage probability (the CRM's view)
+    # Its own measured 0: the closes of the deals open as long as it (by the period's end)
+    # when none was won, in a scope with wins; its chance is their Jeffreys posterior's
+    # (`_measured_zero`). 0: its chance rests on wins (or on the scope's measured 0).
+    none_won_of: int = 0
 
     @property
     def expected(self) -> float:
@@ -274,6 +287,10 @@ class Forecast:
     # False when the data records no won deal at all (`step_rules.wins_recorded`, the
     # scorecard's rule): won so far is then "not recorded" on every face, not a known 0.
     wins_recorded: bool = True
+    # A measured 0: the history's closes, none of them won (0: some won, or none closed).
+    # Each close is then won with the share's Jeffreys posterior (`rate_uncertainty`): its
+    # mean, 1 / (2n + 2), is the open deals' and new deals' chance per close in time.
+    none_won_of: int = 0
 
     @property
     def open_value(self) -> float:
@@ -390,6 +407,10 @@ class OpenChance:
     fallback: WinCurve | None
     probability: float  # of a win by the period's end
     value: float  # its amount, or the average won amount when it has none recorded
+    # The closes of its own comparison set by the period's end when none was won, in a scope
+    # with wins (`_measured_zero`): its curves carry the Jeffreys posterior mean share and
+    # each run draws its own; 0 when its chance rests on wins (or on the scope's measured 0).
+    none_won_of: int = 0
 
 
 @dataclass(frozen=True)
@@ -471,9 +492,11 @@ def prepare(
     by_stage = stage_history_usable(snap)
     amounts = np.array(snap.won_amounts, dtype=np.float64)
     average = money_average(money_total(amounts), amounts.size)
+    share = _zero_share(snap)
     chances = _chances(
-        snap, stays if by_stage else None, creation, days_left, average or 0.0, calendar.zone
-    )
+        snap, stays if by_stage else None, creation, days_left, average or 0.0, calendar.zone,
+        share,
+    )  # fmt: skip
     won, won_unknown = _won_by_day(conn, settings, calendar, scope, period, as_of, cutoff)
     new_per_day, new_deals, run_created = _new_deals(
         conn,
@@ -489,7 +512,7 @@ def prepare(
         lag_cells,
         step_days_of or step_days,
     )
-    wins_per_day = _wins_per_day(new_per_day, creation.curve())
+    wins_per_day = _wins_per_day(new_per_day, _as_learnt(creation.curve(), share))
     new_deals = _with_expectations(new_deals, new_per_day, wins_per_day, average)
     metric = revenue_metric(settings)
     by_rep = _target_by_rep(conn, calendar, scope, period, metric)
@@ -600,6 +623,19 @@ def snapshot_span(
     return SpanSnapshots(scope, windows)
 
 
+def _zero_share(snap: Snapshot) -> float | None:
+    """The posterior mean share of closes won when none of the history's closes was won (a
+    measured 0, `rate_uncertainty`), None otherwise: the chance the curves then carry."""
+    wins, closes = win_closes(snap)
+    return measured_zero_share(closes) if wins == 0 else None
+
+
+def _as_learnt(curve: WinCurve, share: float | None) -> WinCurve:
+    """`curve` as the forecast reads it: its own chances of a win, or, for a measured 0 (no
+    win to learn them from), its closes won at the posterior mean `share`."""
+    return curve if share is None else curve.closes_won_at(share)
+
+
 def _rate_evidence(snap: Snapshot, new_deals: NewDeals, run_created: int) -> int:
     """The deals the new-deal rate rests on: those of the trailing window for a run rate of
     opportunities (`run_created`, the very count the rate divides), every one of the
@@ -627,10 +663,13 @@ def _chances(
     days_left: int,
     average_won: float,
     zone: dt.tzinfo,
+    zero_share: float | None = None,
 ) -> list[OpenChance]:
     """Each open deal's curves and its chance of a win within `days_left` days; by stage and
     days in it (`stays` per stage), or by age alone (`stays` None, or the stage unknown). A
     deal without an amount is valued at `average_won` (the simulation draws won sizes).
+    `zero_share`: a measured 0's posterior mean share of closes won, which every curve's
+    closes are won at (`_as_learnt`): the chance of a win is that of a close in time times it.
 
     Two clocks, on purpose. The curves are read in elapsed days (`elapsed`), as history's
     stays were measured: a chance of a win depends on the time a deal has spent, and reading
@@ -661,23 +700,64 @@ def _chances(
             primary = own.curve(elapsed, until) if own is not None else None
             size = primary.size if primary is not None else 0
             weight = size / (size + PRIOR_STAYS)
-            fallback = pool.curve(elapsed, until)
+            fallback = _as_learnt(pool.curve(elapsed, until), zero_share)
+        if primary is not None:
+            primary = _as_learnt(primary, zero_share)
         horizon = elapsed + days_left
-        probability = 0.0
-        if primary is not None and weight > 0:
-            probability += weight * float(primary.won_by(horizon))
-        if fallback is not None and weight < 1:
-            probability += (1 - weight) * float(fallback.won_by(horizon))
+        probability = _won_by(primary, weight, fallback, horizon)
+        none_won_of = 0
+        if probability == 0 and zero_share is None:
+            compared = creation if fallback is None or pool is None else pool
+            none_won_of = _measured_zero(compared, elapsed, horizon)
+        if none_won_of:
+            share = measured_zero_share(none_won_of)
+            primary = _as_learnt_optional(primary, share)
+            fallback = _as_learnt_optional(fallback, share)
+            probability = _won_by(primary, weight, fallback, horizon)
         value = deal.amount if deal.amount is not None else average_won
         shown_age = local_days_between(zone, deal.created_at, snap.cutoff)
         in_stage = local_days_between(zone, deal.stage_since, snap.cutoff)
         found.append(
             OpenChance(
                 deal, stage, elapsed, in_stage, shown_age, primary, weight, fallback,
-                probability, value,
+                probability, value, none_won_of,
             )
         )  # fmt: skip
     return found
+
+
+def _won_by(
+    primary: WinCurve | None, weight: float, fallback: WinCurve | None, horizon: float
+) -> float:
+    """An open deal's chance of a win by `horizon` days in: its `primary` curve's with
+    probability `weight`, else its `fallback`'s."""
+    probability = 0.0
+    if primary is not None and weight > 0:
+        probability += weight * float(primary.won_by(horizon))
+    if fallback is not None and weight < 1:
+        probability += (1 - weight) * float(fallback.won_by(horizon))
+    return probability
+
+
+def _measured_zero(compared: Spells, elapsed: float, horizon: float) -> int:
+    """The closes by `horizon` of the stays `compared` holds still open `elapsed` days in
+    (an open deal's comparison set: every stage's stays pooled when it is read by stage,
+    which hold its own stage's, else the deals' lives by age) when none of them was won;
+    0 when one was, or none closed (then nothing is measured: no chance is invented).
+
+    A chance of 0 read off such a set is a measured 0 of its own, in a scope with wins:
+    the 2 deals that ever stayed 200 days in negotiation were both lost, so one 210 days
+    in reads 0% however few they were, and 0 times any run's factor stays 0. Read as the
+    scope's measured 0 is (`rate_uncertainty`), with the Jeffreys posterior of 0 wins of
+    those closes: its curves' closes are won at the mean, 1 / (2k + 2), and each run draws
+    its own share. The larger the set, the nearer 0 it stays: 0 of 200 is 1 / 402."""
+    wins, closes = compared.outcomes_within(elapsed, horizon)
+    return closes if wins == 0 else 0
+
+
+def _as_learnt_optional(curve: WinCurve | None, share: float | None) -> WinCurve | None:
+    """`_as_learnt` of a curve a deal may lack (no stays of its stage, no pooled reading)."""
+    return None if curve is None else _as_learnt(curve, share)
 
 
 def _wins_per_day(new_per_day: FloatArray, curve: WinCurve) -> FloatArray:
@@ -1282,6 +1362,10 @@ class _OpenDraws:
     weight: FloatArray
     amount: FloatArray  # nan: not recorded (a won size is drawn)
     blocks: list[_Block]
+    # Per deal, its comparison set's closes when it is a measured 0 of its own (0: none),
+    # and those counts once each, in order: a run's factor row per count (`_run_scale`).
+    none_won_of: NDArray[np.int64]
+    zero_closes: list[int]
 
     @property
     def limits(self) -> FloatArray:
@@ -1316,6 +1400,8 @@ def _open_draws(inputs: Inputs) -> _OpenDraws:
             [np.nan if c.deal.amount is None else c.deal.amount for c in chances], np.float64
         ),
         blocks=blocks,
+        none_won_of=np.array([c.none_won_of for c in chances], dtype=np.int64),
+        zero_closes=sorted({c.none_won_of for c in chances} - {0}),
     )
 
 
@@ -1345,11 +1431,13 @@ def _revenue_by_day(
     if days == 0:
         return np.zeros((size, 0))
     factors = draw_factors(rng, inputs.uncertainty, size)
+    zero = measured_zero_factors(rng, draws.zero_closes, size) if draws.zero_closes else None
     sizes = inputs.won_amounts
     cells: list[NDArray[np.int64]] = []
     amounts: list[FloatArray] = []
     for block in draws.blocks:
-        cell, amount = _open_deal_wins(rng, draws, block, factors, sizes, days)
+        scale = _run_scale(draws, block, factors.win, zero)
+        cell, amount = _open_deal_wins(rng, draws, block, scale, factors, sizes, days)
         cells.append(cell)
         amounts.append(amount)
     # One cell per run and deal: summed deal after deal, as a += per deal added them.
@@ -1374,10 +1462,24 @@ def _summed_by_cell(
     return np.asarray(summed, dtype=np.float64).reshape(size, days)
 
 
+def _run_scale(
+    draws: _OpenDraws, block: _Block, win: FloatArray, zero: FloatArray | None
+) -> FloatArray:
+    """Each run's factor on the block's chances: the run's win factor (runs,) for all, or,
+    in a block with a measured 0 of its own (`_measured_zero`), (deals, runs): such a deal's
+    row is the run's share for its count of closes (`measured_zero_factors`)."""
+    counts = draws.none_won_of[block.start : block.stop]
+    if zero is None or not counts.any():
+        return win
+    rows = zero[np.searchsorted(np.asarray(draws.zero_closes), counts)]
+    return np.asarray(np.where((counts > 0)[:, None], rows, win[None, :]), dtype=np.float64)
+
+
 def _open_deal_wins(
     rng: np.random.Generator,
     draws: _OpenDraws,
     block: _Block,
+    scale: FloatArray,
     factors: RunFactors,
     sizes: FloatArray,
     days: int,
@@ -1393,8 +1495,8 @@ def _open_deal_wins(
     count = block.stop - block.start
     raw, chooser = _block_uniforms(rng, count, factors.win.size, block.mixed)
     limits = draws.limits[:, block.start : block.stop]
-    deal, run, picked = _candidates(raw, np.maximum(limits[0], limits[1]), factors.win)
-    u = (1.0 - picked) / factors.win[run]
+    deal, run, picked = _candidates(raw, np.maximum(limits[0], limits[1]), scale)
+    u = (1.0 - picked) / (scale[run] if scale.ndim == 1 else scale[deal, run])
     primary = chooser[deal, run] < draws.weight[block.start + deal] if chooser is not None else None
     limit = limits[0, deal] if primary is None else np.where(primary, *limits[:, deal])
     won = u <= limit  # deal by deal, runs in order
@@ -1459,8 +1561,10 @@ def _candidates(
     (1 - uniform) / scale <= limit needs uniform >= 1 - limit x scale, so the bound
     1 - limit x max(scale), loosened by far more than the rounding of either side, lets
     every winner through (and -inf: none). Found in the flattened table (two index arrays
-    from a 2-D `nonzero` cost twice as much)."""
-    bound = 1.0 - limit * (float(scale.max()) * (1.0 + 1e-9))
+    from a 2-D `nonzero` cost twice as much). `scale`: one factor per run, or per deal and
+    run (`_run_scale`), then each deal's bound is its own row's."""
+    top = float(scale.max()) if scale.ndim == 1 else scale.max(axis=1)
+    bound = 1.0 - limit * (top * (1.0 + 1e-9))
     flat = np.flatnonzero(raw >= bound[:, None])
     deal, run = np.divmod(flat, raw.shape[1])
     return deal, run, raw.ravel()[flat]
@@ -1519,6 +1623,7 @@ def simulate(inputs: Inputs, runs: int, seed: int) -> Forecast:
         open_deals=chances,
         won_by_day=inputs.won_by_day,
         fan=_fan(inputs, outcome.fan),
+        none_won_of=inputs.uncertainty.none_won_of,
     )
 
 
@@ -1536,6 +1641,7 @@ def _deal_chance(crm: dict[str, float], chance: OpenChance) -> DealChance:
         amount_recorded=chance.deal.amount_known,
         win_probability=chance.probability,
         crm_probability=crm.get(chance.stage) if chance.stage is not None else None,
+        none_won_of=chance.none_won_of,
     )
 
 

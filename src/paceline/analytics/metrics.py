@@ -24,7 +24,8 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -66,6 +67,8 @@ from paceline.store.models import (
     Rep,
     Team,
 )
+
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 
 _NOTHING: dict[str, float] = {}  # a rep with no totals (read only, never written to)
 
@@ -664,15 +667,13 @@ def _totals_statement(
 
 
 def _distinct_totals(settings: Settings, metric: MetricSettings) -> Select[int, int, int]:
-    column = getattr(Activity, metric.field or "account_id")
+    column = _distinct_column(metric)
     query = select(Activity.rep_id, func.count(column.distinct()), literal(0)).where(
         Activity.local_date >= bindparam("start"),
         Activity.local_date < bindparam("end"),
         activity_filter(settings, metric),
     )
-    if needs_contact(metric):
-        query = query.outerjoin(Contact, Contact.id == Activity.contact_id)
-    return query.group_by(Activity.rep_id)
+    return _with_contact(query, metric).group_by(Activity.rep_id)
 
 
 def _deal_statement(metric: MetricSettings, for_reps: bool) -> Select[Any, Any, Any, Any]:
@@ -906,7 +907,9 @@ def deal_daily_values(
     the end of `as_of` (the rule of `metric_totals`): the daily rollup holds no deal metric,
     so what `daily_values` is to an activity metric this is to deals won or revenue (an
     alert's "since when"). Counted or summed per instant in the database (a close date is
-    one instant a day), each instant's business-local day taken here."""
+    one instant a day), each instant's business-local day taken here, where a day's sums
+    are added as exact decimals: added as floats, a day's two wins of 3,000.20 and 1,500.10
+    read 4,500.299999999999 before 2026-12-07."""
     credit = deal_credit_column(metric)
     value: ColumnElement[Any] = (
         money_sum(Deal.amount) if metric.aggregate == "sum" else func.count()
@@ -918,11 +921,11 @@ def deal_daily_values(
         .group_by(dated)
     )
     calendar = BusinessCalendar(settings.calendar)
-    days: dict[dt.date, float] = defaultdict(float)
+    days: dict[dt.date, Decimal] = defaultdict(Decimal)
     for moment, amount in conn.execute(query):
         if moment is not None:  # never: the window bounds it
-            days[calendar.local_date(moment)] += float(amount or 0)
-    return dict(days)
+            days[calendar.local_date(moment)] += Decimal(amount or 0)
+    return {day: float(value) for day, value in days.items()}
 
 
 def last_deal_day(
@@ -944,3 +947,93 @@ def last_deal_day(
         conditions.append(Deal.amount != 0)
     last = conn.execute(select(func.max(dated)).where(*conditions)).scalar()
     return None if last is None else BusinessCalendar(settings.calendar).local_date(last)
+
+
+def distinct_daily_values(
+    conn: Connection,
+    settings: Settings,
+    metric: MetricSettings,
+    first: dt.date,
+    last: dt.date,
+    rep_id: int,
+) -> dict[dt.date, float]:
+    """One rep's per-day additions to a distinct count of activities over local days
+    [first, last]: on each day, how many of the things counted (accounts, contacts, deals)
+    were first touched in the range that day. Added up from `first` to a day they are the
+    distinct count over [first, day], what `metric_totals` reads for that window: a
+    cumulative count by day, which `daily_values` is to a count (an alert's "since when").
+
+    The rollup cannot hold it (distinct things do not add up across days: a prospect called
+    on Monday and Tuesday is one, not two), so it is read from the activities, down the
+    rep/day index: the rep's activities of the range only, never a scan of everyone's, nor of
+    the rep's history. Each thing's first day is found in the database, one row per thing."""
+    statement = derive(
+        settings,
+        ("metrics.distinct_firsts", metric.name),
+        lambda: _distinct_firsts(metric, settings),
+    )
+    bound = {"rep_id": rep_id, "first": first, "last": last}
+    return {day: float(added) for day, added in conn.execute(statement, bound)}
+
+
+def _distinct_firsts(metric: MetricSettings, settings: Settings) -> Select[Any, Any]:
+    """`distinct_daily_values`'s statement: per day, the things first touched that day, with
+    the rep (`rep_id`) and days (`first`/`last`) bound."""
+    counted = _distinct_column(metric)
+    touched = _with_contact(
+        select(counted.label("thing"), func.min(Activity.local_date).label("day")).where(
+            *_rep_distinct_rows(settings, metric)
+        ),
+        metric,
+    ).group_by(counted)
+    firsts = touched.subquery()
+    return select(firsts.c.day, func.count()).group_by(firsts.c.day)
+
+
+def last_distinct_day(
+    conn: Connection,
+    settings: Settings,
+    metric: MetricSettings,
+    since: dt.date,
+    until: dt.date,
+    rep_id: int,
+) -> dt.date | None:
+    """One rep's last local day in [since, until] on which a distinct count of activities
+    was not zero (an activity it counts, with the thing counted recorded): what
+    `last_active_days` is to a rolled-up metric, which the rollup cannot hold for this one.
+    The rep's days read from the last backwards down the rep/day index, stopping at the
+    first that counts."""
+    statement = derive(
+        settings, ("metrics.last_distinct", metric.name), lambda: _last_distinct(metric, settings)
+    )
+    return conn.execute(statement, {"rep_id": rep_id, "first": since, "last": until}).scalar()
+
+
+def _last_distinct(metric: MetricSettings, settings: Settings) -> Select[Any]:
+    query = select(Activity.local_date).where(*_rep_distinct_rows(settings, metric))
+    return _with_contact(query, metric).order_by(Activity.local_date.desc()).limit(1)
+
+
+def _distinct_column(metric: MetricSettings) -> Any:
+    """The activity column a distinct count counts (`_distinct_totals`' column)."""
+    return getattr(Activity, metric.field or "account_id")
+
+
+def _rep_distinct_rows(settings: Settings, metric: MetricSettings) -> list[ColumnElement[bool]]:
+    """The rows a distinct count counts of one rep (`rep_id`) over local days [`first`,
+    `last`]: `_distinct_totals`' filter, and the thing counted recorded (COUNT(DISTINCT ...)
+    leaves out a call logged without an account)."""
+    return [
+        Activity.rep_id == bindparam("rep_id"),
+        Activity.local_date >= bindparam("first"),
+        Activity.local_date <= bindparam("last"),
+        _distinct_column(metric).is_not(None),
+        activity_filter(settings, metric),
+    ]
+
+
+def _with_contact(query: _Query, metric: MetricSettings) -> _Query:
+    """The query joined to the contact spoken to, when the metric filters on them."""
+    if needs_contact(metric):
+        return query.outerjoin(Contact, Contact.id == Activity.contact_id)
+    return query

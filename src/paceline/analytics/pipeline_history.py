@@ -613,6 +613,30 @@ class Spells:
     def _sorted_entry(self) -> FloatArray:
         return np.sort(self.entry)
 
+    def outcomes_within(self, after: float, horizon: float) -> tuple[int, int]:
+        """(wins, closes) of the stays still in the state `after` days in (the landmark set
+        `curve(after)` reads) that closed by `horizon` days in: the comparison set a chance
+        of a win by `horizon` rests on. A forecast asks it of an open deal whose chance reads
+        0, to tell a measured 0 (closes, none won) from nothing to measure (no close)."""
+        if self._steps is not None:  # one state: the landmark set is the spells ending later
+            first, last = np.searchsorted(self.end, [after, horizon], side="right")
+            return int(self._won_by_end[last] - self._won_by_end[first]), int(
+                self._closed_by_end[last] - self._closed_by_end[first]
+            )
+        landmark = self.stay > after if after > 0 else np.ones(self.count, dtype=np.bool_)
+        kept = landmark & (self.end <= horizon) & self.closed
+        return int(np.count_nonzero(kept & self.won)), int(np.count_nonzero(kept))
+
+    @cached_property
+    def _closed_by_end(self) -> FloatArray:
+        """Closes among the first i spells (sorted by `end`), for i = 0 .. count."""
+        return np.concatenate([[0.0], np.cumsum(self.closed, dtype=np.float64)])
+
+    @cached_property
+    def _won_by_end(self) -> FloatArray:
+        """Wins among the first i spells (sorted by `end`), for i = 0 .. count."""
+        return np.concatenate([[0.0], np.cumsum(self.won, dtype=np.float64)])
+
     def curves(self, after: FloatArray, until: FloatArray) -> list[WinCurve]:
         """`curve(after[i], until[i])` for each i: a forecast's open deals read by age, one
         landmark curve each. With one state (`_steps`) the curves are worked out together
@@ -904,6 +928,16 @@ class WinCurve:
         if self.until != np.inf:
             raise ValueError("a curve cut at `until` has no end to read")
         return float(self.incidence[-1]) if len(self.incidence) else 0.0
+
+    def closes_won_at(self, share: float) -> WinCurve:
+        """The curve if each close were won with the chance `share`, whatever its day: the
+        chance of a win by a day is `share` times the chance of a close by then (1 minus the
+        survival), the Aalen-Johansen incidence when every step's wins are `share` of its
+        closes. What a history of closes none of which was won still teaches (when deals
+        close), for a forecast that must not read its 0 wins as a certain 0 (the
+        measured 0 of `rate_uncertainty`)."""
+        closed = np.asarray(share * (1.0 - self.survival), dtype=np.float64)
+        return WinCurve(self.times, closed, self.survival, self.size, self.until)
 
     def win_time(self, u: FloatArray) -> FloatArray:
         """Inverse sampling: for uniforms in (0, 1], the day of the win (inf: never won)."""

@@ -30,6 +30,33 @@ the share won between four-week blocks of the history. On the generated worlds o
 `benchmarks/forecast_calibration.py` it did not move the pooled coverage (86% either way),
 while on the demo, whose history starts with a ramp-up and whose losses are recorded in
 batches, it doubled the interval's width (every month inside it).
+
+**A measured 0** (`none_won_of`): when none of the history's `n` closes was won (a rep or a
+team whose own deals were all lost, in an organisation that records wins), every curve's
+chance of a win is 0, and 0 times any factor stays 0: each run would win nothing, P10 = P50
+= P90 = won so far, as if 0 of 2 closes proved the scope will never win. The curves still
+measure when deals *close* (their survival); what they cannot say is which closes are won.
+With no win to tell stages or ages apart, a close is won with the share's posterior chance,
+so the chance of a win by a day is that share times the chance of a close by then
+(`WinCurve.closes_won_at`): the curves carry the posterior mean share, (1/2) / (n + 1) (1/6
+for 0 of 2, 1/42 for 0 of 20), and each run's factor is the share drawn from the posterior
+itself, Beta(1/2, n + 1/2), over that mean. Its relative variance is the one above,
+(2n + 1) / (n + 2), but it is drawn from the Beta rather than a Gamma: that variance is above
+the cap for every n above 1 (1.25 for 0 of 2, nearly 2 for many closes), the share of a
+measured 0 is skewed (most of its weight near 0, a long tail), and the Beta never gives a
+chance above 1. Where some close was won nothing changes (the Gamma factor on the learnt
+curves, the same random stream, the same figures: the calibration's results file is
+byte-identical): a point estimate above 0 has the stages' and ages' own chances to
+multiply, and the Gamma's mean 1 keeps them as the forecast's expected value.
+
+**A measured 0 of one curve** (`measured_zero_factors`): in a scope with wins, an open deal
+whose own comparison set (the stays still open that long, `forecast._measured_zero`) saw `k`
+closes by the period's end and no win reads the same Jeffreys posterior, Beta(1/2, k + 1/2):
+its curves' closes are won at the mean, 1 / (2k + 2), and each run draws its share. Every
+such deal's share in a run comes from the run's one uniform (each count's Beta quantile of
+it), so 20 deals that stale win together in the runs where such deals are won at all. Deals
+whose chance rests on wins keep their Gamma factor, and a forecast without such a deal
+draws nothing more (the same random stream).
 """
 
 from __future__ import annotations
@@ -48,11 +75,20 @@ MAX_VARIANCE = 1.0  # a factor's relative variance is capped: sd at most the est
 
 @dataclass(frozen=True)
 class Uncertainty:
-    """Relative variances (squared sd / estimate) of the learnt rates."""
+    """Relative variances (squared sd / estimate) of the learnt rates; `none_won_of`: the
+    closes of a measured 0 (none of them won), 0 when some close was won or none closed."""
 
     creation: float
     win: float
     size: float
+    none_won_of: int = 0
+
+    @property
+    def zero_share(self) -> float | None:
+        """The posterior mean share of closes won for a measured 0, (1/2) / (n + 1): the
+        chance the curves carry in place of their 0 (`WinCurve.closes_won_at`); None when
+        the curves' own chances stand."""
+        return measured_zero_share(self.none_won_of)
 
 
 NO_UNCERTAINTY = Uncertainty(0.0, 0.0, 0.0)
@@ -70,19 +106,60 @@ class RunFactors:
 def learnt_uncertainty(snap: Snapshot, rate_evidence: int) -> Uncertainty:
     """The uncertainty of the rates learnt from `snap`; `rate_evidence`: the deals the new-deal
     rate was measured on."""
+    wins, closes = win_closes(snap)
     return Uncertainty(
         creation=_capped(1.0 / max(rate_evidence, 1)),
-        win=_capped(_win_variance(snap)),
+        win=_capped(_win_variance(wins, closes)),
         size=_capped(_size_variance(snap.won_amounts)),
+        none_won_of=closes if wins == 0 else 0,
     )
+
+
+def measured_zero_share(none_won_of: int) -> float | None:
+    """The posterior mean share of `none_won_of` closes none of which was won, under the
+    Jeffreys prior: (0 + 1/2) / (n + 1); None when there is no such measured 0 (0 closes)."""
+    return 0.5 / (none_won_of + 1) if none_won_of > 0 else None
 
 
 def draw_factors(rng: np.random.Generator, spread: Uncertainty, runs: int) -> RunFactors:
-    return RunFactors(
-        creation=_gamma(rng, spread.creation, runs),
-        win=_gamma(rng, spread.win, runs),
-        size=_gamma(rng, spread.size, runs),
-    )
+    creation = _gamma(rng, spread.creation, runs)
+    share = spread.zero_share
+    if share is None:
+        win = _gamma(rng, spread.win, runs)
+    else:
+        win = _zero_share_factor(rng, spread.none_won_of, share, runs)
+    return RunFactors(creation=creation, win=win, size=_gamma(rng, spread.size, runs))
+
+
+def _zero_share_factor(
+    rng: np.random.Generator, closes: int, share: float, runs: int
+) -> FloatArray:
+    """Each run's share of closes won, drawn from the Jeffreys posterior of 0 wins of
+    `closes`, Beta(1/2, n + 1/2), over its mean `share`: a factor of mean 1 on the curves'
+    posterior mean chance. A draw that underflows to 0 is kept at the smallest positive float
+    (the simulation divides by the factor; such a run wins nothing either way)."""
+    drawn = rng.beta(0.5, closes + 0.5, size=runs)
+    return np.asarray(np.maximum(drawn, np.finfo(np.float64).tiny) / share, dtype=np.float64)
+
+
+def measured_zero_factors(rng: np.random.Generator, closes: Sequence[int], runs: int) -> FloatArray:
+    """(len(closes), runs): each run's factor on the chance of open deals whose own
+    comparison set saw `closes[i]` closes and no win (a measured 0 of one curve, in a scope
+    with wins): the share drawn from its Jeffreys posterior, Beta(1/2, k + 1/2), over its
+    mean (the chance the deal's curves carry), as for a scope's measured 0.
+
+    One uniform per run drives every row (each row its Beta's quantile of it): the sets
+    overlap (a deal 210 days in a stage and one 220 days in read nearly the same stays), and
+    what is unknown is one thing, how often deals that stale are won, so a run where it is
+    high is high for all of them. Drawn independently, 20 such deals would win together as
+    rarely as 20 coins agree, an interval as narrow as a known chance's. scipy's inverse
+    incomplete Beta gives the quantiles, imported only when a forecast has such a deal."""
+    from scipy.special import betaincinv
+
+    uniform = rng.random(runs)
+    rows = [betaincinv(0.5, k + 0.5, uniform) / (measured_zero_share(k) or 1.0) for k in closes]
+    drawn = np.array(rows, dtype=np.float64).reshape(len(closes), runs)
+    return np.asarray(np.maximum(drawn, np.finfo(np.float64).tiny), dtype=np.float64)
 
 
 def _gamma(rng: np.random.Generator, variance: float, runs: int) -> FloatArray:
@@ -96,15 +173,10 @@ def _capped(variance: float) -> float:
     return float(min(max(variance, 0.0), MAX_VARIANCE))
 
 
-def _win_variance(snap: Snapshot) -> float:
-    """Estimation error of the share of the history's closes that were won: the closes the
-    curves learn it from. A deal entered after it closed is in no curve, so it is not among
-    them (a win of unknown cycle counted here raised the share and narrowed the interval
-    around a chance it never moved).
-
-    The relative variance of the share's Jeffreys posterior (see the module's notes): with
-    every close won, or none, the plain (1 - p) / (p n) read 0, a chance known exactly from
-    3 wins of 3."""
+def win_closes(snap: Snapshot) -> tuple[int, int]:
+    """The wins and the closes of the history the curves learn from. A deal entered after it
+    closed is in no curve, so it is not among them (a win of unknown cycle counted here raised
+    the share and narrowed the interval around a chance it never moved)."""
     closes = [
         d.status == "won"
         for d in snap.history
@@ -113,7 +185,13 @@ def _win_variance(snap: Snapshot) -> float:
         and d.closed_at >= snap.history_start
         and not d.entered_after_close
     ]
-    wins, n = sum(closes), len(closes)
+    return sum(closes), len(closes)
+
+
+def _win_variance(wins: int, n: int) -> float:
+    """Estimation error of the share of the history's closes that were won: the relative
+    variance of its Jeffreys posterior (see the module's notes). With every close won, or
+    none, the plain (1 - p) / (p n) read 0, a chance known exactly from 3 wins of 3."""
     mean = (wins + 0.5) / (n + 1)
     return (1 - mean) / (mean * (n + 2))
 

@@ -611,8 +611,17 @@ def amounts_unknown(settings: Settings, totals: MetricTotals, rep_ids: list[int]
 
 def _max_chance(settings: Settings, name: str) -> float | None:
     """The alerts' chance bar for counts; sums and ratios have no count model to test."""
-    counted = settings.metric(name).aggregate in ("count", "distinct_count")
-    return settings.alerts.behind_pace.max_chance if counted else None
+    return settings.alerts.behind_pace.max_chance if is_counted(settings, name) else None
+
+
+def is_counted(settings: Settings, name: str) -> bool:
+    """Whether a count model judges the metric's shortfalls: a count of activities or deals,
+    or a distinct count of the things they touch (accounts called). Sums and ratios have
+    none. The one rule the scorecard's lines, a trailing stretch's lines and the alerts'
+    zero check read a metric by: the zero check read a distinct count as having no model,
+    so 0 of 1.3 accounts expected was always alerted while the scorecard said too few to
+    tell (before 2026-12-07)."""
+    return name in _kinds(settings).counted
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from paceline.analytics.scorecard import (
     IN_LIST_LIMIT,
     MetricLine,
     Scorecard,
+    is_counted,
     needs_dispersion,
     unrecorded_pace,
 )
@@ -193,8 +194,9 @@ def _line(
     settings: Settings, line: MetricLine, actual: float, expected: float, dispersion: float | None
 ) -> MetricLine:
     metric = settings.metric(line.metric)
-    counted = metric.aggregate in ("count", "distinct_count")
-    max_chance = settings.alerts.behind_pace.max_chance if counted else None
+    max_chance = (
+        settings.alerts.behind_pace.max_chance if is_counted(settings, line.metric) else None
+    )
     state = pace_status(
         actual, expected, settings.pacing, metric.higher_is_better, max_chance, dispersion or 1.0
     )

@@ -47,17 +47,22 @@ def _then_use(hint: str) -> str:
 
 
 def diagnosis_window(settings: Settings, spec: str, as_of: dt.date | None = None) -> Window:
-    """Parse `spec` ("week", "month", "quarter", "year" to date, or "Nd") ending on `as_of`."""
+    """Parse `spec` ("week", "month", "quarter", "year" to date, or "Nd") ending on `as_of`.
+
+    The exact word, as every other parameter of the API, the pages and the command line
+    takes it (a scorecard's or a forecast's period, a ranking): "Month" and "90D" are refused
+    with the allowed words. Until 2026-12-07 only this one was read case-insensitively, so
+    /flow?period=Month answered where /forecast?period=Month was a 422."""
     calendar = BusinessCalendar(settings.calendar)
     day = as_of or calendar.today()
-    text = spec.strip().lower()
+    text = spec.strip()
     if text in PERIOD_WORDS:
         period = calendar.period(text, day)  # type: ignore[arg-type]
         return Window(text, period.start, day + dt.timedelta(days=1))
     match = TRAILING.match(text)
     if match is None:
         raise UserInputError(
-            f"period: {spec!r} is not a period{_then_use(did_you_mean(text, PERIOD_WORDS))}"
+            f"period: {spec!r} is not a period{_then_use(did_you_mean(text.lower(), PERIOD_WORDS))}"
             f"{', '.join(PERIOD_WORDS)} (to date) or a number of trailing days such as 90d"
         )
     days = int(match.group(1))

@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # the libraries behind a command load when it runs, not on ev
 
     from paceline.analytics.activity_summary import ActivitySummary
     from paceline.config import Settings
+    from paceline.ingest.accounting import RejectedReason
     from paceline.ingest.entity_names import Entity
     from paceline.ingest.importer import ImportResult
 
@@ -474,6 +475,7 @@ def init(
     """Write a commented paceline.toml with the defaults and create the database."""
     from paceline.config import CONFIG_FILE_NAME, default_config_text
     from paceline.serialize import dumps
+    from paceline.store.loads import complete_interrupted_loads
 
     c = _ctx(ctx)
     target = c.config or Path(CONFIG_FILE_NAME)
@@ -485,15 +487,31 @@ def init(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, "utf-8")
     c.config = target
-    c.engine(migrate=True)
+    completed = complete_interrupted_loads(c.engine(migrate=True))
     if as_json:
         out.print_json(
-            dumps({"config": target, "config_written": wrote, "database": _shown(c.url)})
+            dumps(
+                {
+                    "config": target,
+                    "config_written": wrote,
+                    "database": _shown(c.url),
+                    "indexes_built": completed.indexes,
+                    "references_validated": completed.references,
+                }
+            )
         )
         return
     out.print(
         f"wrote {target}" if wrote else f"{target} exists; keeping it (use --force to overwrite)"
     )
+    if completed.indexes:
+        built = ", ".join(completed.indexes)
+        out.print(f"built the indexes an interrupted import left out: {built}")
+    if completed.references:
+        out.print(
+            "validated the references an interrupted import left unchecked: "
+            + ", ".join(completed.references)
+        )
     out.print(f"database ready at {_shown(c.url)}")
 
 
@@ -952,6 +970,19 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             help="Fail (exit 1) when more rows than this are rejected: N rows or P% of the "
             "rows read. An import that rejects every row always fails.",
         ),
+        owner: str | None = typer.Option(
+            None,
+            "--owner",
+            metavar="REP",
+            help="Salesforce: credit every row of a file that has no OwnerId column to this "
+            "rep (an OwnerId the file has is always used).",
+        ),
+        unlinked_events: bool = typer.Option(
+            False,
+            "--unlinked-events",
+            help="Salesforce: keep events linked to no contact, lead, account or deal as "
+            "meetings (skipped by default: a dinner or an internal meeting is not selling).",
+        ),
         as_json: bool = JSON_OPTION,
     ) -> None:
         from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
@@ -969,6 +1000,8 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             limit = RejectLimit.parse(max_rejected) if max_rejected is not None else None
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--max-rejected") from None
+        if owner is not None and not owner.strip():
+            raise typer.BadParameter("a rep's name, not an empty text", param_hint="--owner")
         options = ImportOptions(
             source=source,
             timezone=timezone,
@@ -982,10 +1015,20 @@ def _import_command(entity: Entity) -> Callable[..., None]:
             pipelines=pipelines,
             owners=owners,
             sheet=sheet,
+            owner=owner or "",
+            unlinked_events=unlinked_events,
         )
         engine = c.engine()
+
+        def say_owner(opened: ImportResult) -> None:  # before the first row is written
+            line = _owner_line(opened.owner, options.owner, opened.file)
+            if line and not as_json:
+                err.print(line, highlight=False, markup=False)
+
         if as_json:
-            result = import_file(engine, c.settings, file, entity, loaded, options, None, reader)
+            result = import_file(
+                engine, c.settings, file, entity, loaded, options, None, reader, on_open=say_owner
+            )
             out.print_json(dumps(result))
             _fail_if_failed(result)
             return
@@ -1007,8 +1050,9 @@ def _import_command(entity: Entity) -> Callable[..., None]:
                 options,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
                 reader=reader,
+                on_open=say_owner,
             )
-        _print_import_result(result)
+        _print_import_result(result, options.owner)
         _fail_if_failed(result)
 
     command.__doc__ = (
@@ -1105,8 +1149,35 @@ def _fail_if_failed(result: ImportResult) -> None:
         raise typer.Exit(1)
 
 
-def _print_import_result(r: ImportResult) -> None:
-    table = new_table(title=f"{r.file} -> {r.entity} (source {r.source!r})", title_justify="left")
+def rejected_line(rejected: RejectedReason, rows_are: str = "row(s)") -> str:
+    """'40 row(s): no rep: ... (e.g. team.ics, event ...; ...)': rows rejected for one
+    reason, and where the first were when the reason does not say."""
+    field_name, reason, rows, examples = rejected
+    text = f"{rows:,} {rows_are}: {field_name + ': ' if field_name else ''}{reason}"
+    return text + (f" (e.g. {'; '.join(examples)})" if examples else "")
+
+
+def _owner_line(credited: str, named: str, file: str) -> str:
+    """Whom `--owner` credited, or that it was not needed ("" when it was not given)."""
+    name = Path(file).name
+    if credited:
+        return f"{name}: no OwnerId column: every row credited to {credited!r} (--owner)"
+    if named:
+        return f"--owner {' '.join(named.split())!r} not used: {name} has OwnerId"
+    return ""
+
+
+def note_line(note: str, count: int) -> str:
+    """A counted note of an import; a warning (a note starting "warning: ") says so first,
+    with its rows, as it asks the user to look."""
+    if note.startswith("warning: "):
+        return f"warning: {note.removeprefix('warning: ')}: {count:,} rows"
+    return f"note: {note}: {count:,}"
+
+
+def _print_import_result(r: ImportResult, owner: str = "") -> None:
+    title = f"{r.file} -> {r.entity} (read as {r.reader}, source {r.source!r})"
+    table = new_table(title=title, title_justify="left")
     names = ("read", "inserted", "updated", "unchanged", "duplicate", "skipped", "rejected")
     for name in names:
         table.add_column(name, justify="right")
@@ -1124,15 +1195,18 @@ def _print_import_result(r: ImportResult) -> None:
         )
     if r.new_accounts or r.new_contacts:
         out.print(f"new accounts: {r.new_accounts:,}; new contacts: {r.new_contacts:,}")
+    said = _owner_line(r.owner, owner, r.file)
+    if said:
+        out.print(said, highlight=False, markup=False)
     for note, count in r.notes.items():
-        out.print(f"note: {note}: {count:,}")
+        out.print(note_line(note, count), highlight=False, markup=False)
     for warning in r.warnings:
         out.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if r.errors_file:
         out.print(f"[yellow]{r.rejected:,} rows rejected[/]; every one is in {r.errors_file}")
-        for field_name, reason, rows in r.rejected_by_reason[:10]:
+        for rejected in r.rejected_by_reason[:10]:
             out.print(
-                f"  {rows:,} row(s): {field_name + ': ' if field_name else ''}{reason}",
+                f"  {rejected_line(rejected)}",
                 highlight=False,
                 markup=False,  # reasons quote "[[stages]]", which Rich would eat as a tag
             )

@@ -97,11 +97,16 @@ def log_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """What each channel sent to whom and when, and what failed and why (newest first)."""
+    from paceline import params, plugins
     from paceline.serialize import dumps
-    from paceline.store.deliveries import delivery_log
+    from paceline.store.deliveries import delivery_channels, delivery_log
 
     c = _ctx(ctx)
-    records = delivery_log(c.engine(), channel, failed, limit)
+    engine = c.engine()
+    if channel is not None:  # the page's rule: a channel that exists, or one the log records
+        known = set(plugins.alert_channels()) | set(delivery_channels(engine))
+        channel = params.delivery_channel(channel, known)
+    records = delivery_log(engine, channel, failed, limit)
     if as_json:
         out.print_json(dumps(records))
         return

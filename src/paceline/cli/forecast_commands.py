@@ -14,7 +14,7 @@ import typer
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.pipeline_commands import money
 from paceline.cli.track_commands import AS_OF_OPTION
-from paceline.describe import history_text, unrecorded_cell
+from paceline.describe import history_text, not_counted_text, unrecorded_cell
 from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analyses (NumPy) load when the command runs
@@ -130,7 +130,9 @@ def print_forecast(f: Forecast) -> None:
     parts.add_column("part")
     parts.add_column("revenue", justify="right")
     parts.add_column("how", ratio=2)
-    won = unrecorded_cell(f.wins_recorded) or money(f.won_so_far)
+    won = unrecorded_cell(f.wins_recorded) or money(f.won_so_far) + not_counted_text(
+        f.won_without_amount
+    )
     parts.add_row("won so far", won, "known: won in the period by the as-of day")
     parts.add_row(
         "open pipeline",
@@ -150,11 +152,6 @@ def print_forecast(f: Forecast) -> None:
         out.print(
             f"[yellow]{f.open_without_amount} of {len(f.open_deals)} open deals have no amount "
             f"recorded[/]: each is valued from the sizes of the deals won {valued}, not as zero."
-        )
-    if f.won_without_amount:
-        out.print(
-            f"[yellow]{f.won_without_amount} deal(s) won in the period have no amount "
-            "recorded[/]: not in won so far (unknown, not zero)."
         )
 
 
@@ -269,12 +266,7 @@ def print_backtest(b: Backtest) -> None:
             table.add_row(
                 r.period.label,
                 f"{r.point} (end of {r.cutoff})",
-                money(r.actual)
-                + (
-                    f"\n[yellow]+{r.actual_without_amount} no amount[/]"
-                    if r.actual_without_amount
-                    else ""
-                ),
+                money(r.actual) + not_counted_text(r.actual_without_amount),
                 money(r.p50),
                 f"{money(r.p10)} - {money(r.p90)}",
                 "yes" if r.covered else "[red]no[/]",
@@ -300,7 +292,7 @@ def print_backtest(b: Backtest) -> None:
             out.print(f"{s.label}: {s.unavailable}; not compared.")
     if b.skipped:
         out.print("Skipped: " + "; ".join(skip.label for skip in b.skipped))
-    unknown = sum(r.actual_without_amount for r in b.rows)
+    unknown = b.actual_without_amount
     if unknown:
         out.print(
             f"[yellow]{unknown} won deal(s) in the periods have no amount recorded[/]: the "

@@ -19,7 +19,12 @@ from paceline.cli.diagnosis_options import (
     analysis_command,
     as_of_day,
 )
-from paceline.describe import not_counted_text, unrecorded_cell
+from paceline.describe import (
+    NET_UNMEASURED_CELL,
+    NET_UNMEASURED_TEXT,
+    not_counted_text,
+    unrecorded_cell,
+)
 from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analyses load when their command runs
@@ -190,6 +195,8 @@ def print_flow(report: FlowReport) -> None:
         + (f" ({report.revenue_metric})" if report.revenue_metric else " (no revenue metric)")
         + "; blank without a target or once it is met."
     )
+    if report.net is None:
+        out.print(NET_UNMEASURED_TEXT)
     if report.entered_late.count:
         out.print(entered_late_text(report))
     last = report.weeks[-1] if report.weeks else None
@@ -212,9 +219,12 @@ def _count_value(amount: CountValue) -> str:
     return f"{amount.count} / {money(amount.value)}{not_counted_text(amount.without_amount)}"
 
 
-def _net(amount: CountValue) -> str:
+def _net(amount: CountValue | None) -> str:
     """The net change, and the deals (in or out) its value leaves out for want of an amount:
-    "+0 / -8,000" alone read as a week where nothing came in when a deal of unknown amount did."""
+    "+0 / -8,000" alone read as a week where nothing came in when a deal of unknown amount did.
+    None (wins not recorded): "not measurable", never in minus lost."""
+    if amount is None:
+        return NET_UNMEASURED_CELL
     style = "green" if amount.value > 0 else ("red" if amount.value < 0 else "")
     text = f"{amount.count:+d} / {money(amount.value)}"
     return (f"[{style}]{text}[/]" if style else text) + not_counted_text(amount.without_amount)

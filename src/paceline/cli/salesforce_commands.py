@@ -18,7 +18,9 @@ from paceline.cli import (
     err,
     handles_errors,
     import_app,
+    note_line,
     out,
+    rejected_line,
 )
 from paceline.terminal import new_table
 
@@ -66,6 +68,12 @@ def import_salesforce(
         help="Credit every row of a deal, task or event file that has no OwnerId column to "
         "this rep (an OwnerId a file has is always used).",
     ),
+    unlinked_events: bool = typer.Option(
+        False,
+        "--unlinked-events",
+        help="Keep events linked to no contact, lead, account or deal as meetings (skipped "
+        "by default: a dinner or an internal meeting is not selling).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", help="Print each file's full result."),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -86,6 +94,7 @@ def import_salesforce(
         confirmed_new_reps=frozenset(allow_new_rep),
         batch_size=batch_size,
         max_rejected=limit,
+        unlinked_events=unlinked_events,
     )
     if owner is not None and not owner.strip():
         raise typer.BadParameter("a rep's name, not an empty text", param_hint="--owner")
@@ -151,8 +160,7 @@ def _print_folder(done: FolderImport, verbose: bool) -> None:
             _print_import_result(r)
             continue
         for note, count in r.notes.items():
-            out.print(f"{obj}: note: {note}: {count:,}")
-        for field_name, reason, rows in r.rejected_by_reason[:5]:
-            prefix = f"{field_name}: " if field_name else ""
-            line = f"{obj}: {rows:,} row(s) rejected: {prefix}{reason}"
+            out.print(f"{obj}: {note_line(note, count)}", highlight=False, markup=False)
+        for rejected in r.rejected_by_reason[:5]:
+            line = f"{obj}: {rejected_line(rejected, 'row(s) rejected')}"
             out.print(line, highlight=False, markup=False)

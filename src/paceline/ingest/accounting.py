@@ -13,15 +13,27 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from paceline.files import is_special, remove_if_regular
 from paceline.ingest.columns import CHECKED_FIELDS, ChunkColumns, records_of
 from paceline.ingest.entities import Record
+from paceline.ingest.sources import RowProblem
 
 DEFAULT_BATCH_SIZE = 10_000
 MAX_WARNINGS = 20
 MAX_REASONS = 1_000  # distinct rejection reasons counted one by one; the rest are lumped
+MAX_EXAMPLES = 3  # where rows rejected for one reason are, when the reason does not say
+
+
+class RejectedReason(NamedTuple):
+    """Rows rejected for one reason: the field, the reason, how many, and where the first
+    few were when the reason alone does not say (a calendar's file, event and start)."""
+
+    field: str
+    reason: str
+    rows: int
+    examples: tuple[str, ...] = ()
 
 
 @dataclass
@@ -29,8 +41,12 @@ class ImportResult:
     """What an import did, row by row accounted for."""
 
     entity: str
-    source: str
+    source: str  # the system the ids come from: records are keyed by (source, external id)
     file: str
+    # The import source that read the file ("xlsx"): not `source`, which a generic file of
+    # any format keeps as "csv", so that a CSV and a spreadsheet export of the same records,
+    # or a spreadsheet imported before and after this was said, never double them.
+    reader: str = "csv"
     read: int = 0
     inserted: int = 0
     updated: int = 0
@@ -46,9 +62,9 @@ class ImportResult:
     notes: dict[str, int] = field(default_factory=dict)
     errors_file: str | None = None
     first_errors: list[tuple[int, str, str]] = field(default_factory=list)
-    # (field, reason, rows): the commonest reasons, so a summary can say "283 rows: unknown
-    # stage 'Initial Offer'" instead of showing five lines out of thousands.
-    rejected_by_reason: list[tuple[str, str, int]] = field(default_factory=list)
+    # The commonest reasons, so a summary can say "283 rows: unknown stage 'Initial Offer'"
+    # instead of showing five lines out of thousands.
+    rejected_by_reason: list[RejectedReason] = field(default_factory=list)
     seconds: float = 0.0
     import_run_id: int | None = None
     # How the import ended, as its `import_run` records it: "done", or "failed" with the
@@ -57,6 +73,9 @@ class ImportResult:
     failure: str | None = None
     # Problems with the file as a whole that rows alone do not show (an unbalanced quote).
     warnings: list[str] = field(default_factory=list)
+    # The rep credited with every row because the file has no owner column (`--owner`);
+    # "" when the rows named their owners, so a face can say which of the two happened.
+    owner: str = ""
 
     def warn(self, text: str) -> None:
         if len(self.warnings) < MAX_WARNINGS:
@@ -207,6 +226,24 @@ class ImportOptions:
     pipelines: Path | None = None
     owners: Path | None = None
     sheet: str | None = None  # a spreadsheet's sheet (name or 1-based number)
+    # A Salesforce export's `--owner REP` and `--unlinked-events` (see `ReadOptions`).
+    owner: str = ""
+    unlinked_events: bool = False
+    # For a source that meets people (a calendar; `ReadOptions` says why each is there):
+    calendar_owner: str | None = None  # the rep whose calendar it is (--rep)
+    internal_domains: tuple[str, ...] = ()  # the company's domains besides [meetings]'
+    since: dt.datetime | None = None  # naive UTC: older records are not read (--since)
+
+
+# What `ErrorSink.mark` remembers: the file's position, the count, the first rows, the
+# reasons counted and their examples.
+SinkMark = tuple[
+    int,
+    int,
+    list[tuple[int, str, str]],
+    Counter[tuple[str, str]],
+    dict[tuple[str, str], list[str]],
+]
 
 
 class ErrorSink:
@@ -226,6 +263,7 @@ class ErrorSink:
         self.count = 0
         self.first: list[tuple[int, str, str]] = []
         self.reasons: Counter[tuple[str, str]] = Counter()
+        self.examples: dict[tuple[str, str], list[str]] = {}
 
     def check_writable(self) -> None:
         """Raise OSError (naming the path) unless the errors file can be created or written:
@@ -246,9 +284,17 @@ class ErrorSink:
                 os.fsync(self._handle.fileno())
 
     def reject(
-        self, line: int, field_name: str, reason: str, raw: Raw, cell: str | None = None
+        self,
+        line: int,
+        field_name: str,
+        reason: str | RowProblem,
+        raw: Raw,
+        cell: str | None = None,
     ) -> None:
-        """Record one rejected row; `cell` ("Calls!B7") names the value in a spreadsheet."""
+        """Record one rejected row; `cell` ("Calls!B7") names the value in a spreadsheet. A
+        `RowProblem` is written whole and counted by its reason, with its example."""
+        problem = reason if isinstance(reason, RowProblem) else None
+        reason = str(reason)
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self.path.open("w", encoding="utf-8", newline="", errors="replace")
@@ -260,23 +306,25 @@ class ErrorSink:
         self.count += 1
         if len(self.first) < 20:
             self.first.append((line, f"{field_name} ({cell})" if cell else field_name, reason))
-        key = (field_name, reason)
-        if key in self.reasons or len(self.reasons) < MAX_REASONS:
-            self.reasons[key] += 1
-        else:
-            self.reasons[(field_name, "other reasons")] += 1
+        key = (field_name, problem.reason if problem else reason)
+        if key not in self.reasons and len(self.reasons) >= MAX_REASONS:
+            key = (field_name, "other reasons")
+        self.reasons[key] += 1
+        if problem is not None:
+            examples = self.examples.setdefault(key, [])
+            if len(examples) < MAX_EXAMPLES:
+                examples.append(problem.example)
 
-    def mark(self) -> tuple[int, int, list[tuple[int, str, str]], Counter[tuple[str, str]]]:
+    def mark(self) -> SinkMark:
         """Where the sink stands, so rows rejected in a rolled-back batch can be taken back."""
         if self._handle is not None:
             self._handle.flush()
         position = self._handle.tell() if self._handle is not None else -1
-        return position, self.count, list(self.first), Counter(self.reasons)
+        examples = {key: list(found) for key, found in self.examples.items()}
+        return position, self.count, list(self.first), Counter(self.reasons), examples
 
-    def rollback(
-        self, mark: tuple[int, int, list[tuple[int, str, str]], Counter[tuple[str, str]]]
-    ) -> None:
-        position, self.count, self.first, self.reasons = mark
+    def rollback(self, mark: SinkMark) -> None:
+        position, self.count, self.first, self.reasons, self.examples = mark
         if self._handle is None:
             return
         if position < 0:  # the file was created after the mark
@@ -289,8 +337,11 @@ class ErrorSink:
         self._handle.seek(position)
         self._handle.truncate()
 
-    def by_reason(self, limit: int = 20) -> list[tuple[str, str, int]]:
-        return [(f, reason, n) for (f, reason), n in self.reasons.most_common(limit)]
+    def by_reason(self, limit: int = 20) -> list[RejectedReason]:
+        return [
+            RejectedReason(f, reason, n, tuple(self.examples.get((f, reason), ())))
+            for (f, reason), n in self.reasons.most_common(limit)
+        ]
 
     def close(self) -> None:
         if self._handle is not None:

@@ -29,22 +29,28 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine, select
-
-from paceline.config import Settings
-from paceline.ingest.accounting import ImportOptions, ImportResult
+from paceline.hookspecs import hookimpl
 from paceline.ingest.csvfile import ImportFileError
-from paceline.ingest.importer import Progress, import_file
-from paceline.ingest.mapping import Mapping
-from paceline.ingest.sources import ImportSource, ReadOptions, Row, RowTable
-from paceline.store.models import Account, Contact, Rep
-from paceline.store.names import name_key
+from paceline.ingest.people import Directory, domain_of
+from paceline.ingest.sources import ImportSource, ReadOptions, Row, RowProblem, RowTable
+
+# The plugin loads with every command that lists the import sources (`paceline --help`
+# does not, `paceline import` does): the configuration, the mapping and the store's name
+# rules are imported where an import needs them, not here (a third of a second of CPU).
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from paceline.config import Settings
+    from paceline.ingest.accounting import ImportOptions, ImportResult
+    from paceline.ingest.importer import Progress
+    from paceline.ingest.mapping import Mapping
 
 COLUMNS = [
     "file",
@@ -73,15 +79,6 @@ ALONE = "nobody else invited"
 NOT_OVER = "not over yet"
 SKIP_REASONS = [CANCELLED, DECLINED, ALL_DAY, PRIVATE, ALONE, NOT_OVER]
 
-# Mail providers anyone can use: their domain says nothing about a company.
-PUBLIC_DOMAINS = frozenset(
-    {
-        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
-        "yahoo.com", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "gmx.com",
-        "gmx.de", "gmx.net", "web.de", "proton.me", "protonmail.com", "mail.com",
-        "yandex.com", "yandex.ru", "zoho.com", "fastmail.com", "hey.com",
-    }
-)  # fmt: skip
 # Google's calendars of rooms and groups are invited like people but are not people.
 NOT_PEOPLE_DOMAINS = ("resource.calendar.google.com", "group.calendar.google.com")
 VIDEO_LINK = re.compile(
@@ -96,53 +93,6 @@ VIDEO_PROPERTIES = (
     "X-MICROSOFT-ONLINEMEETINGCONFLINK",
 )
 EARLIEST = dt.datetime(1970, 1, 1)
-
-
-@dataclass
-class Directory:
-    """Who is who by e-mail: the reps, the contacts and the accounts' e-mail domains."""
-
-    reps: dict[str, str] = field(default_factory=dict)  # e-mail -> rep name
-    names: dict[str, str] = field(default_factory=dict)  # name_key -> every rep's name
-    contacts: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # -> (name, acct)
-    domains: dict[str, str] = field(default_factory=dict)  # domain -> the one account's name
-    internal: frozenset[str] = frozenset()  # the company's own e-mail domains
-
-
-def load_directory(engine: Engine, settings: Settings, internal: list[str]) -> Directory:
-    """Reps, contacts and account domains from the store; the internal domains are those
-    given (configuration and command line), else the domains of the reps' e-mails."""
-    with engine.connect() as conn:
-        reps = conn.execute(select(Rep.email, Rep.name)).all()
-        people = conn.execute(
-            select(Contact.email, Contact.name, Account.name)
-            .join(Account, Contact.account_id == Account.id, isouter=True)
-            .where(Contact.email.is_not(None))
-            .order_by(Contact.id)
-        ).all()
-    directory = Directory()
-    for email, name in reps:
-        directory.names[name_key(name)] = name
-        if email and email.strip():
-            directory.reps[email.strip().casefold()] = name
-    by_domain: dict[str, set[str]] = {}
-    for email, name, account in people:
-        address = (email or "").strip().casefold()
-        if not address:
-            continue
-        directory.contacts.setdefault(address, (name, account))
-        if account is not None and domain_of(address) not in PUBLIC_DOMAINS:
-            by_domain.setdefault(domain_of(address), set()).add(account)
-    directory.domains = {d: next(iter(a)) for d, a in by_domain.items() if len(a) == 1}
-    given = [d.strip().casefold().lstrip("@") for d in internal if d.strip()]
-    if not given:
-        given = [domain_of(e) for e in directory.reps if domain_of(e) not in PUBLIC_DOMAINS]
-    directory.internal = frozenset(given)
-    return directory
-
-
-def domain_of(email: str) -> str:
-    return email.rpartition("@")[2].casefold()
 
 
 @dataclass(frozen=True)
@@ -168,6 +118,7 @@ class CalendarTable(RowTable):
     """One .ics file, or every .ics file in a folder, as rows of meetings (see module doc)."""
 
     problems_are_warnings = False  # an event without a rep is a row's problem, not the file's
+    creates_reps = False  # every rep it names was found in the store by e-mail
 
     def __init__(
         self, path: Path, directory: Directory, rules: CalendarRules, zone: ZoneInfo
@@ -193,7 +144,12 @@ class CalendarTable(RowTable):
     def progress(self) -> tuple[int, int]:
         return (self._done, len(self.calendars))
 
-    def _occurrences(self, path: Path, calendar: Any) -> Iterator[tuple[list[str], str | None]]:
+    def default_mapping(self) -> Mapping:
+        return calendar_mapping(SOURCE_NAME)
+
+    def _occurrences(
+        self, path: Path, calendar: Any
+    ) -> Iterator[tuple[list[str], RowProblem | None]]:
         import recurring_ical_events
 
         cancelled_calendar = str(calendar.get("METHOD", "")).upper() == "CANCEL"
@@ -218,7 +174,7 @@ class CalendarTable(RowTable):
         owner: str | None,
         cancelled: bool,
         series: set[str],
-    ) -> tuple[list[str], str | None]:
+    ) -> tuple[list[str], RowProblem | None]:
         uid = str(event.get("UID", "")).strip()
         begin, end = event.get("DTSTART"), event.get("DTEND")
         start = begin.dt if begin is not None else None
@@ -245,15 +201,13 @@ class CalendarTable(RowTable):
         assert isinstance(start, dt.datetime) and isinstance(finish, dt.datetime)
         # A row's "line" is its place among the occurrences of every file read, which no
         # file shows: a rejected event says which file, which event and when.
-        where = f"{path.name}, event {uid or values['notes']!r} at {_local(start, zone)}: "
+        where = f"{path.name}, event {uid or values['notes']!r} at {_local(start, zone)}"
         if not uid:
-            return [
-                values[c] for c in COLUMNS
-            ], f"{where}the event has no UID, so it cannot be keyed"
-        rep, why = self._rep(organizer, people, owner)
+            return [values[c] for c in COLUMNS], RowProblem(f"{where}: {NO_UID}", NO_UID, where)
+        rep, emails = self._rep(organizer, people, owner)
         if rep is None:
-            values["paceline:skip"] = DECLINED if why == DECLINED else ""
-            return [values[c] for c in COLUMNS], None if why == DECLINED else where + why
+            values["paceline:skip"] = DECLINED if emails is None else ""
+            return [values[c] for c in COLUMNS], None if emails is None else _no_rep(where, emails)
         others = self._others(rep, organizer, people)
         if not others:
             values["paceline:skip"] = ALONE
@@ -296,8 +250,10 @@ class CalendarTable(RowTable):
 
     def _rep(
         self, organizer: Person | None, people: list[Person], owner: str | None
-    ) -> tuple[str | None, str]:
-        """The rep the meeting counts for, or None and why (see the module docstring)."""
+    ) -> tuple[str | None, str | None]:
+        """The rep the meeting counts for (and ""), or None and the e-mails it has when no
+        rep can be found, or None and None when the rep declined (see the module docstring).
+        """
         reps = self.directory.reps
         if organizer is not None and organizer.email in reps:
             return reps[organizer.email], ""
@@ -309,12 +265,9 @@ class CalendarTable(RowTable):
         if owner is not None and not owner_declined:
             return owner, ""
         if declined:
-            return None, DECLINED
+            return None, None
         emails = ", ".join([*([organizer.email] if organizer else []), *(p.email for p in people)])
-        return None, (
-            f"no rep: no rep has the e-mail of the organiser or an attendee ({emails or 'none'});"
-            " import the reps with their e-mails, or pass --rep for the calendar's owner"
-        )
+        return None, emails or "none"
 
     def _account(self, external: list[str]) -> tuple[str, str]:
         """(contact, account) from the first external attendee the directory knows."""
@@ -329,16 +282,49 @@ class CalendarTable(RowTable):
         return "", ""
 
 
+NO_UID = "the event has no UID, so it cannot be keyed"
+NO_REP = (
+    "no rep: no rep has the e-mail of the organiser or an attendee; import the reps with "
+    "their e-mails, or name the calendar's owner (--rep, or the Import page's Calendar owner)"
+)
+
+
+def _no_rep(where: str, emails: str) -> RowProblem:
+    """An event no rep can be found for: the reason is the same for every such event (the
+    summary counts them together); the example says which event and whose e-mails it has."""
+    text = (
+        f"{where}: no rep: no rep has the e-mail of the organiser or an attendee ({emails});"
+        " import the reps with their e-mails, or pass --rep for the calendar's owner"
+    )
+    return RowProblem(text, NO_REP, f"{where} ({emails})")
+
+
+# One file parsed at a time in the process (the web server imports in threads): see
+# `read_calendar`.
+_PARSING = threading.Lock()
+
+
 def read_calendar(path: Path) -> Any:
-    """The parsed calendar of one .ics file, or ImportFileError naming the file."""
+    """The parsed calendar of one .ics file, or ImportFileError naming the file.
+
+    The iCalendar library keeps, for the whole process, the first definition (VTIMEZONE) it
+    parsed of each zone id it cannot look up, and reads every later file's times of that id
+    with it: Outlook names its own zones "Customized Time Zone", so a second export at
+    another offset read its 10:00 as the first one's (tests/ingest/test_calendar_import.py).
+    Each file is therefore parsed with the library's zones forgotten (`use_zoneinfo` starts
+    its cache afresh), under a lock, since the cache is the process's: the times are
+    resolved while parsing, so the next file's reset cannot change them."""
     import icalendar
+    from icalendar.timezone import tzp
 
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ImportFileError(f"cannot open {path}: {exc.strerror or exc}") from None
     try:
-        return icalendar.Calendar.from_ical(data)
+        with _PARSING:
+            tzp.use_zoneinfo()
+            return icalendar.Calendar.from_ical(data)
     except (ValueError, IndexError, KeyError) as exc:
         raise ImportFileError(f"{path.name}: not an iCalendar file: {exc}") from None
 
@@ -434,6 +420,8 @@ def _has_video(event: Any) -> bool:
 
 def calendar_mapping(source: str) -> Mapping:
     """The calendar rows' columns are Paceline's own; skipped occurrences say why."""
+    from paceline.ingest.mapping import Mapping
+
     fields = ["external_id", "rep", "kind", "occurred_at", "duration_min", "outcome"]
     fields += ["account", "contact", "notes"]
     return Mapping(
@@ -447,6 +435,8 @@ def calendar_mapping(source: str) -> Mapping:
 
 def check_rules(settings: Settings, owner: str | None, directory: Directory) -> None:
     """Refuse, before reading anything, kinds the configuration lacks and an unknown owner."""
+    from paceline.store.names import name_key
+
     meetings = settings.meetings
     for key in ("kind", "video_kind", "internal_kind"):
         if getattr(meetings, key) not in settings.kind_names:
@@ -456,7 +446,49 @@ def check_rules(settings: Settings, owner: str | None, directory: Directory) -> 
     if meetings.outcome is not None and meetings.outcome not in settings.outcome_names:
         raise ImportFileError(f"[meetings] outcome = {meetings.outcome!r} is not an outcome")
     if owner is not None and name_key(owner) not in directory.names:
-        raise ImportFileError(f"--rep: no rep named {owner!r}")
+        raise ImportFileError(
+            f"--rep: no rep named {owner!r} (the calendar's owner: --rep, or the Import "
+            "page's Calendar owner)"
+        )
+
+
+def open_calendar(path: Path, options: ReadOptions) -> RowTable:
+    """The calendar source's reader: an .ics file or a folder of them, read with what the
+    import gives (`ReadOptions`: the configuration, who is who by e-mail, the owner, the
+    import's moment); the kinds and the owner are checked before anything is read."""
+    settings, people = options.settings, options.people
+    if settings is None or people is None:  # sampled outside an import (`import detect`)
+        raise ImportFileError(
+            f"{path.name} is a calendar file: import its meetings with "
+            f"`paceline import calendar {path.name}` (or on the Import page)"
+        )
+    from paceline.store.models import utcnow
+
+    directory = people()
+    check_rules(settings, options.calendar_owner, directory)
+    meetings = settings.meetings
+    rules = CalendarRules(
+        kind=meetings.kind,
+        video_kind=meetings.video_kind,
+        internal_kind=meetings.internal_kind,
+        outcome=meetings.outcome,
+        owner=_rep_name(options.calendar_owner, directory),
+        since=options.since,
+        now=options.now or utcnow(),
+    )
+    return CalendarTable(path, directory, rules, settings.calendar.zone)
+
+
+SOURCE_NAME = "calendar"
+CALENDAR_SOURCE = ImportSource(
+    SOURCE_NAME, "iCalendar (.ics) files: meetings held, as activities.", open_calendar,
+    extensions=(".ics",),
+)  # fmt: skip
+
+
+@hookimpl
+def register_import_sources() -> list[ImportSource]:
+    return [CALENDAR_SOURCE]
 
 
 def import_calendar(
@@ -469,37 +501,23 @@ def import_calendar(
     since: dt.datetime | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Import the meetings of one .ics file or a folder of them (see the module docstring).
+    """Import the meetings of one .ics file or a folder of them (see the module docstring):
+    the activity import with the calendar source, as the Import page runs it.
 
     `owner` names the rep whose calendar it is; `since` (naive UTC) leaves out older
     occurrences; the import's `now` (options.now) is where the calendar stops being read.
     """
-    from paceline.store.models import utcnow
+    from paceline.ingest.importer import import_file  # the plugin loads without the import
 
-    meetings = settings.meetings
-    domains = [*meetings.internal_domains, *(internal_domains or [])]
-    directory = load_directory(engine, settings, domains)
-    check_rules(settings, owner, directory)
-    now = options.now or utcnow()
-    rules = CalendarRules(
-        kind=meetings.kind,
-        video_kind=meetings.video_kind,
-        internal_kind=meetings.internal_kind,
-        outcome=meetings.outcome,
-        owner=_rep_name(owner, directory),
-        since=since,
-        now=now,
+    options.calendar_owner = owner
+    options.internal_domains = tuple(internal_domains or ())
+    options.since = since
+    return import_file(
+        engine, settings, path, "activities", None, options, progress, CALENDAR_SOURCE
     )
-
-    def open_calendar(source_path: Path, read: ReadOptions) -> RowTable:
-        return CalendarTable(source_path, directory, rules, settings.calendar.zone)
-
-    reader = ImportSource("ics", "iCalendar files (meetings)", open_calendar, extensions=(".ics",))
-    options.now = now
-    options.allow_new_reps = False
-    mapping = calendar_mapping(options.source or "calendar")
-    return import_file(engine, settings, path, "activities", mapping, options, progress, reader)
 
 
 def _rep_name(owner: str | None, directory: Directory) -> str | None:
+    from paceline.store.names import name_key
+
     return None if owner is None else directory.names.get(name_key(owner), owner)

@@ -15,7 +15,10 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from paceline.ingest.sources import Row
 
 csv.field_size_limit(10 * 1024 * 1024)
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
@@ -42,10 +45,11 @@ class RecordChunk:
     rows: list[list[str]]
     problems: list[str | None] | None
 
-    def as_rows(self) -> list[tuple[int, list[str], str | None]]:
+    def as_rows(self) -> list[Row]:
         """The chunk as `CsvFile.rows` gives its rows."""
-        problems = self.problems or [None] * len(self.rows)
-        return list(zip(self.lines, self.rows, problems, strict=True))
+        problems: list[str | None] = self.problems or [None] * len(self.rows)
+        rows: list[Row] = list(zip(self.lines, self.rows, problems, strict=True))
+        return rows
 
 
 # After a block's last line when it is parsed alone: an empty record when the block ends

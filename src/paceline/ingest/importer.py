@@ -20,6 +20,7 @@ Guarantees (DESIGN.md, "nothing lost, nothing doubled"):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import itertools
@@ -64,6 +65,7 @@ from paceline.ingest.entities import (
 )
 from paceline.ingest.fields import CurrencyCheck, FieldError, currency_codes
 from paceline.ingest.mapping import Entity, Mapping, generic_mapping
+from paceline.ingest.people import load_directory
 from paceline.ingest.pipeline import (
     Checked,
     CheckingProcess,
@@ -125,29 +127,33 @@ def import_file(
     progress: Progress | None = None,
     reader: ImportSource = CSV_SOURCE,
     on_start: Callable[[int], None] | None = None,
+    on_open: Callable[[ImportResult], None] | None = None,
 ) -> ImportResult:
     """Import one input of `entity` records read by the import source `reader`; whatever
     reads it, the same mapping, checks, accounting and batches apply. `on_start` is told the
     import run's id once the file has passed its file-level checks and the run is recorded
-    (before the first row is written): the web import answers then, and runs on."""
-    options = options or ImportOptions()
+    (before the first row is written): the web import answers then, and runs on. `on_open`
+    is given the result once the file has passed its checks, before anything is written,
+    with what the reading settled that a face must say first (`owner`: every row credited
+    to the rep `--owner` named)."""
     started = time.perf_counter()
-    read_options = ReadOptions(
-        encoding=options.encoding or (mapping.encoding if mapping else "utf-8-sig"),
-        delimiter=options.delimiter or (mapping.delimiter if mapping else ","),
-        pipelines=options.pipelines,
-        owners=options.owners,
-        sheet=options.sheet,
-        columns=_read_columns(entity, mapping),
-    )
+    # "In the future" (and a calendar's end) is measured from the import's start.
+    options = dataclasses.replace(options or ImportOptions())
+    options.now = options.now or utcnow()
+    _check_said_to(reader, options)
+    read_options = _read_options(engine, settings, entity, mapping, options)
     table = reader.open(path, read_options)
     try:
-        mapping = mapping or table.default_mapping()
+        if not table.creates_reps:
+            options.allow_new_reps = False
+        own = table.default_mapping()
+        mapping = mapping or own
         generic = mapping is None
         if mapping is None:
             mapping = generic_mapping(entity, table.header, field_names(entity))
         elif mapping.entity != entity:
-            raise ImportFileError(f"the mapping is for {mapping.entity}, not {entity}")
+            whose = f" (the {reader.name} source's own, for {table.name})" if mapping is own else ""
+            raise ImportFileError(f"the mapping is for {mapping.entity}, not {entity}{whose}")
         source = options.source or mapping.source
         zone = _zone(options, mapping, settings)
         check = _currency_check(engine, settings, entity)
@@ -162,7 +168,10 @@ def import_file(
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise ImportFileError(f"cannot write the errors file {errors_path}: {reason}") from None
-        result = ImportResult(entity=entity, source=source, file=str(path))
+        result = ImportResult(entity=entity, source=source, file=str(path), reader=reader.name)
+        result.owner = table.fixed_owner
+        if on_open is not None:  # before the first write: what the face must say first
+            on_open(result)
         job = None
         # Only the built-in CSV table: a subclass may change the rows it reads.
         if entity == "activities" and type(table) is CsvTable and worth_a_process(path):
@@ -200,6 +209,52 @@ def import_file(
         table.close()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _read_options(
+    engine: Engine,
+    settings: Settings,
+    entity: Entity,
+    mapping: Mapping | None,
+    options: ImportOptions,
+) -> ReadOptions:
+    """What the source is told about reading the input: the user's reading options, and
+    what a source meeting people and times needs (the configuration, who is who by e-mail,
+    loaded only when asked, the import's moment)."""
+    domains = [*settings.meetings.internal_domains, *options.internal_domains]
+    return ReadOptions(
+        encoding=options.encoding or (mapping.encoding if mapping else "utf-8-sig"),
+        delimiter=options.delimiter or (mapping.delimiter if mapping else ","),
+        pipelines=options.pipelines,
+        owners=options.owners,
+        sheet=options.sheet,
+        columns=_read_columns(entity, mapping),
+        settings=settings,
+        people=functools.cache(functools.partial(load_directory, engine, domains)),
+        owner=options.owner,
+        unlinked_events=options.unlinked_events,
+        calendar_owner=options.calendar_owner,
+        since=options.since,
+        now=options.now,
+    )
+
+
+def _check_said_to(reader: ImportSource, options: ImportOptions) -> None:
+    """Refuse `--owner` or `--unlinked-events` for a source that does not read them: the
+    user would believe rows were credited, or events kept, when nothing heard it."""
+    said = [
+        name
+        for name, given in (
+            ("--owner", options.owner),
+            ("--unlinked-events", options.unlinked_events),
+        )
+        if given
+    ]
+    if said and not reader.takes_owner:
+        raise ImportFileError(
+            f"{said[0]}: only Salesforce exports (read as salesforce or sfdx-tree) take it; "
+            f"the {reader.name} reader reads its owners and links from the file"
+        )
 
 
 def _read_columns(entity: Entity, mapping: Mapping | None) -> tuple[str, ...]:

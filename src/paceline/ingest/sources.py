@@ -6,11 +6,13 @@ lines export or a CRM's API. A source turns its input into a `RowTable` (a heade
 text values) and the pipeline does the rest, so a source never has to re-implement the
 guarantees of DESIGN.md ("nothing lost, nothing doubled").
 
-Sources come from plugins (`register_import_sources`); CSV is the built-in one.
+Sources come from plugins (`register_import_sources`); CSV, spreadsheets, the CRMs' exports
+and calendars are built-in ones.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,15 +23,36 @@ from paceline.ingest.entity_names import ENTITIES as ENTITIES
 from paceline.ingest.entity_names import Entity as Entity
 
 if TYPE_CHECKING:
+    from paceline.config import Settings
     from paceline.ingest.crm.jsonrows import CrmStage
     from paceline.ingest.mapping import Mapping
+    from paceline.ingest.people import Directory
     from paceline.ingest.sync import Connector
 
 # What an import loads: one `paceline import` command each (re-exported here and by
 # `ingest.mapping`; defined alone in `ingest.entity_names`, which `log` loads without this).
 
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why a record cannot be trusted, said in two parts: `reason`, the same for every record
+    with this problem, and `example`, where this one is (a calendar's file, event and start).
+
+    Why not one text: the import's summary counts rejected rows by reason ("40 row(s): no
+    rep ..."); a reason that names its record is a reason of its own for every record, and
+    the summary listed forty reasons of one row each. `text` is the whole message, as the
+    errors file and the first rejected rows show it."""
+
+    text: str
+    reason: str
+    example: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
 # (line or record number, the values in header order, why the record cannot be trusted)
-Row = tuple[int, list[str], str | None]
+Row = tuple[int, list[str], str | RowProblem | None]
 
 
 @dataclass(frozen=True)
@@ -46,6 +69,26 @@ class ReadOptions:
     # The columns the mapping reads: a source that must find its header row (a spreadsheet
     # with title rows above it) looks for them.
     columns: tuple[str, ...] = ()
+    # What a source that meets people and times needs (a calendar: whose e-mail is whose,
+    # the organisation's own domains, the business time zone), given by the import so that
+    # no face and no plugin queries the store for it. None outside an import (`paceline
+    # import detect` only samples a file's rows).
+    settings: Settings | None = None  # the configuration: [calendar] timezone, [meetings]
+    # Who is who by e-mail, loaded from the store on the first call (a CSV file never pays
+    # for it). Its internal domains are [meetings] internal_domains and those given for the
+    # import (--internal-domain), else the reps' e-mail domains.
+    people: Callable[[], Directory] | None = None
+    # The rep whose calendar it is, for the events no rep's e-mail is in (`paceline import
+    # calendar --rep`, the Import page's Calendar owner); not `owner` below, which credits
+    # every row of a file with no owner column.
+    calendar_owner: str | None = None
+    since: dt.datetime | None = None  # naive UTC: records before it are not read (--since)
+    now: dt.datetime | None = None  # naive UTC: the import's moment; later ones are not read
+    # What the user says that a CRM export does not (sources with `takes_owner` read them):
+    # the rep credited with every row of a file that has no owner column at all (`--owner`),
+    # and whether an event linked to no prospect is kept as a meeting (`--unlinked-events`).
+    owner: str = ""
+    unlinked_events: bool = False
 
 
 class RowTable:
@@ -60,6 +103,12 @@ class RowTable:
     # true for a CSV file (an unbalanced quote); a source whose rows are records of their
     # own says False.
     problems_are_warnings = True
+    # Whether the rep names in the rows may create reps (with the import's allow_new_reps):
+    # False for a source that names only the reps it found in the store (a calendar).
+    creates_reps = True
+    # The rep every row is credited to because the input has no owner column and the user
+    # named one (`ReadOptions.owner`); "" when the rows say their owners (or none was named).
+    fixed_owner = ""
 
     def __init__(self, name: str, header: list[str]) -> None:
         self.name = name  # how messages name the input, e.g. the file name
@@ -118,3 +167,6 @@ class ImportSource:
     # The live connector that pulls this source's records through the CRM's API
     # (`paceline sync NAME`), when it has one.
     sync: Connector | None = None
+    # Whether it reads `ReadOptions.owner` and `unlinked_events` (a Salesforce export): an
+    # import given either for another source is refused, rather than the words ignored.
+    takes_owner: bool = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import itertools
 import operator
 from collections import defaultdict
@@ -53,6 +54,7 @@ from paceline.store.engine import (
     write_transaction_unchecked,
 )
 from paceline.store.keys import with_name_key
+from paceline.store.loads import complete_interrupted_load
 from paceline.store.models import (
     Account,
     Activity,
@@ -83,6 +85,7 @@ from paceline.store.runs import (
     start_run,
     sweep_interrupted,
 )
+from paceline.store.statistics import analyse_grown
 
 MIN_ROWS_BEFORE_ANALYZE = 20_000
 # The import report's warning for deals kept although they close before their creation.
@@ -90,6 +93,30 @@ CLOSED_BEFORE_CREATED = (
     "warning: closed before created (close date before the creation: entered after it "
     "closed); kept on its close date, its sales cycle unknown"
 )
+
+
+def deal_not_imported(example: str) -> str:
+    """The import report's warning for activities whose deal this source has not imported
+    (a WhatId naming an opportunity of a file left out): they are kept, but every analysis
+    that follows a deal (the deal's activities, the funnel by deal, stalled deals) misses
+    them, so the count and one id to look up are said, not a bare note."""
+    return (
+        f"warning: deal not imported: names a deal this source has not imported (e.g. "
+        f"{example!r}); kept without its deal link"
+    )
+
+
+def without_its_deal(row_hash: str) -> str:
+    """The fingerprint of a row whose deal was not found: another one than the row's own.
+
+    A row's fingerprint covers what the file says (its deal's id), not whether that deal
+    was there. Kept as it is, importing the deals and then the activities again (what the
+    warning asks) would find each row unchanged and leave it without its deal link while
+    the warning no longer counted it. Stored so, the row differs once its deal is found,
+    and is updated with the link; while the deal is still missing it stays unchanged."""
+    return hashlib.blake2b(f"{row_hash}|deal not found".encode(), digest_size=16).hexdigest()
+
+
 # What the database (or its driver) raises for one bad row; a lost connection is not one.
 ROW_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
 # PostgreSQL's deadlock_detected and serialization_failure: two imports writing the same
@@ -140,7 +167,7 @@ class Writer:
             sweep_interrupted(conn)
             self.prepare(conn)
             self.reps = RepResolver(conn, default_role(settings))
-            self.run_id = start_run(conn, result.entity, self.source, result.file)
+            self.run_id = start_run(conn, result.entity, self.source, result.file, result.reader)
         result.import_run_id = self.run_id
 
     table: Any = None  # the table whose statistics a large import must keep current
@@ -304,6 +331,7 @@ class Writer:
         r.failure = failure
         with write_transaction(self.engine) as conn:
             self.finishing(conn)
+            analyse_grown(conn, self.written_by_table())
             finish_run(
                 conn,
                 self.run_id,
@@ -317,6 +345,7 @@ class Writer:
             counts = {
                 "entity": r.entity,
                 "source": self.source,
+                "reader": r.reader,
                 "file": r.file,
                 "status": r.status,
                 "read": r.read,
@@ -330,6 +359,19 @@ class Writer:
             }
             importer = Actor(f"import {self.run_id}", None, "import")
             audit.write(conn, importer, "import", self.run_id, "import", None, counts)
+
+    def written_by_table(self) -> dict[str, int]:
+        """Table name -> rows this import inserted into it: its entity's table, and the
+        reps, accounts and contacts it created on the way (`store.statistics` analyses the
+        ones that grew past their statistics)."""
+        r = self.result
+        made = {
+            Rep.__tablename__: len(r.new_reps),
+            Account.__tablename__: r.new_accounts,
+            Contact.__tablename__: r.new_contacts,
+        }
+        own = ENTITY_TABLES[r.entity]
+        return made | {own: max(made.get(own, 0), r.inserted)}
 
     def note(self, text: str, count: int = 1) -> None:
         self.result.notes[text] = self.result.notes.get(text, 0) + count
@@ -513,22 +555,22 @@ class ActivityWriter(AccountMakingWriter):
         super().__init__(*args)
         self.contacts = ContactResolver(self.source)
         self.deals = deal_resolver(self.source)
+        self._missing_deal = ""  # the first deal named that this source has not imported
 
     def prepare(self, conn: Connection) -> None:
         """Build the secondary indexes a load killed before its end left out (see
         `store.bulk.defer_indexes`), and on PostgreSQL validate the foreign keys it left
         NOT VALID (`Staged.insert_checked`), unless an import still running may be that
         load."""
-        if not any_running(conn):
-            built = build_indexes(conn, Activity.__table__)
-            if built:
-                self.note(f"indexes an interrupted import left out, built: {', '.join(built)}")
-            validated = validate_references(conn, Activity.__table__)
-            if validated:
-                self.note(
-                    "references an interrupted import left unvalidated, validated: "
-                    + ", ".join(validated)
-                )
+        completed = complete_interrupted_load(conn)
+        if completed.indexes:
+            built = ", ".join(completed.indexes)
+            self.note(f"indexes an interrupted import left out, built: {built}")
+        if completed.references:
+            self.note(
+                "references an interrupted import left unvalidated, validated: "
+                + ", ".join(completed.references)
+            )
 
     def finishing(self, conn: Connection) -> None:
         """The indexes this load deferred, built once over every row it wrote, and the
@@ -561,6 +603,7 @@ class ActivityWriter(AccountMakingWriter):
         self._fresh_source = False  # a refused batch looks for stored rows from then on
         self.contacts = ContactResolver(self.source)
         self.deals = deal_resolver(self.source)
+        self._missing_deal = ""  # the first deal named that this source has not imported
         self.contacts.created = saved["contacts_made"]
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
@@ -818,11 +861,16 @@ class ActivityWriter(AccountMakingWriter):
             _set_all(batch, "deal_id", None)
             return
         known = self.deals.resolve(conn, refs)
+        unknown = []
         for p in batch:
             ref = p.record["deal_ref"]
             p.record["deal_id"] = known.get(ref) if ref else None
             if ref and p.record["deal_id"] is None:
-                self.note("deal_ref not found in this source (left empty)")
+                unknown.append(ref)
+                p.record["row_hash"] = without_its_deal(p.record["row_hash"])
+        if unknown:  # the first such deal of the import is the example, in every batch
+            self._missing_deal = self._missing_deal or unknown[0]
+            self.note(deal_not_imported(self._missing_deal), len(unknown))
 
 
 class DealWriter(AccountMakingWriter):
@@ -1225,6 +1273,16 @@ def _stored_history(
             stored[(deal_id, stage, entered)] = (row_id, status, amount)
     return stored
 
+
+# The table each entity's rows go into.
+ENTITY_TABLES: dict[str, str] = {
+    "activities": Activity.__tablename__,
+    "deals": Deal.__tablename__,
+    "reps": Rep.__tablename__,
+    "accounts": Account.__tablename__,
+    "contacts": Contact.__tablename__,
+    "stage_history": DealStageHistory.__tablename__,
+}
 
 WRITERS: dict[Entity, type[Writer]] = {
     "activities": ActivityWriter,

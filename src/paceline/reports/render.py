@@ -33,6 +33,8 @@ from paceline.analytics.stalled import StalledDeal
 from paceline.calendar import BusinessCalendar, Period
 from paceline.config import Settings
 from paceline.describe import (
+    NET_UNMEASURED_CELL,
+    NET_UNMEASURED_TEXT,
     UNRECORDED_CELL,
     departure_text,
     entered_late_text,
@@ -177,6 +179,8 @@ def _environment() -> Environment:
         departure_text=departure_text,
         unrecorded_cell=unrecorded_cell,
         not_counted_text=not_counted_text,
+        NET_UNMEASURED_CELL=NET_UNMEASURED_CELL,
+        NET_UNMEASURED_TEXT=NET_UNMEASURED_TEXT,
         bar=_bar_widths,
     )
     return env
@@ -348,11 +352,7 @@ def _team_text(settings: Settings, r: TeamReport) -> list[str]:
         out.append(
             f"  {f.period.label}: won so far"
             f" {unrecorded_cell(f.wins_recorded) or _money(f.won_so_far)}"
-            + (
-                f" (+{f.won_without_amount} won without an amount, not counted)"
-                if f.won_without_amount
-                else ""
-            )
+            + not_counted_text(f.won_without_amount)
             + "; likely"
             f" {_money(f.p50)} (P10 {_money(f.p10)}, P90 {_money(f.p90)})"
             + (f"; target {_money(f.target)}" if f.target is not None else "")
@@ -370,9 +370,11 @@ def _team_text(settings: Settings, r: TeamReport) -> list[str]:
     for w in r.flow.weeks:
         out.append(
             f"  {w.label}: created {_amounts_text(w.created)}, {_won_text(r.flow, w)},"
-            f" lost {_amounts_text(w.lost_total)}, net {_amounts_text(w.net, signed=True)},"
+            f" lost {_amounts_text(w.lost_total)}, net {_net_text(w.net)},"
             f" open {_amounts_text(w.open_pipeline)}"
         )
+    if r.flow.net is None:
+        out.append(f"  {NET_UNMEASURED_TEXT}")
     if r.flow.entered_late.count:
         out.append(f"  {entered_late_text(r.flow)}")
     return out
@@ -441,6 +443,11 @@ def _won_text(flow: FlowReport, week: FlowWeek) -> str:
     if unrecorded is not None:
         return f"won {unrecorded}"
     return f"won {_amounts_text(week.won)}"
+
+
+def _net_text(net: CountValue | None) -> str:
+    """A week's net change as its flow cell, or "not measurable" when wins are not recorded."""
+    return NET_UNMEASURED_CELL if net is None else _amounts_text(net, signed=True)
 
 
 def _amounts_text(amount: CountValue, *, signed: bool = False) -> str:

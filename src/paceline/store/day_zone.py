@@ -60,7 +60,7 @@ def align_stored_days(engine: Engine, zone: ZoneInfo) -> int:
     """Make the stored days those of `zone`; return how many rows changed.
 
     Cheap when they already are (one read). When no zone is recorded (a new database, or one
-    upgraded past migration 0021) `zone` is recorded and nothing is moved: nothing says
+    upgraded past migration 0022) `zone` is recorded and nothing is moved: nothing says
     which zone the stored days were derived in, and it was the configured one as far as
     anyone can tell.
     """

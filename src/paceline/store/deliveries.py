@@ -187,6 +187,13 @@ class DeliveryRecord:
     cleared_at: dt.datetime | None
 
 
+def delivery_channels(engine: Engine) -> list[str]:
+    """The channels the delivery log records, by name (a plugin's since removed among them)."""
+    channel = AlertDelivery.__table__.c.channel
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(channel).distinct()).scalars())
+
+
 def delivery_log(
     engine: Engine, channel: str | None = None, failed: bool = False, limit: int = 200
 ) -> list[DeliveryRecord]:

@@ -324,6 +324,9 @@ class ImportRun(Base):
     id: ColumnClause[int] = Column(Id, primary_key=True)
     entity: ColumnClause[str] = Column(String(32), nullable=False)
     source: ColumnClause[str] = Column(String(64), nullable=False)
+    # The import source that read the file ("xlsx"); `source` names where the ids come from
+    # (a spreadsheet in the generic columns keeps "csv"). None: recorded before 0021.
+    reader: ColumnClause[str | None] = Column(String(64))
     file_name: ColumnClause[str] = Column(String(1000), nullable=False)
     started_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
     finished_at: ColumnClause[dt.datetime | None] = Column(DateTime)

@@ -86,8 +86,11 @@ def is_alive(pid: int, started: int | None) -> bool:
     return now_started is None or now_started == started
 
 
-def start_run(conn: Connection, entity: str, source: str, file_name: str) -> int:
-    """Record a new import as running, by this process; returns its id."""
+def start_run(
+    conn: Connection, entity: str, source: str, file_name: str, reader: str | None = None
+) -> int:
+    """Record a new import as running, by this process; returns its id. `reader` is the
+    import source that reads the file (`source` is where its ids come from)."""
     me = Process.current()
     return int(
         conn.execute(
@@ -95,6 +98,7 @@ def start_run(conn: Connection, entity: str, source: str, file_name: str) -> int
             .values(
                 entity=entity,
                 source=source,
+                reader=reader,
                 file_name=file_name,
                 heartbeat_at=utcnow(),
                 host=me.host,
@@ -193,6 +197,7 @@ class RunProgress:
     id: int
     entity: str
     source: str
+    reader: str | None  # None: a run recorded before the reader was (migration 0021)
     file_name: str
     status: str
     failure: str | None
@@ -216,6 +221,7 @@ def run_progress(engine: Engine, run_id: int) -> RunProgress | None:
         r.id,
         r.entity,
         r.source,
+        r.reader,
         r.file_name,
         r.status,
         r.failure,

@@ -366,6 +366,9 @@ def _blank_form(entity: str) -> dict[str, Any]:
         "encoding": "",
         "allow_new_reps": True,
         "allow_new_rep": [],
+        "owner": "",
+        "unlinked_events": False,
+        "calendar_owner": "",
     }
 
 
@@ -393,6 +396,9 @@ def import_post(
     encoding: Annotated[str, Form()] = "",
     allow_new_reps: Annotated[str, Form()] = "",
     allow_new_rep: Annotated[list[str] | None, Form()] = None,
+    owner: Annotated[str, Form()] = "",
+    unlinked_events: Annotated[str, Form()] = "",
+    calendar_owner: Annotated[str, Form()] = "",
 ) -> Response:
     _admin(caller, "import files (imports are for admins)")
     check_csrf(caller, csrf)
@@ -406,6 +412,9 @@ def import_post(
         "encoding": encoding,
         "allow_new_reps": bool(allow_new_reps),
         "allow_new_rep": confirmed,
+        "owner": owner,
+        "unlinked_events": bool(unlinked_events),
+        "calendar_owner": calendar_owner,
     }
     chosen = next((e for e in ENTITIES if e == entity), None)
     if chosen is None:
@@ -427,8 +436,7 @@ def import_post(
         loaded = _mapping(folder, mapping, mapping_file)
         companions = _companions(folder, pipelines_file, owners_file)
         # The mapping's reader when it names one (a CRM's JSON), else by the file's extension
-        # (a spreadsheet), else CSV: as `paceline import` picks it. A file no source reads (a
-        # calendar) is said on the form, like every other unusable upload.
+        # (a spreadsheet, a calendar), else CSV: as `paceline import` picks it.
         reader = plugins.import_source_for(upload, (loaded and loaded.reader) or None)
     except (ImportFileError, MappingError, UserInputError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
@@ -443,10 +451,21 @@ def import_post(
         encoding=encoding.strip() or None,  # checked by the import, as `--encoding` is
         pipelines=companions.get("pipelines"),
         owners=companions.get("owners"),
+        owner=" ".join(owner.split()),
+        unlinked_events=bool(unlinked_events),
+        calendar_owner=calendar_owner.strip() or None,  # a calendar's rep, as `--rep` names it
     )
     state = app_state(request)
 
     def work(on_start: Callable[[int], None]) -> ImportResult:
+        opened: list[ImportResult] = []
+
+        def started(run_id: int) -> None:  # the job is known by its run from here on
+            on_start(run_id)
+            job = web.jobs.get(run_id)
+            if job is not None and opened:
+                job.owner = opened[0].owner
+
         return import_file(
             state.engine,
             state.settings,
@@ -455,7 +474,8 @@ def import_post(
             loaded,
             options,
             reader=reader,
-            on_start=on_start,
+            on_start=started,
+            on_open=opened.append,
         )
 
     def finished(job: ImportJob) -> None:
@@ -500,6 +520,7 @@ def import_run_page(request: Request, caller: User, run_id: int) -> Response:
             "running": running,
             "file_name": job.file_name if job is not None else Path(run.file_name).name,
             "error": job.error if job is not None and job.done.is_set() else None,
+            "owner": job.owner if job is not None else "",
         },
         headers={"Refresh": "2"} if running else None,
     )

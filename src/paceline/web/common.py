@@ -27,6 +27,8 @@ from paceline.auth.access import Principal
 from paceline.callers import AppState, Caller, optional_caller
 from paceline.config import Settings
 from paceline.describe import (
+    NET_UNMEASURED_CELL,
+    NET_UNMEASURED_TEXT,
     Words,
     count_text,
     entered_late_text,
@@ -338,6 +340,8 @@ TEMPLATES.env.globals.update(
     unrecorded_texts=unrecorded_texts,
     unrecorded_cell=unrecorded_cell,
     not_counted_text=not_counted_text,
+    NET_UNMEASURED_CELL=NET_UNMEASURED_CELL,
+    NET_UNMEASURED_TEXT=NET_UNMEASURED_TEXT,
     history_text=history_text,
     entered_late_text=entered_late_text,
 )

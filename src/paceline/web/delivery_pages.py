@@ -6,9 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from paceline import params, plugins
 from paceline.callers import app_state
-from paceline.store.deliveries import delivery_log
-from paceline.web.common import User, refused, render
+from paceline.store.deliveries import delivery_channels, delivery_log
+from paceline.web.common import User, checked_params, refused, render
 
 router = APIRouter(include_in_schema=False)
 SHOWN = 500
@@ -22,8 +23,10 @@ def deliveries_page(
     if not caller.principal.can_administer:
         raise refused("see alert deliveries (that page is for admins)")
     engine = app_state(request).engine
-    records = delivery_log(engine, channel or None, failed, SHOWN)
-    channels = sorted({r.channel for r in delivery_log(engine, None, False, SHOWN)} | {channel})
+    channels = sorted(set(plugins.alert_channels()) | set(delivery_channels(engine)))
+    with checked_params():
+        chosen = params.delivery_channel(channel, channels)
+    records = delivery_log(engine, chosen, failed, SHOWN)
     return render(
         request,
         "deliveries.html",
@@ -31,8 +34,8 @@ def deliveries_page(
         {
             "active": "deliveries",
             "records": records,
-            "channels": [c for c in channels if c],
-            "channel": channel,
+            "channels": channels,
+            "channel": chosen or "",
             "failed": failed,
             "shown": SHOWN,
         },

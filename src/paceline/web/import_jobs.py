@@ -138,6 +138,9 @@ class ImportJob:
     result: ImportResult | None = None
     error: str | None = None  # the file was refused before its run began (nothing written)
     errors_token: str | None = None
+    # The rep every row is credited to (the form's Owner, the file having no OwnerId), known
+    # before the first write, so the run's page says it while the import runs.
+    owner: str = ""
 
 
 Work = Callable[[Callable[[int], None]], ImportResult]

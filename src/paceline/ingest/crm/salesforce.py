@@ -42,7 +42,16 @@ _REF_PREFIXES = {"AccountRef": "account", "ContactRef": "contact", "OpportunityR
 # Values of `paceline:skip`: rows that are no activity (the shipped mappings skip them).
 # The column a tree export's records carry their referenceId in (they have no Id).
 REFERENCE = "paceline:reference"
-SKIP_REASONS = ("deleted", "open task", "recurring series", "all-day event", "invitee copy")
+SKIP_REASONS = (
+    "deleted",
+    "open task",
+    "recurring series",
+    "all-day event",
+    "invitee copy",
+    "not linked to any prospect",
+)
+# An event no prospect is named on (see `_prospect_linked`): skipped unless the user keeps it.
+UNLINKED = "not linked to any prospect"
 
 
 # --- ids and values --------------------------------------------------------------------------
@@ -73,13 +82,19 @@ def id18(raw: str) -> str:
 
 
 def points_at(ref: str) -> str | None:
-    """What an 18-character id or tree reference names: account, contact, deal, lead, user."""
-    if len(ref) == 18 and ref[:3] in _PREFIXES:
-        return _PREFIXES[ref[:3]]
+    """What an id or tree reference names: account, contact, deal, lead, user.
+
+    The key prefix says it (`006...` an opportunity), whatever the id's length: a hand-made
+    export's placeholder ids (`0060000000000001`, 16 characters) link its tasks to its
+    opportunities as real ids do, and reading them as no link would drop the deal link
+    without a word when that export's Opportunity file is left out."""
+    kind = _PREFIXES.get(ref[:3])
+    if kind is not None and len(ref) >= 15 and ref.isalnum() and ref.isascii():
+        return kind
     for prefix, kind in _REF_PREFIXES.items():
         if ref.startswith(prefix):
             return kind
-    return _PREFIXES.get(ref[:3]) if len(ref) == 18 else None
+    return None
 
 
 def flag(raw: str) -> bool:
@@ -302,11 +317,14 @@ class Owners:
 
 
 def owners_near(path: Path, options: ReadOptions | None = None) -> Owners:
-    """The users exported beside `path` (a User CSV or tree JSON in the same folder)."""
+    """The users exported beside `path` (a User CSV or tree JSON in the same folder), and
+    the rep the user named for a file without OwnerId (`options.owner`)."""
+    options = options or ReadOptions()
+    fixed = " ".join(options.owner.split())
     found = find_export(path.parent, "User").get("User")
     if found is None:
-        return Owners(None)
-    return Owners(user_names(found, options or ReadOptions()), found.name)
+        return Owners(None, fixed=fixed)
+    return Owners(user_names(found, options), found.name, fixed)
 
 
 def user_names(path: Path, options: ReadOptions) -> dict[str, str]:
@@ -392,6 +410,24 @@ def _task(values: Values, header: set[str]) -> Values:
     }
 
 
+def _prospect_linked(values: Values) -> bool:
+    """Whether an activity names a prospect: an account (AccountId, or a WhatId of one), a
+    deal (WhatId), a contact or a lead (WhoId).
+
+    A sales manager reads a meeting as selling time only when it is with or about someone
+    the team sells to. Salesforce's calendar also holds what is nobody's prospect: a
+    dinner, a holiday party, a one-to-one, a meeting about a support case (WhatId naming a
+    Case) or a custom object. Crediting those as meetings, which `--owner` would do for a
+    whole file, inflates activity no one can act on; so an event linked to none of them is
+    skipped with its reason counted, and `--unlinked-events` keeps them."""
+    who, what = id18(values.get("WhoId", "")), id18(values.get("WhatId", ""))
+    return bool(
+        id18(values.get("AccountId", ""))
+        or points_at(what) in ("account", "deal")
+        or points_at(who) in ("contact", "lead")
+    )
+
+
 def _event(values: Values, header: set[str]) -> Values:
     kind = values.get("Type", "").strip().lower()
     skip = ""
@@ -403,6 +439,8 @@ def _event(values: Values, header: set[str]) -> Values:
         skip = "all-day event"
     elif flag(values.get("IsChild", "")):
         skip = "invitee copy"
+    elif not _prospect_linked(values):
+        skip = UNLINKED
     when = (
         values.get("ActivityDateTime", "").strip()
         or values.get("StartDateTime", "").strip()
@@ -463,6 +501,7 @@ class SalesforceTable(RowTable):
         self.sobject = OBJECTS[object_of(path, source_header, self.record_type)]
         self._present = set(source_header)
         self._owners = owners if owners is not None else owners_near(path, options)
+        self._unlinked_kept = options.unlinked_events  # --unlinked-events: kept as meetings
         # The rep named for every row, when the file has no OwnerId column to say it.
         self.fixed_owner = (
             self._owners.fixed
@@ -524,6 +563,8 @@ class SalesforceTable(RowTable):
             derived["paceline:manager"] = self._managers.get(manager, "") if manager else ""
         else:
             derived.update(DERIVERS[obj.name](values, self._present))
+        if self._unlinked_kept and derived.get("paceline:skip") == UNLINKED:
+            derived["paceline:skip"] = ""
         if derived.get("paceline:skip"):
             problem = None  # a row the mapping leaves out (an open task) needs no owner
         return derived, problem
@@ -752,6 +793,7 @@ SALESFORCE_SOURCE = ImportSource(
     name="salesforce",
     description="Salesforce Data Loader / Data Export CSV, one file per object (Task.csv, ...).",
     open=open_csv_export,
+    takes_owner=True,
 )
 
 
@@ -770,6 +812,7 @@ SFDX_TREE_SOURCE = ImportSource(
     open=open_tree_export,
     extensions=(".json",),
     sniff=is_tree_export,
+    takes_owner=True,
 )
 
 

@@ -221,7 +221,7 @@ def _reader_with(owners: Owners) -> ImportSource:
     def open_with_owners(path: Path, options: ReadOptions) -> RowTable:
         return open_export(path, options, owners)
 
-    return ImportSource(SOURCE, "Salesforce export folder", open_with_owners)
+    return ImportSource(SOURCE, "Salesforce export folder", open_with_owners, takes_owner=True)
 
 
 __all__ = [

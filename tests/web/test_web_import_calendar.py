@@ -1,0 +1,127 @@
+"""Calendars on the web Import page: an .ics file uploads and imports like a CSV file, through
+the calendar import source (the reps, the internal domains and the zone come to the source
+through the import, not through the page), with the same row accounting, reasons and errors
+file as `paceline import calendar`. Before 2026-12-07 the page refused every .ics file.
+
+The files are the hand-written exports of tests/factories.py (their meetings are worked out
+in tests/test_faces_calendar_sheets.py), imported as of IMPORTED_AT, the clock set to it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from factories import (
+    GOOGLE_ICS,
+    IMPORTED_AT,
+    OUTLOOK_ICS,
+    REPS_CSV,
+    count_rows,
+    csrf_of,
+    import_page_client,
+    migrated_sqlite_copy,
+)
+from paceline import clock
+from paceline.config import Settings, WebSettings
+from paceline.ingest.importer import ImportOptions, import_csv
+from paceline.store.models import Activity, ImportRun, Rep
+
+NO_REP = (
+    "no rep: no rep has the e-mail of the organiser or an attendee; import the reps with "
+    "their e-mails, or name the calendar&#39;s owner (--rep, or the Import page&#39;s Calendar "
+    "owner)"
+)
+
+
+def _counts(html: str) -> dict[str, str]:
+    return dict(re.findall(r'data-count="(\w+)">([\d,]+)<', html))
+
+
+@pytest.fixture
+def page(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, settings: Settings
+) -> tuple[Engine, TestClient, str]:
+    """An empty organisation with Ana and Ben (and their e-mails), an admin on its Import page
+    (the page's HTML), the clock at the import's moment."""
+    engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
+    reps = tmp_path / "users.csv"
+    reps.write_text(REPS_CSV, "utf-8")
+    options = ImportOptions(errors_path=tmp_path / "reps.errors.csv")
+    assert import_csv(engine, settings, reps, "reps", options=options).inserted == 2
+    # The page waits for the report however loaded the machine (the default is 5 s).
+    patient = settings.model_copy(update={"web": WebSettings(import_wait_seconds=300)})
+    client, html = import_page_client(engine, patient)
+    return engine, client, html
+
+
+def _upload(client: TestClient, html: str, name: str, text: str, **fields: str) -> str:
+    data = {"csrf": csrf_of(html), "entity": "activities", "allow_new_reps": "yes", **fields}
+    content = text.replace("\n", "\r\n").encode()
+    with clock.frozen(IMPORTED_AT):
+        answer = client.post("/import", data=data, files={"file": (name, content, "text/calendar")})
+    return answer.text if answer.status_code == 200 else f"{answer.status_code} {answer.text}"
+
+
+def test_a_calendar_imports_on_the_import_page(page: tuple[Engine, TestClient, str]) -> None:
+    engine, client, html = page
+    assert ".ics" in html and 'name="calendar_owner"' in html
+    # Ana's Google export: 17 occurrences read up to Saturday noon (Acme weekly 2, standups
+    # 3, and 12 single events); 11 meetings held, 6 skipped (a cancelled standup, the
+    # offsite, the declined pitch, the cancelled demo, focus time, the one still going).
+    report = _upload(client, html, "ana.ics", GOOGLE_ICS)
+    assert _counts(report) == {
+        "read": "17", "inserted": "11", "updated": "0", "unchanged": "0", "duplicate": "0",
+        "skipped": "6", "rejected": "0",
+    }  # fmt: skip
+    assert "Every row is accounted for" in report and "source calendar" in report
+    # The Outlook export: Ben's Pacific-time meeting, and the strangers' with no rep.
+    report = _upload(client, html, "team.ics", OUTLOOK_ICS)
+    assert (_counts(report)["inserted"], _counts(report)["rejected"]) == ("1", "1")
+    reasons = re.search(r'data-testid="rejected-by-reason">(.*?)</table>', report, re.S)
+    assert reasons is not None
+    assert (
+        f'<td class="num">1</td><td></td><td>{NO_REP}</td><td>team.ics, event '
+        "&#39;strangers@outlook&#39; at 2026-11-02 09:00 PST (dave@unknown.test, "
+        "eve@other.test)</td>"
+    ) in reasons.group(1)
+    link = re.search(r'href="(/import/errors/[^"]+)"', report)
+    assert link is not None
+    errors = list(csv.reader(io.StringIO(client.get(link.group(1)).text)))
+    assert errors[1][2].startswith(
+        "team.ics, event 'strangers@outlook' at 2026-11-02 09:00 PST: no rep:"
+    )
+    # Named its owner, the strangers' meeting is Ben's; Ben's own meeting is unchanged.
+    again = _upload(client, html, "team.ics", OUTLOOK_ICS, calendar_owner="ben okafor")
+    assert (_counts(again)["inserted"], _counts(again)["unchanged"]) == ("1", "1")
+    with engine.connect() as conn:
+        owners = conn.execute(
+            select(Rep.name, Activity.notes).join(Rep, Activity.rep_id == Rep.id)
+        ).all()
+    assert ("Ben Okafor", "Strangers") in owners and len(owners) == 13
+
+
+def test_a_bad_calendar_is_refused_on_the_form_and_leaves_nothing(
+    page: tuple[Engine, TestClient, str],
+) -> None:
+    """A file that is no calendar, an owner who is no rep, a calendar imported as deals: each
+    is said on the form (422, the page, not JSON) before anything is written or recorded."""
+    engine, client, html = page
+    refused = _upload(client, html, "team.ics", "this is not a calendar\n")
+    assert refused.startswith("422") and "team.ics: not an iCalendar file" in refused
+    assert 'name="entity"' in refused
+    nobody = _upload(client, html, "team.ics", OUTLOOK_ICS, calendar_owner="Nobody")
+    assert nobody.startswith("422") and "no rep named &#39;Nobody&#39;" in nobody
+    deals = _upload(client, html, "team.ics", OUTLOOK_ICS, entity="deals")
+    assert deals.startswith("422")
+    assert (
+        "the mapping is for activities, not deals (the calendar source&#39;s own, for team.ics)"
+    ) in deals
+    assert count_rows(engine, Activity) == 0
+    assert count_rows(engine, ImportRun) == 1  # the reps' import, no other
