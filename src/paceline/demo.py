@@ -43,6 +43,7 @@ from paceline.calendar import BusinessCalendar, shift_months
 from paceline.config import Settings
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.bulk import insert_rows
+from paceline.store.day_zone import align_stored_days
 from paceline.store.models import (
     Account,
     Activity,
@@ -1589,6 +1590,7 @@ def build_demo(
     tl = _timeline(settings, first_day, today)
     roster = _plan_roster(rng, reps, first_day, today)
     org = _simulate(rng, settings, roster, tl, average_deal_size)
+    align_stored_days(engine, calendar.zone)  # records the zone its days are written in
     activities, statuses = _write(engine, org, tl, settings, cut)
     targets = save_run_rate_targets(engine, settings, today)
     # Statistics for the planner, once every table is filled (the rollup by the targets):

@@ -136,8 +136,12 @@ def test_marks_keep_the_rows_current(engine: Engine, settings: Settings) -> None
 
 
 def test_a_new_zone_rebuilds_this_table_alone(engine: Engine, settings: Settings) -> None:
-    """In Kolkata local midnight is :30 past a UTC hour: the 05:00 UTC calls are timed
-    (10:30 IST), and a call at 18:30 UTC exactly (00:00 IST) has no time."""
+    """In Kolkata local midnight is :30 past a UTC hour: a call at 18:30 UTC exactly (00:00
+    IST) has no time, the 05:00:30 UTC call is timed (10:30 IST). The new zone also moves the
+    stored activities (`store.day_zone`): Ana's two calls at New York's midnight, dates
+    without a time, to Kolkata's midnight of their Monday (18:30 UTC on Sunday), and her
+    email at 03:30 UTC on Tuesday (Monday evening in New York) to Tuesday: 3 rep-days
+    marked, with Ben's new call."""
     ids = build(engine, settings)
     ana = ids["Ana"]
     ensure_rollup(engine, settings)
@@ -151,10 +155,12 @@ def test_a_new_zone_rebuilds_this_table_alone(engine: Engine, settings: Settings
     with engine.begin() as conn:
         conn.execute(insert(MetricDay), [sentinel])
     assert ensure_rollup(engine, kolkata) == RollupRefresh(
-        rebuilt=False, rep_days=1, hours_rebuilt=True
+        rebuilt=False, rep_days=3, hours_rebuilt=True
     )
     rows = hour_rows(engine)
-    assert rows[ana, MON, dt.datetime(2026, 11, 2, 5), NOT_MIDNIGHT] == (3, 3, 0, 3, 0)
+    assert rows[ana, MON, dt.datetime(2026, 11, 2, 5), NOT_MIDNIGHT] == (1, 1, 0, 1, 0)
+    assert rows[ana, MON, dt.datetime(2026, 11, 1, 18), 30] == (2, 2, 0, 2, 0)
+    assert rows[ana, TUE, dt.datetime(2026, 11, 3, 3), NOT_MIDNIGHT] == (1, 0, 0, 1, 0)
     assert rows[ids["Ben"], dt.date(2026, 11, 3), dt.datetime(2026, 11, 2, 18), 30] == (
         1,
         1,
@@ -163,7 +169,7 @@ def test_a_new_zone_rebuilds_this_table_alone(engine: Engine, settings: Settings
         0,
     )
     assert not [key for key in rows if key[3] == 0]
-    assert same_as_raw(engine, kolkata, team="East").untimed == 1
+    assert same_as_raw(engine, kolkata, team="East").untimed == 3
     with engine.connect() as conn:  # the other aggregates were not rebuilt
         kept = select(MetricDay.value).where(MetricDay.local_date == dt.date(2020, 1, 6))
         assert conn.scalar(kept) == 7.0

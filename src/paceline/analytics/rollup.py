@@ -57,6 +57,7 @@ from paceline.analytics.metric_sql import (
 )
 from paceline.calendar import shift_months
 from paceline.config import MetricSettings, Settings, derive
+from paceline.store import day_zone
 from paceline.store.engine import primary_of, read_connection, wait_for_replay
 from paceline.store.models import (
     Activity,
@@ -125,10 +126,12 @@ def ensure_rollup(engine: Engine, settings: Settings) -> RollupRefresh:
         return refresh
     wanted = fingerprint(settings)
     hours_wanted = hours.fingerprint(settings)
+    zone = settings.calendar.zone
     with read_connection(engine) as conn:
-        current = _is_current(conn, wanted, hours_wanted)
+        current = _is_current(conn, wanted, hours_wanted, zone.key)
     if current:
         return RollupRefresh(rebuilt=False, rep_days=0)
+    day_zone.align_stored_days(engine, zone)  # the days the sums are of, first
     with engine.begin() as conn:
         _take_lock(conn)
         if _stored_fingerprint(conn) != wanted:
@@ -149,19 +152,24 @@ def rollup_is_current(engine: Engine, conn: Connection, settings: Settings) -> b
     a connection of its own first, a check-out and check-in more per request; it now asks
     this on its connection, and calls `ensure_rollup` only when it answers False."""
     return primary_of(engine) is engine and _is_current(
-        conn, fingerprint(settings), hours.fingerprint(settings)
+        conn, fingerprint(settings), hours.fingerprint(settings), settings.calendar.zone.key
     )
 
 
-def _is_current(conn: Connection, wanted: str, hours_wanted: str) -> bool:
-    stored, hours_stored, marked, contacts_marked = conn.execute(_STATE).one()
+def _is_current(conn: Connection, wanted: str, hours_wanted: str, zone: str) -> bool:
+    stored, hours_stored, marked, contacts_marked, days_zone = conn.execute(_STATE).one()
     return bool(
-        stored == wanted and hours_stored == hours_wanted and not marked and not contacts_marked
+        stored == wanted
+        and hours_stored == hours_wanted
+        and not marked
+        and not contacts_marked
+        and days_zone == zone
     )
 
 
 # Whether the rollup is current, in one statement (every analysis asks): the stored
-# fingerprints (the rollup's, `hour_day`'s) and whether anything is marked.
+# fingerprints (the rollup's, `hour_day`'s), whether anything is marked, and the zone the
+# activities' days are in (`store.day_zone`: a changed `[calendar] timezone` moves them).
 _STATE = select(
     select(RollupState.fingerprint).where(RollupState.id == 1).scalar_subquery(),
     select(RollupState.fingerprint)
@@ -169,6 +177,7 @@ _STATE = select(
     .scalar_subquery(),
     select(RollupDirty.id).exists(),
     select(RollupDirtyContact.contact_id).exists(),
+    day_zone.RECORDED_ZONE,
 )
 
 

@@ -83,6 +83,7 @@ from paceline.store.currency import (
     forget_unused_currency,
     stored_currency,
 )
+from paceline.store.day_zone import align_stored_days
 from paceline.store.models import utcnow
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ImportOptions", "ImportResult", "import_csv", "import_file"]
@@ -156,6 +157,8 @@ def import_file(
         source = options.source or mapping.source
         zone = _zone(options, mapping, settings)
         check = _currency_check(engine, settings, entity)
+        # The stored days in the zone these rows are read in, before they join them.
+        align_stored_days(engine, settings.calendar.zone)
         row_reader = _row_reader(entity, mapping, table, zone, settings, generic, check)
         errors_path = options.errors_path or Path.cwd() / f"{path.stem}.errors.csv"
         located = table.locate(0, 0) is not None

@@ -30,6 +30,7 @@ from paceline.ingest.fields import FieldError
 from paceline.services.audit import actor_of
 from paceline.services.lookup import Lookup, rep_of
 from paceline.store import records
+from paceline.store.day_zone import align_stored_days
 from paceline.store.records import ActivityRecord, NewActivity, RepRef, Stored
 
 MANUAL_SOURCE = "manual"
@@ -132,6 +133,7 @@ def check_new(writer: Writer, entry: Entry, source: str = records.API_SOURCE) ->
 
 def store(writer: Writer, items: list[NewActivity]) -> list[Stored]:
     """Store checked activities together; an external id already stored is not doubled."""
+    align_stored_days(writer.engine, writer.calendar.zone)  # theirs: the days they join
     return records.insert_activities(writer.engine, items, actor_of(writer.principal))
 
 
@@ -159,6 +161,7 @@ def edit(writer: Writer, activity_id: int, changes: dict[str, Any]) -> ActivityR
     for required in NOT_NULL:
         if required in changes and changes[required] is None:
             raise InputError(required, "cannot be null")
+    align_stored_days(writer.engine, writer.calendar.zone)  # the day kept is of this zone
     current = changeable(writer, activity_id)
     item = _merged(writer, current, changes)
     if not records.replace_activity(writer.engine, activity_id, item, actor_of(writer.principal)):

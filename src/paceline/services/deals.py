@@ -34,6 +34,7 @@ from paceline.services.activities import Writer
 from paceline.services.audit import actor_of
 from paceline.services.lookup import Lookup, rep_of
 from paceline.store import deal_records
+from paceline.store.day_zone import align_stored_days
 from paceline.store.deal_records import DealRecord, NewDeal
 from paceline.store.records import RepRef
 
@@ -76,6 +77,7 @@ class Created:
 def create(writer: Writer, entry: DealEntry) -> Created:
     """Check and store one deal, with its first stage-history row. A retried request with the
     same external id is answered with the stored deal, never stored twice."""
+    align_stored_days(writer.engine, writer.calendar.zone)  # stored dates in this zone first
     rep = access.writable_rep(writer.reps, writer.principal, entry.rep)
     sourced_by_id = _sourcer(writer, entry.sourced_by)
     record = _finished(
@@ -118,6 +120,7 @@ def edit(writer: Writer, deal_id: int, changes: dict[str, Any]) -> DealRecord:
     """Merge `changes` (field -> new value; None clears an optional field) onto the stored
     deal, check the result as a whole, and store it; a new stage or status is a stage-history
     row."""
+    align_stored_days(writer.engine, writer.calendar.zone)  # stored dates in this zone first
     current = changeable(writer, deal_id)
     unknown = set(changes) - EDITABLE
     if unknown:

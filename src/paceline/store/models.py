@@ -597,6 +597,19 @@ class MoneyCurrency(Base):
     recorded_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
 
 
+class DayZone(Base):
+    """The time zone `activity.local_date` was derived in (one row, absent until something
+    is derived): the configured `[calendar] timezone` when the days were written. A changed
+    zone is told from it, and the stored days are derived again (`store.day_zone`) rather
+    than counted on days of the zone before."""
+
+    __tablename__ = "day_zone"
+
+    id: ColumnClause[int] = Column(Integer, primary_key=True, autoincrement=False)
+    zone: ColumnClause[str] = Column(String(64), nullable=False)  # an IANA name
+    recorded_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
+
+
 class AppUser(Base):
     """Someone who logs in: an admin, a manager (sees their team) or a rep (sees themself).
 
