@@ -185,14 +185,19 @@ def test_p_values_print_in_full_only_in_the_statistics() -> None:
         (
             1,
             1,
-            "2 stalled deals worth 700 of 700 open (amount not recorded, so not in these sums:"
-            " 1 stalled deal, 1 open deal)",
+            "2 stalled deals worth 700 (1 without an amount, not counted) of 700 open (1 without"
+            " an amount, not counted)",
         ),
         (
             0,
             3,
-            "2 stalled deals worth 700 of 700 open (amount not recorded, so not in these sums:"
-            " 3 open deals)",
+            "2 stalled deals worth 700 of 700 open (3 without an amount, not counted)",
+        ),
+        (
+            2,
+            1_204,
+            "2 stalled deals worth 700 (2 without an amount, not counted) of 700 open (1,204"
+            " without an amount, not counted)",
         ),
     ],
 )
@@ -200,7 +205,9 @@ def test_stalled_deals_without_an_amount_are_said(
     settings: Settings, stalled_unknown: int, open_unknown: int, said: str
 ) -> None:
     """Before: "2 stalled deals worth 700 of 700 open" beside a stalled deal with no amount,
-    which `paceline stalled` reported and the diagnosis did not."""
+    which `paceline stalled` reported and the diagnosis did not; then "(amount not recorded,
+    so not in these sums: 1 stalled deal, 1 open deal)" at the end, in words no other face
+    used. Each sum now says what it left out, in the words of every face."""
     stalled = SimpleNamespace(without_amount=stalled_unknown, open_without_amount=open_unknown)
     brief = _brief(stalled=stalled)
     finding = Finding("stalled", "deals", 700.0, 700.0, count=2)

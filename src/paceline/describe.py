@@ -139,19 +139,14 @@ def measured_text(value: float | None, unit: str) -> str:
     return NO_DATA if value is None else metric_text(value, unit)
 
 
-def unknown_amounts_text(count: int) -> str:
-    """What a sum of amounts left out, to follow the figure: " (2 deals without an amount)";
-    empty when nothing was. The sum is of the known amounts: saying so keeps it honest."""
-    if not count:
-        return ""
-    return f" ({count:,} deal{'s' if count != 1 else ''} without an amount)"
-
-
 def not_counted_text(count: int) -> str:
-    """What a sum of amounts in a table cell left out, to follow the figure: " (2 without an
-    amount, not counted)"; empty when nothing was. The pipeline flow's cells (created, won,
-    lost, net) on every face say it in these words, so "+0 / -8,000" never reads as a week
-    where nothing came in when a deal of unknown amount did."""
+    """What a sum of amounts left out for want of an amount, to follow the figure: " (2
+    without an amount, not counted)"; empty when nothing was. The sum is of the known
+    amounts: saying so keeps it honest, and saying it in these words on every face (terminal
+    tables, pages, chart hovers, reports) lets a reader comparing two of them see one fact,
+    where the terminal's "(2 deals without an amount)" beside the page's words read as two.
+    In a flow cell it keeps "+0 / -8,000" from reading as a week where nothing came in when
+    a deal of unknown amount did."""
     return f" ({count:,} without an amount, not counted)" if count else ""
 
 
@@ -516,21 +511,22 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
     if f.kind == "flag":
         return _flag_text(diagnosis, f.subject)
     return (
-        f"{f.count} stalled deal{'s' if f.count != 1 else ''} worth {number(f.value)}"
-        f" of {number(f.reference)} open{_unknown_amounts(diagnosis.stalled)}"
+        f"{f.count} stalled deal{'s' if f.count != 1 else ''}"
+        f" {_stalled_worth(diagnosis.stalled, f.value, f.reference)}"
     )
 
 
-def _unknown_amounts(stalled: RepStalled | None) -> str:
-    """The deals whose amount is not recorded, left out of "worth X of Y open"."""
-    if stalled is None:
-        return ""
-    parts = [
-        f"{n} {what} deal{'s' if n != 1 else ''}"
-        for n, what in ((stalled.without_amount, "stalled"), (stalled.open_without_amount, "open"))
-        if n
-    ]
-    return f" (amount not recorded, so not in these sums: {', '.join(parts)})" if parts else ""
+def _stalled_worth(
+    stalled: RepStalled | None, value: float | None, open_value: float | None
+) -> str:
+    """ "worth X of Y open", each sum followed by the deals it left out for want of an amount,
+    in the words every face uses (`not_counted_text`)."""
+    stalled_unknown = stalled.without_amount if stalled else 0
+    open_unknown = stalled.open_without_amount if stalled else 0
+    return (
+        f"worth {number(value)}{not_counted_text(stalled_unknown)}"
+        f" of {number(open_value)} open{not_counted_text(open_unknown)}"
+    )
 
 
 def finding_stats(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) -> str | None:

@@ -1,6 +1,6 @@
-"""`paceline scorecard`, `tipping`, `forecast` and its backtest print how many deals a sum of
-amounts left out (hand-counted worlds: tests/unknown_amounts_org.py and
-`factories.build_unknown_amount_wins`)."""
+"""`paceline scorecard`, `leaderboard`, `tipping`, `stalled`, `forecast` and its backtest print
+how many deals a sum of amounts left out, in the pages' words (`describe.not_counted_text`;
+hand-counted worlds: tests/unknown_amounts_org.py and `factories.build_unknown_amount_wins`)."""
 
 from __future__ import annotations
 
@@ -29,31 +29,51 @@ def under(text: str, label: str) -> tuple[str, str]:
 
 
 def test_the_cli_prints_the_deals_left_out_next_to_the_figure(
-    tmp_path: Path, settings: Settings
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(cli_out, "width", 400)  # each note on one line, whatever ran before
     engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
     upgrade(engine)
     build_unknown_amounts_org(engine, settings)
     engine.dispose()
     code, text = cli_in(tmp_path, "scorecard", "--rep", "Ana", "--as-of", DAY)
     assert code == 0, text
-    assert under(text, "Revenue won") == ("5,000", "(2 deals without an amount)")
+    # The page's words (it said "(2 deals without an amount)" where the page said these).
+    assert under(text, "Revenue won") == ("5,000", "(2 without an amount, not counted)")
     assert "without an amount" not in under(text, "Deals won")[1]
     code, text = cli_in(tmp_path, "scorecard", "--team", "East", "--as-of", DAY)
     assert code == 0, text
-    assert text.count("(2 deals without an amount)") == 2  # Ana and Ben; not Cy
-    assert "(4 deals without an amount)" in text  # the total
+    assert text.count("(2 without an amount, not counted)") == 2  # Ana and Ben; not Cy
+    assert "(4 without an amount, not counted)" in text  # the total
     code, text = cli_in(tmp_path, "leaderboard", "revenue", "--team", "East", "--as-of", DAY)
     assert code == 0, text
-    assert text.count("(2 deals without an amount)") == 2  # Ben's and Ana's rows
-    assert "(4 deals without an amount)" in text  # the total
+    assert text.count("(2 without an amount, not counted)") == 2  # Ben's and Ana's rows
+    assert "(4 without an amount, not counted)" in text  # the total
+    assert "deals without an amount" not in text
     code, text = cli_in(tmp_path, "tipping", "conversations", "--outcome", "revenue",
                         "--lag", "0", "--as-of", DAY)  # fmt: skip
     assert code == 0, text
     assert "3 deals in the rep-weeks read have no amount" in " ".join(text.split())
 
 
-LEFT_OUT = "(1 without an amount, not counted)"  # the pipeline flow's words
+LEFT_OUT = "(1 without an amount, not counted)"  # the words of every face
+
+
+def test_stalled_says_what_each_sum_left_out(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cy as of 2026-07-31 (`build_unknown_amount_wins`): "W" 7,000, "Z" a real 0 and "X"
+    without an amount, open in proposal since July 4 with no selling since: all stalled,
+    7,000 of 7,000 open, X in neither sum. The title put the note after the open value
+    only, as if the stalled value had left nothing out."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    upgrade(engine)
+    build_unknown_amount_wins(engine, settings)
+    engine.dispose()
+    monkeypatch.setattr(cli_out, "width", 400)  # the title on one line
+    code, text = cli_in(tmp_path, "stalled", "--team", "East", "--as-of", "2026-07-31")
+    assert code == 0, text
+    assert f"3 of 3 open deals, 7,000 {LEFT_OUT} of 7,000 {LEFT_OUT}" in text, text
 
 
 def test_the_forecast_and_its_backtest_say_the_wins_left_out_in_the_flows_words(

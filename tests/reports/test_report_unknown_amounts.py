@@ -1,6 +1,6 @@
-"""The team report says how many wins its forecast's "won so far" leaves out for want of an
-amount, in the pipeline flow's words (hand-counted world: `factories.build_unknown_amount_wins`).
-"""
+"""The team and one-on-one reports say how many deals a sum leaves out for want of an amount,
+in the words of every face (hand-counted worlds: `factories.build_unknown_amount_wins`,
+tests/unknown_amounts_org.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import re
 from sqlalchemy import Engine
 
 from factories import build_unknown_amount_wins
-from paceline.analytics.report import team_report
+from paceline.analytics.report import rep_report, team_report
 from paceline.config import Settings
 from paceline.reports.render import report_html, report_text
+from unknown_amounts_org import AS_OF, build_unknown_amounts_org
 
 LEFT_OUT = "(1 without an amount, not counted)"
 
@@ -30,3 +31,24 @@ def test_won_so_far_says_the_wins_left_out_in_the_flows_words(
     html = report_html(settings, report, charts_too=False)
     cell = re.search(r">Won so far</td><td[^>]*>(.*?)</td>", html, re.S)
     assert cell is not None and cell.group(1) == f"5,000 {LEFT_OUT}"
+
+
+def test_the_one_on_one_says_the_wins_left_out_in_its_html_as_in_its_text(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ana as of Wednesday 2026-07-15 (tests/unknown_amounts_org.py): July's revenue 5,000
+    (Paid, and Pilot's real 0), "Blank win" and "Blank win 2" (Jul 6, 7) without an amount;
+    this week (Jul 13-15) nothing won. The text said "5,000 (2 deals without an amount)",
+    the HTML (and so the PDF) 5,000 alone."""
+    build_unknown_amounts_org(engine, settings)
+    report = rep_report(engine, settings, "Ana", AS_OF)
+    text = report_text(settings, report)
+    revenue = next(line for line in text.splitlines() if "Revenue won:" in line)
+    assert "week 0 of" in revenue and "month 5,000 (2 without an amount, not counted) of" in (
+        revenue
+    ), revenue
+    html = report_html(settings, report, charts_too=False)
+    row = re.search(r"<td[^>]*>Revenue won</td>(.*?)</tr>", html, re.S)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+    assert (cells[0], cells[3]) == ("0", "5,000 (2 without an amount, not counted)"), cells

@@ -39,7 +39,7 @@ from paceline.web.pipeline_charts import flow_figure
 
 AS_OF = dt.date(2026, 11, 18)
 WEEKS = ["2026-W45", "2026-W46", "2026-W47"]
-ONE_UNKNOWN = " (1 deal without an amount)"
+ONE_UNKNOWN = " (1 without an amount, not counted)"  # the table's words, after the value
 Builder = Callable[[Engine, Settings], dict[str, int]]
 
 
@@ -75,8 +75,15 @@ def test_wins_without_an_amount_are_marked_not_drawn_as_zero(
         "Won: amount not recorded": (["2026-W45"], [0], [1]),
     }
     assert marks["Won: amount not recorded"]["marker"]["color"] == bars["Won"]["marker"]["color"]
+    assert "%{y:,.0f}%{customdata[1]}" in bars["Won"]["hovertemplate"]
     line = _traces(figure, "scatter", "lines+markers")["Open pipeline (end of week)"]
     assert line["y"] == [28_000, 20_000, 12_000]
+    # Open at W45's end: the Nov 12 and Nov 13 wins and the deal lost Nov 17, one of unknown
+    # amount; W46's: "new" and "lost", both known; W47's: "new" and "new, amount unknown".
+    # The line's hover said nothing of them, where the table's cell did.
+    assert [c[0] for c in line["customdata"]] == [3, 2, 2]
+    assert [c[3] for c in line["customdata"]] == [ONE_UNKNOWN, "", ONE_UNKNOWN]
+    assert "%{y:,.0f}%{customdata[3]}" in line["hovertemplate"]
     assert figure["layout"]["annotations"] == []
 
 

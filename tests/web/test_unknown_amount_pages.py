@@ -1,6 +1,6 @@
-"""The scorecard, team, leaderboard, tipping and forecast pages and their API answers say how
-many deals a sum of amounts left out (hand-counted worlds: tests/unknown_amounts_org.py and
-`factories.build_unknown_amount_wins`)."""
+"""The scorecard, team, leaderboard, tipping, forecast and stalled pages and their API answers
+say how many deals a sum of amounts left out, in one wording (`describe.not_counted_text`;
+hand-counted worlds: tests/unknown_amounts_org.py and `factories.build_unknown_amount_wins`)."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ def test_pages_note_the_deals_left_out_of_money_figures(engine: Engine, settings
         board = site.page("root", "/leaderboard", metric="revenue", period="month", team="East",
                           as_of=DAY)  # fmt: skip
         assert board.status_code == 200, board.text
-        # Ben's and Ana's rows, then the board's total, in the same words (the rows said
-        # "(2 without an amount)" beside a total "not counted").
+        # Ben's and Ana's rows, then the board's total, in the same words (the rows once said
+        # "(2 without an amount)" beside a total "not counted"; the terminal says these too).
         assert notes(board.text) == [
             "(2 without an amount, not counted)",
             "(2 without an amount, not counted)",
@@ -78,6 +78,31 @@ def test_the_forecast_page_says_the_wins_left_out_beside_won_so_far_and_each_act
         assert (
             notes(table[: table.index("</table>")]) == ["(1 without an amount, not counted)"] * 2
         )  # July from its start and from its middle
+
+
+def test_the_stalled_page_says_what_each_sum_left_out_in_the_words_of_every_face(
+    engine: Engine, settings: Settings
+) -> None:
+    """Cy as of Friday 2026-07-31 (`build_unknown_amount_wins`): open in proposal since July 4,
+    "W" 7,000, "Z" a real 0 and "X" without an amount; no selling activity since (20 business
+    days, Jul 6-31: over the 10 allowed), so all three are stalled: 7,000 of 7,000 open, X
+    left out of both sums. The page said "(1 open without an amount, not counted in the
+    values)", in words of its own, and nothing beside the stalled value or Cy's row."""
+    build_unknown_amount_wins(engine, settings)
+    site = make_site(engine, settings, {"root": ("admin", None)})
+    with site.client:
+        page = site.page("root", "/stalled", team="East", as_of="2026-07-31")
+        assert page.status_code == 200, page.text[:300]
+        head = page.text[: page.text.index('data-testid="stalled-reps"')]
+        said = " ".join(re.sub(r"<[^>]+>", "", head[head.index("open deals stalled") :]).split())
+        assert said.startswith(
+            "open deals stalled, 7,000 (1 without an amount, not counted) of 7,000"
+            " (1 without an amount, not counted)"
+        ), said
+        table = page.text[page.text.index('data-testid="stalled-reps"') :]
+        cy = re.search(r'<th scope="row">.*?Cy.*?</tr>', table, re.S)
+        assert cy is not None
+        assert notes(cy.group(0)) == ["(1 without an amount, not counted)"] * 2  # stalled, open
 
 
 def test_the_api_gives_amounts_unknown_per_line_and_per_tipping_estimate(

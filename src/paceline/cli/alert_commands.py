@@ -105,7 +105,12 @@ def log_command(
     engine = c.engine()
     if channel is not None:  # the page's rule: a channel that exists, or one the log records
         known = set(plugins.alert_channels()) | set(delivery_channels(engine))
-        channel = params.delivery_channel(channel, known)
+        try:
+            channel = params.delivery_channel(channel, known)
+        except params.BadParameter as exc:  # named as the option is typed, as other options are
+            raise typer.BadParameter(
+                f"{exc.value!r} is not allowed; use {exc.allowed}", param_hint="--channel"
+            ) from None
     records = delivery_log(engine, channel, failed, limit)
     if as_json:
         out.print_json(dumps(records))

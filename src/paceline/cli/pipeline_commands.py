@@ -71,8 +71,8 @@ def print_stalled(report: StalledReport) -> None:
     who = _who(report.team, report.rep)
     title = (
         f"Stalled deals — {who}, as of {report.as_of}: {report.count} of {report.open_deals} "
-        f"open deals, {money(report.value)} of {money(report.open_value)}"
-        + not_counted_text(report.open_without_amount)
+        f"open deals, {money(report.value)}{not_counted_text(report.without_amount)}"
+        f" of {money(report.open_value)}{not_counted_text(report.open_without_amount)}"
     )
     if not report.deals:
         out.print(f"{title}. Nothing is stalled.")

@@ -19,7 +19,7 @@ from paceline.describe import (
     headcount_text,
     measured_text,
     metric_text,
-    unknown_amounts_text,
+    not_counted_text,
     unrecorded_texts,
 )
 from paceline.errors import UserInputError, did_you_mean
@@ -186,8 +186,9 @@ def _rep_cell(card: Scorecard) -> str:
 
 
 def _unknown_cell(count: int) -> str:
-    """Under a sum of amounts, the deals it left out (on its own line: the column stays narrow)."""
-    return f"\n[yellow]{unknown_amounts_text(count).strip()}[/]" if count else ""
+    """Under a sum of amounts, the deals it left out, in the words of every face (on its own
+    line: the column stays narrow)."""
+    return f"\n[yellow]{not_counted_text(count).strip()}[/]" if count else ""
 
 
 def _pace_cells(line: MetricLine) -> list[str]:

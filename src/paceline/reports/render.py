@@ -45,7 +45,6 @@ from paceline.describe import (
     measured_text,
     metric_text,
     not_counted_text,
-    unknown_amounts_text,
     unrecorded_cell,
 )
 from paceline.reports import charts
@@ -270,10 +269,10 @@ def _rep_text(settings: Settings, r: RepReport) -> list[str]:
             continue
         out.append(
             f"  {line.label}: week {figure(line.pace.actual, line.unit)}"
-            f"{unknown_amounts_text(line.amounts_unknown)} of"
+            f"{not_counted_text(line.amounts_unknown)} of"
             f" {figure(line.pace.target, line.unit)} ({status_text(line.pace.status)});"
             + (
-                f" month {figure(m.pace.actual, m.unit)}{unknown_amounts_text(m.amounts_unknown)}"
+                f" month {figure(m.pace.actual, m.unit)}{not_counted_text(m.amounts_unknown)}"
                 f" of {figure(m.pace.target, m.unit)} ({status_text(m.pace.status)})"
                 if m
                 else ""

@@ -7,9 +7,10 @@ as a line on its own axis, with the coverage of the quarter's remaining target i
 It draws what the page's table says, no more: a week whose deals all lack an amount has no
 bar (its value is unknown, not 0; a bar of height 0 hid wins the table counted) and is marked
 on the axis instead, in the series' colour; a week with some amounts unknown draws the known
-ones and says in its hover how many it left out; and when the data records no won deal at
-all (`FlowReport.wins_recorded`) there is no "Won" series to draw as zeros, and the chart says
-"Won: not recorded" as the table does.
+ones and says in its hover how many it left out, after the value and in the table's words
+(`describe.not_counted_text`), the open pipeline's line too; and when the data records no won
+deal at all (`FlowReport.wins_recorded`) there is no "Won" series to draw as zeros, and the
+chart says "Won: not recorded" as the table does.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from paceline.analytics.flow import CountValue, FlowReport
-from paceline.describe import unknown_amounts_text, unrecorded_cell
+from paceline.describe import not_counted_text, unrecorded_cell
 from paceline.web.charts import AHEAD, BEHIND, NEUTRAL
 from paceline.web.common import DASH, fmt_money
 
@@ -52,11 +53,12 @@ def flow_figure(report: FlowReport) -> dict[str, Any]:
                     w.open_pipeline.count,
                     DASH if w.coverage is None else f"{w.coverage:.1f}x",
                     fmt_money(w.remaining_target),
+                    not_counted_text(w.open_pipeline.without_amount),
                 ]
                 for w in report.weeks
             ],
             "hovertemplate": (
-                "%{x}: %{customdata[0]} open deals, %{y:,.0f}<br>"
+                "%{x}: %{customdata[0]} open deals, %{y:,.0f}%{customdata[3]}<br>"
                 "coverage %{customdata[1]} of %{customdata[2]} target left<extra></extra>"
             ),
         }
@@ -110,10 +112,10 @@ def _bars(
         "name": name,
         "x": weeks,
         "y": [None if _amount_unknown(cv) else sign * cv.value for cv in cvs],
-        "customdata": [[cv.count, unknown_amounts_text(cv.without_amount)] for cv in cvs],
+        "customdata": [[cv.count, not_counted_text(cv.without_amount)] for cv in cvs],
         "marker": {"color": colour},
         "hovertemplate": (
-            f"{name}: %{{customdata[0]}} deals%{{customdata[1]}}, %{{y:,.0f}}<extra></extra>"
+            f"{name}: %{{customdata[0]}} deals, %{{y:,.0f}}%{{customdata[1]}}<extra></extra>"
         ),
     }
 
