@@ -150,6 +150,18 @@ def not_counted_text(count: int) -> str:
     return f" ({count:,} without an amount, not counted)" if count else ""
 
 
+def not_counted_short(count: int) -> str:
+    """The same fact where a figure is printed big and its note must stay small (the TV
+    board, a chart's value label): "+2 without amount"; empty when nothing was left out. A
+    partial total shown alone reads as whole."""
+    return f"+{count:,} without amount" if count else ""
+
+
+# A week-over-week change where either week's sum left deals out for want of an amount:
+# an unknown amount can be of any size, so the two partial sums are not subtracted.
+NOT_COMPARABLE_TEXT = "not comparable"
+
+
 def departure_text(last_day: dt.date, as_of: dt.date) -> str:
     """A rep's departure as of a day: "left 2026-11-11" once the last day is past, "leaves
     2026-11-20" up to it (on it the rep is still there), as on the scorecards."""

@@ -52,3 +52,59 @@ def test_the_one_on_one_says_the_wins_left_out_in_its_html_as_in_its_text(
     assert row is not None
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
     assert (cells[0], cells[3]) == ("0", "5,000 (2 without an amount, not counted)"), cells
+
+
+SUNDAY = dt.date(2026, 7, 12)  # the week of Monday July 6, read whole
+
+
+def _changes_row(html: str, label: str) -> list[str]:
+    """The cells after `label` in the report's "since last week" table (the last table with
+    a "Last week" heading)."""
+    table = html[html.rindex(">Last week</th>") :]
+    row = re.search(rf"<td[^>]*>{label}</td>(.*?)</tr>", table, re.S)
+    assert row is not None, table
+    return re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+
+
+def test_the_one_on_one_says_a_week_of_wins_without_amounts_is_not_comparable(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ana's week of July 6 (tests/unknown_amounts_org.py): two wins, both without an amount,
+    against the week before's 5,000 (Paid, and Pilot's real 0). Every face read a drop:
+    "0 against 5,000 (-5,000 (-100%))", minus signs."""
+    build_unknown_amounts_org(engine, settings)
+    report = rep_report(engine, settings, "Ana", SUNDAY)
+    text = report_text(settings, report)
+    assert (
+        "  Revenue won: 0 (2 without an amount, not counted) against 5,000 (not comparable)"
+        in text.splitlines()
+    ), text
+    assert "  Deals won: 2 against 2 (±0 (+0%))" in text.splitlines(), text  # a count: compared
+    html = report_html(settings, report, charts_too=True)
+    assert _changes_row(html, "Revenue won") == [
+        "0 (2 without an amount, not counted)",
+        "5,000",
+        "not comparable",
+    ]
+    assert ">0 +2 without amount</text>" in html  # the week-over-week chart's value label
+
+
+def test_the_team_report_says_both_weeks_left_deals_out_and_the_change_is_not_comparable(
+    engine: Engine, settings: Settings
+) -> None:
+    """East's week of July 6: 20,000 (Ben's Big) with Ana's two blanks and Ben's blank left
+    out, against 5,000 (Paid, Pilot) with Ben's early blank left out. The text and the
+    HTML (and so the PDF) said "+15,000 (+300%)" in green."""
+    build_unknown_amounts_org(engine, settings)
+    report = team_report(engine, settings, "East", SUNDAY)
+    text = report_text(settings, report)
+    assert (
+        "  Revenue won: 20,000 (3 without an amount, not counted) against 5,000"
+        " (1 without an amount, not counted) (not comparable)" in text.splitlines()
+    ), text
+    html = report_html(settings, report, charts_too=False)
+    assert _changes_row(html, "Revenue won") == [
+        "20,000 (3 without an amount, not counted)",
+        "5,000 (1 without an amount, not counted)",
+        "not comparable",
+    ]

@@ -10,7 +10,9 @@ Nothing here is computed anew: each part is the result of its own analysis (`sco
 pages. The only arithmetic of its own is the week-over-week change, and it is like for like:
 the week to the as-of day against the week before to the same weekday (a whole week against
 a whole week once the week is over), so a Wednesday report never compares three days with
-five. No formatting here: `paceline.reports` renders these results as HTML, text and PDF.
+five; and a sum of amounts that left deals out for want of an amount in either week is not
+compared at all (`MetricChange.comparable`), each week saying what it left out. No
+formatting here: `paceline.reports` renders these results as HTML, text and PDF.
 
 A rep who left (`Rep.end_date`) is paced to their last day by the scorecards; the report
 carries that day so faces say "left <date>", asks nothing of the days after it (next week's
@@ -41,6 +43,7 @@ from paceline.analytics.scorecard import (
     MetricLine,
     Scorecard,
     TeamScorecard,
+    amounts_unknown,
     rep_scorecard,
     team_scorecards,
 )
@@ -72,10 +75,23 @@ class MetricChange:
     # What is missing when nobody in the organisation records the metric (the scorecard
     # line's `unrecorded`): no figure either week, so no change, never "0 against 0".
     unrecorded: str | None = None
+    # Deals each week's figure left out for want of an amount (a sum of amounts behind the
+    # metric, or behind a ratio's part): the figure adds the known amounts only.
+    amounts_unknown: int = 0
+    previous_amounts_unknown: int = 0
+
+    @property
+    def comparable(self) -> bool:
+        """Whether the two weeks' figures can be subtracted: not when either left deals out
+        for want of an amount. An unknown amount can be of any size, so the difference of two
+        partial sums is not the change of the whole: a week whose wins all lacked an amount
+        read as a drop of everything the week before had won."""
+        return not (self.amounts_unknown or self.previous_amounts_unknown)
 
     @property
     def change(self) -> float | None:
-        if self.current is None or self.previous is None:
+        """This week's figure less last week's (None: nothing to compare, or not comparable)."""
+        if self.current is None or self.previous is None or not self.comparable:
             return None
         return self.current - self.previous
 
@@ -282,9 +298,11 @@ def week_changes(
     """Each metric over the reps, the week to `as_of` against the week before to the same
     weekday (rates pooled: summed parts divided, never an average of the reps' rates).
 
-    A metric in `unrecorded` (nobody in the organisation has any, as the week's cards found)
-    has no figure either week: the report's table said "0, 0, ±0" beside the cards' "not
-    recorded" (the Zoho export's proposals)."""
+    Each week carries the deals its figure left out for want of an amount, counted in the
+    query that summed the known ones; either week's count makes the change not comparable
+    (`MetricChange.comparable`). A metric in `unrecorded` (nobody in the organisation has
+    any, as the week's cards found) has no figure either week: the report's table said "0,
+    0, ±0" beside the cards' "not recorded" (the Zoho export's proposals)."""
     missing = unrecorded or {}
     if not metrics or not rep_ids:
         return []
@@ -310,6 +328,8 @@ def week_changes(
                 current=None if name in missing else metric_value(settings, now, rep_ids, name),
                 previous=None if name in missing else metric_value(settings, before, rep_ids, name),
                 unrecorded=missing.get(name),
+                amounts_unknown=amounts_unknown(settings, now, rep_ids, name),
+                previous_amounts_unknown=amounts_unknown(settings, before, rep_ids, name),
             )
         )
     return changes

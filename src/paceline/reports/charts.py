@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 from paceline.analytics.flow import FlowReport, FlowWeek
 from paceline.analytics.forecast import Forecast
 from paceline.analytics.report import MetricChange
-from paceline.describe import unrecorded_cell
+from paceline.describe import not_counted_short, unrecorded_cell
 
 INK = "#1f2933"
 MUTED = "#7b8794"
@@ -57,11 +57,13 @@ def _svg(width: int, height: int, title: str, parts: Sequence[str]) -> str:
 def week_over_week(
     changes: Sequence[MetricChange], fmt: Callable[[MetricChange, float | None], str]
 ) -> str | None:
-    """Per metric, this week (dark) over last week (light), each row on its own scale."""
+    """Per metric, this week (dark) over last week (light), each row on its own scale; a
+    week's sum that left deals out for want of an amount says so after its value ("5,000
+    +1 without amount"), and a change that is not comparable is drawn in neither colour."""
     rows = [c for c in changes if c.current is not None or c.previous is not None]
     if not rows:
         return None
-    label_w, bar_w, value_w, row_h = 190, 300, 150, 34
+    label_w, bar_w, value_w, row_h = 190, 300, 190, 34
     width, height = label_w + bar_w + value_w, 24 + row_h * len(rows)
     parts = [
         _rect(label_w, 4, 10, 10, THIS_WEEK),
@@ -76,11 +78,17 @@ def week_over_week(
         parts.append(_rect(label_w, y + 3, bar_w * (c.current or 0.0) / scale, 12, THIS_WEEK))
         parts.append(_rect(label_w, y + 16, bar_w * (c.previous or 0.0) / scale, 8, LAST_WEEK))
         colour = MUTED if c.better is None else (GOOD if c.better else BAD)
-        parts.append(_text(label_w + bar_w + 8, y + 14, fmt(c, c.current), 11))
-        parts.append(
-            _text(label_w + bar_w + 8, y + 26, f"was {fmt(c, c.previous)}", 9, fill=colour)
-        )
+        now = _noted(fmt(c, c.current), c.amounts_unknown)
+        was = _noted(f"was {fmt(c, c.previous)}", c.previous_amounts_unknown)
+        parts.append(_text(label_w + bar_w + 8, y + 14, now, 11))
+        parts.append(_text(label_w + bar_w + 8, y + 26, was, 9, fill=colour))
     return _svg(width, height, "This week against last week, per key metric", parts)
+
+
+def _noted(value: str, left_out: int) -> str:
+    """A value label followed by the deals its sum left out, in the compact words."""
+    note = not_counted_short(left_out)
+    return f"{value} {note}" if note else value
 
 
 def flow_chart(flow: FlowReport) -> str | None:

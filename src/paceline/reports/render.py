@@ -35,6 +35,7 @@ from paceline.config import Settings
 from paceline.describe import (
     NET_UNMEASURED_CELL,
     NET_UNMEASURED_TEXT,
+    NOT_COMPARABLE_TEXT,
     UNRECORDED_CELL,
     departure_text,
     entered_late_text,
@@ -110,7 +111,11 @@ def figure(value: float | None, unit: str) -> str:
 
 
 def change_text(c: MetricChange) -> str:
-    """The change since last week, signed, with its share: "+4 (+67%)", "+2.0 pts"."""
+    """The change since last week, signed, with its share: "+4 (+67%)", "+2.0 pts"; "not
+    comparable" when either week's sum left deals out for want of an amount (each figure
+    says how many beside it)."""
+    if not c.comparable:
+        return NOT_COMPARABLE_TEXT
     change = c.change
     if change is None:
         return "-"
@@ -321,7 +326,8 @@ def _change_line(c: MetricChange) -> str:
     if c.unrecorded:
         return f"  {c.label}: not recorded"
     return (
-        f"  {c.label}: {figure(c.current, c.unit)} against {figure(c.previous, c.unit)}"
+        f"  {c.label}: {figure(c.current, c.unit)}{not_counted_text(c.amounts_unknown)}"
+        f" against {figure(c.previous, c.unit)}{not_counted_text(c.previous_amounts_unknown)}"
         f" ({change_text(c)})"
     )
 
