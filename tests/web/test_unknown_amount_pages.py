@@ -4,11 +4,13 @@ hand-counted worlds: tests/unknown_amounts_org.py and `factories.build_unknown_a
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from sqlalchemy import Engine
 
 from factories import build_unknown_amount_wins, make_site, replay_july_from
+from paceline import clock
 from paceline.config import Settings
 from unknown_amounts_org import AS_OF, build_unknown_amounts_org
 
@@ -132,3 +134,24 @@ def test_the_api_gives_amounts_unknown_per_line_and_per_tipping_estimate(
             ("Cy", 0),
         ]
         assert board["amounts_unknown"] == 4
+
+
+def test_the_tv_board_notes_the_deals_each_score_left_out_under_it(
+    engine: Engine, settings: Settings
+) -> None:
+    """July's revenue in East as of 2026-07-15 (tests/unknown_amounts_org.py): Ben 20,000 with
+    2 wins left out, Ana 5,000 with 2 left out, Cy 0 with none. The big figures read as the
+    whole of each rep's revenue, with nothing under them."""
+    build_unknown_amounts_org(engine, settings)
+    site = make_site(engine, settings, {"root": ("admin", None)})
+    with clock.frozen(dt.datetime(2026, 7, 15, 17, tzinfo=dt.UTC)), site.client:
+        tv = site.page("root", "/leaderboard/tv", metric="revenue", period="month", team="East",
+                       as_of=DAY)  # fmt: skip
+    assert tv.status_code == 200, tv.text
+    rows = re.findall(
+        r'data-testid="tv-name">([^<]+)<.*?data-testid="tv-value">(.*?)</span>', tv.text, re.S
+    )
+    shown = {name.strip(): re.sub(r"<[^>]+>", "|", value) for name, value in rows}
+    assert shown["Ben"] == "20,000|+2 without amount|", shown
+    assert shown["Ana"] == "5,000|+2 without amount|", shown
+    assert shown.get("Cy", "0") == "0", shown  # nothing left out: no note

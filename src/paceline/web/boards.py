@@ -3,7 +3,8 @@ beyond the bar widths): the boards of one `Leaderboard`, the viewer's row marked
 pages of top-N bars and the wins to celebrate.
 
 The TV board is HTML, not a chart: every name is a text label beside its bar, the value at
-the bar's end, all horizontal, at a size set by the screen's height, so nothing is skipped or
+the bar's end (a sum's deals left out for want of an amount in small type under it), all
+horizontal, at a size set by the screen's height, so nothing is skipped or
 turned sideways whatever the team size. Bigger boards are cut into pages of `tv_top` that the
 page's refresh walks through, one page per refresh.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 from paceline.analytics.leaderboard import ALL_ROLES, Leaderboard, LeaderboardRow, Win
 from paceline.config import Settings
-from paceline.describe import metric_text
+from paceline.describe import metric_text, not_counted_short
 
 BY_TITLES = {"count": "", "target": " · % of own target", "improved": " · most improved"}
 STANDING_NOTES = {
@@ -37,6 +38,9 @@ class Bar:
     width: float  # % of the track
     you: bool
     win: bool
+    # Under the score, the deals its sum left out for want of an amount ("+2 without
+    # amount"; empty: none): a partial total in big type reads as whole.
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ def tv_pages(
                 width=round(BAR_ROOM * max(r.score or 0.0, 0.0) / widest, 1) if widest else 0.0,
                 you=r.rep_id == you,
                 win=r.rep_id in winners,
+                note=not_counted_short(r.amounts_unknown),
             )
             for r in ranked
         ]
