@@ -24,7 +24,9 @@ from paceline.describe import (
     evidence_text,
     finding_stats,
     finding_text,
+    not_counted_short,
     p_text,
+    tipping_unknown_text,
 )
 
 
@@ -241,3 +243,16 @@ def test_open_deals_read_on_their_own_measured_zero_are_said() -> None:
         " time, it is won 1 time in 4"
     )
     assert deals_measured_zero_text(deals[2:]) == ""  # type: ignore[arg-type]
+
+
+def test_the_deals_a_sum_left_out_are_said_small_and_the_tipping_note_agrees_in_number() -> None:
+    """The TV board's and the report chart's compact note, and the tipping point's note said
+    once for the terminal and the page (it was written out in each, "the rep-weeks read" in
+    one and "these rep-weeks" in the other)."""
+    assert not_counted_short(0) == ""
+    assert not_counted_short(1_200) == "+1,200 without amount"
+    assert tipping_unknown_text(0) == ""
+    assert tipping_unknown_text(1) == (
+        "1 deal in these rep-weeks has no amount: the weekly sums count known amounts only"
+    )
+    assert tipping_unknown_text(3).startswith("3 deals in these rep-weeks have no amount:")

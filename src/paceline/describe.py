@@ -162,6 +162,19 @@ def not_counted_short(count: int) -> str:
 NOT_COMPARABLE_TEXT = "not comparable"
 
 
+def tipping_unknown_text(count: int) -> str:
+    """The deals the tipping point's weekly sums of amounts left out, said once for the
+    terminal and the page: "3 deals in these rep-weeks have no amount: the weekly sums count
+    known amounts only"; empty when none were."""
+    if not count:
+        return ""
+    deals, have = ("deals", "have") if count != 1 else ("deal", "has")
+    return (
+        f"{count:,} {deals} in these rep-weeks {have} no amount:"
+        " the weekly sums count known amounts only"
+    )
+
+
 def departure_text(last_day: dt.date, as_of: dt.date) -> str:
     """A rep's departure as of a day: "left 2026-11-11" once the last day is past, "leaves
     2026-11-20" up to it (on it the rep is still there), as on the scorecards."""
@@ -835,6 +848,9 @@ class Words:
 
     def tipping_recorded(self, result: TippingPoint) -> str | None:
         return tipping_recorded_text(result)
+
+    def tipping_unknown(self, result: TippingPoint) -> str:
+        return tipping_unknown_text(result.amounts_unknown)
 
 
 def tipping_recorded_text(result: TippingPoint) -> str | None:

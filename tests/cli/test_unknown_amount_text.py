@@ -53,7 +53,12 @@ def test_the_cli_prints_the_deals_left_out_next_to_the_figure(
     code, text = cli_in(tmp_path, "tipping", "conversations", "--outcome", "revenue",
                         "--lag", "0", "--as-of", DAY)  # fmt: skip
     assert code == 0, text
-    assert "3 deals in the rep-weeks read have no amount" in " ".join(text.split())
+    # The page's words, from one place (`describe.tipping_unknown_text`): it said "in the
+    # rep-weeks read" where the page said "in these rep-weeks".
+    assert (
+        "3 deals in these rep-weeks have no amount: the weekly sums count known amounts only."
+        in " ".join(text.split())
+    )
 
 
 LEFT_OUT = "(1 without an amount, not counted)"  # the words of every face

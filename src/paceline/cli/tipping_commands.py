@@ -14,7 +14,7 @@ import typer
 
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.dates import DAY_METAVAR, parse_day
-from paceline.describe import tipping_recorded_text
+from paceline.describe import tipping_recorded_text, tipping_unknown_text
 from paceline.terminal import escape, new_table
 
 if TYPE_CHECKING:  # the analysis (NumPy, SciPy) loads when the command runs
@@ -83,7 +83,7 @@ def print_tipping(r: TippingPoint) -> None:
     if recorded:
         out.print(f"[yellow]{escape(recorded)}.[/]", highlight=False)
     if r.amounts_unknown:
-        out.print(f"[yellow]{unknown_note(r)}[/]", highlight=False)
+        out.print(f"[yellow]{tipping_unknown_text(r.amounts_unknown)}.[/]", highlight=False)
     if r.lag_measured and r.lags:
         _print_lags(r)
     if not r.supported:
@@ -126,15 +126,6 @@ def basis(r: TippingPoint) -> str:
         f"{roles}{chosen}; activity weeks {r.measured_from or r.first_week}..{r.last_day}; "
         f"outcome read "
         f"{_lag(r.lag_weeks)}{measured}"
-    )
-
-
-def unknown_note(r: TippingPoint) -> str:
-    """The deals the weekly sums of amounts left out: those weeks count known amounts only."""
-    n = r.amounts_unknown
-    return (
-        f"{n:,} deal{'s' if n != 1 else ''} in the rep-weeks read "
-        f"{'have' if n != 1 else 'has'} no amount: the weekly sums count known amounts only."
     )
 
 
