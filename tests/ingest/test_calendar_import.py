@@ -524,8 +524,8 @@ def test_events_without_a_rep_are_counted_under_one_reason(
     assert (result.read, result.rejected) == (5, 5)
     no_rep = (
         "no rep: no rep has the e-mail of the organiser or an attendee; import the reps with "
-        "their e-mails, or name the calendar's owner (--rep, or the Import page's Calendar "
-        "owner)"
+        "their e-mails, or name the calendar's owner (--rep, or the Import page's “Whose "
+        "rows are these?”)"
     )
     assert result.rejected_by_reason == [
         RejectedReason(
@@ -597,3 +597,17 @@ def test_each_file_reads_its_own_zone_definitions(
     assert run(people, settings, bogota).inserted == 1
     when = {m[0]: m[4] for m in meetings(people)}
     assert when == {"paris-call": D(2026, 11, 2, 9, 0), "bogota-call": D(2026, 11, 2, 15, 0)}
+
+
+def test_a_calendar_owner_is_refused_for_a_file_that_is_no_calendar(
+    people: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A calendar's owner given for a CSV file (whose rows name their rep) is refused before
+    anything is written, rather than ignored: the user would believe the rows were Ben's."""
+    calls = tmp_path / "calls.csv"
+    calls.write_text("external_id,rep,kind,occurred_at\nc1,Ana Ruiz,call,2026-11-02 10:00\n")
+    options = ImportOptions(calendar_owner="Ben Ode", errors_path=tmp_path / "c.errors.csv")
+    with pytest.raises(ImportFileError, match=r"^--rep: only calendars \(read as calendar\)"):
+        import_file(people, settings, calls, "activities", None, options)
+    with people.connect() as conn:
+        assert conn.execute(select(Activity.id)).all() == []

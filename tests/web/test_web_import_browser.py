@@ -1,5 +1,5 @@
 """The web import in a real browser: upload, watch the progress, see the report; and a
-calendar (.ics) upload, with its rejected event named and the Calendar owner field.
+calendar (.ics) upload, with its rejected event named and the "Whose rows are these?" field.
 
 Chromium (Playwright) uploads a 12,001-row file to a uvicorn server running the application
 in a thread of this process. The import is held after its first committed batch (the
@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
-from factories import IMPORTED_AT, OUTLOOK_ICS, REPS_CSV, count_rows, served_app
+from factories import IMPORTED_AT, OUTLOOK_ICS, REPS_CSV, SHARED_DATA, count_rows, served_app
 from paceline import clock
 from paceline.auth.accounts import add_user
 from paceline.config import Settings, WebSettings
@@ -29,7 +29,7 @@ from paceline.ingest import writers
 from paceline.ingest.importer import ImportOptions, import_csv
 from paceline.server import create_app
 from paceline.services.reps import add_rep
-from paceline.store.models import Activity
+from paceline.store.models import Activity, Rep
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
@@ -184,7 +184,7 @@ def test_a_calendar_uploads_and_reports(calendar_site: str, sqlite_engine: Engin
                 timeout=PATIENCE_MS,
             )
 
-            page.get_by_label("Calendar owner").fill("Ben Okafor")
+            page.get_by_label("Whose rows are these?").fill("Ben Okafor")
             page.get_by_label("CSV file").set_input_files(upload)
             page.get_by_role("button", name="Import").click()
             counted("unchanged", "1")  # first: the last report also said 1 inserted
@@ -193,3 +193,77 @@ def test_a_calendar_uploads_and_reports(calendar_site: str, sqlite_engine: Engin
         finally:
             browser.close()
     assert count_rows(sqlite_engine, Activity) == 2
+
+
+SALESFORCE_TASKS = SHARED_DATA / "crm_samples" / "salesforce" / "stomita-tdx2025-hackathon"
+
+
+def test_one_question_says_whose_rows_for_a_calendar_and_a_salesforce_file(
+    calendar_site: str, sqlite_engine: Engine
+) -> None:
+    """The page asks "Whose rows are these?" once (before 2026-12-08 it had an Owner and a
+    Calendar owner side by side, and a user could not tell which applied to their file): the
+    answer refused for a plain CSV file, whose rows name their rep, with the reason on the
+    form and nothing written; taken as the calendar's owner for an .ics file (the strangers'
+    meeting is Ben's: 2 inserted, none rejected); taken as the rep of every row of the
+    hackathon's Salesforce Task.csv, which has no OwnerId column (83 tasks, all Ben's)."""
+    tasks = SALESFORCE_TASKS / "Task.csv"
+    if not tasks.is_file():
+        pytest.skip(f"the Salesforce samples are not at {tasks.parent}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(base_url=calendar_site).new_page()
+            page.set_default_timeout(PATIENCE_MS)
+            page.goto("/import")
+            page.get_by_label("User name").fill("admin")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            expect(page).to_have_url(re.compile(r"/import$"), timeout=PATIENCE_MS)
+            expect(page.get_by_label("Calendar owner")).to_have_count(0)
+            expect(page.get_by_label(re.compile(r"^Owner\b"))).to_have_count(0)
+            whose = page.get_by_label("Whose rows are these?")
+            expect(whose).to_have_count(1)
+
+            whose.fill("Ben Okafor")
+            plain = b"external_id,rep,kind,occurred_at\nc1,Ana Ruiz,call,2026-11-02 10:00\n"
+            page.get_by_label("CSV file").set_input_files(
+                {"name": "calls.csv", "mimeType": "text/csv", "buffer": plain}
+            )
+            page.get_by_role("button", name="Import").click()
+            expect(page.get_by_test_id("import-error")).to_contain_text(
+                "Whose rows are these? 'Ben Okafor': a file read as csv names each row's rep "
+                "itself",
+                timeout=PATIENCE_MS,
+            )
+            assert count_rows(sqlite_engine, Activity) == 0
+            expect(whose).to_have_value("Ben Okafor")  # kept on the form, to correct
+
+            ics = OUTLOOK_ICS.replace("\n", "\r\n").encode()
+            page.get_by_label("CSV file").set_input_files(
+                {"name": "team.ics", "mimeType": "text/calendar", "buffer": ics}
+            )
+            page.get_by_role("button", name="Import").click()
+            expect(page).to_have_url(re.compile(r"/import/runs/\d+$"), timeout=PATIENCE_MS)
+            accounting = page.get_by_test_id("accounting")
+            expect(accounting.locator('[data-count="inserted"]')).to_have_text("2")
+            expect(accounting.locator('[data-count="rejected"]')).to_have_text("0")
+
+            page.get_by_label("Whose rows are these?").fill("Ben Okafor")
+            page.get_by_label("Pick a mapping").select_option("shipped:salesforce:Task")
+            page.get_by_label("CSV file").set_input_files(str(tasks))
+            page.get_by_role("button", name="Import").click()
+            expect(page.get_by_test_id("import-owner")).to_contain_text(
+                "every row is credited to Ben Okafor", timeout=PATIENCE_MS
+            )
+            expect(accounting.locator('[data-count="inserted"]')).to_have_text(
+                "83", timeout=PATIENCE_MS
+            )
+        finally:
+            browser.close()
+    with sqlite_engine.connect() as conn:
+        credited = conn.execute(
+            select(Rep.name, func.count()).join(Activity, Activity.rep_id == Rep.id)
+            .group_by(Rep.name)
+        ).all()  # fmt: skip
+    assert dict(credited) == {"Ben Okafor": 85}  # Ben's meeting, the strangers', 83 tasks

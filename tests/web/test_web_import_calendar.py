@@ -35,8 +35,8 @@ from paceline.store.models import Activity, ImportRun, Rep
 
 NO_REP = (
     "no rep: no rep has the e-mail of the organiser or an attendee; import the reps with "
-    "their e-mails, or name the calendar&#39;s owner (--rep, or the Import page&#39;s Calendar "
-    "owner)"
+    "their e-mails, or name the calendar&#39;s owner (--rep, or the Import page&#39;s “Whose "
+    "rows are these?”)"
 )
 
 
@@ -71,7 +71,7 @@ def _upload(client: TestClient, html: str, name: str, text: str, **fields: str) 
 
 def test_a_calendar_imports_on_the_import_page(page: tuple[Engine, TestClient, str]) -> None:
     engine, client, html = page
-    assert ".ics" in html and 'name="calendar_owner"' in html
+    assert ".ics" in html and 'name="owner"' in html and "calendar_owner" not in html
     # Ana's Google export: 17 occurrences read up to Saturday noon (Acme weekly 2, standups
     # 3, and 12 single events); 11 meetings held, 6 skipped (a cancelled standup, the
     # offsite, the declined pitch, the cancelled demo, focus time, the one still going).
@@ -98,7 +98,7 @@ def test_a_calendar_imports_on_the_import_page(page: tuple[Engine, TestClient, s
         "team.ics, event 'strangers@outlook' at 2026-11-02 09:00 PST: no rep:"
     )
     # Named its owner, the strangers' meeting is Ben's; Ben's own meeting is unchanged.
-    again = _upload(client, html, "team.ics", OUTLOOK_ICS, calendar_owner="ben okafor")
+    again = _upload(client, html, "team.ics", OUTLOOK_ICS, owner="ben okafor")
     assert (_counts(again)["inserted"], _counts(again)["unchanged"]) == ("1", "1")
     with engine.connect() as conn:
         owners = conn.execute(
@@ -116,12 +116,34 @@ def test_a_bad_calendar_is_refused_on_the_form_and_leaves_nothing(
     refused = _upload(client, html, "team.ics", "this is not a calendar\n")
     assert refused.startswith("422") and "team.ics: not an iCalendar file" in refused
     assert 'name="entity"' in refused
-    nobody = _upload(client, html, "team.ics", OUTLOOK_ICS, calendar_owner="Nobody")
+    nobody = _upload(client, html, "team.ics", OUTLOOK_ICS, owner="Nobody")
     assert nobody.startswith("422") and "no rep named &#39;Nobody&#39;" in nobody
     deals = _upload(client, html, "team.ics", OUTLOOK_ICS, entity="deals")
     assert deals.startswith("422")
     assert (
         "the mapping is for activities, not deals (the calendar source&#39;s own, for team.ics)"
     ) in deals
+    assert count_rows(engine, Activity) == 0
+    assert count_rows(engine, ImportRun) == 1  # the reps' import, no other
+
+
+def test_whose_rows_is_refused_for_a_file_that_names_its_reps(
+    page: tuple[Engine, TestClient, str],
+) -> None:
+    """One field, "Whose rows are these?", serves a calendar and a Salesforce file; given
+    for a plain CSV file, whose rows name their own rep, it is refused on the form with the
+    reason, the answer kept to correct, and nothing written or recorded (before 2026-12-08
+    the page had a separate Calendar owner, which a CSV file silently ignored)."""
+    engine, client, html = page
+    assert html.count('name="owner"') == 1 and "Calendar owner" not in html
+    calls = "external_id,rep,kind,occurred_at\nc1,Ana Ruiz,call,2026-11-02 10:00\n"
+    refused = _upload(client, html, "calls.csv", calls, owner="  Ben   Okafor ")
+    assert refused.startswith("422")
+    assert (
+        "Whose rows are these? &#39;Ben Okafor&#39;: a file read as csv names each row&#39;s "
+        "rep itself (its rep or owner column), so no rep can be given for it; leave the "
+        "field empty."
+    ) in refused
+    assert 'name="owner" value="  Ben   Okafor "' in refused
     assert count_rows(engine, Activity) == 0
     assert count_rows(engine, ImportRun) == 1  # the reps' import, no other

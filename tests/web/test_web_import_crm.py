@@ -126,7 +126,10 @@ def test_a_salesforce_file_without_owner_id_takes_the_owner_named_on_the_form(
             "allow_new_reps": "1"}  # fmt: skip
     refused = client.post("/import", data=form, files={"file": ("Task.csv", path.read_bytes())})
     assert refused.status_code == 422
-    said = "or credit every row to one rep: name that rep in the Owner field of this page"
+    said = (
+        "or credit every row to one rep: name that rep in the field “Whose rows are these?” "
+        "of this page"
+    )
     assert said in refused.text
     assert "--owner" not in refused.text and "--skip" not in refused.text
     reply = client.post(

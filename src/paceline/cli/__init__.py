@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # the libraries behind a command load when it runs, not on ev
     from paceline.ingest.accounting import RejectedReason
     from paceline.ingest.entity_names import Entity
     from paceline.ingest.importer import ImportResult
+    from paceline.store.loads import Completed
 
 REP_ENV_VAR = "PACELINE_REP"  # whom `log` logs for without --rep
 
@@ -504,15 +505,31 @@ def init(
     out.print(
         f"wrote {target}" if wrote else f"{target} exists; keeping it (use --force to overwrite)"
     )
+    say_completed(completed)
+    out.print(f"database ready at {_shown(c.url)}")
+
+
+def complete_interrupted_load_at_start(engine: Engine, command: str) -> None:
+    """Before a long-running process (`serve`, `scheduler`) starts its work: build the
+    indexes and validate the references a killed bulk load left out, and say so. Without
+    it the schema stays without them until the next import or `paceline init`: every answer
+    right, but each read scanning the whole activity table. A load still running is left to
+    build them itself (`store.loads`)."""
+    from paceline.store.loads import complete_interrupted_loads
+
+    say_completed(complete_interrupted_loads(engine), f"{command}: ")
+
+
+def say_completed(completed: Completed, prefix: str = "") -> None:
+    """What completing a killed load did, one line per kind of repair (none when whole)."""
     if completed.indexes:
         built = ", ".join(completed.indexes)
-        out.print(f"built the indexes an interrupted import left out: {built}")
+        out.print(f"{prefix}built the indexes an interrupted import left out: {built}")
     if completed.references:
         out.print(
-            "validated the references an interrupted import left unchecked: "
+            f"{prefix}validated the references an interrupted import left unchecked: "
             + ", ".join(completed.references)
         )
-    out.print(f"database ready at {_shown(c.url)}")
 
 
 # --- demo -----------------------------------------------------------------------------------

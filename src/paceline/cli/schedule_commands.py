@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING
 import typer
 
 from paceline import clock
-from paceline.cli import JSON_OPTION, _ctx, app, err, handles_errors, out
+from paceline.cli import (
+    JSON_OPTION,
+    _ctx,
+    app,
+    complete_interrupted_load_at_start,
+    err,
+    handles_errors,
+    out,
+)
 from paceline.cli.web_commands import user_app
 from paceline.errors import UserInputError
 from paceline.terminal import new_table
@@ -102,6 +110,7 @@ def scheduler_command(
 
     c = _ctx(ctx)
     engine, settings = c.engine(), c.settings
+    complete_interrupted_load_at_start(engine, "scheduler")
     wait = poll or settings.scheduler.poll_seconds
     stopping = False
 

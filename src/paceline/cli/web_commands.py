@@ -7,7 +7,14 @@ import os
 import typer
 
 from paceline.auth.access import ROLES
-from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
+from paceline.cli import (
+    JSON_OPTION,
+    _ctx,
+    app,
+    complete_interrupted_load_at_start,
+    handles_errors,
+    out,
+)
 from paceline.errors import UserInputError
 from paceline.terminal import new_table
 
@@ -57,6 +64,7 @@ def serve(
 
     c = _ctx(ctx)
     engine = c.engine()  # refuses a database that is missing or behind, before any worker
+    complete_interrupted_load_at_start(engine, "serve")  # once, before any worker starts
     # No access log: at log level "warning" uvicorn writes none anyway, but still formats
     # each request's line (client address, quoted path) before the logger drops it.
     options = {

@@ -285,7 +285,8 @@ class CalendarTable(RowTable):
 NO_UID = "the event has no UID, so it cannot be keyed"
 NO_REP = (
     "no rep: no rep has the e-mail of the organiser or an attendee; import the reps with "
-    "their e-mails, or name the calendar's owner (--rep, or the Import page's Calendar owner)"
+    "their e-mails, or name the calendar's owner (--rep, or the Import page's “Whose rows "
+    "are these?”)"
 )
 
 
@@ -448,7 +449,7 @@ def check_rules(settings: Settings, owner: str | None, directory: Directory) -> 
     if owner is not None and name_key(owner) not in directory.names:
         raise ImportFileError(
             f"--rep: no rep named {owner!r} (the calendar's owner: --rep, or the Import "
-            "page's Calendar owner)"
+            "page's “Whose rows are these?”)"
         )
 
 
@@ -482,7 +483,7 @@ def open_calendar(path: Path, options: ReadOptions) -> RowTable:
 SOURCE_NAME = "calendar"
 CALENDAR_SOURCE = ImportSource(
     SOURCE_NAME, "iCalendar (.ics) files: meetings held, as activities.", open_calendar,
-    extensions=(".ics",),
+    extensions=(".ics",), takes_calendar_owner=True,
 )  # fmt: skip
 
 

@@ -241,8 +241,9 @@ def _read_options(
 
 
 def _check_said_to(reader: ImportSource, options: ImportOptions) -> None:
-    """Refuse `--owner` or `--unlinked-events` for a source that does not read them: the
-    user would believe rows were credited, or events kept, when nothing heard it."""
+    """Refuse `--owner`, `--unlinked-events` or a calendar's `--rep` for a source that does
+    not read them: the user would believe rows were credited, or events kept, when nothing
+    heard it."""
     said = [
         name
         for name, given in (
@@ -255,6 +256,11 @@ def _check_said_to(reader: ImportSource, options: ImportOptions) -> None:
         raise ImportFileError(
             f"{said[0]}: only Salesforce exports (read as salesforce or sfdx-tree) take it; "
             f"the {reader.name} reader reads its owners and links from the file"
+        )
+    if options.calendar_owner is not None and not reader.takes_calendar_owner:
+        raise ImportFileError(
+            f"--rep: only calendars (read as calendar) take it; the {reader.name} reader "
+            "reads each row's rep from the file"
         )
 
 

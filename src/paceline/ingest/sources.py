@@ -79,7 +79,7 @@ class ReadOptions:
     # import (--internal-domain), else the reps' e-mail domains.
     people: Callable[[], Directory] | None = None
     # The rep whose calendar it is, for the events no rep's e-mail is in (`paceline import
-    # calendar --rep`, the Import page's Calendar owner); not `owner` below, which credits
+    # calendar --rep`, the Import page's “Whose rows are these?”); not `owner` below, which credits
     # every row of a file with no owner column.
     calendar_owner: str | None = None
     since: dt.datetime | None = None  # naive UTC: records before it are not read (--since)
@@ -91,7 +91,8 @@ class ReadOptions:
     unlinked_events: bool = False
     # Where the face running the import lets the user name that rep, for the refusal of a
     # file without an owner column to point at it: "" is the command line's `--owner REP`;
-    # the web's Import page has no such option, but a field ("the Owner field of this page").
+    # the web's Import page has no such option, but a field ("the field “Whose rows are
+    # these?” of this page").
     owner_field: str = ""
 
 
@@ -174,3 +175,7 @@ class ImportSource:
     # Whether it reads `ReadOptions.owner` and `unlinked_events` (a Salesforce export): an
     # import given either for another source is refused, rather than the words ignored.
     takes_owner: bool = False
+    # Whether it reads `ReadOptions.calendar_owner` (a calendar): the web's Import page asks
+    # one question, whose rows these are, and hands the answer to whichever of the two the
+    # file's source reads; a source reading neither refuses the answer.
+    takes_calendar_owner: bool = False

@@ -36,6 +36,7 @@ from paceline.errors import NotFound, UserInputError
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportOptions, ImportResult, import_file
 from paceline.ingest.mapping import ENTITIES, Mapping, MappingError, load_mapping
+from paceline.ingest.sources import ImportSource
 from paceline.services import audit, users
 from paceline.services.targets import SavedTargets, save_plan_targets
 from paceline.store.audit import ENTITIES as ENTITY_NAMES
@@ -59,9 +60,14 @@ router = APIRouter(include_in_schema=False)
 
 MAPPINGS_ENV = "PACELINE_MAPPINGS"
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-# How a refusal of a file without an owner column names the form's Owner field (the
-# command line's `--owner REP` is no option here).
-OWNER_FIELD = "the Owner field of this page"
+# The form's one question about owners. A Salesforce file without OwnerId (`--owner`) and
+# a calendar (`--rep`) both leave some rows without a rep the file names, and a sales ops
+# user uploading either thinks "these are Ben's": the page asks that once and hands the
+# answer to whichever the file's reader takes (two fields side by side left them guessing).
+WHOSE_ROWS = "Whose rows are these?"
+# How a refusal of a file without an owner column names that field (the command line's
+# `--owner REP` is no option here).
+OWNER_FIELD = f"the field “{WHOSE_ROWS}” of this page"
 
 
 # --- plan builder ---------------------------------------------------------------------------
@@ -371,7 +377,6 @@ def _blank_form(entity: str) -> dict[str, Any]:
         "allow_new_rep": [],
         "owner": "",
         "unlinked_events": False,
-        "calendar_owner": "",
     }
 
 
@@ -401,7 +406,6 @@ def import_post(
     allow_new_rep: Annotated[list[str] | None, Form()] = None,
     owner: Annotated[str, Form()] = "",
     unlinked_events: Annotated[str, Form()] = "",
-    calendar_owner: Annotated[str, Form()] = "",
 ) -> Response:
     _admin(caller, "import files (imports are for admins)")
     check_csrf(caller, csrf)
@@ -417,7 +421,6 @@ def import_post(
         "allow_new_rep": confirmed,
         "owner": owner,
         "unlinked_events": bool(unlinked_events),
-        "calendar_owner": calendar_owner,
     }
     chosen = next((e for e in ENTITIES if e == entity), None)
     if chosen is None:
@@ -441,6 +444,7 @@ def import_post(
         # The mapping's reader when it names one (a CRM's JSON), else by the file's extension
         # (a spreadsheet, a calendar), else CSV: as `paceline import` picks it.
         reader = plugins.import_source_for(upload, (loaded and loaded.reader) or None)
+        whose = whose_rows(reader, owner)
     except (ImportFileError, MappingError, UserInputError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return _import_form(request, caller, values, error=str(exc), status=422)
@@ -454,9 +458,9 @@ def import_post(
         encoding=encoding.strip() or None,  # checked by the import, as `--encoding` is
         pipelines=companions.get("pipelines"),
         owners=companions.get("owners"),
-        owner=" ".join(owner.split()),
+        owner=whose.owner,
         unlinked_events=bool(unlinked_events),
-        calendar_owner=calendar_owner.strip() or None,  # a calendar's rep, as `--rep` names it
+        calendar_owner=whose.calendar_owner,
         owner_field=OWNER_FIELD,
     )
     state = app_state(request)
@@ -527,6 +531,34 @@ def import_run_page(request: Request, caller: User, run_id: int) -> Response:
             "owner": job.owner if job is not None else "",
         },
         headers={"Refresh": "2"} if running else None,
+    )
+
+
+@dataclass(frozen=True)
+class WhoseRows:
+    """The form's one owner answer, as the import options the file's reader takes."""
+
+    owner: str = ""  # a Salesforce file's rep for every row (`--owner`)
+    calendar_owner: str | None = None  # a calendar's rep (`--rep`)
+
+
+def whose_rows(reader: ImportSource, answer: str) -> WhoseRows:
+    """Hand "Whose rows are these?" to the option `reader` reads: a calendar's owner, or the
+    rep credited with every row of a Salesforce file without OwnerId. A file of any other
+    reader names each row's rep itself: an answer for it is refused on the form (the rows
+    would not be that rep's, and the user would believe they were)."""
+    name = " ".join(answer.split())
+    if not name:
+        return WhoseRows()
+    if reader.takes_calendar_owner:
+        return WhoseRows(calendar_owner=name)
+    if reader.takes_owner:
+        return WhoseRows(owner=name)
+    raise UserInputError(
+        f"{WHOSE_ROWS} {name!r}: a file read as {reader.name} names each row's rep itself "
+        "(its rep or owner column), so no rep can be given for it; leave the field empty. "
+        "It is for a calendar (.ics: the rep whose calendar it is) or a Salesforce file "
+        "without an OwnerId column (every row is credited to that rep)"
     )
 
 
