@@ -9,7 +9,7 @@ PostgreSQL: the server at $PACELINE_TEST_PG (default postgresql://postgres@127.0
 gets a migrated template database per test run, which each test copies; every database the run
 makes is named for the run (`paceline_run_<run>_...`) and dropped when it ends. The run holds an
 advisory lock keyed by its id while it lives, and at start-up drops the databases of runs whose
-lock is free: runs killed midway (`factories.sweep_stale_databases`). When no server answers,
+lock is free: runs killed midway (`run_databases.sweep_stale_databases`). When no server answers,
 the PostgreSQL variants are skipped with that reason (and only then).
 
 Demo organisations: each build (seed, size, day) is made once per test run, whichever xdist
@@ -27,51 +27,25 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-import typer.testing
-from argon2 import PasswordHasher
-from fastapi.testclient import TestClient
-from hypothesis import settings as hypothesis_settings
-from sqlalchemy import Engine
 
-from factories import (
+from run_databases import (
     RUN_ID,
-    WEB_PASSWORD,
-    Org,
-    built_once,
-    cli_built_once,
     drop_run_databases,
     hold_run_lock,
-    isolate_working_directory,
-    made_app,
-    memoise_pdf_rendering,
-    migrated_sqlite_copy,
-    postgres_engine,
-    scratch_pg_databases,
-    settings_key,
     settle_pg_copies,
-    shared_compiled_cache,
-    shared_demo,
-    sqlite_copy,
-    sqlite_file_closed,
     sweep_stale_databases,
 )
-from paceline import clock
-from paceline.analytics.roster import list_reps
-from paceline.auth import passwords
-from paceline.auth.accounts import add_user, start_session
-from paceline.cli import load_commands
-from paceline.config import Settings, default_settings
-from paceline.demo import build_demo
-from paceline.store import engine as store_engine
-from paceline.store.engine import make_engine
-from paceline.store.migrate import upgrade
 
-# `paceline NAME` imports NAME's command module when it runs (`cli.COMMAND_MODULES`); the tests
-# invoke `cli.app` itself, which must hold every command, as `paceline --help` loads them.
-load_commands()
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+    from fastapi.testclient import TestClient
+    from sqlalchemy import Engine
+
+    from factories import Org
+    from paceline.config import Settings
 
 # `make test-fast` (PACELINE_TEST_FAST=1): the edit-test loop. SQLite only, and without the
 # tests marked `slow` (the slowest few percent: servers in subprocesses, the scheduler's week,
@@ -79,11 +53,6 @@ load_commands()
 # `make test` runs everything.
 FAST = os.environ.get("PACELINE_TEST_FAST") == "1"
 
-# Property tests draw the same examples on every run (derandomize), so the suite's verdict
-# does not change from one day or machine to the next, and they have no time limit per
-# example: a deadline is a timing test, and failed under load on a busy CI machine.
-hypothesis_settings.register_profile("paceline", derandomize=True, deadline=None, database=None)
-hypothesis_settings.load_profile("paceline")
 HEAVY_MODULES = {
     "test_web_browser.py",
     "test_board_browser.py",
@@ -117,11 +86,39 @@ _RUN_LOCK = pytest.StashKey[Any]()
 _SWEEP = pytest.StashKey[threading.Thread]()
 
 
+def _runs_tests(config: pytest.Config) -> bool:
+    """False in the xdist controller, which hands the tests to its workers and runs none
+    (xdist registers its `dsession` plugin there, in a `pytest_configure` run before this
+    file's, which is `trylast`)."""
+    return hasattr(config, "workerinput") or not config.pluginmanager.has_plugin("dsession")
+
+
+def _prepare_to_run_tests() -> None:
+    """What a process that collects and runs tests needs before it imports the test files.
+
+    Done here, not when this file is imported, because the xdist controller imports this file
+    too and runs no test: the CLI's commands and Hypothesis (and, through the fixtures'
+    imports, the application, SciPy and the demo) cost it some 2.4 CPU s of every run."""
+    from hypothesis import settings as hypothesis_settings
+
+    from paceline.cli import load_commands
+
+    # `paceline NAME` imports NAME's command module when it runs (`cli.COMMAND_MODULES`); the
+    # tests invoke `cli.app` itself, which must hold every command, as `paceline --help` does.
+    load_commands()
+    # Property tests draw the same examples on every run (derandomize), so the suite's verdict
+    # does not change from one day or machine to the next, and they have no time limit per
+    # example: a deadline is a timing test, and failed under load on a busy CI machine.
+    hypothesis_settings.register_profile("paceline", derandomize=True, deadline=None, database=None)
+    hypothesis_settings.load_profile("paceline")
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     """One id for this test run, shared by its xdist workers: it names every database the run
-    makes on PostgreSQL (`factories.run_database_name`), which the run drops when it ends.
+    makes on PostgreSQL (`run_databases.run_database_name`), which the run drops when it ends.
     The run's first process holds the run's advisory lock for its lifetime and drops the
-    databases that runs killed midway left behind (`factories.sweep_stale_databases`)."""
+    databases that runs killed midway left behind (`run_databases.sweep_stale_databases`)."""
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         run = str(workerinput["testrunuid"])
@@ -130,6 +127,8 @@ def pytest_configure(config: pytest.Config) -> None:
         if hasattr(config.option, "testrunuid"):
             config.option.testrunuid = run  # the workers are handed this one
     os.environ[RUN_ID] = run[:12]
+    if _runs_tests(config):
+        _prepare_to_run_tests()
     if workerinput is None:
         config.stash[_RUN_LOCK] = hold_run_lock(run[:12])
         if config.stash[_RUN_LOCK] is not None:
@@ -170,6 +169,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     PDF once per process (`factories.memoise_pdf_rendering`)."""
     weasyprint = sys.modules.get("weasyprint")
     if weasyprint is not None:
+        from factories import memoise_pdf_rendering
+
         memoise_pdf_rendering(weasyprint)
 
 
@@ -179,6 +180,8 @@ TEST_TODAY = dt.date.fromisoformat(os.environ.get("PACELINE_TEST_TODAY", "2026-1
 @pytest.fixture(scope="session", autouse=True)
 def fixed_clock() -> Iterator[dt.date]:
     """Paceline's clock set to TEST_TODAY for the whole session, session fixtures included."""
+    from paceline import clock
+
     with clock.frozen(TEST_TODAY):
         yield TEST_TODAY
 
@@ -194,6 +197,8 @@ def isolated_cwd(_cwd_parent: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     $PACELINE_DB and $PACELINE_REP unset: a stray ./paceline.toml where pytest was started (the
     CLI reads it) or a variable in the shell cannot change what a test sees, and nothing a test
     writes to a relative path lands in the repository."""
+    from factories import isolate_working_directory
+
     return isolate_working_directory(monkeypatch, _cwd_parent)
 
 
@@ -201,6 +206,10 @@ def isolated_cwd(_cwd_parent: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def cli_command_tree() -> Iterator[None]:
     """`CliRunner().invoke` builds the click command tree once per app and set of commands
     (`factories.cli_built_once`), not on every call."""
+    import typer.testing
+
+    from factories import cli_built_once
+
     real = typer.testing._get_command
     typer.testing._get_command = cli_built_once(real)
     try:
@@ -216,6 +225,10 @@ def quick_password_hashing() -> Iterator[PasswordHasher]:
     yielded. At RFC 9106's cost each hash or login took a fifth of a second of CPU, paid
     hundreds of times by fixtures that make users; tests/auth/test_password_cost.py pins
     the real hasher's cost. Commands run in a subprocess hash at the real cost."""
+    from argon2 import PasswordHasher
+
+    from paceline.auth import passwords
+
     real = passwords._HASHER
     passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     try:
@@ -229,6 +242,9 @@ def shared_statement_cache() -> Iterator[None]:
     """Every engine `make_engine` makes shares one cache of compiled SQL
     (`factories.shared_compiled_cache`), as one long-lived engine does in a server: the
     suite makes an engine per test, and each compiled every statement it ran anew."""
+    from factories import shared_compiled_cache
+    from paceline.store import engine as store_engine
+
     real = store_engine.create_engine
     store_engine.create_engine = shared_compiled_cache(real)
     try:
@@ -246,6 +262,8 @@ def today() -> dt.date:
 @pytest.fixture(scope="session")
 def pg_database(worker_id: str) -> Iterator[str]:
     """A throw-away PostgreSQL database for this test session (one per xdist worker)."""
+    from factories import scratch_pg_databases
+
     with scratch_pg_databases(f"session_{worker_id}") as (url,):
         yield url
 
@@ -256,6 +274,8 @@ def db_url_and_engine(
 ) -> Iterator[tuple[str, Engine]]:
     """An empty, migrated database of each kind: (dialect, engine). Each is a copy of one
     migrated once per test run (`factories.migrated_sqlite`, `migrated_pg_template`)."""
+    from factories import migrated_sqlite_copy, postgres_engine
+
     if request.param == "sqlite":
         engine = migrated_sqlite_copy(request.getfixturevalue("tmp_path_factory"), tmp_path)
         yield "sqlite", engine
@@ -269,6 +289,8 @@ def db_url_and_engine(
 def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """PostgreSQL only, for tests about its planner or server behaviour: its connections
     keep the server's settings (commits wait for the disk, `factories.QUICK_COMMITS`)."""
+    from factories import postgres_engine
+
     yield from postgres_engine(request, quick_commits=False)
 
 
@@ -281,6 +303,8 @@ def engine(db_url_and_engine: tuple[str, Engine]) -> Engine:
 def sqlite_engine(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[Engine]:
     """SQLite only, for tests about the embedded default itself (migrated: a copy of
     `factories.migrated_sqlite`)."""
+    from factories import migrated_sqlite_copy
+
     engine = migrated_sqlite_copy(tmp_path_factory, tmp_path)
     yield engine
     engine.dispose()
@@ -288,6 +312,8 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> I
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
+    from paceline.config import default_settings
+
     return default_settings()
 
 
@@ -301,6 +327,8 @@ def demo_org(
     Diagnosis tests check that each planted truth (`truth["planted"]`) is found; they only
     read, so they share one copy.
     """
+    from factories import shared_demo, sqlite_copy
+
     built = shared_demo(tmp_path_factory, settings)
     engine = sqlite_copy(built.path, tmp_path_factory.mktemp("demo_org"))
     yield engine, built.truth
@@ -311,6 +339,13 @@ def demo_org(
 
 
 def _build_web_org(folder: Path, settings: Settings, today: dt.date) -> Org:
+    from factories import WEB_PASSWORD, Org, sqlite_file_closed
+    from paceline.analytics.roster import list_reps
+    from paceline.auth.accounts import add_user, start_session
+    from paceline.demo import build_demo
+    from paceline.store.engine import make_engine
+    from paceline.store.migrate import upgrade
+
     path = folder / "demo.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
@@ -342,6 +377,8 @@ def _build_web_org(folder: Path, settings: Settings, today: dt.date) -> Org:
 @pytest.fixture(scope="session")
 def org(tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date) -> Org:
     """The web organisation, built once per test run; `db` copies its file for each test."""
+    from factories import built_once, settings_key
+
     key = f"web-org-{today.isoformat()}-{settings_key(settings)}"
     _, built = built_once(tmp_path_factory, key, lambda f: _build_web_org(f, settings, today))
     return built
@@ -350,6 +387,8 @@ def org(tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.
 @pytest.fixture
 def db(org: Org, tmp_path: Path) -> Iterator[Engine]:
     """A private copy of the web organisation's database for one test."""
+    from paceline.store.engine import make_engine
+
     copy = tmp_path / "web.db"
     shutil.copyfile(org.path, copy)
     engine = make_engine(f"sqlite:///{copy}")
@@ -360,6 +399,10 @@ def db(org: Org, tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def client(db: Engine, settings: Settings, org: Org) -> Iterator[TestClient]:
     """The application on `db`; `demo_login(client, user)` logs in as one of `org`'s users."""
+    from fastapi.testclient import TestClient
+
+    from factories import made_app
+
     app = made_app(settings, db)
     app.state.test_org = org
     with TestClient(app) as test_client:

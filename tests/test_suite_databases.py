@@ -3,7 +3,7 @@ server, and the next run drops them, but never those of a run still going.
 
 Each run's databases are named for it (`paceline_run_<run>_...`) and its first process holds
 an advisory lock keyed by the run's id for as long as it lives; the server lets go of the lock
-when that process's connection closes, however it ended (`factories.sweep_stale_databases`).
+when that process's connection closes, however it ended (`run_databases.sweep_stale_databases`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import Engine
 
 import factories
-from factories import (
+import run_databases
+from run_databases import (
     PG_ADMIN_URL,
     RUN_ID,
     drop_databases,
@@ -108,7 +109,7 @@ def test_databases_are_dropped_all_at_once(monkeypatch: pytest.MonkeyPatch) -> N
         barrier.wait()
         dropped.append(name)
 
-    monkeypatch.setattr(factories, "_drop", drop)
+    monkeypatch.setattr(run_databases, "_drop", drop)
     drop_databases(["a", "b", "c"])
     assert sorted(dropped) == ["a", "b", "c"]
 
