@@ -338,7 +338,7 @@ def demo_org(
 # --- the web organisation: a small demo with five users, copied for each test --------------
 
 
-def _build_web_org(folder: Path, settings: Settings, today: dt.date) -> Org:
+def _build_web_org(folder: Path, settings: Settings, now: dt.datetime) -> Org:
     from factories import WEB_PASSWORD, Org, sqlite_file_closed
     from paceline.analytics.roster import list_reps
     from paceline.auth.accounts import add_user, start_session
@@ -352,7 +352,9 @@ def _build_web_org(folder: Path, settings: Settings, today: dt.date) -> Org:
     # Four months: the alerts judge a shortfall by each rep's clustering over the 60 business
     # days before the stretch read; three months leave under 50 (one week off then weighs on
     # the estimate enough that a planted rep at 45% of normal is not told from chance).
-    build_demo(engine, settings, seed=7, reps=12, months=4, today=today)
+    # Up to `now` on its last day, as `paceline demo` stops at the clock's now: a whole last
+    # day wrote the afternoon's calls and deals, in the future of every page the tests read.
+    build_demo(engine, settings, seed=7, reps=12, months=4, today=now.date(), now=now)
     reps = list_reps(engine)
     east = [r for r in reps if r.team == "East" and r.role == "sdr"]
     west = next(r for r in reps if r.team == "West" and r.role == "sdr")
@@ -376,11 +378,16 @@ def _build_web_org(folder: Path, settings: Settings, today: dt.date) -> Org:
 
 @pytest.fixture(scope="session")
 def org(tmp_path_factory: pytest.TempPathFactory, settings: Settings, today: dt.date) -> Org:
-    """The web organisation, built once per test run; `db` copies its file for each test."""
+    """The web organisation, built once per test run up to the clock's now (noon of `today`
+    in the business's zone); `db` copies its file for each test."""
     from factories import built_once, settings_key
+    from paceline import clock
+    from paceline.calendar import BusinessCalendar
 
-    key = f"web-org-{today.isoformat()}-{settings_key(settings)}"
-    _, built = built_once(tmp_path_factory, key, lambda f: _build_web_org(f, settings, today))
+    now = clock.now(BusinessCalendar(settings.calendar).zone)
+    assert now.date() == today, (now, today)
+    key = f"web-org-{now.isoformat()}-{settings_key(settings)}"
+    _, built = built_once(tmp_path_factory, key, lambda f: _build_web_org(f, settings, now))
     return built
 
 
