@@ -25,7 +25,7 @@ import shutil
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -251,6 +251,25 @@ def shared_statement_cache() -> Iterator[None]:
         yield
     finally:
         store_engine.create_engine = real
+
+
+@pytest.fixture(scope="session", autouse=True)
+def replayed_migrations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., None]]:
+    """An empty SQLite database that the application migrates to the head in a test (`paceline
+    init`, a builder on a new file) gets the run's migrated schema replayed
+    (`factories.replayed_head_upgrades`) instead of running the 20 migrations again. The
+    real `alembic.command.upgrade`, which it stands in for, is yielded."""
+    from alembic import command
+
+    from factories import migrated_sqlite, replayed_head_upgrades
+
+    real = command.upgrade
+    template = migrated_sqlite(tmp_path_factory)  # migrated by `real`, once per run
+    command.upgrade = replayed_head_upgrades(real, template)
+    try:
+        yield real
+    finally:
+        command.upgrade = real
 
 
 @pytest.fixture(scope="session")
