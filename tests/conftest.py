@@ -329,6 +329,28 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> I
     engine.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def zoho_engine(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    settings: Settings,
+) -> Iterator[Engine]:
+    """A private copy of the whole Zoho export imported with the example mappings, on each
+    database kind: imported once per test run (`factories.shared_zoho`, `shared_pg_zoho`).
+    Skipped when the export is not there."""
+    from factories import ZOHO_EXPORT, pg_copy, shared_pg_zoho, shared_zoho, sqlite_copy
+
+    if not ZOHO_EXPORT.is_dir():
+        pytest.skip(f"the Zoho CRM export is not at {ZOHO_EXPORT}")
+    if request.param == "sqlite":
+        engine = sqlite_copy(shared_zoho(tmp_path_factory, settings), tmp_path)
+        yield engine
+        engine.dispose()
+    else:
+        yield from pg_copy(shared_pg_zoho(request, tmp_path_factory, settings))
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     from paceline.config import default_settings

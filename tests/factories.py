@@ -1626,6 +1626,46 @@ def errors_file_rows(errors: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _import_zoho(engine: Engine, settings: Settings, folder: Path) -> None:
+    upgrade(engine)
+    for stem, entity, mapping in ZOHO_IMPORTS:
+        run_import(engine, settings, stem, entity, mapping, folder)
+
+
+def shared_zoho(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Path:
+    """The whole Zoho export imported into SQLite with the example mappings (`ZOHO_IMPORTS`,
+    each file's rows accounted for: `run_import`), once per test run: copy the file it
+    returns (`sqlite_copy`), never open it. Three test files read the whole export and each
+    imported it (about 1 CPU s idle, 3-4 under load)."""
+
+    def build(folder: Path) -> None:
+        engine = make_engine(f"sqlite:///{folder / 'zoho.db'}")
+        _import_zoho(engine, settings, folder)
+        sqlite_file_closed(engine)
+
+    folder, _ = built_once(tmp_path_factory, f"zoho-{settings_key(settings)}", build)
+    return folder / "zoho.db"
+
+
+def shared_pg_zoho(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, settings: Settings
+) -> str:
+    """`shared_zoho` into a PostgreSQL template database, once per test run: its name (copy
+    it with `pg_copy`). Skipped when no server answers."""
+    request.getfixturevalue("pg_database")
+
+    def build(folder: Path) -> str:
+        name = run_database_name("tpl")
+        with admin_connection() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        engine = make_engine(pg_url(name))
+        _import_zoho(engine, settings, folder)
+        engine.dispose()  # a template may have no open connections
+        return name
+
+    return built_once(tmp_path_factory, f"pg-zoho-{settings_key(settings)}", build)[1]
+
+
 # --- the web organisation (a small demo with users and sessions) ----------------------------
 
 WEB_PASSWORD = "correct-horse-battery"
