@@ -219,6 +219,21 @@ def cli_command_tree() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def settings_parsed_once() -> Iterator[None]:
+    """Each configuration text is parsed and validated once per process
+    (`factories.parsed_once`), not by every command a test runs."""
+    from factories import parsed_once
+    from paceline import config
+
+    real = config.parse_settings
+    config.parse_settings = parsed_once(real)
+    try:
+        yield
+    finally:
+        config.parse_settings = real
+
+
+@pytest.fixture(scope="session", autouse=True)
 def quick_password_hashing() -> Iterator[PasswordHasher]:
     """Argon2id at its lowest cost for the whole session (the hashes stay salted Argon2id
     that only the right password verifies); the real hasher, which it stands in for, is

@@ -59,7 +59,7 @@ from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.auth.passwords import hash_password
 from paceline.calendar import BusinessCalendar, shift_months
-from paceline.config import Settings
+from paceline.config import CONFIG_FILE_NAME, Settings
 from paceline.demo import DemoSummary, build_demo
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import Entity, load_mapping
@@ -539,6 +539,24 @@ def upload_activities(client: TestClient, csrf: str, content: bytes, **fields: s
 
 
 # --- the command line ------------------------------------------------------------------------
+
+
+def parsed_once(parse: Callable[[str, str], Settings]) -> Callable[[str, str], Settings]:
+    """`parse` (`config.parse_settings`: TOML text to validated settings), kept per text.
+
+    Why: every CLI command a test runs reads its paceline.toml again, 677 times in `make
+    test-fast`, and the default file (22 KB of commented TOML) takes some 2.3 ms of CPU to
+    parse and validate each time. The settings are frozen models, so one parsed object serves
+    every caller of equal text; a text that fails is parsed (and fails) each time."""
+    parsed: dict[tuple[str, str], Settings] = {}
+
+    def parse_settings(text: str, origin: str = CONFIG_FILE_NAME) -> Settings:
+        key = (text, origin)
+        if key not in parsed:
+            parsed[key] = parse(text, origin)
+        return parsed[key]
+
+    return parse_settings
 
 
 def cli_built_once(build: Callable[[Typer], Any]) -> Callable[[Typer], Any]:
