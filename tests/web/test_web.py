@@ -1,8 +1,9 @@
 """The web pages, server side: who may see what, CSRF, cookies, rate limits, and each form.
 
-One small demo organisation (12 reps, 4 months up to the test day) is built per test session
-and copied for each test, so tests that write cannot disturb each other. The pages read the
-clock, which the tests set (see conftest), so this module runs at several days (`dated`).
+One small demo organisation (12 reps, 4 months up to the clock's now: noon of the test day)
+is built per test session and copied for each test, so tests that write cannot disturb each
+other. The pages read the clock, which the tests set (see conftest), so this module runs at
+several days (`dated`).
 """
 
 from __future__ import annotations
