@@ -29,9 +29,7 @@ import sqlite3
 import stat
 import threading
 import types
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -61,7 +59,7 @@ from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.auth.passwords import hash_password
 from paceline.calendar import BusinessCalendar, shift_months
-from paceline.config import Settings
+from paceline.config import CONFIG_FILE_NAME, Settings
 from paceline.demo import DemoSummary, build_demo
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import Entity, load_mapping
@@ -82,11 +80,18 @@ from paceline.store.models import (
     Rep,
     utcnow,
 )
+from run_databases import (
+    PG_ADMIN_URL,
+    admin_connection,
+    drop_soon,
+    next_copy,
+    pg_conninfo,
+    run_database_name,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 ZOHO_EXPORT = SHARED_DATA / "zoho_crm_export"
-PG_ADMIN_URL = os.environ.get("PACELINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 # The day the hand-built teams are read on: Wednesday 18 November 2026, business day 13 of 19.
 AS_OF = dt.date(2026, 11, 18)
@@ -113,16 +118,11 @@ T = TypeVar("T")
 # --- databases -------------------------------------------------------------------------------
 
 
-def pg_conninfo(url: str) -> str:
-    """A SQLAlchemy URL as psycopg's connection string."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 @contextmanager
 def scratch_pg_databases(prefix: str, count: int = 1) -> Iterator[list[str]]:
     """The URLs of `count` empty PostgreSQL databases of the caller's own, not migrated (a
     server in another process, or a restore, makes the schema), dropped afterwards in the
-    background (`_drop_soon`: a drop waits for a checkpoint, which took up to 157 s of a
+    background (`drop_soon`: a drop waits for a checkpoint, which took up to 157 s of a
     test's teardown under load). Skips the test when no server answers. Named
     `run_database_name(prefix)`."""
     admin = pg_conninfo(PG_ADMIN_URL)
@@ -138,7 +138,7 @@ def scratch_pg_databases(prefix: str, count: int = 1) -> Iterator[list[str]]:
         yield [pg_url(name) for name in names]
     finally:
         for name in names:
-            _drop_soon(name)
+            drop_soon(name)
 
 
 def postgres_engine(
@@ -175,13 +175,78 @@ def migrated_sqlite_copy(tmp_path_factory: pytest.TempPathFactory, folder: Path)
     return sqlite_copy(migrated_sqlite(tmp_path_factory), folder)
 
 
+# A database the application itself creates in a test (`paceline init` in a new folder, a
+# builder handed a new SQLite file, the import page's first upload) is migrated by it from
+# nothing: 20 migrations, 0.1-0.15 CPU s each time, 127 times in `make test-fast` (2026-12-07,
+# 12 of its 166 CPU s). The run's migrated database (`migrated_sqlite`) already holds the
+# result, so `replayed_head_upgrades` gives an empty SQLite database that result instead:
+# the template's schema statements (SQLite keeps each CREATE as it was written) and rows,
+# inside the upgrade's own transaction. The migrations still run from nothing once per run
+# (the template), from each revision in tests/store/test_schema.py, and in every upgrade that
+# is not an empty SQLite database to head (a downgraded one, PostgreSQL, a fault injected).
+_INTERNAL_TABLES = ("sqlite_sequence", "sqlite_stat1", "sqlite_stat4")
+
+
+@dataclass(frozen=True)
+class SqliteContent:
+    """What an SQLite database holds: its schema statements in the order they were made, and
+    the rows of each table that has any."""
+
+    statements: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[tuple[Any, ...], ...]], ...]
+
+
+def sqlite_content(conn: sqlite3.Connection) -> SqliteContent:
+    statements = tuple(
+        sql
+        for (sql,) in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%'"
+            " ESCAPE '\\' ORDER BY rowid"
+        )
+    )
+    tables = [
+        name
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if name not in _INTERNAL_TABLES[1:]
+    ]
+    rows = tuple(
+        (table, found)
+        for table in sorted(tables)
+        if (found := tuple(conn.execute(f'SELECT * FROM "{table}"')))
+    )
+    return SqliteContent(statements, rows)
+
+
+def replayed_head_upgrades(real: Callable[..., None], template: Path) -> Callable[..., None]:
+    """`alembic.command.upgrade` (`real`), which gives an empty SQLite database upgraded to
+    the head the content of the database at `template` (one `real` migrated to the head),
+    replayed on the upgrade's connection; every other upgrade is `real`'s."""
+    with contextlib.closing(sqlite3.connect(f"file:{template}?mode=ro", uri=True)) as source:
+        content = sqlite_content(source)
+
+    def upgrade(config: Any, revision: str, *args: Any, **kwargs: Any) -> None:
+        conn = config.attributes.get("connection")
+        if revision != "head" or conn is None or conn.dialect.name != "sqlite":
+            return real(config, revision, *args, **kwargs)
+        if conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar():
+            return real(config, revision, *args, **kwargs)  # not empty: migrate it
+        for statement in content.statements:
+            conn.exec_driver_sql(statement)
+        for table, rows in content.rows:
+            marks = ", ".join("?" * len(rows[0]))
+            conn.exec_driver_sql(f'INSERT INTO "{table}" VALUES ({marks})', list(rows))
+        return None
+
+    return upgrade
+
+
 def migrated_pg_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The name of an empty PostgreSQL database migrated to head, made once per test run as a
     template to copy (its name carries the run's id; the run drops it when it ends)."""
 
     def build(_folder: Path) -> str:
         name = run_database_name("tpl")
-        with _admin() as conn:
+        with admin_connection() as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         engine = make_engine(pg_url(name))
         upgrade(engine)
@@ -474,6 +539,24 @@ def upload_activities(client: TestClient, csrf: str, content: bytes, **fields: s
 
 
 # --- the command line ------------------------------------------------------------------------
+
+
+def parsed_once(parse: Callable[[str, str], Settings]) -> Callable[[str, str], Settings]:
+    """`parse` (`config.parse_settings`: TOML text to validated settings), kept per text.
+
+    Why: every CLI command a test runs reads its paceline.toml again, 677 times in `make
+    test-fast`, and the default file (22 KB of commented TOML) takes some 2.3 ms of CPU to
+    parse and validate each time. The settings are frozen models, so one parsed object serves
+    every caller of equal text; a text that fails is parsed (and fails) each time."""
+    parsed: dict[tuple[str, str], Settings] = {}
+
+    def parse_settings(text: str, origin: str = CONFIG_FILE_NAME) -> Settings:
+        key = (text, origin)
+        if key not in parsed:
+            parsed[key] = parse(text, origin)
+        return parsed[key]
+
+    return parse_settings
 
 
 def cli_built_once(build: Callable[[Typer], Any]) -> Callable[[Typer], Any]:
@@ -1744,6 +1827,46 @@ def errors_file_rows(errors: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _import_zoho(engine: Engine, settings: Settings, folder: Path) -> None:
+    upgrade(engine)
+    for stem, entity, mapping in ZOHO_IMPORTS:
+        run_import(engine, settings, stem, entity, mapping, folder)
+
+
+def shared_zoho(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Path:
+    """The whole Zoho export imported into SQLite with the example mappings (`ZOHO_IMPORTS`,
+    each file's rows accounted for: `run_import`), once per test run: copy the file it
+    returns (`sqlite_copy`), never open it. Three test files read the whole export and each
+    imported it (about 1 CPU s idle, 3-4 under load)."""
+
+    def build(folder: Path) -> None:
+        engine = make_engine(f"sqlite:///{folder / 'zoho.db'}")
+        _import_zoho(engine, settings, folder)
+        sqlite_file_closed(engine)
+
+    folder, _ = built_once(tmp_path_factory, f"zoho-{settings_key(settings)}", build)
+    return folder / "zoho.db"
+
+
+def shared_pg_zoho(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, settings: Settings
+) -> str:
+    """`shared_zoho` into a PostgreSQL template database, once per test run: its name (copy
+    it with `pg_copy`). Skipped when no server answers."""
+    request.getfixturevalue("pg_database")
+
+    def build(folder: Path) -> str:
+        name = run_database_name("tpl")
+        with admin_connection() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        engine = make_engine(pg_url(name))
+        _import_zoho(engine, settings, folder)
+        engine.dispose()  # a template may have no open connections
+        return name
+
+    return built_once(tmp_path_factory, f"pg-zoho-{settings_key(settings)}", build)[1]
+
+
 # --- the web organisation (a small demo with users and sessions) ----------------------------
 
 WEB_PASSWORD = "correct-horse-battery"
@@ -1870,111 +1993,8 @@ def sqlite_copy(path: Path, folder: Path) -> Engine:
 
 
 # PostgreSQL: a build made once per test run into a template database, which each fixture
-# copies with CREATE DATABASE ... TEMPLATE.
-#
-# Every database the suite makes on the server is named `paceline_run_<run>_<kind>_<random>`,
-# <run> being the test run's id (conftest.py sets it for the run and its xdist workers). The
-# run's first process holds a PostgreSQL advisory lock keyed by that id for as long as it lives
-# (`hold_run_lock`): the server lets go of it when the connection closes, however the process
-# ended. The run drops its databases when it ends (`drop_run_databases`), and at start-up it
-# drops those of every other run whose lock is free (`sweep_stale_databases`): such a run was
-# killed midway (Ctrl-C, a CI time-out) before its teardown could. A run still going holds its
-# lock, and its databases are left alone.
-RUN_ID = "PACELINE_TEST_RUN"
-RUN_DB_PREFIX = "paceline_run_"
-_RUN_DB_NAME = re.compile(r"paceline_run_([0-9a-f]{12})_.+")
-_RUN_LOCK_SPACE = 0x5041 << 48  # the test runs' advisory locks, apart from any other's
-
-
-def run_lock_key(run: str) -> int:
-    """The advisory lock (a bigint) the test run `run` (12 hex digits) holds while it lives."""
-    return _RUN_LOCK_SPACE | int(run, 16)
-
-
-def run_database_name(kind: str, run: str | None = None) -> str:
-    """A new database name of this test run (or of `run`): `paceline_run_<run>_<kind>_<random>`."""
-    return f"{RUN_DB_PREFIX}{run or os.environ[RUN_ID]}_{kind}_{uuid.uuid4().hex[:10]}"
-
-
-def _admin(connect_timeout: int = 30) -> psycopg.Connection:
-    """A connection to the server's admin database. Patient: the copies and drops made in
-    background threads (three workers, two threads each, beside the dated days) once waited
-    more than 3 s for the server to accept a connection on an otherwise idle machine. A server
-    that is not there refuses at once, whatever the time-out."""
-    return psycopg.connect(
-        pg_conninfo(PG_ADMIN_URL), autocommit=True, connect_timeout=connect_timeout
-    )
-
-
-def hold_run_lock(run: str) -> psycopg.Connection | None:
-    """A connection holding the run `run`'s advisory lock until it is closed (when the process
-    ends, at the latest); None when no server answers."""
-    try:
-        conn = _admin(connect_timeout=3)
-    except psycopg.OperationalError:
-        return None
-    conn.execute("SELECT pg_advisory_lock(%s)", [run_lock_key(run)])
-    return conn
-
-
-def _run_databases(conn: psycopg.Connection) -> dict[str, list[str]]:
-    """The suite's databases on the server, by the id of the run that made them."""
-    runs: dict[str, list[str]] = {}
-    found = conn.execute(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'paceline\\_run\\_%' ORDER BY 1"
-    )
-    for (name,) in found:
-        match = _RUN_DB_NAME.fullmatch(name)
-        if match:
-            runs.setdefault(match.group(1), []).append(name)
-    return runs
-
-
-def drop_databases(names: Sequence[str]) -> None:
-    """Drop the databases `names` (FORCE: a dead run's worker may still hold a connection)
-    all at once, each on a connection of its own: on PostgreSQL 15 each DROP DATABASE waits
-    for a checkpoint, and drops waiting together share one. Four drops took 5.3 and 8.2 s one
-    after another, 0.43 s at once (2026-12-07, the shared machine under a load of 5); the
-    run's last drops (its templates) waited so with both cores idle."""
-    if names:
-        with ThreadPoolExecutor(min(len(names), 16), thread_name_prefix="pg-drop-all") as pool:
-            list(pool.map(_drop, names))
-
-
-def sweep_stale_databases(own_run: str) -> list[str]:
-    """Drop the databases of every test run but `own_run` whose advisory lock is free (it was
-    killed before its teardown ran); the names dropped. A run that holds its lock is alive,
-    and its databases stay."""
-    try:
-        conn = _admin(connect_timeout=3)
-    except psycopg.OperationalError:
-        return []
-    with conn:
-        stale: dict[str, list[str]] = {}
-        for run, names in _run_databases(conn).items():
-            if run == own_run:
-                continue
-            free = conn.execute("SELECT pg_try_advisory_lock(%s)", [run_lock_key(run)])
-            if free.fetchone() == (True,):
-                stale[run] = names  # else its run is alive
-        try:  # the locks held while dropping: a run cannot start with such an id meanwhile
-            dropped = [name for names in stale.values() for name in names]
-            drop_databases(dropped)  # every killed run's at once
-        finally:
-            for run in stale:
-                conn.execute("SELECT pg_advisory_unlock(%s)", [run_lock_key(run)])
-    return dropped
-
-
-def drop_run_databases(run: str) -> None:
-    """Drop the databases this test run made (none when no server answers)."""
-    try:
-        conn = _admin()
-    except psycopg.OperationalError:
-        return
-    with conn:
-        names = _run_databases(conn).get(run, [])
-    drop_databases(names)
+# copies with CREATE DATABASE ... TEMPLATE. The names of the run's databases, its lock, the
+# copies made ahead and the drops are `run_databases`'.
 
 
 def pg_url(database: str) -> str:
@@ -2000,7 +2020,7 @@ def shared_pg_demo(
 
     def build(folder: Path) -> tuple[str, DemoSummary, dict[str, Any]]:
         name = run_database_name("tpl")
-        with _admin() as conn:
+        with admin_connection() as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         engine = make_engine(pg_url(name))
         upgrade(engine)
@@ -2013,40 +2033,6 @@ def shared_pg_demo(
         return name, summary, dict(json.loads(truth_path.read_text("utf-8")))
 
     return built_once(tmp_path_factory, key, build)[1]
-
-
-# A copy of the migrated template takes half a second to make (CREATE DATABASE ... TEMPLATE
-# writes its 9 MB through the write-ahead log), nearly all of it spent waiting on the server:
-# every test on PostgreSQL waited that long in its set-up while its core stood idle. Each
-# process makes the next copy of a template in a thread while the current test runs, and drops
-# a used copy the same way, as every database a test made (`_drop_soon`); `settle_pg_copies`
-# waits for that work when the session ends. The copies carry the run's id, so
-# `drop_run_databases` also drops any a crashed worker left behind.
-# Two threads and two copies ahead: a quick test on PostgreSQL ends before one copy is made,
-# and the server makes two copies at once in about the time of one (4 in 0.78 s, not 1.54).
-# The drops have threads of their own, six of them. On PostgreSQL 15 each DROP DATABASE waits
-# for a checkpoint, and a checkpoint's fsyncs took 3.4 s on average on the shared machine
-# (pg_stat_bgwriter, 2026-12-06, 939 checkpoints requested): on the copies' two threads each
-# drop held up the copies queued behind it, and set-ups waited up to 131 s for a copy
-# (tests/services and tests/channels on PostgreSQL, -n 0). Drops waiting at the same time
-# share the next checkpoint, so six threads drain a backlog of drops six at a time.
-_AHEAD = ThreadPoolExecutor(2, thread_name_prefix="pg-copies")
-_DROPPER = ThreadPoolExecutor(6, thread_name_prefix="pg-drops")
-_COPIES_AHEAD = 2
-_next_copies: dict[str, list[Future[str]]] = {}
-_drops: list[Future[None]] = []
-
-
-def _new_copy(template: str) -> str:
-    name = run_database_name("copy")
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    return name
-
-
-def _drop(name: str) -> None:
-    with _admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # The tests' commits on their copies return before the server has flushed the write-ahead log
@@ -2070,34 +2056,13 @@ def pg_copy(template: str, *, ahead: bool = False, quick_commits: bool = True) -
     for templates many tests copy (copies made ahead and never taken are dropped at the end).
     `quick_commits`: its connections commit without waiting for the disk (`QUICK_COMMITS`);
     False keeps the server's setting."""
-    queued = _next_copies.setdefault(template, [])
-    name = queued.pop(0).result() if queued else _new_copy(template)
-    while ahead and len(queued) < _COPIES_AHEAD:
-        queued.append(_AHEAD.submit(_new_copy, template))
+    name = next_copy(template, ahead=ahead)
     engine = make_engine(pg_url(name), connect_args=QUICK_COMMITS if quick_commits else {})
     try:
         yield engine
     finally:
         engine.dispose()
-        _drop_soon(name)
-
-
-def _drop_soon(name: str) -> None:
-    """Drop the database `name` in the background (FORCE: a connection left open, such as a
-    killed server's, does not stop it); `settle_pg_copies` waits for it at the session's end,
-    and a drop that failed fails there."""
-    _drops.append(_DROPPER.submit(_drop, name))
-
-
-def settle_pg_copies() -> None:
-    """Drop the copies made ahead that no test took and wait for every drop; a drop that
-    failed fails here, as it did in the test's teardown before drops ran in the background."""
-    for queued in _next_copies.values():
-        _drops.extend(_DROPPER.submit(_drop, made.result()) for made in queued)
-    _next_copies.clear()
-    done, _drops[:] = list(_drops), []
-    for drop in done:
-        drop.result()
+        drop_soon(name)
 
 
 # The CRM sync status (tests/web/test_sync_pages.py covers who may read it).

@@ -3,22 +3,30 @@ server, and the next run drops them, but never those of a run still going.
 
 Each run's databases are named for it (`paceline_run_<run>_...`) and its first process holds
 an advisory lock keyed by the run's id for as long as it lives; the server lets go of the lock
-when that process's connection closes, however it ended (`factories.sweep_stale_databases`).
+when that process's connection closes, however it ended (`run_databases.sweep_stale_databases`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
+from alembic import command
 from sqlalchemy import Engine
 
 import factories
-from factories import (
+import run_databases
+from factories import SqliteContent, sqlite_content, sqlite_file_closed
+from paceline.store.engine import make_engine
+from paceline.store.migrate import upgrade
+from run_databases import (
     PG_ADMIN_URL,
     RUN_ID,
     drop_databases,
@@ -108,7 +116,7 @@ def test_databases_are_dropped_all_at_once(monkeypatch: pytest.MonkeyPatch) -> N
         barrier.wait()
         dropped.append(name)
 
-    monkeypatch.setattr(factories, "_drop", drop)
+    monkeypatch.setattr(run_databases, "_drop", drop)
     drop_databases(["a", "b", "c"])
     assert sorted(dropped) == ["a", "b", "c"]
 
@@ -139,3 +147,35 @@ def test_pg_engine_keeps_the_servers_commits(pg_engine: Engine) -> None:
     """`pg_engine` is for tests of the server's behaviour: its commits wait for the disk, as
     the server is set (the import's end relies on that, tests/ingest/test_import_pg_load.py)."""
     assert _synchronous_commit(pg_engine) == "on"
+
+
+def _schema(content: SqliteContent) -> list[list[str]]:
+    """Each schema statement as its sorted lines, without the commas between them: running the
+    migrations twice from nothing lists a recreated table's constraints in different orders
+    (Alembic's batch mode reflects them into sets), and the tables are the same."""
+    lines = (statement.split("\n") for statement in content.statements)
+    return sorted(sorted(line.strip().rstrip(",") for line in each) for each in lines)
+
+
+def test_an_empty_sqlite_database_upgraded_gets_what_the_migrations_make(
+    tmp_path: Path, replayed_migrations: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`paceline init` and the builders upgrade new SQLite files in the tests; they get the
+    run's migrated database replayed (`factories.replayed_head_upgrades`), which must be what
+    running the migrations from nothing makes: the same tables, columns, constraints, indexes
+    and rows."""
+    replayed = make_engine(f"sqlite:///{tmp_path / 'replayed.db'}")
+    migrated = make_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    upgrade(replayed)
+    with monkeypatch.context() as patched:
+        patched.setattr(command, "upgrade", replayed_migrations)  # the real one
+        upgrade(migrated)
+    contents = []
+    for engine in (replayed, migrated):
+        sqlite_file_closed(engine)
+        with contextlib.closing(sqlite3.connect(engine.url.database or "")) as conn:
+            contents.append(sqlite_content(conn))
+    assert _schema(contents[0]) == _schema(contents[1])
+    assert contents[0].rows == contents[1].rows
+    assert len(contents[0].statements) > 30
+    assert [table for table, _ in contents[0].rows] == ["alembic_version"]

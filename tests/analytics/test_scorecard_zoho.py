@@ -16,14 +16,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
-from factories import ZOHO_EXPORT, ZOHO_IMPORTS, read_export, run_import
+from factories import ZOHO_EXPORT, read_export, shared_zoho, sqlite_copy
 from paceline.analytics.alerts import alerts
 from paceline.analytics.scorecard import rep_scorecard
 from paceline.config import Settings
 from paceline.services.targets import TargetRow, save_targets
-from paceline.store.migrate import upgrade
 from paceline.store.models import Rep
 
 AS_OF = dt.date(2021, 4, 14)
@@ -43,17 +42,15 @@ def inside_sales(settings: Settings) -> Settings:
 
 @pytest.mark.slow
 def test_zoho_scorecard_says_conversations_are_not_recorded(
-    sqlite_engine: Engine, settings: Settings, tmp_path: Path
+    tmp_path_factory: pytest.TempPathFactory, settings: Settings, tmp_path: Path
 ) -> None:
     if not ZOHO_EXPORT.is_dir():
         pytest.skip(f"the Zoho CRM export is not at {ZOHO_EXPORT}")
     assert "Call Result" not in read_export("Calls")[0].values
     events = [row["Start DateTime"] for row in read_export("Events") if row["Event Owner"] == REP]
     assert max(events) == "2021-03-25 02:02:00"
-    engine = sqlite_engine
-    upgrade(engine)
-    for stem, entity, mapping in ZOHO_IMPORTS:
-        run_import(engine, settings, stem, entity, mapping, tmp_path)
+    # the whole export, imported with the example mappings (once per run, copied)
+    engine = sqlite_copy(shared_zoho(tmp_path_factory, settings), tmp_path)
     paced = inside_sales(settings)
     with engine.begin() as conn:
         rep_id = conn.scalar(select(Rep.id).where(Rep.name == REP))

@@ -42,13 +42,13 @@ from typer.testing import CliRunner
 from factories import (
     DEMO_TODAY,
     ZOHO_EXPORT,
-    ZOHO_IMPORTS,
     add_users,
     api_tokens,
     bearer,
     login,
     made_app,
-    run_import,
+    shared_zoho,
+    sqlite_copy,
 )
 from paceline.analytics.tipping import (
     RepWeeks,
@@ -906,14 +906,10 @@ ZOHO_AS_OF = dt.date(2021, 4, 19)  # the export's deals end in April 2021
 def zoho(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[str]:
     if not ZOHO_EXPORT.is_dir():
         pytest.skip(f"the Zoho CRM export is not at {ZOHO_EXPORT}")
-    folder = tmp_path_factory.mktemp("zoho_tipping")
-    url = f"sqlite:///{folder / 'zoho.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    for stem, entity, mapping in ZOHO_IMPORTS:
-        run_import(engine, settings, stem, entity, mapping, folder)
+    # the whole export, imported with the example mappings (once per run, copied)
+    engine = sqlite_copy(shared_zoho(tmp_path_factory, settings), tmp_path_factory.mktemp("zoho"))
     engine.dispose()
-    yield url
+    yield engine.url.render_as_string(hide_password=False)
 
 
 @pytest.mark.slow

@@ -1,8 +1,9 @@
 """The web pages, server side: who may see what, CSRF, cookies, rate limits, and each form.
 
-One small demo organisation (12 reps, 4 months up to the test day) is built per test session
-and copied for each test, so tests that write cannot disturb each other. The pages read the
-clock, which the tests set (see conftest), so this module runs at several days (`dated`).
+One small demo organisation (12 reps, 4 months up to the clock's now: noon of the test day)
+is built per test session and copied for each test, so tests that write cannot disturb each
+other. The pages read the clock, which the tests set (see conftest), so this module runs at
+several days (`dated`).
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from factories import WEB_PASSWORD, Org, csrf_of, demo_login, made_app, recorded_statements
+from paceline import clock
 from paceline.analytics.pacing import Status
 from paceline.analytics.scorecard import rep_scorecard
 from paceline.auth.accounts import MAX_FAILURES_PER_USER
 from paceline.calendar import BusinessCalendar
 from paceline.cli.track_commands import STATUS_TEXT
 from paceline.config import Settings
-from paceline.store.models import Activity, Target
+from paceline.store.models import Activity, Deal, Target
 from paceline.web.common import STATUS_LABELS
 
 pytestmark = pytest.mark.dated
@@ -52,6 +54,23 @@ def cell(html: str, metric: str) -> float:
     actual = re.search(r'class="num actual">([^<]*)<', row.group(1))
     assert actual
     return float(actual.group(1).replace(",", ""))
+
+
+# --- the organisation ----------------------------------------------------------------------
+
+
+def test_the_organisation_ends_at_the_clocks_now(db: Engine, settings: Settings) -> None:
+    """The organisation is built up to the clock's now (noon of the test day in New York,
+    17:00 UTC in winter), as `paceline demo` builds on the clock's day: no call logged and
+    no deal opened later that day, which every page without an upper time bound (the
+    activity list, the TV board) would show as if it had happened."""
+    now = clock.now(BusinessCalendar(settings.calendar).zone)
+    cut = now.astimezone(dt.UTC).replace(tzinfo=None)  # the tables' naive UTC
+    with db.connect() as conn:
+        last_activity = conn.scalar(select(func.max(Activity.occurred_at)))
+        last_deal = conn.scalar(select(func.max(Deal.created_at)))
+    assert last_activity is not None and last_activity <= cut
+    assert last_deal is not None and last_deal <= cut
 
 
 # --- logging in -----------------------------------------------------------------------------
