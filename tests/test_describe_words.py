@@ -187,19 +187,19 @@ def test_p_values_print_in_full_only_in_the_statistics() -> None:
         (
             1,
             1,
-            "2 stalled deals worth 700 (1 without an amount, not counted) of 700 open (1 without"
-            " an amount, not counted)",
+            "2 stalled deals worth 700 (1 without an amount, not in the sum) of 700 open (1 without"
+            " an amount, not in the sum)",
         ),
         (
             0,
             3,
-            "2 stalled deals worth 700 of 700 open (3 without an amount, not counted)",
+            "2 stalled deals worth 700 of 700 open (3 without an amount, not in the sum)",
         ),
         (
             2,
             1_204,
-            "2 stalled deals worth 700 (2 without an amount, not counted) of 700 open (1,204"
-            " without an amount, not counted)",
+            "2 stalled deals worth 700 (2 without an amount, not in the sum) of 700 open (1,204"
+            " without an amount, not in the sum)",
         ),
     ],
 )

@@ -141,13 +141,13 @@ def measured_text(value: float | None, unit: str) -> str:
 
 def not_counted_text(count: int) -> str:
     """What a sum of amounts left out for want of an amount, to follow the figure: " (2
-    without an amount, not counted)"; empty when nothing was. The sum is of the known
+    without an amount, not in the sum)"; empty when nothing was. The sum is of the known
     amounts: saying so keeps it honest, and saying it in these words on every face (terminal
     tables, pages, chart hovers, reports) lets a reader comparing two of them see one fact,
     where the terminal's "(2 deals without an amount)" beside the page's words read as two.
     In a flow cell it keeps "+0 / -8,000" from reading as a week where nothing came in when
     a deal of unknown amount did."""
-    return f" ({count:,} without an amount, not counted)" if count else ""
+    return f" ({count:,} without an amount, not in the sum)" if count else ""
 
 
 def not_counted_short(count: int) -> str:

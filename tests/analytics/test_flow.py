@@ -616,7 +616,7 @@ def test_net_change_reads_not_measurable_on_every_face(
 
 # --- net change: the deals its value leaves out ------------------------------------------------
 
-UNKNOWN_NET = "(1 without an amount, not counted)"
+UNKNOWN_NET = "(1 without an amount, not in the sum)"
 
 
 def test_net_change_counts_the_deals_without_an_amount_in_and_out(engine: Engine) -> None:
@@ -655,10 +655,10 @@ def test_net_change_says_what_it_leaves_out_on_every_face(
     rows = {
         line[line.index("2026-W") :][:8]: line for line in table.splitlines() if "2026-W4" in line
     }
-    assert "+0 / -8,000 (1 without an amount, not counted)" in rows["2026-W47"], table
-    assert "-1 / 0 (1 without an amount, not counted)" in rows["2026-W45"], table
+    assert "+0 / -8,000 (1 without an amount, not in the sum)" in rows["2026-W47"], table
+    assert "-1 / 0 (1 without an amount, not in the sum)" in rows["2026-W45"], table
     total = next(line for line in table.splitlines() if "total" in line)
-    assert "-2 / -16.0k (3 without an amount, not counted)" in total, table
+    assert "-2 / -16.0k (3 without an amount, not in the sum)" in total, table
 
     with TestClient(made_app(SETTINGS, sqlite_engine)) as client:
         login(client, sqlite_engine, "root")

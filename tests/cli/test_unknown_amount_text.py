@@ -39,16 +39,16 @@ def test_the_cli_prints_the_deals_left_out_next_to_the_figure(
     code, text = cli_in(tmp_path, "scorecard", "--rep", "Ana", "--as-of", DAY)
     assert code == 0, text
     # The page's words (it said "(2 deals without an amount)" where the page said these).
-    assert under(text, "Revenue won") == ("5,000", "(2 without an amount, not counted)")
+    assert under(text, "Revenue won") == ("5,000", "(2 without an amount, not in the sum)")
     assert "without an amount" not in under(text, "Deals won")[1]
     code, text = cli_in(tmp_path, "scorecard", "--team", "East", "--as-of", DAY)
     assert code == 0, text
-    assert text.count("(2 without an amount, not counted)") == 2  # Ana and Ben; not Cy
-    assert "(4 without an amount, not counted)" in text  # the total
+    assert text.count("(2 without an amount, not in the sum)") == 2  # Ana and Ben; not Cy
+    assert "(4 without an amount, not in the sum)" in text  # the total
     code, text = cli_in(tmp_path, "leaderboard", "revenue", "--team", "East", "--as-of", DAY)
     assert code == 0, text
-    assert text.count("(2 without an amount, not counted)") == 2  # Ben's and Ana's rows
-    assert "(4 without an amount, not counted)" in text  # the total
+    assert text.count("(2 without an amount, not in the sum)") == 2  # Ben's and Ana's rows
+    assert "(4 without an amount, not in the sum)" in text  # the total
     assert "deals without an amount" not in text
     code, text = cli_in(tmp_path, "tipping", "conversations", "--outcome", "revenue",
                         "--lag", "0", "--as-of", DAY)  # fmt: skip
@@ -61,7 +61,7 @@ def test_the_cli_prints_the_deals_left_out_next_to_the_figure(
     )
 
 
-LEFT_OUT = "(1 without an amount, not counted)"  # the words of every face
+LEFT_OUT = "(1 without an amount, not in the sum)"  # the words of every face
 
 
 def test_stalled_says_what_each_sum_left_out(

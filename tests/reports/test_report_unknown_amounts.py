@@ -15,7 +15,7 @@ from paceline.config import Settings
 from paceline.reports.render import report_html, report_text
 from unknown_amounts_org import AS_OF, build_unknown_amounts_org
 
-LEFT_OUT = "(1 without an amount, not counted)"
+LEFT_OUT = "(1 without an amount, not in the sum)"
 
 
 def test_won_so_far_says_the_wins_left_out_in_the_flows_words(
@@ -23,7 +23,7 @@ def test_won_so_far_says_the_wins_left_out_in_the_flows_words(
 ) -> None:
     """East as of Sunday 2026-07-05: Cy's quarter so far is 5,000 won (Paid, and Pilot's
     real 0) and "Unknown win" without an amount. The text said "(+1 won without an amount,
-    not counted)", the HTML (and so the PDF) 5,000 alone."""
+    not in the sum)", the HTML (and so the PDF) 5,000 alone."""
     build_unknown_amount_wins(engine, settings)
     report = team_report(engine, settings, "East", dt.date(2026, 7, 5))
     text = report_text(settings, report)
@@ -44,14 +44,14 @@ def test_the_one_on_one_says_the_wins_left_out_in_its_html_as_in_its_text(
     report = rep_report(engine, settings, "Ana", AS_OF)
     text = report_text(settings, report)
     revenue = next(line for line in text.splitlines() if "Revenue won:" in line)
-    assert "week 0 of" in revenue and "month 5,000 (2 without an amount, not counted) of" in (
+    assert "week 0 of" in revenue and "month 5,000 (2 without an amount, not in the sum) of" in (
         revenue
     ), revenue
     html = report_html(settings, report, charts_too=False)
     row = re.search(r"<td[^>]*>Revenue won</td>(.*?)</tr>", html, re.S)
     assert row is not None
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
-    assert (cells[0], cells[3]) == ("0", "5,000 (2 without an amount, not counted)"), cells
+    assert (cells[0], cells[3]) == ("0", "5,000 (2 without an amount, not in the sum)"), cells
 
 
 SUNDAY = dt.date(2026, 7, 12)  # the week of Monday July 6, read whole
@@ -76,13 +76,13 @@ def test_the_one_on_one_says_a_week_of_wins_without_amounts_is_not_comparable(
     report = rep_report(engine, settings, "Ana", SUNDAY)
     text = report_text(settings, report)
     assert (
-        "  Revenue won: 0 (2 without an amount, not counted) against 5,000 (not comparable)"
+        "  Revenue won: 0 (2 without an amount, not in the sum) against 5,000 (not comparable)"
         in text.splitlines()
     ), text
     assert "  Deals won: 2 against 2 (±0 (+0%))" in text.splitlines(), text  # a count: compared
     html = report_html(settings, report, charts_too=True)
     assert _changes_row(html, "Revenue won") == [
-        "0 (2 without an amount, not counted)",
+        "0 (2 without an amount, not in the sum)",
         "5,000",
         "not comparable",
     ]
@@ -99,12 +99,12 @@ def test_the_team_report_says_both_weeks_left_deals_out_and_the_change_is_not_co
     report = team_report(engine, settings, "East", SUNDAY)
     text = report_text(settings, report)
     assert (
-        "  Revenue won: 20,000 (3 without an amount, not counted) against 5,000"
-        " (1 without an amount, not counted) (not comparable)" in text.splitlines()
+        "  Revenue won: 20,000 (3 without an amount, not in the sum) against 5,000"
+        " (1 without an amount, not in the sum) (not comparable)" in text.splitlines()
     ), text
     html = report_html(settings, report, charts_too=False)
     assert _changes_row(html, "Revenue won") == [
-        "20,000 (3 without an amount, not counted)",
-        "5,000 (1 without an amount, not counted)",
+        "20,000 (3 without an amount, not in the sum)",
+        "5,000 (1 without an amount, not in the sum)",
         "not comparable",
     ]

@@ -39,7 +39,7 @@ from paceline.web.pipeline_charts import flow_figure
 
 AS_OF = dt.date(2026, 11, 18)
 WEEKS = ["2026-W45", "2026-W46", "2026-W47"]
-ONE_UNKNOWN = " (1 without an amount, not counted)"  # the table's words, after the value
+ONE_UNKNOWN = " (1 without an amount, not in the sum)"  # the table's words, after the value
 Builder = Callable[[Engine, Settings], dict[str, int]]
 
 
@@ -140,7 +140,7 @@ def _page_figure(html: str) -> dict[str, Any]:
     [
         (
             build_flow_unknown_amounts,
-            ["1 amount not recorded", "2 20k (1 without an amount, not counted)", "0 0"],
+            ["1 amount not recorded", "2 20k (1 without an amount, not in the sum)", "0 0"],
             [None, -20_000, 0],
         ),
         (build_flow_with_wins, ["0 0", "1 5,000", "0 0"], [0, -5_000, 0]),

@@ -29,14 +29,14 @@ def test_pages_note_the_deals_left_out_of_money_figures(engine: Engine, settings
     with site.client:
         ana = site.page("root", f"/reps/{reps['Ana']}", as_of=DAY)
         assert ana.status_code == 200, ana.text
-        assert notes(ana.text) == ["(2 without an amount, not counted)"]
+        assert notes(ana.text) == ["(2 without an amount, not in the sum)"]
         team = site.page("root", "/team", team="East", as_of=DAY)
         assert team.status_code == 200, team.text
         # Ana's 2, Ben's 2, the team total's 4; Cy has none, so no note.
         assert sorted(notes(team.text)) == [
-            "(2 without an amount, not counted)",
-            "(2 without an amount, not counted)",
-            "(4 without an amount, not counted)",
+            "(2 without an amount, not in the sum)",
+            "(2 without an amount, not in the sum)",
+            "(4 without an amount, not in the sum)",
         ]
         board = site.page("root", "/leaderboard", metric="revenue", period="month", team="East",
                           as_of=DAY)  # fmt: skip
@@ -44,9 +44,9 @@ def test_pages_note_the_deals_left_out_of_money_figures(engine: Engine, settings
         # Ben's and Ana's rows, then the board's total, in the same words (the rows once said
         # "(2 without an amount)" beside a total "not counted"; the terminal says these too).
         assert notes(board.text) == [
-            "(2 without an amount, not counted)",
-            "(2 without an amount, not counted)",
-            "(4 without an amount, not counted)",
+            "(2 without an amount, not in the sum)",
+            "(2 without an amount, not in the sum)",
+            "(4 without an amount, not in the sum)",
         ]
         tipping = site.page("root", "/tipping", metric="conversations", outcome="revenue",
                             lag="0", as_of=DAY)  # fmt: skip
@@ -71,14 +71,14 @@ def test_the_forecast_page_says_the_wins_left_out_beside_won_so_far_and_each_act
         cell = re.search(r"<th scope=\"row\">Won so far</th><td[^>]*>(.*?)</td>", page.text, re.S)
         assert cell is not None
         assert " ".join(re.sub(r"<[^>]+>", "", cell.group(1)).split()) == (
-            "5,000 (1 without an amount, not counted)"
+            "5,000 (1 without an amount, not in the sum)"
         )
         replay = site.page("root", "/forecast", rep="Cy", period="month", as_of="2026-08-01",
                            runs="200", backtest="1", periods="1")  # fmt: skip
         assert replay.status_code == 200, replay.text[:300]
         table = replay.text[replay.text.index('data-testid="backtest-table"') :]
         assert (
-            notes(table[: table.index("</table>")]) == ["(1 without an amount, not counted)"] * 2
+            notes(table[: table.index("</table>")]) == ["(1 without an amount, not in the sum)"] * 2
         )  # July from its start and from its middle
 
 
@@ -98,13 +98,13 @@ def test_the_stalled_page_says_what_each_sum_left_out_in_the_words_of_every_face
         head = page.text[: page.text.index('data-testid="stalled-reps"')]
         said = " ".join(re.sub(r"<[^>]+>", "", head[head.index("open deals stalled") :]).split())
         assert said.startswith(
-            "open deals stalled, 7,000 (1 without an amount, not counted) of 7,000"
-            " (1 without an amount, not counted)"
+            "open deals stalled, 7,000 (1 without an amount, not in the sum) of 7,000"
+            " (1 without an amount, not in the sum)"
         ), said
         table = page.text[page.text.index('data-testid="stalled-reps"') :]
         cy = re.search(r'<th scope="row">.*?Cy.*?</tr>', table, re.S)
         assert cy is not None
-        assert notes(cy.group(0)) == ["(1 without an amount, not counted)"] * 2  # stalled, open
+        assert notes(cy.group(0)) == ["(1 without an amount, not in the sum)"] * 2  # stalled, open
 
 
 def test_the_api_gives_amounts_unknown_per_line_and_per_tipping_estimate(

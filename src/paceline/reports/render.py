@@ -457,6 +457,6 @@ def _net_text(net: CountValue | None) -> str:
 
 def _amounts_text(amount: CountValue, *, signed: bool = False) -> str:
     """A flow cell, count / value, with the deals the value leaves out for want of an amount
-    as the page's table says it: "+0 / -8,000 (1 without an amount, not counted)"."""
+    as the page's table says it: "+0 / -8,000 (1 without an amount, not in the sum)"."""
     count = f"{amount.count:+d}" if signed else str(amount.count)
     return f"{count} / {_money(amount.value)}{not_counted_text(amount.without_amount)}"
