@@ -33,6 +33,7 @@ from paceline.ingest.accounting import (
 )
 from paceline.ingest.entities import ENTERED_AFTER_CLOSE, Record
 from paceline.ingest.mapping import Entity
+from paceline.ingest.placeholders import PLACEHOLDERS_REMOVED, drop_emptied_placeholders
 from paceline.store import audit
 from paceline.store.audit import Actor
 from paceline.store.bulk import (
@@ -225,9 +226,11 @@ class Writer:
             self.keep_statistics_current(conn)
             if self.locks_every_batch:
                 lock_names(conn)
-            made = len(self.reps.created)
+            made, updated = len(self.reps.created), self.result.updated
             self.write_any(conn, batch)
             self.forget_unused_reps(conn, made)
+            if self.result.updated > updated:
+                self.forget_emptied_placeholders(conn)
             beat(conn, self.run_id, self.counts())
 
     def forget_unused_reps(self, conn: Connection, made: int) -> None:
@@ -253,6 +256,17 @@ class Writer:
         self.reps.created[made:] = [n for n in fresh if self.reps.known(n) not in unused]
         self.reps.reload(conn)
         self.note(UNUSED_REPS, len(unused))
+
+    def forget_emptied_placeholders(self, conn: Connection) -> None:
+        """Delete the reps made from an owner id alone that this batch's updates emptied.
+
+        An export imported without its users list credits its rows to placeholder reps
+        (`salesforce user 005...`); imported again with the list, the rows move to the
+        real names and the placeholders were left with nothing, behind in every alert."""
+        removed = drop_emptied_placeholders(conn, self.source)
+        if removed:
+            self.reps.reload(conn)
+            self.note(PLACEHOLDERS_REMOVED, removed)
 
     def transaction(self, batch: Batch) -> AbstractContextManager[Connection]:
         """The transaction `write` writes `batch` in."""
