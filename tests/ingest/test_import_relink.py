@@ -21,7 +21,7 @@ from paceline.config import Settings
 from paceline.ingest.accounting import ImportOptions, ImportResult
 from paceline.ingest.crm.shipped import resolve_mapping
 from paceline.ingest.importer import import_csv, import_file
-from paceline.ingest.writers import UNUSED_REPS, deal_not_imported
+from paceline.ingest.writers import ACCOUNTS_MERGED, UNUSED_REPS, deal_not_imported
 from paceline.services.reps import edit_rep
 from paceline.store.models import Account, Activity, Contact, Deal, Rep
 
@@ -212,3 +212,50 @@ def test_a_rep_renamed_since_the_import_is_not_created_again_by_the_next_one(
         ).all()
     assert reps == ["Ana Ruiz-Lopez", "Ben Ode"]
     assert sorted(owners) == [("t1", "Ana Ruiz-Lopez"), ("t2", "Ben Ode")]
+
+
+def test_contacts_naming_an_account_by_id_before_it_is_imported_share_it_with_activities(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Activities name "Acme Corp" and Jo Park (an account and a contact made from names);
+    then the contacts file names Jo Park (C1) and Li Wu (C2) at account A1 by id (A1 held by
+    a placeholder), before the accounts file says A1 is "Acme Corp". That left two "Acme
+    Corp" (the activities' 2 on one, the contacts on the other) and two Jo Parks: per
+    account counts split. The accounts file merges them: one Acme Corp, A1, with both
+    activities, both contacts, and one Jo Park (C1, with t1)."""
+    acts = write(
+        tmp_path / "acts.csv",
+        f"{HEADER}\n"
+        "t1,Ana Ruiz,call,2026-11-20T10:00:00,,Acme Corp,Jo Park\n"
+        "t2,Ana Ruiz,email,2026-11-21T10:00:00,,ACME corp,\n",
+    )
+    assert counts(run(engine, settings, acts)) == (2, 2, 0, 0, 0, 0, 0)
+    contacts = write(
+        tmp_path / "contacts.csv",
+        "external_id,name,account_ref,title\nC1,Jo Park,A1,CEO\nC2,Li Wu,A1,CTO\n",
+    )
+    assert counts(run(engine, settings, contacts, "contacts")) == (2, 2, 0, 0, 0, 0, 0)
+    accounts = write(tmp_path / "accounts.csv", "external_id,name,industry\nA1,Acme Corp,Retail\n")
+    merged = run(engine, settings, accounts, "accounts")
+    assert counts(merged) == (1, 0, 1, 0, 0, 0, 0)
+    assert merged.notes == {ACCOUNTS_MERGED: 1}
+    with engine.connect() as conn:
+        stored_accounts = conn.execute(select(Account.name, Account.external_id)).all()
+        people = conn.execute(
+            select(Contact.name, Contact.external_id, Account.external_id)
+            .join(Account, Account.id == Contact.account_id)
+            .order_by(Contact.name)
+        ).all()
+        activity_links = conn.execute(
+            select(Activity.external_id, Account.external_id, Contact.external_id)
+            .join(Account, Account.id == Activity.account_id)
+            .outerjoin(Contact, Contact.id == Activity.contact_id)
+            .order_by(Activity.external_id)
+        ).all()
+    assert stored_accounts == [("Acme Corp", "A1")]
+    assert people == [("Jo Park", "C1", "A1"), ("Li Wu", "C2", "A1")]
+    assert activity_links == [("t1", "A1", "C1"), ("t2", "A1", None)]
+    # Nothing left to do: every file again changes nothing.
+    assert counts(run(engine, settings, accounts, "accounts")) == (1, 0, 0, 1, 0, 0, 0)
+    assert counts(run(engine, settings, contacts, "contacts")) == (2, 0, 0, 2, 0, 0, 0)
+    assert counts(run(engine, settings, acts)) == (2, 0, 0, 2, 0, 0, 0)

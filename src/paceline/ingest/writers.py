@@ -56,6 +56,7 @@ from paceline.store.engine import (
 )
 from paceline.store.keys import with_name_key
 from paceline.store.loads import complete_interrupted_load
+from paceline.store.merges import merge_account
 from paceline.store.models import (
     Account,
     Activity,
@@ -77,6 +78,7 @@ from paceline.store.names import (
     lock_names,
     name_key,
     near_duplicate,
+    placeholder_name,
 )
 from paceline.store.runs import (
     FAILURE_LENGTH,
@@ -100,6 +102,14 @@ CLOSED_BEFORE_CREATED = (
 UNUSED_REPS = (
     "reps not created: named only by rows already stored with another rep (renamed since "
     "they were imported?), which keep it"
+)
+
+
+# The import report's note for accounts made from a name merged into the one this file
+# gives that name and an id (see `AccountWriter`).
+ACCOUNTS_MERGED = (
+    "accounts made from a name merged into the account this file names so by id (held "
+    "until now): their activities, deals and contacts moved to it"
 )
 
 
@@ -1116,6 +1126,8 @@ class AccountWriter(Writer):
             _named_only(conn, Account, self.FIELDS, [p.record["name"] for p in batch]),
             "accounts",
         )
+        # (account made from a name, placeholder this file fills with that name): merged.
+        merges: list[tuple[Any, Any]] = []
         items = []
         for p in batch:
             r = p.record
@@ -1128,9 +1140,24 @@ class AccountWriter(Writer):
             current = stored.get(r["external_id"] or ("name", values["name"]))
             if current is None and r["external_id"]:
                 current = named.take(name_key(values["name"]), values, r["external_id"])
+            elif current is not None and self._held(current, r["external_id"]):
+                twin = named.twin(name_key(values["name"]))
+                merges.extend([(twin[0], current[0])] if twin else [])
             items.append((values, current, r["external_id"]))
         self.store_field_by_field(conn, Account, self.FIELDS, items)
         named.say()
+        for absorbed, kept in merges:
+            merge_account(conn, absorbed, kept)
+        if merges:
+            self.note(ACCOUNTS_MERGED, len(merges))
+
+    def _held(self, current: tuple[Any, ...], external_id: str | None) -> bool:
+        """Whether the stored account `current` is a placeholder for `external_id`: an
+        account named by id (by contacts, say) before this file said what it is."""
+        name = current[1 + self.FIELDS.index("name")]
+        if not external_id:
+            return False
+        return bool(name == placeholder_name(self.source, "account", external_id))
 
     def _stored(self, conn: Connection, batch: list[Pending]) -> dict[Any, tuple[Any, ...]]:
         """Stored accounts for this batch, keyed by source id, or by ("name", name)."""
@@ -1489,6 +1516,11 @@ class _Adoption:
             values.update(source=self.writer.source, external_id=external_id)
             self.count += 1
         return found
+
+    def twin(self, key: Any) -> tuple[Any, ...] | None:
+        """The stored row `key` names, once, to be merged into the row this file fills in
+        under its id (an account held by id until now), not given that id itself."""
+        return self.named.pop(key, None)
 
     def say(self) -> None:
         if self.count:
