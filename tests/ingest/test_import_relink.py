@@ -21,7 +21,12 @@ from paceline.config import Settings
 from paceline.ingest.accounting import ImportOptions, ImportResult
 from paceline.ingest.crm.shipped import resolve_mapping
 from paceline.ingest.importer import import_csv, import_file
-from paceline.ingest.writers import ACCOUNTS_MERGED, UNUSED_REPS, deal_not_imported
+from paceline.ingest.writers import (
+    ACCOUNTS_MERGED,
+    ACTIVITIES_LINKED,
+    UNUSED_REPS,
+    deal_not_imported,
+)
 from paceline.services.reps import edit_rep
 from paceline.store.models import Account, Activity, Contact, Deal, Rep
 
@@ -76,10 +81,10 @@ def test_a_row_repeated_in_a_later_batch_whose_deal_is_missing_is_a_duplicate(
         "external_id,name,rep,amount,stage,created_at\n"
         "D1,Acme renewal,Ana Ruiz,1000,prospect,2026-11-01T09:00:00\n",
     )
-    assert run(engine, settings, deals, "deals").inserted == 1
-    linked = run(engine, settings, acts, batch_size=2)
-    assert counts(linked) == (5, 0, 2, 1, 1, 0, 1)  # t1 and t3 updated with their link
+    arrived = run(engine, settings, deals, "deals")
+    assert (arrived.inserted, arrived.notes) == (1, {ACTIVITIES_LINKED: 2})  # t1 and t3
     assert deal_links(engine) == {"t1": "D1", "t2": None, "t3": "D1"}
+    # Imported again, t1 and t3 are as the deals import linked them: unchanged.
     assert counts(run(engine, settings, acts, batch_size=2)) == (5, 0, 0, 3, 1, 0, 1)
 
 
@@ -259,3 +264,48 @@ def test_contacts_naming_an_account_by_id_before_it_is_imported_share_it_with_ac
     assert counts(run(engine, settings, accounts, "accounts")) == (1, 0, 0, 1, 0, 0, 0)
     assert counts(run(engine, settings, contacts, "contacts")) == (2, 0, 0, 2, 0, 0, 0)
     assert counts(run(engine, settings, acts)) == (2, 0, 0, 2, 0, 0, 0)
+
+
+def test_activities_imported_before_their_deal_are_linked_by_the_deals_import(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """t1 and t2 name deal D9, not imported yet; t3 names D9 too, but its next import names
+    D1 instead. The deals file then brings D1 and D9: t1 and t2 are linked to D9 by the
+    deals import itself, with no re-import of the activities (a sync never pulls an
+    unchanged activity again, and they stayed unlinked); t3 keeps D1. The activities
+    imported again afterwards are unchanged, and the deals again link nothing more."""
+    acts = write(
+        tmp_path / "acts.csv",
+        f"{HEADER}\n"
+        "t1,Ana Ruiz,call,2026-11-20T10:00:00,D9,Acme,\n"
+        "t2,Ana Ruiz,email,2026-11-21T10:00:00,D9,Acme,\n"
+        "t3,Ana Ruiz,call,2026-11-22T10:00:00,D9,Acme,\n",
+    )
+    first = run(engine, settings, acts)
+    assert counts(first) == (3, 3, 0, 0, 0, 0, 0)
+    assert first.notes == {deal_not_imported("D9"): 3}
+    one = write(
+        tmp_path / "d1.csv",
+        "external_id,name,rep,amount,stage,created_at,account\n"
+        "D1,Acme pilot,Ana Ruiz,500,prospect,2026-11-01T09:00:00,Acme\n",
+    )
+    assert run(engine, settings, one, "deals").inserted == 1
+    moved = write(tmp_path / "t3.csv", f"{HEADER}\nt3,Ana Ruiz,call,2026-11-22T10:00:00,D1,Acme,\n")
+    assert counts(run(engine, settings, moved)) == (1, 0, 1, 0, 0, 0, 0)
+    deals = write(
+        tmp_path / "deals.csv",
+        "external_id,name,rep,amount,stage,created_at,account\n"
+        "D1,Acme pilot,Ana Ruiz,500,prospect,2026-11-01T09:00:00,Acme\n"
+        "D9,Acme renewal,Ana Ruiz,1000,prospect,2026-11-02T09:00:00,Acme\n",
+    )
+    arrived = run(engine, settings, deals, "deals")
+    assert counts(arrived) == (2, 1, 0, 1, 0, 0, 0)
+    assert arrived.notes == {ACTIVITIES_LINKED: 2}
+    assert deal_links(engine) == {"t1": "D9", "t2": "D9", "t3": "D1"}
+    assert run(engine, settings, deals, "deals").notes == {}
+    write(acts, f"{HEADER}\n"
+          "t1,Ana Ruiz,call,2026-11-20T10:00:00,D9,Acme,\n"
+          "t2,Ana Ruiz,email,2026-11-21T10:00:00,D9,Acme,\n"
+          "t3,Ana Ruiz,call,2026-11-22T10:00:00,D1,Acme,\n")  # fmt: skip
+    assert counts(run(engine, settings, acts)) == (3, 0, 0, 3, 0, 0, 0)
+    assert deal_links(engine) == {"t1": "D9", "t2": "D9", "t3": "D1"}

@@ -48,7 +48,7 @@ from paceline.ingest.importer import import_file
 from paceline.ingest.mapping import Entity, MappingError
 from paceline.ingest.placeholders import PLACEHOLDERS_REMOVED
 from paceline.ingest.sources import ReadOptions
-from paceline.ingest.writers import CLOSED_BEFORE_CREATED
+from paceline.ingest.writers import ACTIVITIES_LINKED, CLOSED_BEFORE_CREATED
 from paceline.store.models import Account, Activity, Contact, Deal, DealStageHistory, Rep
 from salesforce_org import PICKLIST, REPS, Truth, generate_org
 
@@ -935,17 +935,18 @@ def test_activities_naming_a_deal_not_imported_are_a_counted_warning(
             select(Activity.external_id).where(Activity.deal_id.is_not(None))
         ).scalars().all()  # fmt: skip
     assert linked == ["00T5g0000000001AAA"]
-    # The warning's way out: the missing deal imported, then the tasks again. The two that
-    # name it are updated with their link; the third still warns, now with its own id.
+    # The warning's way out: the missing deal imported, which links the two tasks that name
+    # it; the tasks again find them unchanged, and the third still warns, with its own id.
     _write(
         folder / "Opportunity.csv",
         "Id,Name,StageName,Amount,CreatedDate,OwnerId,IsClosed,IsWon,CloseDate",
         "0065g0000000009AAA,Late,Prospecting,50,2026-10-02T09:00:00.000+0000,"
         "0055g0000000001AAA,false,false,2026-12-21",
     )
-    assert run(engine, settings, folder / "Opportunity.csv", "Opportunity", tmp_path).inserted
+    arrived = run(engine, settings, folder / "Opportunity.csv", "Opportunity", tmp_path)
+    assert (arrived.inserted, arrived.notes) == (1, {ACTIVITIES_LINKED: 2})
     again = run(engine, settings, task, "Task", tmp_path, batch_size=2)
-    assert counts(again) == (4, 0, 2, 2, 0, 0, 0)
+    assert counts(again) == (4, 0, 0, 4, 0, 0, 0)
     assert again.notes == {warning.replace("0065g0000000009AAA", "0065g0000000008AAA"): 1}
     with engine.connect() as conn:
         links = dict(

@@ -49,6 +49,7 @@ from paceline.store.bulk import (
     stored_by_keys,
     validate_references,
 )
+from paceline.store.deal_waits import Wait, any_waiting, hold, link_arrived
 from paceline.store.engine import (
     REFERENCES_UNCHECKED,
     write_transaction,
@@ -110,6 +111,13 @@ UNUSED_REPS = (
 ACCOUNTS_MERGED = (
     "accounts made from a name merged into the account this file names so by id (held "
     "until now): their activities, deals and contacts moved to it"
+)
+
+
+# The import report's note for activities imported before their deal, linked by its import.
+ACTIVITIES_LINKED = (
+    "activities imported before their deal linked to it (they are not imported again: "
+    "a sync pulls only what changed)"
 )
 
 
@@ -630,6 +638,10 @@ class ActivityWriter(AccountMakingWriter):
         self.contacts = ContactResolver(self.source)
         self.deals = deal_resolver(self.source)
         self._missing_deal = ""  # the first deal named that this source has not imported
+        # Whether activities of this source wait for their deal (None: not looked yet),
+        # and the batch's rows that wait now (`store.deal_waits`).
+        self._waits: bool | None = None
+        self._waiting: list[Wait] = []
 
     def prepare(self, conn: Connection) -> None:
         """Build the secondary indexes a load killed before its end left out (see
@@ -716,15 +728,34 @@ class ActivityWriter(AccountMakingWriter):
         """`_write_any`; in a transaction without the row checks (`transaction`), the reps,
         accounts and contacts it created checked as whole tables before the commit (the
         activities' references are checked by set in `_store`)."""
+        self._waiting = []
         if not conn.info.get(REFERENCES_UNCHECKED):
             self._write_any(conn, batch)
+            self._keep_deal_waits(conn, batch)
             return
         made = (len(self.reps.created), self.accounts.created, self.contacts.created)
         self._write_any(conn, batch)
+        self._keep_deal_waits(conn, batch)
         now = (len(self.reps.created), self.accounts.created, self.contacts.created)
         tables = (Rep.__table__, Account.__table__, Contact.__table__)
         grown = [t for t, before, after in zip(tables, made, now, strict=True) if after > before]
         check_table_references(conn, grown)
+
+    def _keep_deal_waits(self, conn: Connection, batch: Batch) -> None:
+        """Record the batch's rows whose deal is not imported yet, for the deal's import
+        to link (`store.deal_waits`); a row of the batch that waited and now finds its deal
+        (or names none) waits no more. Nothing to do, and one look a whole import, when no
+        activity of the source waits."""
+        if self._waits is None:
+            self._waits = any_waiting(conn, self.source)
+        if not (self._waits or self._waiting):
+            return
+        if isinstance(batch, list):
+            refs: Iterable[str] = (p.record["external_id"] for p in batch)
+        else:
+            refs = batch.column("external_id")
+        hold(conn, self.source, refs, self._waiting)
+        self._waits = True
 
     def _write_any(self, conn: Connection, batch: Batch) -> None:
         """A batch by column as it is, when it names no contact, deal or account id, repeats
@@ -947,9 +978,10 @@ class ActivityWriter(AccountMakingWriter):
             ref = p.record["deal_ref"]
             p.record["deal_id"] = known.get(ref) if ref else None
             unresolved = bool(ref) and p.record["deal_id"] is None
+            p.record["row_hash"] = stored_fingerprint(p.record, unresolved)
             if unresolved:
                 unknown.append(ref)
-            p.record["row_hash"] = stored_fingerprint(p.record, unresolved)
+                self._waiting.append((p.record["external_id"], ref, p.record["file_hash"]))
         if unknown:  # the first such deal of the import is the example, in every batch
             self._missing_deal = self._missing_deal or unknown[0]
             self.note(deal_not_imported(self._missing_deal), len(unknown))
@@ -958,6 +990,11 @@ class ActivityWriter(AccountMakingWriter):
 class DealWriter(AccountMakingWriter):
     table = Deal.__table__
     rep_columns = (Deal.rep_id, Deal.sourced_by_id)
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        # Whether activities of this source wait for their deal (None: not looked yet).
+        self._waits: bool | None = None
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch, ("rep", "sourced_by")))
@@ -1013,6 +1050,19 @@ class DealWriter(AccountMakingWriter):
         self.result.inserted += len(inserts)
         self.result.updated += len(updates)
         self.result.new_accounts = self.accounts.created
+        self._link_waiting_activities(conn, [p.record["external_id"] for p in batch])
+
+    def _link_waiting_activities(self, conn: Connection, refs: list[str]) -> None:
+        """Link the activities imported before these deals to them (`store.deal_waits`):
+        a sync never pulls an unchanged activity again, so without this an activity pulled
+        before its deal stayed unlinked for good. One look a whole import when none waits."""
+        if self._waits is None:
+            self._waits = any_waiting(conn, self.source)
+        if not self._waits:
+            return
+        linked = link_arrived(conn, self.source, refs, self.run_id)
+        if linked:
+            self.note(ACTIVITIES_LINKED, linked)
 
 
 class RepWriter(Writer):
