@@ -21,7 +21,12 @@ from paceline.config import Settings
 from paceline.ingest.accounting import ImportOptions, ImportResult
 from paceline.ingest.crm.shipped import resolve_mapping
 from paceline.ingest.importer import import_csv, import_file
-from paceline.ingest.writers import UNUSED_REPS, deal_not_imported
+from paceline.ingest.writers import (
+    ACCOUNTS_MERGED,
+    ACTIVITIES_LINKED,
+    UNUSED_REPS,
+    deal_not_imported,
+)
 from paceline.services.reps import edit_rep
 from paceline.store.models import Account, Activity, Contact, Deal, Rep
 
@@ -76,10 +81,10 @@ def test_a_row_repeated_in_a_later_batch_whose_deal_is_missing_is_a_duplicate(
         "external_id,name,rep,amount,stage,created_at\n"
         "D1,Acme renewal,Ana Ruiz,1000,prospect,2026-11-01T09:00:00\n",
     )
-    assert run(engine, settings, deals, "deals").inserted == 1
-    linked = run(engine, settings, acts, batch_size=2)
-    assert counts(linked) == (5, 0, 2, 1, 1, 0, 1)  # t1 and t3 updated with their link
+    arrived = run(engine, settings, deals, "deals")
+    assert (arrived.inserted, arrived.notes) == (1, {ACTIVITIES_LINKED: 2})  # t1 and t3
     assert deal_links(engine) == {"t1": "D1", "t2": None, "t3": "D1"}
+    # Imported again, t1 and t3 are as the deals import linked them: unchanged.
     assert counts(run(engine, settings, acts, batch_size=2)) == (5, 0, 0, 3, 1, 0, 1)
 
 
@@ -212,3 +217,95 @@ def test_a_rep_renamed_since_the_import_is_not_created_again_by_the_next_one(
         ).all()
     assert reps == ["Ana Ruiz-Lopez", "Ben Ode"]
     assert sorted(owners) == [("t1", "Ana Ruiz-Lopez"), ("t2", "Ben Ode")]
+
+
+def test_contacts_naming_an_account_by_id_before_it_is_imported_share_it_with_activities(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Activities name "Acme Corp" and Jo Park (an account and a contact made from names);
+    then the contacts file names Jo Park (C1) and Li Wu (C2) at account A1 by id (A1 held by
+    a placeholder), before the accounts file says A1 is "Acme Corp". That left two "Acme
+    Corp" (the activities' 2 on one, the contacts on the other) and two Jo Parks: per
+    account counts split. The accounts file merges them: one Acme Corp, A1, with both
+    activities, both contacts, and one Jo Park (C1, with t1)."""
+    acts = write(
+        tmp_path / "acts.csv",
+        f"{HEADER}\n"
+        "t1,Ana Ruiz,call,2026-11-20T10:00:00,,Acme Corp,Jo Park\n"
+        "t2,Ana Ruiz,email,2026-11-21T10:00:00,,ACME corp,\n",
+    )
+    assert counts(run(engine, settings, acts)) == (2, 2, 0, 0, 0, 0, 0)
+    contacts = write(
+        tmp_path / "contacts.csv",
+        "external_id,name,account_ref,title\nC1,Jo Park,A1,CEO\nC2,Li Wu,A1,CTO\n",
+    )
+    assert counts(run(engine, settings, contacts, "contacts")) == (2, 2, 0, 0, 0, 0, 0)
+    accounts = write(tmp_path / "accounts.csv", "external_id,name,industry\nA1,Acme Corp,Retail\n")
+    merged = run(engine, settings, accounts, "accounts")
+    assert counts(merged) == (1, 0, 1, 0, 0, 0, 0)
+    assert merged.notes == {ACCOUNTS_MERGED: 1}
+    with engine.connect() as conn:
+        stored_accounts = conn.execute(select(Account.name, Account.external_id)).all()
+        people = conn.execute(
+            select(Contact.name, Contact.external_id, Account.external_id)
+            .join(Account, Account.id == Contact.account_id)
+            .order_by(Contact.name)
+        ).all()
+        activity_links = conn.execute(
+            select(Activity.external_id, Account.external_id, Contact.external_id)
+            .join(Account, Account.id == Activity.account_id)
+            .outerjoin(Contact, Contact.id == Activity.contact_id)
+            .order_by(Activity.external_id)
+        ).all()
+    assert stored_accounts == [("Acme Corp", "A1")]
+    assert people == [("Jo Park", "C1", "A1"), ("Li Wu", "C2", "A1")]
+    assert activity_links == [("t1", "A1", "C1"), ("t2", "A1", None)]
+    # Nothing left to do: every file again changes nothing.
+    assert counts(run(engine, settings, accounts, "accounts")) == (1, 0, 0, 1, 0, 0, 0)
+    assert counts(run(engine, settings, contacts, "contacts")) == (2, 0, 0, 2, 0, 0, 0)
+    assert counts(run(engine, settings, acts)) == (2, 0, 0, 2, 0, 0, 0)
+
+
+def test_activities_imported_before_their_deal_are_linked_by_the_deals_import(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """t1 and t2 name deal D9, not imported yet; t3 names D9 too, but its next import names
+    D1 instead. The deals file then brings D1 and D9: t1 and t2 are linked to D9 by the
+    deals import itself, with no re-import of the activities (a sync never pulls an
+    unchanged activity again, and they stayed unlinked); t3 keeps D1. The activities
+    imported again afterwards are unchanged, and the deals again link nothing more."""
+    acts = write(
+        tmp_path / "acts.csv",
+        f"{HEADER}\n"
+        "t1,Ana Ruiz,call,2026-11-20T10:00:00,D9,Acme,\n"
+        "t2,Ana Ruiz,email,2026-11-21T10:00:00,D9,Acme,\n"
+        "t3,Ana Ruiz,call,2026-11-22T10:00:00,D9,Acme,\n",
+    )
+    first = run(engine, settings, acts)
+    assert counts(first) == (3, 3, 0, 0, 0, 0, 0)
+    assert first.notes == {deal_not_imported("D9"): 3}
+    one = write(
+        tmp_path / "d1.csv",
+        "external_id,name,rep,amount,stage,created_at,account\n"
+        "D1,Acme pilot,Ana Ruiz,500,prospect,2026-11-01T09:00:00,Acme\n",
+    )
+    assert run(engine, settings, one, "deals").inserted == 1
+    moved = write(tmp_path / "t3.csv", f"{HEADER}\nt3,Ana Ruiz,call,2026-11-22T10:00:00,D1,Acme,\n")
+    assert counts(run(engine, settings, moved)) == (1, 0, 1, 0, 0, 0, 0)
+    deals = write(
+        tmp_path / "deals.csv",
+        "external_id,name,rep,amount,stage,created_at,account\n"
+        "D1,Acme pilot,Ana Ruiz,500,prospect,2026-11-01T09:00:00,Acme\n"
+        "D9,Acme renewal,Ana Ruiz,1000,prospect,2026-11-02T09:00:00,Acme\n",
+    )
+    arrived = run(engine, settings, deals, "deals")
+    assert counts(arrived) == (2, 1, 0, 1, 0, 0, 0)
+    assert arrived.notes == {ACTIVITIES_LINKED: 2}
+    assert deal_links(engine) == {"t1": "D9", "t2": "D9", "t3": "D1"}
+    assert run(engine, settings, deals, "deals").notes == {}
+    write(acts, f"{HEADER}\n"
+          "t1,Ana Ruiz,call,2026-11-20T10:00:00,D9,Acme,\n"
+          "t2,Ana Ruiz,email,2026-11-21T10:00:00,D9,Acme,\n"
+          "t3,Ana Ruiz,call,2026-11-22T10:00:00,D1,Acme,\n")  # fmt: skip
+    assert counts(run(engine, settings, acts)) == (3, 0, 0, 3, 0, 0, 0)
+    assert deal_links(engine) == {"t1": "D9", "t2": "D9", "t3": "D1"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -45,8 +46,9 @@ from paceline.ingest.crm.shipped import resolve_mapping, shipped_mappings
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import import_file
 from paceline.ingest.mapping import Entity, MappingError
+from paceline.ingest.placeholders import PLACEHOLDERS_REMOVED
 from paceline.ingest.sources import ReadOptions
-from paceline.ingest.writers import CLOSED_BEFORE_CREATED
+from paceline.ingest.writers import ACTIVITIES_LINKED, CLOSED_BEFORE_CREATED
 from paceline.store.models import Account, Activity, Contact, Deal, DealStageHistory, Rep
 from salesforce_org import PICKLIST, REPS, Truth, generate_org
 
@@ -933,17 +935,18 @@ def test_activities_naming_a_deal_not_imported_are_a_counted_warning(
             select(Activity.external_id).where(Activity.deal_id.is_not(None))
         ).scalars().all()  # fmt: skip
     assert linked == ["00T5g0000000001AAA"]
-    # The warning's way out: the missing deal imported, then the tasks again. The two that
-    # name it are updated with their link; the third still warns, now with its own id.
+    # The warning's way out: the missing deal imported, which links the two tasks that name
+    # it; the tasks again find them unchanged, and the third still warns, with its own id.
     _write(
         folder / "Opportunity.csv",
         "Id,Name,StageName,Amount,CreatedDate,OwnerId,IsClosed,IsWon,CloseDate",
         "0065g0000000009AAA,Late,Prospecting,50,2026-10-02T09:00:00.000+0000,"
         "0055g0000000001AAA,false,false,2026-12-21",
     )
-    assert run(engine, settings, folder / "Opportunity.csv", "Opportunity", tmp_path).inserted
+    arrived = run(engine, settings, folder / "Opportunity.csv", "Opportunity", tmp_path)
+    assert (arrived.inserted, arrived.notes) == (1, {ACTIVITIES_LINKED: 2})
     again = run(engine, settings, task, "Task", tmp_path, batch_size=2)
-    assert counts(again) == (4, 0, 2, 2, 0, 0, 0)
+    assert counts(again) == (4, 0, 0, 4, 0, 0, 0)
     assert again.notes == {warning.replace("0065g0000000009AAA", "0065g0000000008AAA"): 1}
     with engine.connect() as conn:
         links = dict(
@@ -1093,3 +1096,89 @@ def test_one_file_command_says_its_owner_first_and_warns_of_deals_not_imported(
     refused = runner.invoke(cli_app, [*db, "import", "activities", str(generic), "--owner", "x"])
     assert refused.exit_code == 1
     assert "--owner: only Salesforce exports" in refused.output
+
+
+# --- placeholder reps, once the users list arrives ---------------------------------------------
+
+
+def _reps_and_counts(engine: Engine) -> dict[str, tuple[int, int]]:
+    """Every rep's name -> (its activities, its deals)."""
+    with engine.connect() as conn:
+        names = conn.execute(select(Rep.id, Rep.name)).all()
+        acts = dict(
+            conn.execute(select(Activity.rep_id, func.count()).group_by(Activity.rep_id)).all()
+        )
+        deals = dict(conn.execute(select(Deal.rep_id, func.count()).group_by(Deal.rep_id)).all())
+    return {name: (acts.get(i, 0), deals.get(i, 0)) for i, name in names}
+
+
+@needs_samples
+def test_data_export_imported_again_with_its_user_leaves_no_placeholder_rep(
+    engine: Engine, sf_settings: Settings, tmp_path: Path
+) -> None:
+    """opportunity.csv: 31 rows, every OwnerId 005Hp00000hnUYPIA2, and no User export: the
+    31 deals go to the rep "salesforce user 005Hp00000hnUYPIA2". The same file beside a
+    User.csv naming that user moves all 31 to her name; the placeholder, empty, was left
+    behind (a rep with nothing, behind in every alert): it is removed, and said."""
+    deals = run(engine, sf_settings, DATA_EXPORT / "opportunity.csv", "Opportunity", tmp_path)
+    assert counts(deals) == (31, 31, 0, 0, 0, 0, 0)
+    assert _reps_and_counts(engine) == {"salesforce user 005Hp00000hnUYPIA2": (0, 31)}
+    folder = tmp_path / "with-users"
+    folder.mkdir()
+    shutil.copy(DATA_EXPORT / "opportunity.csv", folder / "opportunity.csv")
+    _write(folder / "User.csv", "Id,Name", "005Hp00000hnUYPIA2,Dana Reyes")
+    moved = run(engine, sf_settings, folder / "opportunity.csv", "Opportunity", tmp_path)
+    assert counts(moved) == (31, 0, 31, 0, 0, 0, 0)
+    assert moved.notes[PLACEHOLDERS_REMOVED] == 1
+    assert _reps_and_counts(engine) == {"Dana Reyes": (0, 31)}
+    again = run(engine, sf_settings, folder / "opportunity.csv", "Opportunity", tmp_path)
+    assert counts(again) == (31, 0, 0, 31, 0, 0, 0)
+    assert PLACEHOLDERS_REMOVED not in again.notes
+
+
+def test_a_placeholder_rep_goes_only_once_every_row_it_had_has_moved(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Tasks and events imported without User.csv: Ana's id owns two tasks, Ben's one task
+    and one event. The tasks again, with the users list, move three rows: Ana's
+    placeholder is empty and removed; Ben's still has his event, so it stays (2 reps and a
+    placeholder with 1 activity). The events again, with the list, empty it too. Batches of
+    2: the placeholder emptied in a later batch than its first rows moved."""
+    ana, ben = "0055g0000000001AAA", "0055g0000000002AAA"
+    bare, full = tmp_path / "bare", tmp_path / "full"
+    bare.mkdir()
+    full.mkdir()
+    for folder in (bare, full):
+        _write(
+            folder / "Task.csv",
+            "Id,OwnerId,WhoId,Subject,ActivityDate,Status,TaskSubtype",
+            f"00T5g0000000001AAA,{ana},0035g0000000001AAA,a,2026-11-02,Completed,Call",
+            f"00T5g0000000002AAA,{ben},0035g0000000001AAA,b,2026-11-03,Completed,Call",
+            f"00T5g0000000003AAA,{ana},0035g0000000001AAA,c,2026-11-04,Completed,Call",
+        )
+        _write(
+            folder / "Event.csv",
+            "Id,OwnerId,WhoId,WhatId,AccountId,Subject,ActivityDateTime,DurationInMinutes,"
+            "IsAllDayEvent",
+            f"00U5g0000000001AAA,{ben},0035g0000000001AAA,,,Demo,"
+            "2026-11-05T15:00:00.000+0000,60,false",
+        )
+    _write(full / "User.csv", "Id,Name", f"{ana},Ana Ruiz", f"{ben},Ben Okafor")
+    for name, obj in (("Task.csv", "Task"), ("Event.csv", "Event")):
+        assert run(engine, settings, bare / name, obj, tmp_path).inserted
+    assert _reps_and_counts(engine) == {
+        f"salesforce user {ana}": (2, 0),
+        f"salesforce user {ben}": (2, 0),
+    }
+    tasks = run(engine, settings, full / "Task.csv", "Task", tmp_path, batch_size=2)
+    assert counts(tasks) == (3, 0, 3, 0, 0, 0, 0)
+    assert tasks.notes == {PLACEHOLDERS_REMOVED: 1}
+    assert _reps_and_counts(engine) == {
+        "Ana Ruiz": (2, 0),
+        "Ben Okafor": (1, 0),
+        f"salesforce user {ben}": (1, 0),
+    }
+    events = run(engine, settings, full / "Event.csv", "Event", tmp_path)
+    assert counts(events) == (1, 0, 1, 0, 0, 0, 0)
+    assert events.notes == {PLACEHOLDERS_REMOVED: 1}
+    assert _reps_and_counts(engine) == {"Ana Ruiz": (2, 0), "Ben Okafor": (2, 0)}

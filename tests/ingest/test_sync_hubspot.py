@@ -32,6 +32,7 @@ from paceline.ingest.crm.hubspot import read_pipelines
 from paceline.ingest.crm.jsonrows import stages_toml
 from paceline.ingest.sync import SyncResult, run_sync
 from paceline.ingest.sync.hubspot import HubSpotConnector
+from paceline.ingest.writers import ACTIVITIES_LINKED, deal_not_imported
 from paceline.store import syncs
 from paceline.store.models import Account, Activity, Deal, ImportRun, Rep, SyncRun
 
@@ -357,3 +358,39 @@ def test_the_configuration_names_another_variable_for_the_token(
         fake = FakeHubSpot(mock)
         result, _ = sync(engine, settings, tmp_path)
     assert result.status == "done" and set(fake.headers) == {"Bearer other-token"}
+
+
+def test_a_task_pulled_before_its_deal_is_linked_when_the_deal_comes(
+    engine: Engine, tmp_path: Path, token: str
+) -> None:
+    """Task 463216971977 is associated with deal 487986255044, which the first sync refuses
+    (amount 15000, no stage): the task is kept without its deal, in a warning. The portal
+    then gives the deal a stage; the second sync pulls the deal alone (the task did not
+    change, so it is never pulled again) and links the task to it. It stayed unlinked."""
+    listed = tasks()
+    assert listed[0]["id"] == "463216971977"
+    listed[0]["associations"]["deals"] = {
+        "results": [{"id": "487986255044", "type": "task_to_deal"}]
+    }
+    with respx.mock(assert_all_called=False) as mock:
+        fake = FakeHubSpot(mock)
+        fake.lists = {"deals": [deals()], "tasks": [listed]}
+        first, _ = sync(engine, hubspot_settings(), tmp_path)
+        assert first.status == "done", first.failure
+        warned = {r.file: r.notes for r in first.imports}["hubspot:tasks"]
+        assert warned == {deal_not_imported("487986255044"): 1}
+        fixed = next(d for d in deals() if d["id"] == "487986255044")
+        fixed["properties"].update(dealstage="appointmentscheduled", pipeline="default")
+        fixed["updatedAt"] = fixed["properties"]["hs_lastmodifieddate"] = "2026-04-01T09:00:00.000Z"
+        fake.searches = {"deals": [fixed], "tasks": []}
+        fake.lists = {}
+        second, _ = sync(engine, hubspot_settings(), tmp_path)
+    assert second.status == "done", second.failure
+    deal_import = {r.file: r for r in second.imports}["hubspot:deals"]
+    assert (deal_import.read, deal_import.inserted) == (1, 1)
+    assert deal_import.notes == {ACTIVITIES_LINKED: 1}
+    with engine.connect() as conn:
+        linked = conn.execute(
+            select(Activity.external_id, Deal.external_id).join(Deal, Deal.id == Activity.deal_id)
+        ).all()
+    assert linked == [("463216971977", "487986255044")]

@@ -33,6 +33,7 @@ from paceline.ingest.accounting import (
 )
 from paceline.ingest.entities import ENTERED_AFTER_CLOSE, Record
 from paceline.ingest.mapping import Entity
+from paceline.ingest.placeholders import PLACEHOLDERS_REMOVED, drop_emptied_placeholders
 from paceline.store import audit
 from paceline.store.audit import Actor
 from paceline.store.bulk import (
@@ -48,6 +49,7 @@ from paceline.store.bulk import (
     stored_by_keys,
     validate_references,
 )
+from paceline.store.deal_waits import Wait, any_waiting, hold, link_arrived
 from paceline.store.engine import (
     REFERENCES_UNCHECKED,
     write_transaction,
@@ -55,6 +57,7 @@ from paceline.store.engine import (
 )
 from paceline.store.keys import with_name_key
 from paceline.store.loads import complete_interrupted_load
+from paceline.store.merges import merge_account
 from paceline.store.models import (
     Account,
     Activity,
@@ -76,6 +79,7 @@ from paceline.store.names import (
     lock_names,
     name_key,
     near_duplicate,
+    placeholder_name,
 )
 from paceline.store.runs import (
     FAILURE_LENGTH,
@@ -99,6 +103,21 @@ CLOSED_BEFORE_CREATED = (
 UNUSED_REPS = (
     "reps not created: named only by rows already stored with another rep (renamed since "
     "they were imported?), which keep it"
+)
+
+
+# The import report's note for accounts made from a name merged into the one this file
+# gives that name and an id (see `AccountWriter`).
+ACCOUNTS_MERGED = (
+    "accounts made from a name merged into the account this file names so by id (held "
+    "until now): their activities, deals and contacts moved to it"
+)
+
+
+# The import report's note for activities imported before their deal, linked by its import.
+ACTIVITIES_LINKED = (
+    "activities imported before their deal linked to it (they are not imported again: "
+    "a sync pulls only what changed)"
 )
 
 
@@ -225,9 +244,11 @@ class Writer:
             self.keep_statistics_current(conn)
             if self.locks_every_batch:
                 lock_names(conn)
-            made = len(self.reps.created)
+            made, updated = len(self.reps.created), self.result.updated
             self.write_any(conn, batch)
             self.forget_unused_reps(conn, made)
+            if self.result.updated > updated:
+                self.forget_emptied_placeholders(conn)
             beat(conn, self.run_id, self.counts())
 
     def forget_unused_reps(self, conn: Connection, made: int) -> None:
@@ -253,6 +274,17 @@ class Writer:
         self.reps.created[made:] = [n for n in fresh if self.reps.known(n) not in unused]
         self.reps.reload(conn)
         self.note(UNUSED_REPS, len(unused))
+
+    def forget_emptied_placeholders(self, conn: Connection) -> None:
+        """Delete the reps made from an owner id alone that this batch's updates emptied.
+
+        An export imported without its users list credits its rows to placeholder reps
+        (`salesforce user 005...`); imported again with the list, the rows move to the
+        real names and the placeholders were left with nothing, behind in every alert."""
+        removed = drop_emptied_placeholders(conn, self.source)
+        if removed:
+            self.reps.reload(conn)
+            self.note(PLACEHOLDERS_REMOVED, removed)
 
     def transaction(self, batch: Batch) -> AbstractContextManager[Connection]:
         """The transaction `write` writes `batch` in."""
@@ -606,6 +638,10 @@ class ActivityWriter(AccountMakingWriter):
         self.contacts = ContactResolver(self.source)
         self.deals = deal_resolver(self.source)
         self._missing_deal = ""  # the first deal named that this source has not imported
+        # Whether activities of this source wait for their deal (None: not looked yet),
+        # and the batch's rows that wait now (`store.deal_waits`).
+        self._waits: bool | None = None
+        self._waiting: list[Wait] = []
 
     def prepare(self, conn: Connection) -> None:
         """Build the secondary indexes a load killed before its end left out (see
@@ -692,15 +728,34 @@ class ActivityWriter(AccountMakingWriter):
         """`_write_any`; in a transaction without the row checks (`transaction`), the reps,
         accounts and contacts it created checked as whole tables before the commit (the
         activities' references are checked by set in `_store`)."""
+        self._waiting = []
         if not conn.info.get(REFERENCES_UNCHECKED):
             self._write_any(conn, batch)
+            self._keep_deal_waits(conn, batch)
             return
         made = (len(self.reps.created), self.accounts.created, self.contacts.created)
         self._write_any(conn, batch)
+        self._keep_deal_waits(conn, batch)
         now = (len(self.reps.created), self.accounts.created, self.contacts.created)
         tables = (Rep.__table__, Account.__table__, Contact.__table__)
         grown = [t for t, before, after in zip(tables, made, now, strict=True) if after > before]
         check_table_references(conn, grown)
+
+    def _keep_deal_waits(self, conn: Connection, batch: Batch) -> None:
+        """Record the batch's rows whose deal is not imported yet, for the deal's import
+        to link (`store.deal_waits`); a row of the batch that waited and now finds its deal
+        (or names none) waits no more. Nothing to do, and one look a whole import, when no
+        activity of the source waits."""
+        if self._waits is None:
+            self._waits = any_waiting(conn, self.source)
+        if not (self._waits or self._waiting):
+            return
+        if isinstance(batch, list):
+            refs: Iterable[str] = (p.record["external_id"] for p in batch)
+        else:
+            refs = batch.column("external_id")
+        hold(conn, self.source, refs, self._waiting)
+        self._waits = True
 
     def _write_any(self, conn: Connection, batch: Batch) -> None:
         """A batch by column as it is, when it names no contact, deal or account id, repeats
@@ -923,9 +978,10 @@ class ActivityWriter(AccountMakingWriter):
             ref = p.record["deal_ref"]
             p.record["deal_id"] = known.get(ref) if ref else None
             unresolved = bool(ref) and p.record["deal_id"] is None
+            p.record["row_hash"] = stored_fingerprint(p.record, unresolved)
             if unresolved:
                 unknown.append(ref)
-            p.record["row_hash"] = stored_fingerprint(p.record, unresolved)
+                self._waiting.append((p.record["external_id"], ref, p.record["file_hash"]))
         if unknown:  # the first such deal of the import is the example, in every batch
             self._missing_deal = self._missing_deal or unknown[0]
             self.note(deal_not_imported(self._missing_deal), len(unknown))
@@ -934,6 +990,11 @@ class ActivityWriter(AccountMakingWriter):
 class DealWriter(AccountMakingWriter):
     table = Deal.__table__
     rep_columns = (Deal.rep_id, Deal.sourced_by_id)
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        # Whether activities of this source wait for their deal (None: not looked yet).
+        self._waits: bool | None = None
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         batch = self.dedupe_in_batch(self.resolve_reps(conn, batch, ("rep", "sourced_by")))
@@ -989,6 +1050,19 @@ class DealWriter(AccountMakingWriter):
         self.result.inserted += len(inserts)
         self.result.updated += len(updates)
         self.result.new_accounts = self.accounts.created
+        self._link_waiting_activities(conn, [p.record["external_id"] for p in batch])
+
+    def _link_waiting_activities(self, conn: Connection, refs: list[str]) -> None:
+        """Link the activities imported before these deals to them (`store.deal_waits`):
+        a sync never pulls an unchanged activity again, so without this an activity pulled
+        before its deal stayed unlinked for good. One look a whole import when none waits."""
+        if self._waits is None:
+            self._waits = any_waiting(conn, self.source)
+        if not self._waits:
+            return
+        linked = link_arrived(conn, self.source, refs, self.run_id)
+        if linked:
+            self.note(ACTIVITIES_LINKED, linked)
 
 
 class RepWriter(Writer):
@@ -1102,6 +1176,8 @@ class AccountWriter(Writer):
             _named_only(conn, Account, self.FIELDS, [p.record["name"] for p in batch]),
             "accounts",
         )
+        # (account made from a name, placeholder this file fills with that name): merged.
+        merges: list[tuple[Any, Any]] = []
         items = []
         for p in batch:
             r = p.record
@@ -1114,9 +1190,24 @@ class AccountWriter(Writer):
             current = stored.get(r["external_id"] or ("name", values["name"]))
             if current is None and r["external_id"]:
                 current = named.take(name_key(values["name"]), values, r["external_id"])
+            elif current is not None and self._held(current, r["external_id"]):
+                twin = named.twin(name_key(values["name"]))
+                merges.extend([(twin[0], current[0])] if twin else [])
             items.append((values, current, r["external_id"]))
         self.store_field_by_field(conn, Account, self.FIELDS, items)
         named.say()
+        for absorbed, kept in merges:
+            merge_account(conn, absorbed, kept)
+        if merges:
+            self.note(ACCOUNTS_MERGED, len(merges))
+
+    def _held(self, current: tuple[Any, ...], external_id: str | None) -> bool:
+        """Whether the stored account `current` is a placeholder for `external_id`: an
+        account named by id (by contacts, say) before this file said what it is."""
+        name = current[1 + self.FIELDS.index("name")]
+        if not external_id:
+            return False
+        return bool(name == placeholder_name(self.source, "account", external_id))
 
     def _stored(self, conn: Connection, batch: list[Pending]) -> dict[Any, tuple[Any, ...]]:
         """Stored accounts for this batch, keyed by source id, or by ("name", name)."""
@@ -1475,6 +1566,11 @@ class _Adoption:
             values.update(source=self.writer.source, external_id=external_id)
             self.count += 1
         return found
+
+    def twin(self, key: Any) -> tuple[Any, ...] | None:
+        """The stored row `key` names, once, to be merged into the row this file fills in
+        under its id (an account held by id until now), not given that id itself."""
+        return self.named.pop(key, None)
 
     def say(self) -> None:
         if self.count:

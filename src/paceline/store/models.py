@@ -365,6 +365,26 @@ class ImportSeen(Base):
     __table_args__ = ({"sqlite_with_rowid": False},)
 
 
+class DealWait(Base):
+    """An imported activity naming a deal its source has not imported yet: kept without its
+    deal link until the deal arrives (see `store.deal_waits`).
+
+    A sync pulls only what changed since the last one, so an activity pulled before its
+    deal (the deal refused, or made after the deals were fetched) is never pulled again
+    when the deal comes, and stayed unlinked. The deal's import links it from this row.
+    `file_hash` is the fingerprint the activity has once linked (the one its own import
+    would store), so importing it again then finds it unchanged."""
+
+    __tablename__ = "deal_wait"
+
+    source: ColumnClause[str] = Column(String(64), primary_key=True)
+    activity_ref: ColumnClause[str] = Column(String(200), primary_key=True)
+    deal_ref: ColumnClause[str] = Column(String(200), nullable=False)
+    file_hash: ColumnClause[str | None] = Column(String(32))
+
+    __table_args__ = (Index("ix_deal_wait_deal", "source", "deal_ref"),)
+
+
 class MetricDay(Base):
     """Each activity metric's value per rep and business day: the rollup analytics read.
 

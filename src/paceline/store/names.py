@@ -225,6 +225,12 @@ class TeamResolver:
         return self._ids[key]
 
 
+def placeholder_name(source: str, kind: str, ref: str) -> str:
+    """The name of the row standing in for `source`'s `kind` (account, contact) `ref`
+    until that entity's own import fills it in: "zoho account 17"."""
+    return f"{source} {kind} {ref}"
+
+
 class SourceIdResolver:
     """(source, external id) -> row id for one table, optionally creating placeholders."""
 
@@ -260,7 +266,7 @@ class SourceIdResolver:
             return known, 0
         rows = [
             {
-                "name": f"{self.source} {kind} {r}",
+                "name": placeholder_name(self.source, kind, r),
                 "source": self.source,
                 "external_id": r,
                 **refs[r],

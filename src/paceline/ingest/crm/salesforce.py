@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from paceline.hookspecs import hookimpl
 from paceline.ingest.csvfile import ImportFileError, open_csv
 from paceline.ingest.fields import FALSE_WORDS, TRUE_WORDS
+from paceline.ingest.placeholders import placeholder_rep
 from paceline.ingest.sources import ImportSource, ReadOptions, Row, RowTable
 
 if TYPE_CHECKING:  # for the hint only: every command loads this plugin at start-up
@@ -306,7 +307,7 @@ class Owners:
         if owner_id.startswith("00G"):
             return "", f"OwnerId {owner_id!r} is a queue, not a user: assign the record first"
         if self.names is None:
-            return f"{SOURCE} user {owner_id}", None
+            return placeholder_rep(SOURCE, owner_id), None
         name = self.names.get(owner_id)
         if name is None:
             return "", (
