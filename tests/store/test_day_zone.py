@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, inspect, select
 
 from factories import variant, write
 from paceline.analytics.activity_summary import activity_summary
@@ -20,7 +20,7 @@ from paceline.config import Settings
 from paceline.ingest.importer import import_csv
 from paceline.services.activities import Entry, log_activity
 from paceline.store.day_zone import align_stored_days, recorded_zone
-from paceline.store.migrate import upgrade
+from paceline.store.migrate import downgrade, upgrade
 from paceline.store.models import Activity, Deal
 
 MONDAY = dt.date(2021, 3, 1)
@@ -177,3 +177,89 @@ def test_a_deal_closed_on_a_date_stays_on_it_in_the_new_zone(
         "d3": dt.datetime(2021, 4, 1, 3, 0),  # an instant: unchanged
     }
     assert created == {dt.datetime(2021, 3, 15, 7, 0)}
+
+
+# The same calls without ids: known by their content. c1 is Sunday in New York, Monday in
+# Berlin; c2 Monday in either; c3 a date without a time, at New York's midnight (05:00 UTC)
+# when imported there, at Berlin's (23:00 UTC on Sunday) after the change.
+CALLS_WITHOUT_IDS = """rep,kind,occurred_at,has_ask
+Ana Ruiz,call,2021-03-01T02:00:00Z,yes
+Ana Ruiz,call,2021-03-01T15:00:00Z,yes
+Ana Ruiz,call,2021-03-01,yes
+"""
+
+
+def test_a_file_without_ids_imported_again_after_a_change_adds_nothing(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Keyed in the configured zone, c1 (its day moved) and c3 (its midnight moved) had new
+    keys in Berlin and were added again: 5 calls on Berlin's Monday, not 3."""
+    upgrade(engine)
+    calls = write(tmp_path / "calls.csv", CALLS_WITHOUT_IDS)
+    assert import_csv(engine, settings, calls, "activities").inserted == 3
+    assert monday_activities(engine, settings) == 2  # c2, c3
+    berlin = in_zone(settings, "Europe/Berlin")
+    again = import_csv(engine, berlin, calls, "activities")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    assert monday_activities(engine, berlin) == 3
+    stored = set(days(engine).values())
+    assert stored == {
+        (dt.datetime(2021, 3, 1, 2, 0), MONDAY),
+        (dt.datetime(2021, 3, 1, 15, 0), MONDAY),
+        (dt.datetime(2021, 2, 28, 23, 0), MONDAY),  # Berlin's midnight of its date
+    }
+    # Back in New York, the keys are still the same ones.
+    back = import_csv(engine, settings, calls, "activities")
+    assert (back.inserted, back.updated, back.unchanged) == (0, 0, 3)
+
+
+def test_a_file_with_ids_imported_again_after_a_change_is_unchanged(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """a1, a3, a5 (their days moved) and a4 (its midnight moved) read as updated, though
+    the file said the same: 4 updated, 1 unchanged."""
+    imported_in_new_york(engine, settings, tmp_path)
+    berlin = in_zone(settings, "Europe/Berlin")
+    again = import_csv(engine, berlin, tmp_path / "calls.csv", "activities")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 5)
+    assert monday_activities(engine, berlin) == 4
+
+
+def test_a_row_that_changed_is_still_updated_after_a_change(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """The fixed key zone does not hide a real change: a1 a day later, a4 a date later."""
+    imported_in_new_york(engine, settings, tmp_path)
+    changed = CALLS.replace("2021-03-01T02:00:00Z", "2021-03-02T02:00:00Z").replace(
+        "a4,Ana Ruiz,call,2021-03-01,", "a4,Ana Ruiz,call,2021-03-02,"
+    )
+    berlin = in_zone(settings, "Europe/Berlin")
+    again = import_csv(engine, berlin, write(tmp_path / "changed.csv", changed), "activities")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 2, 3)
+    stored = days(engine)
+    assert stored["a1"] == (dt.datetime(2021, 3, 2, 2, 0), dt.date(2021, 3, 2))
+    assert stored["a4"] == (dt.datetime(2021, 3, 1, 23, 0), dt.date(2021, 3, 2))
+
+
+def _day_zone_columns(engine: Engine) -> set[str]:
+    engine.dispose()  # SQLite: the altered table, not a cached description of the old one
+    return {column["name"] for column in inspect(engine).get_columns("day_zone")}
+
+
+def test_keys_stored_before_migration_0023_are_found_after_a_change_of_zone(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Keys stored under 0022 were worked out in the zone the days are recorded in (New
+    York): the upgrade takes it for the keys' zone, and nothing is added again in Berlin."""
+    upgrade(engine)
+    calls = write(tmp_path / "calls.csv", CALLS_WITHOUT_IDS)
+    assert import_csv(engine, settings, calls, "activities").inserted == 3
+    downgrade(engine, "0022")  # as 0022 left it: days recorded in New York, no key zone
+    assert "key_zone" not in _day_zone_columns(engine)
+    upgrade(engine)
+    berlin = in_zone(settings, "Europe/Berlin")
+    again = import_csv(engine, berlin, calls, "activities")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Activity)) == 3
+    assert monday_activities(engine, berlin) == 3

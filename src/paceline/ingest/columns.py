@@ -36,6 +36,7 @@ from paceline.ingest.entities import (
     check_not_negative,
     engaged_of,
     has_ask_of,
+    keyed_moment,
     mark_bad,
     slug,
 )
@@ -159,7 +160,10 @@ def check_activities(
     for at, name in enumerate(_RULED):
         values[name] = list(map(operator.itemgetter(at), verdicts))
     moments = _moments(values, given["occurred_at"], settings, now, bad)
-    pieces = _fingerprint_pieces(values, given, verdicts, moments, n)
+    hashed = values
+    if reader.key_zone.key != reader.business_zone.key:  # after a change of zone
+        hashed, moments = _keyed_columns(values, reader), None
+    pieces = _fingerprint_pieces(hashed, given, verdicts, moments, n)
     texts = map(str.encode, map("".join, zip(*pieces, strict=True)))
     hashes = list(map(_HEX, map(_BLAKE, texts)))
     externals = given["external_id"].values
@@ -368,6 +372,23 @@ def _moments(
     days_of = _Memo(_day).over(local) if refused else list(map(_DATE, local))
     values["local_date"] = _shared(days_of)
     return None
+
+
+def _keyed_columns(values: dict[str, list[Any]], reader: RowReader) -> dict[str, list[Any]]:
+    """`values` with the moments and days the fingerprints hold (`keyed_moment`), in the
+    reader's key zone; a refused row's (None) stay None."""
+    business, key_zone = reader.business_zone, reader.key_zone
+
+    def keyed(utc: dt.datetime | None, day: dt.date | None) -> tuple[Any, Any]:
+        if utc is None or day is None:
+            return None, None
+        return keyed_moment(utc, day, business, key_zone)
+
+    pairs = list(map(keyed, values["occurred_at"], values["local_date"]))
+    keyed_values = dict(values)
+    keyed_values["occurred_at"] = list(map(_FIRST, pairs))
+    keyed_values["local_date"] = list(map(_SECOND, pairs))
+    return keyed_values
 
 
 def _allowed(moment: dt.datetime, settings: Settings, now: dt.datetime) -> bool:

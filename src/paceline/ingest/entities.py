@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
+from paceline.calendar import local_midnight_utc
 from paceline.config import Settings
 from paceline.errors import did_you_mean
 from paceline.ingest.entity_names import Entity
@@ -211,11 +212,16 @@ class RowReader:
         zone: ZoneInfo,
         business_zone: ZoneInfo | None = None,
         currency: str | CurrencyCheck | None = None,
+        key_zone: ZoneInfo | None = None,
     ) -> None:
         """`currency` is the configured one (`[money] currency`): money in another is
         refused; None: the first currency the file marks, and no other; or the check to
-        read money with (the importer's, which knows the database's currency)."""
+        read money with (the importer's, which knows the database's currency). `key_zone`:
+        the zone the rows' fingerprints are worked out in (`keyed_moment`; default the
+        business zone)."""
         self.entity = entity
+        self.business_zone = business_zone or zone
+        self.key_zone = key_zone or self.business_zone
         self.header = header
         index = {name: i for i, name in enumerate(header)}
         known = {f.name: f for f in ENTITY_FIELDS[entity]}
@@ -476,10 +482,14 @@ def _scaled(parse: Parser, spec: ColumnSpec) -> Parser:
 
 
 def finish_activity(
-    values: dict[str, object], settings: Settings, now: dt.datetime | None = None
+    values: dict[str, object],
+    settings: Settings,
+    now: dt.datetime | None = None,
+    key_zone: ZoneInfo | None = None,
 ) -> Record:
     """A checked activity record. `now` (naive UTC; default: the time of the call) is what
-    "in the future" is measured against; tests and imports pass a fixed one."""
+    "in the future" is measured against; tests and imports pass a fixed one. Its
+    fingerprint is worked out in `key_zone` (default the calendar's; `keyed_moment`)."""
     kind = slug(str(values["kind"]))
     if kind not in settings.kind_names:
         hint = did_you_mean(kind, settings.kind_names)
@@ -515,9 +525,42 @@ def finish_activity(
         "deal_ref": values.get("deal_ref"),
         "notes": values.get("notes"),
     }
-    record["row_hash"] = content_hash(record)
+    record["row_hash"] = content_hash(_keyed(record, settings.calendar.zone, key_zone))
     record["external_id"] = values.get("external_id") or f"h:{record['row_hash']}"
     return record
+
+
+def _keyed(record: Record, business: ZoneInfo, key_zone: ZoneInfo | None) -> Record:
+    """`record` as its fingerprint sees it: its moment and day in `key_zone`."""
+    if key_zone is None or key_zone.key == business.key:
+        return record
+    occurred_at, local_date = keyed_moment(
+        record["occurred_at"], record["local_date"], business, key_zone
+    )
+    return {**record, "occurred_at": occurred_at, "local_date": local_date}
+
+
+def keyed_moment(
+    utc: dt.datetime, day: dt.date, business: ZoneInfo, key_zone: ZoneInfo
+) -> tuple[dt.datetime, dt.date]:
+    """An activity's moment (naive UTC) and day (`day`, in `business`) as its fingerprint
+    holds them: in `key_zone`, the zone of the database's first imports (`store.day_zone.
+    key_zone`).
+
+    The fingerprint tells a changed row on import, and is the key of a row without an id.
+    Worked out in the configured zone, it moved when the zone changed: a date without a
+    time is stored at the zone's midnight, and every day is the zone's. So a file imported
+    again after a change of zone was "updated" where nothing had changed, and the rows of a
+    file without ids were added a second time. In one fixed zone, the same row gives the
+    same fingerprint: a date without a time (at `business`'s midnight, as `store.day_zone`
+    tells one) is `key_zone`'s midnight of its date; an instant stays, on its day there."""
+    if utc == _midnight(business, day):
+        return _midnight(key_zone, day), day
+    return utc, utc.replace(tzinfo=dt.UTC).astimezone(key_zone).date()
+
+
+# A day's midnight in a zone, remembered: a file's rows share few days.
+_midnight = functools.lru_cache(maxsize=65_536)(local_midnight_utc)
 
 
 def check_activity(

@@ -85,9 +85,28 @@ def _take_lock(conn: Connection) -> None:
         conn.execute(text("DELETE FROM day_zone WHERE 0"))
 
 
+def key_zone(engine: Engine, zone: ZoneInfo) -> ZoneInfo:
+    """The zone the keys of activities without an id are worked out in (`ingest.entities.
+    finish_activity`): the first zone recorded, kept when the configured one changes; `zone`
+    while none is recorded.
+
+    Such a key hashes the row's day and, for a date without a time, that day's midnight. In
+    the configured zone, a file imported again after a change of zone gave its moved rows
+    new keys and they were added again (a 3-row file: 5 calls on a Monday, not 3); in a zone
+    that never changes, the same file gives the same keys."""
+    with engine.connect() as conn:
+        stored = conn.scalar(select(func.coalesce(DayZone.key_zone, DayZone.zone)).where(_IS_ROW))
+    return zone if stored is None or stored == zone.key else ZoneInfo(stored)
+
+
+_IS_ROW = DayZone.id == _ROW
+
+
 def _record(conn: Connection, zone: str, first: bool) -> None:
-    if first:
-        conn.execute(insert(DayZone).values(id=_ROW, zone=zone, recorded_at=utcnow()))
+    if first:  # the first zone is the keys' too, for good
+        conn.execute(
+            insert(DayZone).values(id=_ROW, zone=zone, key_zone=zone, recorded_at=utcnow())
+        )
     else:
         conn.execute(
             update(DayZone).where(DayZone.id == _ROW).values(zone=zone, recorded_at=utcnow())
