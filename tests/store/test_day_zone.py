@@ -8,12 +8,14 @@ missing from Berlin's day, silently."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from pathlib import Path
 
 from sqlalchemy import Engine, func, inspect, select
 
-from factories import variant, write
+from factories import make_site, variant, write
 from paceline.analytics.activity_summary import activity_summary
 from paceline.analytics.scorecard import rep_scorecard
 from paceline.config import Settings
@@ -263,3 +265,24 @@ def test_keys_stored_before_migration_0023_are_found_after_a_change_of_zone(
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Activity)) == 3
     assert monday_activities(engine, berlin) == 3
+
+
+def test_the_activity_list_and_export_show_the_new_zones_days_before_any_analysis(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Read first after the change, the API's list and the web export showed New York's
+    days: Monday's filter found a2 and a4, not Berlin's a1, a2, a3 and a4."""
+    imported_in_new_york(engine, settings, tmp_path)
+    site = make_site(engine, in_zone(settings, "Europe/Berlin"), {"root": ("admin", None)})
+    listed = site.api("root", "/activities", **{"from": "2021-03-01", "to": "2021-03-01"})
+    assert listed.status_code == 200, listed.text
+    assert sorted(a["external_id"] for a in listed.json()["items"]) == ["a1", "a2", "a3", "a4"]
+    exported = site.page("root", "/activities/export.csv", start="2021-03-01", end="2021-03-01")
+    assert exported.status_code == 200, exported.text
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert sorted((r["external_id"], r["local_date"]) for r in rows) == [
+        (key, "2021-03-01") for key in ("a1", "a2", "a3", "a4")
+    ]
+    # a4, a date without a time: midnight in Berlin.
+    assert next(r["when"] for r in rows if r["external_id"] == "a4").startswith("2021-03-01 00:00")
+
