@@ -18,9 +18,11 @@ from sqlalchemy import Engine, func, inspect, select
 from factories import make_site, variant, write
 from paceline.analytics.activity_summary import activity_summary
 from paceline.analytics.scorecard import rep_scorecard
+from paceline.auth.access import Principal
 from paceline.config import Settings
 from paceline.ingest.importer import import_csv
-from paceline.services.activities import Entry, log_activity
+from paceline.services import activities
+from paceline.services.activities import Entry, Writer, log_activity
 from paceline.store.day_zone import align_stored_days, recorded_zone
 from paceline.store.migrate import downgrade, upgrade
 from paceline.store.models import Activity, Deal
@@ -286,3 +288,31 @@ def test_the_activity_list_and_export_show_the_new_zones_days_before_any_analysi
     # a4, a date without a time: midnight in Berlin.
     assert next(r["when"] for r in rows if r["external_id"] == "a4").startswith("2021-03-01 00:00")
 
+
+def test_an_undone_delete_from_before_the_change_is_put_on_the_new_zones_day(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """a3 (Sunday in New York, Monday in Berlin) and a4 (a date without a time) deleted in
+    New York, a Berlin analysis run, then the deletes undone in Berlin: they came back on
+    New York's Sunday and at New York's midnight, and Berlin's Monday read 3, not 4."""
+    imported_in_new_york(engine, settings, tmp_path)
+    root = Principal(1, "root", "admin", None, None)
+    berlin = in_zone(settings, "Europe/Berlin")
+    now = dt.datetime(2021, 3, 2, 12, 0)
+    in_new_york = Writer.of(engine, settings, root, now=now)
+    ids = {key: activity_id(engine, key) for key in ("a3", "a4")}
+    stashes = [activities.delete(in_new_york, ids[key]) for key in ("a3", "a4")]
+    assert monday_activities(engine, berlin) == 2  # a1, a2: the days are Berlin's now
+    in_berlin = Writer.of(engine, berlin, root, now=now)
+    for stash in stashes:
+        activities.undo(in_berlin, stash)
+    stored = days(engine)
+    assert stored["a3"] == (dt.datetime(2021, 2, 28, 23, 30), MONDAY)
+    assert stored["a4"] == (dt.datetime(2021, 2, 28, 23, 0), MONDAY)  # Berlin's midnight
+    assert monday_activities(engine, berlin) == 4
+
+
+def activity_id(engine: Engine, external_id: str) -> int:
+    with engine.connect() as conn:
+        found = select(Activity.id).where(Activity.external_id == external_id)
+        return int(conn.execute(found).scalar_one())

@@ -170,12 +170,18 @@ def _changes(
 
 
 def _activity_values(values: list[Any], old: ZoneInfo, new: ZoneInfo) -> list[Any]:
-    """An activity's instant and day in `new`: a date-only one keeps its day, at `new`'s
-    midnight; a timed one keeps its instant, on its day in `new`."""
-    occurred_at, day = values
+    return list(activity_moved(values[0], values[1], old, new))
+
+
+def activity_moved(
+    occurred_at: dt.datetime, day: dt.date, old: ZoneInfo, new: ZoneInfo
+) -> tuple[dt.datetime, dt.date]:
+    """An activity's instant (naive UTC) and day, derived in `old`, in `new`: a date-only
+    one keeps its day, at `new`'s midnight; a timed one keeps its instant, on its day in
+    `new`. Also for a row put back after the zone changed (`records.restore_activity`)."""
     if occurred_at == _midnight(old, day):
-        return [_midnight(new, day), day]
-    return [occurred_at, occurred_at.replace(tzinfo=dt.UTC).astimezone(new).date()]
+        return _midnight(new, day), day
+    return occurred_at, occurred_at.replace(tzinfo=dt.UTC).astimezone(new).date()
 
 
 def _instants(values: list[Any], old: ZoneInfo, new: ZoneInfo) -> list[Any]:
