@@ -183,6 +183,27 @@ def test_a_deal_closed_on_a_date_stays_on_it_in_the_new_zone(
     assert created == {dt.datetime(2021, 3, 15, 7, 0)}
 
 
+def test_a_deal_file_imported_again_after_a_change_is_unchanged(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Every deal of DEALS was created on a date (March 15) and d1, d2 closed on one: their
+    fingerprints held New York's midnights, so in Los Angeles all 3 read as updated."""
+    upgrade(engine)
+    deals = write(tmp_path / "deals.csv", DEALS)
+    assert import_csv(engine, settings, deals, "deals").inserted == 3
+    los_angeles = in_zone(settings, "America/Los_Angeles")
+    again = import_csv(engine, los_angeles, deals, "deals")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    assert won_in_april(engine, los_angeles) == (1, 1000)
+    later = DEALS.replace(
+        "d2,Beta,Ana Ruiz,2000,closed_won,2021-03-15,2021-03-31",
+        "d2,Beta,Ana Ruiz,2000,closed_won,2021-03-15,2021-04-02",
+    )
+    changed = import_csv(engine, los_angeles, write(tmp_path / "later.csv", later), "deals")
+    assert (changed.updated, changed.unchanged) == (1, 2)  # a real change still shows
+    assert won_in_april(engine, los_angeles) == (2, 3000)
+
+
 # The same calls without ids: known by their content. c1 is Sunday in New York, Monday in
 # Berlin; c2 Monday in either; c3 a date without a time, at New York's midnight (05:00 UTC)
 # when imported there, at Berlin's (23:00 UTC on Sunday) after the change.

@@ -643,14 +643,21 @@ def engaged_of(given: object, outcome: str | None, settings: Settings) -> object
 ENTERED_AFTER_CLOSE = "entered_after_close"
 
 
-def finish_deal(values: dict[str, object], settings: Settings, *, imported: bool = False) -> Record:
+def finish_deal(
+    values: dict[str, object],
+    settings: Settings,
+    *,
+    imported: bool = False,
+    key_zone: ZoneInfo | None = None,
+) -> Record:
     """A checked deal. A close before the creation is refused when a person types it (a
     typo), but kept when `imported`: CRMs' close dates are typed by people while the
     creation is the system's timestamp, so a deal entered after it was won (a migration, a
     late entry) closes "before" it was created. Its close stays as given (revenue lands in
     the period it was won), its creation too, and the record is flagged
     (`ENTERED_AFTER_CLOSE`) for the import to count; the analyses leave its unknown sales
-    cycle out (`pipeline_history.KnownDeal.entered_after_close`)."""
+    cycle out (`pipeline_history.KnownDeal.entered_after_close`). Its fingerprint is worked
+    out in `key_zone` (`keyed_instant`)."""
     stage = slug(str(values["stage"]))
     if not stage:
         raise FieldError("stage is empty after normalising", "stage")
@@ -691,16 +698,42 @@ def finish_deal(values: dict[str, object], settings: Settings, *, imported: bool
         "account": values.get("account"),
         "account_ref": values.get("account_ref"),
     }
-    record["row_hash"] = content_hash(record)
+    record["row_hash"] = content_hash(_deal_keyed(record, values, settings.calendar.zone, key_zone))
     record["external_id"] = values["external_id"]
     record["stage_changed_at"] = _utc(values.get("stage_changed_at"))
     record[ENTERED_AFTER_CLOSE] = entered_after_close
     return record
 
 
-def finish_imported_deal(values: dict[str, object], settings: Settings) -> Record:
+def finish_imported_deal(
+    values: dict[str, object], settings: Settings, key_zone: ZoneInfo | None = None
+) -> Record:
     """`finish_deal` for imports: a close before the creation is kept and flagged."""
-    return finish_deal(values, settings, imported=True)
+    return finish_deal(values, settings, imported=True, key_zone=key_zone)
+
+
+def _deal_keyed(
+    record: Record, values: dict[str, object], business: ZoneInfo, key_zone: ZoneInfo | None
+) -> Record:
+    """`record` as its fingerprint sees it: its dates without a time at `key_zone`'s
+    midnight (a deal closed "2021-04-01", imported again after a change of zone, read as
+    updated where nothing had changed)."""
+    if key_zone is None or key_zone.key == business.key:
+        return record
+    keyed = dict(record)
+    for name in ("created_at", "closed_at"):
+        if record[name] is not None:
+            keyed[name] = keyed_instant(_moment(values[name]), key_zone)
+    return keyed
+
+
+def keyed_instant(moment: tuple[dt.datetime, dt.datetime], key_zone: ZoneInfo) -> dt.datetime:
+    """A parsed (UTC, business-local) value as a fingerprint holds it: a date without a time
+    (local midnight) at `key_zone`'s midnight of its date, an instant as it is."""
+    utc, local = moment
+    if local.time() != dt.time():
+        return utc
+    return _midnight(key_zone, local.date())
 
 
 def unknown_stage(raw: str, settings: Settings) -> str:

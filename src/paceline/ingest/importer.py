@@ -61,6 +61,7 @@ from paceline.ingest.entities import (
     RowReader,
     field_names,
     finish_activity,
+    finish_imported_deal,
     required_fields,
 )
 from paceline.ingest.fields import CurrencyCheck, FieldError, currency_codes
@@ -378,6 +379,8 @@ def _write_all(
     finish = FINISHERS[reader.entity]
     fast: Callable[[list[list[str]]], list[Record | None]] | None = None
     by_column: ColumnCheck | None = None
+    if reader.entity == "deals":  # fingerprints in the key zone, as activities'
+        finish = functools.partial(finish_imported_deal, key_zone=reader.key_zone)
     if reader.entity == "activities":
         finish = functools.partial(finish_activity, now=now, key_zone=reader.key_zone)
         fast = functools.partial(finish_activities, reader, settings=settings, now=now)
