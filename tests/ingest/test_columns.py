@@ -175,11 +175,13 @@ def test_fingerprints_in_a_key_zone_other_than_the_business_zone(settings: Setti
     kolkata = variant(
         settings, calendar={**settings.calendar.model_dump(), "timezone": "Asia/Kolkata"}
     )
-    (here,) = finish_activities(reader, [dated], settings, NOW)
-    (there,) = finish_activities(in_kolkata, [dated], kolkata, NOW)
-    assert here is not None and there is not None
-    assert here["occurred_at"] != there["occurred_at"]  # each zone's midnight
-    assert here["external_id"] == there["external_id"]  # one key
+    # A date, and a time without offset: read in each zone, other instants, one key each.
+    here = finish_activities(reader, [dated, rows[0]], settings, NOW)
+    there = finish_activities(in_kolkata, [dated, rows[0]], kolkata, NOW)
+    for mine, theirs in zip(here, there, strict=True):
+        assert mine is not None and theirs is not None
+        assert mine["occurred_at"] != theirs["occurred_at"]
+        assert mine["external_id"] == theirs["external_id"]
 
 
 def test_equal_names_and_days_of_a_chunk_are_one_object_each(settings: Settings) -> None:

@@ -238,6 +238,38 @@ def test_a_file_without_ids_imported_again_after_a_change_adds_nothing(
     assert (back.inserted, back.updated, back.unchanged) == (0, 0, 3)
 
 
+# Times without an offset: read in the configured zone. 09:00 is 14:00 UTC in New York,
+# 08:00 UTC in Berlin; 23:30 is 04:30 UTC on March 2 in New York, 22:30 UTC on March 1 in
+# Berlin: Monday in either.
+LOCAL_CALLS_WITHOUT_IDS = """rep,kind,occurred_at,has_ask
+Ana Ruiz,call,2021-03-01 09:00,yes
+Ana Ruiz,call,2021-03-01 23:30,yes
+Ana Ruiz,call,2021-03-01,yes
+"""
+
+
+def test_a_file_of_local_times_without_ids_is_read_again_not_added_again(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Imported in New York, then again in Berlin: its times are read as Berlin's now (as
+    with ids), so the two timed rows are updated to their new instants; all 3 were added
+    again before (6 calls on Monday)."""
+    upgrade(engine)
+    calls = write(tmp_path / "local.csv", LOCAL_CALLS_WITHOUT_IDS)
+    assert import_csv(engine, settings, calls, "activities").inserted == 3
+    berlin = in_zone(settings, "Europe/Berlin")
+    again = import_csv(engine, berlin, calls, "activities")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 2, 1)
+    assert set(days(engine).values()) == {
+        (dt.datetime(2021, 3, 1, 8, 0), MONDAY),
+        (dt.datetime(2021, 3, 1, 22, 30), MONDAY),
+        (dt.datetime(2021, 2, 28, 23, 0), MONDAY),
+    }
+    assert monday_activities(engine, berlin) == 3
+    once_more = import_csv(engine, berlin, calls, "activities")
+    assert (once_more.inserted, once_more.updated, once_more.unchanged) == (0, 0, 3)
+
+
 def test_a_file_with_ids_imported_again_after_a_change_is_unchanged(
     engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:

@@ -39,8 +39,9 @@ from paceline.ingest.entities import (
     keyed_moment,
     mark_bad,
     slug,
+    wall_to_utc,
 )
-from paceline.ingest.fields import FieldError, Moments
+from paceline.ingest.fields import FieldError, FileTime, Moments
 
 # The fields of an activity record before its hash, in the order `finish_activity` builds
 # them, and the same names sorted: the order `content_hash` writes them in.
@@ -169,7 +170,8 @@ def check_activities(
     externals = given["external_id"].values
     values["row_hash"] = hashes
     if None in externals or "" in externals:  # a row without an id is known by its hash
-        externals = [ext or f"h:{h}" for ext, h in zip(externals, hashes, strict=True)]
+        keys = hashes if hashed is values else _keys(hashed, given, verdicts, hashes, reader)
+        externals = [ext or f"h:{h}" for ext, h in zip(externals, keys, strict=True)]
     values["external_id"] = externals
     return [values[name] for name in CHECKED_FIELDS], bad
 
@@ -389,6 +391,44 @@ def _keyed_columns(values: dict[str, list[Any]], reader: RowReader) -> dict[str,
     keyed_values["occurred_at"] = list(map(_FIRST, pairs))
     keyed_values["local_date"] = list(map(_SECOND, pairs))
     return keyed_values
+
+
+def _keys(
+    hashed: dict[str, list[Any]],
+    given: dict[str, Column],
+    verdicts: list[tuple[Any, ...]],
+    hashes: list[str],
+    reader: RowReader,
+) -> list[str]:
+    """The keys of rows without ids after a change of zone: the fingerprints, but for the
+    times the file wrote without an offset, read in the key zone (`wall_keyed`), hashed
+    column by column as the fingerprints are."""
+    n = len(hashes)
+    walls = _file_times(given["occurred_at"], n)
+    if walls.count(None) == n:
+        return hashes
+    to_utc = wall_to_utc(reader.key_zone)
+    keyed = dict(hashed)
+    keyed["occurred_at"] = [
+        at if wall is None or at is None else to_utc(wall)
+        for wall, at in zip(walls, hashed["occurred_at"], strict=True)
+    ]
+    keyed["local_date"] = [
+        day if wall is None or day is None else wall.date()
+        for wall, day in zip(walls, hashed["local_date"], strict=True)
+    ]
+    pieces = _fingerprint_pieces(keyed, given, verdicts, None, n)
+    texts = map(str.encode, map("".join, zip(*pieces, strict=True)))
+    return list(map(_HEX, map(_BLAKE, texts)))
+
+
+def _file_times(column: Column, n: int) -> list[dt.datetime | None]:
+    """Each row's time as the file wrote it, where it carries no offset and was read in
+    the business zone (`FileTime`); None elsewhere."""
+    whole = column.moments
+    if whole is not None:
+        return list(whole.local) if whole.local_is_file_time else [None] * n
+    return [m[1] if type(m) is FileTime else None for m in column.values]
 
 
 def _allowed(moment: dt.datetime, settings: Settings, now: dt.datetime) -> bool:

@@ -26,9 +26,11 @@ from paceline.ingest.fields import (
     MIN_YEAR,
     CurrencyCheck,
     FieldError,
+    FileTime,
     Moments,
     Parser,
     TimestampParser,
+    local_to_utc,
     make_date_parser,
     make_money_parser,
     make_text_parser,
@@ -525,9 +527,44 @@ def finish_activity(
         "deal_ref": values.get("deal_ref"),
         "notes": values.get("notes"),
     }
-    record["row_hash"] = content_hash(_keyed(record, settings.calendar.zone, key_zone))
-    record["external_id"] = values.get("external_id") or f"h:{record['row_hash']}"
+    hashed = _keyed(record, settings.calendar.zone, key_zone)
+    record["row_hash"] = content_hash(hashed)
+    external_id = values.get("external_id")
+    record["external_id"] = external_id or f"h:{_key(record, hashed, values, key_zone)}"
     return record
+
+
+def _key(
+    record: Record, hashed: Record, values: dict[str, object], key_zone: ZoneInfo | None
+) -> str:
+    """The hash that keys an activity without an id: its fingerprint, but for a time the
+    file wrote without an offset (`FileTime`) once the zone has changed, which is read
+    in the key zone as it was when first imported (`wall_keyed`)."""
+    moment = values["occurred_at"]
+    if hashed is record or key_zone is None or type(moment) is not FileTime:
+        return str(record["row_hash"])
+    return content_hash(wall_keyed(hashed, moment[1], key_zone))
+
+
+def wall_keyed(hashed: Record, wall: dt.datetime, key_zone: ZoneInfo) -> Record:
+    """A fingerprint's record with the time the file wrote (`wall`, no offset) read in
+    `key_zone`.
+
+    A file without offsets is read in the configured zone: after a change of zone its
+    times are other instants, and its rows without ids, keyed by them, were added again
+    beside the rows read before. Read in the key zone, the file's time gives the key it
+    gave then; the row is found and updated to the instant read now."""
+    return {
+        **hashed,
+        "occurred_at": wall_to_utc(key_zone)(wall),
+        "local_date": wall.date(),
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def wall_to_utc(zone: ZoneInfo) -> Callable[[dt.datetime], dt.datetime]:
+    """A time as a file wrote it, read in `zone`, in UTC (`fields.local_to_utc`, per zone)."""
+    return local_to_utc(zone)
 
 
 def _keyed(record: Record, business: ZoneInfo, key_zone: ZoneInfo | None) -> Record:
