@@ -163,9 +163,16 @@ def test_scope_reads_what_the_matrix_allows(
     for name in org:
         create(writer, Entry(rep=name, kind="email", occurred_at=dt.datetime(2026, 11, 17, 10)))
     for role, principal in callers(engine, org).items():
-        page = list_activities(engine, access.scope_of(principal), ActivityFilter(), 50, 0)
+        page = list_activities(
+            engine, access.scope_of(principal), ActivityFilter(), 50, 0, zone=settings.calendar.zone
+        )
         read = sorted(a.rep for a in page.items)
         expected = {"admin": ["Ana", "Ben", "Dee", "Max"], "manager": ["Ana", "Ben", "Max"]}
         assert read == expected.get(role, ["Ana"]), role
     nobody = Principal(6, "new", "rep", None, None)
-    assert list_activities(engine, access.scope_of(nobody), ActivityFilter(), 50, 0).total == 0
+    assert (
+        list_activities(
+            engine, access.scope_of(nobody), ActivityFilter(), 50, 0, zone=settings.calendar.zone
+        ).total
+        == 0
+    )

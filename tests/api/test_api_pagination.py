@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -333,7 +334,9 @@ def test_the_unfiltered_first_page_is_read_along_the_index_without_a_sort(
         if dialect == "postgresql":
             conn.execute(text("ANALYZE"))
     with recorded_executions(engine) as recorded:
-        page = listings.list_activities(engine, Scope(everyone=True), ActivityFilter(), Paging(100))
+        page = listings.list_activities(
+            engine, Scope(everyone=True), ActivityFilter(), Paging(100), zone=ZoneInfo("UTC")
+        )
         assert len(page.items) == 100 and page.total is None
     listing = next(s for s in recorded if "ORDER BY" in s[0])
     explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "

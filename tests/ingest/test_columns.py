@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from factories import variant
 from paceline.config import Settings, default_settings
 from paceline.ingest import columns
 from paceline.ingest.columns import _distinct_pieces, finish_activities
@@ -153,6 +154,34 @@ def test_times_in_a_file_zone_other_than_the_business_zone(settings: Settings) -
     assert evening["local_date"] == dt.date(2026, 11, 21)
     offset = records[4]
     assert offset is not None and offset["occurred_at"] == dt.datetime(2026, 11, 20, 22, 45)
+
+
+def test_fingerprints_in_a_key_zone_other_than_the_business_zone(settings: Settings) -> None:
+    """After a change of `[calendar] timezone` the fingerprints are worked out in the key
+    zone (`keyed_moment`): the column path gives the row path's records, whole column or
+    cell by cell, and a date without a time hashes as the key zone's midnight of its date."""
+    business, key_zone = settings.calendar.zone, ZoneInfo("Asia/Kolkata")
+    mapping = generic_mapping("activities", HEADER, field_names("activities"))
+    reader = RowReader("activities", mapping, HEADER, business, business, None, key_zone)
+    times = ["2026-11-20T10:00:00", "2026-11-20T23:30:00", "2026-11-20T10:00:00+05:30"]
+    rows = [["", "Ana Ruiz", "call", t, "", "", "", "", "", ""] for t in times]
+    dated = [*rows[0][:3], "2026-11-20", *rows[0][4:]]
+    for chunk in (rows, [*rows, dated]):
+        records = finish_activities(reader, chunk, settings, NOW)
+        assert records == [
+            finish_activity(reader.read(row), settings, NOW, key_zone) for row in chunk
+        ]
+    in_kolkata = RowReader("activities", mapping, HEADER, key_zone, key_zone)
+    kolkata = variant(
+        settings, calendar={**settings.calendar.model_dump(), "timezone": "Asia/Kolkata"}
+    )
+    # A date, and a time without offset: read in each zone, other instants, one key each.
+    here = finish_activities(reader, [dated, rows[0]], settings, NOW)
+    there = finish_activities(in_kolkata, [dated, rows[0]], kolkata, NOW)
+    for mine, theirs in zip(here, there, strict=True):
+        assert mine is not None and theirs is not None
+        assert mine["occurred_at"] != theirs["occurred_at"]
+        assert mine["external_id"] == theirs["external_id"]
 
 
 def test_equal_names_and_days_of_a_chunk_are_one_object_each(settings: Settings) -> None:

@@ -8,19 +8,23 @@ missing from Berlin's day, silently."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, inspect, select
 
-from factories import variant, write
+from factories import make_site, variant, write
 from paceline.analytics.activity_summary import activity_summary
 from paceline.analytics.scorecard import rep_scorecard
+from paceline.auth.access import Principal
 from paceline.config import Settings
 from paceline.ingest.importer import import_csv
-from paceline.services.activities import Entry, log_activity
+from paceline.services import activities
+from paceline.services.activities import Entry, Writer, log_activity
 from paceline.store.day_zone import align_stored_days, recorded_zone
-from paceline.store.migrate import upgrade
+from paceline.store.migrate import downgrade, upgrade
 from paceline.store.models import Activity, Deal
 
 MONDAY = dt.date(2021, 3, 1)
@@ -177,3 +181,191 @@ def test_a_deal_closed_on_a_date_stays_on_it_in_the_new_zone(
         "d3": dt.datetime(2021, 4, 1, 3, 0),  # an instant: unchanged
     }
     assert created == {dt.datetime(2021, 3, 15, 7, 0)}
+
+
+def test_a_deal_file_imported_again_after_a_change_is_unchanged(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Every deal of DEALS was created on a date (March 15) and d1, d2 closed on one: their
+    fingerprints held New York's midnights, so in Los Angeles all 3 read as updated."""
+    upgrade(engine)
+    deals = write(tmp_path / "deals.csv", DEALS)
+    assert import_csv(engine, settings, deals, "deals").inserted == 3
+    los_angeles = in_zone(settings, "America/Los_Angeles")
+    again = import_csv(engine, los_angeles, deals, "deals")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    assert won_in_april(engine, los_angeles) == (1, 1000)
+    later = DEALS.replace(
+        "d2,Beta,Ana Ruiz,2000,closed_won,2021-03-15,2021-03-31",
+        "d2,Beta,Ana Ruiz,2000,closed_won,2021-03-15,2021-04-02",
+    )
+    changed = import_csv(engine, los_angeles, write(tmp_path / "later.csv", later), "deals")
+    assert (changed.updated, changed.unchanged) == (1, 2)  # a real change still shows
+    assert won_in_april(engine, los_angeles) == (2, 3000)
+
+
+# The same calls without ids: known by their content. c1 is Sunday in New York, Monday in
+# Berlin; c2 Monday in either; c3 a date without a time, at New York's midnight (05:00 UTC)
+# when imported there, at Berlin's (23:00 UTC on Sunday) after the change.
+CALLS_WITHOUT_IDS = """rep,kind,occurred_at,has_ask
+Ana Ruiz,call,2021-03-01T02:00:00Z,yes
+Ana Ruiz,call,2021-03-01T15:00:00Z,yes
+Ana Ruiz,call,2021-03-01,yes
+"""
+
+
+def test_a_file_without_ids_imported_again_after_a_change_adds_nothing(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Keyed in the configured zone, c1 (its day moved) and c3 (its midnight moved) had new
+    keys in Berlin and were added again: 5 calls on Berlin's Monday, not 3."""
+    upgrade(engine)
+    calls = write(tmp_path / "calls.csv", CALLS_WITHOUT_IDS)
+    assert import_csv(engine, settings, calls, "activities").inserted == 3
+    assert monday_activities(engine, settings) == 2  # c2, c3
+    berlin = in_zone(settings, "Europe/Berlin")
+    again = import_csv(engine, berlin, calls, "activities")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    assert monday_activities(engine, berlin) == 3
+    stored = set(days(engine).values())
+    assert stored == {
+        (dt.datetime(2021, 3, 1, 2, 0), MONDAY),
+        (dt.datetime(2021, 3, 1, 15, 0), MONDAY),
+        (dt.datetime(2021, 2, 28, 23, 0), MONDAY),  # Berlin's midnight of its date
+    }
+    # Back in New York, the keys are still the same ones.
+    back = import_csv(engine, settings, calls, "activities")
+    assert (back.inserted, back.updated, back.unchanged) == (0, 0, 3)
+
+
+# Times without an offset: read in the configured zone. 09:00 is 14:00 UTC in New York,
+# 08:00 UTC in Berlin; 23:30 is 04:30 UTC on March 2 in New York, 22:30 UTC on March 1 in
+# Berlin: Monday in either.
+LOCAL_CALLS_WITHOUT_IDS = """rep,kind,occurred_at,has_ask
+Ana Ruiz,call,2021-03-01 09:00,yes
+Ana Ruiz,call,2021-03-01 23:30,yes
+Ana Ruiz,call,2021-03-01,yes
+"""
+
+
+def test_a_file_of_local_times_without_ids_is_read_again_not_added_again(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Imported in New York, then again in Berlin: its times are read as Berlin's now (as
+    with ids), so the two timed rows are updated to their new instants; all 3 were added
+    again before (6 calls on Monday)."""
+    upgrade(engine)
+    calls = write(tmp_path / "local.csv", LOCAL_CALLS_WITHOUT_IDS)
+    assert import_csv(engine, settings, calls, "activities").inserted == 3
+    berlin = in_zone(settings, "Europe/Berlin")
+    again = import_csv(engine, berlin, calls, "activities")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 2, 1)
+    assert set(days(engine).values()) == {
+        (dt.datetime(2021, 3, 1, 8, 0), MONDAY),
+        (dt.datetime(2021, 3, 1, 22, 30), MONDAY),
+        (dt.datetime(2021, 2, 28, 23, 0), MONDAY),
+    }
+    assert monday_activities(engine, berlin) == 3
+    once_more = import_csv(engine, berlin, calls, "activities")
+    assert (once_more.inserted, once_more.updated, once_more.unchanged) == (0, 0, 3)
+
+
+def test_a_file_with_ids_imported_again_after_a_change_is_unchanged(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """a1, a3, a5 (their days moved) and a4 (its midnight moved) read as updated, though
+    the file said the same: 4 updated, 1 unchanged."""
+    imported_in_new_york(engine, settings, tmp_path)
+    berlin = in_zone(settings, "Europe/Berlin")
+    again = import_csv(engine, berlin, tmp_path / "calls.csv", "activities")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 5)
+    assert monday_activities(engine, berlin) == 4
+
+
+def test_a_row_that_changed_is_still_updated_after_a_change(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """The fixed key zone does not hide a real change: a1 a day later, a4 a date later."""
+    imported_in_new_york(engine, settings, tmp_path)
+    changed = CALLS.replace("2021-03-01T02:00:00Z", "2021-03-02T02:00:00Z").replace(
+        "a4,Ana Ruiz,call,2021-03-01,", "a4,Ana Ruiz,call,2021-03-02,"
+    )
+    berlin = in_zone(settings, "Europe/Berlin")
+    again = import_csv(engine, berlin, write(tmp_path / "changed.csv", changed), "activities")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 2, 3)
+    stored = days(engine)
+    assert stored["a1"] == (dt.datetime(2021, 3, 2, 2, 0), dt.date(2021, 3, 2))
+    assert stored["a4"] == (dt.datetime(2021, 3, 1, 23, 0), dt.date(2021, 3, 2))
+
+
+def _day_zone_columns(engine: Engine) -> set[str]:
+    engine.dispose()  # SQLite: the altered table, not a cached description of the old one
+    return {column["name"] for column in inspect(engine).get_columns("day_zone")}
+
+
+def test_keys_stored_before_migration_0023_are_found_after_a_change_of_zone(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Keys stored under 0022 were worked out in the zone the days are recorded in (New
+    York): the upgrade takes it for the keys' zone, and nothing is added again in Berlin."""
+    upgrade(engine)
+    calls = write(tmp_path / "calls.csv", CALLS_WITHOUT_IDS)
+    assert import_csv(engine, settings, calls, "activities").inserted == 3
+    downgrade(engine, "0022")  # as 0022 left it: days recorded in New York, no key zone
+    assert "key_zone" not in _day_zone_columns(engine)
+    upgrade(engine)
+    berlin = in_zone(settings, "Europe/Berlin")
+    again = import_csv(engine, berlin, calls, "activities")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Activity)) == 3
+    assert monday_activities(engine, berlin) == 3
+
+
+def test_the_activity_list_and_export_show_the_new_zones_days_before_any_analysis(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Read first after the change, the API's list and the web export showed New York's
+    days: Monday's filter found a2 and a4, not Berlin's a1, a2, a3 and a4."""
+    imported_in_new_york(engine, settings, tmp_path)
+    site = make_site(engine, in_zone(settings, "Europe/Berlin"), {"root": ("admin", None)})
+    listed = site.api("root", "/activities", **{"from": "2021-03-01", "to": "2021-03-01"})
+    assert listed.status_code == 200, listed.text
+    assert sorted(a["external_id"] for a in listed.json()["items"]) == ["a1", "a2", "a3", "a4"]
+    exported = site.page("root", "/activities/export.csv", start="2021-03-01", end="2021-03-01")
+    assert exported.status_code == 200, exported.text
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert sorted((r["external_id"], r["local_date"]) for r in rows) == [
+        (key, "2021-03-01") for key in ("a1", "a2", "a3", "a4")
+    ]
+    # a4, a date without a time: midnight in Berlin.
+    assert next(r["when"] for r in rows if r["external_id"] == "a4").startswith("2021-03-01 00:00")
+
+
+def test_an_undone_delete_from_before_the_change_is_put_on_the_new_zones_day(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """a3 (Sunday in New York, Monday in Berlin) and a4 (a date without a time) deleted in
+    New York, a Berlin analysis run, then the deletes undone in Berlin: they came back on
+    New York's Sunday and at New York's midnight, and Berlin's Monday read 3, not 4."""
+    imported_in_new_york(engine, settings, tmp_path)
+    root = Principal(1, "root", "admin", None, None)
+    berlin = in_zone(settings, "Europe/Berlin")
+    now = dt.datetime(2021, 3, 2, 12, 0)
+    in_new_york = Writer.of(engine, settings, root, now=now)
+    ids = {key: activity_id(engine, key) for key in ("a3", "a4")}
+    stashes = [activities.delete(in_new_york, ids[key]) for key in ("a3", "a4")]
+    assert monday_activities(engine, berlin) == 2  # a1, a2: the days are Berlin's now
+    in_berlin = Writer.of(engine, berlin, root, now=now)
+    for stash in stashes:
+        activities.undo(in_berlin, stash)
+    stored = days(engine)
+    assert stored["a3"] == (dt.datetime(2021, 2, 28, 23, 30), MONDAY)
+    assert stored["a4"] == (dt.datetime(2021, 2, 28, 23, 0), MONDAY)  # Berlin's midnight
+    assert monday_activities(engine, berlin) == 4
+
+
+def activity_id(engine: Engine, external_id: str) -> int:
+    with engine.connect() as conn:
+        found = select(Activity.id).where(Activity.external_id == external_id)
+        return int(conn.execute(found).scalar_one())

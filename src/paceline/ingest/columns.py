@@ -36,10 +36,12 @@ from paceline.ingest.entities import (
     check_not_negative,
     engaged_of,
     has_ask_of,
+    keyed_moment,
     mark_bad,
     slug,
+    wall_to_utc,
 )
-from paceline.ingest.fields import FieldError, Moments
+from paceline.ingest.fields import FieldError, FileTime, Moments
 
 # The fields of an activity record before its hash, in the order `finish_activity` builds
 # them, and the same names sorted: the order `content_hash` writes them in.
@@ -159,13 +161,17 @@ def check_activities(
     for at, name in enumerate(_RULED):
         values[name] = list(map(operator.itemgetter(at), verdicts))
     moments = _moments(values, given["occurred_at"], settings, now, bad)
-    pieces = _fingerprint_pieces(values, given, verdicts, moments, n)
+    hashed = values
+    if reader.key_zone.key != reader.business_zone.key:  # after a change of zone
+        hashed, moments = _keyed_columns(values, reader), None
+    pieces = _fingerprint_pieces(hashed, given, verdicts, moments, n)
     texts = map(str.encode, map("".join, zip(*pieces, strict=True)))
     hashes = list(map(_HEX, map(_BLAKE, texts)))
     externals = given["external_id"].values
     values["row_hash"] = hashes
     if None in externals or "" in externals:  # a row without an id is known by its hash
-        externals = [ext or f"h:{h}" for ext, h in zip(externals, hashes, strict=True)]
+        keys = hashes if hashed is values else _keys(hashed, given, verdicts, hashes, reader)
+        externals = [ext or f"h:{h}" for ext, h in zip(externals, keys, strict=True)]
     values["external_id"] = externals
     return [values[name] for name in CHECKED_FIELDS], bad
 
@@ -368,6 +374,61 @@ def _moments(
     days_of = _Memo(_day).over(local) if refused else list(map(_DATE, local))
     values["local_date"] = _shared(days_of)
     return None
+
+
+def _keyed_columns(values: dict[str, list[Any]], reader: RowReader) -> dict[str, list[Any]]:
+    """`values` with the moments and days the fingerprints hold (`keyed_moment`), in the
+    reader's key zone; a refused row's (None) stay None."""
+    business, key_zone = reader.business_zone, reader.key_zone
+
+    def keyed(utc: dt.datetime | None, day: dt.date | None) -> tuple[Any, Any]:
+        if utc is None or day is None:
+            return None, None
+        return keyed_moment(utc, day, business, key_zone)
+
+    pairs = list(map(keyed, values["occurred_at"], values["local_date"]))
+    keyed_values = dict(values)
+    keyed_values["occurred_at"] = list(map(_FIRST, pairs))
+    keyed_values["local_date"] = list(map(_SECOND, pairs))
+    return keyed_values
+
+
+def _keys(
+    hashed: dict[str, list[Any]],
+    given: dict[str, Column],
+    verdicts: list[tuple[Any, ...]],
+    hashes: list[str],
+    reader: RowReader,
+) -> list[str]:
+    """The keys of rows without ids after a change of zone: the fingerprints, but for the
+    times the file wrote without an offset, read in the key zone (`wall_keyed`), hashed
+    column by column as the fingerprints are."""
+    n = len(hashes)
+    walls = _file_times(given["occurred_at"], n)
+    if walls.count(None) == n:
+        return hashes
+    to_utc = wall_to_utc(reader.key_zone)
+    keyed = dict(hashed)
+    keyed["occurred_at"] = [
+        at if wall is None or at is None else to_utc(wall)
+        for wall, at in zip(walls, hashed["occurred_at"], strict=True)
+    ]
+    keyed["local_date"] = [
+        day if wall is None or day is None else wall.date()
+        for wall, day in zip(walls, hashed["local_date"], strict=True)
+    ]
+    pieces = _fingerprint_pieces(keyed, given, verdicts, None, n)
+    texts = map(str.encode, map("".join, zip(*pieces, strict=True)))
+    return list(map(_HEX, map(_BLAKE, texts)))
+
+
+def _file_times(column: Column, n: int) -> list[dt.datetime | None]:
+    """Each row's time as the file wrote it, where it carries no offset and was read in
+    the business zone (`FileTime`); None elsewhere."""
+    whole = column.moments
+    if whole is not None:
+        return list(whole.local) if whole.local_is_file_time else [None] * n
+    return [m[1] if type(m) is FileTime else None for m in column.values]
 
 
 def _allowed(moment: dt.datetime, settings: Settings, now: dt.datetime) -> bool:

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
+from paceline.calendar import local_midnight_utc
 from paceline.config import Settings
 from paceline.errors import did_you_mean
 from paceline.ingest.entity_names import Entity
@@ -25,9 +26,11 @@ from paceline.ingest.fields import (
     MIN_YEAR,
     CurrencyCheck,
     FieldError,
+    FileTime,
     Moments,
     Parser,
     TimestampParser,
+    local_to_utc,
     make_date_parser,
     make_money_parser,
     make_text_parser,
@@ -211,11 +214,16 @@ class RowReader:
         zone: ZoneInfo,
         business_zone: ZoneInfo | None = None,
         currency: str | CurrencyCheck | None = None,
+        key_zone: ZoneInfo | None = None,
     ) -> None:
         """`currency` is the configured one (`[money] currency`): money in another is
         refused; None: the first currency the file marks, and no other; or the check to
-        read money with (the importer's, which knows the database's currency)."""
+        read money with (the importer's, which knows the database's currency). `key_zone`:
+        the zone the rows' fingerprints are worked out in (`keyed_moment`; default the
+        business zone)."""
         self.entity = entity
+        self.business_zone = business_zone or zone
+        self.key_zone = key_zone or self.business_zone
         self.header = header
         index = {name: i for i, name in enumerate(header)}
         known = {f.name: f for f in ENTITY_FIELDS[entity]}
@@ -476,10 +484,14 @@ def _scaled(parse: Parser, spec: ColumnSpec) -> Parser:
 
 
 def finish_activity(
-    values: dict[str, object], settings: Settings, now: dt.datetime | None = None
+    values: dict[str, object],
+    settings: Settings,
+    now: dt.datetime | None = None,
+    key_zone: ZoneInfo | None = None,
 ) -> Record:
     """A checked activity record. `now` (naive UTC; default: the time of the call) is what
-    "in the future" is measured against; tests and imports pass a fixed one."""
+    "in the future" is measured against; tests and imports pass a fixed one. Its
+    fingerprint is worked out in `key_zone` (default the calendar's; `keyed_moment`)."""
     kind = slug(str(values["kind"]))
     if kind not in settings.kind_names:
         hint = did_you_mean(kind, settings.kind_names)
@@ -515,9 +527,77 @@ def finish_activity(
         "deal_ref": values.get("deal_ref"),
         "notes": values.get("notes"),
     }
-    record["row_hash"] = content_hash(record)
-    record["external_id"] = values.get("external_id") or f"h:{record['row_hash']}"
+    hashed = _keyed(record, settings.calendar.zone, key_zone)
+    record["row_hash"] = content_hash(hashed)
+    external_id = values.get("external_id")
+    record["external_id"] = external_id or f"h:{_key(record, hashed, values, key_zone)}"
     return record
+
+
+def _key(
+    record: Record, hashed: Record, values: dict[str, object], key_zone: ZoneInfo | None
+) -> str:
+    """The hash that keys an activity without an id: its fingerprint, but for a time the
+    file wrote without an offset (`FileTime`) once the zone has changed, which is read
+    in the key zone as it was when first imported (`wall_keyed`)."""
+    moment = values["occurred_at"]
+    if hashed is record or key_zone is None or type(moment) is not FileTime:
+        return str(record["row_hash"])
+    return content_hash(wall_keyed(hashed, moment[1], key_zone))
+
+
+def wall_keyed(hashed: Record, wall: dt.datetime, key_zone: ZoneInfo) -> Record:
+    """A fingerprint's record with the time the file wrote (`wall`, no offset) read in
+    `key_zone`.
+
+    A file without offsets is read in the configured zone: after a change of zone its
+    times are other instants, and its rows without ids, keyed by them, were added again
+    beside the rows read before. Read in the key zone, the file's time gives the key it
+    gave then; the row is found and updated to the instant read now."""
+    return {
+        **hashed,
+        "occurred_at": wall_to_utc(key_zone)(wall),
+        "local_date": wall.date(),
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def wall_to_utc(zone: ZoneInfo) -> Callable[[dt.datetime], dt.datetime]:
+    """A time as a file wrote it, read in `zone`, in UTC (`fields.local_to_utc`, per zone)."""
+    return local_to_utc(zone)
+
+
+def _keyed(record: Record, business: ZoneInfo, key_zone: ZoneInfo | None) -> Record:
+    """`record` as its fingerprint sees it: its moment and day in `key_zone`."""
+    if key_zone is None or key_zone.key == business.key:
+        return record
+    occurred_at, local_date = keyed_moment(
+        record["occurred_at"], record["local_date"], business, key_zone
+    )
+    return {**record, "occurred_at": occurred_at, "local_date": local_date}
+
+
+def keyed_moment(
+    utc: dt.datetime, day: dt.date, business: ZoneInfo, key_zone: ZoneInfo
+) -> tuple[dt.datetime, dt.date]:
+    """An activity's moment (naive UTC) and day (`day`, in `business`) as its fingerprint
+    holds them: in `key_zone`, the zone of the database's first imports (`store.day_zone.
+    key_zone`).
+
+    The fingerprint tells a changed row on import, and is the key of a row without an id.
+    Worked out in the configured zone, it moved when the zone changed: a date without a
+    time is stored at the zone's midnight, and every day is the zone's. So a file imported
+    again after a change of zone was "updated" where nothing had changed, and the rows of a
+    file without ids were added a second time. In one fixed zone, the same row gives the
+    same fingerprint: a date without a time (at `business`'s midnight, as `store.day_zone`
+    tells one) is `key_zone`'s midnight of its date; an instant stays, on its day there."""
+    if utc == _midnight(business, day):
+        return _midnight(key_zone, day), day
+    return utc, utc.replace(tzinfo=dt.UTC).astimezone(key_zone).date()
+
+
+# A day's midnight in a zone, remembered: a file's rows share few days.
+_midnight = functools.lru_cache(maxsize=65_536)(local_midnight_utc)
 
 
 def check_activity(
@@ -600,14 +680,21 @@ def engaged_of(given: object, outcome: str | None, settings: Settings) -> object
 ENTERED_AFTER_CLOSE = "entered_after_close"
 
 
-def finish_deal(values: dict[str, object], settings: Settings, *, imported: bool = False) -> Record:
+def finish_deal(
+    values: dict[str, object],
+    settings: Settings,
+    *,
+    imported: bool = False,
+    key_zone: ZoneInfo | None = None,
+) -> Record:
     """A checked deal. A close before the creation is refused when a person types it (a
     typo), but kept when `imported`: CRMs' close dates are typed by people while the
     creation is the system's timestamp, so a deal entered after it was won (a migration, a
     late entry) closes "before" it was created. Its close stays as given (revenue lands in
     the period it was won), its creation too, and the record is flagged
     (`ENTERED_AFTER_CLOSE`) for the import to count; the analyses leave its unknown sales
-    cycle out (`pipeline_history.KnownDeal.entered_after_close`)."""
+    cycle out (`pipeline_history.KnownDeal.entered_after_close`). Its fingerprint is worked
+    out in `key_zone` (`keyed_instant`)."""
     stage = slug(str(values["stage"]))
     if not stage:
         raise FieldError("stage is empty after normalising", "stage")
@@ -648,16 +735,42 @@ def finish_deal(values: dict[str, object], settings: Settings, *, imported: bool
         "account": values.get("account"),
         "account_ref": values.get("account_ref"),
     }
-    record["row_hash"] = content_hash(record)
+    record["row_hash"] = content_hash(_deal_keyed(record, values, settings.calendar.zone, key_zone))
     record["external_id"] = values["external_id"]
     record["stage_changed_at"] = _utc(values.get("stage_changed_at"))
     record[ENTERED_AFTER_CLOSE] = entered_after_close
     return record
 
 
-def finish_imported_deal(values: dict[str, object], settings: Settings) -> Record:
+def finish_imported_deal(
+    values: dict[str, object], settings: Settings, key_zone: ZoneInfo | None = None
+) -> Record:
     """`finish_deal` for imports: a close before the creation is kept and flagged."""
-    return finish_deal(values, settings, imported=True)
+    return finish_deal(values, settings, imported=True, key_zone=key_zone)
+
+
+def _deal_keyed(
+    record: Record, values: dict[str, object], business: ZoneInfo, key_zone: ZoneInfo | None
+) -> Record:
+    """`record` as its fingerprint sees it: its dates without a time at `key_zone`'s
+    midnight (a deal closed "2021-04-01", imported again after a change of zone, read as
+    updated where nothing had changed)."""
+    if key_zone is None or key_zone.key == business.key:
+        return record
+    keyed = dict(record)
+    for name in ("created_at", "closed_at"):
+        if record[name] is not None:
+            keyed[name] = keyed_instant(_moment(values[name]), key_zone)
+    return keyed
+
+
+def keyed_instant(moment: tuple[dt.datetime, dt.datetime], key_zone: ZoneInfo) -> dt.datetime:
+    """A parsed (UTC, business-local) value as a fingerprint holds it: a date without a time
+    (local midnight) at `key_zone`'s midnight of its date, an instant as it is."""
+    utc, local = moment
+    if local.time() != dt.time():
+        return utc
+    return _midnight(key_zone, local.date())
 
 
 def unknown_stage(raw: str, settings: Settings) -> str:

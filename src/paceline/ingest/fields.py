@@ -393,7 +393,7 @@ def make_timestamp_parser(
             return calendar_date(_day_of(moment, to_business))
         if moment.tzinfo is None:
             utc = to_utc(moment)
-            return utc, moment if same_zone else to_business(utc)
+            return FileTime((utc, moment)) if same_zone else (utc, to_business(utc))
         utc = moment.astimezone(dt.UTC).replace(tzinfo=None)
         return utc, to_business(utc)
 
@@ -428,19 +428,20 @@ def make_timestamp_parser(
                 except ValueError:
                     moment = None
                 if moment is None:
-                    utc, local = parse_text(text, raw)
+                    parsed = parse_text(text, raw)
                 elif moment.tzinfo is None:
                     utc = to_utc(moment)
-                    local = moment if same_zone else to_business(utc)
+                    parsed = FileTime((utc, moment)) if same_zone else (utc, to_business(utc))
                 else:
-                    utc, local = localise(moment)
+                    parsed = localise(moment)
             else:
-                utc, local = parse_text(text, raw)
+                parsed = parse_text(text, raw)
         except OverflowError:  # a shift by the zone left the years Python can count
             raise FieldError(_out_of_range(raw)) from None
+        utc, local = parsed
         if not MIN_YEAR <= local.year <= MAX_YEAR or not MIN_YEAR <= utc.year <= MAX_YEAR:
             raise FieldError(_out_of_range(raw))
-        return utc, local
+        return parsed
 
     utc_shifts = _HourShifts(to_utc)
     business_shifts = _HourShifts(to_business)
@@ -519,6 +520,15 @@ class Moments:
     def pairs(self) -> list[tuple[dt.datetime, dt.datetime]]:
         """(UTC, local) for each cell, as a cell's parse gives them."""
         return list(zip(self.utc, self.local, strict=True))
+
+
+class FileTime(tuple[dt.datetime, dt.datetime]):
+    """(UTC, local) of a time written without an offset and read in the business zone: its
+    local value is the time as the file wrote it. The key of an activity without an id
+    reads it in the database's key zone (`entities.wall_keyed`), so that a file imported
+    again after a change of `[calendar] timezone` finds the rows it gave, read anew."""
+
+    __slots__ = ()
 
 
 class TimestampParser:

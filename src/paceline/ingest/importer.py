@@ -61,6 +61,7 @@ from paceline.ingest.entities import (
     RowReader,
     field_names,
     finish_activity,
+    finish_imported_deal,
     required_fields,
 )
 from paceline.ingest.fields import CurrencyCheck, FieldError, currency_codes
@@ -83,7 +84,7 @@ from paceline.store.currency import (
     forget_unused_currency,
     stored_currency,
 )
-from paceline.store.day_zone import align_stored_days
+from paceline.store.day_zone import align_stored_days, key_zone
 from paceline.store.models import utcnow
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ImportOptions", "ImportResult", "import_csv", "import_file"]
@@ -159,7 +160,8 @@ def import_file(
         check = _currency_check(engine, settings, entity)
         # The stored days in the zone these rows are read in, before they join them.
         align_stored_days(engine, settings.calendar.zone)
-        row_reader = _row_reader(entity, mapping, table, zone, settings, generic, check)
+        keys_in = key_zone(engine, settings.calendar.zone)  # rows without ids: their keys'
+        row_reader = _row_reader(entity, mapping, table, zone, settings, generic, check, keys_in)
         errors_path = options.errors_path or Path.cwd() / f"{path.stem}.errors.csv"
         located = table.locate(0, 0) is not None
         sink = ErrorSink(errors_path, table.header, cells=located)
@@ -181,6 +183,7 @@ def import_file(
                 "header": table.header,
                 "zone": zone.key,
                 "business_zone": settings.calendar.zone.key,
+                "key_zone": keys_in.key,
                 "currency": settings.money.currency,
             }
             job = functools.partial(
@@ -289,11 +292,14 @@ def _row_reader(
     settings: Settings,
     generic: bool,
     check: CurrencyCheck,
+    key_zone: ZoneInfo,
 ) -> RowReader:
     """The row reader: timestamps read in the file's zone, days counted in the calendar's,
-    money in the currency `check` counts in."""
+    fingerprints worked out in `key_zone`, money in the currency `check` counts in."""
     try:
-        reader = RowReader(entity, mapping, table.header, zone, settings.calendar.zone, check)
+        reader = RowReader(
+            entity, mapping, table.header, zone, settings.calendar.zone, check, key_zone
+        )
     except FieldError as exc:
         raise ImportFileError(str(exc)) from None
     if reader.missing_fields and not generic:
@@ -379,8 +385,10 @@ def _write_all(
     finish = FINISHERS[reader.entity]
     fast: Callable[[list[list[str]]], list[Record | None]] | None = None
     by_column: ColumnCheck | None = None
+    if reader.entity == "deals":  # fingerprints in the key zone, as activities'
+        finish = functools.partial(finish_imported_deal, key_zone=reader.key_zone)
     if reader.entity == "activities":
-        finish = functools.partial(finish_activity, now=now)
+        finish = functools.partial(finish_activity, now=now, key_zone=reader.key_zone)
         fast = functools.partial(finish_activities, reader, settings=settings, now=now)
         if pipeline.BY_COLUMN:
             by_column = functools.partial(check_activities, reader, settings=settings, now=now)

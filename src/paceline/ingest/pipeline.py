@@ -360,6 +360,7 @@ def _serve(job: dict[str, Any], sender: _Sender) -> None:
         ZoneInfo(args["zone"]),
         ZoneInfo(args["business_zone"]),
         args["currency"],
+        ZoneInfo(args["key_zone"]),
     )
     fast = functools.partial(finish_activities, reader, settings=job["settings"], now=job["now"])
     by_column = None

@@ -184,7 +184,8 @@ def undo(writer: Writer, stash: Stash) -> int:
     if rep is None:
         raise NotFound("rep of this activity", "its rep no longer exists", "rep")
     access.require_change(writer.principal, rep)
-    if not records.restore_activity(writer.engine, stash, actor_of(writer.principal)):
+    zone = writer.calendar.zone
+    if not records.restore_activity(writer.engine, stash, zone, actor_of(writer.principal)):
         raise UserInputError(
             "activity: cannot undo, an activity with the same id or source record exists again"
         )

@@ -85,9 +85,28 @@ def _take_lock(conn: Connection) -> None:
         conn.execute(text("DELETE FROM day_zone WHERE 0"))
 
 
+def key_zone(engine: Engine, zone: ZoneInfo) -> ZoneInfo:
+    """The zone the keys of activities without an id are worked out in (`ingest.entities.
+    finish_activity`): the first zone recorded, kept when the configured one changes; `zone`
+    while none is recorded.
+
+    Such a key hashes the row's day and, for a date without a time, that day's midnight. In
+    the configured zone, a file imported again after a change of zone gave its moved rows
+    new keys and they were added again (a 3-row file: 5 calls on a Monday, not 3); in a zone
+    that never changes, the same file gives the same keys."""
+    with engine.connect() as conn:
+        stored = conn.scalar(select(func.coalesce(DayZone.key_zone, DayZone.zone)).where(_IS_ROW))
+    return zone if stored is None or stored == zone.key else ZoneInfo(stored)
+
+
+_IS_ROW = DayZone.id == _ROW
+
+
 def _record(conn: Connection, zone: str, first: bool) -> None:
-    if first:
-        conn.execute(insert(DayZone).values(id=_ROW, zone=zone, recorded_at=utcnow()))
+    if first:  # the first zone is the keys' too, for good
+        conn.execute(
+            insert(DayZone).values(id=_ROW, zone=zone, key_zone=zone, recorded_at=utcnow())
+        )
     else:
         conn.execute(
             update(DayZone).where(DayZone.id == _ROW).values(zone=zone, recorded_at=utcnow())
@@ -151,12 +170,18 @@ def _changes(
 
 
 def _activity_values(values: list[Any], old: ZoneInfo, new: ZoneInfo) -> list[Any]:
-    """An activity's instant and day in `new`: a date-only one keeps its day, at `new`'s
-    midnight; a timed one keeps its instant, on its day in `new`."""
-    occurred_at, day = values
+    return list(activity_moved(values[0], values[1], old, new))
+
+
+def activity_moved(
+    occurred_at: dt.datetime, day: dt.date, old: ZoneInfo, new: ZoneInfo
+) -> tuple[dt.datetime, dt.date]:
+    """An activity's instant (naive UTC) and day, derived in `old`, in `new`: a date-only
+    one keeps its day, at `new`'s midnight; a timed one keeps its instant, on its day in
+    `new`. Also for a row put back after the zone changed (`records.restore_activity`)."""
     if occurred_at == _midnight(old, day):
-        return [_midnight(new, day), day]
-    return [occurred_at, occurred_at.replace(tzinfo=dt.UTC).astimezone(new).date()]
+        return _midnight(new, day), day
+    return occurred_at, occurred_at.replace(tzinfo=dt.UTC).astimezone(new).date()
 
 
 def _instants(values: list[Any], old: ZoneInfo, new: ZoneInfo) -> list[Any]:

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BindParameter,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     tuple_,
 )
 
+from paceline.store.day_zone import align_stored_days
 from paceline.store.engine import read_connection
 from paceline.store.models import Activity, Rep, Team, rep_there_on
 from paceline.store.records import (
@@ -408,13 +410,25 @@ def in_team(rep_id: ColumnClause[int], team_id: int) -> ColumnElement[bool]:
 
 
 def list_activities(
-    engine: Engine, scope: Scope, where: ActivityFilter, paging: Paging | int, offset: int = 0
+    engine: Engine,
+    scope: Scope,
+    where: ActivityFilter,
+    paging: Paging | int,
+    offset: int = 0,
+    *,
+    zone: ZoneInfo,
 ) -> Page[ActivityRecord]:
     """A page of activities, newest first ((occurred_at, id) descending, the order of
     `ix_activity_occurred_id`), and how many match (see `Page`). `paging` may also be a
-    plain limit, with `offset`, as callers wrote it before cursors."""
+    plain limit, with `offset`, as callers wrote it before cursors.
+
+    The stored days are first made those of `zone`, the configured `[calendar] timezone`
+    (`day_zone.align_stored_days`: one small read when they are): after a change of zone,
+    the list, its exports and its date filters showed the old zone's days until the first
+    analysis or write moved them."""
     if isinstance(paging, int):
         paging = Paging(paging, offset)
+    align_stored_days(engine, zone)
     conditions = _activity_conditions(scope, where)
     query = activity_query().where(*conditions)
     counter = select(Activity.id).where(*conditions)

@@ -628,6 +628,10 @@ class DayZone(Base):
     id: ColumnClause[int] = Column(Integer, primary_key=True, autoincrement=False)
     zone: ColumnClause[str] = Column(String(64), nullable=False)  # an IANA name
     recorded_at: ColumnClause[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
+    # The zone the keys of activities imported without an id are worked out in: the first
+    # zone recorded, never changed after (`store.day_zone.key_zone`), so that a file
+    # imported again after a change of zone finds its rows under the keys they were given.
+    key_zone: ColumnClause[str | None] = Column(String(64))
 
 
 class AppUser(Base):

@@ -22,6 +22,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -38,8 +39,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from paceline.store import audit
+from paceline.store import audit, day_zone
 from paceline.store.audit import Actor
+from paceline.store.day_zone import align_stored_days
 from paceline.store.engine import read_connection
 from paceline.store.models import Account, Activity, Contact, Deal, Rep, Team, utcnow
 from paceline.store.names import (
@@ -344,20 +346,46 @@ def take_activity(
         conn.execute(delete(Activity).where(Activity.id == activity_id))
         if actor is not None:
             audit.write(conn, actor, "activity", activity_id, "delete", before, None)
-    return dict(row._mapping)
+        taken_in = day_zone.recorded_zone(conn)
+    return {**row._mapping, TAKEN_IN: taken_in}
 
 
-def restore_activity(engine: Engine, stash: dict[str, Any], actor: Actor | None = None) -> bool:
-    """Put a taken activity back, with its id, source and external id; False when an activity
-    with the same id or source record exists again."""
+# The key of a taken activity's stash that names the zone its day was derived in.
+TAKEN_IN = "taken_in_zone"
+
+
+def restore_activity(
+    engine: Engine, stash: dict[str, Any], zone: ZoneInfo, actor: Actor | None = None
+) -> bool:
+    """Put a taken activity back, with its id, source and external id, on its day in `zone`
+    (the configured one); False when an activity with the same id or source record exists
+    again.
+
+    The stash keeps the day it was taken on, in the zone of then: put back as it was after
+    the zone changed, the row sat on the old zone's day (a date without a time at the old
+    zone's midnight) among rows moved to the new one, and no later check moved it, the
+    recorded zone being the new one already."""
+    align_stored_days(engine, zone)
+    values = _in_zone(stash, zone)
     try:
         with engine.begin() as conn:
-            conn.execute(insert(Activity).values(**stash))
+            conn.execute(insert(Activity).values(**values))
             table = Activity.__table__
             audit.write_change(conn, actor, table, "activity", int(stash["id"]), "restore", None)
     except IntegrityError:
         return False
     return True
+
+
+def _in_zone(stash: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    """A stash's columns, its instant and day moved from the zone it was taken in to `zone`."""
+    values = {name: value for name, value in stash.items() if name != TAKEN_IN}
+    taken_in = stash.get(TAKEN_IN)
+    if taken_in is not None and taken_in != zone.key:
+        values["occurred_at"], values["local_date"] = day_zone.activity_moved(
+            values["occurred_at"], values["local_date"], ZoneInfo(taken_in), zone
+        )
+    return values
 
 
 @dataclass

@@ -91,7 +91,12 @@ def rep_page(
     card = rep_scorecard(state.reads, state.settings, rep.name, kind, day)
     report = alerts(state.reads, state.settings, card.as_of, rep.team)
     recent = queries.activity_page(
-        state.engine, caller.principal, ActivityFilter(rep_id=rep.id), per_page=8, count="none"
+        state.engine,
+        caller.principal,
+        ActivityFilter(rep_id=rep.id),
+        per_page=8,
+        zone=state.settings.calendar.zone,
+        count="none",
     )
     own = caller.principal.rep_id == rep.id
     return render(

@@ -10,6 +10,7 @@ faces off the tables). This module knows nothing of HTTP. Writes of an activity:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -81,6 +82,7 @@ def activity_page(
     wanted: ActivityFilter,
     per_page: int,
     *,
+    zone: ZoneInfo,
     older: str | None = None,
     newer: str | None = None,
     count: listings.Counting = "bounded",
@@ -90,7 +92,7 @@ def activity_page(
     after = None if older is None else listings.Cursor.parse(older, "a")
     before = None if newer is None else listings.Cursor.parse(newer, "a")
     paging = listings.Paging(per_page, after=after, before=before, count=count)
-    found = listings.list_activities(engine, scope_of(principal), wanted, paging)
+    found = listings.list_activities(engine, scope_of(principal), wanted, paging, zone=zone)
     return ActivityPage(
         found.items,
         found.total,

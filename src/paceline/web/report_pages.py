@@ -243,7 +243,12 @@ def activities_export(
         if found is None or not caller.principal.can_read_rep(found.id, found.team_id):
             raise refused("see that rep's activities")
     listing = queries.activity_page(
-        state.engine, caller.principal, wanted, EXPORT_ROWS, count="none"
+        state.engine,
+        caller.principal,
+        wanted,
+        EXPORT_ROWS,
+        zone=state.settings.calendar.zone,
+        count="none",
     )
     if listing.older is not None:  # more follow: read one row past the limit, never counted
         raise PageError(

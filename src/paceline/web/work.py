@@ -286,7 +286,13 @@ def activities_page(
         raise refused("see that rep's activities")
     try:
         listing = queries.activity_page(
-            state.engine, caller.principal, wanted, PER_PAGE, older=older, newer=newer
+            state.engine,
+            caller.principal,
+            wanted,
+            PER_PAGE,
+            zone=state.settings.calendar.zone,
+            older=older,
+            newer=newer,
         )
     except CursorError:
         raise PageError(422, "Cannot show this page", "The page link is not valid.") from None

@@ -237,6 +237,7 @@ def list_(
         scope_of(caller),
         ActivityFilter(rep_id, team_id, kind_name, start, end),
         paging(limit, offset, cursor, count, "a"),
+        zone=state.settings.calendar.zone,
     )
     items = [out(state.settings, a) for a in page.items]
     token = None if page.next is None else page.next.token()
