@@ -522,14 +522,10 @@ def complete_interrupted_load_at_start(engine: Engine, command: str) -> None:
 
 def say_completed(completed: Completed, prefix: str = "") -> None:
     """What completing a killed load did, one line per kind of repair (none when whole)."""
-    if completed.indexes:
-        built = ", ".join(completed.indexes)
-        out.print(f"{prefix}built the indexes an interrupted import left out: {built}")
-    if completed.references:
-        out.print(
-            f"{prefix}validated the references an interrupted import left unchecked: "
-            + ", ".join(completed.references)
-        )
+    from paceline.describe import completed_lines
+
+    for said in completed_lines(completed):
+        out.print(f"{prefix}{said}")
 
 
 # --- demo -----------------------------------------------------------------------------------
