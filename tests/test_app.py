@@ -108,3 +108,57 @@ def test_a_worker_leaves_its_start_up_objects_out_of_full_collections(
         assert app.state.paceline.engine.url == engine.url
     finally:
         gc.unfreeze()
+
+
+def test_a_worker_starts_serving_when_the_database_is_too_busy_to_repair(
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A killed load left the activity indexes out, and another process holds SQLite's
+    write lock past the busy timeout while a worker starts: the worker's start-up repair
+    (`completing_interrupted_loads`) cannot lock, says so, and the worker serves anyway
+    (its answers are right without the indexes); the indexes wait, not half-built. Once
+    the lock is gone, the next worker to start builds them."""
+    import sqlite3
+
+    from sqlalchemy import inspect
+
+    from factories import ACTIVITY_SECONDARY_INDEXES, leave_killed_activity_load
+    from paceline.server import completing_interrupted_loads
+    from paceline.store import engine as store_engine
+
+    migrated_sqlite_copy(tmp_path_factory, tmp_path).dispose()
+    monkeypatch.setattr(store_engine, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    engine = store_engine.make_engine(f"sqlite:///{tmp_path / 'paceline.db'}")
+    with engine.begin() as conn:
+        leave_killed_activity_load(conn, 2**22 + 12345)  # no process has that id
+
+    def indexes() -> set[str]:
+        return {str(index["name"]) for index in inspect(engine).get_indexes("activity")}
+
+    holder = sqlite3.connect(tmp_path / "paceline.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        app = create_app(settings, engine, lifespan=completing_interrupted_loads)
+        with caplog.at_level("WARNING", logger="paceline.server"), TestClient(app) as client:
+            assert client.get("/api/v1/openapi.json").status_code == 200
+        assert [r.getMessage() for r in caplog.records] == [
+            "server: the database was too busy to check for an interrupted import's indexes; "
+            "the next worker, import or `paceline init` builds any missing"
+        ]
+        assert not indexes() & ACTIVITY_SECONDARY_INDEXES
+    finally:
+        holder.rollback()
+        holder.close()
+    caplog.clear()
+    app = create_app(settings, engine, lifespan=completing_interrupted_loads)
+    with caplog.at_level("WARNING", logger="paceline.server"), TestClient(app):
+        pass
+    assert indexes() >= ACTIVITY_SECONDARY_INDEXES
+    assert [r.getMessage() for r in caplog.records] == [
+        "server: built the indexes an interrupted import left out: "
+        + ", ".join(sorted(ACTIVITY_SECONDARY_INDEXES))
+    ]

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.stalled import RepStalled
     from paceline.analytics.tipping import TippingPoint
     from paceline.config import Settings
+    from paceline.store.loads import Completed
 
 FLAG_TEXT = {
     "low_selling_time": "Busy, not productive: too little of the logged time is selling",
@@ -977,3 +978,20 @@ def _named(people: list[RepDay], verb: str, counted: str) -> str:
     if len(people) > NAMED_AT_MOST:
         return counted
     return ", ".join(f"{p.rep} {verb} {p.day.isoformat()}" for p in people)
+
+
+def completed_lines(completed: Completed) -> list[str]:
+    """What completing a killed bulk load did, one line per kind of repair (none when the
+    schema was whole): one wording for every process that repairs at start-up (`init`,
+    `serve`, `scheduler`, a server's workers)."""
+    lines = []
+    if completed.indexes:
+        lines.append(
+            "built the indexes an interrupted import left out: " + ", ".join(completed.indexes)
+        )
+    if completed.references:
+        lines.append(
+            "validated the references an interrupted import left unchecked: "
+            + ", ".join(completed.references)
+        )
+    return lines

@@ -9,7 +9,9 @@ their client from here too.
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -17,21 +19,28 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URLPath
 from starlette.routing import BaseRoute, Match, NoMatchFound
-from starlette.types import Receive, Scope, Send
+from starlette.types import Lifespan, Receive, Scope, Send
 
 from paceline import plugins
 from paceline.api.app import API_PREFIX, BUSY_ERRORS, RETRY_AFTER_S, busy_error, create_api
 from paceline.callers import api_caller
 from paceline.config import Settings, load_settings, resolve_database_url
+from paceline.describe import completed_lines
 from paceline.store.engine import is_busy, make_engine
+from paceline.store.loads import complete_interrupted_loads
 from paceline.web.pages import busy_page, invalid_request_page
 from paceline.web.pages import mount as mount_pages
 
+log = logging.getLogger(__name__)
 
-def create_app(settings: Settings, engine: Engine) -> FastAPI:
+
+def create_app(
+    settings: Settings, engine: Engine, lifespan: Lifespan[FastAPI] | None = None
+) -> FastAPI:
     """The API under /api/v1, plugins' pages, then the pages at /: one state, one error policy
     (a saturated database answers 503 with Retry-After on both).
 
@@ -40,7 +49,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         proves CSRF on writes), so a plugin cannot publish data by forgetting a check; what the
         caller may see it asks `paceline.access`, as the built-in faces do.
     """
-    app = create_api(settings, engine)
+    app = create_api(settings, engine, lifespan)
     signed_in = [Depends(api_caller)]
     for router in plugins.routers():  # plugins' pages, at the paths they declare
         app.include_router(router, dependencies=signed_in)
@@ -142,9 +151,38 @@ def create_app_from_environment() -> FastAPI:
     set, reaches the clock the same way)."""
     settings = load_settings()
     url = resolve_database_url(settings)
-    app = create_app(settings, make_engine(url, **settings.database.pool()))
+    engine = make_engine(url, **settings.database.pool())
+    app = create_app(settings, engine, lifespan=completing_interrupted_loads)
     settle_heap()
     return app
+
+
+@asynccontextmanager
+async def completing_interrupted_loads(app: FastAPI) -> AsyncIterator[None]:
+    """Before a worker's first request: build the indexes (and validate the references) a
+    killed bulk load left out, as `paceline serve` does before it starts its workers, so a
+    server started from this factory alone (gunicorn, uvicorn --factory) repairs too.
+
+    Every worker runs it; the database lets one build. SQLite's write lock (BEGIN
+    IMMEDIATE) or PostgreSQL's lock on the table (`store.bulk.build_indexes`) makes the
+    others wait, then find nothing missing; a load still running is left to build them
+    itself (`store.loads`). A schema already whole costs one short transaction. A database
+    too busy to lock does not keep the worker from serving: the answers are right without
+    the indexes, only slower, and the next worker, import or `paceline init` builds them."""
+    engine: Engine = app.state.paceline.engine
+    try:
+        completed = await run_in_threadpool(complete_interrupted_loads, engine)
+    except SQLAlchemyError as exc:
+        if not is_busy(exc):
+            raise
+        log.warning(
+            "server: the database was too busy to check for an interrupted import's "
+            "indexes; the next worker, import or `paceline init` builds any missing"
+        )
+    else:
+        for line in completed_lines(completed):
+            log.warning("server: %s", line)
+    yield
 
 
 def settle_heap() -> None:

@@ -1,5 +1,6 @@
-"""`paceline serve` and `paceline scheduler` started after a bulk load was killed (SIGKILL)
-build the indexes it left out, and say so; a load still running is left to build them.
+"""`paceline serve`, `paceline scheduler` and a server started from the application factory
+(gunicorn, `uvicorn --factory`) after a bulk load was killed (SIGKILL) build the indexes it
+left out, and say so; a load still running is left to build them.
 
 A load into the empty activity table drops its secondary indexes and builds them at its end
 (`store.loads`); killed before, it leaves the table without them and its run recorded as
@@ -86,7 +87,28 @@ def _paceline(url: str, cwd: Path, *args: str) -> subprocess.Popen[str]:
 def _serve_until_it_answers(url: str, cwd: Path) -> str:
     """Start `paceline serve`, wait for its first answer, stop it (SIGTERM): its output."""
     port = free_port()
-    process = _paceline(url, cwd, "serve", "--port", str(port))
+    return _until_it_answers(_paceline(url, cwd, "serve", "--port", str(port)), port)
+
+
+def _factory_until_it_answers(url: str, cwd: Path, workers: int) -> str:
+    """Start the application as a deployment's own server does, from the factory and the
+    environment (`uvicorn --factory`, no `paceline serve` before it), with `workers`
+    processes started together; wait for an answer, stop it: its output."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "--port", str(port), "--workers",
+         str(workers), "paceline.server:create_app_from_environment"],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(SRC), "PACELINE_DB": url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    return _until_it_answers(process, port)
+
+
+def _until_it_answers(process: subprocess.Popen[str], port: int) -> str:
     try:
         deadline = time.monotonic() + PATIENCE_S
         while True:
@@ -132,3 +154,27 @@ def test_the_scheduler_alone_builds_them_too(database_url: str, tmp_path: Path) 
     assert process.returncode == 0, output
     assert _indexes(database_url) >= ACTIVITY_SECONDARY_INDEXES
     assert f"scheduler: {BUILT}" in " ".join(output.split()), output
+
+
+def test_a_server_from_the_factory_builds_them_once_with_two_workers(
+    database_url: str, tmp_path: Path
+) -> None:
+    """gunicorn or `uvicorn --factory` runs `create_app_from_environment` in each worker,
+    with no `paceline serve` before it (which alone repaired). Two workers start at once:
+    the indexes are built, and by one of them (the other waits for the lock, then finds
+    them there)."""
+    _kill_a_load(database_url, GONE_PID)
+    output = _factory_until_it_answers(database_url, tmp_path, workers=2)
+    assert _indexes(database_url) >= ACTIVITY_SECONDARY_INDEXES
+    said = " ".join(output.split())
+    built = f"server: {BUILT}: {', '.join(sorted(ACTIVITY_SECONDARY_INDEXES))}"
+    assert said.count(built) == 1, output
+
+
+def test_a_server_from_the_factory_leaves_them_to_a_load_still_running(
+    database_url: str, tmp_path: Path
+) -> None:
+    _kill_a_load(database_url, os.getpid())  # alive, on this host: a load under way
+    output = _factory_until_it_answers(database_url, tmp_path, workers=1)
+    assert not _indexes(database_url) & ACTIVITY_SECONDARY_INDEXES
+    assert BUILT not in output

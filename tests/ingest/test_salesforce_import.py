@@ -30,7 +30,7 @@ from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.window import Window
 from paceline.cli import app as cli_app
 from paceline.config import Settings, default_config_text, parse_settings
-from paceline.ingest.accounting import ImportOptions, ImportResult
+from paceline.ingest.accounting import IgnoredOwner, ImportOptions, ImportResult
 from paceline.ingest.crm.salesforce import (
     OBJECTS,
     REFERENCE,
@@ -829,6 +829,35 @@ def test_the_folder_command_says_what_it_leaves_out_before_writing(
     assert data["totals"]["unchanged"] == 1
 
 
+@needs_samples
+def test_the_command_says_an_owner_it_does_not_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`paceline import activities Task.csv --owner "Sam Lee"` on the ormdemo's Task.csv,
+    which has OwnerId: said before the first row is written and under the summary, with the
+    reason; `--json` carries it as `owner_ignored` (it had no word of it)."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("PACELINE_DB", "PACELINE_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    runner = CliRunner()
+    db = ["--db", f"sqlite:///{tmp_path / 'p.db'}"]
+    assert runner.invoke(cli_app, [*db, "init"]).exit_code == 0
+    command = [*db, "import", "activities", str(ORMDEMO / "Task.csv"), "--owner", "Sam Lee",
+               "--mapping", "salesforce:Task", "--errors", str(tmp_path / "e.csv")]  # fmt: skip
+    said = runner.invoke(cli_app, command)
+    assert said.exit_code == 0, said.output
+    unused = "--owner 'Sam Lee' not used: every row names its owner in OwnerId (Task.csv)"
+    lines = said.output.splitlines()
+    assert lines.count(unused) == 2, said.output
+    assert lines.index(unused) < next(i for i, line in enumerate(lines) if "inserted" in line)
+    data = json.loads(runner.invoke(cli_app, [*command, "--json"]).output)
+    assert (data["owner"], data["unchanged"]) == ("", 1)
+    assert data["owner_ignored"] == {
+        "rep": "Sam Lee",
+        "reason": "every row names its owner in OwnerId",
+    }
+
+
 def test_the_reader_picks_the_shipped_mapping_by_file_name(
     engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
@@ -896,6 +925,33 @@ def test_one_file_without_owner_id_is_credited_to_the_named_owner(
     generic = _write(tmp_path / "calls.csv", "rep,kind,occurred_at", "Ana,call,2026-11-02")
     with pytest.raises(ImportFileError, match="--owner: only Salesforce exports"):
         import_file(engine, settings, generic, "activities", None, ImportOptions(owner="Sam"))
+
+
+@needs_samples
+def test_an_owner_named_for_a_file_with_owner_id_is_reported_unused(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """The ormdemo's Task.csv has OwnerId: `--owner Sam Lee` never overrides it, and the
+    result says the name was not used and why, for every face to say (it was silent: the
+    user believed the rows were Sam's). Its one done task stays its OwnerId's; no Sam Lee is
+    made. An Account export credits no row to the name either, with its own reason."""
+    result = run(engine, settings, ORMDEMO / "Task.csv", "Task", tmp_path, owner=" Sam  Lee ")
+    assert counts(result) == (158, 1, 0, 0, 0, 157, 0)
+    assert result.owner == ""
+    assert result.owner_ignored == IgnoredOwner("Sam Lee", "every row names its owner in OwnerId")
+    with engine.connect() as conn:
+        assert conn.execute(select(Rep.name)).scalars().all() == [
+            "salesforce user 0051U000003DQo8QAG"
+        ]
+    bare = _write(tmp_path / "Account.csv", "Id,Name", '0015g0000000001AAA,"Acme, Inc."')
+    accounts = run(engine, settings, bare, "Account", tmp_path, owner="Sam Lee")
+    assert counts(accounts) == (1, 1, 0, 0, 0, 0, 0)
+    assert accounts.owner_ignored == IgnoredOwner(
+        "Sam Lee",
+        "a Salesforce Account export is not credited to the rep named; only deals, tasks and "
+        "events without OwnerId are",
+    )
+    assert run(engine, settings, ORMDEMO / "Task.csv", "Task", tmp_path).owner_ignored is None
 
 
 def test_activities_naming_a_deal_not_imported_are_a_counted_warning(
@@ -1086,12 +1142,6 @@ def test_one_file_command_says_its_owner_first_and_warns_of_deals_not_imported(
     again = runner.invoke(cli_app, [*command, "--json"])
     data = json.loads(again.output)
     assert (data["owner"], data["unchanged"]) == ("sfdata", 83)
-    unused = runner.invoke(
-        cli_app, [*db, "import", "activities", str(ORMDEMO / "Task.csv"), "--mapping",
-                  "salesforce:Task", "--owner", "sfdata"], env={"COLUMNS": "200"},
-    )  # fmt: skip
-    assert unused.exit_code == 0, unused.output
-    assert "--owner 'sfdata' not used: Task.csv has OwnerId" in unused.output.splitlines()
     generic = _write(tmp_path / "calls.csv", "rep,kind,occurred_at", "Ana,call,2026-11-02")
     refused = runner.invoke(cli_app, [*db, "import", "activities", str(generic), "--owner", "x"])
     assert refused.exit_code == 1

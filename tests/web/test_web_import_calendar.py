@@ -117,7 +117,13 @@ def test_a_bad_calendar_is_refused_on_the_form_and_leaves_nothing(
     assert refused.startswith("422") and "team.ics: not an iCalendar file" in refused
     assert 'name="entity"' in refused
     nobody = _upload(client, html, "team.ics", OUTLOOK_ICS, owner="Nobody")
-    assert nobody.startswith("422") and "no rep named &#39;Nobody&#39;" in nobody
+    assert nobody.startswith("422")
+    # The page's own field, not the command line's --rep the web user never saw.
+    assert (
+        "no rep named &#39;Nobody&#39;, named in the field “Whose rows are these?” of this "
+        "page as the rep whose calendar it is; name an existing rep, or leave it empty"
+    ) in nobody
+    assert "--rep" not in nobody
     deals = _upload(client, html, "team.ics", OUTLOOK_ICS, entity="deals")
     assert deals.startswith("422")
     assert (

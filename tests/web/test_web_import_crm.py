@@ -144,3 +144,43 @@ def test_a_salesforce_file_without_owner_id_takes_the_owner_named_on_the_form(
     assert "(e.g. &#39;0060000000000001&#39;)" in reply.text
     with engine.connect() as conn:
         assert conn.execute(select(Rep.name)).scalars().all() == ["sfdata"]
+
+
+ORMDEMO_TASKS = SHARED_DATA / "crm_samples" / "salesforce" / "sfdc-assets-ormdemo"
+
+
+def test_an_owner_named_for_a_file_with_owner_id_is_said_to_be_unused(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """The ormdemo's Task.csv has OwnerId (158 tasks, one done, owned by user
+    0051U000003DQo8QAG; no User export beside it). "Whose rows are these?" answered Ben
+    Okafor: the file's OwnerId wins, as on the command line, and the page says the answer was
+    not used and why (it used to say nothing: the user believed the task was Ben's)."""
+    path = ORMDEMO_TASKS / "Task.csv"
+    if not path.is_file():
+        pytest.skip(f"the Salesforce samples are not at {path.parent}")
+    engine, client, csrf = _admin_client(tmp_path, settings)
+    reply = client.post(
+        "/import",
+        data={
+            "csrf": csrf,
+            "entity": "activities",
+            "mapping": "shipped:salesforce:Task",
+            "allow_new_reps": "1",
+            "owner": "Ben  Okafor",
+        },
+        files={"file": ("Task.csv", path.read_bytes())},
+    )
+    assert reply.status_code == 200, reply.text
+    counted = _counts(reply.text)
+    assert (counted["inserted"], counted["skipped"], counted["rejected"]) == ("1", "157", "0")
+    assert 'data-testid="import-owner"' not in reply.text
+    assert (
+        "“Whose rows are these?” was not used: every row names its owner in OwnerId. The rows "
+        "are credited to the reps the file names, not to <strong>Ben Okafor</strong>."
+    ) in reply.text
+    assert "--owner" not in reply.text
+    with engine.connect() as conn:
+        assert conn.execute(select(Rep.name)).scalars().all() == [
+            "salesforce user 0051U000003DQo8QAG"
+        ]

@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.types import Lifespan
 
 from paceline import __version__
 from paceline.api.deps import AppState
@@ -37,8 +38,11 @@ RETRY_AFTER_S = 2
 BUSY_ERRORS = (PoolTimeout, OperationalError)
 
 
-def create_api(settings: Settings, engine: Engine) -> FastAPI:
+def create_api(
+    settings: Settings, engine: Engine, lifespan: Lifespan[FastAPI] | None = None
+) -> FastAPI:
     app = FastAPI(
+        lifespan=lifespan,  # what a server process does before its first request
         title="Paceline",
         version=__version__,
         description="Sales activity management: plans, scorecards, leaderboards, alerts.",

@@ -522,14 +522,10 @@ def complete_interrupted_load_at_start(engine: Engine, command: str) -> None:
 
 def say_completed(completed: Completed, prefix: str = "") -> None:
     """What completing a killed load did, one line per kind of repair (none when whole)."""
-    if completed.indexes:
-        built = ", ".join(completed.indexes)
-        out.print(f"{prefix}built the indexes an interrupted import left out: {built}")
-    if completed.references:
-        out.print(
-            f"{prefix}validated the references an interrupted import left unchecked: "
-            + ", ".join(completed.references)
-        )
+    from paceline.describe import completed_lines
+
+    for said in completed_lines(completed):
+        out.print(f"{prefix}{said}")
 
 
 # --- demo -----------------------------------------------------------------------------------
@@ -1038,7 +1034,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
         engine = c.engine()
 
         def say_owner(opened: ImportResult) -> None:  # before the first row is written
-            line = _owner_line(opened.owner, options.owner, opened.file)
+            line = _owner_line(opened)
             if line and not as_json:
                 err.print(line, highlight=False, markup=False)
 
@@ -1069,7 +1065,7 @@ def _import_command(entity: Entity) -> Callable[..., None]:
                 reader=reader,
                 on_open=say_owner,
             )
-        _print_import_result(result, options.owner)
+        _print_import_result(result)
         _fail_if_failed(result)
 
     command.__doc__ = (
@@ -1174,13 +1170,14 @@ def rejected_line(rejected: RejectedReason, rows_are: str = "row(s)") -> str:
     return text + (f" (e.g. {'; '.join(examples)})" if examples else "")
 
 
-def _owner_line(credited: str, named: str, file: str) -> str:
-    """Whom `--owner` credited, or that it was not needed ("" when it was not given)."""
-    name = Path(file).name
-    if credited:
-        return f"{name}: no OwnerId column: every row credited to {credited!r} (--owner)"
-    if named:
-        return f"--owner {' '.join(named.split())!r} not used: {name} has OwnerId"
+def _owner_line(r: ImportResult) -> str:
+    """Whom `--owner` credited, or that it was not used and why ("" when not given)."""
+    name = Path(r.file).name
+    if r.owner:
+        return f"{name}: no OwnerId column: every row credited to {r.owner!r} (--owner)"
+    if r.owner_ignored is not None:
+        ignored = r.owner_ignored
+        return f"--owner {ignored.rep!r} not used: {ignored.reason} ({name})"
     return ""
 
 
@@ -1192,7 +1189,7 @@ def note_line(note: str, count: int) -> str:
     return f"note: {note}: {count:,}"
 
 
-def _print_import_result(r: ImportResult, owner: str = "") -> None:
+def _print_import_result(r: ImportResult) -> None:
     title = f"{r.file} -> {r.entity} (read as {r.reader}, source {r.source!r})"
     table = new_table(title=title, title_justify="left")
     names = ("read", "inserted", "updated", "unchanged", "duplicate", "skipped", "rejected")
@@ -1212,7 +1209,7 @@ def _print_import_result(r: ImportResult, owner: str = "") -> None:
         )
     if r.new_accounts or r.new_contacts:
         out.print(f"new accounts: {r.new_accounts:,}; new contacts: {r.new_contacts:,}")
-    said = _owner_line(r.owner, owner, r.file)
+    said = _owner_line(r)
     if said:
         out.print(said, highlight=False, markup=False)
     for note, count in r.notes.items():

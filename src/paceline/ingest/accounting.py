@@ -36,6 +36,16 @@ class RejectedReason(NamedTuple):
     examples: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class IgnoredOwner:
+    """A rep the user named for every row (`--owner`, the web's "Whose rows are these?")
+    that the import did not use, and why: the user believes the rows are that rep's, so
+    every face says they are not."""
+
+    rep: str
+    reason: str  # "every row names its owner in OwnerId"
+
+
 @dataclass
 class ImportResult:
     """What an import did, row by row accounted for."""
@@ -76,6 +86,8 @@ class ImportResult:
     # The rep credited with every row because the file has no owner column (`--owner`);
     # "" when the rows named their owners, so a face can say which of the two happened.
     owner: str = ""
+    # The rep named for every row but not used (the file names its owners), else None.
+    owner_ignored: IgnoredOwner | None = None
 
     def warn(self, text: str) -> None:
         if len(self.warnings) < MAX_WARNINGS:

@@ -434,8 +434,12 @@ def calendar_mapping(source: str) -> Mapping:
     )
 
 
-def check_rules(settings: Settings, owner: str | None, directory: Directory) -> None:
-    """Refuse, before reading anything, kinds the configuration lacks and an unknown owner."""
+def check_rules(
+    settings: Settings, owner: str | None, directory: Directory, owner_field: str = ""
+) -> None:
+    """Refuse, before reading anything, kinds the configuration lacks and an unknown owner.
+    The refusal of the owner names where the user typed it: `--rep` on the command line, or
+    the face's `owner_field` (the web's Import page never showed a `--rep`)."""
     from paceline.store.names import name_key
 
     meetings = settings.meetings
@@ -447,10 +451,17 @@ def check_rules(settings: Settings, owner: str | None, directory: Directory) -> 
     if meetings.outcome is not None and meetings.outcome not in settings.outcome_names:
         raise ImportFileError(f"[meetings] outcome = {meetings.outcome!r} is not an outcome")
     if owner is not None and name_key(owner) not in directory.names:
-        raise ImportFileError(
-            f"--rep: no rep named {owner!r} (the calendar's owner: --rep, or the Import "
-            "page's “Whose rows are these?”)"
+        raise ImportFileError(unknown_owner(owner, owner_field))
+
+
+def unknown_owner(owner: str, owner_field: str) -> str:
+    """Why the calendar's owner named is refused, pointing at the option or field named."""
+    if owner_field:
+        return (
+            f"no rep named {owner!r}, named in {owner_field} as the rep whose calendar it "
+            "is; name an existing rep, or leave it empty"
         )
+    return f"--rep: no rep named {owner!r} (the calendar's owner)"
 
 
 def open_calendar(path: Path, options: ReadOptions) -> RowTable:
@@ -466,7 +477,7 @@ def open_calendar(path: Path, options: ReadOptions) -> RowTable:
     from paceline.store.models import utcnow
 
     directory = people()
-    check_rules(settings, options.calendar_owner, directory)
+    check_rules(settings, options.calendar_owner, directory, options.owner_field)
     meetings = settings.meetings
     rules = CalendarRules(
         kind=meetings.kind,

@@ -41,6 +41,7 @@ from paceline.ingest.accounting import (
     Batch,
     ColumnBatch,
     ErrorSink,
+    IgnoredOwner,
     ImportOptions,
     ImportResult,
     Pending,
@@ -172,6 +173,7 @@ def import_file(
             raise ImportFileError(f"cannot write the errors file {errors_path}: {reason}") from None
         result = ImportResult(entity=entity, source=source, file=str(path), reader=reader.name)
         result.owner = table.fixed_owner
+        result.owner_ignored = _ignored_owner(options, table)
         if on_open is not None:  # before the first write: what the face must say first
             on_open(result)
         job = None
@@ -241,6 +243,14 @@ def _read_options(
         since=options.since,
         now=options.now,
     )
+
+
+def _ignored_owner(options: ImportOptions, table: RowTable) -> IgnoredOwner | None:
+    """The rep named for every row, when the input does not use it, with the input's
+    reason; None when it credits the rows, or none was named."""
+    if not options.owner or not table.owner_ignored:
+        return None
+    return IgnoredOwner(" ".join(options.owner.split()), table.owner_ignored)
 
 
 def _check_said_to(reader: ImportSource, options: ImportOptions) -> None:

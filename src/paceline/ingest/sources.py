@@ -92,7 +92,8 @@ class ReadOptions:
     # Where the face running the import lets the user name that rep, for the refusal of a
     # file without an owner column to point at it: "" is the command line's `--owner REP`;
     # the web's Import page has no such option, but a field ("the field “Whose rows are
-    # these?” of this page").
+    # these?” of this page"). A calendar's refusal of an owner who is no rep names it too
+    # (the command line's `--rep`): the page asks one question for both.
     owner_field: str = ""
 
 
@@ -114,6 +115,10 @@ class RowTable:
     # The rep every row is credited to because the input has no owner column and the user
     # named one (`ReadOptions.owner`); "" when the rows say their owners (or none was named).
     fixed_owner = ""
+    # Why the rep the user named for every row (`ReadOptions.owner`) credits none of them,
+    # when one was named and the input does not take it (its rows name their owners); ""
+    # otherwise. The import hands it to the faces, which say so before the first write.
+    owner_ignored = ""
 
     def __init__(self, name: str, header: list[str]) -> None:
         self.name = name  # how messages name the input, e.g. the file name

@@ -473,6 +473,7 @@ def import_post(
             job = web.jobs.get(run_id)
             if job is not None and opened:
                 job.owner = opened[0].owner
+                job.owner_ignored = opened[0].owner_ignored
 
         return import_file(
             state.engine,
@@ -529,6 +530,7 @@ def import_run_page(request: Request, caller: User, run_id: int) -> Response:
             "file_name": job.file_name if job is not None else Path(run.file_name).name,
             "error": job.error if job is not None and job.done.is_set() else None,
             "owner": job.owner if job is not None else "",
+            "owner_ignored": job.owner_ignored if job is not None else None,
         },
         headers={"Refresh": "2"} if running else None,
     )

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paceline.errors import UserInputError
+from paceline.ingest.accounting import IgnoredOwner
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import ImportResult
 from paceline.ingest.mapping import MappingError
@@ -141,6 +142,8 @@ class ImportJob:
     # The rep every row is credited to (the form's Owner, the file having no OwnerId), known
     # before the first write, so the run's page says it while the import runs.
     owner: str = ""
+    # The rep named on the form but not used (the file names its owners), said likewise.
+    owner_ignored: IgnoredOwner | None = None
 
 
 Work = Callable[[Callable[[int], None]], ImportResult]

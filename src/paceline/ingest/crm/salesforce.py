@@ -484,6 +484,10 @@ DERIVERS: dict[str, Callable[[Values, set[str]], Values]] = {
 # --- the table -------------------------------------------------------------------------------
 
 
+# Why `--owner` is not used for a file with the column: said by every face.
+OWNER_IN_FILE = "every row names its owner in OwnerId"
+
+
 class SalesforceTable(RowTable):
     """One Salesforce export file as the stable table the shipped mappings read.
 
@@ -509,6 +513,7 @@ class SalesforceTable(RowTable):
             if self.sobject.owner_required and "OwnerId" not in self._present
             else ""
         )
+        self.owner_ignored = self._why_owner_ignored()
         missing = [
             " or ".join(c for c in choices if c != REFERENCE)
             for choices in self.sobject.required
@@ -526,6 +531,19 @@ class SalesforceTable(RowTable):
         self._managers: dict[str, str] = {}
         if self.sobject.name == "User":
             self._managers = user_names(path, options)
+
+    def _why_owner_ignored(self) -> str:
+        """Why the rep named for every row (`--owner`) credits none here ("" if it does, or
+        none was named): the file's OwnerId says each row's owner, and never gives way to
+        it; an object without an owner has none to give."""
+        if not self._owners.fixed or self.fixed_owner:
+            return ""
+        if "OwnerId" in self._present:
+            return OWNER_IN_FILE
+        return (
+            f"a Salesforce {self.sobject.name} export is not credited to the rep named; only "
+            "deals, tasks and events without OwnerId are"
+        )
 
     def source_rows(self) -> Iterator[Row]:
         raise NotImplementedError
