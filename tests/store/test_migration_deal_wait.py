@@ -14,7 +14,7 @@ def _tables(engine: Engine) -> set[str]:
 
 
 def test_the_upgrade_adds_the_table_and_the_downgrade_drops_it(engine: Engine) -> None:
-    downgrade(engine, "0022")
+    downgrade(engine, "0023")
     assert "deal_wait" not in _tables(engine)
     upgrade(engine)
     assert current_revision(engine) == head_revision(engine)

@@ -1,7 +1,7 @@
 """deal_wait: activities kept without their deal link until the deal is imported
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-07
 
 `paceline sync` pulls only the records changed since the last sync. An activity pulled
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0022"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
