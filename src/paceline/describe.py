@@ -162,6 +162,10 @@ def not_counted_short(count: int) -> str:
 # an unknown amount can be of any size, so the two partial sums are not subtracted.
 NOT_COMPARABLE_TEXT = "not comparable"
 
+# A week-over-week figure that did not move: said once, not as a signed zero with a signed
+# zero share ("±0 (+0%)"), on every face of the report (text, HTML, PDF).
+NO_CHANGE_TEXT = "no change"
+
 
 def tipping_unknown_text(count: int) -> str:
     """The deals the tipping point's weekly sums of amounts left out, said once for the

@@ -79,7 +79,7 @@ def test_the_one_on_one_says_a_week_of_wins_without_amounts_is_not_comparable(
         "  Revenue won: 0 (2 without an amount, not in the sum) against 5,000 (not comparable)"
         in text.splitlines()
     ), text
-    assert "  Deals won: 2 against 2 (±0 (+0%))" in text.splitlines(), text  # a count: compared
+    assert "  Deals won: 2 against 2 (no change)" in text.splitlines(), text  # a count: compared
     html = report_html(settings, report, charts_too=True)
     assert _changes_row(html, "Revenue won") == [
         "0 (2 without an amount, not in the sum)",
@@ -108,3 +108,18 @@ def test_the_team_report_says_both_weeks_left_deals_out_and_the_change_is_not_co
         "5,000 (1 without an amount, not in the sum)",
         "not comparable",
     ]
+
+
+def test_a_count_that_did_not_move_says_no_change_once_on_every_face(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ana's week of July 6 against the week before: 2 deals won each week (Blank win and
+    Blank win 2 against Paid and Pilot, tests/unknown_amounts_org.py). The text and the HTML
+    (and so the PDF, printed from it) said "±0 (+0%)": a signed zero and a signed zero share."""
+    build_unknown_amounts_org(engine, settings)
+    report = rep_report(engine, settings, "Ana", SUNDAY)
+    text = report_text(settings, report)
+    assert "  Deals won: 2 against 2 (no change)" in text.splitlines(), text
+    html = report_html(settings, report, charts_too=False)
+    assert _changes_row(html, "Deals won") == ["2", "2", "no change"]
+    assert "±0" not in text and "±0" not in html

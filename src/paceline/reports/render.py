@@ -35,6 +35,7 @@ from paceline.config import Settings
 from paceline.describe import (
     NET_UNMEASURED_CELL,
     NET_UNMEASURED_TEXT,
+    NO_CHANGE_TEXT,
     NOT_COMPARABLE_TEXT,
     UNRECORDED_CELL,
     departure_text,
@@ -113,15 +114,19 @@ def figure(value: float | None, unit: str) -> str:
 def change_text(c: MetricChange) -> str:
     """The change since last week, signed, with its share: "+4 (+67%)", "+2.0 pts"; "not
     comparable" when either week's sum left deals out for want of an amount (each figure
-    says how many beside it)."""
+    says how many beside it); "no change" when the figure did not move, said once (a signed
+    zero with a signed zero share, "±0 (+0%)", read as a change)."""
     if not c.comparable:
         return NOT_COMPARABLE_TEXT
     change = c.change
     if change is None:
         return "-"
     if c.unit == "percent":
-        return f"{change * 100:+.1f} pts"
-    sign = "+" if change > 0 else ("\u2212" if change < 0 else "\u00b1")
+        moved = f"{change * 100:+.1f} pts"
+        return NO_CHANGE_TEXT if moved in ("+0.0 pts", "-0.0 pts") else moved
+    if metric_text(abs(change), c.unit) == metric_text(0.0, c.unit):
+        return NO_CHANGE_TEXT  # nothing moved, or less than the figure's last digit
+    sign = "+" if change > 0 else "\u2212"
     text = sign + metric_text(abs(change), c.unit)
     relative = c.relative
     share = f" ({relative:+.0%})".replace("-", "\u2212") if relative is not None else ""
