@@ -20,6 +20,14 @@ Fair by default, because a board that ranks an SDR's calls against an AE's is no
   `improved`): one lucky call is not a 100% connect rate. Whoever is not ranked is listed
   after the ranked reps of their group, with the reason, so nobody silently disappears.
 
+A row's move (`rank_change`, `by="count"`) is the difference of two competition ranks, the
+previous period's and this one's, so a rep tied now is compared from the rank the tie shares
+(4th last month, tied 2nd now: up 2). When either standing has two or more ranked reps of
+the board, all level (the first day of a period, everyone at 0; a previous period nobody
+sold in), it orders nobody, so no move is given (`moves_known` False): everyone tied first
+on the morning of the 1st was each told they had climbed as many places as they were
+behind the month before.
+
 Every row also carries the rep's target-to-date and share of it, whatever the ranking, so a
 rep who is first on calls this week sees, on the same row, that he is at 26% of his month.
 `recent_wins` lists what landed in the last minutes, for the TV board to celebrate.
@@ -28,7 +36,7 @@ rep who is first on calls this week sees, on the same row, that he is at 26% of 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -97,11 +105,15 @@ class LeaderboardRow:
     change: float | None = None  # `by="improved"`: (now - then) ÷ then, + is better
     # Deals the sum of amounts behind `value` left out for want of an amount (scorecard's)
     amounts_unknown: int = 0
+    # False: the row's board had every ranked rep level now or in the previous period, so the
+    # difference of its two ranks is no move (`rank_change` None)
+    moves_known: bool = True
 
     @property
     def rank_change(self) -> int | None:
-        """Places gained since the previous period (negative: lost)."""
-        if self.rank is None or self.previous_rank is None:
+        """Places gained since the previous period (negative: lost); None when either rank is
+        missing or either standing ordered nobody (`moves_known`)."""
+        if self.rank is None or self.previous_rank is None or not self.moves_known:
             return None
         return self.previous_rank - self.rank
 
@@ -429,11 +441,13 @@ def _row(
         earlier,  # comparable_value
         change,
         amounts_unknown(c.settings, now, [rep.id], name) if now.unknown else 0,
+        True,  # moves_known
     ]
 
 
 # Where `_row` puts the fields the ranking reads and fills in
 _RANK, _PREVIOUS_RANK, _PREVIOUS_VALUE, _REP_ID, _GROUP, _SCORE = 0, 7, 8, 9, 10, 11
+_MOVES_KNOWN = 18
 _new_row = builder(LeaderboardRow)  # positional, at half the cost of LeaderboardRow(**fields)
 
 
@@ -469,11 +483,15 @@ def _ranked(
     fields_of = [_row(c, by, rep, _group_of(rep, role), now, then) for rep in reps]
     ranks = _ranks(c, by, [(f[_GROUP], f[_REP_ID], f[_SCORE]) for f in fields_of])
     order = {name: i for i, name in enumerate(r.name for r in c.settings.roles)}
-    # Each row built once, with its rank and the previous period's: 18 fields, 1,000 rows
+    groups = {f[_REP_ID]: f[_GROUP] for f in fields_of}
+    before = {rep_id: rank for rep_id, (rank, _) in (earlier or {}).items()}
+    level = _level_groups(groups, ranks) | _level_groups(groups, before)
+    # Each row built once, with its rank and the previous period's: 19 fields, 1,000 rows
     for f in fields_of:
         f[_RANK] = ranks.get(f[_REP_ID])
         if earlier is not None:
             f[_PREVIOUS_RANK], f[_PREVIOUS_VALUE] = earlier[f[_REP_ID]]
+            f[_MOVES_KNOWN] = f[_GROUP] not in level
     rows = [_new_row(*f) for f in fields_of]
     key: Callable[[LeaderboardRow], tuple[int, str, int, int, str]] = lambda r: (  # noqa: E731
         order.get(r.group, len(order)),
@@ -483,6 +501,17 @@ def _ranked(
         r.rep,
     )
     return sorted(rows, key=key)
+
+
+def _level_groups(groups: Mapping[int, str], ranks: Mapping[int, int | None]) -> set[str]:
+    """The boards with two or more ranked reps (`ranks`: rep id -> rank, None or absent: not
+    ranked), all level: such a standing orders nobody, so a move to or from it is none (a
+    board of one rep is kept: first then and now is truly no move)."""
+    ranked: dict[str, list[int]] = {}
+    for rep_id, rank in ranks.items():
+        if rank is not None:
+            ranked.setdefault(groups[rep_id], []).append(rank)
+    return {group for group, seen in ranked.items() if len(seen) > 1 and len(set(seen)) == 1}
 
 
 def _standings(
