@@ -15,6 +15,13 @@ Fair by default, because a board that ranks an SDR's calls against an AE's is no
     period up to and including the as-of day; the change is (now - then) ÷ then, reversed
     for lower-is-better metrics. A rep with nothing then (0 or no reading) is listed apart
     (`standing="no_history"`), never first by an infinite improvement.
+  A sum of amounts (revenue) adds the known amounts only. Ranked `by="target"` or
+  `"improved"`, a rep whose sum (for `improved`, either stretch's) left deals out for want of
+  an amount is listed apart (`standing="amounts_unknown"`), their known figure and the deals
+  left out on the row: a share of target or a change computed on a partial sum ranked a rep
+  whose wins lack amounts last though they won most, and an unknown amount can be of any size,
+  so no place is honest (the report's week-over-week rule: not comparable). `count` still
+  ranks on the known sum with the deals left out beside it, as every money figure says.
 - Ties share a rank (1, 2, 2, 4: "competition" ranking). Ratio metrics rank only reps with
   enough volume behind the ratio (the metric's `min_denominator`, in both stretches for
   `improved`): one lucky call is not a 100% connect rate. Whoever is not ranked is listed
@@ -81,7 +88,15 @@ LEADERBOARD_PERIODS: tuple[PeriodKind, ...] = get_args(LeaderboardPeriod)
 RankBy = Literal["count", "target", "improved"]
 RANK_BY: tuple[RankBy, ...] = get_args(RankBy)
 ALL_ROLES = "all"  # rank every role together
-Standing = Literal["ranked", "low_volume", "no_value", "no_target", "no_history", "not_recorded"]
+Standing = Literal[
+    "ranked",
+    "low_volume",
+    "no_value",
+    "no_target",
+    "no_history",
+    "amounts_unknown",
+    "not_recorded",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,6 +437,10 @@ def _row(
         score = change
         if standing == "ranked" and score is None:
             standing = "no_history"
+    unknown = amounts_unknown(c.settings, now, [rep.id], name) if now.unknown else 0
+    if standing == "ranked" and _partial_score(c, by, unknown, rep, then):
+        standing = "amounts_unknown"
+        change = None  # two partial sums: their difference is no figure (not comparable)
     return [  # `LeaderboardRow`'s fields in order (_RANK ... _SCORE index the ranking's)
         None,  # rank
         rep.name,
@@ -440,7 +459,7 @@ def _row(
         measured.pace if has_target else None,  # of_target
         earlier,  # comparable_value
         change,
-        amounts_unknown(c.settings, now, [rep.id], name) if now.unknown else 0,
+        unknown,  # amounts_unknown
         True,  # moves_known
     ]
 
@@ -449,6 +468,20 @@ def _row(
 _RANK, _PREVIOUS_RANK, _PREVIOUS_VALUE, _REP_ID, _GROUP, _SCORE = 0, 7, 8, 9, 10, 11
 _MOVES_KNOWN = 18
 _new_row = builder(LeaderboardRow)  # positional, at half the cost of LeaderboardRow(**fields)
+
+
+def _partial_score(
+    c: _Context, by: RankBy, unknown_now: int, rep: RosterRep, then: MetricTotals | None
+) -> bool:
+    """Whether the score a share of target or a change is read from rests on a sum that left
+    deals out for want of an amount (now, or in the comparable stretch): not rankable."""
+    if by == "count":
+        return False
+    if unknown_now:
+        return True
+    if by != "improved" or then is None:
+        return False
+    return amounts_unknown(c.settings, then, [rep.id], c.metric.name) > 0
 
 
 def _change(now: float | None, then: float | None, higher_is_better: bool) -> float | None:
@@ -464,8 +497,9 @@ STANDING_ORDER: dict[Standing, int] = {
     "low_volume": 1,
     "no_target": 2,
     "no_history": 3,
-    "no_value": 4,
-    "not_recorded": 5,
+    "amounts_unknown": 4,
+    "no_value": 5,
+    "not_recorded": 6,
 }
 
 

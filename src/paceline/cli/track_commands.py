@@ -249,6 +249,7 @@ STANDING_TEXT = {
     "low_volume": "too little volume",
     "no_target": "no target",
     "no_history": "nothing last time",
+    "amounts_unknown": "amounts missing",
     "no_value": "no data",
     "not_recorded": "not recorded",
     "ranked": "",

@@ -24,6 +24,7 @@ STANDING_NOTES = {
     "low_volume": "too little volume to rank",
     "no_target": "no target",
     "no_history": "nothing in the comparable days",
+    "amounts_unknown": "deals without an amount: not ranked",
     "no_value": "no data",
     "not_recorded": "not recorded",
 }
@@ -51,6 +52,10 @@ class TvPage:
     number: int  # 1-based
     count: int
     unranked: int  # reps of this board not ranked (no target, nothing before...)
+    # Of those, the reps whose score rests on a sum that left deals out for want of an
+    # amount (`standing="amounts_unknown"`), named at the foot: a rep who won most but
+    # whose wins lack amounts is not just a number among the unranked.
+    partial: tuple[str, ...] = ()
 
 
 def group_title(settings: Settings, group: str) -> str:
@@ -74,7 +79,7 @@ def tv_pages(
 ) -> list[TvPage]:
     """Each board (role) cut into pages of `top` ranked reps, in rank order."""
     winners = {w.rep_id for w in wins}
-    pages: list[tuple[str, list[Bar], int]] = []
+    pages: list[tuple[str, list[Bar], int, tuple[str, ...]]] = []
     for group in board.groups:
         rows = board.group_rows(group)
         ranked = [r for r in rows if r.rank is not None and r.score is not None]
@@ -92,10 +97,11 @@ def tv_pages(
             for r in ranked
         ]
         chunks = [bars[i : i + top] for i in range(0, len(bars), top)] or [[]]
-        pages += [(group, chunk, len(rows) - len(ranked)) for chunk in chunks]
+        partial = tuple(r.rep for r in rows if r.standing == "amounts_unknown")
+        pages += [(group, chunk, len(rows) - len(ranked), partial) for chunk in chunks]
     return [
-        TvPage(group, group_title(settings, group), bars, n, len(pages), unranked)
-        for n, (group, bars, unranked) in enumerate(pages, start=1)
+        TvPage(group, group_title(settings, group), bars, n, len(pages), unranked, partial)
+        for n, (group, bars, unranked, partial) in enumerate(pages, start=1)
     ]
 
 
