@@ -11,8 +11,9 @@ question first touches that year, and kept.
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from paceline.config import CalendarSettings
@@ -31,9 +32,6 @@ class HolidayRules:
 
     def __init__(self, settings: CalendarSettings) -> None:
         self.settings = settings
-        self._years: dict[int, frozenset[dt.date]] = {}
-        self._lock = threading.Lock()
-        self._names_checked = False
 
     def days_off(self, years: Iterable[int]) -> frozenset[dt.date]:
         """Every holiday in the given years (the explicit list's days included)."""
@@ -43,15 +41,15 @@ class HolidayRules:
         return frozenset(days)
 
     def of_year(self, year: int) -> frozenset[dt.date]:
-        """One year's holidays, worked out once."""
-        known = self._years.get(year)
-        if known is None:
-            with self._lock:
-                known = self._years.get(year)
-                if known is None:
-                    known = self._work_out(year)
-                    self._years[year] = known
-        return known
+        """One year's holidays: the country's (worked out once per process, whichever
+        calendar asks: a team's scorecards make one calendar per rep) and the listed ones."""
+        listed = frozenset(day for day in self.settings.holiday_set if day.year == year)
+        country = self.settings.holiday_country
+        if country is None:
+            return listed
+        rules = _CountryRules(country, self.settings.holiday_subdivision)
+        worked = _country_days_off(rules, self.settings.worked_names, year)
+        return (worked - self.settings.worked_dates) | listed
 
     def is_known(self, year: int) -> bool:
         """Whether the holidays of `year` are known: a country gives every year; without one,
@@ -61,65 +59,63 @@ class HolidayRules:
             return True
         return any(day.year == year for day in self.settings.holiday_set)
 
-    def _work_out(self, year: int) -> frozenset[dt.date]:
-        listed = {day for day in self.settings.holiday_set if day.year == year}
-        if self.settings.holiday_country is None:
-            return frozenset(listed)
-        if not self._names_checked:
-            self._check_worked_names()
-            self._names_checked = True
-        country = self._country([year])
-        worked = self.settings.worked_dates
-        observed = {
-            day
-            for day in country
-            if day not in worked and not self._all_worked(country.get_list(day))
-        }
-        return frozenset(observed | listed)
 
-    def _all_worked(self, names: list[str]) -> bool:
-        """A day the company works: each holiday on it is named in `work_on` (a name covers
-        its observed day too: working Juneteenth means working the Friday it is observed)."""
-        worked = self.settings.worked_names
-        return bool(names) and all(
-            name in worked or name.split(_OBSERVED)[0] in worked for name in names
-        )
+@dataclass(frozen=True)
+class _CountryRules:
+    country: str
+    subdivision: str | None
 
-    def _check_worked_names(self) -> None:
-        """Refuse a `work_on` name the country never uses: a typo there would keep the
-        holiday off without a word."""
-        if not self.settings.worked_names:
-            return
-        country = self._country(_NAME_CHECK_YEARS)
-        names = {name.split(_OBSERVED)[0] for day in country for name in country.get_list(day)}
-        names |= {name for day in country for name in country.get_list(day)}
-        for name in sorted(self.settings.worked_names - names):
-            raise InputError(
-                "calendar.work_on",
-                f"{name!r} is no holiday of {self._where()}{did_you_mean(name, names)}",
-            )
+    def where(self) -> str:
+        return f"{self.country}-{self.subdivision}" if self.subdivision else self.country
 
-    def _country(self, years: Iterable[int]) -> HolidayBase:
+    def calendar(self, years: Iterable[int]) -> HolidayBase:
         """The `holidays` package's calendar, imported on first use (about 50 ms: logging an
         activity needs no holidays). An unknown country or subdivision is a config error."""
         import holidays
 
-        country = self.settings.holiday_country
-        assert country is not None
         try:
             return holidays.country_holidays(
-                country, subdiv=self.settings.holiday_subdivision, years=list(years)
+                self.country, subdiv=self.subdivision, years=list(years)
             )
         except NotImplementedError as exc:
+            known_country = self.country in holidays.list_supported_countries()
             field = (
                 "calendar.holiday_subdivision"
-                if self.settings.holiday_subdivision is not None
-                and country in holidays.list_supported_countries()
+                if self.subdivision is not None and known_country
                 else "calendar.holiday_country"
             )
-            raise InputError(field, f"no holidays known for {self._where()} ({exc})") from exc
+            raise InputError(field, f"no holidays known for {self.where()} ({exc})") from exc
 
-    def _where(self) -> str:
-        subdivision = self.settings.holiday_subdivision
-        country = self.settings.holiday_country or ""
-        return f"{country}-{subdivision}" if subdivision else country
+
+@functools.lru_cache(maxsize=256)
+def _country_days_off(
+    rules: _CountryRules, worked_names: frozenset[str], year: int
+) -> frozenset[dt.date]:
+    """A year's country holidays less the ones worked by name."""
+    _check_worked_names(rules, worked_names)
+    country = rules.calendar([year])
+    return frozenset(day for day in country if not _all_worked(country.get_list(day), worked_names))
+
+
+def _all_worked(names: list[str], worked: frozenset[str]) -> bool:
+    """A day the company works: each holiday on it is named in `work_on` (a name covers its
+    observed day too: working Juneteenth means working the Friday it is observed)."""
+    return bool(names) and all(
+        name in worked or name.split(_OBSERVED)[0] in worked for name in names
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _check_worked_names(rules: _CountryRules, worked_names: frozenset[str]) -> None:
+    """Refuse a `work_on` name the country never uses: a typo there would keep the holiday
+    off without a word."""
+    if not worked_names:
+        return
+    country = rules.calendar(_NAME_CHECK_YEARS)
+    spelled = {name for day in country for name in country.get_list(day)}
+    names = spelled | {name.split(_OBSERVED)[0] for name in spelled}
+    for name in sorted(worked_names - names):
+        raise InputError(
+            "calendar.work_on",
+            f"{name!r} is no holiday of {rules.where()}{did_you_mean(name, names)}",
+        )
