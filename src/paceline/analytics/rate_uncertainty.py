@@ -142,11 +142,30 @@ def _zero_share_factor(
     return np.asarray(np.maximum(drawn, np.finfo(np.float64).tiny) / share, dtype=np.float64)
 
 
-def measured_zero_factors(rng: np.random.Generator, closes: Sequence[int], runs: int) -> FloatArray:
-    """(len(closes), runs): each run's factor on the chance of open deals whose own
-    comparison set saw `closes[i]` closes and no win (a measured 0 of one curve, in a scope
-    with wins): the share drawn from its Jeffreys posterior, Beta(1/2, k + 1/2), over its
-    mean (the chance the deal's curves carry), as for a scope's measured 0.
+def stale_posterior_losses(closes: int, wins_elsewhere: int, losses_elsewhere: int) -> float:
+    """The second parameter `b` of Beta(1/2, b), the posterior share won of an open deal's
+    comparison set whose `closes` were all lost, in a scope whose other closes won
+    `wins_elsewhere` and lost `losses_elsewhere` (the module's notes: one rule for a
+    measured 0). The prior is the rest of the scope's Jeffreys mean share at Jeffreys' own
+    weight of half a win: Beta(1/2, (L + 1/2) / (2W + 1)); the set's `closes` losses are
+    added. A scope with no win gives b = n + 1/2 whatever the set (its Jeffreys posterior);
+    one win elsewhere keeps a thin set's share near it, not at 1 / (2k + 2)."""
+    return (losses_elsewhere + 0.5) / (2 * wins_elsewhere + 1) + closes
+
+
+def zero_posterior_share(losses: float) -> float:
+    """The mean of Beta(1/2, `losses`), the posterior share of a measured 0: (1/2) / (1/2 + b)
+    (1 / (2n + 2) for the Jeffreys posterior of 0 wins of n, b = n + 1/2)."""
+    return 0.5 / (0.5 + losses)
+
+
+def measured_zero_factors(
+    rng: np.random.Generator, losses: Sequence[float], runs: int
+) -> FloatArray:
+    """(len(losses), runs): each run's factor on the chance of open deals whose own
+    comparison set closed only as losses (a measured 0 of one curve, in a scope with wins):
+    the share drawn from its posterior, Beta(1/2, losses[i]) (`stale_posterior_losses`),
+    over its mean (the chance the deal's curves carry), as for a scope's measured 0.
 
     One uniform per run drives every row (each row its Beta's quantile of it): the sets
     overlap (a deal 210 days in a stage and one 220 days in read nearly the same stays), and
@@ -157,8 +176,8 @@ def measured_zero_factors(rng: np.random.Generator, closes: Sequence[int], runs:
     from scipy.special import betaincinv
 
     uniform = rng.random(runs)
-    rows = [betaincinv(0.5, k + 0.5, uniform) / (measured_zero_share(k) or 1.0) for k in closes]
-    drawn = np.array(rows, dtype=np.float64).reshape(len(closes), runs)
+    rows = [betaincinv(0.5, b, uniform) / zero_posterior_share(b) for b in losses]
+    drawn = np.array(rows, dtype=np.float64).reshape(len(losses), runs)
     return np.asarray(np.maximum(drawn, np.finfo(np.float64).tiny), dtype=np.float64)
 
 
