@@ -51,8 +51,23 @@ multiply, and the Gamma's mean 1 keeps them as the forecast's expected value.
 
 **A measured 0 of one curve** (`measured_zero_factors`): in a scope with wins, an open deal
 whose own comparison set (the stays still open that long, `forecast._measured_zero`) saw `k`
-closes by the period's end and no win reads the same Jeffreys posterior, Beta(1/2, k + 1/2):
-its curves' closes are won at the mean, 1 / (2k + 2), and each run draws its share. Every
+closes by the period's end and no win reads a posterior Beta(1/2, b): its curves' closes are
+won at the mean, (1/2) / (1/2 + b), and each run draws its share.
+
+**One rule for both** (`stale_posterior_losses`): the deal's comparison set is the evidence,
+and the rest of the scope (its other closes: W wins, L losses) is the prior, at Jeffreys'
+own weight of half a win: a Beta of mean (W + 1/2) / (W + L + 1), the rest's Jeffreys mean,
+Beta(1/2, (L + 1/2) / (2W + 1)); the set's `k` losses are added, b = k + (L + 1/2) /
+(2W + 1). A scope with no win gives b = (n - k + 1/2) + k = n + 1/2 for every deal, its own
+Beta(1/2, n + 1/2) above. Until 2026-12-07 a scope with wins took Jeffreys' Beta(1/2, 1/2) as
+the set's prior, whatever the rest of the scope: one early win among 200 closes moved a
+stale deal whose 2 comparable closes were lost from 1/402 to 1/6, above the share of the
+very scope whose 199 other deals but one were lost. Now 3/410: the scope's other closes
+say how often such a scope wins at all, the set says how much less the stale deals do, and
+the deal never reads above the rest of its scope (k = 0 gives its mean). Left out: the
+whole scope's posterior as the prior (the set's closes counted twice, and a stale deal of
+a winning team read as if fresh), and a prior weight fitted to the spread of the sets'
+shares (a measured 0 gives no spread to fit). Every
 such deal's share in a run comes from the run's one uniform (each count's Beta quantile of
 it), so 20 deals that stale win together in the runs where such deals are won at all. Deals
 whose chance rests on wins keep their Gamma factor, and a forecast without such a deal
