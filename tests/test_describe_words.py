@@ -230,13 +230,16 @@ def test_revenue_per_win_leaves_out_the_wins_without_an_amount(settings: Setting
 
 def test_open_deals_read_on_their_own_measured_zero_are_said() -> None:
     """Deals whose comparison sets saw 1 and 11 closes, none won, and one whose chance rests
-    on wins: two deals, won 1 time in 2 x 1 + 2 = 4 to 2 x 11 + 2 = 24; one deal alone, in
-    the singular; none, nothing said."""
-    deals = [SimpleNamespace(none_won_of=k) for k in (1, 11, 0)]
+    on wins: two deals, won at their posterior means 0.26 and 0.041, 1 time in 4 (1 / 0.26 =
+    3.8) to 24 (24.4); one deal alone, in the singular; none, nothing said."""
+    deals = [
+        SimpleNamespace(none_won_of=k, zero_share=share)
+        for k, share in ((1, 0.26), (11, 0.041), (0, 0.0))
+    ]
     assert deals_measured_zero_text(deals) == (  # type: ignore[arg-type]
         "; for 2 open deals, none of the 1 to 11 closes of deals open as long was won:"
-        " closing in time, each is won 1 time in 4 to 24 (the share's posterior mean), each"
-        " run drawing its own"
+        " closing in time, each is won 1 time in 4 to 24 (the share's posterior mean, the"
+        " scope's other closes its prior), each run drawing its own"
     )
     assert deals_measured_zero_text(deals[:1]).startswith(  # type: ignore[arg-type]
         "; for 1 open deal, none of the 1 close of deals open as long was won: closing in"

@@ -217,20 +217,23 @@ def history_text(forecast: Forecast) -> str:
 def deals_measured_zero_text(deals: Sequence[DealChance]) -> str:
     """How open deals whose own comparison set closed only as losses are read, to follow the
     "Learnt from" line: a reader shown 17% for a deal that stale, where every deal as stale
-    was lost, must be told it is the Jeffreys posterior of those few closes (mean 1 / (2k +
-    2)), not a win the history saw; empty when no deal is read so."""
-    counts = sorted({d.none_won_of for d in deals if d.none_won_of})
-    if not counts:
+    was lost, must be told it is the posterior of those few closes (the rest of the scope's
+    share as its prior, `rate_uncertainty.stale_posterior_losses`), not a win the history
+    saw; empty when no deal is read so."""
+    stale = [d for d in deals if d.none_won_of]
+    if not stale:
         return ""
-    read = sum(1 for d in deals if d.none_won_of)
+    counts = sorted({d.none_won_of for d in stale})
+    times = sorted({round(1 / d.zero_share) for d in stale})
+    read = len(stale)
     low, high = counts[0], counts[-1]
     closes = f"{low:,}" if low == high else f"{low:,} to {high:,}"
-    times = f"{2 * high + 2:,}" if low == high else f"{2 * low + 2:,} to {2 * high + 2:,}"
+    ones = f"{times[0]:,}" if len(times) == 1 else f"{times[0]:,} to {times[-1]:,}"
     return (
         f"; for {read:,} open deal{'s' if read != 1 else ''}, none of the {closes}"
         f" close{'s' if high != 1 else ''} of deals open as long was won: closing in time,"
-        f" {'each is' if read != 1 else 'it is'} won 1 time in {times} (the share's posterior"
-        " mean), each run drawing its own"
+        f" {'each is' if read != 1 else 'it is'} won 1 time in {ones} (the share's posterior"
+        " mean, the scope's other closes its prior), each run drawing its own"
     )
 
 

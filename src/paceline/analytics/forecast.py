@@ -37,8 +37,10 @@ learnt from the team's own history as known at the cut-off (`pipeline_history`):
   won at the share's posterior mean, 1 / (2n + 2) (`_as_learnt`), and each run draws its
   share from the posterior, Beta(1/2, n + 1/2) (`none_won_of`). So is an open deal's own
   measured 0 in a scope with wins: when the stays still open that long closed only as
-  losses by the period's end (k of them), its curves' closes are won at 1 / (2k + 2) and
-  each run draws that share (`_measured_zero`).
+  losses by the period's end (k of them), its curves' closes are won at the mean of
+  Beta(1/2, k + (L + 1/2) / (2W + 1)), the rest of the scope's W wins and L losses its
+  prior, and each run draws that share (`_measured_zero`, `_stale_losses`): one rule, which
+  gives a scope with no win its own Beta(1/2, n + 1/2) whatever the deal's set.
 - **Amounts.** An open deal whose CRM left the amount empty (stored as unknown, not 0) is
   counted (`open_without_amount`) and, when won in a run, worth a won deal's size drawn from
   history. A deal won in the period without an amount is not in `won_so_far` (its revenue is
@@ -97,7 +99,9 @@ from paceline.analytics.rate_uncertainty import (
     learnt_uncertainty,
     measured_zero_factors,
     measured_zero_share,
+    stale_posterior_losses,
     win_closes,
+    zero_posterior_share,
 )
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.step_rules import (
@@ -158,6 +162,9 @@ class DealChance:
     # when none was won, in a scope with wins; its chance is their Jeffreys posterior's
     # (`_measured_zero`). 0: its chance rests on wins (or on the scope's measured 0).
     none_won_of: int = 0
+    # Then the posterior mean share its closes in time are won at (0 otherwise): the rest of
+    # the scope's share as the prior, those losses added (`stale_posterior_losses`).
+    zero_share: float = 0.0
 
     @property
     def expected(self) -> float:
@@ -411,6 +418,9 @@ class OpenChance:
     # with wins (`_measured_zero`): its curves carry the Jeffreys posterior mean share and
     # each run draws its own; 0 when its chance rests on wins (or on the scope's measured 0).
     none_won_of: int = 0
+    # Then its posterior's Beta(1/2, b) b, the scope's other closes' prior and those losses
+    # (`stale_posterior_losses`); 0.0 otherwise.
+    zero_losses: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -492,10 +502,11 @@ def prepare(
     by_stage = stage_history_usable(snap)
     amounts = np.array(snap.won_amounts, dtype=np.float64)
     average = money_average(money_total(amounts), amounts.size)
-    share = _zero_share(snap)
+    record = win_closes(snap)
+    share = _zero_share(*record)
     chances = _chances(
         snap, stays if by_stage else None, creation, days_left, average or 0.0, calendar.zone,
-        share,
+        share, record,
     )  # fmt: skip
     won, won_unknown = _won_by_day(conn, settings, calendar, scope, period, as_of, cutoff)
     new_per_day, new_deals, run_created = _new_deals(
@@ -623,10 +634,9 @@ def snapshot_span(
     return SpanSnapshots(scope, windows)
 
 
-def _zero_share(snap: Snapshot) -> float | None:
+def _zero_share(wins: int, closes: int) -> float | None:
     """The posterior mean share of closes won when none of the history's closes was won (a
     measured 0, `rate_uncertainty`), None otherwise: the chance the curves then carry."""
-    wins, closes = win_closes(snap)
     return measured_zero_share(closes) if wins == 0 else None
 
 
@@ -664,12 +674,15 @@ def _chances(
     average_won: float,
     zone: dt.tzinfo,
     zero_share: float | None = None,
+    record: tuple[int, int] | None = None,
 ) -> list[OpenChance]:
     """Each open deal's curves and its chance of a win within `days_left` days; by stage and
     days in it (`stays` per stage), or by age alone (`stays` None, or the stage unknown). A
     deal without an amount is valued at `average_won` (the simulation draws won sizes).
     `zero_share`: a measured 0's posterior mean share of closes won, which every curve's
     closes are won at (`_as_learnt`): the chance of a win is that of a close in time times it.
+    `record`: the history's (wins, closes) (`win_closes`, worked out when not given), the
+    prior of a deal's own measured 0 (`_stale_losses`).
 
     Two clocks, on purpose. The curves are read in elapsed days (`elapsed`), as history's
     stays were measured: a chance of a win depends on the time a deal has spent, and reading
@@ -680,6 +693,7 @@ def _chances(
     pages, not 76.958 here across a change to summer time. The two differ by at most an hour.
     """
     pool = pooled(list(stays.values())) if stays is not None else None
+    scope_wins, scope_closes = record if record is not None else win_closes(snap)
     ages = [_days(deal.created_at, snap.cutoff) for deal in snap.open_deals]
     by_age = [stays is None or pool is None or d.stage is None for d in snap.open_deals]
     # Each curve is read up to the period's end (a day beyond: the simulation's day of a
@@ -705,12 +719,13 @@ def _chances(
             primary = _as_learnt(primary, zero_share)
         horizon = elapsed + days_left
         probability = _won_by(primary, weight, fallback, horizon)
-        none_won_of = 0
+        none_won_of, losses = 0, 0.0
         if probability == 0 and zero_share is None:
             compared = creation if fallback is None or pool is None else pool
             none_won_of = _measured_zero(compared, elapsed, horizon)
         if none_won_of:
-            share = measured_zero_share(none_won_of)
+            losses = _stale_losses(none_won_of, scope_wins, scope_closes)
+            share = zero_posterior_share(losses)
             primary = _as_learnt_optional(primary, share)
             fallback = _as_learnt_optional(fallback, share)
             probability = _won_by(primary, weight, fallback, horizon)
@@ -720,7 +735,7 @@ def _chances(
         found.append(
             OpenChance(
                 deal, stage, elapsed, in_stage, shown_age, primary, weight, fallback,
-                probability, value, none_won_of,
+                probability, value, none_won_of, losses,
             )
         )  # fmt: skip
     return found
@@ -748,11 +763,22 @@ def _measured_zero(compared: Spells, elapsed: float, horizon: float) -> int:
     A chance of 0 read off such a set is a measured 0 of its own, in a scope with wins:
     the 2 deals that ever stayed 200 days in negotiation were both lost, so one 210 days
     in reads 0% however few they were, and 0 times any run's factor stays 0. Read as the
-    scope's measured 0 is (`rate_uncertainty`), with the Jeffreys posterior of 0 wins of
-    those closes: its curves' closes are won at the mean, 1 / (2k + 2), and each run draws
-    its own share. The larger the set, the nearer 0 it stays: 0 of 200 is 1 / 402."""
+    scope's measured 0 is (`rate_uncertainty`): the posterior of 0 wins of those closes,
+    the rest of the scope's closes its prior (`_stale_losses`); its curves' closes are won
+    at the mean, and each run draws its own share. The larger the set, the nearer 0 it
+    stays, and it never reads above the rest of the scope's share."""
     wins, closes = compared.outcomes_within(elapsed, horizon)
     return closes if wins == 0 else 0
+
+
+def _stale_losses(closes: int, scope_wins: int, scope_closes: int) -> float:
+    """The posterior Beta(1/2, b)'s b of a deal whose comparison set's `closes` were all lost,
+    in a scope whose history won `scope_wins` of `scope_closes`: the set's losses are the
+    scope's, so the rest of the scope lost the others (never fewer than none: a set of
+    stays may count a close the scope's share leaves out, such as one entered after it
+    closed). One rule with the scope's measured 0 (`rate_uncertainty`)."""
+    elsewhere = max(scope_closes - scope_wins - closes, 0)
+    return stale_posterior_losses(closes, scope_wins, elsewhere)
 
 
 def _as_learnt_optional(curve: WinCurve | None, share: float | None) -> WinCurve | None:
@@ -1362,10 +1388,10 @@ class _OpenDraws:
     weight: FloatArray
     amount: FloatArray  # nan: not recorded (a won size is drawn)
     blocks: list[_Block]
-    # Per deal, its comparison set's closes when it is a measured 0 of its own (0: none),
-    # and those counts once each, in order: a run's factor row per count (`_run_scale`).
-    none_won_of: NDArray[np.int64]
-    zero_closes: list[int]
+    # Per deal, its posterior's b when it is a measured 0 of its own (0: none), and those
+    # values once each, in order: a run's factor row per value (`_run_scale`).
+    zero_losses: FloatArray
+    zero_rows: list[float]
 
     @property
     def limits(self) -> FloatArray:
@@ -1400,8 +1426,8 @@ def _open_draws(inputs: Inputs) -> _OpenDraws:
             [np.nan if c.deal.amount is None else c.deal.amount for c in chances], np.float64
         ),
         blocks=blocks,
-        none_won_of=np.array([c.none_won_of for c in chances], dtype=np.int64),
-        zero_closes=sorted({c.none_won_of for c in chances} - {0}),
+        zero_losses=np.array([c.zero_losses for c in chances], dtype=np.float64),
+        zero_rows=sorted({c.zero_losses for c in chances} - {0.0}),
     )
 
 
@@ -1431,7 +1457,7 @@ def _revenue_by_day(
     if days == 0:
         return np.zeros((size, 0))
     factors = draw_factors(rng, inputs.uncertainty, size)
-    zero = measured_zero_factors(rng, draws.zero_closes, size) if draws.zero_closes else None
+    zero = measured_zero_factors(rng, draws.zero_rows, size) if draws.zero_rows else None
     sizes = inputs.won_amounts
     cells: list[NDArray[np.int64]] = []
     amounts: list[FloatArray] = []
@@ -1468,11 +1494,11 @@ def _run_scale(
     """Each run's factor on the block's chances: the run's win factor (runs,) for all, or,
     in a block with a measured 0 of its own (`_measured_zero`), (deals, runs): such a deal's
     row is the run's share for its count of closes (`measured_zero_factors`)."""
-    counts = draws.none_won_of[block.start : block.stop]
-    if zero is None or not counts.any():
+    losses = draws.zero_losses[block.start : block.stop]
+    if zero is None or not losses.any():
         return win
-    rows = zero[np.searchsorted(np.asarray(draws.zero_closes), counts)]
-    return np.asarray(np.where((counts > 0)[:, None], rows, win[None, :]), dtype=np.float64)
+    rows = zero[np.searchsorted(np.asarray(draws.zero_rows), losses)]
+    return np.asarray(np.where((losses > 0)[:, None], rows, win[None, :]), dtype=np.float64)
 
 
 def _open_deal_wins(
@@ -1642,6 +1668,7 @@ def _deal_chance(crm: dict[str, float], chance: OpenChance) -> DealChance:
         win_probability=chance.probability,
         crm_probability=crm.get(chance.stage) if chance.stage is not None else None,
         none_won_of=chance.none_won_of,
+        zero_share=zero_posterior_share(chance.zero_losses) if chance.none_won_of else 0.0,
     )
 
 
