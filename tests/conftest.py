@@ -202,6 +202,22 @@ def isolated_cwd(_cwd_parent: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return isolate_working_directory(monkeypatch, _cwd_parent)
 
 
+@pytest.fixture(autouse=True)
+def pinned_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's consoles print `TERMINAL_WIDTH` columns in every test, whatever the machine.
+
+    Each console is made once per process and keeps the width it found then: a COLUMNS given
+    to `CliRunner().invoke(env=...)` reached it only in the first test of an xdist worker to
+    print, so a test's wrapping depended on which tests its worker had run before it, and on
+    the terminal or COLUMNS pytest was started with. A test that needs wider lines says so
+    (`factories.terminal_width`)."""
+    from factories import TERMINAL_WIDTH
+    from paceline import terminal
+
+    for console in (terminal.out, terminal.err):
+        monkeypatch.setattr(console, "width", TERMINAL_WIDTH)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cli_command_tree() -> Iterator[None]:
     """`CliRunner().invoke` builds the click command tree once per app and set of commands

@@ -2075,6 +2075,11 @@ API_OPERATIONS.append(("GET", "/api/v1/syncs"))
 # see. Every test starts in an empty folder of its own with those variables unset
 # (`isolated_cwd` in tests/conftest.py); tests/test_suite_isolation.py proves it.
 
+# The width the CLI's consoles print in every test (`pinned_terminal_width` in
+# tests/conftest.py): what Paceline gives a pipe or a log (`paceline.terminal`), so the tests
+# read what CI and a redirected command print. Wrapping never depends on the test's machine.
+TERMINAL_WIDTH = 132
+
 CWD_VARIABLES = ("PACELINE_CONFIG", "PACELINE_DB", "PACELINE_READ_DB", "PACELINE_REP")
 
 

@@ -54,3 +54,12 @@ def test_tables_and_escapes_are_richs() -> None:
     table = terminal.new_table("rep", "calls", title="week")
     assert type(table).__module__ == "rich.table" and len(table.columns) == 2
     assert terminal.escape("[b]Lane") == "\\[b]Lane"
+
+
+def test_every_test_reads_the_same_width() -> None:
+    """The consoles print `TERMINAL_WIDTH` columns in each test (`pinned_terminal_width`),
+    whatever COLUMNS or terminal pytest was started with and whichever test made them: a
+    console is made once per process and kept the width it found then."""
+    from factories import TERMINAL_WIDTH
+
+    assert terminal.out.width == terminal.err.width == TERMINAL_WIDTH == 132

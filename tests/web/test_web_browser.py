@@ -23,9 +23,21 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import Engine
 
-from browser_org import PASSWORD, SCREENSHOTS, log_in, seeded_demo, served, unexpected, watched_page
+from browser_org import (
+    PASSWORD,
+    SCREENSHOTS,
+    log_in,
+    seeded_demo,
+    served,
+    session_cookie,
+    unexpected,
+    watched_page,
+)
 from paceline.config import Settings
+
+LAPTOP = {"width": 1366, "height": 900}
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,8 @@ class Site:
     url: str
     rep: str  # the `rep` user's rep, an East SDR
     west_rep_id: int
+    engine: Engine  # the served database
+    users: dict[str, int]  # user name -> id: admin, manager, rep
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +56,12 @@ def site(
     demo = seeded_demo(tmp_path_factory, settings, today, reps=12, months=3)
     west = next(r for r in demo.reps if r.team == "West" and r.role == "sdr")
     with served(demo.engine, settings) as url:
-        yield Site(url, demo.rep.name, west.id)
+        yield Site(url, demo.rep.name, west.id, demo.engine, demo.users)
 
 
 @pytest.fixture
 def page(browser: Browser, site: Site) -> Iterator[Page]:
-    with watched_page(browser, site.url, {"width": 1366, "height": 900}) as (opened, problems):
+    with watched_page(browser, site.url, LAPTOP) as (opened, problems):
         yield opened
     left = unexpected(problems)
     assert not left, left
@@ -204,14 +218,27 @@ def test_other_pages_for_review(page: Page) -> None:
         ("/stalled", []),
     ],
 )
-def test_diagnosis_pages_draw_their_charts(page: Page, path: str, charts: list[str]) -> None:
-    """Each analysis page of the manager's team draws its Plotly charts (no CSP error)."""
-    log_in(page, "manager", f"{path}?period=90d")
-    for chart in charts:
-        drawn = page.get_by_test_id(chart)
-        expect(drawn).to_have_attribute("data-rendered", "true")
-        assert drawn.locator("svg").count() >= 1
-    shot(page, f"diagnose{path.replace('/', '-')}")
+def test_diagnosis_pages_draw_their_charts(
+    browser: Browser, site: Site, path: str, charts: list[str]
+) -> None:
+    """Each analysis page of the manager's team draws its Plotly charts (no CSP error).
+
+    Signed in by a session cookie (the form is test_log_in's), and each wait is for an event
+    that comes: the page's answer, then each chart's own `data-rendered`, set when Plotly has
+    drawn it. Through the form, one 15 s click waited for the login page, the redirect and
+    the whole analysis page (Playwright waits for a navigation the click starts), and timed
+    out once on a loaded machine."""
+    session = session_cookie(site.engine, site.users["manager"], site.url)
+    with watched_page(browser, site.url, LAPTOP, session=session) as (page, problems):
+        page.goto(f"{path}?period=90d", wait_until="commit")
+        for chart in charts:
+            drawn = page.get_by_test_id(chart)
+            expect(drawn).to_have_attribute("data-rendered", "true")
+            assert drawn.locator("svg").count() >= 1
+        page.wait_for_load_state()
+        shot(page, f"diagnose{path.replace('/', '-')}")
+    left = unexpected(problems)
+    assert not left, left
 
 
 def test_manager_reads_a_reps_brief(page: Page, site: Site) -> None:

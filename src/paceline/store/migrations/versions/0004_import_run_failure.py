@@ -11,7 +11,8 @@ Create Date: 2026-12-06
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from paceline.store.migration_batch import batch_alter_table
 
 revision = "0004"
 down_revision = "0003"
@@ -20,10 +21,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("import_run") as table:
+    with batch_alter_table("import_run") as table:
         table.add_column(sa.Column("failure", sa.String(length=1000), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("import_run") as table:
+    with batch_alter_table("import_run") as table:
         table.drop_column("failure")

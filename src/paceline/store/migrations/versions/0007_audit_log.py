@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from paceline.store.migration_batch import batch_alter_table
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
@@ -36,7 +38,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_audit_log_at"), "audit_log", ["at"])
     op.create_index("ix_audit_log_entity_at", "audit_log", ["entity", "at"])
-    with op.batch_alter_table("api_token") as batch:
+    with batch_alter_table("api_token") as batch:
         parent = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # as api_token.id
         batch.add_column(sa.Column("parent_id", parent, nullable=True))
         batch.create_foreign_key(
@@ -45,7 +47,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("api_token") as batch:
+    with batch_alter_table("api_token") as batch:
         batch.drop_constraint(op.f("fk_api_token_parent_id_api_token"), type_="foreignkey")
         batch.drop_column("parent_id")
     op.drop_index("ix_audit_log_entity_at", table_name="audit_log")

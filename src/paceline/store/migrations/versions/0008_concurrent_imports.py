@@ -19,6 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from paceline.store.migration_batch import batch_alter_table
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
@@ -40,8 +42,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for column in ("pid_started", "pid", "host", "heartbeat_at"):
-        with op.batch_alter_table("import_run") as table:
+        with batch_alter_table("import_run") as table:
             table.drop_column(column)
     for name in ("deal", "activity"):
-        with op.batch_alter_table(name) as table:
+        with batch_alter_table(name) as table:
             table.drop_column("import_run_id")

@@ -16,6 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from paceline.store.migration_batch import batch_alter_table
+
 revision = "0014"
 down_revision = "0013"
 branch_labels = None
@@ -40,9 +42,9 @@ def upgrade() -> None:
     # Batch mode: SQLite cannot ALTER a column's nullability, so the table is copied; the
     # upgrade runs in one transaction, so a failure leaves the tables as they were.
     _refuse_enforced_foreign_keys()
-    with op.batch_alter_table("deal") as batch:
+    with batch_alter_table("deal") as batch:
         batch.alter_column("amount", existing_type=Money, nullable=True)
-    with op.batch_alter_table("deal_stage_history") as batch:
+    with batch_alter_table("deal_stage_history") as batch:
         batch.alter_column("amount", existing_type=Money, nullable=True)
 
 
@@ -50,7 +52,7 @@ def downgrade() -> None:
     _refuse_enforced_foreign_keys()
     op.execute("UPDATE deal_stage_history SET amount = 0 WHERE amount IS NULL")
     op.execute("UPDATE deal SET amount = 0 WHERE amount IS NULL")
-    with op.batch_alter_table("deal_stage_history") as batch:
+    with batch_alter_table("deal_stage_history") as batch:
         batch.alter_column("amount", existing_type=Money, nullable=False)
-    with op.batch_alter_table("deal") as batch:
+    with batch_alter_table("deal") as batch:
         batch.alter_column("amount", existing_type=Money, nullable=False)

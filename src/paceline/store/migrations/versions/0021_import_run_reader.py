@@ -17,6 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from paceline.store.migration_batch import batch_alter_table
+
 revision = "0021"
 down_revision = "0020"
 branch_labels = None
@@ -28,5 +30,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("import_run") as batch:
+    with batch_alter_table("import_run") as batch:
         batch.drop_column("reader")

@@ -19,6 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from paceline.store.migration_batch import batch_alter_table
+
 revision = "0023"
 down_revision = "0022"
 branch_labels = None
@@ -31,5 +33,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("day_zone") as batch:
+    with batch_alter_table("day_zone") as batch:
         batch.drop_column("key_zone")
