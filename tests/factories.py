@@ -3004,3 +3004,18 @@ def run_cli_ok(*args: str) -> str:
     result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
     assert result.exit_code == 0, (args, result.output)
     return result.output
+
+
+def east_forecast_totals(
+    engine: Engine, settings: Settings, day: dt.date, runs: int, seed: int
+) -> np.ndarray:
+    """Team East's revenue in the quarter of `day` in each of the forecast's own simulated
+    runs: the measured-zero tests read the distribution itself, not its summary."""
+    from paceline.analytics.forecast import prepare, run_simulation
+    from paceline.analytics.pipeline_history import forecast_scope
+
+    period = BusinessCalendar(settings.calendar).period("quarter", day)
+    with engine.connect() as conn:
+        scope = forecast_scope(conn, "East", None)
+        inputs = prepare(conn, settings, scope, day, period, use_plan=True)
+    return run_simulation(inputs, runs, seed).totals

@@ -27,11 +27,9 @@ import pytest
 from scipy.stats import beta, betabinom
 from sqlalchemy import Engine
 
-from factories import at, business_days, east_and_west, put_deal, put_old_win
-from paceline.analytics.forecast import forecast, prepare, run_simulation
-from paceline.analytics.pipeline_history import forecast_scope
+from factories import at, business_days, east_and_west, east_forecast_totals, put_deal, put_old_win
+from paceline.analytics.forecast import forecast
 from paceline.analytics.rate_uncertainty import Uncertainty, draw_factors
-from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
 
 MAY_15 = dt.date(2026, 5, 15)
@@ -60,11 +58,7 @@ def lost_scope(engine: Engine, settings: Settings, closes: int) -> None:
 
 def east_totals(engine: Engine, settings: Settings) -> np.ndarray:
     """East's revenue in Q2 in each of the runs (the forecast's own simulation)."""
-    period = BusinessCalendar(settings.calendar).period("quarter", MAY_15)
-    with engine.connect() as conn:
-        scope = forecast_scope(conn, "East", None)
-        inputs = prepare(conn, settings, scope, MAY_15, period, use_plan=True)
-    return run_simulation(inputs, RUNS, SEED).totals
+    return east_forecast_totals(engine, settings, MAY_15, RUNS, SEED)
 
 
 @pytest.mark.parametrize("closes", [2, 20])

@@ -35,11 +35,19 @@ from fastapi.testclient import TestClient
 from scipy.stats import beta, betabinom
 from sqlalchemy import Engine
 
-from factories import at, east_and_west, login, made_app, put_deal, put_old_win, quick_user
-from paceline.analytics.forecast import forecast, prepare, run_simulation
-from paceline.analytics.pipeline_history import forecast_scope, spells
+from factories import (
+    at,
+    east_and_west,
+    east_forecast_totals,
+    login,
+    made_app,
+    put_deal,
+    put_old_win,
+    quick_user,
+)
+from paceline.analytics.forecast import forecast
+from paceline.analytics.pipeline_history import spells
 from paceline.analytics.rate_uncertainty import measured_zero_factors
-from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
 from paceline.describe import history_text
 
@@ -99,11 +107,7 @@ def stale_losses(
 
 def east_totals(engine: Engine, settings: Settings) -> np.ndarray:
     """East's revenue in Q2 in each of the runs (the forecast's own simulation)."""
-    period = BusinessCalendar(settings.calendar).period("quarter", MAY_15)
-    with engine.connect() as conn:
-        scope = forecast_scope(conn, "East", None)
-        inputs = prepare(conn, settings, scope, MAY_15, period, use_plan=True)
-    return run_simulation(inputs, RUNS, SEED).totals
+    return east_forecast_totals(engine, settings, MAY_15, RUNS, SEED)
 
 
 @pytest.mark.parametrize("closes", [2, 20])
