@@ -60,13 +60,16 @@ from factories import (
     put_deal,
     quick_user,
 )
+from paceline.analytics.diagnose import diagnose_rep, diagnose_team
 from paceline.analytics.metric_sql import selling_condition
 from paceline.analytics.stalled import StalledReport, stalled_deals
+from paceline.analytics.window import diagnosis_window
 from paceline.auth.accounts import create_token
 from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.errors import UserInputError
+from paceline.serialize import to_jsonable
 from paceline.store.models import Activity, Deal, Rep
 
 AS_OF = dt.date(2026, 12, 2)
@@ -509,3 +512,20 @@ def test_days_in_stage_are_local_days_across_daylight_saving(engine: Engine) -> 
     assert {n.stage: n.days for n in later.stages}["qualification"] == 58.0  # was 57.958
     judged = _deals(later)
     assert "Summer" not in judged or "long_in_stage" not in judged["Summer"].reasons
+
+
+def test_a_diagnosis_of_everyone_judges_each_rep_against_their_team(world: World) -> None:
+    """Ana's "Acme renewal", 23.5 days in qualification, is stalled against East's bar (9.2
+    days) and not against everyone's (100). Her brief and East's page call it stalled; the
+    diagnosis of the whole organisation read everyone's bar and left it out (1 stalled deal
+    of 20,000 where her brief says 2 of 70,000). Dee, West's only rep, keeps West's bar."""
+    window = diagnosis_window(SETTINGS, "90d", AS_OF)
+    everyone = {d.rep: d.stalled for d in diagnose_team(world.engine, SETTINGS, window).reps}
+    alone = diagnose_rep(world.engine, SETTINGS, window, "Ana").stalled
+    ana = everyone["Ana"]
+    assert ana is not None and alone is not None
+    assert [d.name for d in ana.deals] == ["Acme renewal", "Beta platform"]
+    assert (ana.count, ana.value) == (2, 70_000)
+    assert to_jsonable(ana) == to_jsonable(alone)
+    dee = everyone["Dee"]
+    assert dee is not None and (dee.count, dee.open_deals) == (0, 1)

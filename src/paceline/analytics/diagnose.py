@@ -140,9 +140,7 @@ def _diagnose_once(
     # A rep who left before the as-of day has no deals left to chase (and is no selling rep
     # on that day, which `stalled_deals` reads): their brief has none, never an error.
     gone = rep is not None and _left_before(scope[0], window.as_of)
-    stalled = (
-        [] if gone else stalled_deals(engine, settings, window.as_of, team=team, rep=rep).by_rep
-    )
+    stalled = [] if gone else _stalled(engine, settings, window.as_of, team, rep, scope)
     # The month's cards of everyone the reps are judged among; their totals are not shown.
     # One rep's brief: the rep's role-mates alone (no other role can change it).
     role = scope[0].role if rep is not None else None
@@ -322,6 +320,31 @@ def _equation_findings(equation: RepEquation | None) -> list[Finding]:
         return []
     factor = next(f for f in equation.factors if f.name == equation.holding_back)
     return [Finding("holding_back", factor.name, factor.value, factor.reference)]
+
+
+def _stalled(
+    engine: Engine,
+    settings: Settings,
+    as_of: dt.date,
+    team: str | None,
+    rep: str | None,
+    scope: Sequence[RosterRep],
+) -> list[RepStalled]:
+    """Each rep's stalled deals judged against the bars of the rep's own team, as the rep's
+    brief and the team's page judge them. A diagnosis of everyone asks team by team: the
+    whole organisation's stays make other bars (Ana's deal 23.5 days in qualification is
+    stalled against East's 9.2 days, not against everyone's 100), and until 2026-12-07 her
+    brief and the organisation's diagnosis disagreed about it. A rep without a team is
+    judged as their brief judges them, against everyone."""
+    if team is not None or rep is not None:
+        return stalled_deals(engine, settings, as_of, team=team, rep=rep).by_rep
+    teams = sorted({r.team for r in scope if r.team})
+    found = [s for t in teams for s in stalled_deals(engine, settings, as_of, team=t).by_rep]
+    teamless = {r.id for r in scope if not r.team}
+    if teamless:
+        everyone = stalled_deals(engine, settings, as_of).by_rep
+        found += [s for s in everyone if s.rep_id in teamless]
+    return found
 
 
 def _stalled_findings(stalled: RepStalled | None) -> list[Finding]:
