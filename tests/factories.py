@@ -1517,6 +1517,19 @@ def leave_killed_activity_load(conn: Connection, pid: int) -> None:
     )
 
 
+def kill_a_load(url: str, pid: int) -> None:
+    """`leave_killed_activity_load` on the database at `url`, in a transaction of its own (a
+    test that then starts `paceline serve`, `init` or the scheduler sees it committed)."""
+    from paceline.store.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            leave_killed_activity_load(conn, pid)
+    finally:
+        engine.dispose()
+
+
 def import_counting_progress(
     engine: Engine, settings: Settings, path: Path, batch_size: int, calls: list[str]
 ) -> ImportResult:
@@ -2306,6 +2319,18 @@ def build_equation_part_window_peers(engine: Engine, settings: Settings) -> dict
     return ids
 
 
+def put_june_wins(engine: Engine, rep_id: int) -> None:
+    """Ten deals of the rep in proposal from creation (June 1-10, 2026), each won two days
+    later, at 30,000 and 10,000 in turn (sum 200,000, average 20,000): a history of wins
+    whose sizes are all known."""
+    for i in range(10):
+        amount = 10_000 if i % 2 else 30_000
+        created, closed = at(6, 1 + i), at(6, 3 + i)
+        put_deal(engine, rep_id, f"won {i}", amount, created, status="won", stage="closed_won",
+                 closed=closed, history=[("proposal", created, amount),
+                 ("closed_won", closed, amount)])  # fmt: skip
+
+
 def build_unknown_amount_wins(engine: Engine, settings: Settings) -> int:
     """Cy (AE, East; `east_and_west`), whose CRM left some amounts empty, as of Sunday
     2026-07-05 (times 17:00 UTC, noon in New York):
@@ -2318,12 +2343,7 @@ def build_unknown_amount_wins(engine: Engine, settings: Settings) -> int:
 
     Returns Cy's id."""
     cy = east_and_west(engine, settings)["Cy"]
-    for i in range(10):
-        amount = 10_000 if i % 2 else 30_000
-        created, closed = at(6, 1 + i), at(6, 3 + i)
-        put_deal(engine, cy, f"won {i}", amount, created, status="won", stage="closed_won",
-                 closed=closed, history=[("proposal", created, amount),
-                 ("closed_won", closed, amount)])  # fmt: skip
+    put_june_wins(engine, cy)
     for name, amount, won_on in (("Paid", 5_000, 2), ("Pilot", 0, 2), ("Unknown win", None, 3)):
         created, closed = at(6, 29), at(7, won_on)
         put_deal(engine, cy, name, amount, created, status="won", stage="closed_won",
@@ -2993,6 +3013,18 @@ class FacesOrg:
         answer = self.site.page("root", path, **params)
         assert answer.status_code == 200, (path, answer.text[:500])
         return str(answer.text)
+
+
+def cli_with_config(engine: Engine, config: Path, *args: str) -> tuple[int, str]:
+    """`paceline --db <engine's url> --config CONFIG ARGS`: (exit code, output with its
+    whitespace collapsed, so a check does not depend on where the terminal wraps)."""
+    from typer.testing import CliRunner
+
+    from paceline.cli import app
+
+    url = engine.url.render_as_string(hide_password=False)
+    shown = CliRunner().invoke(app, ["--db", url, "--config", str(config), *args])
+    return shown.exit_code, " ".join(shown.output.split())
 
 
 def run_cli_ok(*args: str) -> str:

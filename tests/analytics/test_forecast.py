@@ -44,6 +44,7 @@ from factories import (
     make_world,
     money,
     put_deal,
+    put_june_wins,
     put_old_win,
     read_export,
     recorded_statements,
@@ -495,12 +496,7 @@ def test_open_deals_without_an_amount_are_valued_from_the_wins(
     Expected from them: 2 x 20,000; in every run at least 2 x 10,000 (read as zero, they
     added nothing)."""
     cy = east_and_west(engine, settings)["Cy"]
-    for i in range(10):
-        amount = 10_000 if i % 2 else 30_000
-        created, closed = at(6, 1 + i), at(6, 3 + i)
-        put_deal(engine, cy, f"won {i}", amount, created, status="won", stage="closed_won",
-                 closed=closed, history=[("proposal", created, amount),
-                 ("closed_won", closed, amount)])  # fmt: skip
+    put_june_wins(engine, cy)
     for name in ("X", "Y"):
         put_deal(engine, cy, name, None, at(7, 4), stage="proposal",
                  history=[("proposal", at(7, 4), None)])  # fmt: skip

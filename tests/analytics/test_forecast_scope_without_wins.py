@@ -25,14 +25,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
 from factories import at, east_and_west, login, made_app, put_deal, quick_user
+from factories import cli_with_config as cli
 from paceline.analytics.backtest import backtest
 from paceline.analytics.forecast import forecast
 from paceline.analytics.report import team_report
 from paceline.analytics.step_rules import wins_recorded
-from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings, default_config_text
 from paceline.errors import UnlearnableError
@@ -121,12 +120,6 @@ def test_a_scope_with_nothing_closed_is_refused_and_skipped_alike(
     )
     assert replay.rows == []
     assert [(s.cutoff, s.reason) for s in replay.skipped][1] == (MAY_15, reason)
-
-
-def cli(engine: Engine, config: Path, *args: str) -> tuple[int, str]:
-    url = engine.url.render_as_string(hide_password=False)
-    shown = CliRunner().invoke(cli_app, ["--db", url, "--config", str(config), *args])
-    return shown.exit_code, " ".join(shown.output.split())
 
 
 def test_every_face_shows_the_measured_zero_and_scores_it(

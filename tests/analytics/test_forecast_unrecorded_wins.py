@@ -19,13 +19,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
 from factories import at, east_and_west, login, made_app, put_deal, put_old_win, quick_user
+from factories import cli_with_config as cli
 from paceline.analytics.backtest import backtest
 from paceline.analytics.forecast import forecast
 from paceline.analytics.report import team_report
-from paceline.cli import app as cli_app
 from paceline.cli import out as cli_out
 from paceline.config import Settings, default_config_text
 from paceline.errors import UnlearnableError
@@ -152,12 +151,6 @@ def test_a_backtest_skips_the_cut_offs_with_no_win_recorded(
     )
     assert east.skipped == []
     assert [(r.p50, r.actual) for r in east.rows] == [(0, 0), (0, 0)]  # Cy won nothing in Q2
-
-
-def cli(engine: Engine, config: Path, *args: str) -> tuple[int, str]:
-    url = engine.url.render_as_string(hide_password=False)
-    shown = CliRunner().invoke(cli_app, ["--db", url, "--config", str(config), *args])
-    return shown.exit_code, " ".join(shown.output.split())
 
 
 def test_refused_on_every_face(

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import inspect
 from typer.testing import CliRunner
 
-from factories import ACTIVITY_SECONDARY_INDEXES, leave_killed_activity_load
+from factories import ACTIVITY_SECONDARY_INDEXES, kill_a_load
 from paceline import cli as cli_module
 from paceline.cli import app
 from paceline.store.engine import make_engine
@@ -155,20 +155,10 @@ def _indexes(url: str) -> set[str]:
         engine.dispose()
 
 
-def _kill_a_load(url: str, pid: int) -> None:
-    """What a load into the empty activity table killed after its first batch leaves."""
-    engine = make_engine(url)
-    try:
-        with engine.begin() as conn:
-            leave_killed_activity_load(conn, pid)
-    finally:
-        engine.dispose()
-
-
 def test_init_builds_the_indexes_a_killed_load_left_out(workdir: Path) -> None:
     url = "sqlite:///team.db"
     assert cli("--db", url, "init")[0] == 0
-    _kill_a_load(url, pid=2**22 + 12345)  # no such process: the load is gone
+    kill_a_load(url, pid=2**22 + 12345)  # no such process: the load is gone
     assert not _indexes(url) & ACTIVITY_SECONDARY_INDEXES
     code, output = cli("init", "--json")
     assert code == 0, output
@@ -183,7 +173,7 @@ def test_init_builds_the_indexes_a_killed_load_left_out(workdir: Path) -> None:
 def test_init_leaves_the_indexes_to_a_load_still_running(workdir: Path) -> None:
     url = "sqlite:///team.db"
     assert cli("--db", url, "init")[0] == 0
-    _kill_a_load(url, pid=os.getpid())  # alive: a load still under way
+    kill_a_load(url, pid=os.getpid())  # alive: a load still under way
     code, output = cli("init")
     assert code == 0 and "interrupted import" not in output
     assert not _indexes(url) & ACTIVITY_SECONDARY_INDEXES

@@ -15,13 +15,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from factories import migrated_sqlite_copy, postgres_engine
 from paceline.scheduling import run_due
 from paceline.store.engine import make_engine
 from schedule_org import Inbox, build_org, config_text, settings_for, smtp_server
@@ -39,19 +38,6 @@ kind = "rep_digest"
 at = "08:00"
 team = "East"
 """
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL another process can open, of a migrated, empty database: a copy of the run's
-    migrated SQLite file or PostgreSQL template (`factories`), not migrated for each test."""
-    if request.param == "sqlite":
-        migrated_sqlite_copy(request.getfixturevalue("tmp_path_factory"), tmp_path).dispose()
-        yield f"sqlite:///{tmp_path / 'paceline.db'}"
-        return
-    for engine in postgres_engine(request):
-        engine.dispose()
-        yield engine.url.render_as_string(hide_password=False)
 
 
 def _scheduler(url: str, config: Path, now: str, *more: str) -> subprocess.Popen[str]:

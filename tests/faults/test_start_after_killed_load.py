@@ -17,20 +17,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import inspect
 
-from factories import (
-    ACTIVITY_SECONDARY_INDEXES,
-    free_port,
-    leave_killed_activity_load,
-    migrated_sqlite_copy,
-    postgres_engine,
-)
+from factories import ACTIVITY_SECONDARY_INDEXES, free_port, kill_a_load
 from paceline.store.engine import make_engine
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
@@ -41,27 +34,6 @@ GONE_PID = 2**22 + 12345  # above Linux's pid_max (4,194,304): no process has it
 # estimate (two loaded cores shared by several test runs).
 PATIENCE_S = 600
 BUILT = "built the indexes an interrupted import left out"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL another process can open, of a migrated, empty database."""
-    if request.param == "sqlite":
-        migrated_sqlite_copy(request.getfixturevalue("tmp_path_factory"), tmp_path).dispose()
-        yield f"sqlite:///{tmp_path / 'paceline.db'}"
-        return
-    for engine in postgres_engine(request):
-        engine.dispose()
-        yield engine.url.render_as_string(hide_password=False)
-
-
-def _kill_a_load(url: str, pid: int) -> None:
-    engine = make_engine(url)
-    try:
-        with engine.begin() as conn:
-            leave_killed_activity_load(conn, pid)
-    finally:
-        engine.dispose()
 
 
 def _indexes(url: str) -> set[str]:
@@ -130,7 +102,7 @@ def _until_it_answers(process: subprocess.Popen[str], port: int) -> str:
 
 
 def test_serve_builds_the_indexes_a_killed_load_left_out(database_url: str, tmp_path: Path) -> None:
-    _kill_a_load(database_url, GONE_PID)
+    kill_a_load(database_url, GONE_PID)
     assert not _indexes(database_url) & ACTIVITY_SECONDARY_INDEXES
     output = _serve_until_it_answers(database_url, tmp_path)
     assert _indexes(database_url) >= ACTIVITY_SECONDARY_INDEXES
@@ -141,14 +113,14 @@ def test_serve_builds_the_indexes_a_killed_load_left_out(database_url: str, tmp_
 def test_serve_leaves_the_indexes_to_a_load_still_running(
     database_url: str, tmp_path: Path
 ) -> None:
-    _kill_a_load(database_url, os.getpid())  # alive, on this host: a load under way
+    kill_a_load(database_url, os.getpid())  # alive, on this host: a load under way
     output = _serve_until_it_answers(database_url, tmp_path)
     assert not _indexes(database_url) & ACTIVITY_SECONDARY_INDEXES
     assert BUILT not in output
 
 
 def test_the_scheduler_alone_builds_them_too(database_url: str, tmp_path: Path) -> None:
-    _kill_a_load(database_url, GONE_PID)
+    kill_a_load(database_url, GONE_PID)
     process = _paceline(database_url, tmp_path, "scheduler", "--once")
     output, _ = process.communicate(timeout=PATIENCE_S)
     assert process.returncode == 0, output
@@ -163,7 +135,7 @@ def test_a_server_from_the_factory_builds_them_once_with_two_workers(
     with no `paceline serve` before it (which alone repaired). Two workers start at once:
     the indexes are built, and by one of them (the other waits for the lock, then finds
     them there)."""
-    _kill_a_load(database_url, GONE_PID)
+    kill_a_load(database_url, GONE_PID)
     output = _factory_until_it_answers(database_url, tmp_path, workers=2)
     assert _indexes(database_url) >= ACTIVITY_SECONDARY_INDEXES
     said = " ".join(output.split())
@@ -174,7 +146,7 @@ def test_a_server_from_the_factory_builds_them_once_with_two_workers(
 def test_a_server_from_the_factory_leaves_them_to_a_load_still_running(
     database_url: str, tmp_path: Path
 ) -> None:
-    _kill_a_load(database_url, os.getpid())  # alive, on this host: a load under way
+    kill_a_load(database_url, os.getpid())  # alive, on this host: a load under way
     output = _factory_until_it_answers(database_url, tmp_path, workers=1)
     assert not _indexes(database_url) & ACTIVITY_SECONDARY_INDEXES
     assert BUILT not in output
