@@ -61,6 +61,8 @@ MISSING_TEXT = {
     " unknown, not zero",
     "accounts": "The selling activities in this window name no account: prospects are unknown,"
     " not zero",
+    "asks": "No Ask is recorded on the kinds of selling activity logged in this window:"
+    " prospects and selling activity are unknown, not zero",
 }
 ALERT_TEXT = {
     "behind_pace": "Behind pace",
