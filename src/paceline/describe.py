@@ -533,13 +533,17 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
             f" {factor_value(f.subject, f.reference)})"
         )
     if f.kind == "missing_data":
-        return _missing_text(f, diagnosis.equation.wins_without_amount if diagnosis.equation else 0)
+        equation = diagnosis.equation
+        unknown = equation.wins_without_amount if equation else 0
+        return _missing_text(f, unknown, equation.measured_from if equation else None)
     if f.kind == "zero_factor":
         factor = factor_label(f.subject)
-        revenue = diagnosis.equation.revenue if diagnosis.equation else 0.0
+        equation = diagnosis.equation
+        revenue = equation.revenue if equation else 0.0
         if revenue > 0:  # deals won without the logged selling behind them
+            since = _measured_since(equation.measured_from if equation else None)
             return (
-                f"No {factor} in this window, yet {number(revenue)} won: the revenue"
+                f"No {factor} in this window, yet {number(revenue)} won{since}: the revenue"
                 " equation cannot say which factor holds the rep back"
             )
         return f"No {factor} in this window, so no revenue"
@@ -641,16 +645,26 @@ def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _missing_text(f: Finding, unknown_wins: int = 0) -> str:
+def _measured_since(day: dt.date | None) -> str:
+    """ " from <day>, the first selling activity recorded": the wins and revenue of an equation
+    read from part-way into the window (`RepEquation.measured_from`), said beside them."""
+    return f" from {day.isoformat()}, the first selling activity recorded" if day else ""
+
+
+def _missing_text(f: Finding, unknown_wins: int = 0, measured_from: dt.date | None = None) -> str:
     """Which data is missing, and what the deals still show (revenue per win over the wins
-    with an amount: one with none is unknown, not a win worth 0)."""
+    with an amount: one with none is unknown, not a win worth 0), and from which day when the
+    equation read part of the window: a brief headed 2021-01-31..2021-04-30 said "the deals
+    show 2,621,700 won in 35 deals" beside its funnel's 37 won, the equation's wins being
+    those from 2021-02-14."""
     wins = f.count or 0
     if f.subject == "amounts":
         unknown = round(f.reference or 0)
         known = wins - unknown
         per_win = f" ({number((f.value or 0) / known)} per win with an amount)" if known else ""
         return (
-            f"{unknown} of {wins} won deals in this window have no amount recorded: revenue"
+            f"{unknown} of {wins} won deals{_measured_since(measured_from) or ' in this window'}"
+            " have no amount recorded: revenue"
             f" {number(f.value)} is the sum of the others, not counting those as zero{per_win}"
         )
     known = wins - unknown_wins
@@ -659,10 +673,12 @@ def _missing_text(f: Finding, unknown_wins: int = 0) -> str:
         detail = f"{unknown_wins} with no amount recorded, not in the sum{per_win}"
     else:
         detail = f"{number((f.value or 0) / wins)} per win" if wins else ""
+    since = _measured_since(measured_from)
     shown = (
-        f"the deals show {number(f.value)} won in {wins} deal{'s' if wins != 1 else ''} ({detail})"
+        f"the deals show {number(f.value)} won in {wins} deal{'s' if wins != 1 else ''}{since}"
+        f" ({detail})"
         if wins
-        else "no deal won either"
+        else f"no deal won either{since}"
     )
     what = MISSING_TEXT.get(f.subject, f"No {f.subject} logged in this window")
     if f.subject == "accounts" and f.reference:

@@ -23,6 +23,9 @@ Medians: P of 5, 4, 0 = 4 (Mo unknown; was 5, 4, 0, 0 = 2), S/P of 2, 3 = 2.5, W
 West AEs, each with a win: Ria, Tom and Vic logged admin work only (prospects 0), Uma 2 calls
 with an Ask over 2 accounts. The median of prospects is 0, so no gap is split: the reason said
 "(most won nothing)" though all four won; it names the median at zero.
+
+Kim (North, alone: compared with everyone) logged nothing and won 15k on 2026-11-10 and 5k on
+2026-10-01, before the 30d window.
 """
 
 from __future__ import annotations
@@ -47,8 +50,9 @@ from paceline.services.reps import add_rep
 from paceline.store.migrate import upgrade
 from paceline.store.models import Activity
 
-DAY = dt.date(2026, 11, 10)
+DAY = dt.date(2026, 10, 21)  # the activities: in the 30d window's first week
 WON = dt.datetime(2026, 11, 10, 17)
+EARLY_WIN = dt.datetime(2026, 10, 1, 16)  # Kim's: before the 30d window, in the 60d one
 CREATED = dt.datetime(2026, 9, 1, 15)
 
 
@@ -75,7 +79,7 @@ def _admin(rep_id: int, n: int) -> list[dict[str, Any]]:
 def _build(engine: Engine, settings: Settings) -> None:
     upgrade(engine)
     teams = {"Ana": "East", "Ben": "East", "Mo": "East", "Zed": "East"}
-    teams |= {"Ria": "West", "Tom": "West", "Vic": "West", "Uma": "West"}
+    teams |= {"Ria": "West", "Tom": "West", "Vic": "West", "Uma": "West", "Kim": "North"}
     reps = {name: add_rep(engine, settings, name, "ae", team=t) for name, t in teams.items()}
     accts = accounts(engine, 14, "Account")
     rows = _calls(reps["Ana"], 2, accts[0:5]) + _calls(reps["Ben"], 3, accts[5:9])
@@ -85,9 +89,10 @@ def _build(engine: Engine, settings: Settings) -> None:
     with engine.begin() as conn:
         conn.execute(insert(Activity), rows)
     wins = [("Ana", 10_000), ("Ana", 30_000), ("Ben", 20_000), ("Mo", 40_000), ("Zed", 30_000)]
-    wins += [("Ria", 10_000), ("Tom", 10_000), ("Vic", 10_000), ("Uma", 10_000)]
+    wins += [("Ria", 10_000), ("Tom", 10_000), ("Vic", 10_000), ("Uma", 10_000), ("Kim", 15_000)]
     for i, (name, amount) in enumerate(wins):
         put_deal(engine, reps[name], f"win {i}", amount, CREATED, status="won", closed=WON)
+    put_deal(engine, reps["Kim"], "early win", 5_000, CREATED, status="won", closed=EARLY_WIN)
 
 
 @pytest.fixture
@@ -137,6 +142,24 @@ def test_the_brief_says_the_ask_is_not_recorded(built: Engine, settings: Setting
         " and selling activity are unknown, not zero; the deals show 40,000 won in 1 deal"
         " (40,000 per win)"
     )  # was "No prospects worked in this window, yet 40,000 won: ..."
+
+
+def test_the_brief_says_from_which_day_the_deals_are_read(
+    built: Engine, settings: Settings
+) -> None:
+    """Over 60 days (2026-09-20..2026-11-18) the first selling activity is on 2026-10-21, so
+    the equation reads from then: Kim's win of 2026-10-01 is in the window's funnel (2 won)
+    but not in the equation's 1. The finding said "the deals show 15,000 won in 1 deal"
+    under a brief headed with the whole window."""
+    brief = diagnose_rep(built, settings, diagnosis_window(settings, "60d", AS_OF), "Kim")
+    assert brief.equation is not None and brief.equation.measured_from == DAY
+    assert {s.metric: s.count for s in brief.funnel.steps}["deals_won"] == 2
+    [found] = [f for f in brief.findings if f.kind == "missing_data"]
+    assert finding_text(settings, brief, found) == (
+        "No activities logged in this window: prospects and selling activity are unknown, not"
+        " zero; the deals show 15,000 won in 1 deal from 2026-10-21, the first selling"
+        " activity recorded (15,000 per win)"
+    )  # was "... the deals show 15,000 won in 1 deal (15,000 per win)"
 
 
 def test_the_reason_names_the_median_at_zero(built: Engine, settings: Settings) -> None:
@@ -205,3 +228,34 @@ def test_zoho_reps_who_met_without_an_ask_have_unknown_prospects(
         assert eq.zero_factor is None and eq.holding_back is None
     # A rep who called with an Ask is read as before (unknown for want of account names).
     assert all(eqs[n].missing != "asks" for n in asked if asked[n])
+
+
+def _won_between(owner: str, first: dt.date, last: dt.date) -> tuple[int, Decimal]:
+    rows = [
+        row
+        for row in read_export("Potentials")
+        if row["Potential Owner"] == owner
+        and row["Stage"] == "Closed Won"
+        and first <= zoho_time(row["Closing Date"]).date() <= last
+    ]
+    return len(rows), sum((money(row["Amount"]) for row in rows), Decimal(0))
+
+
+@pytest.mark.slow
+def test_zoho_brief_says_from_which_day_its_deals_are_read(
+    zoho_engine: Engine, settings: Settings
+) -> None:
+    """Harold Pawlan over 90 days to 2021-04-30 (2021-01-31..): the selling calls start on
+    2021-02-14, so the equation reads from then: 35 wins for 2,621,700, where the brief's
+    funnel counts the window's 37."""
+    window = diagnosis_window(settings, "90d", APRIL[1])
+    assert _won_between("Harold Pawlan", window.start, APRIL[1])[0] == 37
+    wins, revenue = _won_between("Harold Pawlan", dt.date(2021, 2, 14), APRIL[1])
+    assert (wins, revenue) == (35, Decimal("2621700"))
+    brief = diagnose_rep(zoho_engine, settings, window, "Harold Pawlan")
+    assert {s.metric: s.count for s in brief.funnel.steps}["deals_won"] == 37
+    [found] = [f for f in brief.findings if f.kind == "missing_data"]
+    assert (
+        "the deals show 2,621,700 won in 35 deals from 2021-02-14, the first selling activity"
+        " recorded (74,906 per win)"
+    ) in finding_text(settings, brief, found)
