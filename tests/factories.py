@@ -2743,6 +2743,72 @@ def build_no_account_called_this_quarter(engine: Engine, settings: Settings) -> 
     return dee
 
 
+def paced_on_accounts_with_a_new_role(settings: Settings) -> Settings:
+    """`paced_on_accounts_called` (SDRs on calls and accounts called), and a new role, BDRs,
+    paced on accounts called alone."""
+    paced = paced_on_accounts_called(settings)
+    roles = [*paced.model_dump()["roles"], {"name": "bdr", "key_metrics": ["accounts_called"]}]
+    return variant(paced, roles=roles)
+
+
+def build_book_callers(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Team East under `paced_on_accounts_with_a_new_role`, for pacing accounts called by
+    their accrual curve in November 2026 (19 business days); August and September 2026
+    have 21 business days, October 22. Calls at noon; the team's records begin on Friday
+    Jul 31 (Ava calls an account of her book), so August to October are whole periods:
+
+    - SDR Ava works a book of 20 accounts. In each of August, September and October she
+      first calls 10 of them on the month's business day 1, 6 more on business day 6 and
+      the last 4 on business day 11 (and calls the first again on business day 15): 50% of
+      the month's accounts by day 1, 80% by day 6, all by day 11. Targets: 20 accounts and
+      190 calls in November. In November she calls 10 of her book on Monday Nov 2, an 11th
+      on Monday Nov 9 and a 12th on Monday Nov 16: she slows down, and ends at 12 of 20;
+    - SDR Bea is a hunter: one new account each business day of August to October (64 in
+      all), and of November to Wednesday Nov 11 (8); a target of 19 accounts;
+    - SDR Cal starts on Monday Nov 2 (no history of his own): 10 accounts by Nov 11, two on
+      each of his first five business days; a target of 20;
+    - BDR Dot, of a role nobody had before (no history anywhere): 5 accounts by Nov 11,
+      one on each of Nov 2-6; a target of 19.
+
+    Returns the reps' ids by name."""
+    ids = {
+        "Ava": add_rep(engine, settings, "Ava", "sdr", team="East"),
+        "Bea": add_rep(engine, settings, "Bea", "sdr", team="East"),
+        "Cal": add_rep(
+            engine, settings, "Cal", "sdr", team="East", start_date=dt.date(2026, 11, 2)
+        ),
+        "Dot": add_rep(engine, settings, "Dot", "bdr", team="East"),
+    }
+    book = accounts(engine, 20, "Book account")
+    calls: list[tuple[int, dt.date, int]] = [(ids["Ava"], dt.date(2026, 7, 31), book[0])]
+    months = [(dt.date(2026, m, 1), dt.date(2026, m + 1, 1)) for m in (8, 9, 10)]
+    for first, end in months:
+        days = business_days(settings, first, end)
+        calls += [(ids["Ava"], days[0], a) for a in book[:10]]
+        calls += [(ids["Ava"], days[5], a) for a in book[10:16]]
+        calls += [(ids["Ava"], days[10], a) for a in book[16:]]
+        calls.append((ids["Ava"], days[14], book[0]))
+    nov = [dt.date(2026, 11, 2), dt.date(2026, 11, 9), dt.date(2026, 11, 16)]
+    calls += [(ids["Ava"], nov[0], a) for a in book[:10]]
+    calls += [(ids["Ava"], nov[1], book[10]), (ids["Ava"], nov[2], book[11])]
+    hunted = [day for first, end in months for day in business_days(settings, first, end)]
+    hunted += business_days(settings, NOV, dt.date(2026, 11, 12))
+    leads = accounts(engine, len(hunted), "Lead")
+    calls += [(ids["Bea"], day, lead) for day, lead in zip(hunted, leads, strict=True)]
+    first_week = business_days(settings, NOV, dt.date(2026, 11, 7))
+    for rep, per_day in (("Cal", 2), ("Dot", 1)):
+        theirs = iter(accounts(engine, 5 * per_day, f"{rep}'s account"))
+        calls += [(ids[rep], day, next(theirs)) for day in first_week for _ in range(per_day)]
+    rows = [activity_row(rep, day, account_id=a, outcome="conversation") for rep, day, a in calls]
+    targets = [("Ava", "accounts_called", 20), ("Ava", "calls", 190),
+               ("Bea", "accounts_called", 19), ("Cal", "accounts_called", 20),
+               ("Dot", "accounts_called", 19)]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(conn, [TargetRow(ids[r], m, "month", NOV, v) for r, m, v in targets])
+    return ids
+
+
 def build_accounts_called_month_by_month(engine: Engine, settings: Settings) -> int:
     """SDR Ana (East, no start date) under `paced_on_accounts_called`, for a demo's run-rate
     targets as of Wednesday 2026-11-18, whose recent stretch starts on Thursday Oct 29 (the

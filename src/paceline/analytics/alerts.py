@@ -53,6 +53,7 @@ from paceline.analytics.step_rules import recorded_kinds, recorded_steps
 from paceline.analytics.stretch import (
     PeriodLines,
     Stretch,
+    accrual_lift,
     alert_stretch,
     expected_between,
     stretch_cards,
@@ -294,7 +295,7 @@ def _with_since(
             joined = card.start_date or card.period.start
             start = max(card.period.start, joined) if in_period else card.measured_from
             days = _daily(conn, settings, line.metric, start, card)
-            since = _behind_since(calendar, card, days, rate, threshold, start)
+            since = _behind_since(calendar, card, days, rate, threshold, start, line)
             rule = "behind_pace"
         result.append(
             Alert(
@@ -358,17 +359,23 @@ def _behind_since(
     rates: list[tuple[Period, float]],
     threshold: float,
     start: dt.date,
+    line: MetricLine | None = None,
 ) -> dt.date:
     """The first business day after the last one on which the rep was not behind, walking the
     days read (`days`, from `start`: the card's or, for a line kept to the period, the
-    period's), each day expected at its own period's rate."""
+    period's), each day expected at its own period's rate; a distinct count's lifted by its
+    accrual curve (`stretch.accrual_lift`), as its card's expected-to-date is."""
     cumulative = 0.0
     since = start
     day = start
+    elapsed = 0
     while day <= card.as_of:
         cumulative += days.get(day, 0.0)
         if calendar.is_business_day(day):
+            elapsed += 1
             expected = expected_between(calendar, rates, start, day + dt.timedelta(days=1))
+            if line is not None:
+                expected *= accrual_lift(line, elapsed, card.business_days_total)
             if expected and cumulative >= threshold * expected:
                 since = day + dt.timedelta(days=1)
         day += dt.timedelta(days=1)
