@@ -59,7 +59,7 @@ from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.auth.passwords import hash_password
 from paceline.calendar import BusinessCalendar, shift_months
-from paceline.config import CONFIG_FILE_NAME, Settings
+from paceline.config import CONFIG_FILE_NAME, Settings, default_config_text, load_settings
 from paceline.demo import DemoSummary, build_demo
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import Entity, load_mapping
@@ -2741,6 +2741,29 @@ def build_no_account_called_this_quarter(engine: Engine, settings: Settings) -> 
         conn.execute(insert(Activity), rows)
         save_targets(conn, [TargetRow(dee, "accounts_called", "quarter", dt.date(2026, 10, 1), 40)])
     return dee
+
+
+SDR_KEY_METRICS = 'key_metrics = ["conversations", "meetings_set", "opportunities_sourced"]'
+
+
+def accounts_called_config(folder: Path, settings: Settings) -> Path:
+    """The built-in configuration with accounts called added and the SDRs paced on calls and
+    accounts called, as a user writes it (`paced_on_accounts_called`), and the BDRs too
+    when `settings` has them (`paced_on_accounts_with_a_new_role`); checked against them."""
+    text = default_config_text()
+    assert SDR_KEY_METRICS in text
+    text = text.replace(SDR_KEY_METRICS, 'key_metrics = ["calls", "accounts_called"]')
+    text += "\n[[metrics]]\n" + "".join(
+        f"{key} = {json.dumps(value)}\n" for key, value in ACCOUNTS_CALLED.items()
+    )
+    if any(role.name == "bdr" for role in settings.roles):
+        text += '\n[[roles]]\nname = "bdr"\nkey_metrics = ["accounts_called"]\n'
+    path = folder / "paceline.toml"
+    path.write_text(text, encoding="utf-8")
+    written = load_settings(path)
+    assert written.metric("accounts_called") == settings.metric("accounts_called")
+    assert written.roles == settings.roles
+    return path
 
 
 def paced_on_accounts_with_a_new_role(settings: Settings) -> Settings:

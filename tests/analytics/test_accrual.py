@@ -23,6 +23,7 @@ from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import leaderboard
 from paceline.analytics.scorecard import MetricLine, TeamScorecard, team_scorecards
 from paceline.config import Settings
+from paceline.services.targets import TargetRow, save_targets
 
 NOV_11 = dt.date(2026, 11, 11)
 NOV_30 = dt.date(2026, 11, 30)
@@ -136,3 +137,35 @@ def test_the_alert_names_accounts_and_dates_them_by_the_curve(
         ("calls", 11, 80.0, dt.date(2026, 11, 3)),
         ("accounts_called", 11, 16.0, dt.date(2026, 11, 6)),
     }
+
+
+def test_a_young_periods_trailing_stretch_is_lifted_by_the_curve(
+    engine: Engine, paced: Settings
+) -> None:
+    """With October targets too (22 accounts, 220 calls: one account and ten calls a
+    business day), the alerts read the trailing 15 business days, Oct 22 to Nov 11 (7 of
+    October's, 8 of November's). Evenly that expects 7 + 8 x 20/19 = 15.42 accounts; Ava's
+    curve has her whole month's accounts by business day 15 of 19 (15 x 21/19 = 16.6 and
+    15 x 22/19 = 17.4 days into her past months, past day 11: a share of 1, against an even
+    15/19), so 15.42 x 19/15 = 19.53 (before 2026-12-08: 15.42). Her 11 (the 10 of Nov 2 and
+    the 11th of Nov 9) are 44% short. Since when: every day of the stretch expects at least
+    half her month's accounts lifted likewise (day 1: 1 x 0.5 x 19 = 9.5, 75% of it 7.1)
+    and she called no new one before Nov 2, nor enough after: behind since the stretch's
+    start, Thursday Oct 22 (before: since Nov 11, the last day)."""
+    ids = build_book_callers(engine, paced)
+    october = dt.date(2026, 10, 1)
+    with engine.begin() as conn:
+        save_targets(
+            conn,
+            [
+                TargetRow(ids["Ava"], "accounts_called", "month", october, 22),
+                TargetRow(ids["Ava"], "calls", "month", october, 220),
+            ],
+        )
+    found = {
+        (a.metric, a.actual, round(a.expected or 0.0, 2), a.since, a.trailing_days)
+        for a in alerts(engine, paced, NOV_11, team="East").alerts
+        if a.rep == "Ava" and a.metric == "accounts_called"
+    }
+    even = 7 + 8 * 20 / 19
+    assert found == {("accounts_called", 11, round(even * 19 / 15, 2), dt.date(2026, 10, 22), 15)}
