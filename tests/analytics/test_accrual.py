@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 
 from factories import build_book_callers, paced_on_accounts_with_a_new_role
 from paceline.analytics.alerts import alerts
@@ -24,6 +24,7 @@ from paceline.analytics.leaderboard import leaderboard
 from paceline.analytics.scorecard import MetricLine, TeamScorecard, team_scorecards
 from paceline.config import Settings
 from paceline.services.targets import TargetRow, save_targets
+from paceline.store.models import Activity
 
 NOV_11 = dt.date(2026, 11, 11)
 NOV_30 = dt.date(2026, 11, 30)
@@ -169,3 +170,19 @@ def test_a_young_periods_trailing_stretch_is_lifted_by_the_curve(
     }
     even = 7 + 8 * 20 / 19
     assert found == {("accounts_called", 11, round(even * 19 / 15, 2), dt.date(2026, 10, 22), 15)}
+
+
+def test_records_beginning_on_a_months_first_monday_leave_it_whole(
+    engine: Engine, paced: Settings
+) -> None:
+    """Without Ava's call of Friday Jul 31, East's records begin on Monday Aug 3, August's
+    first business day: August is still a whole month of hers, and her curve is learnt from
+    3 months, not 2 (the rule of `pacing.recorded_from`: records beginning on a month's first
+    Monday change no business day)."""
+    build_book_callers(engine, paced)
+    with engine.begin() as conn:
+        conn.execute(delete(Activity).where(Activity.local_date == dt.date(2026, 7, 31)))
+    ava = _accounts(team_scorecards(engine, paced, "month", NOV_11, "East"))["Ava"]
+    assert ava.accrual is not None
+    assert (ava.accrual.source, ava.accrual.periods) == ("rep", 3)
+    assert ava.pace.expected_to_date == pytest.approx(16)

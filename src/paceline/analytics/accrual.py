@@ -253,17 +253,20 @@ def _curve(
     """A rep's whole past periods with a count, as running counts by business day."""
     runs = [
         _run(firsts[rep.id, i], days[i])
-        for i, period in enumerate(past)
-        if (rep.id, i) in firsts and _whole(rep, period, team_begins) and days[i]
+        for i in range(len(past))
+        if (rep.id, i) in firsts and days[i] and _whole(rep, days[i], team_begins)
     ]
     return Curve([run for run in runs if run[-1] > 0], source)
 
 
-def _whole(rep: AccrualRep, period: Period, team_begins: dt.date | None) -> bool:
-    """Whether the rep worked all of the period, their team's records begun by its start."""
-    started = rep.start_date is None or rep.start_date <= period.start
-    stayed = rep.end_date is None or rep.end_date >= period.last_day
-    recorded = team_begins is not None and team_begins <= period.start
+def _whole(rep: AccrualRep, days: list[dt.date], team_begins: dt.date | None) -> bool:
+    """Whether the rep worked every business day of a period (`days`), their team's records
+    begun by the first: a start, an end or records beginning on a weekend before or after
+    changes nothing (an organisation whose records begin on a month's first Monday has the
+    whole month)."""
+    started = rep.start_date is None or rep.start_date <= days[0]
+    stayed = rep.end_date is None or rep.end_date >= days[-1]
+    recorded = team_begins is not None and team_begins <= days[0]
     return started and stayed and recorded
 
 
