@@ -59,7 +59,7 @@ from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.auth.passwords import hash_password
 from paceline.calendar import BusinessCalendar, shift_months
-from paceline.config import CONFIG_FILE_NAME, Settings
+from paceline.config import CONFIG_FILE_NAME, Settings, default_config_text, load_settings
 from paceline.demo import DemoSummary, build_demo
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import Entity, load_mapping
@@ -2741,6 +2741,95 @@ def build_no_account_called_this_quarter(engine: Engine, settings: Settings) -> 
         conn.execute(insert(Activity), rows)
         save_targets(conn, [TargetRow(dee, "accounts_called", "quarter", dt.date(2026, 10, 1), 40)])
     return dee
+
+
+SDR_KEY_METRICS = 'key_metrics = ["conversations", "meetings_set", "opportunities_sourced"]'
+
+
+def accounts_called_config(folder: Path, settings: Settings) -> Path:
+    """The built-in configuration with accounts called added and the SDRs paced on calls and
+    accounts called, as a user writes it (`paced_on_accounts_called`), and the BDRs too
+    when `settings` has them (`paced_on_accounts_with_a_new_role`); checked against them."""
+    text = default_config_text()
+    assert SDR_KEY_METRICS in text
+    text = text.replace(SDR_KEY_METRICS, 'key_metrics = ["calls", "accounts_called"]')
+    text += "\n[[metrics]]\n" + "".join(
+        f"{key} = {json.dumps(value)}\n" for key, value in ACCOUNTS_CALLED.items()
+    )
+    if any(role.name == "bdr" for role in settings.roles):
+        text += '\n[[roles]]\nname = "bdr"\nkey_metrics = ["accounts_called"]\n'
+    path = folder / "paceline.toml"
+    path.write_text(text, encoding="utf-8")
+    written = load_settings(path)
+    assert written.metric("accounts_called") == settings.metric("accounts_called")
+    assert written.roles == settings.roles
+    return path
+
+
+def paced_on_accounts_with_a_new_role(settings: Settings) -> Settings:
+    """`paced_on_accounts_called` (SDRs on calls and accounts called), and a new role, BDRs,
+    paced on accounts called alone."""
+    paced = paced_on_accounts_called(settings)
+    roles = [*paced.model_dump()["roles"], {"name": "bdr", "key_metrics": ["accounts_called"]}]
+    return variant(paced, roles=roles)
+
+
+def build_book_callers(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Team East under `paced_on_accounts_with_a_new_role`, for pacing accounts called by
+    their accrual curve in November 2026 (19 business days); August and September 2026
+    have 21 business days, October 22. Calls at noon; the team's records begin on Friday
+    Jul 31 (Ava calls an account of her book), so August to October are whole periods:
+
+    - SDR Ava works a book of 20 accounts. In each of August, September and October she
+      first calls 10 of them on the month's business day 1, 6 more on business day 6 and
+      the last 4 on business day 11 (and calls the first again on business day 15): 50% of
+      the month's accounts by day 1, 80% by day 6, all by day 11. Targets: 20 accounts and
+      190 calls in November. In November she calls 10 of her book on Monday Nov 2, an 11th
+      on Monday Nov 9 and a 12th on Monday Nov 16: she slows down, and ends at 12 of 20;
+    - SDR Bea is a hunter: one new account each business day of August to October (64 in
+      all), and of November to Wednesday Nov 11 (8); a target of 19 accounts;
+    - SDR Cal starts on Monday Nov 2 (no history of his own): 10 accounts by Nov 11, two on
+      each of his first five business days; a target of 20;
+    - BDR Dot, of a role nobody had before (no history anywhere): 5 accounts by Nov 11,
+      one on each of Nov 2-6; a target of 19.
+
+    Returns the reps' ids by name."""
+    ids = {
+        "Ava": add_rep(engine, settings, "Ava", "sdr", team="East"),
+        "Bea": add_rep(engine, settings, "Bea", "sdr", team="East"),
+        "Cal": add_rep(
+            engine, settings, "Cal", "sdr", team="East", start_date=dt.date(2026, 11, 2)
+        ),
+        "Dot": add_rep(engine, settings, "Dot", "bdr", team="East"),
+    }
+    book = accounts(engine, 20, "Book account")
+    calls: list[tuple[int, dt.date, int]] = [(ids["Ava"], dt.date(2026, 7, 31), book[0])]
+    months = [(dt.date(2026, m, 1), dt.date(2026, m + 1, 1)) for m in (8, 9, 10)]
+    for first, end in months:
+        days = business_days(settings, first, end)
+        calls += [(ids["Ava"], days[0], a) for a in book[:10]]
+        calls += [(ids["Ava"], days[5], a) for a in book[10:16]]
+        calls += [(ids["Ava"], days[10], a) for a in book[16:]]
+        calls.append((ids["Ava"], days[14], book[0]))
+    nov = [dt.date(2026, 11, 2), dt.date(2026, 11, 9), dt.date(2026, 11, 16)]
+    calls += [(ids["Ava"], nov[0], a) for a in book[:10]]
+    calls += [(ids["Ava"], nov[1], book[10]), (ids["Ava"], nov[2], book[11])]
+    hunted = [day for first, end in months for day in business_days(settings, first, end)]
+    hunted += business_days(settings, NOV, dt.date(2026, 11, 12))
+    leads = accounts(engine, len(hunted), "Lead")
+    calls += [(ids["Bea"], day, lead) for day, lead in zip(hunted, leads, strict=True)]
+    first_week = business_days(settings, NOV, dt.date(2026, 11, 7))
+    for rep, per_day in (("Cal", 2), ("Dot", 1)):
+        theirs = iter(accounts(engine, 5 * per_day, f"{rep}'s account"))
+        calls += [(ids[rep], day, next(theirs)) for day in first_week for _ in range(per_day)]
+    rows = [activity_row(rep, day, account_id=a, outcome="conversation") for rep, day, a in calls]
+    targets = [("Ava", "accounts_called", 20), ("Ava", "calls", 190),
+               ("Bea", "accounts_called", 19), ("Cal", "accounts_called", 20),
+               ("Dot", "accounts_called", 19)]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(conn, [TargetRow(ids[r], m, "month", NOV, v) for r, m, v in targets])
+    return ids
 
 
 def build_accounts_called_month_by_month(engine: Engine, settings: Settings) -> int:

@@ -980,6 +980,41 @@ def unrecorded_texts(lines: Iterable[MetricLine], as_of: dt.date) -> list[str]:
     return [line_unrecorded_text(line, as_of) for line in seen.values()]
 
 
+ACCRUAL_TEXT = {
+    "rep": "the rep's own past {kind}s",
+    "role": "their role's past {kind}s (too few of the rep's own)",
+    "even": "evenly (no past {kind} to learn from)",
+}
+
+
+def accrual_texts(lines: Iterable[MetricLine], kind: str) -> list[str]:
+    """How each distinct count among `lines` was paced (`MetricLine.accrual`), once per
+    metric, each way it was paced counted when a team's cards differ: "Accounts called:
+    expected to date follows how it climbed in the rep's own past months (a distinct count
+    climbs fast, then flattens)". Even pacing is said too, so nobody takes it for a curve."""
+    ways: dict[str, dict[str, int]] = {}
+    labels: dict[str, str] = {}
+    for line in lines:
+        if line.accrual is not None and line.pace.expected_to_date is not None:
+            labels[line.metric] = line.label
+            seen = ways.setdefault(line.metric, {})
+            seen[line.accrual.source] = seen.get(line.accrual.source, 0) + 1
+    texts: list[str] = []
+    for metric, seen in ways.items():
+        parts = [
+            ACCRUAL_TEXT[source].format(kind=kind)
+            + (f" ({count} rep{'s' if count != 1 else ''})" if len(seen) > 1 else "")
+            for source, count in sorted(seen.items(), key=lambda s: list(ACCRUAL_TEXT).index(s[0]))
+        ]
+        texts.append(
+            f"{labels[metric]}: a distinct count climbs fast, then flattens; expected to date"
+            f" follows how it climbed in {'; '.join(parts)}"
+            if set(seen) != {"even"}
+            else f"{labels[metric]}: paced {parts[0]}"
+        )
+    return texts
+
+
 NAMED_AT_MOST = 3  # leavers or starters named beside a head count; more are counted
 
 

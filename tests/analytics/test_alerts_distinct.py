@@ -17,10 +17,12 @@ import pytest
 from sqlalchemy import Engine
 
 from factories import (
+    build_book_callers,
     build_no_account_called_this_quarter,
     build_same_account_called,
     paced_on_accounts_a_quarter,
     paced_on_accounts_called,
+    paced_on_accounts_with_a_new_role,
 )
 from paceline.analytics.alerts import Alert, alerts
 from paceline.analytics.metrics import distinct_daily_values, last_distinct_day
@@ -135,3 +137,27 @@ def test_a_distinct_count_at_zero_is_alerted_only_once_zero_is_unlikely(
     )
     assert zero.expected == pytest.approx(40 * 8 / 63)
     assert zero.chance == pytest.approx(math.exp(-40 * 8 / 63))
+
+
+def test_a_role_paced_on_distinct_counts_alone_is_alerted_behind(
+    engine: Engine, settings: Settings
+) -> None:
+    """BDR Dot of `factories.build_book_callers` is paced on accounts called alone, evenly
+    (her role has no history): 5 accounts by Nov 6, none since. As of Monday Nov 30 (19 of
+    19 business days) she has 5 of 19: 74% short, and 5 or fewer of 19 happen 0.015% of the
+    time at target pace (Poisson), under the 0.1% bar: behind, on her own line since no
+    count of hers is pooled. Since: on pace (75% of j x 19/19) through Monday Nov 9 (5 >=
+    4.5), behind from Tuesday Nov 10 (5 < 5.25). As of Nov 11 her 5 of 8 happen 19% of the
+    time: not alerted. Before 2026-12-08 a role with no pooled count was never alerted as
+    behind."""
+    paced = paced_on_accounts_with_a_new_role(settings)
+    build_book_callers(engine, paced)
+    found = {
+        (day, a.rule, a.actual, a.expected, round(a.chance or 0.0, 6), a.since)
+        for day in (dt.date(2026, 11, 11), dt.date(2026, 11, 30))
+        for a in alerts(engine, paced, day, team="East").alerts
+        if a.rep == "Dot" and a.rule != "no_selling"
+    }
+    assert found == {
+        (dt.date(2026, 11, 30), "behind_pace", 5, 19, 0.000154, dt.date(2026, 11, 10)),
+    }

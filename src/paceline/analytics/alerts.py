@@ -53,6 +53,7 @@ from paceline.analytics.step_rules import recorded_kinds, recorded_steps
 from paceline.analytics.stretch import (
     PeriodLines,
     Stretch,
+    accrual_lift,
     alert_stretch,
     expected_between,
     stretch_cards,
@@ -212,6 +213,13 @@ def _alerted_lines(settings: Settings, card: Scorecard) -> list[tuple[MetricLine
     metrics more than X% behind are named. Pooling is what makes low-volume roles testable at
     all: a field rep's three metrics of a dozen a month each are too few to judge one by one,
     while testing each metric of every rep separately multiplies false alarms.
+
+    A distinct count is not pooled (it counts the things the pooled counts' activities
+    touch: the two move together, and pooled as independent they would cry wolf), so when
+    the pool does not find the rep behind, each distinct count is tested alone by the same
+    rule: more than X% below its expected-to-date (its accrual curve's) and that shortfall
+    that unlikely at target pace. Before 2026-12-08 a role paced on distinct counts alone
+    had no pool and was never alerted as behind, only at zero.
     """
     config = settings.alerts
     lines = [
@@ -235,7 +243,25 @@ def _alerted_lines(settings: Settings, card: Scorecard) -> list[tuple[MetricLine
         if not behind and rest:
             behind = [max(rest, key=_shortfall)]
         alerted += [(line, chance) for line in behind]
+    elif config.behind_pace.enabled:
+        alerted += _distinct_behind(settings, [line for line in lines if line not in zeros])
     return alerted
+
+
+def _distinct_behind(
+    settings: Settings, lines: list[MetricLine]
+) -> list[tuple[MetricLine, float | None]]:
+    """The distinct counts among `lines` behind by the behind-pace rule, each alone."""
+    rule = settings.alerts.behind_pace
+    found: list[tuple[MetricLine, float | None]] = []
+    for line in lines:
+        if line.accrual is None or _shortfall(line) <= rule.by_more_than:
+            continue
+        expected = line.pace.expected_to_date or 0.0
+        chance = shortfall_chance(line.pace.accumulated(), expected, True, line.dispersion or 1.0)
+        if chance is not None and chance < rule.max_chance:
+            found.append((line, chance))
+    return found
 
 
 def rep_behind_chance(
@@ -294,7 +320,7 @@ def _with_since(
             joined = card.start_date or card.period.start
             start = max(card.period.start, joined) if in_period else card.measured_from
             days = _daily(conn, settings, line.metric, start, card)
-            since = _behind_since(calendar, card, days, rate, threshold, start)
+            since = _behind_since(calendar, card, days, rate, threshold, start, line)
             rule = "behind_pace"
         result.append(
             Alert(
@@ -358,17 +384,23 @@ def _behind_since(
     rates: list[tuple[Period, float]],
     threshold: float,
     start: dt.date,
+    line: MetricLine | None = None,
 ) -> dt.date:
     """The first business day after the last one on which the rep was not behind, walking the
     days read (`days`, from `start`: the card's or, for a line kept to the period, the
-    period's), each day expected at its own period's rate."""
+    period's), each day expected at its own period's rate; a distinct count's lifted by its
+    accrual curve (`stretch.accrual_lift`), as its card's expected-to-date is."""
     cumulative = 0.0
     since = start
     day = start
+    elapsed = 0
     while day <= card.as_of:
         cumulative += days.get(day, 0.0)
         if calendar.is_business_day(day):
+            elapsed += 1
             expected = expected_between(calendar, rates, start, day + dt.timedelta(days=1))
+            if line is not None:
+                expected *= accrual_lift(line, elapsed, card.business_days_total)
             if expected and cumulative >= threshold * expected:
                 since = day + dt.timedelta(days=1)
         day += dt.timedelta(days=1)

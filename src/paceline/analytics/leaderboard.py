@@ -8,8 +8,10 @@ Fair by default, because a board that ranks an SDR's calls against an AE's is no
   - `count`: the metric's value for the period to date (the classic board);
   - `target`: the value as a share of the rep's own expected-to-date (pacing's
     `expected_to_date`: target x elapsed business days ÷ the period's business days, prorated
-    for late starters; for a ratio its target level). A rep with no target (or a zero one)
-    is listed apart (`standing="no_target"`), never 0% nor an error;
+    for late starters; for a distinct count, the target x the share its accrual curve
+    expects by now, as on the scorecard (`accrual`); for a ratio its target level). A rep
+    with no target (or a zero one) is listed apart (`standing="no_target"`), never 0% nor
+    an error;
   - `improved`: the change against the **comparable** stretch of the previous period: its
     first k business days through the k-th inclusive, where k is the business days of this
     period up to and including the as-of day; the change is (now - then) ÷ then, reversed
@@ -49,6 +51,7 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection, Engine, select
 
+from paceline.analytics.accrual import NO_ACCRUALS, Accruals, accrual_curves
 from paceline.analytics.frozen import builder
 from paceline.analytics.metric_sql import (
     activity_filter,
@@ -226,6 +229,7 @@ def leaderboard(
         targets = period_targets(conn, calendar, period, [metric], ids)
         unrecorded = _unrecorded(conn, settings, definition, now, end)
         begins = records_begin_days(conn, calendar, reps, period, as_of)
+        accruals = accrual_curves(conn, settings, calendar, reps, period, [metric])
     context = _Context(
         settings,
         definition,
@@ -236,6 +240,7 @@ def leaderboard(
         windows_by_start(calendar, period, as_of),
         unrecorded is None,
         begins,
+        accruals,
     )
     # Nothing recorded up to this period's end: nothing recorded in the one before either.
     earlier = (
@@ -384,6 +389,8 @@ class _Context:
     # Reps whose team's records begin inside the period → that day: paced from it, as their
     # scorecards are (`scorecard.records_begin_days`).
     begins: dict[int, dt.date] = field(default_factory=dict)
+    # A distinct count's accrual curve per rep, which paces it as the scorecard does.
+    accruals: Accruals = NO_ACCRUALS
 
     def pace(self, rep: RosterRep, value: float | None) -> Pace:
         """The scorecard's pacing of this metric for the rep (expected-to-date, share)."""
@@ -392,7 +399,9 @@ class _Context:
         if self.metric.aggregate == "ratio" or value is None:
             return level_pace(value, target, thresholds, better)
         window = self.window_of(self.begins.get(rep.id) or rep.start_date, rep.end_date)
-        return pace(window, value, target, thresholds, better)
+        accrual = self.accruals.of(rep.id, self.metric.name, window.total)
+        shares = accrual.shares if accrual else ()
+        return pace(window, value, target, thresholds, better, accrual=shares)
 
 
 def _row(

@@ -22,6 +22,7 @@ from typing import Literal, get_args
 
 from sqlalchemy import Connection, Engine, Select, bindparam, or_, select
 
+from paceline.analytics.accrual import NO_ACCRUALS, Accrual, Accruals, accrual_curves
 from paceline.analytics.dispersion import (
     POISSON,
     POOLED,
@@ -98,6 +99,10 @@ class MetricLine:
     # The label of what nobody in the organisation has recorded up to the card's end (the
     # metric's, or a ratio's numerator's: "Conversations" for a connect rate); None: recorded.
     unrecorded: str | None = None
+    # A distinct count's accrual curve, which set its expected-to-date (`accrual`): the
+    # rep's own past periods', their role's, or "even" when there is no history (faces say
+    # so). None: not a distinct count (a count, a sum, a ratio or a team total).
+    accrual: Accrual | None = None
 
     @property
     def recorded(self) -> bool:
@@ -400,10 +405,11 @@ def _read_scorecards(
     window_of = windows_by_start(calendar, period, as_of)
     facts = {name: _line_facts(settings, name, missing.get(name)) for name in wanted}
     begins = records_begin_days(conn, calendar, reps, period, as_of)
+    accruals = accrual_curves(conn, settings, calendar, reps, period, wanted, key_metrics)
 
     def cards_for(group: list[RosterRep], spread: Dispersions) -> list[Scorecard]:
         metrics = key_metrics
-        read = (totals, targets, spread)
+        read = (totals, targets, spread, accruals)
         return [
             _scorecard(
                 settings,
@@ -484,7 +490,7 @@ def _scorecard(
     w: Window,
     rep: RosterRep,
     metrics: list[str],
-    read: tuple[MetricTotals, dict[tuple[int, str], float], Dispersions],
+    read: tuple[MetricTotals, dict[tuple[int, str], float], Dispersions, Accruals],
     facts: dict[str, _LineFacts] | None = None,
     recorded_since: dt.date | None = None,
 ) -> Scorecard:
@@ -492,7 +498,7 @@ def _scorecard(
     the day their team's records begin, `recorded_since`, to their last day).
 
     `facts`: each metric's `_line_facts`, looked up once per request rather than per line."""
-    totals, targets, spread = read
+    totals, targets, spread, accruals = read
     facts = facts or {}
     rep_id = rep.id
     lines: list[MetricLine] = []
@@ -508,6 +514,7 @@ def _scorecard(
                 spread.of(rep_id, name),
                 amounts_unknown(settings, totals, [rep_id], name) if totals.unknown else 0,
                 f,
+                accruals.of(rep_id, name, w.total) if accruals is not NO_ACCRUALS else None,
             )
         )
     pooled = spread.of(rep_id, POOLED)
@@ -570,8 +577,10 @@ def _line(
     dispersion: float | None = None,
     unknown: int = 0,
     facts: _LineFacts | None = None,
+    accrual: Accrual | None = None,
 ) -> MetricLine:
-    """A metric's line; `actual` is None only for a ratio with nothing to divide by."""
+    """A metric's line; `actual` is None only for a ratio with nothing to divide by;
+    `accrual`: a distinct count's curve (`accrual.accrual_curves`), which paces it."""
     f = facts or _line_facts(settings, name)
     thresholds = settings.pacing
     measured = (
@@ -585,13 +594,16 @@ def _line(
             f.higher_is_better,
             f.max_chance,
             dispersion or 1.0,
+            accrual.shares if accrual else (),
         )
     )
     if f.is_sum and measured.status == "behind":
         measured = replace(measured, status="unclear")  # no count model: see _behind_together
     if f.unrecorded:
         measured = unrecorded_pace(measured)
-    return _new_line(name, f.label, f.is_ratio, measured, f.unit, dispersion, unknown, f.unrecorded)
+    return _new_line(
+        name, f.label, f.is_ratio, measured, f.unit, dispersion, unknown, f.unrecorded, accrual
+    )
 
 
 def unrecorded_pace(measured: Pace) -> Pace:

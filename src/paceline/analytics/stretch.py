@@ -5,7 +5,9 @@ is expected a handful of activities, and no shortfall that small can be told fro
 nobody could ever be alerted before mid-month. While the alert period is younger than
 `[alerts] min_business_days`, the alerts read the trailing `min_business_days` business days
 instead, reaching back into the previous period(s). Each day is expected at the daily rate of
-its own period's target (target / business days of that period), as pacing prorates anyway.
+its own period's target (target / business days of that period), as pacing prorates anyway;
+a distinct count's expectation is then lifted by its accrual curve (`accrual_lift`): the
+accounts a rep calls in any 15 business days are as many as in a period's first 15.
 The stretch is therefore always at least `min_business_days` long, and says so in the alert.
 The reps' clustering is then measured before the stretch, not before the period: a stretch
 reaching into last month must not be judged by a history that contains it.
@@ -135,6 +137,7 @@ def stretch_cards(
 
     def reread(card: Scorecard, spread: Dispersions) -> Scorecard:
         start = max(stretch.start, card.start_date or stretch.start)
+        days = calendar.business_days(start, stretch.end)
         lines = [
             line
             if (card.rep_id, line.metric) in kept
@@ -144,7 +147,8 @@ def stretch_cards(
                 base_value(totals, [card.rep_id], line.metric),
                 expected_between(
                     calendar, rates.get((card.rep_id, line.metric), []), start, stretch.end
-                ),
+                )
+                * accrual_lift(line, days, card.business_days_total),
                 spread.of(card.rep_id, line.metric),
             )
             for line in card.lines
@@ -168,6 +172,14 @@ def stretch_cards(
             for c, r in zip(cards, result, strict=True)
         ]
     return result, rates, kept
+
+
+def accrual_lift(line: MetricLine, elapsed: int, total: int) -> float:
+    """What an even expectation of `elapsed` business days is multiplied by for the line: a
+    distinct count's accrual curve over even pacing (`accrual.Accrual.lift`: a trailing
+    stretch of 15 business days reaches, of a period's distinct count, what the rep's first
+    15 of the period do), 1 for anything else. `total`: the card's business days."""
+    return line.accrual.lift(elapsed, total) if line.accrual else 1.0
 
 
 def touched_periods(calendar: BusinessCalendar, kind: PeriodKind, stretch: Stretch) -> list[Period]:

@@ -14,6 +14,7 @@ import typer
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.dates import DAY_METAVAR, parse_day
 from paceline.describe import (
+    accrual_texts,
     board_unrecorded_text,
     card_recorded_text,
     headcount_text,
@@ -116,6 +117,8 @@ def _print_scorecard(card: Scorecard) -> None:
     out.print(table)
     for text in unrecorded_texts(card.lines, card.as_of):
         out.print(text)
+    for text in accrual_texts(card.lines, card.period.kind):
+        out.print(text)
     recorded = card_recorded_text(card)
     if recorded:
         out.print(recorded)
@@ -158,6 +161,8 @@ def _print_team(result: TeamScorecard) -> None:
     out.print(table)
     every = [*result.total, *(line for card in result.reps for line in card.lines)]
     for text in unrecorded_texts(every, result.as_of):
+        out.print(text)
+    for text in accrual_texts(every, result.period.kind):
         out.print(text)
     for recorded in dict.fromkeys(card_recorded_text(card) for card in result.reps):
         if recorded:
