@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.forecast import DealChance, Forecast
     from paceline.analytics.funnel import Funnel, FunnelStep
     from paceline.analytics.leaderboard import Leaderboard
+    from paceline.analytics.report import MetricChange
     from paceline.analytics.scorecard import MetricLine, RepDay, Scorecard, TeamScorecard
     from paceline.analytics.stalled import RepStalled
     from paceline.analytics.tipping import TippingPoint
@@ -195,6 +196,25 @@ def amounts_short(left_out: int, average_of: str | None = None, known: float | N
     if average_of:
         return known_part_short(known, left_out, average_of)
     return not_counted_short(left_out)
+
+
+def change_amounts_text(change: MetricChange, *, previous: bool = False) -> str:
+    """`amounts_text` after one week's figure of a week-over-week change (`previous`: last
+    week's)."""
+    if previous:
+        return amounts_text(
+            change.previous_amounts_unknown, change.average_of, change.previous_known
+        )
+    return amounts_text(change.amounts_unknown, change.average_of, change.known)
+
+
+def change_amounts_short(change: MetricChange, *, previous: bool = False) -> str:
+    """`change_amounts_text` in the small words, for a chart's value label."""
+    if previous:
+        return amounts_short(
+            change.previous_amounts_unknown, change.average_of, change.previous_known
+        )
+    return amounts_short(change.amounts_unknown, change.average_of, change.known)
 
 
 # A week-over-week change where either week's sum left deals out for want of an amount:

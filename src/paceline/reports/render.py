@@ -38,6 +38,7 @@ from paceline.describe import (
     NO_CHANGE_TEXT,
     NOT_COMPARABLE_TEXT,
     UNRECORDED_CELL,
+    change_amounts_text,
     departure_text,
     entered_late_text,
     evidence_text,
@@ -114,8 +115,9 @@ def figure(value: float | None, unit: str) -> str:
 def change_text(c: MetricChange) -> str:
     """The change since last week, signed, with its share: "+4 (+67%)", "+2.0 pts"; "not
     comparable" when either week's sum left deals out for want of an amount (each figure
-    says how many beside it); "no change" when the figure did not move, said once (a signed
-    zero with a signed zero share, "±0 (+0%)", read as a change)."""
+    says how many beside it; an average over the deals with an amount is compared, each
+    figure saying how many it rests on); "no change" when the figure did not move, said
+    once (a signed zero with a signed zero share, "±0 (+0%)", read as a change)."""
     if not c.comparable:
         return NOT_COMPARABLE_TEXT
     change = c.change
@@ -188,6 +190,7 @@ def _environment() -> Environment:
         departure_text=departure_text,
         unrecorded_cell=unrecorded_cell,
         not_counted_text=not_counted_text,
+        change_amounts_text=change_amounts_text,
         NET_UNMEASURED_CELL=NET_UNMEASURED_CELL,
         NET_UNMEASURED_TEXT=NET_UNMEASURED_TEXT,
         bar=_bar_widths,
@@ -331,8 +334,8 @@ def _change_line(c: MetricChange) -> str:
     if c.unrecorded:
         return f"  {c.label}: not recorded"
     return (
-        f"  {c.label}: {figure(c.current, c.unit)}{not_counted_text(c.amounts_unknown)}"
-        f" against {figure(c.previous, c.unit)}{not_counted_text(c.previous_amounts_unknown)}"
+        f"  {c.label}: {figure(c.current, c.unit)}{change_amounts_text(c)}"
+        f" against {figure(c.previous, c.unit)}{change_amounts_text(c, previous=True)}"
         f" ({change_text(c)})"
     )
 
