@@ -198,6 +198,12 @@ def amounts_short(left_out: int, average_of: str | None = None, known: float | N
     return not_counted_short(left_out)
 
 
+def line_amounts_text(line: MetricLine) -> str:
+    """`amounts_text` after a scorecard line's figure: a sum's deals left out, or what an
+    average over the deals with an amount rests on."""
+    return amounts_text(line.amounts_unknown, line.average_of, line.known)
+
+
 def change_amounts_text(change: MetricChange, *, previous: bool = False) -> str:
     """`amounts_text` after one week's figure of a week-over-week change (`previous`: last
     week's)."""

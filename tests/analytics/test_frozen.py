@@ -29,10 +29,11 @@ def test_a_built_pace_is_the_constructed_one() -> None:
 
 def test_every_field_lands_in_its_own_slot() -> None:
     pace = Pace(1.0, None, None, None, None, None, "no_target")
-    line = builder(MetricLine)("calls", "Calls", False, pace, "count", 1.5, 2, "Calls")
-    assert line == MetricLine("calls", "Calls", False, pace, "count", 1.5, 2, "Calls")
+    parts = ("calls", "Calls", False, pace, "count", 1.5, 2, "Calls", "win", 3.0)
+    line = builder(MetricLine)(*parts)
+    assert line == MetricLine(*parts)  # type: ignore[arg-type]
     assert (line.unit, line.dispersion, line.amounts_unknown) == ("count", 1.5, 2)
-    assert line.unrecorded == "Calls"
+    assert (line.unrecorded, line.average_of, line.known) == ("Calls", "win", 3.0)
     period = Period("month", dt.date(2026, 11, 1), dt.date(2026, 12, 1))
     fields = ("Ana", 7, "East", "sdr", period, dt.date(2026, 11, 18), 19, 13, 6)
     rest = (dt.date(2026, 11, 4), None, [line], 1.2, dt.date(2026, 11, 11), dt.date(2026, 11, 4))

@@ -114,10 +114,13 @@ def test_a_ratio_over_a_sum_of_amounts_counts_the_deals_its_numerator_left_out(
     card = rep_scorecard(engine, settings, "Ana", "month", AS_OF)
     (line,) = [line for line in card.lines if line.metric == "revenue_per_win"]
     assert (line.pace.actual, line.amounts_unknown) == (2_500, 2)
+    assert (line.average_of, line.known) == ("win", 2)  # the faces: "2 of 4"
     team = team_scorecards(engine, settings, "month", AS_OF, team="East")
     (total,) = [line for line in team.total if line.metric == "revenue_per_win"]
     assert total.pace.actual == pytest.approx(25_000 / 3)
-    assert total.amounts_unknown == 4
+    assert (total.amounts_unknown, total.average_of, total.known) == (4, "win", 3)
+    (revenue,) = [line for line in card.lines if line.metric == "revenue"]
+    assert (revenue.average_of, revenue.known) == (None, None)  # a sum: no known part
 
 
 def test_an_average_over_the_wins_with_an_amount_is_ranked_on_that_part(

@@ -13,7 +13,12 @@ from paceline.cli import out as cli_out
 from paceline.config import Settings, default_config_text, parse_settings
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
-from unknown_amounts_org import AS_OF, EXTRA_METRICS, build_unknown_amounts_org
+from unknown_amounts_org import (
+    AS_OF,
+    EXTRA_METRICS,
+    build_unknown_amounts_org,
+    config_with_revenue_per_win,
+)
 
 DAY = AS_OF.isoformat()
 
@@ -134,3 +139,22 @@ def test_the_leaderboard_reads_an_average_over_the_wins_with_an_amount(
     assert lines[ana + 1].split("│")[4].strip() == "(per win with an amount: 2 of 4)"
     assert "(per win with an amount: 3 of 7)" in text  # everyone pooled: 25,000 / 3
     assert "not in the sum" not in text
+
+
+def test_the_scorecard_says_what_revenue_per_win_rests_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ana's July to the 15th: revenue per win 2,500 over 2 of her 4 wins. The card said
+    "(2 without an amount, not in the sum)" under it, a sum's words beside an average."""
+    monkeypatch.setattr(cli_out, "width", 400)
+    config = tmp_path / "paceline.toml"
+    config.write_text(config_with_revenue_per_win())
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    upgrade(engine)
+    build_unknown_amounts_org(engine, parse_settings(config.read_text()))
+    engine.dispose()
+    code, text = cli_in(tmp_path, "--config", str(config), "scorecard", "--rep", "Ana",
+                        "--as-of", DAY)  # fmt: skip
+    assert code == 0, text
+    assert under(text, "Revenue per win") == ("2,500", "(per win with an amount: 2 of 4)")
+    assert under(text, "Revenue won") == ("5,000", "(2 without an amount, not in the sum)")

@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 
 from factories import build_unknown_amount_wins
 from paceline.analytics.report import rep_report, team_report
-from paceline.config import Settings, default_config_text, parse_settings
+from paceline.config import Settings, parse_settings
 from paceline.reports.render import report_html, report_text
-from unknown_amounts_org import AS_OF, EXTRA_METRICS, build_unknown_amounts_org
+from unknown_amounts_org import AS_OF, build_unknown_amounts_org, config_with_revenue_per_win
 
 LEFT_OUT = "(1 without an amount, not in the sum)"
 
@@ -126,16 +126,8 @@ def test_a_count_that_did_not_move_says_no_change_once_on_every_face(
 
 
 def _with_revenue_per_win() -> Settings:
-    """The defaults with revenue per win (tests/unknown_amounts_org.py) among the AEs' key
-    metrics, so the reports compare it week over week."""
-    wider = parse_settings(default_config_text() + EXTRA_METRICS)
-    roles = [
-        r.model_copy(update={"key_metrics": [*r.key_metrics, "revenue_per_win"]})
-        if r.name == "ae"
-        else r
-        for r in wider.roles
-    ]
-    return wider.model_copy(update={"roles": roles})
+    """The defaults with revenue per win among the AEs' key metrics."""
+    return parse_settings(config_with_revenue_per_win())
 
 
 def test_the_team_report_compares_revenue_per_win_over_the_wins_with_an_amount(
@@ -183,3 +175,20 @@ def test_the_one_on_one_gives_no_change_to_a_week_without_a_win_with_an_amount(
         "  Revenue per win: - (per win with an amount: 0 of 2) against 2,500 (-)"
         in text.splitlines()
     ), text
+
+
+def test_the_one_on_ones_cards_say_what_revenue_per_win_rests_on(engine: Engine) -> None:
+    """Ana as of Wednesday 2026-07-15: July's revenue per win 2,500, over 2 of her 4 wins
+    (Paid 5,000, Pilot's real 0; two blanks); this week (Jul 13-15) no win. The cards said
+    "2,500 (2 without an amount, not in the sum)", a sum's words beside an average."""
+    settings = _with_revenue_per_win()
+    build_unknown_amounts_org(engine, settings)
+    report = rep_report(engine, settings, "Ana", AS_OF)
+    text = report_text(settings, report)
+    line = next(x for x in text.splitlines() if x.startswith("  Revenue per win: week"))
+    assert "; month 2,500 (per win with an amount: 2 of 4) of" in line, line
+    html = report_html(settings, report, charts_too=False)
+    row = re.search(r"<td[^>]*>Revenue per win</td>(.*?)</tr>", html, re.S)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+    assert (cells[0], cells[3]) == ("-", "2,500 (per win with an amount: 2 of 4)"), cells

@@ -12,7 +12,12 @@ from sqlalchemy import Engine
 from factories import build_unknown_amount_wins, make_site, replay_july_from
 from paceline import clock
 from paceline.config import Settings, default_config_text, parse_settings
-from unknown_amounts_org import AS_OF, EXTRA_METRICS, build_unknown_amounts_org
+from unknown_amounts_org import (
+    AS_OF,
+    EXTRA_METRICS,
+    build_unknown_amounts_org,
+    config_with_revenue_per_win,
+)
 
 DAY = AS_OF.isoformat()
 
@@ -196,3 +201,26 @@ def test_the_leaderboard_page_and_api_read_an_average_over_the_wins_with_an_amou
             for r in api["rows"]]  # fmt: skip
     assert rows == [("Ben", 1, 20_000, 1, 2), ("Ana", 2, 2_500, 2, 2), ("Cy", None, None, 0, 0)]
     assert (api["average_of"], api["total_denominator"], api["amounts_unknown"]) == ("win", 3, 4)
+
+
+def test_the_scorecard_and_team_pages_say_what_revenue_per_win_rests_on(engine: Engine) -> None:
+    """Revenue per win in July to the 15th: Ana 2,500 over 2 of her 4 wins, Ben 20,000 over
+    1 of 3, the team 25,000 over 3 of 7 (Cy won nothing: no figure, no note). The pages said
+    "(2 without an amount, not in the sum)" beside each average, a sum's words."""
+    wider = parse_settings(config_with_revenue_per_win())
+    reps = build_unknown_amounts_org(engine, wider)
+    site = make_site(engine, wider, {"root": ("admin", None)})
+    with site.client:
+        ana = site.page("root", f"/reps/{reps['Ana']}", as_of=DAY)
+        team = site.page("root", "/team", team="East", as_of=DAY)
+    assert ana.status_code == team.status_code == 200, (ana.text, team.text)
+    # revenue (a sum), then revenue per win (an average)
+    assert notes(ana.text) == [
+        "(2 without an amount, not in the sum)",
+        "(per win with an amount: 2 of 4)",
+    ]
+    said = notes(team.text)
+    for note in ("(per win with an amount: 2 of 4)", "(per win with an amount: 1 of 3)",
+                 "(per win with an amount: 3 of 7)"):  # fmt: skip
+        assert said.count(note) == 1, said
+    assert not any("not in the sum" in n and "per win" in n for n in said)

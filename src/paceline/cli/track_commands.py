@@ -18,6 +18,7 @@ from paceline.describe import (
     board_unrecorded_text,
     card_recorded_text,
     headcount_text,
+    line_amounts_text,
     measured_text,
     metric_text,
     not_counted_text,
@@ -187,14 +188,9 @@ def _rep_cell(card: Scorecard) -> str:
     return f"{card.rep}\n{_left_word(card)} {card.end_date}"
 
 
-def _unknown_cell(count: int) -> str:
-    """Under a sum of amounts, the deals it left out, in the words of every face (on its own
-    line: the column stays narrow)."""
-    return _note_cell(not_counted_text(count))
-
-
 def _note_cell(note: str) -> str:
-    """A figure's note on the amounts it left out, on its own line under it."""
+    """Under a figure, what it left out for want of an amount (`describe.amounts_text`), in
+    the words of every face (on its own line: the column stays narrow)."""
     return f"\n[yellow]{note.strip()}[/]" if note else ""
 
 
@@ -208,7 +204,7 @@ def _pace_cells(line: MetricLine) -> list[str]:
         unrecorded = STATUS_TEXT["not_recorded"]  # with a target or without: not recorded
         return [measured_text(None, line.unit), fmt(p.target), "", "", "", "", unrecorded]
     return [
-        measured_text(p.actual, line.unit) + _unknown_cell(line.amounts_unknown),
+        measured_text(p.actual, line.unit) + _note_cell(line_amounts_text(line)),
         fmt(p.target),
         fmt(p.expected_to_date),
         "" if p.pace is None else f"{p.pace:.0%}",

@@ -45,6 +45,7 @@ from paceline.describe import (
     finding_text,
     headcount_text,
     history_text,
+    line_amounts_text,
     measured_text,
     metric_text,
     not_counted_text,
@@ -191,6 +192,7 @@ def _environment() -> Environment:
         unrecorded_cell=unrecorded_cell,
         not_counted_text=not_counted_text,
         change_amounts_text=change_amounts_text,
+        line_amounts_text=line_amounts_text,
         NET_UNMEASURED_CELL=NET_UNMEASURED_CELL,
         NET_UNMEASURED_TEXT=NET_UNMEASURED_TEXT,
         bar=_bar_widths,
@@ -282,10 +284,10 @@ def _rep_text(settings: Settings, r: RepReport) -> list[str]:
             continue
         out.append(
             f"  {line.label}: week {figure(line.pace.actual, line.unit)}"
-            f"{not_counted_text(line.amounts_unknown)} of"
+            f"{line_amounts_text(line)} of"
             f" {figure(line.pace.target, line.unit)} ({status_text(line.pace.status)});"
             + (
-                f" month {figure(m.pace.actual, m.unit)}{not_counted_text(m.amounts_unknown)}"
+                f" month {figure(m.pace.actual, m.unit)}{line_amounts_text(m)}"
                 f" of {figure(m.pace.target, m.unit)} ({status_text(m.pace.status)})"
                 if m
                 else ""
