@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.forecast import DealChance, Forecast
     from paceline.analytics.funnel import Funnel, FunnelStep
     from paceline.analytics.leaderboard import Leaderboard
+    from paceline.analytics.report import MetricChange
     from paceline.analytics.scorecard import MetricLine, RepDay, Scorecard, TeamScorecard
     from paceline.analytics.stalled import RepStalled
     from paceline.analytics.tipping import TippingPoint
@@ -160,9 +161,93 @@ def not_counted_short(count: int) -> str:
     return f"+{count:,} without amount" if count else ""
 
 
+def known_part_text(known: float | None, left_out: int, of: str = "win") -> str:
+    """What an average over the deals with an amount rests on, to follow the figure: " (per
+    win with an amount: 3 of 4)"; empty when no deal was left out. Unlike a sum, such an
+    average is an honest estimate over the known part when it says so (revenue per win is
+    not lowered by the wins whose amount is unknown, as a sum is), so it is ranked and
+    compared; the count says how much of the whole it reads."""
+    if not left_out:
+        return ""
+    counted = round(known or 0)
+    return f" (per {of} with an amount: {counted:,} of {counted + left_out:,})"
+
+
+def known_part_short(known: float | None, left_out: int, of: str = "win") -> str:
+    """The same where the note must stay small (the TV board, a chart's value label): "3 of
+    4 wins with amount"; empty when no deal was left out."""
+    if not left_out:
+        return ""
+    counted = round(known or 0)
+    return f"{counted:,} of {counted + left_out:,} {of}s with amount"
+
+
+def amounts_text(left_out: int, average_of: str | None = None, known: float | None = None) -> str:
+    """The note after a figure that left deals out for want of an amount, chosen by what the
+    figure is: an average over the deals with an amount (`average_of` "win" or "deal", over
+    `known` of them) says what it rests on (`known_part_text`), a sum what it left out
+    (`not_counted_text`). One choice for every face, so a page and the terminal never word
+    the same figure two ways."""
+    if average_of:
+        return known_part_text(known, left_out, average_of)
+    return not_counted_text(left_out)
+
+
+def amounts_short(left_out: int, average_of: str | None = None, known: float | None = None) -> str:
+    """`amounts_text` in the small words (`known_part_short`, `not_counted_short`)."""
+    if average_of:
+        return known_part_short(known, left_out, average_of)
+    return not_counted_short(left_out)
+
+
+def line_amounts_text(line: MetricLine) -> str:
+    """`amounts_text` after a scorecard line's figure: a sum's deals left out, or what an
+    average over the deals with an amount rests on."""
+    return amounts_text(line.amounts_unknown, line.average_of, line.known)
+
+
+def change_amounts_text(change: MetricChange, *, previous: bool = False) -> str:
+    """`amounts_text` after one week's figure of a week-over-week change (`previous`: last
+    week's)."""
+    if previous:
+        return amounts_text(
+            change.previous_amounts_unknown, change.average_of, change.previous_known
+        )
+    return amounts_text(change.amounts_unknown, change.average_of, change.known)
+
+
+def change_amounts_short(change: MetricChange, *, previous: bool = False) -> str:
+    """`change_amounts_text` in the small words, for a chart's value label."""
+    if previous:
+        return amounts_short(
+            change.previous_amounts_unknown, change.average_of, change.previous_known
+        )
+    return amounts_short(change.amounts_unknown, change.average_of, change.known)
+
+
 # A week-over-week change where either week's sum left deals out for want of an amount:
-# an unknown amount can be of any size, so the two partial sums are not subtracted.
+# an unknown amount can be of any size, so the two partial sums are not subtracted (an
+# average over the deals with an amount is: `known_part_text`).
 NOT_COMPARABLE_TEXT = "not comparable"
+
+# Why a leaderboard row is not ranked (`LeaderboardRow.standing`), in one wording for the
+# terminal, the page, the TV board's foot and the API's readers: the terminal's "amounts
+# missing" beside the page's "deals without an amount: not ranked" read as two reasons.
+STANDING_TEXT = {
+    "ranked": "",
+    "low_volume": "too little volume to rank",
+    "no_target": "no target",
+    "no_history": "nothing in the comparable days",
+    "amounts_unknown": "deals without an amount, not ranked",
+    "no_value": "no data",
+    "not_recorded": "not recorded",
+}
+
+
+def standing_text(standing: str) -> str:
+    """Why a leaderboard row is not ranked, in words ("" when it is)."""
+    return STANDING_TEXT.get(standing, standing.replace("_", " "))
+
 
 # A week-over-week figure that did not move: said once, not as a signed zero with a signed
 # zero share ("±0 (+0%)"), on every face of the report (text, HTML, PDF).

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -186,6 +186,29 @@ def ratio_parts(
     if denominator is not None and _counts_the_deals_summed(settings, metric):
         denominator -= totals.amounts_unknown(ids, metric.numerator or "")
     return numerator, denominator
+
+
+AverageOf = Literal["win", "deal"]
+
+
+def known_average_of(settings: Settings, name: str) -> AverageOf | None:
+    """What a metric averages when it is an average over the deals with an amount (revenue
+    per win: the known amounts over the wins that have one): "win" when those deals are won
+    ones, "deal" otherwise; None for any other metric.
+
+    Such a figure with deals left out is an honest estimate over the known part, read with
+    the count it rests on ("per win with an amount: 3 of 4"); any other figure that left
+    deals out is a partial total (a sum, or a sum over a whole count), which can be neither
+    ranked nor compared: an unknown amount can be of any size."""
+    metric = settings.metric(name)
+    if metric.aggregate != "ratio" or not _counts_the_deals_summed(settings, metric):
+        return None
+    return "win" if settings.metric(metric.denominator or "").status == "won" else "deal"
+
+
+def averages_known_amounts(settings: Settings, name: str) -> bool:
+    """Whether a metric is an average over the deals with an amount (`known_average_of`)."""
+    return known_average_of(settings, name) is not None
 
 
 def _counts_the_deals_summed(settings: Settings, ratio: MetricSettings) -> bool:
