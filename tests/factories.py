@@ -3140,3 +3140,44 @@ def east_forecast_totals(
         scope = forecast_scope(conn, "East", None)
         inputs = prepare(conn, settings, scope, day, period, use_plan=True)
     return run_simulation(inputs, runs, seed).totals
+
+
+STALE_DEALS, STALE_AMOUNT = 20, 1000.0  # `stale_losses`: Cy's open deals and their amount
+
+
+def stale_losses(
+    engine: Engine,
+    settings: Settings,
+    closes: int,
+    *,
+    staged: bool = True,
+    wins: int = 30,
+    quick_losses: int = 0,
+) -> dict[str, int]:
+    """East, as of 2026-05-15: Ana's `wins` quick wins then her `quick_losses` quick losses (10
+    days in negotiation, one a day from 2025-06-01, 5,000 each), Cy's `closes` losses 230
+    days in negotiation (one a day from 2025-06-01, 1,000 each) and his 20 open deals of
+    1,000 in negotiation since 2025-10-17 (210.5 days in at the cut-off): the measured-zero
+    tests' stale deals (test_forecast_measured_zero_of_a_curve, test_forecast_from_prior).
+    Returns the reps' ids.
+    `staged` False: no stage history written (a CRM export of one row per deal), so every
+    deal is read by its age, the same days from creation."""
+    reps = east_and_west(engine, settings)
+    for i in range(wins + quick_losses):
+        created = at(6, 1, 2025) + dt.timedelta(days=i)
+        closed = created + dt.timedelta(days=10)
+        status = "won" if i < wins else "lost"
+        path = [("negotiation", created), (f"closed_{status}", closed)] if staged else None
+        put_deal(engine, reps["Ana"], f"Quick {i}", 5000, created, status=status,
+                 stage=f"closed_{status}", closed=closed, history=path)  # fmt: skip
+    for i in range(closes):
+        created = at(6, 1, 2025) + dt.timedelta(days=i)
+        lost = created + dt.timedelta(days=230)
+        path = [("negotiation", created), ("closed_lost", lost)] if staged else None
+        put_deal(engine, reps["Cy"], f"Lost {i}", 1000, created, status="lost",
+                 stage="closed_lost", closed=lost, history=path)  # fmt: skip
+    for i in range(STALE_DEALS):
+        put_deal(engine, reps["Cy"], f"Stale {i}", STALE_AMOUNT, at(10, 17, 2025),
+                 stage="negotiation",
+                 history=[("negotiation", at(10, 17, 2025))] if staged else None)  # fmt: skip
+    return reps

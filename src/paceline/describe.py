@@ -298,7 +298,63 @@ def history_text(forecast: Forecast) -> str:
             f"; {undated:,} deal{'s' if undated != 1 else ''} closed without a close date "
             f"{'are' if undated != 1 else 'is'} in no curve and not counted as created"
         )
-    return text + measured_zero_text(f.none_won_of) + deals_measured_zero_text(f.open_deals) + "."
+    return (
+        text
+        + measured_zero_text(f.none_won_of)
+        + deals_measured_zero_text(f.open_deals)
+        + prior_deals_text(f.open_deals)
+        + sizes_text(f.new_deals.sizes_from)
+        + "."
+    )
+
+
+PRIOR_MARK = "*"  # beside a chance read from the prior, in the terminal's and the page's table
+PRIOR_LEGEND = (
+    f"{PRIOR_MARK} read from the prior: no deal of the history open as long closed in time,"
+    " so its chance is the scope's share of closes won times its chance of closing, not a"
+    " measurement of deals like it"
+)
+
+
+def prior_deals_text(deals: Sequence[DealChance]) -> str:
+    """The open deals whose chance is the scope's prior, to follow the "Learnt from" line: a
+    reader shown 9% for a deal staler than any of the history must be told no deal as stale
+    was seen to close (`forecast._from_prior`), where it read 0% as if certain to be lost;
+    empty when none is."""
+    read = [d for d in deals if d.from_prior]
+    if not read:
+        return ""
+    many = len(read) != 1
+    shares = sorted({round(1 / d.zero_share) for d in read if d.zero_share > 0})
+    won = (
+        f", won 1 time in {shares[0]:,} of {'their' if many else 'its'} closes"
+        if len(shares) == 1
+        else ""
+    )
+    return (
+        f"; {len(read):,} open deal{'s' if many else ''} ({PRIOR_MARK}) read from the prior:"
+        f" no deal of the history open as long closed in time, so {'each' if many else 'it'}"
+        f" is read at the scope's share{won}, closing as the scope's stays do from their start"
+    )
+
+
+def sizes_source_text(sizes_from: str | None) -> str:
+    """Whose sizes an open deal without an amount is valued from, in words."""
+    if sizes_from == "lost_and_open":
+        return "the scope's lost and open deals (no win has an amount)"
+    return "the deals won"
+
+
+def sizes_text(sizes_from: str | None) -> str:
+    """Where a won deal's size comes from when no win of the history has an amount (a scope
+    whose deals were all lost): said on every face, since its new deals' revenue rests on
+    it; empty when the won amounts stand (`forecast.deal_sizes`)."""
+    if sizes_from != "lost_and_open":
+        return ""
+    return (
+        "; no win of the history has an amount, so a deal won is valued at the sizes of the"
+        " scope's lost and open deals (what they would have been worth won)"
+    )
 
 
 def deals_measured_zero_text(deals: Sequence[DealChance]) -> str:

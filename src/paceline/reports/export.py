@@ -429,6 +429,7 @@ def forecast_sheets(f: Forecast) -> list[Sheet]:
             d.win_probability,
             d.expected,
             d.crm_probability,
+            d.from_prior,
         ]
         for d in f.open_deals
     ]
@@ -463,6 +464,7 @@ def forecast_sheets(f: Forecast) -> list[Sheet]:
                 "win_probability",
                 "expected_value",
                 "crm_probability",
+                "from_prior",
             ],
             deals,
         ),

@@ -29,6 +29,8 @@ from paceline.config import Settings
 from paceline.describe import (
     NET_UNMEASURED_CELL,
     NET_UNMEASURED_TEXT,
+    PRIOR_LEGEND,
+    PRIOR_MARK,
     Words,
     accrual_texts,
     amounts_text,
@@ -38,6 +40,7 @@ from paceline.describe import (
     metric_text,
     money_text,
     not_counted_text,
+    sizes_source_text,
     unrecorded_cell,
     unrecorded_texts,
 )
@@ -348,4 +351,7 @@ TEMPLATES.env.globals.update(
     NET_UNMEASURED_TEXT=NET_UNMEASURED_TEXT,
     history_text=history_text,
     entered_late_text=entered_late_text,
+    PRIOR_MARK=PRIOR_MARK,
+    PRIOR_LEGEND=PRIOR_LEGEND,
+    sizes_source_text=sizes_source_text,
 )
