@@ -121,6 +121,12 @@ ACTIVITIES_LINKED = (
 )
 
 
+ACTIVITIES_RELINKED = (
+    "activities kept without their deal link by an earlier import, linked now (their deal "
+    "was imported since)"
+)
+
+
 def deal_not_imported(example: str) -> str:
     """The import report's warning for activities whose deal this source has not imported
     (a WhatId naming an opportunity of a file left out): they are kept, but every analysis
@@ -865,6 +871,7 @@ class ActivityWriter(AccountMakingWriter):
             return list(range(len(batch.externals))), []
         new: list[int] = []
         changed: list[tuple[int, int]] = []
+        relinked = 0
         rows = zip(batch.externals, batch.hashes, strict=True)
         for pos, (external_id, row_hash) in enumerate(rows):
             found = existing.get(external_id)
@@ -876,6 +883,10 @@ class ActivityWriter(AccountMakingWriter):
                 self.result.unchanged += 1
             else:
                 changed.append((found[0], pos))
+                if "deal_id" not in batch.same:  # a batch by column names no deal
+                    relinked += _links_at_last(batch.pending(pos).record, found[1])
+        if relinked:
+            self.note(ACTIVITIES_RELINKED, relinked)
         return new, changed
 
     def _write_staged(self, conn: Connection, batch: _Stored) -> None:
@@ -985,6 +996,18 @@ class ActivityWriter(AccountMakingWriter):
         if unknown:  # the first such deal of the import is the example, in every batch
             self._missing_deal = self._missing_deal or unknown[0]
             self.note(deal_not_imported(self._missing_deal), len(unknown))
+
+
+def _links_at_last(record: Record, stored_hash: str | None) -> bool:
+    """Whether an updated activity was stored without the deal it names, which it now
+    finds: its stored fingerprint is the file's one marked "deal not found"
+    (`without_its_deal`). Such a row was kept unlinked by an import before its deal came
+    (before `deal_wait`, or a sync re-pulling it after migration 0025): the summary counts
+    it, not as a bare "updated"."""
+    file_hash = record.get("file_hash")
+    if record.get("deal_id") is None or file_hash is None:
+        return False
+    return stored_hash == without_its_deal(file_hash)
 
 
 class DealWriter(AccountMakingWriter):
