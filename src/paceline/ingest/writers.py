@@ -208,6 +208,7 @@ class Writer:
         self.sink = sink
         self.source = result.source
         self._analysed_at = 0
+        self._kept_said: set[str] = set()  # placeholder reps kept, said in the summary
         with write_transaction(engine) as conn:
             # Runs left "running" by a process that died are closed first (see store.runs).
             sweep_interrupted(conn)
@@ -287,10 +288,14 @@ class Writer:
         An export imported without its users list credits its rows to placeholder reps
         (`salesforce user 005...`); imported again with the list, the rows move to the
         real names and the placeholders were left with nothing, behind in every alert."""
-        removed = drop_emptied_placeholders(conn, self.source)
+        removed, kept = drop_emptied_placeholders(conn, self.source)
         if removed:
             self.reps.reload(conn)
             self.note(PLACEHOLDERS_REMOVED, removed)
+        for placeholder in kept:
+            if placeholder.name not in self._kept_said:  # once an import, not once a batch
+                self._kept_said.add(placeholder.name)
+                self.result.warn(placeholder.warning())
 
     def transaction(self, batch: Batch) -> AbstractContextManager[Connection]:
         """The transaction `write` writes `batch` in."""
