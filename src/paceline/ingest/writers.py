@@ -127,6 +127,21 @@ ACTIVITIES_RELINKED = (
 )
 
 
+def zone_moved_rows(moved: int, other_day: int, zone: str, first: str) -> str:
+    """The import summary's warning for stored rows a file read again moved because the
+    configured zone is no longer the database's first one: the file's times without an
+    offset are read in the configured zone (a zone corrected to the team's own reads their
+    export at its true instants), but if they are the first zone's, every such row has
+    just moved by the zones' difference, and some to another day: said, never silent."""
+    days = f", {other_day:,} of them to another day" if other_day else ""
+    return (
+        f"{moved:,} rows already stored moved to another time{days}: this file's times "
+        f"without an offset are read in the configured zone, {zone}, and the database's "
+        f"first imports read such times in {first} ([calendar] timezone changed since). If "
+        f"the file's times are {first}'s, import it again with --timezone {first}"
+    )
+
+
 def deal_not_imported(example: str) -> str:
     """The import report's warning for activities whose deal this source has not imported
     (a WhatId naming an opportunity of a file left out): they are kept, but every analysis
@@ -653,6 +668,9 @@ class ActivityWriter(AccountMakingWriter):
         # and the batch's rows that wait now (`store.deal_waits`).
         self._waits: bool | None = None
         self._waiting: list[Wait] = []
+        # Stored rows whose time, and day, the file moved after a change of zone
+        # (`zone_moved_rows`; counted only when `options.first_zone` is set).
+        self._zone_moves = (0, 0)
 
     def prepare(self, conn: Connection) -> None:
         """Build the secondary indexes a load killed before its end left out (see
@@ -674,6 +692,10 @@ class ActivityWriter(AccountMakingWriter):
         foreign keys it checked by set, validated (whether the import succeeded or stopped);
         also those a load that ended while this import ran left, when no other import is
         still running."""
+        moved, other_day = self._zone_moves
+        if moved and self.options.first_zone:
+            zone = self.settings.calendar.zone.key
+            self.result.warn(zone_moved_rows(moved, other_day, zone, self.options.first_zone))
         if self._deferred or not any_running(conn, besides=self.run_id):
             build_indexes(conn, Activity.__table__)
             validate_references(conn, Activity.__table__)
@@ -700,7 +722,11 @@ class ActivityWriter(AccountMakingWriter):
             super().forget_unused_reps(conn, made)
 
     def checkpoint(self) -> dict[str, Any]:
-        return {**super().checkpoint(), "contacts_made": self.contacts.created}
+        return {
+            **super().checkpoint(),
+            "contacts_made": self.contacts.created,
+            "zone_moves": self._zone_moves,
+        }
 
     def rollback(self, saved: dict[str, Any]) -> None:
         super().rollback(saved)
@@ -709,6 +735,7 @@ class ActivityWriter(AccountMakingWriter):
         self.deals = deal_resolver(self.source)
         self._missing_deal = ""  # the first deal named that this source has not imported
         self.contacts.created = saved["contacts_made"]
+        self._zone_moves = saved["zone_moves"]
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         """A batch of records: ids attached to each, then stored (`_store`)."""
@@ -831,6 +858,7 @@ class ActivityWriter(AccountMakingWriter):
             else _existing(conn, Activity, self.source, batch.externals, Activity.import_run_id)
         )
         new, changed = self._sort_out(batch, existing, self.matched_before(conn, existing))
+        self._count_zone_moves(conn, batch, changed)
         now = utcnow()
         added = (self.source, now, now, self.run_id)
         updates = []
@@ -865,6 +893,32 @@ class ActivityWriter(AccountMakingWriter):
         self.result.updated += len(updates)
         self.result.new_accounts = self.accounts.created
         self.result.new_contacts = self.contacts.created
+
+    def _count_zone_moves(
+        self, conn: Connection, batch: _Stored, changed: list[tuple[int, int]]
+    ) -> None:
+        """Count the stored rows of `changed` (stored id, position) whose time, and day,
+        this batch moves, read before they are updated: only when the file's times are
+        read in another zone than the database's first (`options.first_zone`), where a
+        file imported again moves every row it wrote in the first zone (one look-up of
+        the changed rows a batch; none otherwise)."""
+        if not changed or not self.options.first_zone:
+            return
+        values = batch.values([pos for _, pos in changed])
+        new = zip(values[_VALUE_AT["occurred_at"]], values[_VALUE_AT["local_date"]], strict=True)
+        ids = [stored_id for stored_id, _ in changed]
+        old: dict[Any, tuple[dt.datetime, dt.date]] = {}
+        query = select(Activity.id, Activity.occurred_at, Activity.local_date)
+        for chunk in chunks(sorted(ids)):
+            old.update(
+                (i, (at, day)) for i, at, day in conn.execute(query.where(Activity.id.in_(chunk)))
+            )
+        moved, other_day = self._zone_moves
+        for stored_id, (at, day) in zip(ids, new, strict=True):
+            was_at, was_day = old[stored_id]
+            moved += was_at != at
+            other_day += was_day != day
+        self._zone_moves = (moved, other_day)
 
     def _sort_out(
         self, batch: _Stored, existing: dict[str, tuple[Any, ...]], repeats: set[str]
@@ -919,6 +973,7 @@ class ActivityWriter(AccountMakingWriter):
             conn, Activity, self.source, batch.externals, Activity.import_run_id, staged=staged
         )
         inserts, updates = self._sort_out(batch, existing, self.matched_before(conn, existing))
+        self._count_zone_moves(conn, batch, updates)
         if inserts:
             # Rows sorted like the main index go into its B-tree with fewer page touches.
             positions = None if len(inserts) == len(rows) else inserts
