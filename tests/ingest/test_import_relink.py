@@ -13,7 +13,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from factories import SHARED_DATA, write
 from paceline import plugins
@@ -342,3 +342,35 @@ def test_activities_kept_unlinked_before_deal_wait_are_counted_when_imported_aga
     assert again.notes == {ACTIVITIES_RELINKED: 2}
     assert deal_links(engine) == {"t1": "D9", "t2": "D9", "t3": None}
     assert run(engine, settings, acts).notes == {}  # nothing left to link
+
+
+def test_activities_without_ids_wait_for_their_deal_by_their_content_key(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A file without an external_id column: its rows are known by their content key
+    ("h:..."), and `deal_wait` keys on it as on a source id. Two calls name D9 before it
+    is imported, an e-mail names none: the deals import links both calls, and the file
+    imported again finds all three unchanged (nothing doubled, nothing left waiting)."""
+    acts = write(
+        tmp_path / "acts.csv",
+        "rep,kind,occurred_at,deal_ref,account\n"
+        "Ana Ruiz,call,2026-11-20T10:00:00,D9,Acme\n"
+        "Ana Ruiz,call,2026-11-21T10:00:00,D9,Acme\n"
+        "Ana Ruiz,email,2026-11-22T10:00:00,,Acme\n",
+    )
+    first = run(engine, settings, acts)
+    assert counts(first) == (3, 3, 0, 0, 0, 0, 0)
+    assert first.notes == {deal_not_imported("D9"): 2}
+    deals = write(
+        tmp_path / "deals.csv",
+        "external_id,name,rep,amount,stage,created_at,account\n"
+        "D9,Acme renewal,Ana Ruiz,1000,prospect,2026-11-02T09:00:00,Acme\n",
+    )
+    assert run(engine, settings, deals, "deals").notes == {ACTIVITIES_LINKED: 2}
+    links = deal_links(engine)
+    assert all(ref.startswith("h:") for ref in links)
+    assert sorted(links.values(), key=str) == ["D9", "D9", None]
+    again = run(engine, settings, acts)
+    assert (counts(again), again.notes) == ((3, 0, 0, 3, 0, 0, 0), {})
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(DealWait)) == 0

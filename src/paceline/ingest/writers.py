@@ -47,6 +47,7 @@ from paceline.store.bulk import (
     insert_columns,
     insert_new_keys,
     stored_by_keys,
+    stored_values_by_id,
     validate_references,
 )
 from paceline.store.deal_waits import Wait, any_waiting, hold, link_arrived
@@ -904,17 +905,17 @@ class ActivityWriter(AccountMakingWriter):
         the changed rows a batch; none otherwise)."""
         if not changed or not self.options.first_zone:
             return
-        values = batch.values([pos for _, pos in changed])
-        new = zip(values[_VALUE_AT["occurred_at"]], values[_VALUE_AT["local_date"]], strict=True)
+        columns = batch.values(None)  # a batch by column: its own columns, not a copy
+        moments, days = columns[_VALUE_AT["occurred_at"]], columns[_VALUE_AT["local_date"]]
         ids = [stored_id for stored_id, _ in changed]
-        old: dict[Any, tuple[dt.datetime, dt.date]] = {}
-        query = select(Activity.id, Activity.occurred_at, Activity.local_date)
-        for chunk in chunks(sorted(ids)):
-            old.update(
-                (i, (at, day)) for i, at, day in conn.execute(query.where(Activity.id.in_(chunk)))
-            )
+        old, stored_form = stored_values_by_id(
+            conn, Activity.__table__, ids, ("occurred_at", "local_date")
+        )
+        new_at, new_day = stored_form(
+            [[moments[pos] for _, pos in changed], [days[pos] for _, pos in changed]]
+        )
         moved, other_day = self._zone_moves
-        for stored_id, (at, day) in zip(ids, new, strict=True):
+        for stored_id, at, day in zip(ids, new_at, new_day, strict=True):
             was_at, was_day = old[stored_id]
             moved += was_at != at
             other_day += was_day != day
