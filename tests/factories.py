@@ -1013,6 +1013,11 @@ def build_tracking_team(engine: Engine, settings: Settings) -> dict[str, int]:
     return ids
 
 
+def in_zone(settings: Settings, zone: str) -> Settings:
+    """The settings with `[calendar] timezone` set to `zone` (a team correcting the zone)."""
+    return variant(settings, calendar={**settings.calendar.model_dump(), "timezone": zone})
+
+
 def variant(settings: Settings, extra: Iterable[dict[str, Any]] = (), **changes: Any) -> Settings:
     """The settings with metrics added, metrics replaced by name and top-level keys changed."""
     data = settings.model_dump()

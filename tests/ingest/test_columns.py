@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import hypothesis
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from factories import variant
+from factories import in_zone, variant
 from paceline.config import Settings, default_settings
 from paceline.ingest import columns
 from paceline.ingest.columns import _distinct_pieces, finish_activities
@@ -320,3 +321,95 @@ def test_the_texts_kept_from_chunk_to_chunk_stay_few(
         ]
     assert len(columns._INTO_TEXT) <= 3
     assert "notes" not in columns._PIECES
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@given(
+    zones=st.sampled_from(
+        [
+            ("America/New_York", "Europe/Berlin"),
+            ("Europe/Berlin", "America/New_York"),
+            ("Asia/Kolkata", "America/New_York"),  # UTC+5:30: a key day not per UTC hour
+            ("America/New_York", "Asia/Kolkata"),
+            ("Australia/Lord_Howe", "Europe/Berlin"),  # a half-hour change of offset
+            ("Europe/Berlin", "Australia/Lord_Howe"),
+            ("UTC", "Pacific/Kiritimati"),  # UTC+14: the key day is often the next one
+        ]
+    ),
+    moments=st.lists(
+        st.one_of(
+            st.datetimes(min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2026, 11, 30)),
+            # On the hour, at midnight, around the changes of offset: the awkward ones.
+            st.builds(
+                dt.datetime,
+                st.just(2026),
+                st.sampled_from([3, 4, 10, 11]),
+                st.integers(1, 30),
+                st.sampled_from([0, 1, 2, 3, 23]),
+                st.sampled_from([0, 30, 59]),
+            ),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    with_ids=st.booleans(),
+)
+def test_column_keys_after_a_change_of_zone_are_the_row_paths(
+    zones: tuple[str, str], moments: list[dt.datetime], with_ids: bool
+) -> None:
+    """After a change of `[calendar] timezone` (the calendar's zone, then the database's
+    first, the key zone), a column read whole gives its fingerprints and the keys of rows
+    without ids from its hours (`_keyed_days`, `_wall_moments`), not row by row: the
+    records, fingerprints and keys included, are the row path's, whatever the times."""
+    settings = in_zone(default_settings(), zones[0])
+    header = ["external_id", "rep", "kind", "occurred_at"]
+    business, key_zone = ZoneInfo(zones[0]), ZoneInfo(zones[1])
+    mapping = generic_mapping("activities", header, field_names("activities"))
+    reader = RowReader("activities", mapping, header, business, business, None, key_zone)
+    rows = [
+        [f"a{at}" if with_ids else "", "Ana Ruiz", "call", moment.isoformat()]
+        for at, moment in enumerate(moments)
+    ]
+    assert finish_activities(reader, rows, settings, NOW) == [
+        _keyed_row(reader, row, settings, key_zone) for row in rows
+    ]
+
+
+def _keyed_row(reader: RowReader, row: list[str], settings: Settings, key_zone: ZoneInfo) -> object:
+    try:
+        return finish_activity(reader.read(row), settings, NOW, key_zone)
+    except FieldError as exc:
+        return exc
+
+
+def test_a_usual_column_after_a_change_of_zone_is_keyed_per_hour(settings: Settings) -> None:
+    """Calls on the hour and between, in New York, keyed in Berlin: neither `keyed_moment`
+    nor `wall_to_utc` is called row by row (they were, for every row: a re-import after a
+    change of zone cost a quarter more CPU), and the records are the row path's."""
+    assert settings.calendar.zone.key == "America/New_York"
+    header = ["rep", "kind", "occurred_at"]
+    business, key_zone = ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin")
+    mapping = generic_mapping("activities", header, field_names("activities"))
+    reader = RowReader("activities", mapping, header, business, business, None, key_zone)
+    rows = [
+        ["Ana Ruiz", "call", f"2026-11-{day:02}T{hour:02}:{minute:02}:00"]
+        for day in (16, 17)
+        for hour in (9, 13, 20, 23)
+        for minute in (0, 7, 45)
+    ]
+    expected = [_keyed_row(reader, row, settings, key_zone) for row in rows]
+    calls: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("keyed_moment", "wall_to_utc"):
+            real = getattr(columns, name)
+            patch.setattr(columns, name, _counted(real, name, calls))
+        assert finish_activities(reader, rows, settings, NOW) == expected
+    assert calls == []
+
+
+def _counted(real: Any, name: str, calls: list[str]) -> Any:
+    def call(*args: Any) -> Any:
+        calls.append(name)
+        return real(*args)
+
+    return call
