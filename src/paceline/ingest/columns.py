@@ -21,7 +21,7 @@ import hashlib
 import itertools
 import operator
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from paceline.config import Settings
@@ -138,8 +138,21 @@ def check_activities(
     never built (`accounting.ColumnBatch`)."""
     if not rows:
         return [], set()
-    columns, bad = reader.read_columns(rows)
-    n = len(rows)
+    return check_activity_columns(reader, list(zip(*rows, strict=True)), settings, now, rows)
+
+
+def check_activity_columns(
+    reader: RowReader,
+    cells: Sequence[Sequence[str]],
+    settings: Settings,
+    now: dt.datetime,
+    rows: list[list[str]] | None = None,
+) -> tuple[ChunkColumns, set[int]]:
+    """`check_activities` for rows given by column (`cells`, as wide as the header, one
+    or more rows), as the checking process reads a usual block (`csvfile.split_block`);
+    `rows`, the same cells row by row, when the caller has them."""
+    columns, bad = reader.read_columns(rows, cells)
+    n = len(cells[0]) if cells else len(rows or ())
     empty = Column((None,) * n, [None] * n)
     given = {name: columns.get(name, empty) for name in (*ACTIVITY_FIELDS, "external_id")}
     rules = _rules(reader, settings)

@@ -307,9 +307,13 @@ class RowReader:
                 raise FieldError("required value is empty", name)
         return values
 
-    def read_columns(self, rows: list[list[str]]) -> tuple[dict[str, Column], set[int]]:
+    def read_columns(
+        self, rows: list[list[str]] | None, cells: Sequence[Sequence[str]] | None = None
+    ) -> tuple[dict[str, Column], set[int]]:
         """`read` for many rows at once, column by column: per field, the raw cells and
-        their values, and the positions of the rows `read` would refuse.
+        their values, and the positions of the rows `read` would refuse. `cells` are the
+        file's columns when the caller has them already (`csvfile.split_block`); the rows
+        are then needed only for a field not read from one column as it is.
 
         Every parser is a function of the cell's text alone, so each distinct text of a
         column is parsed once (a file repeats its reps, kinds, days and durations). A refused
@@ -317,9 +321,12 @@ class RowReader:
         the same whichever way the rows went."""
         columns: dict[str, Column] = {}
         bad: set[int] = set()
-        cells = list(zip(*rows, strict=True))  # the file's columns (rows are all as wide)
+        if cells is None:  # the file's columns (rows are all as wide)
+            cells = list(zip(*(rows or ()), strict=True))
         for name, position, get, parse in self._steps:
-            raw = cells[position] if position is not None else tuple(map(get, rows))
+            if position is None and rows is None:
+                rows = list(map(list, zip(*cells, strict=True)))
+            raw = cells[position] if position is not None else tuple(map(get, rows or ()))
             limit = self._texts.get(name)
             values = _texts(raw, limit, name == "external_id") if limit is not None else None
             moments = None
