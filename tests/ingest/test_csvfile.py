@@ -9,7 +9,10 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from factories import write
 from paceline.ingest import csvfile
@@ -278,3 +281,60 @@ def test_a_cell_over_the_csv_modules_limit_is_left_to_it(
     assert split == 0
     assert rows == _by_record(path)
     assert rows[2][0] == 4 and str(rows[2][2]).startswith("cannot read this record")
+
+
+@hypothesis.settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@given(
+    text=st.text(alphabet=["a", "b", ",", '"', "\r", "\n", " ", "\x1f"], max_size=80),
+    size=st.sampled_from([1, 2, 3, 64]),
+)
+def test_any_text_split_or_not_gives_the_csv_modules_rows(
+    tmp_path: Path, text: str, size: int
+) -> None:
+    """Whatever the text (quotes, delimiters, CR and LF anywhere, a separator), the rows of
+    `split_chunks` are those of the csv module's record-by-record reading."""
+    path = write(tmp_path / "h.csv", "id,rep,notes\n" + text)
+    rows, _ = _split_rows(path, size)
+    assert rows == _by_record(path)
+
+
+_CELL = st.text(alphabet=["a", ",", '"', " ", "\r", "\n"], max_size=6)
+
+
+@hypothesis.settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@given(
+    lines=st.lists(
+        st.tuples(
+            st.lists(_CELL, min_size=2, max_size=4),
+            st.booleans(),  # the cells quoted as a CSV writer quotes them
+            st.sampled_from(["\n", "\r\n"]),
+        ),
+        max_size=12,
+    ),
+    size=st.sampled_from([1, 3, 64]),
+)
+def test_written_rows_split_or_not_give_the_csv_modules_rows(
+    tmp_path: Path, lines: list[tuple[list[str], bool, str]], size: int
+) -> None:
+    """Rows of 2-4 cells, some as a CSV writer quotes them, some raw (a stray quote, a
+    line break inside a cell), CRLF or LF: the rows of `split_chunks` are those of the csv
+    module's record-by-record reading, and a block of quoted, three-cell rows is split."""
+    text = ""
+    for cells, quoted, end in lines:
+        if quoted:
+            cells = ['"' + cell.replace('"', '""') + '"' for cell in cells]
+        text += ",".join(cells) + end
+    path = write(tmp_path / "w.csv", "id,rep,notes\n" + text)
+    rows, split = _split_rows(path, size)
+    assert rows == _by_record(path)
+    writer_quoted = all(q and len(c) == 3 and "\r" not in "".join(c) for c, q, _ in lines)
+    if lines and writer_quoted and all("\n" not in "".join(c) for c, _, _ in lines):
+        assert split >= 1
