@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from factories import in_zone, variant
 from paceline.config import Settings, default_settings
-from paceline.ingest import columns
+from paceline.ingest import columns, entities
 from paceline.ingest.columns import _distinct_pieces, finish_activities
 from paceline.ingest.entities import RowReader, field_names, finish_activity
 from paceline.ingest.fields import FieldError
@@ -413,3 +413,54 @@ def _counted(real: Any, name: str, calls: list[str]) -> Any:
         return real(*args)
 
     return call
+
+
+def test_durations_are_parsed_and_checked_once_per_import_not_per_chunk(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three chunks of one import naming the durations "5", "7" and "-1" (refused): each
+    text is parsed once and each value checked once for the import (3 and 3 calls, not 9
+    and 9), the refused one refused in every chunk, and the records the row path's."""
+    parsed: list[str] = []
+    checked: list[object] = []
+    real_parse, real_check = entities.parse_float, columns._duration
+
+    def parse(raw: str) -> float:
+        parsed.append(raw)
+        return real_parse(raw)
+
+    def check(value: object, settings: Settings) -> object:
+        checked.append(value)
+        return real_check(value, settings)
+
+    monkeypatch.setattr(entities, "parse_float", parse)  # the reader's parser, made below
+    monkeypatch.setattr(columns, "_duration", check)
+    reader = _reader(settings, HEADER)
+    chunk = [[*GOOD[0][:4], minutes, *GOOD[0][5:]] for minutes in ("5", "7", "-1", "5")]
+    chunks = [[[f"d{n}{i}", *row[1:]] for i, row in enumerate(chunk)] for n in range(3)]
+    records = [finish_activities(reader, rows, settings, NOW) for rows in chunks]
+    assert sorted(parsed) == ["-1", "5", "7"]
+    assert sorted(map(float, checked)) == [-1.0, 5.0, 7.0]  # type: ignore[arg-type]
+    for rows, made in zip(chunks, records, strict=True):
+        assert made[2] is None
+        assert [made[0], made[1], made[3]] == [
+            _row_by_row(reader, rows[i], settings) for i in (0, 1, 3)
+        ]
+
+
+def test_the_durations_kept_for_an_import_are_started_again_past_pieces_kept(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory stays flat in a file of distinct durations: past `PIECES_KEPT` (here 2) the
+    memos start again, and the records are still the row path's."""
+    monkeypatch.setattr(columns, "PIECES_KEPT", 2)
+    monkeypatch.setattr(entities, "PARSED_KEPT", 2)
+    reader = _reader(settings, HEADER)
+    for minutes in range(1, 9):
+        row = [f"e{minutes}", *GOOD[0][1:4], str(minutes), *GOOD[0][5:]]
+        assert finish_activities(reader, [row], settings, NOW) == [
+            _row_by_row(reader, row, settings)
+        ]
+        rules = columns._rules(reader, settings)
+        assert max(len(rules.durations), len(rules.duration_texts)) <= 3
+        assert all(len(memo) <= 5 for memo in reader._memos.values())  # with "" and None
