@@ -134,7 +134,7 @@ def test_the_tv_board_and_the_cli_name_the_rep_left_apart(
             assert foot == "Cy: deals without an amount, not ranked", by
     day = AS_OF.isoformat()
     args = ["--db", url, "leaderboard", "revenue", "--period", "month", "--team", "East"]
-    shown = CliRunner().invoke(app, [*args, "--by", "target", "--as-of", day], terminal_width=200)
+    shown = CliRunner().invoke(app, [*args, "--by", "target", "--as-of", day])
     assert shown.exit_code == 0, shown.output
     cy = next(line for line in shown.output.splitlines() if " Cy " in line)
     assert cy.split()[1] == "-" and "amounts missing" in cy, cy
