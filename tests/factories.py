@@ -1551,13 +1551,13 @@ def import_counting_progress(
 
 
 def cli_in(workdir: Path, *args: str) -> tuple[int, str]:
-    """`paceline --db sqlite:///<workdir>/p.db ARGS` at 250 columns: (exit code, output)."""
+    """`paceline --db sqlite:///<workdir>/p.db ARGS` (exit code, output)."""
     from typer.testing import CliRunner
 
     from paceline.cli import app
 
     db = f"sqlite:///{workdir / 'p.db'}"
-    result = CliRunner().invoke(app, ["--db", db, *args], env={"COLUMNS": "250"})
+    result = CliRunner().invoke(app, ["--db", db, *args])
     return result.exit_code, result.output
 
 
@@ -3083,7 +3083,7 @@ class FacesOrg:
 
         where = ["--db", self.db] if self.db else []
         with contextlib.chdir(self.folder):
-            return CliRunner().invoke(app, [*where, *args], env={"COLUMNS": "200"})
+            return CliRunner().invoke(app, [*where, *args])
 
     def cli(self, *args: str) -> Any:
         """`paceline ARGS --json` in the organisation's folder, as JSON."""
@@ -3127,7 +3127,7 @@ def run_cli_ok(*args: str) -> str:
 
     from paceline.cli import app
 
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    result = CliRunner().invoke(app, list(args))
     assert result.exit_code == 0, (args, result.output)
     return result.output
 

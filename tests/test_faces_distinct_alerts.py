@@ -33,7 +33,7 @@ EXPECTED = {
 def cli(engine: Engine, config: Path, *args: str) -> str:
     url = engine.url.render_as_string(hide_password=False)
     command = ["--db", url, "--config", str(config), "alerts", "--team", "East", "--as-of", DAY]
-    result = CliRunner().invoke(app, [*command, *args], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(app, [*command, *args])
     assert result.exit_code == 0, result.output
     return result.output
 

@@ -254,7 +254,7 @@ def test_cli_and_page_say_not_recorded(tmp_path: Any, settings: Settings) -> Non
         assert "0.0%" not in page.text and "0%</td>" not in page.text
     runner = CliRunner()
     args = ["--db", url, "leaderboard", "connect_rate", "--as-of", "2026-11-18"]
-    shown = runner.invoke(app, args, terminal_width=200)
+    shown = runner.invoke(app, args)
     assert shown.exit_code == 0, shown.output
     assert "Connect rate: not recorded. Nobody in the organisation has any conversations" in (
         shown.output

@@ -1138,7 +1138,7 @@ def test_one_file_command_says_its_owner_first_and_warns_of_deals_not_imported(
     assert runner.invoke(cli_app, [*db, "init"]).exit_code == 0
     command = [*db, "import", "activities", str(HACKATHON / "Task.csv"), "--mapping",
                "salesforce:Task", "--owner", "sfdata"]  # fmt: skip
-    result = runner.invoke(cli_app, command, env={"COLUMNS": "200"})
+    result = runner.invoke(cli_app, command)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     owned = "Task.csv: no OwnerId column: every row credited to 'sfdata' (--owner)"
