@@ -295,6 +295,16 @@ def forget_history() -> None:
         _kept.clear()
 
 
+def pooled_curve(
+    firsts: Firsts, whole: Iterable[tuple[int, int]], days: Sequence[list[dt.date]]
+) -> Curve:
+    """A role's curve from chosen whole periods, `whole` (rep id, period index) of
+    `distinct_firsts_by_period`'s answer, `days[i]` the business days of period i: for a
+    caller whose periods are not a calendar's (the demo's run-rate months)."""
+    runs = [_run(firsts[key], days[key[1]]) for key in whole if key in firsts]
+    return Curve([run for run in runs if run[-1] > 0], "role")
+
+
 def _business_days(calendar: BusinessCalendar, period: Period) -> list[dt.date]:
     days = (period.start + dt.timedelta(days=i) for i in range((period.end - period.start).days))
     return [day for day in days if calendar.is_business_day(day)]
