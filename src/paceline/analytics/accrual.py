@@ -86,6 +86,15 @@ class Accrual:
             return min(elapsed, total) / total
         return self.shares[min(elapsed, len(self.shares)) - 1]
 
+    def at(self, fraction: float) -> float:
+        """The share expected after `fraction` of a period's business days (0 to 1, linear
+        between days): how the alerts lay a previous period's days on the curve."""
+        if fraction <= 0:
+            return 0.0
+        if not self.shares:
+            return min(fraction, 1.0)
+        return _at(self.shares, min(fraction, 1.0) * len(self.shares))
+
     def lift(self, elapsed: int, total: int) -> float:
         """The curve over even pacing after `elapsed` business days: what an evenly paced
         expectation of those days is multiplied by (1 when even). The alerts' trailing
