@@ -214,8 +214,10 @@ def accrued_between(
         first, last = max(period.start, start), min(period.end, end)
         if first >= last:
             continue
-        begin = max(period.start, joined)  # the rep's part of the period: their window
         own = period.start == card.period.start
+        begin = max(period.start, joined)  # the rep's part of the period: their window
+        if own and card.recorded_from:  # the card's window: from its team's first record
+            begin = max(begin, card.recorded_from)
         days = card.business_days_total if own else calendar.business_days(begin, period.end)
         if days <= 0:
             continue
