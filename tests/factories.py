@@ -18,6 +18,7 @@ import functools
 import hashlib
 import html
 import io
+import itertools
 import json
 import os
 import pickle
@@ -2867,6 +2868,47 @@ def build_accounts_called_month_by_month(engine: Engine, settings: Settings) -> 
     with engine.begin() as conn:
         conn.execute(insert(Activity), rows)
     return ana
+
+
+def build_new_hire_accounts_called(engine: Engine, settings: Settings) -> dict[str, int]:
+    """SDRs under `paced_on_accounts_called`, for a demo's run-rate targets as of Wednesday
+    2026-11-18 (the run rate's month-long slices [Jul 29, Aug 29), [Aug 29, Sep 29) and
+    [Sep 29, Oct 29): 23, 20 and 22 business days). Calls at noon:
+
+    - Ana (no start date) works a book of 20 accounts: in each slice she first calls 10 of
+      them on its business day 1, 6 more on business day 6 and the last 4 on business day
+      16 (and the first again on day 16): 16 of 20 from day 6 to day 15;
+    - Hal starts on Thursday Oct 15, the last 10 business days of the third slice: 6 new
+      accounts on Oct 15, 6 more on Oct 16, and the first of them again on Oct 20: 12.
+
+    Returns their ids by name."""
+    ids = {
+        "Ana": add_rep(engine, settings, "Ana", "sdr", team="East"),
+        "Hal": add_rep(
+            engine, settings, "Hal", "sdr", team="East", start_date=dt.date(2026, 10, 15)
+        ),
+    }
+    book = accounts(engine, 20, "Book account")
+    bounds = [
+        dt.date(2026, 7, 29),
+        dt.date(2026, 8, 29),
+        dt.date(2026, 9, 29),
+        dt.date(2026, 10, 29),
+    ]
+    calls: list[tuple[int, dt.date, int]] = []
+    for first, end in itertools.pairwise(bounds):
+        days = business_days(settings, first, end)
+        calls += [(ids["Ana"], days[0], a) for a in book[:10]]
+        calls += [(ids["Ana"], days[5], a) for a in book[10:16]]
+        calls += [(ids["Ana"], days[15], a) for a in (*book[16:], book[0])]
+    his = accounts(engine, 12, "Hal's account")
+    calls += [(ids["Hal"], dt.date(2026, 10, 15), a) for a in his[:6]]
+    calls += [(ids["Hal"], dt.date(2026, 10, 16), a) for a in his[6:]]
+    calls.append((ids["Hal"], dt.date(2026, 10, 20), his[0]))
+    rows = [activity_row(rep, day, account_id=a, outcome="conversation") for rep, day, a in calls]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return ids
 
 
 def build_win_entered_after_a_cutoff(engine: Engine, settings: Settings) -> int:

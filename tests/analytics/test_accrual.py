@@ -16,15 +16,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, insert, select
 
-from factories import build_book_callers, paced_on_accounts_with_a_new_role
+from factories import activity_row, build_book_callers, paced_on_accounts_with_a_new_role
 from paceline.analytics.alerts import alerts
 from paceline.analytics.leaderboard import leaderboard
 from paceline.analytics.scorecard import MetricLine, TeamScorecard, team_scorecards
 from paceline.config import Settings
 from paceline.services.targets import TargetRow, save_targets
-from paceline.store.models import Activity
+from paceline.store.models import Account, Activity
 
 NOV_11 = dt.date(2026, 11, 11)
 NOV_30 = dt.date(2026, 11, 30)
@@ -140,19 +140,27 @@ def test_the_alert_names_accounts_and_dates_them_by_the_curve(
     }
 
 
-def test_a_young_periods_trailing_stretch_is_lifted_by_the_curve(
+def test_a_young_periods_trailing_stretch_reads_each_period_by_its_curve(
     engine: Engine, paced: Settings
 ) -> None:
-    """With October targets too (22 accounts, 220 calls: one account and ten calls a
-    business day), the alerts read the trailing 15 business days, Oct 22 to Nov 11 (7 of
-    October's, 8 of November's). Evenly that expects 7 + 8 x 20/19 = 15.42 accounts; Ava's
-    curve has her whole month's accounts by business day 15 of 19 (15 x 21/19 = 16.6 and
-    15 x 22/19 = 17.4 days into her past months, past day 11: a share of 1, against an even
-    15/19), so 15.42 x 19/15 = 19.53 (before 2026-12-08: 15.42). Her 11 (the 10 of Nov 2 and
-    the 11th of Nov 9) are 44% short. Since when: every day of the stretch expects at least
-    half her month's accounts lifted likewise (day 1: 1 x 0.5 x 19 = 9.5, 75% of it 7.1)
-    and she called no new one before Nov 2, nor enough after: behind since the stretch's
-    start, Thursday Oct 22 (before: since Nov 11, the last day)."""
+    """With October targets too (22 accounts, 220 calls), the alerts read the trailing 15
+    business days, Thursday Oct 22 to Nov 11: October's business days 16 to 22 and
+    November's 1 to 8. Ava also calls Book account 15 again on Monday Oct 26 (first called
+    on Oct 8; not called in November). Of October the stretch expects 22 x (her curve at
+    22/22 - at 15/22): 15/22 of October is 15/22 x 19 = 12.95 of her 19-day curve's days,
+    12.95 x 21/19 = 14.3 and 12.95 x 22/19 = 15 days into her past months, past day 11:
+    already 1, so 0 more; of
+    November what her card expects by day 8, 16. 16 in all; her accounts new to their
+    month on those days: none in October (the call of Oct 26 is to an account October had),
+    11 in November: 31% short. Before (2026-12-08), the stretch was lifted as if it were a
+    month's first 15 days: 15.42 x 19/15 = 19.53 expected of 12 accounts (the Oct 26 call
+    counted), behind since Oct 22, when she had long called all her October book.
+
+    Since when, day by day: nothing is expected on Oct 22-30 (not behind); November's day d
+    expects 20 x her curve at d (day 1 to 4: 10 of 20 by 1.1 to 4.6 days into her months;
+    day 5: 5 x 21/19 = 5.53 days into August and September, 10 + 6 x 0.53 = 13.16 each, 5 x
+    22/19 = 5.79 into October, 14.74: 20 x 41.05/60 = 13.68). Her 10 of Nov 2 hold 75% of
+    it until Thursday Nov 5; on Friday Nov 6 10 < 10.26: behind since Nov 6."""
     ids = build_book_callers(engine, paced)
     october = dt.date(2026, 10, 1)
     with engine.begin() as conn:
@@ -163,13 +171,18 @@ def test_a_young_periods_trailing_stretch_is_lifted_by_the_curve(
                 TargetRow(ids["Ava"], "calls", "month", october, 220),
             ],
         )
+        again = conn.scalar(select(Account.id).where(Account.name == "Book account 15"))
+        recall = activity_row(ids["Ava"], dt.date(2026, 10, 26), account_id=again)
+        conn.execute(insert(Activity), [recall])
     found = {
         (a.metric, a.actual, round(a.expected or 0.0, 2), a.since, a.trailing_days)
         for a in alerts(engine, paced, NOV_11, team="East").alerts
         if a.rep == "Ava" and a.metric == "accounts_called"
     }
-    even = 7 + 8 * 20 / 19
-    assert found == {("accounts_called", 11, round(even * 19 / 15, 2), dt.date(2026, 10, 22), 15)}
+    day_5 = 20 * (2 * (10 + 6 * (5 * 21 / 19 - 5)) + 10 + 6 * (5 * 22 / 19 - 5)) / 60
+    assert round(day_5, 2) == 13.68
+    assert 0.75 * day_5 > 10  # behind on Nov 6
+    assert found == {("accounts_called", 11, 16.0, dt.date(2026, 11, 6), 15)}
 
 
 def test_records_beginning_on_a_months_first_monday_leave_it_whole(

@@ -26,27 +26,41 @@ target x (elapsed / the window's business days).
 
 The curve is read once per request for every rep at once (`metrics.distinct_firsts_by_period`:
 one statement per distinct metric), and only for distinct counts among the key metrics.
+That read is the costly part (about 1.4 us per activity of the three past periods on
+SQLite: 40 of a 65 ms scorecard on the demo), and the past periods' rows change only when
+activities are written, so what it returned is kept in the process under the database's
+data version (`rollup.data_version`, new after every refresh that had something to do) and
+read again only when the version changes or something is marked: exactly what the statement
+would return, without running it (`_history`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from sqlalchemy import Connection, bindparam, select
 
-from paceline.analytics.metrics import distinct_firsts_by_period, records_begin
+from paceline.analytics.metrics import (
+    distinct_firsts_by_period,
+    distinct_firsts_identity,
+    records_begin,
+)
+from paceline.analytics.rollup import data_version
 from paceline.calendar import BusinessCalendar, Period
-from paceline.config import Settings
+from paceline.config import MetricSettings, Settings
 from paceline.store.models import Rep, Team
 
 HISTORY_PERIODS = 3  # past whole periods a curve is learnt from
 MIN_PERIODS = 2  # a rep's (or role's) whole periods with a count, at least, for a curve
 MIN_COUNTED = 30  # things counted over those periods, at least, for a curve
 IN_LIST_LIMIT = 200  # past it, everyone's rows are read and the others ignored
+HISTORY_KEPT = 16  # history reads kept per process (the latest used), `_history`
 
 AccrualSource = Literal["rep", "role", "even"]
 
@@ -71,6 +85,15 @@ class Accrual:
         if not self.shares:
             return min(elapsed, total) / total
         return self.shares[min(elapsed, len(self.shares)) - 1]
+
+    def at(self, fraction: float) -> float:
+        """The share expected after `fraction` of a period's business days (0 to 1, linear
+        between days): how the alerts lay a previous period's days on the curve."""
+        if fraction <= 0:
+            return 0.0
+        if not self.shares:
+            return min(fraction, 1.0)
+        return _at(self.shares, min(fraction, 1.0) * len(self.shares))
 
     def lift(self, elapsed: int, total: int) -> float:
         """The curve over even pacing after `elapsed` business days: what an evenly paced
@@ -213,7 +236,7 @@ def accrual_curves(
         asked = {rep.id: rep for rep in paced}
         ids = list(asked) if len(asked) <= IN_LIST_LIMIT else None
         metric = settings.metric(name)
-        firsts = distinct_firsts_by_period(conn, settings, metric, bounds, ids) if paced else {}
+        firsts = _history(conn, settings, metric, bounds, ids) if paced else {}
         own = {rep.id: _curve(rep, firsts, past, days, begins.get(rep.team)) for rep in paced}
         thin = {rep.role for rep in paced if not own[rep.id].enough}
         roles: dict[str, Curve] = {}
@@ -224,9 +247,7 @@ def accrual_curves(
             missing = [r.id for r in everyone if r.id not in asked]
             if missing and ids is not None:
                 few = len(missing) <= IN_LIST_LIMIT
-                firsts |= distinct_firsts_by_period(
-                    conn, settings, metric, bounds, missing if few else None
-                )
+                firsts |= _history(conn, settings, metric, bounds, missing if few else None)
             begins |= records_begin(conn, calendar, {r.team for r in everyone} - set(begins))
             roles = _role_curves(everyone, firsts, past, days, begins)
         for rep in paced:
@@ -235,6 +256,62 @@ def accrual_curves(
                 curve = roles.get(rep.role, curve)
             curves[rep.id, name] = curve
     return Accruals(curves)
+
+
+Firsts = dict[tuple[int, int], dict[dt.date, float]]
+_kept: OrderedDict[tuple[Hashable, ...], Firsts] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _history(
+    conn: Connection,
+    settings: Settings,
+    metric: MetricSettings,
+    bounds: list[dt.date],
+    rep_ids: Sequence[int] | None,
+) -> Firsts:
+    """`metrics.distinct_firsts_by_period`, kept in the process under the data version
+    (`rollup.data_version`) with what the statement reads (its text and configured values,
+    the bounds, the reps): the same key on the same version is the same rows, so the same
+    answer. Nothing is kept or reused while something is marked (the version says nothing
+    then). The caller gets its own copy of the outer mapping (it adds to it)."""
+    version = data_version(conn)
+    if version is None:
+        return distinct_firsts_by_period(conn, settings, metric, bounds, rep_ids)
+    key = (
+        str(conn.engine.url),
+        version,
+        distinct_firsts_identity(settings, metric, len(bounds), rep_ids is not None),
+        tuple(bounds),
+        None if rep_ids is None else tuple(sorted(rep_ids)),
+    )
+    with _kept_lock:
+        found = _kept.get(key)
+        if found is not None:
+            _kept.move_to_end(key)
+            return dict(found)
+    found = distinct_firsts_by_period(conn, settings, metric, bounds, rep_ids)
+    with _kept_lock:
+        _kept[key] = found
+        while len(_kept) > HISTORY_KEPT:
+            _kept.popitem(last=False)
+    return dict(found)
+
+
+def forget_history() -> None:
+    """Empty the process's kept history reads (a test reading the statement's cost)."""
+    with _kept_lock:
+        _kept.clear()
+
+
+def pooled_curve(
+    firsts: Firsts, whole: Iterable[tuple[int, int]], days: Sequence[list[dt.date]]
+) -> Curve:
+    """A role's curve from chosen whole periods, `whole` (rep id, period index) of
+    `distinct_firsts_by_period`'s answer, `days[i]` the business days of period i: for a
+    caller whose periods are not a calendar's (the demo's run-rate months)."""
+    runs = [_run(firsts[key], days[key[1]]) for key in whole if key in firsts]
+    return Curve([run for run in runs if run[-1] > 0], "role")
 
 
 def _business_days(calendar: BusinessCalendar, period: Period) -> list[dt.date]:

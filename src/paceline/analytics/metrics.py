@@ -1067,6 +1067,21 @@ def distinct_firsts_by_period(
     return dict(found)
 
 
+def distinct_firsts_identity(
+    settings: Settings, metric: MetricSettings, bounds: int, for_reps: bool
+) -> str:
+    """What `distinct_firsts_by_period` reads, as text: its statement and the values bound
+    in it by the configuration (the metric's kinds, outcomes ...), not the call's bounds and
+    reps. Equal texts read the same rows from the same data (`accrual`'s cache key)."""
+
+    def build() -> str:
+        compiled = _firsts_by_period(settings, metric, bounds, for_reps).compile()
+        return f"{compiled}\n{sorted((k, repr(v)) for k, v in compiled.params.items())}"
+
+    key = ("metrics.distinct_firsts_identity", metric.name, bounds, for_reps)
+    return derive(settings, key, build)
+
+
 def _firsts_by_period(
     settings: Settings, metric: MetricSettings, bounds: int, for_reps: bool
 ) -> Select[Any, Any, Any, Any]:
