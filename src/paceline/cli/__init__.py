@@ -1189,9 +1189,16 @@ def note_line(note: str, count: int) -> str:
     return f"note: {note}: {count:,}"
 
 
+def print_title(title: str) -> None:
+    """An import summary's title, on a line of its own above its table, never wrapped: as a
+    table's title Rich wrapped it to the table's width, and folded a long path at any
+    character, so a user saw ".../google.i" and "cs" on two lines (a path to copy, cut)."""
+    out.print(title, highlight=False, markup=False, soft_wrap=True)
+
+
 def _print_import_result(r: ImportResult) -> None:
-    title = f"{r.file} -> {r.entity} (read as {r.reader}, source {r.source!r})"
-    table = new_table(title=title, title_justify="left")
+    print_title(f"{r.file} -> {r.entity} (read as {r.reader}, source {r.source!r})")
+    table = new_table()
     names = ("read", "inserted", "updated", "unchanged", "duplicate", "skipped", "rejected")
     for name in names:
         table.add_column(name, justify="right")

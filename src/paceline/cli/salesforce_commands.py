@@ -20,6 +20,7 @@ from paceline.cli import (
     import_app,
     note_line,
     out,
+    print_title,
     rejected_line,
 )
 from paceline.terminal import new_table
@@ -141,7 +142,8 @@ def _plan_lines(left_out: list[LeftOut], owner: str, owner_files: list[str]) -> 
 def _print_folder(done: FolderImport, verbose: bool) -> None:
     from paceline.ingest.crm.salesforce_folder import COUNTS
 
-    table = new_table(title=f"{done.folder} -> Paceline (Salesforce)", title_justify="left")
+    print_title(f"{done.folder} -> Paceline (Salesforce)")
+    table = new_table()
     table.add_column("object")
     for name in COUNTS:
         table.add_column(name, justify="right")
