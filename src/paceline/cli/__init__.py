@@ -1196,7 +1196,9 @@ def print_title(title: str) -> None:
     out.print(title, highlight=False, markup=False, soft_wrap=True)
 
 
-def _print_import_result(r: ImportResult) -> None:
+def _print_import_result(r: ImportResult, owner_line: bool = True) -> None:
+    """The summary of one file's import; `owner_line=False` leaves out whom `--owner`
+    credited when the caller says it once for several files (a folder)."""
     print_title(f"{r.file} -> {r.entity} (read as {r.reader}, source {r.source!r})")
     table = new_table()
     names = ("read", "inserted", "updated", "unchanged", "duplicate", "skipped", "rejected")
@@ -1216,7 +1218,7 @@ def _print_import_result(r: ImportResult) -> None:
         )
     if r.new_accounts or r.new_contacts:
         out.print(f"new accounts: {r.new_accounts:,}; new contacts: {r.new_contacts:,}")
-    said = _owner_line(r)
+    said = _owner_line(r) if owner_line else ""
     if said:
         out.print(said, highlight=False, markup=False)
     for note, count in r.notes.items():
