@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from factories import migrated_sqlite_copy
 from paceline.config import Settings
 from paceline.server import create_app, create_app_from_environment
+from paceline.store.loads import Completed
 
 
 def test_api_docs_load_everything_from_this_server(
@@ -162,3 +164,55 @@ def test_a_worker_starts_serving_when_the_database_is_too_busy_to_repair(
         "server: built the indexes an interrupted import left out: "
         + ", ".join(sorted(ACTIVITY_SECONDARY_INDEXES))
     ]
+
+
+def test_a_worker_serves_while_it_builds_the_indexes_a_killed_load_left_out(
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """gunicorn kills a worker that has not started within `--timeout`, and a worker built
+    the indexes a killed load left out before it started: on a large table the build
+    outlasted the timeout, was rolled back with the killed worker, and began again in the
+    next. Now the build runs beside the serving worker: held here until the worker has
+    answered a request (before, the worker could not answer until the build was done), it
+    then completes, and the worker's shutdown waits for it."""
+    import threading
+
+    from sqlalchemy import inspect
+
+    from factories import ACTIVITY_SECONDARY_INDEXES, leave_killed_activity_load
+    from paceline import server
+    from paceline.store import engine as store_engine
+
+    migrated_sqlite_copy(tmp_path_factory, tmp_path).dispose()
+    engine = store_engine.make_engine(f"sqlite:///{tmp_path / 'paceline.db'}")
+    with engine.begin() as conn:
+        leave_killed_activity_load(conn, 2**22 + 12345)  # no process has that id
+    answered, building = threading.Event(), threading.Event()
+    complete = server.complete_interrupted_loads
+
+    def held_build(engine: Engine) -> Completed:
+        building.set()
+        answered.wait(60)  # a guard: the worker answers in well under that
+        return complete(engine)
+
+    monkeypatch.setattr(server, "complete_interrupted_loads", held_build)
+    app = create_app(settings, engine, lifespan=server.completing_interrupted_loads)
+
+    def serve() -> None:
+        with TestClient(app) as client:
+            assert client.get("/api/v1/openapi.json").status_code == 200
+            answered.set()
+
+    worker = threading.Thread(target=serve)
+    worker.start()
+    assert building.wait(60)
+    # The worker answers while the build is held: it did not before, the build being part
+    # of its start.
+    assert answered.wait(10), "the worker did not answer while the indexes were building"
+    worker.join(60)
+    assert not worker.is_alive()
+    names = {str(index["name"]) for index in inspect(engine).get_indexes("activity")}
+    assert names >= ACTIVITY_SECONDARY_INDEXES

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -159,30 +160,58 @@ def create_app_from_environment() -> FastAPI:
 
 @asynccontextmanager
 async def completing_interrupted_loads(app: FastAPI) -> AsyncIterator[None]:
-    """Before a worker's first request: build the indexes (and validate the references) a
-    killed bulk load left out, as `paceline serve` does before it starts its workers, so a
-    server started from this factory alone (gunicorn, uvicorn --factory) repairs too.
+    """Build the indexes (and validate the references) a killed bulk load left out, in a
+    thread of the worker while it serves, as `paceline serve` does before it starts its
+    workers, so a server started from this factory alone (gunicorn, uvicorn --factory)
+    repairs too.
 
-    Every worker runs it; the database lets one build. SQLite's write lock (BEGIN
-    IMMEDIATE) or PostgreSQL's lock on the table (`store.bulk.build_indexes`) makes the
-    others wait, then find nothing missing; a load still running is left to build them
-    itself (`store.loads`). A schema already whole costs one short transaction. A database
-    too busy to lock does not keep the worker from serving: the answers are right without
-    the indexes, only slower, and the next worker, import or `paceline init` builds them."""
+    In the background because the build may take longer than the worker may take to start:
+    built in the lifespan, a million activities' indexes outlasted gunicorn's `--timeout`
+    (the worker answers gunicorn's heartbeat only once started), gunicorn killed it
+    mid-build, the build was rolled back, and the next worker began it again, for ever.
+    Meanwhile every answer is right, only slower (reads scan the table); a write waits for
+    the build (PostgreSQL's lock on the table; SQLite's write lock, then 503 with
+    Retry-After past its busy timeout). At shutdown the worker waits for a build under way
+    rather than throw it away.
+
+    Every worker runs it; the database lets one build (`_complete`)."""
     engine: Engine = app.state.paceline.engine
+    build = threading.Thread(
+        target=_complete, args=(engine,), name="paceline-complete-loads", daemon=True
+    )
+    build.start()
     try:
-        completed = await run_in_threadpool(complete_interrupted_loads, engine)
+        yield
+    finally:
+        if build.is_alive():
+            log.info("server: waiting for the index build under way to finish before stopping")
+        await run_in_threadpool(build.join)
+
+
+def _complete(engine: Engine) -> None:
+    """`complete_interrupted_loads`, and what it did or why it could not, in the log.
+
+    SQLite's write lock (BEGIN IMMEDIATE) or PostgreSQL's lock on the table
+    (`store.bulk.build_indexes`) makes the other workers wait, then find nothing missing; a
+    load still running is left to build them itself (`store.loads`). A schema already whole
+    costs one short transaction. A database too busy to lock, or failing, leaves them to the
+    next worker, import or `paceline init`."""
+    try:
+        completed = complete_interrupted_loads(engine)
     except SQLAlchemyError as exc:
-        if not is_busy(exc):
-            raise
-        log.warning(
-            "server: the database was too busy to check for an interrupted import's "
-            "indexes; the next worker, import or `paceline init` builds any missing"
-        )
-    else:
-        for line in completed_lines(completed):
-            log.warning("server: %s", line)
-    yield
+        if is_busy(exc):
+            log.warning(
+                "server: the database was too busy to check for an interrupted import's "
+                "indexes; the next worker, import or `paceline init` builds any missing"
+            )
+        else:
+            log.exception(
+                "server: could not check for an interrupted import's indexes; "
+                "`paceline init` builds any missing"
+            )
+        return
+    for line in completed_lines(completed):
+        log.warning("server: %s", line)
 
 
 def settle_heap() -> None:

@@ -131,6 +131,29 @@ def test_import_prints_accounting_and_errors(workdir: Path) -> None:
     assert code == 1 and "Invalid value for 'file'" in output  # a usage error: 1, not 2
 
 
+def test_an_import_summary_shows_a_long_path_whole_on_a_narrow_terminal(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a 40-column terminal a summary's title, a path of 80 characters and more, is one
+    line, whole: as the table's title Rich wrapped it to the table's width and folded the
+    path at any character (".../acts.c" then "sv -> ..."), for a file and for a folder."""
+    cli("init")
+    for console in (cli_module.out, cli_module.err):
+        monkeypatch.setattr(console, "width", 40)
+    deep = Path("exports", "east-region-team", "november-2026", "salesforce-data-loader")
+    (workdir / deep).mkdir(parents=True)
+    data = deep / "activities-for-the-whole-month.csv"
+    (workdir / data).write_text("rep,kind,occurred_at\nAna Ruiz,call,2026-11-20T10:00:00\n")
+    code, output = cli("import", "activities", str(data))
+    assert code == 0, output
+    assert f"{data} -> activities (read as csv, source 'csv')" in output.splitlines(), output
+    (workdir / deep / "User.csv").write_text("Id,FirstName,LastName\n0055g0000000001AAA,Ana,Ruiz\n")
+    data.unlink()
+    code, output = cli("import", "salesforce", str(deep))
+    assert code == 0, output
+    assert f"{deep} -> Paceline (Salesforce)" in output.splitlines(), output
+
+
 def test_bad_configuration_is_reported(workdir: Path) -> None:
     (workdir / "paceline.toml").write_text('[calendar]\ntimezone = "Nowhere/Special"\n')
     code, output = cli("summary")

@@ -601,6 +601,27 @@ def test_each_file_reads_its_own_zone_definitions(
     assert when == {"paris-call": D(2026, 11, 2, 9, 0), "bogota-call": D(2026, 11, 2, 15, 0)}
 
 
+def test_reading_a_calendar_leaves_the_process_zone_definitions_as_they_were(
+    people: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Other code of the process (a plugin) has parsed a "Customized Time Zone" at
+    UTC+09:00 with the iCalendar library. An import of a file defining that id at UTC+01:00
+    reads its own (10:00 is 09:00 UTC, not 01:00), and afterwards the library still knows
+    the +09:00 definition: until 2026-12-08 every import reset the library's zones for the
+    whole process, and that definition was gone (`timezone` answered None)."""
+    import icalendar
+    from icalendar.timezone import tzp
+
+    icalendar.Calendar.from_ical(ics(customized("+0900", "tokyo-call")))
+    paris = tmp_path / "paris.ics"
+    paris.write_bytes(ics(customized("+0100", "paris-call")))
+    assert run(people, settings, paris).inserted == 1
+    assert {m[0]: m[4] for m in meetings(people)} == {"paris-call": D(2026, 11, 2, 9, 0)}
+    theirs = tzp.timezone("Customized Time Zone")
+    assert theirs is not None
+    assert theirs.utcoffset(dt.datetime(2026, 11, 2, 10)) == dt.timedelta(hours=9)
+
+
 def test_a_calendar_owner_is_refused_for_a_file_that_is_no_calendar(
     people: Engine, settings: Settings, tmp_path: Path
 ) -> None:

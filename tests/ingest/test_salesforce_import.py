@@ -838,6 +838,60 @@ def test_the_folder_command_says_what_it_leaves_out_before_writing(
     assert data["totals"]["unchanged"] == 1
 
 
+def test_the_folder_command_says_once_which_files_its_owner_is_not_used_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--owner` over a folder whose Task.csv has no OwnerId and whose Event.csv has: the
+    tasks are credited, and the events' file is named once, with the count, before the
+    first write and under the summary (it was not named at all, the user left to believe
+    the events were Sam's too); `--verbose` does not repeat either line per file (the
+    credited line came a third time). With OwnerId in both, both files are named once."""
+    folder = tmp_path / "org"
+    folder.mkdir()
+    _write(folder / "User.csv", "Id,FirstName,LastName", "0055g0000000001AAA,Ana,Ruiz")
+    _write(
+        folder / "Task.csv",
+        "Id,Subject,ActivityDate,Status,TaskSubtype",
+        "00T5g0000000001AAA,Call back,2026-11-02,Completed,Call",
+    )
+    _write(
+        folder / "Event.csv",
+        "Id,OwnerId,Subject,StartDateTime,DurationInMinutes",
+        "00U5g0000000001AAA,0055g0000000001AAA,Lunch,2026-11-03T12:00:00.000+0000,60",
+    )
+    monkeypatch.chdir(tmp_path)
+    for var in ("PACELINE_DB", "PACELINE_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    runner = CliRunner()
+    db = ["--db", f"sqlite:///{tmp_path / 'p.db'}"]
+    assert runner.invoke(cli_app, [*db, "init"]).exit_code == 0
+    command = [*db, "import", "salesforce", str(folder), "--owner", "Sam Lee", "--verbose"]
+    result = runner.invoke(cli_app, command)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    owned = "Task.csv: no OwnerId column: every row credited to 'Sam Lee' (--owner)"
+    unused = (
+        "--owner 'Sam Lee' not used in 1 file(s) (Event.csv): they have OwnerId, which names "
+        "each row's owner"
+    )
+    assert lines.count(owned) == lines.count(unused) == 2, result.output
+    assert lines.index(unused) < lines.index("importing User.csv ...")
+    assert not [line for line in lines if "not used" in line and line != unused]
+    data = json.loads(runner.invoke(cli_app, [*command[:-1], "--json"]).output)
+    assert (data["owner_files"], data["owner_unused"]) == (["Task.csv"], ["Event.csv"])
+    _write(
+        folder / "Task.csv",
+        "Id,OwnerId,Subject,ActivityDate,Status,TaskSubtype",
+        "00T5g0000000002AAA,0055g0000000001AAA,Call,2026-11-04,Completed,Call",
+    )
+    lines = runner.invoke(cli_app, command).output.splitlines()
+    none = (
+        "--owner 'Sam Lee' not used in 2 file(s) (Task.csv, Event.csv): every deal, task and "
+        "event file has OwnerId, which names each row's owner"
+    )
+    assert lines.count(none) == 1 and sum("not used" in line for line in lines) == 1
+
+
 @needs_samples
 def test_the_command_says_an_owner_it_does_not_use(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -21,7 +21,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from factories import IMPORTED_AT, OUTLOOK_ICS, REPS_CSV, SHARED_DATA, count_rows, served_app
+from factories import (
+    GOOGLE_ICS,
+    IMPORTED_AT,
+    OUTLOOK_ICS,
+    REPS_CSV,
+    SHARED_DATA,
+    count_rows,
+    served_app,
+)
 from paceline import clock
 from paceline.auth.accounts import add_user
 from paceline.config import Settings, WebSettings
@@ -193,6 +201,44 @@ def test_a_calendar_uploads_and_reports(calendar_site: str, sqlite_engine: Engin
         finally:
             browser.close()
     assert count_rows(sqlite_engine, Activity) == 2
+
+
+def test_a_calendar_is_read_from_the_day_and_with_the_domains_typed(
+    calendar_site: str, sqlite_engine: Engine
+) -> None:
+    """The page's date field “Meetings since” and “Your company's e-mail domains” (new on
+    2026-12-08, the command line's `--since` and `--internal-domain`), filled in the
+    browser: Ana's export from 1 November reads 7 occurrences and holds 5 meetings, the 3
+    with only acme.test guests internal (worked out in test_web_import_calendar.py)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(base_url=calendar_site).new_page()
+            page.set_default_timeout(PATIENCE_MS)
+            page.goto("/import")
+            page.get_by_label("User name").fill("admin")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            expect(page).to_have_url(re.compile(r"/import$"), timeout=PATIENCE_MS)
+            page.get_by_label("Meetings since").fill("2026-11-01")
+            page.get_by_label("Your company's e-mail domains").fill("paceline.test, acme.test")
+            ics = GOOGLE_ICS.replace("\n", "\r\n").encode()
+            page.get_by_label("CSV file").set_input_files(
+                {"name": "ana.ics", "mimeType": "text/calendar", "buffer": ics}
+            )
+            page.get_by_role("button", name="Import").click()
+            expect(page).to_have_url(re.compile(r"/import/runs/\d+$"), timeout=PATIENCE_MS)
+            accounting = page.get_by_test_id("accounting")
+            for name, rows in (("read", "7"), ("inserted", "5"), ("skipped", "2")):
+                found = accounting.locator(f'[data-count="{name}"]')
+                expect(found).to_have_text(rows, timeout=PATIENCE_MS)
+        finally:
+            browser.close()
+    with sqlite_engine.connect() as conn:
+        kinds = conn.execute(
+            select(Activity.kind, func.count()).group_by(Activity.kind)
+        ).all()  # fmt: skip
+    assert dict(kinds) == {"internal_meeting": 3, "meeting": 2}
 
 
 SALESFORCE_TASKS = SHARED_DATA / "crm_samples" / "salesforce" / "stomita-tdx2025-hackathon"

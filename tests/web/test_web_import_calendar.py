@@ -153,3 +153,83 @@ def test_whose_rows_is_refused_for_a_file_that_names_its_reps(
     assert 'name="owner" value="  Ben   Okafor "' in refused
     assert count_rows(engine, Activity) == 0
     assert count_rows(engine, ImportRun) == 1  # the reps' import, no other
+
+
+def test_a_calendar_is_read_from_a_day_with_the_company_domains_given(
+    page: tuple[Engine, TestClient, str],
+) -> None:
+    """The page's “Meetings since” and “Your company's e-mail domains” are the command
+    line's `--since` and `--internal-domain` (the page had neither before 2026-12-08). Ana's
+    export from Sunday 1 November (midnight in New York, still EDT: 04:00 UTC) holds 7
+    occurrences: the Halloween call began at 23:30 on the 31st and is left out. Held: the
+    Sunday dinner and Acme weekly #3 (Bob, acme.test), the late call and the West coast
+    dinner (Peter, initech.test), Acme with Ben (Frank, acme.test); skipped: the Offsite
+    (all-day) and the meeting still going. With acme.test one of the company's domains
+    (beside paceline.test), the three with only acme.test guests are internal meetings."""
+    engine, client, html = page
+    assert 'name="since" type="date"' in html and 'name="internal_domain"' in html
+    report = _upload(
+        client, html, "ana.ics", GOOGLE_ICS, since="2026-11-01",
+        internal_domain=" Paceline.test,  @acme.test ",
+    )  # fmt: skip
+    assert _counts(report) == {
+        "read": "7", "inserted": "5", "updated": "0", "unchanged": "0", "duplicate": "0",
+        "skipped": "2", "rejected": "0",
+    }  # fmt: skip
+    with engine.connect() as conn:
+        held = conn.execute(
+            select(Activity.notes, Activity.kind).order_by(Activity.occurred_at)
+        ).all()
+    assert [tuple(row) for row in held] == [
+        ("Sunday dinner", "internal_meeting"),
+        ("Acme weekly", "internal_meeting"),
+        ("Late call", "meeting"),
+        ("West coast dinner", "meeting"),
+        ("Acme with Ben", "internal_meeting"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "fields", "said"),
+    [
+        (
+            "calls.csv",
+            {"since": "2026-11-01"},
+            "“Meetings since” &#39;2026-11-01&#39;: only a calendar (.ics) takes it; a file "
+            "read as csv is imported whole, with the reps and accounts it names. Leave the "
+            "field empty",
+        ),
+        (
+            "calls.csv",
+            {"internal_domain": "acme.test"},
+            "“Your company&#39;s e-mail domains” &#39;acme.test&#39;: only a calendar (.ics) "
+            "takes it",
+        ),
+        (
+            "ana.ics",
+            {"since": "1 Nov 2026"},
+            "“Meetings since” &#39;1 Nov 2026&#39;: not a date; write it as YYYY-MM-DD",
+        ),
+        (
+            "ana.ics",
+            {"internal_domain": "acme.test, ana@paceline.test"},
+            "“Your company&#39;s e-mail domains” &#39;ana@paceline.test&#39;: not an e-mail "
+            "domain; write the part after the @, e.g. acme.com",
+        ),
+    ],
+)
+def test_the_calendar_options_are_refused_where_they_cannot_be_read(
+    page: tuple[Engine, TestClient, str], name: str, fields: dict[str, str], said: str
+) -> None:
+    """A day or a domain given for a CSV file (which would import every row whatever was
+    said), a day that is no date, an e-mail address for a domain: each is refused on the
+    form, the value kept to correct, nothing written or recorded."""
+    engine, client, html = page
+    calls = "external_id,rep,kind,occurred_at\nc1,Ana Ruiz,call,2026-11-02 10:00\n"
+    text = GOOGLE_ICS if name.endswith(".ics") else calls
+    refused = _upload(client, html, name, text, **fields)
+    assert refused.startswith("422") and said in refused, refused[:300]
+    for field, value in fields.items():
+        assert f'name="{field}"' in refused and f'value="{value}"' in refused
+    assert count_rows(engine, Activity) == 0
+    assert count_rows(engine, ImportRun) == 1  # the reps' import, no other

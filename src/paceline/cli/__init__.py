@@ -1189,9 +1189,18 @@ def note_line(note: str, count: int) -> str:
     return f"note: {note}: {count:,}"
 
 
-def _print_import_result(r: ImportResult) -> None:
-    title = f"{r.file} -> {r.entity} (read as {r.reader}, source {r.source!r})"
-    table = new_table(title=title, title_justify="left")
+def print_title(title: str) -> None:
+    """An import summary's title, on a line of its own above its table, never wrapped: as a
+    table's title Rich wrapped it to the table's width, and folded a long path at any
+    character, so a user saw ".../google.i" and "cs" on two lines (a path to copy, cut)."""
+    out.print(title, highlight=False, markup=False, soft_wrap=True)
+
+
+def _print_import_result(r: ImportResult, owner_line: bool = True) -> None:
+    """The summary of one file's import; `owner_line=False` leaves out whom `--owner`
+    credited when the caller says it once for several files (a folder)."""
+    print_title(f"{r.file} -> {r.entity} (read as {r.reader}, source {r.source!r})")
+    table = new_table()
     names = ("read", "inserted", "updated", "unchanged", "duplicate", "skipped", "rejected")
     for name in names:
         table.add_column(name, justify="right")
@@ -1209,7 +1218,7 @@ def _print_import_result(r: ImportResult) -> None:
         )
     if r.new_accounts or r.new_contacts:
         out.print(f"new accounts: {r.new_accounts:,}; new contacts: {r.new_contacts:,}")
-    said = _owner_line(r)
+    said = _owner_line(r) if owner_line else ""
     if said:
         out.print(said, highlight=False, markup=False)
     for note, count in r.notes.items():

@@ -20,6 +20,7 @@ from paceline.cli import (
     import_app,
     note_line,
     out,
+    print_title,
     rejected_line,
 )
 from paceline.terminal import new_table
@@ -100,7 +101,7 @@ def import_salesforce(
         raise typer.BadParameter("a rep's name, not an empty text", param_hint="--owner")
     plan = plan_folder(c.settings, folder, options, tuple(skip), owner or "")
     if not as_json:  # what is left out and whom rows are credited to, before any write
-        for line in _plan_lines(plan.left_out, plan.owner, plan.owner_files):
+        for line in _plan_lines(plan.left_out, plan.owner, plan.owner_files, plan.owner_unused):
             err.print(line, highlight=False, markup=False)
     done = import_folder(
         c.engine(),
@@ -122,9 +123,12 @@ def import_salesforce(
         raise typer.Exit(1)
 
 
-def _plan_lines(left_out: list[LeftOut], owner: str, owner_files: list[str]) -> list[str]:
+def _plan_lines(
+    left_out: list[LeftOut], owner: str, owner_files: list[str], owner_unused: list[str]
+) -> list[str]:
     """The plan's choices in words: each file left out and why, each file credited to the
-    --owner rep (or that --owner was not needed)."""
+    --owner rep, and once, with their count and names, the files it credits nothing in
+    (their OwnerId says each row's owner)."""
     lines = [
         f"left out: {item.file}" + (f" ({item.object})" if item.object else "") + f", {item.reason}"
         for item in left_out
@@ -133,7 +137,13 @@ def _plan_lines(left_out: list[LeftOut], owner: str, owner_files: list[str]) -> 
         f"{name}: no OwnerId column: every row credited to {owner!r} (--owner)"
         for name in owner_files
     ]
-    if owner and not owner_files:
+    if owner and owner_unused:
+        which = "every deal, task and event file has" if not owner_files else "they have"
+        lines.append(
+            f"--owner {owner!r} not used in {len(owner_unused)} file(s) "
+            f"({', '.join(owner_unused)}): {which} OwnerId, which names each row's owner"
+        )
+    elif owner and not owner_files:
         lines.append(f"--owner {owner!r} not used: every deal, task and event file has OwnerId")
     return lines
 
@@ -141,7 +151,8 @@ def _plan_lines(left_out: list[LeftOut], owner: str, owner_files: list[str]) -> 
 def _print_folder(done: FolderImport, verbose: bool) -> None:
     from paceline.ingest.crm.salesforce_folder import COUNTS
 
-    table = new_table(title=f"{done.folder} -> Paceline (Salesforce)", title_justify="left")
+    print_title(f"{done.folder} -> Paceline (Salesforce)")
+    table = new_table()
     table.add_column("object")
     for name in COUNTS:
         table.add_column(name, justify="right")
@@ -153,11 +164,11 @@ def _print_folder(done: FolderImport, verbose: bool) -> None:
     out.print(table)
     if done.absent:
         out.print(f"no file for: {', '.join(done.absent)}")
-    for line in _plan_lines(done.left_out, done.owner, done.owner_files):
+    for line in _plan_lines(done.left_out, done.owner, done.owner_files, done.owner_unused):
         out.print(line, highlight=False, markup=False)
     for obj, r in done.results:
-        if verbose:
-            _print_import_result(r)
+        if verbose:  # whom --owner credited, or did not, is said above for the folder
+            _print_import_result(r, owner_line=False)
             continue
         for note, count in r.notes.items():
             out.print(f"{obj}: {note_line(note, count)}", highlight=False, markup=False)

@@ -27,6 +27,7 @@ batches, row accounting, the errors file, idempotence): nothing is written any o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import threading
@@ -312,22 +313,45 @@ def read_calendar(path: Path) -> Any:
     parsed of each zone id it cannot look up, and reads every later file's times of that id
     with it: Outlook names its own zones "Customized Time Zone", so a second export at
     another offset read its 10:00 as the first one's (tests/ingest/test_calendar_import.py).
-    Each file is therefore parsed with the library's zones forgotten (`use_zoneinfo` starts
-    its cache afresh), under a lock, since the cache is the process's: the times are
-    resolved while parsing, so the next file's reset cannot change them."""
+    Each file is therefore parsed with none of those definitions known (`_own_zones`), under
+    a lock, since the cache is the process's: the times are resolved while parsing, so
+    what the next file does cannot change them."""
     import icalendar
-    from icalendar.timezone import tzp
 
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ImportFileError(f"cannot open {path}: {exc.strerror or exc}") from None
     try:
-        with _PARSING:
-            tzp.use_zoneinfo()
+        with _PARSING, _own_zones():
             return icalendar.Calendar.from_ical(data)
     except (ValueError, IndexError, KeyError) as exc:
         raise ImportFileError(f"{path.name}: not an iCalendar file: {exc}") from None
+
+
+@contextlib.contextmanager
+def _own_zones() -> Iterator[None]:
+    """The library's zone cache emptied while one file is parsed, then given back as it was.
+
+    Resetting it for good (`tzp.use_zoneinfo()`, until 2026-12-08) also threw away what any
+    other code of the process (a plugin reading calendars) had cached, and switched the
+    process back to zoneinfo had it chosen pytz; now only this file's parse sees an empty
+    cache. The cache is a private attribute of the library's `tzp`: a version without it
+    falls back to that reset, which reads every file right at that cost."""
+    from icalendar.timezone import tzp
+
+    cache = getattr(tzp, "_TZP__tz_cache", None)
+    if not isinstance(cache, dict):
+        tzp.use_zoneinfo()
+        yield
+        return
+    kept = dict(cache)
+    cache.clear()
+    try:
+        yield
+    finally:
+        cache.clear()
+        cache.update(kept)
 
 
 def _calendar_zone(calendar: Any, fallback: ZoneInfo) -> ZoneInfo:

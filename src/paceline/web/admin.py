@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -29,7 +30,7 @@ from paceline.analytics.plan import (
 )
 from paceline.auth.access import ROLES
 from paceline.auth.accounts import list_tokens, list_users
-from paceline.calendar import BusinessCalendar
+from paceline.calendar import BusinessCalendar, local_midnight_utc
 from paceline.callers import AppState, Caller, app_state
 from paceline.config import Settings
 from paceline.errors import NotFound, UserInputError
@@ -68,6 +69,10 @@ WHOSE_ROWS = "Whose rows are these?"
 # How a refusal of a file without an owner column names that field (the command line's
 # `--owner REP` is no option here).
 OWNER_FIELD = f"the field “{WHOSE_ROWS}” of this page"
+# The calendar's two reading options, as `paceline import calendar --since` and
+# `--internal-domain` take them; the page's labels name them in its refusals.
+SINCE_FIELD = "Meetings since"
+DOMAINS_FIELD = "Your company's e-mail domains"
 
 
 # --- plan builder ---------------------------------------------------------------------------
@@ -377,6 +382,8 @@ def _blank_form(entity: str) -> dict[str, Any]:
         "allow_new_rep": [],
         "owner": "",
         "unlinked_events": False,
+        "since": "",
+        "internal_domain": "",
     }
 
 
@@ -406,6 +413,8 @@ def import_post(
     allow_new_rep: Annotated[list[str] | None, Form()] = None,
     owner: Annotated[str, Form()] = "",
     unlinked_events: Annotated[str, Form()] = "",
+    since: Annotated[str, Form()] = "",
+    internal_domain: Annotated[str, Form()] = "",
 ) -> Response:
     _admin(caller, "import files (imports are for admins)")
     check_csrf(caller, csrf)
@@ -421,6 +430,8 @@ def import_post(
         "allow_new_rep": confirmed,
         "owner": owner,
         "unlinked_events": bool(unlinked_events),
+        "since": since,
+        "internal_domain": internal_domain,
     }
     chosen = next((e for e in ENTITIES if e == entity), None)
     if chosen is None:
@@ -445,6 +456,7 @@ def import_post(
         # (a spreadsheet, a calendar), else CSV: as `paceline import` picks it.
         reader = plugins.import_source_for(upload, (loaded and loaded.reader) or None)
         whose = whose_rows(reader, owner)
+        meetings = calendar_reading(reader, since, internal_domain, app_state(request).settings)
     except (ImportFileError, MappingError, UserInputError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return _import_form(request, caller, values, error=str(exc), status=422)
@@ -461,6 +473,8 @@ def import_post(
         owner=whose.owner,
         unlinked_events=bool(unlinked_events),
         calendar_owner=whose.calendar_owner,
+        internal_domains=meetings.internal_domains,
+        since=meetings.since,
         owner_field=OWNER_FIELD,
     )
     state = app_state(request)
@@ -562,6 +576,58 @@ def whose_rows(reader: ImportSource, answer: str) -> WhoseRows:
         "It is for a calendar (.ics: the rep whose calendar it is) or a Salesforce file "
         "without an OwnerId column (every row is credited to that rep)"
     )
+
+
+@dataclass(frozen=True)
+class CalendarReading:
+    """The form's calendar options, as `paceline import calendar` takes them."""
+
+    since: dt.datetime | None = None  # naive UTC: the business day's start (`--since`)
+    internal_domains: tuple[str, ...] = ()  # besides [meetings]' (`--internal-domain`)
+
+
+def calendar_reading(
+    reader: ImportSource, since: str, domains: str, settings: Settings
+) -> CalendarReading:
+    """The form's “Meetings since” and e-mail domains, for a calendar. Any other file
+    refuses a value in either, before anything is written: it has no meetings to leave out
+    or attendees to tell apart, and the user would believe the option had done something."""
+    since, names = since.strip(), domains.replace(",", " ").split()
+    given = [(SINCE_FIELD, since)] if since else []
+    given += [(DOMAINS_FIELD, " ".join(names))] if names else []
+    if given and not reader.takes_calendar_owner:
+        field, value = given[0]
+        raise UserInputError(
+            f"“{field}” {value!r}: only a calendar (.ics) takes it; a file read as "
+            f"{reader.name} is imported whole, with the reps and accounts it names. Leave "
+            "the field empty"
+        )
+    return CalendarReading(_since(since, settings), tuple(map(_domain, names)))
+
+
+def _since(text: str, settings: Settings) -> dt.datetime | None:
+    """The start of that business day (the configured time zone), as naive UTC."""
+    if not text:
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(
+            f"“{SINCE_FIELD}” {text!r}: not a date; write it as YYYY-MM-DD, e.g. 2026-11-01"
+        ) from None
+    return local_midnight_utc(settings.calendar.zone, day)
+
+
+def _domain(text: str) -> str:
+    """A domain as [meetings] internal_domains keeps it (lower case); an e-mail address
+    is refused rather than cut: “ana@acme.com” may be a mistake for either side of it."""
+    name = text.lower().removeprefix("@")
+    if "@" in name or "." not in name:
+        raise UserInputError(
+            f"“{DOMAINS_FIELD}” {text!r}: not an e-mail domain; write the part after the @, "
+            "e.g. acme.com (several separated by commas)"
+        )
+    return name
 
 
 def _companions(

@@ -71,6 +71,9 @@ class FolderPlan:
     left_out: list[LeftOut]
     owner: str = ""  # the --owner rep
     owner_files: list[str] = field(default_factory=list)  # files whose rows all go to it
+    # The deal, task and event files whose OwnerId names each row's owner: --owner credits
+    # none of their rows, said once for the folder (not once per file).
+    owner_unused: list[str] = field(default_factory=list)
 
     @property
     def wanted(self) -> list[str]:
@@ -92,6 +95,7 @@ class FolderImport:
     left_out: list[LeftOut] = field(default_factory=list)  # files not imported, and why
     owner: str = ""  # the rep credited with every row of `owner_files` (--owner)
     owner_files: list[str] = field(default_factory=list)
+    owner_unused: list[str] = field(default_factory=list)  # as `FolderPlan.owner_unused`
 
     @property
     def totals(self) -> dict[str, int]:
@@ -152,14 +156,16 @@ def plan_folder(
     check_stages(files, settings)
     read = ReadOptions(encoding=options.encoding or "utf-8-sig")
     owners = _owners(files, read, owner)
-    owner_files = []
+    owner_files, owner_unused = [], []
     for obj in wanted:  # every file opens and has its columns, or nothing is written
         table = open_export(files[obj], read, owners)
         if table.fixed_owner:
             owner_files.append(files[obj].name)
+        elif table.owner_ignored and table.sobject.owner_required:
+            owner_unused.append(files[obj].name)
         table.close()
     left_out = [LeftOut(name, export_object(folder / name), "--skip") for name in skip]
-    return FolderPlan(folder, files, left_out, owner, owner_files)
+    return FolderPlan(folder, files, left_out, owner, owner_files, owner_unused)
 
 
 def _owners(files: dict[str, Path], read: ReadOptions, owner: str) -> Owners:
@@ -190,6 +196,7 @@ def import_folder(
         left_out=plan.left_out,
         owner=plan.owner if plan.owner_files else "",
         owner_files=plan.owner_files,
+        owner_unused=plan.owner_unused if plan.owner_files else [],
     )
     errors_dir = errors_dir or Path.cwd()
     for obj in wanted:
