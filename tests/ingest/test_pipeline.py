@@ -221,6 +221,39 @@ def test_a_failing_child_stops_the_import_with_whole_batches_and_a_rerun_complet
     assert children == [1, 1]
 
 
+# The real child, which on leaving writes the names of the heavy modules it loaded (top-level
+# packages) to the file named by its first argument.
+LISTING_CHILD = """
+import sys
+from paceline.ingest import pipeline
+code = pipeline.main()
+heavy = {"sqlalchemy", "alembic", "psycopg", "numpy", "scipy", "pandas", "pyarrow"}
+loaded = sorted({name.split(".")[0] for name in sys.modules} & heavy)
+with open(sys.argv[1], "w", encoding="utf-8") as listing:
+    listing.write(" ".join(loaded))
+sys.exit(code)
+"""
+
+
+def test_the_child_checks_a_file_without_loading_sqlalchemy(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    children: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The child only reads and checks: importing SQLAlchemy and the models (through
+    # ingest.entities -> store.models) cost it 0.3-0.8 CPU s of start-up per import. What
+    # it loaded is checked, never how long it took. A new rep's role (store.defaults) and
+    # the rows' timestamps (clock.utcnow) come from modules without SQLAlchemy.
+    listing = tmp_path / "modules.txt"
+    monkeypatch.setattr(pipeline, "CHILD_ARGS", ("-c", LISTING_CHILD, str(listing)))
+    path = calls_file(tmp_path / "l.csv", call_rows(1, 12))
+    result = import_counting_progress(engine, settings, path, 3, [])
+    assert (children, result.read, result.inserted, result.status) == ([1], 12, 12, "done")
+    assert listing.read_text(encoding="utf-8") == ""
+
+
 def test_a_child_that_cannot_start_is_a_clear_error(
     engine: Engine,
     settings: Settings,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from paceline.calendar import local_midnight_utc
+from paceline.clock import utcnow
 from paceline.config import Settings
 from paceline.errors import did_you_mean
 from paceline.ingest.entity_names import Entity
@@ -39,8 +40,7 @@ from paceline.ingest.fields import (
     parse_float,
     parse_text,
 )
-from paceline.store.models import utcnow
-from paceline.store.names import default_role
+from paceline.store.defaults import default_role
 
 if TYPE_CHECKING:  # the mapping's Pydantic models load with an import, not with `log`
     from paceline.ingest.mapping import ColumnSpec, Mapping

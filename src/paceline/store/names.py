@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, FromClause, Table, func, insert, select
 
-from paceline.config import Settings
 from paceline.errors import InputError, did_you_mean
 from paceline.store.bulk import insert_rows, rows_where_in
+from paceline.store.defaults import default_role as default_role  # re-exported
 from paceline.store.engine import HOLDS_WRITE_LOCK
 from paceline.store.keys import name_key as name_key  # re-exported: one rule for all
 from paceline.store.models import Account, Contact, Deal, Rep, Team, utcnow
@@ -416,11 +416,6 @@ class ContactResolver:
 
 def deal_resolver(source: str) -> SourceIdResolver:
     return SourceIdResolver(Deal.__table__, source)
-
-
-def default_role(settings: Settings) -> str:
-    """New reps get the AE role when the configuration has one, else the first role."""
-    return "ae" if "ae" in settings.role_names else settings.roles[0].name
 
 
 def existing_rep_id(conn: Connection, reps: RepResolver, name: str) -> int:
