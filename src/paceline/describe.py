@@ -154,6 +154,26 @@ def not_counted_text(count: int) -> str:
     return f" ({count:,} without an amount, not in the sum)" if count else ""
 
 
+def asks_not_counted_text(count: int) -> str:
+    """What a count of prospects left out, to follow it: " (64 activities with no Ask
+    recorded, not counted)"; empty when nothing was. Activities of selling kinds on which
+    nobody records an Ask (`step_rules.asks_unrecorded_kinds`: Zoho's meetings) may or may
+    not have put an Ask in front of anyone; a count read from the rest says so in these words
+    on every face (flow, equation; terminal, pages, reports), or it reads as the whole."""
+    if not count:
+        return ""
+    noun = "activity" if count == 1 else "activities"
+    return f" ({count:,} {noun} with no Ask recorded, not counted)"
+
+
+def prospects_cell(prospects: int | None, asks_not_recorded: int) -> str:
+    """A count of prospects as a cell: "not recorded" when it is unknown (the selling-kind
+    work is only of kinds without a recorded Ask), else the count and what it left out."""
+    if prospects is None:
+        return UNRECORDED_CELL
+    return f"{prospects:,}{asks_not_counted_text(asks_not_recorded)}"
+
+
 def not_counted_short(count: int) -> str:
     """The same fact where a figure is printed big and its note must stay small (the TV
     board, a chart's value label): "+2 without amount"; empty when nothing was left out. A
