@@ -1033,6 +1033,9 @@ class Words:
     def equation_worked(self, eq: RepEquation) -> str | None:
         return equation_worked_text(eq)
 
+    def equation_asks(self, eq: RepEquation) -> str | None:
+        return equation_asks_text(eq)
+
     def tipping_recorded(self, result: TippingPoint) -> str | None:
         return tipping_recorded_text(result)
 
@@ -1066,6 +1069,18 @@ def equation_worked_text(eq: RepEquation) -> str | None:
         " only: the equation reads those days, the peers' prospects and selling activities per"
         " prospect over the same days (the two ratios' medians are the whole window's)"
     )
+
+
+def equation_asks_text(eq: RepEquation) -> str | None:
+    """What a rep's prospects leave out: activities of selling kinds on which nobody records
+    an Ask, beside selling (None when there are none, or when they are all the rep's
+    selling-kind work, or too few selling activities name an account: then the prospects are
+    unknown, `missing`, and the brief says so). Harold Pawlan's
+    64 meetings and follow-ups beside 200 calls with an Ask in the Zoho export's April 2021
+    were left out of his prospects with nothing said."""
+    if not eq.asks_not_recorded or eq.missing not in (None, "amounts"):
+        return None  # (prospects unknown: the equation says why)
+    return f"{eq.rep}: prospects {prospects_cell(eq.prospects, eq.asks_not_recorded)}"
 
 
 def card_recorded_text(card: Scorecard) -> str | None:

@@ -24,7 +24,6 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -39,6 +38,8 @@ from factories import (
     made_app,
     quick_user,
     read_export,
+    zoho_no_ask_days,
+    zoho_utc_local_day,
 )
 from paceline.analytics.flow import FlowReport, pipeline_flow
 from paceline.analytics.report import team_report
@@ -183,42 +184,64 @@ def test_every_face_says_not_recorded(
 
 # --- the real Zoho export ----------------------------------------------------------------------
 
-ZONE = ZoneInfo("America/New_York")  # the default configuration's
 WINTER_AS_OF = dt.date(2021, 1, 31)  # a Sunday: "91d" is 13 whole ISO weeks from 2020-11-02
-
-
-def _local_day(text: str) -> dt.date:
-    """An event's local day: the export's times are UTC ("2021-04-15 23:03:00")."""
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).astimezone(ZONE).date()
+SELLING_PURPOSES = ("Prospecting", "Demo", "Negotiation")  # calls.toml's has_ask = yes
 
 
 def _monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def _winter_counts() -> tuple[Counter[dt.date], int, int]:
-    """From the CSV files: events (meetings, no Ask in the export) per ISO week's Monday from
-    2020-11-02 to 2021-01-31, the calls with an Ask in those days (calls.toml's selling
-    purposes), and the events naming an account."""
-    first, last = dt.date(2020, 11, 2), WINTER_AS_OF
-    events = [r for r in read_export("Events") if first <= _local_day(r["Start DateTime"]) <= last]
-    per_week = Counter(_monday(_local_day(r["Start DateTime"])) for r in events)
-    asked = sum(
-        1
+def _asked_days(owner: str | None = None) -> list[dt.date]:
+    """The local days of the calls with an Ask (calls.toml's selling purposes), by `owner`."""
+    return [
+        zoho_utc_local_day(r["Call Start Time"])
         for r in read_export("Calls")
-        if r["Call Purpose"] in ("Prospecting", "Demo", "Negotiation")
-        and first <= _local_day(r["Call Start Time"]) <= last
-    )
-    return per_week, asked, sum(1 for r in events if r["ACCOUNTID"].strip())
+        if r["Call Purpose"] in SELLING_PURPOSES and owner in (None, r["Call Owner"])
+    ]
+
+
+def _per_week(days: list[dt.date], first: dt.date, last: dt.date) -> Counter[dt.date]:
+    return Counter(_monday(d) for d in days if first <= d <= last)
 
 
 def test_zoho_winter_prospects_are_not_recorded(zoho_engine: Engine, settings: Settings) -> None:
-    per_week, asked, named = _winter_counts()
-    assert asked == 0 and sum(per_week.values()) == 1_868 and named == 241
+    """2020-11-02..2021-01-31: 1,868 events (241 naming an account), no call with an Ask, no
+    follow-up task: every week's selling-kind work is meetings, and every week read 0."""
+    first = dt.date(2020, 11, 2)
+    no_ask = _per_week([d for _, d in zoho_no_ask_days()], first, WINTER_AS_OF)
+    assert not _per_week(_asked_days(), first, WINTER_AS_OF)
+    events = [
+        r
+        for r in read_export("Events")
+        if first <= zoho_utc_local_day(r["Start DateTime"]) <= WINTER_AS_OF
+    ]
+    assert (len(events), sum(1 for r in events if r["ACCOUNTID"].strip())) == (1_868, 241)
+    assert sum(no_ask.values()) == 1_868
     window = diagnosis_window(settings, "91d", WINTER_AS_OF)
     report = pipeline_flow(zoho_engine, settings, window)
-    assert [w.start for w in report.weeks] == sorted(per_week)  # every week has meetings
+    assert [w.start for w in report.weeks] == sorted(no_ask)  # every week has meetings
     assert [(w.prospects_in, w.asks_not_recorded) for w in report.weeks] == [
-        (None, per_week[w.start]) for w in report.weeks
+        (None, no_ask[w.start]) for w in report.weeks
     ]  # was 0 every week
-    assert (report.prospects_in, report.asks_not_recorded) == (None, sum(per_week.values()))
+    assert (report.prospects_in, report.asks_not_recorded) == (None, 1_868)
+
+
+def test_zoho_calls_beside_meetings_say_what_they_leave_out(
+    zoho_engine: Engine, settings: Settings
+) -> None:
+    """Harold Pawlan, April 2021 (weeks 2021-03-29..2021-04-30): calls with an Ask in the
+    first three weeks, then only meetings and follow-ups. A week with calls counts prospects
+    from them and says how many meetings and follow-ups it left out; a week of meetings and
+    follow-ups alone reads not recorded. The flow said 2, 3, 0, 0, 0 with nothing more."""
+    owner, first, last = "Harold Pawlan", dt.date(2021, 3, 29), dt.date(2021, 4, 30)
+    asked = _per_week(_asked_days(owner), first, last)
+    no_ask = _per_week([d for o, d in zoho_no_ask_days() if o == owner], first, last)
+    window = diagnosis_window(settings, "month", last)
+    report = pipeline_flow(zoho_engine, settings, window, rep=owner)
+    weeks = [(w.prospects_in is None, w.asks_not_recorded) for w in report.weeks]
+    assert weeks == [(not asked[w.start], no_ask[w.start]) for w in report.weeks]
+    assert [w.prospects_in for w in report.weeks][:3] == [2, 3, 0]
+    assert weeks[3:] == [(True, no_ask[w.start]) for w in report.weeks[3:]]
+    assert (report.prospects_in, report.asks_not_recorded) == (5, sum(no_ask.values()))
+    assert sum(no_ask.values()) == 75 and sum(asked.values()) > 0
