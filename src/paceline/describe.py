@@ -692,6 +692,7 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
             f"What holds revenue back most: {factor_label(f.subject)}"
             f" ({factor_value(f.subject, f.value)} against the peers' median"
             f" {factor_value(f.subject, f.reference)})"
+            + _prospects_left_out(diagnosis.equation, f.subject)
         )
     if f.kind == "missing_data":
         equation = diagnosis.equation
@@ -714,6 +715,18 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
         f"{f.count} stalled deal{'s' if f.count != 1 else ''}"
         f" {_stalled_worth(diagnosis.stalled, f.value, f.reference)}"
     )
+
+
+def _prospects_left_out(equation: RepEquation | None, factor: str) -> str:
+    """What a factor read from the prospects leaves out: the activities of kinds nobody
+    records an Ask on (`equation_asks_text`), in the flow's words; empty otherwise. The
+    terminal, the page and the one-on-one report say this finding in these words."""
+    if factor not in PROSPECT_FACTORS or equation is None or not equation_asks_text(equation):
+        return ""
+    return asks_not_counted_text(equation.asks_not_recorded)
+
+
+PROSPECT_FACTORS = ("prospects", "activities_per_prospect")
 
 
 def _stalled_worth(
