@@ -29,6 +29,7 @@ import socket
 import sqlite3
 import stat
 import threading
+import tomllib
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -38,6 +39,7 @@ from html.parser import HTMLParser
 from itertools import count
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import psycopg
@@ -1799,6 +1801,36 @@ def money(text: str) -> Decimal:
 
 def zoho_time(text: str) -> dt.datetime:
     return dt.datetime.strptime(text, ZOHO_DATE)
+
+
+def zoho_utc_local_day(text: str, zone: str = "America/New_York") -> dt.date:
+    """The local day of a call's or event's time: the export's times are UTC ("2021-04-15
+    23:03:00"), counted in the default configuration's zone."""
+    moment = dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def zoho_no_ask_days() -> list[tuple[str, dt.date]]:
+    """(owner, local day) of every activity of a selling kind the export records no Ask on,
+    read with the csv module: each event (a meeting: events.toml) and each task whose
+    completed task (tasks.toml skips the others) whose subject tasks.toml maps to a selling
+    kind other than a call (follow-ups, e-mails, a proposal; nobody records an Ask on them,
+    where calls carry one), once per identity (tasks.toml's external id: owner, subject,
+    created, due). Due dates are days: their date as written."""
+    mapping = tomllib.loads((ZOHO_MAPPINGS / "tasks.toml").read_text(encoding="utf-8"))
+    kinds = mapping["columns"]["kind"]["map"]
+    found = [
+        (row["Event Owner"], zoho_utc_local_day(row["Start DateTime"]))
+        for row in read_export("Events")
+    ]
+    tasks = {
+        (row["Task Owner"], row["Subject"], row["Created Time"], row["Due Date"])
+        for row in read_export("Tasks")
+        if row["Status"] == "Completed"
+        and kinds.get(row["Subject"]) in ("follow_up", "email", "proposal")
+    }
+    found += [(owner, zoho_time(due).date()) for owner, _, _, due in tasks]
+    return found
 
 
 def run_import(

@@ -154,6 +154,26 @@ def not_counted_text(count: int) -> str:
     return f" ({count:,} without an amount, not in the sum)" if count else ""
 
 
+def asks_not_counted_text(count: int) -> str:
+    """What a count of prospects left out, to follow it: " (64 activities with no Ask
+    recorded, not counted)"; empty when nothing was. Activities of selling kinds on which
+    nobody records an Ask (`step_rules.asks_unrecorded_kinds`: Zoho's meetings) may or may
+    not have put an Ask in front of anyone; a count read from the rest says so in these words
+    on every face (flow, equation; terminal, pages, reports), or it reads as the whole."""
+    if not count:
+        return ""
+    noun = "activity" if count == 1 else "activities"
+    return f" ({count:,} {noun} with no Ask recorded, not counted)"
+
+
+def prospects_cell(prospects: int | None, asks_not_recorded: int) -> str:
+    """A count of prospects as a cell: "not recorded" when it is unknown (the selling-kind
+    work is only of kinds without a recorded Ask), else the count and what it left out."""
+    if prospects is None:
+        return UNRECORDED_CELL
+    return f"{prospects:,}{asks_not_counted_text(asks_not_recorded)}"
+
+
 def not_counted_short(count: int) -> str:
     """The same fact where a figure is printed big and its note must stay small (the TV
     board, a chart's value label): "+2 without amount"; empty when nothing was left out. A
@@ -672,6 +692,7 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
             f"What holds revenue back most: {factor_label(f.subject)}"
             f" ({factor_value(f.subject, f.value)} against the peers' median"
             f" {factor_value(f.subject, f.reference)})"
+            + _prospects_left_out(diagnosis.equation, f.subject)
         )
     if f.kind == "missing_data":
         equation = diagnosis.equation
@@ -694,6 +715,18 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
         f"{f.count} stalled deal{'s' if f.count != 1 else ''}"
         f" {_stalled_worth(diagnosis.stalled, f.value, f.reference)}"
     )
+
+
+def _prospects_left_out(equation: RepEquation | None, factor: str) -> str:
+    """What a factor read from the prospects leaves out: the activities of kinds nobody
+    records an Ask on (`equation_asks_text`), in the flow's words; empty otherwise. The
+    terminal, the page and the one-on-one report say this finding in these words."""
+    if factor not in PROSPECT_FACTORS or equation is None or not equation_asks_text(equation):
+        return ""
+    return asks_not_counted_text(equation.asks_not_recorded)
+
+
+PROSPECT_FACTORS = ("prospects", "activities_per_prospect")
 
 
 def _stalled_worth(
@@ -1013,6 +1046,9 @@ class Words:
     def equation_worked(self, eq: RepEquation) -> str | None:
         return equation_worked_text(eq)
 
+    def equation_asks(self, eq: RepEquation) -> str | None:
+        return equation_asks_text(eq)
+
     def tipping_recorded(self, result: TippingPoint) -> str | None:
         return tipping_recorded_text(result)
 
@@ -1046,6 +1082,18 @@ def equation_worked_text(eq: RepEquation) -> str | None:
         " only: the equation reads those days, the peers' prospects and selling activities per"
         " prospect over the same days (the two ratios' medians are the whole window's)"
     )
+
+
+def equation_asks_text(eq: RepEquation) -> str | None:
+    """What a rep's prospects leave out: activities of selling kinds on which nobody records
+    an Ask, beside selling (None when there are none, or when they are all the rep's
+    selling-kind work, or too few selling activities name an account: then the prospects are
+    unknown, `missing`, and the brief says so). Harold Pawlan's
+    64 meetings and follow-ups beside 200 calls with an Ask in the Zoho export's April 2021
+    were left out of his prospects with nothing said."""
+    if not eq.asks_not_recorded or eq.missing not in (None, "amounts"):
+        return None  # (prospects unknown: the equation says why)
+    return f"{eq.rep}: prospects {prospects_cell(eq.prospects, eq.asks_not_recorded)}"
 
 
 def card_recorded_text(card: Scorecard) -> str | None:

@@ -96,7 +96,11 @@ from paceline.analytics.peers import (
 )
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
-from paceline.analytics.step_rules import kind_counts, metric_recording_start, recorded_kinds
+from paceline.analytics.step_rules import (
+    asks_unrecorded_kinds,
+    kind_counts,
+    metric_recording_start,
+)
 from paceline.analytics.window import Window
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
@@ -165,6 +169,9 @@ class RepEquation:
     missing: str | None = None
     wins_without_amount: int = 0  # won deals with no amount: not in revenue
     selling_without_account: int = 0  # selling activities naming no account: no prospect
+    # Activities of selling kinds on which nobody records an Ask (`missing = "asks"` when the
+    # rep has no selling besides): beside selling, prospects are of the rest, these not counted.
+    asks_not_recorded: int = 0
     # The first day read, when the organisation's selling activities are recorded only from
     # more than a week into the window (`step_rules.recording_start`); None: the whole window.
     measured_from: dt.date | None = None
@@ -456,15 +463,11 @@ def _ask_not_recorded(
     window's end (`step_rules.recorded_kinds`, the rule the activity summary and busy vs
     productive follow). Their Ask is unknown, so whether they were selling is too: Zoho's
     events carry no Ask, and a rep who sold only in meetings read "no prospects worked"."""
-    if not settings.selling.require_ask:
-        return {}
     rows = kind_counts(conn, window.start, window.end, rep_ids)
-    attempted = {kind for _, kind, _, _, _ in rows if kind in settings.selling_kinds}
-    seen = {kind for _, kind, _, asks, _ in rows if asks}
-    recorded = recorded_kinds(conn, attempted, seen, window.end, "asks")
+    unrecorded = asks_unrecorded_kinds(conn, settings, rows, window.end)
     unknown: dict[int, int] = {}
     for rep_id, kind, n, _, _ in rows:
-        if kind in attempted - recorded:
+        if kind in unrecorded:
             unknown[rep_id] = unknown.get(rep_id, 0) + n
     return unknown
 
@@ -590,6 +593,7 @@ def _rep_equation(
         missing=missing,
         wins_without_amount=own.wins_unknown,
         selling_without_account=own.unnamed,
+        asks_not_recorded=own.ask_unknown,
         measured_from=measured_from,
     )
 

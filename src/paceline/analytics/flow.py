@@ -5,7 +5,11 @@ Results need a steady in-flow of new prospects and opportunities that offsets th
 pipeline a quarter before its results show it. Per ISO week (Monday to Sunday, business-local
 days) this reports
 - prospects in: accounts whose first-ever selling activity by the scope's reps falls in the
-  week (a first Ask in front of someone new);
+  week (a first Ask in front of someone new); None ("not recorded") for a week whose
+  selling-kind work is only of kinds on which nobody records an Ask
+  (`step_rules.asks_unrecorded_kinds`: Zoho's events carry none), and beside a count
+  `asks_not_recorded` says how many such activities it leaves out. Until 2026-12-08 such a
+  week read 0: the Zoho export's November to January, 2,100 meetings, "0 prospects in";
 - opportunities in: deals created (count, value);
 - out: deals won, and deals lost by their closing stage (so "disqualified" and
   "closed_lost" stay apart when the configuration has both);
@@ -52,7 +56,7 @@ from paceline.analytics.metrics import revenue_metric
 from paceline.analytics.money import cents, money_sum, money_total
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.stalled import DealScope, deal_scope
-from paceline.analytics.step_rules import wins_recorded
+from paceline.analytics.step_rules import asks_unrecorded_kinds, kind_counts, wins_recorded
 from paceline.analytics.targets import period_targets
 from paceline.analytics.window import Window
 from paceline.calendar import BusinessCalendar, Period, local_midnight_utc
@@ -98,7 +102,8 @@ class FlowWeek:
     label: str  # ISO week, e.g. 2026-W47
     start: dt.date  # Monday
     end: dt.date  # exclusive: the next Monday, or the day after the as-of day
-    prospects_in: int
+    # None: not recorded (the week's selling-kind work is only of kinds without a recorded Ask)
+    prospects_in: int | None
     created: CountValue  # opportunities in
     won: CountValue
     lost: dict[str, CountValue]  # by closing stage, every lost stage listed
@@ -116,6 +121,8 @@ class FlowWeek:
     # False when the organisation's data records no won deal (`FlowReport.wins_recorded`):
     # the week's won 0 is unknown, so its out-flow and net change are too.
     wins_recorded: bool = True
+    # Activities of selling kinds on which nobody records an Ask: neither prospects nor none.
+    asks_not_recorded: int = 0
 
     @property
     def untargeted_open(self) -> float:
@@ -171,6 +178,9 @@ class FlowReport:
     # False when the organisation's data records no won deal (`step_rules.wins_recorded`):
     # the weeks' "won 0" is then unknown, shown "not recorded" as the scorecard shows it.
     wins_recorded: bool = True
+    # False when the weeks' selling-kind work is only of kinds on which nobody records an
+    # Ask (`FlowWeek.prospects_in`): the window's prospects in are then not recorded.
+    prospects_recorded: bool = True
 
     @property
     def created(self) -> CountValue:
@@ -192,8 +202,17 @@ class FlowReport:
         return sum((w.created - (w.won + w.lost_total) for w in self.weeks), ZERO)
 
     @property
-    def prospects_in(self) -> int:
-        return sum(w.prospects_in for w in self.weeks)
+    def prospects_in(self) -> int | None:
+        """The weeks' prospects in; None (not recorded) when their selling-kind work is only of
+        kinds without a recorded Ask, as each such week's is. Weeks read None add nothing."""
+        if not self.prospects_recorded:
+            return None
+        return sum(w.prospects_in or 0 for w in self.weeks)
+
+    @property
+    def asks_not_recorded(self) -> int:
+        """Activities in the weeks of selling kinds on which nobody records an Ask."""
+        return sum(w.asks_not_recorded for w in self.weeks)
 
     @property
     def entered_late(self) -> CountValue:
@@ -221,6 +240,7 @@ def pipeline_flow(
         scope = deal_scope(conn, settings, window, team, rep)
         deals = _deal_buckets(conn, scope, bounds)
         prospects = _prospects(conn, settings, scope, weeks)
+        asks = _ask_record(conn, settings, scope, weeks)
         won_so_far = _won_in_quarter(conn, settings, scope, revenue, quarters, bounds[1:])
         targets = _targets(conn, calendar, scope, revenue, quarters)
         covered = _covered(conn, settings, scope, revenue, quarters, bounds, targets)
@@ -231,12 +251,13 @@ def pipeline_flow(
         target = targets.get(quarters[i].start)
         open_pipeline = _open_after(deals, i)
         targeted_open, targeted_won = covered.get(i, (open_pipeline.value, won_so_far[i]))
+        unknown, unrecorded = asks.weeks[i]
         rows.append(
             FlowWeek(
                 label=week.label,
                 start=week.start,
                 end=week.end,
-                prospects_in=prospects.get(i, 0),
+                prospects_in=None if unknown else prospects.get(i, 0),
                 created=_created(deals, i),
                 won=_closed(deals, i, "won"),
                 lost={stage: _closed(deals, i, "lost", stage) for stage in lost_stages},
@@ -249,6 +270,7 @@ def pipeline_flow(
                 targeted_won=targeted_won,
                 entered_late=_entered_late(deals, i),
                 wins_recorded=recorded,
+                asks_not_recorded=unrecorded,
             )
         )
     return FlowReport(
@@ -259,6 +281,7 @@ def pipeline_flow(
         lost_stages=lost_stages,
         weeks=rows,
         wins_recorded=recorded,
+        prospects_recorded=not asks.window_unknown,
     )
 
 
@@ -470,6 +493,46 @@ def _raw_first_days(
     return (
         select(_bucket(in_weeks.c.first_day, bounds).label("week")).where(~sold_before).subquery()
     )
+
+
+@dataclass(frozen=True)
+class _AskRecord:
+    """Per week: (prospects not recorded, activities with no Ask recorded); and whether the
+    whole window's are not recorded (no selling at all beside such activities)."""
+
+    weeks: list[tuple[bool, int]]
+    window_unknown: bool = False
+
+
+def _ask_record(
+    conn: Connection, settings: Settings, scope: DealScope, weeks: list[Period]
+) -> _AskRecord:
+    """Which weeks' prospects are not recorded, and the activities of selling kinds on which
+    nobody records an Ask by the scope's reps (`step_rules.asks_unrecorded_kinds`). The
+    window is read once; weeks only when it holds such kinds (an export whose meetings carry
+    no Ask), so a data set recording its Asks pays one read."""
+    rep_ids = scope.rep_ids
+    if rep_ids is None:
+        rep_ids = [int(r) for (r,) in conn.execute(select(Rep.id))]
+    end = weeks[-1].end
+    rows = kind_counts(conn, weeks[0].start, end, rep_ids)
+    unrecorded = asks_unrecorded_kinds(conn, settings, rows, end)
+    if not unrecorded:
+        return _AskRecord([(False, 0)] * len(weeks))
+    per_week = [
+        _week_ask_record(settings, kind_counts(conn, w.start, w.end, rep_ids), unrecorded)
+        for w in weeks
+    ]
+    return _AskRecord(per_week, _week_ask_record(settings, rows, unrecorded)[0])
+
+
+def _week_ask_record(
+    settings: Settings, rows: list[tuple[int, str, int, int, int]], unrecorded: frozenset[str]
+) -> tuple[bool, int]:
+    """(no selling, only activities with no Ask recorded; how many of those) in `rows`."""
+    selling = sum(asks for _, kind, _, asks, _ in rows if kind in settings.selling_kinds)
+    count = sum(n for _, kind, n, _, _ in rows if kind in unrecorded)
+    return (count > 0 and not selling, count)
 
 
 def _by_scope_reps(scope: DealScope, column: Any) -> ColumnElement[bool]:

@@ -344,6 +344,25 @@ def kind_counts(
     ]
 
 
+def asks_unrecorded_kinds(
+    conn: Connection,
+    settings: Settings,
+    rows: Iterable[tuple[int, str, int, int, int]],
+    end: dt.date,
+) -> frozenset[str]:
+    """The selling kinds among `kind_counts` rows on which nobody records an Ask before `end`
+    (`recorded_kinds`): the one rule for "Ask not recorded" wherever prospects are counted
+    (the flow, the equation). Whether such an activity put an Ask in front of anyone is
+    unknown, so it is neither selling nor not selling: Zoho's events carry no Ask, and a team
+    selling only in meetings read "0 prospects in". Empty when selling needs no Ask."""
+    if not settings.selling.require_ask:
+        return frozenset()
+    listed = list(rows)
+    attempted = {kind for _, kind, _, _, _ in listed if kind in settings.selling_kinds}
+    seen = {kind for _, kind, _, asks, _ in listed if asks}
+    return frozenset(attempted - recorded_kinds(conn, attempted, seen, end, "asks"))
+
+
 def _any_recorded(conn: Connection, kind: str, end: dt.date, what: RecordedField) -> bool:
     """Whether anyone has an activity of `kind` with `what` on a local day before `end` (the
     first such row; `kind_day` when the analyses read the aggregates)."""

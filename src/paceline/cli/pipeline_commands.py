@@ -147,7 +147,7 @@ def _who(team: str | None, rep: str | None) -> str:
 
 def print_flow(report: FlowReport) -> None:
     from paceline.analytics.flow import CountValue
-    from paceline.describe import entered_late_text
+    from paceline.describe import entered_late_text, prospects_cell
 
     title = (
         f"Pipeline flow — {_who(report.team, report.rep)}, {report.window.label} "
@@ -165,7 +165,7 @@ def print_flow(report: FlowReport) -> None:
     for week in report.weeks:
         table.add_row(
             _week_label(week),
-            str(week.prospects_in),
+            prospects_cell(week.prospects_in, week.asks_not_recorded),
             _count_value(week.created),
             unrecorded_cell(report.wins_recorded) or _count_value(week.won),
             *(_count_value(week.lost[stage]) for stage in report.lost_stages),
@@ -176,7 +176,7 @@ def print_flow(report: FlowReport) -> None:
     table.add_section()
     table.add_row(
         "total",
-        str(report.prospects_in),
+        prospects_cell(report.prospects_in, report.asks_not_recorded),
         _count_value(report.created),
         unrecorded_cell(report.wins_recorded) or _count_value(report.won),
         *(

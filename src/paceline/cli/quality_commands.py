@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from paceline.cli import out
 from paceline.cli.diagnosis_options import analysis_command
-from paceline.describe import equation_measured_text, equation_worked_text
+from paceline.describe import equation_asks_text, equation_measured_text, equation_worked_text
 from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analyses load when their command runs (analysis_command)
@@ -64,6 +64,8 @@ def print_equation(report: EquationReport) -> None:
     for eq in report.reps:
         if eq.selling_without_account:
             out.print(_unnamed_note(eq))
+        if asks := equation_asks_text(eq):
+            out.print(f"{asks}.")
         if worked := equation_worked_text(eq):
             out.print(f"{worked}.")
 
@@ -106,6 +108,8 @@ def _print_rep_equation(title: str, eq: RepEquation) -> None:
         out.print(f"{worked}.")
     if eq.selling_without_account:
         out.print(_unnamed_note(eq))
+    if asks := equation_asks_text(eq):
+        out.print(f"{asks}.")
     if eq.reason:
         out.print(f"[dim]{eq.reason}[/]")
 

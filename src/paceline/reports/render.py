@@ -49,6 +49,7 @@ from paceline.describe import (
     measured_text,
     metric_text,
     not_counted_text,
+    prospects_cell,
     unrecorded_cell,
 )
 from paceline.reports import charts
@@ -191,6 +192,7 @@ def _environment() -> Environment:
         departure_text=departure_text,
         unrecorded_cell=unrecorded_cell,
         not_counted_text=not_counted_text,
+        prospects_cell=prospects_cell,
         change_amounts_text=change_amounts_text,
         line_amounts_text=line_amounts_text,
         NET_UNMEASURED_CELL=NET_UNMEASURED_CELL,
