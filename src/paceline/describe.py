@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.flow import FlowReport
     from paceline.analytics.forecast import DealChance, Forecast
     from paceline.analytics.funnel import Funnel, FunnelStep
-    from paceline.analytics.leaderboard import Leaderboard
+    from paceline.analytics.leaderboard import Leaderboard, LeaderboardRow
     from paceline.analytics.report import MetricChange
     from paceline.analytics.scorecard import MetricLine, RepDay, Scorecard, TeamScorecard
     from paceline.analytics.stalled import RepStalled
@@ -223,6 +223,35 @@ def change_amounts_short(change: MetricChange, *, previous: bool = False) -> str
             change.previous_amounts_unknown, change.average_of, change.previous_known
         )
     return amounts_short(change.amounts_unknown, change.average_of, change.known)
+
+
+def row_amounts_text(board: Leaderboard, row: LeaderboardRow) -> str:
+    """`amounts_text` after a leaderboard row's figure: a sum's deals left out, or what an
+    average over the deals with an amount rests on (the row's denominator)."""
+    return amounts_text(row.amounts_unknown, board.average_of, row.denominator)
+
+
+def then_amounts_text(board: Leaderboard, row: LeaderboardRow) -> str:
+    """`amounts_text` after a "most improved" row's comparable figure ("then"): a sum's
+    deals left out (the reason its 0 is not "nothing"), or what an average rests on, so the
+    two figures a change is read from each say what they read."""
+    return amounts_text(row.comparable_amounts_unknown, board.average_of, row.comparable_known)
+
+
+def then_amounts_short(board: Leaderboard, row: LeaderboardRow) -> str:
+    """`then_amounts_text` in the small words, said as the comparable stretch's ("then 1 of
+    2 wins with amount"); empty when it left nothing out."""
+    note = amounts_short(row.comparable_amounts_unknown, board.average_of, row.comparable_known)
+    return f"then {note}" if note else ""
+
+
+def previous_unranked_text(row: LeaderboardRow) -> str:
+    """Why a row has no previous rank and so no move, when the previous period's sum left
+    deals out for want of an amount (a partial sum is not ranked): "not ranked last period
+    (1 without an amount, not in the sum)"; empty otherwise. Without it a rep ranked now
+    read "-" and no move, as if new."""
+    left_out = row.previous_amounts_unknown
+    return f"not ranked last period{not_counted_text(left_out)}" if left_out else ""
 
 
 # A week-over-week change where either week's sum left deals out for want of an amount:

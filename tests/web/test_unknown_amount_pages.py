@@ -5,6 +5,7 @@ hand-counted worlds: tests/unknown_amounts_org.py and `factories.build_unknown_a
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 from sqlalchemy import Engine
@@ -201,6 +202,15 @@ def test_the_leaderboard_page_and_api_read_an_average_over_the_wins_with_an_amou
             for r in api["rows"]]  # fmt: skip
     assert rows == [("Ben", 1, 20_000, 1, 2), ("Ana", 2, 2_500, 2, 2), ("Cy", None, None, 0, 0)]
     assert (api["average_of"], api["total_denominator"], api["amounts_unknown"]) == ("win", 3, 4)
+    # the chart beside the table says it too, in its hover (the bars' hovers gave the figure
+    # alone: "1. Ben: 20,000")
+    drawn = json.loads(page.text.split('id="leaderboard-figure">')[1].split("</script>")[0])
+    bars = drawn["data"][0]
+    assert dict(zip(bars["y"], bars["customdata"], strict=True)) == {
+        "2. Ana": "2,500 (per win with an amount: 2 of 4)",
+        "1. Ben": "20,000 (per win with an amount: 1 of 3)",
+    }
+    assert bars["hovertemplate"] == "%{y}: %{customdata}<extra></extra>"
 
 
 def test_the_scorecard_and_team_pages_say_what_revenue_per_win_rests_on(engine: Engine) -> None:
@@ -224,3 +234,4 @@ def test_the_scorecard_and_team_pages_say_what_revenue_per_win_rests_on(engine: 
                  "(per win with an amount: 3 of 7)"):  # fmt: skip
         assert said.count(note) == 1, said
     assert not any("not in the sum" in n and "per win" in n for n in said)
+

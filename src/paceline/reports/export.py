@@ -221,6 +221,10 @@ def leaderboard_sheets(board: Leaderboard) -> list[Sheet]:
         "rank_change",
         "standing",
         "amounts_unknown",
+        "previous_amounts_unknown",
+        "comparable_value",
+        "comparable_amounts_unknown",
+        "comparable_known",
     ]
     rows: list[list[Cell]] = [
         [
@@ -239,6 +243,10 @@ def leaderboard_sheets(board: Leaderboard) -> list[Sheet]:
             r.rank_change,
             r.standing,  # why an empty rank is empty: "amounts_unknown", "no_target"...
             r.amounts_unknown,  # deals the value left out for want of an amount
+            r.previous_amounts_unknown,  # why an empty previous rank is empty
+            r.comparable_value,  # `by="improved"`: the figure the change is read from
+            r.comparable_amounts_unknown,
+            r.comparable_known,  # what an average's comparable figure rests on
         ]
         for r in board.rows
     ]
