@@ -157,6 +157,8 @@ PACE_COLUMNS = [
     "needed_per_day",
     "status",
     "amounts_unknown",
+    "average_of",
+    "known",
     "unrecorded",
 ]
 
@@ -180,6 +182,8 @@ def _pace_cells(line: MetricLine) -> list[Cell]:
         p.needed_per_day if shown else None,
         p.status,
         line.amounts_unknown,
+        line.average_of,  # "win": an average over the wins with an amount (revenue per win)
+        line.known,  # the deals that average rests on, when it left some out (2 of 4: 2)
         line.unrecorded,
     ]
 
