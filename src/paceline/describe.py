@@ -302,7 +302,7 @@ def departure_text(last_day: dt.date, as_of: dt.date) -> str:
     return f"{'left' if last_day < as_of else 'leaves'} {last_day.isoformat()}"
 
 
-def history_text(forecast: Forecast) -> str:
+def history_text(forecast: Forecast, shown: int | None = None) -> str:
     """What the forecast's curves learnt from, and the wins they could not: a win entered in
     the CRM after it closed has no known sales cycle, so a reader told "learnt from 40 deals"
     must also be told when 12 more wins were set aside (nothing said so when only some were),
@@ -331,7 +331,7 @@ def history_text(forecast: Forecast) -> str:
         text
         + measured_zero_text(f.none_won_of)
         + deals_measured_zero_text(f.open_deals)
-        + prior_deals_text(f.open_deals)
+        + prior_deals_text(f.open_deals, shown)
         + sizes_text(f.new_deals.sizes_from)
         + "."
     )
@@ -345,15 +345,19 @@ PRIOR_LEGEND = (
 )
 
 
-def prior_deals_text(deals: Sequence[DealChance]) -> str:
+def prior_deals_text(deals: Sequence[DealChance], shown: int | None = None) -> str:
     """The open deals whose chance is the scope's prior, to follow the "Learnt from" line: a
     reader shown 9% for a deal staler than any of the history must be told no deal as stale
     was seen to close (`forecast._from_prior`), where it read 0% as if certain to be lost;
-    empty when none is."""
+    empty when none is. When a table shows only the first `shown` deals and some of these
+    are not among them, it says how many it marks ("3 open deals (*) read from the prior, 1
+    shown"), so the count and the table's stars agree."""
     read = [d for d in deals if d.from_prior]
     if not read:
         return ""
     many = len(read) != 1
+    marked = len([d for d in deals[:shown] if d.from_prior]) if shown is not None else len(read)
+    seen = f", {marked:,} shown" if marked < len(read) else ""
     shares = sorted({round(1 / d.zero_share) for d in read if d.zero_share > 0})
     won = (
         f", won 1 time in {shares[0]:,} of {'their' if many else 'its'} closes"
@@ -361,7 +365,7 @@ def prior_deals_text(deals: Sequence[DealChance]) -> str:
         else ""
     )
     return (
-        f"; {len(read):,} open deal{'s' if many else ''} ({PRIOR_MARK}) read from the prior:"
+        f"; {len(read):,} open deal{'s' if many else ''} ({PRIOR_MARK}) read from the prior{seen}:"
         f" no deal of the history open as long closed in time, so {'each' if many else 'it'}"
         f" is read at the scope's share{won}, closing as the scope's stays do from their start"
     )
