@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.flow import FlowReport
     from paceline.analytics.forecast import DealChance, Forecast
     from paceline.analytics.funnel import Funnel, FunnelStep
-    from paceline.analytics.leaderboard import Leaderboard
+    from paceline.analytics.leaderboard import Leaderboard, LeaderboardRow
     from paceline.analytics.report import MetricChange
     from paceline.analytics.scorecard import MetricLine, RepDay, Scorecard, TeamScorecard
     from paceline.analytics.stalled import RepStalled
@@ -245,6 +245,35 @@ def change_amounts_short(change: MetricChange, *, previous: bool = False) -> str
     return amounts_short(change.amounts_unknown, change.average_of, change.known)
 
 
+def row_amounts_text(board: Leaderboard, row: LeaderboardRow) -> str:
+    """`amounts_text` after a leaderboard row's figure: a sum's deals left out, or what an
+    average over the deals with an amount rests on (the row's denominator)."""
+    return amounts_text(row.amounts_unknown, board.average_of, row.denominator)
+
+
+def then_amounts_text(board: Leaderboard, row: LeaderboardRow) -> str:
+    """`amounts_text` after a "most improved" row's comparable figure ("then"): a sum's
+    deals left out (the reason its 0 is not "nothing"), or what an average rests on, so the
+    two figures a change is read from each say what they read."""
+    return amounts_text(row.comparable_amounts_unknown, board.average_of, row.comparable_known)
+
+
+def then_amounts_short(board: Leaderboard, row: LeaderboardRow) -> str:
+    """`then_amounts_text` in the small words, said as the comparable stretch's ("then 1 of
+    2 wins with amount"); empty when it left nothing out."""
+    note = amounts_short(row.comparable_amounts_unknown, board.average_of, row.comparable_known)
+    return f"then {note}" if note else ""
+
+
+def previous_unranked_text(row: LeaderboardRow) -> str:
+    """Why a row has no previous rank and so no move, when the previous period's sum left
+    deals out for want of an amount (a partial sum is not ranked): "not ranked last period
+    (1 without an amount, not in the sum)"; empty otherwise. Without it a rep ranked now
+    read "-" and no move, as if new."""
+    left_out = row.previous_amounts_unknown
+    return f"not ranked last period{not_counted_text(left_out)}" if left_out else ""
+
+
 # A week-over-week change where either week's sum left deals out for want of an amount:
 # an unknown amount can be of any size, so the two partial sums are not subtracted (an
 # average over the deals with an amount is: `known_part_text`).
@@ -293,7 +322,7 @@ def departure_text(last_day: dt.date, as_of: dt.date) -> str:
     return f"{'left' if last_day < as_of else 'leaves'} {last_day.isoformat()}"
 
 
-def history_text(forecast: Forecast) -> str:
+def history_text(forecast: Forecast, shown: int | None = None) -> str:
     """What the forecast's curves learnt from, and the wins they could not: a win entered in
     the CRM after it closed has no known sales cycle, so a reader told "learnt from 40 deals"
     must also be told when 12 more wins were set aside (nothing said so when only some were),
@@ -322,7 +351,7 @@ def history_text(forecast: Forecast) -> str:
         text
         + measured_zero_text(f.none_won_of)
         + deals_measured_zero_text(f.open_deals)
-        + prior_deals_text(f.open_deals)
+        + prior_deals_text(f.open_deals, shown)
         + sizes_text(f.new_deals.sizes_from)
         + "."
     )
@@ -336,15 +365,19 @@ PRIOR_LEGEND = (
 )
 
 
-def prior_deals_text(deals: Sequence[DealChance]) -> str:
+def prior_deals_text(deals: Sequence[DealChance], shown: int | None = None) -> str:
     """The open deals whose chance is the scope's prior, to follow the "Learnt from" line: a
     reader shown 9% for a deal staler than any of the history must be told no deal as stale
     was seen to close (`forecast._from_prior`), where it read 0% as if certain to be lost;
-    empty when none is."""
+    empty when none is. When a table shows only the first `shown` deals and some of these
+    are not among them, it says how many it marks ("3 open deals (*) read from the prior, 1
+    shown"), so the count and the table's stars agree."""
     read = [d for d in deals if d.from_prior]
     if not read:
         return ""
     many = len(read) != 1
+    marked = len([d for d in deals[:shown] if d.from_prior]) if shown is not None else len(read)
+    seen = f", {marked:,} shown" if marked < len(read) else ""
     shares = sorted({round(1 / d.zero_share) for d in read if d.zero_share > 0})
     won = (
         f", won 1 time in {shares[0]:,} of {'their' if many else 'its'} closes"
@@ -352,7 +385,7 @@ def prior_deals_text(deals: Sequence[DealChance]) -> str:
         else ""
     )
     return (
-        f"; {len(read):,} open deal{'s' if many else ''} ({PRIOR_MARK}) read from the prior:"
+        f"; {len(read):,} open deal{'s' if many else ''} ({PRIOR_MARK}) read from the prior{seen}:"
         f" no deal of the history open as long closed in time, so {'each' if many else 'it'}"
         f" is read at the scope's share{won}, closing as the scope's stays do from their start"
     )

@@ -163,8 +163,8 @@ def test_every_face_marks_a_chance_read_from_the_prior(
     table = runner.invoke(cli_app, [*base, "--runs", "1000"])
     assert table.exit_code == 0, table.output
     assert "59% *" in table.output and PRIOR_LEGEND in table.output
-    said = "20 open deals (*) read from the prior: no deal of the history open as long closed"
-    assert said in " ".join(table.output.split())
+    said = "20 open deals (*) read from the prior, {} shown: no deal of the history open as long"
+    assert said.format(10) in " ".join(table.output.split())  # the terminal's 10 deals
     printed = runner.invoke(cli_app, [*base, "--runs", "1000", "--json"])
     assert printed.exit_code == 0, printed.output
     shown = json.loads(printed.output)
@@ -176,4 +176,37 @@ def test_every_face_marks_a_chance_read_from_the_prior(
         page = client.get("/forecast", params=args)
         assert page.status_code == 200, page.text
         assert page.text.count('data-testid="from-prior"') == 15  # the 15 deals shown
-        assert 'data-testid="prior-legend"' in page.text and said in page.text
+        assert 'data-testid="prior-legend"' in page.text and said.format(15) in page.text
+
+
+def test_the_learnt_from_line_counts_the_starred_deals_the_table_shows(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cy's 20 stale deals (1,000 each, read from the prior: 590.32 expected each) beside 12
+    fresh negotiations of Ana's, 50,000 each, 5 days in (her 30 wins closed at 10 days: read
+    from the history, worth far more). The terminal's table shows the 10 deals worth most,
+    all Ana's, and the page's 15: Ana's 12 and 3 of Cy's. Both "Learnt from" lines said "20
+    open deals (*) read from the prior" beside a table that starred none (terminal) or 3
+    (page): now "20 ..., 0 shown" and "20 ..., 3 shown", and the terminal prints no
+    legend for a star it does not show."""
+    reps = stale_losses(engine, settings, 0)
+    for i in range(12):
+        put_deal(engine, reps["Ana"], f"Fresh {i}", 50_000, at(5, 10), stage="negotiation",
+                 history=[("negotiation", at(5, 10))])  # fmt: skip
+    monkeypatch.setattr(cli_out, "width", 300)
+    url = engine.url.render_as_string(hide_password=False)
+    base = ["--db", url, "forecast", "--as-of", MAY_15.isoformat(), "--team", "East"]
+    table = CliRunner().invoke(cli_app, [*base, "--runs", "1000"])
+    assert table.exit_code == 0, table.output
+    printed = " ".join(table.output.split())
+    assert "20 open deals (*) read from the prior, 0 shown: no deal of the history" in printed
+    assert " *" not in table.output and PRIOR_LEGEND not in table.output
+    quick_user(engine, "root", "admin")
+    args = {"period": "quarter", "team": "East", "as_of": MAY_15.isoformat()}
+    with TestClient(made_app(settings, engine)) as client:
+        login(client, engine, "root")
+        page = client.get("/forecast", params=args)
+    assert page.status_code == 200, page.text
+    assert page.text.count('data-testid="from-prior"') == 3  # Cy's 3 of the 15 shown
+    learnt = page.text.split('data-testid="learnt">')[1].split("</span>")[0]
+    assert "20 open deals (*) read from the prior, 3 shown: no deal of the history" in learnt

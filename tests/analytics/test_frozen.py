@@ -45,7 +45,7 @@ def test_every_field_lands_in_its_own_slot() -> None:
     assert card.status == "no_target"
     assert (card.dispersion, card.end_date, card.left) == (1.2, dt.date(2026, 11, 11), True)
     assert (card.measured_from, card.recorded_from) == (dt.date(2026, 11, 4), dt.date(2026, 11, 4))
-    row = tuple(range(20))
+    row = tuple(range(22))
     assert builder(LeaderboardRow)(*row) == LeaderboardRow(*row)  # type: ignore[arg-type]
 
 

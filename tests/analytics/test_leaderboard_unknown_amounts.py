@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from typing import Any
 
 import pytest
@@ -38,11 +39,12 @@ from factories import at, build_unknown_amount_wins, make_site, put_deal
 from paceline import clock
 from paceline.analytics.leaderboard import leaderboard
 from paceline.cli import app
-from paceline.config import Settings
+from paceline.config import Settings, default_config_text, parse_settings
 from paceline.services.targets import TargetRow, save_targets
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
 from paceline.store.models import Rep
+from unknown_amounts_org import EXTRA_METRICS
 
 AS_OF = dt.date(2026, 7, 5)
 JULY = dt.date(2026, 7, 1)
@@ -249,3 +251,135 @@ def test_the_terminal_and_page_say_what_the_comparable_days_left_out(
     ben = [line.split("│")[1:-1] for line in lines[at : at + 3]]  # the row's three lines
     then, change = (" ".join(" ".join(cells[i] for cells in ben).split()) for i in (6, 7))
     assert (then, change) == ("0 (1 without an amount, not in the sum)", APART), lines[at:]
+
+
+PREVIOUS = "not ranked last period (1 without an amount, not in the sum)"  # describe's words
+
+
+def test_a_rep_whose_last_period_was_a_partial_sum_is_told_why_it_has_no_move(
+    tmp_path: Any, settings: Settings
+) -> None:
+    """Ben's June 1 win lacks an amount: June's sum is a partial 0 and he is not ranked in
+    June, so his July row (2nd on a whole 6,000) had no previous rank and no move, with no
+    reason: he read as new. Now the row carries the deals June left out
+    (`previous_amounts_unknown`) and every face says why, in one wording; Ana (#1 on 4,000,
+    1st now) did not move, and Cy (June's 201,000 left "Cy June blank" out) gets the same
+    reason beside his standing."""
+    url = f"sqlite:///{tmp_path / 'previous.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    _build(engine, settings, ben_june=None)
+    board = leaderboard(engine, settings, "revenue", "month", AS_OF, team="East")
+    rows = [(r.rep, r.rank, r.previous_rank, r.rank_change, r.previous_amounts_unknown)
+            for r in board.rows]  # fmt: skip
+    assert rows == [("Ana", 1, 1, 0, 0), ("Ben", 2, None, None, 1), ("Cy", None, None, None, 1)]
+    site = make_site(engine, settings, {"root": ("admin", None)})
+    query = {"metric": "revenue", "period": "month", "team": "East", "as_of": AS_OF.isoformat()}
+    with site.client:
+        page = site.page("root", "/leaderboard", **query)
+        api = site.api("root", "/leaderboard", **query).json()
+        download = site.page("root", "/leaderboard/export.csv", **query)
+    ben_row = page.text.split("<td>Ben")[1].split("</tr>")[0]
+    said = ben_row.split('data-testid="previous-missing-amounts"')[1].split("</small>")[0]
+    assert said.split(">", 1)[1] == PREVIOUS
+    assert (
+        'data-testid="previous-missing-amounts"'
+        not in page.text.split("<td>Ana")[1].split("</tr>")[0]
+    )
+    found = {r["rep"]: (r["previous_rank"], r["previous_amounts_unknown"]) for r in api["rows"]}
+    assert found == {"Ana": (1, 0), "Ben": (None, 1), "Cy": (None, 1)}
+    sheet = list(csv.DictReader(io.StringIO(download.text.lstrip("\ufeff"))))
+    assert {r["rep"]: r["previous_amounts_unknown"] for r in sheet} == {
+        "Ana": "0",
+        "Ben": "1",
+        "Cy": "1",
+    }
+    args = ["--db", url, "leaderboard", "revenue", "--period", "month", "--team", "East"]
+    shown = CliRunner().invoke(app, [*args, "--as-of", AS_OF.isoformat()])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if " Ben " in line)
+    cells = [line.split("│")[1:-1] for line in lines[at : at + 4]]
+    last = " ".join(" ".join(c[6] for c in cells if len(c) > 6).split())
+    assert last == f"- {PREVIOUS}", lines[at : at + 4]
+
+
+def _figure(html: str) -> dict[str, Any]:
+    """The page's (first) leaderboard chart, as drawn."""
+    found = html.split('id="leaderboard-figure">')[1].split("</script>")[0]
+    figure: dict[str, Any] = json.loads(found)
+    return figure
+
+
+def test_most_improved_on_an_average_says_what_then_rests_on_on_every_face(
+    tmp_path: Any,
+) -> None:
+    """Revenue per win, most improved, July 1-2 against June 1-2 (by close day), counted by
+    hand: Ana 8,000 over 1 win against 4,000 over 1 (+100%); Ben 6,000 against 2,000
+    (+200%); Cy 5,000 over 2 of his 3 July wins (Paid, Pilot; Unknown win has no amount) =
+    2,500 against 1,000 over 1 of his 2 June 1-2 wins ("Cy June blank" has none) = 1,000:
+    +150%. Ranked Ben, Cy, Ana. Cy's "then" said 1,000 with no note (the row did not carry
+    its known count), his chart bar's hover "+150%" alone. Now the then figure says "(per
+    win with an amount: 1 of 2)" in the terminal, the page and the chart's hover, the TV
+    board "then 1 of 2 wins with amount", the API `comparable_known`."""
+    wider = parse_settings(default_config_text() + EXTRA_METRICS)
+    url = f"sqlite:///{tmp_path / 'average.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    _build(engine, wider)
+    board = leaderboard(engine, wider, "revenue_per_win", "month", AS_OF, team="East",
+                        by="improved")  # fmt: skip
+    rows = [(r.rep, r.rank, r.value, r.comparable_value, r.comparable_known) for r in board.rows]
+    assert rows == [
+        ("Ben", 1, 6_000, 2_000, None),
+        ("Cy", 2, 2_500, 1_000, 1),
+        ("Ana", 3, 8_000, 4_000, None),
+    ]
+    cy = board.rows[1]
+    assert (cy.change, cy.denominator, cy.amounts_unknown) == (pytest.approx(1.5), 2, 1)
+    assert cy.comparable_amounts_unknown == 1
+    site = make_site(engine, wider, {"root": ("admin", None)})
+    query = {"metric": "revenue_per_win", "period": "month", "team": "East", "by": "improved",
+             "as_of": AS_OF.isoformat()}  # fmt: skip
+    with clock.frozen(dt.datetime(2026, 7, 5, 17, tzinfo=dt.UTC)), site.client:
+        page = site.page("root", "/leaderboard", **query)
+        tv = site.page("root", "/leaderboard/tv", **query)
+        api = site.api("root", "/leaderboard", **query).json()
+    assert page.status_code == tv.status_code == 200, (page.text, tv.text)
+    cy_row = page.text.split("<td>Cy")[1].split("</tr>")[0]
+    then = cy_row.split('data-testid="then-missing-amounts"')[1].split("</small>")[0]
+    assert then.split(">", 1)[1] == "(per win with an amount: 1 of 2)"
+    bars = _figure(page.text)["data"][0]
+    hovers = dict(zip(bars["y"], bars["customdata"], strict=True))
+    assert hovers == {
+        "3. Ana": "+100%",
+        "2. Cy": "+150%: 2,500 (per win with an amount: 2 of 3) against 1,000 (per win with an"
+        " amount: 1 of 2)",
+        "1. Ben": "+200%",
+    }
+    notes = tv.text.split('data-testid="tv-name">Cy')[1].split('data-testid="tv-note"')[1]
+    assert notes.split(">", 1)[1].split("<")[0] == (
+        "2 of 3 wins with amount \N{MIDDLE DOT} then 1 of 2 wins with amount"
+    )
+    found = {r["rep"]: (r["comparable_value"], r["comparable_known"]) for r in api["rows"]}
+    assert found == {"Ben": (2_000, None), "Cy": (1_000, 1), "Ana": (4_000, None)}
+    config = tmp_path / "paceline.toml"
+    config.write_text(default_config_text() + EXTRA_METRICS)
+    args = ["--db", url, "--config", str(config), "leaderboard", "revenue_per_win",
+            "--period", "month", "--team", "East", "--by", "improved",
+            "--as-of", AS_OF.isoformat()]  # fmt: skip
+    shown = CliRunner().invoke(app, args)
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if " Cy " in line)
+    cells = [lines[at].split("│")[1:-1]]
+    for line in lines[at + 1 :]:  # the row's further lines, up to the next rep's
+        more = line.split("│")[1:-1]
+        if len(more) < 8 or more[1].strip():
+            break
+        cells.append(more)
+    said = [" ".join(" ".join(c[i] for c in cells).split()) for i in (3, 7)]
+    assert said == [
+        "2,500 (per win with an amount: 2 of 3)",
+        "1,000 (per win with an amount: 1 of 2)",
+    ], lines[at : at + 4]

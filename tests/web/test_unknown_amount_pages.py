@@ -4,7 +4,10 @@ hand-counted worlds: tests/unknown_amounts_org.py and `factories.build_unknown_a
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 import re
 
 from sqlalchemy import Engine
@@ -201,6 +204,15 @@ def test_the_leaderboard_page_and_api_read_an_average_over_the_wins_with_an_amou
             for r in api["rows"]]  # fmt: skip
     assert rows == [("Ben", 1, 20_000, 1, 2), ("Ana", 2, 2_500, 2, 2), ("Cy", None, None, 0, 0)]
     assert (api["average_of"], api["total_denominator"], api["amounts_unknown"]) == ("win", 3, 4)
+    # the chart beside the table says it too, in its hover (the bars' hovers gave the figure
+    # alone: "1. Ben: 20,000")
+    drawn = json.loads(page.text.split('id="leaderboard-figure">')[1].split("</script>")[0])
+    bars = drawn["data"][0]
+    assert dict(zip(bars["y"], bars["customdata"], strict=True)) == {
+        "2. Ana": "2,500 (per win with an amount: 2 of 4)",
+        "1. Ben": "20,000 (per win with an amount: 1 of 3)",
+    }
+    assert bars["hovertemplate"] == "%{y}: %{customdata}<extra></extra>"
 
 
 def test_the_scorecard_and_team_pages_say_what_revenue_per_win_rests_on(engine: Engine) -> None:
@@ -224,3 +236,38 @@ def test_the_scorecard_and_team_pages_say_what_revenue_per_win_rests_on(engine: 
                  "(per win with an amount: 3 of 7)"):  # fmt: skip
         assert said.count(note) == 1, said
     assert not any("not in the sum" in n and "per win" in n for n in said)
+
+
+def test_the_scorecard_downloads_say_what_an_average_rests_on(engine: Engine) -> None:
+    """Revenue per win in July to the 15th: Ana 2,500 over 2 of her 4 wins, Ben 20,000 over
+    1 of 3, the team 25,000 over 3 of 7 (8,333.33). The scorecard and team downloads gave
+    each line its amounts_unknown only, so a file read apart from its page could not tell
+    "2,500 with 2 left out of a sum" from "2,500 per win over 2 of 4": now `average_of` and
+    `known` say it (revenue, a sum, has neither)."""
+    wider = parse_settings(config_with_revenue_per_win())
+    reps = build_unknown_amounts_org(engine, wider)
+    site = make_site(engine, wider, {"root": ("admin", None)})
+    with site.client:
+        ana = site.page("root", f"/reps/{reps['Ana']}/scorecard.csv", as_of=DAY)
+        team = site.page("root", "/team/export.csv", team="East", as_of=DAY)
+    assert ana.status_code == team.status_code == 200, (ana.text, team.text)
+
+    def read(text: str, *keys: str) -> dict[tuple[str, ...], tuple[str, ...]]:
+        rows = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+        return {
+            tuple(r[k] for k in keys): tuple(
+                r[k] for k in ("actual", "amounts_unknown", "average_of", "known")
+            )
+            for r in rows
+            if r["metric"] in ("revenue", "revenue_per_win")
+        }
+
+    assert read(ana.text, "metric") == {
+        ("revenue",): ("5000.0", "2", "", ""),
+        ("revenue_per_win",): ("2500.0", "2", "win", "2.0"),
+    }
+    said = read(team.text, "rep", "metric")
+    assert said[("Ana", "revenue_per_win")] == ("2500.0", "2", "win", "2.0")
+    assert said[("Ben", "revenue_per_win")] == ("20000.0", "2", "win", "1.0")
+    assert said[("Team total", "revenue_per_win")] == ("8333.333333333334", "4", "win", "3.0")
+    assert said[("Team total", "revenue")] == ("25000.0", "4", "", "")

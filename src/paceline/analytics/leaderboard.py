@@ -136,6 +136,14 @@ class LeaderboardRow:
     moves_known: bool = True
     # `by="improved"`: deals the sum behind `comparable_value` left out for want of an amount
     comparable_amounts_unknown: int = 0
+    # `by="improved"`, an average over the deals with an amount (`Leaderboard.average_of`)
+    # whose comparable stretch left deals out: the deals `comparable_value` rests on (its
+    # denominator), so its "then" says "per win with an amount: 1 of 2" as the value does
+    comparable_known: float | None = None
+    # `by="count"`: deals the previous period's sum left out for want of an amount, which kept
+    # the rep unranked then (a partial sum is not ranked), so the row has no previous rank and
+    # no move; 0 when the previous rank stands or is missing for another reason
+    previous_amounts_unknown: int = 0
 
     @property
     def rank_change(self) -> int | None:
@@ -473,6 +481,9 @@ def _row(
     if standing in _BEFORE_AMOUNTS and c.partial_totals and (unknown or unknown_then):
         standing = "amounts_unknown"
         change = None  # a partial sum's difference is no figure (not comparable)
+    known_then = None  # what an average's comparable figure rests on, when it left deals out
+    if then is not None and unknown_then and not c.partial_totals:
+        known_then = ratio_parts(c.settings, then, [rep.id], name)[1]
     return [  # `LeaderboardRow`'s fields in order (_RANK ... _SCORE index the ranking's)
         None,  # rank
         rep.name,
@@ -494,12 +505,14 @@ def _row(
         unknown,  # amounts_unknown
         True,  # moves_known
         unknown_then,  # comparable_amounts_unknown
+        known_then,  # comparable_known
+        0,  # previous_amounts_unknown
     ]
 
 
 # Where `_row` puts the fields the ranking reads and fills in
 _RANK, _PREVIOUS_RANK, _PREVIOUS_VALUE, _REP_ID, _GROUP, _SCORE = 0, 7, 8, 9, 10, 11
-_MOVES_KNOWN = 18
+_MOVES_KNOWN, _PREVIOUS_UNKNOWN = 18, 21
 _new_row = builder(LeaderboardRow)  # positional, at half the cost of LeaderboardRow(**fields)
 
 
@@ -536,21 +549,21 @@ def _ranked(
     role: str | None,
     now: MetricTotals,
     then: MetricTotals | None,
-    earlier: dict[int, tuple[int | None, float | None]] | None = None,
+    earlier: dict[int, tuple[int | None, float | None, int]] | None = None,
 ) -> list[LeaderboardRow]:
-    """The rows, ranked and ordered; `earlier` (rep id -> rank and value over the previous
-    period) fills in each row's previous rank and value."""
+    """The rows, ranked and ordered; `earlier` (rep id -> rank, value and the deals a partial
+    sum left out over the previous period) fills in each row's previous rank and value."""
     fields_of = [_row(c, by, rep, _group_of(rep, role), now, then) for rep in reps]
     ranks = _ranks(c, by, [(f[_GROUP], f[_REP_ID], f[_SCORE]) for f in fields_of])
     order = {name: i for i, name in enumerate(r.name for r in c.settings.roles)}
     groups = {f[_REP_ID]: f[_GROUP] for f in fields_of}
-    before = {rep_id: rank for rep_id, (rank, _) in (earlier or {}).items()}
+    before = {rep_id: rank for rep_id, (rank, _, _) in (earlier or {}).items()}
     level = _level_groups(groups, ranks) | _level_groups(groups, before)
-    # Each row built once, with its rank and the previous period's: 19 fields, 1,000 rows
+    # Each row built once, with its rank and the previous period's: 22 fields, 1,000 rows
     for f in fields_of:
         f[_RANK] = ranks.get(f[_REP_ID])
         if earlier is not None:
-            f[_PREVIOUS_RANK], f[_PREVIOUS_VALUE] = earlier[f[_REP_ID]]
+            f[_PREVIOUS_RANK], f[_PREVIOUS_VALUE], f[_PREVIOUS_UNKNOWN] = earlier[f[_REP_ID]]
             f[_MOVES_KNOWN] = f[_GROUP] not in level
     rows = [_new_row(*f) for f in fields_of]
     key: Callable[[LeaderboardRow], tuple[int, str, int, int, str]] = lambda r: (  # noqa: E731
@@ -576,12 +589,13 @@ def _level_groups(groups: Mapping[int, str], ranks: Mapping[int, int | None]) ->
 
 def _standings(
     c: _Context, by: RankBy, reps: list[RosterRep], role: str | None, totals: MetricTotals
-) -> dict[int, tuple[int | None, float | None]]:
-    """Each rep's rank and value on these totals (the previous period's) when ranking by
-    count: `_row`'s value and standing without the pacing a full row carries."""
+) -> dict[int, tuple[int | None, float | None, int]]:
+    """Each rep's rank, value and, when a partial sum kept them unranked, the deals it left
+    out, on these totals (the previous period's) when ranking by count: `_row`'s value and
+    standing without the pacing a full row carries."""
     name = c.metric.name
     scored: list[tuple[str, int, float | None]] = []
-    values: dict[int, float | None] = {}
+    values: dict[int, tuple[float | None, int]] = {}
     is_ratio = c.metric.aggregate == "ratio"
     for rep in reps:
         value = rep_value(c.settings, totals, rep.id, name, is_ratio=is_ratio)
@@ -589,12 +603,14 @@ def _standings(
         ranked = not is_ratio or (
             value is not None and meets_minimum(c.settings, totals, [rep.id], name)
         )
+        left_out = 0
         if ranked and c.partial_totals and totals.unknown:  # a partial sum, as in `_row`
-            ranked = not amounts_unknown(c.settings, totals, [rep.id], name)
-        values[rep.id] = value
+            left_out = amounts_unknown(c.settings, totals, [rep.id], name)
+            ranked = not left_out
+        values[rep.id] = (value, left_out)
         scored.append((_group_of(rep, role), rep.id, value if ranked else None))
     ranks = _ranks(c, by, scored)
-    return {rep_id: (ranks.get(rep_id), value) for rep_id, value in values.items()}
+    return {rep_id: (ranks.get(rep_id), v, n) for rep_id, (v, n) in values.items()}
 
 
 def _ranks(c: _Context, by: RankBy, scored: list[tuple[str, int, float | None]]) -> dict[int, int]:

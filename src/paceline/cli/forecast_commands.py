@@ -152,7 +152,7 @@ def print_forecast(f: Forecast) -> None:
     _print_stages(f)
     _print_deals(f)
     basis = "by stage and days in it" if f.by_stage else "by age (no usable stage history)"
-    out.print(f"{history_text(f)} Open deals read {basis}.")
+    out.print(f"{history_text(f, TOP_DEALS)} Open deals read {basis}.")
     if f.open_without_amount:
         average = f.new_deals.average_won_amount
         valued = f"at {money(average)} on average" if average is not None else "(none won yet)"

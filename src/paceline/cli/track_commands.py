@@ -22,8 +22,10 @@ from paceline.describe import (
     line_amounts_text,
     measured_text,
     metric_text,
-    not_counted_text,
+    previous_unranked_text,
+    row_amounts_text,
     standing_text,
+    then_amounts_text,
     unrecorded_texts,
 )
 from paceline.errors import UserInputError, did_you_mean
@@ -305,30 +307,23 @@ def _print_group(board: Leaderboard, rows: list[LeaderboardRow], title: str) -> 
         table.add_column("move", justify="right")
     for row in rows:
         rank = str(row.rank) if row.rank else "-"
-        value = measured_text(row.value, board.unit) + _note_cell(
-            amounts_text(row.amounts_unknown, board.average_of, row.denominator)
-        )
+        value = measured_text(row.value, board.unit) + _note_cell(row_amounts_text(board, row))
         cells = [rank, row.rep, row.team or "", value]
         if board.is_ratio:
             cells.append(_number(row.denominator))
         cells.append(metric_text(row.target_to_date, board.unit))
         cells.append("" if row.of_target is None else f"{row.of_target:.0%}")
         if board.by == "improved":
-            then = _then_note(board, row)
+            then = then_amounts_text(board, row)
             cells.append(metric_text(row.comparable_value, board.unit) + _note_cell(then))
             change = standing_text(row.standing) if row.change is None else f"{row.change:+.0%}"
             cells.append(change)
         else:
             previous = f"#{row.previous_rank}" if row.previous_rank else "-"
+            previous += _note_cell(previous_unranked_text(row))
             cells += [previous, _move(row.rank_change) or standing_text(row.standing)]
         table.add_row(*cells)
     out.print(table)
-
-
-def _then_note(board: Leaderboard, row: LeaderboardRow) -> str:
-    """What the comparable stretch's sum left out, under its figure: the reason its 0 is not
-    "nothing" (an average's stretch is read on its known part, its count not on the row)."""
-    return "" if board.average_of else not_counted_text(row.comparable_amounts_unknown)
 
 
 def _move(change: int | None) -> str:

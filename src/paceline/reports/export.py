@@ -157,6 +157,8 @@ PACE_COLUMNS = [
     "needed_per_day",
     "status",
     "amounts_unknown",
+    "average_of",
+    "known",
     "unrecorded",
 ]
 
@@ -180,6 +182,8 @@ def _pace_cells(line: MetricLine) -> list[Cell]:
         p.needed_per_day if shown else None,
         p.status,
         line.amounts_unknown,
+        line.average_of,  # "win": an average over the wins with an amount (revenue per win)
+        line.known,  # the deals that average rests on, when it left some out (2 of 4: 2)
         line.unrecorded,
     ]
 
@@ -221,6 +225,10 @@ def leaderboard_sheets(board: Leaderboard) -> list[Sheet]:
         "rank_change",
         "standing",
         "amounts_unknown",
+        "previous_amounts_unknown",
+        "comparable_value",
+        "comparable_amounts_unknown",
+        "comparable_known",
     ]
     rows: list[list[Cell]] = [
         [
@@ -239,6 +247,10 @@ def leaderboard_sheets(board: Leaderboard) -> list[Sheet]:
             r.rank_change,
             r.standing,  # why an empty rank is empty: "amounts_unknown", "no_target"...
             r.amounts_unknown,  # deals the value left out for want of an amount
+            r.previous_amounts_unknown,  # why an empty previous rank is empty
+            r.comparable_value,  # `by="improved"`: the figure the change is read from
+            r.comparable_amounts_unknown,
+            r.comparable_known,  # what an average's comparable figure rests on
         ]
         for r in board.rows
     ]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from paceline.analytics.leaderboard import ALL_ROLES, Leaderboard, LeaderboardRow, Win
 from paceline.config import Settings
-from paceline.describe import amounts_short, metric_text, standing_text
+from paceline.describe import amounts_short, metric_text, standing_text, then_amounts_short
 
 BY_TITLES = {"count": "", "target": " · % of own target", "improved": " · most improved"}
 BAR_ROOM = 78.0  # the widest bar's share of its track, leaving room for the value after it
@@ -73,6 +73,16 @@ def score_text(board: Leaderboard, row: LeaderboardRow) -> str:
     return metric_text(row.value, board.unit)
 
 
+def bar_note(board: Leaderboard, row: LeaderboardRow) -> str:
+    """Under a bar's figure, what it rests on in the small words (`describe.amounts_short`);
+    on a "most improved" board the comparable stretch's too, since the change is read from
+    both ("1 of 3 wins with amount · then 1 of 2 wins with amount")."""
+    notes = [amounts_short(row.amounts_unknown, board.average_of, row.denominator)]
+    if board.by == "improved":
+        notes.append(then_amounts_short(board, row))
+    return " · ".join(n for n in notes if n)
+
+
 def tv_pages(
     settings: Settings, board: Leaderboard, top: int, you: int | None, wins: list[Win]
 ) -> list[TvPage]:
@@ -91,7 +101,7 @@ def tv_pages(
                 width=round(BAR_ROOM * max(r.score or 0.0, 0.0) / widest, 1) if widest else 0.0,
                 you=r.rep_id == you,
                 win=r.rep_id in winners,
-                note=amounts_short(r.amounts_unknown, board.average_of, r.denominator),
+                note=bar_note(board, r),
             )
             for r in ranked
         ]

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from paceline.analytics.leaderboard import Leaderboard, LeaderboardRow
+from paceline.describe import metric_text, row_amounts_text, then_amounts_text
 from paceline.web.common import DASH
 
 AHEAD = "#1a7f37"
@@ -61,6 +62,7 @@ def leaderboard_figure(
         else _label(r.value, unit)
         for r in shown
     ]
+    hovers = [_hover(board, r, label, unit) for r, label in zip(shown, text, strict=True)]
     colours = [GOLD if r.rank == 1 else NEUTRAL for r in shown]
     names = [f"{r.rank}. {r.rep}" for r in shown]
     title = {"target": "% of own target to date", "improved": "change (%)"}.get(
@@ -74,10 +76,11 @@ def leaderboard_figure(
                 "x": values,
                 "y": names,
                 "text": text,
+                "customdata": hovers,
                 "textposition": "outside",
                 "textangle": 0,
                 "marker": {"color": colours},
-                "hovertemplate": "%{y}: %{text}<extra></extra>",
+                "hovertemplate": "%{y}: %{customdata}<extra></extra>",
                 "cliponaxis": False,
                 "showlegend": False,
             },
@@ -102,6 +105,24 @@ def leaderboard_figure(
             "bargap": 0.25,
         },
     }
+
+
+def _hover(board: Leaderboard, row: LeaderboardRow, label: str, unit: str) -> str:
+    """A bar's hover: its label and what the figure behind it rests on, in the table's words
+    (`describe.row_amounts_text`: "2,500 (per win with an amount: 2 of 4)"). A share of
+    target or a change names the figures it is read from, each with its note ("+100%: 2,500
+    (per win with an amount: 2 of 4) against 1,250 (per win with an amount: 1 of 2)"); a
+    bar whose figures left nothing out reads as its label."""
+    now = row_amounts_text(board, row)
+    if board.by == "count":
+        return label + now
+    then = then_amounts_text(board, row) if board.by == "improved" else ""
+    if not (now or then):
+        return label
+    said = f"{label}: {metric_text(row.value, unit)}{now}"
+    if board.by == "improved":
+        said += f" against {metric_text(row.comparable_value, unit)}{then}"
+    return said
 
 
 def _bar_value(board: Leaderboard, row: LeaderboardRow, unit: str) -> float | None:
