@@ -33,6 +33,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from factories import account, put_deal, read_export
 from paceline.analytics import aggregates
 from paceline.analytics.funnel import funnel
+from paceline.analytics.late_entry import entered_after_close, entered_after_close_sql
 from paceline.analytics.local_days import LocalDays
 from paceline.analytics.metrics import utc_bounds
 from paceline.analytics.window import diagnosis_window
@@ -142,14 +143,39 @@ def test_a_timed_step_before_a_dated_one_is_not_moved(
     assert timing(engine, settings, ["meetings_set", "meetings_held"], read) == (None, 0)
 
 
+def _zoho_day(text: str) -> dt.date:
+    """A Zoho date, printed with a meaningless time ("16 Apr, 2021 00:03:00"): the mapping
+    reads the date alone."""
+    return dt.datetime.strptime(text.strip(), "%d %b, %Y %H:%M:%S").date()
+
+
 def _zoho_won_closing_days() -> list[dt.date]:
-    """The closing dates of the export's won potentials, from Potentials.csv itself (printed
-    with a meaningless time, "16 Apr, 2021 00:03:00": the mapping reads the date alone)."""
+    """The closing dates of the export's won potentials, from Potentials.csv itself."""
     return [
-        dt.datetime.strptime(row["Closing Date"].strip(), "%d %b, %Y %H:%M:%S").date()
-        for row in read_export("Potentials")
-        if row["Stage"] == "Closed Won"
+        _zoho_day(r["Closing Date"])
+        for r in read_export("Potentials")
+        if r["Stage"] == "Closed Won"
     ]
+
+
+@pytest.mark.slow
+def test_zoho_late_entries_are_counted_by_their_dates(
+    zoho_engine: Engine, settings: Settings
+) -> None:
+    """The export's closed potentials, 1,910 in the CSV, were all created on or before their
+    closing date (both dates without a time), so none is a late entry, by the CSV's dates
+    (created two days or more after the closing date) and by the SQL rule alike."""
+    closed = [r for r in read_export("Potentials") if r["Stage"].startswith("Closed")]
+    two_days = dt.timedelta(days=2)
+    after = sum(
+        1 for r in closed if _zoho_day(r["Created Time"]) >= _zoho_day(r["Closing Date"]) + two_days
+    )
+    zone = settings.calendar.zone
+    with zoho_engine.connect() as conn:
+        late = conn.scalar(select(func.count()).where(entered_after_close_sql(zone)))
+        rows = conn.execute(select(Deal.created_at, Deal.closed_at).where(Deal.status != "open"))
+        python = sum(1 for created, closing in rows if entered_after_close(created, closing, zone))
+    assert (len(closed), after, late, python) == (1910, 0, 0, 0)
 
 
 @pytest.mark.slow
@@ -163,7 +189,7 @@ def test_zoho_closing_dates_are_read_as_dates(zoho_engine: Engine, settings: Set
     in_window = sum(1 for day in closing if window.start <= day < window.end)
     assert (len(closing), in_window) == (1425, 466)
     with zoho_engine.connect() as conn:
-        days = LocalDays(conn.dialect.name, settings.calendar.zone, window.start, window.end)
+        days = LocalDays(settings.calendar.zone, window.start, window.end)
         first, after = utc_bounds(settings, window.start, window.end)
         won = (Deal.status == "won", Deal.closed_at >= first, Deal.closed_at < after)
         dated = conn.scalar(select(func.count()).where(*won, days.date_only(Deal.closed_at)))

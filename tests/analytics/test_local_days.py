@@ -19,6 +19,7 @@ NOV_1 = (dt.date(2026, 11, 1) - dt.date(1970, 1, 1)).days
 
 
 def test_offset_changes_are_found_to_the_second() -> None:
+    """New York's change of 2026-11-01 at 2 am summer time (06:00 UTC), to the second."""
     zone = ZoneInfo("America/New_York")
     found = offset_changes(zone, dt.datetime(2026, 10, 30), dt.datetime(2026, 11, 5))
     assert found == [
@@ -43,9 +44,7 @@ def test_local_day_and_date_only(
     engine: Engine, zone: str, moment: dt.datetime, day: int, date_only: bool
 ) -> None:
     with engine.connect() as conn:
-        days = LocalDays(
-            conn.dialect.name, ZoneInfo(zone), dt.date(2026, 10, 1), dt.date(2026, 12, 1)
-        )
+        days = LocalDays(ZoneInfo(zone), dt.date(2026, 10, 1), dt.date(2026, 12, 1))
         at = literal(moment, DateTime())
         found = conn.execute(select(days.day(at), days.date_only(at))).one()
     assert (int(found[0]), bool(found[1])) == (day, date_only)

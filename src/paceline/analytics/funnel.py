@@ -366,7 +366,7 @@ def _timings(
     if pairs < 1 or not (groups.subject_reps or groups.peers):
         return [(_NO_TIMING, _NO_TIMING)] * max(pairs, 0)
     hours: dict[tuple[int, int], list[tuple[float, int]]] = defaultdict(list)
-    days = LocalDays(conn.dialect.name, settings.calendar.zone, window.start, window.end)
+    days = LocalDays(settings.calendar.zone, window.start, window.end)
     query = _gap_histograms(conn.dialect.name, settings, window, metrics, groups, days)
     for pair, side, bucket, accounts in conn.execute(query):
         hours[int(pair), int(side)].append((float(bucket), int(accounts)))
@@ -499,7 +499,7 @@ def _events(
                 dated >= first,
                 dated < after,
                 entered_before(as_of_end(settings.calendar.zone, window.as_of)),
-                deal_filter(metric),
+                deal_filter(metric, settings.calendar.zone),
                 Deal.account_id.is_not(None),
             )
             .subquery(name)
