@@ -2490,14 +2490,15 @@ def build_migration_in_a_month(engine: Engine, settings: Settings) -> dict[str, 
 
     - Ana's real new deals: "New open" created Nov 3, open; "New won" created Nov 5, won
       Nov 20; "Same day" created Nov 16, won with the close date Nov 16 (midnight before the
-      creation: less than a day, counted); "Just under" created Nov 18 05:00, lost Nov 17
-      05:00:00.000001 (a microsecond under a day, counted); "No date" created Nov 9, won
+      creation: less than a day, counted); "Just under" created Nov 18 17:00, lost at a time,
+      Nov 17 17:00:00.000001 (a microsecond under a day, counted); "No date" created Nov 9, won
       with no close date (nothing says it closed before its creation, counted);
     - a migration on Nov 17 of closed deals, each created that day: Ana's "Old win" (won
       Nov 4, inside the month), "Old loss" (lost Aug 3) and "Older win" (won 2025-10-15);
       Ben's "Ben old 1" and "Ben old 2" (won Sep 1);
-    - Ana's "Exactly a day": created Nov 18 05:00, lost Nov 17 05:00: a day to the
-      microsecond, a late entry;
+    - Ana's "Exactly a day": created Nov 18 17:00, lost at a time, Nov 17 17:00: a day to
+      the microsecond, a late entry (the two are timed: a close *date* has two days of
+      grace, `late_entry.entered_after_close`);
     - "October" (Ana's, created Oct 20, open): outside the month.
 
     Opportunities created in November, by hand: Ana 5 (New open, New won, Same day, Just
@@ -2516,15 +2517,15 @@ def build_migration_in_a_month(engine: Engine, settings: Settings) -> dict[str, 
     deal(ana, "New open", at(11, 3))
     deal(ana, "New won", at(11, 5), "won", at(11, 20))
     deal(ana, "Same day", at(11, 16), "won", at(11, 16, hour=5))
-    deal(ana, "Just under", at(11, 18, hour=5), "lost",
-         dt.datetime(2026, 11, 17, 5, 0, 0, 1))  # fmt: skip
+    deal(ana, "Just under", at(11, 18), "lost",
+         dt.datetime(2026, 11, 17, 17, 0, 0, 1))  # fmt: skip
     deal(ana, "No date", at(11, 9), "won")
     deal(ana, "Old win", at(11, 17), "won", at(11, 4, hour=5))
     deal(ana, "Old loss", at(11, 17), "lost", at(8, 3, hour=4))
     deal(ana, "Older win", at(11, 17), "won", at(10, 15, 2025, hour=4))
     deal(ben, "Ben old 1", at(11, 17), "won", at(9, 1, hour=4))
     deal(ben, "Ben old 2", at(11, 17), "won", at(9, 1, hour=4))
-    deal(ana, "Exactly a day", at(11, 18, hour=5), "lost", at(11, 17, hour=5))
+    deal(ana, "Exactly a day", at(11, 18), "lost", at(11, 17))
     deal(ana, "October", at(10, 20))
     return {**ids, "Sid": sid}
 

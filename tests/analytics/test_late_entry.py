@@ -13,6 +13,7 @@ either (it was). Hand-built (`factories.build_late_entries_in_flow_weeks`,
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -52,6 +53,7 @@ from paceline.reports.render import report_html, report_text
 from paceline.store.models import Deal
 
 AS_OF = dt.date(2026, 11, 18)
+NY = ZoneInfo("America/New_York")
 JUNE_30 = dt.date(2026, 6, 30)
 
 
@@ -65,11 +67,28 @@ def flow_of(engine: Engine, settings: Settings, **scope: str) -> FlowReport:
 
 def test_the_rule_is_a_day_or_more() -> None:
     """A close date is the business day's midnight: 4 days before the creation is a late
-    entry; the creation day's midnight, 12 hours before a creation at 17:00 UTC, is not."""
-    assert entered_after_close(at(11, 10), at(11, 6, hour=5))
-    assert not entered_after_close(at(11, 16), at(11, 16, hour=5))
-    assert not entered_after_close(at(11, 16), None)
-    assert entered_after_close(at(11, 16), at(11, 15, hour=17))  # exactly a day
+    entry; the creation day's midnight, 12 hours before a creation at 17:00 UTC, is not. A
+    close at a time a day before the creation, to the microsecond, is."""
+    assert entered_after_close(at(11, 10), at(11, 6, hour=5), NY)
+    assert not entered_after_close(at(11, 16), at(11, 16, hour=5), NY)
+    assert not entered_after_close(at(11, 16), None, NY)
+    assert entered_after_close(at(11, 16), at(11, 15, hour=17), NY)  # exactly a day
+    assert not entered_after_close(
+        at(11, 16), at(11, 15, hour=17) + dt.timedelta(microseconds=1), NY
+    )
+
+
+def test_a_close_date_has_its_whole_day_before_the_grace() -> None:
+    """A win dated Nov 10 (no time: New York's midnight, 05:00 UTC) may have closed at any
+    hour that day, so its day of grace runs from the day's end: logged the next morning at
+    9 am (33 hours after the midnight; late until 2026-12-08) or at 23:59:59.999999 that
+    evening, it is not late; from Nov 12 00:00 local (two days after the midnight) it is.
+    The same close at 5:01 am (a time) logged the next morning is late, as before."""
+    dated = at(11, 10, hour=5)
+    assert not entered_after_close(at(11, 11, hour=14), dated, NY)
+    assert not entered_after_close(at(11, 12, hour=5) - dt.timedelta(microseconds=1), dated, NY)
+    assert entered_after_close(at(11, 12, hour=5), dated, NY)
+    assert entered_after_close(at(11, 11, hour=14), dated + dt.timedelta(minutes=1), NY)
 
 
 def test_the_flow_counts_no_late_entry_in_or_out(engine: Engine, settings: Settings) -> None:
@@ -224,14 +243,52 @@ def test_the_sql_rule_is_the_python_rule(engine: Engine, settings: Settings) -> 
                 Deal.name,
                 Deal.created_at,
                 Deal.closed_at,
-                entered_after_close_sql(),
-                not_entered_after_close(),
+                entered_after_close_sql(NY),
+                not_entered_after_close(NY),
             )
         ).all()
     assert {name for name, *_, late, _ in rows if late} == LATE
     assert {name for name, *_, kept in rows if kept} == {r[0] for r in rows} - LATE
     for name, created, closed, late, _ in rows:
-        assert bool(late) == entered_after_close(created, closed), name
+        assert bool(late) == entered_after_close(created, closed, NY), name
+
+
+def test_the_sql_rule_gives_a_close_date_its_day(engine: Engine, settings: Settings) -> None:
+    """On both databases, as in Python (`test_a_close_date_has_its_whole_day_before_the_
+    grace`): wins dated Nov 10 and logged Nov 11 9 am, or Nov 11 23:59:59.999999 local, are
+    not late; logged Nov 12 00:00 local, or closed at 5:01 am and logged the next morning,
+    they are. In summer (New York midnight 04:00 UTC) a win dated Jul 1 logged Jul 2 9 am is
+    not late either; in March, a date before the change of offset (Mar 7, 05:00 UTC) logged
+    Mar 8 at 9 pm (01:00 UTC Mar 9, after the change) is not."""
+    ana = east_and_west(engine, settings)["Ana"]
+    dated = at(11, 10, hour=5)
+    cases = {
+        "Next morning": (at(11, 11, hour=14), dated, False),
+        "Next midnight less 1 us": (
+            at(11, 12, hour=5) - dt.timedelta(microseconds=1),
+            dated,
+            False,
+        ),
+        "Two days": (at(11, 12, hour=5), dated, True),
+        "Timed close": (at(11, 11, hour=14), dated + dt.timedelta(minutes=1), True),
+        "Summer": (at(7, 2, hour=13), at(7, 1, hour=4), False),
+        "Over the change": (at(3, 9, hour=1), at(3, 7, hour=5), False),
+    }
+    for name, (created, closed, _) in cases.items():
+        put_deal(engine, ana, name, 1_000, created, status="won", stage="closed_won", closed=closed)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                Deal.name,
+                Deal.created_at,
+                Deal.closed_at,
+                entered_after_close_sql(NY),
+                not_entered_after_close(NY),
+            )
+        ).all()
+    for name, created, closed, late, kept in rows:
+        assert bool(late) == cases[name][2] == entered_after_close(created, closed, NY), name
+        assert bool(kept) != bool(late), name
 
 
 def test_a_migration_is_no_opportunities_created_or_sourced(
@@ -262,3 +319,18 @@ def test_a_deal_creation_step_of_the_funnel_leaves_out_a_migration(
     window = diagnosis_window(settings, "month", AS_OF)
     found = funnel(engine, settings, window, rep="Ana", steps=["opportunities_created"])
     assert [s.count for s in found.steps] == [5]
+
+
+def test_a_win_dated_yesterday_and_logged_this_morning_is_an_opportunity_created(
+    engine: Engine, settings: Settings
+) -> None:
+    """Ana's win dated Nov 10 (no time), entered Nov 11 at 9 am: an opportunity created on
+    Nov 11, not a migration (it read 0 until 2026-12-08); one dated Nov 9 and entered Nov 11
+    at 9 am, two days on, is still left out."""
+    ana = east_and_west(engine, settings)["Ana"]
+    for name, closed in (("Next morning", at(11, 10, hour=5)), ("Two days on", at(11, 9, hour=5))):
+        put_deal(engine, ana, name, 1_000, at(11, 11, hour=14), status="won",
+                 stage="closed_won", closed=closed)  # fmt: skip
+    with engine.connect() as conn:
+        totals = metric_totals(conn, settings, ["opportunities_created"], *NOVEMBER).values
+    assert totals[ana]["opportunities_created"] == 1

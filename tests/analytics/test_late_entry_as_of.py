@@ -171,12 +171,13 @@ def test_the_funnel_times_a_win_from_the_day_it_was_entered(
     engine: Engine, settings: Settings
 ) -> None:
     """Ana's calls -> deals won, the month to date: as of the 15th only Acme's win is known,
-    6.5 days after its first call (Nov 2 17:00 UTC to Nov 9 05:00 UTC), 1 account; as of the
-    20th Globex's too, 4.5 days (Nov 5 17:00 to Nov 10 05:00): the median of 108 and 156
-    hours, 5.5 days, 2 accounts. Before 2026-12-07 the 15th read 5.5 days over 2 accounts,
-    beside a count of 1 win."""
+    7 days after its first call (Nov 2 at noon to the close date Nov 9, a date without a time:
+    whole local days), 1 account; as of the 20th Globex's too, 5 days (Nov 5 to the close
+    date Nov 10): the median of 7 and 5, 6.0 days, 2 accounts. Before 2026-12-07 the 15th
+    read 5.5 days over 2 accounts, beside a count of 1 win; before 2026-12-08 the close dates
+    were read as midnight instants (6.5 days, then 5.5)."""
     build_calls_before_a_win_entered_late(engine, settings)
-    for day, truth in ((NOV_15, (6.5, 1)), (NOV_20, (5.5, 2))):
+    for day, truth in ((NOV_15, (7.0, 1)), (NOV_20, (6.0, 2))):
         window = diagnosis_window(settings, "month", day)
         found = funnel(engine, settings, window, rep="Ana", steps=["calls", "deals_won"])
         step = found.step("deals_won")

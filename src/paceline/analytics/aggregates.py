@@ -56,6 +56,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from paceline.analytics.local_days import LocalDays
 from paceline.analytics.metric_sql import activity_filter, needs_contact, selling_condition
 from paceline.analytics.shared import once
 from paceline.calendar import shift_months
@@ -828,9 +829,13 @@ def first_after(
     start: dt.date,
     end: dt.date,
     sides: Sides,
+    days: LocalDays,
 ) -> Any:
     """(side, account_id, t0, t1): per row of `starts`, the side's first `later` event in
     the window at or after t0 (rows without one are left out, as an inner join would).
+    A `later` event with a date and no time on t0's local day counts as at or after it
+    (`LocalDays.at_or_after`, the raw read's rule): found as a day cell of t0's day whose
+    first event is that day's midnight.
 
     Per prospect key of `later`: the first window cell whose last event is at or after t0;
     its first event when that is at or after t0; when the cell straddles t0 (or the key's
@@ -918,4 +923,42 @@ def first_after(
         .group_by(candidates.c.side, candidates.c.account_id, candidates.c.t0)
         .subquery(f"reached_{pair}")
     )
-    return select(reached).where(reached.c.t1.is_not(None)).subquery(f"reached_after_{pair}")
+    timed = select(reached).where(reached.c.t1.is_not(None))
+    found = union_all(timed, _dated_same_day(pair, starts, later, start, end, sides, days))
+    both = found.subquery(f"found_{pair}")
+    return (
+        select(both.c.side, both.c.account_id, both.c.t0, func.min(both.c.t1).label("t1"))
+        .group_by(both.c.side, both.c.account_id, both.c.t0)
+        .subquery(f"reached_after_{pair}")
+    )
+
+
+def _dated_same_day(
+    pair: int,
+    starts: Any,
+    later: MetricSettings,
+    start: dt.date,
+    end: dt.date,
+    sides: Sides,
+    days: LocalDays,
+) -> AnySelect:
+    """(side, account_id, t0, t1): the `later` events with a date and no time on t0's local
+    day, by the side's reps in the window: a day cell whose first event is its midnight."""
+    d = _DAY.alias(f"dated_{pair}")
+    return (
+        select(starts.c.side, starts.c.account_id, starts.c.t0, d.c.first_at.label("t1"))
+        .select_from(starts)
+        .join(
+            d,
+            and_(
+                d.c.metric == later.name,
+                d.c.account_id == starts.c.account_id,
+                d.c.rep_id.in_(sides.ids),
+                sides.side(d.c.rep_id) == starts.c.side,
+                d.c.local_date >= start,
+                d.c.local_date < end,
+                days.date_only(d.c.first_at),
+                days.day(d.c.first_at) == days.day(starts.c.t0),
+            ),
+        )
+    )

@@ -215,7 +215,7 @@ def backtest(
     rows: list[BacktestRow] = []
     skipped: list[SkippedCutoff] = []
     with engine.connect() as conn:
-        scope = forecast_scope(conn, team, rep)
+        scope = forecast_scope(conn, team, rep, settings.calendar.zone)
         cutoffs = [(period, point, cutoff_of(period, point)) for period in past for point in points]
         # The cut-offs' activity-count windows overlap (a year of history each): read once.
         edges = [day for _, _, cutoff in cutoffs for day in count_edges(settings, cutoff)]

@@ -238,7 +238,7 @@ def pipeline_flow(
         ensure_rollup(engine, settings)  # the accounts' first selling days come from them
     with engine.connect() as conn:
         scope = deal_scope(conn, settings, window, team, rep)
-        deals = _deal_buckets(conn, scope, bounds)
+        deals = _deal_buckets(conn, scope, bounds, settings.calendar.zone)
         prospects = _prospects(conn, settings, scope, weeks)
         asks = _ask_record(conn, settings, scope, weeks)
         won_so_far = _won_in_quarter(conn, settings, scope, revenue, quarters, bounds[1:])
@@ -319,7 +319,9 @@ class _Group:
     late: bool = False  # entered after it closed (`late_entry`): never in the pipeline
 
 
-def _deal_buckets(conn: Connection, scope: DealScope, bounds: list[dt.datetime]) -> list[_Group]:
+def _deal_buckets(
+    conn: Connection, scope: DealScope, bounds: list[dt.datetime], zone: dt.tzinfo
+) -> list[_Group]:
     """The scope's deals created before the last bound, grouped by creation and close bucket.
 
     A deal entered in the CRM a day or more after it closed (`late_entry.entered_after_close`:
@@ -367,11 +369,11 @@ def _deal_buckets(conn: Connection, scope: DealScope, bounds: list[dt.datetime])
         )
         for created, closed, status, stage, n, total, unknown in conn.execute(query)
     ]
-    return groups + _closed_before_created(conn, scope, bounds)
+    return groups + _closed_before_created(conn, scope, bounds, zone)
 
 
 def _closed_before_created(
-    conn: Connection, scope: DealScope, bounds: list[dt.datetime]
+    conn: Connection, scope: DealScope, bounds: list[dt.datetime], zone: dt.tzinfo
 ) -> list[_Group]:
     """One group per deal closed before its creation, closed before the last bound: bucketed
     at its close, and `late` when entered a day or more after it (the one rule decides, in
@@ -383,7 +385,7 @@ def _closed_before_created(
     found = []
     for created, closed_at, status, stage, amount in conn.execute(query):
         assert closed_at is not None  # (closed before its creation: it has a close)
-        late = entered_after_close(created, closed_at)
+        late = entered_after_close(created, closed_at, zone)
         if late and created >= bounds[-1]:
             continue
         week = bisect_right(bounds, closed_at)
@@ -628,7 +630,7 @@ def _covered(
     found: dict[int, tuple[float, float]] = {}
     for reps in {t.reps for t in targets.values() if not owners <= t.reps}:
         narrowed = replace(scope, rep_ids=sorted(reps))
-        deals = _deal_buckets(conn, narrowed, bounds)
+        deals = _deal_buckets(conn, narrowed, bounds, settings.calendar.zone)
         won = _won_in_quarter(conn, settings, narrowed, metric, quarters, bounds[1:])
         for i, quarter in enumerate(quarters):
             target = targets.get(quarter.start)

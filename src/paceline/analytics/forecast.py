@@ -360,7 +360,7 @@ def forecast(
     period = calendar.period(kind, day)
     ensure_rollup(engine, settings)
     with engine.connect() as conn:
-        scope = forecast_scope(conn, team, rep)
+        scope = forecast_scope(conn, team, rep, settings.calendar.zone)
         inputs = prepare(conn, settings, scope, day, period, use_plan=True)
         result = _against_target(conn, inputs, simulate(inputs, runs, seed))
         seen = float(len(inputs.snap.won))
@@ -374,7 +374,9 @@ def _against_target(conn: Connection, inputs: Inputs, result: Forecast) -> Forec
     new-deal rate), not on everyone's revenue."""
     if inputs.target is None or not result.untargeted_reps:
         return result
-    covered = ForecastScope(sorted(inputs.target_by_rep), inputs.scope.team, inputs.scope.rep)
+    covered = ForecastScope(
+        sorted(inputs.target_by_rep), inputs.scope.team, inputs.scope.rep, inputs.scope.zone
+    )
     try:
         theirs = prepare(conn, inputs.settings, covered, inputs.as_of, inputs.period, use_plan=True)
     except UnlearnableError:  # their own wins teach no chance: no like-with-like chance either
@@ -1355,7 +1357,7 @@ def _lag_days(
     )
     created: dict[int, list[dt.datetime]] = defaultdict(list)
     for account, moment, closed in conn.execute(deals.add_columns(Deal.created_at, Deal.closed_at)):
-        if account is not None and not entered_after_close(moment, closed):
+        if account is not None and not entered_after_close(moment, closed, settings.calendar.zone):
             created[account].append(moment)  # (a late entry is dated by its entry)
     if driver.name in (aggregates.aggregated_steps(settings) if aggregates.reading() else {}):
         if cells is not None:

@@ -38,6 +38,7 @@ from sqlalchemy import (
     extract,
     func,
     literal_column,
+    or_,
     select,
     union_all,
 )
@@ -45,6 +46,7 @@ from sqlalchemy import (
 from paceline.analytics import aggregates
 from paceline.analytics.compare import RateComparison, compare_rates
 from paceline.analytics.late_entry import as_of_end, entered_before
+from paceline.analytics.local_days import LocalDays
 from paceline.analytics.metric_sql import (
     activity_filter,
     deal_credit_column,
@@ -364,7 +366,8 @@ def _timings(
     if pairs < 1 or not (groups.subject_reps or groups.peers):
         return [(_NO_TIMING, _NO_TIMING)] * max(pairs, 0)
     hours: dict[tuple[int, int], list[tuple[float, int]]] = defaultdict(list)
-    query = _gap_histograms(conn.dialect.name, settings, window, metrics, groups)
+    days = LocalDays(settings.calendar.zone, window.start, window.end)
+    query = _gap_histograms(conn.dialect.name, settings, window, metrics, groups, days)
     for pair, side, bucket, accounts in conn.execute(query):
         hours[int(pair), int(side)].append((float(bucket), int(accounts)))
     return [(_median(hours[i, SUBJECT]), _median(hours[i, PEERS])) for i in range(pairs)]
@@ -376,6 +379,7 @@ def _gap_histograms(
     window: Window,
     metrics: list[MetricSettings],
     groups: _Groups,
+    days: LocalDays,
 ) -> CompoundSelect[Any]:
     """(pair, side, whole hours, accounts): how many accounts took each gap between steps.
 
@@ -402,11 +406,11 @@ def _gap_histograms(
             started = _started(i, events(i))
         if later.name in held:
             reached = aggregates.first_after(
-                settings, i, started, later, window.start, window.end, sides
+                settings, i, started, later, window.start, window.end, sides, days
             )
         else:
-            reached = _reached(i, started, events(i + 1))
-        parts.append(_histogram(dialect, i, reached))
+            reached = _reached(i, started, events(i + 1), days)
+        parts.append(_histogram(dialect, i, reached, days))
     return union_all(*parts)
 
 
@@ -431,8 +435,10 @@ def _started(pair: int, earlier: CTE) -> Subquery:
     )
 
 
-def _reached(pair: int, started: Subquery, later: CTE) -> Subquery:
-    """(side, account_id, t0, t1): the first later-step event at or after t0, from events."""
+def _reached(pair: int, started: Subquery, later: CTE, days: LocalDays) -> Subquery:
+    """(side, account_id, t0, t1): the first later-step event at or after t0, from events;
+    a later event with a date and no time counts from the start of its day
+    (`LocalDays.at_or_after`)."""
     return (
         select(
             started.c.side,
@@ -445,7 +451,7 @@ def _reached(pair: int, started: Subquery, later: CTE) -> Subquery:
             and_(
                 later.c.side == started.c.side,
                 later.c.account_id == started.c.account_id,
-                later.c.at >= started.c.t0,
+                days.at_or_after(later.c.at, started.c.t0),
             ),
         )
         .group_by(started.c.side, started.c.account_id, started.c.t0)
@@ -453,8 +459,15 @@ def _reached(pair: int, started: Subquery, later: CTE) -> Subquery:
     )
 
 
-def _histogram(dialect: str, pair: int, reached: Subquery) -> Select[Any]:
-    hours = func.round(_days_between(dialect, reached.c.t0, reached.c.t1) * 24)
+def _histogram(dialect: str, pair: int, reached: Subquery, days: LocalDays) -> Select[Any]:
+    """Accounts per whole hours of gap; when either end is a date without a time, the gap
+    is in whole local days (the same day: 0), as exact as a date allows."""
+    t0, t1 = reached.c.t0, reached.c.t1
+    by_day = or_(days.date_only(t0), days.date_only(t1))
+    hours = case(
+        (by_day, (days.day(t1) - days.day(t0)) * 24),
+        else_=func.round(_days_between(dialect, t0, t1) * 24),
+    )
     return select(
         literal_column(str(pair), Integer).label("pair"),
         reached.c.side,
@@ -486,7 +499,7 @@ def _events(
                 dated >= first,
                 dated < after,
                 entered_before(as_of_end(settings.calendar.zone, window.as_of)),
-                deal_filter(metric),
+                deal_filter(metric, settings.calendar.zone),
                 Deal.account_id.is_not(None),
             )
             .subquery(name)

@@ -686,7 +686,7 @@ def _recent(
             select(Rep.id, Rep.name, moment)
             .join(Rep, Rep.id == credit)
             .where(
-                deal_filter(metric),
+                deal_filter(metric, settings.calendar.zone),
                 moment >= since,
                 moment <= until,
                 (credit + 0).in_(rep_ids),

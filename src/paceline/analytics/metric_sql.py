@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnClause,
@@ -89,7 +90,7 @@ def activity_case(settings: Settings, metric: MetricSettings) -> ColumnElement[f
     return case((activity_filter(settings, metric), activity_measure(metric)), else_=0)
 
 
-def deal_filter(metric: MetricSettings) -> ColumnElement[bool]:
+def deal_filter(metric: MetricSettings, zone: ZoneInfo) -> ColumnElement[bool]:
     """The deals a deal metric counts. One dated by creation leaves out the deals entered in
     the CRM after they closed (`late_entry`): a migration of old, closed deals is not that
     day's opportunities created or sourced (their close still counts where a metric is
@@ -98,7 +99,7 @@ def deal_filter(metric: MetricSettings) -> ColumnElement[bool]:
     status = Deal.status == metric.status if metric.status is not None else true()
     if metric.date == "closed_at":
         return status
-    return and_(status, not_entered_after_close())
+    return and_(status, not_entered_after_close(zone))
 
 
 def deal_credit_column(metric: MetricSettings) -> ColumnClause[int | None] | ColumnClause[int]:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Boolean,
@@ -328,7 +329,9 @@ def _deal_rows(
     first, after = utc_bounds(settings, start, end)
     for_reps = bool(reps)
     statement = derive(
-        settings, ("metrics.deal_rows", key, for_reps), lambda: _deal_statement(metric, for_reps)
+        settings,
+        ("metrics.deal_rows", key, for_reps),
+        lambda: _deal_statement(metric, for_reps, settings.calendar.zone),
     )
     read[key] = [
         (int(rep_id), int(count), amount, int(with_amount))
@@ -700,7 +703,9 @@ def _distinct_totals(settings: Settings, metric: MetricSettings) -> Select[int, 
     return _with_contact(query, metric).group_by(Activity.rep_id)
 
 
-def _deal_statement(metric: MetricSettings, for_reps: bool) -> Select[Any, Any, Any, Any]:
+def _deal_statement(
+    metric: MetricSettings, for_reps: bool, zone: ZoneInfo
+) -> Select[Any, Any, Any, Any]:
     """`_deal_rows`'s statement: per credited rep, the deals, their summed amount and how
     many have an amount, with bound instants (`first`/`after`) and reps (`rep_ids`)."""
     credit = deal_credit_column(metric)
@@ -712,7 +717,7 @@ def _deal_statement(metric: MetricSettings, for_reps: bool) -> Select[Any, Any, 
             dated >= bindparam("first"),
             dated < bindparam("after"),
             entered_before(bindparam("known")),
-            deal_filter(metric),
+            deal_filter(metric, zone),
         )
         .group_by(credit)
     )
@@ -746,7 +751,7 @@ def amounts_unknown(
             dated >= first,
             dated < after,
             entered_before(as_of_end(settings.calendar.zone, known)),
-            deal_filter(metric),
+            deal_filter(metric, settings.calendar.zone),
             Deal.amount.is_(None),
         )
         .group_by(credit)
@@ -914,7 +919,7 @@ def _known_deals(
         dated >= lo,
         dated < hi,
         entered_before(as_of_end(settings.calendar.zone, as_of)),
-        deal_filter(metric),
+        deal_filter(metric, settings.calendar.zone),
     ]
 
 

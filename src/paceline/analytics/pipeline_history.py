@@ -62,6 +62,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
@@ -79,11 +80,12 @@ from sqlalchemy import (
 
 from paceline.analytics.late_entry import (
     closed_without_date,
-    entered_after_close,
+    entered_after_close_dated,
     entered_before,
     not_entered_after_close,
     placed_in_time,
 )
+from paceline.analytics.local_days import is_date_only
 from paceline.analytics.money import money_sum
 from paceline.analytics.reopened import standing_entries
 from paceline.errors import UserInputError, did_you_mean
@@ -111,6 +113,9 @@ class ForecastScope:
     rep_ids: list[int] | None  # None: every deal
     team: str | None
     rep: str | None
+    # The business zone, whose midnight is a close date without a time (`late_entry`);
+    # None: not known (a scope built by hand), every close is read as timed.
+    zone: ZoneInfo | None = None
 
     def owned(self, column: ColumnClause[Any] = Deal.rep_id) -> ColumnElement[bool]:
         return true() if self.rep_ids is None else column.in_(self.rep_ids)
@@ -122,7 +127,9 @@ class ForecastScope:
         return f"team {self.team}" if self.team else "everyone"
 
 
-def forecast_scope(conn: Connection, team: str | None, rep: str | None) -> ForecastScope:
+def forecast_scope(
+    conn: Connection, team: str | None, rep: str | None, zone: ZoneInfo | None = None
+) -> ForecastScope:
     """The scope for `team` and/or `rep` by name (case and spacing as typed do not matter).
 
     A team means the reps in it now, whether or not they sell today: their past deals are the
@@ -145,10 +152,11 @@ def forecast_scope(conn: Connection, team: str | None, rep: str | None) -> Forec
             raise UserInputError(f"rep: no rep named {rep!r}{hint}")
         if team_name is not None and found[2] != team_name:
             raise UserInputError(f"rep: {found[1]} is not in team {team_name}")
-        return ForecastScope([int(found[0])], found[2], found[1])
+        return ForecastScope([int(found[0])], found[2], found[1], zone)
     if team_name is not None:
-        return ForecastScope([int(i) for i, _, t in rows if t == team_name], team_name, None)
-    return ForecastScope(None, None, None)
+        ids = [int(i) for i, _, t in rows if t == team_name]
+        return ForecastScope(ids, team_name, None, zone)
+    return ForecastScope(None, None, None, zone)
 
 
 # --- deals as known at the cut-off ----------------------------------------------------------
@@ -174,6 +182,7 @@ class KnownDeal:
     status: str  # as known at the cut-off: open unless closed before it
     closed_at: dt.datetime | None  # set only when closed before the cut-off
     entries: tuple[StageEntry, ...]  # the stage path known at the cut-off, oldest first
+    closed_is_date: bool = False  # its close is a date without a time (`late_entry`)
 
     @property
     def amount_known(self) -> bool:
@@ -188,7 +197,7 @@ class KnownDeal:
         so no curve learns from it (its win still counts as revenue and as a won size). A
         close *date* on the creation day is midnight before a creation that day: less than a
         day, a same-day close, kept."""
-        return entered_after_close(self.created_at, self.closed_at)
+        return entered_after_close_dated(self.created_at, self.closed_at, self.closed_is_date)
 
     @property
     def stage(self) -> str | None:
@@ -385,7 +394,7 @@ class SpanSnapshots:
         key = (row.deal_id, closed, bisect_left(own, cutoff, key=_entered))
         found = self._known.get(key)
         if found is None:
-            found = self._known[key] = _as_known(row, own, cutoff)
+            found = self._known[key] = _as_known(row, own, cutoff, self._scope.zone)
         return found
 
     def _wanted(self, cutoff: dt.datetime, history_start: dt.datetime) -> ColumnElement[bool]:
@@ -462,7 +471,10 @@ def _money(value: object) -> float | None:
 
 
 def _as_known(
-    row: _Row, entries: list[tuple[str, str, float | None, dt.datetime]], cutoff: dt.datetime
+    row: _Row,
+    entries: list[tuple[str, str, float | None, dt.datetime]],
+    cutoff: dt.datetime,
+    zone: dt.tzinfo | None,
 ) -> KnownDeal:
     closed = row.closed_at is not None and row.closed_at < cutoff and row.status != OPEN
     known = [e for e in entries if e[3] < cutoff]
@@ -489,6 +501,9 @@ def _as_known(
         status=row.status if closed else OPEN,
         closed_at=row.closed_at if closed else None,
         entries=tuple(path),
+        closed_is_date=zone is not None
+        and row.closed_at is not None
+        and is_date_only(row.closed_at, zone),
     )
 
 
@@ -553,7 +568,7 @@ def deals_created(
         Deal.created_at < end,
         scope.owned(),
         placed_in_time(),
-        not_entered_after_close(),
+        not_entered_after_close(scope.zone),
     )
     return int(conn.execute(query).scalar_one())
 

@@ -394,7 +394,7 @@ def _finished_stays(
     )
     stays: dict[str, list[float]] = defaultdict(list)
     for stage, start, stop, created, closed in conn.execute(rows):
-        if stop is not None and not entered_after_close(created, closed):
+        if stop is not None and not entered_after_close(created, closed, zone):
             stays[stage].append(local_days_between(zone, start, stop))
     return stays
 

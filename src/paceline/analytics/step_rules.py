@@ -273,7 +273,7 @@ def _any_deal_counted(
             deal_credit_column(metric).is_not(None),
             dated < before,
             entered_before(before),
-            deal_filter(metric),
+            deal_filter(metric, settings.calendar.zone),
         )
     )
     if metric.aggregate == "sum":

@@ -1064,7 +1064,7 @@ def _deal_weekly(
             dated >= bounds[0],
             dated < bounds[-1],
             entered_before(as_of_end(settings.calendar.zone, as_of)),
-            deal_filter(metric),
+            deal_filter(metric, settings.calendar.zone),
         )
         .subquery()
     )
