@@ -462,7 +462,6 @@ def _timeline(settings: Settings, first_day: dt.date, today: dt.date) -> Timelin
     cal = BusinessCalendar(settings.calendar)
     dates = [first_day + dt.timedelta(i) for i in range((today - first_day).days + 1)]
     business = np.array([cal.is_business_day(d) for d in dates])
-    holidays = settings.calendar.holiday_set
     weekday = np.array([d.weekday() for d in dates])
     weekday_factor = np.array([1.04, 1.08, 1.06, 1.02, 0.80, 0.0, 0.0])[weekday]
     season = np.array([_season(d) for d in dates])
@@ -477,7 +476,7 @@ def _timeline(settings: Settings, first_day: dt.date, today: dt.date) -> Timelin
         first_day=first_day,
         days=np.array(dates, dtype="datetime64[D]"),
         business=business,
-        weekend=~business & (weekday >= 5) & np.array([d not in holidays for d in dates]),
+        weekend=~business & (weekday >= 5) & np.array([not cal.is_holiday(d) for d in dates]),
         rhythm=weekday_factor * season,
         fresh_rhythm=weekday_factor,
         utc_offset_min=np.array([o.total_seconds() / 60 for o in offsets]),
