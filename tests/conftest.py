@@ -141,8 +141,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     settle_pg_copies()  # this process's copies made ahead, and the drops still under way
+    if hasattr(session.config, "workerinput"):
+        collect_before_reporting_finished()
     if not hasattr(session.config, "workerinput"):  # the controller, once every worker is done
         drop_run_databases(os.environ[RUN_ID])
+
+
+def collect_before_reporting_finished() -> None:
+    """Collect a worker's garbage while the controller still waits for it, not after.
+
+    xdist's worker says it has finished once this hook returns (its wrapper around
+    `pytest_sessionfinish`); the controller then closes the worker's gateway, and execnet gives
+    the worker 5 s to end before it sends the worker a SIGINT. pytest collects the garbage in
+    `pytest_unconfigure`, after that message, and in a full run the collection finalises the
+    database connections the tests dropped without closing (a PostgreSQL one waits on the
+    server to close): under load it ran past the 5 s, and the SIGINT's KeyboardInterrupt was
+    raised inside SQLAlchemy's collector callback, reported as PytestUnraisableExceptionWarning
+    (tests/test_suite_isolation.py). Collected here, the unconfigure's collection finds
+    nothing left to finalise."""
+    gc.collect()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -209,8 +226,8 @@ def pinned_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
     Each console is made once per process and keeps the width it found then: a COLUMNS given
     to `CliRunner().invoke(env=...)` reached it only in the first test of an xdist worker to
     print, so a test's wrapping depended on which tests its worker had run before it, and on
-    the terminal or COLUMNS pytest was started with. A test that needs wider lines says so
-    (`factories.terminal_width`)."""
+    the terminal or COLUMNS pytest was started with. A test that needs wider lines sets the
+    console's width with monkeypatch (`tests/services/test_audit.py`)."""
     from factories import TERMINAL_WIDTH
     from paceline import terminal
 

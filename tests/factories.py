@@ -18,6 +18,7 @@ import functools
 import hashlib
 import html
 import io
+import itertools
 import json
 import os
 import pickle
@@ -59,7 +60,7 @@ from paceline.api.deps import SESSION_COOKIE
 from paceline.auth.accounts import create_token, start_session
 from paceline.auth.passwords import hash_password
 from paceline.calendar import BusinessCalendar, shift_months
-from paceline.config import CONFIG_FILE_NAME, Settings
+from paceline.config import CONFIG_FILE_NAME, Settings, default_config_text, load_settings
 from paceline.demo import DemoSummary, build_demo
 from paceline.ingest.importer import ImportOptions, ImportResult, import_csv
 from paceline.ingest.mapping import Entity, load_mapping
@@ -1013,6 +1014,11 @@ def build_tracking_team(engine: Engine, settings: Settings) -> dict[str, int]:
     return ids
 
 
+def in_zone(settings: Settings, zone: str) -> Settings:
+    """The settings with `[calendar] timezone` set to `zone` (a team correcting the zone)."""
+    return variant(settings, calendar={**settings.calendar.model_dump(), "timezone": zone})
+
+
 def variant(settings: Settings, extra: Iterable[dict[str, Any]] = (), **changes: Any) -> Settings:
     """The settings with metrics added, metrics replaced by name and top-level keys changed."""
     data = settings.model_dump()
@@ -1546,13 +1552,13 @@ def import_counting_progress(
 
 
 def cli_in(workdir: Path, *args: str) -> tuple[int, str]:
-    """`paceline --db sqlite:///<workdir>/p.db ARGS` at 250 columns: (exit code, output)."""
+    """`paceline --db sqlite:///<workdir>/p.db ARGS` (exit code, output)."""
     from typer.testing import CliRunner
 
     from paceline.cli import app
 
     db = f"sqlite:///{workdir / 'p.db'}"
-    result = CliRunner().invoke(app, ["--db", db, *args], env={"COLUMNS": "250"})
+    result = CliRunner().invoke(app, ["--db", db, *args])
     return result.exit_code, result.output
 
 
@@ -2743,6 +2749,95 @@ def build_no_account_called_this_quarter(engine: Engine, settings: Settings) -> 
     return dee
 
 
+SDR_KEY_METRICS = 'key_metrics = ["conversations", "meetings_set", "opportunities_sourced"]'
+
+
+def accounts_called_config(folder: Path, settings: Settings) -> Path:
+    """The built-in configuration with accounts called added and the SDRs paced on calls and
+    accounts called, as a user writes it (`paced_on_accounts_called`), and the BDRs too
+    when `settings` has them (`paced_on_accounts_with_a_new_role`); checked against them."""
+    text = default_config_text()
+    assert SDR_KEY_METRICS in text
+    text = text.replace(SDR_KEY_METRICS, 'key_metrics = ["calls", "accounts_called"]')
+    text += "\n[[metrics]]\n" + "".join(
+        f"{key} = {json.dumps(value)}\n" for key, value in ACCOUNTS_CALLED.items()
+    )
+    if any(role.name == "bdr" for role in settings.roles):
+        text += '\n[[roles]]\nname = "bdr"\nkey_metrics = ["accounts_called"]\n'
+    path = folder / "paceline.toml"
+    path.write_text(text, encoding="utf-8")
+    written = load_settings(path)
+    assert written.metric("accounts_called") == settings.metric("accounts_called")
+    assert written.roles == settings.roles
+    return path
+
+
+def paced_on_accounts_with_a_new_role(settings: Settings) -> Settings:
+    """`paced_on_accounts_called` (SDRs on calls and accounts called), and a new role, BDRs,
+    paced on accounts called alone."""
+    paced = paced_on_accounts_called(settings)
+    roles = [*paced.model_dump()["roles"], {"name": "bdr", "key_metrics": ["accounts_called"]}]
+    return variant(paced, roles=roles)
+
+
+def build_book_callers(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Team East under `paced_on_accounts_with_a_new_role`, for pacing accounts called by
+    their accrual curve in November 2026 (19 business days); August and September 2026
+    have 21 business days, October 22. Calls at noon; the team's records begin on Friday
+    Jul 31 (Ava calls an account of her book), so August to October are whole periods:
+
+    - SDR Ava works a book of 20 accounts. In each of August, September and October she
+      first calls 10 of them on the month's business day 1, 6 more on business day 6 and
+      the last 4 on business day 11 (and calls the first again on business day 15): 50% of
+      the month's accounts by day 1, 80% by day 6, all by day 11. Targets: 20 accounts and
+      190 calls in November. In November she calls 10 of her book on Monday Nov 2, an 11th
+      on Monday Nov 9 and a 12th on Monday Nov 16: she slows down, and ends at 12 of 20;
+    - SDR Bea is a hunter: one new account each business day of August to October (64 in
+      all), and of November to Wednesday Nov 11 (8); a target of 19 accounts;
+    - SDR Cal starts on Monday Nov 2 (no history of his own): 10 accounts by Nov 11, two on
+      each of his first five business days; a target of 20;
+    - BDR Dot, of a role nobody had before (no history anywhere): 5 accounts by Nov 11,
+      one on each of Nov 2-6; a target of 19.
+
+    Returns the reps' ids by name."""
+    ids = {
+        "Ava": add_rep(engine, settings, "Ava", "sdr", team="East"),
+        "Bea": add_rep(engine, settings, "Bea", "sdr", team="East"),
+        "Cal": add_rep(
+            engine, settings, "Cal", "sdr", team="East", start_date=dt.date(2026, 11, 2)
+        ),
+        "Dot": add_rep(engine, settings, "Dot", "bdr", team="East"),
+    }
+    book = accounts(engine, 20, "Book account")
+    calls: list[tuple[int, dt.date, int]] = [(ids["Ava"], dt.date(2026, 7, 31), book[0])]
+    months = [(dt.date(2026, m, 1), dt.date(2026, m + 1, 1)) for m in (8, 9, 10)]
+    for first, end in months:
+        days = business_days(settings, first, end)
+        calls += [(ids["Ava"], days[0], a) for a in book[:10]]
+        calls += [(ids["Ava"], days[5], a) for a in book[10:16]]
+        calls += [(ids["Ava"], days[10], a) for a in book[16:]]
+        calls.append((ids["Ava"], days[14], book[0]))
+    nov = [dt.date(2026, 11, 2), dt.date(2026, 11, 9), dt.date(2026, 11, 16)]
+    calls += [(ids["Ava"], nov[0], a) for a in book[:10]]
+    calls += [(ids["Ava"], nov[1], book[10]), (ids["Ava"], nov[2], book[11])]
+    hunted = [day for first, end in months for day in business_days(settings, first, end)]
+    hunted += business_days(settings, NOV, dt.date(2026, 11, 12))
+    leads = accounts(engine, len(hunted), "Lead")
+    calls += [(ids["Bea"], day, lead) for day, lead in zip(hunted, leads, strict=True)]
+    first_week = business_days(settings, NOV, dt.date(2026, 11, 7))
+    for rep, per_day in (("Cal", 2), ("Dot", 1)):
+        theirs = iter(accounts(engine, 5 * per_day, f"{rep}'s account"))
+        calls += [(ids[rep], day, next(theirs)) for day in first_week for _ in range(per_day)]
+    rows = [activity_row(rep, day, account_id=a, outcome="conversation") for rep, day, a in calls]
+    targets = [("Ava", "accounts_called", 20), ("Ava", "calls", 190),
+               ("Bea", "accounts_called", 19), ("Cal", "accounts_called", 20),
+               ("Dot", "accounts_called", 19)]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(conn, [TargetRow(ids[r], m, "month", NOV, v) for r, m, v in targets])
+    return ids
+
+
 def build_accounts_called_month_by_month(engine: Engine, settings: Settings) -> int:
     """SDR Ana (East, no start date) under `paced_on_accounts_called`, for a demo's run-rate
     targets as of Wednesday 2026-11-18, whose recent stretch starts on Thursday Oct 29 (the
@@ -2773,6 +2868,47 @@ def build_accounts_called_month_by_month(engine: Engine, settings: Settings) -> 
     with engine.begin() as conn:
         conn.execute(insert(Activity), rows)
     return ana
+
+
+def build_new_hire_accounts_called(engine: Engine, settings: Settings) -> dict[str, int]:
+    """SDRs under `paced_on_accounts_called`, for a demo's run-rate targets as of Wednesday
+    2026-11-18 (the run rate's month-long slices [Jul 29, Aug 29), [Aug 29, Sep 29) and
+    [Sep 29, Oct 29): 23, 20 and 22 business days). Calls at noon:
+
+    - Ana (no start date) works a book of 20 accounts: in each slice she first calls 10 of
+      them on its business day 1, 6 more on business day 6 and the last 4 on business day
+      16 (and the first again on day 16): 16 of 20 from day 6 to day 15;
+    - Hal starts on Thursday Oct 15, the last 10 business days of the third slice: 6 new
+      accounts on Oct 15, 6 more on Oct 16, and the first of them again on Oct 20: 12.
+
+    Returns their ids by name."""
+    ids = {
+        "Ana": add_rep(engine, settings, "Ana", "sdr", team="East"),
+        "Hal": add_rep(
+            engine, settings, "Hal", "sdr", team="East", start_date=dt.date(2026, 10, 15)
+        ),
+    }
+    book = accounts(engine, 20, "Book account")
+    bounds = [
+        dt.date(2026, 7, 29),
+        dt.date(2026, 8, 29),
+        dt.date(2026, 9, 29),
+        dt.date(2026, 10, 29),
+    ]
+    calls: list[tuple[int, dt.date, int]] = []
+    for first, end in itertools.pairwise(bounds):
+        days = business_days(settings, first, end)
+        calls += [(ids["Ana"], days[0], a) for a in book[:10]]
+        calls += [(ids["Ana"], days[5], a) for a in book[10:16]]
+        calls += [(ids["Ana"], days[15], a) for a in (*book[16:], book[0])]
+    his = accounts(engine, 12, "Hal's account")
+    calls += [(ids["Hal"], dt.date(2026, 10, 15), a) for a in his[:6]]
+    calls += [(ids["Hal"], dt.date(2026, 10, 16), a) for a in his[6:]]
+    calls.append((ids["Hal"], dt.date(2026, 10, 20), his[0]))
+    rows = [activity_row(rep, day, account_id=a, outcome="conversation") for rep, day, a in calls]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+    return ids
 
 
 def build_win_entered_after_a_cutoff(engine: Engine, settings: Settings) -> int:
@@ -2989,7 +3125,7 @@ class FacesOrg:
 
         where = ["--db", self.db] if self.db else []
         with contextlib.chdir(self.folder):
-            return CliRunner().invoke(app, [*where, *args], env={"COLUMNS": "200"})
+            return CliRunner().invoke(app, [*where, *args])
 
     def cli(self, *args: str) -> Any:
         """`paceline ARGS --json` in the organisation's folder, as JSON."""
@@ -3033,7 +3169,7 @@ def run_cli_ok(*args: str) -> str:
 
     from paceline.cli import app
 
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    result = CliRunner().invoke(app, list(args))
     assert result.exit_code == 0, (args, result.output)
     return result.output
 
@@ -3051,3 +3187,44 @@ def east_forecast_totals(
         scope = forecast_scope(conn, "East", None)
         inputs = prepare(conn, settings, scope, day, period, use_plan=True)
     return run_simulation(inputs, runs, seed).totals
+
+
+STALE_DEALS, STALE_AMOUNT = 20, 1000.0  # `stale_losses`: Cy's open deals and their amount
+
+
+def stale_losses(
+    engine: Engine,
+    settings: Settings,
+    closes: int,
+    *,
+    staged: bool = True,
+    wins: int = 30,
+    quick_losses: int = 0,
+) -> dict[str, int]:
+    """East, as of 2026-05-15: Ana's `wins` quick wins then her `quick_losses` quick losses (10
+    days in negotiation, one a day from 2025-06-01, 5,000 each), Cy's `closes` losses 230
+    days in negotiation (one a day from 2025-06-01, 1,000 each) and his 20 open deals of
+    1,000 in negotiation since 2025-10-17 (210.5 days in at the cut-off): the measured-zero
+    tests' stale deals (test_forecast_measured_zero_of_a_curve, test_forecast_from_prior).
+    Returns the reps' ids.
+    `staged` False: no stage history written (a CRM export of one row per deal), so every
+    deal is read by its age, the same days from creation."""
+    reps = east_and_west(engine, settings)
+    for i in range(wins + quick_losses):
+        created = at(6, 1, 2025) + dt.timedelta(days=i)
+        closed = created + dt.timedelta(days=10)
+        status = "won" if i < wins else "lost"
+        path = [("negotiation", created), (f"closed_{status}", closed)] if staged else None
+        put_deal(engine, reps["Ana"], f"Quick {i}", 5000, created, status=status,
+                 stage=f"closed_{status}", closed=closed, history=path)  # fmt: skip
+    for i in range(closes):
+        created = at(6, 1, 2025) + dt.timedelta(days=i)
+        lost = created + dt.timedelta(days=230)
+        path = [("negotiation", created), ("closed_lost", lost)] if staged else None
+        put_deal(engine, reps["Cy"], f"Lost {i}", 1000, created, status="lost",
+                 stage="closed_lost", closed=lost, history=path)  # fmt: skip
+    for i in range(STALE_DEALS):
+        put_deal(engine, reps["Cy"], f"Stale {i}", STALE_AMOUNT, at(10, 17, 2025),
+                 stage="negotiation",
+                 history=[("negotiation", at(10, 17, 2025))] if staged else None)  # fmt: skip
+    return reps

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 from factories import (
     THREE_MONTH_DEMO,
     build_accounts_called_month_by_month,
+    build_new_hire_accounts_called,
     paced_on_accounts_called,
     shared_demo,
     sqlite_copy,
@@ -143,3 +144,34 @@ def test_a_distinct_count_target_is_a_months_run_rate(engine: Engine, settings: 
     assert targets[("accounts_called", nov)] == pytest.approx(2.63)
     assert targets[("accounts_called", dec)] == pytest.approx(3.05)
     assert targets[("calls", nov)] == pytest.approx(3.22)
+
+
+def test_a_new_hires_distinct_target_reads_his_days_by_the_roles_curve(
+    engine: Engine, settings: Settings
+) -> None:
+    """Hal joined for the third slice's last 10 of 22 business days and called 12 accounts.
+    Ana's three slices reached 16 of 20 accounts by 10/22 of their business days (10.45,
+    9.09 and 10 business days in, between her days 6 and 16), a share of 48/60 = 0.8: his
+    12 are a whole slice's 12 / 0.8 = 15, a rate of 15/22 a business day, 15 x 19/22 = 12.95
+    accounts in November (19 business days), 15 in December (22). Scaled evenly, as before,
+    12/10 a day: 22.8 and 26.4, more than Ana's 17.54 (60 accounts over the slices' 65
+    business days, x 19), whose rule is unchanged. His calls are a count, read as before:
+    13 over his 10 days, x 19 = 24.7."""
+    paced = paced_on_accounts_called(settings)
+    ids = build_new_hire_accounts_called(engine, paced)
+    save_run_rate_targets(engine, paced, TODAY)
+    with engine.connect() as conn:
+        targets = {
+            (rep_id, metric, start): value
+            for rep_id, metric, start, value in conn.execute(
+                select(Target.rep_id, Target.metric, Target.period_start, Target.value).where(
+                    Target.period_kind == "month"
+                )
+            )
+        }
+    nov, dec = dt.date(2026, 11, 1), dt.date(2026, 12, 1)
+    hal, ana = ids["Hal"], ids["Ana"]
+    assert targets[(hal, "accounts_called", nov)] == pytest.approx(12.95)
+    assert targets[(hal, "accounts_called", dec)] == pytest.approx(15.0)
+    assert targets[(ana, "accounts_called", nov)] == pytest.approx(17.54)
+    assert targets[(hal, "calls", nov)] == pytest.approx(24.7)

@@ -219,7 +219,7 @@ def test_stalled_deals_without_an_amount_are_said(
 def test_revenue_per_win_leaves_out_the_wins_without_an_amount(settings: Settings) -> None:
     """A deals-only rep: 6 wins, one with no amount, 15,835 from the other five. Before:
     "(2,639 per win)", 15,835 / 6, as if the unknown win were worth 0."""
-    brief = _brief(equation=SimpleNamespace(wins_without_amount=1))
+    brief = _brief(equation=SimpleNamespace(wins_without_amount=1, measured_from=None))
     finding = Finding("missing_data", "activities", 15_835.0, count=6)
     assert finding_text(settings, brief, finding) == (
         "No activities logged in this window: prospects and selling activity are unknown, not"

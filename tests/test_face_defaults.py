@@ -64,9 +64,7 @@ def _cli_json(engine: Engine, *args: str) -> Any:
     """`paceline --db URL ARGS --json` with the default configuration, as JSON."""
     load_commands()
     url = engine.url.render_as_string(hide_password=False)
-    result = CliRunner().invoke(
-        app, ["--db", url, "--today", AS_OF.isoformat(), *args, "--json"], env={"COLUMNS": "200"}
-    )
+    result = CliRunner().invoke(app, ["--db", url, "--today", AS_OF.isoformat(), *args, "--json"])
     assert result.exit_code == 0, (args, result.output)
     return json.loads(result.output)
 

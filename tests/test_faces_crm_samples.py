@@ -200,7 +200,7 @@ def with_stages(folder: Path, entries: str, *, replace: bool) -> None:
 
 def printed(*args: str) -> str:
     """`paceline ARGS` in the current folder, whatever its exit status: what it printed."""
-    return str(CliRunner().invoke(app, list(args), env={"COLUMNS": "200"}).output)
+    return str(CliRunner().invoke(app, list(args)).output)
 
 
 @contextlib.contextmanager

@@ -14,44 +14,26 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from factories import (
-    ACCOUNTS_CALLED,
+    accounts_called_config,
     build_same_account_called,
     make_site,
     paced_on_accounts_called,
     page_text,
 )
 from paceline.cli import app
-from paceline.config import Settings, default_config_text, load_settings
+from paceline.config import Settings
 
 DAY = "2026-11-20"
-SDR_KEYS = 'key_metrics = ["conversations", "meetings_set", "opportunities_sourced"]'
 EXPECTED = {
     ("Ana", "behind_pace", "2026-11-04"),
     ("Ben", "zero_key_metric", "2026-10-30"),
 }
 
 
-def config_file(folder: Path, settings: Settings) -> Path:
-    """The built-in configuration with accounts called added and the SDRs paced on it:
-    `paced_on_accounts_called` as a user writes it."""
-    text = default_config_text()
-    assert SDR_KEYS in text
-    text = text.replace(SDR_KEYS, 'key_metrics = ["calls", "accounts_called"]')
-    text += "\n[[metrics]]\n" + "".join(
-        f"{key} = {json.dumps(value)}\n" for key, value in ACCOUNTS_CALLED.items()
-    )
-    path = folder / "paceline.toml"
-    path.write_text(text, encoding="utf-8")
-    written = load_settings(path)
-    assert written.metric("accounts_called") == settings.metric("accounts_called")
-    assert written.role("sdr").key_metrics == settings.role("sdr").key_metrics
-    return path
-
-
 def cli(engine: Engine, config: Path, *args: str) -> str:
     url = engine.url.render_as_string(hide_password=False)
     command = ["--db", url, "--config", str(config), "alerts", "--team", "East", "--as-of", DAY]
-    result = CliRunner().invoke(app, [*command, *args], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(app, [*command, *args])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -65,7 +47,7 @@ def test_every_face_dates_a_distinct_count_alert_alike(
 ) -> None:
     paced = paced_on_accounts_called(settings)
     build_same_account_called(engine, paced)
-    config = config_file(tmp_path, paced)
+    config = accounts_called_config(tmp_path, paced)
     assert dated(json.loads(cli(engine, config, "--json"))["alerts"]) == EXPECTED
     table = [line for line in cli(engine, config).splitlines() if "Accounts called" in line]
     assert len(table) == 2

@@ -115,9 +115,7 @@ def test_cli_prints_a_dash_and_json_null(tmp_path: Path, settings: Settings) -> 
     runner = CliRunner()
 
     def run(*args: str) -> Any:
-        result = runner.invoke(
-            app, ["--db", url, "--config", str(config), *args], env={"COLUMNS": "200"}
-        )
+        result = runner.invoke(app, ["--db", url, "--config", str(config), *args])
         assert result.exit_code == 0, result.output
         return result.output
 

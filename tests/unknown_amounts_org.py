@@ -30,7 +30,7 @@ import datetime as dt
 from sqlalchemy import Engine, insert
 
 from factories import at, calls_on, east_and_west, put_deal
-from paceline.config import Settings
+from paceline.config import Settings, default_config_text
 from paceline.store.models import Activity
 
 AS_OF = dt.date(2026, 7, 15)
@@ -52,6 +52,19 @@ aggregate = "ratio"
 numerator = "revenue"
 denominator = "deals_won"
 """
+
+
+AE_KEY_METRICS = 'key_metrics = ["meetings_held", "proposals", "deals_won", "revenue"]'
+
+
+def config_with_revenue_per_win() -> str:
+    """The default configuration with `EXTRA_METRICS` and revenue per win among the AEs' key
+    metrics (after revenue), so the scorecards and reports show it: for the CLI's --config
+    and, parsed, for the analyses and pages."""
+    text = default_config_text()
+    assert text.count(AE_KEY_METRICS) == 1
+    wider = AE_KEY_METRICS.replace('"revenue"]', '"revenue", "revenue_per_win"]')
+    return text.replace(AE_KEY_METRICS, wider) + EXTRA_METRICS
 
 
 def build_unknown_amounts_org(engine: Engine, settings: Settings) -> dict[str, int]:

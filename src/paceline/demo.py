@@ -36,7 +36,8 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, insert, select
 
 from paceline import clock
-from paceline.analytics.metrics import metric_totals
+from paceline.analytics.accrual import Accrual, pooled_curve
+from paceline.analytics.metrics import distinct_firsts_by_period, metric_totals
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.stretch import alert_stretch
 from paceline.calendar import BusinessCalendar, shift_months
@@ -1758,12 +1759,13 @@ def save_run_rate_targets(engine: Engine, settings: Settings, today: dt.date) ->
         reps = conn.execute(select(Rep.id, Rep.role, Rep.start_date)).all()
         wanted = sorted({m for ms in owned.values() for m in ms})
         total = _run_rate_totals(conn, settings, wanted, recent, today)
+        distinct_rate = _distinct_run_rates(conn, settings, calendar, wanted, recent, reps)
         for rep_id, role, start in reps:
             worked = calendar.business_days(max(since, start or since), recent)
             if not worked:
                 continue
             for metric in owned.get(role, []):
-                daily = total(rep_id, metric) / worked
+                daily = distinct_rate.get((rep_id, metric), total(rep_id, metric) / worked)
                 rows.extend(
                     TargetRow(rep_id, metric, "month", m.start, round(daily * days, 2), "demo")
                     for m in months
@@ -1798,6 +1800,77 @@ def _run_rate_totals(
         return whole.get(rep_id, metric)
 
     return total
+
+
+def _distinct_run_rates(
+    conn: Connection,
+    settings: Settings,
+    calendar: BusinessCalendar,
+    metrics: list[str],
+    recent: dt.date,
+    reps: Sequence[Any],
+) -> dict[tuple[int, str], float]:
+    """A distinct count's daily run rate for each rep who started inside the run-rate
+    months: the month-long slice they joined in read as a whole slice's count by their
+    role's curve (`accrual.pooled_curve`, the slices its other reps worked whole), then
+    added to their whole slices' counts, over those slices' business days.
+
+    Why: a distinct count climbs fast and flattens, so a new hire's accounts of a slice's
+    last 10 business days are most of a whole slice's, not 10/22 of them. Scaled evenly,
+    the demo's new hire (152 accounts in his first 10 of October's 22 business days) had a
+    November target of 152/10 x 19 = 289 accounts against 210-223 for every other SDR, and
+    read behind for a demo artefact (before 2026-12-08). A rep who worked every slice whole
+    keeps exactly the old rate (their counts added, over the slices' business days)."""
+    bounds = [months_before(recent, k) for k in range(RUN_RATE_MONTHS, -1, -1)]
+    slices = list(itertools.pairwise(bounds))
+    days = [_business_dates(calendar, start, end) for start, end in slices]
+    joined = {
+        rep_id: next(i for i, d in enumerate(days) if d and d[-1] >= start)
+        for rep_id, _, start in reps
+        if start and days[0] and start > days[0][0] and start <= days[-1][-1]
+    }
+    rates: dict[tuple[int, str], float] = {}
+    for name in metrics:
+        metric = settings.metric(name)
+        if metric.aggregate != "distinct_count" or not joined:
+            continue
+        firsts = distinct_firsts_by_period(conn, settings, metric, bounds)
+        for rep_id, role, start in reps:
+            if rep_id not in joined:
+                continue
+            whole = [
+                (peer, i)
+                for peer, peer_role, peer_start in reps
+                if peer_role == role and peer not in joined and peer != rep_id
+                for i in range(len(slices))
+                if days[i] and (peer_start is None or peer_start <= days[i][0])
+            ]
+            curve = pooled_curve(firsts, whole, days).accrual(len(days[joined[rep_id]]))
+            rates[rep_id, name] = _joined_rate(firsts, rep_id, joined[rep_id], days, start, curve)
+    return rates
+
+
+def _joined_rate(
+    firsts: dict[tuple[int, int], dict[dt.date, float]],
+    rep_id: int,
+    first_slice: int,
+    days: list[list[dt.date]],
+    start: dt.date,
+    curve: Accrual,
+) -> float:
+    """The daily rate of a rep who joined in slice `first_slice` (`_distinct_run_rates`)."""
+    counts = [sum(firsts.get((rep_id, i), {}).values()) for i in range(len(days))]
+    worked = len([day for day in days[first_slice] if day >= start])
+    share = curve.share(worked, len(days[first_slice]))
+    counted = counts[first_slice] / share if share else 0.0
+    counted += sum(counts[first_slice + 1 :])
+    return counted / sum(len(d) for d in days[first_slice:])
+
+
+def _business_dates(calendar: BusinessCalendar, start: dt.date, end: dt.date) -> list[dt.date]:
+    """The business days from `start` to `end` (exclusive)."""
+    every = (start + dt.timedelta(days=i) for i in range((end - start).days))
+    return [day for day in every if calendar.is_business_day(day)]
 
 
 def _write_truth(

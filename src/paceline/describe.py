@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # for the hints only: the faces import these words without th
     from paceline.analytics.forecast import DealChance, Forecast
     from paceline.analytics.funnel import Funnel, FunnelStep
     from paceline.analytics.leaderboard import Leaderboard
+    from paceline.analytics.report import MetricChange
     from paceline.analytics.scorecard import MetricLine, RepDay, Scorecard, TeamScorecard
     from paceline.analytics.stalled import RepStalled
     from paceline.analytics.tipping import TippingPoint
@@ -61,6 +62,8 @@ MISSING_TEXT = {
     " unknown, not zero",
     "accounts": "The selling activities in this window name no account: prospects are unknown,"
     " not zero",
+    "asks": "No Ask is recorded on the kinds of selling activity logged in this window:"
+    " prospects and selling activity are unknown, not zero",
 }
 ALERT_TEXT = {
     "behind_pace": "Behind pace",
@@ -158,9 +161,93 @@ def not_counted_short(count: int) -> str:
     return f"+{count:,} without amount" if count else ""
 
 
+def known_part_text(known: float | None, left_out: int, of: str = "win") -> str:
+    """What an average over the deals with an amount rests on, to follow the figure: " (per
+    win with an amount: 3 of 4)"; empty when no deal was left out. Unlike a sum, such an
+    average is an honest estimate over the known part when it says so (revenue per win is
+    not lowered by the wins whose amount is unknown, as a sum is), so it is ranked and
+    compared; the count says how much of the whole it reads."""
+    if not left_out:
+        return ""
+    counted = round(known or 0)
+    return f" (per {of} with an amount: {counted:,} of {counted + left_out:,})"
+
+
+def known_part_short(known: float | None, left_out: int, of: str = "win") -> str:
+    """The same where the note must stay small (the TV board, a chart's value label): "3 of
+    4 wins with amount"; empty when no deal was left out."""
+    if not left_out:
+        return ""
+    counted = round(known or 0)
+    return f"{counted:,} of {counted + left_out:,} {of}s with amount"
+
+
+def amounts_text(left_out: int, average_of: str | None = None, known: float | None = None) -> str:
+    """The note after a figure that left deals out for want of an amount, chosen by what the
+    figure is: an average over the deals with an amount (`average_of` "win" or "deal", over
+    `known` of them) says what it rests on (`known_part_text`), a sum what it left out
+    (`not_counted_text`). One choice for every face, so a page and the terminal never word
+    the same figure two ways."""
+    if average_of:
+        return known_part_text(known, left_out, average_of)
+    return not_counted_text(left_out)
+
+
+def amounts_short(left_out: int, average_of: str | None = None, known: float | None = None) -> str:
+    """`amounts_text` in the small words (`known_part_short`, `not_counted_short`)."""
+    if average_of:
+        return known_part_short(known, left_out, average_of)
+    return not_counted_short(left_out)
+
+
+def line_amounts_text(line: MetricLine) -> str:
+    """`amounts_text` after a scorecard line's figure: a sum's deals left out, or what an
+    average over the deals with an amount rests on."""
+    return amounts_text(line.amounts_unknown, line.average_of, line.known)
+
+
+def change_amounts_text(change: MetricChange, *, previous: bool = False) -> str:
+    """`amounts_text` after one week's figure of a week-over-week change (`previous`: last
+    week's)."""
+    if previous:
+        return amounts_text(
+            change.previous_amounts_unknown, change.average_of, change.previous_known
+        )
+    return amounts_text(change.amounts_unknown, change.average_of, change.known)
+
+
+def change_amounts_short(change: MetricChange, *, previous: bool = False) -> str:
+    """`change_amounts_text` in the small words, for a chart's value label."""
+    if previous:
+        return amounts_short(
+            change.previous_amounts_unknown, change.average_of, change.previous_known
+        )
+    return amounts_short(change.amounts_unknown, change.average_of, change.known)
+
+
 # A week-over-week change where either week's sum left deals out for want of an amount:
-# an unknown amount can be of any size, so the two partial sums are not subtracted.
+# an unknown amount can be of any size, so the two partial sums are not subtracted (an
+# average over the deals with an amount is: `known_part_text`).
 NOT_COMPARABLE_TEXT = "not comparable"
+
+# Why a leaderboard row is not ranked (`LeaderboardRow.standing`), in one wording for the
+# terminal, the page, the TV board's foot and the API's readers: the terminal's "amounts
+# missing" beside the page's "deals without an amount: not ranked" read as two reasons.
+STANDING_TEXT = {
+    "ranked": "",
+    "low_volume": "too little volume to rank",
+    "no_target": "no target",
+    "no_history": "nothing in the comparable days",
+    "amounts_unknown": "deals without an amount, not ranked",
+    "no_value": "no data",
+    "not_recorded": "not recorded",
+}
+
+
+def standing_text(standing: str) -> str:
+    """Why a leaderboard row is not ranked, in words ("" when it is)."""
+    return STANDING_TEXT.get(standing, standing.replace("_", " "))
+
 
 # A week-over-week figure that did not move: said once, not as a signed zero with a signed
 # zero share ("±0 (+0%)"), on every face of the report (text, HTML, PDF).
@@ -211,7 +298,63 @@ def history_text(forecast: Forecast) -> str:
             f"; {undated:,} deal{'s' if undated != 1 else ''} closed without a close date "
             f"{'are' if undated != 1 else 'is'} in no curve and not counted as created"
         )
-    return text + measured_zero_text(f.none_won_of) + deals_measured_zero_text(f.open_deals) + "."
+    return (
+        text
+        + measured_zero_text(f.none_won_of)
+        + deals_measured_zero_text(f.open_deals)
+        + prior_deals_text(f.open_deals)
+        + sizes_text(f.new_deals.sizes_from)
+        + "."
+    )
+
+
+PRIOR_MARK = "*"  # beside a chance read from the prior, in the terminal's and the page's table
+PRIOR_LEGEND = (
+    f"{PRIOR_MARK} read from the prior: no deal of the history open as long closed in time,"
+    " so its chance is the scope's share of closes won times its chance of closing, not a"
+    " measurement of deals like it"
+)
+
+
+def prior_deals_text(deals: Sequence[DealChance]) -> str:
+    """The open deals whose chance is the scope's prior, to follow the "Learnt from" line: a
+    reader shown 9% for a deal staler than any of the history must be told no deal as stale
+    was seen to close (`forecast._from_prior`), where it read 0% as if certain to be lost;
+    empty when none is."""
+    read = [d for d in deals if d.from_prior]
+    if not read:
+        return ""
+    many = len(read) != 1
+    shares = sorted({round(1 / d.zero_share) for d in read if d.zero_share > 0})
+    won = (
+        f", won 1 time in {shares[0]:,} of {'their' if many else 'its'} closes"
+        if len(shares) == 1
+        else ""
+    )
+    return (
+        f"; {len(read):,} open deal{'s' if many else ''} ({PRIOR_MARK}) read from the prior:"
+        f" no deal of the history open as long closed in time, so {'each' if many else 'it'}"
+        f" is read at the scope's share{won}, closing as the scope's stays do from their start"
+    )
+
+
+def sizes_source_text(sizes_from: str | None) -> str:
+    """Whose sizes an open deal without an amount is valued from, in words."""
+    if sizes_from == "lost_and_open":
+        return "the scope's lost and open deals (no win has an amount)"
+    return "the deals won"
+
+
+def sizes_text(sizes_from: str | None) -> str:
+    """Where a won deal's size comes from when no win of the history has an amount (a scope
+    whose deals were all lost): said on every face, since its new deals' revenue rests on
+    it; empty when the won amounts stand (`forecast.deal_sizes`)."""
+    if sizes_from != "lost_and_open":
+        return ""
+    return (
+        "; no win of the history has an amount, so a deal won is valued at the sizes of the"
+        " scope's lost and open deals (what they would have been worth won)"
+    )
 
 
 def deals_measured_zero_text(deals: Sequence[DealChance]) -> str:
@@ -531,13 +674,17 @@ def finding_text(settings: Settings, diagnosis: RepDiagnosis, finding: Finding) 
             f" {factor_value(f.subject, f.reference)})"
         )
     if f.kind == "missing_data":
-        return _missing_text(f, diagnosis.equation.wins_without_amount if diagnosis.equation else 0)
+        equation = diagnosis.equation
+        unknown = equation.wins_without_amount if equation else 0
+        return _missing_text(f, unknown, equation.measured_from if equation else None)
     if f.kind == "zero_factor":
         factor = factor_label(f.subject)
-        revenue = diagnosis.equation.revenue if diagnosis.equation else 0.0
+        equation = diagnosis.equation
+        revenue = equation.revenue if equation else 0.0
         if revenue > 0:  # deals won without the logged selling behind them
+            since = _measured_since(equation.measured_from if equation else None)
             return (
-                f"No {factor} in this window, yet {number(revenue)} won: the revenue"
+                f"No {factor} in this window, yet {number(revenue)} won{since}: the revenue"
                 " equation cannot say which factor holds the rep back"
             )
         return f"No {factor} in this window, so no revenue"
@@ -639,16 +786,26 @@ def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _missing_text(f: Finding, unknown_wins: int = 0) -> str:
+def _measured_since(day: dt.date | None) -> str:
+    """ " from <day>, the first selling activity recorded": the wins and revenue of an equation
+    read from part-way into the window (`RepEquation.measured_from`), said beside them."""
+    return f" from {day.isoformat()}, the first selling activity recorded" if day else ""
+
+
+def _missing_text(f: Finding, unknown_wins: int = 0, measured_from: dt.date | None = None) -> str:
     """Which data is missing, and what the deals still show (revenue per win over the wins
-    with an amount: one with none is unknown, not a win worth 0)."""
+    with an amount: one with none is unknown, not a win worth 0), and from which day when the
+    equation read part of the window: a brief headed 2021-01-31..2021-04-30 said "the deals
+    show 2,621,700 won in 35 deals" beside its funnel's 37 won, the equation's wins being
+    those from 2021-02-14."""
     wins = f.count or 0
     if f.subject == "amounts":
         unknown = round(f.reference or 0)
         known = wins - unknown
         per_win = f" ({number((f.value or 0) / known)} per win with an amount)" if known else ""
         return (
-            f"{unknown} of {wins} won deals in this window have no amount recorded: revenue"
+            f"{unknown} of {wins} won deals{_measured_since(measured_from) or ' in this window'}"
+            " have no amount recorded: revenue"
             f" {number(f.value)} is the sum of the others, not counting those as zero{per_win}"
         )
     known = wins - unknown_wins
@@ -657,10 +814,12 @@ def _missing_text(f: Finding, unknown_wins: int = 0) -> str:
         detail = f"{unknown_wins} with no amount recorded, not in the sum{per_win}"
     else:
         detail = f"{number((f.value or 0) / wins)} per win" if wins else ""
+    since = _measured_since(measured_from)
     shown = (
-        f"the deals show {number(f.value)} won in {wins} deal{'s' if wins != 1 else ''} ({detail})"
+        f"the deals show {number(f.value)} won in {wins} deal{'s' if wins != 1 else ''}{since}"
+        f" ({detail})"
         if wins
-        else "no deal won either"
+        else f"no deal won either{since}"
     )
     what = MISSING_TEXT.get(f.subject, f"No {f.subject} logged in this window")
     if f.subject == "accounts" and f.reference:
@@ -960,6 +1119,41 @@ def unrecorded_texts(lines: Iterable[MetricLine], as_of: dt.date) -> list[str]:
         if line.unrecorded is not None:
             seen.setdefault(line.metric, line)
     return [line_unrecorded_text(line, as_of) for line in seen.values()]
+
+
+ACCRUAL_TEXT = {
+    "rep": "the rep's own past {kind}s",
+    "role": "their role's past {kind}s (too few of the rep's own)",
+    "even": "evenly (no past {kind} to learn from)",
+}
+
+
+def accrual_texts(lines: Iterable[MetricLine], kind: str) -> list[str]:
+    """How each distinct count among `lines` was paced (`MetricLine.accrual`), once per
+    metric, each way it was paced counted when a team's cards differ: "Accounts called:
+    expected to date follows how it climbed in the rep's own past months (a distinct count
+    climbs fast, then flattens)". Even pacing is said too, so nobody takes it for a curve."""
+    ways: dict[str, dict[str, int]] = {}
+    labels: dict[str, str] = {}
+    for line in lines:
+        if line.accrual is not None and line.pace.expected_to_date is not None:
+            labels[line.metric] = line.label
+            seen = ways.setdefault(line.metric, {})
+            seen[line.accrual.source] = seen.get(line.accrual.source, 0) + 1
+    texts: list[str] = []
+    for metric, seen in ways.items():
+        parts = [
+            ACCRUAL_TEXT[source].format(kind=kind)
+            + (f" ({count} rep{'s' if count != 1 else ''})" if len(seen) > 1 else "")
+            for source, count in sorted(seen.items(), key=lambda s: list(ACCRUAL_TEXT).index(s[0]))
+        ]
+        texts.append(
+            f"{labels[metric]}: a distinct count climbs fast, then flattens; expected to date"
+            f" follows how it climbed in {'; '.join(parts)}"
+            if set(seen) != {"even"}
+            else f"{labels[metric]}: paced {parts[0]}"
+        )
+    return texts
 
 
 NAMED_AT_MOST = 3  # leavers or starters named beside a head count; more are counted

@@ -14,18 +14,25 @@ import datetime as dt
 import math
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
 from factories import (
+    accounts,
+    activity_row,
+    build_book_callers,
     build_no_account_called_this_quarter,
     build_same_account_called,
     paced_on_accounts_a_quarter,
     paced_on_accounts_called,
+    paced_on_accounts_with_a_new_role,
 )
 from paceline.analytics.alerts import Alert, alerts
 from paceline.analytics.metrics import distinct_daily_values, last_distinct_day
 from paceline.analytics.scorecard import team_scorecards
 from paceline.config import Settings
+from paceline.services.reps import add_rep
+from paceline.services.targets import TargetRow, save_targets
+from paceline.store.models import Activity
 
 NOV_20 = dt.date(2026, 11, 20)
 
@@ -135,3 +142,58 @@ def test_a_distinct_count_at_zero_is_alerted_only_once_zero_is_unlikely(
     )
     assert zero.expected == pytest.approx(40 * 8 / 63)
     assert zero.chance == pytest.approx(math.exp(-40 * 8 / 63))
+
+
+def test_a_role_paced_on_distinct_counts_alone_is_alerted_behind(
+    engine: Engine, settings: Settings
+) -> None:
+    """BDR Dot of `factories.build_book_callers` is paced on accounts called alone, evenly
+    (her role has no history): 5 accounts by Nov 6, none since. As of Monday Nov 30 (19 of
+    19 business days) she has 5 of 19: 74% short, and 5 or fewer of 19 happen 0.015% of the
+    time at target pace (Poisson), under the 0.1% bar: behind, on her own line since no
+    count of hers is pooled. Since: on pace (75% of j x 19/19) through Monday Nov 9 (5 >=
+    4.5), behind from Tuesday Nov 10 (5 < 5.25). As of Nov 11 her 5 of 8 happen 19% of the
+    time: not alerted. Before 2026-12-08 a role with no pooled count was never alerted as
+    behind."""
+    paced = paced_on_accounts_with_a_new_role(settings)
+    build_book_callers(engine, paced)
+    found = {
+        (day, a.rule, a.actual, a.expected, round(a.chance or 0.0, 6), a.since)
+        for day in (dt.date(2026, 11, 11), dt.date(2026, 11, 30))
+        for a in alerts(engine, paced, day, team="East").alerts
+        if a.rep == "Dot" and a.rule != "no_selling"
+    }
+    assert found == {
+        (dt.date(2026, 11, 30), "behind_pace", 5, 19, 0.000154, dt.date(2026, 11, 10)),
+    }
+
+
+def test_a_card_measured_from_its_teams_first_record_is_dated_on_its_own_window(
+    engine: Engine, settings: Settings
+) -> None:
+    """SDR Wes of team West, whose records begin on Monday Nov 9 (his 3 accounts called
+    that day, nothing after), target 19 accounts in November: as of Nov 30 his card is
+    measured from Nov 9, 14 business days, 19 x 14/19 = 14 expected by the SDRs' curve
+    (he has none of his own), 3 of 14, behind. Since when, from Nov 9: that day expects 14 x
+    the role's share after 1 of 14 days (Ava's months 1.5, 1.5 and 1.57 days in: 10 of 20
+    each; Bea's 1.5, 1.5 and 1.57 of 21, 21 and 22: (30 + 4.57) / 124 = 0.2788), 3.90, and
+    his 3 hold 75% of it; Nov 10 expects 14 x (30 + 9.14) / 124 = 4.42, and 3 < 3.31:
+    behind since Nov 10, as the code before 2026-12-08 said. Counted from the month's
+    first day instead (Nov 9 read as the window's 6th day, an intermediate version of the
+    period-by-period rule), his first days expected only what the curve climbs after day
+    5, and the alert was dated Nov 14."""
+    paced = paced_on_accounts_with_a_new_role(settings)
+    build_book_callers(engine, paced)
+    wes = add_rep(engine, paced, "Wes", "sdr", team="West")
+    called = accounts(engine, 3, "West account")
+    rows = [activity_row(wes, dt.date(2026, 11, 9), account_id=a) for a in called]
+    with engine.begin() as conn:
+        conn.execute(insert(Activity), rows)
+        save_targets(conn, [TargetRow(wes, "accounts_called", "month", dt.date(2026, 11, 1), 19)])
+    found = [
+        (a.actual, a.expected, a.since)
+        for a in alerts(engine, paced, dt.date(2026, 11, 30), team="West").alerts
+        if a.rep == "Wes" and a.metric == "accounts_called"
+    ]
+    assert round(14 * 34.57 / 124, 2) == 3.90 and 3 >= 0.75 * 14 * 34.57 / 124
+    assert found == [(3, pytest.approx(14), dt.date(2026, 11, 10))]

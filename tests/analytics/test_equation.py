@@ -399,7 +399,8 @@ def test_diagnosis_of_a_rep_without_activities(built: Engine, settings: Settings
     assert (found.value, found.count) == (194_000, 5)
     assert finding_text(settings, brief, found) == (
         "No activities logged in this window: prospects and selling activity are unknown, not"
-        " zero; the deals show 194,000 won in 5 deals (38,800 per win)"
+        " zero; the deals show 194,000 won in 5 deals from 2026-11-10, the first selling"
+        " activity recorded (38,800 per win)"
     )
 
 
@@ -426,12 +427,13 @@ def test_selling_without_accounts_and_wins_without_selling(
         texts[name] = finding_text(settings, brief, found)
     assert texts["Uma"] == (
         "The selling activities in this window name no account: prospects are unknown, not"
-        " zero; the deals show 12,000 won in 1 deal (12,000 per win)"
+        " zero; the deals show 12,000 won in 1 deal from 2026-11-10, the first selling activity"
+        " recorded (12,000 per win)"
     )
     # Before: "no prospects worked, so no revenue" beside 8,000 won.
     assert texts["Pat"] == (
-        "No prospects worked in this window, yet 8,000 won: the revenue equation cannot say"
-        " which factor holds the rep back"
+        "No prospects worked in this window, yet 8,000 won from 2026-11-10, the first selling"
+        " activity recorded: the revenue equation cannot say which factor holds the rep back"
     )
 
 
@@ -447,7 +449,7 @@ def test_pages_of_a_rep_without_activities(built: Engine, settings: Settings) ->
         assert "prospects at zero" not in equation.text
         brief = site.page("root", "/diagnose", **params)
         assert brief.status_code == 200
-        assert "the deals show 194,000 won in 5 deals (38,800 per win)" in brief.text
+        assert "the deals show 194,000 won in 5 deals from 2026-11-10" in brief.text
         assert "no prospects worked" not in brief.text
 
 
@@ -556,7 +558,8 @@ def test_prospects_of_a_rep_whose_activities_seldom_name_an_account(
     found = next(f for f in brief.findings if f.kind == "missing_data")
     assert finding_text(settings, brief, found) == (
         "8 selling activities in this window name no account (more than a tenth of them):"
-        " prospects are unknown, not zero; the deals show 5,000 won in 1 deal (5,000 per win)"
+        " prospects are unknown, not zero; the deals show 5,000 won in 1 deal from 2026-11-10,"
+        " the first selling activity recorded (5,000 per win)"
     )
 
 

@@ -411,9 +411,17 @@ def test_the_parts_by_hand(engine: Engine, settings: Settings) -> None:
     and N2 (still open at 30 days). At day 5, 11 at risk and 5 won: 5/11, all within the
     quarter. Its stage's own estimate and the pooled one (the same deals: only negotiation
     was ever entered) weigh 11 : 10, both 5/11. N2 has been in negotiation longer than any
-    other deal was watched there: no chance. So revenue = 3,000 won + 10,000 with chance
-    5/11: P10 3,000, P90 13,000, expected 3,000 + 50,000/11, and the 8,000 target is reached
-    5/11 of the time. L, lost, counts nowhere."""
+    other deal was watched there: its comparison set is empty, no evidence, so it is read
+    from the prior (`forecast._from_prior`; until 2026-12-08 it read 0%, a certain loss): the
+    scope's Jeffreys share of closes won, 6.5 / 13 = 1/2 (6 wins, 6 losses: the ten, W, L),
+    times the chance a stay of the scope closes within the 47 days left from its start,
+    10/11 (at day 5, 11 at risk, 10 closed): 5/11, won 5 days after the cut-off.
+    Its share is drawn per run from Beta(1/2, 6.5 / 13), apart from N1's Gamma factor. So
+    revenue = 3,000 won + 10,000 and 50,000, each with chance 5/11: none (36/121 of the
+    runs) 3,000, N1 alone (30/121) 13,000, then 53,000, both (25/121) 63,000: P10 3,000,
+    P50 13,000, P90 63,000 (was 13,000), expected 3,000 + 60,000 x 5/11, and the 8,000
+    target is reached when either is won, 1 - 36/121 = 85/121 of the time (was 5/11). L,
+    lost, counts nowhere."""
     build_negotiations(engine, settings)
     result = forecast(engine, settings, "quarter", AUG_14, rep="ben", runs=10_000, seed=3)
     assert (result.rep, result.team, result.period.start) == ("Ben", "East", dt.date(2026, 7, 1))
@@ -425,13 +433,15 @@ def test_the_parts_by_hand(engine: Engine, settings: Settings) -> None:
     assert chances["N1"].crm_probability == 0.75 and chances["N1"].days_in_stage == pytest.approx(
         2.5
     )
-    assert chances["N2"].win_probability == 0.0
-    assert result.expected_open == pytest.approx(50_000 / 11)
+    assert chances["N2"].win_probability == pytest.approx(5 / 11)
+    assert (chances["N1"].from_prior, chances["N2"].from_prior) == (False, True)
+    assert chances["N2"].zero_share == pytest.approx(1 / 2)
+    assert result.expected_open == pytest.approx(60_000 * 5 / 11)
     assert result.expected_new == 0 and result.new_deals.expected_deals == 0
-    assert (result.p10, result.p90) == (3_000, 13_000)
-    assert result.mean == pytest.approx(3_000 + 50_000 / 11, abs=150)
+    assert (result.p10, result.p50, result.p90) == (3_000, 13_000, 63_000)
+    assert result.mean == pytest.approx(3_000 + 60_000 * 5 / 11, abs=700)
     assert result.target == 8_000
-    assert result.probability_of_target == pytest.approx(5 / 11, abs=0.02)
+    assert result.probability_of_target == pytest.approx(85 / 121, abs=0.02)
     # History: 14 deals watched (the ten, N1, N2, W, L), 6 won (five and W); 10 of the 12
     # closed ones have an open stage recorded, so stages are read. The win rate of a deal
     # entering negotiation: at day 5, 11 deals at risk (N1 censored at 2.5, N2 still open),
@@ -441,17 +451,20 @@ def test_the_parts_by_hand(engine: Engine, settings: Settings) -> None:
     assert (row.stage, row.history_stays, row.history_wins) == ("negotiation", 12, 5)
     assert row.win_rate == pytest.approx(5 / 11) and row.median_days_to_win == pytest.approx(5)
     assert (row.open_deals, row.open_value) == (2, 60_000)
-    assert (row.expected_value, row.crm_probability) == (pytest.approx(50_000 / 11), 0.75)
+    assert (row.expected_value, row.crm_probability) == (pytest.approx(60_000 * 5 / 11), 0.75)
     # The fan starts at what is won, and ends where the distribution does.
     assert (result.fan[0].day, result.fan[0].p50) == (AUG_14, 3_000)
     assert (result.fan[-1].day, result.fan[-1].p10, result.fan[-1].p90) == (
         dt.date(2026, 9, 30),
         3_000,
-        13_000,
+        63_000,
     )
-    # Won 5 days into negotiation: 2.5 days after the cut-off, on Monday Aug 17.
-    assert [(p.day.day, p.p90) for p in result.fan[:4]] == [
-        (14, 3_000), (15, 3_000), (16, 3_000), (17, 13_000)
+    # N1 is won 5 days into negotiation: 2.5 days after the cut-off, on Monday Aug 17; N2
+    # exactly 5 days after it (a fresh stay's close, `_from_prior`): the day 5 days left
+    # begins, Thursday Aug 20.
+    assert [(p.day.day, p.p90) for p in result.fan[:7]] == [
+        (14, 3_000), (15, 3_000), (16, 3_000), (17, 13_000), (18, 13_000), (19, 13_000),
+        (20, 63_000),
     ]  # fmt: skip
     assert result.won_by_day[-1] == type(result.won_by_day[-1])(AUG_14, 3_000)
     # The same seed gives the same forecast; another seed, other runs.
@@ -638,9 +651,11 @@ def test_new_deals_come_from_activity(
     ]
     # Every opportunity of the history was lost, 10 days after its creation: a measured 0 of
     # 20, so a new deal closing in time is won with the posterior mean share, 1/42 (it read
-    # 0 wins, whatever the deals' number). No won size: their revenue stays 0.
+    # 0 wins, whatever the deals' number). No won size: a won deal is worth what the 20 lost
+    # ones would have been, 5,000 each (`deal_sizes`; until 2026-12-08 their revenue read 0).
     assert n.expected_wins == pytest.approx(in_time / 42)
-    assert (n.average_won_amount, result.expected_new) == (None, 0)
+    assert result.expected_new == pytest.approx(in_time / 42 * 5_000, abs=0.01)
+    assert (n.average_won_amount, n.sizes_from) == (5_000, "lost_and_open")
 
 
 def test_new_deals_follow_the_activity_plan(sqlite_engine: Engine, settings: Settings) -> None:
@@ -957,7 +972,7 @@ def test_cli_json_matches_the_api(
     assert answer.json()["won_so_far"] == 3_000 and answer.json()["target"] == 8_000
     table = runner.invoke(cli_app, [*base, "--rep", "Ben"])
     assert table.exit_code == 0, table.output
-    assert "P10 3,000 · P50" in table.output and "P90 13.0k" in table.output
+    assert "P10 3,000 · P50" in table.output and "P90 63.0k" in table.output
     assert "Target 8,000 (revenue)" in table.output and "N1" in table.output
     replay = runner.invoke(cli_app, [*base, "--backtest", "--period", "month", "--periods", "2"])
     assert replay.exit_code == 0, replay.output
@@ -1008,7 +1023,7 @@ def test_page_draws_the_fan_and_the_backtest(
     )
     traces = {t["name"]: t for t in figure["data"]}
     assert set(traces) == {"P10", "P10 \u2013 P90", "P50", "Won so far", "Target"}
-    assert traces["P10 \u2013 P90"]["y"][-1] == 13_000 and traces["P10"]["y"][-1] == 3_000
+    assert traces["P10 \u2013 P90"]["y"][-1] == 63_000 and traces["P10"]["y"][-1] == 3_000
     assert traces["Target"]["y"] == [8_000, 8_000]
     assert traces["Won so far"]["x"][0] == "2026-07-01" and traces["Won so far"]["y"][-1] == 3_000
     assert 'data-testid="run-backtest"' in page.text and "backtest-table" not in page.text

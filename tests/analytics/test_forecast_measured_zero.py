@@ -103,7 +103,10 @@ def test_new_deals_of_a_measured_zero_are_won_at_its_share(
     the cut-off (2026-02-15 to 2026-05-15), and a deal created on a day left closes 10 days
     later, so it is won in time when created by 2026-06-20 (day 35 of the 46 left). Expected
     new wins: 1/6 x the rate x the business days from 2026-05-16 to 2026-06-20 (they read 0).
-    No won size in the scope: the new deals' revenue stays 0 (nothing to value them by)."""
+    No won size in the scope: a new deal won is worth what its 2 lost deals would have been,
+    1,000 each (`forecast.deal_sizes`), so the new deals' revenue is 1,000 x the expected
+    wins: 2/65 x 24 / 6 x 1,000 = 123.08 (until 2026-12-08 it read 0, nothing to value them
+    by, though the posterior gave them a chance)."""
     reps = east_and_west(engine, settings)
     put_old_win(engine, reps["Dee"])
     for day in (2, 3):
@@ -116,7 +119,12 @@ def test_new_deals_of_a_measured_zero_are_won_at_its_share(
     in_time = len(business_days(settings, dt.date(2026, 5, 16), dt.date(2026, 6, 21)))
     assert made.new_deals.opportunity_run_rate == pytest.approx(rate)
     assert made.new_deals.expected_wins == pytest.approx(rate * in_time / 6)
-    assert made.expected_new == 0.0
+    assert made.expected_new == pytest.approx(rate * in_time / 6 * 1_000, abs=0.01)
+    assert made.expected_new == 123.08  # 2/65 x 24 / 6 x 1,000, to the cent
+    assert (made.new_deals.average_won_amount, made.new_deals.sizes_from) == (
+        1_000,
+        "lost_and_open",
+    )
 
 
 def test_a_measured_zero_draws_each_runs_share_from_the_beta_posterior() -> None:

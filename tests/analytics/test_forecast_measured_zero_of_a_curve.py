@@ -36,14 +36,16 @@ from scipy.stats import beta, betabinom
 from sqlalchemy import Engine
 
 from factories import (
+    STALE_AMOUNT,
+    STALE_DEALS,
     at,
-    east_and_west,
     east_forecast_totals,
     login,
     made_app,
     put_deal,
     put_old_win,
     quick_user,
+    stale_losses,
 )
 from paceline.analytics.forecast import forecast
 from paceline.analytics.pipeline_history import spells
@@ -52,8 +54,8 @@ from paceline.config import Settings
 from paceline.describe import history_text
 
 MAY_15 = dt.date(2026, 5, 15)
-STALE, AMOUNT = 20, 1000.0
-WINS = 30
+STALE, AMOUNT = STALE_DEALS, STALE_AMOUNT
+WINS = 30  # `stale_losses`' default
 RUNS, SEED = 20_000, 3
 # A quantile of the runs is the Beta-Binomial's at a level within this of its own (4.5
 # standard errors at 20,000 runs), as in test_forecast_measured_zero.
@@ -68,41 +70,6 @@ STALE_READ = (
 def posterior_mean(closes: int, prior: float = PRIOR) -> float:
     """The mean of Beta(1/2, closes + prior)."""
     return 0.5 / (0.5 + closes + prior)
-
-
-def stale_losses(
-    engine: Engine,
-    settings: Settings,
-    closes: int,
-    *,
-    staged: bool = True,
-    wins: int = WINS,
-    quick_losses: int = 0,
-) -> dict[str, int]:
-    """East: Ana's `wins` quick wins then her `quick_losses` quick losses (10 days in
-    negotiation, one a day from 2025-06-01), Cy's `closes` losses 230 days in negotiation and
-    his 20 open deals 210.5 days in it (see the module's notes). Returns the reps' ids.
-    `staged` False: no stage history written (a CRM export of one row per deal), so every
-    deal is read by its age, the same days from creation."""
-    reps = east_and_west(engine, settings)
-    for i in range(wins + quick_losses):
-        created = at(6, 1, 2025) + dt.timedelta(days=i)
-        closed = created + dt.timedelta(days=10)
-        status = "won" if i < wins else "lost"
-        path = [("negotiation", created), (f"closed_{status}", closed)] if staged else None
-        put_deal(engine, reps["Ana"], f"Quick {i}", 5000, created, status=status,
-                 stage=f"closed_{status}", closed=closed, history=path)  # fmt: skip
-    for i in range(closes):
-        created = at(6, 1, 2025) + dt.timedelta(days=i)
-        lost = created + dt.timedelta(days=230)
-        path = [("negotiation", created), ("closed_lost", lost)] if staged else None
-        put_deal(engine, reps["Cy"], f"Lost {i}", 1000, created, status="lost",
-                 stage="closed_lost", closed=lost, history=path)  # fmt: skip
-    for i in range(STALE):
-        put_deal(engine, reps["Cy"], f"Stale {i}", AMOUNT, at(10, 17, 2025),
-                 stage="negotiation",
-                 history=[("negotiation", at(10, 17, 2025))] if staged else None)  # fmt: skip
-    return reps
 
 
 def east_totals(engine: Engine, settings: Settings) -> np.ndarray:

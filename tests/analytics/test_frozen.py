@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 
+from paceline.analytics.accrual import Accrual
 from paceline.analytics.frozen import builder
 from paceline.analytics.leaderboard import LeaderboardRow
 from paceline.analytics.pacing import Pace, new_pace
@@ -29,10 +30,13 @@ def test_a_built_pace_is_the_constructed_one() -> None:
 
 def test_every_field_lands_in_its_own_slot() -> None:
     pace = Pace(1.0, None, None, None, None, None, "no_target")
-    line = builder(MetricLine)("calls", "Calls", False, pace, "count", 1.5, 2, "Calls")
-    assert line == MetricLine("calls", "Calls", False, pace, "count", 1.5, 2, "Calls")
+    accrual = Accrual("rep", 3, (0.5, 1.0))
+    parts = ("calls", "Calls", False, pace, "count", 1.5, 2, "Calls", accrual, "win", 3.0)
+    line = builder(MetricLine)(*parts)
+    assert line == MetricLine(*parts)  # type: ignore[arg-type]
     assert (line.unit, line.dispersion, line.amounts_unknown) == ("count", 1.5, 2)
-    assert line.unrecorded == "Calls"
+    assert (line.unrecorded, line.accrual) == ("Calls", accrual)
+    assert (line.average_of, line.known) == ("win", 3.0)
     period = Period("month", dt.date(2026, 11, 1), dt.date(2026, 12, 1))
     fields = ("Ana", 7, "East", "sdr", period, dt.date(2026, 11, 18), 19, 13, 6)
     rest = (dt.date(2026, 11, 4), None, [line], 1.2, dt.date(2026, 11, 11), dt.date(2026, 11, 4))
@@ -41,7 +45,7 @@ def test_every_field_lands_in_its_own_slot() -> None:
     assert card.status == "no_target"
     assert (card.dispersion, card.end_date, card.left) == (1.2, dt.date(2026, 11, 11), True)
     assert (card.measured_from, card.recorded_from) == (dt.date(2026, 11, 4), dt.date(2026, 11, 4))
-    row = tuple(range(19))
+    row = tuple(range(20))
     assert builder(LeaderboardRow)(*row) == LeaderboardRow(*row)  # type: ignore[arg-type]
 
 

@@ -87,7 +87,7 @@ def test_every_face_gives_no_move_on_the_first_day(tmp_path: Any, settings: Sett
     day = FIRST_OF_DECEMBER.isoformat()
     args = ["--db", url, "leaderboard", "conversations", "--period", "month", "--as-of", day]
     runner = CliRunner()
-    shown = runner.invoke(app, args, terminal_width=200)
+    shown = runner.invoke(app, args)
     assert shown.exit_code == 0, shown.output
     assert "▲" not in shown.output and "▼" not in shown.output and "#3" in shown.output
     data = json.loads(runner.invoke(app, [*args, "--json"]).output)

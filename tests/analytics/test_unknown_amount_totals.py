@@ -19,6 +19,7 @@ from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import rep_scorecard, team_scorecards
 from paceline.analytics.tipping import tipping_point
 from paceline.config import Settings, default_config_text, parse_settings
+from paceline.services.targets import TargetRow, save_targets
 from unknown_amounts_org import AS_OF, EXTRA_METRICS, build_unknown_amounts_org
 
 JULY, AFTER_AS_OF = AS_OF.replace(day=1), AS_OF.replace(day=16)
@@ -113,10 +114,38 @@ def test_a_ratio_over_a_sum_of_amounts_counts_the_deals_its_numerator_left_out(
     card = rep_scorecard(engine, settings, "Ana", "month", AS_OF)
     (line,) = [line for line in card.lines if line.metric == "revenue_per_win"]
     assert (line.pace.actual, line.amounts_unknown) == (2_500, 2)
+    assert (line.average_of, line.known) == ("win", 2)  # the faces: "2 of 4"
     team = team_scorecards(engine, settings, "month", AS_OF, team="East")
     (total,) = [line for line in team.total if line.metric == "revenue_per_win"]
     assert total.pace.actual == pytest.approx(25_000 / 3)
-    assert total.amounts_unknown == 4
+    assert (total.amounts_unknown, total.average_of, total.known) == (4, "win", 3)
+    (revenue,) = [line for line in card.lines if line.metric == "revenue"]
+    assert (revenue.average_of, revenue.known) == (None, None)  # a sum: no known part
+
+
+def test_an_average_over_the_wins_with_an_amount_is_ranked_on_that_part(
+    engine: Engine, wider: Settings
+) -> None:
+    """Revenue per win by % of a level target of 10,000 per win: Ben 20,000 over 1 of his 3
+    wins (200%), Ana 5,000 over 2 of her 4 (2,500: 25%); Cy won nothing (no data). Both were
+    set apart as partial sums ("amounts_unknown"), though an average over the wins with an
+    amount is no partial total: now ranked on it, the wins it rests on on the row."""
+    reps = build_unknown_amounts_org(engine, wider)
+    with engine.begin() as conn:
+        save_targets(conn, [TargetRow(reps[n], "revenue_per_win", "month", JULY, 10_000)
+                            for n in ("Ana", "Ben", "Cy")])  # fmt: skip
+    board = leaderboard(engine, wider, "revenue_per_win", "month", AS_OF, team="East",
+                        by="target")  # fmt: skip
+    rows = [(r.rank, r.rep, r.standing, r.value, r.of_target, r.denominator, r.amounts_unknown)
+            for r in board.rows]  # fmt: skip
+    assert rows == [
+        (1, "Ben", "ranked", 20_000, 2.0, 1, 2),
+        (2, "Ana", "ranked", 2_500, 0.25, 2, 2),
+        (None, "Cy", "no_value", None, None, 0, 0),
+    ]
+    assert board.average_of == "win"
+    revenue = leaderboard(engine, wider, "revenue", "month", AS_OF, team="East")
+    assert revenue.average_of is None
 
 
 def test_a_ratio_of_a_sum_over_other_deals_keeps_its_whole_denominator(
@@ -158,12 +187,13 @@ def test_tipping_counts_the_deals_without_an_amount_in_the_rep_weeks_read(
 def test_a_revenue_leaderboard_says_how_many_deals_each_sum_left_out(
     engine: Engine, wider: Settings
 ) -> None:
-    """Ben 20,000 (2 blanks), Ana 5,000 (2 blanks), Cy 0: ranked on the known amounts, and
-    each row and the total carry the deals they left out."""
+    """Ben 20,000 (2 blanks), Ana 5,000 (2 blanks), Cy 0: each row and the total carry the
+    deals they left out, and the partial sums are not ranked against Cy's whole one (they
+    were, 1st and 2nd on the known amounts): apart, by name."""
     build_unknown_amounts_org(engine, wider)
     board = leaderboard(engine, wider, "revenue", "month", AS_OF, team="East")
     rows = [(r.rank, r.rep, r.value, r.amounts_unknown) for r in board.rows]
-    assert rows == [(1, "Ben", 20_000, 2), (2, "Ana", 5_000, 2), (3, "Cy", 0, 0)]
+    assert rows == [(1, "Cy", 0, 0), (None, "Ana", 5_000, 2), (None, "Ben", 20_000, 2)]
     assert (board.total, board.amounts_unknown) == (25_000, 4)
     wins = leaderboard(engine, wider, "deals_won", "month", AS_OF, team="East")
     assert wins.amounts_unknown == 0 and not any(r.amounts_unknown for r in wins.rows)

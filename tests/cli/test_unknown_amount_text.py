@@ -10,10 +10,15 @@ import pytest
 
 from factories import build_unknown_amount_wins, cli_in, replay_july_from
 from paceline.cli import out as cli_out
-from paceline.config import Settings
+from paceline.config import Settings, default_config_text, parse_settings
 from paceline.store.engine import make_engine
 from paceline.store.migrate import upgrade
-from unknown_amounts_org import AS_OF, build_unknown_amounts_org
+from unknown_amounts_org import (
+    AS_OF,
+    EXTRA_METRICS,
+    build_unknown_amounts_org,
+    config_with_revenue_per_win,
+)
 
 DAY = AS_OF.isoformat()
 
@@ -49,7 +54,9 @@ def test_the_cli_prints_the_deals_left_out_next_to_the_figure(
     assert code == 0, text
     assert text.count("(2 without an amount, not in the sum)") == 2  # Ben's and Ana's rows
     assert "(4 without an amount, not in the sum)" in text  # the total
-    assert "deals without an amount" not in text
+    assert "(2 deals without an amount)" not in text
+    # their partial sums are not ranked, in the words of every face (`describe.STANDING_TEXT`)
+    assert text.count("deals without an amount, not ranked") == 2
     code, text = cli_in(tmp_path, "tipping", "conversations", "--outcome", "revenue",
                         "--lag", "0", "--as-of", DAY)  # fmt: skip
     assert code == 0, text
@@ -105,3 +112,49 @@ def test_the_forecast_and_its_backtest_say_the_wins_left_out_in_the_flows_words(
     assert len(rows) == 2 and all(f"5,000 {LEFT_OUT}" in row for row in rows), text
     assert "no amount" not in " ".join(row for row in rows)
     assert "1 won deal(s) in the periods have no amount recorded" in text
+
+
+def test_the_leaderboard_reads_an_average_over_the_wins_with_an_amount(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Revenue per win in July to the 15th (tests/unknown_amounts_org.py): Ben 20,000 over 1
+    of his 3 wins, Ana 5,000 over 2 of her 4 (2,500), everyone 25,000 over 3 of 7. The rows
+    said "(2 without an amount, not in the sum)", a sum's words beside an average; now each
+    says what its average rests on, and the average is ranked on it."""
+    monkeypatch.setattr(cli_out, "width", 400)
+    config = tmp_path / "paceline.toml"
+    config.write_text(default_config_text() + EXTRA_METRICS)
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    upgrade(engine)
+    build_unknown_amounts_org(engine, parse_settings(config.read_text()))
+    engine.dispose()
+    code, text = cli_in(tmp_path, "--config", str(config), "leaderboard", "revenue_per_win",
+                        "--team", "East", "--as-of", DAY)  # fmt: skip
+    assert code == 0, text
+    lines = text.splitlines()
+    ben, ana = (next(i for i, line in enumerate(lines) if f" {n} " in line) for n in ("Ben", "Ana"))
+    assert [c.strip() for c in lines[ben].split("│")][1:5] == ["1", "Ben", "East", "20,000"]
+    assert [c.strip() for c in lines[ana].split("│")][1:5] == ["2", "Ana", "East", "2,500"]
+    assert lines[ben + 1].split("│")[4].strip() == "(per win with an amount: 1 of 3)"
+    assert lines[ana + 1].split("│")[4].strip() == "(per win with an amount: 2 of 4)"
+    assert "(per win with an amount: 3 of 7)" in text  # everyone pooled: 25,000 / 3
+    assert "not in the sum" not in text
+
+
+def test_the_scorecard_says_what_revenue_per_win_rests_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ana's July to the 15th: revenue per win 2,500 over 2 of her 4 wins. The card said
+    "(2 without an amount, not in the sum)" under it, a sum's words beside an average."""
+    monkeypatch.setattr(cli_out, "width", 400)
+    config = tmp_path / "paceline.toml"
+    config.write_text(config_with_revenue_per_win())
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    upgrade(engine)
+    build_unknown_amounts_org(engine, parse_settings(config.read_text()))
+    engine.dispose()
+    code, text = cli_in(tmp_path, "--config", str(config), "scorecard", "--rep", "Ana",
+                        "--as-of", DAY)  # fmt: skip
+    assert code == 0, text
+    assert under(text, "Revenue per win") == ("2,500", "(per win with an amount: 2 of 4)")
+    assert under(text, "Revenue won") == ("5,000", "(2 without an amount, not in the sum)")

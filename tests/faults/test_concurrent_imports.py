@@ -529,7 +529,6 @@ def test_an_errors_file_that_cannot_be_written_stops_the_import_before_it_writes
     result = runner.invoke(
         app,
         ["--db", db, "import", "activities", str(path), "--errors", str(errors)],
-        env={"COLUMNS": "400"},
     )
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import hypothesis
@@ -12,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from factories import variant
+from factories import in_zone, variant
 from paceline.config import Settings, default_settings
-from paceline.ingest import columns
+from paceline.ingest import columns, entities
 from paceline.ingest.columns import _distinct_pieces, finish_activities
 from paceline.ingest.entities import RowReader, field_names, finish_activity
 from paceline.ingest.fields import FieldError
@@ -320,3 +321,146 @@ def test_the_texts_kept_from_chunk_to_chunk_stay_few(
         ]
     assert len(columns._INTO_TEXT) <= 3
     assert "notes" not in columns._PIECES
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@given(
+    zones=st.sampled_from(
+        [
+            ("America/New_York", "Europe/Berlin"),
+            ("Europe/Berlin", "America/New_York"),
+            ("Asia/Kolkata", "America/New_York"),  # UTC+5:30: a key day not per UTC hour
+            ("America/New_York", "Asia/Kolkata"),
+            ("Australia/Lord_Howe", "Europe/Berlin"),  # a half-hour change of offset
+            ("Europe/Berlin", "Australia/Lord_Howe"),
+            ("UTC", "Pacific/Kiritimati"),  # UTC+14: the key day is often the next one
+        ]
+    ),
+    moments=st.lists(
+        st.one_of(
+            st.datetimes(min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2026, 11, 30)),
+            # On the hour, at midnight, around the changes of offset: the awkward ones.
+            st.builds(
+                dt.datetime,
+                st.just(2026),
+                st.sampled_from([3, 4, 10, 11]),
+                st.integers(1, 30),
+                st.sampled_from([0, 1, 2, 3, 23]),
+                st.sampled_from([0, 30, 59]),
+            ),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    with_ids=st.booleans(),
+)
+def test_column_keys_after_a_change_of_zone_are_the_row_paths(
+    zones: tuple[str, str], moments: list[dt.datetime], with_ids: bool
+) -> None:
+    """After a change of `[calendar] timezone` (the calendar's zone, then the database's
+    first, the key zone), a column read whole gives its fingerprints and the keys of rows
+    without ids from its hours (`_keyed_days`, `_wall_moments`), not row by row: the
+    records, fingerprints and keys included, are the row path's, whatever the times."""
+    settings = in_zone(default_settings(), zones[0])
+    header = ["external_id", "rep", "kind", "occurred_at"]
+    business, key_zone = ZoneInfo(zones[0]), ZoneInfo(zones[1])
+    mapping = generic_mapping("activities", header, field_names("activities"))
+    reader = RowReader("activities", mapping, header, business, business, None, key_zone)
+    rows = [
+        [f"a{at}" if with_ids else "", "Ana Ruiz", "call", moment.isoformat()]
+        for at, moment in enumerate(moments)
+    ]
+    assert finish_activities(reader, rows, settings, NOW) == [
+        _keyed_row(reader, row, settings, key_zone) for row in rows
+    ]
+
+
+def _keyed_row(reader: RowReader, row: list[str], settings: Settings, key_zone: ZoneInfo) -> object:
+    try:
+        return finish_activity(reader.read(row), settings, NOW, key_zone)
+    except FieldError as exc:
+        return exc
+
+
+def test_a_usual_column_after_a_change_of_zone_is_keyed_per_hour(settings: Settings) -> None:
+    """Calls on the hour and between, in New York, keyed in Berlin: neither `keyed_moment`
+    nor `wall_to_utc` is called row by row (they were, for every row: a re-import after a
+    change of zone cost a quarter more CPU), and the records are the row path's."""
+    assert settings.calendar.zone.key == "America/New_York"
+    header = ["rep", "kind", "occurred_at"]
+    business, key_zone = ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin")
+    mapping = generic_mapping("activities", header, field_names("activities"))
+    reader = RowReader("activities", mapping, header, business, business, None, key_zone)
+    rows = [
+        ["Ana Ruiz", "call", f"2026-11-{day:02}T{hour:02}:{minute:02}:00"]
+        for day in (16, 17)
+        for hour in (9, 13, 20, 23)
+        for minute in (0, 7, 45)
+    ]
+    expected = [_keyed_row(reader, row, settings, key_zone) for row in rows]
+    calls: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("keyed_moment", "wall_to_utc"):
+            real = getattr(columns, name)
+            patch.setattr(columns, name, _counted(real, name, calls))
+        assert finish_activities(reader, rows, settings, NOW) == expected
+    assert calls == []
+
+
+def _counted(real: Any, name: str, calls: list[str]) -> Any:
+    def call(*args: Any) -> Any:
+        calls.append(name)
+        return real(*args)
+
+    return call
+
+
+def test_durations_are_parsed_and_checked_once_per_import_not_per_chunk(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three chunks of one import naming the durations "5", "7" and "-1" (refused): each
+    text is parsed once and each value checked once for the import (3 and 3 calls, not 9
+    and 9), the refused one refused in every chunk, and the records the row path's."""
+    parsed: list[str] = []
+    checked: list[object] = []
+    real_parse, real_check = entities.parse_float, columns._duration
+
+    def parse(raw: str) -> float:
+        parsed.append(raw)
+        return real_parse(raw)
+
+    def check(value: object, settings: Settings) -> object:
+        checked.append(value)
+        return real_check(value, settings)
+
+    monkeypatch.setattr(entities, "parse_float", parse)  # the reader's parser, made below
+    monkeypatch.setattr(columns, "_duration", check)
+    reader = _reader(settings, HEADER)
+    chunk = [[*GOOD[0][:4], minutes, *GOOD[0][5:]] for minutes in ("5", "7", "-1", "5")]
+    chunks = [[[f"d{n}{i}", *row[1:]] for i, row in enumerate(chunk)] for n in range(3)]
+    records = [finish_activities(reader, rows, settings, NOW) for rows in chunks]
+    assert sorted(parsed) == ["-1", "5", "7"]
+    assert sorted(map(float, checked)) == [-1.0, 5.0, 7.0]  # type: ignore[arg-type]
+    for rows, made in zip(chunks, records, strict=True):
+        assert made[2] is None
+        assert [made[0], made[1], made[3]] == [
+            _row_by_row(reader, rows[i], settings) for i in (0, 1, 3)
+        ]
+
+
+def test_the_durations_kept_for_an_import_are_started_again_past_pieces_kept(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory stays flat in a file of distinct durations: past `PIECES_KEPT` (here 2) the
+    memos start again, and the records are still the row path's."""
+    monkeypatch.setattr(columns, "PIECES_KEPT", 2)
+    monkeypatch.setattr(entities, "PARSED_KEPT", 2)
+    reader = _reader(settings, HEADER)
+    for minutes in range(1, 9):
+        row = [f"e{minutes}", *GOOD[0][1:4], str(minutes), *GOOD[0][5:]]
+        assert finish_activities(reader, [row], settings, NOW) == [
+            _row_by_row(reader, row, settings)
+        ]
+        rules = columns._rules(reader, settings)
+        assert max(len(rules.durations), len(rules.duration_texts)) <= 3
+        assert all(len(memo) <= 5 for memo in reader._memos.values())  # with "" and None

@@ -13,7 +13,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from factories import SHARED_DATA, write
 from paceline import plugins
@@ -24,11 +24,12 @@ from paceline.ingest.importer import import_csv, import_file
 from paceline.ingest.writers import (
     ACCOUNTS_MERGED,
     ACTIVITIES_LINKED,
+    ACTIVITIES_RELINKED,
     UNUSED_REPS,
     deal_not_imported,
 )
 from paceline.services.reps import edit_rep
-from paceline.store.models import Account, Activity, Contact, Deal, Rep
+from paceline.store.models import Account, Activity, Contact, Deal, DealWait, Rep
 
 HEADER = "external_id,rep,kind,occurred_at,deal_ref,account,contact"
 NOW = dt.datetime(2026, 12, 7, 12, 0)
@@ -309,3 +310,67 @@ def test_activities_imported_before_their_deal_are_linked_by_the_deals_import(
           "t3,Ana Ruiz,call,2026-11-22T10:00:00,D1,Acme,\n")  # fmt: skip
     assert counts(run(engine, settings, acts)) == (3, 0, 0, 3, 0, 0, 0)
     assert deal_links(engine) == {"t1": "D9", "t2": "D9", "t3": "D1"}
+
+
+def test_activities_kept_unlinked_before_deal_wait_are_counted_when_imported_again_link_them(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """t1 and t2 name D9 before it is imported; t3 names no deal. A database migrated past
+    0024 holds no `deal_wait` row for such activities (which deal they named was never
+    kept), so the deals import links nothing. The activities imported again link t1 and
+    t2: the summary said "2 updated" and nothing else; it now says they were linked at
+    last, and t3 (unchanged) is not counted."""
+    acts = write(
+        tmp_path / "acts.csv",
+        f"{HEADER}\n"
+        "t1,Ana Ruiz,call,2026-11-20T10:00:00,D9,Acme,\n"
+        "t2,Ana Ruiz,email,2026-11-21T10:00:00,D9,Acme,\n"
+        "t3,Ana Ruiz,call,2026-11-22T10:00:00,,Acme,\n",
+    )
+    assert counts(run(engine, settings, acts)) == (3, 3, 0, 0, 0, 0, 0)
+    with engine.begin() as conn:  # as before migration 0024: nothing waits
+        conn.execute(DealWait.__table__.delete())
+    deals = write(
+        tmp_path / "deals.csv",
+        "external_id,name,rep,amount,stage,created_at,account\n"
+        "D9,Acme renewal,Ana Ruiz,1000,prospect,2026-11-02T09:00:00,Acme\n",
+    )
+    assert run(engine, settings, deals, "deals").notes == {}
+    assert deal_links(engine) == {"t1": None, "t2": None, "t3": None}
+    again = run(engine, settings, acts)
+    assert counts(again) == (3, 0, 2, 1, 0, 0, 0)
+    assert again.notes == {ACTIVITIES_RELINKED: 2}
+    assert deal_links(engine) == {"t1": "D9", "t2": "D9", "t3": None}
+    assert run(engine, settings, acts).notes == {}  # nothing left to link
+
+
+def test_activities_without_ids_wait_for_their_deal_by_their_content_key(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A file without an external_id column: its rows are known by their content key
+    ("h:..."), and `deal_wait` keys on it as on a source id. Two calls name D9 before it
+    is imported, an e-mail names none: the deals import links both calls, and the file
+    imported again finds all three unchanged (nothing doubled, nothing left waiting)."""
+    acts = write(
+        tmp_path / "acts.csv",
+        "rep,kind,occurred_at,deal_ref,account\n"
+        "Ana Ruiz,call,2026-11-20T10:00:00,D9,Acme\n"
+        "Ana Ruiz,call,2026-11-21T10:00:00,D9,Acme\n"
+        "Ana Ruiz,email,2026-11-22T10:00:00,,Acme\n",
+    )
+    first = run(engine, settings, acts)
+    assert counts(first) == (3, 3, 0, 0, 0, 0, 0)
+    assert first.notes == {deal_not_imported("D9"): 2}
+    deals = write(
+        tmp_path / "deals.csv",
+        "external_id,name,rep,amount,stage,created_at,account\n"
+        "D9,Acme renewal,Ana Ruiz,1000,prospect,2026-11-02T09:00:00,Acme\n",
+    )
+    assert run(engine, settings, deals, "deals").notes == {ACTIVITIES_LINKED: 2}
+    links = deal_links(engine)
+    assert all(ref.startswith("h:") for ref in links)
+    assert sorted(links.values(), key=str) == ["D9", "D9", None]
+    again = run(engine, settings, acts)
+    assert (counts(again), again.notes) == ((3, 0, 0, 3, 0, 0, 0), {})
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(DealWait)) == 0

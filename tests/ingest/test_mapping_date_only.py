@@ -100,7 +100,6 @@ def test_the_cli_refuses_the_mapping_before_writing_anything(tmp_path: Path) -> 
     result = CliRunner().invoke(
         app,
         ["--db", url, "import", "deals", str(csv), "--mapping", str(mapping)],
-        env={"COLUMNS": "250"},
     )
     assert result.exit_code == 1, result.output
     assert "columns.amount: date_only = true on column 'Amount'" in result.output

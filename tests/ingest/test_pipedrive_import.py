@@ -480,6 +480,9 @@ def cli(workdir: Path, *args: str) -> tuple[int, str]:
     from paceline.cli import app
 
     db = f"sqlite:///{workdir / 'p.db'}"
+    # COLUMNS reaches typer's own usage-error box, drawn on a console typer makes for each
+    # error (Paceline's consoles are pinned at 132): the refused `--from csv` reads its
+    # message on one line of it, which 80 columns would break.
     result = CliRunner().invoke(app, ["--db", db, *args], env={"COLUMNS": "250"})
     return result.exit_code, result.output
 

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
-from factories import call_rows, calls_file, import_counting_progress, write
+from factories import CALLS_HEADER, call_rows, calls_file, import_counting_progress, write
 from paceline.config import Settings
-from paceline.ingest import importer, pipeline
+from paceline.ingest import csvfile, importer, pipeline
 from paceline.ingest.columns import CHECKED_FIELDS, check_activities, finish_activities, records_of
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.entities import RowReader, field_names
@@ -457,3 +457,138 @@ def test_a_chunk_vouched_for_whole_is_given_by_column_one_with_a_bad_row_by_reco
     records = pipeline.checked_together(bad, fast, 5, reader, by_column)
     assert isinstance(records, dict)
     assert [records[0], records[1], records[2]] == [*fast(rows), None]
+
+
+# An awkward file under the generic header, with a byte order mark, in chunks of 5: lines
+# 2-6 usual (a day without a time, blank durations and outcome, a quoted note with a comma
+# and doubled quotes, a quote inside a field, CRLF), lines 7-11 with two rows the column
+# check cannot vouch for (a kind nobody knows, a negative duration), lines 12-16 a stray
+# quote on line 13 that swallows line 14, lines 17-18 a partial last line without its end.
+AWKWARD_CALLS = "\ufeff" + "\n".join(
+    [
+        CALLS_HEADER,
+        "c1,Ana Ruiz,call,2026-11-02T10:01:00,1,no_answer,no,Acme,",
+        'c2,Ben Ode,call,2026-11-03,,no_answer,no,Acme,"a note, with ""quotes"""',
+        'c3,Ana Ruiz,email,2026-11-04T09:00:00,,,,"Beta, Inc",plain',
+        'c4,Ben Ode,call,2026-11-04T10:04:00,4,no_answer,no,Acme,5" screen',
+        "c5,Ana Ruiz,call,2026-11-05,5,no_answer,no,Acme,crlf\r",
+        "c6,Ben Ode,nap,2026-11-05T10:06:00,6,no_answer,no,Acme,",
+        "c7,Ana Ruiz,call,2026-11-05T10:07:00,-3,no_answer,no,Acme,",
+        "c8,Ben Ode,call,2026-11-05T10:08:00,8,no_answer,no,Acme,",
+        'c9,Ana Ruiz,call,2026-11-05T10:09:00,9,no_answer,no,"Acme",',
+        "c10,Ben Ode,call,2026-11-06,,no_answer,no,Acme,",
+        "c11,Ana Ruiz,call,2026-11-06T10:11:00,11,no_answer,no,Acme,",
+        'c12,Ben Ode,call,2026-11-06T10:12:00,12,no_answer,no,Acme,"oops',
+        'c13,Ana Ruiz,call,2026-11-06T10:13:00,13,no_answer,no,Acme,closing" quote',
+        "c14,Ben Ode,call,2026-11-06T10:14:00,14,no_answer,no,Acme,",
+        "c15,Ana Ruiz,call,2026-11-06T10:15:00,15,no_answer,no,Acme,",
+        "c16,Ben Ode,call,2026-11-06T10:16:00,16,no_answer,no,Acme,last",
+        "c17,Ana Ruiz,call",
+    ]
+)
+
+
+def _messages(settings: Settings, path: Path, split: bool) -> list[tuple[object, ...]]:
+    """Every message the checking process sends for `path` (chunks of 5), read in this
+    process."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle))
+    mapping = generic_mapping("activities", header, field_names("activities"))
+    zone = settings.calendar.zone.key
+    reader = {"mapping": mapping, "header": header, "zone": zone, "business_zone": zone}
+    job = pipeline.job_for(
+        path,
+        "utf-8",
+        ",",
+        {**reader, "key_zone": zone, "currency": settings.money.currency},
+        settings,
+        dt.datetime(2026, 12, 1),
+        5,
+    )
+    job["split"] = split
+    sent: list[tuple[object, ...]] = []
+
+    class Collect:
+        def send(self, message: tuple[object, ...]) -> None:
+            sent.append(message)
+
+    pipeline._serve(job, Collect())  # type: ignore[arg-type]
+    return sent
+
+
+def test_blocks_read_by_splitting_their_text_send_the_csv_modules_messages(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checking process reads a usual block by splitting its text: what it sends of
+    the awkward file (rows, lines, packed text, columns, records, the bytes read) is what
+    reading it with the csv module sends, message for message. The first two blocks are
+    split; the stray quote's and the partial line's are the csv module's."""
+    path = write(tmp_path / "a.csv", AWKWARD_CALLS)
+    real_split = csvfile.split_block
+    split_lines: list[str] = []
+
+    def noted(block: list[str], *args: str | int) -> tuple[str, list[list[str]]] | None:
+        done = real_split(block, *args)  # type: ignore[arg-type]
+        if done is not None:
+            split_lines.append(block[0][:3])
+        return done
+
+    monkeypatch.setattr(csvfile, "split_block", noted)
+    split, by_csv = _messages(settings, path, True), _messages(settings, path, False)
+    assert split_lines == ["c1,", "c6,"]
+    assert split == by_csv
+    assert [message[0] for message in split] == ["columns", "packed", "chunk", "chunk", "end"]
+    assert split[0][1] == range(2, 7)
+    columns = dict(zip(CHECKED_FIELDS, split[0][3], strict=True))  # type: ignore[arg-type]
+    assert columns["duration_min"] == [1.0, None, None, 4.0, 5.0]
+    assert columns["notes"] == [None, 'a note, with "quotes"', "plain", '5" screen', "crlf"]
+    assert columns["account"] == ["Acme", "Acme", "Beta, Inc", "Acme", "Acme"]
+
+
+@pytest.mark.parametrize("split", [True, False])
+def test_the_awkward_file_imports_the_same_through_either_reading(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    children: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+    split: bool,
+) -> None:
+    """Through the checking process, read by splitting or by the csv module, the awkward
+    file gives the same counts, stored rows and errors file, counted by hand: 16 records
+    read (c13's line is inside c12's note), c6 (the kind), c7 (the duration), c12 (the
+    stray quote, lines 13-14) and c17 (3 fields) refused, the 12 others stored."""
+    monkeypatch.setattr(pipeline, "SPLIT", split)
+    path = write(tmp_path / "a.csv", AWKWARD_CALLS)
+    options = ImportOptions(
+        errors_path=tmp_path / "a.errors.csv", batch_size=4, now=dt.datetime(2026, 12, 1)
+    )
+    result = import_csv(engine, settings, path, "activities", options=options)
+    assert children == [1]
+    assert (result.read, result.inserted, result.rejected) == (16, 12, 4)
+    assert [(line, field) for line, field, _ in _errors(result)] == [
+        ("7", "kind"),
+        ("8", "duration_min"),
+        ("13", ""),
+        ("18", ""),
+    ]
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(Activity.external_id, Activity.local_date, Activity.duration_min, Activity.notes)
+        ).all()
+    assert sorted(stored) == sorted(
+        [
+            ("c1", dt.date(2026, 11, 2), 1.0, None),
+            ("c2", dt.date(2026, 11, 3), None, 'a note, with "quotes"'),
+            ("c3", dt.date(2026, 11, 4), None, "plain"),
+            ("c4", dt.date(2026, 11, 4), 4.0, '5" screen'),
+            ("c5", dt.date(2026, 11, 5), 5.0, "crlf"),
+            ("c8", dt.date(2026, 11, 5), 8.0, None),
+            ("c9", dt.date(2026, 11, 5), 9.0, None),
+            ("c10", dt.date(2026, 11, 6), None, None),
+            ("c11", dt.date(2026, 11, 6), 11.0, None),
+            ("c14", dt.date(2026, 11, 6), 14.0, None),
+            ("c15", dt.date(2026, 11, 6), 15.0, None),
+            ("c16", dt.date(2026, 11, 6), 16.0, "last"),
+        ]
+    )

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from typer.testing import CliRunner
 
+from factories import quick_user
 from paceline import plugins
 from paceline.analytics.funnel import funnel
 from paceline.analytics.metrics import metric_totals
@@ -46,10 +47,18 @@ from paceline.ingest.crm.shipped import resolve_mapping, shipped_mappings
 from paceline.ingest.csvfile import ImportFileError
 from paceline.ingest.importer import import_file
 from paceline.ingest.mapping import Entity, MappingError
-from paceline.ingest.placeholders import PLACEHOLDERS_REMOVED
+from paceline.ingest.placeholders import PLACEHOLDERS_REMOVED, KeptPlaceholder
 from paceline.ingest.sources import ReadOptions
 from paceline.ingest.writers import ACTIVITIES_LINKED, CLOSED_BEFORE_CREATED
-from paceline.store.models import Account, Activity, Contact, Deal, DealStageHistory, Rep
+from paceline.store.models import (
+    Account,
+    Activity,
+    Contact,
+    Deal,
+    DealStageHistory,
+    Rep,
+    Target,
+)
 from salesforce_org import PICKLIST, REPS, Truth, generate_org
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "crm_samples" / "salesforce"
@@ -1129,7 +1138,7 @@ def test_one_file_command_says_its_owner_first_and_warns_of_deals_not_imported(
     assert runner.invoke(cli_app, [*db, "init"]).exit_code == 0
     command = [*db, "import", "activities", str(HACKATHON / "Task.csv"), "--mapping",
                "salesforce:Task", "--owner", "sfdata"]  # fmt: skip
-    result = runner.invoke(cli_app, command, env={"COLUMNS": "200"})
+    result = runner.invoke(cli_app, command)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     owned = "Task.csv: no OwnerId column: every row credited to 'sfdata' (--owner)"
@@ -1232,3 +1241,56 @@ def test_a_placeholder_rep_goes_only_once_every_row_it_had_has_moved(
     assert counts(events) == (1, 0, 1, 0, 0, 0, 0)
     assert events.notes == {PLACEHOLDERS_REMOVED: 1}
     assert _reps_and_counts(engine) == {"Ana Ruiz": (2, 0), "Ben Okafor": (2, 0)}
+
+
+def test_a_placeholder_rep_kept_for_its_target_or_login_is_named_in_the_summary(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Tasks imported without User.csv, one each for the ids of Ana, Ben and Cy. Someone
+    sets a weekly target on Ana's placeholder and gives Ben's a login. The tasks again,
+    with the users list, move all three: Cy's placeholder goes (the note), Ana's and Ben's
+    stay for what was set on them. The summary said only "1 removed"; it now names each
+    kept one, why, and what to do; an import that moves nothing says nothing more."""
+    ana, ben, cy = "0055g0000000001AAA", "0055g0000000002AAA", "0055g0000000003AAA"
+    bare, full = tmp_path / "bare", tmp_path / "full"
+    for folder in (bare, full):
+        folder.mkdir()
+        _write(
+            folder / "Task.csv",
+            "Id,OwnerId,WhoId,Subject,ActivityDate,Status,TaskSubtype",
+            f"00T5g0000000001AAA,{ana},0035g0000000001AAA,a,2026-11-02,Completed,Call",
+            f"00T5g0000000002AAA,{ben},0035g0000000001AAA,b,2026-11-03,Completed,Call",
+            f"00T5g0000000003AAA,{cy},0035g0000000001AAA,c,2026-11-04,Completed,Call",
+        )
+    _write(full / "User.csv", "Id,Name", f"{ana},Ana Ruiz", f"{ben},Ben Okafor", f"{cy},Cy Li")
+    assert run(engine, settings, bare / "Task.csv", "Task", tmp_path).inserted == 3
+    with engine.begin() as conn:
+        ana_id = conn.scalar(select(Rep.id).where(Rep.name == f"salesforce user {ana}"))
+        conn.execute(
+            insert(Target).values(
+                rep_id=ana_id, metric="calls", period_kind="week",
+                period_start=dt.date(2026, 11, 30), value=40.0,
+            )
+        )  # fmt: skip
+    quick_user(engine, "ben", "rep", rep=f"salesforce user {ben}")
+    moved = run(engine, settings, full / "Task.csv", "Task", tmp_path)
+    assert counts(moved) == (3, 0, 3, 0, 0, 0, 0)
+    assert moved.notes == {PLACEHOLDERS_REMOVED: 1}
+    assert moved.warnings == [
+        KeptPlaceholder(f"salesforce user {ana}", ("a target",)).warning(),
+        KeptPlaceholder(f"salesforce user {ben}", ("a login",)).warning(),
+    ]
+    assert moved.warnings[0].startswith(
+        f"rep 'salesforce user {ana}', made from an owner id alone, is kept though no row "
+        "names it any more (they name its user now): it has a target, set up by hand."
+    )
+    assert f"paceline rep edit 'salesforce user {ben}' --end YYYY-MM-DD" in moved.warnings[1]
+    assert _reps_and_counts(engine) == {
+        f"salesforce user {ana}": (0, 0),
+        f"salesforce user {ben}": (0, 0),
+        "Ana Ruiz": (1, 0),
+        "Ben Okafor": (1, 0),
+        "Cy Li": (1, 0),
+    }
+    again = run(engine, settings, full / "Task.csv", "Task", tmp_path)
+    assert (again.unchanged, again.notes, again.warnings) == (3, {}, [])

@@ -32,8 +32,9 @@ from paceline.ingest.crm.hubspot import read_pipelines
 from paceline.ingest.crm.jsonrows import stages_toml
 from paceline.ingest.sync import SyncResult, run_sync
 from paceline.ingest.sync.hubspot import HubSpotConnector
-from paceline.ingest.writers import ACTIVITIES_LINKED, deal_not_imported
+from paceline.ingest.writers import ACTIVITIES_LINKED, ACTIVITIES_RELINKED, deal_not_imported
 from paceline.store import syncs
+from paceline.store.migrate import downgrade, upgrade
 from paceline.store.models import Account, Activity, Deal, ImportRun, Rep, SyncRun
 
 SAMPLES = SHARED_DATA / "crm_samples" / "hubspot" / "nango-integration-templates"
@@ -394,3 +395,44 @@ def test_a_task_pulled_before_its_deal_is_linked_when_the_deal_comes(
             select(Activity.external_id, Deal.external_id).join(Deal, Deal.id == Activity.deal_id)
         ).all()
     assert linked == [("463216971977", "487986255044")]
+
+
+def test_a_task_kept_unlinked_before_deal_wait_is_linked_by_the_next_sync_after_the_upgrade(
+    engine: Engine, tmp_path: Path, token: str
+) -> None:
+    """As above, but the first sync ran before migration 0024: nothing recorded that task
+    463216971977 waits for deal 487986255044. Upgraded, the next sync pulled the fixed deal
+    alone and the task stayed unlinked for good (its tasks' cursor asked only for changed
+    tasks: none). Migration 0025 forgets the tasks' cursor of a source with unlinked
+    activities, so that sync lists the 25 tasks whole: the task is linked and counted, the
+    other 24 are unchanged, and the deals' cursor is kept."""
+    listed = tasks()
+    listed[0]["associations"]["deals"] = {
+        "results": [{"id": "487986255044", "type": "task_to_deal"}]
+    }
+    with respx.mock(assert_all_called=False) as mock:
+        fake = FakeHubSpot(mock)
+        fake.lists = {"deals": [deals()], "tasks": [listed]}
+        first, _ = sync(engine, hubspot_settings(), tmp_path)
+        assert first.status == "done", first.failure
+        downgrade(engine, "0023")  # the first sync as before 0024: no deal_wait rows
+        upgrade(engine)
+        assert set(syncs.cursors(engine, "hubspot")) == {"deals"}
+        fixed = next(d for d in deals() if d["id"] == "487986255044")
+        fixed["properties"].update(dealstage="appointmentscheduled", pipeline="default")
+        fixed["updatedAt"] = fixed["properties"]["hs_lastmodifieddate"] = "2026-04-01T09:00:00.000Z"
+        fake.searches = {"deals": [fixed], "tasks": []}
+        fake.lists = {"tasks": [listed]}
+        second, _ = sync(engine, hubspot_settings(), tmp_path)
+    assert second.status == "done", second.failure
+    imported = {r.file: r for r in second.imports}
+    assert imported["hubspot:deals"].notes == {}  # nothing waited for it
+    task_import = imported["hubspot:tasks"]
+    assert (task_import.read, task_import.updated, task_import.unchanged) == (25, 1, 24)
+    assert task_import.notes == {ACTIVITIES_RELINKED: 1}
+    with engine.connect() as conn:
+        linked = conn.execute(
+            select(Activity.external_id, Deal.external_id).join(Deal, Deal.id == Activity.deal_id)
+        ).all()
+    assert linked == [("463216971977", "487986255044")]
+    assert second.cursors_after["tasks"] == TASKS_MARK

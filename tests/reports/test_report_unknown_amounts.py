@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 
 from factories import build_unknown_amount_wins
 from paceline.analytics.report import rep_report, team_report
-from paceline.config import Settings
+from paceline.config import Settings, parse_settings
 from paceline.reports.render import report_html, report_text
-from unknown_amounts_org import AS_OF, build_unknown_amounts_org
+from unknown_amounts_org import AS_OF, build_unknown_amounts_org, config_with_revenue_per_win
 
 LEFT_OUT = "(1 without an amount, not in the sum)"
 
@@ -123,3 +123,72 @@ def test_a_count_that_did_not_move_says_no_change_once_on_every_face(
     html = report_html(settings, report, charts_too=False)
     assert _changes_row(html, "Deals won") == ["2", "2", "no change"]
     assert "±0" not in text and "±0" not in html
+
+
+def _with_revenue_per_win() -> Settings:
+    """The defaults with revenue per win among the AEs' key metrics."""
+    return parse_settings(config_with_revenue_per_win())
+
+
+def test_the_team_report_compares_revenue_per_win_over_the_wins_with_an_amount(
+    engine: Engine,
+) -> None:
+    """East's week of July 6: revenue per win 20,000 (Big) over 1 of 4 wins, against 2,500
+    (Paid 5,000 and Pilot's real 0) over 2 of 3. Every face said "not comparable", with a
+    sum's words beside each average ("(3 without an amount, not in the sum)"); an average
+    over the wins with an amount is an honest estimate when it says so: +17,500 (+700%),
+    each week saying what it rests on. Revenue won, the total, stays not comparable."""
+    settings = _with_revenue_per_win()
+    build_unknown_amounts_org(engine, settings)
+    report = team_report(engine, settings, "East", SUNDAY)
+    text = report_text(settings, report)
+    assert (
+        "  Revenue per win: 20,000 (per win with an amount: 1 of 4) against 2,500"
+        " (per win with an amount: 2 of 3) (+17,500 (+700%))" in text.splitlines()
+    ), text
+    assert (
+        "  Revenue won: 20,000 (3 without an amount, not in the sum) against 5,000"
+        " (1 without an amount, not in the sum) (not comparable)" in text.splitlines()
+    ), text
+    html = report_html(settings, report, charts_too=True)
+    assert _changes_row(html, "Revenue per win") == [
+        "20,000 (per win with an amount: 1 of 4)",
+        "2,500 (per win with an amount: 2 of 3)",
+        "+17,500 (+700%)",
+    ]
+    # the week-over-week chart's value labels, in the small words
+    assert ">20,000 1 of 4 wins with amount</text>" in html
+    assert ">was 2,500 2 of 3 wins with amount</text>" in html
+
+
+def test_the_one_on_one_gives_no_change_to_a_week_without_a_win_with_an_amount(
+    engine: Engine,
+) -> None:
+    """Ana's week of July 6: two wins, neither with an amount (0 of 2): no average, so no
+    change, against 2,500 over both of the week before's (Paid and Pilot). It read "not
+    comparable"; now a dash, the week saying it has no win with an amount."""
+    settings = _with_revenue_per_win()
+    build_unknown_amounts_org(engine, settings)
+    report = rep_report(engine, settings, "Ana", SUNDAY)
+    text = report_text(settings, report)
+    assert (
+        "  Revenue per win: - (per win with an amount: 0 of 2) against 2,500 (-)"
+        in text.splitlines()
+    ), text
+
+
+def test_the_one_on_ones_cards_say_what_revenue_per_win_rests_on(engine: Engine) -> None:
+    """Ana as of Wednesday 2026-07-15: July's revenue per win 2,500, over 2 of her 4 wins
+    (Paid 5,000, Pilot's real 0; two blanks); this week (Jul 13-15) no win. The cards said
+    "2,500 (2 without an amount, not in the sum)", a sum's words beside an average."""
+    settings = _with_revenue_per_win()
+    build_unknown_amounts_org(engine, settings)
+    report = rep_report(engine, settings, "Ana", AS_OF)
+    text = report_text(settings, report)
+    line = next(x for x in text.splitlines() if x.startswith("  Revenue per win: week"))
+    assert "; month 2,500 (per win with an amount: 2 of 4) of" in line, line
+    html = report_html(settings, report, charts_too=False)
+    row = re.search(r"<td[^>]*>Revenue per win</td>(.*?)</tr>", html, re.S)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+    assert (cells[0], cells[3]) == ("-", "2,500 (per win with an amount: 2 of 4)"), cells

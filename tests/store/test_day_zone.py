@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, inspect, select
 
-from factories import make_site, variant, write
+from factories import in_zone, make_site, write
 from paceline.analytics.activity_summary import activity_summary
 from paceline.analytics.scorecard import rep_scorecard
 from paceline.auth.access import Principal
@@ -39,10 +39,6 @@ a3,Ana Ruiz,call,2021-02-28T23:30:00Z,yes
 a4,Ana Ruiz,call,2021-03-01,yes
 a5,Ana Ruiz,call,2021-03-03T00:30:00Z,yes
 """
-
-
-def in_zone(settings: Settings, zone: str) -> Settings:
-    return variant(settings, calendar={**settings.calendar.model_dump(), "timezone": zone})
 
 
 def imported_in_new_york(engine: Engine, settings: Settings, tmp_path: Path) -> None:

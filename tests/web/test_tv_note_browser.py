@@ -1,8 +1,11 @@
-"""The TV board's note under a partial sum, in chromium at 1366x900 and at phone size 390x844.
+"""The TV board's note under a partial figure, in chromium at 1366x900 and at phone size
+390x844.
 
-July's revenue in East as of 2026-07-15 (tests/unknown_amounts_org.py): Ben 20,000 and Ana
-5,000, each with 2 wins left out for want of an amount. The note must sit under its figure,
-inside its row and the screen, smaller than the figure, clear of every other row.
+July's revenue per win in East as of 2026-07-15 (tests/unknown_amounts_org.py): Ben 20,000
+over 1 of his 3 wins, Ana 2,500 over 2 of her 4, each average read over the wins with an
+amount (a sum that left wins out is not drawn at all: it is not ranked). The note must sit
+under its figure, inside its row and the screen, smaller than the figure, clear of every
+other row.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from sqlalchemy import Engine
 from browser_org import served, session_cookie, unexpected, watched_page
 from factories import users_without_password
 from paceline import clock
-from paceline.config import Settings
-from unknown_amounts_org import AS_OF, build_unknown_amounts_org
+from paceline.config import default_config_text, parse_settings
+from unknown_amounts_org import AS_OF, EXTRA_METRICS, build_unknown_amounts_org
 
-BOARD = f"/leaderboard/tv?metric=revenue&period=month&team=East&as_of={AS_OF.isoformat()}"
+BOARD = f"/leaderboard/tv?metric=revenue_per_win&period=month&team=East&as_of={AS_OF.isoformat()}"
+NOTES = {"Ben": "1 of 3 wins with amount", "Ana": "2 of 4 wins with amount"}
 
 
 def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
@@ -33,8 +37,9 @@ def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
 
 @pytest.mark.parametrize("size", [(1366, 900), (390, 844)])
 def test_the_note_sits_small_under_the_figure(
-    browser: Browser, sqlite_engine: Engine, settings: Settings, size: tuple[int, int]
+    browser: Browser, sqlite_engine: Engine, size: tuple[int, int]
 ) -> None:
+    settings = parse_settings(default_config_text() + EXTRA_METRICS)
     build_unknown_amounts_org(sqlite_engine, settings)
     root = users_without_password(sqlite_engine, {"root": ("admin", None)})["root"]
     width, height = size
@@ -53,7 +58,8 @@ def test_the_note_sits_small_under_the_figure(
         row_boxes = [row.bounding_box() for row in rows]
         for row in noted:
             note = row.get_by_test_id("tv-note")
-            assert note.inner_text() == "+2 without amount"
+            name = row.get_by_test_id("tv-name").inner_text().strip()
+            assert note.inner_text() == NOTES[name]
             box, value, own = (
                 note.bounding_box(),
                 row.get_by_test_id("tv-value").bounding_box(),

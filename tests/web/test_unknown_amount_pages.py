@@ -11,8 +11,13 @@ from sqlalchemy import Engine
 
 from factories import build_unknown_amount_wins, make_site, replay_july_from
 from paceline import clock
-from paceline.config import Settings
-from unknown_amounts_org import AS_OF, build_unknown_amounts_org
+from paceline.config import Settings, default_config_text, parse_settings
+from unknown_amounts_org import (
+    AS_OF,
+    EXTRA_METRICS,
+    build_unknown_amounts_org,
+    config_with_revenue_per_win,
+)
 
 DAY = AS_OF.isoformat()
 
@@ -128,30 +133,94 @@ def test_the_api_gives_amounts_unknown_per_line_and_per_tipping_estimate(
         assert tipping["amounts_unknown"] == 3
         board = site.api("root", "/leaderboard", metric="revenue", period="month", team="East",
                          as_of=DAY).json()  # fmt: skip
-        assert [(r["rep"], r["amounts_unknown"]) for r in board["rows"]] == [
-            ("Ben", 2),
-            ("Ana", 2),
-            ("Cy", 0),
+        # Cy's whole 0 is ranked; Ana's and Ben's partial sums are apart, by name
+        assert [(r["rep"], r["rank"], r["amounts_unknown"]) for r in board["rows"]] == [
+            ("Cy", 1, 0),
+            ("Ana", None, 2),
+            ("Ben", None, 2),
         ]
         assert board["amounts_unknown"] == 4
 
 
-def test_the_tv_board_notes_the_deals_each_score_left_out_under_it(
+def _tv_rows(html: str) -> dict[str, str]:
+    """Each TV bar's name -> its value and note, the tags as "|"."""
+    rows = re.findall(
+        r'data-testid="tv-name">([^<]+)<.*?data-testid="tv-value">(.*?)</span>', html, re.S
+    )
+    return {name.strip(): re.sub(r"<[^>]+>", "|", value) for name, value in rows}
+
+
+def test_the_tv_board_draws_no_partial_sum_and_notes_what_an_average_rests_on(
     engine: Engine, settings: Settings
 ) -> None:
-    """July's revenue in East as of 2026-07-15 (tests/unknown_amounts_org.py): Ben 20,000 with
-    2 wins left out, Ana 5,000 with 2 left out, Cy 0 with none. The big figures read as the
-    whole of each rep's revenue, with nothing under them."""
-    build_unknown_amounts_org(engine, settings)
-    site = make_site(engine, settings, {"root": ("admin", None)})
+    """July in East as of 2026-07-15 (tests/unknown_amounts_org.py). Revenue: Ben 20,000 and
+    Ana 5,000 each left 2 wins out; the board drew them 1st and 2nd, "+2 without amount"
+    under each, above Cy's whole 0. Now their partial sums are not drawn but named at the
+    foot, and Cy's 0 stands alone. Revenue per win, an average over the wins with an amount:
+    Ana 5,000 over 2 of her 4 wins (2,500), Ben 20,000 over 1 of his 3: drawn, each with what
+    it rests on under it."""
+    wider = parse_settings(default_config_text() + EXTRA_METRICS)
+    build_unknown_amounts_org(engine, wider)
+    site = make_site(engine, wider, {"root": ("admin", None)})
     with clock.frozen(dt.datetime(2026, 7, 15, 17, tzinfo=dt.UTC)), site.client:
-        tv = site.page("root", "/leaderboard/tv", metric="revenue", period="month", team="East",
-                       as_of=DAY)  # fmt: skip
-    assert tv.status_code == 200, tv.text
-    rows = re.findall(
-        r'data-testid="tv-name">([^<]+)<.*?data-testid="tv-value">(.*?)</span>', tv.text, re.S
-    )
-    shown = {name.strip(): re.sub(r"<[^>]+>", "|", value) for name, value in rows}
-    assert shown["Ben"] == "20,000|+2 without amount|", shown
-    assert shown["Ana"] == "5,000|+2 without amount|", shown
-    assert shown.get("Cy", "0") == "0", shown  # nothing left out: no note
+        revenue = site.page("root", "/leaderboard/tv", metric="revenue", period="month",
+                            team="East", as_of=DAY)  # fmt: skip
+        per_win = site.page("root", "/leaderboard/tv", metric="revenue_per_win",
+                            period="month", team="East", as_of=DAY)  # fmt: skip
+    assert revenue.status_code == per_win.status_code == 200, (revenue.text, per_win.text)
+    assert _tv_rows(revenue.text) == {"Cy": "0"}
+    foot = revenue.text.split('data-testid="tv-partial">')[1].split("</span>")[0]
+    assert foot == "Ana, Ben: deals without an amount, not ranked"
+    assert _tv_rows(per_win.text) == {
+        "Ben": "20,000|1 of 3 wins with amount|",
+        "Ana": "2,500|2 of 4 wins with amount|",
+    }
+    assert 'data-testid="tv-partial"' not in per_win.text
+
+
+def test_the_leaderboard_page_and_api_read_an_average_over_the_wins_with_an_amount(
+    engine: Engine,
+) -> None:
+    """Revenue per win in July to the 15th: Ben 20,000 over 1 of his 3 wins, Ana 2,500 over
+    2 of her 4, everyone 25,000 over 3 of 7; Cy won nothing (no data). The page said "(2
+    without an amount, not in the sum)" beside each average; now what it rests on."""
+    wider = parse_settings(default_config_text() + EXTRA_METRICS)
+    build_unknown_amounts_org(engine, wider)
+    site = make_site(engine, wider, {"root": ("admin", None)})
+    query = {"metric": "revenue_per_win", "period": "month", "team": "East", "as_of": DAY}
+    with site.client:
+        page = site.page("root", "/leaderboard", **query)
+        api = site.api("root", "/leaderboard", **query).json()
+    assert page.status_code == 200, page.text
+    assert notes(page.text) == [
+        "(per win with an amount: 1 of 3)",  # Ben
+        "(per win with an amount: 2 of 4)",  # Ana
+        "(per win with an amount: 3 of 7)",  # everyone pooled
+    ]
+    rows = [(r["rep"], r["rank"], r["value"], r["denominator"], r["amounts_unknown"])
+            for r in api["rows"]]  # fmt: skip
+    assert rows == [("Ben", 1, 20_000, 1, 2), ("Ana", 2, 2_500, 2, 2), ("Cy", None, None, 0, 0)]
+    assert (api["average_of"], api["total_denominator"], api["amounts_unknown"]) == ("win", 3, 4)
+
+
+def test_the_scorecard_and_team_pages_say_what_revenue_per_win_rests_on(engine: Engine) -> None:
+    """Revenue per win in July to the 15th: Ana 2,500 over 2 of her 4 wins, Ben 20,000 over
+    1 of 3, the team 25,000 over 3 of 7 (Cy won nothing: no figure, no note). The pages said
+    "(2 without an amount, not in the sum)" beside each average, a sum's words."""
+    wider = parse_settings(config_with_revenue_per_win())
+    reps = build_unknown_amounts_org(engine, wider)
+    site = make_site(engine, wider, {"root": ("admin", None)})
+    with site.client:
+        ana = site.page("root", f"/reps/{reps['Ana']}", as_of=DAY)
+        team = site.page("root", "/team", team="East", as_of=DAY)
+    assert ana.status_code == team.status_code == 200, (ana.text, team.text)
+    # revenue (a sum), then revenue per win (an average)
+    assert notes(ana.text) == [
+        "(2 without an amount, not in the sum)",
+        "(per win with an amount: 2 of 4)",
+    ]
+    said = notes(team.text)
+    for note in ("(per win with an amount: 2 of 4)", "(per win with an amount: 1 of 3)",
+                 "(per win with an amount: 3 of 7)"):  # fmt: skip
+        assert said.count(note) == 1, said
+    assert not any("not in the sum" in n and "per win" in n for n in said)

@@ -53,12 +53,13 @@ from paceline.analytics.step_rules import recorded_kinds, recorded_steps
 from paceline.analytics.stretch import (
     PeriodLines,
     Stretch,
+    accrued_between,
     alert_stretch,
     expected_between,
     stretch_cards,
 )
 from paceline.calendar import BusinessCalendar, Period
-from paceline.config import Settings
+from paceline.config import MetricSettings, Settings
 
 Rule = Literal["behind_pace", "no_selling", "zero_key_metric"]
 LOOKBACK_DAYS = 366  # how far back "since when" looks for a last non-zero day
@@ -212,6 +213,13 @@ def _alerted_lines(settings: Settings, card: Scorecard) -> list[tuple[MetricLine
     metrics more than X% behind are named. Pooling is what makes low-volume roles testable at
     all: a field rep's three metrics of a dozen a month each are too few to judge one by one,
     while testing each metric of every rep separately multiplies false alarms.
+
+    A distinct count is not pooled (it counts the things the pooled counts' activities
+    touch: the two move together, and pooled as independent they would cry wolf), so when
+    the pool does not find the rep behind, each distinct count is tested alone by the same
+    rule: more than X% below its expected-to-date (its accrual curve's) and that shortfall
+    that unlikely at target pace. Before 2026-12-08 a role paced on distinct counts alone
+    had no pool and was never alerted as behind, only at zero.
     """
     config = settings.alerts
     lines = [
@@ -235,7 +243,25 @@ def _alerted_lines(settings: Settings, card: Scorecard) -> list[tuple[MetricLine
         if not behind and rest:
             behind = [max(rest, key=_shortfall)]
         alerted += [(line, chance) for line in behind]
+    elif config.behind_pace.enabled:
+        alerted += _distinct_behind(settings, [line for line in lines if line not in zeros])
     return alerted
+
+
+def _distinct_behind(
+    settings: Settings, lines: list[MetricLine]
+) -> list[tuple[MetricLine, float | None]]:
+    """The distinct counts among `lines` behind by the behind-pace rule, each alone."""
+    rule = settings.alerts.behind_pace
+    found: list[tuple[MetricLine, float | None]] = []
+    for line in lines:
+        if line.accrual is None or _shortfall(line) <= rule.by_more_than:
+            continue
+        expected = line.pace.expected_to_date or 0.0
+        chance = shortfall_chance(line.pace.accumulated(), expected, True, line.dispersion or 1.0)
+        if chance is not None and chance < rule.max_chance:
+            found.append((line, chance))
+    return found
 
 
 def rep_behind_chance(
@@ -293,8 +319,8 @@ def _with_since(
             rate = rates.get((card.rep_id, line.metric), [])
             joined = card.start_date or card.period.start
             start = max(card.period.start, joined) if in_period else card.measured_from
-            days = _daily(conn, settings, line.metric, start, card)
-            since = _behind_since(calendar, card, days, rate, threshold, start)
+            days = _daily(conn, settings, calendar, line, start, card)
+            since = _behind_since(calendar, card, days, rate, threshold, start, line)
             rule = "behind_pace"
         result.append(
             Alert(
@@ -336,19 +362,47 @@ def _day_after_last_nonzero(
 
 
 def _daily(
-    conn: Connection, settings: Settings, name: str, start: dt.date, card: Scorecard
+    conn: Connection,
+    settings: Settings,
+    calendar: BusinessCalendar,
+    line: MetricLine,
+    start: dt.date,
+    card: Scorecard,
 ) -> dict[dt.date, float]:
     """The rep's per-day values of the metric from `start` to the card's day; a deal metric
     from the deals known on that day, as its total was; a distinct count as what each day
     added to the count from `start`, so that their running sum is the distinct count to
     date, as its total was (the daily rollup holds neither: such an alert was dated from the
-    start of its stretch before 2026-12-07)."""
+    start of its stretch before 2026-12-07); one paced by its curve, as what each day added
+    to its own period's count (`stretch.periods_new`), as the stretch's actual is."""
+    name = line.metric
     metric = settings.metric(name)
     if metric.source == "deals":
         return deal_daily_values(conn, settings, metric, start, card.as_of, card.rep_id, card.as_of)
+    if metric.aggregate == "distinct_count" and line.accrual and line.accrual.shares:
+        return _period_firsts(conn, settings, calendar, metric, start, card)
     if metric.aggregate == "distinct_count":
         return distinct_daily_values(conn, settings, metric, start, card.as_of, card.rep_id)
     return daily_values(conn, name, start, card.as_of, card.rep_id)
+
+
+def _period_firsts(
+    conn: Connection,
+    settings: Settings,
+    calendar: BusinessCalendar,
+    metric: MetricSettings,
+    start: dt.date,
+    card: Scorecard,
+) -> dict[dt.date, float]:
+    """What each day from `start` added to its own alert period's distinct count."""
+    found: dict[dt.date, float] = {}
+    period = calendar.period(settings.alerts.period, start)
+    while period.start <= card.as_of:
+        last = min(period.end - dt.timedelta(days=1), card.as_of)
+        added = distinct_daily_values(conn, settings, metric, period.start, last, card.rep_id)
+        found |= {day: value for day, value in added.items() if day >= start}
+        period = calendar.period(settings.alerts.period, period.end)
+    return found
 
 
 def _behind_since(
@@ -358,19 +412,28 @@ def _behind_since(
     rates: list[tuple[Period, float]],
     threshold: float,
     start: dt.date,
+    line: MetricLine | None = None,
 ) -> dt.date:
     """The first business day after the last one on which the rep was not behind, walking the
     days read (`days`, from `start`: the card's or, for a line kept to the period, the
-    period's), each day expected at its own period's rate."""
+    period's), each day expected at its own period's rate; a distinct count's by how its
+    accrual curve climbs over those days (`stretch.accrued_between`), as its card's
+    expected-to-date is: a day its curve expects nothing new of is not a day behind."""
     cumulative = 0.0
     since = start
     day = start
+    curved = line is not None and line.accrual is not None and bool(line.accrual.shares)
     while day <= card.as_of:
         cumulative += days.get(day, 0.0)
         if calendar.is_business_day(day):
-            expected = expected_between(calendar, rates, start, day + dt.timedelta(days=1))
-            if expected and cumulative >= threshold * expected:
-                since = day + dt.timedelta(days=1)
+            following = day + dt.timedelta(days=1)
+            expected = (
+                accrued_between(calendar, rates, start, following, line, card)
+                if line is not None
+                else expected_between(calendar, rates, start, following)
+            )
+            if (expected or curved) and cumulative >= threshold * expected:
+                since = following
         day += dt.timedelta(days=1)
     return since
 

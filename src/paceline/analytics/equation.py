@@ -28,7 +28,10 @@ naming none (Zoho's calls to leads), "1 prospect, 60 activities per prospect" sp
 product wrongly between the two factors and could name either as what holds the rep back.
 Above `MAX_UNNAMED_SHARE` of selling activities without an account the prospects are
 unknown; below it the factors stand, and `selling_without_account` says how many were left
-out of the prospects.
+out of the prospects. A rep with no selling activity whose activities include selling kinds on
+which nobody records an Ask (`step_rules.recorded_kinds`: Zoho's events carry none) has
+unknown prospects too (`missing = "asks"`): whether those meetings put an Ask in front of
+anyone is not known, so they are neither zero prospects nor in the medians.
 A rep with won deals whose amount the CRM left empty (`missing = "amounts"`) has revenue known
 only in part: revenue per win is read on the wins with an amount, and the gap is not split
 (the sum of the known amounts is not the rep's revenue).
@@ -93,7 +96,7 @@ from paceline.analytics.peers import (
 )
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import RosterRep
-from paceline.analytics.step_rules import metric_recording_start
+from paceline.analytics.step_rules import kind_counts, metric_recording_start, recorded_kinds
 from paceline.analytics.window import Window
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
@@ -156,7 +159,8 @@ class RepEquation:
     applicable: bool  # False for roles that close no deals (everyone at zero wins)
     reason: str | None  # why not applicable, or why there is no gap
     # "activities": none logged in the window; "accounts": selling logged, but naming no
-    # account (or too few do). Either way the factors that need them are unknown, not zero.
+    # account (or too few do); "asks": no selling, only selling kinds on which nobody records
+    # an Ask. Either way the factors that need them are unknown, not zero.
     # "amounts": some wins have no amount recorded, so revenue is known only in part.
     missing: str | None = None
     wins_without_amount: int = 0  # won deals with no amount: not in revenue
@@ -383,12 +387,15 @@ class _Counts:
     wins_unknown: int = 0  # wins with no amount recorded
     unnamed: int = 0  # selling activities naming no account
     part_window: bool = False  # the rep started or left during the window
+    ask_unknown: int = 0  # activities of selling kinds on which nobody records an Ask
 
     @property
     def missing(self) -> str | None:
         """The data the factors need and the rep's records lack, if any."""
         if not self.logged:
             return "activities"
+        if not self.selling and self.ask_unknown:
+            return "asks"
         if self.selling and (not self.prospects or self.unnamed > MAX_UNNAMED_SHARE * self.selling):
             return "accounts"
         return "amounts" if self.wins_unknown else None
@@ -401,7 +408,7 @@ class _Counts:
         known = self.wins - self.wins_unknown
         per_win = money_average(self.revenue, known)  # of the exact total
         values = (values[0], values[1], values[2], per_win)
-        if self.missing == "activities":
+        if self.missing in ("activities", "asks"):
             return (None, None, None, values[3])
         if self.missing == "accounts":
             return (None, None, values[2], values[3])
@@ -424,6 +431,7 @@ def _counts(conn: Connection, settings: Settings, window: Window, rep_ids: list[
     totals = compared_totals(conn, settings, metrics, window, rep_ids)
     activity = _activity_counts(conn, settings, window, rep_ids)
     unknown = amounts_unknown(conn, settings, REVENUE_METRIC, window.start, window.end, rep_ids)
+    ask_unknown = _ask_not_recorded(conn, settings, window, rep_ids)
     counts = {}
     for rep_id in rep_ids:
         prospects, logged, named = activity.get(rep_id, (0, 0, 0))
@@ -436,8 +444,29 @@ def _counts(conn: Connection, settings: Settings, window: Window, rep_ids: list[
             logged,
             unknown.get(rep_id, 0),
             max(selling - named, 0),
+            ask_unknown=ask_unknown.get(rep_id, 0),
         )
     return counts
+
+
+def _ask_not_recorded(
+    conn: Connection, settings: Settings, window: Window, rep_ids: list[int]
+) -> dict[int, int]:
+    """Per rep: activities of the selling kinds on which nobody records an Ask before the
+    window's end (`step_rules.recorded_kinds`, the rule the activity summary and busy vs
+    productive follow). Their Ask is unknown, so whether they were selling is too: Zoho's
+    events carry no Ask, and a rep who sold only in meetings read "no prospects worked"."""
+    if not settings.selling.require_ask:
+        return {}
+    rows = kind_counts(conn, window.start, window.end, rep_ids)
+    attempted = {kind for _, kind, _, _, _ in rows if kind in settings.selling_kinds}
+    seen = {kind for _, kind, _, asks, _ in rows if asks}
+    recorded = recorded_kinds(conn, attempted, seen, window.end, "asks")
+    unknown: dict[int, int] = {}
+    for rep_id, kind, n, _, _ in rows:
+        if kind in attempted - recorded:
+            unknown[rep_id] = unknown.get(rep_id, 0) + n
+    return unknown
 
 
 def _activity_counts(
@@ -568,6 +597,8 @@ def _rep_equation(
 _MISSING = {
     "activities": "no activities logged in this window: prospects and selling activity are "
     "unknown (not zero)",
+    "asks": "the activities logged in this window are of selling kinds on which nobody "
+    "records an Ask, or not selling: prospects and selling activity are unknown (not zero)",
     "accounts": "the selling activities logged in this window name no account (or too few "
     "do): prospects are unknown (not zero)",
 }
@@ -611,11 +642,7 @@ def _verdict(values: FactorValues, references: list[float | None], revenue: floa
     zero = next((FACTORS[i][0] for i, v in enumerate(values) if v is None or v <= 0), None)
     refs = [r for r in references if r is not None and r > 0]
     if len(refs) < len(FACTORS):
-        reason = (
-            "the typical rep of the comparison group has a factor at zero in this window "
-            "(most won nothing): read a longer window"
-        )
-        return _Verdict(None, None, None, zero, reason)
+        return _Verdict(None, None, None, zero, _no_reference_reason(references))
     reference_revenue = math.prod(refs)
     if zero is not None:
         # Revenue without logged selling (won deals, no prospects) still has a gap.
@@ -624,6 +651,21 @@ def _verdict(values: FactorValues, references: list[float | None], revenue: floa
         return _Verdict(reference_revenue, gap, None, zero, reason)
     parts = decompose(revenue, [v or 0.0 for v in values], refs)
     return _Verdict(reference_revenue, parts.gap, parts.contributions, None, None)
+
+
+def _no_reference_reason(references: list[float | None]) -> str:
+    """Why there is no reference revenue, naming the medians that are zero or unknown: it
+    said "most won nothing" whatever the factor, beside peers who had all won (the Zoho
+    export's April 2021: every rep won 9 to 24 deals; the median of prospects was 0)."""
+    parts = [
+        f"{label.lower()} is {'unknown' if ref is None else 'zero'}"
+        for (_, label), ref in zip(FACTORS, references, strict=True)
+        if ref is None or ref <= 0
+    ]
+    return (
+        f"the comparison group's median of {' and of '.join(parts)} in this window, so there "
+        "is no reference revenue to split a gap by: read a longer window"
+    )
 
 
 def _factors(

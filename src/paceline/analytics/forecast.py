@@ -10,8 +10,11 @@ learnt from the team's own history as known at the cut-off (`pipeline_history`):
   stays borrows strength from all stages pooled: its estimate counts as many deals as it has,
   the pooled one as `PRIOR_STAYS` (a stage with 3 stays is mostly the pool, one with 300 is
   its own). A deal of unknown stage is read by its age from creation. A deal that has been in
-  its stage longer than any deal of the history gets the pooled chance, and none when even
-  the pool has never seen a deal that old still open: Paceline does not invent one.
+  its stage longer than any deal of the history gets the pooled chance. When not one deal of
+  its comparison set (the stays still open as long) closed by the period's end, nothing
+  measured its chance (until 2026-12-08 it read 0%, a certain loss): it is read from the
+  prior, the scope's posterior share of closes won times the chance a stay of the scope
+  closes within the days left from its start (`_from_prior`), and marked so (`from_prior`).
 - **Deals not created yet.** New opportunities per business day come from activity when the
   history shows how activity turns into opportunities: the funnel step that feeds
   opportunities (the narrowest activity step of `[funnel] steps` that still outnumbers the
@@ -24,7 +27,9 @@ learnt from the team's own history as known at the cut-off (`pipeline_history`):
   ("activity plan"), else their trailing `run_rate_days` run rate ("activity run rate").
   Without activity data it is the trailing run rate of opportunities created
   ("opportunity run rate"). A deal created on a day is won in time with history's chance of
-  a win within the days left after creation; its amount is drawn from history's won amounts.
+  a win within the days left after creation; its amount is drawn from history's won amounts,
+  or, when no win of the history has one (a scope whose deals were all lost), from its lost
+  and open deals' amounts (`deal_sizes`: what they would have been worth won).
 - **Simulation.** `runs` Monte Carlo runs with `numpy.random.default_rng(seed)`: each open
   deal is won (or not) on a day drawn from its own curve; won new deals per day are Poisson
   (the thinning of Poisson arrivals by their chance of a win on that day, the same
@@ -43,8 +48,9 @@ learnt from the team's own history as known at the cut-off (`pipeline_history`):
   gives a scope with no win its own Beta(1/2, n + 1/2) whatever the deal's set.
 - **Amounts.** An open deal whose CRM left the amount empty (stored as unknown, not 0) is
   counted (`open_without_amount`) and, when won in a run, worth a won deal's size drawn from
-  history. A deal won in the period without an amount is not in `won_so_far` (its revenue is
-  unknown) and is counted (`won_without_amount`); a recorded 0 is a real zero.
+  history (the same sizes as a new deal's, `deal_sizes`). A deal won in the period without
+  an amount is not in `won_so_far` (its revenue is unknown) and is counted
+  (`won_without_amount`); a recorded 0 is a real zero.
 - **The target, like with like.** When the revenue target covers only some of the reps with
   deals, the chance of reaching it is read on those reps' own forecast (`_against_target`),
   and the others are named as revenue no target covers.
@@ -128,6 +134,10 @@ from paceline.store.models import Activity, Contact, Deal, MetricDay, Rep
 
 FloatArray = NDArray[np.float64]
 NewDealSource = Literal["activity_plan", "activity_run_rate", "opportunity_run_rate"]
+# Where the sizes a won deal is valued at come from: the history's won amounts, or, when no
+# win of the history has an amount (a scope whose deals were all lost), the amounts of its
+# lost and open deals (`deal_sizes`).
+SizesFrom = Literal["won", "lost_and_open"]
 ForecastPeriod = Literal["month", "quarter", "year"]  # one definition: API, page, download
 FORECAST_PERIODS: tuple[PeriodKind, ...] = get_args(ForecastPeriod)
 PRIOR_STAYS = 10.0  # the pooled estimate's weight, in deals, beside a stage's own
@@ -163,8 +173,13 @@ class DealChance:
     # (`_measured_zero`). 0: its chance rests on wins (or on the scope's measured 0).
     none_won_of: int = 0
     # Then the posterior mean share its closes in time are won at (0 otherwise): the rest of
-    # the scope's share as the prior, those losses added (`stale_posterior_losses`).
+    # the scope's share as the prior, those losses added (`stale_posterior_losses`); for a
+    # deal read from the prior, the prior's mean share.
     zero_share: float = 0.0
+    # True: no deal of its comparison set (the stays still open as long) closed by the
+    # period's end, so nothing measured its chance: it is the scope's prior (`_from_prior`),
+    # marked so on every face. False: its chance rests on its own comparison set.
+    from_prior: bool = False
 
     @property
     def expected(self) -> float:
@@ -214,7 +229,9 @@ class NewDeals:
     opportunity_run_rate: float  # opportunities created per business day, trailing
     expected_deals: float  # new deals expected by the period's end
     expected_wins: float  # ...and won by then
-    average_won_amount: float | None  # to the cent
+    # The average size a won deal is valued at, to the cent: the history's won amounts', or
+    # the scope's lost and open deals' when no win has an amount (`sizes_from`).
+    average_won_amount: float | None
     expected_revenue: float  # expected wins x the (unrounded) average won amount, to the cent
     # The first day the conversion is measured from, when the driver's records start after
     # the history does (a source that began recording mid-history); None: the whole history.
@@ -222,6 +239,8 @@ class NewDeals:
     # Steps that outnumber the opportunities but are not measurable as their driver: the
     # step after them outnumbers them (`step_rules`: under-recorded).
     passed_over: list[ChainStep] = field(default_factory=list)
+    # Where `average_won_amount`'s sizes come from (None: no size at all, nothing to value).
+    sizes_from: SizesFrom | None = None
 
     @property
     def opportunities_per_day(self) -> float | None:
@@ -419,8 +438,12 @@ class OpenChance:
     # each run draws its own; 0 when its chance rests on wins (or on the scope's measured 0).
     none_won_of: int = 0
     # Then its posterior's Beta(1/2, b) b, the scope's other closes' prior and those losses
-    # (`stale_posterior_losses`); 0.0 otherwise.
+    # (`stale_posterior_losses`); for a deal read from the prior in a scope with wins, the
+    # prior's b (no loss added); 0.0 otherwise.
     zero_losses: float = 0.0
+    # No close in its comparison set by the period's end: its chance is the scope's prior
+    # (`_from_prior`), not a measurement of deals like it.
+    from_prior: bool = False
 
 
 @dataclass(frozen=True)
@@ -444,7 +467,7 @@ class Inputs:
     creation: Spells
     new_per_day: FloatArray  # expected new deals created on each day left
     new_wins_per_day: FloatArray  # expected new deals won on each day left
-    won_amounts: FloatArray
+    won_amounts: FloatArray  # the sizes a won deal is drawn from (`deal_sizes`)
     uncertainty: Uncertainty
     new_deals: NewDeals
     revenue_metric: str | None
@@ -500,7 +523,8 @@ def prepare(
     stays = stage_spells(snap)
     creation = creation_spells(snap)
     by_stage = stage_history_usable(snap)
-    amounts = np.array(snap.won_amounts, dtype=np.float64)
+    sizes, sizes_from = deal_sizes(snap)
+    amounts = np.array(sizes, dtype=np.float64)
     average = money_average(money_total(amounts), amounts.size)
     record = win_closes(snap)
     share = _zero_share(*record)
@@ -524,7 +548,7 @@ def prepare(
         step_days_of or step_days,
     )
     wins_per_day = _wins_per_day(new_per_day, _as_learnt(creation.curve(), share))
-    new_deals = _with_expectations(new_deals, new_per_day, wins_per_day, average)
+    new_deals = _with_expectations(new_deals, new_per_day, wins_per_day, average, sizes_from)
     metric = revenue_metric(settings)
     by_rep = _target_by_rep(conn, calendar, scope, period, metric)
     return Inputs(
@@ -546,7 +570,9 @@ def prepare(
         new_per_day=new_per_day,
         new_wins_per_day=wins_per_day,
         won_amounts=amounts,
-        uncertainty=learnt_uncertainty(snap, _rate_evidence(snap, new_deals, run_created)),
+        uncertainty=learnt_uncertainty(
+            snap, _rate_evidence(snap, new_deals, run_created), sizes=sizes
+        ),
         new_deals=new_deals,
         revenue_metric=metric.name if metric else None,
         target=cents(sum(by_rep.values())) if by_rep else None,
@@ -556,6 +582,24 @@ def prepare(
         else [],
         closed_without_date=closed_without_date_created(conn, scope, start, cutoff),
     )
+
+
+def deal_sizes(snap: Snapshot) -> tuple[list[float], SizesFrom | None]:
+    """The sizes a deal won in a run is worth (a new deal, or an open one without an amount),
+    and where they come from.
+
+    The history's won amounts when some win has one. A scope whose deals were all lost (a
+    measured 0, `rate_uncertainty`) has none, yet its posterior gives its new deals a chance:
+    valued at nothing, their expected wins added no revenue, a 0 no measurement made. Its
+    own lost and open deals' amounts stand in: a lost deal's amount is what it would have
+    been worth won, and they are this scope's deals, where another team's wins would price
+    its deals at someone else's. Left out: the organisation's won amounts (another scope's
+    sizes), and nothing at all (the silent 0). (None: no deal records an amount.)"""
+    won = snap.won_amounts
+    if won:
+        return won, "won"
+    others = snap.lost_and_open_amounts
+    return others, "lost_and_open" if others else None
 
 
 def wins_unrecorded_reason(as_of: dt.date) -> str:
@@ -719,9 +763,14 @@ def _chances(
             primary = _as_learnt(primary, zero_share)
         horizon = elapsed + days_left
         probability = _won_by(primary, weight, fallback, horizon)
-        none_won_of, losses = 0, 0.0
-        if probability == 0 and zero_share is None:
-            compared = creation if fallback is None or pool is None else pool
+        none_won_of, losses, prior = 0, 0.0, False
+        compared = creation if fallback is None or pool is None else pool
+        if probability == 0 and days_left > 0 and _no_evidence(compared, elapsed, horizon):
+            prior, losses = True, _prior_losses(zero_share, scope_wins, scope_closes)
+            share = zero_share if zero_share is not None else zero_posterior_share(losses)
+            primary, weight, fallback = _from_prior(compared, elapsed, days_left, share), 1.0, None
+            probability = _won_by(primary, weight, fallback, horizon)
+        elif probability == 0 and zero_share is None:
             none_won_of = _measured_zero(compared, elapsed, horizon)
         if none_won_of:
             losses = _stale_losses(none_won_of, scope_wins, scope_closes)
@@ -735,10 +784,44 @@ def _chances(
         found.append(
             OpenChance(
                 deal, stage, elapsed, in_stage, shown_age, primary, weight, fallback,
-                probability, value, none_won_of, losses,
+                probability, value, none_won_of, losses, prior,
             )
         )  # fmt: skip
     return found
+
+
+def _no_evidence(compared: Spells, elapsed: float, horizon: float) -> bool:
+    """Whether an open deal's comparison set (the stays `compared` holds still open `elapsed`
+    days in) saw no close by `horizon`: none of its deals was won or lost in such a stretch
+    (the set is empty: the deal is staler than any of the history; or its stays were all
+    still open then). Nothing then measures its chance: a 0 read off it is no evidence of a
+    loss, as 2 losses are (`_measured_zero`), so it is read from the prior (`_from_prior`)."""
+    return compared.outcomes_within(elapsed, horizon)[1] == 0
+
+
+def _prior_losses(zero_share: float | None, scope_wins: int, scope_closes: int) -> float:
+    """The Beta(1/2, b)'s b a deal read from the prior draws its share from: the rule of a
+    measured 0 of one curve with no close in the set (k = 0, `_stale_losses`), so the whole
+    scope's Jeffreys posterior, b = (L + 1/2) / (2W + 1), mean (W + 1/2) / (W + L + 1). In a
+    scope with no win (`zero_share`) that is the scope's own Beta(1/2, n + 1/2), whose draw
+    each run already makes (`RunFactors.win`): 0.0, the deal shares it."""
+    return 0.0 if zero_share is not None else _stale_losses(0, scope_wins, scope_closes)
+
+
+def _from_prior(compared: Spells, elapsed: float, days_left: int, share: float) -> WinCurve:
+    """The curve of an open deal read from the prior: its comparison set saw no close, so
+    neither who is won nor when deals that stale close is measured. The share is the scope's
+    posterior mean (`share`); the closing is the scope's own from the start of a stay (the
+    same spells read from 0 days in, every stage's pooled or the deals' lives), the only
+    closing the history measured for it, shifted to the deal's clock (`elapsed` days in):
+    its chance of a win by the period's end is `share` times the chance a stay of the scope
+    closes within the days left. Read so, a deal staler than any of the history is read
+    as a fresh one: no evidence says otherwise, and the faces mark it (`from_prior`)."""
+    fresh = compared.curve(0.0, days_left + 1.0)
+    moved = WinCurve(
+        fresh.times + elapsed, fresh.incidence, fresh.survival, fresh.size, fresh.until + elapsed
+    )
+    return moved.closes_won_at(share)
 
 
 def _won_by(
@@ -758,7 +841,8 @@ def _measured_zero(compared: Spells, elapsed: float, horizon: float) -> int:
     """The closes by `horizon` of the stays `compared` holds still open `elapsed` days in
     (an open deal's comparison set: every stage's stays pooled when it is read by stage,
     which hold its own stage's, else the deals' lives by age) when none of them was won;
-    0 when one was, or none closed (then nothing is measured: no chance is invented).
+    0 when one was, or none closed (then nothing is measured: the deal is read from the
+    prior, `_no_evidence`, before this is asked).
 
     A chance of 0 read off such a set is a measured 0 of its own, in a scope with wins:
     the 2 deals that ever stayed 200 days in negotiation were both lost, so one 210 days
@@ -976,7 +1060,11 @@ def _new_deals(
 
 
 def _with_expectations(
-    base: NewDeals, per_day: FloatArray, wins: FloatArray, average: float | None
+    base: NewDeals,
+    per_day: FloatArray,
+    wins: FloatArray,
+    average: float | None,
+    sizes_from: SizesFrom | None = None,
 ) -> NewDeals:
     expected_wins = float(wins.sum())
     return replace(
@@ -985,6 +1073,7 @@ def _with_expectations(
         expected_wins=expected_wins,
         average_won_amount=optional_cents(average),
         expected_revenue=cents(expected_wins * (average or 0.0)),
+        sizes_from=sizes_from if average is not None else None,
     )
 
 
@@ -1668,8 +1757,21 @@ def _deal_chance(crm: dict[str, float], chance: OpenChance) -> DealChance:
         win_probability=chance.probability,
         crm_probability=crm.get(chance.stage) if chance.stage is not None else None,
         none_won_of=chance.none_won_of,
-        zero_share=zero_posterior_share(chance.zero_losses) if chance.none_won_of else 0.0,
+        zero_share=_shown_share(chance),
+        from_prior=chance.from_prior,
     )
+
+
+def _shown_share(chance: OpenChance) -> float:
+    """The posterior mean share a deal's closes are won at, when its chance is not its
+    curves' own (its measured 0, or the prior); 0.0 otherwise."""
+    if chance.zero_losses:
+        return zero_posterior_share(chance.zero_losses)
+    if chance.from_prior and chance.primary is not None:
+        closed = 1.0 - chance.primary.survival
+        won = chance.primary.incidence
+        return float(won[-1] / closed[-1]) if closed.size and closed[-1] > 0 else 0.0
+    return 0.0
 
 
 def _fan(inputs: Inputs, quantiles: FloatArray) -> list[FanPoint]:

@@ -8,20 +8,28 @@ Fair by default, because a board that ranks an SDR's calls against an AE's is no
   - `count`: the metric's value for the period to date (the classic board);
   - `target`: the value as a share of the rep's own expected-to-date (pacing's
     `expected_to_date`: target x elapsed business days ÷ the period's business days, prorated
-    for late starters; for a ratio its target level). A rep with no target (or a zero one)
-    is listed apart (`standing="no_target"`), never 0% nor an error;
+    for late starters; for a distinct count, the target x the share its accrual curve
+    expects by now, as on the scorecard (`accrual`); for a ratio its target level). A rep
+    with no target (or a zero one) is listed apart (`standing="no_target"`), never 0% nor
+    an error;
   - `improved`: the change against the **comparable** stretch of the previous period: its
     first k business days through the k-th inclusive, where k is the business days of this
     period up to and including the as-of day; the change is (now - then) ÷ then, reversed
     for lower-is-better metrics. A rep with nothing then (0 or no reading) is listed apart
     (`standing="no_history"`), never first by an infinite improvement.
-  A sum of amounts (revenue) adds the known amounts only. Ranked `by="target"` or
-  `"improved"`, a rep whose sum (for `improved`, either stretch's) left deals out for want of
-  an amount is listed apart (`standing="amounts_unknown"`), their known figure and the deals
-  left out on the row: a share of target or a change computed on a partial sum ranked a rep
-  whose wins lack amounts last though they won most, and an unknown amount can be of any size,
-  so no place is honest (the report's week-over-week rule: not comparable). `count` still
-  ranks on the known sum with the deals left out beside it, as every money figure says.
+  A sum of amounts (revenue) adds the known amounts only. Whatever the ranking, a rep whose
+  sum (for `improved`, either stretch's) left deals out for want of an amount is listed apart
+  (`standing="amounts_unknown"`), their known figure and the deals left out on the row (the
+  comparable stretch's in `comparable_amounts_unknown`): a count, a share of target or a
+  change computed on a partial sum ranked a rep whose wins lack amounts last though they won
+  most, and an unknown amount can be of any size, so no place is honest (the report's
+  week-over-week rule: not comparable). It is the first reason given, before "no target" or
+  "nothing in the comparable days": amounts the CRM lacks are what a reader can fill in, and
+  a comparable stretch whose known sum is 0 but whose deals lack amounts did not have
+  nothing. The previous period's ranks (`by="count"`) set apart the partial sums alike. An
+  average over the deals with an amount (revenue per win, `metrics.averages_known_amounts`)
+  is ranked on that known part, the deals it rests on beside it (its `denominator` of
+  `denominator + amounts_unknown`): an honest estimate when said so, where a total is not.
 - Ties share a rank (1, 2, 2, 4: "competition" ranking). Ratio metrics rank only reps with
   enough volume behind the ratio (the metric's `min_denominator`, in both stretches for
   `improved`): one lucky call is not a 100% connect rate. Whoever is not ranked is listed
@@ -49,6 +57,7 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection, Engine, select
 
+from paceline.analytics.accrual import NO_ACCRUALS, Accruals, accrual_curves
 from paceline.analytics.frozen import builder
 from paceline.analytics.metric_sql import (
     activity_filter,
@@ -58,7 +67,9 @@ from paceline.analytics.metric_sql import (
     needs_contact,
 )
 from paceline.analytics.metrics import (
+    AverageOf,
     MetricTotals,
+    known_average_of,
     meets_minimum,
     metric_totals,
     metric_value,
@@ -123,6 +134,8 @@ class LeaderboardRow:
     # False: the row's board had every ranked rep level now or in the previous period, so the
     # difference of its two ranks is no move (`rank_change` None)
     moves_known: bool = True
+    # `by="improved"`: deals the sum behind `comparable_value` left out for want of an amount
+    comparable_amounts_unknown: int = 0
 
     @property
     def rank_change(self) -> int | None:
@@ -163,6 +176,9 @@ class Leaderboard:
     # no conversations). Nobody is ranked and no value is shown: everyone "#1 at 0.0%" on a
     # connect rate nobody records is not a standing (the funnel's rule, `step_rules`).
     unrecorded: str | None = None  # what nobody has, its label ("Conversations"); None: recorded
+    # What the metric averages when it is an average over the deals with an amount (revenue
+    # per win: "win"), ranked on that known part; None: a count, a sum or another ratio
+    average_of: AverageOf | None = None
 
     @property
     def recorded(self) -> bool:
@@ -210,6 +226,7 @@ def leaderboard(
     end = min(as_of + dt.timedelta(days=1), period.end)
     elapsed = calendar.business_days(period.start, end)
     comparable = comparable_stretch(calendar, previous, elapsed)
+    average_of = known_average_of(settings, metric)
     ensure_rollup(engine, settings)
     with engine.connect() as conn:
         reps = _eligible(_started(active_paced_reps(conn, settings, period, team), as_of), role)
@@ -226,6 +243,7 @@ def leaderboard(
         targets = period_targets(conn, calendar, period, [metric], ids)
         unrecorded = _unrecorded(conn, settings, definition, now, end)
         begins = records_begin_days(conn, calendar, reps, period, as_of)
+        accruals = accrual_curves(conn, settings, calendar, reps, period, [metric])
     context = _Context(
         settings,
         definition,
@@ -236,6 +254,8 @@ def leaderboard(
         windows_by_start(calendar, period, as_of),
         unrecorded is None,
         begins,
+        accruals,
+        average_of is None,
     )
     # Nothing recorded up to this period's end: nothing recorded in the one before either.
     earlier = (
@@ -268,6 +288,7 @@ def leaderboard(
         comparable_end=comparable[1] if by == "improved" else None,
         amounts_unknown=amounts_unknown(settings, now, [r.id for r in reps], metric),
         unrecorded=unrecorded,
+        average_of=average_of,
     )
 
 
@@ -384,6 +405,12 @@ class _Context:
     # Reps whose team's records begin inside the period → that day: paced from it, as their
     # scorecards are (`scorecard.records_begin_days`).
     begins: dict[int, dt.date] = field(default_factory=dict)
+    # A distinct count's accrual curve per rep, which paces it as the scorecard does.
+    accruals: Accruals = NO_ACCRUALS
+    # False: the metric is an average over the deals with an amount, ranked on the known part
+    # (`metrics.averages_known_amounts`); True: a figure that left deals out is a partial
+    # total, not rankable
+    partial_totals: bool = True
 
     def pace(self, rep: RosterRep, value: float | None) -> Pace:
         """The scorecard's pacing of this metric for the rep (expected-to-date, share)."""
@@ -392,7 +419,9 @@ class _Context:
         if self.metric.aggregate == "ratio" or value is None:
             return level_pace(value, target, thresholds, better)
         window = self.window_of(self.begins.get(rep.id) or rep.start_date, rep.end_date)
-        return pace(window, value, target, thresholds, better)
+        accrual = self.accruals.of(rep.id, self.metric.name, window.total)
+        shares = accrual.shares if accrual else ()
+        return pace(window, value, target, thresholds, better, accrual=shares)
 
 
 def _row(
@@ -438,9 +467,12 @@ def _row(
         if standing == "ranked" and score is None:
             standing = "no_history"
     unknown = amounts_unknown(c.settings, now, [rep.id], name) if now.unknown else 0
-    if standing == "ranked" and _partial_score(c, by, unknown, rep, then):
+    unknown_then = 0
+    if then is not None and then.unknown:
+        unknown_then = amounts_unknown(c.settings, then, [rep.id], name)
+    if standing in _BEFORE_AMOUNTS and c.partial_totals and (unknown or unknown_then):
         standing = "amounts_unknown"
-        change = None  # two partial sums: their difference is no figure (not comparable)
+        change = None  # a partial sum's difference is no figure (not comparable)
     return [  # `LeaderboardRow`'s fields in order (_RANK ... _SCORE index the ranking's)
         None,  # rank
         rep.name,
@@ -461,6 +493,7 @@ def _row(
         change,
         unknown,  # amounts_unknown
         True,  # moves_known
+        unknown_then,  # comparable_amounts_unknown
     ]
 
 
@@ -470,18 +503,11 @@ _MOVES_KNOWN = 18
 _new_row = builder(LeaderboardRow)  # positional, at half the cost of LeaderboardRow(**fields)
 
 
-def _partial_score(
-    c: _Context, by: RankBy, unknown_now: int, rep: RosterRep, then: MetricTotals | None
-) -> bool:
-    """Whether the score a share of target or a change is read from rests on a sum that left
-    deals out for want of an amount (now, or in the comparable stretch): not rankable."""
-    if by == "count":
-        return False
-    if unknown_now:
-        return True
-    if by != "improved" or then is None:
-        return False
-    return amounts_unknown(c.settings, then, [rep.id], c.metric.name) > 0
+# The standings a partial sum overrides: its missing amounts are the reason a reader can act
+# on (filled in, the rep may be ranked), where "no target" or "nothing in the comparable
+# days" read on a partial sum may not even be true (a stretch whose wins all lack amounts
+# summed to 0, yet had wins).
+_BEFORE_AMOUNTS: frozenset[Standing] = frozenset({"ranked", "no_target", "no_history"})
 
 
 def _change(now: float | None, then: float | None, higher_is_better: bool) -> float | None:
@@ -563,6 +589,8 @@ def _standings(
         ranked = not is_ratio or (
             value is not None and meets_minimum(c.settings, totals, [rep.id], name)
         )
+        if ranked and c.partial_totals and totals.unknown:  # a partial sum, as in `_row`
+            ranked = not amounts_unknown(c.settings, totals, [rep.id], name)
         values[rep.id] = value
         scored.append((_group_of(rep, role), rep.id, value if ranked else None))
     ranks = _ranks(c, by, scored)

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -37,6 +37,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     func,
     literal,
     literal_column,
@@ -185,6 +186,29 @@ def ratio_parts(
     if denominator is not None and _counts_the_deals_summed(settings, metric):
         denominator -= totals.amounts_unknown(ids, metric.numerator or "")
     return numerator, denominator
+
+
+AverageOf = Literal["win", "deal"]
+
+
+def known_average_of(settings: Settings, name: str) -> AverageOf | None:
+    """What a metric averages when it is an average over the deals with an amount (revenue
+    per win: the known amounts over the wins that have one): "win" when those deals are won
+    ones, "deal" otherwise; None for any other metric.
+
+    Such a figure with deals left out is an honest estimate over the known part, read with
+    the count it rests on ("per win with an amount: 3 of 4"); any other figure that left
+    deals out is a partial total (a sum, or a sum over a whole count), which can be neither
+    ranked nor compared: an unknown amount can be of any size."""
+    metric = settings.metric(name)
+    if metric.aggregate != "ratio" or not _counts_the_deals_summed(settings, metric):
+        return None
+    return "win" if settings.metric(metric.denominator or "").status == "won" else "deal"
+
+
+def averages_known_amounts(settings: Settings, name: str) -> bool:
+    """Whether a metric is an average over the deals with an amount (`known_average_of`)."""
+    return known_average_of(settings, name) is not None
 
 
 def _counts_the_deals_summed(settings: Settings, ratio: MetricSettings) -> bool:
@@ -1012,6 +1036,93 @@ def last_distinct_day(
 def _last_distinct(metric: MetricSettings, settings: Settings) -> Select[Any]:
     query = select(Activity.local_date).where(*_rep_distinct_rows(settings, metric))
     return _with_contact(query, metric).order_by(Activity.local_date.desc()).limit(1)
+
+
+def distinct_firsts_by_period(
+    conn: Connection,
+    settings: Settings,
+    metric: MetricSettings,
+    bounds: list[dt.date],
+    rep_ids: Collection[int] | None = None,
+) -> dict[tuple[int, int], dict[dt.date, float]]:
+    """Per rep and period, what each day added to a distinct count of activities within the
+    period: `distinct_daily_values` for many reps and consecutive periods at once, the
+    periods' local days being [bounds[i], bounds[i + 1]). Keyed (rep id, period index).
+
+    What a distinct accrual curve is learnt from (`accrual`): each thing counted once per
+    period, on the first day it was touched in that period (an account called in each of
+    three months adds to each month). One statement for every rep and period (`rep_ids`
+    None: everyone's rows), not one per rep: a thousand reps' history in one read."""
+    statement = derive(
+        settings,
+        ("metrics.distinct_firsts_by_period", metric.name, len(bounds), rep_ids is not None),
+        lambda: _firsts_by_period(settings, metric, len(bounds), rep_ids is not None),
+    )
+    bound: dict[str, Any] = {f"bound_{i}": day for i, day in enumerate(bounds)}
+    if rep_ids is not None:
+        bound["rep_ids"] = sorted(rep_ids)
+    found: dict[tuple[int, int], dict[dt.date, float]] = defaultdict(dict)
+    for rep_id, slot, day, added in conn.execute(statement, bound):
+        found[int(rep_id), int(slot)][day] = float(added)
+    return dict(found)
+
+
+def distinct_firsts_identity(
+    settings: Settings, metric: MetricSettings, bounds: int, for_reps: bool
+) -> str:
+    """What `distinct_firsts_by_period` reads, as text: its statement and the values bound
+    in it by the configuration (the metric's kinds, outcomes ...), not the call's bounds and
+    reps. Equal texts read the same rows from the same data (`accrual`'s cache key)."""
+
+    def build() -> str:
+        compiled = _firsts_by_period(settings, metric, bounds, for_reps).compile()
+        return f"{compiled}\n{sorted((k, repr(v)) for k, v in compiled.params.items())}"
+
+    key = ("metrics.distinct_firsts_identity", metric.name, bounds, for_reps)
+    return derive(settings, key, build)
+
+
+def _firsts_by_period(
+    settings: Settings, metric: MetricSettings, bounds: int, for_reps: bool
+) -> Select[Any, Any, Any, Any]:
+    """`distinct_firsts_by_period`'s statement, the bounds bound as `bound_0` ... (in
+    order): each activity's period index (a CASE on its day), the first day of each thing
+    per rep and period, then those firsts counted per day."""
+    edges: list[Any] = [bindparam(f"bound_{i}") for i in range(bounds)]
+    slot: ColumnElement[int] = (
+        case(
+            *((Activity.local_date < edge, i) for i, edge in enumerate(edges[1:-1])),
+            else_=bounds - 2,
+        )
+        if bounds > 2
+        else literal(0)
+    )
+    counted = _distinct_column(metric)
+    rows = _with_contact(
+        select(
+            Activity.rep_id.label("rep_id"),
+            slot.label("slot"),
+            counted.label("thing"),
+            Activity.local_date.label("day"),
+        ).where(
+            Activity.local_date >= edges[0],
+            Activity.local_date < edges[-1],
+            counted.is_not(None),
+            activity_filter(settings, metric),
+        ),
+        metric,
+    )
+    if for_reps:
+        rows = rows.where(Activity.rep_id.in_(bindparam("rep_ids", expanding=True)))
+    each = rows.subquery()
+    firsts = (
+        select(each.c.rep_id, each.c.slot, func.min(each.c.day).label("day"))
+        .group_by(each.c.rep_id, each.c.slot, each.c.thing)
+        .subquery()
+    )
+    return select(firsts.c.rep_id, firsts.c.slot, firsts.c.day, func.count()).group_by(
+        firsts.c.rep_id, firsts.c.slot, firsts.c.day
+    )
 
 
 def _distinct_column(metric: MetricSettings) -> Any:

@@ -8,9 +8,12 @@ Kept apart from the database so every rule can be checked by hand:
   "recorded from <day>" (`recorded_from`): days before any record are unknown, not days of
   nothing done;
 - the as-of day counts as elapsed ("by the end of today"); weekends and holidays never do;
-- expected-to-date = target x elapsed business days / the period's business days;
+- expected-to-date = target x elapsed business days / the period's business days; for a
+  distinct count (accounts called), the rep's target x the share of a period's distinct
+  count their past periods reached by that business day (`accrual`: a distinct count climbs
+  fast and flattens, it does not grow evenly), even only when there is no history;
 - projected = actual / elapsed x the rep's business days in the period (the current run rate
-  carried to the end);
+  carried to the end); a distinct count's, actual / the share its curve expects by now;
 - needed per day = what is left of the (prorated) target / remaining business days;
 - "behind" is a claim, so for counts it needs evidence: short of the threshold *and* a
   shortfall that large unlikely by chance at target pace (the test the alerts use: Poisson
@@ -167,19 +170,29 @@ def pace(
     higher_is_better: bool = True,
     max_chance: float | None = None,
     dispersion: float = 1.0,
+    accrual: tuple[float, ...] = (),
 ) -> Pace:
     """Pace of a cumulative metric (a count or a sum) against a target for the whole period.
 
     `max_chance` (counts only): a shortfall is "behind" only when at most this likely at
     target pace, for a count `dispersion` times as variable as Poisson; None judges by the
-    thresholds alone."""
+    thresholds alone. `accrual` (a distinct count's curve, `accrual.Accrual.shares`): the
+    share of the window's target expected by the end of each of its business days, which
+    sets expected-to-date and the projection instead of the even share elapsed / total."""
     total, elapsed, period_total = w.total, w.elapsed, w.period_total
-    projected = actual * total / elapsed if elapsed else None
+    reached = accrual[min(elapsed, len(accrual)) - 1] if accrual and elapsed else None
+    if reached is not None:
+        projected = actual / reached if reached else None
+    else:
+        projected = actual * total / elapsed if elapsed else None
     if period_target is None or period_target <= 0:  # a zero target asks for nothing to pace
         return new_pace(actual, period_target, None, None, projected, None, "no_target")
     share = total / period_total if period_total else 0.0
     target = period_target * share
-    expected = period_target * elapsed / period_total if period_total else 0.0
+    if reached is not None:
+        expected = target * reached
+    else:
+        expected = period_target * elapsed / period_total if period_total else 0.0
     ratio = actual / expected if expected else None
     left = max(target - actual, 0.0) if higher_is_better else 0.0
     remaining = total - elapsed

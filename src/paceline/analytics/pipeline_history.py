@@ -265,6 +265,19 @@ class Snapshot:
         what a deal won in future is worth, and a deal without an amount is valued at."""
         return [d.amount for d in self.won if d.amount is not None]
 
+    @property
+    def lost_and_open_amounts(self) -> list[float]:
+        """Amounts of the deals lost in the history window and of those open at the cut-off
+        (those with an amount recorded): what the scope's deals are worth when no win of the
+        history says it (a lost deal's amount is what it would have been worth won)."""
+        start = self.history_start
+        return [
+            d.amount
+            for d in self.deals
+            if d.amount is not None
+            and (d.status == OPEN or (d.status == "lost" and (d.closed_at or start) >= start))
+        ]
+
 
 def unlearnable_wins(snap: Snapshot, since: dt.date) -> str | None:
     """Why no chance of a win can be learnt from the snapshot's history (from the local day

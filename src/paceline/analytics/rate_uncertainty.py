@@ -72,11 +72,22 @@ say how often such a scope wins at all, the set says how much less the stale dea
 the deal never reads above the rest of its scope (k = 0 gives its mean). Left out: the
 whole scope's posterior as the prior (the set's closes counted twice, and a stale deal of
 a winning team read as if fresh), and a prior weight fitted to the spread of the sets'
-shares (a measured 0 gives no spread to fit). Every
-such deal's share in a run comes from the run's one uniform (each count's Beta quantile of
-it), so 20 deals that stale win together in the runs where such deals are won at all. Deals
-whose chance rests on wins keep their Gamma factor, and a forecast without such a deal
-draws nothing more (the same random stream).
+shares (a measured 0 gives no spread to fit). Every such deal's share in a run comes from
+the run's one uniform (each count's Beta quantile of it), so 20 deals that stale win
+together in the runs where such deals are won at all. Deals whose chance rests on wins keep
+their Gamma factor, and a forecast without such a deal draws nothing more (the same random
+stream).
+
+**No evidence** (`forecast._from_prior`): a deal whose comparison set saw no close by the
+period's end (k = 0 closes, none won or lost: it is staler than any deal of the history, or
+every stay as stale was still open then) is the same rule at k = 0: its share is the prior,
+Beta(1/2, (L + 1/2) / (2W + 1)), of mean (W + 1/2) / (W + L + 1), the scope's Jeffreys
+mean, drawn per run as above; and since the set measured no closing either, its closes come
+at the scope's pace from the start of a stay. Until 2026-12-08 it read 0% in every run: a
+certain loss drawn from no loss at all (22 of the 25,897 open-deal readings of the
+calibration's backtests; on the demo, its stalest negotiation in every scope that holds it).
+In a scope with no win that prior is the scope's own Beta(1/2, n + 1/2), and the deal takes
+the scope's draw (`RunFactors.win`).
 """
 
 from __future__ import annotations
@@ -123,14 +134,17 @@ class RunFactors:
     size: FloatArray
 
 
-def learnt_uncertainty(snap: Snapshot, rate_evidence: int) -> Uncertainty:
+def learnt_uncertainty(
+    snap: Snapshot, rate_evidence: int, sizes: Sequence[float] | None = None
+) -> Uncertainty:
     """The uncertainty of the rates learnt from `snap`; `rate_evidence`: the deals the new-deal
-    rate was measured on."""
+    rate was measured on; `sizes`: the amounts a won deal is drawn from (default: the won
+    amounts; `forecast.deal_sizes` gives a scope without them its lost and open deals')."""
     wins, closes = win_closes(snap)
     return Uncertainty(
         creation=_capped(1.0 / max(rate_evidence, 1)),
         win=_capped(_win_variance(wins, closes)),
-        size=_capped(_size_variance(snap.won_amounts)),
+        size=_capped(_size_variance(snap.won_amounts if sizes is None else sizes)),
         none_won_of=closes if wins == 0 else 0,
     )
 

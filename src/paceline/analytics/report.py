@@ -11,8 +11,10 @@ pages. The only arithmetic of its own is the week-over-week change, and it is li
 the week to the as-of day against the week before to the same weekday (a whole week against
 a whole week once the week is over), so a Wednesday report never compares three days with
 five; and a sum of amounts that left deals out for want of an amount in either week is not
-compared at all (`MetricChange.comparable`), each week saying what it left out. No
-formatting here: `paceline.reports` renders these results as HTML, text and PDF.
+compared at all (`MetricChange.comparable`), each week saying what it left out, where an
+average over the deals with an amount (revenue per win) is compared on that known part,
+each week saying how many deals it rests on. No formatting here: `paceline.reports`
+renders these results as HTML, text and PDF.
 
 A rep who left (`Rep.end_date`) is paced to their last day by the scorecards; the report
 carries that day so faces say "left <date>", asks nothing of the days after it (next week's
@@ -36,7 +38,14 @@ from paceline.analytics.diagnose import Finding, RepDiagnosis, TeamDiagnosis, di
 from paceline.analytics.diagnose import diagnose_team as diagnose_whole_team
 from paceline.analytics.flow import FlowReport, pipeline_flow
 from paceline.analytics.forecast import Forecast, forecast
-from paceline.analytics.metrics import base_metrics, metric_totals, metric_value
+from paceline.analytics.metrics import (
+    AverageOf,
+    base_metrics,
+    known_average_of,
+    metric_totals,
+    metric_value,
+    ratio_parts,
+)
 from paceline.analytics.pacing import STATUS_ORDER, Status
 from paceline.analytics.rollup import ensure_rollup
 from paceline.analytics.scorecard import (
@@ -79,13 +88,24 @@ class MetricChange:
     # metric, or behind a ratio's part): the figure adds the known amounts only.
     amounts_unknown: int = 0
     previous_amounts_unknown: int = 0
+    # An average over the deals with an amount (revenue per win: "win",
+    # `metrics.known_average_of`), and the deals each week's average rests on (its
+    # denominator): the faces say "per win with an amount: 3 of 4". None: any other metric.
+    average_of: AverageOf | None = None
+    known: float | None = None
+    previous_known: float | None = None
 
     @property
     def comparable(self) -> bool:
-        """Whether the two weeks' figures can be subtracted: not when either left deals out
-        for want of an amount. An unknown amount can be of any size, so the difference of two
-        partial sums is not the change of the whole: a week whose wins all lacked an amount
-        read as a drop of everything the week before had won."""
+        """Whether the two weeks' figures can be subtracted: not when either is a sum (or a
+        sum over a whole count) that left deals out for want of an amount. An unknown amount
+        can be of any size, so the difference of two partial sums is not the change of the
+        whole: a week whose wins all lacked an amount read as a drop of everything the week
+        before had won. An average over the deals with an amount is an estimate over the
+        known part either week, so two of them are compared (said with their counts): it
+        read "not comparable" whenever one win of either week lacked an amount."""
+        if self.average_of is not None:
+            return True
         return not (self.amounts_unknown or self.previous_amounts_unknown)
 
     @property
@@ -318,6 +338,7 @@ def week_changes(
     changes = []
     for name in metrics:
         metric = settings.metric(name)
+        average_of = known_average_of(settings, name)
         changes.append(
             MetricChange(
                 metric=name,
@@ -330,6 +351,11 @@ def week_changes(
                 unrecorded=missing.get(name),
                 amounts_unknown=amounts_unknown(settings, now, rep_ids, name),
                 previous_amounts_unknown=amounts_unknown(settings, before, rep_ids, name),
+                average_of=average_of,
+                known=ratio_parts(settings, now, rep_ids, name)[1] if average_of else None,
+                previous_known=ratio_parts(settings, before, rep_ids, name)[1]
+                if average_of
+                else None,
             )
         )
     return changes

@@ -15,6 +15,10 @@ marks, in the same transaction, and their configuration is part of the same fing
 month) are recomputed for the months of the marked rep-days, after their day tables.
 `hour_day` (when to sell's counts per UTC hour, `hours`) is kept by the same marks too,
 under a fingerprint of its own.
+Every refresh that had something to do writes a new random **data version**
+(`data_version`): with nothing marked, the stored rows are exactly those of the last refresh
+that wrote it, so a reader may keep what it derived from them under that version (the
+accrual curves' history, `accrual`) until the version changes or something is marked.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,13 +139,49 @@ def ensure_rollup(engine: Engine, settings: Settings) -> RollupRefresh:
     day_zone.align_stored_days(engine, zone)  # the days the sums are of, first
     with engine.begin() as conn:
         _take_lock(conn)
-        if _stored_fingerprint(conn) != wanted:
-            return _rebuild(conn, settings, wanted)
-        refresh = _refresh_marked(conn, settings)
-        if hours.stored_fingerprint(conn) != hours_wanted:
-            hours.rebuild(conn, settings)
-            return RollupRefresh(rebuilt=False, rep_days=refresh.rep_days, hours_rebuilt=True)
+        refresh = _refresh_locked(conn, settings, wanted, hours_wanted)
+        _new_data_version(conn)
         return refresh
+
+
+def _refresh_locked(
+    conn: Connection, settings: Settings, wanted: str, hours_wanted: str
+) -> RollupRefresh:
+    if _stored_fingerprint(conn) != wanted:
+        return _rebuild(conn, settings, wanted)
+    refresh = _refresh_marked(conn, settings)
+    if hours.stored_fingerprint(conn) != hours_wanted:
+        hours.rebuild(conn, settings)
+        return RollupRefresh(rebuilt=False, rep_days=refresh.rep_days, hours_rebuilt=True)
+    return refresh
+
+
+DATA_VERSION_ROW = 3  # `rollup_state`'s row holding the data version (1: rollup, 2: hours)
+
+
+def _new_data_version(conn: Connection) -> None:
+    """A new random data version, in the refresh's transaction: random, not a counter, so a
+    database rebuilt or restored under the same URL never repeats one a process holds."""
+    conn.execute(delete(RollupState).where(RollupState.id == DATA_VERSION_ROW))
+    conn.execute(insert(RollupState).values(id=DATA_VERSION_ROW, fingerprint=uuid.uuid4().hex))
+
+
+# The data version and whether anything is marked, in one statement.
+_DATA_VERSION = select(
+    select(RollupState.fingerprint).where(RollupState.id == DATA_VERSION_ROW).scalar_subquery(),
+    select(RollupDirty.id).exists(),
+    select(RollupDirtyContact.contact_id).exists(),
+)
+
+
+def data_version(conn: Connection) -> str | None:
+    """The version of the stored activities, or None when it says nothing: something is
+    marked (written since the last refresh, or being refreshed), or no refresh has written
+    one yet. Every write to activities and contacts is marked (database triggers; bulk loads
+    write their marks themselves), and only a refresh, which writes a new version in the same
+    transaction, clears marks: the same version with nothing marked means the same rows."""
+    version, marked, contacts_marked = conn.execute(_DATA_VERSION).one()
+    return None if version is None or marked or contacts_marked else str(version)
 
 
 def rollup_is_current(engine: Engine, conn: Connection, settings: Settings) -> bool:
@@ -157,13 +198,14 @@ def rollup_is_current(engine: Engine, conn: Connection, settings: Settings) -> b
 
 
 def _is_current(conn: Connection, wanted: str, hours_wanted: str, zone: str) -> bool:
-    stored, hours_stored, marked, contacts_marked, days_zone = conn.execute(_STATE).one()
+    stored, hours_stored, marked, contacts_marked, days_zone, version = conn.execute(_STATE).one()
     return bool(
         stored == wanted
         and hours_stored == hours_wanted
         and not marked
         and not contacts_marked
         and days_zone == zone
+        and version is not None  # a database upgraded from before versions: write one once
     )
 
 
@@ -178,6 +220,7 @@ _STATE = select(
     select(RollupDirty.id).exists(),
     select(RollupDirtyContact.contact_id).exists(),
     day_zone.RECORDED_ZONE,
+    select(RollupState.id).where(RollupState.id == DATA_VERSION_ROW).scalar_subquery(),
 )
 
 

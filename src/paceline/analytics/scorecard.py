@@ -22,6 +22,7 @@ from typing import Literal, get_args
 
 from sqlalchemy import Connection, Engine, Select, bindparam, or_, select
 
+from paceline.analytics.accrual import NO_ACCRUALS, Accrual, Accruals, accrual_curves
 from paceline.analytics.dispersion import (
     POISSON,
     POOLED,
@@ -31,10 +32,13 @@ from paceline.analytics.dispersion import (
 )
 from paceline.analytics.frozen import builder
 from paceline.analytics.metrics import (
+    AverageOf,
     MetricTotals,
     base_metrics,
+    known_average_of,
     metric_totals,
     metric_value,
+    ratio_parts,
     records_begin,
     rep_value,
 )
@@ -98,6 +102,15 @@ class MetricLine:
     # The label of what nobody in the organisation has recorded up to the card's end (the
     # metric's, or a ratio's numerator's: "Conversations" for a connect rate); None: recorded.
     unrecorded: str | None = None
+    # A distinct count's accrual curve, which set its expected-to-date (`accrual`): the
+    # rep's own past periods', their role's, or "even" when there is no history (faces say
+    # so). None: not a distinct count (a count, a sum, a ratio or a team total).
+    accrual: Accrual | None = None
+    # An average over the deals with an amount (revenue per win: "win",
+    # `metrics.known_average_of`) and, when it left deals out, the deals it rests on (its
+    # denominator): faces say "per win with an amount: 2 of 4", not a sum's words
+    average_of: AverageOf | None = None
+    known: float | None = None
 
     @property
     def recorded(self) -> bool:
@@ -400,10 +413,11 @@ def _read_scorecards(
     window_of = windows_by_start(calendar, period, as_of)
     facts = {name: _line_facts(settings, name, missing.get(name)) for name in wanted}
     begins = records_begin_days(conn, calendar, reps, period, as_of)
+    accruals = accrual_curves(conn, settings, calendar, reps, period, wanted, key_metrics)
 
     def cards_for(group: list[RosterRep], spread: Dispersions) -> list[Scorecard]:
         metrics = key_metrics
-        read = (totals, targets, spread)
+        read = (totals, targets, spread, accruals)
         return [
             _scorecard(
                 settings,
@@ -484,7 +498,7 @@ def _scorecard(
     w: Window,
     rep: RosterRep,
     metrics: list[str],
-    read: tuple[MetricTotals, dict[tuple[int, str], float], Dispersions],
+    read: tuple[MetricTotals, dict[tuple[int, str], float], Dispersions, Accruals],
     facts: dict[str, _LineFacts] | None = None,
     recorded_since: dt.date | None = None,
 ) -> Scorecard:
@@ -492,12 +506,13 @@ def _scorecard(
     the day their team's records begin, `recorded_since`, to their last day).
 
     `facts`: each metric's `_line_facts`, looked up once per request rather than per line."""
-    totals, targets, spread = read
+    totals, targets, spread, accruals = read
     facts = facts or {}
     rep_id = rep.id
     lines: list[MetricLine] = []
     for name in metrics:
         f = facts.get(name) or _line_facts(settings, name)
+        unknown = amounts_unknown(settings, totals, [rep_id], name) if totals.unknown else 0
         lines.append(
             _line(
                 settings,
@@ -506,8 +521,10 @@ def _scorecard(
                 rep_value(settings, totals, rep_id, name, is_ratio=f.is_ratio),
                 targets.get((rep_id, name)),
                 spread.of(rep_id, name),
-                amounts_unknown(settings, totals, [rep_id], name) if totals.unknown else 0,
+                unknown,
                 f,
+                accruals.of(rep_id, name, w.total) if accruals is not NO_ACCRUALS else None,
+                _known(settings, totals, [rep_id], name, f.average_of) if unknown else None,
             )
         )
     pooled = spread.of(rep_id, POOLED)
@@ -543,6 +560,7 @@ class _LineFacts:
     max_chance: float | None
     unit: Unit
     unrecorded: str | None = None  # `MetricLine.unrecorded`: read per request, not configured
+    average_of: AverageOf | None = None  # `MetricLine.average_of`
 
 
 def _line_facts(settings: Settings, name: str, unrecorded: str | None = None) -> _LineFacts:
@@ -555,6 +573,7 @@ def _line_facts(settings: Settings, name: str, unrecorded: str | None = None) ->
             higher_is_better=metric.higher_is_better,
             max_chance=_max_chance(settings, name),
             unit=settings.metric_unit(name),
+            average_of=known_average_of(settings, name),
         )
 
     facts = derive(settings, ("scorecard.line", name), build)
@@ -570,8 +589,12 @@ def _line(
     dispersion: float | None = None,
     unknown: int = 0,
     facts: _LineFacts | None = None,
+    accrual: Accrual | None = None,
+    known: float | None = None,
 ) -> MetricLine:
-    """A metric's line; `actual` is None only for a ratio with nothing to divide by."""
+    """A metric's line; `actual` is None only for a ratio with nothing to divide by;
+    `accrual`: a distinct count's curve (`accrual.accrual_curves`), which paces it; `known`
+    the deals an average over the deals with an amount rests on (`_known`)."""
     f = facts or _line_facts(settings, name)
     thresholds = settings.pacing
     measured = (
@@ -585,13 +608,30 @@ def _line(
             f.higher_is_better,
             f.max_chance,
             dispersion or 1.0,
+            accrual.shares if accrual else (),
         )
     )
     if f.is_sum and measured.status == "behind":
         measured = replace(measured, status="unclear")  # no count model: see _behind_together
     if f.unrecorded:
         measured = unrecorded_pace(measured)
-    return _new_line(name, f.label, f.is_ratio, measured, f.unit, dispersion, unknown, f.unrecorded)
+    return _new_line(
+        name, f.label, f.is_ratio, measured, f.unit, dispersion, unknown, f.unrecorded,
+        accrual, f.average_of, known,
+    )  # fmt: skip
+
+
+def _known(
+    settings: Settings,
+    totals: MetricTotals,
+    rep_ids: list[int],
+    name: str,
+    average_of: AverageOf | None,
+) -> float | None:
+    """The deals an average over the deals with an amount rests on (its denominator, the
+    deals with an amount); None for any other metric. Read only for a line that left deals
+    out: the only one whose faces say it."""
+    return ratio_parts(settings, totals, rep_ids, name)[1] if average_of else None
 
 
 def unrecorded_pace(measured: Pace) -> Pace:
@@ -734,7 +774,10 @@ def _team_total(
         unknown = amounts_unknown(settings, totals, ids, name)
         if metric.aggregate == "ratio":
             pooled = level_pace(metric_value(settings, totals, ids, name), None, settings.pacing)
-            lines.append(_total_line(settings, name, pooled, unknown, rep_lines[0].unrecorded))
+            average_of = rep_lines[0].average_of
+            known = _known(settings, totals, ids, name, average_of) if unknown else None
+            line = _total_line(settings, name, pooled, unknown, rep_lines[0].unrecorded)
+            lines.append(replace(line, average_of=average_of, known=known))
             continue
         actual = sum([p.accumulated() for p in parts])  # lists: no generator per sum
         if sums_amounts(metric):  # money: the reps' floats added up, read to the cent

@@ -5,7 +5,11 @@ is expected a handful of activities, and no shortfall that small can be told fro
 nobody could ever be alerted before mid-month. While the alert period is younger than
 `[alerts] min_business_days`, the alerts read the trailing `min_business_days` business days
 instead, reaching back into the previous period(s). Each day is expected at the daily rate of
-its own period's target (target / business days of that period), as pacing prorates anyway.
+its own period's target (target / business days of that period), as pacing prorates anyway;
+a distinct count paced by its accrual curve is read per period instead (`accrued_between`,
+`periods_new`): of each period the stretch touches, its target times how far its curve
+climbs over the stretch's days there, against the things first touched in that period on
+those days; of this period, exactly the card's expected-to-date and actual.
 The stretch is therefore always at least `min_business_days` long, and says so in the alert.
 The reps' clustering is then measured before the stretch, not before the period: a stretch
 reaching into last month must not be judged by a history that contains it.
@@ -133,6 +137,16 @@ def stretch_cards(
         and uncovered(touched, rates.get((card.rep_id, line.metric), []), card.start_date)
     )
 
+    curved = sorted(
+        {
+            line.metric
+            for card in cards
+            for line in card.lines
+            if line.accrual and line.accrual.shares
+        }
+    )
+    new = periods_new(conn, settings, calendar, curved, stretch, rep_ids) if curved else {}
+
     def reread(card: Scorecard, spread: Dispersions) -> Scorecard:
         start = max(stretch.start, card.start_date or stretch.start)
         lines = [
@@ -141,9 +155,16 @@ def stretch_cards(
             else _line(
                 settings,
                 line,
-                base_value(totals, [card.rep_id], line.metric),
-                expected_between(
-                    calendar, rates.get((card.rep_id, line.metric), []), start, stretch.end
+                new.get((card.rep_id, line.metric), 0.0)
+                if line.metric in curved
+                else base_value(totals, [card.rep_id], line.metric),
+                accrued_between(
+                    calendar,
+                    rates.get((card.rep_id, line.metric), []),
+                    start,
+                    stretch.end,
+                    line,
+                    card,
                 ),
                 spread.of(card.rep_id, line.metric),
             )
@@ -168,6 +189,73 @@ def stretch_cards(
             for c, r in zip(cards, result, strict=True)
         ]
     return result, rates, kept
+
+
+def accrued_between(
+    calendar: BusinessCalendar,
+    rates: list[tuple[Period, float]],
+    start: dt.date,
+    end: dt.date,
+    line: MetricLine,
+    card: Scorecard,
+) -> float:
+    """What the rates expect of the line over the business days of [start, end): a count's
+    `expected_between`; a distinct count's, each period's target times how far its accrual
+    curve climbs over the days of [start, end) in that period (`accrual.Accrual.at`). A
+    distinct count grows within its period, fast then flat, so a trailing stretch reaching
+    back into last month expects of last month only the little its curve still climbs
+    there, and of this month what the card expects to date (see docs/tracking.md)."""
+    accrual = line.accrual
+    if accrual is None or not accrual.shares:
+        return expected_between(calendar, rates, start, end)
+    joined = card.start_date or card.period.start
+    expected = 0.0
+    for period, rate in rates:
+        first, last = max(period.start, start), min(period.end, end)
+        if first >= last:
+            continue
+        own = period.start == card.period.start
+        begin = max(period.start, joined)  # the rep's part of the period: their window
+        if own and card.recorded_from:  # the card's window: from its team's first record
+            begin = max(begin, card.recorded_from)
+        days = card.business_days_total if own else calendar.business_days(begin, period.end)
+        if days <= 0:
+            continue
+        before = calendar.business_days(begin, first) if first > begin else 0
+        upto = calendar.business_days(begin, last)
+        expected += rate * days * (accrual.at(upto / days) - accrual.at(before / days))
+    return expected
+
+
+def periods_new(
+    conn: Connection,
+    settings: Settings,
+    calendar: BusinessCalendar,
+    metrics: list[str],
+    stretch: Stretch,
+    rep_ids: list[int] | None,
+) -> dict[tuple[int, str], float]:
+    """Each rep's distinct counts over the stretch as their curves measure them: per period
+    the stretch touches, the things first touched in that period on the stretch's days (its
+    count to the stretch's last day there less its count before the stretch's first), added
+    up. An account called on Oct 5 and again on Oct 26 is not new in October on Oct 26: the
+    curve expects nothing of it there."""
+    found: dict[tuple[int, str], float] = {}
+    if not metrics:
+        return found
+    for period in touched_periods(calendar, settings.alerts.period, stretch):
+        last = min(period.end, stretch.end)
+        upto = metric_totals(conn, settings, metrics, period.start, last, rep_ids)
+        before = (
+            metric_totals(conn, settings, metrics, period.start, stretch.start, rep_ids)
+            if stretch.start > period.start
+            else None
+        )
+        for rep_id, values in upto.values.items():
+            for name in metrics:
+                added = values.get(name, 0.0) - (before.get(rep_id, name) if before else 0.0)
+                found[rep_id, name] = found.get((rep_id, name), 0.0) + added
+    return found
 
 
 def touched_periods(calendar: BusinessCalendar, kind: PeriodKind, stretch: Stretch) -> list[Period]:

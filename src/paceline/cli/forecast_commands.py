@@ -14,7 +14,14 @@ import typer
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.pipeline_commands import money
 from paceline.cli.track_commands import AS_OF_OPTION
-from paceline.describe import history_text, not_counted_text, unrecorded_cell
+from paceline.describe import (
+    PRIOR_LEGEND,
+    PRIOR_MARK,
+    history_text,
+    not_counted_text,
+    sizes_source_text,
+    unrecorded_cell,
+)
 from paceline.terminal import new_table
 
 if TYPE_CHECKING:  # the analyses (NumPy) load when the command runs
@@ -151,7 +158,8 @@ def print_forecast(f: Forecast) -> None:
         valued = f"at {money(average)} on average" if average is not None else "(none won yet)"
         out.print(
             f"[yellow]{f.open_without_amount} of {len(f.open_deals)} open deals have no amount "
-            f"recorded[/]: each is valued from the sizes of the deals won {valued}, not as zero."
+            f"recorded[/]: each is valued from the sizes of "
+            f"{sizes_source_text(f.new_deals.sizes_from)} {valued}, not as zero."
         )
 
 
@@ -232,17 +240,21 @@ def _print_deals(f: Forecast) -> None:
     table.add_column("stage")
     for name in ("days in stage", "amount", "chance in time", "CRM", "expected"):
         table.add_column(name, justify="right")
-    for d in f.open_deals[:TOP_DEALS]:
+    shown = f.open_deals[:TOP_DEALS]
+    valued = "wins" if f.new_deals.sizes_from != "lost_and_open" else "the scope's deals"
+    for d in shown:
         table.add_row(
             d.name,
             d.stage or "not recorded",
             f"{d.days_in_stage:.0f}",
-            money(d.amount) + ("" if d.amount_recorded else " (no amount: from wins)"),
-            _percent(d.win_probability),
+            money(d.amount) + ("" if d.amount_recorded else f" (no amount: from {valued})"),
+            _percent(d.win_probability) + (f" {PRIOR_MARK}" if d.from_prior else ""),
             _percent(d.crm_probability),
             money(d.expected),
         )
     out.print(table)
+    if any(d.from_prior for d in shown):
+        out.print(PRIOR_LEGEND + ".")
 
 
 # --- the backtest ---------------------------------------------------------------------------

@@ -14,12 +14,16 @@ import typer
 from paceline.cli import JSON_OPTION, _ctx, app, handles_errors, out
 from paceline.cli.dates import DAY_METAVAR, parse_day
 from paceline.describe import (
+    accrual_texts,
+    amounts_text,
     board_unrecorded_text,
     card_recorded_text,
     headcount_text,
+    line_amounts_text,
     measured_text,
     metric_text,
     not_counted_text,
+    standing_text,
     unrecorded_texts,
 )
 from paceline.errors import UserInputError, did_you_mean
@@ -116,6 +120,8 @@ def _print_scorecard(card: Scorecard) -> None:
     out.print(table)
     for text in unrecorded_texts(card.lines, card.as_of):
         out.print(text)
+    for text in accrual_texts(card.lines, card.period.kind):
+        out.print(text)
     recorded = card_recorded_text(card)
     if recorded:
         out.print(recorded)
@@ -159,6 +165,8 @@ def _print_team(result: TeamScorecard) -> None:
     every = [*result.total, *(line for card in result.reps for line in card.lines)]
     for text in unrecorded_texts(every, result.as_of):
         out.print(text)
+    for text in accrual_texts(every, result.period.kind):
+        out.print(text)
     for recorded in dict.fromkeys(card_recorded_text(card) for card in result.reps):
         if recorded:
             out.print(recorded)
@@ -185,10 +193,10 @@ def _rep_cell(card: Scorecard) -> str:
     return f"{card.rep}\n{_left_word(card)} {card.end_date}"
 
 
-def _unknown_cell(count: int) -> str:
-    """Under a sum of amounts, the deals it left out, in the words of every face (on its own
-    line: the column stays narrow)."""
-    return f"\n[yellow]{not_counted_text(count).strip()}[/]" if count else ""
+def _note_cell(note: str) -> str:
+    """Under a figure, what it left out for want of an amount (`describe.amounts_text`), in
+    the words of every face (on its own line: the column stays narrow)."""
+    return f"\n[yellow]{note.strip()}[/]" if note else ""
 
 
 def _pace_cells(line: MetricLine) -> list[str]:
@@ -201,7 +209,7 @@ def _pace_cells(line: MetricLine) -> list[str]:
         unrecorded = STATUS_TEXT["not_recorded"]  # with a target or without: not recorded
         return [measured_text(None, line.unit), fmt(p.target), "", "", "", "", unrecorded]
     return [
-        measured_text(p.actual, line.unit) + _unknown_cell(line.amounts_unknown),
+        measured_text(p.actual, line.unit) + _note_cell(line_amounts_text(line)),
         fmt(p.target),
         fmt(p.expected_to_date),
         "" if p.pace is None else f"{p.pace:.0%}",
@@ -245,15 +253,6 @@ def leaderboard_command(
 
 
 BY_TEXT = {"count": "", "target": " by % of own target", "improved": " by most improved"}
-STANDING_TEXT = {
-    "low_volume": "too little volume",
-    "no_target": "no target",
-    "no_history": "nothing last time",
-    "amounts_unknown": "amounts missing",
-    "no_value": "no data",
-    "not_recorded": "not recorded",
-    "ranked": "",
-}
 
 
 def _print_leaderboard(board: Leaderboard) -> None:
@@ -273,7 +272,9 @@ def _print_leaderboard(board: Leaderboard) -> None:
         out.print(f"{board.label}: nobody to rank{scope}")
         return
     table = new_table(show_header=False, box=None)
-    total = measured_text(board.total, board.unit) + _unknown_cell(board.amounts_unknown)
+    total = measured_text(board.total, board.unit) + _note_cell(
+        amounts_text(board.amounts_unknown, board.average_of, board.total_denominator)
+    )
     table.add_row("total", total)
     out.print(table)
     if not board.recorded:
@@ -304,21 +305,30 @@ def _print_group(board: Leaderboard, rows: list[LeaderboardRow], title: str) -> 
         table.add_column("move", justify="right")
     for row in rows:
         rank = str(row.rank) if row.rank else "-"
-        value = measured_text(row.value, board.unit) + _unknown_cell(row.amounts_unknown)
+        value = measured_text(row.value, board.unit) + _note_cell(
+            amounts_text(row.amounts_unknown, board.average_of, row.denominator)
+        )
         cells = [rank, row.rep, row.team or "", value]
         if board.is_ratio:
             cells.append(_number(row.denominator))
         cells.append(metric_text(row.target_to_date, board.unit))
         cells.append("" if row.of_target is None else f"{row.of_target:.0%}")
         if board.by == "improved":
-            cells.append(metric_text(row.comparable_value, board.unit))
-            change = STANDING_TEXT[row.standing] if row.change is None else f"{row.change:+.0%}"
+            then = _then_note(board, row)
+            cells.append(metric_text(row.comparable_value, board.unit) + _note_cell(then))
+            change = standing_text(row.standing) if row.change is None else f"{row.change:+.0%}"
             cells.append(change)
         else:
             previous = f"#{row.previous_rank}" if row.previous_rank else "-"
-            cells += [previous, _move(row.rank_change) or STANDING_TEXT[row.standing]]
+            cells += [previous, _move(row.rank_change) or standing_text(row.standing)]
         table.add_row(*cells)
     out.print(table)
+
+
+def _then_note(board: Leaderboard, row: LeaderboardRow) -> str:
+    """What the comparable stretch's sum left out, under its figure: the reason its 0 is not
+    "nothing" (an average's stretch is read on its known part, its count not on the row)."""
+    return "" if board.average_of else not_counted_text(row.comparable_amounts_unknown)
 
 
 def _move(change: int | None) -> str:

@@ -247,6 +247,9 @@ class ImportOptions:
     since: dt.datetime | None = None  # naive UTC: older records are not read (--since)
     # Where the face that runs the import lets the user name that rep (see `ReadOptions`).
     owner_field: str = ""
+    # Set by the importer, not a user: the database's first zone (`store.day_zone.key_zone`)
+    # when this file's times without an offset are read in another, the configured one.
+    first_zone: str | None = None
 
 
 # What `ErrorSink.mark` remembers: the file's position, the count, the first rows, the

@@ -12,10 +12,11 @@ import codecs
 import csv
 import io
 import itertools
+import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 if TYPE_CHECKING:
     from paceline.ingest.sources import Row
@@ -50,6 +51,17 @@ class RecordChunk:
         problems: list[str | None] = self.problems or [None] * len(self.rows)
         rows: list[Row] = list(zip(self.lines, self.rows, problems, strict=True))
         return rows
+
+
+@dataclass(frozen=True, slots=True)
+class SplitChunk:
+    """A block of lines each holding one record as wide as the header (`split_block`): the
+    lines the rows are on, the rows as one text (cells joined by the unit separator given,
+    rows by the record separator) and each column's cells."""
+
+    lines: range
+    text: str
+    columns: list[list[str]]
 
 
 # After a block's last line when it is parsed alone: an empty record when the block ends
@@ -118,10 +130,33 @@ class CsvFile:
         more than `max_chars` characters and a line ahead (`_next_block`), and each block is
         the longest run of them within both limits, so what a block holds is bounded
         whatever the file's cells (benchmarks/large_cells.py measures it)."""
+        return cast("Iterator[RecordChunk]", self._chunks(size, max_chars, None))
+
+    def split_chunks(
+        self, size: int, separators: tuple[str, str], max_chars: int | None = None
+    ) -> Iterator[RecordChunk | SplitChunk]:
+        """`chunks`, but a block `split_block` can read (every line one record as wide as
+        the header, the usual block) comes as a `SplitChunk`: its rows as one text, cells
+        joined by `separators[0]` and rows by `separators[1]`, and its columns, made by
+        splitting the text in C calls instead of the csv module's reading record by record
+        and the rows' transposition into columns after it."""
+        return self._chunks(size, max_chars, separators)
+
+    def _chunks(
+        self, size: int, max_chars: int | None, separators: tuple[str, str] | None
+    ) -> Iterator[RecordChunk | SplitChunk]:
+        """`chunks`, or `split_chunks` when `separators` are given."""
         limit = BLOCK_CHARS if max_chars is None else max_chars
         line = self._csv.line_num  # the header's last line
         ahead: list[str] = []  # lines read, not yet in a block
+        width = len(self.header)
         while block := self._next_block(ahead, size, limit):
+            if separators is not None:
+                split = split_block(block, self.delimiter, width, *separators)
+                if split is not None:
+                    yield SplitChunk(range(line + 1, line + 1 + len(block)), *split)
+                    line += len(block)
+                    continue
             try:
                 records = list(
                     csv.reader([*block, _SENTINEL], delimiter=self.delimiter, strict=False)
@@ -267,6 +302,79 @@ def open_csv(path: Path, encoding: str, delimiter: str) -> CsvFile:
     return CsvFile(
         path, header, header_line, delimiter, path.stat().st_size, binary, reader, reader, text
     )
+
+
+def split_block(
+    block: list[str], delimiter: str, width: int, unit: str, record: str
+) -> tuple[str, list[list[str]]] | None:
+    """A block's rows as one text (cells joined by `unit`, rows by `record`) and its
+    columns, when each line is one record of `width` cells; None when the block must be
+    read by the csv module record by record (`CsvFile.chunks`).
+
+    Why it gives what the csv module gives: a line without a quote character holds no
+    field the module reads specially, so its cells are the line, less its line break,
+    split at the delimiter. A line with a quote is read by the module itself, each such
+    line alone followed by an empty line: when every one of them gives its record and
+    then the empty line's, each ends its record on its own line (a quoted field running
+    on would swallow the empty line), so reading the whole block at once would give the
+    same records. None for anything else: a cell over the csv module's size limit, a line
+    of another width (a blank line, a partial last line), a lone carriage return, a NUL,
+    a separator inside a cell. Per row, the csv module's reading and the transposition of
+    its rows into columns cost about twice these C calls over the block's text."""
+    text = "".join(block)
+    if (
+        width < 2
+        or len(text) >= csv.field_size_limit()
+        or unit in text
+        or record in text
+        or "\x00" in text
+    ):
+        return None
+    if '"' in text:
+        parts = _split_quoted(block, delimiter, unit)
+        if parts is None:
+            return None
+        joined = "".join(parts)
+    else:
+        joined = text.replace(delimiter, unit)
+    if "\r" in joined:
+        joined = joined.replace("\r\n", "\n")
+        if "\r" in joined:  # a line ended by a lone carriage return: the csv module's case
+            return None
+    if joined.endswith("\n"):
+        joined = joined[:-1]
+    rows = joined.split("\n")
+    units = map(operator.methodcaller("count", unit), rows)
+    if len(rows) != len(block) or not all(map((width - 1).__eq__, units)):
+        return None
+    packed = record.join(rows)
+    flat = unit.join(rows).split(unit)
+    return packed, [flat[at::width] for at in range(width)]
+
+
+def _split_quoted(block: list[str], delimiter: str, unit: str) -> list[str] | None:
+    """The block's text with its cells joined by `unit` (lines still ended by their
+    breaks), the lines holding a quote read by the csv module (`split_block`); None when
+    one of them does not end its record on its own line, or cannot be read."""
+    quoted = [at for at, line in enumerate(block) if '"' in line]
+    lines = map(block.__getitem__, quoted)
+    given = list(itertools.chain.from_iterable(zip(lines, itertools.repeat(_SENTINEL))))
+    try:
+        records = list(csv.reader(given, delimiter=delimiter, strict=False))
+    except csv.Error:
+        return None
+    if len(records) != len(given) or any(records[1::2]) or [] in records[0::2]:
+        return None
+    parts: list[str] = []
+    start = 0
+    for at, cells in zip(quoted, records[0::2], strict=True):
+        if start < at:
+            parts.append("".join(block[start:at]).replace(delimiter, unit))
+        parts.append(unit.join(cells) + "\n")
+        start = at + 1
+    if start < len(block):
+        parts.append("".join(block[start:]).replace(delimiter, unit))
+    return parts
 
 
 def bad_bytes(row: Iterable[str]) -> bool:

@@ -266,6 +266,11 @@ class RowReader:
         self._skip = [
             (index[col], set(values), col) for col, values in mapping.skip.items() if col in index
         ]
+        # Fields whose parser is a function of the cell's text alone and whose cells repeat
+        # from chunk to chunk (numbers, yes/no): their values kept by `read_columns` for the
+        # whole import (`_parsed`), not parsed afresh in every chunk.
+        self._kept = {name for name in specs if known[name].kind in _KEPT_KINDS}
+        self._memos: dict[str, _Parsed] = {}
         self.missing_columns += sorted(c for c in mapping.skip if c not in index)
 
     def column_of(self, field_name: str) -> int | None:
@@ -307,9 +312,23 @@ class RowReader:
                 raise FieldError("required value is empty", name)
         return values
 
-    def read_columns(self, rows: list[list[str]]) -> tuple[dict[str, Column], set[int]]:
+    def _parsed(self, name: str, parse: Parser) -> _Parsed:
+        """The memo of a field's parser: one per chunk, or kept for the import for a
+        field of `_KEPT_KINDS` (started again once it holds `PARSED_KEPT` texts)."""
+        if name not in self._kept:
+            return _Parsed(parse)
+        memo = self._memos.get(name)
+        if memo is None or len(memo) > PARSED_KEPT:
+            memo = self._memos[name] = _Parsed(parse)
+        return memo
+
+    def read_columns(
+        self, rows: list[list[str]] | None, cells: Sequence[Sequence[str]] | None = None
+    ) -> tuple[dict[str, Column], set[int]]:
         """`read` for many rows at once, column by column: per field, the raw cells and
-        their values, and the positions of the rows `read` would refuse.
+        their values, and the positions of the rows `read` would refuse. `cells` are the
+        file's columns when the caller has them already (`csvfile.split_block`); the rows
+        are then needed only for a field not read from one column as it is.
 
         Every parser is a function of the cell's text alone, so each distinct text of a
         column is parsed once (a file repeats its reps, kinds, days and durations). A refused
@@ -317,9 +336,12 @@ class RowReader:
         the same whichever way the rows went."""
         columns: dict[str, Column] = {}
         bad: set[int] = set()
-        cells = list(zip(*rows, strict=True))  # the file's columns (rows are all as wide)
+        if cells is None:  # the file's columns (rows are all as wide)
+            cells = list(zip(*(rows or ()), strict=True))
         for name, position, get, parse in self._steps:
-            raw = cells[position] if position is not None else tuple(map(get, rows))
+            if position is None and rows is None:
+                rows = list(map(list, zip(*cells, strict=True)))
+            raw = cells[position] if position is not None else tuple(map(get, rows or ()))
             limit = self._texts.get(name)
             values = _texts(raw, limit, name == "external_id") if limit is not None else None
             moments = None
@@ -327,7 +349,7 @@ class RowReader:
                 moments = parse.column(raw)  # every cell a moment
                 values = moments.utc if moments is not None else None
             if values is None:
-                values = list(map(_Parsed(parse).__getitem__, raw))
+                values = list(map(self._parsed(name, parse).__getitem__, raw))
                 mark_bad(bad, values)  # (texts and moments read whole are never BAD)
             if name in self._required and None in values:
                 bad.update(i for i, value in enumerate(values) if value is None)
@@ -336,6 +358,11 @@ class RowReader:
 
 
 BAD: Any = object()  # a value that cannot be used; its row is read again, row by row
+# The kinds of field whose parsed values `read_columns` keeps for a whole import: their
+# parsers are functions of the text alone (money is not: the first currency a file marks
+# decides the rest), and their cells repeat (a file's durations are a few hundred values).
+_KEPT_KINDS = frozenset({"number", "bool"})
+PARSED_KEPT = 20_000
 
 
 def _texts(raw: Sequence[str | None], limit: int, unique: bool = False) -> list[Any] | None:

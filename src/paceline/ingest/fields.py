@@ -8,6 +8,7 @@ time zone) and then called per cell, so they avoid work that does not depend on 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -580,6 +581,15 @@ class _HourShifts(dict[dt.datetime, "dt.timedelta | None"]):
         first, last = self.convert(start) - start, self.convert(end) - end
         shift = self[start] = first if first == last else None
         return shift
+
+
+@functools.lru_cache(maxsize=16)
+def hour_shifts(zone: ZoneInfo, to_utc: bool) -> Mapping[dt.datetime, dt.timedelta | None]:
+    """The shift from `zone`'s local time to UTC (`to_utc`), or from UTC to it, by the
+    start of each hour (None for an hour in which it changes), each worked out once for
+    every import: the key zone's, read by the column check after a change of zone
+    (`columns._keyed_days`, `columns._wall_moments`)."""
+    return _HourShifts(local_to_utc(zone) if to_utc else utc_to_local(zone))
 
 
 def _day_of(moment: dt.datetime, to_local: Callable[[dt.datetime], dt.datetime]) -> dt.date:

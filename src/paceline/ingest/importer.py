@@ -162,6 +162,7 @@ def import_file(
         # The stored days in the zone these rows are read in, before they join them.
         align_stored_days(engine, settings.calendar.zone)
         keys_in = key_zone(engine, settings.calendar.zone)  # rows without ids: their keys'
+        options.first_zone = _first_zone_left(options, mapping, zone, keys_in)
         row_reader = _row_reader(entity, mapping, table, zone, settings, generic, check, keys_in)
         errors_path = options.errors_path or Path.cwd() / f"{path.stem}.errors.csv"
         located = table.locate(0, 0) is not None
@@ -292,6 +293,19 @@ def _zone(options: ImportOptions, mapping: Mapping, settings: Settings) -> ZoneI
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ImportFileError(f"unknown time zone {name!r}") from None
+
+
+def _first_zone_left(
+    options: ImportOptions, mapping: Mapping, zone: ZoneInfo, keys_in: ZoneInfo
+) -> str | None:
+    """The database's first zone, when this file's times without an offset are read in
+    the configured zone and it is another one (`[calendar] timezone` changed since): the
+    writer then says which stored rows this moves (`writers.zone_moved_rows`). None when
+    the zone is the first one, or was named (`--timezone`, the mapping's): then the user
+    said which zone the file's times are in."""
+    if options.timezone or mapping.timezone or zone.key == keys_in.key:
+        return None
+    return keys_in.key
 
 
 def _row_reader(

@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 from paceline.collector import fewer_collections
 from paceline.ingest.accounting import UNIT
 from paceline.ingest.columns import ChunkColumns, records_of
-from paceline.ingest.csvfile import ImportFileError, RecordChunk, bad_bytes
+from paceline.ingest.csvfile import ImportFileError, RecordChunk, SplitChunk, bad_bytes
 from paceline.ingest.entities import Record, RowReader
 from paceline.ingest.sources import Row
 
@@ -114,12 +114,18 @@ Checked = tuple[list[Row] | PackedRows, dict[int, Record | None] | ChunkColumns,
 # The column check of a chunk's rows (`columns.check_activities` with its reader, settings
 # and moment): the columns and the positions it cannot vouch for.
 ColumnCheck = Callable[[list[list[str]]], tuple[ChunkColumns, set[int]]]
+# The same for a chunk given by column (`columns.check_activity_columns`).
+CellsCheck = Callable[[list[list[str]]], tuple[ChunkColumns, set[int]]]
 # Whether a chunk the column check vouches for whole travels and is written by column
 # (tests turn it off to hold the two paths to the same stored rows).
 BY_COLUMN = True
 PICKLE_PROTOCOL = 5
 # The child's command line after the interpreter (tests run a child that fails on purpose).
 CHILD_ARGS: tuple[str, ...] = ("-m", "paceline.ingest.pipeline")
+# Whether the child reads a usual block by splitting its text (`csvfile.split_block`)
+# rather than with the csv module record by record (tests turn it off to hold the two
+# readings to the same messages).
+SPLIT = True
 # Chunks the child may have checked before the importer takes them (a few MB).
 AHEAD_CHUNKS = 4
 
@@ -305,6 +311,7 @@ def job_for(
         "now": now,
         "chunk_rows": chunk_rows,
         "by_column": BY_COLUMN,
+        "split": SPLIT,
     }
 
 
@@ -349,7 +356,7 @@ class _Sender:
 
 def _serve(job: dict[str, Any], sender: _Sender) -> None:
     """The child's work: read and check the file a chunk at a time, sending each chunk."""
-    from paceline.ingest.columns import check_activities, finish_activities
+    from paceline.ingest.columns import check_activities, check_activity_columns, finish_activities
     from paceline.ingest.csvfile import open_csv
 
     args = job["reader"]
@@ -363,17 +370,23 @@ def _serve(job: dict[str, Any], sender: _Sender) -> None:
         ZoneInfo(args["key_zone"]),
     )
     fast = functools.partial(finish_activities, reader, settings=job["settings"], now=job["now"])
-    by_column = None
+    by_column = by_cells = None
     if job["by_column"]:
         by_column = functools.partial(
             check_activities, reader, settings=job["settings"], now=job["now"]
         )
+        by_cells = functools.partial(
+            check_activity_columns, reader, settings=job["settings"], now=job["now"]
+        )
     csv_file = open_csv(Path(job["path"]), job["encoding"], job["delimiter"])
     try:
         width = len(csv_file.header)
+        chunks: Iterator[RecordChunk | SplitChunk] = csv_file.chunks(job["chunk_rows"])
+        if by_cells is not None and not reader.has_skip_rules and job.get("split", SPLIT):
+            chunks = csv_file.split_chunks(job["chunk_rows"], (UNIT, RECORD))
         with fewer_collections():  # as in the importer: a chunk's records are many objects
-            for chunk in csv_file.chunks(job["chunk_rows"]):
-                message = _message(chunk, fast, width, reader, by_column)
+            for chunk in chunks:
+                message = _message(chunk, fast, width, reader, by_column, by_cells)
                 sender.send((*message, csv_file.bytes_read()))
         sender.send(("end",))
     finally:
@@ -381,15 +394,29 @@ def _serve(job: dict[str, Any], sender: _Sender) -> None:
 
 
 def _message(
+    chunk: RecordChunk | SplitChunk,
+    fast: Callable[[list[list[str]]], list[Record | None]],
+    width: int,
+    reader: RowReader,
+    by_column: ColumnCheck | None,
+    by_cells: CellsCheck | None = None,
+) -> tuple[Any, ...]:
+    """What the child sends of a chunk (before the bytes read): a usual chunk (no problem,
+    no skip rule, every row as wide as the header, no separator in a cell, no bad bytes)
+    straight from its rows and lines; any other as `checked_together` checks it."""
+    if isinstance(chunk, SplitChunk):
+        return _split_message(chunk, fast, width, reader, by_column, by_cells)
+    return _rows_message(chunk, fast, width, reader, by_column)
+
+
+def _rows_message(
     chunk: RecordChunk,
     fast: Callable[[list[list[str]]], list[Record | None]],
     width: int,
     reader: RowReader,
     by_column: ColumnCheck | None,
 ) -> tuple[Any, ...]:
-    """What the child sends of a chunk (before the bytes read): a usual chunk (no problem,
-    no skip rule, every row as wide as the header, no separator in a cell, no bad bytes)
-    straight from its rows and lines; any other as `checked_together` checks it."""
+    """`_message` for a chunk the csv module read."""
     rows = chunk.rows
     packed = pack_rows(chunk.lines, rows, width) if chunk.problems is None else None
     if packed is not None and not reader.has_skip_rules and not bad_bytes((packed.text,)):
@@ -407,6 +434,26 @@ def _message(
         return ("chunk", given, checked)
     kind = "columns" if isinstance(checked, list) else "packed"
     return (kind, packed.lines, packed.text, checked)
+
+
+def _split_message(
+    chunk: SplitChunk,
+    fast: Callable[[list[list[str]]], list[Record | None]],
+    width: int,
+    reader: RowReader,
+    by_column: ColumnCheck | None,
+    by_cells: CellsCheck | None,
+) -> tuple[Any, ...]:
+    """`_message` for a block read by splitting its text (`csvfile.split_block`): the same
+    message, its packed text and cells made without the csv module's reading and the
+    transposition of rows into columns. A chunk the column check does not vouch for whole,
+    or with bytes the encoding could not read, goes by its rows as before."""
+    if by_cells is not None and not bad_bytes((chunk.text,)):
+        columns, bad = by_cells(chunk.columns)
+        if not bad:
+            return ("columns", chunk.lines, chunk.text, columns)
+    rows = [list(row) for row in zip(*chunk.columns, strict=True)]
+    return _rows_message(RecordChunk(chunk.lines, rows, None), fast, width, reader, by_column)
 
 
 def main() -> int:

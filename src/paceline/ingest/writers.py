@@ -47,6 +47,7 @@ from paceline.store.bulk import (
     insert_columns,
     insert_new_keys,
     stored_by_keys,
+    stored_values_by_id,
     validate_references,
 )
 from paceline.store.deal_waits import Wait, any_waiting, hold, link_arrived
@@ -119,6 +120,27 @@ ACTIVITIES_LINKED = (
     "activities imported before their deal linked to it (they are not imported again: "
     "a sync pulls only what changed)"
 )
+
+
+ACTIVITIES_RELINKED = (
+    "activities kept without their deal link by an earlier import, linked now (their deal "
+    "was imported since)"
+)
+
+
+def zone_moved_rows(moved: int, other_day: int, zone: str, first: str) -> str:
+    """The import summary's warning for stored rows a file read again moved because the
+    configured zone is no longer the database's first one: the file's times without an
+    offset are read in the configured zone (a zone corrected to the team's own reads their
+    export at its true instants), but if they are the first zone's, every such row has
+    just moved by the zones' difference, and some to another day: said, never silent."""
+    days = f", {other_day:,} of them to another day" if other_day else ""
+    return (
+        f"{moved:,} rows already stored moved to another time{days}: this file's times "
+        f"without an offset are read in the configured zone, {zone}, and the database's "
+        f"first imports read such times in {first} ([calendar] timezone changed since). If "
+        f"the file's times are {first}'s, import it again with --timezone {first}"
+    )
 
 
 def deal_not_imported(example: str) -> str:
@@ -202,6 +224,7 @@ class Writer:
         self.sink = sink
         self.source = result.source
         self._analysed_at = 0
+        self._kept_said: set[str] = set()  # placeholder reps kept, said in the summary
         with write_transaction(engine) as conn:
             # Runs left "running" by a process that died are closed first (see store.runs).
             sweep_interrupted(conn)
@@ -281,10 +304,14 @@ class Writer:
         An export imported without its users list credits its rows to placeholder reps
         (`salesforce user 005...`); imported again with the list, the rows move to the
         real names and the placeholders were left with nothing, behind in every alert."""
-        removed = drop_emptied_placeholders(conn, self.source)
+        removed, kept = drop_emptied_placeholders(conn, self.source)
         if removed:
             self.reps.reload(conn)
             self.note(PLACEHOLDERS_REMOVED, removed)
+        for placeholder in kept:
+            if placeholder.name not in self._kept_said:  # once an import, not once a batch
+                self._kept_said.add(placeholder.name)
+                self.result.warn(placeholder.warning())
 
     def transaction(self, batch: Batch) -> AbstractContextManager[Connection]:
         """The transaction `write` writes `batch` in."""
@@ -642,6 +669,9 @@ class ActivityWriter(AccountMakingWriter):
         # and the batch's rows that wait now (`store.deal_waits`).
         self._waits: bool | None = None
         self._waiting: list[Wait] = []
+        # Stored rows whose time, and day, the file moved after a change of zone
+        # (`zone_moved_rows`; counted only when `options.first_zone` is set).
+        self._zone_moves = (0, 0)
 
     def prepare(self, conn: Connection) -> None:
         """Build the secondary indexes a load killed before its end left out (see
@@ -663,6 +693,10 @@ class ActivityWriter(AccountMakingWriter):
         foreign keys it checked by set, validated (whether the import succeeded or stopped);
         also those a load that ended while this import ran left, when no other import is
         still running."""
+        moved, other_day = self._zone_moves
+        if moved and self.options.first_zone:
+            zone = self.settings.calendar.zone.key
+            self.result.warn(zone_moved_rows(moved, other_day, zone, self.options.first_zone))
         if self._deferred or not any_running(conn, besides=self.run_id):
             build_indexes(conn, Activity.__table__)
             validate_references(conn, Activity.__table__)
@@ -689,7 +723,11 @@ class ActivityWriter(AccountMakingWriter):
             super().forget_unused_reps(conn, made)
 
     def checkpoint(self) -> dict[str, Any]:
-        return {**super().checkpoint(), "contacts_made": self.contacts.created}
+        return {
+            **super().checkpoint(),
+            "contacts_made": self.contacts.created,
+            "zone_moves": self._zone_moves,
+        }
 
     def rollback(self, saved: dict[str, Any]) -> None:
         super().rollback(saved)
@@ -698,6 +736,7 @@ class ActivityWriter(AccountMakingWriter):
         self.deals = deal_resolver(self.source)
         self._missing_deal = ""  # the first deal named that this source has not imported
         self.contacts.created = saved["contacts_made"]
+        self._zone_moves = saved["zone_moves"]
 
     def write_batch(self, conn: Connection, batch: list[Pending]) -> None:
         """A batch of records: ids attached to each, then stored (`_store`)."""
@@ -820,6 +859,7 @@ class ActivityWriter(AccountMakingWriter):
             else _existing(conn, Activity, self.source, batch.externals, Activity.import_run_id)
         )
         new, changed = self._sort_out(batch, existing, self.matched_before(conn, existing))
+        self._count_zone_moves(conn, batch, changed)
         now = utcnow()
         added = (self.source, now, now, self.run_id)
         updates = []
@@ -855,6 +895,32 @@ class ActivityWriter(AccountMakingWriter):
         self.result.new_accounts = self.accounts.created
         self.result.new_contacts = self.contacts.created
 
+    def _count_zone_moves(
+        self, conn: Connection, batch: _Stored, changed: list[tuple[int, int]]
+    ) -> None:
+        """Count the stored rows of `changed` (stored id, position) whose time, and day,
+        this batch moves, read before they are updated: only when the file's times are
+        read in another zone than the database's first (`options.first_zone`), where a
+        file imported again moves every row it wrote in the first zone (one look-up of
+        the changed rows a batch; none otherwise)."""
+        if not changed or not self.options.first_zone:
+            return
+        columns = batch.values(None)  # a batch by column: its own columns, not a copy
+        moments, days = columns[_VALUE_AT["occurred_at"]], columns[_VALUE_AT["local_date"]]
+        ids = [stored_id for stored_id, _ in changed]
+        old, stored_form = stored_values_by_id(
+            conn, Activity.__table__, ids, ("occurred_at", "local_date")
+        )
+        new_at, new_day = stored_form(
+            [[moments[pos] for _, pos in changed], [days[pos] for _, pos in changed]]
+        )
+        moved, other_day = self._zone_moves
+        for stored_id, at, day in zip(ids, new_at, new_day, strict=True):
+            was_at, was_day = old[stored_id]
+            moved += was_at != at
+            other_day += was_day != day
+        self._zone_moves = (moved, other_day)
+
     def _sort_out(
         self, batch: _Stored, existing: dict[str, tuple[Any, ...]], repeats: set[str]
     ) -> tuple[list[int], list[tuple[int, int]]]:
@@ -865,6 +931,7 @@ class ActivityWriter(AccountMakingWriter):
             return list(range(len(batch.externals))), []
         new: list[int] = []
         changed: list[tuple[int, int]] = []
+        relinked = 0
         rows = zip(batch.externals, batch.hashes, strict=True)
         for pos, (external_id, row_hash) in enumerate(rows):
             found = existing.get(external_id)
@@ -876,6 +943,10 @@ class ActivityWriter(AccountMakingWriter):
                 self.result.unchanged += 1
             else:
                 changed.append((found[0], pos))
+                if "deal_id" not in batch.same:  # a batch by column names no deal
+                    relinked += _links_at_last(batch.pending(pos).record, found[1])
+        if relinked:
+            self.note(ACTIVITIES_RELINKED, relinked)
         return new, changed
 
     def _write_staged(self, conn: Connection, batch: _Stored) -> None:
@@ -903,6 +974,7 @@ class ActivityWriter(AccountMakingWriter):
             conn, Activity, self.source, batch.externals, Activity.import_run_id, staged=staged
         )
         inserts, updates = self._sort_out(batch, existing, self.matched_before(conn, existing))
+        self._count_zone_moves(conn, batch, updates)
         if inserts:
             # Rows sorted like the main index go into its B-tree with fewer page touches.
             positions = None if len(inserts) == len(rows) else inserts
@@ -985,6 +1057,18 @@ class ActivityWriter(AccountMakingWriter):
         if unknown:  # the first such deal of the import is the example, in every batch
             self._missing_deal = self._missing_deal or unknown[0]
             self.note(deal_not_imported(self._missing_deal), len(unknown))
+
+
+def _links_at_last(record: Record, stored_hash: str | None) -> bool:
+    """Whether an updated activity was stored without the deal it names, which it now
+    finds: its stored fingerprint is the file's one marked "deal not found"
+    (`without_its_deal`). Such a row was kept unlinked by an import before its deal came
+    (before `deal_wait`, or a sync re-pulling it after migration 0025): the summary counts
+    it, not as a bare "updated"."""
+    file_hash = record.get("file_hash")
+    if record.get("deal_id") is None or file_hash is None:
+        return False
+    return stored_hash == without_its_deal(file_hash)
 
 
 class DealWriter(AccountMakingWriter):

@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 from paceline.analytics.flow import FlowReport, FlowWeek
 from paceline.analytics.forecast import Forecast
 from paceline.analytics.report import MetricChange
-from paceline.describe import not_counted_short, unrecorded_cell
+from paceline.describe import change_amounts_short, unrecorded_cell
 
 INK = "#1f2933"
 MUTED = "#7b8794"
@@ -78,16 +78,16 @@ def week_over_week(
         parts.append(_rect(label_w, y + 3, bar_w * (c.current or 0.0) / scale, 12, THIS_WEEK))
         parts.append(_rect(label_w, y + 16, bar_w * (c.previous or 0.0) / scale, 8, LAST_WEEK))
         colour = MUTED if c.better is None else (GOOD if c.better else BAD)
-        now = _noted(fmt(c, c.current), c.amounts_unknown)
-        was = _noted(f"was {fmt(c, c.previous)}", c.previous_amounts_unknown)
+        now = _noted(fmt(c, c.current), change_amounts_short(c))
+        was = _noted(f"was {fmt(c, c.previous)}", change_amounts_short(c, previous=True))
         parts.append(_text(label_w + bar_w + 8, y + 14, now, 11))
         parts.append(_text(label_w + bar_w + 8, y + 26, was, 9, fill=colour))
     return _svg(width, height, "This week against last week, per key metric", parts)
 
 
-def _noted(value: str, left_out: int) -> str:
-    """A value label followed by the deals its sum left out, in the compact words."""
-    note = not_counted_short(left_out)
+def _noted(value: str, note: str) -> str:
+    """A value label followed by what its figure left out (`describe.change_amounts_short`:
+    "+1 without amount", "3 of 4 wins with amount"), in the compact words."""
     return f"{value} {note}" if note else value
 
 

@@ -219,6 +219,8 @@ def leaderboard_sheets(board: Leaderboard) -> list[Sheet]:
         "previous_rank",
         "previous_value",
         "rank_change",
+        "standing",
+        "amounts_unknown",
     ]
     rows: list[list[Cell]] = [
         [
@@ -235,6 +237,8 @@ def leaderboard_sheets(board: Leaderboard) -> list[Sheet]:
             r.previous_rank,
             r.previous_value,
             r.rank_change,
+            r.standing,  # why an empty rank is empty: "amounts_unknown", "no_target"...
+            r.amounts_unknown,  # deals the value left out for want of an amount
         ]
         for r in board.rows
     ]
@@ -425,6 +429,7 @@ def forecast_sheets(f: Forecast) -> list[Sheet]:
             d.win_probability,
             d.expected,
             d.crm_probability,
+            d.from_prior,
         ]
         for d in f.open_deals
     ]
@@ -459,6 +464,7 @@ def forecast_sheets(f: Forecast) -> list[Sheet]:
                 "win_probability",
                 "expected_value",
                 "crm_probability",
+                "from_prior",
             ],
             deals,
         ),

@@ -38,12 +38,14 @@ from paceline.describe import (
     NO_CHANGE_TEXT,
     NOT_COMPARABLE_TEXT,
     UNRECORDED_CELL,
+    change_amounts_text,
     departure_text,
     entered_late_text,
     evidence_text,
     finding_text,
     headcount_text,
     history_text,
+    line_amounts_text,
     measured_text,
     metric_text,
     not_counted_text,
@@ -114,8 +116,9 @@ def figure(value: float | None, unit: str) -> str:
 def change_text(c: MetricChange) -> str:
     """The change since last week, signed, with its share: "+4 (+67%)", "+2.0 pts"; "not
     comparable" when either week's sum left deals out for want of an amount (each figure
-    says how many beside it); "no change" when the figure did not move, said once (a signed
-    zero with a signed zero share, "±0 (+0%)", read as a change)."""
+    says how many beside it; an average over the deals with an amount is compared, each
+    figure saying how many it rests on); "no change" when the figure did not move, said
+    once (a signed zero with a signed zero share, "±0 (+0%)", read as a change)."""
     if not c.comparable:
         return NOT_COMPARABLE_TEXT
     change = c.change
@@ -188,6 +191,8 @@ def _environment() -> Environment:
         departure_text=departure_text,
         unrecorded_cell=unrecorded_cell,
         not_counted_text=not_counted_text,
+        change_amounts_text=change_amounts_text,
+        line_amounts_text=line_amounts_text,
         NET_UNMEASURED_CELL=NET_UNMEASURED_CELL,
         NET_UNMEASURED_TEXT=NET_UNMEASURED_TEXT,
         bar=_bar_widths,
@@ -279,10 +284,10 @@ def _rep_text(settings: Settings, r: RepReport) -> list[str]:
             continue
         out.append(
             f"  {line.label}: week {figure(line.pace.actual, line.unit)}"
-            f"{not_counted_text(line.amounts_unknown)} of"
+            f"{line_amounts_text(line)} of"
             f" {figure(line.pace.target, line.unit)} ({status_text(line.pace.status)});"
             + (
-                f" month {figure(m.pace.actual, m.unit)}{not_counted_text(m.amounts_unknown)}"
+                f" month {figure(m.pace.actual, m.unit)}{line_amounts_text(m)}"
                 f" of {figure(m.pace.target, m.unit)} ({status_text(m.pace.status)})"
                 if m
                 else ""
@@ -331,8 +336,8 @@ def _change_line(c: MetricChange) -> str:
     if c.unrecorded:
         return f"  {c.label}: not recorded"
     return (
-        f"  {c.label}: {figure(c.current, c.unit)}{not_counted_text(c.amounts_unknown)}"
-        f" against {figure(c.previous, c.unit)}{not_counted_text(c.previous_amounts_unknown)}"
+        f"  {c.label}: {figure(c.current, c.unit)}{change_amounts_text(c)}"
+        f" against {figure(c.previous, c.unit)}{change_amounts_text(c, previous=True)}"
         f" ({change_text(c)})"
     )
 

@@ -23,7 +23,17 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Date, DateTime, FromClause, Index, Numeric, Table
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    FromClause,
+    Index,
+    Numeric,
+    Table,
+    select,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 Converter = Callable[[Any], Any] | None
@@ -383,6 +393,25 @@ def stored_by_keys(
     )  # CROSS JOIN: SQLite keeps the keys outside; otherwise it may scan the whole scope
     found = conn.exec_driver_sql(sql, (json.dumps(list(keys)), scope_value))
     return {row[0]: tuple(row[1:]) for row in found}
+
+
+def stored_values_by_id(
+    conn: Connection, table: Table, ids: Sequence[int], columns: Sequence[str]
+) -> tuple[dict[Any, tuple[Any, ...]], Callable[[list[Sequence[Any]]], list[Sequence[Any]]]]:
+    """The rows of `table` whose id is one of `ids`, as id -> (*columns) in the form the
+    driver gives them, with the conversion that puts values (by column) in that same form:
+    SQLite's texts, as this module writes them (`_sqlite_values`), compared without a
+    Python call per row; PostgreSQL's values as they are. Reading a batch's 10,000
+    timestamps through their column types cost a tenth of a re-import's CPU."""
+    if conn.dialect.name == "postgresql":
+        query = select(table.c.id, *(table.c[c] for c in columns)).where(table.c.id.in_(ids))
+        rows = {row[0]: tuple(row[1:]) for row in conn.execute(query)}
+        return rows, lambda values: values
+    picked = ", ".join(columns)
+    sql = f"SELECT id, {picked} FROM {table.name} WHERE id IN (SELECT value FROM json_each(?))"
+    found = conn.exec_driver_sql(sql, (json.dumps(list(ids)),))
+    rows = {row[0]: tuple(row[1:]) for row in found}
+    return rows, lambda values: _sqlite_values(table, columns, values)
 
 
 def rows_where_in(

@@ -278,6 +278,21 @@ class SourceIdResolver:
         return self.resolve(conn, new), len(new)
 
 
+def first_spellings(keyed: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Name key -> the clean name of the first (name, key) pair with that key.
+
+    An account made from a name is stored as the first spelling the import meets: "Acme
+    Inc" on line 2 stays "Acme Inc" whatever "ACME inc" follows. A dict built pair by
+    pair kept the last one, so the stored name depended on which spelling a batch ended
+    with. Once stored, the name is found by its key and never rewritten: re-imports keep
+    it, whichever spelling they start with."""
+    first: dict[str, str] = {}
+    for name, key in keyed:
+        if key not in first:
+            first[key] = clean_name(name)
+    return first
+
+
 class AccountResolver:
     """Accounts by name, or by the source system's id (placeholders until their import)."""
 
@@ -301,7 +316,7 @@ class AccountResolver:
         fresh = [n for n in dict.fromkeys(names) if n not in known]
         if fresh:
             keys = {n: name_key(n) for n in fresh}  # normalised once per new name
-            by_key = self._resolve(conn, {key: clean_name(n) for n, key in keys.items()})
+            by_key = self._resolve(conn, first_spellings(keys.items()))
             for name, key in keys.items():
                 known[name] = by_key[key]
         return known
@@ -309,7 +324,7 @@ class AccountResolver:
     def resolve_names(self, conn: Connection, names: Iterable[str]) -> dict[str, int]:
         """Account ids by name key, creating the accounts not stored yet (once, whoever
         else creates them at the same time: see `lock_names`)."""
-        return self._resolve(conn, {name_key(n): clean_name(n) for n in names})
+        return self._resolve(conn, first_spellings((n, name_key(n)) for n in names))
 
     def _resolve(self, conn: Connection, wanted: dict[str, str]) -> dict[str, int]:
         """Account ids by name key for `wanted` (name key -> clean name)."""

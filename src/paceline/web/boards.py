@@ -16,18 +16,9 @@ from dataclasses import dataclass
 
 from paceline.analytics.leaderboard import ALL_ROLES, Leaderboard, LeaderboardRow, Win
 from paceline.config import Settings
-from paceline.describe import metric_text, not_counted_short
+from paceline.describe import amounts_short, metric_text, standing_text
 
 BY_TITLES = {"count": "", "target": " · % of own target", "improved": " · most improved"}
-STANDING_NOTES = {
-    "ranked": "",
-    "low_volume": "too little volume to rank",
-    "no_target": "no target",
-    "no_history": "nothing in the comparable days",
-    "amounts_unknown": "deals without an amount: not ranked",
-    "no_value": "no data",
-    "not_recorded": "not recorded",
-}
 BAR_ROOM = 78.0  # the widest bar's share of its track, leaving room for the value after it
 
 
@@ -39,8 +30,9 @@ class Bar:
     width: float  # % of the track
     you: bool
     win: bool
-    # Under the score, the deals its sum left out for want of an amount ("+2 without
-    # amount"; empty: none): a partial total in big type reads as whole.
+    # Under the score, what an average over the deals with an amount rests on ("3 of 4 wins
+    # with amount"; empty: nothing left out): a partial figure in big type reads as whole.
+    # (A sum that left deals out is not ranked, so has no bar.)
     note: str = ""
 
 
@@ -56,6 +48,13 @@ class TvPage:
     # amount (`standing="amounts_unknown"`), named at the foot: a rep who won most but
     # whose wins lack amounts is not just a number among the unranked.
     partial: tuple[str, ...] = ()
+
+    @property
+    def partial_text(self) -> str:
+        """ "Cy, Eve: deals without an amount, not ranked" at the foot (empty: nobody)."""
+        if not self.partial:
+            return ""
+        return f"{', '.join(self.partial)}: {standing_text('amounts_unknown')}"
 
 
 def group_title(settings: Settings, group: str) -> str:
@@ -92,7 +91,7 @@ def tv_pages(
                 width=round(BAR_ROOM * max(r.score or 0.0, 0.0) / widest, 1) if widest else 0.0,
                 you=r.rep_id == you,
                 win=r.rep_id in winners,
-                note=not_counted_short(r.amounts_unknown),
+                note=amounts_short(r.amounts_unknown, board.average_of, r.denominator),
             )
             for r in ranked
         ]

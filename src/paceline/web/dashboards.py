@@ -31,13 +31,12 @@ from paceline.auth.access import Principal
 from paceline.calendar import BusinessCalendar, PeriodKind
 from paceline.callers import Caller, app_state
 from paceline.config import Settings
-from paceline.describe import board_unrecorded_text, headcount_text
+from paceline.describe import STANDING_TEXT, board_unrecorded_text, headcount_text
 from paceline.errors import UserInputError
 from paceline.store.listings import ActivityFilter
 from paceline.web import queries
 from paceline.web.boards import (
     BY_TITLES,
-    STANDING_NOTES,
     group_title,
     score_text,
     shown_wins,
@@ -317,7 +316,7 @@ def leaderboard_page(
             "figures": figures,
             "you": caller.principal.rep_id,
             "score_text": score_text,
-            "notes": STANDING_NOTES,
+            "notes": STANDING_TEXT,
             "unrecorded_text": board_unrecorded_text(board) if board and board.unrecorded else None,
             "metrics": settings.metrics,
             "roles": [r for r in settings.roles if r.key_metrics],
