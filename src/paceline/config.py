@@ -115,6 +115,9 @@ class CalendarSettings(_Strict):
     # Country holidays the company works: ISO dates, or names as the `holidays` package spells
     # them ("Columbus Day"; a name also covers its "(observed)" day).
     work_on: list[str] = Field(default_factory=_empty_list)
+    # Country holidays whose next day is off too, every year (the day after Thanksgiving, which
+    # no federal calendar has): a rule, where a list of dates runs out.
+    day_after: list[str] = Field(default_factory=_empty_list)
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
 
     @field_validator("timezone")
@@ -141,6 +144,8 @@ class CalendarSettings(_Strict):
             raise ValueError("holiday_subdivision needs a holiday_country")
         if self.work_on and self.holiday_country is None:
             raise ValueError("work_on removes country holidays: it needs a holiday_country")
+        if self.day_after and self.holiday_country is None:
+            raise ValueError("day_after names country holidays: it needs a holiday_country")
         both = sorted(self.holiday_set & self.worked_dates)
         if both:
             raise ValueError(

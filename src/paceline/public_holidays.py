@@ -48,7 +48,8 @@ class HolidayRules:
         if country is None:
             return listed
         rules = _CountryRules(country, self.settings.holiday_subdivision)
-        worked = _country_days_off(rules, self.settings.worked_names, year)
+        named = _Named(self.settings.worked_names, frozenset(self.settings.day_after))
+        worked = _country_days_off(rules, named, year)
         return (worked - self.settings.worked_dates) | listed
 
     def is_known(self, year: int) -> bool:
@@ -87,14 +88,30 @@ class _CountryRules:
             raise InputError(field, f"no holidays known for {self.where()} ({exc})") from exc
 
 
+@dataclass(frozen=True)
+class _Named:
+    """The holiday names a configuration gives: the ones worked, and the ones whose next day
+    is off too."""
+
+    worked: frozenset[str]
+    day_after: frozenset[str]
+
+
 @functools.lru_cache(maxsize=256)
-def _country_days_off(
-    rules: _CountryRules, worked_names: frozenset[str], year: int
-) -> frozenset[dt.date]:
-    """A year's country holidays less the ones worked by name."""
-    _check_worked_names(rules, worked_names)
-    country = rules.calendar([year])
-    return frozenset(day for day in country if not _all_worked(country.get_list(day), worked_names))
+def _country_days_off(rules: _CountryRules, named: _Named, year: int) -> frozenset[dt.date]:
+    """A year's country holidays less the ones worked by name, plus the day after each holiday
+    named in `day_after` (a holiday on the last day of the year before gives its next day to
+    this year)."""
+    _check_names(rules, "calendar.work_on", named.worked)
+    _check_names(rules, "calendar.day_after", named.day_after)
+    country = rules.calendar([year - 1, year])
+    off = {day for day in country if not _all_worked(country.get_list(day), named.worked)}
+    off |= {
+        day + dt.timedelta(days=1)
+        for day in country
+        if any(name in named.day_after for name in country.get_list(day))
+    }
+    return frozenset(day for day in off if day.year == year)
 
 
 def _all_worked(names: list[str], worked: frozenset[str]) -> bool:
@@ -106,16 +123,14 @@ def _all_worked(names: list[str], worked: frozenset[str]) -> bool:
 
 
 @functools.lru_cache(maxsize=16)
-def _check_worked_names(rules: _CountryRules, worked_names: frozenset[str]) -> None:
-    """Refuse a `work_on` name the country never uses: a typo there would keep the holiday
-    off without a word."""
-    if not worked_names:
+def _check_names(rules: _CountryRules, key: str, given: frozenset[str]) -> None:
+    """Refuse a holiday name the country never uses: a typo in `work_on` would keep the
+    holiday off, one in `day_after` the day after it worked, without a word."""
+    if not given:
         return
     country = rules.calendar(_NAME_CHECK_YEARS)
     spelled = {name for day in country for name in country.get_list(day)}
     names = spelled | {name.split(_OBSERVED)[0] for name in spelled}
-    for name in sorted(worked_names - names):
-        raise InputError(
-            "calendar.work_on",
-            f"{name!r} is no holiday of {rules.where()}{did_you_mean(name, names)}",
-        )
+    for name in sorted(given - names):
+        closest = did_you_mean(name, names)
+        raise InputError(key, f"{name!r} is no holiday of {rules.where()}{closest}")
