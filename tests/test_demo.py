@@ -35,7 +35,23 @@ from factories import (
 )
 from paceline.calendar import BusinessCalendar
 from paceline.config import Settings
-from paceline.demo import MIN_REPS, DemoSummary, build_demo, recent_start, role_mix
+from paceline.demo import (
+    MIN_REPS,
+    Activities,
+    Closer,
+    DealDraft,
+    DemoSummary,
+    MeetingSets,
+    RepProfile,
+    StagePlan,
+    Timeline,
+    _book_meetings,
+    _build_book,
+    _timeline,
+    build_demo,
+    recent_start,
+    role_mix,
+)
 from paceline.store.models import Activity, Deal, DealStageHistory, Rep, Team
 
 TODAY = dt.date(2026, 11, 18)  # a Wednesday, mid-month: a fair month-to-date
@@ -235,7 +251,7 @@ def test_only_weekend_emails_fall_outside_business_days(demo: Built, settings: S
         rows = conn.execute(query).all()
     off = [(day, kind, n) for day, kind, n in rows if not calendar.is_business_day(day)]
     assert all(kind == "email" for _, kind, _ in off)
-    assert not [day for day, _, _ in off if day in settings.calendar.holiday_set]
+    assert not [day for day, _, _ in off if calendar.is_holiday(day)]
     assert sum(n for *_, n in off) < 0.002 * demo.summary.activities
 
 
@@ -604,6 +620,80 @@ def test_opportunities_flatten_above_the_tipping_point(demo: Built) -> None:
     design = np.column_stack([np.ones_like(h), np.minimum(h, knee), np.maximum(h - knee, 0)])
     _, b_below, b_above = np.linalg.lstsq(design, opps, rcond=None)[0]
     assert b_below > 0.15 and b_above < 0.3 * b_below
+
+
+# --- the planted slump, in memory: each cut made once ---------------------------------------
+# A rep planted behind works the recent stretch (from Thursday Oct 29 on TODAY) at their pace.
+# Their calls there already book that share of meetings, and a deal cut once stays cut: cutting
+# again compounded, and the planted field rep's card read about 0.2 of expected over 40 seeds,
+# not the 0.35 planted.
+
+BEHIND = 0.35
+
+
+def _behind_field_rep() -> RepProfile:
+    return RepProfile(0, "Mia Field", "field", "Field", dt.date(2025, 1, 6), show_rate=0.8,
+                      pace_this_month=BEHIND)  # fmt: skip
+
+
+def _stretch_timeline(settings: Settings) -> Timeline:
+    return _timeline(settings, dt.date(2026, 7, 1), TODAY)
+
+
+def _booked_on(tl: Timeline, day: dt.date, n: int) -> MeetingSets:
+    """`n` meetings booked on `day`, each sure to be held if it takes place."""
+    at, none = np.full(n, tl.index(day)), np.zeros(n, dtype=np.int64)
+    return MeetingSets(at, none, none, np.ones(n), none)
+
+
+def _meetings_that_take_place(settings: Settings, booked: dt.date) -> int:
+    tl = _stretch_timeline(settings)
+    sets = _booked_on(tl, booked, 300)
+    empty = _booked_on(tl, booked, 0)
+    working = np.flatnonzero(tl.business)
+    rng = np.random.default_rng(5)
+    meetings = _book_meetings(rng, _behind_field_rep(), empty, sets, working, tl)
+    return len(meetings.day)
+
+
+def test_meetings_booked_in_the_stretch_are_not_cancelled_again(settings: Settings) -> None:
+    """Booked on Monday Nov 2, held 2-7 working days later (by Nov 11): all 300 take place;
+    the old code cancelled 65% of them too (about 105 took place)."""
+    assert _meetings_that_take_place(settings, dt.date(2026, 11, 2)) == 300
+
+
+def test_meetings_booked_before_the_stretch_keep_the_paces_share(settings: Settings) -> None:
+    """Booked on Wednesday Oct 28, the day before the stretch, held in it: 0.35 x 300 = 105
+    take place (105 or 106, by randomised rounding), not a coin flip each."""
+    assert _meetings_that_take_place(settings, dt.date(2026, 10, 28)) in (105, 106)
+
+
+def _deal(index: int, tl: Timeline, opened: dt.date) -> DealDraft:
+    moment = dt.datetime.combine(opened, dt.time(15))
+    return DealDraft(index, 0, 0, 0, f"Deal {index}", Decimal(10_000), moment, opened,
+                     tl.index(opened))  # fmt: skip
+
+
+def test_a_rep_behind_works_the_paces_share_of_older_deals_at_every_touch(
+    settings: Settings,
+) -> None:
+    """Of 200 deals opened on Oct 1, 70 are worked in the stretch, each at all three of its
+    touches there (Nov 3, 10 and 17); the rest wait at all three. Drawn per touch (the old
+    code), a deal reached its third touch 0.35^3 of the time: 4%, not 35%."""
+    tl = _stretch_timeline(settings)
+    rng = np.random.default_rng(3)
+    rep = _behind_field_rep()
+    closer = Closer(rng, rep, tl, StagePlan.from_settings(settings), _build_book(rng, [rep]),
+                    np.flatnonzero(tl.business), Activities(0), 35_000.0)  # fmt: skip
+    touches = [tl.index(dt.date(2026, 11, day)) for day in (3, 10, 17)]
+    older = [_deal(i, tl, dt.date(2026, 10, 1)) for i in range(200)]
+    waits = [[closer.holds_back(day, deal) for day in touches] for deal in older]
+    assert all(len(set(each)) == 1 for each in waits)
+    assert sum(not any(each) for each in waits) == 70
+    before_the_stretch = tl.index(dt.date(2026, 10, 20))
+    assert not any(closer.holds_back(before_the_stretch, deal) for deal in older)
+    opened_in_it = _deal(200, tl, dt.date(2026, 11, 2))
+    assert not any(closer.holds_back(day, opened_in_it) for day in touches)
 
 
 # --- determinism and speed (SQLite) ---------------------------------------------------------

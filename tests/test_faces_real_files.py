@@ -332,8 +332,10 @@ def test_alerts_are_one_result_on_every_face(org: FacesOrg) -> None:
     assert org.api("/alerts", as_of=day) == shown
     quiet = {a["rep"]: a["since"] for a in shown["alerts"] if a["rule"] == "no_selling"}
     last = _truth_last_selling_day(AS_OF)
-    # three business days or more without selling (weekdays: the calendar has no holiday in
-    # 2021), counted from the day after the last one through the as-of day
+    # three business days or more without selling (weekdays: the default calendar's last
+    # holiday before the as-of day is Martin Luther King Jr. Day, 18 January 2021, as it works
+    # Washington's Birthday; a rep idle since then is far past three either way), counted from
+    # the day after the last one through the as-of day
     truth = {
         rep: (day_ + dt.timedelta(days=1)).isoformat()
         for rep, day_ in last.items()

@@ -8,12 +8,12 @@ is that day's call even though it is already tomorrow in UTC.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from paceline import clock
 from paceline.config import CalendarSettings
+from paceline.public_holidays import HolidayRules
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,17 +58,35 @@ class BusinessCalendar:
         weekmask = [1 if i in settings.work_weekdays else 0 for i in range(7)]
         self._weekmask = weekmask
         self._counted: dict[tuple[dt.date, dt.date], int] = {}
+        self.holidays = HolidayRules(settings)
+        # The years held and NumPy's calendar of them, swapped as one (threads share this).
+        self._held: tuple[range, np.busdaycalendar] | None = None
 
-    @functools.cached_property
-    def _busdays(self) -> np.busdaycalendar:
-        """NumPy's business-day calendar, made (and NumPy imported) on the first question
-        about business days: logging an activity only needs the zone."""
+    def _busdays(self, first: dt.date, last: dt.date) -> np.busdaycalendar:
+        """NumPy's business-day calendar holding the holidays of every year from `first` to
+        `last` (and of the years asked about before). Holidays are worked out per year, so the
+        calendar grows to the years asked about and is remade only when a question reaches a
+        new year; NumPy is imported on the first question about business days: logging an
+        activity only needs the zone."""
+        wanted = range(first.year, last.year + 1)
+        held = self._held
+        if held is not None and _within(wanted, held[0]):
+            return held[1]
         import numpy as np
 
-        return np.busdaycalendar(
+        years = wanted if held is None else _spanning(held[0], wanted)
+        calendar = np.busdaycalendar(
             weekmask=self._weekmask,
-            holidays=np.array(sorted(self.settings.holiday_set), dtype="datetime64[D]"),
+            holidays=np.array(sorted(self.holidays.days_off(years)), dtype="datetime64[D]"),
         )
+        # Another thread may swap in a calendar of other years meanwhile: this question is
+        # answered with the one made for it, and the next one checks again.
+        self._held = (years, calendar)
+        return calendar
+
+    def is_holiday(self, day: dt.date) -> bool:
+        """A configured day off (the country's or the explicit list's), whatever its weekday."""
+        return day in self.holidays.of_year(day.year)
 
     def local_date(self, moment_utc: dt.datetime) -> dt.date:
         """The business-local date of a UTC instant (naive datetimes are taken as UTC)."""
@@ -82,7 +100,7 @@ class BusinessCalendar:
     def is_business_day(self, day: dt.date) -> bool:
         import numpy as np
 
-        return bool(np.is_busday(np.datetime64(day, "D"), busdaycal=self._busdays))
+        return bool(np.is_busday(np.datetime64(day, "D"), busdaycal=self._busdays(day, day)))
 
     def business_days(self, start: dt.date, end: dt.date) -> int:
         """Business days in [start, end).
@@ -99,7 +117,9 @@ class BusinessCalendar:
 
             counted = int(
                 np.busday_count(
-                    np.datetime64(start, "D"), np.datetime64(end, "D"), busdaycal=self._busdays
+                    np.datetime64(start, "D"),
+                    np.datetime64(end, "D"),
+                    busdaycal=self._busdays(start, end - dt.timedelta(days=1)),
                 )
             )
             self._counted[key] = counted
@@ -122,6 +142,16 @@ class BusinessCalendar:
 
     def previous(self, period: Period) -> Period:
         return self.period(period.kind, period.start - dt.timedelta(days=1))
+
+
+def _within(inner: range, outer: range) -> bool:
+    return outer.start <= inner.start and inner.stop <= outer.stop
+
+
+def _spanning(one: range, other: range) -> range:
+    """The years from the earliest of both ranges to the latest (a calendar with a gap of
+    years would count that gap's holidays as work days)."""
+    return range(min(one.start, other.start), max(one.stop, other.stop))
 
 
 def shift_months(day: dt.date, months: int) -> dt.date:

@@ -11,6 +11,7 @@ start-up with the key's path instead of silently counting the wrong thing later.
 
 import datetime as dt
 import os
+import re
 import threading
 import tomllib
 from collections.abc import Callable, Hashable
@@ -106,7 +107,17 @@ class CliSettings(_Strict):
 class CalendarSettings(_Strict):
     timezone: str = "UTC"
     work_days: list[Weekday] = Field(default_factory=_work_days)
+    # A country's public holidays for every year (the `holidays` package, ISO 3166 code) and
+    # optionally one of its subdivisions; None: only the days listed in `holidays`.
+    holiday_country: str | None = Field(default=None, pattern=r"^[A-Z]{2,3}$")
+    holiday_subdivision: str | None = Field(default=None, min_length=1)
     holidays: list[dt.date] = Field(default_factory=_empty_list)
+    # Country holidays the company works: ISO dates, or names as the `holidays` package spells
+    # them ("Columbus Day"; a name also covers its "(observed)" day).
+    work_on: list[str] = Field(default_factory=_empty_list)
+    # Country holidays whose next day is off too, every year (the day after Thanksgiving, which
+    # no federal calendar has): a rule, where a list of dates runs out.
+    day_after: list[str] = Field(default_factory=_empty_list)
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
 
     @field_validator("timezone")
@@ -127,6 +138,21 @@ class CalendarSettings(_Strict):
             raise ValueError("work days are listed twice")
         return value
 
+    @model_validator(mode="after")
+    def _holiday_rules_agree(self) -> Self:
+        if self.holiday_subdivision is not None and self.holiday_country is None:
+            raise ValueError("holiday_subdivision needs a holiday_country")
+        if self.work_on and self.holiday_country is None:
+            raise ValueError("work_on removes country holidays: it needs a holiday_country")
+        if self.day_after and self.holiday_country is None:
+            raise ValueError("day_after names country holidays: it needs a holiday_country")
+        both = sorted(self.holiday_set & self.worked_dates)
+        if both:
+            raise ValueError(
+                f"{both[0].isoformat()} is both in holidays and in work_on; keep it in one"
+            )
+        return self
+
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -138,7 +164,30 @@ class CalendarSettings(_Strict):
 
     @cached_property
     def holiday_set(self) -> frozenset[dt.date]:
+        """The days off listed by date (`holidays`), without the country's."""
         return frozenset(self.holidays)
+
+    @cached_property
+    def worked_dates(self) -> frozenset[dt.date]:
+        """The `work_on` entries that are dates (the rest are holiday names)."""
+        return frozenset(_iso_date(entry) for entry in self.work_on if _ISO_DATE.match(entry))
+
+    @cached_property
+    def worked_names(self) -> frozenset[str]:
+        """The `work_on` entries that are holiday names."""
+        return frozenset(entry for entry in self.work_on if not _ISO_DATE.match(entry))
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(text: str) -> dt.date:
+    """An ISO date of `work_on`; a date-shaped entry that is no date is refused, not taken
+    for a holiday name that would never match."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"work_on: {text!r} is not a valid date") from exc
 
 
 class SellingSettings(_Strict):

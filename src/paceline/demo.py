@@ -78,6 +78,12 @@ SLOPE_ABOVE = 0.01
 # an AE sends only ~20 proposals a quarter).
 WEAK_WIN_DIVISOR = 5.0
 BEHIND_PACE = 0.35  # recent activity of the two reps behind (see `recent_start`), against normal
+# The field rep planted behind works deeper below their pace: a field rep's key metrics count
+# about 15 by mid-month, so at 0.35 (about 5) chance alone hid them from the alerts (under 0.1%
+# chance at target pace) on a quarter of the builds (the tiny demo, seeds 1-20 on Dec 1, Dec 5
+# and Jan 4: 44 of 60 alerted both planted reps) and the full demo's seed 7 once the day after
+# Thanksgiving 2025 became a holiday.
+FIELD_BEHIND_PACE = 0.2
 NEW_HIRE_DAYS = 42
 RAMP_WEEKS = 8
 
@@ -387,7 +393,7 @@ def _plant(rng: Rng, people: list[RepProfile], today: dt.date) -> Roster:
             "weekly_meetings": float(rng.uniform(9.0, 12.0)),
         },
         fields[1].index: {"selling_share": 0.15, "volume_factor": 0.4, "busy_work": True},
-        fields[0].index: {"pace_this_month": BEHIND_PACE},
+        fields[0].index: {"pace_this_month": FIELD_BEHIND_PACE},
     }
     busy = fields[1]
     changes[busy.index]["weekly_meetings"] = (busy.weekly_meetings or 0.0) * 0.35
@@ -399,7 +405,10 @@ def _plant(rng: Rng, people: list[RepProfile], today: dt.date) -> Roster:
         "weak_proposal_to_win": name[aes[1].index],
         "low_selling_time": name[fields[1].index],
         "behind_this_month": [name[sdrs[2].index], name[fields[0].index]],
-        "behind_this_month_pace": BEHIND_PACE,
+        "behind_this_month_pace": {
+            name[sdrs[2].index]: BEHIND_PACE,
+            name[fields[0].index]: FIELD_BEHIND_PACE,
+        },
         "new_hire": name[sdrs[-1].index],
         "tipping_point": {
             "metric": "meetings_held",
@@ -463,7 +472,6 @@ def _timeline(settings: Settings, first_day: dt.date, today: dt.date) -> Timelin
     cal = BusinessCalendar(settings.calendar)
     dates = [first_day + dt.timedelta(i) for i in range((today - first_day).days + 1)]
     business = np.array([cal.is_business_day(d) for d in dates])
-    holidays = settings.calendar.holiday_set
     weekday = np.array([d.weekday() for d in dates])
     weekday_factor = np.array([1.04, 1.08, 1.06, 1.02, 0.80, 0.0, 0.0])[weekday]
     season = np.array([_season(d) for d in dates])
@@ -478,7 +486,7 @@ def _timeline(settings: Settings, first_day: dt.date, today: dt.date) -> Timelin
         first_day=first_day,
         days=np.array(dates, dtype="datetime64[D]"),
         business=business,
-        weekend=~business & (weekday >= 5) & np.array([d not in holidays for d in dates]),
+        weekend=~business & (weekday >= 5) & np.array([not cal.is_holiday(d) for d in dates]),
         rhythm=weekday_factor * season,
         fresh_rhythm=weekday_factor,
         utc_offset_min=np.array([o.total_seconds() / 60 for o in offsets]),
@@ -501,9 +509,10 @@ def _intensity(rng: Rng, p: RepProfile, tl: Timeline) -> FloatArray:
     """How much of a normal day this rep works on each day (0 = not working).
 
     The recent stretch is rescaled to the rep's previous three-month average times their pace
-    (1, or `BEHIND_PACE` for the two planted reps), so that a pacing check sees only the planted
-    gap. A new hire still ramping has no normal to rescale to; their recent stretch only loses
-    the season (a new hire's first Christmas would otherwise read as falling behind).
+    (1, or `BEHIND_PACE` and `FIELD_BEHIND_PACE` for the two planted reps), so that a pacing
+    check sees only the planted gap. A new hire still ramping has no normal to rescale to;
+    their recent stretch only loses the season (a new hire's first Christmas would otherwise
+    read as falling behind).
     """
     noise = rng.lognormal(0.0, 0.12, tl.n)
     active = tl.days >= np.datetime64(p.start_date, "D")
@@ -862,6 +871,7 @@ class DealDraft:
     amount: Decimal
     created_at: dt.datetime
     expected_close: dt.date
+    created_day: int  # the timeline's index of the local day it was opened
     history: list[tuple[str, dt.datetime]] = field(default_factory=list)
     status: str = "open"
     sourced_by: int | None = None
@@ -900,6 +910,9 @@ class Closer:
     out: Activities
     average_deal_size: float
     deal_meetings: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    # Per deal, whether a rep behind this month works it in the recent stretch (`holds_back`).
+    worked: dict[int, bool] = field(default_factory=dict)
+    owed: float | None = None  # the share of a deal to work carried to the next one
 
     @property
     def meeting_kind(self) -> int:
@@ -909,11 +922,26 @@ class Closer:
         at = int(np.searchsorted(self.working_days, math.ceil(day)))
         return int(self.working_days[at]) if at < len(self.working_days) else None
 
-    def holds_back(self, day: int) -> bool:
-        """A rep behind this month also moves deals less: this touch does not happen (yet)."""
+    def holds_back(self, day: int, deal: DealDraft) -> bool:
+        """A rep behind this month also moves deals less: this touch does not happen (yet).
+
+        Decided once per deal opened before the recent stretch: of those deals, the pace's
+        share is worked there as usual (systematically, in the order met), the rest wait.
+        Drawn per touch, a deal's second touch in the stretch needed two draws and its third
+        three (a held-back stage move ends the deal's walk), so the planted field rep's
+        proposals ran at 0.21 of normal on average over seeds 1-40, not 0.35. A deal opened in
+        the stretch is worked: its meeting was already one of the fewer held (`_cancelled`)."""
         if self.rep.pace_this_month >= 1 or not self.tl.current_month[day]:
             return False
-        return bool(self.rng.random() > self.rep.pace_this_month)
+        if self.tl.current_month[deal.created_day]:
+            return False
+        if deal.index not in self.worked:
+            # Systematic: of the deals met so far, the pace's share (to within one) is worked.
+            owed = self.owed if self.owed is not None else float(self.rng.random())
+            owed += self.rep.pace_this_month
+            self.worked[deal.index] = owed >= 1.0
+            self.owed = owed - 1.0 if owed >= 1.0 else owed
+        return not self.worked[deal.index]
 
     def touch(
         self,
@@ -998,6 +1026,7 @@ def _open_deal(closer: Closer, meetings: Meetings, i: int, deals: DealBook) -> i
         amount=Decimal(max(1000, round(amount, -2))).quantize(Decimal("0.01")),
         created_at=created,
         expected_close=created.date() + dt.timedelta(days=round(cycle)),
+        created_day=day,
         history=[(closer.plan.open[0], created)],
         sourced_by=int(meetings.setter[i]),
     )
@@ -1017,7 +1046,7 @@ def _run_deal(closer: Closer, deal: DealDraft, created_day: int) -> None:
         dwell *= 1.0 if advances else 1.4
         _follow_ups(closer, deal, day, dwell, after_proposal=step == plan.proposal_at + 1)
         found = closer.next_working_day(day + dwell)
-        if found is None or closer.holds_back(found):
+        if found is None or closer.holds_back(found, deal):
             return  # still open today, in the stage it reached
         day = found
         if not advances:
@@ -1063,7 +1092,7 @@ def _follow_ups(
         day = closer.next_working_day(start + 6 * n - 2)
         if day is None or day >= start + dwell:
             return
-        if closer.holds_back(day):
+        if closer.holds_back(day, deal):
             continue
         if after_proposal and n == 1 and closer.rng.random() < 0.6:
             closer.touch(day, KIND["follow_up"], "proposal_reviewed", 15, True, deal)
@@ -1101,10 +1130,7 @@ def _book_meetings(
         np.concatenate([fed.setter, own.setter]),
     )
     day, happens = _schedule(rng, sets, working_days, tl.n - 1)
-    cancelled = tl.current_month[np.minimum(day, tl.n - 1)] & (
-        rng.random(len(day)) > p.pace_this_month
-    )
-    happens &= ~cancelled
+    happens &= ~_cancelled(rng, p, sets, day, tl)
     held = rng.random(len(day)) < sets.show
     discovery = rng.random(len(day)) < 0.7
     kind = np.where(discovery, KIND["discovery_meeting"], KIND["video_meeting"])
@@ -1121,6 +1147,25 @@ def _book_meetings(
         kind=kind[order],
         setter=sets.setter[order],
     )
+
+
+def _cancelled(
+    rng: Rng, p: RepProfile, sets: MeetingSets, day: IntArray, tl: Timeline
+) -> BoolArray:
+    """The meetings a rep behind this month cancels: of those booked before the recent
+    stretch that fall in it, all but `pace_this_month` (that share exactly, at random).
+
+    Meetings booked inside the stretch are not cancelled again: the rep's calls there already
+    run at their pace (`_intensity`), so they booked that share of the usual meetings. Cutting
+    both held the planted field rep's face-to-face meetings at 0.17 of normal on average over
+    seeds 1-40 (0.35 x 0.35 for most of the month), not the 0.35 the truth file plants.
+    """
+    in_stretch = tl.current_month[np.minimum(day, tl.n - 1)]
+    candidates = np.flatnonzero(in_stretch & ~tl.current_month[sets.day])
+    kept = int(len(candidates) * p.pace_this_month + rng.random())
+    cancelled = np.zeros(len(day), dtype=bool)
+    cancelled[rng.permutation(candidates)[kept:]] = True
+    return cancelled
 
 
 def _log_meetings(

@@ -842,10 +842,18 @@ def demo(demo_org: tuple[Engine, dict[str, Any]], settings: Settings) -> Iterato
 
 def test_demo_planted_tipping_point_is_found(demo: Any, settings: Settings) -> None:
     """Planted: E[opportunities] = 0.35 min(h, 8) + 0.01 max(h - 8, 0), h = meetings held, the
-    same week, for AEs and field reps. Measured when written: 7.65 (90% interval 7.34 - 8.19),
-    0.397 (0.352 - 0.425) below and 0.018 (0.011 - 0.025) above, on 818 rep-weeks of 16 reps.
-    The slopes sit a little off the plant because the demo cannot open more opportunities in a
-    week than it has new-business meetings: at 1-2 meetings a week fewer are opened."""
+    same week, for AEs and field reps. Measured on 2026-12-08: 8.00 (90% interval 7.80 -
+    8.23), 0.359 below and 0.015 above, on 818 rep-weeks of 16 reps. The demo cannot open more
+    opportunities in a week than it has new-business meetings, so weeks crowded with deal
+    meetings open fewer than planted (seed 7: 0.87 a week at 3 meetings held, not 1.05; 2.33
+    at 7, not 2.45) and the bend reads a little high: 8.15 on average over seeds 1-9 (before
+    the day after Thanksgiving 2025 was a holiday), its interval missing 8 on seeds 7 and 9.
+    The estimator reads the demo's own weekly pairs the same (on a draw of seed 7: 8.12 on
+    them, 8.13 from the database): the bias is the demo's, not the fit's.
+
+    The recommended target is the bend rounded up. The planted bend sits exactly on a whole
+    level, so even an unbiased estimate falls either side of it by chance and rounds up to 8 or
+    9: the test asks for that rounding, not for 8 (seeds 1-9 gave 8 once)."""
     engine, planted = demo
     result = tipping_point(
         engine, settings, planted["metric"], outcome=planted["outcome"], as_of=DEMO_TODAY
@@ -860,7 +868,8 @@ def test_demo_planted_tipping_point_is_found(demo: Any, settings: Settings) -> N
     assert result.slope_below == pytest.approx(planted["slope_below"], abs=0.07)
     assert result.slope_above == pytest.approx(planted["slope_above"], abs=0.02)
     assert result.slope_above is not None and result.slope_above < result.slope_below / 10
-    assert result.recommended_target == 8
+    assert result.recommended_target == math.ceil(result.tipping_point - 1e-9)
+    assert result.recommended_target in (8, 9)
     assert 600 <= result.rep_weeks <= 16 * 52
     # The same with the roles given.
     given = tipping_point(

@@ -79,7 +79,11 @@ def test_the_reps_planted_behind_are_the_ones_alerted(
 def test_planted_behind_reps_pace_near_their_planted_pace(
     full_demo: tuple[Engine, dict[str, Any]], settings: Settings
 ) -> None:
-    """Their activity runs at 45% of normal this month, and the scorecard shows about that."""
+    """Their activity runs at their planted pace in the recent stretch (the truth file's
+    `behind_this_month_pace`: 0.35 for the SDR, 0.2 for the field rep), and the scorecard
+    shows about that: from 0.1 below to 0.3 above it. The band is wide for the field rep's
+    few counts (about 15 of them expected by mid-month, so 3 at 0.2: one count either way is
+    0.07), and wider above, where the month's first days, worked before the stretch, count."""
     engine, truth = full_demo
     cards = {c.rep: c for c in team_scorecards(engine, settings, "month", TODAY).reps}
     for name in truth["planted"]["behind_this_month"]:
@@ -88,7 +92,8 @@ def test_planted_behind_reps_pace_near_their_planted_pace(
         counted = [line.pace for line in card.lines if line.metric != "opportunities_created"]
         actual = sum(p.actual for p in counted if p.expected_to_date)
         expected = sum(p.expected_to_date or 0 for p in counted)
-        assert 0.25 < actual / expected < 0.65
+        planted = truth["planted"]["behind_this_month_pace"][name]
+        assert planted - 0.1 < actual / expected < planted + 0.3
 
 
 def test_small_demo_alerts_its_planted_reps_on_both_databases(
