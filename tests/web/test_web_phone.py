@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 
 from browser_org import IMAGES, Opener, seeded_demo, served, signed_in_pages
 from paceline.config import Settings
+from paceline.web.funnel_charts import CAP
 
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 900}
@@ -182,7 +183,15 @@ def test_rep_funnel_chart_has_a_legend_and_keeps_small_steps_visible(
         )
     ]
     drawn = [h for h in heights if h > 0]
-    assert drawn and min(drawn) >= max(drawn) / 15, heights  # 411% vs 17%: 1/24 to scale
+    # The bars are drawn to a scale that stops at CAP: the tallest is a cut bar (its true
+    # value above CAP), and every bar's height is its value up to CAP, so the weakest step
+    # keeps its share of CAP, not of the true maximum (which would flatten it to a sliver).
+    traces = chart.evaluate("el => el.data.map(t => [t.y, t.customdata])")
+    shown = [(y, true) for ys, trues in traces for y, true in zip(ys, trues, strict=True) if y]
+    assert max(true for _, true in shown) > CAP  # the page has a step above the scale
+    assert max(y for y, _ in shown) == CAP
+    smallest = min(y for y, _ in shown)
+    assert drawn and min(drawn) / max(drawn) == pytest.approx(smallest / CAP, rel=0.05), heights
     values = _texts(chart.locator("text.bartext"))
     assert any("▲" in v for v in values), values  # the cut bar says its true value
 
