@@ -191,7 +191,9 @@ def check_activity_columns(
         keys = (
             hashes
             if hashed is values
-            else _keys(hashed, given, verdicts, hashes, reader, file_moments, values)
+            else _keys(
+                hashed, given, verdicts, hashes, reader, rules.duration_texts, file_moments, values
+            )
         )
         externals = [ext or f"h:{h}" for ext, h in zip(externals, keys, strict=True)]
     values["external_id"] = externals
@@ -486,6 +488,7 @@ def _keys(
     verdicts: list[tuple[Any, ...]],
     hashes: list[str],
     reader: RowReader,
+    duration_texts: dict[Any, str],
     moments: Moments | None = None,
     values: dict[str, list[Any]] | None = None,
 ) -> list[str]:
@@ -498,7 +501,7 @@ def _keys(
     if wall is not None and values is not None:
         # The days are the file's own (`wall_keyed`): the calendar's days of a file in it.
         walled = {**hashed, "local_date": values["local_date"]}
-        pieces = _fingerprint_pieces(walled, given, verdicts, wall, n, {})
+        pieces = _fingerprint_pieces(walled, given, verdicts, wall, n, duration_texts)
         texts = map(str.encode, map("".join, zip(*pieces, strict=True)))
         return list(map(_HEX, map(_BLAKE, texts)))
     walls = _file_times(given["occurred_at"], n)
@@ -514,7 +517,7 @@ def _keys(
         day if wall is None or day is None else wall.date()
         for wall, day in zip(walls, hashed["local_date"], strict=True)
     ]
-    pieces = _fingerprint_pieces(keyed, given, verdicts, None, n, {})
+    pieces = _fingerprint_pieces(keyed, given, verdicts, None, n, duration_texts)
     texts = map(str.encode, map("".join, zip(*pieces, strict=True)))
     return list(map(_HEX, map(_BLAKE, texts)))
 
