@@ -3261,3 +3261,23 @@ def stale_losses(
                  stage="negotiation",
                  history=[("negotiation", at(10, 17, 2025))] if staged else None)  # fmt: skip
     return reps
+
+
+def wide_default_cli(
+    engine: Engine, folder: Path, monkeypatch: Any, *command: str
+) -> Callable[..., str]:
+    """`paceline --db <engine's url> --config <the default configuration> COMMAND ARGS` on a
+    400-column console, as a function of ARGS: its printed output (a table's rows stay on
+    one line each, so a check can read a row whole)."""
+    from typer.testing import CliRunner
+
+    from paceline.cli import app
+    from paceline.cli import out as cli_out
+
+    monkeypatch.setattr(cli_out, "width", 400)
+    config = folder / "paceline.toml"
+    config.write_text(default_config_text(), encoding="utf-8")
+    url = engine.url.render_as_string(hide_password=False)
+    base = ["--db", url, "--config", str(config), *command]
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, [*base, *args]).output

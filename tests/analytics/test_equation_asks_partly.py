@@ -26,7 +26,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
-from typer.testing import CliRunner
 
 from factories import (
     AS_OF,
@@ -36,14 +35,13 @@ from factories import (
     made_app,
     put_deal,
     quick_user,
+    wide_default_cli,
     zoho_no_ask_days,
 )
 from paceline.analytics.diagnose import diagnose_rep
 from paceline.analytics.equation import RepEquation, revenue_equation
 from paceline.analytics.window import diagnosis_window
-from paceline.cli import app as cli_app
-from paceline.cli import out as cli_out
-from paceline.config import Settings, default_config_text
+from paceline.config import Settings
 from paceline.describe import equation_asks_text, finding_text
 from paceline.services.reps import add_rep
 from paceline.store.migrate import upgrade
@@ -100,21 +98,18 @@ def test_the_terminal_json_and_page_say_it(
 ) -> None:
     _build(sqlite_engine, settings)
     quick_user(sqlite_engine, "root", "admin")
-    monkeypatch.setattr(cli_out, "width", 400)
-    config = tmp_path / "paceline.toml"
-    config.write_text(default_config_text(), encoding="utf-8")
-    url = sqlite_engine.url.render_as_string(hide_password=False)
-    base = ["--db", url, "--config", str(config), "equation", "--as-of", AS_OF.isoformat()]
-    runner = CliRunner()
-    answer = json.loads(runner.invoke(cli_app, [*base, "--period", "30d", "--json"]).output)
+    run = wide_default_cli(
+        sqlite_engine, tmp_path, monkeypatch, "equation", "--as-of", AS_OF.isoformat()
+    )
+    answer = json.loads(run("--period", "30d", "--json"))
     assert {r["rep"]: r["asks_not_recorded"] for r in answer["reps"]} == {
         "Ana": 2,
         "Ben": 0,
         "Mo": 3,
     }
-    table = " ".join(runner.invoke(cli_app, [*base, "--period", "30d"]).output.split())
+    table = " ".join(run("--period", "30d").split())
     assert "Ana: prospects 2 (2 activities with no Ask recorded, not counted)." in table
-    alone = runner.invoke(cli_app, [*base, "--period", "30d", "--rep", "Ana"]).output
+    alone = run("--period", "30d", "--rep", "Ana")
     assert "Ana: prospects 2 (2 activities with no Ask recorded, not counted)." in " ".join(
         alone.split()
     )

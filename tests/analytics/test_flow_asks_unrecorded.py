@@ -28,7 +28,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
-from typer.testing import CliRunner
 
 from factories import (
     AS_OF,
@@ -38,6 +37,7 @@ from factories import (
     made_app,
     quick_user,
     read_export,
+    wide_default_cli,
     zoho_no_ask_days,
     zoho_utc_local_day,
 )
@@ -45,9 +45,7 @@ from paceline.analytics.flow import FlowReport, pipeline_flow
 from paceline.analytics.report import team_report
 from paceline.analytics.window import diagnosis_window
 from paceline.auth.accounts import create_token
-from paceline.cli import app as cli_app
-from paceline.cli import out as cli_out
-from paceline.config import Settings, default_config_text
+from paceline.config import Settings
 from paceline.describe import asks_not_counted_text, prospects_cell
 from paceline.reports.render import report_html
 from paceline.services.reps import add_rep
@@ -128,13 +126,10 @@ def test_every_face_says_not_recorded(
     HTML (its text has no prospects column) printed W46's "0" and a bare total of 3."""
     _build(sqlite_engine, settings)
     quick_user(sqlite_engine, "root", "admin")
-    monkeypatch.setattr(cli_out, "width", 400)
-    config = tmp_path / "paceline.toml"
-    config.write_text(default_config_text(), encoding="utf-8")
-    url = sqlite_engine.url.render_as_string(hide_password=False)
-    base = ["--db", url, "--config", str(config), "flow", "--as-of", AS_OF.isoformat()]
-    runner = CliRunner()
-    answer = json.loads(runner.invoke(cli_app, [*base, "--period", "14d", "--json"]).output)
+    run = wide_default_cli(
+        sqlite_engine, tmp_path, monkeypatch, "flow", "--as-of", AS_OF.isoformat()
+    )
+    answer = json.loads(run("--period", "14d", "--json"))
     assert [(w["prospects_in"], w["asks_not_recorded"]) for w in answer["weeks"]] == [
         (3, 2),
         (None, 4),
@@ -142,7 +137,7 @@ def test_every_face_says_not_recorded(
     ]
     assert (answer["prospects_in"], answer["asks_not_recorded"]) == (3, 6)
 
-    table = runner.invoke(cli_app, [*base, "--period", "14d"]).output
+    table = run("--period", "14d")
     rows = {line.split()[1]: line for line in table.splitlines() if "2026-W4" in line}
     joined = " ".join(table.split())
     assert "3 (2 activities with no Ask recorded, not counted)" in " ".join(
